@@ -1,0 +1,132 @@
+package org.modnet.console;
+
+import java.io.BufferedReader;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * {@code bin/modnet attach [-n NAME] [-c "cmd; cmd"]}: runs commands in a running instance through
+ * its control socket, or, without {@code -c}, reads command lines from standard input (with a prompt
+ * when it is a terminal). Plain Java: it runs outside OSGi, with this bundle's jar as its class path.
+ * The exit status is the last command's (126 when the instance refuses the caller).
+ */
+public final class AttachClient {
+    private AttachClient() {
+    }
+
+    public static void main(String[] argv) {
+        System.exit(run(Arrays.asList(argv), System.out, System.err));
+    }
+
+    static int run(List<String> argv, PrintStream stdout, PrintStream stderr) {
+        List<String> args = new ArrayList<>(argv);
+        if (!args.isEmpty() && args.get(0).equals("attach")) {
+            args.remove(0);
+        }
+        Options options;
+        try {
+            options = Options.parse(args, null);
+        } catch (IllegalArgumentException e) {
+            stderr.println(e.getMessage().replace("modnet:", "modnet attach:"));
+            stderr.println("Usage: bin/modnet attach [-n NAME] [-c \"cmd; cmd\"]");
+            return 2;
+        }
+        Path socket = RunDir.socket(options.name());
+        if (Files.isDirectory(socket.getParent()) && !Files.isExecutable(socket.getParent())) {
+            stderr.println("modnet attach: permission denied: " + socket.getParent() + " belongs to another user");
+            return 126;
+        }
+        if (!Files.exists(socket)) {
+            stderr.println("modnet attach: no instance named '" + options.name() + "' is running (no " + socket + ")");
+            return 1;
+        }
+        try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            channel.connect(UnixDomainSocketAddress.of(socket));
+            DataOutputStream out = new DataOutputStream(Channels.newOutputStream(channel));
+            DataInputStream in = new DataInputStream(Channels.newInputStream(channel));
+            Frames.Frame hello = Frames.read(in);
+            if (hello == null) {
+                throw new IOException("the instance closed the connection");
+            }
+            if (hello.type() != Frames.READY) {
+                return relay(hello, in, stdout, stderr); // refused: the reason, then the status
+            }
+            if (options.commands() != null) {
+                Frames.write(out, Frames.COMMAND, options.commands());
+                int status = relay(in, stdout, stderr);
+                Frames.write(out, Frames.QUIT, "");
+                return status;
+            }
+            return interactive(options.name(), in, out, stdout, stderr);
+        } catch (IOException e) {
+            String why = e.getMessage() == null ? e.toString() : e.getMessage();
+            stderr.println("modnet attach: " + socket + ": " + why);
+            return 1;
+        }
+    }
+
+    private static int interactive(String name, DataInputStream in, DataOutputStream out, PrintStream stdout,
+            PrintStream stderr) throws IOException {
+        boolean terminal = System.console() != null && System.console().isTerminal();
+        BufferedReader lines = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        int status = 0;
+        while (true) {
+            if (terminal) {
+                stdout.print("modnet[" + name + "]> ");
+                stdout.flush();
+            }
+            String line = lines.readLine();
+            if (line == null || line.strip().equals("exit")) {
+                Frames.write(out, Frames.QUIT, "");
+                return status;
+            }
+            if (line.isBlank()) {
+                continue;
+            }
+            Frames.write(out, Frames.COMMAND, line);
+            status = relay(in, stdout, stderr);
+            if (status == 126) {
+                return status;
+            }
+        }
+    }
+
+    /** Copies output frames to stdout/stderr until the command's status frame. */
+    private static int relay(DataInputStream in, PrintStream stdout, PrintStream stderr) throws IOException {
+        return relay(Frames.read(in), in, stdout, stderr);
+    }
+
+    private static int relay(Frames.Frame first, DataInputStream in, PrintStream stdout, PrintStream stderr)
+            throws IOException {
+        for (Frames.Frame frame = first; frame != null; frame = Frames.read(in)) {
+            switch (frame.type()) {
+                case Frames.OUT -> {
+                    stdout.write(frame.payload());
+                    stdout.flush();
+                }
+                case Frames.ERR -> {
+                    stderr.write(frame.payload());
+                    stderr.flush();
+                }
+                case Frames.STATUS -> {
+                    return frame.status();
+                }
+                default -> throw new IOException("unexpected frame type " + (char) frame.type());
+            }
+        }
+        throw new IOException("the instance closed the connection");
+    }
+}

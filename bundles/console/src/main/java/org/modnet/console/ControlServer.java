@@ -1,0 +1,152 @@
+package org.modnet.console;
+
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserPrincipal;
+import java.util.function.Function;
+
+import jdk.net.ExtendedSocketOptions;
+import jdk.net.UnixDomainPrincipal;
+
+import org.apache.felix.service.command.CommandSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The control socket of a running instance, for {@code bin/modnet attach}. Two locks keep others
+ * out: the socket file is mode 0600 in a 0700 directory, and every connection's peer credentials
+ * (SO_PEERCRED) must name the user who owns the instance, so even a socket whose mode was widened,
+ * or a peer that can ignore file modes, is refused.
+ */
+final class ControlServer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ControlServer.class);
+
+    private final Path path;
+    private final ServerSocketChannel server;
+    private final UserPrincipal owner;
+    private final Function<SessionStreams, CommandSession> sessions;
+    private final Thread acceptor;
+    /** Commands running now: close() lets them send their status (shutdown itself is one). */
+    private final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
+
+    /** The streams a new attach session writes to. */
+    record SessionStreams(InputStream in, PrintStream out, PrintStream err) {
+    }
+
+    ControlServer(String instance, Function<SessionStreams, CommandSession> sessions) throws IOException {
+        RunDir.ensurePrivate();
+        this.path = RunDir.socket(instance);
+        this.sessions = sessions;
+        if (Files.exists(path)) {
+            if (isLive(path)) {
+                throw new IOException("modnet: instance '" + instance + "' is already running (" + path
+                        + "); attach to it with: bin/modnet attach -n " + instance);
+            }
+            Files.delete(path); // left behind by an instance that died
+        }
+        this.server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        server.bind(UnixDomainSocketAddress.of(path));
+        Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));
+        this.owner = Files.getOwner(path);
+        this.acceptor = Thread.ofPlatform().name("modnet-control-" + instance).daemon().start(this::acceptLoop);
+        LOG.info("control socket {}", path);
+    }
+
+    Path path() {
+        return path;
+    }
+
+    static boolean isLive(Path socket) {
+        try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private void acceptLoop() {
+        while (server.isOpen()) {
+            try {
+                SocketChannel client = server.accept();
+                Thread.ofVirtual().name("modnet-attach").start(() -> serve(client));
+            } catch (IOException e) {
+                if (server.isOpen()) {
+                    LOG.warn("control socket: {}", e.toString());
+                }
+            }
+        }
+    }
+
+    private void serve(SocketChannel channel) {
+        try (channel) {
+            DataOutputStream out = new DataOutputStream(Channels.newOutputStream(channel));
+            UnixDomainPrincipal peer = channel.getOption(ExtendedSocketOptions.SO_PEERCRED);
+            if (!peer.user().equals(owner)) {
+                LOG.warn("control socket: refused {} (the instance belongs to {})", peer.user().getName(), owner.getName());
+                Frames.write(out, Frames.ERR, "modnet attach: permission denied: the instance belongs to "
+                        + owner.getName() + "\n");
+                Frames.writeStatus(out, 126);
+                return;
+            }
+            Frames.write(out, Frames.READY, "");
+            DataInputStream in = new DataInputStream(Channels.newInputStream(channel));
+            PrintStream sessionOut = new PrintStream(new Frames.FrameOutputStream(out, Frames.OUT), true, StandardCharsets.UTF_8);
+            PrintStream sessionErr = new PrintStream(new Frames.FrameOutputStream(out, Frames.ERR), true, StandardCharsets.UTF_8);
+            CommandSession session = sessions.apply(new SessionStreams(InputStream.nullInputStream(), sessionOut, sessionErr));
+            Executor executor = new Executor(session, sessionOut, sessionErr);
+            try {
+                Frames.Frame frame;
+                while ((frame = Frames.read(in)) != null && frame.type() != Frames.QUIT) {
+                    if (frame.type() != Frames.COMMAND) {
+                        throw new IOException("attach: unexpected frame type " + (char) frame.type());
+                    }
+                    inFlight.incrementAndGet();
+                    try {
+                        int status = executor.executeScript(frame.text());
+                        sessionOut.flush();
+                        sessionErr.flush();
+                        Frames.writeStatus(out, status);
+                    } finally {
+                        inFlight.decrementAndGet();
+                    }
+                }
+            } finally {
+                executor.close();
+            }
+        } catch (IOException e) {
+            LOG.debug("attach session ended: {}", e.toString());
+        }
+    }
+
+    @Override
+    public void close() {
+        long deadline = System.nanoTime() + 2_000_000_000L;
+        while (inFlight.get() > 0 && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+            Thread.yield();
+        }
+        try {
+            server.close();
+        } catch (IOException e) {
+            LOG.debug("closing control socket: {}", e.toString());
+        }
+        try {
+            Files.deleteIfExists(path);
+        } catch (IOException e) {
+            LOG.warn("cannot remove {}: {}", path, e.toString());
+        }
+        acceptor.interrupt();
+    }
+}

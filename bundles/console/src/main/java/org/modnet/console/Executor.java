@@ -1,0 +1,82 @@
+package org.modnet.console;
+
+import java.io.PrintStream;
+
+import org.apache.felix.service.command.CommandSession;
+import org.apache.felix.service.command.Converter;
+import org.modnet.api.shell.CommandException;
+
+/**
+ * Runs command lines in a Gogo session the way a shell does: the result is printed, a failure is
+ * reported on standard error and turned into an exit status. A {@link CommandException} prints the
+ * command's own words (Linux's error text); any other failure prints Gogo's form,
+ * {@code gogo: CommandNotFoundException: Command not found: foo}.
+ */
+final class Executor {
+    private final CommandSession session;
+    private final PrintStream out;
+    private final PrintStream err;
+
+    Executor(CommandSession session, PrintStream out, PrintStream err) {
+        this.session = session;
+        this.out = out;
+        this.err = err;
+    }
+
+    CommandSession session() {
+        return session;
+    }
+
+    /** Runs one command line; returns its exit status (0 on success). */
+    int execute(String line) {
+        try {
+            Object result = session.execute(line);
+            if (result != null) {
+                CharSequence text = session.format(result, Converter.INSPECT);
+                if (text != null && !text.isEmpty()) {
+                    out.println(text);
+                }
+            }
+            out.flush();
+            return 0;
+        } catch (Throwable t) {
+            out.flush();
+            Throwable cause = unwrap(t);
+            if (cause instanceof CommandException ce) {
+                if (!ce.getMessage().isEmpty()) {
+                    err.println(ce.getMessage());
+                    err.flush();
+                }
+                return ce.status();
+            }
+            err.println("gogo: " + cause.getClass().getSimpleName() + ": " + cause.getMessage());
+            err.flush();
+            return 1;
+        }
+    }
+
+    /** Runs every command of a {@code -c} script; the status is the first failure's, else 0. */
+    int executeScript(String script) {
+        int status = 0;
+        for (String command : CommandLines.split(script)) {
+            int s = execute(command);
+            if (s != 0 && status == 0) {
+                status = s;
+            }
+        }
+        return status;
+    }
+
+    private static Throwable unwrap(Throwable t) {
+        Throwable c = t;
+        while ((c instanceof java.lang.reflect.InvocationTargetException
+                || c instanceof java.lang.reflect.UndeclaredThrowableException) && c.getCause() != null) {
+            c = c.getCause();
+        }
+        return c;
+    }
+
+    void close() {
+        session.close();
+    }
+}

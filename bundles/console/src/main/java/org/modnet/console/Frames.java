@@ -1,0 +1,119 @@
+package org.modnet.console;
+
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The attach protocol on the control socket: frames of a type byte, a 4-byte length and a payload.
+ * The server speaks first: {@link #READY}, or a refusal ({@link #ERR} then {@link #STATUS}) and the
+ * end of the connection. The client then sends {@link #COMMAND} (a script, run like {@code -c}) and
+ * {@link #QUIT}; the server answers with {@link #OUT} and {@link #ERR} bytes and closes each command
+ * with {@link #STATUS}.
+ */
+final class Frames {
+    static final byte READY = 'R';
+    static final byte COMMAND = 'C';
+    static final byte QUIT = 'Q';
+    static final byte OUT = 'O';
+    static final byte ERR = 'E';
+    static final byte STATUS = 'X';
+    static final int MAX_FRAME = 1 << 20;
+
+    private Frames() {
+    }
+
+    record Frame(byte type, byte[] payload) {
+        String text() {
+            return new String(payload, StandardCharsets.UTF_8);
+        }
+
+        int status() {
+            return ((payload[0] & 0xff) << 24) | ((payload[1] & 0xff) << 16) | ((payload[2] & 0xff) << 8)
+                    | (payload[3] & 0xff);
+        }
+    }
+
+    static void write(DataOutputStream out, byte type, byte[] payload, int off, int len)
+            throws IOException {
+        synchronized (out) {
+            out.writeByte(type);
+            out.writeInt(len);
+            out.write(payload, off, len);
+            out.flush();
+        }
+    }
+
+    static void write(DataOutputStream out, byte type, String text) throws IOException {
+        byte[] b = text.getBytes(StandardCharsets.UTF_8);
+        write(out, type, b, 0, b.length);
+    }
+
+    static void writeStatus(DataOutputStream out, int status) throws IOException {
+        byte[] b = { (byte) (status >>> 24), (byte) (status >>> 16), (byte) (status >>> 8), (byte) status };
+        write(out, STATUS, b, 0, 4);
+    }
+
+    /** The next frame, or null at a clean end of stream. */
+    static Frame read(DataInputStream in) throws IOException {
+        int type = in.read();
+        if (type < 0) {
+            return null;
+        }
+        int len = in.readInt();
+        if (len < 0 || len > MAX_FRAME) {
+            throw new IOException("attach: bad frame length " + len);
+        }
+        byte[] payload = new byte[len];
+        try {
+            in.readFully(payload);
+        } catch (EOFException e) {
+            throw new IOException("attach: connection closed inside a frame");
+        }
+        if (type == STATUS && len != 4) {
+            throw new IOException("attach: bad status frame");
+        }
+        return new Frame((byte) type, payload);
+    }
+
+    /** An output stream that sends what is written as frames of one type, buffered up to a flush. */
+    static final class FrameOutputStream extends OutputStream {
+        private final DataOutputStream out;
+        private final byte type;
+        private final ByteArrayOutputStream buffer = new ByteArrayOutputStream();
+
+        FrameOutputStream(DataOutputStream out, byte type) {
+            this.out = out;
+            this.type = type;
+        }
+
+        @Override
+        public synchronized void write(int b) throws IOException {
+            buffer.write(b);
+            if (b == '\n' || buffer.size() >= 8192) {
+                flush();
+            }
+        }
+
+        @Override
+        public synchronized void write(byte[] b, int off, int len) throws IOException {
+            buffer.write(b, off, len);
+            if (buffer.size() >= 8192) {
+                flush();
+            }
+        }
+
+        @Override
+        public synchronized void flush() throws IOException {
+            if (buffer.size() > 0) {
+                byte[] bytes = buffer.toByteArray();
+                buffer.reset();
+                Frames.write(out, type, bytes, 0, bytes.length);
+            }
+        }
+    }
+}

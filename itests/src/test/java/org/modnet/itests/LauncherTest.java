@@ -1,0 +1,181 @@
+package org.modnet.itests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Test;
+import org.modnet.itests.Processes.Result;
+
+/** bin/modnet as a user runs it: one-shot commands, exit statuses, a staying instance and attach. */
+class LauncherTest {
+    private static final String MODNET = Processes.modnet().toString();
+
+    @Test
+    void dashCRunsTheCommandsAndListsEveryBundleActive() throws Exception {
+        Result r = Processes.run(MODNET, "-c", "lb");
+        assertEquals(0, r.status(), r.toString());
+        assertTrue(r.out().contains("modnet console"), r.toString());
+        assertTrue(r.out().contains("modnet shell commands"), "the default feature is installed at boot\n" + r);
+        long bundles = r.out().lines().filter(l -> l.matches("\\s*\\d+\\|.*")).count();
+        long active = r.out().lines().filter(l -> l.matches("\\s*\\d+\\|Active\\s*\\|.*")).count();
+        assertTrue(bundles > 15, r.toString());
+        assertEquals(bundles, active, "every bundle is Active\n" + r);
+    }
+
+    @Test
+    void aBadCommandExitsNonZeroWithGogosError() throws Exception {
+        Result r = Processes.run(MODNET, "-c", "lsmod; nosuchcommand");
+        assertNotEquals(0, r.status(), r.toString());
+        assertTrue(r.err().contains("gogo: CommandNotFoundException: Command not found: nosuchcommand"), r.toString());
+        assertTrue(r.out().contains("org.modnet.shell"), "the commands before the bad one ran\n" + r);
+    }
+
+    @Test
+    void aModnetCommandErrorPrintsItsOwnWordsAndItsStatus() throws Exception {
+        Result r = Processes.run(MODNET, "-c", "feature frobnicate x y");
+        assertEquals(2, r.status(), r.toString());
+        assertEquals("Usage: feature list | feature install NAME | feature uninstall NAME\n", r.err(), r.toString());
+    }
+
+    @Test
+    void standardInputThatIsNotATerminalIsRunAsAScript() throws Exception {
+        Result r = Processes.runWithInput("lsmod | grep console\necho done\n", MODNET);
+        assertEquals(0, r.status(), r.toString());
+        assertTrue(r.out().contains("org.modnet.console"), r.toString());
+        assertTrue(r.out().endsWith("done\n"), r.toString());
+    }
+
+    @Test
+    void theInteractiveShellRunsWhatIsTypedOnATerminalAndExitLeavesIt() throws Exception {
+        assumeTrue(Processes.onPath("script"), "needs script(1) from util-linux for a pseudo-terminal");
+        Result r = Processes.runWithInput("lsmod\nexit\n", "script", "-qec", MODNET, "/dev/null");
+        assertEquals(0, r.status(), r.toString());
+        assertTrue(r.out().contains("type 'help' for the commands"), r.toString());
+        assertTrue(r.out().contains("org.modnet.shell"), r.toString());
+    }
+
+    @Test
+    void anUnknownLauncherOptionIsRefused() throws Exception {
+        Result r = Processes.run(MODNET, "--frobnicate");
+        assertEquals(2, r.status(), r.toString());
+        assertTrue(r.err().contains("modnet: unknown option '--frobnicate'"), r.toString());
+    }
+
+    @Test
+    void aStayingInstanceRunsAttachedCommandsUntilShutdown() throws Exception {
+        String name = "it-stay-" + ProcessHandle.current().pid();
+        try (Instance instance = Instance.start(name)) {
+            Result lb = Processes.run(MODNET, "attach", "-n", name, "-c", "lb");
+            assertEquals(0, lb.status(), lb.toString());
+            assertTrue(lb.out().contains("modnet console"), lb.toString());
+
+            Result bad = Processes.run(MODNET, "attach", "-n", name, "-c", "nosuchcommand");
+            assertEquals(1, bad.status(), bad.toString());
+            assertTrue(bad.err().contains("Command not found: nosuchcommand"), bad.toString());
+
+            Result twin = Processes.run(MODNET, "-n", name, "--stay");
+            assertEquals(1, twin.status(), twin.toString());
+            assertTrue(twin.err().contains("instance '" + name + "' is already running"), twin.toString());
+
+            Result down = Processes.run(MODNET, "attach", "-n", name, "-c", "shutdown");
+            assertEquals(0, down.status(), down.toString());
+            assertTrue(instance.process.waitFor(20, TimeUnit.SECONDS), "the instance stops after shutdown");
+            assertEquals(0, instance.process.exitValue());
+            assertFalse(Files.exists(instance.socket), "the control socket is removed");
+        }
+    }
+
+    @Test
+    void anotherUserCannotAttachEvenWhenTheSocketModeIsWidened() throws Exception {
+        assumeTrue(Processes.isRoot() && Processes.onPath("runuser"),
+                "needs root and runuser to run the attach client as another user (CI runs it as root)");
+        String name = "it-perm-" + ProcessHandle.current().pid();
+        // The client runs as nobody: give it a copy of the console jar that nobody can read.
+        Path dir = Files.createTempDirectory("modnet-attach");
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path jar = dir.resolve("console.jar");
+        Files.copy(ModnetRuntime.root().resolve("bundles/console/target/org.modnet.console-0.1.0-SNAPSHOT.jar"), jar);
+        Files.setPosixFilePermissions(jar, PosixFilePermissions.fromString("rw-r--r--"));
+        String java = ProcessHandle.current().info().command().orElse("java");
+        try (Instance instance = Instance.start(name)) {
+            Path runDir = instance.socket.getParent();
+            String[] attachAsNobody = { "runuser", "-u", "nobody", "--", java, "-Dmodnet.rundir=" + runDir, "-cp",
+                    jar.toString(), "org.modnet.console.AttachClient", "-n", name, "-c", "lb" };
+
+            Result denied = Processes.run(attachAsNobody);
+            assertEquals(126, denied.status(), denied.toString());
+            assertTrue(denied.err().contains("permission denied"), denied.toString());
+
+            // Widen the modes: the peer-credential check still refuses.
+            Files.setPosixFilePermissions(runDir, PosixFilePermissions.fromString("rwxr-xr-x"));
+            Files.setPosixFilePermissions(instance.socket, PosixFilePermissions.fromString("rw-rw-rw-"));
+            try {
+                Result refused = Processes.run(attachAsNobody);
+                assertEquals(126, refused.status(), refused.toString());
+                assertTrue(refused.err().contains("permission denied: the instance belongs to root"), refused.toString());
+                assertFalse(refused.out().contains("modnet console"), refused.toString());
+            } finally {
+                Files.setPosixFilePermissions(runDir, PosixFilePermissions.fromString("rwx------"));
+                Files.setPosixFilePermissions(instance.socket, PosixFilePermissions.fromString("rw-------"));
+            }
+            Result owner = Processes.run(MODNET, "attach", "-n", name, "-c", "lsmod");
+            assertEquals(0, owner.status(), "the owner still attaches\n" + owner);
+        } finally {
+            Files.deleteIfExists(jar);
+            Files.deleteIfExists(dir);
+        }
+    }
+
+    /** A {@code bin/modnet --stay} instance, stopped (SIGTERM) when the test is done with it. */
+    private record Instance(Process process, Path socket, Path log) implements AutoCloseable {
+        static Instance start(String name) throws IOException, InterruptedException {
+            Path log = Files.createTempFile("modnet-instance", ".log");
+            Process p = Processes.start(log, MODNET, "--stay", "-n", name, "-c", "feature list");
+            Result where = Processes.run(ProcessHandle.current().info().command().orElse("java"), "-XshowSettings:properties",
+                    "-version");
+            Path socket = socketPath(name, where.err());
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!Files.exists(socket) && p.isAlive() && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            if (!Files.exists(socket)) {
+                p.destroyForcibly();
+                throw new AssertionError("no control socket " + socket + ":\n" + Files.readString(log));
+            }
+            return new Instance(p, socket, log);
+        }
+
+        private static Path socketPath(String name, String settings) {
+            String xdg = System.getenv("XDG_RUNTIME_DIR");
+            if (xdg != null && Files.isDirectory(Path.of(xdg))) {
+                return Path.of(xdg, "modnet", name + ".sock");
+            }
+            String tmp = settings.lines().filter(l -> l.contains("java.io.tmpdir =")).map(l -> l.split("=", 2)[1].trim())
+                    .findFirst().orElse("/tmp");
+            try {
+                int uid = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+                return Path.of(tmp, "modnet-" + uid, name + ".sock");
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+
+        @Override
+        public void close() throws IOException, InterruptedException {
+            if (process.isAlive()) {
+                process.destroy();
+                process.waitFor(20, TimeUnit.SECONDS);
+            }
+            Files.deleteIfExists(log);
+        }
+    }
+}

@@ -1,0 +1,88 @@
+package org.modnet.itests;
+
+import static org.ops4j.pax.exam.CoreOptions.bundle;
+import static org.ops4j.pax.exam.CoreOptions.frameworkProperty;
+import static org.ops4j.pax.exam.CoreOptions.junitBundles;
+import static org.ops4j.pax.exam.CoreOptions.systemPackages;
+import static org.ops4j.pax.exam.CoreOptions.systemProperty;
+
+import java.io.ByteArrayOutputStream;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
+
+import org.apache.felix.service.command.CommandProcessor;
+import org.apache.felix.service.command.CommandSession;
+import org.ops4j.pax.exam.Option;
+
+/**
+ * What the Pax Exam tests boot: exactly the bundles of run-configs/modnet.bndrun as bnd exported
+ * them (run-configs/target/export/modnet), with the launcher's framework properties, plus the
+ * feature and repository folders, so a test can install features as bin/modnet does.
+ */
+final class ModnetRuntime {
+    private ModnetRuntime() {
+    }
+
+    static Path root() {
+        return Paths.get(System.getProperty("modnet.root", "..")).toAbsolutePath().normalize();
+    }
+
+    static Option[] options() throws IOException {
+        Path export = root().resolve("run-configs/target/export/modnet");
+        if (!Files.isDirectory(export)) {
+            throw new IllegalStateException(export + " is missing: build run-configs first (mvn verify builds it)");
+        }
+        List<Option> options = new ArrayList<>();
+        options.add(systemPackages("jdk.net"));
+        options.add(systemProperty("modnet.features").value(root().resolve("features").toString()));
+        options.add(systemProperty("modnet.repo").value(root().resolve("run-configs/target/repo").toString()));
+        options.add(systemProperty("org.slf4j.simpleLogger.defaultLogLevel").value("warn"));
+        options.add(frameworkProperty("felix.log.level").value("1"));
+        try (Stream<Path> jars = Files.list(export)) {
+            // Start the weaver and the logging provider first, as modnet.bndrun's start levels do.
+            jars.filter(p -> p.toString().endsWith(".jar"))
+                    .sorted(Comparator.comparingInt(ModnetRuntime::bootOrder).thenComparing(Path::toString))
+                    .forEach(jar -> options.add(bundle(jar.toUri().toString())));
+        }
+        options.add(junitBundles());
+        return options.toArray(new Option[0]);
+    }
+
+    private static int bootOrder(Path jar) {
+        String name = jar.getFileName().toString();
+        if (name.startsWith("org.apache.aries.spifly") || name.startsWith("asm")) {
+            return 0;
+        }
+        return name.startsWith("slf4j") ? 1 : 2;
+    }
+
+    /** Runs a Gogo command line as the shell would; returns what it printed, or throws its failure. */
+    static String run(CommandProcessor processor, String line) throws Exception {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+        CommandSession session = processor.createSession(InputStream.nullInputStream(), out, out);
+        try {
+            Object result = session.execute(line);
+            if (result != null) {
+                out.println(session.format(result, 0));
+            }
+        } finally {
+            session.close();
+        }
+        return bytes.toString(StandardCharsets.UTF_8);
+    }
+
+    static File file(String relative) {
+        return root().resolve(relative).toFile();
+    }
+}
