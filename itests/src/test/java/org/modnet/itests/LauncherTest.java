@@ -170,10 +170,14 @@ class LauncherTest {
         }
 
         @Override
-        public void close() throws IOException, InterruptedException {
+        public void close() throws IOException {
             if (process.isAlive()) {
                 process.destroy();
-                process.waitFor(20, TimeUnit.SECONDS);
+                try {
+                    process.waitFor(20, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
             }
             Files.deleteIfExists(log);
         }

@@ -68,9 +68,17 @@ final class ModnetRuntime {
 
     /** Runs a Gogo command line as the shell would; returns what it printed, or throws its failure. */
     static String run(CommandProcessor processor, String line) throws Exception {
+        return run(processor, null, line);
+    }
+
+    /** Runs a command line in a network namespace, as {@code ip netns exec NS} does. */
+    static String run(CommandProcessor processor, String netns, String line) throws Exception {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
         CommandSession session = processor.createSession(InputStream.nullInputStream(), out, out);
+        if (netns != null) {
+            session.put(org.modnet.api.shell.Commands.NETNS, netns);
+        }
         try {
             Object result = session.execute(line);
             if (result != null) {

@@ -50,6 +50,7 @@ public final class Console implements Callable<Integer> {
     private final CommandProcessor processor;
     private final CountDownLatch shutdown = new CountDownLatch(1);
     private volatile boolean running;
+    private volatile InteractiveShell shell;
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
     private volatile FeatureService features;
@@ -120,7 +121,9 @@ public final class Console implements Callable<Integer> {
         boolean terminal = System.console() != null && System.console().isTerminal();
         if (terminal) {
             try {
-                status = new InteractiveShell(processor, options.name()).run(() -> shutdown.getCount() == 0);
+                shell = new InteractiveShell(processor, options.name());
+                status = shell.run(() -> shutdown.getCount() == 0);
+                shell = null;
             } catch (IOException e) {
                 stderr.println("modnet: cannot open the terminal: " + e.getMessage());
                 status = 1;
@@ -225,6 +228,10 @@ public final class Console implements Callable<Integer> {
     public void shutdown() {
         shutdown.countDown();
         if (running) {
+            InteractiveShell s = shell;
+            if (s != null) {
+                s.wake();
+            }
             return; // the main thread sees the latch and returns; the launcher stops the framework
         }
         Thread.ofPlatform().name("modnet-shutdown").start(() -> {

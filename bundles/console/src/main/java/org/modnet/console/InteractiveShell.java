@@ -24,6 +24,7 @@ import org.jline.terminal.TerminalBuilder;
 final class InteractiveShell {
     private final CommandProcessor processor;
     private final String prompt;
+    private volatile Terminal terminal;
 
     InteractiveShell(CommandProcessor processor, String instance) {
         this.processor = processor;
@@ -33,6 +34,7 @@ final class InteractiveShell {
     /** Runs until the user leaves or {@code stop} says so; returns the last command's status. */
     int run(java.util.function.BooleanSupplier stop) throws IOException {
         try (Terminal terminal = systemTerminal()) {
+            this.terminal = terminal;
             PrintStream out = new PrintStream(terminal.output(), true);
             CommandSession session = processor.createSession(terminal.input(), out, out);
             Executor executor = new Executor(session, out, out);
@@ -63,6 +65,17 @@ final class InteractiveShell {
             }
             executor.close();
             return status;
+        }
+    }
+
+    /**
+     * Wakes a shell that waits for a line, so it sees that it should stop ({@code shutdown} from an
+     * attached session): an interrupt on the terminal ends {@code readLine}, as Ctrl-C does.
+     */
+    void wake() {
+        Terminal t = terminal;
+        if (t != null) {
+            t.raise(Terminal.Signal.INT);
         }
     }
 

@@ -1,8 +1,13 @@
 package org.modnet.api.net;
 
+import java.util.List;
+import java.util.Map;
+
 /**
  * A network device, as {@code struct net_device}: what a packet knows of the interface it came in on
- * or goes out of.
+ * or goes out of, and what {@code ip link}, {@code ip addr} and {@code ethtool} change. The core
+ * implements it; drivers describe a device with a {@link DeviceSetup} and {@link NetDeviceOps}.
+ * Changes that Linux refuses are refused here with the same errno.
  */
 public interface NetDevice {
     /** The interface name, {@code eth0}, {@code lo}, {@code veth0}. */
@@ -13,4 +18,103 @@ public interface NetDevice {
 
     /** The largest payload (L3 packet) the device sends, in bytes. */
     int mtu();
+
+    int minMtu();
+
+    int maxMtu();
+
+    /** {@link IfFlags}: UP, BROADCAST, LOOPBACK, RUNNING, LOWER_UP, ... */
+    int flags();
+
+    default boolean isUp() {
+        return (flags() & IfFlags.UP) != 0;
+    }
+
+    /** {@code ARPHRD_ETHER} or {@code ARPHRD_LOOPBACK}. */
+    int type();
+
+    /** The driver's link kind: {@code loopback}, {@code veth}, {@code tap}. */
+    String kind();
+
+    MacAddress address();
+
+    MacAddress broadcast();
+
+    int txQueueLen();
+
+    /** {@code UP}, {@code DOWN}, {@code UNKNOWN} (no carrier notion, as lo), {@code LOWERLAYERDOWN}. */
+    String operState();
+
+    NetNamespace namespace();
+
+    /** The other end of a paired device (a veth peer), or null: {@code veth0@veth1}. */
+    NetDevice link();
+
+    DeviceStats stats();
+
+    /** The queueing discipline's name, as {@code ip link} shows it: {@code noqueue}, {@code pfifo_fast}. */
+    String qdisc();
+
+    /** Packets waiting in the qdisc now. */
+    int qdiscBacklog();
+
+    List<IfAddress> addresses();
+
+    // --- what the driver answers for ethtool ---
+
+    /** {@code ethtool -i}: driver name and version, bus info. */
+    Map<String, String> driverInfo();
+
+    /** {@code ethtool -S}: the driver's own counters, in its order. */
+    Map<String, Long> ethtoolStats();
+
+    /** {@code ethtool -k}: offload features ({@code rx-checksumming}, {@code tcp-segmentation-offload}, ...) and state. */
+    Map<String, Boolean> features();
+
+    /** {@code ethtool -g}: ring sizes now and at most. */
+    RingParams ringParams();
+
+    /** Receive queues (channels): one ring and one NAPI instance each. */
+    int rxQueues();
+
+    RxQueue rxQueue(int index);
+
+    int maxRxQueues();
+
+    // --- changes, as rtnetlink makes them ---
+
+    /** {@code ip link set DEV up}: {@code dev_open}. */
+    void open() throws NetException;
+
+    /** {@code ip link set DEV down}: {@code dev_close}. */
+    void close();
+
+    void setMtu(int mtu) throws NetException;
+
+    void setAddress(MacAddress address) throws NetException;
+
+    void setTxQueueLen(int len) throws NetException;
+
+    void setPromisc(boolean on);
+
+    void setName(String name) throws NetException;
+
+    /** {@code ip link set DEV netns NS}: moves the device, which goes down first, as Linux does. */
+    void setNamespace(NetNamespace ns) throws NetException;
+
+    void addAddress(IfAddress address) throws NetException;
+
+    void removeAddress(IfAddress address) throws NetException;
+
+    /** {@code ethtool -G}: new ring sizes; 0 leaves a ring as it is. */
+    void setRingParams(int rx, int tx) throws NetException;
+
+    /** {@code ethtool -L combined N}. */
+    void setRxQueues(int count) throws NetException;
+
+    /** {@code ethtool -K}: turns a feature on or off; fixed features refuse. */
+    void setFeature(String name, boolean on) throws NetException;
+
+    /** {@code ip link del}: unregisters the device (and, for a pair, its peer). */
+    void delete() throws NetException;
 }

@@ -1,0 +1,39 @@
+package org.modnet.api.net;
+
+import java.util.List;
+
+import org.modnet.api.skb.SkBuff;
+
+/**
+ * The core of the stack ({@code net/core}): namespaces, the receive engine (per-CPU softirq threads
+ * polling NAPI instances) and the transmit path. A service; layers and drivers reach it by reference.
+ */
+public interface NetCore {
+    NetNamespace initNet();
+
+    /** The namespace of that name ({@code init_net} for the initial one), or null. */
+    NetNamespace namespace(String name);
+
+    List<NetNamespace> namespaces();
+
+    /** {@code ip netns add}: a new namespace with its own loopback (once the loopback driver runs). */
+    NetNamespace addNamespace(String name) throws NetException;
+
+    /** {@code ip netns del}: its devices are unregistered (veth ends with their peers). */
+    void deleteNamespace(String name) throws NetException;
+
+    /** The number of softirq threads ("CPUs") that poll receive queues. */
+    int cpus();
+
+    /** Per-CPU receive statistics, {@code /proc/net/softnet_stat}. */
+    List<SoftnetStat> softnetStats();
+
+    /** {@code netif_receive_skb}: hands a received frame (protocol set) to the packet handlers. */
+    void netifReceiveSkb(SkBuff skb);
+
+    /** {@code dev_queue_xmit}: queues a frame (data at the MAC header) on {@code skb.dev()}'s qdisc and runs it. */
+    void devQueueXmit(SkBuff skb);
+
+    /** The pool every layer allocates packet buffers from. */
+    org.modnet.api.skb.SkBuffPool pool();
+}

@@ -1,0 +1,52 @@
+package org.modnet.api.net;
+
+import java.util.Map;
+
+import org.modnet.api.skb.SkBuff;
+
+/**
+ * What a driver does for its device, {@code struct net_device_ops}. Only {@link #startXmit} is
+ * required. The core calls these with the device's state consistent; callbacks must not block.
+ */
+public interface NetDeviceOps {
+
+    /** {@code ndo_start_xmit}: send the frame (the skb's data starts at the MAC header). */
+    TxResult startXmit(SkBuff skb, NetDevice dev);
+
+    /** {@code ndo_open}: the device goes up. */
+    default void open(NetDevice dev) throws NetException {
+    }
+
+    /** {@code ndo_stop}: the device goes down. */
+    default void stop(NetDevice dev) {
+    }
+
+    /** {@code ndo_uninit}: the device is being unregistered (a veth end takes its peer with it). */
+    default void uninit(NetDevice dev) {
+    }
+
+    /** The device this one is paired with (a veth's peer), or null: {@code ip link} shows {@code veth0@veth1}. */
+    default NetDevice link(NetDevice dev) {
+        return null;
+    }
+
+    /** Whether {@code ip link del} may remove the device (lo may not: EOPNOTSUPP). */
+    default boolean deletable(NetDevice dev) {
+        return false;
+    }
+
+    /** Whether the carrier is on ({@code LOWER_UP}): a veth end has carrier while its peer is up. */
+    default boolean carrier(NetDevice dev) {
+        return true;
+    }
+
+    /** {@code ethtool -i}. */
+    default Map<String, String> driverInfo(NetDevice dev) {
+        return Map.of("driver", dev.kind(), "version", "1.0", "bus-info", "");
+    }
+
+    /** {@code ethtool -S}: the driver's own counters. */
+    default Map<String, Long> ethtoolStats(NetDevice dev) {
+        return Map.of();
+    }
+}

@@ -1,0 +1,36 @@
+package org.modnet.api.net;
+
+import java.util.List;
+
+/**
+ * A network namespace, {@code struct net}: its own devices, addresses, sysctls, and (as layers
+ * arrive) routes, neighbours, rules and sockets. {@code init_net} exists from the start.
+ */
+public interface NetNamespace {
+    /** The name {@code ip netns} knows it by; {@code init_net} for the initial namespace. */
+    String name();
+
+    boolean isInitNet();
+
+    /** Devices in ifindex order. */
+    List<NetDevice> devices();
+
+    /** The device of that name, or null. */
+    NetDevice device(String name);
+
+    /** The device of that index, or null. */
+    NetDevice device(int ifindex);
+
+    /** {@code register_netdevice}: the device appears, down, with the next free ifindex (lo gets 1). */
+    NetDevice register(DeviceSetup setup, NetDeviceOps ops) throws NetException;
+
+    /**
+     * {@code unregister_netdevice}: the driver takes its device away (module unload, namespace exit).
+     * Unlike {@link NetDevice#delete}, which is the user's {@code ip link del}, this always succeeds.
+     */
+    void unregister(NetDevice dev);
+
+    Sysctl sysctl();
+
+    NetCore core();
+}

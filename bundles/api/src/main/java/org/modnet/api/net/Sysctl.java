@@ -1,0 +1,26 @@
+package org.modnet.api.net;
+
+import java.util.SortedMap;
+
+/**
+ * A namespace's sysctl tree ({@code /proc/sys/net}): named, typed values with ranges. Layers
+ * register their entries in their per-namespace init and read them through the returned handle, which
+ * costs a volatile read.
+ */
+public interface Sysctl {
+
+    /** An integer entry in [min, max] with its default; registering a name twice returns the first handle. */
+    IntSysctl registerInt(String name, int defaultValue, int min, int max);
+
+    /** Removes the entries under this prefix (a layer's exit). */
+    void unregister(String prefix);
+
+    /** The value as {@code sysctl NAME} prints it; ENOENT if there is no such entry. */
+    String get(String name) throws NetException;
+
+    /** {@code sysctl -w NAME=VALUE}; ENOENT for no entry, EINVAL for a value out of range or not a number. */
+    void set(String name, String value) throws NetException;
+
+    /** Every entry and its value, sorted by name: {@code sysctl -a}. */
+    SortedMap<String, String> all();
+}

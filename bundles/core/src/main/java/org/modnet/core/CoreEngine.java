@@ -1,0 +1,283 @@
+package org.modnet.core;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.LongSupplier;
+
+import org.modnet.api.net.Errno;
+import org.modnet.api.net.IntSysctl;
+import org.modnet.api.net.NetCore;
+import org.modnet.api.net.NetDevice;
+import org.modnet.api.net.NetException;
+import org.modnet.api.net.NetNamespace;
+import org.modnet.api.net.PacketHandler;
+import org.modnet.api.net.PernetOperations;
+import org.modnet.api.net.SoftnetStat;
+import org.modnet.api.skb.SkBuff;
+import org.modnet.api.skb.SkBuffPool;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The stack's core, free of OSGi so tests can build one: namespaces with their sysctls, the softirq
+ * threads, packet dispatch, the pernet operations of the layers, and the RTNL lock every
+ * configuration change takes.
+ */
+final class CoreEngine implements NetCore {
+    private static final Logger LOG = LoggerFactory.getLogger(CoreEngine.class);
+
+    private final Object rtnl = new Object();
+    private final Softirq[] softirqs;
+    private final PacketDispatch dispatch = new PacketDispatch();
+    private final SkBuffPool pool;
+    private final Map<String, Namespace> namespaces = Collections.synchronizedMap(new LinkedHashMap<>());
+    private final Namespace initNet;
+    private final List<Pernet> pernets = new ArrayList<>();
+    private final boolean threads;
+
+    private record Pernet(PernetOperations ops, int order) {
+    }
+
+    /**
+     * @param cpus    softirq threads
+     * @param threads whether to start them; tests that drive {@link #softirq(int)} by hand pass false
+     */
+    CoreEngine(int cpus, boolean threads, SkBuffPool pool, LongSupplier nanoClock) {
+        this.pool = pool;
+        this.threads = threads;
+        this.initNet = new Namespace(this, Namespace.INIT_NET);
+        registerCoreSysctls(initNet);
+        namespaces.put(initNet.name(), initNet);
+        // net.core.dev_weight and the budgets are global in Linux: init_net's values rule every CPU
+        IntSysctl weight = sysctlInt("net.core.dev_weight");
+        IntSysctl budget = sysctlInt("net.core.netdev_budget");
+        IntSysctl usecs = sysctlInt("net.core.netdev_budget_usecs");
+        this.softirqs = new Softirq[cpus];
+        for (int i = 0; i < cpus; i++) {
+            softirqs[i] = new Softirq(i, weight::get, budget::get, usecs::get, nanoClock);
+        }
+        if (threads) {
+            for (Softirq s : softirqs) {
+                s.start();
+            }
+        }
+    }
+
+    private IntSysctl sysctlInt(String name) {
+        // registerInt returns the existing handle for a registered name
+        return initNet.sysctlTree().registerInt(name, 0, Integer.MIN_VALUE, Integer.MAX_VALUE);
+    }
+
+    /** The {@code net.core} sysctls, with Linux's defaults and ranges. */
+    private static void registerCoreSysctls(Namespace ns) {
+        SysctlTree s = ns.sysctlTree();
+        s.registerInt("net.core.dev_weight", 64, 1, Integer.MAX_VALUE);
+        s.registerInt("net.core.netdev_budget", 300, 1, Integer.MAX_VALUE);
+        s.registerInt("net.core.netdev_budget_usecs", 2000, 1, Integer.MAX_VALUE);
+        s.registerInt("net.core.netdev_max_backlog", 1000, 1, Integer.MAX_VALUE);
+        s.registerInt("net.core.rmem_default", 212992, 256, Integer.MAX_VALUE);
+        s.registerInt("net.core.rmem_max", 212992, 256, Integer.MAX_VALUE);
+        s.registerInt("net.core.wmem_default", 212992, 256, Integer.MAX_VALUE);
+        s.registerInt("net.core.wmem_max", 212992, 256, Integer.MAX_VALUE);
+        s.registerInt("net.core.somaxconn", 4096, 0, Integer.MAX_VALUE);
+        s.registerInt("net.core.optmem_max", 131072, 0, Integer.MAX_VALUE);
+    }
+
+    Object rtnl() {
+        return rtnl;
+    }
+
+    NetCore api() {
+        return this;
+    }
+
+    PacketDispatch dispatch() {
+        return dispatch;
+    }
+
+    Softirq softirq(int cpu) {
+        return softirqs[cpu];
+    }
+
+    /** The softirq that polls receive queue {@code queue} of device {@code ifindex}: queues spread over CPUs. */
+    Softirq softirqFor(int ifindex, int queue) {
+        return softirqs[Math.floorMod(ifindex + queue, softirqs.length)];
+    }
+
+    Namespace own(NetNamespace ns) throws NetException {
+        Namespace n = namespaces.get(ns.name());
+        if (n != ns) {
+            throw new NetException(Errno.EINVAL, "namespace " + ns.name() + " does not exist");
+        }
+        return n;
+    }
+
+    @Override
+    public NetNamespace initNet() {
+        return initNet;
+    }
+
+    @Override
+    public NetNamespace namespace(String name) {
+        return namespaces.get(name);
+    }
+
+    @Override
+    public List<NetNamespace> namespaces() {
+        synchronized (namespaces) {
+            return new ArrayList<>(namespaces.values());
+        }
+    }
+
+    @Override
+    public NetNamespace addNamespace(String name) throws NetException {
+        if (name == null || name.isEmpty() || name.length() > 255 || name.contains("/") || name.equals(".")
+                || name.equals("..")) {
+            throw new NetException(Errno.EINVAL, "invalid namespace name \"" + name + "\"");
+        }
+        synchronized (rtnl) {
+            if (namespaces.containsKey(name)) {
+                throw new NetException(Errno.EEXIST);
+            }
+            Namespace ns = new Namespace(this, name);
+            registerCoreSysctls(ns);
+            namespaces.put(name, ns);
+            for (Pernet p : pernets) {
+                init(p.ops, ns);
+            }
+            return ns;
+        }
+    }
+
+    @Override
+    public void deleteNamespace(String name) throws NetException {
+        synchronized (rtnl) {
+            Namespace ns = namespaces.get(name);
+            if (ns == null || ns == initNet) {
+                throw new NetException(Errno.ENOENT);
+            }
+            List<Pernet> reversed = new ArrayList<>(pernets);
+            Collections.reverse(reversed);
+            for (Pernet p : reversed) {
+                exit(p.ops, ns);
+            }
+            for (NetDevice dev : ns.devices()) {
+                ((NetDev) dev).unregisterLocked();
+            }
+            namespaces.remove(name);
+        }
+    }
+
+    /** A layer's per-namespace operations arrive: run them for every namespace, in order. */
+    void addPernet(PernetOperations ops, int order) {
+        synchronized (rtnl) {
+            pernets.add(new Pernet(ops, order));
+            pernets.sort(Comparator.comparingInt(Pernet::order));
+            for (NetNamespace ns : namespaces()) {
+                init(ops, (Namespace) ns);
+            }
+        }
+    }
+
+    void removePernet(PernetOperations ops) {
+        synchronized (rtnl) {
+            pernets.removeIf(p -> p.ops == ops);
+            for (NetNamespace ns : namespaces()) {
+                exit(ops, (Namespace) ns);
+            }
+        }
+    }
+
+    private static void init(PernetOperations ops, Namespace ns) {
+        try {
+            ops.init(ns);
+        } catch (NetException | RuntimeException e) {
+            LOG.error("pernet init of {} in namespace {} failed: {}", ops.getClass().getName(), ns, e.toString());
+        }
+    }
+
+    private static void exit(PernetOperations ops, Namespace ns) {
+        try {
+            ops.exit(ns);
+        } catch (RuntimeException e) {
+            LOG.error("pernet exit of {} in namespace {} failed: {}", ops.getClass().getName(), ns, e.toString());
+        }
+    }
+
+    void addHandler(int ethertype, PacketHandler handler) {
+        dispatch.add(ethertype, handler);
+    }
+
+    void removeHandler(int ethertype, PacketHandler handler) {
+        dispatch.remove(ethertype, handler);
+    }
+
+    @Override
+    public int cpus() {
+        return softirqs.length;
+    }
+
+    @Override
+    public List<SoftnetStat> softnetStats() {
+        List<SoftnetStat> stats = new ArrayList<>(softirqs.length);
+        for (Softirq s : softirqs) {
+            stats.add(s.stat());
+        }
+        return stats;
+    }
+
+    @Override
+    public void netifReceiveSkb(SkBuff skb) {
+        dispatch.deliver(skb, skb.dev());
+    }
+
+    /** The NAPI poll's hand-off: the frame came in on {@code dev}. */
+    void receive(SkBuff skb, NetDev dev) {
+        dispatch.deliver(skb, dev);
+    }
+
+    @Override
+    public void devQueueXmit(SkBuff skb) {
+        if (!(skb.dev() instanceof NetDev dev)) {
+            skb.free();
+            throw new IllegalArgumentException("dev_queue_xmit: the skb names no device of this core");
+        }
+        if (!dev.isRegistered()) {
+            dev.stats().addShared(org.modnet.api.net.DeviceStats.Field.TX_DROPPED, 1); // unregistered meanwhile
+            skb.free();
+            return;
+        }
+        dev.xmit(skb);
+    }
+
+    @Override
+    public SkBuffPool pool() {
+        return pool;
+    }
+
+    /** Stops the softirq threads and unregisters every device (the core bundle stops). */
+    void shutdown() {
+        synchronized (rtnl) {
+            List<Pernet> reversed = new ArrayList<>(pernets);
+            Collections.reverse(reversed);
+            for (NetNamespace ns : namespaces()) {
+                for (Pernet p : reversed) {
+                    exit(p.ops, (Namespace) ns);
+                }
+                for (NetDevice dev : ns.devices()) {
+                    ((NetDev) dev).unregisterLocked();
+                }
+            }
+            pernets.clear();
+        }
+        if (threads) {
+            for (Softirq s : softirqs) {
+                s.stop();
+            }
+        }
+    }
+}

@@ -1,0 +1,146 @@
+package org.modnet.core;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListMap;
+
+import org.modnet.api.net.DeviceSetup;
+import org.modnet.api.net.Errno;
+import org.modnet.api.net.IfFlags;
+import org.modnet.api.net.NetCore;
+import org.modnet.api.net.NetDevice;
+import org.modnet.api.net.NetDeviceOps;
+import org.modnet.api.net.NetException;
+import org.modnet.api.net.NetNamespace;
+import org.modnet.api.net.Sysctl;
+
+/** {@code struct net}: one namespace's devices (by index and by name) and sysctls. */
+final class Namespace implements NetNamespace {
+    static final String INIT_NET = "init_net";
+    /** ifindex 1 is the loopback's in every namespace, as in Linux where lo registers first. */
+    private static final int LOOPBACK_IFINDEX = 1;
+
+    private final CoreEngine core;
+    private final String name;
+    private final SysctlTree sysctl = new SysctlTree();
+    private final ConcurrentSkipListMap<Integer, NetDev> byIndex = new ConcurrentSkipListMap<>();
+    private final ConcurrentHashMap<String, NetDev> byName = new ConcurrentHashMap<>();
+    private int nextIfindex = LOOPBACK_IFINDEX + 1;
+
+    Namespace(CoreEngine core, String name) {
+        this.core = core;
+        this.name = name;
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public boolean isInitNet() {
+        return INIT_NET.equals(name);
+    }
+
+    @Override
+    public List<NetDevice> devices() {
+        return new ArrayList<>(byIndex.values());
+    }
+
+    @Override
+    public NetDevice device(String devName) {
+        return byName.get(devName);
+    }
+
+    @Override
+    public NetDevice device(int ifindex) {
+        return byIndex.get(ifindex);
+    }
+
+    @Override
+    public NetDevice register(DeviceSetup setup, NetDeviceOps ops) throws NetException {
+        synchronized (core.rtnl()) {
+            checkName(setup.name());
+            if (byName.containsKey(setup.name())) {
+                throw new NetException(Errno.EEXIST);
+            }
+            int ifindex = pickIfindex((setup.flags() & IfFlags.LOOPBACK) != 0 ? LOOPBACK_IFINDEX : 0);
+            NetDev dev = new NetDev(core, this, ifindex, setup, ops);
+            byIndex.put(ifindex, dev);
+            byName.put(setup.name(), dev);
+            return dev;
+        }
+    }
+
+    @Override
+    public void unregister(NetDevice dev) {
+        synchronized (core.rtnl()) {
+            ((NetDev) dev).unregisterLocked();
+        }
+    }
+
+    /** Adds a device moving in from another namespace; keeps its ifindex if free here. */
+    int add(NetDev dev, int wanted) {
+        int ifindex = pickIfindex(wanted);
+        byIndex.put(ifindex, dev);
+        byName.put(dev.name(), dev);
+        return ifindex;
+    }
+
+    void remove(NetDev dev) {
+        byIndex.remove(dev.ifindex(), dev);
+        byName.remove(dev.name(), dev);
+    }
+
+    void rename(NetDev dev, String newName) throws NetException {
+        if (byName.containsKey(newName)) {
+            throw new NetException(Errno.EEXIST);
+        }
+        byName.remove(dev.name(), dev);
+        byName.put(newName, dev);
+    }
+
+    private int pickIfindex(int wanted) {
+        if (wanted > 0 && !byIndex.containsKey(wanted)) {
+            nextIfindex = Math.max(nextIfindex, wanted + 1);
+            return wanted;
+        }
+        while (byIndex.containsKey(nextIfindex) || nextIfindex == LOOPBACK_IFINDEX) {
+            nextIfindex++;
+        }
+        return nextIfindex++;
+    }
+
+    /** {@code dev_valid_name}: 1 to 15 characters, none of them '/', ':' or white space. */
+    static void checkName(String n) throws NetException {
+        if (n == null || n.isEmpty() || n.length() > 15 || n.equals(".") || n.equals("..")) {
+            throw new NetException(Errno.EINVAL, "invalid device name \"" + n + "\"");
+        }
+        for (int i = 0; i < n.length(); i++) {
+            char c = n.charAt(i);
+            if (c == '/' || c == ':' || Character.isWhitespace(c)) {
+                throw new NetException(Errno.EINVAL, "invalid device name \"" + n + "\"");
+            }
+        }
+    }
+
+    @Override
+    public Sysctl sysctl() {
+        return sysctl;
+    }
+
+    SysctlTree sysctlTree() {
+        return sysctl;
+    }
+
+    @Override
+    public NetCore core() {
+        return core.api();
+    }
+
+    @Override
+    public String toString() {
+        return name;
+    }
+}

@@ -1,0 +1,111 @@
+package org.modnet.core;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
+/**
+ * A NAPI instance, {@code struct napi_struct}. Scheduling it is what a driver's receive interrupt
+ * does: the first {@link #schedule} sets SCHED (the interrupt is now masked) and queues the instance
+ * on its softirq thread; later ones only note MISSED. The softirq thread calls {@link #poll} with a
+ * budget; a poll that does less than its budget completes ({@code napi_complete_done}), which
+ * unmasks, unless work arrived meanwhile (MISSED), in which case the instance stays scheduled.
+ */
+final class Napi {
+    private static final int SCHED = 1;
+    private static final int MISSED = 2;
+    private static final VarHandle STATE;
+
+    static {
+        try {
+            STATE = MethodHandles.lookup().findVarHandle(Napi.class, "state", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /** The driver's poll function, {@code napi->poll}: processes up to {@code budget} frames, returns how many. */
+    interface Poller {
+        int poll(Napi napi, int budget);
+    }
+
+    private final Softirq softirq;
+    private final Poller poller;
+    @SuppressWarnings("unused") // through STATE
+    private volatile int state;
+    /** Link in the softirq's list of newly scheduled instances; touched only by that list. */
+    Napi nextScheduled;
+
+    private long schedules; // interrupts taken: written by whoever wins SCHED, one at a time
+    private long polls; // written by the polling softirq thread only
+
+    Napi(Softirq softirq, Poller poller) {
+        this.softirq = softirq;
+        this.poller = poller;
+    }
+
+    Softirq softirq() {
+        return softirq;
+    }
+
+    /** {@code napi_schedule}: true if this call took the interrupt and queued the instance. */
+    boolean schedule() {
+        while (true) {
+            int s = (int) STATE.getVolatile(this);
+            if ((s & SCHED) != 0) {
+                if ((s & MISSED) != 0 || STATE.compareAndSet(this, s, s | MISSED)) {
+                    return false;
+                }
+            } else if (STATE.compareAndSet(this, s, SCHED)) {
+                schedules++;
+                softirq.raise(this);
+                return true;
+            }
+        }
+    }
+
+    /**
+     * Polls and, if the poll did less than its budget, completes. Returns true if the instance is
+     * still scheduled afterwards (it used its whole budget, or work came in during the poll) and
+     * so belongs back on the poll list.
+     */
+    boolean poll(int budget, int[] work) {
+        polls++;
+        // frames that arrived before this poll starts are this poll's: only later ones need MISSED
+        int s = (int) STATE.getVolatile(this);
+        if ((s & MISSED) != 0) {
+            STATE.compareAndSet(this, s, s & ~MISSED);
+        }
+        int done = poller.poll(this, budget);
+        work[0] = done;
+        return done >= budget || !complete();
+    }
+
+    /**
+     * {@code napi_complete_done}: unmask. Returns false when work came in meanwhile (MISSED): the
+     * instance then stays scheduled.
+     */
+    private boolean complete() {
+        while (true) {
+            int s = (int) STATE.getVolatile(this);
+            if ((s & MISSED) != 0) {
+                if (STATE.compareAndSet(this, s, SCHED)) {
+                    return false;
+                }
+            } else if (STATE.compareAndSet(this, s, 0)) {
+                return true;
+            }
+        }
+    }
+
+    boolean isScheduled() {
+        return ((int) STATE.getVolatile(this) & SCHED) != 0;
+    }
+
+    long schedules() {
+        return schedules;
+    }
+
+    long polls() {
+        return polls;
+    }
+}

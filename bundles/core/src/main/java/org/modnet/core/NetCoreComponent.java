@@ -1,0 +1,131 @@
+package org.modnet.core;
+
+import java.util.List;
+import java.util.Map;
+
+import org.modnet.api.net.Eth;
+import org.modnet.api.net.NetCore;
+import org.modnet.api.net.NetException;
+import org.modnet.api.net.NetNamespace;
+import org.modnet.api.net.PacketHandler;
+import org.modnet.api.net.PernetOperations;
+import org.modnet.api.net.SoftnetStat;
+import org.modnet.api.skb.SkBuff;
+import org.modnet.api.skb.SkBuffPool;
+import org.osgi.framework.BundleContext;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+
+/**
+ * The core as a service. Packet handlers ({@code dev_add_pack}) and per-namespace operations of the
+ * layers are dynamic references: a protocol bundle that starts or stops changes the path at once.
+ * Framework properties: {@code modnet.cpus} (softirq threads, default the processors, at most 8),
+ * {@code modnet.skb.buffers} and {@code modnet.skb.size} (the packet pool).
+ */
+@Component(service = NetCore.class, immediate = true)
+public final class NetCoreComponent implements NetCore {
+    private final CoreEngine engine;
+
+    @Activate
+    public NetCoreComponent(BundleContext context) {
+        int cpus = intProperty(context, "modnet.cpus", Math.min(8, Runtime.getRuntime().availableProcessors()));
+        int buffers = intProperty(context, "modnet.skb.buffers", 16384);
+        int size = intProperty(context, "modnet.skb.size", 2048);
+        this.engine = new CoreEngine(Math.max(1, cpus), true, new SkBuffPool(buffers, size), System::nanoTime);
+    }
+
+    private static int intProperty(BundleContext context, String key, int fallback) {
+        String v = context.getProperty(key);
+        try {
+            return v == null ? fallback : Integer.parseInt(v.strip());
+        } catch (NumberFormatException e) {
+            return fallback;
+        }
+    }
+
+    @Deactivate
+    void deactivate() {
+        engine.shutdown();
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
+    void addPacketHandler(PacketHandler handler, Map<String, Object> props) {
+        engine.addHandler(ethertype(props), handler);
+    }
+
+    void removePacketHandler(PacketHandler handler, Map<String, Object> props) {
+        engine.removeHandler(ethertype(props), handler);
+    }
+
+    private static int ethertype(Map<String, Object> props) {
+        Object v = props.get(PacketHandler.ETHERTYPE);
+        if (v instanceof Number n) {
+            return n.intValue();
+        }
+        String s = String.valueOf(v).strip();
+        return s.startsWith("0x") ? Integer.parseInt(s.substring(2), 16) : s.equals("all") ? Eth.ETH_P_ALL : Integer.parseInt(s);
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
+    void addPernet(PernetOperations ops, Map<String, Object> props) {
+        engine.addPernet(ops, props.get(PernetOperations.ORDER) instanceof Number n ? n.intValue() : 100);
+    }
+
+    void removePernet(PernetOperations ops) {
+        engine.removePernet(ops);
+    }
+
+    @Override
+    public NetNamespace initNet() {
+        return engine.initNet();
+    }
+
+    @Override
+    public NetNamespace namespace(String name) {
+        return engine.namespace(name);
+    }
+
+    @Override
+    public List<NetNamespace> namespaces() {
+        return engine.namespaces();
+    }
+
+    @Override
+    public NetNamespace addNamespace(String name) throws NetException {
+        return engine.addNamespace(name);
+    }
+
+    @Override
+    public void deleteNamespace(String name) throws NetException {
+        engine.deleteNamespace(name);
+    }
+
+    @Override
+    public int cpus() {
+        return engine.cpus();
+    }
+
+    @Override
+    public List<SoftnetStat> softnetStats() {
+        return engine.softnetStats();
+    }
+
+    @Override
+    public void netifReceiveSkb(SkBuff skb) {
+        engine.netifReceiveSkb(skb);
+    }
+
+    @Override
+    public void devQueueXmit(SkBuff skb) {
+        engine.devQueueXmit(skb);
+    }
+
+    @Override
+    public SkBuffPool pool() {
+        return engine.pool();
+    }
+}

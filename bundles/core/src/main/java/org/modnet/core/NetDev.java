@@ -1,0 +1,582 @@
+package org.modnet.core;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import org.modnet.api.net.DeviceSetup;
+import org.modnet.api.net.DeviceStats;
+import org.modnet.api.net.Errno;
+import org.modnet.api.net.IfAddress;
+import org.modnet.api.net.IfFlags;
+import org.modnet.api.net.MacAddress;
+import org.modnet.api.net.NetDevice;
+import org.modnet.api.net.NetDeviceOps;
+import org.modnet.api.net.NetException;
+import org.modnet.api.net.NetNamespace;
+import org.modnet.api.net.RingParams;
+import org.modnet.api.net.RxQueue;
+import org.modnet.api.net.TxResult;
+import org.modnet.api.skb.SkBuff;
+
+/**
+ * {@code struct net_device}: a registered device, its state, queues and counters. Configuration
+ * changes take the core's RTNL lock; the packet path reads volatile fields and takes no lock but the
+ * qdisc's, as Linux takes the qdisc root lock.
+ */
+final class NetDev implements NetDevice {
+    private final CoreEngine core;
+    private final NetDeviceOps ops;
+    private final DeviceSetup setup;
+    private final DeviceStats stats = new DeviceStats();
+    private final CopyOnWriteArrayList<IfAddress> addresses = new CopyOnWriteArrayList<>();
+    private final Map<String, Boolean> features;
+
+    private volatile Namespace ns;
+    private volatile String name;
+    private volatile int ifindex;
+    private volatile int flags; // IFF_UP, IFF_PROMISC as set; RUNNING/LOWER_UP are derived
+    private volatile int mtu;
+    private volatile MacAddress address;
+    private volatile int txQueueLen;
+    private volatile int rxRing;
+    private volatile int txRing;
+    private volatile RxQueueImpl[] rxQueues;
+    private final List<RxQueueImpl> retiredQueues = new CopyOnWriteArrayList<>();
+    private volatile boolean registered;
+
+    private final Qdisc qdisc; // null: noqueue
+    private final AtomicBoolean qdiscRunning = new AtomicBoolean();
+    private volatile boolean txStopped;
+
+    NetDev(CoreEngine core, Namespace ns, int ifindex, DeviceSetup setup, NetDeviceOps ops) {
+        this.core = core;
+        this.ns = ns;
+        this.ifindex = ifindex;
+        this.setup = setup;
+        this.ops = ops;
+        this.name = setup.name();
+        this.flags = setup.flags() & ~(IfFlags.UP | IfFlags.RUNNING | IfFlags.LOWER_UP);
+        this.mtu = setup.mtu();
+        this.address = setup.address();
+        this.txQueueLen = setup.txQueueLen();
+        this.rxRing = setup.rxRing();
+        this.txRing = setup.txRing();
+        this.features = Collections.synchronizedMap(new TreeMap<>(setup.features()));
+        this.qdisc = "noqueue".equals(setup.qdisc()) ? null : new PfifoFast(() -> txQueueLen);
+        RxQueueImpl[] queues = new RxQueueImpl[setup.rxQueues()];
+        for (int i = 0; i < queues.length; i++) {
+            queues[i] = new RxQueueImpl(this, i, rxRing, core.softirqFor(ifindex, i));
+        }
+        this.rxQueues = queues;
+        this.registered = true;
+    }
+
+    CoreEngine core() {
+        return core;
+    }
+
+    NetDeviceOps ops() {
+        return ops;
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public int ifindex() {
+        return ifindex;
+    }
+
+    @Override
+    public int mtu() {
+        return mtu;
+    }
+
+    @Override
+    public int minMtu() {
+        return setup.minMtu();
+    }
+
+    @Override
+    public int maxMtu() {
+        return setup.maxMtu();
+    }
+
+    @Override
+    public int flags() {
+        int f = flags;
+        if ((f & IfFlags.UP) != 0 && ops.carrier(this)) {
+            f |= IfFlags.RUNNING | IfFlags.LOWER_UP;
+        }
+        return f;
+    }
+
+    @Override
+    public boolean isUp() {
+        return (flags & IfFlags.UP) != 0;
+    }
+
+    @Override
+    public int type() {
+        return setup.type();
+    }
+
+    @Override
+    public String kind() {
+        return setup.kind();
+    }
+
+    @Override
+    public MacAddress address() {
+        return address;
+    }
+
+    @Override
+    public MacAddress broadcast() {
+        return setup.broadcast();
+    }
+
+    @Override
+    public int txQueueLen() {
+        return txQueueLen;
+    }
+
+    @Override
+    public String operState() {
+        if (!isUp()) {
+            return "DOWN";
+        }
+        if ((setup.flags() & IfFlags.LOOPBACK) != 0) {
+            return "UNKNOWN";
+        }
+        return ops.carrier(this) ? "UP" : "LOWERLAYERDOWN";
+    }
+
+    @Override
+    public NetNamespace namespace() {
+        return ns;
+    }
+
+    Namespace ns() {
+        return ns;
+    }
+
+    @Override
+    public NetDevice link() {
+        return ops.link(this);
+    }
+
+    @Override
+    public DeviceStats stats() {
+        return stats;
+    }
+
+    @Override
+    public String qdisc() {
+        return qdisc == null ? "noqueue" : qdisc.name();
+    }
+
+    @Override
+    public int qdiscBacklog() {
+        if (qdisc == null) {
+            return 0;
+        }
+        synchronized (qdisc) {
+            return qdisc.backlog();
+        }
+    }
+
+    @Override
+    public List<IfAddress> addresses() {
+        return List.copyOf(addresses);
+    }
+
+    @Override
+    public Map<String, String> driverInfo() {
+        return ops.driverInfo(this);
+    }
+
+    @Override
+    public Map<String, Long> ethtoolStats() {
+        Map<String, Long> all = new LinkedHashMap<>(ops.ethtoolStats(this));
+        RxQueueImpl[] queues = rxQueues;
+        for (RxQueueImpl q : queues) {
+            all.put("rx_queue_" + q.index() + "_packets", q.packets());
+            all.put("rx_queue_" + q.index() + "_irqs", q.napi().schedules());
+            all.put("rx_queue_" + q.index() + "_polls", q.napi().polls());
+            all.put("rx_queue_" + q.index() + "_ring_full_drops", q.ringDrops());
+        }
+        if (qdisc != null) {
+            all.put("tx_qdisc_drops", qdisc.drops());
+        }
+        return all;
+    }
+
+    @Override
+    public Map<String, Boolean> features() {
+        synchronized (features) {
+            return new LinkedHashMap<>(features);
+        }
+    }
+
+    /** Features that cannot change: {@code [fixed]} in {@code ethtool -k}. */
+    boolean isFixed(String feature) {
+        return setup.fixedFeatures().contains(feature);
+    }
+
+    @Override
+    public RingParams ringParams() {
+        return new RingParams(rxRing, setup.rxRingMax(), txRing, setup.txRingMax());
+    }
+
+    @Override
+    public int rxQueues() {
+        return rxQueues.length;
+    }
+
+    @Override
+    public RxQueue rxQueue(int index) {
+        RxQueueImpl[] queues = rxQueues;
+        return queues[Math.floorMod(index, queues.length)];
+    }
+
+    RxQueueImpl[] queues() {
+        return rxQueues;
+    }
+
+    @Override
+    public int maxRxQueues() {
+        return setup.maxRxQueues();
+    }
+
+    // --- configuration (rtnetlink) ---
+
+    @Override
+    public void open() throws NetException {
+        synchronized (core.rtnl()) {
+            checkRegistered();
+            if (isUp()) {
+                return;
+            }
+            ops.open(this);
+            flags |= IfFlags.UP;
+            txStopped = false;
+        }
+    }
+
+    @Override
+    public void close() {
+        synchronized (core.rtnl()) {
+            if (!isUp()) {
+                return;
+            }
+            flags &= ~IfFlags.UP;
+            ops.stop(this);
+            purgeQueues();
+        }
+    }
+
+    @Override
+    public void setMtu(int newMtu) throws NetException {
+        synchronized (core.rtnl()) {
+            checkRegistered();
+            if (newMtu > setup.maxMtu()) {
+                throw new NetException(Errno.EINVAL, "mtu greater than device maximum");
+            }
+            if (newMtu < setup.minMtu()) {
+                throw new NetException(Errno.EINVAL, "mtu less than device minimum");
+            }
+            mtu = newMtu;
+        }
+    }
+
+    @Override
+    public void setAddress(MacAddress newAddress) throws NetException {
+        synchronized (core.rtnl()) {
+            checkRegistered();
+            if ((setup.flags() & IfFlags.LOOPBACK) != 0) {
+                throw new NetException(Errno.EOPNOTSUPP);
+            }
+            if (newAddress.isMulticast() || newAddress.bits() == 0) {
+                throw new NetException(Errno.EADDRNOTAVAIL);
+            }
+            address = newAddress;
+        }
+    }
+
+    @Override
+    public void setTxQueueLen(int len) throws NetException {
+        if (len < 0) {
+            throw new NetException(Errno.EINVAL);
+        }
+        synchronized (core.rtnl()) {
+            checkRegistered();
+            txQueueLen = len;
+        }
+    }
+
+    @Override
+    public void setPromisc(boolean on) {
+        synchronized (core.rtnl()) {
+            flags = on ? flags | IfFlags.PROMISC : flags & ~IfFlags.PROMISC;
+        }
+    }
+
+    @Override
+    public void setName(String newName) throws NetException {
+        synchronized (core.rtnl()) {
+            checkRegistered();
+            Namespace.checkName(newName);
+            if (newName.equals(name)) {
+                return;
+            }
+            if (isUp()) {
+                throw new NetException(Errno.EBUSY);
+            }
+            ns.rename(this, newName);
+            name = newName;
+        }
+    }
+
+    @Override
+    public void setNamespace(NetNamespace target) throws NetException {
+        synchronized (core.rtnl()) {
+            checkRegistered();
+            if (target == ns) {
+                return;
+            }
+            if ((setup.flags() & IfFlags.LOOPBACK) != 0) {
+                throw new NetException(Errno.EINVAL, "The interface is local to its namespace");
+            }
+            Namespace to = core.own(target);
+            if (to.device(name) != null) {
+                throw new NetException(Errno.EEXIST);
+            }
+            close();
+            addresses.clear(); // addresses belong to the namespace the device leaves
+            Namespace from = ns;
+            from.remove(this);
+            ifindex = to.add(this, ifindex);
+            ns = to;
+        }
+    }
+
+    @Override
+    public void addAddress(IfAddress a) throws NetException {
+        synchronized (core.rtnl()) {
+            checkRegistered();
+            for (IfAddress existing : addresses) {
+                if (existing.sameAs(a)) {
+                    throw new NetException(Errno.EEXIST);
+                }
+            }
+            addresses.add(a);
+        }
+    }
+
+    @Override
+    public void removeAddress(IfAddress a) throws NetException {
+        synchronized (core.rtnl()) {
+            for (IfAddress existing : addresses) {
+                if (existing.sameAs(a)) {
+                    addresses.remove(existing);
+                    return;
+                }
+            }
+            throw new NetException(Errno.EADDRNOTAVAIL);
+        }
+    }
+
+    @Override
+    public void setRingParams(int rx, int tx) throws NetException {
+        synchronized (core.rtnl()) {
+            checkRegistered();
+            if ((rx != 0 && setup.rxRingMax() == 0) || (tx != 0 && setup.txRingMax() == 0)) {
+                throw new NetException(Errno.EOPNOTSUPP);
+            }
+            if (rx < 0 || tx < 0 || rx > setup.rxRingMax() || tx > setup.txRingMax()) {
+                throw new NetException(Errno.EINVAL);
+            }
+            if (rx != 0) {
+                rxRing = rx;
+                for (RxQueueImpl q : rxQueues) {
+                    q.resize(rx);
+                }
+            }
+            if (tx != 0) {
+                txRing = tx;
+            }
+        }
+    }
+
+    @Override
+    public void setRxQueues(int count) throws NetException {
+        synchronized (core.rtnl()) {
+            checkRegistered();
+            if (count < 1 || count > setup.maxRxQueues()) {
+                throw new NetException(Errno.EINVAL);
+            }
+            RxQueueImpl[] old = rxQueues;
+            RxQueueImpl[] now = new RxQueueImpl[count];
+            for (int i = 0; i < count; i++) {
+                now[i] = i < old.length ? old[i] : new RxQueueImpl(this, i, rxRing, core.softirqFor(ifindex, i));
+            }
+            for (int i = count; i < old.length; i++) {
+                retiredQueues.add(old[i]); // still polled until empty: its NAPI stays valid
+            }
+            rxQueues = now;
+        }
+    }
+
+    @Override
+    public void setFeature(String feature, boolean on) throws NetException {
+        synchronized (core.rtnl()) {
+            checkRegistered();
+            synchronized (features) {
+                if (!features.containsKey(feature)) {
+                    throw new NetException(Errno.EOPNOTSUPP, "feature " + feature + " is not supported by " + name);
+                }
+                if (isFixed(feature) && features.get(feature) != on) {
+                    throw new NetException(Errno.EOPNOTSUPP, "feature " + feature + " is fixed on " + name);
+                }
+                features.put(feature, on);
+            }
+        }
+    }
+
+    @Override
+    public void delete() throws NetException {
+        synchronized (core.rtnl()) {
+            checkRegistered();
+            if (!ops.deletable(this)) {
+                throw new NetException(Errno.EOPNOTSUPP);
+            }
+            ns.unregister(this);
+        }
+    }
+
+    /** {@code unregister_netdevice}, under RTNL: down, out of the namespace, rings freed. */
+    void unregisterLocked() {
+        if (!registered) {
+            return;
+        }
+        close();
+        registered = false;
+        ns.remove(this);
+        ops.uninit(this);
+        purgeQueues();
+    }
+
+    boolean isRegistered() {
+        return registered;
+    }
+
+    private void checkRegistered() throws NetException {
+        if (!registered) {
+            throw new NetException(Errno.ENODEV);
+        }
+    }
+
+    private void purgeQueues() {
+        for (RxQueueImpl q : rxQueues) {
+            q.purge();
+        }
+        for (RxQueueImpl q : retiredQueues) {
+            q.purge();
+        }
+        if (qdisc != null) {
+            synchronized (qdisc) {
+                qdisc.purge();
+            }
+        }
+    }
+
+    // --- transmit ---
+
+    /** {@code __dev_queue_xmit}: taps, then the qdisc (or straight to the driver with noqueue). */
+    void xmit(SkBuff skb) {
+        if (!isUp()) {
+            stats.addShared(DeviceStats.Field.TX_DROPPED, 1);
+            skb.free();
+            return;
+        }
+        core.dispatch().deliverOutgoing(skb, this);
+        Qdisc q = qdisc;
+        if (q == null) {
+            if (ops.startXmit(skb, this) == TxResult.BUSY) {
+                // a device without a queue cannot be busy: Linux drops with "Virtual device asks to queue packet!"
+                stats.addShared(DeviceStats.Field.TX_DROPPED, 1);
+                skb.free();
+            }
+            return;
+        }
+        boolean queued;
+        synchronized (q) {
+            queued = q.enqueue(skb);
+        }
+        if (!queued) {
+            skb.free(); // counted by the qdisc: tx_qdisc_drops
+            return;
+        }
+        qdiscRun();
+    }
+
+    /** {@code qdisc_run}: one thread at a time hands queued frames to the driver until it is busy. */
+    void qdiscRun() {
+        Qdisc q = qdisc;
+        while (!txStopped && qdiscRunning.compareAndSet(false, true)) {
+            try {
+                while (true) {
+                    SkBuff skb;
+                    synchronized (q) {
+                        skb = q.dequeue();
+                    }
+                    if (skb == null) {
+                        break;
+                    }
+                    if (ops.startXmit(skb, this) == TxResult.BUSY) {
+                        synchronized (q) {
+                            q.requeue(skb);
+                        }
+                        txStopped = true; // netif_stop_queue: the driver wakes us when its ring drains
+                        break;
+                    }
+                }
+            } finally {
+                qdiscRunning.set(false);
+            }
+            synchronized (q) {
+                if (q.backlog() == 0) {
+                    return;
+                }
+            }
+        }
+    }
+
+    /** {@code netif_wake_queue}: the driver's transmit ring has room again. */
+    void wakeQueue() {
+        txStopped = false;
+        if (qdisc != null) {
+            qdiscRun();
+        }
+    }
+
+    List<RxQueueImpl> allQueues() {
+        List<RxQueueImpl> all = new ArrayList<>(List.of(rxQueues));
+        all.addAll(retiredQueues);
+        return all;
+    }
+
+    @Override
+    public String toString() {
+        return name + "(" + ifindex + ")";
+    }
+}

@@ -1,0 +1,163 @@
+package org.modnet.core;
+
+import org.modnet.api.net.DeviceStats;
+import org.modnet.api.net.Eth;
+import org.modnet.api.net.RxQueue;
+import org.modnet.api.skb.PktType;
+import org.modnet.api.skb.SkBuff;
+
+/**
+ * One receive queue: a ring the device fills and the NAPI instance that drains it into
+ * {@code netif_receive_skb}, with {@code eth_type_trans} on the way, as an Ethernet driver's poll does.
+ */
+final class RxQueueImpl implements RxQueue, Napi.Poller {
+    private final NetDev dev;
+    private final int index;
+    private final Napi napi;
+    private volatile SkbRing ring;
+    /** A ring replaced by {@code ethtool -G}: drained before the new one, so no frame is stranded. */
+    private volatile SkbRing retired;
+
+    private final java.util.concurrent.atomic.AtomicLong ringDrops = new java.util.concurrent.atomic.AtomicLong();
+    private long packets; // written by the polling softirq only
+
+    RxQueueImpl(NetDev dev, int index, int ringSize, Softirq softirq) {
+        this.dev = dev;
+        this.index = index;
+        this.ring = new SkbRing(ringSize);
+        this.napi = new Napi(softirq, this);
+    }
+
+    @Override
+    public int index() {
+        return index;
+    }
+
+    @Override
+    public boolean receive(SkBuff skb) {
+        if (!dev.isUp()) {
+            dev.stats().addShared(DeviceStats.Field.RX_DROPPED, 1);
+            skb.free();
+            return false;
+        }
+        if (!ring.offer(skb)) {
+            // no free descriptor: the NIC drops the frame and counts it
+            dev.stats().addShared(DeviceStats.Field.RX_MISSED_ERRORS, 1);
+            ringDrops.incrementAndGet();
+            skb.free();
+            return false;
+        }
+        napi.schedule();
+        return true;
+    }
+
+    @Override
+    public int poll(Napi n, int budget) {
+        DeviceStats stats = dev.stats();
+        int done = 0;
+        long good = 0;
+        long bytes = 0;
+        while (done < budget) {
+            SkBuff skb = next();
+            if (skb == null) {
+                break;
+            }
+            done++;
+            int len = skb.len();
+            skb.dev(dev);
+            if (Eth.typeTrans(skb, dev) < 0) {
+                stats.inc(DeviceStats.Field.RX_LENGTH_ERRORS);
+                stats.inc(DeviceStats.Field.RX_ERRORS);
+                skb.free();
+                continue;
+            }
+            good++;
+            bytes += len;
+            if (skb.pktType() == PktType.MULTICAST) {
+                stats.inc(DeviceStats.Field.MULTICAST);
+            }
+            dev.core().receive(skb, dev);
+        }
+        stats.add(DeviceStats.Field.RX_PACKETS, good);
+        stats.add(DeviceStats.Field.RX_BYTES, bytes);
+        packets += good;
+        return done;
+    }
+
+    private SkBuff next() {
+        SkbRing old = retired;
+        if (old != null) {
+            SkBuff skb = old.poll();
+            if (skb != null) {
+                return skb;
+            }
+        }
+        return ring.poll();
+    }
+
+    /** {@code ethtool -G rx N}: a new ring; frames in the old one are still delivered. */
+    void resize(int size) {
+        SkbRing old = ring;
+        if (old.size() == size) {
+            return;
+        }
+        SkbRing previous = retired;
+        if (previous != null && previous.pending() > 0) {
+            // a second resize before the first drained: keep the older frames in order by moving them
+            SkBuff skb;
+            while ((skb = previous.poll()) != null) {
+                if (!old.offer(skb)) {
+                    dev.stats().addShared(DeviceStats.Field.RX_MISSED_ERRORS, 1);
+                    skb.free();
+                }
+            }
+        }
+        retired = old;
+        ring = new SkbRing(size);
+        napi.schedule();
+    }
+
+    /** Frees frames left in the rings (the device went down or away). */
+    int purge() {
+        int n = 0;
+        for (SkbRing r : new SkbRing[] { retired, ring }) {
+            if (r == null) {
+                continue;
+            }
+            SkBuff skb;
+            while ((skb = r.poll()) != null) {
+                skb.free();
+                n++;
+            }
+        }
+        return n;
+    }
+
+    @Override
+    public int size() {
+        return ring.size();
+    }
+
+    @Override
+    public int pending() {
+        SkbRing old = retired;
+        return ring.pending() + (old == null ? 0 : old.pending());
+    }
+
+    @Override
+    public int cpu() {
+        return napi.softirq().cpu();
+    }
+
+    Napi napi() {
+        return napi;
+    }
+
+    long ringDrops() {
+        return ringDrops.get();
+    }
+
+    long packets() {
+        return packets;
+    }
+}

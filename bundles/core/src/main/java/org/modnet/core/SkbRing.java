@@ -1,0 +1,86 @@
+package org.modnet.core;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
+import org.modnet.api.skb.SkBuff;
+
+/**
+ * A bounded ring of frames, a NIC's descriptor ring: producers are the device's receive side (a
+ * veth peer's transmit, pktgen, a TAP read), usually one at a time but possibly several; the consumer
+ * is the NAPI poll, one at a time by NAPI's own rule. No locks and no allocation: a power-of-two array
+ * and two counters; a producer claims a slot with a CAS on the tail and then publishes the frame.
+ */
+final class SkbRing {
+    private static final VarHandle SLOTS = MethodHandles.arrayElementVarHandle(SkBuff[].class);
+    private static final VarHandle HEAD;
+    private static final VarHandle TAIL;
+
+    static {
+        try {
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            HEAD = l.findVarHandle(SkbRing.class, "head", long.class);
+            TAIL = l.findVarHandle(SkbRing.class, "tail", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private final SkBuff[] slots;
+    private final int mask;
+    private final int size;
+    @SuppressWarnings("unused") // written through TAIL
+    private volatile long tail; // next slot the producer fills
+    @SuppressWarnings("unused") // written through HEAD
+    private volatile long head; // next slot the consumer takes
+
+    /** A ring of {@code size} frames (the usable size; the array rounds up to a power of two). */
+    SkbRing(int size) {
+        if (size < 1) {
+            throw new IllegalArgumentException("ring size " + size);
+        }
+        this.size = size;
+        this.slots = new SkBuff[Integer.highestOneBit(Math.max(1, size - 1)) << 1];
+        this.mask = slots.length - 1;
+    }
+
+    int size() {
+        return size;
+    }
+
+    int pending() {
+        return (int) ((long) TAIL.getAcquire(this) - (long) HEAD.getAcquire(this));
+    }
+
+    /** Producer: false when the ring is full (the caller drops and counts). */
+    boolean offer(SkBuff skb) {
+        long t;
+        do {
+            t = (long) TAIL.getVolatile(this);
+            if (t - (long) HEAD.getAcquire(this) >= size) {
+                return false;
+            }
+        } while (!TAIL.compareAndSet(this, t, t + 1));
+        SLOTS.setRelease(slots, (int) (t & mask), skb);
+        return true;
+    }
+
+    /**
+     * Consumer: the next frame, or null when the ring is empty, or when its next slot is claimed
+     * but not yet published (the producer is between its CAS and its store; the next poll sees it).
+     */
+    SkBuff poll() {
+        long h = (long) HEAD.getOpaque(this);
+        if (h >= (long) TAIL.getAcquire(this)) {
+            return null;
+        }
+        int i = (int) (h & mask);
+        SkBuff skb = (SkBuff) SLOTS.getAcquire(slots, i);
+        if (skb == null) {
+            return null;
+        }
+        SLOTS.setRelease(slots, i, null);
+        HEAD.setRelease(this, h + 1);
+        return skb;
+    }
+}

@@ -1,0 +1,183 @@
+package org.modnet.core;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.ArrayDeque;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.IntSupplier;
+import java.util.function.LongSupplier;
+
+import org.modnet.api.net.SoftnetStat;
+
+/**
+ * One CPU's NET_RX softirq: the list of scheduled NAPI instances and {@link #netRxAction}, which
+ * polls them as {@code net_rx_action} does. Each instance is polled up to its weight
+ * ({@code net.core.dev_weight}); one round stops after {@code net.core.netdev_budget} frames or
+ * {@code net.core.netdev_budget_usecs}, and counts a time squeeze if work was left. The thread sleeps
+ * when nothing is scheduled and is woken by {@link #raise}; tests may call {@link #netRxAction}
+ * themselves instead of running the thread.
+ */
+final class Softirq {
+    private static final VarHandle SCHEDULED;
+    private static final VarHandle SLEEPING;
+
+    static {
+        try {
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            SCHEDULED = l.findVarHandle(Softirq.class, "scheduled", Napi.class);
+            SLEEPING = l.findVarHandle(Softirq.class, "sleeping", boolean.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private final int cpu;
+    private final IntSupplier weight;
+    private final IntSupplier budget;
+    private final IntSupplier budgetUsecs;
+    private final LongSupplier nanoClock;
+
+    /** Newly scheduled instances, pushed by any thread (a lock-free stack through {@code Napi.nextScheduled}). */
+    @SuppressWarnings("unused") // through SCHEDULED
+    private volatile Napi scheduled;
+    /** The poll list, owned by the softirq thread. */
+    private final ArrayDeque<Napi> pollList = new ArrayDeque<>(64);
+    private final int[] work = new int[1];
+    @SuppressWarnings("unused") // through SLEEPING
+    private volatile boolean sleeping;
+    private volatile Thread thread;
+    private volatile boolean stopped;
+
+    // softnet_stat: written by this softirq only, read by anyone
+    private volatile long processed;
+    private volatile long dropped;
+    private volatile long timeSqueeze;
+    private volatile long polls;
+
+    Softirq(int cpu, IntSupplier weight, IntSupplier budget, IntSupplier budgetUsecs, LongSupplier nanoClock) {
+        this.cpu = cpu;
+        this.weight = weight;
+        this.budget = budget;
+        this.budgetUsecs = budgetUsecs;
+        this.nanoClock = nanoClock;
+    }
+
+    int cpu() {
+        return cpu;
+    }
+
+    /** {@code raise_softirq}: queue a NAPI instance that just took SCHED, and wake the thread. */
+    void raise(Napi napi) {
+        Napi head;
+        do {
+            head = (Napi) SCHEDULED.getVolatile(this);
+            napi.nextScheduled = head;
+        } while (!SCHEDULED.compareAndSet(this, head, napi));
+        Thread t = thread;
+        if (t != null && (boolean) SLEEPING.getVolatile(this)) {
+            LockSupport.unpark(t);
+        }
+    }
+
+    /**
+     * One round of {@code net_rx_action}. Returns true if work is left (instances still scheduled),
+     * so the caller runs another round; the thread does at once, as ksoftirqd would.
+     */
+    boolean netRxAction() {
+        takeScheduled();
+        int left = budget.getAsInt();
+        long deadline = nanoClock.getAsLong() + budgetUsecs.getAsInt() * 1000L;
+        int w = weight.getAsInt();
+        long done = 0;
+        long polled = 0;
+        while (!pollList.isEmpty()) {
+            if (left <= 0 || nanoClock.getAsLong() - deadline >= 0) {
+                timeSqueeze = timeSqueeze + 1;
+                break;
+            }
+            Napi napi = pollList.pollFirst();
+            if (napi.poll(w, work)) {
+                pollList.addLast(napi); // used its whole weight, or work came in meanwhile: to the tail
+            }
+            polled++;
+            done += work[0];
+            left -= work[0];
+            takeScheduled();
+        }
+        processed = processed + done;
+        polls = polls + polled;
+        return !pollList.isEmpty() || SCHEDULED.getVolatile(this) != null;
+    }
+
+    /** Moves newly scheduled instances to the poll list, in the order they were scheduled. */
+    private void takeScheduled() {
+        Napi head = (Napi) SCHEDULED.getAndSet(this, (Napi) null);
+        if (head == null) {
+            return;
+        }
+        int start = pollList.size();
+        for (Napi n = head; n != null;) {
+            Napi next = n.nextScheduled;
+            n.nextScheduled = null;
+            pollList.addLast(n);
+            n = next;
+        }
+        reverseTail(start);
+    }
+
+    private void reverseTail(int start) {
+        int n = pollList.size() - start;
+        if (n < 2) {
+            return;
+        }
+        Napi[] tail = new Napi[n];
+        for (int i = n - 1; i >= 0; i--) {
+            tail[i] = pollList.pollLast();
+        }
+        for (int i = n - 1; i >= 0; i--) {
+            pollList.addLast(tail[i]);
+        }
+    }
+
+    /** Counts a frame dropped before it reached a NAPI ring (the backlog was full). */
+    void countDrop() {
+        dropped = dropped + 1;
+    }
+
+    SoftnetStat stat() {
+        return new SoftnetStat(cpu, processed, dropped, timeSqueeze, polls);
+    }
+
+    /** Starts the softirq thread ({@code ksoftirqd/N}). */
+    void start() {
+        Thread t = Thread.ofPlatform().name("ksoftirqd/" + cpu).daemon().unstarted(this::run);
+        thread = t;
+        t.start();
+    }
+
+    void stop() {
+        stopped = true;
+        Thread t = thread;
+        if (t != null) {
+            LockSupport.unpark(t);
+            try {
+                t.join(5000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private void run() {
+        while (!stopped) {
+            if (netRxAction()) {
+                continue;
+            }
+            SLEEPING.setVolatile(this, true);
+            if (SCHEDULED.getVolatile(this) == null && pollList.isEmpty() && !stopped) {
+                LockSupport.park(this);
+            }
+            SLEEPING.setVolatile(this, false);
+        }
+    }
+}

@@ -1,0 +1,95 @@
+package org.modnet.drivers.veth;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+import org.modnet.api.net.DeviceSetup;
+import org.modnet.api.net.Errno;
+import org.modnet.api.net.LinkFactory;
+import org.modnet.api.net.NetDevice;
+import org.modnet.api.net.NetException;
+import org.modnet.api.net.NetNamespace;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+
+/**
+ * {@code drivers/net/veth.c}: {@code ip link add NAME type veth peer name PEER} makes a pair of
+ * Ethernet devices; what one end sends, the other receives. Either end may move to another namespace,
+ * which is how namespaces are joined. Stopping this bundle removes every pair, as unloading the module
+ * does.
+ */
+@Component(service = LinkFactory.class, immediate = true, property = LinkFactory.KIND + "=veth")
+public final class VethDriver implements LinkFactory {
+    static final Map<String, Boolean> FEATURES = Map.of("rx-checksumming", true, "tx-checksumming", true,
+            "scatter-gather", true, "tcp-segmentation-offload", true, "generic-segmentation-offload", true,
+            "generic-receive-offload", false, "rx-vlan-offload", true, "tx-vlan-offload", true);
+    static final Set<String> FIXED = Set.of();
+
+    private final Set<VethEnd> ends = ConcurrentHashMap.newKeySet();
+
+    @Override
+    public NetDevice create(NetNamespace ns, String name, List<String> args) throws NetException {
+        String peerName = peerName(args);
+        if (peerName == null) {
+            peerName = freeName(ns);
+        }
+        if (peerName.equals(name)) {
+            throw new NetException(Errno.EEXIST);
+        }
+        VethEnd a = new VethEnd(ends);
+        VethEnd b = new VethEnd(ends);
+        a.pair(b);
+        NetDevice devA = ns.register(setup(name), a);
+        a.attach(devA);
+        try {
+            b.attach(ns.register(setup(peerName), b));
+        } catch (NetException e) {
+            ns.unregister(devA);
+            throw e;
+        }
+        ends.add(a);
+        ends.add(b);
+        return devA;
+    }
+
+    private static DeviceSetup setup(String name) {
+        // veth has no queue of its own (IFF_NO_QUEUE): the peer's receive ring is its ring
+        return DeviceSetup.ether(name, "veth").withQdisc("noqueue").withQueues(1, 16).withFeatures(FEATURES, FIXED)
+                .withRings(256, 4096, 0, 0);
+    }
+
+    /** {@code peer name NAME} or {@code peer NAME}; null when no peer is named. */
+    static String peerName(List<String> args) throws NetException {
+        if (args.isEmpty()) {
+            return null;
+        }
+        if (!args.get(0).equals("peer")) {
+            throw new NetException(Errno.EINVAL, "veth: unknown argument \"" + args.get(0) + "\"");
+        }
+        if (args.size() == 3 && args.get(1).equals("name")) {
+            return args.get(2);
+        }
+        if (args.size() == 2) {
+            return args.get(1);
+        }
+        throw new NetException(Errno.EINVAL, "veth: expected \"peer name NAME\"");
+    }
+
+    private static String freeName(NetNamespace ns) {
+        for (int i = 0;; i++) {
+            if (ns.device("veth" + i) == null) {
+                return "veth" + i;
+            }
+        }
+    }
+
+    /** The module goes: every pair goes with it. */
+    @Deactivate
+    void deactivate() {
+        for (VethEnd end : ends.toArray(new VethEnd[0])) {
+            end.unregister();
+        }
+    }
+}

@@ -1,0 +1,105 @@
+package org.modnet.drivers.veth;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+import org.modnet.api.net.DeviceStats;
+import org.modnet.api.net.NetDevice;
+import org.modnet.api.net.NetDeviceOps;
+import org.modnet.api.net.RxQueue;
+import org.modnet.api.net.TxResult;
+import org.modnet.api.skb.SkBuff;
+
+/** One end of a veth pair: its transmit is its peer's receive. */
+final class VethEnd implements NetDeviceOps {
+    private final Set<VethEnd> registry;
+    private volatile VethEnd peer;
+    private volatile NetDevice dev;
+
+    VethEnd(Set<VethEnd> registry) {
+        this.registry = registry;
+    }
+
+    void pair(VethEnd other) {
+        this.peer = other;
+        other.peer = this;
+    }
+
+    void attach(NetDevice device) {
+        this.dev = device;
+    }
+
+    /**
+     * {@code veth_xmit}: the frame goes into the peer's receive ring (the queue its hash picks), and
+     * the peer's NAPI takes it from there. A peer that is down drops it, counted as our tx_dropped.
+     */
+    @Override
+    public TxResult startXmit(SkBuff skb, NetDevice self) {
+        NetDevice p = peer == null ? null : peer.dev;
+        DeviceStats stats = self.stats();
+        if (p == null || !p.isUp()) {
+            stats.addShared(DeviceStats.Field.TX_DROPPED, 1);
+            skb.free();
+            return TxResult.OK;
+        }
+        int len = skb.len();
+        if (p.namespace() != self.namespace()) {
+            skb.mark(0); // skb_scrub_packet: nothing of one namespace's marking crosses into another
+        }
+        RxQueue q = p.rxQueue(Math.floorMod(skb.hash(), p.rxQueues()));
+        if (q.receive(skb)) {
+            stats.addShared(DeviceStats.Field.TX_PACKETS, 1);
+            stats.addShared(DeviceStats.Field.TX_BYTES, len);
+        } else {
+            stats.addShared(DeviceStats.Field.TX_DROPPED, 1);
+        }
+        return TxResult.OK;
+    }
+
+    @Override
+    public boolean carrier(NetDevice self) {
+        NetDevice p = peer == null ? null : peer.dev;
+        return p != null && p.isUp();
+    }
+
+    @Override
+    public NetDevice link(NetDevice self) {
+        return peer == null ? null : peer.dev;
+    }
+
+    @Override
+    public boolean deletable(NetDevice self) {
+        return true;
+    }
+
+    /** Unregistering one end takes the other with it, as {@code veth_dellink} does. */
+    @Override
+    public void uninit(NetDevice self) {
+        registry.remove(this);
+        VethEnd p = peer;
+        if (p != null && p.dev != null) {
+            p.dev.namespace().unregister(p.dev);
+        }
+    }
+
+    void unregister() {
+        NetDevice d = dev;
+        if (d != null) {
+            d.namespace().unregister(d);
+        }
+    }
+
+    @Override
+    public Map<String, String> driverInfo(NetDevice self) {
+        return Map.of("driver", "veth", "version", "1.0", "bus-info", "");
+    }
+
+    @Override
+    public Map<String, Long> ethtoolStats(NetDevice self) {
+        Map<String, Long> stats = new LinkedHashMap<>();
+        NetDevice p = link(self);
+        stats.put("peer_ifindex", p == null ? 0L : (long) p.ifindex());
+        return stats;
+    }
+}

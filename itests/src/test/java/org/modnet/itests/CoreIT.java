@@ -1,0 +1,167 @@
+package org.modnet.itests;
+
+import static org.hamcrest.CoreMatchers.containsString;
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertNotNull;
+import static org.junit.Assert.assertNull;
+import static org.junit.Assert.assertTrue;
+
+import java.util.List;
+import java.util.function.LongSupplier;
+
+import javax.inject.Inject;
+
+import org.apache.felix.service.command.CommandProcessor;
+import org.junit.Before;
+import org.junit.Test;
+import org.junit.runner.RunWith;
+import org.modnet.api.feature.FeatureService;
+import org.modnet.api.net.DeviceStats;
+import org.modnet.api.net.LinkFactory;
+import org.modnet.api.net.NetCore;
+import org.modnet.api.net.NetDevice;
+import org.modnet.api.net.NetNamespace;
+import org.ops4j.pax.exam.Configuration;
+import org.ops4j.pax.exam.Option;
+import org.ops4j.pax.exam.junit.PaxExam;
+import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
+import org.ops4j.pax.exam.spi.reactors.PerMethod;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.util.tracker.ServiceTracker;
+
+/**
+ * The core on a real Felix, as the host feature installs it: two namespaces joined by a veth pair,
+ * pktgen frames across, counted on both ends; the veth driver stopped and started live.
+ */
+@RunWith(PaxExam.class)
+@ExamReactorStrategy(PerMethod.class)
+public class CoreIT {
+
+    @Inject
+    private BundleContext context;
+
+    @Inject
+    private FeatureService features;
+
+    @Inject
+    private CommandProcessor processor;
+
+    private NetCore core;
+
+    @Configuration
+    public Option[] config() throws Exception {
+        return ModnetRuntime.options();
+    }
+
+    @Before
+    public void installHost() throws Exception {
+        features.install("host");
+        core = service(NetCore.class, null);
+    }
+
+    @Test
+    public void loopbackIsTheFirstDeviceOfEveryNamespace() throws Exception {
+        NetDevice lo = core.initNet().device("lo");
+        assertNotNull(lo);
+        assertEquals(1, lo.ifindex());
+        assertTrue("lo is up in init_net", lo.isUp());
+        NetNamespace ns = core.addNamespace("blue");
+        assertEquals(1, ns.device("lo").ifindex());
+        assertEquals("lo starts down in a new namespace, as in Linux", false, ns.device("lo").isUp());
+    }
+
+    @Test
+    public void pktgenFramesCrossAVethPairBetweenNamespacesAndAreCountedOnBothEnds() throws Exception {
+        NetNamespace ns1 = core.addNamespace("ns1");
+        NetNamespace ns2 = core.addNamespace("ns2");
+        LinkFactory veth = service(LinkFactory.class, "(modnet.link.kind=veth)");
+        NetDevice a = veth.create(ns1, "veth0", List.of("peer", "name", "veth1"));
+        NetDevice b = ns1.device("veth1");
+        b.setNamespace(ns2);
+        assertNull(ns1.device("veth1"));
+        assertEquals(b, ns2.device("veth1"));
+        a.open();
+        b.open();
+        b.setRingParams(4096, 0); // ethtool -G veth1 rx 4096: room for the whole burst
+
+        String out = ModnetRuntime.run(processor, "ns1", "pktgen veth0 count 1000 pkt_size 100 path tx");
+        assertThat(out, containsString("1000 (100byte,0frags)"));
+
+        assertEquals(1000, a.stats().get(DeviceStats.Field.TX_PACKETS));
+        assertEquals(0, a.stats().get(DeviceStats.Field.TX_DROPPED));
+        assertEquals(100_000, a.stats().get(DeviceStats.Field.TX_BYTES));
+        awaitAtLeast(() -> b.stats().get(DeviceStats.Field.RX_PACKETS), 1000);
+        assertEquals(100_000, b.stats().get(DeviceStats.Field.RX_BYTES));
+        // pktgen's ethertype has no handler in ns2: each frame is dropped there, and counted
+        awaitAtLeast(() -> b.stats().get(DeviceStats.Field.RX_DROPPED), 1000);
+        long processed = core.softnetStats().stream().mapToLong(s -> s.processed()).sum();
+        assertTrue("softnet_stat counts what NAPI processed: " + processed, processed >= 1000);
+    }
+
+    @Test
+    public void aBurstLargerThanTheReceiveRingIsDroppedAndCountedNeverLost() throws Exception {
+        NetNamespace ns1 = core.addNamespace("ns1");
+        LinkFactory veth = service(LinkFactory.class, "(modnet.link.kind=veth)");
+        NetDevice a = veth.create(ns1, "veth0", List.of("peer", "name", "veth1"));
+        NetDevice b = ns1.device("veth1");
+        a.open();
+        b.open();
+        b.setRingParams(16, 0);
+
+        ModnetRuntime.run(processor, "ns1", "pktgen veth0 count 5000 pkt_size 60 path tx");
+
+        long sent = a.stats().get(DeviceStats.Field.TX_PACKETS);
+        long dropped = a.stats().get(DeviceStats.Field.TX_DROPPED);
+        assertEquals("every frame is sent or counted as dropped", 5000, sent + dropped);
+        assertEquals("the peer counts what its full ring refused", dropped, b.stats().get(DeviceStats.Field.RX_MISSED_ERRORS));
+        awaitAtLeast(() -> b.stats().get(DeviceStats.Field.RX_PACKETS), sent);
+    }
+
+    @Test
+    public void stoppingTheVethBundleRemovesBothEndsAndStartingItRestoresTheDriver() throws Exception {
+        NetNamespace ns1 = core.addNamespace("ns1");
+        NetNamespace ns2 = core.addNamespace("ns2");
+        LinkFactory veth = service(LinkFactory.class, "(modnet.link.kind=veth)");
+        veth.create(ns1, "veth0", List.of("peer", "name", "veth1"));
+        ns1.device("veth1").setNamespace(ns2);
+
+        Bundle driver = bundle("org.modnet.drivers.veth");
+        driver.stop();
+        assertNull("veth0 is gone with its driver", ns1.device("veth0"));
+        assertNull("so is its peer in the other namespace", ns2.device("veth1"));
+        assertEquals(0, context.getServiceReferences(LinkFactory.class, "(modnet.link.kind=veth)").size());
+
+        driver.start();
+        LinkFactory again = service(LinkFactory.class, "(modnet.link.kind=veth)");
+        NetDevice d = again.create(ns1, "veth0", List.of("peer", "name", "veth1"));
+        assertEquals("veth", d.kind());
+    }
+
+    private static void awaitAtLeast(LongSupplier value, long wanted) throws InterruptedException {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (value.getAsLong() < wanted && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertEquals(wanted, value.getAsLong());
+    }
+
+    private <T> T service(Class<T> type, String filter) throws Exception {
+        ServiceTracker<T, T> tracker = filter == null ? new ServiceTracker<>(context, type, null)
+                : new ServiceTracker<>(context, context.createFilter("(&(objectClass=" + type.getName() + ")" + filter + ")"), null);
+        tracker.open();
+        T s = tracker.waitForService(10_000);
+        assertNotNull("no " + type.getSimpleName() + " service", s);
+        return s;
+    }
+
+    private Bundle bundle(String bsn) {
+        for (Bundle b : context.getBundles()) {
+            if (bsn.equals(b.getSymbolicName())) {
+                return b;
+            }
+        }
+        throw new AssertionError("no bundle " + bsn);
+    }
+}
