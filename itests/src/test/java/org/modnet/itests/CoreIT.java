@@ -139,6 +139,22 @@ public class CoreIT {
         assertEquals("veth", d.kind());
     }
 
+    @Test
+    public void stoppingTheLoopbackBundleRemovesLoFromEveryNamespaceAndStartingItBringsItBack() throws Exception {
+        NetNamespace blue = core.addNamespace("blue");
+        Bundle driver = bundle("org.modnet.drivers.loopback");
+        driver.stop();
+        assertNull(core.initNet().device("lo"));
+        assertNull(blue.device("lo"));
+        driver.start();
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while ((core.initNet().device("lo") == null || blue.device("lo") == null) && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertEquals(1, core.initNet().device("lo").ifindex());
+        assertEquals(1, blue.device("lo").ifindex());
+    }
+
     private static void awaitAtLeast(LongSupplier value, long wanted) throws InterruptedException {
         long deadline = System.nanoTime() + 10_000_000_000L;
         while (value.getAsLong() < wanted && System.nanoTime() < deadline) {
