@@ -64,6 +64,32 @@ class LauncherTest {
     }
 
     @Test
+    void shutdownFromAnAttachedSessionEndsAnInteractiveInstanceWaitingForInput() throws Exception {
+        assumeTrue(Processes.onPath("script"), "needs script(1) from util-linux for a pseudo-terminal");
+        String name = "it-tty-" + ProcessHandle.current().pid();
+        Path log = Files.createTempFile("modnet-tty", ".log");
+        // stdin stays open (a pipe we never close): the shell waits in readLine
+        Process p = new ProcessBuilder("script", "-qec", MODNET + " -n " + name, "/dev/null").redirectErrorStream(true)
+                .redirectOutput(log.toFile()).start();
+        p.getOutputStream(); // kept open
+        try {
+            Path socket = Instance.socketPath(name);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (Processes.run(MODNET, "attach", "-n", name, "-c", "lsmod").status() != 0 && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+            }
+            Result down = Processes.run(MODNET, "attach", "-n", name, "-c", "shutdown");
+            assertEquals(0, down.status(), down.toString());
+            assertTrue(p.waitFor(20, TimeUnit.SECONDS), "the interactive instance stops:\n" + Files.readString(log));
+            assertEquals(0, p.exitValue());
+            assertFalse(Files.exists(socket));
+        } finally {
+            p.destroyForcibly();
+            Files.deleteIfExists(log);
+        }
+    }
+
+    @Test
     void anUnknownLauncherOptionIsRefused() throws Exception {
         Result r = Processes.run(MODNET, "--frobnicate");
         assertEquals(2, r.status(), r.toString());
@@ -140,9 +166,7 @@ class LauncherTest {
         static Instance start(String name) throws IOException, InterruptedException {
             Path log = Files.createTempFile("modnet-instance", ".log");
             Process p = Processes.start(log, MODNET, "--stay", "-n", name, "-c", "feature list");
-            Result where = Processes.run(ProcessHandle.current().info().command().orElse("java"), "-XshowSettings:properties",
-                    "-version");
-            Path socket = socketPath(name, where.err());
+            Path socket = socketPath(name);
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             while (!Files.exists(socket) && p.isAlive() && System.nanoTime() < deadline) {
                 Thread.sleep(50);
@@ -154,13 +178,13 @@ class LauncherTest {
             return new Instance(p, socket, log);
         }
 
-        private static Path socketPath(String name, String settings) {
+        /** Where bin/modnet puts an instance's socket: the rule of the console's RunDir. */
+        static Path socketPath(String name) {
             String xdg = System.getenv("XDG_RUNTIME_DIR");
             if (xdg != null && Files.isDirectory(Path.of(xdg))) {
                 return Path.of(xdg, "modnet", name + ".sock");
             }
-            String tmp = settings.lines().filter(l -> l.contains("java.io.tmpdir =")).map(l -> l.split("=", 2)[1].trim())
-                    .findFirst().orElse("/tmp");
+            String tmp = System.getProperty("java.io.tmpdir", "/tmp");
             try {
                 int uid = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
                 return Path.of(tmp, "modnet-" + uid, name + ".sock");
