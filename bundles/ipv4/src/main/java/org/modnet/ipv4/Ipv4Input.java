@@ -1,0 +1,159 @@
+package org.modnet.ipv4;
+
+import static org.modnet.ipv4.Ipv4Mib.Counter.InAddrErrors;
+import static org.modnet.ipv4.Ipv4Mib.Counter.InCsumErrors;
+import static org.modnet.ipv4.Ipv4Mib.Counter.InDelivers;
+import static org.modnet.ipv4.Ipv4Mib.Counter.InDiscards;
+import static org.modnet.ipv4.Ipv4Mib.Counter.InHdrErrors;
+import static org.modnet.ipv4.Ipv4Mib.Counter.InReceives;
+import static org.modnet.ipv4.Ipv4Mib.Counter.InTruncatedPkts;
+import static org.modnet.ipv4.Ipv4Mib.Counter.InUnknownProtos;
+import static org.modnet.ipv4.Ipv4Mib.Counter.ReasmFails;
+import static org.modnet.ipv4.Ipv4Mib.Counter.ReasmReqds;
+
+import java.util.concurrent.atomic.AtomicReferenceArray;
+
+import org.modnet.api.inet.InetChecksum;
+import org.modnet.api.inet.InetProtocol;
+import org.modnet.api.net.NetDevice;
+import org.modnet.api.skb.PktType;
+import org.modnet.api.skb.SkBuff;
+
+/**
+ * {@code ip_rcv} and {@code ip_local_deliver} ({@code net/ipv4/ip_input.c}): validates what arrives,
+ * counts every drop in the IP MIB under the name Linux uses, and hands local packets to the transport
+ * protocol registered for their number. Nothing a packet contains makes it throw.
+ */
+final class Ipv4Input {
+    /** Where a destination address leads, as the routing decision on input says. */
+    enum Destination {
+        LOCAL, BROADCAST, OTHER
+    }
+
+    /** The namespace's answer for a destination arriving on a device. */
+    interface Routing {
+        Destination classify(int daddr, NetDevice dev);
+    }
+
+    private final Ipv4Mib mib;
+    private final Routing routing;
+    private final AtomicReferenceArray<InetProtocol> protocols = new AtomicReferenceArray<>(256);
+
+    Ipv4Input(Ipv4Mib mib, Routing routing) {
+        this.mib = mib;
+        this.routing = routing;
+    }
+
+    /** {@code inet_add_protocol}: false if the number is taken. */
+    boolean addProtocol(int protocol, InetProtocol handler) {
+        return protocols.compareAndSet(protocol & 0xff, null, handler);
+    }
+
+    void removeProtocol(int protocol, InetProtocol handler) {
+        protocols.compareAndSet(protocol & 0xff, handler, null);
+    }
+
+    /** {@code ip_rcv}: the skb's data is at the IPv4 header. Takes ownership of the skb. */
+    void rcv(SkBuff skb, NetDevice dev) {
+        if (skb.pktType() == PktType.OTHERHOST) {
+            skb.free(); // not for us (promiscuous): dropped before IP counts it, as in Linux
+            return;
+        }
+        mib.inc(InReceives);
+        int h = skb.data();
+        if (skb.headLen() < Ipv4Header.MIN_LEN) {
+            drop(skb, InHdrErrors);
+            return;
+        }
+        int ihl = Ipv4Header.headerLen(skb, h);
+        if (Ipv4Header.version(skb, h) != 4 || ihl < Ipv4Header.MIN_LEN || skb.headLen() < ihl) {
+            drop(skb, InHdrErrors);
+            return;
+        }
+        if (!InetChecksum.verify(skb, h, ihl)) {
+            mib.inc(InCsumErrors);
+            drop(skb, InHdrErrors);
+            return;
+        }
+        int totLen = Ipv4Header.totalLen(skb, h);
+        if (skb.len() < totLen) {
+            drop(skb, InTruncatedPkts);
+            return;
+        }
+        if (totLen < ihl) {
+            drop(skb, InHdrErrors);
+            return;
+        }
+        skb.trim(totLen); // link-layer padding is not part of the packet
+        skb.resetNetworkHeader();
+        skb.setTransportHeader(h + ihl);
+        if (ihl > Ipv4Header.MIN_LEN && !optionsValid(skb, h + Ipv4Header.MIN_LEN, ihl - Ipv4Header.MIN_LEN)) {
+            return; // counted inside
+        }
+        switch (routing.classify(Ipv4Header.daddr(skb, h), dev)) {
+            case LOCAL, BROADCAST -> localDeliver(skb, h, ihl);
+            default -> drop(skb, InAddrErrors); // not ours and not forwarded (net.ipv4.ip_forward=0)
+        }
+    }
+
+    /**
+     * {@code ip_options_compile}: every option must fit; a malformed one is a header error. Source
+     * routes are refused, as with Linux's default {@code accept_source_route=0}.
+     */
+    private boolean optionsValid(SkBuff skb, int at, int len) {
+        int end = at + len;
+        int p = at;
+        while (p < end) {
+            int type = skb.getU8(p);
+            if (type == Ipv4Header.IPOPT_END) {
+                return true;
+            }
+            if (type == Ipv4Header.IPOPT_NOOP) {
+                p++;
+                continue;
+            }
+            if (p + 1 >= end) {
+                drop(skb, InHdrErrors);
+                return false;
+            }
+            int optLen = skb.getU8(p + 1);
+            if (optLen < 2 || p + optLen > end) {
+                drop(skb, InHdrErrors);
+                return false;
+            }
+            if (type == Ipv4Header.IPOPT_LSRR || type == Ipv4Header.IPOPT_SSRR) {
+                drop(skb, InDiscards);
+                return false;
+            }
+            if ((type == Ipv4Header.IPOPT_RR || type == Ipv4Header.IPOPT_TIMESTAMP) && optLen < 3) {
+                drop(skb, InHdrErrors);
+                return false;
+            }
+            p += optLen;
+        }
+        return true;
+    }
+
+    /** {@code ip_local_deliver}: strips the IP header and hands the packet to its transport protocol. */
+    private void localDeliver(SkBuff skb, int h, int ihl) {
+        if (Ipv4Header.isFragment(skb, h)) {
+            // reassembly (ip_defrag) is not here yet: the fragment is counted as a failed reassembly
+            mib.inc(ReasmReqds);
+            drop(skb, ReasmFails);
+            return;
+        }
+        InetProtocol handler = protocols.get(Ipv4Header.protocol(skb, h));
+        if (handler == null) {
+            drop(skb, InUnknownProtos);
+            return;
+        }
+        skb.pull(ihl);
+        mib.inc(InDelivers);
+        handler.receive(skb);
+    }
+
+    private void drop(SkBuff skb, Ipv4Mib.Counter why) {
+        mib.inc(why);
+        skb.free();
+    }
+}

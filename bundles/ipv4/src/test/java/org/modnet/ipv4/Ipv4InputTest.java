@@ -1,0 +1,222 @@
+package org.modnet.ipv4;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.modnet.api.inet.InetChecksum;
+import org.modnet.api.skb.PktType;
+import org.modnet.api.skb.SkBuff;
+import org.modnet.api.skb.SkBuffPool;
+import org.modnet.ipv4.Ipv4Mib.Counter;
+
+/** ip_rcv: every malformed packet is dropped under the right MIB counter, and nothing throws. */
+class Ipv4InputTest {
+    private static final int LOCAL = 0x0a000001; // 10.0.0.1
+    private static final int PEER = 0x0a000002;
+    private static final int UDP = 17;
+
+    private final SkBuffPool pool = new SkBuffPool(256, 2048);
+    private final Ipv4Mib mib = new Ipv4Mib();
+    private final Ipv4Input input = new Ipv4Input(mib,
+            (daddr, dev) -> daddr == LOCAL ? Ipv4Input.Destination.LOCAL : Ipv4Input.Destination.OTHER);
+    private final List<Integer> delivered = new ArrayList<>();
+
+    Ipv4InputTest() {
+        input.addProtocol(UDP, skb -> {
+            delivered.add(skb.len());
+            skb.free();
+        });
+    }
+
+    @AfterEach
+    void nothingLeaked() {
+        assertEquals(0, pool.inUse(), "every packet was freed or delivered and freed");
+    }
+
+    /** An IPv4 packet to {@code daddr} with {@code payload} bytes, a valid checksum, and {@code options}. */
+    private SkBuff packet(int daddr, int protocol, int payload, byte... options) {
+        int ihl = 20 + options.length;
+        SkBuff skb = pool.alloc(ihl + payload);
+        int h = skb.put(ihl + payload);
+        skb.setU8(h + Ipv4Header.VERSION_IHL, 0x40 | (ihl / 4));
+        skb.setU16(h + Ipv4Header.TOT_LEN, ihl + payload);
+        skb.setU16(h + Ipv4Header.ID, 1);
+        skb.setU8(h + Ipv4Header.TTL, 64);
+        skb.setU8(h + Ipv4Header.PROTOCOL, protocol);
+        skb.setU32(h + Ipv4Header.SADDR, PEER);
+        skb.setU32(h + Ipv4Header.DADDR, daddr);
+        skb.setBytes(h + 20, options, 0, options.length);
+        fixChecksum(skb);
+        return skb;
+    }
+
+    private static void fixChecksum(SkBuff skb) {
+        int h = skb.data();
+        skb.setU16(h + Ipv4Header.CHECK, 0);
+        skb.setU16(h + Ipv4Header.CHECK, InetChecksum.checksum(skb, h, Ipv4Header.headerLen(skb, h)));
+    }
+
+    private void assertCounted(Counter counter) {
+        assertEquals(1, mib.get(counter), counter.name());
+        assertEquals(1, mib.get(Counter.InReceives));
+        assertTrue(delivered.isEmpty());
+    }
+
+    @Test
+    void aValidPacketForUsIsDeliveredToItsProtocolWithoutTheIpHeader() {
+        input.rcv(packet(LOCAL, UDP, 8), null);
+        assertEquals(List.of(8), delivered);
+        assertEquals(1, mib.get(Counter.InDelivers));
+    }
+
+    @Test
+    void aPacketShorterThanAnIpHeaderIsAHeaderError() {
+        SkBuff skb = pool.alloc(19);
+        skb.put(19);
+        input.rcv(skb, null);
+        assertCounted(Counter.InHdrErrors);
+    }
+
+    @Test
+    void aBadVersionIsAHeaderError() {
+        SkBuff skb = packet(LOCAL, UDP, 8);
+        skb.setU8(skb.data(), 0x65);
+        fixChecksum(skb);
+        input.rcv(skb, null);
+        assertCounted(Counter.InHdrErrors);
+    }
+
+    @Test
+    void anIhlBelowFiveOrBeyondThePacketIsAHeaderError() {
+        SkBuff small = packet(LOCAL, UDP, 8);
+        small.setU8(small.data(), 0x44);
+        input.rcv(small, null);
+        SkBuff big = packet(LOCAL, UDP, 8);
+        big.setU8(big.data(), 0x4f); // 60 bytes of header in a 28-byte packet
+        input.rcv(big, null);
+        assertEquals(2, mib.get(Counter.InHdrErrors));
+        assertTrue(delivered.isEmpty());
+    }
+
+    @Test
+    void aBadChecksumCountsACsumErrorAndAHeaderError() {
+        SkBuff skb = packet(LOCAL, UDP, 8);
+        skb.setU8(skb.data() + Ipv4Header.TTL, 1); // changed after the checksum was made
+        input.rcv(skb, null);
+        assertEquals(1, mib.get(Counter.InCsumErrors));
+        assertCounted(Counter.InHdrErrors);
+    }
+
+    @Test
+    void aTotalLengthBeyondWhatArrivedIsATruncatedPacket() {
+        SkBuff skb = packet(LOCAL, UDP, 8);
+        skb.setU16(skb.data() + Ipv4Header.TOT_LEN, 1000);
+        fixChecksum(skb);
+        input.rcv(skb, null);
+        assertCounted(Counter.InTruncatedPkts);
+    }
+
+    @Test
+    void aTotalLengthShorterThanTheHeaderIsAHeaderError() {
+        SkBuff skb = packet(LOCAL, UDP, 8);
+        skb.setU16(skb.data() + Ipv4Header.TOT_LEN, 10);
+        fixChecksum(skb);
+        input.rcv(skb, null);
+        assertCounted(Counter.InHdrErrors);
+    }
+
+    @Test
+    void linkLayerPaddingIsTrimmedAway() {
+        SkBuff skb = packet(LOCAL, UDP, 8);
+        skb.put(18); // an Ethernet frame padded to its minimum
+        input.rcv(skb, null);
+        assertEquals(List.of(8), delivered);
+    }
+
+    @Test
+    void anOptionRunningPastTheHeaderIsAHeaderError() {
+        input.rcv(packet(LOCAL, UDP, 8, (byte) Ipv4Header.IPOPT_RR, (byte) 39, (byte) 4, (byte) 0), null);
+        assertCounted(Counter.InHdrErrors);
+    }
+
+    @Test
+    void anOptionWithLengthBelowTwoIsAHeaderError() {
+        input.rcv(packet(LOCAL, UDP, 8, (byte) 0x44, (byte) 1, (byte) 0, (byte) 0), null);
+        assertCounted(Counter.InHdrErrors);
+    }
+
+    @Test
+    void aSourceRoutedPacketIsDiscarded() {
+        input.rcv(packet(LOCAL, UDP, 8, (byte) Ipv4Header.IPOPT_LSRR, (byte) 3, (byte) 4, (byte) 0), null);
+        assertCounted(Counter.InDiscards);
+    }
+
+    @Test
+    void wellFormedOptionsPass() {
+        input.rcv(packet(LOCAL, UDP, 8, (byte) Ipv4Header.IPOPT_NOOP, (byte) Ipv4Header.IPOPT_RA, (byte) 4, (byte) 0, (byte) 0,
+                (byte) Ipv4Header.IPOPT_END, (byte) 0, (byte) 0), null);
+        assertEquals(List.of(8), delivered);
+    }
+
+    @Test
+    void aPacketForSomeoneElseIsAnAddressErrorWhenNotForwarding() {
+        input.rcv(packet(PEER, UDP, 8), null);
+        assertCounted(Counter.InAddrErrors);
+    }
+
+    @Test
+    void anUnknownProtocolIsCounted() {
+        input.rcv(packet(LOCAL, 99, 8), null);
+        assertCounted(Counter.InUnknownProtos);
+    }
+
+    @Test
+    void aFragmentIsCountedAsAReassemblyNotYetDone() {
+        SkBuff skb = packet(LOCAL, UDP, 8);
+        skb.setU16(skb.data() + Ipv4Header.FRAG_OFF, Ipv4Header.FLAG_MF);
+        fixChecksum(skb);
+        input.rcv(skb, null);
+        assertEquals(1, mib.get(Counter.ReasmReqds));
+        assertCounted(Counter.ReasmFails);
+    }
+
+    @Test
+    void frameFromAnotherHostSeenInPromiscuousModeIsNotIps() {
+        SkBuff skb = packet(LOCAL, UDP, 8);
+        skb.pktType(PktType.OTHERHOST);
+        input.rcv(skb, null);
+        assertEquals(0, mib.get(Counter.InReceives));
+    }
+
+    @Test
+    void randomGarbageNeverThrowsAndEveryPacketIsAccountedFor() {
+        Random random = new Random(1);
+        int n = 5000;
+        for (int i = 0; i < n; i++) {
+            SkBuff skb = random.nextBoolean() ? packet(LOCAL, UDP, random.nextInt(64)) : pool.alloc(128);
+            if (skb.len() == 0) {
+                skb.put(random.nextInt(128));
+            }
+            int flips = 1 + random.nextInt(4);
+            for (int f = 0; f < flips && skb.len() > 0; f++) {
+                int at = skb.data() + random.nextInt(skb.len());
+                skb.setU8(at, random.nextInt(256));
+            }
+            input.rcv(skb, null);
+        }
+        Map<String, Long> counters = mib.snapshot();
+        long ended = counters.get("IpInDelivers") + counters.get("IpInHdrErrors") + counters.get("IpInTruncatedPkts")
+                + counters.get("IpInAddrErrors") + counters.get("IpInUnknownProtos") + counters.get("IpInDiscards")
+                + counters.get("IpReasmFails");
+        assertEquals(n, counters.get("IpInReceives"));
+        assertEquals(n, ended, "each packet ends on exactly one counter: " + counters);
+        assertEquals(counters.get("IpInDelivers"), (long) delivered.size());
+    }
+}
