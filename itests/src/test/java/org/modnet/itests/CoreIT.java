@@ -155,6 +155,22 @@ public class CoreIT {
         assertEquals(1, blue.device("lo").ifindex());
     }
 
+    @Test
+    public void pktgenRefusesBadArgumentsWithItsUsageAndSendsNothing() throws Exception {
+        NetDevice lo = core.initNet().device("lo");
+        long before = lo.stats().get(DeviceStats.Field.RX_PACKETS);
+        for (String bad : new String[] { "pktgen", "pktgen lo count", "pktgen lo frobnicate 1", "pktgen lo count x",
+                "pktgen lo pkt_size 10", "pktgen nosuchdev", "pktgen lo dst_mac 1:2:3" }) {
+            try {
+                ModnetRuntime.run(processor, bad);
+                throw new AssertionError("accepted: " + bad);
+            } catch (Exception e) {
+                assertThat(bad, e.getMessage(), containsString("pktgen"));
+            }
+        }
+        assertEquals(before, lo.stats().get(DeviceStats.Field.RX_PACKETS));
+    }
+
     private static void awaitAtLeast(LongSupplier value, long wanted) throws InterruptedException {
         long deadline = System.nanoTime() + 10_000_000_000L;
         while (value.getAsLong() < wanted && System.nanoTime() < deadline) {
