@@ -171,6 +171,44 @@ public class CoreIT {
         assertEquals(before, lo.stats().get(DeviceStats.Field.RX_PACKETS));
     }
 
+    @Test
+    public void ipv4FramesAreCountedByIpAndDroppedByTheCoreWhileTheIpv4BundleIsStopped() throws Exception {
+        NetDevice lo = core.initNet().device("lo");
+        // pktgen's payload starts with its magic 0xbe9be955: as IPv4, version 11, a header error
+        ModnetRuntime.run(processor, "pktgen lo count 10 proto 0x0800");
+        awaitAtLeast(() -> counter("IpInHdrErrors"), 10);
+        assertEquals(10, counter("IpInReceives"));
+
+        Bundle ipv4 = bundle("org.modnet.ipv4");
+        ipv4.stop();
+        long dropped = lo.stats().get(DeviceStats.Field.RX_DROPPED);
+        ModnetRuntime.run(processor, "pktgen lo count 10 proto 0x0800");
+        awaitAtLeast(() -> lo.stats().get(DeviceStats.Field.RX_DROPPED) - dropped, 10);
+        assertThat(ModnetRuntime.run(processor, "nstat -az"), org.hamcrest.CoreMatchers.not(containsString("IpInReceives")));
+
+        ipv4.start();
+        awaitAtLeast(() -> counter("IpInReceives") + 1, 1); // IPv4 is back, its counters from zero
+        ModnetRuntime.run(processor, "pktgen lo count 10 proto 0x0800");
+        awaitAtLeast(() -> counter("IpInHdrErrors"), 10);
+    }
+
+    /** A counter as {@code nstat -az} prints it, or -1 if it is not shown. */
+    private long counter(String name) {
+        String out;
+        try {
+            out = ModnetRuntime.run(processor, "nstat -az");
+        } catch (Exception e) {
+            throw new AssertionError("nstat failed", e);
+        }
+        for (String line : out.split("\n")) {
+            String[] f = line.trim().split("\\s+");
+            if (f.length >= 2 && f[0].equals(name)) {
+                return Long.parseLong(f[1]);
+            }
+        }
+        return -1;
+    }
+
     private static void awaitAtLeast(LongSupplier value, long wanted) throws InterruptedException {
         long deadline = System.nanoTime() + 10_000_000_000L;
         while (value.getAsLong() < wanted && System.nanoTime() < deadline) {

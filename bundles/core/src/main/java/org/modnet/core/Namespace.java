@@ -27,6 +27,7 @@ final class Namespace implements NetNamespace {
     private final ConcurrentSkipListMap<Integer, NetDev> byIndex = new ConcurrentSkipListMap<>();
     private final ConcurrentHashMap<String, NetDev> byName = new ConcurrentHashMap<>();
     private int nextIfindex = LOOPBACK_IFINDEX + 1;
+    private volatile long addressGeneration;
 
     Namespace(CoreEngine core, String name) {
         this.core = core;
@@ -91,6 +92,9 @@ final class Namespace implements NetNamespace {
     void remove(NetDev dev) {
         byIndex.remove(dev.ifindex(), dev);
         byName.remove(dev.name(), dev);
+        if (!dev.addresses().isEmpty()) {
+            addressesChanged();
+        }
     }
 
     void rename(NetDev dev, String newName) throws NetException {
@@ -123,6 +127,15 @@ final class Namespace implements NetNamespace {
                 throw new NetException(Errno.EINVAL, "invalid device name \"" + n + "\"");
             }
         }
+    }
+
+    @Override
+    public long addressGeneration() {
+        return addressGeneration;
+    }
+
+    void addressesChanged() {
+        addressGeneration = addressGeneration + 1; // under RTNL
     }
 
     @Override

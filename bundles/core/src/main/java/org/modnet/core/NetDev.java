@@ -361,9 +361,9 @@ final class NetDev implements NetDevice {
                 throw new NetException(Errno.EEXIST);
             }
             close();
-            addresses.clear(); // addresses belong to the namespace the device leaves
             Namespace from = ns;
-            from.remove(this);
+            from.remove(this); // counts an address change if the device had addresses
+            addresses.clear(); // addresses belong to the namespace the device leaves
             ifindex = to.add(this, ifindex);
             ns = to;
         }
@@ -379,6 +379,7 @@ final class NetDev implements NetDevice {
                 }
             }
             addresses.add(a);
+            ns.addressesChanged();
         }
     }
 
@@ -388,6 +389,7 @@ final class NetDev implements NetDevice {
             for (IfAddress existing : addresses) {
                 if (existing.sameAs(a)) {
                     addresses.remove(existing);
+                    ns.addressesChanged();
                     return;
                 }
             }

@@ -32,5 +32,11 @@ public interface NetNamespace {
 
     Sysctl sysctl();
 
+    /**
+     * A number that changes whenever an address is added to or removed from a device of this namespace
+     * (or a device with addresses leaves): layers cache what they derive from addresses against it.
+     */
+    long addressGeneration();
+
     NetCore core();
 }

@@ -1,0 +1,98 @@
+package org.modnet.ipv4;
+
+import java.net.Inet4Address;
+import java.util.Arrays;
+
+import org.modnet.api.net.IfAddress;
+import org.modnet.api.net.IntSysctl;
+import org.modnet.api.net.NetDevice;
+import org.modnet.api.net.NetNamespace;
+import org.modnet.api.net.Sysctl;
+
+/**
+ * IPv4's state in one namespace ({@code net->ipv4}): its MIB, its sysctls, the receive path, and the
+ * local and broadcast addresses derived from the namespace's interface addresses, rebuilt when they
+ * change (the namespace's address generation moves).
+ */
+final class Ipv4Net implements Ipv4Input.Routing {
+    final NetNamespace ns;
+    final Ipv4Mib mib = new Ipv4Mib();
+    final Ipv4Input input;
+    final IntSysctl ipForward;
+    final IntSysctl defaultTtl;
+
+    private volatile Addresses addresses = new Addresses(-1, new int[0], new int[0]);
+
+    private record Addresses(long generation, int[] local, int[] broadcast) {
+    }
+
+    Ipv4Net(NetNamespace ns) {
+        this.ns = ns;
+        Sysctl s = ns.sysctl();
+        this.ipForward = s.registerInt("net.ipv4.ip_forward", 0, 0, 1);
+        this.defaultTtl = s.registerInt("net.ipv4.ip_default_ttl", 64, 1, 255);
+        s.registerInt("net.ipv4.ipfrag_time", 30, 0, Integer.MAX_VALUE);
+        s.registerInt("net.ipv4.ipfrag_high_thresh", 4194304, 0, Integer.MAX_VALUE);
+        s.registerInt("net.ipv4.ipfrag_low_thresh", 3145728, 0, Integer.MAX_VALUE);
+        s.registerInt("net.ipv4.icmp_echo_ignore_all", 0, 0, 1);
+        s.registerInt("net.ipv4.icmp_ratelimit", 1000, 0, Integer.MAX_VALUE);
+        this.input = new Ipv4Input(mib, this);
+    }
+
+    void exit() {
+        ns.sysctl().unregister("net.ipv4");
+    }
+
+    @Override
+    public Ipv4Input.Destination classify(int daddr, NetDevice dev) {
+        if (daddr == -1) {
+            return Ipv4Input.Destination.BROADCAST; // 255.255.255.255
+        }
+        if ((daddr >>> 24) == 127 && dev != null && dev.type() == org.modnet.api.net.Eth.ARPHRD_LOOPBACK) {
+            return Ipv4Input.Destination.LOCAL; // 127.0.0.0/8 is lo's, as its host-scope route says
+        }
+        Addresses a = current();
+        if (Arrays.binarySearch(a.local, daddr) >= 0) {
+            return Ipv4Input.Destination.LOCAL;
+        }
+        if (Arrays.binarySearch(a.broadcast, daddr) >= 0) {
+            return Ipv4Input.Destination.BROADCAST;
+        }
+        return Ipv4Input.Destination.OTHER;
+    }
+
+    private Addresses current() {
+        Addresses a = addresses;
+        long generation = ns.addressGeneration();
+        if (a.generation == generation) {
+            return a;
+        }
+        int[] local = new int[0];
+        int[] broadcast = new int[0];
+        for (NetDevice dev : ns.devices()) {
+            for (IfAddress ifa : dev.addresses()) {
+                if (ifa.address() instanceof Inet4Address v4) {
+                    local = append(local, toInt(v4.getAddress()));
+                    if (ifa.broadcast() instanceof Inet4Address b) {
+                        broadcast = append(broadcast, toInt(b.getAddress()));
+                    }
+                }
+            }
+        }
+        Arrays.sort(local);
+        Arrays.sort(broadcast);
+        a = new Addresses(generation, local, broadcast);
+        addresses = a;
+        return a;
+    }
+
+    private static int[] append(int[] a, int v) {
+        int[] b = Arrays.copyOf(a, a.length + 1);
+        b[a.length] = v;
+        return b;
+    }
+
+    static int toInt(byte[] b) {
+        return (b[0] & 0xff) << 24 | (b[1] & 0xff) << 16 | (b[2] & 0xff) << 8 | (b[3] & 0xff);
+    }
+}

@@ -1,0 +1,83 @@
+package org.modnet.ipv4;
+
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+import org.modnet.api.inet.InetProtocol;
+import org.modnet.api.inet.SnmpMib;
+import org.modnet.api.net.DeviceStats;
+import org.modnet.api.net.NetDevice;
+import org.modnet.api.net.NetNamespace;
+import org.modnet.api.net.PacketHandler;
+import org.modnet.api.net.PernetOperations;
+import org.modnet.api.skb.SkBuff;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+
+/**
+ * IPv4 in the stack: the handler of ethertype 0x0800 ({@code ip_packet_type}), IPv4's per-namespace
+ * state ({@code ipv4_mib_ops}), the transport protocols registered by number
+ * ({@code inet_add_protocol}), and the {@code Ip} MIB for {@code nstat}. Stopping this bundle takes
+ * IPv4 away: frames of 0x0800 are then dropped and counted by the core, as Linux without IPv4 would.
+ */
+@Component(service = { PacketHandler.class, PernetOperations.class, SnmpMib.class }, immediate = true, property = {
+        PacketHandler.ETHERTYPE + ":Integer=2048", PernetOperations.ORDER + ":Integer=10" })
+public final class Ipv4Protocol implements PacketHandler, PernetOperations, SnmpMib {
+    private final Map<NetNamespace, Ipv4Net> nets = new ConcurrentHashMap<>();
+    private final Map<Integer, InetProtocol> protocols = new ConcurrentHashMap<>();
+
+    @Override
+    public void init(NetNamespace ns) {
+        Ipv4Net net = new Ipv4Net(ns);
+        protocols.forEach(net.input::addProtocol);
+        nets.put(ns, net);
+    }
+
+    @Override
+    public void exit(NetNamespace ns) {
+        Ipv4Net net = nets.remove(ns);
+        if (net != null) {
+            net.exit();
+        }
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
+    void addProtocol(InetProtocol protocol, Map<String, Object> props) {
+        if (props.get(InetProtocol.PROTOCOL) instanceof Number n) {
+            protocols.put(n.intValue(), protocol);
+            nets.values().forEach(net -> net.input.addProtocol(n.intValue(), protocol));
+        }
+    }
+
+    void removeProtocol(InetProtocol protocol, Map<String, Object> props) {
+        if (props.get(InetProtocol.PROTOCOL) instanceof Number n) {
+            protocols.remove(n.intValue(), protocol);
+            nets.values().forEach(net -> net.input.removeProtocol(n.intValue(), protocol));
+        }
+    }
+
+    /** {@code ip_rcv} for a frame of ethertype 0x0800. */
+    @Override
+    public void receive(SkBuff skb, NetDevice dev) {
+        Ipv4Net net = nets.get(dev.namespace());
+        if (net == null) {
+            dev.stats().addShared(DeviceStats.Field.RX_DROPPED, 1); // namespace coming or going
+            skb.free();
+            return;
+        }
+        net.input.rcv(skb, dev);
+    }
+
+    @Override
+    public String mib() {
+        return "Ip";
+    }
+
+    @Override
+    public Map<String, Long> counters(NetNamespace ns) {
+        Ipv4Net net = nets.get(ns);
+        return net == null ? Map.of() : net.mib.snapshot();
+    }
+}

@@ -1,0 +1,60 @@
+package org.modnet.shell.snmp;
+
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import org.apache.felix.service.command.CommandSession;
+import org.modnet.api.inet.SnmpMib;
+import org.modnet.api.net.NetCore;
+import org.modnet.api.net.NetNamespace;
+import org.modnet.api.shell.CommandException;
+import org.modnet.api.shell.Commands;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+
+/**
+ * {@code nstat [-a] [-z] [-r] [-n] [-s] [PATTERN...]} (iproute2): the SNMP counters of the current
+ * namespace, by default the increments since the last nstat there. Every layer's {@link SnmpMib}
+ * service contributes; a layer that is stopped contributes nothing.
+ */
+@Component(service = NstatCommand.class, immediate = true, property = { "osgi.command.scope=" + Commands.SCOPE,
+        "osgi.command.function=nstat" })
+public final class NstatCommand {
+    private final Nstat nstat = new Nstat();
+    private final List<SnmpMib> mibs = new CopyOnWriteArrayList<>();
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    private volatile NetCore core;
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
+    void addMib(SnmpMib mib) {
+        mibs.add(mib);
+    }
+
+    void removeMib(SnmpMib mib) {
+        mibs.remove(mib);
+    }
+
+    public void nstat(CommandSession session, String... args) {
+        NetCore c = core;
+        if (c == null) {
+            throw new CommandException("nstat: the network core (org.modnet.core) is not running", 1);
+        }
+        Object name = session.get(Commands.NETNS);
+        NetNamespace ns = name == null ? c.initNet() : c.namespace(String.valueOf(name));
+        if (ns == null) {
+            throw new CommandException("nstat: namespace \"" + name + "\" does not exist", 1);
+        }
+        Nstat.Options options;
+        try {
+            options = Nstat.parse(args);
+        } catch (IllegalArgumentException e) {
+            throw new CommandException(e.getMessage() + "\nUsage: nstat [-a] [-z] [-r] [-n] [-s] [PATTERN...]", 255);
+        }
+        for (String line : nstat.run(ns, mibs, options)) {
+            System.out.println(line);
+        }
+    }
+}
