@@ -38,6 +38,7 @@ final class CoreEngine implements NetCore {
     private final Namespace initNet;
     private final List<Pernet> pernets = new ArrayList<>();
     private final boolean threads;
+    private final LongSupplier nanoClock;
 
     private record Pernet(PernetOperations ops, int order) {
     }
@@ -49,6 +50,7 @@ final class CoreEngine implements NetCore {
     CoreEngine(int cpus, boolean threads, SkBuffPool pool, LongSupplier nanoClock) {
         this.pool = pool;
         this.threads = threads;
+        this.nanoClock = nanoClock;
         this.initNet = new Namespace(this, Namespace.INIT_NET);
         registerCoreSysctls(initNet);
         namespaces.put(initNet.name(), initNet);
@@ -257,6 +259,16 @@ final class CoreEngine implements NetCore {
     @Override
     public SkBuffPool pool() {
         return pool;
+    }
+
+    @Override
+    public org.modnet.api.net.Timer timer(int cpu, Runnable function) {
+        return softirqs[Math.floorMod(cpu, softirqs.length)].timer(function);
+    }
+
+    @Override
+    public long nanoTime() {
+        return nanoClock.getAsLong();
     }
 
     /** Stops the softirq threads and unregisters every device (the core bundle stops). */

@@ -128,4 +128,14 @@ public final class NetCoreComponent implements NetCore {
     public SkBuffPool pool() {
         return engine.pool();
     }
+
+    @Override
+    public org.modnet.api.net.Timer timer(int cpu, Runnable function) {
+        return engine.timer(cpu, function);
+    }
+
+    @Override
+    public long nanoTime() {
+        return engine.nanoTime();
+    }
 }

@@ -36,6 +36,8 @@ final class Softirq {
     private final IntSupplier budget;
     private final IntSupplier budgetUsecs;
     private final LongSupplier nanoClock;
+    /** This CPU's timers ({@code TIMER_SOFTIRQ}). */
+    private final TimerWheel timers;
 
     /** Newly scheduled instances, pushed by any thread (a lock-free stack through {@code Napi.nextScheduled}). */
     @SuppressWarnings("unused") // through SCHEDULED
@@ -60,6 +62,16 @@ final class Softirq {
         this.budget = budget;
         this.budgetUsecs = budgetUsecs;
         this.nanoClock = nanoClock;
+        this.timers = new TimerWheel(() -> nanoClock.getAsLong() / 1_000_000);
+    }
+
+    org.modnet.api.net.Timer timer(Runnable function) {
+        return timers.timer(function);
+    }
+
+    /** {@code run_timer_softirq}: calls the timers that are due by the clock; returns how many ran. */
+    int runTimers() {
+        return timers.advance(nanoClock.getAsLong() / 1_000_000);
     }
 
     int cpu() {
@@ -170,12 +182,17 @@ final class Softirq {
 
     private void run() {
         while (!stopped) {
+            runTimers();
             if (netRxAction()) {
                 continue;
             }
             SLEEPING.setVolatile(this, true);
             if (SCHEDULED.getVolatile(this) == null && pollList.isEmpty() && !stopped) {
-                LockSupport.park(this);
+                if (timers.pending() > 0) {
+                    LockSupport.parkNanos(this, 1_000_000); // the next jiffy
+                } else {
+                    LockSupport.park(this);
+                }
             }
             SLEEPING.setVolatile(this, false);
         }

@@ -34,6 +34,15 @@ public interface NetCore {
     /** {@code dev_queue_xmit}: queues a frame (data at the MAC header) on {@code skb.dev()}'s qdisc and runs it. */
     void devQueueXmit(SkBuff skb);
 
+    /**
+     * A timer whose function runs on softirq thread {@code cpu % cpus()} ({@code timer_setup}). Timers
+     * live in that thread's timer wheel; the function must not block.
+     */
+    Timer timer(int cpu, Runnable function);
+
+    /** The core's clock in nanoseconds: what timers and budgets count by (virtual in tests). */
+    long nanoTime();
+
     /** The pool every layer allocates packet buffers from. */
     org.modnet.api.skb.SkBuffPool pool();
 }
