@@ -1,0 +1,60 @@
+package org.modnet.core;
+
+import java.util.function.LongSupplier;
+
+import org.modnet.api.net.NetCore;
+import org.modnet.api.net.PacketHandler;
+import org.modnet.api.net.PernetOperations;
+import org.modnet.api.skb.SkBuffPool;
+
+/**
+ * A core without OSGi, for tests of other layers and for embedding: what the OSGi component does with
+ * services (packet handlers, pernet operations) is done here by calls. Without threads, the caller is
+ * the softirq: {@link #run()} drains every receive queue and runs the timers that are due by the clock.
+ */
+public final class StandaloneCore {
+    private final CoreEngine engine;
+
+    private StandaloneCore(CoreEngine engine) {
+        this.engine = engine;
+    }
+
+    /** A core with {@code cpus} softirqs polled by the caller, on the given clock (nanoseconds). */
+    public static StandaloneCore manual(int cpus, int buffers, LongSupplier nanoClock) {
+        return new StandaloneCore(new CoreEngine(cpus, false, new SkBuffPool(buffers, 2048), nanoClock));
+    }
+
+    public NetCore core() {
+        return engine;
+    }
+
+    public void addHandler(int ethertype, PacketHandler handler) {
+        engine.addHandler(ethertype, handler);
+    }
+
+    public void addPernet(PernetOperations ops, int order) {
+        engine.addPernet(ops, order);
+    }
+
+    /** Runs every softirq until no receive work is left, then the timers due now; repeats while timers made work. */
+    public void run() {
+        boolean more = true;
+        while (more) {
+            more = false;
+            for (int i = 0; i < engine.cpus(); i++) {
+                while (engine.softirq(i).netRxAction()) {
+                    more = true;
+                }
+            }
+            for (int i = 0; i < engine.cpus(); i++) {
+                if (engine.softirq(i).runTimers() > 0) {
+                    more = true;
+                }
+            }
+        }
+    }
+
+    public void shutdown() {
+        engine.shutdown();
+    }
+}

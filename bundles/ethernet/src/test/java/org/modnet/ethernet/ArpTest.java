@@ -1,0 +1,202 @@
+package org.modnet.ethernet;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.modnet.api.inet.Neighbour;
+import org.modnet.api.inet.NudState;
+import org.modnet.api.net.DeviceSetup;
+import org.modnet.api.net.Errno;
+import org.modnet.api.net.Eth;
+import org.modnet.api.net.IfAddress;
+import org.modnet.api.net.MacAddress;
+import org.modnet.api.net.NetDevice;
+import org.modnet.api.net.NetDeviceOps;
+import org.modnet.api.net.NetException;
+import org.modnet.api.net.NetNamespace;
+import org.modnet.api.net.TxResult;
+import org.modnet.api.skb.SkBuff;
+import org.modnet.core.StandaloneCore;
+
+/**
+ * ARP between two namespaces joined by a wire, on virtual time: resolution, the NUD states over time,
+ * failure, and what bad input costs.
+ */
+class ArpTest {
+    private static final int A = 0x0a000001; // 10.0.0.1
+    private static final int B = 0x0a000002;
+    private static final int NOBODY = 0x0a000009;
+
+    private final long[] now = { 1_000_000_000L };
+    private StandaloneCore stack;
+    private ArpProtocol arp;
+    private NetDevice a;
+    private NetDevice b;
+    private final List<Integer> ipAtB = new ArrayList<>();
+    private final List<SkBuff> unreachable = new ArrayList<>();
+    private boolean wireCut;
+
+    /** A wire: what one end sends, the other receives, unless the wire is cut. */
+    private final class Wire implements NetDeviceOps {
+        NetDevice other;
+
+        @Override
+        public TxResult startXmit(SkBuff skb, NetDevice dev) {
+            if (wireCut) {
+                skb.free();
+            } else {
+                other.rxQueue(0).receive(skb);
+            }
+            return TxResult.OK;
+        }
+    }
+
+    @BeforeEach
+    void setUp() throws Exception {
+        stack = StandaloneCore.manual(1, 1024, () -> now[0]);
+        arp = new ArpProtocol(stack.core());
+        stack.addPernet(arp, 5);
+        stack.addHandler(Eth.ETH_P_ARP, arp);
+        stack.addHandler(Eth.ETH_P_IP, (skb, dev) -> {
+            if (dev == b) {
+                ipAtB.add(skb.len());
+            }
+            skb.free();
+        });
+        arp.setUnreachable(unreachable::add);
+        NetNamespace nsA = stack.core().addNamespace("a");
+        NetNamespace nsB = stack.core().addNamespace("b");
+        Wire wa = new Wire();
+        Wire wb = new Wire();
+        a = nsA.register(DeviceSetup.ether("eth0", "wire"), wa);
+        b = nsB.register(DeviceSetup.ether("eth0", "wire"), wb);
+        wa.other = b;
+        wb.other = a;
+        a.open();
+        b.open();
+        a.addAddress(new IfAddress(InetAddress.getByName("10.0.0.1"), 24, null, "global", "eth0"));
+        b.addAddress(new IfAddress(InetAddress.getByName("10.0.0.2"), 24, null, "global", "eth0"));
+    }
+
+    @AfterEach
+    void tearDown() {
+        unreachable.forEach(SkBuff::free);
+        stack.shutdown();
+        assertEquals(0, stack.core().pool().inUse(), "no buffer left behind");
+    }
+
+    private void sendIp(int to) {
+        SkBuff skb = stack.core().pool().alloc(40);
+        skb.put(40);
+        skb.protocol(Eth.ETH_P_IP);
+        arp.output(skb, a, to);
+    }
+
+    private void advance(long millis) {
+        for (long t = 0; t < millis; t++) {
+            now[0] += 1_000_000L;
+            stack.run();
+        }
+    }
+
+    private Neighbour entry(NetNamespace ns, int address) {
+        return arp.entries(ns).stream().filter(n -> n.address() == address).findFirst().orElse(null);
+    }
+
+    @Test
+    void aPacketToAnUnknownNeighbourWaitsForTheArpReplyAndThenGoes() {
+        sendIp(B);
+        assertEquals(NudState.INCOMPLETE, entry(a.namespace(), B).state());
+        assertEquals(1, entry(a.namespace(), B).queued());
+
+        stack.run(); // the request crosses, B replies, the reply crosses
+
+        Neighbour n = entry(a.namespace(), B);
+        assertEquals(NudState.REACHABLE, n.state());
+        assertEquals(b.address(), n.lladdr());
+        assertEquals(List.of(40), ipAtB, "the queued packet went out once resolved");
+        assertEquals(NudState.STALE, entry(b.namespace(), A).state(), "B learned A from the request");
+    }
+
+    @Test
+    void nobodyAnsweringMeansThreeRequestsThenFailedAndTheQueueIsReportedUnreachable() {
+        sendIp(NOBODY);
+        advance(999);
+        assertEquals(NudState.INCOMPLETE, entry(a.namespace(), NOBODY).state());
+        advance(3000);
+        Neighbour n = entry(a.namespace(), NOBODY);
+        assertEquals(NudState.FAILED, n.state());
+        assertEquals(3, n.probes(), "mcast_solicit requests");
+        assertEquals(1, unreachable.size(), "the waiting packet is handed back for ICMP host unreachable");
+        assertEquals(1L, arp.stats(a.namespace()).get("res_failed"));
+    }
+
+    @Test
+    void theStatesFollowTimeReachableStaleDelayProbeReachable() {
+        sendIp(B);
+        stack.run();
+        assertEquals(NudState.REACHABLE, entry(a.namespace(), B).state());
+
+        advance(52_000); // past the longest random reachable time (1.5 x 30 s) and the wheel's slack
+        assertEquals(NudState.STALE, entry(a.namespace(), B).state());
+
+        wireCut = true;
+        sendIp(B); // used while stale: sent with the old address, and DELAY
+        assertEquals(NudState.DELAY, entry(a.namespace(), B).state());
+        advance(5_700); // delay_first_probe_time (5 s, plus the timer wheel's slack): nothing confirmed it
+        assertEquals(NudState.PROBE, entry(a.namespace(), B).state());
+
+        wireCut = false;
+        advance(1_200); // the next unicast probe (retrans_time 1 s, plus slack) is answered
+        assertEquals(NudState.REACHABLE, entry(a.namespace(), B).state());
+    }
+
+    @Test
+    void theQueueOfAnUnresolvedEntryIsBoundedAndCountsWhatItDrops() throws Exception {
+        a.namespace().sysctl().set("net.ipv4.neigh.default.unres_qlen", "2");
+        wireCut = true;
+        sendIp(B);
+        sendIp(B);
+        sendIp(B);
+        assertEquals(2, entry(a.namespace(), B).queued());
+        assertEquals(1L, arp.stats(a.namespace()).get("unresolved_discards"));
+    }
+
+    @Test
+    void malformedArpIsCountedAndAnswersNothing() {
+        SkBuff skb = stack.core().pool().alloc(28);
+        int off = skb.put(28);
+        skb.setU16(off + ArpHeader.HTYPE, 6); // not Ethernet
+        skb.setU16(off + ArpHeader.PTYPE, Eth.ETH_P_IP);
+        arp.receive(skb, b);
+        SkBuff shortOne = stack.core().pool().alloc(10);
+        shortOne.put(10);
+        arp.receive(shortOne, b);
+        assertEquals(2L, arp.stats(b.namespace()).get("rcv_malformed"));
+        stack.run();
+        assertNull(entry(a.namespace(), B));
+    }
+
+    @Test
+    void permanentEntriesAreAddedByHandNeverChangeAndRefuseADuplicate() throws Exception {
+        MacAddress mac = MacAddress.parse("02:00:00:00:00:42");
+        arp.add(a, NOBODY, mac, NudState.PERMANENT, false);
+        assertEquals(Errno.EEXIST, assertThrows(NetException.class, () -> arp.add(a, NOBODY, mac, NudState.PERMANENT, false)).errno());
+        advance(100_000);
+        Neighbour n = entry(a.namespace(), NOBODY);
+        assertNotNull(n);
+        assertEquals(NudState.PERMANENT, n.state());
+        assertEquals(0, arp.flush(a.namespace(), null), "flush keeps permanent entries");
+        arp.delete(a, NOBODY);
+        assertEquals(Errno.ENOENT, assertThrows(NetException.class, () -> arp.delete(a, NOBODY)).errno());
+    }
+}
