@@ -269,6 +269,7 @@ final class NetDev implements NetDevice {
             ops.open(this);
             flags |= IfFlags.UP;
             txStopped = false;
+            ns.addressesChanged(); // connected routes come with the device
         }
     }
 
@@ -281,6 +282,7 @@ final class NetDev implements NetDevice {
             flags &= ~IfFlags.UP;
             ops.stop(this);
             purgeQueues();
+            ns.addressesChanged(); // and go with it
         }
     }
 

@@ -16,8 +16,12 @@ import org.modnet.api.net.Sysctl;
  */
 final class Ipv4Net implements Ipv4Input.Routing {
     final NetNamespace ns;
+    final org.modnet.api.net.NetCore core;
     final Ipv4Mib mib = new Ipv4Mib();
     final Ipv4Input input;
+    final Ipv4Fib fib;
+    final Ipv4Output output;
+    final Icmp icmp;
     final IntSysctl ipForward;
     final IntSysctl defaultTtl;
 
@@ -26,8 +30,9 @@ final class Ipv4Net implements Ipv4Input.Routing {
     private record Addresses(long generation, int[] local, int[] broadcast) {
     }
 
-    Ipv4Net(NetNamespace ns) {
+    Ipv4Net(NetNamespace ns, org.modnet.api.net.NetCore core, org.modnet.api.inet.NeighbourTable neighbours) {
         this.ns = ns;
+        this.core = core;
         Sysctl s = ns.sysctl();
         this.ipForward = s.registerInt("net.ipv4.ip_forward", 0, 0, 1);
         this.defaultTtl = s.registerInt("net.ipv4.ip_default_ttl", 64, 1, 255);
@@ -37,6 +42,10 @@ final class Ipv4Net implements Ipv4Input.Routing {
         s.registerInt("net.ipv4.icmp_echo_ignore_all", 0, 0, 1);
         s.registerInt("net.ipv4.icmp_ratelimit", 1000, 0, Integer.MAX_VALUE);
         this.input = new Ipv4Input(mib, this);
+        this.fib = new Ipv4Fib(ns);
+        this.output = new Ipv4Output(this, neighbours);
+        this.icmp = new Icmp(this);
+        input.addProtocol(1, icmp);
     }
 
     void exit() {

@@ -4,6 +4,9 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 import org.modnet.api.inet.InetProtocol;
+import org.modnet.api.inet.NeighbourTable;
+import org.modnet.api.net.NetCore;
+import org.osgi.service.component.annotations.Activate;
 import org.modnet.api.inet.SnmpMib;
 import org.modnet.api.net.DeviceStats;
 import org.modnet.api.net.NetDevice;
@@ -22,15 +25,35 @@ import org.osgi.service.component.annotations.ReferencePolicy;
  * ({@code inet_add_protocol}), and the {@code Ip} MIB for {@code nstat}. Stopping this bundle takes
  * IPv4 away: frames of 0x0800 are then dropped and counted by the core, as Linux without IPv4 would.
  */
-@Component(service = { PacketHandler.class, PernetOperations.class, SnmpMib.class }, immediate = true, property = {
+@Component(service = { PacketHandler.class, PernetOperations.class, SnmpMib.class, Ipv4Protocol.class }, immediate = true, property = {
         PacketHandler.ETHERTYPE + ":Integer=2048", PernetOperations.ORDER + ":Integer=10" })
 public final class Ipv4Protocol implements PacketHandler, PernetOperations, SnmpMib {
     private final Map<NetNamespace, Ipv4Net> nets = new ConcurrentHashMap<>();
     private final Map<Integer, InetProtocol> protocols = new ConcurrentHashMap<>();
+    private final NetCore core;
+    private final NeighbourTable neighbours;
+
+    @Activate
+    public Ipv4Protocol(@Reference NetCore core, @Reference NeighbourTable neighbours) {
+        this.core = core;
+        this.neighbours = neighbours;
+        neighbours.setUnreachable(skb -> {
+            Ipv4Net net = skb.dev() == null ? null : nets.get(skb.dev().namespace());
+            if (net != null) {
+                net.mib.inc(Ipv4Mib.Counter.OutDiscards); // ICMP host unreachable to the sender comes with ICMP errors
+            }
+            skb.free();
+        });
+    }
+
+    /** IPv4's state in a namespace, or null. */
+    Ipv4Net net(NetNamespace ns) {
+        return nets.get(ns);
+    }
 
     @Override
     public void init(NetNamespace ns) {
-        Ipv4Net net = new Ipv4Net(ns);
+        Ipv4Net net = new Ipv4Net(ns, core, neighbours);
         protocols.forEach(net.input::addProtocol);
         nets.put(ns, net);
     }
@@ -78,6 +101,11 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
     @Override
     public Map<String, Long> counters(NetNamespace ns) {
         Ipv4Net net = nets.get(ns);
-        return net == null ? Map.of() : net.mib.snapshot();
+        if (net == null) {
+            return Map.of();
+        }
+        Map<String, Long> all = new java.util.LinkedHashMap<>(net.mib.snapshot());
+        all.putAll(net.icmp.mib.snapshot());
+        return all;
     }
 }

@@ -33,8 +33,9 @@ public interface NetNamespace {
     Sysctl sysctl();
 
     /**
-     * A number that changes whenever an address is added to or removed from a device of this namespace
-     * (or a device with addresses leaves): layers cache what they derive from addresses against it.
+     * A number that changes whenever an address is added to or removed from a device of this namespace,
+     * or a device goes up, down or away: layers cache what they derive from addresses (local addresses,
+     * connected routes) against it.
      */
     long addressGeneration();
 

@@ -1,0 +1,171 @@
+package org.modnet.ipv4;
+
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+import org.modnet.api.inet.InetChecksum;
+import org.modnet.api.inet.InetProtocol;
+import org.modnet.api.net.Errno;
+import org.modnet.api.skb.SkBuff;
+
+/**
+ * ICMP ({@code net/ipv4/icmp.c}), IP protocol 1: answers echo requests (unless
+ * {@code net.ipv4.icmp_echo_ignore_all}), hands echo replies and errors about our echoes to the ping
+ * that waits for them (by identifier, as Linux's ping sockets do), and counts it all in the
+ * {@code Icmp} and {@code IcmpMsg} MIBs.
+ */
+final class Icmp implements InetProtocol {
+    static final int ECHO_REPLY = 0;
+    static final int DEST_UNREACH = 3;
+    static final int ECHO = 8;
+    static final int TIME_EXCEEDED = 11;
+    static final int PARAMETER_PROB = 12;
+    static final int HEADER = 8;
+
+    /** What a ping hears. */
+    interface EchoListener {
+        void reply(int from, int seq, int ttl, int bytes, long sentNanos);
+
+        void error(int from, int type, int code, int seq);
+    }
+
+    private final Ipv4Net net;
+    final IcmpMib mib = new IcmpMib();
+    private final Map<Integer, EchoListener> pings = new ConcurrentHashMap<>();
+
+    Icmp(Ipv4Net net) {
+        this.net = net;
+    }
+
+    boolean listen(int id, EchoListener l) {
+        return pings.putIfAbsent(id, l) == null;
+    }
+
+    void unlisten(int id) {
+        pings.remove(id);
+    }
+
+    @Override
+    public void receive(SkBuff skb) {
+        try {
+            process(skb);
+        } finally {
+            skb.free();
+        }
+    }
+
+    private void process(SkBuff skb) {
+        mib.inc(IcmpMib.Counter.InMsgs);
+        int i = skb.data();
+        int len = skb.len();
+        if (skb.headLen() < HEADER || !InetChecksum.verify(skb, i, len)) {
+            if (skb.headLen() >= HEADER) {
+                mib.inc(IcmpMib.Counter.InCsumErrors);
+            }
+            mib.inc(IcmpMib.Counter.InErrors);
+            return;
+        }
+        int type = skb.getU8(i);
+        mib.in(type);
+        int nh = skb.networkHeader();
+        int saddr = Ipv4Header.saddr(skb, nh);
+        int daddr = Ipv4Header.daddr(skb, nh);
+        switch (type) {
+            case ECHO -> {
+                mib.inc(IcmpMib.Counter.InEchos);
+                if (net.ns.sysctl() != null && echoIgnored()) {
+                    return;
+                }
+                reply(skb, i, len, saddr, daddr);
+            }
+            case ECHO_REPLY -> {
+                mib.inc(IcmpMib.Counter.InEchoReps);
+                EchoListener l = pings.get(skb.getU16(i + 4));
+                if (l != null && len >= HEADER + 8) {
+                    long sent = ((long) skb.getU32(i + HEADER) << 32) | (skb.getU32(i + HEADER + 4) & 0xffffffffL);
+                    l.reply(saddr, skb.getU16(i + 6), Ipv4Header.ttl(skb, nh), len, sent);
+                }
+            }
+            case DEST_UNREACH, TIME_EXCEEDED, PARAMETER_PROB -> {
+                mib.inc(type == DEST_UNREACH ? IcmpMib.Counter.InDestUnreachs
+                        : type == TIME_EXCEEDED ? IcmpMib.Counter.InTimeExcds : IcmpMib.Counter.InParmProbs);
+                errorAboutEcho(skb, i, len, saddr, type);
+            }
+            default -> {
+            }
+        }
+    }
+
+    private boolean echoIgnored() {
+        try {
+            return "1".equals(net.ns.sysctl().get("net.ipv4.icmp_echo_ignore_all"));
+        } catch (org.modnet.api.net.NetException e) {
+            return false;
+        }
+    }
+
+    /** An ICMP error quoting one of our echo requests: tell the ping that sent it. */
+    private void errorAboutEcho(SkBuff skb, int i, int len, int from, int type) {
+        int inner = i + HEADER;
+        if (len < HEADER + Ipv4Header.MIN_LEN + HEADER) {
+            return;
+        }
+        int ihl = Ipv4Header.headerLen(skb, inner);
+        if (ihl < Ipv4Header.MIN_LEN || len < HEADER + ihl + HEADER || Ipv4Header.protocol(skb, inner) != 1
+                || skb.getU8(inner + ihl) != ECHO) {
+            return;
+        }
+        EchoListener l = pings.get(skb.getU16(inner + ihl + 4));
+        if (l != null) {
+            l.error(from, type, skb.getU8(i + 1), skb.getU16(inner + ihl + 6));
+        }
+    }
+
+    /** {@code icmp_echo}: the same message back, as an echo reply from the address it was sent to. */
+    private void reply(SkBuff request, int i, int len, int saddr, int daddr) {
+        SkBuff skb = net.core.pool().alloc(len, 128);
+        if (skb == null) {
+            mib.inc(IcmpMib.Counter.OutErrors);
+            return;
+        }
+        int o = skb.put(len);
+        byte[] copy = new byte[len];
+        request.getBytes(i, copy, 0, len);
+        skb.setBytes(o, copy, 0, len);
+        skb.setU8(o, ECHO_REPLY);
+        skb.setU16(o + 2, 0);
+        skb.setU16(o + 2, InetChecksum.checksum(skb, o, len));
+        mib.inc(IcmpMib.Counter.OutMsgs);
+        mib.inc(IcmpMib.Counter.OutEchoReps);
+        mib.out(ECHO_REPLY);
+        net.output.send(skb, (daddr >>> 24) == 127 || net.classify(daddr, null) == Ipv4Input.Destination.LOCAL ? daddr : 0,
+                saddr, 1, 0, 0);
+    }
+
+    /** Sends an echo request with {@code size} bytes of data (the first 8 the send time). */
+    Errno sendEcho(int daddr, int id, int seq, int size, int ttl) {
+        SkBuff skb = net.core.pool().alloc(HEADER + size, 128);
+        if (skb == null) {
+            return Errno.ENOBUFS;
+        }
+        int o = skb.put(HEADER + size);
+        skb.setU8(o, ECHO);
+        skb.setU8(o + 1, 0);
+        skb.setU16(o + 2, 0);
+        skb.setU16(o + 4, id);
+        skb.setU16(o + 6, seq);
+        long now = System.nanoTime();
+        if (size >= 8) {
+            skb.setU32(o + HEADER, (int) (now >>> 32));
+            skb.setU32(o + HEADER + 4, (int) now);
+        }
+        for (int k = 8; k < size; k++) {
+            skb.setU8(o + HEADER + k, k); // iputils' pattern: 0x08, 0x09, ...
+        }
+        skb.setU16(o + 2, InetChecksum.checksum(skb, o, HEADER + size));
+        mib.inc(IcmpMib.Counter.OutMsgs);
+        mib.inc(IcmpMib.Counter.OutEchos);
+        mib.out(ECHO);
+        return net.output.send(skb, 0, daddr, 1, ttl, 0);
+    }
+}

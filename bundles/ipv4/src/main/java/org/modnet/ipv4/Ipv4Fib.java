@@ -1,0 +1,87 @@
+package org.modnet.ipv4;
+
+import java.net.Inet4Address;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
+import org.modnet.api.net.Eth;
+import org.modnet.api.net.IfAddress;
+import org.modnet.api.net.NetDevice;
+import org.modnet.api.net.NetNamespace;
+
+/**
+ * One namespace's routing table ({@code RT_TABLE_MAIN}) on the FIB trie. The kernel's own routes
+ * (connected networks of the addresses of devices that are up) are remade whenever the namespace's
+ * addresses or devices change; routes added by hand stay. Lookups take the lowest metric of the
+ * longest prefix.
+ */
+final class Ipv4Fib {
+    private final NetNamespace ns;
+    private final FibTrie<Route> trie = new FibTrie<>();
+    private long generation = -1;
+
+    Ipv4Fib(NetNamespace ns) {
+        this.ns = ns;
+    }
+
+    /** {@code fib_lookup}: the route for {@code daddr}, or null (network unreachable). */
+    synchronized Route lookup(int daddr) {
+        refresh();
+        List<Route> routes = trie.lookup(daddr);
+        return routes == null ? null : routes.get(0);
+    }
+
+    synchronized void add(Route r) {
+        refresh();
+        List<Route> list = trie.routesOf(r.prefix(), r.len());
+        list.add(r);
+        list.sort(Comparator.comparingInt(Route::metric));
+    }
+
+    synchronized List<Route> routes() {
+        refresh();
+        List<Route> all = new ArrayList<>();
+        trie.forEach(all::addAll);
+        return all;
+    }
+
+    /** Remakes the kernel's routes if addresses or devices changed since. */
+    private void refresh() {
+        long g = ns.addressGeneration();
+        if (g == generation) {
+            return;
+        }
+        generation = g;
+        List<Route> manual = new ArrayList<>();
+        // routes by hand stay, unless their device left the namespace
+        trie.forEach(list -> list.stream().filter(r -> !r.isKernel() && (r.dev() == null || ns.device(r.dev().ifindex()) == r.dev()))
+                .forEach(manual::add));
+        List<int[]> prefixes = new ArrayList<>();
+        trie.forEach(list -> prefixes.add(new int[] { list.get(0).prefix(), list.get(0).len() }));
+        for (int[] p : prefixes) {
+            trie.exact(p[0], p[1]).clear();
+            trie.prune(p[0], p[1]);
+        }
+        for (NetDevice dev : ns.devices()) {
+            if (!dev.isUp()) {
+                continue;
+            }
+            for (IfAddress a : dev.addresses()) {
+                if (!(a.address() instanceof Inet4Address v4)) {
+                    continue;
+                }
+                int addr = Ipv4Net.toInt(v4.getAddress());
+                int len = a.prefixLen();
+                int prefix = addr & FibTrie.mask(len);
+                String scope = dev.type() == Eth.ARPHRD_LOOPBACK ? "host" : "link";
+                trie.routesOf(prefix, len).add(new Route("unicast", prefix, len, 0, dev, addr, 0, "kernel", scope));
+            }
+        }
+        for (Route r : manual) {
+            List<Route> list = trie.routesOf(r.prefix(), r.len());
+            list.add(r);
+            list.sort(Comparator.comparingInt(Route::metric));
+        }
+    }
+}

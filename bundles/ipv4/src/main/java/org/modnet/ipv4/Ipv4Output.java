@@ -1,0 +1,105 @@
+package org.modnet.ipv4;
+
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.modnet.api.inet.InetChecksum;
+import org.modnet.api.inet.NeighbourTable;
+import org.modnet.api.net.Errno;
+import org.modnet.api.net.Eth;
+import org.modnet.api.net.NetDevice;
+import org.modnet.api.skb.SkBuff;
+
+/**
+ * {@code ip_queue_xmit} and {@code ip_output} ({@code net/ipv4/ip_output.c}): routes a packet, adds
+ * its IPv4 header and hands it to the neighbour layer. Local destinations go out through lo, as
+ * Linux's local routes send them.
+ */
+final class Ipv4Output {
+    private final Ipv4Net net;
+    private final NeighbourTable neighbours;
+    private final AtomicInteger ids = new AtomicInteger((int) System.nanoTime());
+
+    Ipv4Output(Ipv4Net net, NeighbourTable neighbours) {
+        this.net = net;
+        this.neighbours = neighbours;
+    }
+
+    /** A routing decision: where a packet to {@code daddr} leaves, with which source and next hop. */
+    record Decision(NetDevice dev, int src, int nextHop, Errno error) {
+    }
+
+    /** {@code ip_route_output}: the device, source and next hop for {@code daddr}, or the error. */
+    Decision route(int daddr) {
+        if (net.classify(daddr, null) == Ipv4Input.Destination.LOCAL || (daddr >>> 24) == 127) {
+            NetDevice lo = net.ns.device("lo");
+            if (lo == null || !lo.isUp()) {
+                return new Decision(null, 0, 0, Errno.ENETUNREACH);
+            }
+            return new Decision(lo, daddr, daddr, null); // to ourselves: from the address itself
+        }
+        Route r = net.fib.lookup(daddr);
+        if (r == null) {
+            return new Decision(null, 0, 0, Errno.ENETUNREACH);
+        }
+        switch (r.type()) {
+            case "blackhole" -> {
+                return new Decision(null, 0, 0, Errno.EINVAL);
+            }
+            case "unreachable" -> {
+                return new Decision(null, 0, 0, Errno.EHOSTUNREACH);
+            }
+            case "prohibit" -> {
+                return new Decision(null, 0, 0, Errno.EACCES);
+            }
+            default -> {
+            }
+        }
+        if (!r.dev().isUp()) {
+            return new Decision(null, 0, 0, Errno.ENETDOWN);
+        }
+        return new Decision(r.dev(), r.src(), r.gateway() != 0 ? r.gateway() : daddr, null);
+    }
+
+    /**
+     * Sends a transport payload (the skb's data) to {@code daddr}: header, checksum, neighbour output.
+     * Returns null, or the errno the sender sees (the skb is freed then).
+     */
+    Errno send(SkBuff skb, int saddr, int daddr, int protocol, int ttl, int tos) {
+        Decision d = route(daddr);
+        if (d.error() != null) {
+            net.mib.inc(Ipv4Mib.Counter.OutNoRoutes);
+            skb.free();
+            return d.error();
+        }
+        int totLen = skb.len() + Ipv4Header.MIN_LEN;
+        if (totLen > d.dev().mtu() || totLen > 0xffff) {
+            // ip_fragment is not here yet: a packet over the MTU cannot leave
+            net.mib.inc(Ipv4Mib.Counter.FragFails);
+            skb.free();
+            return Errno.EMSGSIZE;
+        }
+        int h = skb.push(Ipv4Header.MIN_LEN);
+        skb.setU8(h + Ipv4Header.VERSION_IHL, 0x45);
+        skb.setU8(h + Ipv4Header.TOS, tos);
+        skb.setU16(h + Ipv4Header.TOT_LEN, totLen);
+        skb.setU16(h + Ipv4Header.ID, ids.getAndIncrement());
+        skb.setU16(h + Ipv4Header.FRAG_OFF, 0);
+        skb.setU8(h + Ipv4Header.TTL, ttl > 0 ? ttl : net.defaultTtl.get());
+        skb.setU8(h + Ipv4Header.PROTOCOL, protocol);
+        skb.setU16(h + Ipv4Header.CHECK, 0);
+        skb.setU32(h + Ipv4Header.SADDR, saddr != 0 ? saddr : d.src());
+        skb.setU32(h + Ipv4Header.DADDR, daddr);
+        skb.setU16(h + Ipv4Header.CHECK, InetChecksum.checksum(skb, h, Ipv4Header.MIN_LEN));
+        skb.resetNetworkHeader();
+        skb.protocol(Eth.ETH_P_IP);
+        net.mib.inc(Ipv4Mib.Counter.OutRequests);
+        neighbours.output(skb, d.dev(), d.nextHop());
+        return null;
+    }
+
+    /** The source address a packet to {@code daddr} would get: what ping prints and replies answer to. */
+    int sourceFor(int daddr) {
+        Decision d = route(daddr);
+        return d.error() == null ? d.src() : 0;
+    }
+}

@@ -1,0 +1,29 @@
+package org.modnet.shell.net;
+
+import java.io.PrintStream;
+
+import org.apache.felix.service.command.CommandSession;
+import org.modnet.api.net.NetCore;
+import org.modnet.api.net.NetNamespace;
+import org.modnet.api.shell.CommandException;
+
+/**
+ * What one run of a network command works with: the core (null when org.modnet.core is not running),
+ * the Gogo session (its {@code modnet.netns} variable names the current namespace), where output and
+ * warnings go, and the link drivers for {@code ip link add}.
+ */
+record Invocation(NetCore core, CommandSession session, PrintStream out, PrintStream err, LinkFactories links) {
+
+    /** The core, or the error every network command gives when it is not there. */
+    NetCore requireCore(String tool) {
+        if (core == null) {
+            throw new CommandException(tool + ": the network core (org.modnet.core) is not running", 1);
+        }
+        return core;
+    }
+
+    /** The namespace the session is in ({@code ip netns exec} sets it), init_net by default. */
+    NetNamespace namespace(String tool) {
+        return Namespaces.current(requireCore(tool), session, tool);
+    }
+}
