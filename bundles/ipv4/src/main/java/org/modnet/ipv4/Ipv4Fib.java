@@ -32,11 +32,31 @@ final class Ipv4Fib {
         return routes == null ? null : routes.get(0);
     }
 
-    synchronized void add(Route r) {
+    /** {@code fib_table_insert}: EEXIST if a route with the same prefix and metric exists and replace is false. */
+    synchronized void add(Route r, boolean replace) throws org.modnet.api.net.NetException {
         refresh();
         List<Route> list = trie.routesOf(r.prefix(), r.len());
+        for (int i = 0; i < list.size(); i++) {
+            if (list.get(i).metric() == r.metric()) {
+                if (!replace) {
+                    throw new org.modnet.api.net.NetException(org.modnet.api.net.Errno.EEXIST);
+                }
+                list.remove(i);
+                break;
+            }
+        }
         list.add(r);
         list.sort(Comparator.comparingInt(Route::metric));
+    }
+
+    /** {@code fib_table_delete}: ESRCH if there is no route with that prefix (and metric, if not -1). */
+    synchronized void delete(int prefix, int len, int metric) throws org.modnet.api.net.NetException {
+        refresh();
+        List<Route> list = trie.exact(prefix & FibTrie.mask(len), len);
+        if (list == null || !list.removeIf(r -> metric < 0 || r.metric() == metric)) {
+            throw new org.modnet.api.net.NetException(org.modnet.api.net.Errno.ESRCH);
+        }
+        trie.prune(prefix & FibTrie.mask(len), len);
     }
 
     synchronized List<Route> routes() {
