@@ -121,6 +121,72 @@ public class Ipv4IT {
         }
     }
 
+    /** A —veth— R —veth— B: A 10.0.1.2/24, R 10.0.1.1/24 and 10.0.2.1/24, B 10.0.2.2/24, default routes via R. */
+    private NetNamespace chain() throws Exception {
+        NetNamespace nsA = core.addNamespace("A");
+        NetNamespace nsR = core.addNamespace("R");
+        NetNamespace nsB = core.addNamespace("B");
+        LinkFactory veth = service(LinkFactory.class, "(modnet.link.kind=veth)");
+        NetDevice a0 = veth.create(nsA, "eth0", List.of("peer", "name", "r0"));
+        NetDevice r0 = nsA.device("r0");
+        r0.setNamespace(nsR);
+        NetDevice b0 = veth.create(nsB, "eth0", List.of("peer", "name", "r1"));
+        NetDevice r1 = nsB.device("r1");
+        r1.setNamespace(nsR);
+        address(a0, "10.0.1.2");
+        address(r0, "10.0.1.1");
+        address(r1, "10.0.2.1");
+        address(b0, "10.0.2.2");
+        org.modnet.api.inet.RouteTable routes = service(org.modnet.api.inet.RouteTable.class, null);
+        routes.add(nsA, new org.modnet.api.inet.RouteEntry("unicast", 0, 0, 0x0a000101, a0, 0, 0, "boot", "global"), false);
+        routes.add(nsB, new org.modnet.api.inet.RouteEntry("unicast", 0, 0, 0x0a000201, b0, 0, 0, "boot", "global"), false);
+        nsR.sysctl().set("net.ipv4.ip_forward", "1");
+        return nsR;
+    }
+
+    private static void address(NetDevice dev, String a) throws Exception {
+        dev.addAddress(new IfAddress(InetAddress.getByName(a), 24, null, "global", dev.name()));
+        dev.open();
+    }
+
+    @Test
+    public void aHostPingsAnotherThroughARouterThatForwards() throws Exception {
+        NetNamespace r = chain();
+        String out = ModnetRuntime.run(processor, "A", "ping -c 3 -i 0.05 10.0.2.2");
+        assertThat(out, containsString("64 bytes from 10.0.2.2: icmp_seq=1 ttl=63"));
+        assertThat(out, containsString("3 packets transmitted, 3 received, 0% packet loss"));
+        assertThat(ModnetRuntime.run(processor, "R", "nstat -az IpForwDatagrams"), containsString("IpForwDatagrams                 6"));
+    }
+
+    @Test
+    public void aTtlTooSmallGetsTimeExceededFromTheRouter() throws Exception {
+        chain();
+        String out = runIgnoringStatus("A", "ping -c 2 -i 0.05 -W 1 -t 1 10.0.2.2");
+        assertThat(out, containsString("From 10.0.1.1 icmp_seq=1 Time to live exceeded"));
+        assertThat(out, containsString("0 received, +2 errors, 100% packet loss"));
+    }
+
+    @Test
+    public void aDestinationTheRouterHasNoRouteForIsNetUnreachable() throws Exception {
+        chain();
+        String out = runIgnoringStatus("A", "ping -c 1 -W 1 10.0.3.2");
+        assertThat(out, containsString("From 10.0.1.1 icmp_seq=1 Destination Net Unreachable"));
+    }
+
+    @Test
+    public void withForwardingOffTheRouterDropsAndCountsSilentlyAsLinuxDoes() throws Exception {
+        NetNamespace r = chain();
+        r.sysctl().set("net.ipv4.ip_forward", "0");
+        String out = runIgnoringStatus("A", "ping -c 2 -i 0.05 -W 1 10.0.2.2");
+        assertThat(out, containsString("2 packets transmitted, 0 received, 100% packet loss"));
+        assertThat(ModnetRuntime.run(processor, "R", "nstat -az IpInAddrErrors"), containsString("IpInAddrErrors                  2"));
+    }
+
+    /** Runs a command whose failure status is expected, returning what it printed. */
+    private String runIgnoringStatus(String ns, String line) throws Exception {
+        return ModnetRuntime.runCapturing(processor, ns, line);
+    }
+
     private <T> T service(Class<T> type, String filter) throws Exception {
         ServiceTracker<T, T> tracker = filter == null ? new ServiceTracker<>(context, type, null)
                 : new ServiceTracker<>(context, context.createFilter("(&(objectClass=" + type.getName() + ")" + filter + ")"), null);

@@ -71,6 +71,24 @@ final class ModnetRuntime {
         return run(processor, null, line);
     }
 
+    /** Runs a command line that may fail; returns what it printed either way. */
+    static String runCapturing(CommandProcessor processor, String netns, String line) throws Exception {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+        CommandSession session = processor.createSession(InputStream.nullInputStream(), out, out);
+        if (netns != null) {
+            session.put(org.modnet.api.shell.Commands.NETNS, netns);
+        }
+        try {
+            session.execute(line);
+        } catch (Exception e) {
+            out.println("(failed: " + e + ")");
+        } finally {
+            session.close();
+        }
+        return bytes.toString(StandardCharsets.UTF_8);
+    }
+
     /** Runs a command line in a network namespace, as {@code ip netns exec NS} does. */
     static String run(CommandProcessor processor, String netns, String line) throws Exception {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();

@@ -142,6 +142,80 @@ final class Icmp implements InetProtocol {
                 saddr, 1, 0, 0);
     }
 
+    /** Per-destination limit on errors ({@code icmp_ratelimit}, ms per token; a burst of 6, {@code XRLIM_BURST_FACTOR}). */
+    private final java.util.Map<Integer, long[]> errorBuckets = java.util.Collections.synchronizedMap(
+            new java.util.LinkedHashMap<>(64, 0.75f, true) {
+                private static final long serialVersionUID = 1L;
+
+                @Override
+                protected boolean removeEldestEntry(java.util.Map.Entry<Integer, long[]> eldest) {
+                    return size() > 1024; // a bounded peer table
+                }
+            });
+
+    private boolean errorAllowed(int destination) {
+        long now = net.core.nanoTime() / 1_000_000;
+        long limit = Math.max(0, net.icmpRatelimit.get());
+        if (limit == 0) {
+            return true;
+        }
+        long[] b = errorBuckets.computeIfAbsent(destination, d -> new long[] { 6 * limit, now });
+        synchronized (b) {
+            b[0] = Math.min(6 * limit, b[0] + (now - b[1]));
+            b[1] = now;
+            if (b[0] < limit) {
+                return false;
+            }
+            b[0] -= limit;
+            return true;
+        }
+    }
+
+    /**
+     * {@code icmp_send}: an error about {@code orig} (data at its IP header) to its sender, quoting its
+     * header and the start of its payload. Never about an ICMP error, a fragment other than the first,
+     * or a packet to a broadcast address; rate-limited per destination.
+     */
+    void sendError(SkBuff orig, int type, int code, int info) {
+        int h = orig.networkHeader() >= 0 ? orig.networkHeader() : orig.data();
+        int ihl = Ipv4Header.headerLen(orig, h);
+        int saddr = Ipv4Header.saddr(orig, h);
+        if ((Ipv4Header.fragOff(orig, h) & Ipv4Header.OFFSET_MASK) != 0 || saddr == 0 || saddr == -1
+                || (saddr & 0xf0000000) == 0xe0000000) {
+            return;
+        }
+        if (Ipv4Header.protocol(orig, h) == 1 && orig.headLen() >= (h - orig.data()) + ihl + 1) {
+            int t = orig.getU8(h + ihl);
+            if (t != ECHO && t != ECHO_REPLY) {
+                return; // no error about an error
+            }
+        }
+        if (!errorAllowed(saddr)) {
+            return;
+        }
+        int quoted = Math.min(Ipv4Header.totalLen(orig, h), Math.min(orig.tail() - h, 576 - Ipv4Header.MIN_LEN - HEADER));
+        SkBuff skb = net.core.pool().alloc(HEADER + quoted, 128);
+        if (skb == null) {
+            mib.inc(IcmpMib.Counter.OutErrors);
+            return;
+        }
+        int o = skb.put(HEADER + quoted);
+        skb.setU8(o, type);
+        skb.setU8(o + 1, code);
+        skb.setU16(o + 2, 0);
+        skb.setU32(o + 4, info);
+        byte[] copy = new byte[quoted];
+        orig.getBytes(h, copy, 0, quoted);
+        skb.setBytes(o + HEADER, copy, 0, quoted);
+        skb.setU16(o + 2, InetChecksum.checksum(skb, o, HEADER + quoted));
+        mib.inc(IcmpMib.Counter.OutMsgs);
+        mib.inc(type == DEST_UNREACH ? IcmpMib.Counter.OutDestUnreachs
+                : type == TIME_EXCEEDED ? IcmpMib.Counter.OutTimeExcds : IcmpMib.Counter.OutParmProbs);
+        mib.out(type);
+        // from the address of the interface the packet came in on, as Linux's default (icmp_errors_use_inbound_ifaddr=0 picks the route's source)
+        net.output.send(skb, 0, saddr, 1, 0, 0xc0);
+    }
+
     /** Sends an echo request with {@code size} bytes of data (the first 8 the send time). */
     Errno sendEcho(int daddr, int id, int seq, int size, int ttl) {
         SkBuff skb = net.core.pool().alloc(HEADER + size, 128);

@@ -35,13 +35,30 @@ final class Ipv4Input {
         Destination classify(int daddr, NetDevice dev);
     }
 
+    /** What becomes of a packet for another host: {@code ip_forward}. */
+    interface Forwarder {
+        void forward(SkBuff skb, NetDevice in);
+    }
+
     private final Ipv4Mib mib;
     private final Routing routing;
+    private final Forwarder forwarder;
+    private java.util.function.IntSupplier forwarding = () -> 0;
     private final AtomicReferenceArray<InetProtocol> protocols = new AtomicReferenceArray<>(256);
 
     Ipv4Input(Ipv4Mib mib, Routing routing) {
+        this(mib, routing, null);
+    }
+
+    Ipv4Input(Ipv4Mib mib, Routing routing, Forwarder forwarder) {
         this.mib = mib;
         this.routing = routing;
+        this.forwarder = forwarder;
+    }
+
+    /** {@code net.ipv4.ip_forward}: read per packet, as the kernel reads it. */
+    void forwarding(java.util.function.IntSupplier on) {
+        this.forwarding = on;
     }
 
     /** {@code inet_add_protocol}: false if the number is taken. */
@@ -92,7 +109,13 @@ final class Ipv4Input {
         }
         switch (routing.classify(Ipv4Header.daddr(skb, h), dev)) {
             case LOCAL, BROADCAST -> localDeliver(skb, h, ihl);
-            default -> drop(skb, InAddrErrors); // not ours and not forwarded (net.ipv4.ip_forward=0)
+            default -> {
+                if (forwarder != null && forwarding.getAsInt() == 1) {
+                    forwarder.forward(skb, dev);
+                } else {
+                    drop(skb, InAddrErrors); // not ours and not forwarded: ip_error counts it, sends nothing
+                }
+            }
         }
     }
 

@@ -8,6 +8,7 @@ import org.modnet.api.net.IntSysctl;
 import org.modnet.api.net.NetDevice;
 import org.modnet.api.net.NetNamespace;
 import org.modnet.api.net.Sysctl;
+import org.modnet.api.skb.SkBuff;
 
 /**
  * IPv4's state in one namespace ({@code net->ipv4}): its MIB, its sysctls, the receive path, and the
@@ -22,8 +23,10 @@ final class Ipv4Net implements Ipv4Input.Routing {
     final Ipv4Fib fib;
     final Ipv4Output output;
     final Icmp icmp;
+    private final org.modnet.api.inet.NeighbourTable neighbours;
     final IntSysctl ipForward;
     final IntSysctl defaultTtl;
+    final IntSysctl icmpRatelimit;
 
     private volatile Addresses addresses = new Addresses(-1, new int[0], new int[0]);
 
@@ -33,6 +36,7 @@ final class Ipv4Net implements Ipv4Input.Routing {
     Ipv4Net(NetNamespace ns, org.modnet.api.net.NetCore core, org.modnet.api.inet.NeighbourTable neighbours) {
         this.ns = ns;
         this.core = core;
+        this.neighbours = neighbours;
         Sysctl s = ns.sysctl();
         this.ipForward = s.registerInt("net.ipv4.ip_forward", 0, 0, 1);
         this.defaultTtl = s.registerInt("net.ipv4.ip_default_ttl", 64, 1, 255);
@@ -40,12 +44,64 @@ final class Ipv4Net implements Ipv4Input.Routing {
         s.registerInt("net.ipv4.ipfrag_high_thresh", 4194304, 0, Integer.MAX_VALUE);
         s.registerInt("net.ipv4.ipfrag_low_thresh", 3145728, 0, Integer.MAX_VALUE);
         s.registerInt("net.ipv4.icmp_echo_ignore_all", 0, 0, 1);
-        s.registerInt("net.ipv4.icmp_ratelimit", 1000, 0, Integer.MAX_VALUE);
-        this.input = new Ipv4Input(mib, this);
+        this.icmpRatelimit = s.registerInt("net.ipv4.icmp_ratelimit", 1000, 0, Integer.MAX_VALUE);
+        this.input = new Ipv4Input(mib, this, this::forward);
+        input.forwarding(ipForward::get);
         this.fib = new Ipv4Fib(ns);
         this.output = new Ipv4Output(this, neighbours);
         this.icmp = new Icmp(this);
         input.addProtocol(1, icmp);
+    }
+
+    /**
+     * {@code ip_forward}: a packet for another host arrived and forwarding is on. Its TTL, its route and
+     * the outgoing MTU are checked, each failure answered with the ICMP error Linux sends; then the TTL
+     * goes down by one and the packet leaves toward its next hop.
+     */
+    void forward(SkBuff skb, NetDevice in) {
+        int h = skb.data();
+        if (skb.pktType() != org.modnet.api.skb.PktType.HOST) {
+            mib.inc(Ipv4Mib.Counter.InDiscards);
+            skb.free();
+            return;
+        }
+        if (Ipv4Header.ttl(skb, h) <= 1) {
+            mib.inc(Ipv4Mib.Counter.InHdrErrors);
+            icmp.sendError(skb, Icmp.TIME_EXCEEDED, 0, 0);
+            skb.free();
+            return;
+        }
+        int daddr = Ipv4Header.daddr(skb, h);
+        Route r = fib.lookup(daddr);
+        if (r == null || !r.type().equals("unicast") || r.dev() == null || !r.dev().isUp()) {
+            mib.inc(Ipv4Mib.Counter.InNoRoutes);
+            int code = r == null || r.type().equals("unicast") ? 0 : r.type().equals("prohibit") ? 13 : 1;
+            if (r == null || !r.type().equals("blackhole")) {
+                icmp.sendError(skb, Icmp.DEST_UNREACH, code, 0);
+            }
+            skb.free();
+            return;
+        }
+        int len = Ipv4Header.totalLen(skb, h);
+        if (len > r.dev().mtu()) {
+            mib.inc(Ipv4Mib.Counter.FragFails);
+            if ((Ipv4Header.fragOff(skb, h) & Ipv4Header.FLAG_DF) != 0) {
+                icmp.sendError(skb, Icmp.DEST_UNREACH, 4, r.dev().mtu()); // fragmentation needed, with the MTU
+            }
+            skb.free(); // fragmentation on output is not here yet
+            return;
+        }
+        if (!skb.isWritable() && !skb.unshare()) {
+            mib.inc(Ipv4Mib.Counter.OutDiscards);
+            skb.free();
+            return;
+        }
+        // ip_decrease_ttl: one less hop, and the checksum adjusted in place (RFC 1624)
+        skb.setU8(h + Ipv4Header.TTL, Ipv4Header.ttl(skb, h) - 1);
+        int check = skb.getU16(h + Ipv4Header.CHECK) + 0x0100;
+        skb.setU16(h + Ipv4Header.CHECK, (check + (check >>> 16)) & 0xffff);
+        mib.inc(Ipv4Mib.Counter.ForwDatagrams);
+        neighbours.output(skb, r.dev(), r.gateway() != 0 ? r.gateway() : daddr);
     }
 
     void exit() {
