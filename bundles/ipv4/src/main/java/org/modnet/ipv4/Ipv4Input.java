@@ -44,6 +44,13 @@ final class Ipv4Input {
     private final Routing routing;
     private final Forwarder forwarder;
     private java.util.function.IntSupplier forwarding = () -> 0;
+    /** ICMP's {@code icmp_send} for a packet no protocol takes (protocol unreachable). */
+    private java.util.function.Consumer<SkBuff> protocolUnreachable = skb -> {
+    };
+
+    void protocolUnreachable(java.util.function.Consumer<SkBuff> send) {
+        this.protocolUnreachable = send;
+    }
     private final AtomicReferenceArray<InetProtocol> protocols = new AtomicReferenceArray<>(256);
 
     Ipv4Input(Ipv4Mib mib, Routing routing) {
@@ -108,7 +115,8 @@ final class Ipv4Input {
             return; // counted inside
         }
         switch (routing.classify(Ipv4Header.daddr(skb, h), dev)) {
-            case LOCAL, BROADCAST -> localDeliver(skb, h, ihl);
+            case LOCAL -> localDeliver(skb, h, ihl, true);
+            case BROADCAST -> localDeliver(skb, h, ihl, false);
             default -> {
                 if (forwarder != null && forwarding.getAsInt() == 1) {
                     forwarder.forward(skb, dev);
@@ -158,7 +166,7 @@ final class Ipv4Input {
     }
 
     /** {@code ip_local_deliver}: strips the IP header and hands the packet to its transport protocol. */
-    private void localDeliver(SkBuff skb, int h, int ihl) {
+    private void localDeliver(SkBuff skb, int h, int ihl, boolean unicast) {
         if (Ipv4Header.isFragment(skb, h)) {
             // reassembly (ip_defrag) is not here yet: the fragment is counted as a failed reassembly
             mib.inc(ReasmReqds);
@@ -167,6 +175,9 @@ final class Ipv4Input {
         }
         InetProtocol handler = protocols.get(Ipv4Header.protocol(skb, h));
         if (handler == null) {
+            if (unicast) {
+                protocolUnreachable.accept(skb); // never in answer to a broadcast
+            }
             drop(skb, InUnknownProtos);
             return;
         }

@@ -51,6 +51,7 @@ final class Ipv4Net implements Ipv4Input.Routing {
         this.output = new Ipv4Output(this, neighbours);
         this.icmp = new Icmp(this);
         input.addProtocol(1, icmp);
+        input.protocolUnreachable(skb -> icmp.sendError(skb, Icmp.DEST_UNREACH, 2, 0));
     }
 
     /**

@@ -172,9 +172,22 @@ class Ipv4InputTest {
     }
 
     @Test
-    void anUnknownProtocolIsCounted() {
+    void anUnknownProtocolIsCountedAndAnsweredWithProtocolUnreachable() {
+        List<Integer> answered = new ArrayList<>();
+        input.protocolUnreachable(skb -> answered.add(Ipv4Header.protocol(skb, skb.data())));
         input.rcv(packet(LOCAL, 99, 8), null);
         assertCounted(Counter.InUnknownProtos);
+        assertEquals(List.of(99), answered);
+    }
+
+    @Test
+    void anUnknownProtocolSentToABroadcastAddressGetsNoAnswer() {
+        Ipv4Input broadcastOnly = new Ipv4Input(mib, (daddr, dev) -> Ipv4Input.Destination.BROADCAST);
+        List<Integer> answered = new ArrayList<>();
+        broadcastOnly.protocolUnreachable(skb -> answered.add(1));
+        broadcastOnly.rcv(packet(-1, 99, 8), null);
+        assertEquals(1, mib.get(Counter.InUnknownProtos));
+        assertTrue(answered.isEmpty());
     }
 
     @Test
