@@ -182,6 +182,56 @@ public class Ipv4IT {
         assertThat(ModnetRuntime.run(processor, "R", "nstat -az IpInAddrErrors"), containsString("IpInAddrErrors                  2"));
     }
 
+    @Test
+    public void aNetfilterHookServiceSeesPacketsAtPreRoutingAndCanDropThem() throws Exception {
+        chain();
+        int[] seen = new int[1];
+        java.util.Hashtable<String, Object> props = new java.util.Hashtable<>();
+        props.put(org.modnet.api.netfilter.NfHookFunction.HOOK, "PRE_ROUTING");
+        props.put(org.modnet.api.netfilter.NfHookFunction.PRIORITY, 0);
+        org.osgi.framework.ServiceRegistration<?> reg = context.registerService(org.modnet.api.netfilter.NfHookFunction.class,
+                (skb, hook, ns, in, out) -> {
+                    if (ns.name().equals("B")) {
+                        seen[0]++;
+                        return org.modnet.api.netfilter.Verdict.DROP;
+                    }
+                    return org.modnet.api.netfilter.Verdict.ACCEPT;
+                }, props);
+        String out = runIgnoringStatus("A", "ping -c 2 -i 0.05 -W 1 10.0.2.2");
+        assertThat(out, containsString("2 packets transmitted, 0 received, 100% packet loss"));
+        assertEquals("B's PRE_ROUTING saw both echo requests", 2, seen[0]);
+
+        reg.unregister();
+        assertThat(ModnetRuntime.run(processor, "A", "ping -c 1 10.0.2.2"), containsString("1 received"));
+    }
+
+    @Test
+    public void arpEntriesGoFromReachableToStaleAndBackAsTimePasses() throws Exception {
+        NetNamespace r = chain();
+        NetNamespace a = core.namespace("A");
+        a.sysctl().set("net.ipv4.neigh.default.base_reachable_time_ms", "100");
+        a.sysctl().set("net.ipv4.neigh.default.delay_first_probe_time", "0");
+        NeighbourTable arp = service(NeighbourTable.class, null);
+        ModnetRuntime.run(processor, "A", "ping -c 1 10.0.2.2");
+        assertEquals(NudState.REACHABLE, state(arp, a, 0x0a000101));
+
+        awaitState(arp, a, 0x0a000101, NudState.STALE);
+        ModnetRuntime.run(processor, "A", "ping -c 1 10.0.2.2"); // use while stale: DELAY, PROBE, answered
+        awaitState(arp, a, 0x0a000101, NudState.REACHABLE);
+    }
+
+    private static NudState state(NeighbourTable arp, NetNamespace ns, int address) {
+        return arp.entries(ns).stream().filter(n -> n.address() == address).map(Neighbour::state).findFirst().orElse(null);
+    }
+
+    private static void awaitState(NeighbourTable arp, NetNamespace ns, int address, NudState wanted) throws InterruptedException {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (state(arp, ns, address) != wanted && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertEquals(wanted, state(arp, ns, address));
+    }
+
     /** Runs a command whose failure status is expected, returning what it printed. */
     private String runIgnoringStatus(String ns, String line) throws Exception {
         return ModnetRuntime.runCapturing(processor, ns, line);

@@ -51,6 +51,15 @@ final class Ipv4Input {
     void protocolUnreachable(java.util.function.Consumer<SkBuff> send) {
         this.protocolUnreachable = send;
     }
+
+    private NfHooks hooks = new NfHooks();
+    private org.modnet.api.net.NetNamespace ns;
+
+    /** The netfilter hooks this input runs, and the namespace it runs them for. */
+    void hooks(NfHooks h, org.modnet.api.net.NetNamespace namespace) {
+        this.hooks = h;
+        this.ns = namespace;
+    }
     private final AtomicReferenceArray<InetProtocol> protocols = new AtomicReferenceArray<>(256);
 
     Ipv4Input(Ipv4Mib mib, Routing routing) {
@@ -114,9 +123,20 @@ final class Ipv4Input {
         if (ihl > Ipv4Header.MIN_LEN && !optionsValid(skb, h + Ipv4Header.MIN_LEN, ihl - Ipv4Header.MIN_LEN)) {
             return; // counted inside
         }
+        if (!hooks.run(org.modnet.api.netfilter.NfHook.PRE_ROUTING, skb, ns, dev, null)) {
+            return;
+        }
         switch (routing.classify(Ipv4Header.daddr(skb, h), dev)) {
-            case LOCAL -> localDeliver(skb, h, ihl, true);
-            case BROADCAST -> localDeliver(skb, h, ihl, false);
+            case LOCAL -> {
+                if (hooks.run(org.modnet.api.netfilter.NfHook.LOCAL_IN, skb, ns, dev, null)) {
+                    localDeliver(skb, h, ihl, true);
+                }
+            }
+            case BROADCAST -> {
+                if (hooks.run(org.modnet.api.netfilter.NfHook.LOCAL_IN, skb, ns, dev, null)) {
+                    localDeliver(skb, h, ihl, false);
+                }
+            }
             default -> {
                 if (forwarder != null && forwarding.getAsInt() == 1) {
                     forwarder.forward(skb, dev);

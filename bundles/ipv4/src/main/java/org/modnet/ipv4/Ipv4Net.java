@@ -33,10 +33,13 @@ final class Ipv4Net implements Ipv4Input.Routing {
     private record Addresses(long generation, int[] local, int[] broadcast) {
     }
 
-    Ipv4Net(NetNamespace ns, org.modnet.api.net.NetCore core, org.modnet.api.inet.NeighbourTable neighbours) {
+    final NfHooks hooks;
+
+    Ipv4Net(NetNamespace ns, org.modnet.api.net.NetCore core, org.modnet.api.inet.NeighbourTable neighbours, NfHooks hooks) {
         this.ns = ns;
         this.core = core;
         this.neighbours = neighbours;
+        this.hooks = hooks;
         Sysctl s = ns.sysctl();
         this.ipForward = s.registerInt("net.ipv4.ip_forward", 0, 0, 1);
         this.defaultTtl = s.registerInt("net.ipv4.ip_default_ttl", 64, 1, 255);
@@ -47,6 +50,7 @@ final class Ipv4Net implements Ipv4Input.Routing {
         this.icmpRatelimit = s.registerInt("net.ipv4.icmp_ratelimit", 1000, 0, Integer.MAX_VALUE);
         this.input = new Ipv4Input(mib, this, this::forward);
         input.forwarding(ipForward::get);
+        input.hooks(hooks, ns);
         this.fib = new Ipv4Fib(ns);
         this.output = new Ipv4Output(this, neighbours);
         this.icmp = new Icmp(this);
@@ -101,7 +105,13 @@ final class Ipv4Net implements Ipv4Input.Routing {
         skb.setU8(h + Ipv4Header.TTL, Ipv4Header.ttl(skb, h) - 1);
         int check = skb.getU16(h + Ipv4Header.CHECK) + 0x0100;
         skb.setU16(h + Ipv4Header.CHECK, (check + (check >>> 16)) & 0xffff);
+        if (!hooks.run(org.modnet.api.netfilter.NfHook.FORWARD, skb, ns, in, r.dev())) {
+            return;
+        }
         mib.inc(Ipv4Mib.Counter.ForwDatagrams);
+        if (!hooks.run(org.modnet.api.netfilter.NfHook.POST_ROUTING, skb, ns, null, r.dev())) {
+            return;
+        }
         neighbours.output(skb, r.dev(), r.gateway() != 0 ? r.gateway() : daddr);
     }
 

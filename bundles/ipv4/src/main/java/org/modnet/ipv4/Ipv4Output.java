@@ -125,6 +125,10 @@ final class Ipv4Output {
         skb.resetNetworkHeader();
         skb.protocol(Eth.ETH_P_IP);
         net.mib.inc(Ipv4Mib.Counter.OutRequests);
+        if (!net.hooks.run(org.modnet.api.netfilter.NfHook.LOCAL_OUT, skb, net.ns, null, d.dev())
+                || !net.hooks.run(org.modnet.api.netfilter.NfHook.POST_ROUTING, skb, net.ns, null, d.dev())) {
+            return null; // a filter took it: its rule counters show it, and the sender sees success (EPERM comes with iptables)
+        }
         neighbours.output(skb, d.dev(), d.nextHop());
         return null;
     }

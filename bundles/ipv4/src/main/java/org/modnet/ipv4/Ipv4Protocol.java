@@ -32,6 +32,7 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
     private final Map<Integer, InetProtocol> protocols = new ConcurrentHashMap<>();
     private final NetCore core;
     private final NeighbourTable neighbours;
+    private final NfHooks hooks = new NfHooks();
 
     @Activate
     public Ipv4Protocol(@Reference NetCore core, @Reference NeighbourTable neighbours) {
@@ -53,7 +54,7 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
 
     @Override
     public void init(NetNamespace ns) {
-        Ipv4Net net = new Ipv4Net(ns, core, neighbours);
+        Ipv4Net net = new Ipv4Net(ns, core, neighbours, hooks);
         protocols.forEach(net.input::addProtocol);
         nets.put(ns, net);
     }
@@ -79,6 +80,18 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
             protocols.remove(n.intValue(), protocol);
             nets.values().forEach(net -> net.input.removeProtocol(n.intValue(), protocol));
         }
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
+    void addHook(org.modnet.api.netfilter.NfHookFunction fn, Map<String, Object> props) {
+        org.modnet.api.netfilter.NfHook hook = org.modnet.api.netfilter.NfHook.valueOf(
+                String.valueOf(props.get(org.modnet.api.netfilter.NfHookFunction.HOOK)));
+        int priority = props.get(org.modnet.api.netfilter.NfHookFunction.PRIORITY) instanceof Number n ? n.intValue() : 0;
+        hooks.add(hook, priority, fn);
+    }
+
+    void removeHook(org.modnet.api.netfilter.NfHookFunction fn) {
+        hooks.remove(fn);
     }
 
     /** {@code ip_rcv} for a frame of ethertype 0x0800. */
