@@ -95,6 +95,39 @@ public class Ipv4IT {
     }
 
     @Test
+    public void stoppingTheIpv4BundleStopsPingAndStartingItRestoresIt() throws Exception {
+        org.osgi.framework.Bundle ipv4 = null;
+        for (org.osgi.framework.Bundle b : context.getBundles()) {
+            if ("org.modnet.ipv4".equals(b.getSymbolicName())) {
+                ipv4 = b;
+            }
+        }
+        assertNotNull(ipv4);
+        assertThat(ModnetRuntime.run(processor, "ping -c 1 127.0.0.1"), containsString("1 received"));
+        NetDevice lo = core.initNet().device("lo");
+        long dropped = lo.stats().get(org.modnet.api.net.DeviceStats.Field.RX_DROPPED);
+
+        ipv4.stop();
+        try {
+            ModnetRuntime.run(processor, "ping -c 1 127.0.0.1");
+            fail("ping is gone with IPv4");
+        } catch (Exception e) {
+            assertThat(e.getMessage(), containsString("Command not found: ping"));
+        }
+        ModnetRuntime.run(processor, "pktgen lo count 5 proto 0x0800");
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (lo.stats().get(org.modnet.api.net.DeviceStats.Field.RX_DROPPED) < dropped + 5 && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertEquals("IPv4 frames are dropped and counted while IPv4 is away", dropped + 5,
+                lo.stats().get(org.modnet.api.net.DeviceStats.Field.RX_DROPPED));
+
+        ipv4.start();
+        service(org.modnet.api.inet.RouteTable.class, null);
+        assertThat(ModnetRuntime.run(processor, "ping -c 1 127.0.0.1"), containsString("1 received"));
+    }
+
+    @Test
     public void pingWithoutARouteSaysTheNetworkIsUnreachable() throws Exception {
         core.addNamespace("empty");
         try {
