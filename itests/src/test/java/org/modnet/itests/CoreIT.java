@@ -29,7 +29,6 @@ import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
 import org.ops4j.pax.exam.spi.reactors.PerMethod;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
-import org.osgi.util.tracker.ServiceTracker;
 
 /**
  * The core on a real Felix, as the host feature installs it: two namespaces joined by a veth pair,
@@ -58,7 +57,7 @@ public class CoreIT {
     @Before
     public void installHost() throws Exception {
         features.install("host");
-        core = service(NetCore.class, null);
+        core = ModnetRuntime.service(context, NetCore.class, null);
     }
 
     @Test
@@ -76,7 +75,7 @@ public class CoreIT {
     public void pktgenFramesCrossAVethPairBetweenNamespacesAndAreCountedOnBothEnds() throws Exception {
         NetNamespace ns1 = core.addNamespace("ns1");
         NetNamespace ns2 = core.addNamespace("ns2");
-        LinkFactory veth = service(LinkFactory.class, "(modnet.link.kind=veth)");
+        LinkFactory veth = ModnetRuntime.service(context, LinkFactory.class, "(modnet.link.kind=veth)");
         NetDevice a = veth.create(ns1, "veth0", List.of("peer", "name", "veth1"));
         NetDevice b = ns1.device("veth1");
         b.setNamespace(ns2);
@@ -103,7 +102,7 @@ public class CoreIT {
     @Test
     public void aBurstLargerThanTheReceiveRingIsDroppedAndCountedNeverLost() throws Exception {
         NetNamespace ns1 = core.addNamespace("ns1");
-        LinkFactory veth = service(LinkFactory.class, "(modnet.link.kind=veth)");
+        LinkFactory veth = ModnetRuntime.service(context, LinkFactory.class, "(modnet.link.kind=veth)");
         NetDevice a = veth.create(ns1, "veth0", List.of("peer", "name", "veth1"));
         NetDevice b = ns1.device("veth1");
         a.open();
@@ -123,18 +122,18 @@ public class CoreIT {
     public void stoppingTheVethBundleRemovesBothEndsAndStartingItRestoresTheDriver() throws Exception {
         NetNamespace ns1 = core.addNamespace("ns1");
         NetNamespace ns2 = core.addNamespace("ns2");
-        LinkFactory veth = service(LinkFactory.class, "(modnet.link.kind=veth)");
+        LinkFactory veth = ModnetRuntime.service(context, LinkFactory.class, "(modnet.link.kind=veth)");
         veth.create(ns1, "veth0", List.of("peer", "name", "veth1"));
         ns1.device("veth1").setNamespace(ns2);
 
-        Bundle driver = bundle("org.modnet.drivers.veth");
+        Bundle driver = ModnetRuntime.bundleNamed(context, "org.modnet.drivers.veth");
         driver.stop();
         assertNull("veth0 is gone with its driver", ns1.device("veth0"));
         assertNull("so is its peer in the other namespace", ns2.device("veth1"));
         assertEquals(0, context.getServiceReferences(LinkFactory.class, "(modnet.link.kind=veth)").size());
 
         driver.start();
-        LinkFactory again = service(LinkFactory.class, "(modnet.link.kind=veth)");
+        LinkFactory again = ModnetRuntime.service(context, LinkFactory.class, "(modnet.link.kind=veth)");
         NetDevice d = again.create(ns1, "veth0", List.of("peer", "name", "veth1"));
         assertEquals("veth", d.kind());
     }
@@ -142,7 +141,7 @@ public class CoreIT {
     @Test
     public void stoppingTheLoopbackBundleRemovesLoFromEveryNamespaceAndStartingItBringsItBack() throws Exception {
         NetNamespace blue = core.addNamespace("blue");
-        Bundle driver = bundle("org.modnet.drivers.loopback");
+        Bundle driver = ModnetRuntime.bundleNamed(context, "org.modnet.drivers.loopback");
         driver.stop();
         assertNull(core.initNet().device("lo"));
         assertNull(blue.device("lo"));
@@ -179,7 +178,7 @@ public class CoreIT {
         awaitAtLeast(() -> counter("IpInHdrErrors"), 10);
         assertEquals(10, counter("IpInReceives"));
 
-        Bundle ipv4 = bundle("org.modnet.ipv4");
+        Bundle ipv4 = ModnetRuntime.bundleNamed(context, "org.modnet.ipv4");
         ipv4.stop();
         long dropped = lo.stats().get(DeviceStats.Field.RX_DROPPED);
         ModnetRuntime.run(processor, "pktgen lo count 10 proto 0x0800");
@@ -217,21 +216,4 @@ public class CoreIT {
         assertEquals(wanted, value.getAsLong());
     }
 
-    private <T> T service(Class<T> type, String filter) throws Exception {
-        ServiceTracker<T, T> tracker = filter == null ? new ServiceTracker<>(context, type, null)
-                : new ServiceTracker<>(context, context.createFilter("(&(objectClass=" + type.getName() + ")" + filter + ")"), null);
-        tracker.open();
-        T s = tracker.waitForService(10_000);
-        assertNotNull("no " + type.getSimpleName() + " service", s);
-        return s;
-    }
-
-    private Bundle bundle(String bsn) {
-        for (Bundle b : context.getBundles()) {
-            if (bsn.equals(b.getSymbolicName())) {
-                return b;
-            }
-        }
-        throw new AssertionError("no bundle " + bsn);
-    }
 }

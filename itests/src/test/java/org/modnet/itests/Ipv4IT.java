@@ -30,7 +30,6 @@ import org.ops4j.pax.exam.junit.PaxExam;
 import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
 import org.ops4j.pax.exam.spi.reactors.PerMethod;
 import org.osgi.framework.BundleContext;
-import org.osgi.util.tracker.ServiceTracker;
 
 /** IPv4 on a real Felix: ping over lo and between two namespaces joined by veth, with ARP. */
 @RunWith(PaxExam.class)
@@ -56,8 +55,8 @@ public class Ipv4IT {
     @Before
     public void installHost() throws Exception {
         features.install("host");
-        core = service(NetCore.class, null);
-        service(org.modnet.api.inet.SnmpMib.class, null); // IPv4 is up
+        core = ModnetRuntime.service(context, NetCore.class, null);
+        ModnetRuntime.service(context, org.modnet.api.inet.SnmpMib.class, null); // IPv4 is up
     }
 
     @Test
@@ -73,7 +72,7 @@ public class Ipv4IT {
     public void twoNamespacesJoinedByVethPingEachOtherAndLearnEachOthersAddress() throws Exception {
         NetNamespace ns1 = core.addNamespace("ns1");
         NetNamespace ns2 = core.addNamespace("ns2");
-        LinkFactory veth = service(LinkFactory.class, "(modnet.link.kind=veth)");
+        LinkFactory veth = ModnetRuntime.service(context, LinkFactory.class, "(modnet.link.kind=veth)");
         NetDevice a = veth.create(ns1, "veth0", List.of("peer", "name", "veth1"));
         NetDevice b = ns1.device("veth1");
         b.setNamespace(ns2);
@@ -86,7 +85,7 @@ public class Ipv4IT {
 
         assertThat(out, containsString("64 bytes from 10.0.0.2: icmp_seq=3 ttl=64"));
         assertThat(out, containsString("3 packets transmitted, 3 received, 0% packet loss"));
-        NeighbourTable arp = service(NeighbourTable.class, null);
+        NeighbourTable arp = ModnetRuntime.service(context, NeighbourTable.class, null);
         Neighbour n = arp.entries(ns1).stream().filter(e -> e.address() == 0x0a000002).findFirst().orElse(null);
         assertNotNull("ns1 resolved 10.0.0.2", n);
         assertEquals(NudState.REACHABLE, n.state());
@@ -123,7 +122,7 @@ public class Ipv4IT {
                 lo.stats().get(org.modnet.api.net.DeviceStats.Field.RX_DROPPED));
 
         ipv4.start();
-        service(org.modnet.api.inet.RouteTable.class, null);
+        ModnetRuntime.service(context, org.modnet.api.inet.RouteTable.class, null);
         assertThat(ModnetRuntime.run(processor, "ping -c 1 127.0.0.1"), containsString("1 received"));
     }
 
@@ -141,7 +140,7 @@ public class Ipv4IT {
     @Test
     public void noReplyFromAnAbsentNeighbourMeansFullLossAndFailure() throws Exception {
         NetNamespace ns1 = core.addNamespace("ns1");
-        LinkFactory veth = service(LinkFactory.class, "(modnet.link.kind=veth)");
+        LinkFactory veth = ModnetRuntime.service(context, LinkFactory.class, "(modnet.link.kind=veth)");
         NetDevice a = veth.create(ns1, "veth0", List.of("peer", "name", "veth1"));
         a.addAddress(new IfAddress(InetAddress.getByName("10.0.0.1"), 24, null, "global", "veth0"));
         a.open();
@@ -159,7 +158,7 @@ public class Ipv4IT {
         NetNamespace nsA = core.addNamespace("A");
         NetNamespace nsR = core.addNamespace("R");
         NetNamespace nsB = core.addNamespace("B");
-        LinkFactory veth = service(LinkFactory.class, "(modnet.link.kind=veth)");
+        LinkFactory veth = ModnetRuntime.service(context, LinkFactory.class, "(modnet.link.kind=veth)");
         NetDevice a0 = veth.create(nsA, "eth0", List.of("peer", "name", "r0"));
         NetDevice r0 = nsA.device("r0");
         r0.setNamespace(nsR);
@@ -170,7 +169,7 @@ public class Ipv4IT {
         address(r0, "10.0.1.1");
         address(r1, "10.0.2.1");
         address(b0, "10.0.2.2");
-        org.modnet.api.inet.RouteTable routes = service(org.modnet.api.inet.RouteTable.class, null);
+        org.modnet.api.inet.RouteTable routes = ModnetRuntime.service(context, org.modnet.api.inet.RouteTable.class, null);
         routes.add(nsA, new org.modnet.api.inet.RouteEntry("unicast", 0, 0, 0x0a000101, a0, 0, 0, "boot", "global"), false);
         routes.add(nsB, new org.modnet.api.inet.RouteEntry("unicast", 0, 0, 0x0a000201, b0, 0, 0, "boot", "global"), false);
         nsR.sysctl().set("net.ipv4.ip_forward", "1");
@@ -244,7 +243,7 @@ public class Ipv4IT {
         NetNamespace a = core.namespace("A");
         a.sysctl().set("net.ipv4.neigh.default.base_reachable_time_ms", "100");
         a.sysctl().set("net.ipv4.neigh.default.delay_first_probe_time", "0");
-        NeighbourTable arp = service(NeighbourTable.class, null);
+        NeighbourTable arp = ModnetRuntime.service(context, NeighbourTable.class, null);
         ModnetRuntime.run(processor, "A", "ping -c 1 10.0.2.2");
         assertEquals(NudState.REACHABLE, state(arp, a, 0x0a000101));
 
@@ -270,12 +269,4 @@ public class Ipv4IT {
         return ModnetRuntime.runCapturing(processor, ns, line);
     }
 
-    private <T> T service(Class<T> type, String filter) throws Exception {
-        ServiceTracker<T, T> tracker = filter == null ? new ServiceTracker<>(context, type, null)
-                : new ServiceTracker<>(context, context.createFilter("(&(objectClass=" + type.getName() + ")" + filter + ")"), null);
-        tracker.open();
-        T s = tracker.waitForService(10_000);
-        assertNotNull("no " + type.getSimpleName() + " service", s);
-        return s;
-    }
 }

@@ -73,24 +73,15 @@ final class ModnetRuntime {
 
     /** Runs a command line that may fail; returns what it printed either way. */
     static String runCapturing(CommandProcessor processor, String netns, String line) throws Exception {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
-        CommandSession session = processor.createSession(InputStream.nullInputStream(), out, out);
-        if (netns != null) {
-            session.put(org.modnet.api.shell.Commands.NETNS, netns);
-        }
-        try {
-            session.execute(line);
-        } catch (Exception e) {
-            out.println("(failed: " + e + ")");
-        } finally {
-            session.close();
-        }
-        return bytes.toString(StandardCharsets.UTF_8);
+        return execute(processor, netns, line, false);
     }
 
     /** Runs a command line in a network namespace, as {@code ip netns exec NS} does. */
     static String run(CommandProcessor processor, String netns, String line) throws Exception {
+        return execute(processor, netns, line, true);
+    }
+
+    private static String execute(CommandProcessor processor, String netns, String line, boolean rethrow) throws Exception {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
         CommandSession session = processor.createSession(InputStream.nullInputStream(), out, out);
@@ -102,10 +93,39 @@ final class ModnetRuntime {
             if (result != null) {
                 out.println(session.format(result, 0));
             }
+        } catch (Exception e) {
+            if (rethrow) {
+                throw e;
+            }
+            out.println("(failed: " + e + ")");
         } finally {
             session.close();
         }
         return bytes.toString(StandardCharsets.UTF_8);
+    }
+
+    /** The service, waiting up to 10 s for it (DS activates asynchronously). */
+    static <T> T service(org.osgi.framework.BundleContext context, Class<T> type, String filter) throws Exception {
+        org.osgi.util.tracker.ServiceTracker<T, T> tracker = filter == null
+                ? new org.osgi.util.tracker.ServiceTracker<>(context, type, null)
+                : new org.osgi.util.tracker.ServiceTracker<>(context,
+                        context.createFilter("(&(objectClass=" + type.getName() + ")" + filter + ")"), null);
+        tracker.open();
+        T s = tracker.waitForService(10_000);
+        if (s == null) {
+            throw new AssertionError("no " + type.getSimpleName() + " service" + (filter == null ? "" : " " + filter));
+        }
+        return s;
+    }
+
+    /** The bundle of that symbolic name. */
+    static org.osgi.framework.Bundle bundleNamed(org.osgi.framework.BundleContext context, String bsn) {
+        for (org.osgi.framework.Bundle b : context.getBundles()) {
+            if (bsn.equals(b.getSymbolicName())) {
+                return b;
+            }
+        }
+        throw new AssertionError("no bundle " + bsn);
     }
 
     static File file(String relative) {

@@ -1,6 +1,5 @@
 package org.modnet.ethernet;
 
-import java.net.Inet4Address;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -14,7 +13,6 @@ import org.modnet.api.inet.NeighbourTable;
 import org.modnet.api.inet.NudState;
 import org.modnet.api.net.Errno;
 import org.modnet.api.net.Eth;
-import org.modnet.api.net.IfAddress;
 import org.modnet.api.net.IfFlags;
 import org.modnet.api.net.MacAddress;
 import org.modnet.api.net.NetCore;
@@ -139,7 +137,7 @@ final class NeighNet {
 
     /** {@code arp_solicit}: a request for {@code target}, broadcast, or unicast to {@code to} when probing. */
     void solicit(NetDevice dev, int target, MacAddress to) {
-        int source = sourceFor(dev, target);
+        int source = org.modnet.api.inet.Ipv4Addresses.select(dev, target, false);
         send(dev, ArpHeader.ARPOP_REQUEST, to == null ? MacAddress.BROADCAST : to, source, MacAddress.ZERO, target);
     }
 
@@ -163,24 +161,6 @@ final class NeighNet {
         skb.setU32(a + ArpHeader.TPA, tip);
         skb.protocol(Eth.ETH_P_ARP);
         transmit(skb, dev, ethDst);
-    }
-
-    /** The source address for a request: one on the device in the target's subnet, else its first. */
-    private static int sourceFor(NetDevice dev, int target) {
-        int first = 0;
-        for (IfAddress a : dev.addresses()) {
-            if (a.address() instanceof Inet4Address v4) {
-                int addr = toInt(v4.getAddress());
-                int mask = a.prefixLen() == 0 ? 0 : -1 << (32 - a.prefixLen());
-                if ((addr & mask) == (target & mask)) {
-                    return addr;
-                }
-                if (first == 0) {
-                    first = addr;
-                }
-            }
-        }
-        return first;
     }
 
     // --- input ---
@@ -253,24 +233,10 @@ final class NeighNet {
         LocalAddresses l = local;
         long generation = ns.addressGeneration();
         if (l.generation != generation) {
-            int[] all = new int[0];
-            for (NetDevice d : ns.devices()) {
-                for (IfAddress a : d.addresses()) {
-                    if (a.address() instanceof Inet4Address v4) {
-                        all = Arrays.copyOf(all, all.length + 1);
-                        all[all.length - 1] = toInt(v4.getAddress());
-                    }
-                }
-            }
-            Arrays.sort(all);
-            l = new LocalAddresses(generation, all);
+            l = new LocalAddresses(generation, org.modnet.api.inet.Ipv4Addresses.local(ns));
             local = l;
         }
         return Arrays.binarySearch(l.sorted, address) >= 0;
-    }
-
-    static int toInt(byte[] b) {
-        return (b[0] & 0xff) << 24 | (b[1] & 0xff) << 16 | (b[2] & 0xff) << 8 | (b[3] & 0xff);
     }
 
     // --- administration ---

@@ -91,7 +91,7 @@ final class Ipv4Fib {
                 if (!(a.address() instanceof Inet4Address v4)) {
                     continue;
                 }
-                int addr = Ipv4Net.toInt(v4.getAddress());
+                int addr = org.modnet.api.inet.Ipv4Addresses.toInt(v4);
                 int len = a.prefixLen();
                 int prefix = addr & FibTrie.mask(len);
                 String scope = dev.type() == Eth.ARPHRD_LOOPBACK ? "host" : "link";

@@ -143,19 +143,15 @@ final class Ipv4Net implements Ipv4Input.Routing {
         if (a.generation == generation) {
             return a;
         }
-        int[] local = new int[0];
+        int[] local = org.modnet.api.inet.Ipv4Addresses.local(ns);
         int[] broadcast = new int[0];
         for (NetDevice dev : ns.devices()) {
             for (IfAddress ifa : dev.addresses()) {
-                if (ifa.address() instanceof Inet4Address v4) {
-                    local = append(local, toInt(v4.getAddress()));
-                    if (ifa.broadcast() instanceof Inet4Address b) {
-                        broadcast = append(broadcast, toInt(b.getAddress()));
-                    }
+                if (ifa.address() instanceof Inet4Address && ifa.broadcast() instanceof Inet4Address b) {
+                    broadcast = append(broadcast, org.modnet.api.inet.Ipv4Addresses.toInt(b));
                 }
             }
         }
-        Arrays.sort(local);
         Arrays.sort(broadcast);
         a = new Addresses(generation, local, broadcast);
         addresses = a;
@@ -168,7 +164,5 @@ final class Ipv4Net implements Ipv4Input.Routing {
         return b;
     }
 
-    static int toInt(byte[] b) {
-        return (b[0] & 0xff) << 24 | (b[1] & 0xff) << 16 | (b[2] & 0xff) << 8 | (b[3] & 0xff);
-    }
+
 }

@@ -58,38 +58,8 @@ final class Ipv4Output {
             return new Decision(null, 0, 0, Errno.ENETDOWN);
         }
         int nextHop = r.gateway() != 0 ? r.gateway() : daddr;
-        int src = r.src() != 0 ? r.src() : selectAddress(r.dev(), nextHop);
+        int src = r.src() != 0 ? r.src() : org.modnet.api.inet.Ipv4Addresses.select(r.dev(), nextHop, true);
         return new Decision(r.dev(), src, nextHop, null);
-    }
-
-    /**
-     * {@code inet_select_addr}: a source for packets leaving {@code dev} toward {@code near}: an address
-     * of the device in the same subnet, else its first, else any of the namespace's.
-     */
-    private int selectAddress(NetDevice dev, int near) {
-        int first = 0;
-        for (org.modnet.api.net.IfAddress a : dev.addresses()) {
-            if (a.address() instanceof java.net.Inet4Address v4) {
-                int addr = Ipv4Net.toInt(v4.getAddress());
-                if ((addr & FibTrie.mask(a.prefixLen())) == (near & FibTrie.mask(a.prefixLen()))) {
-                    return addr;
-                }
-                if (first == 0) {
-                    first = addr;
-                }
-            }
-        }
-        if (first != 0) {
-            return first;
-        }
-        for (NetDevice other : net.ns.devices()) {
-            for (org.modnet.api.net.IfAddress a : other.addresses()) {
-                if (a.address() instanceof java.net.Inet4Address v4 && other.type() != Eth.ARPHRD_LOOPBACK) {
-                    return Ipv4Net.toInt(v4.getAddress());
-                }
-            }
-        }
-        return 0;
     }
 
     /**
