@@ -227,6 +227,11 @@ final class NetDev implements NetDevice {
         }
     }
 
+    @Override
+    public java.util.Set<String> fixedFeatures() {
+        return setup.fixedFeatures();
+    }
+
     /** Features that cannot change: {@code [fixed]} in {@code ethtool -k}. */
     boolean isFixed(String feature) {
         return setup.fixedFeatures().contains(feature);

@@ -71,6 +71,9 @@ public interface NetDevice {
     /** {@code ethtool -k}: offload features ({@code rx-checksumming}, {@code tcp-segmentation-offload}, ...) and state. */
     Map<String, Boolean> features();
 
+    /** The features that cannot be changed: {@code [fixed]} in {@code ethtool -k}. */
+    java.util.Set<String> fixedFeatures();
+
     /** {@code ethtool -g}: ring sizes now and at most. */
     RingParams ringParams();
 

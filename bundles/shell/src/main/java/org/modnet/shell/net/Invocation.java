@@ -12,7 +12,13 @@ import org.modnet.api.shell.CommandException;
  * the Gogo session (its {@code modnet.netns} variable names the current namespace), where output and
  * warnings go, and the link drivers for {@code ip link add}.
  */
-record Invocation(NetCore core, CommandSession session, PrintStream out, PrintStream err, LinkFactories links) {
+record Invocation(NetCore core, CommandSession session, PrintStream out, PrintStream err, LinkFactories links,
+        org.modnet.api.inet.RouteTable routes, org.modnet.api.inet.NeighbourTable neighbours) {
+
+    /** Without IPv4 routing or ARP (tests of the link-layer commands). */
+    Invocation(NetCore core, CommandSession session, PrintStream out, PrintStream err, LinkFactories links) {
+        this(core, session, out, err, links, null, null);
+    }
 
     /** The core, or the error every network command gives when it is not there. */
     NetCore requireCore(String tool) {

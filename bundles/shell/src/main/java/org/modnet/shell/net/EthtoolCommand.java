@@ -1,0 +1,502 @@
+package org.modnet.shell.net;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+import org.modnet.api.net.Errno;
+import org.modnet.api.net.IfFlags;
+import org.modnet.api.net.NetDevice;
+import org.modnet.api.net.NetException;
+import org.modnet.api.net.NetNamespace;
+import org.modnet.api.net.RingParams;
+import org.modnet.api.shell.CommandException;
+
+/**
+ * {@code ethtool}: link settings, driver, rings, channels, offload features and driver counters of a
+ * device in the session's namespace, with ethtool's words and exit statuses (71 driver, 75 settings,
+ * 76/80/81 rings, 82 coalescing, 94/96 statistics, 1 for the rest and for bad arguments).
+ */
+final class EthtoolCommand {
+    static final String BAD_ARGS = "ethtool: bad command line argument(s)\nFor more information run ethtool -h";
+
+    static final String USAGE = """
+            ethtool version 6.1 (modnet)
+            Usage:
+                    ethtool [ FLAGS ] DEVNAME\tDisplay standard information about device
+                    ethtool [ FLAGS ] -a|--show-pause DEVNAME\tShow pause options
+                    ethtool [ FLAGS ] -c|--show-coalesce DEVNAME\tShow coalesce options
+                    ethtool [ FLAGS ] -g|--show-ring DEVNAME\tQuery RX/TX ring parameters
+                    ethtool [ FLAGS ] -G|--set-ring DEVNAME\tSet RX/TX ring parameters
+                            [ rx N ]
+                            [ rx-mini N ]
+                            [ rx-jumbo N ]
+                            [ tx N ]
+                    ethtool [ FLAGS ] -k|--show-features|--show-offload DEVNAME\tGet state of protocol offload and other features
+                    ethtool [ FLAGS ] -K|--features|--offload DEVNAME\tSet protocol offload and other features
+                            FEATURE on|off ...
+                    ethtool [ FLAGS ] -i|--driver DEVNAME\tShow driver information
+                    ethtool [ FLAGS ] -S|--statistics DEVNAME\tShow adapter statistics
+                    ethtool [ FLAGS ] -l|--show-channels DEVNAME\tQuery Channels
+                    ethtool [ FLAGS ] -L|--set-channels DEVNAME\tSet Channels
+                            [ rx N ]
+                            [ tx N ]
+                            [ other N ]
+                            [ combined N ]
+                    ethtool [ FLAGS ] -h|--help\t\tShow this help
+                    ethtool [ FLAGS ] --version\t\tShow version number""";
+
+    /** ethtool's legacy offload flags: short name, the name {@code -k} shows, the kernel's feature name. */
+    private record Offload(String shortName, String longName, String kernelName) {
+    }
+
+    private static final List<Offload> OFFLOADS = List.of(
+            new Offload("rx", "rx-checksumming", "rx-checksum"),
+            new Offload("tx", "tx-checksumming", "tx-checksum-ip-generic"),
+            new Offload("sg", "scatter-gather", "tx-scatter-gather"),
+            new Offload("tso", "tcp-segmentation-offload", "tx-tcp-segmentation"),
+            new Offload("ufo", "udp-fragmentation-offload", "tx-udp-fragmentation"),
+            new Offload("gso", "generic-segmentation-offload", "tx-generic-segmentation"),
+            new Offload("gro", "generic-receive-offload", "rx-gro"),
+            new Offload("lro", "large-receive-offload", "rx-lro"),
+            new Offload("rxvlan", "rx-vlan-offload", "rx-vlan-hw-parse"),
+            new Offload("txvlan", "tx-vlan-offload", "tx-vlan-hw-insert"),
+            new Offload("ntuple", "ntuple-filters", "rx-ntuple-filter"),
+            new Offload("rxhash", "receive-hashing", "rx-hashing"));
+
+    private static final List<String> COALESCE_BOOLS = List.of("adaptive-rx", "adaptive-tx");
+    private static final List<String> COALESCE_INTS = List.of("sample-interval", "stats-block-usecs",
+            "pkt-rate-low", "pkt-rate-high", "rx-usecs", "rx-frames", "rx-usecs-irq", "rx-frames-irq", "tx-usecs",
+            "tx-frames", "tx-usecs-irq", "tx-frames-irq", "rx-usecs-low", "rx-frames-low", "tx-usecs-low",
+            "tx-frames-low", "rx-usecs-high", "rx-frames-high", "tx-usecs-high", "tx-frames-high");
+
+    private final Invocation inv;
+
+    EthtoolCommand(Invocation inv) {
+        this.inv = inv;
+    }
+
+    void run(List<String> words) {
+        if (words.isEmpty()) {
+            throw badArgs();
+        }
+        String first = words.get(0);
+        if (first.equals("-h") || first.equals("--help")) {
+            inv.out().println(USAGE);
+            return;
+        }
+        if (first.equals("--version")) {
+            inv.out().println("ethtool version 6.1 (modnet)");
+            return;
+        }
+        String mode = first.startsWith("-") ? mode(first) : "";
+        int devAt = mode.isEmpty() ? 0 : 1;
+        if (words.size() <= devAt) {
+            throw badArgs();
+        }
+        String devName = words.get(devAt);
+        List<String> rest = words.subList(devAt + 1, words.size());
+        NetNamespace ns = inv.namespace("ethtool");
+        NetDevice dev = ns.device(devName);
+        switch (mode) {
+            case "" -> settings(devName, dev, rest);
+            case "-i" -> driver(dev, rest);
+            case "-g" -> showRing(devName, dev, rest);
+            case "-G" -> setRing(dev, rest);
+            case "-k" -> showFeatures(devName, dev, rest);
+            case "-K" -> setFeatures(dev, rest);
+            case "-S" -> statistics(dev, rest);
+            case "-l" -> showChannels(devName, dev, rest);
+            case "-L" -> setChannels(dev, rest);
+            case "-c" -> showCoalesce(devName, dev, rest);
+            case "-C" -> setCoalesce(dev, rest);
+            case "-a" -> showPause(devName, dev, rest);
+            case "-A" -> setPause(dev, rest);
+            default -> throw badArgs();
+        }
+    }
+
+    /** The short option a long or short option names, or a bad-arguments error. */
+    private static String mode(String option) {
+        return switch (option) {
+            case "-i", "--driver" -> "-i";
+            case "-g", "--show-ring" -> "-g";
+            case "-G", "--set-ring" -> "-G";
+            case "-k", "--show-features", "--show-offload" -> "-k";
+            case "-K", "--features", "--offload" -> "-K";
+            case "-S", "--statistics" -> "-S";
+            case "-l", "--show-channels" -> "-l";
+            case "-L", "--set-channels" -> "-L";
+            case "-c", "--show-coalesce" -> "-c";
+            case "-C", "--coalesce" -> "-C";
+            case "-a", "--show-pause" -> "-a";
+            case "-A", "--pause" -> "-A";
+            default -> throw badArgs();
+        };
+    }
+
+    static CommandException badArgs() {
+        return new CommandException(BAD_ARGS, 1);
+    }
+
+    private static void noArgs(List<String> rest) {
+        if (!rest.isEmpty()) {
+            throw badArgs();
+        }
+    }
+
+    /** {@code perror(what)} for the errno the missing device or unsupported operation gives. */
+    private static CommandException perror(String what, Errno errno, int status) {
+        return new CommandException(what + ": " + errno.text(), status);
+    }
+
+    // --- ethtool DEV ---
+
+    private void settings(String name, NetDevice dev, List<String> rest) {
+        noArgs(rest);
+        var out = inv.out();
+        out.println("Settings for " + name + ":");
+        if (dev == null) {
+            out.println("No data available");
+            throw new CommandException(String.join("\n", "Cannot get device settings: No such device",
+                    "Cannot get wake-on-lan settings: No such device", "Cannot get message level: No such device",
+                    "Cannot get link status: No such device"), 75);
+        }
+        if (!"loopback".equals(dev.kind())) {
+            // what veth_get_link_ksettings reports for a software Ethernet device
+            out.println("\tSupported ports: [ ]");
+            out.println("\tSupported link modes:   Not reported");
+            out.println("\tSupported pause frame use: No");
+            out.println("\tSupports auto-negotiation: No");
+            out.println("\tAdvertised link modes:  Not reported");
+            out.println("\tAdvertised pause frame use: No");
+            out.println("\tAdvertised auto-negotiation: No");
+            out.println("\tSpeed: 10000Mb/s");
+            out.println("\tDuplex: Full");
+            out.println("\tPort: Twisted Pair");
+            out.println("\tPHYAD: 0");
+            out.println("\tTransceiver: internal");
+            out.println("\tAuto-negotiation: off");
+            out.println("\tMDI-X: Unknown");
+        }
+        boolean link = "loopback".equals(dev.kind()) || (dev.flags() & IfFlags.LOWER_UP) != 0;
+        out.println("\tLink detected: " + (link ? "yes" : "no"));
+    }
+
+    // --- -i ---
+
+    private void driver(NetDevice dev, List<String> rest) {
+        noArgs(rest);
+        if (dev == null) {
+            throw perror("Cannot get driver information", Errno.ENODEV, 71);
+        }
+        Map<String, String> info = dev.driverInfo();
+        if (info == null || info.isEmpty()) {
+            throw perror("Cannot get driver information", Errno.EOPNOTSUPP, 71);
+        }
+        var out = inv.out();
+        out.println("driver: " + info.getOrDefault("driver", ""));
+        out.println("version: " + info.getOrDefault("version", ""));
+        out.println("firmware-version: " + info.getOrDefault("firmware-version", ""));
+        out.println("expansion-rom-version: " + info.getOrDefault("expansion-rom-version", ""));
+        out.println("bus-info: " + info.getOrDefault("bus-info", ""));
+        out.println("supports-statistics: " + yesNo(!dev.ethtoolStats().isEmpty()));
+        out.println("supports-test: no");
+        out.println("supports-eeprom-access: no");
+        out.println("supports-register-dump: no");
+        out.println("supports-priv-flags: no");
+    }
+
+    private static String yesNo(boolean b) {
+        return b ? "yes" : "no";
+    }
+
+    // --- -g, -G ---
+
+    private void showRing(String name, NetDevice dev, List<String> rest) {
+        noArgs(rest);
+        var out = inv.out();
+        out.println("Ring parameters for " + name + ":");
+        if (dev == null) {
+            throw perror("Cannot get device ring settings", Errno.ENODEV, 76);
+        }
+        RingParams r = dev.ringParams();
+        // a ring the device does not have (maximum 0) is not reported: n/a, as ethtool's netlink output
+        out.println("Pre-set maximums:");
+        out.println("RX:\t\t" + count(r.rxMax(), r.rxMax()));
+        out.println("RX Mini:\tn/a");
+        out.println("RX Jumbo:\tn/a");
+        out.println("TX:\t\t" + count(r.txMax(), r.txMax()));
+        out.println("Current hardware settings:");
+        out.println("RX:\t\t" + count(r.rxMax(), r.rx()));
+        out.println("RX Mini:\tn/a");
+        out.println("RX Jumbo:\tn/a");
+        out.println("TX:\t\t" + count(r.txMax(), r.tx()));
+    }
+
+    private static String count(int max, int value) {
+        return max == 0 ? "n/a" : Integer.toString(value);
+    }
+
+    /** {@code parse_generic_cmdline}: NAME VALUE pairs, every name known, every value of its kind. */
+    private static Map<String, Integer> intPairs(List<String> rest, List<String> names) {
+        Map<String, Integer> wanted = new LinkedHashMap<>();
+        for (int i = 0; i < rest.size(); i += 2) {
+            String key = rest.get(i);
+            if (!names.contains(key) || i + 1 >= rest.size()) {
+                throw badArgs();
+            }
+            Integer v = Iproute.parseInt(rest.get(i + 1));
+            if (v == null) {
+                throw badArgs();
+            }
+            wanted.put(key, v);
+        }
+        return wanted;
+    }
+
+    private void setRing(NetDevice dev, List<String> rest) {
+        Map<String, Integer> wanted = intPairs(rest, List.of("rx", "rx-mini", "rx-jumbo", "tx"));
+        if (dev == null) {
+            throw perror("Cannot get device ring settings", Errno.ENODEV, 76);
+        }
+        RingParams now = dev.ringParams();
+        Map<String, Integer> current = Map.of("rx", now.rx(), "rx-mini", 0, "rx-jumbo", 0, "tx", now.tx());
+        boolean changed = false;
+        for (Map.Entry<String, Integer> e : wanted.entrySet()) {
+            if (e.getValue().intValue() == current.get(e.getKey())) {
+                inv.err().println(e.getKey() + " unmodified, ignoring");
+            } else {
+                changed = true;
+            }
+        }
+        if (!changed) {
+            throw new CommandException("no ring parameters changed, aborting", 80);
+        }
+        int rx = wanted.getOrDefault("rx", now.rx());
+        int tx = wanted.getOrDefault("tx", now.tx());
+        boolean mini = wanted.getOrDefault("rx-mini", 0) != 0 || wanted.getOrDefault("rx-jumbo", 0) != 0;
+        try {
+            if (mini || (wanted.containsKey("rx") && rx <= 0) || (wanted.containsKey("tx") && tx <= 0)) {
+                throw new NetException(Errno.EINVAL);
+            }
+            dev.setRingParams(rx == now.rx() ? 0 : rx, tx == now.tx() ? 0 : tx);
+        } catch (NetException e) {
+            throw perror("Cannot set device ring parameters", e.errno(), 81);
+        }
+    }
+
+    // --- -k, -K ---
+
+    private void showFeatures(String name, NetDevice dev, List<String> rest) {
+        noArgs(rest);
+        if (dev == null) {
+            throw perror("Cannot get device feature names", Errno.ENODEV, 1);
+        }
+        inv.out().println("Features for " + name + ":");
+        java.util.Set<String> fixed = dev.fixedFeatures();
+        for (Map.Entry<String, Boolean> f : ordered(dev.features()).entrySet()) {
+            inv.out().println(f.getKey() + ": " + onOff(f.getValue()) + (fixed.contains(f.getKey()) ? " [fixed]" : ""));
+        }
+    }
+
+    /** The legacy offloads first, in ethtool's order, then the other features by name. */
+    private static Map<String, Boolean> ordered(Map<String, Boolean> features) {
+        Map<String, Boolean> ordered = new LinkedHashMap<>();
+        for (Offload o : OFFLOADS) {
+            if (features.containsKey(o.longName())) {
+                ordered.put(o.longName(), features.get(o.longName()));
+            }
+        }
+        for (Map.Entry<String, Boolean> e : new TreeMap<>(features).entrySet()) {
+            ordered.putIfAbsent(e.getKey(), e.getValue());
+        }
+        return ordered;
+    }
+
+    private static String onOff(Boolean on) {
+        return Boolean.TRUE.equals(on) ? "on" : "off";
+    }
+
+    /** The device's name for what the user typed: a short name, a kernel name or the device's own name. */
+    private static String featureName(String word, Map<String, Boolean> features) {
+        if (features.containsKey(word)) {
+            return word;
+        }
+        for (Offload o : OFFLOADS) {
+            if (word.equals(o.shortName()) || word.equals(o.kernelName())) {
+                return o.longName();
+            }
+        }
+        return null;
+    }
+
+    private void setFeatures(NetDevice dev, List<String> rest) {
+        if (dev == null) {
+            throw perror("Cannot get device feature names", Errno.ENODEV, 1);
+        }
+        Map<String, Boolean> before = dev.features();
+        Map<String, Boolean> wanted = new LinkedHashMap<>();
+        for (int i = 0; i < rest.size(); i += 2) {
+            String name = featureName(rest.get(i), before);
+            if (name == null || i + 1 >= rest.size()) {
+                throw badArgs();
+            }
+            wanted.put(name, switch (rest.get(i + 1)) {
+                case "on" -> true;
+                case "off" -> false;
+                default -> throw badArgs();
+            });
+        }
+        if (wanted.isEmpty()) {
+            inv.out().println("no features changed");
+            return;
+        }
+        boolean mismatch = false;
+        for (Map.Entry<String, Boolean> w : wanted.entrySet()) {
+            Boolean state = before.get(w.getKey());
+            if (w.getValue().equals(state)) {
+                continue;
+            }
+            try {
+                if (state == null) {
+                    throw new NetException(Errno.EOPNOTSUPP);
+                }
+                dev.setFeature(w.getKey(), w.getValue());
+            } catch (NetException e) {
+                inv.err().println("Cannot change " + w.getKey()); // fixed, or not a feature of this device
+                mismatch = true;
+            }
+        }
+        if (!mismatch) {
+            return;
+        }
+        Map<String, Boolean> after = dev.features();
+        List<String> changes = new ArrayList<>();
+        for (Map.Entry<String, Boolean> f : ordered(after).entrySet()) {
+            if (!f.getValue().equals(before.get(f.getKey()))) {
+                changes.add(f.getKey() + ": " + onOff(f.getValue()));
+            }
+        }
+        if (changes.isEmpty()) {
+            throw new CommandException("Could not change any device features", 1);
+        }
+        inv.out().println("Actual changes:");
+        changes.forEach(inv.out()::println);
+    }
+
+    // --- -S ---
+
+    private void statistics(NetDevice dev, List<String> rest) {
+        noArgs(rest);
+        if (dev == null) {
+            throw perror("Cannot get stats strings information", Errno.ENODEV, 96);
+        }
+        Map<String, Long> stats = dev.ethtoolStats();
+        if (stats == null || stats.isEmpty()) {
+            throw new CommandException("no stats available", 94);
+        }
+        inv.out().println("NIC statistics:");
+        for (Map.Entry<String, Long> e : stats.entrySet()) {
+            inv.out().println("     " + e.getKey() + ": " + Long.toUnsignedString(e.getValue()));
+        }
+    }
+
+    // --- -l, -L ---
+
+    private void showChannels(String name, NetDevice dev, List<String> rest) {
+        noArgs(rest);
+        var out = inv.out();
+        out.println("Channel parameters for " + name + ":");
+        if (dev == null) {
+            throw perror("Cannot get device channel parameters", Errno.ENODEV, 1);
+        }
+        // each receive queue is a combined channel (one ring, one NAPI instance)
+        out.println("Pre-set maximums:");
+        out.println("RX:\t\tn/a");
+        out.println("TX:\t\tn/a");
+        out.println("Other:\t\tn/a");
+        out.println("Combined:\t" + count(dev.maxRxQueues(), dev.maxRxQueues()));
+        out.println("Current hardware settings:");
+        out.println("RX:\t\tn/a");
+        out.println("TX:\t\tn/a");
+        out.println("Other:\t\tn/a");
+        out.println("Combined:\t" + count(dev.maxRxQueues(), dev.rxQueues()));
+    }
+
+    private void setChannels(NetDevice dev, List<String> rest) {
+        Map<String, Integer> wanted = intPairs(rest, List.of("rx", "tx", "other", "combined"));
+        if (dev == null) {
+            throw perror("Cannot get device channel parameters", Errno.ENODEV, 1);
+        }
+        int combined = dev.rxQueues();
+        Map<String, Integer> current = Map.of("rx", 0, "tx", 0, "other", 0, "combined", combined);
+        boolean changed = false;
+        for (Map.Entry<String, Integer> e : wanted.entrySet()) {
+            if (e.getValue().intValue() == current.get(e.getKey())) {
+                inv.err().println(e.getKey() + " unmodified, ignoring");
+            } else {
+                changed = true;
+            }
+        }
+        if (!changed) {
+            throw new CommandException("no channel parameters changed, aborting\ncurrent values: tx 0 rx 0 other 0"
+                    + " combined " + combined, 1);
+        }
+        try {
+            if (wanted.getOrDefault("rx", 0) != 0 || wanted.getOrDefault("tx", 0) != 0
+                    || wanted.getOrDefault("other", 0) != 0) {
+                throw new NetException(Errno.EINVAL); // only combined channels exist
+            }
+            int n = wanted.getOrDefault("combined", combined);
+            if (n != combined) {
+                dev.setRxQueues(n);
+            }
+        } catch (NetException e) {
+            throw perror("Cannot set device channel parameters", e.errno(), 1);
+        }
+    }
+
+    // --- -c, -C, -a, -A: software devices have neither interrupt coalescing nor pause frames ---
+
+    private void showCoalesce(String name, NetDevice dev, List<String> rest) {
+        noArgs(rest);
+        inv.out().println("Coalesce parameters for " + name + ":");
+        throw perror("Cannot get device coalesce settings", dev == null ? Errno.ENODEV : Errno.EOPNOTSUPP, 82);
+    }
+
+    private void setCoalesce(NetDevice dev, List<String> rest) {
+        for (int i = 0; i < rest.size(); i += 2) {
+            String key = rest.get(i);
+            if (i + 1 >= rest.size()) {
+                throw badArgs();
+            }
+            String v = rest.get(i + 1);
+            boolean ok = COALESCE_BOOLS.contains(key) ? v.equals("on") || v.equals("off")
+                    : COALESCE_INTS.contains(key) && Iproute.parseInt(v) != null;
+            if (!ok) {
+                throw badArgs();
+            }
+        }
+        throw perror("Cannot get device coalesce settings", dev == null ? Errno.ENODEV : Errno.EOPNOTSUPP, 76);
+    }
+
+    private void showPause(String name, NetDevice dev, List<String> rest) {
+        noArgs(rest);
+        inv.out().println("Pause parameters for " + name + ":");
+        throw perror("Cannot get device pause settings", dev == null ? Errno.ENODEV : Errno.EOPNOTSUPP, 76);
+    }
+
+    private void setPause(NetDevice dev, List<String> rest) {
+        for (int i = 0; i < rest.size(); i += 2) {
+            String key = rest.get(i);
+            if (!List.of("autoneg", "rx", "tx").contains(key) || i + 1 >= rest.size()
+                    || !List.of("on", "off").contains(rest.get(i + 1))) {
+                throw badArgs();
+            }
+        }
+        throw perror("Cannot get device pause settings", dev == null ? Errno.ENODEV : Errno.EOPNOTSUPP, 77);
+    }
+}

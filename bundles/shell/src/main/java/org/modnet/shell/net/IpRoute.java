@@ -1,0 +1,254 @@
+package org.modnet.shell.net;
+
+import static org.modnet.shell.net.Iproute.matches;
+
+import java.util.List;
+
+import org.modnet.api.inet.RouteEntry;
+import org.modnet.api.inet.RouteTable;
+import org.modnet.api.net.NetDevice;
+import org.modnet.api.net.NetException;
+import org.modnet.api.net.NetNamespace;
+import org.modnet.api.shell.CommandException;
+
+/**
+ * {@code ip route [show] | add|replace ROUTE | del PREFIX | get ADDRESS}, iproute2's {@code iproute.c}
+ * over the IPv4 {@link RouteTable} of the namespace.
+ */
+final class IpRoute {
+    private final Invocation inv;
+    private final NetNamespace ns;
+
+    IpRoute(Invocation inv, NetNamespace ns) {
+        this.inv = inv;
+        this.ns = ns;
+    }
+
+    private RouteTable table() {
+        if (inv.routes() == null) {
+            throw new CommandException("ip route: IPv4 (org.modnet.ipv4) is not running", Iproute.FAILED);
+        }
+        return inv.routes();
+    }
+
+    void run(List<String> words) {
+        Args args = new Args(words);
+        String cmd = args.more() ? args.next() : "show";
+        if (matches(cmd, "show") || matches(cmd, "list")) {
+            show();
+        } else if (matches(cmd, "add") || matches(cmd, "replace") || cmd.equals("change")) {
+            add(args, !cmd.startsWith("a"));
+        } else if (matches(cmd, "delete")) {
+            delete(args);
+        } else if (matches(cmd, "get")) {
+            get(args);
+        } else if (matches(cmd, "help")) {
+            throw new CommandException("Usage: ip route { list | add | replace | del | get } ...", Iproute.SYNTAX);
+        } else {
+            throw Iproute.unknownCommand(cmd, "route");
+        }
+    }
+
+    private void show() {
+        for (RouteEntry r : table().routes(ns)) {
+            inv.out().println(format(r));
+        }
+    }
+
+    /** A route as {@code ip route show} prints it. */
+    static String format(RouteEntry r) {
+        StringBuilder sb = new StringBuilder();
+        if (!r.type().equals("unicast")) {
+            sb.append(r.type()).append(' ');
+        }
+        sb.append(r.len() == 0 ? "default" : text(r.prefix()) + (r.len() == 32 ? "" : "/" + r.len()));
+        if (r.gateway() != 0) {
+            sb.append(" via ").append(text(r.gateway()));
+        }
+        if (r.dev() != null) {
+            sb.append(" dev ").append(r.dev().name());
+        }
+        if (!r.protocol().equals("boot")) {
+            sb.append(" proto ").append(r.protocol());
+        }
+        if (!r.scope().equals("global")) {
+            sb.append(" scope ").append(r.scope());
+        }
+        if (r.src() != 0) {
+            sb.append(" src ").append(text(r.src()));
+        }
+        if (r.metric() != 0) {
+            sb.append(" metric ").append(r.metric());
+        }
+        return sb.toString();
+    }
+
+    private void add(Args args, boolean replace) {
+        String type = "unicast";
+        int prefix = -1;
+        int len = -1;
+        int via = 0;
+        int src = 0;
+        int metric = 0;
+        NetDevice dev = null;
+        String proto = "boot";
+        String scope = null;
+        while (args.more()) {
+            String w = args.next();
+            switch (w) {
+                case "unicast", "blackhole", "unreachable", "prohibit" -> type = w;
+                case "via" -> via = address(args.value(Iproute::incomplete), "via");
+                case "dev", "oif" -> {
+                    String name = args.value(Iproute::incomplete);
+                    dev = ns.device(name);
+                    if (dev == null) {
+                        throw Iproute.cannotFind(name);
+                    }
+                }
+                case "src" -> src = address(args.value(Iproute::incomplete), "src");
+                case "metric", "preference", "priority" -> {
+                    Integer m = Iproute.parseInt(args.value(Iproute::incomplete));
+                    if (m == null || m < 0) {
+                        throw Iproute.invarg("\"metric\" value is invalid\n", w);
+                    }
+                    metric = m;
+                }
+                case "proto", "protocol" -> proto = args.value(Iproute::incomplete);
+                case "scope" -> scope = args.value(Iproute::incomplete);
+                case "table" -> {
+                    String t = args.value(Iproute::incomplete);
+                    if (!t.equals("main") && !t.equals("254")) {
+                        throw new CommandException("ip route: only the main table is supported by modnet", Iproute.SYNTAX);
+                    }
+                }
+                default -> {
+                    if (prefix >= 0) {
+                        throw Iproute.duparg2("to", w);
+                    }
+                    if (w.equals("default") || w.equals("0/0")) {
+                        prefix = 0;
+                        len = 0;
+                    } else {
+                        Ipv4.Prefix p = Ipv4.parsePrefix(w);
+                        if (p == null) {
+                            throw Iproute.invarg("invalid prefix", w);
+                        }
+                        prefix = (int) Ipv4.bits(p.address());
+                        len = p.prefixGiven() ? p.length() : 32;
+                    }
+                }
+            }
+        }
+        if (prefix < 0) {
+            throw Iproute.incomplete();
+        }
+        if (type.equals("unicast") && dev == null) {
+            dev = onLinkDevice(via);
+            if (dev == null) {
+                throw new CommandException(via == 0 ? "Error: Device for nexthop is not up." : "Error: Nexthop has invalid gateway.",
+                        Iproute.KERNEL);
+            }
+        }
+        if (scope == null) {
+            scope = type.equals("unicast") && via == 0 ? "link" : "global";
+        }
+        try {
+            table().add(ns, new RouteEntry(type, prefix, len, via, type.equals("unicast") ? dev : null, src, metric, proto, scope),
+                    replace);
+        } catch (NetException e) {
+            throw Iproute.rtnl(e);
+        }
+    }
+
+    /** The device whose connected network holds the gateway ({@code fib_check_nh}). */
+    private NetDevice onLinkDevice(int gateway) {
+        if (gateway == 0) {
+            return null;
+        }
+        for (RouteEntry r : table().routes(ns)) {
+            if (r.gateway() == 0 && r.dev() != null && r.len() > 0 && (gateway & mask(r.len())) == r.prefix()) {
+                return r.dev();
+            }
+        }
+        return null;
+    }
+
+    private void delete(Args args) {
+        int prefix = -1;
+        int len = -1;
+        int metric = -1;
+        while (args.more()) {
+            String w = args.next();
+            if (w.equals("metric") || w.equals("preference") || w.equals("priority")) {
+                Integer m = Iproute.parseInt(args.value(Iproute::incomplete));
+                if (m == null || m < 0) {
+                    throw Iproute.invarg("\"metric\" value is invalid\n", w);
+                }
+                metric = m;
+            } else if (w.equals("dev") || w.equals("via") || w.equals("proto") || w.equals("scope") || w.equals("table")) {
+                args.value(Iproute::incomplete); // selectors Linux also accepts; the prefix decides here
+            } else if (w.equals("default")) {
+                prefix = 0;
+                len = 0;
+            } else {
+                Ipv4.Prefix p = Ipv4.parsePrefix(w);
+                if (p == null) {
+                    throw Iproute.invarg("invalid prefix", w);
+                }
+                prefix = (int) Ipv4.bits(p.address());
+                len = p.prefixGiven() ? p.length() : 32;
+            }
+        }
+        if (prefix < 0) {
+            throw Iproute.incomplete();
+        }
+        try {
+            table().delete(ns, prefix, len, metric);
+        } catch (NetException e) {
+            throw Iproute.rtnl(e);
+        }
+    }
+
+    private void get(Args args) {
+        if (!args.more()) {
+            throw Iproute.incomplete();
+        }
+        String w = args.next();
+        int address = address(w, "to");
+        RouteTable.Decision d;
+        try {
+            d = table().get(ns, address);
+        } catch (NetException e) {
+            throw Iproute.rtnl(e);
+        }
+        RouteEntry r = d.route();
+        boolean local = r.type().equals("local");
+        StringBuilder sb = new StringBuilder();
+        if (local) {
+            sb.append("local ");
+        }
+        sb.append(text(address));
+        if (d.nextHop() != address) {
+            sb.append(" via ").append(text(d.nextHop()));
+        }
+        sb.append(" dev ").append(r.dev().name()).append(" src ").append(text(d.src())).append(" uid 0");
+        inv.out().println(sb);
+        inv.out().println(local ? "    cache <local>" : "    cache");
+    }
+
+    private static int address(String text, String what) {
+        long bits = Ipv4.parseBits(text);
+        if (bits < 0) {
+            throw Iproute.invarg("invalid address", text);
+        }
+        return (int) bits;
+    }
+
+    private static int mask(int len) {
+        return len == 0 ? 0 : -1 << (32 - len);
+    }
+
+    static String text(int a) {
+        return (a >>> 24) + "." + ((a >>> 16) & 0xff) + "." + ((a >>> 8) & 0xff) + "." + (a & 0xff);
+    }
+}

@@ -1,0 +1,177 @@
+package org.modnet.shell.net;
+
+import static org.modnet.api.net.DeviceStats.Field.*;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import org.modnet.api.net.DeviceStats;
+import org.modnet.api.net.Eth;
+import org.modnet.api.net.IfFlags;
+import org.modnet.api.net.NetDevice;
+import org.modnet.api.net.NetNamespace;
+
+/**
+ * How iproute2 prints a link ({@code print_linkinfo} of {@code ip/ipaddress.c}): the header line, the
+ * {@code link/ether} line, the {@code -s} counters and the {@code -br} line.
+ */
+final class LinkFormat {
+    private LinkFormat() {
+    }
+
+    /**
+     * {@code 5: veth0@veth1: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP mode DEFAULT
+     * group default qlen 1000}; {@code mode} is only printed by {@code ip link}.
+     */
+    static String header(NetDevice dev, NetNamespace current, boolean withMode) {
+        StringBuilder b = new StringBuilder();
+        b.append(dev.ifindex()).append(": ").append(nameAndLink(dev, current)).append(": ");
+        b.append(flags(dev, current)).append(' ');
+        b.append("mtu ").append(dev.mtu()).append(' ');
+        if (dev.qdisc() != null) {
+            b.append("qdisc ").append(dev.qdisc()).append(' ');
+        }
+        b.append("state ").append(dev.operState()).append(' ');
+        if (withMode) {
+            b.append("mode DEFAULT ");
+        }
+        b.append("group default ");
+        if (dev.txQueueLen() != 0) {
+            b.append("qlen ").append(dev.txQueueLen());
+        }
+        return b.toString();
+    }
+
+    /** {@code veth0@veth1}, or {@code veth0@if6} when the peer is in another namespace. */
+    static String nameAndLink(NetDevice dev, NetNamespace current) {
+        NetDevice peer = dev.link();
+        if (peer == null) {
+            return dev.name();
+        }
+        if (Namespaces.same(peer.namespace(), current)) {
+            return dev.name() + "@" + peer.name();
+        }
+        return dev.name() + "@if" + peer.ifindex();
+    }
+
+    /**
+     * {@code <BROADCAST,MULTICAST,UP,LOWER_UP>}, with {@code M-DOWN} when the device it is linked to in
+     * the same namespace is down (iproute2 cannot see the flags of a peer in another namespace).
+     */
+    static String flags(NetDevice dev, NetNamespace current) {
+        List<String> names = new ArrayList<>(IfFlags.names(dev.flags()));
+        NetDevice peer = dev.link();
+        if (peer != null && Namespaces.same(peer.namespace(), current) && !peer.isUp()) {
+            names.add("M-DOWN");
+        }
+        return "<" + String.join(",", names) + ">";
+    }
+
+    /** {@code    link/ether 02:..:01 brd ff:ff:ff:ff:ff:ff} and, across namespaces, {@code link-netns NAME}. */
+    static String linkLine(NetDevice dev, NetNamespace current) {
+        StringBuilder b = new StringBuilder("    link/").append(linkType(dev.type()));
+        if (dev.address() != null) {
+            b.append(' ').append(dev.address());
+        }
+        if (dev.broadcast() != null) {
+            b.append(" brd ").append(dev.broadcast());
+        }
+        NetDevice peer = dev.link();
+        if (peer != null && !Namespaces.same(peer.namespace(), current)) {
+            NetNamespace other = peer.namespace();
+            if (other == null || other.isInitNet()) {
+                b.append(" link-netnsid 0"); // init_net has no name under /run/netns
+            } else {
+                b.append(" link-netns ").append(other.name());
+            }
+        }
+        return b.toString();
+    }
+
+    /** {@code ll_type_n2a}. */
+    static String linkType(int type) {
+        return switch (type) {
+            case Eth.ARPHRD_ETHER -> "ether";
+            case Eth.ARPHRD_LOOPBACK -> "loopback";
+            case 0xfffe -> "none";
+            default -> "[" + type + "]";
+        };
+    }
+
+    /** {@code ip -br link}: {@code lo               UNKNOWN        00:00:00:00:00:00 <LOOPBACK,UP,LOWER_UP> }. */
+    static String brief(NetDevice dev, NetNamespace current) {
+        return String.format("%-16s %-14s %s %s ", nameAndLink(dev, current), dev.operState(), dev.address(),
+                flags(dev, current));
+    }
+
+    /**
+     * The counters as iproute2 5.x+ prints them ({@code print_link_stats64}): columns as wide as their
+     * widest number, at least as wide as their titles; {@code level} 2 ({@code -s -s}) adds the error
+     * detail.
+     */
+    static List<String> stats(DeviceStats s, int level) {
+        int[] cols = { 10, 7, 6, 7, 7, 7, 10 }; // "*X errors:", "packets", "errors", "dropped", "heartbt", "overrun", "compressed"
+        size(cols, s.get(RX_BYTES), s.get(RX_PACKETS), s.get(RX_ERRORS), s.get(RX_DROPPED), s.get(RX_MISSED_ERRORS),
+                s.get(MULTICAST), s.get(RX_COMPRESSED));
+        size(cols, s.get(TX_BYTES), s.get(TX_PACKETS), s.get(TX_ERRORS), s.get(TX_DROPPED), s.get(TX_CARRIER_ERRORS),
+                s.get(COLLISIONS), s.get(TX_COMPRESSED));
+        if (level > 1) {
+            size(cols, 0, s.get(RX_LENGTH_ERRORS), s.get(RX_CRC_ERRORS), s.get(RX_FRAME_ERRORS), s.get(RX_FIFO_ERRORS),
+                    s.get(RX_OVER_ERRORS), s.get(RX_NOHANDLER));
+            size(cols, 0, s.get(TX_ABORTED_ERRORS), s.get(TX_FIFO_ERRORS), s.get(TX_WINDOW_ERRORS),
+                    s.get(TX_HEARTBEAT_ERRORS), 0, 0);
+        }
+        List<String> lines = new ArrayList<>();
+        long rxCompressed = s.get(RX_COMPRESSED);
+        lines.add(String.format("    RX: %" + (cols[0] - 4) + "s %" + cols[1] + "s %" + cols[2] + "s %" + cols[3] + "s %"
+                + cols[4] + "s %" + cols[5] + "s %" + cols[6] + "s", "bytes", "packets", "errors", "dropped", "missed",
+                "mcast", rxCompressed != 0 ? "compressed" : ""));
+        lines.add("    " + nums(cols, 0, s.get(RX_BYTES), s.get(RX_PACKETS), s.get(RX_ERRORS), s.get(RX_DROPPED),
+                s.get(RX_MISSED_ERRORS), s.get(MULTICAST)) + (rxCompressed != 0 ? num(cols[6], rxCompressed) : ""));
+        if (level > 1) {
+            long nohandler = s.get(RX_NOHANDLER);
+            lines.add(String.format("    RX errors:%s %" + cols[1] + "s %" + cols[2] + "s %" + cols[3] + "s %" + cols[4]
+                    + "s %" + cols[5] + "s %" + cols[6] + "s", " ".repeat(cols[0] - 10), "length", "crc", "frame",
+                    "fifo", "overrun", nohandler != 0 ? "nohandler" : ""));
+            lines.add(" ".repeat(cols[0] + 5) + nums(cols, 1, s.get(RX_LENGTH_ERRORS), s.get(RX_CRC_ERRORS),
+                    s.get(RX_FRAME_ERRORS), s.get(RX_FIFO_ERRORS), s.get(RX_OVER_ERRORS))
+                    + (nohandler != 0 ? num(cols[6], nohandler) : ""));
+        }
+        long txCompressed = s.get(TX_COMPRESSED);
+        lines.add(String.format("    TX: %" + (cols[0] - 4) + "s %" + cols[1] + "s %" + cols[2] + "s %" + cols[3] + "s %"
+                + cols[4] + "s %" + cols[5] + "s %" + cols[6] + "s", "bytes", "packets", "errors", "dropped", "carrier",
+                "collsns", txCompressed != 0 ? "compressed" : ""));
+        lines.add("    " + nums(cols, 0, s.get(TX_BYTES), s.get(TX_PACKETS), s.get(TX_ERRORS), s.get(TX_DROPPED),
+                s.get(TX_CARRIER_ERRORS), s.get(COLLISIONS)) + (txCompressed != 0 ? num(cols[6], txCompressed) : ""));
+        if (level > 1) {
+            // no carrier-change count ("transns") is kept, so its column stays empty as iproute2 leaves it
+            lines.add(String.format("    TX errors:%s %" + cols[1] + "s %" + cols[2] + "s %" + cols[3] + "s %" + cols[4]
+                    + "s %" + cols[5] + "s", " ".repeat(cols[0] - 10), "aborted", "fifo", "window", "heartbt", ""));
+            lines.add(" ".repeat(cols[0] + 5) + nums(cols, 1, s.get(TX_ABORTED_ERRORS), s.get(TX_FIFO_ERRORS),
+                    s.get(TX_WINDOW_ERRORS), s.get(TX_HEARTBEAT_ERRORS)));
+        }
+        return lines;
+    }
+
+    /** {@code size_columns}: widen each column to its number's digits. */
+    private static void size(int[] cols, long... values) {
+        for (int i = 0; i < values.length; i++) {
+            int len = Long.toUnsignedString(values[i]).length();
+            cols[i] = Math.max(cols[i], len);
+        }
+    }
+
+    private static String nums(int[] cols, int first, long... values) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < values.length; i++) {
+            b.append(num(cols[first + i], values[i]));
+        }
+        return b.toString();
+    }
+
+    /** {@code print_num}: right-aligned to the column, then a space. */
+    private static String num(int width, long value) {
+        String v = Long.toUnsignedString(value);
+        return " ".repeat(Math.max(0, width - v.length())) + v + " ";
+    }
+}

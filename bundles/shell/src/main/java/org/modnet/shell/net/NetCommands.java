@@ -1,0 +1,114 @@
+package org.modnet.shell.net;
+
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.List;
+
+import org.apache.felix.service.command.CommandSession;
+import org.modnet.api.net.Errno;
+import org.modnet.api.net.LinkFactory;
+import org.modnet.api.net.NetCore;
+import org.modnet.api.net.NetException;
+import org.modnet.api.shell.Commands;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.framework.ServiceReference;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+
+/**
+ * The Linux network commands: {@code ip}, {@code sysctl}, {@code ethtool} and {@code cat} of the
+ * /proc files. They stay registered when the core is not running, and say so when used, rather than
+ * vanishing into "command not found".
+ */
+@Component(service = NetCommands.class, immediate = true, property = { "osgi.command.scope=" + Commands.SCOPE,
+        "osgi.command.function=ip", "osgi.command.function=sysctl", "osgi.command.function=ethtool",
+        "osgi.command.function=cat" })
+public final class NetCommands {
+    private final BundleContext context;
+
+    @Reference(policy = ReferencePolicy.DYNAMIC, cardinality = ReferenceCardinality.OPTIONAL)
+    private volatile NetCore core;
+
+    @Reference(policy = ReferencePolicy.DYNAMIC, cardinality = ReferenceCardinality.OPTIONAL)
+    private volatile org.modnet.api.inet.RouteTable routes;
+
+    @Reference(policy = ReferencePolicy.DYNAMIC, cardinality = ReferenceCardinality.OPTIONAL)
+    private volatile org.modnet.api.inet.NeighbourTable neighbours;
+
+    @Activate
+    public NetCommands(BundleContext context) {
+        this.context = context;
+    }
+
+    /** {@code ip [-s] [-d] [-o] [-br] [-n NS] link|address|route|neigh|netns ...}. */
+    public void ip(CommandSession session, String... args) {
+        new IpCommand(invocation(session)).run(words(args));
+    }
+
+    /** {@code sysctl [-n] [-N] [-q] [-e] [-w] [-a] NAME[=VALUE]...}. */
+    public void sysctl(CommandSession session, String... args) {
+        new SysctlCommand(invocation(session)).run(words(args));
+    }
+
+    /** {@code ethtool [-i|-g|-G|-k|-K|-S|-l|-L|-c|-C|-a|-A] DEV [ARGS]}. */
+    public void ethtool(CommandSession session, String... args) {
+        new EthtoolCommand(invocation(session)).run(words(args));
+    }
+
+    /** {@code cat /proc/net/dev | /proc/net/softnet_stat | /proc/sys/net/...}. */
+    public void cat(CommandSession session, String... args) {
+        new CatCommand(invocation(session)).run(words(args));
+    }
+
+    private Invocation invocation(CommandSession session) {
+        return new Invocation(core, session, System.out, System.err, this::linkFactory, routes, neighbours);
+    }
+
+    private static List<String> words(String[] args) {
+        return args == null ? List.of() : Arrays.asList(args);
+    }
+
+    /**
+     * The {@link LinkFactory} service of that kind, held only while it creates: the returned factory
+     * releases the service after {@code create}.
+     */
+    private LinkFactory linkFactory(String kind) {
+        Collection<ServiceReference<LinkFactory>> refs;
+        try {
+            refs = context.getServiceReferences(LinkFactory.class, "(" + LinkFactory.KIND + "=" + escape(kind) + ")");
+        } catch (InvalidSyntaxException e) {
+            return null;
+        }
+        ServiceReference<LinkFactory> best = refs.stream().max(ServiceReference::compareTo).orElse(null);
+        if (best == null) {
+            return null;
+        }
+        return (ns, name, args) -> {
+            LinkFactory factory = context.getService(best);
+            if (factory == null) {
+                throw new NetException(Errno.EOPNOTSUPP, "Unknown device type");
+            }
+            try {
+                return factory.create(ns, name, args);
+            } finally {
+                context.ungetService(best);
+            }
+        };
+    }
+
+    /** An LDAP filter value: backslash, star and parentheses escaped (RFC 4515). */
+    static String escape(String value) {
+        StringBuilder b = new StringBuilder();
+        for (char c : value.toCharArray()) {
+            if (c == '\\' || c == '*' || c == '(' || c == ')') {
+                b.append('\\');
+            }
+            b.append(c);
+        }
+        return b.toString();
+    }
+}

@@ -1,0 +1,184 @@
+package org.modnet.shell.net;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.modnet.shell.net.TestShell.lines;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+import org.junit.jupiter.api.Test;
+import org.modnet.api.shell.CommandException;
+
+class EthtoolCommandTest {
+    private final TestShell shell = new TestShell();
+    private final FakeDevice veth0 = FakeCore.vethPair(shell.init(), "veth0", "veth1")[0];
+
+    EthtoolCommandTest() {
+        veth0.driverInfo = Map.of("driver", "veth", "version", "1.0", "bus-info", "");
+        veth0.ethtoolStats = new LinkedHashMap<>(Map.of("peer_ifindex", 3L));
+        // the core keeps features sorted by name; ethtool shows the legacy offloads first, in its order
+        veth0.features.put("generic-receive-offload", false);
+        veth0.features.put("large-receive-offload", false);
+        veth0.features.put("rx-checksumming", true);
+        veth0.features.put("tx-checksumming", true);
+        veth0.fixed = Set.of("large-receive-offload");
+        veth0.maxRxQueues = 16;
+    }
+
+    @Test
+    void showsRingSizesWithNaForRingsTheDeviceLacks() {
+        assertEquals(lines("Ring parameters for veth0:", "Pre-set maximums:", "RX:\t\t4096", "RX Mini:\tn/a",
+                "RX Jumbo:\tn/a", "TX:\t\tn/a", "Current hardware settings:", "RX:\t\t256", "RX Mini:\tn/a",
+                "RX Jumbo:\tn/a", "TX:\t\tn/a"), shell.ethtool("-g veth0"));
+    }
+
+    @Test
+    void setsTheReceiveRing() {
+        shell.ethtool("-G veth0 rx 1024");
+        assertEquals(1024, veth0.rxRing);
+    }
+
+    @Test
+    void ringSizeAboveTheMaximumIsRefused() {
+        CommandException e = shell.ethtoolFails("-G veth0 rx 9000");
+        assertEquals("Cannot set device ring parameters: Invalid argument", e.getMessage());
+        assertEquals(81, e.status());
+        assertEquals(256, veth0.rxRing);
+    }
+
+    @Test
+    void unchangedRingIsIgnoredAndAborts() {
+        CommandException e = shell.ethtoolFails("--set-ring veth0 rx 256");
+        assertEquals("no ring parameters changed, aborting", e.getMessage());
+        assertEquals(80, e.status());
+        assertEquals("rx unmodified, ignoring\n", shell.err());
+    }
+
+    @Test
+    void malformedRingArgumentsAreBadArguments() {
+        for (String line : new String[] { "-G veth0 rx", "-G veth0 rx many", "-G veth0 bogus 1" }) {
+            CommandException e = shell.ethtoolFails(line);
+            assertEquals(EthtoolCommand.BAD_ARGS, e.getMessage(), line);
+            assertEquals(1, e.status());
+        }
+        assertEquals(256, veth0.rxRing);
+    }
+
+    @Test
+    void showsFeaturesLegacyOffloadsFirstAndMarksTheFixedOnes() {
+        assertEquals(lines("Features for veth0:", "rx-checksumming: on", "tx-checksumming: on",
+                "generic-receive-offload: off", "large-receive-offload: off [fixed]"), shell.ethtool("-k veth0"));
+    }
+
+    @Test
+    void setsAFeatureByShortOrLongName() {
+        shell.ethtool("-K veth0 gro on");
+        assertTrue(veth0.features.get("generic-receive-offload"));
+        shell.ethtool("--offload veth0 rx-checksumming off tx off");
+        assertFalse(veth0.features.get("rx-checksumming"));
+        assertFalse(veth0.features.get("tx-checksumming"));
+    }
+
+    @Test
+    void fixedFeatureCannotChange() {
+        CommandException e = shell.ethtoolFails("-K veth0 lro on");
+        assertEquals("Could not change any device features", e.getMessage());
+        assertEquals(1, e.status());
+        assertEquals("Cannot change large-receive-offload\n", shell.err());
+    }
+
+    @Test
+    void partlyRefusedChangeListsTheActualChanges() {
+        assertEquals(lines("Actual changes:", "generic-receive-offload: on"),
+                shell.ethtool("-K veth0 gro on lro on"));
+    }
+
+    @Test
+    void unknownFeatureIsABadArgument() {
+        assertEquals(EthtoolCommand.BAD_ARGS, shell.ethtoolFails("-K veth0 warp-drive on").getMessage());
+        assertEquals(EthtoolCommand.BAD_ARGS, shell.ethtoolFails("-K veth0 gro maybe").getMessage());
+    }
+
+    @Test
+    void showsDriverInformation() {
+        assertEquals(lines("driver: veth", "version: 1.0", "firmware-version: ", "expansion-rom-version: ",
+                "bus-info: ", "supports-statistics: yes", "supports-test: no", "supports-eeprom-access: no",
+                "supports-register-dump: no", "supports-priv-flags: no"), shell.ethtool("-i veth0"));
+    }
+
+    @Test
+    void showsDriverStatistics() {
+        assertEquals(lines("NIC statistics:", "     peer_ifindex: 3"), shell.ethtool("-S veth0"));
+        CommandException e = shell.ethtoolFails("-S lo");
+        assertEquals("no stats available", e.getMessage());
+        assertEquals(94, e.status());
+    }
+
+    @Test
+    void showsChannelsAsCombinedQueues() {
+        assertEquals(lines("Channel parameters for veth0:", "Pre-set maximums:", "RX:\t\tn/a", "TX:\t\tn/a",
+                "Other:\t\tn/a", "Combined:\t16", "Current hardware settings:", "RX:\t\tn/a", "TX:\t\tn/a",
+                "Other:\t\tn/a", "Combined:\t1"), shell.ethtool("-l veth0"));
+    }
+
+    @Test
+    void setsCombinedChannels() {
+        shell.ethtool("-L veth0 combined 4");
+        assertEquals(4, veth0.rxQueues);
+        CommandException e = shell.ethtoolFails("-L veth0 combined 17");
+        assertEquals("Cannot set device channel parameters: Invalid argument", e.getMessage());
+        assertEquals(1, e.status());
+        assertEquals("Cannot set device channel parameters: Invalid argument",
+                shell.ethtoolFails("-L veth0 rx 2").getMessage());
+        assertEquals(4, veth0.rxQueues);
+    }
+
+    @Test
+    void coalescingIsNotSupported() {
+        CommandException e = shell.ethtoolFails("-c veth0");
+        assertEquals("Cannot get device coalesce settings: Operation not supported", e.getMessage());
+        assertEquals(82, e.status());
+        assertEquals("Coalesce parameters for veth0:\n", shell.out());
+        CommandException set = shell.ethtoolFails("-C veth0 rx-usecs 10");
+        assertEquals("Cannot get device coalesce settings: Operation not supported", set.getMessage());
+        assertEquals(76, set.status());
+    }
+
+    @Test
+    void showsLinkSettingsOfASoftwareDevice() {
+        veth0.open();
+        ((FakeDevice) shell.init().device("veth1")).open();
+        String out = shell.ethtool("veth0");
+        assertTrue(out.startsWith("Settings for veth0:\n\tSupported ports: [ ]\n"));
+        assertTrue(out.contains("\tSpeed: 10000Mb/s\n\tDuplex: Full\n"));
+        assertTrue(out.endsWith("\tLink detected: yes\n"));
+        assertEquals(lines("Settings for lo:", "\tLink detected: yes"), shell.ethtool("lo"));
+    }
+
+    @Test
+    void linkIsNotDetectedWhileDown() {
+        assertTrue(shell.ethtool("veth0").endsWith("\tLink detected: no\n"));
+    }
+
+    @Test
+    void missingDeviceIsNoSuchDevice() {
+        CommandException e = shell.ethtoolFails("-g eth7");
+        assertEquals("Cannot get device ring settings: No such device", e.getMessage());
+        assertEquals(76, e.status());
+        assertEquals("Cannot get driver information: No such device", shell.ethtoolFails("-i eth7").getMessage());
+        assertEquals(71, shell.ethtoolFails("-i eth7").status());
+        assertEquals("Cannot get device feature names: No such device", shell.ethtoolFails("-k eth7").getMessage());
+        assertEquals(75, shell.ethtoolFails("eth7").status());
+    }
+
+    @Test
+    void badOptionOrNoDeviceIsABadArgument() {
+        assertEquals(EthtoolCommand.BAD_ARGS, shell.ethtoolFails("-z veth0").getMessage());
+        assertEquals(EthtoolCommand.BAD_ARGS, shell.ethtoolFails("").getMessage());
+        assertEquals(EthtoolCommand.BAD_ARGS, shell.ethtoolFails("-g").getMessage());
+        assertEquals(EthtoolCommand.BAD_ARGS, shell.ethtoolFails("-g veth0 extra").getMessage());
+    }
+}

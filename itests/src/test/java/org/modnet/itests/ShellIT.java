@@ -1,0 +1,142 @@
+package org.modnet.itests;
+
+import static org.hamcrest.CoreMatchers.containsString;
+import static org.hamcrest.CoreMatchers.not;
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+import static org.junit.Assert.fail;
+
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import javax.inject.Inject;
+
+import org.apache.felix.service.command.CommandProcessor;
+import org.junit.Before;
+import org.junit.Test;
+import org.junit.runner.RunWith;
+import org.modnet.api.feature.FeatureService;
+import org.modnet.api.net.NetCore;
+import org.ops4j.pax.exam.Configuration;
+import org.ops4j.pax.exam.Option;
+import org.ops4j.pax.exam.junit.PaxExam;
+import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
+import org.ops4j.pax.exam.spi.reactors.PerMethod;
+import org.osgi.framework.BundleContext;
+
+/** The stack driven only through its Linux commands, on a real Felix. */
+@RunWith(PaxExam.class)
+@ExamReactorStrategy(PerMethod.class)
+public class ShellIT {
+
+    @Inject
+    private BundleContext context;
+
+    @Inject
+    private FeatureService features;
+
+    @Inject
+    private CommandProcessor processor;
+
+    @Configuration
+    public Option[] config() throws Exception {
+        return ModnetRuntime.options();
+    }
+
+    @Before
+    public void installHost() throws Exception {
+        features.install("host");
+        ModnetRuntime.service(context, NetCore.class, null);
+        ModnetRuntime.service(context, org.modnet.api.inet.RouteTable.class, null);
+    }
+
+    private String sh(String line) throws Exception {
+        return ModnetRuntime.run(processor, line);
+    }
+
+    /** The packets column of the RX or TX block of {@code ip -s link}. */
+    private static long packets(String ipStatsLink, String direction) {
+        Matcher m = Pattern.compile(direction + ":\\s+bytes\\s+packets.*\\n\\s+(\\d+)\\s+(\\d+)").matcher(ipStatsLink);
+        assertTrue("no " + direction + " block in:\n" + ipStatsLink, m.find());
+        return Long.parseLong(m.group(2));
+    }
+
+    @Test
+    public void pktgenFramesAcrossAVethPairAreCountedInIpSLinkOnBothEnds() throws Exception {
+        sh("ip netns add ns1");
+        sh("ip netns add ns2");
+        sh("ip -n ns1 link add veth0 type veth peer name veth1");
+        sh("ip -n ns1 link set veth1 netns ns2");
+        sh("ip -n ns1 link set veth0 up");
+        sh("ip -n ns2 link set veth1 up");
+        sh("ip netns exec ns2 ethtool -G veth1 rx 4096");
+        assertThat(sh("ip netns list"), containsString("ns2"));
+
+        assertThat(sh("ip netns exec ns1 pktgen veth0 count 1000 pkt_size 100 path tx"), containsString("1000 (100byte"));
+
+        assertEquals(1000, packets(sh("ip -n ns1 -s link show veth0"), "TX"));
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (packets(sh("ip -n ns2 -s link show veth1"), "RX") < 1000 && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        String veth1 = sh("ip -n ns2 -s link show veth1");
+        assertEquals(1000, packets(veth1, "RX"));
+        assertThat(veth1, containsString("veth1@if"));
+        assertThat(sh("ip netns exec ns2 cat /proc/net/dev"), containsString("veth1"));
+        assertThat(sh("ip netns exec ns2 ethtool -S veth1"), containsString("rx_queue_0_packets: 1000"));
+    }
+
+    @Test
+    public void routesAndNeighboursThroughTheIpCommand() throws Exception {
+        sh("ip netns add a");
+        sh("ip netns add b");
+        sh("ip -n a link add eth0 type veth peer name eth1");
+        sh("ip -n a link set eth1 netns b");
+        sh("ip -n a addr add 10.9.0.1/24 dev eth0");
+        sh("ip -n b addr add 10.9.0.2/24 dev eth1");
+        sh("ip -n a link set eth0 up");
+        sh("ip -n b link set eth1 up");
+        sh("ip -n a route add 10.20.0.0/16 via 10.9.0.2");
+        sh("ip -n a route add blackhole 10.30.0.0/16");
+
+        String routes = sh("ip -n a route");
+        assertThat(routes, containsString("10.9.0.0/24 dev eth0 proto kernel scope link src 10.9.0.1"));
+        assertThat(routes, containsString("10.20.0.0/16 via 10.9.0.2 dev eth0"));
+        assertThat(routes, containsString("blackhole 10.30.0.0/16"));
+        assertThat(sh("ip -n a route get 10.20.1.1"), containsString("10.20.1.1 via 10.9.0.2 dev eth0 src 10.9.0.1 uid 0"));
+
+        assertThat(sh("ip netns exec a ping -c 1 10.9.0.2"), containsString("1 received"));
+        assertThat(sh("ip -n a neigh"), containsString("10.9.0.2 dev eth0 lladdr "));
+        assertThat(sh("ip -n a neigh show dev eth0"), containsString("REACHABLE"));
+        sh("ip -n a neigh add 10.9.0.77 lladdr 02:00:00:00:00:77 dev eth0");
+        assertThat(sh("ip -n a neigh"), containsString("10.9.0.77 dev eth0 lladdr 02:00:00:00:00:77 PERMANENT"));
+        sh("ip -n a neigh del 10.9.0.77 dev eth0");
+        assertThat(sh("ip -n a neigh"), not(containsString("10.9.0.77")));
+    }
+
+    @Test
+    public void wrongCommandsPrintLinuxsWordsAndChangeNothing() throws Exception {
+        sh("ip netns add x");
+        sh("ip -n x link add v0 type veth peer name v1");
+        String before = sh("ip -n x link show v0");
+        expectFailure("ip -n x link set v0 mtu 70000", "Error: mtu greater than device maximum.");
+        expectFailure("ip -n x link set nosuch up", "Cannot find device \"nosuch\"");
+        expectFailure("ip -n x link add v0 type veth peer name v9", "RTNETLINK answers: File exists");
+        expectFailure("ip -n x route del 10.99.0.0/16", "RTNETLINK answers: No such process");
+        expectFailure("ip netns exec x sysctl -w net.core.dev_weight=0", "sysctl: setting key \"net.core.dev_weight\": Invalid argument");
+        expectFailure("sysctl net.core.nosuch", "sysctl: cannot stat /proc/sys/net/core/nosuch: No such file or directory");
+        expectFailure("ip netns exec x ethtool -G v0 rx 999999", "Cannot set device ring parameters");
+        assertEquals(before, sh("ip -n x link show v0"));
+        assertThat(sh("ip netns exec x sysctl net.core.dev_weight"), containsString("net.core.dev_weight = 64"));
+    }
+
+    private void expectFailure(String line, String words) {
+        try {
+            sh(line);
+            fail("accepted: " + line);
+        } catch (Exception e) {
+            assertThat(line, e.getMessage(), containsString(words));
+        }
+    }
+}
