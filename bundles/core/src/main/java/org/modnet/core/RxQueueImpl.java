@@ -65,6 +65,13 @@ final class RxQueueImpl implements RxQueue, Napi.Poller {
             done++;
             int len = skb.len();
             skb.dev(dev);
+            if (len > dev.mtu() + Eth.ETH_HLEN + 4) {
+                // larger than the MTU allows (a VLAN tag's 4 bytes granted): the NIC would not take it
+                stats.inc(DeviceStats.Field.RX_LENGTH_ERRORS);
+                stats.inc(DeviceStats.Field.RX_ERRORS);
+                skb.free();
+                continue;
+            }
             if (Eth.typeTrans(skb, dev) < 0) {
                 stats.inc(DeviceStats.Field.RX_LENGTH_ERRORS);
                 stats.inc(DeviceStats.Field.RX_ERRORS);

@@ -142,6 +142,15 @@ class NapiBudgetTest {
     }
 
     @Test
+    void aFrameLargerThanTheMtuAllowsIsALengthErrorAndAVlanTaggedFullFrameIsNot() {
+        dev.rxQueue(0).receive(TestDevices.frame(core.pool(), dev.address(), Eth.ETH_P_IP, 1500 + 14 + 5));
+        dev.rxQueue(0).receive(TestDevices.frame(core.pool(), dev.address(), Eth.ETH_P_IP, 1500 + 14 + 4));
+        core.softirq(0).netRxAction();
+        assertEquals(1, dev.stats().get(DeviceStats.Field.RX_LENGTH_ERRORS));
+        assertEquals(1, delivered.size());
+    }
+
+    @Test
     void aDeviceThatIsDownReceivesNothing() {
         dev.close();
         assertFalse(dev.rxQueue(0).receive(TestDevices.frame(core.pool(), dev.address(), Eth.ETH_P_IP, 80)));

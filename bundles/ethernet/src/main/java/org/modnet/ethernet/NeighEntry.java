@@ -165,6 +165,7 @@ final class NeighEntry {
         }
         if (failed != null) {
             for (SkBuff skb : failed) {
+                skb.dev(dev); // the device it was to leave by: the namespace IPv4 answers in
                 net.unreachable(skb);
             }
         }

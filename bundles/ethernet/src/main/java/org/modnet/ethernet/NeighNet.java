@@ -93,6 +93,7 @@ final class NeighNet {
         }
         if (entries.size() >= params.gcThresh3.get()) {
             stat(Stat.table_fulls); // the table is full: the packet cannot wait for resolution
+            skb.dev(dev);
             unreachable(skb);
             return;
         }

@@ -38,10 +38,12 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
     public Ipv4Protocol(@Reference NetCore core, @Reference NeighbourTable neighbours) {
         this.core = core;
         this.neighbours = neighbours;
+        // arp_error_report: packets that waited for a neighbour that never answered
         neighbours.setUnreachable(skb -> {
             Ipv4Net net = skb.dev() == null ? null : nets.get(skb.dev().namespace());
             if (net != null) {
-                net.mib.inc(Ipv4Mib.Counter.OutDiscards); // ICMP host unreachable to the sender comes with ICMP errors
+                net.mib.inc(Ipv4Mib.Counter.OutDiscards);
+                net.icmp.sendError(skb, Icmp.DEST_UNREACH, 1, 0); // host unreachable, to the sender
             }
             skb.free();
         });
