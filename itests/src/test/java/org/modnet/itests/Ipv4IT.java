@@ -191,6 +191,21 @@ public class Ipv4IT {
     }
 
     @Test
+    public void aPingLargerThanTheMtuIsFragmentedAndReassembledBothWaysThroughTheRouter() throws Exception {
+        chain();
+        String out = ModnetRuntime.run(processor, "A", "ping -c 2 -i 0.05 -s 4000 10.0.2.2");
+        assertThat(out, containsString("PING 10.0.2.2 (10.0.2.2) 4000(4028) bytes of data."));
+        assertThat(out, containsString("4008 bytes from 10.0.2.2: icmp_seq=1 ttl=63"));
+        assertThat(out, containsString("2 packets transmitted, 2 received, 0% packet loss"));
+        String a = ModnetRuntime.run(processor, "A", "nstat -az 'Ip*'");
+        assertThat(a, containsString("IpFragOKs                       2"));
+        assertThat(a, containsString("IpFragCreates                   6"));
+        assertThat(a, containsString("IpReasmOKs                      2"));
+        assertThat(ModnetRuntime.run(processor, "B", "nstat -az IpReasmOKs"), containsString("IpReasmOKs                      2"));
+        assertThat(ModnetRuntime.run(processor, "R", "nstat -az IpForwDatagrams"), containsString("IpForwDatagrams                 12"));
+    }
+
+    @Test
     public void aTtlTooSmallGetsTimeExceededFromTheRouter() throws Exception {
         chain();
         String out = runIgnoringStatus("A", "ping -c 2 -i 0.05 -W 1 -t 1 10.0.2.2");

@@ -34,6 +34,8 @@ final class CoreEngine implements NetCore {
     private final Softirq[] softirqs;
     private final PacketDispatch dispatch = new PacketDispatch();
     private final SkBuffPool pool;
+    /** 64 KiB buffers for what an ordinary one cannot hold: reassembled datagrams, lo's large MTU. */
+    private final SkBuffPool largePool;
     private final Map<String, Namespace> namespaces = Collections.synchronizedMap(new LinkedHashMap<>());
     private final Namespace initNet;
     private final List<Pernet> pernets = new ArrayList<>();
@@ -49,6 +51,7 @@ final class CoreEngine implements NetCore {
      */
     CoreEngine(int cpus, boolean threads, SkBuffPool pool, LongSupplier nanoClock) {
         this.pool = pool;
+        this.largePool = new SkBuffPool(Integer.getInteger("modnet.skb.large", 256), 65536 + 512);
         this.threads = threads;
         this.nanoClock = nanoClock;
         this.initNet = new Namespace(this, Namespace.INIT_NET);
@@ -259,6 +262,14 @@ final class CoreEngine implements NetCore {
     @Override
     public SkBuffPool pool() {
         return pool;
+    }
+
+    @Override
+    public SkBuff allocSkb(int len, int headroom) {
+        if ((long) len + headroom <= pool.bufferSize()) {
+            return pool.alloc(len, headroom);
+        }
+        return largePool.alloc(len, headroom);
     }
 
     @Override

@@ -130,6 +130,11 @@ public final class NetCoreComponent implements NetCore {
     }
 
     @Override
+    public SkBuff allocSkb(int len, int headroom) {
+        return engine.allocSkb(len, headroom);
+    }
+
+    @Override
     public org.modnet.api.net.Timer timer(int cpu, Runnable function) {
         return engine.timer(cpu, function);
     }

@@ -123,15 +123,13 @@ final class Icmp implements InetProtocol {
 
     /** {@code icmp_echo}: the same message back, as an echo reply from the address it was sent to. */
     private void reply(SkBuff request, int i, int len, int saddr, int daddr) {
-        SkBuff skb = net.core.pool().alloc(len, 128);
+        SkBuff skb = net.core.allocSkb(len, 128);
         if (skb == null) {
             mib.inc(IcmpMib.Counter.OutErrors);
             return;
         }
         int o = skb.put(len);
-        byte[] copy = new byte[len];
-        request.getBytes(i, copy, 0, len);
-        skb.setBytes(o, copy, 0, len);
+        java.lang.foreign.MemorySegment.copy(request.memory(), i, skb.memory(), o, len); // a fresh buffer of ours
         skb.setU8(o, ECHO_REPLY);
         skb.setU16(o + 2, 0);
         skb.setU16(o + 2, InetChecksum.checksum(skb, o, len));
@@ -194,7 +192,7 @@ final class Icmp implements InetProtocol {
             return;
         }
         int quoted = Math.min(Ipv4Header.totalLen(orig, h), Math.min(orig.tail() - h, 576 - Ipv4Header.MIN_LEN - HEADER));
-        SkBuff skb = net.core.pool().alloc(HEADER + quoted, 128);
+        SkBuff skb = net.core.allocSkb(HEADER + quoted, 128);
         if (skb == null) {
             mib.inc(IcmpMib.Counter.OutErrors);
             return;
@@ -218,7 +216,7 @@ final class Icmp implements InetProtocol {
 
     /** Sends an echo request with {@code size} bytes of data (the first 8 the send time). */
     Errno sendEcho(int daddr, int id, int seq, int size, int ttl) {
-        SkBuff skb = net.core.pool().alloc(HEADER + size, 128);
+        SkBuff skb = net.core.allocSkb(HEADER + size, 128);
         if (skb == null) {
             return Errno.ENOBUFS;
         }

@@ -53,6 +53,19 @@ final class Ipv4Input {
     }
 
     private NfHooks hooks = new NfHooks();
+    /** {@code ip_defrag}: the whole datagram, or null while it waits (or was dropped and counted). */
+    private java.util.function.UnaryOperator<SkBuff> defrag = this::noDefrag;
+
+    /** A bare input without reassembly: the fragment cannot be used. */
+    private SkBuff noDefrag(SkBuff skb) {
+        mib.inc(ReasmReqds);
+        drop(skb, ReasmFails);
+        return null;
+    }
+
+    void defrag(java.util.function.UnaryOperator<SkBuff> d) {
+        this.defrag = d;
+    }
     private org.modnet.api.net.NetNamespace ns;
 
     /** The netfilter hooks this input runs, and the namespace it runs them for. */
@@ -188,10 +201,12 @@ final class Ipv4Input {
     /** {@code ip_local_deliver}: strips the IP header and hands the packet to its transport protocol. */
     private void localDeliver(SkBuff skb, int h, int ihl, boolean unicast) {
         if (Ipv4Header.isFragment(skb, h)) {
-            // reassembly (ip_defrag) is not here yet: the fragment is counted as a failed reassembly
-            mib.inc(ReasmReqds);
-            drop(skb, ReasmFails);
-            return;
+            skb = defrag.apply(skb);
+            if (skb == null) {
+                return;
+            }
+            h = skb.data();
+            ihl = Ipv4Header.headerLen(skb, h);
         }
         InetProtocol handler = protocols.get(Ipv4Header.protocol(skb, h));
         if (handler == null) {

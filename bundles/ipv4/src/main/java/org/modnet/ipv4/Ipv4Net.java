@@ -27,6 +27,9 @@ final class Ipv4Net implements Ipv4Input.Routing {
     final IntSysctl ipForward;
     final IntSysctl defaultTtl;
     final IntSysctl icmpRatelimit;
+    final IntSysctl fragTime;
+    final IntSysctl fragHighThresh;
+    final Ipv4Defrag defrag;
 
     private volatile Addresses addresses = new Addresses(-1, new int[0], new int[0]);
 
@@ -43,14 +46,16 @@ final class Ipv4Net implements Ipv4Input.Routing {
         Sysctl s = ns.sysctl();
         this.ipForward = s.registerInt("net.ipv4.ip_forward", 0, 0, 1);
         this.defaultTtl = s.registerInt("net.ipv4.ip_default_ttl", 64, 1, 255);
-        s.registerInt("net.ipv4.ipfrag_time", 30, 0, Integer.MAX_VALUE);
-        s.registerInt("net.ipv4.ipfrag_high_thresh", 4194304, 0, Integer.MAX_VALUE);
+        this.fragTime = s.registerInt("net.ipv4.ipfrag_time", 30, 0, Integer.MAX_VALUE);
+        this.fragHighThresh = s.registerInt("net.ipv4.ipfrag_high_thresh", 4194304, 0, Integer.MAX_VALUE);
         s.registerInt("net.ipv4.ipfrag_low_thresh", 3145728, 0, Integer.MAX_VALUE);
         s.registerInt("net.ipv4.icmp_echo_ignore_all", 0, 0, 1);
         this.icmpRatelimit = s.registerInt("net.ipv4.icmp_ratelimit", 1000, 0, Integer.MAX_VALUE);
         this.input = new Ipv4Input(mib, this, this::forward);
         input.forwarding(ipForward::get);
         input.hooks(hooks, ns);
+        this.defrag = new Ipv4Defrag(this);
+        input.defrag(defrag::add);
         this.fib = new Ipv4Fib(ns);
         this.output = new Ipv4Output(this, neighbours);
         this.icmp = new Icmp(this);
@@ -88,12 +93,10 @@ final class Ipv4Net implements Ipv4Input.Routing {
             return;
         }
         int len = Ipv4Header.totalLen(skb, h);
-        if (len > r.dev().mtu()) {
+        if (len > r.dev().mtu() && (Ipv4Header.fragOff(skb, h) & Ipv4Header.FLAG_DF) != 0) {
             mib.inc(Ipv4Mib.Counter.FragFails);
-            if ((Ipv4Header.fragOff(skb, h) & Ipv4Header.FLAG_DF) != 0) {
-                icmp.sendError(skb, Icmp.DEST_UNREACH, 4, r.dev().mtu()); // fragmentation needed, with the MTU
-            }
-            skb.free(); // fragmentation on output is not here yet
+            icmp.sendError(skb, Icmp.DEST_UNREACH, 4, r.dev().mtu()); // fragmentation needed, with the MTU
+            skb.free();
             return;
         }
         if (!skb.isWritable() && !skb.unshare()) {
@@ -112,10 +115,11 @@ final class Ipv4Net implements Ipv4Input.Routing {
         if (!hooks.run(org.modnet.api.netfilter.NfHook.POST_ROUTING, skb, ns, null, r.dev())) {
             return;
         }
-        neighbours.output(skb, r.dev(), r.gateway() != 0 ? r.gateway() : daddr);
+        output.finish(skb, r.dev(), r.gateway() != 0 ? r.gateway() : daddr);
     }
 
     void exit() {
+        defrag.clear();
         ns.sysctl().unregister("net.ipv4");
     }
 

@@ -74,11 +74,15 @@ final class Ipv4Output {
             return d.error();
         }
         int totLen = skb.len() + Ipv4Header.MIN_LEN;
-        if (totLen > d.dev().mtu() || totLen > 0xffff) {
-            // ip_fragment is not here yet: a packet over the MTU cannot leave
-            net.mib.inc(Ipv4Mib.Counter.FragFails);
+        if (totLen > 0xffff) {
+            net.mib.inc(Ipv4Mib.Counter.OutDiscards);
             skb.free();
             return Errno.EMSGSIZE;
+        }
+        if (skb.headroom() < Ipv4Header.MIN_LEN + 16) {
+            net.mib.inc(Ipv4Mib.Counter.OutDiscards); // the sender left no room for the headers
+            skb.free();
+            return Errno.ENOBUFS;
         }
         int h = skb.push(Ipv4Header.MIN_LEN);
         skb.setU8(h + Ipv4Header.VERSION_IHL, 0x45);
@@ -99,8 +103,72 @@ final class Ipv4Output {
                 || !net.hooks.run(org.modnet.api.netfilter.NfHook.POST_ROUTING, skb, net.ns, null, d.dev())) {
             return null; // a filter took it: its rule counters show it, and the sender sees success (EPERM comes with iptables)
         }
-        neighbours.output(skb, d.dev(), d.nextHop());
+        finish(skb, d.dev(), d.nextHop());
         return null;
+    }
+
+    /** {@code ip_finish_output}: to the neighbour layer, in fragments if the packet exceeds the MTU. */
+    void finish(SkBuff skb, NetDevice dev, int nextHop) {
+        if (skb.len() <= dev.mtu()) {
+            neighbours.output(skb, dev, nextHop);
+            return;
+        }
+        fragment(skb, dev, nextHop);
+    }
+
+    /**
+     * {@code ip_fragment}: cuts the datagram (data at its header) into pieces that fit the MTU, each
+     * carrying a multiple of 8 bytes but the last, with the header's offset and MF set; the datagram's
+     * own MF (when it is itself a fragment being forwarded) stays on its last piece.
+     */
+    private void fragment(SkBuff skb, NetDevice dev, int nextHop) {
+        int h = skb.data();
+        int ihl = Ipv4Header.headerLen(skb, h);
+        int total = Ipv4Header.totalLen(skb, h) - ihl;
+        int fragField = Ipv4Header.fragOff(skb, h);
+        int baseOffset = (fragField & Ipv4Header.OFFSET_MASK) * 8;
+        boolean moreAfter = (fragField & Ipv4Header.FLAG_MF) != 0;
+        int chunk = ((dev.mtu() - ihl) / 8) * 8;
+        if (chunk <= 0) {
+            net.mib.inc(Ipv4Mib.Counter.FragFails);
+            skb.free();
+            return;
+        }
+        byte[] header = new byte[ihl];
+        skb.getBytes(h, header, 0, ihl);
+        byte[] data = new byte[chunk];
+        int created = 0;
+        for (int off = 0; off < total; off += chunk) {
+            int n = Math.min(chunk, total - off);
+            SkBuff frag = net.core.allocSkb(ihl + n, 128);
+            if (frag == null) {
+                net.mib.inc(Ipv4Mib.Counter.FragFails);
+                break;
+            }
+            int o = frag.put(ihl + n);
+            frag.setBytes(o, header, 0, ihl);
+            skb.getBytes(h + ihl + off, data, 0, n);
+            frag.setBytes(o + ihl, data, 0, n);
+            boolean last = off + n >= total;
+            frag.setU16(o + Ipv4Header.TOT_LEN, ihl + n);
+            frag.setU16(o + Ipv4Header.FRAG_OFF,
+                    ((baseOffset + off) / 8) | (!last || moreAfter ? Ipv4Header.FLAG_MF : 0));
+            frag.setU16(o + Ipv4Header.CHECK, 0);
+            frag.setU16(o + Ipv4Header.CHECK, InetChecksum.checksum(frag, o, ihl));
+            frag.resetNetworkHeader();
+            frag.protocol(Eth.ETH_P_IP);
+            frag.priority(skb.priority());
+            frag.mark(skb.mark());
+            neighbours.output(frag, dev, nextHop);
+            created++;
+        }
+        if (created > 0) {
+            net.mib.inc(Ipv4Mib.Counter.FragOKs);
+        }
+        for (int i = 0; i < created; i++) {
+            net.mib.inc(Ipv4Mib.Counter.FragCreates);
+        }
+        skb.free();
     }
 
     /** The source address a packet to {@code daddr} would get: what ping prints and replies answer to. */

@@ -191,7 +191,7 @@ class Ipv4InputTest {
     }
 
     @Test
-    void aFragmentIsCountedAsAReassemblyNotYetDone() {
+    void withoutADefragmenterAFragmentIsAFailedReassembly() {
         SkBuff skb = packet(LOCAL, UDP, 8);
         skb.setU16(skb.data() + Ipv4Header.FRAG_OFF, Ipv4Header.FLAG_MF);
         fixChecksum(skb);

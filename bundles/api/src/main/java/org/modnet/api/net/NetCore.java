@@ -43,6 +43,13 @@ public interface NetCore {
     /** The core's clock in nanoseconds: what timers and budgets count by (virtual in tests). */
     long nanoTime();
 
-    /** The pool every layer allocates packet buffers from. */
+    /** The pool of ordinary packet buffers (an MTU-sized frame and its headroom each). */
     org.modnet.api.skb.SkBuffPool pool();
+
+    /**
+     * A buffer with room for {@code len} bytes after {@code headroom}, from the ordinary pool when it
+     * fits there, else from the pool of large buffers (64 KiB datagrams: reassembly, loopback); null
+     * when neither has one (the pools count the refusal).
+     */
+    org.modnet.api.skb.SkBuff allocSkb(int len, int headroom);
 }

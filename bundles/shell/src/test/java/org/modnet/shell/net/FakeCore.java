@@ -108,4 +108,9 @@ final class FakeCore implements NetCore {
     public SkBuffPool pool() {
         throw new UnsupportedOperationException();
     }
+
+    @Override
+    public org.modnet.api.skb.SkBuff allocSkb(int len, int headroom) {
+        throw new UnsupportedOperationException();
+    }
 }
