@@ -52,6 +52,14 @@ final class Ipv4Input {
         this.protocolUnreachable = send;
     }
 
+    /** ICMP's parameter problem for a bad option: the skb and the offset of the bad byte in the header. */
+    private java.util.function.ObjIntConsumer<SkBuff> parameterProblem = (skb, pointer) -> {
+    };
+
+    void parameterProblem(java.util.function.ObjIntConsumer<SkBuff> send) {
+        this.parameterProblem = send;
+    }
+
     private NfHooks hooks = new NfHooks();
     /** {@code ip_defrag}: the whole datagram, or null while it waits (or was dropped and counted). */
     private java.util.function.UnaryOperator<SkBuff> defrag = this::noDefrag;
@@ -177,12 +185,12 @@ final class Ipv4Input {
                 continue;
             }
             if (p + 1 >= end) {
-                drop(skb, InHdrErrors);
+                badOption(skb, p - (at - Ipv4Header.MIN_LEN));
                 return false;
             }
             int optLen = skb.getU8(p + 1);
             if (optLen < 2 || p + optLen > end) {
-                drop(skb, InHdrErrors);
+                badOption(skb, p + 1 - (at - Ipv4Header.MIN_LEN));
                 return false;
             }
             if (type == Ipv4Header.IPOPT_LSRR || type == Ipv4Header.IPOPT_SSRR) {
@@ -190,12 +198,18 @@ final class Ipv4Input {
                 return false;
             }
             if ((type == Ipv4Header.IPOPT_RR || type == Ipv4Header.IPOPT_TIMESTAMP) && optLen < 3) {
-                drop(skb, InHdrErrors);
+                badOption(skb, p + 1 - (at - Ipv4Header.MIN_LEN));
                 return false;
             }
             p += optLen;
         }
         return true;
+    }
+
+    /** A malformed option: ICMP parameter problem pointing at it ({@code ip_options_compile}'s pp_ptr), then the drop. */
+    private void badOption(SkBuff skb, int pointer) {
+        parameterProblem.accept(skb, pointer);
+        drop(skb, InHdrErrors);
     }
 
     /** {@code ip_local_deliver}: strips the IP header and hands the packet to its transport protocol. */

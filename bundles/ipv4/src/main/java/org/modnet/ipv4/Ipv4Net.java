@@ -61,6 +61,7 @@ final class Ipv4Net implements Ipv4Input.Routing {
         this.icmp = new Icmp(this);
         input.addProtocol(1, icmp);
         input.protocolUnreachable(skb -> icmp.sendError(skb, Icmp.DEST_UNREACH, 2, 0));
+        input.parameterProblem((skb, pointer) -> icmp.sendError(skb, Icmp.PARAMETER_PROB, 0, pointer << 24));
     }
 
     /**

@@ -147,6 +147,15 @@ class Ipv4InputTest {
     }
 
     @Test
+    void aMalformedOptionIsAnsweredWithAParameterProblemPointingAtIt() {
+        List<Integer> pointers = new ArrayList<>();
+        input.parameterProblem((skb, pointer) -> pointers.add(pointer));
+        input.rcv(packet(LOCAL, UDP, 8, (byte) Ipv4Header.IPOPT_NOOP, (byte) Ipv4Header.IPOPT_RR, (byte) 39, (byte) 0), null);
+        assertEquals(List.of(22), pointers, "the length byte of the option at offset 21");
+        assertCounted(Counter.InHdrErrors);
+    }
+
+    @Test
     void anOptionWithLengthBelowTwoIsAHeaderError() {
         input.rcv(packet(LOCAL, UDP, 8, (byte) 0x44, (byte) 1, (byte) 0, (byte) 0), null);
         assertCounted(Counter.InHdrErrors);
