@@ -171,6 +171,41 @@ class ArpTest {
         assertEquals(1L, arp.stats(a.namespace()).get("unresolved_discards"));
     }
 
+    /** A gratuitous ARP from {@code sender} claiming {@code mac}, as it arrives on A's device. */
+    private void gratuitous(int sender, MacAddress mac) {
+        SkBuff skb = stack.core().pool().alloc(Eth.ETH_HLEN + ArpHeader.LEN);
+        int o = skb.put(Eth.ETH_HLEN + ArpHeader.LEN);
+        skb.setU16(o, 0xffff);
+        skb.setU32(o + 2, -1);
+        skb.setU16(o + 6, (int) (mac.bits() >>> 32));
+        skb.setU32(o + 8, (int) mac.bits());
+        skb.setU16(o + 12, Eth.ETH_P_ARP);
+        int h = o + Eth.ETH_HLEN;
+        skb.setU16(h + ArpHeader.HTYPE, ArpHeader.ARPHRD_ETHER);
+        skb.setU16(h + ArpHeader.PTYPE, Eth.ETH_P_IP);
+        skb.setU8(h + ArpHeader.HLEN, 6);
+        skb.setU8(h + ArpHeader.PLEN, 4);
+        skb.setU16(h + ArpHeader.OPER, ArpHeader.ARPOP_REQUEST);
+        skb.setU16(h + ArpHeader.SHA, (int) (mac.bits() >>> 32));
+        skb.setU32(h + ArpHeader.SHA + 2, (int) mac.bits());
+        skb.setU32(h + ArpHeader.SPA, sender);
+        skb.setU32(h + ArpHeader.TPA, sender);
+        a.rxQueue(0).receive(skb);
+        stack.run();
+    }
+
+    @Test
+    void aGratuitousArpUpdatesAKnownNeighbourButCreatesNoNewOne() {
+        sendIp(B);
+        stack.run();
+        MacAddress moved = MacAddress.parse("02:00:00:00:00:0b");
+        gratuitous(B, moved);
+        assertEquals(moved, entry(a.namespace(), B).lladdr(), "the address moved: A follows");
+        assertEquals(NudState.STALE, entry(a.namespace(), B).state());
+        gratuitous(NOBODY, MacAddress.parse("02:00:00:00:00:0c"));
+        assertNull(entry(a.namespace(), NOBODY), "arp_accept=0: no entry from unsolicited ARP");
+    }
+
     @Test
     void malformedArpIsCountedAndAnswersNothing() {
         SkBuff skb = stack.core().pool().alloc(28);
