@@ -66,6 +66,9 @@ public class Ipv4IT {
         assertThat(out, containsString("64 bytes from 127.0.0.1: icmp_seq=1 ttl=64 time="));
         assertThat(out, containsString("3 packets transmitted, 3 received, 0% packet loss"));
         assertThat(out, containsString("rtt min/avg/max/mdev = "));
+        String netstat = ModnetRuntime.run(processor, "netstat -s");
+        assertThat(netstat, containsString("Ip:\n    Forwarding: 2\n    6 total packets received"));
+        assertThat(netstat, containsString("    ICMP input histogram:\n        echo replies: 3\n        echo requests: 3"));
     }
 
     @Test

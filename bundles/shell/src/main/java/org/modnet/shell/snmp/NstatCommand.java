@@ -20,7 +20,7 @@ import org.osgi.service.component.annotations.ReferencePolicy;
  * service contributes; a layer that is stopped contributes nothing.
  */
 @Component(service = NstatCommand.class, immediate = true, property = { "osgi.command.scope=" + Commands.SCOPE,
-        "osgi.command.function=nstat" })
+        "osgi.command.function=nstat", "osgi.command.function=netstat" })
 public final class NstatCommand {
     private final Nstat nstat = new Nstat();
     private final List<SnmpMib> mibs = new CopyOnWriteArrayList<>();
@@ -38,15 +38,7 @@ public final class NstatCommand {
     }
 
     public void nstat(CommandSession session, String... args) {
-        NetCore c = core;
-        if (c == null) {
-            throw new CommandException("nstat: the network core (org.modnet.core) is not running", 1);
-        }
-        Object name = session.get(Commands.NETNS);
-        NetNamespace ns = name == null ? c.initNet() : c.namespace(String.valueOf(name));
-        if (ns == null) {
-            throw new CommandException("nstat: namespace \"" + name + "\" does not exist", 1);
-        }
+        NetNamespace ns = namespace(session, "nstat");
         Nstat.Options options;
         try {
             options = Nstat.parse(args);
@@ -56,5 +48,39 @@ public final class NstatCommand {
         for (String line : nstat.run(ns, mibs, options)) {
             System.out.println(line);
         }
+    }
+
+    /** {@code netstat -s}: the counters of every MIB in net-tools' words (only {@code -s} is here). */
+    public void netstat(CommandSession session, String... args) {
+        if (args.length != 1 || !(args[0].equals("-s") || args[0].equals("--statistics"))) {
+            throw new CommandException("netstat: only the statistics (-s) are in modnet; the sockets: ss", 1);
+        }
+        NetNamespace ns = namespace(session, "netstat");
+        java.util.Map<String, Long> all = new java.util.LinkedHashMap<>();
+        for (SnmpMib mib : mibs) {
+            all.putAll(mib.counters(ns));
+        }
+        boolean forwarding;
+        try {
+            forwarding = "1".equals(ns.sysctl().get("net.ipv4.ip_forward"));
+        } catch (org.modnet.api.net.NetException e) {
+            forwarding = false;
+        }
+        for (String line : Netstat.render(all, forwarding)) {
+            System.out.println(line);
+        }
+    }
+
+    private NetNamespace namespace(CommandSession session, String tool) {
+        NetCore c = core;
+        if (c == null) {
+            throw new CommandException(tool + ": the network core (org.modnet.core) is not running", 1);
+        }
+        Object name = session.get(Commands.NETNS);
+        NetNamespace ns = name == null ? c.initNet() : c.namespace(String.valueOf(name));
+        if (ns == null) {
+            throw new CommandException(tool + ": namespace \"" + name + "\" does not exist", 1);
+        }
+        return ns;
     }
 }

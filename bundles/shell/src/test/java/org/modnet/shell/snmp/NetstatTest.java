@@ -1,0 +1,38 @@
+package org.modnet.shell.snmp;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+
+class NetstatTest {
+
+    @Test
+    void ipAndIcmpSectionsReadAsNetToolsWritesThem() {
+        Map<String, Long> c = new LinkedHashMap<>();
+        c.put("IpInReceives", 4L);
+        c.put("IpInHdrErrors", 0L);
+        c.put("IpForwDatagrams", 0L);
+        c.put("IpInDiscards", 0L);
+        c.put("IpInDelivers", 4L);
+        c.put("IpOutRequests", 4L);
+        c.put("IcmpInMsgs", 4L);
+        c.put("IcmpInErrors", 0L);
+        c.put("IcmpOutMsgs", 4L);
+        c.put("IcmpOutErrors", 0L);
+        c.put("IcmpMsgInType0", 2L);
+        c.put("IcmpMsgInType8", 2L);
+        c.put("IcmpMsgOutType0", 2L);
+        c.put("IcmpMsgOutType8", 2L);
+        assertEquals(List.of("Ip:", "    Forwarding: 2", "    4 total packets received", "    0 forwarded",
+                "    0 incoming packets discarded", "    4 incoming packets delivered", "    4 requests sent out", "Icmp:",
+                "    4 ICMP messages received", "    0 input ICMP message failed", "    ICMP input histogram:",
+                "        echo replies: 2", "        echo requests: 2", "    4 ICMP messages sent", "    0 ICMP messages failed",
+                "    ICMP output histogram:", "        echo replies: 2", "        echo requests: 2", "IcmpMsg:",
+                "        InType0: 2", "        InType8: 2", "        OutType0: 2", "        OutType8: 2"),
+                Netstat.render(c, false));
+    }
+}
