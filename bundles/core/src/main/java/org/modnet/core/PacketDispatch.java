@@ -17,6 +17,8 @@ final class PacketDispatch {
 
     private volatile PacketHandler[][] byType = new PacketHandler[0x10000][];
     private volatile PacketHandler[] taps = NONE;
+    /** Outgoing copies a tap missed because no buffer head was free (what tcpdump reports as dropped). */
+    private final java.util.concurrent.atomic.AtomicLong tapDrops = new java.util.concurrent.atomic.AtomicLong();
 
     synchronized void add(int ethertype, PacketHandler handler) {
         if (ethertype == org.modnet.api.net.Eth.ETH_P_ALL) {
@@ -68,9 +70,17 @@ final class PacketDispatch {
     void deliverOutgoing(SkBuff skb, NetDevice dev) {
         for (PacketHandler tap : taps) {
             SkBuff clone = skb.clone();
+            if (clone == null) {
+                tapDrops.incrementAndGet(); // the packet still goes out; only the tap's copy is lost
+                continue;
+            }
             clone.pktType(org.modnet.api.skb.PktType.OUTGOING);
             tap.receive(clone, dev);
         }
+    }
+
+    long tapDrops() {
+        return tapDrops.get();
     }
 
     private static PacketHandler[] append(PacketHandler[] list, PacketHandler h) {
