@@ -213,21 +213,14 @@ public final class PingCommand {
 
     /** A dotted quad, strictly (no name service here). */
     static int parseAddress(String text) {
-        String[] parts = text.split("\\.", -1);
-        if (parts.length != 4) {
+        long a = org.modnet.api.inet.Ipv4Addresses.parse(text);
+        if (a < 0) {
             throw new CommandException("ping: " + text + ": Name or service not known", 2);
         }
-        int a = 0;
-        for (String p : parts) {
-            if (p.isEmpty() || p.length() > 3 || !p.chars().allMatch(Character::isDigit) || Integer.parseInt(p) > 255) {
-                throw new CommandException("ping: " + text + ": Name or service not known", 2);
-            }
-            a = a << 8 | Integer.parseInt(p);
-        }
-        return a;
+        return (int) a;
     }
 
     static String toText(int a) {
-        return (a >>> 24) + "." + ((a >>> 16) & 0xff) + "." + ((a >>> 8) & 0xff) + "." + (a & 0xff);
+        return org.modnet.api.inet.Ipv4Addresses.format(a);
     }
 }

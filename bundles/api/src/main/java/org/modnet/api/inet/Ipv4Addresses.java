@@ -19,6 +19,34 @@ public final class Ipv4Addresses {
         return (b[0] & 0xff) << 24 | (b[1] & 0xff) << 16 | (b[2] & 0xff) << 8 | (b[3] & 0xff);
     }
 
+    /** Dotted-quad text of an address held as an int: {@code 10.0.0.1}. */
+    public static String format(int a) {
+        return (a >>> 24) + "." + ((a >>> 16) & 0xff) + "." + ((a >>> 8) & 0xff) + "." + (a & 0xff);
+    }
+
+    /**
+     * A strict dotted quad (four decimal parts, each 0..255) as an int, or -1L when the text is not one.
+     * No name service is asked, ever.
+     */
+    public static long parse(String text) {
+        String[] parts = text.split("\\.", -1);
+        if (parts.length != 4) {
+            return -1;
+        }
+        long a = 0;
+        for (String p : parts) {
+            if (p.isEmpty() || p.length() > 3 || !p.chars().allMatch(c -> c >= '0' && c <= '9')) {
+                return -1;
+            }
+            int v = Integer.parseInt(p);
+            if (v > 255) {
+                return -1;
+            }
+            a = a << 8 | v;
+        }
+        return a;
+    }
+
     /** The prefix mask of a length: {@code 24} is {@code 0xffffff00}. */
     public static int mask(int prefixLen) {
         return prefixLen == 0 ? 0 : -1 << (32 - prefixLen);

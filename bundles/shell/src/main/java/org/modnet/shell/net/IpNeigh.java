@@ -83,7 +83,7 @@ final class IpNeigh {
             if (only != null && n.dev() != only) {
                 continue;
             }
-            StringBuilder sb = new StringBuilder(IpRoute.text(n.address()));
+            StringBuilder sb = new StringBuilder(org.modnet.api.inet.Ipv4Addresses.format(n.address()));
             if (only == null) {
                 sb.append(" dev ").append(n.dev().name());
             }

@@ -61,9 +61,9 @@ final class IpRoute {
         if (!r.type().equals("unicast")) {
             sb.append(r.type()).append(' ');
         }
-        sb.append(r.len() == 0 ? "default" : text(r.prefix()) + (r.len() == 32 ? "" : "/" + r.len()));
+        sb.append(r.len() == 0 ? "default" : org.modnet.api.inet.Ipv4Addresses.format(r.prefix()) + (r.len() == 32 ? "" : "/" + r.len()));
         if (r.gateway() != 0) {
-            sb.append(" via ").append(text(r.gateway()));
+            sb.append(" via ").append(org.modnet.api.inet.Ipv4Addresses.format(r.gateway()));
         }
         if (r.dev() != null) {
             sb.append(" dev ").append(r.dev().name());
@@ -75,7 +75,7 @@ final class IpRoute {
             sb.append(" scope ").append(r.scope());
         }
         if (r.src() != 0) {
-            sb.append(" src ").append(text(r.src()));
+            sb.append(" src ").append(org.modnet.api.inet.Ipv4Addresses.format(r.src()));
         }
         if (r.metric() != 0) {
             sb.append(" metric ").append(r.metric());
@@ -125,17 +125,9 @@ final class IpRoute {
                     if (prefix >= 0) {
                         throw Iproute.duparg2("to", w);
                     }
-                    if (w.equals("default") || w.equals("0/0")) {
-                        prefix = 0;
-                        len = 0;
-                    } else {
-                        Ipv4.Prefix p = Ipv4.parsePrefix(w);
-                        if (p == null) {
-                            throw Iproute.invarg("invalid prefix", w);
-                        }
-                        prefix = (int) Ipv4.bits(p.address());
-                        len = p.prefixGiven() ? p.length() : 32;
-                    }
+                    int[] p = prefix(w);
+                    prefix = p[0];
+                    len = p[1];
                 }
             }
         }
@@ -187,16 +179,10 @@ final class IpRoute {
                 metric = m;
             } else if (w.equals("dev") || w.equals("via") || w.equals("proto") || w.equals("scope") || w.equals("table")) {
                 args.value(Iproute::incomplete); // selectors Linux also accepts; the prefix decides here
-            } else if (w.equals("default")) {
-                prefix = 0;
-                len = 0;
             } else {
-                Ipv4.Prefix p = Ipv4.parsePrefix(w);
-                if (p == null) {
-                    throw Iproute.invarg("invalid prefix", w);
-                }
-                prefix = (int) Ipv4.bits(p.address());
-                len = p.prefixGiven() ? p.length() : 32;
+                int[] p = prefix(w);
+                prefix = p[0];
+                len = p[1];
             }
         }
         if (prefix < 0) {
@@ -227,13 +213,25 @@ final class IpRoute {
         if (local) {
             sb.append("local ");
         }
-        sb.append(text(address));
+        sb.append(org.modnet.api.inet.Ipv4Addresses.format(address));
         if (d.nextHop() != address) {
-            sb.append(" via ").append(text(d.nextHop()));
+            sb.append(" via ").append(org.modnet.api.inet.Ipv4Addresses.format(d.nextHop()));
         }
-        sb.append(" dev ").append(r.dev().name()).append(" src ").append(text(d.src())).append(" uid 0");
+        sb.append(" dev ").append(r.dev().name()).append(" src ").append(org.modnet.api.inet.Ipv4Addresses.format(d.src())).append(" uid 0");
         inv.out().println(sb);
         inv.out().println(local ? "    cache <local>" : "    cache");
+    }
+
+    /** {@code default}, {@code ADDR} (a /32) or {@code ADDR/PLEN}: the prefix and its length. */
+    private static int[] prefix(String w) {
+        if (w.equals("default") || w.equals("0/0")) {
+            return new int[] { 0, 0 };
+        }
+        Ipv4.Prefix p = Ipv4.parsePrefix(w);
+        if (p == null) {
+            throw Iproute.invarg("invalid prefix", w);
+        }
+        return new int[] { (int) Ipv4.bits(p.address()), p.prefixGiven() ? p.length() : 32 };
     }
 
     private static int address(String text, String what) {
@@ -248,7 +246,4 @@ final class IpRoute {
         return len == 0 ? 0 : -1 << (32 - len);
     }
 
-    static String text(int a) {
-        return (a >>> 24) + "." + ((a >>> 16) & 0xff) + "." + ((a >>> 8) & 0xff) + "." + (a & 0xff);
-    }
 }
