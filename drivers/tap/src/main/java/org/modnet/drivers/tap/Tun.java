@@ -1,0 +1,119 @@
+package org.modnet.drivers.tap;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The few libc calls a TAP device needs, through the Foreign Function & Memory API (no JNI):
+ * {@code open("/dev/net/tun")}, {@code ioctl(TUNSETIFF)}, non-blocking {@code read}/{@code write},
+ * {@code poll} and {@code close}, each with errno captured.
+ */
+final class Tun {
+    static final int O_RDWR = 2;
+    static final int O_NONBLOCK = 0x800;
+    static final long TUNSETIFF = 0x400454caL;
+    static final short IFF_TAP = 0x0002;
+    static final short IFF_NO_PI = 0x1000;
+    static final short POLLIN = 0x1;
+    static final int EAGAIN = 11;
+
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO = CAPTURE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+    private static final Linker.Option ERRNO_OPTION = Linker.Option.captureCallState("errno");
+
+    private static final MethodHandle OPEN = downcall("open",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT), 2);
+    private static final MethodHandle IOCTL = downcall("ioctl",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS), 2);
+    private static final MethodHandle READ = downcall("read",
+            FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG), -1);
+    private static final MethodHandle WRITE = downcall("write",
+            FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG), -1);
+    private static final MethodHandle POLL = downcall("poll",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT), -1);
+    private static final MethodHandle CLOSE = downcall("close", FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT), -1);
+
+    private Tun() {
+    }
+
+    private static MethodHandle downcall(String name, FunctionDescriptor fd, int firstVariadic) {
+        MemorySegment symbol = LINKER.defaultLookup().find(name).orElseThrow(() -> new IllegalStateException("libc has no " + name));
+        return firstVariadic < 0 ? LINKER.downcallHandle(symbol, fd, ERRNO_OPTION)
+                : LINKER.downcallHandle(symbol, fd, ERRNO_OPTION, Linker.Option.firstVariadicArg(firstVariadic));
+    }
+
+    /** A call's result, or its errno as a negative number. */
+    private static long result(long r, MemorySegment state) {
+        return r < 0 ? -(int) ERRNO.get(state, 0L) : r;
+    }
+
+    /** Opens /dev/net/tun and attaches a TAP interface of that name; the fd, or -errno. */
+    static int openTap(String name) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE);
+            int fd = (int) result((int) OPEN.invokeExact(state, arena.allocateFrom("/dev/net/tun"), O_RDWR | O_NONBLOCK), state);
+            if (fd < 0) {
+                return fd;
+            }
+            MemorySegment ifreq = arena.allocate(40);
+            byte[] n = name.getBytes(StandardCharsets.US_ASCII);
+            MemorySegment.copy(n, 0, ifreq, ValueLayout.JAVA_BYTE, 0, Math.min(n.length, 15));
+            ifreq.set(ValueLayout.JAVA_SHORT, 16, (short) (IFF_TAP | IFF_NO_PI));
+            int r = (int) result((int) IOCTL.invokeExact(state, fd, TUNSETIFF, ifreq), state);
+            if (r < 0) {
+                close(fd);
+                return r;
+            }
+            return fd;
+        } catch (Throwable t) {
+            throw new IllegalStateException("tap: " + t, t);
+        }
+    }
+
+    /** A non-blocking read into {@code buf}: bytes read, -EAGAIN when nothing waits, or -errno. */
+    static long read(MemorySegment state, int fd, MemorySegment buf, long len) {
+        try {
+            return result((long) READ.invokeExact(state, fd, buf, len), state);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    static long write(MemorySegment state, int fd, MemorySegment buf, long len) {
+        try {
+            return result((long) WRITE.invokeExact(state, fd, buf, len), state);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /** poll(2) on {@code n} pollfd entries (8 bytes each: fd, events, revents) for at most {@code ms}. */
+    static int poll(MemorySegment state, MemorySegment fds, int n, int ms) {
+        try {
+            return (int) result((int) POLL.invokeExact(state, fds, (long) n, ms), state);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    static void close(int fd) {
+        try (Arena arena = Arena.ofConfined()) {
+            int ignored = (int) CLOSE.invokeExact(arena.allocate(CAPTURE), fd);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    static StructLayout captureLayout() {
+        return CAPTURE;
+    }
+}

@@ -1,0 +1,92 @@
+package org.modnet.itests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.modnet.itests.Processes.Result;
+
+/**
+ * modnet on a real TAP whose Linux end sits in a network namespace this test makes: Linux's ping
+ * answered by modnet, modnet's ping answered by Linux, ARP on both sides. Everything stays inside the
+ * test's own namespace. Needs root, /dev/net/tun, iproute2 and iputils-ping (CI installs them).
+ */
+class TapInteropTest {
+    private static final String MODNET = Processes.modnet().toString();
+    private final long id = ProcessHandle.current().pid() % 10000;
+    private final String netns = "mnt-it-" + id;
+    private final String tap = "mtap" + id;
+    private final String instance = "it-tap-" + id;
+    private Process stack;
+    private Path log;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        assumeTrue(Processes.isRoot(), "needs root to create a TAP and a network namespace (CI runs it as root)");
+        assumeTrue(Files.exists(Path.of("/dev/net/tun")), "needs /dev/net/tun");
+        assumeTrue(Processes.onPath("ip") && Processes.onPath("ping"), "needs iproute2 and iputils-ping (.ci/run installs them)");
+        log = Files.createTempFile("modnet-tap", ".log");
+        stack = Processes.start(log, MODNET, "--stay", "-n", instance, "-c", "ip link add " + tap + " type tap");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (Processes.run(MODNET, "attach", "-n", instance, "-c", "ip link show " + tap).status() != 0) {
+            assertTrue(System.nanoTime() < deadline && stack.isAlive(), "modnet did not come up:\n" + Files.readString(log));
+            Thread.sleep(100);
+        }
+        linux("ip", "netns", "add", netns);
+        linux("ip", "link", "set", tap, "netns", netns);
+        linux("ip", "-n", netns, "addr", "add", "10.99.0.1/24", "dev", tap);
+        linux("ip", "-n", netns, "link", "set", tap, "up");
+        modnet("ip addr add 10.99.0.2/24 dev " + tap + " ; ip link set " + tap + " up");
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        if (stack != null) {
+            Processes.run(MODNET, "attach", "-n", instance, "-c", "shutdown");
+            stack.waitFor(20, TimeUnit.SECONDS);
+            stack.destroyForcibly();
+            Processes.run("ip", "netns", "del", netns);
+            Files.deleteIfExists(log);
+        }
+    }
+
+    private static void linux(String... command) throws Exception {
+        Result r = Processes.run(command);
+        assertEquals(0, r.status(), String.join(" ", command) + "\n" + r);
+    }
+
+    private String modnet(String commands) throws Exception {
+        Result r = Processes.run(MODNET, "attach", "-n", instance, "-c", commands);
+        assertEquals(0, r.status(), commands + "\n" + r);
+        return r.out();
+    }
+
+    @Test
+    void linuxPingIsAnsweredByModnetAndModnetPingByLinuxWithArpOnBothSides() throws Exception {
+        Result ping = Processes.run("ip", "netns", "exec", netns, "ping", "-c", "3", "-W", "2", "10.99.0.2");
+        assertEquals(0, ping.status(), ping.toString());
+        assertTrue(ping.out().contains("3 packets transmitted, 3 received"), ping.toString());
+
+        String back = modnet("ping -c 2 -i 0.2 10.99.0.1");
+        assertTrue(back.contains("2 packets transmitted, 2 received"), back);
+
+        Result neigh = Processes.run("ip", "-n", netns, "neigh", "show", "10.99.0.2");
+        assertTrue(neigh.out().contains("lladdr"), "Linux learned modnet's address\n" + neigh);
+        assertTrue(modnet("ip neigh").contains("10.99.0.1 dev " + tap + " lladdr"), "modnet learned Linux's");
+    }
+
+    @Test
+    void aLinuxPingOfFourThousandBytesIsReassembledAndAnsweredInFragments() throws Exception {
+        Result ping = Processes.run("ip", "netns", "exec", netns, "ping", "-c", "2", "-s", "4000", "-W", "2", "10.99.0.2");
+        assertEquals(0, ping.status(), ping.toString());
+        assertTrue(ping.out().contains("4008 bytes from 10.99.0.2"), ping.toString());
+        assertTrue(modnet("nstat -az IpReasmOKs").contains("IpReasmOKs                      2"));
+    }
+}
