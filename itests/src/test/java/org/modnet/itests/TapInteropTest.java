@@ -83,6 +83,26 @@ class TapInteropTest {
     }
 
     @Test
+    void aCaptureOfLinuxPingingModnetOpensInTsharkWithNoMalformedPacketNorChecksumError() throws Exception {
+        assumeTrue(Processes.onPath("tshark"), "needs tshark (.ci/run installs it)");
+        Path pcap = Files.createTempFile("modnet-tap", ".pcap");
+        Process capture = new ProcessBuilder(MODNET, "attach", "-n", instance, "-c",
+                "tcpdump -i " + tap + " -c 8 -w " + pcap + " icmp or arp").redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        Thread.sleep(500); // the tap is registered
+        Result ping = Processes.run("ip", "netns", "exec", netns, "ping", "-c", "3", "-s", "2000", "-W", "2", "10.99.0.2");
+        assertEquals(0, ping.status(), ping.toString());
+        assertTrue(capture.waitFor(20, TimeUnit.SECONDS), "tcpdump -c 8 finished");
+        Result all = Processes.run("tshark", "-r", pcap.toString(), "-o", "ip.check_checksum:TRUE");
+        assertEquals(0, all.status(), all.toString());
+        assertTrue(all.out().contains("Echo (ping) request") && all.out().contains("Echo (ping) reply"), all.toString());
+        Result bad = Processes.run("tshark", "-r", pcap.toString(), "-o", "ip.check_checksum:TRUE", "-Y",
+                "_ws.malformed || _ws.expert.severity >= warning || ip.checksum.status == 0");
+        assertEquals("", bad.out().strip(), "no malformed packet, no warning, no bad checksum\n" + all.out());
+        Files.deleteIfExists(pcap);
+    }
+
+    @Test
     void aLinuxPingOfFourThousandBytesIsReassembledAndAnsweredInFragments() throws Exception {
         Result ping = Processes.run("ip", "netns", "exec", netns, "ping", "-c", "2", "-s", "4000", "-W", "2", "10.99.0.2");
         assertEquals(0, ping.status(), ping.toString());

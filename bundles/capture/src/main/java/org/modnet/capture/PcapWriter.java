@@ -1,0 +1,41 @@
+package org.modnet.capture;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/**
+ * The classic libpcap file format: a 24-byte global header (magic 0xa1b2c3d4, version 2.4, snapshot
+ * length, link type 1 = Ethernet), then per packet a 16-byte header (seconds, microseconds, captured
+ * and original length) and the bytes. Little-endian, as libpcap writes on x86; tshark reads it.
+ */
+final class PcapWriter implements AutoCloseable {
+    static final int LINKTYPE_ETHERNET = 1;
+
+    private final OutputStream out;
+    private final int snaplen;
+    private final ByteBuffer header = ByteBuffer.allocate(24).order(ByteOrder.LITTLE_ENDIAN);
+
+    PcapWriter(OutputStream out, int snaplen) throws IOException {
+        this.out = out;
+        this.snaplen = snaplen;
+        header.putInt(0xa1b2c3d4).putShort((short) 2).putShort((short) 4).putInt(0).putInt(0).putInt(snaplen)
+                .putInt(LINKTYPE_ETHERNET);
+        out.write(header.array(), 0, 24);
+    }
+
+    void write(long epochNanos, byte[] frame, int origLen) throws IOException {
+        int caplen = Math.min(frame.length, snaplen);
+        header.clear();
+        header.putInt((int) (epochNanos / 1_000_000_000L)).putInt((int) (epochNanos % 1_000_000_000L / 1000)).putInt(caplen)
+                .putInt(origLen);
+        out.write(header.array(), 0, 16);
+        out.write(frame, 0, caplen);
+    }
+
+    @Override
+    public void close() throws IOException {
+        out.close();
+    }
+}

@@ -1,0 +1,183 @@
+package org.modnet.capture;
+
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Hashtable;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Predicate;
+
+import org.apache.felix.service.command.CommandSession;
+import org.modnet.api.net.Eth;
+import org.modnet.api.net.NetCore;
+import org.modnet.api.net.NetDevice;
+import org.modnet.api.net.NetNamespace;
+import org.modnet.api.net.PacketHandler;
+import org.modnet.api.shell.CommandException;
+import org.modnet.api.shell.Commands;
+import org.modnet.api.skb.SkBuff;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.ServiceRegistration;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+
+/**
+ * {@code tcpdump -i DEV [-c COUNT] [-w FILE] [-n] [-e] [-q] [EXPRESSION]}: while it runs, an ETH_P_ALL
+ * tap (a packet socket) copies the frames DEV receives and sends into a bounded queue; the command
+ * prints them in tcpdump's form or writes a pcap file. Stops after COUNT frames, or on interrupt.
+ * Frames the queue had no room for are reported as "dropped by kernel", as tcpdump reports them.
+ */
+@Component(service = TcpdumpCommand.class, immediate = true, property = { "osgi.command.scope=" + Commands.SCOPE,
+        "osgi.command.function=tcpdump" })
+public final class TcpdumpCommand {
+    static final String USAGE = "Usage: tcpdump -i interface [-c count] [-w file] [-n] [-e] [-q] [expression]";
+
+    private final BundleContext context;
+    private final NetCore core;
+
+    @Activate
+    public TcpdumpCommand(BundleContext context, @Reference NetCore core) {
+        this.context = context;
+        this.core = core;
+    }
+
+    private record Captured(Instant when, byte[] bytes, int length) {
+    }
+
+    public void tcpdump(CommandSession session, String... args) throws IOException, InterruptedException {
+        String dev = null;
+        long count = Long.MAX_VALUE;
+        String file = null;
+        boolean ethernet = false;
+        List<String> expression = new ArrayList<>();
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            switch (a) {
+                case "-i" -> dev = value(args, ++i);
+                case "-c" -> {
+                    try {
+                        count = Long.parseLong(value(args, ++i));
+                    } catch (NumberFormatException e) {
+                        throw new CommandException("tcpdump: invalid packet count " + args[i], 1);
+                    }
+                    if (count <= 0) {
+                        throw new CommandException("tcpdump: invalid packet count " + args[i], 1);
+                    }
+                }
+                case "-w" -> file = value(args, ++i);
+                case "-n", "-nn", "-q", "-l" -> {
+                    // names are never resolved here; -q and -l change nothing in this output
+                }
+                case "-e" -> ethernet = true;
+                case "-ne", "-en" -> ethernet = true;
+                default -> {
+                    if (a.startsWith("-")) {
+                        throw new CommandException("tcpdump: invalid option -- '" + a.substring(1) + "'\n" + USAGE, 1);
+                    }
+                    expression.add(a);
+                }
+            }
+        }
+        if (dev == null) {
+            throw new CommandException("tcpdump: no interface given (-i)\n" + USAGE, 1);
+        }
+        Object nsName = session.get(Commands.NETNS);
+        NetNamespace ns = nsName == null ? core.initNet() : core.namespace(String.valueOf(nsName));
+        NetDevice target = ns == null ? null : ns.device(dev);
+        if (target == null) {
+            throw new CommandException("tcpdump: " + dev + ": No such device exists", 1);
+        }
+        Predicate<Frame> filter;
+        try {
+            filter = Filter.parse(expression);
+        } catch (IllegalArgumentException e) {
+            throw new CommandException("tcpdump: " + e.getMessage(), 1);
+        }
+        run(target, count, file == null ? null : Path.of(file), ethernet, filter);
+    }
+
+    private void run(NetDevice target, long count, Path file, boolean ethernet, Predicate<Frame> filter)
+            throws IOException, InterruptedException {
+        ArrayBlockingQueue<Captured> queue = new ArrayBlockingQueue<>(8192);
+        AtomicLong dropped = new AtomicLong();
+        AtomicLong received = new AtomicLong();
+        PacketHandler tap = (skb, dev) -> {
+            try {
+                if (dev == target) {
+                    copy(skb, queue, dropped, received);
+                }
+            } finally {
+                skb.free();
+            }
+        };
+        Hashtable<String, Object> props = new Hashtable<>();
+        props.put(PacketHandler.ETHERTYPE, Eth.ETH_P_ALL);
+        PrintStream err = System.err;
+        if (file == null) {
+            err.println("tcpdump: verbose output suppressed, use -v[v]... for full protocol decode");
+        }
+        err.println("listening on " + target.name() + ", link-type EN10MB (Ethernet), snapshot length 262144 bytes");
+        ServiceRegistration<PacketHandler> reg = context.registerService(PacketHandler.class, tap, props);
+        long captured = 0;
+        try (PcapWriter pcap = file == null ? null
+                : new PcapWriter(new BufferedOutputStream(Files.newOutputStream(file)), 262144)) {
+            while (captured < count) {
+                Captured c = queue.poll(200, TimeUnit.MILLISECONDS);
+                if (c == null) {
+                    if (Thread.currentThread().isInterrupted()) {
+                        break;
+                    }
+                    continue;
+                }
+                Frame f = new Frame(c.bytes);
+                if (!filter.test(f)) {
+                    continue;
+                }
+                captured++;
+                if (pcap != null) {
+                    long nanos = c.when.getEpochSecond() * 1_000_000_000L + c.when.getNano();
+                    pcap.write(nanos, c.bytes, c.length);
+                } else {
+                    System.out.println(Printer.line(f, c.when, ethernet));
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            reg.unregister();
+        }
+        err.println(captured + " packets captured");
+        err.println(received.get() + " packets received by filter");
+        err.println(dropped.get() + " packets dropped by kernel");
+    }
+
+    /** Copies a frame from its MAC header, on the softirq: the tap must not keep the skb. */
+    private static void copy(SkBuff skb, ArrayBlockingQueue<Captured> queue, AtomicLong dropped, AtomicLong received) {
+        received.incrementAndGet();
+        int start = skb.macHeader() >= 0 && skb.macHeader() <= skb.data() ? skb.macHeader() : skb.data();
+        int len = skb.tail() - start;
+        if (len < 0) {
+            return;
+        }
+        byte[] bytes = new byte[len];
+        skb.getBytes(start, bytes, 0, len);
+        if (!queue.offer(new Captured(Instant.now(), bytes, len))) {
+            dropped.incrementAndGet();
+        }
+    }
+
+    private static String value(String[] args, int i) {
+        if (i >= args.length) {
+            throw new CommandException("tcpdump: option requires an argument -- '" + args[i - 1].substring(1) + "'\n" + USAGE, 1);
+        }
+        return args[i];
+    }
+}
