@@ -142,15 +142,11 @@ final class Filter {
     }
 
     private static int address(String text) {
-        String[] parts = text.split("\\.", -1);
-        if (parts.length != 4) {
+        long a = org.modnet.api.inet.Ipv4Addresses.parse(text);
+        if (a < 0) {
             throw new IllegalArgumentException("unknown host '" + text + "'");
         }
-        int a = 0;
-        for (String p : parts) {
-            a = a << 8 | number(p, 255);
-        }
-        return a;
+        return (int) a;
     }
 
     private static int number(String text, int max) {

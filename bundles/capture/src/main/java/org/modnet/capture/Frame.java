@@ -58,7 +58,7 @@ final class Frame {
     }
 
     static String ip(int a) {
-        return (a >>> 24) + "." + ((a >>> 16) & 0xff) + "." + ((a >>> 8) & 0xff) + "." + (a & 0xff);
+        return org.modnet.api.inet.Ipv4Addresses.format(a);
     }
 
     String mac(int at) {

@@ -89,9 +89,8 @@ public final class TcpdumpCommand {
         if (dev == null) {
             throw new CommandException("tcpdump: no interface given (-i)\n" + USAGE, 1);
         }
-        Object nsName = session.get(Commands.NETNS);
-        NetNamespace ns = nsName == null ? core.initNet() : core.namespace(String.valueOf(nsName));
-        NetDevice target = ns == null ? null : ns.device(dev);
+        NetNamespace ns = Commands.namespace(core, session.get(Commands.NETNS), "tcpdump");
+        NetDevice target = ns.device(dev);
         if (target == null) {
             throw new CommandException("tcpdump: " + dev + ": No such device exists", 1);
         }

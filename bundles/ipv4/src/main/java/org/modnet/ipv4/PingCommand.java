@@ -77,9 +77,8 @@ public final class PingCommand {
             throw new CommandException("ping: cannot flood, minimal interval for user must be >= 2 ms, use -i 0.002 (or higher)", 2);
         }
         int daddr = parseAddress(host);
-        Object nsName = session.get(Commands.NETNS);
-        NetNamespace ns = nsName == null ? core.initNet() : core.namespace(String.valueOf(nsName));
-        Ipv4Net net = ns == null ? null : ipv4.net(ns);
+        NetNamespace ns = Commands.namespace(core, session.get(Commands.NETNS), "ping");
+        Ipv4Net net = ipv4.net(ns);
         if (net == null) {
             throw new CommandException("ping: connect: Network is unreachable", 2);
         }

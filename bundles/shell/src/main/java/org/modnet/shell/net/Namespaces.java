@@ -22,17 +22,7 @@ final class Namespaces {
     }
 
     static NetNamespace current(NetCore core, CommandSession session, String tool) {
-        String name = currentName(session);
-        if (name == null) {
-            return core.initNet();
-        }
-        NetNamespace ns = core.namespace(name);
-        if (ns == null) {
-            // the namespace the session was put in (ip netns exec) has since been deleted
-            throw new CommandException(tool + ": network namespace \"" + name
-                    + "\" does not exist any more (see ip netns list)", 1);
-        }
-        return ns;
+        return Commands.namespace(core, currentName(session), tool);
     }
 
     /** Whether the two are the same namespace. */

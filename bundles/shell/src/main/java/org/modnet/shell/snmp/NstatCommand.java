@@ -76,11 +76,6 @@ public final class NstatCommand {
         if (c == null) {
             throw new CommandException(tool + ": the network core (org.modnet.core) is not running", 1);
         }
-        Object name = session.get(Commands.NETNS);
-        NetNamespace ns = name == null ? c.initNet() : c.namespace(String.valueOf(name));
-        if (ns == null) {
-            throw new CommandException(tool + ": namespace \"" + name + "\" does not exist", 1);
-        }
-        return ns;
+        return Commands.namespace(c, session.get(Commands.NETNS), tool);
     }
 }

@@ -36,11 +36,7 @@ public final class PktgenCommand {
         if (args.length == 0 || args.length % 2 == 0) {
             throw new CommandException(USAGE, 2);
         }
-        Object nsName = session.get(Commands.NETNS);
-        NetNamespace ns = nsName == null ? core.initNet() : core.namespace(String.valueOf(nsName));
-        if (ns == null) {
-            throw new CommandException("pktgen: namespace \"" + nsName + "\" does not exist", 1);
-        }
+        NetNamespace ns = Commands.namespace(core, session.get(Commands.NETNS), "pktgen");
         NetDevice dev = ns.device(args[0]);
         if (dev == null) {
             throw new CommandException("pktgen: Cannot find device \"" + args[0] + "\"", 1);
