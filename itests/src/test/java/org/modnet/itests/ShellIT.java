@@ -116,6 +116,31 @@ public class ShellIT {
     }
 
     @Test
+    public void aCaptureReplayedIntoAnotherDeviceReproducesItsReceiveCounters() throws Exception {
+        java.nio.file.Path pcap = java.nio.file.Files.createTempFile("modnet-replay", ".pcap");
+        sh("ip netns add r ; ip -n r link add eth0 type veth peer name eth1 ; ip -n r link set eth0 up");
+        Thread capture = new Thread(() -> {
+            try {
+                sh("tcpdump -i lo -c 4 -w " + pcap + " icmp");
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        capture.start();
+        Thread.sleep(300);
+        sh("ping -c 1 127.0.0.1");
+        capture.join(10_000);
+        assertThat(sh("ip netns exec r tcpreplay -i eth0 -t " + pcap), containsString("Actual: 4 packets (392 bytes)"));
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (packets(sh("ip -n r -s link show eth0"), "RX") < 4 && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertEquals(4, packets(sh("ip -n r -s link show eth0"), "RX"));
+        expectFailure("tcpreplay -i lo /nonexistent.pcap", "No such file or directory");
+        java.nio.file.Files.deleteIfExists(pcap);
+    }
+
+    @Test
     public void wrongCommandsPrintLinuxsWordsAndChangeNothing() throws Exception {
         sh("ip netns add x");
         sh("ip -n x link add v0 type veth peer name v1");
