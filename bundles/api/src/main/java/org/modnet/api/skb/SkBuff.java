@@ -11,21 +11,33 @@ import org.modnet.api.net.NetDevice;
 /**
  * A packet buffer, {@code struct sk_buff}: one packet from driver to socket and back. The bytes live
  * in a pooled data area; {@code head <= data <= tail <= end} are offsets into it ({@code head} is 0,
- * and every offset here is counted from it). Layers move {@code data} and {@code tail}, they do not
- * copy: {@link #push} prepends a header into the headroom, {@link #pull} strips one, {@link #put}
- * appends. Paged fragments carry bytes beyond the linear area: {@link #len} counts both,
- * {@link #dataLen} the paged part.
+ * and every offset here, header offsets included, is counted from it, so an offset a getter returns
+ * can be handed straight to {@link #getU16} and friends). Layers move {@code data} and {@code tail},
+ * they do not copy: {@link #push} prepends a header into the headroom, {@link #pull} strips one,
+ * {@link #put} appends. Paged fragments carry bytes beyond the linear area: {@link #len} counts both,
+ * {@link #dataLen} the paged part, {@link #headLen} the linear part.
  *
  * <p>{@link #clone} makes a second head over the same data (counted); {@link #copy} makes new data.
- * Writing to data that a clone shares is refused until {@link #unshare}, as {@code skb_cow} demands.
- * {@link #get} adds a user of the head; {@link #free} drops one, and the last returns the head, and
- * the last reference the data, to the pool.
+ * Writing to data that a clone shares is refused with an {@link SkbException} until {@link #unshare}
+ * or {@link #cow}, as {@code skb_cow} demands. {@link #get} adds a user of the head; {@link #free}
+ * drops one, and the last returns the head, and the last reference the data, to the pool.
  *
- * <p>Byte access is big-endian (network order) and bounds-checked against the data area.
+ * <p>Misuse the kernel would panic on ({@code skb_under_panic}, {@code skb_over_panic}, a write to
+ * shared data, a double free, use after free) throws {@link SkbException}; a byte access outside the
+ * data area throws {@link IndexOutOfBoundsException}. Shortages the kernel reports with a return value
+ * (a short {@link #pull}, a {@link #linearize} or {@link #unshare} without room or buffers) return
+ * -1, false or null here too.
+ *
+ * <p>A buffer is used by one thread at a time (handed over, as the kernel hands an skb over, through a
+ * queue); only {@link #get}/{@link #free} and the data reference count are safe across threads.
+ * Byte access is big-endian (network order) and never allocates.
  */
 public final class SkBuff {
     /** {@code MAX_SKB_FRAGS}. */
     public static final int MAX_SKB_FRAGS = 17;
+
+    /** What a head costs beyond its data area, for {@link #truesize} ({@code sizeof(struct sk_buff)}). */
+    static final int HEAD_TRUESIZE = 256;
 
     private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
     private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
@@ -41,6 +53,7 @@ public final class SkBuff {
 
     private final SkBuffPool pool;
     final int index;
+    /** Where the head was taken from the pool, only while leak checking is on. */
     Throwable allocatedAt;
 
     @SuppressWarnings("unused") // through USERS
@@ -52,6 +65,7 @@ public final class SkBuff {
     private int end;
     private int len;
     private int dataLen;
+    private int truesize;
     private int macHeader;
     private int networkHeader;
     private int transportHeader;
@@ -83,18 +97,25 @@ public final class SkBuff {
         this.index = index;
     }
 
-    /** A fresh head over fresh data, {@code headroom} reserved. */
+    /** {@code __alloc_skb}: a fresh head over fresh data, {@code headroom} reserved. */
     void init(SkbData d, int headroom) {
         reset();
-        shinfo = d;
-        mem = d.segment;
-        end = (int) mem.byteSize();
+        attach(d);
         data = headroom;
         tail = headroom;
+        truesize = d.size() + HEAD_TRUESIZE;
         USERS.setVolatile(this, 1);
     }
 
+    private void attach(SkbData d) {
+        shinfo = d;
+        mem = d.segment;
+        end = d.size();
+    }
+
     private void reset() {
+        data = 0;
+        tail = 0;
         len = 0;
         dataLen = 0;
         macHeader = -1;
@@ -124,58 +145,73 @@ public final class SkBuff {
 
     // --- offsets and lengths ---
 
-    /** Offset of the first byte of packet data. */
+    /** Offset of the first byte of packet data ({@code skb->data}). */
     public int data() {
         return data;
     }
 
-    /** Offset just past the linear data. */
+    /** Offset just past the linear data ({@code skb_tail_pointer}). */
     public int tail() {
         return tail;
     }
 
-    /** Size of the data area. */
+    /** Size of the data area ({@code skb_end_offset}). */
     public int end() {
         return end;
     }
 
-    /** Bytes in the packet: linear plus paged. */
+    /** Bytes in the packet: linear plus paged ({@code skb->len}). */
     public int len() {
         return len;
     }
 
-    /** Bytes in paged fragments ({@code data_len}). */
+    /** Bytes in paged fragments ({@code skb->data_len}). */
     public int dataLen() {
         return dataLen;
     }
 
-    /** Bytes in the linear area ({@code skb_headlen}). */
+    /** Bytes in the linear area ({@code skb_headlen}: {@code len - data_len}). */
     public int headLen() {
         return len - dataLen;
     }
 
+    /** {@code skb_headroom}: bytes free in front of the data. */
     public int headroom() {
         return data;
     }
 
-    /** Room after the linear data; none once there are fragments, as {@code skb_tailroom} says. */
+    /** {@code skb_tailroom}: room after the linear data; none once there are fragments. */
     public int tailroom() {
         return nrFrags > 0 ? 0 : end - tail;
     }
 
-    /** {@code skb_reserve}: headroom for an empty buffer. */
+    /** {@code skb_is_nonlinear}: some of the packet is in fragments. */
+    public boolean isNonlinear() {
+        return dataLen != 0;
+    }
+
+    /**
+     * {@code skb_reserve}: moves data and tail {@code n} bytes on, to leave headroom. Only an empty
+     * buffer may be reserved.
+     *
+     * @throws SkbException if the buffer holds data or has no room for {@code n}
+     */
     public void reserve(int n) {
         if (n < 0 || tail != data || len != 0 || tail + n > end) {
-            throw new SkbException("skb_reserve: " + n + " on a buffer that is not empty or too small");
+            throw new SkbException("skb_reserve: " + n + " on a buffer that is not empty or too small (" + this + ")");
         }
         data += n;
         tail += n;
     }
 
-    /** {@code skb_push}: {@code n} bytes more at the front; returns the new data offset. */
+    /**
+     * {@code skb_push}: {@code n} bytes more at the front; returns the new data offset.
+     *
+     * @throws SkbException ({@code skb_under_panic}) if the headroom is shorter than {@code n}; nothing moves
+     */
     public int push(int n) {
         if (n < 0 || n > data) {
-            throw new SkbException("skb_under_panic: push " + n + " with headroom " + data);
+            throw new SkbException("skb_under_panic: push " + n + " with headroom " + data + " (" + this + ")");
         }
         data -= n;
         len += n;
@@ -184,7 +220,9 @@ public final class SkBuff {
 
     /**
      * {@code skb_pull}: strips {@code n} bytes at the front; returns the new data offset, or -1 (and
-     * nothing changes) if the linear data is shorter than {@code n}.
+     * nothing changes) if the linear data is shorter than {@code n}. Unlike the kernel, which would
+     * panic pulling into the paged part, a short linear area is a -1 too: call {@link #mayPull} first
+     * when a header may lie in fragments.
      */
     public int pull(int n) {
         if (n < 0 || n > headLen()) {
@@ -195,10 +233,64 @@ public final class SkBuff {
         return data;
     }
 
-    /** {@code skb_put}: {@code n} bytes more at the end; returns the offset of the first of them. */
+    /**
+     * {@code pskb_may_pull}: makes sure the first {@code n} bytes are linear, moving bytes out of the
+     * fragments into the tailroom if needed. False if the packet is shorter than {@code n}, or there is
+     * no room (or no buffer to unshare into) to move them.
+     */
+    public boolean mayPull(int n) {
+        if (n <= headLen()) {
+            return n >= 0;
+        }
+        if (n > len) {
+            return false;
+        }
+        int need = n - headLen();
+        if (end - tail < need || !unshare()) {
+            return false;
+        }
+        // __pskb_pull_tail: copy from the first fragments, drop those emptied
+        int dropped = 0;
+        while (need > 0) {
+            int i = dropped;
+            int take = Math.min(fragSize[i], need);
+            MemorySegment.copy(fragData[i].segment, fragOffset[i], mem, tail, take);
+            tail += take;
+            dataLen -= take;
+            need -= take;
+            fragOffset[i] += take;
+            fragSize[i] -= take;
+            if (fragSize[i] == 0) {
+                fragData[i].release();
+                dropped++;
+            }
+        }
+        if (dropped > 0) {
+            shiftFrags(dropped);
+        }
+        return true;
+    }
+
+    private void shiftFrags(int dropped) {
+        int left = nrFrags - dropped;
+        System.arraycopy(fragData, dropped, fragData, 0, left);
+        System.arraycopy(fragOffset, dropped, fragOffset, 0, left);
+        System.arraycopy(fragSize, dropped, fragSize, 0, left);
+        for (int i = left; i < nrFrags; i++) {
+            fragData[i] = null;
+        }
+        nrFrags = left;
+    }
+
+    /**
+     * {@code skb_put}: {@code n} bytes more at the end of the linear data; returns the offset of the
+     * first of them.
+     *
+     * @throws SkbException ({@code skb_over_panic}) if the tailroom is shorter than {@code n}; nothing moves
+     */
     public int put(int n) {
         if (n < 0 || n > tailroom()) {
-            throw new SkbException("skb_over_panic: put " + n + " with tailroom " + tailroom());
+            throw new SkbException("skb_over_panic: put " + n + " with tailroom " + tailroom() + " (" + this + ")");
         }
         int old = tail;
         tail += n;
@@ -206,7 +298,11 @@ public final class SkBuff {
         return old;
     }
 
-    /** {@code skb_trim}/{@code pskb_trim}: cuts the packet to {@code newLen} bytes, fragments first. */
+    /**
+     * {@code skb_trim}/{@code pskb_trim}: cuts the packet to {@code newLen} bytes, fragments first.
+     *
+     * @throws SkbException if {@code newLen} is negative or longer than the packet
+     */
     public void trim(int newLen) {
         if (newLen < 0 || newLen > len) {
             throw new SkbException("skb_trim: " + newLen + " of " + len);
@@ -240,30 +336,43 @@ public final class SkBuff {
         len = newLen;
     }
 
-    // --- header offsets ---
+    // --- header offsets (from head, -1 until set) ---
 
+    /** {@code skb_reset_mac_header}: the MAC header starts at data. */
     public void resetMacHeader() {
         macHeader = data;
     }
 
+    /** {@code skb_reset_network_header}: the network header starts at data. */
     public void resetNetworkHeader() {
         networkHeader = data;
     }
 
+    /** {@code skb_reset_transport_header}: the transport header starts at data. */
     public void resetTransportHeader() {
         transportHeader = data;
     }
 
+    /** The MAC header starts at {@code offset} (from head). */
     public void setMacHeader(int offset) {
-        macHeader = offset;
+        macHeader = checkHeader(offset);
     }
 
+    /** The network header starts at {@code offset} (from head). */
     public void setNetworkHeader(int offset) {
-        networkHeader = offset;
+        networkHeader = checkHeader(offset);
     }
 
+    /** The transport header starts at {@code offset} (from head). */
     public void setTransportHeader(int offset) {
-        transportHeader = offset;
+        transportHeader = checkHeader(offset);
+    }
+
+    private int checkHeader(int offset) {
+        if (offset < -1 || offset > end) {
+            throw new SkbException("header offset " + offset + " outside the data area 0.." + end);
+        }
+        return offset;
     }
 
     /** Offset of the MAC header, or -1 if none was set. */
@@ -271,88 +380,178 @@ public final class SkBuff {
         return macHeader;
     }
 
+    /** Offset of the network header, or -1 if none was set. */
     public int networkHeader() {
         return networkHeader;
     }
 
+    /** Offset of the transport header, or -1 if none was set. */
     public int transportHeader() {
         return transportHeader;
     }
 
-    // --- bytes (offsets from head, network order) ---
+    /** {@code skb_mac_header_was_set}. */
+    public boolean macHeaderWasSet() {
+        return macHeader >= 0;
+    }
 
+    /** {@code skb_network_offset}: where the network header is, counted from data (negative once pulled). */
+    public int networkOffset() {
+        return networkHeader - data;
+    }
+
+    /** {@code skb_transport_offset}: where the transport header is, counted from data. */
+    public int transportOffset() {
+        return transportHeader - data;
+    }
+
+    // --- bytes at absolute offsets (from head, anywhere in the data area; network order) ---
+
+    /** The byte at {@code offset} from head. */
     public int getU8(int offset) {
         return mem.get(ValueLayout.JAVA_BYTE, check(offset, 1)) & 0xff;
     }
 
+    /** The big-endian 16-bit value at {@code offset} from head. */
     public int getU16(int offset) {
         return mem.get(U16, check(offset, 2)) & 0xffff;
     }
 
+    /** The big-endian 32-bit value at {@code offset} from head (as an int; mask for unsigned). */
     public int getU32(int offset) {
         return mem.get(U32, check(offset, 4));
     }
 
+    /** Copies {@code n} bytes at {@code offset} from head into {@code dst}. */
     public void getBytes(int offset, byte[] dst, int dstOffset, int n) {
         MemorySegment.copy(mem, ValueLayout.JAVA_BYTE, check(offset, n), dst, dstOffset, n);
     }
 
+    /** Writes a byte at {@code offset} from head; refused on shared data. */
     public void setU8(int offset, int v) {
         mem.set(ValueLayout.JAVA_BYTE, checkWrite(offset, 1), (byte) v);
     }
 
+    /** Writes a big-endian 16-bit value at {@code offset} from head; refused on shared data. */
     public void setU16(int offset, int v) {
         mem.set(U16, checkWrite(offset, 2), (short) v);
     }
 
+    /** Writes a big-endian 32-bit value at {@code offset} from head; refused on shared data. */
     public void setU32(int offset, int v) {
         mem.set(U32, checkWrite(offset, 4), v);
     }
 
+    /** Copies {@code n} bytes of {@code src} to {@code offset} from head; refused on shared data. */
     public void setBytes(int offset, byte[] src, int srcOffset, int n) {
         MemorySegment.copy(src, srcOffset, mem, ValueLayout.JAVA_BYTE, checkWrite(offset, n), n);
     }
 
-    /** The data area, for code that reads in bulk (checksums, captures): offsets from head. */
+    // --- bytes relative to data (within the linear packet data only; network order) ---
+
+    /** The byte {@code rel} bytes into the linear data. */
+    public int getDataU8(int rel) {
+        return mem.get(ValueLayout.JAVA_BYTE, checkLinear(rel, 1)) & 0xff;
+    }
+
+    /** The big-endian 16-bit value {@code rel} bytes into the linear data. */
+    public int getDataU16(int rel) {
+        return mem.get(U16, checkLinear(rel, 2)) & 0xffff;
+    }
+
+    /** The big-endian 32-bit value {@code rel} bytes into the linear data. */
+    public int getDataU32(int rel) {
+        return mem.get(U32, checkLinear(rel, 4));
+    }
+
+    /** Writes a byte {@code rel} bytes into the linear data; refused on shared data. */
+    public void setDataU8(int rel, int v) {
+        mem.set(ValueLayout.JAVA_BYTE, checkWritable(checkLinear(rel, 1)), (byte) v);
+    }
+
+    /** Writes a big-endian 16-bit value {@code rel} bytes into the linear data; refused on shared data. */
+    public void setDataU16(int rel, int v) {
+        mem.set(U16, checkWritable(checkLinear(rel, 2)), (short) v);
+    }
+
+    /** Writes a big-endian 32-bit value {@code rel} bytes into the linear data; refused on shared data. */
+    public void setDataU32(int rel, int v) {
+        mem.set(U32, checkWritable(checkLinear(rel, 4)), v);
+    }
+
+    /**
+     * The data area, for code that reads in bulk (checksums, captures, device I/O): offsets from head.
+     * Writing through it bypasses the shared-data check; call {@link #isWritable()} first.
+     */
     public MemorySegment memory() {
         return mem;
     }
 
     private long check(int offset, int n) {
         if (offset < 0 || n < 0 || offset > end - n) {
-            throw new IndexOutOfBoundsException("skb access at " + offset + "+" + n + " outside 0.." + end);
+            throw outside(offset, n, end);
         }
         return offset;
     }
 
-    private long checkWrite(int offset, int n) {
-        if (shinfo.isShared()) {
-            throw new SkbException("write to skb data shared with a clone: unshare() first (skb_cow)");
+    private long checkLinear(int rel, int n) {
+        if (rel < 0 || n < 0 || rel > tail - data - n) {
+            throw outside(data + rel, n, tail);
         }
-        return check(offset, n);
+        return data + rel;
     }
 
-    /** Whether {@code n} bytes from {@code offset} may be written now (data not shared). */
+    private RuntimeException outside(int offset, int n, int limit) {
+        if (mem == null) {
+            return new SkbException("use of a freed skb (" + this + ")");
+        }
+        return new IndexOutOfBoundsException("skb access at " + offset + "+" + n + " outside 0.." + limit + " (" + this + ")");
+    }
+
+    private long checkWrite(int offset, int n) {
+        return checkWritable(check(offset, n));
+    }
+
+    private long checkWritable(long offset) {
+        if (shinfo.isShared()) {
+            throw new SkbException("write to skb data shared with a clone: unshare() or cow() first (skb_cow)");
+        }
+        return offset;
+    }
+
+    /** Whether the data may be written now: no clone shares it ({@code !skb_cloned}). */
     public boolean isWritable() {
         return !shinfo.isShared();
     }
 
+    /**
+     * {@code skb_clone_writable}/{@code skb_try_make_writable} check: whether the first {@code n} bytes
+     * of the packet may be written in place now (not shared, and linear).
+     */
+    public boolean isWritable(int n) {
+        return n >= 0 && n <= headLen() && !shinfo.isShared();
+    }
+
     // --- fragments ---
 
+    /** {@code skb_shinfo(skb)->nr_frags}. */
     public int nrFrags() {
         return nrFrags;
     }
 
+    /** {@code skb_frag_size}: bytes of fragment {@code i}. */
     public int fragSize(int i) {
         checkFrag(i);
         return fragSize[i];
     }
 
+    /** {@code skb_frag_off}: where fragment {@code i} starts in its page. */
     public int fragOffset(int i) {
         checkFrag(i);
         return fragOffset[i];
     }
 
+    /** The page fragment {@code i} points into (read only: pages may be shared). */
     public MemorySegment fragMemory(int i) {
         checkFrag(i);
         return fragData[i].segment;
@@ -366,11 +565,14 @@ public final class SkBuff {
 
     /**
      * {@code skb_add_rx_frag}: appends {@code size} bytes at {@code offset} of a page from this
-     * buffer's pool (the buffer takes a reference). False if all {@value #MAX_SKB_FRAGS} are used.
+     * buffer's pool (the buffer takes its own reference; the caller keeps its). Adds to {@link #len},
+     * {@link #dataLen} and {@link #truesize}. False if all {@value #MAX_SKB_FRAGS} are used.
+     *
+     * @throws SkbException if the page is from another pool or the range is outside it
      */
     public boolean addFrag(SkbData page, int offset, int size) {
         if (page.pool != pool || offset < 0 || size < 0 || offset > page.segment.byteSize() - size) {
-            throw new SkbException("skb_add_rx_frag: bad page or range");
+            throw new SkbException("skb_add_rx_frag: bad page or range " + offset + "+" + size + " of " + page);
         }
         if (nrFrags == MAX_SKB_FRAGS) {
             return false;
@@ -382,6 +584,7 @@ public final class SkBuff {
         nrFrags++;
         len += size;
         dataLen += size;
+        truesize += page.size();
         return true;
     }
 
@@ -395,12 +598,16 @@ public final class SkBuff {
         page.release();
     }
 
-    /** {@code skb_linearize}: copies the fragments into the linear area; false if they do not fit. */
+    /**
+     * {@code skb_linearize}: copies the fragments into the linear area (unsharing it first if a clone
+     * holds it). False, and nothing changes, if they do not fit after the tail or no buffer is free for
+     * the unshare.
+     */
     public boolean linearize() {
         if (nrFrags == 0) {
             return true;
         }
-        if (dataLen > end - tail || shinfo.isShared()) {
+        if (dataLen > end - tail || !unshare()) {
             return false;
         }
         for (int i = 0; i < nrFrags; i++) {
@@ -422,6 +629,7 @@ public final class SkBuff {
         return this;
     }
 
+    /** {@code refcount_read(&skb->users)}. */
     public int users() {
         return (int) USERS.getVolatile(this);
     }
@@ -436,7 +644,11 @@ public final class SkBuff {
         return shinfo.isShared();
     }
 
-    /** {@code skb_clone}: a new head over the same data and fragments, or null if the pool has no head. */
+    /**
+     * {@code skb_clone}: a new head over the same data and fragments, with the same offsets and
+     * metadata but no owner; or null if the pool has no free head.
+     */
+    @Override
     public SkBuff clone() {
         SkBuff c = pool.allocHead();
         if (c == null) {
@@ -444,13 +656,12 @@ public final class SkBuff {
         }
         c.copyHeader(this);
         shinfo.retain();
-        c.shinfo = shinfo;
-        c.mem = mem;
-        c.end = end;
+        c.attach(shinfo);
         c.data = data;
         c.tail = tail;
         c.len = len;
         c.dataLen = dataLen;
+        c.truesize = truesize;
         c.nrFrags = nrFrags;
         for (int i = 0; i < nrFrags; i++) {
             fragData[i].retain();
@@ -458,12 +669,15 @@ public final class SkBuff {
             c.fragOffset[i] = fragOffset[i];
             c.fragSize[i] = fragSize[i];
         }
-        c.owner = null; // a clone is not charged to the owner
         USERS.setVolatile(c, 1);
         return c;
     }
 
-    /** {@code skb_copy}: an independent buffer, fragments copied into its linear area; null if it cannot be. */
+    /**
+     * {@code skb_copy}: an independent buffer with its own data, fragments copied into its linear
+     * area, same headroom, offsets and metadata, no owner; null if the pool has no buffer or the
+     * packet does not fit one linear area.
+     */
     public SkBuff copy() {
         if (tail + dataLen > pool.bufferSize()) {
             return null;
@@ -478,9 +692,7 @@ public final class SkBuff {
             return null;
         }
         c.copyHeader(this);
-        c.shinfo = d;
-        c.mem = d.segment;
-        c.end = (int) d.segment.byteSize();
+        c.attach(d);
         MemorySegment.copy(mem, 0, c.mem, 0, tail);
         c.data = data;
         c.tail = tail;
@@ -490,28 +702,66 @@ public final class SkBuff {
             c.tail += fragSize[i];
             c.len += fragSize[i];
         }
-        c.owner = null;
+        c.truesize = d.size() + HEAD_TRUESIZE;
         USERS.setVolatile(c, 1);
         return c;
     }
 
     /**
-     * {@code skb_unshare}/{@code skb_cow}: makes the data this head's own (copying it if a clone shares
-     * it), so it may be written. False if the pool has no data area for the copy.
+     * {@code skb_unshare}: makes the data this head's own (copying the linear area, headroom included,
+     * if a clone shares it), so it may be written. Offsets do not move. False, and nothing changes, if
+     * the pool has no data area for the copy. Fragments stay shared: they are never written in place.
      */
     public boolean unshare() {
-        if (!shinfo.isShared()) {
+        return !shinfo.isShared() || expandHead(data);
+    }
+
+    /**
+     * {@code skb_cow}: makes the data private and at least {@code headroom} bytes of headroom, moving
+     * the linear data (and every header offset with it) into a new data area if either is missing.
+     * False, and nothing changes, if the pool has no data area or the data does not fit behind that
+     * much headroom.
+     */
+    public boolean cow(int headroom) {
+        if (headroom < 0) {
+            throw new SkbException("skb_cow: negative headroom " + headroom);
+        }
+        if (data >= headroom && !shinfo.isShared()) {
             return true;
+        }
+        return expandHead(Math.max(data, headroom));
+    }
+
+    /** {@code pskb_expand_head}: the linear data, with what precedes it, moved into a new area at {@code newHeadroom}. */
+    private boolean expandHead(int newHeadroom) {
+        int delta = newHeadroom - data;
+        if (tail + delta > pool.bufferSize()) {
+            return false;
         }
         SkbData d = pool.allocData();
         if (d == null) {
             return false;
         }
-        MemorySegment.copy(mem, 0, d.segment, 0, tail);
-        shinfo.release();
-        shinfo = d;
-        mem = d.segment;
+        // the old headroom comes along, so a MAC header in front of data stays readable
+        MemorySegment.copy(mem, 0, d.segment, delta, tail);
+        SkbData old = shinfo;
+        attach(d);
+        old.release();
+        if (delta != 0) {
+            data += delta;
+            tail += delta;
+            macHeader = shift(macHeader, delta);
+            networkHeader = shift(networkHeader, delta);
+            transportHeader = shift(transportHeader, delta);
+            if (ipSummed == Checksum.PARTIAL) {
+                csumStart += delta;
+            }
+        }
         return true;
+    }
+
+    private static int shift(int header, int delta) {
+        return header < 0 ? header : header + delta;
     }
 
     private void copyHeader(SkBuff o) {
@@ -537,8 +787,12 @@ public final class SkBuff {
     }
 
     /**
-     * {@code kfree_skb}: drops a user. The last one tells the owner, releases the fragments and the data
-     * (the data returns to the pool when no clone holds it) and returns the head to the pool.
+     * {@code kfree_skb}/{@code consume_skb}: drops a user. The last one tells the owner, releases the
+     * fragments and the data (the data returns to the pool when no clone holds it) and returns the head
+     * to the pool. Safe to call from any thread.
+     *
+     * @throws SkbException on a free of a buffer with no users left (a double free). A double free
+     *     that comes after the head was handed out again cannot be told from a legitimate free.
      */
     public void free() {
         int left = (int) USERS.getAndAdd(this, -1) - 1;
@@ -546,45 +800,82 @@ public final class SkBuff {
             return;
         }
         if (left < 0) {
-            USERS.setVolatile(this, 0);
-            throw new SkbException("kfree_skb: double free of " + this);
+            USERS.compareAndSet(this, left, 0);
+            throw new SkbException("kfree_skb: double free of skb#" + index);
         }
-        SkbOwner o = owner;
-        owner = null;
-        if (o != null) {
-            o.release(this);
+        try {
+            orphan();
+        } finally {
+            for (int i = 0; i < nrFrags; i++) {
+                fragData[i].release();
+                fragData[i] = null;
+            }
+            nrFrags = 0;
+            SkbData d = shinfo;
+            shinfo = null;
+            mem = null;
+            dev = null;
+            end = 0;
+            data = 0;
+            tail = 0;
+            len = 0;
+            dataLen = 0;
+            d.release();
+            pool.freeHead(this);
+        }
+    }
+
+    /** For the leak report: one count per reference this live head holds, by data area. */
+    void countReferences(int[] held) {
+        SkbData d = shinfo;
+        if (d != null) {
+            held[d.index]++;
         }
         for (int i = 0; i < nrFrags; i++) {
-            fragData[i].release();
-            fragData[i] = null;
+            SkbData f = fragData[i];
+            if (f != null) {
+                held[f.index]++;
+            }
         }
-        nrFrags = 0;
-        SkbData d = shinfo;
-        shinfo = null;
-        mem = null;
-        dev = null;
-        d.release();
-        pool.freeHead(this);
     }
 
     // --- accounting ---
 
-    /** {@code skb_set_owner_w}/{@code _r}: who is told when the buffer is freed. */
+    /**
+     * {@code skb_set_owner_w}/{@code skb_set_owner_r}: who is told, once, when the buffer is freed
+     * ({@code skb->destructor}). A previous owner is told first, as {@code skb_orphan} does.
+     */
     public void setOwner(SkbOwner o) {
+        orphan();
         owner = o;
     }
 
+    /** {@code skb_orphan}: tells the owner now, and forgets it. */
+    public void orphan() {
+        SkbOwner o = owner;
+        if (o != null) {
+            owner = null;
+            o.release(this);
+        }
+    }
+
+    /** The owner, or null. */
     public SkbOwner owner() {
         return owner;
     }
 
-    /** What the buffer costs its owner: the data area, its fragments' pages, and a head ({@code truesize}). */
+    /**
+     * {@code skb->truesize}: what the buffer costs its owner — its data area and a head, and the pages
+     * of fragments added. Fixed while the buffer lives (trim and linearize do not lower it), so what is
+     * charged at one time can be uncharged at another.
+     */
     public int truesize() {
-        return pool.bufferSize() * (1 + nrFrags) + 256;
+        return truesize;
     }
 
     // --- metadata ---
 
+    /** {@code skb->protocol}: the ethertype, host order. */
     public int protocol() {
         return protocol;
     }
@@ -593,6 +884,7 @@ public final class SkBuff {
         protocol = p;
     }
 
+    /** {@code skb->pkt_type}. */
     public PktType pktType() {
         return pktType;
     }
@@ -601,6 +893,7 @@ public final class SkBuff {
         pktType = t;
     }
 
+    /** {@code skb->dev}: the device it arrived on or leaves by. */
     public NetDevice dev() {
         return dev;
     }
@@ -609,6 +902,7 @@ public final class SkBuff {
         dev = d;
     }
 
+    /** {@code skb->mark}: the netfilter/routing mark. */
     public int mark() {
         return mark;
     }
@@ -617,6 +911,7 @@ public final class SkBuff {
         mark = m;
     }
 
+    /** {@code skb->priority}: the queueing priority. */
     public int priority() {
         return priority;
     }
@@ -625,6 +920,7 @@ public final class SkBuff {
         priority = p;
     }
 
+    /** {@code skb->tstamp}, in nanoseconds of the stack's clock. */
     public long tstamp() {
         return tstamp;
     }
@@ -633,6 +929,7 @@ public final class SkBuff {
         tstamp = t;
     }
 
+    /** {@code skb->ip_summed}. */
     public Checksum ipSummed() {
         return ipSummed;
     }
@@ -641,6 +938,7 @@ public final class SkBuff {
         ipSummed = c;
     }
 
+    /** {@code skb->csum}: the device's sum for {@link Checksum#COMPLETE}. */
     public int csum() {
         return csum;
     }
@@ -649,10 +947,12 @@ public final class SkBuff {
         csum = c;
     }
 
+    /** {@code skb->csum_start}: offset from head. */
     public int csumStart() {
         return csumStart;
     }
 
+    /** {@code skb->csum_offset}: where the sum goes, from {@link #csumStart}. */
     public int csumOffset() {
         return csumOffset;
     }
@@ -664,24 +964,34 @@ public final class SkBuff {
         csumOffset = offset;
     }
 
+    /** {@code skb_shinfo(skb)->gso_size}: payload bytes per segment, 0 when not GSO. */
     public int gsoSize() {
         return gsoSize;
     }
 
+    /** {@code gso_segs}. */
     public int gsoSegs() {
         return gsoSegs;
     }
 
+    /** {@code gso_type} ({@code SKB_GSO_*} bits). */
     public int gsoType() {
         return gsoType;
     }
 
+    /** Sets {@code gso_size}, {@code gso_segs} and {@code gso_type}. */
     public void gso(int size, int segs, int type) {
         gsoSize = size;
         gsoSegs = segs;
         gsoType = type;
     }
 
+    /** {@code skb_is_gso}. */
+    public boolean isGso() {
+        return gsoSize != 0;
+    }
+
+    /** {@code skb->queue_mapping}: the device queue. */
     public int queueMapping() {
         return queueMapping;
     }
@@ -690,6 +1000,7 @@ public final class SkBuff {
         queueMapping = q;
     }
 
+    /** {@code skb->hash}: the flow hash (RSS). */
     public int hash() {
         return hash;
     }

@@ -12,6 +12,8 @@ public final class SkbData {
     final int index;
     final MemorySegment segment;
     private final AtomicInteger refs = new AtomicInteger();
+    /** Where the area was taken from the pool, only while leak checking is on. */
+    Throwable allocatedAt;
 
     SkbData(SkBuffPool pool, int index, MemorySegment segment) {
         this.pool = pool;
@@ -22,6 +24,11 @@ public final class SkbData {
     /** The bytes of the area. */
     public MemorySegment segment() {
         return segment;
+    }
+
+    /** The size of the area in bytes. */
+    public int size() {
+        return (int) segment.byteSize();
     }
 
     void acquire() {
@@ -38,7 +45,7 @@ public final class SkbData {
             pool.freeData(this);
         } else if (left < 0) {
             refs.set(0);
-            throw new SkbException("skb data freed twice");
+            throw new SkbException("skb data area #" + index + " freed twice");
         }
     }
 
@@ -48,5 +55,10 @@ public final class SkbData {
 
     int refs() {
         return refs.get();
+    }
+
+    @Override
+    public String toString() {
+        return "skb data #" + index + "[size=" + segment.byteSize() + " refs=" + refs.get() + "]";
     }
 }
