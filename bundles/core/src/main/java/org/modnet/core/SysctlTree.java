@@ -8,19 +8,39 @@ import java.util.concurrent.ConcurrentSkipListMap;
 
 import org.modnet.api.net.Errno;
 import org.modnet.api.net.IntSysctl;
+import org.modnet.api.net.IntVectorSysctl;
 import org.modnet.api.net.NetException;
 import org.modnet.api.net.Sysctl;
 
 /** One namespace's sysctl entries, by dotted name ({@code net.core.dev_weight}). */
 final class SysctlTree implements Sysctl {
-    private final ConcurrentSkipListMap<String, IntEntry> entries = new ConcurrentSkipListMap<>();
+    private final ConcurrentSkipListMap<String, Entry> entries = new ConcurrentSkipListMap<>();
 
     @Override
     public IntSysctl registerInt(String name, int defaultValue, int min, int max) {
         if (defaultValue < min || defaultValue > max) {
             throw new IllegalArgumentException(name + ": default " + defaultValue + " outside [" + min + ", " + max + "]");
         }
-        return entries.computeIfAbsent(name, n -> new IntEntry(n, defaultValue, min, max));
+        Entry e = entries.computeIfAbsent(name, n -> new IntEntry(n, defaultValue, min, max));
+        if (!(e instanceof IntEntry i)) {
+            throw new IllegalArgumentException(name + " is registered with several values");
+        }
+        return i;
+    }
+
+    @Override
+    public IntVectorSysctl registerInts(String name, int[] defaults, int min, int max, boolean ordered) {
+        VectorEntry check = new VectorEntry(name, defaults.clone(), min, max, ordered);
+        try {
+            check.set(defaults);
+        } catch (NetException ex) {
+            throw new IllegalArgumentException(name + ": defaults outside [" + min + ", " + max + "] or out of order");
+        }
+        Entry e = entries.computeIfAbsent(name, n -> check);
+        if (!(e instanceof VectorEntry v)) {
+            throw new IllegalArgumentException(name + " is registered with one value");
+        }
+        return v;
     }
 
     @Override
@@ -30,23 +50,26 @@ final class SysctlTree implements Sysctl {
 
     @Override
     public String get(String name) throws NetException {
-        return String.valueOf(entry(name).get());
+        return entry(name).text();
     }
 
     @Override
     public void set(String name, String value) throws NetException {
-        IntEntry entry = entry(name);
-        int v;
+        Entry entry = entry(name);
+        String[] words = value.strip().split("\\s+");
+        int[] v = new int[words.length];
         try {
-            v = Integer.parseInt(value.strip());
+            for (int i = 0; i < words.length; i++) {
+                v[i] = Integer.parseInt(words[i]);
+            }
         } catch (NumberFormatException e) {
             throw new NetException(Errno.EINVAL);
         }
-        entry.set(v);
+        entry.setAll(v);
     }
 
-    private IntEntry entry(String name) throws NetException {
-        IntEntry entry = entries.get(name.replace('/', '.'));
+    private Entry entry(String name) throws NetException {
+        Entry entry = entries.get(name.replace('/', '.'));
         if (entry == null) {
             throw new NetException(Errno.ENOENT);
         }
@@ -56,14 +79,21 @@ final class SysctlTree implements Sysctl {
     @Override
     public SortedMap<String, String> all() {
         TreeMap<String, String> all = new TreeMap<>();
-        for (Map.Entry<String, IntEntry> e : entries.entrySet()) {
-            all.put(e.getKey(), String.valueOf(e.getValue().get()));
+        for (Map.Entry<String, Entry> e : entries.entrySet()) {
+            all.put(e.getKey(), e.getValue().text());
         }
         return Collections.unmodifiableSortedMap(all);
     }
 
+    /** What {@code sysctl} reads and writes of any entry. */
+    private interface Entry {
+        String text();
+
+        void setAll(int[] values) throws NetException;
+    }
+
     /** An integer entry: a volatile read for the packet path, a range check for writers. */
-    static final class IntEntry implements IntSysctl {
+    static final class IntEntry implements IntSysctl, Entry {
         private final String name;
         private final int min;
         private final int max;
@@ -92,6 +122,73 @@ final class SysctlTree implements Sysctl {
                 throw new NetException(Errno.EINVAL);
             }
             value = v;
+        }
+
+        @Override
+        public String text() {
+            return String.valueOf(value);
+        }
+
+        @Override
+        public void setAll(int[] values) throws NetException {
+            if (values.length != 1) {
+                throw new NetException(Errno.EINVAL);
+            }
+            set(values[0]);
+        }
+    }
+
+    /** Several integers, replaced together: readers see the old vector or the new one, never a mix. */
+    static final class VectorEntry implements IntVectorSysctl, Entry {
+        private final String name;
+        private final int min;
+        private final int max;
+        private final boolean ordered;
+        private volatile int[] values;
+
+        VectorEntry(String name, int[] values, int min, int max, boolean ordered) {
+            this.name = name;
+            this.values = values;
+            this.min = min;
+            this.max = max;
+            this.ordered = ordered;
+        }
+
+        @Override
+        public String name() {
+            return name;
+        }
+
+        @Override
+        public int[] get() {
+            return values;
+        }
+
+        @Override
+        public void set(int... v) throws NetException {
+            if (v.length != values.length) {
+                throw new NetException(Errno.EINVAL);
+            }
+            for (int i = 0; i < v.length; i++) {
+                if (v[i] < min || v[i] > max || (ordered && i > 0 && v[i] < v[i - 1])) {
+                    throw new NetException(Errno.EINVAL);
+                }
+            }
+            values = v.clone();
+        }
+
+        @Override
+        public String text() {
+            StringBuilder b = new StringBuilder();
+            for (int v : values) {
+                b.append(b.isEmpty() ? "" : "\t").append(v);
+            }
+            return b.toString();
+        }
+
+        @Override
+        public void setAll(int[] v) throws NetException {
+            set(v);
         }
     }
 }

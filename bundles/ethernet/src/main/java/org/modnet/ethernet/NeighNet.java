@@ -91,6 +91,11 @@ final class NeighNet {
             e.output(skb);
             return;
         }
+        MacAddress group = groupAddress(dev, nextHop);
+        if (group != null) {
+            transmit(skb, dev, group); // arp_constructor's NUD_NOARP entries: broadcast and multicast need no ARP
+            return;
+        }
         if (entries.size() >= params.gcThresh3.get()) {
             stat(Stat.table_fulls); // the table is full: the packet cannot wait for resolution
             skb.dev(dev);
@@ -108,6 +113,26 @@ final class NeighNet {
     }
 
     /** Adds the Ethernet header and hands the frame to the device's qdisc. */
+    /**
+     * The link address of a broadcast or multicast next hop: the device's broadcast for 255.255.255.255
+     * and for the broadcast address of one of its subnets, 01:00:5e plus the low 23 bits for 224/4
+     * ({@code ip_eth_mc_map}); null for a unicast address, which ARP resolves.
+     */
+    private static MacAddress groupAddress(NetDevice dev, int nextHop) {
+        if ((nextHop & 0xf0000000) == 0xe0000000) {
+            return new MacAddress(0x01005e000000L | (nextHop & 0x7fffff));
+        }
+        if (nextHop == -1) {
+            return dev.broadcast();
+        }
+        for (org.modnet.api.net.IfAddress ifa : dev.addresses()) {
+            if (ifa.broadcast() instanceof java.net.Inet4Address b && org.modnet.api.inet.Ipv4Addresses.toInt(b) == nextHop) {
+                return dev.broadcast();
+            }
+        }
+        return null;
+    }
+
     void transmit(SkBuff skb, NetDevice dev, MacAddress to) {
         int proto = skb.protocol();
         if (!skb.isWritable() && !skb.unshare()) {

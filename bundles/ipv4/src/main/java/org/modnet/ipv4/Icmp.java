@@ -90,6 +90,7 @@ final class Icmp implements InetProtocol {
                 mib.inc(type == DEST_UNREACH ? IcmpMib.Counter.InDestUnreachs
                         : type == TIME_EXCEEDED ? IcmpMib.Counter.InTimeExcds : IcmpMib.Counter.InParmProbs);
                 errorAboutEcho(skb, i, len, saddr, type);
+                toTransport(skb, i, len, type);
             }
             default -> {
             }
@@ -118,6 +119,26 @@ final class Icmp implements InetProtocol {
         EchoListener l = pings.get(skb.getU16(inner + ihl + 4));
         if (l != null) {
             l.error(from, type, skb.getU8(i + 1), skb.getU16(inner + ihl + 6));
+        }
+    }
+
+    /**
+     * {@code icmp_unreach}'s hand-off: the protocol of the quoted packet hears about the error
+     * ({@code err_handler}), when the quote holds its header and 8 bytes of its own.
+     */
+    private void toTransport(SkBuff skb, int i, int len, int type) {
+        int inner = i + HEADER;
+        if (len < HEADER + Ipv4Header.MIN_LEN + 8 || skb.headLen() < len) {
+            return;
+        }
+        int ihl = Ipv4Header.headerLen(skb, inner);
+        int protocol = Ipv4Header.protocol(skb, inner);
+        if (ihl < Ipv4Header.MIN_LEN || len < HEADER + ihl + 8 || protocol == 1) {
+            return;
+        }
+        InetProtocol handler = net.input.protocol(protocol);
+        if (handler != null) {
+            handler.error(skb, inner, type, skb.getU8(i + 1), skb.getU32(i + 4));
         }
     }
 

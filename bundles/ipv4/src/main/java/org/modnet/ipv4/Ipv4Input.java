@@ -103,6 +103,11 @@ final class Ipv4Input {
         return protocols.compareAndSet(protocol & 0xff, null, handler);
     }
 
+    /** The handler of a protocol number, or null. */
+    InetProtocol protocol(int protocol) {
+        return protocols.get(protocol & 0xff);
+    }
+
     void removeProtocol(int protocol, InetProtocol handler) {
         protocols.compareAndSet(protocol & 0xff, handler, null);
     }

@@ -29,6 +29,7 @@ final class Ipv4Net implements Ipv4Input.Routing {
     final IntSysctl icmpRatelimit;
     final IntSysctl fragTime;
     final IntSysctl fragHighThresh;
+    final org.modnet.api.net.IntVectorSysctl localPortRange;
     final Ipv4Defrag defrag;
 
     private volatile Addresses addresses = new Addresses(-1, new int[0], new int[0]);
@@ -50,6 +51,7 @@ final class Ipv4Net implements Ipv4Input.Routing {
         this.fragHighThresh = s.registerInt("net.ipv4.ipfrag_high_thresh", 4194304, 0, Integer.MAX_VALUE);
         s.registerInt("net.ipv4.ipfrag_low_thresh", 3145728, 0, Integer.MAX_VALUE);
         s.registerInt("net.ipv4.icmp_echo_ignore_all", 0, 0, 1);
+        this.localPortRange = s.registerInts("net.ipv4.ip_local_port_range", new int[] { 32768, 60999 }, 1, 65535, true);
         this.icmpRatelimit = s.registerInt("net.ipv4.icmp_ratelimit", 1000, 0, Integer.MAX_VALUE);
         this.input = new Ipv4Input(mib, this, this::forward);
         input.forwarding(ipForward::get);

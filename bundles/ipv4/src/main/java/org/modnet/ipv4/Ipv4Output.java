@@ -30,7 +30,7 @@ final class Ipv4Output {
 
     /** {@code ip_route_output}: the device, source and next hop for {@code daddr}, or the error. */
     Decision route(int daddr) {
-        if (net.classify(daddr, null) == Ipv4Input.Destination.LOCAL || (daddr >>> 24) == 127) {
+        if (isLocal(daddr)) {
             NetDevice lo = net.ns.device("lo");
             if (lo == null || !lo.isUp()) {
                 return new Decision(null, 0, 0, Errno.ENETUNREACH);
@@ -38,28 +38,41 @@ final class Ipv4Output {
             return new Decision(lo, daddr, daddr, null); // to ourselves: from the address itself
         }
         Route r = net.fib.lookup(daddr);
+        Errno e = error(r);
+        if (e != null) {
+            return new Decision(null, 0, 0, e);
+        }
+        int nextHop = r.gateway() != 0 ? r.gateway() : daddr;
+        return new Decision(r.dev(), source(r, nextHop), nextHop, null);
+    }
+
+    private boolean isLocal(int daddr) {
+        return (daddr >>> 24) == 127 || net.classify(daddr, null) == Ipv4Input.Destination.LOCAL;
+    }
+
+    /** Why a route cannot carry a packet (none, a reject type, its device down), or null. */
+    private static Errno error(Route r) {
         if (r == null) {
-            return new Decision(null, 0, 0, Errno.ENETUNREACH);
+            return Errno.ENETUNREACH;
         }
         switch (r.type()) {
             case "blackhole" -> {
-                return new Decision(null, 0, 0, Errno.EINVAL);
+                return Errno.EINVAL;
             }
             case "unreachable" -> {
-                return new Decision(null, 0, 0, Errno.EHOSTUNREACH);
+                return Errno.EHOSTUNREACH;
             }
             case "prohibit" -> {
-                return new Decision(null, 0, 0, Errno.EACCES);
+                return Errno.EACCES;
             }
             default -> {
             }
         }
-        if (!r.dev().isUp()) {
-            return new Decision(null, 0, 0, Errno.ENETDOWN);
-        }
-        int nextHop = r.gateway() != 0 ? r.gateway() : daddr;
-        int src = r.src() != 0 ? r.src() : org.modnet.api.inet.Ipv4Addresses.select(r.dev(), nextHop, true);
-        return new Decision(r.dev(), src, nextHop, null);
+        return r.dev().isUp() ? null : Errno.ENETDOWN;
+    }
+
+    private static int source(Route r, int nextHop) {
+        return r.src() != 0 ? r.src() : org.modnet.api.inet.Ipv4Addresses.select(r.dev(), nextHop, true);
     }
 
     /**
@@ -67,11 +80,31 @@ final class Ipv4Output {
      * Returns null, or the errno the sender sees (the skb is freed then).
      */
     Errno send(SkBuff skb, int saddr, int daddr, int protocol, int ttl, int tos) {
-        Decision d = route(daddr);
-        if (d.error() != null) {
-            net.mib.inc(Ipv4Mib.Counter.OutNoRoutes);
-            skb.free();
-            return d.error();
+        // the route's three answers without a Decision object: this is the per-datagram path
+        NetDevice dev;
+        int nextHop = daddr;
+        int src;
+        if (isLocal(daddr)) {
+            dev = net.ns.device("lo");
+            if (dev == null || !dev.isUp()) {
+                net.mib.inc(Ipv4Mib.Counter.OutNoRoutes);
+                skb.free();
+                return Errno.ENETUNREACH;
+            }
+            src = daddr;
+        } else {
+            Route r = net.fib.lookup(daddr);
+            Errno e = error(r);
+            if (e != null) {
+                net.mib.inc(Ipv4Mib.Counter.OutNoRoutes);
+                skb.free();
+                return e;
+            }
+            dev = r.dev();
+            if (r.gateway() != 0) {
+                nextHop = r.gateway();
+            }
+            src = saddr != 0 ? saddr : source(r, nextHop);
         }
         int totLen = skb.len() + Ipv4Header.MIN_LEN;
         if (totLen > 0xffff) {
@@ -93,17 +126,17 @@ final class Ipv4Output {
         skb.setU8(h + Ipv4Header.TTL, ttl > 0 ? ttl : net.defaultTtl.get());
         skb.setU8(h + Ipv4Header.PROTOCOL, protocol);
         skb.setU16(h + Ipv4Header.CHECK, 0);
-        skb.setU32(h + Ipv4Header.SADDR, saddr != 0 ? saddr : d.src());
+        skb.setU32(h + Ipv4Header.SADDR, saddr != 0 ? saddr : src);
         skb.setU32(h + Ipv4Header.DADDR, daddr);
         skb.setU16(h + Ipv4Header.CHECK, InetChecksum.checksum(skb, h, Ipv4Header.MIN_LEN));
         skb.resetNetworkHeader();
         skb.protocol(Eth.ETH_P_IP);
         net.mib.inc(Ipv4Mib.Counter.OutRequests);
-        if (!net.hooks.run(org.modnet.api.netfilter.NfHook.LOCAL_OUT, skb, net.ns, null, d.dev())
-                || !net.hooks.run(org.modnet.api.netfilter.NfHook.POST_ROUTING, skb, net.ns, null, d.dev())) {
+        if (!net.hooks.run(org.modnet.api.netfilter.NfHook.LOCAL_OUT, skb, net.ns, null, dev)
+                || !net.hooks.run(org.modnet.api.netfilter.NfHook.POST_ROUTING, skb, net.ns, null, dev)) {
             return null; // a filter took it: its rule counters show it, and the sender sees success (EPERM comes with iptables)
         }
-        finish(skb, d.dev(), d.nextHop());
+        finish(skb, dev, nextHop);
         return null;
     }
 

@@ -4,6 +4,8 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 import org.modnet.api.inet.InetProtocol;
+import org.modnet.api.inet.Ipv4;
+import org.modnet.api.net.Errno;
 import org.modnet.api.inet.NeighbourTable;
 import org.modnet.api.net.NetCore;
 import org.osgi.service.component.annotations.Activate;
@@ -25,9 +27,9 @@ import org.osgi.service.component.annotations.ReferencePolicy;
  * ({@code inet_add_protocol}), and the {@code Ip} MIB for {@code nstat}. Stopping this bundle takes
  * IPv4 away: frames of 0x0800 are then dropped and counted by the core, as Linux without IPv4 would.
  */
-@Component(service = { PacketHandler.class, PernetOperations.class, SnmpMib.class, Ipv4Protocol.class }, immediate = true, property = {
+@Component(service = { PacketHandler.class, PernetOperations.class, SnmpMib.class, Ipv4Protocol.class, Ipv4.class }, immediate = true, property = {
         PacketHandler.ETHERTYPE + ":Integer=2048", PernetOperations.ORDER + ":Integer=10" })
-public final class Ipv4Protocol implements PacketHandler, PernetOperations, SnmpMib {
+public final class Ipv4Protocol implements PacketHandler, PernetOperations, SnmpMib, Ipv4 {
     private final Map<NetNamespace, Ipv4Net> nets = new ConcurrentHashMap<>();
     private final Map<Integer, InetProtocol> protocols = new ConcurrentHashMap<>();
     private final NetCore core;
@@ -70,14 +72,14 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
     }
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
-    void addProtocol(InetProtocol protocol, Map<String, Object> props) {
+    public void addProtocol(InetProtocol protocol, Map<String, Object> props) {
         if (props.get(InetProtocol.PROTOCOL) instanceof Number n) {
             protocols.put(n.intValue(), protocol);
             nets.values().forEach(net -> net.input.addProtocol(n.intValue(), protocol));
         }
     }
 
-    void removeProtocol(InetProtocol protocol, Map<String, Object> props) {
+    public void removeProtocol(InetProtocol protocol, Map<String, Object> props) {
         if (props.get(InetProtocol.PROTOCOL) instanceof Number n) {
             protocols.remove(n.intValue(), protocol);
             nets.values().forEach(net -> net.input.removeProtocol(n.intValue(), protocol));
@@ -122,5 +124,63 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
         Map<String, Long> all = new java.util.LinkedHashMap<>(net.mib.snapshot());
         all.putAll(net.icmp.mib.snapshot());
         return all;
+    }
+
+    // --- what the transport protocols use (Ipv4) ---
+
+    @Override
+    public OutputRoute route(NetNamespace ns, int daddr) {
+        Ipv4Net net = nets.get(ns);
+        if (net == null) {
+            return new OutputRoute(null, 0, Errno.ENETUNREACH);
+        }
+        Ipv4Output.Decision d = net.output.route(daddr);
+        return new OutputRoute(d.dev(), d.src(), d.error());
+    }
+
+    @Override
+    public Errno send(NetNamespace ns, SkBuff skb, int saddr, int daddr, int protocol, int ttl, int tos) {
+        Ipv4Net net = nets.get(ns);
+        if (net == null) {
+            skb.free();
+            return Errno.ENETUNREACH;
+        }
+        return net.output.send(skb, saddr, daddr, protocol, ttl, tos);
+    }
+
+    @Override
+    public AddressType addressType(NetNamespace ns, int addr) {
+        if (addr == 0) {
+            return AddressType.ANY;
+        }
+        if ((addr >>> 24) == 127) {
+            return AddressType.LOCAL;
+        }
+        if ((addr & 0xf0000000) == 0xe0000000) {
+            return AddressType.MULTICAST;
+        }
+        Ipv4Net net = nets.get(ns);
+        if (net == null) {
+            return addr == -1 ? AddressType.BROADCAST : AddressType.UNICAST;
+        }
+        return switch (net.classify(addr, null)) {
+            case LOCAL -> AddressType.LOCAL;
+            case BROADCAST -> AddressType.BROADCAST;
+            default -> AddressType.UNICAST;
+        };
+    }
+
+    @Override
+    public void sendIcmpError(SkBuff skb, int type, int code, int info) {
+        Ipv4Net net = skb.dev() == null ? null : nets.get(skb.dev().namespace());
+        if (net != null) {
+            net.icmp.sendError(skb, type, code, info);
+        }
+    }
+
+    @Override
+    public int[] localPortRange(NetNamespace ns) {
+        Ipv4Net net = nets.get(ns);
+        return net == null ? new int[] { 32768, 60999 } : net.localPortRange.get();
     }
 }

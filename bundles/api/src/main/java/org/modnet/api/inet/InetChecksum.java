@@ -9,19 +9,34 @@ public final class InetChecksum {
 
     /** The folded 16-bit ones' complement sum of {@code len} bytes at {@code offset}, plus {@code initial}. */
     public static int sum(SkBuff skb, int offset, int len, int initial) {
+        if (len < 0 || offset < 0 || offset > skb.end() - len) {
+            throw new IndexOutOfBoundsException("checksum of " + len + " bytes at " + offset + " outside the buffer");
+        }
+        java.lang.foreign.MemorySegment m = skb.memory();
         long sum = initial & 0xffffffffL;
         int i = 0;
-        for (; i + 1 < len; i += 2) {
-            sum += skb.getU16(offset + i);
+        // 32-bit big-endian words into a 64-bit accumulator: the ones' complement sum is the same
+        // whatever the word size, once the carries are folded back (RFC 1071, section 2)
+        for (; i + 3 < len; i += 4) {
+            sum += m.get(BE_INT, offset + i) & 0xffffffffL;
+        }
+        if (i + 1 < len) {
+            sum += m.get(BE_SHORT, offset + i) & 0xffff;
+            i += 2;
         }
         if (i < len) {
-            sum += skb.getU8(offset + i) << 8;
+            sum += (m.get(java.lang.foreign.ValueLayout.JAVA_BYTE, offset + i) & 0xff) << 8;
         }
         while ((sum >>> 16) != 0) {
             sum = (sum & 0xffff) + (sum >>> 16);
         }
         return (int) sum;
     }
+
+    private static final java.lang.foreign.ValueLayout.OfInt BE_INT = java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED
+            .withOrder(java.nio.ByteOrder.BIG_ENDIAN);
+    private static final java.lang.foreign.ValueLayout.OfShort BE_SHORT = java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED
+            .withOrder(java.nio.ByteOrder.BIG_ENDIAN);
 
     /** The checksum to store: the complement of the sum (0xffff when the sum is 0, never 0 for IPv4). */
     public static int checksum(SkBuff skb, int offset, int len) {

@@ -13,4 +13,13 @@ public interface InetProtocol {
     String PROTOCOL = "modnet.ipproto";
 
     void receive(SkBuff skb);
+
+    /**
+     * {@code err_handler}: an ICMP error arrived quoting a packet of this protocol. {@code inner} is the
+     * offset of the quoted IPv4 header in {@code skb}; at least its header and the first 8 bytes of the
+     * transport header are in the linear data. The skb stays the caller's. Type, code and info are the
+     * ICMP header's ({@code info} carries the next-hop MTU of "fragmentation needed").
+     */
+    default void error(SkBuff skb, int inner, int type, int code, int info) {
+    }
 }

@@ -20,15 +20,18 @@ public enum Errno {
     EMFILE(24, "Too many open files"),
     ENOSPC(28, "No space left on device"),
     EPIPE(32, "Broken pipe"),
+    EDOM(33, "Numerical argument out of domain"),
     ERANGE(34, "Numerical result out of range"),
     ENAMETOOLONG(36, "File name too long"),
     ENOTEMPTY(39, "Directory not empty"),
+    EPROTO(71, "Protocol error"),
     ENOTSOCK(88, "Socket operation on non-socket"),
     EDESTADDRREQ(89, "Destination address required"),
     EMSGSIZE(90, "Message too long"),
     EPROTOTYPE(91, "Protocol wrong type for socket"),
     ENOPROTOOPT(92, "Protocol not available"),
     EPROTONOSUPPORT(93, "Protocol not supported"),
+    ESOCKTNOSUPPORT(94, "Socket type not supported"),
     EOPNOTSUPP(95, "Operation not supported"),
     EAFNOSUPPORT(97, "Address family not supported by protocol"),
     EADDRINUSE(98, "Address already in use"),
@@ -42,6 +45,7 @@ public enum Errno {
     ENOTCONN(107, "Transport endpoint is not connected"),
     ETIMEDOUT(110, "Connection timed out"),
     ECONNREFUSED(111, "Connection refused"),
+    EHOSTDOWN(112, "Host is down"),
     EHOSTUNREACH(113, "No route to host"),
     EALREADY(114, "Operation already in progress"),
     EINPROGRESS(115, "Operation now in progress");
@@ -52,6 +56,16 @@ public enum Errno {
     Errno(int number, String text) {
         this.number = number;
         this.text = text;
+    }
+
+    /** The errno of that number, or null. */
+    public static Errno of(int number) {
+        for (Errno e : values()) {
+            if (e.number == number) {
+                return e;
+            }
+        }
+        return null;
     }
 
     public int number() {

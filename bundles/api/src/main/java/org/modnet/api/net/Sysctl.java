@@ -12,6 +12,13 @@ public interface Sysctl {
     /** An integer entry in [min, max] with its default; registering a name twice returns the first handle. */
     IntSysctl registerInt(String name, int defaultValue, int min, int max);
 
+    /**
+     * An entry of several integers, each in [min, max], printed separated by tabs as Linux does.
+     * With {@code ordered} the values must not decrease ({@code ip_local_port_range}: low, high).
+     * Registering a name twice returns the first handle.
+     */
+    IntVectorSysctl registerInts(String name, int[] defaults, int min, int max, boolean ordered);
+
     /** Removes the entries under this prefix (a layer's exit). */
     void unregister(String prefix);
 

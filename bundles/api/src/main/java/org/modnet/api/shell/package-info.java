@@ -3,7 +3,7 @@
  * error a command raises to print Linux's own error words and set an exit status.
  */
 @Export
-@Version("1.0.0")
+@Version("1.1.0")
 package org.modnet.api.shell;
 
 import org.osgi.annotation.bundle.Export;

@@ -71,6 +71,10 @@ final class CatCommand {
                 if (path.startsWith("/proc/sys/")) {
                     yield List.of(sysctl(file, path.substring("/proc/sys/".length())));
                 }
+                List<String> kept = path.startsWith("/proc/net/") ? inv.procFiles().read(path, namespace()) : null;
+                if (kept != null) {
+                    yield kept;
+                }
                 throw new CommandException("cat: " + file + ": No such file or directory", 1);
             }
         };

@@ -13,7 +13,18 @@ import org.modnet.api.shell.CommandException;
  * warnings go, and the link drivers for {@code ip link add}.
  */
 record Invocation(NetCore core, CommandSession session, PrintStream out, PrintStream err, LinkFactories links,
-        org.modnet.api.inet.RouteTable routes, org.modnet.api.inet.NeighbourTable neighbours) {
+        org.modnet.api.inet.RouteTable routes, org.modnet.api.inet.NeighbourTable neighbours, ProcFiles procFiles) {
+
+    /** The /proc files other layers keep: the lines of {@code path} in {@code ns}, or null if no layer has it. */
+    @FunctionalInterface
+    interface ProcFiles {
+        java.util.List<String> read(String path, org.modnet.api.net.NetNamespace ns);
+    }
+
+    Invocation(NetCore core, CommandSession session, PrintStream out, PrintStream err, LinkFactories links,
+            org.modnet.api.inet.RouteTable routes, org.modnet.api.inet.NeighbourTable neighbours) {
+        this(core, session, out, err, links, routes, neighbours, (path, ns) -> null);
+    }
 
     /** Without IPv4 routing or ARP (tests of the link-layer commands). */
     Invocation(NetCore core, CommandSession session, PrintStream out, PrintStream err, LinkFactories links) {

@@ -65,7 +65,7 @@ public final class NetCommands {
     }
 
     private Invocation invocation(CommandSession session) {
-        return new Invocation(core, session, System.out, System.err, this::linkFactory, routes, neighbours);
+        return new Invocation(core, session, System.out, System.err, this::linkFactory, routes, neighbours, this::procFile);
     }
 
     private static List<String> words(String[] args) {
@@ -98,6 +98,27 @@ public final class NetCommands {
                 context.ungetService(best);
             }
         };
+    }
+
+    /** The lines of a /proc file another layer registered ({@link org.modnet.api.shell.ProcFile}), or null. */
+    private List<String> procFile(String path, org.modnet.api.net.NetNamespace ns) {
+        Collection<ServiceReference<org.modnet.api.shell.ProcFile>> refs;
+        try {
+            refs = context.getServiceReferences(org.modnet.api.shell.ProcFile.class,
+                    "(" + org.modnet.api.shell.ProcFile.PATH + "=" + escape(path) + ")");
+        } catch (InvalidSyntaxException e) {
+            return null;
+        }
+        ServiceReference<org.modnet.api.shell.ProcFile> best = refs.stream().max(ServiceReference::compareTo).orElse(null);
+        org.modnet.api.shell.ProcFile file = best == null ? null : context.getService(best);
+        if (file == null) {
+            return null;
+        }
+        try {
+            return file.read(ns);
+        } finally {
+            context.ungetService(best);
+        }
     }
 
     /** An LDAP filter value: backslash, star and parentheses escaped (RFC 4515). */

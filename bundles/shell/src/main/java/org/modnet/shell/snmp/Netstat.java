@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * {@code netstat -s} of net-tools, for the Ip, Icmp and IcmpMsg counters: the same sections, wording
+ * {@code netstat -s} of net-tools, for the Ip, Icmp, IcmpMsg and Udp counters: the same sections, wording
  * and indentation; lines of error counters that are zero are left out, as net-tools leaves them out.
  */
 final class Netstat {
@@ -34,6 +34,17 @@ final class Netstat {
             new Line("IpFragOKs", "%d fragments received ok", false),
             new Line("IpFragFails", "%d fragments failed", false),
             new Line("IpFragCreates", "%d fragments created", false));
+
+    private static final List<Line> UDP = List.of(
+            new Line("UdpInDatagrams", "%d packets received", true),
+            new Line("UdpNoPorts", "%d packets to unknown port received", true),
+            new Line("UdpInErrors", "%d packet receive errors", true),
+            new Line("UdpOutDatagrams", "%d packets sent", true),
+            new Line("UdpRcvbufErrors", "%d receive buffer errors", true),
+            new Line("UdpSndbufErrors", "%d send buffer errors", true),
+            new Line("UdpInCsumErrors", "InCsumErrors: %d", false),
+            new Line("UdpIgnoredMulti", "IgnoredMulti: %d", false),
+            new Line("UdpMemErrors", "MemErrors: %d", false));
 
     private static final String[] ICMP_TYPES = new String[19];
 
@@ -79,6 +90,15 @@ final class Netstat {
             if (!msg.isEmpty()) {
                 out.add("IcmpMsg:");
                 out.addAll(msg);
+            }
+        }
+        if (c.containsKey("UdpInDatagrams")) {
+            out.add("Udp:");
+            for (Line l : UDP) {
+                long v = c.getOrDefault(l.counter, 0L);
+                if (l.always || v != 0) {
+                    out.add("    " + String.format(l.words, v));
+                }
             }
         }
         return out;

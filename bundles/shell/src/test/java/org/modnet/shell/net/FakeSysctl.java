@@ -31,6 +31,11 @@ final class FakeSysctl implements Sysctl {
     }
 
     @Override
+    public org.modnet.api.net.IntVectorSysctl registerInts(String name, int[] defaults, int min, int max, boolean ordered) {
+        throw new UnsupportedOperationException("the shell's tests use integer entries only");
+    }
+
+    @Override
     public void unregister(String prefix) {
         entries.keySet().removeIf(n -> n.startsWith(prefix));
         values.keySet().removeIf(n -> n.startsWith(prefix));

@@ -1,0 +1,53 @@
+package org.modnet.api.inet;
+
+import org.modnet.api.net.Errno;
+import org.modnet.api.net.NetDevice;
+import org.modnet.api.net.NetNamespace;
+import org.modnet.api.skb.SkBuff;
+
+/**
+ * What IPv4 offers the transport protocols above it, registered as a service by the IPv4 layer:
+ * {@code ip_route_output}, {@code ip_queue_xmit}, {@code inet_addr_type} and {@code icmp_send}.
+ */
+public interface Ipv4 {
+    /** How an address is known in a namespace, {@code inet_addr_type}'s answer. */
+    enum AddressType {
+        /** One of the namespace's own addresses (or 127/8). */
+        LOCAL,
+        /** 255.255.255.255 or a directed broadcast of one of its subnets. */
+        BROADCAST,
+        MULTICAST,
+        UNICAST,
+        /** 0.0.0.0. */
+        ANY
+    }
+
+    /**
+     * A route for output: the device, the source address a socket bound to 0.0.0.0 uses, or the errno
+     * the sender sees ({@code ENETUNREACH}, {@code EHOSTUNREACH}, {@code EACCES}, ...).
+     */
+    record OutputRoute(NetDevice device, int source, Errno error) {
+    }
+
+    /** {@code ip_route_output_key} for {@code daddr} in {@code ns}; IPv4 absent from it is ENETUNREACH. */
+    OutputRoute route(NetNamespace ns, int daddr);
+
+    /**
+     * Sends the skb's data as the payload of an IPv4 packet: header, netfilter's LOCAL_OUT and
+     * POST_ROUTING, neighbour output, fragments where the MTU asks. {@code saddr} 0 takes the route's
+     * source, {@code ttl} 0 the namespace's {@code ip_default_ttl}. Leave 64 bytes of headroom.
+     * Returns null when sent, else the errno (the skb is freed either way).
+     */
+    Errno send(NetNamespace ns, SkBuff skb, int saddr, int daddr, int protocol, int ttl, int tos);
+
+    AddressType addressType(NetNamespace ns, int addr);
+
+    /**
+     * {@code icmp_send}: an ICMP error about a received packet (its network header set) to its sender,
+     * rate-limited as the namespace's sysctls say. The skb stays the caller's.
+     */
+    void sendIcmpError(SkBuff skb, int type, int code, int info);
+
+    /** {@code net.ipv4.ip_local_port_range} of the namespace: {low, high}. */
+    int[] localPortRange(NetNamespace ns);
+}

@@ -1,0 +1,17 @@
+package org.modnet.api.shell;
+
+import java.util.List;
+
+import org.modnet.api.net.NetNamespace;
+
+/**
+ * A file under {@code /proc/net} that a layer keeps (as {@code /proc/net/sockstat}), registered as a
+ * service with {@value #PATH}; {@code cat} reads it in the session's namespace.
+ */
+@FunctionalInterface
+public interface ProcFile {
+    String PATH = "modnet.proc.path";
+
+    /** The file's lines as they read now in {@code ns}. */
+    List<String> read(NetNamespace ns);
+}

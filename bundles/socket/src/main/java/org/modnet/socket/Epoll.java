@@ -1,0 +1,182 @@
+package org.modnet.socket;
+
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+import org.modnet.api.net.Errno;
+import org.modnet.socket.api.EpollEvent;
+import org.modnet.socket.api.Sock;
+import org.modnet.socket.api.SocketCalls;
+
+/**
+ * An epoll instance ({@code fs/eventpoll.c}): an interest list of sockets, each with a callback on its
+ * wait queue that puts it on the ready list; {@code epoll_wait} checks only the ready list. Level
+ * triggered entries go back on the list while still ready; {@code EPOLLET} ones wait for the next wake;
+ * {@code EPOLLONESHOT} ones are disarmed after one report. A closed socket leaves the interest list.
+ */
+final class Epoll {
+    private static final int ALWAYS = SocketCalls.EPOLLERR | SocketCalls.EPOLLHUP;
+
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition ready = lock.newCondition();
+    private final Map<Integer, Item> interest = new LinkedHashMap<>(); // guarded by lock
+    private final LinkedHashSet<Item> readyList = new LinkedHashSet<>(); // guarded by lock
+    private boolean closed;
+
+    private final class Item implements Sock.Waiter {
+        final int fd;
+        final Sock sock;
+        int events;
+        long data;
+
+        Item(int fd, Sock sock) {
+            this.fd = fd;
+            this.sock = sock;
+        }
+
+        /** {@code ep_poll_callback}. */
+        @Override
+        public void wake(Sock s) {
+            lock.lock();
+            try {
+                if (interest.get(fd) == this && (events & ~(SocketCalls.EPOLLET | SocketCalls.EPOLLONESHOT)) != 0) {
+                    readyList.add(this);
+                    ready.signalAll();
+                }
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+
+    int ctl(int op, int fd, Sock sock, int events, long data) {
+        lock.lock();
+        try {
+            Item existing = interest.get(fd);
+            if (existing != null && existing.sock.isClosed()) {
+                remove(existing);
+                existing = null;
+            }
+            switch (op) {
+                case SocketCalls.EPOLL_CTL_ADD -> {
+                    if (existing != null) {
+                        return -Errno.EEXIST.number();
+                    }
+                    Item item = new Item(fd, sock);
+                    item.events = events | ALWAYS;
+                    item.data = data;
+                    interest.put(fd, item);
+                    sock.addWaiter(item);
+                    readyList.add(item); // ep_insert polls once: a socket ready now is reported
+                    ready.signalAll();
+                    return 0;
+                }
+                case SocketCalls.EPOLL_CTL_MOD -> {
+                    if (existing == null) {
+                        return -Errno.ENOENT.number();
+                    }
+                    existing.events = events | ALWAYS;
+                    existing.data = data;
+                    readyList.add(existing);
+                    ready.signalAll();
+                    return 0;
+                }
+                case SocketCalls.EPOLL_CTL_DEL -> {
+                    if (existing == null) {
+                        return -Errno.ENOENT.number();
+                    }
+                    remove(existing);
+                    return 0;
+                }
+                default -> {
+                    return -Errno.EINVAL.number();
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void remove(Item item) {
+        interest.remove(item.fd, item);
+        readyList.remove(item);
+        item.sock.removeWaiter(item);
+    }
+
+    int await(EpollEvent[] out, int timeoutMillis) {
+        long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
+        lock.lock();
+        try {
+            while (true) {
+                int n = harvest(out);
+                if (n > 0 || timeoutMillis == 0) {
+                    return n;
+                }
+                if (closed) {
+                    return -Errno.EBADF.number();
+                }
+                try {
+                    if (timeoutMillis < 0) {
+                        ready.await();
+                    } else {
+                        long left = deadline - System.nanoTime();
+                        if (left <= 0) {
+                            return 0;
+                        }
+                        ready.awaitNanos(left);
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return -Errno.EINTR.number();
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** {@code ep_send_events}: reports the ready items that are still ready, re-queuing level-triggered ones. */
+    private int harvest(EpollEvent[] out) {
+        int n = 0;
+        java.util.List<Item> again = new java.util.ArrayList<>();
+        var it = readyList.iterator();
+        while (it.hasNext() && n < out.length) {
+            Item item = it.next();
+            it.remove();
+            if (item.sock.isClosed()) {
+                remove(item);
+                continue;
+            }
+            int mask = item.sock.poll() & item.events;
+            if (mask == 0) {
+                continue;
+            }
+            out[n].events = mask;
+            out[n].data = item.data;
+            n++;
+            if ((item.events & SocketCalls.EPOLLONESHOT) != 0) {
+                item.events &= SocketCalls.EPOLLET | SocketCalls.EPOLLONESHOT; // disarmed until EPOLL_CTL_MOD
+            } else if ((item.events & SocketCalls.EPOLLET) == 0) {
+                again.add(item);
+            }
+        }
+        readyList.addAll(again);
+        return n;
+    }
+
+    void close() {
+        lock.lock();
+        try {
+            closed = true;
+            for (Item item : java.util.List.copyOf(interest.values())) {
+                remove(item);
+            }
+            ready.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+}

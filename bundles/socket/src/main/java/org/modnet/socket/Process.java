@@ -1,0 +1,448 @@
+package org.modnet.socket;
+
+import java.nio.ByteBuffer;
+import java.util.concurrent.locks.LockSupport;
+
+import org.modnet.api.net.Errno;
+import org.modnet.api.net.NetNamespace;
+import org.modnet.socket.api.EpollEvent;
+import org.modnet.socket.api.MsgHdr;
+import org.modnet.socket.api.PollFd;
+import org.modnet.socket.api.Sock;
+import org.modnet.socket.api.SockAddr;
+import org.modnet.socket.api.SockException;
+import org.modnet.socket.api.SocketCalls;
+
+/**
+ * A process's descriptor table and its socket system calls ({@code net/socket.c}'s {@code sys_*}):
+ * each call checks its arguments as the kernel does, finds the socket, and turns what the socket
+ * throws into the negative errno. A runtime failure inside a protocol is a stack bug: it is logged once
+ * with its trace and the call returns EFAULT rather than throwing at the application.
+ */
+final class Process implements SocketCalls {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Process.class);
+    private static final int FIRST_FD = 3;
+
+    private final SocketLayer layer;
+    private final String command;
+    private final int pid;
+    private volatile NetNamespace ns;
+    /** The descriptor table: read without a lock, changed under this object's monitor. */
+    private final java.util.concurrent.atomic.AtomicReferenceArray<Object> files = new java.util.concurrent.atomic.AtomicReferenceArray<>(RLIMIT_NOFILE);
+
+    Process(SocketLayer layer, String command, int pid, NetNamespace ns) {
+        this.layer = layer;
+        this.command = command == null ? "java" : command;
+        this.pid = pid;
+        this.ns = ns;
+    }
+
+    /** What a call does with its socket; throws the errno it fails with. */
+    @FunctionalInterface
+    private interface Call {
+        int on(Sock s) throws SockException;
+    }
+
+    private int call(int fd, Call c) {
+        Object f = file(fd);
+        if (f == null) {
+            return -Errno.EBADF.number();
+        }
+        if (!(f instanceof Sock s)) {
+            return -Errno.ENOTSOCK.number();
+        }
+        try {
+            return c.on(s);
+        } catch (SockException e) {
+            return -e.errno().number();
+        } catch (RuntimeException e) {
+            return stackBug(fd, e);
+        }
+    }
+
+    private int stackBug(int fd, RuntimeException e) {
+        LOG.error("socket call on fd {} of {} failed inside the stack", fd, command, e);
+        return -Errno.EFAULT.number();
+    }
+
+    private Object file(int fd) {
+        return fd < 0 || fd >= RLIMIT_NOFILE ? null : files.get(fd);
+    }
+
+    private synchronized int install(Object f) {
+        for (int fd = FIRST_FD; fd < RLIMIT_NOFILE; fd++) {
+            if (files.get(fd) == null) {
+                files.set(fd, f);
+                if (f instanceof Sock s) {
+                    s.users("(\"" + command + "\",pid=" + pid + ",fd=" + fd + ")");
+                }
+                return fd;
+            }
+        }
+        return -Errno.EMFILE.number();
+    }
+
+    @Override
+    public int socket(int domain, int type, int protocol) {
+        boolean nonBlock = (type & SOCK_NONBLOCK) != 0;
+        int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+        Sock s;
+        try {
+            s = layer.create(ns, domain, base, protocol);
+        } catch (SockException e) {
+            return -e.errno().number();
+        }
+        s.setNonBlocking(nonBlock);
+        int fd = install(s);
+        if (fd < 0) {
+            layer.closed(s);
+        }
+        return fd;
+    }
+
+    @Override
+    public int bind(int fd, SockAddr addr) {
+        if (addr == null) {
+            return -Errno.EFAULT.number();
+        }
+        return call(fd, s -> {
+            s.bind(addr);
+            return 0;
+        });
+    }
+
+    @Override
+    public int listen(int fd, int backlog) {
+        return call(fd, s -> {
+            s.listen(backlog);
+            return 0;
+        });
+    }
+
+    @Override
+    public int accept(int fd, SockAddr[] peer, int flags) {
+        if ((flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) != 0) {
+            return -Errno.EINVAL.number();
+        }
+        return call(fd, s -> {
+            Sock child = s.accept((flags & SOCK_NONBLOCK) != 0 || s.isNonBlocking());
+            child.setNonBlocking((flags & SOCK_NONBLOCK) != 0);
+            if (peer != null && peer.length > 0) {
+                peer[0] = child.remoteAddress();
+            }
+            int nfd = install(child);
+            if (nfd < 0) {
+                layer.closed(child);
+            }
+            return nfd;
+        });
+    }
+
+    @Override
+    public int connect(int fd, SockAddr addr) {
+        return call(fd, s -> {
+            s.connect(addr);
+            return 0;
+        });
+    }
+
+    @Override
+    public int send(int fd, ByteBuffer buf, int flags) {
+        return sendto(fd, buf, flags, null);
+    }
+
+    @Override
+    public int sendto(int fd, ByteBuffer buf, int flags, SockAddr to) {
+        if (buf == null) {
+            return -Errno.EFAULT.number();
+        }
+        Object f = file(fd);
+        if (!(f instanceof Sock s)) {
+            return f == null ? -Errno.EBADF.number() : -Errno.ENOTSOCK.number();
+        }
+        try {
+            return s.send(buf, to, flags);
+        } catch (SockException e) {
+            return -e.errno().number();
+        } catch (RuntimeException e) {
+            return stackBug(fd, e);
+        }
+    }
+
+    @Override
+    public int sendmsg(int fd, MsgHdr msg, int flags) {
+        if (msg == null || msg.iov == null || hasNull(msg.iov)) {
+            return -Errno.EFAULT.number();
+        }
+        if (msg.iov.length > 1024) {
+            return -Errno.EMSGSIZE.number(); // UIO_MAXIOV
+        }
+        return call(fd, s -> s.sendmsg(msg.iov, msg.name, flags));
+    }
+
+    @Override
+    public int recv(int fd, ByteBuffer buf, int flags) {
+        return recvfrom(fd, buf, flags, null);
+    }
+
+    @Override
+    public int recvfrom(int fd, ByteBuffer buf, int flags, SockAddr[] from) {
+        if (buf == null) {
+            return -Errno.EFAULT.number();
+        }
+        Object f = file(fd);
+        if (!(f instanceof Sock s)) {
+            return f == null ? -Errno.EBADF.number() : -Errno.ENOTSOCK.number();
+        }
+        try {
+            return s.recv(buf, from, flags);
+        } catch (SockException e) {
+            return -e.errno().number();
+        } catch (RuntimeException e) {
+            return stackBug(fd, e);
+        }
+    }
+
+    @Override
+    public int recvmsg(int fd, MsgHdr msg, int flags) {
+        if (msg == null || msg.iov == null || hasNull(msg.iov)) {
+            return -Errno.EFAULT.number();
+        }
+        if (msg.iov.length > 1024) {
+            return -Errno.EMSGSIZE.number();
+        }
+        SockAddr[] from = new SockAddr[1];
+        int[] msgFlags = new int[1];
+        int r = call(fd, s -> s.recvmsg(msg.iov, from, flags, msgFlags));
+        if (r >= 0) {
+            msg.name = from[0];
+            msg.flags = msgFlags[0];
+        }
+        return r;
+    }
+
+    private static boolean hasNull(ByteBuffer[] iov) {
+        for (ByteBuffer b : iov) {
+            if (b == null) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    @Override
+    public int shutdown(int fd, int how) {
+        return call(fd, s -> {
+            s.shutdown(how);
+            return 0;
+        });
+    }
+
+    @Override
+    public int close(int fd) {
+        Object f;
+        synchronized (this) {
+            f = file(fd);
+            if (f == null) {
+                return -Errno.EBADF.number();
+            }
+            files.set(fd, null);
+        }
+        if (f instanceof Sock s) {
+            layer.closed(s);
+        } else if (f instanceof Epoll e) {
+            e.close();
+        }
+        return 0;
+    }
+
+    @Override
+    public int setsockopt(int fd, int level, int name, int... value) {
+        return call(fd, s -> {
+            s.setOption(level, name, value);
+            return 0;
+        });
+    }
+
+    @Override
+    public int getsockopt(int fd, int level, int name, int[] value) {
+        if (value == null) {
+            return -Errno.EFAULT.number();
+        }
+        return call(fd, s -> s.getOption(level, name, value));
+    }
+
+    @Override
+    public int getsockname(int fd, SockAddr[] out) {
+        if (out == null || out.length == 0) {
+            return -Errno.EFAULT.number();
+        }
+        return call(fd, s -> {
+            out[0] = s.localAddress();
+            return 0;
+        });
+    }
+
+    @Override
+    public int getpeername(int fd, SockAddr[] out) {
+        if (out == null || out.length == 0) {
+            return -Errno.EFAULT.number();
+        }
+        return call(fd, s -> {
+            if (s.state() != Sock.TCP_ESTABLISHED) {
+                throw SockException.of(Errno.ENOTCONN);
+            }
+            out[0] = s.remoteAddress();
+            return 0;
+        });
+    }
+
+    @Override
+    public int fcntl(int fd, int cmd, int arg) {
+        return call(fd, s -> switch (cmd) {
+            case F_GETFL -> 2 /* O_RDWR */ | (s.isNonBlocking() ? O_NONBLOCK : 0);
+            case F_SETFL -> {
+                s.setNonBlocking((arg & O_NONBLOCK) != 0);
+                yield 0;
+            }
+            default -> throw SockException.of(Errno.EINVAL);
+        });
+    }
+
+    @Override
+    public int poll(PollFd[] fds, int timeoutMillis) {
+        if (fds == null || hasNull(fds)) {
+            return -Errno.EFAULT.number();
+        }
+        if (fds.length > RLIMIT_NOFILE) {
+            return -Errno.EINVAL.number();
+        }
+        Thread me = Thread.currentThread();
+        Sock.Waiter waker = s -> LockSupport.unpark(me);
+        Sock[] socks = new Sock[fds.length];
+        for (int i = 0; i < fds.length; i++) {
+            if (file(fds[i].fd) instanceof Sock s) {
+                socks[i] = s;
+                s.addWaiter(waker);
+            }
+        }
+        long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
+        try {
+            while (true) {
+                int ready = 0;
+                for (int i = 0; i < fds.length; i++) {
+                    PollFd p = fds[i];
+                    if (p.fd < 0) {
+                        p.revents = 0; // ignored, as poll(2) does
+                        continue;
+                    }
+                    int mask = socks[i] == null ? POLLNVAL : socks[i].poll();
+                    p.revents = mask & (p.events | POLLERR | POLLHUP | POLLNVAL);
+                    if (p.revents != 0) {
+                        ready++;
+                    }
+                }
+                if (ready > 0 || timeoutMillis == 0) {
+                    return ready;
+                }
+                if (Thread.interrupted()) {
+                    return -Errno.EINTR.number();
+                }
+                if (timeoutMillis < 0) {
+                    LockSupport.park(this);
+                } else {
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        return 0;
+                    }
+                    LockSupport.parkNanos(this, left);
+                }
+            }
+        } finally {
+            for (Sock s : socks) {
+                if (s != null) {
+                    s.removeWaiter(waker);
+                }
+            }
+        }
+    }
+
+    private static boolean hasNull(PollFd[] fds) {
+        for (PollFd p : fds) {
+            if (p == null) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    @Override
+    public int epollCreate() {
+        return install(new Epoll());
+    }
+
+    @Override
+    public int epollCtl(int epfd, int op, int fd, int events, long data) {
+        Object e = file(epfd);
+        if (e == null) {
+            return -Errno.EBADF.number();
+        }
+        Object target = file(fd);
+        if (target == null) {
+            return -Errno.EBADF.number();
+        }
+        if (!(e instanceof Epoll ep) || epfd == fd) {
+            return -Errno.EINVAL.number();
+        }
+        if (!(target instanceof Sock s)) {
+            return -Errno.EPERM.number(); // an epoll instance inside another is not supported here
+        }
+        return ep.ctl(op, fd, s, events, data);
+    }
+
+    @Override
+    public int epollWait(int epfd, EpollEvent[] events, int timeoutMillis) {
+        Object e = file(epfd);
+        if (e == null) {
+            return -Errno.EBADF.number();
+        }
+        if (!(e instanceof Epoll ep) || events == null || events.length == 0) {
+            return -Errno.EINVAL.number();
+        }
+        for (EpollEvent ev : events) {
+            if (ev == null) {
+                return -Errno.EFAULT.number();
+            }
+        }
+        return ep.await(events, timeoutMillis);
+    }
+
+    @Override
+    public int setns(String netns) {
+        NetNamespace n = layer.namespace(netns);
+        if (n == null) {
+            return -Errno.ENOENT.number();
+        }
+        ns = n;
+        return 0;
+    }
+
+    @Override
+    public String netns() {
+        return ns.name();
+    }
+
+    @Override
+    public int pid() {
+        return pid;
+    }
+
+    @Override
+    public void close() {
+        for (int fd = 0; fd < RLIMIT_NOFILE; fd++) {
+            if (file(fd) != null) {
+                close(fd);
+            }
+        }
+    }
+}

@@ -1,0 +1,226 @@
+package org.modnet.socket;
+
+import java.nio.channels.spi.SelectorProvider;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.modnet.api.net.Errno;
+import org.modnet.api.net.NetCore;
+import org.modnet.api.net.NetNamespace;
+import org.modnet.api.net.PernetOperations;
+import org.modnet.socket.api.Sock;
+import org.modnet.socket.api.SockException;
+import org.modnet.socket.api.SocketCalls;
+import org.modnet.socket.api.SocketProtocol;
+import org.modnet.socket.api.Sockets;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+
+/**
+ * The socket layer ({@code net/socket.c}, {@code af_inet.c}'s socket switch): finds the protocol a
+ * {@code socket(2)} asks for among the registered {@link SocketProtocol} services, keeps every open
+ * socket by namespace (for {@code ss}), and closes the sockets of a protocol that leaves or a namespace
+ * that goes away.
+ */
+@Component(service = { Sockets.class, PernetOperations.class, SocketLayer.class }, immediate = true, property = {
+        PernetOperations.ORDER + ":Integer=30" })
+public final class SocketLayer implements Sockets, PernetOperations {
+    private final NetCore core;
+    private final AtomicInteger pids = new AtomicInteger(1000);
+    private final List<Entry> protocols = new CopyOnWriteArrayList<>();
+    private final Map<NetNamespace, Set<Sock>> open = new ConcurrentHashMap<>();
+
+    /** One {@code inet_protosw} entry. */
+    record Entry(SocketProtocol protocol, int family, int type, int number, boolean isDefault) {
+    }
+
+    @Activate
+    public SocketLayer(@Reference NetCore core) {
+        this.core = core;
+    }
+
+    @Deactivate
+    void deactivate() {
+        open.values().forEach(set -> List.copyOf(set).forEach(Sock::close));
+        open.clear();
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
+    public void addProtocol(SocketProtocol p, Map<String, Object> props) {
+        protocols.add(new Entry(p, number(props, SocketProtocol.FAMILY), number(props, SocketProtocol.TYPE),
+                number(props, SocketProtocol.PROTOCOL), Boolean.TRUE.equals(props.get(SocketProtocol.DEFAULT))
+                        || "true".equals(props.get(SocketProtocol.DEFAULT))));
+    }
+
+    /** A protocol leaves: its sockets are closed, and calls on their descriptors return EBADF. */
+    public void removeProtocol(SocketProtocol p) {
+        protocols.removeIf(e -> e.protocol() == p);
+        for (Set<Sock> set : open.values()) {
+            for (Sock s : List.copyOf(set)) {
+                if (owner(s) == p) {
+                    s.close();
+                    set.remove(s);
+                }
+            }
+        }
+    }
+
+    private final Map<Sock, SocketProtocol> owners = new ConcurrentHashMap<>();
+
+    private SocketProtocol owner(Sock s) {
+        return owners.get(s);
+    }
+
+    private static int number(Map<String, Object> props, String key) {
+        Object v = props.get(key);
+        if (v instanceof Number n) {
+            return n.intValue();
+        }
+        try {
+            return v == null ? -1 : Integer.parseInt(v.toString());
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    @Override
+    public void init(NetNamespace ns) {
+        open.putIfAbsent(ns, ConcurrentHashMap.newKeySet());
+    }
+
+    @Override
+    public void exit(NetNamespace ns) {
+        providers.remove(ns);
+        Set<Sock> set = open.remove(ns);
+        if (set != null) {
+            set.forEach(this::forget);
+            set.forEach(Sock::close);
+        }
+    }
+
+    /**
+     * {@code __sock_create}: EAFNOSUPPORT for a family no protocol serves, ESOCKTNOSUPPORT for a type
+     * none offers, EPROTONOSUPPORT for a protocol number that does not match the type.
+     */
+    Sock create(NetNamespace ns, int family, int type, int protocol) throws SockException {
+        if (family < 0 || family >= 46) {
+            throw SockException.of(Errno.EAFNOSUPPORT);
+        }
+        if (type < 1 || type > 10) {
+            throw SockException.of(Errno.EINVAL);
+        }
+        boolean familyKnown = false;
+        boolean typeKnown = false;
+        for (Entry e : protocols) {
+            if (e.family() != family) {
+                continue;
+            }
+            familyKnown = true;
+            if (e.type() != type) {
+                continue;
+            }
+            typeKnown = true;
+            if (e.number() == protocol || (protocol == 0 && e.isDefault())) {
+                Sock s = e.protocol().create(ns);
+                Set<Sock> set = open.computeIfAbsent(ns, n -> ConcurrentHashMap.newKeySet());
+                set.add(s);
+                owners.put(s, e.protocol());
+                return s;
+            }
+        }
+        if (!familyKnown) {
+            throw SockException.of(Errno.EAFNOSUPPORT);
+        }
+        throw SockException.of(typeKnown ? Errno.EPROTONOSUPPORT : Errno.ESOCKTNOSUPPORT);
+    }
+
+    /** The last descriptor of a socket is closed. */
+    void closed(Sock s) {
+        forget(s);
+        s.close();
+    }
+
+    private void forget(Sock s) {
+        Set<Sock> set = open.get(s.namespace());
+        if (set != null) {
+            set.remove(s);
+        }
+        owners.remove(s);
+    }
+
+    NetNamespace namespace(String name) {
+        if (name == null || name.isEmpty() || name.equals("init_net")) {
+            return core.initNet();
+        }
+        return core.namespace(name);
+    }
+
+    int nextPid() {
+        return pids.incrementAndGet();
+    }
+
+    @Override
+    public SocketCalls process(String command, String netns) {
+        NetNamespace ns = namespace(netns);
+        return ns == null ? null : new Process(this, command, nextPid(), ns);
+    }
+
+    private final Map<NetNamespace, ModnetSelectorProvider> providers = new ConcurrentHashMap<>();
+
+    /** One provider per namespace, so channels and selectors from separate calls work together. */
+    @Override
+    public SelectorProvider provider(String netns) {
+        NetNamespace ns = namespace(netns);
+        return ns == null ? null : providers.computeIfAbsent(ns, n -> new ModnetSelectorProvider(this, n));
+    }
+
+    @Override
+    public java.net.DatagramSocket datagramSocket(String netns) throws java.net.SocketException {
+        NetNamespace ns = namespace(netns);
+        if (ns == null) {
+            throw new java.net.SocketException("network namespace \"" + netns + "\" does not exist");
+        }
+        return ModnetDatagramSocket.open(this, ns);
+    }
+
+    @Override
+    public List<Sock> sockets(String netns) {
+        NetNamespace ns = namespace(netns);
+        Set<Sock> set = ns == null ? null : open.get(ns);
+        if (set == null) {
+            return List.of();
+        }
+        List<Sock> all = new ArrayList<>(set);
+        all.sort(Comparator.comparingLong(Sock::inode));
+        return all;
+    }
+
+    /** The protocols and their names, for {@code /proc/net/sockstat}: name to pages in use and sockets open. */
+    Map<String, long[]> usage(NetNamespace ns) {
+        Map<String, long[]> m = new java.util.TreeMap<>();
+        for (Entry e : protocols) {
+            m.putIfAbsent(e.protocol().name(), new long[] { 0, e.protocol().memoryPages(ns) });
+        }
+        for (Sock s : sockets(ns.name())) {
+            SocketProtocol p = owner(s);
+            if (p != null) {
+                m.computeIfAbsent(p.name(), n -> new long[2])[0]++;
+            }
+        }
+        return m;
+    }
+
+    NetCore core() {
+        return core;
+    }
+}

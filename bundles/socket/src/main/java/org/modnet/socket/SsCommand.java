@@ -1,0 +1,464 @@
+package org.modnet.socket;
+
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import org.modnet.api.inet.Ipv4Addresses;
+import org.modnet.api.net.NetNamespace;
+import org.modnet.api.shell.CommandException;
+import org.modnet.socket.api.Sock;
+import org.modnet.socket.api.SockAddr;
+import org.modnet.socket.api.SocketCalls;
+
+/**
+ * {@code ss} (iproute2's socket statistics) over modnet's sockets: the selection options
+ * ({@code -u -t -a -l -4}), the columns ({@code -n -p -e -m -H}), the summary ({@code -s}), and a
+ * filter in ss's language — {@code state NAME}/{@code exclude NAME} and expressions over
+ * {@code sport}, {@code dport}, {@code src}, {@code dst} joined by {@code and}, {@code or}, {@code not}
+ * and parentheses. Ports are always numeric: modnet has no services database.
+ */
+final class SsCommand {
+    private final PrintStream out;
+    private boolean udp;
+    private boolean tcp;
+    private boolean all;
+    private boolean listening;
+    private boolean processes;
+    private boolean extended;
+    private boolean memory;
+    private boolean noHeader;
+    private boolean summary;
+    private final List<String> states = new ArrayList<>();
+    private final List<String> excluded = new ArrayList<>();
+    private Filter filter = s -> true;
+
+    SsCommand(PrintStream out) {
+        this.out = out;
+    }
+
+    /** A predicate over a socket, from ss's filter expression. */
+    @FunctionalInterface
+    interface Filter {
+        boolean test(Sock s);
+    }
+
+    /** {@code --help} printed the usage: nothing more to do. */
+    private static final class Help extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        Help() {
+            super(null, null, false, false);
+        }
+    }
+
+    void run(SocketLayer layer, NetNamespace ns, List<String> args) {
+        try {
+            list(layer, ns, args);
+        } catch (Help h) {
+            // usage printed
+        }
+    }
+
+    private void list(SocketLayer layer, NetNamespace ns, List<String> args) {
+        List<String> words = new ArrayList<>();
+        for (String a : args) {
+            for (String w : a.trim().split("\\s+")) {
+                if (!w.isEmpty()) {
+                    words.add(w);
+                }
+            }
+        }
+        int i = 0;
+        for (; i < words.size() && words.get(i).startsWith("-") && words.get(i).length() > 1; i++) {
+            String w = words.get(i);
+            if (w.startsWith("--")) {
+                longOption(w);
+                continue;
+            }
+            for (char c : w.substring(1).toCharArray()) {
+                switch (c) {
+                    case 'u' -> udp = true;
+                    case 't' -> tcp = true;
+                    case 'a' -> all = true;
+                    case 'l' -> listening = true;
+                    case 'n', '4', 'r' -> {
+                        // numeric is the only way modnet prints; IPv4 is the only family
+                    }
+                    case 'p' -> processes = true;
+                    case 'e' -> extended = true;
+                    case 'm' -> memory = true;
+                    case 'H' -> noHeader = true;
+                    case 's' -> summary = true;
+                    case 'w' -> udp = tcp = true;
+                    case 'h' -> {
+                        out.println(usage());
+                        return;
+                    }
+                    default -> throw new CommandException("ss: invalid option -- '" + c + "'\n" + usage(), 255);
+                }
+            }
+        }
+        List<String> rest = words.subList(i, words.size());
+        parseFilter(new ArrayList<>(rest));
+        List<Sock> socks = layer.sockets(ns.name());
+        if (summary) {
+            summary(socks);
+            return;
+        }
+        if (!udp && !tcp) {
+            udp = tcp = true; // ss with no protocol lists them all
+        }
+        List<Sock> shown = new ArrayList<>();
+        for (Sock s : socks) {
+            if (selected(s) && filter.test(s)) {
+                shown.add(s);
+            }
+        }
+        print(shown, udp && tcp);
+    }
+
+    private void longOption(String w) {
+        switch (w) {
+            case "--udp" -> udp = true;
+            case "--tcp" -> tcp = true;
+            case "--all" -> all = true;
+            case "--listening" -> listening = true;
+            case "--numeric", "--ipv4" -> {
+            }
+            case "--processes" -> processes = true;
+            case "--extended" -> extended = true;
+            case "--memory" -> memory = true;
+            case "--no-header" -> noHeader = true;
+            case "--summary" -> summary = true;
+            case "--help" -> {
+                out.println(usage());
+                throw new Help();
+            }
+            default -> throw new CommandException("ss: unrecognized option '" + w + "'\n" + usage(), 255);
+        }
+    }
+
+    static String usage() {
+        return "Usage: ss [ OPTIONS ] [ FILTER ]\n"
+                + "   -a, --all           display all sockets\n"
+                + "   -l, --listening     display listening sockets\n"
+                + "   -n, --numeric       don't resolve service names\n"
+                + "   -e, --extended      show detailed socket information\n"
+                + "   -m, --memory        show socket memory usage\n"
+                + "   -p, --processes     show process using socket\n"
+                + "   -s, --summary       show socket usage summary\n"
+                + "   -H, --no-header     Suppress header line\n"
+                + "   -t, --tcp           display only TCP sockets\n"
+                + "   -u, --udp           display only UDP sockets\n"
+                + "   FILTER := [ state STATE-FILTER ] [ EXPRESSION ]";
+    }
+
+    /** Which sockets the options select: a datagram socket not connected counts as listening, as in ss. */
+    private boolean selected(Sock s) {
+        boolean isUdp = s.type() == SocketCalls.SOCK_DGRAM;
+        if (isUdp ? !udp : !tcp) {
+            return false;
+        }
+        String st = stateName(s).toLowerCase(java.util.Locale.ROOT);
+        if (!states.isEmpty() || !excluded.isEmpty()) {
+            boolean in = states.isEmpty() || states.stream().anyMatch(f -> stateMatches(f, s));
+            return in && excluded.stream().noneMatch(f -> stateMatches(f, s));
+        }
+        boolean listens = st.equals("unconn") || st.equals("listen");
+        if (all) {
+            return true;
+        }
+        return listening ? listens : !listens;
+    }
+
+    private static boolean stateMatches(String filter, Sock s) {
+        int st = s.state();
+        return switch (filter) {
+            case "all" -> true;
+            case "established" -> st == Sock.TCP_ESTABLISHED;
+            case "connected" -> st != Sock.TCP_CLOSE && st != Sock.TCP_LISTEN;
+            case "listening" -> st == Sock.TCP_LISTEN || (s.type() == SocketCalls.SOCK_DGRAM && st == Sock.TCP_CLOSE);
+            case "closed", "unconnected" -> st == Sock.TCP_CLOSE;
+            default -> false;
+        };
+    }
+
+    static String stateName(Sock s) {
+        return switch (s.state()) {
+            case Sock.TCP_ESTABLISHED -> "ESTAB";
+            case Sock.TCP_LISTEN -> "LISTEN";
+            case Sock.TCP_CLOSE -> s.type() == SocketCalls.SOCK_DGRAM ? "UNCONN" : "CLOSE";
+            default -> "UNKNOWN";
+        };
+    }
+
+    // --- the filter language ---
+
+    private static final List<String> STATE_NAMES = List.of("all", "established", "connected", "listening", "closed", "unconnected");
+
+    private void parseFilter(List<String> w) {
+        while (!w.isEmpty() && (w.get(0).equals("state") || w.get(0).equals("exclude"))) {
+            String kind = w.remove(0);
+            if (w.isEmpty() || !STATE_NAMES.contains(w.get(0))) {
+                throw new CommandException("ss: wrong state name: " + (w.isEmpty() ? "" : w.get(0)), 255);
+            }
+            (kind.equals("state") ? states : excluded).add(w.remove(0));
+        }
+        if (w.isEmpty()) {
+            return;
+        }
+        Parser p = new Parser(w);
+        filter = p.expr();
+        if (p.at < w.size()) {
+            throw new CommandException("ss: bad filter expression near \"" + w.get(p.at) + "\"", 255);
+        }
+    }
+
+    /** Recursive descent over ss's filter words: or of ands of (not) primaries. */
+    private static final class Parser {
+        final List<String> w;
+        int at;
+
+        Parser(List<String> w) {
+            this.w = w;
+        }
+
+        String peek() {
+            return at < w.size() ? w.get(at) : null;
+        }
+
+        Filter expr() {
+            Filter left = term();
+            while ("or".equals(peek()) || "||".equals(peek())) {
+                at++;
+                Filter a = left;
+                Filter b = term();
+                left = s -> a.test(s) || b.test(s);
+            }
+            return left;
+        }
+
+        Filter term() {
+            Filter left = factor();
+            while (peek() != null && !"or".equals(peek()) && !"||".equals(peek()) && !")".equals(peek())) {
+                if ("and".equals(peek()) || "&&".equals(peek()) || "&".equals(peek())) {
+                    at++;
+                }
+                Filter a = left;
+                Filter b = factor();
+                left = s -> a.test(s) && b.test(s);
+            }
+            return left;
+        }
+
+        Filter factor() {
+            String t = peek();
+            if (t == null) {
+                throw new CommandException("ss: bad filter expression: it ends too early", 255);
+            }
+            if (t.equals("not") || t.equals("!")) {
+                at++;
+                Filter f = factor();
+                return s -> !f.test(s);
+            }
+            if (t.equals("(")) {
+                at++;
+                Filter f = expr();
+                if (!")".equals(peek())) {
+                    throw new CommandException("ss: bad filter expression: missing \")\"", 255);
+                }
+                at++;
+                return f;
+            }
+            return primary();
+        }
+
+        Filter primary() {
+            String key = w.get(at++);
+            if (!List.of("sport", "dport", "src", "dst").contains(key)) {
+                throw new CommandException("ss: bad filter expression near \"" + key + "\"", 255);
+            }
+            String op = "==";
+            String t = peek();
+            if (t != null && List.of("=", "==", "!=", "eq", "neq", "ne", ">", "<", ">=", "<=", "gt", "lt", "ge", "le").contains(t)) {
+                op = t;
+                at++;
+            }
+            String value = peek();
+            if (value == null) {
+                throw new CommandException("ss: bad filter expression: " + key + " needs a value", 255);
+            }
+            at++;
+            boolean local = key.equals("sport") || key.equals("src");
+            if (key.endsWith("port")) {
+                int port = port(value.startsWith(":") ? value.substring(1) : value);
+                String o = op;
+                return s -> compare((local ? s.localAddress() : s.remoteAddress()).port(), o, port);
+            }
+            return address(value, local, op);
+        }
+
+        private static Filter address(String value, boolean local, String op) {
+            String host = value;
+            int port = -1;
+            int colon = value.lastIndexOf(':');
+            if (colon >= 0) {
+                host = value.substring(0, colon);
+                port = value.substring(colon + 1).equals("*") ? -1 : port(value.substring(colon + 1));
+            }
+            int prefix = 32;
+            int slash = host.indexOf('/');
+            if (slash >= 0) {
+                try {
+                    prefix = Integer.parseInt(host.substring(slash + 1));
+                } catch (NumberFormatException e) {
+                    prefix = -1;
+                }
+                host = host.substring(0, slash);
+            }
+            long a = host.equals("*") || host.isEmpty() ? 0 : Ipv4Addresses.parse(host);
+            if (a < 0 || prefix < 0 || prefix > 32) {
+                throw new CommandException("ss: bad address \"" + value + "\"", 255);
+            }
+            int mask = host.equals("*") || host.isEmpty() ? 0 : Ipv4Addresses.mask(prefix);
+            int want = (int) a & mask;
+            int p = port;
+            boolean negate = op.equals("!=") || op.equals("neq") || op.equals("ne");
+            return s -> {
+                SockAddr x = local ? s.localAddress() : s.remoteAddress();
+                boolean m = (x.address() & mask) == want && (p < 0 || x.port() == p);
+                return m != negate;
+            };
+        }
+
+        private static int port(String text) {
+            try {
+                int p = Integer.parseInt(text);
+                if (p >= 0 && p <= 65535) {
+                    return p;
+                }
+            } catch (NumberFormatException e) {
+                // below
+            }
+            throw new CommandException("ss: bad port \"" + text + "\"", 255);
+        }
+
+        private static boolean compare(int v, String op, int port) {
+            return switch (op) {
+                case "!=", "neq", "ne" -> v != port;
+                case ">", "gt" -> v > port;
+                case "<", "lt" -> v < port;
+                case ">=", "ge" -> v >= port;
+                case "<=", "le" -> v <= port;
+                default -> v == port;
+            };
+        }
+    }
+
+    // --- output ---
+
+    private void print(List<Sock> socks, boolean netid) {
+        List<String[]> rows = new ArrayList<>();
+        if (!noHeader) {
+            rows.add(netid ? new String[] { "Netid", "State", "Recv-Q", "Send-Q", "Local Address:Port", "Peer Address:Port", "Process" }
+                    : new String[] { "State", "Recv-Q", "Send-Q", "Local Address:Port", "Peer Address:Port", "Process" });
+        }
+        for (Sock s : socks) {
+            String local = endpoint(s.localAddress(), false);
+            String peer = endpoint(s.remoteAddress(), true);
+            StringBuilder process = new StringBuilder();
+            if (processes && !s.users().isEmpty()) {
+                process.append("users:(").append(s.users()).append(")");
+            }
+            if (extended) {
+                process.append(process.isEmpty() ? "" : " ").append("ino:").append(s.inode()).append(" sk:").append(Long.toHexString(s.inode()));
+            }
+            if (memory) {
+                process.append(process.isEmpty() ? "" : " ").append("skmem:(r").append(s.rmemAlloc()).append(",rb").append(s.rcvbuf())
+                        .append(",t").append(s.wmemAlloc()).append(",tb").append(s.sndbuf()).append(",f0,w0,o0,bl0,d").append(s.drops()).append(")");
+            }
+            String[] row = { stateName(s), String.valueOf(s.rmemAlloc()), String.valueOf(s.wmemAlloc()), local, peer, process.toString() };
+            if (netid) {
+                String[] withId = new String[7];
+                withId[0] = s.netid();
+                System.arraycopy(row, 0, withId, 1, 6);
+                row = withId;
+            }
+            rows.add(row);
+        }
+        int cols = netid ? 7 : 6;
+        int[] width = new int[cols];
+        for (String[] r : rows) {
+            for (int c = 0; c < cols; c++) {
+                width[c] = Math.max(width[c], r[c].length());
+            }
+        }
+        for (String[] r : rows) {
+            StringBuilder b = new StringBuilder();
+            for (int c = 0; c < cols; c++) {
+                boolean addressColumn = c >= cols - 3 && c < cols - 1;
+                String cell = r[c];
+                if (c == cols - 1) {
+                    b.append(cell);
+                } else if (addressColumn && c == cols - 3) {
+                    b.append(" ".repeat(width[c] - cell.length())).append(cell).append("   "); // local: right-aligned, as ss
+                } else {
+                    b.append(cell).append(" ".repeat(width[c] - cell.length())).append("   ");
+                }
+            }
+            out.println(b.toString().stripTrailing());
+        }
+    }
+
+    /** {@code 10.0.0.1:53}, {@code 0.0.0.0:*} for a port that is not set, {@code *:*} for no peer. */
+    private static String endpoint(SockAddr a, boolean peer) {
+        String port = a.port() == 0 ? "*" : String.valueOf(a.port());
+        return Ipv4Addresses.format(a.address()) + ":" + port;
+    }
+
+    private void summary(List<Sock> socks) {
+        int udpCount = 0;
+        int tcpCount = 0;
+        int estab = 0;
+        int closed = 0;
+        for (Sock s : socks) {
+            if (s.type() == SocketCalls.SOCK_DGRAM) {
+                udpCount++;
+            } else {
+                tcpCount++;
+                if (s.state() == Sock.TCP_ESTABLISHED) {
+                    estab++;
+                } else if (s.state() == Sock.TCP_CLOSE) {
+                    closed++;
+                }
+            }
+        }
+        out.println("Total: " + socks.size());
+        out.println("TCP:   " + tcpCount + " (estab " + estab + ", closed " + closed + ", orphaned 0, timewait 0)");
+        out.println();
+        out.println(String.format("%-10s%-10s%-10s%s", "Transport", "Total", "IP", "IPv6"));
+        out.println(String.format("%-10s%-10d%-10d%d", "RAW", 0, 0, 0));
+        out.println(String.format("%-10s%-10d%-10d%d", "UDP", udpCount, udpCount, 0));
+        out.println(String.format("%-10s%-10d%-10d%d", "TCP", tcpCount, tcpCount, 0));
+        out.println(String.format("%-10s%-10d%-10d%d", "INET", udpCount + tcpCount, udpCount + tcpCount, 0));
+    }
+
+    /** {@code /proc/net/sockstat}: sockets in use, and per protocol those open and the pages they hold. */
+    static List<String> sockstat(SocketLayer layer, NetNamespace ns) {
+        Map<String, long[]> usage = layer.usage(ns);
+        long used = layer.sockets(ns.name()).size();
+        List<String> lines = new ArrayList<>();
+        lines.add("sockets: used " + used);
+        long[] tcpUse = usage.get("TCP");
+        if (tcpUse != null) {
+            lines.add("TCP: inuse " + tcpUse[0] + " orphan 0 tw 0 alloc " + tcpUse[0] + " mem " + tcpUse[1]);
+        }
+        long[] udpUse = usage.getOrDefault("UDP", new long[2]);
+        lines.add("UDP: inuse " + udpUse[0] + " mem " + udpUse[1]);
+        lines.add("UDPLITE: inuse 0");
+        lines.add("RAW: inuse 0");
+        return lines;
+    }
+}

@@ -1,0 +1,19 @@
+package org.modnet.socket.api;
+
+import java.nio.ByteBuffer;
+
+/**
+ * {@code struct msghdr} for {@code sendmsg}/{@code recvmsg}: the peer's address ({@code msg_name}), the
+ * buffers gathered from or scattered into ({@code msg_iov}, each from its position to its limit), and
+ * the flags {@code recvmsg} reports ({@code MSG_TRUNC} when the datagram did not fit).
+ */
+public final class MsgHdr {
+    public SockAddr name;
+    public ByteBuffer[] iov;
+    public int flags;
+
+    public MsgHdr(SockAddr name, ByteBuffer... iov) {
+        this.name = name;
+        this.iov = iov;
+    }
+}

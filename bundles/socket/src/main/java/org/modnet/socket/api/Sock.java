@@ -1,0 +1,753 @@
+package org.modnet.socket.api;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+import org.modnet.api.net.Errno;
+import org.modnet.api.net.NetNamespace;
+import org.modnet.api.skb.SkBuff;
+import org.modnet.api.skb.SkbOwner;
+
+/**
+ * A socket, {@code struct sock} with its {@code proto_ops}: what every protocol shares — the receive
+ * queue and its memory accounting ({@code sk_rmem_alloc} against {@code sk_rcvbuf}, the protocol's
+ * pages against its {@code *_mem} sysctl), send buffer accounting ({@code sk_wmem_alloc} against
+ * {@code sk_sndbuf}), the socket options, the pending error ({@code sk_err}), shutdown, and the wait
+ * queue that blocking calls, {@code poll}, {@code epoll} and selectors sleep on. Protocols extend it
+ * and implement address binding, connecting and sending.
+ *
+ * <p>The softirq thread queues received packets with {@link #queueReceive}; application threads take
+ * them with {@link #recvmsg}. A packet charges the socket its {@code truesize} until it is freed.
+ */
+public abstract class Sock {
+    /** {@code sk_state} values as Linux numbers them (TCP's states; datagram sockets use two). */
+    public static final int TCP_ESTABLISHED = 1;
+    public static final int TCP_CLOSE = 7;
+    public static final int TCP_LISTEN = 10;
+
+    /** {@code sk_shutdown} bits. */
+    public static final int RCV_SHUTDOWN = 1;
+    public static final int SEND_SHUTDOWN = 2;
+
+    /** {@code SOCK_MIN_RCVBUF} and {@code SOCK_MIN_SNDBUF}: what SO_RCVBUF/SO_SNDBUF never go below. */
+    public static final int MIN_RCVBUF = 2304;
+    public static final int MIN_SNDBUF = 4608;
+
+    /** A sleeper in {@code poll}, {@code epoll} or a selector: told whenever the socket's state may have changed. */
+    @FunctionalInterface
+    public interface Waiter {
+        void wake(Sock sock);
+    }
+
+    private static final AtomicLong INODES = new AtomicLong(20_000);
+
+    protected final NetNamespace ns;
+    private final int type;
+    private final int protocol;
+    private final long inode = INODES.incrementAndGet();
+    private final SockMemory memory;
+
+    protected final ReentrantLock lock = new ReentrantLock();
+    private final Condition changed = lock.newCondition();
+    private int sleepers; // guarded by lock
+    private final ArrayDeque<SkBuff> receiveQueue = new ArrayDeque<>(); // guarded by lock
+    private final CopyOnWriteArrayList<Waiter> waiters = new CopyOnWriteArrayList<>();
+
+    private final AtomicInteger rmemAlloc = new AtomicInteger();
+    private final AtomicInteger wmemAlloc = new AtomicInteger();
+    private final AtomicLong drops = new AtomicLong();
+    private final SkbOwner rfree = this::rfree;
+    private final SkbOwner wfree = this::wfree;
+
+    private volatile int rcvbuf;
+    private volatile int sndbuf;
+    private volatile boolean reuseAddr;
+    private volatile boolean reusePort;
+    private volatile boolean broadcast;
+    private volatile boolean keepalive;
+    private volatile int lingerOnOff;
+    private volatile int lingerSeconds;
+    private volatile long rcvTimeoNanos;
+    private volatile long sndTimeoNanos;
+    private volatile int ttl = -1;
+    private volatile int tos;
+    private volatile boolean nonBlocking;
+    private volatile int error; // sk_err, an errno number
+    private volatile int shutdown;
+    private volatile boolean dead;
+
+    /** {@code sk_state}. */
+    protected volatile int state = TCP_CLOSE;
+    /** The bound or chosen local address and port, and the connected peer's (0 when none). */
+    protected volatile int localAddress;
+    protected volatile int localPort;
+    protected volatile int remoteAddress;
+    protected volatile int remotePort;
+
+    private volatile String users = "";
+
+    protected Sock(NetNamespace ns, int type, int protocol, SockMemory memory) {
+        this.ns = ns;
+        this.type = type;
+        this.protocol = protocol;
+        this.memory = memory;
+        this.rcvbuf = coreSysctl(ns, "net.core.rmem_default", 212992);
+        this.sndbuf = coreSysctl(ns, "net.core.wmem_default", 212992);
+    }
+
+    private static int coreSysctl(NetNamespace ns, String name, int fallback) {
+        try {
+            return Integer.parseInt(ns.sysctl().get(name));
+        } catch (org.modnet.api.net.NetException | NumberFormatException e) {
+            return fallback;
+        }
+    }
+
+    // --- what the protocol implements (proto_ops) ---
+
+    /** {@code bind(2)}: EADDRINUSE, EADDRNOTAVAIL, EINVAL (already bound), EACCES... */
+    public abstract void bind(SockAddr addr) throws SockException;
+
+    /** {@code connect(2)}; null is {@code AF_UNSPEC}. */
+    public abstract void connect(SockAddr addr) throws SockException;
+
+    /**
+     * {@code sendmsg(2)}: sends the bytes between the buffers' positions and limits (moving the positions),
+     * to {@code to} or the connected peer; returns the count.
+     */
+    public abstract int sendmsg(ByteBuffer[] iov, SockAddr to, int flags) throws SockException;
+
+    /** {@code sendto(2)} from one buffer; protocols override it to spare the vector. */
+    public int send(ByteBuffer buf, SockAddr to, int flags) throws SockException {
+        return sendmsg(new ByteBuffer[] { buf }, to, flags);
+    }
+
+    /** The sender of a queued datagram (for {@code recvfrom}); its data starts at the payload. */
+    protected abstract SockAddr source(SkBuff skb);
+
+    /** The protocol forgets the socket: unhash, release its port ({@code sk_prot->close}). */
+    protected abstract void release();
+
+    /** The protocol's name in {@code ss}'s Netid column: "udp", "tcp". */
+    public abstract String netid();
+
+    /** {@code listen(2)}: datagram sockets cannot. */
+    public void listen(int backlog) throws SockException {
+        throw SockException.of(Errno.EOPNOTSUPP);
+    }
+
+    /** {@code accept(2)}: datagram sockets cannot. */
+    public Sock accept(boolean nonBlock) throws SockException {
+        throw SockException.of(Errno.EOPNOTSUPP);
+    }
+
+    /** A protocol-level option other than IP_TTL and IP_TOS. */
+    protected void setProtocolOption(int level, int name, int[] value) throws SockException {
+        throw SockException.of(Errno.ENOPROTOOPT);
+    }
+
+    protected int getProtocolOption(int level, int name, int[] value) throws SockException {
+        throw SockException.of(Errno.ENOPROTOOPT);
+    }
+
+    // --- receiving ---
+
+    /**
+     * {@code __sock_queue_rcv_skb}: queues a packet (data at its payload) and wakes readers; the socket
+     * owns it from now on. Returns null, or {@code ENOMEM} when the receive buffer is full and
+     * {@code ENOBUFS} when the protocol's memory limit is reached — then the caller still owns the
+     * packet, counts the drop and frees it.
+     */
+    public final Errno queueReceive(SkBuff skb) {
+        int size = skb.truesize();
+        if (rmemAlloc.get() > rcvbuf) {
+            drops.incrementAndGet();
+            return Errno.ENOMEM;
+        }
+        if (memory != null && !memory.charge(size)) {
+            drops.incrementAndGet();
+            return Errno.ENOBUFS;
+        }
+        rmemAlloc.addAndGet(size);
+        skb.setOwner(rfree);
+        lock.lock();
+        try {
+            if (dead) {
+                skb.free();
+                return null;
+            }
+            receiveQueue.addLast(skb);
+            if (sleepers > 0) {
+                changed.signal();
+            }
+        } finally {
+            lock.unlock();
+        }
+        wakeWaiters();
+        return null;
+    }
+
+    private void rfree(SkBuff skb) {
+        int size = skb.truesize();
+        rmemAlloc.addAndGet(-size);
+        if (memory != null) {
+            memory.uncharge(size);
+        }
+    }
+
+    /**
+     * {@code skb_recv_datagram} and the copy to the caller: waits (unless non-blocking or
+     * {@code MSG_DONTWAIT}) for a datagram, copies as much as fits, and returns its length with
+     * {@code MSG_TRUNC}, else the count copied. A pending error is returned first (and cleared);
+     * after {@code shutdown(SHUT_RD)} an empty queue gives 0.
+     */
+    public int recvmsg(ByteBuffer[] iov, SockAddr[] from, int flags, int[] msgFlags) throws SockException {
+        return receive(null, iov, from, flags, msgFlags);
+    }
+
+    /** {@code recvfrom(2)} into one buffer: {@link #recvmsg} without the vector. */
+    public int recv(ByteBuffer buf, SockAddr[] from, int flags) throws SockException {
+        return receive(buf, null, from, flags, null);
+    }
+
+    /** Told of each datagram read (not peeked): UDP counts InDatagrams here, as {@code udp_recvmsg} does. */
+    protected void received(SkBuff skb) {
+    }
+
+    private int receive(ByteBuffer one, ByteBuffer[] iov, SockAddr[] from, int flags, int[] msgFlags) throws SockException {
+        SkBuff skb;
+        boolean peek = (flags & SocketCalls.MSG_PEEK) != 0;
+        long timeout = (flags & SocketCalls.MSG_DONTWAIT) != 0 || nonBlocking ? 0 : rcvTimeoNanos == 0 ? -1 : rcvTimeoNanos;
+        long deadline = System.nanoTime() + timeout;
+        lock.lock();
+        try {
+            while (true) {
+                if (dead) {
+                    throw SockException.of(Errno.EBADF);
+                }
+                int err = takeErrorLocked();
+                if (err != 0) {
+                    throw SockException.of(Errno.of(err));
+                }
+                skb = peek ? receiveQueue.peekFirst() : receiveQueue.pollFirst();
+                if (skb != null) {
+                    break;
+                }
+                if ((shutdown & RCV_SHUTDOWN) != 0) {
+                    return 0;
+                }
+                if (timeout == 0) {
+                    throw SockException.of(Errno.EAGAIN);
+                }
+                if (!sleep(timeout < 0 ? -1 : deadline - System.nanoTime())) {
+                    throw SockException.of(Errno.EAGAIN); // SO_RCVTIMEO ran out
+                }
+            }
+            if (peek) {
+                skb = skb.clone(); // the data stays queued; the copy below reads the clone
+            }
+        } finally {
+            lock.unlock();
+        }
+        try {
+            if (skb == null) {
+                throw SockException.of(Errno.ENOMEM);
+            }
+            if (from != null && from.length > 0) {
+                from[0] = source(skb);
+            }
+            int len = skb.len();
+            if (skb.dataLen() > 0 && !skb.linearize()) {
+                throw SockException.of(Errno.ENOMEM);
+            }
+            int copied = one != null ? copyOut(skb, skb.data(), len, one) : copyOut(skb, skb.data(), len, iov);
+            if (copied < len && msgFlags != null && msgFlags.length > 0) {
+                msgFlags[0] |= SocketCalls.MSG_TRUNC;
+            }
+            if (!peek) {
+                received(skb);
+                wakeWaiters(); // readiness changed: an edge-triggered or level poll re-checks
+            }
+            return (flags & SocketCalls.MSG_TRUNC) != 0 ? len : copied;
+        } finally {
+            if (skb != null) {
+                skb.free();
+            }
+        }
+    }
+
+    /** Copies {@code len} bytes at {@code offset} of the skb into the buffers; returns what fitted. */
+    protected static int copyOut(SkBuff skb, int offset, int len, ByteBuffer[] iov) {
+        int done = 0;
+        for (ByteBuffer b : iov) {
+            done += copyOut(skb, offset + done, len - done, b);
+        }
+        return done;
+    }
+
+    /** Copies up to {@code len} bytes at {@code offset} of the skb into one buffer; returns what fitted. */
+    protected static int copyOut(SkBuff skb, int offset, int len, ByteBuffer b) {
+        int n = Math.min(b.remaining(), len);
+        if (n <= 0) {
+            return 0;
+        }
+        if (b.hasArray()) {
+            MemorySegment.copy(skb.memory(), ValueLayout.JAVA_BYTE, offset, b.array(), b.arrayOffset() + b.position(), n);
+        } else {
+            MemorySegment.copy(skb.memory(), offset, MemorySegment.ofBuffer(b), 0, n);
+        }
+        b.position(b.position() + n);
+        return n;
+    }
+
+    /** Copies the buffers' remaining bytes to the skb at {@code offset}, moving their positions. */
+    protected static void copyIn(ByteBuffer[] iov, SkBuff skb, int offset) {
+        int at = offset;
+        for (ByteBuffer b : iov) {
+            at += copyIn(b, skb, at);
+        }
+    }
+
+    /** Copies one buffer's remaining bytes to the skb at {@code offset}; returns the count. */
+    protected static int copyIn(ByteBuffer b, SkBuff skb, int offset) {
+        int n = b.remaining();
+        if (b.hasArray()) {
+            MemorySegment.copy(b.array(), b.arrayOffset() + b.position(), skb.memory(), ValueLayout.JAVA_BYTE, offset, n);
+        } else {
+            MemorySegment.copy(MemorySegment.ofBuffer(b), 0, skb.memory(), offset, n);
+        }
+        b.position(b.position() + n);
+        return n;
+    }
+
+    /** The bytes the buffers hold between position and limit. */
+    protected static long remaining(ByteBuffer[] iov) {
+        long n = 0;
+        for (ByteBuffer b : iov) {
+            n += b.remaining();
+        }
+        return n;
+    }
+
+    // --- sending ---
+
+    /**
+     * {@code sock_alloc_send_skb}: a buffer of {@code size} bytes after {@code headroom}, charged to the
+     * send buffer until the driver frees it. Waits while the send buffer is full (EAGAIN when
+     * non-blocking or when {@code SO_SNDTIMEO} runs out); a pending error is returned first;
+     * ENOBUFS when no buffer is left; EPIPE after {@code shutdown(SHUT_WR)}.
+     */
+    protected final SkBuff allocSend(int size, int headroom, int flags) throws SockException {
+        long timeout = (flags & SocketCalls.MSG_DONTWAIT) != 0 || nonBlocking ? 0 : sndTimeoNanos == 0 ? -1 : sndTimeoNanos;
+        long deadline = System.nanoTime() + timeout;
+        while (true) {
+            if (dead) {
+                throw SockException.of(Errno.EBADF);
+            }
+            int err = takeError();
+            if (err != 0) {
+                throw SockException.of(Errno.of(err));
+            }
+            if ((shutdown & SEND_SHUTDOWN) != 0) {
+                throw SockException.of(Errno.EPIPE);
+            }
+            if (wmemAlloc.get() < sndbuf) {
+                break;
+            }
+            if (timeout == 0) {
+                throw SockException.of(Errno.EAGAIN);
+            }
+            lock.lock();
+            try {
+                if (wmemAlloc.get() >= sndbuf && !sleep(timeout < 0 ? -1 : deadline - System.nanoTime())) {
+                    throw SockException.of(Errno.EAGAIN);
+                }
+            } finally {
+                lock.unlock();
+            }
+        }
+        SkBuff skb = ns.core().allocSkb(size, headroom);
+        if (skb == null) {
+            throw SockException.of(Errno.ENOBUFS);
+        }
+        wmemAlloc.addAndGet(skb.truesize());
+        skb.setOwner(wfree);
+        return skb;
+    }
+
+    private void wfree(SkBuff skb) {
+        int before = wmemAlloc.getAndAdd(-skb.truesize());
+        if (before >= sndbuf && before - skb.truesize() < sndbuf) {
+            wakeUp(); // sock_wfree: writers waiting for room
+        }
+    }
+
+    // --- errors, shutdown, waking ---
+
+    /** {@code sk_err} set and {@code sk_error_report}: the next call returns it. */
+    public final void reportError(Errno e) {
+        error = e.number();
+        wakeUp();
+    }
+
+    /** {@code sock_error}: the pending error, cleared; 0 if none. */
+    public final int takeError() {
+        lock.lock();
+        try {
+            return takeErrorLocked();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private int takeErrorLocked() {
+        int e = error;
+        error = 0;
+        return e;
+    }
+
+    /** {@code shutdown(2)} for datagram sockets ({@code inet_shutdown}): ENOTCONN unless connected, but the bits are set. */
+    public void shutdown(int how) throws SockException {
+        if (how < SocketCalls.SHUT_RD || how > SocketCalls.SHUT_RDWR) {
+            throw SockException.of(Errno.EINVAL);
+        }
+        shutdown |= how + 1; // SHUT_RD -> RCV, SHUT_WR -> SEND, SHUT_RDWR -> both
+        wakeUp();
+        if (state != TCP_ESTABLISHED) {
+            throw SockException.of(Errno.ENOTCONN);
+        }
+    }
+
+    /** Wakes blocked callers and every poller. */
+    protected final void wakeUp() {
+        lock.lock();
+        try {
+            if (sleepers > 0) {
+                changed.signalAll();
+            }
+        } finally {
+            lock.unlock();
+        }
+        wakeWaiters();
+    }
+
+    private void wakeWaiters() {
+        if (!waiters.isEmpty()) {
+            for (Waiter w : waiters) {
+                w.wake(this);
+            }
+        }
+    }
+
+    /** Sleeps (lock held) until woken or {@code nanos} pass (negative: for ever); false on timeout. */
+    private boolean sleep(long nanos) throws SockException {
+        sleepers++;
+        try {
+            if (nanos < 0) {
+                changed.await();
+                return true;
+            }
+            return nanos > 0 && changed.await(nanos, TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw SockException.of(Errno.EINTR);
+        } finally {
+            sleepers--;
+        }
+    }
+
+    public final void addWaiter(Waiter w) {
+        waiters.addIfAbsent(w);
+    }
+
+    public final void removeWaiter(Waiter w) {
+        waiters.remove(w);
+    }
+
+    /**
+     * The {@code poll} mask now: readable with a queued datagram, a pending error or a read shutdown;
+     * writable while the send buffer has room; HUP when shut down both ways.
+     */
+    public int poll() {
+        if (dead) {
+            return SocketCalls.POLLNVAL;
+        }
+        int mask = 0;
+        int sh = shutdown;
+        if (error != 0) {
+            mask |= SocketCalls.POLLERR;
+        }
+        if (sh == (RCV_SHUTDOWN | SEND_SHUTDOWN)) {
+            mask |= SocketCalls.POLLHUP;
+        }
+        if ((sh & RCV_SHUTDOWN) != 0) {
+            mask |= SocketCalls.POLLIN | SocketCalls.POLLRDNORM | SocketCalls.POLLRDHUP;
+        }
+        lock.lock();
+        try {
+            if (!receiveQueue.isEmpty()) {
+                mask |= SocketCalls.POLLIN | SocketCalls.POLLRDNORM;
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (wmemAlloc.get() < sndbuf) {
+            mask |= SocketCalls.POLLOUT | SocketCalls.POLLWRNORM;
+        }
+        return mask;
+    }
+
+    /**
+     * {@code close(2)}'s last reference: the protocol releases the socket, queued packets are freed and
+     * sleepers woken (they see EBADF).
+     */
+    public final void close() {
+        lock.lock();
+        try {
+            if (dead) {
+                return;
+            }
+            dead = true;
+        } finally {
+            lock.unlock();
+        }
+        release();
+        drainReceiveQueue();
+        wakeUp();
+    }
+
+    private void drainReceiveQueue() {
+        while (true) {
+            SkBuff skb;
+            lock.lock();
+            try {
+                skb = receiveQueue.pollFirst();
+            } finally {
+                lock.unlock();
+            }
+            if (skb == null) {
+                return;
+            }
+            skb.free();
+        }
+    }
+
+    public final boolean isClosed() {
+        return dead;
+    }
+
+    // --- options (SOL_SOCKET and the IP ones every inet socket has) ---
+
+    public final void setOption(int level, int name, int[] v) throws SockException {
+        if (level == SocketCalls.SOL_SOCKET) {
+            setSocketOption(name, v);
+        } else if (level == SocketCalls.IPPROTO_IP && (name == SocketCalls.IP_TTL || name == SocketCalls.IP_TOS)) {
+            need(v, 1);
+            if (name == SocketCalls.IP_TTL) {
+                if (v[0] != -1 && (v[0] < 1 || v[0] > 255)) {
+                    throw SockException.of(Errno.EINVAL);
+                }
+                ttl = v[0];
+            } else {
+                tos = v[0] & 0xff;
+            }
+        } else {
+            setProtocolOption(level, name, v);
+        }
+    }
+
+    private void setSocketOption(int name, int[] v) throws SockException {
+        switch (name) {
+            case SocketCalls.SO_RCVBUF -> {
+                need(v, 1);
+                int max = coreSysctl(ns, "net.core.rmem_max", 212992);
+                rcvbuf = Math.max(MIN_RCVBUF, (int) Math.min(Integer.MAX_VALUE, 2L * Math.min(Math.max(v[0], 0), max)));
+                wakeUp();
+            }
+            case SocketCalls.SO_SNDBUF -> {
+                need(v, 1);
+                int max = coreSysctl(ns, "net.core.wmem_max", 212992);
+                sndbuf = Math.max(MIN_SNDBUF, (int) Math.min(Integer.MAX_VALUE, 2L * Math.min(Math.max(v[0], 0), max)));
+                wakeUp();
+            }
+            case SocketCalls.SO_REUSEADDR -> reuseAddr = flag(v);
+            case SocketCalls.SO_REUSEPORT -> reusePort = flag(v);
+            case SocketCalls.SO_BROADCAST -> broadcast = flag(v);
+            case SocketCalls.SO_KEEPALIVE -> keepalive = flag(v);
+            case SocketCalls.SO_LINGER -> {
+                need(v, 2);
+                lingerOnOff = v[0] != 0 ? 1 : 0;
+                lingerSeconds = Math.max(0, v[1]);
+            }
+            case SocketCalls.SO_RCVTIMEO -> rcvTimeoNanos = timeout(v);
+            case SocketCalls.SO_SNDTIMEO -> sndTimeoNanos = timeout(v);
+            case SocketCalls.SO_TYPE, SocketCalls.SO_ERROR, SocketCalls.SO_PROTOCOL, SocketCalls.SO_DOMAIN -> throw SockException.of(Errno.ENOPROTOOPT);
+            default -> throw SockException.of(Errno.ENOPROTOOPT);
+        }
+    }
+
+    /** {@code sock_set_timeout}: microseconds outside [0, 1000000) are EDOM; a negative time is "never". */
+    private static long timeout(int[] v) throws SockException {
+        need(v, 2);
+        if (v[1] < 0 || v[1] >= 1_000_000) {
+            throw SockException.of(Errno.EDOM);
+        }
+        if (v[0] < 0) {
+            return 0;
+        }
+        long nanos = TimeUnit.SECONDS.toNanos(v[0]) + TimeUnit.MICROSECONDS.toNanos(v[1]);
+        return nanos;
+    }
+
+    private static boolean flag(int[] v) throws SockException {
+        need(v, 1);
+        return v[0] != 0;
+    }
+
+    private static void need(int[] v, int n) throws SockException {
+        if (v == null || v.length < n) {
+            throw SockException.of(Errno.EINVAL);
+        }
+    }
+
+    /** Fills {@code out} and returns how many values the option has. */
+    public final int getOption(int level, int name, int[] out) throws SockException {
+        int[] v;
+        if (level == SocketCalls.SOL_SOCKET) {
+            v = switch (name) {
+                case SocketCalls.SO_RCVBUF -> new int[] { rcvbuf };
+                case SocketCalls.SO_SNDBUF -> new int[] { sndbuf };
+                case SocketCalls.SO_REUSEADDR -> new int[] { reuseAddr ? 1 : 0 };
+                case SocketCalls.SO_REUSEPORT -> new int[] { reusePort ? 1 : 0 };
+                case SocketCalls.SO_BROADCAST -> new int[] { broadcast ? 1 : 0 };
+                case SocketCalls.SO_KEEPALIVE -> new int[] { keepalive ? 1 : 0 };
+                case SocketCalls.SO_LINGER -> new int[] { lingerOnOff, lingerSeconds };
+                case SocketCalls.SO_RCVTIMEO -> timeval(rcvTimeoNanos);
+                case SocketCalls.SO_SNDTIMEO -> timeval(sndTimeoNanos);
+                case SocketCalls.SO_TYPE -> new int[] { type };
+                case SocketCalls.SO_PROTOCOL -> new int[] { protocol };
+                case SocketCalls.SO_DOMAIN -> new int[] { SocketCalls.AF_INET };
+                case SocketCalls.SO_ERROR -> new int[] { takeError() };
+                default -> throw SockException.of(Errno.ENOPROTOOPT);
+            };
+        } else if (level == SocketCalls.IPPROTO_IP && name == SocketCalls.IP_TTL) {
+            v = new int[] { ttl == -1 ? coreSysctl(ns, "net.ipv4.ip_default_ttl", 64) : ttl };
+        } else if (level == SocketCalls.IPPROTO_IP && name == SocketCalls.IP_TOS) {
+            v = new int[] { tos };
+        } else {
+            return getProtocolOption(level, name, out);
+        }
+        if (out == null || out.length < v.length) {
+            throw SockException.of(Errno.EINVAL);
+        }
+        System.arraycopy(v, 0, out, 0, v.length);
+        return v.length;
+    }
+
+    private static int[] timeval(long nanos) {
+        return new int[] { (int) (nanos / 1_000_000_000L), (int) (nanos % 1_000_000_000L / 1000) };
+    }
+
+    // --- what protocols, the socket layer and ss read ---
+
+    public final NetNamespace namespace() {
+        return ns;
+    }
+
+    public final int type() {
+        return type;
+    }
+
+    public final int protocol() {
+        return protocol;
+    }
+
+    public final long inode() {
+        return inode;
+    }
+
+    public final int state() {
+        return state;
+    }
+
+    public final SockAddr localAddress() {
+        return new SockAddr(localAddress, localPort);
+    }
+
+    public final SockAddr remoteAddress() {
+        return new SockAddr(remoteAddress, remotePort);
+    }
+
+    /** {@code sk_rmem_alloc}: bytes charged by queued packets (ss's Recv-Q for a datagram socket). */
+    public final int rmemAlloc() {
+        return rmemAlloc.get();
+    }
+
+    /** {@code sk_wmem_alloc}: bytes of sent packets not yet freed by the driver (ss's Send-Q). */
+    public final int wmemAlloc() {
+        return wmemAlloc.get();
+    }
+
+    /** {@code sk_drops}: packets the receive buffer or memory limit refused. */
+    public final long drops() {
+        return drops.get();
+    }
+
+    public final int rcvbuf() {
+        return rcvbuf;
+    }
+
+    public final int sndbuf() {
+        return sndbuf;
+    }
+
+    public final boolean reuseAddr() {
+        return reuseAddr;
+    }
+
+    public final boolean reusePort() {
+        return reusePort;
+    }
+
+    public final boolean broadcast() {
+        return broadcast;
+    }
+
+    /** IP_TTL, or 0 for the namespace's default. */
+    public final int ttl() {
+        return ttl == -1 ? 0 : ttl;
+    }
+
+    public final int tos() {
+        return tos;
+    }
+
+    public final boolean isNonBlocking() {
+        return nonBlocking;
+    }
+
+    public final void setNonBlocking(boolean on) {
+        nonBlocking = on;
+    }
+
+    public final int shutdownBits() {
+        return shutdown;
+    }
+
+    /** ss's "users:" entry, e.g. {@code ("nc",pid=3,fd=3)}; set by whoever holds a descriptor. */
+    public final String users() {
+        return users;
+    }
+
+    public final void users(String u) {
+        users = u == null ? "" : u;
+    }
+}

@@ -1,0 +1,160 @@
+package org.modnet.socket.api;
+
+import java.nio.ByteBuffer;
+
+/**
+ * The socket system calls of one process: a descriptor table whose sockets are created in one network
+ * namespace (the process's, as {@code setns} moves it). Every call returns what the system call
+ * returns — a descriptor, a count, or 0 — and on failure the negative errno ({@code -EAGAIN} is
+ * {@code -11}), as the kernel's {@code sys_*} functions do; nothing is thrown for bad arguments, a bad
+ * descriptor or the state of the network. Descriptors start at 3, the lowest free one first, up to
+ * {@link #RLIMIT_NOFILE}. Buffers are read from and written to between their position and limit, and
+ * their position moves by the count transferred.
+ */
+public interface SocketCalls extends AutoCloseable {
+    int AF_UNSPEC = 0;
+    int AF_INET = 2;
+    int AF_INET6 = 10;
+
+    int SOCK_STREAM = 1;
+    int SOCK_DGRAM = 2;
+    int SOCK_RAW = 3;
+    int SOCK_NONBLOCK = 0x800;
+    int SOCK_CLOEXEC = 0x80000;
+
+    int IPPROTO_IP = 0;
+    int IPPROTO_TCP = 6;
+    int IPPROTO_UDP = 17;
+
+    int SOL_SOCKET = 1;
+    int SO_REUSEADDR = 2;
+    int SO_TYPE = 3;
+    int SO_ERROR = 4;
+    int SO_BROADCAST = 6;
+    int SO_SNDBUF = 7;
+    int SO_RCVBUF = 8;
+    int SO_KEEPALIVE = 9;
+    int SO_LINGER = 13;
+    int SO_REUSEPORT = 15;
+    int SO_RCVTIMEO = 20;
+    int SO_SNDTIMEO = 21;
+    int SO_PROTOCOL = 38;
+    int SO_DOMAIN = 39;
+
+    int IP_TOS = 1;
+    int IP_TTL = 2;
+
+    int MSG_PEEK = 0x2;
+    int MSG_TRUNC = 0x20;
+    int MSG_DONTWAIT = 0x40;
+
+    int SHUT_RD = 0;
+    int SHUT_WR = 1;
+    int SHUT_RDWR = 2;
+
+    int F_GETFL = 3;
+    int F_SETFL = 4;
+    int O_NONBLOCK = 0x800;
+
+    int POLLIN = 0x1;
+    int POLLPRI = 0x2;
+    int POLLOUT = 0x4;
+    int POLLERR = 0x8;
+    int POLLHUP = 0x10;
+    int POLLNVAL = 0x20;
+    int POLLRDNORM = 0x40;
+    int POLLWRNORM = 0x100;
+    int POLLRDHUP = 0x2000;
+
+    int EPOLL_CTL_ADD = 1;
+    int EPOLL_CTL_DEL = 2;
+    int EPOLL_CTL_MOD = 3;
+    int EPOLLIN = POLLIN;
+    int EPOLLOUT = POLLOUT;
+    int EPOLLERR = POLLERR;
+    int EPOLLHUP = POLLHUP;
+    int EPOLLRDHUP = POLLRDHUP;
+    int EPOLLONESHOT = 1 << 30;
+    int EPOLLET = 1 << 31;
+
+    /** The descriptor limit of a process, {@code ulimit -n}'s default. */
+    int RLIMIT_NOFILE = 1024;
+
+    /** {@code socket(2)}: {@code type} may carry {@link #SOCK_NONBLOCK}; protocol 0 picks the type's default. */
+    int socket(int domain, int type, int protocol);
+
+    int bind(int fd, SockAddr addr);
+
+    int listen(int fd, int backlog);
+
+    /** {@code accept4(2)}; {@code peer}, when not null, gets the peer's address in element 0. */
+    int accept(int fd, SockAddr[] peer, int flags);
+
+    /** {@code connect(2)}; a null address is {@code AF_UNSPEC}, which dissolves a datagram association. */
+    int connect(int fd, SockAddr addr);
+
+    int send(int fd, ByteBuffer buf, int flags);
+
+    int sendto(int fd, ByteBuffer buf, int flags, SockAddr to);
+
+    int sendmsg(int fd, MsgHdr msg, int flags);
+
+    int recv(int fd, ByteBuffer buf, int flags);
+
+    /** {@code recvfrom(2)}; {@code from}, when not null, gets the sender's address in element 0. */
+    int recvfrom(int fd, ByteBuffer buf, int flags, SockAddr[] from);
+
+    int recvmsg(int fd, MsgHdr msg, int flags);
+
+    int shutdown(int fd, int how);
+
+    /** {@code close(2)} of a socket or an epoll instance. */
+    int close(int fd);
+
+    /**
+     * {@code setsockopt(2)} with the option's integers: one for most options, two for {@code SO_LINGER}
+     * (l_onoff, l_linger) and for {@code SO_RCVTIMEO}/{@code SO_SNDTIMEO} (seconds, microseconds).
+     * Too few values is EINVAL, as a short {@code optlen} is.
+     */
+    int setsockopt(int fd, int level, int name, int... value);
+
+    /** {@code getsockopt(2)}: fills {@code value} and returns how many integers the option has. */
+    int getsockopt(int fd, int level, int name, int[] value);
+
+    int getsockname(int fd, SockAddr[] out);
+
+    int getpeername(int fd, SockAddr[] out);
+
+    /** {@code fcntl(2)} for {@link #F_GETFL} and {@link #F_SETFL} ({@link #O_NONBLOCK}). */
+    int fcntl(int fd, int cmd, int arg);
+
+    /** {@code poll(2)}: a negative timeout waits for ever, 0 does not wait. */
+    int poll(PollFd[] fds, int timeoutMillis);
+
+    /** {@code epoll_create1(2)}. */
+    int epollCreate();
+
+    int epollCtl(int epfd, int op, int fd, int events, long data);
+
+    /** {@code epoll_wait(2)}: up to {@code events.length} ready descriptors. */
+    int epollWait(int epfd, EpollEvent[] events, int timeoutMillis);
+
+    /** {@code setns(2)} by name: later sockets are created in that namespace; ENOENT if there is none. */
+    int setns(String netns);
+
+    /** The namespace new sockets are created in. */
+    String netns();
+
+    /** The process's pid, as {@code ss -p} shows it. */
+    int pid();
+
+    /** The process exits: every descriptor is closed. */
+    @Override
+    void close();
+
+    /** The {@code strerror} text of a negative return, e.g. "Connection refused". */
+    static String strerror(int ret) {
+        org.modnet.api.net.Errno e = org.modnet.api.net.Errno.of(-ret);
+        return e == null ? "Unknown error " + (-ret) : e.text();
+    }
+}

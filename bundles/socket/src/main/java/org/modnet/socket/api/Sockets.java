@@ -1,0 +1,32 @@
+package org.modnet.socket.api;
+
+import java.nio.channels.spi.SelectorProvider;
+import java.util.List;
+
+/**
+ * The socket layer, a service: processes (descriptor tables) for the BSD-style calls, Java channel
+ * providers, and what {@code ss} and {@code /proc/net/sockstat} show.
+ */
+public interface Sockets {
+    /**
+     * A new process named {@code command} (what {@code ss -p} shows) whose sockets are created in
+     * {@code netns} (empty or null: {@code init_net}); null if there is no such namespace.
+     */
+    SocketCalls process(String command, String netns);
+
+    /**
+     * Java's channels and selectors on modnet sockets in {@code netns}: {@code openDatagramChannel()} and
+     * {@code openSelector()} of the returned provider give a {@link java.nio.channels.DatagramChannel}
+     * and a {@link java.nio.channels.Selector} that waits on it. Null if there is no such namespace.
+     */
+    SelectorProvider provider(String netns);
+
+    /**
+     * A {@link java.net.DatagramSocket} on a modnet UDP socket in {@code netns}, unbound (bind it, or
+     * send and it binds an ephemeral port).
+     */
+    java.net.DatagramSocket datagramSocket(String netns) throws java.net.SocketException;
+
+    /** Every open socket of a namespace, for {@code ss}. */
+    List<Sock> sockets(String netns);
+}

@@ -1,0 +1,178 @@
+package org.modnet.socket;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.modnet.api.net.Errno;
+import org.modnet.api.net.NetNamespace;
+import org.modnet.api.shell.CommandException;
+import org.modnet.api.skb.SkBuff;
+import org.modnet.core.StandaloneCore;
+import org.modnet.socket.api.Sock;
+import org.modnet.socket.api.SockAddr;
+import org.modnet.socket.api.SockException;
+import org.modnet.socket.api.SocketCalls;
+import org.modnet.socket.api.SocketProtocol;
+
+/** {@code ss}: selection, columns and the filter language over sockets placed by hand; and the socket switch's errnos. */
+class SsCommandTest {
+    private final StandaloneCore stack = StandaloneCore.manual(1, 64, System::nanoTime);
+    private final SocketLayer layer = new SocketLayer(stack.core());
+    private final NetNamespace ns = stack.core().initNet();
+
+    /** A datagram socket whose addresses the test sets; it sends nothing. */
+    static final class PlacedSock extends Sock {
+        PlacedSock(NetNamespace ns) {
+            super(ns, SocketCalls.SOCK_DGRAM, SocketCalls.IPPROTO_UDP, null);
+        }
+
+        void place(String local, int lport, String remote, int rport) {
+            SockAddr l = SockAddr.of(local, lport);
+            SockAddr r = SockAddr.of(remote, rport);
+            localAddress = l.address();
+            localPort = l.port();
+            remoteAddress = r.address();
+            remotePort = r.port();
+            state = rport == 0 ? TCP_CLOSE : TCP_ESTABLISHED;
+        }
+
+        @Override
+        public void bind(SockAddr addr) throws SockException {
+            throw SockException.of(Errno.EOPNOTSUPP);
+        }
+
+        @Override
+        public void connect(SockAddr addr) throws SockException {
+            throw SockException.of(Errno.EOPNOTSUPP);
+        }
+
+        @Override
+        public int sendmsg(ByteBuffer[] iov, SockAddr to, int flags) throws SockException {
+            throw SockException.of(Errno.EOPNOTSUPP);
+        }
+
+        @Override
+        protected SockAddr source(SkBuff skb) {
+            return SockAddr.ANY;
+        }
+
+        @Override
+        protected void release() {
+        }
+
+        @Override
+        public String netid() {
+            return "udp";
+        }
+    }
+
+    SsCommandTest() {
+        layer.init(ns);
+        layer.addProtocol(new SocketProtocol() {
+            @Override
+            public Sock create(NetNamespace n) {
+                return new PlacedSock(n);
+            }
+
+            @Override
+            public String name() {
+                return "UDP";
+            }
+
+            @Override
+            public long memoryPages(NetNamespace n) {
+                return 3;
+            }
+        }, Map.of(SocketProtocol.FAMILY, 2, SocketProtocol.TYPE, 2, SocketProtocol.PROTOCOL, 17, SocketProtocol.DEFAULT, true));
+    }
+
+    @AfterEach
+    void tearDown() {
+        stack.shutdown();
+    }
+
+    private PlacedSock sock(String local, int lport, String remote, int rport) throws SockException {
+        PlacedSock s = (PlacedSock) layer.create(ns, 2, 2, 0);
+        s.place(local, lport, remote, rport);
+        return s;
+    }
+
+    private String ss(String... args) {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        new SsCommand(new PrintStream(b, true, StandardCharsets.UTF_8)).run(layer, ns, List.of(args));
+        return b.toString(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void columnsAndSelection() throws Exception {
+        sock("0.0.0.0", 53, "0.0.0.0", 0);
+        sock("10.0.0.1", 40000, "10.0.0.2", 53);
+        String all = ss("-u", "-a", "-n");
+        List<String> lines = all.lines().toList();
+        assertEquals(3, lines.size(), all);
+        assertTrue(lines.get(0).matches("State\\s+Recv-Q\\s+Send-Q\\s+Local Address:Port\\s+Peer Address:Port\\s+Process"), lines.get(0));
+        assertTrue(lines.get(1).matches("UNCONN\\s+0\\s+0\\s+0\\.0\\.0\\.0:53\\s+0\\.0\\.0\\.0:\\*"), lines.get(1));
+        assertTrue(lines.get(2).matches("ESTAB\\s+0\\s+0\\s+10\\.0\\.0\\.1:40000\\s+10\\.0\\.0\\.2:53"), lines.get(2));
+        assertEquals(2, ss("-u", "-n").lines().count(), "without -a: connected sockets only");
+        assertTrue(ss("-u", "-l", "-n").contains(":53 "), "-l: the unconnected ones");
+        assertEquals(1, ss("-u", "-H", "-n").lines().count(), "-H: no header");
+        assertTrue(ss("-a", "-n").startsWith("Netid"), "several protocols: a Netid column");
+    }
+
+    @Test
+    void filterExpressions() throws Exception {
+        sock("0.0.0.0", 53, "0.0.0.0", 0);
+        sock("10.0.0.1", 40000, "10.0.0.2", 53);
+        sock("10.0.0.1", 40001, "192.168.1.9", 123);
+        assertEquals(1, rows("-u", "-a", "sport = :53"));
+        assertEquals(2, rows("-u", "-a", "dport = :53 or dport = :123"));
+        assertEquals(1, rows("-u", "-a", "dst 192.168.0.0/16"));
+        assertEquals(2, rows("-u", "-a", "src 10.0.0.1"));
+        assertEquals(1, rows("-u", "-a", "src 10.0.0.1 and not ( dport == :53 )"));
+        assertEquals(2, rows("-u", "-a", "sport > :1024"));
+        assertEquals(2, rows("-u", "state", "established"));
+        assertEquals(1, rows("-u", "exclude", "established"));
+        assertThrows(CommandException.class, () -> ss("-u", "sport", "=", ":abc"));
+        assertThrows(CommandException.class, () -> ss("-u", "bogus"));
+        assertThrows(CommandException.class, () -> ss("-u", "state", "nonsense"));
+        assertThrows(CommandException.class, () -> ss("-Z"));
+    }
+
+    private long rows(String... args) {
+        return ss(args).lines().count() - 1;
+    }
+
+    @Test
+    void summaryAndSockstat() throws Exception {
+        sock("0.0.0.0", 53, "0.0.0.0", 0);
+        String s = ss("-s");
+        assertTrue(s.contains("Total: 1"), s);
+        assertTrue(s.matches("(?s).*UDP\\s+1\\s+1\\s+0.*"), s);
+        assertEquals(List.of("sockets: used 1", "UDP: inuse 1 mem 3", "UDPLITE: inuse 0", "RAW: inuse 0"), SsCommand.sockstat(layer, ns));
+        assertTrue(ss("-h").startsWith("Usage: ss"));
+    }
+
+    @Test
+    void theSocketSwitchAnswersWithLinuxErrnos() {
+        SocketCalls sys = layer.process("t", "");
+        assertEquals(-Errno.EAFNOSUPPORT.number(), sys.socket(99, 2, 0));
+        assertEquals(-Errno.ESOCKTNOSUPPORT.number(), sys.socket(2, SocketCalls.SOCK_RAW, 0));
+        assertEquals(-Errno.EPROTONOSUPPORT.number(), sys.socket(2, 2, 6));
+        assertEquals(3, sys.socket(2, 2 | SocketCalls.SOCK_NONBLOCK, 0));
+        assertEquals(SocketCalls.O_NONBLOCK, sys.fcntl(3, SocketCalls.F_GETFL, 0) & SocketCalls.O_NONBLOCK);
+        assertEquals(-Errno.ENOENT.number(), sys.setns("nowhere"));
+        assertEquals(null, layer.process("t", "nowhere"));
+        sys.close();
+        assertEquals(0, layer.sockets("").size());
+    }
+}

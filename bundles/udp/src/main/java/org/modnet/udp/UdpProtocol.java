@@ -1,0 +1,252 @@
+package org.modnet.udp;
+
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+import org.modnet.api.inet.InetProtocol;
+import org.modnet.api.inet.Ipv4;
+import org.modnet.api.inet.SnmpMib;
+import org.modnet.api.net.Errno;
+import org.modnet.api.net.NetNamespace;
+import org.modnet.api.net.PernetOperations;
+import org.modnet.api.skb.Checksum;
+import org.modnet.api.skb.SkBuff;
+import org.modnet.socket.api.Sock;
+import org.modnet.socket.api.SockException;
+import org.modnet.socket.api.SocketProtocol;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+
+/**
+ * UDP, IP protocol 17 ({@code net/ipv4/udp.c}): {@code udp_rcv} (length and checksum checks, unicast
+ * demux, broadcast delivery to every matching socket, ICMP port unreachable when no socket is bound),
+ * {@code udp_err} (ICMP errors become the connected socket's error), the socket switch entry for
+ * {@code socket(AF_INET, SOCK_DGRAM, 0)}, the per-namespace state and the {@code Udp} MIB.
+ */
+@Component(service = { InetProtocol.class, SocketProtocol.class, PernetOperations.class, SnmpMib.class,
+        UdpProtocol.class }, immediate = true, property = { InetProtocol.PROTOCOL + ":Integer=17",
+                SocketProtocol.FAMILY + ":Integer=2", SocketProtocol.TYPE + ":Integer=2",
+                SocketProtocol.PROTOCOL + ":Integer=17", SocketProtocol.DEFAULT + ":Boolean=true",
+                PernetOperations.ORDER + ":Integer=20" })
+public final class UdpProtocol implements InetProtocol, SocketProtocol, PernetOperations, SnmpMib {
+    /** ICMP types and codes udp_err knows. */
+    private static final int DEST_UNREACH = 3;
+    private static final int TIME_EXCEEDED = 11;
+    private static final int PARAMETER_PROB = 12;
+    private static final int PORT_UNREACH = 3;
+
+    private final Ipv4 ipv4;
+    private final Map<NetNamespace, UdpNet> nets = new ConcurrentHashMap<>();
+
+    @Activate
+    public UdpProtocol(@Reference Ipv4 ipv4) {
+        this.ipv4 = ipv4;
+    }
+
+    @Override
+    public void init(NetNamespace ns) {
+        nets.put(ns, new UdpNet(ns, ipv4));
+    }
+
+    @Override
+    public void exit(NetNamespace ns) {
+        UdpNet net = nets.remove(ns);
+        if (net != null) {
+            net.exit();
+        }
+    }
+
+    UdpNet net(NetNamespace ns) {
+        return nets.get(ns);
+    }
+
+    // --- the socket switch ---
+
+    @Override
+    public Sock create(NetNamespace ns) throws SockException {
+        UdpNet net = nets.get(ns);
+        if (net == null) {
+            throw SockException.of(Errno.EAFNOSUPPORT); // the namespace is going away
+        }
+        return new UdpSock(net);
+    }
+
+    @Override
+    public String name() {
+        return "UDP";
+    }
+
+    @Override
+    public long memoryPages(NetNamespace ns) {
+        UdpNet net = nets.get(ns);
+        return net == null ? 0 : net.memory.pages();
+    }
+
+    // --- receive ---
+
+    /**
+     * {@code __udp4_lib_rcv}: a header that does not fit or a length field outside [8, what arrived] is
+     * InErrors; a checksum that does not verify is InCsumErrors and InErrors (0 means none was sent);
+     * then the datagram goes to its socket, to every matching socket when broadcast, or, when no socket
+     * has the port, answers ICMP port unreachable and counts NoPorts.
+     */
+    @Override
+    public void receive(SkBuff skb) {
+        UdpNet net = skb.dev() == null ? null : nets.get(skb.dev().namespace());
+        if (net == null) {
+            skb.free();
+            return;
+        }
+        int u = skb.data();
+        if (skb.len() < UdpSock.HEADER || (skb.headLen() < UdpSock.HEADER && !skb.linearize())) {
+            drop(net, skb, UdpMib.Counter.InErrors);
+            return;
+        }
+        u = skb.data();
+        int ulen = skb.getU16(u + 4);
+        if (ulen < UdpSock.HEADER || ulen > skb.len()) {
+            drop(net, skb, UdpMib.Counter.InErrors);
+            return;
+        }
+        if (ulen < skb.len()) {
+            skb.trim(ulen);
+        }
+        if (skb.dataLen() > 0 && !skb.linearize()) {
+            drop(net, skb, UdpMib.Counter.InErrors);
+            return;
+        }
+        int nh = skb.networkHeader();
+        int saddr = skb.getU32(nh + 12);
+        int daddr = skb.getU32(nh + 16);
+        if (skb.getU16(u + 6) != 0 && skb.ipSummed() != Checksum.UNNECESSARY
+                && UdpSock.checksum(skb, u, ulen, saddr, daddr) != 0xffff) {
+            net.mib.inc(UdpMib.Counter.InCsumErrors);
+            drop(net, skb, UdpMib.Counter.InErrors);
+            return;
+        }
+        int sport = skb.getU16(u);
+        int dport = skb.getU16(u + 2);
+        skb.setTransportHeader(u);
+        Ipv4.AddressType type = (daddr & 0xf0000000) == 0xe0000000 ? Ipv4.AddressType.MULTICAST
+                : daddr == -1 ? Ipv4.AddressType.BROADCAST : null;
+        if (type == null && ipv4.addressType(net.ns, daddr) == Ipv4.AddressType.BROADCAST) {
+            type = Ipv4.AddressType.BROADCAST;
+        }
+        if (type != null) {
+            deliverToAll(net, skb, saddr, sport, daddr, dport);
+            return;
+        }
+        UdpSock sk = net.lookup(saddr, sport, daddr, dport);
+        if (sk == null) {
+            net.mib.inc(UdpMib.Counter.NoPorts);
+            ipv4.sendIcmpError(skb, DEST_UNREACH, PORT_UNREACH, 0);
+            skb.free();
+            return;
+        }
+        queue(net, sk, skb);
+    }
+
+    /** {@code udp_queue_rcv_skb}: the payload to the socket, or the drop counted as Linux counts it. */
+    private static void queue(UdpNet net, UdpSock sk, SkBuff skb) {
+        skb.pull(UdpSock.HEADER);
+        Errno err = sk.queueReceive(skb);
+        if (err != null) {
+            net.mib.inc(err == Errno.ENOMEM ? UdpMib.Counter.RcvbufErrors : UdpMib.Counter.MemErrors);
+            drop(net, skb, UdpMib.Counter.InErrors);
+        }
+    }
+
+    /** {@code __udp4_lib_mcast_deliver}: a clone for each matching socket; none is IgnoredMulti, without ICMP. */
+    private static void deliverToAll(UdpNet net, SkBuff skb, int saddr, int sport, int daddr, int dport) {
+        List<UdpSock> targets = net.all(saddr, sport, daddr, dport);
+        if (targets.isEmpty()) {
+            drop(net, skb, UdpMib.Counter.IgnoredMulti);
+            return;
+        }
+        for (int i = 0; i < targets.size() - 1; i++) {
+            SkBuff c = skb.clone();
+            if (c == null) {
+                net.mib.inc(UdpMib.Counter.RcvbufErrors);
+                net.mib.inc(UdpMib.Counter.InErrors);
+                continue;
+            }
+            queue(net, targets.get(i), c);
+        }
+        queue(net, targets.get(targets.size() - 1), skb);
+    }
+
+    private static void drop(UdpNet net, SkBuff skb, UdpMib.Counter why) {
+        net.mib.inc(why);
+        skb.free();
+    }
+
+    /**
+     * {@code udp_err}: an ICMP error about a datagram we sent. A hard error (port, protocol or
+     * administratively unreachable, fragmentation needed, parameter problem) becomes the pending error
+     * of the connected socket that sent it, which its next call returns; unconnected sockets ignore
+     * errors, as Linux's without IP_RECVERR do.
+     */
+    @Override
+    public void error(SkBuff skb, int inner, int type, int code, int info) {
+        UdpNet net = skb.dev() == null ? null : nets.get(skb.dev().namespace());
+        if (net == null) {
+            return;
+        }
+        int ihl = (skb.getU8(inner) & 0xf) * 4;
+        int ourAddr = skb.getU32(inner + 12);
+        int theirAddr = skb.getU32(inner + 16);
+        int ourPort = skb.getU16(inner + ihl);
+        int theirPort = skb.getU16(inner + ihl + 2);
+        UdpSock sk = net.lookup(theirAddr, theirPort, ourAddr, ourPort);
+        if (sk == null) {
+            return;
+        }
+        Errno err;
+        boolean hard;
+        switch (type) {
+            case DEST_UNREACH -> {
+                err = switch (code) {
+                    case 0, 6, 11 -> Errno.ENETUNREACH;
+                    case 2 -> Errno.ENOPROTOOPT;
+                    case 3 -> Errno.ECONNREFUSED;
+                    case 4 -> Errno.EMSGSIZE;
+                    case 5 -> Errno.EOPNOTSUPP;
+                    case 7 -> Errno.EHOSTDOWN;
+                    case 9 -> Errno.ENETUNREACH;
+                    default -> Errno.EHOSTUNREACH;
+                };
+                hard = code == 2 || code == 3 || code == 4 || code >= 6 && code != 11 && code != 12 && code <= 15;
+            }
+            case PARAMETER_PROB -> {
+                err = Errno.EPROTO;
+                hard = true;
+            }
+            case TIME_EXCEEDED -> {
+                err = Errno.EHOSTUNREACH;
+                hard = false;
+            }
+            default -> {
+                return;
+            }
+        }
+        if (!hard || sk.state() != Sock.TCP_ESTABLISHED) {
+            return;
+        }
+        sk.reportError(err);
+    }
+
+    // --- counters ---
+
+    @Override
+    public String mib() {
+        return "Udp";
+    }
+
+    @Override
+    public Map<String, Long> counters(NetNamespace ns) {
+        UdpNet net = nets.get(ns);
+        return net == null ? Map.of() : net.mib.snapshot();
+    }
+}

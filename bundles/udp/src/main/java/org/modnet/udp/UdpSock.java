@@ -1,0 +1,257 @@
+package org.modnet.udp;
+
+import java.nio.ByteBuffer;
+
+import org.modnet.api.inet.InetChecksum;
+import org.modnet.api.inet.Ipv4;
+import org.modnet.api.net.Errno;
+import org.modnet.api.skb.SkBuff;
+import org.modnet.socket.api.Sock;
+import org.modnet.socket.api.SockAddr;
+import org.modnet.socket.api.SockException;
+import org.modnet.socket.api.SocketCalls;
+
+/**
+ * A UDP socket ({@code net/ipv4/udp.c}): bind and autobind, connect (the peer filter and the source
+ * address), {@code udp_sendmsg} with its checksum, and {@code udp_recvmsg} counting InDatagrams.
+ */
+final class UdpSock extends Sock {
+    static final int HEADER = 8;
+    /** The largest payload: 65535 less the IPv4 and UDP headers. */
+    static final int MAX_PAYLOAD = 0xffff - 20 - HEADER;
+    private static final int HEADROOM = 128;
+
+    private final UdpNet net;
+    /** The address bound by the user ({@code SOCK_BINDADDR_LOCK}) or set by connect. */
+    private volatile int boundAddress;
+    private volatile boolean addressLocked;
+    private volatile boolean portLocked;
+
+    UdpSock(UdpNet net) {
+        super(net.ns, SocketCalls.SOCK_DGRAM, SocketCalls.IPPROTO_UDP, net.memory);
+        this.net = net;
+    }
+
+    int port() {
+        return localPort;
+    }
+
+    int boundAddress() {
+        return boundAddress;
+    }
+
+    int peerAddress() {
+        return remoteAddress;
+    }
+
+    int peerPort() {
+        return remotePort;
+    }
+
+    @Override
+    public String netid() {
+        return "udp";
+    }
+
+    /** {@code inet_bind}: a local, broadcast or multicast address (or 0.0.0.0) and a free port. */
+    @Override
+    public void bind(SockAddr addr) throws SockException {
+        Ipv4.AddressType t = net.ipv4.addressType(ns, addr.address());
+        if (t == Ipv4.AddressType.UNICAST) {
+            throw SockException.of(Errno.EADDRNOTAVAIL);
+        }
+        lock.lock();
+        try {
+            if (localPort != 0 || isClosed()) {
+                throw SockException.of(Errno.EINVAL); // already bound
+            }
+            int port = net.getPort(this, addr.port(), addr.address());
+            boundAddress = addr.address();
+            localAddress = addr.address();
+            localPort = port;
+            addressLocked = addr.address() != 0;
+            portLocked = addr.port() != 0;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** {@code inet_autobind}: an ephemeral port for a socket that sends or connects unbound; EAGAIN if none is free. */
+    private void autobind() throws SockException {
+        lock.lock();
+        try {
+            if (localPort == 0 && !isClosed()) {
+                try {
+                    localPort = net.getPort(this, 0, boundAddress);
+                } catch (SockException e) {
+                    throw SockException.of(Errno.EAGAIN);
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** {@code ip4_datagram_connect}, and {@code udp_disconnect} for AF_UNSPEC. */
+    @Override
+    public void connect(SockAddr addr) throws SockException {
+        if (addr == null) {
+            disconnect();
+            return;
+        }
+        Ipv4.OutputRoute route = net.ipv4.route(ns, addr.address());
+        if (route.error() != null) {
+            throw SockException.of(route.error());
+        }
+        if (net.ipv4.addressType(ns, addr.address()) == Ipv4.AddressType.BROADCAST && !broadcast()) {
+            throw SockException.of(Errno.EACCES);
+        }
+        autobind();
+        lock.lock();
+        try {
+            if (boundAddress == 0) {
+                boundAddress = route.source();
+            }
+            localAddress = boundAddress;
+            remoteAddress = addr.address();
+            remotePort = addr.port();
+            state = TCP_ESTABLISHED;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void disconnect() {
+        lock.lock();
+        try {
+            state = TCP_CLOSE;
+            remoteAddress = 0;
+            remotePort = 0;
+            if (!addressLocked) {
+                boundAddress = 0;
+                localAddress = 0;
+            }
+            if (!portLocked && localPort != 0) {
+                net.unhash(this, localPort);
+                localPort = 0;
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public int sendmsg(ByteBuffer[] iov, SockAddr to, int flags) throws SockException {
+        return udpSendmsg(null, iov, to, flags);
+    }
+
+    @Override
+    public int send(ByteBuffer buf, SockAddr to, int flags) throws SockException {
+        return udpSendmsg(buf, null, to, flags);
+    }
+
+    /** {@code udp_sendmsg}, from one buffer or a vector. */
+    private int udpSendmsg(ByteBuffer one, ByteBuffer[] iov, SockAddr to, int flags) throws SockException {
+        autobind(); // inet_send_prepare: a send binds the socket first, whatever becomes of the datagram
+        long len = one != null ? one.remaining() : remaining(iov);
+        if (len > MAX_PAYLOAD) {
+            throw SockException.of(Errno.EMSGSIZE);
+        }
+        if ((flags & 0x1) != 0) {
+            throw SockException.of(Errno.EOPNOTSUPP); // MSG_OOB
+        }
+        int daddr;
+        int dport;
+        if (to != null) {
+            if (to.port() == 0) {
+                throw SockException.of(Errno.EINVAL);
+            }
+            daddr = to.address();
+            dport = to.port();
+        } else {
+            if (state != TCP_ESTABLISHED) {
+                throw SockException.of(Errno.EDESTADDRREQ);
+            }
+            daddr = remoteAddress;
+            dport = remotePort;
+        }
+        int saddr = boundAddress;
+        if (to != null || saddr == 0) {
+            if (net.ipv4.addressType(ns, daddr) == Ipv4.AddressType.BROADCAST && !broadcast()) {
+                throw SockException.of(Errno.EACCES);
+            }
+            if (saddr == 0) {
+                Ipv4.OutputRoute route = net.ipv4.route(ns, daddr);
+                if (route.error() != null) {
+                    throw SockException.of(route.error());
+                }
+                saddr = route.source();
+            }
+        }
+        SkBuff skb;
+        try {
+            skb = allocSend(HEADER + (int) len, HEADROOM, flags);
+        } catch (SockException e) {
+            if (e.errno() == Errno.ENOBUFS || e.errno() == Errno.EAGAIN) {
+                net.mib.inc(UdpMib.Counter.SndbufErrors);
+            }
+            throw e;
+        }
+        int o = skb.put(HEADER + (int) len);
+        if (one != null) {
+            copyIn(one, skb, o + HEADER);
+        } else {
+            copyIn(iov, skb, o + HEADER);
+        }
+        skb.setU16(o, localPort);
+        skb.setU16(o + 2, dport);
+        skb.setU16(o + 4, HEADER + (int) len);
+        skb.setU16(o + 6, 0);
+        skb.setU16(o + 6, checksum(skb, o, HEADER + (int) len, saddr, daddr));
+        skb.resetTransportHeader();
+        skb.priority(0);
+        Errno err = net.ipv4.send(ns, skb, saddr, daddr, SocketCalls.IPPROTO_UDP, ttl(), tos());
+        if (err != null) {
+            if (err == Errno.ENOBUFS) {
+                net.mib.inc(UdpMib.Counter.SndbufErrors);
+            }
+            throw SockException.of(err);
+        }
+        net.mib.inc(UdpMib.Counter.OutDatagrams);
+        return (int) len;
+    }
+
+    /**
+     * The UDP checksum over the pseudo-header and the datagram (RFC 768): a computed 0 is sent as
+     * 0xffff, since 0 means "no checksum".
+     */
+    static int checksum(SkBuff skb, int offset, int len, int saddr, int daddr) {
+        int pseudo = (saddr >>> 16) + (saddr & 0xffff) + (daddr >>> 16) + (daddr & 0xffff) + SocketCalls.IPPROTO_UDP + len;
+        int sum = ~InetChecksum.sum(skb, offset, len, pseudo) & 0xffff;
+        return sum == 0 ? 0xffff : sum;
+    }
+
+    /** {@code udp_recvmsg}: a datagram read is one InDatagrams. */
+    @Override
+    protected void received(SkBuff skb) {
+        net.mib.inc(UdpMib.Counter.InDatagrams);
+    }
+
+    /** The sender: the IPv4 header's source and the UDP header's source port. */
+    @Override
+    protected SockAddr source(SkBuff skb) {
+        return new SockAddr(skb.getU32(skb.networkHeader() + 12), skb.getU16(skb.transportHeader()));
+    }
+
+    @Override
+    protected void release() {
+        lock.lock();
+        try {
+            if (localPort != 0) {
+                net.unhash(this, localPort);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+}
