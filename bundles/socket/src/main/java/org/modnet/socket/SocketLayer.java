@@ -194,6 +194,24 @@ public final class SocketLayer implements Sockets, PernetOperations {
     }
 
     @Override
+    public java.net.Socket socket(String netns) throws java.net.SocketException {
+        return ModnetStreamSockets.socket(this, existing(netns));
+    }
+
+    @Override
+    public java.net.ServerSocket serverSocket(String netns) throws java.io.IOException {
+        return ModnetStreamSockets.serverSocket(this, existing(netns));
+    }
+
+    private NetNamespace existing(String netns) throws java.net.SocketException {
+        NetNamespace ns = namespace(netns);
+        if (ns == null) {
+            throw new java.net.SocketException("network namespace \"" + netns + "\" does not exist");
+        }
+        return ns;
+    }
+
+    @Override
     public List<Sock> sockets(String netns) {
         NetNamespace ns = namespace(netns);
         Set<Sock> set = ns == null ? null : open.get(ns);

@@ -540,6 +540,20 @@ public abstract class Sock {
         }
     }
 
+    /**
+     * {@code FIONREAD}: bytes that can be read now without blocking — for a datagram socket the size of
+     * the next datagram; stream protocols count their queued bytes.
+     */
+    public int available() {
+        lock.lock();
+        try {
+            SkBuff next = receiveQueue.peekFirst();
+            return next == null ? 0 : next.len();
+        } finally {
+            lock.unlock();
+        }
+    }
+
     public final boolean isClosed() {
         return dead;
     }

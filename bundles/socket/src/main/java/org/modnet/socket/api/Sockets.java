@@ -27,6 +27,16 @@ public interface Sockets {
      */
     java.net.DatagramSocket datagramSocket(String netns) throws java.net.SocketException;
 
+    /**
+     * A {@link java.net.Socket} on a modnet stream socket in {@code netns}, unconnected: connect it and
+     * use its streams. Served by the protocol registered for {@code SOCK_STREAM} (TCP); without one,
+     * "Socket type not supported".
+     */
+    java.net.Socket socket(String netns) throws java.net.SocketException;
+
+    /** A {@link java.net.ServerSocket} on a modnet stream socket in {@code netns}, unbound. */
+    java.net.ServerSocket serverSocket(String netns) throws java.io.IOException;
+
     /** Every open socket of a namespace, for {@code ss}. */
     List<Sock> sockets(String netns);
 }
