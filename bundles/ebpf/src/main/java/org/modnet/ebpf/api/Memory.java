@@ -1,0 +1,183 @@
+package org.modnet.ebpf.api;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+
+/**
+ * A program's address space. A pointer is a 64-bit value whose high 32 bits name a region (the stack,
+ * the context, the packet, a map's values) and whose low 32 bits are the offset in it, so pointer
+ * arithmetic and comparisons within a region work as on real addresses, while every access is
+ * bounds-checked against its region: a program can read and write nothing outside what it was given.
+ * Region 0 is the null page. Accesses are little-endian, as eBPF's on x86 and arm64.
+ */
+public final class Memory {
+    public static final int SHIFT = 32;
+    public static final int STACK = 1;
+    /** The first region free for a runtime's own use (context, packet, map values...). */
+    public static final int FIRST_FREE = 2;
+
+    private static final ValueLayout.OfByte U8 = ValueLayout.JAVA_BYTE;
+    private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle ATOMIC_INT = ValueLayout.JAVA_INT.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
+    private static final VarHandle ATOMIC_LONG = ValueLayout.JAVA_LONG.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
+
+    private MemorySegment[] regions = new MemorySegment[8];
+    private boolean[] writable = new boolean[8];
+    private final MemorySegment stack;
+
+    public Memory() {
+        stack = MemorySegment.ofArray(new long[Bpf.STACK_SIZE * Bpf.MAX_FRAMES / 8]); // longs: 8-byte aligned for atomics
+        set(STACK, stack, true);
+    }
+
+    /** The frame pointer of the first frame: the top of the stack. */
+    public long stackTop() {
+        return ((long) STACK << SHIFT) + stack.byteSize();
+    }
+
+    /** Makes {@code seg} region {@code id}; returns its base address. */
+    public long set(int id, MemorySegment seg, boolean canWrite) {
+        if (id <= 0) {
+            throw new IllegalArgumentException("region 0 is the null page");
+        }
+        if (id >= regions.length) {
+            regions = java.util.Arrays.copyOf(regions, Math.max(id + 1, regions.length * 2));
+            writable = java.util.Arrays.copyOf(writable, regions.length);
+        }
+        regions[id] = seg;
+        writable[id] = canWrite;
+        return (long) id << SHIFT;
+    }
+
+    /** Adds a region after the last one; returns its id. */
+    public int add(MemorySegment seg, boolean canWrite) {
+        int id = FIRST_FREE;
+        while (id < regions.length && regions[id] != null) {
+            id++;
+        }
+        set(id, seg, canWrite);
+        return id;
+    }
+
+    public static long base(int id) {
+        return (long) id << SHIFT;
+    }
+
+    /** Thrown when a program touches memory it was not given; engines turn it into an error result. */
+    public static final class Fault extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        Fault(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    private MemorySegment region(long addr, int size, boolean write) {
+        int id = (int) (addr >>> SHIFT);
+        long offset = addr & 0xffffffffL;
+        MemorySegment seg = id > 0 && id < regions.length ? regions[id] : null;
+        if (seg == null || offset + size > seg.byteSize() || (write && !writable[id])) {
+            throw new Fault((write ? "invalid write of " : "invalid read of ") + size + " bytes at 0x" + Long.toHexString(addr));
+        }
+        return seg;
+    }
+
+    public long load8(long addr) {
+        return region(addr, 1, false).get(U8, addr & 0xffffffffL) & 0xffL;
+    }
+
+    public long load16(long addr) {
+        return region(addr, 2, false).get(U16, addr & 0xffffffffL) & 0xffffL;
+    }
+
+    public long load32(long addr) {
+        return region(addr, 4, false).get(U32, addr & 0xffffffffL) & 0xffffffffL;
+    }
+
+    public long load64(long addr) {
+        return region(addr, 8, false).get(U64, addr & 0xffffffffL);
+    }
+
+    public void store8(long addr, long v) {
+        region(addr, 1, true).set(U8, addr & 0xffffffffL, (byte) v);
+    }
+
+    public void store16(long addr, long v) {
+        region(addr, 2, true).set(U16, addr & 0xffffffffL, (short) v);
+    }
+
+    public void store32(long addr, long v) {
+        region(addr, 4, true).set(U32, addr & 0xffffffffL, (int) v);
+    }
+
+    public void store64(long addr, long v) {
+        region(addr, 8, true).set(U64, addr & 0xffffffffL, v);
+    }
+
+    /** A load of {@code size} bytes, zero-extended (or sign-extended with {@code signed}). */
+    public long load(long addr, int size, boolean signed) {
+        return switch (size) {
+            case 1 -> signed ? (byte) load8(addr) : load8(addr);
+            case 2 -> signed ? (short) load16(addr) : load16(addr);
+            case 4 -> signed ? (int) load32(addr) : load32(addr);
+            default -> load64(addr);
+        };
+    }
+
+    public void store(long addr, int size, long v) {
+        switch (size) {
+            case 1 -> store8(addr, v);
+            case 2 -> store16(addr, v);
+            case 4 -> store32(addr, v);
+            default -> store64(addr, v);
+        }
+    }
+
+    /**
+     * An atomic read-modify-write ({@code BPF_ATOMIC}, {@code imm} its operation) of 4 or 8 bytes,
+     * which must be aligned. Returns the old value (zero-extended for 4 bytes): what the fetch
+     * variants, xchg and cmpxchg give back.
+     */
+    public long atomic(long addr, int size, int operation, long operand, long expected) {
+        if ((addr & (size - 1)) != 0) {
+            throw new Fault("misaligned atomic access at 0x" + Long.toHexString(addr));
+        }
+        MemorySegment seg = region(addr, size, true);
+        long o = addr & 0xffffffffL;
+        if (size == 4) {
+            int v = (int) operand;
+            int old = switch (operation & ~Bpf.FETCH) {
+                case Bpf.ADD -> (int) ATOMIC_INT.getAndAdd(seg, o, v);
+                case Bpf.OR -> (int) ATOMIC_INT.getAndBitwiseOr(seg, o, v);
+                case Bpf.AND -> (int) ATOMIC_INT.getAndBitwiseAnd(seg, o, v);
+                case Bpf.XOR -> (int) ATOMIC_INT.getAndBitwiseXor(seg, o, v);
+                case Bpf.XCHG & ~Bpf.FETCH -> (int) ATOMIC_INT.getAndSet(seg, o, v);
+                default -> (int) ATOMIC_INT.compareAndExchange(seg, o, (int) expected, v);
+            };
+            return old & 0xffffffffL;
+        }
+        return switch (operation & ~Bpf.FETCH) {
+            case Bpf.ADD -> (long) ATOMIC_LONG.getAndAdd(seg, o, operand);
+            case Bpf.OR -> (long) ATOMIC_LONG.getAndBitwiseOr(seg, o, operand);
+            case Bpf.AND -> (long) ATOMIC_LONG.getAndBitwiseAnd(seg, o, operand);
+            case Bpf.XOR -> (long) ATOMIC_LONG.getAndBitwiseXor(seg, o, operand);
+            case Bpf.XCHG & ~Bpf.FETCH -> (long) ATOMIC_LONG.getAndSet(seg, o, operand);
+            default -> (long) ATOMIC_LONG.compareAndExchange(seg, o, expected, operand);
+        };
+    }
+
+    /** The segment behind an address and its offset, for helpers that read or write buffers; null if out of bounds. */
+    public MemorySegment slice(long addr, long size, boolean write) {
+        int id = (int) (addr >>> SHIFT);
+        long offset = addr & 0xffffffffL;
+        MemorySegment seg = id > 0 && id < regions.length ? regions[id] : null;
+        if (seg == null || size < 0 || offset + size > seg.byteSize() || (write && !writable[id])) {
+            return null;
+        }
+        return seg.asSlice(offset, size);
+    }
+}
