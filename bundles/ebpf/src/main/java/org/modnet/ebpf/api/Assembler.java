@@ -265,10 +265,15 @@ public final class Assembler {
         if (m.equals("call local")) {
             count(ops, 1, m);
             Integer target = labels.get(ops.get(0));
-            if (target == null) {
+            int rel;
+            if (target != null) {
+                rel = target - at - 1;
+            } else if (ops.get(0).matches("[+-][0-9]+")) {
+                rel = Integer.parseInt(ops.get(0).replace("+", "")); // relative, as the disassembler prints it
+            } else {
                 throw new IllegalArgumentException("invalid label " + ops.get(0));
             }
-            out[at] = Bpf.encode(Bpf.JMP | Bpf.CALL, 0, Bpf.PSEUDO_CALL, 0, target - at - 1);
+            out[at] = Bpf.encode(Bpf.JMP | Bpf.CALL, 0, Bpf.PSEUDO_CALL, 0, rel);
             return;
         }
         if (!m.equals("call")) {
