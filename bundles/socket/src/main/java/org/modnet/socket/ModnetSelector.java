@@ -1,8 +1,10 @@
 package org.modnet.socket;
 
 import java.io.IOException;
+import java.nio.channels.CancelledKeyException;
 import java.nio.channels.ClosedSelectorException;
 import java.nio.channels.IllegalSelectorException;
+import java.nio.channels.SelectableChannel;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.spi.AbstractSelectableChannel;
@@ -11,6 +13,7 @@ import java.nio.channels.spi.AbstractSelector;
 import java.util.AbstractSet;
 import java.util.Collections;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -21,16 +24,27 @@ import org.modnet.socket.api.Sock;
 import org.modnet.socket.api.SocketCalls;
 
 /**
- * A {@link Selector} over modnet sockets: each registered channel's socket has this selector on its
- * wait queue, so an arriving datagram (or room to send, or an error) wakes a select in progress;
- * readiness comes from the socket's poll mask. Select, selectNow, wakeup, cancelled keys and the
- * selected-key set behave as the JDK's selectors do.
+ * A {@link Selector} over modnet sockets, what {@code sun.nio.ch.EPollSelectorImpl} is over host
+ * sockets: each registered channel's socket has this selector's {@link Sock.Waiter} on its wait queue
+ * (as epoll's callback sits on {@code sk_wq}), so an arriving datagram, room to send, an error or a
+ * close wakes a select in progress instead of it polling. The ready operations come from the socket's
+ * poll mask: POLLIN is {@link SelectionKey#OP_READ}, POLLOUT {@link SelectionKey#OP_WRITE}, and POLLERR
+ * or POLLHUP make a key ready for every operation it is interested in, as
+ * {@code DatagramChannelImpl.translateReadyOps} does; POLLNVAL (a closed socket) makes it ready for
+ * none.
+ *
+ * <p>Select, select with a timeout, selectNow, wakeup, the key set, the selected-key set and cancelled
+ * keys follow {@link Selector}'s specification: a cancelled key leaves both sets at the next selection;
+ * a key already selected gets new ready operations added; the count returned is of keys whose ready
+ * set changed. When a registered channel is closed during a select, the select returns (0 unless
+ * another key became ready) with that channel's key gone.
  */
 final class ModnetSelector extends AbstractSelector {
     private final Set<SelectionKey> keys = ConcurrentHashMap.newKeySet();
     private final Set<SelectionKey> publicKeys = Collections.unmodifiableSet(keys);
     private final Set<SelectionKey> selected = ConcurrentHashMap.newKeySet();
-    private final Set<SelectionKey> publicSelected = new AbstractSet<>() { // removal only, as the spec says
+    /** The selected-key set as the caller sees it: keys may be removed, never added. */
+    private final Set<SelectionKey> publicSelected = new AbstractSet<>() {
         @Override
         public Iterator<SelectionKey> iterator() {
             return selected.iterator();
@@ -39,6 +53,11 @@ final class ModnetSelector extends AbstractSelector {
         @Override
         public int size() {
             return selected.size();
+        }
+
+        @Override
+        public boolean contains(Object o) {
+            return selected.contains(o);
         }
 
         @Override
@@ -54,15 +73,18 @@ final class ModnetSelector extends AbstractSelector {
 
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
+    /** Something may have changed since the selecting thread last looked: it looks again before sleeping. */
     private volatile boolean pending;
+    /** {@link #wakeup()} was called and no selection has returned since. */
     private volatile boolean woken;
+    /** On the wait queue of every registered channel's socket. */
     private final Sock.Waiter waiter = s -> signal();
 
     ModnetSelector(ModnetSelectorProvider provider) {
         super(provider);
     }
 
-    /** One registration: the channel, its interest and its ready operations. */
+    /** One registration ({@code SelectionKeyImpl}): the channel, its interest set and its ready set. */
     private static final class Key extends AbstractSelectionKey {
         private final ModnetSelector selector;
         private final ModnetDatagramChannel channel;
@@ -75,7 +97,7 @@ final class ModnetSelector extends AbstractSelector {
         }
 
         @Override
-        public java.nio.channels.SelectableChannel channel() {
+        public SelectableChannel channel() {
             return channel;
         }
 
@@ -90,6 +112,7 @@ final class ModnetSelector extends AbstractSelector {
             return interest;
         }
 
+        /** A new interest set; a select in progress looks again with it. */
         @Override
         public SelectionKey interestOps(int ops) {
             ensureValid();
@@ -97,7 +120,7 @@ final class ModnetSelector extends AbstractSelector {
                 throw new IllegalArgumentException("Invalid interest ops: " + ops);
             }
             interest = ops;
-            selector.signal(); // a select in progress re-checks with the new interest
+            selector.signal();
             return this;
         }
 
@@ -109,11 +132,17 @@ final class ModnetSelector extends AbstractSelector {
 
         private void ensureValid() {
             if (!isValid()) {
-                throw new java.nio.channels.CancelledKeyException();
+                throw new CancelledKeyException();
             }
+        }
+
+        @Override
+        public String toString() {
+            return "modnet SelectionKey[" + channel + (isValid() ? ", interest=" + interest + ", ready=" + ready : ", cancelled") + "]";
         }
     }
 
+    /** The waiter's work: note the change and wake the selecting thread, if any. */
     private void signal() {
         pending = true;
         lock.lock();
@@ -124,103 +153,148 @@ final class ModnetSelector extends AbstractSelector {
         }
     }
 
-    @Override
-    protected SelectionKey register(AbstractSelectableChannel ch, int ops, Object att) {
-        if (!(ch instanceof ModnetDatagramChannel channel)) {
-            throw new IllegalSelectorException();
-        }
+    private void ensureOpen() {
         if (!isOpen()) {
             throw new ClosedSelectorException();
         }
+    }
+
+    /** Only modnet datagram channels (of this provider, which the channel checks first) can register. */
+    @Override
+    protected SelectionKey register(AbstractSelectableChannel ch, int ops, Object att) {
+        if (!(ch instanceof ModnetDatagramChannel channel) || ch.provider() != provider()) {
+            throw new IllegalSelectorException();
+        }
+        ensureOpen();
         Key k = new Key(this, channel);
-        k.interestOps(ops);
         k.attach(att);
+        k.interestOps(ops);
         keys.add(k);
         channel.sock().addWaiter(waiter);
+        signal(); // a select in progress takes the new key into account
         return k;
     }
 
     @Override
     public Set<SelectionKey> keys() {
-        if (!isOpen()) {
-            throw new ClosedSelectorException();
-        }
+        ensureOpen();
         return publicKeys;
     }
 
     @Override
     public Set<SelectionKey> selectedKeys() {
-        if (!isOpen()) {
-            throw new ClosedSelectorException();
-        }
+        ensureOpen();
         return publicSelected;
     }
 
     @Override
     public int selectNow() throws IOException {
-        return select(0, true);
+        return doSelect(0);
     }
 
+    /** Waits up to {@code timeout} milliseconds; 0 waits for ever, as {@link Selector#select(long)} says. */
     @Override
     public int select(long timeout) throws IOException {
         if (timeout < 0) {
             throw new IllegalArgumentException("Negative timeout");
         }
-        return select(timeout == 0 ? -1 : timeout, false);
+        return doSelect(timeout == 0 ? -1 : TimeUnit.MILLISECONDS.toNanos(timeout));
     }
 
     @Override
     public int select() throws IOException {
-        return select(-1, false);
+        return doSelect(-1);
     }
 
-    /** The select loop: {@code millis} -1 waits for ever; {@code now} does not wait at all. */
-    private int select(long millis, boolean now) throws IOException {
-        if (!isOpen()) {
-            throw new ClosedSelectorException();
-        }
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Math.max(millis, 0));
-        try {
-            begin();
-            while (true) {
-                pending = false;
-                dropCancelled();
-                int n = updateReady();
-                if (n > 0 || now) {
-                    woken = false;
-                    return n;
-                }
-                if (woken || Thread.currentThread().isInterrupted()) {
-                    woken = false;
-                    return 0;
-                }
-                lock.lock();
-                try {
-                    while (!pending && !woken) {
-                        if (millis < 0) {
-                            changed.await();
-                        } else {
-                            long left = deadline - System.nanoTime();
-                            if (left <= 0) {
-                                return 0;
-                            }
-                            changed.awaitNanos(left);
-                        }
+    /**
+     * The selection: drop cancelled keys, poll every socket, and sleep until a socket's waiter, a
+     * wakeup, an interrupt or the timeout ends it. {@code nanos} -1 waits for ever, 0 does not wait.
+     */
+    private int doSelect(long nanos) throws IOException {
+        ensureOpen();
+        synchronized (this) {
+            ensureOpen();
+            long deadline = System.nanoTime() + Math.max(nanos, 0);
+            boolean slept = false;
+            try {
+                begin(); // an interrupt wakes the selection up
+                while (true) {
+                    pending = false; // a change from here on makes the loop look again
+                    int closedChannels = dropClosedAndCancelled();
+                    int n = updateReady();
+                    if (n > 0 || nanos == 0) {
+                        return n;
                     }
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt(); // select returns, the interrupt stays set
-                    return 0;
-                } finally {
-                    lock.unlock();
+                    if (woken || Thread.currentThread().isInterrupted() || (slept && closedChannels > 0)) {
+                        return 0;
+                    }
+                    lock.lock();
+                    try {
+                        while (!pending && !woken) {
+                            if (nanos < 0) {
+                                changed.await();
+                            } else {
+                                long left = deadline - System.nanoTime();
+                                if (left <= 0) {
+                                    return 0;
+                                }
+                                changed.awaitNanos(left);
+                            }
+                        }
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt(); // the selection returns; the interrupt stays set
+                        return 0;
+                    } finally {
+                        lock.unlock();
+                    }
+                    slept = true;
                 }
+            } finally {
+                woken = false; // this selection consumed any wakeup
+                end();
+                dropClosedAndCancelled();
             }
-        } finally {
-            end();
-            dropCancelled();
         }
     }
 
-    /** Puts ready keys in the selected set; returns how many keys' ready sets were updated. */
+    /**
+     * Cancels the keys of channels that were closed (their sockets woke this selector as they closed,
+     * before the channel cancelled its keys) and deregisters every cancelled key; returns how many keys
+     * went because their channel was closed.
+     */
+    private int dropClosedAndCancelled() {
+        int closed = 0;
+        for (SelectionKey k : keys) {
+            if (!k.channel().isOpen()) {
+                k.cancel();
+                closed++;
+            }
+        }
+        Set<SelectionKey> cancelled = cancelledKeys();
+        List<SelectionKey> gone;
+        synchronized (cancelled) {
+            gone = List.copyOf(cancelled);
+            cancelled.clear();
+        }
+        for (SelectionKey k : gone) {
+            forget((Key) k);
+        }
+        return closed;
+    }
+
+    /** Takes a key out of both sets, deregisters it from its channel and this selector off its socket. */
+    private void forget(Key k) {
+        if (keys.remove(k)) {
+            k.channel.sock().removeWaiter(waiter);
+        }
+        selected.remove(k);
+        deregister(k);
+    }
+
+    /**
+     * Polls every valid key's socket and updates the selected-key set; returns how many keys were added
+     * to it or got new ready operations.
+     */
     private int updateReady() {
         int updated = 0;
         for (SelectionKey sk : keys) {
@@ -228,22 +302,14 @@ final class ModnetSelector extends AbstractSelector {
             if (!k.isValid()) {
                 continue;
             }
-            int mask = k.channel.sock().poll();
-            int ops = 0;
-            boolean trouble = (mask & (SocketCalls.POLLERR | SocketCalls.POLLHUP | SocketCalls.POLLNVAL)) != 0;
-            if ((mask & SocketCalls.POLLIN) != 0 || trouble) {
-                ops |= SelectionKey.OP_READ;
-            }
-            if ((mask & SocketCalls.POLLOUT) != 0 || trouble) {
-                ops |= SelectionKey.OP_WRITE;
-            }
-            ops &= k.interest;
+            int ops = readyOps(k.channel.sock().poll(), k.interest);
             if (ops == 0) {
                 continue;
             }
             if (selected.contains(k)) {
-                if ((k.ready | ops) != k.ready) {
-                    k.ready |= ops;
+                int before = k.ready;
+                if ((before | ops) != before) {
+                    k.ready = before | ops;
                     updated++;
                 }
             } else {
@@ -255,26 +321,25 @@ final class ModnetSelector extends AbstractSelector {
         return updated;
     }
 
-    private void dropCancelled() {
-        Set<SelectionKey> cancelled = cancelledKeys();
-        synchronized (cancelled) {
-            for (SelectionKey sk : cancelled) {
-                forget((Key) sk);
-            }
-            cancelled.clear();
+    /** The poll mask as selection operations, limited to the interest set. */
+    static int readyOps(int mask, int interest) {
+        if ((mask & SocketCalls.POLLNVAL) != 0) {
+            return 0;
         }
+        if ((mask & (SocketCalls.POLLERR | SocketCalls.POLLHUP)) != 0) {
+            return interest;
+        }
+        int ops = 0;
+        if ((mask & SocketCalls.POLLIN) != 0) {
+            ops |= SelectionKey.OP_READ;
+        }
+        if ((mask & SocketCalls.POLLOUT) != 0) {
+            ops |= SelectionKey.OP_WRITE;
+        }
+        return ops & interest;
     }
 
-    private void forget(Key k) {
-        keys.remove(k);
-        selected.remove(k);
-        deregister(k);
-        boolean stillHere = keys.stream().anyMatch(o -> ((Key) o).channel == k.channel);
-        if (!stillHere) {
-            k.channel.sock().removeWaiter(waiter);
-        }
-    }
-
+    /** Makes a selection in progress return now, or the next one if none is. */
     @Override
     public Selector wakeup() {
         woken = true;
@@ -282,12 +347,20 @@ final class ModnetSelector extends AbstractSelector {
         return this;
     }
 
+    /** Wakes a selection in progress, then deregisters every key: they are all invalid afterwards. */
     @Override
     protected void implCloseSelector() {
         wakeup();
-        for (SelectionKey sk : Set.copyOf(keys)) {
-            forget((Key) sk);
+        synchronized (this) {
+            for (SelectionKey k : List.copyOf(keys)) {
+                forget((Key) k);
+            }
+            dropClosedAndCancelled();
         }
-        dropCancelled();
+    }
+
+    @Override
+    public String toString() {
+        return "modnet Selector[" + provider() + ", " + keys.size() + " keys]";
     }
 }

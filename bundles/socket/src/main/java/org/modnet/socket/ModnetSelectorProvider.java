@@ -10,6 +10,7 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.channels.spi.AbstractSelector;
 import java.nio.channels.spi.SelectorProvider;
+import java.util.Objects;
 
 import org.modnet.api.net.NetNamespace;
 import org.modnet.socket.api.Sock;
@@ -17,23 +18,31 @@ import org.modnet.socket.api.SockException;
 import org.modnet.socket.api.SocketCalls;
 
 /**
- * Java's channel factory for one namespace: datagram channels on modnet UDP sockets and selectors that
- * wait on them. A channel registers only with a selector of the same provider, as Java requires.
+ * Java's {@link SelectorProvider} for the sockets of one modnet network namespace: what
+ * {@code sun.nio.ch.DefaultSelectorProvider} is for the host's sockets. {@link #openDatagramChannel()}
+ * gives a {@link ModnetDatagramChannel} on a new UDP socket ({@code socket(AF_INET, SOCK_DGRAM, 0)}),
+ * {@link #openSelector()} a {@link ModnetSelector} that waits on such channels. A channel registers only
+ * with a selector of the same provider, as {@link java.nio.channels.spi.AbstractSelectableChannel}
+ * requires. Stream channels wait for the TCP layer; pipes are not network sockets at all.
  */
 final class ModnetSelectorProvider extends SelectorProvider {
     private final SocketLayer layer;
     private final NetNamespace ns;
 
     ModnetSelectorProvider(SocketLayer layer, NetNamespace ns) {
-        this.layer = layer;
-        this.ns = ns;
+        this.layer = Objects.requireNonNull(layer, "layer");
+        this.ns = Objects.requireNonNull(ns, "ns");
     }
 
     SocketLayer layer() {
         return layer;
     }
 
-    /** A new UDP socket in the namespace, or the errno as Java's exception. */
+    NetNamespace namespace() {
+        return ns;
+    }
+
+    /** {@code socket(AF_INET, SOCK_DGRAM, 0)} in the namespace; the errno becomes a {@link SocketException}. */
     Sock newUdpSocket() throws SocketException {
         try {
             return layer.create(ns, SocketCalls.AF_INET, SocketCalls.SOCK_DGRAM, 0);
@@ -47,10 +56,15 @@ final class ModnetSelectorProvider extends SelectorProvider {
         return new ModnetDatagramChannel(this, newUdpSocket());
     }
 
+    /** {@link StandardProtocolFamily#INET} only: modnet's sockets are IPv4. */
     @Override
     public DatagramChannel openDatagramChannel(ProtocolFamily family) throws IOException {
+        Objects.requireNonNull(family, "family");
+        if (family == StandardProtocolFamily.INET6) {
+            throw new UnsupportedOperationException("IPv6 datagram channels are not supported: modnet's sockets are IPv4 (use StandardProtocolFamily.INET)");
+        }
         if (family != StandardProtocolFamily.INET) {
-            throw new UnsupportedOperationException("modnet's sockets are IPv4 (StandardProtocolFamily.INET)");
+            throw new UnsupportedOperationException("protocol family " + family + " is not supported: modnet's datagram channels are StandardProtocolFamily.INET");
         }
         return openDatagramChannel();
     }
@@ -62,7 +76,7 @@ final class ModnetSelectorProvider extends SelectorProvider {
 
     @Override
     public Pipe openPipe() {
-        throw new UnsupportedOperationException("a pipe is not a network socket: use SelectorProvider.provider()");
+        throw new UnsupportedOperationException("pipes are not sockets: modnet's provider has none (use SelectorProvider.provider().openPipe())");
     }
 
     @Override
