@@ -41,13 +41,19 @@ public final class Disassembler {
     private Disassembler() {
     }
 
-    /** One line per instruction; the second slot of an {@code lddw} has none. */
+    /** One line per instruction; the second slot of an {@code lddw} is null (it has no text of its own). */
     public static List<String> disassemble(long[] insns) {
         List<String> out = new ArrayList<>();
         for (int i = 0; i < insns.length; i++) {
             long x = insns[i];
             if (Bpf.opcode(x) == (Bpf.LD | Bpf.IMM | Bpf.DW) && i + 1 < insns.length) {
                 long v = (Bpf.imm(x) & 0xffffffffL) | ((long) Bpf.imm(insns[i + 1]) << 32);
+                if (Bpf.src(x) == Bpf.PSEUDO_MAP_FD && Bpf.imm(insns[i + 1]) == 0) {
+                    out.add("ldmap %r" + Bpf.dst(x) + ", " + Bpf.imm(x));
+                    out.add(null);
+                    i++;
+                    continue;
+                }
                 String kind = switch (Bpf.src(x)) {
                     case 0 -> "";
                     case Bpf.PSEUDO_MAP_FD -> " # map";
@@ -55,6 +61,7 @@ public final class Disassembler {
                     default -> " # src " + Bpf.src(x);
                 };
                 out.add("lddw %r" + Bpf.dst(x) + ", 0x" + Long.toHexString(v) + kind);
+                out.add(null);
                 i++;
                 continue;
             }

@@ -1,0 +1,56 @@
+package org.modnet.ebpf.api;
+
+import static org.modnet.ebpf.api.HelperProto.Arg.ANYTHING;
+import static org.modnet.ebpf.api.HelperProto.Arg.CONST_MAP_PTR;
+import static org.modnet.ebpf.api.HelperProto.Arg.CONST_SIZE;
+import static org.modnet.ebpf.api.HelperProto.Arg.CONST_SIZE_OR_ZERO;
+import static org.modnet.ebpf.api.HelperProto.Arg.PTR_TO_CTX;
+import static org.modnet.ebpf.api.HelperProto.Arg.PTR_TO_MAP_KEY;
+import static org.modnet.ebpf.api.HelperProto.Arg.PTR_TO_MAP_VALUE;
+import static org.modnet.ebpf.api.HelperProto.Arg.PTR_TO_MEM;
+import static org.modnet.ebpf.api.HelperProto.Ret.INTEGER;
+import static org.modnet.ebpf.api.HelperProto.Ret.PTR_TO_MAP_VALUE_OR_NULL;
+
+import java.util.List;
+
+/** The helpers modnet offers, with Linux's numbers and prototypes ({@code include/uapi/linux/bpf.h}). */
+public final class HelperProtos {
+    public static final int MAP_LOOKUP_ELEM = 1;
+    public static final int MAP_UPDATE_ELEM = 2;
+    public static final int MAP_DELETE_ELEM = 3;
+    public static final int KTIME_GET_NS = 5;
+    public static final int TRACE_PRINTK = 6;
+    public static final int GET_PRANDOM_U32 = 7;
+    public static final int GET_SMP_PROCESSOR_ID = 8;
+    public static final int TAIL_CALL = 12;
+    public static final int REDIRECT = 23;
+    public static final int CSUM_DIFF = 28;
+    public static final int XDP_ADJUST_HEAD = 44;
+    public static final int REDIRECT_MAP = 51;
+    public static final int XDP_ADJUST_META = 54;
+    public static final int XDP_ADJUST_TAIL = 65;
+    public static final int FIB_LOOKUP = 69;
+    public static final int RINGBUF_OUTPUT = 130;
+
+    private HelperProtos() {
+    }
+
+    /** What an XDP program may call. */
+    public static final List<HelperProto> XDP = List.of(
+            new HelperProto(MAP_LOOKUP_ELEM, "bpf_map_lookup_elem", PTR_TO_MAP_VALUE_OR_NULL, CONST_MAP_PTR, PTR_TO_MAP_KEY),
+            new HelperProto(MAP_UPDATE_ELEM, "bpf_map_update_elem", INTEGER, CONST_MAP_PTR, PTR_TO_MAP_KEY, PTR_TO_MAP_VALUE, ANYTHING),
+            new HelperProto(MAP_DELETE_ELEM, "bpf_map_delete_elem", INTEGER, CONST_MAP_PTR, PTR_TO_MAP_KEY),
+            new HelperProto(KTIME_GET_NS, "bpf_ktime_get_ns", INTEGER),
+            new HelperProto(TRACE_PRINTK, "bpf_trace_printk", INTEGER, PTR_TO_MEM, CONST_SIZE),
+            new HelperProto(GET_PRANDOM_U32, "bpf_get_prandom_u32", INTEGER),
+            new HelperProto(GET_SMP_PROCESSOR_ID, "bpf_get_smp_processor_id", INTEGER),
+            new HelperProto(TAIL_CALL, "bpf_tail_call", INTEGER, PTR_TO_CTX, CONST_MAP_PTR, ANYTHING),
+            new HelperProto(REDIRECT, "bpf_redirect", INTEGER, ANYTHING, ANYTHING),
+            new HelperProto(CSUM_DIFF, "bpf_csum_diff", INTEGER, PTR_TO_MEM, CONST_SIZE_OR_ZERO, PTR_TO_MEM, CONST_SIZE_OR_ZERO, ANYTHING),
+            new HelperProto(XDP_ADJUST_HEAD, "bpf_xdp_adjust_head", INTEGER, PTR_TO_CTX, ANYTHING).changingPacket(),
+            new HelperProto(REDIRECT_MAP, "bpf_redirect_map", INTEGER, CONST_MAP_PTR, ANYTHING, ANYTHING),
+            new HelperProto(XDP_ADJUST_META, "bpf_xdp_adjust_meta", INTEGER, PTR_TO_CTX, ANYTHING).changingPacket(),
+            new HelperProto(XDP_ADJUST_TAIL, "bpf_xdp_adjust_tail", INTEGER, PTR_TO_CTX, ANYTHING).changingPacket(),
+            new HelperProto(FIB_LOOKUP, "bpf_fib_lookup", INTEGER, PTR_TO_CTX, PTR_TO_MEM, CONST_SIZE, ANYTHING),
+            new HelperProto(RINGBUF_OUTPUT, "bpf_ringbuf_output", INTEGER, CONST_MAP_PTR, PTR_TO_MEM, CONST_SIZE_OR_ZERO, ANYTHING));
+}

@@ -1,0 +1,34 @@
+package org.modnet.ebpf.api;
+
+/**
+ * A program type: what its context is, which of its fields a program may read (and how a load of one
+ * is rewritten for the runtime), and which helpers it may call.
+ */
+public enum ProgType {
+    /**
+     * {@code BPF_PROG_TYPE_XDP}: the context is {@code struct xdp_md} — six u32 fields: data (0),
+     * data_end (4), data_meta (8), ingress_ifindex (12), rx_queue_index (16), egress_ifindex (20).
+     * The runtime's context region holds data, data_end and data_meta as 64-bit pointers at 0, 8 and 16
+     * and the three indexes as u32 at 24, 28 and 32: the verifier rewrites each load accordingly.
+     */
+    XDP(24),
+    /**
+     * A program whose r1 points to plain memory of r2 bytes, as the conformance suite runs them; its
+     * accesses are checked at run time only (the verifier checks registers, stack and flow).
+     */
+    RAW(0);
+
+    private final int ctxSize;
+
+    ProgType(int ctxSize) {
+        this.ctxSize = ctxSize;
+    }
+
+    /** The size of the context structure as programs see it. */
+    public int ctxSize() {
+        return ctxSize;
+    }
+
+    /** The runtime context region's size (XDP's wider pointers). */
+    public static final int XDP_RUNTIME_CTX = 40;
+}

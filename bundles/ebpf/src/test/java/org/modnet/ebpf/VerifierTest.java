@@ -1,0 +1,237 @@
+package org.modnet.ebpf;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.modnet.ebpf.api.Assembler;
+import org.modnet.ebpf.api.BpfException;
+import org.modnet.ebpf.api.HelperProtos;
+import org.modnet.ebpf.api.MapSpec;
+import org.modnet.ebpf.api.ProgType;
+import org.modnet.ebpf.api.Program;
+import org.modnet.ebpf.api.Verifier;
+
+/**
+ * The verifier: programs a kernel would load are accepted (and their context loads rewritten), and a
+ * corpus of unsafe programs is refused, each with the instruction and the reason.
+ */
+class VerifierTest {
+    record Map(String name, int type, int keySize, int valueSize, int maxEntries) implements MapSpec {
+    }
+
+    /** Map 0 a hash (u32 -> u64), 1 an array (u32 -> 8 bytes), 2 a prog array, 3 a devmap, 4 a ring buffer, 5 a hash with 8-byte keys. */
+    static final List<MapSpec> MAPS = List.of(new Map("hash", Verifier.MAP_HASH, 4, 8, 16), new Map("array", Verifier.MAP_ARRAY, 4, 8, 4),
+            new Map("progs", Verifier.MAP_PROG_ARRAY, 4, 4, 4), new Map("ports", Verifier.MAP_DEVMAP, 4, 4, 4),
+            new Map("events", Verifier.MAP_RINGBUF, 0, 0, 4096), new Map("wide", Verifier.MAP_HASH, 8, 8, 16));
+
+    static Verifier.Result verify(String asm) throws BpfException {
+        return Verifier.verify(Program.of("test", Assembler.assemble(asm)), ProgType.XDP, MAPS, HelperProtos.XDP, true);
+    }
+
+    /** The usual start: r2 = data, r3 = data_end, and 14 bytes proved: the Ethernet header. */
+    static final String ETH = """
+            ldxw %r2, [%r1+0]
+            ldxw %r3, [%r1+4]
+            mov %r4, %r2
+            add %r4, 14
+            jgt %r4, %r3, drop
+            """;
+
+    static final String LOOKUP = """
+            stw [%r10-4], 0
+            ldmap %r1, 0
+            mov %r2, %r10
+            add %r2, -4
+            call 1
+            """;
+
+    @Test
+    void aParserWithBoundsChecksIsAcceptedAndItsContextLoadsRewritten() throws Exception {
+        Verifier.Result r = verify(ETH + """
+                ldxh %r5, [%r2+12]
+                jne %r5, 0x08, pass
+                mov %r4, %r2
+                add %r4, 34
+                jgt %r4, %r3, drop
+                ldxb %r5, [%r2+23]
+                jne %r5, 1, pass
+                drop:
+                mov %r0, 1
+                exit
+                pass:
+                mov %r0, 2
+                exit
+                """);
+        long[] insns = r.program().instructions();
+        assertEquals(0x79, insns[0] & 0xff, "data is a 64-bit load in the runtime context");
+        assertEquals(8, (short) (insns[1] >>> 16), "data_end at offset 8 there");
+        assertTrue(r.log().contains("pkt(id=0,off=0,r=14)"), r.log());
+        assertTrue(r.processed() > 10);
+    }
+
+    @Test
+    void mapValuesAfterANullCheckBoundedLoopsCallsAndSpillsAreAccepted() throws Exception {
+        verify(LOOKUP + """
+                jeq %r0, 0, out
+                ldxdw %r1, [%r0+0]
+                add %r1, 1
+                stxdw [%r0+0], %r1
+                lock add [%r0+0], %r1
+                out:
+                mov %r0, 2
+                exit
+                """);
+        verify("""
+                mov %r0, 0
+                mov %r1, 0
+                loop:
+                add %r0, %r1
+                add %r1, 1
+                jlt %r1, 100, loop
+                and %r0, 3
+                exit
+                """);
+        verify("""
+                mov %r1, 3
+                call local double
+                and %r0, 3
+                exit
+                double:
+                mov %r0, %r1
+                add %r0, %r1
+                exit
+                """);
+        verify(ETH + """
+                stxdw [%r10-8], %r2
+                ldxdw %r6, [%r10-8]
+                ldxb %r0, [%r6+13]
+                drop:
+                mov %r0, 1
+                exit
+                """);
+        verify("""
+                ldxw %r2, [%r1+12]
+                and %r2, 7
+                lsh %r2, 0
+                stdw [%r10-8], 0
+                mov %r3, %r10
+                add %r3, -8
+                mov %r1, %r3
+                mov %r2, 8
+                call 6
+                mov %r0, 2
+                exit
+                """);
+    }
+
+    @Test
+    void variableIndexesWithinAMapValueAreAccepted() throws Exception {
+        verify(LOOKUP + """
+                jeq %r0, 0, out
+                ldxw %r1, [%r0+0]
+                and %r1, 7
+                add %r0, %r1
+                ldxb %r2, [%r0+0]
+                out:
+                mov %r0, 2
+                exit
+                """);
+    }
+
+    static Stream<Arguments> unsafe() {
+        return Stream.of(
+                Arguments.of("uninitialised register", "mov %r0, %r2\nexit", "0: R2 !read_ok"),
+                Arguments.of("exit without r0", "exit", "0: R0 !read_ok"),
+                Arguments.of("stack pointer returned", "mov %r0, %r10\nexit", "R0 leaks addr as return value"),
+                Arguments.of("context returned", "mov %r0, %r1\nexit", "R0 leaks addr as return value"),
+                Arguments.of("packet read without a check", "ldxw %r2, [%r1+0]\nldxb %r0, [%r2+0]\nexit", "offset is outside of the packet"),
+                Arguments.of("packet read past the checked range", ETH + "ldxb %r0, [%r2+14]\ndrop:\nmov %r0, 1\nexit", "off=14 size=1"),
+                Arguments.of("packet word past the range", ETH + "ldxw %r0, [%r2+12]\ndrop:\nmov %r0, 1\nexit", "invalid access to packet"),
+                Arguments.of("packet read before its start", ETH + "ldxb %r0, [%r2-1]\ndrop:\nmov %r0, 1\nexit", "invalid access to packet, off=-1"),
+                Arguments.of("packet write past the range", ETH + "stb [%r2+20], 1\ndrop:\nmov %r0, 1\nexit", "invalid access to packet"),
+                Arguments.of("checked against the wrong pointer", "ldxw %r2, [%r1+0]\nmov %r4, %r2\nadd %r4, 14\njgt %r4, %r2, out\nldxb %r0, [%r2+0]\nout:\nmov %r0, 1\nexit", "invalid"),
+                Arguments.of("data_end dereferenced", "ldxw %r3, [%r1+4]\nldxb %r0, [%r3+0]\nexit", "invalid mem access 'pkt_end'"),
+                Arguments.of("context written", "stw [%r1+0], 1\nmov %r0, 2\nexit", "the context is read-only"),
+                Arguments.of("context read at a bad offset", "ldxw %r0, [%r1+2]\nexit", "invalid bpf_context access off=2 size=4"),
+                Arguments.of("context read past its end", "ldxw %r0, [%r1+24]\nexit", "invalid bpf_context access off=24"),
+                Arguments.of("context read as 8 bytes", "ldxdw %r0, [%r1+0]\nexit", "invalid bpf_context access off=0 size=8"),
+                Arguments.of("modified context", "add %r1, 4\nldxw %r0, [%r1+0]\nexit", "dereference of modified ctx ptr"),
+                Arguments.of("uninitialised stack", "ldxdw %r0, [%r10-8]\nexit", "invalid read from stack R10 off -8+0 size 8"),
+                Arguments.of("half-initialised stack", "stw [%r10-8], 1\nldxdw %r0, [%r10-8]\nexit", "invalid read from stack R10 off -8+4 size 8"),
+                Arguments.of("below the stack", "stdw [%r10-520], 1\nmov %r0, 1\nexit", "invalid stack off=-520"),
+                Arguments.of("above the frame pointer", "stdw [%r10+0], 1\nmov %r0, 1\nexit", "invalid stack off=0 size=8"),
+                Arguments.of("variable stack offset", "ldxw %r2, [%r1+12]\nand %r2, 7\nmov %r3, %r10\nadd %r3, %r2\nstb [%r3-16], 1\nmov %r0, 1\nexit", "variable stack access"),
+                Arguments.of("NULL dereference", "mov %r2, 0\nldxb %r0, [%r2+0]\nexit", "R2 invalid mem access 'scalar'"),
+                Arguments.of("map value not checked for NULL", LOOKUP + "ldxdw %r0, [%r0+0]\nexit", "R0 invalid mem access 'map_value_or_null'"),
+                Arguments.of("map value read past its size", LOOKUP + "jeq %r0, 0, out\nldxdw %r1, [%r0+8]\nout:\nmov %r0, 1\nexit", "invalid access to map value, value_size=8 off=8 size=8"),
+                Arguments.of("map value read before it", LOOKUP + "jeq %r0, 0, out\nldxb %r1, [%r0-1]\nout:\nmov %r0, 1\nexit", "invalid access to map value, value_size=8 off=-1"),
+                Arguments.of("map value with an unbounded index", LOOKUP + "jeq %r0, 0, out\nldxdw %r1, [%r0+0]\nadd %r0, %r1\nldxb %r2, [%r0+0]\nout:\nmov %r0, 1\nexit", "unbounded variable offset"),
+                Arguments.of("map value with too large an index", LOOKUP + "jeq %r0, 0, out\nldxdw %r1, [%r0+0]\nand %r1, 15\nadd %r0, %r1\nldxb %r2, [%r0+0]\nout:\nmov %r0, 1\nexit", "invalid access to map value"),
+                Arguments.of("map key not initialised", "ldmap %r1, 0\nmov %r2, %r10\nadd %r2, -4\ncall 1\nmov %r0, 1\nexit", "invalid indirect read from stack R2 off -4+0 size 4"),
+                Arguments.of("map key half initialised", "stw [%r10-8], 0\nldmap %r1, 5\nmov %r2, %r10\nadd %r2, -8\nstw [%r10-8], 1\nmov %r3, %r10\ncall 1\nmov %r0, 1\nexit", "invalid indirect read from stack R2 off -8+4 size 8"),
+                Arguments.of("map key a number", "ldmap %r1, 0\nmov %r2, 0\ncall 1\nmov %r0, 1\nexit", "R2 type=scalar expected=fp, pkt, map_value"),
+                Arguments.of("lookup without a map", "mov %r1, 0\nmov %r2, %r10\ncall 1\nmov %r0, 1\nexit", "R1 type=scalar expected=map_ptr"),
+                Arguments.of("unknown helper", "call 9999\nmov %r0, 1\nexit", "invalid func unknown#9999"),
+                Arguments.of("redirect_map with a hash map", "ldmap %r1, 0\nmov %r2, 0\nmov %r3, 0\ncall 51\nexit", "cannot pass map_type 1 into func bpf_redirect_map#51"),
+                Arguments.of("lookup in a devmap", "stw [%r10-4], 0\nldmap %r1, 3\nmov %r2, %r10\nadd %r2, -4\ncall 1\nmov %r0, 1\nexit", "cannot pass map_type 14 into func bpf_map_lookup_elem#1"),
+                Arguments.of("tail call into a hash map", "ldmap %r2, 0\nmov %r3, 0\ncall 12\nmov %r0, 1\nexit", "cannot pass map_type 1 into func bpf_tail_call#12"),
+                Arguments.of("ring buffer output to an array", "stdw [%r10-8], 0\nldmap %r1, 1\nmov %r2, %r10\nadd %r2, -8\nmov %r3, 8\nmov %r4, 0\ncall 130\nmov %r0, 1\nexit", "cannot pass map_type 2 into func bpf_ringbuf_output#130"),
+                Arguments.of("r1 used after a call", "call 5\nldxw %r0, [%r1+0]\nexit", "1: R1 !read_ok"),
+                Arguments.of("r3 used after a call", "mov %r3, 1\ncall 7\nmov %r0, %r3\nexit", "R3 !read_ok"),
+                Arguments.of("a loop without an end", "mov %r0, 0\nloop:\nadd %r0, 1\nja loop", "BPF program is too large"),
+                Arguments.of("a loop that never changes", "mov %r0, 0\nloop:\nja loop", "infinite loop detected at insn 1"),
+                Arguments.of("a loop bounded by the packet's ifindex only", "ldxw %r2, [%r1+12]\nmov %r0, 0\nloop:\nadd %r0, 1\njlt %r0, %r2, loop\nmov %r0, 1\nexit", "BPF program is too large"),
+                Arguments.of("unreachable code", "mov %r0, 1\nexit\nmov %r0, 2\nexit", "2: unreachable insn 2"),
+                Arguments.of("falling off the end", "mov %r0, 1", "execution would fall off the end"),
+                Arguments.of("frame pointer written", "mov %r10, 0\nexit", "frame pointer is read only"),
+                Arguments.of("32-bit pointer arithmetic", "mov %r2, %r10\nadd32 %r2, 8\nmov %r0, 1\nexit", "R2 32-bit pointer arithmetic prohibited"),
+                Arguments.of("pointer multiplied", "mov %r2, %r10\nmul %r2, 2\nmov %r0, 1\nexit", "pointer arithmetic with *= operator prohibited"),
+                Arguments.of("pointer plus pointer", "mov %r2, %r10\nadd %r2, %r1\nmov %r0, 1\nexit", "pointer op pointer prohibited"),
+                Arguments.of("map pointer arithmetic", "ldmap %r1, 0\nadd %r1, 8\nmov %r0, 1\nexit", "pointer arithmetic on map_ptr prohibited"),
+                Arguments.of("arithmetic before the NULL check", LOOKUP + "add %r0, 4\nmov %r0, 1\nexit", "pointer arithmetic on map_value_or_null prohibited"),
+                Arguments.of("data_end arithmetic", "ldxw %r3, [%r1+4]\nadd %r3, 8\nmov %r0, 1\nexit", "pointer arithmetic on pkt_end prohibited"),
+                Arguments.of("an XDP action that does not exist", "mov %r0, 7\nexit", "should have been in [0, 4]"),
+                Arguments.of("an indirect call", "mov %r2, 5\ncall %r2\nmov %r0, 1\nexit", "indirect calls (callx) are not allowed"),
+                Arguments.of("recursion without end", "call local f\nmov %r0, 1\nexit\nf:\ncall local f\nexit", "the call stack of 8 frames is too deep"),
+                Arguments.of("printk of no bytes", "stdw [%r10-8], 0\nmov %r1, %r10\nadd %r1, -8\nmov %r2, 0\ncall 6\nmov %r0, 1\nexit", "R2 invalid zero-sized read"),
+                Arguments.of("printk of an unbounded size", "stdw [%r10-8], 0\nldxw %r2, [%r1+12]\nmov %r1, %r10\nadd %r1, -8\ncall 6\nmov %r0, 1\nexit", "R2 unbounded memory access"),
+                Arguments.of("printk of more than was written", "stdw [%r10-8], 0\nmov %r1, %r10\nadd %r1, -8\nmov %r2, 16\ncall 6\nmov %r0, 1\nexit", "invalid"),
+                Arguments.of("packet pointer kept across adjust_head", ETH + "mov %r6, %r2\nmov %r2, 0\ncall 44\nldxb %r0, [%r6+0]\ndrop:\nmov %r0, 1\nexit", "R6 invalid mem access 'scalar'"),
+                Arguments.of("atomic add on the packet", ETH + "mov %r5, 1\nlock add [%r2+0], %r5\ndrop:\nmov %r0, 1\nexit", "BPF_ATOMIC stores into R2 pkt is not allowed"),
+                Arguments.of("atomic add on the context", "mov %r5, 1\nlock add [%r1+0], %r5\nmov %r0, 1\nexit", "the context is read-only"),
+                Arguments.of("part of a spilled pointer used as one", "stxdw [%r10-8], %r1\nldxw %r2, [%r10-8]\nldxb %r0, [%r2+0]\nexit", "R2 invalid mem access 'scalar'"),
+                Arguments.of("a map that does not exist", "ldmap %r1, 9\nmov %r0, 1\nexit", "fd 9 is not pointing to valid bpf_map"),
+                Arguments.of("a map value returned", LOOKUP + "jeq %r0, 0, out\nexit\nout:\nmov %r0, 1\nexit", "R0 leaks addr as return value"),
+                Arguments.of("callee's stack returned", "call local f\nldxb %r0, [%r0+0]\nexit\nf:\nmov %r0, %r10\nexit", "cannot return a pointer to the callee's stack"),
+                Arguments.of("callee without r0", "call local f\nmov %r0, 1\nexit\nf:\nexit", "R0 !read_ok"),
+                Arguments.of("map value written without the check", LOOKUP + "stdw [%r0+0], 1\nmov %r0, 1\nexit", "R0 invalid mem access 'map_value_or_null'"),
+                Arguments.of("update with an uninitialised value", "stw [%r10-4], 0\nldmap %r1, 0\nmov %r2, %r10\nadd %r2, -4\nmov %r3, %r10\nadd %r3, -16\nmov %r4, 0\ncall 2\nmov %r0, 1\nexit", "invalid indirect read from stack R3 off -16+0 size 8"),
+                Arguments.of("checksum of uninitialised stack", "mov %r1, %r10\nadd %r1, -8\nmov %r2, 8\nmov %r3, 0\nmov %r4, 0\nmov %r5, 0\ncall 28\nmov %r0, 1\nexit", "invalid indirect read from stack R1"),
+                Arguments.of("packet index added after the check", ETH + "ldxb %r5, [%r2+0]\nand %r5, 7\nadd %r2, %r5\nldxb %r0, [%r2+0]\ndrop:\nmov %r0, 1\nexit", "outside of the packet"),
+                Arguments.of("a jump out of the program", "ja +5\nexit", "jump out of range"),
+                Arguments.of("a stack pointer plus an unbounded number", "ldxw %r2, [%r1+12]\nmov %r3, %r10\nadd %r3, %r2\nmov %r0, 1\nexit", "unbounded variable offset"),
+                Arguments.of("signed division of a pointer", "mov %r2, %r10\nsdiv %r2, 3\nmov %r0, 1\nexit", "pointer arithmetic with /= operator prohibited"),
+                Arguments.of("subtracting a variable from a pointer", "ldxw %r2, [%r1+12]\nand %r2, 3\nmov %r3, %r10\nsub %r3, %r2\nmov %r0, 1\nexit", "subtraction of a variable from a pointer is prohibited"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("unsafe")
+    void unsafeProgramsAreRefusedWithAClearReason(String what, String asm, String reason) {
+        BpfException e = assertThrows(BpfException.class, () -> verify(asm), what);
+        assertTrue(e.getMessage().contains(reason), what + ": got \"" + e.getMessage() + "\", wanted \"" + reason + "\"");
+        assertTrue(e.getMessage().matches("(?s)^\\d+: .*|.*"), e.getMessage());
+    }
+
+    @Test
+    void theCorpusIsLargeEnough() {
+        assertTrue(unsafe().count() >= 60, "at least 60 unsafe programs: " + unsafe().count());
+    }
+}
