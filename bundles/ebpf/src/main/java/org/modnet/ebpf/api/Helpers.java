@@ -37,4 +37,13 @@ public final class Helpers {
     public String name(long id) {
         return id >= 0 && id < names.length && names[(int) id] != null ? names[(int) id] : "#" + id;
     }
+
+    /** Registers every helper of this set into {@code other} (this one's win). */
+    public void copyInto(Helpers other) {
+        for (int id = 0; id < byId.length; id++) {
+            if (byId[id] != null) {
+                other.register(id, names[id], byId[id], unwind[id]);
+            }
+        }
+    }
 }

@@ -28,10 +28,32 @@ public final class Memory {
     private MemorySegment[] regions = new MemorySegment[8];
     private boolean[] writable = new boolean[8];
     private final MemorySegment stack;
+    private final int cpu;
 
     public Memory() {
+        this(0);
+    }
+
+    /** The address space of programs running on {@code cpu} (per-CPU maps show that CPU's values). */
+    public Memory(int cpu) {
+        this.cpu = cpu;
         stack = MemorySegment.ofArray(new long[Bpf.STACK_SIZE * Bpf.MAX_FRAMES / 8]); // longs: 8-byte aligned for atomics
         set(STACK, stack, true);
+    }
+
+    private Object attachment;
+
+    /** What a runtime keeps with the memory for its helpers (XDP's {@link XdpBuffer}). */
+    public void attach(Object o) {
+        attachment = o;
+    }
+
+    public Object attachment() {
+        return attachment;
+    }
+
+    public int cpu() {
+        return cpu;
     }
 
     /** The frame pointer of the first frame: the top of the stack. */

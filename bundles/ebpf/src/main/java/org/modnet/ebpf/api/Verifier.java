@@ -1085,8 +1085,9 @@ public final class Verifier {
         if ((operation == Bpf.JEQ || operation == Bpf.JNE) && !j32 && a.kind == Kind.MAP_VALUE_OR_NULL && b.isConst() && b.umin == 0) {
             State isNull = operation == Bpf.JEQ ? taken : fall;
             State notNull = operation == Bpf.JEQ ? fall : taken;
-            markNull(isNull, a.id, true);
-            markNull(notNull, a.id, false);
+            int id = a.id; // read before the first marking turns this register into 0
+            markNull(isNull, id, true);
+            markNull(notNull, id, false);
             return null;
         }
         if (a.kind != Kind.SCALAR || b.kind != Kind.SCALAR) {

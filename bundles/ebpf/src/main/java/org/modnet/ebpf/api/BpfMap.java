@@ -1,0 +1,509 @@
+package org.modnet.ebpf.api;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * An eBPF map ({@code kernel/bpf/arraymap.c}, {@code hashtab.c}, {@code lpm_trie.c}, ...): keys and
+ * values of fixed sizes, shared by programs and user space. Values live in off-heap memory a program
+ * reaches as one region of its address space (a region per CPU for the per-CPU types), so a value
+ * pointer from {@code bpf_map_lookup_elem} is an ordinary, bounds-checked pointer. Updates and deletes
+ * return 0 or a negative errno as {@code bpf(2)} does.
+ */
+public abstract class BpfMap implements MapSpec {
+    public static final long BPF_ANY = 0;
+    public static final long BPF_NOEXIST = 1;
+    public static final long BPF_EXIST = 2;
+    public static final int BPF_F_NO_PREALLOC = 1;
+
+    private static final int EEXIST = -17;
+    private static final int ENOENT = -2;
+    private static final int E2BIG = -7;
+    private static final int EINVAL = -22;
+    private static final int ENOMEM = -12;
+
+    private final String name;
+    private final int type;
+    private final int keySize;
+    private final int valueSize;
+    private final int maxEntries;
+    private final int flags;
+    /** Bytes between two values: the value size rounded up to 8, as the kernel aligns them. */
+    protected final int stride;
+    /** The values, one segment per CPU (one for the shared types). */
+    protected final MemorySegment[] values;
+    private volatile int region = -1;
+
+    protected BpfMap(String name, int type, int keySize, int valueSize, int maxEntries, int flags, int cpus) {
+        if (maxEntries <= 0 || valueSize < 0 || keySize < 0) {
+            throw new IllegalArgumentException("map " + name + ": invalid sizes");
+        }
+        this.name = name;
+        this.type = type;
+        this.keySize = keySize;
+        this.valueSize = valueSize;
+        this.maxEntries = maxEntries;
+        this.flags = flags;
+        this.stride = Math.max(8, (valueSize + 7) & ~7);
+        this.values = new MemorySegment[cpus];
+        for (int c = 0; c < cpus; c++) {
+            values[c] = Arena.ofAuto().allocate((long) stride * maxEntries, 8);
+        }
+    }
+
+    /**
+     * A map of a {@code BPF_MAP_TYPE_*}: array, hash, per-CPU array and hash, LRU hash, LPM trie, prog
+     * array, devmap (array and hash), cpumap. EINVAL-style {@link BpfException} for other types or bad
+     * sizes, as {@code BPF_MAP_CREATE} refuses them.
+     */
+    public static BpfMap create(String name, int type, int keySize, int valueSize, int maxEntries, int flags, int cpus)
+            throws BpfException {
+        try {
+            return switch (type) {
+                case Verifier.MAP_ARRAY, Verifier.MAP_PERCPU_ARRAY, Verifier.MAP_PROG_ARRAY, Verifier.MAP_DEVMAP, Verifier.MAP_CPUMAP -> {
+                    if (keySize != 4) {
+                        throw new BpfException("map " + name + ": an array's key must be 4 bytes, not " + keySize);
+                    }
+                    yield new ArrayMap(name, type, valueSize, maxEntries, flags, type == Verifier.MAP_PERCPU_ARRAY ? cpus : 1);
+                }
+                case Verifier.MAP_HASH, Verifier.MAP_PERCPU_HASH, Verifier.MAP_LRU_HASH, Verifier.MAP_DEVMAP_HASH -> {
+                    if (keySize <= 0 || keySize > 512) {
+                        throw new BpfException("map " + name + ": invalid key size " + keySize);
+                    }
+                    yield new HashMap(name, type, keySize, valueSize, maxEntries, flags, type == Verifier.MAP_PERCPU_HASH ? cpus : 1);
+                }
+                case Verifier.MAP_LPM_TRIE -> {
+                    if (keySize <= 4 || keySize > 4 + 256 || (flags & BPF_F_NO_PREALLOC) == 0) {
+                        throw new BpfException("map " + name + ": an LPM trie needs a key of u32 prefix length plus data, and BPF_F_NO_PREALLOC");
+                    }
+                    yield new LpmTrie(name, keySize, valueSize, maxEntries, flags);
+                }
+                default -> throw new BpfException("map " + name + ": map type " + type + " is not supported");
+            };
+        } catch (IllegalArgumentException e) {
+            throw new BpfException(e.getMessage());
+        }
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public int type() {
+        return type;
+    }
+
+    @Override
+    public int keySize() {
+        return keySize;
+    }
+
+    @Override
+    public int valueSize() {
+        return valueSize;
+    }
+
+    @Override
+    public int maxEntries() {
+        return maxEntries;
+    }
+
+    public int flags() {
+        return flags;
+    }
+
+    /** The CPUs it keeps values for (1 unless per-CPU). */
+    public int cpus() {
+        return values.length;
+    }
+
+    /** Makes the values region {@code id} of a program's memory on {@code cpu}. */
+    public void attach(Memory memory, int id, int cpu) {
+        region = id;
+        memory.set(id, values[Math.min(cpu, values.length - 1)], true);
+    }
+
+    /** The region its values are in, once attached; -1 before. */
+    public int region() {
+        return region;
+    }
+
+    // --- what programs call (helpers) ---
+
+    /** {@code bpf_map_lookup_elem}: the value's address, or 0. */
+    public final long lookup(Memory mem, long keyAddr) {
+        MemorySegment key = mem.slice(keyAddr, keySize, false);
+        if (key == null) {
+            throw new Memory.Fault("map " + name + ": key outside the program's memory");
+        }
+        int slot = find(key);
+        return slot < 0 ? 0 : Memory.base(region) + (long) slot * stride;
+    }
+
+    /** {@code bpf_map_update_elem} from a program. */
+    public final long update(Memory mem, long keyAddr, long valueAddr, long how) {
+        MemorySegment key = mem.slice(keyAddr, keySize, false);
+        MemorySegment value = mem.slice(valueAddr, valueSize, false);
+        if (key == null || value == null) {
+            throw new Memory.Fault("map " + name + ": key or value outside the program's memory");
+        }
+        return put(key, value, how, cpuOf(mem));
+    }
+
+    /** {@code bpf_map_delete_elem} from a program. */
+    public final long delete(Memory mem, long keyAddr) {
+        MemorySegment key = mem.slice(keyAddr, keySize, false);
+        if (key == null) {
+            throw new Memory.Fault("map " + name + ": key outside the program's memory");
+        }
+        return remove(key);
+    }
+
+    private int cpuOf(Memory mem) {
+        return Math.min(mem.cpu(), values.length - 1);
+    }
+
+    // --- what user space calls (bpftool) ---
+
+    /** The value (of CPU 0 for per-CPU maps), or null. */
+    public byte[] lookup(byte[] key) {
+        return lookup(key, 0);
+    }
+
+    public byte[] lookup(byte[] key, int cpu) {
+        if (key.length != keySize) {
+            return null;
+        }
+        int slot = find(MemorySegment.ofArray(key));
+        if (slot < 0) {
+            return null;
+        }
+        return values[cpu].asSlice((long) slot * stride, valueSize).toArray(ValueLayout.JAVA_BYTE);
+    }
+
+    /** Sets the value (on every CPU for per-CPU maps); 0 or a negative errno. */
+    public int update(byte[] key, byte[] value, long how) {
+        if (key.length != keySize || value.length != valueSize) {
+            return EINVAL;
+        }
+        int r = 0;
+        for (int c = 0; c < values.length && r == 0; c++) {
+            r = (int) put(MemorySegment.ofArray(key), MemorySegment.ofArray(value), c == 0 ? how : BPF_ANY, c);
+        }
+        return r;
+    }
+
+    public int delete(byte[] key) {
+        return key.length != keySize ? EINVAL : (int) remove(MemorySegment.ofArray(key));
+    }
+
+    /** Every key present, in the map's order. */
+    public abstract List<byte[]> keys();
+
+    // --- the type's own ---
+
+    /** The slot of the key, or -1. */
+    protected abstract int find(MemorySegment key);
+
+    protected abstract long put(MemorySegment key, MemorySegment value, long how, int cpu);
+
+    protected abstract long remove(MemorySegment key);
+
+    protected final void write(int slot, MemorySegment value, int cpu) {
+        MemorySegment.copy(value, 0, values[cpu], (long) slot * stride, valueSize);
+    }
+
+    protected final void clear(int slot) {
+        for (MemorySegment v : values) {
+            v.asSlice((long) slot * stride, stride).fill((byte) 0);
+        }
+    }
+
+    /** {@code BPF_MAP_TYPE_ARRAY} and the array-shaped types: a u32 index, every entry present and zeroed at first. */
+    static final class ArrayMap extends BpfMap {
+        ArrayMap(String name, int type, int valueSize, int maxEntries, int flags, int cpus) {
+            super(name, type, 4, valueSize, maxEntries, flags, cpus);
+        }
+
+        @Override
+        protected int find(MemorySegment key) {
+            long i = key.get(ValueLayout.JAVA_INT_UNALIGNED, 0) & 0xffffffffL;
+            return i < maxEntries() ? (int) i : -1;
+        }
+
+        @Override
+        protected long put(MemorySegment key, MemorySegment value, long how, int cpu) {
+            int slot = find(key);
+            if (slot < 0) {
+                return E2BIG;
+            }
+            if (how == BPF_NOEXIST) {
+                return EEXIST; // every element of an array exists
+            }
+            write(slot, value, cpu);
+            return 0;
+        }
+
+        @Override
+        protected long remove(MemorySegment key) {
+            return EINVAL; // array elements cannot be deleted
+        }
+
+        @Override
+        public List<byte[]> keys() {
+            List<byte[]> k = new ArrayList<>();
+            for (int i = 0; i < maxEntries(); i++) {
+                k.add(new byte[] { (byte) i, (byte) (i >>> 8), (byte) (i >>> 16), (byte) (i >>> 24) });
+            }
+            return k;
+        }
+    }
+
+    /**
+     * {@code BPF_MAP_TYPE_HASH} (and per-CPU, LRU, devmap hash): open addressing over a table twice the
+     * entries, keys kept off-heap beside the value slots, no allocation per lookup. The LRU type evicts
+     * the least recently used entry when full; the others refuse with E2BIG.
+     */
+    static final class HashMap extends BpfMap {
+        private final MemorySegment keys;
+        private final int[] table; // slot + 1, 0 empty, -1 deleted
+        private final int[] freeSlots;
+        private int free;
+        private final long[] used;
+        private long clock;
+        private final boolean lru;
+
+        HashMap(String name, int type, int keySize, int valueSize, int maxEntries, int flags, int cpus) {
+            super(name, type, keySize, valueSize, maxEntries, flags, cpus);
+            this.keys = Arena.ofAuto().allocate((long) keySize * maxEntries, 8);
+            this.table = new int[Integer.highestOneBit(Math.max(4, maxEntries) * 2 - 1) << 1];
+            this.freeSlots = new int[maxEntries];
+            for (int i = 0; i < maxEntries; i++) {
+                freeSlots[i] = maxEntries - 1 - i;
+            }
+            this.free = maxEntries;
+            this.used = new long[maxEntries];
+            this.lru = type == Verifier.MAP_LRU_HASH;
+        }
+
+        private int hash(MemorySegment key) {
+            int h = 0x811c9dc5;
+            for (int i = 0; i < keySize(); i++) {
+                h = (h ^ key.get(ValueLayout.JAVA_BYTE, i)) * 0x01000193;
+            }
+            return h ^ (h >>> 16);
+        }
+
+        private boolean same(int slot, MemorySegment key) {
+            return MemorySegment.mismatch(keys, (long) slot * keySize(), (long) (slot + 1) * keySize(), key, 0, keySize()) < 0;
+        }
+
+        /** The table index holding the key, or -1. */
+        private int index(MemorySegment key) {
+            int mask = table.length - 1;
+            for (int i = hash(key) & mask, n = 0; n < table.length; i = (i + 1) & mask, n++) {
+                int t = table[i];
+                if (t == 0) {
+                    return -1;
+                }
+                if (t > 0 && same(t - 1, key)) {
+                    return i;
+                }
+            }
+            return -1;
+        }
+
+        @Override
+        protected synchronized int find(MemorySegment key) {
+            int i = index(key);
+            if (i < 0) {
+                return -1;
+            }
+            int slot = table[i] - 1;
+            used[slot] = ++clock;
+            return slot;
+        }
+
+        @Override
+        protected synchronized long put(MemorySegment key, MemorySegment value, long how, int cpu) {
+            int i = index(key);
+            if (i >= 0) {
+                if (how == BPF_NOEXIST) {
+                    return EEXIST;
+                }
+                int slot = table[i] - 1;
+                write(slot, value, cpu);
+                used[slot] = ++clock;
+                return 0;
+            }
+            if (how == BPF_EXIST) {
+                return ENOENT;
+            }
+            if (free == 0) {
+                if (!lru) {
+                    return E2BIG;
+                }
+                evictOldest();
+            }
+            int slot = freeSlots[--free];
+            MemorySegment.copy(key, 0, keys, (long) slot * keySize(), keySize());
+            clear(slot);
+            write(slot, value, cpu);
+            used[slot] = ++clock;
+            int mask = table.length - 1;
+            for (int t = hash(key) & mask;; t = (t + 1) & mask) {
+                if (table[t] <= 0) {
+                    table[t] = slot + 1;
+                    return 0;
+                }
+            }
+        }
+
+        private void evictOldest() {
+            int oldest = -1;
+            for (int t = 0; t < table.length; t++) {
+                if (table[t] > 0 && (oldest < 0 || used[table[t] - 1] < used[table[oldest] - 1])) {
+                    oldest = t;
+                }
+            }
+            if (oldest >= 0) {
+                freeSlots[free++] = table[oldest] - 1;
+                table[oldest] = -1;
+            }
+        }
+
+        @Override
+        protected synchronized long remove(MemorySegment key) {
+            int i = index(key);
+            if (i < 0) {
+                return ENOENT;
+            }
+            freeSlots[free++] = table[i] - 1;
+            table[i] = -1;
+            return 0;
+        }
+
+        @Override
+        public synchronized List<byte[]> keys() {
+            List<byte[]> k = new ArrayList<>();
+            for (int t : table) {
+                if (t > 0) {
+                    k.add(keys.asSlice((long) (t - 1) * keySize(), keySize()).toArray(ValueLayout.JAVA_BYTE));
+                }
+            }
+            return k;
+        }
+    }
+
+    /**
+     * {@code BPF_MAP_TYPE_LPM_TRIE}: keys are a u32 prefix length (host order) and the address bytes;
+     * a lookup finds the entry with the longest prefix matching the key's data.
+     */
+    static final class LpmTrie extends BpfMap {
+        private final byte[][] prefixes;
+        private final int[] lengths;
+        private int count;
+
+        LpmTrie(String name, int keySize, int valueSize, int maxEntries, int flags) {
+            super(name, Verifier.MAP_LPM_TRIE, keySize, valueSize, maxEntries, flags, 1);
+            prefixes = new byte[maxEntries][];
+            lengths = new int[maxEntries];
+        }
+
+        private int dataBits() {
+            return (keySize() - 4) * 8;
+        }
+
+        private static boolean matches(byte[] prefix, int bits, MemorySegment key) {
+            for (int b = 0; b < bits; b++) {
+                int have = (key.get(ValueLayout.JAVA_BYTE, 4 + b / 8) >> (7 - b % 8)) & 1;
+                int want = (prefix[b / 8] >> (7 - b % 8)) & 1;
+                if (have != want) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        @Override
+        protected synchronized int find(MemorySegment key) {
+            int bits = Math.min(key.get(ValueLayout.JAVA_INT_UNALIGNED, 0), dataBits());
+            int best = -1;
+            for (int i = 0; i < count; i++) {
+                if (lengths[i] <= bits && matches(prefixes[i], lengths[i], key) && (best < 0 || lengths[i] > lengths[best])) {
+                    best = i;
+                }
+            }
+            return best;
+        }
+
+        private int exact(MemorySegment key) {
+            int bits = key.get(ValueLayout.JAVA_INT_UNALIGNED, 0);
+            for (int i = 0; i < count; i++) {
+                if (lengths[i] == bits && matches(prefixes[i], bits, key)) {
+                    return i;
+                }
+            }
+            return -1;
+        }
+
+        @Override
+        protected synchronized long put(MemorySegment key, MemorySegment value, long how, int cpu) {
+            int bits = key.get(ValueLayout.JAVA_INT_UNALIGNED, 0);
+            if (bits < 0 || bits > dataBits()) {
+                return EINVAL;
+            }
+            int i = exact(key);
+            if (i >= 0) {
+                if (how == BPF_NOEXIST) {
+                    return EEXIST;
+                }
+                write(i, value, cpu);
+                return 0;
+            }
+            if (how == BPF_EXIST) {
+                return ENOENT;
+            }
+            if (count == maxEntries()) {
+                return ENOMEM;
+            }
+            prefixes[count] = key.asSlice(4, keySize() - 4).toArray(ValueLayout.JAVA_BYTE);
+            lengths[count] = bits;
+            clear(count);
+            write(count, value, cpu);
+            count++;
+            return 0;
+        }
+
+        @Override
+        protected synchronized long remove(MemorySegment key) {
+            int i = exact(key);
+            if (i < 0) {
+                return ENOENT;
+            }
+            count--;
+            prefixes[i] = prefixes[count];
+            lengths[i] = lengths[count];
+            MemorySegment.copy(values[0], (long) count * stride, values[0], (long) i * stride, stride);
+            return 0;
+        }
+
+        @Override
+        public synchronized List<byte[]> keys() {
+            List<byte[]> k = new ArrayList<>();
+            for (int i = 0; i < count; i++) {
+                byte[] key = new byte[keySize()];
+                key[0] = (byte) lengths[i];
+                key[1] = (byte) (lengths[i] >>> 8);
+                System.arraycopy(prefixes[i], 0, key, 4, prefixes[i].length);
+                k.add(key);
+            }
+            return k;
+        }
+    }
+}

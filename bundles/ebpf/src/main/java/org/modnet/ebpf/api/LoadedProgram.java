@@ -1,0 +1,177 @@
+package org.modnet.ebpf.api;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Consumer;
+
+/**
+ * A program loaded as {@code BPF_PROG_LOAD} loads one: verified for its type against its maps, its map
+ * references turned into handles the helpers know, and compiled by the chosen engine. Each CPU runs it
+ * in its own {@link Memory} ({@link #memory(int)}): the stack, the context and packet regions, and the
+ * maps' values (that CPU's for per-CPU maps).
+ */
+public final class LoadedProgram {
+    /** Regions of a program's memory: the context, the packet, then one per map. */
+    public static final int CTX_REGION = Memory.FIRST_FREE;
+    public static final int PACKET_REGION = Memory.FIRST_FREE + 1;
+    public static final int FIRST_MAP_REGION = Memory.FIRST_FREE + 2;
+    /** What an {@code lddw} of map N becomes: an opaque handle the helpers decode (programs cannot use it otherwise). */
+    static final long MAP_HANDLE = 0x7ead_0000_0000_0000L;
+
+    private final String name;
+    private final ProgType type;
+    private final Program program;
+    private final Executable executable;
+    private final List<BpfMap> maps;
+    private final String log;
+    private final int processed;
+
+    private LoadedProgram(String name, ProgType type, Program program, Executable executable, List<BpfMap> maps, String log, int processed) {
+        this.name = name;
+        this.type = type;
+        this.program = program;
+        this.executable = executable;
+        this.maps = maps;
+        this.log = log;
+        this.processed = processed;
+    }
+
+    /**
+     * Verifies and compiles {@code insns}, whose {@code lddw} map references ({@code src} 1) index
+     * {@code maps}. {@code extra} helpers (the XDP runtime's: redirect, adjust_head...) join the
+     * standard ones. Throws the verifier's reason, its log attached.
+     */
+    public static LoadedProgram load(String name, long[] insns, ProgType type, List<BpfMap> maps, List<HelperProto> protos,
+            Helpers extra, String engine, boolean verbose, Consumer<String> tracePipe) throws BpfException {
+        Program checked = Program.of(name, insns);
+        Verifier.Result v = Verifier.verify(checked, type, maps, protos, verbose);
+        long[] code = v.program().instructions();
+        for (int i = 0; i < code.length; i++) {
+            if (Bpf.opcode(code[i]) == (Bpf.LD | Bpf.IMM | Bpf.DW) && Bpf.src(code[i]) != 0) {
+                int index = Bpf.imm(code[i]);
+                long value = Bpf.src(code[i]) == Bpf.PSEUDO_MAP_FD ? MAP_HANDLE + index
+                        : Memory.base(FIRST_MAP_REGION + index) + (Bpf.imm(code[i + 1]) & 0xffffffffL);
+                code[i] = Bpf.encode(Bpf.LD | Bpf.IMM | Bpf.DW, Bpf.dst(code[i]), 0, 0, (int) value);
+                code[i + 1] = Bpf.encode(0, 0, 0, 0, (int) (value >>> 32));
+                i++;
+            }
+        }
+        Program runnable = Program.of(name, code);
+        Helpers helpers = standard(maps, tracePipe);
+        if (extra != null) {
+            extra.copyInto(helpers);
+        }
+        Executable e = Engines.byName(engine, runnable, helpers);
+        return new LoadedProgram(name, type, runnable, e, List.copyOf(maps), v.log(), v.processed());
+    }
+
+    /** The map behind a handle from {@code lddw}; a fault for anything else. */
+    public static BpfMap map(List<BpfMap> maps, long handle) {
+        long index = handle - MAP_HANDLE;
+        if (index < 0 || index >= maps.size()) {
+            throw new Memory.Fault("not a map: 0x" + Long.toHexString(handle));
+        }
+        return maps.get((int) index);
+    }
+
+    /** The helpers every program type has: maps, time, random numbers, the CPU, trace_printk, csum_diff. */
+    static Helpers standard(List<BpfMap> maps, Consumer<String> tracePipe) {
+        Helpers h = new Helpers();
+        h.register(HelperProtos.MAP_LOOKUP_ELEM, "bpf_map_lookup_elem", (r1, r2, r3, r4, r5, m) -> map(maps, r1).lookup(m, r2));
+        h.register(HelperProtos.MAP_UPDATE_ELEM, "bpf_map_update_elem", (r1, r2, r3, r4, r5, m) -> map(maps, r1).update(m, r2, r3, r4));
+        h.register(HelperProtos.MAP_DELETE_ELEM, "bpf_map_delete_elem", (r1, r2, r3, r4, r5, m) -> map(maps, r1).delete(m, r2));
+        h.register(HelperProtos.KTIME_GET_NS, "bpf_ktime_get_ns", (r1, r2, r3, r4, r5, m) -> System.nanoTime());
+        h.register(HelperProtos.GET_PRANDOM_U32, "bpf_get_prandom_u32",
+                (r1, r2, r3, r4, r5, m) -> ThreadLocalRandom.current().nextInt() & 0xffffffffL);
+        h.register(HelperProtos.GET_SMP_PROCESSOR_ID, "bpf_get_smp_processor_id", (r1, r2, r3, r4, r5, m) -> m.cpu());
+        h.register(HelperProtos.TRACE_PRINTK, "bpf_trace_printk", (r1, r2, r3, r4, r5, m) -> {
+            MemorySegment fmt = m.slice(r1, r2, false);
+            if (fmt == null) {
+                throw new Memory.Fault("bpf_trace_printk: the format is outside the program's memory");
+            }
+            String line = TracePrintk.format(fmt, r3, r4, r5);
+            if (tracePipe != null) {
+                tracePipe.accept(line);
+            }
+            return line.length();
+        });
+        h.register(HelperProtos.CSUM_DIFF, "bpf_csum_diff", (r1, r2, r3, r4, r5, m) -> csumDiff(m, r1, r2, r3, r4, r5));
+        return h;
+    }
+
+    /**
+     * {@code bpf_csum_diff}: the ones' complement sum of {@code to} minus {@code from} (both multiples
+     * of 4 bytes), added to {@code seed}, unfolded as the kernel returns it.
+     */
+    static long csumDiff(Memory m, long from, long fromSize, long to, long toSize, long seed) {
+        if (fromSize % 4 != 0 || toSize % 4 != 0) {
+            return -22;
+        }
+        long sum = seed & 0xffffffffL;
+        MemorySegment f = fromSize == 0 ? null : m.slice(from, fromSize, false);
+        MemorySegment t = toSize == 0 ? null : m.slice(to, toSize, false);
+        if ((fromSize > 0 && f == null) || (toSize > 0 && t == null)) {
+            throw new Memory.Fault("bpf_csum_diff: a buffer is outside the program's memory");
+        }
+        for (long i = 0; i < toSize; i += 4) {
+            sum += t.get(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, i) & 0xffffffffL;
+        }
+        for (long i = 0; i < fromSize; i += 4) {
+            sum += ~f.get(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, i) & 0xffffffffL;
+        }
+        while ((sum >>> 32) != 0) {
+            sum = (sum & 0xffffffffL) + (sum >>> 32);
+        }
+        return sum;
+    }
+
+    /** A fresh address space for a CPU, with the maps' values attached. */
+    public Memory memory(int cpu) {
+        Memory m = new Memory(cpu);
+        for (int i = 0; i < maps.size(); i++) {
+            maps.get(i).attach(m, FIRST_MAP_REGION + i, cpu);
+        }
+        return m;
+    }
+
+    public long run(Memory memory, long r1, long r2) {
+        return executable.run(memory, r1, r2);
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public ProgType type() {
+        return type;
+    }
+
+    /** The program as it runs (context loads and map references rewritten), for {@code bpftool prog dump xlated}. */
+    public Program program() {
+        return program;
+    }
+
+    public String engine() {
+        return executable.engine();
+    }
+
+    public List<BpfMap> maps() {
+        return maps;
+    }
+
+    public String log() {
+        return log;
+    }
+
+    /** Instructions the verifier processed. */
+    public int processed() {
+        return processed;
+    }
+
+    /** The map list a caller builds for {@link #load}. */
+    public static List<BpfMap> none() {
+        return new ArrayList<>();
+    }
+}

@@ -1,0 +1,178 @@
+package org.modnet.ebpf.api;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.List;
+
+/**
+ * An XDP program's view of one frame ({@code struct xdp_buff}): the buffer with its headroom, where the
+ * frame's data starts and ends (moved by {@code bpf_xdp_adjust_head/tail/meta}), and, after the run,
+ * where a redirect goes. One per CPU, reused for every frame: {@link #run} points the program's
+ * context and packet regions at the frame and returns the action.
+ */
+public final class XdpBuffer {
+    public static final int XDP_ABORTED = 0;
+    public static final int XDP_DROP = 1;
+    public static final int XDP_PASS = 2;
+    public static final int XDP_TX = 3;
+    public static final int XDP_REDIRECT = 4;
+
+    private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final int ETH_HLEN = 14;
+
+    private final Memory memory;
+    private final MemorySegment ctx = Arena.ofAuto().allocate(ProgType.XDP_RUNTIME_CTX, 8);
+    private MemorySegment buffer;
+    private int data;
+    private int dataEnd;
+    private int meta;
+    private int ifindex;
+    private int rxQueue;
+    /** Where XDP_REDIRECT sends the frame: an ifindex, or -1 ({@code redirectCpu} for a cpumap). */
+    private int redirectIfindex = -1;
+    private int redirectCpu = -1;
+
+    public XdpBuffer(Memory memory) {
+        this.memory = memory;
+        memory.set(LoadedProgram.CTX_REGION, ctx, false);
+        memory.attach(this);
+    }
+
+    /** The buffer behind a program's memory, for the XDP helpers. */
+    static XdpBuffer of(Memory m) {
+        if (!(m.attachment() instanceof XdpBuffer x)) {
+            throw new Memory.Fault("an XDP helper was called outside XDP");
+        }
+        return x;
+    }
+
+    /**
+     * Runs the program on the frame at [{@code data}, {@code data + len}) of {@code buffer} (the bytes
+     * before {@code data} are headroom {@code bpf_xdp_adjust_head} may grow into). Returns the action;
+     * a program that faults gives XDP_ABORTED, as the kernel's exception path would, and an action
+     * outside 0..4 is XDP_ABORTED too.
+     */
+    public int run(LoadedProgram p, MemorySegment buffer, int data, int len, int ifindex, int rxQueue) {
+        this.buffer = buffer;
+        this.data = data;
+        this.dataEnd = data + len;
+        this.meta = data;
+        this.ifindex = ifindex;
+        this.rxQueue = rxQueue;
+        this.redirectIfindex = -1;
+        this.redirectCpu = -1;
+        memory.set(LoadedProgram.PACKET_REGION, buffer, true);
+        publish();
+        long action;
+        try {
+            action = p.run(memory, Memory.base(LoadedProgram.CTX_REGION), 0);
+        } catch (Memory.Fault f) {
+            return XDP_ABORTED;
+        }
+        return action < 0 || action > XDP_REDIRECT ? XDP_ABORTED : (int) action;
+    }
+
+    /** The context as the rewritten loads read it: pointers at 0, 8, 16; indexes at 24, 28, 32. */
+    private void publish() {
+        long base = Memory.base(LoadedProgram.PACKET_REGION);
+        ctx.set(U64, 0, base + data);
+        ctx.set(U64, 8, base + dataEnd);
+        ctx.set(U64, 16, base + meta);
+        ctx.set(U32, 24, ifindex);
+        ctx.set(U32, 28, rxQueue);
+        ctx.set(U32, 32, 0);
+    }
+
+    /** Where the frame starts now (after {@code adjust_head}). */
+    public int data() {
+        return data;
+    }
+
+    public int dataEnd() {
+        return dataEnd;
+    }
+
+    public int length() {
+        return dataEnd - data;
+    }
+
+    public int redirectIfindex() {
+        return redirectIfindex;
+    }
+
+    public int redirectCpu() {
+        return redirectCpu;
+    }
+
+    // --- the XDP helpers ---
+
+    /** {@code bpf_xdp_adjust_head}: moves the start; the frame keeps at least an Ethernet header. */
+    long adjustHead(long delta) {
+        long start = data + delta;
+        if (start < 0 || start > dataEnd - ETH_HLEN) {
+            return -22;
+        }
+        data = (int) start;
+        meta = data;
+        publish();
+        return 0;
+    }
+
+    /** {@code bpf_xdp_adjust_tail}: moves the end, within the buffer, keeping an Ethernet header. */
+    long adjustTail(long delta) {
+        long end = dataEnd + delta;
+        if (end < data + ETH_HLEN || end > buffer.byteSize()) {
+            return -22;
+        }
+        dataEnd = (int) end;
+        publish();
+        return 0;
+    }
+
+    /** {@code bpf_xdp_adjust_meta}: metadata grows into the headroom before the data (a multiple of 4, at most 32). */
+    long adjustMeta(long delta) {
+        long m = meta + delta;
+        if (delta % 4 != 0 || m < 0 || m > data || data - m > 32) {
+            return -22;
+        }
+        meta = (int) m;
+        publish();
+        return 0;
+    }
+
+    /** The helpers XDP adds to the standard ones: adjust head/tail/meta, redirect, redirect_map. */
+    public static Helpers helpers(List<BpfMap> maps) {
+        Helpers h = new Helpers();
+        h.register(HelperProtos.XDP_ADJUST_HEAD, "bpf_xdp_adjust_head", (r1, r2, r3, r4, r5, m) -> of(m).adjustHead((int) r2));
+        h.register(HelperProtos.XDP_ADJUST_TAIL, "bpf_xdp_adjust_tail", (r1, r2, r3, r4, r5, m) -> of(m).adjustTail((int) r2));
+        h.register(HelperProtos.XDP_ADJUST_META, "bpf_xdp_adjust_meta", (r1, r2, r3, r4, r5, m) -> of(m).adjustMeta((int) r2));
+        h.register(HelperProtos.REDIRECT, "bpf_redirect", (r1, r2, r3, r4, r5, m) -> {
+            XdpBuffer x = of(m);
+            x.redirectIfindex = (int) r1;
+            return XDP_REDIRECT;
+        });
+        h.register(HelperProtos.REDIRECT_MAP, "bpf_redirect_map", (r1, r2, r3, r4, r5, m) -> {
+            XdpBuffer x = of(m);
+            BpfMap map = LoadedProgram.map(maps, r1);
+            byte[] key = { (byte) r2, (byte) (r2 >>> 8), (byte) (r2 >>> 16), (byte) (r2 >>> 24) };
+            byte[] value = map.keySize() == 4 ? map.lookup(key) : null;
+            if (value == null) {
+                return r3 & 0x3; // the lower bits of flags: the action when the key is not there
+            }
+            int target = (value[0] & 0xff) | (value[1] & 0xff) << 8 | (value[2] & 0xff) << 16 | (value[3] & 0xff) << 24;
+            if (map.type() == Verifier.MAP_CPUMAP) {
+                x.redirectCpu = (int) r2;
+            } else {
+                if (target == 0) {
+                    return r3 & 0x3;
+                }
+                x.redirectIfindex = target;
+            }
+            return XDP_REDIRECT;
+        });
+        return h;
+    }
+}

@@ -1,0 +1,252 @@
+package org.modnet.ebpf;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Test;
+import org.modnet.ebpf.api.Assembler;
+import org.modnet.ebpf.api.BpfException;
+import org.modnet.ebpf.api.BpfMap;
+import org.modnet.ebpf.api.HelperProtos;
+import org.modnet.ebpf.api.LoadedProgram;
+import org.modnet.ebpf.api.Memory;
+import org.modnet.ebpf.api.ProgType;
+import org.modnet.ebpf.api.Verifier;
+import org.modnet.ebpf.api.XdpBuffer;
+
+/** Loaded XDP programs with maps and helpers, on frames, with the same results on the interpreter and the JIT. */
+class XdpRunTest {
+    static final int HEADROOM = 256;
+
+    static LoadedProgram load(String asm, List<BpfMap> maps, String engine, List<String> trace) throws BpfException {
+        return LoadedProgram.load("t", Assembler.assemble(asm), ProgType.XDP, maps, HelperProtos.XDP, XdpBuffer.helpers(maps), engine,
+                false, trace::add);
+    }
+
+    /** A frame of {@code len} bytes after the headroom: Ethernet to 02:..:01 from 02:..:02, IPv4, protocol {@code proto}. */
+    static MemorySegment frame(int len, int proto) {
+        MemorySegment b = Arena.ofAuto().allocate(HEADROOM + len + 64, 8);
+        byte[] f = new byte[Math.max(len, 24)];
+        f[5] = 1;
+        f[11] = 2;
+        f[0] = 2;
+        f[6] = 2;
+        f[12] = 0x08;
+        f[14] = 0x45;
+        f[23] = (byte) proto;
+        MemorySegment.copy(f, 0, b, ValueLayout.JAVA_BYTE, HEADROOM, f.length);
+        return b;
+    }
+
+    static final String DROP_ICMP = """
+            ldxw %r2, [%r1+0]
+            ldxw %r3, [%r1+4]
+            mov %r4, %r2
+            add %r4, 34
+            jgt %r4, %r3, pass
+            ldxh %r5, [%r2+12]
+            jne %r5, 0x8, pass
+            ldxb %r5, [%r2+23]
+            jne %r5, 1, pass
+            stw [%r10-4], 0
+            ldmap %r1, 0
+            mov %r2, %r10
+            add %r2, -4
+            call 1
+            jeq %r0, 0, drop
+            mov %r1, 1
+            lock add [%r0+0], %r1
+            drop:
+            mov %r0, 1
+            exit
+            pass:
+            mov %r0, 2
+            exit
+            """;
+
+    @ParameterizedTest
+    @ValueSource(strings = { "interpreter", "jit" })
+    void dropIcmpCountsInAnArrayMapAndPassesTheRest(String engine) throws Exception {
+        BpfMap drops = BpfMap.create("drops", Verifier.MAP_ARRAY, 4, 8, 1, 0, 1);
+        LoadedProgram p = load(DROP_ICMP, List.of(drops), engine, new ArrayList<>());
+        XdpBuffer x = new XdpBuffer(p.memory(0));
+        assertEquals(XdpBuffer.XDP_DROP, x.run(p, frame(98, 1), HEADROOM, 98, 3, 0));
+        assertEquals(XdpBuffer.XDP_DROP, x.run(p, frame(98, 1), HEADROOM, 98, 3, 0));
+        assertEquals(XdpBuffer.XDP_PASS, x.run(p, frame(60, 17), HEADROOM, 60, 3, 0));
+        assertEquals(XdpBuffer.XDP_PASS, x.run(p, frame(20, 1), HEADROOM, 20, 3, 0), "too short to be IPv4: passed");
+        assertArrayEquals(new byte[] { 2, 0, 0, 0, 0, 0, 0, 0 }, drops.lookup(new byte[4]));
+        assertEquals(engine, p.engine());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = { "interpreter", "jit" })
+    void macSwapReturnsXdpTxAndAdjustHeadMovesTheFrame(String engine) throws Exception {
+        LoadedProgram p = load("""
+                ldxw %r2, [%r1+0]
+                ldxw %r3, [%r1+4]
+                mov %r4, %r2
+                add %r4, 14
+                jgt %r4, %r3, pass
+                ldxw %r5, [%r2+0]
+                ldxh %r6, [%r2+4]
+                ldxw %r7, [%r2+6]
+                ldxh %r8, [%r2+10]
+                stxw [%r2+0], %r7
+                stxh [%r2+4], %r8
+                stxw [%r2+6], %r5
+                stxh [%r2+10], %r6
+                mov %r2, -4
+                call 44
+                mov %r0, 3
+                exit
+                pass:
+                mov %r0, 2
+                exit
+                """, List.of(), engine, new ArrayList<>());
+        XdpBuffer x = new XdpBuffer(p.memory(0));
+        MemorySegment f = frame(60, 17);
+        assertEquals(XdpBuffer.XDP_TX, x.run(p, f, HEADROOM, 60, 1, 0));
+        assertEquals(2, f.get(ValueLayout.JAVA_BYTE, HEADROOM + 5), "destination is the old source");
+        assertEquals(1, f.get(ValueLayout.JAVA_BYTE, HEADROOM + 11), "source is the old destination");
+        assertEquals(HEADROOM - 4, x.data(), "adjust_head grew the frame by 4 bytes into the headroom");
+        assertEquals(64, x.length());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = { "interpreter", "jit" })
+    void redirectMapLooksUpTheDevmap(String engine) throws Exception {
+        BpfMap ports = BpfMap.create("ports", Verifier.MAP_DEVMAP, 4, 4, 4, 0, 1);
+        assertEquals(0, ports.update(new byte[] { 1, 0, 0, 0 }, new byte[] { 7, 0, 0, 0 }, BpfMap.BPF_ANY));
+        LoadedProgram p = load("""
+                ldxw %r2, [%r1+16]
+                ldmap %r1, 0
+                mov %r3, 2
+                call 51
+                exit
+                """, List.of(ports), engine, new ArrayList<>());
+        XdpBuffer x = new XdpBuffer(p.memory(0));
+        assertEquals(XdpBuffer.XDP_REDIRECT, x.run(p, frame(60, 17), HEADROOM, 60, 3, 1), "queue 1 -> slot 1 -> ifindex 7");
+        assertEquals(7, x.redirectIfindex());
+        assertEquals(XdpBuffer.XDP_PASS, x.run(p, frame(60, 17), HEADROOM, 60, 3, 2), "an empty slot: the flags' action");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = { "interpreter", "jit" })
+    void hashMapCountsPerProtocolAndTracePrintkWrites(String engine) throws Exception {
+        BpfMap counts = BpfMap.create("counts", Verifier.MAP_HASH, 4, 8, 8, 0, 1);
+        List<String> trace = new ArrayList<>();
+        LoadedProgram p = load("""
+                mov %r6, 0
+                ldxw %r2, [%r1+0]
+                ldxw %r3, [%r1+4]
+                mov %r4, %r2
+                add %r4, 34
+                jgt %r4, %r3, out
+                ldxb %r6, [%r2+23]
+                stxw [%r10-4], %r6
+                ldmap %r1, 0
+                mov %r2, %r10
+                add %r2, -4
+                call 1
+                jne %r0, 0, found
+                stdw [%r10-16], 1
+                ldmap %r1, 0
+                mov %r2, %r10
+                add %r2, -4
+                mov %r3, %r10
+                add %r3, -16
+                mov %r4, 0
+                call 2
+                ja out
+                found:
+                mov %r1, 1
+                lock add [%r0+0], %r1
+                out:
+                lddw %r1, 0x6425206f746f7270
+                stxdw [%r10-24], %r1
+                stdw [%r10-16], 0
+                mov %r1, %r10
+                add %r1, -24
+                mov %r2, 16
+                mov %r3, %r6
+                call 6
+                mov %r0, 2
+                exit
+                """, List.of(counts), engine, trace);
+        XdpBuffer x = new XdpBuffer(p.memory(0));
+        for (int proto : new int[] { 6, 17, 17, 17, 1 }) {
+            assertEquals(XdpBuffer.XDP_PASS, x.run(p, frame(60, proto), HEADROOM, 60, 1, 0));
+        }
+        assertArrayEquals(new byte[] { 3, 0, 0, 0, 0, 0, 0, 0 }, counts.lookup(new byte[] { 17, 0, 0, 0 }));
+        assertArrayEquals(new byte[] { 1, 0, 0, 0, 0, 0, 0, 0 }, counts.lookup(new byte[] { 6, 0, 0, 0 }));
+        assertEquals(3, counts.keys().size());
+        assertEquals("proto 6", trace.get(0));
+        assertEquals(5, trace.size());
+    }
+
+    @Test
+    void aFaultingProgramIsAbortedNotAThrow() throws Exception {
+        // a raw-memory program cannot be verified for XDP; run the engine on a frame region it overreads
+        LoadedProgram p = load("mov %r0, 2\nexit", List.of(), "jit", new ArrayList<>());
+        XdpBuffer x = new XdpBuffer(p.memory(0));
+        assertEquals(XdpBuffer.XDP_PASS, x.run(p, frame(60, 6), HEADROOM, 60, 1, 0));
+        Memory m = new Memory();
+        assertThrows(Memory.Fault.class, () -> m.load64(Memory.base(5)));
+    }
+
+    @Test
+    void mapsBehaveAsBpf2Says() throws Exception {
+        BpfMap h = BpfMap.create("h", Verifier.MAP_HASH, 4, 4, 2, 0, 1);
+        byte[] k1 = { 1, 0, 0, 0 };
+        byte[] k2 = { 2, 0, 0, 0 };
+        byte[] k3 = { 3, 0, 0, 0 };
+        byte[] v = { 9, 9, 9, 9 };
+        assertEquals(0, h.update(k1, v, BpfMap.BPF_NOEXIST));
+        assertEquals(-17, h.update(k1, v, BpfMap.BPF_NOEXIST), "EEXIST");
+        assertEquals(-2, h.update(k2, v, BpfMap.BPF_EXIST), "ENOENT");
+        assertEquals(0, h.update(k2, v, BpfMap.BPF_ANY));
+        assertEquals(-7, h.update(k3, v, BpfMap.BPF_ANY), "E2BIG when full");
+        assertEquals(0, h.delete(k1));
+        assertEquals(-2, h.delete(k1));
+        assertEquals(0, h.update(k3, v, BpfMap.BPF_ANY), "a deleted slot is reused");
+        assertNull(h.lookup(k1));
+
+        BpfMap lru = BpfMap.create("lru", Verifier.MAP_LRU_HASH, 4, 4, 2, 0, 1);
+        lru.update(k1, v, 0);
+        lru.update(k2, v, 0);
+        lru.lookup(k1);
+        assertEquals(0, lru.update(k3, v, 0), "full: the least recently used goes");
+        assertNull(lru.lookup(k2));
+        assertArrayEquals(v, lru.lookup(k1));
+
+        BpfMap a = BpfMap.create("a", Verifier.MAP_ARRAY, 4, 4, 2, 0, 1);
+        assertArrayEquals(new byte[4], a.lookup(k1), "arrays start zeroed");
+        assertEquals(-7, a.update(new byte[] { 5, 0, 0, 0 }, v, 0), "index past the end");
+        assertEquals(-22, a.delete(k1), "array elements cannot be deleted");
+
+        BpfMap lpm = BpfMap.create("routes", Verifier.MAP_LPM_TRIE, 8, 4, 8, BpfMap.BPF_F_NO_PREALLOC, 1);
+        lpm.update(new byte[] { 8, 0, 0, 0, 10, 0, 0, 0 }, new byte[] { 8, 0, 0, 0 }, 0);
+        lpm.update(new byte[] { 24, 0, 0, 0, 10, 1, 2, 0 }, new byte[] { 24, 0, 0, 0 }, 0);
+        assertArrayEquals(new byte[] { 24, 0, 0, 0 }, lpm.lookup(new byte[] { 32, 0, 0, 0, 10, 1, 2, 3 }));
+        assertArrayEquals(new byte[] { 8, 0, 0, 0 }, lpm.lookup(new byte[] { 32, 0, 0, 0, 10, 9, 9, 9 }));
+        assertNull(lpm.lookup(new byte[] { 32, 0, 0, 0, 11, 0, 0, 0 }));
+
+        BpfMap percpu = BpfMap.create("pc", Verifier.MAP_PERCPU_ARRAY, 4, 8, 1, 0, 2);
+        assertEquals(2, percpu.cpus());
+        assertThrows(BpfException.class, () -> BpfMap.create("bad", Verifier.MAP_ARRAY, 8, 4, 1, 0, 1));
+        assertThrows(BpfException.class, () -> BpfMap.create("bad", 99, 4, 4, 1, 0, 1));
+        assertThrows(BpfException.class, () -> BpfMap.create("bad", Verifier.MAP_HASH, 4, 4, 0, 0, 1));
+        assertTrue(BpfMap.create("ok", Verifier.MAP_LRU_HASH, 16, 8, 1024, 0, 1).keys().isEmpty());
+    }
+}
