@@ -53,6 +53,9 @@ final class NetDev implements NetDevice {
     private final Qdisc qdisc; // null: noqueue
     private final AtomicBoolean qdiscRunning = new AtomicBoolean();
     private volatile boolean txStopped;
+    private volatile org.modnet.api.net.XdpHook xdp;
+    /** XDP actions by number (aborted, drop, pass, tx, redirect), counted from several queues at once. */
+    private final java.util.concurrent.atomic.AtomicLongArray xdpActions = new java.util.concurrent.atomic.AtomicLongArray(5);
 
     NetDev(CoreEngine core, Namespace ns, int ifindex, DeviceSetup setup, NetDeviceOps ops) {
         this.core = core;
@@ -205,8 +208,30 @@ final class NetDev implements NetDevice {
     }
 
     @Override
+    public void setXdp(org.modnet.api.net.XdpHook hook) {
+        xdp = hook;
+    }
+
+    @Override
+    public org.modnet.api.net.XdpHook xdp() {
+        return xdp;
+    }
+
+    void countXdp(int action) {
+        xdpActions.incrementAndGet(action);
+    }
+
+    long xdpCount(int action) {
+        return xdpActions.get(action);
+    }
+
+    @Override
     public Map<String, Long> ethtoolStats() {
         Map<String, Long> all = new LinkedHashMap<>(ops.ethtoolStats(this));
+        String[] names = { "xdp_aborted", "xdp_drop", "xdp_pass", "xdp_tx", "xdp_redirect" };
+        for (int a = 0; a < names.length; a++) {
+            all.put(names[a], xdpActions.get(a));
+        }
         RxQueueImpl[] queues = rxQueues;
         for (RxQueueImpl q : queues) {
             all.put("rx_queue_" + q.index() + "_packets", q.packets());

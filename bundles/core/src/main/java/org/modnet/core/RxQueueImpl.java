@@ -72,6 +72,11 @@ final class RxQueueImpl implements RxQueue, Napi.Poller {
                 skb.free();
                 continue;
             }
+            org.modnet.api.net.XdpHook xdp = dev.xdp();
+            if (xdp != null && !runXdp(xdp, skb)) {
+                continue; // dropped, sent back, or redirected: counted by action
+            }
+            len = skb.len();
             if (Eth.typeTrans(skb, dev) < 0) {
                 stats.inc(DeviceStats.Field.RX_LENGTH_ERRORS);
                 stats.inc(DeviceStats.Field.RX_ERRORS);
@@ -89,6 +94,44 @@ final class RxQueueImpl implements RxQueue, Napi.Poller {
         stats.add(DeviceStats.Field.RX_BYTES, bytes);
         packets += good;
         return done;
+    }
+
+    /**
+     * The XDP hook (generic XDP, {@code do_xdp_generic}): the frame made linear and writable, the program
+     * run, its action carried out and counted. True when the frame goes on into the stack (XDP_PASS).
+     */
+    private boolean runXdp(org.modnet.api.net.XdpHook xdp, SkBuff skb) {
+        if ((skb.dataLen() > 0 && !skb.linearize()) || (!skb.isWritable() && !skb.unshare())) {
+            dev.countXdp(org.modnet.api.net.XdpHook.XDP_ABORTED);
+            dev.stats().addShared(DeviceStats.Field.RX_DROPPED, 1);
+            skb.free();
+            return false;
+        }
+        int action;
+        try {
+            action = xdp.run(skb, dev, index());
+        } catch (RuntimeException e) {
+            action = org.modnet.api.net.XdpHook.XDP_ABORTED; // a hook that throws is an aborted program
+        }
+        if (action < 0 || action > org.modnet.api.net.XdpHook.XDP_REDIRECT) {
+            action = org.modnet.api.net.XdpHook.XDP_ABORTED;
+        }
+        dev.countXdp(action);
+        switch (action) {
+            case org.modnet.api.net.XdpHook.XDP_PASS -> {
+                return true;
+            }
+            case org.modnet.api.net.XdpHook.XDP_TX -> {
+                skb.dev(dev);
+                skb.resetMacHeader();
+                dev.core().devQueueXmit(skb);
+            }
+            case org.modnet.api.net.XdpHook.XDP_REDIRECT -> {
+                // the hook queued the frame on its target and owns it
+            }
+            default -> skb.free(); // XDP_DROP, XDP_ABORTED
+        }
+        return false;
     }
 
     private SkBuff next() {

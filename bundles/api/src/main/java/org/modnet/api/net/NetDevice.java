@@ -120,4 +120,17 @@ public interface NetDevice {
 
     /** {@code ip link del}: unregisters the device (and, for a pair, its peer). */
     void delete() throws NetException;
+
+    /**
+     * Attaches an XDP program to the receive hook (null detaches), as {@code ip link set dev DEV xdp}
+     * does; it runs on every receive queue at once. EOPNOTSUPP for devices that have no receive path.
+     */
+    default void setXdp(XdpHook hook) throws NetException {
+        throw new NetException(Errno.EOPNOTSUPP, "XDP is not supported on this device");
+    }
+
+    /** The attached XDP program, or null. */
+    default XdpHook xdp() {
+        return null;
+    }
 }
