@@ -291,12 +291,22 @@ public abstract class BpfMap implements MapSpec {
             this.lru = type == Verifier.MAP_LRU_HASH;
         }
 
+        private static final ValueLayout.OfLong WORD = ValueLayout.JAVA_LONG_UNALIGNED;
+
+        /** A hash of the key, eight bytes at a time. */
         private int hash(MemorySegment key) {
-            int h = 0x811c9dc5;
-            for (int i = 0; i < keySize(); i++) {
-                h = (h ^ key.get(ValueLayout.JAVA_BYTE, i)) * 0x01000193;
+            long h = 0x9e3779b97f4a7c15L;
+            int n = keySize();
+            int i = 0;
+            for (; i + 8 <= n; i += 8) {
+                h = (h ^ key.get(WORD, i)) * 0xbf58476d1ce4e5b9L;
+                h ^= h >>> 31;
             }
-            return h ^ (h >>> 16);
+            for (; i < n; i++) {
+                h = (h ^ key.get(ValueLayout.JAVA_BYTE, i)) * 0x94d049bb133111ebL;
+            }
+            h ^= h >>> 29;
+            return (int) (h ^ (h >>> 32));
         }
 
         private boolean same(int slot, MemorySegment key) {
@@ -318,19 +328,47 @@ public abstract class BpfMap implements MapSpec {
             return -1;
         }
 
+        private final java.util.concurrent.locks.StampedLock lock = new java.util.concurrent.locks.StampedLock();
+
+        /** Lookups read optimistically (no lock taken) and retry under the lock if a writer intervened. */
         @Override
-        protected synchronized int find(MemorySegment key) {
-            int i = index(key);
-            if (i < 0) {
-                return -1;
+        protected int find(MemorySegment key) {
+            long stamp = lock.tryOptimisticRead();
+            int slot = -1;
+            if (stamp != 0) {
+                try {
+                    int i = index(key);
+                    slot = i < 0 ? -1 : table[i] - 1;
+                } catch (RuntimeException e) {
+                    stamp = 0; // a table changing under us: read again under the lock
+                }
             }
-            int slot = table[i] - 1;
-            used[slot] = ++clock;
+            if (stamp == 0 || !lock.validate(stamp)) {
+                stamp = lock.readLock();
+                try {
+                    int i = index(key);
+                    slot = i < 0 ? -1 : table[i] - 1;
+                } finally {
+                    lock.unlockRead(stamp);
+                }
+            }
+            if (slot >= 0 && lru) {
+                used[slot] = ++clock; // recency is a hint: a lost increment only ages an entry a little
+            }
             return slot;
         }
 
         @Override
-        protected synchronized long put(MemorySegment key, MemorySegment value, long how, int cpu) {
+        protected long put(MemorySegment key, MemorySegment value, long how, int cpu) {
+            long stamp = lock.writeLock();
+            try {
+                return lockedPut(key, value, how, cpu);
+            } finally {
+                lock.unlockWrite(stamp);
+            }
+        }
+
+        private long lockedPut(MemorySegment key, MemorySegment value, long how, int cpu) {
             int i = index(key);
             if (i >= 0) {
                 if (how == BPF_NOEXIST) {
@@ -378,7 +416,16 @@ public abstract class BpfMap implements MapSpec {
         }
 
         @Override
-        protected synchronized long remove(MemorySegment key) {
+        protected long remove(MemorySegment key) {
+            long stamp = lock.writeLock();
+            try {
+                return lockedRemove(key);
+            } finally {
+                lock.unlockWrite(stamp);
+            }
+        }
+
+        private long lockedRemove(MemorySegment key) {
             int i = index(key);
             if (i < 0) {
                 return ENOENT;
@@ -389,7 +436,16 @@ public abstract class BpfMap implements MapSpec {
         }
 
         @Override
-        public synchronized List<byte[]> keys() {
+        public List<byte[]> keys() {
+            long stamp = lock.readLock();
+            try {
+                return lockedKeys();
+            } finally {
+                lock.unlockRead(stamp);
+            }
+        }
+
+        private List<byte[]> lockedKeys() {
             List<byte[]> k = new ArrayList<>();
             for (int t : table) {
                 if (t > 0) {

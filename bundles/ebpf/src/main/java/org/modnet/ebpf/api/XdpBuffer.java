@@ -56,7 +56,10 @@ public final class XdpBuffer {
      * outside 0..4 is XDP_ABORTED too.
      */
     public int run(LoadedProgram p, MemorySegment buffer, int data, int len, int ifindex, int rxQueue) {
-        this.buffer = buffer;
+        if (this.buffer != buffer) {
+            memory.set(LoadedProgram.PACKET_REGION, buffer, true);
+            this.buffer = buffer;
+        }
         this.data = data;
         this.dataEnd = data + len;
         this.meta = data;
@@ -64,7 +67,6 @@ public final class XdpBuffer {
         this.rxQueue = rxQueue;
         this.redirectIfindex = -1;
         this.redirectCpu = -1;
-        memory.set(LoadedProgram.PACKET_REGION, buffer, true);
         publish();
         long action;
         try {
