@@ -1,0 +1,80 @@
+package org.modnet.xdp;
+
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.modnet.api.net.NetDevice;
+import org.modnet.api.net.XdpHook;
+import org.modnet.api.skb.SkBuff;
+import org.modnet.ebpf.api.LoadedProgram;
+import org.modnet.ebpf.api.XdpBuffer;
+
+/**
+ * A loaded eBPF program at a device's XDP hook: each softirq thread runs it in its own address space
+ * (its stack, its per-CPU map values) on the frame's buffer in place; moves of the frame's start and
+ * end become the skb's; XDP_REDIRECT queues the frame on the target device of the same namespace (a
+ * target that is missing or down makes the run XDP_ABORTED, as {@code xdp_do_redirect} failing does).
+ */
+public final class EbpfXdpHook implements XdpHook {
+    private static final AtomicInteger IDS = new AtomicInteger();
+
+    private final LoadedProgram program;
+    private final int id = IDS.incrementAndGet();
+    private final AtomicInteger cpus = new AtomicInteger();
+    private final ThreadLocal<XdpBuffer> buffers;
+
+    public EbpfXdpHook(LoadedProgram program) {
+        this.program = program;
+        this.buffers = ThreadLocal.withInitial(() -> new XdpBuffer(program.memory(cpus.getAndIncrement())));
+    }
+
+    public LoadedProgram program() {
+        return program;
+    }
+
+    /** The program's id, as {@code ip link} and {@code bpftool} show it. */
+    public int id() {
+        return id;
+    }
+
+    @Override
+    public int run(SkBuff skb, NetDevice dev, int rxQueue) {
+        XdpBuffer x = buffers.get();
+        int start = skb.data();
+        int action = x.run(program, skb.memory(), start, skb.len(), dev.ifindex(), rxQueue);
+        int moved = x.data() - start;
+        if (moved > 0) {
+            skb.pull(moved);
+        } else if (moved < 0) {
+            skb.push(-moved);
+        }
+        int len = x.length();
+        if (len < skb.len()) {
+            skb.trim(len);
+        } else if (len > skb.len()) {
+            skb.put(len - skb.len());
+        }
+        if (action == XDP_REDIRECT) {
+            return redirect(skb, dev, x);
+        }
+        return action;
+    }
+
+    private int redirect(SkBuff skb, NetDevice dev, XdpBuffer x) {
+        if (x.redirectCpu() >= 0) {
+            return XDP_PASS; // a cpumap's frame goes to the stack (here on the polling CPU)
+        }
+        NetDevice target = dev.namespace().device(x.redirectIfindex());
+        if (target == null || !target.isUp()) {
+            return XDP_ABORTED;
+        }
+        skb.dev(target);
+        skb.resetMacHeader();
+        dev.namespace().core().devQueueXmit(skb);
+        return XDP_REDIRECT;
+    }
+
+    @Override
+    public String describe() {
+        return "id " + id + " name " + program.name() + (program.engine().equals("jit") ? " jited" : "");
+    }
+}
