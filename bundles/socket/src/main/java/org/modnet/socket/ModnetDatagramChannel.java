@@ -300,27 +300,42 @@ final class ModnetDatagramChannel extends DatagramChannel {
             if (isConnected() && !to.equals(sock.remoteAddress())) {
                 throw new AlreadyConnectedException();
             }
-            boolean done = false;
-            try {
-                begin();
-                int n = sock.send(src, to, 0);
-                done = true;
-                return n;
-            } catch (SockException e) {
-                if (e.errno() == Errno.EAGAIN) {
-                    done = true;
-                    return 0;
-                }
-                if (closedByInterrupt(e)) {
-                    done = true;
-                    throw new ClosedByInterruptException();
-                }
-                throw exception(e);
-            } finally {
-                end(done);
-            }
+            return io(() -> sock.send(src, to, 0));
         } finally {
             writeLock.unlock();
+        }
+    }
+
+    /** A socket call that may block, as the channel makes one. */
+    @FunctionalInterface
+    private interface SockCall {
+        int run() throws SockException;
+    }
+
+    /**
+     * One socket call between {@code begin()} and {@code end()}: EAGAIN (non-blocking, nothing to do)
+     * gives 0, an interrupt that closed the channel {@link ClosedByInterruptException}, other errnos
+     * their Java exception.
+     */
+    private int io(SockCall call) throws IOException {
+        boolean done = false;
+        try {
+            begin();
+            int n = call.run();
+            done = true;
+            return n;
+        } catch (SockException e) {
+            if (e.errno() == Errno.EAGAIN) {
+                done = true;
+                return 0;
+            }
+            if (closedByInterrupt(e)) {
+                done = true;
+                throw new ClosedByInterruptException();
+            }
+            throw exception(e);
+        } finally {
+            end(done);
         }
     }
 
@@ -349,25 +364,7 @@ final class ModnetDatagramChannel extends DatagramChannel {
             if (!isConnected()) {
                 throw new NotYetConnectedException();
             }
-            boolean done = false;
-            try {
-                begin();
-                int n = sock.recvmsg(iov, null, 0, null);
-                done = true;
-                return n;
-            } catch (SockException e) {
-                if (e.errno() == Errno.EAGAIN) {
-                    done = true;
-                    return 0;
-                }
-                if (closedByInterrupt(e)) {
-                    done = true;
-                    throw new ClosedByInterruptException();
-                }
-                throw exception(e);
-            } finally {
-                end(done);
-            }
+            return io(() -> sock.recvmsg(iov, null, 0, null));
         } finally {
             readLock.unlock();
         }
@@ -396,25 +393,7 @@ final class ModnetDatagramChannel extends DatagramChannel {
             if (!isConnected()) {
                 throw new NotYetConnectedException();
             }
-            boolean done = false;
-            try {
-                begin();
-                int n = sock.sendmsg(iov, null, 0);
-                done = true;
-                return n;
-            } catch (SockException e) {
-                if (e.errno() == Errno.EAGAIN) {
-                    done = true;
-                    return 0;
-                }
-                if (closedByInterrupt(e)) {
-                    done = true;
-                    throw new ClosedByInterruptException();
-                }
-                throw exception(e);
-            } finally {
-                end(done);
-            }
+            return io(() -> sock.sendmsg(iov, null, 0));
         } finally {
             writeLock.unlock();
         }

@@ -30,13 +30,14 @@ final class Interpreter implements Executable {
         final int[] src = p.src;
         final int[] off = p.off;
         final int[] imm = p.imm;
-        long[] r = new long[11];
+        long[] r = mem.interpreterRegs; // no allocation per run: a memory serves one run at a time
+        java.util.Arrays.fill(r, 0, 11, 0L);
         r[1] = r1;
         r[2] = r2;
         r[10] = mem.stackTop();
         // call frames: return pc, then r6..r9 and r10 of the caller
-        int[] returnPc = new int[Bpf.MAX_FRAMES];
-        long[] saved = new long[Bpf.MAX_FRAMES * 5];
+        int[] returnPc = mem.interpreterReturns;
+        long[] saved = r; // caller registers saved after the 11 registers
         int depth = 0;
         int pc = 0;
         long steps = 0;
@@ -134,7 +135,7 @@ final class Interpreter implements Executable {
                     }
                     depth--;
                     pc = returnPc[depth];
-                    System.arraycopy(saved, depth * 5, r, 6, 5);
+                    System.arraycopy(saved, 11 + depth * 5, r, 6, 5);
                 }
                 case Bpf.JMP | Bpf.CALL -> {
                     if (src[i] == Bpf.PSEUDO_CALL) {
@@ -142,7 +143,7 @@ final class Interpreter implements Executable {
                             throw new Memory.Fault("the call stack is too deep (" + Bpf.MAX_FRAMES + " frames)");
                         }
                         returnPc[depth] = pc;
-                        System.arraycopy(r, 6, saved, depth * 5, 5);
+                        System.arraycopy(r, 6, saved, 11 + depth * 5, 5);
                         depth++;
                         r[10] -= Bpf.STACK_SIZE;
                         pc = i + 1 + imm[i];

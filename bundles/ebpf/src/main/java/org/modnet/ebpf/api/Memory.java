@@ -43,6 +43,10 @@ public final class Memory {
 
     private Object attachment;
 
+    /** The interpreter's registers, saved caller registers (5 per frame) and return addresses: one run at a time per memory. */
+    final long[] interpreterRegs = new long[11 + 5 * Bpf.MAX_FRAMES];
+    final int[] interpreterReturns = new int[Bpf.MAX_FRAMES];
+
     /** What a runtime keeps with the memory for its helpers (XDP's {@link XdpBuffer}). */
     public void attach(Object o) {
         attachment = o;
