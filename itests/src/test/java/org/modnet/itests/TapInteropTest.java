@@ -109,4 +109,35 @@ class TapInteropTest {
         assertTrue(ping.out().contains("4008 bytes from 10.99.0.2"), ping.toString());
         assertTrue(modnet("nstat -az IpReasmOKs").contains("IpReasmOKs                      2"));
     }
+
+    @Test
+    void linuxNcAndModnetNcExchangeDatagramsBothWays() throws Exception {
+        assumeTrue(Processes.onPath("nc"), "needs OpenBSD netcat (netcat-openbsd; .ci/run installs it)");
+        // Linux -> modnet: modnet's nc listens for one datagram
+        Path heard = Files.createTempFile("modnet-nc", ".out");
+        Process listener = Processes.start(heard, MODNET, "attach", "-n", instance, "-c", "nc -u -l -W 1 5000");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!modnet("ss -u -a -n").contains(":5000")) {
+            assertTrue(System.nanoTime() < deadline, "modnet's nc did not bind");
+            Thread.sleep(50);
+        }
+        Result sent = Processes.run("ip", "netns", "exec", netns, "sh", "-c", "echo hello-from-linux | nc -u -w 1 10.99.0.2 5000");
+        assertEquals(0, sent.status(), sent.toString());
+        assertTrue(listener.waitFor(20, TimeUnit.SECONDS), "modnet's nc ended after its datagram");
+        assertEquals("hello-from-linux\n", Files.readString(heard));
+        // modnet -> Linux: Linux's nc listens for one datagram
+        Path linuxHeard = Files.createTempFile("linux-nc", ".out");
+        Process linuxListener = Processes.start(linuxHeard, "ip", "netns", "exec", netns, "timeout", "20", "nc", "-u", "-l", "-W", "1", "6000");
+        deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!Processes.run("ip", "netns", "exec", netns, "ss", "-u", "-a", "-n").out().contains(":6000")) {
+            assertTrue(System.nanoTime() < deadline, "Linux's nc did not bind");
+            Thread.sleep(50);
+        }
+        modnet("echo hello-from-modnet | nc -u -q 0.5 10.99.0.1 6000");
+        assertTrue(linuxListener.waitFor(20, TimeUnit.SECONDS), "Linux's nc ended after its datagram");
+        assertEquals("hello-from-modnet\n", Files.readString(linuxHeard));
+        assertTrue(modnet("nstat -az UdpInDatagrams UdpOutDatagrams").contains("UdpOutDatagrams"), "counted");
+        Files.deleteIfExists(heard);
+        Files.deleteIfExists(linuxHeard);
+    }
 }
