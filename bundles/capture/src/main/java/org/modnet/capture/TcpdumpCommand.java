@@ -38,7 +38,7 @@ import org.osgi.service.component.annotations.Reference;
 @Component(service = TcpdumpCommand.class, immediate = true, property = { "osgi.command.scope=" + Commands.SCOPE,
         "osgi.command.function=tcpdump" })
 public final class TcpdumpCommand {
-    static final String USAGE = "Usage: tcpdump -i interface [-c count] [-w file] [-n] [-e] [-q] [expression]";
+    static final String USAGE = "Usage: tcpdump -i interface [-c count] [-w file] [-n] [-e] [-q] [-d] [expression]";
 
     private final BundleContext context;
     private final NetCore core;
@@ -58,6 +58,7 @@ public final class TcpdumpCommand {
         String file = null;
         boolean ethernet = false;
         List<String> expression = new ArrayList<>();
+        boolean dump = false;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             switch (a) {
@@ -77,6 +78,7 @@ public final class TcpdumpCommand {
                     // names are never resolved here; -q and -l change nothing in this output
                 }
                 case "-e" -> ethernet = true;
+                case "-d" -> dump = true;
                 case "-ne", "-en" -> ethernet = true;
                 default -> {
                     if (a.startsWith("-")) {
@@ -86,6 +88,21 @@ public final class TcpdumpCommand {
                 }
             }
         }
+        BpfFilter bpf;
+        try {
+            bpf = BpfFilter.compile(expression);
+        } catch (IllegalArgumentException e) {
+            throw new CommandException("tcpdump: " + e.getMessage(), 1);
+        }
+        if (dump) {
+            // -d: the compiled program, in eBPF (libpcap prints classic BPF), and no capture
+            try {
+                bpf.dump().forEach(System.out::println);
+            } catch (org.modnet.ebpf.api.BpfException e) {
+                throw new CommandException("tcpdump: " + e.getMessage(), 1);
+            }
+            return;
+        }
         if (dev == null) {
             throw new CommandException("tcpdump: no interface given (-i)\n" + USAGE, 1);
         }
@@ -94,12 +111,7 @@ public final class TcpdumpCommand {
         if (target == null) {
             throw new CommandException("tcpdump: " + dev + ": No such device exists", 1);
         }
-        Predicate<Frame> filter;
-        try {
-            filter = Filter.parse(expression);
-        } catch (IllegalArgumentException e) {
-            throw new CommandException("tcpdump: " + e.getMessage(), 1);
-        }
+        Predicate<Frame> filter = f -> bpf.test(f.b); // the expression compiled to eBPF, JIT-run on each frame
         run(target, count, file == null ? null : Path.of(file), ethernet, filter);
     }
 
