@@ -10,7 +10,7 @@ import java.nio.ByteOrder;
  * length, link type 1 = Ethernet), then per packet a 16-byte header (seconds, microseconds, captured
  * and original length) and the bytes. Little-endian, as libpcap writes on x86; tshark reads it.
  */
-final class PcapWriter implements AutoCloseable {
+class PcapWriter implements AutoCloseable {
     static final int LINKTYPE_ETHERNET = 1;
 
     private final OutputStream out;
@@ -18,8 +18,16 @@ final class PcapWriter implements AutoCloseable {
     private final ByteBuffer header = ByteBuffer.allocate(24).order(ByteOrder.LITTLE_ENDIAN);
 
     PcapWriter(OutputStream out, int snaplen) throws IOException {
+        this(out, snaplen, true);
+    }
+
+    /** For a subclass writing another format: {@code header} false writes nothing here. */
+    PcapWriter(OutputStream out, int snaplen, boolean writeHeader) throws IOException {
         this.out = out;
         this.snaplen = snaplen;
+        if (!writeHeader) {
+            return;
+        }
         header.putInt(0xa1b2c3d4).putShort((short) 2).putShort((short) 4).putInt(0).putInt(0).putInt(snaplen)
                 .putInt(LINKTYPE_ETHERNET);
         out.write(header.array(), 0, 24);

@@ -139,7 +139,9 @@ public final class TcpdumpCommand {
         ServiceRegistration<PacketHandler> reg = context.registerService(PacketHandler.class, tap, props);
         long captured = 0;
         try (PcapWriter pcap = file == null ? null
-                : new PcapWriter(new BufferedOutputStream(Files.newOutputStream(file)), 262144)) {
+                : file.toString().endsWith(".pcapng")
+                        ? new PcapngWriter(new BufferedOutputStream(Files.newOutputStream(file)), 262144, target.name())
+                        : new PcapWriter(new BufferedOutputStream(Files.newOutputStream(file)), 262144)) {
             while (captured < count) {
                 Captured c = queue.poll(200, TimeUnit.MILLISECONDS);
                 if (c == null) {
