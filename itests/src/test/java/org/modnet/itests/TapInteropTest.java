@@ -140,4 +140,65 @@ class TapInteropTest {
         Files.deleteIfExists(heard);
         Files.deleteIfExists(linuxHeard);
     }
+
+    @Test
+    void garbageRuntAndOversizedFramesFromLinuxAreCountedAndTheStackKeepsServing() throws Exception {
+        assumeTrue(Processes.onPath("python3"), "needs python3 for raw frames (.ci/run installs it)");
+        String before = modnet("ip -s link show " + tap);
+        // 100 random frames, a bare Ethernet header with IPv4 and nothing after it, and an IPv4 header
+        // that lies about its length, sent raw from the Linux end of the TAP
+        String script = "import socket,os\n"
+                + "s=socket.socket(socket.AF_PACKET,socket.SOCK_RAW)\n"
+                + "s.bind(('" + tap + "',0))\n"
+                + "for n in (60,61,100,1514)*25: s.send(os.urandom(n))\n"
+                + "mac=open('/sys/class/net/" + tap + "/address').read()\n"
+                + "s.send(b'\\xff'*6+b'\\x02'*6+b'\\x08\\x00')\n"
+                + "s.send(b'\\xff'*6+b'\\x02'*6+b'\\x08\\x00'+b'\\x45\\x00\\xff\\xff'+b'\\x00'*40)\n";
+        Result sent = Processes.run("ip", "netns", "exec", netns, "python3", "-c", script);
+        assertEquals(0, sent.status(), sent.toString());
+        String afterGarbage = modnet("ip -s link show " + tap + "; nstat -az IpInHdrErrors IpInTruncatedPkts");
+        // a frame larger than modnet's MTU: Linux's side allows 9000 bytes, modnet's 1500
+        linux("ip", "-n", netns, "link", "set", tap, "mtu", "9000");
+        Result big = Processes.run("ip", "netns", "exec", netns, "ping", "-M", "do", "-s", "4000", "-c", "1", "-W", "1", "10.99.0.2");
+        assertTrue(big.status() != 0, "no reply to a frame modnet cannot take\n" + big);
+        linux("ip", "-n", netns, "link", "set", tap, "mtu", "1500");
+        // every one of them is on a counter, and the stack still answers
+        String after = modnet("ip -s link show " + tap + "; nstat -az IpInHdrErrors IpInTruncatedPkts");
+        long dropped = counters(after) - counters(before);
+        assertTrue(dropped >= 3, "the bad frames were counted:\n" + before + "\n" + after);
+        assertTrue(counters(after) > counters(afterGarbage), "the oversized frame was counted:\n" + afterGarbage + "\n" + after);
+        Result ping = Processes.run("ip", "netns", "exec", netns, "ping", "-c", "2", "-W", "2", "10.99.0.2");
+        assertEquals(0, ping.status(), "the stack keeps serving\n" + ping);
+    }
+
+    /** The sum of the RX errors and drops of {@code ip -s link} and the IP header-error counters in the text. */
+    private static long counters(String text) {
+        long sum = 0;
+        String[] lines = text.split("\n");
+        for (int i = 0; i < lines.length; i++) {
+            if (lines[i].trim().startsWith("RX:") && i + 1 < lines.length) {
+                String[] w = lines[i + 1].trim().split("\\s+");
+                sum += Long.parseLong(w[2]) + Long.parseLong(w[3]); // errors, dropped
+            }
+            if (lines[i].startsWith("IpIn")) {
+                sum += Long.parseLong(lines[i].trim().split("\\s+")[1]);
+            }
+        }
+        return sum;
+    }
+
+    @Test
+    void aTapWhoseLinuxInterfaceIsDeletedLosesItsCarrierAndTheStackKeepsServing() throws Exception {
+        linux("ip", "-n", netns, "link", "del", tap);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        String link;
+        while (!(link = modnet("ip link show " + tap)).contains("NO-CARRIER")) {
+            assertTrue(System.nanoTime() < deadline, "modnet saw its TAP go\n" + link);
+            Thread.sleep(100);
+        }
+        assertTrue(modnet("ping -c 1 127.0.0.1").contains("1 received"), "the stack keeps serving");
+        assertTrue(modnet("ip -s link show " + tap).contains(tap));
+        String log = Files.readString(this.log);
+        assertEquals(1, log.split("read failed", -1).length - 1, "logged once:\n" + log);
+    }
 }

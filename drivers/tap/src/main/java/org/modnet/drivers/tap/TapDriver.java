@@ -84,7 +84,7 @@ public final class TapDriver implements LinkFactory {
             MemorySegment state = arena.allocate(Tun.captureLayout());
             MemorySegment fds = arena.allocate(8L * 256);
             while (running) {
-                Tap[] now = taps.toArray(new Tap[0]);
+                Tap[] now = taps.stream().filter(t -> !t.broken).toArray(Tap[]::new); // a TAP that failed is not polled: no spin
                 int n = Math.min(now.length, 256);
                 for (int i = 0; i < n; i++) {
                     fds.set(ValueLayout.JAVA_INT, 8L * i, now[i].fd);
@@ -134,6 +134,8 @@ public final class TapDriver implements LinkFactory {
         volatile NetDevice dev;
         private volatile boolean closed;
         private volatile boolean reported;
+        /** Its Linux interface is gone (reads fail): no carrier, no polling, transmits dropped and counted. */
+        volatile boolean broken;
 
         Tap(int fd) {
             this.fd = fd;
@@ -167,16 +169,22 @@ public final class TapDriver implements LinkFactory {
 
         private void failed(NetDevice d, long r) {
             d.stats().addShared(DeviceStats.Field.RX_ERRORS, 1);
+            broken = true; // a TAP whose reads fail (its interface deleted) would make poll(2) return at once, for ever
             if (!reported) {
-                reported = true; // said once: a TAP that went away keeps failing
-                LOG.warn("tap {}: read failed with errno {}; the device stays, counting errors", d.name(), -r);
+                reported = true; // said once
+                LOG.warn("tap {}: read failed with errno {}; the device stays, without carrier, counting what it cannot send", d.name(), -r);
             }
+        }
+
+        @Override
+        public boolean carrier(NetDevice self) {
+            return !broken;
         }
 
         @Override
         public TxResult startXmit(SkBuff skb, NetDevice self) {
             DeviceStats stats = self.stats();
-            if (closed || !skb.linearize()) {
+            if (closed || broken || !skb.linearize()) {
                 stats.addShared(DeviceStats.Field.TX_DROPPED, 1);
                 skb.free();
                 return TxResult.OK;
