@@ -245,6 +245,8 @@ final class NcCommand {
         PollFd[] p = { new PollFd(fd, SocketCalls.POLLIN) };
         int received = 0;
         boolean first = true;
+        boolean readable = false; // the last read found a datagram: read again before polling
+        try {
         while (true) {
             if (sendError.get() != null) {
                 err.println(sendError.get());
@@ -258,19 +260,24 @@ final class NcCommand {
             if (idle > 0 && !(listener && first) && now - lastActivity.get() >= (long) (idle * 1e9)) {
                 return 0;
             }
-            int r = sys.poll(p, 50);
-            if (r == -org.modnet.api.net.Errno.EINTR.number() || Thread.currentThread().isInterrupted()) {
-                throw new InterruptedException();
-            }
-            if (r <= 0 || p[0].revents == 0) {
-                continue;
+            if (!readable) {
+                int r = sys.poll(p, 50);
+                if (r == -org.modnet.api.net.Errno.EINTR.number() || Thread.currentThread().isInterrupted()) {
+                    throw new InterruptedException();
+                }
+                if (r <= 0 || p[0].revents == 0) {
+                    continue;
+                }
             }
             buf.clear();
             SockAddr[] from = new SockAddr[1];
             int n = sys.recvfrom(fd, buf, SocketCalls.MSG_DONTWAIT, from);
             if (n == -org.modnet.api.net.Errno.EAGAIN.number()) {
+                readable = false;
+                out.flush(); // what arrived in a burst is written out once the burst ends
                 continue;
             }
+            readable = true;
             if (n < 0) {
                 err.println("nc: read failed: " + SocketCalls.strerror(n));
                 return 1;
@@ -285,11 +292,13 @@ final class NcCommand {
             first = false;
             lastActivity.set(System.nanoTime());
             out.write(buf.array(), 0, n);
-            out.flush();
             received++;
             if (recvLimit > 0 && received >= recvLimit) {
                 return 0;
             }
+        }
+        } finally {
+            out.flush();
         }
     }
 
