@@ -137,11 +137,11 @@ public abstract class BpfMap implements MapSpec {
 
     /** {@code bpf_map_lookup_elem}: the value's address, or 0. */
     public final long lookup(Memory mem, long keyAddr) {
-        MemorySegment key = mem.slice(keyAddr, keySize, false);
+        MemorySegment key = mem.regionOf(keyAddr, keySize, false); // read in place: no slice per lookup
         if (key == null) {
             throw new Memory.Fault("map " + name + ": key outside the program's memory");
         }
-        int slot = find(key);
+        int slot = find(key, keyAddr & 0xffffffffL);
         return slot < 0 ? 0 : Memory.base(region) + (long) slot * stride;
     }
 
@@ -162,6 +162,11 @@ public abstract class BpfMap implements MapSpec {
             throw new Memory.Fault("map " + name + ": key outside the program's memory");
         }
         return remove(key);
+    }
+
+    /** The slot of a key at offset 0 of its own segment (user space, writes). */
+    protected final int find(MemorySegment key) {
+        return find(key, 0);
     }
 
     private int cpuOf(Memory mem) {
@@ -207,8 +212,8 @@ public abstract class BpfMap implements MapSpec {
 
     // --- the type's own ---
 
-    /** The slot of the key, or -1. */
-    protected abstract int find(MemorySegment key);
+    /** The slot of the key at {@code off} in {@code key}, or -1. */
+    protected abstract int find(MemorySegment key, long off);
 
     protected abstract long put(MemorySegment key, MemorySegment value, long how, int cpu);
 
@@ -231,8 +236,8 @@ public abstract class BpfMap implements MapSpec {
         }
 
         @Override
-        protected int find(MemorySegment key) {
-            long i = key.get(ValueLayout.JAVA_INT_UNALIGNED, 0) & 0xffffffffL;
+        protected int find(MemorySegment key, long off) {
+            long i = key.get(ValueLayout.JAVA_INT_UNALIGNED, off) & 0xffffffffL;
             return i < maxEntries() ? (int) i : -1;
         }
 
@@ -294,34 +299,34 @@ public abstract class BpfMap implements MapSpec {
         private static final ValueLayout.OfLong WORD = ValueLayout.JAVA_LONG_UNALIGNED;
 
         /** A hash of the key, eight bytes at a time. */
-        private int hash(MemorySegment key) {
+        private int hash(MemorySegment key, long off) {
             long h = 0x9e3779b97f4a7c15L;
             int n = keySize();
             int i = 0;
             for (; i + 8 <= n; i += 8) {
-                h = (h ^ key.get(WORD, i)) * 0xbf58476d1ce4e5b9L;
+                h = (h ^ key.get(WORD, off + i)) * 0xbf58476d1ce4e5b9L;
                 h ^= h >>> 31;
             }
             for (; i < n; i++) {
-                h = (h ^ key.get(ValueLayout.JAVA_BYTE, i)) * 0x94d049bb133111ebL;
+                h = (h ^ key.get(ValueLayout.JAVA_BYTE, off + i)) * 0x94d049bb133111ebL;
             }
             h ^= h >>> 29;
             return (int) (h ^ (h >>> 32));
         }
 
-        private boolean same(int slot, MemorySegment key) {
-            return MemorySegment.mismatch(keys, (long) slot * keySize(), (long) (slot + 1) * keySize(), key, 0, keySize()) < 0;
+        private boolean same(int slot, MemorySegment key, long off) {
+            return MemorySegment.mismatch(keys, (long) slot * keySize(), (long) (slot + 1) * keySize(), key, off, off + keySize()) < 0;
         }
 
         /** The table index holding the key, or -1. */
-        private int index(MemorySegment key) {
+        private int index(MemorySegment key, long off) {
             int mask = table.length - 1;
-            for (int i = hash(key) & mask, n = 0; n < table.length; i = (i + 1) & mask, n++) {
+            for (int i = hash(key, off) & mask, n = 0; n < table.length; i = (i + 1) & mask, n++) {
                 int t = table[i];
                 if (t == 0) {
                     return -1;
                 }
-                if (t > 0 && same(t - 1, key)) {
+                if (t > 0 && same(t - 1, key, off)) {
                     return i;
                 }
             }
@@ -332,12 +337,12 @@ public abstract class BpfMap implements MapSpec {
 
         /** Lookups read optimistically (no lock taken) and retry under the lock if a writer intervened. */
         @Override
-        protected int find(MemorySegment key) {
+        protected int find(MemorySegment key, long off) {
             long stamp = lock.tryOptimisticRead();
             int slot = -1;
             if (stamp != 0) {
                 try {
-                    int i = index(key);
+                    int i = index(key, off);
                     slot = i < 0 ? -1 : table[i] - 1;
                 } catch (RuntimeException e) {
                     stamp = 0; // a table changing under us: read again under the lock
@@ -346,7 +351,7 @@ public abstract class BpfMap implements MapSpec {
             if (stamp == 0 || !lock.validate(stamp)) {
                 stamp = lock.readLock();
                 try {
-                    int i = index(key);
+                    int i = index(key, off);
                     slot = i < 0 ? -1 : table[i] - 1;
                 } finally {
                     lock.unlockRead(stamp);
@@ -369,7 +374,7 @@ public abstract class BpfMap implements MapSpec {
         }
 
         private long lockedPut(MemorySegment key, MemorySegment value, long how, int cpu) {
-            int i = index(key);
+            int i = index(key, 0);
             if (i >= 0) {
                 if (how == BPF_NOEXIST) {
                     return EEXIST;
@@ -394,7 +399,7 @@ public abstract class BpfMap implements MapSpec {
             write(slot, value, cpu);
             used[slot] = ++clock;
             int mask = table.length - 1;
-            for (int t = hash(key) & mask;; t = (t + 1) & mask) {
+            for (int t = hash(key, 0) & mask;; t = (t + 1) & mask) {
                 if (table[t] <= 0) {
                     table[t] = slot + 1;
                     return 0;
@@ -426,7 +431,7 @@ public abstract class BpfMap implements MapSpec {
         }
 
         private long lockedRemove(MemorySegment key) {
-            int i = index(key);
+            int i = index(key, 0);
             if (i < 0) {
                 return ENOENT;
             }
@@ -475,9 +480,9 @@ public abstract class BpfMap implements MapSpec {
             return (keySize() - 4) * 8;
         }
 
-        private static boolean matches(byte[] prefix, int bits, MemorySegment key) {
+        private static boolean matches(byte[] prefix, int bits, MemorySegment key, long off) {
             for (int b = 0; b < bits; b++) {
-                int have = (key.get(ValueLayout.JAVA_BYTE, 4 + b / 8) >> (7 - b % 8)) & 1;
+                int have = (key.get(ValueLayout.JAVA_BYTE, off + 4 + b / 8) >> (7 - b % 8)) & 1;
                 int want = (prefix[b / 8] >> (7 - b % 8)) & 1;
                 if (have != want) {
                     return false;
@@ -487,11 +492,11 @@ public abstract class BpfMap implements MapSpec {
         }
 
         @Override
-        protected synchronized int find(MemorySegment key) {
-            int bits = Math.min(key.get(ValueLayout.JAVA_INT_UNALIGNED, 0), dataBits());
+        protected synchronized int find(MemorySegment key, long off) {
+            int bits = Math.min(key.get(ValueLayout.JAVA_INT_UNALIGNED, off), dataBits());
             int best = -1;
             for (int i = 0; i < count; i++) {
-                if (lengths[i] <= bits && matches(prefixes[i], lengths[i], key) && (best < 0 || lengths[i] > lengths[best])) {
+                if (lengths[i] <= bits && matches(prefixes[i], lengths[i], key, off) && (best < 0 || lengths[i] > lengths[best])) {
                     best = i;
                 }
             }
@@ -501,7 +506,7 @@ public abstract class BpfMap implements MapSpec {
         private int exact(MemorySegment key) {
             int bits = key.get(ValueLayout.JAVA_INT_UNALIGNED, 0);
             for (int i = 0; i < count; i++) {
-                if (lengths[i] == bits && matches(prefixes[i], bits, key)) {
+                if (lengths[i] == bits && matches(prefixes[i], bits, key, 0)) {
                     return i;
                 }
             }

@@ -196,6 +196,20 @@ public final class Memory {
         };
     }
 
+    /**
+     * The whole region holding [addr, addr + size), for helpers that read in place at offset
+     * {@code addr & 0xffffffffL} without making a slice; null if the range is out of bounds.
+     */
+    public MemorySegment regionOf(long addr, long size, boolean write) {
+        int id = (int) (addr >>> SHIFT);
+        long offset = addr & 0xffffffffL;
+        MemorySegment seg = id > 0 && id < regions.length ? regions[id] : null;
+        if (seg == null || size < 0 || offset + size > seg.byteSize() || (write && !writable[id])) {
+            return null;
+        }
+        return seg;
+    }
+
     /** The segment behind an address and its offset, for helpers that read or write buffers; null if out of bounds. */
     public MemorySegment slice(long addr, long size, boolean write) {
         int id = (int) (addr >>> SHIFT);
