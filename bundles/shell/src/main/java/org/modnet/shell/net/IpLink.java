@@ -130,6 +130,10 @@ final class IpLink {
         List<String> lines = new ArrayList<>();
         lines.add(LinkFormat.header(d, ns, true));
         lines.add(LinkFormat.linkLine(d, ns));
+        String xdp = LinkFormat.xdpLine(d);
+        if (xdp != null) {
+            lines.add(xdp);
+        }
         if (options.stats() > 0) {
             lines.addAll(LinkFormat.stats(d.stats(), options.stats()));
         }
@@ -159,6 +163,8 @@ final class IpLink {
         NetNamespace netns;
         Boolean up;
         Boolean promisc;
+        /** {@code xdp off} (and its xdpgeneric/xdpdrv forms): detach the XDP program. */
+        boolean xdpOff;
     }
 
     private Request parse(List<String> words, boolean create) {
@@ -213,6 +219,14 @@ final class IpLink {
             } else if (w.equals("promisc")) {
                 String v = args.value(Iproute::incomplete);
                 r.promisc = onOff("promisc", v);
+            } else if (w.equals("xdp") || w.equals("xdpgeneric") || w.equals("xdpdrv") || w.equals("xdpoffload")) {
+                String v = args.value(Iproute::incomplete);
+                if (!v.equals("off")) {
+                    // attaching needs an ELF object loaded and verified: that loader is not in modnet yet
+                    throw new CommandException("ip link: \"" + w + " " + v + "\": loading XDP programs from ELF objects is not "
+                            + "supported by modnet yet; \"" + w + " off\" detaches one", Iproute.SYNTAX);
+                }
+                r.xdpOff = true;
             } else if (matches(w, "type")) {
                 r.kind = args.value(Iproute::incomplete);
                 r.kindArgs = List.copyOf(args.rest());
@@ -290,6 +304,9 @@ final class IpLink {
             }
             if (r.txQueueLen != null && r.txQueueLen != dev.txQueueLen()) {
                 dev.setTxQueueLen(r.txQueueLen);
+            }
+            if (r.xdpOff && dev.xdp() != null) {
+                dev.setXdp(null);
             }
         } catch (NetException e) {
             throw Iproute.rtnl(e);

@@ -28,6 +28,9 @@ final class LinkFormat {
         b.append(dev.ifindex()).append(": ").append(nameAndLink(dev, current)).append(": ");
         b.append(flags(dev, current)).append(' ');
         b.append("mtu ").append(dev.mtu()).append(' ');
+        if (dev.xdp() != null) {
+            b.append(dev.xdp().mode()).append(' '); // xdpgeneric: a program at the receive hook
+        }
         if (dev.qdisc() != null) {
             b.append("qdisc ").append(dev.qdisc()).append(' ');
         }
@@ -86,6 +89,12 @@ final class LinkFormat {
             }
         }
         return b.toString();
+    }
+
+    /** {@code    prog/xdp id 3 name xdp_drop_icmp jited}: the attached XDP program, or null. */
+    static String xdpLine(NetDevice dev) {
+        var xdp = dev.xdp();
+        return xdp == null ? null : "    prog/xdp " + xdp.describe();
     }
 
     /** {@code ll_type_n2a}. */

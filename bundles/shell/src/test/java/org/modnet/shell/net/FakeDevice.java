@@ -32,6 +32,17 @@ final class FakeDevice implements NetDevice {
     MacAddress broadcast;
     int txQueueLen = 1000;
     FakeNamespace ns;
+    org.modnet.api.net.XdpHook xdp;
+
+    @Override
+    public void setXdp(org.modnet.api.net.XdpHook hook) {
+        xdp = hook;
+    }
+
+    @Override
+    public org.modnet.api.net.XdpHook xdp() {
+        return xdp;
+    }
     FakeDevice peer;
     final DeviceStats stats = new DeviceStats();
     String qdisc;

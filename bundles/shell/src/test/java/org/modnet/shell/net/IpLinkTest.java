@@ -34,6 +34,31 @@ class IpLinkTest {
     }
 
     @Test
+    void anAttachedXdpProgramIsShownAndXdpOffDetachesIt() {
+        FakeDevice[] v = veth();
+        v[0].setXdp(new org.modnet.api.net.XdpHook() {
+            @Override
+            public int run(org.modnet.api.skb.SkBuff skb, org.modnet.api.net.NetDevice dev, int rxQueue) {
+                return XDP_PASS;
+            }
+
+            @Override
+            public String describe() {
+                return "id 7 name xdp_drop_icmp jited";
+            }
+        });
+        assertEquals(lines(
+                "2: veth0@veth1: <BROADCAST,MULTICAST,M-DOWN> mtu 1500 xdpgeneric qdisc noqueue state DOWN mode DEFAULT group default qlen 1000",
+                "    link/ether 02:00:00:00:00:0a brd ff:ff:ff:ff:ff:ff",
+                "    prog/xdp id 7 name xdp_drop_icmp jited"), shell.ip("link show veth0"));
+        shell.ip("link set dev veth0 xdp off");
+        assertEquals(null, v[0].xdp());
+        CommandException e = org.junit.jupiter.api.Assertions.assertThrows(CommandException.class,
+                () -> shell.ip("link set dev veth0 xdp obj prog.o"));
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("not supported by modnet yet"), e.getMessage());
+    }
+
+    @Test
     void abbreviationsNameTheSameCommand() {
         assertEquals(LO, shell.ip("l"));
         assertEquals(LO, shell.ip("link"));
