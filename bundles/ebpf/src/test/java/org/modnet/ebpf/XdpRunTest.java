@@ -195,6 +195,62 @@ class XdpRunTest {
         assertEquals(5, trace.size());
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = { "interpreter", "jit" })
+    void tailCallsRunTheProgramInTheSlotAndEndAfterThirtyThree(String engine) throws Exception {
+        BpfMap progs = BpfMap.create("progs", Verifier.MAP_PROG_ARRAY, 4, 4, 4, 0, 1);
+        BpfMap hits = BpfMap.create("hits", Verifier.MAP_ARRAY, 4, 8, 1, 0, 1);
+        String caller = """
+                ldmap %r2, 0
+                mov %r3, 0
+                call 12
+                mov %r0, 2
+                exit
+                """;
+        LoadedProgram main = load(caller, List.of(progs), engine, new ArrayList<>());
+        LoadedProgram dropper = load("""
+                ldxw %r2, [%r1+0]
+                ldxw %r3, [%r1+4]
+                mov %r4, %r2
+                add %r4, 14
+                jgt %r4, %r3, pass
+                mov %r0, 1
+                exit
+                pass:
+                mov %r0, 2
+                exit
+                """, List.of(), engine, new ArrayList<>());
+        XdpBuffer x = new XdpBuffer(main.memory(0));
+        assertEquals(XdpBuffer.XDP_PASS, x.run(main, frame(60, 17), HEADROOM, 60, 1, 0), "an empty slot: the caller goes on");
+        progs.update(new byte[4], new byte[] { (byte) dropper.id(), (byte) (dropper.id() >>> 8), 0, 0 }, BpfMap.BPF_ANY);
+        assertEquals(XdpBuffer.XDP_DROP, x.run(main, frame(60, 17), HEADROOM, 60, 1, 0), "the slot's program decides");
+        // a program that tail-calls itself counts each entry; the 34th call fails and it returns PASS
+        LoadedProgram self = load("""
+                stw [%r10-4], 0
+                mov %r6, %r1
+                ldmap %r1, 1
+                mov %r2, %r10
+                add %r2, -4
+                call 1
+                jeq %r0, 0, out
+                mov %r1, 1
+                lock add [%r0+0], %r1
+                out:
+                mov %r1, %r6
+                ldmap %r2, 0
+                mov %r3, 1
+                call 12
+                mov %r0, 2
+                exit
+                """, List.of(progs, hits), engine, new ArrayList<>());
+        progs.update(new byte[] { 1, 0, 0, 0 }, new byte[] { (byte) self.id(), (byte) (self.id() >>> 8), 0, 0 }, BpfMap.BPF_ANY);
+        XdpBuffer y = new XdpBuffer(self.memory(0));
+        assertEquals(XdpBuffer.XDP_PASS, y.run(self, frame(60, 17), HEADROOM, 60, 1, 0));
+        assertArrayEquals(new byte[] { 34, 0, 0, 0, 0, 0, 0, 0 }, hits.lookup(new byte[4]), "the first run and 33 tail calls");
+        dropper.close();
+        assertEquals(XdpBuffer.XDP_PASS, x.run(main, frame(60, 17), HEADROOM, 60, 1, 0), "an unloaded program is not reached");
+    }
+
     @Test
     void aFaultingProgramIsAbortedNotAThrow() throws Exception {
         // a raw-memory program cannot be verified for XDP; run the engine on a frame region it overreads

@@ -35,6 +35,7 @@ final class Interpreter implements Executable {
         r[1] = r1;
         r[2] = r2;
         r[10] = mem.stackTop();
+        mem.tailCalled = false;
         // call frames: return pc, then r6..r9 and r10 of the caller
         int[] returnPc = mem.interpreterReturns;
         long[] saved = r; // caller registers saved after the 11 registers
@@ -149,6 +150,9 @@ final class Interpreter implements Executable {
                         pc = i + 1 + imm[i];
                     } else if (callHelper(mem, r, imm[i])) {
                         return 0; // an unwind helper returned 0
+                    } else if (mem.tailCalled) {
+                        mem.tailCalled = false;
+                        return mem.tailResult; // bpf_tail_call: the other program's result is this one's
                     }
                 }
                 case Bpf.JMP | Bpf.CALL | Bpf.X -> {

@@ -97,6 +97,7 @@ final class Jit {
             return new Executable() {
                 @Override
                 public long run(Memory memory, long r1, long r2) {
+                    memory.tailCalled = false;
                     return code.run(memory, helpers, r1, r2, memory.stackTop());
                 }
 
@@ -511,6 +512,18 @@ final class Jit {
             code.branch(op, taken);
         }
 
+        /** After a call that may have tail-called: end with the other program's result. */
+        private void tailCheck() {
+            Label go = code.newLabel();
+            code.aload(MEM);
+            code.invokestatic(CD_JIT, "tailCalled", MethodTypeDesc.of(CD_boolean, CD_MEMORY));
+            code.ifeq(go);
+            code.aload(MEM);
+            code.invokestatic(CD_JIT, "tailResult", MethodTypeDesc.of(CD_long, CD_MEMORY));
+            code.lreturn();
+            code.labelBinding(go);
+        }
+
         /** One backward jump less in the budget; a fault when it is spent. */
         private void countDown() {
             code.lload(BUDGET);
@@ -533,6 +546,7 @@ final class Jit {
                 code.invokestatic(CD_JIT, "frame", MethodTypeDesc.of(CD_long, CD_long));
                 code.invokestatic(self, "sub" + target, MT_SUB);
                 store(0);
+                tailCheck(); // a tail call in the subprogram ends the whole program
                 return;
             }
             code.aload(HELPERS);
@@ -548,6 +562,9 @@ final class Jit {
             code.invokestatic(CD_JIT, "helper",
                     MethodTypeDesc.of(CD_long, CD_HELPERS, CD_long, CD_long, CD_long, CD_long, CD_long, CD_long, CD_MEMORY));
             store(0);
+            if ((o & Bpf.X) != 0 || imm == HelperProtos.TAIL_CALL) {
+                tailCheck();
+            }
             boolean mayUnwind = (o & Bpf.X) != 0 || helpers.unwinds(imm);
             if (mayUnwind) {
                 Label go = code.newLabel();
@@ -575,6 +592,16 @@ final class Jit {
             throw new Memory.Fault("call to unknown helper " + id);
         }
         return helper.call(r1, r2, r3, r4, r5, mem);
+    }
+
+    public static boolean tailCalled(Memory m) {
+        return m.tailCalled;
+    }
+
+    /** The tail-called program's r0, the flag cleared. */
+    public static long tailResult(Memory m) {
+        m.tailCalled = false;
+        return m.tailResult;
     }
 
     public static boolean unwound(Helpers h, long id, long r0) {

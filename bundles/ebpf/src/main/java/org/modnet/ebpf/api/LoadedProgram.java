@@ -20,6 +20,14 @@ public final class LoadedProgram {
     /** What an {@code lddw} of map N becomes: an opaque handle the helpers decode (programs cannot use it otherwise). */
     static final long MAP_HANDLE = 0x7ead_0000_0000_0000L;
 
+    private static final java.util.concurrent.atomic.AtomicInteger IDS = new java.util.concurrent.atomic.AtomicInteger();
+    /** Loaded programs by id, as a prog array names them ({@code bpf_prog_get}). */
+    private static final java.util.Map<Integer, LoadedProgram> PROGRAMS = new java.util.concurrent.ConcurrentHashMap<>();
+    /** {@code MAX_TAIL_CALL_CNT}. */
+    public static final int MAX_TAIL_CALLS = 33;
+
+    private final int id = IDS.incrementAndGet();
+    private final ThreadLocal<Memory> tailMemory = new ThreadLocal<>();
     private final String name;
     private final ProgType type;
     private final Program program;
@@ -64,7 +72,53 @@ public final class LoadedProgram {
             extra.copyInto(helpers);
         }
         Executable e = Engines.byName(engine, runnable, helpers);
-        return new LoadedProgram(name, type, runnable, e, List.copyOf(maps), v.log(), v.processed());
+        LoadedProgram loaded = new LoadedProgram(name, type, runnable, e, List.copyOf(maps), v.log(), v.processed());
+        PROGRAMS.put(loaded.id, loaded);
+        return loaded;
+    }
+
+    /** The program's id: what a prog array holds to name it for {@code bpf_tail_call}. */
+    public int id() {
+        return id;
+    }
+
+    /** The program is unloaded: prog arrays naming it no longer reach it. */
+    public void close() {
+        PROGRAMS.remove(id, this);
+    }
+
+    /**
+     * {@code bpf_tail_call}: runs the program that slot {@code index} of the prog array names, on the
+     * same context and packet, and makes its result the caller's (which does not go on). Fails — and the
+     * caller goes on — for an empty slot, a program of another type, or past {@link #MAX_TAIL_CALLS}.
+     */
+    static long tailCall(Memory m, long ctx, BpfMap progs, long index) {
+        if (progs.type() != Verifier.MAP_PROG_ARRAY || index < 0 || index >= progs.maxEntries() || m.tailDepth >= MAX_TAIL_CALLS) {
+            return -2;
+        }
+        byte[] v = progs.lookup(new byte[] { (byte) index, (byte) (index >>> 8), (byte) (index >>> 16), (byte) (index >>> 24) });
+        int target = v == null ? 0 : (v[0] & 0xff) | (v[1] & 0xff) << 8 | (v[2] & 0xff) << 16 | (v[3] & 0xff) << 24;
+        LoadedProgram p = PROGRAMS.get(target);
+        if (p == null) {
+            return -2;
+        }
+        Memory tm = p.tailMemory.get();
+        if (tm == null) {
+            tm = p.memory(m.cpu());
+            p.tailMemory.set(tm);
+        }
+        for (int region : new int[] { CTX_REGION, PACKET_REGION }) {
+            MemorySegment seg = m.region(region);
+            if (seg != null) {
+                tm.set(region, seg, region == PACKET_REGION);
+            }
+        }
+        tm.attach(m.attachment());
+        tm.tailDepth = m.tailDepth + 1;
+        long r0 = p.executable.run(tm, ctx, 0);
+        m.tailResult = r0;
+        m.tailCalled = true;
+        return 0;
     }
 
     /** The map behind a handle from {@code lddw}; a fault for anything else. */
@@ -97,6 +151,7 @@ public final class LoadedProgram {
             }
             return line.length();
         });
+        h.register(HelperProtos.TAIL_CALL, "bpf_tail_call", (r1, r2, r3, r4, r5, m) -> tailCall(m, r1, map(maps, r2), r3));
         h.register(HelperProtos.CSUM_DIFF, "bpf_csum_diff", (r1, r2, r3, r4, r5, m) -> csumDiff(m, r1, r2, r3, r4, r5));
         return h;
     }

@@ -43,6 +43,12 @@ public final class Memory {
 
     private Object attachment;
 
+    /** A tail call ran another program: its r0 is this run's result ({@code bpf_tail_call} does not return). */
+    boolean tailCalled;
+    long tailResult;
+    /** How many tail calls deep this run is ({@code MAX_TAIL_CALL_CNT}: 33). */
+    int tailDepth;
+
     /** The interpreter's registers, saved caller registers (5 per frame) and return addresses: one run at a time per memory. */
     final long[] interpreterRegs = new long[11 + 5 * Bpf.MAX_FRAMES];
     final int[] interpreterReturns = new int[Bpf.MAX_FRAMES];
@@ -54,6 +60,11 @@ public final class Memory {
 
     public Object attachment() {
         return attachment;
+    }
+
+    /** The segment of region {@code id}, or null. */
+    public MemorySegment region(int id) {
+        return id > 0 && id < regions.length ? regions[id] : null;
     }
 
     public int cpu() {
