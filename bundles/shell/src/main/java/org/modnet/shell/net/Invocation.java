@@ -13,7 +13,13 @@ import org.modnet.api.shell.CommandException;
  * warnings go, and the link drivers for {@code ip link add}.
  */
 record Invocation(NetCore core, CommandSession session, PrintStream out, PrintStream err, LinkFactories links,
-        org.modnet.api.inet.RouteTable routes, org.modnet.api.inet.NeighbourTable neighbours, ProcFiles procFiles) {
+        org.modnet.api.inet.RouteTable routes, org.modnet.api.inet.NeighbourTable neighbours, ProcFiles procFiles,
+        org.modnet.api.net.XdpLoader xdpLoader) {
+
+    Invocation(NetCore core, CommandSession session, PrintStream out, PrintStream err, LinkFactories links,
+            org.modnet.api.inet.RouteTable routes, org.modnet.api.inet.NeighbourTable neighbours, ProcFiles procFiles) {
+        this(core, session, out, err, links, routes, neighbours, procFiles, null);
+    }
 
     /** The /proc files other layers keep: the lines of {@code path} in {@code ns}, or null if no layer has it. */
     @FunctionalInterface

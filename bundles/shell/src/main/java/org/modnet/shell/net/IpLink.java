@@ -165,6 +165,9 @@ final class IpLink {
         Boolean promisc;
         /** {@code xdp off} (and its xdpgeneric/xdpdrv forms): detach the XDP program. */
         boolean xdpOff;
+        /** {@code xdp obj FILE [sec NAME]}: attach the program of that object. */
+        String xdpObject;
+        String xdpSection;
     }
 
     private Request parse(List<String> words, boolean create) {
@@ -221,12 +224,23 @@ final class IpLink {
                 r.promisc = onOff("promisc", v);
             } else if (w.equals("xdp") || w.equals("xdpgeneric") || w.equals("xdpdrv") || w.equals("xdpoffload")) {
                 String v = args.value(Iproute::incomplete);
-                if (!v.equals("off")) {
-                    // attaching needs an ELF object loaded and verified: that loader is not in modnet yet
-                    throw new CommandException("ip link: \"" + w + " " + v + "\": loading XDP programs from ELF objects is not "
-                            + "supported by modnet yet; \"" + w + " off\" detaches one", Iproute.SYNTAX);
+                if (v.equals("off")) {
+                    r.xdpOff = true;
+                } else if (v.equals("obj") || v.equals("object")) {
+                    r.xdpObject = args.value(Iproute::incomplete);
+                    while (args.more()) {
+                        String k = args.next();
+                        if (k.equals("sec") || k.equals("section")) {
+                            r.xdpSection = args.value(Iproute::incomplete);
+                        } else if (k.equals("verbose")) {
+                            // the verifier's log is in the error when it refuses
+                        } else {
+                            throw new CommandException("Error: \"" + k + "\" is not a valid xdp argument.", Iproute.SYNTAX);
+                        }
+                    }
+                } else {
+                    throw new CommandException("Error: either \"off\" or \"obj FILE [sec NAME]\" after \"" + w + "\"", Iproute.SYNTAX);
                 }
-                r.xdpOff = true;
             } else if (matches(w, "type")) {
                 r.kind = args.value(Iproute::incomplete);
                 r.kindArgs = List.copyOf(args.rest());
@@ -274,7 +288,26 @@ final class IpLink {
         if (dev == null) {
             throw Iproute.cannotFind(r.dev);
         }
+        org.modnet.api.net.XdpHook hook = null;
+        if (r.xdpObject != null) {
+            // load first: a program that does not load changes nothing on the device
+            if (inv.xdpLoader() == null) {
+                throw new CommandException("Error: XDP is not available: the xdp bundle is not running.", Iproute.FAILED);
+            }
+            try {
+                hook = inv.xdpLoader().load(r.xdpObject, r.xdpSection);
+            } catch (NetException e) {
+                throw new CommandException("Error: " + e.getMessage(), Iproute.FAILED);
+            }
+        }
         apply(dev, r);
+        if (hook != null) {
+            try {
+                dev.setXdp(hook);
+            } catch (NetException e) {
+                throw Iproute.rtnl(e);
+            }
+        }
     }
 
     /** The changes in the order the kernel's {@code do_setlink} makes them; the first refusal stops the rest. */

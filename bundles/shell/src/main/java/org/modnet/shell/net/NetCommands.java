@@ -39,6 +39,9 @@ public final class NetCommands {
     @Reference(policy = ReferencePolicy.DYNAMIC, cardinality = ReferenceCardinality.OPTIONAL)
     private volatile org.modnet.api.inet.NeighbourTable neighbours;
 
+    @Reference(policy = ReferencePolicy.DYNAMIC, cardinality = ReferenceCardinality.OPTIONAL)
+    private volatile org.modnet.api.net.XdpLoader xdpLoader;
+
     @Activate
     public NetCommands(BundleContext context) {
         this.context = context;
@@ -65,7 +68,7 @@ public final class NetCommands {
     }
 
     private Invocation invocation(CommandSession session) {
-        return new Invocation(core, session, System.out, System.err, this::linkFactory, routes, neighbours, this::procFile);
+        return new Invocation(core, session, System.out, System.err, this::linkFactory, routes, neighbours, this::procFile, xdpLoader);
     }
 
     private static List<String> words(String[] args) {

@@ -54,8 +54,8 @@ class IpLinkTest {
         shell.ip("link set dev veth0 xdp off");
         assertEquals(null, v[0].xdp());
         CommandException e = org.junit.jupiter.api.Assertions.assertThrows(CommandException.class,
-                () -> shell.ip("link set dev veth0 xdp obj prog.o"));
-        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("not supported by modnet yet"), e.getMessage());
+                () -> shell.ip("link set dev veth0 xdp obj prog.o sec xdp"));
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("XDP is not available"), e.getMessage());
     }
 
     @Test

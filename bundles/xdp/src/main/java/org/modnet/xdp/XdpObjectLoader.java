@@ -1,0 +1,64 @@
+package org.modnet.xdp;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.modnet.api.net.Errno;
+import org.modnet.api.net.NetCore;
+import org.modnet.api.net.NetException;
+import org.modnet.api.net.XdpHook;
+import org.modnet.api.net.XdpLoader;
+import org.modnet.ebpf.api.BpfException;
+import org.modnet.ebpf.api.BpfMap;
+import org.modnet.ebpf.api.ElfObject;
+import org.modnet.ebpf.api.HelperProtos;
+import org.modnet.ebpf.api.LoadedProgram;
+import org.modnet.ebpf.api.ProgType;
+import org.modnet.ebpf.api.XdpBuffer;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+
+/**
+ * The XDP layer's loader: an object file's maps created (per-CPU ones for the core's CPUs), its
+ * program verified for XDP and JIT-compiled, wrapped as a hook for {@code ip link set ... xdp obj}.
+ */
+@Component(service = XdpLoader.class, immediate = true)
+public final class XdpObjectLoader implements XdpLoader {
+    private final NetCore core;
+
+    @Activate
+    public XdpObjectLoader(@Reference NetCore core) {
+        this.core = core;
+    }
+
+    @Override
+    public XdpHook load(String file, String section) throws NetException {
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(Path.of(file));
+        } catch (IOException e) {
+            throw new NetException(Errno.ENOENT, "No such file or directory: " + file);
+        }
+        try {
+            ElfObject o = ElfObject.parse(bytes);
+            ElfObject.ProgramDef prog = section == null ? (o.programs().isEmpty() ? null : o.programs().get(0)) : o.program(section);
+            if (prog == null) {
+                throw new NetException(Errno.ENOENT, "No program in section " + (section == null ? "(any)" : "\"" + section + "\"")
+                        + " of " + file);
+            }
+            List<BpfMap> maps = new ArrayList<>();
+            for (ElfObject.MapDef m : o.maps()) {
+                maps.add(BpfMap.create(m.name(), m.type(), m.keySize(), m.valueSize(), m.maxEntries(), m.flags(), core.cpus()));
+            }
+            LoadedProgram p = LoadedProgram.load(prog.name(), prog.insns(), ProgType.XDP, maps, HelperProtos.XDP,
+                    XdpBuffer.helpers(maps), "jit", false, null);
+            return new EbpfXdpHook(p);
+        } catch (BpfException e) {
+            throw new NetException(Errno.EINVAL, e.getMessage());
+        }
+    }
+}

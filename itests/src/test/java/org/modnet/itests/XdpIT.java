@@ -1,0 +1,125 @@
+package org.modnet.itests;
+
+import static org.hamcrest.CoreMatchers.containsString;
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+import static org.junit.Assume.assumeTrue;
+
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import javax.inject.Inject;
+
+import org.apache.felix.service.command.CommandProcessor;
+import org.junit.Before;
+import org.junit.Test;
+import org.junit.runner.RunWith;
+import org.modnet.api.feature.FeatureService;
+import org.modnet.api.net.IfAddress;
+import org.modnet.api.net.LinkFactory;
+import org.modnet.api.net.NetCore;
+import org.modnet.api.net.NetDevice;
+import org.modnet.api.net.NetNamespace;
+import org.ops4j.pax.exam.Configuration;
+import org.ops4j.pax.exam.Option;
+import org.ops4j.pax.exam.junit.PaxExam;
+import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
+import org.ops4j.pax.exam.spi.reactors.PerMethod;
+import org.osgi.framework.BundleContext;
+
+/**
+ * XDP on a real Felix: xdp_drop_icmp, built by Debian's clang from its C source, attached with
+ * {@code ip link set dev veth1 xdp obj FILE sec xdp} in ns2: ping from ns1 fails and the XDP drop
+ * counter moves, {@code ip link} shows the program, and {@code xdp off} brings ping back.
+ */
+@RunWith(PaxExam.class)
+@ExamReactorStrategy(PerMethod.class)
+public class XdpIT {
+    @Inject
+    private BundleContext context;
+
+    @Inject
+    private FeatureService features;
+
+    @Inject
+    private CommandProcessor processor;
+
+    @Configuration
+    public Option[] config() throws Exception {
+        return ModnetRuntime.options();
+    }
+
+    @Before
+    public void twoNamespaces() throws Exception {
+        features.install("host");
+        NetCore core = ModnetRuntime.service(context, NetCore.class, null);
+        ModnetRuntime.service(context, org.modnet.api.net.XdpLoader.class, null);
+        NetNamespace ns1 = core.addNamespace("ns1");
+        NetNamespace ns2 = core.addNamespace("ns2");
+        LinkFactory veth = ModnetRuntime.service(context, LinkFactory.class, "(modnet.link.kind=veth)");
+        NetDevice a = veth.create(ns1, "veth0", List.of("peer", "name", "veth1"));
+        NetDevice b = ns1.device("veth1");
+        b.setNamespace(ns2);
+        a.addAddress(new IfAddress(InetAddress.getByName("10.0.0.1"), 24, InetAddress.getByName("10.0.0.255"), "global", "veth0"));
+        b.addAddress(new IfAddress(InetAddress.getByName("10.0.0.2"), 24, InetAddress.getByName("10.0.0.255"), "global", "veth1"));
+        a.open();
+        b.open();
+    }
+
+    /** The object built with clang into itests/target, or the test skips when clang is not installed. */
+    private static Path object() throws Exception {
+        boolean clang = java.util.Arrays.stream(System.getenv("PATH").split(":")).anyMatch(d -> Files.isExecutable(Path.of(d, "clang")));
+        assumeTrue("needs clang and libbpf-dev (.ci/run installs them)", clang);
+        Path src = ModnetRuntime.root().resolve("bundles/ebpf/src/test/resources/bpf/xdp_drop_icmp.c");
+        Path out = ModnetRuntime.root().resolve("itests/target/xdp_drop_icmp.o");
+        String arch = new String(new ProcessBuilder("uname", "-m").start().getInputStream().readAllBytes()).strip();
+        Process p = new ProcessBuilder("clang", "-O2", "-g", "-target", "bpf", "-I/usr/include/" + arch + "-linux-gnu", "-c",
+                src.toString(), "-o", out.toString()).redirectErrorStream(true).start();
+        String log = new String(p.getInputStream().readAllBytes());
+        assertEquals("clang: " + log, 0, p.waitFor());
+        return out;
+    }
+
+    private long xdpDrops() throws Exception {
+        for (String line : ModnetRuntime.run(processor, "ns2", "ethtool -S veth1").split("\n")) {
+            String t = line.trim();
+            if (t.startsWith("xdp_drop:")) {
+                return Long.parseLong(t.substring("xdp_drop:".length()).trim());
+            }
+        }
+        throw new AssertionError("ethtool -S has no xdp_drop");
+    }
+
+    @Test
+    public void xdpDropIcmpFromClangDropsPingUntilDetached() throws Exception {
+        Path obj = object();
+        assertThat(ModnetRuntime.run(processor, "ns1", "ping -c 1 -W 2 10.0.0.2"), containsString("1 received"));
+
+        ModnetRuntime.run(processor, "ns2", "ip link set dev veth1 xdp obj " + obj + " sec xdp");
+        String link = ModnetRuntime.run(processor, "ns2", "ip link show veth1");
+        assertThat(link, containsString("xdpgeneric"));
+        assertThat(link, containsString("prog/xdp id "));
+        assertThat(link, containsString("name xdp_drop_icmp jited"));
+
+        String ping = ModnetRuntime.runCapturing(processor, "ns1", "ping -c 2 -i 0.2 -W 1 10.0.0.2");
+        assertThat(ping, containsString("2 packets transmitted, 0 received"));
+        assertTrue("the XDP drop counter moved", xdpDrops() >= 2);
+        assertThat("ARP still passes", ModnetRuntime.run(processor, "ns1", "ip neigh"), containsString("10.0.0.2"));
+
+        ModnetRuntime.run(processor, "ns2", "ip link set dev veth1 xdp off");
+        assertThat(ModnetRuntime.run(processor, "ns2", "ip link show veth1"), org.hamcrest.CoreMatchers.not(containsString("prog/xdp")));
+        assertThat(ModnetRuntime.run(processor, "ns1", "ping -c 1 -W 2 10.0.0.2"), containsString("1 received"));
+    }
+
+    @Test
+    public void aMissingFileOrSectionIsAClearError() throws Exception {
+        Path obj = object();
+        assertThat(ModnetRuntime.runCapturing(processor, "ns2", "ip link set dev veth1 xdp obj /nonexistent.o"),
+                containsString("No such file or directory"));
+        assertThat(ModnetRuntime.runCapturing(processor, "ns2", "ip link set dev veth1 xdp obj " + obj + " sec tc"),
+                containsString("No program in section \"tc\""));
+    }
+}
