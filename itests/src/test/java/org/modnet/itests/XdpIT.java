@@ -109,9 +109,28 @@ public class XdpIT {
         assertTrue("the XDP drop counter moved", xdpDrops() >= 2);
         assertThat("ARP still passes", ModnetRuntime.run(processor, "ns1", "ip neigh"), containsString("10.0.0.2"));
 
+        // bpftool sees the program, its map and where it is attached
+        assertThat(ModnetRuntime.run(processor, "bpftool prog show"), containsString("name xdp_drop_icmp  jited"));
+        assertThat(ModnetRuntime.run(processor, "ns2", "bpftool net show"), containsString("veth1("));
+        String maps = ModnetRuntime.run(processor, "bpftool map show");
+        String mapLine = maps.lines().filter(l -> l.contains("name drops")).findFirst().orElseThrow(() -> new AssertionError(maps));
+        String mapId = mapLine.substring(0, mapLine.indexOf(':'));
+        assertThat(mapLine, containsString("array"));
+        String dump = ModnetRuntime.run(processor, "bpftool map dump id " + mapId);
+        assertThat(dump, containsString("key: 00 00 00 00  value: "));
+        assertThat(dump, org.hamcrest.CoreMatchers.not(containsString("value: 00 00 00 00 00 00 00 00")));
+        ModnetRuntime.run(processor, "bpftool map update id " + mapId + " key 0 0 0 0 value 0 0 0 0 0 0 0 0");
+        assertThat(ModnetRuntime.run(processor, "bpftool map lookup id " + mapId + " key 0 0 0 0"),
+                containsString("value: 00 00 00 00 00 00 00 00"));
+        String progId = ModnetRuntime.run(processor, "bpftool prog show").lines().filter(l -> l.contains("xdp_drop_icmp")).findFirst()
+                .orElseThrow().split(":")[0];
+        assertThat(ModnetRuntime.run(processor, "bpftool prog dump xlated id " + progId), containsString("call 1"));
+
         ModnetRuntime.run(processor, "ns2", "ip link set dev veth1 xdp off");
         assertThat(ModnetRuntime.run(processor, "ns2", "ip link show veth1"), org.hamcrest.CoreMatchers.not(containsString("prog/xdp")));
         assertThat(ModnetRuntime.run(processor, "ns1", "ping -c 1 -W 2 10.0.0.2"), containsString("1 received"));
+        assertThat("detached: unloaded", ModnetRuntime.run(processor, "bpftool prog show"),
+                org.hamcrest.CoreMatchers.not(containsString("xdp_drop_icmp")));
     }
 
     @Test

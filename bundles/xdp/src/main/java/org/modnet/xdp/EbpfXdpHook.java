@@ -15,10 +15,8 @@ import org.modnet.ebpf.api.XdpBuffer;
  * target that is missing or down makes the run XDP_ABORTED, as {@code xdp_do_redirect} failing does).
  */
 public final class EbpfXdpHook implements XdpHook {
-    private static final AtomicInteger IDS = new AtomicInteger();
 
     private final LoadedProgram program;
-    private final int id = IDS.incrementAndGet();
     private final AtomicInteger cpus = new AtomicInteger();
     private final ThreadLocal<XdpBuffer> buffers;
 
@@ -33,7 +31,7 @@ public final class EbpfXdpHook implements XdpHook {
 
     /** The program's id, as {@code ip link} and {@code bpftool} show it. */
     public int id() {
-        return id;
+        return program.id();
     }
 
     @Override
@@ -74,7 +72,12 @@ public final class EbpfXdpHook implements XdpHook {
     }
 
     @Override
+    public void close() {
+        program.close();
+    }
+
+    @Override
     public String describe() {
-        return "id " + id + " name " + program.name() + (program.engine().equals("jit") ? " jited" : "");
+        return "id " + program.id() + " name " + program.name() + (program.engine().equals("jit") ? " jited" : "");
     }
 }

@@ -23,6 +23,10 @@ public interface XdpHook {
     /** What {@code ip link show} prints after "prog/xdp": {@code id 3 name xdp_drop_icmp}. */
     String describe();
 
+    /** The hook was detached or replaced: the program is unloaded unless something else holds it. */
+    default void close() {
+    }
+
     /** Generic XDP ("xdpgeneric") or the driver's own ("xdpdrv"); modnet's drivers all run it in the receive poll. */
     default String mode() {
         return "xdpgeneric";

@@ -25,6 +25,9 @@ public abstract class BpfMap implements MapSpec {
     private static final int EINVAL = -22;
     private static final int ENOMEM = -12;
 
+    private static final java.util.concurrent.atomic.AtomicInteger IDS = new java.util.concurrent.atomic.AtomicInteger();
+
+    private final int id = IDS.incrementAndGet();
     private final String name;
     private final int type;
     private final int keySize;
@@ -91,6 +94,11 @@ public abstract class BpfMap implements MapSpec {
     @Override
     public String name() {
         return name;
+    }
+
+    /** The map's id, as {@code bpftool map} shows it. */
+    public int id() {
+        return id;
     }
 
     @Override

@@ -77,6 +77,13 @@ public final class LoadedProgram {
         return loaded;
     }
 
+    /** Every loaded program, by id: what {@code bpftool prog show} lists. */
+    public static List<LoadedProgram> all() {
+        List<LoadedProgram> l = new ArrayList<>(PROGRAMS.values());
+        l.sort(java.util.Comparator.comparingInt(LoadedProgram::id));
+        return l;
+    }
+
     /** The program's id: what a prog array holds to name it for {@code bpf_tail_call}. */
     public int id() {
         return id;

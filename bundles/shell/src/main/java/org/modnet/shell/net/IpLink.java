@@ -302,10 +302,15 @@ final class IpLink {
         }
         apply(dev, r);
         if (hook != null) {
+            org.modnet.api.net.XdpHook old = dev.xdp();
             try {
                 dev.setXdp(hook);
             } catch (NetException e) {
+                hook.close();
                 throw Iproute.rtnl(e);
+            }
+            if (old != null) {
+                old.close(); // replaced, as ip link's xdp obj replaces the attached program
             }
         }
     }
@@ -339,7 +344,9 @@ final class IpLink {
                 dev.setTxQueueLen(r.txQueueLen);
             }
             if (r.xdpOff && dev.xdp() != null) {
+                org.modnet.api.net.XdpHook old = dev.xdp();
                 dev.setXdp(null);
+                old.close();
             }
         } catch (NetException e) {
             throw Iproute.rtnl(e);
