@@ -73,16 +73,11 @@ public class Ipv4IT {
 
     @Test
     public void twoNamespacesJoinedByVethPingEachOtherAndLearnEachOthersAddress() throws Exception {
-        NetNamespace ns1 = core.addNamespace("ns1");
-        NetNamespace ns2 = core.addNamespace("ns2");
-        LinkFactory veth = ModnetRuntime.service(context, LinkFactory.class, "(modnet.link.kind=veth)");
-        NetDevice a = veth.create(ns1, "veth0", List.of("peer", "name", "veth1"));
-        NetDevice b = ns1.device("veth1");
-        b.setNamespace(ns2);
-        a.addAddress(new IfAddress(InetAddress.getByName("10.0.0.1"), 24, InetAddress.getByName("10.0.0.255"), "global", "veth0"));
-        b.addAddress(new IfAddress(InetAddress.getByName("10.0.0.2"), 24, InetAddress.getByName("10.0.0.255"), "global", "veth1"));
-        a.open();
-        b.open();
+        NetDevice[] pair = ModnetRuntime.vethPair(context, core);
+        NetDevice a = pair[0];
+        NetDevice b = pair[1];
+        NetNamespace ns1 = a.namespace();
+        NetNamespace ns2 = b.namespace();
 
         String out = ModnetRuntime.run(processor, "ns1", "ping -c 3 -i 0.05 10.0.0.2");
 

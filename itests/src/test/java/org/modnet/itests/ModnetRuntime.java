@@ -104,6 +104,26 @@ final class ModnetRuntime {
         return bytes.toString(StandardCharsets.UTF_8);
     }
 
+    /**
+     * Namespaces ns1 and ns2 joined by a veth pair, up and addressed: veth0 10.0.0.1/24 in ns1,
+     * veth1 10.0.0.2/24 in ns2. Returns {veth0, veth1}.
+     */
+    static org.modnet.api.net.NetDevice[] vethPair(org.osgi.framework.BundleContext context, org.modnet.api.net.NetCore core)
+            throws Exception {
+        org.modnet.api.net.NetNamespace ns1 = core.addNamespace("ns1");
+        org.modnet.api.net.NetNamespace ns2 = core.addNamespace("ns2");
+        org.modnet.api.net.LinkFactory veth = service(context, org.modnet.api.net.LinkFactory.class, "(modnet.link.kind=veth)");
+        org.modnet.api.net.NetDevice a = veth.create(ns1, "veth0", java.util.List.of("peer", "name", "veth1"));
+        org.modnet.api.net.NetDevice b = ns1.device("veth1");
+        b.setNamespace(ns2);
+        java.net.InetAddress brd = java.net.InetAddress.getByName("10.0.0.255");
+        a.addAddress(new org.modnet.api.net.IfAddress(java.net.InetAddress.getByName("10.0.0.1"), 24, brd, "global", "veth0"));
+        b.addAddress(new org.modnet.api.net.IfAddress(java.net.InetAddress.getByName("10.0.0.2"), 24, brd, "global", "veth1"));
+        a.open();
+        b.open();
+        return new org.modnet.api.net.NetDevice[] { a, b };
+    }
+
     /** The service, waiting up to 10 s for it (DS activates asynchronously). */
     static <T> T service(org.osgi.framework.BundleContext context, Class<T> type, String filter) throws Exception {
         org.osgi.util.tracker.ServiceTracker<T, T> tracker = filter == null

@@ -30,8 +30,6 @@ import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.modnet.api.feature.FeatureService;
 import org.modnet.api.net.Errno;
-import org.modnet.api.net.IfAddress;
-import org.modnet.api.net.LinkFactory;
 import org.modnet.api.net.NetCore;
 import org.modnet.api.net.NetDevice;
 import org.modnet.api.net.NetNamespace;
@@ -84,16 +82,11 @@ public class UdpIT {
         NetCore core = ModnetRuntime.service(context, NetCore.class, null);
         sockets = ModnetRuntime.service(context, Sockets.class, null);
         ModnetRuntime.service(context, org.modnet.socket.api.SocketProtocol.class, null); // UDP is up
-        NetNamespace ns1 = core.addNamespace("ns1");
-        NetNamespace ns2 = core.addNamespace("ns2");
-        LinkFactory veth = ModnetRuntime.service(context, LinkFactory.class, "(modnet.link.kind=veth)");
-        NetDevice a = veth.create(ns1, "veth0", List.of("peer", "name", "veth1"));
-        NetDevice b = ns1.device("veth1");
-        b.setNamespace(ns2);
-        a.addAddress(new IfAddress(InetAddress.getByName("10.0.0.1"), 24, InetAddress.getByName("10.0.0.255"), "global", "veth0"));
-        b.addAddress(new IfAddress(InetAddress.getByName("10.0.0.2"), 24, InetAddress.getByName("10.0.0.255"), "global", "veth1"));
-        a.open();
-        b.open();
+        NetDevice[] pair = ModnetRuntime.vethPair(context, core);
+        NetDevice a = pair[0];
+        NetDevice b = pair[1];
+        NetNamespace ns1 = a.namespace();
+        NetNamespace ns2 = b.namespace();
         // ARP resolved before the tests send: otherwise a burst waits in the neighbour's small queue,
         // which drops the oldest when it overflows (as Linux's does)
         assertThat(ModnetRuntime.run(processor, "ns1", "ping -c 1 -W 2 10.0.0.2"), containsString("1 received"));

@@ -6,10 +6,8 @@ import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 import static org.junit.Assume.assumeTrue;
 
-import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 
 import javax.inject.Inject;
 
@@ -18,8 +16,6 @@ import org.junit.Before;
 import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.modnet.api.feature.FeatureService;
-import org.modnet.api.net.IfAddress;
-import org.modnet.api.net.LinkFactory;
 import org.modnet.api.net.NetCore;
 import org.modnet.api.net.NetDevice;
 import org.modnet.api.net.NetNamespace;
@@ -57,16 +53,11 @@ public class XdpIT {
         features.install("host");
         NetCore core = ModnetRuntime.service(context, NetCore.class, null);
         ModnetRuntime.service(context, org.modnet.api.net.XdpLoader.class, null);
-        NetNamespace ns1 = core.addNamespace("ns1");
-        NetNamespace ns2 = core.addNamespace("ns2");
-        LinkFactory veth = ModnetRuntime.service(context, LinkFactory.class, "(modnet.link.kind=veth)");
-        NetDevice a = veth.create(ns1, "veth0", List.of("peer", "name", "veth1"));
-        NetDevice b = ns1.device("veth1");
-        b.setNamespace(ns2);
-        a.addAddress(new IfAddress(InetAddress.getByName("10.0.0.1"), 24, InetAddress.getByName("10.0.0.255"), "global", "veth0"));
-        b.addAddress(new IfAddress(InetAddress.getByName("10.0.0.2"), 24, InetAddress.getByName("10.0.0.255"), "global", "veth1"));
-        a.open();
-        b.open();
+        NetDevice[] pair = ModnetRuntime.vethPair(context, core);
+        NetDevice a = pair[0];
+        NetDevice b = pair[1];
+        NetNamespace ns1 = a.namespace();
+        NetNamespace ns2 = b.namespace();
     }
 
     /** The object built with clang into itests/target, or the test skips when clang is not installed. */

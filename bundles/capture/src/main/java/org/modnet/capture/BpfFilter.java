@@ -54,14 +54,7 @@ final class BpfFilter {
 
     /** The compiled filter of the words after tcpdump's options. */
     static BpfFilter compile(List<String> args) {
-        List<String> words = new ArrayList<>();
-        for (String a : args) {
-            for (String w : a.replace("(", " ( ").replace(")", " ) ").trim().split("\\s+")) {
-                if (!w.isEmpty()) {
-                    words.add(w);
-                }
-            }
-        }
+        List<String> words = Filter.words(args);
         try {
             return new BpfFilter(words);
         } catch (BpfException e) {
@@ -203,12 +196,12 @@ final class BpfFilter {
             w = next();
         }
         switch (w) {
-            case "host" -> host(address(next()), src, dst, yes, no);
+            case "host" -> host(Filter.address(next()), src, dst, yes, no);
             case "net" -> {
                 String n = next();
                 int slash = n.indexOf('/');
-                int len = slash < 0 ? 32 : number(n.substring(slash + 1), 32);
-                int a = address(slash < 0 ? n : n.substring(0, slash));
+                int len = slash < 0 ? 32 : Filter.number(n.substring(slash + 1), 32);
+                int a = Filter.address(slash < 0 ? n : n.substring(0, slash));
                 int mask = len == 0 ? 0 : -1 << (32 - len);
                 ipv4(no);
                 String trySecond = label();
@@ -226,7 +219,7 @@ final class BpfFilter {
                 line("ja " + no);
             }
             case "port" -> {
-                int p = number(next(), 65535);
+                int p = Filter.number(next(), 65535);
                 ipv4(no);
                 u16(20);
                 line("and %r3, 0x1fff");
@@ -276,7 +269,7 @@ final class BpfFilter {
                     throw new IllegalArgumentException("syntax error in filter expression: 'proto' expected after 'ether'");
                 }
                 String p = next();
-                int type = p.startsWith("0x") ? Integer.parseInt(p.substring(2), 16) : number(p, 65535);
+                int type = p.startsWith("0x") ? Integer.parseInt(p.substring(2), 16) : Filter.number(p, 65535);
                 etherType(type, no);
                 line("ja " + yes);
             }
@@ -318,25 +311,5 @@ final class BpfFilter {
             line("jeq32 %r3, " + a + ", " + yes);
         }
         line("ja " + no);
-    }
-
-    private static int address(String text) {
-        long a = org.modnet.api.inet.Ipv4Addresses.parse(text);
-        if (a < 0) {
-            throw new IllegalArgumentException("unknown host '" + text + "'");
-        }
-        return (int) a;
-    }
-
-    private static int number(String text, int max) {
-        try {
-            int n = Integer.parseInt(text);
-            if (n >= 0 && n <= max) {
-                return n;
-            }
-        } catch (NumberFormatException e) {
-            // reported below
-        }
-        throw new IllegalArgumentException("illegal number '" + text + "'");
     }
 }

@@ -21,14 +21,7 @@ final class Filter {
 
     /** The filter of the words after tcpdump's options; everything passes for none. */
     static Predicate<Frame> parse(List<String> args) {
-        List<String> words = new ArrayList<>();
-        for (String a : args) {
-            for (String w : a.replace("(", " ( ").replace(")", " ) ").trim().split("\\s+")) {
-                if (!w.isEmpty()) {
-                    words.add(w);
-                }
-            }
-        }
+        List<String> words = words(args);
         if (words.isEmpty()) {
             return f -> true;
         }
@@ -38,6 +31,19 @@ final class Filter {
             throw new IllegalArgumentException("syntax error in filter expression at \"" + words.get(p.i) + "\"");
         }
         return e;
+    }
+
+    /** The expression's words, parentheses apart: {@code (tcp or udp)} is five words. */
+    static List<String> words(List<String> args) {
+        List<String> words = new ArrayList<>();
+        for (String a : args) {
+            for (String w : a.replace("(", " ( ").replace(")", " ) ").trim().split("\\s+")) {
+                if (!w.isEmpty()) {
+                    words.add(w);
+                }
+            }
+        }
+        return words;
     }
 
     private String peek() {
@@ -141,7 +147,7 @@ final class Filter {
         }
     }
 
-    private static int address(String text) {
+    static int address(String text) {
         long a = org.modnet.api.inet.Ipv4Addresses.parse(text);
         if (a < 0) {
             throw new IllegalArgumentException("unknown host '" + text + "'");
@@ -149,7 +155,7 @@ final class Filter {
         return (int) a;
     }
 
-    private static int number(String text, int max) {
+    static int number(String text, int max) {
         try {
             int n = Integer.parseInt(text);
             if (n >= 0 && n <= max) {
