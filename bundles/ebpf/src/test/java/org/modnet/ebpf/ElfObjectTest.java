@@ -70,6 +70,26 @@ class ElfObjectTest {
         assertEquals(1L, java.nio.ByteBuffer.wrap(maps.get(0).lookup(new byte[4])).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong());
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = { "interpreter", "jit" })
+    void globalDataSectionsAreMapsTheProgramReadsAndWrites(String engine) throws Exception {
+        Assumptions.assumeTrue(clang(), "needs clang and libbpf-dev (.ci/run installs them)");
+        ElfObject o = ElfObject.parse(build("global_data.c", "v3"));
+        assertTrue(o.maps().stream().anyMatch(m -> m.name().equals(".rodata")), o.maps().toString());
+        assertTrue(o.maps().stream().anyMatch(m -> m.name().equals(".bss")), o.maps().toString());
+        List<BpfMap> maps = o.createMaps(1);
+        List<String> trace = new ArrayList<>();
+        ElfObject.ProgramDef prog = o.program("xdp");
+        LoadedProgram p = LoadedProgram.load(prog.name(), prog.insns(), ProgType.XDP, maps, HelperProtos.XDP, XdpBuffer.helpers(maps),
+                engine, false, trace::add);
+        XdpBuffer x = new XdpBuffer(p.memory(0));
+        assertEquals(XdpBuffer.XDP_PASS, x.run(p, XdpRunTest.frame(60, 17), XdpRunTest.HEADROOM, 60, 1, 0), "the const verdict");
+        assertEquals(XdpBuffer.XDP_PASS, x.run(p, XdpRunTest.frame(60, 17), XdpRunTest.HEADROOM, 60, 1, 0));
+        assertEquals(List.of("frame 1", "frame 2"), trace, "the format string came from .rodata, the counter lives in .bss");
+        BpfMap bss = maps.stream().filter(m -> m.name().equals(".bss")).findFirst().orElseThrow();
+        assertEquals(2L, java.nio.ByteBuffer.wrap(bss.lookup(new byte[4])).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong());
+    }
+
     @Test
     void brokenObjectsAreRefusedWithAReason() throws Exception {
         assertTrue(assertThrows(BpfException.class, () -> ElfObject.parse(new byte[0])).getMessage().contains("not an ELF file"));

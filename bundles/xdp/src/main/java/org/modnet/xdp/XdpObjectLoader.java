@@ -3,7 +3,6 @@ package org.modnet.xdp;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 
 import org.modnet.api.net.Errno;
@@ -50,10 +49,7 @@ public final class XdpObjectLoader implements XdpLoader {
                 throw new NetException(Errno.ENOENT, "No program in section " + (section == null ? "(any)" : "\"" + section + "\"")
                         + " of " + file);
             }
-            List<BpfMap> maps = new ArrayList<>();
-            for (ElfObject.MapDef m : o.maps()) {
-                maps.add(BpfMap.create(m.name(), m.type(), m.keySize(), m.valueSize(), m.maxEntries(), m.flags(), core.cpus()));
-            }
+            List<BpfMap> maps = o.createMaps(core.cpus());
             LoadedProgram p = LoadedProgram.load(prog.name(), prog.insns(), ProgType.XDP, maps, HelperProtos.XDP,
                     XdpBuffer.helpers(maps), "jit", false, null);
             return new EbpfXdpHook(p);

@@ -20,8 +20,38 @@ import java.util.Map;
  * is a {@link BpfException} and nothing is loaded.
  */
 public final class ElfObject {
-    /** A map as the object defines it. */
-    public record MapDef(String name, int type, int keySize, int valueSize, int maxEntries, int flags) {
+    /**
+     * A map as the object defines it; a global data section ({@code .rodata}, {@code .data},
+     * {@code .bss}) is an array of one value holding the section, {@code data} its initial bytes.
+     */
+    public record MapDef(String name, int type, int keySize, int valueSize, int maxEntries, int flags, byte[] data) {
+        public MapDef(String name, int type, int keySize, int valueSize, int maxEntries, int flags) {
+            this(name, type, keySize, valueSize, maxEntries, flags, null);
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof MapDef m && m.name.equals(name) && m.type == type && m.keySize == keySize && m.valueSize == valueSize
+                    && m.maxEntries == maxEntries && m.flags == flags && java.util.Arrays.equals(m.data, data);
+        }
+
+        @Override
+        public int hashCode() {
+            return name.hashCode() * 31 + type;
+        }
+    }
+
+    /** The object's maps created ({@code cpus} values for the per-CPU types), data sections filled. */
+    public List<BpfMap> createMaps(int cpus) throws BpfException {
+        List<BpfMap> out = new ArrayList<>();
+        for (MapDef m : maps) {
+            BpfMap map = BpfMap.create(m.name(), m.type(), m.keySize(), m.valueSize(), m.maxEntries(), m.flags(), cpus);
+            if (m.data() != null && map.update(new byte[4], m.data(), BpfMap.BPF_ANY) != 0) {
+                throw new BpfException("map " + m.name() + ": its initial data does not fit");
+            }
+            out.add(map);
+        }
+        return out;
     }
 
     /** A program: its section, its name, its instructions (with {@code .text} appended when called). */
@@ -181,6 +211,14 @@ public final class ElfObject {
             }
         }
         Section btfMaps = named(".maps");
+        List<MapDef> data = new ArrayList<>();
+        for (Section sec : sections) {
+            boolean dataSection = sec.name().startsWith(".rodata") || sec.name().startsWith(".data") || sec.name().startsWith(".bss");
+            if (dataSection && (sec.type() == 1 || sec.type() == 8) && sec.size() > 0) {
+                byte[] init = sec.type() == 8 ? new byte[(int) sec.size()] : bytes(sec);
+                data.add(new MapDef(sec.name(), 2, 4, (int) sec.size(), 1, 0, init));
+            }
+        }
         if (btfMaps != null) {
             Section btf = named(".BTF");
             if (btf == null) {
@@ -188,6 +226,7 @@ public final class ElfObject {
             }
             maps.addAll(new Btf(btf).maps());
         }
+        maps.addAll(data); // after the object's own maps, as libbpf adds its internal maps
     }
 
     /** The BTF type section: enough of it to read map definitions from the ".maps" DATASEC. */
@@ -427,12 +466,19 @@ public final class ElfObject {
                 throw new BpfException("a relocation in " + where + " at insn " + at + " is not on an lddw");
             }
             Integer index = mapIndex.get(sym.name());
-            if (index == null) {
+            Section home = sym.section() < sections.size() ? sections.get(sym.section()) : null;
+            if (index != null && sym.type() != 3) {
+                code[at] = Bpf.encode(op, Bpf.dst(insn), Bpf.PSEUDO_MAP_FD, 0, index);
+                code[at + 1] = 0;
+            } else if (home != null && mapIndex.containsKey(home.name())) {
+                // global data: the value of the section's one-element array, at the variable's offset
+                long off = sym.value() + Bpf.imm(insn);
+                code[at] = Bpf.encode(op, Bpf.dst(insn), Bpf.PSEUDO_MAP_VALUE, 0, mapIndex.get(home.name()));
+                code[at + 1] = Bpf.encode(0, 0, 0, 0, (int) off);
+            } else {
                 throw new BpfException("insn " + at + " in " + where + " refers to " + (sym.name().isEmpty() ? "a section" : sym.name())
-                        + ", which is not a map (global data is not supported yet)");
+                        + ", which is neither a map nor global data");
             }
-            code[at] = Bpf.encode(op, Bpf.dst(insn), Bpf.PSEUDO_MAP_FD, 0, index);
-            code[at + 1] = 0;
         } else if (r[2] == R_BPF_64_32) {
             if (op != (Bpf.JMP | Bpf.CALL)) {
                 throw new BpfException("a relocation in " + where + " at insn " + at + " is not on a call");
