@@ -43,16 +43,18 @@ final class Process implements SocketCalls {
         int on(Sock s) throws SockException;
     }
 
-    private int call(int fd, Call c) {
+    /** The socket behind a descriptor: EBADF for none, ENOTSOCK for an epoll instance. */
+    private Sock sock(int fd) throws SockException {
         Object f = file(fd);
-        if (f == null) {
-            return -Errno.EBADF.number();
+        if (f instanceof Sock s) {
+            return s;
         }
-        if (!(f instanceof Sock s)) {
-            return -Errno.ENOTSOCK.number();
-        }
+        throw SockException.of(f == null ? Errno.EBADF : Errno.ENOTSOCK);
+    }
+
+    private int call(int fd, Call c) {
         try {
-            return c.on(s);
+            return c.on(sock(fd));
         } catch (SockException e) {
             return -e.errno().number();
         } catch (RuntimeException e) {
@@ -156,12 +158,8 @@ final class Process implements SocketCalls {
         if (buf == null) {
             return -Errno.EFAULT.number();
         }
-        Object f = file(fd);
-        if (!(f instanceof Sock s)) {
-            return f == null ? -Errno.EBADF.number() : -Errno.ENOTSOCK.number();
-        }
         try {
-            return s.send(buf, to, flags);
+            return sock(fd).send(buf, to, flags);
         } catch (SockException e) {
             return -e.errno().number();
         } catch (RuntimeException e) {
@@ -190,12 +188,8 @@ final class Process implements SocketCalls {
         if (buf == null) {
             return -Errno.EFAULT.number();
         }
-        Object f = file(fd);
-        if (!(f instanceof Sock s)) {
-            return f == null ? -Errno.EBADF.number() : -Errno.ENOTSOCK.number();
-        }
         try {
-            return s.recv(buf, from, flags);
+            return sock(fd).recv(buf, from, flags);
         } catch (SockException e) {
             return -e.errno().number();
         } catch (RuntimeException e) {
