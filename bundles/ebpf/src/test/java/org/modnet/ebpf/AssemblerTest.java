@@ -39,6 +39,15 @@ class AssemblerTest {
     }
 
     @Test
+    void mapReferencesSurviveDisassemblyAndReassembly() throws Exception {
+        long[] insns = Assembler.assemble("ldmap %r1, 2\nldmapval %r2, 3, 16\nmov %r0, 0\nexit");
+        assertEquals(java.util.Arrays.asList("ldmap %r1, 2", null, "ldmapval %r2, 3, 16", null, "mov %r0, 0", "exit"),
+                Disassembler.disassemble(insns));
+        assertArrayEquals(insns, Assembler.assemble(String.join("\n",
+                Disassembler.disassemble(insns).stream().filter(java.util.Objects::nonNull).toList())));
+    }
+
+    @Test
     void errorsNameTheLine() {
         BpfException e = assertThrows(BpfException.class, () -> Assembler.assemble("mov %r0, 1\nor %r0, %r50\nexit"));
         assertEquals("line 2: invalid register %r50", e.getMessage());

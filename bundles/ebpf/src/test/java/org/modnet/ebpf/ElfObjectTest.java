@@ -77,6 +77,8 @@ class ElfObjectTest {
         ElfObject o = ElfObject.parse(build("global_data.c", "v3"));
         assertTrue(o.maps().stream().anyMatch(m -> m.name().equals(".rodata")), o.maps().toString());
         assertTrue(o.maps().stream().anyMatch(m -> m.name().equals(".bss")), o.maps().toString());
+        assertTrue(o.maps().stream().allMatch(m -> m.name().equals(".rodata") == ((m.flags() & BpfMap.BPF_F_RDONLY_PROG) != 0)),
+                ".rodata, and only it, is read-only to programs: " + o.maps());
         List<BpfMap> maps = o.createMaps(1);
         List<String> trace = new ArrayList<>();
         ElfObject.ProgramDef prog = o.program("xdp");

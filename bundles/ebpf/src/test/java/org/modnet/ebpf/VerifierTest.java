@@ -24,13 +24,17 @@ import org.modnet.ebpf.api.Verifier;
  * corpus of unsafe programs is refused, each with the instruction and the reason.
  */
 class VerifierTest {
-    record Map(String name, int type, int keySize, int valueSize, int maxEntries) implements MapSpec {
+    record Map(String name, int type, int keySize, int valueSize, int maxEntries, int flags) implements MapSpec {
+        Map(String name, int type, int keySize, int valueSize, int maxEntries) {
+            this(name, type, keySize, valueSize, maxEntries, 0);
+        }
     }
 
-    /** Map 0 a hash (u32 -> u64), 1 an array (u32 -> 8 bytes), 2 a prog array, 3 a devmap, 4 a ring buffer, 5 a hash with 8-byte keys. */
+    /** Map 0 a hash (u32 -> u64), 1 an array (u32 -> 8 bytes), 2 a prog array, 3 a devmap, 4 a ring buffer, 5 a hash with 8-byte keys, 6 .rodata (read-only to programs). */
     static final List<MapSpec> MAPS = List.of(new Map("hash", Verifier.MAP_HASH, 4, 8, 16), new Map("array", Verifier.MAP_ARRAY, 4, 8, 4),
             new Map("progs", Verifier.MAP_PROG_ARRAY, 4, 4, 4), new Map("ports", Verifier.MAP_DEVMAP, 4, 4, 4),
-            new Map("events", Verifier.MAP_RINGBUF, 0, 0, 4096), new Map("wide", Verifier.MAP_HASH, 8, 8, 16));
+            new Map("events", Verifier.MAP_RINGBUF, 0, 0, 4096), new Map("wide", Verifier.MAP_HASH, 8, 8, 16),
+            new Map(".rodata", Verifier.MAP_ARRAY, 4, 16, 1, org.modnet.ebpf.api.BpfMap.BPF_F_RDONLY_PROG));
 
     static Verifier.Result verify(String asm) throws BpfException {
         return Verifier.verify(Program.of("test", Assembler.assemble(asm)), ProgType.XDP, MAPS, HelperProtos.XDP, true);
@@ -170,6 +174,10 @@ class VerifierTest {
                 Arguments.of("above the frame pointer", "stdw [%r10+0], 1\nmov %r0, 1\nexit", "invalid stack off=0 size=8"),
                 Arguments.of("variable stack offset", "ldxw %r2, [%r1+12]\nand %r2, 7\nmov %r3, %r10\nadd %r3, %r2\nstb [%r3-16], 1\nmov %r0, 1\nexit", "variable stack access"),
                 Arguments.of("NULL dereference", "mov %r2, 0\nldxb %r0, [%r2+0]\nexit", "R2 invalid mem access 'scalar'"),
+                Arguments.of("store into read-only global data", "ldmapval %r1, 6, 8\nstw [%r1+0], 7\nmov %r0, 2\nexit",
+                        "2: write into map forbidden, value_regno=-1"),
+                Arguments.of("atomic add into read-only global data", "ldmapval %r1, 6, 0\nmov %r2, 1\nlock add [%r1+0], %r2\nmov %r0, 2\nexit",
+                        "write into map forbidden, value_regno=2"),
                 Arguments.of("map value not checked for NULL", LOOKUP + "ldxdw %r0, [%r0+0]\nexit", "R0 invalid mem access 'map_value_or_null'"),
                 Arguments.of("map value read past its size", LOOKUP + "jeq %r0, 0, out\nldxdw %r1, [%r0+8]\nout:\nmov %r0, 1\nexit", "invalid access to map value, value_size=8 off=8 size=8"),
                 Arguments.of("map value read before it", LOOKUP + "jeq %r0, 0, out\nldxb %r1, [%r0-1]\nout:\nmov %r0, 1\nexit", "invalid access to map value, value_size=8 off=-1"),

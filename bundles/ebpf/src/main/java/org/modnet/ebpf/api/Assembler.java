@@ -14,7 +14,8 @@ import java.util.Map;
  * {@code be16}.., {@code bswap16}.. (also {@code swap16}..), {@code lddw}, {@code ldx[s]b/h/w/dw},
  * {@code st*}/{@code stx*}, {@code lock [fetch] add|or|and|xor|xchg|cmpxchg[32]}, {@code ja}/{@code ja32},
  * conditional jumps (with {@code 32} for JMP32), {@code call N}, {@code call local LABEL},
- * {@code call %rN}, {@code exit}; and {@code ldmap %rN, M} for an {@code lddw} of the program's map M. Errors name the line: "line 3: invalid register %r50".
+ * {@code call %rN}, {@code exit}; {@code ldmap %rN, M} for an {@code lddw} of the program's map M, and
+ * {@code ldmapval %rN, M, OFF} for the address of byte OFF of its value (global data). Errors name the line: "line 3: invalid register %r50".
  */
 public final class Assembler {
     private Assembler() {
@@ -90,7 +91,7 @@ public final class Assembler {
                 splitOperands(parts[1], operands);
             }
             lines.add(new Line(n, mnemonic, operands, slot));
-            slot += mnemonic.equals("lddw") || mnemonic.equals("ldmap") ? 2 : 1;
+            slot += mnemonic.equals("lddw") || mnemonic.startsWith("ldmap") ? 2 : 1;
         }
         if (lines.isEmpty()) {
             throw new BpfException("the program has no instructions");
@@ -135,6 +136,13 @@ public final class Assembler {
             count(ops, 2, m);
             out[at] = Bpf.encode(Bpf.LD | Bpf.IMM | Bpf.DW, register(ops.get(0)), Bpf.PSEUDO_MAP_FD, 0, (int) number(ops.get(1), 32));
             out[at + 1] = 0;
+            return;
+        }
+        if (m.equals("ldmapval")) {
+            // lddw of a map value (BPF_PSEUDO_MAP_VALUE): the address of byte OFF of map N's value, as global data is reached
+            count(ops, 3, m);
+            out[at] = Bpf.encode(Bpf.LD | Bpf.IMM | Bpf.DW, register(ops.get(0)), Bpf.PSEUDO_MAP_VALUE, 0, (int) number(ops.get(1), 32));
+            out[at + 1] = Bpf.encode(0, 0, 0, 0, (int) number(ops.get(2), 32));
             return;
         }
         if (m.equals("lddw")) {

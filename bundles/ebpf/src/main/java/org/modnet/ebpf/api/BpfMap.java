@@ -18,6 +18,8 @@ public abstract class BpfMap implements MapSpec {
     public static final long BPF_NOEXIST = 1;
     public static final long BPF_EXIST = 2;
     public static final int BPF_F_NO_PREALLOC = 1;
+    /** Programs may only read the values (what libbpf gives {@code .rodata}); user space may still write them. */
+    public static final int BPF_F_RDONLY_PROG = 1 << 7;
 
     private static final int EEXIST = -17;
     private static final int ENOENT = -2;
@@ -59,7 +61,7 @@ public abstract class BpfMap implements MapSpec {
 
     /**
      * A map of a {@code BPF_MAP_TYPE_*}: array, hash, per-CPU array and hash, LRU hash, LPM trie, prog
-     * array, devmap (array and hash), cpumap. EINVAL-style {@link BpfException} for other types or bad
+     * array, devmap (array and hash), cpumap, ring buffer. EINVAL-style {@link BpfException} for other types or bad
      * sizes, as {@code BPF_MAP_CREATE} refuses them.
      */
     public static BpfMap create(String name, int type, int keySize, int valueSize, int maxEntries, int flags, int cpus)
@@ -83,6 +85,12 @@ public abstract class BpfMap implements MapSpec {
                         throw new BpfException("map " + name + ": an LPM trie needs a key of u32 prefix length plus data, and BPF_F_NO_PREALLOC");
                     }
                     yield new LpmTrie(name, keySize, valueSize, maxEntries, flags);
+                }
+                case Verifier.MAP_RINGBUF -> {
+                    if (keySize != 0 || valueSize != 0) {
+                        throw new BpfException("map " + name + ": a ring buffer has no keys or values (key and value size 0)");
+                    }
+                    yield new RingBufMap(name, maxEntries, flags);
                 }
                 default -> throw new BpfException("map " + name + ": map type " + type + " is not supported");
             };
@@ -121,6 +129,7 @@ public abstract class BpfMap implements MapSpec {
         return maxEntries;
     }
 
+    @Override
     public int flags() {
         return flags;
     }
@@ -133,7 +142,7 @@ public abstract class BpfMap implements MapSpec {
     /** Makes the values region {@code id} of a program's memory on {@code cpu}. */
     public void attach(Memory memory, int id, int cpu) {
         region = id;
-        memory.set(id, values[Math.min(cpu, values.length - 1)], true);
+        memory.set(id, values[Math.min(cpu, values.length - 1)], (flags & BPF_F_RDONLY_PROG) == 0);
     }
 
     /** The region its values are in, once attached; -1 before. */

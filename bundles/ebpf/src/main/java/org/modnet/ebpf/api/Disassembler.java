@@ -54,10 +54,15 @@ public final class Disassembler {
                     i++;
                     continue;
                 }
+                if (Bpf.src(x) == Bpf.PSEUDO_MAP_VALUE) {
+                    out.add("ldmapval %r" + Bpf.dst(x) + ", " + Bpf.imm(x) + ", " + Bpf.imm(insns[i + 1]));
+                    out.add(null);
+                    i++;
+                    continue;
+                }
                 String kind = switch (Bpf.src(x)) {
                     case 0 -> "";
                     case Bpf.PSEUDO_MAP_FD -> " # map";
-                    case Bpf.PSEUDO_MAP_VALUE -> " # map value";
                     default -> " # src " + Bpf.src(x);
                 };
                 out.add("lddw %r" + Bpf.dst(x) + ", 0x" + Long.toHexString(v) + kind);

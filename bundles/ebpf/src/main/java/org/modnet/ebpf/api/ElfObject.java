@@ -216,7 +216,8 @@ public final class ElfObject {
             boolean dataSection = sec.name().startsWith(".rodata") || sec.name().startsWith(".data") || sec.name().startsWith(".bss");
             if (dataSection && (sec.type() == 1 || sec.type() == 8) && sec.size() > 0) {
                 byte[] init = sec.type() == 8 ? new byte[(int) sec.size()] : bytes(sec);
-                data.add(new MapDef(sec.name(), 2, 4, (int) sec.size(), 1, 0, init));
+                int flags = sec.name().startsWith(".rodata") ? BpfMap.BPF_F_RDONLY_PROG : 0;
+                data.add(new MapDef(sec.name(), 2, 4, (int) sec.size(), 1, flags, init));
             }
         }
         if (btfMaps != null) {

@@ -31,6 +31,7 @@ public final class HelperProtos {
     public static final int XDP_ADJUST_TAIL = 65;
     public static final int FIB_LOOKUP = 69;
     public static final int RINGBUF_OUTPUT = 130;
+    public static final int RINGBUF_QUERY = 134;
 
     private HelperProtos() {
     }
@@ -52,5 +53,6 @@ public final class HelperProtos {
             new HelperProto(XDP_ADJUST_META, "bpf_xdp_adjust_meta", INTEGER, PTR_TO_CTX, ANYTHING).changingPacket(),
             new HelperProto(XDP_ADJUST_TAIL, "bpf_xdp_adjust_tail", INTEGER, PTR_TO_CTX, ANYTHING).changingPacket(),
             new HelperProto(FIB_LOOKUP, "bpf_fib_lookup", INTEGER, PTR_TO_CTX, PTR_TO_MEM, CONST_SIZE, ANYTHING),
-            new HelperProto(RINGBUF_OUTPUT, "bpf_ringbuf_output", INTEGER, CONST_MAP_PTR, PTR_TO_MEM, CONST_SIZE_OR_ZERO, ANYTHING));
+            new HelperProto(RINGBUF_OUTPUT, "bpf_ringbuf_output", INTEGER, CONST_MAP_PTR, PTR_TO_MEM, CONST_SIZE_OR_ZERO, ANYTHING),
+            new HelperProto(RINGBUF_QUERY, "bpf_ringbuf_query", INTEGER, CONST_MAP_PTR, ANYTHING));
 }

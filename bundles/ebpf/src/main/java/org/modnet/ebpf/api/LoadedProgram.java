@@ -137,7 +137,14 @@ public final class LoadedProgram {
         return maps.get((int) index);
     }
 
-    /** The helpers every program type has: maps, time, random numbers, the CPU, trace_printk, csum_diff. */
+    private static RingBufMap ringbuf(List<BpfMap> maps, long handle) {
+        if (map(maps, handle) instanceof RingBufMap r) {
+            return r;
+        }
+        throw new Memory.Fault("not a ring buffer: 0x" + Long.toHexString(handle));
+    }
+
+    /** The helpers every program type has: maps, time, random numbers, the CPU, trace_printk, csum_diff, ring buffers. */
     static Helpers standard(List<BpfMap> maps, Consumer<String> tracePipe) {
         Helpers h = new Helpers();
         h.register(HelperProtos.MAP_LOOKUP_ELEM, "bpf_map_lookup_elem", (r1, r2, r3, r4, r5, m) -> map(maps, r1).lookup(m, r2));
@@ -159,6 +166,8 @@ public final class LoadedProgram {
             return line.length();
         });
         h.register(HelperProtos.TAIL_CALL, "bpf_tail_call", (r1, r2, r3, r4, r5, m) -> tailCall(m, r1, map(maps, r2), r3));
+        h.register(HelperProtos.RINGBUF_OUTPUT, "bpf_ringbuf_output", (r1, r2, r3, r4, r5, m) -> ringbuf(maps, r1).output(m, r2, r3, r4));
+        h.register(HelperProtos.RINGBUF_QUERY, "bpf_ringbuf_query", (r1, r2, r3, r4, r5, m) -> ringbuf(maps, r1).query(r2));
         h.register(HelperProtos.CSUM_DIFF, "bpf_csum_diff", (r1, r2, r3, r4, r5, m) -> csumDiff(m, r1, r2, r3, r4, r5));
         return h;
     }

@@ -12,4 +12,9 @@ public interface MapSpec {
     int valueSize();
 
     int maxEntries();
+
+    /** {@code BPF_F_*} map flags; {@link BpfMap#BPF_F_RDONLY_PROG} makes its values read-only to programs. */
+    default int flags() {
+        return 0;
+    }
 }

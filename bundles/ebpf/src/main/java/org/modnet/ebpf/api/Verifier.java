@@ -590,18 +590,22 @@ public final class Verifier {
     }
 
     private Reg pointerArithmetic(int i, Reg dst, Reg src, int operation, boolean wide, int d, int s) {
-        if (!wide) {
-            throw reject(i, "R" + d + " 32-bit pointer arithmetic prohibited");
-        }
         Reg ptr = dst.isPointer() ? dst : src;
         Reg other = dst.isPointer() ? src : dst;
         if (dst.isPointer() && src.isPointer()) {
+            // the distance between two packet pointers (clang's data_end - data, often in 32 bits): a
+            // number the program cannot turn back into a pointer, as the kernel allows privileged programs
             if (operation == Bpf.SUB && samePacket(dst.kind) && samePacket(src.kind)) {
                 Reg r = Reg.scalar();
-                r.unsigned(0, 0xffff); // a packet length: the distance between two packet pointers
+                if (!wide) {
+                    r.unsigned(0, 0xffffffffL);
+                }
                 return r;
             }
             throw reject(i, "R" + d + " pointer " + (operation == Bpf.SUB ? "-" : "op") + " pointer prohibited");
+        }
+        if (!wide) {
+            throw reject(i, "R" + d + " 32-bit pointer arithmetic prohibited");
         }
         if (operation != Bpf.ADD && !(operation == Bpf.SUB && dst.isPointer())) {
             throw reject(i, "R" + d + " pointer arithmetic with " + opName(operation) + " operator prohibited");
@@ -987,6 +991,10 @@ public final class Verifier {
                 checkPacket(i, p.dst[i], base, off, size);
             }
             case MAP_VALUE -> {
+                if ((maps.get(base.mapIndex).flags() & BpfMap.BPF_F_RDONLY_PROG) != 0) {
+                    throw reject(i, "write into map forbidden, value_regno=" + (fromRegister ? p.src[i] : -1)
+                            + " (" + maps.get(base.mapIndex).name() + " is read-only to programs)");
+                }
                 checkMapValue(i, p.dst[i], base, off, size);
                 if (atomic) {
                     atomicResult(i, f);

@@ -1,0 +1,147 @@
+package org.modnet.ebpf.api;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * {@code BPF_MAP_TYPE_RINGBUF} ({@code kernel/bpf/ringbuf.c}): one buffer of {@code max_entries} bytes
+ * (a power of two, a whole number of pages) shared by every CPU, which programs write records into
+ * with {@code bpf_ringbuf_output} and user space consumes in order. Each record is an 8-byte header
+ * (the length, then a word the kernel keeps for the page offset) and the data, padded to 8 bytes; a
+ * record that does not fit in the free space is refused (-EAGAIN), never overwrites unread ones.
+ * Producers serialise on the map (the kernel's spinlock); the producer position is published after the
+ * record is written, so a consumer on another thread sees whole records only.
+ */
+public final class RingBufMap extends BpfMap {
+    /** {@code bpf_ringbuf_query} flags. */
+    public static final long BPF_RB_AVAIL_DATA = 0;
+    public static final long BPF_RB_RING_SIZE = 1;
+    public static final long BPF_RB_CONS_POS = 2;
+    public static final long BPF_RB_PROD_POS = 3;
+    /** {@code bpf_ringbuf_output} flags: wake-up hints, the only ones allowed. */
+    public static final long BPF_RB_NO_WAKEUP = 1;
+    public static final long BPF_RB_FORCE_WAKEUP = 2;
+    public static final int HEADER = 8;
+    private static final int PAGE = 4096;
+    private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
+
+    private final MemorySegment ring;
+    private final long mask;
+    private final int ringSize;
+    private volatile long producer;
+    private volatile long consumer;
+    private long dropped;
+
+    RingBufMap(String name, int maxEntries, int flags) {
+        super(name, Verifier.MAP_RINGBUF, 0, 0, 1, flags, 1);
+        if (Integer.bitCount(maxEntries) != 1 || maxEntries % PAGE != 0) {
+            throw new IllegalArgumentException("map " + name + ": a ring buffer's max_entries must be a power of 2 and a multiple of "
+                    + PAGE + ", not " + maxEntries);
+        }
+        this.ring = Arena.ofAuto().allocate(maxEntries, 8);
+        this.mask = maxEntries - 1;
+        this.ringSize = maxEntries;
+    }
+
+    @Override
+    public int maxEntries() {
+        return ringSize;
+    }
+
+    /** {@code bpf_ringbuf_output}: copies {@code size} bytes at {@code data} as one record; 0, -EAGAIN when full, -EINVAL for bad flags. */
+    public long output(Memory mem, long data, long size, long flags) {
+        if ((flags & ~(BPF_RB_NO_WAKEUP | BPF_RB_FORCE_WAKEUP)) != 0) {
+            return -22;
+        }
+        MemorySegment src = size == 0 ? MemorySegment.NULL : mem.regionOf(data, size, false);
+        if (src == null) {
+            throw new Memory.Fault("bpf_ringbuf_output: the data is outside the program's memory");
+        }
+        return write(src, size == 0 ? 0 : data & 0xffffffffL, size);
+    }
+
+    /** A record from user space (tests, tools): what {@link #output} writes. */
+    public long output(byte[] data) {
+        return write(MemorySegment.ofArray(data), 0, data.length);
+    }
+
+    private synchronized long write(MemorySegment src, long at, long size) {
+        long total = (size + HEADER + 7) & ~7L;
+        if (size > (mask + 1) - HEADER || producer + total - consumer > mask + 1) {
+            dropped++;
+            return -11; // EAGAIN: no room for the record
+        }
+        long p = producer;
+        ring.set(U32, p & mask, (int) size);
+        ring.set(U32, (p + 4) & mask, (int) ((p & mask) / PAGE)); // the kernel's pg_off, for readers that look
+        long pos = (p + HEADER) & mask;
+        long first = Math.min(size, mask + 1 - pos);
+        MemorySegment.copy(src, at, ring, pos, first);
+        if (first < size) {
+            MemorySegment.copy(src, at + first, ring, 0, size - first); // wraps around (Linux maps the pages twice)
+        }
+        producer = p + total;
+        return 0;
+    }
+
+    /** {@code bpf_ringbuf_query}. */
+    public long query(long flags) {
+        return switch ((int) flags) {
+            case (int) BPF_RB_AVAIL_DATA -> producer - consumer;
+            case (int) BPF_RB_RING_SIZE -> mask + 1;
+            case (int) BPF_RB_CONS_POS -> consumer;
+            case (int) BPF_RB_PROD_POS -> producer;
+            default -> 0;
+        };
+    }
+
+    /** Records a full buffer refused: what a reader lost by not keeping up. */
+    public synchronized long dropped() {
+        return dropped;
+    }
+
+    /** {@code ring_buffer__consume}: hands every record written so far to {@code sink}, oldest first; the count. */
+    public int consume(Consumer<byte[]> sink) {
+        int n = 0;
+        long c = consumer;
+        long p = producer;
+        while (c < p) {
+            int len = ring.get(U32, c & mask);
+            byte[] record = new byte[len];
+            long pos = (c + HEADER) & mask;
+            long first = Math.min(len, mask + 1 - pos);
+            MemorySegment.copy(ring, ValueLayout.JAVA_BYTE, pos, record, 0, (int) first);
+            if (first < len) {
+                MemorySegment.copy(ring, ValueLayout.JAVA_BYTE, 0, record, (int) first, (int) (len - first));
+            }
+            c += (len + HEADER + 7) & ~7L;
+            consumer = c;
+            sink.accept(record);
+            n++;
+        }
+        return n;
+    }
+
+    @Override
+    protected int find(MemorySegment key, long off) {
+        return -1; // no keys: bpf_map_lookup_elem on a ring buffer is refused by the verifier
+    }
+
+    @Override
+    protected long put(MemorySegment key, MemorySegment value, long how, int cpu) {
+        return -22;
+    }
+
+    @Override
+    protected long remove(MemorySegment key) {
+        return -22;
+    }
+
+    @Override
+    public List<byte[]> keys() {
+        return List.of();
+    }
+}
