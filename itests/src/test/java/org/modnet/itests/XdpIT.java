@@ -60,12 +60,16 @@ public class XdpIT {
         NetNamespace ns2 = b.namespace();
     }
 
-    /** The object built with clang into itests/target, or the test skips when clang is not installed. */
     private static Path object() throws Exception {
+        return object("xdp_drop_icmp");
+    }
+
+    /** The object built with clang into itests/target, or the test skips when clang is not installed. */
+    private static Path object(String name) throws Exception {
         boolean clang = java.util.Arrays.stream(System.getenv("PATH").split(":")).anyMatch(d -> Files.isExecutable(Path.of(d, "clang")));
         assumeTrue("needs clang and libbpf-dev (.ci/run installs them)", clang);
-        Path src = ModnetRuntime.root().resolve("bundles/ebpf/src/test/resources/bpf/xdp_drop_icmp.c");
-        Path out = ModnetRuntime.root().resolve("itests/target/xdp_drop_icmp.o");
+        Path src = ModnetRuntime.root().resolve("bundles/ebpf/src/test/resources/bpf/" + name + ".c");
+        Path out = ModnetRuntime.root().resolve("itests/target/" + name + ".o");
         String arch = new String(new ProcessBuilder("uname", "-m").start().getInputStream().readAllBytes()).strip();
         Process p = new ProcessBuilder("clang", "-O2", "-g", "-target", "bpf", "-I/usr/include/" + arch + "-linux-gnu", "-c",
                 src.toString(), "-o", out.toString()).redirectErrorStream(true).start();
@@ -131,5 +135,78 @@ public class XdpIT {
                 containsString("No such file or directory"));
         assertThat(ModnetRuntime.runCapturing(processor, "ns2", "ip link set dev veth1 xdp obj " + obj + " sec tc"),
                 containsString("No program in section \"tc\""));
+    }
+
+    @Test
+    public void bpftoolLoadsAndPinsAProgramThatOutlivesItsAttachmentUntilUnpinned() throws Exception {
+        Path obj = object();
+        ModnetRuntime.run(processor, "bpftool prog load " + obj + " /sys/fs/bpf/drop_icmp pinmaps /sys/fs/bpf/drop_maps");
+        String show = ModnetRuntime.run(processor, "bpftool prog show pinned /sys/fs/bpf/drop_icmp");
+        assertThat(show, containsString("name xdp_drop_icmp  jited"));
+        assertThat(show, containsString("pinned /sys/fs/bpf/drop_icmp"));
+        assertThat(ModnetRuntime.run(processor, "bpftool map show pinned /sys/fs/bpf/drop_maps/drops"), containsString("name drops"));
+
+        ModnetRuntime.run(processor, "ns2", "bpftool net attach xdp pinned /sys/fs/bpf/drop_icmp dev veth1");
+        assertThat(ModnetRuntime.run(processor, "ns2", "bpftool net show"), containsString("veth1("));
+        assertThat(ModnetRuntime.runCapturing(processor, "ns1", "ping -c 2 -i 0.2 -W 1 10.0.0.2"),
+                containsString("2 packets transmitted, 0 received"));
+        assertThat("a second attach without overwrite is refused",
+                ModnetRuntime.runCapturing(processor, "ns2", "bpftool net attach xdp name xdp_drop_icmp dev veth1"),
+                containsString("Device or resource busy"));
+        assertThat(ModnetRuntime.runCapturing(processor, "ns2", "bpftool net attach xdpdrv pinned /sys/fs/bpf/drop_icmp dev veth1"),
+                containsString("Operation not supported"));
+        String dump = ModnetRuntime.run(processor, "bpftool map dump pinned /sys/fs/bpf/drop_maps/drops");
+        assertThat("the pinned map is the attached program's", dump,
+                org.hamcrest.CoreMatchers.not(containsString("value: 00 00 00 00 00 00 00 00")));
+
+        ModnetRuntime.run(processor, "ns2", "bpftool net detach xdp dev veth1");
+        assertThat(ModnetRuntime.run(processor, "ns1", "ping -c 1 -W 2 10.0.0.2"), containsString("1 received"));
+        assertThat("detached but pinned: still loaded", ModnetRuntime.run(processor, "bpftool prog show"),
+                containsString("xdp_drop_icmp"));
+        assertThat(ModnetRuntime.runCapturing(processor, null, "rm /sys/fs/bpf/drop_maps"), containsString("Is a directory"));
+        ModnetRuntime.run(processor, "rm /sys/fs/bpf/drop_icmp");
+        ModnetRuntime.run(processor, "rm -r /sys/fs/bpf/drop_maps");
+        assertThat("unpinned: unloaded", ModnetRuntime.run(processor, "bpftool prog show"),
+                org.hamcrest.CoreMatchers.not(containsString("xdp_drop_icmp")));
+        assertThat(ModnetRuntime.runCapturing(processor, null, "bpftool prog show pinned /sys/fs/bpf/drop_icmp"),
+                containsString("No such file or directory"));
+    }
+
+    @Test
+    public void bpftoolRefusesBadPathsObjectsAndSpecs() throws Exception {
+        Path obj = object();
+        assertThat(ModnetRuntime.runCapturing(processor, null, "bpftool prog load " + obj + " /tmp/drop"),
+                containsString("not a bpf file system path"));
+        assertThat(ModnetRuntime.runCapturing(processor, null, "bpftool prog load /nonexistent.o /sys/fs/bpf/x"),
+                containsString("failed to open object file"));
+        assertThat(ModnetRuntime.runCapturing(processor, null, "bpftool prog load " + obj + " /sys/fs/bpf/x type tc"),
+                containsString("not supported"));
+        ModnetRuntime.run(processor, "bpftool prog load " + obj + " /sys/fs/bpf/x");
+        assertThat(ModnetRuntime.runCapturing(processor, null, "bpftool prog load " + obj + " /sys/fs/bpf/x"), containsString("File exists"));
+        assertThat(ModnetRuntime.runCapturing(processor, null, "bpftool map show pinned /sys/fs/bpf/x"), containsString("incorrect object type"));
+        assertThat(ModnetRuntime.runCapturing(processor, null, "bpftool prog show id 99999"), containsString("No such file or directory"));
+        assertThat(ModnetRuntime.runCapturing(processor, "ns2", "bpftool net attach xdp pinned /sys/fs/bpf/x dev nosuch"),
+                containsString("invalid devname nosuch"));
+        assertThat(ModnetRuntime.runCapturing(processor, null, "rm /etc/passwd"), containsString("only pinned objects under /sys/fs/bpf"));
+        ModnetRuntime.run(processor, "rm /sys/fs/bpf/x");
+        assertThat("one program loaded twice, both unpinned: none left", ModnetRuntime.run(processor, "bpftool prog show"),
+                org.hamcrest.CoreMatchers.not(containsString("xdp_drop_icmp")));
+    }
+
+    @Test
+    public void aRingBufferCarriesOneRecordPerIpv4FrameToBpftoolEventPipe() throws Exception {
+        Path obj = object("ringbuf_events");
+        ModnetRuntime.run(processor, "bpftool prog load " + obj + " /sys/fs/bpf/log_ipv4 pinmaps /sys/fs/bpf/log");
+        assertThat(ModnetRuntime.run(processor, "bpftool map show pinned /sys/fs/bpf/log/events"),
+                containsString("ringbuf  name events"));
+        ModnetRuntime.run(processor, "ns2", "bpftool net attach xdp pinned /sys/fs/bpf/log_ipv4 dev veth1");
+        assertThat(ModnetRuntime.run(processor, "ns1", "ping -c 2 -i 0.2 -W 2 10.0.0.2"), containsString("2 received"));
+        String events = ModnetRuntime.run(processor, "bpftool map event_pipe pinned /sys/fs/bpf/log/events count 2");
+        assertEquals(events, 2, events.lines().filter(l -> l.contains("ringbuf: 8 bytes")).count());
+        assertThat("10.0.0.1, 98 bytes (0x62), ICMP", events, containsString("0a 00 00 01 62 00 01 00"));
+        assertThat(ModnetRuntime.runCapturing(processor, null, "bpftool map dump pinned /sys/fs/bpf/log/events"),
+                containsString("can't dump map of type ringbuf"));
+        ModnetRuntime.run(processor, "ns2", "bpftool net detach xdp dev veth1");
+        ModnetRuntime.run(processor, "rm -r /sys/fs/bpf/log /sys/fs/bpf/log_ipv4");
     }
 }

@@ -8,34 +8,50 @@ import java.util.List;
 import org.apache.felix.service.command.CommandSession;
 import org.modnet.api.net.NetCore;
 import org.modnet.api.net.NetDevice;
+import org.modnet.api.net.NetException;
 import org.modnet.api.net.NetNamespace;
 import org.modnet.api.net.XdpHook;
 import org.modnet.api.shell.CommandException;
 import org.modnet.api.shell.Commands;
+import org.modnet.ebpf.api.BpfException;
 import org.modnet.ebpf.api.BpfMap;
 import org.modnet.ebpf.api.Disassembler;
+import org.modnet.ebpf.api.ElfObject;
+import org.modnet.ebpf.api.HelperProtos;
 import org.modnet.ebpf.api.LoadedProgram;
+import org.modnet.ebpf.api.ProgType;
+import org.modnet.ebpf.api.RingBufMap;
+import org.modnet.ebpf.api.XdpBuffer;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 
 /**
- * {@code bpftool} for what modnet has loaded: {@code prog show}, {@code prog dump xlated id N},
- * {@code map show}, {@code map dump|lookup|update|delete id N key B.. [value B..]} (bytes in hex or
- * decimal, as bpftool takes them), and {@code net show} (the XDP programs of the namespace's devices).
+ * {@code bpftool} for what modnet has loaded. Programs are named {@code id N}, {@code pinned PATH} or
+ * {@code name NAME}; maps {@code id N} or {@code pinned PATH}:
+ * {@code prog show|dump xlated|pin|load|loadall}, {@code map show|dump|lookup|update|delete|pin|event_pipe}
+ * (key and value bytes in hex or decimal, as bpftool takes them), and {@code net show|attach|detach}
+ * for the XDP programs of the namespace's devices. Pins live in this instance's {@link BpfFs}.
  */
 @Component(service = BpftoolCommand.class, immediate = true, property = { "osgi.command.scope=" + Commands.SCOPE,
         "osgi.command.function=bpftool" })
 public final class BpftoolCommand {
-    static final String USAGE = "Usage: bpftool prog { show | dump xlated id ID }\n"
-            + "       bpftool map { show | dump id ID | lookup id ID key BYTES | update id ID key BYTES value BYTES | delete id ID key BYTES }\n"
-            + "       bpftool net show";
+    static final String USAGE = "Usage: bpftool prog { show [PROG] | dump xlated PROG | pin PROG FILE | load OBJ FILE [type xdp] [pinmaps DIR] |"
+            + " loadall OBJ DIR [pinmaps DIR] }\n"
+            + "       bpftool map { show [MAP] | dump MAP | lookup MAP key BYTES | update MAP key BYTES value BYTES [noexist|exist|any] |"
+            + " delete MAP key BYTES | pin MAP FILE | event_pipe MAP [count N] }\n"
+            + "       bpftool net { show | attach { xdp | xdpgeneric | xdpdrv | xdpoffload } PROG dev NAME [overwrite] |"
+            + " detach { xdp | xdpgeneric | xdpdrv | xdpoffload } dev NAME }\n"
+            + "       PROG := { id PROG_ID | pinned FILE | name PROG_NAME }\n"
+            + "       MAP := { id MAP_ID | pinned FILE }";
 
     private final NetCore core;
+    private final BpfFs fs;
 
     @Activate
-    public BpftoolCommand(@Reference NetCore core) {
+    public BpftoolCommand(@Reference NetCore core, @Reference BpfFs fs) {
         this.core = core;
+        this.fs = fs;
     }
 
     public void bpftool(CommandSession session, String... args) {
@@ -47,16 +63,17 @@ public final class BpftoolCommand {
         switch (w.get(0)) {
             case "prog", "p" -> prog(out, w.subList(1, w.size()));
             case "map", "m" -> map(out, w.subList(1, w.size()));
-            case "net", "n" -> net(out, Commands.namespace(core, session.get(Commands.NETNS), "bpftool"));
+            case "net", "n" -> net(out, Commands.namespace(core, session.get(Commands.NETNS), "bpftool"), w.subList(1, w.size()));
             default -> throw new CommandException("Error: unrecognized object '" + w.get(0) + "'\n" + USAGE, 255);
         }
     }
 
-    private static void prog(PrintStream out, List<String> w) {
+    private void prog(PrintStream out, List<String> w) {
         String verb = w.isEmpty() ? "show" : w.get(0);
+        List<String> rest = w.subList(Math.min(1, w.size()), w.size());
         switch (verb) {
             case "show", "list" -> {
-                for (LoadedProgram p : LoadedProgram.all()) {
+                for (LoadedProgram p : rest.isEmpty() ? LoadedProgram.all() : programs(rest)) {
                     out.println(p.id() + ": " + p.type().name().toLowerCase(java.util.Locale.ROOT) + "  name " + p.name() + "  "
                             + (p.engine().equals("jit") ? "jited" : "interpreted"));
                     StringBuilder ids = new StringBuilder();
@@ -65,35 +82,137 @@ public final class BpftoolCommand {
                     }
                     out.println("\txlated " + p.program().length() * 8 + "B  verified " + p.processed() + " insns"
                             + (ids.isEmpty() ? "" : "  map_ids " + ids));
+                    fs.pathsOf(p).forEach(path -> out.println("\tpinned " + path));
                 }
             }
             case "dump" -> {
-                if (w.size() < 4 || !w.get(1).equals("xlated") || !w.get(2).equals("id")) {
-                    throw new CommandException(USAGE, 255);
+                if (rest.isEmpty() || !rest.get(0).equals("xlated")) {
+                    throw new CommandException("Error: expected 'xlated' or 'jited', got: " + (rest.isEmpty() ? "nothing" : rest.get(0)), 255);
                 }
-                LoadedProgram p = program(w.get(3));
-                List<String> lines = Disassembler.disassemble(p.program().instructions());
-                for (int i = 0; i < lines.size(); i++) {
-                    if (lines.get(i) != null) {
-                        out.println(String.format("%4d: %s", i, lines.get(i)));
+                for (LoadedProgram p : programs(rest.subList(1, rest.size()))) {
+                    List<String> lines = Disassembler.disassemble(p.program().instructions());
+                    for (int i = 0; i < lines.size(); i++) {
+                        if (lines.get(i) != null) {
+                            out.println(String.format("%4d: %s", i, lines.get(i)));
+                        }
                     }
                 }
             }
+            case "pin" -> {
+                if (rest.size() != 3) {
+                    throw new CommandException("Error: 'pin' needs PROG and FILE\n" + USAGE, 255);
+                }
+                List<LoadedProgram> l = programs(rest.subList(0, 2));
+                if (l.size() != 1) {
+                    throw new CommandException("Error: " + l.size() + " programs match, pin needs exactly one", 255);
+                }
+                fs.pin(rest.get(2), l.get(0));
+            }
+            case "load", "loadall" -> load(rest, verb.equals("loadall"));
             default -> throw new CommandException("Error: unknown command '" + verb + "'\n" + USAGE, 255);
         }
     }
 
-    private static LoadedProgram program(String id) {
-        for (LoadedProgram p : LoadedProgram.all()) {
-            if (String.valueOf(p.id()).equals(id)) {
-                return p;
-            }
+    /** The programs a PROG spec names ({@code id N}, {@code pinned FILE}, {@code name NAME}); an error when none. */
+    private List<LoadedProgram> programs(List<String> spec) {
+        if (spec.size() != 2) {
+            throw new CommandException("Error: expected PROG := { id PROG_ID | pinned FILE | name PROG_NAME }", 255);
         }
-        throw new CommandException("Error: get by id (" + id + "): No such file or directory", 255);
+        String v = spec.get(1);
+        List<LoadedProgram> l = switch (spec.get(0)) {
+            case "id" -> LoadedProgram.all().stream().filter(p -> String.valueOf(p.id()).equals(v)).toList();
+            case "name" -> LoadedProgram.all().stream().filter(p -> p.name().equals(v)).toList();
+            case "pinned" -> {
+                if (!(fs.get(v) instanceof LoadedProgram p)) {
+                    throw new CommandException("Error: incorrect object type: map", 255);
+                }
+                yield List.of(p);
+            }
+            default -> throw new CommandException("Error: expected 'id', 'name' or 'pinned', got: '" + spec.get(0) + "'?", 255);
+        };
+        if (l.isEmpty()) {
+            throw new CommandException(spec.get(0).equals("name") ? "Error: can't find requested program name (" + v + ")"
+                    : "Error: get by id (" + v + "): No such file or directory", 255);
+        }
+        return l;
     }
 
-    private static List<BpfMap> maps() {
-        List<BpfMap> all = new ArrayList<>();
+    /**
+     * {@code prog load OBJ FILE}: the object's first program loaded and pinned at FILE; {@code loadall OBJ DIR}
+     * every program, each pinned at DIR/NAME. {@code pinmaps DIR} pins the object's maps too. The
+     * program type comes from the section ("xdp", "xdp/...") or {@code type}.
+     */
+    private void load(List<String> w, boolean all) {
+        if (w.size() < 2) {
+            throw new CommandException("Error: '" + (all ? "loadall" : "load") + "' needs OBJ and " + (all ? "DIR" : "FILE") + "\n" + USAGE, 255);
+        }
+        String file = w.get(0);
+        String target = w.get(1);
+        String type = null;
+        String pinmaps = null;
+        for (int i = 2; i < w.size(); i++) {
+            String k = w.get(i);
+            if (i + 1 >= w.size() || !(k.equals("type") || k.equals("pinmaps"))) {
+                throw new CommandException("Error: expected no more arguments, 'type', 'map' or 'dev', got: '" + k + "'?", 255);
+            }
+            if (k.equals("type")) {
+                type = w.get(++i);
+            } else {
+                pinmaps = w.get(++i);
+            }
+        }
+        if (type != null && !type.equals("xdp")) {
+            throw new CommandException("Error: program type '" + type + "' is not supported by modnet (xdp is)", 255);
+        }
+        BpfFs.path(all ? target + "/x" : target); // refuse a path outside the bpf fs before loading anything
+        ElfObject o;
+        try {
+            o = ElfObject.parse(java.nio.file.Files.readAllBytes(java.nio.file.Path.of(file)));
+        } catch (java.io.IOException e) {
+            throw new CommandException("Error: failed to open object file " + file + ": No such file or directory", 255);
+        } catch (BpfException e) {
+            throw new CommandException("Error: failed to open object file " + file + ": " + e.getMessage(), 255);
+        }
+        List<ElfObject.ProgramDef> defs = all ? o.programs() : o.programs().stream().limit(1).toList();
+        if (defs.isEmpty()) {
+            throw new CommandException("Error: object file " + file + " doesn't contain any bpf program", 255);
+        }
+        for (ElfObject.ProgramDef d : defs) {
+            if (type == null && !(d.section().equals("xdp") || d.section().startsWith("xdp/") || d.section().startsWith("xdp."))) {
+                throw new CommandException("Error: failed to guess program type from ELF section '" + d.section()
+                        + "' (modnet loads xdp programs; pass 'type xdp' to load it as one)", 255);
+            }
+        }
+        List<LoadedProgram> loaded = new ArrayList<>();
+        List<String> pinned = new ArrayList<>();
+        boolean done = false;
+        try {
+            List<BpfMap> maps = o.createMaps(core.cpus());
+            for (ElfObject.ProgramDef d : defs) {
+                loaded.add(LoadedProgram.load(d.name(), d.insns(), ProgType.XDP, maps, HelperProtos.XDP, XdpBuffer.helpers(maps), "jit",
+                        false, null));
+            }
+            for (LoadedProgram p : loaded) {
+                pinned.add(fs.pin(all ? target + "/" + p.name() : target, p));
+            }
+            if (pinmaps != null) {
+                for (BpfMap m : maps) {
+                    pinned.add(fs.pin(pinmaps + "/" + m.name(), m));
+                }
+            }
+            done = true;
+        } catch (BpfException e) {
+            throw new CommandException("Error: failed to load object file: " + e.getMessage(), 255);
+        } finally {
+            if (!done) {
+                pinned.forEach(fs::unpin); // all or nothing: a failure leaves no pin behind
+            }
+            loaded.forEach(LoadedProgram::close); // the pins hold what loaded
+        }
+    }
+
+    private List<BpfMap> maps() {
+        List<BpfMap> all = new ArrayList<>(fs.maps());
         for (LoadedProgram p : LoadedProgram.all()) {
             for (BpfMap m : p.maps()) {
                 if (all.stream().noneMatch(x -> x.id() == m.id())) {
@@ -105,9 +224,19 @@ public final class BpftoolCommand {
         return all;
     }
 
-    private static BpfMap map(String id) {
-        return maps().stream().filter(m -> String.valueOf(m.id()).equals(id)).findFirst()
-                .orElseThrow(() -> new CommandException("Error: get map by id (" + id + "): No such file or directory", 255));
+    /** The map a MAP spec ({@code id N}, {@code pinned FILE}) names. */
+    private BpfMap map(String kind, String v) {
+        if (kind.equals("pinned")) {
+            if (!(fs.get(v) instanceof BpfMap m)) {
+                throw new CommandException("Error: incorrect object type: prog", 255);
+            }
+            return m;
+        }
+        if (!kind.equals("id")) {
+            throw new CommandException("Error: expected 'id' or 'pinned', got: '" + kind + "'?", 255);
+        }
+        return maps().stream().filter(m -> String.valueOf(m.id()).equals(v)).findFirst()
+                .orElseThrow(() -> new CommandException("Error: get map by id (" + v + "): No such file or directory", 255));
     }
 
     private static String typeName(int type) {
@@ -122,26 +251,28 @@ public final class BpftoolCommand {
             case 14 -> "devmap";
             case 16 -> "cpumap";
             case 25 -> "devmap_hash";
+            case 27 -> "ringbuf";
             default -> "type " + type;
         };
     }
 
-    private static void map(PrintStream out, List<String> w) {
+    private void map(PrintStream out, List<String> w) {
         String verb = w.isEmpty() ? "show" : w.get(0);
-        if (verb.equals("show") || verb.equals("list")) {
-            for (BpfMap m : maps()) {
-                out.println(m.id() + ": " + typeName(m.type()) + "  name " + m.name() + "  flags 0x" + Integer.toHexString(m.flags()));
-                out.println("\tkey " + m.keySize() + "B  value " + m.valueSize() + "B  max_entries " + m.maxEntries());
-            }
+        if ((verb.equals("show") || verb.equals("list")) && w.size() <= 1) {
+            maps().forEach(m -> show(out, m));
             return;
         }
-        if (w.size() < 3 || !w.get(1).equals("id")) {
-            throw new CommandException(USAGE, 255);
+        if (w.size() < 3) {
+            throw new CommandException("Error: expected MAP := { id MAP_ID | pinned FILE }\n" + USAGE, 255);
         }
-        BpfMap m = map(w.get(2));
+        BpfMap m = map(w.get(1), w.get(2));
         List<String> rest = w.subList(3, w.size());
         switch (verb) {
+            case "show", "list" -> show(out, m);
             case "dump" -> {
+                if (m instanceof RingBufMap) {
+                    throw new CommandException("Error: can't dump map of type ringbuf: it has no keys (read it with 'bpftool map event_pipe')", 255);
+                }
                 List<byte[]> keys = m.keys();
                 for (byte[] k : keys) {
                     byte[] v = m.lookup(k);
@@ -160,19 +291,85 @@ public final class BpftoolCommand {
                 out.println("key: " + hex(k) + "  value: " + hex(v));
             }
             case "update" -> {
-                int r = m.update(bytes(rest, "key", m.keySize()), bytes(rest, "value", m.valueSize()), BpfMap.BPF_ANY);
+                long how = rest.contains("noexist") ? BpfMap.BPF_NOEXIST : rest.contains("exist") ? BpfMap.BPF_EXIST : BpfMap.BPF_ANY;
+                int r = m.update(bytes(rest, "key", m.keySize()), bytes(rest, "value", m.valueSize()), how);
                 if (r < 0) {
-                    throw new CommandException("Error: update failed: errno " + (-r), 255);
+                    throw new CommandException("Error: update failed: " + errno(r), 255);
                 }
             }
             case "delete" -> {
                 int r = m.delete(bytes(rest, "key", m.keySize()));
                 if (r < 0) {
-                    throw new CommandException("Error: delete failed: " + (r == -2 ? "No such file or directory" : "errno " + (-r)), 255);
+                    throw new CommandException("Error: delete failed: " + errno(r), 255);
                 }
             }
+            case "pin" -> {
+                if (rest.size() != 1) {
+                    throw new CommandException("Error: 'pin' needs MAP and FILE\n" + USAGE, 255);
+                }
+                fs.pin(rest.get(0), m);
+            }
+            case "event_pipe" -> eventPipe(out, m, rest);
             default -> throw new CommandException("Error: unknown command '" + verb + "'\n" + USAGE, 255);
         }
+    }
+
+    private void show(PrintStream out, BpfMap m) {
+        out.println(m.id() + ": " + typeName(m.type()) + "  name " + m.name() + "  flags 0x" + Integer.toHexString(m.flags()));
+        out.println("\tkey " + m.keySize() + "B  value " + m.valueSize() + "B  max_entries " + m.maxEntries());
+        fs.pathsOf(m).forEach(path -> out.println("\tpinned " + path));
+    }
+
+    private static String errno(int r) {
+        return switch (r) {
+            case -2 -> "No such file or directory";
+            case -7 -> "Argument list too long";
+            case -17 -> "File exists";
+            case -22 -> "Invalid argument";
+            default -> "errno " + (-r);
+        };
+    }
+
+    /**
+     * {@code map event_pipe MAP [count N]}: prints the records of a ring buffer as they arrive, each as a
+     * header line and its bytes in hex, until N have come or the command is interrupted (Ctrl-C).
+     * (Linux's bpftool reads perf event arrays here; modnet's programs write ring buffers, so it reads those.)
+     */
+    private static void eventPipe(PrintStream out, BpfMap m, List<String> w) {
+        if (!(m instanceof RingBufMap ring)) {
+            throw new CommandException("Error: map type " + typeName(m.type()) + " is not a ring buffer", 255);
+        }
+        long limit = Long.MAX_VALUE;
+        if (w.size() == 2 && w.get(0).equals("count")) {
+            try {
+                limit = Long.parseLong(w.get(1));
+            } catch (NumberFormatException e) {
+                throw new CommandException("Error: can't parse count '" + w.get(1) + "'", 255);
+            }
+        } else if (!w.isEmpty()) {
+            throw new CommandException("Error: expected 'count N' or nothing, got: '" + w.get(0) + "'", 255);
+        }
+        long[] seen = { 0 };
+        long want = limit;
+        while (seen[0] < want && !Thread.currentThread().isInterrupted()) {
+            int n = ring.consume(r -> {
+                if (seen[0]++ < want) {
+                    java.time.Instant t = java.time.Instant.now();
+                    out.println(String.format("== @%d.%09d ringbuf: %d bytes =====", t.getEpochSecond(), t.getNano(), r.length));
+                    for (int i = 0; i < r.length; i += 16) {
+                        out.println(hex(java.util.Arrays.copyOfRange(r, i, Math.min(r.length, i + 16))));
+                    }
+                }
+            });
+            if (n == 0) {
+                try {
+                    Thread.sleep(10);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+        out.flush();
     }
 
     /** The bytes after {@code word} ({@code key 0 0 0 0}, {@code value 0x01 2 ...}): exactly {@code n} of them. */
@@ -185,7 +382,7 @@ public final class BpftoolCommand {
         int i = 0;
         for (int k = at + 1; k < w.size() && i < n; k++) {
             String t = w.get(k);
-            if (t.equals("key") || t.equals("value")) {
+            if (t.equals("key") || t.equals("value") || t.equals("any") || t.equals("exist") || t.equals("noexist")) {
                 break;
             }
             try {
@@ -212,15 +409,96 @@ public final class BpftoolCommand {
         return s.toString();
     }
 
-    private static void net(PrintStream out, NetNamespace ns) {
-        out.println("xdp:");
-        for (NetDevice d : ns.devices()) {
-            XdpHook h = d.xdp();
-            if (h instanceof EbpfXdpHook e) {
-                out.println(d.name() + "(" + d.ifindex() + ") generic id " + e.program().id());
-            } else if (h != null) {
-                out.println(d.name() + "(" + d.ifindex() + ") generic " + h.describe());
+    private void net(PrintStream out, NetNamespace ns, List<String> w) {
+        String verb = w.isEmpty() ? "show" : w.get(0);
+        switch (verb) {
+            case "show", "list" -> {
+                out.println("xdp:");
+                for (NetDevice d : ns.devices()) {
+                    XdpHook h = d.xdp();
+                    String mode = h == null ? "" : h.mode().equals("xdpdrv") ? "driver" : "generic";
+                    if (h instanceof EbpfXdpHook e) {
+                        out.println(d.name() + "(" + d.ifindex() + ") " + mode + " id " + e.program().id());
+                    } else if (h != null) {
+                        out.println(d.name() + "(" + d.ifindex() + ") " + mode + " " + h.describe());
+                    }
+                }
             }
+            case "attach" -> attach(ns, w.subList(1, w.size()));
+            case "detach" -> detach(ns, w.subList(1, w.size()));
+            default -> throw new CommandException("Error: unknown command '" + verb + "'\n" + USAGE, 255);
         }
+    }
+
+    /** The attach type named and the device after {@code dev}. */
+    private static NetDevice device(NetNamespace ns, List<String> w, int at) {
+        if (w.size() < at + 2 || !w.get(at).equals("dev")) {
+            throw new CommandException("Error: expected 'dev', got: '" + (w.size() > at ? w.get(at) : "") + "'?\n" + USAGE, 255);
+        }
+        NetDevice d = ns.device(w.get(at + 1));
+        if (d == null) {
+            throw new CommandException("Error: invalid devname " + w.get(at + 1), 255);
+        }
+        return d;
+    }
+
+    private static String attachType(String t) {
+        return switch (t) {
+            case "xdp", "xdpgeneric" -> t;
+            case "xdpdrv" -> throw new CommandException("Error: interface xdpdrv attach failed: Operation not supported"
+                    + " (modnet's drivers run XDP in the generic hook; use xdp or xdpgeneric)", 255);
+            case "xdpoffload" -> throw new CommandException("Error: interface xdpoffload attach failed: Operation not supported", 255);
+            default -> throw new CommandException("Error: invalid net attach/detach type: " + t, 255);
+        };
+    }
+
+    /** {@code net attach TYPE PROG dev NAME [overwrite]}: a device with a program already refuses unless told to overwrite. */
+    private void attach(NetNamespace ns, List<String> w) {
+        if (w.isEmpty()) {
+            throw new CommandException(USAGE, 255);
+        }
+        String type = attachType(w.get(0));
+        List<LoadedProgram> l = programs(w.subList(1, Math.min(3, w.size())));
+        if (l.size() != 1) {
+            throw new CommandException("Error: " + l.size() + " programs match, attach needs exactly one", 255);
+        }
+        LoadedProgram p = l.get(0);
+        if (p.type() != ProgType.XDP) {
+            throw new CommandException("Error: invalid program type " + p.type().name().toLowerCase(java.util.Locale.ROOT) + " for xdp", 255);
+        }
+        NetDevice d = device(ns, w, 3);
+        boolean overwrite = w.size() > 5 && w.get(5).equals("overwrite");
+        XdpHook old = d.xdp();
+        if (old != null && !overwrite) {
+            throw new CommandException("Error: interface " + type + " attach failed: Device or resource busy", 255);
+        }
+        EbpfXdpHook hook = new EbpfXdpHook(p.hold());
+        try {
+            d.setXdp(hook);
+        } catch (NetException e) {
+            hook.close();
+            throw new CommandException("Error: interface " + type + " attach failed: " + e.getMessage(), 255);
+        }
+        if (old != null) {
+            old.close();
+        }
+    }
+
+    private static void detach(NetNamespace ns, List<String> w) {
+        if (w.isEmpty()) {
+            throw new CommandException(USAGE, 255);
+        }
+        attachType(w.get(0));
+        NetDevice d = device(ns, w, 1);
+        XdpHook old = d.xdp();
+        if (old == null) {
+            return; // as bpftool: detaching nothing succeeds
+        }
+        try {
+            d.setXdp(null);
+        } catch (NetException e) {
+            throw new CommandException("Error: interface detach failed: " + e.getMessage(), 255);
+        }
+        old.close();
     }
 }

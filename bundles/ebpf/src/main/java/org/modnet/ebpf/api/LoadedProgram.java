@@ -27,6 +27,7 @@ public final class LoadedProgram {
     public static final int MAX_TAIL_CALLS = 33;
 
     private final int id = IDS.incrementAndGet();
+    private final java.util.concurrent.atomic.AtomicInteger refs = new java.util.concurrent.atomic.AtomicInteger(1);
     private final ThreadLocal<Memory> tailMemory = new ThreadLocal<>();
     private final String name;
     private final ProgType type;
@@ -89,9 +90,27 @@ public final class LoadedProgram {
         return id;
     }
 
-    /** The program is unloaded: prog arrays naming it no longer reach it. */
+    /**
+     * Another holder — a pin, a device's hook — keeps the program loaded until it closes it too, as a
+     * file descriptor or a bpffs pin holds a kernel program. The loader holds the first reference.
+     */
+    public LoadedProgram hold() {
+        if (refs.getAndUpdate(r -> r > 0 ? r + 1 : r) <= 0) {
+            throw new IllegalStateException("program " + id + " is unloaded");
+        }
+        return this;
+    }
+
+    /** A holder lets go; with the last one the program is unloaded and prog arrays naming it no longer reach it. */
     public void close() {
-        PROGRAMS.remove(id, this);
+        if (refs.updateAndGet(r -> Math.max(0, r - 1)) == 0) {
+            PROGRAMS.remove(id, this);
+        }
+    }
+
+    /** Still loaded: some holder has not closed it. */
+    public boolean loaded() {
+        return refs.get() > 0;
     }
 
     /**
