@@ -85,6 +85,12 @@ public final class ArpProtocol implements NeighbourTable, PacketHandler, PernetO
     }
 
     @Override
+    public Neighbour lookup(NetDevice dev, int address) {
+        NeighNet net = nets.get(dev.namespace());
+        return net == null ? null : net.lookup(dev, address);
+    }
+
+    @Override
     public void add(NetDevice dev, int address, MacAddress lladdr, NudState state, boolean replace) throws NetException {
         net(dev.namespace()).add(dev, address, lladdr, state, replace);
     }

@@ -267,6 +267,12 @@ final class NeighNet {
 
     // --- administration ---
 
+    /** The entry's view, or null: no entry made, no resolution started. */
+    Neighbour lookup(NetDevice dev, int address) {
+        NeighEntry e = entries.get(new Key(dev.ifindex(), address));
+        return e == null ? null : e.view();
+    }
+
     List<Neighbour> entries() {
         List<Neighbour> all = new ArrayList<>();
         for (NeighEntry e : entries.values()) {

@@ -21,7 +21,6 @@ import org.modnet.ebpf.api.HelperProtos;
 import org.modnet.ebpf.api.LoadedProgram;
 import org.modnet.ebpf.api.ProgType;
 import org.modnet.ebpf.api.RingBufMap;
-import org.modnet.ebpf.api.XdpBuffer;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
@@ -47,11 +46,13 @@ public final class BpftoolCommand {
 
     private final NetCore core;
     private final BpfFs fs;
+    private final FibLookup fib;
 
     @Activate
-    public BpftoolCommand(@Reference NetCore core, @Reference BpfFs fs) {
+    public BpftoolCommand(@Reference NetCore core, @Reference BpfFs fs, @Reference FibLookup fib) {
         this.core = core;
         this.fs = fs;
+        this.fib = fib;
     }
 
     public void bpftool(CommandSession session, String... args) {
@@ -189,7 +190,7 @@ public final class BpftoolCommand {
         try {
             List<BpfMap> maps = o.createMaps(core.cpus());
             for (ElfObject.ProgramDef d : defs) {
-                loaded.add(LoadedProgram.load(d.name(), d.insns(), ProgType.XDP, maps, HelperProtos.XDP, XdpBuffer.helpers(maps), "jit",
+                loaded.add(LoadedProgram.load(d.name(), d.insns(), ProgType.XDP, maps, HelperProtos.XDP, fib.helpers(maps), "jit",
                         false, null));
             }
             for (LoadedProgram p : loaded) {

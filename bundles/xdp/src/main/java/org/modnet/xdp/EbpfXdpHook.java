@@ -37,6 +37,7 @@ public final class EbpfXdpHook implements XdpHook {
     @Override
     public int run(SkBuff skb, NetDevice dev, int rxQueue) {
         XdpBuffer x = buffers.get();
+        x.device(dev);
         int start = skb.data();
         int action = x.run(program, skb.memory(), start, skb.len(), dev.ifindex(), rxQueue);
         int moved = x.data() - start;

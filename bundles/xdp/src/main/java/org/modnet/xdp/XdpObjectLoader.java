@@ -16,7 +16,6 @@ import org.modnet.ebpf.api.ElfObject;
 import org.modnet.ebpf.api.HelperProtos;
 import org.modnet.ebpf.api.LoadedProgram;
 import org.modnet.ebpf.api.ProgType;
-import org.modnet.ebpf.api.XdpBuffer;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
@@ -28,10 +27,12 @@ import org.osgi.service.component.annotations.Reference;
 @Component(service = XdpLoader.class, immediate = true)
 public final class XdpObjectLoader implements XdpLoader {
     private final NetCore core;
+    private final FibLookup fib;
 
     @Activate
-    public XdpObjectLoader(@Reference NetCore core) {
+    public XdpObjectLoader(@Reference NetCore core, @Reference FibLookup fib) {
         this.core = core;
+        this.fib = fib;
     }
 
     @Override
@@ -51,7 +52,7 @@ public final class XdpObjectLoader implements XdpLoader {
             }
             List<BpfMap> maps = o.createMaps(core.cpus());
             LoadedProgram p = LoadedProgram.load(prog.name(), prog.insns(), ProgType.XDP, maps, HelperProtos.XDP,
-                    XdpBuffer.helpers(maps), "jit", false, null);
+                    fib.helpers(maps), "jit", false, null);
             return new EbpfXdpHook(p);
         } catch (BpfException e) {
             throw new NetException(Errno.EINVAL, e.getMessage());

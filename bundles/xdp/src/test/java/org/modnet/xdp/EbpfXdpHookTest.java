@@ -3,7 +3,6 @@ package org.modnet.xdp;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.net.InetAddress;
 import java.util.List;
 
 import org.junit.jupiter.api.AfterEach;
@@ -11,14 +10,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.modnet.api.net.DeviceStats;
-import org.modnet.api.net.Eth;
-import org.modnet.api.net.IfAddress;
 import org.modnet.api.net.NetDevice;
 import org.modnet.api.net.NetNamespace;
-import org.modnet.api.skb.SkBuff;
 import org.modnet.core.StandaloneCore;
-import org.modnet.drivers.loopback.Loopback;
-import org.modnet.drivers.veth.VethDriver;
 import org.modnet.ebpf.api.Assembler;
 import org.modnet.ebpf.api.BpfMap;
 import org.modnet.ebpf.api.HelperProtos;
@@ -26,7 +20,6 @@ import org.modnet.ebpf.api.LoadedProgram;
 import org.modnet.ebpf.api.ProgType;
 import org.modnet.ebpf.api.Verifier;
 import org.modnet.ebpf.api.XdpBuffer;
-import org.modnet.ethernet.ArpProtocol;
 import org.modnet.ipv4.Ipv4Protocol;
 
 /**
@@ -35,6 +28,7 @@ import org.modnet.ipv4.Ipv4Protocol;
  * reflected with XDP_TX, and frames moved to another device with a devmap.
  */
 class EbpfXdpHookTest {
+    private ThreeNamespaces net;
     private StandaloneCore stack;
     private Ipv4Protocol ipv4;
     private NetNamespace a;
@@ -46,37 +40,15 @@ class EbpfXdpHookTest {
 
     @BeforeEach
     void setUp() throws Exception {
-        stack = StandaloneCore.manual(1, 4096, System::nanoTime);
-        ArpProtocol arp = new ArpProtocol(stack.core());
-        ipv4 = new Ipv4Protocol(stack.core(), arp);
-        stack.addPernet(new Loopback(), 0);
-        stack.addPernet(arp, 5);
-        stack.addPernet(ipv4, 10);
-        stack.addHandler(Eth.ETH_P_ARP, arp);
-        stack.addHandler(Eth.ETH_P_IP, ipv4);
-        a = stack.core().addNamespace("A");
-        b = stack.core().addNamespace("B");
-        NetNamespace c = stack.core().addNamespace("C");
-        VethDriver veth = new VethDriver();
-        va = veth.create(a, "va", List.of("peer", "name", "vb"));
-        vb = a.device("vb");
-        vb.setNamespace(b);
-        vc = veth.create(b, "vc", List.of("peer", "name", "vd"));
-        vd = b.device("vd");
-        vd.setNamespace(c);
-        address(va, "10.0.0.1");
-        address(vb, "10.0.0.2");
-        address(vc, "10.0.1.1");
-        address(vd, "10.0.1.2");
-        // ARP first, so the frames under test are IPv4 only
-        send(17, 20);
-        stack.run();
-    }
-
-    private static void address(NetDevice d, String ip) throws Exception {
-        String[] p = ip.split("\\.");
-        d.addAddress(new IfAddress(InetAddress.getByName(ip), 24, InetAddress.getByName(p[0] + "." + p[1] + "." + p[2] + ".255"), "global", d.name()));
-        d.open();
+        net = new ThreeNamespaces();
+        stack = net.stack;
+        ipv4 = net.ipv4;
+        a = net.a;
+        b = net.b;
+        va = net.va;
+        vb = net.vb;
+        vc = net.vc;
+        vd = net.vd;
     }
 
     @AfterEach
@@ -84,11 +56,8 @@ class EbpfXdpHookTest {
         stack.shutdown();
     }
 
-    /** An IPv4 packet of protocol {@code proto} from A to B with {@code n} bytes of payload. */
     private void send(int proto, int n) {
-        SkBuff skb = stack.core().allocSkb(n, 128);
-        skb.setBytes(skb.put(n), new byte[n], 0, n);
-        assertEquals(null, ipv4.send(a, skb, 0, 0x0a000002, proto, 0, 0));
+        net.send(0x0a000002, proto, n);
     }
 
     private EbpfXdpHook attach(NetDevice dev, String asm, List<BpfMap> maps, String engine) throws Exception {

@@ -35,6 +35,19 @@ public interface NeighbourTable {
     /** Every entry of the namespace, as {@code ip neigh show} lists them. */
     List<Neighbour> entries(NetNamespace ns);
 
+    /**
+     * The entry for {@code address} on {@code dev}, or null — a look that neither creates an entry nor
+     * starts resolution ({@code __ipv4_neigh_lookup_noref}, what {@code bpf_fib_lookup} uses).
+     */
+    default Neighbour lookup(NetDevice dev, int address) {
+        for (Neighbour n : entries(dev.namespace())) {
+            if (n.dev() == dev && n.address() == address) {
+                return n;
+            }
+        }
+        return null;
+    }
+
     /** {@code ip neigh add|replace}: a PERMANENT (or given) entry; EEXIST on add of an existing one. */
     void add(NetDevice dev, int address, MacAddress lladdr, NudState state, boolean replace) throws NetException;
 

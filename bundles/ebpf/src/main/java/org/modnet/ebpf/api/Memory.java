@@ -108,7 +108,7 @@ public final class Memory {
     public static final class Fault extends RuntimeException {
         private static final long serialVersionUID = 1L;
 
-        Fault(String message) {
+        public Fault(String message) {
             super(message, null, false, false);
         }
     }

@@ -34,11 +34,25 @@ public final class XdpBuffer {
     /** Where XDP_REDIRECT sends the frame: an ifindex, or -1 ({@code redirectCpu} for a cpumap). */
     private int redirectIfindex = -1;
     private int redirectCpu = -1;
+    private Object device;
 
     public XdpBuffer(Memory memory) {
         this.memory = memory;
         memory.set(LoadedProgram.CTX_REGION, ctx, false);
         memory.attach(this);
+    }
+
+    /**
+     * The runtime's object for the frame's receiving device, for helpers the runtime adds (such as
+     * {@code bpf_fib_lookup}, which needs the device's namespace).
+     */
+    public void device(Object device) {
+        this.device = device;
+    }
+
+    /** What {@link #device(Object)} set on the buffer behind a program's memory; a fault outside XDP. */
+    public static Object device(Memory m) {
+        return of(m).device;
     }
 
     /** The buffer behind a program's memory, for the XDP helpers. */
