@@ -305,4 +305,43 @@ class XdpRunTest {
         assertThrows(BpfException.class, () -> BpfMap.create("bad", Verifier.MAP_HASH, 4, 4, 0, 0, 1));
         assertTrue(BpfMap.create("ok", Verifier.MAP_LRU_HASH, 16, 8, 1024, 0, 1).keys().isEmpty());
     }
+
+    /**
+     * The JIT calls a map's lookup directly where r1's map is known; where two paths bring different
+     * maps to one call it must not: the map chosen by the frame's protocol is the one read.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = { "interpreter", "jit" })
+    void theMapALookupUsesIsTheOneOnTheWayThatReachedIt(String engine) throws Exception {
+        BpfMap first = BpfMap.create("first", Verifier.MAP_HASH, 4, 8, 4, 0, 1);
+        BpfMap second = BpfMap.create("second", Verifier.MAP_HASH, 4, 8, 4, 0, 1);
+        first.update(new byte[4], new byte[] { 2, 0, 0, 0, 0, 0, 0, 0 }, BpfMap.BPF_ANY);
+        second.update(new byte[4], new byte[] { 3, 0, 0, 0, 0, 0, 0, 0 }, BpfMap.BPF_ANY);
+        LoadedProgram p = load("""
+                ldxw %r2, [%r1+0]
+                ldxw %r3, [%r1+4]
+                mov %r4, %r2
+                add %r4, 34
+                jgt %r4, %r3, out
+                ldxb %r6, [%r2+23]
+                stw [%r10-4], 0
+                ldmap %r1, 0
+                jne %r6, 17, lookup
+                ldmap %r1, 1
+                lookup:
+                mov %r2, %r10
+                add %r2, -4
+                call 1
+                jeq %r0, 0, out
+                ldxdw %r0, [%r0+0]
+                exit
+                out:
+                mov %r0, 0
+                exit
+                """, List.of(first, second), engine, new ArrayList<>());
+        XdpBuffer x = new XdpBuffer(p.memory(0));
+        assertEquals(XdpBuffer.XDP_PASS, x.run(p, frame(60, 6), HEADROOM, 60, 1, 0), "TCP: the first map");
+        assertEquals(XdpBuffer.XDP_TX, x.run(p, frame(60, 17), HEADROOM, 60, 1, 0), "UDP: the second");
+        assertEquals(XdpBuffer.XDP_PASS, x.run(p, frame(60, 6), HEADROOM, 60, 1, 0));
+    }
 }

@@ -331,8 +331,22 @@ public abstract class BpfMap implements MapSpec {
             return (int) (h ^ (h >>> 32));
         }
 
+        /** The slot holds the key: compared eight bytes at a time (the common keys are 4 to 16 bytes; mismatch() costs more there). */
         private boolean same(int slot, MemorySegment key, long off) {
-            return MemorySegment.mismatch(keys, (long) slot * keySize(), (long) (slot + 1) * keySize(), key, off, off + keySize()) < 0;
+            int n = keySize();
+            long base = (long) slot * n;
+            int i = 0;
+            for (; i + 8 <= n; i += 8) {
+                if (keys.get(WORD, base + i) != key.get(WORD, off + i)) {
+                    return false;
+                }
+            }
+            for (; i < n; i++) {
+                if (keys.get(ValueLayout.JAVA_BYTE, base + i) != key.get(ValueLayout.JAVA_BYTE, off + i)) {
+                    return false;
+                }
+            }
+            return true;
         }
 
         /** The table index holding the key, or -1. */

@@ -16,14 +16,22 @@ public final class Engines {
 
     /** The program compiled to JVM bytecode; throws when the JIT cannot take it (then interpret it). */
     public static Executable jit(Program p, Helpers helpers) throws BpfException {
-        return Jit.compile(p, helpers);
+        return Jit.compile(p, helpers, List.of());
     }
 
     /** The engine of that name ({@link #NAMES}). */
     public static Executable byName(String name, Program p, Helpers helpers) throws BpfException {
+        return byName(name, p, helpers, List.of());
+    }
+
+    /**
+     * The engine of that name for a loaded program whose map references index {@code maps}: the JIT
+     * calls a map's own lookup, update and delete where it knows the map, as the kernel's fixups do.
+     */
+    static Executable byName(String name, Program p, Helpers helpers, List<BpfMap> maps) throws BpfException {
         return switch (name) {
             case "interpreter" -> interpreter(p, helpers);
-            case "jit" -> jit(p, helpers);
+            case "jit" -> Jit.compile(p, helpers, maps);
             default -> throw new BpfException("no engine named " + name);
         };
     }

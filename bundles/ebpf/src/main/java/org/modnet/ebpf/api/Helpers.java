@@ -25,6 +25,11 @@ public final class Helpers {
         return this;
     }
 
+    /** One past the highest number registered. */
+    public int size() {
+        return byId.length;
+    }
+
     /** The helper of that number, or null. */
     public Helper get(long id) {
         return id >= 0 && id < byId.length ? byId[(int) id] : null;

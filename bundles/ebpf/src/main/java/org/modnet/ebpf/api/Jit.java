@@ -13,6 +13,7 @@ import java.lang.classfile.Label;
 import java.lang.classfile.Opcode;
 import java.lang.constant.ClassDesc;
 import java.lang.constant.ConstantDescs;
+import java.lang.constant.DynamicConstantDesc;
 import java.lang.constant.MethodTypeDesc;
 import java.lang.invoke.MethodHandles;
 import java.lang.reflect.AccessFlag;
@@ -38,6 +39,9 @@ final class Jit {
     private static final ClassDesc CD_JIT = ClassDesc.of(Jit.class.getName());
     private static final ClassDesc CD_INTERP = ClassDesc.of(Interpreter.class.getName());
     private static final ClassDesc CD_CODE = ClassDesc.of(Code.class.getName());
+    private static final ClassDesc CD_HELPER = ClassDesc.of(Helper.class.getName());
+    private static final ClassDesc CD_MAP = ClassDesc.of(BpfMap.class.getName());
+    private static final MethodTypeDesc MT_HELPER = MethodTypeDesc.of(CD_long, CD_long, CD_long, CD_long, CD_long, CD_long, CD_MEMORY);
     private static final MethodTypeDesc MT_SUB = MethodTypeDesc.of(CD_long, CD_MEMORY, CD_HELPERS, CD_long, CD_long, CD_long,
             CD_long, CD_long, CD_long);
     private static final MethodTypeDesc MT_RUN = MethodTypeDesc.of(CD_long, CD_MEMORY, CD_HELPERS, CD_long, CD_long, CD_long);
@@ -53,8 +57,9 @@ final class Jit {
     }
 
     /** Compiles the program; throws if it cannot (a subprogram too large for one JVM method). */
-    static Executable compile(Program p, Helpers helpers) throws BpfException {
+    static Executable compile(Program p, Helpers helpers, List<BpfMap> maps) throws BpfException {
         List<Integer> starts = subprograms(p);
+        boolean[] targets = jumpTargets(p);
         String name = Jit.class.getPackageName() + ".BpfProgram$" + SEQUENCE.incrementAndGet();
         ClassDesc self = ClassDesc.of(name);
         byte[] bytes;
@@ -84,14 +89,21 @@ final class Jit {
                             int from = starts.get(k);
                             int to = k + 1 < starts.size() ? starts.get(k + 1) : p.length();
                             cb.withMethodBody("sub" + from, MT_SUB, ClassFile.ACC_PUBLIC | ClassFile.ACC_STATIC,
-                                    code -> new Emitter(p, helpers, self, code, from, to).emit());
+                                    code -> new Emitter(p, helpers, maps, targets, self, code, from, to).emit());
                         }
                     });
         } catch (IllegalArgumentException | IllegalStateException e) {
             throw new BpfException("the JIT cannot compile " + p.name() + ": " + e.getMessage());
         }
         try {
-            MethodHandles.Lookup lookup = MethodHandles.lookup().defineHiddenClass(bytes, true);
+            // the class data: the helpers by number, then the maps, which call sites load as constants
+            List<Object> data = new ArrayList<>();
+            for (int id = 0; id < helpers.size(); id++) {
+                data.add(helpers.get(id));
+            }
+            data.addAll(maps);
+            MethodHandles.Lookup lookup = MethodHandles.lookup().defineHiddenClassWithClassData(bytes,
+                    java.util.Collections.unmodifiableList(data), true);
             Code code = (Code) lookup.findConstructor(lookup.lookupClass(), java.lang.invoke.MethodType.methodType(void.class))
                     .invoke();
             return new Executable() {
@@ -111,6 +123,30 @@ final class Jit {
         }
     }
 
+    /** Which instructions a jump or call lands on: where what a register holds depends on the way in. */
+    static boolean[] jumpTargets(Program p) {
+        boolean[] t = new boolean[p.length() + 1];
+        for (int i = 0; i < p.length(); i++) {
+            if (p.isSecondHalf(i)) {
+                continue;
+            }
+            int cls = p.op[i] & 0x07;
+            int operation = p.op[i] & 0xf0;
+            if ((cls == Bpf.JMP || cls == Bpf.JMP32) && operation != Bpf.EXIT && operation != Bpf.CALL) {
+                int target = p.target(i);
+                if (target >= 0 && target < t.length) {
+                    t[target] = true;
+                }
+            } else if (cls == Bpf.JMP && operation == Bpf.CALL && p.src[i] == Bpf.PSEUDO_CALL) {
+                int target = p.target(i);
+                if (target >= 0 && target < t.length) {
+                    t[target] = true;
+                }
+            }
+        }
+        return t;
+    }
+
     /** Instruction 0 and every target of a bpf-to-bpf call, in order. */
     static List<Integer> subprograms(Program p) {
         TreeSet<Integer> s = new TreeSet<>();
@@ -127,6 +163,8 @@ final class Jit {
     private static final class Emitter {
         private final Program p;
         private final Helpers helpers;
+        private final List<BpfMap> maps;
+        private final boolean[] targets;
         private final ClassDesc self;
         private final CodeBuilder code;
         private final int from;
@@ -137,9 +175,11 @@ final class Jit {
         private static final int R0 = 14; // r0..r10 in slots 14, 16, ..., 34; the budget after them
         private static final int BUDGET = R0 + 2 * 11;
 
-        Emitter(Program p, Helpers helpers, ClassDesc self, CodeBuilder code, int from, int to) {
+        Emitter(Program p, Helpers helpers, List<BpfMap> maps, boolean[] targets, ClassDesc self, CodeBuilder code, int from, int to) {
             this.p = p;
             this.helpers = helpers;
+            this.maps = maps;
+            this.targets = targets;
             this.self = self;
             this.code = code;
             this.from = from;
@@ -214,7 +254,7 @@ final class Jit {
                     code.ldc((long) off);
                     code.ladd();
                     int size = Bpf.bytes(o);
-                    code.invokevirtual(CD_MEMORY, "load" + size * 8, MT_LOAD);
+                    code.invokevirtual(CD_MEMORY, access(s, "load") + size * 8, MT_LOAD);
                     if ((o & 0xe0) == Bpf.MEMSX) {
                         code.l2i();
                         if (size == 1) {
@@ -232,7 +272,7 @@ final class Jit {
                     code.ldc((long) off);
                     code.ladd();
                     code.ldc((long) imm);
-                    code.invokevirtual(CD_MEMORY, "store" + Bpf.bytes(o) * 8, MT_STORE);
+                    code.invokevirtual(CD_MEMORY, access(d, "store") + Bpf.bytes(o) * 8, MT_STORE);
                 }
                 case Bpf.STX -> {
                     if ((o & 0xe0) == Bpf.ATOMIC) {
@@ -243,12 +283,49 @@ final class Jit {
                         code.ldc((long) off);
                         code.ladd();
                         load(s);
-                        code.invokevirtual(CD_MEMORY, "store" + Bpf.bytes(o) * 8, MT_STORE);
+                        code.invokevirtual(CD_MEMORY, access(d, "store") + Bpf.bytes(o) * 8, MT_STORE);
                     }
                 }
                 case Bpf.JMP, Bpf.JMP32 -> jump(i, o, d, s, off, imm, cls);
                 default -> throw new IllegalStateException("insn " + i + ": unknown opcode");
             }
+        }
+
+        /**
+         * The accessor for a load or store through {@code base}: the frame pointer (r10, which programs
+         * cannot change) always points into the stack, so its accesses take the stack's own, which
+         * HotSpot compiles to a bounds check and a move; others go through the region table.
+         */
+        /**
+         * The map r1 holds at the helper call {@code i}, or -1: found when r1 was last set, in the same
+         * straight run of instructions (nothing jumps in between), by an {@code lddw} of a map.
+         */
+        private int knownMap(int i) {
+            for (int j = i - 1; j >= from && !targets[j + 1]; j--) {
+                if (p.isSecondHalf(j)) {
+                    continue;
+                }
+                int cls = p.op[j] & 0x07;
+                if (cls == Bpf.JMP && (p.op[j] & 0xf0) == Bpf.CALL) {
+                    return -1; // a call clobbers r1
+                }
+                if (cls == Bpf.STX && (p.op[j] & 0xe0) == Bpf.ATOMIC && p.src[j] == 1 && (p.imm[j] & Bpf.FETCH) != 0) {
+                    return -1; // a fetch writes its source register
+                }
+                boolean writesDst = cls == Bpf.ALU || cls == Bpf.ALU64 || cls == Bpf.LD || cls == Bpf.LDX;
+                if (writesDst && p.dst[j] == 1) {
+                    if (p.op[j] != (Bpf.LD | Bpf.IMM | Bpf.DW)) {
+                        return -1;
+                    }
+                    long index = p.imm64[j] - LoadedProgram.MAP_HANDLE;
+                    return index >= 0 && index < maps.size() ? (int) index : -1;
+                }
+            }
+            return -1;
+        }
+
+        private static String access(int base, String kind) {
+            return base == 10 ? "stack" + Character.toUpperCase(kind.charAt(0)) + kind.substring(1) : kind;
         }
 
         private void operand64(int o, int s, int imm) {
@@ -549,18 +626,50 @@ final class Jit {
                 tailCheck(); // a tail call in the subprogram ends the whole program
                 return;
             }
-            code.aload(HELPERS);
-            if ((o & Bpf.X) != 0) {
-                load(d);
+            int map = (o & Bpf.X) == 0 ? knownMap(i) : -1;
+            String direct = map < 0 ? null : switch (imm) {
+                case HelperProtos.MAP_LOOKUP_ELEM -> "bpf_map_lookup_elem".equals(helpers.name(imm)) ? "lookup" : null;
+                case HelperProtos.MAP_UPDATE_ELEM -> "bpf_map_update_elem".equals(helpers.name(imm)) ? "update" : null;
+                case HelperProtos.MAP_DELETE_ELEM -> "bpf_map_delete_elem".equals(helpers.name(imm)) ? "delete" : null;
+                default -> null;
+            };
+            if (direct != null) {
+                // the map is known here: its own operation called directly, as the kernel's fixups turn
+                // bpf_map_lookup_elem into a call of the map's lookup once the verifier knows the map
+                code.ldc(DynamicConstantDesc.ofNamed(ConstantDescs.BSM_CLASS_DATA_AT, ConstantDescs.DEFAULT_NAME, CD_MAP,
+                        helpers.size() + map));
+                code.aload(MEM);
+                load(2);
+                if (direct.equals("update")) {
+                    load(3);
+                    load(4);
+                    code.invokevirtual(CD_MAP, direct, MethodTypeDesc.of(CD_long, CD_MEMORY, CD_long, CD_long, CD_long));
+                } else {
+                    code.invokevirtual(CD_MAP, direct, MethodTypeDesc.of(CD_long, CD_MEMORY, CD_long));
+                }
+            } else if ((o & Bpf.X) == 0 && helpers.get(imm) != null) {
+                // a known helper: called directly, the call site bound to that one function (as the
+                // kernel's JIT emits a call to the helper's address), so HotSpot inlines it
+                code.ldc(DynamicConstantDesc.ofNamed(ConstantDescs.BSM_CLASS_DATA_AT, ConstantDescs.DEFAULT_NAME, CD_HELPER, imm));
+                for (int r = 1; r <= 5; r++) {
+                    load(r);
+                }
+                code.aload(MEM);
+                code.invokeinterface(CD_HELPER, "call", MT_HELPER);
             } else {
-                code.ldc((long) imm);
+                code.aload(HELPERS);
+                if ((o & Bpf.X) != 0) {
+                    load(d);
+                } else {
+                    code.ldc((long) imm);
+                }
+                for (int r = 1; r <= 5; r++) {
+                    load(r);
+                }
+                code.aload(MEM);
+                code.invokestatic(CD_JIT, "helper",
+                        MethodTypeDesc.of(CD_long, CD_HELPERS, CD_long, CD_long, CD_long, CD_long, CD_long, CD_long, CD_MEMORY));
             }
-            for (int r = 1; r <= 5; r++) {
-                load(r);
-            }
-            code.aload(MEM);
-            code.invokestatic(CD_JIT, "helper",
-                    MethodTypeDesc.of(CD_long, CD_HELPERS, CD_long, CD_long, CD_long, CD_long, CD_long, CD_long, CD_MEMORY));
             store(0);
             if ((o & Bpf.X) != 0 || imm == HelperProtos.TAIL_CALL) {
                 tailCheck();

@@ -123,6 +123,53 @@ public final class Memory {
         return seg;
     }
 
+    // --- the stack, for accesses the JIT knows are relative to the frame pointer (r10) ---
+
+    private static final long STACK_BASE = (long) STACK << SHIFT;
+
+    /** The stack offset of an access of {@code size} bytes at {@code addr}; a fault outside the stack. */
+    private long stackOffset(long addr, int size) {
+        long off = addr - STACK_BASE;
+        if (off < 0 || off > stack.byteSize() - size) {
+            throw new Fault("invalid stack access of " + size + " bytes at 0x" + Long.toHexString(addr));
+        }
+        return off;
+    }
+
+    public long stackLoad8(long addr) {
+        return stack.get(U8, stackOffset(addr, 1)) & 0xffL;
+    }
+
+    public long stackLoad16(long addr) {
+        return stack.get(U16, stackOffset(addr, 2)) & 0xffffL;
+    }
+
+    public long stackLoad32(long addr) {
+        return stack.get(U32, stackOffset(addr, 4)) & 0xffffffffL;
+    }
+
+    public long stackLoad64(long addr) {
+        return stack.get(U64, stackOffset(addr, 8));
+    }
+
+    public void stackStore8(long addr, long v) {
+        stack.set(U8, stackOffset(addr, 1), (byte) v);
+    }
+
+    public void stackStore16(long addr, long v) {
+        stack.set(U16, stackOffset(addr, 2), (short) v);
+    }
+
+    public void stackStore32(long addr, long v) {
+        stack.set(U32, stackOffset(addr, 4), (int) v);
+    }
+
+    public void stackStore64(long addr, long v) {
+        stack.set(U64, stackOffset(addr, 8), v);
+    }
+
+    // --- any region ---
+
     public long load8(long addr) {
         return region(addr, 1, false).get(U8, addr & 0xffffffffL) & 0xffL;
     }
