@@ -1,10 +1,14 @@
 package org.modnet.ebpf;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import org.modnet.api.net.DeviceSetup;
 import org.modnet.api.net.NetDevice;
+import org.modnet.api.net.NetDeviceOps;
 import org.modnet.api.net.RxQueue;
 import org.modnet.api.net.TxResult;
 import org.modnet.api.skb.SkBuff;
@@ -34,9 +38,10 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * XDP at a device's receive hook on one softirq: pktgen-style 64-byte UDP frames into the receive ring,
- * NAPI, the hook, the program (XDP_DROP, or the 5-tuple hash-map program of
- * {@link XdpProgramBenchmark}), the frame freed. One op is one frame.
+ * XDP at a device's receive hook on one core: pktgen-style 64-byte UDP frames, either (generic) as skbs
+ * into the receive ring, NAPI, the hook, the frame freed — or (native) into the driver's own buffer
+ * and {@code receiveFrame}, where the program runs before any skb exists. The program is XDP_DROP or
+ * the 5-tuple hash-map program of {@link XdpProgramBenchmark}. One op is one frame.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.Throughput)
@@ -53,6 +58,12 @@ public class XdpHookBenchmark {
     @Param({ "drop", "flow" })
     public String program;
 
+    /** {@code generic}: skbs into the ring, XDP in the NAPI poll; {@code native}: the driver's buffer, XDP before any skb. */
+    @Param({ "generic", "native" })
+    public String mode;
+
+    private final MemorySegment page = Arena.ofAuto().allocate(256 + 64, 64);
+
     private StandaloneCore stack;
     private SkBuffPool pool;
     private RxQueue ring;
@@ -63,9 +74,17 @@ public class XdpHookBenchmark {
     public void setUp() throws Exception {
         stack = StandaloneCore.manual(1, 4096, System::nanoTime);
         pool = stack.core().pool();
-        dev = stack.core().initNet().register(DeviceSetup.ether("eth0", "bench").withRings(1024, 4096, 0, 0), (skb, d) -> {
-            skb.free();
-            return TxResult.OK;
+        dev = stack.core().initNet().register(DeviceSetup.ether("eth0", "bench").withRings(1024, 4096, 0, 0), new NetDeviceOps() {
+            @Override
+            public TxResult startXmit(SkBuff skb, NetDevice d) {
+                skb.free();
+                return TxResult.OK;
+            }
+
+            @Override
+            public boolean nativeXdp(NetDevice d) {
+                return true;
+            }
         });
         dev.open();
         ring = dev.rxQueue(0);
@@ -73,7 +92,7 @@ public class XdpHookBenchmark {
         List<BpfMap> maps = List.of(flows);
         LoadedProgram p = LoadedProgram.load(program, Assembler.assemble(program.equals("drop") ? XdpProgramBenchmark.DROP
                 : XdpProgramBenchmark.FLOW), ProgType.XDP, maps, HelperProtos.XDP, XdpBuffer.helpers(maps), engine, false, null);
-        dev.setXdp(new EbpfXdpHook(p));
+        dev.setXdp(new EbpfXdpHook(p), mode.equals("native"));
         long mac = dev.address().bits();
         for (int i = 0; i < 6; i++) {
             frame[i] = (byte) (mac >>> (40 - 8 * i));
@@ -103,6 +122,14 @@ public class XdpHookBenchmark {
     @Benchmark
     @OperationsPerInvocation(BURST)
     public long burst() {
+        if (mode.equals("native")) {
+            for (int i = 0; i < BURST; i++) {
+                MemorySegment.copy(frame, 0, page, ValueLayout.JAVA_BYTE, 256, 64); // the NIC's DMA into its page
+                ring.receiveFrame(page, 256, 64);
+            }
+            stack.run();
+            return pool.inUse();
+        }
         for (int i = 0; i < BURST; i++) {
             SkBuff skb = pool.alloc(64);
             skb.setBytes(skb.put(64), frame, 0, 64);

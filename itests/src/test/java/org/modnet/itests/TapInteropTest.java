@@ -171,6 +171,39 @@ class TapInteropTest {
         assertEquals(0, ping.status(), "the stack keeps serving\n" + ping);
     }
 
+    /**
+     * Native XDP on the TAP: {@code ip link set ... xdp obj} picks the driver's own hook (the TAP runs
+     * the program on its read buffer before any skb, as tun does), shown as {@code xdp}; Linux's ping
+     * is dropped there and counted; {@code xdpgeneric} moves it to the generic hook; off restores ping.
+     */
+    @Test
+    void xdpDropIcmpRunsNativelyInTheTapDriver() throws Exception {
+        assumeTrue(Processes.onPath("clang"), "needs clang and libbpf-dev (.ci/run installs them)");
+        Path root = Processes.modnet().getParent().getParent();
+        Path obj = Files.createTempFile("xdp_drop_icmp", ".o");
+        String arch = new String(new ProcessBuilder("uname", "-m").start().getInputStream().readAllBytes()).strip();
+        linux("clang", "-O2", "-g", "-target", "bpf", "-I/usr/include/" + arch + "-linux-gnu", "-c",
+                root.resolve("bundles/ebpf/src/test/resources/bpf/xdp_drop_icmp.c").toString(), "-o", obj.toString());
+        modnet("ip link set dev " + tap + " xdp obj " + obj + " sec xdp");
+        String link = modnet("ip link show " + tap);
+        assertTrue(link.contains(" xdp ") && !link.contains("xdpgeneric") && link.contains("prog/xdp id"), link);
+        assertTrue(modnet("bpftool net show").contains(tap + "(") , "bpftool sees it");
+        assertTrue(modnet("bpftool net show").contains(") driver id"), "in driver mode");
+        Result ping = Processes.run("ip", "netns", "exec", netns, "ping", "-c", "2", "-i", "0.2", "-W", "1", "10.99.0.2");
+        assertTrue(ping.out().contains("2 packets transmitted, 0 received"), ping.toString());
+        String stats = modnet("ethtool -S " + tap);
+        long drops = stats.lines().map(String::trim).filter(l -> l.startsWith("xdp_drop:"))
+                .mapToLong(l -> Long.parseLong(l.substring("xdp_drop:".length()).trim())).sum();
+        assertTrue(drops >= 2, stats);
+
+        modnet("ip link set dev " + tap + " xdp off ; ip link set dev " + tap + " xdpgeneric obj " + obj + " sec xdp");
+        assertTrue(modnet("ip link show " + tap).contains("xdpgeneric"), "the generic hook when asked for");
+        modnet("ip link set dev " + tap + " xdp off");
+        Result back = Processes.run("ip", "netns", "exec", netns, "ping", "-c", "1", "-W", "2", "10.99.0.2");
+        assertEquals(0, back.status(), "detached: ping answered again\n" + back);
+        Files.deleteIfExists(obj);
+    }
+
     /** The sum of the RX errors and drops of {@code ip -s link} and the IP header-error counters in the text. */
     private static long counters(String text) {
         long sum = 0;

@@ -153,7 +153,7 @@ public class XdpIT {
         assertThat("a second attach without overwrite is refused",
                 ModnetRuntime.runCapturing(processor, "ns2", "bpftool net attach xdp name xdp_drop_icmp dev veth1"),
                 containsString("Device or resource busy"));
-        assertThat(ModnetRuntime.runCapturing(processor, "ns2", "bpftool net attach xdpdrv pinned /sys/fs/bpf/drop_icmp dev veth1"),
+        assertThat(ModnetRuntime.runCapturing(processor, "ns2", "bpftool net attach xdpdrv pinned /sys/fs/bpf/drop_icmp dev veth1 overwrite"),
                 containsString("Operation not supported"));
         String dump = ModnetRuntime.run(processor, "bpftool map dump pinned /sys/fs/bpf/drop_maps/drops");
         assertThat("the pinned map is the attached program's", dump,

@@ -53,7 +53,11 @@ final class NetDev implements NetDevice {
     private final Qdisc qdisc; // null: noqueue
     private final AtomicBoolean qdiscRunning = new AtomicBoolean();
     private volatile boolean txStopped;
-    private volatile org.modnet.api.net.XdpHook xdp;
+    /** The attached XDP program and its mode, changed together. */
+    record XdpAttachment(org.modnet.api.net.XdpHook hook, boolean nativeMode) {
+    }
+
+    private volatile XdpAttachment xdp;
     /** XDP actions by number (aborted, drop, pass, tx, redirect), counted from several queues at once. */
     private final java.util.concurrent.atomic.AtomicLongArray xdpActions = new java.util.concurrent.atomic.AtomicLongArray(5);
 
@@ -209,11 +213,36 @@ final class NetDev implements NetDevice {
 
     @Override
     public void setXdp(org.modnet.api.net.XdpHook hook) {
-        xdp = hook;
+        xdp = hook == null ? null : new XdpAttachment(hook, false);
+    }
+
+    @Override
+    public void setXdp(org.modnet.api.net.XdpHook hook, boolean nativeMode) throws NetException {
+        if (hook != null && nativeMode && !supportsNativeXdp()) {
+            throw new NetException(Errno.EOPNOTSUPP, "Underlying driver does not support XDP in native mode.");
+        }
+        xdp = hook == null ? null : new XdpAttachment(hook, nativeMode);
     }
 
     @Override
     public org.modnet.api.net.XdpHook xdp() {
+        XdpAttachment x = xdp;
+        return x == null ? null : x.hook();
+    }
+
+    @Override
+    public boolean xdpNative() {
+        XdpAttachment x = xdp;
+        return x != null && x.nativeMode();
+    }
+
+    @Override
+    public boolean supportsNativeXdp() {
+        return ops.nativeXdp(this);
+    }
+
+    /** The program and its mode, read once per frame. */
+    XdpAttachment xdpAttachment() {
         return xdp;
     }
 

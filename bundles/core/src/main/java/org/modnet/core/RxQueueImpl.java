@@ -1,8 +1,11 @@
 package org.modnet.core;
 
+import java.lang.foreign.MemorySegment;
+
 import org.modnet.api.net.DeviceStats;
 import org.modnet.api.net.Eth;
 import org.modnet.api.net.RxQueue;
+import org.modnet.api.net.XdpHook;
 import org.modnet.api.skb.PktType;
 import org.modnet.api.skb.SkBuff;
 
@@ -51,6 +54,65 @@ final class RxQueueImpl implements RxQueue, Napi.Poller {
         return true;
     }
 
+    /**
+     * A frame in the driver's buffer: native XDP first (before any skb, as a driver's {@code ndo_bpf}
+     * program runs on its page), then, for a frame that goes on, an skb from the pool with the frame
+     * copied in (the DMA into a packet buffer) into the ring.
+     */
+    @Override
+    public boolean receiveFrame(MemorySegment buffer, int data, int len) {
+        if (!dev.isUp()) {
+            dev.stats().addShared(DeviceStats.Field.RX_DROPPED, 1);
+            return false;
+        }
+        NetDev.XdpAttachment xdp = dev.xdpAttachment();
+        if (xdp != null && xdp.nativeMode()) {
+            if (len > dev.mtu() + Eth.ETH_HLEN + 4) {
+                dev.stats().addShared(DeviceStats.Field.RX_LENGTH_ERRORS, 1); // the NIC refuses it before XDP sees it
+                dev.stats().addShared(DeviceStats.Field.RX_ERRORS, 1);
+                return false;
+            }
+            long r;
+            try {
+                r = xdp.hook().runFrame(buffer, data, len, dev, index);
+            } catch (RuntimeException e) {
+                r = XdpHook.frameResult(XdpHook.XDP_ABORTED, data, len); // a hook that throws is an aborted program
+            }
+            int action = XdpHook.frameAction(r);
+            if (action > XdpHook.XDP_REDIRECT) {
+                action = XdpHook.XDP_ABORTED;
+            }
+            dev.countXdp(action);
+            if (action == XdpHook.XDP_TX) {
+                SkBuff skb = copy(buffer, XdpHook.frameData(r), XdpHook.frameLength(r));
+                if (skb != null) {
+                    skb.dev(dev);
+                    skb.resetMacHeader();
+                    dev.core().devQueueXmit(skb);
+                }
+                return false;
+            }
+            if (action != XdpHook.XDP_PASS) {
+                return false; // dropped, aborted, or redirected (the hook copied it out): the buffer is the driver's again
+            }
+            data = XdpHook.frameData(r);
+            len = XdpHook.frameLength(r);
+        }
+        SkBuff skb = copy(buffer, data, len);
+        return skb != null && receive(skb);
+    }
+
+    /** An skb from the pool holding the frame; null (counted as missed) when the pool is empty. */
+    private SkBuff copy(MemorySegment buffer, int data, int len) {
+        SkBuff skb = dev.core().pool().alloc(len);
+        if (skb == null) {
+            dev.stats().addShared(DeviceStats.Field.RX_MISSED_ERRORS, 1);
+            return null;
+        }
+        MemorySegment.copy(buffer, data, skb.memory(), skb.put(len), len);
+        return skb;
+    }
+
     @Override
     public int poll(Napi n, int budget) {
         DeviceStats stats = dev.stats();
@@ -72,8 +134,8 @@ final class RxQueueImpl implements RxQueue, Napi.Poller {
                 skb.free();
                 continue;
             }
-            org.modnet.api.net.XdpHook xdp = dev.xdp();
-            if (xdp != null && !runXdp(xdp, skb)) {
+            NetDev.XdpAttachment xdp = dev.xdpAttachment();
+            if (xdp != null && !xdp.nativeMode() && !runXdp(xdp.hook(), skb)) {
                 continue; // dropped, sent back, or redirected: counted by action
             }
             len = skb.len();

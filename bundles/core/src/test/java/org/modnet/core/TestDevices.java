@@ -26,6 +26,13 @@ final class TestDevices {
     static final class RecordingDriver implements NetDeviceOps {
         final List<SkBuff> sent = new ArrayList<>();
         boolean busy;
+        /** Runs XDP on its own buffers (native XDP through receiveFrame). */
+        boolean nativeXdp;
+
+        @Override
+        public boolean nativeXdp(NetDevice dev) {
+            return nativeXdp;
+        }
 
         @Override
         public TxResult startXmit(SkBuff skb, NetDevice dev) {

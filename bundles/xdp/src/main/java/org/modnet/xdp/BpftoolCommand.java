@@ -417,7 +417,7 @@ public final class BpftoolCommand {
                 out.println("xdp:");
                 for (NetDevice d : ns.devices()) {
                     XdpHook h = d.xdp();
-                    String mode = h == null ? "" : h.mode().equals("xdpdrv") ? "driver" : "generic";
+                    String mode = d.xdpNative() ? "driver" : "generic";
                     if (h instanceof EbpfXdpHook e) {
                         out.println(d.name() + "(" + d.ifindex() + ") " + mode + " id " + e.program().id());
                     } else if (h != null) {
@@ -445,9 +445,7 @@ public final class BpftoolCommand {
 
     private static String attachType(String t) {
         return switch (t) {
-            case "xdp", "xdpgeneric" -> t;
-            case "xdpdrv" -> throw new CommandException("Error: interface xdpdrv attach failed: Operation not supported"
-                    + " (modnet's drivers run XDP in the generic hook; use xdp or xdpgeneric)", 255);
+            case "xdp", "xdpgeneric", "xdpdrv" -> t;
             case "xdpoffload" -> throw new CommandException("Error: interface xdpoffload attach failed: Operation not supported", 255);
             default -> throw new CommandException("Error: invalid net attach/detach type: " + t, 255);
         };
@@ -473,12 +471,15 @@ public final class BpftoolCommand {
         if (old != null && !overwrite) {
             throw new CommandException("Error: interface " + type + " attach failed: Device or resource busy", 255);
         }
+        // xdpdrv asks for the driver's own hook, xdpgeneric for the generic one, xdp takes native where there is one
+        boolean nativeMode = type.equals("xdpdrv") || (type.equals("xdp") && d.supportsNativeXdp());
         EbpfXdpHook hook = new EbpfXdpHook(p.hold());
         try {
-            d.setXdp(hook);
+            d.setXdp(hook, nativeMode);
         } catch (NetException e) {
             hook.close();
-            throw new CommandException("Error: interface " + type + " attach failed: " + e.getMessage(), 255);
+            throw new CommandException("Error: interface " + type + " attach failed: " + (e.errno() == org.modnet.api.net.Errno.EOPNOTSUPP
+                    ? "Operation not supported" : e.getMessage()), 255);
         }
         if (old != null) {
             old.close();

@@ -1,10 +1,12 @@
 package org.modnet.xdp;
 
+import java.lang.foreign.MemorySegment;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.modnet.api.net.NetDevice;
 import org.modnet.api.net.XdpHook;
 import org.modnet.api.skb.SkBuff;
+import org.modnet.api.skb.SkBuffPool;
 import org.modnet.ebpf.api.LoadedProgram;
 import org.modnet.ebpf.api.XdpBuffer;
 
@@ -56,6 +58,39 @@ public final class EbpfXdpHook implements XdpHook {
             return redirect(skb, dev, x);
         }
         return action;
+    }
+
+    /** Native XDP: the program on the driver's buffer in place; a redirected frame is copied into an skb for its target. */
+    @Override
+    public long runFrame(MemorySegment buffer, int data, int len, NetDevice dev, int rxQueue) {
+        XdpBuffer x = buffers.get();
+        x.device(dev);
+        int action = x.run(program, buffer, data, len, dev.ifindex(), rxQueue);
+        int start = x.data();
+        int length = x.length();
+        if (action == XDP_REDIRECT) {
+            action = redirectFrame(buffer, start, length, dev, x);
+        }
+        return XdpHook.frameResult(action, start, length);
+    }
+
+    private static int redirectFrame(MemorySegment buffer, int data, int len, NetDevice dev, XdpBuffer x) {
+        if (x.redirectCpu() >= 0) {
+            return XDP_PASS; // a cpumap's frame goes to the stack
+        }
+        NetDevice target = dev.namespace().device(x.redirectIfindex());
+        if (target == null || !target.isUp()) {
+            return XDP_ABORTED;
+        }
+        SkBuff skb = dev.namespace().core().allocSkb(len, SkBuffPool.NET_SKB_PAD);
+        if (skb == null) {
+            return XDP_ABORTED; // no buffer for the copy: xdp_do_redirect fails
+        }
+        MemorySegment.copy(buffer, data, skb.memory(), skb.put(len), len);
+        skb.dev(target);
+        skb.resetMacHeader();
+        dev.namespace().core().devQueueXmit(skb);
+        return XDP_REDIRECT;
     }
 
     private int redirect(SkBuff skb, NetDevice dev, XdpBuffer x) {

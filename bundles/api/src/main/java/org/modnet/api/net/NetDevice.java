@@ -133,4 +133,26 @@ public interface NetDevice {
     default XdpHook xdp() {
         return null;
     }
+
+    /**
+     * Attaches an XDP program in native mode ({@code xdpdrv}: the driver runs it on its own buffers,
+     * before any skb — {@link RxQueue#receiveFrame}) or generic mode ({@code xdpgeneric}: at the
+     * receive poll, on skbs). Native mode on a driver without it is EOPNOTSUPP.
+     */
+    default void setXdp(XdpHook hook, boolean nativeMode) throws NetException {
+        if (nativeMode && hook != null) {
+            throw new NetException(Errno.EOPNOTSUPP, "Underlying driver does not support XDP in native mode.");
+        }
+        setXdp(hook);
+    }
+
+    /** The attached program runs in the driver (native XDP), not at the receive poll. */
+    default boolean xdpNative() {
+        return false;
+    }
+
+    /** The driver can run XDP programs itself ({@code ndo_bpf}): {@code ip link set ... xdp} picks native mode then. */
+    default boolean supportsNativeXdp() {
+        return false;
+    }
 }

@@ -45,6 +45,14 @@ public interface NetDeviceOps {
         return Map.of("driver", dev.kind(), "version", "1.0", "bus-info", "");
     }
 
+    /**
+     * The driver runs XDP programs on its own receive buffers ({@code ndo_bpf}, native XDP): it hands
+     * frames to {@link RxQueue#receiveFrame}, which runs an attached native program before any skb.
+     */
+    default boolean nativeXdp(NetDevice dev) {
+        return false;
+    }
+
     /** {@code ethtool -S}: the driver's own counters. */
     default Map<String, Long> ethtoolStats(NetDevice dev) {
         return Map.of();

@@ -14,6 +14,17 @@ public interface RxQueue {
     /** Places a received frame in the ring; the queue owns the skb either way. False if dropped. */
     boolean receive(SkBuff skb);
 
+    /**
+     * A frame the driver received into its own buffer ({@code len} bytes at {@code data} of
+     * {@code buffer}; headroom before it): with a native XDP program attached it runs there first, and
+     * only a frame it passes becomes an skb (copied out of the buffer) in the ring. The buffer stays the
+     * driver's, free to reuse when this returns. False if the frame did not go on into the ring
+     * (dropped, counted; or taken by XDP_TX or XDP_REDIRECT).
+     */
+    default boolean receiveFrame(java.lang.foreign.MemorySegment buffer, int data, int len) {
+        throw new UnsupportedOperationException("receiveFrame");
+    }
+
     /** The ring's size in frames. */
     int size();
 

@@ -1,5 +1,7 @@
 package org.modnet.api.net;
 
+import java.lang.foreign.MemorySegment;
+
 import org.modnet.api.skb.SkBuff;
 
 /**
@@ -20,6 +22,33 @@ public interface XdpHook {
 
     int run(SkBuff skb, NetDevice dev, int rxQueue);
 
+    /**
+     * Native XDP: the program on a frame still in the driver's own buffer, before any skb exists —
+     * {@code len} bytes at {@code data} of {@code buffer}, whose bytes before {@code data} are headroom.
+     * Returns {@link #frameResult} of the action and where the frame starts and how long it is now.
+     * On {@link #XDP_REDIRECT} the hook has copied the frame to its target; the buffer stays the driver's.
+     */
+    default long runFrame(MemorySegment buffer, int data, int len, NetDevice dev, int rxQueue) {
+        throw new UnsupportedOperationException("this XDP hook runs on skbs only (generic XDP)");
+    }
+
+    /** What {@link #runFrame} returns: the action, the frame's start and its length, in one long. */
+    static long frameResult(int action, int data, int len) {
+        return (action & 0xffL) | ((long) (data & 0xffffff) << 8) | ((long) len << 32);
+    }
+
+    static int frameAction(long result) {
+        return (int) (result & 0xff);
+    }
+
+    static int frameData(long result) {
+        return (int) ((result >>> 8) & 0xffffff);
+    }
+
+    static int frameLength(long result) {
+        return (int) (result >>> 32);
+    }
+
     /** What {@code ip link show} prints after "prog/xdp": {@code id 3 name xdp_drop_icmp}. */
     String describe();
 
@@ -27,7 +56,11 @@ public interface XdpHook {
     default void close() {
     }
 
-    /** Generic XDP ("xdpgeneric") or the driver's own ("xdpdrv"); modnet's drivers all run it in the receive poll. */
+    /**
+     * Generic XDP ("xdpgeneric"). Deprecated: the mode is the attachment's, not the program's — see
+     * {@link NetDevice#xdpNative()}.
+     */
+    @Deprecated
     default String mode() {
         return "xdpgeneric";
     }

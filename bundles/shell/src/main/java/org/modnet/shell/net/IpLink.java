@@ -168,6 +168,8 @@ final class IpLink {
         /** {@code xdp obj FILE [sec NAME]}: attach the program of that object. */
         String xdpObject;
         String xdpSection;
+        /** {@code xdp} (native where the driver has it, else generic), {@code xdpgeneric}, {@code xdpdrv}, {@code xdpoffload}. */
+        String xdpMode;
     }
 
     private Request parse(List<String> words, boolean create) {
@@ -224,6 +226,7 @@ final class IpLink {
                 r.promisc = onOff("promisc", v);
             } else if (w.equals("xdp") || w.equals("xdpgeneric") || w.equals("xdpdrv") || w.equals("xdpoffload")) {
                 String v = args.value(Iproute::incomplete);
+                r.xdpMode = w;
                 if (v.equals("off")) {
                     r.xdpOff = true;
                 } else if (v.equals("obj") || v.equals("object")) {
@@ -289,6 +292,7 @@ final class IpLink {
             throw Iproute.cannotFind(r.dev);
         }
         org.modnet.api.net.XdpHook hook = null;
+        boolean xdpNative = r.xdpObject != null && nativeMode(dev, r.xdpMode);
         if (r.xdpObject != null) {
             // load first: a program that does not load changes nothing on the device
             if (inv.xdpLoader() == null) {
@@ -304,7 +308,7 @@ final class IpLink {
         if (hook != null) {
             org.modnet.api.net.XdpHook old = dev.xdp();
             try {
-                dev.setXdp(hook);
+                dev.setXdp(hook, xdpNative);
             } catch (NetException e) {
                 hook.close();
                 throw Iproute.rtnl(e);
@@ -313,6 +317,19 @@ final class IpLink {
                 old.close(); // replaced, as ip link's xdp obj replaces the attached program
             }
         }
+    }
+
+    /**
+     * Whether to attach natively: {@code xdpdrv} asks for it, {@code xdpgeneric} refuses it, plain
+     * {@code xdp} takes it where the driver has it (the kernel's choice without a mode flag).
+     */
+    private static boolean nativeMode(NetDevice dev, String mode) {
+        return switch (mode) {
+            case "xdpdrv" -> true;
+            case "xdpgeneric" -> false;
+            case "xdpoffload" -> throw new CommandException("Error: Underlying driver does not support XDP in HW offload mode.", Iproute.FAILED);
+            default -> dev.supportsNativeXdp();
+        };
     }
 
     /** The changes in the order the kernel's {@code do_setlink} makes them; the first refusal stops the rest. */

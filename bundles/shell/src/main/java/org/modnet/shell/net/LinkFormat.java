@@ -29,7 +29,7 @@ final class LinkFormat {
         b.append(flags(dev, current)).append(' ');
         b.append("mtu ").append(dev.mtu()).append(' ');
         if (dev.xdp() != null) {
-            b.append(dev.xdp().mode()).append(' '); // xdpgeneric: a program at the receive hook
+            b.append(dev.xdpNative() ? "xdp " : "xdpgeneric "); // as iproute2 names a driver's and the generic hook's
         }
         if (dev.qdisc() != null) {
             b.append("qdisc ").append(dev.qdisc()).append(' ');

@@ -30,13 +30,16 @@ import org.slf4j.LoggerFactory;
  * name ({@code /dev/net/tun}, IFF_TAP | IFF_NO_PI). One "interrupt" thread polls every TAP's file
  * descriptor and, when frames wait, reads them straight into packet buffers and puts them in the
  * device's receive ring, where NAPI takes them; it sleeps in poll(2) when nothing comes. Transmit is a
- * non-blocking write. Needs root (CAP_NET_ADMIN) and /dev/net/tun, and says so otherwise.
+ * non-blocking write. Native XDP ({@code xdpdrv}) runs in that thread on the TAP's own buffer before
+ * any skb, as tun runs it before building one. Needs root (CAP_NET_ADMIN) and /dev/net/tun, and says so otherwise.
  */
 @Component(service = LinkFactory.class, immediate = true, property = LinkFactory.KIND + "=tap")
 public final class TapDriver implements LinkFactory {
     private static final Logger LOG = LoggerFactory.getLogger(TapDriver.class);
     /** Frames one wake-up reads from one TAP before looking at the others. */
     private static final int BURST = 64;
+    /** {@code XDP_PACKET_HEADROOM}. */
+    private static final int XDP_HEADROOM = 256;
 
     private final NetCore core;
     private final List<Tap> taps = new CopyOnWriteArrayList<>();
@@ -131,6 +134,8 @@ public final class TapDriver implements LinkFactory {
     /** One TAP: its file descriptor and its modnet device. */
     private final class Tap implements NetDeviceOps {
         final int fd;
+        /** Where native XDP reads frames: the headroom a program may grow into, then the largest frame. */
+        private final MemorySegment page = Arena.ofAuto().allocate(XDP_HEADROOM + 65536, 64);
         volatile NetDevice dev;
         private volatile boolean closed;
         private volatile boolean reported;
@@ -145,6 +150,10 @@ public final class TapDriver implements LinkFactory {
         void drain(MemorySegment state) {
             NetDevice d = dev;
             if (d == null || closed) {
+                return;
+            }
+            if (d.xdpNative()) {
+                drainNative(state, d);
                 return;
             }
             for (int i = 0; i < BURST; i++) {
@@ -165,6 +174,29 @@ public final class TapDriver implements LinkFactory {
                 skb.put((int) r);
                 d.rxQueue(0).receive(skb); // a frame the ring has no room for is counted there
             }
+        }
+
+        /**
+         * Native XDP, as tun runs a program before it builds an skb: each frame is read into the TAP's
+         * own page (XDP_PACKET_HEADROOM before it) and the program runs there; only what it passes is
+         * copied into a packet buffer.
+         */
+        private void drainNative(MemorySegment state, NetDevice d) {
+            for (int i = 0; i < BURST; i++) {
+                long r = Tun.read(state, fd, page.asSlice(XDP_HEADROOM), page.byteSize() - XDP_HEADROOM);
+                if (r <= 0) {
+                    if (r != -Tun.EAGAIN && r != 0) {
+                        failed(d, r);
+                    }
+                    return;
+                }
+                d.rxQueue(0).receiveFrame(page, XDP_HEADROOM, (int) r); // dropped frames are counted there
+            }
+        }
+
+        @Override
+        public boolean nativeXdp(NetDevice self) {
+            return true;
         }
 
         private void failed(NetDevice d, long r) {
