@@ -32,6 +32,7 @@ final class CoreEngine implements NetCore {
 
     private final Object rtnl = new Object();
     private final Softirq[] softirqs;
+    private final Backlog[] backlogs;
     private final PacketDispatch dispatch = new PacketDispatch();
     private final SkBuffPool pool;
     /** 64 KiB buffers for what an ordinary one cannot hold: reassembled datagrams, lo's large MTU. */
@@ -62,8 +63,11 @@ final class CoreEngine implements NetCore {
         IntSysctl budget = sysctlInt("net.core.netdev_budget");
         IntSysctl usecs = sysctlInt("net.core.netdev_budget_usecs");
         this.softirqs = new Softirq[cpus];
+        this.backlogs = new Backlog[cpus];
+        IntSysctl maxBacklog = sysctlInt("net.core.netdev_max_backlog");
         for (int i = 0; i < cpus; i++) {
             softirqs[i] = new Softirq(i, weight::get, budget::get, usecs::get, nanoClock);
+            backlogs[i] = new Backlog(this, softirqs[i], maxBacklog::get);
         }
         if (threads) {
             for (Softirq s : softirqs) {
@@ -106,6 +110,15 @@ final class CoreEngine implements NetCore {
 
     Softirq softirq(int cpu) {
         return softirqs[cpu];
+    }
+
+    @Override
+    public boolean enqueueToBacklog(SkBuff skb, int cpu) {
+        if (cpu < 0 || cpu >= backlogs.length || !(skb.dev() instanceof NetDev)) {
+            skb.free();
+            return false;
+        }
+        return backlogs[cpu].enqueue(skb);
     }
 
     /** The softirq that polls receive queue {@code queue} of device {@code ifindex}: queues spread over CPUs. */

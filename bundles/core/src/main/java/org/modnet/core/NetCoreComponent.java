@@ -135,6 +135,11 @@ public final class NetCoreComponent implements NetCore {
     }
 
     @Override
+    public boolean enqueueToBacklog(SkBuff skb, int cpu) {
+        return engine.enqueueToBacklog(skb, cpu);
+    }
+
+    @Override
     public org.modnet.api.net.Timer timer(int cpu, Runnable function) {
         return engine.timer(cpu, function);
     }

@@ -118,6 +118,11 @@ final class Softirq {
         }
         processed = processed + done;
         polls = polls + polled;
+        return hasWork();
+    }
+
+    /** NAPI instances wait to be polled: scheduled, or still on the poll list. */
+    boolean hasWork() {
         return !pollList.isEmpty() || SCHEDULED.getVolatile(this) != null;
     }
 

@@ -47,6 +47,11 @@ public final class StandaloneCore {
                 }
             }
             for (int i = 0; i < engine.cpus(); i++) {
+                if (engine.softirq(i).hasWork()) {
+                    more = true; // a CPU polled after this one handed it frames (a veth peer, a cpumap)
+                }
+            }
+            for (int i = 0; i < engine.cpus(); i++) {
                 if (engine.softirq(i).runTimers() > 0) {
                     more = true;
                 }

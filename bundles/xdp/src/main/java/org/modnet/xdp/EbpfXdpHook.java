@@ -14,7 +14,8 @@ import org.modnet.ebpf.api.XdpBuffer;
  * A loaded eBPF program at a device's XDP hook: each softirq thread runs it in its own address space
  * (its stack, its per-CPU map values) on the frame's buffer in place; moves of the frame's start and
  * end become the skb's; XDP_REDIRECT queues the frame on the target device of the same namespace (a
- * target that is missing or down makes the run XDP_ABORTED, as {@code xdp_do_redirect} failing does).
+ * target that is missing or down makes the run XDP_ABORTED, as {@code xdp_do_redirect} failing does),
+ * or, through a cpumap, on another CPU's backlog, whose softirq takes it into the stack.
  */
 public final class EbpfXdpHook implements XdpHook {
 
@@ -75,11 +76,9 @@ public final class EbpfXdpHook implements XdpHook {
     }
 
     private static int redirectFrame(MemorySegment buffer, int data, int len, NetDevice dev, XdpBuffer x) {
-        if (x.redirectCpu() >= 0) {
-            return XDP_PASS; // a cpumap's frame goes to the stack
-        }
-        NetDevice target = dev.namespace().device(x.redirectIfindex());
-        if (target == null || !target.isUp()) {
+        int cpu = x.redirectCpu();
+        NetDevice target = cpu >= 0 ? dev : dev.namespace().device(x.redirectIfindex());
+        if (target == null || !target.isUp() || cpu >= dev.namespace().core().cpus()) {
             return XDP_ABORTED;
         }
         SkBuff skb = dev.namespace().core().allocSkb(len, SkBuffPool.NET_SKB_PAD);
@@ -87,6 +86,11 @@ public final class EbpfXdpHook implements XdpHook {
             return XDP_ABORTED; // no buffer for the copy: xdp_do_redirect fails
         }
         MemorySegment.copy(buffer, data, skb.memory(), skb.put(len), len);
+        if (cpu >= 0) {
+            skb.dev(dev);
+            dev.namespace().core().enqueueToBacklog(skb, cpu); // into the stack on that CPU
+            return XDP_REDIRECT;
+        }
         skb.dev(target);
         skb.resetMacHeader();
         dev.namespace().core().devQueueXmit(skb);
@@ -95,7 +99,13 @@ public final class EbpfXdpHook implements XdpHook {
 
     private int redirect(SkBuff skb, NetDevice dev, XdpBuffer x) {
         if (x.redirectCpu() >= 0) {
-            return XDP_PASS; // a cpumap's frame goes to the stack (here on the polling CPU)
+            // a cpumap: the frame goes into the stack on that CPU, through its backlog
+            if (x.redirectCpu() >= dev.namespace().core().cpus()) {
+                return XDP_ABORTED;
+            }
+            skb.dev(dev);
+            dev.namespace().core().enqueueToBacklog(skb, x.redirectCpu()); // a full backlog drops it, counted in softnet_stat
+            return XDP_REDIRECT;
         }
         NetDevice target = dev.namespace().device(x.redirectIfindex());
         if (target == null || !target.isUp()) {

@@ -166,4 +166,52 @@ class EbpfXdpHookTest {
         assertEquals(1L, vb.ethtoolStats().get("xdp_aborted"), "no target: the flags' action, XDP_ABORTED (0)");
         assertEquals(0, stack.core().pool().inUse(), "nothing leaked on any path");
     }
+
+    /**
+     * A cpumap sends frames into the stack on another CPU, through its backlog: here the IP protocol
+     * number less one picks the CPU — the CPU that does not poll vb has an entry; vb's own has none (no
+     * queue size); 5 has one, but there is no CPU 5.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = { "interpreter", "jit" })
+    void cpumapRedirectHandsFramesToTheOtherCpusBacklog(String engine) throws Exception {
+        stack.shutdown();
+        ThreeNamespaces two = new ThreeNamespaces(2);
+        stack = two.stack;
+        BpfMap cpus = BpfMap.create("cpus", Verifier.MAP_CPUMAP, 4, 4, 8, 0, 1);
+        int other = 1 - two.vb.rxQueue(0).cpu();
+        cpus.update(new byte[] { (byte) other, 0, 0, 0 }, new byte[] { (byte) 192, 0, 0, 0 }, BpfMap.BPF_ANY); // qsize 192
+        cpus.update(new byte[] { 5, 0, 0, 0 }, new byte[] { (byte) 192, 0, 0, 0 }, BpfMap.BPF_ANY);
+        LoadedProgram p = LoadedProgram.load("prog", Assembler.assemble("""
+                ldxw %r2, [%r1+0]
+                ldxw %r3, [%r1+4]
+                mov %r4, %r2
+                add %r4, 34
+                jgt %r4, %r3, pass
+                ldxb %r6, [%r2+23]
+                sub %r6, 1
+                ldmap %r1, 0
+                mov %r2, %r6
+                mov %r3, 0
+                call 51
+                exit
+                pass:
+                mov %r0, 2
+                exit
+                """), ProgType.XDP, List.of(cpus), HelperProtos.XDP, XdpBuffer.helpers(List.of(cpus)), engine, false, null);
+        two.vb.setXdp(new EbpfXdpHook(p));
+        long processed = two.stack.core().softnetStats().get(other).processed();
+        long in = two.ipv4.counters(two.b).get("IpInReceives");
+        for (int i = 0; i < 3; i++) {
+            two.send(0x0a000002, other + 1, 20);
+        }
+        two.send(0x0a000002, 1 - other + 1, 20);
+        two.send(0x0a000002, 6, 20);
+        two.stack.run();
+        assertEquals(3L, two.vb.ethtoolStats().get("xdp_redirect"));
+        assertEquals(in + 3, two.ipv4.counters(two.b).get("IpInReceives"), "the redirected frames reached B's IPv4");
+        assertEquals(processed + 3, two.stack.core().softnetStats().get(other).processed(), "on the other CPU, from its backlog");
+        assertEquals(2L, two.vb.ethtoolStats().get("xdp_aborted"), "no entry for vb's own CPU, no CPU 5");
+        assertEquals(0, two.stack.core().pool().inUse(), "nothing leaked");
+    }
 }

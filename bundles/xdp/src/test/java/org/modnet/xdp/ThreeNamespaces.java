@@ -33,7 +33,12 @@ final class ThreeNamespaces {
     final NetDevice vd;
 
     ThreeNamespaces() throws Exception {
-        stack = StandaloneCore.manual(1, 4096, System::nanoTime);
+        this(1);
+    }
+
+    /** On {@code cpus} softirqs, driven by hand ({@code stack.run()}). */
+    ThreeNamespaces(int cpus) throws Exception {
+        stack = StandaloneCore.manual(cpus, 4096, System::nanoTime);
         arp = new ArpProtocol(stack.core());
         ipv4 = new Ipv4Protocol(stack.core(), arp);
         stack.addPernet(new Loopback(), 0);

@@ -52,4 +52,15 @@ public interface NetCore {
      * when neither has one (the pools count the refusal).
      */
     org.modnet.api.skb.SkBuff allocSkb(int len, int headroom);
+
+    /**
+     * {@code enqueue_to_backlog}: hands a received frame (its device set, data at the MAC header) to
+     * CPU {@code cpu}'s backlog, whose softirq takes it into the stack — where an XDP cpumap redirect
+     * sends frames. False, the frame freed and counted in {@code softnet_stat}, when the backlog holds
+     * {@code net.core.netdev_max_backlog} frames already or there is no such CPU.
+     */
+    default boolean enqueueToBacklog(org.modnet.api.skb.SkBuff skb, int cpu) {
+        skb.free();
+        return false;
+    }
 }

@@ -178,13 +178,14 @@ public final class XdpBuffer {
             if (value == null) {
                 return r3 & 0x3; // the lower bits of flags: the action when the key is not there
             }
+            // a devmap's value is the target's ifindex, a cpumap's the queue size (struct bpf_cpumap_val): 0 is no entry
             int target = (value[0] & 0xff) | (value[1] & 0xff) << 8 | (value[2] & 0xff) << 16 | (value[3] & 0xff) << 24;
+            if (target == 0) {
+                return r3 & 0x3;
+            }
             if (map.type() == Verifier.MAP_CPUMAP) {
                 x.redirectCpu = (int) r2;
             } else {
-                if (target == 0) {
-                    return r3 & 0x3;
-                }
                 x.redirectIfindex = target;
             }
             return XDP_REDIRECT;

@@ -1,0 +1,68 @@
+package org.modnet.core;
+
+import java.util.function.IntSupplier;
+
+import org.modnet.api.net.DeviceStats;
+import org.modnet.api.net.Eth;
+import org.modnet.api.skb.SkBuff;
+
+/**
+ * One CPU's input backlog ({@code softnet_data.input_pkt_queue} and its {@code process_backlog} NAPI):
+ * frames handed to a CPU from elsewhere — an XDP program's cpumap redirect, as RPS steers them — wait
+ * here, at most {@code net.core.netdev_max_backlog} of them, and that CPU's softirq takes them into
+ * the stack. A full backlog drops the frame and counts it in {@code softnet_stat}'s dropped column.
+ */
+final class Backlog implements Napi.Poller {
+    private final CoreEngine core;
+    private final Softirq softirq;
+    private final IntSupplier maxBacklog;
+    private final SkbRing queue = new SkbRing(1 << 16);
+    private final Napi napi;
+
+    Backlog(CoreEngine core, Softirq softirq, IntSupplier maxBacklog) {
+        this.core = core;
+        this.softirq = softirq;
+        this.maxBacklog = maxBacklog;
+        this.napi = new Napi(softirq, this);
+    }
+
+    /** {@code enqueue_to_backlog}: the frame (its device set, data at the MAC header) queued for this CPU; false if dropped. */
+    boolean enqueue(SkBuff skb) {
+        if (queue.pending() >= maxBacklog.getAsInt() || !queue.offer(skb)) {
+            softirq.countDrop();
+            skb.free();
+            return false;
+        }
+        napi.schedule();
+        return true;
+    }
+
+    /** {@code process_backlog}: each frame through {@code eth_type_trans} into the stack, on this CPU. */
+    @Override
+    public int poll(Napi n, int budget) {
+        int done = 0;
+        while (done < budget) {
+            SkBuff skb = queue.poll();
+            if (skb == null) {
+                break;
+            }
+            done++;
+            NetDev dev = (NetDev) skb.dev();
+            if (dev == null || !dev.isUp()) {
+                skb.free();
+                continue;
+            }
+            if (Eth.typeTrans(skb, dev) < 0) {
+                dev.stats().addShared(DeviceStats.Field.RX_LENGTH_ERRORS, 1);
+                skb.free();
+                continue;
+            }
+            core.receive(skb, dev);
+        }
+        return done;
+    }
+
+    int pending() {
+        return queue.pending();
+    }
+}
