@@ -138,6 +138,27 @@ public class ShellIT {
         assertEquals(4, packets(sh("ip -n r -s link show eth0"), "RX"));
         expectFailure("tcpreplay -i lo /nonexistent.pcap", "No such file or directory");
         java.nio.file.Files.deleteIfExists(pcap);
+
+        // the same with pcapng, as tcpdump -w FILE.pcapng writes it
+        java.nio.file.Path ng = java.nio.file.Files.createTempFile("modnet-replay", ".pcapng");
+        Thread ngCapture = new Thread(() -> {
+            try {
+                sh("tcpdump -i lo -c 4 -w " + ng + " icmp");
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        ngCapture.start();
+        Thread.sleep(300);
+        sh("ping -c 1 127.0.0.1");
+        ngCapture.join(10_000);
+        assertThat(sh("ip netns exec r tcpreplay -i eth0 -t " + ng), containsString("Actual: 4 packets (392 bytes)"));
+        deadline = System.nanoTime() + 5_000_000_000L;
+        while (packets(sh("ip -n r -s link show eth0"), "RX") < 8 && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertEquals(8, packets(sh("ip -n r -s link show eth0"), "RX"));
+        java.nio.file.Files.deleteIfExists(ng);
     }
 
     @Test

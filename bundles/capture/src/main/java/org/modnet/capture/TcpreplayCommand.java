@@ -18,14 +18,14 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 
 /**
- * {@code tcpreplay -i DEV [-t] FILE}: plays a pcap file into a device's receive path, as if its NIC
+ * {@code tcpreplay -i DEV [-t] FILE}: plays a pcap or pcapng file into a device's receive path, as if its NIC
  * had received each frame (into the receive ring, then NAPI), at the recorded pace or with
  * {@code -t} (--topspeed) as fast as it can. Prints tcpreplay's summary.
  */
 @Component(service = TcpreplayCommand.class, immediate = true, property = { "osgi.command.scope=" + Commands.SCOPE,
         "osgi.command.function=tcpreplay" })
 public final class TcpreplayCommand {
-    static final String USAGE = "Usage: tcpreplay -i interface [-t|--topspeed] file.pcap";
+    static final String USAGE = "Usage: tcpreplay -i interface [-t|--topspeed] file.pcap|file.pcapng";
 
     private final NetCore core;
 
