@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 
+import org.modnet.api.inet.InetChecksum;
 import org.modnet.api.net.DeviceSetup;
 import org.modnet.api.net.DeviceStats;
 import org.modnet.api.net.Errno;
@@ -17,6 +18,7 @@ import org.modnet.api.net.NetDeviceOps;
 import org.modnet.api.net.NetException;
 import org.modnet.api.net.NetNamespace;
 import org.modnet.api.net.TxResult;
+import org.modnet.api.skb.Checksum;
 import org.modnet.api.skb.SkBuff;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -26,11 +28,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@code ip link add NAME type tap}: a modnet device whose wire is a Linux TAP interface of the same
- * name ({@code /dev/net/tun}, IFF_TAP | IFF_NO_PI). One "interrupt" thread polls every TAP's file
- * descriptor and, when frames wait, reads them straight into packet buffers and puts them in the
- * device's receive ring, where NAPI takes them; it sleeps in poll(2) when nothing comes. Transmit is a
- * non-blocking write. Native XDP ({@code xdpdrv}) runs in that thread on the TAP's own buffer before
+ * {@code ip link add NAME type tap [multi_queue] [numqueues N]}: a modnet device whose wire is a Linux
+ * TAP interface of the same name ({@code /dev/net/tun}, IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, and
+ * IFF_MULTI_QUEUE with a file descriptor per queue), made, or an existing persistent one attached.
+ * One "interrupt" thread polls every queue's file descriptor and, when frames wait, reads them
+ * straight into packet buffers and puts them in that queue's receive ring, where its NAPI instance
+ * takes them; it sleeps in poll(2) when nothing comes. Transmit is a non-blocking write. Native XDP ({@code xdpdrv}) runs in that thread on the TAP's own buffer before
  * any skb, as tun runs it before building one. Needs root (CAP_NET_ADMIN) and /dev/net/tun, and says so otherwise.
  */
 @Component(service = LinkFactory.class, immediate = true, property = LinkFactory.KIND + "=tap")
@@ -40,6 +43,10 @@ public final class TapDriver implements LinkFactory {
     private static final int BURST = 64;
     /** {@code XDP_PACKET_HEADROOM}. */
     private static final int XDP_HEADROOM = 256;
+    /** Queues one poll(2) watches at most. */
+    private static final int MAX_POLLED = 1024;
+    private static final ValueLayout.OfShort LE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort BE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.BIG_ENDIAN);
 
     private final NetCore core;
     private final List<Tap> taps = new CopyOnWriteArrayList<>();
@@ -54,41 +61,81 @@ public final class TapDriver implements LinkFactory {
 
     @Override
     public NetDevice create(NetNamespace ns, String name, List<String> args) throws NetException {
-        if (!args.isEmpty()) {
-            throw new NetException(Errno.EINVAL, "tap: unknown argument \"" + args.get(0) + "\"");
+        boolean multiQueue = false;
+        int queues = 1;
+        for (int i = 0; i < args.size(); i++) {
+            switch (args.get(i)) {
+                case "multi_queue" -> multiQueue = true;
+                case "numqueues" -> {
+                    if (i + 1 >= args.size()) {
+                        throw new NetException(Errno.EINVAL, "tap: \"numqueues\" needs a number");
+                    }
+                    try {
+                        queues = Integer.parseInt(args.get(++i));
+                    } catch (NumberFormatException e) {
+                        queues = -1;
+                    }
+                    if (queues < 1 || queues > 256) {
+                        throw new NetException(Errno.EINVAL, "tap: numqueues must be 1 to 256, not \"" + args.get(i) + "\"");
+                    }
+                    multiQueue = true;
+                }
+                default -> throw new NetException(Errno.EINVAL, "tap: unknown argument \"" + args.get(i) + "\"");
+            }
+        }
+        if (multiQueue && !args.contains("numqueues")) {
+            queues = core.cpus();
         }
         if (ns.device(name) != null) {
             throw new NetException(Errno.EEXIST);
         }
-        int fd = Tun.openTap(name);
-        if (fd < 0) {
-            int errno = -fd;
-            throw switch (errno) {
-                case 1, 13 -> new NetException(Errno.EPERM, "tap: opening /dev/net/tun needs root (CAP_NET_ADMIN)");
-                case 2, 19 -> new NetException(Errno.ENODEV, "tap: /dev/net/tun is missing (modprobe tun)");
-                case 16 -> new NetException(Errno.EBUSY, "tap: the Linux interface " + name + " is in use");
-                default -> new NetException(Errno.EINVAL, "tap: TUNSETIFF failed, errno " + errno);
-            };
+        int[] fds = new int[queues];
+        for (int q = 0; q < queues; q++) {
+            int fd = Tun.openTap(name, multiQueue);
+            if (fd < 0) {
+                for (int k = 0; k < q; k++) {
+                    Tun.close(fds[k]);
+                }
+                int errno = -fd;
+                throw switch (errno) {
+                    case 1, 13 -> new NetException(Errno.EPERM, "tap: opening /dev/net/tun needs root (CAP_NET_ADMIN)");
+                    case 2, 19 -> new NetException(Errno.ENODEV, "tap: /dev/net/tun is missing (modprobe tun)");
+                    case 16 -> new NetException(Errno.EBUSY, "tap: the Linux interface " + name + " is in use");
+                    case 22 -> new NetException(Errno.EINVAL, "tap: the Linux interface " + name
+                            + " exists with other flags (multi_queue must match how it was made)");
+                    default -> new NetException(Errno.EINVAL, "tap: TUNSETIFF failed, errno " + errno);
+                };
+            }
+            fds[q] = fd;
         }
-        Tap tap = new Tap(fd);
+        Tap tap = new Tap(fds);
         try {
-            tap.dev = ns.register(DeviceSetup.ether(name, "tap").withRings(1024, 4096, 1024, 4096), tap);
+            tap.dev = ns.register(DeviceSetup.ether(name, "tap").withRings(1024, 4096, 1024, 4096).withQueues(queues, queues), tap);
         } catch (NetException e) {
-            Tun.close(fd);
+            for (int fd : fds) {
+                Tun.close(fd);
+            }
             throw e;
         }
         taps.add(tap);
         return tap.dev;
     }
 
-    /** The interrupt: wait for any TAP to have frames, then move them into the receive rings. */
+    /** The interrupt: wait for any TAP queue to have frames, then move them into that queue's receive ring. */
     private void irqLoop() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(Tun.captureLayout());
-            MemorySegment fds = arena.allocate(8L * 256);
+            MemorySegment fds = arena.allocate(8L * MAX_POLLED);
+            Queue[] now = new Queue[MAX_POLLED];
             while (running) {
-                Tap[] now = taps.stream().filter(t -> !t.broken).toArray(Tap[]::new); // a TAP that failed is not polled: no spin
-                int n = Math.min(now.length, 256);
+                int n = 0;
+                for (Tap t : taps) {
+                    for (Queue q : t.queues) {
+                        if (!q.broken && n < MAX_POLLED) { // a queue that failed is not polled: no spin
+                            now[n++] = q;
+                        }
+                    }
+                }
                 for (int i = 0; i < n; i++) {
                     fds.set(ValueLayout.JAVA_INT, 8L * i, now[i].fd);
                     fds.set(ValueLayout.JAVA_SHORT, 8L * i + 4, Tun.POLLIN);
@@ -131,25 +178,26 @@ public final class TapDriver implements LinkFactory {
         }
     }
 
-    /** One TAP: its file descriptor and its modnet device. */
-    private final class Tap implements NetDeviceOps {
+    /** One queue of a TAP: its file descriptor, its receive ring, and the buffer native XDP reads into. */
+    private final class Queue {
+        final Tap tap;
+        final int index;
         final int fd;
-        /** Where native XDP reads frames: the headroom a program may grow into, then the largest frame. */
+        /** Where native XDP reads frames: the headroom a program may grow into, the virtio-net header, the largest frame. */
         private final MemorySegment page = Arena.ofAuto().allocate(XDP_HEADROOM + 65536, 64);
-        volatile NetDevice dev;
-        private volatile boolean closed;
-        private volatile boolean reported;
-        /** Its Linux interface is gone (reads fail): no carrier, no polling, transmits dropped and counted. */
+        /** Its Linux side is gone (reads fail): no polling. */
         volatile boolean broken;
 
-        Tap(int fd) {
+        Queue(Tap tap, int index, int fd) {
+            this.tap = tap;
+            this.index = index;
             this.fd = fd;
         }
 
         /** Reads what waits, up to a burst, straight into packet buffers (the NIC's DMA). */
         void drain(MemorySegment state) {
-            NetDevice d = dev;
-            if (d == null || closed) {
+            NetDevice d = tap.dev;
+            if (d == null || tap.closed) {
                 return;
             }
             if (d.xdpNative()) {
@@ -172,26 +220,151 @@ public final class TapDriver implements LinkFactory {
                     return;
                 }
                 skb.put((int) r);
-                d.rxQueue(0).receive(skb); // a frame the ring has no room for is counted there
+                if (!tap.vnetHeader(skb, d)) {
+                    skb.free();
+                    continue;
+                }
+                d.rxQueue(index).receive(skb); // a frame the ring has no room for is counted there
             }
         }
 
         /**
-         * Native XDP, as tun runs a program before it builds an skb: each frame is read into the TAP's
-         * own page (XDP_PACKET_HEADROOM before it) and the program runs there; only what it passes is
-         * copied into a packet buffer.
+         * Native XDP, as tun runs a program before it builds an skb: each frame is read into the queue's
+         * own page and the program runs there; only what it passes is copied into a packet buffer.
          */
         private void drainNative(MemorySegment state, NetDevice d) {
+            int at = XDP_HEADROOM - Tun.VNET_HDR_LEN; // the header lands in the headroom, the frame at XDP_HEADROOM
             for (int i = 0; i < BURST; i++) {
-                long r = Tun.read(state, fd, page.asSlice(XDP_HEADROOM), page.byteSize() - XDP_HEADROOM);
+                long r = Tun.read(state, fd, page.asSlice(at), page.byteSize() - at);
                 if (r <= 0) {
                     if (r != -Tun.EAGAIN && r != 0) {
                         failed(d, r);
                     }
                     return;
                 }
-                d.rxQueue(0).receiveFrame(page, XDP_HEADROOM, (int) r); // dropped frames are counted there
+                if (!tap.vnetHeader(page, at, (int) r, d)) {
+                    continue;
+                }
+                d.rxQueue(index).receiveFrame(page, XDP_HEADROOM, (int) r - Tun.VNET_HDR_LEN); // dropped frames are counted there
             }
+        }
+
+        private void failed(NetDevice d, long r) {
+            d.stats().addShared(DeviceStats.Field.RX_ERRORS, 1);
+            broken = true; // a TAP whose reads fail (its interface deleted) would make poll(2) return at once, for ever
+            if (!tap.reported) {
+                tap.reported = true; // said once
+                LOG.warn("tap {}: read failed with errno {}; the device stays, without carrier, counting what it cannot send", d.name(), -r);
+            }
+        }
+    }
+
+    /**
+     * One TAP: its queues (one file descriptor each; several with multi_queue, each its own receive
+     * queue and NAPI instance) and its modnet device. Every frame crosses with a virtio-net header:
+     * Linux may hand over partial checksums (NEEDS_CSUM), which are completed here, as a NIC's receive
+     * checksum offload would leave them, or vouch for one (DATA_VALID); modnet sends full checksums.
+     */
+    private final class Tap implements NetDeviceOps {
+        final Queue[] queues;
+        volatile NetDevice dev;
+        volatile boolean closed;
+        volatile boolean reported;
+        private volatile boolean gsoReported;
+        /** Partial checksums Linux handed over that were completed here ({@code ethtool -S}: rx_csum_completed). */
+        private final java.util.concurrent.atomic.LongAdder csumCompleted = new java.util.concurrent.atomic.LongAdder();
+
+        Tap(int[] fds) {
+            queues = new Queue[fds.length];
+            for (int q = 0; q < fds.length; q++) {
+                queues[q] = new Queue(this, q, fds[q]);
+            }
+        }
+
+        /** The header of a frame read into an skb: removed, its offload request honoured; false (counted) if the frame cannot be taken. */
+        boolean vnetHeader(SkBuff skb, NetDevice d) {
+            if (skb.len() < Tun.VNET_HDR_LEN) {
+                countBad(d);
+                return false;
+            }
+            int at = skb.data();
+            int flags = skb.getU8(at);
+            int gso = skb.getU8(at + 1);
+            int csumStart = Short.toUnsignedInt(Short.reverseBytes((short) skb.getU16(at + 6)));
+            int csumOffset = Short.toUnsignedInt(Short.reverseBytes((short) skb.getU16(at + 8)));
+            skb.pull(Tun.VNET_HDR_LEN);
+            if (!gsoOk(gso, d)) {
+                return false;
+            }
+            if ((flags & Tun.VIRTIO_NET_HDR_F_NEEDS_CSUM) != 0) {
+                int field = csumStart + csumOffset;
+                if (csumStart >= skb.len() || field + 2 > skb.len()) {
+                    countBad(d);
+                    return false;
+                }
+                // the field holds the pseudo-header's sum: the sum from csum_start to the end completes it
+                int sum = InetChecksum.checksum(skb, skb.data() + csumStart, skb.len() - csumStart);
+                skb.setU16(skb.data() + field, sum == 0 ? 0xffff : sum);
+                skb.ipSummed(Checksum.UNNECESSARY);
+                csumCompleted.increment();
+            } else if ((flags & Tun.VIRTIO_NET_HDR_F_DATA_VALID) != 0) {
+                skb.ipSummed(Checksum.UNNECESSARY);
+            }
+            return true;
+        }
+
+        /** The same for a frame in a queue's page at {@code at} ({@code len} bytes with the header). */
+        boolean vnetHeader(MemorySegment page, int at, int len, NetDevice d) {
+            if (len < Tun.VNET_HDR_LEN) {
+                countBad(d);
+                return false;
+            }
+            int flags = page.get(ValueLayout.JAVA_BYTE, at) & 0xff;
+            if (!gsoOk(page.get(ValueLayout.JAVA_BYTE, at + 1) & 0xff, d)) {
+                return false;
+            }
+            if ((flags & Tun.VIRTIO_NET_HDR_F_NEEDS_CSUM) != 0) {
+                int start = Short.toUnsignedInt(page.get(LE16, at + 6));
+                int field = start + Short.toUnsignedInt(page.get(LE16, at + 8));
+                int frame = len - Tun.VNET_HDR_LEN;
+                if (start >= frame || field + 2 > frame) {
+                    countBad(d);
+                    return false;
+                }
+                int base = at + Tun.VNET_HDR_LEN;
+                long sum = 0;
+                for (int i = start; i + 1 < frame; i += 2) {
+                    sum += Short.toUnsignedInt(page.get(BE16, base + i));
+                }
+                if ((frame - start) % 2 != 0) {
+                    sum += (page.get(ValueLayout.JAVA_BYTE, base + frame - 1) & 0xff) << 8;
+                }
+                while ((sum >>> 16) != 0) {
+                    sum = (sum & 0xffff) + (sum >>> 16);
+                }
+                int c = ~(int) sum & 0xffff;
+                page.set(BE16, base + field, (short) (c == 0 ? 0xffff : c));
+                csumCompleted.increment();
+            }
+            return true;
+        }
+
+        /** Segmented frames need TSO negotiated, which modnet does not ask for: one that comes anyway is dropped and counted. */
+        private boolean gsoOk(int gso, NetDevice d) {
+            if ((gso & 0x7f) == Tun.VIRTIO_NET_HDR_GSO_NONE) {
+                return true;
+            }
+            countBad(d);
+            if (!gsoReported) {
+                gsoReported = true;
+                LOG.warn("tap {}: Linux sent a segmentation-offload frame (gso_type {}) though none was negotiated; dropped", d.name(), gso);
+            }
+            return false;
+        }
+
+        private void countBad(NetDevice d) {
+            d.stats().addShared(DeviceStats.Field.RX_ERRORS, 1);
+            d.stats().addShared(DeviceStats.Field.RX_FRAME_ERRORS, 1);
         }
 
         @Override
@@ -199,32 +372,39 @@ public final class TapDriver implements LinkFactory {
             return true;
         }
 
-        private void failed(NetDevice d, long r) {
-            d.stats().addShared(DeviceStats.Field.RX_ERRORS, 1);
-            broken = true; // a TAP whose reads fail (its interface deleted) would make poll(2) return at once, for ever
-            if (!reported) {
-                reported = true; // said once
-                LOG.warn("tap {}: read failed with errno {}; the device stays, without carrier, counting what it cannot send", d.name(), -r);
-            }
-        }
-
         @Override
         public boolean carrier(NetDevice self) {
-            return !broken;
+            for (Queue q : queues) {
+                if (q.broken) {
+                    return false;
+                }
+            }
+            return true;
         }
 
         @Override
         public TxResult startXmit(SkBuff skb, NetDevice self) {
             DeviceStats stats = self.stats();
-            if (closed || broken || !skb.linearize()) {
+            if (closed || !carrier(self) || !skb.linearize()) {
                 stats.addShared(DeviceStats.Field.TX_DROPPED, 1);
                 skb.free();
                 return TxResult.OK;
             }
             int len = skb.len();
+            Queue q = queues[queues.length == 1 ? 0 : Math.floorMod(skb.hash(), queues.length)];
             try (Arena arena = Arena.ofConfined()) {
-                long w = Tun.write(arena.allocate(Tun.captureLayout()), fd, skb.memory().asSlice(skb.data(), len), len);
-                if (w == len) {
+                // the virtio-net header first: no offload asked, the checksums are complete
+                MemorySegment frame;
+                if (skb.headroom() >= Tun.VNET_HDR_LEN && skb.isWritable()) {
+                    int at = skb.push(Tun.VNET_HDR_LEN);
+                    skb.memory().asSlice(at, Tun.VNET_HDR_LEN).fill((byte) 0);
+                    frame = skb.memory().asSlice(at, len + Tun.VNET_HDR_LEN);
+                } else {
+                    frame = arena.allocate(len + Tun.VNET_HDR_LEN);
+                    MemorySegment.copy(skb.memory(), skb.data(), frame, Tun.VNET_HDR_LEN, len);
+                }
+                long w = Tun.write(arena.allocate(Tun.captureLayout()), q.fd, frame, frame.byteSize());
+                if (w == frame.byteSize()) {
                     stats.addShared(DeviceStats.Field.TX_PACKETS, 1);
                     stats.addShared(DeviceStats.Field.TX_BYTES, len);
                 } else {
@@ -247,13 +427,20 @@ public final class TapDriver implements LinkFactory {
             taps.remove(this);
             if (!closed) {
                 closed = true;
-                Tun.close(fd);
+                for (Queue q : queues) {
+                    Tun.close(q.fd);
+                }
             }
         }
 
         @Override
         public Map<String, String> driverInfo(NetDevice self) {
             return Map.of("driver", "tun", "version", "1.6", "bus-info", "tap");
+        }
+
+        @Override
+        public Map<String, Long> ethtoolStats(NetDevice self) {
+            return Map.of("rx_csum_completed", csumCompleted.sum(), "queues", (long) queues.length);
         }
     }
 }

@@ -22,6 +22,16 @@ final class Tun {
     static final long TUNSETIFF = 0x400454caL;
     static final short IFF_TAP = 0x0002;
     static final short IFF_NO_PI = 0x1000;
+    static final short IFF_VNET_HDR = 0x4000;
+    static final short IFF_MULTI_QUEUE = 0x0100;
+    static final long TUNSETOFFLOAD = 0x400454d0L;
+    /** Offloads Linux may use toward us: partial checksums (we complete them), nothing segmented. */
+    static final int TUN_F_CSUM = 0x01;
+    /** {@code struct virtio_net_hdr}: flags, gso_type, hdr_len, gso_size, csum_start, csum_offset. */
+    static final int VNET_HDR_LEN = 10;
+    static final int VIRTIO_NET_HDR_F_NEEDS_CSUM = 1;
+    static final int VIRTIO_NET_HDR_F_DATA_VALID = 2;
+    static final int VIRTIO_NET_HDR_GSO_NONE = 0;
     static final short POLLIN = 0x1;
     static final int EAGAIN = 11;
 
@@ -56,8 +66,12 @@ final class Tun {
         return r < 0 ? -(int) ERRNO.get(state, 0L) : r;
     }
 
-    /** Opens /dev/net/tun and attaches a TAP interface of that name; the fd, or -errno. */
-    static int openTap(String name) {
+    /**
+     * Opens /dev/net/tun and attaches a TAP interface of that name (made, or an existing persistent one)
+     * with a virtio-net header before every frame and Linux allowed to send partial checksums; with
+     * {@code multiQueue} one queue of a multi-queue TAP (each call attaches another). The fd, or -errno.
+     */
+    static int openTap(String name, boolean multiQueue) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CAPTURE);
             int fd = (int) result((int) OPEN.invokeExact(state, arena.allocateFrom("/dev/net/tun"), O_RDWR | O_NONBLOCK), state);
@@ -67,8 +81,11 @@ final class Tun {
             MemorySegment ifreq = arena.allocate(40);
             byte[] n = name.getBytes(StandardCharsets.US_ASCII);
             MemorySegment.copy(n, 0, ifreq, ValueLayout.JAVA_BYTE, 0, Math.min(n.length, 15));
-            ifreq.set(ValueLayout.JAVA_SHORT, 16, (short) (IFF_TAP | IFF_NO_PI));
+            ifreq.set(ValueLayout.JAVA_SHORT, 16, (short) (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | (multiQueue ? IFF_MULTI_QUEUE : 0)));
             int r = (int) result((int) IOCTL.invokeExact(state, fd, TUNSETIFF, ifreq), state);
+            if (r >= 0) {
+                r = (int) result((int) IOCTL.invokeExact(state, fd, TUNSETOFFLOAD, MemorySegment.ofAddress(TUN_F_CSUM)), state);
+            }
             if (r < 0) {
                 close(fd);
                 return r;
