@@ -26,6 +26,10 @@ final class Napi {
     /** The driver's poll function, {@code napi->poll}: processes up to {@code budget} frames, returns how many. */
     interface Poller {
         int poll(Napi napi, int budget);
+
+        /** The instance completed (unmasked): a driver that masked its interrupt enables it again. */
+        default void completed() {
+        }
     }
 
     private final Softirq softirq;
@@ -77,7 +81,14 @@ final class Napi {
         }
         int done = poller.poll(this, budget);
         work[0] = done;
-        return done >= budget || !complete();
+        if (done >= budget) {
+            return true;
+        }
+        if (!complete()) {
+            return true;
+        }
+        poller.completed();
+        return false;
     }
 
     /**

@@ -21,6 +21,8 @@ final class RxQueueImpl implements RxQueue, Napi.Poller {
     /** A ring replaced by {@code ethtool -G}: drained before the new one, so no frame is stranded. */
     private volatile SkbRing retired;
 
+    private volatile DriverPoll driverPoll;
+
     private final java.util.concurrent.atomic.AtomicLong ringDrops = new java.util.concurrent.atomic.AtomicLong();
     private long packets; // written by the polling softirq only
 
@@ -114,7 +116,32 @@ final class RxQueueImpl implements RxQueue, Napi.Poller {
     }
 
     @Override
+    public void setDriverPoll(DriverPoll poll) {
+        driverPoll = poll;
+    }
+
+    @Override
+    public void schedule() {
+        napi.schedule();
+    }
+
+    @Override
+    public void completed() {
+        DriverPoll d = driverPoll;
+        if (d != null) {
+            d.rearm(this);
+        }
+    }
+
+    @Override
     public int poll(Napi n, int budget) {
+        DriverPoll d = driverPoll;
+        if (d != null) {
+            int room = Math.min(budget, ring.size()) - ring.pending();
+            if (room > 0) {
+                d.fill(this, room); // the driver's reads, in this poll: frames go into the ring, drained below
+            }
+        }
         DeviceStats stats = dev.stats();
         int done = 0;
         long good = 0;

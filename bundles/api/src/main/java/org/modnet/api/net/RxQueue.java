@@ -25,6 +25,30 @@ public interface RxQueue {
         throw new UnsupportedOperationException("receiveFrame");
     }
 
+    /**
+     * A driver whose frames are read by the NAPI poll itself, as a NIC's poll cleans its receive ring:
+     * the driver's interrupt masks itself and {@link #schedule}s the queue; each poll asks the driver
+     * for up to its budget of frames (it hands them to {@link #receive} or {@link #receiveFrame}) and
+     * delivers them; a poll that finds fewer completes and calls {@link DriverPoll#rearm} — the
+     * interrupt is enabled again. Null: the ring is filled from outside only.
+     */
+    interface DriverPoll {
+        /** Reads up to {@code budget} frames into the queue without blocking; how many. */
+        int fill(RxQueue queue, int budget);
+
+        /** NAPI completed: the driver enables its interrupt again (level-triggered, so nothing is missed). */
+        void rearm(RxQueue queue);
+    }
+
+    default void setDriverPoll(DriverPoll poll) {
+        throw new UnsupportedOperationException("setDriverPoll");
+    }
+
+    /** {@code napi_schedule} from the driver's interrupt: the queue will be polled soon on its CPU. */
+    default void schedule() {
+        throw new UnsupportedOperationException("schedule");
+    }
+
     /** The ring's size in frames. */
     int size();
 

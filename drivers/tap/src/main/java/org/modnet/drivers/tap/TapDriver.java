@@ -17,6 +17,7 @@ import org.modnet.api.net.NetDevice;
 import org.modnet.api.net.NetDeviceOps;
 import org.modnet.api.net.NetException;
 import org.modnet.api.net.NetNamespace;
+import org.modnet.api.net.RxQueue;
 import org.modnet.api.net.TxResult;
 import org.modnet.api.skb.Checksum;
 import org.modnet.api.skb.SkBuff;
@@ -31,9 +32,10 @@ import org.slf4j.LoggerFactory;
  * {@code ip link add NAME type tap [multi_queue] [numqueues N]}: a modnet device whose wire is a Linux
  * TAP interface of the same name ({@code /dev/net/tun}, IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, and
  * IFF_MULTI_QUEUE with a file descriptor per queue), made, or an existing persistent one attached.
- * One "interrupt" thread polls every queue's file descriptor and, when frames wait, reads them
- * straight into packet buffers and puts them in that queue's receive ring, where its NAPI instance
- * takes them; it sleeps in poll(2) when nothing comes. Transmit is a non-blocking write. Native XDP ({@code xdpdrv}) runs in that thread on the TAP's own buffer before
+ * One "interrupt" thread sleeps in poll(2) on every queue's file descriptor; a readable queue is
+ * masked and its NAPI instance scheduled, and the NAPI poll reads the frames — non-blocking, up to its
+ * budget, straight into packet buffers — as a NIC's poll cleans its receive ring; NAPI completing
+ * unmasks the queue. Transmit is a non-blocking write. Native XDP ({@code xdpdrv}) runs in that thread on the TAP's own buffer before
  * any skb, as tun runs it before building one. Needs root (CAP_NET_ADMIN) and /dev/net/tun, and says so otherwise.
  */
 @Component(service = LinkFactory.class, immediate = true, property = LinkFactory.KIND + "=tap")
@@ -53,10 +55,26 @@ public final class TapDriver implements LinkFactory {
     private volatile boolean running = true;
     private final Thread irq;
 
+    /** Wakes the interrupt thread out of poll(2) when a queue is armed again. */
+    private final int wakeup;
+    private final MemorySegment wakeupValue = Arena.ofAuto().allocate(8, 8);
+
     @Activate
     public TapDriver(@Reference NetCore core) {
         this.core = core;
+        this.wakeup = Tun.eventfd();
+        if (wakeup < 0) {
+            throw new IllegalStateException("tap: eventfd failed, errno " + -wakeup);
+        }
+        wakeupValue.set(ValueLayout.JAVA_LONG, 0, 1);
         this.irq = Thread.ofPlatform().name("tap-irq").daemon().start(this::irqLoop);
+    }
+
+    /** Rings the interrupt thread's doorbell: it polls the armed queues again. */
+    private void wake() {
+        try (Arena arena = Arena.ofConfined()) {
+            Tun.write(arena.allocate(Tun.captureLayout()), wakeup, wakeupValue, 8);
+        }
     }
 
     @Override
@@ -117,21 +135,30 @@ public final class TapDriver implements LinkFactory {
             }
             throw e;
         }
+        for (Queue q : tap.queues) {
+            tap.dev.rxQueue(q.index).setDriverPoll(q);
+        }
         taps.add(tap);
+        wake();
         return tap.dev;
     }
 
-    /** The interrupt: wait for any TAP queue to have frames, then move them into that queue's receive ring. */
+    /**
+     * The interrupt: waits in poll(2) for an armed queue to become readable, then masks it and
+     * schedules its NAPI instance, whose poll reads the frames ({@link Queue#fill}); NAPI completing
+     * arms the queue again and rings the doorbell. Nothing is read here, and nothing spins.
+     */
     private void irqLoop() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(Tun.captureLayout());
-            MemorySegment fds = arena.allocate(8L * MAX_POLLED);
+            MemorySegment fds = arena.allocate(8L * (MAX_POLLED + 1));
+            MemorySegment drain = arena.allocate(8, 8);
             Queue[] now = new Queue[MAX_POLLED];
             while (running) {
                 int n = 0;
                 for (Tap t : taps) {
                     for (Queue q : t.queues) {
-                        if (!q.broken && n < MAX_POLLED) { // a queue that failed is not polled: no spin
+                        if (q.armed && !q.broken && n < MAX_POLLED) { // a queue that failed is not polled: no spin
                             now[n++] = q;
                         }
                     }
@@ -141,22 +168,23 @@ public final class TapDriver implements LinkFactory {
                     fds.set(ValueLayout.JAVA_SHORT, 8L * i + 4, Tun.POLLIN);
                     fds.set(ValueLayout.JAVA_SHORT, 8L * i + 6, (short) 0);
                 }
-                int ready = Tun.poll(state, fds, n, 100);
+                fds.set(ValueLayout.JAVA_INT, 8L * n, wakeup);
+                fds.set(ValueLayout.JAVA_SHORT, 8L * n + 4, Tun.POLLIN);
+                fds.set(ValueLayout.JAVA_SHORT, 8L * n + 6, (short) 0);
+                int ready = Tun.poll(state, fds, n + 1, 100);
                 if (ready <= 0) {
-                    if (n == 0) {
-                        Thread.sleep(100);
-                    }
                     continue;
+                }
+                if (fds.get(ValueLayout.JAVA_SHORT, 8L * n + 6) != 0) {
+                    Tun.read(state, wakeup, drain, 8); // the doorbell: reset it, then poll the armed set again
                 }
                 for (int i = 0; i < n; i++) {
                     short revents = fds.get(ValueLayout.JAVA_SHORT, 8L * i + 6);
                     if (revents != 0) {
-                        now[i].drain(state);
+                        now[i].interrupt();
                     }
                 }
             }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         } catch (RuntimeException e) {
             LOG.error("tap: the interrupt thread stopped: {}", e.toString());
         }
@@ -171,15 +199,17 @@ public final class TapDriver implements LinkFactory {
                 d.namespace().unregister(d);
             }
         }
+        wake();
         try {
             irq.join(2000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        Tun.close(wakeup);
     }
 
-    /** One queue of a TAP: its file descriptor, its receive ring, and the buffer native XDP reads into. */
-    private final class Queue {
+    /** One queue of a TAP: its file descriptor, its receive queue (whose NAPI poll reads it), and the buffer native XDP reads into. */
+    private final class Queue implements RxQueue.DriverPoll {
         final Tap tap;
         final int index;
         final int fd;
@@ -187,6 +217,10 @@ public final class TapDriver implements LinkFactory {
         private final MemorySegment page = Arena.ofAuto().allocate(XDP_HEADROOM + 65536, 64);
         /** Its Linux side is gone (reads fail): no polling. */
         volatile boolean broken;
+        /** The interrupt is enabled: the interrupt thread watches the descriptor (off from the interrupt until NAPI completes). */
+        volatile boolean armed = true;
+        /** The NAPI poll's own capture state for reads (one poll of a queue at a time, by NAPI's rule). */
+        private final MemorySegment state = Arena.ofAuto().allocate(Tun.captureLayout());
 
         Queue(Tap tap, int index, int fd) {
             this.tap = tap;
@@ -194,21 +228,38 @@ public final class TapDriver implements LinkFactory {
             this.fd = fd;
         }
 
-        /** Reads what waits, up to a burst, straight into packet buffers (the NIC's DMA). */
-        void drain(MemorySegment state) {
+        /** Readable: mask, and let NAPI read ({@code napi_schedule} from the interrupt handler). */
+        void interrupt() {
             NetDevice d = tap.dev;
             if (d == null || tap.closed) {
                 return;
             }
-            if (d.xdpNative()) {
-                drainNative(state, d);
-                return;
+            armed = false;
+            d.rxQueue(index).schedule();
+        }
+
+        @Override
+        public void rearm(RxQueue queue) {
+            armed = true;
+            wake();
+        }
+
+        /** In the NAPI poll: up to {@code budget} frames read without blocking, straight into packet buffers (the NIC's DMA). */
+        @Override
+        public int fill(RxQueue queue, int budget) {
+            NetDevice d = tap.dev;
+            if (d == null || tap.closed || broken) {
+                return 0;
             }
-            for (int i = 0; i < BURST; i++) {
+            if (d.xdpNative()) {
+                return fillNative(d, queue, budget);
+            }
+            int n = 0;
+            while (n < budget) {
                 SkBuff skb = core.pool().alloc(core.pool().bufferSize() - org.modnet.api.skb.SkBuffPool.NET_SKB_PAD);
                 if (skb == null) {
                     d.stats().addShared(DeviceStats.Field.RX_MISSED_ERRORS, 1); // no buffer: the frame waits in the kernel
-                    return;
+                    return n;
                 }
                 int room = skb.tailroom();
                 long r = Tun.read(state, fd, skb.memory().asSlice(skb.tail(), room), room);
@@ -217,36 +268,41 @@ public final class TapDriver implements LinkFactory {
                     if (r != -Tun.EAGAIN && r != 0) {
                         failed(d, r);
                     }
-                    return;
+                    return n;
                 }
+                n++;
                 skb.put((int) r);
                 if (!tap.vnetHeader(skb, d)) {
                     skb.free();
                     continue;
                 }
-                d.rxQueue(index).receive(skb); // a frame the ring has no room for is counted there
+                queue.receive(skb);
             }
+            return n;
         }
 
         /**
          * Native XDP, as tun runs a program before it builds an skb: each frame is read into the queue's
          * own page and the program runs there; only what it passes is copied into a packet buffer.
          */
-        private void drainNative(MemorySegment state, NetDevice d) {
+        private int fillNative(NetDevice d, RxQueue queue, int budget) {
             int at = XDP_HEADROOM - Tun.VNET_HDR_LEN; // the header lands in the headroom, the frame at XDP_HEADROOM
-            for (int i = 0; i < BURST; i++) {
+            int n = 0;
+            while (n < budget) {
                 long r = Tun.read(state, fd, page.asSlice(at), page.byteSize() - at);
                 if (r <= 0) {
                     if (r != -Tun.EAGAIN && r != 0) {
                         failed(d, r);
                     }
-                    return;
+                    return n;
                 }
+                n++;
                 if (!tap.vnetHeader(page, at, (int) r, d)) {
                     continue;
                 }
-                d.rxQueue(index).receiveFrame(page, XDP_HEADROOM, (int) r - Tun.VNET_HDR_LEN); // dropped frames are counted there
+                queue.receiveFrame(page, XDP_HEADROOM, (int) r - Tun.VNET_HDR_LEN); // dropped frames are counted there
             }
+            return n;
         }
 
         private void failed(NetDevice d, long r) {
