@@ -158,6 +158,27 @@ public class ShellIT {
             Thread.sleep(20);
         }
         assertEquals(8, packets(sh("ip -n r -s link show eth0"), "RX"));
+
+        // the pcap driver: a device whose receive side is the file, and one whose transmit side is recorded
+        sh("ip -n r link add p0 type pcap replay " + ng + " topspeed loop 2 ; ip -n r link set p0 up");
+        deadline = System.nanoTime() + 5_000_000_000L;
+        while (packets(sh("ip -n r -s link show p0"), "RX") < 8 && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertEquals(8, packets(sh("ip -n r -s link show p0"), "RX"));
+        java.nio.file.Path rec = java.nio.file.Files.createTempFile("modnet-record", ".pcap");
+        sh("ip -n r link add rec0 type pcap record " + rec + " ; ip -n r addr add 10.77.0.1/24 dev rec0 ; ip -n r link set rec0 up");
+        try {
+            sh("ip netns exec r ping -c 1 -W 1 10.77.0.2"); // no one answers: what matters is the ARP request sent
+        } catch (Exception expected) {
+            // ping's exit status 1
+        }
+        sh("ip -n r link set rec0 down");
+        assertTrue("the ARP request went into the file: " + java.nio.file.Files.size(rec) + " bytes\n" + sh("ip -n r -s link show rec0"),
+                java.nio.file.Files.size(rec) >= 24 + 16 + 42); // the pcap header, one record header, an ARP request
+        expectFailure("ip -n r link add bad0 type pcap replay /nonexistent.pcap", "No such file or directory");
+        sh("ip -n r link del p0 ; ip -n r link del rec0");
+        java.nio.file.Files.deleteIfExists(rec);
         java.nio.file.Files.deleteIfExists(ng);
     }
 

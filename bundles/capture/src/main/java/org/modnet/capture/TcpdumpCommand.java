@@ -23,6 +23,8 @@ import org.modnet.api.net.PacketHandler;
 import org.modnet.api.shell.CommandException;
 import org.modnet.api.shell.Commands;
 import org.modnet.api.skb.SkBuff;
+import org.modnet.capture.file.PcapWriter;
+import org.modnet.capture.file.PcapngWriter;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;

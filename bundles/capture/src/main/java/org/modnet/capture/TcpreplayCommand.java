@@ -13,6 +13,7 @@ import org.modnet.api.net.NetNamespace;
 import org.modnet.api.shell.CommandException;
 import org.modnet.api.shell.Commands;
 import org.modnet.api.skb.SkBuff;
+import org.modnet.capture.file.PcapReader;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;

@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.function.Predicate;
 
 import org.junit.jupiter.api.Test;
+import org.modnet.capture.file.PcapWriter;
 
 /** Filters, tcpdump lines and pcap bytes, on frames built by a helper. */
 class CaptureTest {

@@ -1,4 +1,4 @@
-package org.modnet.capture;
+package org.modnet.capture.file;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,4 +1,4 @@
-package org.modnet.capture;
+package org.modnet.capture.file;
 
 import java.io.DataInputStream;
 import java.io.EOFException;
@@ -16,8 +16,9 @@ import java.util.List;
  * non-Ethernet interface, a record longer than the snapshot length or a truncated block is an error
  * with the reason.
  */
-final class PcapReader implements AutoCloseable {
-    record Record(long nanos, byte[] bytes, int origLen) {
+public final class PcapReader implements AutoCloseable {
+    /** One frame: when it was captured (nanoseconds since the epoch), its captured bytes, and its length on the wire. */
+    public record Record(long nanos, byte[] bytes, int origLen) {
     }
 
     private static final int PCAPNG_SHB = 0x0A0D0D0A;
@@ -35,7 +36,7 @@ final class PcapReader implements AutoCloseable {
     /** pcapng: each interface of the current section, {link type, snaplen, tsresol byte}. */
     private final List<int[]> interfaces = new ArrayList<>();
 
-    PcapReader(InputStream stream) throws IOException {
+    public PcapReader(InputStream stream) throws IOException {
         this.in = new DataInputStream(stream);
         byte[] m = new byte[4];
         try {
@@ -109,7 +110,7 @@ final class PcapReader implements AutoCloseable {
     }
 
     /** The next record, or null at the end of the file. */
-    Record next() throws IOException {
+    public Record next() throws IOException {
         return pcapng ? nextBlock() : nextRecord();
     }
 

@@ -1,4 +1,4 @@
-package org.modnet.capture;
+package org.modnet.capture.file;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -1,4 +1,4 @@
-package org.modnet.capture;
+package org.modnet.capture.file;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -10,14 +10,14 @@ import java.nio.ByteOrder;
  * length, link type 1 = Ethernet), then per packet a 16-byte header (seconds, microseconds, captured
  * and original length) and the bytes. Little-endian, as libpcap writes on x86; tshark reads it.
  */
-class PcapWriter implements AutoCloseable {
-    static final int LINKTYPE_ETHERNET = 1;
+public class PcapWriter implements AutoCloseable {
+    public static final int LINKTYPE_ETHERNET = 1;
 
     private final OutputStream out;
     private final int snaplen;
     private final ByteBuffer header = ByteBuffer.allocate(24).order(ByteOrder.LITTLE_ENDIAN);
 
-    PcapWriter(OutputStream out, int snaplen) throws IOException {
+    public PcapWriter(OutputStream out, int snaplen) throws IOException {
         this(out, snaplen, true);
     }
 
@@ -33,13 +33,18 @@ class PcapWriter implements AutoCloseable {
         out.write(header.array(), 0, 24);
     }
 
-    void write(long epochNanos, byte[] frame, int origLen) throws IOException {
+    public void write(long epochNanos, byte[] frame, int origLen) throws IOException {
         int caplen = Math.min(frame.length, snaplen);
         header.clear();
         header.putInt((int) (epochNanos / 1_000_000_000L)).putInt((int) (epochNanos % 1_000_000_000L / 1000)).putInt(caplen)
                 .putInt(origLen);
         out.write(header.array(), 0, 16);
         out.write(frame, 0, caplen);
+    }
+
+    /** Pushes what is buffered to the file, so a reader sees every frame written so far. */
+    public void flush() throws IOException {
+        out.flush();
     }
 
     @Override

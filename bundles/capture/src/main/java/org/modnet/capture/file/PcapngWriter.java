@@ -1,4 +1,4 @@
-package org.modnet.capture;
+package org.modnet.capture.file;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -12,7 +12,7 @@ import java.nio.charset.StandardCharsets;
  * stamps, its name), then an Enhanced Packet Block per frame. Little-endian, every block padded to 4
  * bytes and closed with its length.
  */
-final class PcapngWriter extends PcapWriter {
+public final class PcapngWriter extends PcapWriter {
     private static final int SHB = 0x0A0D0D0A;
     private static final int IDB = 0x00000001;
     private static final int EPB = 0x00000006;
@@ -20,7 +20,7 @@ final class PcapngWriter extends PcapWriter {
     private final OutputStream out;
     private final int snaplen;
 
-    PcapngWriter(OutputStream out, int snaplen, String device) throws IOException {
+    public PcapngWriter(OutputStream out, int snaplen, String device) throws IOException {
         super(out, snaplen, false);
         this.out = out;
         this.snaplen = snaplen;
@@ -67,7 +67,7 @@ final class PcapngWriter extends PcapWriter {
     }
 
     @Override
-    void write(long epochNanos, byte[] frame, int origLen) throws IOException {
+    public void write(long epochNanos, byte[] frame, int origLen) throws IOException {
         int caplen = Math.min(frame.length, snaplen);
         ByteBuffer epb = block(EPB, 20 + padded(caplen));
         epb.putInt(0).putInt((int) (epochNanos >>> 32)).putInt((int) epochNanos).putInt(caplen).putInt(origLen);
