@@ -135,7 +135,9 @@ public final class PcapDriver implements LinkFactory {
         @Override
         public void open(NetDevice self) {
             if (replay != null) {
-                replayer = Thread.ofPlatform().daemon().name("pcap-" + self.name()).start(() -> replayAll(self));
+                Thread t = Thread.ofPlatform().daemon().name("pcap-" + self.name()).unstarted(() -> replayAll(self));
+                replayer = t; // before it runs: the thread checks it is still the replayer
+                t.start();
             }
         }
 
@@ -156,6 +158,14 @@ public final class PcapDriver implements LinkFactory {
 
         /** The file, {@code loops} times (0: until the device goes down), into the receive queue. */
         private void replayAll(NetDevice self) {
+            // ndo_open runs before the device is marked up: the first frame waits for that, as a link comes up
+            try {
+                for (int i = 0; i < 5000 && !self.isUp() && replayer == Thread.currentThread(); i++) {
+                    Thread.sleep(1);
+                }
+            } catch (InterruptedException e) {
+                return;
+            }
             MemorySegment page = Arena.ofAuto().allocate(HEADROOM + SNAPLEN, 64);
             for (long n = 0; (loops == 0 || n < loops) && replayer == Thread.currentThread(); n++) {
                 if (!replayOnce(self, page)) {
