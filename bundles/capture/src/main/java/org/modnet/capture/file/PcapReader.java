@@ -114,16 +114,23 @@ public final class PcapReader implements AutoCloseable {
         return pcapng ? nextBlock() : nextRecord();
     }
 
-    private Record nextRecord() throws IOException {
-        byte[] h = new byte[16];
-        int first = in.read(h, 0, 1);
-        if (first < 0) {
-            return null;
+    /** Fills {@code h}: false at a clean end of the file, an error when it ends inside. */
+    private boolean header(byte[] h, String what) throws IOException {
+        if (in.read(h, 0, 1) < 0) {
+            return false;
         }
         try {
-            in.readFully(h, 1, 15);
+            in.readFully(h, 1, h.length - 1);
         } catch (EOFException e) {
-            throw new IOException("truncated record header");
+            throw new IOException("truncated " + what);
+        }
+        return true;
+    }
+
+    private Record nextRecord() throws IOException {
+        byte[] h = new byte[16];
+        if (!header(h, "record header")) {
+            return null;
         }
         ByteBuffer b = ByteBuffer.wrap(h).order(order);
         long sec = b.getInt(0) & 0xffffffffL;
@@ -142,14 +149,8 @@ public final class PcapReader implements AutoCloseable {
     private Record nextBlock() throws IOException {
         while (true) {
             byte[] h = new byte[8];
-            int first = in.read(h, 0, 1);
-            if (first < 0) {
+            if (!header(h, "block header")) {
                 return null;
-            }
-            try {
-                in.readFully(h, 1, 7);
-            } catch (EOFException e) {
-                throw new IOException("truncated block header");
             }
             ByteBuffer hb = ByteBuffer.wrap(h).order(order);
             int type = hb.getInt(0);
