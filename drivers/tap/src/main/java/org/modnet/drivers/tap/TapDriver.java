@@ -77,6 +77,18 @@ public final class TapDriver implements LinkFactory {
         }
     }
 
+    /** Why a TAP could not be opened, from TUNSETIFF's (or open's) errno, in words a user can act on. */
+    static NetException openError(int errno, String name) {
+        return switch (errno) {
+            case 1, 13 -> new NetException(Errno.EPERM, "tap: opening /dev/net/tun needs root (CAP_NET_ADMIN)");
+            case 2, 19 -> new NetException(Errno.ENODEV, "tap: /dev/net/tun is missing (modprobe tun)");
+            case 16 -> new NetException(Errno.EBUSY, "tap: the Linux interface " + name + " is in use");
+            case 22 -> new NetException(Errno.EINVAL, "tap: the Linux interface " + name
+                    + " exists with other flags (multi_queue must match how it was made)");
+            default -> new NetException(Errno.EINVAL, "tap: TUNSETIFF failed, errno " + errno);
+        };
+    }
+
     @Override
     public NetDevice create(NetNamespace ns, String name, List<String> args) throws NetException {
         boolean multiQueue = false;
@@ -114,15 +126,7 @@ public final class TapDriver implements LinkFactory {
                 for (int k = 0; k < q; k++) {
                     Tun.close(fds[k]);
                 }
-                int errno = -fd;
-                throw switch (errno) {
-                    case 1, 13 -> new NetException(Errno.EPERM, "tap: opening /dev/net/tun needs root (CAP_NET_ADMIN)");
-                    case 2, 19 -> new NetException(Errno.ENODEV, "tap: /dev/net/tun is missing (modprobe tun)");
-                    case 16 -> new NetException(Errno.EBUSY, "tap: the Linux interface " + name + " is in use");
-                    case 22 -> new NetException(Errno.EINVAL, "tap: the Linux interface " + name
-                            + " exists with other flags (multi_queue must match how it was made)");
-                    default -> new NetException(Errno.EINVAL, "tap: TUNSETIFF failed, errno " + errno);
-                };
+                throw openError(-fd, name);
             }
             fds[q] = fd;
         }
