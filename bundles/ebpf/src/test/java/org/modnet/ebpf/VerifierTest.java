@@ -49,6 +49,15 @@ class VerifierTest {
             jgt %r4, %r3, drop
             """;
 
+    /** r6 = a 16-byte record reserved in the ring buffer (map 4), or NULL. */
+    static final String RESERVE = """
+            ldmap %r1, 4
+            mov %r2, 16
+            mov %r3, 0
+            call 131
+            mov %r6, %r0
+            """;
+
     static final String LOOKUP = """
             stw [%r10-4], 0
             ldmap %r1, 0
@@ -56,6 +65,32 @@ class VerifierTest {
             add %r2, -4
             call 1
             """;
+
+    @Test
+    void aRingBufferRecordReservedCheckedWrittenAndSubmittedOnEveryPathIsAccepted() throws Exception {
+        verify("""
+                stw [%r10-4], 0
+                ldmap %r1, 4
+                mov %r2, 16
+                mov %r3, 0
+                call 131
+                mov %r6, %r0
+                jeq %r6, 0, out
+                stdw [%r6+0], 7
+                stw [%r6+8], 3
+                ldxw %r7, [%r10-4]
+                mov %r1, %r6
+                mov %r2, 0
+                jeq %r7, 0, keep
+                call 133
+                ja out
+                keep:
+                call 132
+                out:
+                mov %r0, 2
+                exit
+                """);
+    }
 
     @Test
     void aParserWithBoundsChecksIsAcceptedAndItsContextLoadsRewritten() throws Exception {
@@ -153,6 +188,20 @@ class VerifierTest {
     static Stream<Arguments> unsafe() {
         return Stream.of(
                 Arguments.of("uninitialised register", "mov %r0, %r2\nexit", "0: R2 !read_ok"),
+                Arguments.of("reserved record not checked for NULL", RESERVE + "stw [%r6+0], 1\nmov %r1, %r6\nmov %r2, 0\ncall 132\nmov %r0, 2\nexit",
+                        "R6 invalid mem access 'alloc_mem_or_null'"),
+                Arguments.of("reserved record written past its size", RESERVE + "jeq %r6, 0, out\nstdw [%r6+16], 1\nmov %r1, %r6\nmov %r2, 0\ncall 132\nout:\nmov %r0, 2\nexit",
+                        "invalid access to memory, mem_size=16 off=16 size=8"),
+                Arguments.of("reserved record never submitted", RESERVE + "jeq %r6, 0, out\nstw [%r6+0], 1\nout:\nmov %r0, 2\nexit",
+                        "Unreleased reference id="),
+                Arguments.of("reserved record submitted twice", RESERVE + "jeq %r6, 0, out\nmov %r1, %r6\nmov %r2, 0\ncall 132\nmov %r1, %r6\nmov %r2, 0\ncall 133\nout:\nmov %r0, 2\nexit",
+                        "R1 type=scalar expected=alloc_mem"),
+                Arguments.of("reserved record written after submit", RESERVE + "jeq %r6, 0, out\nmov %r1, %r6\nmov %r2, 0\ncall 132\nstw [%r6+0], 1\nout:\nmov %r0, 2\nexit",
+                        "R6 invalid mem access 'scalar'"),
+                Arguments.of("reserved record submitted from its middle", RESERVE + "jeq %r6, 0, out\nmov %r1, %r6\nadd %r1, 8\nmov %r2, 0\ncall 132\nout:\nmov %r0, 2\nexit",
+                        "R1 must have zero offset when passed to release func"),
+                Arguments.of("reservation of a size not known", "ldxw %r2, [%r1+0]\nldmap %r1, 4\nmov %r3, 0\ncall 131\nmov %r0, 2\nexit",
+                        "R2 is not a known constant"),
                 Arguments.of("exit without r0", "exit", "0: R0 !read_ok"),
                 Arguments.of("stack pointer returned", "mov %r0, %r10\nexit", "R0 leaks addr as return value"),
                 Arguments.of("context returned", "mov %r0, %r1\nexit", "R0 leaks addr as return value"),

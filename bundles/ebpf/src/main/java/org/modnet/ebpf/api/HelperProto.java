@@ -24,14 +24,20 @@ public record HelperProto(int id, String name, Ret ret, List<Arg> args, boolean 
         /** A known, positive size for the previous memory argument. */
         CONST_SIZE,
         /** A known size, which may be 0. */
-        CONST_SIZE_OR_ZERO
+        CONST_SIZE_OR_ZERO,
+        /** A constant size to reserve ({@code bpf_ringbuf_reserve}). */
+        CONST_ALLOC_SIZE,
+        /** A reserved record, at its start: the helper releases it ({@code bpf_ringbuf_submit/discard}). */
+        PTR_TO_ALLOC_MEM
     }
 
     public enum Ret {
         INTEGER,
         VOID,
         /** A pointer to a value of the map argument, or NULL: the program must check it. */
-        PTR_TO_MAP_VALUE_OR_NULL
+        PTR_TO_MAP_VALUE_OR_NULL,
+        /** Reserved memory of the constant size argument, or NULL; acquired: the program must release it. */
+        PTR_TO_ALLOC_MEM_OR_NULL
     }
 
     public HelperProto(int id, String name, Ret ret, Arg... args) {

@@ -1,15 +1,19 @@
 package org.modnet.ebpf.api;
 
 import static org.modnet.ebpf.api.HelperProto.Arg.ANYTHING;
+import static org.modnet.ebpf.api.HelperProto.Arg.CONST_ALLOC_SIZE;
 import static org.modnet.ebpf.api.HelperProto.Arg.CONST_MAP_PTR;
 import static org.modnet.ebpf.api.HelperProto.Arg.CONST_SIZE;
 import static org.modnet.ebpf.api.HelperProto.Arg.CONST_SIZE_OR_ZERO;
+import static org.modnet.ebpf.api.HelperProto.Arg.PTR_TO_ALLOC_MEM;
 import static org.modnet.ebpf.api.HelperProto.Arg.PTR_TO_CTX;
 import static org.modnet.ebpf.api.HelperProto.Arg.PTR_TO_MAP_KEY;
 import static org.modnet.ebpf.api.HelperProto.Arg.PTR_TO_MAP_VALUE;
 import static org.modnet.ebpf.api.HelperProto.Arg.PTR_TO_MEM;
 import static org.modnet.ebpf.api.HelperProto.Ret.INTEGER;
+import static org.modnet.ebpf.api.HelperProto.Ret.PTR_TO_ALLOC_MEM_OR_NULL;
 import static org.modnet.ebpf.api.HelperProto.Ret.PTR_TO_MAP_VALUE_OR_NULL;
+import static org.modnet.ebpf.api.HelperProto.Ret.VOID;
 
 import java.util.List;
 
@@ -31,6 +35,9 @@ public final class HelperProtos {
     public static final int XDP_ADJUST_TAIL = 65;
     public static final int FIB_LOOKUP = 69;
     public static final int RINGBUF_OUTPUT = 130;
+    public static final int RINGBUF_RESERVE = 131;
+    public static final int RINGBUF_SUBMIT = 132;
+    public static final int RINGBUF_DISCARD = 133;
     public static final int RINGBUF_QUERY = 134;
 
     private HelperProtos() {
@@ -54,5 +61,8 @@ public final class HelperProtos {
             new HelperProto(XDP_ADJUST_TAIL, "bpf_xdp_adjust_tail", INTEGER, PTR_TO_CTX, ANYTHING).changingPacket(),
             new HelperProto(FIB_LOOKUP, "bpf_fib_lookup", INTEGER, PTR_TO_CTX, PTR_TO_MEM, CONST_SIZE, ANYTHING),
             new HelperProto(RINGBUF_OUTPUT, "bpf_ringbuf_output", INTEGER, CONST_MAP_PTR, PTR_TO_MEM, CONST_SIZE_OR_ZERO, ANYTHING),
+            new HelperProto(RINGBUF_RESERVE, "bpf_ringbuf_reserve", PTR_TO_ALLOC_MEM_OR_NULL, CONST_MAP_PTR, CONST_ALLOC_SIZE, ANYTHING),
+            new HelperProto(RINGBUF_SUBMIT, "bpf_ringbuf_submit", VOID, PTR_TO_ALLOC_MEM, ANYTHING),
+            new HelperProto(RINGBUF_DISCARD, "bpf_ringbuf_discard", VOID, PTR_TO_ALLOC_MEM, ANYTHING),
             new HelperProto(RINGBUF_QUERY, "bpf_ringbuf_query", INTEGER, CONST_MAP_PTR, ANYTHING));
 }

@@ -163,6 +163,17 @@ public final class LoadedProgram {
         throw new Memory.Fault("not a ring buffer: 0x" + Long.toHexString(handle));
     }
 
+    /** The ring buffer whose region a record's address is in. */
+    private static RingBufMap ringbufOf(List<BpfMap> maps, long addr) {
+        int region = (int) (addr >>> Memory.SHIFT);
+        for (BpfMap m : maps) {
+            if (m instanceof RingBufMap r && r.region() == region) {
+                return r;
+            }
+        }
+        throw new Memory.Fault("not a ring buffer record: 0x" + Long.toHexString(addr));
+    }
+
     /** The helpers every program type has: maps, time, random numbers, the CPU, trace_printk, csum_diff, ring buffers. */
     static Helpers standard(List<BpfMap> maps, Consumer<String> tracePipe) {
         Helpers h = new Helpers();
@@ -186,6 +197,15 @@ public final class LoadedProgram {
         });
         h.register(HelperProtos.TAIL_CALL, "bpf_tail_call", (r1, r2, r3, r4, r5, m) -> tailCall(m, r1, map(maps, r2), r3));
         h.register(HelperProtos.RINGBUF_OUTPUT, "bpf_ringbuf_output", (r1, r2, r3, r4, r5, m) -> ringbuf(maps, r1).output(m, r2, r3, r4));
+        h.register(HelperProtos.RINGBUF_RESERVE, "bpf_ringbuf_reserve", (r1, r2, r3, r4, r5, m) -> ringbuf(maps, r1).reserve(r2, r3));
+        h.register(HelperProtos.RINGBUF_SUBMIT, "bpf_ringbuf_submit", (r1, r2, r3, r4, r5, m) -> {
+            ringbufOf(maps, r1).commit(r1, false);
+            return 0;
+        });
+        h.register(HelperProtos.RINGBUF_DISCARD, "bpf_ringbuf_discard", (r1, r2, r3, r4, r5, m) -> {
+            ringbufOf(maps, r1).commit(r1, true);
+            return 0;
+        });
         h.register(HelperProtos.RINGBUF_QUERY, "bpf_ringbuf_query", (r1, r2, r3, r4, r5, m) -> ringbuf(maps, r1).query(r2));
         h.register(HelperProtos.CSUM_DIFF, "bpf_csum_diff", (r1, r2, r3, r4, r5, m) -> csumDiff(m, r1, r2, r3, r4, r5));
         return h;

@@ -8,12 +8,14 @@ import java.util.function.Consumer;
 
 /**
  * {@code BPF_MAP_TYPE_RINGBUF} ({@code kernel/bpf/ringbuf.c}): one buffer of {@code max_entries} bytes
- * (a power of two, a whole number of pages) shared by every CPU, which programs write records into
- * with {@code bpf_ringbuf_output} and user space consumes in order. Each record is an 8-byte header
- * (the length, then a word the kernel keeps for the page offset) and the data, padded to 8 bytes; a
- * record that does not fit in the free space is refused (-EAGAIN), never overwrites unread ones.
- * Producers serialise on the map (the kernel's spinlock); the producer position is published after the
- * record is written, so a consumer on another thread sees whole records only.
+ * (a power of two, a whole number of pages) shared by every CPU, which programs write records into —
+ * copied in with {@code bpf_ringbuf_output}, or reserved with {@code bpf_ringbuf_reserve}, written in
+ * place and then submitted or discarded — and user space consumes in order. Each record is an 8-byte
+ * header (the length with the kernel's BUSY and DISCARD bits, then a word the kernel keeps for the page
+ * offset) and the data, padded to 8 bytes; a record that does not fit in the free space is refused
+ * (-EAGAIN or NULL), never overwrites unread ones. Records are contiguous in the buffer, as the kernel's
+ * double mapping makes them: one that would wrap is placed at the start, after a discarded filler.
+ * Producers serialise on the map (the kernel's spinlock); a consumer stops at a record still BUSY.
  */
 public final class RingBufMap extends BpfMap {
     /** {@code bpf_ringbuf_query} flags. */
@@ -25,6 +27,8 @@ public final class RingBufMap extends BpfMap {
     public static final long BPF_RB_NO_WAKEUP = 1;
     public static final long BPF_RB_FORCE_WAKEUP = 2;
     public static final int HEADER = 8;
+    public static final int BUSY = 1 << 31;
+    public static final int DISCARD = 1 << 30;
     private static final int PAGE = 4096;
     private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
 
@@ -51,6 +55,59 @@ public final class RingBufMap extends BpfMap {
         return ringSize;
     }
 
+    /** The buffer itself is the region programs reach: reserved records are written in place. */
+    @Override
+    public void attach(Memory memory, int id, int cpu) {
+        super.attach(memory, id, cpu);
+        memory.set(id, ring, true);
+    }
+
+    /**
+     * Claims room for a record of {@code size} bytes at the producer position, its header BUSY: the ring
+     * offset of the record's data, or -1 when it does not fit (counted).
+     */
+    private long claim(long size) {
+        long total = (size + HEADER + 7) & ~7L;
+        if (size > (mask + 1) - HEADER) {
+            dropped++;
+            return -1;
+        }
+        long p = producer;
+        long pad = (p & mask) + total > mask + 1 ? (mask + 1) - (p & mask) : 0; // would wrap: fill to the end
+        if (p + pad + total - consumer > mask + 1) {
+            dropped++;
+            return -1;
+        }
+        if (pad > 0) {
+            ring.set(U32, p & mask, (int) (pad - HEADER) | DISCARD);
+            ring.set(U32, (p + 4) & mask, 0);
+            p += pad;
+        }
+        ring.set(U32, p & mask, (int) size | BUSY);
+        ring.set(U32, (p + 4) & mask, (int) ((p & mask) / PAGE));
+        producer = p + total;
+        return (p + HEADER) & mask;
+    }
+
+    /** {@code bpf_ringbuf_reserve}: the address of {@code size} writable bytes in the ring, or 0 (NULL) when full or flags are set. */
+    public synchronized long reserve(long size, long flags) {
+        if (flags != 0 || size <= 0) {
+            return 0;
+        }
+        long at = claim(size);
+        return at < 0 ? 0 : Memory.base(region()) + at;
+    }
+
+    /** {@code bpf_ringbuf_submit} ({@code discard} false) or {@code bpf_ringbuf_discard}: the record at {@code addr} is complete. */
+    public synchronized void commit(long addr, boolean discard) {
+        long off = (addr & 0xffffffffL) - HEADER;
+        if ((int) (addr >>> Memory.SHIFT) != region() || off < 0 || off > mask || (ring.get(U32, off) & BUSY) == 0) {
+            throw new Memory.Fault("not a reserved ring buffer record: 0x" + Long.toHexString(addr));
+        }
+        int len = ring.get(U32, off) & ~(BUSY | DISCARD);
+        ring.set(U32, off, discard ? len | DISCARD : len);
+    }
+
     /** {@code bpf_ringbuf_output}: copies {@code size} bytes at {@code data} as one record; 0, -EAGAIN when full, -EINVAL for bad flags. */
     public long output(Memory mem, long data, long size, long flags) {
         if ((flags & ~(BPF_RB_NO_WAKEUP | BPF_RB_FORCE_WAKEUP)) != 0) {
@@ -69,21 +126,12 @@ public final class RingBufMap extends BpfMap {
     }
 
     private synchronized long write(MemorySegment src, long at, long size) {
-        long total = (size + HEADER + 7) & ~7L;
-        if (size > (mask + 1) - HEADER || producer + total - consumer > mask + 1) {
-            dropped++;
+        long pos = claim(size);
+        if (pos < 0) {
             return -11; // EAGAIN: no room for the record
         }
-        long p = producer;
-        ring.set(U32, p & mask, (int) size);
-        ring.set(U32, (p + 4) & mask, (int) ((p & mask) / PAGE)); // the kernel's pg_off, for readers that look
-        long pos = (p + HEADER) & mask;
-        long first = Math.min(size, mask + 1 - pos);
-        MemorySegment.copy(src, at, ring, pos, first);
-        if (first < size) {
-            MemorySegment.copy(src, at + first, ring, 0, size - first); // wraps around (Linux maps the pages twice)
-        }
-        producer = p + total;
+        MemorySegment.copy(src, at, ring, pos, size);
+        ring.set(U32, pos - HEADER, (int) size); // complete: no longer BUSY
         return 0;
     }
 
@@ -103,13 +151,32 @@ public final class RingBufMap extends BpfMap {
         return dropped;
     }
 
-    /** {@code ring_buffer__consume}: hands every record written so far to {@code sink}, oldest first; the count. */
+    /**
+     * {@code ring_buffer__consume}: hands every record completed so far to {@code sink}, oldest first,
+     * up to the first still being written (BUSY); discarded ones are skipped. The count handed over.
+     */
     public int consume(Consumer<byte[]> sink) {
         int n = 0;
-        long c = consumer;
-        long p = producer;
+        long c;
+        long p;
+        synchronized (this) {
+            c = consumer;
+            p = producer;
+        }
         while (c < p) {
-            int len = ring.get(U32, c & mask);
+            int word;
+            synchronized (this) {
+                word = ring.get(U32, c & mask);
+            }
+            if ((word & BUSY) != 0) {
+                break; // reserved, not yet submitted: later records wait behind it, as in the kernel
+            }
+            int len = word & ~DISCARD;
+            if ((word & DISCARD) != 0) {
+                c += (len + HEADER + 7) & ~7L;
+                consumer = c;
+                continue;
+            }
             byte[] record = new byte[len];
             long pos = (c + HEADER) & mask;
             long first = Math.min(len, mask + 1 - pos);

@@ -49,7 +49,9 @@ public final class Verifier {
     }
 
     private enum Kind {
-        NOT_INIT, SCALAR, CTX, PKT, PKT_END, PKT_META, STACK, MAP_PTR, MAP_VALUE, MAP_VALUE_OR_NULL, RAW
+        NOT_INIT, SCALAR, CTX, PKT, PKT_END, PKT_META, STACK, MAP_PTR, MAP_VALUE, MAP_VALUE_OR_NULL, RAW,
+        /** A ring buffer record a program reserved ({@code bpf_ringbuf_reserve}): memSize bytes, a reference to release. */
+        ALLOC_MEM, ALLOC_MEM_OR_NULL
     }
 
     /** A register's abstract value. */
@@ -69,6 +71,8 @@ public final class Verifier {
         long range;
         int frame;
         int mapIndex = -1;
+        /** Reserved memory: its size. */
+        long memSize;
 
         Reg copy() {
             Reg r = new Reg();
@@ -83,6 +87,7 @@ public final class Verifier {
             r.range = range;
             r.frame = frame;
             r.mapIndex = mapIndex;
+            r.memSize = memSize;
             return r;
         }
 
@@ -151,12 +156,14 @@ public final class Verifier {
                 case MAP_VALUE -> "map_value(map=" + mapIndex + ",off=" + off + (varMax > 0 ? ",var<=" + varMax : "") + ")";
                 case MAP_VALUE_OR_NULL -> "map_value_or_null(id=" + id + ")";
                 case RAW -> "mem";
+                case ALLOC_MEM -> "alloc_mem(ref=" + id + ",size=" + memSize + ",off=" + off + (varMax > 0 ? ",var<=" + varMax : "") + ")";
+                case ALLOC_MEM_OR_NULL -> "alloc_mem_or_null(ref=" + id + ",size=" + memSize + ")";
             };
         }
 
         String key() {
             return kind.ordinal() + ":" + umin + ":" + umax + ":" + smin + ":" + smax + ":" + off + ":" + varMax + ":" + id + ":"
-                    + range + ":" + frame + ":" + mapIndex;
+                    + range + ":" + frame + ":" + mapIndex + ":" + memSize;
         }
     }
 
@@ -190,6 +197,8 @@ public final class Verifier {
         List<Frame> frames = new ArrayList<>();
         int pc;
         Path path;
+        /** References held on this path (ring buffer records reserved, not yet submitted or discarded): id to the reserving insn. */
+        java.util.TreeMap<Integer, Integer> refs = new java.util.TreeMap<>();
 
         State copy() {
             State s = new State();
@@ -198,6 +207,7 @@ public final class Verifier {
             }
             s.pc = pc;
             s.path = path;
+            s.refs = new java.util.TreeMap<>(refs);
             return s;
         }
 
@@ -219,6 +229,7 @@ public final class Verifier {
                 }
                 b.append(f.returnPc).append('#');
             }
+            b.append(refs);
             return b.toString();
         }
     }
@@ -612,7 +623,8 @@ public final class Verifier {
         }
         switch (ptr.kind) {
             case MAP_PTR, PKT_END -> throw reject(i, "R" + d + " pointer arithmetic on " + kindName(ptr.kind) + " prohibited");
-            case MAP_VALUE_OR_NULL -> throw reject(i, "R" + d + " pointer arithmetic on map_value_or_null prohibited, null-check it first");
+            case MAP_VALUE_OR_NULL, ALLOC_MEM_OR_NULL ->
+                    throw reject(i, "R" + d + " pointer arithmetic on " + kindName(ptr.kind) + " prohibited, null-check it first");
             default -> {
             }
         }
@@ -800,6 +812,8 @@ public final class Verifier {
             case MAP_VALUE -> "map_value";
             case MAP_VALUE_OR_NULL -> "map_value_or_null";
             case RAW -> "mem";
+            case ALLOC_MEM -> "alloc_mem";
+            case ALLOC_MEM_OR_NULL -> "alloc_mem_or_null";
             default -> "inv";
         };
     }
@@ -817,6 +831,7 @@ public final class Verifier {
             case STACK -> result = stackRead(i, s, base, off, size);
             case PKT -> checkPacket(i, p.src[i], base, off, size);
             case MAP_VALUE -> checkMapValue(i, p.src[i], base, off, size);
+            case ALLOC_MEM -> checkAllocMem(i, base, off, size);
             case RAW -> {
             }
             default -> throw reject(i, "R" + p.src[i] + " invalid mem access '" + kindName(base.kind) + "'");
@@ -906,6 +921,16 @@ public final class Verifier {
         long end = base.off + base.varMax + off + size;
         if (start < 0 || end > m.valueSize()) {
             throw reject(i, "invalid access to map value, value_size=" + m.valueSize() + " off=" + start + " size=" + size
+                    + (base.varMax > 0 ? " (variable part up to " + base.varMax + ")" : ""));
+        }
+    }
+
+    /** An access of a reserved record stays within its size. */
+    private void checkAllocMem(int i, Reg base, long off, int size) {
+        long start = base.off + off;
+        long end = base.off + base.varMax + off + size;
+        if (start < 0 || end > base.memSize) {
+            throw reject(i, "invalid access to memory, mem_size=" + base.memSize + " off=" + start + " size=" + size
                     + (base.varMax > 0 ? " (variable part up to " + base.varMax + ")" : ""));
         }
     }
@@ -1000,6 +1025,12 @@ public final class Verifier {
                     atomicResult(i, f);
                 }
             }
+            case ALLOC_MEM -> {
+                checkAllocMem(i, base, off, size);
+                if (atomic) {
+                    atomicResult(i, f);
+                }
+            }
             case RAW -> {
                 if (atomic) {
                     atomicResult(i, f);
@@ -1090,7 +1121,8 @@ public final class Verifier {
             return null;
         }
         // NULL checks
-        if ((operation == Bpf.JEQ || operation == Bpf.JNE) && !j32 && a.kind == Kind.MAP_VALUE_OR_NULL && b.isConst() && b.umin == 0) {
+        if ((operation == Bpf.JEQ || operation == Bpf.JNE) && !j32 && (a.kind == Kind.MAP_VALUE_OR_NULL || a.kind == Kind.ALLOC_MEM_OR_NULL)
+                && b.isConst() && b.umin == 0) {
             State isNull = operation == Bpf.JEQ ? taken : fall;
             State notNull = operation == Bpf.JEQ ? fall : taken;
             int id = a.id; // read before the first marking turns this register into 0
@@ -1298,6 +1330,9 @@ public final class Verifier {
 
     /** {@code mark_ptr_or_null_regs}: after a NULL check every copy is either 0 or the value pointer. */
     private static void markNull(State s, int id, boolean isNull) {
+        if (isNull) {
+            s.refs.remove(id); // a reservation that failed holds nothing to release
+        }
         for (Frame f : s.frames) {
             for (Reg r : f.regs) {
                 nullOrValue(r, id, isNull);
@@ -1311,13 +1346,31 @@ public final class Verifier {
     }
 
     private static void nullOrValue(Reg r, int id, boolean isNull) {
-        if (r.kind == Kind.MAP_VALUE_OR_NULL && r.id == id) {
+        if ((r.kind == Kind.MAP_VALUE_OR_NULL || r.kind == Kind.ALLOC_MEM_OR_NULL) && r.id == id) {
             if (isNull) {
                 r.setConst(0);
                 r.mapIndex = -1;
                 r.id = 0;
+                r.memSize = 0;
             } else {
-                r.kind = Kind.MAP_VALUE;
+                r.kind = r.kind == Kind.MAP_VALUE_OR_NULL ? Kind.MAP_VALUE : Kind.ALLOC_MEM;
+            }
+        }
+    }
+
+    /** {@code release_reference}: the record is submitted or discarded; every copy of its pointer is a number now. */
+    private static void release(State s, int id) {
+        s.refs.remove(id);
+        for (Frame f : s.frames) {
+            for (Reg r : f.regs) {
+                if (r.kind == Kind.ALLOC_MEM && r.id == id) {
+                    r.unknown();
+                }
+            }
+            for (Reg r : f.spill) {
+                if (r != null && r.kind == Kind.ALLOC_MEM && r.id == id) {
+                    r.unknown();
+                }
             }
         }
     }
@@ -1329,6 +1382,11 @@ public final class Verifier {
             throw reject(i, "R0 !read_ok");
         }
         if (s.frames.size() == 1) {
+            if (!s.refs.isEmpty()) {
+                var ref = s.refs.firstEntry();
+                throw reject(i, "Unreleased reference id=" + ref.getKey() + " alloc_insn=" + ref.getValue()
+                        + " (a reserved ring buffer record must be submitted or discarded on every path)");
+            }
             if (r0.kind != Kind.SCALAR) {
                 throw reject(i, "R0 leaks addr as return value");
             }
@@ -1376,8 +1434,13 @@ public final class Verifier {
         if (proto == null) {
             throw reject(i, "invalid func unknown#" + id);
         }
+        if (id == HelperProtos.TAIL_CALL && !s.refs.isEmpty()) {
+            throw reject(i, "tail_call would lead to reference leak");
+        }
         MapSpec map = null;
         int mapIndex = -1;
+        long allocSize = 0;
+        int released = 0;
         for (int a = 0; a < proto.args().size(); a++) {
             int r = a + 1;
             Reg arg = f.regs[r];
@@ -1418,6 +1481,27 @@ public final class Verifier {
                     }
                     readableMemory(i, s, r, arg, size.umax, "memory");
                 }
+                case CONST_ALLOC_SIZE -> {
+                    if (!arg.isConst()) {
+                        throw reject(i, "R" + r + " is not a known constant'");
+                    }
+                    if (arg.umin == 0 || Long.compareUnsigned(arg.umin, 1 << 29) > 0) {
+                        throw reject(i, "R" + r + " invalid size " + Long.toUnsignedString(arg.umin) + " to reserve");
+                    }
+                    allocSize = arg.umin;
+                }
+                case PTR_TO_ALLOC_MEM -> {
+                    if (arg.kind != Kind.ALLOC_MEM) {
+                        throw reject(i, "R" + r + " type=" + kindName(arg.kind) + " expected=alloc_mem");
+                    }
+                    if (arg.off != 0 || arg.varMax != 0) {
+                        throw reject(i, "R" + r + " must have zero offset when passed to release func");
+                    }
+                    if (!s.refs.containsKey(arg.id)) {
+                        throw reject(i, "release reference of unknown id " + arg.id);
+                    }
+                    released = arg.id;
+                }
                 case CONST_SIZE, CONST_SIZE_OR_ZERO -> {
                     if (arg.kind != Kind.SCALAR) {
                         throw reject(i, "R" + r + " type=" + kindName(arg.kind) + " expected=scalar");
@@ -1436,7 +1520,18 @@ public final class Verifier {
                 r0.mapIndex = mapIndex;
                 r0.id = nextId++;
             }
+            case PTR_TO_ALLOC_MEM_OR_NULL -> {
+                r0 = new Reg();
+                r0.kind = Kind.ALLOC_MEM_OR_NULL;
+                r0.memSize = allocSize;
+                r0.id = nextId++;
+                s.refs.put(r0.id, i); // acquired: every path must submit or discard it
+            }
+            case VOID -> r0 = new Reg(); // nothing to read
             default -> r0 = Reg.scalar();
+        }
+        if (released != 0) {
+            release(s, released);
         }
         for (int r = 1; r <= 5; r++) {
             f.regs[r] = new Reg(); // caller-saved registers are clobbered
@@ -1491,6 +1586,7 @@ public final class Verifier {
             }
             case PKT -> checkPacket(i, r, arg, 0, (int) size);
             case MAP_VALUE -> checkMapValue(i, r, arg, 0, (int) size);
+            case ALLOC_MEM -> checkAllocMem(i, arg, 0, (int) size);
             case RAW -> {
             }
             default -> throw reject(i, "R" + r + " type=" + kindName(arg.kind) + " expected=fp, pkt, map_value");
