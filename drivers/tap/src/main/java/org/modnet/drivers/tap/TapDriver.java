@@ -72,10 +72,16 @@ public final class TapDriver implements LinkFactory {
 
     /** Rings the interrupt thread's doorbell: it polls the armed queues again. */
     private void wake() {
-        try (Arena arena = Arena.ofConfined()) {
-            Tun.write(arena.allocate(Tun.captureLayout()), wakeup, wakeupValue, 8);
-        }
+        Tun.write(SCRATCH.get().state, wakeup, wakeupValue, 8);
     }
+
+    /** Per thread that transmits or rings the doorbell: errno capture state, and room for a frame that lacks headroom. */
+    private static final class Scratch {
+        final MemorySegment state = Arena.ofAuto().allocate(Tun.captureLayout());
+        final MemorySegment frame = Arena.ofAuto().allocate(Tun.VNET_HDR_LEN + 65536 + 512, 8);
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     /** Why a TAP could not be opened, from TUNSETIFF's (or open's) errno, in words a user can act on. */
     static NetException openError(int errno, String name) {
@@ -452,26 +458,27 @@ public final class TapDriver implements LinkFactory {
             }
             int len = skb.len();
             Queue q = queues[queues.length == 1 ? 0 : Math.floorMod(skb.hash(), queues.length)];
-            try (Arena arena = Arena.ofConfined()) {
-                // the virtio-net header first: no offload asked, the checksums are complete
-                MemorySegment frame;
-                if (skb.headroom() >= Tun.VNET_HDR_LEN && skb.isWritable()) {
-                    int at = skb.push(Tun.VNET_HDR_LEN);
-                    skb.memory().asSlice(at, Tun.VNET_HDR_LEN).fill((byte) 0);
-                    frame = skb.memory().asSlice(at, len + Tun.VNET_HDR_LEN);
-                } else {
-                    frame = arena.allocate(len + Tun.VNET_HDR_LEN);
-                    MemorySegment.copy(skb.memory(), skb.data(), frame, Tun.VNET_HDR_LEN, len);
-                }
-                long w = Tun.write(arena.allocate(Tun.captureLayout()), q.fd, frame, frame.byteSize());
-                if (w == frame.byteSize()) {
-                    stats.addShared(DeviceStats.Field.TX_PACKETS, 1);
-                    stats.addShared(DeviceStats.Field.TX_BYTES, len);
-                } else {
-                    // EAGAIN (the kernel's queue is full) or the interface went away: dropped, counted
-                    stats.addShared(w == -Tun.EAGAIN ? DeviceStats.Field.TX_FIFO_ERRORS : DeviceStats.Field.TX_ERRORS, 1);
-                    stats.addShared(DeviceStats.Field.TX_DROPPED, 1);
-                }
+            Scratch scratch = SCRATCH.get();
+            // the virtio-net header first: no offload asked, the checksums are complete
+            MemorySegment buf;
+            long at;
+            if (skb.headroom() >= Tun.VNET_HDR_LEN && skb.isWritable()) {
+                at = skb.push(Tun.VNET_HDR_LEN);
+                buf = skb.memory();
+            } else {
+                at = 0;
+                buf = scratch.frame;
+                MemorySegment.copy(skb.memory(), skb.data(), buf, Tun.VNET_HDR_LEN, len);
+            }
+            buf.asSlice(at, Tun.VNET_HDR_LEN).fill((byte) 0);
+            long w = Tun.write(scratch.state, q.fd, buf.asSlice(at), len + Tun.VNET_HDR_LEN);
+            if (w == len + Tun.VNET_HDR_LEN) {
+                stats.addShared(DeviceStats.Field.TX_PACKETS, 1);
+                stats.addShared(DeviceStats.Field.TX_BYTES, len);
+            } else {
+                // EAGAIN (the kernel's queue is full) or the interface went away: dropped, counted
+                stats.addShared(w == -Tun.EAGAIN ? DeviceStats.Field.TX_FIFO_ERRORS : DeviceStats.Field.TX_ERRORS, 1);
+                stats.addShared(DeviceStats.Field.TX_DROPPED, 1);
             }
             skb.free();
             return TxResult.OK;
