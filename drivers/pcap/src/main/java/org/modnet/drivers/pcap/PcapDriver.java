@@ -29,6 +29,7 @@ import org.modnet.capture.file.PcapReader;
 import org.modnet.capture.file.PcapWriter;
 import org.modnet.capture.file.PcapngWriter;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,6 +48,8 @@ public final class PcapDriver implements LinkFactory {
     /** {@code XDP_PACKET_HEADROOM} before each frame in the replay buffer. */
     private static final int HEADROOM = 256;
     private static final int SNAPLEN = 262144;
+
+    private final List<Wire> wires = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     @Override
     public NetDevice create(NetNamespace ns, String name, List<String> args) throws NetException {
@@ -109,11 +112,24 @@ public final class PcapDriver implements LinkFactory {
             wire.closeRecord();
             throw e;
         }
+        wires.add(wire);
         return wire.dev;
     }
 
+    /** The driver goes (its bundle stopped or updated): its devices go with it, replays stopped, records closed. */
+    @Deactivate
+    void deactivate() {
+        for (Wire w : wires) {
+            NetDevice d = w.dev;
+            if (d != null && d.namespace().device(d.name()) == d) {
+                d.namespace().unregister(d);
+            }
+        }
+        wires.clear();
+    }
+
     /** One pcap device: its replay (a thread while the device is up) and its record file. */
-    private static final class Wire implements NetDeviceOps {
+    private final class Wire implements NetDeviceOps {
         private final Path replay;
         private final boolean topspeed;
         private final long loops;
@@ -276,6 +292,7 @@ public final class PcapDriver implements LinkFactory {
         public void uninit(NetDevice self) {
             stop(self);
             closeRecord();
+            wires.remove(this);
         }
 
         @Override

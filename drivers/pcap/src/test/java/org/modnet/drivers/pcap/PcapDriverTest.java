@@ -142,4 +142,20 @@ class PcapDriverTest {
         assertThrows(NetException.class, () -> d.create(ns, "x", List.of("bogus")));
         assertNull(ns.device("x"), "nothing was made");
     }
+
+    @Test
+    void stoppingTheDriverTakesItsDevicesAndStopsTheirReplays() throws Exception {
+        PcapDriver d = new PcapDriver();
+        NetDevice p = d.create(ns, "gone0", List.of("replay", capture(5).toString(), "topspeed", "loop", "0"));
+        p.open();
+        awaitDelivered(5);
+        d.deactivate();
+        assertNull(ns.device("gone0"), "unregistered with its driver");
+        Thread.sleep(50);
+        stack.run();
+        int after = delivered.size();
+        Thread.sleep(100);
+        stack.run();
+        assertEquals(after, delivered.size(), "the endless replay stopped");
+    }
 }
