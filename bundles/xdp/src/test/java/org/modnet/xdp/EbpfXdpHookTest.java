@@ -60,11 +60,13 @@ class EbpfXdpHookTest {
         net.send(0x0a000002, proto, n);
     }
 
-    private EbpfXdpHook attach(NetDevice dev, String asm, List<BpfMap> maps, String engine) throws Exception {
+    /** {@code variant}: the engine, and "/native" for the veth's native hook (the frame handed over in place) rather than the generic one. */
+    private EbpfXdpHook attach(NetDevice dev, String asm, List<BpfMap> maps, String variant) throws Exception {
+        String[] v = variant.split("/");
         LoadedProgram p = LoadedProgram.load("prog", Assembler.assemble(asm), ProgType.XDP, maps, HelperProtos.XDP, XdpBuffer.helpers(maps),
-                engine, false, null);
+                v[0], false, null);
         EbpfXdpHook hook = new EbpfXdpHook(p);
-        dev.setXdp(hook);
+        dev.setXdp(hook, v.length > 1 && v[1].equals("native"));
         return hook;
     }
 
@@ -73,7 +75,7 @@ class EbpfXdpHookTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = { "interpreter", "jit" })
+    @ValueSource(strings = { "interpreter", "jit", "jit/native" })
     void icmpIsDroppedAtTheHookWhileUdpPassesAndDetachingRestoresIt(String engine) throws Exception {
         attach(vb, """
                 ldxw %r2, [%r1+0]
@@ -106,7 +108,7 @@ class EbpfXdpHookTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = { "interpreter", "jit" })
+    @ValueSource(strings = { "interpreter", "jit", "interpreter/native", "jit/native" })
     void macSwapReflectsFramesWithXdpTx(String engine) throws Exception {
         attach(vb, """
                 ldxw %r2, [%r1+0]
@@ -139,7 +141,7 @@ class EbpfXdpHookTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = { "interpreter", "jit" })
+    @ValueSource(strings = { "interpreter", "jit", "interpreter/native", "jit/native" })
     void redirectMapMovesFramesToAnotherDevice(String engine) throws Exception {
         BpfMap ports = BpfMap.create("ports", Verifier.MAP_DEVMAP, 4, 4, 4, 0, 1);
         int ifindex = vc.ifindex();

@@ -48,6 +48,9 @@ final class VethEnd implements NetDeviceOps {
             skb.mark(0); // skb_scrub_packet: nothing of one namespace's marking crosses into another
         }
         RxQueue q = p.rxQueue(Math.floorMod(skb.hash(), p.rxQueues()));
+        if (p.xdpNative()) {
+            return toNativeXdp(skb, q, len, stats);
+        }
         if (q.receive(skb)) {
             stats.addShared(DeviceStats.Field.TX_PACKETS, 1);
             stats.addShared(DeviceStats.Field.TX_BYTES, len);
@@ -55,6 +58,28 @@ final class VethEnd implements NetDeviceOps {
             stats.addShared(DeviceStats.Field.TX_DROPPED, 1);
         }
         return TxResult.OK;
+    }
+
+    /**
+     * The peer runs XDP natively: the frame is handed over in place, as veth gives its peer the frame
+     * itself (made linear and writable first); only what the program passes becomes an skb there.
+     */
+    private static TxResult toNativeXdp(SkBuff skb, RxQueue q, int len, DeviceStats stats) {
+        if ((skb.dataLen() > 0 && !skb.linearize()) || (!skb.isWritable() && !skb.unshare())) {
+            stats.addShared(DeviceStats.Field.TX_DROPPED, 1);
+            skb.free();
+            return TxResult.OK;
+        }
+        q.receiveFrame(skb.memory(), skb.data(), len); // the peer counts what its program or its ring refuses
+        skb.free();
+        stats.addShared(DeviceStats.Field.TX_PACKETS, 1);
+        stats.addShared(DeviceStats.Field.TX_BYTES, len);
+        return TxResult.OK;
+    }
+
+    @Override
+    public boolean nativeXdp(NetDevice self) {
+        return true;
     }
 
     @Override
