@@ -292,11 +292,6 @@ final class Jit {
         }
 
         /**
-         * The accessor for a load or store through {@code base}: the frame pointer (r10, which programs
-         * cannot change) always points into the stack, so its accesses take the stack's own, which
-         * HotSpot compiles to a bounds check and a move; others go through the region table.
-         */
-        /**
          * The map r1 holds at the helper call {@code i}, or -1: found when r1 was last set, in the same
          * straight run of instructions (nothing jumps in between), by an {@code lddw} of a map.
          */
@@ -324,6 +319,12 @@ final class Jit {
             return -1;
         }
 
+        /**
+         * The accessor for a load or store through {@code base}: the frame pointer (r10, which programs
+         * cannot change) always points into the stack, so its accesses take the stack's own, which
+         * HotSpot compiles to a bounds check and a move; others go through the region table. (Accessors
+         * for the packet and the context where the verifier proves them were tried: no faster.)
+         */
         private static String access(int base, String kind) {
             return base == 10 ? "stack" + Character.toUpperCase(kind.charAt(0)) + kind.substring(1) : kind;
         }
