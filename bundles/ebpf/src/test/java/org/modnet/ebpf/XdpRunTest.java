@@ -344,4 +344,38 @@ class XdpRunTest {
         assertEquals(XdpBuffer.XDP_TX, x.run(p, frame(60, 17), HEADROOM, 60, 1, 0), "UDP: the second");
         assertEquals(XdpBuffer.XDP_PASS, x.run(p, frame(60, 6), HEADROOM, 60, 1, 0));
     }
+
+    /**
+     * One map, two programs that know it as different map numbers (each program's memory numbers its
+     * maps itself): each one's lookup gives an address it can use, and both count into the same value.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = { "interpreter", "jit" })
+    void aMapSharedByTwoProgramsAtDifferentPlacesWorksForBoth(String engine) throws Exception {
+        BpfMap shared = BpfMap.create("shared", Verifier.MAP_ARRAY, 4, 8, 1, 0, 1);
+        BpfMap other = BpfMap.create("other", Verifier.MAP_ARRAY, 4, 8, 1, 0, 1);
+        String count = """
+                stw [%r10-4], 0
+                ldmap %r1, N
+                mov %r2, %r10
+                add %r2, -4
+                call 1
+                jeq %r0, 0, out
+                mov %r1, 1
+                lock add [%r0+0], %r1
+                out:
+                mov %r0, 2
+                exit
+                """;
+        LoadedProgram first = load(count.replace("N", "0"), List.of(shared, other), engine, new ArrayList<>());
+        LoadedProgram second = load(count.replace("N", "1"), List.of(other, shared), engine, new ArrayList<>());
+        XdpBuffer a = new XdpBuffer(first.memory(0));
+        XdpBuffer b = new XdpBuffer(second.memory(0)); // attached last: "shared" is region 5 here, 4 in the first
+        for (int i = 0; i < 3; i++) {
+            assertEquals(XdpBuffer.XDP_PASS, a.run(first, frame(60, 17), HEADROOM, 60, 1, 0));
+            assertEquals(XdpBuffer.XDP_PASS, b.run(second, frame(60, 17), HEADROOM, 60, 1, 0));
+        }
+        assertEquals(6L, java.nio.ByteBuffer.wrap(shared.lookup(new byte[4])).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong());
+        assertEquals(0L, java.nio.ByteBuffer.wrap(other.lookup(new byte[4])).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong());
+    }
 }

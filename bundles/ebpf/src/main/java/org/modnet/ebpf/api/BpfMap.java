@@ -145,15 +145,23 @@ public abstract class BpfMap implements MapSpec {
         memory.set(id, values[Math.min(cpu, values.length - 1)], (flags & BPF_F_RDONLY_PROG) == 0);
     }
 
-    /** The region its values are in, once attached; -1 before. */
+    /**
+     * The region it was last attached as; -1 before. A map two programs use may be a different region
+     * in each: what a program's helpers return is in the region its own program gave the map.
+     */
     public int region() {
         return region;
     }
 
     // --- what programs call (helpers) ---
 
-    /** {@code bpf_map_lookup_elem}: the value's address, or 0. */
+    /** {@code bpf_map_lookup_elem}: the value's address, or 0, in the region it was last attached as. */
     public final long lookup(Memory mem, long keyAddr) {
+        return lookup(mem, keyAddr, region);
+    }
+
+    /** {@code bpf_map_lookup_elem} for a program that attached the map as region {@code region}: the value's address there, or 0. */
+    public final long lookup(Memory mem, long keyAddr, int region) {
         MemorySegment key = mem.regionOf(keyAddr, keySize, false); // read in place: no slice per lookup
         if (key == null) {
             throw new Memory.Fault("map " + name + ": key outside the program's memory");

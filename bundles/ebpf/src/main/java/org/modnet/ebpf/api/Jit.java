@@ -645,6 +645,9 @@ final class Jit {
                     load(3);
                     load(4);
                     code.invokevirtual(CD_MAP, direct, MethodTypeDesc.of(CD_long, CD_MEMORY, CD_long, CD_long, CD_long));
+                } else if (direct.equals("lookup")) {
+                    code.ldc(LoadedProgram.FIRST_MAP_REGION + map); // the value's address in this program's numbering
+                    code.invokevirtual(CD_MAP, direct, MethodTypeDesc.of(CD_long, CD_MEMORY, CD_long, CD_int));
                 } else {
                     code.invokevirtual(CD_MAP, direct, MethodTypeDesc.of(CD_long, CD_MEMORY, CD_long));
                 }

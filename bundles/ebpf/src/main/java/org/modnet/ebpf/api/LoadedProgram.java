@@ -149,11 +149,15 @@ public final class LoadedProgram {
 
     /** The map behind a handle from {@code lddw}; a fault for anything else. */
     public static BpfMap map(List<BpfMap> maps, long handle) {
+        return maps.get(mapIndex(maps, handle));
+    }
+
+    private static int mapIndex(List<BpfMap> maps, long handle) {
         long index = handle - MAP_HANDLE;
         if (index < 0 || index >= maps.size()) {
             throw new Memory.Fault("not a map: 0x" + Long.toHexString(handle));
         }
-        return maps.get((int) index);
+        return (int) index;
     }
 
     private static RingBufMap ringbuf(List<BpfMap> maps, long handle) {
@@ -163,13 +167,11 @@ public final class LoadedProgram {
         throw new Memory.Fault("not a ring buffer: 0x" + Long.toHexString(handle));
     }
 
-    /** The ring buffer whose region a record's address is in. */
+    /** The ring buffer whose region (in this program's numbering) a record's address is in. */
     private static RingBufMap ringbufOf(List<BpfMap> maps, long addr) {
-        int region = (int) (addr >>> Memory.SHIFT);
-        for (BpfMap m : maps) {
-            if (m instanceof RingBufMap r && r.region() == region) {
-                return r;
-            }
+        long index = (addr >>> Memory.SHIFT) - FIRST_MAP_REGION;
+        if (index >= 0 && index < maps.size() && maps.get((int) index) instanceof RingBufMap r) {
+            return r;
         }
         throw new Memory.Fault("not a ring buffer record: 0x" + Long.toHexString(addr));
     }
@@ -177,7 +179,10 @@ public final class LoadedProgram {
     /** The helpers every program type has: maps, time, random numbers, the CPU, trace_printk, csum_diff, ring buffers. */
     static Helpers standard(List<BpfMap> maps, Consumer<String> tracePipe) {
         Helpers h = new Helpers();
-        h.register(HelperProtos.MAP_LOOKUP_ELEM, "bpf_map_lookup_elem", (r1, r2, r3, r4, r5, m) -> map(maps, r1).lookup(m, r2));
+        h.register(HelperProtos.MAP_LOOKUP_ELEM, "bpf_map_lookup_elem", (r1, r2, r3, r4, r5, m) -> {
+            int i = mapIndex(maps, r1);
+            return maps.get(i).lookup(m, r2, FIRST_MAP_REGION + i); // an address in this program's numbering
+        });
         h.register(HelperProtos.MAP_UPDATE_ELEM, "bpf_map_update_elem", (r1, r2, r3, r4, r5, m) -> map(maps, r1).update(m, r2, r3, r4));
         h.register(HelperProtos.MAP_DELETE_ELEM, "bpf_map_delete_elem", (r1, r2, r3, r4, r5, m) -> map(maps, r1).delete(m, r2));
         h.register(HelperProtos.KTIME_GET_NS, "bpf_ktime_get_ns", (r1, r2, r3, r4, r5, m) -> System.nanoTime());
@@ -197,7 +202,8 @@ public final class LoadedProgram {
         });
         h.register(HelperProtos.TAIL_CALL, "bpf_tail_call", (r1, r2, r3, r4, r5, m) -> tailCall(m, r1, map(maps, r2), r3));
         h.register(HelperProtos.RINGBUF_OUTPUT, "bpf_ringbuf_output", (r1, r2, r3, r4, r5, m) -> ringbuf(maps, r1).output(m, r2, r3, r4));
-        h.register(HelperProtos.RINGBUF_RESERVE, "bpf_ringbuf_reserve", (r1, r2, r3, r4, r5, m) -> ringbuf(maps, r1).reserve(r2, r3));
+        h.register(HelperProtos.RINGBUF_RESERVE, "bpf_ringbuf_reserve",
+                (r1, r2, r3, r4, r5, m) -> ringbuf(maps, r1).reserve(r2, r3, FIRST_MAP_REGION + mapIndex(maps, r1)));
         h.register(HelperProtos.RINGBUF_SUBMIT, "bpf_ringbuf_submit", (r1, r2, r3, r4, r5, m) -> {
             ringbufOf(maps, r1).commit(r1, false);
             return 0;

@@ -89,19 +89,25 @@ public final class RingBufMap extends BpfMap {
         return (p + HEADER) & mask;
     }
 
-    /** {@code bpf_ringbuf_reserve}: the address of {@code size} writable bytes in the ring, or 0 (NULL) when full or flags are set. */
-    public synchronized long reserve(long size, long flags) {
+    /**
+     * {@code bpf_ringbuf_reserve} for a program that attached the ring as region {@code region}: the
+     * address of {@code size} writable bytes in the ring, or 0 (NULL) when full or flags are set.
+     */
+    public synchronized long reserve(long size, long flags, int region) {
         if (flags != 0 || size <= 0) {
             return 0;
         }
         long at = claim(size);
-        return at < 0 ? 0 : Memory.base(region()) + at;
+        return at < 0 ? 0 : Memory.base(region) + at;
     }
 
-    /** {@code bpf_ringbuf_submit} ({@code discard} false) or {@code bpf_ringbuf_discard}: the record at {@code addr} is complete. */
+    /**
+     * {@code bpf_ringbuf_submit} ({@code discard} false) or {@code bpf_ringbuf_discard}: the record at
+     * {@code addr} (an address in the region the caller gave this ring) is complete.
+     */
     public synchronized void commit(long addr, boolean discard) {
         long off = (addr & 0xffffffffL) - HEADER;
-        if ((int) (addr >>> Memory.SHIFT) != region() || off < 0 || off > mask || (ring.get(U32, off) & BUSY) == 0) {
+        if (off < 0 || off > mask || (ring.get(U32, off) & BUSY) == 0) {
             throw new Memory.Fault("not a reserved ring buffer record: 0x" + Long.toHexString(addr));
         }
         int len = ring.get(U32, off) & ~(BUSY | DISCARD);
