@@ -189,6 +189,11 @@ public class XdpIT {
                 containsString("invalid devname nosuch"));
         assertThat(ModnetRuntime.runCapturing(processor, null, "rm /etc/passwd"), containsString("only pinned objects under /sys/fs/bpf"));
         ModnetRuntime.run(processor, "rm /sys/fs/bpf/x");
+        // loadall: every program of the object, each pinned under the directory by its name
+        ModnetRuntime.run(processor, "bpftool prog loadall " + obj + " /sys/fs/bpf/every");
+        assertThat(ModnetRuntime.run(processor, "bpftool prog show pinned /sys/fs/bpf/every/xdp_drop_icmp"),
+                containsString("name xdp_drop_icmp"));
+        ModnetRuntime.run(processor, "rm -r /sys/fs/bpf/every");
         assertThat("one program loaded twice, both unpinned: none left", ModnetRuntime.run(processor, "bpftool prog show"),
                 org.hamcrest.CoreMatchers.not(containsString("xdp_drop_icmp")));
     }
