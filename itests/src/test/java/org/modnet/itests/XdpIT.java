@@ -188,6 +188,24 @@ public class XdpIT {
         assertThat(ModnetRuntime.runCapturing(processor, "ns2", "bpftool net attach xdp pinned /sys/fs/bpf/x dev nosuch"),
                 containsString("invalid devname nosuch"));
         assertThat(ModnetRuntime.runCapturing(processor, null, "rm /etc/passwd"), containsString("only pinned objects under /sys/fs/bpf"));
+        // prog run (BPF_PROG_TEST_RUN): the program on a frame from a file
+        byte[] frame = new byte[60];
+        frame[12] = 0x08;
+        frame[14] = 0x45;
+        frame[23] = 1; // ICMP
+        Path icmp = Files.createTempFile("frame", ".bin");
+        Files.write(icmp, frame);
+        frame[23] = 17; // UDP
+        Path udp = Files.createTempFile("frame", ".bin");
+        Files.write(udp, frame);
+        Path out = Files.createTempFile("frame", ".out");
+        assertThat(ModnetRuntime.run(processor, "bpftool prog run pinned /sys/fs/bpf/x data_in " + icmp + " repeat 1000"),
+                containsString("Return value: 1, duration (average): "));
+        assertThat(ModnetRuntime.run(processor, "bpftool prog run pinned /sys/fs/bpf/x data_in " + udp + " data_out " + out),
+                containsString("Return value: 2, duration: "));
+        assertEquals(60, Files.size(out));
+        assertThat(ModnetRuntime.runCapturing(processor, null, "bpftool prog run pinned /sys/fs/bpf/x data_in /nonexistent"),
+                containsString("failed to open"));
         ModnetRuntime.run(processor, "rm /sys/fs/bpf/x");
         // loadall: every program of the object, each pinned under the directory by its name
         ModnetRuntime.run(processor, "bpftool prog loadall " + obj + " /sys/fs/bpf/every");

@@ -21,6 +21,7 @@ import org.modnet.ebpf.api.HelperProtos;
 import org.modnet.ebpf.api.LoadedProgram;
 import org.modnet.ebpf.api.ProgType;
 import org.modnet.ebpf.api.RingBufMap;
+import org.modnet.ebpf.api.XdpBuffer;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
@@ -36,7 +37,7 @@ import org.osgi.service.component.annotations.Reference;
         "osgi.command.function=bpftool" })
 public final class BpftoolCommand {
     static final String USAGE = "Usage: bpftool prog { show [PROG] | dump xlated PROG | pin PROG FILE | load OBJ FILE [type xdp] [pinmaps DIR] |"
-            + " loadall OBJ DIR [pinmaps DIR] }\n"
+            + " loadall OBJ DIR [pinmaps DIR] | run PROG data_in FILE [data_out FILE] [repeat N] }\n"
             + "       bpftool map { show [MAP] | dump MAP | lookup MAP key BYTES | update MAP key BYTES value BYTES [noexist|exist|any] |"
             + " delete MAP key BYTES | pin MAP FILE | event_pipe MAP [count N] }\n"
             + "       bpftool net { show | attach { xdp | xdpgeneric | xdpdrv | xdpoffload } PROG dev NAME [overwrite] |"
@@ -110,9 +111,83 @@ public final class BpftoolCommand {
                 fs.pin(rest.get(2), l.get(0));
             }
             case "load", "loadall" -> load(rest, verb.equals("loadall"));
+            case "run" -> run(out, rest);
             default -> throw new CommandException("Error: unknown command '" + verb + "'\n" + USAGE, 255);
         }
     }
+
+    /**
+     * {@code prog run PROG data_in FILE [data_out FILE] [repeat N]} ({@code BPF_PROG_TEST_RUN}): the
+     * program on the file's bytes as a frame, N times, as the kernel's test run does — the action, the
+     * mean time per run, and the frame as the program left it.
+     */
+    private void run(PrintStream out, List<String> w) {
+        if (w.size() < 4) {
+            throw new CommandException("Error: 'run' needs PROG and data_in FILE\n" + USAGE, 255);
+        }
+        List<LoadedProgram> l = programs(w.subList(0, 2));
+        if (l.size() != 1) {
+            throw new CommandException("Error: " + l.size() + " programs match, run needs exactly one", 255);
+        }
+        String in = null;
+        String outFile = null;
+        long repeat = 1;
+        for (int i = 2; i < w.size(); i += 2) {
+            if (i + 1 >= w.size()) {
+                throw new CommandException("Error: '" + w.get(i) + "' needs a value", 255);
+            }
+            String v = w.get(i + 1);
+            switch (w.get(i)) {
+                case "data_in" -> in = v;
+                case "data_out" -> outFile = v;
+                case "repeat" -> {
+                    try {
+                        repeat = Long.parseLong(v);
+                    } catch (NumberFormatException e) {
+                        repeat = -1;
+                    }
+                    if (repeat < 1 || repeat > 100_000_000) {
+                        throw new CommandException("Error: repeat must be 1 to 100000000, not '" + v + "'", 255);
+                    }
+                }
+                default -> throw new CommandException("Error: unknown keyword '" + w.get(i) + "'\n" + USAGE, 255);
+            }
+        }
+        if (in == null) {
+            throw new CommandException("Error: 'data_in' is required", 255);
+        }
+        byte[] data;
+        try {
+            data = java.nio.file.Files.readAllBytes(java.nio.file.Path.of(in));
+        } catch (java.io.IOException e) {
+            throw new CommandException("Error: failed to open " + in + ": No such file or directory", 255);
+        }
+        if (data.length < 14 || data.length > 65535) {
+            throw new CommandException("Error: data_in must hold an Ethernet frame: 14 to 65535 bytes, not " + data.length, 255);
+        }
+        LoadedProgram p = l.get(0);
+        java.lang.foreign.MemorySegment buf = java.lang.foreign.Arena.ofAuto().allocate(RUN_HEADROOM + data.length + 256, 64);
+        XdpBuffer x = new XdpBuffer(p.memory(0));
+        int action = 0;
+        long start = System.nanoTime();
+        for (long r = 0; r < repeat; r++) {
+            java.lang.foreign.MemorySegment.copy(data, 0, buf, java.lang.foreign.ValueLayout.JAVA_BYTE, RUN_HEADROOM, data.length);
+            action = x.run(p, buf, RUN_HEADROOM, data.length, 1, 0);
+        }
+        long mean = (System.nanoTime() - start) / repeat;
+        out.println("Return value: " + action + ", duration" + (repeat > 1 ? " (average)" : "") + ": " + mean + "ns");
+        if (outFile != null) {
+            byte[] result = buf.asSlice(x.data(), x.length()).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+            try {
+                java.nio.file.Files.write(java.nio.file.Path.of(outFile), result);
+            } catch (java.io.IOException e) {
+                throw new CommandException("Error: failed to write " + outFile + ": " + e.getMessage(), 255);
+            }
+        }
+    }
+
+    /** {@code XDP_PACKET_HEADROOM} before the test frame. */
+    private static final int RUN_HEADROOM = 256;
 
     /** The programs a PROG spec names ({@code id N}, {@code pinned FILE}, {@code name NAME}); an error when none. */
     private List<LoadedProgram> programs(List<String> spec) {
