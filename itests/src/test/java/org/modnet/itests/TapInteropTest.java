@@ -40,10 +40,15 @@ class TapInteropTest {
             Thread.sleep(100);
         }
         linux("ip", "netns", "add", netns);
-        linux("ip", "link", "set", tap, "netns", netns);
-        linux("ip", "-n", netns, "addr", "add", "10.99.0.1/24", "dev", tap);
-        linux("ip", "-n", netns, "link", "set", tap, "up");
-        modnet("ip addr add 10.99.0.2/24 dev " + tap + " ; ip link set " + tap + " up");
+        wire(tap, "10.99.0");
+    }
+
+    /** The Linux end of a TAP into the test's namespace as NET.1, modnet's end NET.2, both up. */
+    private void wire(String dev, String net) throws Exception {
+        linux("ip", "link", "set", dev, "netns", netns);
+        linux("ip", "-n", netns, "addr", "add", net + ".1/24", "dev", dev);
+        linux("ip", "-n", netns, "link", "set", dev, "up");
+        modnet("ip addr add " + net + ".2/24 dev " + dev + " ; ip link set " + dev + " up");
     }
 
     @AfterEach
@@ -214,10 +219,7 @@ class TapInteropTest {
         assumeTrue(Processes.onPath("python3"), "needs python3 to send from many ports (.ci/run installs it)");
         String mq = "mq" + id;
         modnet("ip link add " + mq + " type tap multi_queue numqueues 2");
-        linux("ip", "link", "set", mq, "netns", netns);
-        linux("ip", "-n", netns, "addr", "add", "10.98.0.1/24", "dev", mq);
-        linux("ip", "-n", netns, "link", "set", mq, "up");
-        modnet("ip addr add 10.98.0.2/24 dev " + mq + " ; ip link set " + mq + " up");
+        wire(mq, "10.98.0");
         Result ping = Processes.run("ip", "netns", "exec", netns, "ping", "-c", "2", "-i", "0.2", "-W", "2", "10.98.0.2");
         assertEquals(0, ping.status(), ping.toString());
         String script = "import socket\n"
@@ -254,10 +256,7 @@ class TapInteropTest {
             assertTrue(wrong.status() != 0 && wrong.toString().contains("multi_queue must match"),
                     "a single-queue TAP cannot be attached as multi-queue\n" + wrong);
             modnet("ip link add " + p + " type tap");
-            linux("ip", "link", "set", p, "netns", netns);
-            linux("ip", "-n", netns, "addr", "add", "10.97.0.1/24", "dev", p);
-            linux("ip", "-n", netns, "link", "set", p, "up");
-            modnet("ip addr add 10.97.0.2/24 dev " + p + " ; ip link set " + p + " up");
+            wire(p, "10.97.0");
             Result ping = Processes.run("ip", "netns", "exec", netns, "ping", "-c", "2", "-i", "0.2", "-W", "2", "10.97.0.2");
             assertEquals(0, ping.status(), ping.toString());
             modnet("ip link del " + p);
