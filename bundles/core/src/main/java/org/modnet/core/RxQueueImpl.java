@@ -104,9 +104,9 @@ final class RxQueueImpl implements RxQueue, Napi.Poller {
         return skb != null && receive(skb);
     }
 
-    /** An skb from the pool holding the frame; null (counted as missed) when the pool is empty. */
+    /** An skb holding the frame (from the large pool when it is bigger than a buffer); null (counted as missed) when none is free. */
     private SkBuff copy(MemorySegment buffer, int data, int len) {
-        SkBuff skb = dev.core().pool().alloc(len);
+        SkBuff skb = dev.core().allocSkb(len, org.modnet.api.skb.SkBuffPool.NET_SKB_PAD);
         if (skb == null) {
             dev.stats().addShared(DeviceStats.Field.RX_MISSED_ERRORS, 1);
             return null;

@@ -151,6 +151,36 @@ class XdpHookTest {
         writeFrame(page, dev, 100);
         assertTrue(dev.rxQueue(0).receiveFrame(page, 256, 100), "no program: every frame becomes an skb in the ring");
         assertEquals(1, dev.rxQueue(0).pending());
+        while (core.softirq(0).netRxAction()) {
+            // poll until done
+        }
+
+        // a jumbo frame (larger than a pool buffer) passed by native XDP still becomes an skb
+        dev.setMtu(9000);
+        dev.setXdp(new XdpHook() {
+            @Override
+            public int run(SkBuff skb, NetDevice d, int rxQueue) {
+                return XDP_PASS;
+            }
+
+            @Override
+            public long runFrame(MemorySegment buffer, int data, int len, NetDevice d, int rxQueue) {
+                return XdpHook.frameResult(XDP_PASS, data, len);
+            }
+
+            @Override
+            public String describe() {
+                return "pass";
+            }
+        }, true);
+        MemorySegment jumbo = Arena.ofAuto().allocate(256 + 9014);
+        writeFrame(jumbo, dev, 9014);
+        assertTrue(dev.rxQueue(0).receiveFrame(jumbo, 256, 9014), "a 9014-byte frame made it into the ring");
+        delivered.clear();
+        while (core.softirq(0).netRxAction()) {
+            // poll until done
+        }
+        assertEquals(List.of(9000), delivered);
     }
 
     private static void writeFrame(MemorySegment page, NetDevice dev, int size) {
