@@ -92,6 +92,23 @@ class VerifierTest {
                 """);
     }
 
+    /** {@code be16} (clang's {@code bpf_ntohs} of a value it cannot fold) reads its destination only: r0 unset is fine. */
+    @Test
+    void aByteSwapReadsOnlyItsDestination() throws Exception {
+        verify(ETH + """
+                ldxh %r5, [%r2+12]
+                be16 %r5
+                be32 %r5
+                le64 %r5
+                jne %r5, 0x800, drop
+                mov %r0, 2
+                exit
+                drop:
+                mov %r0, 1
+                exit
+                """);
+    }
+
     @Test
     void aParserWithBoundsChecksIsAcceptedAndItsContextLoadsRewritten() throws Exception {
         Verifier.Result r = verify(ETH + """

@@ -554,7 +554,9 @@ public final class Verifier {
         int operation = o & 0xf0;
         int d = p.dst[i];
         boolean x = (o & Bpf.X) != 0;
-        Reg src = x ? read(i, f, p.src[i]) : Reg.constant(wide ? p.imm[i] : p.imm[i] & 0xffffffffL);
+        // a byte swap's X bit says big-endian, not "a source register": it reads only its destination
+        boolean readsSrc = x && operation != Bpf.END && operation != Bpf.NEG;
+        Reg src = readsSrc ? read(i, f, p.src[i]) : Reg.constant(wide ? p.imm[i] : p.imm[i] & 0xffffffffL);
         if (operation == Bpf.MOV) {
             Reg r = src.copy();
             if (x && p.off[i] != 0) {
