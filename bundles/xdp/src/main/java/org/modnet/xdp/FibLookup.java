@@ -57,6 +57,7 @@ public final class FibLookup {
     private static final ValueLayout.OfInt LE32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfShort LE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfInt BE32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    private static final ValueLayout.OfShort BE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
     private volatile RouteTable routes;
@@ -70,15 +71,15 @@ public final class FibLookup {
     public FibLookup() {
     }
 
-    /** For tests outside OSGi. */
-    FibLookup(RouteTable routes, NeighbourTable neighbours, Ipv4 ipv4) {
+    /** Outside OSGi (tests, benchmarks): the tables given. */
+    public FibLookup(RouteTable routes, NeighbourTable neighbours, Ipv4 ipv4) {
         this.routes = routes;
         this.neighbours = neighbours;
         this.ipv4 = ipv4;
     }
 
     /** The helpers an XDP program of this runtime has: the ebpf bundle's XDP set and this one. */
-    Helpers helpers(List<BpfMap> maps) {
+    public Helpers helpers(List<BpfMap> maps) {
         Helpers h = XdpBuffer.helpers(maps);
         h.register(HelperProtos.FIB_LOOKUP, "bpf_fib_lookup", (r1, r2, r3, r4, r5, m) -> lookup(m, r2, r3, r4));
         return h;
@@ -107,11 +108,12 @@ public final class FibLookup {
         if (ns.device(p.get(LE32, o + 8)) == null) {
             return -Errno.ENODEV.number();
         }
-        if ((flags & OUTPUT) == 0 && !"1".equals(sysctl(ns, "net.ipv4.ip_forward"))) {
-            return FWD_DISABLED;
-        }
         RouteTable rt = routes;
         Ipv4 ip = ipv4;
+        // the handle IPv4 registered (registering again returns it): a read, not a parse, per packet
+        if ((flags & OUTPUT) == 0 && (rt == null || ns.sysctl().registerInt("net.ipv4.ip_forward", 0, 0, 1).get() != 1)) {
+            return rt == null ? NOT_FWDED : FWD_DISABLED;
+        }
         int dst = p.get(BE32, o + 32);
         if (rt == null || (ip != null && ip.addressType(ns, dst) != Ipv4.AddressType.UNICAST)) {
             return NOT_FWDED;
@@ -151,12 +153,18 @@ public final class FibLookup {
             if (n == null || !valid(n.state()) || n.lladdr() == null) {
                 return NO_NEIGH;
             }
-            MemorySegment.copy(n.lladdr().bytes(), 0, p, ValueLayout.JAVA_BYTE, o + 58, 6);
-            MemorySegment.copy(out.address().bytes(), 0, p, ValueLayout.JAVA_BYTE, o + 52, 6);
+            putMac(p, o + 58, n.lladdr());
+            putMac(p, o + 52, out.address());
         }
         p.set(LE32, o + 48, 0); // no VLAN
         p.set(LE16, o + 6, (short) mtu);
         return SUCCESS;
+    }
+
+    private static void putMac(MemorySegment p, long at, org.modnet.api.net.MacAddress mac) {
+        long bits = mac.bits();
+        p.set(BE16, at, (short) (bits >>> 32));
+        p.set(BE32, at + 2, (int) bits);
     }
 
     /** {@code NUD_VALID}: an address that can be used now. */
@@ -165,13 +173,5 @@ public final class FibLookup {
             case REACHABLE, STALE, DELAY, PROBE, PERMANENT, NOARP -> true;
             default -> false;
         };
-    }
-
-    private static String sysctl(NetNamespace ns, String name) {
-        try {
-            return ns.sysctl().get(name);
-        } catch (NetException e) {
-            return null;
-        }
     }
 }
