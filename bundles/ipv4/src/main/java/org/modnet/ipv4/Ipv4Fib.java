@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 
+import org.modnet.api.inet.RouteEntry;
 import org.modnet.api.net.Eth;
 import org.modnet.api.net.IfAddress;
 import org.modnet.api.net.NetDevice;
@@ -18,7 +19,7 @@ import org.modnet.api.net.NetNamespace;
  */
 final class Ipv4Fib {
     private final NetNamespace ns;
-    private final FibTrie<Route> trie = new FibTrie<>();
+    private final FibTrie<RouteEntry> trie = new FibTrie<>();
     private long generation = -1;
 
     Ipv4Fib(NetNamespace ns) {
@@ -26,16 +27,16 @@ final class Ipv4Fib {
     }
 
     /** {@code fib_lookup}: the route for {@code daddr}, or null (network unreachable). */
-    synchronized Route lookup(int daddr) {
+    synchronized RouteEntry lookup(int daddr) {
         refresh();
-        List<Route> routes = trie.lookup(daddr);
+        List<RouteEntry> routes = trie.lookup(daddr);
         return routes == null ? null : routes.get(0);
     }
 
     /** {@code fib_table_insert}: EEXIST if a route with the same prefix and metric exists and replace is false. */
-    synchronized void add(Route r, boolean replace) throws org.modnet.api.net.NetException {
+    synchronized void add(RouteEntry r, boolean replace) throws org.modnet.api.net.NetException {
         refresh();
-        List<Route> list = trie.routesOf(r.prefix(), r.len());
+        List<RouteEntry> list = trie.routesOf(r.prefix(), r.len());
         for (int i = 0; i < list.size(); i++) {
             if (list.get(i).metric() == r.metric()) {
                 if (!replace) {
@@ -46,22 +47,22 @@ final class Ipv4Fib {
             }
         }
         list.add(r);
-        list.sort(Comparator.comparingInt(Route::metric));
+        list.sort(Comparator.comparingInt(RouteEntry::metric));
     }
 
     /** {@code fib_table_delete}: ESRCH if there is no route with that prefix (and metric, if not -1). */
     synchronized void delete(int prefix, int len, int metric) throws org.modnet.api.net.NetException {
         refresh();
-        List<Route> list = trie.exact(prefix & FibTrie.mask(len), len);
+        List<RouteEntry> list = trie.exact(prefix & FibTrie.mask(len), len);
         if (list == null || !list.removeIf(r -> metric < 0 || r.metric() == metric)) {
             throw new org.modnet.api.net.NetException(org.modnet.api.net.Errno.ESRCH);
         }
         trie.prune(prefix & FibTrie.mask(len), len);
     }
 
-    synchronized List<Route> routes() {
+    synchronized List<RouteEntry> routes() {
         refresh();
-        List<Route> all = new ArrayList<>();
+        List<RouteEntry> all = new ArrayList<>();
         trie.forEach(all::addAll);
         return all;
     }
@@ -73,9 +74,9 @@ final class Ipv4Fib {
             return;
         }
         generation = g;
-        List<Route> manual = new ArrayList<>();
+        List<RouteEntry> manual = new ArrayList<>();
         // routes by hand stay, unless their device left the namespace
-        trie.forEach(list -> list.stream().filter(r -> !r.isKernel() && (r.dev() == null || ns.device(r.dev().ifindex()) == r.dev()))
+        trie.forEach(list -> list.stream().filter(r -> !"kernel".equals(r.protocol()) && (r.dev() == null || ns.device(r.dev().ifindex()) == r.dev()))
                 .forEach(manual::add));
         List<int[]> prefixes = new ArrayList<>();
         trie.forEach(list -> prefixes.add(new int[] { list.get(0).prefix(), list.get(0).len() }));
@@ -95,13 +96,13 @@ final class Ipv4Fib {
                 int len = a.prefixLen();
                 int prefix = addr & FibTrie.mask(len);
                 String scope = dev.type() == Eth.ARPHRD_LOOPBACK ? "host" : "link";
-                trie.routesOf(prefix, len).add(new Route("unicast", prefix, len, 0, dev, addr, 0, "kernel", scope));
+                trie.routesOf(prefix, len).add(new RouteEntry("unicast", prefix, len, 0, dev, addr, 0, "kernel", scope));
             }
         }
-        for (Route r : manual) {
-            List<Route> list = trie.routesOf(r.prefix(), r.len());
+        for (RouteEntry r : manual) {
+            List<RouteEntry> list = trie.routesOf(r.prefix(), r.len());
             list.add(r);
-            list.sort(Comparator.comparingInt(Route::metric));
+            list.sort(Comparator.comparingInt(RouteEntry::metric));
         }
     }
 }

@@ -3,6 +3,7 @@ package org.modnet.ipv4;
 import java.net.Inet4Address;
 import java.util.Arrays;
 
+import org.modnet.api.inet.RouteEntry;
 import org.modnet.api.net.IfAddress;
 import org.modnet.api.net.IntSysctl;
 import org.modnet.api.net.NetDevice;
@@ -85,7 +86,7 @@ final class Ipv4Net implements Ipv4Input.Routing {
             return;
         }
         int daddr = Ipv4Header.daddr(skb, h);
-        Route r = fib.lookup(daddr);
+        RouteEntry r = fib.lookup(daddr);
         if (r == null || !r.type().equals("unicast") || r.dev() == null || !r.dev().isUp()) {
             mib.inc(Ipv4Mib.Counter.InNoRoutes);
             int code = r == null || r.type().equals("unicast") ? 0 : r.type().equals("prohibit") ? 13 : 1;

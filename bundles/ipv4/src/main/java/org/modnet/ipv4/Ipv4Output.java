@@ -4,6 +4,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import org.modnet.api.inet.InetChecksum;
 import org.modnet.api.inet.NeighbourTable;
+import org.modnet.api.inet.RouteEntry;
 import org.modnet.api.net.Errno;
 import org.modnet.api.net.Eth;
 import org.modnet.api.net.NetDevice;
@@ -37,7 +38,7 @@ final class Ipv4Output {
             }
             return new Decision(lo, daddr, daddr, null); // to ourselves: from the address itself
         }
-        Route r = net.fib.lookup(daddr);
+        RouteEntry r = net.fib.lookup(daddr);
         Errno e = error(r);
         if (e != null) {
             return new Decision(null, 0, 0, e);
@@ -51,7 +52,7 @@ final class Ipv4Output {
     }
 
     /** Why a route cannot carry a packet (none, a reject type, its device down), or null. */
-    private static Errno error(Route r) {
+    private static Errno error(RouteEntry r) {
         if (r == null) {
             return Errno.ENETUNREACH;
         }
@@ -71,7 +72,7 @@ final class Ipv4Output {
         return r.dev().isUp() ? null : Errno.ENETDOWN;
     }
 
-    private static int source(Route r, int nextHop) {
+    private static int source(RouteEntry r, int nextHop) {
         return r.src() != 0 ? r.src() : org.modnet.api.inet.Ipv4Addresses.select(r.dev(), nextHop, true);
     }
 
@@ -93,7 +94,7 @@ final class Ipv4Output {
             }
             src = daddr;
         } else {
-            Route r = net.fib.lookup(daddr);
+            RouteEntry r = net.fib.lookup(daddr);
             Errno e = error(r);
             if (e != null) {
                 net.mib.inc(Ipv4Mib.Counter.OutNoRoutes);

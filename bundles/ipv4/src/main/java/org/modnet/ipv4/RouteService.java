@@ -35,8 +35,8 @@ public final class RouteService implements RouteTable {
         Ipv4Net net = ipv4.net(ns);
         List<RouteEntry> all = new ArrayList<>();
         if (net != null) {
-            for (Route r : net.fib.routes()) {
-                all.add(entry(r));
+            for (RouteEntry r : net.fib.routes()) {
+                all.add(r);
             }
         }
         return all;
@@ -53,7 +53,7 @@ public final class RouteService implements RouteTable {
         if (e.dev() != null && e.dev().namespace() != ns) {
             throw new NetException(Errno.ENODEV);
         }
-        net(ns).fib.add(new Route(e.type(), e.prefix() & FibTrie.mask(e.len()), e.len(), e.gateway(), e.dev(), e.src(),
+        net(ns).fib.add(new RouteEntry(e.type(), e.prefix() & FibTrie.mask(e.len()), e.len(), e.gateway(), e.dev(), e.src(),
                 e.metric(), e.protocol(), e.scope()), replace);
     }
 
@@ -69,13 +69,15 @@ public final class RouteService implements RouteTable {
         if (d.error() != null) {
             throw new NetException(d.error());
         }
-        Route r = net.fib.lookup(address);
-        RouteEntry route = r != null && r.dev() == d.dev() ? entry(r)
+        RouteEntry r = net.fib.lookup(address);
+        RouteEntry route = r != null && r.dev() == d.dev() ? r
                 : new RouteEntry("local", address, 32, 0, d.dev(), d.src(), 0, "kernel", "host");
         return new Decision(address, route, d.nextHop(), d.src());
     }
 
-    private static RouteEntry entry(Route r) {
-        return new RouteEntry(r.type(), r.prefix(), r.len(), r.gateway(), r.dev(), r.src(), r.metric(), r.protocol(), r.scope());
+    @Override
+    public RouteEntry lookup(NetNamespace ns, int daddr) {
+        Ipv4Net net = ipv4.net(ns);
+        return net == null ? null : net.fib.lookup(daddr); // the FIB keeps the API's own records: nothing to copy
     }
 }

@@ -9,6 +9,7 @@ import java.net.InetAddress;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.modnet.api.inet.RouteEntry;
 import org.modnet.api.net.DeviceSetup;
 import org.modnet.api.net.Errno;
 import org.modnet.api.net.IfAddress;
@@ -46,7 +47,7 @@ class Ipv4FibTest {
         eth0.addAddress(new IfAddress(InetAddress.getByName("10.0.0.1"), 24, null, "global", "eth0"));
         assertNull(fib.lookup(0x0a000002), "down: no route");
         eth0.open();
-        Route r = fib.lookup(0x0a000002);
+        RouteEntry r = fib.lookup(0x0a000002);
         assertEquals(eth0, r.dev());
         assertEquals(0x0a000001, r.src());
         assertEquals("kernel", r.protocol());
@@ -59,7 +60,7 @@ class Ipv4FibTest {
     void aDefaultRouteByHandCatchesTheRestAndStaysWhenAddressesChange() throws Exception {
         eth0.open();
         eth0.addAddress(new IfAddress(InetAddress.getByName("10.0.0.1"), 24, null, "global", "eth0"));
-        fib.add(new Route("unicast", 0, 0, 0x0a0000fe, eth0, 0, 0, "boot", "global"), false);
+        fib.add(new RouteEntry("unicast", 0, 0, 0x0a0000fe, eth0, 0, 0, "boot", "global"), false);
         assertEquals(0x0a0000fe, fib.lookup(0x08080808).gateway());
         eth0.addAddress(new IfAddress(InetAddress.getByName("10.1.0.1"), 16, null, "global", "eth0"));
         assertEquals(0x0a0000fe, fib.lookup(0x08080808).gateway(), "the manual route survives the rebuild");
@@ -68,12 +69,12 @@ class Ipv4FibTest {
 
     @Test
     void addingTheSameRouteTwiceIsEexistUnlessReplacedAndDeletingAMissingOneIsEsrch() throws Exception {
-        Route r = new Route("unicast", 0x0a020000, 16, 0, eth0, 0, 5, "boot", "link");
+        RouteEntry r = new RouteEntry("unicast", 0x0a020000, 16, 0, eth0, 0, 5, "boot", "link");
         fib.add(r, false);
         assertEquals(Errno.EEXIST, assertThrows(NetException.class, () -> fib.add(r, false)).errno());
-        fib.add(new Route("blackhole", 0x0a020000, 16, 0, null, 0, 5, "boot", "global"), true);
+        fib.add(new RouteEntry("blackhole", 0x0a020000, 16, 0, null, 0, 5, "boot", "global"), true);
         assertEquals("blackhole", fib.lookup(0x0a020001).type());
-        fib.add(new Route("unicast", 0x0a020000, 16, 0, eth0, 0, 1, "boot", "link"), false);
+        fib.add(new RouteEntry("unicast", 0x0a020000, 16, 0, eth0, 0, 1, "boot", "link"), false);
         assertEquals(1, fib.lookup(0x0a020001).metric(), "the lower metric wins");
         fib.delete(0x0a020000, 16, 1);
         fib.delete(0x0a020000, 16, -1);

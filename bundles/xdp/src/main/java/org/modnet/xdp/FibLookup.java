@@ -6,13 +6,14 @@ import java.nio.ByteOrder;
 import java.util.List;
 
 import org.modnet.api.inet.Ipv4;
+import org.modnet.api.inet.Ipv4Addresses;
 import org.modnet.api.inet.Neighbour;
 import org.modnet.api.inet.NeighbourTable;
 import org.modnet.api.inet.NudState;
+import org.modnet.api.inet.RouteEntry;
 import org.modnet.api.inet.RouteTable;
 import org.modnet.api.net.Errno;
 import org.modnet.api.net.NetDevice;
-import org.modnet.api.net.NetException;
 import org.modnet.api.net.NetNamespace;
 import org.modnet.ebpf.api.BpfMap;
 import org.modnet.ebpf.api.HelperProtos;
@@ -115,41 +116,52 @@ public final class FibLookup {
             return rt == null ? NOT_FWDED : FWD_DISABLED;
         }
         int dst = p.get(BE32, o + 32);
-        if (rt == null || (ip != null && ip.addressType(ns, dst) != Ipv4.AddressType.UNICAST)) {
+        if (ip != null && ip.addressType(ns, dst) != Ipv4.AddressType.UNICAST) {
+            return NOT_FWDED; // ours, broadcast, multicast: not forwarded
+        }
+        RouteEntry route = rt.lookup(ns, dst); // one walk of the FIB, nothing allocated
+        if (route == null) {
             return NOT_FWDED;
         }
-        RouteTable.Decision d;
-        try {
-            d = rt.get(ns, dst);
-        } catch (NetException e) {
-            return switch (e.errno()) {
-                case EINVAL -> BLACKHOLE;
-                case EHOSTUNREACH -> UNREACHABLE;
-                case EACCES -> PROHIBIT;
-                default -> NOT_FWDED;
-            };
+        switch (route.type()) {
+            case "unicast" -> {
+            }
+            case "blackhole" -> {
+                return BLACKHOLE;
+            }
+            case "unreachable" -> {
+                return UNREACHABLE;
+            }
+            case "prohibit" -> {
+                return PROHIBIT;
+            }
+            default -> {
+                return NOT_FWDED;
+            }
         }
-        NetDevice out = d.route().dev();
-        if (out == null || !"unicast".equals(d.route().type())) {
+        NetDevice out = route.dev();
+        if (out == null || !out.isUp()) {
             return NOT_FWDED;
         }
+        int nextHop = route.gateway() != 0 ? route.gateway() : dst;
         int mtu = out.mtu();
         if (Short.toUnsignedInt(p.get(LE16, o + 6)) > mtu) {
             p.set(LE16, o + 6, (short) mtu);
             return FRAG_NEEDED;
         }
         if ((flags & SRC) != 0) {
-            if (d.src() == 0) {
+            int src = route.src() != 0 ? route.src() : Ipv4Addresses.select(out, nextHop, true);
+            if (src == 0) {
                 return NO_SRC_ADDR;
             }
-            p.set(BE32, o + 16, d.src());
+            p.set(BE32, o + 16, src);
         }
-        p.set(LE32, o + 12, d.route().metric());
+        p.set(LE32, o + 12, route.metric());
         p.set(LE32, o + 8, out.ifindex());
-        p.set(BE32, o + 32, d.nextHop()); // the gateway, when there is one, replaces the destination
+        p.set(BE32, o + 32, nextHop); // the gateway, when there is one, replaces the destination
         if ((flags & SKIP_NEIGH) == 0) {
             NeighbourTable nt = neighbours;
-            Neighbour n = nt == null ? null : nt.lookup(out, d.nextHop());
+            Neighbour n = nt == null ? null : nt.lookup(out, nextHop);
             if (n == null || !valid(n.state()) || n.lladdr() == null) {
                 return NO_NEIGH;
             }

@@ -23,4 +23,21 @@ public interface RouteTable {
 
     /** {@code ip route get ADDRESS}: ENETUNREACH without a route. */
     Decision get(NetNamespace ns, int address) throws NetException;
+
+    /**
+     * {@code fib_lookup}: the route the table picks for {@code daddr} — the longest prefix, the lowest
+     * metric; unicast or a reject type — or null when none matches. One walk, nothing allocated: what a
+     * per-packet caller (XDP's {@code bpf_fib_lookup}) uses. The namespace's own and broadcast
+     * addresses are not told apart here ({@link Ipv4#addressType} does).
+     */
+    default RouteEntry lookup(NetNamespace ns, int daddr) {
+        RouteEntry best = null; // the slow way, for tables without their own
+        for (RouteEntry r : routes(ns)) {
+            boolean matches = r.len() == 0 || ((daddr ^ r.prefix()) >>> (32 - r.len())) == 0;
+            if (matches && (best == null || r.len() > best.len() || (r.len() == best.len() && r.metric() < best.metric()))) {
+                best = r;
+            }
+        }
+        return best;
+    }
 }
