@@ -1,6 +1,10 @@
 package org.modnet.bench;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.net.InetAddress;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import org.modnet.api.inet.InetChecksum;
@@ -11,14 +15,22 @@ import org.modnet.api.net.Eth;
 import org.modnet.api.net.IfAddress;
 import org.modnet.api.net.MacAddress;
 import org.modnet.api.net.NetDevice;
+import org.modnet.api.net.NetDeviceOps;
 import org.modnet.api.net.NetNamespace;
 import org.modnet.api.net.RxQueue;
 import org.modnet.api.net.TxResult;
 import org.modnet.api.skb.SkBuff;
 import org.modnet.api.skb.SkBuffPool;
 import org.modnet.core.StandaloneCore;
+import org.modnet.ebpf.api.Assembler;
+import org.modnet.ebpf.api.HelperProtos;
+import org.modnet.ebpf.api.LoadedProgram;
+import org.modnet.ebpf.api.ProgType;
 import org.modnet.ethernet.ArpProtocol;
 import org.modnet.ipv4.Ipv4Protocol;
+import org.modnet.ipv4.RouteService;
+import org.modnet.xdp.EbpfXdpHook;
+import org.modnet.xdp.FibLookup;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -27,6 +39,7 @@ import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OperationsPerInvocation;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
@@ -36,8 +49,10 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * Forwarding through a router namespace on one softirq: 60-byte IPv4/UDP frames from 10.0.1.2 to
  * 10.0.2.2 into R's ingress ring, then NAPI, {@code ip_rcv}, {@code ip_forward} (TTL, checksum), the
- * neighbour (a permanent entry), the egress qdisc and a sink driver that frees each frame. One op is
- * one forwarded frame.
+ * neighbour (a permanent entry), the egress qdisc and a sink driver that frees each frame. With
+ * {@code path=xdp-generic} or {@code xdp-native} an XDP program on the ingress forwards instead — it
+ * asks {@code bpf_fib_lookup} where to, rewrites TTL, checksum and MACs, and redirects (JIT) — at the
+ * generic hook, or natively on the driver's buffer. One op is one forwarded frame.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.Throughput)
@@ -49,11 +64,84 @@ public class ForwardingBenchmark {
     static final int BURST = 64;
     static final int SIZE = 60;
 
+    /** xdp_fwd in the assembler's syntax: parse, fib_lookup, TTL and checksum, MACs, redirect. */
+    static final String FWD = """
+            mov %r6, %r1
+            ldxw %r2, [%r6+0]
+            ldxw %r3, [%r6+4]
+            mov %r4, %r2
+            add %r4, 34
+            jgt %r4, %r3, pass
+            ldxh %r5, [%r2+12]
+            jne %r5, 0x8, pass
+            ldxb %r5, [%r2+22]
+            jle %r5, 1, pass
+            stdw [%r10-64], 0
+            stdw [%r10-56], 0
+            stdw [%r10-48], 0
+            stdw [%r10-40], 0
+            stdw [%r10-32], 0
+            stdw [%r10-24], 0
+            stdw [%r10-16], 0
+            stdw [%r10-8], 0
+            stb [%r10-64], 2
+            ldxh %r5, [%r2+16]
+            be16 %r5
+            stxh [%r10-58], %r5
+            ldxw %r5, [%r6+12]
+            stxw [%r10-56], %r5
+            ldxw %r5, [%r2+26]
+            stxw [%r10-48], %r5
+            ldxw %r5, [%r2+30]
+            stxw [%r10-32], %r5
+            mov %r1, %r6
+            mov %r2, %r10
+            add %r2, -64
+            mov %r3, 64
+            mov %r4, 0
+            call 69
+            jne %r0, 0, pass
+            ldxw %r2, [%r6+0]
+            ldxw %r3, [%r6+4]
+            mov %r4, %r2
+            add %r4, 34
+            jgt %r4, %r3, pass
+            ldxb %r5, [%r2+22]
+            sub %r5, 1
+            stxb [%r2+22], %r5
+            ldxh %r5, [%r2+24]
+            add %r5, 1
+            jlt %r5, 0xffff, csum
+            add %r5, 1
+            csum:
+            stxh [%r2+24], %r5
+            ldxw %r5, [%r10-6]
+            stxw [%r2+0], %r5
+            ldxh %r5, [%r10-2]
+            stxh [%r2+4], %r5
+            ldxw %r5, [%r10-12]
+            stxw [%r2+6], %r5
+            ldxh %r5, [%r10-8]
+            stxh [%r2+10], %r5
+            ldxw %r1, [%r10-56]
+            mov %r2, 0
+            call 23
+            exit
+            pass:
+            mov %r0, 2
+            exit
+            """;
+
+    /** {@code stack}: {@code ip_forward}; {@code xdp-generic}, {@code xdp-native}: the XDP program at that hook. */
+    @Param({ "stack", "xdp-generic", "xdp-native" })
+    public String path;
+
     private StandaloneCore stack;
     private SkBuffPool pool;
     private RxQueue ingress;
     private NetDevice out;
     private final byte[] frame = new byte[SIZE];
+    private final MemorySegment page = Arena.ofAuto().allocate(256 + SIZE, 64);
 
     @Setup(Level.Trial)
     public void setUp() throws Exception {
@@ -66,9 +154,17 @@ public class ForwardingBenchmark {
         stack.addHandler(Eth.ETH_P_ARP, arp);
         stack.addHandler(Eth.ETH_P_IP, ipv4);
         NetNamespace r = stack.core().addNamespace("R");
-        NetDevice in = r.register(DeviceSetup.ether("in0", "bench").withRings(1024, 4096, 0, 0), (skb, d) -> {
-            skb.free();
-            return TxResult.OK;
+        NetDevice in = r.register(DeviceSetup.ether("in0", "bench").withRings(1024, 4096, 0, 0), new NetDeviceOps() {
+            @Override
+            public TxResult startXmit(SkBuff skb, NetDevice d) {
+                skb.free();
+                return TxResult.OK;
+            }
+
+            @Override
+            public boolean nativeXdp(NetDevice d) {
+                return true;
+            }
         });
         out = r.register(DeviceSetup.ether("out0", "bench"), (skb, d) -> {
             d.stats().inc(DeviceStats.Field.TX_PACKETS);
@@ -81,10 +177,18 @@ public class ForwardingBenchmark {
         out.open();
         r.sysctl().set("net.ipv4.ip_forward", "1");
         arp.add(out, 0x0a000202, MacAddress.parse("02:00:00:00:02:02"), NudState.PERMANENT, false);
+        if (!path.equals("stack")) {
+            FibLookup fib = new FibLookup(new RouteService(ipv4), arp, ipv4);
+            LoadedProgram p = LoadedProgram.load("xdp_fwd", Assembler.assemble(FWD), ProgType.XDP, List.of(), HelperProtos.XDP,
+                    fib.helpers(List.of()), "jit", false, null);
+            in.setXdp(new EbpfXdpHook(p), path.equals("xdp-native"));
+        }
         ingress = in.rxQueue(0);
         template(in.address());
-        if (forwardBurst() != BURST) { // the path under test must forward, not drop
-            throw new IllegalStateException("frames were not forwarded: " + out.stats().get(DeviceStats.Field.TX_PACKETS));
+        // the path under test must forward, not drop: and the XDP paths by redirecting, not by passing to the stack
+        if (forwardBurst() != BURST || (!path.equals("stack") && in.ethtoolStats().get("xdp_redirect") != BURST)) {
+            throw new IllegalStateException("frames were not forwarded on the " + path + " path: "
+                    + out.stats().get(DeviceStats.Field.TX_PACKETS) + " " + in.ethtoolStats());
         }
     }
 
@@ -117,6 +221,14 @@ public class ForwardingBenchmark {
     @Benchmark
     @OperationsPerInvocation(BURST)
     public long forwardBurst() {
+        if (path.equals("xdp-native")) {
+            for (int i = 0; i < BURST; i++) {
+                MemorySegment.copy(frame, 0, page, ValueLayout.JAVA_BYTE, 256, SIZE); // the NIC's DMA into its page
+                ingress.receiveFrame(page, 256, SIZE);
+            }
+            stack.run();
+            return out.stats().get(DeviceStats.Field.TX_PACKETS);
+        }
         for (int i = 0; i < BURST; i++) {
             SkBuff skb = pool.alloc(SIZE);
             skb.setBytes(skb.put(SIZE), frame, 0, SIZE);
