@@ -227,21 +227,10 @@ final class Interpreter implements Executable {
         };
     }
 
+    /** JMP32: the same comparisons on the low halves, sign-extended for the signed ones and zero-extended for the rest. */
     static boolean jump32(int operation, int a, int b) {
-        return switch (operation) {
-            case Bpf.JEQ -> a == b;
-            case Bpf.JNE -> a != b;
-            case Bpf.JGT -> Integer.compareUnsigned(a, b) > 0;
-            case Bpf.JGE -> Integer.compareUnsigned(a, b) >= 0;
-            case Bpf.JLT -> Integer.compareUnsigned(a, b) < 0;
-            case Bpf.JLE -> Integer.compareUnsigned(a, b) <= 0;
-            case Bpf.JSGT -> a > b;
-            case Bpf.JSGE -> a >= b;
-            case Bpf.JSLT -> a < b;
-            case Bpf.JSLE -> a <= b;
-            case Bpf.JSET -> (a & b) != 0;
-            default -> throw new Memory.Fault("unknown jump " + operation);
-        };
+        boolean signed = operation == Bpf.JSGT || operation == Bpf.JSGE || operation == Bpf.JSLT || operation == Bpf.JSLE;
+        return signed ? jump(operation, a, b) : jump(operation, a & 0xffffffffL, b & 0xffffffffL);
     }
 
     static long u32(int v) {
