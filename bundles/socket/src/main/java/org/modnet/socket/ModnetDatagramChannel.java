@@ -262,25 +262,8 @@ final class ModnetDatagramChannel extends DatagramChannel {
         try {
             bindIfUnbound();
             SockAddr[] from = new SockAddr[1];
-            boolean done = false;
-            try {
-                begin();
-                sock.recv(dst, from, 0);
-                done = true;
-                return from[0].toInetSocketAddress();
-            } catch (SockException e) {
-                if (e.errno() == Errno.EAGAIN) {
-                    done = true;
-                    return null;
-                }
-                if (closedByInterrupt(e)) {
-                    done = true;
-                    throw new ClosedByInterruptException();
-                }
-                throw exception(e);
-            } finally {
-                end(done);
-            }
+            io(() -> sock.recv(dst, from, 0)); // EAGAIN leaves no sender: null, as the channel says "nothing yet"
+            return from[0] == null ? null : from[0].toInetSocketAddress();
         } finally {
             readLock.unlock();
         }
