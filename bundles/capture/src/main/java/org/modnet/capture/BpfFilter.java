@@ -20,14 +20,13 @@ import org.modnet.ebpf.api.Program;
  */
 final class BpfFilter {
     private final StringBuilder asm = new StringBuilder();
-    private final List<String> words;
-    private int i;
+    private final FilterWords words;
     private int labels;
     private final String text;
     private final Executable executable;
     private final Memory memory = new Memory();
 
-    private BpfFilter(List<String> words) throws BpfException {
+    private BpfFilter(FilterWords words) throws BpfException {
         this.words = words;
         line("mov %r6, %r1");
         line("mov %r7, %r2");
@@ -37,9 +36,7 @@ final class BpfFilter {
             String match = "match";
             String miss = "miss";
             or(match, miss);
-            if (i != words.size()) {
-                throw new IllegalArgumentException("syntax error in filter expression at \"" + words.get(i) + "\"");
-            }
+            words.end();
         }
         line("match:");
         line("mov %r0, 1");
@@ -54,9 +51,8 @@ final class BpfFilter {
 
     /** The compiled filter of the words after tcpdump's options. */
     static BpfFilter compile(List<String> args) {
-        List<String> words = Filter.words(args);
         try {
-            return new BpfFilter(words);
+            return new BpfFilter(new FilterWords(args));
         } catch (BpfException e) {
             throw new IllegalStateException("the filter compiled to a program the VM refused: " + e.getMessage(), e);
         }
@@ -100,24 +96,13 @@ final class BpfFilter {
         return "L" + labels++;
     }
 
-    private String peek() {
-        return i < words.size() ? words.get(i) : null;
-    }
-
-    private String next() {
-        if (i >= words.size()) {
-            throw new IllegalArgumentException("syntax error in filter expression: unexpected end");
-        }
-        return words.get(i++);
-    }
-
     // --- expression: each part jumps to yes or no ---
 
     private void or(String yes, String no) {
         String nextTry = label();
         and(yes, nextTry);
-        while ("or".equals(peek()) || "||".equals(peek())) {
-            next();
+        while ("or".equals(words.peek()) || "||".equals(words.peek())) {
+            words.next();
             line(nextTry + ":");
             nextTry = label();
             and(yes, nextTry);
@@ -129,8 +114,8 @@ final class BpfFilter {
     private void and(String yes, String no) {
         String ok = label();
         not(ok, no);
-        while ("and".equals(peek()) || "&&".equals(peek())) {
-            next();
+        while ("and".equals(words.peek()) || "&&".equals(words.peek())) {
+            words.next();
             line(ok + ":");
             ok = label();
             not(ok, no);
@@ -140,16 +125,16 @@ final class BpfFilter {
     }
 
     private void not(String yes, String no) {
-        String w = peek();
+        String w = words.peek();
         if ("not".equals(w) || "!".equals(w)) {
-            next();
+            words.next();
             not(no, yes);
             return;
         }
         if ("(".equals(w)) {
-            next();
+            words.next();
             or(yes, no);
-            if (!")".equals(next())) {
+            if (!")".equals(words.next())) {
                 throw new IllegalArgumentException("syntax error in filter expression: ')' expected");
             }
             return;
@@ -187,18 +172,18 @@ final class BpfFilter {
     }
 
     private void primitive(String yes, String no) {
-        String w = next();
+        String w = words.next();
         boolean src = true;
         boolean dst = true;
         if (w.equals("src") || w.equals("dst")) {
             src = w.equals("src");
             dst = w.equals("dst");
-            w = next();
+            w = words.next();
         }
         switch (w) {
-            case "host" -> host(Filter.address(next()), src, dst, yes, no);
+            case "host" -> host(Filter.address(words.next()), src, dst, yes, no);
             case "net" -> {
-                String n = next();
+                String n = words.next();
                 int slash = n.indexOf('/');
                 int len = slash < 0 ? 32 : Filter.number(n.substring(slash + 1), 32);
                 int a = Filter.address(slash < 0 ? n : n.substring(0, slash));
@@ -219,7 +204,7 @@ final class BpfFilter {
                 line("ja " + no);
             }
             case "port" -> {
-                int p = Filter.number(next(), 65535);
+                int p = Filter.number(words.next(), 65535);
                 ipv4(no);
                 u16(20);
                 line("and %r3, 0x1fff");
@@ -265,10 +250,10 @@ final class BpfFilter {
                 line("ja " + yes);
             }
             case "ether" -> {
-                if (!"proto".equals(next())) {
+                if (!"proto".equals(words.next())) {
                     throw new IllegalArgumentException("syntax error in filter expression: 'proto' expected after 'ether'");
                 }
-                String p = next();
+                String p = words.next();
                 int type = p.startsWith("0x") ? Integer.parseInt(p.substring(2), 16) : Filter.number(p, 65535);
                 etherType(type, no);
                 line("ja " + yes);

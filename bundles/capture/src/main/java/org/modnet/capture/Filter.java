@@ -1,6 +1,5 @@
 package org.modnet.capture;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Predicate;
 
@@ -12,55 +11,27 @@ import java.util.function.Predicate;
  * eBPF VM).
  */
 final class Filter {
-    private final List<String> words;
-    private int i;
+    private final FilterWords words;
 
-    private Filter(List<String> words) {
+    private Filter(FilterWords words) {
         this.words = words;
     }
 
     /** The filter of the words after tcpdump's options; everything passes for none. */
     static Predicate<Frame> parse(List<String> args) {
-        List<String> words = words(args);
+        FilterWords words = new FilterWords(args);
         if (words.isEmpty()) {
             return f -> true;
         }
-        Filter p = new Filter(words);
-        Predicate<Frame> e = p.or();
-        if (p.i != words.size()) {
-            throw new IllegalArgumentException("syntax error in filter expression at \"" + words.get(p.i) + "\"");
-        }
+        Predicate<Frame> e = new Filter(words).or();
+        words.end();
         return e;
-    }
-
-    /** The expression's words, parentheses apart: {@code (tcp or udp)} is five words. */
-    static List<String> words(List<String> args) {
-        List<String> words = new ArrayList<>();
-        for (String a : args) {
-            for (String w : a.replace("(", " ( ").replace(")", " ) ").trim().split("\\s+")) {
-                if (!w.isEmpty()) {
-                    words.add(w);
-                }
-            }
-        }
-        return words;
-    }
-
-    private String peek() {
-        return i < words.size() ? words.get(i) : null;
-    }
-
-    private String next() {
-        if (i >= words.size()) {
-            throw new IllegalArgumentException("syntax error in filter expression: unexpected end");
-        }
-        return words.get(i++);
     }
 
     private Predicate<Frame> or() {
         Predicate<Frame> left = and();
-        while ("or".equals(peek()) || "||".equals(peek())) {
-            next();
+        while ("or".equals(words.peek()) || "||".equals(words.peek())) {
+            words.next();
             left = left.or(and());
         }
         return left;
@@ -68,23 +39,23 @@ final class Filter {
 
     private Predicate<Frame> and() {
         Predicate<Frame> left = not();
-        while ("and".equals(peek()) || "&&".equals(peek())) {
-            next();
+        while ("and".equals(words.peek()) || "&&".equals(words.peek())) {
+            words.next();
             left = left.and(not());
         }
         return left;
     }
 
     private Predicate<Frame> not() {
-        String w = peek();
+        String w = words.peek();
         if ("not".equals(w) || "!".equals(w)) {
-            next();
+            words.next();
             return not().negate();
         }
         if ("(".equals(w)) {
-            next();
+            words.next();
             Predicate<Frame> e = or();
-            if (!")".equals(next())) {
+            if (!")".equals(words.next())) {
                 throw new IllegalArgumentException("syntax error in filter expression: ')' expected");
             }
             return e;
@@ -93,23 +64,23 @@ final class Filter {
     }
 
     private Predicate<Frame> primitive() {
-        String w = next();
+        String w = words.next();
         boolean src = true;
         boolean dst = true;
         if (w.equals("src") || w.equals("dst")) {
             src = w.equals("src");
             dst = w.equals("dst");
-            w = next();
+            w = words.next();
         }
         boolean s = src;
         boolean d = dst;
         switch (w) {
             case "host" -> {
-                int a = address(next());
+                int a = address(words.next());
                 return f -> f.hasAddress(a, s, d);
             }
             case "net" -> {
-                String n = next();
+                String n = words.next();
                 int slash = n.indexOf('/');
                 int len = slash < 0 ? 32 : number(n.substring(slash + 1), 32);
                 int a = address(slash < 0 ? n : n.substring(0, slash));
@@ -117,7 +88,7 @@ final class Filter {
                 return f -> f.ipv4 && ((s && (f.saddr & mask) == (a & mask)) || (d && (f.daddr & mask) == (a & mask)));
             }
             case "port" -> {
-                int p = number(next(), 65535);
+                int p = number(words.next(), 65535);
                 return f -> (s && f.sport == p) || (d && f.dport == p);
             }
             case "ip" -> {
@@ -136,10 +107,10 @@ final class Filter {
                 return f -> f.ipv4 && f.protocol == 17;
             }
             case "ether" -> {
-                if (!"proto".equals(next())) {
+                if (!"proto".equals(words.next())) {
                     throw new IllegalArgumentException("syntax error in filter expression: 'proto' expected after 'ether'");
                 }
-                String p = next();
+                String p = words.next();
                 int type = p.startsWith("0x") ? Integer.parseInt(p.substring(2), 16) : number(p, 65535);
                 return f -> f.ethertype == type;
             }
