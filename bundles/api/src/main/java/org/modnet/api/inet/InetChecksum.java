@@ -12,7 +12,11 @@ public final class InetChecksum {
         if (len < 0 || offset < 0 || offset > skb.end() - len) {
             throw new IndexOutOfBoundsException("checksum of " + len + " bytes at " + offset + " outside the buffer");
         }
-        java.lang.foreign.MemorySegment m = skb.memory();
+        return sum(skb.memory(), offset, len, initial);
+    }
+
+    /** The same over any memory — a driver's own buffer before an skb exists. */
+    public static int sum(java.lang.foreign.MemorySegment m, long offset, int len, int initial) {
         long sum = initial & 0xffffffffL;
         int i = 0;
         // 32-bit big-endian words into a 64-bit accumulator: the ones' complement sum is the same

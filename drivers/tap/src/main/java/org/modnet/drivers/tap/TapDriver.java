@@ -307,7 +307,7 @@ public final class TapDriver implements LinkFactory {
                     return n;
                 }
                 n++;
-                if (!tap.vnetHeader(page, at, (int) r, d)) {
+                if (tap.vnetHeader(page, at, (int) r, d) < 0) {
                     continue;
                 }
                 queue.receiveFrame(page, XDP_HEADROOM, (int) r - Tun.VNET_HDR_LEN); // dropped frames are counted there
@@ -347,72 +347,47 @@ public final class TapDriver implements LinkFactory {
             }
         }
 
-        /** The header of a frame read into an skb: removed, its offload request honoured; false (counted) if the frame cannot be taken. */
+        /** The header of a frame read into an skb: honoured and removed; false (counted) if the frame cannot be taken. */
         boolean vnetHeader(SkBuff skb, NetDevice d) {
-            if (skb.len() < Tun.VNET_HDR_LEN) {
-                countBad(d);
+            int flags = vnetHeader(skb.memory(), skb.data(), skb.len(), d);
+            if (flags < 0) {
                 return false;
             }
-            int at = skb.data();
-            int flags = skb.getU8(at);
-            int gso = skb.getU8(at + 1);
-            int csumStart = Short.toUnsignedInt(Short.reverseBytes((short) skb.getU16(at + 6)));
-            int csumOffset = Short.toUnsignedInt(Short.reverseBytes((short) skb.getU16(at + 8)));
             skb.pull(Tun.VNET_HDR_LEN);
-            if (!gsoOk(gso, d)) {
-                return false;
-            }
-            if ((flags & Tun.VIRTIO_NET_HDR_F_NEEDS_CSUM) != 0) {
-                int field = csumStart + csumOffset;
-                if (csumStart >= skb.len() || field + 2 > skb.len()) {
-                    countBad(d);
-                    return false;
-                }
-                // the field holds the pseudo-header's sum: the sum from csum_start to the end completes it
-                int sum = InetChecksum.checksum(skb, skb.data() + csumStart, skb.len() - csumStart);
-                skb.setU16(skb.data() + field, sum == 0 ? 0xffff : sum);
-                skb.ipSummed(Checksum.UNNECESSARY);
-                csumCompleted.increment();
-            } else if ((flags & Tun.VIRTIO_NET_HDR_F_DATA_VALID) != 0) {
-                skb.ipSummed(Checksum.UNNECESSARY);
+            if ((flags & (Tun.VIRTIO_NET_HDR_F_NEEDS_CSUM | Tun.VIRTIO_NET_HDR_F_DATA_VALID)) != 0) {
+                skb.ipSummed(Checksum.UNNECESSARY); // completed here, or vouched for by Linux
             }
             return true;
         }
 
-        /** The same for a frame in a queue's page at {@code at} ({@code len} bytes with the header). */
-        boolean vnetHeader(MemorySegment page, int at, int len, NetDevice d) {
+        /**
+         * The virtio-net header at {@code at} of {@code buf}, {@code len} bytes with the frame after it:
+         * a partial checksum completed in place. Its flags, or -1 (counted) if the frame cannot be taken.
+         */
+        int vnetHeader(MemorySegment buf, int at, int len, NetDevice d) {
             if (len < Tun.VNET_HDR_LEN) {
                 countBad(d);
-                return false;
+                return -1;
             }
-            int flags = page.get(ValueLayout.JAVA_BYTE, at) & 0xff;
-            if (!gsoOk(page.get(ValueLayout.JAVA_BYTE, at + 1) & 0xff, d)) {
-                return false;
+            int flags = buf.get(ValueLayout.JAVA_BYTE, at) & 0xff;
+            if (!gsoOk(buf.get(ValueLayout.JAVA_BYTE, at + 1) & 0xff, d)) {
+                return -1;
             }
             if ((flags & Tun.VIRTIO_NET_HDR_F_NEEDS_CSUM) != 0) {
-                int start = Short.toUnsignedInt(page.get(LE16, at + 6));
-                int field = start + Short.toUnsignedInt(page.get(LE16, at + 8));
+                int start = Short.toUnsignedInt(buf.get(LE16, at + 6));
+                int field = start + Short.toUnsignedInt(buf.get(LE16, at + 8));
                 int frame = len - Tun.VNET_HDR_LEN;
                 if (start >= frame || field + 2 > frame) {
                     countBad(d);
-                    return false;
+                    return -1;
                 }
+                // the field holds the pseudo-header's sum: the sum from csum_start to the end completes it
                 int base = at + Tun.VNET_HDR_LEN;
-                long sum = 0;
-                for (int i = start; i + 1 < frame; i += 2) {
-                    sum += Short.toUnsignedInt(page.get(BE16, base + i));
-                }
-                if ((frame - start) % 2 != 0) {
-                    sum += (page.get(ValueLayout.JAVA_BYTE, base + frame - 1) & 0xff) << 8;
-                }
-                while ((sum >>> 16) != 0) {
-                    sum = (sum & 0xffff) + (sum >>> 16);
-                }
-                int c = ~(int) sum & 0xffff;
-                page.set(BE16, base + field, (short) (c == 0 ? 0xffff : c));
+                int c = ~InetChecksum.sum(buf, base + start, frame - start, 0) & 0xffff;
+                buf.set(BE16, base + field, (short) (c == 0 ? 0xffff : c));
                 csumCompleted.increment();
             }
-            return true;
+            return flags;
         }
 
         /** Segmented frames need TSO negotiated, which modnet does not ask for: one that comes anyway is dropped and counted. */
