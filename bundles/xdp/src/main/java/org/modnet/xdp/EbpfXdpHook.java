@@ -76,9 +76,8 @@ public final class EbpfXdpHook implements XdpHook {
     }
 
     private static int redirectFrame(MemorySegment buffer, int data, int len, NetDevice dev, XdpBuffer x) {
-        int cpu = x.redirectCpu();
-        NetDevice target = cpu >= 0 ? dev : dev.namespace().device(x.redirectIfindex());
-        if (target == null || !target.isUp() || cpu >= dev.namespace().core().cpus()) {
+        NetDevice target = target(dev, x);
+        if (target == null) {
             return XDP_ABORTED;
         }
         SkBuff skb = dev.namespace().core().allocSkb(len, SkBuffPool.NET_SKB_PAD);
@@ -86,35 +85,41 @@ public final class EbpfXdpHook implements XdpHook {
             return XDP_ABORTED; // no buffer for the copy: xdp_do_redirect fails
         }
         MemorySegment.copy(buffer, data, skb.memory(), skb.put(len), len);
-        if (cpu >= 0) {
-            skb.dev(dev);
-            dev.namespace().core().enqueueToBacklog(skb, cpu); // into the stack on that CPU
-            return XDP_REDIRECT;
-        }
-        skb.dev(target);
-        skb.resetMacHeader();
-        dev.namespace().core().devQueueXmit(skb);
+        deliver(skb, dev, target, x);
         return XDP_REDIRECT;
     }
 
-    private int redirect(SkBuff skb, NetDevice dev, XdpBuffer x) {
+    private static int redirect(SkBuff skb, NetDevice dev, XdpBuffer x) {
+        NetDevice target = target(dev, x);
+        if (target == null) {
+            return XDP_ABORTED;
+        }
+        deliver(skb, dev, target, x);
+        return XDP_REDIRECT;
+    }
+
+    /**
+     * Where the program redirected the frame: the target device, or for a cpumap the receiving device
+     * itself; null when the redirect fails (no such device, down, no such CPU) — XDP_ABORTED.
+     */
+    private static NetDevice target(NetDevice dev, XdpBuffer x) {
         if (x.redirectCpu() >= 0) {
-            // a cpumap: the frame goes into the stack on that CPU, through its backlog
-            if (x.redirectCpu() >= dev.namespace().core().cpus()) {
-                return XDP_ABORTED;
-            }
-            skb.dev(dev);
-            dev.namespace().core().enqueueToBacklog(skb, x.redirectCpu()); // a full backlog drops it, counted in softnet_stat
-            return XDP_REDIRECT;
+            return x.redirectCpu() < dev.namespace().core().cpus() ? dev : null;
         }
         NetDevice target = dev.namespace().device(x.redirectIfindex());
-        if (target == null || !target.isUp()) {
-            return XDP_ABORTED;
+        return target != null && target.isUp() ? target : null;
+    }
+
+    /** The frame out of the target device, or (a cpumap) into the stack on that CPU through its backlog. */
+    private static void deliver(SkBuff skb, NetDevice dev, NetDevice target, XdpBuffer x) {
+        if (x.redirectCpu() >= 0) {
+            skb.dev(dev);
+            dev.namespace().core().enqueueToBacklog(skb, x.redirectCpu()); // a full backlog drops it, counted in softnet_stat
+            return;
         }
         skb.dev(target);
         skb.resetMacHeader();
         dev.namespace().core().devQueueXmit(skb);
-        return XDP_REDIRECT;
     }
 
     @Override
