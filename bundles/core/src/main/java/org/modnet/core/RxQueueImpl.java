@@ -22,6 +22,8 @@ final class RxQueueImpl implements RxQueue, Napi.Poller {
     private volatile SkbRing retired;
 
     private volatile DriverPoll driverPoll;
+    /** The softirq thread while it has the driver fill the ring in this queue's own poll: no need to schedule it again. */
+    private Thread filling;
 
     private final java.util.concurrent.atomic.AtomicLong ringDrops = new java.util.concurrent.atomic.AtomicLong();
     private long packets; // written by the polling softirq only
@@ -52,7 +54,9 @@ final class RxQueueImpl implements RxQueue, Napi.Poller {
             skb.free();
             return false;
         }
-        napi.schedule();
+        if (Thread.currentThread() != filling) {
+            napi.schedule(); // from the poll's own fill the frame is drained by that same poll
+        }
         return true;
     }
 
@@ -139,7 +143,12 @@ final class RxQueueImpl implements RxQueue, Napi.Poller {
         if (d != null) {
             int room = Math.min(budget, ring.size()) - ring.pending();
             if (room > 0) {
-                d.fill(this, room); // the driver's reads, in this poll: frames go into the ring, drained below
+                filling = Thread.currentThread();
+                try {
+                    d.fill(this, room); // the driver's reads, in this poll: frames go into the ring, drained below
+                } finally {
+                    filling = null;
+                }
             }
         }
         DeviceStats stats = dev.stats();
