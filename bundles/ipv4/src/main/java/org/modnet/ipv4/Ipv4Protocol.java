@@ -183,4 +183,10 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
         Ipv4Net net = nets.get(ns);
         return net == null ? new int[] { 32768, 60999 } : net.localPortRange.get();
     }
+
+    @Override
+    public boolean forwarding(NetNamespace ns) {
+        Ipv4Net net = nets.get(ns);
+        return net != null && net.ipForward.get() == 1;
+    }
 }

@@ -111,12 +111,14 @@ public final class FibLookup {
         }
         RouteTable rt = routes;
         Ipv4 ip = ipv4;
-        // the handle IPv4 registered (registering again returns it): a read, not a parse, per packet
-        if ((flags & OUTPUT) == 0 && (rt == null || ns.sysctl().registerInt("net.ipv4.ip_forward", 0, 0, 1).get() != 1)) {
-            return rt == null ? NOT_FWDED : FWD_DISABLED;
+        if (rt == null || ip == null) {
+            return NOT_FWDED; // no IPv4 here: nothing is forwarded
+        }
+        if ((flags & OUTPUT) == 0 && !ip.forwarding(ns)) {
+            return FWD_DISABLED;
         }
         int dst = p.get(BE32, o + 32);
-        if (ip != null && ip.addressType(ns, dst) != Ipv4.AddressType.UNICAST) {
+        if (ip.addressType(ns, dst) != Ipv4.AddressType.UNICAST) {
             return NOT_FWDED; // ours, broadcast, multicast: not forwarded
         }
         RouteEntry route = rt.lookup(ns, dst); // one walk of the FIB, nothing allocated

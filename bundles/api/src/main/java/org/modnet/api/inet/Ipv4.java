@@ -50,4 +50,13 @@ public interface Ipv4 {
 
     /** {@code net.ipv4.ip_local_port_range} of the namespace: {low, high}. */
     int[] localPortRange(NetNamespace ns);
+
+    /** {@code net.ipv4.ip_forward} of the namespace is on: read per packet, as forwarding reads it. */
+    default boolean forwarding(NetNamespace ns) {
+        try {
+            return "1".equals(ns.sysctl().get("net.ipv4.ip_forward"));
+        } catch (org.modnet.api.net.NetException e) {
+            return false;
+        }
+    }
 }
