@@ -184,12 +184,7 @@ public final class RingBufMap extends BpfMap {
                 continue;
             }
             byte[] record = new byte[len];
-            long pos = (c + HEADER) & mask;
-            long first = Math.min(len, mask + 1 - pos);
-            MemorySegment.copy(ring, ValueLayout.JAVA_BYTE, pos, record, 0, (int) first);
-            if (first < len) {
-                MemorySegment.copy(ring, ValueLayout.JAVA_BYTE, 0, record, (int) first, (int) (len - first));
-            }
+            MemorySegment.copy(ring, ValueLayout.JAVA_BYTE, (c + HEADER) & mask, record, 0, len); // records never wrap (claim pads)
             c += (len + HEADER + 7) & ~7L;
             consumer = c;
             sink.accept(record);
