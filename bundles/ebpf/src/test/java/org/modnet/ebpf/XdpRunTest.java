@@ -378,4 +378,79 @@ class XdpRunTest {
         assertEquals(6L, java.nio.ByteBuffer.wrap(shared.lookup(new byte[4])).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong());
         assertEquals(0L, java.nio.ByteBuffer.wrap(other.lookup(new byte[4])).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong());
     }
+
+    /**
+     * Hash keys of up to 16 bytes, which the JIT looks up as words read off the stack: the bytes after
+     * a key (here 0xff) are not part of it, its last byte is, a key near the top of the stack or in a
+     * map value takes the general way, and LRU recency still moves. Found values are summed.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = { "interpreter", "jit" })
+    void smallHashKeysAreFoundWhereverTheyLie(String engine) throws Exception {
+        BpfMap m13 = BpfMap.create("m13", Verifier.MAP_HASH, 13, 8, 8, 0, 1);
+        BpfMap m12 = BpfMap.create("m12", Verifier.MAP_HASH, 12, 8, 8, 0, 1);
+        BpfMap m4 = BpfMap.create("m4", Verifier.MAP_LRU_HASH, 4, 8, 2, 0, 1);
+        BpfMap keys = BpfMap.create("keys", Verifier.MAP_ARRAY, 4, 16, 1, 0, 1);
+        byte[] k1 = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13 };
+        byte[] k3 = { 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43 };
+        m13.update(k1, le(1), 0);
+        m13.update(k3, le(8), 0);
+        m12.update(new byte[] { 21, 0, 0, 0, 22, 0, 0, 0, 23, 0, 0, 0 }, le(2), 0);
+        m4.update(new byte[] { 4, 0, 0, 0 }, le(4), 0);
+        m4.update(new byte[] { 5, 0, 0, 0 }, le(0), 0);
+        keys.update(new byte[4], java.util.Arrays.copyOf(k3, 16), 0);
+        String lookup = """
+                mov %r2, %r10
+                add %r2, OFF
+                ldmap %r1, MAP
+                call 1
+                jeq %r0, 0, LABEL
+                ldxdw %r3, [%r0+0]
+                add %r6, %r3
+                LABEL:
+                """;
+        String program = "mov %r6, 0\n"
+                // k1 at r10-32, 0xff after it
+                + "lddw %r1, 0x0807060504030201\nstxdw [%r10-32], %r1\n"
+                + "stw [%r10-24], 0x0c0b0a09\nstb [%r10-20], 13\n"
+                + "stb [%r10-19], 0xff\nsth [%r10-18], 0xffff\nstw [%r10-16], -1\nstdw [%r10-8], -1\n"
+                + lookup.replace("OFF", "-32").replace("MAP", "0").replace("LABEL", "a")
+                // the same key but its last byte: not there
+                + "stb [%r10-20], 14\n"
+                + lookup.replace("OFF", "-32").replace("MAP", "0").replace("LABEL", "b").replace("add %r6, %r3", "add %r6, 16")
+                // a 12-byte key in the stack's last 12 bytes
+                + "stw [%r10-12], 21\nstw [%r10-8], 22\nstw [%r10-4], 23\n"
+                + lookup.replace("OFF", "-12").replace("MAP", "1").replace("LABEL", "c")
+                // a 4-byte key, 0xff after it
+                + "stw [%r10-40], 4\nstw [%r10-36], -1\n"
+                + lookup.replace("OFF", "-40").replace("MAP", "2").replace("LABEL", "d")
+                // k3 read from an array map's value
+                + "stw [%r10-44], 0\n"
+                + lookup.replace("OFF", "-44").replace("MAP", "3").replace("LABEL", "e").replace("""
+                        ldxdw %r3, [%r0+0]
+                        add %r6, %r3
+                        """, """
+                        mov %r2, %r0
+                        ldmap %r1, 0
+                        call 1
+                        jeq %r0, 0, e
+                        ldxdw %r3, [%r0+0]
+                        add %r6, %r3
+                        """)
+                // the sum into out[0]
+                + "stw [%r10-4], 0\nmov %r2, %r10\nadd %r2, -4\nldmap %r1, 4\ncall 1\njeq %r0, 0, f\n"
+                + "stxdw [%r0+0], %r6\nf:\nmov %r0, 2\nexit\n";
+        BpfMap out = BpfMap.create("out", Verifier.MAP_ARRAY, 4, 8, 1, 0, 1);
+        List<BpfMap> maps = List.of(m13, m12, m4, keys, out);
+        LoadedProgram p = load(program, maps, engine, new ArrayList<>());
+        assertEquals(XdpBuffer.XDP_PASS, new XdpBuffer(p.memory(0)).run(p, frame(60, 17), HEADROOM, 60, 1, 0));
+        assertArrayEquals(le(1 + 2 + 4 + 8), out.lookup(new byte[4]));
+        m4.update(new byte[] { 6, 0, 0, 0 }, le(0), 0);
+        assertArrayEquals(le(4), m4.lookup(new byte[] { 4, 0, 0, 0 }), "the program's lookup made 4 the most recent: 5 went");
+        assertNull(m4.lookup(new byte[] { 5, 0, 0, 0 }));
+    }
+
+    static byte[] le(long v) {
+        return java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(v).array();
+    }
 }

@@ -296,11 +296,17 @@ public abstract class BpfMap implements MapSpec {
 
     /**
      * {@code BPF_MAP_TYPE_HASH} (and per-CPU, LRU, devmap hash): open addressing over a table twice the
-     * entries, keys kept off-heap beside the value slots, no allocation per lookup. The LRU type evicts
-     * the least recently used entry when full; the others refuse with E2BIG.
+     * entries, each key kept as little-endian 64-bit words (the last one zero-padded) beside the value
+     * slots, no allocation per lookup. The LRU type evicts the least recently used entry when full; the
+     * others refuse with E2BIG. Keys of up to 16 bytes have a lookup by words, which the JIT calls with
+     * the key read straight off the program's stack.
      */
     static final class HashMap extends BpfMap {
-        private final MemorySegment keys;
+        /** The largest key {@link #lookupSmall} takes: two words. */
+        static final int SMALL_KEY = 16;
+
+        private final int words;
+        private final long[] keys; // slot * words + w
         private final int[] table; // slot + 1, 0 empty, -1 deleted
         private final int[] freeSlots;
         private int free;
@@ -310,7 +316,8 @@ public abstract class BpfMap implements MapSpec {
 
         HashMap(String name, int type, int keySize, int valueSize, int maxEntries, int flags, int cpus) {
             super(name, type, keySize, valueSize, maxEntries, flags, cpus);
-            this.keys = Arena.ofAuto().allocate((long) keySize * maxEntries, 8);
+            this.words = (keySize + 7) / 8;
+            this.keys = new long[words * maxEntries];
             this.table = new int[Integer.highestOneBit(Math.max(4, maxEntries) * 2 - 1) << 1];
             this.freeSlots = new int[maxEntries];
             for (int i = 0; i < maxEntries; i++) {
@@ -321,40 +328,45 @@ public abstract class BpfMap implements MapSpec {
             this.lru = type == Verifier.MAP_LRU_HASH;
         }
 
-        private static final ValueLayout.OfLong WORD = ValueLayout.JAVA_LONG_UNALIGNED;
+        private static final ValueLayout.OfLong WORD = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
 
-        /** A hash of the key, eight bytes at a time. */
-        private int hash(MemorySegment key, long off) {
-            long h = 0x9e3779b97f4a7c15L;
-            int n = keySize();
-            int i = 0;
-            for (; i + 8 <= n; i += 8) {
-                h = (h ^ key.get(WORD, off + i)) * 0xbf58476d1ce4e5b9L;
-                h ^= h >>> 31;
+        /** Word {@code w} of the key at {@code off}: eight bytes, or the last few zero-padded. */
+        private long word(MemorySegment key, long off, int w) {
+            int at = w * 8;
+            int n = Math.min(8, keySize() - at);
+            if (n == 8) {
+                return key.get(WORD, off + at);
             }
-            for (; i < n; i++) {
-                h = (h ^ key.get(ValueLayout.JAVA_BYTE, off + i)) * 0x94d049bb133111ebL;
+            long v = 0;
+            for (int b = n - 1; b >= 0; b--) {
+                v = v << 8 | (key.get(ValueLayout.JAVA_BYTE, off + at + b) & 0xffL);
             }
-            h ^= h >>> 29;
-            return (int) (h ^ (h >>> 32));
+            return v;
         }
 
-        /** The slot holds the key: compared eight bytes at a time (the common keys are 4 to 16 bytes; mismatch() costs more there). */
-        private boolean same(int slot, MemorySegment key, long off) {
-            int n = keySize();
-            long base = (long) slot * n;
-            int i = 0;
-            for (; i + 8 <= n; i += 8) {
-                if (keys.get(WORD, base + i) != key.get(WORD, off + i)) {
-                    return false;
-                }
+        private static final long K0 = 0x9e3779b97f4a7c15L;
+        private static final long K1 = 0xc2b2ae3d27d4eb4fL;
+
+        /**
+         * Word {@code w} of a key into its hash: each word multiplied on its own (the multiplies of a
+         * key's words run side by side rather than one after the other) and folded by
+         * {@link #finish}, which brings the product's high half, where every bit of the word counts, down
+         * to the low bits a table index takes.
+         */
+        private static long mix(long h, long word, int w) {
+            return h ^ Long.rotateLeft(word * ((w & 1) == 0 ? K0 : K1), 8 * (w >>> 1));
+        }
+
+        private static int finish(long h) {
+            return (int) (h ^ h >>> 32);
+        }
+
+        private int hash(MemorySegment key, long off) {
+            long h = 0;
+            for (int w = 0; w < words; w++) {
+                h = mix(h, word(key, off, w), w);
             }
-            for (; i < n; i++) {
-                if (keys.get(ValueLayout.JAVA_BYTE, base + i) != key.get(ValueLayout.JAVA_BYTE, off + i)) {
-                    return false;
-                }
-            }
-            return true;
+            return finish(h);
         }
 
         /** The table index holding the key, or -1. */
@@ -367,6 +379,36 @@ public abstract class BpfMap implements MapSpec {
                 }
                 if (t > 0 && same(t - 1, key, off)) {
                     return i;
+                }
+            }
+            return -1;
+        }
+
+        private boolean same(int slot, MemorySegment key, long off) {
+            for (int w = 0; w < words; w++) {
+                if (keys[slot * words + w] != word(key, off, w)) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        /** The slot of a key of one or two words ({@code w1} 0 for one), or -1: no loops over the key's bytes. */
+        private int index(long w0, long w1) {
+            long h = w0 * K0;
+            if (words == 2) {
+                h ^= w1 * K1; // mix(h, w1, 1)
+            }
+            int[] t = table;
+            int mask = t.length - 1;
+            for (int i = finish(h) & mask, n = 0; n < t.length; i = (i + 1) & mask, n++) {
+                int e = t[i];
+                if (e == 0) {
+                    return -1;
+                }
+                int k = (e - 1) * words;
+                if (e > 0 && keys[k] == w0 && (words == 1 || keys[k + 1] == w1)) {
+                    return e - 1;
                 }
             }
             return -1;
@@ -396,10 +438,48 @@ public abstract class BpfMap implements MapSpec {
                     lock.unlockRead(stamp);
                 }
             }
+            return touched(slot);
+        }
+
+        private int touched(int slot) {
             if (slot >= 0 && lru) {
                 used[slot] = ++clock; // recency is a hint: a lost increment only ages an entry a little
             }
             return slot;
+        }
+
+        /**
+         * {@code bpf_map_lookup_elem} of a key of at most {@link #SMALL_KEY} bytes, for the JIT: a key on
+         * the stack is read as two words in place and probed without loops over its bytes; elsewhere
+         * (a packet, a map value) it takes the general way.
+         */
+        long lookupSmall(Memory mem, long keyAddr, int region) {
+            if (!mem.onStack(keyAddr, SMALL_KEY)) {
+                return lookup(mem, keyAddr, region);
+            }
+            long w0 = mem.stackWord(keyAddr);
+            long w1 = words == 1 ? 0 : mem.stackWord(keyAddr + 8);
+            int n = keySize() & 7;
+            if (n != 0) { // the last word's bytes past the key are not the key's
+                long tail = -1L >>> (64 - 8 * n);
+                if (words == 1) {
+                    w0 &= tail;
+                } else {
+                    w1 &= tail;
+                }
+            }
+            long stamp = lock.tryOptimisticRead();
+            int slot = index(w0, w1);
+            if (stamp == 0 || !lock.validate(stamp)) {
+                stamp = lock.readLock();
+                try {
+                    slot = index(w0, w1);
+                } finally {
+                    lock.unlockRead(stamp);
+                }
+            }
+            slot = touched(slot);
+            return slot < 0 ? 0 : Memory.base(region) + (long) slot * stride;
         }
 
         @Override
@@ -433,7 +513,9 @@ public abstract class BpfMap implements MapSpec {
                 evictOldest();
             }
             int slot = freeSlots[--free];
-            MemorySegment.copy(key, 0, keys, (long) slot * keySize(), keySize());
+            for (int w = 0; w < words; w++) {
+                keys[slot * words + w] = word(key, 0, w);
+            }
             clear(slot);
             write(slot, value, cpu);
             used[slot] = ++clock;
@@ -493,7 +575,11 @@ public abstract class BpfMap implements MapSpec {
             List<byte[]> k = new ArrayList<>();
             for (int t : table) {
                 if (t > 0) {
-                    k.add(keys.asSlice((long) (t - 1) * keySize(), keySize()).toArray(ValueLayout.JAVA_BYTE));
+                    byte[] key = new byte[keySize()];
+                    for (int b = 0; b < key.length; b++) {
+                        key[b] = (byte) (keys[(t - 1) * words + b / 8] >>> 8 * (b % 8));
+                    }
+                    k.add(key);
                 }
             }
             return k;

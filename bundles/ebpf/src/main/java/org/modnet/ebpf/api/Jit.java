@@ -41,6 +41,7 @@ final class Jit {
     private static final ClassDesc CD_CODE = ClassDesc.of(Code.class.getName());
     private static final ClassDesc CD_HELPER = ClassDesc.of(Helper.class.getName());
     private static final ClassDesc CD_MAP = ClassDesc.of(BpfMap.class.getName());
+    private static final ClassDesc CD_HASH_MAP = ClassDesc.of(BpfMap.HashMap.class.getName());
     private static final MethodTypeDesc MT_HELPER = MethodTypeDesc.of(CD_long, CD_long, CD_long, CD_long, CD_long, CD_long, CD_MEMORY);
     private static final MethodTypeDesc MT_SUB = MethodTypeDesc.of(CD_long, CD_MEMORY, CD_HELPERS, CD_long, CD_long, CD_long,
             CD_long, CD_long, CD_long);
@@ -479,6 +480,17 @@ final class Jit {
             load(d);
             code.ldc((long) off);
             code.ladd();
+            if ((imm & ~Bpf.FETCH) == Bpf.ADD) {
+                // the common case (counters) its own small method, which HotSpot inlines
+                load(s);
+                code.invokevirtual(CD_MEMORY, size == 4 ? "atomicAdd32" : "atomicAdd64", MethodTypeDesc.of(CD_long, CD_long, CD_long));
+                if ((imm & Bpf.FETCH) != 0) {
+                    store(s);
+                } else {
+                    code.pop2();
+                }
+                return;
+            }
             code.ldc(size);
             code.ldc(imm);
             load(s);
@@ -637,8 +649,11 @@ final class Jit {
             if (direct != null) {
                 // the map is known here: its own operation called directly, as the kernel's fixups turn
                 // bpf_map_lookup_elem into a call of the map's lookup once the verifier knows the map
-                code.ldc(DynamicConstantDesc.ofNamed(ConstantDescs.BSM_CLASS_DATA_AT, ConstantDescs.DEFAULT_NAME, CD_MAP,
-                        helpers.size() + map));
+                // a hash map's lookup of a small key: by words, the key read off the stack (no loops over bytes)
+                boolean small = direct.equals("lookup") && maps.get(map) instanceof BpfMap.HashMap h
+                        && h.keySize() <= BpfMap.HashMap.SMALL_KEY;
+                code.ldc(DynamicConstantDesc.ofNamed(ConstantDescs.BSM_CLASS_DATA_AT, ConstantDescs.DEFAULT_NAME,
+                        small ? CD_HASH_MAP : CD_MAP, helpers.size() + map));
                 code.aload(MEM);
                 load(2);
                 if (direct.equals("update")) {
@@ -647,7 +662,11 @@ final class Jit {
                     code.invokevirtual(CD_MAP, direct, MethodTypeDesc.of(CD_long, CD_MEMORY, CD_long, CD_long, CD_long));
                 } else if (direct.equals("lookup")) {
                     code.ldc(LoadedProgram.FIRST_MAP_REGION + map); // the value's address in this program's numbering
-                    code.invokevirtual(CD_MAP, direct, MethodTypeDesc.of(CD_long, CD_MEMORY, CD_long, CD_int));
+                    if (small) {
+                        code.invokevirtual(CD_HASH_MAP, "lookupSmall", MethodTypeDesc.of(CD_long, CD_MEMORY, CD_long, CD_int));
+                    } else {
+                        code.invokevirtual(CD_MAP, direct, MethodTypeDesc.of(CD_long, CD_MEMORY, CD_long, CD_int));
+                    }
                 } else {
                     code.invokevirtual(CD_MAP, direct, MethodTypeDesc.of(CD_long, CD_MEMORY, CD_long));
                 }

@@ -37,7 +37,7 @@ public final class Memory {
     /** The address space of programs running on {@code cpu} (per-CPU maps show that CPU's values). */
     public Memory(int cpu) {
         this.cpu = cpu;
-        stack = MemorySegment.ofArray(new long[Bpf.STACK_SIZE * Bpf.MAX_FRAMES / 8]); // longs: 8-byte aligned for atomics
+        stack = java.lang.foreign.Arena.ofAuto().allocate(Bpf.STACK_SIZE * Bpf.MAX_FRAMES, 8);
         set(STACK, stack, true);
     }
 
@@ -134,6 +134,23 @@ public final class Memory {
             throw new Fault("invalid stack access of " + size + " bytes at 0x" + Long.toHexString(addr));
         }
         return off;
+    }
+
+    /** Whether [addr, addr + size) lies on the stack. */
+    boolean onStack(long addr, int size) {
+        long off = addr - STACK_BASE;
+        return off >= 0 && off <= stack.byteSize() - size;
+    }
+
+    /**
+     * Eight bytes of the stack, little-endian, at an address {@link #onStack} admitted: read as two
+     * four-byte halves, since a program writes its keys in pieces of four bytes or less just before it
+     * looks them up, and a load that spans two pending stores waits for them to reach the cache
+     * (store-to-load forwarding serves a load only from one store that holds all of it).
+     */
+    long stackWord(long addr) {
+        long off = addr - STACK_BASE;
+        return stack.get(U32, off) & 0xffffffffL | (long) stack.get(U32, off + 4) << 32;
     }
 
     public long stackLoad8(long addr) {
@@ -252,6 +269,22 @@ public final class Memory {
             case Bpf.XCHG & ~Bpf.FETCH -> (long) ATOMIC_LONG.getAndSet(seg, o, operand);
             default -> (long) ATOMIC_LONG.compareAndExchange(seg, o, expected, operand);
         };
+    }
+
+    /** {@code lock add} of 4 bytes (and {@code BPF_FETCH}'s old value, zero-extended): the JIT's counter update, small enough to inline. */
+    public long atomicAdd32(long addr, long v) {
+        if ((addr & 3) != 0) {
+            throw new Fault("misaligned atomic access at 0x" + Long.toHexString(addr));
+        }
+        return (int) ATOMIC_INT.getAndAdd(region(addr, 4, true), addr & 0xffffffffL, (int) v) & 0xffffffffL;
+    }
+
+    /** {@code lock add} of 8 bytes, returning the old value. */
+    public long atomicAdd64(long addr, long v) {
+        if ((addr & 7) != 0) {
+            throw new Fault("misaligned atomic access at 0x" + Long.toHexString(addr));
+        }
+        return (long) ATOMIC_LONG.getAndAdd(region(addr, 8, true), addr & 0xffffffffL, v);
     }
 
     /**
