@@ -230,6 +230,10 @@ class VerifierTest {
                 Arguments.of("checked against the wrong pointer", "ldxw %r2, [%r1+0]\nmov %r4, %r2\nadd %r4, 14\njgt %r4, %r2, out\nldxb %r0, [%r2+0]\nout:\nmov %r0, 1\nexit", "invalid"),
                 Arguments.of("data_end dereferenced", "ldxw %r3, [%r1+4]\nldxb %r0, [%r3+0]\nexit", "invalid mem access 'pkt_end'"),
                 Arguments.of("context written", "stw [%r1+0], 1\nmov %r0, 2\nexit", "the context is read-only"),
+                Arguments.of("one load of the context on one path and of the packet on another",
+                        ETH + "mov %r5, %r1\nldxb %r4, [%r2+0]\njeq %r4, 0, go\nmov %r5, %r2\ngo:\nldxw %r0, [%r5+0]\nmov %r0, 2\nexit\n"
+                                + "drop:\nmov %r0, 1\nexit",
+                        "same insn cannot be used with different pointers"),
                 Arguments.of("context read at a bad offset", "ldxw %r0, [%r1+2]\nexit", "invalid bpf_context access off=2 size=4"),
                 Arguments.of("context read past its end", "ldxw %r0, [%r1+24]\nexit", "invalid bpf_context access off=24"),
                 Arguments.of("context read as 8 bytes", "ldxdw %r0, [%r1+0]\nexit", "invalid bpf_context access off=0 size=8"),

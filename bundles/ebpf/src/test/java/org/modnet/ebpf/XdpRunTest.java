@@ -453,4 +453,50 @@ class XdpRunTest {
     static byte[] le(long v) {
         return java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(v).array();
     }
+
+    /**
+     * One load reading the packet on one path and a map value on another: the JIT reads proven packet
+     * loads from the packet's segment directly, so this one must take the general way and read
+     * whichever its pointer holds (the kernel allows the mix; only the context may not be mixed).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = { "interpreter", "jit" })
+    void aLoadOfThePacketOrAMapValueReadsWhicheverItsPointerHolds(String engine) throws Exception {
+        BpfMap values = BpfMap.create("values", Verifier.MAP_ARRAY, 4, 8, 1, 0, 1);
+        values.update(new byte[4], le(0x77), 0);
+        LoadedProgram p = load("""
+                ldxw %r2, [%r1+0]
+                ldxw %r3, [%r1+4]
+                mov %r4, %r2
+                add %r4, 34
+                jgt %r4, %r3, pass
+                mov %r6, %r2
+                add %r6, 23
+                ldxb %r7, [%r6+0]
+                jne %r7, 1, read
+                stw [%r10-4], 0
+                ldmap %r1, 0
+                mov %r2, %r10
+                add %r2, -4
+                call 1
+                jeq %r0, 0, pass
+                mov %r6, %r0
+                read:
+                ldxb %r0, [%r6+0]
+                jeq %r0, 0x77, tx
+                jeq %r0, 17, drop
+                pass:
+                mov %r0, 2
+                exit
+                tx:
+                mov %r0, 3
+                exit
+                drop:
+                mov %r0, 1
+                exit
+                """, List.of(values), engine, new ArrayList<>());
+        XdpBuffer x = new XdpBuffer(p.memory(0));
+        assertEquals(XdpBuffer.XDP_DROP, x.run(p, frame(60, 17), HEADROOM, 60, 1, 0), "UDP: the packet's protocol byte, 17");
+        assertEquals(XdpBuffer.XDP_TX, x.run(p, frame(60, 1), HEADROOM, 60, 1, 0), "ICMP: the map value's 0x77");
+    }
 }

@@ -16,22 +16,24 @@ public final class Engines {
 
     /** The program compiled to JVM bytecode; throws when the JIT cannot take it (then interpret it). */
     public static Executable jit(Program p, Helpers helpers) throws BpfException {
-        return Jit.compile(p, helpers, List.of());
+        return Jit.compile(p, helpers, List.of(), null);
     }
 
     /** The engine of that name ({@link #NAMES}). */
     public static Executable byName(String name, Program p, Helpers helpers) throws BpfException {
-        return byName(name, p, helpers, List.of());
+        return byName(name, p, helpers, List.of(), null);
     }
 
     /**
      * The engine of that name for a loaded program whose map references index {@code maps}: the JIT
-     * calls a map's own lookup, update and delete where it knows the map, as the kernel's fixups do.
+     * calls a map's own lookup, update and delete where it knows the map, as the kernel's fixups do,
+     * and reads the context and the packet directly where the verifier found a load reads them
+     * ({@code loads}, from {@link Verifier#check}; null when unknown).
      */
-    static Executable byName(String name, Program p, Helpers helpers, List<BpfMap> maps) throws BpfException {
+    static Executable byName(String name, Program p, Helpers helpers, List<BpfMap> maps, byte[] loads) throws BpfException {
         return switch (name) {
             case "interpreter" -> interpreter(p, helpers);
-            case "jit" -> Jit.compile(p, helpers, maps);
+            case "jit" -> Jit.compile(p, helpers, maps, loads);
             default -> throw new BpfException("no engine named " + name);
         };
     }

@@ -47,6 +47,8 @@ final class Jit {
             CD_long, CD_long, CD_long);
     private static final MethodTypeDesc MT_RUN = MethodTypeDesc.of(CD_long, CD_MEMORY, CD_HELPERS, CD_long, CD_long, CD_long);
     private static final MethodTypeDesc MT_LOAD = MethodTypeDesc.of(CD_long, CD_long);
+    private static final ClassDesc CD_SEGMENT = ClassDesc.of(java.lang.foreign.MemorySegment.class.getName());
+    private static final MethodTypeDesc MT_LOAD_IN = MethodTypeDesc.of(CD_long, CD_SEGMENT, CD_int, CD_long);
     private static final MethodTypeDesc MT_STORE = MethodTypeDesc.of(CD_void, CD_long, CD_long);
 
     /** What the hidden class implements: the entry with r1, r2 and the frame pointer. */
@@ -58,7 +60,7 @@ final class Jit {
     }
 
     /** Compiles the program; throws if it cannot (a subprogram too large for one JVM method). */
-    static Executable compile(Program p, Helpers helpers, List<BpfMap> maps) throws BpfException {
+    static Executable compile(Program p, Helpers helpers, List<BpfMap> maps, byte[] loads) throws BpfException {
         List<Integer> starts = subprograms(p);
         boolean[] targets = jumpTargets(p);
         String name = Jit.class.getPackageName() + ".BpfProgram$" + SEQUENCE.incrementAndGet();
@@ -90,7 +92,7 @@ final class Jit {
                             int from = starts.get(k);
                             int to = k + 1 < starts.size() ? starts.get(k + 1) : p.length();
                             cb.withMethodBody("sub" + from, MT_SUB, ClassFile.ACC_PUBLIC | ClassFile.ACC_STATIC,
-                                    code -> new Emitter(p, helpers, maps, targets, self, code, from, to).emit());
+                                    code -> new Emitter(p, helpers, maps, loads, targets, self, code, from, to).emit());
                         }
                     });
         } catch (IllegalArgumentException | IllegalStateException e) {
@@ -165,6 +167,8 @@ final class Jit {
         private final Program p;
         private final Helpers helpers;
         private final List<BpfMap> maps;
+        /** What each load reads from, as the verifier found ({@link Verifier#LOADS_CTX}...); null when unknown. */
+        private final byte[] loads;
         private final boolean[] targets;
         private final ClassDesc self;
         private final CodeBuilder code;
@@ -175,11 +179,16 @@ final class Jit {
         private static final int HELPERS = 1;
         private static final int R0 = 14; // r0..r10 in slots 14, 16, ..., 34; the budget after them
         private static final int BUDGET = R0 + 2 * 11;
+        /** The context's and the packet's segments, read once when the subprogram starts (a run never changes them). */
+        private static final int CTX_SEGMENT = BUDGET + 2;
+        private static final int PACKET_SEGMENT = CTX_SEGMENT + 1;
 
-        Emitter(Program p, Helpers helpers, List<BpfMap> maps, boolean[] targets, ClassDesc self, CodeBuilder code, int from, int to) {
+        Emitter(Program p, Helpers helpers, List<BpfMap> maps, byte[] loads, boolean[] targets, ClassDesc self, CodeBuilder code,
+                int from, int to) {
             this.p = p;
             this.helpers = helpers;
             this.maps = maps;
+            this.loads = loads;
             this.targets = targets;
             this.self = self;
             this.code = code;
@@ -226,6 +235,16 @@ final class Jit {
             store(10);
             code.ldc(Interpreter.MAX_STEPS);
             code.lstore(BUDGET);
+            boolean direct = false;
+            for (int i = from; i < to && loads != null; i++) {
+                direct |= loads[i] != 0;
+            }
+            for (int slot : direct ? new int[] { CTX_SEGMENT, PACKET_SEGMENT } : new int[0]) {
+                code.aload(MEM);
+                code.ldc(slot == CTX_SEGMENT ? LoadedProgram.CTX_REGION : LoadedProgram.PACKET_REGION);
+                code.invokevirtual(CD_MEMORY, "region", MethodTypeDesc.of(CD_SEGMENT, CD_int));
+                code.astore(slot);
+            }
             for (int i = from; i < to; i++) {
                 code.labelBinding(labels[i - from]);
                 if (p.isSecondHalf(i)) {
@@ -250,12 +269,23 @@ final class Jit {
                     store(d);
                 }
                 case Bpf.LDX -> {
-                    code.aload(MEM);
-                    load(s);
-                    code.ldc((long) off);
-                    code.ladd();
                     int size = Bpf.bytes(o);
-                    code.invokevirtual(CD_MEMORY, access(s, "load") + size * 8, MT_LOAD);
+                    byte from = loads == null ? 0 : loads[i];
+                    if (from != 0) {
+                        // the verifier proved where it reads: that region's segment, no region table
+                        code.aload(from == Verifier.LOADS_CTX ? CTX_SEGMENT : PACKET_SEGMENT);
+                        code.ldc(from == Verifier.LOADS_CTX ? LoadedProgram.CTX_REGION : LoadedProgram.PACKET_REGION);
+                        load(s);
+                        code.ldc((long) off);
+                        code.ladd();
+                        code.invokestatic(CD_MEMORY, "loadIn" + size * 8, MT_LOAD_IN);
+                    } else {
+                        code.aload(MEM);
+                        load(s);
+                        code.ldc((long) off);
+                        code.ladd();
+                        code.invokevirtual(CD_MEMORY, access(s, "load") + size * 8, MT_LOAD);
+                    }
                     if ((o & 0xe0) == Bpf.MEMSX) {
                         code.l2i();
                         if (size == 1) {

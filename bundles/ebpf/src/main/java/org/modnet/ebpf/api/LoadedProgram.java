@@ -55,7 +55,8 @@ public final class LoadedProgram {
     public static LoadedProgram load(String name, long[] insns, ProgType type, List<BpfMap> maps, List<HelperProto> protos,
             Helpers extra, String engine, boolean verbose, Consumer<String> tracePipe) throws BpfException {
         Program checked = Program.of(name, insns);
-        Verifier.Result v = Verifier.verify(checked, type, maps, protos, verbose);
+        Verifier.Checked c = Verifier.check(checked, type, maps, protos, verbose);
+        Verifier.Result v = c.result();
         long[] code = v.program().instructions();
         for (int i = 0; i < code.length; i++) {
             if (Bpf.opcode(code[i]) == (Bpf.LD | Bpf.IMM | Bpf.DW) && Bpf.src(code[i]) != 0) {
@@ -72,7 +73,7 @@ public final class LoadedProgram {
         if (extra != null) {
             extra.copyInto(helpers);
         }
-        Executable e = Engines.byName(engine, runnable, helpers, maps);
+        Executable e = Engines.byName(engine, runnable, helpers, maps, c.loads());
         LoadedProgram loaded = new LoadedProgram(name, type, runnable, e, List.copyOf(maps), v.log(), v.processed());
         PROGRAMS.put(loaded.id, loaded);
         return loaded;

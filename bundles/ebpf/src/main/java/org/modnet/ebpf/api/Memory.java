@@ -219,6 +219,33 @@ public final class Memory {
         region(addr, 8, true).set(U64, addr & 0xffffffffL, v);
     }
 
+    // --- a region the verifier proved an access is in, its segment read once per run (the JIT's context and packet loads) ---
+
+    /** The offset in region {@code id}'s segment {@code seg} of {@code size} bytes at {@code addr}; a fault outside it. */
+    private static long offsetIn(MemorySegment seg, int id, long addr, int size) {
+        long off = addr - ((long) id << SHIFT);
+        if (seg == null || off < 0 || off > seg.byteSize() - size) {
+            throw new Fault("invalid read of " + size + " bytes at 0x" + Long.toHexString(addr));
+        }
+        return off;
+    }
+
+    static long loadIn8(MemorySegment seg, int id, long addr) {
+        return seg.get(U8, offsetIn(seg, id, addr, 1)) & 0xffL;
+    }
+
+    static long loadIn16(MemorySegment seg, int id, long addr) {
+        return seg.get(U16, offsetIn(seg, id, addr, 2)) & 0xffffL;
+    }
+
+    static long loadIn32(MemorySegment seg, int id, long addr) {
+        return seg.get(U32, offsetIn(seg, id, addr, 4)) & 0xffffffffL;
+    }
+
+    static long loadIn64(MemorySegment seg, int id, long addr) {
+        return seg.get(U64, offsetIn(seg, id, addr, 8));
+    }
+
     /** A load of {@code size} bytes, zero-extended (or sign-extended with {@code signed}). */
     public long load(long addr, int size, boolean signed) {
         return switch (size) {

@@ -48,6 +48,19 @@ public final class Verifier {
     public record Result(Program program, String log, int processed, int maxStack) {
     }
 
+    /** A load whose base register points into the context on every path that reaches it. */
+    static final byte LOADS_CTX = 1;
+    /** A load whose base register points into the packet on every path that reaches it. */
+    static final byte LOADS_PACKET = 2;
+
+    /**
+     * A verified program with, per instruction, {@link #LOADS_CTX} or {@link #LOADS_PACKET} where the
+     * load reads that region whichever way it is reached (0 elsewhere): the JIT reads those from the
+     * region's segment directly, as the kernel's JIT knows what a verified access points to.
+     */
+    record Checked(Result result, byte[] loads) {
+    }
+
     private enum Kind {
         NOT_INIT, SCALAR, CTX, PKT, PKT_END, PKT_META, STACK, MAP_PTR, MAP_VALUE, MAP_VALUE_OR_NULL, RAW,
         /** A ring buffer record a program reserved ({@code bpf_ringbuf_reserve}): memSize bytes, a reference to release. */
@@ -241,6 +254,8 @@ public final class Verifier {
     private final boolean verbose;
     private final StringBuilder log = new StringBuilder();
     private final long[] rewritten;
+    /** Per load: what its base pointed into on the paths seen so far; -1 before the first. */
+    private final byte[] loads;
     private final boolean[] ctxLoad;
     private int nextId = 1;
     private int processed;
@@ -256,6 +271,8 @@ public final class Verifier {
         }
         this.verbose = verbose;
         this.rewritten = p.instructions();
+        this.loads = new byte[p.length()];
+        java.util.Arrays.fill(loads, (byte) -1);
         this.ctxLoad = new boolean[p.length()];
     }
 
@@ -265,6 +282,12 @@ public final class Verifier {
      */
     public static Result verify(Program p, ProgType type, List<? extends MapSpec> maps, List<HelperProto> helpers,
             boolean verbose) throws BpfException {
+        return check(p, type, maps, helpers, verbose).result();
+    }
+
+    /** {@link #verify}, with what each load reads from. */
+    static Checked check(Program p, ProgType type, List<? extends MapSpec> maps, List<HelperProto> helpers,
+            boolean verbose) throws BpfException {
         Verifier v = new Verifier(p, type, maps, helpers, verbose);
         try {
             v.run();
@@ -273,7 +296,11 @@ public final class Verifier {
             throw new VerifierException(r.insn, r.getMessage(), log);
         }
         Program out = Program.of(p.name(), v.rewritten);
-        return new Result(out, v.log.toString(), v.processed, v.maxStack);
+        byte[] loads = new byte[v.loads.length];
+        for (int i = 0; i < loads.length; i++) {
+            loads[i] = (byte) Math.max(0, v.loads[i]);
+        }
+        return new Checked(new Result(out, v.log.toString(), v.processed, v.maxStack), loads);
     }
 
     /** A refusal with the verifier's log. */
@@ -828,6 +855,12 @@ public final class Verifier {
         Reg base = read(i, f, p.src[i]);
         long off = p.off[i];
         Reg result = Reg.scalar();
+        byte from = base.kind == Kind.CTX ? LOADS_CTX : base.kind == Kind.PKT ? LOADS_PACKET : 0;
+        if (loads[i] != -1 && (loads[i] == LOADS_CTX) != (from == LOADS_CTX)) {
+            // a context load is rewritten for the runtime: the rewrite would be wrong for the other pointer
+            throw reject(i, "same insn cannot be used with different pointers");
+        }
+        loads[i] = loads[i] == -1 || loads[i] == from ? from : 0;
         switch (base.kind) {
             case CTX -> result = ctxRead(i, base, off, size);
             case STACK -> result = stackRead(i, s, base, off, size);
