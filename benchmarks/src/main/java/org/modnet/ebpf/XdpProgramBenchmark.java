@@ -106,7 +106,7 @@ public class XdpProgramBenchmark {
         }), ProgType.XDP, maps,
                 HelperProtos.XDP, XdpBuffer.helpers(maps), engine, false, null);
         xdp = new XdpBuffer(prog.memory(0));
-        frame = Arena.ofAuto().allocate(256 + 64, 8);
+        frame = Arena.ofAuto().allocate(256 + 64, 64); // as a driver's buffers are: cache-line aligned
         byte[] f = new byte[64];
         f[12] = 0x08;
         f[14] = 0x45;

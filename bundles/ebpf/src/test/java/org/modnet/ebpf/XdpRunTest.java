@@ -499,4 +499,56 @@ class XdpRunTest {
         assertEquals(XdpBuffer.XDP_DROP, x.run(p, frame(60, 17), HEADROOM, 60, 1, 0), "UDP: the packet's protocol byte, 17");
         assertEquals(XdpBuffer.XDP_TX, x.run(p, frame(60, 1), HEADROOM, 60, 1, 0), "ICMP: the map value's 0x77");
     }
+
+    /**
+     * Stores, loads and atomic adds of every size on a map's value, which the JIT reaches through the
+     * map's segment directly: the value holds what the interpreter would leave, and the fetch variants
+     * give back the old value.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = { "interpreter", "jit" })
+    void mapValueAccessesOfEverySizeAndFetchingAdds(String engine) throws Exception {
+        BpfMap v = BpfMap.create("v", Verifier.MAP_ARRAY, 4, 24, 1, 0, 1);
+        LoadedProgram p = load("""
+                stw [%r10-4], 0
+                ldmap %r1, 0
+                mov %r2, %r10
+                add %r2, -4
+                call 1
+                jeq %r0, 0, out
+                stb [%r0+0], 0x11
+                sth [%r0+2], 0x2233
+                stw [%r0+4], 0x44556677
+                mov %r1, 5
+                lock add32 [%r0+4], %r1
+                mov %r8, 1
+                lock fetch add32 [%r0+4], %r8
+                mov %r1, 7
+                lock fetch add [%r0+8], %r1
+                ldxb %r3, [%r0+0]
+                ldxh %r4, [%r0+2]
+                ldxw %r5, [%r0+4]
+                ldxdw %r6, [%r0+8]
+                add %r3, %r4
+                add %r3, %r5
+                add %r3, %r6
+                add %r3, %r1
+                add %r3, %r8
+                stxdw [%r0+16], %r3
+                out:
+                mov %r0, 2
+                exit
+                """, List.of(v), engine, new ArrayList<>());
+        XdpBuffer x = new XdpBuffer(p.memory(0));
+        assertEquals(XdpBuffer.XDP_PASS, x.run(p, frame(60, 17), HEADROOM, 60, 1, 0));
+        assertEquals(XdpBuffer.XDP_PASS, x.run(p, frame(60, 17), HEADROOM, 60, 1, 0));
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(v.lookup(new byte[4])).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        assertEquals(0x11, b.get(0));
+        assertEquals(0x2233, b.getShort(2));
+        assertEquals(0x44556677 + 5 + 1, b.getInt(4));
+        assertEquals(14, b.getLong(8), "7 added twice");
+        long old64 = 7; // the second run's fetch
+        long old32 = 0x44556677 + 5;
+        assertEquals(0x11 + 0x2233 + (0x44556677 + 5 + 1) + 14 + old64 + old32, b.getLong(16));
+    }
 }

@@ -55,7 +55,7 @@ public abstract class BpfMap implements MapSpec {
         this.stride = Math.max(8, (valueSize + 7) & ~7);
         this.values = new MemorySegment[cpus];
         for (int c = 0; c < cpus; c++) {
-            values[c] = Arena.ofAuto().allocate((long) stride * maxEntries, 8);
+            values[c] = Arena.ofAuto().allocate((long) stride * maxEntries, 64);
         }
     }
 

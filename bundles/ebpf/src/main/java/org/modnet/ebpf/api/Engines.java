@@ -27,13 +27,13 @@ public final class Engines {
     /**
      * The engine of that name for a loaded program whose map references index {@code maps}: the JIT
      * calls a map's own lookup, update and delete where it knows the map, as the kernel's fixups do,
-     * and reads the context and the packet directly where the verifier found a load reads them
-     * ({@code loads}, from {@link Verifier#check}; null when unknown).
+     * and reaches the context, the packet and map values directly where the verifier found an access
+     * goes there ({@code bases}, from {@link Verifier#check}; null when unknown).
      */
-    static Executable byName(String name, Program p, Helpers helpers, List<BpfMap> maps, byte[] loads) throws BpfException {
+    static Executable byName(String name, Program p, Helpers helpers, List<BpfMap> maps, int[] bases) throws BpfException {
         return switch (name) {
             case "interpreter" -> interpreter(p, helpers);
-            case "jit" -> Jit.compile(p, helpers, maps, loads);
+            case "jit" -> Jit.compile(p, helpers, maps, bases);
             default -> throw new BpfException("no engine named " + name);
         };
     }

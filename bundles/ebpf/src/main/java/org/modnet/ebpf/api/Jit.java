@@ -49,6 +49,8 @@ final class Jit {
     private static final MethodTypeDesc MT_LOAD = MethodTypeDesc.of(CD_long, CD_long);
     private static final ClassDesc CD_SEGMENT = ClassDesc.of(java.lang.foreign.MemorySegment.class.getName());
     private static final MethodTypeDesc MT_LOAD_IN = MethodTypeDesc.of(CD_long, CD_SEGMENT, CD_int, CD_long);
+    private static final MethodTypeDesc MT_STORE_IN = MethodTypeDesc.of(CD_void, CD_SEGMENT, CD_int, CD_long, CD_long);
+    private static final MethodTypeDesc MT_STORE_IN_RESULT = MethodTypeDesc.of(CD_long, CD_SEGMENT, CD_int, CD_long, CD_long);
     private static final MethodTypeDesc MT_STORE = MethodTypeDesc.of(CD_void, CD_long, CD_long);
 
     /** What the hidden class implements: the entry with r1, r2 and the frame pointer. */
@@ -60,7 +62,7 @@ final class Jit {
     }
 
     /** Compiles the program; throws if it cannot (a subprogram too large for one JVM method). */
-    static Executable compile(Program p, Helpers helpers, List<BpfMap> maps, byte[] loads) throws BpfException {
+    static Executable compile(Program p, Helpers helpers, List<BpfMap> maps, int[] bases) throws BpfException {
         List<Integer> starts = subprograms(p);
         boolean[] targets = jumpTargets(p);
         String name = Jit.class.getPackageName() + ".BpfProgram$" + SEQUENCE.incrementAndGet();
@@ -92,19 +94,23 @@ final class Jit {
                             int from = starts.get(k);
                             int to = k + 1 < starts.size() ? starts.get(k + 1) : p.length();
                             cb.withMethodBody("sub" + from, MT_SUB, ClassFile.ACC_PUBLIC | ClassFile.ACC_STATIC,
-                                    code -> new Emitter(p, helpers, maps, loads, targets, self, code, from, to).emit());
+                                    code -> new Emitter(p, helpers, maps, bases, targets, self, code, from, to).emit());
                         }
                     });
         } catch (IllegalArgumentException | IllegalStateException e) {
             throw new BpfException("the JIT cannot compile " + p.name() + ": " + e.getMessage());
         }
         try {
-            // the class data: the helpers by number, then the maps, which call sites load as constants
+            // the class data: the helpers by number, then the maps, then the maps' values (one segment
+            // for all CPUs, or null for per-CPU maps), which call sites load as constants
             List<Object> data = new ArrayList<>();
             for (int id = 0; id < helpers.size(); id++) {
                 data.add(helpers.get(id));
             }
             data.addAll(maps);
+            for (BpfMap m : maps) {
+                data.add(m.cpus() == 1 ? m.values[0] : null);
+            }
             MethodHandles.Lookup lookup = MethodHandles.lookup().defineHiddenClassWithClassData(bytes,
                     java.util.Collections.unmodifiableList(data), true);
             Code code = (Code) lookup.findConstructor(lookup.lookupClass(), java.lang.invoke.MethodType.methodType(void.class))
@@ -167,8 +173,8 @@ final class Jit {
         private final Program p;
         private final Helpers helpers;
         private final List<BpfMap> maps;
-        /** What each load reads from, as the verifier found ({@link Verifier#LOADS_CTX}...); null when unknown. */
-        private final byte[] loads;
+        /** What each access's base points into, as the verifier found ({@link Verifier.Checked#bases}); null when unknown. */
+        private final int[] bases;
         private final boolean[] targets;
         private final ClassDesc self;
         private final CodeBuilder code;
@@ -183,12 +189,12 @@ final class Jit {
         private static final int CTX_SEGMENT = BUDGET + 2;
         private static final int PACKET_SEGMENT = CTX_SEGMENT + 1;
 
-        Emitter(Program p, Helpers helpers, List<BpfMap> maps, byte[] loads, boolean[] targets, ClassDesc self, CodeBuilder code,
+        Emitter(Program p, Helpers helpers, List<BpfMap> maps, int[] bases, boolean[] targets, ClassDesc self, CodeBuilder code,
                 int from, int to) {
             this.p = p;
             this.helpers = helpers;
             this.maps = maps;
-            this.loads = loads;
+            this.bases = bases;
             this.targets = targets;
             this.self = self;
             this.code = code;
@@ -236,8 +242,8 @@ final class Jit {
             code.ldc(Interpreter.MAX_STEPS);
             code.lstore(BUDGET);
             boolean direct = false;
-            for (int i = from; i < to && loads != null; i++) {
-                direct |= loads[i] != 0;
+            for (int i = from; i < to && bases != null; i++) {
+                direct |= bases[i] == Verifier.BASE_CTX || bases[i] == Verifier.BASE_PACKET;
             }
             for (int slot : direct ? new int[] { CTX_SEGMENT, PACKET_SEGMENT } : new int[0]) {
                 code.aload(MEM);
@@ -270,14 +276,7 @@ final class Jit {
                 }
                 case Bpf.LDX -> {
                     int size = Bpf.bytes(o);
-                    byte from = loads == null ? 0 : loads[i];
-                    if (from != 0) {
-                        // the verifier proved where it reads: that region's segment, no region table
-                        code.aload(from == Verifier.LOADS_CTX ? CTX_SEGMENT : PACKET_SEGMENT);
-                        code.ldc(from == Verifier.LOADS_CTX ? LoadedProgram.CTX_REGION : LoadedProgram.PACKET_REGION);
-                        load(s);
-                        code.ldc((long) off);
-                        code.ladd();
+                    if (direct(i, s, off, false)) {
                         code.invokestatic(CD_MEMORY, "loadIn" + size * 8, MT_LOAD_IN);
                     } else {
                         code.aload(MEM);
@@ -298,27 +297,73 @@ final class Jit {
                     store(d);
                 }
                 case Bpf.ST -> {
-                    code.aload(MEM);
-                    load(d);
-                    code.ldc((long) off);
-                    code.ladd();
-                    code.ldc((long) imm);
-                    code.invokevirtual(CD_MEMORY, access(d, "store") + Bpf.bytes(o) * 8, MT_STORE);
-                }
-                case Bpf.STX -> {
-                    if ((o & 0xe0) == Bpf.ATOMIC) {
-                        atomic(o, d, s, off, imm);
-                    } else {
+                    boolean direct = direct(i, d, off, true);
+                    if (!direct) {
                         code.aload(MEM);
                         load(d);
                         code.ldc((long) off);
                         code.ladd();
+                    }
+                    code.ldc((long) imm);
+                    storeCall(direct, d, Bpf.bytes(o));
+                }
+                case Bpf.STX -> {
+                    if ((o & 0xe0) == Bpf.ATOMIC) {
+                        atomic(i, o, d, s, off, imm);
+                    } else {
+                        boolean direct = direct(i, d, off, true);
+                        if (!direct) {
+                            code.aload(MEM);
+                            load(d);
+                            code.ldc((long) off);
+                            code.ladd();
+                        }
                         load(s);
-                        code.invokevirtual(CD_MEMORY, access(d, "store") + Bpf.bytes(o) * 8, MT_STORE);
+                        storeCall(direct, d, Bpf.bytes(o));
                     }
                 }
                 case Bpf.JMP, Bpf.JMP32 -> jump(i, o, d, s, off, imm, cls);
                 default -> throw new IllegalStateException("insn " + i + ": unknown opcode");
+            }
+        }
+
+        /**
+         * Where the verifier proved access {@code i} (through {@code base}, plus {@code off}) goes into
+         * the context, the packet or a map's values shared by all CPUs, pushes that region's segment,
+         * its number and the address, and says true: the access then reaches the segment directly,
+         * bounds still checked, with no region table between (the packet's and the context's segments
+         * are read once when the subprogram starts, a map's is a constant of the class). A write goes
+         * this way only where programs may write (the packet, a map not read-only to them).
+         */
+        private boolean direct(int i, int base, int off, boolean write) {
+            int to = bases == null ? 0 : bases[i];
+            if (to == Verifier.BASE_CTX && !write || to == Verifier.BASE_PACKET) {
+                code.aload(to == Verifier.BASE_CTX ? CTX_SEGMENT : PACKET_SEGMENT);
+                code.ldc(to == Verifier.BASE_CTX ? LoadedProgram.CTX_REGION : LoadedProgram.PACKET_REGION);
+            } else if (to >= Verifier.BASE_MAP && to - Verifier.BASE_MAP < maps.size()) {
+                int map = to - Verifier.BASE_MAP;
+                BpfMap m = maps.get(map);
+                if (m.cpus() != 1 || write && (m.flags() & BpfMap.BPF_F_RDONLY_PROG) != 0) {
+                    return false;
+                }
+                code.ldc(DynamicConstantDesc.ofNamed(ConstantDescs.BSM_CLASS_DATA_AT, ConstantDescs.DEFAULT_NAME, CD_SEGMENT,
+                        helpers.size() + maps.size() + map));
+                code.ldc(LoadedProgram.FIRST_MAP_REGION + map);
+            } else {
+                return false;
+            }
+            load(base);
+            code.ldc((long) off);
+            code.ladd();
+            return true;
+        }
+
+        /** The store of a value on the operand stack, after what {@link #direct} or the general way pushed. */
+        private void storeCall(boolean direct, int base, int size) {
+            if (direct) {
+                code.invokestatic(CD_MEMORY, "storeIn" + size * 8, MT_STORE_IN);
+            } else {
+                code.invokevirtual(CD_MEMORY, access(base, "store") + size * 8, MT_STORE);
             }
         }
 
@@ -504,16 +549,21 @@ final class Jit {
             store(d);
         }
 
-        private void atomic(int o, int d, int s, int off, int imm) {
+        private void atomic(int i, int o, int d, int s, int off, int imm) {
             int size = Bpf.bytes(o);
-            code.aload(MEM);
-            load(d);
-            code.ldc((long) off);
-            code.ladd();
             if ((imm & ~Bpf.FETCH) == Bpf.ADD) {
                 // the common case (counters) its own small method, which HotSpot inlines
-                load(s);
-                code.invokevirtual(CD_MEMORY, size == 4 ? "atomicAdd32" : "atomicAdd64", MethodTypeDesc.of(CD_long, CD_long, CD_long));
+                if (direct(i, d, off, true)) {
+                    load(s);
+                    code.invokestatic(CD_MEMORY, size == 4 ? "atomicAddIn32" : "atomicAddIn64", MT_STORE_IN_RESULT);
+                } else {
+                    code.aload(MEM);
+                    load(d);
+                    code.ldc((long) off);
+                    code.ladd();
+                    load(s);
+                    code.invokevirtual(CD_MEMORY, size == 4 ? "atomicAdd32" : "atomicAdd64", MethodTypeDesc.of(CD_long, CD_long, CD_long));
+                }
                 if ((imm & Bpf.FETCH) != 0) {
                     store(s);
                 } else {
@@ -521,6 +571,10 @@ final class Jit {
                 }
                 return;
             }
+            code.aload(MEM);
+            load(d);
+            code.ldc((long) off);
+            code.ladd();
             code.ldc(size);
             code.ldc(imm);
             load(s);

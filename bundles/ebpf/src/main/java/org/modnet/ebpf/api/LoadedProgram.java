@@ -73,7 +73,7 @@ public final class LoadedProgram {
         if (extra != null) {
             extra.copyInto(helpers);
         }
-        Executable e = Engines.byName(engine, runnable, helpers, maps, c.loads());
+        Executable e = Engines.byName(engine, runnable, helpers, maps, c.bases());
         LoadedProgram loaded = new LoadedProgram(name, type, runnable, e, List.copyOf(maps), v.log(), v.processed());
         PROGRAMS.put(loaded.id, loaded);
         return loaded;

@@ -37,7 +37,8 @@ public final class Memory {
     /** The address space of programs running on {@code cpu} (per-CPU maps show that CPU's values). */
     public Memory(int cpu) {
         this.cpu = cpu;
-        stack = java.lang.foreign.Arena.ofAuto().allocate(Bpf.STACK_SIZE * Bpf.MAX_FRAMES, 8);
+        // cache-line aligned: where a key lies in its frame decides whether a word of it spans two lines
+        stack = java.lang.foreign.Arena.ofAuto().allocate(Bpf.STACK_SIZE * Bpf.MAX_FRAMES, 64);
         set(STACK, stack, true);
     }
 
@@ -219,31 +220,63 @@ public final class Memory {
         region(addr, 8, true).set(U64, addr & 0xffffffffL, v);
     }
 
-    // --- a region the verifier proved an access is in, its segment read once per run (the JIT's context and packet loads) ---
+    // --- a region the verifier proved an access is in, reached through its segment (the JIT's) ---
 
     /** The offset in region {@code id}'s segment {@code seg} of {@code size} bytes at {@code addr}; a fault outside it. */
-    private static long offsetIn(MemorySegment seg, int id, long addr, int size) {
+    private static long offsetIn(MemorySegment seg, int id, long addr, int size, boolean write) {
         long off = addr - ((long) id << SHIFT);
         if (seg == null || off < 0 || off > seg.byteSize() - size) {
-            throw new Fault("invalid read of " + size + " bytes at 0x" + Long.toHexString(addr));
+            throw new Fault((write ? "invalid write of " : "invalid read of ") + size + " bytes at 0x" + Long.toHexString(addr));
         }
         return off;
     }
 
     static long loadIn8(MemorySegment seg, int id, long addr) {
-        return seg.get(U8, offsetIn(seg, id, addr, 1)) & 0xffL;
+        return seg.get(U8, offsetIn(seg, id, addr, 1, false)) & 0xffL;
     }
 
     static long loadIn16(MemorySegment seg, int id, long addr) {
-        return seg.get(U16, offsetIn(seg, id, addr, 2)) & 0xffffL;
+        return seg.get(U16, offsetIn(seg, id, addr, 2, false)) & 0xffffL;
     }
 
     static long loadIn32(MemorySegment seg, int id, long addr) {
-        return seg.get(U32, offsetIn(seg, id, addr, 4)) & 0xffffffffL;
+        return seg.get(U32, offsetIn(seg, id, addr, 4, false)) & 0xffffffffL;
     }
 
     static long loadIn64(MemorySegment seg, int id, long addr) {
-        return seg.get(U64, offsetIn(seg, id, addr, 8));
+        return seg.get(U64, offsetIn(seg, id, addr, 8, false));
+    }
+
+    static void storeIn8(MemorySegment seg, int id, long addr, long v) {
+        seg.set(U8, offsetIn(seg, id, addr, 1, true), (byte) v);
+    }
+
+    static void storeIn16(MemorySegment seg, int id, long addr, long v) {
+        seg.set(U16, offsetIn(seg, id, addr, 2, true), (short) v);
+    }
+
+    static void storeIn32(MemorySegment seg, int id, long addr, long v) {
+        seg.set(U32, offsetIn(seg, id, addr, 4, true), (int) v);
+    }
+
+    static void storeIn64(MemorySegment seg, int id, long addr, long v) {
+        seg.set(U64, offsetIn(seg, id, addr, 8, true), v);
+    }
+
+    /** {@link #atomicAdd32} in a region reached through its segment. */
+    static long atomicAddIn32(MemorySegment seg, int id, long addr, long v) {
+        if ((addr & 3) != 0) {
+            throw new Fault("misaligned atomic access at 0x" + Long.toHexString(addr));
+        }
+        return (int) ATOMIC_INT.getAndAdd(seg, offsetIn(seg, id, addr, 4, true), (int) v) & 0xffffffffL;
+    }
+
+    /** {@link #atomicAdd64} in a region reached through its segment. */
+    static long atomicAddIn64(MemorySegment seg, int id, long addr, long v) {
+        if ((addr & 7) != 0) {
+            throw new Fault("misaligned atomic access at 0x" + Long.toHexString(addr));
+        }
+        return (long) ATOMIC_LONG.getAndAdd(seg, offsetIn(seg, id, addr, 8, true), v);
     }
 
     /** A load of {@code size} bytes, zero-extended (or sign-extended with {@code signed}). */

@@ -48,17 +48,20 @@ public final class Verifier {
     public record Result(Program program, String log, int processed, int maxStack) {
     }
 
-    /** A load whose base register points into the context on every path that reaches it. */
-    static final byte LOADS_CTX = 1;
-    /** A load whose base register points into the packet on every path that reaches it. */
-    static final byte LOADS_PACKET = 2;
+    /** An access whose base register points into the context on every path that reaches it. */
+    static final int BASE_CTX = 1;
+    /** An access whose base register points into the packet on every path that reaches it. */
+    static final int BASE_PACKET = 2;
+    /** An access into the values of map {@code n} on every path: {@code BASE_MAP + n}. */
+    static final int BASE_MAP = 16;
 
     /**
-     * A verified program with, per instruction, {@link #LOADS_CTX} or {@link #LOADS_PACKET} where the
-     * load reads that region whichever way it is reached (0 elsewhere): the JIT reads those from the
-     * region's segment directly, as the kernel's JIT knows what a verified access points to.
+     * A verified program with, per load, store or atomic, what its base register points into whichever
+     * way it is reached ({@link #BASE_CTX}, {@link #BASE_PACKET}, {@link #BASE_MAP} + the map; 0 for
+     * anything else or different things on different paths): the JIT reaches those regions' segments
+     * directly, as the kernel's JIT knows what a verified access points to.
      */
-    record Checked(Result result, byte[] loads) {
+    record Checked(Result result, int[] bases) {
     }
 
     private enum Kind {
@@ -254,8 +257,8 @@ public final class Verifier {
     private final boolean verbose;
     private final StringBuilder log = new StringBuilder();
     private final long[] rewritten;
-    /** Per load: what its base pointed into on the paths seen so far; -1 before the first. */
-    private final byte[] loads;
+    /** Per load, store or atomic: what its base pointed into on the paths seen so far; -1 before the first. */
+    private final int[] bases;
     private final boolean[] ctxLoad;
     private int nextId = 1;
     private int processed;
@@ -271,8 +274,8 @@ public final class Verifier {
         }
         this.verbose = verbose;
         this.rewritten = p.instructions();
-        this.loads = new byte[p.length()];
-        java.util.Arrays.fill(loads, (byte) -1);
+        this.bases = new int[p.length()];
+        java.util.Arrays.fill(bases, -1);
         this.ctxLoad = new boolean[p.length()];
     }
 
@@ -296,11 +299,11 @@ public final class Verifier {
             throw new VerifierException(r.insn, r.getMessage(), log);
         }
         Program out = Program.of(p.name(), v.rewritten);
-        byte[] loads = new byte[v.loads.length];
-        for (int i = 0; i < loads.length; i++) {
-            loads[i] = (byte) Math.max(0, v.loads[i]);
+        int[] bases = new int[v.bases.length];
+        for (int i = 0; i < bases.length; i++) {
+            bases[i] = Math.max(0, v.bases[i]);
         }
-        return new Checked(new Result(out, v.log.toString(), v.processed, v.maxStack), loads);
+        return new Checked(new Result(out, v.log.toString(), v.processed, v.maxStack), bases);
     }
 
     /** A refusal with the verifier's log. */
@@ -849,18 +852,28 @@ public final class Verifier {
 
     // --- memory ---
 
+    /** What an access's base points into, as {@link Checked#bases} says it. */
+    private static int noteBase(int i, Reg base) {
+        return switch (base.kind) {
+            case CTX -> BASE_CTX;
+            case PKT -> BASE_PACKET;
+            case MAP_VALUE -> BASE_MAP + base.mapIndex;
+            default -> 0;
+        };
+    }
+
     private void load(int i, State s, Frame f) {
         int size = Bpf.bytes(p.op[i]);
         boolean signed = (p.op[i] & 0xe0) == Bpf.MEMSX;
         Reg base = read(i, f, p.src[i]);
         long off = p.off[i];
         Reg result = Reg.scalar();
-        byte from = base.kind == Kind.CTX ? LOADS_CTX : base.kind == Kind.PKT ? LOADS_PACKET : 0;
-        if (loads[i] != -1 && (loads[i] == LOADS_CTX) != (from == LOADS_CTX)) {
+        int from = noteBase(i, base);
+        if (bases[i] != -1 && (bases[i] == BASE_CTX) != (from == BASE_CTX)) {
             // a context load is rewritten for the runtime: the rewrite would be wrong for the other pointer
             throw reject(i, "same insn cannot be used with different pointers");
         }
-        loads[i] = loads[i] == -1 || loads[i] == from ? from : 0;
+        bases[i] = bases[i] == -1 || bases[i] == from ? from : 0;
         switch (base.kind) {
             case CTX -> result = ctxRead(i, base, off, size);
             case STACK -> result = stackRead(i, s, base, off, size);
@@ -1009,6 +1022,8 @@ public final class Verifier {
         boolean atomic = (o & 0xe0) == Bpf.ATOMIC;
         Reg base = read(i, f, p.dst[i]);
         Reg value = fromRegister ? read(i, f, p.src[i]) : Reg.constant(p.imm[i]);
+        int to = noteBase(i, base);
+        bases[i] = bases[i] == -1 || bases[i] == to ? to : 0;
         long off = p.off[i];
         if (atomic && value.isPointer()) {
             throw reject(i, "R" + p.src[i + 0] + " leaks addr into mem");
