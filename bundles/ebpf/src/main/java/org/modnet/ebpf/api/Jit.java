@@ -185,8 +185,9 @@ final class Jit {
         private static final int HELPERS = 1;
         private static final int R0 = 14; // r0..r10 in slots 14, 16, ..., 34; the budget after them
         private static final int BUDGET = R0 + 2 * 11;
-        /** The context's and the packet's segments, read once when the subprogram starts (a run never changes them). */
-        private static final int CTX_SEGMENT = BUDGET + 2;
+        /** The stack's, the context's and the packet's segments, read once when the subprogram starts (a run never changes them). */
+        private static final int STACK_SEGMENT = BUDGET + 2;
+        private static final int CTX_SEGMENT = STACK_SEGMENT + 1;
         private static final int PACKET_SEGMENT = CTX_SEGMENT + 1;
 
         Emitter(Program p, Helpers helpers, List<BpfMap> maps, int[] bases, boolean[] targets, ClassDesc self, CodeBuilder code,
@@ -241,13 +242,9 @@ final class Jit {
             store(10);
             code.ldc(Interpreter.MAX_STEPS);
             code.lstore(BUDGET);
-            boolean direct = false;
-            for (int i = from; i < to && bases != null; i++) {
-                direct |= bases[i] == Verifier.BASE_CTX || bases[i] == Verifier.BASE_PACKET;
-            }
-            for (int slot : direct ? new int[] { CTX_SEGMENT, PACKET_SEGMENT } : new int[0]) {
+            for (int slot : new int[] { STACK_SEGMENT, CTX_SEGMENT, PACKET_SEGMENT }) {
                 code.aload(MEM);
-                code.ldc(slot == CTX_SEGMENT ? LoadedProgram.CTX_REGION : LoadedProgram.PACKET_REGION);
+                code.ldc(slot == STACK_SEGMENT ? Memory.STACK : slot == CTX_SEGMENT ? LoadedProgram.CTX_REGION : LoadedProgram.PACKET_REGION);
                 code.invokevirtual(CD_MEMORY, "region", MethodTypeDesc.of(CD_SEGMENT, CD_int));
                 code.astore(slot);
             }
@@ -283,7 +280,7 @@ final class Jit {
                         load(s);
                         code.ldc((long) off);
                         code.ladd();
-                        code.invokevirtual(CD_MEMORY, access(s, "load") + size * 8, MT_LOAD);
+                        code.invokevirtual(CD_MEMORY, "load" + size * 8, MT_LOAD);
                     }
                     if ((o & 0xe0) == Bpf.MEMSX) {
                         code.l2i();
@@ -337,7 +334,10 @@ final class Jit {
          */
         private boolean direct(int i, int base, int off, boolean write) {
             int to = bases == null ? 0 : bases[i];
-            if (to == Verifier.BASE_CTX && !write || to == Verifier.BASE_PACKET) {
+            if (base == 10) {
+                code.aload(STACK_SEGMENT);
+                code.ldc(Memory.STACK);
+            } else if (to == Verifier.BASE_CTX && !write || to == Verifier.BASE_PACKET) {
                 code.aload(to == Verifier.BASE_CTX ? CTX_SEGMENT : PACKET_SEGMENT);
                 code.ldc(to == Verifier.BASE_CTX ? LoadedProgram.CTX_REGION : LoadedProgram.PACKET_REGION);
             } else if (to >= Verifier.BASE_MAP && to - Verifier.BASE_MAP < maps.size()) {
@@ -363,7 +363,7 @@ final class Jit {
             if (direct) {
                 code.invokestatic(CD_MEMORY, "storeIn" + size * 8, MT_STORE_IN);
             } else {
-                code.invokevirtual(CD_MEMORY, access(base, "store") + size * 8, MT_STORE);
+                code.invokevirtual(CD_MEMORY, "store" + size * 8, MT_STORE);
             }
         }
 
@@ -393,16 +393,6 @@ final class Jit {
                 }
             }
             return -1;
-        }
-
-        /**
-         * The accessor for a load or store through {@code base}: the frame pointer (r10, which programs
-         * cannot change) always points into the stack, so its accesses take the stack's own, which
-         * HotSpot compiles to a bounds check and a move; others go through the region table. (Accessors
-         * for the packet and the context where the verifier proves them were tried: no faster.)
-         */
-        private static String access(int base, String kind) {
-            return base == 10 ? "stack" + Character.toUpperCase(kind.charAt(0)) + kind.substring(1) : kind;
         }
 
         private void operand64(int o, int s, int imm) {

@@ -124,18 +124,9 @@ public final class Memory {
         return seg;
     }
 
-    // --- the stack, for accesses the JIT knows are relative to the frame pointer (r10) ---
+    // --- the stack, for the JIT's hash lookups of keys it holds ---
 
     private static final long STACK_BASE = (long) STACK << SHIFT;
-
-    /** The stack offset of an access of {@code size} bytes at {@code addr}; a fault outside the stack. */
-    private long stackOffset(long addr, int size) {
-        long off = addr - STACK_BASE;
-        if (off < 0 || off > stack.byteSize() - size) {
-            throw new Fault("invalid stack access of " + size + " bytes at 0x" + Long.toHexString(addr));
-        }
-        return off;
-    }
 
     /** Whether [addr, addr + size) lies on the stack. */
     boolean onStack(long addr, int size) {
@@ -152,38 +143,6 @@ public final class Memory {
     long stackWord(long addr) {
         long off = addr - STACK_BASE;
         return stack.get(U32, off) & 0xffffffffL | (long) stack.get(U32, off + 4) << 32;
-    }
-
-    public long stackLoad8(long addr) {
-        return stack.get(U8, stackOffset(addr, 1)) & 0xffL;
-    }
-
-    public long stackLoad16(long addr) {
-        return stack.get(U16, stackOffset(addr, 2)) & 0xffffL;
-    }
-
-    public long stackLoad32(long addr) {
-        return stack.get(U32, stackOffset(addr, 4)) & 0xffffffffL;
-    }
-
-    public long stackLoad64(long addr) {
-        return stack.get(U64, stackOffset(addr, 8));
-    }
-
-    public void stackStore8(long addr, long v) {
-        stack.set(U8, stackOffset(addr, 1), (byte) v);
-    }
-
-    public void stackStore16(long addr, long v) {
-        stack.set(U16, stackOffset(addr, 2), (short) v);
-    }
-
-    public void stackStore32(long addr, long v) {
-        stack.set(U32, stackOffset(addr, 4), (int) v);
-    }
-
-    public void stackStore64(long addr, long v) {
-        stack.set(U64, stackOffset(addr, 8), v);
     }
 
     // --- any region ---
