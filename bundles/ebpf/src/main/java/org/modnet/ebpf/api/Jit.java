@@ -48,6 +48,7 @@ final class Jit {
     private static final MethodTypeDesc MT_RUN = MethodTypeDesc.of(CD_long, CD_MEMORY, CD_HELPERS, CD_long, CD_long, CD_long);
     private static final MethodTypeDesc MT_LOAD = MethodTypeDesc.of(CD_long, CD_long);
     private static final ClassDesc CD_SEGMENT = ClassDesc.of(java.lang.foreign.MemorySegment.class.getName());
+    private static final ClassDesc CD_BYTES = ConstantDescs.CD_byte.arrayType();
     private static final MethodTypeDesc MT_LOAD_IN = MethodTypeDesc.of(CD_long, CD_SEGMENT, CD_int, CD_long);
     private static final MethodTypeDesc MT_STORE_IN = MethodTypeDesc.of(CD_void, CD_SEGMENT, CD_int, CD_long, CD_long);
     private static final MethodTypeDesc MT_STORE_IN_RESULT = MethodTypeDesc.of(CD_long, CD_SEGMENT, CD_int, CD_long, CD_long);
@@ -185,9 +186,9 @@ final class Jit {
         private static final int HELPERS = 1;
         private static final int R0 = 14; // r0..r10 in slots 14, 16, ..., 34; the budget after them
         private static final int BUDGET = R0 + 2 * 11;
-        /** The stack's, the context's and the packet's segments, read once when the subprogram starts (a run never changes them). */
-        private static final int STACK_SEGMENT = BUDGET + 2;
-        private static final int CTX_SEGMENT = STACK_SEGMENT + 1;
+        /** The stack's bytes, the context's and the packet's segments, read once when the subprogram starts (a run never changes them). */
+        private static final int STACK_BYTES = BUDGET + 2;
+        private static final int CTX_SEGMENT = STACK_BYTES + 1;
         private static final int PACKET_SEGMENT = CTX_SEGMENT + 1;
 
         Emitter(Program p, Helpers helpers, List<BpfMap> maps, int[] bases, boolean[] targets, ClassDesc self, CodeBuilder code,
@@ -242,9 +243,12 @@ final class Jit {
             store(10);
             code.ldc(Interpreter.MAX_STEPS);
             code.lstore(BUDGET);
-            for (int slot : new int[] { STACK_SEGMENT, CTX_SEGMENT, PACKET_SEGMENT }) {
+            code.aload(MEM);
+            code.invokevirtual(CD_MEMORY, "stackBytes", MethodTypeDesc.of(CD_BYTES));
+            code.astore(STACK_BYTES);
+            for (int slot : new int[] { CTX_SEGMENT, PACKET_SEGMENT }) {
                 code.aload(MEM);
-                code.ldc(slot == STACK_SEGMENT ? Memory.STACK : slot == CTX_SEGMENT ? LoadedProgram.CTX_REGION : LoadedProgram.PACKET_REGION);
+                code.ldc(slot == CTX_SEGMENT ? LoadedProgram.CTX_REGION : LoadedProgram.PACKET_REGION);
                 code.invokevirtual(CD_MEMORY, "region", MethodTypeDesc.of(CD_SEGMENT, CD_int));
                 code.astore(slot);
             }
@@ -273,7 +277,10 @@ final class Jit {
                 }
                 case Bpf.LDX -> {
                     int size = Bpf.bytes(o);
-                    if (direct(i, s, off, false)) {
+                    if (s == 10) {
+                        stackAddress(off);
+                        code.invokestatic(CD_MEMORY, "stackLoad" + size * 8, MethodTypeDesc.of(CD_long, CD_BYTES, CD_long));
+                    } else if (direct(i, s, off, false)) {
                         code.invokestatic(CD_MEMORY, "loadIn" + size * 8, MT_LOAD_IN);
                     } else {
                         code.aload(MEM);
@@ -294,6 +301,12 @@ final class Jit {
                     store(d);
                 }
                 case Bpf.ST -> {
+                    if (d == 10) {
+                        stackAddress(off);
+                        code.ldc((long) imm);
+                        code.invokestatic(CD_MEMORY, "stackStore" + Bpf.bytes(o) * 8, MethodTypeDesc.of(CD_void, CD_BYTES, CD_long, CD_long));
+                        return;
+                    }
                     boolean direct = direct(i, d, off, true);
                     if (!direct) {
                         code.aload(MEM);
@@ -307,6 +320,10 @@ final class Jit {
                 case Bpf.STX -> {
                     if ((o & 0xe0) == Bpf.ATOMIC) {
                         atomic(i, o, d, s, off, imm);
+                    } else if (d == 10) {
+                        stackAddress(off);
+                        load(s);
+                        code.invokestatic(CD_MEMORY, "stackStore" + Bpf.bytes(o) * 8, MethodTypeDesc.of(CD_void, CD_BYTES, CD_long, CD_long));
                     } else {
                         boolean direct = direct(i, d, off, true);
                         if (!direct) {
@@ -334,10 +351,7 @@ final class Jit {
          */
         private boolean direct(int i, int base, int off, boolean write) {
             int to = bases == null ? 0 : bases[i];
-            if (base == 10) {
-                code.aload(STACK_SEGMENT);
-                code.ldc(Memory.STACK);
-            } else if (to == Verifier.BASE_CTX && !write || to == Verifier.BASE_PACKET) {
+            if (to == Verifier.BASE_CTX && !write || to == Verifier.BASE_PACKET) {
                 code.aload(to == Verifier.BASE_CTX ? CTX_SEGMENT : PACKET_SEGMENT);
                 code.ldc(to == Verifier.BASE_CTX ? LoadedProgram.CTX_REGION : LoadedProgram.PACKET_REGION);
             } else if (to >= Verifier.BASE_MAP && to - Verifier.BASE_MAP < maps.size()) {
@@ -356,6 +370,17 @@ final class Jit {
             code.ldc((long) off);
             code.ladd();
             return true;
+        }
+
+        /**
+         * The stack's bytes and the address {@code off} from the frame pointer (r10, which programs
+         * cannot change, always points into the stack): a frame-pointer access is an array access.
+         */
+        private void stackAddress(int off) {
+            code.aload(STACK_BYTES);
+            load(10);
+            code.ldc((long) off);
+            code.ladd();
         }
 
         /** The store of a value on the operand stack, after what {@link #direct} or the general way pushed. */

@@ -2,6 +2,7 @@ package org.modnet.ebpf.api;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 
@@ -27,8 +28,18 @@ public final class Memory {
 
     private MemorySegment[] regions = new MemorySegment[8];
     private boolean[] writable = new boolean[8];
+    /**
+     * The stack: a Java array, which the JIT's frame-pointer accesses reach as array elements (a bounds
+     * check and a move; HotSpot keeps what it knows of the rest of memory across them), viewed as a
+     * segment for its region.
+     */
+    private final byte[] stackBytes;
     private final MemorySegment stack;
     private final int cpu;
+
+    private static final VarHandle STACK_16 = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle STACK_32 = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle STACK_64 = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
     public Memory() {
         this(0);
@@ -37,8 +48,8 @@ public final class Memory {
     /** The address space of programs running on {@code cpu} (per-CPU maps show that CPU's values). */
     public Memory(int cpu) {
         this.cpu = cpu;
-        // cache-line aligned: where a key lies in its frame decides whether a word of it spans two lines
-        stack = java.lang.foreign.Arena.ofAuto().allocate(Bpf.STACK_SIZE * Bpf.MAX_FRAMES, 64);
+        stackBytes = new byte[Bpf.STACK_SIZE * Bpf.MAX_FRAMES];
+        stack = MemorySegment.ofArray(stackBytes);
         set(STACK, stack, true);
     }
 
@@ -74,7 +85,7 @@ public final class Memory {
 
     /** The frame pointer of the first frame: the top of the stack. */
     public long stackTop() {
-        return ((long) STACK << SHIFT) + stack.byteSize();
+        return ((long) STACK << SHIFT) + stackBytes.length;
     }
 
     /** Makes {@code seg} region {@code id}; returns its base address. */
@@ -124,14 +135,60 @@ public final class Memory {
         return seg;
     }
 
-    // --- the stack, for the JIT's hash lookups of keys it holds ---
+    // --- the stack, for the JIT: frame-pointer accesses and hash keys it holds ---
 
     private static final long STACK_BASE = (long) STACK << SHIFT;
+
+    /** The stack's bytes, which the JIT's code reads once per subprogram. */
+    byte[] stackBytes() {
+        return stackBytes;
+    }
+
+    /** The index in {@code stack} of {@code size} bytes at {@code addr}; a fault outside the stack. */
+    private static int stackIndex(byte[] stack, long addr, int size) {
+        long off = addr - STACK_BASE;
+        if (off < 0 || off > stack.length - size) {
+            throw new Fault("invalid stack access of " + size + " bytes at 0x" + Long.toHexString(addr));
+        }
+        return (int) off;
+    }
+
+    static long stackLoad8(byte[] stack, long addr) {
+        return stack[stackIndex(stack, addr, 1)] & 0xffL;
+    }
+
+    static long stackLoad16(byte[] stack, long addr) {
+        return (short) STACK_16.get(stack, stackIndex(stack, addr, 2)) & 0xffffL;
+    }
+
+    static long stackLoad32(byte[] stack, long addr) {
+        return (int) STACK_32.get(stack, stackIndex(stack, addr, 4)) & 0xffffffffL;
+    }
+
+    static long stackLoad64(byte[] stack, long addr) {
+        return (long) STACK_64.get(stack, stackIndex(stack, addr, 8));
+    }
+
+    static void stackStore8(byte[] stack, long addr, long v) {
+        stack[stackIndex(stack, addr, 1)] = (byte) v;
+    }
+
+    static void stackStore16(byte[] stack, long addr, long v) {
+        STACK_16.set(stack, stackIndex(stack, addr, 2), (short) v);
+    }
+
+    static void stackStore32(byte[] stack, long addr, long v) {
+        STACK_32.set(stack, stackIndex(stack, addr, 4), (int) v);
+    }
+
+    static void stackStore64(byte[] stack, long addr, long v) {
+        STACK_64.set(stack, stackIndex(stack, addr, 8), v);
+    }
 
     /** Whether [addr, addr + size) lies on the stack. */
     boolean onStack(long addr, int size) {
         long off = addr - STACK_BASE;
-        return off >= 0 && off <= stack.byteSize() - size;
+        return off >= 0 && off <= stackBytes.length - size;
     }
 
     /**
@@ -141,8 +198,8 @@ public final class Memory {
      * (store-to-load forwarding serves a load only from one store that holds all of it).
      */
     long stackWord(long addr) {
-        long off = addr - STACK_BASE;
-        return stack.get(U32, off) & 0xffffffffL | (long) stack.get(U32, off + 4) << 32;
+        int off = (int) (addr - STACK_BASE);
+        return (int) STACK_32.get(stackBytes, off) & 0xffffffffL | (long) (int) STACK_32.get(stackBytes, off + 4) << 32;
     }
 
     // --- any region ---
@@ -268,6 +325,9 @@ public final class Memory {
         }
         MemorySegment seg = region(addr, size, true);
         long o = addr & 0xffffffffL;
+        if (seg == stack) {
+            return stackAtomic((int) o, size, operation, operand, expected);
+        }
         if (size == 4) {
             int v = (int) operand;
             int old = switch (operation & ~Bpf.FETCH) {
@@ -290,12 +350,38 @@ public final class Memory {
         };
     }
 
+    /**
+     * An atomic on the stack: a read, the operation and a write, since only the one run this memory
+     * serves at a time ever sees its stack (a program's stack is its own, as in the kernel).
+     */
+    private long stackAtomic(int o, int size, int operation, long operand, long expected) {
+        long old = size == 4 ? (int) STACK_32.get(stackBytes, o) & 0xffffffffL : (long) STACK_64.get(stackBytes, o);
+        long v = switch (operation & ~Bpf.FETCH) {
+            case Bpf.ADD -> old + operand;
+            case Bpf.OR -> old | operand;
+            case Bpf.AND -> old & operand;
+            case Bpf.XOR -> old ^ operand;
+            case Bpf.XCHG & ~Bpf.FETCH -> operand;
+            default -> (size == 4 ? old == (expected & 0xffffffffL) : old == expected) ? operand : old; // cmpxchg
+        };
+        if (size == 4) {
+            STACK_32.set(stackBytes, o, (int) v);
+        } else {
+            STACK_64.set(stackBytes, o, v);
+        }
+        return old;
+    }
+
     /** {@code lock add} of 4 bytes (and {@code BPF_FETCH}'s old value, zero-extended): the JIT's counter update, small enough to inline. */
     public long atomicAdd32(long addr, long v) {
         if ((addr & 3) != 0) {
             throw new Fault("misaligned atomic access at 0x" + Long.toHexString(addr));
         }
-        return (int) ATOMIC_INT.getAndAdd(region(addr, 4, true), addr & 0xffffffffL, (int) v) & 0xffffffffL;
+        MemorySegment seg = region(addr, 4, true);
+        if (seg == stack) {
+            return stackAtomic((int) (addr & 0xffffffffL), 4, Bpf.ADD, v, 0);
+        }
+        return (int) ATOMIC_INT.getAndAdd(seg, addr & 0xffffffffL, (int) v) & 0xffffffffL;
     }
 
     /** {@code lock add} of 8 bytes, returning the old value. */
@@ -303,7 +389,11 @@ public final class Memory {
         if ((addr & 7) != 0) {
             throw new Fault("misaligned atomic access at 0x" + Long.toHexString(addr));
         }
-        return (long) ATOMIC_LONG.getAndAdd(region(addr, 8, true), addr & 0xffffffffL, v);
+        MemorySegment seg = region(addr, 8, true);
+        if (seg == stack) {
+            return stackAtomic((int) (addr & 0xffffffffL), 8, Bpf.ADD, v, 0);
+        }
+        return (long) ATOMIC_LONG.getAndAdd(seg, addr & 0xffffffffL, v);
     }
 
     /**
