@@ -283,10 +283,7 @@ final class Jit {
                     } else if (direct(i, s, off, false)) {
                         code.invokestatic(CD_MEMORY, "loadIn" + size * 8, MT_LOAD_IN);
                     } else {
-                        code.aload(MEM);
-                        load(s);
-                        code.ldc((long) off);
-                        code.ladd();
+                        generalAddress(s, off);
                         code.invokevirtual(CD_MEMORY, "load" + size * 8, MT_LOAD);
                     }
                     if ((o & 0xe0) == Bpf.MEMSX) {
@@ -300,40 +297,12 @@ final class Jit {
                     }
                     store(d);
                 }
-                case Bpf.ST -> {
-                    if (d == 10) {
-                        stackAddress(off);
-                        code.ldc((long) imm);
-                        code.invokestatic(CD_MEMORY, "stackStore" + Bpf.bytes(o) * 8, MethodTypeDesc.of(CD_void, CD_BYTES, CD_long, CD_long));
-                        return;
-                    }
-                    boolean direct = direct(i, d, off, true);
-                    if (!direct) {
-                        code.aload(MEM);
-                        load(d);
-                        code.ldc((long) off);
-                        code.ladd();
-                    }
-                    code.ldc((long) imm);
-                    storeCall(direct, d, Bpf.bytes(o));
-                }
+                case Bpf.ST -> storeInsn(i, d, off, Bpf.bytes(o), () -> code.ldc((long) imm));
                 case Bpf.STX -> {
                     if ((o & 0xe0) == Bpf.ATOMIC) {
                         atomic(i, o, d, s, off, imm);
-                    } else if (d == 10) {
-                        stackAddress(off);
-                        load(s);
-                        code.invokestatic(CD_MEMORY, "stackStore" + Bpf.bytes(o) * 8, MethodTypeDesc.of(CD_void, CD_BYTES, CD_long, CD_long));
                     } else {
-                        boolean direct = direct(i, d, off, true);
-                        if (!direct) {
-                            code.aload(MEM);
-                            load(d);
-                            code.ldc((long) off);
-                            code.ladd();
-                        }
-                        load(s);
-                        storeCall(direct, d, Bpf.bytes(o));
+                        storeInsn(i, d, off, Bpf.bytes(o), () -> load(s));
                     }
                 }
                 case Bpf.JMP, Bpf.JMP32 -> jump(i, o, d, s, off, imm, cls);
@@ -383,13 +352,28 @@ final class Jit {
             code.ladd();
         }
 
-        /** The store of a value on the operand stack, after what {@link #direct} or the general way pushed. */
-        private void storeCall(boolean direct, int base, int size) {
-            if (direct) {
+        /** A store of {@code size} bytes through {@code base}: the frame pointer's, a proven region's, or the general way; {@code value} pushes the value. */
+        private void storeInsn(int i, int base, int off, int size, Runnable value) {
+            if (base == 10) {
+                stackAddress(off);
+                value.run();
+                code.invokestatic(CD_MEMORY, "stackStore" + size * 8, MethodTypeDesc.of(CD_void, CD_BYTES, CD_long, CD_long));
+            } else if (direct(i, base, off, true)) {
+                value.run();
                 code.invokestatic(CD_MEMORY, "storeIn" + size * 8, MT_STORE_IN);
             } else {
+                generalAddress(base, off);
+                value.run();
                 code.invokevirtual(CD_MEMORY, "store" + size * 8, MT_STORE);
             }
+        }
+
+        /** The memory and the address {@code off} from {@code base}, for the accessors that go through the region table. */
+        private void generalAddress(int base, int off) {
+            code.aload(MEM);
+            load(base);
+            code.ldc((long) off);
+            code.ladd();
         }
 
         /**
@@ -572,10 +556,7 @@ final class Jit {
                     load(s);
                     code.invokestatic(CD_MEMORY, size == 4 ? "atomicAddIn32" : "atomicAddIn64", MT_STORE_IN_RESULT);
                 } else {
-                    code.aload(MEM);
-                    load(d);
-                    code.ldc((long) off);
-                    code.ladd();
+                    generalAddress(d, off);
                     load(s);
                     code.invokevirtual(CD_MEMORY, size == 4 ? "atomicAdd32" : "atomicAdd64", MethodTypeDesc.of(CD_long, CD_long, CD_long));
                 }
@@ -586,10 +567,7 @@ final class Jit {
                 }
                 return;
             }
-            code.aload(MEM);
-            load(d);
-            code.ldc((long) off);
-            code.ladd();
+            generalAddress(d, off);
             code.ldc(size);
             code.ldc(imm);
             load(s);
