@@ -395,9 +395,9 @@ public abstract class BpfMap implements MapSpec {
 
         /** The slot of a key of one or two words ({@code w1} 0 for one), or -1: no loops over the key's bytes. */
         private int index(long w0, long w1) {
-            long h = w0 * K0;
+            long h = mix(0, w0, 0);
             if (words == 2) {
-                h ^= w1 * K1; // mix(h, w1, 1)
+                h = mix(h, w1, 1);
             }
             int[] t = table;
             int mask = t.length - 1;

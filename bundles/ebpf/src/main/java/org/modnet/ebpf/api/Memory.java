@@ -281,17 +281,13 @@ public final class Memory {
 
     /** {@link #atomicAdd32} in a region reached through its segment. */
     static long atomicAddIn32(MemorySegment seg, int id, long addr, long v) {
-        if ((addr & 3) != 0) {
-            throw new Fault("misaligned atomic access at 0x" + Long.toHexString(addr));
-        }
+        aligned(addr, 4);
         return (int) ATOMIC_INT.getAndAdd(seg, offsetIn(seg, id, addr, 4, true), (int) v) & 0xffffffffL;
     }
 
     /** {@link #atomicAdd64} in a region reached through its segment. */
     static long atomicAddIn64(MemorySegment seg, int id, long addr, long v) {
-        if ((addr & 7) != 0) {
-            throw new Fault("misaligned atomic access at 0x" + Long.toHexString(addr));
-        }
+        aligned(addr, 8);
         return (long) ATOMIC_LONG.getAndAdd(seg, offsetIn(seg, id, addr, 8, true), v);
     }
 
@@ -314,15 +310,20 @@ public final class Memory {
         }
     }
 
+    /** An atomic's address is a multiple of its size, or a fault. */
+    private static void aligned(long addr, int size) {
+        if ((addr & (size - 1)) != 0) {
+            throw new Fault("misaligned atomic access at 0x" + Long.toHexString(addr));
+        }
+    }
+
     /**
      * An atomic read-modify-write ({@code BPF_ATOMIC}, {@code imm} its operation) of 4 or 8 bytes,
      * which must be aligned. Returns the old value (zero-extended for 4 bytes): what the fetch
      * variants, xchg and cmpxchg give back.
      */
     public long atomic(long addr, int size, int operation, long operand, long expected) {
-        if ((addr & (size - 1)) != 0) {
-            throw new Fault("misaligned atomic access at 0x" + Long.toHexString(addr));
-        }
+        aligned(addr, size);
         MemorySegment seg = region(addr, size, true);
         long o = addr & 0xffffffffL;
         if (seg == stack) {
@@ -374,9 +375,7 @@ public final class Memory {
 
     /** {@code lock add} of 4 bytes (and {@code BPF_FETCH}'s old value, zero-extended): the JIT's counter update, small enough to inline. */
     public long atomicAdd32(long addr, long v) {
-        if ((addr & 3) != 0) {
-            throw new Fault("misaligned atomic access at 0x" + Long.toHexString(addr));
-        }
+        aligned(addr, 4);
         MemorySegment seg = region(addr, 4, true);
         if (seg == stack) {
             return stackAtomic((int) (addr & 0xffffffffL), 4, Bpf.ADD, v, 0);
@@ -386,9 +385,7 @@ public final class Memory {
 
     /** {@code lock add} of 8 bytes, returning the old value. */
     public long atomicAdd64(long addr, long v) {
-        if ((addr & 7) != 0) {
-            throw new Fault("misaligned atomic access at 0x" + Long.toHexString(addr));
-        }
+        aligned(addr, 8);
         MemorySegment seg = region(addr, 8, true);
         if (seg == stack) {
             return stackAtomic((int) (addr & 0xffffffffL), 8, Bpf.ADD, v, 0);

@@ -853,7 +853,7 @@ public final class Verifier {
     // --- memory ---
 
     /** What an access's base points into, as {@link Checked#bases} says it. */
-    private static int noteBase(int i, Reg base) {
+    private static int baseOf(Reg base) {
         return switch (base.kind) {
             case CTX -> BASE_CTX;
             case PKT -> BASE_PACKET;
@@ -862,18 +862,23 @@ public final class Verifier {
         };
     }
 
+    /** Access {@code i} reached with a base pointing into {@code to}: kept if every path agrees, else 0. */
+    private void noteBase(int i, int to) {
+        bases[i] = bases[i] == -1 || bases[i] == to ? to : 0;
+    }
+
     private void load(int i, State s, Frame f) {
         int size = Bpf.bytes(p.op[i]);
         boolean signed = (p.op[i] & 0xe0) == Bpf.MEMSX;
         Reg base = read(i, f, p.src[i]);
         long off = p.off[i];
         Reg result = Reg.scalar();
-        int from = noteBase(i, base);
+        int from = baseOf(base);
         if (bases[i] != -1 && (bases[i] == BASE_CTX) != (from == BASE_CTX)) {
             // a context load is rewritten for the runtime: the rewrite would be wrong for the other pointer
             throw reject(i, "same insn cannot be used with different pointers");
         }
-        bases[i] = bases[i] == -1 || bases[i] == from ? from : 0;
+        noteBase(i, from);
         switch (base.kind) {
             case CTX -> result = ctxRead(i, base, off, size);
             case STACK -> result = stackRead(i, s, base, off, size);
@@ -1022,8 +1027,7 @@ public final class Verifier {
         boolean atomic = (o & 0xe0) == Bpf.ATOMIC;
         Reg base = read(i, f, p.dst[i]);
         Reg value = fromRegister ? read(i, f, p.src[i]) : Reg.constant(p.imm[i]);
-        int to = noteBase(i, base);
-        bases[i] = bases[i] == -1 || bases[i] == to ? to : 0;
+        noteBase(i, baseOf(base));
         long off = p.off[i];
         if (atomic && value.isPointer()) {
             throw reject(i, "R" + p.src[i + 0] + " leaks addr into mem");
