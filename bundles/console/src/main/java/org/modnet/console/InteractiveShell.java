@@ -25,6 +25,7 @@ final class InteractiveShell {
     private final CommandProcessor processor;
     private final String prompt;
     private volatile Terminal terminal;
+    private volatile boolean finished;
 
     InteractiveShell(CommandProcessor processor, String instance) {
         this.processor = processor;
@@ -65,18 +66,32 @@ final class InteractiveShell {
             }
             executor.close();
             return status;
+        } finally {
+            finished = true;
         }
     }
 
     /**
      * Wakes a shell that waits for a line, so it sees that it should stop ({@code shutdown} from an
-     * attached session): an interrupt on the terminal ends {@code readLine}, as Ctrl-C does.
+     * attached session): an interrupt on the terminal ends {@code readLine}, as Ctrl-C does. JLine
+     * handles the interrupt only inside {@code readLine}; one raised between the shell's check of
+     * {@code stop} and {@code readLine} would be lost, so the interrupt is repeated until the shell
+     * has returned.
      */
     void wake() {
-        Terminal t = terminal;
-        if (t != null) {
-            t.raise(Terminal.Signal.INT);
-        }
+        Thread.ofPlatform().daemon().name("modnet-shell-wake").start(() -> {
+            try {
+                while (!finished) {
+                    Terminal t = terminal;
+                    if (t != null) {
+                        t.raise(Terminal.Signal.INT);
+                    }
+                    Thread.sleep(50);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
     }
 
     /**
