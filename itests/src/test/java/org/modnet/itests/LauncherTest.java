@@ -81,7 +81,7 @@ class LauncherTest {
             Result down = Processes.run(MODNET, "attach", "-n", name, "-c", "shutdown");
             assertEquals(0, down.status(), down.toString());
             assertTrue(p.waitFor(20, TimeUnit.SECONDS), "the interactive instance stops:\n" + Files.readString(log));
-            assertEquals(0, p.exitValue());
+            assertEquals(0, p.exitValue(), "the interactive instance exits cleanly:\n" + Files.readString(log));
             assertFalse(Files.exists(socket));
         } finally {
             p.destroyForcibly();

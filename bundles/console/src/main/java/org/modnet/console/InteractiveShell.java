@@ -25,7 +25,8 @@ final class InteractiveShell {
     private final CommandProcessor processor;
     private final String prompt;
     private volatile Terminal terminal;
-    private volatile boolean finished;
+    private final Object waking = new Object();
+    private boolean finished; // guarded by waking
 
     InteractiveShell(CommandProcessor processor, String instance) {
         this.processor = processor;
@@ -64,11 +65,24 @@ final class InteractiveShell {
                     status = executor.execute(trimmed);
                 }
             }
+            finish();
             executor.close();
             return status;
         } finally {
+            finish();
+        }
+    }
+
+    /**
+     * No interrupt reaches this thread after this: JLine's handler interrupts the reading thread, and
+     * one raised as {@code readLine} returned would leave the interrupt status set, which would
+     * end the launcher's wait for the framework with an {@code InterruptedException}.
+     */
+    private void finish() {
+        synchronized (waking) {
             finished = true;
         }
+        Thread.interrupted();
     }
 
     /**
@@ -81,10 +95,15 @@ final class InteractiveShell {
     void wake() {
         Thread.ofPlatform().daemon().name("modnet-shell-wake").start(() -> {
             try {
-                while (!finished) {
-                    Terminal t = terminal;
-                    if (t != null) {
-                        t.raise(Terminal.Signal.INT);
+                while (true) {
+                    synchronized (waking) {
+                        if (finished) {
+                            return;
+                        }
+                        Terminal t = terminal;
+                        if (t != null) {
+                            t.raise(Terminal.Signal.INT);
+                        }
                     }
                     Thread.sleep(50);
                 }
