@@ -79,13 +79,7 @@ public class XdpIT {
     }
 
     private long xdpDrops() throws Exception {
-        for (String line : ModnetRuntime.run(processor, "ns2", "ethtool -S veth1").split("\n")) {
-            String t = line.trim();
-            if (t.startsWith("xdp_drop:")) {
-                return Long.parseLong(t.substring("xdp_drop:".length()).trim());
-            }
-        }
-        throw new AssertionError("ethtool -S has no xdp_drop");
+        return counter("veth1", "xdp_drop");
     }
 
     @Test
@@ -231,6 +225,55 @@ public class XdpIT {
                 containsString("can't dump map of type ringbuf"));
         ModnetRuntime.run(processor, "ns2", "bpftool net detach xdp dev veth1");
         ModnetRuntime.run(processor, "rm -r /sys/fs/bpf/log /sys/fs/bpf/log_ipv4");
+    }
+
+    /**
+     * xdp_redirect_map (clang-built, a devmap of {@code struct bpf_devmap_val}) on veth1: with slot 0
+     * empty ping passes; once bpftool puts veth2's ifindex there, ns1's frames leave through veth2 and
+     * arrive at its peer veth3, so ping fails; an entry naming a devmap program is refused.
+     */
+    @Test
+    public void redirectMapMovesFramesToTheDeviceBpftoolPutInTheDevmap() throws Exception {
+        Path obj = object("xdp_redirect_map");
+        ModnetRuntime.run(processor, "ns2", "ip link add veth2 type veth peer name veth3");
+        ModnetRuntime.run(processor, "ns2", "ip link set veth2 up");
+        ModnetRuntime.run(processor, "ns2", "ip link set veth3 up");
+        String veth2 = ModnetRuntime.run(processor, "ns2", "ip link show veth2");
+        int ifindex = Integer.parseInt(veth2.substring(0, veth2.indexOf(':')).strip());
+
+        ModnetRuntime.run(processor, "bpftool prog load " + obj + " /sys/fs/bpf/redirect pinmaps /sys/fs/bpf/redirect_maps");
+        assertThat(ModnetRuntime.run(processor, "bpftool map show pinned /sys/fs/bpf/redirect_maps/tx_port"),
+                containsString("devmap  name tx_port"));
+        assertThat(ModnetRuntime.run(processor, "bpftool map show pinned /sys/fs/bpf/redirect_maps/tx_port"),
+                containsString("key 4B  value 8B"));
+        ModnetRuntime.run(processor, "ns2", "bpftool net attach xdp pinned /sys/fs/bpf/redirect dev veth1");
+        assertThat("slot 0 empty: XDP_PASS", ModnetRuntime.run(processor, "ns1", "ping -c 1 -W 2 10.0.0.2"), containsString("1 received"));
+
+        long before = counter("veth3", "rx_queue_0_packets");
+        ModnetRuntime.run(processor, "bpftool map update pinned /sys/fs/bpf/redirect_maps/tx_port key 0 0 0 0 value " + ifindex
+                + " 0 0 0 0 0 0 0");
+        assertThat(ModnetRuntime.runCapturing(processor, "ns1", "ping -c 2 -i 0.2 -W 1 10.0.0.2"), containsString("0 received"));
+        assertTrue("the frames came out of veth2 into veth3", counter("veth3", "rx_queue_0_packets") >= before + 2);
+        assertTrue("veth1 counted the redirects", counter("veth1", "xdp_redirect") >= 2);
+
+        assertThat("a devmap entry program is refused, not skipped",
+                ModnetRuntime.runCapturing(processor, null, "bpftool map update pinned /sys/fs/bpf/redirect_maps/tx_port key 1 0 0 0 value "
+                        + ifindex + " 0 0 0 7 0 0 0"),
+                containsString("Error: update failed: Operation not supported"));
+
+        ModnetRuntime.run(processor, "ns2", "bpftool net detach xdp dev veth1");
+        assertThat(ModnetRuntime.run(processor, "ns1", "ping -c 1 -W 2 10.0.0.2"), containsString("1 received"));
+        ModnetRuntime.run(processor, "rm -r /sys/fs/bpf/redirect_maps /sys/fs/bpf/redirect");
+    }
+
+    private long counter(String dev, String name) throws Exception {
+        for (String line : ModnetRuntime.run(processor, "ns2", "ethtool -S " + dev).split("\n")) {
+            String t = line.trim();
+            if (t.startsWith(name + ":")) {
+                return Long.parseLong(t.substring(name.length() + 1).trim());
+            }
+        }
+        throw new AssertionError("ethtool -S " + dev + " has no " + name);
     }
 
     /** The same program in both modes on a veth end: native (the frame handed over in place) and generic (at the poll), each dropping ping. */

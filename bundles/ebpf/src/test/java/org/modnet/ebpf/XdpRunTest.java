@@ -123,22 +123,51 @@ class XdpRunTest {
         assertEquals(64, x.length());
     }
 
+    /** {@code bpf_redirect_map(&map0, ctx->rx_queue_index, XDP_PASS)}. */
+    private static final String REDIRECT_BY_RX_QUEUE = """
+            ldxw %r2, [%r1+16]
+            ldmap %r1, 0
+            mov %r3, 2
+            call 51
+            exit
+            """;
+
     @ParameterizedTest
     @ValueSource(strings = { "interpreter", "jit" })
     void redirectMapLooksUpTheDevmap(String engine) throws Exception {
         BpfMap ports = BpfMap.create("ports", Verifier.MAP_DEVMAP, 4, 4, 4, 0, 1);
         assertEquals(0, ports.update(new byte[] { 1, 0, 0, 0 }, new byte[] { 7, 0, 0, 0 }, BpfMap.BPF_ANY));
-        LoadedProgram p = load("""
-                ldxw %r2, [%r1+16]
-                ldmap %r1, 0
-                mov %r3, 2
-                call 51
-                exit
-                """, List.of(ports), engine, new ArrayList<>());
+        LoadedProgram p = load(REDIRECT_BY_RX_QUEUE, List.of(ports), engine, new ArrayList<>());
         XdpBuffer x = new XdpBuffer(p.memory(0));
         assertEquals(XdpBuffer.XDP_REDIRECT, x.run(p, frame(60, 17), HEADROOM, 60, 3, 1), "queue 1 -> slot 1 -> ifindex 7");
         assertEquals(7, x.redirectIfindex());
         assertEquals(XdpBuffer.XDP_PASS, x.run(p, frame(60, 17), HEADROOM, 60, 3, 2), "an empty slot: the flags' action");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = { "interpreter", "jit" })
+    void devmapAndCpumapValuesAreTheirStructsAndAnEntryProgramIsRefused(String engine) throws Exception {
+        BpfException size = assertThrows(BpfException.class, () -> BpfMap.create("ports", Verifier.MAP_DEVMAP, 4, 12, 4, 0, 1));
+        assertEquals("map ports: a devmap has 4-byte keys and values of 4 or 8 bytes (struct bpf_devmap_val), not 4 and 12",
+                size.getMessage());
+        assertThrows(BpfException.class, () -> BpfMap.create("ports", Verifier.MAP_DEVMAP_HASH, 8, 4, 4, 0, 1));
+        assertThrows(BpfException.class, () -> BpfMap.create("cpus", Verifier.MAP_CPUMAP, 4, 16, 4, 0, 1));
+
+        BpfMap ports = BpfMap.create("ports", Verifier.MAP_DEVMAP, 4, 8, 4, 0, 1);
+        assertEquals(0, ports.update(new byte[] { 1, 0, 0, 0 }, new byte[] { 7, 0, 0, 0, 0, 0, 0, 0 }, BpfMap.BPF_ANY),
+                "struct bpf_devmap_val { ifindex 7, no bpf_prog }");
+        assertEquals(-95, ports.update(new byte[] { 2, 0, 0, 0 }, new byte[] { 7, 0, 0, 0, 3, 0, 0, 0 }, BpfMap.BPF_ANY),
+                "an entry program would not run: EOPNOTSUPP, not a redirect without it");
+        assertArrayEquals(new byte[8], ports.lookup(new byte[] { 2, 0, 0, 0 }), "the refused entry was not written");
+        BpfMap cpus = BpfMap.create("cpus", Verifier.MAP_CPUMAP, 4, 8, 4, 0, 1);
+        assertEquals(-95, cpus.update(new byte[] { 0, 0, 0, 0 }, new byte[] { 0, 8, 0, 0, 3, 0, 0, 0 }, BpfMap.BPF_ANY));
+        assertEquals(0, cpus.update(new byte[] { 0, 0, 0, 0 }, new byte[] { 0, 8, 0, 0, 0, 0, 0, 0 }, BpfMap.BPF_ANY));
+
+        LoadedProgram p = load(REDIRECT_BY_RX_QUEUE, List.of(ports), engine, new ArrayList<>());
+        XdpBuffer x = new XdpBuffer(p.memory(0));
+        assertEquals(XdpBuffer.XDP_REDIRECT, x.run(p, frame(60, 17), HEADROOM, 60, 3, 1), "the ifindex is the value's first word");
+        assertEquals(7, x.redirectIfindex());
+        assertEquals(XdpBuffer.XDP_PASS, x.run(p, frame(60, 17), HEADROOM, 60, 3, 2), "the refused slot stayed empty");
     }
 
     @ParameterizedTest

@@ -26,6 +26,7 @@ public abstract class BpfMap implements MapSpec {
     private static final int E2BIG = -7;
     private static final int EINVAL = -22;
     private static final int ENOMEM = -12;
+    private static final int EOPNOTSUPP = -95;
 
     private static final java.util.concurrent.atomic.AtomicInteger IDS = new java.util.concurrent.atomic.AtomicInteger();
 
@@ -66,6 +67,11 @@ public abstract class BpfMap implements MapSpec {
      */
     public static BpfMap create(String name, int type, int keySize, int valueSize, int maxEntries, int flags, int cpus)
             throws BpfException {
+        if (redirectMap(type) && (keySize != 4 || (valueSize != 4 && valueSize != 8))) {
+            String kind = type == Verifier.MAP_CPUMAP ? "cpumap" : "devmap";
+            throw new BpfException("map " + name + ": a " + kind + " has 4-byte keys and values of 4 or 8 bytes (struct bpf_"
+                    + kind + "_val), not " + keySize + " and " + valueSize);
+        }
         try {
             return switch (type) {
                 case Verifier.MAP_ARRAY, Verifier.MAP_PERCPU_ARRAY, Verifier.MAP_PROG_ARRAY, Verifier.MAP_DEVMAP, Verifier.MAP_CPUMAP -> {
@@ -221,6 +227,9 @@ public abstract class BpfMap implements MapSpec {
         if (key.length != keySize || value.length != valueSize) {
             return EINVAL;
         }
+        if (entryProgram(value) != 0) {
+            return EOPNOTSUPP;
+        }
         int r = 0;
         for (int c = 0; c < values.length && r == 0; c++) {
             r = (int) put(MemorySegment.ofArray(key), MemorySegment.ofArray(value), c == 0 ? how : BPF_ANY, c);
@@ -230,6 +239,22 @@ public abstract class BpfMap implements MapSpec {
 
     public int delete(byte[] key) {
         return key.length != keySize ? EINVAL : (int) remove(MemorySegment.ofArray(key));
+    }
+
+    /**
+     * The {@code bpf_prog} of a devmap's or cpumap's 8-byte value ({@code struct bpf_devmap_val},
+     * {@code struct bpf_cpumap_val}): a program the kernel runs on each frame after the redirect. modnet
+     * does not run such programs, so an entry that names one is refused rather than forwarded without it.
+     */
+    private int entryProgram(byte[] value) {
+        if (!redirectMap(type) || valueSize != 8) {
+            return 0;
+        }
+        return (value[4] & 0xff) | (value[5] & 0xff) << 8 | (value[6] & 0xff) << 16 | (value[7] & 0xff) << 24;
+    }
+
+    private static boolean redirectMap(int type) {
+        return type == Verifier.MAP_DEVMAP || type == Verifier.MAP_DEVMAP_HASH || type == Verifier.MAP_CPUMAP;
     }
 
     /** Every key present, in the map's order. */
