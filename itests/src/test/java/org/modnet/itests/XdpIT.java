@@ -228,6 +228,46 @@ public class XdpIT {
     }
 
     /**
+     * bpf_trace_printk from an attached program (global_data: "frame %d" per frame) lands in the
+     * instance's trace buffer: {@code cat /sys/kernel/tracing/trace} shows it, {@code bpftool prog
+     * tracelog} takes it until interrupted, after which the buffer no longer holds it.
+     */
+    @Test
+    public void tracePrintkLinesAreReadFromTheTraceFileAndTheTracePipe() throws Exception {
+        Path obj = object("global_data");
+        ModnetRuntime.run(processor, "ns2", "ip link set dev veth1 xdp obj " + obj + " sec xdp");
+        assertThat(ModnetRuntime.run(processor, "ns1", "ping -c 2 -i 0.2 -W 2 10.0.0.2"), containsString("2 received"));
+        String trace = ModnetRuntime.run(processor, "cat /sys/kernel/tracing/trace");
+        assertThat(trace, containsString("# tracer: nop"));
+        assertThat(trace, containsString("bpf_trace_printk: frame 1"));
+        assertThat(trace, containsString("bpf_trace_printk: frame 2"));
+        assertThat("the debugfs path is the same file", ModnetRuntime.run(processor, "cat /sys/kernel/debug/tracing/trace"),
+                containsString("bpf_trace_printk: frame 2"));
+
+        java.util.concurrent.atomic.AtomicReference<String> piped = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread reader = new Thread(() -> {
+            try {
+                piped.set(ModnetRuntime.runCapturing(processor, null, "bpftool prog tracelog"));
+            } catch (Exception e) {
+                piped.set(e.toString());
+            }
+        });
+        reader.start();
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (ModnetRuntime.run(processor, "cat /sys/kernel/tracing/trace").contains("bpf_trace_printk: frame 1")
+                && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        reader.interrupt();
+        reader.join(10_000);
+        assertThat(piped.get(), containsString("bpf_trace_printk: frame 1"));
+        assertThat(piped.get(), containsString("bpf_trace_printk: frame 2"));
+        assertThat("the pipe took the lines", ModnetRuntime.run(processor, "cat /sys/kernel/tracing/trace"),
+                org.hamcrest.CoreMatchers.not(containsString("bpf_trace_printk: frame")));
+        ModnetRuntime.run(processor, "ns2", "ip link set dev veth1 xdp off");
+    }
+
+    /**
      * xdp_redirect_map (clang-built, a devmap of {@code struct bpf_devmap_val}) on veth1: with slot 0
      * empty ping passes; once bpftool puts veth2's ifindex there, ns1's frames leave through veth2 and
      * arrive at its peer veth3, so ping fails; an entry naming a devmap program is refused.

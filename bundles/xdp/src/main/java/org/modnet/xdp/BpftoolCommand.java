@@ -29,7 +29,7 @@ import org.osgi.service.component.annotations.Reference;
 /**
  * {@code bpftool} for what modnet has loaded. Programs are named {@code id N}, {@code pinned PATH} or
  * {@code name NAME}; maps {@code id N} or {@code pinned PATH}:
- * {@code prog show|dump xlated|pin|load|loadall}, {@code map show|dump|lookup|update|delete|pin|event_pipe}
+ * {@code prog show|dump xlated|pin|load|loadall|run|tracelog}, {@code map show|dump|lookup|update|delete|pin|event_pipe}
  * (key and value bytes in hex or decimal, as bpftool takes them), and {@code net show|attach|detach}
  * for the XDP programs of the namespace's devices. Pins live in this instance's {@link BpfFs}.
  */
@@ -37,7 +37,7 @@ import org.osgi.service.component.annotations.Reference;
         "osgi.command.function=bpftool" })
 public final class BpftoolCommand {
     static final String USAGE = "Usage: bpftool prog { show [PROG] | dump xlated PROG | pin PROG FILE | load OBJ FILE [type xdp] [pinmaps DIR] |"
-            + " loadall OBJ DIR [pinmaps DIR] | run PROG data_in FILE [data_out FILE] [repeat N] }\n"
+            + " loadall OBJ DIR [pinmaps DIR] | run PROG data_in FILE [data_out FILE] [repeat N] | tracelog }\n"
             + "       bpftool map { show [MAP] | dump MAP | lookup MAP key BYTES | update MAP key BYTES value BYTES [noexist|exist|any] |"
             + " delete MAP key BYTES | pin MAP FILE | event_pipe MAP [count N] }\n"
             + "       bpftool net { show | attach { xdp | xdpgeneric | xdpdrv | xdpoffload } PROG dev NAME [overwrite] |"
@@ -48,12 +48,14 @@ public final class BpftoolCommand {
     private final NetCore core;
     private final BpfFs fs;
     private final FibLookup fib;
+    private final TracePipe trace;
 
     @Activate
-    public BpftoolCommand(@Reference NetCore core, @Reference BpfFs fs, @Reference FibLookup fib) {
+    public BpftoolCommand(@Reference NetCore core, @Reference BpfFs fs, @Reference FibLookup fib, @Reference TracePipe trace) {
         this.core = core;
         this.fs = fs;
         this.fib = fib;
+        this.trace = trace;
     }
 
     public void bpftool(CommandSession session, String... args) {
@@ -112,8 +114,30 @@ public final class BpftoolCommand {
             }
             case "load", "loadall" -> load(rest, verb.equals("loadall"));
             case "run" -> run(out, rest);
+            case "tracelog" -> tracelog(out, rest);
             default -> throw new CommandException("Error: unknown command '" + verb + "'\n" + USAGE, 255);
         }
+    }
+
+    /**
+     * {@code prog tracelog}: the trace pipe — each {@code bpf_trace_printk} line as it is written,
+     * taken from the buffer, until the command is interrupted (Ctrl-C).
+     */
+    private void tracelog(PrintStream out, List<String> w) {
+        if (!w.isEmpty()) {
+            throw new CommandException("Error: 'tracelog' takes no arguments, got: '" + w.get(0) + "'", 255);
+        }
+        try {
+            while (!Thread.currentThread().isInterrupted()) {
+                String line = trace.take(100);
+                if (line != null) {
+                    out.println(line);
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        out.flush();
     }
 
     /**
@@ -266,7 +290,7 @@ public final class BpftoolCommand {
             List<BpfMap> maps = o.createMaps(core.cpus());
             for (ElfObject.ProgramDef d : defs) {
                 loaded.add(LoadedProgram.load(d.name(), d.insns(), ProgType.XDP, maps, HelperProtos.XDP, fib.helpers(maps), "jit",
-                        false, null));
+                        false, trace::printk));
             }
             for (LoadedProgram p : loaded) {
                 pinned.add(fs.pin(all ? target + "/" + p.name() : target, p));

@@ -28,11 +28,13 @@ import org.osgi.service.component.annotations.Reference;
 public final class XdpObjectLoader implements XdpLoader {
     private final NetCore core;
     private final FibLookup fib;
+    private final TracePipe trace;
 
     @Activate
-    public XdpObjectLoader(@Reference NetCore core, @Reference FibLookup fib) {
+    public XdpObjectLoader(@Reference NetCore core, @Reference FibLookup fib, @Reference TracePipe trace) {
         this.core = core;
         this.fib = fib;
+        this.trace = trace;
     }
 
     @Override
@@ -52,7 +54,7 @@ public final class XdpObjectLoader implements XdpLoader {
             }
             List<BpfMap> maps = o.createMaps(core.cpus());
             LoadedProgram p = LoadedProgram.load(prog.name(), prog.insns(), ProgType.XDP, maps, HelperProtos.XDP,
-                    fib.helpers(maps), "jit", false, null);
+                    fib.helpers(maps), "jit", false, trace::printk);
             return new EbpfXdpHook(p);
         } catch (BpfException e) {
             throw new NetException(Errno.EINVAL, e.getMessage());

@@ -5,8 +5,9 @@ import java.util.List;
 import org.modnet.api.net.NetNamespace;
 
 /**
- * A file under {@code /proc/net} that a layer keeps (as {@code /proc/net/sockstat}), registered as a
- * service with {@value #PATH}; {@code cat} reads it in the session's namespace.
+ * A file that a layer keeps (as {@code /proc/net/sockstat} or {@code /sys/kernel/tracing/trace}),
+ * registered as a service with {@value #PATH} (one path or several); {@code cat} reads it in the
+ * session's namespace.
  */
 @FunctionalInterface
 public interface ProcFile {

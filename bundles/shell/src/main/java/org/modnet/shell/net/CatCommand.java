@@ -15,9 +15,10 @@ import org.modnet.api.net.SoftnetStat;
 import org.modnet.api.shell.CommandException;
 
 /**
- * {@code cat FILE...} for the files modnet keeps under /proc: {@code /proc/net/dev},
- * {@code /proc/net/softnet_stat} and the sysctls under {@code /proc/sys/net}, each read in the
- * session's namespace. With no file (or {@code -}) it copies standard input, so it works in a pipe.
+ * {@code cat FILE...} for the files modnet keeps: {@code /proc/net/dev}, {@code /proc/net/softnet_stat}
+ * and the sysctls under {@code /proc/sys/net}, each read in the session's namespace, and the files
+ * other layers register ({@code /proc/net/sockstat}, {@code /sys/kernel/tracing/trace}, ...). With no
+ * file (or {@code -}) it copies standard input, so it works in a pipe.
  */
 final class CatCommand {
     private final Invocation inv;
@@ -71,7 +72,7 @@ final class CatCommand {
                 if (path.startsWith("/proc/sys/")) {
                     yield List.of(sysctl(file, path.substring("/proc/sys/".length())));
                 }
-                List<String> kept = path.startsWith("/proc/net/") ? inv.procFiles().read(path, namespace()) : null;
+                List<String> kept = inv.procFiles().read(path, namespace());
                 if (kept != null) {
                     yield kept;
                 }
