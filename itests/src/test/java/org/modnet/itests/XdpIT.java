@@ -3,6 +3,7 @@ package org.modnet.itests;
 import static org.hamcrest.CoreMatchers.containsString;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
 import static org.junit.Assume.assumeTrue;
 
@@ -244,22 +245,29 @@ public class XdpIT {
         assertThat("the debugfs path is the same file", ModnetRuntime.run(processor, "cat /sys/kernel/debug/tracing/trace"),
                 containsString("bpf_trace_printk: frame 2"));
 
-        java.util.concurrent.atomic.AtomicReference<String> piped = new java.util.concurrent.atomic.AtomicReference<>();
+        // the pipe, as a shell runs it: a foreground job that Ctrl-C (the job's interrupt) ends
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream out = new java.io.PrintStream(bytes, true, java.nio.charset.StandardCharsets.UTF_8);
+        org.apache.felix.service.command.CommandSession session = processor.createSession(java.io.InputStream.nullInputStream(), out, out);
         Thread reader = new Thread(() -> {
             try {
-                piped.set(ModnetRuntime.runCapturing(processor, null, "bpftool prog tracelog"));
+                session.execute("bpftool prog tracelog");
             } catch (Exception e) {
-                piped.set(e.toString());
+                out.println("(ended: " + e + ")");
             }
         });
         reader.start();
         long deadline = System.nanoTime() + 10_000_000_000L;
-        while (ModnetRuntime.run(processor, "cat /sys/kernel/tracing/trace").contains("bpf_trace_printk: frame 1")
+        while ((session.foregroundJob() == null || ModnetRuntime.run(processor, "cat /sys/kernel/tracing/trace").contains("frame 1"))
                 && System.nanoTime() < deadline) {
             Thread.sleep(50);
         }
-        reader.interrupt();
+        session.foregroundJob().interrupt();
         reader.join(10_000);
+        assertFalse("Ctrl-C ended it", reader.isAlive());
+        session.close();
+        java.util.concurrent.atomic.AtomicReference<String> piped = new java.util.concurrent.atomic.AtomicReference<>(bytes.toString(
+                java.nio.charset.StandardCharsets.UTF_8));
         assertThat(piped.get(), containsString("bpf_trace_printk: frame 1"));
         assertThat(piped.get(), containsString("bpf_trace_printk: frame 2"));
         assertThat("the pipe took the lines", ModnetRuntime.run(processor, "cat /sys/kernel/tracing/trace"),
@@ -268,12 +276,14 @@ public class XdpIT {
     }
 
     /**
-     * xdp_redirect_map (clang-built, a devmap of {@code struct bpf_devmap_val}) on veth1: with slot 0
+     * xdp_redirect_map.c (clang-built: a devmap of {@code struct bpf_devmap_val}) on veth1: with slot 0
      * empty ping passes; once bpftool puts veth2's ifindex there, ns1's frames leave through veth2 and
-     * arrive at its peer veth3, so ping fails; an entry naming a devmap program is refused.
+     * arrive at its peer veth3, so ping fails. With xdp_count_egress (SEC("xdp/devmap")) named in the
+     * entry, it runs on each of those frames and counts them under veth2's ifindex; that program cannot
+     * be attached to a device itself.
      */
     @Test
-    public void redirectMapMovesFramesToTheDeviceBpftoolPutInTheDevmap() throws Exception {
+    public void redirectMapMovesFramesToTheDeviceBpftoolPutInTheDevmapThroughItsProgram() throws Exception {
         Path obj = object("xdp_redirect_map");
         ModnetRuntime.run(processor, "ns2", "ip link add veth2 type veth peer name veth3");
         ModnetRuntime.run(processor, "ns2", "ip link set veth2 up");
@@ -281,29 +291,43 @@ public class XdpIT {
         String veth2 = ModnetRuntime.run(processor, "ns2", "ip link show veth2");
         int ifindex = Integer.parseInt(veth2.substring(0, veth2.indexOf(':')).strip());
 
-        ModnetRuntime.run(processor, "bpftool prog load " + obj + " /sys/fs/bpf/redirect pinmaps /sys/fs/bpf/redirect_maps");
-        assertThat(ModnetRuntime.run(processor, "bpftool map show pinned /sys/fs/bpf/redirect_maps/tx_port"),
-                containsString("devmap  name tx_port"));
-        assertThat(ModnetRuntime.run(processor, "bpftool map show pinned /sys/fs/bpf/redirect_maps/tx_port"),
-                containsString("key 4B  value 8B"));
-        ModnetRuntime.run(processor, "ns2", "bpftool net attach xdp pinned /sys/fs/bpf/redirect dev veth1");
+        ModnetRuntime.run(processor, "bpftool prog loadall " + obj + " /sys/fs/bpf/redirect pinmaps /sys/fs/bpf/redirect_maps");
+        String ports = "pinned /sys/fs/bpf/redirect_maps/tx_port";
+        assertThat(ModnetRuntime.run(processor, "bpftool map show " + ports), containsString("devmap  name tx_port"));
+        assertThat(ModnetRuntime.run(processor, "bpftool map show " + ports), containsString("key 4B  value 8B"));
+        assertThat(ModnetRuntime.runCapturing(processor, "ns2", "bpftool net attach xdp pinned /sys/fs/bpf/redirect/xdp_count_egress dev veth1"),
+                containsString("BPF_XDP_DEVMAP programs can not be attached to a device"));
+        assertThat(ModnetRuntime.runCapturing(processor, "ns2", "ip link set dev veth1 xdp obj " + obj + " sec xdp/devmap"),
+                containsString("BPF_XDP_DEVMAP programs can not be attached to a device"));
+        ModnetRuntime.run(processor, "ns2", "bpftool net attach xdp pinned /sys/fs/bpf/redirect/xdp_redirect_map dev veth1");
         assertThat("slot 0 empty: XDP_PASS", ModnetRuntime.run(processor, "ns1", "ping -c 1 -W 2 10.0.0.2"), containsString("1 received"));
 
         long before = counter("veth3", "rx_queue_0_packets");
-        ModnetRuntime.run(processor, "bpftool map update pinned /sys/fs/bpf/redirect_maps/tx_port key 0 0 0 0 value " + ifindex
-                + " 0 0 0 0 0 0 0");
+        ModnetRuntime.run(processor, "bpftool map update " + ports + " key 0 0 0 0 value " + ifindex + " 0 0 0 0 0 0 0");
         assertThat(ModnetRuntime.runCapturing(processor, "ns1", "ping -c 2 -i 0.2 -W 1 10.0.0.2"), containsString("0 received"));
         assertTrue("the frames came out of veth2 into veth3", counter("veth3", "rx_queue_0_packets") >= before + 2);
         assertTrue("veth1 counted the redirects", counter("veth1", "xdp_redirect") >= 2);
 
-        assertThat("a devmap entry program is refused, not skipped",
-                ModnetRuntime.runCapturing(processor, null, "bpftool map update pinned /sys/fs/bpf/redirect_maps/tx_port key 1 0 0 0 value "
-                        + ifindex + " 0 0 0 7 0 0 0"),
-                containsString("Error: update failed: Operation not supported"));
+        int id = programId("/sys/fs/bpf/redirect/xdp_count_egress");
+        assertThat("a program that is not BPF_XDP_DEVMAP is refused", ModnetRuntime.runCapturing(processor, null,
+                "bpftool map update " + ports + " key 0 0 0 0 value " + ifindex + " 0 0 0 " + programId("/sys/fs/bpf/redirect/xdp_redirect_map")
+                        + " 0 0 0"),
+                containsString("Error: update failed: Invalid argument"));
+        ModnetRuntime.run(processor, "bpftool map update " + ports + " key 0 0 0 0 value " + ifindex + " 0 0 0 " + id + " 0 0 0");
+        before = counter("veth3", "rx_queue_0_packets");
+        assertThat(ModnetRuntime.runCapturing(processor, "ns1", "ping -c 2 -i 0.2 -W 1 10.0.0.2"), containsString("0 received"));
+        assertTrue("xdp_count_egress passed them on", counter("veth3", "rx_queue_0_packets") >= before + 2);
+        String counted = ModnetRuntime.run(processor, "bpftool map lookup pinned /sys/fs/bpf/redirect_maps/egress_count key " + ifindex + " 0 0 0");
+        assertThat("it counted them under veth2's ifindex", counted, org.hamcrest.CoreMatchers.not(containsString("value: 00 00 00 00 00 00 00 00")));
 
         ModnetRuntime.run(processor, "ns2", "bpftool net detach xdp dev veth1");
         assertThat(ModnetRuntime.run(processor, "ns1", "ping -c 1 -W 2 10.0.0.2"), containsString("1 received"));
         ModnetRuntime.run(processor, "rm -r /sys/fs/bpf/redirect_maps /sys/fs/bpf/redirect");
+    }
+
+    private int programId(String pin) throws Exception {
+        String show = ModnetRuntime.run(processor, "bpftool prog show pinned " + pin);
+        return Integer.parseInt(show.substring(0, show.indexOf(':')).strip());
     }
 
     private long counter(String dev, String name) throws Exception {

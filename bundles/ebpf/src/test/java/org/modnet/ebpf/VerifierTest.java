@@ -134,6 +134,13 @@ class VerifierTest {
     }
 
     @Test
+    void aDevmapEntrysProgramReadsEgressIfindexWhereTheRuntimeKeepsIt() throws Exception {
+        Verifier.Result r = Verifier.verify(Program.of("test", Assembler.assemble("ldxw %r2, [%r1+20]\nmov %r0, 2\nexit")), ProgType.XDP,
+                org.modnet.ebpf.api.AttachType.XDP_DEVMAP, MAPS, HelperProtos.XDP, false);
+        assertEquals(32, (short) (r.program().instructions()[0] >>> 16), "egress_ifindex is the u32 at 32 in the runtime context");
+    }
+
+    @Test
     void mapValuesAfterANullCheckBoundedLoopsCallsAndSpillsAreAccepted() throws Exception {
         verify(LOOKUP + """
                 jeq %r0, 0, out
@@ -237,6 +244,8 @@ class VerifierTest {
                 Arguments.of("context read at a bad offset", "ldxw %r0, [%r1+2]\nexit", "invalid bpf_context access off=2 size=4"),
                 Arguments.of("context read past its end", "ldxw %r0, [%r1+24]\nexit", "invalid bpf_context access off=24"),
                 Arguments.of("context read as 8 bytes", "ldxdw %r0, [%r1+0]\nexit", "invalid bpf_context access off=0 size=8"),
+                Arguments.of("egress_ifindex read outside a devmap entry's program", "ldxw %r0, [%r1+20]\nexit",
+                        "invalid bpf_context access off=20 size=4"),
                 Arguments.of("modified context", "add %r1, 4\nldxw %r0, [%r1+0]\nexit", "dereference of modified ctx ptr"),
                 Arguments.of("uninitialised stack", "ldxdw %r0, [%r10-8]\nexit", "invalid read from stack R10 off -8+0 size 8"),
                 Arguments.of("half-initialised stack", "stw [%r10-8], 1\nldxdw %r0, [%r10-8]\nexit", "invalid read from stack R10 off -8+4 size 8"),

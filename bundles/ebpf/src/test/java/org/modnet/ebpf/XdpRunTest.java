@@ -16,6 +16,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
 import org.modnet.ebpf.api.Assembler;
+import org.modnet.ebpf.api.AttachType;
 import org.modnet.ebpf.api.BpfException;
 import org.modnet.ebpf.api.BpfMap;
 import org.modnet.ebpf.api.HelperProtos;
@@ -146,7 +147,7 @@ class XdpRunTest {
 
     @ParameterizedTest
     @ValueSource(strings = { "interpreter", "jit" })
-    void devmapAndCpumapValuesAreTheirStructsAndAnEntryProgramIsRefused(String engine) throws Exception {
+    void devmapAndCpumapValuesAreTheirStructsAndNameOnlyADevmapEntrysProgram(String engine) throws Exception {
         BpfException size = assertThrows(BpfException.class, () -> BpfMap.create("ports", Verifier.MAP_DEVMAP, 4, 12, 4, 0, 1));
         assertEquals("map ports: a devmap has 4-byte keys and values of 4 or 8 bytes (struct bpf_devmap_val), not 4 and 12",
                 size.getMessage());
@@ -156,18 +157,46 @@ class XdpRunTest {
         BpfMap ports = BpfMap.create("ports", Verifier.MAP_DEVMAP, 4, 8, 4, 0, 1);
         assertEquals(0, ports.update(new byte[] { 1, 0, 0, 0 }, new byte[] { 7, 0, 0, 0, 0, 0, 0, 0 }, BpfMap.BPF_ANY),
                 "struct bpf_devmap_val { ifindex 7, no bpf_prog }");
-        assertEquals(-95, ports.update(new byte[] { 2, 0, 0, 0 }, new byte[] { 7, 0, 0, 0, 3, 0, 0, 0 }, BpfMap.BPF_ANY),
-                "an entry program would not run: EOPNOTSUPP, not a redirect without it");
-        assertArrayEquals(new byte[8], ports.lookup(new byte[] { 2, 0, 0, 0 }), "the refused entry was not written");
+        LoadedProgram plain = load("mov %r0, 2\nexit", List.of(), engine, new ArrayList<>());
+        LoadedProgram egress = LoadedProgram.load("egress", Assembler.assemble(EGRESS_IS_7), ProgType.XDP, AttachType.XDP_DEVMAP, List.of(),
+                HelperProtos.XDP, XdpBuffer.helpers(List.of()), engine, false, null);
+        assertEquals(-22, ports.update(new byte[] { 2, 0, 0, 0 }, idValue(7, 1 << 30), BpfMap.BPF_ANY), "no such program: EINVAL");
+        assertEquals(-22, ports.update(new byte[] { 2, 0, 0, 0 }, idValue(7, plain.id()), BpfMap.BPF_ANY),
+                "not a BPF_XDP_DEVMAP program: EINVAL, as dev_map_update_elem refuses it");
+        assertArrayEquals(new byte[8], ports.lookup(new byte[] { 2, 0, 0, 0 }), "the refused entries were not written");
+        assertEquals(0, ports.update(new byte[] { 3, 0, 0, 0 }, idValue(7, egress.id()), BpfMap.BPF_ANY));
         BpfMap cpus = BpfMap.create("cpus", Verifier.MAP_CPUMAP, 4, 8, 4, 0, 1);
-        assertEquals(-95, cpus.update(new byte[] { 0, 0, 0, 0 }, new byte[] { 0, 8, 0, 0, 3, 0, 0, 0 }, BpfMap.BPF_ANY));
-        assertEquals(0, cpus.update(new byte[] { 0, 0, 0, 0 }, new byte[] { 0, 8, 0, 0, 0, 0, 0, 0 }, BpfMap.BPF_ANY));
+        assertEquals(-95, cpus.update(new byte[] { 0, 0, 0, 0 }, idValue(2048, egress.id()), BpfMap.BPF_ANY),
+                "a cpumap entry's program would not run: EOPNOTSUPP, not a redirect without it");
+        assertEquals(0, cpus.update(new byte[] { 0, 0, 0, 0 }, idValue(2048, 0), BpfMap.BPF_ANY));
 
         LoadedProgram p = load(REDIRECT_BY_RX_QUEUE, List.of(ports), engine, new ArrayList<>());
         XdpBuffer x = new XdpBuffer(p.memory(0));
         assertEquals(XdpBuffer.XDP_REDIRECT, x.run(p, frame(60, 17), HEADROOM, 60, 3, 1), "the ifindex is the value's first word");
         assertEquals(7, x.redirectIfindex());
         assertEquals(XdpBuffer.XDP_PASS, x.run(p, frame(60, 17), HEADROOM, 60, 3, 2), "the refused slot stayed empty");
+        assertEquals(0, x.redirectProgram(), "slot 1 names no program");
+        assertEquals(XdpBuffer.XDP_REDIRECT, x.run(p, frame(60, 17), HEADROOM, 60, 3, 3));
+        assertEquals(egress.id(), x.redirectProgram(), "slot 3's program runs before the frame leaves ifindex 7");
+
+        XdpBuffer e = new XdpBuffer(egress.memory(0));
+        assertEquals(XdpBuffer.XDP_PASS, e.run(egress, frame(60, 17), HEADROOM, 60, 3, 1, 7), "egress_ifindex 7");
+        assertEquals(XdpBuffer.XDP_DROP, e.run(egress, frame(60, 17), HEADROOM, 60, 3, 1, 8), "egress_ifindex 8");
+    }
+
+    /** A devmap entry's program: XDP_PASS for frames leaving through ifindex 7, XDP_DROP for others. */
+    private static final String EGRESS_IS_7 = """
+            ldxw %r2, [%r1+20]
+            mov %r0, 1
+            jne %r2, 7, out
+            mov %r0, 2
+            out:
+            exit
+            """;
+
+    /** A struct bpf_devmap_val (or bpf_cpumap_val): the ifindex (queue size), then the program's id. */
+    private static byte[] idValue(int first, int program) {
+        return java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(first).putInt(program).array();
     }
 
     @ParameterizedTest

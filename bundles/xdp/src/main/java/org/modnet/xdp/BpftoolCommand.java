@@ -13,6 +13,7 @@ import org.modnet.api.net.NetNamespace;
 import org.modnet.api.net.XdpHook;
 import org.modnet.api.shell.CommandException;
 import org.modnet.api.shell.Commands;
+import org.modnet.ebpf.api.AttachType;
 import org.modnet.ebpf.api.BpfException;
 import org.modnet.ebpf.api.BpfMap;
 import org.modnet.ebpf.api.Disassembler;
@@ -289,8 +290,8 @@ public final class BpftoolCommand {
         try {
             List<BpfMap> maps = o.createMaps(core.cpus());
             for (ElfObject.ProgramDef d : defs) {
-                loaded.add(LoadedProgram.load(d.name(), d.insns(), ProgType.XDP, maps, HelperProtos.XDP, fib.helpers(maps), "jit",
-                        false, trace::printk));
+                loaded.add(LoadedProgram.load(d.name(), d.insns(), ProgType.XDP, AttachType.ofSection(d.section()), maps, HelperProtos.XDP,
+                        fib.helpers(maps), "jit", false, trace::printk));
             }
             for (LoadedProgram p : loaded) {
                 pinned.add(fs.pin(all ? target + "/" + p.name() : target, p));
@@ -564,6 +565,9 @@ public final class BpftoolCommand {
         LoadedProgram p = l.get(0);
         if (p.type() != ProgType.XDP) {
             throw new CommandException("Error: invalid program type " + p.type().name().toLowerCase(java.util.Locale.ROOT) + " for xdp", 255);
+        }
+        if (EbpfXdpHook.notForADevice(p) != null) {
+            throw new CommandException("Error: interface " + type + " attach failed: " + EbpfXdpHook.notForADevice(p), 255);
         }
         NetDevice d = device(ns, w, 3);
         boolean overwrite = w.size() > 5 && w.get(5).equals("overwrite");

@@ -1,8 +1,11 @@
 package org.modnet.xdp;
 
 import java.lang.foreign.MemorySegment;
+import java.util.Map;
+import java.util.WeakHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import org.modnet.api.net.DeviceStats;
 import org.modnet.api.net.NetDevice;
 import org.modnet.api.net.XdpHook;
 import org.modnet.api.skb.SkBuff;
@@ -15,17 +18,43 @@ import org.modnet.ebpf.api.XdpBuffer;
  * (its stack, its per-CPU map values) on the frame's buffer in place; moves of the frame's start and
  * end become the skb's; XDP_REDIRECT queues the frame on the target device of the same namespace (a
  * target that is missing or down makes the run XDP_ABORTED, as {@code xdp_do_redirect} failing does),
- * or, through a cpumap, on another CPU's backlog, whose softirq takes it into the stack.
+ * or, through a cpumap, on another CPU's backlog, whose softirq takes it into the stack. A devmap entry
+ * that names a program ({@code struct bpf_devmap_val.bpf_prog}) has it run on the frame first, seeing
+ * the target as {@code egress_ifindex}: the frame leaves if it returns XDP_PASS, and is dropped,
+ * counted in the target's TX dropped, for anything else, as {@code dev_map_bpf_prog_run} does.
  */
 public final class EbpfXdpHook implements XdpHook {
 
     private final LoadedProgram program;
     private final AtomicInteger cpus = new AtomicInteger();
-    private final ThreadLocal<XdpBuffer> buffers;
+    private final ThreadLocal<PerCpu> perCpu;
+
+    /** One softirq thread's: its address space for the program, and for the devmap entries' programs it meets. */
+    private final class PerCpu {
+        final int cpu = cpus.getAndIncrement();
+        final XdpBuffer own = new XdpBuffer(program.memory(cpu));
+        final Map<LoadedProgram, XdpBuffer> entries = new WeakHashMap<>();
+
+        XdpBuffer entry(LoadedProgram p) {
+            return entries.computeIfAbsent(p, q -> new XdpBuffer(q.memory(cpu)));
+        }
+    }
 
     public EbpfXdpHook(LoadedProgram program) {
         this.program = program;
-        this.buffers = ThreadLocal.withInitial(() -> new XdpBuffer(program.memory(cpus.getAndIncrement())));
+        this.perCpu = ThreadLocal.withInitial(PerCpu::new);
+    }
+
+    /**
+     * Why the program cannot be attached to a device's hook (a devmap or cpumap entry's program, as
+     * {@code dev_xdp_attach} refuses them), or null if it can.
+     */
+    static String notForADevice(LoadedProgram p) {
+        return switch (p.attachType()) {
+            case XDP_DEVMAP -> "BPF_XDP_DEVMAP programs can not be attached to a device";
+            case XDP_CPUMAP -> "BPF_XDP_CPUMAP programs can not be attached to a device";
+            default -> null;
+        };
     }
 
     public LoadedProgram program() {
@@ -39,10 +68,35 @@ public final class EbpfXdpHook implements XdpHook {
 
     @Override
     public int run(SkBuff skb, NetDevice dev, int rxQueue) {
-        XdpBuffer x = buffers.get();
+        PerCpu c = perCpu.get();
+        XdpBuffer x = c.own;
         x.device(dev);
         int start = skb.data();
         int action = x.run(program, skb.memory(), start, skb.len(), dev.ifindex(), rxQueue);
+        follow(skb, x, start);
+        if (action == XDP_REDIRECT) {
+            return redirect(skb, dev, rxQueue, c);
+        }
+        return action;
+    }
+
+    /** Native XDP: the program on the driver's buffer in place; a redirected frame is copied into an skb for its target. */
+    @Override
+    public long runFrame(MemorySegment buffer, int data, int len, NetDevice dev, int rxQueue) {
+        PerCpu c = perCpu.get();
+        XdpBuffer x = c.own;
+        x.device(dev);
+        int action = x.run(program, buffer, data, len, dev.ifindex(), rxQueue);
+        int start = x.data();
+        int length = x.length();
+        if (action == XDP_REDIRECT) {
+            action = redirectFrame(buffer, start, length, dev, rxQueue, c);
+        }
+        return XdpHook.frameResult(action, start, length);
+    }
+
+    /** The skb takes the frame's start and end where the program moved them. */
+    private static void follow(SkBuff skb, XdpBuffer x, int start) {
         int moved = x.data() - start;
         if (moved > 0) {
             skb.pull(moved);
@@ -55,28 +109,10 @@ public final class EbpfXdpHook implements XdpHook {
         } else if (len > skb.len()) {
             skb.put(len - skb.len());
         }
-        if (action == XDP_REDIRECT) {
-            return redirect(skb, dev, x);
-        }
-        return action;
     }
 
-    /** Native XDP: the program on the driver's buffer in place; a redirected frame is copied into an skb for its target. */
-    @Override
-    public long runFrame(MemorySegment buffer, int data, int len, NetDevice dev, int rxQueue) {
-        XdpBuffer x = buffers.get();
-        x.device(dev);
-        int action = x.run(program, buffer, data, len, dev.ifindex(), rxQueue);
-        int start = x.data();
-        int length = x.length();
-        if (action == XDP_REDIRECT) {
-            action = redirectFrame(buffer, start, length, dev, x);
-        }
-        return XdpHook.frameResult(action, start, length);
-    }
-
-    private static int redirectFrame(MemorySegment buffer, int data, int len, NetDevice dev, XdpBuffer x) {
-        NetDevice target = target(dev, x);
+    private int redirectFrame(MemorySegment buffer, int data, int len, NetDevice dev, int rxQueue, PerCpu c) {
+        NetDevice target = target(dev, c.own);
         if (target == null) {
             return XDP_ABORTED;
         }
@@ -85,16 +121,16 @@ public final class EbpfXdpHook implements XdpHook {
             return XDP_ABORTED; // no buffer for the copy: xdp_do_redirect fails
         }
         MemorySegment.copy(buffer, data, skb.memory(), skb.put(len), len);
-        deliver(skb, dev, target, x);
+        deliver(skb, dev, target, rxQueue, c);
         return XDP_REDIRECT;
     }
 
-    private static int redirect(SkBuff skb, NetDevice dev, XdpBuffer x) {
-        NetDevice target = target(dev, x);
+    private int redirect(SkBuff skb, NetDevice dev, int rxQueue, PerCpu c) {
+        NetDevice target = target(dev, c.own);
         if (target == null) {
             return XDP_ABORTED;
         }
-        deliver(skb, dev, target, x);
+        deliver(skb, dev, target, rxQueue, c);
         return XDP_REDIRECT;
     }
 
@@ -110,16 +146,42 @@ public final class EbpfXdpHook implements XdpHook {
         return target != null && target.isUp() ? target : null;
     }
 
-    /** The frame out of the target device, or (a cpumap) into the stack on that CPU through its backlog. */
-    private static void deliver(SkBuff skb, NetDevice dev, NetDevice target, XdpBuffer x) {
+    /**
+     * The frame out of the target device — after the devmap entry's program, if it names one — or (a
+     * cpumap) into the stack on that CPU through its backlog.
+     */
+    private static void deliver(SkBuff skb, NetDevice dev, NetDevice target, int rxQueue, PerCpu c) {
+        XdpBuffer x = c.own;
         if (x.redirectCpu() >= 0) {
             skb.dev(dev);
             dev.namespace().core().enqueueToBacklog(skb, x.redirectCpu()); // a full backlog drops it, counted in softnet_stat
             return;
         }
+        if (x.redirectProgram() != 0 && !egress(skb, dev, target, rxQueue, c, x.redirectProgram())) {
+            skb.free();
+            target.stats().addShared(DeviceStats.Field.TX_DROPPED, 1);
+            return;
+        }
         skb.dev(target);
         skb.resetMacHeader();
         dev.namespace().core().devQueueXmit(skb);
+    }
+
+    /**
+     * The devmap entry's program on the frame: true if it passes it. A program unloaded since the
+     * entry named it passes nothing, as a redirect that cannot be completed.
+     */
+    private static boolean egress(SkBuff skb, NetDevice dev, NetDevice target, int rxQueue, PerCpu c, int id) {
+        LoadedProgram p = LoadedProgram.byId(id);
+        if (p == null) {
+            return false;
+        }
+        XdpBuffer e = c.entry(p);
+        e.device(dev);
+        int start = skb.data();
+        int action = e.run(p, skb.memory(), start, skb.len(), dev.ifindex(), rxQueue, target.ifindex());
+        follow(skb, e, start);
+        return action == XDP_PASS;
     }
 
     @Override

@@ -10,6 +10,7 @@ import org.modnet.api.net.NetCore;
 import org.modnet.api.net.NetException;
 import org.modnet.api.net.XdpHook;
 import org.modnet.api.net.XdpLoader;
+import org.modnet.ebpf.api.AttachType;
 import org.modnet.ebpf.api.BpfException;
 import org.modnet.ebpf.api.BpfMap;
 import org.modnet.ebpf.api.ElfObject;
@@ -53,8 +54,12 @@ public final class XdpObjectLoader implements XdpLoader {
                         + " of " + file);
             }
             List<BpfMap> maps = o.createMaps(core.cpus());
-            LoadedProgram p = LoadedProgram.load(prog.name(), prog.insns(), ProgType.XDP, maps, HelperProtos.XDP,
-                    fib.helpers(maps), "jit", false, trace::printk);
+            LoadedProgram p = LoadedProgram.load(prog.name(), prog.insns(), ProgType.XDP, AttachType.ofSection(prog.section()), maps,
+                    HelperProtos.XDP, fib.helpers(maps), "jit", false, trace::printk);
+            if (EbpfXdpHook.notForADevice(p) != null) {
+                p.close();
+                throw new NetException(Errno.EINVAL, EbpfXdpHook.notForADevice(p));
+            }
             return new EbpfXdpHook(p);
         } catch (BpfException e) {
             throw new NetException(Errno.EINVAL, e.getMessage());

@@ -14,6 +14,7 @@ import org.modnet.api.net.NetDevice;
 import org.modnet.api.net.NetNamespace;
 import org.modnet.core.StandaloneCore;
 import org.modnet.ebpf.api.Assembler;
+import org.modnet.ebpf.api.AttachType;
 import org.modnet.ebpf.api.BpfMap;
 import org.modnet.ebpf.api.HelperProtos;
 import org.modnet.ebpf.api.LoadedProgram;
@@ -140,19 +141,22 @@ class EbpfXdpHookTest {
         assertEquals(aNotMine + 2, ip(a, "IpInAddrErrors"), "addressed to B, so A's IPv4 does not take them");
     }
 
+    /** {@code bpf_redirect_map(&map0, 0, XDP_ABORTED)}. */
+    private static final String REDIRECT_TO_SLOT_0 = """
+            ldmap %r1, 0
+            mov %r2, 0
+            mov %r3, 0
+            call 51
+            exit
+            """;
+
     @ParameterizedTest
     @ValueSource(strings = { "interpreter", "jit", "interpreter/native", "jit/native" })
     void redirectMapMovesFramesToAnotherDevice(String engine) throws Exception {
         BpfMap ports = BpfMap.create("ports", Verifier.MAP_DEVMAP, 4, 4, 4, 0, 1);
         int ifindex = vc.ifindex();
         ports.update(new byte[4], new byte[] { (byte) ifindex, (byte) (ifindex >>> 8), 0, 0 }, BpfMap.BPF_ANY);
-        EbpfXdpHook hook = attach(vb, """
-                ldmap %r1, 0
-                mov %r2, 0
-                mov %r3, 0
-                call 51
-                exit
-                """, List.of(ports), engine);
+        EbpfXdpHook hook = attach(vb, REDIRECT_TO_SLOT_0, List.of(ports), engine);
         long dRx = vd.stats().get(DeviceStats.Field.RX_PACKETS);
         send(17, 20);
         send(17, 20);
@@ -166,6 +170,64 @@ class EbpfXdpHookTest {
         send(17, 20);
         stack.run();
         assertEquals(1L, vb.ethtoolStats().get("xdp_aborted"), "no target: the flags' action, XDP_ABORTED (0)");
+        assertEquals(0, stack.core().pool().inUse(), "nothing leaked on any path");
+    }
+
+    /**
+     * A devmap entry that names a BPF_XDP_DEVMAP program has it run on each frame before it leaves the
+     * entry's device: it sees that device as egress_ifindex (kept here in its map), UDP passes, ICMP is
+     * dropped and counted in the device's TX dropped; once the program is unloaded, the entry passes nothing.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = { "interpreter", "jit", "jit/native" })
+    void aDevmapEntrysProgramRunsOnTheFramesLeavingThroughIt(String engine) throws Exception {
+        BpfMap seen = BpfMap.create("seen", Verifier.MAP_ARRAY, 4, 4, 1, 0, 1);
+        LoadedProgram egress = LoadedProgram.load("egress", Assembler.assemble("""
+                ldxw %r6, [%r1+20]
+                ldxw %r2, [%r1+0]
+                ldxw %r3, [%r1+4]
+                mov %r4, %r2
+                add %r4, 24
+                mov %r8, 1
+                jgt %r4, %r3, out
+                ldxb %r5, [%r2+23]
+                jne %r5, 17, out
+                mov %r8, 2
+                stw [%r10-4], 0
+                ldmap %r1, 0
+                mov %r2, %r10
+                add %r2, -4
+                call 1
+                jeq %r0, 0, out
+                stxw [%r0+0], %r6
+                out:
+                mov %r0, %r8
+                exit
+                """), ProgType.XDP, AttachType.XDP_DEVMAP, List.of(seen), HelperProtos.XDP, XdpBuffer.helpers(List.of(seen)),
+                engine.split("/")[0], false, null);
+        BpfMap ports = BpfMap.create("ports", Verifier.MAP_DEVMAP, 4, 8, 4, 0, 1);
+        int ifindex = vc.ifindex();
+        int id = egress.id();
+        assertEquals(0, ports.update(new byte[4], new byte[] { (byte) ifindex, (byte) (ifindex >>> 8), 0, 0, (byte) id, (byte) (id >>> 8), 0, 0 },
+                BpfMap.BPF_ANY));
+        attach(vb, REDIRECT_TO_SLOT_0, List.of(ports), engine);
+        long dRx = vd.stats().get(DeviceStats.Field.RX_PACKETS);
+        long cDropped = vc.stats().get(DeviceStats.Field.TX_DROPPED);
+        send(17, 20);
+        send(17, 20);
+        send(1, 20);
+        stack.run();
+        assertEquals(3L, vb.ethtoolStats().get("xdp_redirect"));
+        assertEquals(dRx + 2, vd.stats().get(DeviceStats.Field.RX_PACKETS), "the UDP frames left through vc");
+        assertEquals(cDropped + 1, vc.stats().get(DeviceStats.Field.TX_DROPPED), "the ICMP frame, dropped by the entry's program");
+        assertEquals(ifindex, java.nio.ByteBuffer.wrap(seen.lookup(new byte[4])).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt(),
+                "the program saw vc as egress_ifindex");
+
+        egress.close();
+        send(17, 20);
+        stack.run();
+        assertEquals(dRx + 2, vd.stats().get(DeviceStats.Field.RX_PACKETS), "an entry whose program is gone passes nothing");
+        assertEquals(cDropped + 2, vc.stats().get(DeviceStats.Field.TX_DROPPED));
         assertEquals(0, stack.core().pool().inUse(), "nothing leaked on any path");
     }
 

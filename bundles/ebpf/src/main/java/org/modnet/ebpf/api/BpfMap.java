@@ -227,8 +227,15 @@ public abstract class BpfMap implements MapSpec {
         if (key.length != keySize || value.length != valueSize) {
             return EINVAL;
         }
-        if (entryProgram(value) != 0) {
-            return EOPNOTSUPP;
+        int program = entryProgram(value);
+        if (program != 0) {
+            if (type == Verifier.MAP_CPUMAP) {
+                return EOPNOTSUPP; // a cpumap entry's program would run on the target CPU's backlog: not yet
+            }
+            LoadedProgram p = LoadedProgram.byId(program);
+            if (p == null || p.type() != ProgType.XDP || p.attachType() != AttachType.XDP_DEVMAP) {
+                return EINVAL; // as dev_map_update_elem refuses a program that is not BPF_XDP_DEVMAP
+            }
         }
         int r = 0;
         for (int c = 0; c < values.length && r == 0; c++) {
@@ -243,8 +250,11 @@ public abstract class BpfMap implements MapSpec {
 
     /**
      * The {@code bpf_prog} of a devmap's or cpumap's 8-byte value ({@code struct bpf_devmap_val},
-     * {@code struct bpf_cpumap_val}): a program the kernel runs on each frame after the redirect. modnet
-     * does not run such programs, so an entry that names one is refused rather than forwarded without it.
+     * {@code struct bpf_cpumap_val}): the id of a program that runs on each frame after the redirect, 0
+     * for none. A devmap entry's must be a loaded {@link AttachType#XDP_DEVMAP} program; modnet does not
+     * run cpumap entries' programs yet, so a cpumap entry that names one is refused (EOPNOTSUPP) rather
+     * than used without it. Like a prog array's slot, the entry names the program by id and does not
+     * keep it loaded.
      */
     private int entryProgram(byte[] value) {
         if (!redirectMap(type) || valueSize != 8) {

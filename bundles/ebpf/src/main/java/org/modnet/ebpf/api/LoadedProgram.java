@@ -31,15 +31,18 @@ public final class LoadedProgram {
     private final ThreadLocal<Memory> tailMemory = new ThreadLocal<>();
     private final String name;
     private final ProgType type;
+    private final AttachType attach;
     private final Program program;
     private final Executable executable;
     private final List<BpfMap> maps;
     private final String log;
     private final int processed;
 
-    private LoadedProgram(String name, ProgType type, Program program, Executable executable, List<BpfMap> maps, String log, int processed) {
+    private LoadedProgram(String name, ProgType type, AttachType attach, Program program, Executable executable, List<BpfMap> maps,
+            String log, int processed) {
         this.name = name;
         this.type = type;
+        this.attach = attach;
         this.program = program;
         this.executable = executable;
         this.maps = maps;
@@ -54,8 +57,14 @@ public final class LoadedProgram {
      */
     public static LoadedProgram load(String name, long[] insns, ProgType type, List<BpfMap> maps, List<HelperProto> protos,
             Helpers extra, String engine, boolean verbose, Consumer<String> tracePipe) throws BpfException {
+        return load(name, insns, type, AttachType.DEFAULT, maps, protos, extra, engine, verbose, tracePipe);
+    }
+
+    /** {@link #load}, for a program that expects to be attached as {@code attach} says (a devmap entry's, ...). */
+    public static LoadedProgram load(String name, long[] insns, ProgType type, AttachType attach, List<BpfMap> maps,
+            List<HelperProto> protos, Helpers extra, String engine, boolean verbose, Consumer<String> tracePipe) throws BpfException {
         Program checked = Program.of(name, insns);
-        Verifier.Checked c = Verifier.check(checked, type, maps, protos, verbose);
+        Verifier.Checked c = Verifier.check(checked, type, attach, maps, protos, verbose);
         Verifier.Result v = c.result();
         long[] code = v.program().instructions();
         for (int i = 0; i < code.length; i++) {
@@ -74,7 +83,7 @@ public final class LoadedProgram {
             extra.copyInto(helpers);
         }
         Executable e = Engines.byName(engine, runnable, helpers, maps, c.bases());
-        LoadedProgram loaded = new LoadedProgram(name, type, runnable, e, List.copyOf(maps), v.log(), v.processed());
+        LoadedProgram loaded = new LoadedProgram(name, type, attach, runnable, e, List.copyOf(maps), v.log(), v.processed());
         PROGRAMS.put(loaded.id, loaded);
         return loaded;
     }
@@ -86,9 +95,19 @@ public final class LoadedProgram {
         return l;
     }
 
-    /** The program's id: what a prog array holds to name it for {@code bpf_tail_call}. */
+    /** The program's id: what a prog array holds to name it for {@code bpf_tail_call}, and a devmap entry for its program. */
     public int id() {
         return id;
+    }
+
+    /** The loaded program of this id, or null (never loaded, or unloaded since). */
+    public static LoadedProgram byId(int id) {
+        return PROGRAMS.get(id);
+    }
+
+    /** Where the program expects to be attached. */
+    public AttachType attachType() {
+        return attach;
     }
 
     /**

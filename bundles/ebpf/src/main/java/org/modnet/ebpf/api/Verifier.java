@@ -252,6 +252,7 @@ public final class Verifier {
 
     private final Program p;
     private final ProgType type;
+    private final AttachType attach;
     private final List<? extends MapSpec> maps;
     private final Map<Integer, HelperProto> protos;
     private final boolean verbose;
@@ -264,9 +265,11 @@ public final class Verifier {
     private int processed;
     private int maxStack;
 
-    private Verifier(Program p, ProgType type, List<? extends MapSpec> maps, List<HelperProto> helpers, boolean verbose) {
+    private Verifier(Program p, ProgType type, AttachType attach, List<? extends MapSpec> maps, List<HelperProto> helpers,
+            boolean verbose) {
         this.p = p;
         this.type = type;
+        this.attach = attach;
         this.maps = maps;
         this.protos = new HashMap<>();
         for (HelperProto h : helpers) {
@@ -285,13 +288,19 @@ public final class Verifier {
      */
     public static Result verify(Program p, ProgType type, List<? extends MapSpec> maps, List<HelperProto> helpers,
             boolean verbose) throws BpfException {
-        return check(p, type, maps, helpers, verbose).result();
+        return check(p, type, AttachType.DEFAULT, maps, helpers, verbose).result();
+    }
+
+    /** {@link #verify} for a program that expects to be attached as {@code attach} says. */
+    public static Result verify(Program p, ProgType type, AttachType attach, List<? extends MapSpec> maps,
+            List<HelperProto> helpers, boolean verbose) throws BpfException {
+        return check(p, type, attach, maps, helpers, verbose).result();
     }
 
     /** {@link #verify}, with what each load reads from. */
-    static Checked check(Program p, ProgType type, List<? extends MapSpec> maps, List<HelperProto> helpers,
+    static Checked check(Program p, ProgType type, AttachType attach, List<? extends MapSpec> maps, List<HelperProto> helpers,
             boolean verbose) throws BpfException {
-        Verifier v = new Verifier(p, type, maps, helpers, verbose);
+        Verifier v = new Verifier(p, type, attach, maps, helpers, verbose);
         try {
             v.run();
         } catch (Reject r) {
@@ -923,7 +932,8 @@ public final class Verifier {
         if (base.off != 0 || base.varMax != 0) {
             throw reject(i, "dereference of modified ctx ptr R" + p.src[i] + " off=" + base.off + " disallowed");
         }
-        if (off < 0 || off >= 24 || off % 4 != 0 || size != 4) {
+        if (off < 0 || off >= 24 || off % 4 != 0 || size != 4 || (off == 20 && attach != AttachType.XDP_DEVMAP)) {
+            // egress_ifindex (20) means something only to a devmap entry's program (xdp_is_valid_access)
             throw reject(i, "invalid bpf_context access off=" + off + " size=" + size);
         }
         Reg r = new Reg();

@@ -38,6 +38,9 @@ public final class XdpBuffer {
     /** Where XDP_REDIRECT sends the frame: an ifindex, or -1 ({@code redirectCpu} for a cpumap). */
     private int redirectIfindex = -1;
     private int redirectCpu = -1;
+    /** The program of the devmap entry the frame was redirected through (its id), 0 for none. */
+    private int redirectProgram;
+    private int egressIfindex;
     private Object device;
 
     public XdpBuffer(Memory memory) {
@@ -74,6 +77,14 @@ public final class XdpBuffer {
      * outside 0..4 is XDP_ABORTED too.
      */
     public int run(LoadedProgram p, MemorySegment buffer, int data, int len, int ifindex, int rxQueue) {
+        return run(p, buffer, data, len, ifindex, rxQueue, 0);
+    }
+
+    /**
+     * {@link #run} for a devmap entry's program: the frame was received on {@code ifindex} and leaves
+     * through {@code egressIfindex}, which the program reads as {@code ctx->egress_ifindex}.
+     */
+    public int run(LoadedProgram p, MemorySegment buffer, int data, int len, int ifindex, int rxQueue, int egressIfindex) {
         if (this.buffer != buffer) {
             memory.set(LoadedProgram.PACKET_REGION, buffer, true);
             this.buffer = buffer;
@@ -85,6 +96,8 @@ public final class XdpBuffer {
         this.rxQueue = rxQueue;
         this.redirectIfindex = -1;
         this.redirectCpu = -1;
+        this.redirectProgram = 0;
+        this.egressIfindex = egressIfindex;
         publish();
         long action;
         try {
@@ -102,7 +115,7 @@ public final class XdpBuffer {
         ctxWords[1] = le(base + dataEnd);
         ctxWords[2] = le(base + meta);
         ctxWords[3] = le(ifindex & 0xffffffffL | (long) rxQueue << 32);
-        ctxWords[4] = 0; // egress_ifindex
+        ctxWords[4] = le(egressIfindex & 0xffffffffL);
     }
 
     /** A word as the program's little-endian loads read it. */
@@ -129,6 +142,11 @@ public final class XdpBuffer {
 
     public int redirectCpu() {
         return redirectCpu;
+    }
+
+    /** The id of the program of the devmap entry the frame was redirected through, 0 for none. */
+    public int redirectProgram() {
+        return redirectProgram;
     }
 
     // --- the XDP helpers ---
@@ -175,7 +193,9 @@ public final class XdpBuffer {
         h.register(HelperProtos.XDP_ADJUST_META, "bpf_xdp_adjust_meta", (r1, r2, r3, r4, r5, m) -> of(m).adjustMeta((int) r2));
         h.register(HelperProtos.REDIRECT, "bpf_redirect", (r1, r2, r3, r4, r5, m) -> {
             XdpBuffer x = of(m);
-            x.redirectIfindex = (int) r1;
+            x.redirectIfindex = (int) r1; // the last redirect a program asks for is the one it gets
+            x.redirectCpu = -1;
+            x.redirectProgram = 0;
             return XDP_REDIRECT;
         });
         h.register(HelperProtos.REDIRECT_MAP, "bpf_redirect_map", (r1, r2, r3, r4, r5, m) -> {
@@ -193,8 +213,12 @@ public final class XdpBuffer {
             }
             if (map.type() == Verifier.MAP_CPUMAP) {
                 x.redirectCpu = (int) r2;
+                x.redirectProgram = 0;
             } else {
+                x.redirectCpu = -1;
                 x.redirectIfindex = target;
+                x.redirectProgram = value.length == 8
+                        ? (value[4] & 0xff) | (value[5] & 0xff) << 8 | (value[6] & 0xff) << 16 | (value[7] & 0xff) << 24 : 0;
             }
             return XDP_REDIRECT;
         });

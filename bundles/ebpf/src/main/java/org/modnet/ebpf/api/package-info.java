@@ -4,7 +4,7 @@
  * engines that run programs (interpreter and JIT).
  */
 @Export
-@Version("1.1.0")
+@Version("1.2.0")
 package org.modnet.ebpf.api;
 
 import org.osgi.annotation.bundle.Export;
