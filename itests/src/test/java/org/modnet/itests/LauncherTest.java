@@ -89,6 +89,43 @@ class LauncherTest {
         }
     }
 
+    /** Ctrl-C on the terminal ends the running command (ping prints its statistics, as on SIGINT), and the shell goes on. */
+    @Test
+    void ctrlCEndsTheRunningCommandAndTheShellTakesTheNextLine() throws Exception {
+        assumeTrue(Processes.onPath("script"), "needs script(1) from util-linux for a pseudo-terminal");
+        Path log = Files.createTempFile("modnet-tty", ".log");
+        Process p = new ProcessBuilder("script", "-qec", "stty cols 120 rows 40; " + MODNET + " -n it-intr-" + ProcessHandle.current().pid(),
+                "/dev/null").redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        try (var in = p.getOutputStream()) {
+            in.write("ip netns add a ; ip -n a link set lo up ; ip -n a addr add 127.0.0.1/8 dev lo\nip netns exec a ping -i 0.2 127.0.0.1\n"
+                    .getBytes());
+            in.flush();
+            assertTrue(waitFor(log, "icmp_seq=3 "), "ping runs:\n" + Files.readString(log));
+            in.write(3); // Ctrl-C
+            in.flush();
+            assertTrue(waitFor(log, "ping statistics"), "Ctrl-C ends ping, which prints its statistics:\n" + Files.readString(log));
+            in.write("echo after-ctrl-c\nexit\n".getBytes());
+            in.flush();
+            assertTrue(p.waitFor(20, TimeUnit.SECONDS), "exit leaves the shell:\n" + Files.readString(log));
+            assertTrue(Files.readString(log).contains("after-ctrl-c\r\n"), "the shell took the next line:\n" + Files.readString(log));
+            assertEquals(0, p.exitValue(), Files.readString(log));
+        } finally {
+            p.destroyForcibly();
+            Files.deleteIfExists(log);
+        }
+    }
+
+    private static boolean waitFor(Path log, String text) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < deadline) {
+            if (Files.readString(log).contains(text)) {
+                return true;
+            }
+            Thread.sleep(50);
+        }
+        return false;
+    }
+
     @Test
     void anUnknownLauncherOptionIsRefused() throws Exception {
         Result r = Processes.run(MODNET, "--frobnicate");

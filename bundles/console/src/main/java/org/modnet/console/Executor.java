@@ -42,6 +42,10 @@ final class Executor {
         } catch (Throwable t) {
             out.flush();
             Throwable cause = unwrap(t);
+            if (cause instanceof InterruptedException) {
+                Thread.interrupted();
+                return 130; // ended by Ctrl-C, as a shell reports a job that SIGINT ended (128 + 2)
+            }
             if (cause instanceof CommandException ce) {
                 if (!ce.getMessage().isEmpty()) {
                     err.println(ce.getMessage());

@@ -8,6 +8,7 @@ import java.util.TreeSet;
 
 import org.apache.felix.service.command.CommandProcessor;
 import org.apache.felix.service.command.CommandSession;
+import org.apache.felix.service.command.Job;
 import org.jline.reader.Candidate;
 import org.jline.reader.Completer;
 import org.jline.reader.EndOfFileException;
@@ -62,7 +63,7 @@ final class InteractiveShell {
                     break;
                 }
                 if (!trimmed.isEmpty()) {
-                    status = executor.execute(trimmed);
+                    status = executeInterruptibly(terminal, session, executor, trimmed);
                 }
             }
             finish();
@@ -70,6 +71,25 @@ final class InteractiveShell {
             return status;
         } finally {
             finish();
+        }
+    }
+
+    /**
+     * Runs a command line the way a shell runs a foreground job: Ctrl-C (INT on the terminal, which
+     * JLine catches outside {@code readLine} too) interrupts the job's threads, so {@code nc -l},
+     * {@code bpftool prog tracelog} and the like end, and the shell takes the next line.
+     */
+    private static int executeInterruptibly(Terminal terminal, CommandSession session, Executor executor, String line) {
+        Terminal.SignalHandler previous = terminal.handle(Terminal.Signal.INT, signal -> {
+            Job job = session.foregroundJob();
+            if (job != null) {
+                job.interrupt();
+            }
+        });
+        try {
+            return executor.execute(line);
+        } finally {
+            terminal.handle(Terminal.Signal.INT, previous);
         }
     }
 

@@ -104,6 +104,7 @@ public final class PingCommand {
         long start = System.nanoTime();
         try {
             long next = start;
+            sending:
             while (count == 0 || sent < count) {
                 Errno err = net.icmp.sendEcho(daddr, id, sent + 1, size, ttl);
                 sent++;
@@ -122,7 +123,12 @@ public final class PingCommand {
                     if (wait <= 0) {
                         break;
                     }
-                    Event e = events.poll(wait, TimeUnit.NANOSECONDS);
+                    Event e;
+                    try {
+                        e = events.poll(wait, TimeUnit.NANOSECONDS);
+                    } catch (InterruptedException interrupted) {
+                        break sending; // Ctrl-C: as Linux's ping on SIGINT, stop and print the statistics
+                    }
                     if (e == null) {
                         break;
                     }
