@@ -157,6 +157,36 @@ class LauncherTest {
         }
     }
 
+    /** An attach client killed mid-command (its Ctrl-C) takes the command with it: nc -l does not keep its port. */
+    @Test
+    void aCommandEndsWhenTheAttachClientThatRanItGoesAway() throws Exception {
+        String name = "it-hup-" + ProcessHandle.current().pid();
+        try (Instance instance = Instance.start(name)) {
+            Result setup = Processes.run(MODNET, "attach", "-n", name, "-c",
+                    "ip netns add x ; ip -n x link set lo up ; ip -n x addr add 127.0.0.1/8 dev lo");
+            assertEquals(0, setup.status(), setup.toString());
+            Process nc = new ProcessBuilder(MODNET, "attach", "-n", name, "-c", "ip netns exec x nc -u -l 5000")
+                    .redirectErrorStream(true).start();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            String ss = "";
+            while (!ss.contains("0.0.0.0:5000") && System.nanoTime() < deadline) {
+                ss = Processes.run(MODNET, "attach", "-n", name, "-c", "ip netns exec x ss -u -a -n").out();
+                Thread.sleep(100);
+            }
+            assertTrue(ss.contains("0.0.0.0:5000"), "nc listens:\n" + ss);
+            nc.destroy(); // SIGTERM: the client goes away as Ctrl-C takes it
+            assertTrue(nc.waitFor(20, TimeUnit.SECONDS));
+            deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (ss.contains("0.0.0.0:5000") && System.nanoTime() < deadline) {
+                ss = Processes.run(MODNET, "attach", "-n", name, "-c", "ip netns exec x ss -u -a -n").out();
+                Thread.sleep(100);
+            }
+            assertFalse(ss.contains("0.0.0.0:5000"), "nc ended with its client:\n" + ss);
+            assertEquals(0, Processes.run(MODNET, "attach", "-n", name, "-c", "shutdown").status());
+            assertTrue(instance.process.waitFor(20, TimeUnit.SECONDS));
+        }
+    }
+
     @Test
     void anotherUserCannotAttachEvenWhenTheSocketModeIsWidened() throws Exception {
         assumeTrue(Processes.isRoot() && Processes.onPath("runuser"),

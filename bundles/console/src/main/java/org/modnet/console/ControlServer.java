@@ -15,12 +15,16 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipal;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 
 import jdk.net.ExtendedSocketOptions;
 import jdk.net.UnixDomainPrincipal;
 
 import org.apache.felix.service.command.CommandSession;
+import org.apache.felix.service.command.Job;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -106,9 +110,12 @@ final class ControlServer implements AutoCloseable {
             PrintStream sessionErr = new PrintStream(new Frames.FrameOutputStream(out, Frames.ERR), true, StandardCharsets.UTF_8);
             CommandSession session = sessions.apply(new SessionStreams(InputStream.nullInputStream(), sessionOut, sessionErr));
             Executor executor = new Executor(session, sessionOut, sessionErr);
+            BlockingQueue<Frames.Frame> frames = new LinkedBlockingQueue<>();
+            AtomicBoolean served = new AtomicBoolean();
+            Thread.ofVirtual().name("modnet-attach-reader").start(() -> readFrames(in, frames, session, served));
             try {
                 Frames.Frame frame;
-                while ((frame = Frames.read(in)) != null && frame.type() != Frames.QUIT) {
+                while ((frame = frames.take()).type() != Frames.QUIT) {
                     if (frame.type() != Frames.COMMAND) {
                         throw new IOException("attach: unexpected frame type " + (char) frame.type());
                     }
@@ -122,11 +129,47 @@ final class ControlServer implements AutoCloseable {
                         inFlight.decrementAndGet();
                     }
                 }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             } finally {
+                served.set(true);
                 executor.close();
             }
         } catch (IOException e) {
             LOG.debug("attach session ended: {}", e.toString());
+        }
+    }
+
+    private static final Frames.Frame GONE = new Frames.Frame(Frames.QUIT, new byte[0]);
+
+    /**
+     * Reads the client's frames for the session. When the client goes away (its Ctrl-C kills it, or
+     * its terminal closes) the command it started is interrupted, as a hangup ends a shell's job,
+     * until the session has finished: {@code nc -l} does not outlive the attach that ran it.
+     */
+    private static void readFrames(DataInputStream in, BlockingQueue<Frames.Frame> frames, CommandSession session,
+            AtomicBoolean served) {
+        try {
+            for (Frames.Frame f = Frames.read(in); f != null; f = Frames.read(in)) {
+                frames.add(f);
+                if (f.type() == Frames.QUIT) {
+                    return;
+                }
+            }
+        } catch (IOException e) {
+            LOG.debug("attach connection: {}", e.toString());
+        }
+        frames.add(GONE);
+        try {
+            while (!served.get()) {
+                Job job = session.foregroundJob();
+                if (job != null) {
+                    job.interrupt();
+                }
+                Thread.sleep(100);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
