@@ -107,7 +107,10 @@ class LauncherTest {
             in.write("echo after-ctrl-c\nexit\n".getBytes());
             in.flush();
             assertTrue(p.waitFor(20, TimeUnit.SECONDS), "exit leaves the shell:\n" + Files.readString(log));
-            assertTrue(Files.readString(log).contains("after-ctrl-c\r\n"), "the shell took the next line:\n" + Files.readString(log));
+            String out = Files.readString(log);
+            assertTrue(out.contains("after-ctrl-c\r\n"), "the shell took the next line:\n" + out);
+            assertTrue(out.indexOf("ping statistics") < out.lastIndexOf("> echo after-ctrl-c"), "the prompt came after ping's last words:\n" + out);
+            assertFalse(out.contains("failed"), "Ctrl-C is no failure:\n" + out);
             assertEquals(0, p.exitValue(), Files.readString(log));
         } finally {
             p.destroyForcibly();

@@ -38,7 +38,8 @@ final class InteractiveShell {
     int run(java.util.function.BooleanSupplier stop) throws IOException {
         try (Terminal terminal = systemTerminal()) {
             this.terminal = terminal;
-            PrintStream out = new PrintStream(terminal.output(), true);
+            Written written = new Written(terminal.output());
+            PrintStream out = new PrintStream(written, true);
             CommandSession session = processor.createSession(terminal.input(), out, out);
             Executor executor = new Executor(session, out, out);
             LineReader reader = LineReaderBuilder.builder()
@@ -63,7 +64,7 @@ final class InteractiveShell {
                     break;
                 }
                 if (!trimmed.isEmpty()) {
-                    status = executeInterruptibly(terminal, session, executor, trimmed);
+                    status = executeInterruptibly(terminal, session, executor, trimmed, written);
                 }
             }
             finish();
@@ -79,10 +80,13 @@ final class InteractiveShell {
      * JLine catches outside {@code readLine} too) interrupts the job's threads, so {@code nc -l},
      * {@code bpftool prog tracelog} and the like end, and the shell takes the next line.
      */
-    private static int executeInterruptibly(Terminal terminal, CommandSession session, Executor executor, String line) {
+    private static int executeInterruptibly(Terminal terminal, CommandSession session, Executor executor, String line, Written written) {
+        java.util.concurrent.atomic.AtomicBoolean interrupted = new java.util.concurrent.atomic.AtomicBoolean();
         Terminal.SignalHandler previous = terminal.handle(Terminal.Signal.INT, signal -> {
             Job job = session.foregroundJob();
             if (job != null) {
+                interrupted.set(true);
+                written.touch();
                 job.interrupt();
             }
         });
@@ -90,6 +94,51 @@ final class InteractiveShell {
             return executor.execute(line);
         } finally {
             terminal.handle(Terminal.Signal.INT, previous);
+            if (interrupted.get()) {
+                written.awaitQuiet();
+            }
+        }
+    }
+
+    /**
+     * The terminal's output, noting when it was last written. Gogo stops waiting for an interrupted
+     * job at once, while its command may still be writing its last words (ping's statistics); the
+     * next prompt waits until the output has been quiet for 100 ms since the interrupt (at most 2 s),
+     * so it comes after them.
+     */
+    private static final class Written extends java.io.FilterOutputStream {
+        private volatile long last = System.nanoTime();
+
+        Written(java.io.OutputStream out) {
+            super(out);
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            last = System.nanoTime();
+            out.write(b);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            last = System.nanoTime();
+            out.write(b, off, len);
+        }
+
+        /** Counts the interrupt as output: the quiet wait starts from it. */
+        void touch() {
+            last = System.nanoTime();
+        }
+
+        void awaitQuiet() {
+            long deadline = System.nanoTime() + 2_000_000_000L;
+            try {
+                while (System.nanoTime() - last < 100_000_000L && System.nanoTime() < deadline) {
+                    Thread.sleep(10);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 

@@ -127,6 +127,7 @@ public final class PingCommand {
                     try {
                         e = events.poll(wait, TimeUnit.NANOSECONDS);
                     } catch (InterruptedException interrupted) {
+                        settle();
                         break sending; // Ctrl-C: as Linux's ping on SIGINT, stop and print the statistics
                     }
                     if (e == null) {
@@ -162,6 +163,22 @@ public final class PingCommand {
         }
         if (received == 0) {
             throw new CommandException("", 1);
+        }
+    }
+
+    /**
+     * Gogo's Ctrl-C interrupts a job's thread more than once in a row (the pipe, then the job's
+     * future); one that landed while the statistics are written would close the job's output and lose
+     * them. Waits until a few milliseconds pass without one.
+     */
+    private static void settle() {
+        for (int quiet = 0; quiet < 2;) {
+            try {
+                Thread.sleep(5);
+                quiet++;
+            } catch (InterruptedException again) {
+                quiet = 0;
+            }
         }
     }
 

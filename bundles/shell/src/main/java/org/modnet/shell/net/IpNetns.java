@@ -143,6 +143,9 @@ final class IpNetns {
             }
         } catch (RuntimeException e) {
             throw e;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CommandException("", 130); // Ctrl-C ended the command: no words, the status a shell gives
         } catch (Exception e) {
             throw new CommandException("exec of \"" + words.get(1) + "\" failed: " + e.getMessage(), Iproute.SYNTAX);
         } finally {
