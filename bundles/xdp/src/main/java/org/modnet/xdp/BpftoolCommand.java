@@ -566,8 +566,9 @@ public final class BpftoolCommand {
         if (p.type() != ProgType.XDP) {
             throw new CommandException("Error: invalid program type " + p.type().name().toLowerCase(java.util.Locale.ROOT) + " for xdp", 255);
         }
-        if (EbpfXdpHook.notForADevice(p) != null) {
-            throw new CommandException("Error: interface " + type + " attach failed: " + EbpfXdpHook.notForADevice(p), 255);
+        String refused = EbpfXdpHook.notForADevice(p);
+        if (refused != null) {
+            throw new CommandException("Error: interface " + type + " attach failed: " + refused, 255);
         }
         NetDevice d = device(ns, w, 3);
         boolean overwrite = w.size() > 5 && w.get(5).equals("overwrite");

@@ -56,9 +56,10 @@ public final class XdpObjectLoader implements XdpLoader {
             List<BpfMap> maps = o.createMaps(core.cpus());
             LoadedProgram p = LoadedProgram.load(prog.name(), prog.insns(), ProgType.XDP, AttachType.ofSection(prog.section()), maps,
                     HelperProtos.XDP, fib.helpers(maps), "jit", false, trace::printk);
-            if (EbpfXdpHook.notForADevice(p) != null) {
+            String refused = EbpfXdpHook.notForADevice(p);
+            if (refused != null) {
                 p.close();
-                throw new NetException(Errno.EINVAL, EbpfXdpHook.notForADevice(p));
+                throw new NetException(Errno.EINVAL, refused);
             }
             return new EbpfXdpHook(p);
         } catch (BpfException e) {

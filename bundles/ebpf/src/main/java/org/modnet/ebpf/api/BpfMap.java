@@ -256,7 +256,7 @@ public abstract class BpfMap implements MapSpec {
      * than used without it. Like a prog array's slot, the entry names the program by id and does not
      * keep it loaded.
      */
-    private int entryProgram(byte[] value) {
+    final int entryProgram(byte[] value) {
         if (!redirectMap(type) || valueSize != 8) {
             return 0;
         }

@@ -217,8 +217,7 @@ public final class XdpBuffer {
             } else {
                 x.redirectCpu = -1;
                 x.redirectIfindex = target;
-                x.redirectProgram = value.length == 8
-                        ? (value[4] & 0xff) | (value[5] & 0xff) << 8 | (value[6] & 0xff) << 16 | (value[7] & 0xff) << 24 : 0;
+                x.redirectProgram = map.entryProgram(value);
             }
             return XDP_REDIRECT;
         });
