@@ -24,7 +24,6 @@ import jdk.net.ExtendedSocketOptions;
 import jdk.net.UnixDomainPrincipal;
 
 import org.apache.felix.service.command.CommandSession;
-import org.apache.felix.service.command.Job;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -112,7 +111,7 @@ final class ControlServer implements AutoCloseable {
             Executor executor = new Executor(session, sessionOut, sessionErr);
             BlockingQueue<Frames.Frame> frames = new LinkedBlockingQueue<>();
             AtomicBoolean served = new AtomicBoolean();
-            Thread.ofVirtual().name("modnet-attach-reader").start(() -> readFrames(in, frames, session, served));
+            Thread.ofVirtual().name("modnet-attach-reader").start(() -> readFrames(in, frames, executor, served));
             try {
                 Frames.Frame frame;
                 while ((frame = frames.take()).type() != Frames.QUIT) {
@@ -147,8 +146,7 @@ final class ControlServer implements AutoCloseable {
      * its terminal closes) the command it started is interrupted, as a hangup ends a shell's job,
      * until the session has finished: {@code nc -l} does not outlive the attach that ran it.
      */
-    private static void readFrames(DataInputStream in, BlockingQueue<Frames.Frame> frames, CommandSession session,
-            AtomicBoolean served) {
+    private static void readFrames(DataInputStream in, BlockingQueue<Frames.Frame> frames, Executor executor, AtomicBoolean served) {
         try {
             for (Frames.Frame f = Frames.read(in); f != null; f = Frames.read(in)) {
                 frames.add(f);
@@ -162,10 +160,7 @@ final class ControlServer implements AutoCloseable {
         frames.add(GONE);
         try {
             while (!served.get()) {
-                Job job = session.foregroundJob();
-                if (job != null) {
-                    job.interrupt();
-                }
+                executor.interrupt();
                 Thread.sleep(100);
             }
         } catch (InterruptedException e) {

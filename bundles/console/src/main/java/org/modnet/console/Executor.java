@@ -4,6 +4,7 @@ import java.io.PrintStream;
 
 import org.apache.felix.service.command.CommandSession;
 import org.apache.felix.service.command.Converter;
+import org.apache.felix.service.command.Job;
 import org.modnet.api.shell.CommandException;
 
 /**
@@ -25,6 +26,16 @@ final class Executor {
 
     CommandSession session() {
         return session;
+    }
+
+    /** Ctrl-C: interrupts the command line running now (the session's foreground job); false if none runs. */
+    boolean interrupt() {
+        Job job = session.foregroundJob();
+        if (job == null) {
+            return false;
+        }
+        job.interrupt();
+        return true;
     }
 
     /** Runs one command line; returns its exit status (0 on success). */

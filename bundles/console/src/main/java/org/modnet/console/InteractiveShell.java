@@ -8,7 +8,6 @@ import java.util.TreeSet;
 
 import org.apache.felix.service.command.CommandProcessor;
 import org.apache.felix.service.command.CommandSession;
-import org.apache.felix.service.command.Job;
 import org.jline.reader.Candidate;
 import org.jline.reader.Completer;
 import org.jline.reader.EndOfFileException;
@@ -64,7 +63,7 @@ final class InteractiveShell {
                     break;
                 }
                 if (!trimmed.isEmpty()) {
-                    status = executeInterruptibly(terminal, session, executor, trimmed, written);
+                    status = executeInterruptibly(terminal, executor, trimmed, written);
                 }
             }
             finish();
@@ -80,15 +79,12 @@ final class InteractiveShell {
      * JLine catches outside {@code readLine} too) interrupts the job's threads, so {@code nc -l},
      * {@code bpftool prog tracelog} and the like end, and the shell takes the next line.
      */
-    private static int executeInterruptibly(Terminal terminal, CommandSession session, Executor executor, String line, Written written) {
+    private static int executeInterruptibly(Terminal terminal, Executor executor, String line, Written written) {
         java.util.concurrent.atomic.AtomicBoolean interrupted = new java.util.concurrent.atomic.AtomicBoolean();
         Terminal.SignalHandler previous = terminal.handle(Terminal.Signal.INT, signal -> {
-            Job job = session.foregroundJob();
-            if (job != null) {
-                interrupted.set(true);
-                written.touch();
-                job.interrupt();
-            }
+            interrupted.set(true); // before the job is interrupted: Gogo's wait for it ends at once
+            written.touch(); // and the quiet wait starts from the interrupt
+            executor.interrupt();
         });
         try {
             return executor.execute(line);
