@@ -94,7 +94,9 @@ class LauncherTest {
     void ctrlCEndsTheRunningCommandAndTheShellTakesTheNextLine() throws Exception {
         assumeTrue(Processes.onPath("script"), "needs script(1) from util-linux for a pseudo-terminal");
         Path log = Files.createTempFile("modnet-tty", ".log");
-        Process p = new ProcessBuilder("script", "-qec", "stty cols 120 rows 40; " + MODNET + " -n it-intr-" + ProcessHandle.current().pid(),
+        // exec: dash (script's shell where SHELL is /bin/sh) keeps waiting for the last command of a list,
+        // in the terminal's process group, and Ctrl-C would kill it and give script a status of 130
+        Process p = new ProcessBuilder("script", "-qec", "stty cols 120 rows 40; exec " + MODNET + " -n it-intr-" + ProcessHandle.current().pid(),
                 "/dev/null").redirectErrorStream(true).redirectOutput(log.toFile()).start();
         try (var in = p.getOutputStream()) {
             in.write("ip netns add a ; ip -n a link set lo up ; ip -n a addr add 127.0.0.1/8 dev lo\nip netns exec a ping -i 0.2 127.0.0.1\n"
