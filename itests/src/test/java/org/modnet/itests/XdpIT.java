@@ -310,10 +310,9 @@ public class XdpIT {
 
         int id = programId("/sys/fs/bpf/redirect/xdp_count_egress");
         assertThat("a program that is not BPF_XDP_DEVMAP is refused", ModnetRuntime.runCapturing(processor, null,
-                "bpftool map update " + ports + " key 0 0 0 0 value " + ifindex + " 0 0 0 " + programId("/sys/fs/bpf/redirect/xdp_redirect_map")
-                        + " 0 0 0"),
+                "bpftool map update " + ports + " key 0 0 0 0 value " + le32(ifindex) + " " + le32(programId("/sys/fs/bpf/redirect/xdp_redirect_map"))),
                 containsString("Error: update failed: Invalid argument"));
-        ModnetRuntime.run(processor, "bpftool map update " + ports + " key 0 0 0 0 value " + ifindex + " 0 0 0 " + id + " 0 0 0");
+        ModnetRuntime.run(processor, "bpftool map update " + ports + " key 0 0 0 0 value " + le32(ifindex) + " " + le32(id));
         before = counter("veth3", "rx_queue_0_packets");
         assertThat(ModnetRuntime.runCapturing(processor, "ns1", "ping -c 2 -i 0.2 -W 1 10.0.0.2"), containsString("0 received"));
         assertTrue("xdp_count_egress passed them on", counter("veth3", "rx_queue_0_packets") >= before + 2);
@@ -323,6 +322,63 @@ public class XdpIT {
         ModnetRuntime.run(processor, "ns2", "bpftool net detach xdp dev veth1");
         assertThat(ModnetRuntime.run(processor, "ns1", "ping -c 1 -W 2 10.0.0.2"), containsString("1 received"));
         ModnetRuntime.run(processor, "rm -r /sys/fs/bpf/redirect_maps /sys/fs/bpf/redirect");
+    }
+
+    /**
+     * xdp_redirect_cpu.c (clang-built: a cpumap of {@code struct bpf_cpumap_val}) on veth1: with the
+     * entry empty, ping passes; with a queue size, frames go through CPU 0's backlog; with
+     * xdp_drop_icmp_on_cpu named, that program drops the echo requests on CPU 0, counts them in its
+     * map, and veth1's RX dropped counts them. Programs of another attach type, and queues over 16384,
+     * are refused; the cpumap program cannot be attached to a device.
+     */
+    @Test
+    public void aCpumapEntrysProgramBpftoolNamedRunsOnItsCpuBeforeTheStack() throws Exception {
+        Path obj = object("xdp_redirect_cpu");
+        ModnetRuntime.run(processor, "bpftool prog loadall " + obj + " /sys/fs/bpf/cpu pinmaps /sys/fs/bpf/cpu_maps");
+        String cpus = "pinned /sys/fs/bpf/cpu_maps/cpu_map";
+        assertThat(ModnetRuntime.run(processor, "bpftool map show " + cpus), containsString("cpumap  name cpu_map"));
+        assertThat(ModnetRuntime.runCapturing(processor, "ns2", "ip link set dev veth1 xdp obj " + obj + " sec xdp/cpumap"),
+                containsString("BPF_XDP_CPUMAP programs can not be attached to a device"));
+        ModnetRuntime.run(processor, "ns2", "bpftool net attach xdp pinned /sys/fs/bpf/cpu/xdp_redirect_cpu dev veth1");
+        assertThat("no entry: XDP_PASS", ModnetRuntime.run(processor, "ns1", "ping -c 1 -W 2 10.0.0.2"), containsString("1 received"));
+
+        long redirects = counter("veth1", "xdp_redirect");
+        ModnetRuntime.run(processor, "bpftool map update " + cpus + " key 0 0 0 0 value 192 0 0 0 0 0 0 0");
+        assertThat("through CPU 0's backlog into the stack", ModnetRuntime.run(processor, "ns1", "ping -c 1 -W 2 10.0.0.2"),
+                containsString("1 received"));
+        assertTrue("veth1 counted the redirect", counter("veth1", "xdp_redirect") >= redirects + 1);
+
+        assertThat("a program that is not BPF_XDP_CPUMAP is refused", ModnetRuntime.runCapturing(processor, null, "bpftool map update " + cpus
+                + " key 0 0 0 0 value 192 0 0 0 " + le32(programId("/sys/fs/bpf/cpu/xdp_redirect_cpu"))),
+                containsString("Error: update failed: Invalid argument"));
+        int id = programId("/sys/fs/bpf/cpu/xdp_drop_icmp_on_cpu");
+        assertThat("a queue of 20000 frames is refused", ModnetRuntime.runCapturing(processor, null, "bpftool map update " + cpus
+                + " key 0 0 0 0 value " + le32(20000) + " " + le32(id)),
+                containsString("Error: update failed: Value too large for defined data type"));
+        ModnetRuntime.run(processor, "bpftool map update " + cpus + " key 0 0 0 0 value 192 0 0 0 " + le32(id));
+        long dropped = rxDropped("veth1");
+        assertThat(ModnetRuntime.runCapturing(processor, "ns1", "ping -c 2 -i 0.2 -W 1 10.0.0.2"), containsString("0 received"));
+        String counted = ModnetRuntime.run(processor, "bpftool map lookup pinned /sys/fs/bpf/cpu_maps/icmp_dropped key 0 0 0 0");
+        assertThat("xdp_drop_icmp_on_cpu counted them", counted, containsString("value: 02 00 00 00 00 00 00 00"));
+        assertTrue("veth1's RX dropped counted them", rxDropped("veth1") >= dropped + 2);
+
+        ModnetRuntime.run(processor, "ns2", "bpftool net detach xdp dev veth1");
+        assertThat(ModnetRuntime.run(processor, "ns1", "ping -c 1 -W 2 10.0.0.2"), containsString("1 received"));
+        ModnetRuntime.run(processor, "rm -r /sys/fs/bpf/cpu_maps /sys/fs/bpf/cpu");
+    }
+
+    /** A u32 as bpftool's little-endian bytes. */
+    private static String le32(int v) {
+        return (v & 0xff) + " " + (v >>> 8 & 0xff) + " " + (v >>> 16 & 0xff) + " " + (v >>> 24 & 0xff);
+    }
+
+    /** The dropped column of the RX block of {@code ip -s link show DEV} in ns2. */
+    private long rxDropped(String dev) throws Exception {
+        String out = ModnetRuntime.run(processor, "ns2", "ip -s link show " + dev);
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("RX:\\s+bytes\\s+packets.*\\n\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)")
+                .matcher(out);
+        assertTrue("no RX block in:\n" + out, m.find());
+        return Long.parseLong(m.group(4));
     }
 
     private int programId(String pin) throws Exception {

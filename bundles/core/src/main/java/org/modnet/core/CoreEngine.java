@@ -114,11 +114,16 @@ final class CoreEngine implements NetCore {
 
     @Override
     public boolean enqueueToBacklog(SkBuff skb, int cpu) {
+        return enqueueToBacklog(skb, cpu, null);
+    }
+
+    @Override
+    public boolean enqueueToBacklog(SkBuff skb, int cpu, java.util.function.Predicate<SkBuff> first) {
         if (cpu < 0 || cpu >= backlogs.length || !(skb.dev() instanceof NetDev)) {
             skb.free();
             return false;
         }
-        return backlogs[cpu].enqueue(skb);
+        return backlogs[cpu].enqueue(skb, first);
     }
 
     /** The softirq that polls receive queue {@code queue} of device {@code ifindex}: queues spread over CPUs. */

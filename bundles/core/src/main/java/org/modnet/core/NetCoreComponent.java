@@ -140,6 +140,11 @@ public final class NetCoreComponent implements NetCore {
     }
 
     @Override
+    public boolean enqueueToBacklog(SkBuff skb, int cpu, java.util.function.Predicate<SkBuff> first) {
+        return engine.enqueueToBacklog(skb, cpu, first);
+    }
+
+    @Override
     public org.modnet.api.net.Timer timer(int cpu, Runnable function) {
         return engine.timer(cpu, function);
     }

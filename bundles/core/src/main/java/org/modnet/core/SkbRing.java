@@ -27,6 +27,10 @@ final class SkbRing {
     }
 
     private final SkBuff[] slots;
+    /** What a producer attached to each frame, for a ring made with tags (a CPU's backlog); else null. */
+    private final Object[] tags;
+    /** The tag of the frame {@link #poll} took last (the consumer's own). */
+    private Object taken;
     private final int mask;
     private final int size;
     @SuppressWarnings("unused") // written through TAIL
@@ -36,12 +40,18 @@ final class SkbRing {
 
     /** A ring of {@code size} frames (the usable size; the array rounds up to a power of two). */
     SkbRing(int size) {
+        this(size, false);
+    }
+
+    /** A ring whose frames may each carry a tag ({@link #offer(SkBuff, Object)}, {@link #takenTag}). */
+    SkbRing(int size, boolean tagged) {
         if (size < 1) {
             throw new IllegalArgumentException("ring size " + size);
         }
         this.size = size;
         this.slots = new SkBuff[Integer.highestOneBit(Math.max(1, size - 1)) << 1];
         this.mask = slots.length - 1;
+        this.tags = tagged ? new Object[slots.length] : null;
     }
 
     int size() {
@@ -54,6 +64,11 @@ final class SkbRing {
 
     /** Producer: false when the ring is full (the caller drops and counts). */
     boolean offer(SkBuff skb) {
+        return offer(skb, null);
+    }
+
+    /** Producer: the frame with a tag the consumer reads back with {@link #takenTag} (a tagged ring only). */
+    boolean offer(SkBuff skb, Object tag) {
         long t;
         do {
             t = (long) TAIL.getVolatile(this);
@@ -61,6 +76,11 @@ final class SkbRing {
                 return false;
             }
         } while (!TAIL.compareAndSet(this, t, t + 1));
+        if (tags != null) {
+            tags[(int) (t & mask)] = tag; // published by the release store of the frame
+        } else if (tag != null) {
+            throw new IllegalStateException("a ring without tags");
+        }
         SLOTS.setRelease(slots, (int) (t & mask), skb);
         return true;
     }
@@ -79,8 +99,17 @@ final class SkbRing {
         if (skb == null) {
             return null;
         }
+        if (tags != null) {
+            taken = tags[i];
+            tags[i] = null;
+        }
         SLOTS.setRelease(slots, i, null);
         HEAD.setRelease(this, h + 1);
         return skb;
+    }
+
+    /** Consumer: the tag of the frame the last {@link #poll} returned (null for none, or an untagged ring). */
+    Object takenTag() {
+        return taken;
     }
 }

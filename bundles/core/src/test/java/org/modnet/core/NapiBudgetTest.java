@@ -156,4 +156,43 @@ class NapiBudgetTest {
         assertFalse(dev.rxQueue(0).receive(TestDevices.frame(core.pool(), dev.address(), Eth.ETH_P_IP, 80)));
         assertEquals(1, dev.stats().get(DeviceStats.Field.RX_DROPPED));
     }
+
+    /**
+     * A frame handed to a CPU's backlog may bring a first step, run there before the stack (a cpumap
+     * entry's program): it lets the frame go on, or takes it. A frame whose device went down while it
+     * waited is dropped and counted.
+     */
+    @Test
+    void aBacklogFramesFirstStepRunsBeforeTheStackAndADownDevicesFrameIsCounted() throws Exception {
+        List<Integer> seen = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            SkBuff skb = TestDevices.frame(core.pool(), dev.address(), Eth.ETH_P_IP, 100 + i);
+            skb.dev(dev);
+            int n = i;
+            assertTrue(core.enqueueToBacklog(skb, 0, i == 3 ? null : s -> {
+                seen.add(s.len());
+                if (n == 1) {
+                    s.free(); // taken
+                    return false;
+                }
+                return true;
+            }));
+        }
+        while (core.softirq(0).netRxAction()) {
+            // drain
+        }
+        assertEquals(List.of(100, 101, 102), seen, "each step saw its own frame, from its MAC header, in order");
+        assertEquals(3, delivered.size(), "the frames let go on, and the one without a step");
+        assertEquals(4, core.softnetStats().get(0).processed());
+
+        SkBuff late = TestDevices.frame(core.pool(), dev.address(), Eth.ETH_P_IP, 100);
+        late.dev(dev);
+        assertTrue(core.enqueueToBacklog(late, 0, s -> true));
+        dev.close();
+        while (core.softirq(0).netRxAction()) {
+            // drain
+        }
+        assertEquals(3, delivered.size());
+        assertEquals(1, dev.stats().get(DeviceStats.Field.RX_DROPPED), "the device went down while the frame waited");
+    }
 }

@@ -147,7 +147,7 @@ class XdpRunTest {
 
     @ParameterizedTest
     @ValueSource(strings = { "interpreter", "jit" })
-    void devmapAndCpumapValuesAreTheirStructsAndNameOnlyADevmapEntrysProgram(String engine) throws Exception {
+    void devmapAndCpumapValuesAreTheirStructsAndNameTheirEntrysProgram(String engine) throws Exception {
         BpfException size = assertThrows(BpfException.class, () -> BpfMap.create("ports", Verifier.MAP_DEVMAP, 4, 12, 4, 0, 1));
         assertEquals("map ports: a devmap has 4-byte keys and values of 4 or 8 bytes (struct bpf_devmap_val), not 4 and 12",
                 size.getMessage());
@@ -166,9 +166,25 @@ class XdpRunTest {
         assertArrayEquals(new byte[8], ports.lookup(new byte[] { 2, 0, 0, 0 }), "the refused entries were not written");
         assertEquals(0, ports.update(new byte[] { 3, 0, 0, 0 }, idValue(7, egress.id()), BpfMap.BPF_ANY));
         BpfMap cpus = BpfMap.create("cpus", Verifier.MAP_CPUMAP, 4, 8, 4, 0, 1);
-        assertEquals(-95, cpus.update(new byte[] { 0, 0, 0, 0 }, idValue(2048, egress.id()), BpfMap.BPF_ANY),
-                "a cpumap entry's program would not run: EOPNOTSUPP, not a redirect without it");
+        assertEquals(-22, cpus.update(new byte[] { 0, 0, 0, 0 }, idValue(2048, egress.id()), BpfMap.BPF_ANY),
+                "a BPF_XDP_DEVMAP program in a cpumap: EINVAL, as cpu_map_update_elem refuses it");
+        LoadedProgram onCpu = LoadedProgram.load("on_cpu", Assembler.assemble("mov %r0, 2\nexit"), ProgType.XDP, AttachType.XDP_CPUMAP,
+                List.of(), HelperProtos.XDP, XdpBuffer.helpers(List.of()), engine, false, null);
+        assertEquals(-75, cpus.update(new byte[] { 1, 0, 0, 0 }, idValue(16385, onCpu.id()), BpfMap.BPF_ANY),
+                "a queue over 16384 frames: EOVERFLOW");
+        assertEquals(0, cpus.update(new byte[] { 1, 0, 0, 0 }, idValue(16384, onCpu.id()), BpfMap.BPF_ANY));
         assertEquals(0, cpus.update(new byte[] { 0, 0, 0, 0 }, idValue(2048, 0), BpfMap.BPF_ANY));
+        BpfException egressOnCpu = assertThrows(BpfException.class, () -> LoadedProgram.load("on_cpu", Assembler.assemble(EGRESS_IS_7),
+                ProgType.XDP, AttachType.XDP_CPUMAP, List.of(), HelperProtos.XDP, XdpBuffer.helpers(List.of()), engine, false, null));
+        assertTrue(egressOnCpu.getMessage().contains("invalid bpf_context access off=20 size=4"), egressOnCpu.getMessage());
+        LoadedProgram toCpu = load(REDIRECT_BY_RX_QUEUE, List.of(cpus), engine, new ArrayList<>());
+        XdpBuffer y = new XdpBuffer(toCpu.memory(0));
+        assertEquals(XdpBuffer.XDP_REDIRECT, y.run(toCpu, frame(60, 17), HEADROOM, 60, 3, 1));
+        assertEquals(1, y.redirectCpu());
+        assertEquals(onCpu.id(), y.redirectProgram(), "CPU 1's entry names its program");
+        assertEquals(XdpBuffer.XDP_REDIRECT, y.run(toCpu, frame(60, 17), HEADROOM, 60, 3, 0));
+        assertEquals(0, y.redirectCpu());
+        assertEquals(0, y.redirectProgram(), "CPU 0's names none");
 
         LoadedProgram p = load(REDIRECT_BY_RX_QUEUE, List.of(ports), engine, new ArrayList<>());
         XdpBuffer x = new XdpBuffer(p.memory(0));

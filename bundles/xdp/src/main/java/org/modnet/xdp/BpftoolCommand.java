@@ -427,6 +427,7 @@ public final class BpftoolCommand {
             case -7 -> "Argument list too long";
             case -17 -> "File exists";
             case -22 -> "Invalid argument";
+            case -75 -> "Value too large for defined data type";
             case -95 -> "Operation not supported";
             default -> "errno " + (-r);
         };

@@ -21,7 +21,9 @@ import org.modnet.ebpf.api.XdpBuffer;
  * or, through a cpumap, on another CPU's backlog, whose softirq takes it into the stack. A devmap entry
  * that names a program ({@code struct bpf_devmap_val.bpf_prog}) has it run on the frame first, seeing
  * the target as {@code egress_ifindex}: the frame leaves if it returns XDP_PASS, and is dropped,
- * counted in the target's TX dropped, for anything else, as {@code dev_map_bpf_prog_run} does.
+ * counted in the target's TX dropped, for anything else, as {@code dev_map_bpf_prog_run} does. A
+ * cpumap entry's program ({@code struct bpf_cpumap_val.bpf_prog}) runs on the entry's CPU before the
+ * frame enters the stack there.
  */
 public final class EbpfXdpHook implements XdpHook {
 
@@ -121,7 +123,7 @@ public final class EbpfXdpHook implements XdpHook {
             return XDP_ABORTED; // no buffer for the copy: xdp_do_redirect fails
         }
         MemorySegment.copy(buffer, data, skb.memory(), skb.put(len), len);
-        deliver(skb, dev, target, rxQueue, c);
+        deliver(skb, dev, target, rxQueue, c, c.own);
         return XDP_REDIRECT;
     }
 
@@ -130,7 +132,7 @@ public final class EbpfXdpHook implements XdpHook {
         if (target == null) {
             return XDP_ABORTED;
         }
-        deliver(skb, dev, target, rxQueue, c);
+        deliver(skb, dev, target, rxQueue, c, c.own);
         return XDP_REDIRECT;
     }
 
@@ -147,14 +149,20 @@ public final class EbpfXdpHook implements XdpHook {
     }
 
     /**
-     * The frame out of the target device — after the devmap entry's program, if it names one — or (a
-     * cpumap) into the stack on that CPU through its backlog.
+     * The frame where {@code x}'s program redirected it: out of the target device, after the devmap
+     * entry's program if it names one; or (a cpumap) into the stack on that CPU through its backlog,
+     * after the cpumap entry's program if it names one, run on that CPU.
      */
-    private static void deliver(SkBuff skb, NetDevice dev, NetDevice target, int rxQueue, PerCpu c) {
-        XdpBuffer x = c.own;
+    private void deliver(SkBuff skb, NetDevice dev, NetDevice target, int rxQueue, PerCpu c, XdpBuffer x) {
         if (x.redirectCpu() >= 0) {
             skb.dev(dev);
-            dev.namespace().core().enqueueToBacklog(skb, x.redirectCpu()); // a full backlog drops it, counted in softnet_stat
+            int id = x.redirectProgram();
+            // a full backlog drops the frame, counted in softnet_stat
+            if (id == 0) {
+                dev.namespace().core().enqueueToBacklog(skb, x.redirectCpu());
+            } else {
+                dev.namespace().core().enqueueToBacklog(skb, x.redirectCpu(), s -> onCpu(s, id));
+            }
             return;
         }
         if (x.redirectProgram() != 0 && !egress(skb, dev, target, rxQueue, c, x.redirectProgram())) {
@@ -165,6 +173,39 @@ public final class EbpfXdpHook implements XdpHook {
         skb.dev(target);
         skb.resetMacHeader();
         dev.namespace().core().devQueueXmit(skb);
+    }
+
+    /**
+     * A cpumap entry's program on a frame, on the entry's CPU before the frame enters the stack, as
+     * the kernel's cpumap thread runs it ({@code cpu_map_bpf_prog_run_xdp}): XDP_PASS lets the frame
+     * go on into the stack, XDP_REDIRECT sends it where the program says, and anything else — or a
+     * redirect that fails, or a program unloaded since the entry named it — drops it, counted in the
+     * receiving device's RX dropped. The frame's receive queue reads as 0, as the kernel's does.
+     */
+    private boolean onCpu(SkBuff skb, int id) {
+        NetDevice dev = skb.dev();
+        LoadedProgram p = LoadedProgram.byId(id);
+        int action = XDP_ABORTED;
+        PerCpu c = perCpu.get();
+        XdpBuffer e = null;
+        if (p != null) {
+            e = c.entry(p);
+            e.device(dev);
+            int start = skb.data();
+            action = e.run(p, skb.memory(), start, skb.len(), dev.ifindex(), 0);
+            follow(skb, e, start);
+        }
+        if (action == XDP_PASS) {
+            return true;
+        }
+        NetDevice target = action == XDP_REDIRECT ? target(dev, e) : null;
+        if (target != null) {
+            deliver(skb, dev, target, 0, c, e);
+        } else {
+            skb.free();
+            dev.stats().addShared(DeviceStats.Field.RX_DROPPED, 1);
+        }
+        return false;
     }
 
     /**

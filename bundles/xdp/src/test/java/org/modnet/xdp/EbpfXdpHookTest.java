@@ -278,4 +278,90 @@ class EbpfXdpHookTest {
         assertEquals(2L, two.vb.ethtoolStats().get("xdp_aborted"), "no entry for vb's own CPU, no CPU 5");
         assertEquals(0, two.stack.core().pool().inUse(), "nothing leaked");
     }
+
+    /**
+     * A cpumap entry that names a BPF_XDP_CPUMAP program has it run on the entry's CPU before the frame
+     * enters the stack there: UDP passes into B's IPv4, ICMP is dropped and counted in vb's RX dropped,
+     * TCP is redirected out of vc to C; the program saw vb as ingress_ifindex, queue 0. Once the
+     * program is unloaded, the entry's frames are dropped and counted.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = { "interpreter", "jit", "jit/native" })
+    void aCpumapEntrysProgramRunsOnItsCpuBeforeTheStack(String variant) throws Exception {
+        stack.shutdown();
+        ThreeNamespaces two = new ThreeNamespaces(2);
+        stack = two.stack;
+        String engine = variant.split("/")[0];
+        BpfMap seen = BpfMap.create("seen", Verifier.MAP_ARRAY, 4, 8, 1, 0, 1);
+        LoadedProgram onCpu = LoadedProgram.load("on_cpu", Assembler.assemble("""
+                ldxw %r6, [%r1+12]
+                ldxw %r8, [%r1+16]
+                ldxw %r2, [%r1+0]
+                ldxw %r3, [%r1+4]
+                mov %r4, %r2
+                add %r4, 24
+                mov %r0, 1
+                jgt %r4, %r3, out
+                ldxb %r7, [%r2+23]
+                stw [%r10-4], 0
+                ldmap %r1, 0
+                mov %r2, %r10
+                add %r2, -4
+                call 1
+                mov %r1, %r0
+                mov %r0, 1
+                jeq %r1, 0, out
+                stxw [%r1+0], %r6
+                stxw [%r1+4], %r8
+                mov %r0, 2
+                jeq %r7, 17, out
+                mov %r0, 1
+                jeq %r7, 1, out
+                mov %r1, VC
+                mov %r2, 0
+                call 23
+                out:
+                exit
+                """.replace("VC", Integer.toString(two.vc.ifindex()))), ProgType.XDP, AttachType.XDP_CPUMAP, List.of(seen),
+                HelperProtos.XDP, XdpBuffer.helpers(List.of(seen)), engine, false, null);
+        int other = 1 - two.vb.rxQueue(0).cpu();
+        BpfMap cpus = BpfMap.create("cpus", Verifier.MAP_CPUMAP, 4, 8, 2, 0, 1);
+        int id = onCpu.id();
+        assertEquals(0, cpus.update(new byte[] { (byte) other, 0, 0, 0 }, new byte[] { (byte) 192, 0, 0, 0, (byte) id, (byte) (id >>> 8), 0, 0 },
+                BpfMap.BPF_ANY));
+        LoadedProgram p = LoadedProgram.load("prog", Assembler.assemble("""
+                ldmap %r1, 0
+                mov %r2, OTHER
+                mov %r3, 0
+                call 51
+                exit
+                """.replace("OTHER", Integer.toString(other))), ProgType.XDP, List.of(cpus), HelperProtos.XDP, XdpBuffer.helpers(List.of(cpus)),
+                engine, false, null);
+        two.vb.setXdp(new EbpfXdpHook(p), variant.endsWith("native"));
+        long processed = two.stack.core().softnetStats().get(other).processed();
+        long in = two.ipv4.counters(two.b).get("IpInReceives");
+        long dropped = two.vb.stats().get(DeviceStats.Field.RX_DROPPED);
+        long dRx = two.vd.stats().get(DeviceStats.Field.RX_PACKETS);
+        two.send(0x0a000002, 17, 20);
+        two.send(0x0a000002, 17, 20);
+        two.send(0x0a000002, 1, 20);
+        two.send(0x0a000002, 6, 20);
+        two.stack.run();
+        assertEquals(4L, two.vb.ethtoolStats().get("xdp_redirect"));
+        // B's port unreachables and C's frame may be polled there too
+        assertTrue(two.stack.core().softnetStats().get(other).processed() >= processed + 4, "every frame went through the other CPU's backlog");
+        assertEquals(in + 2, two.ipv4.counters(two.b).get("IpInReceives"), "the UDP frames the entry's program passed reached B's IPv4");
+        assertEquals(dropped + 1, two.vb.stats().get(DeviceStats.Field.RX_DROPPED), "the ICMP frame, dropped by the entry's program");
+        assertEquals(dRx + 1, two.vd.stats().get(DeviceStats.Field.RX_PACKETS), "the TCP frame, redirected out of vc to C");
+        java.nio.ByteBuffer v = java.nio.ByteBuffer.wrap(seen.lookup(new byte[4])).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        assertEquals(two.vb.ifindex(), v.getInt(0), "the program saw vb as ingress_ifindex");
+        assertEquals(0, v.getInt(4), "and queue 0, as the kernel's cpumap reports it");
+
+        onCpu.close();
+        two.send(0x0a000002, 17, 20);
+        two.stack.run();
+        assertEquals(in + 2, two.ipv4.counters(two.b).get("IpInReceives"), "an entry whose program is gone passes nothing");
+        assertEquals(dropped + 2, two.vb.stats().get(DeviceStats.Field.RX_DROPPED), "and counts the drop");
+        assertEquals(0, two.stack.core().pool().inUse(), "nothing leaked on any path");
+    }
 }

@@ -63,4 +63,16 @@ public interface NetCore {
         skb.free();
         return false;
     }
+
+    /**
+     * {@link #enqueueToBacklog(org.modnet.api.skb.SkBuff, int)} with a first step that runs on CPU
+     * {@code cpu}, in its softirq, before the frame enters the stack: a cpumap entry's XDP program runs
+     * there. The step returns true to let the frame go on into the stack, false when it has taken the
+     * frame (sent it elsewhere, or freed it and counted the drop).
+     */
+    default boolean enqueueToBacklog(org.modnet.api.skb.SkBuff skb, int cpu,
+            java.util.function.Predicate<org.modnet.api.skb.SkBuff> first) {
+        skb.free();
+        return false;
+    }
 }

@@ -26,7 +26,9 @@ public abstract class BpfMap implements MapSpec {
     private static final int E2BIG = -7;
     private static final int EINVAL = -22;
     private static final int ENOMEM = -12;
-    private static final int EOPNOTSUPP = -95;
+    private static final int EOVERFLOW = -75;
+    /** The largest queue a cpumap entry may ask for ({@code struct bpf_cpumap_val.qsize}). */
+    private static final int CPUMAP_MAX_QSIZE = 16384;
 
     private static final java.util.concurrent.atomic.AtomicInteger IDS = new java.util.concurrent.atomic.AtomicInteger();
 
@@ -227,14 +229,15 @@ public abstract class BpfMap implements MapSpec {
         if (key.length != keySize || value.length != valueSize) {
             return EINVAL;
         }
+        if (type == Verifier.MAP_CPUMAP && Integer.compareUnsigned(u32(value, 0), CPUMAP_MAX_QSIZE) > 0) {
+            return EOVERFLOW; // cpu_map_update_elem's sanity limit on the queue size
+        }
         int program = entryProgram(value);
         if (program != 0) {
-            if (type == Verifier.MAP_CPUMAP) {
-                return EOPNOTSUPP; // a cpumap entry's program would run on the target CPU's backlog: not yet
-            }
+            AttachType expected = type == Verifier.MAP_CPUMAP ? AttachType.XDP_CPUMAP : AttachType.XDP_DEVMAP;
             LoadedProgram p = LoadedProgram.byId(program);
-            if (p == null || p.type() != ProgType.XDP || p.attachType() != AttachType.XDP_DEVMAP) {
-                return EINVAL; // as dev_map_update_elem refuses a program that is not BPF_XDP_DEVMAP
+            if (p == null || p.type() != ProgType.XDP || p.attachType() != expected) {
+                return EINVAL; // as dev_map_update_elem and cpu_map_update_elem refuse a program of another attach type
             }
         }
         int r = 0;
@@ -251,16 +254,20 @@ public abstract class BpfMap implements MapSpec {
     /**
      * The {@code bpf_prog} of a devmap's or cpumap's 8-byte value ({@code struct bpf_devmap_val},
      * {@code struct bpf_cpumap_val}): the id of a program that runs on each frame after the redirect, 0
-     * for none. A devmap entry's must be a loaded {@link AttachType#XDP_DEVMAP} program; modnet does not
-     * run cpumap entries' programs yet, so a cpumap entry that names one is refused (EOPNOTSUPP) rather
-     * than used without it. Like a prog array's slot, the entry names the program by id and does not
-     * keep it loaded.
+     * for none. A devmap entry's must be a loaded {@link AttachType#XDP_DEVMAP} program, a cpumap
+     * entry's an {@link AttachType#XDP_CPUMAP} one. Like a prog array's slot, the entry names the
+     * program by id and does not keep it loaded.
      */
     final int entryProgram(byte[] value) {
         if (!redirectMap(type) || valueSize != 8) {
             return 0;
         }
-        return (value[4] & 0xff) | (value[5] & 0xff) << 8 | (value[6] & 0xff) << 16 | (value[7] & 0xff) << 24;
+        return u32(value, 4);
+    }
+
+    /** The little-endian 32-bit word at {@code off}. */
+    private static int u32(byte[] b, int off) {
+        return (b[off] & 0xff) | (b[off + 1] & 0xff) << 8 | (b[off + 2] & 0xff) << 16 | (b[off + 3] & 0xff) << 24;
     }
 
     private static boolean redirectMap(int type) {

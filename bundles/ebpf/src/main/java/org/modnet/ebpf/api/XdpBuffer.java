@@ -144,7 +144,7 @@ public final class XdpBuffer {
         return redirectCpu;
     }
 
-    /** The id of the program of the devmap entry the frame was redirected through, 0 for none. */
+    /** The id of the program of the devmap or cpumap entry the frame was redirected through, 0 for none. */
     public int redirectProgram() {
         return redirectProgram;
     }
@@ -213,12 +213,11 @@ public final class XdpBuffer {
             }
             if (map.type() == Verifier.MAP_CPUMAP) {
                 x.redirectCpu = (int) r2;
-                x.redirectProgram = 0;
             } else {
                 x.redirectCpu = -1;
                 x.redirectIfindex = target;
-                x.redirectProgram = map.entryProgram(value);
             }
+            x.redirectProgram = map.entryProgram(value);
             return XDP_REDIRECT;
         });
         return h;
