@@ -192,6 +192,67 @@ class LauncherTest {
         }
     }
 
+    /**
+     * Ctrl-C (SIGINT) in an attached session ends the command it runs in the instance (ping's
+     * statistics come before the next command's output), and the session goes on, as with the local
+     * shell; with {@code -c}, the rest of the list is skipped and the status is 130. The clients are
+     * started as a terminal's foreground job starts them, with SIGINT at its default.
+     */
+    @Test
+    void ctrlCInAnAttachedSessionEndsTheCommandAndTheSessionGoesOn() throws Exception {
+        assumeTrue(Processes.onPath("env") && Processes.onPath("kill"), "needs env and kill from coreutils and procps");
+        String name = "it-int-" + ProcessHandle.current().pid();
+        Path log = Files.createTempFile("modnet-attach", ".log");
+        try (Instance instance = Instance.start(name)) {
+            Result setup = Processes.run(MODNET, "attach", "-n", name, "-c",
+                    "ip netns add x ; ip -n x link set lo up ; ip -n x addr add 127.0.0.1/8 dev lo");
+            assertEquals(0, setup.status(), setup.toString());
+            Process client = new ProcessBuilder("env", "--default-signal=INT", MODNET, "attach", "-n", name).redirectErrorStream(true)
+                    .redirectOutput(log.toFile()).start();
+            try (var in = client.getOutputStream()) {
+                in.write("ip netns exec x ping -i 0.2 127.0.0.1\n".getBytes());
+                in.flush();
+                assertTrue(waitFor(log, "icmp_seq=3 "), "ping runs:\n" + Files.readString(log));
+                assertEquals(0, new ProcessBuilder("kill", "-INT", Long.toString(client.pid())).start().waitFor());
+                assertTrue(waitFor(log, "ping statistics"), "Ctrl-C ended ping:\n" + Files.readString(log));
+                assertTrue(client.isAlive(), "the session goes on:\n" + Files.readString(log));
+                in.write("echo after-ctrl-c\nexit\n".getBytes());
+            }
+            assertTrue(client.waitFor(20, TimeUnit.SECONDS), Files.readString(log));
+            String out = Files.readString(log);
+            assertTrue(out.contains("after-ctrl-c"), "the next line ran:\n" + out);
+            assertTrue(out.lastIndexOf("rtt min/avg/max/mdev") < out.indexOf("after-ctrl-c"), "ping's last words came first:\n" + out);
+            assertFalse(out.contains("failed"), "Ctrl-C is no failure:\n" + out);
+            assertEquals(0, client.exitValue(), "exit gives the last command's status:\n" + out);
+
+            Process nc = new ProcessBuilder("env", "--default-signal=INT", MODNET, "attach", "-n", name, "-c",
+                    "ip netns exec x nc -u -l 5001; echo not-reached").redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            assertTrue(listening(name, "0.0.0.0:5001", true), "nc listens");
+            assertEquals(0, new ProcessBuilder("kill", "-INT", Long.toString(nc.pid())).start().waitFor());
+            assertTrue(nc.waitFor(20, TimeUnit.SECONDS), Files.readString(log));
+            assertEquals(130, nc.exitValue(), "ended by Ctrl-C:\n" + Files.readString(log));
+            assertFalse(Files.readString(log).contains("not-reached"), "the rest of the list is skipped");
+            assertTrue(listening(name, "0.0.0.0:5001", false), "nc's socket is closed");
+            assertEquals(0, Processes.run(MODNET, "attach", "-n", name, "-c", "shutdown").status());
+            assertTrue(instance.process.waitFor(20, TimeUnit.SECONDS));
+        } finally {
+            Files.deleteIfExists(log);
+        }
+    }
+
+    /** Waits (up to 20 s) until {@code ss} in namespace x shows the address listening, or not. */
+    private static boolean listening(String instance, String address, boolean wanted) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (System.nanoTime() < deadline) {
+            String ss = Processes.run(MODNET, "attach", "-n", instance, "-c", "ip netns exec x ss -u -a -n").out();
+            if (ss.contains(address) == wanted) {
+                return true;
+            }
+            Thread.sleep(100);
+        }
+        return false;
+    }
+
     @Test
     void anotherUserCannotAttachEvenWhenTheSocketModeIsWidened() throws Exception {
         assumeTrue(Processes.isRoot() && Processes.onPath("runuser"),

@@ -21,7 +21,8 @@ import java.util.List;
  * {@code bin/modnet attach [-n NAME] [-c "cmd; cmd"]}: runs commands in a running instance through
  * its control socket, or, without {@code -c}, reads command lines from standard input (with a prompt
  * when it is a terminal). Plain Java: it runs outside OSGi, with this bundle's jar as its class path.
- * The exit status is the last command's (126 when the instance refuses the caller).
+ * Ctrl-C ends the running command in the instance, and the session goes on. The exit status is the
+ * last command's (126 when the instance refuses the caller).
  */
 public final class AttachClient {
     private AttachClient() {
@@ -65,6 +66,7 @@ public final class AttachClient {
                 return relay(hello, in, stdout, stderr); // refused: the reason, then the status
             }
             if (options.commands() != null) {
+                CtrlC.handle(() -> interrupt(out));
                 Frames.write(out, Frames.COMMAND, options.commands());
                 int status = relay(in, stdout, stderr);
                 Frames.write(out, Frames.QUIT, "");
@@ -81,11 +83,21 @@ public final class AttachClient {
     private static int interactive(String name, DataInputStream in, DataOutputStream out, PrintStream stdout,
             PrintStream stderr) throws IOException {
         boolean terminal = System.console() != null && System.console().isTerminal();
+        String prompt = "modnet[" + name + "]> ";
         BufferedReader lines = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean();
+        CtrlC.handle(() -> {
+            if (running.get()) {
+                interrupt(out); // the command's end comes back as its status, and the prompt after it
+            } else if (terminal) {
+                stdout.print("\n" + prompt); // the terminal dropped the line typed so far, as a shell's prompt does
+                stdout.flush();
+            }
+        });
         int status = 0;
         while (true) {
             if (terminal) {
-                stdout.print("modnet[" + name + "]> ");
+                stdout.print(prompt);
                 stdout.flush();
             }
             String line = lines.readLine();
@@ -96,11 +108,28 @@ public final class AttachClient {
             if (line.isBlank()) {
                 continue;
             }
-            Frames.write(out, Frames.COMMAND, line);
-            status = relay(in, stdout, stderr);
+            running.set(true);
+            try {
+                Frames.write(out, Frames.COMMAND, line);
+                status = relay(in, stdout, stderr);
+            } finally {
+                running.set(false);
+            }
             if (status == 126) {
                 return status;
             }
+        }
+    }
+
+    /**
+     * Ctrl-C: the instance interrupts the command this client runs, which then ends with its status
+     * (130 for most), and the session goes on, as with the local shell.
+     */
+    private static void interrupt(DataOutputStream out) {
+        try {
+            Frames.write(out, Frames.INTERRUPT, "");
+        } catch (IOException e) {
+            // the connection is gone: the instance interrupts the command on its own
         }
     }
 

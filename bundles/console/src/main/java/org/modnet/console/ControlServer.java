@@ -105,13 +105,18 @@ final class ControlServer implements AutoCloseable {
             }
             Frames.write(out, Frames.READY, "");
             DataInputStream in = new DataInputStream(Channels.newInputStream(channel));
-            PrintStream sessionOut = new PrintStream(new Frames.FrameOutputStream(out, Frames.OUT), true, StandardCharsets.UTF_8);
-            PrintStream sessionErr = new PrintStream(new Frames.FrameOutputStream(out, Frames.ERR), true, StandardCharsets.UTF_8);
+            Quiet quiet = new Quiet();
+            PrintStream sessionOut = new PrintStream(quiet.watch(new Frames.FrameOutputStream(out, Frames.OUT)), true, StandardCharsets.UTF_8);
+            PrintStream sessionErr = new PrintStream(quiet.watch(new Frames.FrameOutputStream(out, Frames.ERR)), true, StandardCharsets.UTF_8);
             CommandSession session = sessions.apply(new SessionStreams(InputStream.nullInputStream(), sessionOut, sessionErr));
             Executor executor = new Executor(session, sessionOut, sessionErr);
             BlockingQueue<Frames.Frame> frames = new LinkedBlockingQueue<>();
             AtomicBoolean served = new AtomicBoolean();
-            Thread.ofVirtual().name("modnet-attach-reader").start(() -> readFrames(in, frames, executor, served));
+            AtomicBoolean interrupted = new AtomicBoolean();
+            Thread.ofVirtual().name("modnet-attach-reader").start(() -> readFrames(in, frames, executor, served, () -> {
+                interrupted.set(true); // before the job is interrupted: Gogo's wait for it ends at once
+                quiet.touch();
+            }));
             try {
                 Frames.Frame frame;
                 while ((frame = frames.take()).type() != Frames.QUIT) {
@@ -121,6 +126,9 @@ final class ControlServer implements AutoCloseable {
                     inFlight.incrementAndGet();
                     try {
                         int status = executor.executeScript(frame.text());
+                        if (interrupted.getAndSet(false)) {
+                            quiet.await(); // the interrupted command's last words before its status
+                        }
                         sessionOut.flush();
                         sessionErr.flush();
                         Frames.writeStatus(out, status);
@@ -142,13 +150,20 @@ final class ControlServer implements AutoCloseable {
     private static final Frames.Frame GONE = new Frames.Frame(Frames.QUIT, new byte[0]);
 
     /**
-     * Reads the client's frames for the session. When the client goes away (its Ctrl-C kills it, or
+     * Reads the client's frames for the session; an interrupt (the client's Ctrl-C) interrupts the
+     * running command at once. When the client goes away (its Ctrl-C kills it, or
      * its terminal closes) the command it started is interrupted, as a hangup ends a shell's job,
      * until the session has finished: {@code nc -l} does not outlive the attach that ran it.
      */
-    private static void readFrames(DataInputStream in, BlockingQueue<Frames.Frame> frames, Executor executor, AtomicBoolean served) {
+    private static void readFrames(DataInputStream in, BlockingQueue<Frames.Frame> frames, Executor executor, AtomicBoolean served,
+            Runnable onInterrupt) {
         try {
             for (Frames.Frame f = Frames.read(in); f != null; f = Frames.read(in)) {
+                if (f.type() == Frames.INTERRUPT) {
+                    onInterrupt.run();
+                    executor.interrupt(); // the client's Ctrl-C: now, not after the command it would end
+                    continue;
+                }
                 frames.add(f);
                 if (f.type() == Frames.QUIT) {
                     return;

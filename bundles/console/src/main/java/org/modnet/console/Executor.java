@@ -14,6 +14,8 @@ import org.modnet.api.shell.CommandException;
  * {@code gogo: CommandNotFoundException: Command not found: foo}.
  */
 final class Executor {
+    /** The status of a command that Ctrl-C ended, as a shell reports a job that SIGINT ended (128 + 2). */
+    static final int INTERRUPTED = 130;
     private final CommandSession session;
     private final PrintStream out;
     private final PrintStream err;
@@ -55,7 +57,7 @@ final class Executor {
             Throwable cause = unwrap(t);
             if (cause instanceof InterruptedException) {
                 Thread.interrupted();
-                return 130; // ended by Ctrl-C, as a shell reports a job that SIGINT ended (128 + 2)
+                return INTERRUPTED;
             }
             if (cause instanceof CommandException ce) {
                 if (!ce.getMessage().isEmpty()) {
@@ -70,13 +72,19 @@ final class Executor {
         }
     }
 
-    /** Runs every command of a {@code -c} script; the status is the first failure's, else 0. */
+    /**
+     * Runs every command of a {@code -c} script; the status is the first failure's, else 0. A command
+     * ended by Ctrl-C (130) ends the script too, as SIGINT ends a shell's list.
+     */
     int executeScript(String script) {
         int status = 0;
         for (String command : CommandLines.split(script)) {
             int s = execute(command);
             if (s != 0 && status == 0) {
                 status = s;
+            }
+            if (s == INTERRUPTED) {
+                break;
             }
         }
         return status;

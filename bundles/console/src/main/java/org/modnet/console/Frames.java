@@ -13,7 +13,8 @@ import java.nio.charset.StandardCharsets;
  * The server speaks first: {@link #READY}, or a refusal ({@link #ERR} then {@link #STATUS}) and the
  * end of the connection. The client then sends {@link #COMMAND} (a script, run like {@code -c}) and
  * {@link #QUIT}; the server answers with {@link #OUT} and {@link #ERR} bytes and closes each command
- * with {@link #STATUS}.
+ * with {@link #STATUS}. {@link #INTERRUPT} (the client's Ctrl-C) may come at any time: it interrupts
+ * the command running then, as a terminal's Ctrl-C ends a shell's foreground job.
  */
 final class Frames {
     static final byte READY = 'R';
@@ -22,6 +23,7 @@ final class Frames {
     static final byte OUT = 'O';
     static final byte ERR = 'E';
     static final byte STATUS = 'X';
+    static final byte INTERRUPT = 'I';
     static final int MAX_FRAME = 1 << 20;
 
     private Frames() {

@@ -37,8 +37,8 @@ final class InteractiveShell {
     int run(java.util.function.BooleanSupplier stop) throws IOException {
         try (Terminal terminal = systemTerminal()) {
             this.terminal = terminal;
-            Written written = new Written(terminal.output());
-            PrintStream out = new PrintStream(written, true);
+            Quiet written = new Quiet();
+            PrintStream out = new PrintStream(written.watch(terminal.output()), true);
             CommandSession session = processor.createSession(terminal.input(), out, out);
             Executor executor = new Executor(session, out, out);
             LineReader reader = LineReaderBuilder.builder()
@@ -79,7 +79,7 @@ final class InteractiveShell {
      * JLine catches outside {@code readLine} too) interrupts the job's threads, so {@code nc -l},
      * {@code bpftool prog tracelog} and the like end, and the shell takes the next line.
      */
-    private static int executeInterruptibly(Terminal terminal, Executor executor, String line, Written written) {
+    private static int executeInterruptibly(Terminal terminal, Executor executor, String line, Quiet written) {
         java.util.concurrent.atomic.AtomicBoolean interrupted = new java.util.concurrent.atomic.AtomicBoolean();
         Terminal.SignalHandler previous = terminal.handle(Terminal.Signal.INT, signal -> {
             interrupted.set(true); // before the job is interrupted: Gogo's wait for it ends at once
@@ -91,49 +91,7 @@ final class InteractiveShell {
         } finally {
             terminal.handle(Terminal.Signal.INT, previous);
             if (interrupted.get()) {
-                written.awaitQuiet();
-            }
-        }
-    }
-
-    /**
-     * The terminal's output, noting when it was last written. Gogo stops waiting for an interrupted
-     * job at once, while its command may still be writing its last words (ping's statistics); the
-     * next prompt waits until the output has been quiet for 100 ms since the interrupt (at most 2 s),
-     * so it comes after them.
-     */
-    private static final class Written extends java.io.FilterOutputStream {
-        private volatile long last = System.nanoTime();
-
-        Written(java.io.OutputStream out) {
-            super(out);
-        }
-
-        @Override
-        public void write(int b) throws IOException {
-            last = System.nanoTime();
-            out.write(b);
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) throws IOException {
-            last = System.nanoTime();
-            out.write(b, off, len);
-        }
-
-        /** Counts the interrupt as output: the quiet wait starts from it. */
-        void touch() {
-            last = System.nanoTime();
-        }
-
-        void awaitQuiet() {
-            long deadline = System.nanoTime() + 2_000_000_000L;
-            try {
-                while (System.nanoTime() - last < 100_000_000L && System.nanoTime() < deadline) {
-                    Thread.sleep(10);
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+                written.await();
             }
         }
     }
