@@ -113,6 +113,17 @@ final class CoreEngine implements NetCore {
     }
 
     @Override
+    public int currentCpu() {
+        Thread t = Thread.currentThread();
+        for (Softirq s : softirqs) {
+            if (s.runsOn(t)) {
+                return s.cpu();
+            }
+        }
+        return -1;
+    }
+
+    @Override
     public boolean enqueueToBacklog(SkBuff skb, int cpu) {
         return enqueueToBacklog(skb, cpu, null);
     }

@@ -135,6 +135,11 @@ public final class NetCoreComponent implements NetCore {
     }
 
     @Override
+    public int currentCpu() {
+        return engine.currentCpu();
+    }
+
+    @Override
     public boolean enqueueToBacklog(SkBuff skb, int cpu) {
         return engine.enqueueToBacklog(skb, cpu);
     }

@@ -27,8 +27,13 @@ final class SkbRing {
     }
 
     private final SkBuff[] slots;
-    /** What a producer attached to each frame, for a ring made with tags (a CPU's backlog); else null. */
-    private final Object[] tags;
+    /** Whether frames may carry tags (a CPU's backlog). */
+    private final boolean tagged;
+    /**
+     * What a producer attached to each frame; made at the first tag, so that rings whose frames never
+     * carry one hold no second array (the backlog's is 64 Ki slots).
+     */
+    private volatile Object[] tags;
     /** The tag of the frame {@link #poll} took last (the consumer's own). */
     private Object taken;
     private final int mask;
@@ -51,7 +56,7 @@ final class SkbRing {
         this.size = size;
         this.slots = new SkBuff[Integer.highestOneBit(Math.max(1, size - 1)) << 1];
         this.mask = slots.length - 1;
-        this.tags = tagged ? new Object[slots.length] : null;
+        this.tagged = tagged;
     }
 
     int size() {
@@ -76,10 +81,8 @@ final class SkbRing {
                 return false;
             }
         } while (!TAIL.compareAndSet(this, t, t + 1));
-        if (tags != null) {
-            tags[(int) (t & mask)] = tag; // published by the release store of the frame
-        } else if (tag != null) {
-            throw new IllegalStateException("a ring without tags");
+        if (tag != null) {
+            tags()[(int) (t & mask)] = tag; // published by the release store of the frame
         }
         SLOTS.setRelease(slots, (int) (t & mask), skb);
         return true;
@@ -99,13 +102,30 @@ final class SkbRing {
         if (skb == null) {
             return null;
         }
-        if (tags != null) {
-            taken = tags[i];
-            tags[i] = null;
+        Object[] t = tags;
+        if (t != null) {
+            taken = t[i];
+            t[i] = null;
         }
         SLOTS.setRelease(slots, i, null);
         HEAD.setRelease(this, h + 1);
         return skb;
+    }
+
+    private Object[] tags() {
+        Object[] t = tags;
+        if (t == null) {
+            if (!tagged) {
+                throw new IllegalStateException("a ring without tags");
+            }
+            synchronized (this) {
+                t = tags;
+                if (t == null) {
+                    tags = t = new Object[slots.length];
+                }
+            }
+        }
+        return t;
     }
 
     /** Consumer: the tag of the frame the last {@link #poll} returned (null for none, or an untagged ring). */

@@ -18,6 +18,12 @@ import org.modnet.api.net.SoftnetStat;
  * themselves instead of running the thread.
  */
 final class Softirq {
+    /**
+     * The thread running a round of this CPU's softirq now (a test's thread, in manual mode), or null:
+     * what {@code smp_processor_id()} reads for threads other than the CPU's own ksoftirqd.
+     */
+    private volatile Thread runner;
+
     private static final VarHandle SCHEDULED;
     private static final VarHandle SLEEPING;
 
@@ -71,7 +77,23 @@ final class Softirq {
 
     /** {@code run_timer_softirq}: calls the timers that are due by the clock; returns how many ran. */
     int runTimers() {
-        return timers.advance(nanoClock.getAsLong() / 1_000_000);
+        Thread previous = enter();
+        try {
+            return timers.advance(nanoClock.getAsLong() / 1_000_000);
+        } finally {
+            runner = previous;
+        }
+    }
+
+    /** Whether {@code t} runs this CPU's softirq now: its ksoftirqd thread, or a thread running a round of it. */
+    boolean runsOn(Thread t) {
+        return t == thread || t == runner;
+    }
+
+    private Thread enter() {
+        Thread previous = runner;
+        runner = Thread.currentThread();
+        return previous;
     }
 
     int cpu() {
@@ -96,6 +118,15 @@ final class Softirq {
      * so the caller runs another round; the thread does at once, as ksoftirqd would.
      */
     boolean netRxAction() {
+        Thread previous = enter();
+        try {
+            return rxAction();
+        } finally {
+            runner = previous;
+        }
+    }
+
+    private boolean rxAction() {
         takeScheduled();
         int left = budget.getAsInt();
         long deadline = nanoClock.getAsLong() + budgetUsecs.getAsInt() * 1000L;

@@ -3,9 +3,9 @@ package org.modnet.xdp;
 import java.lang.foreign.MemorySegment;
 import java.util.Map;
 import java.util.WeakHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import org.modnet.api.net.DeviceStats;
+import org.modnet.api.net.NetCore;
 import org.modnet.api.net.NetDevice;
 import org.modnet.api.net.XdpHook;
 import org.modnet.api.skb.SkBuff;
@@ -14,7 +14,7 @@ import org.modnet.ebpf.api.LoadedProgram;
 import org.modnet.ebpf.api.XdpBuffer;
 
 /**
- * A loaded eBPF program at a device's XDP hook: each softirq thread runs it in its own address space
+ * A loaded eBPF program at a device's XDP hook: each CPU's softirq runs it in that CPU's address space
  * (its stack, its per-CPU map values) on the frame's buffer in place; moves of the frame's start and
  * end become the skb's; XDP_REDIRECT queues the frame on the target device of the same namespace (a
  * target that is missing or down makes the run XDP_ABORTED, as {@code xdp_do_redirect} failing does),
@@ -28,14 +28,27 @@ import org.modnet.ebpf.api.XdpBuffer;
 public final class EbpfXdpHook implements XdpHook {
 
     private final LoadedProgram program;
-    private final AtomicInteger cpus = new AtomicInteger();
-    private final ThreadLocal<PerCpu> perCpu;
+    /** By CPU, for runs in a CPU's softirq, which are never concurrent. */
+    private volatile PerCpu[] byCpu = new PerCpu[0];
+    /** By thread, for runs outside any softirq (native XDP on a veth whose peer a shell command sends on). */
+    private final ThreadLocal<PerCpu> byThread = new ThreadLocal<>();
+    /** The core of the device the hook serves, from its first run. */
+    private NetCore core;
 
-    /** One softirq thread's: its address space for the program, and for the devmap entries' programs it meets. */
+    /**
+     * One CPU's (or one thread's): its address space for the program, and for the devmap and cpumap
+     * entries' programs it meets. Its CPU is what {@code bpf_get_smp_processor_id} returns and which
+     * CPU's values of per-CPU maps the programs use.
+     */
     private final class PerCpu {
-        final int cpu = cpus.getAndIncrement();
-        final XdpBuffer own = new XdpBuffer(program.memory(cpu));
+        final int cpu;
+        final XdpBuffer own;
         final Map<LoadedProgram, XdpBuffer> entries = new WeakHashMap<>();
+
+        PerCpu(int cpu) {
+            this.cpu = cpu;
+            this.own = new XdpBuffer(program.memory(cpu));
+        }
 
         XdpBuffer entry(LoadedProgram p) {
             return entries.computeIfAbsent(p, q -> new XdpBuffer(q.memory(cpu)));
@@ -44,7 +57,43 @@ public final class EbpfXdpHook implements XdpHook {
 
     public EbpfXdpHook(LoadedProgram program) {
         this.program = program;
-        this.perCpu = ThreadLocal.withInitial(PerCpu::new);
+    }
+
+    /**
+     * The address space for a run on this thread: its CPU's, in a softirq, as the kernel runs XDP with
+     * the CPU it is on; else the thread's own, counted as a CPU chosen by the thread (a thread
+     * outside softirq shares that CPU's per-CPU map values, not its stack).
+     */
+    private PerCpu perCpu(NetDevice dev) {
+        NetCore core = this.core;
+        if (core == null) {
+            core = this.core = dev.namespace().core(); // a hook serves one device, of one core
+        }
+        int cpu = core.currentCpu();
+        if (cpu < 0) {
+            PerCpu c = byThread.get();
+            return c != null ? c : ownPerCpu(core);
+        }
+        PerCpu[] all = byCpu;
+        PerCpu c = cpu < all.length ? all[cpu] : null;
+        return c != null ? c : create(cpu);
+    }
+
+    private PerCpu ownPerCpu(NetCore core) {
+        PerCpu c = new PerCpu((int) Math.floorMod(Thread.currentThread().threadId(), (long) core.cpus()));
+        byThread.set(c);
+        return c;
+    }
+
+    private synchronized PerCpu create(int cpu) {
+        PerCpu[] all = byCpu;
+        if (cpu < all.length && all[cpu] != null) {
+            return all[cpu];
+        }
+        PerCpu[] grown = java.util.Arrays.copyOf(all, Math.max(all.length, cpu + 1));
+        grown[cpu] = new PerCpu(cpu);
+        byCpu = grown;
+        return grown[cpu];
     }
 
     /**
@@ -70,7 +119,7 @@ public final class EbpfXdpHook implements XdpHook {
 
     @Override
     public int run(SkBuff skb, NetDevice dev, int rxQueue) {
-        PerCpu c = perCpu.get();
+        PerCpu c = perCpu(dev);
         XdpBuffer x = c.own;
         x.device(dev);
         int start = skb.data();
@@ -85,7 +134,7 @@ public final class EbpfXdpHook implements XdpHook {
     /** Native XDP: the program on the driver's buffer in place; a redirected frame is copied into an skb for its target. */
     @Override
     public long runFrame(MemorySegment buffer, int data, int len, NetDevice dev, int rxQueue) {
-        PerCpu c = perCpu.get();
+        PerCpu c = perCpu(dev);
         XdpBuffer x = c.own;
         x.device(dev);
         int action = x.run(program, buffer, data, len, dev.ifindex(), rxQueue);
@@ -186,7 +235,7 @@ public final class EbpfXdpHook implements XdpHook {
         NetDevice dev = skb.dev();
         LoadedProgram p = LoadedProgram.byId(id);
         int action = XDP_ABORTED;
-        PerCpu c = perCpu.get();
+        PerCpu c = perCpu(dev);
         XdpBuffer e = null;
         if (p != null) {
             e = c.entry(p);

@@ -292,8 +292,12 @@ class EbpfXdpHookTest {
         ThreeNamespaces two = new ThreeNamespaces(2);
         stack = two.stack;
         String engine = variant.split("/")[0];
-        BpfMap seen = BpfMap.create("seen", Verifier.MAP_ARRAY, 4, 8, 1, 0, 1);
+        BpfMap seen = BpfMap.create("seen", Verifier.MAP_ARRAY, 4, 12, 1, 0, 1);
         LoadedProgram onCpu = LoadedProgram.load("on_cpu", Assembler.assemble("""
+                mov %r9, %r1
+                call 8
+                mov %r1, %r9
+                mov %r9, %r0
                 ldxw %r6, [%r1+12]
                 ldxw %r8, [%r1+16]
                 ldxw %r2, [%r1+0]
@@ -313,6 +317,7 @@ class EbpfXdpHookTest {
                 jeq %r1, 0, out
                 stxw [%r1+0], %r6
                 stxw [%r1+4], %r8
+                stxw [%r1+8], %r9
                 mov %r0, 2
                 jeq %r7, 17, out
                 mov %r0, 1
@@ -356,6 +361,7 @@ class EbpfXdpHookTest {
         java.nio.ByteBuffer v = java.nio.ByteBuffer.wrap(seen.lookup(new byte[4])).order(java.nio.ByteOrder.LITTLE_ENDIAN);
         assertEquals(two.vb.ifindex(), v.getInt(0), "the program saw vb as ingress_ifindex");
         assertEquals(0, v.getInt(4), "and queue 0, as the kernel's cpumap reports it");
+        assertEquals(other, v.getInt(8), "bpf_get_smp_processor_id: the entry's CPU");
 
         onCpu.close();
         two.send(0x0a000002, 17, 20);
@@ -363,5 +369,59 @@ class EbpfXdpHookTest {
         assertEquals(in + 2, two.ipv4.counters(two.b).get("IpInReceives"), "an entry whose program is gone passes nothing");
         assertEquals(dropped + 2, two.vb.stats().get(DeviceStats.Field.RX_DROPPED), "and counts the drop");
         assertEquals(0, two.stack.core().pool().inUse(), "nothing leaked on any path");
+    }
+
+    /**
+     * A program runs as the CPU whose softirq polls the device, as the kernel's XDP does:
+     * bpf_get_smp_processor_id is that CPU, and a per-CPU map counts on that CPU's values only.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = { "interpreter", "jit" })
+    void aProgramRunsAsTheCpuWhoseSoftirqPollsTheDevice(String engine) throws Exception {
+        stack.shutdown();
+        ThreeNamespaces two = new ThreeNamespaces(2);
+        stack = two.stack;
+        BpfMap hits = BpfMap.create("hits", Verifier.MAP_PERCPU_ARRAY, 4, 8, 1, 0, 2);
+        BpfMap cpu = BpfMap.create("cpu", Verifier.MAP_ARRAY, 4, 4, 1, 0, 1);
+        List<BpfMap> maps = List.of(hits, cpu);
+        LoadedProgram p = LoadedProgram.load("prog", Assembler.assemble("""
+                call 8
+                mov %r6, %r0
+                stw [%r10-4], 0
+                ldmap %r1, 1
+                mov %r2, %r10
+                add %r2, -4
+                call 1
+                jeq %r0, 0, out
+                stxw [%r0+0], %r6
+                ldmap %r1, 0
+                mov %r2, %r10
+                add %r2, -4
+                call 1
+                jeq %r0, 0, out
+                ldxdw %r1, [%r0+0]
+                add %r1, 1
+                stxdw [%r0+0], %r1
+                out:
+                mov %r0, 2
+                exit
+                """), ProgType.XDP, maps, HelperProtos.XDP, XdpBuffer.helpers(maps), engine, false, null);
+        for (NetDevice dev : List.of(two.vb, two.va)) {
+            int polling = dev.rxQueue(0).cpu();
+            dev.setXdp(new EbpfXdpHook(p));
+            long[] before = { perCpu(hits, 0), perCpu(hits, 1) };
+            two.send(0x0a000002, 17, 20); // vb receives it; B answers with a port unreachable, which va receives
+            two.stack.run();
+            assertEquals(polling, java.nio.ByteBuffer.wrap(cpu.lookup(new byte[4])).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt(),
+                    dev.name() + ": the CPU that polls it");
+            assertEquals(before[polling] + 1, perCpu(hits, polling), dev.name() + ": counted on its CPU");
+            assertEquals(before[1 - polling], perCpu(hits, 1 - polling), dev.name() + ": and on no other");
+            dev.setXdp(null);
+        }
+        assertTrue(two.va.rxQueue(0).cpu() != two.vb.rxQueue(0).cpu(), "the two devices are polled on different CPUs");
+    }
+
+    private static long perCpu(BpfMap map, int cpu) {
+        return java.nio.ByteBuffer.wrap(map.lookup(new byte[4], cpu)).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
     }
 }

@@ -25,6 +25,15 @@ public interface NetCore {
     /** The number of softirq threads ("CPUs") that poll receive queues. */
     int cpus();
 
+    /**
+     * {@code smp_processor_id()} in softirq context: the CPU whose softirq (receive polls, timers) the
+     * calling thread runs now, or -1 outside any softirq (a shell command, an application's thread).
+     * Runs on one CPU are never concurrent, which is what per-CPU data relies on.
+     */
+    default int currentCpu() {
+        return -1;
+    }
+
     /** Per-CPU receive statistics, {@code /proc/net/softnet_stat}. */
     List<SoftnetStat> softnetStats();
 
