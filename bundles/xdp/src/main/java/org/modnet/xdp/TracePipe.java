@@ -26,29 +26,33 @@ public final class TracePipe implements ProcFile {
 
     private final int capacity;
     private final int cpus;
+    /** The CPU whose softirq the calling thread runs, or -1 ({@link NetCore#currentCpu}). */
+    private final java.util.function.IntSupplier currentCpu;
     private final ArrayDeque<String> lines = new ArrayDeque<>();
     private long written;
 
     @Activate
     public TracePipe(@Reference NetCore core) {
-        this(CAPACITY, core.cpus());
+        this(CAPACITY, core.cpus(), core::currentCpu);
     }
 
-    TracePipe(int capacity, int cpus) {
+    TracePipe(int capacity, int cpus, java.util.function.IntSupplier currentCpu) {
         this.capacity = capacity;
         this.cpus = cpus;
+        this.currentCpu = currentCpu;
     }
 
     /**
-     * A {@code bpf_trace_printk} line, as ftrace prints it: the task ({@link #comm}) and its id, the CPU (a softirq
-     * thread's, {@code ksoftirqd/N}; 0 for a shell's test run), flags for softirq context, the
+     * A {@code bpf_trace_printk} line, as ftrace prints it: the task ({@link #comm}) and its id, the CPU (the one
+     * whose softirq the thread runs, as {@code bpf_get_smp_processor_id} gives it; else a
+     * {@code ksoftirqd/N} thread's N; 0 for a shell's test run), flags for softirq context, the
      * monotonic time in seconds (the clock of {@code bpf_ktime_get_ns}), and the message.
      */
     public void printk(String message) {
         Thread t = Thread.currentThread();
         String name = comm(t.getName());
         long now = System.nanoTime();
-        String line = String.format("%16s-%-7d [%03d] ..s1. %6d.%06d: bpf_trace_printk: %s", name, t.threadId(), cpuOf(name),
+        String line = String.format("%16s-%-7d [%03d] ..s1. %6d.%06d: bpf_trace_printk: %s", name, t.threadId(), cpu(name),
                 TimeUnit.NANOSECONDS.toSeconds(now), TimeUnit.NANOSECONDS.toMicros(now) % 1_000_000, message);
         synchronized (this) {
             if (lines.size() == capacity) {
@@ -67,6 +71,11 @@ public final class TracePipe implements ProcFile {
     static String comm(String thread) {
         String name = thread.startsWith("pipe-") ? thread.substring("pipe-".length()).split(" ", 2)[0] : thread.replace(' ', '_');
         return name.length() > 15 ? name.substring(0, 15) : name;
+    }
+
+    private int cpu(String thread) {
+        int cpu = currentCpu.getAsInt();
+        return cpu >= 0 ? cpu : cpuOf(thread);
     }
 
     private static int cpuOf(String thread) {

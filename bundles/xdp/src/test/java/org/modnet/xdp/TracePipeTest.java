@@ -18,7 +18,7 @@ class TracePipeTest {
 
     @Test
     void aSoftirqThreadsLineReadsAsFtracePrintsIt() throws Exception {
-        TracePipe trace = new TracePipe(8, 2);
+        TracePipe trace = new TracePipe(8, 2, () -> -1);
         Thread t = Thread.ofPlatform().name("ksoftirqd/1").start(() -> trace.printk("frame 1"));
         t.join();
         List<String> all = trace.read(null);
@@ -26,6 +26,14 @@ class TracePipeTest {
         assertTrue(all.contains("# entries-in-buffer/entries-written: 1/1   #P:2"), all.toString());
         String line = entries(trace).get(0);
         assertTrue(line.matches(" *ksoftirqd/1-" + t.threadId() + " +\\[001\\] \\.\\.s1\\. +\\d+\\.\\d{6}: bpf_trace_printk: frame 1"), line);
+    }
+
+    /** A thread running a CPU's softirq round (a test's, in manual mode) writes that CPU, as the program's processor id says. */
+    @Test
+    void theCpuIsTheOneWhoseSoftirqTheThreadRuns() {
+        TracePipe trace = new TracePipe(8, 2, () -> 1);
+        trace.printk("frame 1");
+        assertTrue(entries(trace).get(0).contains(" [001] ..s1. "), entries(trace).get(0));
     }
 
     @Test
@@ -37,7 +45,7 @@ class TracePipeTest {
 
     @Test
     void aFullBufferOverwritesItsOldestLinesAndCountsEveryLineWritten() {
-        TracePipe trace = new TracePipe(3, 1);
+        TracePipe trace = new TracePipe(3, 1, () -> -1);
         for (int i = 1; i <= 5; i++) {
             trace.printk("frame " + i);
         }
@@ -49,7 +57,7 @@ class TracePipeTest {
 
     @Test
     void thePipeTakesLinesOldestFirstAndWaitsForTheNext() throws Exception {
-        TracePipe trace = new TracePipe(8, 1);
+        TracePipe trace = new TracePipe(8, 1, () -> -1);
         trace.printk("a");
         trace.printk("b");
         assertTrue(trace.take(0).endsWith(": a"));
