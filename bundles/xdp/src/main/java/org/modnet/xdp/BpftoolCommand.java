@@ -421,16 +421,10 @@ public final class BpftoolCommand {
         fs.pathsOf(m).forEach(path -> out.println("\tpinned " + path));
     }
 
+    /** What {@code strerror} says of a map operation's negative errno. */
     private static String errno(int r) {
-        return switch (r) {
-            case -2 -> "No such file or directory";
-            case -7 -> "Argument list too long";
-            case -17 -> "File exists";
-            case -22 -> "Invalid argument";
-            case -75 -> "Value too large for defined data type";
-            case -95 -> "Operation not supported";
-            default -> "errno " + (-r);
-        };
+        org.modnet.api.net.Errno e = org.modnet.api.net.Errno.of(-r);
+        return e != null ? e.text() : "errno " + (-r);
     }
 
     /**
