@@ -112,11 +112,7 @@ final class ControlServer implements AutoCloseable {
             Executor executor = new Executor(session, sessionOut, sessionErr);
             BlockingQueue<Frames.Frame> frames = new LinkedBlockingQueue<>();
             AtomicBoolean served = new AtomicBoolean();
-            AtomicBoolean interrupted = new AtomicBoolean();
-            Thread.ofVirtual().name("modnet-attach-reader").start(() -> readFrames(in, frames, executor, served, () -> {
-                interrupted.set(true); // before the job is interrupted: Gogo's wait for it ends at once
-                quiet.touch();
-            }));
+            Thread.ofVirtual().name("modnet-attach-reader").start(() -> readFrames(in, frames, executor, served, quiet));
             try {
                 Frames.Frame frame;
                 while ((frame = frames.take()).type() != Frames.QUIT) {
@@ -126,9 +122,7 @@ final class ControlServer implements AutoCloseable {
                     inFlight.incrementAndGet();
                     try {
                         int status = executor.executeScript(frame.text());
-                        if (interrupted.getAndSet(false)) {
-                            quiet.await(); // the interrupted command's last words before its status
-                        }
+                        quiet.afterCommand(); // an interrupted command's last words before its status
                         sessionOut.flush();
                         sessionErr.flush();
                         Frames.writeStatus(out, status);
@@ -156,11 +150,11 @@ final class ControlServer implements AutoCloseable {
      * until the session has finished: {@code nc -l} does not outlive the attach that ran it.
      */
     private static void readFrames(DataInputStream in, BlockingQueue<Frames.Frame> frames, Executor executor, AtomicBoolean served,
-            Runnable onInterrupt) {
+            Quiet quiet) {
         try {
             for (Frames.Frame f = Frames.read(in); f != null; f = Frames.read(in)) {
                 if (f.type() == Frames.INTERRUPT) {
-                    onInterrupt.run();
+                    quiet.interrupted();
                     executor.interrupt(); // the client's Ctrl-C: now, not after the command it would end
                     continue;
                 }

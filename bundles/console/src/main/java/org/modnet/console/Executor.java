@@ -30,14 +30,12 @@ final class Executor {
         return session;
     }
 
-    /** Ctrl-C: interrupts the command line running now (the session's foreground job); false if none runs. */
-    boolean interrupt() {
+    /** Ctrl-C: interrupts the command line running now (the session's foreground job), if one runs. */
+    void interrupt() {
         Job job = session.foregroundJob();
-        if (job == null) {
-            return false;
+        if (job != null) {
+            job.interrupt();
         }
-        job.interrupt();
-        return true;
     }
 
     /** Runs one command line; returns its exit status (0 on success). */

@@ -80,19 +80,15 @@ final class InteractiveShell {
      * {@code bpftool prog tracelog} and the like end, and the shell takes the next line.
      */
     private static int executeInterruptibly(Terminal terminal, Executor executor, String line, Quiet written) {
-        java.util.concurrent.atomic.AtomicBoolean interrupted = new java.util.concurrent.atomic.AtomicBoolean();
         Terminal.SignalHandler previous = terminal.handle(Terminal.Signal.INT, signal -> {
-            interrupted.set(true); // before the job is interrupted: Gogo's wait for it ends at once
-            written.touch(); // and the quiet wait starts from the interrupt
+            written.interrupted();
             executor.interrupt();
         });
         try {
             return executor.execute(line);
         } finally {
             terminal.handle(Terminal.Signal.INT, previous);
-            if (interrupted.get()) {
-                written.await();
-            }
+            written.afterCommand();
         }
     }
 

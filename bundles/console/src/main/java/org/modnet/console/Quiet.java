@@ -15,6 +15,7 @@ final class Quiet {
     private static final long MAX_NANOS = 2_000_000_000L;
 
     private volatile long last = System.nanoTime();
+    private final java.util.concurrent.atomic.AtomicBoolean interrupted = new java.util.concurrent.atomic.AtomicBoolean();
 
     /** {@code out}, noting each write. */
     OutputStream watch(OutputStream out) {
@@ -33,12 +34,20 @@ final class Quiet {
         };
     }
 
-    /** Counts the interrupt as output: the quiet wait starts from it. */
-    void touch() {
+    /**
+     * Ctrl-C came: call before the job is interrupted (Gogo's wait for it ends at once). The interrupt
+     * counts as output, so the quiet wait starts from it.
+     */
+    void interrupted() {
+        interrupted.set(true);
         last = System.nanoTime();
     }
 
-    void await() {
+    /** After a command: if Ctrl-C ended it, waits for its last words (quiet for 100 ms, at most 2 s). */
+    void afterCommand() {
+        if (!interrupted.getAndSet(false)) {
+            return;
+        }
         long deadline = System.nanoTime() + MAX_NANOS;
         try {
             while (System.nanoTime() - last < QUIET_NANOS && System.nanoTime() < deadline) {
