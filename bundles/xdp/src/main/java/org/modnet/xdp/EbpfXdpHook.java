@@ -120,11 +120,7 @@ public final class EbpfXdpHook implements XdpHook {
     @Override
     public int run(SkBuff skb, NetDevice dev, int rxQueue) {
         PerCpu c = perCpu(dev);
-        XdpBuffer x = c.own;
-        x.device(dev);
-        int start = skb.data();
-        int action = x.run(program, skb.memory(), start, skb.len(), dev.ifindex(), rxQueue);
-        follow(skb, x, start);
+        int action = runOn(skb, dev, c.own, program, rxQueue, 0);
         if (action == XDP_REDIRECT) {
             return redirect(skb, dev, rxQueue, c);
         }
@@ -146,8 +142,15 @@ public final class EbpfXdpHook implements XdpHook {
         return XdpHook.frameResult(action, start, length);
     }
 
-    /** The skb takes the frame's start and end where the program moved them. */
-    private static void follow(SkBuff skb, XdpBuffer x, int start) {
+    /**
+     * {@code p} on the skb's frame in {@code x}'s address space (the frame received on {@code dev},
+     * leaving through {@code egressIfindex} for a devmap entry's program, else 0); the skb then takes
+     * the frame's start and end where the program moved them. Returns the action.
+     */
+    private static int runOn(SkBuff skb, NetDevice dev, XdpBuffer x, LoadedProgram p, int rxQueue, int egressIfindex) {
+        x.device(dev);
+        int start = skb.data();
+        int action = x.run(p, skb.memory(), start, skb.len(), dev.ifindex(), rxQueue, egressIfindex);
         int moved = x.data() - start;
         if (moved > 0) {
             skb.pull(moved);
@@ -160,6 +163,7 @@ public final class EbpfXdpHook implements XdpHook {
         } else if (len > skb.len()) {
             skb.put(len - skb.len());
         }
+        return action;
     }
 
     private int redirectFrame(MemorySegment buffer, int data, int len, NetDevice dev, int rxQueue, PerCpu c) {
@@ -207,11 +211,7 @@ public final class EbpfXdpHook implements XdpHook {
             skb.dev(dev);
             int id = x.redirectProgram();
             // a full backlog drops the frame, counted in softnet_stat
-            if (id == 0) {
-                dev.namespace().core().enqueueToBacklog(skb, x.redirectCpu());
-            } else {
-                dev.namespace().core().enqueueToBacklog(skb, x.redirectCpu(), s -> onCpu(s, id));
-            }
+            dev.namespace().core().enqueueToBacklog(skb, x.redirectCpu(), id == 0 ? null : s -> onCpu(s, id));
             return;
         }
         if (x.redirectProgram() != 0 && !egress(skb, dev, target, rxQueue, c, x.redirectProgram())) {
@@ -234,16 +234,9 @@ public final class EbpfXdpHook implements XdpHook {
     private boolean onCpu(SkBuff skb, int id) {
         NetDevice dev = skb.dev();
         LoadedProgram p = LoadedProgram.byId(id);
-        int action = XDP_ABORTED;
         PerCpu c = perCpu(dev);
-        XdpBuffer e = null;
-        if (p != null) {
-            e = c.entry(p);
-            e.device(dev);
-            int start = skb.data();
-            action = e.run(p, skb.memory(), start, skb.len(), dev.ifindex(), 0);
-            follow(skb, e, start);
-        }
+        XdpBuffer e = p == null ? null : c.entry(p);
+        int action = p == null ? XDP_ABORTED : runOn(skb, dev, e, p, 0, 0);
         if (action == XDP_PASS) {
             return true;
         }
@@ -263,15 +256,7 @@ public final class EbpfXdpHook implements XdpHook {
      */
     private static boolean egress(SkBuff skb, NetDevice dev, NetDevice target, int rxQueue, PerCpu c, int id) {
         LoadedProgram p = LoadedProgram.byId(id);
-        if (p == null) {
-            return false;
-        }
-        XdpBuffer e = c.entry(p);
-        e.device(dev);
-        int start = skb.data();
-        int action = e.run(p, skb.memory(), start, skb.len(), dev.ifindex(), rxQueue, target.ifindex());
-        follow(skb, e, start);
-        return action == XDP_PASS;
+        return p != null && runOn(skb, dev, c.entry(p), p, rxQueue, target.ifindex()) == XDP_PASS;
     }
 
     @Override

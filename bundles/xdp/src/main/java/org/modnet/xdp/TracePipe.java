@@ -44,15 +44,15 @@ public final class TracePipe implements ProcFile {
 
     /**
      * A {@code bpf_trace_printk} line, as ftrace prints it: the task ({@link #comm}) and its id, the CPU (the one
-     * whose softirq the thread runs, as {@code bpf_get_smp_processor_id} gives it; else a
-     * {@code ksoftirqd/N} thread's N; 0 for a shell's test run), flags for softirq context, the
+     * whose softirq the thread runs, as {@code bpf_get_smp_processor_id} gives it; 0 for a shell's
+     * test run), flags for softirq context, the
      * monotonic time in seconds (the clock of {@code bpf_ktime_get_ns}), and the message.
      */
     public void printk(String message) {
         Thread t = Thread.currentThread();
         String name = comm(t.getName());
         long now = System.nanoTime();
-        String line = String.format("%16s-%-7d [%03d] ..s1. %6d.%06d: bpf_trace_printk: %s", name, t.threadId(), cpu(name),
+        String line = String.format("%16s-%-7d [%03d] ..s1. %6d.%06d: bpf_trace_printk: %s", name, t.threadId(), cpu(),
                 TimeUnit.NANOSECONDS.toSeconds(now), TimeUnit.NANOSECONDS.toMicros(now) % 1_000_000, message);
         synchronized (this) {
             if (lines.size() == capacity) {
@@ -73,20 +73,9 @@ public final class TracePipe implements ProcFile {
         return name.length() > 15 ? name.substring(0, 15) : name;
     }
 
-    private int cpu(String thread) {
-        int cpu = currentCpu.getAsInt();
-        return cpu >= 0 ? cpu : cpuOf(thread);
-    }
-
-    private static int cpuOf(String thread) {
-        if (thread.startsWith("ksoftirqd/")) {
-            try {
-                return Integer.parseInt(thread.substring("ksoftirqd/".length()));
-            } catch (NumberFormatException e) {
-                return 0;
-            }
-        }
-        return 0;
+    /** The CPU whose softirq the thread runs; 0 for another thread (a shell's test run). */
+    private int cpu() {
+        return Math.max(0, currentCpu.getAsInt());
     }
 
     /** {@code /sys/kernel/tracing/trace}: ftrace's header, then the lines the buffer holds, oldest first. */

@@ -18,7 +18,7 @@ class TracePipeTest {
 
     @Test
     void aSoftirqThreadsLineReadsAsFtracePrintsIt() throws Exception {
-        TracePipe trace = new TracePipe(8, 2, () -> -1);
+        TracePipe trace = new TracePipe(8, 2, () -> 1); // the thread runs CPU 1's softirq, as ksoftirqd/1 does
         Thread t = Thread.ofPlatform().name("ksoftirqd/1").start(() -> trace.printk("frame 1"));
         t.join();
         List<String> all = trace.read(null);
@@ -28,12 +28,18 @@ class TracePipeTest {
         assertTrue(line.matches(" *ksoftirqd/1-" + t.threadId() + " +\\[001\\] \\.\\.s1\\. +\\d+\\.\\d{6}: bpf_trace_printk: frame 1"), line);
     }
 
-    /** A thread running a CPU's softirq round (a test's, in manual mode) writes that CPU, as the program's processor id says. */
+    /**
+     * A thread running a CPU's softirq round (a test's, in manual mode) writes that CPU, as the
+     * program's processor id says, whatever the thread's name; a thread outside softirq writes 0.
+     */
     @Test
     void theCpuIsTheOneWhoseSoftirqTheThreadRuns() {
         TracePipe trace = new TracePipe(8, 2, () -> 1);
         trace.printk("frame 1");
         assertTrue(entries(trace).get(0).contains(" [001] ..s1. "), entries(trace).get(0));
+        TracePipe outside = new TracePipe(8, 2, () -> -1);
+        outside.printk("frame 2");
+        assertTrue(entries(outside).get(0).contains(" [000] ..s1. "), "a thread outside any softirq: " + entries(outside).get(0));
     }
 
     @Test
