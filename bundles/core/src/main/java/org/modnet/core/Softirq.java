@@ -14,8 +14,9 @@ import org.modnet.api.net.SoftnetStat;
  * polls them as {@code net_rx_action} does. Each instance is polled up to its weight
  * ({@code net.core.dev_weight}); one round stops after {@code net.core.netdev_budget} frames or
  * {@code net.core.netdev_budget_usecs}, and counts a time squeeze if work was left. The thread sleeps
- * when nothing is scheduled and is woken by {@link #raise}; tests may call {@link #netRxAction}
- * themselves instead of running the thread.
+ * when nothing is scheduled, until its next timer is due, and is woken by {@link #raise} or by a timer
+ * armed for earlier (from any thread); tests may call {@link #netRxAction} themselves instead of
+ * running the thread.
  */
 final class Softirq {
     /**
@@ -68,7 +69,7 @@ final class Softirq {
         this.budget = budget;
         this.budgetUsecs = budgetUsecs;
         this.nanoClock = nanoClock;
-        this.timers = new TimerWheel(() -> nanoClock.getAsLong() / 1_000_000);
+        this.timers = new TimerWheel(() -> nanoClock.getAsLong() / 1_000_000, this::kick);
     }
 
     org.modnet.api.net.Timer timer(Runnable function) {
@@ -98,6 +99,14 @@ final class Softirq {
 
     int cpu() {
         return cpu;
+    }
+
+    /** A timer was armed for before the end of the thread's sleep: wake it, as an IPI wakes an idle CPU. */
+    private void kick() {
+        Thread t = thread;
+        if (t != null) {
+            LockSupport.unpark(t);
+        }
     }
 
     /** {@code raise_softirq}: queue a NAPI instance that just took SCHED, and wake the thread. */
@@ -224,11 +233,17 @@ final class Softirq {
             }
             SLEEPING.setVolatile(this, true);
             if (SCHEDULED.getVolatile(this) == null && pollList.isEmpty() && !stopped) {
-                if (timers.pending() > 0) {
-                    LockSupport.parkNanos(this, 1_000_000); // the next jiffy
-                } else {
+                // NOHZ: sleep until the next timer is due; an earlier one armed meanwhile kicks us
+                long until = timers.sleep();
+                if (until == TimerWheel.NEVER) {
                     LockSupport.park(this);
+                } else {
+                    long nanos = until * 1_000_000 - nanoClock.getAsLong();
+                    if (nanos > 0) {
+                        LockSupport.parkNanos(this, nanos);
+                    }
                 }
+                timers.awake();
             }
             SLEEPING.setVolatile(this, false);
         }

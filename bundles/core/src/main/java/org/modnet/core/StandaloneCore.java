@@ -24,6 +24,15 @@ public final class StandaloneCore {
         return new StandaloneCore(new CoreEngine(cpus, false, new SkBuffPool(buffers, 2048), nanoClock));
     }
 
+    /**
+     * A core whose softirq threads run on their own on the system clock, as the OSGi component's do:
+     * for tests of what happens on wall time, such as timers armed from a thread outside the softirqs.
+     * {@link #run()} is not for such a core.
+     */
+    public static StandaloneCore threaded(int cpus, int buffers) {
+        return new StandaloneCore(new CoreEngine(cpus, true, new SkBuffPool(buffers, 2048), System::nanoTime));
+    }
+
     public NetCore core() {
         return engine;
     }

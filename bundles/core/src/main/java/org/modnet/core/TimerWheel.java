@@ -1,14 +1,26 @@
 package org.modnet.core;
 
+import java.util.function.LongSupplier;
+
 import org.modnet.api.net.Timer;
 
 /**
  * A hierarchical timer wheel as {@code kernel/time/timer.c} has it since Linux 4.8: 8 levels of 64
  * buckets; level 0 has 1 ms buckets, each next level 8 times coarser, so a timer fires a little
- * late (by less than 8/63 of its delay, the wheel's "slack"), never early, and nothing cascades. Arming and expiring are O(1). One wheel per softirq thread;
- * a lock guards it, since any thread may arm a timer on it.
+ * late (by less than 8/63 of its delay, the wheel's "slack"), never early, and nothing cascades.
+ * Arming and expiring are O(1). One wheel per softirq thread; a lock guards it, since any thread may
+ * arm a timer on it.
+ *
+ * <p>The owner sleeps until the wheel's next expiry ({@link #sleep}, the kernel's
+ * {@code get_next_timer_interrupt} under NOHZ). Arming a timer from any thread for earlier than that
+ * calls the wheel's kick, which wakes the owner, as {@code add_timer_on} kicks an idle CPU with an
+ * IPI; and the wheel's clock is forwarded over empty ticks first ({@code forward_timer_base}), so a
+ * timer armed after a long sleep lands on the level its delay calls for, not on a coarser one.
  */
 final class TimerWheel {
+    /** What {@link #sleep} answers when no timer is pending: sleep until kicked. */
+    static final long NEVER = Long.MAX_VALUE;
+
     static final int LVL_BITS = 6;
     static final int LVL_SIZE = 1 << LVL_BITS;
     static final int LVL_CLK_SHIFT = 3;
@@ -29,10 +41,19 @@ final class TimerWheel {
         @Override
         public void mod(long delayMillis) {
             long now = millis.getAsLong();
+            boolean wake;
             synchronized (TimerWheel.this) {
                 unlink(this);
+                forward(now);
                 expires = now + Math.max(0, delayMillis);
                 link(this);
+                wake = expires < sleepUntil;
+                if (wake) {
+                    sleepUntil = Long.MIN_VALUE; // one kick per sleep
+                }
+            }
+            if (wake) {
+                kick.run();
             }
         }
 
@@ -52,13 +73,24 @@ final class TimerWheel {
     }
 
     private final Entry[] buckets = new Entry[LEVELS * LVL_SIZE];
-    private final java.util.function.LongSupplier millis;
+    /** One bit per non-empty bucket, a word per level ({@code pending_map}). */
+    private final long[] pendingMap = new long[LEVELS];
+    private final LongSupplier millis;
+    private final Runnable kick;
     private long clk; // the wheel's time, in ms: the next tick to process
     private int pending;
+    /** The tick the owner sleeps until, {@link #NEVER}; {@code Long.MIN_VALUE} while it is awake. */
+    private long sleepUntil = Long.MIN_VALUE;
 
-    /** A wheel on the clock {@code millis} (jiffies), starting at its time now. */
-    TimerWheel(java.util.function.LongSupplier millis) {
+    /** A wheel on the clock {@code millis} (jiffies), starting at its time now, whose owner is never asleep. */
+    TimerWheel(LongSupplier millis) {
+        this(millis, () -> { });
+    }
+
+    /** A wheel whose owner is woken by {@code kick} when a timer is armed for before the end of its sleep. */
+    TimerWheel(LongSupplier millis, Runnable kick) {
         this.millis = millis;
+        this.kick = kick;
         this.clk = millis.getAsLong();
     }
 
@@ -92,7 +124,52 @@ final class TimerWheel {
             e.next.prev = e;
         }
         buckets[b] = e;
+        pendingMap[b >>> LVL_BITS] |= 1L << (b & (LVL_SIZE - 1));
         pending++;
+    }
+
+    /**
+     * The first tick at or after the wheel's time at which a non-empty bucket is looked at, or
+     * {@link #NEVER}. A bucket's timers are due then, but for far timers on the last level that wrapped
+     * around it: those make the answer early, never late.
+     */
+    private long nextTick() {
+        long next = NEVER;
+        for (int lvl = 0; lvl < LEVELS; lvl++) {
+            long map = pendingMap[lvl];
+            if (map == 0) {
+                continue;
+            }
+            int shift = lvl * LVL_CLK_SHIFT;
+            long unit = (clk + (1L << shift) - 1) >>> shift; // the first of this level's ticks not yet looked at
+            int from = (int) (unit & (LVL_SIZE - 1));
+            long rotated = Long.rotateRight(map, from); // bit k: the bucket looked at k units from now
+            long tick = (unit + Long.numberOfTrailingZeros(rotated)) << shift;
+            next = Math.min(next, tick);
+        }
+        return next;
+    }
+
+    /** Moves the wheel's time over empty ticks up to {@code now}, so a timer armed now is placed by its real delay. */
+    private void forward(long now) {
+        if (now > clk) {
+            clk = Math.min(now, nextTick());
+        }
+    }
+
+    /**
+     * The owner is about to sleep: answers the tick it may sleep until ({@link #NEVER} if no timer is
+     * pending), and from now until {@link #awake} a timer armed for earlier kicks it.
+     */
+    synchronized long sleep() {
+        forward(millis.getAsLong());
+        sleepUntil = nextTick();
+        return sleepUntil;
+    }
+
+    /** The owner is running again: arming no longer needs to kick it. */
+    synchronized void awake() {
+        sleepUntil = Long.MIN_VALUE;
     }
 
     private boolean unlink(Entry e) {
@@ -106,6 +183,9 @@ final class TimerWheel {
         }
         if (e.next != null) {
             e.next.prev = e.prev;
+        }
+        if (buckets[e.bucket] == null) {
+            pendingMap[e.bucket >>> LVL_BITS] &= ~(1L << (e.bucket & (LVL_SIZE - 1)));
         }
         e.prev = null;
         e.next = null;
@@ -130,6 +210,7 @@ final class TimerWheel {
                 if (clk > nowMillis) {
                     return ran;
                 }
+                forward(nowMillis); // over empty ticks in one step, after a long sleep too
                 // collect this tick's buckets on every level whose granularity the tick completes
                 for (int lvl = 0; lvl < LEVELS; lvl++) {
                     int shift = lvl * LVL_CLK_SHIFT;

@@ -87,4 +87,79 @@ class TimerWheelTest {
         }
         assertEquals(List.of(10L, 20L, 30L), at);
     }
+
+    @Test
+    void aTimerArmedForBeforeTheOwnersSleepEndsKicksItAndALaterOneDoesNot() {
+        long[] now = { 0 };
+        int[] kicks = new int[1];
+        TimerWheel wheel = new TimerWheel(() -> now[0], () -> kicks[0]++);
+        wheel.timer(() -> { }).mod(50);
+        assertEquals(0, kicks[0], "the owner is awake: no kick");
+        assertEquals(50, wheel.sleep());
+        wheel.timer(() -> { }).mod(500);
+        assertEquals(0, kicks[0], "due after the sleep ends");
+        wheel.timer(() -> { }).mod(40);
+        assertEquals(1, kicks[0], "due before the sleep ends");
+        wheel.timer(() -> { }).mod(20);
+        assertEquals(1, kicks[0], "one kick per sleep");
+        wheel.awake();
+        assertEquals(20, wheel.sleep());
+    }
+
+    @Test
+    void anEmptyWheelSleepsUntilKickedAndAnyTimerKicksIt() {
+        long[] now = { 5000 };
+        int[] kicks = new int[1];
+        TimerWheel wheel = new TimerWheel(() -> now[0], () -> kicks[0]++);
+        assertEquals(TimerWheel.NEVER, wheel.sleep());
+        wheel.timer(() -> { }).mod(3_600_000);
+        assertEquals(1, kicks[0]);
+    }
+
+    @Test
+    void aTimerArmedAfterALongIdleFiresByItsOwnDelayNotTheIdlesLength() {
+        long[] now = { 0 };
+        TimerWheel wheel = new TimerWheel(() -> now[0]);
+        wheel.advance(0);
+        now[0] = 10_000_000; // idle for almost three hours: the wheel's time did not move
+        long[] fired = { -1 };
+        wheel.timer(() -> fired[0] = now[0]).mod(10);
+        for (; now[0] <= 10_000_100; now[0]++) {
+            wheel.advance(now[0]);
+        }
+        assertEquals(10_000_010, fired[0]);
+    }
+
+    @Test
+    void sleepingFromExpiryToExpiryFiresEveryTimerWhenTickingEveryMillisecondWould() {
+        Random random = new Random(11);
+        long[] now = { 777 };
+        long[] ticked = { 777 };
+        TimerWheel sleeper = new TimerWheel(() -> now[0]);
+        TimerWheel ticker = new TimerWheel(() -> ticked[0]);
+        List<long[]> bySleeping = new ArrayList<>();
+        List<long[]> byTicking = new ArrayList<>();
+        for (int i = 0; i < 500; i++) {
+            long delay = random.nextInt(i % 2 == 0 ? 200 : 400_000);
+            long id = i;
+            sleeper.timer(() -> bySleeping.add(new long[] { id, now[0] })).mod(delay);
+            ticker.timer(() -> byTicking.add(new long[] { id, ticked[0] })).mod(delay);
+        }
+        int wakes = 0;
+        while (sleeper.pending() > 0) {
+            long until = sleeper.sleep();
+            assertTrue(until > now[0] || until == now[0], "never in the past");
+            now[0] = Math.max(until, now[0]); // woke at its time
+            sleeper.awake();
+            sleeper.advance(now[0]);
+            wakes++;
+        }
+        for (; ticked[0] <= now[0]; ticked[0]++) {
+            ticker.advance(ticked[0]);
+        }
+        assertEquals(500, bySleeping.size());
+        assertEquals(byTicking.stream().map(f -> f[0] + "@" + f[1]).sorted().toList(),
+                bySleeping.stream().map(f -> f[0] + "@" + f[1]).sorted().toList(), "the same timers at the same ticks");
+        assertTrue(wakes < 500, "asleep between expiries, not woken each millisecond: " + wakes + " wakes");
+    }
 }
