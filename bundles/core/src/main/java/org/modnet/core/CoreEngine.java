@@ -213,6 +213,9 @@ final class CoreEngine implements NetCore {
             pernets.sort(Comparator.comparingInt(Pernet::order));
             for (NetNamespace ns : namespaces()) {
                 init(ops, (Namespace) ns);
+                for (NetDevice dev : ns.devices()) {
+                    notify(ops, dev, null, 0); // register_netdevice_notifier replays NETDEV_REGISTER
+                }
             }
         }
     }
@@ -223,6 +226,25 @@ final class CoreEngine implements NetCore {
             for (NetNamespace ns : namespaces()) {
                 exit(ops, (Namespace) ns);
             }
+        }
+    }
+
+    /** The netdevice notifier chain, under RTNL: 0 register, 1 unregister, 2 change of name. */
+    void netdevEvent(NetDevice dev, int event, String oldName) {
+        for (Pernet p : pernets) {
+            notify(p.ops, dev, oldName, event);
+        }
+    }
+
+    private static void notify(PernetOperations ops, NetDevice dev, String oldName, int event) {
+        try {
+            switch (event) {
+                case 0 -> ops.netdevRegister(dev);
+                case 1 -> ops.netdevUnregister(dev);
+                default -> ops.netdevChangeName(dev, oldName);
+            }
+        } catch (RuntimeException e) {
+            LOG.error("netdevice event {} of {} for {} failed: {}", event, ops.getClass().getName(), dev.name(), e.toString());
         }
     }
 

@@ -70,6 +70,7 @@ final class Namespace implements NetNamespace {
             NetDev dev = new NetDev(core, this, ifindex, setup, ops);
             byIndex.put(ifindex, dev);
             byName.put(setup.name(), dev);
+            core.netdevEvent(dev, 0, null);
             return dev;
         }
     }

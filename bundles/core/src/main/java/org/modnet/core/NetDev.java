@@ -403,7 +403,9 @@ final class NetDev implements NetDevice {
                 throw new NetException(Errno.EBUSY);
             }
             ns.rename(this, newName);
+            String old = name;
             name = newName;
+            core.netdevEvent(this, 2, old);
         }
     }
 
@@ -422,11 +424,13 @@ final class NetDev implements NetDevice {
                 throw new NetException(Errno.EEXIST);
             }
             close();
+            core.netdevEvent(this, 1, null);
             Namespace from = ns;
             from.remove(this); // counts an address change if the device had addresses
             addresses.clear(); // addresses belong to the namespace the device leaves
             ifindex = to.add(this, ifindex);
             ns = to;
+            core.netdevEvent(this, 0, null);
         }
     }
 
@@ -532,6 +536,7 @@ final class NetDev implements NetDevice {
             return;
         }
         close();
+        core.netdevEvent(this, 1, null);
         registered = false;
         ns.remove(this);
         ops.uninit(this);

@@ -29,6 +29,15 @@ final class SysctlTree implements Sysctl {
     }
 
     @Override
+    public IntSysctl registerInt(String name, IntSysctl parent, int min, int max) {
+        Entry e = entries.computeIfAbsent(name, n -> new FollowingEntry(n, parent, min, max));
+        if (!(e instanceof IntSysctl i)) {
+            throw new IllegalArgumentException(name + " is registered with several values");
+        }
+        return i;
+    }
+
+    @Override
     public IntVectorSysctl registerInts(String name, int[] defaults, int min, int max, boolean ordered) {
         VectorEntry check = new VectorEntry(name, defaults.clone(), min, max, ordered);
         try {
@@ -127,6 +136,47 @@ final class SysctlTree implements Sysctl {
         @Override
         public String text() {
             return String.valueOf(value);
+        }
+
+        @Override
+        public void setAll(int[] values) throws NetException {
+            if (values.length != 1) {
+                throw new NetException(Errno.EINVAL);
+            }
+            set(values[0]);
+        }
+    }
+
+    /** An integer that is its parent's until written: one volatile read more on the packet path. */
+    static final class FollowingEntry implements IntSysctl, Entry {
+        private final IntEntry own;
+        private final IntSysctl parent;
+        private volatile boolean written;
+
+        FollowingEntry(String name, IntSysctl parent, int min, int max) {
+            this.own = new IntEntry(name, Math.clamp(parent.get(), min, max), min, max);
+            this.parent = parent;
+        }
+
+        @Override
+        public String name() {
+            return own.name();
+        }
+
+        @Override
+        public int get() {
+            return written ? own.get() : parent.get();
+        }
+
+        @Override
+        public void set(int v) throws NetException {
+            own.set(v);
+            written = true;
+        }
+
+        @Override
+        public String text() {
+            return String.valueOf(get());
         }
 
         @Override

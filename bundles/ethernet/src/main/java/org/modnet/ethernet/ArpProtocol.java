@@ -16,6 +16,7 @@ import org.modnet.api.net.NetException;
 import org.modnet.api.net.NetNamespace;
 import org.modnet.api.net.PacketHandler;
 import org.modnet.api.net.PernetOperations;
+import org.modnet.api.shell.ProcFile;
 import org.modnet.api.skb.SkBuff;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -25,9 +26,10 @@ import org.osgi.service.component.annotations.Reference;
  * ARP and the IPv4 neighbour table in the stack: the handler of ethertype 0x0806, one table per
  * namespace, and the {@link NeighbourTable} service IPv4 output resolves next hops with.
  */
-@Component(service = { NeighbourTable.class, PacketHandler.class, PernetOperations.class }, immediate = true,
-        property = { PacketHandler.ETHERTYPE + ":Integer=2054", PernetOperations.ORDER + ":Integer=5" })
-public final class ArpProtocol implements NeighbourTable, PacketHandler, PernetOperations {
+@Component(service = { NeighbourTable.class, PacketHandler.class, PernetOperations.class, ProcFile.class }, immediate = true,
+        property = { PacketHandler.ETHERTYPE + ":Integer=2054", PernetOperations.ORDER + ":Integer=5",
+                ProcFile.PATH + "=/proc/net/stat/arp_cache" })
+public final class ArpProtocol implements NeighbourTable, PacketHandler, PernetOperations, ProcFile {
     private final NetCore core;
     private final Map<NetNamespace, NeighNet> nets = new ConcurrentHashMap<>();
     private final Unreachable[] unreachable = new Unreachable[1];
@@ -49,6 +51,37 @@ public final class ArpProtocol implements NeighbourTable, PacketHandler, PernetO
             net.clear();
             ns.sysctl().unregister("net.ipv4.neigh");
         }
+    }
+
+    @Override
+    public void netdevRegister(NetDevice dev) {
+        NeighNet net = nets.get(dev.namespace());
+        if (net != null) {
+            net.deviceUp(dev);
+        }
+    }
+
+    @Override
+    public void netdevUnregister(NetDevice dev) {
+        NeighNet net = nets.get(dev.namespace());
+        if (net != null) {
+            net.deviceGone(dev);
+        }
+    }
+
+    @Override
+    public void netdevChangeName(NetDevice dev, String oldName) {
+        NeighNet net = nets.get(dev.namespace());
+        if (net != null) {
+            net.deviceRenamed(dev, oldName);
+        }
+    }
+
+    /** {@code /proc/net/stat/arp_cache}. */
+    @Override
+    public List<String> read(NetNamespace ns) {
+        NeighNet net = nets.get(ns);
+        return net == null ? null : net.arpCache();
     }
 
     @Override

@@ -1,7 +1,6 @@
 package org.modnet.ethernet;
 
 import java.util.ArrayDeque;
-import java.util.concurrent.ThreadLocalRandom;
 
 import org.modnet.api.inet.Neighbour;
 import org.modnet.api.inet.NudState;
@@ -14,13 +13,17 @@ import org.modnet.api.skb.SkBuff;
  * One neighbour ({@code struct neighbour}) and its NUD state machine, as {@code neigh_timer_handler},
  * {@code __neigh_event_send} and {@code neigh_update} drive it: INCOMPLETE while broadcast requests go
  * out (packets wait in a bounded queue), REACHABLE when confirmed, STALE when the confirmation is old,
- * DELAY and PROBE to reconfirm on use, FAILED when nobody answers. All state changes hold the entry's
- * lock; packets and requests are sent outside it.
+ * DELAY and PROBE to reconfirm on use, FAILED when nobody answers. As in Linux only INCOMPLETE,
+ * REACHABLE, DELAY and PROBE ({@code NUD_IN_TIMER}) keep a timer; a STALE or FAILED entry waits for the
+ * table's garbage collection ({@link NeighNet#periodicWork}, {@link NeighNet#forcedGc}). All state changes
+ * hold the entry's lock; packets and requests are sent outside it.
  */
 final class NeighEntry {
     final NeighNet net;
     final NetDevice dev;
     final int address;
+    /** The device's {@code neigh_parms}: its own values where written, the default's elsewhere. */
+    final NeighParams parms;
     private final Timer timer;
 
     private NudState state;
@@ -36,6 +39,7 @@ final class NeighEntry {
         this.net = net;
         this.dev = dev;
         this.address = address;
+        this.parms = net.parms(dev);
         this.state = state;
         this.lladdr = lladdr;
         long now = net.now();
@@ -58,7 +62,7 @@ final class NeighEntry {
                     // used while stale: keep using it, and reconfirm if nothing confirms it soon
                     sendTo = lladdr;
                     enter(NudState.DELAY);
-                    timer.mod(net.params.delayFirstProbeTime.get() * 1000L);
+                    timer.mod(parms.delayFirstProbeTime.get() * 1000L); // neigh_add_timer: the timer holds a reference
                 }
                 case INCOMPLETE -> dropped = enqueue(skb);
                 case FAILED -> {
@@ -92,7 +96,7 @@ final class NeighEntry {
 
     private SkBuff enqueue(SkBuff skb) {
         queue.addLast(skb);
-        if (queue.size() > net.params.unresQlen.get()) {
+        if (queue.size() > parms.unresQlen.get()) {
             return queue.pollFirst(); // the oldest goes, as __neigh_event_send drops it
         }
         return null;
@@ -103,12 +107,12 @@ final class NeighEntry {
         synchronized (this) {
             probes++;
             to = broadcast ? null : lladdr;
-            timer.mod(net.params.retransTimeMs.get());
+            timer.mod(parms.retransTimeMs.get());
         }
         net.solicit(dev, address, to);
     }
 
-    /** {@code neigh_timer_handler}. */
+    /** {@code neigh_timer_handler}: runs only in the states that keep a timer. */
     private void timerExpired() {
         boolean probe = false;
         boolean broadcast = false;
@@ -120,19 +124,22 @@ final class NeighEntry {
             long now = net.now();
             switch (state) {
                 case REACHABLE -> {
-                    long reachable = reachableTime();
+                    long reachable = parms.reachableTime();
+                    long delay = parms.delayFirstProbeTime.get() * 1000L;
                     if (now - confirmed < reachable) {
                         timer.mod(reachable - (now - confirmed));
+                    } else if (now - used <= delay) {
+                        enter(NudState.DELAY); // in use: give upper layers a moment to confirm, then probe
+                        timer.mod(delay);
                     } else {
-                        enter(NudState.STALE);
-                        timer.mod(net.params.gcStaleTime.get() * 1000L);
+                        enter(NudState.STALE); // no timer from here: periodic GC reaches it
                     }
                 }
                 case DELAY -> {
-                    long delay = net.params.delayFirstProbeTime.get() * 1000L;
+                    long delay = parms.delayFirstProbeTime.get() * 1000L;
                     if (now - confirmed < delay) {
                         enter(NudState.REACHABLE); // confirmed meanwhile
-                        timer.mod(reachableTime());
+                        timer.mod(parms.reachableTime());
                     } else {
                         enter(NudState.PROBE);
                         probes = 0;
@@ -140,23 +147,15 @@ final class NeighEntry {
                     }
                 }
                 case PROBE, INCOMPLETE -> {
-                    int max = state == NudState.PROBE ? net.params.ucastSolicit.get() : net.params.mcastSolicit.get();
+                    int max = state == NudState.PROBE ? parms.ucastSolicit.get() : parms.mcastSolicit.get();
                     if (probes >= max) {
-                        enter(NudState.FAILED);
+                        enter(NudState.FAILED); // neigh_invalidate: no timer; GC removes it
                         net.stat(NeighNet.Stat.res_failed);
                         failed = new ArrayDeque<>(queue);
                         queue.clear();
-                        timer.mod(net.params.gcStaleTime.get() * 1000L);
                     } else {
                         probe = true;
                         broadcast = state == NudState.INCOMPLETE;
-                    }
-                }
-                case STALE, FAILED -> {
-                    if (now - used >= net.params.gcStaleTime.get() * 1000L) {
-                        net.remove(this); // garbage collection of an unused entry
-                    } else {
-                        timer.mod(net.params.gcStaleTime.get() * 1000L - (now - used));
                     }
                 }
                 default -> {
@@ -175,25 +174,42 @@ final class NeighEntry {
     }
 
     /**
-     * {@code neigh_update} from ARP: {@code solicited} when it answers our request (a reply to us), which
-     * confirms reachability; otherwise (a request, a gratuitous ARP) the address is only known: STALE.
+     * {@code neigh_update} from ARP with the new state ARP gives: REACHABLE for a reply to us, STALE for
+     * anything else. Without {@code override} (an ARP that came within {@code locktime} of the last
+     * change, and is no gratuitous ARP) a valid entry keeps its link address: the first answer wins, so
+     * two answerers cannot make the entry flap. The same address never demotes a valid entry to STALE.
      */
-    void update(MacAddress from, boolean solicited) {
+    void update(MacAddress from, NudState newState, boolean override) {
         ArrayDeque<SkBuff> ready = null;
         synchronized (this) {
             if (dead || state == NudState.PERMANENT || state == NudState.NOARP) {
                 return;
             }
             long now = net.now();
-            boolean changed = lladdr == null || !lladdr.equals(from);
-            lladdr = from;
-            if (solicited) {
+            NudState old = state;
+            boolean same = from.equals(lladdr);
+            if (valid(old)) {
+                if (!same && !override) {
+                    return; // NEIGH_UPDATE_F_OVERRIDE missing: keep the first answer
+                }
+                if (same && newState == NudState.STALE) {
+                    newState = old;
+                }
+            }
+            if (newState == NudState.REACHABLE) {
                 confirmed = now;
-                enter(NudState.REACHABLE);
-                timer.mod(reachableTime());
-            } else if (changed || state == NudState.INCOMPLETE || state == NudState.FAILED) {
-                enter(NudState.STALE);
-                timer.mod(net.params.gcStaleTime.get() * 1000L);
+            }
+            if (newState != old || !same) {
+                updated = now; // only a real change moves the locktime window
+            }
+            lladdr = from;
+            if (newState != old) {
+                state = newState;
+                if (newState == NudState.REACHABLE) {
+                    timer.mod(parms.reachableTime());
+                } else {
+                    timer.del(); // STALE keeps no timer
+                }
             }
             if (!queue.isEmpty()) {
                 ready = new ArrayDeque<>(queue);
@@ -207,27 +223,26 @@ final class NeighEntry {
         }
     }
 
+    /** {@code NUD_VALID}: the entry has a link address to send to. */
+    private static boolean valid(NudState s) {
+        return s != NudState.INCOMPLETE && s != NudState.FAILED;
+    }
+
     /** An administrator's entry ({@code ip neigh add}). */
     synchronized void set(MacAddress to, NudState s) {
         lladdr = to;
         enter(s);
         confirmed = net.now();
-        if (s == NudState.PERMANENT || s == NudState.NOARP) {
-            timer.del();
-        } else if (s == NudState.REACHABLE) {
-            timer.mod(reachableTime());
+        if (s == NudState.REACHABLE) {
+            timer.mod(parms.reachableTime());
+        } else {
+            timer.del(); // PERMANENT and NOARP never change; STALE waits for GC
         }
     }
 
     private void enter(NudState s) {
         state = s;
         updated = net.now();
-    }
-
-    /** {@code neigh_rand_reach_time}: base_reachable_time scaled by a random factor in [0.5, 1.5). */
-    private long reachableTime() {
-        long base = net.params.baseReachableTimeMs.get();
-        return base / 2 + ThreadLocalRandom.current().nextLong(Math.max(1, base));
     }
 
     /** Removed from the table: its timer stops and queued packets are freed. */
@@ -249,8 +264,55 @@ final class NeighEntry {
         return state;
     }
 
+    /**
+     * References beyond the table's own ({@code ndm_refcnt}): an armed timer holds one, as
+     * {@code neigh_add_timer} takes it. modnet's routes and sockets hold no neighbour, so an entry with no
+     * timer is unreferenced, and GC may take it.
+     */
+    int refcnt() {
+        return timer.pending() ? 1 : 0;
+    }
+
+    /** Not counted against the gc thresholds and never collected ({@code exempt_from_gc}). */
+    synchronized boolean exempt() {
+        return state == NudState.PERMANENT;
+    }
+
+    /**
+     * {@code neigh_periodic_work}'s test: an unreferenced entry outside the timer states that failed or
+     * has not been used for {@code gc_stale_time}. {@code used} catches up with a later confirmation first.
+     */
+    synchronized boolean staleForGc(long now) {
+        switch (state) {
+            case PERMANENT, INCOMPLETE, REACHABLE, DELAY, PROBE -> {
+                return false;
+            }
+            default -> {
+            }
+        }
+        if (used < confirmed && confirmed <= now) {
+            used = confirmed;
+        }
+        return refcnt() == 0 && (state == NudState.FAILED || now - used >= parms.gcStaleTimeMs());
+    }
+
+    /**
+     * {@code neigh_forced_gc}'s test: unreferenced and failed, NOARP, or not updated since {@code tref}
+     * (five seconds ago): what was just learnt or confirmed stays.
+     */
+    synchronized boolean forcedGcCandidate(long tref) {
+        return state != NudState.PERMANENT && refcnt() == 0
+                && (state == NudState.FAILED || state == NudState.NOARP || updated < tref);
+    }
+
+    /** Whether ARP may override the link address: {@code locktime} has passed since the last change. */
+    synchronized boolean pastLocktime(long now) {
+        return now - updated > parms.locktimeMs();
+    }
+
     synchronized Neighbour view() {
         long now = net.now();
-        return new Neighbour(address, dev, lladdr, state, now - used, now - confirmed, now - updated, probes, queue.size());
+        return new Neighbour(address, dev, lladdr, state, now - used, now - confirmed, now - updated, probes, queue.size(),
+                refcnt());
     }
 }

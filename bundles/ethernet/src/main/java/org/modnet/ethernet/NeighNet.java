@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLongArray;
 
 import org.modnet.api.inet.Neighbour;
@@ -25,21 +26,38 @@ import org.modnet.api.skb.SkBuff;
 
 /**
  * One namespace's ARP table and ARP protocol ({@code arp_tbl} + {@code arp_process}): entries keyed by
- * device and address, bounded by {@code gc_thresh3}, and the statistics of
- * {@code /proc/net/stat/arp_cache}.
+ * device and address, the per-device parameters, the garbage collection of {@code net/core/neighbour.c}
+ * (periodic work every base_reachable_time/2 above {@code gc_thresh1}; a forced collection when a new
+ * entry meets {@code gc_thresh2}/{@code gc_thresh3}, which refuses the entry and counts
+ * {@code table_fulls} if nothing could go), and the statistics of {@code /proc/net/stat/arp_cache}.
  */
 final class NeighNet {
+    /** {@code struct neigh_statistics}, in {@code /proc/net/stat/arp_cache}'s column order; rcv_malformed is modnet's. */
     enum Stat {
-        allocs, destroys, lookups, hits, res_failed, rcv_probes_mcast, rcv_probes_ucast, unresolved_discards,
-        table_fulls, rcv_malformed
+        allocs, destroys, hash_grows, lookups, hits, res_failed, rcv_probes_mcast, rcv_probes_ucast, periodic_gc_runs,
+        forced_gc_runs, unresolved_discards, table_fulls, rcv_malformed
     }
+
+    /** {@code neigh_forced_gc} keeps what was updated this recently, and runs above gc_thresh2 this often. */
+    private static final long FORCED_GC_MS = 5_000;
+    /** {@code neigh_periodic_work} redraws every reachable_time this often. */
+    private static final long REACHABLE_REDRAW_MS = 300_000;
 
     private record Key(int ifindex, int address) {
     }
 
     final NetNamespace ns;
+    /** {@code net.ipv4.neigh.default.*}, and the table's own knobs there. */
     final NeighParams params;
+    final NeighParams.Table table;
+    /** Each device's {@code net.ipv4.neigh.DEV.*}, by ifindex. */
+    private final Map<Integer, NeighParams> devParms = new ConcurrentHashMap<>();
     private final NetCore core;
+    private final Timer periodic;
+    /** Entries counted against the thresholds: all but PERMANENT ones ({@code tbl->gc_entries}). */
+    private final AtomicInteger gcEntries = new AtomicInteger();
+    private volatile long lastFlush;
+    private volatile long lastRand;
     private final NeighbourTable.Unreachable[] unreachable;
     private final Map<Key, NeighEntry> entries = new ConcurrentHashMap<>();
     private final AtomicLongArray stats = new AtomicLongArray(Stat.values().length);
@@ -53,6 +71,151 @@ final class NeighNet {
         this.core = core;
         this.unreachable = unreachable;
         this.params = new NeighParams(ns.sysctl());
+        this.table = new NeighParams.Table(ns.sysctl());
+        long now = now();
+        this.lastFlush = now;
+        this.lastRand = now;
+        this.periodic = core.timer(0, this::periodicWork);
+        periodic.mod(Math.max(1, params.baseReachableTimeMs.get() / 2));
+    }
+
+    /** The parameters entries on {@code dev} follow: the device's set, or the default if it has none. */
+    NeighParams parms(NetDevice dev) {
+        NeighParams p = devParms.get(dev.ifindex());
+        return p != null && p.name.equals(dev.name()) ? p : params;
+    }
+
+    // --- devices ---
+
+    /** NETDEV_REGISTER: the device's {@code net.ipv4.neigh.DEV} directory, following default. */
+    void deviceUp(NetDevice dev) {
+        devParms.put(dev.ifindex(), new NeighParams(ns.sysctl(), dev.name(), params));
+    }
+
+    /** NETDEV_UNREGISTER ({@code neigh_ifdown}): its entries and its directory go. */
+    void deviceGone(NetDevice dev) {
+        for (NeighEntry e : entries.values()) {
+            if (e.dev == dev) {
+                remove(e);
+            }
+        }
+        NeighParams p = devParms.remove(dev.ifindex());
+        if (p != null) {
+            ns.sysctl().unregister(NeighParams.PREFIX + p.name);
+        }
+    }
+
+    /**
+     * NETDEV_CHANGENAME: the directory moves to the new name. The values written in the old one are
+     * carried over; entries keep the set they were made with until they are made again.
+     */
+    void deviceRenamed(NetDevice dev, String oldName) {
+        NeighParams old = devParms.get(dev.ifindex());
+        ns.sysctl().unregister(NeighParams.PREFIX + oldName);
+        NeighParams p = new NeighParams(ns.sysctl(), dev.name(), params);
+        if (old != null) {
+            copyWritten(old.baseReachableTimeMs, params.baseReachableTimeMs, p.baseReachableTimeMs);
+            copyWritten(old.retransTimeMs, params.retransTimeMs, p.retransTimeMs);
+            copyWritten(old.delayFirstProbeTime, params.delayFirstProbeTime, p.delayFirstProbeTime);
+            copyWritten(old.gcStaleTime, params.gcStaleTime, p.gcStaleTime);
+            copyWritten(old.mcastSolicit, params.mcastSolicit, p.mcastSolicit);
+            copyWritten(old.ucastSolicit, params.ucastSolicit, p.ucastSolicit);
+            copyWritten(old.unresQlen, params.unresQlen, p.unresQlen);
+            copyWritten(old.locktime, params.locktime, p.locktime);
+        }
+        devParms.put(dev.ifindex(), p);
+    }
+
+    /** A value that differs from the default was written: the new directory keeps it. */
+    private static void copyWritten(org.modnet.api.net.IntSysctl old, org.modnet.api.net.IntSysctl dflt,
+            org.modnet.api.net.IntSysctl now) {
+        if (old.get() != dflt.get()) {
+            try {
+                now.set(old.get());
+            } catch (org.modnet.api.net.NetException e) {
+                // same range: cannot happen
+            }
+        }
+    }
+
+    // --- garbage collection ---
+
+    /**
+     * {@code neigh_periodic_work}, every base_reachable_time/2: redraws reachable times every 300 s;
+     * with at least {@code gc_thresh1} entries, removes unreferenced entries that failed or were not used
+     * for gc_stale_time (STALE, FAILED, NOARP; never PERMANENT or one whose timer runs).
+     */
+    void periodicWork() {
+        long now = now();
+        if (now - lastRand >= REACHABLE_REDRAW_MS) {
+            lastRand = now;
+            params.randomizeReachableTime();
+            for (NeighParams p : devParms.values()) {
+                p.randomizeReachableTime();
+            }
+        }
+        if (entries.size() >= table.gcThresh1.get()) {
+            stat(Stat.periodic_gc_runs);
+            for (NeighEntry e : entries.values()) {
+                if (e.staleForGc(now)) {
+                    remove(e);
+                }
+            }
+        }
+        periodic.mod(Math.max(1, params.baseReachableTimeMs.get() / 2));
+    }
+
+    /**
+     * {@code neigh_alloc}'s bound: with {@code gc_thresh3} entries, or more than {@code gc_thresh2} and
+     * no forced collection in the last 5 s, collect first; refuse (and count table_fulls) only when the
+     * table is at gc_thresh3 and nothing could be collected.
+     */
+    private boolean admit() {
+        int n = gcEntries.get();
+        int thresh3 = table.gcThresh3.get();
+        if (n >= thresh3 || (n >= table.gcThresh2.get() && now() - lastFlush > FORCED_GC_MS)) {
+            if (forcedGc() == 0 && n >= thresh3) {
+                stat(Stat.table_fulls);
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * {@code neigh_forced_gc}: down to {@code gc_thresh2}, removes unreferenced entries that failed, need
+     * no ARP, or were not updated in the last 5 s. Returns how many went.
+     */
+    int forcedGc() {
+        stat(Stat.forced_gc_runs);
+        long now = now();
+        int maxClean = gcEntries.get() - table.gcThresh2.get();
+        long tref = now - FORCED_GC_MS;
+        int shrunk = 0;
+        for (NeighEntry e : entries.values()) {
+            if (e.forcedGcCandidate(tref) && remove(e)) {
+                shrunk++;
+                if (shrunk >= maxClean) {
+                    break;
+                }
+            }
+        }
+        lastFlush = now;
+        return shrunk;
+    }
+
+    /** Puts a new entry in, or returns the one that raced it there. */
+    private NeighEntry insert(Key key, NeighEntry created) {
+        NeighEntry raced = entries.putIfAbsent(key, created);
+        if (raced != null) {
+            created.kill();
+            return raced;
+        }
+        stat(Stat.allocs);
+        if (!created.exempt()) {
+            gcEntries.incrementAndGet();
+        }
+        return created;
     }
 
     long now() {
@@ -65,6 +228,22 @@ final class NeighNet {
 
     void stat(Stat s) {
         stats.incrementAndGet(s.ordinal());
+    }
+
+    /**
+     * {@code neigh_stat_seq_show}: the header and one line of hex counters. Linux prints a line per CPU
+     * of per-CPU counters; modnet's table counters are not per CPU, so one line holds their sums.
+     */
+    List<String> arpCache() {
+        long[] v = new long[Stat.table_fulls.ordinal() + 1];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = stats.get(i);
+        }
+        return List.of("entries  allocs   destroys hash_grows lookups  hits     res_failed rcv_probes_mcast "
+                + "rcv_probes_ucast periodic_gc_runs forced_gc_runs unresolved_discards table_fulls",
+                String.format("%08x %08x %08x %08x   %08x %08x %08x   %08x         %08x         %08x         "
+                        + "%08x       %08x            %08x", entries.size(), v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7],
+                        v[8], v[9], v[10], v[11]));
     }
 
     Map<String, Long> stats() {
@@ -96,19 +275,17 @@ final class NeighNet {
             transmit(skb, dev, group); // arp_constructor's NUD_NOARP entries: broadcast and multicast need no ARP
             return;
         }
-        if (entries.size() >= params.gcThresh3.get()) {
-            stat(Stat.table_fulls); // the table is full: the packet cannot wait for resolution
-            skb.dev(dev);
+        if (!admit()) {
+            skb.dev(dev); // the table is full of live entries: the packet cannot wait for resolution
             unreachable(skb);
             return;
         }
         NeighEntry created = new NeighEntry(this, dev, nextHop, NudState.INCOMPLETE, null);
-        NeighEntry raced = entries.putIfAbsent(key, created);
-        if (raced != null) {
-            raced.output(skb);
+        NeighEntry in = insert(key, created);
+        if (in != created) {
+            in.output(skb);
             return;
         }
-        stat(Stat.allocs);
         created.resolve(skb);
     }
 
@@ -224,7 +401,7 @@ final class NeighNet {
         if (op == ArpHeader.ARPOP_REQUEST && forUs) {
             stat(skb.pktType() == PktType.HOST ? Stat.rcv_probes_ucast : Stat.rcv_probes_mcast);
             if (sip != 0) {
-                learn(dev, sip, sha, false, true); // neigh_event_ns: the asker is a neighbour, STALE
+                learn(dev, sip, sha, NudState.STALE, true, true); // neigh_event_ns: the asker is a neighbour, STALE
             }
             send(dev, ArpHeader.ARPOP_REPLY, sha, tip, sha, sip);
             return;
@@ -234,25 +411,30 @@ final class NeighNet {
         }
         // a reply to us confirms; other ARP (gratuitous, requests for others) only updates what we know
         boolean solicited = op == ArpHeader.ARPOP_REPLY && skb.pktType() == PktType.HOST && forUs;
-        learn(dev, sip, sha, solicited, false);
+        // arp_is_garp: a gratuitous ARP announces a move and overrides locktime
+        boolean garp = tip == sip && (op == ArpHeader.ARPOP_REQUEST || tha(skb, a) == 0 || tha(skb, a) == sha.bits());
+        learn(dev, sip, sha, solicited ? NudState.REACHABLE : NudState.STALE, false, garp);
     }
 
-    private void learn(NetDevice dev, int address, MacAddress lladdr, boolean solicited, boolean create) {
+    private static long tha(SkBuff skb, int a) {
+        return ((long) skb.getU16(a + ArpHeader.THA) << 32) | (skb.getU32(a + ArpHeader.THA + 2) & 0xffffffffL);
+    }
+
+    /**
+     * What ARP learns of {@code address}: a new entry only when {@code create} (a request for us), and
+     * then within the table's bound; an existing one is updated, its address overridden when
+     * {@code override} or once {@code locktime} has passed since its last change.
+     */
+    private void learn(NetDevice dev, int address, MacAddress lladdr, NudState state, boolean create, boolean override) {
         Key key = new Key(dev.ifindex(), address);
         NeighEntry e = entries.get(key);
         if (e == null) {
-            if (!create || entries.size() >= params.gcThresh3.get()) {
-                return; // arp_accept=0: unsolicited ARP creates no entry
+            if (!create || !admit()) {
+                return; // arp_accept=0: unsolicited ARP creates no entry; a full table none either
             }
-            e = new NeighEntry(this, dev, address, NudState.STALE, lladdr);
-            NeighEntry raced = entries.putIfAbsent(key, e);
-            if (raced != null) {
-                e = raced;
-            } else {
-                stat(Stat.allocs);
-            }
+            e = insert(key, new NeighEntry(this, dev, address, NudState.STALE, lladdr));
         }
-        e.update(lladdr, solicited);
+        e.update(lladdr, state, override || e.pastLocktime(now()));
     }
 
     private boolean isLocal(int address) {
@@ -290,49 +472,54 @@ final class NeighNet {
             throw new NetException(Errno.EEXIST);
         }
         if (e == null) {
-            e = new NeighEntry(this, dev, address, state, lladdr);
-            NeighEntry raced = entries.putIfAbsent(key, e);
-            if (raced != null) {
-                e = raced;
-            } else {
-                stat(Stat.allocs);
+            if (state != NudState.PERMANENT && !admit()) {
+                throw new NetException(Errno.ENOBUFS); // neigh_alloc refused: "No buffer space available"
             }
+            e = insert(key, new NeighEntry(this, dev, address, state, lladdr));
         }
+        boolean wasExempt = e.exempt();
         e.set(lladdr, state);
+        if (wasExempt != e.exempt()) {
+            gcEntries.addAndGet(wasExempt ? 1 : -1);
+        }
     }
 
     void delete(NetDevice dev, int address) throws NetException {
-        NeighEntry e = entries.remove(new Key(dev.ifindex(), address));
-        if (e == null) {
+        NeighEntry e = entries.get(new Key(dev.ifindex(), address));
+        if (e == null || !remove(e)) {
             throw new NetException(Errno.ENOENT);
         }
-        stat(Stat.destroys);
-        e.kill();
     }
 
     int flush(NetDevice devOrNull) {
         int n = 0;
         for (NeighEntry e : entries.values()) {
-            if ((devOrNull == null || e.dev == devOrNull) && e.state() != NudState.PERMANENT && entries.remove(new Key(e.dev.ifindex(), e.address), e)) {
-                stat(Stat.destroys);
-                e.kill();
+            if ((devOrNull == null || e.dev == devOrNull) && e.state() != NudState.PERMANENT && remove(e)) {
                 n++;
             }
         }
         return n;
     }
 
-    void remove(NeighEntry e) {
-        if (entries.remove(new Key(e.dev.ifindex(), e.address), e)) {
-            stat(Stat.destroys);
-            e.kill();
+    /** Takes the entry out of the table; false if it was gone already. */
+    boolean remove(NeighEntry e) {
+        if (!entries.remove(new Key(e.dev.ifindex(), e.address), e)) {
+            return false;
         }
+        stat(Stat.destroys);
+        if (!e.exempt()) {
+            gcEntries.decrementAndGet();
+        }
+        e.kill();
+        return true;
     }
 
-    /** The namespace goes, or a device: its entries go with it. */
+    /** The namespace goes: its entries, its periodic work and its device directories go with it. */
     void clear() {
+        periodic.del();
         for (NeighEntry e : entries.values()) {
             remove(e);
         }
+        devParms.clear();
     }
 }

@@ -13,7 +13,15 @@ import org.modnet.api.net.NetDevice;
  * @param updatedMs  milliseconds since its state last changed
  * @param probes     requests sent in its current resolution
  * @param queued     packets waiting for resolution
+ * @param refcnt     references beyond the table's own, {@code ndm_refcnt} ({@code ip -s neigh}'s {@code ref}):
+ *                   an entry with none may be garbage-collected
  */
 public record Neighbour(int address, NetDevice dev, MacAddress lladdr, NudState state, long usedMs, long confirmedMs,
-        long updatedMs, int probes, int queued) {
+        long updatedMs, int probes, int queued, int refcnt) {
+
+    /** An entry without references (the form before {@code refcnt} was added). */
+    public Neighbour(int address, NetDevice dev, MacAddress lladdr, NudState state, long usedMs, long confirmedMs,
+            long updatedMs, int probes, int queued) {
+        this(address, dev, lladdr, state, usedMs, confirmedMs, updatedMs, probes, queued, 0);
+    }
 }

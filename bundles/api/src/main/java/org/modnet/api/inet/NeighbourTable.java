@@ -57,6 +57,10 @@ public interface NeighbourTable {
     /** {@code ip neigh flush [dev DEV]}: removes non-permanent entries; returns how many. */
     int flush(NetNamespace ns, NetDevice devOrNull);
 
-    /** The table's statistics, {@code /proc/net/stat/arp_cache} names: lookups, hits, res_failed, ... */
+    /**
+     * The table's statistics in {@code /proc/net/stat/arp_cache}'s names and order: entries, allocs,
+     * destroys, hash_grows, lookups, hits, res_failed, rcv_probes_mcast, rcv_probes_ucast,
+     * periodic_gc_runs, forced_gc_runs, unresolved_discards, table_fulls (then modnet's own counters).
+     */
     Map<String, Long> stats(NetNamespace ns);
 }

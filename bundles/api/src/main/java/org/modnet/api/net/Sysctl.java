@@ -13,6 +13,17 @@ public interface Sysctl {
     IntSysctl registerInt(String name, int defaultValue, int min, int max);
 
     /**
+     * An integer entry that reads as {@code parent} until it is written, and keeps its own value from
+     * then on: a device's copy of a default ({@code net.ipv4.neigh.eth0.gc_stale_time} follows
+     * {@code net.ipv4.neigh.default.gc_stale_time}, as {@code neigh_copy_dflt_parms} keeps it).
+     * Registering a name twice returns the first handle. Implementations that cannot follow take the
+     * parent's value now.
+     */
+    default IntSysctl registerInt(String name, IntSysctl parent, int min, int max) {
+        return registerInt(name, parent.get(), min, max);
+    }
+
+    /**
      * An entry of several integers, each in [min, max], printed separated by tabs as Linux does.
      * With {@code ordered} the values must not decrease ({@code ip_local_port_range}: low, high).
      * Registering a name twice returns the first handle.

@@ -91,6 +91,9 @@ final class IpNeigh {
                 sb.append(" lladdr ").append(n.lladdr());
             }
             if (stats > 0) {
+                if (n.refcnt() != 0) {
+                    sb.append(" ref ").append(n.refcnt()); // print_cacheinfo: ndm_refcnt only when not 0
+                }
                 sb.append(" used ").append(n.usedMs() / 1000).append('/').append(n.confirmedMs() / 1000).append('/')
                         .append(n.updatedMs() / 1000).append(" probes ").append(n.probes());
             }
