@@ -169,4 +169,56 @@ class DevicesTest {
         assertEquals(0, dev.qdiscBacklog());
         driver.freeAll();
     }
+
+    @Test
+    void theNetdeviceNotifierHearsOfEveryDeviceComingGoingRenamedOrMoving() throws Exception {
+        java.util.List<String> events = new java.util.ArrayList<>();
+        core.initNet().register(DeviceSetup.ether("eth0", "test"), new TestDevices.RecordingDriver());
+        core.addPernet(new org.modnet.api.net.PernetOperations() {
+            @Override
+            public void init(NetNamespace ns) {
+            }
+
+            @Override
+            public void exit(NetNamespace ns) {
+            }
+
+            @Override
+            public void netdevRegister(NetDevice dev) {
+                events.add("register " + dev.name() + "@" + dev.namespace().name());
+            }
+
+            @Override
+            public void netdevUnregister(NetDevice dev) {
+                events.add("unregister " + dev.name() + "@" + dev.namespace().name());
+            }
+
+            @Override
+            public void netdevChangeName(NetDevice dev, String oldName) {
+                events.add("rename " + oldName + " " + dev.name());
+            }
+        }, 10);
+        assertEquals(java.util.List.of("register eth0@init_net"), events, "devices already there are replayed");
+        NetDevice dev = core.initNet().register(DeviceSetup.ether("eth1", "test"), new TestDevices.RecordingDriver());
+        dev.setName("wan0");
+        NetNamespace blue = core.addNamespace("blue");
+        dev.setNamespace(blue);
+        blue.unregister(dev);
+        assertEquals(java.util.List.of("register eth0@init_net", "register eth1@init_net", "rename eth1 wan0",
+                "unregister wan0@init_net", "register wan0@blue", "unregister wan0@blue"), events);
+    }
+
+    @Test
+    void aSysctlThatFollowsItsParentReadsItUntilWritten() throws Exception {
+        var s = core.initNet().sysctl();
+        var parent = s.registerInt("net.test.default.x", 5, 0, 100);
+        var child = s.registerInt("net.test.eth0.x", parent, 0, 100);
+        parent.set(7);
+        assertEquals(7, child.get());
+        assertEquals("7", s.get("net.test.eth0.x"));
+        s.set("net.test.eth0.x", "3");
+        parent.set(9);
+        assertEquals(3, child.get(), "written: its own from now on");
+        assertEquals(Errno.EINVAL, assertThrows(NetException.class, () -> s.set("net.test.eth0.x", "101")).errno());
+    }
 }
