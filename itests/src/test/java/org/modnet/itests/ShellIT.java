@@ -109,6 +109,12 @@ public class ShellIT {
         assertThat(sh("ip netns exec a ping -c 1 10.9.0.2"), containsString("1 received"));
         assertThat(sh("ip -n a neigh"), containsString("10.9.0.2 dev eth0 lladdr "));
         assertThat(sh("ip -n a neigh show dev eth0"), containsString("REACHABLE"));
+        assertThat(sh("ip -s -n a neigh show dev eth0"), containsString("10.9.0.2 lladdr "));
+        assertThat(sh("ip -s -n a neigh show dev eth0"), containsString(" ref 1 used ")); // its timer holds it
+        assertThat(sh("ip netns exec a cat /proc/net/stat/arp_cache"), containsString("periodic_gc_runs forced_gc_runs"));
+        assertThat(sh("ip netns exec b sysctl net.ipv4.neigh.eth1.locktime"), containsString("net.ipv4.neigh.eth1.locktime = 100"));
+        sh("ip netns exec a sysctl -w net.ipv4.neigh.default.gc_stale_time=90");
+        assertThat(sh("ip netns exec a sysctl net.ipv4.neigh.eth0.gc_stale_time"), containsString("= 90"));
         sh("ip -n a neigh add 10.9.0.77 lladdr 02:00:00:00:00:77 dev eth0");
         assertThat(sh("ip -n a neigh"), containsString("10.9.0.77 dev eth0 lladdr 02:00:00:00:00:77 PERMANENT"));
         sh("ip -n a neigh del 10.9.0.77 dev eth0");
