@@ -56,20 +56,30 @@ final class NeighEntry {
         SkBuff dropped = null;
         synchronized (this) {
             used = net.now();
-            switch (state) {
-                case REACHABLE, PERMANENT, NOARP, DELAY, PROBE -> sendTo = lladdr;
-                case STALE -> {
-                    // used while stale: keep using it, and reconfirm if nothing confirms it soon
+            if (dead) {
+                // collected or flushed while the caller held it (__neigh_event_send's out_dead): a known
+                // address is still good for this packet, else it is dropped; the next one makes a new entry
+                if (valid(state)) {
                     sendTo = lladdr;
-                    enter(NudState.DELAY);
-                    timer.mod(parms.delayFirstProbeTime.get() * 1000L); // neigh_add_timer: the timer holds a reference
+                } else {
+                    dropped = skb;
                 }
-                case INCOMPLETE -> dropped = enqueue(skb);
-                case FAILED -> {
-                    dropped = enqueue(skb);
-                    enter(NudState.INCOMPLETE);
-                    probes = 0;
-                    solicit = true;
+            } else {
+                switch (state) {
+                    case REACHABLE, PERMANENT, NOARP, DELAY, PROBE -> sendTo = lladdr;
+                    case STALE -> {
+                        // used while stale: keep using it, and reconfirm if nothing confirms it soon
+                        sendTo = lladdr;
+                        enter(NudState.DELAY);
+                        timer.mod(parms.delayFirstProbeTime.get() * 1000L); // neigh_add_timer: the timer holds a reference
+                    }
+                    case INCOMPLETE -> dropped = enqueue(skb);
+                    case FAILED -> {
+                        dropped = enqueue(skb);
+                        enter(NudState.INCOMPLETE);
+                        probes = 0;
+                        solicit = true;
+                    }
                 }
             }
         }
@@ -88,6 +98,11 @@ final class NeighEntry {
     /** Starts resolution of a new entry with its first packet. */
     void resolve(SkBuff first) {
         synchronized (this) {
+            if (dead) {
+                net.stat(NeighNet.Stat.unresolved_discards);
+                first.free(); // flushed before its first request went out
+                return;
+            }
             queue.addLast(first);
             probes = 0;
         }
