@@ -11,7 +11,9 @@ import java.nio.channels.Channels;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipal;
@@ -29,9 +31,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The control socket of a running instance, for {@code bin/modnet attach}. Two locks keep others
- * out: the socket file is mode 0600 in a 0700 directory, and every connection's peer credentials
- * (SO_PEERCRED) must name the user who owns the instance, so even a socket whose mode was widened,
- * or a peer that can ignore file modes, is refused.
+ * out: the socket file is mode 0600 in a 0700 directory of the instance's user ({@link RunDir}
+ * refuses one another user made), and every connection's peer credentials (SO_PEERCRED) must name
+ * the user who owns the instance, so even a socket whose mode was widened, or a peer that can
+ * ignore file modes, is refused. The client checks the same the other way round.
  */
 final class ControlServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ControlServer.class);
@@ -64,7 +67,7 @@ final class ControlServer implements AutoCloseable {
         RunDir.Stat s;
         try {
             s = RunDir.FILES.lstat(path);
-        } catch (java.nio.file.NoSuchFileException e) {
+        } catch (NoSuchFileException e) {
             return;
         }
         if (s.isSymbolicLink() || !s.isSocket()) {
@@ -92,7 +95,7 @@ final class ControlServer implements AutoCloseable {
             server.bind(UnixDomainSocketAddress.of(temporary));
             Files.setPosixFilePermissions(temporary, PosixFilePermissions.fromString("rw-------"));
             Files.createLink(path, temporary);
-        } catch (java.nio.file.FileAlreadyExistsException e) {
+        } catch (FileAlreadyExistsException e) {
             server.close();
             throw new IOException("modnet: " + path + " appeared while this instance started: is a twin starting?");
         } catch (IOException | RuntimeException e) {
