@@ -7,9 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
@@ -18,6 +22,8 @@ import org.modnet.itests.Processes.Result;
 /** bin/modnet as a user runs it: one-shot commands, exit statuses, a staying instance and attach. */
 class LauncherTest {
     private static final String MODNET = Processes.modnet().toString();
+    /** Python for nobody: root's PATH may lead to a python3 only root can read. */
+    private static final String PYTHON = Files.isExecutable(Path.of("/usr/bin/python3")) ? "/usr/bin/python3" : "python3";
 
     @Test
     void dashCRunsTheCommandsAndListsEveryBundleActive() throws Exception {
@@ -69,7 +75,7 @@ class LauncherTest {
         String name = "it-tty-" + ProcessHandle.current().pid();
         Path log = Files.createTempFile("modnet-tty", ".log");
         // stdin stays open (a pipe we never close): the shell waits in readLine
-        Process p = new ProcessBuilder("script", "-qec", MODNET + " -n " + name, "/dev/null").redirectErrorStream(true)
+        Process p = Processes.builder("script", "-qec", MODNET + " -n " + name, "/dev/null").redirectErrorStream(true)
                 .redirectOutput(log.toFile()).start();
         p.getOutputStream(); // kept open
         try {
@@ -96,7 +102,7 @@ class LauncherTest {
         Path log = Files.createTempFile("modnet-tty", ".log");
         // exec: dash (script's shell where SHELL is /bin/sh) keeps waiting for the last command of a list,
         // in the terminal's process group, and Ctrl-C would kill it and give script a status of 130
-        Process p = new ProcessBuilder("script", "-qec", "stty cols 120 rows 40; exec " + MODNET + " -n it-intr-" + ProcessHandle.current().pid(),
+        Process p = Processes.builder("script", "-qec", "stty cols 120 rows 40; exec " + MODNET + " -n it-intr-" + ProcessHandle.current().pid(),
                 "/dev/null").redirectErrorStream(true).redirectOutput(log.toFile()).start();
         try (var in = p.getOutputStream()) {
             in.write("ip netns add a ; ip -n a link set lo up ; ip -n a addr add 127.0.0.1/8 dev lo\nip netns exec a ping -i 0.2 127.0.0.1\n"
@@ -170,7 +176,7 @@ class LauncherTest {
             Result setup = Processes.run(MODNET, "attach", "-n", name, "-c",
                     "ip netns add x ; ip -n x link set lo up ; ip -n x addr add 127.0.0.1/8 dev lo");
             assertEquals(0, setup.status(), setup.toString());
-            Process nc = new ProcessBuilder(MODNET, "attach", "-n", name, "-c", "ip netns exec x nc -u -l 5000")
+            Process nc = Processes.builder(MODNET, "attach", "-n", name, "-c", "ip netns exec x nc -u -l 5000")
                     .redirectErrorStream(true).start();
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             String ss = "";
@@ -207,7 +213,7 @@ class LauncherTest {
             Result setup = Processes.run(MODNET, "attach", "-n", name, "-c",
                     "ip netns add x ; ip -n x link set lo up ; ip -n x addr add 127.0.0.1/8 dev lo");
             assertEquals(0, setup.status(), setup.toString());
-            Process client = new ProcessBuilder("env", "--default-signal=INT", MODNET, "attach", "-n", name).redirectErrorStream(true)
+            Process client = Processes.builder("env", "--default-signal=INT", MODNET, "attach", "-n", name).redirectErrorStream(true)
                     .redirectOutput(log.toFile()).start();
             try (var in = client.getOutputStream()) {
                 in.write("ip netns exec x ping -i 0.2 127.0.0.1\n".getBytes());
@@ -225,7 +231,7 @@ class LauncherTest {
             assertFalse(out.contains("failed"), "Ctrl-C is no failure:\n" + out);
             assertEquals(0, client.exitValue(), "exit gives the last command's status:\n" + out);
 
-            Process nc = new ProcessBuilder("env", "--default-signal=INT", MODNET, "attach", "-n", name, "-c",
+            Process nc = Processes.builder("env", "--default-signal=INT", MODNET, "attach", "-n", name, "-c",
                     "ip netns exec x nc -u -l 5001; echo not-reached").redirectErrorStream(true).redirectOutput(log.toFile()).start();
             assertTrue(listening(name, "0.0.0.0:5001", true), "nc listens");
             assertEquals(0, new ProcessBuilder("kill", "-INT", Long.toString(nc.pid())).start().waitFor());
@@ -255,8 +261,8 @@ class LauncherTest {
 
     @Test
     void anotherUserCannotAttachEvenWhenTheSocketModeIsWidened() throws Exception {
-        assumeTrue(Processes.isRoot() && Processes.onPath("runuser"),
-                "needs root and runuser to run the attach client as another user (CI runs it as root)");
+        assumeTrue(Processes.isRoot() && Processes.onPath("runuser") && Processes.onPath("python3"),
+                "needs root, runuser and python3 to run attach clients as another user (CI runs it as root)");
         String name = "it-perm-" + ProcessHandle.current().pid();
         // The client runs as nobody: give it a copy of the console jar that nobody can read.
         Path dir = Files.createTempDirectory("modnet-attach");
@@ -265,23 +271,29 @@ class LauncherTest {
         Files.copy(ModnetRuntime.root().resolve("bundles/console/target/org.modnet.console-0.1.0-SNAPSHOT.jar"), jar);
         Files.setPosixFilePermissions(jar, PosixFilePermissions.fromString("rw-r--r--"));
         String java = ProcessHandle.current().info().command().orElse("java");
+        Path runDir = Processes.runDir();
         try (Instance instance = Instance.start(name)) {
-            Path runDir = instance.socket.getParent();
-            String[] attachAsNobody = { "runuser", "-u", "nobody", "--", java, "-Dmodnet.rundir=" + runDir, "-cp",
+            String[] attachAsNobody = { "runuser", "-u", "nobody", "--", "env", "MODNET_RUNDIR=" + runDir, java, "-cp",
                     jar.toString(), "org.modnet.console.AttachClient", "-n", name, "-c", "lb" };
 
             Result denied = Processes.run(attachAsNobody);
             assertEquals(126, denied.status(), denied.toString());
-            assertTrue(denied.err().contains("permission denied"), denied.toString());
+            assertTrue(denied.err().contains("permission denied: " + runDir + " belongs to another user (uid 0)"), denied.toString());
 
-            // Widen the modes: the peer-credential check still refuses.
+            // Widen the modes: the client refuses a socket others may write to, and the instance,
+            // which a raw client reaches through the widened modes, refuses by peer credentials.
             Files.setPosixFilePermissions(runDir, PosixFilePermissions.fromString("rwxr-xr-x"));
             Files.setPosixFilePermissions(instance.socket, PosixFilePermissions.fromString("rw-rw-rw-"));
             try {
                 Result refused = Processes.run(attachAsNobody);
                 assertEquals(126, refused.status(), refused.toString());
-                assertTrue(refused.err().contains("permission denied: the instance belongs to root"), refused.toString());
+                assertTrue(refused.err().contains(instance.socket + " is writable by group or others (mode 0666): refusing"),
+                        refused.toString());
                 assertFalse(refused.out().contains("modnet console"), refused.toString());
+
+                Result raw = Processes.run("runuser", "-u", "nobody", "--", PYTHON, "-c", RAW_CLIENT, instance.socket.toString());
+                assertEquals(0, raw.status(), raw.toString());
+                assertEquals("E modnet attach: permission denied: the instance belongs to root\n\nX 126\n", raw.out(), raw.toString());
             } finally {
                 Files.setPosixFilePermissions(runDir, PosixFilePermissions.fromString("rwx------"));
                 Files.setPosixFilePermissions(instance.socket, PosixFilePermissions.fromString("rw-------"));
@@ -291,6 +303,184 @@ class LauncherTest {
         } finally {
             Files.deleteIfExists(jar);
             Files.deleteIfExists(dir);
+        }
+    }
+
+    /** Speaks the attach protocol by hand: prints the frames the instance sends. */
+    private static final String RAW_CLIENT = """
+            import socket, struct, sys
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(sys.argv[1])
+            data = b''
+            while True:
+                try:
+                    b = s.recv(4096)
+                except ConnectionResetError:
+                    break
+                if not b:
+                    break
+                data += b
+            while data:
+                t, n = data[0:1].decode(), struct.unpack('>i', data[1:5])[0]
+                body = data[5:5 + n]
+                print(t, struct.unpack('>i', body)[0] if t == 'X' else body.decode())
+                data = data[5 + n:]
+            """;
+
+    /**
+     * A squatter: nobody makes the run directory (when missing) in a sticky world-writable
+     * directory, as it could make /tmp/modnet-UID, listens on NAME.sock and answers as an instance
+     * would with output of its choosing. It prints each connection and what it received.
+     */
+    private static final String SQUATTER = """
+            import os, socket, struct, sys
+            path = sys.argv[1]
+            d = os.path.dirname(path)
+            if not os.path.isdir(d):
+                os.mkdir(d)
+                os.chmod(d, 0o777)
+            s = socket.socket(socket.AF_UNIX)
+            s.bind(path)
+            os.chmod(path, 0o777)
+            s.listen(8)
+            print('listening', flush=True)
+            while True:
+                c, _ = s.accept()
+                print('connect', flush=True)
+                out = b'squatter-output\\n'
+                try:
+                    c.sendall(b'R' + struct.pack('>i', 0) + b'O' + struct.pack('>i', len(out)) + out + b'X' + struct.pack('>ii', 4, 0))
+                except OSError:
+                    pass
+                c.settimeout(5)
+                data = b''
+                try:
+                    while True:
+                        b = c.recv(4096)
+                        if not b:
+                            break
+                        data += b
+                except OSError:
+                    pass
+                print('received %d bytes %r' % (len(data), data), flush=True)
+                c.close()
+            """;
+
+    /** A squatter listening as nobody on {@code socket}; stopped (with its runuser) on close. */
+    private record Squatter(Process process, Path socket, Path log) implements AutoCloseable {
+        static Squatter start(Path socket) throws Exception {
+            Path log = Files.createTempFile("modnet-squatter", ".log");
+            Process p = new ProcessBuilder("runuser", "-u", "nobody", "--", PYTHON, "-c", SQUATTER, socket.toString())
+                    .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            Squatter squatter = new Squatter(p, socket, log);
+            if (!waitFor(log, "listening")) {
+                squatter.close();
+                throw new AssertionError("the squatter does not listen:\n" + Files.readString(log));
+            }
+            return squatter;
+        }
+
+        /**
+         * What the squatter saw, up to this test's own probe connection: it serves connections in
+         * turn, so any connection a client made before is in the log when the probe is.
+         */
+        String seen() throws Exception {
+            try (SocketChannel probe = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+                probe.write(ByteBuffer.wrap("probe".getBytes()));
+            }
+            assertTrue(waitFor(log, "b'probe'"), "the squatter saw the probe:\n" + Files.readString(log));
+            String all = Files.readString(log);
+            return all.substring(0, all.lastIndexOf("connect\n"));
+        }
+
+        @Override
+        public void close() throws IOException {
+            process.descendants().forEach(ProcessHandle::destroy);
+            process.destroy();
+            try {
+                process.waitFor(20, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            Files.deleteIfExists(log);
+        }
+    }
+
+    /** A sticky world-writable directory, as /tmp is, for a squatter to make the run directory in. */
+    private static Path stickyTmp() throws IOException, InterruptedException {
+        Path tmp = Files.createTempDirectory("modnet-sticky");
+        Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxrwxrwx"));
+        assertEquals(0, new ProcessBuilder("chmod", "1777", tmp.toString()).inheritIO().start().waitFor());
+        return tmp;
+    }
+
+    private static void removeTree(Path top) throws IOException {
+        try (var paths = Files.walk(top)) {
+            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
+    @Test
+    void attachRefusesARunDirectoryPlantedByAnotherUserAndSendsItNothing() throws Exception {
+        assumeTrue(Processes.isRoot() && Processes.onPath("runuser") && Processes.onPath("python3"),
+                "needs root, runuser and python3 to plant a run directory as nobody (CI runs it as root)");
+        Path tmp = stickyTmp();
+        Path squat = tmp.resolve("modnet-0");
+        try (Squatter squatter = Squatter.start(squat.resolve("default.sock"))) {
+            Result r = Processes.runWithEnv(Map.of("MODNET_RUNDIR", squat.toString()), null, MODNET, "attach", "-c",
+                    "ip addr add 10.9.9.9/32 dev lo");
+            assertEquals(126, r.status(), r.toString());
+            assertEquals("modnet attach: " + squat + " is owned by uid 65534, not by you: refusing (remove it)\n", r.err());
+            assertFalse(r.out().contains("squatter-output"), r.toString());
+            assertEquals("listening\n", squatter.seen(), "the client did not even connect");
+        } finally {
+            removeTree(tmp);
+        }
+    }
+
+    @Test
+    void anInstanceRefusesToStartInARunDirectoryPlantedByAnotherUser() throws Exception {
+        assumeTrue(Processes.isRoot() && Processes.onPath("runuser") && Processes.onPath("python3"),
+                "needs root, runuser and python3 to plant a run directory as nobody (CI runs it as root)");
+        Path tmp = stickyTmp();
+        Path squat = tmp.resolve("modnet-0");
+        String name = "it-squat-" + ProcessHandle.current().pid();
+        try (Squatter squatter = Squatter.start(squat.resolve(name + ".sock"))) {
+            Result r = Processes.runWithEnv(Map.of("MODNET_RUNDIR", squat.toString()), null, MODNET, "--stay", "-n", name);
+            assertEquals(126, r.status(), r.toString());
+            assertTrue(r.err().contains("modnet: " + squat + " is owned by uid 65534, not by you: refusing (remove it)\n"),
+                    r.toString());
+            assertEquals("listening\n", squatter.seen(), "the instance did not connect to the squatter");
+        } finally {
+            removeTree(tmp);
+        }
+    }
+
+    /**
+     * A socket that looks right (root's, 0600, in root's private directory) with another user's
+     * process behind it: the server's peer credentials refuse it, before a byte is sent.
+     */
+    @Test
+    void attachRefusesAServerOfAnotherUserBehindASocketThatLooksRight() throws Exception {
+        assumeTrue(Processes.isRoot() && Processes.onPath("runuser") && Processes.onPath("python3"),
+                "needs root, runuser and python3 to listen as nobody (CI runs it as root)");
+        Path run = Files.createTempDirectory("modnet-run");
+        Files.setPosixFilePermissions(run, PosixFilePermissions.fromString("rwxrwxrwx")); // for nobody's bind only
+        Path socket = run.resolve("default.sock");
+        try (Squatter squatter = Squatter.start(socket)) {
+            Files.setPosixFilePermissions(run, PosixFilePermissions.fromString("rwx------"));
+            Files.setAttribute(socket, "unix:uid", 0);
+            Files.setAttribute(socket, "unix:gid", 0);
+            Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
+            Result r = Processes.runWithEnv(Map.of("MODNET_RUNDIR", run.toString()), null, MODNET, "attach", "-c", "lb");
+            assertEquals(126, r.status(), r.toString());
+            assertEquals("modnet attach: " + socket + " is served by user nobody, not by you: refusing\n", r.err());
+            assertFalse(r.out().contains("squatter-output"), r.toString());
+            assertEquals("listening\nconnect\nreceived 0 bytes b''\n", squatter.seen(), "connected, and sent nothing");
+        } finally {
+            removeTree(run);
         }
     }
 
@@ -311,19 +501,9 @@ class LauncherTest {
             return new Instance(p, socket, log);
         }
 
-        /** Where bin/modnet puts an instance's socket: the rule of the console's RunDir. */
+        /** Where bin/modnet puts an instance's socket: in this test run's MODNET_RUNDIR. */
         static Path socketPath(String name) {
-            String xdg = System.getenv("XDG_RUNTIME_DIR");
-            if (xdg != null && Files.isDirectory(Path.of(xdg))) {
-                return Path.of(xdg, "modnet", name + ".sock");
-            }
-            String tmp = System.getProperty("java.io.tmpdir", "/tmp");
-            try {
-                int uid = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
-                return Path.of(tmp, "modnet-" + uid, name + ".sock");
-            } catch (IOException e) {
-                throw new IllegalStateException(e);
-            }
+            return Processes.runDir().resolve(name + ".sock");
         }
 
         @Override

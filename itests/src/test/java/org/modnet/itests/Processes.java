@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /** Runs bin/modnet and other programs as a user would, with a time limit, and keeps what they printed. */
@@ -22,17 +23,42 @@ final class Processes {
         return ModnetRuntime.root().resolve("bin/modnet");
     }
 
+    /**
+     * The run directory (MODNET_RUNDIR) of every instance and client these tests start: a private
+     * temporary directory of this test run, never the /run/modnet of the machine's own instances.
+     */
+    static synchronized Path runDir() {
+        if (runDir == null) {
+            try {
+                runDir = Files.createTempDirectory("modnet-it-run"); // 0700
+                runDir.toFile().deleteOnExit();
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        return runDir;
+    }
+
+    private static Path runDir;
+
     static Result run(String... command) throws IOException, InterruptedException {
         return runWithInput(null, command);
     }
 
     /** Runs the command with {@code stdin} (null: none), waiting at most 60 s. */
     static Result runWithInput(String stdin, String... command) throws IOException, InterruptedException {
+        return runWithEnv(Map.of(), stdin, command);
+    }
+
+    /** As {@link #runWithInput}, with these environment variables set too (MODNET_RUNDIR, say). */
+    static Result runWithEnv(Map<String, String> env, String stdin, String... command) throws IOException, InterruptedException {
         Path out = Files.createTempFile("modnet-it", ".out");
         Path err = Files.createTempFile("modnet-it", ".err");
         try {
             ProcessBuilder pb = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile());
             pb.environment().put("MODNET_NO_BUILD", "1");
+            pb.environment().put("MODNET_RUNDIR", runDir().toString());
+            pb.environment().putAll(env);
             if (stdin == null) {
                 pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
             }
@@ -58,7 +84,16 @@ final class Processes {
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile())
                 .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
         pb.environment().put("MODNET_NO_BUILD", "1");
+        pb.environment().put("MODNET_RUNDIR", runDir().toString());
         return pb.start();
+    }
+
+    /** A process builder with this run's environment: MODNET_NO_BUILD, and the tests' MODNET_RUNDIR. */
+    static ProcessBuilder builder(String... command) {
+        ProcessBuilder pb = new ProcessBuilder(command);
+        pb.environment().put("MODNET_NO_BUILD", "1");
+        pb.environment().put("MODNET_RUNDIR", runDir().toString());
+        return pb;
     }
 
     static boolean isRoot() {

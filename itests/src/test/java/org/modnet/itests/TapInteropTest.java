@@ -91,7 +91,7 @@ class TapInteropTest {
     void aCaptureOfLinuxPingingModnetOpensInTsharkWithNoMalformedPacketNorChecksumError() throws Exception {
         assumeTrue(Processes.onPath("tshark"), "needs tshark (.ci/run installs it)");
         Path pcap = Files.createTempFile("modnet-tap", ".pcap");
-        Process capture = new ProcessBuilder(MODNET, "attach", "-n", instance, "-c",
+        Process capture = Processes.builder(MODNET, "attach", "-n", instance, "-c",
                 "tcpdump -i " + tap + " -c 8 -w " + pcap + " icmp or arp").redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         Thread.sleep(500); // the tap is registered

@@ -11,18 +11,26 @@ import java.net.UnixDomainSocketAddress;
 import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystems;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.UserPrincipal;
+import java.nio.file.attribute.UserPrincipalLookupService;
+import java.nio.file.attribute.UserPrincipalNotFoundException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+
+import jdk.net.ExtendedSocketOptions;
 
 /**
  * {@code bin/modnet attach [-n NAME] [-c "cmd; cmd"]}: runs commands in a running instance through
  * its control socket, or, without {@code -c}, reads command lines from standard input (with a prompt
  * when it is a terminal). Plain Java: it runs outside OSGi, with this bundle's jar as its class path.
  * Ctrl-C ends the running command in the instance, and the session goes on. The exit status is the
- * last command's (126 when the instance refuses the caller).
+ * last command's (126 when the instance refuses the caller, or when the run directory, the socket or
+ * the process behind it belongs to another user: then the client sends nothing).
  */
 public final class AttachClient {
     private AttachClient() {
@@ -46,16 +54,28 @@ public final class AttachClient {
             return 2;
         }
         Path socket = RunDir.socket(options.name());
-        if (Files.isDirectory(socket.getParent()) && !Files.isExecutable(socket.getParent())) {
-            stderr.println("modnet attach: permission denied: " + socket.getParent() + " belongs to another user");
-            return 126;
-        }
-        if (!Files.exists(socket)) {
+        try {
+            String refusal = untrusted(socket);
+            if (refusal != null) {
+                stderr.println("modnet attach: " + refusal);
+                return 126;
+            }
+        } catch (NoSuchFileException e) {
             stderr.println("modnet attach: no instance named '" + options.name() + "' is running (no " + socket + ")");
+            return 1;
+        } catch (IOException e) {
+            stderr.println("modnet attach: " + socket + ": " + e);
             return 1;
         }
         try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
             channel.connect(UnixDomainSocketAddress.of(socket));
+            UserPrincipal server = channel.getOption(ExtendedSocketOptions.SO_PEERCRED).user();
+            if (!server.equals(me()) && !server.equals(root())) {
+                // nothing sent, nothing read: the commands are for the instance only
+                stderr.println("modnet attach: " + socket + " is served by user " + server.getName()
+                        + ", not by you: refusing");
+                return 126;
+            }
             DataOutputStream out = new DataOutputStream(Channels.newOutputStream(channel));
             DataInputStream in = new DataInputStream(Channels.newInputStream(channel));
             Frames.Frame hello = Frames.read(in);
@@ -77,6 +97,43 @@ public final class AttachClient {
             String why = e.getMessage() == null ? e.toString() : e.getMessage();
             stderr.println("modnet attach: " + socket + ": " + why);
             return 1;
+        }
+    }
+
+    /**
+     * Why the run directory or socket is not to be trusted (another user made it, or may replace
+     * it), or null; {@link NoSuchFileException} when there is no instance to attach to.
+     */
+    private static String untrusted(Path socket) throws IOException {
+        Path dir = socket.getParent();
+        int uid = RunDir.uid();
+        try {
+            RunDir.checkDir(dir, uid, RunDir.FILES);
+        } catch (RunDir.Refused e) {
+            return e.getMessage();
+        }
+        if (!Files.isExecutable(dir)) {
+            return "permission denied: " + dir + " belongs to another user (uid "
+                    + RunDir.FILES.lstat(dir).uid() + ")";
+        }
+        try {
+            RunDir.checkSocket(socket, uid, RunDir.FILES);
+        } catch (RunDir.Refused e) {
+            return e.getMessage();
+        }
+        return null;
+    }
+
+    private static UserPrincipal me() throws IOException {
+        return Files.getOwner(Path.of("/proc/self"));
+    }
+
+    private static UserPrincipal root() throws IOException {
+        UserPrincipalLookupService users = FileSystems.getDefault().getUserPrincipalLookupService();
+        try {
+            return users.lookupPrincipalByName("root");
+        } catch (UserPrincipalNotFoundException e) {
+            return users.lookupPrincipalByName("0"); // no name for uid 0: the JDK reads the number
         }
     }
 

@@ -75,15 +75,29 @@ public final class Console implements Callable<Integer> {
                 stderr.println(e.getMessage());
                 return 2;
             }
+            boolean stays = options.stay() || options.commands() == null;
+            if (stays) {
+                try {
+                    RunDir.ensurePrivate(); // before booting: a run directory another user made is refused at once
+                } catch (RunDir.Refused e) {
+                    stderr.println("modnet: " + e.getMessage());
+                    return 126;
+                } catch (IOException e) {
+                    stderr.println("modnet: cannot make the run directory: " + e);
+                    return 1;
+                }
+            }
             awaitStarted();
             if (!bootFeature(options.feature(), stderr)) {
                 return 1;
             }
-            boolean stays = options.stay() || options.commands() == null;
             ControlServer control = null;
             if (stays) {
                 try {
                     control = new ControlServer(options.name(), s -> processor.createSession(s.in(), s.out(), s.err()));
+                } catch (RunDir.Refused e) {
+                    stderr.println("modnet: " + e.getMessage());
+                    return 126;
                 } catch (IOException e) {
                     stderr.println(e.getMessage());
                     return 1;

@@ -11,7 +11,9 @@ import java.nio.channels.Channels;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipal;
@@ -29,9 +31,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The control socket of a running instance, for {@code bin/modnet attach}. Two locks keep others
- * out: the socket file is mode 0600 in a 0700 directory, and every connection's peer credentials
- * (SO_PEERCRED) must name the user who owns the instance, so even a socket whose mode was widened,
- * or a peer that can ignore file modes, is refused.
+ * out: the socket file is mode 0600 in a 0700 directory of the instance's user ({@link RunDir}
+ * refuses one another user made), and every connection's peer credentials (SO_PEERCRED) must name
+ * the user who owns the instance, so even a socket whose mode was widened, or a peer that can
+ * ignore file modes, is refused. The client checks the same the other way round.
  */
 final class ControlServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ControlServer.class);
@@ -49,22 +52,59 @@ final class ControlServer implements AutoCloseable {
     }
 
     ControlServer(String instance, Function<SessionStreams, CommandSession> sessions) throws IOException {
-        RunDir.ensurePrivate();
-        this.path = RunDir.socket(instance);
+        Path dir = RunDir.ensurePrivate();
+        this.path = dir.resolve(instance + ".sock");
         this.sessions = sessions;
-        if (Files.exists(path)) {
-            if (isLive(path)) {
-                throw new IOException("modnet: instance '" + instance + "' is already running (" + path
-                        + "); attach to it with: bin/modnet attach -n " + instance);
-            }
-            Files.delete(path); // left behind by an instance that died
-        }
-        this.server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-        server.bind(UnixDomainSocketAddress.of(path));
-        Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));
+        removeStale(instance, path);
+        this.server = bindPrivate(dir, path);
         this.owner = Files.getOwner(path);
         this.acceptor = Thread.ofPlatform().name("modnet-control-" + instance).daemon().start(this::acceptLoop);
         LOG.info("control socket {}", path);
+    }
+
+    /** A socket left by an instance that died goes; a live one, or one not ours, is refused. */
+    private static void removeStale(String instance, Path path) throws IOException {
+        RunDir.Stat s;
+        try {
+            s = RunDir.FILES.lstat(path);
+        } catch (NoSuchFileException e) {
+            return;
+        }
+        if (s.isSymbolicLink() || !s.isSocket()) {
+            throw new RunDir.Refused(path + " is not a socket: refusing (remove it)");
+        }
+        if (s.uid() != RunDir.uid()) {
+            throw new RunDir.Refused(path + " is owned by uid " + s.uid() + ", not by you: refusing (remove it)");
+        }
+        if (isLive(path)) {
+            throw new IOException("modnet: instance '" + instance + "' is already running (" + path
+                    + "); attach to it with: bin/modnet attach -n " + instance);
+        }
+        Files.delete(path);
+    }
+
+    /**
+     * Binds under a private name, makes it 0600, then links it to the socket's name: the name
+     * exists only with its final mode, and link(2), unlike rename, fails if a twin took the name.
+     */
+    private static ServerSocketChannel bindPrivate(Path dir, Path path) throws IOException {
+        Path temporary = dir.resolve(".bind-" + ProcessHandle.current().pid() + ".sock");
+        Files.deleteIfExists(temporary);
+        ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        try {
+            server.bind(UnixDomainSocketAddress.of(temporary));
+            Files.setPosixFilePermissions(temporary, PosixFilePermissions.fromString("rw-------"));
+            Files.createLink(path, temporary);
+        } catch (FileAlreadyExistsException e) {
+            server.close();
+            throw new IOException("modnet: " + path + " appeared while this instance started: is a twin starting?");
+        } catch (IOException | RuntimeException e) {
+            server.close();
+            throw e;
+        } finally {
+            Files.deleteIfExists(temporary);
+        }
+        return server;
     }
 
     Path path() {
