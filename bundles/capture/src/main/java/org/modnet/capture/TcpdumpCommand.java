@@ -55,6 +55,7 @@ public final class TcpdumpCommand {
     }
 
     public void tcpdump(CommandSession session, String... args) throws IOException, InterruptedException {
+        args = Commands.words(args);
         String dev = null;
         long count = Long.MAX_VALUE;
         String file = null;

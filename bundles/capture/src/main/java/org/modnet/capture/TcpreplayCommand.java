@@ -36,6 +36,7 @@ public final class TcpreplayCommand {
     }
 
     public void tcpreplay(CommandSession session, String... args) throws IOException, InterruptedException {
+        args = Commands.words(args);
         String dev = null;
         String file = null;
         boolean topspeed = false;

@@ -38,6 +38,7 @@ public final class PingCommand {
     }
 
     public void ping(CommandSession session, String... args) throws InterruptedException {
+        args = Commands.words(args);
         int count = 0;
         double interval = 1.0;
         int size = 56;

@@ -60,6 +60,7 @@ public final class BpftoolCommand {
     }
 
     public void bpftool(CommandSession session, String... args) {
+        args = Commands.words(args);
         List<String> w = args == null ? List.of() : Arrays.asList(args);
         PrintStream out = System.out;
         if (w.isEmpty()) {

@@ -72,7 +72,7 @@ public final class NetCommands {
     }
 
     private static List<String> words(String[] args) {
-        return args == null ? List.of() : Arrays.asList(args);
+        return Arrays.asList(Commands.words(args));
     }
 
     /**

@@ -33,6 +33,7 @@ public final class PktgenCommand {
     }
 
     public void pktgen(CommandSession session, String... args) {
+        args = Commands.words(args);
         if (args.length == 0 || args.length % 2 == 0) {
             throw new CommandException(USAGE, 2);
         }
