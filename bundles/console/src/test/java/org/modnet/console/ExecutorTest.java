@@ -2,6 +2,7 @@ package org.modnet.console;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayInputStream;
@@ -11,6 +12,8 @@ import java.nio.charset.StandardCharsets;
 
 import org.apache.felix.gogo.runtime.CommandProcessorImpl;
 import org.apache.felix.gogo.runtime.threadio.ThreadIOImpl;
+import org.apache.felix.service.command.CommandSession;
+import org.apache.felix.service.command.Job;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -38,6 +41,13 @@ class ExecutorTest {
         public void raw(String... args) {
             seen = args;
         }
+
+        public void withSession(CommandSession session, String... args) {
+            seen = Commands.words(session, args);
+            this.session = session != null ? session : Job.Utils.current().session();
+        }
+
+        CommandSession session;
 
         public void broken(String... args) {
             throw new IllegalStateException("no table");
@@ -75,6 +85,17 @@ class ExecutorTest {
     void gogoPassesAnUnsetVariableAsNull() {
         assertEquals(0, executor.execute("raw a $undefined b"));
         assertArrayEquals(new String[] { "a", null, "b" }, fake.seen);
+    }
+
+    @Test
+    void gogoBindsALoneUnsetVariableToTheSessionParameterAndWordsGiveItBack() {
+        assertEquals(0, executor.execute("withSession $undefined"));
+        assertArrayEquals(new String[] { "" }, fake.seen);
+        assertSame(executor.session(), fake.session, "the session from the running job");
+        assertEquals(0, executor.execute("withSession a $undefined"));
+        assertArrayEquals(new String[] { "a", "" }, fake.seen);
+        assertEquals(0, executor.execute("withSession"));
+        assertArrayEquals(new String[0], fake.seen);
     }
 
     @Test

@@ -18,7 +18,8 @@ public final class Commands {
      * A command's words as its tool reads them. Gogo passes an unset variable ({@code ip link $u}) as
      * null, and no words at all as a null array: a null becomes an empty word, as {@code "$u"} is in a
      * POSIX shell, so the tool answers in its own words ({@code ip link ""}) and never with a Java
-     * exception. Call it first thing in every command method.
+     * exception. Call it first thing in every command method (with the session, where the method takes
+     * one: {@link #words(Object, String[])}).
      *
      * @return {@code args} itself when it holds no null, else a copy; never null
      */
@@ -36,6 +37,25 @@ public final class Commands {
             }
         }
         return w;
+    }
+
+    /**
+     * The words of a command method whose first parameter is Gogo's {@code CommandSession}: Gogo binds
+     * a lone null word ({@code nc $y}) to that parameter, so a null {@code session} means one empty
+     * word came first. The caller takes the session from {@code Job.Utils.current().session()} then.
+     *
+     * @param session the method's {@code CommandSession} parameter (an {@code Object} here: the API
+     *     does not depend on Gogo)
+     */
+    public static String[] words(Object session, String[] args) {
+        String[] w = words(args);
+        if (session != null) {
+            return w;
+        }
+        String[] shifted = new String[w.length + 1];
+        shifted[0] = "";
+        System.arraycopy(w, 0, shifted, 1, w.length);
+        return shifted;
     }
 
     /** One argument as {@link #words} reads it: an unset variable is the empty word. */
