@@ -124,4 +124,56 @@ class IcmpRateLimitTest {
         }
         assertTrue(limit.evictions() - before < 64, "full buckets are replaced without loss: " + (limit.evictions() - before));
     }
+
+    @Test
+    void cpusRacingForTheLastCreditsOvershootByAtMostOneEach() throws Exception {
+        int threads = 4;
+        java.util.concurrent.atomic.AtomicInteger sent = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+        Thread[] t = new Thread[threads];
+        for (int i = 0; i < threads; i++) {
+            t[i] = new Thread(() -> {
+                try {
+                    go.await();
+                } catch (InterruptedException e) {
+                    return;
+                }
+                sent.addAndGet(globalBurst(10_000, 20_000));
+            });
+            t[i].start();
+        }
+        go.countDown();
+        for (Thread thread : t) {
+            thread.join();
+        }
+        assertTrue(sent.get() >= 50 && sent.get() <= 50 + threads - 1, "sent " + sent.get());
+    }
+
+    @Test
+    void cpusRacingForOneDestinationTakeItsSixTokensExactly() throws Exception {
+        int threads = 4;
+        java.util.concurrent.atomic.AtomicInteger sent = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+        Thread[] t = new Thread[threads];
+        for (int i = 0; i < threads; i++) {
+            t[i] = new Thread(() -> {
+                try {
+                    go.await();
+                } catch (InterruptedException e) {
+                    return;
+                }
+                for (int k = 0; k < 10_000; k++) {
+                    if (limit.hostAllow(0x0a000002, 100_000)) {
+                        sent.incrementAndGet();
+                    }
+                }
+            });
+            t[i].start();
+        }
+        go.countDown();
+        for (Thread thread : t) {
+            thread.join();
+        }
+        assertEquals(6, sent.get());
+    }
 }
