@@ -52,6 +52,46 @@ class LauncherTest {
         assertEquals("Usage: feature list | feature install NAME | feature uninstall NAME\n", r.err(), r.toString());
     }
 
+    /** Each command with an unset variable ($u: Gogo passes null) and the words its tool answers with. */
+    private static final String[][] UNSET_VARIABLE = {
+            { "ip link $u", "Command \"\" is unknown, try \"ip link help\"." },
+            { "ip addr add $u dev lo", "Error: inet prefix is expected rather than \"\"." },
+            { "ip $u", "Object \"\" is unknown, try \"ip help\"." },
+            { "nc $y", "nc: " },
+            { "ping $x", "ping: : Name or service not known" },
+            { "sysctl $x", "sysctl: \"\" is an unknown key" },
+            { "ss $x", "Netid" },
+            { "tcpdump $x", "tcpdump: no interface given (-i)" },
+            { "bpftool $x", "Error: unrecognized object ''" },
+            { "ethtool $x", "Cannot get device settings: No such device" },
+            { "nstat $x", "#kernel" },
+            { "netstat $x", "netstat: only the statistics (-s)" },
+            { "cat $x", "cat: : No such file or directory" },
+            { "modinfo $x", "modinfo: ERROR: Module  not found." },
+            { "lsmod $x", "lsmod: invalid option ''" },
+            { "feature $x", "Usage: feature list" },
+            { "rm $x", "rm: cannot remove ''" },
+            { "tcpreplay $x", "Usage: tcpreplay -i interface" },
+            { "pktgen $x", "pktgen: Cannot find device \"\"" },
+    };
+
+    @Test
+    void anUnsetVariableIsAnEmptyWordThatEachToolAnswersInItsOwnWords() throws Exception {
+        StringBuilder script = new StringBuilder();
+        for (String[] row : UNSET_VARIABLE) {
+            script.append(row[0]).append('\n');
+        }
+        Result r = Processes.runWithInput(script.toString(), MODNET);
+        String all = r.out() + r.err();
+        assertFalse(all.contains("Exception"), "no Java exception reaches the user\n" + r);
+        assertFalse(all.contains("gogo:"), r.toString());
+        assertFalse(all.contains("internal error"), r.toString());
+        for (String[] row : UNSET_VARIABLE) {
+            assertTrue(all.contains(row[1]), row[0] + " answers with " + row[1] + "\n" + r);
+        }
+        assertNotEquals(0, r.status(), r.toString());
+    }
+
     @Test
     void standardInputThatIsNotATerminalIsRunAsAScript() throws Exception {
         Result r = Processes.runWithInput("lsmod | grep console\necho done\n", MODNET);

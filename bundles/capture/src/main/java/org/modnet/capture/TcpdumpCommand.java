@@ -55,6 +55,8 @@ public final class TcpdumpCommand {
     }
 
     public void tcpdump(CommandSession session, String... args) throws IOException, InterruptedException {
+        args = Commands.words(session, args);
+        session = session != null ? session : org.apache.felix.service.command.Job.Utils.current().session();
         String dev = null;
         long count = Long.MAX_VALUE;
         String file = null;

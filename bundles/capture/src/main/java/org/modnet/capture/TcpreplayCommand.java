@@ -36,6 +36,8 @@ public final class TcpreplayCommand {
     }
 
     public void tcpreplay(CommandSession session, String... args) throws IOException, InterruptedException {
+        args = Commands.words(session, args);
+        session = session != null ? session : org.apache.felix.service.command.Job.Utils.current().session();
         String dev = null;
         String file = null;
         boolean topspeed = false;

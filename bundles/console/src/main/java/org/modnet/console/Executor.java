@@ -10,8 +10,9 @@ import org.modnet.api.shell.CommandException;
 /**
  * Runs command lines in a Gogo session the way a shell does: the result is printed, a failure is
  * reported on standard error and turned into an exit status. A {@link CommandException} prints the
- * command's own words (Linux's error text); any other failure prints Gogo's form,
- * {@code gogo: CommandNotFoundException: Command not found: foo}.
+ * command's own words (Linux's error text); anything else a modnet command throws is its bug, told in
+ * the tool's name ({@code ip: internal error (IllegalStateException: ...)}); a failure of Gogo's own
+ * keeps Gogo's form, {@code gogo: CommandNotFoundException: Command not found: foo}.
  */
 final class Executor {
     /** The status of a command that Ctrl-C ended, as a shell reports a job that SIGINT ended (128 + 2). */
@@ -64,7 +65,7 @@ final class Executor {
                 }
                 return ce.status();
             }
-            err.println("gogo: " + cause.getClass().getSimpleName() + ": " + cause.getMessage());
+            err.println(describe(line, cause));
             err.flush();
             return 1;
         }
@@ -86,6 +87,39 @@ final class Executor {
             }
         }
         return status;
+    }
+
+    /**
+     * The words for a failure that is no {@link CommandException}: thrown from a modnet command's code
+     * (a modnet frame above Gogo's), it is that tool's internal error; else it is Gogo's.
+     */
+    static String describe(String line, Throwable cause) {
+        String what = cause.getClass().getSimpleName() + (cause.getMessage() == null ? "" : ": " + cause.getMessage());
+        if (fromCommand(cause)) {
+            return tool(line) + ": internal error (" + what + ")";
+        }
+        return "gogo: " + cause.getClass().getSimpleName() + ": " + cause.getMessage();
+    }
+
+    private static boolean fromCommand(Throwable t) {
+        for (StackTraceElement frame : t.getStackTrace()) {
+            String c = frame.getClassName();
+            if (c.startsWith("org.apache.felix.gogo.") || c.startsWith("org.apache.felix.service.command.")) {
+                return false; // reached Gogo: the failure is the shell's (parsing, coercion, lookup)
+            }
+            if (c.startsWith("org.modnet.") && !c.equals(Executor.class.getName())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The command's name as typed: its first word, without a {@code modnet:} scope. */
+    static String tool(String line) {
+        String first = line.strip().split("[\\s|;]", 2)[0];
+        int colon = first.indexOf(':');
+        first = colon >= 0 ? first.substring(colon + 1) : first;
+        return first.isEmpty() ? "modnet" : first;
     }
 
     private static Throwable unwrap(Throwable t) {

@@ -24,11 +24,13 @@ import org.osgi.service.component.annotations.Component;
 public final class ShellUtilities {
 
     public void echo(String... words) {
+        words = Commands.words(words);
         System.out.println(String.join(" ", words));
     }
 
     /** {@code grep [-v] [-i] [-c] PATTERN}: lines of standard input that match (a Java regex). */
     public void grep(String... args) throws IOException {
+        args = Commands.words(args);
         boolean invert = false;
         boolean ignoreCase = false;
         boolean count = false;
@@ -77,6 +79,7 @@ public final class ShellUtilities {
 
     /** {@code head [-n N]}: the first N (10) lines. */
     public void head(String... args) throws IOException {
+        args = Commands.words(args);
         int n = count("head", args);
         int i = 0;
         for (String line : lines()) {
@@ -88,6 +91,7 @@ public final class ShellUtilities {
 
     /** {@code tail [-n N]}: the last N (10) lines. */
     public void tail(String... args) throws IOException {
+        args = Commands.words(args);
         int n = count("tail", args);
         Deque<String> last = new ArrayDeque<>();
         for (String line : lines()) {
@@ -101,6 +105,7 @@ public final class ShellUtilities {
 
     /** {@code wc -l}: the number of lines. */
     public void wc(String... args) throws IOException {
+        args = Commands.words(args);
         if (args.length != 1 || !args[0].equals("-l")) {
             throw new CommandException("Usage: wc -l", 2);
         }

@@ -26,6 +26,7 @@ public final class FeatureCommand {
     }
 
     public void feature(String... args) {
+        args = Commands.words(args);
         run(System.out, args);
     }
 

@@ -33,8 +33,11 @@ final class Icmp implements InetProtocol {
     final IcmpMib mib = new IcmpMib();
     private final Map<Integer, EchoListener> pings = new ConcurrentHashMap<>();
 
-    Icmp(Ipv4Net net) {
+    private final IcmpRateLimit rateLimit;
+
+    Icmp(Ipv4Net net, IcmpRateLimit rateLimit) {
         this.net = net;
+        this.rateLimit = rateLimit;
     }
 
     boolean listen(int id, EchoListener l) {
@@ -144,6 +147,9 @@ final class Icmp implements InetProtocol {
 
     /** {@code icmp_echo}: the same message back, as an echo reply from the address it was sent to. */
     private void reply(SkBuff request, int i, int len, int saddr, int daddr) {
+        if (!rateAllowed(ECHO_REPLY, 0, saddr)) {
+            return;
+        }
         SkBuff skb = net.core.allocSkb(len, 128);
         if (skb == null) {
             mib.inc(IcmpMib.Counter.OutErrors);
@@ -161,33 +167,28 @@ final class Icmp implements InetProtocol {
                 saddr, 1, 0, 0);
     }
 
-    /** Per-destination limit on errors ({@code icmp_ratelimit}, ms per token; a burst of 6, {@code XRLIM_BURST_FACTOR}). */
-    private final java.util.Map<Integer, long[]> errorBuckets = java.util.Collections.synchronizedMap(
-            new java.util.LinkedHashMap<>(64, 0.75f, true) {
-                private static final long serialVersionUID = 1L;
-
-                @Override
-                protected boolean removeEldestEntry(java.util.Map.Entry<Integer, long[]> eldest) {
-                    return size() > 1024; // a bounded peer table
-                }
-            });
-
-    private boolean errorAllowed(int destination) {
+    /**
+     * {@code icmpv4_global_allow} then {@code icmpv4_xrlim_allow}: whether a message of this type may
+     * go to {@code destination} now; a refusal is counted ({@code OutRateLimitGlobal},
+     * {@code OutRateLimitHost}). Types outside {@code icmp_ratemask} (echo replies, by default) always
+     * go, and so does anything to ourselves (Linux does not limit a route through loopback).
+     */
+    private boolean rateAllowed(int type, int code, int destination) {
+        if (!rateLimit.limited(type, code)) {
+            return true;
+        }
         long now = net.core.nanoTime() / 1_000_000;
-        long limit = Math.max(0, net.icmpRatelimit.get());
-        if (limit == 0) {
-            return true;
+        if (!rateLimit.globalAllow(now)) {
+            mib.inc(IcmpMib.Counter.OutRateLimitGlobal);
+            return false;
         }
-        long[] b = errorBuckets.computeIfAbsent(destination, d -> new long[] { 6 * limit, now });
-        synchronized (b) {
-            b[0] = Math.min(6 * limit, b[0] + (now - b[1]));
-            b[1] = now;
-            if (b[0] < limit) {
-                return false;
-            }
-            b[0] -= limit;
-            return true;
+        if ((destination >>> 24) != 127 && net.classify(destination, null) != Ipv4Input.Destination.LOCAL
+                && !rateLimit.hostAllow(destination, now)) {
+            mib.inc(IcmpMib.Counter.OutRateLimitHost);
+            return false;
         }
+        rateLimit.consume();
+        return true;
     }
 
     /**
@@ -209,7 +210,7 @@ final class Icmp implements InetProtocol {
                 return; // no error about an error
             }
         }
-        if (!errorAllowed(saddr)) {
+        if (!rateAllowed(type, code, saddr)) {
             return;
         }
         int quoted = Math.min(Ipv4Header.totalLen(orig, h), Math.min(orig.tail() - h, 576 - Ipv4Header.MIN_LEN - HEADER));
@@ -223,9 +224,7 @@ final class Icmp implements InetProtocol {
         skb.setU8(o + 1, code);
         skb.setU16(o + 2, 0);
         skb.setU32(o + 4, info);
-        byte[] copy = new byte[quoted];
-        orig.getBytes(h, copy, 0, quoted);
-        skb.setBytes(o + HEADER, copy, 0, quoted);
+        java.lang.foreign.MemorySegment.copy(orig.memory(), h, skb.memory(), o + HEADER, quoted);
         skb.setU16(o + 2, InetChecksum.checksum(skb, o, HEADER + quoted));
         mib.inc(IcmpMib.Counter.OutMsgs);
         mib.inc(type == DEST_UNREACH ? IcmpMib.Counter.OutDestUnreachs

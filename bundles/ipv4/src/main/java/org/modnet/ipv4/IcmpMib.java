@@ -4,10 +4,15 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLongArray;
 
-/** The ICMP MIB ({@code Icmp*}) and the per-type message counts ({@code IcmpMsgInType8}, ...), as nstat shows them. */
+/**
+ * The ICMP MIB ({@code Icmp*}, in {@code /proc/net/snmp}'s order: Linux 6.x puts
+ * {@code OutRateLimitGlobal OutRateLimitHost} right after {@code OutErrors}) and the per-type message
+ * counts ({@code IcmpMsgInType8}, ...), as nstat shows them.
+ */
 final class IcmpMib {
     enum Counter {
         InMsgs, InErrors, InCsumErrors, InDestUnreachs, InTimeExcds, InParmProbs, InEchos, InEchoReps, OutMsgs, OutErrors,
+        OutRateLimitGlobal, OutRateLimitHost,
         OutDestUnreachs, OutTimeExcds, OutParmProbs, OutEchos, OutEchoReps
     }
 

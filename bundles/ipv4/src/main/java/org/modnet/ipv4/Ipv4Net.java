@@ -28,6 +28,9 @@ final class Ipv4Net implements Ipv4Input.Routing {
     final IntSysctl ipForward;
     final IntSysctl defaultTtl;
     final IntSysctl icmpRatelimit;
+    final IntSysctl icmpMsgsPerSec;
+    final IntSysctl icmpMsgsBurst;
+    final IntSysctl icmpRatemask;
     final IntSysctl fragTime;
     final IntSysctl fragHighThresh;
     final org.modnet.api.net.IntVectorSysctl localPortRange;
@@ -54,6 +57,10 @@ final class Ipv4Net implements Ipv4Input.Routing {
         s.registerInt("net.ipv4.icmp_echo_ignore_all", 0, 0, 1);
         this.localPortRange = s.registerInts("net.ipv4.ip_local_port_range", new int[] { 32768, 60999 }, 1, 65535, true);
         this.icmpRatelimit = s.registerInt("net.ipv4.icmp_ratelimit", 1000, 0, Integer.MAX_VALUE);
+        this.icmpMsgsPerSec = s.registerInt("net.ipv4.icmp_msgs_per_sec", 1000, 0, Integer.MAX_VALUE);
+        this.icmpMsgsBurst = s.registerInt("net.ipv4.icmp_msgs_burst", 50, 0, Integer.MAX_VALUE);
+        // dest unreachable, source quench, time exceeded, parameter problem: (1<<3)|(1<<4)|(1<<11)|(1<<12)
+        this.icmpRatemask = s.registerInt("net.ipv4.icmp_ratemask", 6168, Integer.MIN_VALUE, Integer.MAX_VALUE);
         this.input = new Ipv4Input(mib, this, this::forward);
         input.forwarding(ipForward::get);
         input.hooks(hooks, ns);
@@ -61,7 +68,7 @@ final class Ipv4Net implements Ipv4Input.Routing {
         input.defrag(defrag::add);
         this.fib = new Ipv4Fib(ns);
         this.output = new Ipv4Output(this, neighbours);
-        this.icmp = new Icmp(this);
+        this.icmp = new Icmp(this, new IcmpRateLimit(icmpMsgsPerSec, icmpMsgsBurst, icmpRatemask, icmpRatelimit));
         input.addProtocol(1, icmp);
         input.protocolUnreachable(skb -> icmp.sendError(skb, Icmp.DEST_UNREACH, 2, 0));
         input.parameterProblem((skb, pointer) -> icmp.sendError(skb, Icmp.PARAMETER_PROB, 0, pointer << 24));

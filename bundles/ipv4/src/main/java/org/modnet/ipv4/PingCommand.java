@@ -38,6 +38,8 @@ public final class PingCommand {
     }
 
     public void ping(CommandSession session, String... args) throws InterruptedException {
+        args = Commands.words(session, args);
+        session = session != null ? session : org.apache.felix.service.command.Job.Utils.current().session();
         int count = 0;
         double interval = 1.0;
         int size = 56;

@@ -36,6 +36,7 @@ public final class ModuleCommands {
 
     /** {@code lsmod [-a]}: the modnet bundles, or with {@code -a} every bundle in the framework. */
     public void lsmod(String... args) {
+        args = Commands.words(args);
         boolean all = false;
         for (String a : args) {
             if (a.equals("-a") || a.equals("--all")) {
@@ -70,6 +71,7 @@ public final class ModuleCommands {
 
     /** {@code modinfo NAME}: a bundle's file, version, description, what it needs and what it offers. */
     public void modinfo(String name) {
+        name = Commands.word(name);
         Bundle bundle = find(name);
         if (bundle == null) {
             throw new CommandException("modinfo: ERROR: Module " + name + " not found.", 1);

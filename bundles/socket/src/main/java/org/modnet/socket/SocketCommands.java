@@ -28,12 +28,16 @@ public final class SocketCommands {
 
     /** {@code ss [-utalnpemHs] [state STATE] [FILTER]}. */
     public void ss(CommandSession session, String... args) {
+        args = Commands.words(session, args);
+        session = session != null ? session : org.apache.felix.service.command.Job.Utils.current().session();
         NetNamespace ns = Commands.namespace(core, session.get(Commands.NETNS), "ss");
         new SsCommand(System.out).run(layer, ns, args == null ? List.of() : Arrays.asList(args));
     }
 
     /** {@code nc -u [-l] [-z] [-v] [-k] [-w SECS] [-q SECS] [-W N] [-s ADDR] [-p PORT] [HOST] PORT}. */
     public void nc(CommandSession session, String... args) throws InterruptedException {
+        args = Commands.words(session, args);
+        session = session != null ? session : org.apache.felix.service.command.Job.Utils.current().session();
         NetNamespace ns = Commands.namespace(core, session.get(Commands.NETNS), "nc");
         try (SocketCalls sys = layer.process("nc", ns.isInitNet() ? "" : ns.name())) {
             if (sys == null) {

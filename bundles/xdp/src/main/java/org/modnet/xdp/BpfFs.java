@@ -86,6 +86,7 @@ public final class BpfFs {
 
     /** {@code rm [-r] PATH...}: unpins (a directory with -r: everything under it). */
     public void rm(String... args) {
+        args = Commands.words(args);
         boolean recursive = false;
         List<String> paths = new ArrayList<>();
         for (String a : args == null ? new String[0] : args) {

@@ -60,6 +60,8 @@ public final class BpftoolCommand {
     }
 
     public void bpftool(CommandSession session, String... args) {
+        args = Commands.words(session, args);
+        session = session != null ? session : org.apache.felix.service.command.Job.Utils.current().session();
         List<String> w = args == null ? List.of() : Arrays.asList(args);
         PrintStream out = System.out;
         if (w.isEmpty()) {

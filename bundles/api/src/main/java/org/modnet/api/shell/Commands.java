@@ -15,6 +15,55 @@ public final class Commands {
     }
 
     /**
+     * A command's words as its tool reads them. Gogo passes an unset variable ({@code ip link $u}) as
+     * null, and no words at all as a null array: a null becomes an empty word, as {@code "$u"} is in a
+     * POSIX shell, so the tool answers in its own words ({@code ip link ""}) and never with a Java
+     * exception. Call it first thing in every command method (with the session, where the method takes
+     * one: {@link #words(Object, String[])}).
+     *
+     * @return {@code args} itself when it holds no null, else a copy; never null
+     */
+    public static String[] words(String... args) {
+        if (args == null) {
+            return new String[0];
+        }
+        String[] w = args;
+        for (int i = 0; i < w.length; i++) {
+            if (w[i] == null) {
+                if (w == args) {
+                    w = args.clone();
+                }
+                w[i] = "";
+            }
+        }
+        return w;
+    }
+
+    /**
+     * The words of a command method whose first parameter is Gogo's {@code CommandSession}: Gogo binds
+     * a lone null word ({@code nc $y}) to that parameter, so a null {@code session} means one empty
+     * word came first. The caller takes the session from {@code Job.Utils.current().session()} then.
+     *
+     * @param session the method's {@code CommandSession} parameter (an {@code Object} here: the API
+     *     does not depend on Gogo)
+     */
+    public static String[] words(Object session, String[] args) {
+        String[] w = words(args);
+        if (session != null) {
+            return w;
+        }
+        String[] shifted = new String[w.length + 1];
+        shifted[0] = "";
+        System.arraycopy(w, 0, shifted, 1, w.length);
+        return shifted;
+    }
+
+    /** One argument as {@link #words} reads it: an unset variable is the empty word. */
+    public static String word(String arg) {
+        return arg == null ? "" : arg;
+    }
+
+    /**
      * The namespace a command runs in: the one the session's {@link #NETNS} variable names (what
      * {@code ip netns exec} sets), else {@code init_net}. A name that no longer exists is the tool's
      * error, in its own words.

@@ -49,30 +49,33 @@ public final class NetCommands {
 
     /** {@code ip [-s] [-d] [-o] [-br] [-n NS] link|address|route|neigh|netns ...}. */
     public void ip(CommandSession session, String... args) {
-        new IpCommand(invocation(session)).run(words(args));
+        new IpCommand(invocation(session)).run(words(session, args));
     }
 
     /** {@code sysctl [-n] [-N] [-q] [-e] [-w] [-a] NAME[=VALUE]...}. */
     public void sysctl(CommandSession session, String... args) {
-        new SysctlCommand(invocation(session)).run(words(args));
+        new SysctlCommand(invocation(session)).run(words(session, args));
     }
 
     /** {@code ethtool [-i|-g|-G|-k|-K|-S|-l|-L|-c|-C|-a|-A] DEV [ARGS]}. */
     public void ethtool(CommandSession session, String... args) {
-        new EthtoolCommand(invocation(session)).run(words(args));
+        new EthtoolCommand(invocation(session)).run(words(session, args));
     }
 
     /** {@code cat /proc/net/dev | /proc/net/softnet_stat | /proc/sys/net/...}. */
     public void cat(CommandSession session, String... args) {
-        new CatCommand(invocation(session)).run(words(args));
+        new CatCommand(invocation(session)).run(words(session, args));
     }
 
     private Invocation invocation(CommandSession session) {
+        if (session == null) { // Gogo bound a lone null word to it: words(session, args) gives that word back
+            session = org.apache.felix.service.command.Job.Utils.current().session();
+        }
         return new Invocation(core, session, System.out, System.err, this::linkFactory, routes, neighbours, this::procFile, xdpLoader);
     }
 
-    private static List<String> words(String[] args) {
-        return args == null ? List.of() : Arrays.asList(args);
+    private static List<String> words(CommandSession session, String[] args) {
+        return Arrays.asList(Commands.words(session, args));
     }
 
     /**

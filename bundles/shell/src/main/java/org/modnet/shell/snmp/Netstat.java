@@ -80,6 +80,12 @@ final class Netstat {
             histogram(out, c, "In", "    ICMP input histogram:");
             out.add("    " + c.getOrDefault("IcmpOutMsgs", 0L) + " ICMP messages sent");
             out.add("    " + c.getOrDefault("IcmpOutErrors", 0L) + " ICMP messages failed");
+            for (String limit : new String[] { "OutRateLimitGlobal", "OutRateLimitHost" }) {
+                long v = c.getOrDefault("Icmp" + limit, 0L);
+                if (v != 0) {
+                    out.add("    " + limit + ": " + v); // net-tools has no words for them: its "try our best" form
+                }
+            }
             histogram(out, c, "Out", "    ICMP output histogram:");
             List<String> msg = new ArrayList<>();
             for (Map.Entry<String, Long> e : c.entrySet()) {

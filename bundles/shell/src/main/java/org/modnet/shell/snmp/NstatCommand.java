@@ -38,6 +38,8 @@ public final class NstatCommand {
     }
 
     public void nstat(CommandSession session, String... args) {
+        args = Commands.words(session, args);
+        session = session != null ? session : org.apache.felix.service.command.Job.Utils.current().session();
         NetNamespace ns = namespace(session, "nstat");
         Nstat.Options options;
         try {
@@ -52,6 +54,8 @@ public final class NstatCommand {
 
     /** {@code netstat -s}: the counters of every MIB in net-tools' words (only {@code -s} is here). */
     public void netstat(CommandSession session, String... args) {
+        args = Commands.words(session, args);
+        session = session != null ? session : org.apache.felix.service.command.Job.Utils.current().session();
         if (args.length != 1 || !(args[0].equals("-s") || args[0].equals("--statistics"))) {
             throw new CommandException("netstat: only the statistics (-s) are in modnet; the sockets: ss", 1);
         }

@@ -35,4 +35,18 @@ class NetstatTest {
                 "        InType0: 2", "        InType8: 2", "        OutType0: 2", "        OutType8: 2"),
                 Netstat.render(c, false));
     }
+
+    @Test
+    void icmpRateLimitRefusalsShowInNetToolsRawFormWhenNotZero() {
+        Map<String, Long> c = new LinkedHashMap<>();
+        c.put("IcmpInMsgs", 0L);
+        c.put("IcmpOutMsgs", 50L);
+        c.put("IcmpOutErrors", 0L);
+        c.put("IcmpOutRateLimitGlobal", 1770L);
+        c.put("IcmpOutRateLimitHost", 0L);
+        List<String> out = Netstat.render(c, false);
+        int failed = out.indexOf("    0 ICMP messages failed");
+        assertEquals("    OutRateLimitGlobal: 1770", out.get(failed + 1));
+        assertEquals(-1, out.indexOf("    OutRateLimitHost: 0"));
+    }
 }

@@ -33,6 +33,8 @@ public final class PktgenCommand {
     }
 
     public void pktgen(CommandSession session, String... args) {
+        args = Commands.words(session, args);
+        session = session != null ? session : org.apache.felix.service.command.Job.Utils.current().session();
         if (args.length == 0 || args.length % 2 == 0) {
             throw new CommandException(USAGE, 2);
         }
