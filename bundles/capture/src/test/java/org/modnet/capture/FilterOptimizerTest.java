@@ -182,6 +182,33 @@ class FilterOptimizerTest {
         assertEquals(1, optimised.stream().filter(l -> l.contains("[%r6+12]")).count(), String.join("\n", optimised));
     }
 
+    static String tcpdump(String... args) throws Exception {
+        java.io.PrintStream out = System.out;
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        System.setOut(new java.io.PrintStream(bytes, true));
+        try {
+            new TcpdumpCommand(null, null).tcpdump(null, args);
+        } finally {
+            System.setOut(out);
+        }
+        return bytes.toString();
+    }
+
+    @Test
+    void tcpdumpDashDPrintsTheOptimisedProgramAndDashOTheOther() throws Exception {
+        String optimised = tcpdump("-d", "tcp or udp or icmp");
+        String plain = tcpdump("-d", "-O", "tcp or udp or icmp");
+        assertTrue(optimised.startsWith("(000) mov %r6, %r1"), optimised);
+        assertNotEquals(plain, optimised);
+        assertTrue(optimised.lines().count() < plain.lines().count(), optimised + "\nvs\n" + plain);
+        String w = String.join(" ", terms("host", 300, true));
+        assertTrue(tcpdump("-d", w).lines().count() < 1300);
+        assertTrue(tcpdump("-d", "-O", w).lines().count() > 7000); // the JIT would refuse it: it is still run, interpreted
+        org.modnet.api.shell.CommandException e = assertThrows(org.modnet.api.shell.CommandException.class,
+                () -> tcpdump("-d", "(".repeat(5000) + "ip" + ")".repeat(5000)));
+        assertEquals("tcpdump: expression too complex", e.getMessage());
+    }
+
     @Test
     void deepNestingIsTooComplexNotAStackOverflow() {
         List<String> w = new ArrayList<>();
