@@ -32,6 +32,12 @@ final class BpfFilter {
     private final Executable executable;
     private final Memory memory = new Memory();
 
+    /**
+     * Longer programs are not offered to the JIT: at four bytes of JVM bytecode or more an instruction
+     * they cannot fit the one method it makes, and trying costs seconds.
+     */
+    static final int JIT_MAX = 65536 / 4;
+
     private BpfFilter(FilterWords words, boolean optimise) throws BpfException {
         this.words = words;
         Node root;
@@ -48,15 +54,16 @@ final class BpfFilter {
         this.insns = Assembler.assemble(FilterCode.emit(root, optimise));
         Program p = Program.of("tcpdump", insns);
         Helpers helpers = new Helpers();
-        Executable e;
-        try {
-            e = Engines.jit(p, helpers);
-        } catch (BpfException tooLarge) {
-            // the JVM's 64 KiB a method: a filter that large is interpreted, as the kernel runs a
-            // program its JIT refused
-            e = Engines.interpreter(p, helpers);
+        Executable e = null;
+        if (insns.length <= JIT_MAX) {
+            try {
+                e = Engines.jit(p, helpers);
+            } catch (BpfException tooLarge) {
+                // the JVM's 64 KiB a method: a filter that large is interpreted, as the kernel runs a
+                // program its JIT refused
+            }
         }
-        this.executable = e;
+        this.executable = e != null ? e : Engines.interpreter(p, helpers);
     }
 
     /** The compiled and optimised filter of the words after tcpdump's options. */
