@@ -78,6 +78,46 @@ class FilterOptimizerTest {
         }
     }
 
+    static final String[] PRIMITIVES = { "ip", "arp", "icmp", "tcp", "udp", "host 10.0.0.1", "src host 10.0.0.2",
+            "dst host 192.168.1.9", "host 10.0.0.255", "net 10.0.0.0/24", "src net 10.0.0.0/8", "dst net 192.168.0.0/16",
+            "port 53", "src port 22", "dst port 40000", "port 5000", "ether proto 0x806", "ether proto 0x86dd" };
+
+    /** A random expression of the primitives, "and", "or", "not" and parentheses, at most depth deep. */
+    static String randomExpression(Random r, int depth) {
+        if (depth == 0 || r.nextInt(3) == 0) {
+            return PRIMITIVES[r.nextInt(PRIMITIVES.length)];
+        }
+        return switch (r.nextInt(4)) {
+            case 0 -> "not " + randomExpression(r, depth - 1);
+            case 1 -> "( " + randomExpression(r, depth - 1) + " ) and " + randomExpression(r, depth - 1);
+            case 2 -> randomExpression(r, depth - 1) + " or ( " + randomExpression(r, depth - 1) + " )";
+            default -> "( " + randomExpression(r, depth - 1) + " or " + randomExpression(r, depth - 1) + " ) and not ( "
+                    + randomExpression(r, depth - 1) + " )";
+        };
+    }
+
+    @Test
+    void randomExpressionsDecideTheSameOptimisedOrNot() {
+        List<byte[]> frames = frames();
+        Random r = new Random(2026);
+        int shorter = 0;
+        for (int i = 0; i < 150; i++) {
+            String e = randomExpression(r, 4);
+            BpfFilter optimised = BpfFilter.compile(words(e));
+            BpfFilter plain = BpfFilter.compile(words(e), false);
+            Predicate<Frame> reference = Filter.parse(words(e));
+            if (optimised.length() < plain.length()) {
+                shorter++;
+            }
+            for (byte[] f : frames) {
+                boolean want = reference.test(new Frame(f));
+                assertEquals(want, plain.test(f), () -> "-O \"" + e + "\" on " + Arrays.toString(f));
+                assertEquals(want, optimised.test(f), () -> "\"" + e + "\" on " + Arrays.toString(f));
+            }
+        }
+        assertTrue(shorter > 100, shorter + " of 150 shorter");
+    }
+
     @Test
     void aTestTheWayAlreadyDecidedIsGone() {
         // "host A or host A": the second term's every test is decided by the first's
