@@ -32,10 +32,11 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 
 /**
- * {@code tcpdump -i DEV [-c COUNT] [-w FILE] [-n] [-e] [-q] [EXPRESSION]}: while it runs, an ETH_P_ALL
+ * {@code tcpdump -i DEV [-c COUNT] [-w FILE] [-n] [-e] [-q] [-v] [-O] [EXPRESSION]}: while it runs, an ETH_P_ALL
  * tap (a packet socket) copies the frames DEV receives and sends into a bounded queue; the command
  * prints them in tcpdump's form or writes a pcap file. Stops after COUNT frames, or on interrupt.
  * Frames the queue had no room for are reported as "dropped by kernel", as tcpdump reports them.
+ * The expression is compiled to eBPF and optimised ({@code -O}: not optimised; {@code -d}: print it).
  */
 @Component(service = TcpdumpCommand.class, immediate = true, property = { "osgi.command.scope=" + Commands.SCOPE,
         "osgi.command.function=tcpdump" })
