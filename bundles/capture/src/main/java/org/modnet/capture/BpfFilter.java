@@ -4,6 +4,10 @@ import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 
+import org.modnet.capture.FilterCode.Expr;
+import org.modnet.capture.FilterCode.Node;
+import org.modnet.capture.FilterCode.Op;
+import org.modnet.capture.FilterCode.Test;
 import org.modnet.ebpf.api.Assembler;
 import org.modnet.ebpf.api.BpfException;
 import org.modnet.ebpf.api.Engines;
@@ -13,46 +17,64 @@ import org.modnet.ebpf.api.Memory;
 import org.modnet.ebpf.api.Program;
 
 /**
- * tcpdump's filter compiled to eBPF, as libpcap compiles it to BPF: the expression becomes jumps to
- * "match" and "no match", every load guarded by the frame's length, and the program runs on each
- * frame in the project's VM (JIT-compiled). r6 holds the frame, r7 its length; the program returns 1
- * for a frame to keep. {@code tcpdump -d} prints it. The primitives mean what {@link Filter}'s do.
+ * tcpdump's filter compiled to eBPF, as libpcap compiles it to BPF: the expression becomes a graph of
+ * tests ({@link FilterCode}) that go to "match" and "no match", every load guarded by the frame's
+ * length; {@link FilterOptimizer} shortens it unless {@code tcpdump -O} asks not to, and the program
+ * runs on each frame in the project's VM — JIT-compiled, or interpreted when the JIT cannot take a
+ * program that large. r6 holds the frame, r7 its length; the program returns 1 for a frame to keep.
+ * {@code tcpdump -d} prints it. The primitives mean what {@link Filter}'s do.
  */
 final class BpfFilter {
-    private final StringBuilder asm = new StringBuilder();
     private final FilterWords words;
-    private int labels;
-    private final String text;
+    private final Node keep = Node.end(true);
+    private final Node drop = Node.end(false);
+    private final long[] insns;
     private final Executable executable;
     private final Memory memory = new Memory();
 
-    private BpfFilter(FilterWords words) throws BpfException {
+    /**
+     * Longer programs are not offered to the JIT: at four bytes of JVM bytecode or more an instruction
+     * they cannot fit the one method it makes, and trying costs seconds.
+     */
+    static final int JIT_MAX = 65536 / 4;
+
+    private BpfFilter(FilterWords words, boolean optimise) throws BpfException {
         this.words = words;
-        line("mov %r6, %r1");
-        line("mov %r7, %r2");
+        Node root;
         if (words.isEmpty()) {
-            line("ja match");
+            root = keep;
         } else {
-            String match = "match";
-            String miss = "miss";
-            or(match, miss);
+            root = or(keep, drop);
             words.end();
         }
-        line("match:");
-        line("mov %r0, 1");
-        line("exit");
-        line("miss:");
-        line("mov %r0, 0");
-        line("exit");
-        this.text = asm.toString();
-        Program p = Program.of("tcpdump", Assembler.assemble(text));
-        this.executable = Engines.jit(p, new Helpers());
+        root = FilterCode.resolve(root);
+        if (optimise) {
+            root = FilterOptimizer.optimise(root);
+        }
+        this.insns = Assembler.assemble(FilterCode.emit(root, optimise));
+        Program p = Program.of("tcpdump", insns);
+        Helpers helpers = new Helpers();
+        Executable e = null;
+        if (insns.length <= JIT_MAX) {
+            try {
+                e = Engines.jit(p, helpers);
+            } catch (BpfException tooLarge) {
+                // the JVM's 64 KiB a method: a filter that large is interpreted, as the kernel runs a
+                // program its JIT refused
+            }
+        }
+        this.executable = e != null ? e : Engines.interpreter(p, helpers);
     }
 
-    /** The compiled filter of the words after tcpdump's options. */
+    /** The compiled and optimised filter of the words after tcpdump's options. */
     static BpfFilter compile(List<String> args) {
+        return compile(args, true);
+    }
+
+    /** The compiled filter; {@code optimise} false is {@code tcpdump -O}. */
+    static BpfFilter compile(List<String> args, boolean optimise) {
         try {
-            return new BpfFilter(new FilterWords(args));
+            return new BpfFilter(new FilterWords(args), optimise);
         } catch (BpfException e) {
             throw new IllegalStateException("the filter compiled to a program the VM refused: " + e.getMessage(), e);
         }
@@ -75,11 +97,21 @@ final class BpfFilter {
         }
     }
 
+    /** The number of instructions. */
+    int length() {
+        return insns.length;
+    }
+
+    /** "jit", or "interpreter" for a program too large for the JIT. */
+    String engine() {
+        return executable.engine();
+    }
+
     /** The program, one instruction per line, for {@code tcpdump -d}. */
-    List<String> dump() throws BpfException {
+    List<String> dump() {
         List<String> out = new ArrayList<>();
         int n = 0;
-        for (String line : org.modnet.ebpf.api.Disassembler.disassemble(Assembler.assemble(text))) {
+        for (String line : org.modnet.ebpf.api.Disassembler.disassemble(insns)) {
             if (line != null) {
                 out.add(String.format("(%03d) %s", n, line));
             }
@@ -88,90 +120,90 @@ final class BpfFilter {
         return out;
     }
 
-    private void line(String s) {
-        asm.append(s).append('\n');
+    private Node test(Expr e, Op op, long k, Node jt, Node jf) {
+        return new Node(new Test(e, op, k & 0xffffffffL, false), jt, jf);
     }
 
-    private String label() {
-        return "L" + labels++;
-    }
+    private static final Expr ETHERTYPE = Expr.abs(2, 12);
+    private static final Expr VERSION = Expr.abs(1, 14, 4, 0xf);
+    private static final Expr PROTOCOL = Expr.abs(1, 23);
+    private static final Expr FRAGMENT = Expr.abs(2, 20, 0, 0x1fff);
 
-    // --- expression: each part jumps to yes or no ---
+    // --- expression: each part goes to yes or no; "next" is a place for what comes later ---
 
-    private void or(String yes, String no) {
-        String nextTry = label();
-        and(yes, nextTry);
+    private Node or(Node yes, Node no) {
+        Node next = new Node();
+        Node entry = and(yes, next);
         while ("or".equals(words.peek()) || "||".equals(words.peek())) {
             words.next();
-            line(nextTry + ":");
-            nextTry = label();
-            and(yes, nextTry);
+            Node after = new Node();
+            next.alias = and(yes, after);
+            next = after;
         }
-        line(nextTry + ":");
-        line("ja " + no);
+        next.alias = no;
+        return entry;
     }
 
-    private void and(String yes, String no) {
-        String ok = label();
-        not(ok, no);
+    private Node and(Node yes, Node no) {
+        Node next = new Node();
+        Node entry = not(next, no);
         while ("and".equals(words.peek()) || "&&".equals(words.peek())) {
             words.next();
-            line(ok + ":");
-            ok = label();
-            not(ok, no);
+            Node after = new Node();
+            next.alias = not(after, no);
+            next = after;
         }
-        line(ok + ":");
-        line("ja " + yes);
+        next.alias = yes;
+        return entry;
     }
 
-    private void not(String yes, String no) {
-        String w = words.peek();
-        if ("not".equals(w) || "!".equals(w)) {
-            words.next();
-            not(no, yes);
-            return;
-        }
-        if ("(".equals(w)) {
-            words.next();
-            or(yes, no);
-            if (!")".equals(words.next())) {
-                throw new IllegalArgumentException("syntax error in filter expression: ')' expected");
+    private Node not(Node yes, Node no) {
+        words.enter();
+        try {
+            String w = words.peek();
+            if ("not".equals(w) || "!".equals(w)) {
+                words.next();
+                return not(no, yes);
             }
-            return;
+            if ("(".equals(w)) {
+                words.next();
+                Node e = or(yes, no);
+                if (!")".equals(words.next())) {
+                    throw new IllegalArgumentException("syntax error in filter expression: ')' expected");
+                }
+                return e;
+            }
+            return primitive(yes, no);
+        } finally {
+            words.leave();
         }
-        primitive(yes, no);
     }
 
     // --- primitives ---
 
-    /** r3 = the big-endian 16-bit value at {@code off} (the length already checked). */
-    private void u16(int off) {
-        line("ldxh %r3, [%r6+" + off + "]");
-        line("be16 %r3");
-    }
-
-    private void u32(int off) {
-        line("ldxw %r3, [%r6+" + off + "]");
-        line("be32 %r3");
-    }
-
-    private void etherType(int type, String no) {
-        line("jlt %r7, 14, " + no);
-        u16(12);
-        line("jne %r3, " + type + ", " + no);
+    private Node etherType(int type, Node yes, Node no) {
+        return test(Expr.LEN, Op.GE, 14, test(ETHERTYPE, Op.EQ, type, yes, no), no);
     }
 
     /** IPv4 as the decoder sees it: ethertype 0x0800, at least 34 bytes, version 4. */
-    private void ipv4(String no) {
-        line("jlt %r7, 34, " + no);
-        u16(12);
-        line("jne %r3, 0x800, " + no);
-        line("ldxb %r3, [%r6+14]");
-        line("rsh %r3, 4");
-        line("jne %r3, 4, " + no);
+    private Node ipv4(Node yes, Node no) {
+        return test(Expr.LEN, Op.GE, 34, test(ETHERTYPE, Op.EQ, 0x800, test(VERSION, Op.EQ, 4, yes, no), no), no);
     }
 
-    private void primitive(String yes, String no) {
+    /** Source or destination (as asked) equals a under the mask. */
+    private Node either(int size, int srcOff, int dstOff, long mask, long a, boolean src, boolean dst, Node yes, Node no) {
+        Node d = dst ? test(Expr.abs(size, dstOff, 0, mask), Op.EQ, a & mask, yes, no) : no;
+        return src ? test(Expr.abs(size, srcOff, 0, mask), Op.EQ, a & mask, yes, d) : d;
+    }
+
+    /** The source or destination port (as asked) is p, where the frame holds the ports. */
+    private Node ports(int p, boolean src, boolean dst, Node yes, Node no) {
+        Node d = dst ? test(Expr.ind(2, 2), Op.EQ, p, yes, no) : no;
+        Node s = src ? test(Expr.ind(2, 0), Op.EQ, p, yes, d) : d;
+        return new Node(new Test(Expr.ihlEnd(18), Op.GT, 0, true), no, s); // ports past the frame's end
+    }
+
+    private Node primitive(Node yes, Node no) {
         String w = words.next();
         boolean src = true;
         boolean dst = true;
@@ -181,73 +213,39 @@ final class BpfFilter {
             w = words.next();
         }
         switch (w) {
-            case "host" -> host(Filter.address(words.next()), src, dst, yes, no);
+            case "host" -> {
+                long a = Filter.address(words.next()) & 0xffffffffL;
+                // IPv4 source/destination, or the sender/target protocol address of an ARP packet; the
+                // ethertype first, so that what a term's failure knows is the same on each way out
+                Node v4 = test(Expr.LEN, Op.GE, 34, test(VERSION, Op.EQ, 4, either(4, 26, 30, 0xffffffffL, a, src, dst, yes, no), no), no);
+                Node arp = test(ETHERTYPE, Op.EQ, 0x806, test(Expr.LEN, Op.GE, 42, either(4, 28, 38, 0xffffffffL, a, src, dst, yes, no), no), no);
+                return test(Expr.LEN, Op.GE, 14, test(ETHERTYPE, Op.EQ, 0x800, v4, arp), no);
+            }
             case "net" -> {
                 String n = words.next();
                 int slash = n.indexOf('/');
                 int len = slash < 0 ? 32 : Filter.number(n.substring(slash + 1), 32);
-                int a = Filter.address(slash < 0 ? n : n.substring(0, slash));
-                int mask = len == 0 ? 0 : -1 << (32 - len);
-                ipv4(no);
-                String trySecond = label();
-                if (src) {
-                    u32(26);
-                    line("and32 %r3, " + mask);
-                    line("jeq32 %r3, " + (a & mask) + ", " + yes);
-                }
-                if (dst) {
-                    u32(30);
-                    line("and32 %r3, " + mask);
-                    line("jeq32 %r3, " + (a & mask) + ", " + yes);
-                }
-                line(trySecond + ":");
-                line("ja " + no);
+                long a = Filter.address(slash < 0 ? n : n.substring(0, slash)) & 0xffffffffL;
+                long mask = len == 0 ? 0 : (0xffffffffL << (32 - len)) & 0xffffffffL;
+                return ipv4(either(4, 26, 30, mask, a, src, dst, yes, no), no);
             }
             case "port" -> {
                 int p = Filter.number(words.next(), 65535);
-                ipv4(no);
-                u16(20);
-                line("and %r3, 0x1fff");
-                line("jne %r3, 0, " + no); // not the first fragment: no ports
-                line("ldxb %r3, [%r6+23]");
-                String transport = label();
-                line("jeq %r3, 6, " + transport);
-                line("jne %r3, 17, " + no);
-                line(transport + ":");
-                line("ldxb %r4, [%r6+14]");
-                line("and %r4, 0xf");
-                line("lsh %r4, 2");
-                line("mov %r3, %r4");
-                line("add %r3, 18");
-                line("jgt %r3, %r7, " + no);
-                line("mov %r5, %r6");
-                line("add %r5, %r4");
-                if (src) {
-                    line("ldxh %r3, [%r5+14]");
-                    line("be16 %r3");
-                    line("jeq %r3, " + p + ", " + yes);
-                }
-                if (dst) {
-                    line("ldxh %r3, [%r5+16]");
-                    line("be16 %r3");
-                    line("jeq %r3, " + p + ", " + yes);
-                }
-                line("ja " + no);
+                // TCP and UDP each a copy of the port tests: the optimiser knows the protocol on each, and
+                // merges the copies once it has used that
+                Node udp = test(PROTOCOL, Op.EQ, 17, ports(p, src, dst, yes, no), no);
+                Node tcp = test(PROTOCOL, Op.EQ, 6, ports(p, src, dst, yes, no), udp);
+                return ipv4(test(FRAGMENT, Op.EQ, 0, tcp, no), no); // not the first fragment: no ports
             }
             case "ip" -> {
-                etherType(0x0800, no);
-                line("ja " + yes);
+                return etherType(0x0800, yes, no);
             }
             case "arp" -> {
-                etherType(0x0806, no);
-                line("ja " + yes);
+                return etherType(0x0806, yes, no);
             }
             case "icmp", "tcp", "udp" -> {
                 int proto = w.equals("icmp") ? 1 : w.equals("tcp") ? 6 : 17;
-                ipv4(no);
-                line("ldxb %r3, [%r6+23]");
-                line("jne %r3, " + proto + ", " + no);
-                line("ja " + yes);
+                return ipv4(test(PROTOCOL, Op.EQ, proto, yes, no), no);
             }
             case "ether" -> {
                 if (!"proto".equals(words.next())) {
@@ -255,46 +253,9 @@ final class BpfFilter {
                 }
                 String p = words.next();
                 int type = p.startsWith("0x") ? Integer.parseInt(p.substring(2), 16) : Filter.number(p, 65535);
-                etherType(type, no);
-                line("ja " + yes);
+                return etherType(type, yes, no);
             }
             default -> throw new IllegalArgumentException("syntax error in filter expression at \"" + w + "\"");
         }
-    }
-
-    /** IPv4 source/destination, or the sender/target protocol address of an ARP packet. */
-    private void host(int a, boolean src, boolean dst, String yes, String no) {
-        String arp = label();
-        String v4 = label();
-        // IPv4?
-        line("jlt %r7, 34, " + arp);
-        u16(12);
-        line("jne %r3, 0x800, " + arp);
-        line("ldxb %r3, [%r6+14]");
-        line("rsh %r3, 4");
-        line("jne %r3, 4, " + arp);
-        line(v4 + ":");
-        if (src) {
-            u32(26);
-            line("jeq32 %r3, " + a + ", " + yes);
-        }
-        if (dst) {
-            u32(30);
-            line("jeq32 %r3, " + a + ", " + yes);
-        }
-        line("ja " + no);
-        line(arp + ":");
-        line("jlt %r7, 42, " + no);
-        u16(12);
-        line("jne %r3, 0x806, " + no);
-        if (src) {
-            u32(28);
-            line("jeq32 %r3, " + a + ", " + yes);
-        }
-        if (dst) {
-            u32(38);
-            line("jeq32 %r3, " + a + ", " + yes);
-        }
-        line("ja " + no);
     }
 }

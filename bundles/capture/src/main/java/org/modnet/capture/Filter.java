@@ -47,20 +47,25 @@ final class Filter {
     }
 
     private Predicate<Frame> not() {
-        String w = words.peek();
-        if ("not".equals(w) || "!".equals(w)) {
-            words.next();
-            return not().negate();
-        }
-        if ("(".equals(w)) {
-            words.next();
-            Predicate<Frame> e = or();
-            if (!")".equals(words.next())) {
-                throw new IllegalArgumentException("syntax error in filter expression: ')' expected");
+        words.enter();
+        try {
+            String w = words.peek();
+            if ("not".equals(w) || "!".equals(w)) {
+                words.next();
+                return not().negate();
             }
-            return e;
+            if ("(".equals(w)) {
+                words.next();
+                Predicate<Frame> e = or();
+                if (!")".equals(words.next())) {
+                    throw new IllegalArgumentException("syntax error in filter expression: ')' expected");
+                }
+                return e;
+            }
+            return primitive();
+        } finally {
+            words.leave();
         }
-        return primitive();
     }
 
     private Predicate<Frame> primitive() {

@@ -10,6 +10,10 @@ import java.util.List;
 final class FilterWords {
     private final List<String> words = new ArrayList<>();
     private int i;
+    private int depth;
+
+    /** How deep "not" and parentheses may nest: deeper is "expression too complex", not a stack overflow. */
+    static final int MAX_DEPTH = 200;
 
     FilterWords(List<String> args) {
         for (String a : args) {
@@ -35,6 +39,17 @@ final class FilterWords {
             throw new IllegalArgumentException("syntax error in filter expression: unexpected end");
         }
         return words.get(i++);
+    }
+
+    /** A reader goes one level deeper (a "not", a parenthesis). */
+    void enter() {
+        if (++depth > MAX_DEPTH) {
+            throw new IllegalArgumentException("expression too complex");
+        }
+    }
+
+    void leave() {
+        depth--;
     }
 
     /** The expression is over: a word left is a syntax error. */

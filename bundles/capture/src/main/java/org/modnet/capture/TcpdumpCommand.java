@@ -32,15 +32,16 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 
 /**
- * {@code tcpdump -i DEV [-c COUNT] [-w FILE] [-n] [-e] [-q] [EXPRESSION]}: while it runs, an ETH_P_ALL
+ * {@code tcpdump -i DEV [-c COUNT] [-w FILE] [-n] [-e] [-q] [-v] [-O] [EXPRESSION]}: while it runs, an ETH_P_ALL
  * tap (a packet socket) copies the frames DEV receives and sends into a bounded queue; the command
  * prints them in tcpdump's form or writes a pcap file. Stops after COUNT frames, or on interrupt.
  * Frames the queue had no room for are reported as "dropped by kernel", as tcpdump reports them.
+ * The expression is compiled to eBPF and optimised ({@code -O}: not optimised; {@code -d}: print it).
  */
 @Component(service = TcpdumpCommand.class, immediate = true, property = { "osgi.command.scope=" + Commands.SCOPE,
         "osgi.command.function=tcpdump" })
 public final class TcpdumpCommand {
-    static final String USAGE = "Usage: tcpdump -i interface [-c count] [-w file] [-n] [-e] [-q] [-d] [expression]";
+    static final String USAGE = "Usage: tcpdump -i interface [-c count] [-w file] [-n] [-e] [-q] [-v] [-d] [-O] [expression]";
 
     private final BundleContext context;
     private final NetCore core;
@@ -63,6 +64,8 @@ public final class TcpdumpCommand {
         boolean ethernet = false;
         List<String> expression = new ArrayList<>();
         boolean dump = false;
+        boolean optimise = true;
+        boolean verbose = false;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             switch (a) {
@@ -83,6 +86,8 @@ public final class TcpdumpCommand {
                 }
                 case "-e" -> ethernet = true;
                 case "-d" -> dump = true;
+                case "-O" -> optimise = false; // as tcpdump: do not run the filter optimiser
+                case "-v", "-vv", "-vvv" -> verbose = true;
                 case "-ne", "-en" -> ethernet = true;
                 default -> {
                     if (a.startsWith("-")) {
@@ -94,17 +99,13 @@ public final class TcpdumpCommand {
         }
         BpfFilter bpf;
         try {
-            bpf = BpfFilter.compile(expression);
-        } catch (IllegalArgumentException e) {
+            bpf = BpfFilter.compile(expression, optimise);
+        } catch (IllegalArgumentException | IllegalStateException e) {
             throw new CommandException("tcpdump: " + e.getMessage(), 1);
         }
         if (dump) {
-            // -d: the compiled program, in eBPF (libpcap prints classic BPF), and no capture
-            try {
-                bpf.dump().forEach(System.out::println);
-            } catch (org.modnet.ebpf.api.BpfException e) {
-                throw new CommandException("tcpdump: " + e.getMessage(), 1);
-            }
+            // -d: the compiled (and, without -O, optimised) program, in eBPF (libpcap prints classic BPF), and no capture
+            bpf.dump().forEach(System.out::println);
             return;
         }
         if (dev == null) {
@@ -115,11 +116,14 @@ public final class TcpdumpCommand {
         if (target == null) {
             throw new CommandException("tcpdump: " + dev + ": No such device exists", 1);
         }
+        if (verbose && !"jit".equals(bpf.engine())) {
+            System.err.println("tcpdump: filter program of " + bpf.length() + " instructions is interpreted (too large for the JIT)");
+        }
         Predicate<Frame> filter = f -> bpf.test(f.b); // the expression compiled to eBPF, JIT-run on each frame
-        run(target, count, file == null ? null : Path.of(file), ethernet, filter);
+        run(target, count, file == null ? null : Path.of(file), ethernet, verbose, filter);
     }
 
-    private void run(NetDevice target, long count, Path file, boolean ethernet, Predicate<Frame> filter)
+    private void run(NetDevice target, long count, Path file, boolean ethernet, boolean verbose, Predicate<Frame> filter)
             throws IOException, InterruptedException {
         ArrayBlockingQueue<Captured> queue = new ArrayBlockingQueue<>(8192);
         AtomicLong dropped = new AtomicLong();
@@ -136,7 +140,7 @@ public final class TcpdumpCommand {
         Hashtable<String, Object> props = new Hashtable<>();
         props.put(PacketHandler.ETHERTYPE, Eth.ETH_P_ALL);
         PrintStream err = System.err;
-        if (file == null) {
+        if (file == null && !verbose) {
             err.println("tcpdump: verbose output suppressed, use -v[v]... for full protocol decode");
         }
         err.println("listening on " + target.name() + ", link-type EN10MB (Ethernet), snapshot length 262144 bytes");

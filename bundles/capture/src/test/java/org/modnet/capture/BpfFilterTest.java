@@ -110,7 +110,7 @@ class BpfFilterTest {
     void dumpPrintsTheProgramAndErrorsAreTcpdumps() throws Exception {
         List<String> d = BpfFilter.compile(List.of("udp", "and", "port", "53")).dump();
         assertEquals("(000) mov %r6, %r1", d.get(0));
-        assertTrue(d.stream().anyMatch(l -> l.contains("jne %r3, 17,")), String.join("\n", d));
+        assertTrue(d.stream().anyMatch(l -> l.matches(".*j(ne|eq) %r\\d, 17,.*")), String.join("\n", d));
         assertTrue(d.get(d.size() - 1).endsWith("exit"));
         assertThrows(IllegalArgumentException.class, () -> BpfFilter.compile(List.of("port", "99999")));
         assertThrows(IllegalArgumentException.class, () -> BpfFilter.compile(List.of("host")));
