@@ -227,7 +227,11 @@ class FilterOptimizerTest {
         java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
         System.setOut(new java.io.PrintStream(bytes, true));
         try {
-            new TcpdumpCommand(null, null).tcpdump(null, args);
+            // a session that knows no variables: Gogo never passes null for one (a null means `tcpdump $unset`)
+            org.apache.felix.service.command.CommandSession session = (org.apache.felix.service.command.CommandSession)
+                    java.lang.reflect.Proxy.newProxyInstance(FilterOptimizerTest.class.getClassLoader(),
+                            new Class<?>[] { org.apache.felix.service.command.CommandSession.class }, (proxy, m, a) -> null);
+            new TcpdumpCommand(null, null).tcpdump(session, args);
         } finally {
             System.setOut(out);
         }
