@@ -241,8 +241,12 @@ final class NeighNet {
         Key key = new Key(dev.ifindex(), address);
         NeighEntry e = entries.get(key);
         if (e == null) {
-            if (!create || entries.size() >= params.gcThresh3.get()) {
+            if (!create) {
                 return; // arp_accept=0: unsolicited ARP creates no entry
+            }
+            if (entries.size() >= params.gcThresh3.get()) {
+                stat(Stat.table_fulls); // neigh_alloc's refusal above gc_thresh3
+                return;
             }
             e = new NeighEntry(this, dev, address, NudState.STALE, lladdr);
             NeighEntry raced = entries.putIfAbsent(key, e);

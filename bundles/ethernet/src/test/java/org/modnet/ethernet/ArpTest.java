@@ -173,6 +173,11 @@ class ArpTest {
 
     /** A gratuitous ARP from {@code sender} claiming {@code mac}, as it arrives on A's device. */
     private void gratuitous(int sender, MacAddress mac) {
+        request(sender, mac, sender);
+    }
+
+    /** A broadcast ARP request from {@code sender} at {@code mac} for {@code target}, as it arrives on A's device. */
+    private void request(int sender, MacAddress mac, int target) {
         SkBuff skb = stack.core().pool().alloc(Eth.ETH_HLEN + ArpHeader.LEN);
         int o = skb.put(Eth.ETH_HLEN + ArpHeader.LEN);
         skb.setU16(o, 0xffff);
@@ -189,7 +194,7 @@ class ArpTest {
         skb.setU16(h + ArpHeader.SHA, (int) (mac.bits() >>> 32));
         skb.setU32(h + ArpHeader.SHA + 2, (int) mac.bits());
         skb.setU32(h + ArpHeader.SPA, sender);
-        skb.setU32(h + ArpHeader.TPA, sender);
+        skb.setU32(h + ArpHeader.TPA, target);
         a.rxQueue(0).receive(skb);
         stack.run();
     }
@@ -204,6 +209,22 @@ class ArpTest {
         assertEquals(NudState.STALE, entry(a.namespace(), B).state());
         gratuitous(NOBODY, MacAddress.parse("02:00:00:00:00:0c"));
         assertNull(entry(a.namespace(), NOBODY), "arp_accept=0: no entry from unsolicited ARP");
+    }
+
+    @Test
+    void aRequestThatFindsTheTableFullMakesNoEntryAndCountsTableFulls() throws Exception {
+        a.namespace().sysctl().set("net.ipv4.neigh.default.gc_thresh3", "2");
+        for (int i = 0; i < 3; i++) {
+            request(0x0a000014 + i, MacAddress.parse("02:00:00:00:01:0" + i), A); // 10.0.0.20, .21, .22 ask for A
+        }
+        assertEquals(2, arp.entries(a.namespace()).size(), "gc_thresh3 bounds the table");
+        assertNull(entry(a.namespace(), 0x0a000016));
+        assertEquals(1L, arp.stats(a.namespace()).get("table_fulls"), "the refused entry is counted");
+        assertEquals(List.of("entries  allocs   destroys hash_grows lookups  hits     res_failed rcv_probes_mcast "
+                + "rcv_probes_ucast periodic_gc_runs forced_gc_runs unresolved_discards table_fulls",
+                "00000002 00000002 00000000 00000000   00000000 00000000 00000000   00000003         00000000         "
+                        + "00000000         00000000       00000000            00000001"),
+                new ProcArpCache(arp).read(a.namespace()), "/proc/net/stat/arp_cache");
     }
 
     @Test
