@@ -121,7 +121,7 @@ def build(scale, rng, ipid_base):
         add("udp_bad_len", to_us(ipv4(PEER_IP, DST_IP, 17, udp(PEER_IP, DST_IP, 1, SINK_PORT, b"len", ulen=200))))
         add("udp_broadcast", eth(BCAST, PEER_MAC, ETH_P_IP, ipv4(PEER_IP, bytes([10, 0, 255, 255]), 17,
                                                                    udp(PEER_IP, bytes([10, 0, 255, 255]), 1, 9, b"b"))))
-        add("arp", eth(BCAST, PEER_MAC, ETH_P_ARP, b"\x00\x01\x08\x00"))  # a truncated ARP: ARP drops it (no counter)
+        add("arp_truncated", eth(BCAST, PEER_MAC, ETH_P_ARP, b"\x00\x01\x08\x00"))  # ARP drops it (no Linux counter)
     # Fragments of one set stay in order relative to each other; everything else is shuffled.
     rng.shuffle(out)
     return out
@@ -134,7 +134,8 @@ FATE = {
     "udp_closed": "UdpNoPorts",
     "frag_complete": "IpReasmOKs (per 3 fragments), then UdpInDatagrams",
     "frag_incomplete": "IpReasmFails + IpReasmTimeout (per 2 fragments), ICMP time exceeded back",
-    "arp": "ARP (no Linux counter; the neighbour table's size and refusals are recorded)",
+    "arp": "rcv_probes_mcast (/proc/net/stat/arp_cache); an entry, or table_fulls when the table is at gc_thresh3",
+    "arp_truncated": "ARP's drop (no Linux counter)",
     "otherhost": "rx_otherhost_dropped",
     "runt": "rx_length_errors (rx_errors)",
     "oversize": "rx_length_errors (rx_errors)",

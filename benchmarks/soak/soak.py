@@ -16,7 +16,7 @@ import threading
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-NAME = "soak"
+NAME = os.environ.get("MODNET_SOAK_NAME", "soak")  # the instance name (attach socket)
 SINK_PORT = 5000
 PING_COUNT = 500
 
@@ -161,6 +161,7 @@ COUNTER_CMDS = ";".join([
     "echo soak-section s2", "ip netns exec ns2 cat /proc/net/sockstat",
     "echo soak-section q2", "ip netns exec ns2 ss -u -a -n",
     "echo soak-section h2", "ip -n ns2 neigh show dev veth1",
+    "echo soak-section a2", "ip netns exec ns2 cat /proc/net/stat/arp_cache",
     "echo soak-section end",
 ])
 
@@ -177,6 +178,10 @@ def counters(inst):
     v.update(parse_sockstat(s.get("s2", []), "ns2.sockstat."))
     v["ns2.udp_recvq_bytes"] = recvq(s.get("q2", []))
     v["ns2.neigh_entries"] = len([l for l in s.get("h2", []) if l.strip()])
+    a2 = s.get("a2", [])
+    if len(a2) >= 2:  # titles, then hex numbers
+        for title, value in zip(a2[0].split(), a2[1].split()):
+            v["ns2.arp_cache." + title] = int(value, 16)
     return v
 
 
@@ -305,9 +310,10 @@ def main():
             rows.append(row + [c.get(k, "") for k in counter_keys])
             writer.writerow(rows[-1])
             csv_file.flush()
-            log("t=%4.0fs heap-after-GC %6d KiB, RSS %7d KiB, neigh %4d, udp InDatagrams %d, rx_otherhost %s" % (
-                row[0], heap, row[2], c.get("ns2.neigh_entries", 0), totals["ns2.UdpInDatagrams"],
-                totals["ns2.veth1.rx_err_otherhost"]))
+            log("t=%4.0fs heap-after-GC %6d KiB, RSS %7d KiB, neigh %4d (table_fulls %d), UdpInDatagrams %d, "
+                "rx_otherhost %d" % (row[0], heap, row[2], c.get("ns2.neigh_entries", 0),
+                                      totals["ns2.arp_cache.table_fulls"], totals["ns2.UdpInDatagrams"],
+                                      totals["ns2.veth1.rx_err_otherhost"]))
             return c
 
         sample()
@@ -413,15 +419,23 @@ def main():
     h_first, h_last = statistics.median(heaps[:third]), statistics.median(heaps[-third:])
     r_first, r_last = statistics.median(rss[:third]), statistics.median(rss[-third:])
     heap_ok = h_last <= h_first * 1.10 + 8 * 1024
+    timed = [(r[0], r[1]) for r in rows if r[1] > 0]
+    slope = 0.0  # least squares, KiB per minute, of heap after GC over the run
+    if len(timed) > 1:
+        mt = statistics.mean(t for t, _ in timed)
+        mh = statistics.mean(h for _, h in timed)
+        den = sum((t - mt) ** 2 for t, _ in timed)
+        slope = 60 * sum((t - mt) * (h - mh) for t, h in timed) / den if den else 0.0
     rss_ok = r_last <= r_first * 1.25 + 64 * 1024
     checks.append(("heap after GC flat (last third <= first third x1.10 + 8 MiB)", heap_ok,
-                   "%d KiB -> %d KiB (%+.1f%%)" % (h_first, h_last, 100.0 * (h_last - h_first) / max(1, h_first))))
+                   "%d KiB -> %d KiB (%+.1f%%; slope %+.1f KiB/min)" % (
+                       h_first, h_last, 100.0 * (h_last - h_first) / max(1, h_first), slope)))
     checks.append(("RSS bounded (last third <= first third x1.25 + 64 MiB)", rss_ok,
                    "%d KiB -> %d KiB (%+.1f%%)" % (r_first, r_last, 100.0 * (r_last - r_first) / max(1, r_first))))
 
     L2 = "ns2.veth1."
     nohandler_inj = kinds.get("unknown_ethertype", 0)
-    arp_inj = kinds.get("arp", 0)
+    arp_inj = kinds.get("arp", 0) + kinds.get("arp_truncated", 0)
     offered = replay["successful"] + replay["failed"] + d["ns1.veth0.tx_packets"]
     xdp_nonpass = sum(d[L2 + "ethtool." + k] for k in ("xdp_drop", "xdp_aborted", "xdp_tx", "xdp_redirect"))
     check("veth1: frames offered (replayed + from veth0) == rx_packets + rx_errors + rx_missed + XDP non-pass + rx_dropped - unknown ethertypes",
@@ -450,12 +464,14 @@ def main():
     suffix = "" if exact else " (ring drops: skipped)"
     if exact:
         check("rx_otherhost_dropped == injected frames for another MAC", d[L2 + "rx_err_otherhost"], kinds.get("otherhost", 0))
+        if "ns2.arp_cache.rcv_probes_mcast" in d.delta:
+            check("ARP: rcv_probes_mcast == injected ARP requests", d["ns2.arp_cache.rcv_probes_mcast"], kinds.get("arp", 0))
         check("IpReasmOKs == complete fragment sets injected", d["ns2.IpReasmOKs"], replay["sets_complete"])
         check("IpReasmFails == incomplete fragment sets injected (timed out)", d["ns2.IpReasmFails"], replay["sets_incomplete"])
         check("IpReasmTimeout == incomplete fragment sets injected", d["ns2.IpReasmTimeout"], replay["sets_incomplete"])
     else:
         checks.append(("exact per-kind checks" + suffix, True, "rx_missed %d" % d[L2 + "rx_missed"]))
-    check("reassembly queues and sink queue empty at the end", final.get("ns2.udp_recvq_bytes", 0), 0)
+    check("the sink's socket queue is empty at the end (Recv-Q bytes)", final.get("ns2.udp_recvq_bytes", 0), 0)
 
     unaccounted = sum(0 if ok else 1 for _, ok, _ in checks)
     summary = {
@@ -463,7 +479,7 @@ def main():
         "frames_replayed": replay["frames"], "replay_successful": replay["successful"], "replay_failed": replay["failed"],
         "pings_transmitted": pings["transmitted"], "pings_received": pings["received"],
         "xdp_attach_detach": events["xdp_attach"], "xdp_skipped": xdp_reason, "udp_bundle_restarts": events["bundle_restarts"],
-        "heap_after_gc_kb_first_third": h_first, "heap_after_gc_kb_last_third": h_last,
+        "heap_after_gc_kb_first_third": h_first, "heap_after_gc_slope_kb_per_min": round(slope, 1), "heap_after_gc_kb_last_third": h_last,
         "rss_kb_first_third": r_first, "rss_kb_last_third": r_last,
         "neigh_entries_max": max(r[4 + counter_keys.index("ns2.neigh_entries")] for r in rows) if "ns2.neigh_entries" in counter_keys else None,
         "kinds": kinds, "deltas": {k: v for k, v in sorted(d.delta.items()) if v},
