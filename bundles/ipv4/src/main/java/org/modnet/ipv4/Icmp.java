@@ -210,6 +210,7 @@ final class Icmp implements InetProtocol {
             }
         }
         if (!errorAllowed(saddr)) {
+            mib.inc(IcmpMib.Counter.OutRateLimitHost); // icmpv4_xrlim_allow's refusal
             return;
         }
         int quoted = Math.min(Ipv4Header.totalLen(orig, h), Math.min(orig.tail() - h, 576 - Ipv4Header.MIN_LEN - HEADER));

@@ -8,7 +8,8 @@ import java.util.concurrent.atomic.AtomicLongArray;
 final class IcmpMib {
     enum Counter {
         InMsgs, InErrors, InCsumErrors, InDestUnreachs, InTimeExcds, InParmProbs, InEchos, InEchoReps, OutMsgs, OutErrors,
-        OutDestUnreachs, OutTimeExcds, OutParmProbs, OutEchos, OutEchoReps
+        /** Errors {@code icmp_ratelimit} held back (Linux 6.0+, in /proc/net/snmp after OutErrors). */
+        OutRateLimitHost, OutDestUnreachs, OutTimeExcds, OutParmProbs, OutEchos, OutEchoReps
     }
 
     private final AtomicLongArray counters = new AtomicLongArray(Counter.values().length);
