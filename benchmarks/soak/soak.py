@@ -269,7 +269,7 @@ def main():
     inst.start()
     log("modnet pid %d" % inst.pid)
     replay = {"successful": 0, "failed": 0, "frames": 0, "kinds": {}, "sets_complete": 0, "sets_incomplete": 0,
-              "while_udp_stopped": 0}
+              "while_udp_stopped": 0, "stopped_kinds": {}}
     pings = {"transmitted": 0, "received": 0}
     events = {"cycles": 0, "xdp_attach": 0, "xdp_detach": 0, "bundle_restarts": 0, "recvq_lost_bytes": 0}
     try:
@@ -346,6 +346,8 @@ def main():
             replay["sets_incomplete"] += m["frag_sets_incomplete"]
             if extra:
                 replay[extra] += m["frames"]
+                for k, n in m["kinds"].items():
+                    replay["stopped_kinds"][k] = replay["stopped_kinds"].get(k, 0) + n
 
         def do_ping():
             r = inst.attach("ip netns exec ns1 ping -i 0.002 -c %d -W 1 10.0.0.2" % PING_COUNT, check=False)
@@ -457,6 +459,15 @@ def main():
     check("echo requests: ns1 IcmpOutEchos == ns2 IcmpInEchos + veth1 xdp_drop + veth1 rx_missed",
           d["ns1.IcmpOutEchos"], d["ns2.IcmpInEchos"] + d[L2 + "ethtool.xdp_drop"] + d[L2 + "rx_missed"])
     check("echo replies: ns2 IcmpOutEchoReps == ns2 IcmpInEchos", d["ns2.IcmpOutEchoReps"], d["ns2.IcmpInEchos"])
+    # ICMP errors: every packet that earns one (no port, no protocol for a unicast, a reassembly that
+    # timed out with its first fragment) sends it, or the rate limit holds it back, or no buffer was free
+    earned = (d["ns2.UdpNoPorts"] + d["ns2.IpInUnknownProtos"] - replay["stopped_kinds"].get("udp_broadcast", 0)
+              + d["ns2.IpReasmTimeout"])
+    check("ns2 ICMP errors: UdpNoPorts + IpInUnknownProtos (unicast) + IpReasmTimeout == IcmpOutDestUnreachs"
+          " + IcmpOutTimeExcds + IcmpOutParmProbs + IcmpOutRateLimitHost + IcmpOutErrors", earned,
+          sum(d["ns2.Icmp" + k] for k in ("OutDestUnreachs", "OutTimeExcds", "OutParmProbs", "OutRateLimitHost", "OutErrors")))
+    check("ICMP errors arrive: ns2 IcmpOutDestUnreachs + IcmpOutTimeExcds == ns1 IcmpInDestUnreachs + IcmpInTimeExcds",
+          d["ns2.IcmpOutDestUnreachs"] + d["ns2.IcmpOutTimeExcds"], d["ns1.IcmpInDestUnreachs"] + d["ns1.IcmpInTimeExcds"])
     L1 = "ns1.veth0."
     check("veth0: veth1 tx_packets == veth0 rx_packets + rx_errors + rx_missed + rx_dropped",
           d[L2 + "tx_packets"], d[L1 + "rx_packets"] + d[L1 + "rx_errors"] + d[L1 + "rx_missed"] + d[L1 + "rx_dropped"])
