@@ -68,6 +68,7 @@ final class Backlog implements Napi.Poller {
             }
             if (Eth.typeTrans(skb, dev) < 0) {
                 dev.stats().addShared(DeviceStats.Field.RX_LENGTH_ERRORS, 1);
+                dev.stats().addShared(DeviceStats.Field.RX_ERRORS, 1); // the total ip -s link shows, as the ring's poll counts it
                 skb.free();
                 continue;
             }

@@ -142,6 +142,18 @@ class NapiBudgetTest {
     }
 
     @Test
+    void aRuntFrameThroughTheBacklogIsALengthErrorCountedInRxErrorsToo() {
+        SkBuff runt = core.pool().alloc(10);
+        runt.put(10);
+        runt.dev(dev);
+        assertTrue(core.enqueueToBacklog(runt, 0));
+        core.softirq(0).netRxAction();
+        assertEquals(1, dev.stats().get(DeviceStats.Field.RX_LENGTH_ERRORS));
+        assertEquals(1, dev.stats().get(DeviceStats.Field.RX_ERRORS), "ip -s link's errors include length errors");
+        assertEquals(0, delivered.size());
+    }
+
+    @Test
     void aFrameLargerThanTheMtuAllowsIsALengthErrorAndAVlanTaggedFullFrameIsNot() {
         dev.rxQueue(0).receive(TestDevices.frame(core.pool(), dev.address(), Eth.ETH_P_IP, 1500 + 14 + 5));
         dev.rxQueue(0).receive(TestDevices.frame(core.pool(), dev.address(), Eth.ETH_P_IP, 1500 + 14 + 4));

@@ -15,6 +15,7 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
 
 import org.modnet.api.inet.InetChecksum;
 import org.modnet.api.inet.InetProtocol;
+import org.modnet.api.net.DeviceStats;
 import org.modnet.api.net.NetDevice;
 import org.modnet.api.skb.PktType;
 import org.modnet.api.skb.SkBuff;
@@ -115,7 +116,11 @@ final class Ipv4Input {
     /** {@code ip_rcv}: the skb's data is at the IPv4 header. Takes ownership of the skb. */
     void rcv(SkBuff skb, NetDevice dev) {
         if (skb.pktType() == PktType.OTHERHOST) {
-            skb.free(); // not for us (promiscuous): dropped before IP counts it, as in Linux
+            // not for us (promiscuous): dropped before IP counts it, on the device's counter, as ip_rcv_core does
+            if (dev != null) {
+                dev.stats().addShared(DeviceStats.Field.RX_OTHERHOST_DROPPED, 1);
+            }
+            skb.free();
             return;
         }
         mib.inc(InReceives);

@@ -165,6 +165,11 @@ final class Ipv4Net implements Ipv4Input.Routing {
                 if (ifa.address() instanceof Inet4Address && ifa.broadcast() instanceof Inet4Address b) {
                     broadcast = append(broadcast, org.modnet.api.inet.Ipv4Addresses.toInt(b));
                 }
+                if (ifa.address() instanceof Inet4Address a4 && ifa.prefixLen() < 31) {
+                    // fib_add_ifaddr: the subnet's broadcast is a broadcast route even without "brd"
+                    int host = (int) (0xffffffffL >>> ifa.prefixLen());
+                    broadcast = append(broadcast, org.modnet.api.inet.Ipv4Addresses.toInt(a4) | host);
+                }
             }
         }
         Arrays.sort(broadcast);

@@ -11,6 +11,8 @@ import java.util.Random;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.modnet.api.inet.InetChecksum;
+import org.modnet.api.net.DeviceStats;
+import org.modnet.api.net.NetDevice;
 import org.modnet.api.skb.PktType;
 import org.modnet.api.skb.SkBuff;
 import org.modnet.api.skb.SkBuffPool;
@@ -215,6 +217,31 @@ class Ipv4InputTest {
         skb.pktType(PktType.OTHERHOST);
         input.rcv(skb, null);
         assertEquals(0, mib.get(Counter.InReceives));
+    }
+
+    @Test
+    void frameForAnotherHostIsCountedInTheDevicesRxOtherhostDropped() {
+        DeviceStats stats = new DeviceStats();
+        NetDevice dev = deviceWith(stats);
+        for (int i = 0; i < 3; i++) {
+            SkBuff skb = packet(LOCAL, UDP, 8);
+            skb.pktType(PktType.OTHERHOST);
+            input.rcv(skb, dev);
+        }
+        input.rcv(packet(LOCAL, UDP, 8), dev);
+        assertEquals(3, stats.get(DeviceStats.Field.RX_OTHERHOST_DROPPED), "ip_rcv_core's rx_otherhost_dropped");
+        assertEquals(1, mib.get(Counter.InReceives), "only the frame for us reached IP's counters");
+        assertEquals(List.of(8), delivered);
+    }
+
+    /** A device that has only its counters: what ip_rcv touches of it on this path. */
+    private static NetDevice deviceWith(DeviceStats stats) {
+        return (NetDevice) java.lang.reflect.Proxy.newProxyInstance(NetDevice.class.getClassLoader(),
+                new Class<?>[] { NetDevice.class }, (proxy, method, args) -> switch (method.getName()) {
+                    case "stats" -> stats;
+                    case "toString" -> "dev0";
+                    default -> throw new UnsupportedOperationException(method.getName());
+                });
     }
 
     @Test

@@ -148,6 +148,16 @@ class IpLinkTest {
     }
 
     @Test
+    void doubleStatisticsShowOtherhostDropsWhenThereAreSome() {
+        FakeDevice lo = (FakeDevice) shell.init().device("lo");
+        lo.stats().add(RX_OTHERHOST_DROPPED, 7);
+        List<String> out = shell.ip("-s -s link show lo").lines().toList();
+        assertEquals("    RX errors:  length    crc   frame    fifo overrun            otherhost", out.get(4));
+        assertEquals("                     0      0       0       0       0                    7 ", out.get(5));
+        assertFalse(shell.ip("-s link show lo").contains("otherhost"), "a single -s has no error detail");
+    }
+
+    @Test
     void briefShowsOneLinePerDevice() {
         veth();
         assertEquals(lines(
