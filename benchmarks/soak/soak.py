@@ -464,8 +464,9 @@ def main():
     earned = (d["ns2.UdpNoPorts"] + d["ns2.IpInUnknownProtos"] - replay["stopped_kinds"].get("udp_broadcast", 0)
               + d["ns2.IpReasmTimeout"])
     check("ns2 ICMP errors: UdpNoPorts + IpInUnknownProtos (unicast) + IpReasmTimeout == IcmpOutDestUnreachs"
-          " + IcmpOutTimeExcds + IcmpOutParmProbs + IcmpOutRateLimitHost + IcmpOutErrors", earned,
-          sum(d["ns2.Icmp" + k] for k in ("OutDestUnreachs", "OutTimeExcds", "OutParmProbs", "OutRateLimitHost", "OutErrors")))
+          " + IcmpOutTimeExcds + IcmpOutParmProbs + IcmpOutRateLimitGlobal + IcmpOutRateLimitHost + IcmpOutErrors", earned,
+          sum(d.get("ns2.Icmp" + k, 0) for k in ("OutDestUnreachs", "OutTimeExcds", "OutParmProbs", "OutRateLimitGlobal",
+                                                 "OutRateLimitHost", "OutErrors")))
     check("ICMP errors arrive: ns2 IcmpOutDestUnreachs + IcmpOutTimeExcds == ns1 IcmpInDestUnreachs + IcmpInTimeExcds",
           d["ns2.IcmpOutDestUnreachs"] + d["ns2.IcmpOutTimeExcds"], d["ns1.IcmpInDestUnreachs"] + d["ns1.IcmpInTimeExcds"])
     L1 = "ns1.veth0."
