@@ -2,6 +2,7 @@ package org.modnet.tcp;
 
 import org.modnet.api.inet.InetChecksum;
 import org.modnet.api.skb.Checksum;
+import org.modnet.api.skb.PktType;
 import org.modnet.api.skb.SkBuff;
 
 /**
@@ -37,28 +38,48 @@ final class TcpHeader {
     static final int AE = 0x01;
 
     /**
-     * What {@code tcp_v4_rcv} makes of a segment before it looks for a socket. The caller has counted
-     * InSegs already (Linux counts it first) and frees the skb of anything but {@link #OK}.
+     * What {@code tcp_v4_rcv} makes of a segment before it looks for a socket, with the counters Linux
+     * moves for it: every segment but one not addressed to this host counts in InSegs ("count it even
+     * if it's bad"), then the drops below count as marked. The caller counts and frees the skb of
+     * anything but {@link #OK}.
      */
     enum Check {
-        OK(false, false),
+        OK(true, false, false),
+        /** Not addressed to this host ({@code pkt_type != PACKET_HOST}): discarded before InSegs. */
+        NOT_HOST(false, false, false),
         /** Shorter than the 20-byte header ({@code pskb_may_pull} fails): discarded, no error counted. */
-        TOO_SHORT(false, false),
+        TOO_SHORT(true, false, false),
         /** Data offset below 5 words: a bad packet, InErrs. */
-        BAD_DOFF(true, false),
+        BAD_DOFF(true, true, false),
         /** The data offset reaches past the end of the packet: discarded, no error counted. */
-        TRUNCATED(false, false),
+        TRUNCATED(true, false, false),
         /** The checksum does not verify: InCsumErrors and InErrs. */
-        BAD_CSUM(true, true);
+        BAD_CSUM(true, true, true);
 
+        /** Whether Linux counts the segment in Tcp InSegs. */
+        final boolean inSegs;
         /** Whether Linux counts the drop in Tcp InErrs. */
         final boolean inErrs;
         /** Whether Linux counts the drop in Tcp InCsumErrors. */
         final boolean inCsumErrors;
 
-        Check(boolean inErrs, boolean inCsumErrors) {
+        Check(boolean inSegs, boolean inErrs, boolean inCsumErrors) {
+            this.inSegs = inSegs;
             this.inErrs = inErrs;
             this.inCsumErrors = inCsumErrors;
+        }
+
+        /** Moves the Tcp counters Linux moves for this outcome, on {@code cpu}. */
+        void count(TcpMib mib, int cpu) {
+            if (inSegs) {
+                mib.inc(cpu, TcpMib.Tcp.InSegs);
+            }
+            if (inCsumErrors) {
+                mib.inc(cpu, TcpMib.Tcp.InCsumErrors);
+            }
+            if (inErrs) {
+                mib.inc(cpu, TcpMib.Tcp.InErrs);
+            }
         }
     }
 
@@ -68,13 +89,16 @@ final class TcpHeader {
     private int len;
 
     /**
-     * Validates the segment at {@code skb.data()} (the network header set): at least 20 bytes, data
-     * offset at least 5, the header within the packet (pulled into the linear part), and the checksum
-     * over {@code af}'s pseudo-header unless the device verified it. On {@link Check#OK} this view
+     * Validates the segment at {@code skb.data()} (the network header set): addressed to this host, at
+     * least 20 bytes, data offset at least 5, the header within the packet (pulled into the linear
+     * part), and the checksum over {@code af}'s pseudo-header unless the device verified it. On {@link Check#OK} this view
      * reads that segment until the next call; otherwise it reads nothing.
      */
     Check check(SkBuff skb, TcpAf af) {
         this.skb = null;
+        if (skb.pktType() != PktType.HOST) {
+            return Check.NOT_HOST;
+        }
         if (!skb.mayPull(MIN_LEN)) {
             return Check.TOO_SHORT;
         }

@@ -191,7 +191,8 @@ final class TcpOptions {
      * {@code tcp_fast_parse_options} for an established connection: no options at all, or exactly the
      * NOP NOP TS layout when timestamps were negotiated, are read without the general parser; anything
      * else goes through {@link #parse}. {@code tsOffset} is subtracted from a nonzero echo, as Linux
-     * removes its per-connection timestamp offset. Returns whether the segment carried a timestamp.
+     * removes its per-connection timestamp offset. Returns whether the segment had options at all, as
+     * Linux's does (then {@link #sawTstamp} says whether one was a timestamp).
      */
     boolean fastParse(SkBuff skb, int th, int sysctls, int tsOffset) {
         int doff = (skb.getU8(th + TcpHeader.DOFF) >>> 4) * 4;
@@ -214,6 +215,6 @@ final class TcpOptions {
         if (sawTstamp && rcvTsecr != 0) {
             rcvTsecr -= tsOffset;
         }
-        return sawTstamp;
+        return true;
     }
 }

@@ -16,6 +16,7 @@ import java.lang.management.ManagementFactory;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.modnet.api.skb.Checksum;
+import org.modnet.api.skb.PktType;
 import org.modnet.api.skb.SkBuff;
 import org.modnet.api.skb.SkbData;
 import org.modnet.tcp.TcpHeader.Check;
@@ -23,6 +24,7 @@ import org.modnet.tcp.TcpHeader.Check;
 class TcpHeaderTest {
     private final Segments segments = new Segments();
     private final TcpHeader th = new TcpHeader();
+    private final TcpMib mib = new TcpMib(2);
 
     @AfterEach
     void everyBufferWentBack() {
@@ -69,6 +71,33 @@ class TcpHeaderTest {
         assertEquals(0b110, th.ace(), "AE=1 CWR=1 ECE=0");
         assertEquals(0x100 | TcpHeader.CWR | TcpHeader.ACK, th.flags());
         skb.free();
+    }
+
+    @Test
+    void aSegmentNotAddressedToThisHostIsDiscardedBeforeItIsCounted() {
+        SkBuff skb = segments.segment(TcpHeader.ACK, NO_OPTIONS);
+        skb.pktType(PktType.BROADCAST);
+        Check c = th.check(skb, TcpAf.INET);
+        assertSame(Check.NOT_HOST, c);
+        c.count(mib, 0);
+        assertEquals(0, mib.get(TcpMib.Tcp.InSegs));
+        skb.free();
+    }
+
+    @Test
+    void eachOutcomeMovesTheCountersLinuxMoves() {
+        Check.OK.count(mib, 0);
+        Check.TOO_SHORT.count(mib, 1);
+        Check.TRUNCATED.count(mib, -1);
+        assertEquals(3, mib.get(TcpMib.Tcp.InSegs));
+        assertEquals(0, mib.get(TcpMib.Tcp.InErrs));
+        Check.BAD_DOFF.count(mib, 0);
+        assertEquals(1, mib.get(TcpMib.Tcp.InErrs));
+        assertEquals(0, mib.get(TcpMib.Tcp.InCsumErrors));
+        Check.BAD_CSUM.count(mib, 1);
+        assertEquals(5, mib.get(TcpMib.Tcp.InSegs));
+        assertEquals(2, mib.get(TcpMib.Tcp.InErrs));
+        assertEquals(1, mib.get(TcpMib.Tcp.InCsumErrors));
     }
 
     @Test
