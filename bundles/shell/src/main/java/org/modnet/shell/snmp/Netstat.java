@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * {@code netstat -s} of net-tools, for the Ip, Icmp, IcmpMsg and Udp counters: the same sections, wording
+ * {@code netstat -s} of net-tools, for the Ip, Icmp, IcmpMsg, Tcp and Udp counters: the same sections, wording
  * and indentation; lines of error counters that are zero are left out, as net-tools leaves them out.
  */
 final class Netstat {
@@ -34,6 +34,20 @@ final class Netstat {
             new Line("IpFragOKs", "%d fragments received ok", false),
             new Line("IpFragFails", "%d fragments failed", false),
             new Line("IpFragCreates", "%d fragments created", false));
+
+    /** net-tools prints the Tcp lines whatever their value; RtoAlgorithm, RtoMin, RtoMax and MaxConn not at all. */
+    private static final List<Line> TCP = List.of(
+            new Line("TcpActiveOpens", "%d active connection openings", true),
+            new Line("TcpPassiveOpens", "%d passive connection openings", true),
+            new Line("TcpAttemptFails", "%d failed connection attempts", true),
+            new Line("TcpEstabResets", "%d connection resets received", true),
+            new Line("TcpCurrEstab", "%d connections established", true),
+            new Line("TcpInSegs", "%d segments received", true),
+            new Line("TcpOutSegs", "%d segments sent out", true),
+            new Line("TcpRetransSegs", "%d segments retransmitted", true),
+            new Line("TcpInErrs", "%d bad segments received", true),
+            new Line("TcpOutRsts", "%d resets sent", true),
+            new Line("TcpInCsumErrors", "InCsumErrors: %d", false));
 
     private static final List<Line> UDP = List.of(
             new Line("UdpInDatagrams", "%d packets received", true),
@@ -96,6 +110,15 @@ final class Netstat {
             if (!msg.isEmpty()) {
                 out.add("IcmpMsg:");
                 out.addAll(msg);
+            }
+        }
+        if (c.containsKey("TcpInSegs")) {
+            out.add("Tcp:");
+            for (Line l : TCP) {
+                long v = c.getOrDefault(l.counter, 0L);
+                if (l.always || v != 0) {
+                    out.add("    " + String.format(l.words, v));
+                }
             }
         }
         if (c.containsKey("UdpInDatagrams")) {

@@ -49,4 +49,24 @@ class NetstatTest {
         assertEquals("    OutRateLimitGlobal: 1770", out.get(failed + 1));
         assertEquals(-1, out.indexOf("    OutRateLimitHost: 0"));
     }
+
+    @Test
+    void theTcpSectionComesBeforeUdpInNetToolsWords() {
+        Map<String, Long> c = new LinkedHashMap<>();
+        c.put("TcpRtoAlgorithm", 1L);
+        c.put("TcpRtoMin", 200L);
+        c.put("TcpActiveOpens", 0L);
+        c.put("TcpInSegs", 3L);
+        c.put("TcpOutSegs", 2L);
+        c.put("TcpInErrs", 1L);
+        c.put("TcpOutRsts", 2L);
+        c.put("TcpInCsumErrors", 1L);
+        c.put("UdpInDatagrams", 0L);
+        assertEquals(List.of("Tcp:", "    0 active connection openings", "    0 passive connection openings",
+                "    0 failed connection attempts", "    0 connection resets received", "    0 connections established",
+                "    3 segments received", "    2 segments sent out", "    0 segments retransmitted",
+                "    1 bad segments received", "    2 resets sent", "    InCsumErrors: 1", "Udp:", "    0 packets received",
+                "    0 packets to unknown port received", "    0 packet receive errors", "    0 packets sent",
+                "    0 receive buffer errors", "    0 send buffer errors"), Netstat.render(c, false));
+    }
 }

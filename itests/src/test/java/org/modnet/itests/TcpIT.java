@@ -1,0 +1,141 @@
+package org.modnet.itests;
+
+import static org.hamcrest.CoreMatchers.containsString;
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import javax.inject.Inject;
+
+import org.apache.felix.service.command.CommandProcessor;
+import org.junit.Before;
+import org.junit.Test;
+import org.junit.runner.RunWith;
+import org.modnet.api.feature.FeatureService;
+import org.modnet.api.net.NetCore;
+import org.ops4j.pax.exam.Configuration;
+import org.ops4j.pax.exam.Option;
+import org.ops4j.pax.exam.junit.PaxExam;
+import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
+import org.ops4j.pax.exam.spi.reactors.PerMethod;
+import org.osgi.framework.BundleContext;
+
+/** TCP on a real Felix with the host feature, driven through the shell. */
+@RunWith(PaxExam.class)
+@ExamReactorStrategy(PerMethod.class)
+public class TcpIT {
+
+    @Inject
+    private BundleContext context;
+
+    @Inject
+    private FeatureService features;
+
+    @Inject
+    private CommandProcessor processor;
+
+    @Configuration
+    public Option[] config() throws Exception {
+        return ModnetRuntime.options();
+    }
+
+    @Before
+    public void installHost() throws Exception {
+        features.install("host");
+        ModnetRuntime.service(context, NetCore.class, null);
+        ModnetRuntime.service(context, org.modnet.api.inet.SnmpMib.class, "(modnet.ipproto=6)");
+    }
+
+    private String sh(String line) throws Exception {
+        return ModnetRuntime.run(processor, line);
+    }
+
+    /** A SYN from 10.7.0.1:40000 to 10.7.0.2:5000 in a one-frame pcap, to the MAC {@code dst}. */
+    private static Path synPcap(long dst) throws Exception {
+        ByteBuffer f = ByteBuffer.allocate(54);
+        f.putShort((short) (dst >>> 32)).putInt((int) dst);
+        f.putShort((short) 0x0200).putInt(0x00000701).putShort((short) 0x0800);
+        int ip = f.position();
+        f.put((byte) 0x45).put((byte) 0).putShort((short) 40).putShort((short) 1).putShort((short) 0x4000)
+                .put((byte) 64).put((byte) 6).putShort((short) 0).putInt(0x0a070001).putInt(0x0a070002);
+        f.putShort(ip + 10, (short) fold(sum(f, ip, 20, 0)));
+        int th = f.position();
+        f.putShort((short) 40000).putShort((short) 5000).putInt(1_000_000).putInt(0).put((byte) 0x50).put((byte) 0x02)
+                .putShort((short) 64240).putShort((short) 0).putShort((short) 0);
+        long pseudo = 0x0a07 + 0x0001 + 0x0a07 + 0x0002 + 6 + 20;
+        f.putShort(th + 16, (short) fold(sum(f, th, 20, pseudo)));
+        ByteBuffer pcap = ByteBuffer.allocate(24 + 16 + 54).order(ByteOrder.LITTLE_ENDIAN);
+        pcap.putInt(0xa1b2c3d4).putShort((short) 2).putShort((short) 4).putInt(0).putInt(0).putInt(65535).putInt(1);
+        pcap.putInt(1).putInt(0).putInt(54).putInt(54).put(f.array());
+        Path file = Files.createTempFile("modnet-syn", ".pcap");
+        Files.write(file, pcap.array());
+        return file;
+    }
+
+    private static long sum(ByteBuffer b, int off, int len, long initial) {
+        long s = initial;
+        for (int i = 0; i < len; i += 2) {
+            s += b.getShort(off + i) & 0xffff;
+        }
+        return s;
+    }
+
+    private static int fold(long s) {
+        while ((s >>> 16) != 0) {
+            s = (s & 0xffff) + (s >>> 16);
+        }
+        return (int) ~s & 0xffff;
+    }
+
+    private static long counter(String nstat, String name) {
+        Matcher m = Pattern.compile("(?m)^" + name + "\\s+(\\d+)").matcher(nstat);
+        assertTrue("no " + name + " in:\n" + nstat, m.find());
+        return Long.parseLong(m.group(1));
+    }
+
+    @Test
+    public void aSynToAClosedPortIsAnsweredWithAResetOnTheWire() throws Exception {
+        sh("ip netns add t ; ip netns add peer");
+        sh("ip -n t link add eth0 type veth peer name eth1 ; ip -n t link set eth1 netns peer");
+        sh("ip -n t addr add 10.7.0.2/24 dev eth0 ; ip -n peer addr add 10.7.0.1/24 dev eth1");
+        sh("ip -n t link set eth0 up ; ip -n peer link set eth1 up");
+        Matcher mac = Pattern.compile("link/ether ([0-9a-f:]{17})").matcher(sh("ip -n t link show eth0"));
+        assertTrue(mac.find());
+        long dst = Long.parseLong(mac.group(1).replace(":", ""), 16);
+        Path pcap = synPcap(dst);
+        try {
+            assertThat(sh("ip netns exec t tcpreplay -i eth0 -t " + pcap), containsString("Actual: 1 packets"));
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            String nstat = sh("ip netns exec t nstat -az 'Tcp*'");
+            while (counter(nstat, "TcpOutRsts") < 1 && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+                nstat = sh("ip netns exec t nstat -az 'Tcp*'");
+            }
+            assertEquals(1, counter(nstat, "TcpInSegs"));
+            assertEquals(1, counter(nstat, "TcpOutSegs"));
+            assertEquals(1, counter(nstat, "TcpOutRsts"));
+            assertEquals(0, counter(nstat, "TcpInErrs"));
+            String netstat = sh("ip netns exec t netstat -s");
+            assertThat(netstat, containsString("Tcp:\n    0 active connection openings"));
+            assertThat(netstat, containsString("    1 resets sent"));
+            // the reset crossed the veth (ARP for 10.7.0.1 first): the peer received it
+            deadline = System.nanoTime() + 5_000_000_000L;
+            String peer = sh("ip netns exec peer nstat -az IpInReceives");
+            while (counter(peer, "IpInReceives") < 1 && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+                peer = sh("ip netns exec peer nstat -az IpInReceives");
+            }
+            assertEquals(1, counter(sh("ip netns exec peer nstat -az TcpInSegs"), "TcpInSegs"));
+            assertEquals("no reset to a reset", 0, counter(sh("ip netns exec peer nstat -az TcpOutRsts"), "TcpOutRsts"));
+        } finally {
+            Files.deleteIfExists(pcap);
+        }
+    }
+}
