@@ -155,8 +155,9 @@ final class Lexer {
     }
 
     private Token token(Kind kind, int start, int length, String text) {
+        int startLine = line;
         advance(start, length);
-        return new Token(kind, text, line, start);
+        return new Token(kind, text, line, start, startLine);
     }
 
     private void advance(int start, int length) {

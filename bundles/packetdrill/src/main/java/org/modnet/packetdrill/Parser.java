@@ -83,7 +83,7 @@ public final class Parser {
         Optional<ShellCommand> init = Optional.empty();
         if (peek().kind() == Kind.BACK_QUOTED) {
             Token t = next();
-            init = Optional.of(new ShellCommand(t.text(), t.line()));
+            init = Optional.of(new ShellCommand(t.text(), t.startLine()));
         }
         List<Event> events = new ArrayList<>();
         do {
@@ -92,7 +92,7 @@ public final class Parser {
         Optional<ShellCommand> cleanup = Optional.empty();
         if (peek().kind() == Kind.BACK_QUOTED) {
             Token t = next();
-            cleanup = Optional.of(new ShellCommand(t.text(), t.line()));
+            cleanup = Optional.of(new ShellCommand(t.text(), t.startLine()));
         }
         if (peek().kind() != Kind.EOF) {
             throw syntaxError(peek());
@@ -223,11 +223,11 @@ public final class Parser {
         }
         if (t.kind() == Kind.BACK_QUOTED) {
             next();
-            return new ShellCommand(t.text(), t.line());
+            return new ShellCommand(t.text(), t.startLine());
         }
         if (t.kind() == Kind.CODE) {
             next();
-            return new PythonCode(t.text(), t.line());
+            return new PythonCode(t.text(), t.startLine());
         }
         throw syntaxError(t);
     }
