@@ -233,4 +233,36 @@ class SuiteTest {
                 assert tcpi_snd_ssthresh == 7, tcpi_snd_ssthresh
                 """, code.code());
     }
+
+    /** Every symbol and errno name the suite's system calls use has its Linux value. */
+    @Test
+    void everySymbolOfTheSuiteResolves() throws IOException, ScriptException {
+        java.util.Set<String> names = new java.util.TreeSet<>();
+        for (Path p : scripts(suite().resolve("gtests/net"))) {
+            for (Event e : Parser.parse(p).events()) {
+                if (e.action() instanceof SystemCall c) {
+                    c.arguments().forEach(a -> words(a, names));
+                    words(c.result(), names);
+                    c.errno().ifPresent(names::add);
+                }
+            }
+        }
+        List<String> unknown = names.stream().filter(n -> Symbols.value(n).isEmpty()).toList();
+        System.out.printf("packetdrill symbols: %d names used, all resolved: %s%n", names.size(), unknown.isEmpty());
+        assertTrue(names.size() > 20, names.toString());
+        assertEquals(List.of(), unknown);
+    }
+
+    private static void words(Expression e, java.util.Set<String> names) {
+        switch (e) {
+            case Word w -> names.add(w.name());
+            case Expression.Binary b -> {
+                words(b.left(), names);
+                words(b.right(), names);
+            }
+            case ListOf l -> l.elements().forEach(x -> words(x, names));
+            default -> {
+            }
+        }
+    }
 }
