@@ -23,4 +23,21 @@ public record IpInfo(TosCheck check, int tos, Ecn ecn, int flowLabel, int ttl) {
             this.bits = bits;
         }
     }
+
+    /** {@code [ect0]}, {@code [tos 0x4,flowlabel 0x1]}, {@code [ttl 64]}, or "" when nothing is given. */
+    public String toScript() {
+        StringBuilder b = new StringBuilder();
+        if (check == TosCheck.ECN) {
+            b.append(ecn.name().toLowerCase(java.util.Locale.ROOT));
+        } else if (check == TosCheck.TOS) {
+            b.append("tos 0x").append(Integer.toHexString(tos));
+        }
+        if (flowLabel != 0) {
+            b.append(b.isEmpty() ? "" : ",").append("flowlabel 0x").append(Integer.toHexString(flowLabel));
+        }
+        if (ttl != 0) {
+            b.append(b.isEmpty() ? "" : ",").append("ttl ").append(ttl);
+        }
+        return b.isEmpty() ? "" : "[" + b + "]";
+    }
 }

@@ -5,7 +5,8 @@ import java.util.List;
 
 /**
  * One TCP option of a packet line, as written (parser.y {@code tcp_option}); {@link #length()} is the
- * bytes it takes on the wire, kind and length octets included.
+ * bytes it takes on the wire, kind and length octets included; {@code toString()} writes it back in
+ * the script's syntax ({@code mss 1460}, {@code TS val 100 ecr 0}, {@code sack 1:2 3:4}).
  */
 public sealed interface TcpOption {
     int KIND_EOL = 0;
@@ -31,30 +32,40 @@ public sealed interface TcpOption {
     record Nop() implements TcpOption {
         public int kind() { return KIND_NOP; }
         public int length() { return 1; }
+        @Override
+        public String toString() { return "nop"; }
     }
 
     /** {@code eol}. */
     record Eol() implements TcpOption {
         public int kind() { return KIND_EOL; }
         public int length() { return 1; }
+        @Override
+        public String toString() { return "eol"; }
     }
 
     /** {@code mss N}. */
     record Mss(int mss) implements TcpOption {
         public int kind() { return KIND_MSS; }
         public int length() { return 4; }
+        @Override
+        public String toString() { return "mss " + mss; }
     }
 
     /** {@code wscale N}, or {@code wscale *}: any shift count matches (outbound). */
     record WindowScale(int shift, boolean any) implements TcpOption {
         public int kind() { return KIND_WSCALE; }
         public int length() { return 3; }
+        @Override
+        public String toString() { return "wscale " + (any ? "*" : Integer.toString(shift)); }
     }
 
     /** {@code sackOK}. */
     record SackPermitted() implements TcpOption {
         public int kind() { return KIND_SACK_PERMITTED; }
         public int length() { return 2; }
+        @Override
+        public String toString() { return "sackOK"; }
     }
 
     /** {@code sack L:R [L:R ...]}: blocks in the script's relative numbers. */
@@ -64,6 +75,12 @@ public sealed interface TcpOption {
         }
         public int kind() { return KIND_SACK; }
         public int length() { return 2 + 8 * blocks.size(); }
+        @Override
+        public String toString() {
+            StringBuilder b = new StringBuilder("sack");
+            blocks.forEach(x -> b.append(' ').append(x.left()).append(':').append(x.right()));
+            return b.toString();
+        }
 
         public record Block(long left, long right) {
         }
@@ -73,6 +90,8 @@ public sealed interface TcpOption {
     record Timestamp(long val, long ecr) implements TcpOption {
         public int kind() { return KIND_TIMESTAMP; }
         public int length() { return 10; }
+        @Override
+        public String toString() { return "TS val " + val + " ecr " + ecr; }
     }
 
     /** {@code FO [cookie]} (kind 34) or {@code FOEXP [cookie]} (kind 254 with magic 0xF989): the cookie's bytes. */
@@ -97,7 +116,7 @@ public sealed interface TcpOption {
 
         @Override
         public String toString() {
-            return (experimental ? "FOEXP " : "FO ") + HexFormat.of().formatHex(cookie);
+            return (experimental ? "FOEXP" : "FO") + (cookie.length == 0 ? "" : " " + HexFormat.of().formatHex(cookie));
         }
     }
 
@@ -139,6 +158,12 @@ public sealed interface TcpOption {
             return !counters.isEmpty() && counters.getFirst().name().equals("e1b") ? KIND_ACCECN1 : KIND_ACCECN0;
         }
         public int length() { return 2 + 3 * counters.size(); }
+        @Override
+        public String toString() {
+            StringBuilder b = new StringBuilder("ECN");
+            counters.forEach(c -> b.append(' ').append(c.name()).append(' ').append(c.value()));
+            return b.toString();
+        }
 
         public record Counter(String name, long value) {
         }

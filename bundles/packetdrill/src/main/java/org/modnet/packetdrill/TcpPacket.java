@@ -28,4 +28,40 @@ public record TcpPacket(Packet.Direction direction, List<Packet.OuterIp> encapsu
     public int optionBytes() {
         return options.stream().mapToInt(TcpOption::length).sum();
     }
+
+    /**
+     * The packet in the script's syntax, as a failure message shows it:
+     * {@code > S. 0:0(0) ack 1 <mss 1460,nop,wscale 8>} (a runner can print the live packet the same way).
+     */
+    public String toScript() {
+        StringBuilder b = new StringBuilder(direction == Packet.Direction.INBOUND ? "<" : ">").append(' ');
+        String ipText = ip.toScript();
+        if (!ipText.isEmpty()) {
+            b.append(ipText).append(' ');
+        }
+        if (ports != null) {
+            b.append(ports.source()).append('>').append(ports.destination()).append(' ');
+        }
+        b.append(flags).append(' ').append(startSeq).append(':').append(endSeq()).append('(').append(payloadLength)
+                .append(')');
+        if (flags.ack() || ack != 0) {
+            b.append(" ack ").append(ack);
+        }
+        if (window >= 0) {
+            b.append(" win ").append(window);
+        }
+        if (urgentPointer != 0) {
+            b.append(" urg ").append(urgentPointer);
+        }
+        if (optionsUnchecked) {
+            b.append(" <...>");
+        } else if (!options.isEmpty()) {
+            b.append(" <");
+            for (int i = 0; i < options.size(); i++) {
+                b.append(i == 0 ? "" : ",").append(options.get(i));
+            }
+            b.append('>');
+        }
+        return b.toString();
+    }
 }

@@ -258,6 +258,16 @@ class ParserTest {
                 assertInstanceOf(SystemCall.class, n.events().getFirst().action()).arguments().get(1));
     }
 
+    @Test
+    void packetsPrintBackInTheScriptsSyntax() throws ScriptException {
+        for (String line : List.of("< S 0:0(0) win 32792 <mss 1000,sackOK,TS val 100 ecr 0,nop,wscale 7>",
+                "> S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 8>", "> . 1:1(0) ack 1 <...>",
+                "< - 1:1001(1000) win 20000", "> [ect0] FP. 1001:2001(1000) ack 2 <nop,nop,sack 1:2 3:4>",
+                "> [tos 0x4,flowlabel 0x12] R 1:1(0)", "> S 0:0(0) <FO 0102030405060708,nop,nop>")) {
+            assertEquals(line, assertInstanceOf(TcpPacket.class, only("0 " + line)).toScript());
+        }
+    }
+
     // --- errors, in packetdrill's words
 
     @Test

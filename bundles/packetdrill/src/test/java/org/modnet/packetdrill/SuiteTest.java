@@ -265,4 +265,21 @@ class SuiteTest {
             }
         }
     }
+
+    /** Every TCP packet line of the suite, printed back in script syntax, parses to the same packet. */
+    @Test
+    void everyPacketLinePrintsBackToItself() throws IOException, ScriptException {
+        int packets = 0;
+        for (Path p : scripts(suite().resolve("gtests/net"))) {
+            for (Event e : Parser.parse(p).events()) {
+                if (e.action() instanceof TcpPacket packet) {
+                    Event again = Parser.parse("again.pkt", "0 " + packet.toScript(), CommandLine.NONE).events()
+                            .getFirst();
+                    assertEquals(packet, again.action(), p + ":" + e.line());
+                    packets++;
+                }
+            }
+        }
+        assertTrue(packets > 300, "packets: " + packets);
+    }
 }
