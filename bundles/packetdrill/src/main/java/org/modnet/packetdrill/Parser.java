@@ -27,6 +27,8 @@ import org.modnet.packetdrill.Token.Kind;
  * backward.
  */
 public final class Parser {
+    /** How deep lists, structs and {@code NAME=} values may nest. */
+    private static final int MAX_DEPTH = 1000;
     private static final int MAX_TCP_OPTION_BYTES = 40;
     private static final int MAX_TCP_DATAGRAM_BYTES = 64 * 1024;
     private static final int MAX_FAST_OPEN_COOKIE_BYTES = 16;
@@ -37,6 +39,7 @@ public final class Parser {
     private final String path;
     private final Lexer lexer;
     private final List<Token> ahead = new ArrayList<>();
+    private int depth;
     private Config config;
 
     private Parser(String path, String text) {
@@ -209,6 +212,9 @@ public final class Parser {
         }
         if (seconds < 0) {
             throw ScriptException.semantic(path, t.line(), "negative time");
+        }
+        if (seconds > 1e12) {
+            throw ScriptException.semantic(path, t.line(), "time out of range");
         }
         return t.kind() == Kind.FLOAT ? (long) (seconds * 1.0e6) : integer(t) * 1_000_000L;
     }
@@ -708,15 +714,32 @@ public final class Parser {
 
     /** An expression; {@code a | b | c} groups to the right, as bison's shift does. */
     private Expression expression() throws ScriptException {
-        Expression left = primary();
-        if (acceptChar('|')) {
-            return new Expression.Binary("|", left, expression());
+        List<Expression> operands = new ArrayList<>();
+        operands.add(primary());
+        while (acceptChar('|')) {
+            operands.add(primary());
         }
-        return left;
+        Expression e = operands.getLast();
+        for (int i = operands.size() - 2; i >= 0; i--) {
+            e = new Expression.Binary("|", operands.get(i), e);
+        }
+        return e;
     }
 
     private Expression primary() throws ScriptException {
         Token t = next();
+        if (++depth > MAX_DEPTH) {
+            // bison's stack has a bound too; deeper nesting is refused, not a stack overflow
+            throw ScriptException.syntax(path, t.line(), t.shown(), "memory exhausted");
+        }
+        try {
+            return primary(t);
+        } finally {
+            depth--;
+        }
+    }
+
+    private Expression primary(Token t) throws ScriptException {
         switch (t.kind()) {
             case ELLIPSIS -> {
                 return new Expression.Ellipsis();

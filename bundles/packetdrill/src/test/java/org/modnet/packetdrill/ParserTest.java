@@ -333,6 +333,17 @@ class ParserTest {
         assertEquals("t.pkt: bad --tolerance_usecs: 0", error("--tolerance_usecs=0\n0 close(3) = 0"));
     }
 
+    @Test
+    void deepNestingAndLongChainsAreRefusedOrParsedWithoutOverflow() throws ScriptException {
+        String deep = "0 f(" + "[".repeat(100_000) + "1" + "]".repeat(100_000) + ") = 0";
+        assertEquals("t.pkt:1: parse error at '[': memory exhausted", error(deep));
+        String chain = "0 f(" + "A|".repeat(100_000) + "B) = 0";
+        SystemCall c = assertInstanceOf(SystemCall.class, only(chain));
+        Binary top = assertInstanceOf(Binary.class, c.arguments().getFirst());
+        assertEquals(new Word("A"), top.left());
+        assertEquals("t.pkt:1: semantic error: time out of range", error("99999999999999 close(3) = 0"));
+    }
+
     /** Mutated scripts give a parsed script or a ScriptException: never another exception. */
     @Test
     void mutatedInputNeverThrowsAnythingButAScriptError() {
