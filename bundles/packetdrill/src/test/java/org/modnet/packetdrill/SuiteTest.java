@@ -282,4 +282,41 @@ class SuiteTest {
         }
         assertTrue(packets > 300, "packets: " + packets);
     }
+
+    /** The suite's scripts, mutated (seeded): each gives a script or a ScriptException, never another throw. */
+    @Test
+    void mutatedSuiteScriptsNeverThrowAnythingButAScriptError() throws IOException {
+        List<String> bases = new ArrayList<>();
+        for (Path p : scripts(suite().resolve("gtests/net"))) {
+            bases.add(Files.readString(p, java.nio.charset.StandardCharsets.ISO_8859_1));
+        }
+        String alphabet = "0123456789:.()<>[]{},=|+*~-`\"%/ \n\tSackwinmsTSvalecr...xEFP#\\";
+        java.util.Random random = new java.util.Random(2026);
+        int parsed = 0;
+        int refused = 0;
+        for (int i = 0; i < 5_000; i++) {
+            StringBuilder b = new StringBuilder(bases.get(random.nextInt(bases.size())));
+            for (int e = 1 + random.nextInt(8); e > 0; e--) {
+                int at = random.nextInt(b.length());
+                switch (random.nextInt(4)) {
+                    case 0 -> b.deleteCharAt(at);
+                    case 1 -> b.insert(at, alphabet.charAt(random.nextInt(alphabet.length())));
+                    case 2 -> b.setCharAt(at, alphabet.charAt(random.nextInt(alphabet.length())));
+                    default -> {
+                        int from = random.nextInt(b.length());
+                        b.insert(at, b.substring(from, Math.min(b.length(), from + 20)));
+                    }
+                }
+            }
+            try {
+                Parser.parse("m.pkt", b.toString(), CommandLine.NONE);
+                parsed++;
+            } catch (ScriptException e) {
+                assertTrue(e.getMessage().matches("(?s)m\\.pkt(:\\d+)?: .+"), e.getMessage());
+                refused++;
+            }
+        }
+        System.out.printf("packetdrill parse: 5000 mutated suite scripts: %d parsed, %d refused%n", parsed, refused);
+        assertTrue(parsed > 0 && refused > 0);
+    }
 }
