@@ -95,10 +95,13 @@ final class Lexer {
             int word = word(start);
             int string = quoted(start, '"');
             int backQuoted = quoted(start, '`');
-            int ipv4 = match(IPV4, start);
+            char c = in.charAt(start);
+            int ipv4 = isDigit(c) ? match(IPV4, start) : 0;
             int ipv6 = 0;
-            for (Pattern p : IPV6) {
-                ipv6 = Math.max(ipv6, match(p, start));
+            if (c == ':' || Character.digit(c, 16) >= 0 && c < 128) {
+                for (Pattern p : IPV6) {
+                    ipv6 = Math.max(ipv6, match(p, start));
+                }
             }
             int best = max(1, comment, code, ellipsis, option, floating, integer, hex, word, string,
                     backQuoted, ipv4, ipv6);
