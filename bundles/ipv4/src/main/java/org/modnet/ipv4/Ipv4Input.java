@@ -115,7 +115,11 @@ final class Ipv4Input {
     /** {@code ip_rcv}: the skb's data is at the IPv4 header. Takes ownership of the skb. */
     void rcv(SkBuff skb, NetDevice dev) {
         if (skb.pktType() == PktType.OTHERHOST) {
-            skb.free(); // not for us (promiscuous): dropped before IP counts it, as in Linux
+            // not for us (promiscuous, or no filter in the NIC): dropped before IP counts it, on the device, as in Linux
+            if (dev != null) {
+                dev.stats().addShared(org.modnet.api.net.DeviceStats.Field.RX_OTHERHOST_DROPPED, 1);
+            }
+            skb.free();
             return;
         }
         mib.inc(InReceives);

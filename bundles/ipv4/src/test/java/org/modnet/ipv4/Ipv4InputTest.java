@@ -217,6 +217,27 @@ class Ipv4InputTest {
         assertEquals(0, mib.get(Counter.InReceives));
     }
 
+    /** Found by the frames fuzzer: the frame was on no counter at all. Linux counts it on the device. */
+    @Test
+    void frameFromAnotherHostIsCountedAsTheDevicesRxOtherhostDropped() throws Exception {
+        org.modnet.core.StandaloneCore stack = org.modnet.core.StandaloneCore.manual(1, 16, System::nanoTime);
+        try {
+            org.modnet.api.net.NetDevice eth0 = stack.core().initNet().register(org.modnet.api.net.DeviceSetup.ether("eth0", "test"),
+                    (s, d) -> {
+                        s.free();
+                        return org.modnet.api.net.TxResult.OK;
+                    });
+            SkBuff skb = packet(LOCAL, UDP, 8);
+            skb.pktType(PktType.OTHERHOST);
+            input.rcv(skb, eth0);
+            assertEquals(0, mib.get(Counter.InReceives));
+            assertEquals(1, eth0.stats().get(org.modnet.api.net.DeviceStats.Field.RX_OTHERHOST_DROPPED));
+            assertEquals(0, eth0.stats().get(org.modnet.api.net.DeviceStats.Field.RX_DROPPED));
+        } finally {
+            stack.shutdown();
+        }
+    }
+
     @Test
     void randomGarbageNeverThrowsAndEveryPacketIsAccountedFor() {
         Random random = new Random(1);

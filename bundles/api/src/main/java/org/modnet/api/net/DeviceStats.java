@@ -16,7 +16,9 @@ public final class DeviceStats {
         RX_PACKETS, TX_PACKETS, RX_BYTES, TX_BYTES, RX_ERRORS, TX_ERRORS, RX_DROPPED, TX_DROPPED, MULTICAST,
         COLLISIONS, RX_LENGTH_ERRORS, RX_OVER_ERRORS, RX_CRC_ERRORS, RX_FRAME_ERRORS, RX_FIFO_ERRORS,
         RX_MISSED_ERRORS, TX_ABORTED_ERRORS, TX_CARRIER_ERRORS, TX_FIFO_ERRORS, TX_HEARTBEAT_ERRORS,
-        TX_WINDOW_ERRORS, RX_COMPRESSED, TX_COMPRESSED, RX_NOHANDLER
+        TX_WINDOW_ERRORS, RX_COMPRESSED, TX_COMPRESSED, RX_NOHANDLER,
+        /** Frames for another host (PACKET_OTHERHOST) that IP dropped ({@code rx_otherhost_dropped}, Linux 5.19). */
+        RX_OTHERHOST_DROPPED
     }
 
     private static final VarHandle SLOT = MethodHandles.arrayElementVarHandle(long[].class);

@@ -139,12 +139,13 @@ final class LinkFormat {
                 s.get(RX_MISSED_ERRORS), s.get(MULTICAST)) + (rxCompressed != 0 ? num(cols[6], rxCompressed) : ""));
         if (level > 1) {
             long nohandler = s.get(RX_NOHANDLER);
+            long otherhost = s.get(DeviceStats.Field.RX_OTHERHOST_DROPPED); // iproute2 shows it when not 0
             lines.add(String.format("    RX errors:%s %" + cols[1] + "s %" + cols[2] + "s %" + cols[3] + "s %" + cols[4]
                     + "s %" + cols[5] + "s %" + cols[6] + "s", " ".repeat(cols[0] - 10), "length", "crc", "frame",
-                    "fifo", "overrun", nohandler != 0 ? "nohandler" : ""));
+                    "fifo", "overrun", nohandler != 0 ? "nohandler" : "") + (otherhost != 0 ? " otherhost" : ""));
             lines.add(" ".repeat(cols[0] + 5) + nums(cols, 1, s.get(RX_LENGTH_ERRORS), s.get(RX_CRC_ERRORS),
                     s.get(RX_FRAME_ERRORS), s.get(RX_FIFO_ERRORS), s.get(RX_OVER_ERRORS))
-                    + (nohandler != 0 ? num(cols[6], nohandler) : ""));
+                    + (nohandler != 0 ? num(cols[6], nohandler) : "") + (otherhost != 0 ? num(9, otherhost) : ""));
         }
         long txCompressed = s.get(TX_COMPRESSED);
         lines.add(String.format("    TX: %" + (cols[0] - 4) + "s %" + cols[1] + "s %" + cols[2] + "s %" + cols[3] + "s %"
