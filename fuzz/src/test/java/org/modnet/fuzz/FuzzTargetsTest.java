@@ -10,14 +10,14 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Each fuzz target under Jazzer, in a JVM of its own: the checked-in regression corpus is replayed,
- * then the target fuzzes for {@code modnet.fuzz.duration} seconds (25 by default; 0 replays only).
+ * then the target fuzzes for {@code modnet.fuzz.duration} seconds (20 by default; 0 replays only).
  * A finding fails the build, with the input that found it in target/fuzz/findings/TARGET/.
  */
 class FuzzTargetsTest {
     @ParameterizedTest
     @ValueSource(strings = { "frames", "elf", "parsers" })
     void findsNothing(String target) throws Exception {
-        long seconds = Long.getLong("modnet.fuzz.duration", 25);
+        long seconds = Long.getLong("modnet.fuzz.duration", 20);
         FuzzMain.Result r = FuzzMain.run(target, seconds, Path.of("target", "fuzz"), false);
         System.out.println("modnet-fuzz: " + target + ": " + r.executions() + " executions in " + r.seconds() + " s, " + r.findings()
                 + " finding(s)");
