@@ -110,14 +110,15 @@ public final class FrameFuzzer {
         /** Runs the softirq, then moves the clock past ARP's retries and reassembly's timeout. */
         void settle() {
             core.run();
-            for (int i = 0; i < 4; i++) {
-                now += 1_000_000_000L;
+            for (long jump : new long[] { 0, 31, 61 }) {
+                now += jump * 1_000_000_000L;
                 core.run();
+                // then ARP's probes, a second apart: what waits for a neighbour is sent or dropped
+                for (int i = 0; i < 5; i++) {
+                    now += 1_000_000_000L;
+                    core.run();
+                }
             }
-            now += 31_000_000_000L;
-            core.run();
-            now += 61_000_000_000L;
-            core.run();
         }
 
         /** A ping from the peer: the stack must answer it. */
