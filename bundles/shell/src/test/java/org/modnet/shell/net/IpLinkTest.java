@@ -148,6 +148,16 @@ class IpLinkTest {
     }
 
     @Test
+    void doubleStatisticsShowFramesForOtherHostsWhenThereAreSome() {
+        FakeDevice lo = (FakeDevice) shell.init().device("lo");
+        assertTrue(!shell.ip("-s -s link show lo").contains("otherhost"), "no column while none were dropped");
+        lo.stats().add(org.modnet.api.net.DeviceStats.Field.RX_OTHERHOST_DROPPED, 7);
+        List<String> out = shell.ip("-s -s link show lo").lines().toList();
+        assertTrue(out.get(4).strip().endsWith("otherhost"), out.get(4));
+        assertTrue(out.get(5).strip().endsWith(" 7"), out.get(5));
+    }
+
+    @Test
     void briefShowsOneLinePerDevice() {
         veth();
         assertEquals(lines(
