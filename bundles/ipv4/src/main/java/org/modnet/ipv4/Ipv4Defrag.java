@@ -39,6 +39,7 @@ final class Ipv4Defrag {
         final Timer timer;
         int total = -1; // known once the last fragment (MF clear) came
         int received;
+        int end; // the furthest byte any fragment so far reaches
         SkBuff first; // the fragment at offset 0: its header is the datagram's
 
         Queue(Key key) {
@@ -85,7 +86,9 @@ final class Ipv4Defrag {
                     nq.timer.mod(net.fragTime.get() * 1000L);
                     return nq;
                 });
-                if (!more && (q.total >= 0 && q.total != offset + len)) {
+                if (!more && ((q.total >= 0 && q.total != offset + len) || offset + len < q.end)) {
+                    // a second, different end, or an end before bytes already received (ip_frag_queue's
+                    // "end < qp->q.len"): the datagram is corrupt
                     discard(q, dropped);
                     dropped.add(skb);
                 } else if (overlaps(q, offset, len) || (q.total >= 0 && offset + len > q.total)) {
@@ -94,6 +97,7 @@ final class Ipv4Defrag {
                 } else {
                     q.frags.add(new Frag(offset, len, skb));
                     q.received += len;
+                    q.end = Math.max(q.end, offset + len);
                     memory += skb.truesize();
                     if (offset == 0) {
                         q.first = skb;

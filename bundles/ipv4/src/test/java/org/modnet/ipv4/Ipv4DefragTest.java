@@ -152,6 +152,21 @@ class Ipv4DefragTest {
         assertTrue(delivered.isEmpty());
     }
 
+    /**
+     * Found by the frames fuzzer: a fragment past where the last one ends, and a hole of the same size
+     * before it, added up to the total, and reassembly wrote past the new buffer (an exception out of
+     * the receive path). The last fragment ending before bytes already received voids the datagram.
+     */
+    @Test
+    void aLastFragmentEndingBeforeAnEarlierFragmentVoidsTheDatagram() {
+        receive(fragment(0, 8, true));
+        receive(fragment(28800, 8, true)); // beyond where the datagram will end
+        receive(fragment(16, 8, false)); // ends at 24: 8 + 8 + 8 received, with a hole at 8..16
+        assertTrue(delivered.isEmpty());
+        assertEquals(1, net.mib.get(Counter.ReasmFails), "the datagram counted once as failed");
+        assertEquals(0, net.mib.get(Counter.ReasmOKs));
+    }
+
     @Test
     void aMiddleFragmentNotAMultipleOfEightIsRefused() {
         receive(fragment(0, 1001, true));

@@ -24,6 +24,8 @@ public abstract class BpfMap implements MapSpec {
     private static final int EEXIST = -17;
     private static final int ENOENT = -2;
     private static final int E2BIG = -7;
+    /** The largest value a map takes ({@code KMALLOC_MAX_SIZE} on x86-64): larger is E2BIG at creation. */
+    private static final int KMALLOC_MAX_SIZE = 4 << 20;
     private static final int EINVAL = -22;
     private static final int ENOMEM = -12;
     private static final int EOVERFLOW = -75;
@@ -69,6 +71,9 @@ public abstract class BpfMap implements MapSpec {
      */
     public static BpfMap create(String name, int type, int keySize, int valueSize, int maxEntries, int flags, int cpus)
             throws BpfException {
+        if (valueSize > KMALLOC_MAX_SIZE) {
+            throw new BpfException("map " + name + ": value size " + valueSize + " is too big (E2BIG): at most " + KMALLOC_MAX_SIZE);
+        }
         if (redirectMap(type) && (keySize != 4 || (valueSize != 4 && valueSize != 8))) {
             String kind = type == Verifier.MAP_CPUMAP ? "cpumap" : "devmap";
             throw new BpfException("map " + name + ": a " + kind + " has 4-byte keys and values of 4 or 8 bytes (struct bpf_"
@@ -104,6 +109,10 @@ public abstract class BpfMap implements MapSpec {
             };
         } catch (IllegalArgumentException e) {
             throw new BpfException(e.getMessage());
+        } catch (OutOfMemoryError e) {
+            // the values are allocated up front, as the kernel's bpf_map_area_alloc does, and may not fit
+            throw new BpfException("map " + name + ": cannot allocate memory (ENOMEM) for " + maxEntries + " values of " + valueSize
+                    + " bytes");
         }
     }
 
