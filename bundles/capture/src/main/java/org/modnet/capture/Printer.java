@@ -121,9 +121,35 @@ final class Printer {
                     case 11 -> sb.append("time exceeded in-transit, length ").append(payload);
                     default -> sb.append("type-#").append(type).append(", length ").append(payload);
                 }
+                if (verbosity > 0 && !f.moreFragments && l4 + payload <= f.b.length) {
+                    int rest = TcpPrinter.sum(f, l4, payload, -1, 2);
+                    int carried = f.u16(l4 + 2);
+                    if (TcpPrinter.fold(rest + carried) != 0xffff) {
+                        sb.append(" (wrong icmp cksum ").append(Integer.toHexString(carried)).append(" (->")
+                                .append(Integer.toHexString(~rest & 0xffff)).append(")!)");
+                    }
+                }
             }
-            case 17 -> sb.append(Frame.ip(f.saddr)).append('.').append(f.sport).append(" > ").append(Frame.ip(f.daddr))
-                    .append('.').append(f.dport).append(": UDP, length ").append(payload - 8);
+            case 17 -> {
+                sb.append(Frame.ip(f.saddr)).append('.').append(f.sport).append(" > ").append(Frame.ip(f.daddr)).append('.')
+                        .append(f.dport).append(": ");
+                if (verbosity > 1 && !f.moreFragments && l4 + 8 <= f.b.length) {
+                    // UDP over IPv4 may go without a checksum (0): tcpdump checks it from -vv on
+                    int carried = f.u16(l4 + 6);
+                    if (carried == 0) {
+                        sb.append("[no cksum] ");
+                    } else if (l4 + payload <= f.b.length) {
+                        int rest = TcpPrinter.sum(f, l4, payload, 17, 6);
+                        if (TcpPrinter.fold(rest + carried) == 0xffff) {
+                            sb.append("[udp sum ok] ");
+                        } else {
+                            sb.append("[bad udp cksum 0x").append(TcpPrinter.hex4(carried)).append(" -> 0x")
+                                    .append(TcpPrinter.hex4(~rest & 0xffff)).append("!] ");
+                        }
+                    }
+                }
+                sb.append("UDP, length ").append(payload - 8);
+            }
             case 6 -> tcp.print(sb, f, l4, payload, f.moreFragments);
             default -> sb.append(Frame.ip(f.saddr)).append(" > ").append(Frame.ip(f.daddr)).append(": ip-proto-")
                     .append(f.protocol).append(' ').append(payload);

@@ -184,6 +184,36 @@ final class TcpPrinter {
             return;
         }
         sb.append(", length ").append(payload);
+        if ((flags & TH_RST) != 0 && verbosity > 0 && payload > 0) {
+            resetData(sb, f, th + hlen, payload);
+        }
+    }
+
+    /** RFC 1122 4.2.2.12 lets a reset carry text saying why; {@code -v} shows its first 30 bytes, as tcpdump does. */
+    private static void resetData(StringBuilder sb, Frame f, int at, int length) {
+        sb.append(" [RST");
+        if (length > 30) {
+            length = 30;
+            sb.append('+');
+        }
+        sb.append(' ');
+        for (int i = at; i < at + length; i++) {
+            if (i >= f.b.length) {
+                sb.append(" [|tcp]");
+                return;
+            }
+            int c = f.u8(i);
+            if (c >= 0x80) {
+                sb.append("M-");
+                c &= 0x7f;
+            }
+            if (c < 0x20 || c == 0x7f) {
+                sb.append('^').append((char) (c ^ 0x40));
+            } else {
+                sb.append((char) c);
+            }
+        }
+        sb.append(']');
     }
 
     /**
@@ -355,14 +385,22 @@ final class TcpPrinter {
 
     /** RFC 793's ones' complement sum over the pseudo-header and the segment, its checksum field left out. */
     static int sumWithoutField(Frame f, int th, int length) {
-        long sum = (f.saddr >>> 16) + (f.saddr & 0xffff) + (f.daddr >>> 16) + (f.daddr & 0xffff) + 6 + length;
+        return sum(f, th, length, 6, 16);
+    }
+
+    /**
+     * The ones' complement sum of {@code length} bytes at {@code at} with the checksum at {@code field}
+     * left out, and the pseudo-header of protocol {@code proto} when it is not negative (ICMP has none).
+     */
+    static int sum(Frame f, int at, int length, int proto, int field) {
+        long sum = proto < 0 ? 0 : (f.saddr >>> 16) + (f.saddr & 0xffff) + (f.daddr >>> 16) + (f.daddr & 0xffff) + proto + length;
         for (int i = 0; i + 1 < length; i += 2) {
-            if (i != 16) {
-                sum += f.u16(th + i);
+            if (i != field) {
+                sum += f.u16(at + i);
             }
         }
         if ((length & 1) != 0) {
-            sum += f.u8(th + length - 1) << 8;
+            sum += f.u8(at + length - 1) << 8;
         }
         return fold(sum);
     }

@@ -21,12 +21,12 @@ class TcpLinesTest {
     private static final int PSH = TcpPrinter.TH_PUSH;
 
     /** The options Linux puts on a SYN: mss 1460, sackOK, TS, nop, wscale 7. */
-    private static byte[] linuxSynOptions(int tsval, int tsecr) {
+    static byte[] linuxSynOptions(int tsval, int tsecr) {
         return ByteBuffer.allocate(20).put(new byte[] { 2, 4, 0x05, (byte) 0xb4, 4, 2, 8, 10 }).putInt(tsval).putInt(tsecr)
                 .put(new byte[] { 1, 3, 3, 7 }).array();
     }
 
-    private static byte[] bytes(int... v) {
+    static byte[] bytes(int... v) {
         byte[] b = new byte[v.length];
         for (int i = 0; i < v.length; i++) {
             b[i] = (byte) v[i];
@@ -35,7 +35,7 @@ class TcpLinesTest {
     }
 
     /** Ethernet + IPv4 (DF, ttl 64) + TCP with these fields, options (a multiple of 4) and payload; checksums correct. */
-    private static byte[] segment(int src, int sport, int dst, int dport, long seq, long ack, int flags, int win, byte[] options,
+    static byte[] segment(int src, int sport, int dst, int dport, long seq, long ack, int flags, int win, byte[] options,
             int payload) {
         int tcpLen = 20 + options.length + payload;
         ByteBuffer b = ByteBuffer.allocate(14 + 20 + tcpLen);
@@ -49,6 +49,17 @@ class TcpLinesTest {
             b.put((byte) 'x');
         }
         byte[] a = b.array();
+        fixChecksums(a);
+        return a;
+    }
+
+    /** Sets the IPv4 header's and the TCP segment's checksums of a frame built here. */
+    static byte[] fixChecksums(byte[] a) {
+        int tcpLen = a.length - 34;
+        a[50] = 0;
+        a[51] = 0;
+        a[24] = 0;
+        a[25] = 0;
         Frame f = new Frame(a);
         int sum = ~TcpPrinter.sumWithoutField(f, 34, tcpLen) & 0xffff;
         a[50] = (byte) (sum >> 8);
