@@ -104,7 +104,12 @@ public final class TcpdumpCommand {
                         continue;
                     }
                     if (a.startsWith("-")) {
-                        throw new CommandException("tcpdump: invalid option -- '" + a.substring(1) + "'\n" + USAGE, 1);
+                        // as getopt says it: the first letter it does not know
+                        String bad = "";
+                        for (int k = 1; k < a.length() && bad.isEmpty(); k++) {
+                            bad = FLAGS.indexOf(a.charAt(k)) < 0 ? String.valueOf(a.charAt(k)) : "";
+                        }
+                        throw new CommandException("tcpdump: invalid option -- '" + bad + "'\n" + USAGE, 1);
                     }
                     expression.add(a);
                 }

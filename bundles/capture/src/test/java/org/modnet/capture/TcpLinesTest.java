@@ -211,6 +211,16 @@ class TcpLinesTest {
     }
 
     @Test
+    void flagsRunTogetherAsTcpdumpTakesThemAndAnUnknownOneIsRefused() throws Exception {
+        String d = FilterOptimizerTest.tcpdump("-d", "tcp");
+        assertEquals(d, FilterOptimizerTest.tcpdump("-nnSd", "tcp"));
+        assertEquals(d, FilterOptimizerTest.tcpdump("-n", "-S", "-q", "-vv", "-d", "tcp"));
+        org.modnet.api.shell.CommandException e = org.junit.jupiter.api.Assertions.assertThrows(
+                org.modnet.api.shell.CommandException.class, () -> FilterOptimizerTest.tcpdump("-nSk", "-d", "tcp"));
+        assertTrue(e.getMessage().startsWith("tcpdump: invalid option -- 'k'"), e.getMessage());
+    }
+
+    @Test
     void aTruncatedSegmentSaysSo() {
         byte[] s = segment(CLIENT, 40000, SERVER, 5000, 1, 0, SYN, 100, new byte[0], 0);
         byte[] cut = java.util.Arrays.copyOf(s, 34 + 10);
