@@ -4,14 +4,43 @@ import java.time.Instant;
 import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
 
-/** tcpdump's one-line summaries (its {@code -n} form: numbers, no names). */
+/**
+ * tcpdump's one-line summaries (its {@code -n} form: numbers, no names); {@code -v} adds the IPv4
+ * header block and TCP's checksum. One printer lives as long as a capture: it remembers TCP
+ * conversations' initial sequence numbers, as tcpdump does, to print them relative.
+ */
 final class Printer {
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HH:mm:ss.SSSSSS").withZone(ZoneId.systemDefault());
 
-    private Printer() {
+    private final boolean ethernet;
+    private final int verbosity;
+    private final TcpPrinter tcp;
+
+    /**
+     * @param verbosity the number of {@code -v}s
+     * @param absolute  {@code -S}: absolute TCP sequence numbers
+     * @param quick     {@code -q}: {@code tcp N} for TCP
+     */
+    Printer(boolean ethernet, int verbosity, boolean absolute, boolean quick, int maxFlows) {
+        this.ethernet = ethernet;
+        this.verbosity = verbosity;
+        this.tcp = new TcpPrinter(absolute, quick, verbosity, maxFlows);
     }
 
+    Printer(boolean ethernet) {
+        this(ethernet, 0, false, false, TcpPrinter.DEFAULT_MAX_FLOWS);
+    }
+
+    TcpPrinter tcp() {
+        return tcp;
+    }
+
+    /** The single-shot form: a fresh printer, so TCP numbers print absolute. */
     static String line(Frame f, Instant when, boolean ethernet) {
+        return new Printer(ethernet).line(f, when);
+    }
+
+    String line(Frame f, Instant when) {
         StringBuilder sb = new StringBuilder(TIME.format(when)).append(' ');
         if (ethernet && f.b.length >= 14) {
             sb.append(f.mac(6)).append(" > ").append(f.mac(0)).append(", ethertype ").append(typeName(f.ethertype))
@@ -60,7 +89,7 @@ final class Printer {
         sb.append(", length 28");
     }
 
-    private static void ip(StringBuilder sb, Frame f) {
+    private void ip(StringBuilder sb, Frame f) {
         if (!f.ipv4) {
             sb.append("IP [|ip]");
             return;
@@ -69,6 +98,9 @@ final class Printer {
         int l4 = 14 + f.ihl;
         int payload = totLen - f.ihl;
         sb.append("IP ");
+        if (verbosity > 0) {
+            header(sb, f, totLen);
+        }
         if (f.fragOffset != 0) {
             sb.append(Frame.ip(f.saddr)).append(" > ").append(Frame.ip(f.daddr)).append(": ip-proto-").append(f.protocol)
                     .append(' ').append(payload);
@@ -89,21 +121,112 @@ final class Printer {
                     case 11 -> sb.append("time exceeded in-transit, length ").append(payload);
                     default -> sb.append("type-#").append(type).append(", length ").append(payload);
                 }
-            }
-            case 17, 6 -> {
-                sb.append(Frame.ip(f.saddr)).append('.').append(f.sport).append(" > ").append(Frame.ip(f.daddr)).append('.')
-                        .append(f.dport).append(": ");
-                if (f.protocol == 17) {
-                    sb.append("UDP, length ").append(payload - 8);
-                } else {
-                    sb.append("tcp ").append(payload);
+                if (verbosity > 0 && !f.moreFragments && l4 + payload <= f.b.length) {
+                    int rest = TcpPrinter.sum(f, l4, payload, -1, 2);
+                    int carried = f.u16(l4 + 2);
+                    if (TcpPrinter.fold(rest + carried) != 0xffff) {
+                        sb.append(" (wrong icmp cksum ").append(Integer.toHexString(carried)).append(" (->")
+                                .append(Integer.toHexString(~rest & 0xffff)).append(")!)");
+                    }
                 }
             }
+            case 17 -> {
+                sb.append(Frame.ip(f.saddr)).append('.').append(f.sport).append(" > ").append(Frame.ip(f.daddr)).append('.')
+                        .append(f.dport).append(": ");
+                if (verbosity > 1 && !f.moreFragments && l4 + 8 <= f.b.length) {
+                    // UDP over IPv4 may go without a checksum (0): tcpdump checks it from -vv on
+                    int carried = f.u16(l4 + 6);
+                    if (carried == 0) {
+                        sb.append("[no cksum] ");
+                    } else if (l4 + payload <= f.b.length) {
+                        int rest = TcpPrinter.sum(f, l4, payload, 17, 6);
+                        if (TcpPrinter.fold(rest + carried) == 0xffff) {
+                            sb.append("[udp sum ok] ");
+                        } else {
+                            sb.append("[bad udp cksum 0x").append(TcpPrinter.hex4(carried)).append(" -> 0x")
+                                    .append(TcpPrinter.hex4(~rest & 0xffff)).append("!] ");
+                        }
+                    }
+                }
+                sb.append("UDP, length ").append(payload - 8);
+            }
+            case 6 -> tcp.print(sb, f, l4, payload, f.moreFragments);
             default -> sb.append(Frame.ip(f.saddr)).append(" > ").append(Frame.ip(f.daddr)).append(": ip-proto-")
                     .append(f.protocol).append(' ').append(payload);
         }
-        if (f.moreFragments) {
+        if (f.moreFragments && verbosity == 0) {
             sb.append(" (frag ").append(f.u16(18)).append(':').append(payload).append('@').append(f.fragOffset).append("+)");
         }
+    }
+
+    /** print-ip.c's {@code -v} block: {@code (tos 0x0, ttl 64, id 1, offset 0, flags [DF], proto TCP (6), length 60)}. */
+    private static void header(StringBuilder sb, Frame f, int totLen) {
+        int tos = f.u8(15);
+        sb.append("(tos 0x").append(Integer.toHexString(tos));
+        switch (tos & 3) {
+            case 1 -> sb.append(",ECT(1)");
+            case 2 -> sb.append(",ECT(0)");
+            case 3 -> sb.append(",CE");
+            default -> {
+            }
+        }
+        int ttl = f.u8(22);
+        if (ttl >= 1) {
+            sb.append(", ttl ").append(ttl);
+        }
+        int frag = f.u16(20);
+        sb.append(", id ").append(f.u16(18)).append(", offset ").append(f.fragOffset).append(", flags [");
+        if ((frag & 0xe000) == 0) {
+            sb.append("none");
+        } else {
+            String sep = "";
+            if ((frag & 0x2000) != 0) {
+                sb.append('+');
+                sep = ", ";
+            }
+            if ((frag & 0x4000) != 0) {
+                sb.append(sep).append("DF");
+                sep = ", ";
+            }
+            if ((frag & 0x8000) != 0) {
+                sb.append(sep).append("rsvd");
+            }
+        }
+        sb.append("], proto ").append(protoName(f.protocol)).append(" (").append(f.protocol).append("), length ").append(totLen);
+        if (14 + f.ihl <= f.b.length) {
+            long sum = 0;
+            for (int i = 0; i < f.ihl; i += 2) {
+                if (i != 10) {
+                    sum += f.u16(14 + i);
+                }
+            }
+            int rest = TcpPrinter.fold(sum);
+            int carried = f.u16(24);
+            if (TcpPrinter.fold(rest + carried) != 0xffff) {
+                sb.append(", bad cksum ").append(Integer.toHexString(carried)).append(" (->")
+                        .append(Integer.toHexString(~rest & 0xffff)).append(")!");
+            }
+        }
+        sb.append(")\n    ");
+    }
+
+    private static String protoName(int p) {
+        return switch (p) {
+            case 1 -> "ICMP";
+            case 2 -> "IGMP";
+            case 4 -> "IPIP";
+            case 6 -> "TCP";
+            case 17 -> "UDP";
+            case 41 -> "IPv6";
+            case 47 -> "GRE";
+            case 50 -> "ESP";
+            case 51 -> "AH";
+            case 58 -> "ICMPv6";
+            case 89 -> "OSPF";
+            case 103 -> "PIM";
+            case 112 -> "VRRP";
+            case 132 -> "SCTP";
+            default -> "unknown";
+        };
     }
 }

@@ -32,7 +32,7 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 
 /**
- * {@code tcpdump -i DEV [-c COUNT] [-w FILE] [-n] [-e] [-q] [-v] [-O] [EXPRESSION]}: while it runs, an ETH_P_ALL
+ * {@code tcpdump -i DEV [-c COUNT] [-w FILE] [-n] [-e] [-q] [-S] [-v] [-O] [EXPRESSION]}: while it runs, an ETH_P_ALL
  * tap (a packet socket) copies the frames DEV receives and sends into a bounded queue; the command
  * prints them in tcpdump's form or writes a pcap file. Stops after COUNT frames, or on interrupt.
  * Frames the queue had no room for are reported as "dropped by kernel", as tcpdump reports them.
@@ -41,7 +41,9 @@ import org.osgi.service.component.annotations.Reference;
 @Component(service = TcpdumpCommand.class, immediate = true, property = { "osgi.command.scope=" + Commands.SCOPE,
         "osgi.command.function=tcpdump" })
 public final class TcpdumpCommand {
-    static final String USAGE = "Usage: tcpdump -i interface [-c count] [-w file] [-n] [-e] [-q] [-v] [-d] [-O] [expression]";
+    static final String USAGE = "Usage: tcpdump -i interface [-c count] [-w file] [-n] [-e] [-q] [-S] [-v] [-d] [-O] [expression]";
+    /** The flags that take no value. */
+    private static final String FLAGS = "nleqdOvS";
 
     private final BundleContext context;
     private final NetCore core;
@@ -65,7 +67,9 @@ public final class TcpdumpCommand {
         List<String> expression = new ArrayList<>();
         boolean dump = false;
         boolean optimise = true;
-        boolean verbose = false;
+        int verbosity = 0;
+        boolean absolute = false;
+        boolean quick = false;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             switch (a) {
@@ -81,17 +85,31 @@ public final class TcpdumpCommand {
                     }
                 }
                 case "-w" -> file = value(args, ++i);
-                case "-n", "-nn", "-q", "-l" -> {
-                    // names are never resolved here; -q and -l change nothing in this output
-                }
-                case "-e" -> ethernet = true;
-                case "-d" -> dump = true;
-                case "-O" -> optimise = false; // as tcpdump: do not run the filter optimiser
-                case "-v", "-vv", "-vvv" -> verbose = true;
-                case "-ne", "-en" -> ethernet = true;
                 default -> {
+                    if (a.startsWith("-") && a.length() > 1 && a.chars().skip(1).allMatch(c -> FLAGS.indexOf(c) >= 0)) {
+                        // flags without a value, alone or run together as tcpdump takes them (-nnS, -vv, -ne)
+                        for (char c : a.substring(1).toCharArray()) {
+                            switch (c) {
+                                case 'e' -> ethernet = true;
+                                case 'd' -> dump = true;
+                                case 'O' -> optimise = false; // as tcpdump: do not run the filter optimiser
+                                case 'v' -> verbosity++;
+                                case 'S' -> absolute = true;
+                                case 'q' -> quick = true;
+                                default -> {
+                                    // n, l: names are never resolved here and output is always line-buffered
+                                }
+                            }
+                        }
+                        continue;
+                    }
                     if (a.startsWith("-")) {
-                        throw new CommandException("tcpdump: invalid option -- '" + a.substring(1) + "'\n" + USAGE, 1);
+                        // as getopt says it: the first letter it does not know
+                        String bad = "";
+                        for (int k = 1; k < a.length() && bad.isEmpty(); k++) {
+                            bad = FLAGS.indexOf(a.charAt(k)) < 0 ? String.valueOf(a.charAt(k)) : "";
+                        }
+                        throw new CommandException("tcpdump: invalid option -- '" + bad + "'\n" + USAGE, 1);
                     }
                     expression.add(a);
                 }
@@ -116,14 +134,15 @@ public final class TcpdumpCommand {
         if (target == null) {
             throw new CommandException("tcpdump: " + dev + ": No such device exists", 1);
         }
-        if (verbose && !"jit".equals(bpf.engine())) {
+        if (verbosity > 0 && !"jit".equals(bpf.engine())) {
             System.err.println("tcpdump: filter program of " + bpf.length() + " instructions is interpreted (too large for the JIT)");
         }
         Predicate<Frame> filter = f -> bpf.test(f.b); // the expression compiled to eBPF, JIT-run on each frame
-        run(target, count, file == null ? null : Path.of(file), ethernet, verbose, filter);
+        run(target, count, file == null ? null : Path.of(file), new Printer(ethernet, verbosity, absolute, quick, TcpPrinter.DEFAULT_MAX_FLOWS),
+                verbosity > 0, filter);
     }
 
-    private void run(NetDevice target, long count, Path file, boolean ethernet, boolean verbose, Predicate<Frame> filter)
+    private void run(NetDevice target, long count, Path file, Printer printer, boolean verbose, Predicate<Frame> filter)
             throws IOException, InterruptedException {
         ArrayBlockingQueue<Captured> queue = new ArrayBlockingQueue<>(8192);
         AtomicLong dropped = new AtomicLong();
@@ -167,7 +186,7 @@ public final class TcpdumpCommand {
                     long nanos = c.when.getEpochSecond() * 1_000_000_000L + c.when.getNano();
                     pcap.write(nanos, c.bytes, c.length);
                 } else {
-                    System.out.println(Printer.line(f, c.when, ethernet));
+                    System.out.println(printer.line(f, c.when));
                 }
             }
         } catch (InterruptedException e) {
@@ -178,6 +197,10 @@ public final class TcpdumpCommand {
         err.println(captured + " packets captured");
         err.println(received.get() + " packets received by filter");
         err.println(dropped.get() + " packets dropped by kernel");
+        if (printer.tcp().flowsEvicted() > 0) {
+            // tcpdump's table never forgets; this one is bounded, and says when it forgot
+            err.println(printer.tcp().flowsEvicted() + " TCP conversations forgotten (sequence table full), printed absolute again");
+        }
     }
 
     /** Copies a frame from its MAC header, on the softirq: the tap must not keep the skb. */
