@@ -110,8 +110,21 @@ public class TcpIT {
         assertTrue(mac.find());
         long dst = Long.parseLong(mac.group(1).replace(":", ""), 16);
         Path pcap = synPcap(dst);
+        String[] captured = new String[1];
+        Thread capture = new Thread(() -> {
+            try {
+                captured[0] = sh("ip netns exec peer tcpdump -i eth1 -c 1 -n tcp");
+            } catch (Exception e) {
+                captured[0] = e.toString();
+            }
+        });
+        capture.start();
+        Thread.sleep(300);
         try {
             assertThat(sh("ip netns exec t tcpreplay -i eth0 -t " + pcap), containsString("Actual: 1 packets"));
+            capture.join(10_000);
+            assertThat(captured[0], containsString(
+                    "IP 10.7.0.2.5000 > 10.7.0.1.40000: Flags [R.], seq 0, ack 1000001, win 0, length 0"));
             long deadline = System.nanoTime() + 5_000_000_000L;
             String nstat = sh("ip netns exec t nstat -az 'Tcp*'");
             while (counter(nstat, "TcpOutRsts") < 1 && System.nanoTime() < deadline) {
