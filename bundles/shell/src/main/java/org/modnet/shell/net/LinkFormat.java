@@ -140,16 +140,17 @@ final class LinkFormat {
         if (level > 1) {
             long nohandler = s.get(RX_NOHANDLER);
             long otherhost = s.get(RX_OTHERHOST_DROPPED);
-            // iproute2 6.0+: an "otherhost" column after the others, only when the device dropped some
+            // iproute2 6.1: "nohandler" and "otherhost" columns after overrun, each only when its counter is not
+            // zero, and no blank placeholder for them (checked against ip -s -s link on Linux 6.18)
             int otherCol = Math.max("otherhost".length(), Long.toUnsignedString(otherhost).length());
             lines.add(String.format("    RX errors:%s %" + cols[1] + "s %" + cols[2] + "s %" + cols[3] + "s %" + cols[4]
-                    + "s %" + cols[5] + "s %" + cols[6] + "s", " ".repeat(cols[0] - 10), "length", "crc", "frame",
-                    "fifo", "overrun", nohandler != 0 ? "nohandler" : "")
+                    + "s %" + cols[5] + "s", " ".repeat(cols[0] - 10), "length", "crc", "frame", "fifo", "overrun")
+                    + (nohandler != 0 ? String.format(" %" + cols[6] + "s", "nohandler") : "")
                     + (otherhost != 0 ? String.format(" %" + otherCol + "s", "otherhost") : ""));
             lines.add(" ".repeat(cols[0] + 5) + nums(cols, 1, s.get(RX_LENGTH_ERRORS), s.get(RX_CRC_ERRORS),
                     s.get(RX_FRAME_ERRORS), s.get(RX_FIFO_ERRORS), s.get(RX_OVER_ERRORS))
                     + (nohandler != 0 ? num(cols[6], nohandler) : "")
-                    + (otherhost != 0 ? (nohandler != 0 ? "" : " ".repeat(cols[6] + 1)) + num(otherCol, otherhost) : ""));
+                    + (otherhost != 0 ? num(otherCol, otherhost) : ""));
         }
         long txCompressed = s.get(TX_COMPRESSED);
         lines.add(String.format("    TX: %" + (cols[0] - 4) + "s %" + cols[1] + "s %" + cols[2] + "s %" + cols[3] + "s %"
