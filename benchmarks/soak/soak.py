@@ -465,7 +465,7 @@ def main():
               + d["ns2.IpReasmTimeout"])
     check("ns2 ICMP errors: UdpNoPorts + IpInUnknownProtos (unicast) + IpReasmTimeout == IcmpOutDestUnreachs"
           " + IcmpOutTimeExcds + IcmpOutParmProbs + IcmpOutRateLimitGlobal + IcmpOutRateLimitHost + IcmpOutErrors", earned,
-          sum(d.get("ns2.Icmp" + k, 0) for k in ("OutDestUnreachs", "OutTimeExcds", "OutParmProbs", "OutRateLimitGlobal",
+          sum(d["ns2.Icmp" + k] for k in ("OutDestUnreachs", "OutTimeExcds", "OutParmProbs", "OutRateLimitGlobal",
                                                  "OutRateLimitHost", "OutErrors")))
     check("ICMP errors arrive: ns2 IcmpOutDestUnreachs + IcmpOutTimeExcds == ns1 IcmpInDestUnreachs + IcmpInTimeExcds",
           d["ns2.IcmpOutDestUnreachs"] + d["ns2.IcmpOutTimeExcds"], d["ns1.IcmpInDestUnreachs"] + d["ns1.IcmpInTimeExcds"])
