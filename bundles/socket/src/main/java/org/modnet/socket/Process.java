@@ -132,6 +132,7 @@ final class Process implements SocketCalls {
             if (peer != null && peer.length > 0) {
                 peer[0] = child.remoteAddress();
             }
+            layer.accepted(s, child);
             int nfd = install(child);
             if (nfd < 0) {
                 layer.closed(child);
