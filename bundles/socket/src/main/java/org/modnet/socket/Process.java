@@ -284,7 +284,8 @@ final class Process implements SocketCalls {
             return -Errno.EFAULT.number();
         }
         return call(fd, s -> {
-            if (s.state() != Sock.TCP_ESTABLISHED) {
+            int st = s.state(); // inet_getname: a peer once connected, until closed
+            if (s.remoteAddress().port() == 0 || st == Sock.TCP_CLOSE || st == Sock.TCP_SYN_SENT || st == Sock.TCP_LISTEN) {
                 throw SockException.of(Errno.ENOTCONN);
             }
             out[0] = s.remoteAddress();

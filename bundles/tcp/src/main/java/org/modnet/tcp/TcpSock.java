@@ -929,11 +929,11 @@ final class TcpSock extends Sock {
             rcvNxt += take;
             rcvdSinceAck += take;
         }
+        ackPending = true;
         if (fin && n >= 0) {
             finRcv(cpu);
         }
         ofoSplice(cpu);
-        ackPending = true;
         wake();
     }
 
@@ -1016,10 +1016,7 @@ final class TcpSock extends Sock {
         switch (state) {
             case TCP_SYN_RECV, TCP_ESTABLISHED -> setState(TCP_CLOSE_WAIT, cpu);
             case TCP_FIN_WAIT1 -> setState(TCP_CLOSING, cpu);
-            case TCP_FIN_WAIT2 -> {
-                sendAck(cpu);
-                enterTimewait(cpu);
-            }
+            case TCP_FIN_WAIT2 -> enterTimewait(cpu); // the ACK of the FIN goes from ackSndCheck
             default -> {
             }
         }
@@ -1053,7 +1050,7 @@ final class TcpSock extends Sock {
         if (!ackPending) {
             return;
         }
-        if (quickAcks > 0 || rcvdSinceAck >= 2 * mss || state != TCP_ESTABLISHED) {
+        if (quickAcks > 0 || rcvdSinceAck >= 2 * mss || state != TCP_ESTABLISHED && state != TCP_CLOSE) {
             if (quickAcks > 0) {
                 quickAcks--;
             }
