@@ -94,6 +94,8 @@ final class TcpSock extends Sock {
     private int iss;
     private int sndUna;
     private int sndNxt;
+    /** The highest sequence number sent: after a timeout {@link #sndNxt} goes back to {@link #sndUna}, this does not. */
+    private int sndMax;
     /** The end of the data queued by the user ({@code write_seq}); a FIN takes the number after it. */
     private int writeSeq;
     private int sndWnd;
@@ -458,6 +460,7 @@ final class TcpSock extends Sock {
             rx.clear();
             sndUna = iss;
             sndNxt = iss + 1;
+            sndMax = sndNxt;
             writeSeq = iss + 1;
             sbase = iss + 1;
             retransHigh = iss;
@@ -572,6 +575,7 @@ final class TcpSock extends Sock {
         child.tsOff = net.isn.tsOff(net.timestamps.get(), daddr, saddr);
         child.sndUna = child.iss;
         child.sndNxt = child.iss + 1;
+        child.sndMax = child.sndNxt;
         child.writeSeq = child.iss + 1;
         child.sbase = child.iss + 1;
         child.retransHigh = child.iss;
@@ -841,9 +845,14 @@ final class TcpSock extends Sock {
      * an RTT sample and opens the congestion window. Returns false when the segment is to be dropped.
      */
     private boolean tcpAck(SkBuff skb, int th, int seq, int ack, int cpu) {
+        if (TcpSeq.after(ack, sndMax)) {
+            return false; // RFC 9293 3.10.7.4: an ACK of data not yet sent is dropped
+        }
         if (TcpSeq.after(ack, sndNxt)) {
-            sendAck(cpu);
-            return false;
+            sndNxt = ack; // what went back for retransmission was received after all
+            if (finQueued && ack == writeSeq + 1) {
+                finSent = true;
+            }
         }
         if (TcpSeq.before(ack, sndUna)) {
             return true; // an old duplicate: its data may still be new
@@ -1492,6 +1501,7 @@ final class TcpSock extends Sock {
                 }
             }
             sndNxt += len;
+            sndMax = TcpSeq.max(sndMax, sndNxt);
             if (!rtxTimer.pending()) {
                 rtxTimer.mod(rtoMs);
             }
@@ -1500,6 +1510,7 @@ final class TcpSock extends Sock {
             if (transmit(writeSeq, 0, TcpHeader.ACK | TcpHeader.FIN, cpu)) {
                 finSent = true;
                 sndNxt = writeSeq + 1;
+                sndMax = TcpSeq.max(sndMax, sndNxt);
                 if (!rtxTimer.pending()) {
                     rtxTimer.mod(rtoMs);
                 }
@@ -1658,11 +1669,7 @@ final class TcpSock extends Sock {
                     rttTiming = false; // Karn
                     retransHigh = sndNxt;
                     sndNxt = sndUna; // go back to the first unacknowledged byte
-                    if (finSent && sndUna == writeSeq) {
-                        finSent = false; // only the FIN was outstanding
-                    } else if (finSent) {
-                        finSent = false;
-                    }
+                    finSent = false; // the FIN, when sent, goes again after the data
                     rtoMs = Math.min(rtoMs << 1, RTO_MAX_MS);
                     writeXmitRetrans(c);
                     rtxTimer.mod(rtoMs);

@@ -70,9 +70,14 @@ final class TcpStack implements AutoCloseable {
 
     /** Moves the virtual clock on in steps of at most 10 ms, running what falls due. */
     void advance(long millis) {
+        advance(millis, 10);
+    }
+
+    /** Moves the virtual clock on in steps of at most {@code stepMillis}. */
+    void advance(long millis, long stepMillis) {
         long left = millis;
         while (left > 0) {
-            long step = Math.min(left, 10);
+            long step = Math.min(left, stepMillis);
             clock.addAndGet(step * 1_000_000L);
             left -= step;
             stack.run();
