@@ -190,12 +190,12 @@ final class TcpSock extends Sock {
 
     // --- the socket lock (lock_sock / release_sock) ---
 
-    private void lockSock() {
+    void lockSock() {
         lock.lock();
     }
 
     /** {@code release_sock}: segments that arrived while the user held the lock are processed first. */
-    private void releaseSock() {
+    void releaseSock() {
         while (true) {
             if (lock.getHoldCount() == 1) {
                 drainBacklog(-1);

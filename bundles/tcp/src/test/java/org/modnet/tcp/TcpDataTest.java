@@ -204,4 +204,38 @@ class TcpDataTest {
         s.advance(50);
         assertEquals(delayed + 1, s.count(TcpMib.Ext.DelayedACKs), "the delayed ACK timer sent it");
     }
+
+    @Test
+    void segmentsForASocketTheUserHoldsWaitInTheBacklogUntilRelease() {
+        TcpSock srv = (TcpSock) sockOf(server);
+        srv.lockSock(); // the user is inside a call on the socket (lock_sock)
+        try {
+            sys.send(client, text("queued"), 0);
+            s.run();
+            assertEquals(0, srv.recvQueue(), "not processed while the user owns the socket");
+        } finally {
+            srv.releaseSock(); // release_sock processes the backlog
+        }
+        assertEquals("queued", read(server, 0));
+    }
+
+    @Test
+    void aFullBacklogDropsAndCountsTcpBacklogDrop() {
+        TcpSock srv = (TcpSock) sockOf(server);
+        ByteBuffer big = ByteBuffer.allocate(16384);
+        srv.lockSock();
+        try {
+            for (int i = 0; i < 40 && s.count(TcpMib.Ext.TCPBacklogDrop) == 0; i++) {
+                big.clear();
+                sys.send(client, big, MSG_DONTWAIT);
+                s.run();
+                s.advance(300); // the sender retransmits what the backlog refused
+            }
+            assertTrue(s.count(TcpMib.Ext.TCPBacklogDrop) > 0, "the backlog is bounded by rcvbuf + sndbuf");
+        } finally {
+            srv.releaseSock();
+        }
+        s.advance(2000);
+        assertTrue(srv.recvQueue() > 0, "what was kept is processed at release");
+    }
 }
