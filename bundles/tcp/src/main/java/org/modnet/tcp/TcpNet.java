@@ -46,6 +46,7 @@ final class TcpNet {
     final IntSysctl maxSynBacklog;
     final IntSysctl somaxconn;
     final IntSysctl abortOnOverflow;
+    final IntSysctl invalidRatelimit;
     final IntVectorSysctl wmem;
     final IntVectorSysctl rmem;
 
@@ -72,6 +73,7 @@ final class TcpNet {
         maxSynBacklog = s.registerInt("net.ipv4.tcp_max_syn_backlog", 4096, 0, Integer.MAX_VALUE);
         somaxconn = s.registerInt("net.core.somaxconn", 4096, 0, Integer.MAX_VALUE);
         abortOnOverflow = s.registerInt("net.ipv4.tcp_abort_on_overflow", 0, 0, 1);
+        invalidRatelimit = s.registerInt("net.ipv4.tcp_invalid_ratelimit", 500, 0, Integer.MAX_VALUE);
         wmem = s.registerInts("net.ipv4.tcp_wmem", new int[] { 4096, 16384, 4194304 }, 1, Integer.MAX_VALUE, true);
         rmem = s.registerInts("net.ipv4.tcp_rmem", new int[] { 4096, 131072, 6291456 }, 1, Integer.MAX_VALUE, true);
         for (int i = 0; i < EHASH_SLOTS; i++) {

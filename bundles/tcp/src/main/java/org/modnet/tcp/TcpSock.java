@@ -139,6 +139,7 @@ final class TcpSock extends Sock {
     private int rttSeq;
     private long rttStampMs;
     private int retransHigh;
+    private long lastOowAckMs;
 
     TcpSock(TcpNet net) {
         super(net.ns, SocketCalls.SOCK_STREAM, SocketCalls.IPPROTO_TCP, null);
@@ -742,7 +743,9 @@ final class TcpSock extends Sock {
                 if (len > 0 && window == 0) {
                     net.mib.inc(cpu, TcpMib.Ext.TCPZeroWindowDrop);
                 }
-                sendAck(cpu); // tcp_send_dupack
+                if (!oowRateLimited(cpu, TcpMib.Ext.TCPACKSkippedSeq)) {
+                    sendAck(cpu); // tcp_send_dupack
+                }
             }
             return;
         }
@@ -833,10 +836,27 @@ final class TcpSock extends Sock {
         done(cpu);
     }
 
-    /** {@code tcp_send_challenge_ack} (RFC 5961). */
+    /** {@code tcp_send_challenge_ack} (RFC 5961), at most one per {@code tcp_invalid_ratelimit}. */
     private void challengeAck(int cpu) {
+        if (oowRateLimited(cpu, TcpMib.Ext.TCPACKSkippedChallenge)) {
+            return;
+        }
         net.mib.inc(cpu, TcpMib.Ext.TCPChallengeACK);
         sendAck(cpu);
+    }
+
+    /**
+     * {@code tcp_oow_rate_limited}: answers to out-of-window segments go at most once per
+     * {@code net.ipv4.tcp_invalid_ratelimit} (500 ms), so two ends that disagree cannot start an ACK storm.
+     */
+    private boolean oowRateLimited(int cpu, TcpMib.Ext counter) {
+        long now = nowMs();
+        if (lastOowAckMs != 0 && now - lastOowAckMs < net.invalidRatelimit.get()) {
+            net.mib.inc(cpu, counter);
+            return true;
+        }
+        lastOowAckMs = now;
+        return false;
     }
 
     /**
@@ -1523,13 +1543,13 @@ final class TcpSock extends Sock {
         if (state == TCP_CLOSE) {
             return;
         }
-        transmit(sndNxt, 0, TcpHeader.ACK, cpu);
+        transmit(sndMax, 0, TcpHeader.ACK, cpu); // tcp_acceptable_seq: not the rewound snd_nxt
     }
 
     /** {@code tcp_send_active_reset}. */
     private void sendActiveReset(int cpu) {
         net.mib.inc(cpu, TcpMib.Tcp.OutRsts);
-        transmit(sndNxt, 0, TcpHeader.RST | TcpHeader.ACK, cpu);
+        transmit(sndMax, 0, TcpHeader.RST | TcpHeader.ACK, cpu);
     }
 
     /** The SYN or (in SYN-RECV) the SYN-ACK, with Linux's options as the sysctls and the peer allow. */
