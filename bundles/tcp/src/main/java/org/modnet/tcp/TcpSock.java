@@ -268,7 +268,7 @@ final class TcpSock extends Sock {
 
     /** {@code tcp_done}: the connection is over; it leaves the tables, its timers stop, sleepers wake. */
     private void done(int cpu) {
-        if (state == TCP_SYN_SENT || state == TCP_SYN_RECV) {
+        if (state == TCP_SYN_SENT || state == TCP_SYN_RECV && parent == null) { // a request sock's end is not counted
             net.mib.inc(cpu, TcpMib.Tcp.AttemptFails);
         }
         setState(TCP_CLOSE, cpu);
@@ -761,6 +761,10 @@ final class TcpSock extends Sock {
             tsRecent = rx.rcvTsval; // tcp_store_ts_recent
         }
         if (syn) {
+            if (state == TCP_SYN_RECV && seq == irs) {
+                synackRetransmit(cpu); // the peer sent its SYN again: our SYN-ACK was lost (tcp_check_req)
+                return;
+            }
             net.mib.inc(cpu, TcpMib.Ext.TCPSYNChallenge);
             challengeAck(cpu);
             return;
@@ -826,10 +830,19 @@ final class TcpSock extends Sock {
         ackSndCheck(cpu);
     }
 
+    /** {@code inet_rtx_syn_ack}: the SYN-ACK again (RetransSegs, TCPSynRetrans). */
+    private void synackRetransmit(int cpu) {
+        net.mib.inc(cpu, TcpMib.Tcp.RetransSegs);
+        net.mib.inc(cpu, TcpMib.Ext.TCPSynRetrans);
+        sendSyn(cpu, true);
+    }
+
     /** {@code tcp_reset}: the peer reset the connection. */
     private void resetRcv(int cpu) {
         if (state == TCP_SYN_RECV && parent != null) {
-            done(cpu); // a request the peer gave up: nobody to tell
+            net.mib.inc(cpu, TcpMib.Ext.EmbryonicRsts); // a request the peer gave up: nobody to tell
+            state = TCP_CLOSE;
+            done(cpu);
             return;
         }
         reportError(state == TCP_CLOSE_WAIT ? Errno.EPIPE : Errno.ECONNRESET);
@@ -1656,10 +1669,8 @@ final class TcpSock extends Sock {
                     }
                     retransmits++;
                     net.mib.inc(c, TcpMib.Ext.TCPTimeouts);
-                    net.mib.inc(c, TcpMib.Tcp.RetransSegs);
-                    net.mib.inc(c, TcpMib.Ext.TCPSynRetrans);
                     rtoMs = Math.min(rtoMs << 1, RTO_MAX_MS);
-                    sendSyn(c, true);
+                    synackRetransmit(c);
                     rtxTimer.mod(rtoMs);
                 }
                 case TCP_CLOSE, TCP_LISTEN, TCP_TIME_WAIT -> {

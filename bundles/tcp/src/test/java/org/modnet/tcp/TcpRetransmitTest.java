@@ -240,4 +240,51 @@ class TcpRetransmitTest {
         assertTrue(s.count(TcpMib.Tcp.RetransSegs) > 0, "losses were repaired by retransmission");
         assertTrue(s.tcp.net(db.namespace()).mib.get(TcpMib.Ext.TCPOFOQueue) > 0, "segments after a hole waited out of order");
     }
+
+    @Test
+    void aLostHandshakeAckIsRepairedByTheSynAckAgain() {
+        int l = b.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        assertEquals(0, b.bind(l, new SockAddr(0, 8002)));
+        assertEquals(0, b.listen(l, 8));
+        boolean[] once = { false };
+        drop = x -> x.from() == s.ns && x.flags() == 0x10 && !once[0] && (once[0] = true); // the handshake's ACK
+        int c = a.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        assertEquals(-Errno.EINPROGRESS.number(), a.connect(c, new SockAddr(B, 8002)));
+        s.run();
+        assertEquals(-Errno.EAGAIN.number(), b.accept(l, null, 0), "the server is still in SYN-RECV");
+        s.advance(1300); // TCP_TIMEOUT_INIT: the SYN-ACK again, which the client acknowledges
+        assertEquals(1, s.tcp.net(db.namespace()).mib.get(TcpMib.Ext.TCPSynRetrans));
+        assertTrue(b.accept(l, null, 0) >= 3, "the handshake completed");
+    }
+
+    @Test
+    void aClosedWindowIsProbedAndReopens() {
+        int[] fds = connect();
+        byte[] data = new byte[300_000];
+        new Random(5).nextBytes(data);
+        ByteBuffer out = ByteBuffer.wrap(data);
+        for (int i = 0; i < 100 && out.hasRemaining(); i++) {
+            a.send(fds[0], out, MSG_DONTWAIT);
+            s.advance(50);
+        }
+        assertTrue(out.hasRemaining(), "the reader does not read: the window closes and the sender stops");
+        s.advance(3000);
+        assertTrue(s.count(TcpMib.Ext.TCPWinProbe) > 0, "a zero window is probed");
+        ByteArrayOutputStream got = new ByteArrayOutputStream();
+        ByteBuffer buf = ByteBuffer.allocate(65536);
+        for (int i = 0; i < 10_000 && got.size() < data.length; i++) {
+            if (out.hasRemaining()) {
+                a.send(fds[0], out, MSG_DONTWAIT);
+            }
+            s.run();
+            buf.clear();
+            int n = b.recv(fds[1], buf, MSG_DONTWAIT);
+            if (n > 0) {
+                got.write(buf.array(), 0, n);
+            } else {
+                s.advance(10);
+            }
+        }
+        assertArrayEquals(data, got.toByteArray(), "reading reopened the window and everything came");
+    }
 }
