@@ -50,6 +50,8 @@ class TcpRetransmitTest {
     private NetDevice db;
     private final List<Seen> seen = new ArrayList<>();
     private Predicate<Seen> drop = x -> false;
+    /** Rewrites a TCP segment on the wire: given the skb and its TCP header offset, true when it changed it. */
+    private java.util.function.BiPredicate<SkBuff, Integer> rewrite = (skb, th) -> false;
 
     @BeforeEach
     void setUp() throws Exception {
@@ -89,6 +91,11 @@ class TcpRetransmitTest {
             if (drop.test(x)) {
                 skb.free();
                 return TxResult.OK;
+            }
+            if (rewrite.test(skb, th)) {
+                int len = total - (th - ip);
+                skb.setU16(th + TcpHeader.CHECK, 0);
+                TcpHeader.setChecksum(skb, th, len, TcpAf.inetPseudoSum(skb.getU32(ip + 12), skb.getU32(ip + 16), len));
             }
         }
         if (!peer.rxQueue(0).receive(skb)) {
@@ -286,5 +293,29 @@ class TcpRetransmitTest {
             }
         }
         assertArrayEquals(data, got.toByteArray(), "reading reopened the window and everything came");
+    }
+
+    @Test
+    void aResetInTheWindowButNotAtRcvNxtGetsAChallengeAck() {
+        int[] fds = connect();
+        int[] mode = { 1 }; // 1: the next pure ACK from b becomes a RST one past rcv_nxt; 2: a RST exactly at it
+        rewrite = (skb, th) -> {
+            if (mode[0] == 0 || skb.getU8(th + TcpHeader.FLAGS) != TcpHeader.ACK) {
+                return false;
+            }
+            skb.setU8(th + TcpHeader.FLAGS, TcpHeader.RST | TcpHeader.ACK);
+            skb.setU32(th + TcpHeader.SEQ, skb.getU32(th + TcpHeader.SEQ) + (mode[0] == 1 ? 1 : 0));
+            mode[0] = 0;
+            return true;
+        };
+        a.send(fds[0], ByteBuffer.wrap(new byte[10]), 0);
+        s.run();
+        assertEquals(1, s.count(TcpMib.Ext.TCPChallengeACK), "RFC 5961 3.2: not exactly rcv_nxt is challenged");
+        assertEquals(10, b.recv(fds[1], ByteBuffer.allocate(100), MSG_DONTWAIT), "the connection lives on");
+        mode[0] = 2;
+        a.send(fds[0], ByteBuffer.wrap(new byte[10]), 0);
+        s.run();
+        assertEquals(-Errno.ECONNRESET.number(), a.recv(fds[0], ByteBuffer.allocate(100), MSG_DONTWAIT), "exactly at rcv_nxt resets");
+        assertEquals(1, s.count(TcpMib.Tcp.EstabResets));
     }
 }
