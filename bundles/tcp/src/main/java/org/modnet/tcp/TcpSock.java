@@ -1362,12 +1362,13 @@ final class TcpSock extends Sock {
         if (how < SocketCalls.SHUT_RD || how > SocketCalls.SHUT_RDWR) {
             throw SockException.of(Errno.EINVAL);
         }
+        ArrayDeque<TcpSock> children = null;
         lockSock();
         try {
             int s = state;
             if (s == TCP_CLOSE || s == TCP_LISTEN || s == TCP_SYN_SENT) {
                 if (s == TCP_LISTEN && how != SocketCalls.SHUT_WR) {
-                    closeListener(net.core.currentCpu());
+                    children = closeListener(net.core.currentCpu());
                     return;
                 }
                 throw SockException.of(Errno.ENOTCONN);
@@ -1379,6 +1380,7 @@ final class TcpSock extends Sock {
             wake();
         } finally {
             releaseSock();
+            abortChildren(children, net.core.currentCpu());
         }
     }
 
@@ -1402,12 +1404,13 @@ final class TcpSock extends Sock {
      */
     @Override
     protected void release() {
+        ArrayDeque<TcpSock> children = null;
         lockSock();
         try {
             int c = net.core.currentCpu();
             switch (state) {
                 case TCP_LISTEN -> {
-                    closeListener(c);
+                    children = closeListener(c);
                     return;
                 }
                 case TCP_CLOSE -> {
@@ -1453,34 +1456,44 @@ final class TcpSock extends Sock {
             }
         } finally {
             releaseSock();
+            abortChildren(children, net.core.currentCpu());
         }
     }
 
-    /** {@code inet_csk_listen_stop}: the listener leaves; children not accepted are reset. */
-    private void closeListener(int cpu) {
+    /**
+     * {@code inet_csk_listen_stop}, under the listener's lock: it leaves the listening hash and gives up
+     * the children it has not handed out, which the caller resets once the lock is released (a child's
+     * softirq takes the child's lock, then the listener's: never the other way round).
+     */
+    private ArrayDeque<TcpSock> closeListener(int cpu) {
         net.listenUnhash(this);
         state = TCP_CLOSE;
         if (portHeld) {
             net.putPort(this, localPort);
             portHeld = false;
         }
-        TcpSock child;
-        while ((child = acceptQueue.poll()) != null) {
+        ArrayDeque<TcpSock> children = new ArrayDeque<>(acceptQueue);
+        acceptQueue.clear();
+        wake();
+        return children;
+    }
+
+    /** The children of a closed listener are reset; each leaves the port the listener shared with it. */
+    private static void abortChildren(ArrayDeque<TcpSock> children, int cpu) {
+        if (children == null) {
+            return;
+        }
+        for (TcpSock child : children) {
             child.lock.lock();
             try {
-                child.parent = null;
-                child.sendActiveReset(cpu);
-                child.portHeld = true;
-                child.done(cpu);
-                if (child.portHeld) {
-                    net.putPort(child, localPort);
-                    child.portHeld = false;
+                if (child.state != TCP_CLOSE) {
+                    child.sendActiveReset(cpu);
+                    child.done(cpu); // parent still set: done gives the port back
                 }
             } finally {
                 child.lock.unlock();
             }
         }
-        wake();
     }
 
     @Override

@@ -168,4 +168,18 @@ class TcpConnectTest {
             p.close();
         }
     }
+
+    @Test
+    void closingAListenerResetsTheConnectionsNobodyAccepted() {
+        int l = listener(5006, 4);
+        int c = tcpSocket(SOCK_NONBLOCK);
+        sys.connect(c, new SockAddr(LOCALHOST, 5006));
+        s.run();
+        assertEquals(Sock.TCP_ESTABLISHED, sock(c).state(), "the handshake completed before accept");
+        assertEquals(0, sys.close(l));
+        s.run();
+        assertEquals(-Errno.ECONNRESET.number(), sys.recv(c, java.nio.ByteBuffer.allocate(8), SocketCalls.MSG_DONTWAIT));
+        int again = listener(5006, 4); // the port is free again: the child gave it back
+        assertTrue(again >= 3);
+    }
 }
