@@ -587,7 +587,7 @@ final class TcpSock extends Sock {
         child.advmss = route.device() == null ? TcpOptions.MSS_DEFAULT : route.device().mtu() - 40;
         child.mss = Math.min(o.mssClamp, child.advmss) - (o.tstampOk ? TcpOutOptions.ALIGNED_TSTAMP : 0);
         child.rcvWscale = o.wscaleOk ? child.windowShift() : 0;
-        child.allocRings();
+        // the rings come when the handshake completes: a SYN costs no buffers (a flood stays cheap)
         child.state = TCP_SYN_RECV;
         if (!net.ehashInsert(child)) {
             return;
@@ -785,6 +785,7 @@ final class TcpSock extends Sock {
                 return;
             }
             net.mib.inc(cpu, TcpMib.Tcp.PassiveOpens);
+            allocRings();
             rtxTimer.del();
             retransmits = 0;
             sndWnd = skb.getU16(th + TcpHeader.WINDOW) << rx.sndWscale;
@@ -1640,10 +1641,7 @@ final class TcpSock extends Sock {
      * (RFC 9293 3.8.6.2.2), scaled by our shift; unscaled and at most 65535 on a SYN.
      */
     private int selectWindow(boolean syn) {
-        if (rbuf == null) {
-            return 0;
-        }
-        int free = rbuf.length - (rcvNxt - copiedSeq);
+        int free = rbuf == null ? ringSize(rcvbuf()) : rbuf.length - (rcvNxt - copiedSeq);
         int win = Math.max(free, rcvWndRight - rcvNxt);
         if (syn) {
             win = Math.min(win, 0xffff);
