@@ -20,6 +20,9 @@ import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.modnet.api.feature.FeatureService;
 import org.modnet.api.net.NetCore;
+import org.modnet.socket.api.SockAddr;
+import org.modnet.socket.api.SocketCalls;
+import org.modnet.socket.api.Sockets;
 import org.ops4j.pax.exam.Configuration;
 import org.ops4j.pax.exam.Option;
 import org.ops4j.pax.exam.junit.PaxExam;
@@ -41,9 +44,14 @@ public class TcpIT {
     @Inject
     private CommandProcessor processor;
 
+    /** The boot set plus the socket bundle, whose API this class's code names (as UdpIT does). */
     @Configuration
     public Option[] config() throws Exception {
-        return ModnetRuntime.options();
+        Option[] boot = ModnetRuntime.options();
+        Option[] all = java.util.Arrays.copyOf(boot, boot.length + 1);
+        all[boot.length] = org.ops4j.pax.exam.CoreOptions.bundle(ModnetRuntime.root()
+                .resolve("run-configs/target/repo/org.modnet.socket-0.1.0-SNAPSHOT.jar").toUri().toString());
+        return all;
     }
 
     @Before
@@ -150,5 +158,51 @@ public class TcpIT {
         } finally {
             Files.deleteIfExists(pcap);
         }
+    }
+
+    @Test
+    public void fourMegabytesCrossAVethIntactAndSsShowsTheConnection() throws Exception {
+        sh("ip netns add a ; ip netns add b");
+        sh("ip -n a link add eth0 type veth peer name eth1 ; ip -n a link set eth1 netns b");
+        sh("ip -n a addr add 10.8.0.1/24 dev eth0 ; ip -n b addr add 10.8.0.2/24 dev eth1");
+        sh("ip -n a link set eth0 up ; ip -n b link set eth1 up");
+        Sockets sockets = ModnetRuntime.service(context, Sockets.class, null);
+        byte[] data = new byte[4 << 20];
+        new java.util.Random(14).nextBytes(data);
+        SocketCalls server = sockets.process("sink", "b");
+        int l = server.socket(SocketCalls.AF_INET, SocketCalls.SOCK_STREAM, 0);
+        assertEquals(0, server.bind(l, new SockAddr(0, 5000)));
+        assertEquals(0, server.listen(l, 16));
+        java.util.concurrent.CompletableFuture<byte[]> received = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            int c = server.accept(l, null, 0);
+            java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
+            ByteBuffer buf = ByteBuffer.allocate(65536);
+            while (true) {
+                buf.clear();
+                int n = server.recv(c, buf, 0);
+                if (n <= 0) {
+                    return got.toByteArray();
+                }
+                got.write(buf.array(), 0, n);
+            }
+        });
+        try (SocketCalls client = sockets.process("source", "a")) {
+            int c = client.socket(SocketCalls.AF_INET, SocketCalls.SOCK_STREAM, 0);
+            assertEquals(0, client.connect(c, new SockAddr(0x0a080002, 5000)));
+            assertThat(sh("ip netns exec a ss -t -a -n"), containsString("ESTAB"));
+            assertThat(sh("ip netns exec b ss -t -a -n"), containsString("LISTEN"));
+            ByteBuffer out = ByteBuffer.wrap(data);
+            while (out.hasRemaining()) {
+                assertTrue(client.send(c, out, 0) > 0);
+            }
+            assertEquals(0, client.shutdown(c, SocketCalls.SHUT_WR));
+            byte[] got = received.get(60, java.util.concurrent.TimeUnit.SECONDS);
+            assertEquals(data.length, got.length);
+            assertTrue("the bytes arrived intact", java.util.Arrays.equals(data, got));
+        } finally {
+            server.close();
+        }
+        assertEquals(1, counter(sh("ip netns exec a nstat -az TcpActiveOpens"), "TcpActiveOpens"));
+        assertEquals(1, counter(sh("ip netns exec b nstat -az TcpPassiveOpens"), "TcpPassiveOpens"));
     }
 }

@@ -132,6 +132,7 @@ final class Process implements SocketCalls {
             if (peer != null && peer.length > 0) {
                 peer[0] = child.remoteAddress();
             }
+            layer.accepted(s, child);
             int nfd = install(child);
             if (nfd < 0) {
                 layer.closed(child);
@@ -283,7 +284,8 @@ final class Process implements SocketCalls {
             return -Errno.EFAULT.number();
         }
         return call(fd, s -> {
-            if (s.state() != Sock.TCP_ESTABLISHED) {
+            int st = s.state(); // inet_getname: a peer once connected, until closed
+            if (s.remoteAddress().port() == 0 || st == Sock.TCP_CLOSE || st == Sock.TCP_SYN_SENT || st == Sock.TCP_LISTEN) {
                 throw SockException.of(Errno.ENOTCONN);
             }
             out[0] = s.remoteAddress();

@@ -144,6 +144,16 @@ public final class SocketLayer implements Sockets, PernetOperations {
         throw SockException.of(typeKnown ? Errno.EPROTONOSUPPORT : Errno.ESOCKTNOSUPPORT);
     }
 
+    /** A connection accepted from {@code listener} is a socket of the same protocol (ss lists it, closing the protocol closes it). */
+    void accepted(Sock listener, Sock child) {
+        SocketProtocol owner = owners.get(listener);
+        if (owner == null) {
+            return;
+        }
+        open.computeIfAbsent(child.namespace(), n -> ConcurrentHashMap.newKeySet()).add(child);
+        owners.put(child, owner);
+    }
+
     /** The last descriptor of a socket is closed. */
     void closed(Sock s) {
         forget(s);

@@ -181,6 +181,15 @@ final class SsCommand {
             case "connected" -> st != Sock.TCP_CLOSE && st != Sock.TCP_LISTEN;
             case "listening" -> st == Sock.TCP_LISTEN || (s.type() == SocketCalls.SOCK_DGRAM && st == Sock.TCP_CLOSE);
             case "closed", "unconnected" -> st == Sock.TCP_CLOSE;
+            case "syn-sent" -> st == Sock.TCP_SYN_SENT;
+            case "syn-recv" -> st == Sock.TCP_SYN_RECV;
+            case "fin-wait-1" -> st == Sock.TCP_FIN_WAIT1;
+            case "fin-wait-2" -> st == Sock.TCP_FIN_WAIT2;
+            case "time-wait" -> st == Sock.TCP_TIME_WAIT;
+            case "close-wait" -> st == Sock.TCP_CLOSE_WAIT;
+            case "last-ack" -> st == Sock.TCP_LAST_ACK;
+            case "closing" -> st == Sock.TCP_CLOSING;
+            case "synchronized" -> st != Sock.TCP_CLOSE && st != Sock.TCP_LISTEN && st != Sock.TCP_SYN_SENT;
             default -> false;
         };
     }
@@ -188,6 +197,14 @@ final class SsCommand {
     static String stateName(Sock s) {
         return switch (s.state()) {
             case Sock.TCP_ESTABLISHED -> "ESTAB";
+            case Sock.TCP_SYN_SENT -> "SYN-SENT";
+            case Sock.TCP_SYN_RECV -> "SYN-RECV";
+            case Sock.TCP_FIN_WAIT1 -> "FIN-WAIT-1";
+            case Sock.TCP_FIN_WAIT2 -> "FIN-WAIT-2";
+            case Sock.TCP_TIME_WAIT -> "TIME-WAIT";
+            case Sock.TCP_CLOSE_WAIT -> "CLOSE-WAIT";
+            case Sock.TCP_LAST_ACK -> "LAST-ACK";
+            case Sock.TCP_CLOSING -> "CLOSING";
             case Sock.TCP_LISTEN -> "LISTEN";
             case Sock.TCP_CLOSE -> s.type() == SocketCalls.SOCK_DGRAM ? "UNCONN" : "CLOSE";
             default -> "UNKNOWN";
@@ -196,7 +213,8 @@ final class SsCommand {
 
     // --- the filter language ---
 
-    private static final List<String> STATE_NAMES = List.of("all", "established", "connected", "listening", "closed", "unconnected");
+    private static final List<String> STATE_NAMES = List.of("all", "established", "connected", "listening", "closed", "unconnected",
+            "syn-sent", "syn-recv", "fin-wait-1", "fin-wait-2", "time-wait", "close-wait", "last-ack", "closing", "synchronized");
 
     private void parseFilter(List<String> w) {
         while (!w.isEmpty() && (w.get(0).equals("state") || w.get(0).equals("exclude"))) {
@@ -379,7 +397,7 @@ final class SsCommand {
                 process.append(process.isEmpty() ? "" : " ").append("skmem:(r").append(s.rmemAlloc()).append(",rb").append(s.rcvbuf())
                         .append(",t").append(s.wmemAlloc()).append(",tb").append(s.sndbuf()).append(",f0,w0,o0,bl0,d").append(s.drops()).append(")");
             }
-            String[] row = { stateName(s), String.valueOf(s.rmemAlloc()), String.valueOf(s.wmemAlloc()), local, peer, process.toString() };
+            String[] row = { stateName(s), String.valueOf(s.recvQueue()), String.valueOf(s.sendQueue()), local, peer, process.toString() };
             if (netid) {
                 String[] withId = new String[7];
                 withId[0] = s.netid();

@@ -1,14 +1,268 @@
 package org.modnet.tcp;
 
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+
+import org.modnet.api.inet.Ipv4;
+import org.modnet.api.net.Errno;
+import org.modnet.api.net.IntSysctl;
+import org.modnet.api.net.IntVectorSysctl;
+import org.modnet.api.net.NetCore;
 import org.modnet.api.net.NetNamespace;
+import org.modnet.socket.api.SockException;
 
-/** One namespace's TCP ({@code struct netns_ipv4}'s TCP part): its MIBs. */
+/**
+ * One namespace's TCP ({@code struct netns_ipv4}'s TCP part and {@code tcp_hashinfo}): the MIBs, the
+ * sysctls, the established hash (by 4-tuple; it also holds connections in SYN-RECV and TIME-WAIT), the
+ * listening hash (by port) and the bind table ({@code inet_bind_bucket}s: who owns a local port).
+ *
+ * <p>The hashes are arrays of copy-on-write slots: the softirq looks a segment's socket up without a
+ * lock and without allocating; changes (connect, accept, close) take the table's monitor.
+ */
 final class TcpNet {
-    final NetNamespace ns;
-    final TcpMib mib;
+    private static final int EHASH_SLOTS = 4096;
+    private static final int LHASH_SLOTS = 256;
+    private static final TcpSock[] NONE = new TcpSock[0];
 
-    TcpNet(NetNamespace ns, int cpus) {
+    final NetNamespace ns;
+    final NetCore core;
+    final Ipv4 ipv4;
+    final TcpMib mib;
+    final TcpIsn isn;
+
+    final IntSysctl windowScaling;
+    final IntSysctl sack;
+    final IntSysctl timestamps;
+    final IntSysctl synRetries;
+    final IntSysctl synackRetries;
+    final IntSysctl retries2;
+    final IntSysctl finTimeout;
+    final IntSysctl maxSynBacklog;
+    final IntSysctl somaxconn;
+    final IntSysctl abortOnOverflow;
+    final IntSysctl invalidRatelimit;
+    final IntVectorSysctl wmem;
+    final IntVectorSysctl rmem;
+
+    private final AtomicReferenceArray<TcpSock[]> ehash = new AtomicReferenceArray<>(EHASH_SLOTS);
+    private final AtomicReferenceArray<TcpSock[]> lhash = new AtomicReferenceArray<>(LHASH_SLOTS);
+    private final Map<Integer, List<TcpSock>> bhash = new HashMap<>(); // guarded by this
+    /** Connections in the established hash ({@code tcp_hashinfo.ehash} size): bounded by the sockets' own limits. */
+    final AtomicInteger established = new AtomicInteger();
+
+    TcpNet(NetNamespace ns, NetCore core, Ipv4 ipv4, TcpIsn isn) {
         this.ns = ns;
-        this.mib = new TcpMib(cpus);
+        this.core = core;
+        this.ipv4 = ipv4;
+        this.isn = isn;
+        this.mib = new TcpMib(core.cpus());
+        var s = ns.sysctl();
+        windowScaling = s.registerInt("net.ipv4.tcp_window_scaling", 1, 0, 1);
+        sack = s.registerInt("net.ipv4.tcp_sack", 1, 0, 1);
+        timestamps = s.registerInt("net.ipv4.tcp_timestamps", 1, 0, 2);
+        synRetries = s.registerInt("net.ipv4.tcp_syn_retries", 6, 1, 127);
+        synackRetries = s.registerInt("net.ipv4.tcp_synack_retries", 5, 0, 255);
+        retries2 = s.registerInt("net.ipv4.tcp_retries2", 15, 0, 255);
+        finTimeout = s.registerInt("net.ipv4.tcp_fin_timeout", 60, 0, Integer.MAX_VALUE);
+        maxSynBacklog = s.registerInt("net.ipv4.tcp_max_syn_backlog", 4096, 0, Integer.MAX_VALUE);
+        somaxconn = s.registerInt("net.core.somaxconn", 4096, 0, Integer.MAX_VALUE);
+        abortOnOverflow = s.registerInt("net.ipv4.tcp_abort_on_overflow", 0, 0, 1);
+        invalidRatelimit = s.registerInt("net.ipv4.tcp_invalid_ratelimit", 500, 0, Integer.MAX_VALUE);
+        wmem = s.registerInts("net.ipv4.tcp_wmem", new int[] { 4096, 16384, 4194304 }, 1, Integer.MAX_VALUE, true);
+        rmem = s.registerInts("net.ipv4.tcp_rmem", new int[] { 4096, 131072, 6291456 }, 1, Integer.MAX_VALUE, true);
+        for (int i = 0; i < EHASH_SLOTS; i++) {
+            ehash.set(i, NONE);
+        }
+        for (int i = 0; i < LHASH_SLOTS; i++) {
+            lhash.set(i, NONE);
+        }
+    }
+
+    /** The {@code SYSCTL_} bits {@link TcpOptions#parse} reads. */
+    int optionSysctls() {
+        return (windowScaling.get() != 0 ? TcpOptions.SYSCTL_WINDOW_SCALING : 0)
+                | (timestamps.get() != 0 ? TcpOptions.SYSCTL_TIMESTAMPS : 0) | (sack.get() != 0 ? TcpOptions.SYSCTL_SACK : 0);
+    }
+
+    // --- the established hash ---
+
+    private static int ehashfn(int laddr, int lport, int raddr, int rport) {
+        int h = laddr * 31 + raddr;
+        h = h * 31 + (lport << 16 | rport);
+        h ^= h >>> 16;
+        return h & (EHASH_SLOTS - 1);
+    }
+
+    /** {@code __inet_lookup_established}: the connection a segment from raddr:rport to laddr:lport belongs to. */
+    TcpSock lookupEstablished(int raddr, int rport, int laddr, int lport) {
+        for (TcpSock sk : ehash.get(ehashfn(laddr, lport, raddr, rport))) {
+            if (sk.lport() == lport && sk.rport() == rport && sk.laddr() == laddr && sk.raddr() == raddr) {
+                return sk;
+            }
+        }
+        return null;
+    }
+
+    /** {@code inet_ehash_insert}: false when the 4-tuple is taken. */
+    synchronized boolean ehashInsert(TcpSock sk) {
+        int i = ehashfn(sk.laddr(), sk.lport(), sk.raddr(), sk.rport());
+        TcpSock[] old = ehash.get(i);
+        for (TcpSock o : old) {
+            if (o.lport() == sk.lport() && o.rport() == sk.rport() && o.laddr() == sk.laddr() && o.raddr() == sk.raddr()) {
+                return false;
+            }
+        }
+        TcpSock[] now = Arrays.copyOf(old, old.length + 1);
+        now[old.length] = sk;
+        ehash.set(i, now);
+        established.incrementAndGet();
+        return true;
+    }
+
+    synchronized void ehashRemove(TcpSock sk) {
+        int i = ehashfn(sk.laddr(), sk.lport(), sk.raddr(), sk.rport());
+        TcpSock[] now = without(ehash.get(i), sk);
+        if (now != null) {
+            ehash.set(i, now);
+            established.decrementAndGet();
+        }
+    }
+
+    // --- the listening hash ---
+
+    /**
+     * {@code __inet_lookup_listener}: a listener on lport bound to laddr beats one bound to 0.0.0.0
+     * ({@code compute_score}).
+     */
+    TcpSock lookupListener(int laddr, int lport) {
+        TcpSock best = null;
+        for (TcpSock sk : lhash.get(lport & (LHASH_SLOTS - 1))) {
+            if (sk.lport() != lport) {
+                continue;
+            }
+            int bound = sk.laddr();
+            if (bound == laddr) {
+                return sk;
+            }
+            if (bound == 0 && best == null) {
+                best = sk;
+            }
+        }
+        return best;
+    }
+
+    synchronized void listenHash(TcpSock sk) {
+        int i = sk.lport() & (LHASH_SLOTS - 1);
+        TcpSock[] old = lhash.get(i);
+        TcpSock[] now = Arrays.copyOf(old, old.length + 1);
+        now[old.length] = sk;
+        lhash.set(i, now);
+    }
+
+    synchronized void listenUnhash(TcpSock sk) {
+        int i = sk.lport() & (LHASH_SLOTS - 1);
+        TcpSock[] now = without(lhash.get(i), sk);
+        if (now != null) {
+            lhash.set(i, now);
+        }
+    }
+
+    private static TcpSock[] without(TcpSock[] old, TcpSock sk) {
+        int at = -1;
+        for (int k = 0; k < old.length; k++) {
+            if (old[k] == sk) {
+                at = k;
+            }
+        }
+        if (at < 0) {
+            return null;
+        }
+        if (old.length == 1) {
+            return NONE;
+        }
+        TcpSock[] now = new TcpSock[old.length - 1];
+        System.arraycopy(old, 0, now, 0, at);
+        System.arraycopy(old, at + 1, now, at, old.length - at - 1);
+        return now;
+    }
+
+    // --- the bind table ---
+
+    /**
+     * {@code inet_csk_get_port}: takes {@code port} for the socket bound to {@code addr}, or with port 0
+     * a free one from {@code ip_local_port_range} from a random start. Two sockets share a port when
+     * their addresses differ (neither the wildcard), or both set SO_REUSEADDR and neither listens, or
+     * both set SO_REUSEPORT. EADDRINUSE otherwise, or when no ephemeral port is free.
+     */
+    synchronized int getPort(TcpSock sk, int port, int addr) throws SockException {
+        if (port != 0) {
+            if (conflicts(sk, port, addr, false)) {
+                throw SockException.of(Errno.EADDRINUSE);
+            }
+            bhash.computeIfAbsent(port, p -> new ArrayList<>(2)).add(sk);
+            return port;
+        }
+        int[] range = ipv4.localPortRange(ns);
+        int n = range[1] - range[0] + 1;
+        int start = ThreadLocalRandom.current().nextInt(n);
+        for (int i = 0; i < n; i++) {
+            int p = range[0] + (start + i) % n;
+            if (!bhash.containsKey(p)) {
+                bhash.computeIfAbsent(p, q -> new ArrayList<>(2)).add(sk);
+                return p;
+            }
+        }
+        throw SockException.of(Errno.EADDRINUSE);
+    }
+
+    /** {@code inet_csk_listen_start}'s second check: another socket on the port may not listen or be bound alike. */
+    synchronized boolean listenConflicts(TcpSock sk) {
+        return conflicts(sk, sk.lport(), sk.laddr(), true);
+    }
+
+    private boolean conflicts(TcpSock sk, int port, int addr, boolean listening) {
+        List<TcpSock> owners = bhash.get(port);
+        if (owners == null) {
+            return false;
+        }
+        for (TcpSock o : owners) {
+            if (o == sk) {
+                continue;
+            }
+            int a = o.boundAddress();
+            if (a != 0 && addr != 0 && a != addr) {
+                continue;
+            }
+            if (o.reusePort() && sk.reusePort()) {
+                continue;
+            }
+            if (o.reuseAddr() && sk.reuseAddr() && !listening && o.state() != TcpSock.TCP_LISTEN) {
+                continue;
+            }
+            if (listening && o.state() != TcpSock.TCP_LISTEN && o.reuseAddr() && sk.reuseAddr()) {
+                continue;
+            }
+            return true;
+        }
+        return false;
+    }
+
+    /** A child of a listener shares its port ({@code __inet_inherit_port}). */
+    synchronized void inheritPort(TcpSock child, int port) {
+        bhash.computeIfAbsent(port, p -> new ArrayList<>(2)).add(child);
+    }
+
+    /** {@code inet_put_port}. */
+    synchronized void putPort(TcpSock sk, int port) {
+        List<TcpSock> owners = bhash.get(port);
+        if (owners != null && owners.remove(sk) && owners.isEmpty()) {
+            bhash.remove(port);
+        }
     }
 }

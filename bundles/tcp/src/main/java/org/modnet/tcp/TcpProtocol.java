@@ -9,7 +9,11 @@ import org.modnet.api.inet.SnmpMib;
 import org.modnet.api.net.NetCore;
 import org.modnet.api.net.NetNamespace;
 import org.modnet.api.net.PernetOperations;
+import org.modnet.api.net.Errno;
 import org.modnet.api.skb.SkBuff;
+import org.modnet.socket.api.Sock;
+import org.modnet.socket.api.SockException;
+import org.modnet.socket.api.SocketProtocol;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
@@ -25,9 +29,12 @@ import org.osgi.service.component.annotations.Reference;
  * <p>Nothing on the receive path allocates: each softirq CPU reads segments through its own header
  * view, and a thread outside a softirq (a loopback sender) through a view of its own.
  */
-@Component(service = { InetProtocol.class, PernetOperations.class, SnmpMib.class, TcpProtocol.class },
-        immediate = true, property = { InetProtocol.PROTOCOL + ":Integer=6", PernetOperations.ORDER + ":Integer=20" })
-public final class TcpProtocol implements InetProtocol, PernetOperations, SnmpMib {
+@Component(service = { InetProtocol.class, SocketProtocol.class, PernetOperations.class, SnmpMib.class,
+        TcpProtocol.class }, immediate = true, property = { InetProtocol.PROTOCOL + ":Integer=6",
+                SocketProtocol.FAMILY + ":Integer=2", SocketProtocol.TYPE + ":Integer=1",
+                SocketProtocol.PROTOCOL + ":Integer=6", SocketProtocol.DEFAULT + ":Boolean=true",
+                PernetOperations.ORDER + ":Integer=20" })
+public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOperations, SnmpMib {
     /** Headroom a segment we build leaves for IPv4 and the link layer ({@link Ipv4#send}'s ask). */
     private static final int HEADROOM = 64;
     /** The ECN bits of the TOS byte: a reply never copies them ({@code INET_ECN_MASK}). */
@@ -39,11 +46,13 @@ public final class TcpProtocol implements InetProtocol, PernetOperations, SnmpMi
     /** One header view per softirq CPU; threads outside the softirqs use {@link #threadViews}. */
     private final TcpHeader[] views;
     private final ThreadLocal<TcpHeader> threadViews = ThreadLocal.withInitial(TcpHeader::new);
+    private final TcpIsn isn;
 
     @Activate
     public TcpProtocol(@Reference NetCore core, @Reference Ipv4 ipv4) {
         this.core = core;
         this.ipv4 = ipv4;
+        this.isn = new TcpIsn(core::nanoTime);
         this.views = new TcpHeader[core.cpus()];
         for (int i = 0; i < views.length; i++) {
             views[i] = new TcpHeader();
@@ -52,7 +61,7 @@ public final class TcpProtocol implements InetProtocol, PernetOperations, SnmpMi
 
     @Override
     public void init(NetNamespace ns) {
-        nets.put(ns, new TcpNet(ns, core.cpus()));
+        nets.put(ns, new TcpNet(ns, core, ipv4, isn));
     }
 
     @Override
@@ -66,11 +75,33 @@ public final class TcpProtocol implements InetProtocol, PernetOperations, SnmpMi
 
     // --- receive ---
 
+    // --- the socket switch ---
+
+    @Override
+    public Sock create(NetNamespace ns) throws SockException {
+        TcpNet net = nets.get(ns);
+        if (net == null) {
+            throw SockException.of(Errno.EAFNOSUPPORT); // the namespace is going away
+        }
+        return new TcpSock(net);
+    }
+
+    @Override
+    public String name() {
+        return "TCP";
+    }
+
+    @Override
+    public long memoryPages(NetNamespace ns) {
+        return 0;
+    }
+
     /**
      * {@code tcp_v4_rcv}: a segment not for this host is discarded uncounted, every other one counts in
      * InSegs; a short or truncated one is dropped, a bad data offset is InErrs, a bad checksum
-     * InCsumErrors and InErrs. A segment that passes finds no socket (none listens or connects yet),
-     * and is answered with a reset unless it is one.
+     * InCsumErrors and InErrs. A segment that passes goes to its connection ({@code
+     * __inet_lookup_established}), else to a listener on its port, else is answered with a reset unless
+     * it is one. The socket owns the skb from there.
      */
     @Override
     public void receive(SkBuff skb) {
@@ -83,9 +114,25 @@ public final class TcpProtocol implements InetProtocol, PernetOperations, SnmpMi
         TcpHeader th = cpu >= 0 && cpu < views.length ? views[cpu] : threadViews.get();
         TcpHeader.Check check = th.check(skb, TcpAf.INET);
         check.count(net.mib, cpu);
-        if (check == TcpHeader.Check.OK) {
-            sendReset(net, th, cpu);
+        if (check != TcpHeader.Check.OK) {
+            skb.free();
+            return;
         }
+        int nh = skb.networkHeader();
+        int saddr = skb.getU32(nh + 12);
+        int daddr = skb.getU32(nh + 16);
+        int sport = th.source();
+        int dport = th.dest();
+        skb.setTransportHeader(skb.data());
+        TcpSock sk = net.lookupEstablished(saddr, sport, daddr, dport);
+        if (sk == null) {
+            sk = net.lookupListener(daddr, dport);
+        }
+        if (sk != null) {
+            sk.deliver(skb, cpu);
+            return;
+        }
+        sendReset(net, skb, cpu);
         skb.free();
     }
 
@@ -94,44 +141,48 @@ public final class TcpProtocol implements InetProtocol, PernetOperations, SnmpMi
      * multicast address. A segment with ACK is answered {@code <SEQ=SEG.ACK><CTL=RST>}, any other
      * {@code <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>} (SYN and FIN count in SEG.LEN); window 0, no
      * options, from the address the segment was sent to, with its TOS less the ECN bits, counted in
-     * OutSegs and OutRsts.
+     * OutSegs and OutRsts. The segment's TCP header is at {@code in.data()}.
      */
-    private void sendReset(TcpNet net, TcpHeader th, int cpu) {
-        if (th.rst()) {
+    static void sendReset(TcpNet net, SkBuff in, int cpu) {
+        int t = in.data();
+        int flags = in.getU8(t + TcpHeader.FLAGS);
+        if ((flags & TcpHeader.RST) != 0) {
             return;
         }
-        SkBuff in = th.skb();
         int nh = in.networkHeader();
         int saddr = in.getU32(nh + 16); // we answer from the address it was sent to
         int daddr = in.getU32(nh + 12);
-        if (ipv4.addressType(net.ns, saddr) != Ipv4.AddressType.LOCAL) {
+        if (net.ipv4.addressType(net.ns, saddr) != Ipv4.AddressType.LOCAL) {
             return; // RTN_LOCAL only: no reset to a broadcast or multicast segment
         }
+        int hlen = (in.getU8(t + TcpHeader.DOFF) >>> 4) * 4;
+        int payload = in.len() - hlen;
         int seq;
         int ack;
-        int flags;
-        if (th.ack()) {
-            seq = th.ackSeq();
+        int out;
+        if ((flags & TcpHeader.ACK) != 0) {
+            seq = in.getU32(t + TcpHeader.ACK_SEQ);
             ack = 0;
-            flags = TcpHeader.RST;
+            out = TcpHeader.RST;
         } else {
             seq = 0;
-            ack = th.seq() + th.payloadLen() + (th.syn() ? 1 : 0) + (th.fin() ? 1 : 0);
-            flags = TcpHeader.RST | TcpHeader.ACK;
+            ack = in.getU32(t + TcpHeader.SEQ) + payload + ((flags & TcpHeader.SYN) != 0 ? 1 : 0)
+                    + ((flags & TcpHeader.FIN) != 0 ? 1 : 0);
+            out = TcpHeader.RST | TcpHeader.ACK;
         }
-        int sport = th.dest();
-        int dport = th.source();
+        int sport = in.getU16(t + TcpHeader.DEST);
+        int dport = in.getU16(t + TcpHeader.SOURCE);
         int tos = in.getU8(nh + 1) & ~ECN_MASK;
-        SkBuff rst = core.allocSkb(TcpHeader.MIN_LEN, HEADROOM);
+        SkBuff rst = net.core.allocSkb(TcpHeader.MIN_LEN, HEADROOM);
         if (rst == null) {
             return; // the pool counted its refusal; Linux's ip_send_unicast_reply fails the same way
         }
         int o = rst.put(TcpHeader.MIN_LEN);
-        TcpHeader.write(rst, o, sport, dport, seq, ack, flags, 0, 0);
+        TcpHeader.write(rst, o, sport, dport, seq, ack, out, 0, 0);
         TcpHeader.setChecksum(rst, o, TcpHeader.MIN_LEN, TcpAf.inetPseudoSum(saddr, daddr, TcpHeader.MIN_LEN));
         net.mib.inc(cpu, TcpMib.Tcp.OutSegs);
         net.mib.inc(cpu, TcpMib.Tcp.OutRsts);
-        ipv4.send(net.ns, rst, saddr, daddr, TcpAf.IPPROTO_TCP, 0, tos);
+        net.ipv4.send(net.ns, rst, saddr, daddr, TcpAf.IPPROTO_TCP, 0, tos);
     }
 
     // --- the MIBs ---

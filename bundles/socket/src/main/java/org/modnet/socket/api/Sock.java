@@ -30,8 +30,16 @@ import org.modnet.api.skb.SkbOwner;
 public abstract class Sock {
     /** {@code sk_state} values as Linux numbers them (TCP's states; datagram sockets use two). */
     public static final int TCP_ESTABLISHED = 1;
+    public static final int TCP_SYN_SENT = 2;
+    public static final int TCP_SYN_RECV = 3;
+    public static final int TCP_FIN_WAIT1 = 4;
+    public static final int TCP_FIN_WAIT2 = 5;
+    public static final int TCP_TIME_WAIT = 6;
     public static final int TCP_CLOSE = 7;
+    public static final int TCP_CLOSE_WAIT = 8;
+    public static final int TCP_LAST_ACK = 9;
     public static final int TCP_LISTEN = 10;
+    public static final int TCP_CLOSING = 11;
 
     /** {@code sk_shutdown} bits. */
     public static final int RCV_SHUTDOWN = 1;
@@ -426,6 +434,16 @@ public abstract class Sock {
         }
     }
 
+    /** Sets the {@code sk_shutdown} bits (a stream protocol on the peer's FIN or a reset). */
+    protected final void setShutdown(int bits) {
+        shutdown = bits;
+    }
+
+    /** Whether an error is pending ({@code sk_err}), without clearing it. */
+    protected final boolean hasError() {
+        return error != 0;
+    }
+
     /** Wakes blocked callers and every poller. */
     protected final void wakeUp() {
         lock.lock();
@@ -708,6 +726,19 @@ public abstract class Sock {
     /** {@code sk_wmem_alloc}: bytes of sent packets not yet freed by the driver (ss's Send-Q). */
     public final int wmemAlloc() {
         return wmemAlloc.get();
+    }
+
+    /**
+     * ss's Recv-Q: for a datagram socket the bytes charged by queued packets; a stream protocol reports
+     * unread bytes, or for a listener the connections waiting in the accept queue.
+     */
+    public int recvQueue() {
+        return rmemAlloc();
+    }
+
+    /** ss's Send-Q: bytes sent and not yet freed; a stream protocol reports unacknowledged bytes, a listener its backlog. */
+    public int sendQueue() {
+        return wmemAlloc();
     }
 
     /** {@code sk_drops}: packets the receive buffer or memory limit refused. */

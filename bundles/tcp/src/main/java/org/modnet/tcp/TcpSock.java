@@ -1,0 +1,1769 @@
+package org.modnet.tcp;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.Condition;
+
+import org.modnet.api.inet.Ipv4;
+import org.modnet.api.net.Errno;
+import org.modnet.api.net.Timer;
+import org.modnet.api.skb.SkBuff;
+import org.modnet.socket.api.Sock;
+import org.modnet.socket.api.SockAddr;
+import org.modnet.socket.api.SockException;
+import org.modnet.socket.api.SocketCalls;
+
+/**
+ * A TCP socket ({@code struct tcp_sock} with {@code inet_stream_ops}): the user's calls ({@code
+ * tcp_v4_connect}, {@code inet_listen}, {@code inet_csk_accept}, {@code tcp_sendmsg}, {@code
+ * tcp_recvmsg}, {@code tcp_shutdown}, {@code tcp_close}), the segment processing of one connection
+ * ({@code tcp_rcv_state_process}, {@code tcp_rcv_synsent_state_process}, {@code tcp_ack}, {@code
+ * tcp_data_queue}), its output ({@code tcp_write_xmit}, {@code tcp_transmit_skb}) and its timers
+ * ({@code tcp_retransmit_timer}, {@code tcp_delack_timer}, TIME-WAIT), all on the core's timer wheel.
+ *
+ * <p>Locking is Linux's {@code lock_sock}/{@code bh_lock_sock}: a segment is processed under the
+ * socket's lock; when a user call holds it, the segment waits in a bounded backlog that the user
+ * processes as it releases the lock ({@code release_sock}), and a full backlog drops it
+ * (TCPBacklogDrop). Sent and received bytes live in byte rings sized from {@code SO_SNDBUF} and
+ * {@code SO_RCVBUF}: a received segment's payload is copied once and its buffer returned at once.
+ */
+final class TcpSock extends Sock {
+    static final int TCP_SYN_SENT = 2;
+    static final int TCP_SYN_RECV = 3;
+    static final int TCP_FIN_WAIT1 = 4;
+    static final int TCP_FIN_WAIT2 = 5;
+    static final int TCP_TIME_WAIT = 6;
+    static final int TCP_CLOSE_WAIT = 8;
+    static final int TCP_LAST_ACK = 9;
+    static final int TCP_CLOSING = 11;
+
+    /** Headroom for IPv4 and the link layer. */
+    private static final int HEADROOM = 64;
+    /** {@code TCP_TIMEWAIT_LEN}: 2MSL, 60 s. */
+    static final long TIMEWAIT_MS = 60_000;
+    /** {@code TCP_TIMEOUT_INIT}, {@code TCP_RTO_MIN}, {@code TCP_RTO_MAX} (ms). */
+    static final long RTO_INIT_MS = 1000;
+    static final long RTO_MIN_MS = 200;
+    static final long RTO_MAX_MS = 120_000;
+    /** {@code TCP_DELACK_MAX}-like delayed ACK: 40 ms ({@code TCP_DELACK_MIN}). */
+    static final long DELACK_MS = 40;
+    /** {@code TCP_INIT_CWND}. */
+    static final int INIT_CWND = 10;
+    /** Segments acknowledged at once at the start of a connection ({@code icsk_ack.quick}). */
+    private static final int QUICKACKS = 16;
+    /** Out-of-order segments kept (the {@code out_of_order_queue}'s bound here); more are TCPOFODrop. */
+    private static final int OFO_MAX = 64;
+
+    /** What the congestion seam changes: {@code snd_cwnd}, {@code snd_ssthresh}, {@code snd_cwnd_cnt}. */
+    static final class Cwnd {
+        int cwnd = INIT_CWND;
+        int ssthresh = Integer.MAX_VALUE;
+        int cwndCnt;
+        int cwndClamp = 0x7fffffff;
+    }
+
+    final TcpNet net;
+    private final Condition moved = lock.newCondition();
+    private final TcpOptions rx = new TcpOptions();
+    private final TcpOutOptions txOpts = new TcpOutOptions();
+    final Cwnd cw = new Cwnd();
+    private final TcpCong cong = TcpCong.RENO;
+    private final Timer rtxTimer;
+    private final Timer delackTimer;
+    private final Timer twTimer;
+    private final int cpu;
+
+    // --- the backlog (sk_backlog) ---
+    private final ConcurrentLinkedQueue<SkBuff> backlog = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger backlogBytes = new AtomicInteger();
+
+    // --- binding and listening ---
+    private volatile int boundAddress;
+    private TcpSock parent; // a child not yet accepted
+    private final ArrayDeque<TcpSock> acceptQueue = new ArrayDeque<>(); // guarded by lock
+    private int maxAckBacklog;
+    private final AtomicInteger synQlen = new AtomicInteger();
+    private boolean inSynQueue;
+    private boolean hashed;
+    private boolean portHeld;
+
+    // --- the send side ---
+    private int iss;
+    private int sndUna;
+    private int sndNxt;
+    /** The highest sequence number sent: after a timeout {@link #sndNxt} goes back to {@link #sndUna}, this does not. */
+    private int sndMax;
+    /** The end of the data queued by the user ({@code write_seq}); a FIN takes the number after it. */
+    private int writeSeq;
+    private int sndWnd;
+    private int sndWl1;
+    private int maxWindow;
+    private int mss = TcpOptions.MSS_DEFAULT;
+    private int advmss;
+    private boolean finQueued;
+    private boolean finSent;
+    private byte[] sbuf;
+    private int sbase; // the sequence number of sbuf[0] modulo its size
+
+    // --- the receive side ---
+    private int irs;
+    private int rcvNxt;
+    private int copiedSeq;
+    private int rcvWndRight;
+    private int rcvWscale;
+    private byte[] rbuf;
+    private int rbase;
+    private boolean finReceived;
+    private final SkBuff[] ofoSkb = new SkBuff[OFO_MAX];
+    private final int[] ofoSeq = new int[OFO_MAX];
+    private final int[] ofoEnd = new int[OFO_MAX];
+    private final boolean[] ofoFin = new boolean[OFO_MAX];
+    private int ofoCount;
+    private int tsRecent;
+    private int tsOff;
+
+    // --- ACKs ---
+    private boolean ackPending;
+    private int rcvdSinceAck;
+    private int quickAcks = QUICKACKS;
+
+    // --- retransmission (RFC 6298) ---
+    private long srttUs;
+    private long rttvarUs;
+    private long rtoMs = RTO_INIT_MS;
+    private int retransmits;
+    private boolean rttTiming;
+    private int rttSeq;
+    private long rttStampMs;
+    private int retransHigh;
+    private long lastOowAckMs;
+
+    TcpSock(TcpNet net) {
+        super(net.ns, SocketCalls.SOCK_STREAM, SocketCalls.IPPROTO_TCP, null);
+        this.net = net;
+        this.cpu = (int) (inode() % net.core.cpus());
+        this.rtxTimer = net.core.timer(cpu, this::retransmitTimer);
+        this.delackTimer = net.core.timer(cpu, this::delackTimer);
+        this.twTimer = net.core.timer(cpu, this::timewaitTimer);
+        try { // tcp_init_sock: the buffers start at tcp_wmem[1] and tcp_rmem[1]
+            setOption(SocketCalls.SOL_SOCKET, SocketCalls.SO_SNDBUF, new int[] { net.wmem.get()[1] / 2 });
+            setOption(SocketCalls.SOL_SOCKET, SocketCalls.SO_RCVBUF, new int[] { net.rmem.get()[1] / 2 });
+        } catch (SockException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    int laddr() {
+        return localAddress;
+    }
+
+    int lport() {
+        return localPort;
+    }
+
+    int raddr() {
+        return remoteAddress;
+    }
+
+    int rport() {
+        return remotePort;
+    }
+
+    int boundAddress() {
+        return boundAddress;
+    }
+
+    int mss() {
+        return mss;
+    }
+
+    long rtoMs() {
+        return rtoMs;
+    }
+
+    @Override
+    public String netid() {
+        return "tcp";
+    }
+
+    // --- the socket lock (lock_sock / release_sock) ---
+
+    void lockSock() {
+        lock.lock();
+    }
+
+    /** {@code release_sock}: segments that arrived while the user held the lock are processed first. */
+    void releaseSock() {
+        while (true) {
+            if (lock.getHoldCount() == 1) {
+                drainBacklog(-1);
+            }
+            lock.unlock();
+            if (backlog.isEmpty() || lock.isHeldByCurrentThread() || !lock.tryLock()) {
+                return;
+            }
+        }
+    }
+
+    private void drainBacklog(int cpu) {
+        SkBuff skb;
+        while ((skb = backlog.poll()) != null) {
+            backlogBytes.addAndGet(-skb.truesize());
+            process(skb, cpu);
+        }
+    }
+
+    /**
+     * The softirq's entry ({@code tcp_v4_rcv} after the lookup): processes the segment under the lock,
+     * or queues it to the backlog while a user holds it ({@code sk_add_backlog}, bounded by the send and
+     * receive buffers together; TCPBacklogDrop when full). The socket owns the skb from here.
+     */
+    void deliver(SkBuff skb, int cpu) {
+        if (!lock.isHeldByCurrentThread() && lock.tryLock()) {
+            try {
+                process(skb, cpu);
+                drainBacklog(cpu);
+            } finally {
+                lock.unlock();
+            }
+            return;
+        }
+        if (backlogBytes.get() + skb.truesize() > rcvbuf() + sndbuf()) {
+            net.mib.inc(cpu, TcpMib.Ext.TCPBacklogDrop);
+            skb.free();
+            return;
+        }
+        backlogBytes.addAndGet(skb.truesize());
+        backlog.add(skb);
+        // the owner may have released the lock before seeing the queued segment: take it over then
+        while (!backlog.isEmpty() && !lock.isHeldByCurrentThread() && lock.tryLock()) {
+            try {
+                drainBacklog(cpu);
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+
+    // --- states ---
+
+    /** {@code tcp_set_state}: CurrEstab follows ESTABLISHED and CLOSE-WAIT; leaving them for CLOSE is EstabResets. */
+    private void setState(int s, int cpu) {
+        int old = state;
+        boolean was = old == TCP_ESTABLISHED || old == TCP_CLOSE_WAIT;
+        boolean is = s == TCP_ESTABLISHED || s == TCP_CLOSE_WAIT;
+        if (was && !is) {
+            net.mib.add(cpu, TcpMib.Tcp.CurrEstab, -1);
+            if (s == TCP_CLOSE) {
+                net.mib.inc(cpu, TcpMib.Tcp.EstabResets);
+            }
+        } else if (!was && is) {
+            net.mib.inc(cpu, TcpMib.Tcp.CurrEstab);
+        }
+        state = s;
+    }
+
+    /** {@code tcp_done}: the connection is over; it leaves the tables, its timers stop, sleepers wake. */
+    private void done(int cpu) {
+        if (state == TCP_SYN_SENT || state == TCP_SYN_RECV && parent == null) { // a request sock's end is not counted
+            net.mib.inc(cpu, TcpMib.Tcp.AttemptFails);
+        }
+        setState(TCP_CLOSE, cpu);
+        setShutdown(RCV_SHUTDOWN | SEND_SHUTDOWN);
+        rtxTimer.del();
+        delackTimer.del();
+        twTimer.del();
+        if (hashed) {
+            net.ehashRemove(this);
+            hashed = false;
+        }
+        if (inSynQueue && parent != null) {
+            parent.synQlen.decrementAndGet();
+            inSynQueue = false;
+        }
+        if (portHeld && (isClosed() || parent != null)) {
+            net.putPort(this, localPort);
+            portHeld = false;
+        }
+        for (int i = 0; i < ofoCount; i++) {
+            ofoSkb[i].free();
+            ofoSkb[i] = null;
+        }
+        ofoCount = 0;
+        wake();
+    }
+
+    private void wake() {
+        moved.signalAll();
+        wakeUp();
+    }
+
+    // --- bind, listen, accept ---
+
+    /** {@code inet_bind}: a local address or 0.0.0.0, and a free port (EADDRINUSE). */
+    @Override
+    public void bind(SockAddr addr) throws SockException {
+        Ipv4.AddressType t = net.ipv4.addressType(ns, addr.address());
+        if (t != Ipv4.AddressType.LOCAL && t != Ipv4.AddressType.ANY) {
+            throw SockException.of(Errno.EADDRNOTAVAIL);
+        }
+        lockSock();
+        try {
+            if (localPort != 0 || state != TCP_CLOSE || isClosed()) {
+                throw SockException.of(Errno.EINVAL);
+            }
+            localPort = net.getPort(this, addr.port(), addr.address());
+            portHeld = true;
+            boundAddress = addr.address();
+            localAddress = addr.address();
+        } finally {
+            releaseSock();
+        }
+    }
+
+    /** {@code inet_listen}: the backlog is bounded by {@code net.core.somaxconn}; an unbound socket gets a port. */
+    @Override
+    public void listen(int backlogLen) throws SockException {
+        lockSock();
+        try {
+            if (state != TCP_CLOSE && state != TCP_LISTEN) {
+                throw SockException.of(Errno.EINVAL);
+            }
+            maxAckBacklog = Math.max(0, Math.min(backlogLen, net.somaxconn.get()));
+            if (state == TCP_LISTEN) {
+                return;
+            }
+            if (localPort == 0) {
+                localPort = net.getPort(this, 0, boundAddress);
+                portHeld = true;
+            }
+            if (net.listenConflicts(this)) {
+                throw SockException.of(Errno.EADDRINUSE);
+            }
+            state = TCP_LISTEN;
+            net.listenHash(this);
+        } finally {
+            releaseSock();
+        }
+    }
+
+    /** {@code inet_csk_accept}: the first child of the accept queue; EAGAIN when none and non-blocking. */
+    @Override
+    public Sock accept(boolean nonBlock) throws SockException {
+        long nanos = nonBlock ? 0 : timeoutNanos(SocketCalls.SO_RCVTIMEO);
+        long deadline = System.nanoTime() + nanos;
+        lockSock();
+        try {
+            while (true) {
+                if (state != TCP_LISTEN) {
+                    throw SockException.of(Errno.EINVAL);
+                }
+                TcpSock child = acceptQueue.poll();
+                if (child != null) {
+                    child.parent = null;
+                    return child;
+                }
+                if (nanos == 0) {
+                    throw SockException.of(Errno.EAGAIN);
+                }
+                await(nanos < 0 ? -1 : deadline - System.nanoTime());
+            }
+        } finally {
+            releaseSock();
+        }
+    }
+
+    private long timeoutNanos(int option) throws SockException {
+        if (isNonBlocking()) {
+            return 0;
+        }
+        int[] t = new int[2];
+        getOption(SocketCalls.SOL_SOCKET, option, t);
+        long n = TimeUnit.SECONDS.toNanos(t[0]) + TimeUnit.MICROSECONDS.toNanos(t[1]);
+        return n == 0 ? -1 : n;
+    }
+
+    /** Sleeps on the socket (lock held, released while asleep); EAGAIN when {@code nanos} ran out. */
+    private void await(long nanos) throws SockException {
+        try {
+            if (nanos < 0) {
+                moved.await();
+            } else if (nanos == 0 || !moved.await(nanos, TimeUnit.NANOSECONDS)) {
+                throw SockException.of(Errno.EAGAIN);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw SockException.of(Errno.EINTR);
+        }
+        if (isClosed()) {
+            throw SockException.of(Errno.EBADF);
+        }
+    }
+
+    // --- connect ---
+
+    /**
+     * {@code tcp_v4_connect} and {@code inet_stream_connect}: a route and a source address, a port, the
+     * ISN of RFC 6528, the SYN; then wait for the handshake, or EINPROGRESS when non-blocking (poll
+     * POLLOUT and read SO_ERROR). ECONNREFUSED when the peer resets, ETIMEDOUT after
+     * {@code tcp_syn_retries}.
+     */
+    @Override
+    public void connect(SockAddr addr) throws SockException {
+        if (addr == null) {
+            throw SockException.of(Errno.EAFNOSUPPORT);
+        }
+        lockSock();
+        try {
+            switch (state) {
+                case TCP_ESTABLISHED, TCP_CLOSE_WAIT, TCP_FIN_WAIT1, TCP_FIN_WAIT2, TCP_CLOSING, TCP_LAST_ACK -> throw SockException.of(Errno.EISCONN);
+                case TCP_LISTEN -> throw SockException.of(Errno.EINVAL);
+                case TCP_SYN_SENT -> {
+                    if (isNonBlocking()) {
+                        throw SockException.of(Errno.EALREADY);
+                    }
+                    waitConnected();
+                    return;
+                }
+                default -> {
+                }
+            }
+            int err = takeError();
+            if (err != 0 && remotePort != 0) { // a previous attempt failed: the socket may try again
+                remotePort = 0;
+            }
+            Ipv4.OutputRoute route = net.ipv4.route(ns, addr.address());
+            if (route.error() != null) {
+                throw SockException.of(route.error());
+            }
+            if (addr.port() == 0) {
+                throw SockException.of(Errno.ECONNREFUSED);
+            }
+            localAddress = boundAddress != 0 ? boundAddress : route.source();
+            if (localPort == 0) {
+                localPort = net.getPort(this, 0, boundAddress);
+                portHeld = true;
+            }
+            remoteAddress = addr.address();
+            remotePort = addr.port();
+            advmss = route.device() == null ? TcpOptions.MSS_DEFAULT : route.device().mtu() - 40;
+            iss = net.isn.seq(localAddress, remoteAddress, localPort, remotePort);
+            tsOff = net.isn.tsOff(net.timestamps.get(), localAddress, remoteAddress);
+            if (!net.ehashInsert(this)) {
+                remoteAddress = 0;
+                remotePort = 0;
+                throw SockException.of(Errno.EADDRNOTAVAIL);
+            }
+            hashed = true;
+            rx.clear();
+            sndUna = iss;
+            sndNxt = iss + 1;
+            sndMax = sndNxt;
+            writeSeq = iss + 1;
+            sbase = iss + 1;
+            retransHigh = iss;
+            rcvWscale = windowShift();
+            allocRings();
+            state = TCP_SYN_SENT;
+            retransmits = 0;
+            rtoMs = RTO_INIT_MS;
+            int c = net.core.currentCpu();
+            net.mib.inc(c, TcpMib.Tcp.ActiveOpens);
+            sendSyn(c, false);
+            rtxTimer.mod(rtoMs);
+            if (isNonBlocking()) {
+                throw SockException.of(Errno.EINPROGRESS);
+            }
+            waitConnected();
+        } finally {
+            releaseSock();
+        }
+    }
+
+    private void waitConnected() throws SockException {
+        long nanos = timeoutNanos(SocketCalls.SO_SNDTIMEO);
+        long deadline = System.nanoTime() + nanos;
+        while (state == TCP_SYN_SENT) {
+            try {
+                await(nanos < 0 ? -1 : deadline - System.nanoTime());
+            } catch (SockException e) {
+                throw e.errno() == Errno.EAGAIN ? SockException.of(Errno.EINPROGRESS) : e;
+            }
+        }
+        int err = takeError();
+        if (err != 0) {
+            throw SockException.of(Errno.of(err));
+        }
+    }
+
+    /** The window scale we offer: the smallest shift that lets the receive buffer's size fit 16 bits. */
+    private int windowShift() {
+        if (net.windowScaling.get() == 0) {
+            return 0;
+        }
+        int space = ringSize(rcvbuf());
+        int shift = 0;
+        while (shift < TcpOptions.MAX_WSCALE && (space >> shift) > 0xffff) {
+            shift++;
+        }
+        return shift;
+    }
+
+    private static int ringSize(int bytes) {
+        int n = Integer.highestOneBit(Math.max(bytes, 4096));
+        return Math.min(n, 1 << 24);
+    }
+
+    private void allocRings() {
+        if (sbuf == null) {
+            sbuf = new byte[ringSize(sndbuf())];
+            rbuf = new byte[ringSize(rcvbuf())];
+        }
+    }
+
+    // --- the handshake from the listener's side (tcp_v4_conn_request, tcp_v4_syn_recv_sock) ---
+
+    /**
+     * A SYN to this listener: a full accept queue is ListenOverflows and ListenDrops, a full SYN queue
+     * ({@code tcp_max_syn_backlog}, and the listen backlog) TCPReqQFullDrop and ListenDrops; otherwise a
+     * child in SYN-RECV is hashed and answers with a SYN-ACK carrying the options we agree to.
+     */
+    private void connRequest(SkBuff skb, int cpu) {
+        int th = skb.data();
+        int nh = skb.networkHeader();
+        int saddr = skb.getU32(nh + 12);
+        int daddr = skb.getU32(nh + 16);
+        int acceptLen = acceptQueue.size();
+        if (acceptLen >= maxAckBacklog) {
+            net.mib.inc(cpu, TcpMib.Ext.ListenOverflows);
+            net.mib.inc(cpu, TcpMib.Ext.ListenDrops);
+            return;
+        }
+        if (synQlen.get() >= Math.min(Math.max(maxAckBacklog, 8), net.maxSynBacklog.get())) {
+            net.mib.inc(cpu, TcpMib.Ext.TCPReqQFullDrop);
+            net.mib.inc(cpu, TcpMib.Ext.ListenDrops);
+            return;
+        }
+        TcpSock child = new TcpSock(net);
+        try {
+            child.setOption(SocketCalls.SOL_SOCKET, SocketCalls.SO_RCVBUF, new int[] { rcvbuf() / 2 });
+            child.setOption(SocketCalls.SOL_SOCKET, SocketCalls.SO_SNDBUF, new int[] { sndbuf() / 2 });
+        } catch (SockException e) {
+            return;
+        }
+        child.localAddress = daddr;
+        child.localPort = localPort;
+        child.remoteAddress = saddr;
+        child.remotePort = skb.getU16(th + TcpHeader.SOURCE);
+        child.boundAddress = daddr;
+        child.parent = this;
+        TcpOptions o = child.rx;
+        o.clear();
+        o.parse(skb, th, false, net.optionSysctls());
+        o.tstampOk = o.sawTstamp;
+        if (!o.wscaleOk) {
+            o.sndWscale = 0;
+        }
+        child.tsRecent = o.rcvTsval;
+        child.irs = skb.getU32(th + TcpHeader.SEQ);
+        child.rcvNxt = child.irs + 1;
+        child.copiedSeq = child.rcvNxt;
+        child.rbase = child.rcvNxt;
+        child.iss = net.isn.seq(daddr, saddr, localPort, child.remotePort);
+        child.tsOff = net.isn.tsOff(net.timestamps.get(), daddr, saddr);
+        child.sndUna = child.iss;
+        child.sndNxt = child.iss + 1;
+        child.sndMax = child.sndNxt;
+        child.writeSeq = child.iss + 1;
+        child.sbase = child.iss + 1;
+        child.retransHigh = child.iss;
+        child.sndWnd = skb.getU16(th + TcpHeader.WINDOW);
+        child.sndWl1 = child.irs;
+        child.maxWindow = child.sndWnd;
+        Ipv4.OutputRoute route = net.ipv4.route(ns, saddr);
+        child.advmss = route.device() == null ? TcpOptions.MSS_DEFAULT : route.device().mtu() - 40;
+        child.mss = Math.min(o.mssClamp, child.advmss) - (o.tstampOk ? TcpOutOptions.ALIGNED_TSTAMP : 0);
+        child.rcvWscale = o.wscaleOk ? child.windowShift() : 0;
+        // the rings come when the handshake completes: a SYN costs no buffers (a flood stays cheap)
+        child.state = TCP_SYN_RECV;
+        if (!net.ehashInsert(child)) {
+            return;
+        }
+        child.hashed = true;
+        net.inheritPort(child, localPort);
+        child.portHeld = true;
+        child.inSynQueue = true;
+        synQlen.incrementAndGet();
+        child.lock.lock();
+        try {
+            child.sendSyn(cpu, false);
+            child.rtxTimer.mod(child.rtoMs);
+        } finally {
+            child.lock.unlock();
+        }
+    }
+
+    /**
+     * The handshake's last ACK reached a child ({@code tcp_check_req}, {@code inet_csk_complete_hashdance}):
+     * it joins its listener's accept queue, or stays in SYN-RECV when the queue is full (ListenOverflows)
+     * so its SYN-ACK is sent again; a closed listener resets it.
+     */
+    private boolean joinAcceptQueue(int cpu) {
+        TcpSock l = parent;
+        if (l == null) {
+            return true;
+        }
+        l.lock.lock();
+        try {
+            if (l.state != TCP_LISTEN || l.isClosed()) {
+                return false;
+            }
+            if (l.acceptQueue.size() >= l.maxAckBacklog) {
+                net.mib.inc(cpu, TcpMib.Ext.ListenOverflows);
+                net.mib.inc(cpu, TcpMib.Ext.ListenDrops);
+                return false;
+            }
+            l.acceptQueue.add(this);
+            if (inSynQueue) {
+                l.synQlen.decrementAndGet();
+                inSynQueue = false;
+            }
+            l.wake();
+        } finally {
+            l.lock.unlock();
+        }
+        return true;
+    }
+
+    // --- segment processing (tcp_v4_do_rcv) ---
+
+    private void process(SkBuff skb, int cpu) {
+        try {
+            switch (state) {
+                case TCP_LISTEN -> listenRcv(skb, cpu);
+                case TCP_SYN_SENT -> synSentRcv(skb, cpu);
+                case TCP_CLOSE -> TcpProtocol.sendReset(net, skb, cpu);
+                default -> rcvStateProcess(skb, cpu);
+            }
+        } finally {
+            skb.free();
+        }
+    }
+
+    private void listenRcv(SkBuff skb, int cpu) {
+        int flags = skb.getU8(skb.data() + TcpHeader.FLAGS);
+        if ((flags & TcpHeader.RST) != 0) {
+            return;
+        }
+        if ((flags & TcpHeader.ACK) != 0) {
+            TcpProtocol.sendReset(net, skb, cpu); // no request for it: RFC 9293 3.10.7.2
+            return;
+        }
+        if ((flags & TcpHeader.SYN) != 0 && !isClosed()) {
+            connRequest(skb, cpu);
+        }
+    }
+
+    /** {@code tcp_rcv_synsent_state_process}. */
+    private void synSentRcv(SkBuff skb, int cpu) {
+        int th = skb.data();
+        int flags = skb.getU8(th + TcpHeader.FLAGS);
+        int ack = skb.getU32(th + TcpHeader.ACK_SEQ);
+        int seq = skb.getU32(th + TcpHeader.SEQ);
+        if ((flags & TcpHeader.ACK) != 0) {
+            if (ack != sndNxt) {
+                if ((flags & TcpHeader.RST) == 0) {
+                    TcpProtocol.sendReset(net, skb, cpu);
+                }
+                return;
+            }
+            if ((flags & TcpHeader.RST) != 0) {
+                reportError(Errno.ECONNREFUSED); // tcp_reset in SYN-SENT
+                done(cpu);
+                return;
+            }
+            if ((flags & TcpHeader.SYN) == 0) {
+                return;
+            }
+            rx.parse(skb, th, false, net.optionSysctls());
+            rx.tstampOk = rx.sawTstamp && net.timestamps.get() != 0;
+            if (!rx.wscaleOk) {
+                rx.sndWscale = 0;
+                rcvWscale = 0;
+            }
+            tsRecent = rx.rcvTsval;
+            irs = seq;
+            rcvNxt = seq + 1;
+            copiedSeq = rcvNxt;
+            rbase = rcvNxt;
+            sbase = iss + 1;
+            sndUna = ack;
+            sndWnd = skb.getU16(th + TcpHeader.WINDOW);
+            sndWl1 = seq;
+            maxWindow = sndWnd;
+            mss = Math.min(rx.mssClamp, advmss) - (rx.tstampOk ? TcpOutOptions.ALIGNED_TSTAMP : 0);
+            if (retransmits == 0) {
+                rttSample(nowMs() - rttStampMs);
+            }
+            retransmits = 0;
+            rtxTimer.del();
+            setState(TCP_ESTABLISHED, cpu);
+            sendAck(cpu);
+            wake();
+            return;
+        }
+        // no ACK: a RST is ignored; a bare SYN would be a simultaneous open, which this stack does not do
+    }
+
+    /** {@code tcp_rcv_state_process} for every synchronized state, SYN-RECV and TIME-WAIT. */
+    private void rcvStateProcess(SkBuff skb, int cpu) {
+        int th = skb.data();
+        int hlen = (skb.getU8(th + TcpHeader.DOFF) >>> 4) * 4;
+        int flags = skb.getU8(th + TcpHeader.FLAGS);
+        int seq = skb.getU32(th + TcpHeader.SEQ);
+        int ack = skb.getU32(th + TcpHeader.ACK_SEQ);
+        int len = skb.len() - hlen;
+        boolean syn = (flags & TcpHeader.SYN) != 0;
+        boolean fin = (flags & TcpHeader.FIN) != 0;
+        int endSeq = seq + len + (syn ? 1 : 0) + (fin ? 1 : 0);
+        rx.parse(skb, th, true, net.optionSysctls());
+
+        if (state == TCP_TIME_WAIT) {
+            timewaitRcv(skb, flags, cpu);
+            return;
+        }
+        // tcp_sequence: the segment must overlap the window (a zero-length one may sit at its edge)
+        int window = Math.max(rcvWndRight - rcvNxt, 0);
+        if (TcpSeq.before(endSeq, rcvNxt) || TcpSeq.after(seq, rcvNxt + window)
+                || (len > 0 && window == 0 && seq == rcvNxt && endSeq != rcvNxt && !fin)) {
+            if ((flags & TcpHeader.RST) == 0) {
+                if (len > 0 && window == 0) {
+                    net.mib.inc(cpu, TcpMib.Ext.TCPZeroWindowDrop);
+                }
+                if (!oowRateLimited(cpu, TcpMib.Ext.TCPACKSkippedSeq)) {
+                    sendAck(cpu); // tcp_send_dupack
+                }
+            }
+            return;
+        }
+        if ((flags & TcpHeader.RST) != 0) {
+            if (seq == rcvNxt) {
+                resetRcv(cpu);
+            } else {
+                challengeAck(cpu);
+            }
+            return;
+        }
+        if (rx.sawTstamp && TcpSeq.beforeOrEqual(seq, rcvNxt)) {
+            tsRecent = rx.rcvTsval; // tcp_store_ts_recent
+        }
+        if (syn) {
+            if (state == TCP_SYN_RECV && seq == irs) {
+                synackRetransmit(cpu); // the peer sent its SYN again: our SYN-ACK was lost (tcp_check_req)
+                return;
+            }
+            net.mib.inc(cpu, TcpMib.Ext.TCPSYNChallenge);
+            challengeAck(cpu);
+            return;
+        }
+        if ((flags & TcpHeader.ACK) == 0) {
+            return;
+        }
+        if (state == TCP_SYN_RECV) {
+            if (!TcpSeq.between(ack, sndUna + 1, sndNxt)) {
+                TcpProtocol.sendReset(net, skb, cpu);
+                return;
+            }
+            if (!joinAcceptQueue(cpu)) {
+                if (parent != null && (parent.isClosed() || parent.state != TCP_LISTEN)) {
+                    sendActiveReset(cpu);
+                    done(cpu);
+                }
+                return;
+            }
+            net.mib.inc(cpu, TcpMib.Tcp.PassiveOpens);
+            allocRings();
+            rtxTimer.del();
+            retransmits = 0;
+            sndWnd = skb.getU16(th + TcpHeader.WINDOW) << rx.sndWscale;
+            maxWindow = sndWnd;
+            sndWl1 = seq;
+            setState(TCP_ESTABLISHED, cpu);
+        }
+        if (!tcpAck(skb, th, seq, ack, cpu)) {
+            return;
+        }
+        // the FIN we sent may now be acknowledged
+        boolean finAcked = finSent && sndUna == writeSeq + 1;
+        switch (state) {
+            case TCP_FIN_WAIT1 -> {
+                if (finAcked) {
+                    setState(TCP_FIN_WAIT2, cpu);
+                    setShutdown(shutdownBits() | SEND_SHUTDOWN);
+                    wake();
+                    if (isClosed()) {
+                        twTimer.mod(net.finTimeout.get() * 1000L); // tcp_fin_timeout for an orphan
+                    }
+                }
+            }
+            case TCP_CLOSING -> {
+                if (finAcked) {
+                    enterTimewait(cpu);
+                    return;
+                }
+            }
+            case TCP_LAST_ACK -> {
+                if (finAcked) {
+                    done(cpu);
+                    return;
+                }
+            }
+            default -> {
+            }
+        }
+        if (len > 0 || fin) {
+            dataQueue(skb, th + hlen, seq, len, fin, cpu);
+        }
+        writeXmit(cpu);
+        ackSndCheck(cpu);
+    }
+
+    /** {@code inet_rtx_syn_ack}: the SYN-ACK again (RetransSegs, TCPSynRetrans). */
+    private void synackRetransmit(int cpu) {
+        net.mib.inc(cpu, TcpMib.Tcp.RetransSegs);
+        net.mib.inc(cpu, TcpMib.Ext.TCPSynRetrans);
+        sendSyn(cpu, true);
+    }
+
+    /** {@code tcp_reset}: the peer reset the connection. */
+    private void resetRcv(int cpu) {
+        if (state == TCP_SYN_RECV && parent != null) {
+            net.mib.inc(cpu, TcpMib.Ext.EmbryonicRsts); // a request the peer gave up: nobody to tell
+            state = TCP_CLOSE;
+            done(cpu);
+            return;
+        }
+        reportError(state == TCP_CLOSE_WAIT ? Errno.EPIPE : Errno.ECONNRESET);
+        done(cpu);
+    }
+
+    /** {@code tcp_send_challenge_ack} (RFC 5961), at most one per {@code tcp_invalid_ratelimit}. */
+    private void challengeAck(int cpu) {
+        if (oowRateLimited(cpu, TcpMib.Ext.TCPACKSkippedChallenge)) {
+            return;
+        }
+        net.mib.inc(cpu, TcpMib.Ext.TCPChallengeACK);
+        sendAck(cpu);
+    }
+
+    /**
+     * {@code tcp_oow_rate_limited}: answers to out-of-window segments go at most once per
+     * {@code net.ipv4.tcp_invalid_ratelimit} (500 ms), so two ends that disagree cannot start an ACK storm.
+     */
+    private boolean oowRateLimited(int cpu, TcpMib.Ext counter) {
+        long now = nowMs();
+        if (lastOowAckMs != 0 && now - lastOowAckMs < net.invalidRatelimit.get()) {
+            net.mib.inc(cpu, counter);
+            return true;
+        }
+        lastOowAckMs = now;
+        return false;
+    }
+
+    /**
+     * {@code tcp_ack}: an ACK for data not sent is answered and dropped; an old one is ignored; a new one
+     * frees the acknowledged bytes, updates the send window (RFC 9293 3.10.7.4's SND.WL1/WL2 rule), takes
+     * an RTT sample and opens the congestion window. Returns false when the segment is to be dropped.
+     */
+    private boolean tcpAck(SkBuff skb, int th, int seq, int ack, int cpu) {
+        if (TcpSeq.after(ack, sndMax)) {
+            return false; // RFC 9293 3.10.7.4: an ACK of data not yet sent is dropped
+        }
+        if (TcpSeq.after(ack, sndNxt)) {
+            sndNxt = ack; // what went back for retransmission was received after all
+            if (finQueued && ack == writeSeq + 1) {
+                finSent = true;
+            }
+        }
+        if (TcpSeq.before(ack, sndUna)) {
+            return true; // an old duplicate: its data may still be new
+        }
+        int wnd = skb.getU16(th + TcpHeader.WINDOW) << rx.sndWscale;
+        if (TcpSeq.after(seq, sndWl1) || (seq == sndWl1 && TcpSeq.afterOrEqual(ack, sndUna))) {
+            sndWnd = wnd;
+            sndWl1 = seq;
+            maxWindow = Math.max(maxWindow, wnd);
+        }
+        int acked = ack - sndUna;
+        if (acked <= 0) {
+            return true;
+        }
+        long now = nowMs();
+        if (rx.tstampOk && rx.sawTstamp && rx.rcvTsecr != 0) {
+            rttSample(tsNow() - rx.rcvTsecr); // RFC 7323 4.3: timestamps measure every ACK, retransmitted or not
+        } else if (rttTiming && TcpSeq.afterOrEqual(ack, rttSeq)) {
+            rttSample(now - rttStampMs); // Karn: retransmission stopped the timing
+        }
+        if (rttTiming && TcpSeq.afterOrEqual(ack, rttSeq)) {
+            rttTiming = false;
+        }
+        sndUna = ack;
+        int segs = (acked + mss - 1) / Math.max(mss, 1);
+        cong.congAvoid(cw, segs);
+        retransmits = 0;
+        if (sndUna == sndNxt) {
+            rtxTimer.del();
+        } else {
+            rtxTimer.mod(rtoMs);
+        }
+        wake(); // sk_stream_write_space: room in the send buffer
+        return true;
+    }
+
+    /** RFC 6298 2.2/2.3 with Linux's floor: RTO = SRTT + max(4 * RTTVAR, tcp_rto_min). */
+    private void rttSample(long ms) {
+        long r = Math.max(ms, 0) * 1000 + 1; // microseconds, never zero
+        if (srttUs == 0) {
+            srttUs = r;
+            rttvarUs = r / 2;
+        } else {
+            rttvarUs = (3 * rttvarUs + Math.abs(srttUs - r)) / 4;
+            srttUs = (7 * srttUs + r) / 8;
+        }
+        rtoMs = Math.min(RTO_MAX_MS, srttUs / 1000 + Math.max(4 * rttvarUs / 1000, RTO_MIN_MS));
+    }
+
+    /**
+     * {@code tcp_data_queue}: in-order bytes go into the receive ring (and the out-of-order queue is
+     * spliced after them), bytes ahead of {@code rcv_nxt} wait in the out-of-order queue (bounded:
+     * TCPOFODrop), a FIN in order shuts the receive side and moves the state on. Data reaching a socket
+     * the user closed resets it (TCPAbortOnData).
+     */
+    private void dataQueue(SkBuff skb, int payload, int seq, int len, boolean fin, int cpu) {
+        if (len > 0 && (isClosed() || (shutdownBits() & RCV_SHUTDOWN) != 0 && !finReceived)
+                && (state == TCP_FIN_WAIT1 || state == TCP_FIN_WAIT2 || isClosed())) {
+            net.mib.inc(cpu, TcpMib.Ext.TCPAbortOnData);
+            sendActiveReset(cpu);
+            done(cpu);
+            return;
+        }
+        if (finReceived) {
+            return;
+        }
+        if (TcpSeq.after(seq, rcvNxt)) {
+            ofoQueue(skb, payload, seq, len, fin, cpu);
+            ackPending = true;
+            quickAcks = Math.max(quickAcks, 1); // a hole: acknowledge at once (a duplicate ACK)
+            return;
+        }
+        int skip = rcvNxt - seq;
+        int n = len - skip;
+        if (n > 0) {
+            int room = rbuf.length - (rcvNxt - copiedSeq);
+            int take = Math.min(n, room);
+            if (take < n) {
+                net.mib.inc(cpu, TcpMib.Ext.TCPRcvQDrop);
+                fin = false; // the FIN comes after bytes we could not keep
+            }
+            copyToRing(skb, payload + skip, take);
+            rcvNxt += take;
+            rcvdSinceAck += take;
+        }
+        ackPending = true;
+        if (fin && n >= 0) {
+            finRcv(cpu);
+        }
+        ofoSplice(cpu);
+        wake();
+    }
+
+    private void copyToRing(SkBuff skb, int offset, int n) {
+        int at = (rcvNxt - rbase) & (rbuf.length - 1);
+        int first = Math.min(n, rbuf.length - at);
+        skb.getBytes(offset, rbuf, at, first);
+        if (first < n) {
+            skb.getBytes(offset + first, rbuf, 0, n - first);
+        }
+    }
+
+    private void ofoQueue(SkBuff skb, int payload, int seq, int len, boolean fin, int cpu) {
+        if (ofoCount == OFO_MAX || len == 0 && !fin) {
+            net.mib.inc(cpu, TcpMib.Ext.TCPOFODrop);
+            return;
+        }
+        int end = seq + len;
+        if (TcpSeq.after(end, rcvNxt + rbuf.length - (rcvNxt - copiedSeq))) {
+            net.mib.inc(cpu, TcpMib.Ext.TCPOFODrop);
+            return;
+        }
+        int i = ofoCount;
+        while (i > 0 && TcpSeq.after(ofoSeq[i - 1], seq)) {
+            i--;
+        }
+        if (i > 0 && ofoSeq[i - 1] == seq && ofoEnd[i - 1] == end) {
+            net.mib.inc(cpu, TcpMib.Ext.TCPOFOMerge); // the same bytes again
+            return;
+        }
+        SkBuff keep = skb.get(); // the caller frees its reference; the queue keeps this one
+        skb.setTransportHeader(payload);
+        System.arraycopy(ofoSkb, i, ofoSkb, i + 1, ofoCount - i);
+        System.arraycopy(ofoSeq, i, ofoSeq, i + 1, ofoCount - i);
+        System.arraycopy(ofoEnd, i, ofoEnd, i + 1, ofoCount - i);
+        System.arraycopy(ofoFin, i, ofoFin, i + 1, ofoCount - i);
+        ofoSkb[i] = keep;
+        ofoSeq[i] = seq;
+        ofoEnd[i] = end;
+        ofoFin[i] = fin;
+        ofoCount++;
+        net.mib.inc(cpu, TcpMib.Ext.TCPOFOQueue);
+    }
+
+    /** {@code tcp_ofo_queue}: segments the hole's filling made in order join the stream. */
+    private void ofoSplice(int cpu) {
+        while (ofoCount > 0 && !finReceived && TcpSeq.beforeOrEqual(ofoSeq[0], rcvNxt)) {
+            SkBuff s = ofoSkb[0];
+            int seq = ofoSeq[0];
+            int end = ofoEnd[0];
+            boolean fin = ofoFin[0];
+            System.arraycopy(ofoSkb, 1, ofoSkb, 0, ofoCount - 1);
+            System.arraycopy(ofoSeq, 1, ofoSeq, 0, ofoCount - 1);
+            System.arraycopy(ofoEnd, 1, ofoEnd, 0, ofoCount - 1);
+            System.arraycopy(ofoFin, 1, ofoFin, 0, ofoCount - 1);
+            ofoCount--;
+            ofoSkb[ofoCount] = null;
+            if (TcpSeq.after(end, rcvNxt)) {
+                int skip = rcvNxt - seq;
+                int n = Math.min(end - rcvNxt, rbuf.length - (rcvNxt - copiedSeq));
+                copyToRing(s, s.transportHeader() + skip, n);
+                rcvNxt += n;
+                rcvdSinceAck += n;
+                if (fin && rcvNxt == end) {
+                    finRcv(cpu);
+                }
+            } else if (fin && end == rcvNxt) {
+                finRcv(cpu);
+            }
+            s.free();
+        }
+    }
+
+    /** {@code tcp_fin}: the peer has no more to send. */
+    private void finRcv(int cpu) {
+        finReceived = true;
+        rcvNxt++;
+        setShutdown(shutdownBits() | RCV_SHUTDOWN);
+        quickAcks = Math.max(quickAcks, 1);
+        switch (state) {
+            case TCP_SYN_RECV, TCP_ESTABLISHED -> setState(TCP_CLOSE_WAIT, cpu);
+            case TCP_FIN_WAIT1 -> setState(TCP_CLOSING, cpu);
+            case TCP_FIN_WAIT2 -> enterTimewait(cpu); // the ACK of the FIN goes from ackSndCheck
+            default -> {
+            }
+        }
+        wake();
+    }
+
+    /** {@code tcp_time_wait}: the connection lingers for 2MSL, answering a retransmitted FIN. */
+    private void enterTimewait(int cpu) {
+        setState(TCP_TIME_WAIT, cpu);
+        rtxTimer.del();
+        delackTimer.del();
+        twTimer.mod(TIMEWAIT_MS);
+        wake();
+    }
+
+    /** {@code tcp_timewait_state_process}: a FIN again is acknowledged and restarts 2MSL; a RST ends it. */
+    private void timewaitRcv(SkBuff skb, int flags, int cpu) {
+        if ((flags & TcpHeader.RST) != 0) {
+            done(cpu);
+            net.mib.inc(cpu, TcpMib.Ext.TWKilled);
+            return;
+        }
+        if ((flags & (TcpHeader.FIN | TcpHeader.SYN)) != 0 || skb.len() > (skb.getU8(skb.data() + TcpHeader.DOFF) >>> 4) * 4) {
+            sendAck(cpu);
+            twTimer.mod(TIMEWAIT_MS);
+        }
+    }
+
+    /** {@code __tcp_ack_snd_check}: two full segments or a quick-ACK moment is an ACK now; otherwise the delayed ACK. */
+    private void ackSndCheck(int cpu) {
+        if (!ackPending) {
+            return;
+        }
+        if (quickAcks > 0 || rcvdSinceAck >= 2 * mss || state != TCP_ESTABLISHED && state != TCP_CLOSE) {
+            if (quickAcks > 0) {
+                quickAcks--;
+            }
+            sendAck(cpu);
+        } else if (!delackTimer.pending()) {
+            delackTimer.mod(DELACK_MS);
+        }
+    }
+
+    // --- the user's data ---
+
+    @Override
+    public int sendmsg(ByteBuffer[] iov, SockAddr to, int flags) throws SockException {
+        int total = 0;
+        for (int i = 0; i < iov.length; i++) {
+            int want = iov[i].remaining();
+            int n = sendOne(iov[i], flags, total > 0);
+            total += n;
+            if (n < want) {
+                break;
+            }
+        }
+        return total;
+    }
+
+    @Override
+    public int send(ByteBuffer buf, SockAddr to, int flags) throws SockException {
+        return sendOne(buf, flags, false);
+    }
+
+    /**
+     * {@code tcp_sendmsg}: copies into the send ring as room allows (bounded by SO_SNDBUF), sending as
+     * the windows allow; blocks for room unless non-blocking (EAGAIN when nothing fit). Before the
+     * handshake completes it waits for it; EPIPE after {@code shutdown(SHUT_WR)} or the end of the
+     * connection, after a pending error (ECONNRESET) is returned.
+     */
+    private int sendOne(ByteBuffer buf, int flags, boolean already) throws SockException {
+        boolean nonBlock = (flags & SocketCalls.MSG_DONTWAIT) != 0 || isNonBlocking();
+        long nanos = nonBlock ? 0 : timeoutNanos(SocketCalls.SO_SNDTIMEO);
+        long deadline = System.nanoTime() + nanos;
+        int copied = 0;
+        lockSock();
+        try {
+            while (buf.hasRemaining()) {
+                int err = takeError();
+                if (err != 0) {
+                    if (copied > 0 || already) {
+                        reportError(Errno.of(err));
+                        break;
+                    }
+                    throw SockException.of(Errno.of(err));
+                }
+                if ((shutdownBits() & SEND_SHUTDOWN) != 0 || state == TCP_CLOSE && remotePort != 0) {
+                    if (copied > 0) {
+                        break;
+                    }
+                    throw SockException.of(Errno.EPIPE);
+                }
+                if (state == TCP_SYN_SENT || state == TCP_SYN_RECV) {
+                    if (nanos == 0) {
+                        throw SockException.of(Errno.EAGAIN);
+                    }
+                    await(nanos < 0 ? -1 : deadline - System.nanoTime());
+                    continue;
+                }
+                if (state != TCP_ESTABLISHED && state != TCP_CLOSE_WAIT) {
+                    throw SockException.of(Errno.EPIPE); // sk_stream_wait_connect
+                }
+                int room = sbuf.length - (writeSeq - sndUna);
+                if (room <= 0) {
+                    if (copied > 0 || nanos == 0) {
+                        if (copied > 0) {
+                            break;
+                        }
+                        throw SockException.of(Errno.EAGAIN);
+                    }
+                    await(nanos < 0 ? -1 : deadline - System.nanoTime());
+                    continue;
+                }
+                int n = Math.min(room, buf.remaining());
+                int at = (writeSeq - sbase) & (sbuf.length - 1);
+                int first = Math.min(n, sbuf.length - at);
+                buf.get(sbuf, at, first);
+                if (first < n) {
+                    buf.get(sbuf, 0, n - first);
+                }
+                writeSeq += n;
+                copied += n;
+                writeXmit(net.core.currentCpu());
+            }
+        } finally {
+            releaseSock();
+        }
+        return copied;
+    }
+
+    @Override
+    public int recv(ByteBuffer buf, SockAddr[] from, int flags) throws SockException {
+        return read(buf, null, from, flags);
+    }
+
+    @Override
+    public int recvmsg(ByteBuffer[] iov, SockAddr[] from, int flags, int[] msgFlags) throws SockException {
+        return read(null, iov, from, flags);
+    }
+
+    /**
+     * {@code tcp_recvmsg}: what is in order in the receive ring, as much as fits; waits while there is
+     * none (unless non-blocking or MSG_DONTWAIT: EAGAIN), 0 at the end of the stream. MSG_PEEK leaves the
+     * bytes. A read that opens the window enough announces it ({@code tcp_cleanup_rbuf}).
+     */
+    private int read(ByteBuffer one, ByteBuffer[] iov, SockAddr[] from, int flags) throws SockException {
+        boolean peek = (flags & SocketCalls.MSG_PEEK) != 0;
+        boolean nonBlock = (flags & SocketCalls.MSG_DONTWAIT) != 0 || isNonBlocking();
+        long nanos = nonBlock ? 0 : timeoutNanos(SocketCalls.SO_RCVTIMEO);
+        long deadline = System.nanoTime() + nanos;
+        lockSock();
+        try {
+            while (true) {
+                if (state == TCP_LISTEN) {
+                    throw SockException.of(Errno.ENOTCONN);
+                }
+                int avail = readable();
+                if (avail > 0) {
+                    int n = one != null ? copyOut(one, avail, peek) : copyOut(iov, avail, peek);
+                    if (from != null && from.length > 0) {
+                        from[0] = remoteAddress();
+                    }
+                    if (!peek && n > 0) {
+                        copiedSeq += n;
+                        cleanupRbuf(net.core.currentCpu());
+                    }
+                    return n;
+                }
+                int err = takeError();
+                if (err != 0) {
+                    throw SockException.of(Errno.of(err));
+                }
+                if ((shutdownBits() & RCV_SHUTDOWN) != 0 || state == TCP_CLOSE) {
+                    if (state == TCP_CLOSE && remotePort == 0 && !finReceived) {
+                        throw SockException.of(Errno.ENOTCONN);
+                    }
+                    return 0;
+                }
+                if (nanos == 0) {
+                    throw SockException.of(Errno.EAGAIN);
+                }
+                await(nanos < 0 ? -1 : deadline - System.nanoTime());
+            }
+        } finally {
+            releaseSock();
+        }
+    }
+
+    /** Bytes in order not yet read (the FIN is not one). */
+    private int readable() {
+        if (rbuf == null) {
+            return 0;
+        }
+        return rcvNxt - copiedSeq - (finReceived ? 1 : 0);
+    }
+
+    private int copyOut(ByteBuffer b, int avail, boolean peek) {
+        int n = Math.min(b.remaining(), avail);
+        int at = (copiedSeq - rbase) & (rbuf.length - 1);
+        int first = Math.min(n, rbuf.length - at);
+        b.put(rbuf, at, first);
+        if (first < n) {
+            b.put(rbuf, 0, n - first);
+        }
+        return n;
+    }
+
+    private int copyOut(ByteBuffer[] iov, int avail, boolean peek) {
+        int done = 0;
+        int saved = copiedSeq;
+        for (ByteBuffer b : iov) {
+            int n = copyOut(b, avail - done, peek);
+            done += n;
+            copiedSeq += n;
+        }
+        copiedSeq = saved;
+        return done;
+    }
+
+    /** {@code tcp_cleanup_rbuf}: a window update once reading has opened it by two segments or more. */
+    private void cleanupRbuf(int cpu) {
+        if (state == TCP_CLOSE || state == TCP_TIME_WAIT) {
+            return;
+        }
+        int free = rbuf.length - (rcvNxt - copiedSeq);
+        int announced = rcvWndRight - rcvNxt;
+        if (free - announced >= 2 * Math.max(advmss, 1) || announced < Math.max(advmss, 1) && free > announced) {
+            sendAck(cpu);
+        }
+    }
+
+    @Override
+    public int available() {
+        lockSock();
+        try {
+            return state == TCP_LISTEN ? 0 : readable();
+        } finally {
+            releaseSock();
+        }
+    }
+
+    /**
+     * {@code tcp_poll}: a listener is readable with a child to accept; a connection readable with bytes
+     * in order or after the peer's FIN, writable with room in the send ring once connected, HUP when shut
+     * both ways or closed, ERR with a pending error.
+     */
+    @Override
+    public int poll() {
+        if (isClosed()) {
+            return SocketCalls.POLLNVAL;
+        }
+        lockSock();
+        try {
+            int mask = 0;
+            if (state == TCP_LISTEN) {
+                return acceptQueue.isEmpty() ? 0 : SocketCalls.POLLIN | SocketCalls.POLLRDNORM;
+            }
+            int sh = shutdownBits();
+            if (sh == (RCV_SHUTDOWN | SEND_SHUTDOWN) || state == TCP_CLOSE) {
+                mask |= SocketCalls.POLLHUP;
+            }
+            if ((sh & RCV_SHUTDOWN) != 0) {
+                mask |= SocketCalls.POLLIN | SocketCalls.POLLRDNORM | SocketCalls.POLLRDHUP;
+            }
+            if (state != TCP_SYN_SENT && state != TCP_SYN_RECV) {
+                if (readable() > 0) {
+                    mask |= SocketCalls.POLLIN | SocketCalls.POLLRDNORM;
+                }
+                if ((sh & SEND_SHUTDOWN) == 0) {
+                    if (sbuf != null && sbuf.length - (writeSeq - sndUna) > 0) {
+                        mask |= SocketCalls.POLLOUT | SocketCalls.POLLWRNORM;
+                    }
+                } else {
+                    mask |= SocketCalls.POLLOUT | SocketCalls.POLLWRNORM;
+                }
+            }
+            if (hasError()) {
+                mask |= SocketCalls.POLLERR;
+            }
+            return mask;
+        } finally {
+            releaseSock();
+        }
+    }
+
+    @Override
+    public int recvQueue() {
+        return state == TCP_LISTEN ? acceptQueue.size() : Math.max(readable(), 0);
+    }
+
+    @Override
+    public int sendQueue() {
+        return state == TCP_LISTEN ? maxAckBacklog : sbuf == null ? 0 : writeSeq - sndUna;
+    }
+
+    // --- shutdown and close ---
+
+    /** {@code tcp_shutdown}: SHUT_WR sends our FIN after the queued bytes (FIN-WAIT-1 or LAST-ACK). */
+    @Override
+    public void shutdown(int how) throws SockException {
+        if (how < SocketCalls.SHUT_RD || how > SocketCalls.SHUT_RDWR) {
+            throw SockException.of(Errno.EINVAL);
+        }
+        ArrayDeque<TcpSock> children = null;
+        lockSock();
+        try {
+            int s = state;
+            if (s == TCP_CLOSE || s == TCP_LISTEN || s == TCP_SYN_SENT) {
+                if (s == TCP_LISTEN && how != SocketCalls.SHUT_WR) {
+                    children = closeListener(net.core.currentCpu());
+                    return;
+                }
+                throw SockException.of(Errno.ENOTCONN);
+            }
+            setShutdown(shutdownBits() | (how + 1));
+            if (how != SocketCalls.SHUT_RD) {
+                closeState(net.core.currentCpu());
+            }
+            wake();
+        } finally {
+            releaseSock();
+            abortChildren(children, net.core.currentCpu());
+        }
+    }
+
+    /** {@code tcp_close_state} and {@code tcp_send_fin}: the state our FIN moves to, and the FIN queued. */
+    private void closeState(int cpu) {
+        switch (state) {
+            case TCP_ESTABLISHED, TCP_SYN_RECV -> setState(TCP_FIN_WAIT1, cpu);
+            case TCP_CLOSE_WAIT -> setState(TCP_LAST_ACK, cpu);
+            default -> {
+                return;
+            }
+        }
+        finQueued = true;
+        writeXmit(cpu);
+    }
+
+    /**
+     * {@code tcp_close}: unread data resets the connection (TCPAbortOnClose), as does SO_LINGER with a
+     * zero time (TCPAbortOnData); otherwise our FIN goes after the queued bytes and the orphan finishes
+     * the close on its own (FIN-WAIT-2 for {@code tcp_fin_timeout}, TIME-WAIT for 2MSL).
+     */
+    @Override
+    protected void release() {
+        ArrayDeque<TcpSock> children = null;
+        lockSock();
+        try {
+            int c = net.core.currentCpu();
+            switch (state) {
+                case TCP_LISTEN -> {
+                    children = closeListener(c);
+                    return;
+                }
+                case TCP_CLOSE -> {
+                    if (portHeld) {
+                        net.putPort(this, localPort);
+                        portHeld = false;
+                    }
+                    if (hashed) {
+                        net.ehashRemove(this);
+                        hashed = false;
+                    }
+                    return;
+                }
+                case TCP_SYN_SENT -> {
+                    done(c);
+                    return;
+                }
+                default -> {
+                }
+            }
+            int[] linger = new int[2];
+            try {
+                getOption(SocketCalls.SOL_SOCKET, SocketCalls.SO_LINGER, linger);
+            } catch (SockException e) {
+                linger[0] = 0;
+            }
+            if (readable() > 0) {
+                net.mib.inc(c, TcpMib.Ext.TCPAbortOnClose);
+                sendActiveReset(c);
+                done(c);
+            } else if (linger[0] != 0 && linger[1] == 0) {
+                net.mib.inc(c, TcpMib.Ext.TCPAbortOnData);
+                if (state != TCP_TIME_WAIT) {
+                    sendActiveReset(c);
+                }
+                done(c);
+            } else {
+                setShutdown(RCV_SHUTDOWN | SEND_SHUTDOWN);
+                closeState(c);
+                if (state == TCP_FIN_WAIT2) {
+                    twTimer.mod(net.finTimeout.get() * 1000L);
+                }
+            }
+        } finally {
+            releaseSock();
+            abortChildren(children, net.core.currentCpu());
+        }
+    }
+
+    /**
+     * {@code inet_csk_listen_stop}, under the listener's lock: it leaves the listening hash and gives up
+     * the children it has not handed out, which the caller resets once the lock is released (a child's
+     * softirq takes the child's lock, then the listener's: never the other way round).
+     */
+    private ArrayDeque<TcpSock> closeListener(int cpu) {
+        net.listenUnhash(this);
+        state = TCP_CLOSE;
+        if (portHeld) {
+            net.putPort(this, localPort);
+            portHeld = false;
+        }
+        ArrayDeque<TcpSock> children = new ArrayDeque<>(acceptQueue);
+        acceptQueue.clear();
+        wake();
+        return children;
+    }
+
+    /** The children of a closed listener are reset; each leaves the port the listener shared with it. */
+    private static void abortChildren(ArrayDeque<TcpSock> children, int cpu) {
+        if (children == null) {
+            return;
+        }
+        for (TcpSock child : children) {
+            child.lock.lock();
+            try {
+                if (child.state != TCP_CLOSE) {
+                    child.sendActiveReset(cpu);
+                    child.done(cpu); // parent still set: done gives the port back
+                }
+            } finally {
+                child.lock.unlock();
+            }
+        }
+    }
+
+    @Override
+    protected SockAddr source(SkBuff skb) {
+        return remoteAddress();
+    }
+
+    // --- output (tcp_write_xmit, tcp_transmit_skb) ---
+
+    private long nowMs() {
+        return net.core.nanoTime() / 1_000_000L;
+    }
+
+    private int tsNow() {
+        return (int) nowMs() + tsOff;
+    }
+
+    /**
+     * {@code tcp_write_xmit}: new data goes out in segments of at most the MSS, within the peer's window
+     * and the congestion window; then the FIN when it is queued and every byte before it has gone.
+     */
+    private void writeXmit(int cpu) {
+        if (sbuf == null || state == TCP_SYN_SENT || state == TCP_SYN_RECV || state == TCP_CLOSE || state == TCP_LISTEN) {
+            return;
+        }
+        while (TcpSeq.before(sndNxt, writeSeq)) {
+            int inFlight = (sndNxt - sndUna + mss - 1) / mss;
+            if (inFlight >= cw.cwnd) {
+                break;
+            }
+            int wndRight = sndUna + sndWnd;
+            int len = Math.min(Math.min(mss, writeSeq - sndNxt), wndRight - sndNxt);
+            if (len <= 0) {
+                if (sndNxt == sndUna && !rtxTimer.pending()) {
+                    rtxTimer.mod(rtoMs); // the zero window probe
+                }
+                break;
+            }
+            boolean retrans = TcpSeq.before(sndNxt, retransHigh);
+            if (!transmit(sndNxt, len, TcpHeader.ACK | (sndNxt + len == writeSeq ? TcpHeader.PSH : 0), cpu)) {
+                break;
+            }
+            if (retrans) {
+                net.mib.inc(cpu, TcpMib.Tcp.RetransSegs);
+            } else {
+                net.mib.inc(cpu, TcpMib.Ext.TCPOrigDataSent);
+                if (!rttTiming) {
+                    rttTiming = true;
+                    rttSeq = sndNxt + len;
+                    rttStampMs = nowMs();
+                }
+            }
+            sndNxt += len;
+            sndMax = TcpSeq.max(sndMax, sndNxt);
+            if (!rtxTimer.pending()) {
+                rtxTimer.mod(rtoMs);
+            }
+        }
+        if (finQueued && !finSent && sndNxt == writeSeq) {
+            if (transmit(writeSeq, 0, TcpHeader.ACK | TcpHeader.FIN, cpu)) {
+                finSent = true;
+                sndNxt = writeSeq + 1;
+                sndMax = TcpSeq.max(sndMax, sndNxt);
+                if (!rtxTimer.pending()) {
+                    rtxTimer.mod(rtoMs);
+                }
+            }
+        }
+    }
+
+    /** An ACK now ({@code tcp_send_ack}): a delayed one is no longer owed. */
+    private void sendAck(int cpu) {
+        if (state == TCP_CLOSE) {
+            return;
+        }
+        transmit(sndMax, 0, TcpHeader.ACK, cpu); // tcp_acceptable_seq: not the rewound snd_nxt
+    }
+
+    /** {@code tcp_send_active_reset}. */
+    private void sendActiveReset(int cpu) {
+        net.mib.inc(cpu, TcpMib.Tcp.OutRsts);
+        transmit(sndMax, 0, TcpHeader.RST | TcpHeader.ACK, cpu);
+    }
+
+    /** The SYN or (in SYN-RECV) the SYN-ACK, with Linux's options as the sysctls and the peer allow. */
+    private void sendSyn(int cpu, boolean again) {
+        int optLen;
+        int flags;
+        if (state == TCP_SYN_RECV) {
+            flags = TcpHeader.SYN | TcpHeader.ACK;
+            optLen = txOpts.synAck(advmss, rx.wscaleOk, rcvWscale, rx.tstampOk, tsNow(), tsRecent, rx.sackOk);
+        } else {
+            flags = TcpHeader.SYN;
+            optLen = txOpts.syn(advmss, net.timestamps.get() != 0, tsNow(), net.windowScaling.get() != 0, rcvWscale,
+                    net.sack.get() != 0);
+        }
+        if (!again) {
+            rttStampMs = nowMs();
+        }
+        build(iss, 0, flags, optLen, cpu);
+    }
+
+    /** Builds and sends one segment of {@code len} bytes from the send ring at {@code seq}. */
+    private boolean transmit(int seq, int len, int flags, int cpu) {
+        int optLen = txOpts.established(rx.tstampOk, tsNow(), tsRecent, null, null, 0);
+        if (len > 0 && seq == writeSeq) {
+            len = 0;
+        }
+        return build(seq, len, flags, optLen, cpu);
+    }
+
+    private boolean build(int seq, int len, int flags, int optLen, int cpu) {
+        int hlen = TcpHeader.MIN_LEN + optLen;
+        SkBuff skb = net.core.allocSkb(hlen + len, HEADROOM);
+        if (skb == null) {
+            return false; // counted by the pool; the retransmission timer tries again
+        }
+        int o = skb.put(hlen + len);
+        boolean syn = (flags & TcpHeader.SYN) != 0;
+        int win = selectWindow(syn);
+        TcpHeader.write(skb, o, localPort, remotePort, seq, (flags & TcpHeader.ACK) != 0 ? rcvNxt : 0, flags, win, optLen);
+        txOpts.write(skb, o + TcpHeader.MIN_LEN);
+        if (len > 0) {
+            int at = (seq - sbase) & (sbuf.length - 1);
+            int first = Math.min(len, sbuf.length - at);
+            skb.setBytes(o + hlen, sbuf, at, first);
+            if (first < len) {
+                skb.setBytes(o + hlen + first, sbuf, 0, len - first);
+            }
+        }
+        TcpHeader.setChecksum(skb, o, hlen + len, TcpAf.inetPseudoSum(localAddress, remoteAddress, hlen + len));
+        if ((flags & TcpHeader.ACK) != 0) {
+            ackPending = false;
+            rcvdSinceAck = 0;
+            delackTimer.del();
+        }
+        net.mib.inc(cpu, TcpMib.Tcp.OutSegs);
+        net.ipv4.send(ns, skb, localAddress, remoteAddress, TcpAf.IPPROTO_TCP, ttl(), tos());
+        return true;
+    }
+
+    /**
+     * {@code tcp_select_window}: the free space of the receive ring, never moving the right edge back
+     * (RFC 9293 3.8.6.2.2), scaled by our shift; unscaled and at most 65535 on a SYN.
+     */
+    private int selectWindow(boolean syn) {
+        int free = rbuf == null ? ringSize(rcvbuf()) : rbuf.length - (rcvNxt - copiedSeq);
+        int win = Math.max(free, rcvWndRight - rcvNxt);
+        if (syn) {
+            win = Math.min(win, 0xffff);
+            rcvWndRight = rcvNxt + win;
+            return win;
+        }
+        int scaled = Math.min(win >> rcvWscale, 0xffff);
+        rcvWndRight = rcvNxt + (scaled << rcvWscale);
+        return scaled;
+    }
+
+    // --- timers ---
+
+    /**
+     * {@code tcp_retransmit_timer} (RFC 6298 5.4-5.7): the SYN or SYN-ACK again until
+     * {@code tcp_syn_retries}/{@code tcp_synack_retries}, else the oldest unacknowledged segment with the
+     * congestion window back to one and the timer backed off, ETIMEDOUT after {@code tcp_retries2}; with
+     * nothing in flight and a zero window, a window probe. A socket the user holds tries again shortly.
+     */
+    private void retransmitTimer() {
+        if (!lock.tryLock()) {
+            rtxTimer.mod(5);
+            return;
+        }
+        try {
+            int c = net.core.currentCpu();
+            switch (state) {
+                case TCP_SYN_SENT, TCP_SYN_RECV -> {
+                    int limit = state == TCP_SYN_SENT ? net.synRetries.get() : net.synackRetries.get();
+                    if (retransmits >= limit) {
+                        if (state == TCP_SYN_SENT) {
+                            reportError(Errno.ETIMEDOUT);
+                        }
+                        done(c);
+                        return;
+                    }
+                    retransmits++;
+                    net.mib.inc(c, TcpMib.Ext.TCPTimeouts);
+                    rtoMs = Math.min(rtoMs << 1, RTO_MAX_MS);
+                    synackRetransmit(c);
+                    rtxTimer.mod(rtoMs);
+                }
+                case TCP_CLOSE, TCP_LISTEN, TCP_TIME_WAIT -> {
+                }
+                default -> {
+                    if (sndUna == sndNxt) {
+                        if (TcpSeq.before(sndNxt, writeSeq) && sndWnd == 0) {
+                            net.mib.inc(c, TcpMib.Ext.TCPWinProbe);
+                            transmit(sndUna - 1, 0, TcpHeader.ACK, c); // tcp_xmit_probe_skb
+                            rtoMs = Math.min(rtoMs << 1, RTO_MAX_MS);
+                            rtxTimer.mod(rtoMs);
+                        }
+                        return;
+                    }
+                    if (retransmits >= net.retries2.get()) {
+                        net.mib.inc(c, TcpMib.Ext.TCPAbortOnTimeout);
+                        reportError(Errno.ETIMEDOUT);
+                        sendActiveReset(c);
+                        done(c);
+                        return;
+                    }
+                    retransmits++;
+                    net.mib.inc(c, TcpMib.Ext.TCPTimeouts);
+                    cw.ssthresh = cong.ssthresh(cw);
+                    cw.cwnd = 1;
+                    cw.cwndCnt = 0;
+                    rttTiming = false; // Karn
+                    retransHigh = sndNxt;
+                    sndNxt = sndUna; // go back to the first unacknowledged byte
+                    finSent = false; // the FIN, when sent, goes again after the data
+                    rtoMs = Math.min(rtoMs << 1, RTO_MAX_MS);
+                    writeXmitRetrans(c);
+                    rtxTimer.mod(rtoMs);
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void writeXmitRetrans(int cpu) {
+        if (TcpSeq.before(sndNxt, writeSeq)) {
+            writeXmit(cpu);
+        } else if (finQueued) {
+            net.mib.inc(cpu, TcpMib.Tcp.RetransSegs);
+            writeXmit(cpu);
+        }
+    }
+
+    /** {@code tcp_delack_timer}: the ACK owed goes out (DelayedACKs); a socket the user holds is DelayedACKLocked. */
+    private void delackTimer() {
+        if (!lock.tryLock()) {
+            net.mib.inc(net.core.currentCpu(), TcpMib.Ext.DelayedACKLocked);
+            delackTimer.mod(DELACK_MS);
+            return;
+        }
+        try {
+            if (ackPending && state != TCP_CLOSE) {
+                net.mib.inc(net.core.currentCpu(), TcpMib.Ext.DelayedACKs);
+                sendAck(net.core.currentCpu());
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The end of TIME-WAIT (TW) or of an orphan's FIN-WAIT-2. */
+    private void timewaitTimer() {
+        if (!lock.tryLock()) {
+            twTimer.mod(5);
+            return;
+        }
+        try {
+            int c = net.core.currentCpu();
+            if (state == TCP_TIME_WAIT) {
+                net.mib.inc(c, TcpMib.Ext.TW);
+                done(c);
+            } else if (state == TCP_FIN_WAIT2 && isClosed()) {
+                done(c);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+}

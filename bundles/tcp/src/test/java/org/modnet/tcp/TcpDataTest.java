@@ -1,0 +1,241 @@
+package org.modnet.tcp;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.modnet.socket.api.SocketCalls.AF_INET;
+import static org.modnet.socket.api.SocketCalls.MSG_DONTWAIT;
+import static org.modnet.socket.api.SocketCalls.MSG_PEEK;
+import static org.modnet.socket.api.SocketCalls.SOCK_NONBLOCK;
+import static org.modnet.socket.api.SocketCalls.SOCK_STREAM;
+import static org.modnet.socket.api.SocketCalls.SOL_SOCKET;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Random;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.modnet.api.net.Errno;
+import org.modnet.socket.api.PollFd;
+import org.modnet.socket.api.Sock;
+import org.modnet.socket.api.SockAddr;
+import org.modnet.socket.api.SocketCalls;
+import org.modnet.socket.SsCommandAccess;
+
+/** Bytes over an established connection on lo: send and receive queues, windows, ACKs, FIN, RST and TIME-WAIT. */
+class TcpDataTest {
+    private static final int LOCALHOST = 0x7f000001;
+
+    private TcpStack s;
+    private SocketCalls sys;
+    private int client;
+    private int server;
+    private int listener;
+
+    @BeforeEach
+    void setUp() {
+        s = new TcpStack();
+        sys = s.process();
+        listener = sys.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        assertEquals(0, sys.bind(listener, new SockAddr(LOCALHOST, 7000)));
+        assertEquals(0, sys.listen(listener, 8));
+        client = sys.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        assertEquals(-Errno.EINPROGRESS.number(), sys.connect(client, new SockAddr(LOCALHOST, 7000)));
+        s.run();
+        server = sys.accept(listener, null, SOCK_NONBLOCK);
+        assertTrue(server >= 3, "accept: " + SocketCalls.strerror(server));
+    }
+
+    @AfterEach
+    void tearDown() {
+        sys.close();
+        s.close();
+    }
+
+    private static ByteBuffer text(String t) {
+        return ByteBuffer.wrap(t.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private String read(int fd, int flags) {
+        ByteBuffer b = ByteBuffer.allocate(4096);
+        int n = sys.recv(fd, b, flags | MSG_DONTWAIT);
+        assertTrue(n >= 0, "recv: " + SocketCalls.strerror(n));
+        return new String(b.array(), 0, n, StandardCharsets.UTF_8);
+    }
+
+    private Sock sockOf(int fd) {
+        SockAddr[] me = new SockAddr[1];
+        SockAddr[] peer = new SockAddr[1];
+        sys.getsockname(fd, me);
+        sys.getpeername(fd, peer);
+        return s.sockets.sockets("").stream()
+                .filter(k -> k.localAddress().equals(me[0]) && k.remoteAddress().equals(peer[0])).findFirst().orElseThrow();
+    }
+
+    @Test
+    void bytesArriveInOrderAndPeekLeavesThem() {
+        assertEquals(5, sys.send(client, text("hello"), 0));
+        assertEquals(-Errno.EAGAIN.number(), sys.recv(server, ByteBuffer.allocate(10), MSG_DONTWAIT), "not yet processed");
+        s.run();
+        assertEquals("hello", read(server, MSG_PEEK));
+        assertEquals("hello", read(server, 0));
+        assertEquals(-Errno.EAGAIN.number(), sys.recv(server, ByteBuffer.allocate(10), MSG_DONTWAIT));
+        assertEquals(6, sys.send(server, text(" world"), 0));
+        s.run();
+        PollFd[] p = { new PollFd(client, SocketCalls.POLLIN) };
+        assertEquals(1, sys.poll(p, 0));
+        assertEquals(" world", read(client, 0));
+    }
+
+    @Test
+    void aMegabyteEachWayArrivesIntact() {
+        Random r = new Random(14);
+        byte[] up = new byte[1 << 20];
+        byte[] down = new byte[1 << 20];
+        r.nextBytes(up);
+        r.nextBytes(down);
+        ByteBuffer upOut = ByteBuffer.wrap(up);
+        ByteBuffer downOut = ByteBuffer.wrap(down);
+        ByteArrayOutputStream upIn = new ByteArrayOutputStream();
+        ByteArrayOutputStream downIn = new ByteArrayOutputStream();
+        ByteBuffer buf = ByteBuffer.allocate(64 * 1024);
+        int idle = 0;
+        for (int round = 0; round < 100_000 && (upIn.size() < up.length || downIn.size() < down.length); round++) {
+            boolean moved = false;
+            if (upOut.hasRemaining()) {
+                moved |= sys.send(client, upOut, MSG_DONTWAIT) > 0;
+            }
+            if (downOut.hasRemaining()) {
+                moved |= sys.send(server, downOut, MSG_DONTWAIT) > 0;
+            }
+            assertTrue(sockOf(client).sendQueue() <= 16384, "the send queue stays within tcp_wmem's 16384");
+            s.run();
+            for (int[] pair : new int[][] { { server, 0 }, { client, 1 } }) {
+                buf.clear();
+                int n = sys.recv(pair[0], buf, MSG_DONTWAIT);
+                if (n > 0) {
+                    (pair[1] == 0 ? upIn : downIn).write(buf.array(), 0, n);
+                    moved = true;
+                }
+            }
+            if (!moved) {
+                s.advance(50); // delayed ACKs
+                assertTrue(++idle < 1000, "the transfer stalled");
+            }
+        }
+        assertArrayEquals(up, upIn.toByteArray());
+        assertArrayEquals(down, downIn.toByteArray());
+        assertEquals(0, s.count(TcpMib.Tcp.RetransSegs), "nothing lost on lo");
+        assertTrue(s.count(TcpMib.Ext.TCPOrigDataSent) >= 2 * (1 << 20) / 16384);
+    }
+
+    @Test
+    void halfCloseDeliversTheRestThenEndOfStream() {
+        Sock c = sockOf(client);
+        sys.send(client, text("last words"), 0);
+        assertEquals(0, sys.shutdown(client, SocketCalls.SHUT_WR));
+        assertEquals(-Errno.EPIPE.number(), sys.send(client, text("x"), 0), "nothing after SHUT_WR");
+        s.run();
+        assertEquals("FIN-WAIT-2", SsCommandAccess.stateName(sockOf(client)));
+        assertEquals("CLOSE-WAIT", SsCommandAccess.stateName(sockOf(server)));
+        assertEquals("last words", read(server, 0));
+        assertEquals(0, sys.recv(server, ByteBuffer.allocate(10), MSG_DONTWAIT), "end of stream after the FIN");
+        assertEquals(5, sys.send(server, text("reply"), 0), "the other direction still works");
+        s.run();
+        assertEquals("reply", read(client, 0));
+        assertEquals(0, sys.close(server));
+        s.run();
+        assertEquals(0, sys.recv(client, ByteBuffer.allocate(10), MSG_DONTWAIT));
+        assertEquals("TIME-WAIT", SsCommandAccess.stateName(c));
+        assertEquals(0, s.count(TcpMib.Tcp.CurrEstab));
+        assertEquals(0, s.count(TcpMib.Tcp.EstabResets));
+    }
+
+    @Test
+    void timeWaitEndsAfterTwoMsl() {
+        Sock c = sockOf(client);
+        sys.close(client);
+        s.run();
+        sys.close(server);
+        s.run();
+        assertEquals(Sock.TCP_TIME_WAIT, c.state(), () -> "the active closer waits: " + s.tcp.counters(s.ns));
+        s.advance(59_000);
+        assertEquals(Sock.TCP_TIME_WAIT, c.state());
+        s.advance(9_000); // 60 s, and the timer wheel's slack at that range (under 8/63 of it, as in Linux)
+        assertEquals(Sock.TCP_CLOSE, c.state(), "gone after 60 s");
+        assertEquals(1, s.count(TcpMib.Ext.TW));
+    }
+
+    @Test
+    void closeWithUnreadDataResetsThePeer() {
+        sys.send(client, text("unread"), 0);
+        s.run();
+        assertEquals(0, sys.close(server));
+        s.run();
+        assertEquals(1, s.count(TcpMib.Ext.TCPAbortOnClose));
+        assertEquals(-Errno.ECONNRESET.number(), sys.recv(client, ByteBuffer.allocate(10), MSG_DONTWAIT));
+        assertEquals(2, s.count(TcpMib.Tcp.EstabResets), "both ends left ESTABLISHED for CLOSE");
+    }
+
+    @Test
+    void lingerZeroClosesWithAReset() {
+        assertEquals(0, sys.setsockopt(client, SOL_SOCKET, SocketCalls.SO_LINGER, 1, 0));
+        long rsts = s.count(TcpMib.Tcp.OutRsts);
+        assertEquals(0, sys.close(client));
+        s.run();
+        assertEquals(rsts + 1, s.count(TcpMib.Tcp.OutRsts));
+        assertEquals(-Errno.ECONNRESET.number(), sys.recv(server, ByteBuffer.allocate(10), MSG_DONTWAIT));
+    }
+
+    @Test
+    void delayedAckGoesOutAfterFortyMilliseconds() {
+        for (int i = 0; i < 20; i++) { // past the quick ACKs of the start
+            sys.send(client, text("x"), 0);
+            s.run();
+            read(server, 0);
+        }
+        long delayed = s.count(TcpMib.Ext.DelayedACKs);
+        sys.send(client, text("y"), 0);
+        s.run();
+        assertEquals(delayed, s.count(TcpMib.Ext.DelayedACKs));
+        s.advance(50);
+        assertEquals(delayed + 1, s.count(TcpMib.Ext.DelayedACKs), "the delayed ACK timer sent it");
+    }
+
+    @Test
+    void segmentsForASocketTheUserHoldsWaitInTheBacklogUntilRelease() {
+        TcpSock srv = (TcpSock) sockOf(server);
+        srv.lockSock(); // the user is inside a call on the socket (lock_sock)
+        try {
+            sys.send(client, text("queued"), 0);
+            s.run();
+            assertEquals(0, srv.recvQueue(), "not processed while the user owns the socket");
+        } finally {
+            srv.releaseSock(); // release_sock processes the backlog
+        }
+        assertEquals("queued", read(server, 0));
+    }
+
+    @Test
+    void aFullBacklogDropsAndCountsTcpBacklogDrop() {
+        TcpSock srv = (TcpSock) sockOf(server);
+        ByteBuffer big = ByteBuffer.allocate(16384);
+        srv.lockSock();
+        try {
+            for (int i = 0; i < 40 && s.count(TcpMib.Ext.TCPBacklogDrop) == 0; i++) {
+                big.clear();
+                sys.send(client, big, MSG_DONTWAIT);
+                s.run();
+                s.advance(300); // the sender retransmits what the backlog refused
+            }
+            assertTrue(s.count(TcpMib.Ext.TCPBacklogDrop) > 0, "the backlog is bounded by rcvbuf + sndbuf");
+        } finally {
+            srv.releaseSock();
+        }
+        s.advance(2000);
+        assertTrue(srv.recvQueue() > 0, "what was kept is processed at release");
+    }
+}

@@ -1,0 +1,321 @@
+package org.modnet.tcp;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.modnet.socket.api.SocketCalls.AF_INET;
+import static org.modnet.socket.api.SocketCalls.MSG_DONTWAIT;
+import static org.modnet.socket.api.SocketCalls.SOCK_NONBLOCK;
+import static org.modnet.socket.api.SocketCalls.SOCK_STREAM;
+import static org.modnet.socket.api.SocketCalls.SOL_SOCKET;
+
+import java.io.ByteArrayOutputStream;
+import java.net.InetAddress;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.function.Predicate;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.modnet.api.inet.NudState;
+import org.modnet.api.net.DeviceSetup;
+import org.modnet.api.net.Errno;
+import org.modnet.api.net.IfAddress;
+import org.modnet.api.net.NetDevice;
+import org.modnet.api.net.NetNamespace;
+import org.modnet.api.net.TxResult;
+import org.modnet.api.skb.SkBuff;
+import org.modnet.socket.api.SockAddr;
+import org.modnet.socket.api.SocketCalls;
+
+/**
+ * Loss and the retransmission timer, on virtual time: two namespaces joined by a wire that drops the
+ * frames a test chooses (smoltcp's fault injector in spirit) and remembers when each TCP segment left.
+ */
+class TcpRetransmitTest {
+    private static final int A = 0x0a000001; // 10.0.0.1 in the initial namespace
+    private static final int B = 0x0a000002; // 10.0.0.2 in namespace "b"
+
+    /** A TCP segment as it left a namespace: when, its flags and sequence number, its payload length. */
+    record Seen(long ms, NetNamespace from, int flags, int seq, int len) {
+    }
+
+    private TcpStack s;
+    private SocketCalls a;
+    private SocketCalls b;
+    private NetDevice da;
+    private NetDevice db;
+    private final List<Seen> seen = new ArrayList<>();
+    private Predicate<Seen> drop = x -> false;
+    /** Rewrites a TCP segment on the wire: given the skb and its TCP header offset, true when it changed it. */
+    private java.util.function.BiPredicate<SkBuff, Integer> rewrite = (skb, th) -> false;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        s = new TcpStack();
+        NetNamespace nsb = s.stack.core().addNamespace("b");
+        da = s.ns.register(DeviceSetup.ether("eth0", "test"), (skb, d) -> wire(skb, d, db));
+        db = nsb.register(DeviceSetup.ether("eth0", "test"), (skb, d) -> wire(skb, d, da));
+        da.addAddress(new IfAddress(InetAddress.getByName("10.0.0.1"), 24, InetAddress.getByName("10.0.0.255"), "global", "eth0"));
+        db.addAddress(new IfAddress(InetAddress.getByName("10.0.0.2"), 24, InetAddress.getByName("10.0.0.255"), "global", "eth0"));
+        da.open();
+        db.open();
+        s.arp.add(da, B, db.address(), NudState.PERMANENT, false);
+        s.arp.add(db, A, da.address(), NudState.PERMANENT, false);
+        a = s.process();
+        b = s.sockets.process("test", "b");
+    }
+
+    @AfterEach
+    void tearDown() {
+        a.close();
+        b.close();
+        s.close();
+    }
+
+    private TxResult wire(SkBuff skb, NetDevice self, NetDevice peer) {
+        int ip = skb.data() + 14;
+        if (skb.getU16(skb.data() + 12) == 0x0800 && skb.getU8(ip + 9) == 6) {
+            int th = ip + (skb.getU8(ip) & 0xf) * 4;
+            int total = skb.getU16(ip + 2);
+            int hlen = (skb.getU8(th + 12) >>> 4) * 4;
+            Seen x = new Seen(s.clock.get() / 1_000_000L, self.namespace(), skb.getU8(th + 13), skb.getU32(th + 4),
+                    total - (th - ip) - hlen);
+            seen.add(x);
+            if (seen.size() > 100_000) {
+                throw new AssertionError("a segment storm: " + seen.subList(seen.size() - 12, seen.size()));
+            }
+            if (drop.test(x)) {
+                skb.free();
+                return TxResult.OK;
+            }
+            if (rewrite.test(skb, th)) {
+                int len = total - (th - ip);
+                skb.setU16(th + TcpHeader.CHECK, 0);
+                TcpHeader.setChecksum(skb, th, len, TcpAf.inetPseudoSum(skb.getU32(ip + 12), skb.getU32(ip + 16), len));
+            }
+        }
+        if (!peer.rxQueue(0).receive(skb)) {
+            skb.free();
+        }
+        return TxResult.OK;
+    }
+
+    /** A connection from a (client) to b (server): {client fd, accepted fd}. */
+    private int[] connect() {
+        int l = b.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        assertEquals(0, b.bind(l, new SockAddr(0, 8000)));
+        assertEquals(0, b.listen(l, 8));
+        int c = a.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        assertEquals(-Errno.EINPROGRESS.number(), a.connect(c, new SockAddr(B, 8000)));
+        s.run();
+        int sfd = b.accept(l, null, SOCK_NONBLOCK);
+        assertTrue(sfd >= 3, "accept: " + SocketCalls.strerror(sfd));
+        return new int[] { c, sfd };
+    }
+
+    private List<Seen> dataFrom(NetNamespace ns) {
+        return seen.stream().filter(x -> x.from() == ns && x.len() > 0).toList();
+    }
+
+    @Test
+    void aLostSegmentIsSentAgainWhenTheTimerFires() {
+        int[] fds = connect();
+        boolean[] once = { false };
+        drop = x -> x.from() == s.ns && x.len() > 0 && !once[0] && (once[0] = true);
+        byte[] msg = new byte[3000];
+        new Random(3).nextBytes(msg);
+        assertEquals(3000, a.send(fds[0], ByteBuffer.wrap(msg), 0));
+        s.run();
+        assertEquals(-Errno.EAGAIN.number(), b.recv(fds[1], ByteBuffer.allocate(4000), MSG_DONTWAIT), "a hole: nothing in order");
+        assertTrue(s.tcp.net(db.namespace()).mib.get(TcpMib.Ext.TCPOFOQueue) >= 1, () -> "the segment after the hole waits out of order: " + seen);
+        s.advance(150);
+        assertEquals(0, s.count(TcpMib.Tcp.RetransSegs), "not before tcp_rto_min");
+        s.advance(300);
+        assertEquals(1, s.count(TcpMib.Tcp.RetransSegs));
+        assertEquals(1, s.count(TcpMib.Ext.TCPTimeouts));
+        ByteArrayOutputStream got = new ByteArrayOutputStream();
+        ByteBuffer buf = ByteBuffer.allocate(4000);
+        int n = b.recv(fds[1], buf, MSG_DONTWAIT);
+        assertEquals(3000, n, "the retransmission filled the hole and the queued segment followed");
+        got.write(buf.array(), 0, n);
+        assertArrayEquals(msg, got.toByteArray());
+    }
+
+    @Test
+    void theTimerBacksOffExponentiallyAndGivesUpAfterTcpRetries2() {
+        int[] fds = connect();
+        drop = x -> x.from() == s.ns && x.len() > 0;
+        a.send(fds[0], ByteBuffer.wrap(new byte[100]), 0);
+        s.run();
+        s.advance(1_000_000, 100);
+        List<Seen> tries = dataFrom(s.ns);
+        assertEquals(16, tries.size(), "the first transmission and tcp_retries2 = 15 retransmissions");
+        long first = tries.get(1).ms() - tries.get(0).ms();
+        long second = tries.get(2).ms() - tries.get(1).ms();
+        long third = tries.get(3).ms() - tries.get(2).ms();
+        assertTrue(first >= 200 && first < 400, "RTO starts at tcp_rto_min over a fast path: " + first);
+        assertTrue(second >= 2 * first - 100 && second <= 2 * first + 100, "doubled: " + first + " then " + second);
+        assertTrue(third >= 2 * second - 100 && third <= 2 * second + 100, "doubled: " + second + " then " + third);
+        long last = tries.get(15).ms() - tries.get(14).ms();
+        assertTrue(last >= 120_000 && last < 140_000, "capped at TCP_RTO_MAX: " + last);
+        int[] err = new int[1];
+        a.getsockopt(fds[0], SOL_SOCKET, SocketCalls.SO_ERROR, err);
+        assertEquals(Errno.ETIMEDOUT.number(), err[0]);
+        assertEquals(1, s.count(TcpMib.Ext.TCPAbortOnTimeout));
+        assertEquals(15, s.count(TcpMib.Tcp.RetransSegs));
+    }
+
+    @Test
+    void aConnectThatHearsNothingTimesOutAfterTcpSynRetries() {
+        drop = x -> (x.flags() & 0x02) != 0; // every SYN
+        int c = a.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        assertEquals(-Errno.EINPROGRESS.number(), a.connect(c, new SockAddr(B, 8001)));
+        s.run();
+        s.advance(200_000, 100);
+        List<Seen> syns = seen.stream().filter(x -> (x.flags() & 0x02) != 0).toList();
+        assertEquals(7, syns.size(), "the SYN and tcp_syn_retries = 6 more");
+        long gap = syns.get(1).ms() - syns.get(0).ms();
+        assertTrue(gap >= 1000 && gap < 1200, "the initial RTO is 1 s: " + gap);
+        int[] err = new int[1];
+        a.getsockopt(c, SOL_SOCKET, SocketCalls.SO_ERROR, err);
+        assertEquals(Errno.ETIMEDOUT.number(), err[0]);
+        assertEquals(6, s.count(TcpMib.Ext.TCPSynRetrans));
+        assertEquals(1, s.count(TcpMib.Tcp.AttemptFails));
+    }
+
+    /** Moves {@code size} bytes each way at once; returns the virtual milliseconds it took. */
+    private long exchange(int[] fds, int size) {
+        Random r = new Random(size);
+        byte[] up = new byte[size];
+        byte[] down = new byte[size];
+        r.nextBytes(up);
+        r.nextBytes(down);
+        ByteBuffer upOut = ByteBuffer.wrap(up);
+        ByteBuffer downOut = ByteBuffer.wrap(down);
+        ByteArrayOutputStream upIn = new ByteArrayOutputStream();
+        ByteArrayOutputStream downIn = new ByteArrayOutputStream();
+        ByteBuffer buf = ByteBuffer.allocate(64 * 1024);
+        long start = s.clock.get();
+        for (int round = 0; round < 1_000_000 && (upIn.size() < size || downIn.size() < size); round++) {
+            boolean moved = false;
+            if (upOut.hasRemaining()) {
+                moved |= a.send(fds[0], upOut, MSG_DONTWAIT) > 0;
+            }
+            if (downOut.hasRemaining()) {
+                moved |= b.send(fds[1], downOut, MSG_DONTWAIT) > 0;
+            }
+            s.run();
+            buf.clear();
+            int n = b.recv(fds[1], buf, MSG_DONTWAIT);
+            if (n > 0) {
+                upIn.write(buf.array(), 0, n);
+                moved = true;
+            }
+            buf.clear();
+            n = a.recv(fds[0], buf, MSG_DONTWAIT);
+            if (n > 0) {
+                downIn.write(buf.array(), 0, n);
+                moved = true;
+            }
+            if (!moved) {
+                s.advance(10);
+            }
+        }
+        assertArrayEquals(up, upIn.toByteArray(), "a to b intact");
+        assertArrayEquals(down, downIn.toByteArray(), "b to a intact");
+        return (s.clock.get() - start) / 1_000_000L;
+    }
+
+    @Test
+    void aMegabyteEachWayBetweenNamespacesArrivesIntact() {
+        int[] fds = connect();
+        exchange(fds, 1 << 20);
+        assertEquals(0, s.count(TcpMib.Tcp.RetransSegs), "nothing lost, nothing sent twice");
+        assertTrue(s.count(TcpMib.Tcp.OutSegs) > (1 << 20) / 1448, "segments of at most the MSS (1448 with timestamps)");
+    }
+
+    @Test
+    void aMegabyteEachWaySurvivesRandomLoss() {
+        int[] fds = connect();
+        Random loss = new Random(17);
+        drop = x -> x.len() > 0 && loss.nextInt(100) < 2;
+        exchange(fds, 1 << 20);
+        assertTrue(s.count(TcpMib.Tcp.RetransSegs) > 0, "losses were repaired by retransmission");
+        assertTrue(s.tcp.net(db.namespace()).mib.get(TcpMib.Ext.TCPOFOQueue) > 0, "segments after a hole waited out of order");
+    }
+
+    @Test
+    void aLostHandshakeAckIsRepairedByTheSynAckAgain() {
+        int l = b.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        assertEquals(0, b.bind(l, new SockAddr(0, 8002)));
+        assertEquals(0, b.listen(l, 8));
+        boolean[] once = { false };
+        drop = x -> x.from() == s.ns && x.flags() == 0x10 && !once[0] && (once[0] = true); // the handshake's ACK
+        int c = a.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        assertEquals(-Errno.EINPROGRESS.number(), a.connect(c, new SockAddr(B, 8002)));
+        s.run();
+        assertEquals(-Errno.EAGAIN.number(), b.accept(l, null, 0), "the server is still in SYN-RECV");
+        s.advance(1300); // TCP_TIMEOUT_INIT: the SYN-ACK again, which the client acknowledges
+        assertEquals(1, s.tcp.net(db.namespace()).mib.get(TcpMib.Ext.TCPSynRetrans));
+        assertTrue(b.accept(l, null, 0) >= 3, "the handshake completed");
+    }
+
+    @Test
+    void aClosedWindowIsProbedAndReopens() {
+        int[] fds = connect();
+        byte[] data = new byte[300_000];
+        new Random(5).nextBytes(data);
+        ByteBuffer out = ByteBuffer.wrap(data);
+        for (int i = 0; i < 100 && out.hasRemaining(); i++) {
+            a.send(fds[0], out, MSG_DONTWAIT);
+            s.advance(50);
+        }
+        assertTrue(out.hasRemaining(), "the reader does not read: the window closes and the sender stops");
+        s.advance(3000);
+        assertTrue(s.count(TcpMib.Ext.TCPWinProbe) > 0, "a zero window is probed");
+        ByteArrayOutputStream got = new ByteArrayOutputStream();
+        ByteBuffer buf = ByteBuffer.allocate(65536);
+        for (int i = 0; i < 10_000 && got.size() < data.length; i++) {
+            if (out.hasRemaining()) {
+                a.send(fds[0], out, MSG_DONTWAIT);
+            }
+            s.run();
+            buf.clear();
+            int n = b.recv(fds[1], buf, MSG_DONTWAIT);
+            if (n > 0) {
+                got.write(buf.array(), 0, n);
+            } else {
+                s.advance(10);
+            }
+        }
+        assertArrayEquals(data, got.toByteArray(), "reading reopened the window and everything came");
+    }
+
+    @Test
+    void aResetInTheWindowButNotAtRcvNxtGetsAChallengeAck() {
+        int[] fds = connect();
+        int[] mode = { 1 }; // 1: the next pure ACK from b becomes a RST one past rcv_nxt; 2: a RST exactly at it
+        rewrite = (skb, th) -> {
+            if (mode[0] == 0 || skb.getU8(th + TcpHeader.FLAGS) != TcpHeader.ACK) {
+                return false;
+            }
+            skb.setU8(th + TcpHeader.FLAGS, TcpHeader.RST | TcpHeader.ACK);
+            skb.setU32(th + TcpHeader.SEQ, skb.getU32(th + TcpHeader.SEQ) + (mode[0] == 1 ? 1 : 0));
+            mode[0] = 0;
+            return true;
+        };
+        a.send(fds[0], ByteBuffer.wrap(new byte[10]), 0);
+        s.run();
+        assertEquals(1, s.count(TcpMib.Ext.TCPChallengeACK), "RFC 5961 3.2: not exactly rcv_nxt is challenged");
+        assertEquals(10, b.recv(fds[1], ByteBuffer.allocate(100), MSG_DONTWAIT), "the connection lives on");
+        mode[0] = 2;
+        a.send(fds[0], ByteBuffer.wrap(new byte[10]), 0);
+        s.run();
+        assertEquals(-Errno.ECONNRESET.number(), a.recv(fds[0], ByteBuffer.allocate(100), MSG_DONTWAIT), "exactly at rcv_nxt resets");
+        assertEquals(1, s.count(TcpMib.Tcp.EstabResets));
+    }
+}
