@@ -392,7 +392,7 @@ public class UdpIT {
         assertNotNull(udp);
         udp.stop();
         assertEquals("the socket went with its protocol", -Errno.EBADF.number(), app.recv(fd, ByteBuffer.allocate(10), SocketCalls.MSG_DONTWAIT));
-        assertEquals(-Errno.EAFNOSUPPORT.number(), app.socket(SocketCalls.AF_INET, SocketCalls.SOCK_DGRAM, 0));
+        assertEquals(-Errno.ESOCKTNOSUPPORT.number(), app.socket(SocketCalls.AF_INET, SocketCalls.SOCK_DGRAM, 0));
         assertThat(ModnetRuntime.run(processor, "ns2", "ss -u -a -n"), org.hamcrest.CoreMatchers.not(containsString(":5000")));
         app.close();
         udp.start();

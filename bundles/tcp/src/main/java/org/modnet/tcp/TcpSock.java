@@ -369,7 +369,7 @@ final class TcpSock extends Sock {
                 if (nanos == 0) {
                     throw SockException.of(Errno.EAGAIN);
                 }
-                await(nanos < 0 ? -1 : deadline - System.nanoTime());
+                await(nanos < 0 ? -1 : Math.max(0, deadline - System.nanoTime()));
             }
         } finally {
             releaseSock();
@@ -488,7 +488,7 @@ final class TcpSock extends Sock {
         long deadline = System.nanoTime() + nanos;
         while (state == TCP_SYN_SENT) {
             try {
-                await(nanos < 0 ? -1 : deadline - System.nanoTime());
+                await(nanos < 0 ? -1 : Math.max(0, deadline - System.nanoTime()));
             } catch (SockException e) {
                 throw e.errno() == Errno.EAGAIN ? SockException.of(Errno.EINPROGRESS) : e;
             }
@@ -1156,7 +1156,7 @@ final class TcpSock extends Sock {
                     if (nanos == 0) {
                         throw SockException.of(Errno.EAGAIN);
                     }
-                    await(nanos < 0 ? -1 : deadline - System.nanoTime());
+                    await(nanos < 0 ? -1 : Math.max(0, deadline - System.nanoTime()));
                     continue;
                 }
                 if (state != TCP_ESTABLISHED && state != TCP_CLOSE_WAIT) {
@@ -1170,7 +1170,7 @@ final class TcpSock extends Sock {
                         }
                         throw SockException.of(Errno.EAGAIN);
                     }
-                    await(nanos < 0 ? -1 : deadline - System.nanoTime());
+                    await(nanos < 0 ? -1 : Math.max(0, deadline - System.nanoTime()));
                     continue;
                 }
                 int n = Math.min(room, buf.remaining());
@@ -1241,7 +1241,7 @@ final class TcpSock extends Sock {
                 if (nanos == 0) {
                     throw SockException.of(Errno.EAGAIN);
                 }
-                await(nanos < 0 ? -1 : deadline - System.nanoTime());
+                await(nanos < 0 ? -1 : Math.max(0, deadline - System.nanoTime()));
             }
         } finally {
             releaseSock();
