@@ -1772,10 +1772,7 @@ final class TcpSock extends Sock {
                         return;
                     }
                     if (userTimeoutMs != 0 ? userTimedOut() : retransmits >= net.retries2.get()) {
-                        net.mib.inc(c, TcpMib.Ext.TCPAbortOnTimeout);
-                        reportError(Errno.ETIMEDOUT);
-                        sendActiveReset(c);
-                        done(c);
+                        writeErr(c); // tcp_write_timeout: no reset, the peer is unreachable anyway
                         return;
                     }
                     retransmits++;
