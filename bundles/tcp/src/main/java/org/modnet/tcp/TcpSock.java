@@ -1861,7 +1861,7 @@ final class TcpSock extends Sock {
     static final int PAWS_WINDOW = 1;
 
     /**
-     * {@code do_tcp_setsockopt}: TCP_NODELAY and TCP_CORK (clearing either pushes what waits),
+     * {@code do_tcp_setsockopt}: TCP_NODELAY and TCP_CORK (setting the one or clearing the other pushes what waits),
      * TCP_MAXSEG (88..32767, or 0 to forget it), TCP_KEEPIDLE/TCP_KEEPINTVL (1..32767 s), TCP_KEEPCNT
      * (1..127), TCP_USER_TIMEOUT (ms, not negative). EINVAL for a value out of range, ENOPROTOOPT for an
      * option TCP does not have.
