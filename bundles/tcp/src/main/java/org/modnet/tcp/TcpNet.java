@@ -48,6 +48,10 @@ final class TcpNet {
     final IntSysctl abortOnOverflow;
     final IntSysctl invalidRatelimit;
     final IntVectorSysctl wmem;
+    final IntSysctl dsack;
+    final IntSysctl keepaliveTime;
+    final IntSysctl keepaliveIntvl;
+    final IntSysctl keepaliveProbes;
     final IntVectorSysctl rmem;
 
     private final AtomicReferenceArray<TcpSock[]> ehash = new AtomicReferenceArray<>(EHASH_SLOTS);
@@ -76,6 +80,10 @@ final class TcpNet {
         invalidRatelimit = s.registerInt("net.ipv4.tcp_invalid_ratelimit", 500, 0, Integer.MAX_VALUE);
         wmem = s.registerInts("net.ipv4.tcp_wmem", new int[] { 4096, 16384, 4194304 }, 1, Integer.MAX_VALUE, true);
         rmem = s.registerInts("net.ipv4.tcp_rmem", new int[] { 4096, 131072, 6291456 }, 1, Integer.MAX_VALUE, true);
+        dsack = s.registerInt("net.ipv4.tcp_dsack", 1, 0, 1);
+        keepaliveTime = s.registerInt("net.ipv4.tcp_keepalive_time", 7200, 1, Integer.MAX_VALUE);
+        keepaliveIntvl = s.registerInt("net.ipv4.tcp_keepalive_intvl", 75, 1, Integer.MAX_VALUE);
+        keepaliveProbes = s.registerInt("net.ipv4.tcp_keepalive_probes", 9, 0, 255);
         for (int i = 0; i < EHASH_SLOTS; i++) {
             ehash.set(i, NONE);
         }

@@ -192,6 +192,7 @@ class TcpDataTest {
 
     @Test
     void delayedAckGoesOutAfterFortyMilliseconds() {
+        assertEquals(0, sys.setsockopt(client, SocketCalls.IPPROTO_TCP, SocketCalls.TCP_NODELAY, 1)); // Nagle would hold each "x"
         for (int i = 0; i < 20; i++) { // past the quick ACKs of the start
             sys.send(client, text("x"), 0);
             s.run();
