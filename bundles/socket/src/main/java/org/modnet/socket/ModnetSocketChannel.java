@@ -162,6 +162,7 @@ final class ModnetSocketChannel extends SocketChannel implements ModnetChannel {
                         close();
                         throw new ClosedByInterruptException();
                     }
+                    done = true; // the call ended; the close below is ours, not an asynchronous one
                     close();
                     throw connectException(e.errno() == Errno.EINPROGRESS ? Errno.ETIMEDOUT : e.errno());
                 }
@@ -196,6 +197,7 @@ final class ModnetSocketChannel extends SocketChannel implements ModnetChannel {
                     if (st != Sock.TCP_SYN_SENT) {
                         int err = sock.takeError();
                         if (err != 0 || st == Sock.TCP_CLOSE) {
+                            done = true;
                             close();
                             throw connectException(err != 0 ? Errno.of(err) : Errno.ECONNREFUSED);
                         }
