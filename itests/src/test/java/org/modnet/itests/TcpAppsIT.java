@@ -51,6 +51,9 @@ import org.osgi.framework.BundleContext;
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerMethod.class)
 public class TcpAppsIT {
+    /** A thread per task: the tasks block, and must not wait for a pool's free thread. */
+    static final java.util.concurrent.Executor THREADS = r -> Thread.ofPlatform().daemon().start(r);
+
     @Inject
     private BundleContext context;
 
@@ -160,7 +163,7 @@ public class TcpAppsIT {
                 } catch (IOException e) {
                     throw new java.io.UncheckedIOException(e);
                 }
-            });
+            }, THREADS);
             ByteArrayOutputStream got = new ByteArrayOutputStream();
             ByteBuffer in = ByteBuffer.allocate(16384);
             while (c.read(in) >= 0) {
@@ -185,7 +188,8 @@ public class TcpAppsIT {
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException(e);
             }
-        });
+        }, THREADS);
+        long echoed;
         try {
             assertThat(ModnetRuntime.run(processor, "ns2", "ss -t -l -n"), containsString("0.0.0.0:7000"));
             List<CompletableFuture<byte[]>> clients = new ArrayList<>();
@@ -200,17 +204,25 @@ public class TcpAppsIT {
                     } catch (Exception e) {
                         throw new RuntimeException(e);
                     }
-                }));
+                }, THREADS));
             }
             for (int i = 0; i < clients.size(); i++) {
-                assertArrayEquals("client " + i, sent.get(i), clients.get(i).get(60, TimeUnit.SECONDS));
+                byte[] got;
+                try {
+                    got = clients.get(i).get(60, TimeUnit.SECONDS);
+                } catch (java.util.concurrent.TimeoutException e) {
+                    throw new AssertionError("client " + i + " got no echo in 60 s; ns1:\n"
+                            + ModnetRuntime.run(processor, "ns1", "ss -t -a -n") + "ns2:\n" + ModnetRuntime.run(processor, "ns2", "ss -t -a -n")
+                            + "server: " + serving);
+                }
+                assertArrayEquals("client " + i, sent.get(i), got);
             }
         } finally {
             stop.set(true);
-            long echoed = serving.get(10, TimeUnit.SECONDS);
-            assertEquals(1_000_000, echoed);
+            echoed = serving.get(10, TimeUnit.SECONDS);
             server.close();
         }
+        assertEquals(1_000_000, echoed);
         try (SocketChannel refused = p1.openSocketChannel()) {
             java.net.ConnectException e = org.junit.Assert.assertThrows(java.net.ConnectException.class,
                     () -> refused.connect(new InetSocketAddress("10.0.0.2", 7001)));
@@ -247,7 +259,7 @@ public class TcpAppsIT {
                 } catch (Exception e) {
                     return e.toString();
                 }
-            });
+            }, THREADS);
             awaitListener("ns2", 5000);
             long t0 = System.nanoTime();
             String client = ModnetRuntime.runCapturing(processor, "ns1", "nc -N 10.0.0.2 5000 < " + in);
@@ -275,7 +287,7 @@ public class TcpAppsIT {
             } catch (Exception e) {
                 return e.toString();
             }
-        });
+        }, THREADS);
         awaitListener("ns2", 5998);
         String open = ModnetRuntime.runCapturing(processor, "ns1", "nc -z -v 10.0.0.2 5998");
         assertThat(open, containsString("Connection to 10.0.0.2 5998 port [tcp/*] succeeded!"));

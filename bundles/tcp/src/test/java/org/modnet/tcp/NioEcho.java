@@ -17,6 +17,9 @@ import java.util.Iterator;
  * {@code SelectorProvider.provider()} runs them on the host's sockets unchanged).
  */
 final class NioEcho {
+    /** A thread per task: the tasks block, and must not wait for a pool's free thread. */
+    static final java.util.concurrent.Executor THREADS = r -> Thread.ofPlatform().daemon().start(r);
+
     private NioEcho() {
     }
 
@@ -125,7 +128,7 @@ final class NioEcho {
                 } catch (IOException e) {
                     throw new java.io.UncheckedIOException(e);
                 }
-            });
+            }, THREADS);
             java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
             ByteBuffer in = ByteBuffer.allocate(8192);
             while (c.read(in) >= 0) {

@@ -37,6 +37,9 @@ import org.modnet.core.StandaloneCore;
 
 /** Java's SocketChannel and ServerSocketChannel from modnet's provider, over modnet's TCP on lo. */
 class TcpSocketChannelTest {
+    /** A thread per task: the tasks block, and must not wait for a pool's free thread. */
+    static final java.util.concurrent.Executor THREADS = r -> Thread.ofPlatform().daemon().start(r);
+
     private final TcpStack s = new TcpStack(StandaloneCore.threaded(1, 8192));
     private final SelectorProvider provider = s.sockets.provider("");
 
@@ -70,7 +73,7 @@ class TcpSocketChannelTest {
                     } catch (Exception e) {
                         throw new RuntimeException(e);
                     }
-                }));
+                }, THREADS));
             }
             for (int i = 0; i < clients.size(); i++) {
                 assertTrue(clients.get(i).get(60, TimeUnit.SECONDS), "client " + i + " got its bytes back");
@@ -188,7 +191,7 @@ class TcpSocketChannelTest {
                 } catch (Exception e) {
                     return e.toString();
                 }
-            });
+            }, THREADS);
             try (SocketChannel c = provider.openSocketChannel()) {
                 Socket sock = c.socket();
                 sock.connect(new InetSocketAddress("127.0.0.1", 7070), 5000);
