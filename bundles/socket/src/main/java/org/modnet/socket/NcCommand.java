@@ -50,6 +50,7 @@ final class NcCommand {
     private String source;
     private int sourcePort;
     private boolean shutdownOnEof;
+    private boolean noStdin;
     private double idle = -1;
     private double quit = -1;
     private int recvLimit = -1;
@@ -62,7 +63,7 @@ final class NcCommand {
     }
 
     static String usage() {
-        return "usage: nc [-46klNnuvz] [-p source_port] [-q seconds] [-s source] [-W recvlimit] [-w timeout]\n"
+        return "usage: nc [-46dklNnuvz] [-p source_port] [-q seconds] [-s source] [-W recvlimit] [-w timeout]\n"
                 + "\t  [destination] [port]";
     }
 
@@ -85,8 +86,9 @@ final class NcCommand {
                     case 'z' -> scan = true;
                     case 't' -> udp = false;
                     case 'N' -> shutdownOnEof = true;
-                    case 'n', '4', 'd' -> {
-                        // numeric only; IPv4 only; -d: standard input is not read by the UDP listener anyway
+                    case 'd' -> noStdin = true;
+                    case 'n', '4' -> {
+                        // numeric only; IPv4 only
                     }
                     case 's', 'p', 'w', 'q', 'W' -> {
                         String v = k + 1 < a.length() ? a.substring(k + 1) : i + 1 < args.size() ? args.get(++i) : null;
@@ -375,7 +377,7 @@ final class NcCommand {
 
     /** The TCP side, on the options parsed here. */
     private NcTcp tcp() {
-        return new NcTcp(sys, in, out, err, new NcTcp.Options(listen, keep, verbose, shutdownOnEof, source, sourcePort, idle, quit));
+        return new NcTcp(sys, in, out, err, new NcTcp.Options(listen, keep, verbose, shutdownOnEof, noStdin, source, sourcePort, idle, quit));
     }
 
     // --- scan ---

@@ -24,14 +24,14 @@ import org.modnet.socket.api.SocketCalls;
  * standard input has ended ({@code -q 0} at once), or after {@code -w SECS} without traffic (a client
  * only, as "has no effect on the -l option" says). {@code -N} sends our FIN ({@code shutdown(SHUT_WR)})
  * once standard input has ended, so a listener writing to a file sees the end of it. A listener takes
- * one connection, or one after another with {@code -k}. Connect failures print only with {@code -v},
+ * one connection, or one after another with {@code -k}. {@code -d} does not read standard input. Connect failures print only with {@code -v},
  * in OpenBSD's words, and the exit status is 1.
  */
 final class NcTcp {
     private static final int BUFFER = 65536;
 
     /** What the command line said. {@code idle} and {@code quit} are seconds, negative when not given. */
-    record Options(boolean listen, boolean keep, boolean verbose, boolean shutdownOnEof, String source,
+    record Options(boolean listen, boolean keep, boolean verbose, boolean shutdownOnEof, boolean noStdin, String source,
             int sourcePort, double idle, double quit) {
     }
 
@@ -193,6 +193,10 @@ final class NcTcp {
      * buffer paces it); the end of input is noted for {@code -N} and {@code -q}.
      */
     private void startPump() {
+        if (o.noStdin()) {
+            inputEnded.set(System.nanoTime()); // -d: as if the input had ended at once
+            return;
+        }
         pump = Thread.ofVirtual().name("nc-stdin").start(() -> {
             byte[] b = new byte[BUFFER];
             try {

@@ -171,6 +171,40 @@ class NcTcpTest {
         assertEquals("nc: connect to 127.0.0.1 port 9 (tcp) failed: Connection refused\n", v.err());
     }
 
+    /** Standard input that never ends and never has anything: a terminal nobody types on. */
+    private static InputStream silentTerminal() {
+        return new InputStream() {
+            @Override
+            public int read() throws java.io.IOException {
+                try {
+                    Thread.sleep(Long.MAX_VALUE);
+                } catch (InterruptedException e) {
+                    throw new java.io.InterruptedIOException();
+                }
+                return -1;
+            }
+        };
+    }
+
+    @Test
+    void withWAnIdleClientGivesUpAfterThoseSeconds() throws Exception {
+        CompletableFuture<Run> server = listener("-l", "5007");
+        long t0 = System.nanoTime();
+        Run c = nc(silentTerminal(), "-w", "1", "127.0.0.1", "5007");
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        assertEquals(0, c.status());
+        assertTrue(ms >= 950 && ms < 5000, "idle for " + ms + " ms");
+        assertEquals(0, server.get(10, TimeUnit.SECONDS).status(), "the listener saw the close and ended");
+    }
+
+    @Test
+    void withDNcDoesNotReadItsInputAndNShutsAtOnce() throws Exception {
+        CompletableFuture<Run> server = listener("-l", "5008");
+        Run c = nc(silentTerminal(), "-d", "-N", "127.0.0.1", "5008");
+        assertEquals(0, c.status());
+        assertEquals("", server.get(10, TimeUnit.SECONDS).text());
+    }
+
     @Test
     void aPortInUseIsRefusedAsOpenBsdSaysIt() throws Exception {
         CompletableFuture<Run> server = listener("-l", "5006");
