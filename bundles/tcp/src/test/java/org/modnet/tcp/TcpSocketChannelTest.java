@@ -208,4 +208,108 @@ class TcpSocketChannelTest {
             }
         }
     }
+
+    @Test
+    void aSelectorWithoutTimeoutWakesForAcceptConnectAndRead() throws Exception {
+        try (Selector sel = provider.openSelector(); ServerSocketChannel server = provider.openServerSocketChannel();
+                SocketChannel c = provider.openSocketChannel()) {
+            server.bind(new InetSocketAddress("127.0.0.1", 7100));
+            server.configureBlocking(false);
+            SelectionKey acceptKey = server.register(sel, SelectionKey.OP_ACCEPT);
+            c.configureBlocking(false);
+            CompletableFuture<Integer> selecting = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return sel.select(); // no timeout: only a wake from the socket ends it
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }, THREADS);
+            Thread.sleep(50);
+            assertFalse(selecting.isDone());
+            assertFalse(c.connect(new InetSocketAddress("127.0.0.1", 7100)), "non-blocking: under way");
+            assertEquals(1, selecting.get(2, TimeUnit.SECONDS));
+            assertTrue(acceptKey.isAcceptable());
+            sel.selectedKeys().clear();
+            SocketChannel a = server.accept();
+            assertTrue(a != null);
+            SelectionKey connectKey = c.register(sel, SelectionKey.OP_CONNECT);
+            assertEquals(1, sel.select(2000));
+            assertTrue(connectKey.isConnectable());
+            assertTrue(c.finishConnect());
+            assertFalse(c.isConnectionPending());
+            sel.selectedKeys().clear();
+            connectKey.interestOps(SelectionKey.OP_READ);
+            selecting = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return sel.select();
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }, THREADS);
+            Thread.sleep(50);
+            assertFalse(selecting.isDone(), "nothing to read yet");
+            a.write(ByteBuffer.wrap("data".getBytes()));
+            assertEquals(1, selecting.get(2, TimeUnit.SECONDS));
+            assertTrue(connectKey.isReadable());
+            ByteBuffer got = ByteBuffer.allocate(16);
+            assertEquals(4, c.read(got));
+            a.close();
+        }
+    }
+
+    @Test
+    void anInterruptClosesABlockedReadAndACloseEndsAnother() throws Exception {
+        try (ServerSocketChannel server = provider.openServerSocketChannel()) {
+            server.bind(new InetSocketAddress("127.0.0.1", 7200));
+            SocketChannel c1 = provider.openSocketChannel();
+            c1.connect(new InetSocketAddress("127.0.0.1", 7200));
+            SocketChannel c2 = provider.openSocketChannel();
+            c2.connect(new InetSocketAddress("127.0.0.1", 7200));
+            CompletableFuture<Throwable> r1 = blockedRead(c1);
+            CompletableFuture<Throwable> r2 = blockedRead(c2);
+            Thread.sleep(100);
+            assertFalse(r1.isDone() || r2.isDone(), "both reads wait for data");
+            readers.get(0).interrupt();
+            c2.close();
+            assertTrue(r1.get(2, TimeUnit.SECONDS) instanceof java.nio.channels.ClosedByInterruptException, String.valueOf(r1.get()));
+            assertFalse(c1.isOpen());
+            assertTrue(r2.get(2, TimeUnit.SECONDS) instanceof java.nio.channels.AsynchronousCloseException, String.valueOf(r2.get()));
+        }
+    }
+
+    private final List<Thread> readers = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    private CompletableFuture<Throwable> blockedRead(SocketChannel c) {
+        CompletableFuture<Throwable> f = new CompletableFuture<>();
+        readers.add(Thread.ofPlatform().daemon().start(() -> {
+            try {
+                c.read(ByteBuffer.allocate(10));
+                f.complete(null);
+            } catch (Throwable t) {
+                f.complete(t);
+            }
+        }));
+        return f;
+    }
+
+    @Test
+    void theAdaptorsTimeoutsAreJavasSocketTimeouts() throws Exception {
+        try (ServerSocketChannel server = provider.openServerSocketChannel()) {
+            ServerSocket ss = server.socket();
+            ss.bind(new InetSocketAddress("127.0.0.1", 7300));
+            ss.setSoTimeout(100);
+            java.net.SocketTimeoutException accept = assertThrows(java.net.SocketTimeoutException.class, ss::accept);
+            assertEquals("Accept timed out", accept.getMessage());
+            try (SocketChannel c = provider.openSocketChannel()) {
+                c.socket().connect(new InetSocketAddress("127.0.0.1", 7300), 2000);
+                Socket a = ss.accept();
+                a.setSoTimeout(100);
+                java.net.SocketTimeoutException read = assertThrows(java.net.SocketTimeoutException.class, () -> a.getInputStream().read());
+                assertEquals("Read timed out", read.getMessage());
+                c.configureBlocking(false);
+                assertThrows(java.nio.channels.IllegalBlockingModeException.class, () -> c.socket().getInputStream().read());
+                a.close();
+            }
+        }
+    }
 }
