@@ -191,6 +191,7 @@ final class ModnetStreamSockets {
                 s.setOption(SocketCalls.SOL_SOCKET, SocketCalls.SO_RCVTIMEO,
                         new int[] { timeoutMillis / 1000, timeoutMillis % 1000 * 1000 });
                 Sock accepted = s.accept(false);
+                layer.accepted(s, accepted); // ss lists it, as an accept(2) through a process does
                 child.sock = accepted;
                 SockAddr peer = accepted.remoteAddress();
                 child.address = peer.toInetSocketAddress().getAddress();
