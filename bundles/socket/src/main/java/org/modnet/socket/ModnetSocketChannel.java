@@ -45,8 +45,6 @@ import org.modnet.socket.api.SocketCalls;
  * {@link NoConnectionPendingException} and {@link ClosedChannelException} where the JDK does.
  */
 final class ModnetSocketChannel extends SocketChannel implements ModnetChannel {
-    /** {@code TCP_NODELAY} at {@code IPPROTO_TCP}, as {@code <netinet/tcp.h>} numbers it. */
-    static final int TCP_NODELAY = 1;
 
     private static final Set<SocketOption<?>> OPTIONS = Set.of(StandardSocketOptions.SO_RCVBUF,
             StandardSocketOptions.SO_SNDBUF, StandardSocketOptions.SO_REUSEADDR, StandardSocketOptions.SO_REUSEPORT,
@@ -63,8 +61,6 @@ final class ModnetSocketChannel extends SocketChannel implements ModnetChannel {
     private volatile boolean pending; // guarded by stateLock for writes
     private volatile boolean inputClosed;
     private volatile boolean outputClosed;
-    /** TCP_NODELAY as set, for a TCP that has no such option yet (it sends at once anyway). */
-    private volatile boolean noDelay;
     private ModnetSocketAdaptor adaptor; // guarded by stateLock
 
     ModnetSocketChannel(ModnetSelectorProvider provider, Sock sock, boolean connected) {
@@ -485,14 +481,7 @@ final class ModnetSocketChannel extends SocketChannel implements ModnetChannel {
             ensureOpen();
             try {
                 if (name == StandardSocketOptions.TCP_NODELAY) {
-                    try {
-                        sock.setOption(SocketCalls.IPPROTO_TCP, TCP_NODELAY, new int[] { (Boolean) value ? 1 : 0 });
-                    } catch (SockException e) {
-                        if (e.errno() != Errno.ENOPROTOOPT) {
-                            throw e;
-                        }
-                    }
-                    noDelay = (Boolean) value;
+                    sock.setOption(SocketCalls.IPPROTO_TCP, SocketCalls.TCP_NODELAY, new int[] { (Boolean) value ? 1 : 0 });
                 } else if (name == StandardSocketOptions.SO_LINGER) {
                     int secs = (Integer) value;
                     sock.setOption(SocketCalls.SOL_SOCKET, SocketCalls.SO_LINGER, secs < 0 ? new int[] { 0, 0 } : new int[] { 1, Math.min(secs, 65535) });
@@ -543,15 +532,8 @@ final class ModnetSocketChannel extends SocketChannel implements ModnetChannel {
             int[] v = new int[2];
             try {
                 if (name == StandardSocketOptions.TCP_NODELAY) {
-                    try {
-                        sock.getOption(SocketCalls.IPPROTO_TCP, TCP_NODELAY, v);
-                        return (T) Boolean.valueOf(v[0] != 0);
-                    } catch (SockException e) {
-                        if (e.errno() != Errno.ENOPROTOOPT) {
-                            throw e;
-                        }
-                        return (T) Boolean.valueOf(noDelay);
-                    }
+                    sock.getOption(SocketCalls.IPPROTO_TCP, SocketCalls.TCP_NODELAY, v);
+                    return (T) Boolean.valueOf(v[0] != 0);
                 }
                 if (name == StandardSocketOptions.SO_LINGER) {
                     sock.getOption(SocketCalls.SOL_SOCKET, SocketCalls.SO_LINGER, v);
