@@ -126,7 +126,21 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         skb.setTransportHeader(skb.data());
         TcpSock sk = net.lookupEstablished(saddr, sport, daddr, dport);
         if (sk == null) {
+            TcpTimewaitSock tw = net.deathRow.lookup(saddr, sport, daddr, dport);
+            if (tw != null && !net.deathRow.receive(tw, skb, cpu)) {
+                skb.free(); // answered by the TIME-WAIT sock (tcp_timewait_state_process)
+                return;
+            }
             sk = net.lookupListener(daddr, dport);
+            if (tw != null) { // a newer SYN recycled the TIME-WAIT: the listener takes it with the ISN left
+                if (sk != null) {
+                    sk.deliver(skb, cpu);
+                } else {
+                    skb.free();
+                }
+                net.deathRow.clearIsn(cpu);
+                return;
+            }
         }
         if (sk != null) {
             sk.deliver(skb, cpu);
