@@ -269,6 +269,53 @@ final class TcpTimewaitSock {
         return reuse != 0 && tsRecentStamp != 0 && nowMs() / 1000 > tsRecentStamp;
     }
 
+    /** What {@code ss} shows of this sock: a socket in TIME-WAIT (or FIN-WAIT-2) with empty queues, made on demand. */
+    org.modnet.socket.api.Sock view() {
+        return new View(this);
+    }
+
+    /** A read-only socket for {@code ss}: every call on it is EBADF, as on a descriptor that is gone. */
+    private static final class View extends org.modnet.socket.api.Sock {
+        View(TcpTimewaitSock tw) {
+            super(tw.net.ns, org.modnet.socket.api.SocketCalls.SOCK_STREAM, org.modnet.socket.api.SocketCalls.IPPROTO_TCP, null);
+            state = tw.substate;
+            localAddress = tw.laddr;
+            localPort = tw.lport;
+            remoteAddress = tw.raddr;
+            remotePort = tw.rport;
+        }
+
+        @Override
+        public void bind(org.modnet.socket.api.SockAddr addr) throws org.modnet.socket.api.SockException {
+            throw org.modnet.socket.api.SockException.of(org.modnet.api.net.Errno.EBADF);
+        }
+
+        @Override
+        public void connect(org.modnet.socket.api.SockAddr addr) throws org.modnet.socket.api.SockException {
+            throw org.modnet.socket.api.SockException.of(org.modnet.api.net.Errno.EBADF);
+        }
+
+        @Override
+        public int sendmsg(java.nio.ByteBuffer[] iov, org.modnet.socket.api.SockAddr to, int flags)
+                throws org.modnet.socket.api.SockException {
+            throw org.modnet.socket.api.SockException.of(org.modnet.api.net.Errno.EBADF);
+        }
+
+        @Override
+        protected org.modnet.socket.api.SockAddr source(SkBuff skb) {
+            return null;
+        }
+
+        @Override
+        protected void release() {
+        }
+
+        @Override
+        public String netid() {
+            return "tcp";
+        }
+    }
+
     /**
      * A namespace's TIME-WAIT socks ({@code inet_timewait_death_row}): looked up by 4-tuple after the
      * established hash, counted against {@code net.ipv4.tcp_max_tw_buckets}, and by local port so a
