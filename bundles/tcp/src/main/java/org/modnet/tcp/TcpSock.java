@@ -1908,7 +1908,7 @@ final class TcpSock extends Sock {
         }
         TcpOptions o = child.rx;
         o.clear();
-        o.parse(skb, th, true, net.optionSysctls());
+        o.parse(skb, th, false, net.optionSysctls()); // as for a SYN: timestamps by the sysctl, not by a negotiation
         child.tsOff = net.isn.tsOff(net.timestamps.get(), daddr, saddr);
         if (!TcpSyncookies.decodeTimestamp(o, o.rcvTsecr - child.tsOff, net.optionSysctls())) {
             return false;

@@ -134,8 +134,8 @@ final class TcpTimewaitSock {
         int endSeq = seq + skb.len() - hlen + (syn ? 1 : 0) + (fin ? 1 : 0);
         boolean pawsReject = false;
         opt.sawTstamp = false;
-        if (hlen > TcpHeader.MIN_LEN) {
-            opt.parse(skb, th, true, net.optionSysctls());
+        if (hlen > TcpHeader.MIN_LEN && tsRecentStamp != 0) {
+            opt.parse(skb, th, false, net.optionSysctls());
             if (opt.sawTstamp && tsRecentStamp != 0) {
                 // tcp_paws_reject: an older timestamp than the last one seen, unless a RST or 24 days old
                 pawsReject = TcpSeq.before(opt.rcvTsval, tsRecent) && !rst && nowMs() / 1000 < tsRecentStamp + 24L * 24 * 3600;
