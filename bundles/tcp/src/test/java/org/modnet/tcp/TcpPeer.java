@@ -135,6 +135,15 @@ final class TcpPeer {
 
     /** As {@link #send} but left in the device's queue until the next run. */
     void inject(int saddr, int sport, int dport, int flags, int seq, int ack, int window, byte[] options, int payload) {
+        SkBuff skb = frame(s, d0.address(), PEER_MAC, saddr, LOCAL, sport, dport, flags, seq, ack, window, options, payload);
+        if (!d0.rxQueue(0).receive(skb)) {
+            skb.free();
+        }
+    }
+
+    /** An Ethernet frame from srcMac to dstMac carrying a TCP segment saddr:sport to daddr:dport. */
+    static SkBuff frame(TcpStack s, MacAddress dstMac, MacAddress srcMac, int saddr, int daddr, int sport, int dport, int flags,
+            int seq, int ack, int window, byte[] options, int payload) {
         byte[] opts = Segments.padded(options);
         int tcpLen = 20 + opts.length + payload;
         SkBuff skb = s.stack.core().allocSkb(14 + 20 + tcpLen, 64);
@@ -143,11 +152,11 @@ final class TcpPeer {
         }
         int o = skb.put(14 + 20 + tcpLen);
         skb.setBytes(o, new byte[14 + 20 + tcpLen], 0, 14 + 20 + tcpLen);
-        long mac = d0.address().bits();
+        long mac = dstMac.bits();
         skb.setU16(o, (int) (mac >>> 32));
         skb.setU32(o + 2, (int) mac);
-        skb.setU16(o + 6, (int) (PEER_MAC.bits() >>> 32));
-        skb.setU32(o + 8, (int) PEER_MAC.bits());
+        skb.setU16(o + 6, (int) (srcMac.bits() >>> 32));
+        skb.setU32(o + 8, (int) srcMac.bits());
         skb.setU16(o + 12, Eth.ETH_P_IP);
         int h = o + 14;
         skb.setU8(h, 0x45);
@@ -155,7 +164,7 @@ final class TcpPeer {
         skb.setU8(h + 8, 64);
         skb.setU8(h + 9, 6);
         skb.setU32(h + 12, saddr);
-        skb.setU32(h + 16, LOCAL);
+        skb.setU32(h + 16, daddr);
         skb.setU16(h + 10, InetChecksum.checksum(skb, h, 20));
         int th = h + 20;
         TcpHeader.write(skb, th, sport, dport, seq, ack, flags, window, opts.length);
@@ -163,9 +172,7 @@ final class TcpPeer {
         for (int i = 0; i < payload; i++) {
             skb.setU8(th + 20 + opts.length + i, 'a' + i % 26);
         }
-        TcpHeader.setChecksum(skb, th, tcpLen, TcpAf.inetPseudoSum(saddr, LOCAL, tcpLen));
-        if (!d0.rxQueue(0).receive(skb)) {
-            skb.free();
-        }
+        TcpHeader.setChecksum(skb, th, tcpLen, TcpAf.inetPseudoSum(saddr, daddr, tcpLen));
+        return skb;
     }
 }
