@@ -1796,8 +1796,6 @@ final class TcpSock extends Sock {
 
     // --- SYN cookies and the light TIME-WAIT (TcpSyncookies, TcpTimewaitSock) ---
 
-    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(TcpSock.class);
-
     /** A segment for a connection that is over: one that went to TIME-WAIT hands it on, else a reset. */
     private void closedRcv(SkBuff skb, int cpu) {
         TcpTimewaitSock tw = timewait;
@@ -1826,8 +1824,7 @@ final class TcpSock extends Sock {
         net.mib.inc(cpu, want ? TcpMib.Ext.TCPReqQFullDoCookies : TcpMib.Ext.TCPReqQFullDrop);
         if (!synfloodWarned && mode != 2) {
             synfloodWarned = true;
-            LOG.info("TCP: request_sock_TCP: Possible SYN flooding on port {}. {}.  Check SNMP counters.", localPort,
-                    want ? "Sending cookies" : "Dropping request");
+            TcpSyncookies.warnFlood(localPort, want);
         }
         return want;
     }

@@ -34,6 +34,8 @@ final class TcpSyncookies {
     static final int TS_OPT_SACK = 1 << 4;
     static final int TS_OPT_ECN = 1 << 5;
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(TcpSyncookies.class);
+
     private final LongSupplier nanos;
     private final long k0;
     private final long k1;
@@ -52,6 +54,12 @@ final class TcpSyncookies {
         this.nanos = nanos;
         this.k0 = k0;
         this.k1 = k1;
+    }
+
+    /** {@code tcp_syn_flood_action}'s warning, once per listener (the caller keeps the once). */
+    static void warnFlood(int port, boolean cookies) {
+        LOG.warn("TCP: request_sock_TCP: Possible SYN flooding on port {}. {}.  Check SNMP counters.", port,
+                cookies ? "Sending cookies" : "Dropping request");
     }
 
     /** {@code tcp_cookie_time}: minutes on the core's clock. */

@@ -91,7 +91,7 @@ final class TcpTimewaitSock {
         timer.mod(ms);
     }
 
-    /** The timer ran out: the sock leaves the tables (TW counts a TIME-WAIT that ran its 2MSL). */
+    /** The timer ran out: the sock leaves the tables (TW). */
     private void expire() {
         synchronized (this) {
             if (dead) {
@@ -99,9 +99,7 @@ final class TcpTimewaitSock {
             }
             dead = true;
         }
-        if (substate == TcpSock.TCP_TIME_WAIT) {
-            net.mib.inc(net.core.currentCpu(), TcpMib.Ext.TW);
-        }
+        net.mib.inc(net.core.currentCpu(), TcpMib.Ext.TW); // tw_timer_handler: TIME-WAIT and FIN-WAIT-2 alike
         net.deathRow.remove(this);
     }
 
