@@ -236,9 +236,15 @@ public final class SocketLayer implements Sockets, PernetOperations {
     /** What {@code ss} lists: the open sockets, then those the protocols keep for nobody (orphans, TIME-WAIT). */
     List<Sock> ssSockets(NetNamespace ns) {
         List<Sock> all = new ArrayList<>(sockets(ns.name()));
+        java.util.Set<Sock> listed = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        listed.addAll(all);
+        java.util.Set<SocketProtocol> asked = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         for (Entry e : protocols) {
+            if (!asked.add(e.protocol())) {
+                continue; // one protocol may be registered under several numbers
+            }
             for (Sock s : e.protocol().unowned(ns)) {
-                if (!all.contains(s)) {
+                if (listed.add(s)) {
                     all.add(s);
                 }
             }
