@@ -226,6 +226,24 @@ class TcpTimewaitTest {
     }
 
     @Test
+    void aPassiveCloserThatClosedStaysListedInLastAckUntilItsFinIsAcknowledged() {
+        int fd = connect();
+        peer.send(PEER, SPORT, 5000, FIN | ACK, PISS + 1, siss + 1, 1024, tsOpt(), 0);
+        assertEquals(ACK, peer.one().flags());
+        assertEquals(0, sys.close(fd));
+        TcpPeer.Seg fin = peer.one();
+        assertEquals(FIN | ACK, fin.flags());
+        String out = SsCommandAccess.run(s.sockets, "-t", "-a", "-n");
+        assertTrue(out.lines().anyMatch(l -> l.startsWith("LAST-ACK") && l.contains("10.0.0.1:40000")), out);
+        lastServerTsval = fin.tsval();
+        peer.send(PEER, SPORT, 5000, ACK, PISS + 2, siss + 2, 1024, tsOpt(), 0);
+        out = SsCommandAccess.run(s.sockets, "-t", "-a", "-n");
+        assertTrue(out.lines().noneMatch(l -> l.contains("10.0.0.1:40000")), "gone, and no TIME-WAIT for the passive closer: " + out);
+        assertTrue(net().orphans.isEmpty());
+        assertNull(tw());
+    }
+
+    @Test
     void anOrphanInFinWait2ThatHearsNothingEndsAfterTcpFinTimeout() throws Exception {
         s.ns.sysctl().set("net.ipv4.tcp_fin_timeout", "10");
         int fd = connect();
