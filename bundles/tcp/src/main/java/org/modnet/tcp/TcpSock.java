@@ -1091,7 +1091,7 @@ final class TcpSock extends Sock {
         wake();
     }
 
-    /** {@code tcp_time_wait}: the connection lingers for 2MSL, answering a retransmitted FIN. */
+    /** TIME-WAIT: a light {@link TcpTimewaitSock} lingers for 2MSL in the connection's place ({@link #timeWait}). */
     private void enterTimewait(int cpu) {
         if (state == TCP_FIN_WAIT2) {
             sendAck(cpu); // tcp_fin: the FIN is acknowledged before the sock gives way
