@@ -167,6 +167,12 @@ final class TcpSock extends Sock {
     private int userTimeoutMs;
     /** When the oldest unacknowledged byte was sent, as the user timeout measures ({@code retrans_stamp}). */
     private long headSentMs;
+    // --- the minisocks (TcpSyncookies, TcpTimewaitSock) ---
+    /** When this listener last answered with a cookie ({@code tcp_synq_overflow}); cookie ACKs are checked for two minutes after. */
+    private volatile long synqOverflowMs = Long.MIN_VALUE;
+    private volatile boolean synfloodWarned;
+    /** The TIME-WAIT sock that took this connection's place: segments still queued for it go there. */
+    private TcpTimewaitSock timewait;
 
     TcpSock(TcpNet net) {
         super(net.ns, SocketCalls.SOCK_STREAM, SocketCalls.IPPROTO_TCP, null);
@@ -301,6 +307,7 @@ final class TcpSock extends Sock {
         }
         setState(TCP_CLOSE, cpu);
         setShutdown(RCV_SHUTDOWN | SEND_SHUTDOWN);
+        net.orphans.remove(this);
         rtxTimer.del();
         delackTimer.del();
         twTimer.del();
@@ -483,6 +490,11 @@ final class TcpSock extends Sock {
             sacks.clear();
             iss = net.isn.seq(localAddress, remoteAddress, localPort, remotePort);
             tsOff = net.isn.tsOff(net.timestamps.get(), localAddress, remoteAddress);
+            if (!checkTimewait()) {
+                remoteAddress = 0;
+                remotePort = 0;
+                throw SockException.of(Errno.EADDRNOTAVAIL);
+            }
             if (!net.ehashInsert(this)) {
                 remoteAddress = 0;
                 remotePort = 0;
@@ -573,8 +585,13 @@ final class TcpSock extends Sock {
             net.mib.inc(cpu, TcpMib.Ext.ListenDrops);
             return;
         }
-        if (synQlen.get() >= Math.min(Math.max(maxAckBacklog, 8), net.maxSynBacklog.get())) {
-            net.mib.inc(cpu, TcpMib.Ext.TCPReqQFullDrop);
+        int twIsn = net.deathRow.takeIsn(cpu);
+        boolean full = synQlen.get() >= Math.min(Math.max(maxAckBacklog, 8), net.maxSynBacklog.get());
+        if ((full || net.syncookies.get() == 2) && twIsn == 0) {
+            if (synFloodAction(cpu)) {
+                sendCookie(skb, saddr, daddr, cpu);
+                return;
+            }
             net.mib.inc(cpu, TcpMib.Ext.ListenDrops);
             return;
         }
@@ -582,6 +599,7 @@ final class TcpSock extends Sock {
         try {
             child.setOption(SocketCalls.SOL_SOCKET, SocketCalls.SO_RCVBUF, new int[] { rcvbuf() / 2 });
             child.setOption(SocketCalls.SOL_SOCKET, SocketCalls.SO_SNDBUF, new int[] { sndbuf() / 2 });
+            child.setOption(SocketCalls.SOL_SOCKET, SocketCalls.SO_REUSEADDR, new int[] { reuseAddr() ? 1 : 0 });
         } catch (SockException e) {
             return;
         }
@@ -605,7 +623,7 @@ final class TcpSock extends Sock {
         child.rcvNxt = child.irs + 1;
         child.copiedSeq = child.rcvNxt;
         child.rbase = child.rcvNxt;
-        child.iss = net.isn.seq(daddr, saddr, localPort, child.remotePort);
+        child.iss = twIsn != 0 ? twIsn : net.isn.seq(daddr, saddr, localPort, child.remotePort);
         child.tsOff = net.isn.tsOff(net.timestamps.get(), daddr, saddr);
         child.sndUna = child.iss;
         child.sndNxt = child.iss + 1;
@@ -679,7 +697,7 @@ final class TcpSock extends Sock {
             switch (state) {
                 case TCP_LISTEN -> listenRcv(skb, cpu);
                 case TCP_SYN_SENT -> synSentRcv(skb, cpu);
-                case TCP_CLOSE -> TcpProtocol.sendReset(net, skb, cpu);
+                case TCP_CLOSE -> closedRcv(skb, cpu);
                 default -> rcvStateProcess(skb, cpu);
             }
         } finally {
@@ -693,6 +711,9 @@ final class TcpSock extends Sock {
             return;
         }
         if ((flags & TcpHeader.ACK) != 0) {
+            if ((flags & TcpHeader.SYN) == 0 && cookieCheck(skb, cpu)) {
+                return;
+            }
             TcpProtocol.sendReset(net, skb, cpu); // no request for it: RFC 9293 3.10.7.2
             return;
         }
@@ -852,6 +873,9 @@ final class TcpSock extends Sock {
                     setShutdown(shutdownBits() | SEND_SHUTDOWN);
                     wake();
                     if (isClosed()) {
+                        if (!fin && len == 0 && orphanFinWait2(cpu)) {
+                            return;
+                        }
                         twTimer.mod(net.finTimeout.get() * 1000L); // tcp_fin_timeout for an orphan
                     }
                 }
@@ -1122,14 +1146,12 @@ final class TcpSock extends Sock {
         wake();
     }
 
-    /** {@code tcp_time_wait}: the connection lingers for 2MSL, answering a retransmitted FIN. */
+    /** TIME-WAIT: a light {@link TcpTimewaitSock} lingers for 2MSL in the connection's place ({@link #timeWait}). */
     private void enterTimewait(int cpu) {
-        setState(TCP_TIME_WAIT, cpu);
-        rtxTimer.del();
-        delackTimer.del();
-        keepaliveTimer.del();
-        twTimer.mod(TIMEWAIT_MS);
-        wake();
+        if (state == TCP_FIN_WAIT2) {
+            sendAck(cpu); // tcp_fin: the FIN is acknowledged before the sock gives way
+        }
+        timeWait(TCP_TIME_WAIT, TIMEWAIT_MS, cpu);
     }
 
     /** {@code tcp_timewait_state_process}: a FIN again is acknowledged and restarts 2MSL; a RST ends it. */
@@ -1508,8 +1530,11 @@ final class TcpSock extends Sock {
             } else {
                 setShutdown(RCV_SHUTDOWN | SEND_SHUTDOWN);
                 closeState(c);
-                if (state == TCP_FIN_WAIT2) {
+                if (state == TCP_FIN_WAIT2 && !orphanFinWait2(c)) {
                     twTimer.mod(net.finTimeout.get() * 1000L);
+                }
+                if (state != TCP_CLOSE) {
+                    net.orphans.add(this); // tcp_orphan_count: ss -a still shows it
                 }
             }
         } finally {
@@ -2367,5 +2392,225 @@ final class TcpSock extends Sock {
         }
         probesOut++;
         return false;
+    }
+
+    // --- SYN cookies and the light TIME-WAIT (TcpSyncookies, TcpTimewaitSock) ---
+
+    /** A segment for a connection that is over: one that went to TIME-WAIT hands it on, else a reset. */
+    private void closedRcv(SkBuff skb, int cpu) {
+        TcpTimewaitSock tw = timewait;
+        if (tw != null && !net.deathRow.receive(tw, skb, cpu)) {
+            return;
+        }
+        if (tw != null) { // a SYN that recycled the TIME-WAIT: the listener's
+            TcpSock l = net.lookupListener(localAddress, localPort);
+            if (l != null) {
+                l.deliver(skb.get(), cpu);
+            }
+            net.deathRow.clearIsn(cpu);
+            return;
+        }
+        TcpProtocol.sendReset(net, skb, cpu);
+    }
+
+    /**
+     * {@code tcp_syn_flood_action}: with {@code tcp_syncookies} a cookie answers
+     * (TCPReqQFullDoCookies), else the SYN is dropped (TCPReqQFullDrop); the first time for this
+     * listener Linux's warning is logged, once.
+     */
+    private boolean synFloodAction(int cpu) {
+        int mode = net.syncookies.get();
+        boolean want = mode != 0;
+        net.mib.inc(cpu, want ? TcpMib.Ext.TCPReqQFullDoCookies : TcpMib.Ext.TCPReqQFullDrop);
+        if (!synfloodWarned && mode != 2) {
+            synfloodWarned = true;
+            TcpSyncookies.warnFlood(localPort, want);
+        }
+        return want;
+    }
+
+    /** Whether this listener has warned of a SYN flood. */
+    boolean synfloodWarned() {
+        return synfloodWarned;
+    }
+
+    /**
+     * {@code cookie_v4_init_sequence} and {@code tcp_make_synack} for a cookie: the SYN-ACK carries the
+     * cookie as its ISN and keeps nothing here (SyncookiesSent). Without timestamps the SYN's window
+     * scale and SACK cannot be kept, so they are not offered.
+     */
+    private void sendCookie(SkBuff skb, int saddr, int daddr, int cpu) {
+        int th = skb.data();
+        TcpOptions o = rx; // the listener's own, free: a listener has no connection options
+        o.clear();
+        o.parse(skb, th, false, net.optionSysctls());
+        o.tstampOk = o.sawTstamp;
+        if (!o.tstampOk) {
+            o.wscaleOk = false;
+            o.sackOk = false;
+        }
+        int sport = skb.getU16(th + TcpHeader.SOURCE);
+        int mssind = TcpSyncookies.mssIndex(o.mssClamp);
+        int iss = net.cookies.cookie(saddr, daddr, sport, localPort, skb.getU32(th + TcpHeader.SEQ), mssind);
+        synqOverflowMs = nowMs(); // tcp_synq_overflow
+        net.mib.inc(cpu, TcpMib.Ext.SyncookiesSent);
+        Ipv4.OutputRoute route = net.ipv4.route(ns, saddr);
+        int adv = route.device() == null ? TcpOptions.MSS_DEFAULT : route.device().mtu() - 40;
+        int off = net.isn.tsOff(net.timestamps.get(), daddr, saddr);
+        int tsval = TcpSyncookies.timestamp((int) nowMs(), o.wscaleOk, o.sndWscale, o.sackOk, false) + off;
+        int wscale = o.wscaleOk ? windowShift() : 0;
+        int optLen = txOpts.synAck(adv, o.wscaleOk, wscale, o.tstampOk, tsval, o.rcvTsval, o.sackOk);
+        int window = Math.min(ringSize(rcvbuf()), 0xffff);
+        if (TcpSyncookies.sendSynack(net, skb, iss, window, txOpts, optLen, ttl(), tos())) {
+            net.mib.inc(cpu, TcpMib.Tcp.OutSegs);
+        }
+    }
+
+    /**
+     * {@code cookie_v4_check}: an ACK with no request sock, while this listener sent cookies in the last
+     * two minutes, may return one. A good cookie (SyncookiesRecv) makes the child from what it and the
+     * echoed timestamp carry, and the ACK completes its handshake; a bad one is SyncookiesFailed and the
+     * caller resets. True when the segment was taken.
+     */
+    private boolean cookieCheck(SkBuff skb, int cpu) {
+        long since = synqOverflowMs;
+        if (net.syncookies.get() == 0 || since == Long.MIN_VALUE || nowMs() - since > TcpSyncookies.VALID_MS || isClosed()) {
+            return false;
+        }
+        int th = skb.data();
+        int nh = skb.networkHeader();
+        int saddr = skb.getU32(nh + 12);
+        int daddr = skb.getU32(nh + 16);
+        int sport = skb.getU16(th + TcpHeader.SOURCE);
+        int seq = skb.getU32(th + TcpHeader.SEQ);
+        int ack = skb.getU32(th + TcpHeader.ACK_SEQ);
+        int mssind = net.cookies.check(ack - 1, saddr, daddr, sport, localPort, seq - 1);
+        if (mssind < 0) {
+            net.mib.inc(cpu, TcpMib.Ext.SyncookiesFailed);
+            return false;
+        }
+        net.mib.inc(cpu, TcpMib.Ext.SyncookiesRecv);
+        if (acceptQueue.size() >= maxAckBacklog) {
+            net.mib.inc(cpu, TcpMib.Ext.ListenOverflows);
+            net.mib.inc(cpu, TcpMib.Ext.ListenDrops);
+            return true;
+        }
+        TcpSock child = new TcpSock(net);
+        try {
+            child.setOption(SocketCalls.SOL_SOCKET, SocketCalls.SO_RCVBUF, new int[] { rcvbuf() / 2 });
+            child.setOption(SocketCalls.SOL_SOCKET, SocketCalls.SO_SNDBUF, new int[] { sndbuf() / 2 });
+            child.setOption(SocketCalls.SOL_SOCKET, SocketCalls.SO_REUSEADDR, new int[] { reuseAddr() ? 1 : 0 });
+        } catch (SockException e) {
+            return true;
+        }
+        TcpOptions o = child.rx;
+        o.clear();
+        o.parse(skb, th, false, net.optionSysctls()); // as for a SYN: timestamps by the sysctl, not by a negotiation
+        child.tsOff = net.isn.tsOff(net.timestamps.get(), daddr, saddr);
+        if (!TcpSyncookies.decodeTimestamp(o, o.rcvTsecr - child.tsOff, net.optionSysctls())) {
+            return false;
+        }
+        child.localAddress = daddr;
+        child.localPort = localPort;
+        child.remoteAddress = saddr;
+        child.remotePort = sport;
+        child.boundAddress = daddr;
+        child.parent = this;
+        child.tsRecent = o.rcvTsval;
+        child.irs = seq - 1;
+        child.rcvNxt = seq;
+        child.copiedSeq = seq;
+        child.rbase = seq;
+        child.iss = ack - 1;
+        child.sndUna = child.iss;
+        child.sndNxt = ack;
+        child.sndMax = ack;
+        child.writeSeq = ack;
+        child.sbase = ack;
+        child.retransHigh = child.iss;
+        child.sndWnd = skb.getU16(th + TcpHeader.WINDOW);
+        child.sndWl1 = child.irs;
+        child.maxWindow = child.sndWnd;
+        Ipv4.OutputRoute route = net.ipv4.route(ns, saddr);
+        child.advmss = route.device() == null ? TcpOptions.MSS_DEFAULT : route.device().mtu() - 40;
+        child.mss = Math.min(TcpSyncookies.MSSTAB[mssind], child.advmss) - (o.tstampOk ? TcpOutOptions.ALIGNED_TSTAMP : 0);
+        child.rcvWscale = o.wscaleOk ? child.windowShift() : 0;
+        child.rcvWndRight = child.rcvNxt + Math.min(ringSize(child.rcvbuf()), 0xffff); // what the cookie SYN-ACK offered
+        child.state = TCP_SYN_RECV;
+        child.lock.lock(); // before it is visible: another CPU's segment for it waits in its backlog
+        try {
+            if (!net.ehashInsert(child)) {
+                return true;
+            }
+            child.hashed = true;
+            net.inheritPort(child, localPort);
+            child.portHeld = true;
+            child.rcvStateProcess(skb, cpu); // tcp_child_process: the ACK completes the handshake
+            if (child.state == TCP_SYN_RECV) {
+                child.done(cpu); // not taken (the accept queue filled meanwhile): nothing holds it
+            }
+        } finally {
+            child.lock.unlock();
+        }
+        return true;
+    }
+
+    /**
+     * {@code tcp_time_wait}: the connection gives way to a {@link TcpTimewaitSock} holding the 4-tuple for
+     * {@code timeoMs} in {@code substate} — unless {@code tcp_max_tw_buckets} are taken
+     * (TCPTimeWaitOverflow), when it simply closes — and is done.
+     */
+    private void timeWait(int substate, long timeoMs, int cpu) {
+        TcpTimewaitSock tw = null;
+        TcpTimewaitSock.DeathRow row = net.deathRow;
+        if (row.count.get() < row.maxBuckets.get()) {
+            tw = new TcpTimewaitSock(net, localAddress, localPort, remoteAddress, remotePort, reuseAddr(), ttl(), tos(), this.cpu,
+                    substate, rcvNxt, sndNxt, Math.max(rcvWndRight - rcvNxt, 0), rcvWscale, rx.tstampOk, tsOff, tsRecent);
+            if (!row.insert(tw)) {
+                tw = null;
+            }
+        }
+        if (tw == null) {
+            net.mib.inc(cpu, TcpMib.Ext.TCPTimeWaitOverflow);
+        } else {
+            tw.schedule(timeoMs);
+            timewait = tw;
+        }
+        done(cpu);
+    }
+
+    /**
+     * {@code tcp_close}/{@code tcp_rcv_state_process} for an orphan in FIN-WAIT-2: when
+     * {@code tcp_fin_timeout} is no longer than 2MSL a timewait sock waits for the peer's FIN instead of
+     * the full socket. False when the full socket keeps waiting.
+     */
+    private boolean orphanFinWait2(int cpu) {
+        long tmo = net.finTimeout.get() * 1000L;
+        if (tmo > TIMEWAIT_MS) {
+            return false;
+        }
+        timeWait(TCP_FIN_WAIT2, tmo, cpu);
+        return true;
+    }
+
+    /**
+     * {@code __inet_check_established}'s TIME-WAIT half: a connect to a 4-tuple in TIME-WAIT takes it
+     * over when {@code tcp_tw_reuse} allows ({@link TcpTimewaitSock#reusable}; TWRecycled), starting its
+     * sequence numbers beyond the old connection's; false otherwise (EADDRNOTAVAIL).
+     */
+    private boolean checkTimewait() {
+        TcpTimewaitSock tw = net.deathRow.lookup(remoteAddress, remotePort, localAddress, localPort);
+        if (tw == null) {
+            return true;
+        }
+        if (!tw.reusable()) {
+            return false;
+        }
+        int seq = tw.sndNxt + 65535 + 2;
+        iss = seq == 0 ? 1 : seq;
+        tsRecent = tw.tsRecent;
+        tw.kill();
+        net.mib.inc(net.core.currentCpu(), TcpMib.Ext.TWRecycled);
+        return true;
     }
 }
