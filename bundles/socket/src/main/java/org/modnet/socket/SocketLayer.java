@@ -233,6 +233,20 @@ public final class SocketLayer implements Sockets, PernetOperations {
         return all;
     }
 
+    /**
+     * Every socket of {@code ns}, by inode: the open ones and those only their protocol still holds
+     * (connections not yet accepted, orphans finishing their close, TIME-WAIT), as {@code ss} dumps them.
+     */
+    List<Sock> allSockets(NetNamespace ns) {
+        Set<Sock> all = new java.util.HashSet<>(sockets(ns.name()));
+        for (Entry e : protocols) {
+            all.addAll(e.protocol().sockets(ns));
+        }
+        List<Sock> sorted = new ArrayList<>(all);
+        sorted.sort(Comparator.comparingLong(Sock::inode));
+        return sorted;
+    }
+
     /** The protocols and their names, for {@code /proc/net/sockstat}: name to pages in use and sockets open. */
     Map<String, long[]> usage(NetNamespace ns) {
         Map<String, long[]> m = new java.util.TreeMap<>();

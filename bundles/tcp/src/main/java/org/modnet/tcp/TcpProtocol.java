@@ -1,5 +1,6 @@
 package org.modnet.tcp;
 
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -94,6 +95,13 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
     @Override
     public long memoryPages(NetNamespace ns) {
         return 0;
+    }
+
+    /** The hashed sockets ({@code inet_diag}'s walk): listeners, then SYN-RECV, connections, orphans and TIME-WAIT. */
+    @Override
+    public List<Sock> sockets(NetNamespace ns) {
+        TcpNet net = nets.get(ns);
+        return net == null ? List.of() : List.<Sock>copyOf(net.hashed());
     }
 
     /**

@@ -44,6 +44,10 @@ public interface SocketCalls extends AutoCloseable {
     int IP_TOS = 1;
     int IP_TTL = 2;
 
+    /** {@code SOL_TCP} ({@code IPPROTO_TCP}) options. {@code TCP_INFO}: a {@link TcpInfo} as 32-bit words. */
+    int SOL_TCP = 6;
+    int TCP_INFO = 11;
+
     int MSG_PEEK = 0x2;
     int MSG_TRUNC = 0x20;
     int MSG_DONTWAIT = 0x40;

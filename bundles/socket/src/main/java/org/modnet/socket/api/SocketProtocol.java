@@ -1,5 +1,7 @@
 package org.modnet.socket.api;
 
+import java.util.List;
+
 import org.modnet.api.net.NetNamespace;
 
 /**
@@ -21,4 +23,14 @@ public interface SocketProtocol {
 
     /** Pages of socket memory the protocol has charged in {@code ns} ({@code sockstat}'s "mem"). */
     long memoryPages(NetNamespace ns);
+
+    /**
+     * Every socket the protocol holds in {@code ns}, those no descriptor holds included: connections
+     * not yet accepted, orphans finishing their close, TIME-WAIT ({@code ss -a}, {@code /proc/net/tcp}
+     * walk the protocol's hashes, not the descriptors). A protocol that has none beyond its open
+     * sockets returns none.
+     */
+    default List<Sock> sockets(NetNamespace ns) {
+        return List.of();
+    }
 }
