@@ -890,7 +890,7 @@ final class TcpSock extends Sock {
             sndUna = ack;
             bytesAcked++; // our SYN
             delivered++;
-            lastAckRecvMs = nowMs();
+            lastAckRecvMs = lastDataRecvMs = lastDataSentMs = nowMs(); // tcp_finish_connect starts the clocks
             sndWnd = skb.getU16(th + TcpHeader.WINDOW);
             sndWl1 = seq;
             maxWindow = sndWnd;
@@ -975,8 +975,10 @@ final class TcpSock extends Sock {
                 return;
             }
             net.mib.inc(cpu, TcpMib.Tcp.PassiveOpens);
-            delivered++; // our SYN-ACK
-            lastAckRecvMs = nowMs();
+            bytesAcked = -1; // tcpAck below counts our SYN-ACK, which Linux's child starts with acknowledged
+            segsIn = 2; // the SYN and this ACK: the child Linux makes starts counting at the SYN
+            segsOut = 0; // the SYN-ACKs were the request sock's
+            lastAckRecvMs = lastDataRecvMs = lastDataSentMs = nowMs(); // as tcp_create_openreq_child starts them
             allocRings();
             rtxTimer.del();
             retransmits = 0;
