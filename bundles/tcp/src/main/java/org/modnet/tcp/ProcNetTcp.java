@@ -17,7 +17,7 @@ import org.osgi.service.component.annotations.Reference;
  * Linux's columns — addresses as the {@code __be32} read as a little-endian word ({@code 0100007F} for
  * 127.0.0.1), ports in host order, state, queues, timer and its time in clock ticks (USER_HZ 100),
  * retransmissions, uid, probes, inode, then the refcount, the socket's address, rto, ato,
- * quick-ACK/pingpong, cwnd and ssthresh ({@code -1} in the first slow start). SYN-RECV and TIME-WAIT
+ * quick-ACK/pingpong (quick ACKs are armed by the first data received, as {@code tcp_incr_quickack} arms them), cwnd and ssthresh ({@code -1} in the first slow start). SYN-RECV and TIME-WAIT
  * have the shorter lines of a request and a timewait sock. Every line is padded to 149 columns, as
  * {@code seq_pad} pads it. Kernel addresses print as zeros, as {@code %pK} does for a reader without
  * {@code CAP_SYSLOG}.
@@ -78,7 +78,7 @@ public final class ProcNetTcp implements ProcFile {
         int ssthresh = listen ? 0 : info.sndSsthresh() >= 0xffff || info.sndSsthresh() == TcpInfo.INFINITE_SSTHRESH ? -1 : info.sndSsthresh();
         return addrs + String.format(Locale.ROOT, " %08X:%08X %02X:%08X %08X %5d %8d %d %d %s %d %d %d %d %d", listen ? 0 : sk.sendQueue(), sk.recvQueue(), tr,
                 when, info.retransmits(), 0, info.probes(), sk.isClosed() ? 0 : sk.inode(), 1, NO_POINTER, sk.rtoMs() / 10,
-                info.ato() / 10_000, listen ? 0 : sk.quickAcks() << 1, info.sndCwnd(), ssthresh);
+                info.ato() / 10_000, listen || info.dataSegsIn() == 0 ? 0 : sk.quickAcks() << 1, info.sndCwnd(), ssthresh);
     }
 
     /** {@code jiffies_delta_to_clock_t}: milliseconds to USER_HZ ticks, never below zero. */

@@ -216,10 +216,15 @@ final class TcpSock extends Sock {
         if (payload > 0) {
             dataSegsIn++;
             lastDataRecvMs = nowMs();
-            if (payload > rcvMss) {
+            if (payload >= initialRcvMss()) { // tcp_measure_rcv_mss: only a segment as large as the guess raises it
                 rcvMss = advmss > 0 ? Math.min(payload, advmss) : payload;
             }
         }
+    }
+
+    /** {@code icsk_ack.rcv_mss}, or before a segment raised it {@code tcp_initialize_rcv_mss}'s guess (536 at most). */
+    private int initialRcvMss() {
+        return rcvMss > 0 ? rcvMss : Math.min(TcpOptions.MSS_DEFAULT, Math.max(Math.min(advmss > 0 ? advmss : mss, mss), 1));
     }
 
     /** {@code tcp_transmit_skb}'s counting: segments, data segments and their bytes, retransmissions included. */
@@ -277,7 +282,7 @@ final class TcpSock extends Sock {
                     (int) Math.min(rtoMs * 1000, Integer.MAX_VALUE), // rto, usec
                     dataSegsIn > 0 ? (int) (DELACK_MS * 1000) : 0, // ato, usec
                     mss, // snd_mss
-                    rcvMss > 0 ? rcvMss : Math.min(TcpOptions.MSS_DEFAULT, Math.max(advmss, 1)), // rcv_mss
+                    initialRcvMss(), // rcv_mss
                     packetsOut, // unacked
                     0, // sacked
                     retransmits > 0 ? packetsOut : 0, // lost: an RTO marks all in flight lost
@@ -287,7 +292,7 @@ final class TcpSock extends Sock {
                     0, // last_ack_sent: not remembered, as in Linux
                     age(now, lastDataRecvMs), // last_data_recv
                     age(now, lastAckRecvMs), // last_ack_recv
-                    advmss > 0 ? advmss + 40 : 0, // pmtu
+                    advmss > 0 ? Math.min(advmss + 40, 0xffff) : 0, // pmtu: at most IP_MAX_MTU
                     ring, // rcv_ssthresh
                     (int) Math.min(srttUs, Integer.MAX_VALUE), // rtt, usec
                     (int) Math.min(rttvarUs, Integer.MAX_VALUE), // rttvar, usec
