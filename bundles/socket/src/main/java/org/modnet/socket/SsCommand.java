@@ -418,7 +418,9 @@ final class SsCommand {
             String cell = process.toString().strip();
             StringBuilder detail = new StringBuilder();
             boolean stream = s.type() == SocketCalls.SOCK_STREAM;
-            if (full && (memory || info && stream)) { // ss puts -m and -i on a line of their own, after a tab
+            if (!full && (memory || info)) {
+                details.put(rows.size(), "\t"); // a timewait or request sock has neither: the line stays empty, as in ss
+            } else if (full && (memory || info && stream)) { // ss puts -m and -i on a line of their own, after a tab
                 if (memory) {
                     detail.append(SsTcpInfo.skmem(s));
                 }
@@ -437,7 +439,17 @@ final class SsCommand {
             }
             rows.add(row);
         }
-        int cols = netid ? 7 : 6;
+        if (singleState()) { // one state asked for: ss leaves the State column out
+            int at = netid ? 1 : 0;
+            for (int n = 0; n < rows.size(); n++) {
+                String[] r = rows.get(n);
+                String[] less = new String[r.length - 1];
+                System.arraycopy(r, 0, less, 0, at);
+                System.arraycopy(r, at + 1, less, at, r.length - at - 1);
+                rows.set(n, less);
+            }
+        }
+        int cols = rows.isEmpty() ? 0 : rows.get(0).length;
         int[] width = new int[cols];
         for (String[] r : rows) {
             for (int c = 0; c < cols; c++) {
@@ -464,6 +476,11 @@ final class SsCommand {
                 out.println(d);
             }
         }
+    }
+
+    /** {@code state X} naming exactly one TCP state (ss's state mask has one bit), with nothing excluded. */
+    private boolean singleState() {
+        return states.size() == 1 && excluded.isEmpty() && !List.of("all", "connected", "synchronized", "listening").contains(states.get(0));
     }
 
     /** A TIME-WAIT or SYN-RECV entry: Linux shows a timewait or request sock, with no memory, info or shutdown. */

@@ -1560,7 +1560,7 @@ final class TcpSock extends Sock {
 
     @Override
     public int sendQueue() {
-        return state == TCP_LISTEN ? maxAckBacklog : sbuf == null ? 0 : writeSeq - sndUna;
+        return state == TCP_LISTEN ? maxAckBacklog : sbuf == null ? 0 : Math.max(writeSeq - sndUna, 0); // an acknowledged FIN is no byte
     }
 
     // --- shutdown and close ---
