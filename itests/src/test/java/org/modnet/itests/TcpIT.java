@@ -206,6 +206,7 @@ public class TcpIT {
             assertThat(info, containsString(" bytes_acked:419430")); // 4 MiB, the SYN and perhaps the FIN
             assertThat(sh("ip netns exec b cat /proc/net/tcp"), containsString(": 00000000:1388 00000000:0000 0A "));
             assertThat(sh("ip netns exec b netstat -s"), containsString("TcpExt:\n"));
+            assertTrue("nstat shows the TcpExt counters", counter(sh("ip netns exec a nstat -az TcpExtTCPOrigDataSent"), "TcpExtTCPOrigDataSent") > 0);
             assertThat(sh("ip netns exec a cat /proc/net/sockstat"), containsString("TCP: inuse 1 orphan 0 tw 0 alloc 1 mem"));
         } finally {
             server.close();
