@@ -132,6 +132,21 @@ class TcpObserveTest {
     }
 
     @Test
+    void aCCallerReadsTheStructFromBytesAsOnLinux() {
+        ByteBuffer linux61 = ByteBuffer.allocate(TcpInfo.SIZE_6_1);
+        assertEquals(232, sys.getsockopt(client, SocketCalls.SOL_TCP, SocketCalls.TCP_INFO, linux61));
+        ByteBuffer b = linux61.flip().order(ByteOrder.LITTLE_ENDIAN);
+        TcpInfo i = info(sys, client);
+        assertEquals(Sock.TCP_ESTABLISHED, b.get(0));
+        assertEquals(i.sndWscale() | i.rcvWscale() << 4, b.get(6) & 0xff);
+        assertEquals(i.sndMss(), b.getInt(16)); // tcpi_snd_mss
+        assertEquals(i.segsOut(), b.getInt(136)); // tcpi_segs_out
+        assertEquals(i.sndWnd(), b.getInt(228)); // tcpi_snd_wnd
+        ByteBuffer whole = ByteBuffer.allocate(512);
+        assertEquals(TcpInfo.SIZE, sys.getsockopt(client, SocketCalls.SOL_TCP, SocketCalls.TCP_INFO, whole), "sizeof(struct tcp_info)");
+    }
+
+    @Test
     void aListenerReportsItsAcceptQueueAndBacklogAsUnackedAndSacked() {
         int second = sys.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
         sys.connect(second, new SockAddr(LOCALHOST, 7000));
