@@ -15,7 +15,8 @@ import org.modnet.socket.api.TcpInfo;
 
 /**
  * {@code ss} (iproute2's socket statistics) over modnet's sockets: the selection options
- * ({@code -u -t -a -l -4}), the columns ({@code -n -p -e -m -H}), the summary ({@code -s}), and a
+ * ({@code -u -t -a -l -4}), the columns ({@code -n -p -o -e -H}), the detail line of {@code -m} and
+ * {@code -i} (TCP_INFO, as iproute2 6.1 prints it: {@link SsTcpInfo}), the summary ({@code -s}), and a
  * filter in ss's language — {@code state NAME}/{@code exclude NAME} and expressions over
  * {@code sport}, {@code dport}, {@code src}, {@code dst} joined by {@code and}, {@code or}, {@code not}
  * and parentheses. Ports are always numeric: modnet has no services database.
