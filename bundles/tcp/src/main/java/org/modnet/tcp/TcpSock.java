@@ -158,6 +158,7 @@ final class TcpSock extends Sock {
     private int totalRto;
     private int delivered;
     private int rcvOoopack;
+    private int probesOut;
     private int rcvMss;
     private long minRttUs;
     private long lastDataSentMs;
@@ -272,7 +273,7 @@ final class TcpSock extends Sock {
                     st, // state
                     retransmits > 0 ? TcpInfo.TCP_CA_LOSS : TcpInfo.TCP_CA_OPEN, // ca_state
                     retransmits, // retransmits
-                    0, // probes
+                    Math.min(probesOut, 0xff), // probes
                     retransmits, // backoff: each timeout doubled the RTO
                     options,
                     rx.wscaleOk ? rx.sndWscale : 0, // snd_wscale
@@ -351,7 +352,7 @@ final class TcpSock extends Sock {
         }
         if (rtxTimer.pending()) {
             boolean probe = state != TCP_SYN_SENT && state != TCP_SYN_RECV && sndUna == sndNxt && sndWnd == 0;
-            return new SockTimer(probe ? SockTimer.PERSIST : SockTimer.ON, rtxTimer.remainingMs(), retransmits);
+            return new SockTimer(probe ? SockTimer.PERSIST : SockTimer.ON, rtxTimer.remainingMs(), probe ? probesOut : retransmits);
         }
         return SockTimer.NONE;
     }
@@ -1092,6 +1093,7 @@ final class TcpSock extends Sock {
             return true; // an old duplicate: its data may still be new
         }
         lastAckRecvMs = nowMs(); // icsk_ack.rcv_tstamp
+        probesOut = 0;
         int wnd = skb.getU16(th + TcpHeader.WINDOW) << rx.sndWscale;
         if (TcpSeq.after(seq, sndWl1) || (seq == sndWl1 && TcpSeq.afterOrEqual(ack, sndUna))) {
             sndWnd = wnd;
@@ -1902,6 +1904,7 @@ final class TcpSock extends Sock {
                     if (sndUna == sndNxt) {
                         if (TcpSeq.before(sndNxt, writeSeq) && sndWnd == 0) {
                             net.mib.inc(c, TcpMib.Ext.TCPWinProbe);
+                            probesOut++; // icsk_probes_out: unanswered until an ACK comes
                             transmit(sndUna - 1, 0, TcpHeader.ACK, c); // tcp_xmit_probe_skb
                             rtoMs = Math.min(rtoMs << 1, RTO_MAX_MS);
                             rtxTimer.mod(rtoMs);

@@ -251,6 +251,26 @@ class TcpObserveTest {
         assertTrue(mine.strip().endsWith(" 10 -1"), "cwnd 10, ssthresh -1 in the first slow start: " + mine);
     }
 
+    @Test
+    void aClosedWindowShowsThePersistTimer() {
+        ByteBuffer out = ByteBuffer.wrap(new byte[1 << 20]);
+        for (int i = 0; i < 200 && out.hasRemaining(); i++) {
+            sys.send(client, out, MSG_DONTWAIT);
+            s.advance(20);
+        }
+        assertTrue(out.hasRemaining(), "the server does not read: its window closes");
+        s.advance(1000);
+        TcpInfo c = info(sys, client);
+        assertEquals(0, c.sndWnd(), "the peer's window is closed");
+        assertTrue(s.count(TcpMib.Ext.TCPWinProbe) > 0);
+        assertEquals(0, c.probes(), "each probe was answered (with the window still closed), as tcp_ack clears icsk_probes_out");
+        String out2 = ss("-t", "-o", "-n", "sport", "=", ":" + localPort(client));
+        assertTrue(out2.matches("(?s).* timer:\\(persist,[0-9.]+(ms|sec),0\\)\n"), out2);
+        assertTrue(ProcNetTcp.lines(s.tcp.net(s.ns).hashed()).stream()
+                .anyMatch(l -> l.contains(String.format(":%04X 0100007F:1B58 01 ", localPort(client))) && l.contains(" 04:")),
+                "tr 4: the zero-window probe timer");
+    }
+
     // --- loss: a wire between two namespaces that drops what the test says ---
 
     @Test
