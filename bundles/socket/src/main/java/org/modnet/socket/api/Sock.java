@@ -147,6 +147,15 @@ public abstract class Sock {
     /** The protocol's name in {@code ss}'s Netid column: "udp", "tcp". */
     public abstract String netid();
 
+    /**
+     * Whether this is a timewait sock's view ({@code inet_timewait_sock}: TIME-WAIT, or an orphan's
+     * FIN-WAIT-2 handed to one): no descriptor and no full socket, counted in {@code tw}, not in
+     * {@code inuse} or {@code alloc}. @since 1.2
+     */
+    public boolean isTimewait() {
+        return false;
+    }
+
     /** {@code listen(2)}: datagram sockets cannot. */
     public void listen(int backlog) throws SockException {
         throw SockException.of(Errno.EOPNOTSUPP);
@@ -681,6 +690,12 @@ public abstract class Sock {
             v = new int[] { ttl == -1 ? coreSysctl(ns, "net.ipv4.ip_default_ttl", 64) : ttl };
         } else if (level == SocketCalls.IPPROTO_IP && name == SocketCalls.IP_TOS) {
             v = new int[] { tos };
+        } else if (level == SocketCalls.SOL_TCP && name == SocketCalls.TCP_INFO && type == SocketCalls.SOCK_STREAM) {
+            TcpInfo info = tcpInfo();
+            if (info == null) {
+                return getProtocolOption(level, name, out);
+            }
+            return out == null ? 0 : info.words(out); // do_tcp_getsockopt: cut to the caller's length
         } else {
             return getProtocolOption(level, name, out);
         }
@@ -696,6 +711,30 @@ public abstract class Sock {
     }
 
     // --- what protocols, the socket layer and ss read ---
+
+    /** {@code tcp_get_info}: the connection's {@code struct tcp_info}; null for a protocol that has none. */
+    public TcpInfo tcpInfo() {
+        return null;
+    }
+
+    /** {@code TCP_CONGESTION}: the congestion control's name ({@code ss -i}, "reno"); null for a protocol without one. */
+    public String congestionControl() {
+        return null;
+    }
+
+    /** The timer the socket waits on ({@code ss -o}, {@code /proc/net/tcp}'s tr and tm->when). */
+    public SockTimer timer() {
+        return SockTimer.NONE;
+    }
+
+    /**
+     * {@code sk_get_meminfo}: the {@code SK_MEMINFO_*} vector {@code ss -m} prints as
+     * {@code skmem:(r,rb,t,tb,f,w,o,bl,d)} — receive memory, receive buffer, transmit memory, send
+     * buffer, forward allocation, queued for sending, option memory, backlog, drops.
+     */
+    public long[] memInfo() {
+        return new long[] { rmemAlloc(), rcvbuf, wmemAlloc(), sndbuf, 0, 0, 0, 0, drops() };
+    }
 
     public final NetNamespace namespace() {
         return ns;
