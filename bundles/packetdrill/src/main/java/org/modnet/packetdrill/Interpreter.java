@@ -9,6 +9,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicReference;
 
 import org.modnet.api.net.NetException;
+import org.modnet.socket.api.PollFd;
 
 /**
  * Runs one parsed {@link Script} against modnet's TCP on a {@link Testbed}, as packetdrill's
@@ -173,10 +174,29 @@ public final class Interpreter {
      * runnable, or {@code quietNanos} of real time while it waits.
      */
     private void letSyscallRun(long quietNanos) {
-        if (pending == null) {
+        if (pending == null || pending.future().isDone()) {
+            return;
+        }
+        SyscallExecutor.Prepared p = pending.prepared();
+        if (p.pollEvents() != 0) {
+            // the socket says whether the call can return now: if so, wait for it before time moves on
+            PollFd[] fd = { new PollFd(p.pollFd(), p.pollEvents()) };
+            if (bed.process().poll(fd, 0) > 0) {
+                awaitDone(pending.future());
+            }
             return;
         }
         awaitDoneOrBlocked(pending.future(), quietNanos);
+    }
+
+    private static void awaitDone(Future<?> f) {
+        try {
+            f.get(5, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            // the verdict is taken from the future later
+        }
     }
 
     private boolean awaitDoneOrBlocked(Future<?> f, long quietNanos) {
@@ -284,7 +304,9 @@ public final class Interpreter {
             return r;
         };
         Future<Integer> f = syscallThread.submit(task);
-        boolean done = awaitDoneOrBlocked(f, 3_000_000);
+        // a call the script says blocks is taken as blocked once its thread waits; any other call gets
+        // far longer, so a slow thread start is not mistaken for a call that blocks
+        boolean done = awaitDoneOrBlocked(f, c.blocking() ? 3_000_000 : 100_000_000);
         if (c.blocking()) {
             long endUsecs = c.blockingEndUsecs().getAsLong()
                     + (e.time().type() == EventTime.Type.RELATIVE ? base(e) : 0);

@@ -59,7 +59,7 @@ final class ShellCommands {
 
     private int runText(String text, Path base, int line) throws ScriptFailure {
         int status = 0;
-        for (String raw : text.split("\n|;|&&")) {
+        for (String raw : text.replaceAll("\\\\\r?\n", " ").split("\n|;|&&")) {
             String cmd = raw.strip();
             if (cmd.isEmpty() || cmd.startsWith("#")) {
                 continue;
