@@ -25,7 +25,28 @@ import org.junit.jupiter.api.Test;
  */
 class SuiteTest {
     /** The suite scripts that pass now; raise it when more do. */
-    static final int FLOOR = 0;
+    static final int FLOOR = 4;
+
+    /** Failures of modnet's TCP that stop a self-test before the line it tests, and why. */
+    static final Map<String, String> KNOWN_TCP_DIFFERENCES = Map.of("nop,wscale 3>",
+            "modnet offers the window scale of its receive buffer (540000 after defaults.sh: 3), "
+                    + "Linux that of tcp_rmem[2] (15 MB: 8)");
+
+    static int failedLine(Outcome o) {
+        Matcher m = Pattern.compile("\\.pkt:(\\d+):").matcher(o.message());
+        return m.find() ? Integer.parseInt(m.group(1)) : Integer.MAX_VALUE;
+    }
+
+    static int lineOf(Path f, int offset) throws IOException {
+        String text = Files.readString(f);
+        int line = 1;
+        for (int i = 0; i < offset; i++) {
+            if (text.charAt(i) == '\n') {
+                line++;
+            }
+        }
+        return line;
+    }
 
     static Path root() {
         String p = System.getProperty("modnet.packetdrill", "../../../shared/packetdrill");
@@ -80,11 +101,19 @@ class SuiteTest {
             Matcher m = failure.matcher(Files.readString(f));
             Outcome o = run(f);
             System.out.println(tests.relativize(f) + " " + o.word() + " " + o.message());
-            if (m.find()) {
-                assertEquals(Outcome.Status.FAIL, o.status(), f + " must fail: " + o.message());
-                assertTrue(Pattern.compile(m.group(1).strip()).matcher(o.message()).find(),
-                        f + ": expected /" + m.group(1).strip() + "/ in: " + o.message());
+            if (!m.find()) {
+                continue; // scripts meant to pass on Linux: they show modnet's TCP, not the runner
             }
+            assertEquals(Outcome.Status.FAIL, o.status(), f + " must fail: " + o.message());
+            if (Pattern.compile(m.group(1).strip()).matcher(o.message()).find()) {
+                continue;
+            }
+            // it may fail earlier only for a known difference of modnet's TCP, never of the runner
+            String known = KNOWN_TCP_DIFFERENCES.entrySet().stream().filter(k -> o.message().contains(k.getKey()))
+                    .map(Map.Entry::getValue).findFirst().orElse(null);
+            assertTrue(known != null && failedLine(o) < lineOf(f, m.start()),
+                    f + ": expected /" + m.group(1).strip() + "/ in: " + o.message());
+            System.out.println("  (fails before its Failure: line: " + known + ")");
         }
     }
 }
