@@ -29,12 +29,18 @@ final class VirtualTestbed extends Testbed {
         this.clock = clock;
     }
 
-    private record Wiring(Ipv4Protocol ipv4, SocketLayer sockets) {
+    /** The layers a test reaches: IPv4 (for routes) and the socket layer. */
+    record Wiring(Ipv4Protocol ipv4, SocketLayer sockets) {
     }
 
     static VirtualTestbed create() {
         AtomicLong clock = new AtomicLong(1_000_000_000L);
         StandaloneCore stack = StandaloneCore.manual(1, 8192, clock::get);
+        return new VirtualTestbed(stack, clock, wire(stack));
+    }
+
+    /** Wires core, lo, ARP, IPv4, TCP and sockets on {@code stack}, as Declarative Services would. */
+    static Wiring wire(StandaloneCore stack) {
         ArpProtocol arp = new ArpProtocol(stack.core());
         Ipv4Protocol ipv4 = new Ipv4Protocol(stack.core(), arp);
         TcpProtocol tcp = new TcpProtocol(stack.core(), ipv4);
@@ -49,7 +55,7 @@ final class VirtualTestbed extends Testbed {
         ipv4.addProtocol(tcp, Map.of(InetProtocol.PROTOCOL, 6));
         sockets.addProtocol(tcp, Map.of(SocketProtocol.FAMILY, 2, SocketProtocol.TYPE, 1, SocketProtocol.PROTOCOL, 6,
                 SocketProtocol.DEFAULT, true));
-        return new VirtualTestbed(stack, clock, new Wiring(ipv4, sockets));
+        return new Wiring(ipv4, sockets);
     }
 
     @Override
