@@ -83,6 +83,7 @@ public final class Interpreter {
                 shell.runInit(script.initCommand().get());
                 initRan = true;
             }
+            bed.afterInit();
             startNanos = bed.nanoTime();
             for (Event e : script.events()) {
                 runEvent(e);
@@ -242,12 +243,14 @@ public final class Interpreter {
                 }
                 lastLiveUsecs = at;
                 lastScriptUsecs = e.time().type() == EventTime.Type.ANY ? at : start;
+                verbose("outbound sniffed packet", at, live.summary());
                 return;
             }
             case TcpPacket p -> {
                 waitUntil(start);
                 verifyLate(e.line(), "inbound packet", start);
                 packets.inject(e.line(), p);
+                verbose("inbound injected packet", nowUsecs(), p.toScript());
                 bed.settle();
             }
             case Packet p -> throw ScriptFailure.skip(e.line(), "only TCP packets are supported ("
@@ -255,6 +258,7 @@ public final class Interpreter {
             case SystemCall c -> {
                 waitUntil(start);
                 verifyLate(e.line(), "system call", start);
+                verbose(c.name() + " syscall", nowUsecs(), "");
                 runSyscall(e, c, start);
             }
             case ShellCommand c -> {
@@ -269,6 +273,13 @@ public final class Interpreter {
         }
         lastLiveUsecs = Math.max(start, nowUsecs());
         lastScriptUsecs = start;
+    }
+
+    /** With -v: what happened when, as packetdrill's verbose mode prints it. */
+    private void verbose(String what, long usecs, String detail) {
+        if (verbose != null) {
+            verbose.printf("%s: %9.6f %s%n", what, usecs / 1e6, detail);
+        }
     }
 
     private void verifyLate(int line, String what, long expected) throws ScriptFailure {

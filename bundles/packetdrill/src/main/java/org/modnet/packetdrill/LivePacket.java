@@ -41,13 +41,21 @@ record LivePacket(long nanos, int saddr, int daddr, int tos, int ttl, int ipHead
                 u16(ip, th + 18), options, total - th - doff);
     }
 
-    boolean has(int flag) {
-        return (flags & flag) != 0;
+    /** tcpdump's words for the packet, in live numbers: {@code 8080 > 48000 S. 123:123(0) ack 1 win 65535 <...>}. */
+    String summary() {
+        StringBuilder f = new StringBuilder();
+        String letters = "FSRP.UEW";
+        for (int i = 0; i < 8; i++) {
+            if ((flags & (1 << i)) != 0) {
+                f.append(letters.charAt(i));
+            }
+        }
+        return sport + " > " + dport + " " + (f.isEmpty() ? "-" : f) + " " + seq + ":" + (seq + payloadLength & 0xffffffffL)
+                + "(" + payloadLength + ") ack " + ack + " win " + window + (options.length == 0 ? "" : " <" + optionsText() + ">");
     }
 
-    /** The reserved bits between the data offset and the flags (AE apart). */
-    int reservedBits() {
-        return 0;
+    boolean has(int flag) {
+        return (flags & flag) != 0;
     }
 
     /** The options in the script's syntax ({@code mss 1460,nop,wscale 8}), unknown kinds by number. */
