@@ -281,10 +281,12 @@ final class PacketMatcher {
             c.tsBase = val - t.val();
             return;
         }
+        // the first TS val checked fixes the offset; later ones may differ by the tolerance, plus a tick
+        // for where the clock's edge falls
         long expect = c.tsBase + t.val() & 0xffffffffL;
         long delta = Math.abs((int) (val - expect));
         long tol = config.toleranceUsecs();
-        if (delta * config.tcpTsTickUsecs() > tol * 2 + config.tcpTsTickUsecs()) {
+        if (delta * config.tcpTsTickUsecs() > tol + config.tcpTsTickUsecs()) {
             throw new ScriptFailure(line, "error handling packet: bad outbound TCP timestamp value, tsval_delta_usecs "
                     + delta * config.tcpTsTickUsecs() + " > tolerance " + tol);
         }
