@@ -113,14 +113,16 @@ public final class Interpreter {
 
     private long tolerance(long scriptUsecs) {
         long t = config.toleranceUsecs();
-        if (!bed.virtual() && t < 20_000 && !script.options().stream().anyMatch(o -> o.name().equals("tolerance_usecs"))) {
-            t = Math.max(t, LIVE_TOLERANCE_USECS);
+        if (!bed.virtual() && t == DEFAULT_TOLERANCE_USECS) {
+            t = LIVE_TOLERANCE_USECS;
         }
         double pct = config.tolerancePercent() / 100.0 * Math.max(0, scriptUsecs - lastScriptUsecs);
         return Math.max(t, (long) pct);
     }
 
-    /** Wall time is not exact: the live command widens packetdrill's 4 ms unless a tolerance is given. */
+    static final long DEFAULT_TOLERANCE_USECS = 4000;
+
+    /** Wall time is not exact: the live command widens packetdrill's default 4 ms unless another is given. */
     static final long LIVE_TOLERANCE_USECS = 25_000;
 
     /** The base a relative time counts from (run.c's anchor rule). */
