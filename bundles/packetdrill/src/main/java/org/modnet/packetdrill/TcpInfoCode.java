@@ -15,7 +15,9 @@ import org.modnet.socket.api.SocketCalls;
  * the socket's {@code TCP_INFO} (getsockopt level SOL_TCP, option 11); at the end of the script one
  * Python program, each snippet preceded by the {@code tcpi_*} values of its own snapshot, run with
  * {@code --code_command} ({@code python3}). Without TCP_INFO in modnet, or without Python, the script
- * is skipped with that reason.
+ * is skipped with that reason. The {@code int[]} that {@code SocketCalls.getsockopt} fills is read as
+ * the bytes of Linux's {@code struct tcp_info}, four to an int, little-endian, as a C caller's buffer
+ * holds them.
  */
 final class TcpInfoCode {
     static final int TCP_INFO = 11;
