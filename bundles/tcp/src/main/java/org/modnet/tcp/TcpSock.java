@@ -741,12 +741,11 @@ final class TcpSock extends Sock {
         if (net.windowScaling.get() == 0) {
             return 0;
         }
-        int space = ringSize(rcvbuf());
-        int shift = 0;
-        while (shift < TcpOptions.MAX_WSCALE && (space >> shift) > 0xffff) {
-            shift++;
-        }
-        return shift;
+        // tcp_select_initial_window: the scale is sized for the largest buffer autotuning may reach
+        // (tcp_rmem[2]), not the buffer at hand, so the window can grow without a new handshake
+        long space = Math.max(ringSize(rcvbuf()), net.rmem.get()[2]);
+        int shift = 63 - Long.numberOfLeadingZeros(space) - 15; // ilog2(space) - 15
+        return Math.max(0, Math.min(shift, TcpOptions.MAX_WSCALE));
     }
 
     private static int ringSize(int bytes) {
@@ -1031,6 +1030,7 @@ final class TcpSock extends Sock {
         if ((flags & TcpHeader.ACK) == 0) {
             return;
         }
+        boolean establishing = state == TCP_SYN_RECV;
         if (state == TCP_SYN_RECV) {
             if (!TcpSeq.between(ack, sndUna + 1, sndNxt)) {
                 TcpProtocol.sendReset(net, skb, cpu);
@@ -1065,6 +1065,9 @@ final class TcpSock extends Sock {
         }
         if (!tcpAck(skb, th, seq, ack, cpu)) {
             return;
+        }
+        if (establishing) {
+            cw.cwnd = INIT_CWND; // tcp_init_transfer: the window starts after the handshake's ACK, not grown by it
         }
         // the FIN we sent may now be acknowledged
         boolean finAcked = finSent && sndUna == writeSeq + 1;
