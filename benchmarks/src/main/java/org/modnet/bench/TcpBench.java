@@ -248,7 +248,7 @@ public final class TcpBench {
 
     // --- connections per second ---
 
-    /** connect, a 64-byte request, a 64-byte reply, the server closes, the client closes: as many as fit in the time. */
+    /** connect, a 64-byte request, a 64-byte reply, the client closes, the server closes: as many as fit in the time. */
     void crr(double seconds, boolean manual) throws Exception {
         SocketCalls server = sockets.process("bench-server", "B");
         SocketCalls client = sockets.process("bench-client", "A");
@@ -256,7 +256,8 @@ public final class TcpBench {
         check(server.setsockopt(l, SocketCalls.SOL_SOCKET, SocketCalls.SO_REUSEADDR, 1), "SO_REUSEADDR");
         check(server.bind(l, new SockAddr(0, PORT)), "bind");
         check(server.listen(l, 4096), "listen");
-        // the server closes first, so TIME-WAIT is the server's (one port) and the client's ports come back
+        // the client closes first, as netperf's TCP_CRR: its TIME-WAIT holds its port, so ports are not
+        // reused within 60 s and the run is bounded by the range (64 Ki connections)
         for (NetNamespace ns : List.of(nsA, nsB)) {
             ns.sysctl().set("net.ipv4.ip_local_port_range", "1024 65000");
         }
@@ -284,30 +285,29 @@ public final class TcpBench {
                     return; // the listener was closed
                 }
                 b.clear();
-                int got = 0;
-                while (got < 64) {
-                    int n = server.recv(s, b, 0);
-                    if (n <= 0) {
-                        break;
-                    }
-                    got += n;
+                if (server.recv(s, b, 0) == 0) {
+                    server.close(s);
+                    return; // the connection that says stop
                 }
                 b.flip();
                 server.send(s, b, 0);
+                b.clear();
+                server.recv(s, b, 0); // the client's FIN
                 server.close(s);
                 served.incrementAndGet();
             }
         });
         ByteBuffer b = ByteBuffer.allocate(64);
         long n = 0;
+        SockAddr to = new SockAddr(SERVER, PORT);
         while (System.nanoTime() < end) {
             int c = check(client.socket(SocketCalls.AF_INET, SocketCalls.SOCK_STREAM, 0), "socket");
-            check(client.connect(c, new SockAddr(SERVER, PORT)), "connect");
+            check(client.connect(c, to), "connect");
             b.clear();
             check(client.send(c, b, 0), "send");
             b.clear();
             int got = 0;
-            while (true) {
+            while (got < 64) {
                 int r = check(client.recv(c, b, 0), "recv");
                 if (r == 0) {
                     break;
@@ -320,15 +320,13 @@ public final class TcpBench {
             client.close(c);
             n++;
         }
-        // wake the server out of accept with one last connection, then stop it
-        srv.interrupt();
-        int c = client.socket(SocketCalls.AF_INET, SocketCalls.SOCK_STREAM, 0);
-        client.connect(c, new SockAddr(SERVER, PORT));
-        b.clear();
-        client.send(c, b, 0);
+        int c = check(client.socket(SocketCalls.AF_INET, SocketCalls.SOCK_STREAM, 0), "socket");
+        check(client.connect(c, to), "connect");
+        client.shutdown(c, SocketCalls.SHUT_WR);
+        srv.join(10_000);
         client.close(c);
-        while (served.get() < n + 1 && srv.isAlive()) {
-            Thread.sleep(1);
+        if (served.get() != n) {
+            throw new IllegalStateException("served " + served.get() + " of " + n);
         }
         return n;
     }
@@ -353,14 +351,18 @@ public final class TcpBench {
             check(server.recv(s, b, 0), "server recv");
             b.flip();
             check(server.send(s, b, 0), "server send");
-            server.close(s);
             stack.run();
             b.clear();
-            int got = check(client.recv(c, b, 0), "recv");
-            if (got != 64 || client.recv(c, b, 0) != 0) {
-                throw new IllegalStateException("reply of " + got + " bytes, or no end of stream");
+            if (check(client.recv(c, b, 0), "recv") != 64) {
+                throw new IllegalStateException("short reply");
             }
             client.close(c);
+            stack.run();
+            b.clear();
+            if (server.recv(s, b, 0) != 0) {
+                throw new IllegalStateException("no end of stream at the server");
+            }
+            server.close(s);
             stack.run();
             n++;
         }
