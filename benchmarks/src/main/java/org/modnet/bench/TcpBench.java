@@ -378,13 +378,12 @@ public final class TcpBench {
         for (int i = 0; i < addresses; i++) {
             addClientAddress("10.0.1." + (i + 1));
         }
-        // a process holds RLIMIT_NOFILE descriptors: the connections are spread over processes of 1000
+        // a process holds RLIMIT_NOFILE descriptors: the connections are spread over processes of 1000,
+        // each server process with a listener of its own (port 6000 + its number)
         List<SocketCalls> servers = new ArrayList<>();
         List<SocketCalls> clients = new ArrayList<>();
-        SocketCalls listener = sockets.process("bench-listen", "B");
-        int l = check(listener.socket(SocketCalls.AF_INET, SocketCalls.SOCK_STREAM, 0), "socket");
-        check(listener.bind(l, new SockAddr(0, PORT)), "bind");
-        check(listener.listen(l, 4096), "listen");
+        int l = -1;
+        SockAddr to = null;
         long before = heapAfterGc();
         Cost start = Cost.now();
         SocketCalls client = null;
@@ -394,15 +393,23 @@ public final class TcpBench {
         try {
             for (int i = 0; i < count; i++) {
                 if (i % 1000 == 0) {
+                    if (heapNearlyFull()) {
+                        stopped = "the heap being nearly full (85% after a GC)";
+                        break;
+                    }
                     client = sockets.process("bench-client", "A");
                     server = sockets.process("bench-server", "B");
                     clients.add(client);
                     servers.add(server);
+                    l = check(server.socket(SocketCalls.AF_INET, SocketCalls.SOCK_STREAM, 0), "socket");
+                    check(server.bind(l, new SockAddr(0, 6000 + i / 1000)), "bind");
+                    check(server.listen(l, 4096), "listen");
+                    to = new SockAddr(SERVER, 6000 + i / 1000);
                 }
                 int c = check(client.socket(SocketCalls.AF_INET, SocketCalls.SOCK_STREAM | SocketCalls.SOCK_NONBLOCK, 0), "socket");
                 int addr = 0x0a000100 + 1 + i / perAddress;
                 check(client.bind(c, new SockAddr(addr, 1024 + i % perAddress)), "bind");
-                int r = client.connect(c, new SockAddr(SERVER, PORT));
+                int r = client.connect(c, to);
                 if (r != -115) {
                     check(r, "connect");
                 }
@@ -427,7 +434,16 @@ public final class TcpBench {
         for (SocketCalls p : servers) {
             p.close();
         }
-        listener.close();
+    }
+
+    /** Whether the heap, after a GC if it looks full, is more than 85% used: stop before an OutOfMemoryError. */
+    private static boolean heapNearlyFull() {
+        Runtime rt = Runtime.getRuntime();
+        if (rt.totalMemory() - rt.freeMemory() < rt.maxMemory() * 0.85) {
+            return false;
+        }
+        System.gc();
+        return rt.totalMemory() - rt.freeMemory() > rt.maxMemory() * 0.85;
     }
 
     private static long heapAfterGc() throws InterruptedException {
