@@ -168,9 +168,9 @@ public final class TcpBench {
         Cost cost = Cost.now().since(start);
         long segs = tcp.counters(nsA).getOrDefault("TcpOutSegs", 0L) - segs0;
         double gbit = moved * 8.0 / cost.wallNanos;
-        System.out.printf("modnet bulk (%s): %.3f Gbit/s, %d bytes in %.2f s, mss %d, %d segments sent (%.0f bytes each), sndbuf %d, rcvbuf %d (warm-up moved %d)%n",
+        System.out.printf("modnet bulk (%s): %.3f Gbit/s, %d bytes in %.2f s, TCP_MAXSEG %s, %d segments sent (%.0f bytes each), sndbuf %d, rcvbuf %d (warm-up moved %d)%n",
                 manual ? "one thread" : "softirq threads + sender + receiver", gbit, moved, cost.wallNanos / 1e9,
-                mss[0], segs, (double) moved / Math.max(1, segs), sndbuf[0], rcvbuf[0], warm);
+                mss[0] == 0 ? "not readable yet" : Integer.toString(mss[0]), segs, (double) moved / Math.max(1, segs), sndbuf[0], rcvbuf[0], warm);
         System.out.printf("modnet bulk: CPU %.3f s per GB (%.0f%% of one core), %.1f bytes allocated per MB, %d GCs%n",
                 cost.cpuNanos / 1e9 / (moved / 1e9), 100.0 * cost.cpuNanos / cost.wallNanos,
                 cost.allocated / (moved / 1e6), cost.gcs);
@@ -178,8 +178,8 @@ public final class TcpBench {
                 org.modnet.api.net.DeviceStats.Field.RX_DROPPED) + " vb " + vb.stats().get(org.modnet.api.net.DeviceStats.Field.RX_DROPPED)
                 + ", tx_dropped va " + va.stats().get(org.modnet.api.net.DeviceStats.Field.TX_DROPPED));
         System.out.println("modnet bulk: sender " + nonZero(tcp.counters(nsA)) + "; receiver " + nonZero(tcp.counters(nsB)));
-        System.out.printf("RESULT bulk_gbit=%.3f mss=%d cpu_s_per_gb=%.3f alloc_b_per_mb=%.1f%n", gbit, mss[0],
-                cost.cpuNanos / 1e9 / (moved / 1e9), cost.allocated / (moved / 1e6));
+        System.out.printf("RESULT bulk_gbit=%.3f mss=%d seg_bytes=%.0f cpu_s_per_gb=%.3f alloc_b_per_mb=%.1f%n", gbit, mss[0],
+                (double) moved / Math.max(1, segs), cost.cpuNanos / 1e9 / (moved / 1e9), cost.allocated / (moved / 1e6));
         client.close();
         server.close();
     }
