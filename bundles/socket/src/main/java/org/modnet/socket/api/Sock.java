@@ -668,6 +668,14 @@ public abstract class Sock {
 
     /** Fills {@code out} and returns how many values the option has. */
     public final int getOption(int level, int name, int[] out) throws SockException {
+        if (level == SocketCalls.SOL_SOCKET && (name == SocketCalls.SO_RCVTIMEO || name == SocketCalls.SO_SNDTIMEO)) {
+            // read by every blocking send and receive: written in place, no array made
+            need(out, 2);
+            long nanos = name == SocketCalls.SO_RCVTIMEO ? rcvTimeoNanos : sndTimeoNanos;
+            out[0] = (int) (nanos / 1_000_000_000L);
+            out[1] = (int) (nanos % 1_000_000_000L / 1000);
+            return 2;
+        }
         int[] v;
         if (level == SocketCalls.SOL_SOCKET) {
             v = switch (name) {
@@ -678,8 +686,6 @@ public abstract class Sock {
                 case SocketCalls.SO_BROADCAST -> new int[] { broadcast ? 1 : 0 };
                 case SocketCalls.SO_KEEPALIVE -> new int[] { keepalive ? 1 : 0 };
                 case SocketCalls.SO_LINGER -> new int[] { lingerOnOff, lingerSeconds };
-                case SocketCalls.SO_RCVTIMEO -> timeval(rcvTimeoNanos);
-                case SocketCalls.SO_SNDTIMEO -> timeval(sndTimeoNanos);
                 case SocketCalls.SO_TYPE -> new int[] { type };
                 case SocketCalls.SO_PROTOCOL -> new int[] { protocol };
                 case SocketCalls.SO_DOMAIN -> new int[] { SocketCalls.AF_INET };
@@ -704,10 +710,6 @@ public abstract class Sock {
         }
         System.arraycopy(v, 0, out, 0, v.length);
         return v.length;
-    }
-
-    private static int[] timeval(long nanos) {
-        return new int[] { (int) (nanos / 1_000_000_000L), (int) (nanos % 1_000_000_000L / 1000) };
     }
 
     // --- what protocols, the socket layer and ss read ---
