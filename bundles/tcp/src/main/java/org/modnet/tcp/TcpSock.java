@@ -452,6 +452,7 @@ final class TcpSock extends Sock {
     void deliver(SkBuff skb, int cpu) {
         if (!lock.isHeldByCurrentThread() && lock.tryLock()) {
             try {
+                drainBacklog(cpu); // what came before it first: never reorder a connection's segments
                 process(skb, cpu);
                 drainBacklog(cpu);
             } finally {
@@ -610,14 +611,20 @@ final class TcpSock extends Sock {
         if (isNonBlocking()) {
             return 0;
         }
-        int[] t = new int[2];
-        getOption(SocketCalls.SOL_SOCKET, option, t);
-        long n = TimeUnit.SECONDS.toNanos(t[0]) + TimeUnit.MICROSECONDS.toNanos(t[1]);
+        long n = option == SocketCalls.SO_RCVTIMEO ? rcvTimeo() : sndTimeo();
         return n == 0 ? -1 : n;
     }
 
-    /** Sleeps on the socket (lock held, released while asleep); EAGAIN when {@code nanos} ran out. */
+    /**
+     * Sleeps on the socket (lock held, released while asleep); EAGAIN when {@code nanos} ran out. As
+     * {@code sk_wait_event} releases the socket, segments that waited in the backlog (an ACK, a
+     * SYN-ACK) are processed first, and the caller looks again instead of sleeping.
+     */
     private void await(long nanos) throws SockException {
+        if (!backlog.isEmpty() && lock.getHoldCount() == 1) {
+            drainBacklog(-1);
+            return;
+        }
         try {
             if (nanos < 0) {
                 moved.await();
@@ -1830,7 +1837,8 @@ final class TcpSock extends Sock {
                 }
                 break;
             }
-            boolean retrans = TcpSeq.before(sndNxt, retransHigh);
+            // below the highest sequence sent is a retransmission (retransHigh alone goes stale after 2 GB)
+            boolean retrans = TcpSeq.before(sndNxt, retransHigh) && TcpSeq.before(sndNxt, sndMax);
             if (!retrans && len < mss && len == writeSeq - sndNxt && nagleHolds()) {
                 break;
             }

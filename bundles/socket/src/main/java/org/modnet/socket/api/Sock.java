@@ -144,6 +144,16 @@ public abstract class Sock {
     /** The protocol forgets the socket: unhash, release its port ({@code sk_prot->close}). */
     protected abstract void release();
 
+    /** {@code SO_RCVTIMEO} in nanoseconds, 0 for none: read without allocating, for a protocol's blocking calls. @since 1.2 */
+    protected final long rcvTimeo() {
+        return rcvTimeoNanos;
+    }
+
+    /** {@code SO_SNDTIMEO} in nanoseconds, 0 for none. @since 1.2 */
+    protected final long sndTimeo() {
+        return sndTimeoNanos;
+    }
+
     /** The protocol's name in {@code ss}'s Netid column: "udp", "tcp". */
     public abstract String netid();
 
