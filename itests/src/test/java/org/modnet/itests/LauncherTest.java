@@ -57,7 +57,7 @@ class LauncherTest {
             { "ip link $u", "Command \"\" is unknown, try \"ip link help\"." },
             { "ip addr add $u dev lo", "Error: inet prefix is expected rather than \"\"." },
             { "ip $u", "Object \"\" is unknown, try \"ip help\"." },
-            { "nc $y", "nc: " },
+            { "nc $y", "usage: nc " }, // one word and no -l: OpenBSD nc prints its usage
             { "ping $x", "ping: : Name or service not known" },
             { "sysctl $x", "sysctl: \"\" is an unknown key" },
             { "ss $x", "Netid" },
