@@ -34,6 +34,8 @@ final class TcpNet {
     final NetCore core;
     final Ipv4 ipv4;
     final TcpMib mib;
+    /** Every received segment's fate: a drop reason or consumed ({@code kfree_skb_reason}, {@code consume_skb}). */
+    final TcpDrops drops;
     final TcpIsn isn;
 
     final IntSysctl windowScaling;
@@ -62,6 +64,7 @@ final class TcpNet {
         this.ipv4 = ipv4;
         this.isn = isn;
         this.mib = new TcpMib(core.cpus());
+        this.drops = new TcpDrops(core.cpus());
         var s = ns.sysctl();
         windowScaling = s.registerInt("net.ipv4.tcp_window_scaling", 1, 0, 1);
         sack = s.registerInt("net.ipv4.tcp_sack", 1, 0, 1);

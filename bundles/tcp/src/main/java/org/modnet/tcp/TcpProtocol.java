@@ -115,6 +115,9 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         TcpHeader.Check check = th.check(skb, TcpAf.INET);
         check.count(net.mib, cpu);
         if (check != TcpHeader.Check.OK) {
+            if (check.inSegs) {
+                net.drops.count(cpu, check == TcpHeader.Check.BAD_CSUM ? TcpDrops.Reason.TCP_CSUM : TcpDrops.Reason.PKT_TOO_SMALL);
+            }
             skb.free();
             return;
         }
@@ -133,6 +136,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
             return;
         }
         sendReset(net, skb, cpu);
+        net.drops.count(cpu, TcpDrops.Reason.NO_SOCKET);
         skb.free();
     }
 

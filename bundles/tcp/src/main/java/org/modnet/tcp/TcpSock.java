@@ -140,6 +140,8 @@ final class TcpSock extends Sock {
     private long rttStampMs;
     private int retransHigh;
     private long lastOowAckMs;
+    /** Why the segment being processed was dropped; null while it is taken ({@link TcpDrops}). */
+    private TcpDrops.Reason drop;
 
     TcpSock(TcpNet net) {
         super(net.ns, SocketCalls.SOCK_STREAM, SocketCalls.IPPROTO_TCP, null);
@@ -233,6 +235,7 @@ final class TcpSock extends Sock {
         }
         if (backlogBytes.get() + skb.truesize() > rcvbuf() + sndbuf()) {
             net.mib.inc(cpu, TcpMib.Ext.TCPBacklogDrop);
+            net.drops.count(cpu, TcpDrops.Reason.SOCKET_BACKLOG);
             skb.free();
             return;
         }
@@ -540,11 +543,13 @@ final class TcpSock extends Sock {
         if (acceptLen >= maxAckBacklog) {
             net.mib.inc(cpu, TcpMib.Ext.ListenOverflows);
             net.mib.inc(cpu, TcpMib.Ext.ListenDrops);
+            drop = TcpDrops.Reason.TCP_LISTEN_OVERFLOW;
             return;
         }
         if (synQlen.get() >= Math.min(Math.max(maxAckBacklog, 8), net.maxSynBacklog.get())) {
             net.mib.inc(cpu, TcpMib.Ext.TCPReqQFullDrop);
             net.mib.inc(cpu, TcpMib.Ext.ListenDrops);
+            drop = TcpDrops.Reason.TCP_LISTEN_OVERFLOW;
             return;
         }
         TcpSock child = new TcpSock(net);
@@ -641,14 +646,19 @@ final class TcpSock extends Sock {
     // --- segment processing (tcp_v4_do_rcv) ---
 
     private void process(SkBuff skb, int cpu) {
+        drop = null;
         try {
             switch (state) {
                 case TCP_LISTEN -> listenRcv(skb, cpu);
                 case TCP_SYN_SENT -> synSentRcv(skb, cpu);
-                case TCP_CLOSE -> TcpProtocol.sendReset(net, skb, cpu);
+                case TCP_CLOSE -> {
+                    TcpProtocol.sendReset(net, skb, cpu);
+                    drop = TcpDrops.Reason.NO_SOCKET;
+                }
                 default -> rcvStateProcess(skb, cpu);
             }
         } finally {
+            net.drops.count(cpu, drop);
             skb.free();
         }
     }
@@ -656,15 +666,20 @@ final class TcpSock extends Sock {
     private void listenRcv(SkBuff skb, int cpu) {
         int flags = skb.getU8(skb.data() + TcpHeader.FLAGS);
         if ((flags & TcpHeader.RST) != 0) {
+            drop = TcpDrops.Reason.TCP_RESET;
             return;
         }
         if ((flags & TcpHeader.ACK) != 0) {
             TcpProtocol.sendReset(net, skb, cpu); // no request for it: RFC 9293 3.10.7.2
+            drop = TcpDrops.Reason.TCP_FLAGS;
             return;
         }
-        if ((flags & TcpHeader.SYN) != 0 && !isClosed()) {
+        // SYN+FIN is dropped, as Linux's tcp_rcv_state_process does: no request sock for a scan's probe
+        if ((flags & (TcpHeader.SYN | TcpHeader.FIN)) == TcpHeader.SYN && !isClosed()) {
             connRequest(skb, cpu);
+            return;
         }
+        drop = TcpDrops.Reason.TCP_FLAGS;
     }
 
     /** {@code tcp_rcv_synsent_state_process}. */
@@ -678,14 +693,17 @@ final class TcpSock extends Sock {
                 if ((flags & TcpHeader.RST) == 0) {
                     TcpProtocol.sendReset(net, skb, cpu);
                 }
+                drop = TcpDrops.Reason.TCP_OLD_ACK;
                 return;
             }
             if ((flags & TcpHeader.RST) != 0) {
                 reportError(Errno.ECONNREFUSED); // tcp_reset in SYN-SENT
                 done(cpu);
+                drop = TcpDrops.Reason.TCP_RESET;
                 return;
             }
             if ((flags & TcpHeader.SYN) == 0) {
+                drop = TcpDrops.Reason.TCP_FLAGS;
                 return;
             }
             rx.parse(skb, th, false, net.optionSysctls());
@@ -716,6 +734,7 @@ final class TcpSock extends Sock {
             return;
         }
         // no ACK: a RST is ignored; a bare SYN would be a simultaneous open, which this stack does not do
+        drop = (flags & TcpHeader.RST) != 0 ? TcpDrops.Reason.TCP_RESET : TcpDrops.Reason.TCP_FLAGS;
     }
 
     /** {@code tcp_rcv_state_process} for every synchronized state, SYN-RECV and TIME-WAIT. */
@@ -735,13 +754,23 @@ final class TcpSock extends Sock {
             timewaitRcv(skb, flags, cpu);
             return;
         }
+        if ((flags & (TcpHeader.ACK | TcpHeader.RST | TcpHeader.SYN)) == 0) {
+            drop = TcpDrops.Reason.TCP_FLAGS; // Linux drops it before the sequence check: no dupack
+            return;
+        }
         // tcp_sequence: the segment must overlap the window (a zero-length one may sit at its edge)
         int window = Math.max(rcvWndRight - rcvNxt, 0);
         if (TcpSeq.before(endSeq, rcvNxt) || TcpSeq.after(seq, rcvNxt + window)
                 || (len > 0 && window == 0 && seq == rcvNxt && endSeq != rcvNxt && !fin)) {
+            drop = TcpSeq.before(endSeq, rcvNxt) ? TcpDrops.Reason.TCP_OLD_SEQUENCE : TcpDrops.Reason.TCP_INVALID_SEQUENCE;
             if ((flags & TcpHeader.RST) == 0) {
+                if (syn) {
+                    synChallenge(cpu); // RFC 5961 4.2: any SYN, in the window or not
+                    return;
+                }
                 if (len > 0 && window == 0) {
                     net.mib.inc(cpu, TcpMib.Ext.TCPZeroWindowDrop);
+                    drop = TcpDrops.Reason.TCP_ZEROWINDOW;
                 }
                 if (!oowRateLimited(cpu, TcpMib.Ext.TCPACKSkippedSeq)) {
                     sendAck(cpu); // tcp_send_dupack
@@ -750,6 +779,7 @@ final class TcpSock extends Sock {
             return;
         }
         if ((flags & TcpHeader.RST) != 0) {
+            drop = TcpDrops.Reason.TCP_RESET;
             if (seq == rcvNxt) {
                 resetRcv(cpu);
             } else {
@@ -765,19 +795,21 @@ final class TcpSock extends Sock {
                 synackRetransmit(cpu); // the peer sent its SYN again: our SYN-ACK was lost (tcp_check_req)
                 return;
             }
-            net.mib.inc(cpu, TcpMib.Ext.TCPSYNChallenge);
-            challengeAck(cpu);
+            synChallenge(cpu);
             return;
         }
         if ((flags & TcpHeader.ACK) == 0) {
+            drop = TcpDrops.Reason.TCP_FLAGS;
             return;
         }
         if (state == TCP_SYN_RECV) {
             if (!TcpSeq.between(ack, sndUna + 1, sndNxt)) {
                 TcpProtocol.sendReset(net, skb, cpu);
+                drop = TcpDrops.Reason.TCP_OLD_ACK;
                 return;
             }
             if (!joinAcceptQueue(cpu)) {
+                drop = TcpDrops.Reason.TCP_LISTEN_OVERFLOW;
                 if (parent != null && (parent.isClosed() || parent.state != TCP_LISTEN)) {
                     sendActiveReset(cpu);
                     done(cpu);
@@ -794,6 +826,9 @@ final class TcpSock extends Sock {
             setState(TCP_ESTABLISHED, cpu);
         }
         if (!tcpAck(skb, th, seq, ack, cpu)) {
+            if (state != TCP_ESTABLISHED || drop == TcpDrops.Reason.TCP_TOO_OLD_ACK) {
+                challengeAck(cpu); // tcp_rcv_state_process answers any unacceptable ACK; ESTABLISHED only a too old one
+            }
             return;
         }
         // the FIN we sent may now be acknowledged
@@ -838,6 +873,19 @@ final class TcpSock extends Sock {
         sendSyn(cpu, true);
     }
 
+    /**
+     * {@code tcp_validate_incoming}'s syn_challenge: a SYN on a synchronized connection (RFC 5961 4.2) is
+     * TCPSYNChallenge and a challenge ACK; in ESTABLISHED ({@code tcp_rcv_established}) also InErrs.
+     */
+    private void synChallenge(int cpu) {
+        if (state == TCP_ESTABLISHED) {
+            net.mib.inc(cpu, TcpMib.Tcp.InErrs);
+        }
+        net.mib.inc(cpu, TcpMib.Ext.TCPSYNChallenge);
+        challengeAck(cpu);
+        drop = TcpDrops.Reason.TCP_INVALID_SYN;
+    }
+
     /** {@code tcp_reset}: the peer reset the connection. */
     private void resetRcv(int cpu) {
         if (state == TCP_SYN_RECV && parent != null) {
@@ -880,7 +928,12 @@ final class TcpSock extends Sock {
      */
     private boolean tcpAck(SkBuff skb, int th, int seq, int ack, int cpu) {
         if (TcpSeq.after(ack, sndMax)) {
+            drop = TcpDrops.Reason.TCP_ACK_UNSENT_DATA;
             return false; // RFC 9293 3.10.7.4: an ACK of data not yet sent is dropped
+        }
+        if (TcpSeq.before(ack, sndUna - maxWindow)) {
+            drop = TcpDrops.Reason.TCP_TOO_OLD_ACK;
+            return false; // RFC 5961 5.2: older than any ACK the peer could still send, a blind injection
         }
         if (TcpSeq.after(ack, sndNxt)) {
             sndNxt = ack; // what went back for retransmission was received after all
@@ -892,7 +945,7 @@ final class TcpSock extends Sock {
             return true; // an old duplicate: its data may still be new
         }
         int wnd = skb.getU16(th + TcpHeader.WINDOW) << rx.sndWscale;
-        if (TcpSeq.after(seq, sndWl1) || (seq == sndWl1 && TcpSeq.afterOrEqual(ack, sndUna))) {
+        if (TcpSeq.after(ack, sndUna) || TcpSeq.after(seq, sndWl1) || (seq == sndWl1 && TcpSeq.afterOrEqual(ack, sndUna))) {
             sndWnd = wnd;
             sndWl1 = seq;
             maxWindow = Math.max(maxWindow, wnd);
@@ -948,9 +1001,17 @@ final class TcpSock extends Sock {
             net.mib.inc(cpu, TcpMib.Ext.TCPAbortOnData);
             sendActiveReset(cpu);
             done(cpu);
+            drop = TcpDrops.Reason.TCP_ABORT_ON_DATA;
             return;
         }
         if (finReceived) {
+            if (TcpSeq.before(seq, rcvNxt)) { // the peer sent it again: our ACK was lost, send it again now
+                ackPending = true;
+                quickAcks = Math.max(quickAcks, 1);
+                drop = TcpDrops.Reason.TCP_OLD_DATA;
+            } else {
+                drop = TcpDrops.Reason.TCP_CLOSE; // nothing comes after the FIN
+            }
             return;
         }
         if (TcpSeq.after(seq, rcvNxt)) {
@@ -967,12 +1028,19 @@ final class TcpSock extends Sock {
             if (take < n) {
                 net.mib.inc(cpu, TcpMib.Ext.TCPRcvQDrop);
                 fin = false; // the FIN comes after bytes we could not keep
+                if (take == 0) {
+                    drop = TcpDrops.Reason.PROTO_MEM;
+                }
             }
             copyToRing(skb, payload + skip, take);
             rcvNxt += take;
             rcvdSinceAck += take;
         }
         ackPending = true;
+        if (n <= 0 && !(fin && n == 0)) {
+            quickAcks = Math.max(quickAcks, 1); // a retransmission: acknowledge at once (a dupack)
+            drop = TcpDrops.Reason.TCP_OLD_DATA;
+        }
         if (fin && n >= 0) {
             finRcv(cpu);
         }
@@ -992,11 +1060,13 @@ final class TcpSock extends Sock {
     private void ofoQueue(SkBuff skb, int payload, int seq, int len, boolean fin, int cpu) {
         if (ofoCount == OFO_MAX || len == 0 && !fin) {
             net.mib.inc(cpu, TcpMib.Ext.TCPOFODrop);
+            drop = TcpDrops.Reason.TCP_OFO_DROP;
             return;
         }
         int end = seq + len;
         if (TcpSeq.after(end, rcvNxt + rbuf.length - (rcvNxt - copiedSeq))) {
             net.mib.inc(cpu, TcpMib.Ext.TCPOFODrop);
+            drop = TcpDrops.Reason.TCP_OFO_DROP;
             return;
         }
         int i = ofoCount;
@@ -1005,6 +1075,7 @@ final class TcpSock extends Sock {
         }
         if (i > 0 && ofoSeq[i - 1] == seq && ofoEnd[i - 1] == end) {
             net.mib.inc(cpu, TcpMib.Ext.TCPOFOMerge); // the same bytes again
+            drop = TcpDrops.Reason.TCP_OFOMERGE;
             return;
         }
         SkBuff keep = skb.get(); // the caller frees its reference; the queue keeps this one
@@ -1080,6 +1151,7 @@ final class TcpSock extends Sock {
         if ((flags & TcpHeader.RST) != 0) {
             done(cpu);
             net.mib.inc(cpu, TcpMib.Ext.TWKilled);
+            drop = TcpDrops.Reason.TCP_RESET;
             return;
         }
         if ((flags & (TcpHeader.FIN | TcpHeader.SYN)) != 0 || skb.len() > (skb.getU8(skb.data() + TcpHeader.DOFF) >>> 4) * 4) {
