@@ -36,6 +36,8 @@ final class TcpNet {
     final TcpMib mib;
     /** Every received segment's fate: a drop reason or consumed ({@code kfree_skb_reason}, {@code consume_skb}). */
     final TcpDrops drops;
+    /** SYNs whose window scale was above 14, taken as 14: Linux's rate-limited "Illegal window scaling value" message. */
+    private final java.util.concurrent.atomic.AtomicLong illegalWscale = new java.util.concurrent.atomic.AtomicLong();
     final TcpIsn isn;
 
     final IntSysctl windowScaling;
@@ -85,6 +87,19 @@ final class TcpNet {
         for (int i = 0; i < LHASH_SLOTS; i++) {
             lhash.set(i, NONE);
         }
+    }
+
+    /**
+     * Counts a window scale above 14 on a SYN or SYN-ACK: where Linux prints {@code "%s: Illegal window
+     * scaling value %d > 14 received"} (net_info_ratelimited), this counts, as the packet path does not log.
+     */
+    void countIllegalWscale() {
+        illegalWscale.incrementAndGet();
+    }
+
+    /** Window scales above 14 received in this namespace. */
+    long illegalWscale() {
+        return illegalWscale.get();
     }
 
     /** The {@code SYSCTL_} bits {@link TcpOptions#parse} reads. */

@@ -568,6 +568,9 @@ final class TcpSock extends Sock {
         TcpOptions o = child.rx;
         o.clear();
         o.parse(skb, th, false, net.optionSysctls());
+        if (o.illegalWscale != 0) {
+            net.countIllegalWscale();
+        }
         o.tstampOk = o.sawTstamp;
         if (!o.wscaleOk) {
             o.sndWscale = 0;
@@ -706,7 +709,11 @@ final class TcpSock extends Sock {
                 drop = TcpDrops.Reason.TCP_FLAGS;
                 return;
             }
+            long illegal = rx.illegalWscale;
             rx.parse(skb, th, false, net.optionSysctls());
+            if (rx.illegalWscale != illegal) {
+                net.countIllegalWscale();
+            }
             rx.tstampOk = rx.sawTstamp && net.timestamps.get() != 0;
             if (!rx.wscaleOk) {
                 rx.sndWscale = 0;
