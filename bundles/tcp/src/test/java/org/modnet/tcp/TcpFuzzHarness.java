@@ -201,7 +201,7 @@ final class TcpFuzzHarness implements AutoCloseable {
         assertEquals(hex(MessageDigest.getInstance("SHA-256").digest(down)), hex(downDigest.digest()), "sha256 server to client");
     }
 
-    private static String hex(byte[] b) {
+    static String hex(byte[] b) {
         StringBuilder sb = new StringBuilder();
         for (byte x : b) {
             sb.append(String.format("%02x", x));
