@@ -146,6 +146,13 @@ final class TcpFuzzHarness implements AutoCloseable {
 
     /** One round of both applications: write up to {@code chunk} bytes each, let the stack run, read all. */
     void pump(int chunk) {
+        write(chunk);
+        s.run();
+        readAll();
+    }
+
+    /** Both applications write up to {@code chunk} bytes; nothing is processed yet (the segments wait on lo). */
+    void write(int chunk) {
         if (upWritten < up.length) {
             int n = sys.send(client, ByteBuffer.wrap(up, upWritten, Math.min(chunk, up.length - upWritten)), MSG_DONTWAIT);
             if (n > 0) {
@@ -158,11 +165,10 @@ final class TcpFuzzHarness implements AutoCloseable {
                 downWritten += n;
             }
         }
-        s.run();
-        readAll();
     }
 
-    private void readAll() {
+    /** Both applications read all that has arrived. */
+    void readAll() {
         for (int fd : new int[] { server, client }) {
             while (true) {
                 buf.clear();
