@@ -211,6 +211,19 @@ class TcpBadInputTest {
         assertEquals(1, o.n(Seen.OutSegs), "the ACK again, at once");
     }
 
+    @Test
+    void anAckThatMovesSndUnaUpdatesTheWindowEvenBehindAnOutOfOrderSegmentsSequence() {
+        assertEquals(100, h.sys.send(h.server, java.nio.ByteBuffer.wrap(new byte[100]), 0)); // on lo, not yet received
+        int una = field(v, "sndUna");
+        int wscale = field(h.cs, "rcvWscale");
+        byte[] ahead = TcpFuzzHarness.segment(v.rport(), v.lport(), r() + 1000, una, ACK, 0, NONE, NONE);
+        assertFate(null, h.injectTo(v, TcpFuzzHarness.checksum(ahead, v.raddr(), v.laddr())));
+        assertEquals(0, field(v, "sndWnd"), "a segment ahead in the window set SND.WL1 and a zero window");
+        byte[] acks = TcpFuzzHarness.segment(v.rport(), v.lport(), r(), una + 100, ACK, 1000, NONE, NONE);
+        assertFate(null, h.injectTo(v, TcpFuzzHarness.checksum(acks, v.raddr(), v.laddr())));
+        assertEquals(1000 << wscale, field(v, "sndWnd"), "tcp_may_update_window: an ACK of new data updates it");
+    }
+
     // --- the listener ---
 
     @Test
