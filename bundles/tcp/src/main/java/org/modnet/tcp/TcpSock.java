@@ -1156,9 +1156,12 @@ final class TcpSock extends Sock {
     /** {@code tcp_timewait_state_process}: a FIN again is acknowledged and restarts 2MSL; a RST ends it. */
     private void timewaitRcv(SkBuff skb, int flags, int cpu) {
         if ((flags & TcpHeader.RST) != 0) {
+            drop = TcpDrops.Reason.TCP_RESET;
+            if (skb.getU32(skb.data() + TcpHeader.SEQ) != rcvNxt) {
+                return; // only a reset exactly at RCV.NXT ends TIME-WAIT, as in Linux: a blind one is dropped
+            }
             done(cpu);
             net.mib.inc(cpu, TcpMib.Ext.TWKilled);
-            drop = TcpDrops.Reason.TCP_RESET;
             return;
         }
         if ((flags & (TcpHeader.FIN | TcpHeader.SYN)) != 0 || skb.len() > (skb.getU8(skb.data() + TcpHeader.DOFF) >>> 4) * 4) {

@@ -224,6 +224,25 @@ class TcpBadInputTest {
         assertEquals(1000 << wscale, field(v, "sndWnd"), "tcp_may_update_window: an ACK of new data updates it");
     }
 
+    @Test
+    void timeWaitEndsOnlyOnAResetAtRcvNxt() {
+        assertEquals(0, h.sys.shutdown(h.client, SocketCalls.SHUT_WR));
+        h.s.run();
+        h.sys.close(h.server);
+        h.s.run();
+        TcpSock tw = h.cs;
+        assertEquals(TcpSock.TCP_TIME_WAIT, tw.state());
+        int at = rcvNxt(tw);
+        byte[] blind = TcpFuzzHarness.segment(tw.rport(), tw.lport(), at + 10, 0, RST, 0, NONE, NONE);
+        assertFate(Reason.TCP_RESET, h.injectTo(tw, TcpFuzzHarness.checksum(blind, tw.raddr(), tw.laddr())));
+        assertEquals(TcpSock.TCP_TIME_WAIT, tw.state(), "a reset elsewhere is dropped");
+        long killed = h.s.count(TcpMib.Ext.TWKilled);
+        byte[] exact = TcpFuzzHarness.segment(tw.rport(), tw.lport(), at, 0, RST, 0, NONE, NONE);
+        assertFate(Reason.TCP_RESET, h.injectTo(tw, TcpFuzzHarness.checksum(exact, tw.raddr(), tw.laddr())));
+        assertEquals(Sock.TCP_CLOSE, tw.state());
+        assertEquals(killed + 1, h.s.count(TcpMib.Ext.TWKilled));
+    }
+
     // --- the listener ---
 
     @Test

@@ -98,6 +98,64 @@ class TcpFuzzTest {
         }
     }
 
+    @Test
+    void segmentsAtClosingConnectionsAndTimeWaitEachLandOnExactlyOneFate() {
+        Map<String, Integer> states = new TreeMap<>();
+        int[] per = new int[12];
+        int[] closing = { TcpSock.TCP_FIN_WAIT2, Sock.TCP_CLOSE_WAIT, TcpSock.TCP_LAST_ACK, TcpSock.TCP_TIME_WAIT };
+        for (int episode = 0; episode < 40 && Arrays.stream(closing).anyMatch(st -> per[st] < 300); episode++) {
+            try (TcpFuzzHarness harness = new TcpFuzzHarness(4096, SEED + episode)) {
+                h = harness;
+                assertTrue(h.finish(1000));
+                // the client half-closes: FIN-WAIT-2 against CLOSE-WAIT, until a segment moves either on
+                assertEquals(0, h.sys.shutdown(h.client, org.modnet.socket.api.SocketCalls.SHUT_WR));
+                h.s.run();
+                anyState(h.cs, TcpSock.TCP_FIN_WAIT2, 400, states, per);
+                anyState(h.ss, Sock.TCP_CLOSE_WAIT, 400, states, per);
+                // the server closes too: LAST-ACK with its FIN still on lo, then the client's TIME-WAIT
+                h.sys.close(h.server);
+                anyState(h.ss, TcpSock.TCP_LAST_ACK, 100, states, per);
+                h.s.run();
+                anyState(h.cs, TcpSock.TCP_TIME_WAIT, 400, states, per);
+                assertEquals(h.s.count(TcpMib.Tcp.InSegs), h.s.tcp.net(h.s.ns).drops.total(), "InSegs equals the fates counted");
+            }
+        }
+        System.out.println("TcpFuzzTest: closing states (state:fate): " + states);
+        for (int st : closing) {
+            assertTrue(per[st] >= 300, "state " + st + " got " + per[st] + " segments: " + states);
+        }
+    }
+
+    /**
+     * Up to {@code n} mutated segments at {@code v} while it is in {@code state}: each counts once and
+     * lands on one fate. Stops when a segment moves the connection on (a FIN, an ACK of ours, a reset).
+     */
+    private void anyState(TcpSock v, int state, int n, Map<String, Integer> states, int[] per) {
+        for (int i = 0; i < n && v.state() == state; i++) {
+            int rcv = rcvNxt(v);
+            int seq = r.nextBoolean() ? rcv - 2 + r.nextInt(4) : rcv + r.nextInt(1 << 16) - (1 << 15);
+            int ack = field(v, "sndUna") - 2 + r.nextInt(4);
+            byte[] tcp = TcpFuzzHarness.segment(v.rport(), v.lport(), seq, ack, r.nextBoolean() ? flags() : ACK | PSH,
+                    r.nextInt(65536), options(false), payload(r.nextInt(3) == 0 ? r.nextInt(200) : 0));
+            mutateHeader(tcp);
+            if ((tcp[TcpHeader.FLAGS] & RST) != 0 && get32(tcp, TcpHeader.SEQ) == rcv) {
+                put32(tcp, TcpHeader.SEQ, rcv + 1); // a reset at RCV.NXT would end the state under test at once
+            }
+            TcpFuzzHarness.checksum(tcp, v.raddr(), v.laddr());
+            damage(tcp);
+            Outcome o = h.injectTo(v, truncated);
+            if (o.fates() != 1 || o.n(Seen.InSegs) != 1) {
+                fail("state " + state + ": a segment must count once in InSegs and land on exactly one fate: " + o + " "
+                        + TcpFuzzHarness.hex(truncated));
+            }
+            states.merge(state + ":" + o.name(), 1, Integer::sum);
+            per[state]++;
+            if (i % 25 == 24 && state != TcpSock.TCP_TIME_WAIT) { // TIME-WAIT's answers would go to the listener, whose
+                h.s.advance(1 + r.nextInt(8), 10);                   // reset at RCV.NXT ends it (as it would in Linux)
+            }
+        }
+    }
+
     /** One segment, to one of the four targets; checks its outcome against the model and tallies it. */
     private Outcome one(int n) {
         int target = r.nextInt(20);
