@@ -205,4 +205,47 @@ public class TcpIT {
         assertEquals(1, counter(sh("ip netns exec a nstat -az TcpActiveOpens"), "TcpActiveOpens"));
         assertEquals(1, counter(sh("ip netns exec b nstat -az TcpPassiveOpens"), "TcpPassiveOpens"));
     }
+
+    @Test
+    public void cookiesCompleteAHandshakeAndTimeWaitShowsInSs() throws Exception {
+        sh("ip netns add a ; ip netns add b");
+        sh("ip -n a link add eth0 type veth peer name eth1 ; ip -n a link set eth1 netns b");
+        sh("ip -n a addr add 10.9.0.1/24 dev eth0 ; ip -n b addr add 10.9.0.2/24 dev eth1");
+        sh("ip -n a link set eth0 up ; ip -n b link set eth1 up");
+        sh("ip netns exec b sysctl -w net.ipv4.tcp_syncookies=2");
+        Sockets sockets = ModnetRuntime.service(context, Sockets.class, null);
+        SocketCalls server = sockets.process("server", "b");
+        try (SocketCalls client = sockets.process("client", "a")) {
+            int l = server.socket(SocketCalls.AF_INET, SocketCalls.SOCK_STREAM, 0);
+            assertEquals(0, server.bind(l, new SockAddr(0, 5001)));
+            assertEquals(0, server.listen(l, 4));
+            int c = client.socket(SocketCalls.AF_INET, SocketCalls.SOCK_STREAM, 0);
+            assertEquals(0, client.connect(c, new SockAddr(0x0a090002, 5001)));
+            int s = server.accept(l, null, 0);
+            assertTrue("accepted through a cookie", s >= 3);
+            assertEquals(5, client.send(c, ByteBuffer.wrap("hello".getBytes()), 0));
+            ByteBuffer in = ByteBuffer.allocate(16);
+            assertEquals(5, server.recv(s, in, 0));
+            String nstat = sh("ip netns exec b nstat -az 'TcpExtSyncookies*'");
+            assertEquals(1, counter(nstat, "TcpExtSyncookiesSent"));
+            assertEquals(1, counter(nstat, "TcpExtSyncookiesRecv"));
+            assertEquals(0, counter(nstat, "TcpExtSyncookiesFailed"));
+            // the client closes first: its end of the connection waits in TIME-WAIT
+            assertEquals(0, client.close(c));
+            assertEquals(0, server.recv(s, in, 0));
+            assertEquals(0, server.close(s));
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            String ss = sh("ip netns exec a ss -t -a -n");
+            while (!ss.contains("TIME-WAIT") && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+                ss = sh("ip netns exec a ss -t -a -n");
+            }
+            assertThat(ss, containsString("TIME-WAIT"));
+            assertThat(ss, containsString("10.9.0.2:5001"));
+            assertThat(sh("cat /proc/net/sockstat"), containsString(" tw "));
+            assertThat(sh("ip netns exec a cat /proc/net/sockstat"), containsString(" tw 1 "));
+        } finally {
+            server.close();
+        }
+    }
 }

@@ -48,7 +48,7 @@ import org.modnet.socket.api.SocketCalls;
  * {@link ClosedChannelException}. Only one thread at a time reads (receive, read) and one writes (send,
  * write); bind, connect and disconnect are serialized with each other.
  */
-final class ModnetDatagramChannel extends DatagramChannel {
+final class ModnetDatagramChannel extends DatagramChannel implements ModnetChannel {
     private static final Set<SocketOption<?>> OPTIONS = Set.of(StandardSocketOptions.SO_RCVBUF,
             StandardSocketOptions.SO_SNDBUF, StandardSocketOptions.SO_REUSEADDR, StandardSocketOptions.SO_REUSEPORT,
             StandardSocketOptions.SO_BROADCAST, StandardSocketOptions.IP_TOS);
@@ -67,7 +67,8 @@ final class ModnetDatagramChannel extends DatagramChannel {
     }
 
     /** The modnet socket under the channel (selectors poll it and wait on it). */
-    Sock sock() {
+    @Override
+    public Sock sock() {
         return sock;
     }
 

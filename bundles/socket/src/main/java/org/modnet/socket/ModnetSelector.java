@@ -87,18 +87,18 @@ final class ModnetSelector extends AbstractSelector {
     /** One registration ({@code SelectionKeyImpl}): the channel, its interest set and its ready set. */
     private static final class Key extends AbstractSelectionKey {
         private final ModnetSelector selector;
-        private final ModnetDatagramChannel channel;
+        private final ModnetChannel channel;
         private volatile int interest;
         private volatile int ready;
 
-        Key(ModnetSelector selector, ModnetDatagramChannel channel) {
+        Key(ModnetSelector selector, ModnetChannel channel) {
             this.selector = selector;
             this.channel = channel;
         }
 
         @Override
         public SelectableChannel channel() {
-            return channel;
+            return (SelectableChannel) channel;
         }
 
         @Override
@@ -116,7 +116,7 @@ final class ModnetSelector extends AbstractSelector {
         @Override
         public SelectionKey interestOps(int ops) {
             ensureValid();
-            if ((ops & ~channel.validOps()) != 0) {
+            if ((ops & ~((SelectableChannel) channel).validOps()) != 0) {
                 throw new IllegalArgumentException("Invalid interest ops: " + ops);
             }
             interest = ops;
@@ -159,10 +159,10 @@ final class ModnetSelector extends AbstractSelector {
         }
     }
 
-    /** Only modnet datagram channels (of this provider, which the channel checks first) can register. */
+    /** Only modnet channels (of this provider, which the channel checks first) can register. */
     @Override
     protected SelectionKey register(AbstractSelectableChannel ch, int ops, Object att) {
-        if (!(ch instanceof ModnetDatagramChannel channel) || ch.provider() != provider()) {
+        if (!(ch instanceof ModnetChannel channel) || ch.provider() != provider()) {
             throw new IllegalSelectorException();
         }
         ensureOpen();
@@ -302,7 +302,7 @@ final class ModnetSelector extends AbstractSelector {
             if (!k.isValid()) {
                 continue;
             }
-            int ops = readyOps(k.channel.sock().poll(), k.interest);
+            int ops = k.channel.readyOps(k.channel.sock().poll(), k.interest);
             if (ops == 0) {
                 continue;
             }

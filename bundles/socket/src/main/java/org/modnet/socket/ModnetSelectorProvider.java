@@ -23,7 +23,9 @@ import org.modnet.socket.api.SocketCalls;
  * gives a {@link ModnetDatagramChannel} on a new UDP socket ({@code socket(AF_INET, SOCK_DGRAM, 0)}),
  * {@link #openSelector()} a {@link ModnetSelector} that waits on such channels. A channel registers only
  * with a selector of the same provider, as {@link java.nio.channels.spi.AbstractSelectableChannel}
- * requires. Stream channels wait for the TCP layer; pipes are not network sockets at all.
+ * requires. {@link #openSocketChannel()} and {@link #openServerSocketChannel()} give a
+ * {@link ModnetSocketChannel} and a {@link ModnetServerSocketChannel} on a new stream socket (TCP);
+ * pipes are not network sockets at all.
  */
 final class ModnetSelectorProvider extends SelectorProvider {
     private final SocketLayer layer;
@@ -79,14 +81,43 @@ final class ModnetSelectorProvider extends SelectorProvider {
         throw new UnsupportedOperationException("pipes are not sockets: modnet's provider has none (use SelectorProvider.provider().openPipe())");
     }
 
-    @Override
-    public ServerSocketChannel openServerSocketChannel() {
-        throw new UnsupportedOperationException("stream sockets arrive with the TCP layer");
+    /** {@code socket(AF_INET, SOCK_STREAM, 0)} in the namespace: TCP, or "Socket type not supported" without it. */
+    Sock newStreamSocket() throws SocketException {
+        try {
+            return layer.create(ns, SocketCalls.AF_INET, SocketCalls.SOCK_STREAM, 0);
+        } catch (SockException e) {
+            throw new SocketException(e.errno().text());
+        }
     }
 
     @Override
-    public SocketChannel openSocketChannel() {
-        throw new UnsupportedOperationException("stream sockets arrive with the TCP layer");
+    public ServerSocketChannel openServerSocketChannel() throws IOException {
+        return new ModnetServerSocketChannel(this, newStreamSocket());
+    }
+
+    @Override
+    public SocketChannel openSocketChannel() throws IOException {
+        return new ModnetSocketChannel(this, newStreamSocket(), false);
+    }
+
+    /** {@link StandardProtocolFamily#INET} only, as for datagram channels. */
+    @Override
+    public SocketChannel openSocketChannel(ProtocolFamily family) throws IOException {
+        inetOnly(family);
+        return openSocketChannel();
+    }
+
+    @Override
+    public ServerSocketChannel openServerSocketChannel(ProtocolFamily family) throws IOException {
+        inetOnly(family);
+        return openServerSocketChannel();
+    }
+
+    private static void inetOnly(ProtocolFamily family) {
+        Objects.requireNonNull(family, "family");
+        if (family != StandardProtocolFamily.INET) {
+            throw new UnsupportedOperationException("protocol family " + family + " is not supported: modnet's sockets are IPv4 (use StandardProtocolFamily.INET)");
+        }
     }
 
     @Override

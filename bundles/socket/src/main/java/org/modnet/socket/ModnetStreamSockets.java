@@ -191,6 +191,7 @@ final class ModnetStreamSockets {
                 s.setOption(SocketCalls.SOL_SOCKET, SocketCalls.SO_RCVTIMEO,
                         new int[] { timeoutMillis / 1000, timeoutMillis % 1000 * 1000 });
                 Sock accepted = s.accept(false);
+                layer.accepted(s, accepted); // ss lists it, as an accept(2) through a process does
                 child.sock = accepted;
                 SockAddr peer = accepted.remoteAddress();
                 child.address = peer.toInetSocketAddress().getAddress();
@@ -319,6 +320,7 @@ final class ModnetStreamSockets {
                     case SocketOptions.SO_LINGER -> sock().setOption(SocketCalls.SOL_SOCKET, SocketCalls.SO_LINGER,
                             value instanceof Integer secs ? new int[] { 1, secs } : new int[] { 0, 0 });
                     case SocketOptions.IP_TOS -> sock().setOption(SocketCalls.IPPROTO_IP, SocketCalls.IP_TOS, new int[] { (Integer) value });
+                    case SocketOptions.TCP_NODELAY -> sock().setOption(SocketCalls.IPPROTO_TCP, SocketCalls.TCP_NODELAY, new int[] { Boolean.TRUE.equals(value) ? 1 : 0 });
                     default -> throw new SocketException("option " + optID + " is not supported yet");
                 }
             } catch (SockException e) {
@@ -339,6 +341,7 @@ final class ModnetStreamSockets {
                     case SocketOptions.SO_KEEPALIVE -> get(SocketCalls.SOL_SOCKET, SocketCalls.SO_KEEPALIVE, v) != 0;
                     case SocketOptions.SO_LINGER -> get(SocketCalls.SOL_SOCKET, SocketCalls.SO_LINGER, v) != 0 ? (Object) v[1] : (Object) (-1);
                     case SocketOptions.IP_TOS -> get(SocketCalls.IPPROTO_IP, SocketCalls.IP_TOS, v);
+                    case SocketOptions.TCP_NODELAY -> get(SocketCalls.IPPROTO_TCP, SocketCalls.TCP_NODELAY, v) != 0;
                     default -> throw new SocketException("option " + optID + " is not supported yet");
                 };
             } catch (SockException e) {

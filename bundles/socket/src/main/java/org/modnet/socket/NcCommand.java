@@ -14,10 +14,14 @@ import org.modnet.socket.api.SockAddr;
 import org.modnet.socket.api.SocketCalls;
 
 /**
- * {@code nc}, OpenBSD's netcat (as Debian's netcat-openbsd), in UDP mode on modnet sockets: an
- * application of the BSD calls, with the shell's standard input and output.
+ * {@code nc}, OpenBSD's netcat (as Debian's netcat-openbsd) on modnet sockets: an application of the
+ * BSD calls, with the shell's standard input and output. TCP is the default ({@link NcTcp});
+ * {@code -u} is UDP, here.
  *
  * <pre>
+ * nc [-v] [-n] [-N] [-s SOURCE] [-p PORT] [-w SECS] [-q SECS] HOST PORT
+ * nc -l [-v] [-k] [-N] [-s ADDRESS] PORT
+ * nc -z [-v] [-w SECS] HOST PORT[-PORT]...
  * nc -u [-v] [-n] [-s SOURCE] [-p PORT] [-w SECS] [-q SECS] [-W COUNT] HOST PORT
  * nc -u -l [-v] [-k] [-w SECS] [-W COUNT] [-s ADDRESS] PORT
  * nc -u -z [-v] [-w SECS] HOST PORT[-PORT]...
@@ -28,7 +32,7 @@ import org.modnet.socket.api.SocketCalls;
  * {@code -w} ends an idle session (after the first datagram when listening), {@code -q} waits that long
  * after the end of input, {@code -W} ends after that many datagrams received. {@code -z} sends one
  * byte to each port and reports those that did not answer with ICMP port unreachable. Exit status 0,
- * or 1 on an error. TCP mode arrives with TCP.
+ * or 1 on an error.
  */
 final class NcCommand {
     private static final int BUFFER = 16384;
@@ -45,6 +49,8 @@ final class NcCommand {
     private boolean scan;
     private String source;
     private int sourcePort;
+    private boolean shutdownOnEof;
+    private boolean noStdin;
     private double idle = -1;
     private double quit = -1;
     private int recvLimit = -1;
@@ -57,7 +63,7 @@ final class NcCommand {
     }
 
     static String usage() {
-        return "usage: nc [-46klnuvz] [-p source_port] [-q seconds] [-s source] [-W recvlimit] [-w timeout]\n"
+        return "usage: nc [-46dklNnuvz] [-p source_port] [-q seconds] [-s source] [-W recvlimit] [-w timeout]\n"
                 + "\t  [destination] [port]";
     }
 
@@ -78,8 +84,11 @@ final class NcCommand {
                     case 'k' -> keep = true;
                     case 'v' -> verbose = true;
                     case 'z' -> scan = true;
-                    case 'n', '4', 'N', 'd' -> {
-                        // numeric only; IPv4 only; -N and -d need no action for UDP
+                    case 't' -> udp = false;
+                    case 'N' -> shutdownOnEof = true;
+                    case 'd' -> noStdin = true;
+                    case 'n', '4' -> {
+                        // numeric only; IPv4 only
                     }
                     case 's', 'p', 'w', 'q', 'W' -> {
                         String v = k + 1 < a.length() ? a.substring(k + 1) : i + 1 < args.size() ? args.get(++i) : null;
@@ -89,13 +98,9 @@ final class NcCommand {
                         option(c, v);
                         k = a.length();
                     }
-                    case 't' -> throw new CommandException("nc: TCP mode arrives with modnet's TCP layer; use -u", 1);
                     default -> throw new CommandException("nc: invalid option -- '" + c + "'\n" + usage(), 1);
                 }
             }
-        }
-        if (!udp) {
-            throw new CommandException("nc: TCP mode arrives with modnet's TCP layer; use -u", 1);
         }
         if (listen) {
             if (scan) {
@@ -105,19 +110,20 @@ final class NcCommand {
                 throw new CommandException(usage(), 1);
             }
             int port = operands.isEmpty() ? sourcePort : port(operands.get(0));
-            return listen(port);
+            return udp ? listen(port) : tcp().listen(port);
         }
         if (operands.size() < 2) {
             throw new CommandException(usage(), 1);
         }
         int host = address(operands.get(0));
         if (scan) {
-            return scan(operands.get(0), host, operands.subList(1, operands.size()));
+            List<Integer> ports = ports(operands.subList(1, operands.size()));
+            return udp ? scan(operands.get(0), host, ports) : tcp().scan(operands.get(0), host, ports);
         }
         if (operands.size() != 2) {
             throw new CommandException(usage(), 1);
         }
-        return client(operands.get(0), host, port(operands.get(1)));
+        return udp ? client(operands.get(0), host, port(operands.get(1))) : tcp().client(operands.get(0), host, port(operands.get(1)));
     }
 
     private void option(char c, String v) {
@@ -148,7 +154,7 @@ final class NcCommand {
         return d;
     }
 
-    private static int port(String text) {
+    static int port(String text) {
         try {
             int p = Integer.parseInt(text);
             if (p >= 1 && p <= 65535) {
@@ -160,7 +166,7 @@ final class NcCommand {
         throw new CommandException("nc: port number invalid: " + text, 1);
     }
 
-    private static int address(String host) {
+    static int address(String host) {
         long a = Ipv4Addresses.parse(host);
         if (a < 0) {
             throw new CommandException("nc: getaddrinfo for host \"" + host + "\" port: Name or service not known", 1);
@@ -348,14 +354,8 @@ final class NcCommand {
         }
     }
 
-    // --- scan ---
-
-    /**
-     * {@code -z}: for each port, a connected socket sends "X" and waits up to {@code -w} seconds (1 by
-     * default) for an error; ECONNREFUSED (ICMP port unreachable) means closed, silence means open —
-     * all UDP can tell. Status 0 if any port is open.
-     */
-    private int scan(String hostText, int host, List<String> ports) throws InterruptedException {
+    /** PORT or LO-HI operands as the list of ports, in order. */
+    private static List<Integer> ports(List<String> ports) {
         List<Integer> list = new ArrayList<>();
         for (String p : ports) {
             int dash = p.indexOf('-');
@@ -372,6 +372,22 @@ final class NcCommand {
                 list.add(port(p));
             }
         }
+        return list;
+    }
+
+    /** The TCP side, on the options parsed here. */
+    private NcTcp tcp() {
+        return new NcTcp(sys, in, out, err, new NcTcp.Options(listen, keep, verbose, shutdownOnEof, noStdin, source, sourcePort, idle, quit));
+    }
+
+    // --- scan ---
+
+    /**
+     * {@code -z}: for each port, a connected socket sends "X" and waits up to {@code -w} seconds (1 by
+     * default) for an error; ECONNREFUSED (ICMP port unreachable) means closed, silence means open —
+     * all UDP can tell. Status 0 if any port is open.
+     */
+    private int scan(String hostText, int host, List<Integer> list) throws InterruptedException {
         int wait = (int) ((idle > 0 ? idle : 1) * 1000);
         boolean anyOpen = false;
         for (int port : list) {

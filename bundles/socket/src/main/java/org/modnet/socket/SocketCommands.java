@@ -34,7 +34,7 @@ public final class SocketCommands {
         new SsCommand(System.out).run(layer, ns, args == null ? List.of() : Arrays.asList(args));
     }
 
-    /** {@code nc -u [-l] [-z] [-v] [-k] [-w SECS] [-q SECS] [-W N] [-s ADDR] [-p PORT] [HOST] PORT}. */
+    /** {@code nc [-u] [-l] [-z] [-v] [-k] [-N] [-w SECS] [-q SECS] [-W N] [-s ADDR] [-p PORT] [HOST] PORT}: TCP, or UDP with -u. */
     public void nc(CommandSession session, String... args) throws InterruptedException {
         args = Commands.words(session, args);
         session = session != null ? session : org.apache.felix.service.command.Job.Utils.current().session();

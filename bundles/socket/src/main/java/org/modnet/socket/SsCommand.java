@@ -102,9 +102,9 @@ final class SsCommand {
         }
         List<String> rest = words.subList(i, words.size());
         parseFilter(new ArrayList<>(rest));
-        List<Sock> socks = layer.sockets(ns.name());
+        List<Sock> socks = layer.ssSockets(ns);
         if (summary) {
-            summary(socks);
+            summary(socks, layer.orphansAndTimewait(ns));
             return;
         }
         if (!udp && !tcp) {
@@ -436,7 +436,7 @@ final class SsCommand {
         return Ipv4Addresses.format(a.address()) + ":" + port;
     }
 
-    private void summary(List<Sock> socks) {
+    private void summary(List<Sock> socks, int[] orphansTw) {
         int udpCount = 0;
         int tcpCount = 0;
         int estab = 0;
@@ -454,7 +454,8 @@ final class SsCommand {
             }
         }
         out.println("Total: " + socks.size());
-        out.println("TCP:   " + tcpCount + " (estab " + estab + ", closed " + closed + ", orphaned 0, timewait 0)");
+        out.println("TCP:   " + tcpCount + " (estab " + estab + ", closed " + closed + ", orphaned " + orphansTw[0] + ", timewait "
+                + orphansTw[1] + ")");
         out.println();
         out.println(String.format("%-10s%-10s%-10s%s", "Transport", "Total", "IP", "IPv6"));
         out.println(String.format("%-10s%-10d%-10d%d", "RAW", 0, 0, 0));
@@ -471,7 +472,9 @@ final class SsCommand {
         lines.add("sockets: used " + used);
         long[] tcpUse = usage.get("TCP");
         if (tcpUse != null) {
-            lines.add("TCP: inuse " + tcpUse[0] + " orphan 0 tw 0 alloc " + tcpUse[0] + " mem " + tcpUse[1]);
+            int[] ot = layer.orphansAndTimewait(ns);
+            lines.add("TCP: inuse " + (tcpUse[0] + ot[0]) + " orphan " + ot[0] + " tw " + ot[1] + " alloc " + (tcpUse[0] + ot[0]) + " mem "
+                    + tcpUse[1]);
         }
         long[] udpUse = usage.getOrDefault("UDP", new long[2]);
         lines.add("UDP: inuse " + udpUse[0] + " mem " + udpUse[1]);

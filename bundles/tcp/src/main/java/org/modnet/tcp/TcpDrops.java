@@ -17,6 +17,8 @@ import java.util.concurrent.atomic.AtomicLongArray;
 final class TcpDrops {
     /** The drop reasons TCP's receive path uses, by Linux's names ({@code SKB_DROP_REASON_*}). */
     enum Reason {
+        /** Handled by a TIME-WAIT sock (answered, or dropped as {@code tcp_timewait_state_process} says). */
+        NOT_SPECIFIED,
         /** No socket for the segment: answered with a reset unless it is one. */
         NO_SOCKET,
         /** Shorter than its header, or a data offset below 5 words or past the end. */

@@ -52,6 +52,10 @@ final class TcpNet {
     final IntSysctl abortOnOverflow;
     final IntSysctl invalidRatelimit;
     final IntVectorSysctl wmem;
+    final IntSysctl dsack;
+    final IntSysctl keepaliveTime;
+    final IntSysctl keepaliveIntvl;
+    final IntSysctl keepaliveProbes;
     final IntVectorSysctl rmem;
 
     private final AtomicReferenceArray<TcpSock[]> ehash = new AtomicReferenceArray<>(EHASH_SLOTS);
@@ -59,6 +63,13 @@ final class TcpNet {
     private final Map<Integer, List<TcpSock>> bhash = new HashMap<>(); // guarded by this
     /** Connections in the established hash ({@code tcp_hashinfo.ehash} size): bounded by the sockets' own limits. */
     final AtomicInteger established = new AtomicInteger();
+    /** The TIME-WAIT socks ({@code tcp_death_row}) and {@code tcp_max_tw_buckets}, {@code tcp_tw_reuse}, {@code tcp_rfc1337}. */
+    final TcpTimewaitSock.DeathRow deathRow;
+    /** {@code net.ipv4.tcp_syncookies}: 0 never, 1 when the SYN queue overflows, 2 always. */
+    final IntSysctl syncookies;
+    final TcpSyncookies cookies;
+    /** Connections closed by their user still finishing their close ({@code tcp_orphan_count}): ss lists them. */
+    final java.util.Set<TcpSock> orphans = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     TcpNet(NetNamespace ns, NetCore core, Ipv4 ipv4, TcpIsn isn) {
         this.ns = ns;
@@ -81,6 +92,13 @@ final class TcpNet {
         invalidRatelimit = s.registerInt("net.ipv4.tcp_invalid_ratelimit", 500, 0, Integer.MAX_VALUE);
         wmem = s.registerInts("net.ipv4.tcp_wmem", new int[] { 4096, 16384, 4194304 }, 1, Integer.MAX_VALUE, true);
         rmem = s.registerInts("net.ipv4.tcp_rmem", new int[] { 4096, 131072, 6291456 }, 1, Integer.MAX_VALUE, true);
+        dsack = s.registerInt("net.ipv4.tcp_dsack", 1, 0, 1);
+        keepaliveTime = s.registerInt("net.ipv4.tcp_keepalive_time", 7200, 1, Integer.MAX_VALUE);
+        keepaliveIntvl = s.registerInt("net.ipv4.tcp_keepalive_intvl", 75, 1, Integer.MAX_VALUE);
+        keepaliveProbes = s.registerInt("net.ipv4.tcp_keepalive_probes", 9, 0, 255);
+        deathRow = new TcpTimewaitSock.DeathRow(s, core.cpus());
+        syncookies = s.registerInt("net.ipv4.tcp_syncookies", 1, 0, 2);
+        cookies = new TcpSyncookies(core::nanoTime);
         for (int i = 0; i < EHASH_SLOTS; i++) {
             ehash.set(i, NONE);
         }
@@ -231,7 +249,7 @@ final class TcpNet {
         int start = ThreadLocalRandom.current().nextInt(n);
         for (int i = 0; i < n; i++) {
             int p = range[0] + (start + i) % n;
-            if (!bhash.containsKey(p)) {
+            if (!bhash.containsKey(p) && !deathRow.holdsPort(p)) {
                 bhash.computeIfAbsent(p, q -> new ArrayList<>(2)).add(sk);
                 return p;
             }
@@ -245,6 +263,9 @@ final class TcpNet {
     }
 
     private boolean conflicts(TcpSock sk, int port, int addr, boolean listening) {
+        if (deathRow.conflicts(port, addr, sk.reuseAddr())) {
+            return true;
+        }
         List<TcpSock> owners = bhash.get(port);
         if (owners == null) {
             return false;

@@ -1,5 +1,7 @@
 package org.modnet.tcp;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -129,7 +131,23 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         skb.setTransportHeader(skb.data());
         TcpSock sk = net.lookupEstablished(saddr, sport, daddr, dport);
         if (sk == null) {
+            TcpTimewaitSock tw = net.deathRow.lookup(saddr, sport, daddr, dport);
+            if (tw != null && !net.deathRow.receive(tw, skb, cpu)) {
+                net.drops.count(cpu, TcpDrops.Reason.NOT_SPECIFIED); // do_time_wait's discard_it
+                skb.free(); // answered by the TIME-WAIT sock (tcp_timewait_state_process)
+                return;
+            }
             sk = net.lookupListener(daddr, dport);
+            if (tw != null) { // a newer SYN recycled the TIME-WAIT: the listener takes it with the ISN left
+                if (sk != null) {
+                    sk.deliver(skb, cpu);
+                } else {
+                    net.drops.count(cpu, TcpDrops.Reason.NO_SOCKET);
+                    skb.free();
+                }
+                net.deathRow.clearIsn(cpu);
+                return;
+            }
         }
         if (sk != null) {
             sk.deliver(skb, cpu);
@@ -187,6 +205,34 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         net.mib.inc(cpu, TcpMib.Tcp.OutSegs);
         net.mib.inc(cpu, TcpMib.Tcp.OutRsts);
         net.ipv4.send(net.ns, rst, saddr, daddr, TcpAf.IPPROTO_TCP, 0, tos);
+    }
+
+    // --- what ss and /proc/net/sockstat see beyond the open sockets ---
+
+    /** Orphans finishing their close, then the TIME-WAIT socks (each as a socket in its state), for {@code ss -a}. */
+    @Override
+    public List<Sock> unowned(NetNamespace ns) {
+        TcpNet net = nets.get(ns);
+        if (net == null) {
+            return List.of();
+        }
+        List<Sock> out = new ArrayList<>(net.orphans);
+        for (TcpTimewaitSock tw : net.deathRow.all()) {
+            out.add(tw.view());
+        }
+        return out;
+    }
+
+    @Override
+    public int orphans(NetNamespace ns) {
+        TcpNet net = nets.get(ns);
+        return net == null ? 0 : net.orphans.size();
+    }
+
+    @Override
+    public int timewait(NetNamespace ns) {
+        TcpNet net = nets.get(ns);
+        return net == null ? 0 : net.deathRow.count.get();
     }
 
     // --- the MIBs ---

@@ -142,6 +142,41 @@ final class TcpSock extends Sock {
     private long lastOowAckMs;
     /** Why the segment being processed was dropped; null while it is taken ({@link TcpDrops}). */
     private TcpDrops.Reason drop;
+    /** The segment went on to another socket, which counts its fate. */
+    private boolean passedOn;
+
+    // --- SACK, PAWS, Nagle, keepalive and the user timeout (Linux's fields of the same names) ---
+    private final TcpSackBlocks sacks = new TcpSackBlocks();
+    /** When {@link #tsRecent} was stored ({@code ts_recent_stamp}), for PAWS's 24-day rule. */
+    private long tsRecentStampMs;
+    /** {@code rcv_nxt} as the last ACK sent announced it (RFC 7323's Last.ACK.sent, Linux's {@code rcv_wup}). */
+    private int lastAckSent;
+    /** {@code nonagle}: {@link #NAGLE_OFF} (TCP_NODELAY) and {@link #NAGLE_CORK} (TCP_CORK). */
+    private int nonagle;
+    /** The end of the last sub-MSS segment sent ({@code snd_sml}, Minshall's Nagle). */
+    private int sndSml;
+    private final Timer keepaliveTimer;
+    /** TCP_KEEPIDLE, TCP_KEEPINTVL (seconds) and TCP_KEEPCNT; 0 means the namespace's sysctl. */
+    private int keepaliveTime;
+    private int keepaliveIntvl;
+    private int keepaliveProbes;
+    /** Keepalive or zero-window probes sent without an answer ({@code icsk_probes_out}). */
+    private int probesOut;
+    /** When zero-window probing started ({@code icsk_probes_tstamp}); 0 when not probing. */
+    private long probesTstampMs;
+    /** The last ACK received ({@code rcv_tstamp}) and the last data received ({@code icsk_ack.lrcvtime}). */
+    private long rcvTstampMs;
+    private long lrcvTimeMs;
+    /** TCP_USER_TIMEOUT in milliseconds, 0 when unset ({@code icsk_user_timeout}). */
+    private int userTimeoutMs;
+    /** When the oldest unacknowledged byte was sent, as the user timeout measures ({@code retrans_stamp}). */
+    private long headSentMs;
+    // --- the minisocks (TcpSyncookies, TcpTimewaitSock) ---
+    /** When this listener last answered with a cookie ({@code tcp_synq_overflow}); cookie ACKs are checked for two minutes after. */
+    private volatile long synqOverflowMs = Long.MIN_VALUE;
+    private volatile boolean synfloodWarned;
+    /** The TIME-WAIT sock that took this connection's place: segments still queued for it go there. */
+    private TcpTimewaitSock timewait;
 
     TcpSock(TcpNet net) {
         super(net.ns, SocketCalls.SOCK_STREAM, SocketCalls.IPPROTO_TCP, null);
@@ -150,6 +185,7 @@ final class TcpSock extends Sock {
         this.rtxTimer = net.core.timer(cpu, this::retransmitTimer);
         this.delackTimer = net.core.timer(cpu, this::delackTimer);
         this.twTimer = net.core.timer(cpu, this::timewaitTimer);
+        this.keepaliveTimer = net.core.timer(cpu, this::keepaliveTimer);
         try { // tcp_init_sock: the buffers start at tcp_wmem[1] and tcp_rmem[1]
             setOption(SocketCalls.SOL_SOCKET, SocketCalls.SO_SNDBUF, new int[] { net.wmem.get()[1] / 2 });
             setOption(SocketCalls.SOL_SOCKET, SocketCalls.SO_RCVBUF, new int[] { net.rmem.get()[1] / 2 });
@@ -276,9 +312,11 @@ final class TcpSock extends Sock {
         }
         setState(TCP_CLOSE, cpu);
         setShutdown(RCV_SHUTDOWN | SEND_SHUTDOWN);
+        net.orphans.remove(this);
         rtxTimer.del();
         delackTimer.del();
         twTimer.del();
+        keepaliveTimer.del();
         if (hashed) {
             net.ehashRemove(this);
             hashed = false;
@@ -424,7 +462,7 @@ final class TcpSock extends Sock {
             switch (state) {
                 case TCP_ESTABLISHED, TCP_CLOSE_WAIT, TCP_FIN_WAIT1, TCP_FIN_WAIT2, TCP_CLOSING, TCP_LAST_ACK -> throw SockException.of(Errno.EISCONN);
                 case TCP_LISTEN -> throw SockException.of(Errno.EINVAL);
-                case TCP_SYN_SENT -> {
+                case TCP_SYN_SENT, TCP_SYN_RECV -> { // SYN-RECV: a simultaneous open
                     if (isNonBlocking()) {
                         throw SockException.of(Errno.EALREADY);
                     }
@@ -453,8 +491,15 @@ final class TcpSock extends Sock {
             remoteAddress = addr.address();
             remotePort = addr.port();
             advmss = route.device() == null ? TcpOptions.MSS_DEFAULT : route.device().mtu() - 40;
+            advmss = clampMss(advmss);
+            sacks.clear();
             iss = net.isn.seq(localAddress, remoteAddress, localPort, remotePort);
             tsOff = net.isn.tsOff(net.timestamps.get(), localAddress, remoteAddress);
+            if (!checkTimewait()) {
+                remoteAddress = 0;
+                remotePort = 0;
+                throw SockException.of(Errno.EADDRNOTAVAIL);
+            }
             if (!net.ehashInsert(this)) {
                 remoteAddress = 0;
                 remotePort = 0;
@@ -489,7 +534,7 @@ final class TcpSock extends Sock {
     private void waitConnected() throws SockException {
         long nanos = timeoutNanos(SocketCalls.SO_SNDTIMEO);
         long deadline = System.nanoTime() + nanos;
-        while (state == TCP_SYN_SENT) {
+        while (state == TCP_SYN_SENT || state == TCP_SYN_RECV && parent == null) { // SYN-RECV: a simultaneous open
             try {
                 await(nanos < 0 ? -1 : Math.max(0, deadline - System.nanoTime()));
             } catch (SockException e) {
@@ -546,8 +591,13 @@ final class TcpSock extends Sock {
             drop = TcpDrops.Reason.TCP_LISTEN_OVERFLOW;
             return;
         }
-        if (synQlen.get() >= Math.min(Math.max(maxAckBacklog, 8), net.maxSynBacklog.get())) {
-            net.mib.inc(cpu, TcpMib.Ext.TCPReqQFullDrop);
+        int twIsn = net.deathRow.takeIsn(cpu);
+        boolean full = synQlen.get() >= Math.min(Math.max(maxAckBacklog, 8), net.maxSynBacklog.get());
+        if ((full || net.syncookies.get() == 2) && twIsn == 0) {
+            if (synFloodAction(cpu)) {
+                sendCookie(skb, saddr, daddr, cpu);
+                return;
+            }
             net.mib.inc(cpu, TcpMib.Ext.ListenDrops);
             drop = TcpDrops.Reason.TCP_LISTEN_OVERFLOW;
             return;
@@ -556,6 +606,7 @@ final class TcpSock extends Sock {
         try {
             child.setOption(SocketCalls.SOL_SOCKET, SocketCalls.SO_RCVBUF, new int[] { rcvbuf() / 2 });
             child.setOption(SocketCalls.SOL_SOCKET, SocketCalls.SO_SNDBUF, new int[] { sndbuf() / 2 });
+            child.setOption(SocketCalls.SOL_SOCKET, SocketCalls.SO_REUSEADDR, new int[] { reuseAddr() ? 1 : 0 });
         } catch (SockException e) {
             return;
         }
@@ -565,6 +616,7 @@ final class TcpSock extends Sock {
         child.remotePort = skb.getU16(th + TcpHeader.SOURCE);
         child.boundAddress = daddr;
         child.parent = this;
+        child.inheritOptions(this);
         TcpOptions o = child.rx;
         o.clear();
         o.parse(skb, th, false, net.optionSysctls());
@@ -576,11 +628,12 @@ final class TcpSock extends Sock {
             o.sndWscale = 0;
         }
         child.tsRecent = o.rcvTsval;
+        child.tsRecentStampMs = nowMs();
         child.irs = skb.getU32(th + TcpHeader.SEQ);
         child.rcvNxt = child.irs + 1;
         child.copiedSeq = child.rcvNxt;
         child.rbase = child.rcvNxt;
-        child.iss = net.isn.seq(daddr, saddr, localPort, child.remotePort);
+        child.iss = twIsn != 0 ? twIsn : net.isn.seq(daddr, saddr, localPort, child.remotePort);
         child.tsOff = net.isn.tsOff(net.timestamps.get(), daddr, saddr);
         child.sndUna = child.iss;
         child.sndNxt = child.iss + 1;
@@ -593,6 +646,7 @@ final class TcpSock extends Sock {
         child.maxWindow = child.sndWnd;
         Ipv4.OutputRoute route = net.ipv4.route(ns, saddr);
         child.advmss = route.device() == null ? TcpOptions.MSS_DEFAULT : route.device().mtu() - 40;
+        child.advmss = child.clampMss(child.advmss);
         child.mss = Math.min(o.mssClamp, child.advmss) - (o.tstampOk ? TcpOutOptions.ALIGNED_TSTAMP : 0);
         child.rcvWscale = o.wscaleOk ? child.windowShift() : 0;
         // the rings come when the handshake completes: a SYN costs no buffers (a flood stays cheap)
@@ -650,18 +704,18 @@ final class TcpSock extends Sock {
 
     private void process(SkBuff skb, int cpu) {
         drop = null;
+        passedOn = false;
         try {
             switch (state) {
                 case TCP_LISTEN -> listenRcv(skb, cpu);
                 case TCP_SYN_SENT -> synSentRcv(skb, cpu);
-                case TCP_CLOSE -> {
-                    TcpProtocol.sendReset(net, skb, cpu);
-                    drop = TcpDrops.Reason.NO_SOCKET;
-                }
+                case TCP_CLOSE -> closedRcv(skb, cpu);
                 default -> rcvStateProcess(skb, cpu);
             }
         } finally {
-            net.drops.count(cpu, drop);
+            if (!passedOn) {
+                net.drops.count(cpu, drop);
+            }
             skb.free();
         }
     }
@@ -673,6 +727,9 @@ final class TcpSock extends Sock {
             return;
         }
         if ((flags & TcpHeader.ACK) != 0) {
+            if ((flags & TcpHeader.SYN) == 0 && cookieCheck(skb, cpu)) {
+                return;
+            }
             TcpProtocol.sendReset(net, skb, cpu); // no request for it: RFC 9293 3.10.7.2
             drop = TcpDrops.Reason.TCP_FLAGS;
             return;
@@ -720,6 +777,7 @@ final class TcpSock extends Sock {
                 rcvWscale = 0;
             }
             tsRecent = rx.rcvTsval;
+            tsRecentStampMs = nowMs();
             irs = seq;
             rcvNxt = seq + 1;
             copiedSeq = rcvNxt;
@@ -736,11 +794,16 @@ final class TcpSock extends Sock {
             retransmits = 0;
             rtxTimer.del();
             setState(TCP_ESTABLISHED, cpu);
+            establishedHook();
             sendAck(cpu);
             wake();
             return;
         }
-        // no ACK: a RST is ignored; a bare SYN would be a simultaneous open, which this stack does not do
+        // no ACK: a RST is ignored; a bare SYN is a simultaneous open
+        if ((flags & TcpHeader.SYN) != 0 && (flags & TcpHeader.RST) == 0) {
+            simultaneousOpen(skb, th, seq, cpu);
+            return;
+        }
         drop = (flags & TcpHeader.RST) != 0 ? TcpDrops.Reason.TCP_RESET : TcpDrops.Reason.TCP_FLAGS;
     }
 
@@ -765,6 +828,10 @@ final class TcpSock extends Sock {
             drop = TcpDrops.Reason.TCP_FLAGS; // Linux drops it before the sequence check: no dupack
             return;
         }
+        if (pawsReject(flags, seq, ack, len, endSeq, skb.getU16(th + TcpHeader.WINDOW), cpu)) {
+            drop = (flags & TcpHeader.SYN) != 0 ? TcpDrops.Reason.TCP_INVALID_SYN : TcpDrops.Reason.TCP_RFC7323_PAWS;
+            return;
+        }
         // tcp_sequence: the segment must overlap the window (a zero-length one may sit at its edge)
         int window = Math.max(rcvWndRight - rcvNxt, 0);
         if (TcpSeq.before(endSeq, rcvNxt) || TcpSeq.after(seq, rcvNxt + window)
@@ -779,8 +846,8 @@ final class TcpSock extends Sock {
                     net.mib.inc(cpu, TcpMib.Ext.TCPZeroWindowDrop);
                     drop = TcpDrops.Reason.TCP_ZEROWINDOW;
                 }
-                if (!oowRateLimited(cpu, TcpMib.Ext.TCPACKSkippedSeq)) {
-                    sendAck(cpu); // tcp_send_dupack
+                if (endSeq != seq && !syn || !oowRateLimited(cpu, TcpMib.Ext.TCPACKSkippedSeq)) { // data is no ACK loop
+                    sendDupack(seq, endSeq, cpu);
                 }
             }
             return;
@@ -794,10 +861,7 @@ final class TcpSock extends Sock {
             }
             return;
         }
-        if (rx.sawTstamp && TcpSeq.beforeOrEqual(seq, rcvNxt)) {
-            tsRecent = rx.rcvTsval; // tcp_store_ts_recent
-        }
-        if (syn) {
+        if (syn && !simultaneousSynAck(flags, seq, ack)) {
             if (state == TCP_SYN_RECV && seq == irs) {
                 synackRetransmit(cpu); // the peer sent its SYN again: our SYN-ACK was lost (tcp_check_req)
                 return;
@@ -805,6 +869,7 @@ final class TcpSock extends Sock {
             synChallenge(cpu);
             return;
         }
+        replaceTsRecent(flags, seq, ack); // after the SYN check, as tcp_ack does it: a challenged SYN's TSval is no ts_recent
         if ((flags & TcpHeader.ACK) == 0) {
             drop = TcpDrops.Reason.TCP_FLAGS;
             return;
@@ -815,6 +880,7 @@ final class TcpSock extends Sock {
                 drop = TcpDrops.Reason.TCP_OLD_ACK;
                 return;
             }
+            boolean passive = parent != null;
             if (!joinAcceptQueue(cpu)) {
                 drop = TcpDrops.Reason.TCP_LISTEN_OVERFLOW;
                 if (parent != null && (parent.isClosed() || parent.state != TCP_LISTEN)) {
@@ -823,7 +889,9 @@ final class TcpSock extends Sock {
                 }
                 return;
             }
-            net.mib.inc(cpu, TcpMib.Tcp.PassiveOpens);
+            if (passive) {
+                net.mib.inc(cpu, TcpMib.Tcp.PassiveOpens);
+            }
             allocRings();
             rtxTimer.del();
             retransmits = 0;
@@ -831,6 +899,10 @@ final class TcpSock extends Sock {
             maxWindow = sndWnd;
             sndWl1 = seq;
             setState(TCP_ESTABLISHED, cpu);
+            establishedHook();
+            if (!passive) {
+                simultaneousEstablished(seq, cpu);
+            }
         }
         if (!tcpAck(skb, th, seq, ack, cpu)) {
             if (state != TCP_ESTABLISHED || drop == TcpDrops.Reason.TCP_TOO_OLD_ACK) {
@@ -847,6 +919,9 @@ final class TcpSock extends Sock {
                     setShutdown(shutdownBits() | SEND_SHUTDOWN);
                     wake();
                     if (isClosed()) {
+                        if (!fin && len == 0 && orphanFinWait2(cpu)) {
+                            return;
+                        }
                         twTimer.mod(net.finTimeout.get() * 1000L); // tcp_fin_timeout for an orphan
                     }
                 }
@@ -957,6 +1032,7 @@ final class TcpSock extends Sock {
             sndWl1 = seq;
             maxWindow = Math.max(maxWindow, wnd);
         }
+        ackReceived(ack, cpu);
         int acked = ack - sndUna;
         if (acked <= 0) {
             return true;
@@ -1021,12 +1097,14 @@ final class TcpSock extends Sock {
             }
             return;
         }
+        lrcvTimeMs = nowMs();
         if (TcpSeq.after(seq, rcvNxt)) {
             ofoQueue(skb, payload, seq, len, fin, cpu);
             ackPending = true;
             quickAcks = Math.max(quickAcks, 1); // a hole: acknowledge at once (a duplicate ACK)
             return;
         }
+        oldData(seq, len, fin, cpu);
         int skip = rcvNxt - seq;
         int n = len - skip;
         if (n > 0) {
@@ -1052,6 +1130,9 @@ final class TcpSock extends Sock {
             finRcv(cpu);
         }
         ofoSplice(cpu);
+        if (sacks.num > 0) {
+            sacks.remove(rcvNxt, ofoCount == 0);
+        }
         wake();
     }
 
@@ -1074,6 +1155,9 @@ final class TcpSock extends Sock {
         if (TcpSeq.after(end, rcvNxt + rbuf.length - (rcvNxt - copiedSeq))) {
             net.mib.inc(cpu, TcpMib.Ext.TCPOFODrop);
             drop = TcpDrops.Reason.TCP_OFO_DROP;
+            return;
+        }
+        if (len > 0 && ofoSack(seq, end, cpu)) {
             return;
         }
         int i = ofoCount;
@@ -1144,24 +1228,20 @@ final class TcpSock extends Sock {
         wake();
     }
 
-    /** {@code tcp_time_wait}: the connection lingers for 2MSL, answering a retransmitted FIN. */
+    /** TIME-WAIT: a light {@link TcpTimewaitSock} lingers for 2MSL in the connection's place ({@link #timeWait}). */
     private void enterTimewait(int cpu) {
-        setState(TCP_TIME_WAIT, cpu);
-        rtxTimer.del();
-        delackTimer.del();
-        twTimer.mod(TIMEWAIT_MS);
-        wake();
+        if (state == TCP_FIN_WAIT2) {
+            sendAck(cpu); // tcp_fin: the FIN is acknowledged before the sock gives way
+        }
+        timeWait(TCP_TIME_WAIT, TIMEWAIT_MS, cpu);
     }
 
     /** {@code tcp_timewait_state_process}: a FIN again is acknowledged and restarts 2MSL; a RST ends it. */
     private void timewaitRcv(SkBuff skb, int flags, int cpu) {
         if ((flags & TcpHeader.RST) != 0) {
-            drop = TcpDrops.Reason.TCP_RESET;
-            if (skb.getU32(skb.data() + TcpHeader.SEQ) != rcvNxt) {
-                return; // only a reset exactly at RCV.NXT ends TIME-WAIT, as in Linux: a blind one is dropped
-            }
             done(cpu);
             net.mib.inc(cpu, TcpMib.Ext.TWKilled);
+            drop = TcpDrops.Reason.TCP_RESET;
             return;
         }
         if ((flags & (TcpHeader.FIN | TcpHeader.SYN)) != 0 || skb.len() > (skb.getU8(skb.data() + TcpHeader.DOFF) >>> 4) * 4) {
@@ -1533,8 +1613,11 @@ final class TcpSock extends Sock {
             } else {
                 setShutdown(RCV_SHUTDOWN | SEND_SHUTDOWN);
                 closeState(c);
-                if (state == TCP_FIN_WAIT2) {
+                if (state == TCP_FIN_WAIT2 && !orphanFinWait2(c)) {
                     twTimer.mod(net.finTimeout.get() * 1000L);
+                }
+                if (state != TCP_CLOSE) {
+                    net.orphans.add(this); // tcp_orphan_count: ss -a still shows it
                 }
             }
         } finally {
@@ -1616,6 +1699,9 @@ final class TcpSock extends Sock {
                 break;
             }
             boolean retrans = TcpSeq.before(sndNxt, retransHigh);
+            if (!retrans && len < mss && len == writeSeq - sndNxt && nagleHolds()) {
+                break;
+            }
             if (!transmit(sndNxt, len, TcpHeader.ACK | (sndNxt + len == writeSeq ? TcpHeader.PSH : 0), cpu)) {
                 break;
             }
@@ -1630,6 +1716,7 @@ final class TcpSock extends Sock {
                 }
             }
             sndNxt += len;
+            dataSent(len);
             sndMax = TcpSeq.max(sndMax, sndNxt);
             if (!rtxTimer.pending()) {
                 rtxTimer.mod(rtoMs);
@@ -1639,6 +1726,7 @@ final class TcpSock extends Sock {
             if (transmit(writeSeq, 0, TcpHeader.ACK | TcpHeader.FIN, cpu)) {
                 finSent = true;
                 sndNxt = writeSeq + 1;
+                dataSent(1);
                 sndMax = TcpSeq.max(sndMax, sndNxt);
                 if (!rtxTimer.pending()) {
                     rtxTimer.mod(rtoMs);
@@ -1665,13 +1753,17 @@ final class TcpSock extends Sock {
     private void sendSyn(int cpu, boolean again) {
         int optLen;
         int flags;
-        if (state == TCP_SYN_RECV) {
+        if (state == TCP_SYN_RECV && parent != null) {
             flags = TcpHeader.SYN | TcpHeader.ACK;
             optLen = txOpts.synAck(advmss, rx.wscaleOk, rcvWscale, rx.tstampOk, tsNow(), tsRecent, rx.sackOk);
         } else {
             flags = TcpHeader.SYN;
             optLen = txOpts.syn(advmss, net.timestamps.get() != 0, tsNow(), net.windowScaling.get() != 0, rcvWscale,
                     net.sack.get() != 0);
+            if (state == TCP_SYN_RECV) { // a simultaneous open: our SYN again, acknowledging theirs (tcp_send_synack)
+                flags |= TcpHeader.ACK;
+                txOpts.tsecr = tsRecent;
+            }
         }
         if (!again) {
             rttStampMs = nowMs();
@@ -1681,11 +1773,16 @@ final class TcpSock extends Sock {
 
     /** Builds and sends one segment of {@code len} bytes from the send ring at {@code seq}. */
     private boolean transmit(int seq, int len, int flags, int cpu) {
-        int optLen = txOpts.established(rx.tstampOk, tsNow(), tsRecent, null, null, 0);
+        int blocks = rx.sackOk ? sacks.prepare() : 0;
+        int optLen = txOpts.established(rx.tstampOk, tsNow(), tsRecent, sacks.outStart, sacks.outEnd, blocks);
         if (len > 0 && seq == writeSeq) {
             len = 0;
         }
-        return build(seq, len, flags, optLen, cpu);
+        boolean sent = build(seq, len, flags, optLen, cpu);
+        if (sent && txOpts.numSackBlocks > 0) {
+            sacks.dsack = false; // tcp_options_write: a D-SACK block goes once
+        }
+        return sent;
     }
 
     private boolean build(int seq, int len, int flags, int optLen, int cpu) {
@@ -1709,6 +1806,7 @@ final class TcpSock extends Sock {
         }
         TcpHeader.setChecksum(skb, o, hlen + len, TcpAf.inetPseudoSum(localAddress, remoteAddress, hlen + len));
         if ((flags & TcpHeader.ACK) != 0) {
+            lastAckSent = rcvNxt;
             ackPending = false;
             rcvdSinceAck = 0;
             delackTimer.del();
@@ -1752,9 +1850,9 @@ final class TcpSock extends Sock {
             int c = net.core.currentCpu();
             switch (state) {
                 case TCP_SYN_SENT, TCP_SYN_RECV -> {
-                    int limit = state == TCP_SYN_SENT ? net.synRetries.get() : net.synackRetries.get();
+                    int limit = state == TCP_SYN_SENT || parent == null ? net.synRetries.get() : net.synackRetries.get();
                     if (retransmits >= limit) {
-                        if (state == TCP_SYN_SENT) {
+                        if (state == TCP_SYN_SENT || parent == null) {
                             reportError(Errno.ETIMEDOUT);
                         }
                         done(c);
@@ -1771,18 +1869,18 @@ final class TcpSock extends Sock {
                 default -> {
                     if (sndUna == sndNxt) {
                         if (TcpSeq.before(sndNxt, writeSeq) && sndWnd == 0) {
+                            if (probe0TimedOut(c)) {
+                                return;
+                            }
                             net.mib.inc(c, TcpMib.Ext.TCPWinProbe);
                             transmit(sndUna - 1, 0, TcpHeader.ACK, c); // tcp_xmit_probe_skb
                             rtoMs = Math.min(rtoMs << 1, RTO_MAX_MS);
-                            rtxTimer.mod(rtoMs);
+                            rtxTimer.mod(clampProbe0ToUserTimeout());
                         }
                         return;
                     }
-                    if (retransmits >= net.retries2.get()) {
-                        net.mib.inc(c, TcpMib.Ext.TCPAbortOnTimeout);
-                        reportError(Errno.ETIMEDOUT);
-                        sendActiveReset(c);
-                        done(c);
+                    if (userTimeoutMs != 0 ? userTimedOut() : retransmits >= net.retries2.get()) {
+                        writeErr(c); // tcp_write_timeout: no reset, the peer is unreachable anyway
                         return;
                     }
                     retransmits++;
@@ -1796,7 +1894,7 @@ final class TcpSock extends Sock {
                     finSent = false; // the FIN, when sent, goes again after the data
                     rtoMs = Math.min(rtoMs << 1, RTO_MAX_MS);
                     writeXmitRetrans(c);
-                    rtxTimer.mod(rtoMs);
+                    rtxTimer.mod(clampRtoToUserTimeout());
                 }
             }
         } finally {
@@ -1847,5 +1945,759 @@ final class TcpSock extends Sock {
         } finally {
             lock.unlock();
         }
+    }
+
+    // --- socket options at IPPROTO_TCP (do_tcp_setsockopt, do_tcp_getsockopt) ---
+
+    /** {@code nonagle} bits: TCP_NODELAY and TCP_CORK. */
+    static final int NAGLE_OFF = 1;
+    static final int NAGLE_CORK = 2;
+    /** {@code TCP_NAGLE_PUSH}: setting TCP_NODELAY sends what waits, even under TCP_CORK. */
+    static final int NAGLE_PUSH = 4;
+    /** {@code TCP_MIN_MSS} and {@code MAX_TCP_WINDOW}: TCP_MAXSEG's bounds. */
+    static final int MIN_MSS = 88;
+    static final int MAX_TCP_WINDOW = 32767;
+    /** {@code MAX_TCP_KEEPIDLE}, {@code MAX_TCP_KEEPINTVL}, {@code MAX_TCP_KEEPCNT}. */
+    static final int MAX_KEEPIDLE = 32767;
+    static final int MAX_KEEPINTVL = 32767;
+    static final int MAX_KEEPCNT = 127;
+    /** {@code TCP_RESOURCE_PROBE_INTERVAL}: a keepalive probe that could not be sent is tried again this soon. */
+    static final long RESOURCE_PROBE_MS = 500;
+    /** {@code TCP_PAWS_24DAYS}: a ts_recent this old no longer rejects anything (RFC 7323 5.5). */
+    static final long PAWS_24DAYS_MS = 24L * 24 * 3600 * 1000;
+    /** {@code TCP_PAWS_WINDOW}: the slack PAWS allows an older timestamp. */
+    static final int PAWS_WINDOW = 1;
+
+    /**
+     * {@code do_tcp_setsockopt}: TCP_NODELAY and TCP_CORK (setting the one or clearing the other pushes what waits),
+     * TCP_MAXSEG (88..32767, or 0 to forget it), TCP_KEEPIDLE/TCP_KEEPINTVL (1..32767 s), TCP_KEEPCNT
+     * (1..127), TCP_USER_TIMEOUT (ms, not negative). EINVAL for a value out of range, ENOPROTOOPT for an
+     * option TCP does not have.
+     */
+    @Override
+    protected void setProtocolOption(int level, int name, int[] v) throws SockException {
+        if (level != SocketCalls.IPPROTO_TCP) {
+            throw SockException.of(Errno.ENOPROTOOPT);
+        }
+        if (v == null || v.length < 1) {
+            throw SockException.of(Errno.EINVAL);
+        }
+        int val = v[0];
+        lockSock();
+        try {
+            int c = net.core.currentCpu();
+            switch (name) {
+                case SocketCalls.TCP_NODELAY -> {
+                    if (val != 0) {
+                        nonagle |= NAGLE_OFF | NAGLE_PUSH;
+                        writeXmit(c); // tcp_push_pending_frames
+                        nonagle &= ~NAGLE_PUSH;
+                    } else {
+                        nonagle &= ~NAGLE_OFF;
+                    }
+                }
+                case SocketCalls.TCP_CORK -> {
+                    if (val != 0) {
+                        nonagle |= NAGLE_CORK;
+                    } else {
+                        nonagle &= ~NAGLE_CORK;
+                        writeXmit(c);
+                    }
+                }
+                case SocketCalls.TCP_MAXSEG -> {
+                    if (val != 0 && (val < MIN_MSS || val > MAX_TCP_WINDOW)) {
+                        throw SockException.of(Errno.EINVAL);
+                    }
+                    rx.userMss = val;
+                }
+                case SocketCalls.TCP_KEEPIDLE -> {
+                    if (val < 1 || val > MAX_KEEPIDLE) {
+                        throw SockException.of(Errno.EINVAL);
+                    }
+                    keepaliveTime = val;
+                    if (keepalive() && state != TCP_CLOSE && state != TCP_LISTEN) { // tcp_sock_set_keepidle_locked
+                        keepaliveTimer.mod(Math.max(1, val * 1000L - keepaliveIdleMs()));
+                    }
+                }
+                case SocketCalls.TCP_KEEPINTVL -> {
+                    if (val < 1 || val > MAX_KEEPINTVL) {
+                        throw SockException.of(Errno.EINVAL);
+                    }
+                    keepaliveIntvl = val;
+                }
+                case SocketCalls.TCP_KEEPCNT -> {
+                    if (val < 1 || val > MAX_KEEPCNT) {
+                        throw SockException.of(Errno.EINVAL);
+                    }
+                    keepaliveProbes = val;
+                }
+                case SocketCalls.TCP_USER_TIMEOUT -> {
+                    if (val < 0) {
+                        throw SockException.of(Errno.EINVAL);
+                    }
+                    userTimeoutMs = val;
+                }
+                default -> throw SockException.of(Errno.ENOPROTOOPT);
+            }
+        } finally {
+            releaseSock();
+        }
+    }
+
+    /** {@code do_tcp_getsockopt}: TCP_MAXSEG is the current MSS (TCP_MAXSEG's value before a connection). */
+    @Override
+    protected int getProtocolOption(int level, int name, int[] out) throws SockException {
+        if (level != SocketCalls.IPPROTO_TCP) {
+            throw SockException.of(Errno.ENOPROTOOPT);
+        }
+        int val = switch (name) {
+            case SocketCalls.TCP_NODELAY -> (nonagle & NAGLE_OFF) != 0 ? 1 : 0;
+            case SocketCalls.TCP_CORK -> (nonagle & NAGLE_CORK) != 0 ? 1 : 0;
+            case SocketCalls.TCP_MAXSEG -> rx.userMss != 0 && (state == TCP_CLOSE || state == TCP_LISTEN) ? rx.userMss : mss;
+            case SocketCalls.TCP_KEEPIDLE -> (int) (keepaliveTimeMs() / 1000);
+            case SocketCalls.TCP_KEEPINTVL -> (int) (keepaliveIntvlMs() / 1000);
+            case SocketCalls.TCP_KEEPCNT -> keepaliveProbesMax();
+            case SocketCalls.TCP_USER_TIMEOUT -> userTimeoutMs;
+            default -> throw SockException.of(Errno.ENOPROTOOPT);
+        };
+        if (out == null || out.length < 1) {
+            throw SockException.of(Errno.EINVAL);
+        }
+        out[0] = val;
+        return 1;
+    }
+
+    /** A child takes its listener's TCP options, as {@code sk_clone_lock} copies the socket. */
+    private void inheritOptions(TcpSock l) {
+        nonagle = l.nonagle;
+        keepaliveTime = l.keepaliveTime;
+        keepaliveIntvl = l.keepaliveIntvl;
+        keepaliveProbes = l.keepaliveProbes;
+        userTimeoutMs = l.userTimeoutMs;
+        rx.userMss = l.rx.userMss;
+        if (l.keepalive()) {
+            try {
+                setOption(SocketCalls.SOL_SOCKET, SocketCalls.SO_KEEPALIVE, new int[] { 1 });
+            } catch (SockException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+    }
+
+    /** {@code tcp_mss_clamp}: TCP_MAXSEG lowers the MSS we announce. */
+    private int clampMss(int m) {
+        return rx.userMss != 0 && rx.userMss < m ? rx.userMss : m;
+    }
+
+    /** What a connection does once it is ESTABLISHED: the clocks keepalive reads, the keepalive timer. */
+    private void establishedHook() {
+        long now = nowMs();
+        rcvTstampMs = now;
+        lrcvTimeMs = now;
+        sndSml = sndUna;
+        if (keepalive()) {
+            keepaliveTimer.mod(keepaliveTimeMs());
+        }
+    }
+
+    // --- Nagle (tcp_nagle_test, tcp_nagle_check, tcp_minshall_check) ---
+
+    /**
+     * A sub-MSS tail waits: always under TCP_CORK; with Nagle on (no TCP_NODELAY) while an earlier small
+     * segment is unacknowledged (Minshall's rule, as Linux does). A queued FIN pushes it (Linux sends the
+     * FIN on that last segment).
+     */
+    private boolean nagleHolds() {
+        if (finQueued || (nonagle & NAGLE_PUSH) != 0) {
+            return false;
+        }
+        if ((nonagle & NAGLE_CORK) != 0) {
+            return true;
+        }
+        return (nonagle & NAGLE_OFF) == 0 && sndMax != sndUna && TcpSeq.after(sndSml, sndUna) && !TcpSeq.after(sndSml, sndNxt);
+    }
+
+    /** After new bytes (or the FIN) went out at the old {@code snd_nxt}: Minshall's mark and the user timeout's clock. */
+    private void dataSent(int len) {
+        if (!TcpSeq.after(sndNxt, sndMax)) {
+            return; // a retransmission
+        }
+        if (len < mss) {
+            sndSml = sndNxt; // tcp_minshall_update
+        }
+        if (sndNxt - len == sndUna) {
+            headSentMs = nowMs();
+        }
+    }
+
+    // --- PAWS (RFC 7323 5; tcp_paws_check, tcp_paws_discard, tcp_replace_ts_recent) ---
+
+    /** {@code tcp_paws_check}: TSval is not older than ts_recent by more than {@code win}, or ts_recent is stale or unset. */
+    private boolean pawsCheck(int win) {
+        return tsRecent - rx.rcvTsval <= win || nowMs() - tsRecentStampMs >= PAWS_24DAYS_MS || tsRecent == 0;
+    }
+
+    /** {@code tcp_may_update_window}. */
+    private boolean mayUpdateWindow(int ack, int seq, int nwin) {
+        return TcpSeq.after(ack, sndUna) || TcpSeq.after(seq, sndWl1) || seq == sndWl1 && (nwin > sndWnd || nwin == 0);
+    }
+
+    /**
+     * {@code tcp_disordered_ack}: a pure duplicate ACK that changes nothing, with a TSval within an RTO
+     * of ts_recent, is only reordered, not old: PAWS lets it through.
+     */
+    private boolean disorderedAck(int flags, int seq, int ack, int endSeq, int win) {
+        return (flags & TcpHeader.ACK) != 0 && seq == endSeq && seq == rcvNxt && ack == sndUna
+                && !mayUpdateWindow(ack, seq, win << rx.sndWscale) && tsRecent - rx.rcvTsval <= rtoMs;
+    }
+
+    /**
+     * {@code tcp_validate_incoming}'s PAWS step: a segment whose TSval is older than ts_recent is dropped
+     * (PAWSEstab) and answered with a duplicate ACK at most once per {@code tcp_invalid_ratelimit}
+     * (TCPACKSkippedPAWS); a SYN gets the challenge ACK; a RST passes (RFC 7323 5.3 R1).
+     */
+    private boolean pawsReject(int flags, int seq, int ack, int len, int endSeq, int win, int cpu) {
+        if (!rx.tstampOk || !rx.sawTstamp || pawsCheck(PAWS_WINDOW) || disorderedAck(flags, seq, ack, endSeq, win)) {
+            return false;
+        }
+        if ((flags & TcpHeader.RST) != 0) {
+            return false;
+        }
+        if ((flags & TcpHeader.SYN) != 0) {
+            synChallenge(cpu); // tcp_validate_incoming's syn_challenge, InErrs in ESTABLISHED included
+            return true;
+        }
+        net.mib.inc(cpu, TcpMib.Ext.PAWSEstab);
+        if (endSeq != seq || !oowRateLimited(cpu, TcpMib.Ext.TCPACKSkippedPAWS)) { // tcp_oow_rate_limited spares data
+            sendDupack(seq, endSeq, cpu);
+        }
+        return true;
+    }
+
+    /**
+     * {@code tcp_replace_ts_recent} (RFC 7323 4.3): an acceptable ACK whose segment starts at or before
+     * the last ACK we sent, with a TSval not older, becomes ts_recent. An ACK of data not sent, or an
+     * old ACK, changes nothing.
+     */
+    private void replaceTsRecent(int flags, int seq, int ack) {
+        if (!rx.sawTstamp || (flags & TcpHeader.ACK) == 0 || TcpSeq.after(ack, sndMax) || TcpSeq.before(ack, sndUna)
+                || TcpSeq.after(seq, lastAckSent) || !pawsCheck(0)) {
+            return;
+        }
+        tsRecent = rx.rcvTsval;
+        tsRecentStampMs = nowMs();
+    }
+
+    // --- SACK and D-SACK sent (RFC 2018, RFC 2883) ---
+
+    /** {@code tcp_dsack_set}: TCPDSACKOldSent for bytes below rcv_nxt, TCPDSACKOfoSent above it. */
+    private void dsackSet(int seq, int end, int cpu) {
+        if (!rx.sackOk || net.dsack.get() == 0) {
+            return;
+        }
+        net.mib.inc(cpu, TcpSeq.before(seq, rcvNxt) ? TcpMib.Ext.TCPDSACKOldSent : TcpMib.Ext.TCPDSACKOfoSent);
+        sacks.dsackSet(seq, end);
+    }
+
+    private void dsackExtend(int seq, int end, int cpu) {
+        if (!sacks.dsack) {
+            dsackSet(seq, end, cpu);
+        } else if (rx.sackOk && net.dsack.get() != 0) {
+            sacks.dsackExtend(seq, end);
+        }
+    }
+
+    /**
+     * {@code tcp_send_dupack}: the answer to a segment outside the window; one that repeats bytes
+     * already received is DelayedACKLost and, with SACK, reports them in a D-SACK block.
+     */
+    private void sendDupack(int seq, int endSeq, int cpu) {
+        if (endSeq != seq && TcpSeq.before(seq, rcvNxt)) {
+            net.mib.inc(cpu, TcpMib.Ext.DelayedACKLost);
+            dsackSet(seq, TcpSeq.after(endSeq, rcvNxt) ? rcvNxt : endSeq, cpu);
+        }
+        sendAck(cpu);
+    }
+
+    /**
+     * {@code tcp_data_queue} for bytes below rcv_nxt: all of them old is a retransmission we did not need
+     * (DelayedACKLost, a D-SACK of the segment, an ACK at once); some of them old is a D-SACK of those.
+     */
+    private void oldData(int seq, int len, boolean fin, int cpu) {
+        if (len == 0 || !TcpSeq.before(seq, rcvNxt)) {
+            return;
+        }
+        int end = seq + len + (fin ? 1 : 0);
+        if (!TcpSeq.after(end, rcvNxt)) {
+            net.mib.inc(cpu, TcpMib.Ext.DelayedACKLost);
+            dsackSet(seq, end, cpu);
+            quickAcks = Math.max(quickAcks, 1);
+        } else {
+            dsackSet(seq, rcvNxt, cpu);
+        }
+    }
+
+    /**
+     * {@code tcp_data_queue_ofo}'s overlap rules: bytes all queued already are dropped (TCPOFOMerge) and
+     * D-SACKed; an overlap with what is queued is D-SACKed; either way the SACK blocks learn the range
+     * ({@code tcp_sack_new_ofo_skb}). True when the segment is to be dropped.
+     */
+    private boolean ofoSack(int seq, int end, int cpu) {
+        boolean sack = rx.sackOk;
+        for (int k = 0; k < ofoCount; k++) {
+            if (!TcpSeq.after(ofoSeq[k], seq) && !TcpSeq.after(end, ofoEnd[k]) && ofoSeq[k] != ofoEnd[k]) {
+                net.mib.inc(cpu, TcpMib.Ext.TCPOFOMerge);
+                dsackSet(seq, end, cpu);
+                if (sack) {
+                    sacks.newOfo(seq, end);
+                }
+                return true;
+            }
+        }
+        for (int k = 0; k < ofoCount; k++) {
+            if (TcpSeq.before(ofoSeq[k], seq) && TcpSeq.after(ofoEnd[k], seq)) {
+                dsackSet(seq, ofoEnd[k], cpu); // a partial overlap on the left
+            } else if (!TcpSeq.before(ofoSeq[k], seq) && TcpSeq.before(ofoSeq[k], end) && ofoSeq[k] != ofoEnd[k]) {
+                dsackExtend(ofoSeq[k], TcpSeq.after(ofoEnd[k], end) ? end : ofoEnd[k], cpu);
+            }
+        }
+        if (sack) {
+            sacks.newOfo(seq, end);
+        }
+        return false;
+    }
+
+    /**
+     * {@code tcp_sacktag_write_queue}'s {@code tcp_check_dsack}: the peer reports a duplicate (TCPDSACKRecv,
+     * TCPDSACKOfoRecv). The blocks are parsed and checked only: the SACK scoreboard is a later issue.
+     */
+    private void checkDsack(int ack, int cpu) {
+        if (rx.numRcvSacks == 0) {
+            return;
+        }
+        int s0 = rx.rcvSackStart[0];
+        int e0 = rx.rcvSackEnd[0];
+        if (TcpSeq.before(s0, ack)) {
+            net.mib.inc(cpu, TcpMib.Ext.TCPDSACKRecv);
+            net.mib.add(cpu, TcpMib.Ext.TCPDSACKRecvSegs, Math.max(1, (e0 - s0) / Math.max(mss, 1)));
+        } else if (rx.numRcvSacks > 1 && !TcpSeq.after(e0, rx.rcvSackEnd[1]) && !TcpSeq.before(s0, rx.rcvSackStart[1])) {
+            net.mib.inc(cpu, TcpMib.Ext.TCPDSACKOfoRecv);
+        }
+    }
+
+    /** An acceptable ACK (not an old one): probes were answered; keepalive's clock restarts. */
+    private void ackReceived(int ack, int cpu) {
+        probesOut = 0;
+        rcvTstampMs = nowMs();
+        if (sndWnd != 0) {
+            probesTstampMs = 0;
+        }
+        if (TcpSeq.after(ack, sndUna)) {
+            headSentMs = rcvTstampMs; // the new oldest byte has waited since at most now
+        }
+        checkDsack(ack, cpu);
+    }
+
+    // --- simultaneous open (RFC 9293 3.5, figure 8) ---
+
+    /**
+     * {@code tcp_rcv_synsent_state_process} for a SYN without ACK: both ends opened at once. SYN-RECV,
+     * and our SYN again with an ACK of theirs and our SYN's options ({@code tcp_send_synack}).
+     */
+    private void simultaneousOpen(SkBuff skb, int th, int seq, int cpu) {
+        rx.parse(skb, th, false, net.optionSysctls());
+        rx.tstampOk = rx.sawTstamp && net.timestamps.get() != 0;
+        if (rx.tstampOk) {
+            tsRecent = rx.rcvTsval;
+            tsRecentStampMs = nowMs();
+        }
+        if (!rx.wscaleOk) {
+            rx.sndWscale = 0;
+            rcvWscale = 0;
+        }
+        irs = seq;
+        rcvNxt = seq + 1;
+        copiedSeq = rcvNxt;
+        rbase = rcvNxt;
+        sndWnd = skb.getU16(th + TcpHeader.WINDOW);
+        sndWl1 = seq;
+        maxWindow = sndWnd;
+        mss = Math.min(rx.mssClamp, advmss) - (rx.tstampOk ? TcpOutOptions.ALIGNED_TSTAMP : 0);
+        setState(TCP_SYN_RECV, cpu);
+        sendSyn(cpu, true);
+    }
+
+    /** {@code tcp_validate_incoming}: in a simultaneous open the peer's SYN-ACK is expected, not a SYN to challenge. */
+    private boolean simultaneousSynAck(int flags, int seq, int ack) {
+        return state == TCP_SYN_RECV && parent == null && (flags & TcpHeader.ACK) != 0 && seq + 1 == rcvNxt && ack == sndNxt;
+    }
+
+    /**
+     * The SYN-ACK that completed a simultaneous open repeats a SYN we have: {@code tcp_data_queue} takes it
+     * as an old segment (DelayedACKLost, a D-SACK of the SYN with SACK) and acknowledges at once.
+     */
+    private void simultaneousEstablished(int seq, int cpu) {
+        net.mib.inc(cpu, TcpMib.Ext.DelayedACKLost);
+        dsackSet(seq, seq + 1, cpu);
+        ackPending = true;
+        quickAcks = Math.max(quickAcks, 1);
+        wake();
+    }
+
+    // --- keepalive (tcp_keepalive_timer) and the user timeout ---
+
+    private long keepaliveTimeMs() {
+        return (keepaliveTime != 0 ? keepaliveTime : net.keepaliveTime.get()) * 1000L;
+    }
+
+    private long keepaliveIntvlMs() {
+        return (keepaliveIntvl != 0 ? keepaliveIntvl : net.keepaliveIntvl.get()) * 1000L;
+    }
+
+    private int keepaliveProbesMax() {
+        return keepaliveProbes != 0 ? keepaliveProbes : net.keepaliveProbes.get();
+    }
+
+    /** {@code keepalive_time_elapsed}: since the last ACK or data from the peer. */
+    private long keepaliveIdleMs() {
+        return nowMs() - Math.max(rcvTstampMs, lrcvTimeMs);
+    }
+
+    /** SO_KEEPALIVE changed ({@code tcp_set_keepalive}): the timer starts at the idle time, or stops. */
+    @Override
+    protected void keepaliveChanged(boolean on) {
+        lockSock();
+        try {
+            if (state == TCP_CLOSE || state == TCP_LISTEN) {
+                return;
+            }
+            if (on) {
+                keepaliveTimer.mod(keepaliveTimeMs());
+            } else {
+                keepaliveTimer.del();
+            }
+        } finally {
+            releaseSock();
+        }
+    }
+
+    /**
+     * {@code tcp_keepalive_timer}: after the idle time with nothing in flight, a probe (an ACK at
+     * snd_una - 1 without data, which the peer must answer; TCPKeepAlive) every interval; after the count
+     * of unanswered probes (or, with TCP_USER_TIMEOUT, once that long has passed) the connection is reset
+     * and ends with ETIMEDOUT. Data in flight is the retransmission timer's business.
+     */
+    private void keepaliveTimer() {
+        if (!lock.tryLock()) {
+            keepaliveTimer.mod(50); // HZ / 20
+            return;
+        }
+        try {
+            int c = net.core.currentCpu();
+            if (!keepalive() || state == TCP_CLOSE || state == TCP_SYN_SENT || state == TCP_LISTEN || state == TCP_TIME_WAIT) {
+                return;
+            }
+            long when = keepaliveTimeMs();
+            if (sndMax != sndUna || TcpSeq.before(sndNxt, writeSeq)) {
+                keepaliveTimer.mod(when);
+                return;
+            }
+            long idle = keepaliveIdleMs();
+            if (idle < when) {
+                keepaliveTimer.mod(when - idle);
+                return;
+            }
+            if (userTimeoutMs != 0 && idle >= userTimeoutMs && probesOut > 0
+                    || userTimeoutMs == 0 && probesOut >= keepaliveProbesMax()) {
+                sendActiveReset(c);
+                writeErr(c);
+                return;
+            }
+            net.mib.inc(c, TcpMib.Ext.TCPKeepAlive);
+            if (transmit(sndUna - 1, 0, TcpHeader.ACK, c)) { // tcp_xmit_probe_skb
+                probesOut++;
+                keepaliveTimer.mod(keepaliveIntvlMs());
+            } else {
+                keepaliveTimer.mod(RESOURCE_PROBE_MS);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** {@code tcp_write_err}: the connection timed out (ETIMEDOUT, TCPAbortOnTimeout) and ends. */
+    private void writeErr(int cpu) {
+        reportError(Errno.ETIMEDOUT);
+        net.mib.inc(cpu, TcpMib.Ext.TCPAbortOnTimeout);
+        done(cpu);
+    }
+
+    /** {@code retransmits_timed_out} with TCP_USER_TIMEOUT: the oldest byte has waited that long. */
+    private boolean userTimedOut() {
+        return retransmits > 0 && nowMs() - headSentMs >= userTimeoutMs;
+    }
+
+    /** {@code tcp_clamp_probe0_to_user_timeout}: the next window probe never waits past the user timeout. */
+    private long clampProbe0ToUserTimeout() {
+        if (userTimeoutMs == 0 || probesTstampMs == 0) {
+            return rtoMs;
+        }
+        long remaining = userTimeoutMs - (nowMs() - probesTstampMs);
+        return remaining <= 0 ? 1 : Math.min(rtoMs, remaining);
+    }
+
+    /** {@code tcp_clamp_rto_to_user_timeout}: the next retransmission never waits past the user timeout. */
+    private long clampRtoToUserTimeout() {
+        if (userTimeoutMs == 0) {
+            return rtoMs;
+        }
+        long remaining = userTimeoutMs - (nowMs() - headSentMs);
+        return remaining <= 0 ? 1 : Math.min(rtoMs, remaining);
+    }
+
+    /**
+     * {@code tcp_probe_timer}: zero-window probing gives up (ETIMEDOUT) after TCP_USER_TIMEOUT from the
+     * first probe even while the peer answers, as Linux 6.x does, or after {@code tcp_retries2}
+     * unanswered probes. False when a probe is to be sent.
+     */
+    private boolean probe0TimedOut(int cpu) {
+        long now = nowMs();
+        if (probesTstampMs == 0) {
+            probesTstampMs = now;
+        } else if (userTimeoutMs != 0 && now - probesTstampMs >= userTimeoutMs) {
+            writeErr(cpu);
+            return true;
+        }
+        if (probesOut >= net.retries2.get()) {
+            writeErr(cpu);
+            return true;
+        }
+        probesOut++;
+        return false;
+    }
+
+    // --- SYN cookies and the light TIME-WAIT (TcpSyncookies, TcpTimewaitSock) ---
+
+    /** A segment for a connection that is over: one that went to TIME-WAIT hands it on, else a reset. */
+    private void closedRcv(SkBuff skb, int cpu) {
+        TcpTimewaitSock tw = timewait;
+        if (tw != null && !net.deathRow.receive(tw, skb, cpu)) {
+            drop = TcpDrops.Reason.NOT_SPECIFIED; // answered or dropped by the TIME-WAIT sock, as Linux's do_time_wait
+            return;
+        }
+        if (tw != null) { // a SYN that recycled the TIME-WAIT: the listener's
+            TcpSock l = net.lookupListener(localAddress, localPort);
+            if (l != null) {
+                l.deliver(skb.get(), cpu);
+                passedOn = true;
+            } else {
+                drop = TcpDrops.Reason.NO_SOCKET;
+            }
+            net.deathRow.clearIsn(cpu);
+            return;
+        }
+        TcpProtocol.sendReset(net, skb, cpu);
+        drop = TcpDrops.Reason.NO_SOCKET;
+    }
+
+    /**
+     * {@code tcp_syn_flood_action}: with {@code tcp_syncookies} a cookie answers
+     * (TCPReqQFullDoCookies), else the SYN is dropped (TCPReqQFullDrop); the first time for this
+     * listener Linux's warning is logged, once.
+     */
+    private boolean synFloodAction(int cpu) {
+        int mode = net.syncookies.get();
+        boolean want = mode != 0;
+        net.mib.inc(cpu, want ? TcpMib.Ext.TCPReqQFullDoCookies : TcpMib.Ext.TCPReqQFullDrop);
+        if (!synfloodWarned && mode != 2) {
+            synfloodWarned = true;
+            TcpSyncookies.warnFlood(localPort, want);
+        }
+        return want;
+    }
+
+    /** Whether this listener has warned of a SYN flood. */
+    boolean synfloodWarned() {
+        return synfloodWarned;
+    }
+
+    /**
+     * {@code cookie_v4_init_sequence} and {@code tcp_make_synack} for a cookie: the SYN-ACK carries the
+     * cookie as its ISN and keeps nothing here (SyncookiesSent). Without timestamps the SYN's window
+     * scale and SACK cannot be kept, so they are not offered.
+     */
+    private void sendCookie(SkBuff skb, int saddr, int daddr, int cpu) {
+        int th = skb.data();
+        TcpOptions o = rx; // the listener's own, free: a listener has no connection options
+        o.clear();
+        o.parse(skb, th, false, net.optionSysctls());
+        o.tstampOk = o.sawTstamp;
+        if (!o.tstampOk) {
+            o.wscaleOk = false;
+            o.sackOk = false;
+        }
+        int sport = skb.getU16(th + TcpHeader.SOURCE);
+        int mssind = TcpSyncookies.mssIndex(o.mssClamp);
+        int iss = net.cookies.cookie(saddr, daddr, sport, localPort, skb.getU32(th + TcpHeader.SEQ), mssind);
+        synqOverflowMs = nowMs(); // tcp_synq_overflow
+        net.mib.inc(cpu, TcpMib.Ext.SyncookiesSent);
+        Ipv4.OutputRoute route = net.ipv4.route(ns, saddr);
+        int adv = route.device() == null ? TcpOptions.MSS_DEFAULT : route.device().mtu() - 40;
+        int off = net.isn.tsOff(net.timestamps.get(), daddr, saddr);
+        int tsval = TcpSyncookies.timestamp((int) nowMs(), o.wscaleOk, o.sndWscale, o.sackOk, false) + off;
+        int wscale = o.wscaleOk ? windowShift() : 0;
+        int optLen = txOpts.synAck(adv, o.wscaleOk, wscale, o.tstampOk, tsval, o.rcvTsval, o.sackOk);
+        int window = Math.min(ringSize(rcvbuf()), 0xffff);
+        if (TcpSyncookies.sendSynack(net, skb, iss, window, txOpts, optLen, ttl(), tos())) {
+            net.mib.inc(cpu, TcpMib.Tcp.OutSegs);
+        }
+    }
+
+    /**
+     * {@code cookie_v4_check}: an ACK with no request sock, while this listener sent cookies in the last
+     * two minutes, may return one. A good cookie (SyncookiesRecv) makes the child from what it and the
+     * echoed timestamp carry, and the ACK completes its handshake; a bad one is SyncookiesFailed and the
+     * caller resets. True when the segment was taken.
+     */
+    private boolean cookieCheck(SkBuff skb, int cpu) {
+        long since = synqOverflowMs;
+        if (net.syncookies.get() == 0 || since == Long.MIN_VALUE || nowMs() - since > TcpSyncookies.VALID_MS || isClosed()) {
+            return false;
+        }
+        int th = skb.data();
+        int nh = skb.networkHeader();
+        int saddr = skb.getU32(nh + 12);
+        int daddr = skb.getU32(nh + 16);
+        int sport = skb.getU16(th + TcpHeader.SOURCE);
+        int seq = skb.getU32(th + TcpHeader.SEQ);
+        int ack = skb.getU32(th + TcpHeader.ACK_SEQ);
+        int mssind = net.cookies.check(ack - 1, saddr, daddr, sport, localPort, seq - 1);
+        if (mssind < 0) {
+            net.mib.inc(cpu, TcpMib.Ext.SyncookiesFailed);
+            return false;
+        }
+        net.mib.inc(cpu, TcpMib.Ext.SyncookiesRecv);
+        if (acceptQueue.size() >= maxAckBacklog) {
+            net.mib.inc(cpu, TcpMib.Ext.ListenOverflows);
+            net.mib.inc(cpu, TcpMib.Ext.ListenDrops);
+            return true;
+        }
+        TcpSock child = new TcpSock(net);
+        try {
+            child.setOption(SocketCalls.SOL_SOCKET, SocketCalls.SO_RCVBUF, new int[] { rcvbuf() / 2 });
+            child.setOption(SocketCalls.SOL_SOCKET, SocketCalls.SO_SNDBUF, new int[] { sndbuf() / 2 });
+            child.setOption(SocketCalls.SOL_SOCKET, SocketCalls.SO_REUSEADDR, new int[] { reuseAddr() ? 1 : 0 });
+        } catch (SockException e) {
+            return true;
+        }
+        TcpOptions o = child.rx;
+        o.clear();
+        o.parse(skb, th, false, net.optionSysctls()); // as for a SYN: timestamps by the sysctl, not by a negotiation
+        child.tsOff = net.isn.tsOff(net.timestamps.get(), daddr, saddr);
+        if (!TcpSyncookies.decodeTimestamp(o, o.rcvTsecr - child.tsOff, net.optionSysctls())) {
+            return false;
+        }
+        child.localAddress = daddr;
+        child.localPort = localPort;
+        child.remoteAddress = saddr;
+        child.remotePort = sport;
+        child.boundAddress = daddr;
+        child.parent = this;
+        child.tsRecent = o.rcvTsval;
+        child.irs = seq - 1;
+        child.rcvNxt = seq;
+        child.copiedSeq = seq;
+        child.rbase = seq;
+        child.iss = ack - 1;
+        child.sndUna = child.iss;
+        child.sndNxt = ack;
+        child.sndMax = ack;
+        child.writeSeq = ack;
+        child.sbase = ack;
+        child.retransHigh = child.iss;
+        child.sndWnd = skb.getU16(th + TcpHeader.WINDOW);
+        child.sndWl1 = child.irs;
+        child.maxWindow = child.sndWnd;
+        Ipv4.OutputRoute route = net.ipv4.route(ns, saddr);
+        child.advmss = route.device() == null ? TcpOptions.MSS_DEFAULT : route.device().mtu() - 40;
+        child.mss = Math.min(TcpSyncookies.MSSTAB[mssind], child.advmss) - (o.tstampOk ? TcpOutOptions.ALIGNED_TSTAMP : 0);
+        child.rcvWscale = o.wscaleOk ? child.windowShift() : 0;
+        child.rcvWndRight = child.rcvNxt + Math.min(ringSize(child.rcvbuf()), 0xffff); // what the cookie SYN-ACK offered
+        child.state = TCP_SYN_RECV;
+        child.lock.lock(); // before it is visible: another CPU's segment for it waits in its backlog
+        try {
+            if (!net.ehashInsert(child)) {
+                return true;
+            }
+            child.hashed = true;
+            net.inheritPort(child, localPort);
+            child.portHeld = true;
+            child.rcvStateProcess(skb, cpu); // tcp_child_process: the ACK completes the handshake
+            if (child.state == TCP_SYN_RECV) {
+                child.done(cpu); // not taken (the accept queue filled meanwhile): nothing holds it
+            }
+        } finally {
+            child.lock.unlock();
+        }
+        return true;
+    }
+
+    /**
+     * {@code tcp_time_wait}: the connection gives way to a {@link TcpTimewaitSock} holding the 4-tuple for
+     * {@code timeoMs} in {@code substate} — unless {@code tcp_max_tw_buckets} are taken
+     * (TCPTimeWaitOverflow), when it simply closes — and is done.
+     */
+    private void timeWait(int substate, long timeoMs, int cpu) {
+        TcpTimewaitSock tw = null;
+        TcpTimewaitSock.DeathRow row = net.deathRow;
+        if (row.count.get() < row.maxBuckets.get()) {
+            tw = new TcpTimewaitSock(net, localAddress, localPort, remoteAddress, remotePort, reuseAddr(), ttl(), tos(), this.cpu,
+                    substate, rcvNxt, sndNxt, Math.max(rcvWndRight - rcvNxt, 0), rcvWscale, rx.tstampOk, tsOff, tsRecent);
+            if (!row.insert(tw)) {
+                tw = null;
+            }
+        }
+        if (tw == null) {
+            net.mib.inc(cpu, TcpMib.Ext.TCPTimeWaitOverflow);
+        } else {
+            tw.schedule(timeoMs);
+            timewait = tw;
+        }
+        done(cpu);
+    }
+
+    /**
+     * {@code tcp_close}/{@code tcp_rcv_state_process} for an orphan in FIN-WAIT-2: when
+     * {@code tcp_fin_timeout} is no longer than 2MSL a timewait sock waits for the peer's FIN instead of
+     * the full socket. False when the full socket keeps waiting.
+     */
+    private boolean orphanFinWait2(int cpu) {
+        long tmo = net.finTimeout.get() * 1000L;
+        if (tmo > TIMEWAIT_MS) {
+            return false;
+        }
+        timeWait(TCP_FIN_WAIT2, tmo, cpu);
+        return true;
+    }
+
+    /**
+     * {@code __inet_check_established}'s TIME-WAIT half: a connect to a 4-tuple in TIME-WAIT takes it
+     * over when {@code tcp_tw_reuse} allows ({@link TcpTimewaitSock#reusable}; TWRecycled), starting its
+     * sequence numbers beyond the old connection's; false otherwise (EADDRNOTAVAIL).
+     */
+    private boolean checkTimewait() {
+        TcpTimewaitSock tw = net.deathRow.lookup(remoteAddress, remotePort, localAddress, localPort);
+        if (tw == null) {
+            return true;
+        }
+        if (!tw.reusable()) {
+            return false;
+        }
+        int seq = tw.sndNxt + 65535 + 2;
+        iss = seq == 0 ? 1 : seq;
+        tsRecent = tw.tsRecent;
+        tw.kill();
+        net.mib.inc(net.core.currentCpu(), TcpMib.Ext.TWRecycled);
+        return true;
     }
 }

@@ -21,4 +21,8 @@ public final class SsCommandAccess {
         new SsCommand(new PrintStream(b, true, StandardCharsets.UTF_8)).run(layer, layer.namespace(""), List.of(args));
         return b.toString(StandardCharsets.UTF_8);
     }
+
+    public static List<String> sockstat(SocketLayer layer) {
+        return SsCommand.sockstat(layer, layer.namespace(""));
+    }
 }

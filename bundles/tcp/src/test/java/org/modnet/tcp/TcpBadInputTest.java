@@ -96,6 +96,19 @@ class TcpBadInputTest {
     }
 
     @Test
+    void aChallengedSynInTheWindowLeavesTsRecentAlone() {
+        int before = field(v, "tsRecent");
+        byte[] options = Segments.opts(Segments.nop(), Segments.nop(), Segments.ts(before + 1_000_000, 0));
+        byte[] tcp = TcpFuzzHarness.segment(v.rport(), v.lport(), r(), sndNxt(), SYN | ACK, 1024, options, NONE);
+        Outcome o = h.injectTo(v, TcpFuzzHarness.checksum(tcp, v.raddr(), v.laddr()));
+        assertFate(Reason.TCP_INVALID_SYN, o);
+        assertEquals(before, field(v, "tsRecent"), "else every later segment of the peer fails PAWS and the connection stalls");
+        h.pump(100);
+        h.s.advance(100);
+        assertEquals(0, h.s.count(TcpMib.Ext.PAWSEstab));
+    }
+
+    @Test
     void synRstNotAtRcvNxtIsAResetCheckedFirstAndChallenged() {
         Outcome o = send(SYN | RST, r() + 1, 0, NONE);
         assertFate(Reason.TCP_RESET, o);
@@ -169,13 +182,19 @@ class TcpBadInputTest {
     }
 
     @Test
-    void dataBeyondTheWindowIsAnsweredWithADupackOncePerRatelimit() {
+    void dataOutOfTheWindowIsAlwaysAnsweredAndABareAckOncePerRatelimit() {
         Outcome o = send(ACK, r() + (1 << 20), sndNxt(), new byte[100]);
         assertFate(Reason.TCP_INVALID_SEQUENCE, o);
         assertEquals(1, o.n(Seen.OutSegs), "tcp_send_dupack");
-        Outcome old = send(ACK, r() - 5000, sndNxt(), new byte[100]);
+        Outcome again = send(ACK, r() - 5000, sndNxt(), new byte[100]);
+        assertFate(Reason.TCP_OLD_SEQUENCE, again);
+        assertEquals(1, again.n(Seen.OutSegs), "data is always answered: no ACK loop can come of it");
+        Outcome bare = send(ACK, r() - 5000, sndNxt(), NONE);
+        assertFate(Reason.TCP_OLD_SEQUENCE, bare);
+        assertEquals(1, bare.n(Seen.OutSegs), "the first bare ACK out of the window is answered");
+        Outcome old = send(ACK, r() - 5000, sndNxt(), NONE);
         assertFate(Reason.TCP_OLD_SEQUENCE, old);
-        assertEquals(1, old.n(Seen.TCPACKSkippedSeq));
+        assertEquals(1, old.n(Seen.TCPACKSkippedSeq), "a bare ACK out of the window waits for tcp_invalid_ratelimit");
         assertEquals(0, old.n(Seen.OutSegs));
         assertStillEstablished();
     }
@@ -225,21 +244,22 @@ class TcpBadInputTest {
     }
 
     @Test
-    void timeWaitEndsOnlyOnAResetAtRcvNxt() {
+    void aTimeWaitSockEndsOnlyOnAResetAtRcvNxtAndEachSegmentHasOneFate() {
         assertEquals(0, h.sys.shutdown(h.client, SocketCalls.SHUT_WR));
         h.s.run();
         h.sys.close(h.server);
         h.s.run();
-        TcpSock tw = h.cs;
-        assertEquals(TcpSock.TCP_TIME_WAIT, tw.state());
-        int at = rcvNxt(tw);
-        byte[] blind = TcpFuzzHarness.segment(tw.rport(), tw.lport(), at + 10, 0, RST, 0, NONE, NONE);
-        assertFate(Reason.TCP_RESET, h.injectTo(tw, TcpFuzzHarness.checksum(blind, tw.raddr(), tw.laddr())));
-        assertEquals(TcpSock.TCP_TIME_WAIT, tw.state(), "a reset elsewhere is dropped");
+        TcpSock c = h.cs; // closed; its 4-tuple now belongs to a timewait sock
+        TcpNet net = h.s.tcp.net(h.s.ns);
+        assertNotNull(net.deathRow.lookup(c.raddr(), c.rport(), c.laddr(), c.lport()), "TIME-WAIT");
+        int at = rcvNxt(c);
+        byte[] blind = TcpFuzzHarness.segment(c.rport(), c.lport(), at + 10, 0, RST, 0, NONE, NONE);
+        assertFate(Reason.NOT_SPECIFIED, h.injectTo(c, TcpFuzzHarness.checksum(blind, c.raddr(), c.laddr())));
+        assertNotNull(net.deathRow.lookup(c.raddr(), c.rport(), c.laddr(), c.lport()), "a reset elsewhere is dropped");
         long killed = h.s.count(TcpMib.Ext.TWKilled);
-        byte[] exact = TcpFuzzHarness.segment(tw.rport(), tw.lport(), at, 0, RST, 0, NONE, NONE);
-        assertFate(Reason.TCP_RESET, h.injectTo(tw, TcpFuzzHarness.checksum(exact, tw.raddr(), tw.laddr())));
-        assertEquals(Sock.TCP_CLOSE, tw.state());
+        byte[] exact = TcpFuzzHarness.segment(c.rport(), c.lport(), at, 0, RST, 0, NONE, NONE);
+        assertFate(Reason.NOT_SPECIFIED, h.injectTo(c, TcpFuzzHarness.checksum(exact, c.raddr(), c.laddr())));
+        assertNull(net.deathRow.lookup(c.raddr(), c.rport(), c.laddr(), c.lport()));
         assertEquals(killed + 1, h.s.count(TcpMib.Ext.TWKilled));
     }
 

@@ -2,6 +2,8 @@ package org.modnet.tcp;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.modnet.socket.api.SocketCalls.AF_INET;
 import static org.modnet.socket.api.SocketCalls.MSG_DONTWAIT;
@@ -53,6 +55,12 @@ class TcpDataTest {
     void tearDown() {
         sys.close();
         s.close();
+    }
+
+    /** The TIME-WAIT sock that holds {@code c}'s 4-tuple, or null. */
+    private TcpTimewaitSock timewait(Sock c) {
+        return s.tcp.net(s.ns).deathRow.lookup(c.remoteAddress().address(), c.remoteAddress().port(), c.localAddress().address(),
+                c.localAddress().port());
     }
 
     private static ByteBuffer text(String t) {
@@ -149,7 +157,8 @@ class TcpDataTest {
         assertEquals(0, sys.close(server));
         s.run();
         assertEquals(0, sys.recv(client, ByteBuffer.allocate(10), MSG_DONTWAIT));
-        assertEquals("TIME-WAIT", SsCommandAccess.stateName(c));
+        assertEquals("CLOSE", SsCommandAccess.stateName(c), "the full socket gave way to a timewait sock (tcp_time_wait)");
+        assertEquals(TcpSock.TCP_TIME_WAIT, timewait(c).substate);
         assertEquals(0, s.count(TcpMib.Tcp.CurrEstab));
         assertEquals(0, s.count(TcpMib.Tcp.EstabResets));
     }
@@ -161,11 +170,14 @@ class TcpDataTest {
         s.run();
         sys.close(server);
         s.run();
-        assertEquals(Sock.TCP_TIME_WAIT, c.state(), () -> "the active closer waits: " + s.tcp.counters(s.ns));
+        assertEquals(Sock.TCP_CLOSE, c.state(), "the full socket is gone");
+        TcpTimewaitSock tw = timewait(c);
+        assertEquals(Sock.TCP_TIME_WAIT, tw.substate, () -> "the active closer waits: " + s.tcp.counters(s.ns));
         s.advance(59_000);
-        assertEquals(Sock.TCP_TIME_WAIT, c.state());
+        assertSame(tw, timewait(c));
         s.advance(9_000); // 60 s, and the timer wheel's slack at that range (under 8/63 of it, as in Linux)
-        assertEquals(Sock.TCP_CLOSE, c.state(), "gone after 60 s");
+        assertNull(timewait(c), "gone after 60 s");
+        assertEquals(0, s.tcp.net(s.ns).deathRow.count.get());
         assertEquals(1, s.count(TcpMib.Ext.TW));
     }
 
@@ -192,6 +204,7 @@ class TcpDataTest {
 
     @Test
     void delayedAckGoesOutAfterFortyMilliseconds() {
+        assertEquals(0, sys.setsockopt(client, SocketCalls.IPPROTO_TCP, SocketCalls.TCP_NODELAY, 1)); // Nagle would hold each "x"
         for (int i = 0; i < 20; i++) { // past the quick ACKs of the start
             sys.send(client, text("x"), 0);
             s.run();

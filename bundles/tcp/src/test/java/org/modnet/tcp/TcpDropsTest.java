@@ -29,7 +29,7 @@ class TcpDropsTest {
         Map<String, Long> m = d.snapshot();
         List<String> names = List.copyOf(m.keySet());
         assertEquals(TcpDrops.Reason.values().length + 1, names.size());
-        assertEquals("NO_SOCKET", names.get(0));
+        assertEquals("NOT_SPECIFIED", names.get(0));
         assertEquals("CONSUMED", names.get(names.size() - 1));
         assertEquals(1L, m.get("TCP_FLAGS"));
         assertEquals(0L, m.get("CONSUMED"));

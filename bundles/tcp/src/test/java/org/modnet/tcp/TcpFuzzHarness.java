@@ -67,6 +67,9 @@ final class TcpFuzzHarness implements AutoCloseable {
         s.run();
         server = sys.accept(listener, null, SOCK_NONBLOCK);
         assertTrue(server >= 3, "accept: " + SocketCalls.strerror(server));
+        for (int fd : new int[] { client, server }) { // each write goes out at once: no Nagle wait for the ACK
+            assertEquals(0, sys.setsockopt(fd, SocketCalls.IPPROTO_TCP, SocketCalls.TCP_NODELAY, 1));
+        }
         ls = sockOf(listener);
         cs = sockOf(client);
         ss = sockOf(server);
@@ -220,7 +223,7 @@ final class TcpFuzzHarness implements AutoCloseable {
     /** The counters a segment may move, besides its fate. */
     enum Seen {
         InSegs, InErrs, InCsumErrors, OutSegs, OutRsts, TCPChallengeACK, TCPSYNChallenge, TCPACKSkippedSeq,
-        TCPACKSkippedChallenge, TCPOFOQueue, ListenDrops
+        TCPACKSkippedChallenge, TCPACKSkippedPAWS, TCPOFOQueue, ListenDrops
     }
 
     /** What one segment did: its fate (null: consumed) and how the counters above moved. */

@@ -116,7 +116,7 @@ class TcpFuzzTest {
                 h.sys.close(h.server);
                 anyState(h.ss, TcpSock.TCP_LAST_ACK, 100, states, per);
                 h.s.run();
-                anyState(h.cs, TcpSock.TCP_TIME_WAIT, 400, states, per);
+                anyState(h.cs, TcpSock.TCP_TIME_WAIT, 400, states, per); // the timewait sock on the client's 4-tuple
                 assertEquals(h.s.count(TcpMib.Tcp.InSegs), h.s.tcp.net(h.s.ns).drops.total(), "InSegs equals the fates counted");
             }
         }
@@ -126,12 +126,20 @@ class TcpFuzzTest {
         }
     }
 
+    /** Whether {@code v}'s 4-tuple is in {@code state}; TIME-WAIT is a timewait sock's, the connection's sock closed. */
+    private boolean inState(TcpSock v, int state) {
+        if (state == TcpSock.TCP_TIME_WAIT) {
+            return h.s.tcp.net(h.s.ns).deathRow.lookup(v.raddr(), v.rport(), v.laddr(), v.lport()) != null;
+        }
+        return v.state() == state;
+    }
+
     /**
      * Up to {@code n} mutated segments at {@code v} while it is in {@code state}: each counts once and
      * lands on one fate. Stops when a segment moves the connection on (a FIN, an ACK of ours, a reset).
      */
     private void anyState(TcpSock v, int state, int n, Map<String, Integer> states, int[] per) {
-        for (int i = 0; i < n && v.state() == state; i++) {
+        for (int i = 0; i < n && inState(v, state); i++) {
             int rcv = rcvNxt(v);
             int seq = r.nextBoolean() ? rcv - 2 + r.nextInt(4) : rcv + r.nextInt(1 << 16) - (1 << 15);
             int ack = field(v, "sndUna") - 2 + r.nextInt(4);
@@ -278,6 +286,11 @@ class TcpFuzzTest {
             return EnumSet.of(Reason.TCP_FLAGS);
         }
         long challenges = o.n(Seen.TCPChallengeACK) + o.n(Seen.TCPACKSkippedChallenge);
+        if (o.fate() == Reason.TCP_RFC7323_PAWS) { // RFC 7323 5: before the window, a TSval older than ts_recent
+            check(o, !rst && !syn && timestamped(seg), "PAWS rejects only a timestamped segment, never a RST", seg);
+            check(o, o.n(Seen.OutSegs) + o.n(Seen.TCPACKSkippedPAWS) == 1, "PAWS: a dupack, or the rate limit's skip", seg);
+            return EnumSet.of(Reason.TCP_RFC7323_PAWS);
+        }
         if (!acceptable(st, seq, len, syn, (f & FIN) != 0)) {
             if (syn && !rst) {
                 check(o, o.n(Seen.TCPSYNChallenge) == 1 && challenges == 1, "RFC 5961 4.2: a challenge ACK to any SYN", seg);
@@ -310,6 +323,34 @@ class TcpFuzzTest {
         Set<Reason> taken = new HashSet<>(EnumSet.of(Reason.TCP_OLD_DATA, Reason.TCP_OFO_DROP, Reason.TCP_OFOMERGE, Reason.PROTO_MEM));
         taken.add(null);
         return taken;
+    }
+
+    /** Whether the parser would read a timestamp option in the segment. */
+    private static boolean timestamped(byte[] tcp) {
+        int doff = (tcp[TcpHeader.DOFF] >>> 4 & 0xf) * 4;
+        int at = TcpHeader.MIN_LEN;
+        while (at < doff) {
+            int kind = tcp[at] & 0xff;
+            if (kind == TcpOptions.EOL) {
+                return false;
+            }
+            if (kind == TcpOptions.NOP) {
+                at++;
+                continue;
+            }
+            if (at + 1 >= doff) {
+                return false;
+            }
+            int size = tcp[at + 1] & 0xff;
+            if (size < 2 || size > doff - at) {
+                return false;
+            }
+            if (kind == TcpOptions.TIMESTAMP && size == TcpOptions.LEN_TIMESTAMP) {
+                return true;
+            }
+            at += size;
+        }
+        return false;
     }
 
     /** The fates of a segment that does not get past {@code tcp_v4_rcv}'s header checks, or null if it does. */

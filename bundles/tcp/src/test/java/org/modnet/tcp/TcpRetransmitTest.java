@@ -298,6 +298,7 @@ class TcpRetransmitTest {
     @Test
     void aResetInTheWindowButNotAtRcvNxtGetsAChallengeAck() {
         int[] fds = connect();
+        assertEquals(0, a.setsockopt(fds[0], SocketCalls.IPPROTO_TCP, SocketCalls.TCP_NODELAY, 1)); // not held by Nagle
         int[] mode = { 1 }; // 1: the next pure ACK from b becomes a RST one past rcv_nxt; 2: a RST exactly at it
         rewrite = (skb, th) -> {
             if (mode[0] == 0 || skb.getU8(th + TcpHeader.FLAGS) != TcpHeader.ACK) {

@@ -157,6 +157,10 @@ public abstract class Sock {
         throw SockException.of(Errno.EOPNOTSUPP);
     }
 
+    /** SO_KEEPALIVE was set or cleared ({@code sk_prot->keepalive}): a protocol that probes starts or stops. */
+    protected void keepaliveChanged(boolean on) {
+    }
+
     /** A protocol-level option other than IP_TTL and IP_TOS. */
     protected void setProtocolOption(int level, int name, int[] value) throws SockException {
         throw SockException.of(Errno.ENOPROTOOPT);
@@ -613,7 +617,10 @@ public abstract class Sock {
             case SocketCalls.SO_REUSEADDR -> reuseAddr = flag(v);
             case SocketCalls.SO_REUSEPORT -> reusePort = flag(v);
             case SocketCalls.SO_BROADCAST -> broadcast = flag(v);
-            case SocketCalls.SO_KEEPALIVE -> keepalive = flag(v);
+            case SocketCalls.SO_KEEPALIVE -> {
+                keepalive = flag(v);
+                keepaliveChanged(keepalive);
+            }
             case SocketCalls.SO_LINGER -> {
                 need(v, 2);
                 lingerOnOff = v[0] != 0 ? 1 : 0;
@@ -764,6 +771,11 @@ public abstract class Sock {
 
     public final boolean broadcast() {
         return broadcast;
+    }
+
+    /** SO_KEEPALIVE ({@code SOCK_KEEPOPEN}). */
+    public final boolean keepalive() {
+        return keepalive;
     }
 
     /** IP_TTL, or 0 for the namespace's default. */

@@ -44,6 +44,15 @@ public interface SocketCalls extends AutoCloseable {
     int IP_TOS = 1;
     int IP_TTL = 2;
 
+    /** {@code IPPROTO_TCP}-level options, Linux's numbers ({@code include/uapi/linux/tcp.h}). */
+    int TCP_NODELAY = 1;
+    int TCP_MAXSEG = 2;
+    int TCP_CORK = 3;
+    int TCP_KEEPIDLE = 4;
+    int TCP_KEEPINTVL = 5;
+    int TCP_KEEPCNT = 6;
+    int TCP_USER_TIMEOUT = 18;
+
     int MSG_PEEK = 0x2;
     int MSG_TRUNC = 0x20;
     int MSG_DONTWAIT = 0x40;

@@ -1,5 +1,7 @@
 package org.modnet.socket.api;
 
+import java.util.List;
+
 import org.modnet.api.net.NetNamespace;
 
 /**
@@ -21,4 +23,23 @@ public interface SocketProtocol {
 
     /** Pages of socket memory the protocol has charged in {@code ns} ({@code sockstat}'s "mem"). */
     long memoryPages(NetNamespace ns);
+
+    /**
+     * Sockets of {@code ns} that no descriptor refers to any more but that the protocol still keeps:
+     * TCP's orphans finishing their close and its TIME-WAIT socks. {@code ss -a} lists them.
+     * @since 1.2
+     */
+    default List<Sock> unowned(NetNamespace ns) {
+        return List.of();
+    }
+
+    /** Orphaned sockets in {@code ns} ({@code sockstat}'s "orphan"). @since 1.2 */
+    default int orphans(NetNamespace ns) {
+        return 0;
+    }
+
+    /** TIME-WAIT sockets in {@code ns} ({@code sockstat}'s "tw"). @since 1.2 */
+    default int timewait(NetNamespace ns) {
+        return 0;
+    }
 }

@@ -15,9 +15,12 @@ public interface Sockets {
     SocketCalls process(String command, String netns);
 
     /**
-     * Java's channels and selectors on modnet sockets in {@code netns}: {@code openDatagramChannel()} and
-     * {@code openSelector()} of the returned provider give a {@link java.nio.channels.DatagramChannel}
-     * and a {@link java.nio.channels.Selector} that waits on it. Null if there is no such namespace.
+     * Java's channels and selectors on modnet sockets in {@code netns}: {@code openDatagramChannel()},
+     * {@code openSocketChannel()}, {@code openServerSocketChannel()} and {@code openSelector()} of the
+     * returned provider give a {@link java.nio.channels.DatagramChannel}, a
+     * {@link java.nio.channels.SocketChannel} and a {@link java.nio.channels.ServerSocketChannel} (on the
+     * protocol serving {@code SOCK_STREAM}: TCP) and a {@link java.nio.channels.Selector} that waits on
+     * them. Null if there is no such namespace.
      */
     SelectorProvider provider(String netns);
 
