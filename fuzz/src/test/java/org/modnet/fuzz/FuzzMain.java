@@ -22,7 +22,8 @@ public final class FuzzMain {
     public static final Map<String, Class<?>> TARGETS = Map.of(
             "frames", FrameFuzzer.class,
             "elf", ElfFuzzer.class,
-            "parsers", ParserFuzzer.class);
+            "parsers", ParserFuzzer.class,
+            "tcp", TcpFuzzer.class);
 
     /** What one run did. */
     public record Result(String target, int exitCode, long executions, long seconds, int findings, String log, Path logFile) {

@@ -15,7 +15,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class FuzzTargetsTest {
     @ParameterizedTest
-    @ValueSource(strings = { "frames", "elf", "parsers" })
+    @ValueSource(strings = { "frames", "elf", "parsers", "tcp" })
     void findsNothing(String target) throws Exception {
         long seconds = Long.getLong("modnet.fuzz.duration", 20);
         FuzzMain.Result r = FuzzMain.run(target, seconds, Path.of("target", "fuzz"), false);

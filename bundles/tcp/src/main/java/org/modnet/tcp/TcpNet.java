@@ -34,6 +34,10 @@ final class TcpNet {
     final NetCore core;
     final Ipv4 ipv4;
     final TcpMib mib;
+    /** Every received segment's fate: a drop reason or consumed ({@code kfree_skb_reason}, {@code consume_skb}). */
+    final TcpDrops drops;
+    /** SYNs whose window scale was above 14, taken as 14: Linux's rate-limited "Illegal window scaling value" message. */
+    private final java.util.concurrent.atomic.AtomicLong illegalWscale = new java.util.concurrent.atomic.AtomicLong();
     final TcpIsn isn;
 
     final IntSysctl windowScaling;
@@ -73,6 +77,7 @@ final class TcpNet {
         this.ipv4 = ipv4;
         this.isn = isn;
         this.mib = new TcpMib(core.cpus());
+        this.drops = new TcpDrops(core.cpus());
         var s = ns.sysctl();
         windowScaling = s.registerInt("net.ipv4.tcp_window_scaling", 1, 0, 1);
         sack = s.registerInt("net.ipv4.tcp_sack", 1, 0, 1);
@@ -100,6 +105,19 @@ final class TcpNet {
         for (int i = 0; i < LHASH_SLOTS; i++) {
             lhash.set(i, NONE);
         }
+    }
+
+    /**
+     * Counts a window scale above 14 on a SYN or SYN-ACK: where Linux prints {@code "%s: Illegal window
+     * scaling value %d > 14 received"} (net_info_ratelimited), this counts, as the packet path does not log.
+     */
+    void countIllegalWscale() {
+        illegalWscale.incrementAndGet();
+    }
+
+    /** Window scales above 14 received in this namespace. */
+    long illegalWscale() {
+        return illegalWscale.get();
     }
 
     /** The {@code SYSCTL_} bits {@link TcpOptions#parse} reads. */

@@ -134,6 +134,9 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         TcpHeader.Check check = th.check(skb, TcpAf.INET);
         check.count(net.mib, cpu);
         if (check != TcpHeader.Check.OK) {
+            if (check.inSegs) {
+                net.drops.count(cpu, check == TcpHeader.Check.BAD_CSUM ? TcpDrops.Reason.TCP_CSUM : TcpDrops.Reason.PKT_TOO_SMALL);
+            }
             skb.free();
             return;
         }
@@ -147,6 +150,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         if (sk == null) {
             TcpTimewaitSock tw = net.deathRow.lookup(saddr, sport, daddr, dport);
             if (tw != null && !net.deathRow.receive(tw, skb, cpu)) {
+                net.drops.count(cpu, TcpDrops.Reason.NOT_SPECIFIED); // do_time_wait's discard_it
                 skb.free(); // answered by the TIME-WAIT sock (tcp_timewait_state_process)
                 return;
             }
@@ -155,6 +159,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
                 if (sk != null) {
                     sk.deliver(skb, cpu);
                 } else {
+                    net.drops.count(cpu, TcpDrops.Reason.NO_SOCKET);
                     skb.free();
                 }
                 net.deathRow.clearIsn(cpu);
@@ -166,6 +171,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
             return;
         }
         sendReset(net, skb, cpu);
+        net.drops.count(cpu, TcpDrops.Reason.NO_SOCKET);
         skb.free();
     }
 

@@ -144,6 +144,10 @@ final class TcpSock extends Sock {
     private long rttStampMs;
     private int retransHigh;
     private long lastOowAckMs;
+    /** Why the segment being processed was dropped; null while it is taken ({@link TcpDrops}). */
+    private TcpDrops.Reason drop;
+    /** The segment went on to another socket, which counts its fate. */
+    private boolean passedOn;
 
     // --- SACK, PAWS, Nagle, keepalive and the user timeout (Linux's fields of the same names) ---
     private final TcpSackBlocks sacks = new TcpSackBlocks();
@@ -462,6 +466,7 @@ final class TcpSock extends Sock {
         }
         if (backlogBytes.get() + skb.truesize() > rcvbuf() + sndbuf()) {
             net.mib.inc(cpu, TcpMib.Ext.TCPBacklogDrop);
+            net.drops.count(cpu, TcpDrops.Reason.SOCKET_BACKLOG);
             skb.free();
             return;
         }
@@ -783,6 +788,7 @@ final class TcpSock extends Sock {
         if (acceptLen >= maxAckBacklog) {
             net.mib.inc(cpu, TcpMib.Ext.ListenOverflows);
             net.mib.inc(cpu, TcpMib.Ext.ListenDrops);
+            drop = TcpDrops.Reason.TCP_LISTEN_OVERFLOW;
             return;
         }
         int twIsn = net.deathRow.takeIsn(cpu);
@@ -793,6 +799,7 @@ final class TcpSock extends Sock {
                 return;
             }
             net.mib.inc(cpu, TcpMib.Ext.ListenDrops);
+            drop = TcpDrops.Reason.TCP_LISTEN_OVERFLOW;
             return;
         }
         TcpSock child = new TcpSock(net);
@@ -813,6 +820,9 @@ final class TcpSock extends Sock {
         TcpOptions o = child.rx;
         o.clear();
         o.parse(skb, th, false, net.optionSysctls());
+        if (o.illegalWscale != 0) {
+            net.countIllegalWscale();
+        }
         o.tstampOk = o.sawTstamp;
         if (!o.wscaleOk) {
             o.sndWscale = 0;
@@ -893,6 +903,8 @@ final class TcpSock extends Sock {
     // --- segment processing (tcp_v4_do_rcv) ---
 
     private void process(SkBuff skb, int cpu) {
+        drop = null;
+        passedOn = false;
         countIn(skb);
         try {
             switch (state) {
@@ -902,6 +914,9 @@ final class TcpSock extends Sock {
                 default -> rcvStateProcess(skb, cpu);
             }
         } finally {
+            if (!passedOn) {
+                net.drops.count(cpu, drop);
+            }
             skb.free();
         }
     }
@@ -909,6 +924,7 @@ final class TcpSock extends Sock {
     private void listenRcv(SkBuff skb, int cpu) {
         int flags = skb.getU8(skb.data() + TcpHeader.FLAGS);
         if ((flags & TcpHeader.RST) != 0) {
+            drop = TcpDrops.Reason.TCP_RESET;
             return;
         }
         if ((flags & TcpHeader.ACK) != 0) {
@@ -916,11 +932,15 @@ final class TcpSock extends Sock {
                 return;
             }
             TcpProtocol.sendReset(net, skb, cpu); // no request for it: RFC 9293 3.10.7.2
+            drop = TcpDrops.Reason.TCP_FLAGS;
             return;
         }
-        if ((flags & TcpHeader.SYN) != 0 && !isClosed()) {
+        // SYN+FIN is dropped, as Linux's tcp_rcv_state_process does: no request sock for a scan's probe
+        if ((flags & (TcpHeader.SYN | TcpHeader.FIN)) == TcpHeader.SYN && !isClosed()) {
             connRequest(skb, cpu);
+            return;
         }
+        drop = TcpDrops.Reason.TCP_FLAGS;
     }
 
     /** {@code tcp_rcv_synsent_state_process}. */
@@ -934,17 +954,24 @@ final class TcpSock extends Sock {
                 if ((flags & TcpHeader.RST) == 0) {
                     TcpProtocol.sendReset(net, skb, cpu);
                 }
+                drop = TcpDrops.Reason.TCP_OLD_ACK;
                 return;
             }
             if ((flags & TcpHeader.RST) != 0) {
                 reportError(Errno.ECONNREFUSED); // tcp_reset in SYN-SENT
                 done(cpu);
+                drop = TcpDrops.Reason.TCP_RESET;
                 return;
             }
             if ((flags & TcpHeader.SYN) == 0) {
+                drop = TcpDrops.Reason.TCP_FLAGS;
                 return;
             }
+            long illegal = rx.illegalWscale;
             rx.parse(skb, th, false, net.optionSysctls());
+            if (rx.illegalWscale != illegal) {
+                net.countIllegalWscale();
+            }
             rx.tstampOk = rx.sawTstamp && net.timestamps.get() != 0;
             if (!rx.wscaleOk) {
                 rx.sndWscale = 0;
@@ -979,7 +1006,9 @@ final class TcpSock extends Sock {
         // no ACK: a RST is ignored; a bare SYN is a simultaneous open
         if ((flags & TcpHeader.SYN) != 0 && (flags & TcpHeader.RST) == 0) {
             simultaneousOpen(skb, th, seq, cpu);
+            return;
         }
+        drop = (flags & TcpHeader.RST) != 0 ? TcpDrops.Reason.TCP_RESET : TcpDrops.Reason.TCP_FLAGS;
     }
 
     /** {@code tcp_rcv_state_process} for every synchronized state, SYN-RECV and TIME-WAIT. */
@@ -999,16 +1028,27 @@ final class TcpSock extends Sock {
             timewaitRcv(skb, flags, cpu);
             return;
         }
+        if ((flags & (TcpHeader.ACK | TcpHeader.RST | TcpHeader.SYN)) == 0) {
+            drop = TcpDrops.Reason.TCP_FLAGS; // Linux drops it before the sequence check: no dupack
+            return;
+        }
         if (pawsReject(flags, seq, ack, len, endSeq, skb.getU16(th + TcpHeader.WINDOW), cpu)) {
+            drop = (flags & TcpHeader.SYN) != 0 ? TcpDrops.Reason.TCP_INVALID_SYN : TcpDrops.Reason.TCP_RFC7323_PAWS;
             return;
         }
         // tcp_sequence: the segment must overlap the window (a zero-length one may sit at its edge)
         int window = Math.max(rcvWndRight - rcvNxt, 0);
         if (TcpSeq.before(endSeq, rcvNxt) || TcpSeq.after(seq, rcvNxt + window)
                 || (len > 0 && window == 0 && seq == rcvNxt && endSeq != rcvNxt && !fin)) {
+            drop = TcpSeq.before(endSeq, rcvNxt) ? TcpDrops.Reason.TCP_OLD_SEQUENCE : TcpDrops.Reason.TCP_INVALID_SEQUENCE;
             if ((flags & TcpHeader.RST) == 0) {
+                if (syn) {
+                    synChallenge(cpu); // RFC 5961 4.2: any SYN, in the window or not
+                    return;
+                }
                 if (len > 0 && window == 0) {
                     net.mib.inc(cpu, TcpMib.Ext.TCPZeroWindowDrop);
+                    drop = TcpDrops.Reason.TCP_ZEROWINDOW;
                 }
                 if (endSeq != seq && !syn || !oowRateLimited(cpu, TcpMib.Ext.TCPACKSkippedSeq)) { // data is no ACK loop
                     sendDupack(seq, endSeq, cpu);
@@ -1017,6 +1057,7 @@ final class TcpSock extends Sock {
             return;
         }
         if ((flags & TcpHeader.RST) != 0) {
+            drop = TcpDrops.Reason.TCP_RESET;
             if (seq == rcvNxt) {
                 resetRcv(cpu);
             } else {
@@ -1024,27 +1065,29 @@ final class TcpSock extends Sock {
             }
             return;
         }
-        replaceTsRecent(flags, seq, ack);
         if (syn && !simultaneousSynAck(flags, seq, ack)) {
             if (state == TCP_SYN_RECV && seq == irs) {
                 synackRetransmit(cpu); // the peer sent its SYN again: our SYN-ACK was lost (tcp_check_req)
                 return;
             }
-            net.mib.inc(cpu, TcpMib.Ext.TCPSYNChallenge);
-            challengeAck(cpu);
+            synChallenge(cpu);
             return;
         }
+        replaceTsRecent(flags, seq, ack); // after the SYN check, as tcp_ack does it: a challenged SYN's TSval is no ts_recent
         if ((flags & TcpHeader.ACK) == 0) {
+            drop = TcpDrops.Reason.TCP_FLAGS;
             return;
         }
         boolean establishing = state == TCP_SYN_RECV;
         if (state == TCP_SYN_RECV) {
             if (!TcpSeq.between(ack, sndUna + 1, sndNxt)) {
                 TcpProtocol.sendReset(net, skb, cpu);
+                drop = TcpDrops.Reason.TCP_OLD_ACK;
                 return;
             }
             boolean passive = parent != null;
             if (!joinAcceptQueue(cpu)) {
+                drop = TcpDrops.Reason.TCP_LISTEN_OVERFLOW;
                 if (parent != null && (parent.isClosed() || parent.state != TCP_LISTEN)) {
                     sendActiveReset(cpu);
                     done(cpu);
@@ -1071,6 +1114,9 @@ final class TcpSock extends Sock {
             }
         }
         if (!tcpAck(skb, th, seq, ack, cpu)) {
+            if (state != TCP_ESTABLISHED || drop == TcpDrops.Reason.TCP_TOO_OLD_ACK) {
+                challengeAck(cpu); // tcp_rcv_state_process answers any unacceptable ACK; ESTABLISHED only a too old one
+            }
             return;
         }
         if (establishing) {
@@ -1122,6 +1168,19 @@ final class TcpSock extends Sock {
         sendSyn(cpu, true);
     }
 
+    /**
+     * {@code tcp_validate_incoming}'s syn_challenge: a SYN on a synchronized connection (RFC 5961 4.2) is
+     * TCPSYNChallenge and a challenge ACK; in ESTABLISHED ({@code tcp_rcv_established}) also InErrs.
+     */
+    private void synChallenge(int cpu) {
+        if (state == TCP_ESTABLISHED) {
+            net.mib.inc(cpu, TcpMib.Tcp.InErrs);
+        }
+        net.mib.inc(cpu, TcpMib.Ext.TCPSYNChallenge);
+        challengeAck(cpu);
+        drop = TcpDrops.Reason.TCP_INVALID_SYN;
+    }
+
     /** {@code tcp_reset}: the peer reset the connection. */
     private void resetRcv(int cpu) {
         if (state == TCP_SYN_RECV && parent != null) {
@@ -1164,7 +1223,12 @@ final class TcpSock extends Sock {
      */
     private boolean tcpAck(SkBuff skb, int th, int seq, int ack, int cpu) {
         if (TcpSeq.after(ack, sndMax)) {
+            drop = TcpDrops.Reason.TCP_ACK_UNSENT_DATA;
             return false; // RFC 9293 3.10.7.4: an ACK of data not yet sent is dropped
+        }
+        if (TcpSeq.before(ack, sndUna - maxWindow)) {
+            drop = TcpDrops.Reason.TCP_TOO_OLD_ACK;
+            return false; // RFC 5961 5.2: older than any ACK the peer could still send, a blind injection
         }
         if (TcpSeq.after(ack, sndNxt)) {
             sndNxt = ack; // what went back for retransmission was received after all
@@ -1178,7 +1242,7 @@ final class TcpSock extends Sock {
         lastAckRecvMs = nowMs(); // icsk_ack.rcv_tstamp
         probesOut = 0;
         int wnd = skb.getU16(th + TcpHeader.WINDOW) << rx.sndWscale;
-        if (TcpSeq.after(seq, sndWl1) || (seq == sndWl1 && TcpSeq.afterOrEqual(ack, sndUna))) {
+        if (TcpSeq.after(ack, sndUna) || TcpSeq.after(seq, sndWl1) || (seq == sndWl1 && TcpSeq.afterOrEqual(ack, sndUna))) {
             sndWnd = wnd;
             sndWl1 = seq;
             maxWindow = Math.max(maxWindow, wnd);
@@ -1238,9 +1302,17 @@ final class TcpSock extends Sock {
             net.mib.inc(cpu, TcpMib.Ext.TCPAbortOnData);
             sendActiveReset(cpu);
             done(cpu);
+            drop = TcpDrops.Reason.TCP_ABORT_ON_DATA;
             return;
         }
         if (finReceived) {
+            if (TcpSeq.before(seq, rcvNxt)) { // the peer sent it again: our ACK was lost, send it again now
+                ackPending = true;
+                quickAcks = Math.max(quickAcks, 1);
+                drop = TcpDrops.Reason.TCP_OLD_DATA;
+            } else {
+                drop = TcpDrops.Reason.TCP_CLOSE; // nothing comes after the FIN
+            }
             return;
         }
         lrcvTimeMs = nowMs();
@@ -1259,6 +1331,9 @@ final class TcpSock extends Sock {
             if (take < n) {
                 net.mib.inc(cpu, TcpMib.Ext.TCPRcvQDrop);
                 fin = false; // the FIN comes after bytes we could not keep
+                if (take == 0) {
+                    drop = TcpDrops.Reason.PROTO_MEM;
+                }
             }
             copyToRing(skb, payload + skip, take);
             rcvNxt += take;
@@ -1266,6 +1341,10 @@ final class TcpSock extends Sock {
             bytesReceived += take;
         }
         ackPending = true;
+        if (n <= 0 && !(fin && n == 0)) {
+            quickAcks = Math.max(quickAcks, 1); // a retransmission: acknowledge at once (a dupack)
+            drop = TcpDrops.Reason.TCP_OLD_DATA;
+        }
         if (fin && n >= 0) {
             finRcv(cpu);
         }
@@ -1288,11 +1367,13 @@ final class TcpSock extends Sock {
     private void ofoQueue(SkBuff skb, int payload, int seq, int len, boolean fin, int cpu) {
         if (ofoCount == OFO_MAX || len == 0 && !fin) {
             net.mib.inc(cpu, TcpMib.Ext.TCPOFODrop);
+            drop = TcpDrops.Reason.TCP_OFO_DROP;
             return;
         }
         int end = seq + len;
         if (TcpSeq.after(end, rcvNxt + rbuf.length - (rcvNxt - copiedSeq))) {
             net.mib.inc(cpu, TcpMib.Ext.TCPOFODrop);
+            drop = TcpDrops.Reason.TCP_OFO_DROP;
             return;
         }
         if (len > 0 && ofoSack(seq, end, cpu)) {
@@ -1304,6 +1385,7 @@ final class TcpSock extends Sock {
         }
         if (i > 0 && ofoSeq[i - 1] == seq && ofoEnd[i - 1] == end) {
             net.mib.inc(cpu, TcpMib.Ext.TCPOFOMerge); // the same bytes again
+            drop = TcpDrops.Reason.TCP_OFOMERGE;
             return;
         }
         SkBuff keep = skb.get(); // the caller frees its reference; the queue keeps this one
@@ -1381,6 +1463,7 @@ final class TcpSock extends Sock {
         if ((flags & TcpHeader.RST) != 0) {
             done(cpu);
             net.mib.inc(cpu, TcpMib.Ext.TWKilled);
+            drop = TcpDrops.Reason.TCP_RESET;
             return;
         }
         if ((flags & (TcpHeader.FIN | TcpHeader.SYN)) != 0 || skb.len() > (skb.getU8(skb.data() + TcpHeader.DOFF) >>> 4) * 4) {
@@ -2309,8 +2392,7 @@ final class TcpSock extends Sock {
             return false;
         }
         if ((flags & TcpHeader.SYN) != 0) {
-            net.mib.inc(cpu, TcpMib.Ext.TCPSYNChallenge);
-            challengeAck(cpu);
+            synChallenge(cpu); // tcp_validate_incoming's syn_challenge, InErrs in ESTABLISHED included
             return true;
         }
         net.mib.inc(cpu, TcpMib.Ext.PAWSEstab);
@@ -2628,17 +2710,22 @@ final class TcpSock extends Sock {
     private void closedRcv(SkBuff skb, int cpu) {
         TcpTimewaitSock tw = timewait;
         if (tw != null && !net.deathRow.receive(tw, skb, cpu)) {
+            drop = TcpDrops.Reason.NOT_SPECIFIED; // answered or dropped by the TIME-WAIT sock, as Linux's do_time_wait
             return;
         }
         if (tw != null) { // a SYN that recycled the TIME-WAIT: the listener's
             TcpSock l = net.lookupListener(localAddress, localPort);
             if (l != null) {
                 l.deliver(skb.get(), cpu);
+                passedOn = true;
+            } else {
+                drop = TcpDrops.Reason.NO_SOCKET;
             }
             net.deathRow.clearIsn(cpu);
             return;
         }
         TcpProtocol.sendReset(net, skb, cpu);
+        drop = TcpDrops.Reason.NO_SOCKET;
     }
 
     /**
