@@ -160,6 +160,8 @@ final class TcpSock extends Sock {
     private int probesOut;
     /** When zero-window probing started ({@code icsk_probes_tstamp}); 0 when not probing. */
     private long probesTstampMs;
+    /** Zero-window probes' exponential backoff ({@code icsk_backoff}); the RTO is not doubled for them. */
+    private int backoff;
     /** The last ACK received ({@code rcv_tstamp}) and the last data received ({@code icsk_ack.lrcvtime}). */
     private long rcvTstampMs;
     private long lrcvTimeMs;
@@ -839,6 +841,7 @@ final class TcpSock extends Sock {
                 return;
             }
             boolean passive = parent != null;
+            boolean synackTimed = passive && inSynQueue && retransmits == 0; // a cookie's SYN-ACK was not timed
             if (!joinAcceptQueue(cpu)) {
                 if (parent != null && (parent.isClosed() || parent.state != TCP_LISTEN)) {
                     sendActiveReset(cpu);
@@ -848,6 +851,7 @@ final class TcpSock extends Sock {
             }
             if (passive) {
                 net.mib.inc(cpu, TcpMib.Tcp.PassiveOpens);
+                synackRttMeas(synackTimed);
             }
             allocRings();
             rtxTimer.del();
@@ -993,6 +997,16 @@ final class TcpSock extends Sock {
         }
         wake(); // sk_stream_write_space: room in the send buffer
         return true;
+    }
+
+    /**
+     * {@code tcp_synack_rtt_meas}: the handshake's last ACK times the SYN-ACK, by its timestamp echo when
+     * there is one (tcpAck takes that sample), else from the SYN-ACK's send when it was not retransmitted.
+     */
+    private void synackRttMeas(boolean timed) {
+        if (!(rx.tstampOk && rx.sawTstamp && rx.rcvTsecr != 0) && timed) {
+            rttSample(nowMs() - rttStampMs);
+        }
     }
 
     /** RFC 6298 2.2/2.3 with Linux's floor: RTO = SRTT + max(4 * RTTVAR, tcp_rto_min). */
@@ -1791,7 +1805,7 @@ final class TcpSock extends Sock {
                             }
                             net.mib.inc(c, TcpMib.Ext.TCPWinProbe);
                             transmit(sndUna - 1, 0, TcpHeader.ACK, c); // tcp_xmit_probe_skb
-                            rtoMs = Math.min(rtoMs << 1, RTO_MAX_MS);
+                            backoff++; // the RTO itself stays: tcp_probe0_when backs off from it
                             rtxTimer.mod(clampProbe0ToUserTimeout());
                         }
                         return;
@@ -2209,6 +2223,7 @@ final class TcpSock extends Sock {
         rcvTstampMs = nowMs();
         if (sndWnd != 0) {
             probesTstampMs = 0;
+            backoff = 0; // tcp_ack_probe: the window opened
         }
         if (TcpSeq.after(ack, sndUna)) {
             headSentMs = rcvTstampMs; // the new oldest byte has waited since at most now
@@ -2355,13 +2370,19 @@ final class TcpSock extends Sock {
         return retransmits > 0 && nowMs() - headSentMs >= userTimeoutMs;
     }
 
+    /** {@code tcp_probe0_when}: the RTO backed off by the probes sent, at most TCP_RTO_MAX. */
+    long probe0When() {
+        return Math.min(rtoMs << Math.min(backoff, 20), RTO_MAX_MS);
+    }
+
     /** {@code tcp_clamp_probe0_to_user_timeout}: the next window probe never waits past the user timeout. */
     private long clampProbe0ToUserTimeout() {
+        long when = probe0When();
         if (userTimeoutMs == 0 || probesTstampMs == 0) {
-            return rtoMs;
+            return when;
         }
         long remaining = userTimeoutMs - (nowMs() - probesTstampMs);
-        return remaining <= 0 ? 1 : Math.min(rtoMs, remaining);
+        return remaining <= 0 ? 1 : Math.min(when, remaining);
     }
 
     /** {@code tcp_clamp_rto_to_user_timeout}: the next retransmission never waits past the user timeout. */
