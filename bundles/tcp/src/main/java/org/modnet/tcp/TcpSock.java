@@ -1301,8 +1301,10 @@ final class TcpSock extends Sock {
     private int read(ByteBuffer one, ByteBuffer[] iov, SockAddr[] from, int flags) throws SockException {
         boolean peek = (flags & SocketCalls.MSG_PEEK) != 0;
         boolean nonBlock = (flags & SocketCalls.MSG_DONTWAIT) != 0 || isNonBlocking();
+        boolean waitAll = (flags & SocketCalls.MSG_WAITALL) != 0 && !peek;
         long nanos = nonBlock ? 0 : timeoutNanos(SocketCalls.SO_RCVTIMEO);
         long deadline = System.nanoTime() + nanos;
+        int copied = 0;
         lockSock();
         try {
             while (true) {
@@ -1319,7 +1321,25 @@ final class TcpSock extends Sock {
                         copiedSeq += n;
                         cleanupRbuf(net.core.currentCpu());
                     }
-                    return n;
+                    copied += n;
+                    if (!waitAll || n == 0 || !hasRemaining(one, iov)) {
+                        return copied;
+                    }
+                    continue; // MSG_WAITALL: reading made room; wait for the rest
+                }
+                if (copied > 0 && (hasError() || (shutdownBits() & RCV_SHUTDOWN) != 0 || state == TCP_CLOSE || nanos == 0)) {
+                    return copied; // what was read counts; the error or the end comes with the next call
+                }
+                if (copied > 0) {
+                    try {
+                        await(nanos < 0 ? -1 : Math.max(0, deadline - System.nanoTime()));
+                    } catch (SockException e) {
+                        if (e.errno() == Errno.EBADF) {
+                            throw e;
+                        }
+                        return copied; // SO_RCVTIMEO or a signal after some bytes: the count
+                    }
+                    continue;
                 }
                 int err = takeError();
                 if (err != 0) {
@@ -1336,6 +1356,47 @@ final class TcpSock extends Sock {
                 }
                 await(nanos < 0 ? -1 : Math.max(0, deadline - System.nanoTime()));
             }
+        } finally {
+            releaseSock();
+        }
+    }
+
+    private static boolean hasRemaining(ByteBuffer one, ByteBuffer[] iov) {
+        if (one != null) {
+            return one.hasRemaining();
+        }
+        for (ByteBuffer b : iov) {
+            if (b.hasRemaining()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * {@code tcp_ioctl}: SIOCINQ the bytes in order not yet read, SIOCOUTQ those not yet acknowledged,
+     * SIOCOUTQNSD those not yet sent (a FIN counts one, as its sequence number does); EINVAL for a
+     * listener, 0 during the handshake.
+     */
+    @Override
+    public int ioctl(int request) throws SockException {
+        if (request != SocketCalls.SIOCINQ && request != SocketCalls.SIOCOUTQ && request != SocketCalls.SIOCOUTQNSD) {
+            return super.ioctl(request);
+        }
+        lockSock();
+        try {
+            if (state == TCP_LISTEN) {
+                throw SockException.of(Errno.EINVAL);
+            }
+            if (state == TCP_SYN_SENT || state == TCP_SYN_RECV || sbuf == null) {
+                return 0;
+            }
+            int end = writeSeq + (finQueued ? 1 : 0);
+            return switch (request) {
+                case SocketCalls.SIOCINQ -> Math.max(readable(), 0);
+                case SocketCalls.SIOCOUTQ -> end - sndUna;
+                default -> TcpSeq.after(end, sndNxt) ? end - sndNxt : 0;
+            };
         } finally {
             releaseSock();
         }

@@ -576,6 +576,18 @@ public abstract class Sock {
         }
     }
 
+    /**
+     * {@code sk_prot->ioctl} for the requests with an {@code int} answer: FIONREAD as {@link #available()},
+     * SIOCOUTQ as {@link #sendQueue()}; a protocol adds its own. ENOTTY for any other request.
+     */
+    public int ioctl(int request) throws SockException {
+        return switch (request) {
+            case SocketCalls.FIONREAD -> available();
+            case SocketCalls.SIOCOUTQ -> sendQueue();
+            default -> throw SockException.of(Errno.ENOTTY);
+        };
+    }
+
     public final boolean isClosed() {
         return dead;
     }
