@@ -35,6 +35,8 @@ final class TcpNet {
     final Ipv4 ipv4;
     final TcpMib mib;
     final TcpIsn isn;
+    /** {@code tcp_memory_allocated} and {@code tcp_mem}, {@code tcp_max_orphans}, {@code tcp_orphan_retries}. */
+    final TcpMem tmem;
 
     final IntSysctl windowScaling;
     final IntSysctl sack;
@@ -73,6 +75,7 @@ final class TcpNet {
         this.ipv4 = ipv4;
         this.isn = isn;
         this.mib = new TcpMib(core.cpus());
+        this.tmem = new TcpMem(ns, mib, core::nanoTime);
         var s = ns.sysctl();
         windowScaling = s.registerInt("net.ipv4.tcp_window_scaling", 1, 0, 1);
         sack = s.registerInt("net.ipv4.tcp_sack", 1, 0, 1);

@@ -122,6 +122,10 @@ final class TcpSock extends Sock {
     private final int[] ofoEnd = new int[OFO_MAX];
     private final boolean[] ofoFin = new boolean[OFO_MAX];
     private int ofoCount;
+    /** The out-of-order queue's truesize, charged against SO_RCVBUF with the unread bytes ({@code sk_rmem_alloc}). */
+    private int ofoTruesize;
+    /** What this connection has charged to {@link TcpMem} (its queued bytes when last synced). */
+    private long memCharged;
     private int tsRecent;
     private int tsOff;
 
@@ -331,6 +335,8 @@ final class TcpSock extends Sock {
             ofoSkb[i] = null;
         }
         ofoCount = 0;
+        ofoTruesize = 0;
+        memSync(cpu);
         wake();
     }
 
@@ -987,6 +993,7 @@ final class TcpSock extends Sock {
             rttTiming = false;
         }
         sndUna = ack;
+        memSync(cpu);
         int segs = (acked + mss - 1) / Math.max(mss, 1);
         cong.congAvoid(cw, segs);
         retransmits = 0;
@@ -1042,6 +1049,7 @@ final class TcpSock extends Sock {
         lrcvTimeMs = nowMs();
         if (TcpSeq.after(seq, rcvNxt)) {
             ofoQueue(skb, payload, seq, len, fin, cpu);
+            memSync(cpu);
             ackPending = true;
             quickAcks = Math.max(quickAcks, 1); // a hole: acknowledge at once (a duplicate ACK)
             return;
@@ -1052,7 +1060,10 @@ final class TcpSock extends Sock {
         if (n > 0) {
             int room = rbuf.length - (rcvNxt - copiedSeq);
             int take = Math.min(n, room);
-            if (take < n) {
+            if (take == 0) {
+                net.mib.inc(cpu, TcpMib.Ext.TCPZeroWindowDrop); // no room at all: the window was zero
+                fin = false;
+            } else if (take < n) {
                 net.mib.inc(cpu, TcpMib.Ext.TCPRcvQDrop);
                 fin = false; // the FIN comes after bytes we could not keep
             }
@@ -1068,7 +1079,90 @@ final class TcpSock extends Sock {
         if (sacks.num > 0) {
             sacks.remove(rcvNxt, ofoCount == 0);
         }
+        memSync(cpu);
         wake();
+    }
+
+    /** {@code sk_rmem_alloc}: unread bytes in the receive ring and the out-of-order queue's truesize. */
+    private int rmemQueued() {
+        return (rbuf == null ? 0 : rcvNxt - copiedSeq) + ofoTruesize;
+    }
+
+    /**
+     * Charges the change in this connection's queued bytes to the namespace's {@link TcpMem}: unread and
+     * out-of-order bytes, and unacknowledged ones in the send ring. A closed connection holds nothing.
+     */
+    private void memSync(int cpu) {
+        long queued = 0;
+        if (state != TCP_CLOSE) {
+            queued = rmemQueued() + (sbuf == null ? 0 : Math.max(writeSeq - sndUna, 0));
+        }
+        if (queued != memCharged) {
+            net.tmem.charge(queued - memCharged, cpu);
+            memCharged = queued;
+        }
+    }
+
+    /**
+     * {@code tcp_try_rmem_schedule}: room for {@code size} more bytes while the receive memory is within
+     * SO_RCVBUF and {@code tcp_mem[2]} (a connection may always hold {@code tcp_rmem[0]}); otherwise
+     * {@code tcp_prune_queue} (PruneCalled) prunes the out-of-order queue, and RcvPruned counts when even
+     * that leaves the socket over its buffer.
+     */
+    private boolean rmemSchedule(int size, int seq, int cpu) {
+        if (rmemQueued() <= rcvbuf() && memAllowed(size)) {
+            return true;
+        }
+        net.mib.inc(cpu, TcpMib.Ext.PruneCalled);
+        if (rmemQueued() > rcvbuf() || net.tmem.underPressure()) {
+            pruneOfo(seq, cpu);
+        }
+        if (rmemQueued() > rcvbuf()) {
+            net.mib.inc(cpu, TcpMib.Ext.RcvPruned);
+            return false;
+        }
+        while (!memAllowed(size)) {
+            if (!pruneOfo(seq, cpu)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** {@code sk_rmem_schedule}: below {@code tcp_mem[2]}, or this socket holds less than {@code tcp_rmem[0]}. */
+    private boolean memAllowed(int size) {
+        return !net.tmem.overLimit(size) || rmemQueued() + size <= net.rmem.get()[0];
+    }
+
+    /**
+     * {@code tcp_prune_ofo_queue}: drops out-of-order segments from the highest sequence down, never one
+     * at or below the arriving {@code seq}, until the socket is within SO_RCVBUF and TCP is not under
+     * memory pressure (freeing at least an eighth of the buffer at a time); OfoPruned, and the SACK
+     * blocks describe nothing any more. False when nothing could be dropped.
+     */
+    private boolean pruneOfo(int seq, int cpu) {
+        if (ofoCount == 0 || !TcpSeq.after(ofoSeq[ofoCount - 1], seq)) {
+            return false;
+        }
+        int goal = rcvbuf() >> 3;
+        while (ofoCount > 0 && TcpSeq.after(ofoSeq[ofoCount - 1], seq)) {
+            ofoCount--;
+            SkBuff s = ofoSkb[ofoCount];
+            ofoSkb[ofoCount] = null;
+            ofoTruesize -= s.truesize();
+            goal -= s.truesize();
+            s.free();
+            if (goal <= 0 || ofoCount == 0) {
+                if (rmemQueued() <= rcvbuf() && !net.tmem.underPressure()) {
+                    break;
+                }
+                goal = rcvbuf() >> 3;
+            }
+        }
+        net.mib.inc(cpu, TcpMib.Ext.OfoPruned);
+        sacks.clear();
+        memSync(cpu);
+        return true;
     }
 
     private void copyToRing(SkBuff skb, int offset, int n) {
@@ -1093,6 +1187,10 @@ final class TcpSock extends Sock {
         if (len > 0 && ofoSack(seq, end, cpu)) {
             return;
         }
+        if (!rmemSchedule(skb.truesize(), seq, cpu)) {
+            net.mib.inc(cpu, TcpMib.Ext.TCPOFODrop);
+            return;
+        }
         int i = ofoCount;
         while (i > 0 && TcpSeq.after(ofoSeq[i - 1], seq)) {
             i--;
@@ -1112,6 +1210,7 @@ final class TcpSock extends Sock {
         ofoEnd[i] = end;
         ofoFin[i] = fin;
         ofoCount++;
+        ofoTruesize += keep.truesize();
         net.mib.inc(cpu, TcpMib.Ext.TCPOFOQueue);
     }
 
@@ -1128,6 +1227,7 @@ final class TcpSock extends Sock {
             System.arraycopy(ofoFin, 1, ofoFin, 0, ofoCount - 1);
             ofoCount--;
             ofoSkb[ofoCount] = null;
+            ofoTruesize -= s.truesize();
             if (TcpSeq.after(end, rcvNxt)) {
                 int skip = rcvNxt - seq;
                 int n = Math.min(end - rcvNxt, rbuf.length - (rcvNxt - copiedSeq));
@@ -1275,6 +1375,7 @@ final class TcpSock extends Sock {
                 }
                 writeSeq += n;
                 copied += n;
+                memSync(net.core.currentCpu());
                 writeXmit(net.core.currentCpu());
             }
         } finally {
@@ -1320,6 +1421,7 @@ final class TcpSock extends Sock {
                     if (!peek && n > 0) {
                         copiedSeq += n;
                         cleanupRbuf(net.core.currentCpu());
+                        memSync(net.core.currentCpu());
                     }
                     copied += n;
                     if (!waitAll || n == 0 || !hasRemaining(one, iov)) {
@@ -1609,7 +1711,13 @@ final class TcpSock extends Sock {
                     twTimer.mod(net.finTimeout.get() * 1000L);
                 }
                 if (state != TCP_CLOSE) {
-                    net.orphans.add(this); // tcp_orphan_count: ss -a still shows it
+                    if (checkOom()) { // tcp_close: no room for one more orphan
+                        net.mib.inc(c, TcpMib.Ext.TCPAbortOnMemory);
+                        sendActiveReset(c);
+                        done(c);
+                    } else {
+                        net.orphans.add(this); // tcp_orphan_count: ss -a still shows it
+                    }
                 }
             }
         } finally {
@@ -1871,7 +1979,11 @@ final class TcpSock extends Sock {
                         }
                         return;
                     }
-                    if (userTimeoutMs != 0 ? userTimedOut() : retransmits >= net.retries2.get()) {
+                    if (isClosed() && orphanOutOfResources(c)) { // tcp_write_timeout for an orphan
+                        return;
+                    }
+                    int retryUntil = isClosed() ? orphanRetries(rtoMs < RTO_MAX_MS) : net.retries2.get();
+                    if (userTimeoutMs != 0 ? userTimedOut() : retransmits >= retryUntil) {
                         writeErr(c); // tcp_write_timeout: no reset, the peer is unreachable anyway
                         return;
                     }
@@ -2468,12 +2580,61 @@ final class TcpSock extends Sock {
             writeErr(cpu);
             return true;
         }
-        if (probesOut >= net.retries2.get()) {
+        int maxProbes = net.retries2.get();
+        if (isClosed()) { // an orphan: tcp_orphan_retries, and no probing on without memory
+            boolean alive = probe0When() < RTO_MAX_MS;
+            maxProbes = orphanRetries(alive);
+            if (!alive && backoff >= maxProbes) {
+                writeErr(cpu);
+                return true;
+            }
+            if (orphanOutOfResources(cpu)) {
+                return true;
+            }
+        }
+        if (probesOut >= maxProbes) {
             writeErr(cpu);
             return true;
         }
         probesOut++;
         return false;
+    }
+
+    // --- orphans and TCP's memory (TcpMem) ---
+
+    /** {@code tcp_orphan_retries}: the sysctl, where 0 means 8 while the RTO is below TCP_RTO_MAX. */
+    private int orphanRetries(boolean alive) {
+        int retries = net.tmem.orphanRetries.get();
+        return retries == 0 && alive ? 8 : retries;
+    }
+
+    /**
+     * {@code tcp_check_oom}: more orphans than {@code tcp_max_orphans} (this one counted), or TCP over
+     * {@code tcp_mem[2]} while this socket still queues more than SOCK_MIN_SNDBUF to send; Linux's
+     * words go to the log, rate-limited.
+     */
+    private boolean checkOom() {
+        int orphans = net.orphans.size() + (net.orphans.contains(this) ? 0 : 1);
+        if (orphans > net.tmem.maxOrphans.get()) {
+            net.tmem.warn("TCP: too many orphaned sockets");
+            return true;
+        }
+        if (sbuf != null && writeSeq - sndUna > TcpMem.SOCK_MIN_SNDBUF && net.tmem.overLimit(0)) {
+            net.tmem.warn("TCP: out of memory -- consider tuning tcp_mem");
+            return true;
+        }
+        return false;
+    }
+
+    /** {@code tcp_out_of_resources}: an orphan that cannot be kept is reset and ends (TCPAbortOnMemory). */
+    private boolean orphanOutOfResources(int cpu) {
+        if (!checkOom()) {
+            return false;
+        }
+        sendActiveReset(cpu);
+        done(cpu);
+        net.mib.inc(cpu, TcpMib.Ext.TCPAbortOnMemory);
+        return true;
     }
 
     // --- SYN cookies and the light TIME-WAIT (TcpSyncookies, TcpTimewaitSock) ---
