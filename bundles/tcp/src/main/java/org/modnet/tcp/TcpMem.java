@@ -24,6 +24,9 @@ import org.modnet.api.net.NetNamespace;
  * many are reset ("too many orphaned sockets", TCPAbortOnMemory). Linux's default is half its
  * established hash's buckets; ours has {@value #EHASH_BUCKETS}, so the default is
  * {@value #MAX_ORPHANS_DEFAULT}.</li>
+ * <li>{@code net.ipv4.tcp_moderate_rcvbuf}: with 1, a connection's SO_RCVBUF grows (up to
+ * {@code tcp_rmem[2]}) as the application reads faster per RTT; SO_SNDBUF grows with the congestion
+ * window up to {@code tcp_wmem[2]} whatever this says. A buffer the user set is left alone.</li>
  * <li>{@code net.ipv4.tcp_orphan_retries}: how often an orphan retransmits before it gives up; 0 means
  * 8 while the RTO is below TCP_RTO_MAX ({@code tcp_orphan_retries}).</li>
  * </ul>
@@ -40,6 +43,8 @@ final class TcpMem {
     final IntVectorSysctl mem;
     final IntSysctl maxOrphans;
     final IntSysctl orphanRetries;
+    /** {@code net.ipv4.tcp_moderate_rcvbuf}: receive-buffer autotuning (1, Linux's default). */
+    final IntSysctl moderateRcvbuf;
     private final TcpMib mib;
     private final LongSupplier nanoTime;
     private final AtomicLong bytes = new AtomicLong();
@@ -54,6 +59,7 @@ final class TcpMem {
         mem = s.registerInts("net.ipv4.tcp_mem", defaults(Runtime.getRuntime().maxMemory()), 0, Integer.MAX_VALUE, false);
         maxOrphans = s.registerInt("net.ipv4.tcp_max_orphans", MAX_ORPHANS_DEFAULT, 0, Integer.MAX_VALUE);
         orphanRetries = s.registerInt("net.ipv4.tcp_orphan_retries", 0, 0, 255);
+        moderateRcvbuf = s.registerInt("net.ipv4.tcp_moderate_rcvbuf", 1, 0, 1);
     }
 
     /** {@code tcp_init_mem} for a machine with {@code bufferBytes} of buffer memory. */

@@ -52,6 +52,11 @@ final class TcpSock extends Sock {
     static final long DELACK_MS = 40;
     /** {@code TCP_INIT_CWND}. */
     static final int INIT_CWND = 10;
+    /** {@code MAX_TCP_HEADER} and {@code SKB_DATA_ALIGN(sizeof(struct skb_shared_info))}: an MSS buffer's overhead. */
+    private static final int MAX_TCP_HEADER = 320;
+    /** {@code IPV4_MAX_PMTU}: an MSS never makes a datagram longer than IP's 16-bit length (lo's MTU is 65536). */
+    private static final int IPV4_MAX_PMTU = 65535;
+    private static final int SKB_SHINFO = 320;
     /** Segments acknowledged at once at the start of a connection ({@code icsk_ack.quick}). */
     private static final int QUICKACKS = 16;
     /** Out-of-order segments kept (the {@code out_of_order_queue}'s bound here); more are TCPOFODrop. */
@@ -126,6 +131,10 @@ final class TcpSock extends Sock {
     private int ofoTruesize;
     /** What this connection has charged to {@link TcpMem} (its queued bytes when last synced). */
     private long memCharged;
+    /** {@code rcvq_space}: bytes read in the last measured RTT, and where and when that measure began (DRS). */
+    private int rcvqSpace;
+    private int rcvqSeq;
+    private long rcvqTimeMs;
     private int tsRecent;
     private int tsOff;
 
@@ -188,12 +197,7 @@ final class TcpSock extends Sock {
         this.delackTimer = net.core.timer(cpu, this::delackTimer);
         this.twTimer = net.core.timer(cpu, this::timewaitTimer);
         this.keepaliveTimer = net.core.timer(cpu, this::keepaliveTimer);
-        try { // tcp_init_sock: the buffers start at tcp_wmem[1] and tcp_rmem[1]
-            setOption(SocketCalls.SOL_SOCKET, SocketCalls.SO_SNDBUF, new int[] { net.wmem.get()[1] / 2 });
-            setOption(SocketCalls.SOL_SOCKET, SocketCalls.SO_RCVBUF, new int[] { net.rmem.get()[1] / 2 });
-        } catch (SockException e) {
-            throw new IllegalStateException(e);
-        }
+        setBuffers(net.wmem.get()[1], net.rmem.get()[1], 0); // tcp_init_sock: tcp_wmem[1] and tcp_rmem[1]
     }
 
     int laddr() {
@@ -493,7 +497,7 @@ final class TcpSock extends Sock {
             }
             remoteAddress = addr.address();
             remotePort = addr.port();
-            advmss = route.device() == null ? TcpOptions.MSS_DEFAULT : route.device().mtu() - 40;
+            advmss = route.device() == null ? TcpOptions.MSS_DEFAULT : Math.min(route.device().mtu(), IPV4_MAX_PMTU) - 40;
             advmss = clampMss(advmss);
             sacks.clear();
             iss = net.isn.seq(localAddress, remoteAddress, localPort, remotePort);
@@ -550,12 +554,19 @@ final class TcpSock extends Sock {
         }
     }
 
-    /** The window scale we offer: the smallest shift that lets the receive buffer's size fit 16 bits. */
+    /**
+     * The window scale we offer ({@code tcp_select_initial_window}): the smallest shift that lets the
+     * largest receive buffer fit 16 bits — {@code tcp_rmem[2]}, as autotuning may grow to it, unless the
+     * user set SO_RCVBUF.
+     */
     private int windowShift() {
         if (net.windowScaling.get() == 0) {
             return 0;
         }
         int space = ringSize(rcvbuf());
+        if ((userLocks() & SOCK_RCVBUF_LOCK) == 0) {
+            space = Math.max(space, ringSize(net.rmem.get()[2]));
+        }
         int shift = 0;
         while (shift < TcpOptions.MAX_WSCALE && (space >> shift) > 0xffff) {
             shift++;
@@ -605,8 +616,7 @@ final class TcpSock extends Sock {
         }
         TcpSock child = new TcpSock(net);
         try {
-            child.setOption(SocketCalls.SOL_SOCKET, SocketCalls.SO_RCVBUF, new int[] { rcvbuf() / 2 });
-            child.setOption(SocketCalls.SOL_SOCKET, SocketCalls.SO_SNDBUF, new int[] { sndbuf() / 2 });
+            child.setBuffers(sndbuf(), rcvbuf(), userLocks()); // sk_clone: the listener's sizes and locks
             child.setOption(SocketCalls.SOL_SOCKET, SocketCalls.SO_REUSEADDR, new int[] { reuseAddr() ? 1 : 0 });
         } catch (SockException e) {
             return;
@@ -643,7 +653,7 @@ final class TcpSock extends Sock {
         child.sndWl1 = child.irs;
         child.maxWindow = child.sndWnd;
         Ipv4.OutputRoute route = net.ipv4.route(ns, saddr);
-        child.advmss = route.device() == null ? TcpOptions.MSS_DEFAULT : route.device().mtu() - 40;
+        child.advmss = route.device() == null ? TcpOptions.MSS_DEFAULT : Math.min(route.device().mtu(), IPV4_MAX_PMTU) - 40;
         child.advmss = child.clampMss(child.advmss);
         child.mss = Math.min(o.mssClamp, child.advmss) - (o.tstampOk ? TcpOutOptions.ALIGNED_TSTAMP : 0);
         child.rcvWscale = o.wscaleOk ? child.windowShift() : 0;
@@ -1083,6 +1093,62 @@ final class TcpSock extends Sock {
         wake();
     }
 
+    // --- buffer autotuning (tcp_init_buffer_space, tcp_rcv_space_adjust, tcp_sndbuf_expand) ---
+
+    /** {@code tcp_init_buffer_space}: the first RTT's measure starts at ten segments or the ring, if smaller. */
+    private void initBufferSpace() {
+        rcvqSpace = Math.min(rbuf == null ? 0 : rbuf.length, INIT_CWND * Math.max(advmss, 1));
+        rcvqSeq = copiedSeq;
+        rcvqTimeMs = nowMs();
+    }
+
+    /**
+     * {@code tcp_rcv_space_adjust} (dynamic right-sizing): once per RTT, when the application read more
+     * than in the RTT before, SO_RCVBUF grows to twice a window of twice that read plus sixteen segments
+     * and the growth's share again ({@code tcp_rmem[2]} at most), unless the user set SO_RCVBUF or
+     * {@code tcp_moderate_rcvbuf} is 0. The RTT is the connection's smoothed one.
+     */
+    private void rcvSpaceAdjust() {
+        if (rbuf == null || srttUs == 0 || rcvqSpace == 0) {
+            return;
+        }
+        long now = nowMs();
+        if (now - rcvqTimeMs < Math.max(srttUs / 1000, 1)) {
+            return;
+        }
+        int copied = copiedSeq - rcvqSeq;
+        if (copied > rcvqSpace) {
+            if (net.tmem.moderateRcvbuf.get() != 0 && (userLocks() & SOCK_RCVBUF_LOCK) == 0) {
+                long rcvwin = ((long) copied << 1) + 16L * advmss;
+                rcvwin += (rcvwin * (copied - rcvqSpace) / rcvqSpace) << 1;
+                int want = (int) Math.min(rcvwin * 2, net.rmem.get()[2]); // tcp_space_from_win
+                if (want > rcvbuf()) {
+                    setBuffers(sndbuf(), want, userLocks());
+                    growRbuf();
+                }
+            }
+            rcvqSpace = copied;
+        }
+        rcvqSeq = copiedSeq;
+        rcvqTimeMs = now;
+    }
+
+    /** The receive ring follows SO_RCVBUF up, doubling at most once per call (once per RTT): never per segment. */
+    private void growRbuf() {
+        int len = Math.min(ringSize(rcvbuf()), rbuf.length << 1);
+        if (len <= rbuf.length) {
+            return;
+        }
+        byte[] bigger = new byte[len];
+        int unread = rcvNxt - copiedSeq;
+        int at = (copiedSeq - rbase) & (rbuf.length - 1);
+        int first = Math.min(unread, rbuf.length - at);
+        System.arraycopy(rbuf, at, bigger, 0, first);
+        System.arraycopy(rbuf, 0, bigger, first, unread - first);
+        rbuf = bigger;
+        rbase = copiedSeq;
+    }
+
     /** {@code sk_rmem_alloc}: unread bytes in the receive ring and the out-of-order queue's truesize. */
     private int rmemQueued() {
         return (rbuf == null ? 0 : rcvNxt - copiedSeq) + ofoTruesize;
@@ -1420,6 +1486,7 @@ final class TcpSock extends Sock {
                     }
                     if (!peek && n > 0) {
                         copiedSeq += n;
+                        rcvSpaceAdjust();
                         cleanupRbuf(net.core.currentCpu());
                         memSync(net.core.currentCpu());
                     }
@@ -2199,6 +2266,7 @@ final class TcpSock extends Sock {
         rcvTstampMs = now;
         lrcvTimeMs = now;
         sndSml = sndUna;
+        initBufferSpace();
         if (keepalive()) {
             keepaliveTimer.mod(keepaliveTimeMs());
         }
@@ -2698,7 +2766,7 @@ final class TcpSock extends Sock {
         synqOverflowMs = nowMs(); // tcp_synq_overflow
         net.mib.inc(cpu, TcpMib.Ext.SyncookiesSent);
         Ipv4.OutputRoute route = net.ipv4.route(ns, saddr);
-        int adv = route.device() == null ? TcpOptions.MSS_DEFAULT : route.device().mtu() - 40;
+        int adv = route.device() == null ? TcpOptions.MSS_DEFAULT : Math.min(route.device().mtu(), IPV4_MAX_PMTU) - 40;
         int off = net.isn.tsOff(net.timestamps.get(), daddr, saddr);
         int tsval = TcpSyncookies.timestamp((int) nowMs(), o.wscaleOk, o.sndWscale, o.sackOk, false) + off;
         int wscale = o.wscaleOk ? windowShift() : 0;
@@ -2740,8 +2808,7 @@ final class TcpSock extends Sock {
         }
         TcpSock child = new TcpSock(net);
         try {
-            child.setOption(SocketCalls.SOL_SOCKET, SocketCalls.SO_RCVBUF, new int[] { rcvbuf() / 2 });
-            child.setOption(SocketCalls.SOL_SOCKET, SocketCalls.SO_SNDBUF, new int[] { sndbuf() / 2 });
+            child.setBuffers(sndbuf(), rcvbuf(), userLocks()); // sk_clone: the listener's sizes and locks
             child.setOption(SocketCalls.SOL_SOCKET, SocketCalls.SO_REUSEADDR, new int[] { reuseAddr() ? 1 : 0 });
         } catch (SockException e) {
             return true;
@@ -2775,7 +2842,7 @@ final class TcpSock extends Sock {
         child.sndWl1 = child.irs;
         child.maxWindow = child.sndWnd;
         Ipv4.OutputRoute route = net.ipv4.route(ns, saddr);
-        child.advmss = route.device() == null ? TcpOptions.MSS_DEFAULT : route.device().mtu() - 40;
+        child.advmss = route.device() == null ? TcpOptions.MSS_DEFAULT : Math.min(route.device().mtu(), IPV4_MAX_PMTU) - 40;
         child.mss = Math.min(TcpSyncookies.MSSTAB[mssind], child.advmss) - (o.tstampOk ? TcpOutOptions.ALIGNED_TSTAMP : 0);
         child.rcvWscale = o.wscaleOk ? child.windowShift() : 0;
         child.rcvWndRight = child.rcvNxt + Math.min(ringSize(child.rcvbuf()), 0xffff); // what the cookie SYN-ACK offered

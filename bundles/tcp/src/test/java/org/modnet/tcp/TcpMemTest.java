@@ -189,4 +189,58 @@ class TcpMemTest {
     void tcpOrphanRetriesZeroMeansEight() {
         assertEquals(8, orphanFinRetransmissions());
     }
+
+    private int opt(int fd, int name) {
+        int[] v = new int[1];
+        p.sys.getsockopt(fd, SOL_SOCKET, name, v);
+        return v[0];
+    }
+
+    /** The peer sends {@code segs} segments of 1000 bytes in one RTT of {@code rttMs}; the application reads them all. */
+    private int oneRtt(int fd, int seq, int segs, int rttMs) {
+        for (int k = 0; k < segs; k++) {
+            data(seq + 1000 * k, 1000);
+        }
+        p.s.advance(rttMs);
+        int n = p.sys.recv(fd, ByteBuffer.allocate(segs * 1000), 0);
+        assertEquals(segs * 1000, n);
+        return seq + n;
+    }
+
+    @Test
+    void theReceiveBufferGrowsWithWhatTheApplicationReadsPerRtt() {
+        p.in(PORT, TcpHeader.SYN, PEER_ISS, 0, 65535, Segments.mss(1000), 0);
+        p.out();
+        p.s.advance(20); // the SYN-ACK's RTT: 20 ms
+        p.in(PORT, TcpHeader.ACK, P, p.iss + 1, 65535, new byte[0], 0);
+        int fd = p.sys.accept(l, null, 0);
+        assertEquals(131072, opt(fd, SO_RCVBUF), "tcp_rmem[1]");
+        int seq = oneRtt(fd, P, 10, 30); // 10000 read: no more than the first measure (10 * advmss = 14600)
+        assertEquals(131072, opt(fd, SO_RCVBUF));
+        seq = oneRtt(fd, seq, 40, 30); // 40000 read in an RTT: DRS grows the buffer
+        // rcvwin = 2 * 40000 + 16 * 1460 = 103360, plus twice its share of the growth:
+        // 2 * (103360 * (40000 - 14600) / 14600) = 359636; rcvbuf = tcp_space_from_win = 2 * 462996
+        assertEquals(925992, opt(fd, SO_RCVBUF));
+        assertTrue(p.drain().stream().anyMatch(x -> x.win() << 7 > 131072), "the window opens past the first ring");
+        seq = oneRtt(fd, seq, 200, 30);
+        assertEquals(6291456, opt(fd, SO_RCVBUF), "tcp_rmem[2] at most");
+    }
+
+    @Test
+    void anSoRcvbufTheUserSetIsNotAutotuned() throws Exception {
+        assertEquals(0, p.sys.setsockopt(l, SOL_SOCKET, SO_RCVBUF, 65536));
+        int fd = accept();
+        int seq = oneRtt(fd, P, 10, 30);
+        oneRtt(fd, seq, 60, 30);
+        assertEquals(131072, opt(fd, SO_RCVBUF), "locked by the user (inherited from the listener)");
+    }
+
+    @Test
+    void tcpModerateRcvbufZeroTurnsReceiveAutotuningOff() throws Exception {
+        p.s.ns.sysctl().set("net.ipv4.tcp_moderate_rcvbuf", "0");
+        int fd = accept();
+        int seq = oneRtt(fd, P, 10, 30);
+        oneRtt(fd, seq, 60, 30);
+        assertEquals(131072, opt(fd, SO_RCVBUF));
+    }
 }
