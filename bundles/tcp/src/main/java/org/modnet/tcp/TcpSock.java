@@ -1278,6 +1278,39 @@ final class TcpSock extends Sock {
         ofoCount++;
         ofoTruesize += keep.truesize();
         net.mib.inc(cpu, TcpMib.Ext.TCPOFOQueue);
+        ofoMergeCovered(i, cpu);
+    }
+
+    /**
+     * {@code tcp_data_queue_ofo}'s merges: queued segments that the one just queued at {@code i} covers
+     * whole (one starting where it starts, or any after it ending by its end) leave the queue, each
+     * counted as TCPOFOMerge; the D-SACK for them was set already. A FIN stays unless the new one has it.
+     */
+    private void ofoMergeCovered(int i, int cpu) {
+        int seq = ofoSeq[i];
+        int end = ofoEnd[i];
+        boolean fin = ofoFin[i];
+        while (i > 0 && ofoSeq[i - 1] == seq && !TcpSeq.after(ofoEnd[i - 1], end) && (fin || !ofoFin[i - 1])) {
+            ofoRemove(i - 1, cpu);
+            i--;
+        }
+        while (i + 1 < ofoCount && !TcpSeq.after(ofoEnd[i + 1], end) && TcpSeq.before(ofoSeq[i + 1], end)
+                && (fin || !ofoFin[i + 1])) {
+            ofoRemove(i + 1, cpu);
+        }
+    }
+
+    private void ofoRemove(int k, int cpu) {
+        SkBuff s = ofoSkb[k];
+        System.arraycopy(ofoSkb, k + 1, ofoSkb, k, ofoCount - k - 1);
+        System.arraycopy(ofoSeq, k + 1, ofoSeq, k, ofoCount - k - 1);
+        System.arraycopy(ofoEnd, k + 1, ofoEnd, k, ofoCount - k - 1);
+        System.arraycopy(ofoFin, k + 1, ofoFin, k, ofoCount - k - 1);
+        ofoCount--;
+        ofoSkb[ofoCount] = null;
+        ofoTruesize -= s.truesize();
+        s.free();
+        net.mib.inc(cpu, TcpMib.Ext.TCPOFOMerge);
     }
 
     /** {@code tcp_ofo_queue}: segments the hole's filling made in order join the stream. */

@@ -243,4 +243,18 @@ class TcpMemTest {
         oneRtt(fd, seq, 60, 30);
         assertEquals(131072, opt(fd, SO_RCVBUF));
     }
+
+    @Test
+    void aSegmentCoveringQueuedOnesReplacesThem() {
+        int fd = accept();
+        data(P + 1000, 300);
+        data(P + 1500, 300);
+        assertEquals(2, p.count(TcpMib.Ext.TCPOFOQueue));
+        data(P + 1000, 1400); // covers both whole
+        assertEquals(3, p.count(TcpMib.Ext.TCPOFOQueue));
+        assertEquals(2, p.count(TcpMib.Ext.TCPOFOMerge), "each covered segment merged away");
+        data(P, 1000);
+        assertEquals(2400, inq(fd));
+        assertEquals(1, p.s.tcp.memoryPages(p.s.ns), "one page: 2400 unread bytes, nothing left out of order");
+    }
 }
