@@ -199,6 +199,15 @@ public class TcpIT {
             byte[] got = received.get(60, java.util.concurrent.TimeUnit.SECONDS);
             assertEquals(data.length, got.length);
             assertTrue("the bytes arrived intact", java.util.Arrays.equals(data, got));
+            // seen as Linux shows it: ss -i's detail line, /proc/net/tcp, netstat -s's TcpExt section
+            String info = sh("ip netns exec a ss -t -i -n");
+            assertThat(info, containsString("\n\t reno wscale:"));
+            assertThat(info, containsString(" bytes_sent:"));
+            assertThat(info, containsString(" bytes_acked:419430")); // 4 MiB, the SYN and perhaps the FIN
+            assertThat(sh("ip netns exec b cat /proc/net/tcp"), containsString(": 00000000:1388 00000000:0000 0A "));
+            assertThat(sh("ip netns exec b netstat -s"), containsString("TcpExt:\n"));
+            assertTrue("nstat shows the TcpExt counters", counter(sh("ip netns exec a nstat -az TcpExtTCPOrigDataSent"), "TcpExtTCPOrigDataSent") > 0);
+            assertThat(sh("ip netns exec a cat /proc/net/sockstat"), containsString("TCP: inuse 1 orphan 0 tw 0 alloc 1 mem"));
         } finally {
             server.close();
         }

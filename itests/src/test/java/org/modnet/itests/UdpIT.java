@@ -310,7 +310,7 @@ public class UdpIT {
         assertThat(ModnetRuntime.run(processor, "ns2", "ss -u -n 'sport = :5000'"), org.hamcrest.CoreMatchers.not(containsString("5000")));
         assertThat(ModnetRuntime.run(processor, "ns2", "ss -u -a -n 'sport = :5000'"), containsString("10.0.0.2:5000"));
         assertThat(ModnetRuntime.run(processor, "ns2", "ss -u -a -n 'sport = :5001'"), org.hamcrest.CoreMatchers.not(containsString("10.0.0.2")));
-        assertThat(ModnetRuntime.run(processor, "ns2", "ss -s"), containsString("UDP       1"));
+        assertThat(ModnetRuntime.run(processor, "ns2", "ss -s"), containsString("UDP\t  1         1         0"));
         assertThat(ModnetRuntime.run(processor, "ns2", "cat /proc/net/sockstat"), containsString("UDP: inuse 1 mem "));
         server.close();
         assertThat(ModnetRuntime.run(processor, "ns2", "cat /proc/net/sockstat"), containsString("UDP: inuse 0 mem 0"));

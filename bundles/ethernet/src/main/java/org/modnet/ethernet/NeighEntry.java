@@ -33,7 +33,7 @@ final class NeighEntry {
     private long updated;
     private int probes;
     private final ArrayDeque<SkBuff> queue = new ArrayDeque<>();
-    private boolean dead;
+    private volatile boolean dead;
 
     NeighEntry(NeighNet net, NetDevice dev, int address, NudState state, MacAddress lladdr) {
         this.net = net;
@@ -258,6 +258,11 @@ final class NeighEntry {
     private void enter(NudState s) {
         state = s;
         updated = net.now();
+    }
+
+    /** Whether it has left the table ({@link #kill}). */
+    boolean isDead() {
+        return dead;
     }
 
     /** Removed from the table: its timer stops and queued packets are freed. */

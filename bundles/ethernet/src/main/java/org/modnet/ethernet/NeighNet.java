@@ -60,6 +60,11 @@ final class NeighNet {
     private volatile long lastRand;
     private final NeighbourTable.Unreachable[] unreachable;
     private final Map<Key, NeighEntry> entries = new ConcurrentHashMap<>();
+    /**
+     * The entry the last output used: a stream of packets to one next hop finds it without a key made
+     * per packet (the kernel finds it through the route's cached neighbour). A dead one is looked up again.
+     */
+    private volatile NeighEntry lastOutput;
     private final AtomicLongArray stats = new AtomicLongArray(Stat.values().length);
     private volatile LocalAddresses local = new LocalAddresses(-1, new int[0]);
 
@@ -263,8 +268,13 @@ final class NeighNet {
             return;
         }
         stat(Stat.lookups);
-        Key key = new Key(dev.ifindex(), nextHop);
-        NeighEntry e = entries.get(key);
+        NeighEntry e = lastOutput;
+        if (e == null || e.address != nextHop || e.dev != dev || e.isDead()) {
+            e = entries.get(new Key(dev.ifindex(), nextHop));
+            if (e != null) {
+                lastOutput = e;
+            }
+        }
         if (e != null) {
             stat(Stat.hits);
             e.output(skb);
@@ -281,7 +291,7 @@ final class NeighNet {
             return;
         }
         NeighEntry created = new NeighEntry(this, dev, nextHop, NudState.INCOMPLETE, null);
-        NeighEntry in = insert(key, created);
+        NeighEntry in = insert(new Key(dev.ifindex(), nextHop), created);
         if (in != created) {
             in.output(skb);
             return;

@@ -42,6 +42,7 @@ class ArpTest {
     private NetDevice a;
     private NetDevice b;
     private final List<Integer> ipAtB = new ArrayList<>();
+    private final List<org.modnet.api.skb.PktType> typesAtB = new ArrayList<>();
     private final List<SkBuff> unreachable = new ArrayList<>();
     private boolean wireCut;
 
@@ -69,6 +70,7 @@ class ArpTest {
         stack.addHandler(Eth.ETH_P_IP, (skb, dev) -> {
             if (dev == b) {
                 ipAtB.add(skb.len());
+                typesAtB.add(skb.pktType());
             }
             skb.free();
         });
@@ -233,5 +235,20 @@ class ArpTest {
         assertEquals(0, arp.flush(a.namespace(), null), "flush keeps permanent entries");
         arp.delete(a, NOBODY);
         assertEquals(Errno.ENOENT, assertThrows(NetException.class, () -> arp.delete(a, NOBODY)).errno());
+    }
+
+    @Test
+    void aNeighbourDeletedAndAddedAgainIsTheOneTheNextPacketUses() throws Exception {
+        sendIp(B);
+        stack.run();
+        sendIp(B); // found in the table now, and kept as the entry last used
+        stack.run();
+        assertEquals(List.of(40, 40), ipAtB);
+        arp.delete(a, B); // the entry the last packet used leaves the table ...
+        arp.add(a, B, MacAddress.parse("02:00:00:00:00:42"), NudState.PERMANENT, false); // ... and another takes its place
+        sendIp(B);
+        stack.run();
+        assertEquals(List.of(org.modnet.api.skb.PktType.HOST, org.modnet.api.skb.PktType.HOST, org.modnet.api.skb.PktType.OTHERHOST), typesAtB,
+                "the third packet went to the new address, not to B's");
     }
 }

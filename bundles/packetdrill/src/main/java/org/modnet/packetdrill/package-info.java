@@ -1,6 +1,6 @@
 /**
- * packetdrill's script language for modnet: what a runner of Google's TCP scripts reads before it
- * drives the stack. Private to its bundle; the TCP runner (issue 14) is built on it.
+ * packetdrill for modnet: the script language of Google's TCP scripts and the runner that drives
+ * modnet's TCP with them. Private to its bundle.
  *
  * <ul>
  * <li>{@link org.modnet.packetdrill.Parser#parse(java.nio.file.Path, CommandLine)} reads a script into a
@@ -18,6 +18,14 @@
  * result, errno, blocking end time), {@link org.modnet.packetdrill.ShellCommand},
  * {@link org.modnet.packetdrill.PythonCode}.</li>
  * <li>{@link org.modnet.packetdrill.Symbols} gives the Linux values of the names system calls use.</li>
+ * <li>{@link org.modnet.packetdrill.Runner} runs a script file on a {@link org.modnet.packetdrill.Testbed}
+ * (a namespace with the {@link org.modnet.packetdrill.TestDevice} {@code tun0}, a process for the
+ * system calls, a clock: virtual in tests, wall time in {@code LiveTestbed}) through the
+ * {@link org.modnet.packetdrill.Interpreter}: {@code PacketMatcher} injects and matches packets,
+ * {@code SyscallExecutor} maps calls onto {@code SocketCalls}, {@code ShellCommands} back-quoted
+ * commands onto {@code sysctl}, {@code TcpInfoCode} runs {@code %{ }%} snippets. The verdict is an
+ * {@link org.modnet.packetdrill.Outcome}: pass, failed with packetdrill's error line, or skipped.</li>
+ * <li>{@link org.modnet.packetdrill.PacketdrillCommand} is the {@code packetdrill} shell command.</li>
  * </ul>
  */
 package org.modnet.packetdrill;

@@ -138,20 +138,45 @@ final class Epoll {
         }
     }
 
-    /** {@code ep_send_events}: reports the ready items that are still ready, re-queuing level-triggered ones. */
+    /**
+     * {@code ep_send_events}: reports the ready items that are still ready, re-queuing level-triggered
+     * ones. Called with the lock held; the sockets are polled without it (the ready items are taken off
+     * the list first, as the kernel splices them to its txlist), since a protocol wakes its waiters, and
+     * so takes this lock in {@link Item#wake}, while it holds its socket: polling a socket under this
+     * lock would take the two locks in the other order.
+     */
     private int harvest(EpollEvent[] out) {
+        if (readyList.isEmpty()) {
+            return 0;
+        }
+        java.util.List<Item> batch = new java.util.ArrayList<>(readyList);
+        readyList.clear();
+        int[] masks = new int[batch.size()];
+        lock.unlock();
+        try {
+            for (int i = 0; i < masks.length; i++) {
+                Item item = batch.get(i);
+                masks[i] = item.sock.isClosed() ? -1 : item.sock.poll();
+            }
+        } finally {
+            lock.lock();
+        }
         int n = 0;
-        java.util.List<Item> again = new java.util.ArrayList<>();
-        var it = readyList.iterator();
-        while (it.hasNext() && n < out.length) {
-            Item item = it.next();
-            it.remove();
-            if (item.sock.isClosed()) {
+        for (int i = 0; i < masks.length; i++) {
+            Item item = batch.get(i);
+            if (interest.get(item.fd) != item) {
+                continue; // removed while it was polled
+            }
+            if (masks[i] == -1) {
                 remove(item);
                 continue;
             }
-            int mask = item.sock.poll() & item.events;
+            int mask = masks[i] & item.events;
             if (mask == 0) {
+                continue;
+            }
+            if (n == out.length) {
+                readyList.add(item); // no room in this call: the next one reports it
                 continue;
             }
             out[n].events = mask;
@@ -160,10 +185,9 @@ final class Epoll {
             if ((item.events & SocketCalls.EPOLLONESHOT) != 0) {
                 item.events &= SocketCalls.EPOLLET | SocketCalls.EPOLLONESHOT; // disarmed until EPOLL_CTL_MOD
             } else if ((item.events & SocketCalls.EPOLLET) == 0) {
-                again.add(item);
+                readyList.add(item);
             }
         }
-        readyList.addAll(again);
         return n;
     }
 

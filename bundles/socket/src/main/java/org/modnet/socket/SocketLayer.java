@@ -233,36 +233,18 @@ public final class SocketLayer implements Sockets, PernetOperations {
         return all;
     }
 
-    /** What {@code ss} lists: the open sockets, then those the protocols keep for nobody (orphans, TIME-WAIT). */
-    List<Sock> ssSockets(NetNamespace ns) {
-        List<Sock> all = new ArrayList<>(sockets(ns.name()));
-        java.util.Set<Sock> listed = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
-        listed.addAll(all);
-        java.util.Set<SocketProtocol> asked = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    /**
+     * Every socket of {@code ns}, by inode: the open ones and those only their protocol still holds
+     * (connections not yet accepted, orphans finishing their close, TIME-WAIT), as {@code ss} dumps them.
+     */
+    List<Sock> allSockets(NetNamespace ns) {
+        Set<Sock> all = new java.util.HashSet<>(sockets(ns.name()));
         for (Entry e : protocols) {
-            if (!asked.add(e.protocol())) {
-                continue; // one protocol may be registered under several numbers
-            }
-            for (Sock s : e.protocol().unowned(ns)) {
-                if (listed.add(s)) {
-                    all.add(s);
-                }
-            }
+            all.addAll(e.protocol().sockets(ns));
         }
-        return all;
-    }
-
-    /** {@code sockstat}'s orphan and tw counts, over the protocols. */
-    int[] orphansAndTimewait(NetNamespace ns) {
-        int[] n = new int[2];
-        java.util.Set<SocketProtocol> seen = new java.util.HashSet<>();
-        for (Entry e : protocols) {
-            if (seen.add(e.protocol())) {
-                n[0] += e.protocol().orphans(ns);
-                n[1] += e.protocol().timewait(ns);
-            }
-        }
-        return n;
+        List<Sock> sorted = new ArrayList<>(all);
+        sorted.sort(Comparator.comparingLong(Sock::inode));
+        return sorted;
     }
 
     /** The protocols and their names, for {@code /proc/net/sockstat}: name to pages in use and sockets open. */

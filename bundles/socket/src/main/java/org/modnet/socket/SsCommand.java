@@ -11,10 +11,12 @@ import org.modnet.api.shell.CommandException;
 import org.modnet.socket.api.Sock;
 import org.modnet.socket.api.SockAddr;
 import org.modnet.socket.api.SocketCalls;
+import org.modnet.socket.api.TcpInfo;
 
 /**
  * {@code ss} (iproute2's socket statistics) over modnet's sockets: the selection options
- * ({@code -u -t -a -l -4}), the columns ({@code -n -p -e -m -H}), the summary ({@code -s}), and a
+ * ({@code -u -t -a -l -4}), the columns ({@code -n -p -o -e -H}), the detail line of {@code -m} and
+ * {@code -i} (TCP_INFO, as iproute2 6.1 prints it: {@link SsTcpInfo}), the summary ({@code -s}), and a
  * filter in ss's language — {@code state NAME}/{@code exclude NAME} and expressions over
  * {@code sport}, {@code dport}, {@code src}, {@code dst} joined by {@code and}, {@code or}, {@code not}
  * and parentheses. Ports are always numeric: modnet has no services database.
@@ -30,6 +32,9 @@ final class SsCommand {
     private boolean memory;
     private boolean noHeader;
     private boolean summary;
+    private boolean info;
+    private boolean options;
+    private boolean numeric;
     private final List<String> states = new ArrayList<>();
     private final List<String> excluded = new ArrayList<>();
     private Filter filter = s -> true;
@@ -83,9 +88,12 @@ final class SsCommand {
                     case 't' -> tcp = true;
                     case 'a' -> all = true;
                     case 'l' -> listening = true;
-                    case 'n', '4', 'r' -> {
-                        // numeric is the only way modnet prints; IPv4 is the only family
+                    case 'n' -> numeric = true; // ports are always numbers here; -n also prints rates as numbers
+                    case '4', 'r' -> {
+                        // IPv4 is the only family; no names to resolve
                     }
+                    case 'i' -> info = true;
+                    case 'o' -> options = true;
                     case 'p' -> processes = true;
                     case 'e' -> extended = true;
                     case 'm' -> memory = true;
@@ -102,9 +110,9 @@ final class SsCommand {
         }
         List<String> rest = words.subList(i, words.size());
         parseFilter(new ArrayList<>(rest));
-        List<Sock> socks = layer.ssSockets(ns);
+        List<Sock> socks = layer.allSockets(ns);
         if (summary) {
-            summary(socks, layer.orphansAndTimewait(ns));
+            summary(layer.sockets(ns.name()).size(), socks);
             return;
         }
         if (!udp && !tcp) {
@@ -125,8 +133,11 @@ final class SsCommand {
             case "--tcp" -> tcp = true;
             case "--all" -> all = true;
             case "--listening" -> listening = true;
-            case "--numeric", "--ipv4" -> {
+            case "--numeric" -> numeric = true;
+            case "--ipv4" -> {
             }
+            case "--info" -> info = true;
+            case "--options" -> options = true;
             case "--processes" -> processes = true;
             case "--extended" -> extended = true;
             case "--memory" -> memory = true;
@@ -145,9 +156,11 @@ final class SsCommand {
                 + "   -a, --all           display all sockets\n"
                 + "   -l, --listening     display listening sockets\n"
                 + "   -n, --numeric       don't resolve service names\n"
+                + "   -o, --options       show timer information\n"
                 + "   -e, --extended      show detailed socket information\n"
                 + "   -m, --memory        show socket memory usage\n"
                 + "   -p, --processes     show process using socket\n"
+                + "   -i, --info          show internal TCP information\n"
                 + "   -s, --summary       show socket usage summary\n"
                 + "   -H, --no-header     Suppress header line\n"
                 + "   -t, --tcp           display only TCP sockets\n"
@@ -379,6 +392,7 @@ final class SsCommand {
 
     private void print(List<Sock> socks, boolean netid) {
         List<String[]> rows = new ArrayList<>();
+        Map<Integer, String> details = new java.util.HashMap<>();
         if (!noHeader) {
             rows.add(netid ? new String[] { "Netid", "State", "Recv-Q", "Send-Q", "Local Address:Port", "Peer Address:Port", "Process" }
                     : new String[] { "State", "Recv-Q", "Send-Q", "Local Address:Port", "Peer Address:Port", "Process" });
@@ -390,14 +404,34 @@ final class SsCommand {
             if (processes && !s.users().isEmpty()) {
                 process.append("users:(").append(s.users()).append(")");
             }
+            boolean full = !miniSock(s);
+            if (options && s.type() == SocketCalls.SOCK_STREAM) {
+                process.append(SsTcpInfo.timer(s.timer()));
+            }
             if (extended) {
-                process.append(process.isEmpty() ? "" : " ").append("ino:").append(s.inode()).append(" sk:").append(Long.toHexString(s.inode()));
+                process.append(" ino:").append(s.isClosed() || s.isTimewait() ? 0 : s.inode()).append(" sk:").append(Long.toHexString(s.inode()));
+                if (full) {
+                    int sh = s.shutdownBits(); // INET_DIAG_SHUTDOWN: '-' for a direction shut
+                    process.append(' ').append((sh & Sock.RCV_SHUTDOWN) != 0 ? '-' : '<').append('-')
+                            .append((sh & Sock.SEND_SHUTDOWN) != 0 ? '-' : '>');
+                }
             }
-            if (memory) {
-                process.append(process.isEmpty() ? "" : " ").append("skmem:(r").append(s.rmemAlloc()).append(",rb").append(s.rcvbuf())
-                        .append(",t").append(s.wmemAlloc()).append(",tb").append(s.sndbuf()).append(",f0,w0,o0,bl0,d").append(s.drops()).append(")");
+            String cell = process.toString().strip();
+            StringBuilder detail = new StringBuilder();
+            boolean stream = s.type() == SocketCalls.SOCK_STREAM;
+            if (!full && (memory || info)) {
+                details.put(rows.size(), "\t"); // a timewait or request sock has neither: the line stays empty, as in ss
+            } else if (full && (memory || info && stream)) { // ss puts -m and -i on a line of their own, after a tab
+                if (memory) {
+                    detail.append(SsTcpInfo.skmem(s));
+                }
+                TcpInfo ti = info && stream ? s.tcpInfo() : null;
+                if (ti != null) {
+                    detail.append(SsTcpInfo.stats(ti, s.congestionControl(), s.state() == Sock.TCP_LISTEN, options, numeric));
+                }
+                details.put(rows.size(), "\t" + detail);
             }
-            String[] row = { stateName(s), String.valueOf(s.recvQueue()), String.valueOf(s.sendQueue()), local, peer, process.toString() };
+            String[] row = { stateName(s), String.valueOf(s.recvQueue()), String.valueOf(s.sendQueue()), local, peer, cell };
             if (netid) {
                 String[] withId = new String[7];
                 withId[0] = s.netid();
@@ -406,14 +440,25 @@ final class SsCommand {
             }
             rows.add(row);
         }
-        int cols = netid ? 7 : 6;
+        if (singleState()) { // one state asked for: ss leaves the State column out
+            int at = netid ? 1 : 0;
+            for (int n = 0; n < rows.size(); n++) {
+                String[] r = rows.get(n);
+                String[] less = new String[r.length - 1];
+                System.arraycopy(r, 0, less, 0, at);
+                System.arraycopy(r, at + 1, less, at, r.length - at - 1);
+                rows.set(n, less);
+            }
+        }
+        int cols = rows.isEmpty() ? 0 : rows.get(0).length;
         int[] width = new int[cols];
         for (String[] r : rows) {
             for (int c = 0; c < cols; c++) {
                 width[c] = Math.max(width[c], r[c].length());
             }
         }
-        for (String[] r : rows) {
+        for (int n = 0; n < rows.size(); n++) {
+            String[] r = rows.get(n);
             StringBuilder b = new StringBuilder();
             for (int c = 0; c < cols; c++) {
                 boolean addressColumn = c >= cols - 3 && c < cols - 1;
@@ -427,7 +472,21 @@ final class SsCommand {
                 }
             }
             out.println(b.toString().stripTrailing());
+            String d = details.get(n);
+            if (d != null) {
+                out.println(d);
+            }
         }
+    }
+
+    /** {@code state X} naming exactly one TCP state (ss's state mask has one bit), with nothing excluded. */
+    private boolean singleState() {
+        return states.size() == 1 && excluded.isEmpty() && !List.of("all", "connected", "synchronized", "listening").contains(states.get(0));
+    }
+
+    /** A TIME-WAIT or SYN-RECV entry: Linux shows a timewait or request sock, with no memory, info or shutdown. */
+    private static boolean miniSock(Sock s) {
+        return s.type() == SocketCalls.SOCK_STREAM && (s.state() == Sock.TCP_TIME_WAIT || s.state() == Sock.TCP_SYN_RECV);
     }
 
     /** {@code 10.0.0.1:53}, {@code 0.0.0.0:*} for a port that is not set, {@code *:*} for no peer. */
@@ -436,32 +495,71 @@ final class SsCommand {
         return Ipv4Addresses.format(a.address()) + ":" + port;
     }
 
-    private void summary(List<Sock> socks, int[] orphansTw) {
+    /**
+     * {@code ss -s} as iproute2 6.1 prints it: the sockets in use, the TCP line from sockstat's numbers
+     * ({@code alloc + tw} in all, {@code alloc - (inuse - tw)} closed) and CurrEstab, and the transport
+     * table (the hashed TCP sockets, the UDP ones, their sum).
+     */
+    private void summary(int used, List<Sock> socks) {
+        TcpCounts t = TcpCounts.of(socks);
         int udpCount = 0;
-        int tcpCount = 0;
-        int estab = 0;
-        int closed = 0;
         for (Sock s : socks) {
             if (s.type() == SocketCalls.SOCK_DGRAM) {
                 udpCount++;
-            } else {
-                tcpCount++;
-                if (s.state() == Sock.TCP_ESTABLISHED) {
-                    estab++;
-                } else if (s.state() == Sock.TCP_CLOSE) {
-                    closed++;
-                }
             }
         }
-        out.println("Total: " + socks.size());
-        out.println("TCP:   " + tcpCount + " (estab " + estab + ", closed " + closed + ", orphaned " + orphansTw[0] + ", timewait "
-                + orphansTw[1] + ")");
+        out.println("Total: " + used);
+        out.println("TCP:   " + (t.alloc + t.tw) + " (estab " + t.estab + ", closed " + (t.alloc - (t.inuse - t.tw)) + ", orphaned "
+                + t.orphan + ", timewait " + t.tw + ")");
         out.println();
-        out.println(String.format("%-10s%-10s%-10s%s", "Transport", "Total", "IP", "IPv6"));
-        out.println(String.format("%-10s%-10d%-10d%d", "RAW", 0, 0, 0));
-        out.println(String.format("%-10s%-10d%-10d%d", "UDP", udpCount, udpCount, 0));
-        out.println(String.format("%-10s%-10d%-10d%d", "TCP", tcpCount, tcpCount, 0));
-        out.println(String.format("%-10s%-10d%-10d%d", "INET", udpCount + tcpCount, udpCount + tcpCount, 0));
+        out.println("Transport Total     IP        IPv6");
+        out.println(transport("RAW", 0));
+        out.println(transport("UDP", udpCount));
+        out.println(transport("TCP", t.inuse));
+        out.println(transport("INET", udpCount + t.inuse));
+    }
+
+    private static String transport(String name, int n) {
+        return String.format(java.util.Locale.ROOT, "%s\t  %-9d %-9d %-9d", name, n, n, 0);
+    }
+
+    /**
+     * sockstat's TCP numbers over every TCP socket: {@code inuse} the hashed ones (not TIME-WAIT, not a
+     * request), {@code orphan} those no descriptor holds, {@code tw} TIME-WAIT, {@code alloc} every full
+     * socket, {@code estab} CurrEstab (ESTABLISHED and CLOSE-WAIT).
+     */
+    record TcpCounts(int inuse, int orphan, int tw, int alloc, int estab) {
+        static TcpCounts of(List<Sock> socks) {
+            int inuse = 0;
+            int orphan = 0;
+            int tw = 0;
+            int alloc = 0;
+            int estab = 0;
+            for (Sock s : socks) {
+                if (s.type() != SocketCalls.SOCK_STREAM || !"tcp".equals(s.netid())) {
+                    continue;
+                }
+                int st = s.state();
+                if (st == Sock.TCP_TIME_WAIT || s.isTimewait()) {
+                    tw++;
+                    continue;
+                }
+                if (st == Sock.TCP_SYN_RECV) {
+                    continue; // a request sock, not yet a socket
+                }
+                alloc++;
+                if (st != Sock.TCP_CLOSE) {
+                    inuse++;
+                    if (s.isClosed()) {
+                        orphan++;
+                    }
+                }
+                if (st == Sock.TCP_ESTABLISHED || st == Sock.TCP_CLOSE_WAIT) {
+                    estab++;
+                }
+            }
+            return new TcpCounts(inuse, orphan, tw, alloc, estab);
+        }
     }
 
     /** {@code /proc/net/sockstat}: sockets in use, and per protocol those open and the pages they hold. */
@@ -472,9 +570,8 @@ final class SsCommand {
         lines.add("sockets: used " + used);
         long[] tcpUse = usage.get("TCP");
         if (tcpUse != null) {
-            int[] ot = layer.orphansAndTimewait(ns);
-            lines.add("TCP: inuse " + (tcpUse[0] + ot[0]) + " orphan " + ot[0] + " tw " + ot[1] + " alloc " + (tcpUse[0] + ot[0]) + " mem "
-                    + tcpUse[1]);
+            TcpCounts t = TcpCounts.of(layer.allSockets(ns));
+            lines.add("TCP: inuse " + t.inuse + " orphan " + t.orphan + " tw " + t.tw + " alloc " + t.alloc + " mem " + tcpUse[1]);
         }
         long[] udpUse = usage.getOrDefault("UDP", new long[2]);
         lines.add("UDP: inuse " + udpUse[0] + " mem " + udpUse[1]);

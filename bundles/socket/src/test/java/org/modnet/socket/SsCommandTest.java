@@ -163,6 +163,49 @@ class SsCommandTest {
     }
 
     @Test
+    void memoryGoesOnALineOfItsOwnAndExtendedEndsWithTheShutdownArrows() throws Exception {
+        PlacedSock u = sock("10.0.0.1", 40000, "10.0.0.2", 53);
+        String out = ss("-u", "-m", "-e", "-n");
+        List<String> lines = out.lines().toList();
+        assertEquals(3, lines.size(), out);
+        assertTrue(lines.get(1).endsWith(" ino:" + u.inode() + " sk:" + Long.toHexString(u.inode()) + " <->"), lines.get(1));
+        assertEquals("\t skmem:(r0,rb" + u.rcvbuf() + ",t0,tb" + u.sndbuf() + ",f0,w0,o0,bl0,d0)", lines.get(2));
+        assertEquals(2, ss("-u", "-i", "-n").lines().count(), "-i adds nothing to a UDP socket");
+    }
+
+    @Test
+    void tcpInfoOfADatagramSocketIsNoProtocolOption() throws Exception {
+        PlacedSock u = sock("10.0.0.1", 40000, "10.0.0.2", 53);
+        SockException e = assertThrows(SockException.class, () -> u.getOption(SocketCalls.SOL_TCP, SocketCalls.TCP_INFO, new int[62]));
+        assertEquals(Errno.ENOPROTOOPT, e.errno());
+    }
+
+    @Test
+    void numbersPrintAsCsPercentGAndRatesAsSprintBw() {
+        assertEquals("0.034", SsTcpInfo.g(0.034));
+        assertEquals("204", SsTcpInfo.g(204.0));
+        assertEquals("5.165", SsTcpInfo.g(5.165));
+        assertEquals("10.262", SsTcpInfo.g(10.262));
+        assertEquals("4.29497e+06", SsTcpInfo.g(4294967.295), "min_rtt ~0 as ss would print it");
+        assertEquals("1e-05", SsTcpInfo.g(0.00001));
+        assertEquals("109G", SsTcpInfo.bw(109226666667.0, false));
+        assertEquals("1.03G", SsTcpInfo.bw(1032525073.0, false));
+        assertEquals("28.4M", SsTcpInfo.bw(28351992.0, false));
+        assertEquals("8k", SsTcpInfo.bw(8000.0, false));
+        assertEquals("109226666667", SsTcpInfo.bw(109226666667.0, true), "-n: %.0f");
+    }
+
+    @Test
+    void timersPrintAsPrintMsTimer() {
+        assertEquals("200ms", SsTcpInfo.msTimer(200));
+        assertEquals("1.500ms", SsTcpInfo.msTimer(1500));
+        assertEquals("59sec", SsTcpInfo.msTimer(59_870));
+        assertEquals("2min5sec", SsTcpInfo.msTimer(125_400));
+        assertEquals("119min", SsTcpInfo.msTimer(7_159_000));
+        assertEquals("", SsTcpInfo.msTimer(-5), "overdue: nothing, as ss prints it");
+    }
+
+    @Test
     void theSocketSwitchAnswersWithLinuxErrnos() {
         SocketCalls sys = layer.process("t", "");
         assertEquals(-Errno.EAFNOSUPPORT.number(), sys.socket(99, 2, 0));

@@ -213,6 +213,21 @@ final class TcpNet {
         return now;
     }
 
+    /**
+     * Every socket in the hashes, listeners first, then the established hash (SYN-RECV, connections,
+     * orphans, TIME-WAIT), as {@code /proc/net/tcp} and {@code inet_diag_dump_icsk} walk them.
+     */
+    List<TcpSock> hashed() {
+        List<TcpSock> all = new ArrayList<>();
+        for (int i = 0; i < LHASH_SLOTS; i++) {
+            all.addAll(Arrays.asList(lhash.get(i)));
+        }
+        for (int i = 0; i < EHASH_SLOTS; i++) {
+            all.addAll(Arrays.asList(ehash.get(i)));
+        }
+        return all;
+    }
+
     // --- the bind table ---
 
     /**

@@ -100,6 +100,23 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
     }
 
     /**
+     * The hashed sockets ({@code inet_diag}'s walk): listeners, then SYN-RECV, connections and orphans,
+     * then the TIME-WAIT socks (each seen as a socket in its state).
+     */
+    @Override
+    public List<Sock> sockets(NetNamespace ns) {
+        TcpNet net = nets.get(ns);
+        if (net == null) {
+            return List.of();
+        }
+        List<Sock> out = new ArrayList<>(net.hashed());
+        for (TcpTimewaitSock tw : net.deathRow.all()) {
+            out.add(tw.view());
+        }
+        return out;
+    }
+
+    /**
      * {@code tcp_v4_rcv}: a segment not for this host is discarded uncounted, every other one counts in
      * InSegs; a short or truncated one is dropped, a bad data offset is InErrs, a bad checksum
      * InCsumErrors and InErrs. A segment that passes goes to its connection ({@code
@@ -200,34 +217,6 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         net.mib.inc(cpu, TcpMib.Tcp.OutSegs);
         net.mib.inc(cpu, TcpMib.Tcp.OutRsts);
         net.ipv4.send(net.ns, rst, saddr, daddr, TcpAf.IPPROTO_TCP, 0, tos);
-    }
-
-    // --- what ss and /proc/net/sockstat see beyond the open sockets ---
-
-    /** Orphans finishing their close, then the TIME-WAIT socks (each as a socket in its state), for {@code ss -a}. */
-    @Override
-    public List<Sock> unowned(NetNamespace ns) {
-        TcpNet net = nets.get(ns);
-        if (net == null) {
-            return List.of();
-        }
-        List<Sock> out = new ArrayList<>(net.orphans);
-        for (TcpTimewaitSock tw : net.deathRow.all()) {
-            out.add(tw.view());
-        }
-        return out;
-    }
-
-    @Override
-    public int orphans(NetNamespace ns) {
-        TcpNet net = nets.get(ns);
-        return net == null ? 0 : net.orphans.size();
-    }
-
-    @Override
-    public int timewait(NetNamespace ns) {
-        TcpNet net = nets.get(ns);
-        return net == null ? 0 : net.deathRow.count.get();
     }
 
     // --- the MIBs ---

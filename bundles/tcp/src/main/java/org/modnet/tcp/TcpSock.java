@@ -14,7 +14,9 @@ import org.modnet.api.skb.SkBuff;
 import org.modnet.socket.api.Sock;
 import org.modnet.socket.api.SockAddr;
 import org.modnet.socket.api.SockException;
+import org.modnet.socket.api.SockTimer;
 import org.modnet.socket.api.SocketCalls;
+import org.modnet.socket.api.TcpInfo;
 
 /**
  * A TCP socket ({@code struct tcp_sock} with {@code inet_stream_ops}): the user's calls ({@code
@@ -61,6 +63,8 @@ final class TcpSock extends Sock {
     private static final int QUICKACKS = 16;
     /** Out-of-order segments kept (the {@code out_of_order_queue}'s bound here); more are TCPOFODrop. */
     private static final int OFO_MAX = 64;
+    /** {@code net.ipv4.tcp_reordering}'s default: the reordering TCP_INFO reports. */
+    private static final int REORDERING = 3;
 
     /** What the congestion seam changes: {@code snd_cwnd}, {@code snd_ssthresh}, {@code snd_cwnd_cnt}. */
     static final class Cwnd {
@@ -76,9 +80,9 @@ final class TcpSock extends Sock {
     private final TcpOutOptions txOpts = new TcpOutOptions();
     final Cwnd cw = new Cwnd();
     private final TcpCong cong = TcpCong.RENO;
-    private final Timer rtxTimer;
+    private final TcpTimer rtxTimer;
     private final Timer delackTimer;
-    private final Timer twTimer;
+    private final TcpTimer twTimer;
     private final int cpu;
 
     // --- the backlog (sk_backlog) ---
@@ -164,7 +168,7 @@ final class TcpSock extends Sock {
     private int nonagle;
     /** The end of the last sub-MSS segment sent ({@code snd_sml}, Minshall's Nagle). */
     private int sndSml;
-    private final Timer keepaliveTimer;
+    private final TcpTimer keepaliveTimer;
     /** TCP_KEEPIDLE, TCP_KEEPINTVL (seconds) and TCP_KEEPCNT; 0 means the namespace's sysctl. */
     private int keepaliveTime;
     private int keepaliveIntvl;
@@ -188,15 +192,33 @@ final class TcpSock extends Sock {
     private volatile boolean synfloodWarned;
     /** The TIME-WAIT sock that took this connection's place: segments still queued for it go there. */
     private TcpTimewaitSock timewait;
+    // --- what TCP_INFO reports (RFC 4898's counters as tcp_sock keeps them) ---
+    private int segsOut;
+    private int segsIn;
+    private int dataSegsOut;
+    private int dataSegsIn;
+    private long bytesSent;
+    private long bytesRetrans;
+    private long bytesAcked;
+    private long bytesReceived;
+    private int totalRetrans;
+    private int totalRto;
+    private int delivered;
+    private int rcvOoopack;
+    private int rcvMss;
+    private long minRttUs;
+    private long lastDataSentMs;
+    private long lastDataRecvMs;
+    private long lastAckRecvMs;
 
     TcpSock(TcpNet net) {
         super(net.ns, SocketCalls.SOCK_STREAM, SocketCalls.IPPROTO_TCP, null);
         this.net = net;
         this.cpu = (int) (inode() % net.core.cpus());
-        this.rtxTimer = net.core.timer(cpu, this::retransmitTimer);
+        this.rtxTimer = new TcpTimer(net.core.timer(cpu, this::retransmitTimer), net.core::nanoTime);
         this.delackTimer = net.core.timer(cpu, this::delackTimer);
-        this.twTimer = net.core.timer(cpu, this::timewaitTimer);
-        this.keepaliveTimer = net.core.timer(cpu, this::keepaliveTimer);
+        this.twTimer = new TcpTimer(net.core.timer(cpu, this::timewaitTimer), net.core::nanoTime);
+        this.keepaliveTimer = new TcpTimer(net.core.timer(cpu, this::keepaliveTimer), net.core::nanoTime);
         setBuffers(net.wmem.get()[1], net.rmem.get()[1], 0); // tcp_init_sock: tcp_wmem[1] and tcp_rmem[1]
     }
 
@@ -226,6 +248,178 @@ final class TcpSock extends Sock {
 
     long rtoMs() {
         return rtoMs;
+    }
+
+    // --- what ss, /proc/net/tcp and TCP_INFO read (tcp_get_info, inet_diag) ---
+
+    /** {@code tcp_segs_in} and {@code tcp_measure_rcv_mss}: every segment the socket processes is counted. */
+    private void countIn(SkBuff skb) {
+        int payload = skb.len() - (skb.getU8(skb.data() + TcpHeader.DOFF) >>> 4) * 4;
+        segsIn++;
+        if (payload > 0) {
+            dataSegsIn++;
+            lastDataRecvMs = nowMs();
+            if (payload >= initialRcvMss()) { // tcp_measure_rcv_mss: only a segment as large as the guess raises it
+                rcvMss = advmss > 0 ? Math.min(payload, advmss) : payload;
+            }
+        }
+    }
+
+    /** {@code icsk_ack.rcv_mss}, or before a segment raised it {@code tcp_initialize_rcv_mss}'s guess (536 at most). */
+    private int initialRcvMss() {
+        return rcvMss > 0 ? rcvMss : Math.min(TcpOptions.MSS_DEFAULT, Math.max(Math.min(advmss > 0 ? advmss : mss, mss), 1));
+    }
+
+    /** {@code tcp_transmit_skb}'s counting: segments, data segments and their bytes, retransmissions included. */
+    private void countOut(int len) {
+        segsOut++;
+        if (len > 0) {
+            dataSegsOut++;
+            bytesSent += len;
+            lastDataSentMs = nowMs();
+        }
+    }
+
+    /**
+     * {@code tcp_get_info}: the connection as {@code struct tcp_info} tells it, in Linux's units. A
+     * listener reports only its state, congestion window, reordering and its accept queue (in
+     * {@code unacked}) and backlog (in {@code sacked}), as Linux does.
+     */
+    @Override
+    public TcpInfo tcpInfo() {
+        lockSock();
+        try {
+            long now = nowMs();
+            int st = state;
+            if (st == TCP_LISTEN) {
+                return new TcpInfo(st, 0, 0, 0, 0, 0, 0, 0, false, 0, 0, 0, 0, 0, acceptQueue.size(), maxAckBacklog, 0, 0, 0,
+                        0, 0, 0, 0, 0, 0, 0, 0, 0, cw.cwnd, 0, REORDERING, 0, 0, 0, -1L, -1L, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+            }
+            boolean synced = st != TCP_SYN_SENT && st != TCP_CLOSE;
+            int m = Math.max(mss, 1);
+            int inFlight = TcpSeq.after(sndMax, sndUna) ? sndMax - sndUna : 0;
+            int packetsOut = (inFlight + m - 1) / m;
+            int retransOut = retransmits > 0 && TcpSeq.after(retransHigh, sndUna) ? (Math.min(sndNxt - sndUna, retransHigh - sndUna) + m - 1) / m : 0;
+            int options = (rx.tstampOk ? TcpInfo.TCPI_OPT_TIMESTAMPS : 0) | (rx.sackOk ? TcpInfo.TCPI_OPT_SACK : 0)
+                    | (rx.wscaleOk ? TcpInfo.TCPI_OPT_WSCALE : 0);
+            int ring = rbuf != null ? rbuf.length : ringSize(rcvbuf());
+            int rcvWnd = synced ? Math.max(rcvWndRight - rcvNxt, 0) : 0;
+            long pacing = -1L; // ~0: not paced, as sk_pacing_rate starts
+            if (srttUs > 0) { // tcp_update_pacing_rate: 200% of cwnd * mss / srtt in slow start, 120% after
+                long rate = (long) m * cw.cwnd * 1_000_000L / srttUs;
+                pacing = rate * (cw.cwnd < cw.ssthresh / 2 ? 200 : 120) / 100;
+            }
+            int notsent = TcpSeq.after(writeSeq, sndNxt) ? writeSeq - sndNxt : 0;
+            return new TcpInfo(
+                    st, // state
+                    retransmits > 0 ? TcpInfo.TCP_CA_LOSS : TcpInfo.TCP_CA_OPEN, // ca_state
+                    retransmits, // retransmits
+                    Math.min(probesOut, 0xff), // probes
+                    retransmits, // backoff: each timeout doubled the RTO
+                    options,
+                    rx.wscaleOk ? rx.sndWscale : 0, // snd_wscale
+                    rx.wscaleOk ? rcvWscale : 0, // rcv_wscale
+                    packetsOut < cw.cwnd, // delivery_rate_app_limited: not cwnd-limited
+                    0, // fastopen_client_fail
+                    (int) Math.min(rtoMs * 1000, Integer.MAX_VALUE), // rto, usec
+                    dataSegsIn > 0 ? (int) (DELACK_MS * 1000) : 0, // ato, usec
+                    mss, // snd_mss
+                    initialRcvMss(), // rcv_mss
+                    packetsOut, // unacked
+                    0, // sacked
+                    retransmits > 0 ? packetsOut : 0, // lost: an RTO marks all in flight lost
+                    retransOut, // retrans
+                    0, // fackets
+                    age(now, lastDataSentMs), // last_data_sent
+                    0, // last_ack_sent: not remembered, as in Linux
+                    age(now, lastDataRecvMs), // last_data_recv
+                    age(now, lastAckRecvMs), // last_ack_recv
+                    advmss > 0 ? Math.min(advmss + 40, 0xffff) : 0, // pmtu: at most IP_MAX_MTU
+                    ring, // rcv_ssthresh
+                    (int) Math.min(srttUs, Integer.MAX_VALUE), // rtt, usec
+                    (int) Math.min(rttvarUs, Integer.MAX_VALUE), // rttvar, usec
+                    cw.ssthresh == Integer.MAX_VALUE ? TcpInfo.INFINITE_SSTHRESH : cw.ssthresh, // snd_ssthresh
+                    cw.cwnd, // snd_cwnd
+                    advmss, // advmss
+                    REORDERING, // reordering
+                    0, // rcv_rtt
+                    Math.min(ring, INIT_CWND * Math.max(advmss, 1)), // rcv_space
+                    totalRetrans, // total_retrans
+                    pacing, // pacing_rate
+                    -1L, // max_pacing_rate: ~0, no limit
+                    bytesAcked,
+                    bytesReceived,
+                    segsOut,
+                    segsIn,
+                    notsent, // notsent_bytes
+                    minRttUs > 0 ? (int) Math.min(minRttUs, Integer.MAX_VALUE) : -1, // min_rtt: ~0 without a sample
+                    dataSegsIn,
+                    dataSegsOut,
+                    0L, // delivery_rate: no rate sampling here
+                    0L, // busy_time
+                    0L, // rwnd_limited
+                    0L, // sndbuf_limited
+                    delivered,
+                    0, // delivered_ce
+                    bytesSent,
+                    bytesRetrans,
+                    0, // dsack_dups
+                    0, // reord_seen
+                    rcvOoopack,
+                    synced ? sndWnd : 0, // snd_wnd
+                    rcvWnd, // rcv_wnd
+                    0, // rehash
+                    Math.min(totalRto, 0xffff), // total_rto
+                    0, // total_rto_recoveries
+                    0); // total_rto_time
+        } finally {
+            releaseSock();
+        }
+    }
+
+    /** Milliseconds since {@code then}, 0 for never ({@code jiffies_to_msecs(now - stamp)}). */
+    private static int age(long now, long then) {
+        return then == 0 ? 0 : (int) Math.min(now - then, Integer.MAX_VALUE);
+    }
+
+    /**
+     * The timer {@code inet_diag} reports: retransmission ("on"), the zero-window probe ("persist"),
+     * TIME-WAIT and an orphan's FIN-WAIT-2 ("timewait", as a timewait sock in that substate shows),
+     * else keepalive ("keepalive", with the probes sent).
+     */
+    @Override
+    public SockTimer timer() {
+        if (twTimer.pending() && (state == TCP_TIME_WAIT || state == TCP_FIN_WAIT2)) {
+            return new SockTimer(SockTimer.TIMEWAIT, twTimer.remainingMs(), 0);
+        }
+        if (rtxTimer.pending()) {
+            boolean probe = state != TCP_SYN_SENT && state != TCP_SYN_RECV && sndUna == sndNxt && sndWnd == 0;
+            return new SockTimer(probe ? SockTimer.PERSIST : SockTimer.ON, rtxTimer.remainingMs(), probe ? probesOut : retransmits);
+        }
+        if (keepaliveTimer.pending()) {
+            return new SockTimer(SockTimer.KEEPALIVE, keepaliveTimer.remainingMs(), probesOut);
+        }
+        return SockTimer.NONE;
+    }
+
+    /** {@code icsk_ack.quick}: ACKs still to be sent at once ({@code /proc/net/tcp}'s qack column, doubled). */
+    int quickAcks() {
+        return quickAcks;
+    }
+
+    /** {@code sk_get_meminfo} for a connection: unread bytes, bytes queued to send, the backlog. */
+    @Override
+    public long[] memInfo() {
+        long queued = sbuf == null ? 0 : Integer.toUnsignedLong(writeSeq - sndUna);
+        int unread = rbuf == null ? 0 : Math.max(rcvNxt - copiedSeq, 0);
+        return new long[] { unread, rcvbuf(), wmemAlloc(), sndbuf(), 0, queued, 0, backlogBytes.get(), drops() };
+    }
+
+    /** The congestion control's name, as {@code ss -i} prints it. */
+    @Override
+    public String congestionControl() {
+        return cong.name();
     }
 
     @Override
@@ -268,6 +462,7 @@ final class TcpSock extends Sock {
     void deliver(SkBuff skb, int cpu) {
         if (!lock.isHeldByCurrentThread() && lock.tryLock()) {
             try {
+                drainBacklog(cpu); // what came before it first: never reorder a connection's segments
                 process(skb, cpu);
                 drainBacklog(cpu);
             } finally {
@@ -428,14 +623,20 @@ final class TcpSock extends Sock {
         if (isNonBlocking()) {
             return 0;
         }
-        int[] t = new int[2];
-        getOption(SocketCalls.SOL_SOCKET, option, t);
-        long n = TimeUnit.SECONDS.toNanos(t[0]) + TimeUnit.MICROSECONDS.toNanos(t[1]);
+        long n = option == SocketCalls.SO_RCVTIMEO ? rcvTimeo() : sndTimeo();
         return n == 0 ? -1 : n;
     }
 
-    /** Sleeps on the socket (lock held, released while asleep); EAGAIN when {@code nanos} ran out. */
+    /**
+     * Sleeps on the socket (lock held, released while asleep); EAGAIN when {@code nanos} ran out. As
+     * {@code sk_wait_event} releases the socket, segments that waited in the backlog (an ACK, a
+     * SYN-ACK) are processed first, and the caller looks again instead of sleeping.
+     */
     private void await(long nanos) throws SockException {
+        if (!backlog.isEmpty() && lock.getHoldCount() == 1) {
+            drainBacklog(-1);
+            return;
+        }
         try {
             if (nanos < 0) {
                 moved.await();
@@ -563,15 +764,15 @@ final class TcpSock extends Sock {
         if (net.windowScaling.get() == 0) {
             return 0;
         }
-        int space = ringSize(rcvbuf());
+        // tcp_select_initial_window: the scale is sized for the largest buffer autotuning may reach
+        // (tcp_rmem[2]), not the buffer at hand, so the window can grow without a new handshake; a
+        // buffer the user set does not grow
+        long space = ringSize(rcvbuf());
         if ((userLocks() & SOCK_RCVBUF_LOCK) == 0) {
-            space = Math.max(space, ringSize(net.rmem.get()[2]));
+            space = Math.max(space, net.rmem.get()[2]);
         }
-        int shift = 0;
-        while (shift < TcpOptions.MAX_WSCALE && (space >> shift) > 0xffff) {
-            shift++;
-        }
-        return shift;
+        int shift = 63 - Long.numberOfLeadingZeros(space) - 15; // ilog2(space) - 15
+        return Math.max(0, Math.min(shift, TcpOptions.MAX_WSCALE));
     }
 
     private static int ringSize(int bytes) {
@@ -711,6 +912,7 @@ final class TcpSock extends Sock {
     // --- segment processing (tcp_v4_do_rcv) ---
 
     private void process(SkBuff skb, int cpu) {
+        countIn(skb);
         try {
             switch (state) {
                 case TCP_LISTEN -> listenRcv(skb, cpu);
@@ -775,6 +977,9 @@ final class TcpSock extends Sock {
             rbase = rcvNxt;
             sbase = iss + 1;
             sndUna = ack;
+            bytesAcked++; // our SYN
+            delivered++;
+            lastAckRecvMs = lastDataRecvMs = lastDataSentMs = nowMs(); // tcp_finish_connect starts the clocks
             sndWnd = skb.getU16(th + TcpHeader.WINDOW);
             sndWl1 = seq;
             maxWindow = sndWnd;
@@ -851,6 +1056,7 @@ final class TcpSock extends Sock {
         if ((flags & TcpHeader.ACK) == 0) {
             return;
         }
+        boolean establishing = state == TCP_SYN_RECV;
         if (state == TCP_SYN_RECV) {
             if (!TcpSeq.between(ack, sndUna + 1, sndNxt)) {
                 TcpProtocol.sendReset(net, skb, cpu);
@@ -868,6 +1074,10 @@ final class TcpSock extends Sock {
             if (passive) {
                 net.mib.inc(cpu, TcpMib.Tcp.PassiveOpens);
                 synackRttMeas(synackTimed);
+                bytesAcked = -1; // tcpAck below counts our SYN-ACK, which Linux's child starts with acknowledged
+                segsIn = 2; // the SYN and this ACK: the child Linux makes starts counting at the SYN
+                segsOut = 0; // the SYN-ACKs were the request sock's
+                lastAckRecvMs = lastDataRecvMs = lastDataSentMs = nowMs(); // as tcp_create_openreq_child starts them
             }
             allocRings();
             rtxTimer.del();
@@ -883,6 +1093,9 @@ final class TcpSock extends Sock {
         }
         if (!tcpAck(skb, th, seq, ack, cpu)) {
             return;
+        }
+        if (establishing) {
+            cw.cwnd = INIT_CWND; // tcp_init_transfer: the window starts after the handshake's ACK, not grown by it
         }
         // the FIN we sent may now be acknowledged
         boolean finAcked = finSent && sndUna == writeSeq + 1;
@@ -926,6 +1139,7 @@ final class TcpSock extends Sock {
     private void synackRetransmit(int cpu) {
         net.mib.inc(cpu, TcpMib.Tcp.RetransSegs);
         net.mib.inc(cpu, TcpMib.Ext.TCPSynRetrans);
+        totalRetrans++;
         sendSyn(cpu, true);
     }
 
@@ -982,6 +1196,8 @@ final class TcpSock extends Sock {
         if (TcpSeq.before(ack, sndUna)) {
             return true; // an old duplicate: its data may still be new
         }
+        lastAckRecvMs = nowMs(); // icsk_ack.rcv_tstamp
+        probesOut = 0;
         int wnd = skb.getU16(th + TcpHeader.WINDOW) << rx.sndWscale;
         if (TcpSeq.after(seq, sndWl1) || (seq == sndWl1 && TcpSeq.afterOrEqual(ack, sndUna))) {
             sndWnd = wnd;
@@ -1006,6 +1222,8 @@ final class TcpSock extends Sock {
         memSync(cpu);
         int segs = (acked + mss - 1) / Math.max(mss, 1);
         cong.congAvoid(cw, segs);
+        bytesAcked += acked;
+        delivered += segs;
         retransmits = 0;
         if (sndUna == sndNxt) {
             rtxTimer.del();
@@ -1029,6 +1247,7 @@ final class TcpSock extends Sock {
     /** RFC 6298 2.2/2.3 with Linux's floor: RTO = SRTT + max(4 * RTTVAR, tcp_rto_min). */
     private void rttSample(long ms) {
         long r = Math.max(ms, 0) * 1000 + 1; // microseconds, never zero
+        minRttUs = minRttUs == 0 ? r : Math.min(minRttUs, r);
         if (srttUs == 0) {
             srttUs = r;
             rttvarUs = r / 2;
@@ -1080,6 +1299,7 @@ final class TcpSock extends Sock {
             copyToRing(skb, payload + skip, take);
             rcvNxt += take;
             rcvdSinceAck += take;
+            bytesReceived += take;
         }
         ackPending = true;
         if (fin && n >= 0) {
@@ -1151,7 +1371,7 @@ final class TcpSock extends Sock {
 
     /** {@code sk_rmem_alloc}: unread bytes in the receive ring and the out-of-order queue's truesize. */
     private int rmemQueued() {
-        return (rbuf == null ? 0 : rcvNxt - copiedSeq) + ofoTruesize;
+        return (rbuf == null ? 0 : Math.max(readable(), 0)) + ofoTruesize; // the FIN's sequence number holds no byte
     }
 
     /**
@@ -1278,6 +1498,7 @@ final class TcpSock extends Sock {
         ofoCount++;
         ofoTruesize += keep.truesize();
         net.mib.inc(cpu, TcpMib.Ext.TCPOFOQueue);
+        rcvOoopack++;
         ofoMergeCovered(i, cpu);
     }
 
@@ -1333,6 +1554,7 @@ final class TcpSock extends Sock {
                 copyToRing(s, s.transportHeader() + skip, n);
                 rcvNxt += n;
                 rcvdSinceAck += n;
+                bytesReceived += n;
                 if (fin && rcvNxt == end) {
                     finRcv(cpu);
                 }
@@ -1347,6 +1569,7 @@ final class TcpSock extends Sock {
     private void finRcv(int cpu) {
         finReceived = true;
         rcvNxt++;
+        bytesReceived++; // tcp_rcv_nxt_update counts the FIN's sequence number too
         setShutdown(shutdownBits() | RCV_SHUTDOWN);
         quickAcks = Math.max(quickAcks, 1);
         switch (state) {
@@ -1708,7 +1931,7 @@ final class TcpSock extends Sock {
 
     @Override
     public int sendQueue() {
-        return state == TCP_LISTEN ? maxAckBacklog : sbuf == null ? 0 : writeSeq - sndUna;
+        return state == TCP_LISTEN ? maxAckBacklog : sbuf == null ? 0 : Math.max(writeSeq - sndUna, 0); // an acknowledged FIN is no byte
     }
 
     // --- shutdown and close ---
@@ -1898,7 +2121,8 @@ final class TcpSock extends Sock {
                 }
                 break;
             }
-            boolean retrans = TcpSeq.before(sndNxt, retransHigh);
+            // below the highest sequence sent is a retransmission (retransHigh alone goes stale after 2 GB)
+            boolean retrans = TcpSeq.before(sndNxt, retransHigh) && TcpSeq.before(sndNxt, sndMax);
             if (!retrans && len < mss && len == writeSeq - sndNxt && nagleHolds()) {
                 break;
             }
@@ -1907,6 +2131,8 @@ final class TcpSock extends Sock {
             }
             if (retrans) {
                 net.mib.inc(cpu, TcpMib.Tcp.RetransSegs);
+                totalRetrans++;
+                bytesRetrans += len;
             } else {
                 net.mib.inc(cpu, TcpMib.Ext.TCPOrigDataSent);
                 if (!rttTiming) {
@@ -2012,6 +2238,7 @@ final class TcpSock extends Sock {
             delackTimer.del();
         }
         net.mib.inc(cpu, TcpMib.Tcp.OutSegs);
+        countOut(len);
         net.ipv4.send(ns, skb, localAddress, remoteAddress, TcpAf.IPPROTO_TCP, ttl(), tos());
         return true;
     }
@@ -2060,6 +2287,7 @@ final class TcpSock extends Sock {
                     }
                     retransmits++;
                     net.mib.inc(c, TcpMib.Ext.TCPTimeouts);
+                    totalRto++;
                     rtoMs = Math.min(rtoMs << 1, RTO_MAX_MS);
                     synackRetransmit(c);
                     rtxTimer.mod(rtoMs);
@@ -2072,7 +2300,7 @@ final class TcpSock extends Sock {
                             if (probe0TimedOut(c)) {
                                 return;
                             }
-                            net.mib.inc(c, TcpMib.Ext.TCPWinProbe);
+                            net.mib.inc(c, TcpMib.Ext.TCPWinProbe); // probe0TimedOut counted it in probesOut
                             transmit(sndUna - 1, 0, TcpHeader.ACK, c); // tcp_xmit_probe_skb
                             backoff++; // the RTO itself stays: tcp_probe0_when backs off from it
                             rtxTimer.mod(clampProbe0ToUserTimeout());
@@ -2089,6 +2317,7 @@ final class TcpSock extends Sock {
                     }
                     retransmits++;
                     net.mib.inc(c, TcpMib.Ext.TCPTimeouts);
+                    totalRto++;
                     cw.ssthresh = cong.ssthresh(cw);
                     cw.cwnd = 1;
                     cw.cwndCnt = 0;

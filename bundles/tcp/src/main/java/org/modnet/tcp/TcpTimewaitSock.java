@@ -41,7 +41,7 @@ final class TcpTimewaitSock {
     final boolean reuseAddr;
     private final int ttl;
     private final int tos;
-    private final Timer timer;
+    private final TcpTimer timer;
     /** TIME-WAIT, or FIN-WAIT-2 for an orphan whose peer has not sent its FIN ({@code tw_substate}). */
     volatile int substate;
     private int rcvNxt;
@@ -75,7 +75,7 @@ final class TcpTimewaitSock {
         this.tsOff = tsOff;
         this.tsRecent = tsRecent;
         this.tsRecentStamp = tstampOk ? Math.max(1, nowMs() / 1000) : 0;
-        this.timer = net.core.timer(cpu, this::expire);
+        this.timer = new TcpTimer(net.core.timer(cpu, this::expire), net.core::nanoTime);
     }
 
     int rcvNxt() {
@@ -89,6 +89,11 @@ final class TcpTimewaitSock {
     /** {@code inet_twsk_schedule}: the timer, 2MSL in TIME-WAIT, the rest of {@code tcp_fin_timeout} in FIN-WAIT-2. */
     void schedule(long ms) {
         timer.mod(ms);
+    }
+
+    /** What is left of the timer, for {@code ss -o} and {@code /proc/net/tcp}. */
+    long remainingMs() {
+        return timer.remainingMs();
     }
 
     /** The timer ran out: the sock leaves the tables (TW). */
@@ -274,6 +279,8 @@ final class TcpTimewaitSock {
 
     /** A read-only socket for {@code ss}: every call on it is EBADF, as on a descriptor that is gone. */
     private static final class View extends org.modnet.socket.api.Sock {
+        private final TcpTimewaitSock tw;
+
         View(TcpTimewaitSock tw) {
             super(tw.net.ns, org.modnet.socket.api.SocketCalls.SOCK_STREAM, org.modnet.socket.api.SocketCalls.IPPROTO_TCP, null);
             state = tw.substate;
@@ -281,6 +288,7 @@ final class TcpTimewaitSock {
             localPort = tw.lport;
             remoteAddress = tw.raddr;
             remotePort = tw.rport;
+            this.tw = tw;
         }
 
         @Override
@@ -311,6 +319,17 @@ final class TcpTimewaitSock {
         @Override
         public String netid() {
             return "tcp";
+        }
+
+        @Override
+        public boolean isTimewait() {
+            return true;
+        }
+
+        /** {@code ss -o}'s {@code timer:(timewait,...)}: the sock's own timer. */
+        @Override
+        public org.modnet.socket.api.SockTimer timer() {
+            return new org.modnet.socket.api.SockTimer(org.modnet.socket.api.SockTimer.TIMEWAIT, tw.remainingMs(), 0);
         }
     }
 

@@ -22,6 +22,7 @@ public final class SsCommandAccess {
         return b.toString(StandardCharsets.UTF_8);
     }
 
+    /** {@code /proc/net/sockstat} of the initial namespace. */
     public static List<String> sockstat(SocketLayer layer) {
         return SsCommand.sockstat(layer, layer.namespace(""));
     }

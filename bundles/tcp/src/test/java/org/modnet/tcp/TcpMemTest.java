@@ -153,7 +153,7 @@ class TcpMemTest {
         var segs = p.drain();
         assertTrue(segs.stream().anyMatch(x -> x.has(TcpHeader.RST)), "reset: " + segs);
         assertEquals(1, p.count(TcpMib.Ext.TCPAbortOnMemory));
-        assertEquals(0, p.s.tcp.orphans(p.s.ns));
+        assertEquals(0, p.s.tcp.net(p.s.ns).orphans.size());
     }
 
     @Test
@@ -161,7 +161,7 @@ class TcpMemTest {
         int fd = accept();
         assertEquals(0, p.sys.close(fd));
         assertTrue(p.out().has(TcpHeader.FIN));
-        assertEquals(1, p.s.tcp.orphans(p.s.ns));
+        assertEquals(1, p.s.tcp.net(p.s.ns).orphans.size());
         assertEquals(0, p.count(TcpMib.Ext.TCPAbortOnMemory));
     }
 
@@ -170,11 +170,11 @@ class TcpMemTest {
         int fd = accept();
         assertEquals(0, p.sys.close(fd));
         int fins = 0;
-        for (int i = 0; i < 2000 && p.s.tcp.orphans(p.s.ns) > 0; i++) {
+        for (int i = 0; i < 2000 && p.s.tcp.net(p.s.ns).orphans.size() > 0; i++) {
             p.s.advance(1000, 100);
             fins += (int) p.drain().stream().filter(x -> x.has(TcpHeader.FIN)).count();
         }
-        assertEquals(0, p.s.tcp.orphans(p.s.ns), "the orphan gave up");
+        assertEquals(0, p.s.tcp.net(p.s.ns).orphans.size(), "the orphan gave up");
         return fins - 1;
     }
 

@@ -267,7 +267,11 @@ class TcpSocketChannelTest {
             c2.connect(new InetSocketAddress("127.0.0.1", 7200));
             CompletableFuture<Throwable> r1 = blockedRead(c1);
             CompletableFuture<Throwable> r2 = blockedRead(c2);
-            Thread.sleep(100);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (readers.size() < 2 || readers.stream().anyMatch(t -> t.getState() != Thread.State.WAITING && t.getState() != Thread.State.TIMED_WAITING)) {
+                assertTrue(System.nanoTime() < deadline, "both readers asleep in read within 5 s (a loaded machine is slow to start them)");
+                Thread.sleep(5);
+            }
             assertFalse(r1.isDone() || r2.isDone(), "both reads wait for data");
             readers.get(0).interrupt();
             c2.close();

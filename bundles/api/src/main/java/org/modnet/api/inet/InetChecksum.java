@@ -18,9 +18,19 @@ public final class InetChecksum {
     /** The same over any memory — a driver's own buffer before an skb exists. */
     public static int sum(java.lang.foreign.MemorySegment m, long offset, int len, int initial) {
         long sum = initial & 0xffffffffL;
+        long sum2 = 0;
         int i = 0;
-        // 32-bit big-endian words into a 64-bit accumulator: the ones' complement sum is the same
-        // whatever the word size, once the carries are folded back (RFC 1071, section 2)
+        // 64-bit big-endian loads, each added as two 32-bit halves into two 64-bit accumulators (no
+        // carry is lost: 2^31 additions of 2^32 fit): the ones' complement sum is the same whatever the
+        // word size, once the carries are folded back (RFC 1071, section 2). Half the loads of 32-bit
+        // words; the bulk TCP path spent most of its time here (TcpBench, JFR).
+        for (; i + 15 < len; i += 16) {
+            long w = m.get(BE_LONG, offset + i);
+            long v = m.get(BE_LONG, offset + i + 8);
+            sum += (w >>> 32) + (w & 0xffffffffL);
+            sum2 += (v >>> 32) + (v & 0xffffffffL);
+        }
+        sum += sum2;
         for (; i + 3 < len; i += 4) {
             sum += m.get(BE_INT, offset + i) & 0xffffffffL;
         }
@@ -37,6 +47,8 @@ public final class InetChecksum {
         return (int) sum;
     }
 
+    private static final java.lang.foreign.ValueLayout.OfLong BE_LONG = java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED
+            .withOrder(java.nio.ByteOrder.BIG_ENDIAN);
     private static final java.lang.foreign.ValueLayout.OfInt BE_INT = java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED
             .withOrder(java.nio.ByteOrder.BIG_ENDIAN);
     private static final java.lang.foreign.ValueLayout.OfShort BE_SHORT = java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED

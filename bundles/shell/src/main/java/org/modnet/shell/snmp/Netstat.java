@@ -5,8 +5,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * {@code netstat -s} of net-tools, for the Ip, Icmp, IcmpMsg, Tcp and Udp counters: the same sections, wording
- * and indentation; lines of error counters that are zero are left out, as net-tools leaves them out.
+ * {@code netstat -s} of net-tools, for the Ip, Icmp, IcmpMsg, Tcp, Udp and TcpExt counters: the same sections,
+ * wording and indentation; lines of error counters that are zero are left out, as net-tools leaves them out.
  */
 final class Netstat {
     private Netstat() {
@@ -59,6 +59,67 @@ final class Netstat {
             new Line("UdpInCsumErrors", "InCsumErrors: %d", false),
             new Line("UdpIgnoredMulti", "IgnoredMulti: %d", false),
             new Line("UdpMemErrors", "MemErrors: %d", false));
+
+    /**
+     * net-tools' words for the TcpExt counters it knows (statistics.c's {@code Tcpexttab}); a counter
+     * without words prints as {@code Name: N}. All print only when not zero, but TCPHPHits always.
+     */
+    private static final Map<String, String> TCP_EXT = Map.ofEntries(
+            Map.entry("DelayedACKLocked", "%d delayed acks further delayed because of locked socket"),
+            Map.entry("DelayedACKLost", "Quick ack mode was activated %d times"),
+            Map.entry("DelayedACKs", "%d delayed acks sent"),
+            Map.entry("EmbryonicRsts", "%d resets received for embryonic SYN_RECV sockets"),
+            Map.entry("ListenDrops", "%d SYNs to LISTEN sockets dropped"),
+            Map.entry("ListenOverflows", "%d times the listen queue of a socket overflowed"),
+            Map.entry("LockDroppedIcmps", "%d ICMP packets dropped because socket was locked"),
+            Map.entry("OfoPruned", "%d packets dropped from out-of-order queue because of socket buffer overrun"),
+            Map.entry("OutOfWindowIcmps", "%d ICMP packets dropped because they were out-of-window"),
+            Map.entry("PAWSActive", "%d active connections rejected because of time stamp"),
+            Map.entry("PAWSEstab", "%d packetes rejected in established connections because of timestamp"),
+            Map.entry("PAWSPassive", "%d passive connections rejected because of time stamp"),
+            Map.entry("PruneCalled", "%d packets pruned from receive queue because of socket buffer overrun"),
+            Map.entry("RcvPruned", "%d packets pruned from receive queue"),
+            Map.entry("SockMallocOOM", "Ran %d times out of system memory during packet sending"),
+            Map.entry("SyncookiesFailed", "%d invalid SYN cookies received"),
+            Map.entry("SyncookiesRecv", "%d SYN cookies received"),
+            Map.entry("SyncookiesSent", "%d SYN cookies sent"),
+            Map.entry("TCPAbortFailed", "%d times unable to send RST due to no memory"),
+            Map.entry("TCPAbortOnClose", "%d connections reset due to early user close"),
+            Map.entry("TCPAbortOnData", "%d connections reset due to unexpected data"),
+            Map.entry("TCPAbortOnLinger", "%d connections aborted after user close in linger timeout"),
+            Map.entry("TCPAbortOnMemory", "%d connections aborted due to memory pressure"),
+            Map.entry("TCPAbortOnSyn", "%d connections reset due to unexpected SYN"),
+            Map.entry("TCPAbortOnTimeout", "%d connections aborted due to timeout"),
+            Map.entry("TCPDSACKOfoRecv", "%d DSACKs for out of order packets received"),
+            Map.entry("TCPDSACKOfoSent", "%d DSACKs sent for out of order packets"),
+            Map.entry("TCPDSACKOldSent", "%d DSACKs sent for old packets"),
+            Map.entry("TCPDSACKRecv", "%d DSACKs received"),
+            Map.entry("TCPDSACKUndo", "%d congestion windows recovered without slow start by DSACK"),
+            Map.entry("TCPFastRetrans", "%d fast retransmits"),
+            Map.entry("TCPFullUndo", "%d congestion windows fully recovered without slow start"),
+            Map.entry("TCPHPAcks", "%d predicted acknowledgments"),
+            Map.entry("TCPHPHits", "%d packet headers predicted"),
+            Map.entry("TCPLossFailures", "%d timeouts in loss state"),
+            Map.entry("TCPLossUndo", "%d congestion windows recovered without slow start after partial ack"),
+            Map.entry("TCPMemoryPressures", "TCP ran low on memory %d times"),
+            Map.entry("TCPPartialUndo", "%d congestion windows partially recovered using Hoe heuristic"),
+            Map.entry("TCPPureAcks", "%d acknowledgments not containing data payload received"),
+            Map.entry("TCPRcvCollapsed", "%d packets collapsed in receive queue due to low socket buffer"),
+            Map.entry("TCPRenoFailures", "%d timeouts after reno fast retransmit"),
+            Map.entry("TCPRenoRecoveryFail", "%d classic Reno fast retransmits failed"),
+            Map.entry("TCPRenoRecovery", "%d times recovered from packet loss due to fast retransmit"),
+            Map.entry("TCPRenoReorder", "Detected reordering %d times using reno fast retransmit"),
+            Map.entry("TCPSackFailures", "%d timeouts after SACK recovery"),
+            Map.entry("TCPSackRecoveryFail", "%d SACK retransmits failed"),
+            Map.entry("TCPSackRecovery", "%d times recovered from packet loss by selective acknowledgements"),
+            Map.entry("TCPSACKReneging", "%d bad SACK blocks received"),
+            Map.entry("TCPSACKReorder", "Detected reordering %d times using SACK"),
+            Map.entry("TCPSlowStartRetrans", "%d retransmits in slow start"),
+            Map.entry("TCPTimeouts", "%d other TCP timeouts"),
+            Map.entry("TCPTSReorder", "Detected reordering %d times using time stamp"),
+            Map.entry("TWKilled", "%d TCP sockets finished time wait in slow timer"),
+            Map.entry("TW", "%d TCP sockets finished time wait in fast timer"),
+            Map.entry("TWRecycled", "%d time wait sockets recycled by time stamp"));
 
     private static final String[] ICMP_TYPES = new String[19];
 
@@ -127,6 +188,20 @@ final class Netstat {
                 long v = c.getOrDefault(l.counter, 0L);
                 if (l.always || v != 0) {
                     out.add("    " + String.format(l.words, v));
+                }
+            }
+        }
+        if (c.containsKey("TcpExtTCPHPHits")) {
+            out.add("TcpExt:");
+            for (Map.Entry<String, Long> e : c.entrySet()) { // /proc/net/netstat's order
+                if (!e.getKey().startsWith("TcpExt")) {
+                    continue;
+                }
+                String name = e.getKey().substring("TcpExt".length());
+                long v = e.getValue();
+                String words = TCP_EXT.get(name);
+                if (v != 0 || name.equals("TCPHPHits")) {
+                    out.add("    " + (words != null ? String.format(words, v) : name + ": " + v));
                 }
             }
         }

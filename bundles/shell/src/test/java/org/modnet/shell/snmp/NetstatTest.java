@@ -69,4 +69,23 @@ class NetstatTest {
                 "    0 packets to unknown port received", "    0 packet receive errors", "    0 packets sent",
                 "    0 receive buffer errors", "    0 send buffer errors"), Netstat.render(c, false));
     }
+
+    @Test
+    void tcpExtPrintsTheNonZeroCountersInNetToolsWordsOrByName() {
+        Map<String, Long> c = new LinkedHashMap<>();
+        c.put("TcpInSegs", 5L);
+        c.put("TcpExtSyncookiesSent", 0L);
+        c.put("TcpExtDelayedACKs", 3L);
+        c.put("TcpExtListenOverflows", 0L);
+        c.put("TcpExtTCPHPHits", 0L);
+        c.put("TcpExtTCPPureAcks", 2L);
+        c.put("TcpExtTCPBacklogDrop", 2L);
+        c.put("TcpExtTCPOrigDataSent", 1L);
+        c.put("TcpExtTCPDelivered", 0L);
+        List<String> out = Netstat.render(c, false);
+        int at = out.indexOf("TcpExt:");
+        assertEquals(List.of("TcpExt:", "    3 delayed acks sent", "    0 packet headers predicted",
+                "    2 acknowledgments not containing data payload received", "    TCPBacklogDrop: 2", "    TCPOrigDataSent: 1"),
+                out.subList(at, out.size()));
+    }
 }

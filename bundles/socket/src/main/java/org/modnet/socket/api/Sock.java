@@ -148,8 +148,27 @@ public abstract class Sock {
     /** The protocol forgets the socket: unhash, release its port ({@code sk_prot->close}). */
     protected abstract void release();
 
+    /** {@code SO_RCVTIMEO} in nanoseconds, 0 for none: read without allocating, for a protocol's blocking calls. @since 1.2 */
+    protected final long rcvTimeo() {
+        return rcvTimeoNanos;
+    }
+
+    /** {@code SO_SNDTIMEO} in nanoseconds, 0 for none. @since 1.2 */
+    protected final long sndTimeo() {
+        return sndTimeoNanos;
+    }
+
     /** The protocol's name in {@code ss}'s Netid column: "udp", "tcp". */
     public abstract String netid();
+
+    /**
+     * Whether this is a timewait sock's view ({@code inet_timewait_sock}: TIME-WAIT, or an orphan's
+     * FIN-WAIT-2 handed to one): no descriptor and no full socket, counted in {@code tw}, not in
+     * {@code inuse} or {@code alloc}. @since 1.2
+     */
+    public boolean isTimewait() {
+        return false;
+    }
 
     /** {@code listen(2)}: datagram sockets cannot. */
     public void listen(int backlog) throws SockException {
@@ -677,6 +696,14 @@ public abstract class Sock {
 
     /** Fills {@code out} and returns how many values the option has. */
     public final int getOption(int level, int name, int[] out) throws SockException {
+        if (level == SocketCalls.SOL_SOCKET && (name == SocketCalls.SO_RCVTIMEO || name == SocketCalls.SO_SNDTIMEO)) {
+            // read by every blocking send and receive: written in place, no array made
+            need(out, 2);
+            long nanos = name == SocketCalls.SO_RCVTIMEO ? rcvTimeoNanos : sndTimeoNanos;
+            out[0] = (int) (nanos / 1_000_000_000L);
+            out[1] = (int) (nanos % 1_000_000_000L / 1000);
+            return 2;
+        }
         int[] v;
         if (level == SocketCalls.SOL_SOCKET) {
             v = switch (name) {
@@ -687,8 +714,6 @@ public abstract class Sock {
                 case SocketCalls.SO_BROADCAST -> new int[] { broadcast ? 1 : 0 };
                 case SocketCalls.SO_KEEPALIVE -> new int[] { keepalive ? 1 : 0 };
                 case SocketCalls.SO_LINGER -> new int[] { lingerOnOff, lingerSeconds };
-                case SocketCalls.SO_RCVTIMEO -> timeval(rcvTimeoNanos);
-                case SocketCalls.SO_SNDTIMEO -> timeval(sndTimeoNanos);
                 case SocketCalls.SO_TYPE -> new int[] { type };
                 case SocketCalls.SO_PROTOCOL -> new int[] { protocol };
                 case SocketCalls.SO_DOMAIN -> new int[] { SocketCalls.AF_INET };
@@ -699,6 +724,12 @@ public abstract class Sock {
             v = new int[] { ttl == -1 ? coreSysctl(ns, "net.ipv4.ip_default_ttl", 64) : ttl };
         } else if (level == SocketCalls.IPPROTO_IP && name == SocketCalls.IP_TOS) {
             v = new int[] { tos };
+        } else if (level == SocketCalls.SOL_TCP && name == SocketCalls.TCP_INFO && type == SocketCalls.SOCK_STREAM) {
+            TcpInfo info = tcpInfo();
+            if (info == null) {
+                return getProtocolOption(level, name, out);
+            }
+            return out == null ? 0 : info.words(out); // do_tcp_getsockopt: cut to the caller's length
         } else {
             return getProtocolOption(level, name, out);
         }
@@ -709,11 +740,31 @@ public abstract class Sock {
         return v.length;
     }
 
-    private static int[] timeval(long nanos) {
-        return new int[] { (int) (nanos / 1_000_000_000L), (int) (nanos % 1_000_000_000L / 1000) };
+    // --- what protocols, the socket layer and ss read ---
+
+    /** {@code tcp_get_info}: the connection's {@code struct tcp_info}; null for a protocol that has none. */
+    public TcpInfo tcpInfo() {
+        return null;
     }
 
-    // --- what protocols, the socket layer and ss read ---
+    /** {@code TCP_CONGESTION}: the congestion control's name ({@code ss -i}, "reno"); null for a protocol without one. */
+    public String congestionControl() {
+        return null;
+    }
+
+    /** The timer the socket waits on ({@code ss -o}, {@code /proc/net/tcp}'s tr and tm->when). */
+    public SockTimer timer() {
+        return SockTimer.NONE;
+    }
+
+    /**
+     * {@code sk_get_meminfo}: the {@code SK_MEMINFO_*} vector {@code ss -m} prints as
+     * {@code skmem:(r,rb,t,tb,f,w,o,bl,d)} — receive memory, receive buffer, transmit memory, send
+     * buffer, forward allocation, queued for sending, option memory, backlog, drops.
+     */
+    public long[] memInfo() {
+        return new long[] { rmemAlloc(), rcvbuf, wmemAlloc(), sndbuf, 0, 0, 0, 0, drops() };
+    }
 
     public final NetNamespace namespace() {
         return ns;

@@ -52,6 +52,9 @@ public interface SocketCalls extends AutoCloseable {
     int TCP_KEEPINTVL = 5;
     int TCP_KEEPCNT = 6;
     int TCP_USER_TIMEOUT = 18;
+    /** {@code SOL_TCP} ({@code IPPROTO_TCP}) options. {@code TCP_INFO}: a {@link TcpInfo} as 32-bit words. */
+    int SOL_TCP = 6;
+    int TCP_INFO = 11;
 
     int MSG_PEEK = 0x2;
     int MSG_TRUNC = 0x20;
@@ -139,6 +142,31 @@ public interface SocketCalls extends AutoCloseable {
 
     /** {@code getsockopt(2)}: fills {@code value} and returns how many integers the option has. */
     int getsockopt(int fd, int level, int name, int[] value);
+
+    /**
+     * {@code getsockopt(2)} into a C caller's bytes: the option's 32-bit words little-endian, as the
+     * kernel copies an {@code int} or {@code struct tcp_info} ({@code TCP_INFO}) on x86-64 and arm64,
+     * cut to the buffer's remaining bytes as a short {@code optlen} cuts it. Returns the bytes written
+     * (the position moves past them), or the negative errno. Not for the {@code timeval} options, whose
+     * C struct has 64-bit fields.
+     */
+    default int getsockopt(int fd, int level, int name, ByteBuffer value) {
+        if (value == null) {
+            return -org.modnet.api.net.Errno.EFAULT.number();
+        }
+        int[] words = new int[64];
+        int n = getsockopt(fd, level, name, words);
+        if (n < 0) {
+            return n;
+        }
+        ByteBuffer le = ByteBuffer.allocate(n * 4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < n; i++) {
+            le.putInt(words[i]);
+        }
+        int len = Math.min(le.capacity(), value.remaining());
+        value.put(le.array(), 0, len);
+        return len;
+    }
 
     int getsockname(int fd, SockAddr[] out);
 

@@ -25,21 +25,12 @@ public interface SocketProtocol {
     long memoryPages(NetNamespace ns);
 
     /**
-     * Sockets of {@code ns} that no descriptor refers to any more but that the protocol still keeps:
-     * TCP's orphans finishing their close and its TIME-WAIT socks. {@code ss -a} lists them.
-     * @since 1.2
+     * Every socket the protocol holds in {@code ns}, those no descriptor holds included: connections
+     * not yet accepted, orphans finishing their close, TIME-WAIT ({@code ss -a}, {@code /proc/net/tcp}
+     * walk the protocol's hashes, not the descriptors). A protocol that has none beyond its open
+     * sockets returns none.
      */
-    default List<Sock> unowned(NetNamespace ns) {
+    default List<Sock> sockets(NetNamespace ns) {
         return List.of();
-    }
-
-    /** Orphaned sockets in {@code ns} ({@code sockstat}'s "orphan"). @since 1.2 */
-    default int orphans(NetNamespace ns) {
-        return 0;
-    }
-
-    /** TIME-WAIT sockets in {@code ns} ({@code sockstat}'s "tw"). @since 1.2 */
-    default int timewait(NetNamespace ns) {
-        return 0;
     }
 }

@@ -1,0 +1,499 @@
+package org.modnet.bench;
+
+import java.lang.management.ManagementFactory;
+import java.net.InetAddress;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.modnet.api.inet.InetProtocol;
+import org.modnet.api.net.Eth;
+import org.modnet.api.net.IfAddress;
+import org.modnet.api.net.NetDevice;
+import org.modnet.api.net.NetNamespace;
+import org.modnet.core.StandaloneCore;
+import org.modnet.drivers.loopback.Loopback;
+import org.modnet.drivers.veth.VethDriver;
+import org.modnet.ethernet.ArpProtocol;
+import org.modnet.ipv4.Ipv4Protocol;
+import org.modnet.socket.SocketLayer;
+import org.modnet.socket.api.SockAddr;
+import org.modnet.socket.api.SocketCalls;
+import org.modnet.socket.api.SocketProtocol;
+import org.modnet.tcp.TcpProtocol;
+
+/**
+ * modnet's TCP measured between two namespaces A (10.0.0.1) and B (10.0.0.2) joined by an in-memory
+ * veth pair, through the BSD calls of {@link SocketCalls}. Not JMH: each mode is one long run whose
+ * rate, CPU time and allocation are read around it, so the same numbers can be printed beside Linux's
+ * (bin/modnet-tcp-bench runs iperf3 between two Linux namespaces in the same run).
+ *
+ * <pre>
+ *   bulk [SECONDS] [--manual] [--buf BYTES]   one connection A -> B, as fast as it goes
+ *   crr [SECONDS] [--manual]                  connect, a 64-byte request, a 64-byte reply, close
+ *   idle [COUNT] [--buf BYTES]                COUNT established connections held, heap per connection
+ * </pre>
+ *
+ * {@code --manual}: one thread does everything (sends until the window is full, runs the softirq,
+ * reads), so the figure is the stack's own cost without thread hand-offs; otherwise the core has two
+ * softirq threads and the sender and the receiver are threads of their own, as in the OSGi runtime.
+ */
+public final class TcpBench {
+    static final int SERVER = 0x0a000002;
+    static final int PORT = 5001;
+
+    private final StandaloneCore stack;
+    private final SocketLayer sockets;
+    private final NetNamespace nsA;
+    private final NetNamespace nsB;
+    private final NetDevice va;
+    private final NetDevice vb;
+    private final TcpProtocol tcp;
+
+    TcpBench(boolean threaded, int cpus, int buffers) throws Exception {
+        stack = threaded ? StandaloneCore.threaded(cpus, buffers) : StandaloneCore.manual(cpus, buffers, System::nanoTime);
+        ArpProtocol arp = new ArpProtocol(stack.core());
+        Ipv4Protocol ipv4 = new Ipv4Protocol(stack.core(), arp);
+        tcp = new TcpProtocol(stack.core(), ipv4);
+        sockets = new SocketLayer(stack.core());
+        stack.addPernet(new Loopback(), 0);
+        stack.addPernet(arp, 5);
+        stack.addPernet(ipv4, 10);
+        stack.addPernet(tcp, 20);
+        stack.addPernet(sockets, 30);
+        stack.addHandler(Eth.ETH_P_ARP, arp);
+        stack.addHandler(Eth.ETH_P_IP, ipv4);
+        ipv4.addProtocol(tcp, Map.of(InetProtocol.PROTOCOL, 6));
+        sockets.addProtocol(tcp, Map.of(SocketProtocol.FAMILY, 2, SocketProtocol.TYPE, 1, SocketProtocol.PROTOCOL, 6,
+                SocketProtocol.DEFAULT, true));
+        nsA = stack.core().addNamespace("A");
+        nsB = stack.core().addNamespace("B");
+        va = new VethDriver().create(nsA, "va", List.of("peer", "name", "vb"));
+        vb = nsA.device("vb");
+        vb.setNamespace(nsB);
+        va.addAddress(address("10.0.0.1"));
+        vb.addAddress(address("10.0.0.2"));
+        va.open();
+        vb.open();
+    }
+
+    private static IfAddress address(String a) throws Exception {
+        return new IfAddress(InetAddress.getByName(a), 16, InetAddress.getByName("10.0.255.255"), "global", a);
+    }
+
+    /** One more address on A, for clients bound to it (each address has its own 64 Ki ports). */
+    void addClientAddress(String a) throws Exception {
+        va.addAddress(address(a));
+    }
+
+    /** Socket buffers of {@code bytes} in both namespaces: rmem/wmem_max and tcp_rmem/tcp_wmem's default. */
+    void buffers(int bytes) throws Exception {
+        for (NetNamespace ns : List.of(nsA, nsB)) {
+            ns.sysctl().set("net.core.rmem_max", Integer.toString(bytes));
+            ns.sysctl().set("net.core.wmem_max", Integer.toString(bytes));
+            ns.sysctl().set("net.ipv4.tcp_rmem", "4096 " + bytes + " " + Math.max(bytes, 6291456));
+            ns.sysctl().set("net.ipv4.tcp_wmem", "4096 " + bytes + " " + Math.max(bytes, 4194304));
+        }
+    }
+
+    void close() {
+        stack.shutdown();
+    }
+
+    static int check(int r, String what) {
+        if (r < 0) {
+            throw new IllegalStateException(what + ": " + SocketCalls.strerror(r));
+        }
+        return r;
+    }
+
+    // --- what the run cost: CPU time of the whole process, bytes allocated by every thread ---
+
+    record Cost(long wallNanos, long cpuNanos, long allocated, long gcs) {
+        static Cost now() {
+            var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+            var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+            long gcs = 0;
+            for (var gc : ManagementFactory.getGarbageCollectorMXBeans()) {
+                gcs += Math.max(0, gc.getCollectionCount());
+            }
+            return new Cost(System.nanoTime(), os.getProcessCpuTime(), threads.getTotalThreadAllocatedBytes(), gcs);
+        }
+
+        Cost since(Cost start) {
+            return new Cost(wallNanos - start.wallNanos, cpuNanos - start.cpuNanos, allocated - start.allocated,
+                    gcs - start.gcs);
+        }
+    }
+
+    // --- bulk ---
+
+    /** Bytes moved A -> B in {@code seconds}, with what it cost, printed. */
+    void bulk(double seconds, boolean manual) throws Exception {
+        SocketCalls server = sockets.process("bench-server", "B");
+        SocketCalls client = sockets.process("bench-client", "A");
+        int l = check(server.socket(SocketCalls.AF_INET, SocketCalls.SOCK_STREAM, 0), "socket");
+        check(server.bind(l, new SockAddr(0, PORT)), "bind");
+        check(server.listen(l, 16), "listen");
+        int c = check(client.socket(SocketCalls.AF_INET, SocketCalls.SOCK_STREAM | (manual ? SocketCalls.SOCK_NONBLOCK : 0), 0),
+                "socket");
+        int r = client.connect(c, new SockAddr(SERVER, PORT));
+        if (manual) {
+            if (r != -115) {
+                check(r, "connect");
+            }
+            stack.run();
+        } else {
+            check(r, "connect");
+        }
+        int s = check(server.accept(l, null, manual ? SocketCalls.SOCK_NONBLOCK : 0), "accept");
+        int[] mss = new int[1];
+        client.getsockopt(c, SocketCalls.IPPROTO_TCP, 2 /* TCP_MAXSEG */, mss);
+        int[] sndbuf = new int[1];
+        int[] rcvbuf = new int[1];
+        client.getsockopt(c, SocketCalls.SOL_SOCKET, SocketCalls.SO_SNDBUF, sndbuf);
+        server.getsockopt(s, SocketCalls.SOL_SOCKET, SocketCalls.SO_RCVBUF, rcvbuf);
+
+        ByteBuffer out = ByteBuffer.allocate(128 << 10);
+        ByteBuffer in = ByteBuffer.allocate(128 << 10);
+        // warm-up: the JIT and the windows
+        long warm = manual ? manualMove(client, c, server, s, out, in, 2_000_000_000L)
+                : threadedMove(client, c, server, s, out, in, 2_000_000_000L);
+        long segs0 = tcp.counters(nsA).getOrDefault("TcpOutSegs", 0L);
+        Cost start = Cost.now();
+        long moved = manual ? manualMove(client, c, server, s, out, in, (long) (seconds * 1e9))
+                : threadedMove(client, c, server, s, out, in, (long) (seconds * 1e9));
+        Cost cost = Cost.now().since(start);
+        long segs = tcp.counters(nsA).getOrDefault("TcpOutSegs", 0L) - segs0;
+        double gbit = moved * 8.0 / cost.wallNanos;
+        System.out.printf("modnet bulk (%s): %.3f Gbit/s, %d bytes in %.2f s, TCP_MAXSEG %s, %d segments sent (%.0f bytes each), sndbuf %d, rcvbuf %d (warm-up moved %d)%n",
+                manual ? "one thread" : "softirq threads + sender + receiver", gbit, moved, cost.wallNanos / 1e9,
+                mss[0] == 0 ? "not readable yet" : Integer.toString(mss[0]), segs, (double) moved / Math.max(1, segs), sndbuf[0], rcvbuf[0], warm);
+        System.out.printf("modnet bulk: CPU %.3f s per GB (%.0f%% of one core), %.1f bytes allocated per MB, %d GCs%n",
+                cost.cpuNanos / 1e9 / (moved / 1e9), 100.0 * cost.cpuNanos / cost.wallNanos,
+                cost.allocated / (moved / 1e6), cost.gcs);
+        System.out.println("modnet bulk: veth " + vb.ringParams() + ", rx_dropped va " + va.stats().get(
+                org.modnet.api.net.DeviceStats.Field.RX_DROPPED) + " vb " + vb.stats().get(org.modnet.api.net.DeviceStats.Field.RX_DROPPED)
+                + ", tx_dropped va " + va.stats().get(org.modnet.api.net.DeviceStats.Field.TX_DROPPED));
+        System.out.println("modnet bulk: sender " + nonZero(tcp.counters(nsA)) + "; receiver " + nonZero(tcp.counters(nsB)));
+        System.out.printf("RESULT bulk_gbit=%.3f mss=%d seg_bytes=%.0f cpu_s_per_gb=%.3f alloc_b_per_mb=%.1f%n", gbit, mss[0],
+                (double) moved / Math.max(1, segs), cost.cpuNanos / 1e9 / (moved / 1e9), cost.allocated / (moved / 1e6));
+        client.close();
+        server.close();
+    }
+
+    /** The sender and the receiver on threads of their own, blocking calls; bytes received in {@code nanos}. */
+    private static long threadedMove(SocketCalls client, int c, SocketCalls server, int s, ByteBuffer out, ByteBuffer in,
+            long nanos) throws Exception {
+        AtomicLong received = new AtomicLong();
+        long end = System.nanoTime() + nanos;
+        Thread rx = Thread.ofPlatform().name("bench-rx").start(() -> {
+            while (System.nanoTime() < end) {
+                in.clear();
+                int n = server.recv(s, in, 0);
+                if (n <= 0) {
+                    throw new IllegalStateException("recv: " + SocketCalls.strerror(n));
+                }
+                received.addAndGet(n);
+            }
+        });
+        while (System.nanoTime() < end) {
+            out.clear();
+            check(client.send(c, out, 0), "send");
+        }
+        rx.join();
+        return received.get();
+    }
+
+    /** One thread: send until the windows are full, run the softirqs, read what arrived; bytes read in {@code nanos}. */
+    private long manualMove(SocketCalls client, int c, SocketCalls server, int s, ByteBuffer out, ByteBuffer in, long nanos) {
+        long received = 0;
+        long end = System.nanoTime() + nanos;
+        while (System.nanoTime() < end) {
+            for (int i = 0; i < 8; i++) {
+                out.clear();
+                int n = client.send(c, out, SocketCalls.MSG_DONTWAIT);
+                if (n == -11) {
+                    break;
+                }
+                check(n, "send");
+            }
+            stack.run();
+            while (true) {
+                in.clear();
+                int n = server.recv(s, in, SocketCalls.MSG_DONTWAIT);
+                if (n == -11) {
+                    break;
+                }
+                received += check(n, "recv");
+            }
+            stack.run();
+        }
+        return received;
+    }
+
+    /** The counters that are not 0, but the everyday ones. */
+    private static String nonZero(Map<String, Long> counters) {
+        StringBuilder b = new StringBuilder();
+        counters.forEach((k, v) -> {
+            if (v != 0 && !k.matches("Tcp(InSegs|OutSegs|ActiveOpens|PassiveOpens|CurrEstab|RtoAlgorithm|RtoMin|RtoMax|MaxConn"
+                    + "|ExtTCPOrigDataSent|ExtTCPPureAcks|ExtTCPHPAcks|ExtTCPHPHits|ExtDelayedACKs)")) {
+                b.append(b.isEmpty() ? "" : " ").append(k).append(' ').append(v);
+            }
+        });
+        return b.isEmpty() ? "no other counters" : b.toString();
+    }
+
+    // --- connections per second ---
+
+    /** connect, a 64-byte request, a 64-byte reply, the client closes, the server closes: as many as fit in the time. */
+    void crr(double seconds, boolean manual) throws Exception {
+        SocketCalls server = sockets.process("bench-server", "B");
+        SocketCalls client = sockets.process("bench-client", "A");
+        int l = check(server.socket(SocketCalls.AF_INET, SocketCalls.SOCK_STREAM, 0), "socket");
+        check(server.setsockopt(l, SocketCalls.SOL_SOCKET, SocketCalls.SO_REUSEADDR, 1), "SO_REUSEADDR");
+        check(server.bind(l, new SockAddr(0, PORT)), "bind");
+        check(server.listen(l, 4096), "listen");
+        // the client closes first, as netperf's TCP_CRR: its TIME-WAIT holds its port, so ports are not
+        // reused within 60 s and the run is bounded by the range (64 Ki connections)
+        for (NetNamespace ns : List.of(nsA, nsB)) {
+            ns.sysctl().set("net.ipv4.ip_local_port_range", "1024 65000");
+        }
+        long warm = manual ? manualCrr(client, server, l, 1_000_000_000L) : threadedCrr(client, server, l, 1_000_000_000L);
+        Cost start = Cost.now();
+        long n = manual ? manualCrr(client, server, l, (long) (seconds * 1e9)) : threadedCrr(client, server, l, (long) (seconds * 1e9));
+        Cost cost = Cost.now().since(start);
+        double rate = n * 1e9 / cost.wallNanos;
+        System.out.printf("modnet crr (%s): %.0f connections/s (%d in %.2f s; warm-up %d), CPU %.1f us and %.0f bytes allocated per connection%n",
+                manual ? "one thread" : "softirq threads + client + server", rate, n, cost.wallNanos / 1e9, warm,
+                cost.cpuNanos / 1e3 / n, (double) cost.allocated / n);
+        System.out.printf("RESULT crr_per_s=%.0f%n", rate);
+        client.close();
+        server.close();
+    }
+
+    private static long threadedCrr(SocketCalls client, SocketCalls server, int l, long nanos) throws Exception {
+        long end = System.nanoTime() + nanos;
+        AtomicLong served = new AtomicLong();
+        Thread srv = Thread.ofPlatform().name("bench-server").start(() -> {
+            ByteBuffer b = ByteBuffer.allocate(64);
+            while (true) {
+                int s = server.accept(l, null, 0);
+                if (s < 0) {
+                    return; // the listener was closed
+                }
+                b.clear();
+                if (server.recv(s, b, 0) == 0) {
+                    server.close(s);
+                    return; // the connection that says stop
+                }
+                b.flip();
+                server.send(s, b, 0);
+                b.clear();
+                server.recv(s, b, 0); // the client's FIN
+                server.close(s);
+                served.incrementAndGet();
+            }
+        });
+        ByteBuffer b = ByteBuffer.allocate(64);
+        long n = 0;
+        SockAddr to = new SockAddr(SERVER, PORT);
+        while (System.nanoTime() < end) {
+            int c = check(client.socket(SocketCalls.AF_INET, SocketCalls.SOCK_STREAM, 0), "socket");
+            check(client.connect(c, to), "connect");
+            b.clear();
+            check(client.send(c, b, 0), "send");
+            b.clear();
+            int got = 0;
+            while (got < 64) {
+                int r = check(client.recv(c, b, 0), "recv");
+                if (r == 0) {
+                    break;
+                }
+                got += r;
+            }
+            if (got != 64) {
+                throw new IllegalStateException("reply of " + got + " bytes");
+            }
+            client.close(c);
+            n++;
+        }
+        int c = check(client.socket(SocketCalls.AF_INET, SocketCalls.SOCK_STREAM, 0), "socket");
+        check(client.connect(c, to), "connect");
+        client.shutdown(c, SocketCalls.SHUT_WR);
+        srv.join(10_000);
+        client.close(c);
+        if (served.get() != n) {
+            throw new IllegalStateException("served " + served.get() + " of " + n);
+        }
+        return n;
+    }
+
+    private long manualCrr(SocketCalls client, SocketCalls server, int l, long nanos) {
+        long end = System.nanoTime() + nanos;
+        ByteBuffer b = ByteBuffer.allocate(64);
+        long n = 0;
+        SockAddr to = new SockAddr(SERVER, PORT);
+        while (System.nanoTime() < end) {
+            int c = check(client.socket(SocketCalls.AF_INET, SocketCalls.SOCK_STREAM | SocketCalls.SOCK_NONBLOCK, 0), "socket");
+            int r = client.connect(c, to);
+            if (r != -115) {
+                check(r, "connect");
+            }
+            stack.run();
+            b.clear();
+            check(client.send(c, b, 0), "send");
+            stack.run();
+            int s = check(server.accept(l, null, SocketCalls.SOCK_NONBLOCK), "accept");
+            b.clear();
+            check(server.recv(s, b, 0), "server recv");
+            b.flip();
+            check(server.send(s, b, 0), "server send");
+            stack.run();
+            b.clear();
+            if (check(client.recv(c, b, 0), "recv") != 64) {
+                throw new IllegalStateException("short reply");
+            }
+            client.close(c);
+            stack.run();
+            b.clear();
+            if (server.recv(s, b, 0) != 0) {
+                throw new IllegalStateException("no end of stream at the server");
+            }
+            server.close(s);
+            stack.run();
+            n++;
+        }
+        return n;
+    }
+
+    // --- idle connections ---
+
+    /** {@code count} established connections, both ends in this heap; bytes of heap per connection after GC. */
+    void idle(int count) throws Exception {
+        int perAddress = 60_000;
+        int addresses = (count + perAddress - 1) / perAddress;
+        for (int i = 0; i < addresses; i++) {
+            addClientAddress("10.0.1." + (i + 1));
+        }
+        // a process holds RLIMIT_NOFILE descriptors: the connections are spread over processes of 1000,
+        // each server process with a listener of its own (port 6000 + its number)
+        List<SocketCalls> servers = new ArrayList<>();
+        List<SocketCalls> clients = new ArrayList<>();
+        int l = -1;
+        SockAddr to = null;
+        long before = heapAfterGc();
+        Cost start = Cost.now();
+        SocketCalls client = null;
+        SocketCalls server = null;
+        int made = 0;
+        String stopped = null;
+        try {
+            for (int i = 0; i < count; i++) {
+                if (i % 1000 == 0) {
+                    if (heapNearlyFull()) {
+                        stopped = "the heap being nearly full (85% after a GC)";
+                        break;
+                    }
+                    client = sockets.process("bench-client", "A");
+                    server = sockets.process("bench-server", "B");
+                    clients.add(client);
+                    servers.add(server);
+                    l = check(server.socket(SocketCalls.AF_INET, SocketCalls.SOCK_STREAM, 0), "socket");
+                    check(server.bind(l, new SockAddr(0, 6000 + i / 1000)), "bind");
+                    check(server.listen(l, 4096), "listen");
+                    to = new SockAddr(SERVER, 6000 + i / 1000);
+                }
+                int c = check(client.socket(SocketCalls.AF_INET, SocketCalls.SOCK_STREAM | SocketCalls.SOCK_NONBLOCK, 0), "socket");
+                int addr = 0x0a000100 + 1 + i / perAddress;
+                check(client.bind(c, new SockAddr(addr, 1024 + i % perAddress)), "bind");
+                int r = client.connect(c, to);
+                if (r != -115) {
+                    check(r, "connect");
+                }
+                stack.run();
+                check(server.accept(l, null, SocketCalls.SOCK_NONBLOCK), "accept");
+                made++;
+            }
+        } catch (OutOfMemoryError | IllegalStateException e) {
+            stopped = e.toString();
+        }
+        Cost cost = Cost.now().since(start);
+        long after = heapAfterGc();
+        double per = (after - before) / (double) made;
+        long max = Runtime.getRuntime().maxMemory();
+        System.out.printf("modnet idle: %d established connections (both ends in this heap) in %.1f s, heap %d -> %d MiB of %d MiB,"
+                + " %.0f bytes per connection (both ends)%s%n", made, cost.wallNanos / 1e9, before >> 20, after >> 20, max >> 20, per,
+                stopped == null ? "" : "; stopped by " + stopped);
+        System.out.printf("RESULT idle_made=%d idle_bytes_per_conn=%.0f%n", made, per);
+        for (SocketCalls p : clients) {
+            p.close();
+        }
+        for (SocketCalls p : servers) {
+            p.close();
+        }
+    }
+
+    /** Whether the heap, after a GC if it looks full, is more than 85% used: stop before an OutOfMemoryError. */
+    private static boolean heapNearlyFull() {
+        Runtime rt = Runtime.getRuntime();
+        if (rt.totalMemory() - rt.freeMemory() < rt.maxMemory() * 0.85) {
+            return false;
+        }
+        System.gc();
+        return rt.totalMemory() - rt.freeMemory() > rt.maxMemory() * 0.85;
+    }
+
+    private static long heapAfterGc() throws InterruptedException {
+        for (int i = 0; i < 3; i++) {
+            System.gc();
+            Thread.sleep(100);
+        }
+        return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+    }
+
+    public static void main(String[] args) throws Exception {
+        String mode = args.length > 0 ? args[0] : "bulk";
+        double seconds = 10;
+        int count = 100_000;
+        boolean manual = false;
+        int buf = 0;
+        int ring = 0;
+        for (int i = 1; i < args.length; i++) {
+            switch (args[i]) {
+                case "--manual" -> manual = true;
+                case "--buf" -> buf = Integer.parseInt(args[++i]);
+                case "--ring" -> ring = Integer.parseInt(args[++i]);
+                default -> {
+                    if (mode.equals("idle")) {
+                        count = Integer.parseInt(args[i]);
+                    } else {
+                        seconds = Double.parseDouble(args[i]);
+                    }
+                }
+            }
+        }
+        boolean threaded = !manual && !mode.equals("idle");
+        TcpBench b = new TcpBench(threaded, threaded ? 2 : 1, Integer.getInteger("modnet.skb.buffers", 16384));
+        try {
+            if (buf > 0) {
+                b.buffers(buf);
+            }
+            if (ring > 0) {
+                b.va.setRingParams(ring, 0);
+                b.vb.setRingParams(ring, 0);
+            }
+            switch (mode) {
+                case "bulk" -> b.bulk(seconds, manual);
+                case "crr" -> b.crr(seconds, manual);
+                case "idle" -> b.idle(count);
+                default -> throw new IllegalArgumentException("usage: TcpBench bulk|crr [SECONDS] [--manual] [--buf BYTES] | idle [COUNT] [--buf BYTES]");
+            }
+        } finally {
+            b.close();
+        }
+        System.exit(0);
+    }
+}
