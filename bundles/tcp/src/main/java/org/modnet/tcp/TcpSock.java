@@ -1863,7 +1863,7 @@ final class TcpSock extends Sock {
         if (state == TCP_CLOSE || state == TCP_TIME_WAIT) {
             return;
         }
-        int free = rbuf.length - (rcvNxt - copiedSeq);
+        int free = Math.min(rbuf.length - (rcvNxt - copiedSeq), 0xffff << rcvWscale); // no more than a window can say
         int announced = rcvWndRight - rcvNxt;
         if (free - announced >= 2 * Math.max(advmss, 1) || announced < Math.max(advmss, 1) && free > announced) {
             sendAck(cpu);
