@@ -147,7 +147,7 @@ final class SyscallExecutor {
                 case "setsockopt" -> setsockopt(a);
                 case "getsockopt" -> getsockopt(a);
                 case "poll" -> poll(a);
-                case "ioctl" -> throw new Unsupported("ioctl(" + a.get(1) + ") is not available: modnet's SocketCalls has no ioctl");
+                case "ioctl" -> ioctl(a);
                 default -> throw new Unsupported("system call " + c.name() + "() is not supported by the runner");
             };
         } catch (Unsupported u) {
@@ -294,6 +294,35 @@ final class SyscallExecutor {
                         throw new ScriptFailure(line, "runtime error in getsockopt call: Bad getsockopt optval: expected: {onoff="
                                 + g.onoff() + ", linger=" + g.linger() + "} actual: {onoff=" + value[0] + ", linger="
                                 + value[1] + "}");
+                    }
+                }
+            }
+        };
+    }
+
+    /** {@code syscall_ioctl} for the requests with an int answer (SIOCINQ, SIOCOUTQ, SIOCOUTQNSD). */
+    private Prepared ioctl(List<Expression> a) {
+        int fd = fd(a, 0);
+        int request = (int) integer(a, 1);
+        Expression expected = a.get(2);
+        int[] value = new int[1];
+        int[] ret = { 0 };
+        return new Prepared() {
+            @Override
+            public int call() {
+                ret[0] = sys().ioctl(fd, request, value);
+                return ret[0];
+            }
+
+            @Override
+            public void verifyOutputs(int line) throws ScriptFailure {
+                if (ret[0] < 0) {
+                    return;
+                }
+                if (expected instanceof Expression.ListOf l && l.elements().size() == 1) {
+                    long want = integer(l.elements().get(0));
+                    if (want != value[0]) {
+                        throw new ScriptFailure(line, "Bad ioctl optval: expected: " + want + " actual: " + value[0]);
                     }
                 }
             }

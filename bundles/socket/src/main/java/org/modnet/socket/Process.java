@@ -294,6 +294,17 @@ final class Process implements SocketCalls {
     }
 
     @Override
+    public int ioctl(int fd, int request, int[] out) {
+        if (out == null || out.length < 1) {
+            return -Errno.EFAULT.number();
+        }
+        return call(fd, s -> {
+            out[0] = s.ioctl(request);
+            return 0;
+        });
+    }
+
+    @Override
     public int fcntl(int fd, int cmd, int arg) {
         return call(fd, s -> switch (cmd) {
             case F_GETFL -> 2 /* O_RDWR */ | (s.isNonBlocking() ? O_NONBLOCK : 0);

@@ -39,6 +39,8 @@ final class TcpNet {
     /** SYNs whose window scale was above 14, taken as 14: Linux's rate-limited "Illegal window scaling value" message. */
     private final java.util.concurrent.atomic.AtomicLong illegalWscale = new java.util.concurrent.atomic.AtomicLong();
     final TcpIsn isn;
+    /** {@code tcp_memory_allocated} and {@code tcp_mem}, {@code tcp_max_orphans}, {@code tcp_orphan_retries}. */
+    final TcpMem tmem;
 
     final IntSysctl windowScaling;
     final IntSysctl sack;
@@ -78,6 +80,7 @@ final class TcpNet {
         this.isn = isn;
         this.mib = new TcpMib(core.cpus());
         this.drops = new TcpDrops(core.cpus());
+        this.tmem = new TcpMem(ns, mib, core::nanoTime);
         var s = ns.sysctl();
         windowScaling = s.registerInt("net.ipv4.tcp_window_scaling", 1, 0, 1);
         sack = s.registerInt("net.ipv4.tcp_sack", 1, 0, 1);

@@ -95,7 +95,8 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
 
     @Override
     public long memoryPages(NetNamespace ns) {
-        return 0;
+        TcpNet net = nets.get(ns);
+        return net == null ? 0 : net.tmem.pages();
     }
 
     /**

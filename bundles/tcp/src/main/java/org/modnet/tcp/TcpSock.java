@@ -54,6 +54,11 @@ final class TcpSock extends Sock {
     static final long DELACK_MS = 40;
     /** {@code TCP_INIT_CWND}. */
     static final int INIT_CWND = 10;
+    /** {@code MAX_TCP_HEADER} and {@code SKB_DATA_ALIGN(sizeof(struct skb_shared_info))}: an MSS buffer's overhead. */
+    private static final int MAX_TCP_HEADER = 320;
+    /** {@code IPV4_MAX_PMTU}: an MSS never makes a datagram longer than IP's 16-bit length (lo's MTU is 65536). */
+    private static final int IPV4_MAX_PMTU = 65535;
+    private static final int SKB_SHINFO = 320;
     /** Segments acknowledged at once at the start of a connection ({@code icsk_ack.quick}). */
     private static final int QUICKACKS = 16;
     /** Out-of-order segments kept (the {@code out_of_order_queue}'s bound here); more are TCPOFODrop. */
@@ -126,6 +131,14 @@ final class TcpSock extends Sock {
     private final int[] ofoEnd = new int[OFO_MAX];
     private final boolean[] ofoFin = new boolean[OFO_MAX];
     private int ofoCount;
+    /** The out-of-order queue's truesize, charged against SO_RCVBUF with the unread bytes ({@code sk_rmem_alloc}). */
+    private int ofoTruesize;
+    /** What this connection has charged to {@link TcpMem} (its queued bytes when last synced). */
+    private long memCharged;
+    /** {@code rcvq_space}: bytes read in the last measured RTT, and where and when that measure began (DRS). */
+    private int rcvqSpace;
+    private int rcvqSeq;
+    private long rcvqTimeMs;
     private int tsRecent;
     private int tsOff;
 
@@ -168,6 +181,8 @@ final class TcpSock extends Sock {
     private int probesOut;
     /** When zero-window probing started ({@code icsk_probes_tstamp}); 0 when not probing. */
     private long probesTstampMs;
+    /** Zero-window probes' exponential backoff ({@code icsk_backoff}); the RTO is not doubled for them. */
+    private int backoff;
     /** The last ACK received ({@code rcv_tstamp}) and the last data received ({@code icsk_ack.lrcvtime}). */
     private long rcvTstampMs;
     private long lrcvTimeMs;
@@ -208,12 +223,7 @@ final class TcpSock extends Sock {
         this.delackTimer = net.core.timer(cpu, this::delackTimer);
         this.twTimer = new TcpTimer(net.core.timer(cpu, this::timewaitTimer), net.core::nanoTime);
         this.keepaliveTimer = new TcpTimer(net.core.timer(cpu, this::keepaliveTimer), net.core::nanoTime);
-        try { // tcp_init_sock: the buffers start at tcp_wmem[1] and tcp_rmem[1]
-            setOption(SocketCalls.SOL_SOCKET, SocketCalls.SO_SNDBUF, new int[] { net.wmem.get()[1] / 2 });
-            setOption(SocketCalls.SOL_SOCKET, SocketCalls.SO_RCVBUF, new int[] { net.rmem.get()[1] / 2 });
-        } catch (SockException e) {
-            throw new IllegalStateException(e);
-        }
+        setBuffers(net.wmem.get()[1], net.rmem.get()[1], 0); // tcp_init_sock: tcp_wmem[1] and tcp_rmem[1]
     }
 
     int laddr() {
@@ -529,6 +539,8 @@ final class TcpSock extends Sock {
             ofoSkb[i] = null;
         }
         ofoCount = 0;
+        ofoTruesize = 0;
+        memSync(cpu);
         wake();
     }
 
@@ -691,7 +703,7 @@ final class TcpSock extends Sock {
             }
             remoteAddress = addr.address();
             remotePort = addr.port();
-            advmss = route.device() == null ? TcpOptions.MSS_DEFAULT : route.device().mtu() - 40;
+            advmss = route.device() == null ? TcpOptions.MSS_DEFAULT : Math.min(route.device().mtu(), IPV4_MAX_PMTU) - 40;
             advmss = clampMss(advmss);
             sacks.clear();
             iss = net.isn.seq(localAddress, remoteAddress, localPort, remotePort);
@@ -748,14 +760,22 @@ final class TcpSock extends Sock {
         }
     }
 
-    /** The window scale we offer: the smallest shift that lets the receive buffer's size fit 16 bits. */
+    /**
+     * The window scale we offer ({@code tcp_select_initial_window}): the smallest shift that lets the
+     * largest receive buffer fit 16 bits — {@code tcp_rmem[2]}, as autotuning may grow to it, unless the
+     * user set SO_RCVBUF.
+     */
     private int windowShift() {
         if (net.windowScaling.get() == 0) {
             return 0;
         }
         // tcp_select_initial_window: the scale is sized for the largest buffer autotuning may reach
-        // (tcp_rmem[2]), not the buffer at hand, so the window can grow without a new handshake
-        long space = Math.max(ringSize(rcvbuf()), net.rmem.get()[2]);
+        // (tcp_rmem[2]), not the buffer at hand, so the window can grow without a new handshake; a
+        // buffer the user set does not grow
+        long space = ringSize(rcvbuf());
+        if ((userLocks() & SOCK_RCVBUF_LOCK) == 0) {
+            space = Math.max(space, net.rmem.get()[2]);
+        }
         int shift = 63 - Long.numberOfLeadingZeros(space) - 15; // ilog2(space) - 15
         return Math.max(0, Math.min(shift, TcpOptions.MAX_WSCALE));
     }
@@ -804,8 +824,7 @@ final class TcpSock extends Sock {
         }
         TcpSock child = new TcpSock(net);
         try {
-            child.setOption(SocketCalls.SOL_SOCKET, SocketCalls.SO_RCVBUF, new int[] { rcvbuf() / 2 });
-            child.setOption(SocketCalls.SOL_SOCKET, SocketCalls.SO_SNDBUF, new int[] { sndbuf() / 2 });
+            child.setBuffers(sndbuf(), rcvbuf(), userLocks()); // sk_clone: the listener's sizes and locks
             child.setOption(SocketCalls.SOL_SOCKET, SocketCalls.SO_REUSEADDR, new int[] { reuseAddr() ? 1 : 0 });
         } catch (SockException e) {
             return;
@@ -845,7 +864,7 @@ final class TcpSock extends Sock {
         child.sndWl1 = child.irs;
         child.maxWindow = child.sndWnd;
         Ipv4.OutputRoute route = net.ipv4.route(ns, saddr);
-        child.advmss = route.device() == null ? TcpOptions.MSS_DEFAULT : route.device().mtu() - 40;
+        child.advmss = route.device() == null ? TcpOptions.MSS_DEFAULT : Math.min(route.device().mtu(), IPV4_MAX_PMTU) - 40;
         child.advmss = child.clampMss(child.advmss);
         child.mss = Math.min(o.mssClamp, child.advmss) - (o.tstampOk ? TcpOutOptions.ALIGNED_TSTAMP : 0);
         child.rcvWscale = o.wscaleOk ? child.windowShift() : 0;
@@ -1086,6 +1105,7 @@ final class TcpSock extends Sock {
                 return;
             }
             boolean passive = parent != null;
+            boolean synackTimed = passive && inSynQueue && retransmits == 0; // a cookie's SYN-ACK was not timed
             if (!joinAcceptQueue(cpu)) {
                 drop = TcpDrops.Reason.TCP_LISTEN_OVERFLOW;
                 if (parent != null && (parent.isClosed() || parent.state != TCP_LISTEN)) {
@@ -1096,6 +1116,7 @@ final class TcpSock extends Sock {
             }
             if (passive) {
                 net.mib.inc(cpu, TcpMib.Tcp.PassiveOpens);
+                synackRttMeas(synackTimed);
                 bytesAcked = -1; // tcpAck below counts our SYN-ACK, which Linux's child starts with acknowledged
                 segsIn = 2; // the SYN and this ACK: the child Linux makes starts counting at the SYN
                 segsOut = 0; // the SYN-ACKs were the request sock's
@@ -1262,6 +1283,7 @@ final class TcpSock extends Sock {
             rttTiming = false;
         }
         sndUna = ack;
+        memSync(cpu);
         int segs = (acked + mss - 1) / Math.max(mss, 1);
         cong.congAvoid(cw, segs);
         bytesAcked += acked;
@@ -1274,6 +1296,16 @@ final class TcpSock extends Sock {
         }
         wake(); // sk_stream_write_space: room in the send buffer
         return true;
+    }
+
+    /**
+     * {@code tcp_synack_rtt_meas}: the handshake's last ACK times the SYN-ACK, by its timestamp echo when
+     * there is one (tcpAck takes that sample), else from the SYN-ACK's send when it was not retransmitted.
+     */
+    private void synackRttMeas(boolean timed) {
+        if (!(rx.tstampOk && rx.sawTstamp && rx.rcvTsecr != 0) && timed) {
+            rttSample(nowMs() - rttStampMs);
+        }
     }
 
     /** RFC 6298 2.2/2.3 with Linux's floor: RTO = SRTT + max(4 * RTTVAR, tcp_rto_min). */
@@ -1318,6 +1350,7 @@ final class TcpSock extends Sock {
         lrcvTimeMs = nowMs();
         if (TcpSeq.after(seq, rcvNxt)) {
             ofoQueue(skb, payload, seq, len, fin, cpu);
+            memSync(cpu);
             ackPending = true;
             quickAcks = Math.max(quickAcks, 1); // a hole: acknowledge at once (a duplicate ACK)
             return;
@@ -1328,7 +1361,10 @@ final class TcpSock extends Sock {
         if (n > 0) {
             int room = rbuf.length - (rcvNxt - copiedSeq);
             int take = Math.min(n, room);
-            if (take < n) {
+            if (take == 0) {
+                net.mib.inc(cpu, TcpMib.Ext.TCPZeroWindowDrop); // no room at all: the window was zero
+                fin = false;
+            } else if (take < n) {
                 net.mib.inc(cpu, TcpMib.Ext.TCPRcvQDrop);
                 fin = false; // the FIN comes after bytes we could not keep
                 if (take == 0) {
@@ -1352,7 +1388,146 @@ final class TcpSock extends Sock {
         if (sacks.num > 0) {
             sacks.remove(rcvNxt, ofoCount == 0);
         }
+        memSync(cpu);
         wake();
+    }
+
+    // --- buffer autotuning (tcp_init_buffer_space, tcp_rcv_space_adjust, tcp_sndbuf_expand) ---
+
+    /** {@code tcp_init_buffer_space}: the first RTT's measure starts at ten segments or the ring, if smaller. */
+    private void initBufferSpace() {
+        rcvqSpace = Math.min(rbuf == null ? 0 : rbuf.length, INIT_CWND * Math.max(advmss, 1));
+        rcvqSeq = copiedSeq;
+        rcvqTimeMs = nowMs();
+    }
+
+    /**
+     * {@code tcp_rcv_space_adjust} (dynamic right-sizing): once per RTT, when the application read more
+     * than in the RTT before, SO_RCVBUF grows to twice a window of twice that read plus sixteen segments
+     * and the growth's share again ({@code tcp_rmem[2]} at most), unless the user set SO_RCVBUF or
+     * {@code tcp_moderate_rcvbuf} is 0. The RTT is the connection's smoothed one.
+     */
+    private void rcvSpaceAdjust() {
+        if (rbuf == null || srttUs == 0 || rcvqSpace == 0) {
+            return;
+        }
+        long now = nowMs();
+        if (now - rcvqTimeMs < Math.max(srttUs / 1000, 1)) {
+            return;
+        }
+        int copied = copiedSeq - rcvqSeq;
+        if (copied > rcvqSpace) {
+            if (net.tmem.moderateRcvbuf.get() != 0 && (userLocks() & SOCK_RCVBUF_LOCK) == 0) {
+                long rcvwin = ((long) copied << 1) + 16L * advmss;
+                rcvwin += (rcvwin * (copied - rcvqSpace) / rcvqSpace) << 1;
+                int want = (int) Math.min(rcvwin * 2, net.rmem.get()[2]); // tcp_space_from_win
+                if (want > rcvbuf()) {
+                    setBuffers(sndbuf(), want, userLocks());
+                    growRbuf();
+                }
+            }
+            rcvqSpace = copied;
+        }
+        rcvqSeq = copiedSeq;
+        rcvqTimeMs = now;
+    }
+
+    /** The receive ring follows SO_RCVBUF up, doubling at most once per call (once per RTT): never per segment. */
+    private void growRbuf() {
+        int len = Math.min(ringSize(rcvbuf()), rbuf.length << 1);
+        if (len <= rbuf.length) {
+            return;
+        }
+        byte[] bigger = new byte[len];
+        int unread = rcvNxt - copiedSeq;
+        int at = (copiedSeq - rbase) & (rbuf.length - 1);
+        int first = Math.min(unread, rbuf.length - at);
+        System.arraycopy(rbuf, at, bigger, 0, first);
+        System.arraycopy(rbuf, 0, bigger, first, unread - first);
+        rbuf = bigger;
+        rbase = copiedSeq;
+    }
+
+    /** {@code sk_rmem_alloc}: unread bytes in the receive ring and the out-of-order queue's truesize. */
+    private int rmemQueued() {
+        return (rbuf == null ? 0 : Math.max(readable(), 0)) + ofoTruesize; // the FIN's sequence number holds no byte
+    }
+
+    /**
+     * Charges the change in this connection's queued bytes to the namespace's {@link TcpMem}: unread and
+     * out-of-order bytes, and unacknowledged ones in the send ring. A closed connection holds nothing.
+     */
+    private void memSync(int cpu) {
+        long queued = 0;
+        if (state != TCP_CLOSE) {
+            queued = rmemQueued() + (sbuf == null ? 0 : Math.max(writeSeq - sndUna, 0));
+        }
+        if (queued != memCharged) {
+            net.tmem.charge(queued - memCharged, cpu);
+            memCharged = queued;
+        }
+    }
+
+    /**
+     * {@code tcp_try_rmem_schedule}: room for {@code size} more bytes while the receive memory is within
+     * SO_RCVBUF and {@code tcp_mem[2]} (a connection may always hold {@code tcp_rmem[0]}); otherwise
+     * {@code tcp_prune_queue} (PruneCalled) prunes the out-of-order queue, and RcvPruned counts when even
+     * that leaves the socket over its buffer.
+     */
+    private boolean rmemSchedule(int size, int seq, int cpu) {
+        if (rmemQueued() <= rcvbuf() && memAllowed(size)) {
+            return true;
+        }
+        net.mib.inc(cpu, TcpMib.Ext.PruneCalled);
+        if (rmemQueued() > rcvbuf() || net.tmem.underPressure()) {
+            pruneOfo(seq, cpu);
+        }
+        if (rmemQueued() > rcvbuf()) {
+            net.mib.inc(cpu, TcpMib.Ext.RcvPruned);
+            return false;
+        }
+        while (!memAllowed(size)) {
+            if (!pruneOfo(seq, cpu)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** {@code sk_rmem_schedule}: below {@code tcp_mem[2]}, or this socket holds less than {@code tcp_rmem[0]}. */
+    private boolean memAllowed(int size) {
+        return !net.tmem.overLimit(size) || rmemQueued() + size <= net.rmem.get()[0];
+    }
+
+    /**
+     * {@code tcp_prune_ofo_queue}: drops out-of-order segments from the highest sequence down, never one
+     * at or below the arriving {@code seq}, until the socket is within SO_RCVBUF and TCP is not under
+     * memory pressure (freeing at least an eighth of the buffer at a time); OfoPruned, and the SACK
+     * blocks describe nothing any more. False when nothing could be dropped.
+     */
+    private boolean pruneOfo(int seq, int cpu) {
+        if (ofoCount == 0 || !TcpSeq.after(ofoSeq[ofoCount - 1], seq)) {
+            return false;
+        }
+        int goal = rcvbuf() >> 3;
+        while (ofoCount > 0 && TcpSeq.after(ofoSeq[ofoCount - 1], seq)) {
+            ofoCount--;
+            SkBuff s = ofoSkb[ofoCount];
+            ofoSkb[ofoCount] = null;
+            ofoTruesize -= s.truesize();
+            goal -= s.truesize();
+            s.free();
+            if (goal <= 0 || ofoCount == 0) {
+                if (rmemQueued() <= rcvbuf() && !net.tmem.underPressure()) {
+                    break;
+                }
+                goal = rcvbuf() >> 3;
+            }
+        }
+        net.mib.inc(cpu, TcpMib.Ext.OfoPruned);
+        sacks.clear();
+        memSync(cpu);
+        return true;
     }
 
     private void copyToRing(SkBuff skb, int offset, int n) {
@@ -1379,6 +1554,10 @@ final class TcpSock extends Sock {
         if (len > 0 && ofoSack(seq, end, cpu)) {
             return;
         }
+        if (!rmemSchedule(skb.truesize(), seq, cpu)) {
+            net.mib.inc(cpu, TcpMib.Ext.TCPOFODrop);
+            return;
+        }
         int i = ofoCount;
         while (i > 0 && TcpSeq.after(ofoSeq[i - 1], seq)) {
             i--;
@@ -1399,8 +1578,42 @@ final class TcpSock extends Sock {
         ofoEnd[i] = end;
         ofoFin[i] = fin;
         ofoCount++;
+        ofoTruesize += keep.truesize();
         net.mib.inc(cpu, TcpMib.Ext.TCPOFOQueue);
         rcvOoopack++;
+        ofoMergeCovered(i, cpu);
+    }
+
+    /**
+     * {@code tcp_data_queue_ofo}'s merges: queued segments that the one just queued at {@code i} covers
+     * whole (one starting where it starts, or any after it ending by its end) leave the queue, each
+     * counted as TCPOFOMerge; the D-SACK for them was set already. A FIN stays unless the new one has it.
+     */
+    private void ofoMergeCovered(int i, int cpu) {
+        int seq = ofoSeq[i];
+        int end = ofoEnd[i];
+        boolean fin = ofoFin[i];
+        while (i > 0 && ofoSeq[i - 1] == seq && !TcpSeq.after(ofoEnd[i - 1], end) && (fin || !ofoFin[i - 1])) {
+            ofoRemove(i - 1, cpu);
+            i--;
+        }
+        while (i + 1 < ofoCount && !TcpSeq.after(ofoEnd[i + 1], end) && TcpSeq.before(ofoSeq[i + 1], end)
+                && (fin || !ofoFin[i + 1])) {
+            ofoRemove(i + 1, cpu);
+        }
+    }
+
+    private void ofoRemove(int k, int cpu) {
+        SkBuff s = ofoSkb[k];
+        System.arraycopy(ofoSkb, k + 1, ofoSkb, k, ofoCount - k - 1);
+        System.arraycopy(ofoSeq, k + 1, ofoSeq, k, ofoCount - k - 1);
+        System.arraycopy(ofoEnd, k + 1, ofoEnd, k, ofoCount - k - 1);
+        System.arraycopy(ofoFin, k + 1, ofoFin, k, ofoCount - k - 1);
+        ofoCount--;
+        ofoSkb[ofoCount] = null;
+        ofoTruesize -= s.truesize();
+        s.free();
+        net.mib.inc(cpu, TcpMib.Ext.TCPOFOMerge);
     }
 
     /** {@code tcp_ofo_queue}: segments the hole's filling made in order join the stream. */
@@ -1416,6 +1629,7 @@ final class TcpSock extends Sock {
             System.arraycopy(ofoFin, 1, ofoFin, 0, ofoCount - 1);
             ofoCount--;
             ofoSkb[ofoCount] = null;
+            ofoTruesize -= s.truesize();
             if (TcpSeq.after(end, rcvNxt)) {
                 int skip = rcvNxt - seq;
                 int n = Math.min(end - rcvNxt, rbuf.length - (rcvNxt - copiedSeq));
@@ -1566,6 +1780,7 @@ final class TcpSock extends Sock {
                 }
                 writeSeq += n;
                 copied += n;
+                memSync(net.core.currentCpu());
                 writeXmit(net.core.currentCpu());
             }
         } finally {
@@ -1592,8 +1807,10 @@ final class TcpSock extends Sock {
     private int read(ByteBuffer one, ByteBuffer[] iov, SockAddr[] from, int flags) throws SockException {
         boolean peek = (flags & SocketCalls.MSG_PEEK) != 0;
         boolean nonBlock = (flags & SocketCalls.MSG_DONTWAIT) != 0 || isNonBlocking();
+        boolean waitAll = (flags & SocketCalls.MSG_WAITALL) != 0 && !peek;
         long nanos = nonBlock ? 0 : timeoutNanos(SocketCalls.SO_RCVTIMEO);
         long deadline = System.nanoTime() + nanos;
+        int copied = 0;
         lockSock();
         try {
             while (true) {
@@ -1608,9 +1825,29 @@ final class TcpSock extends Sock {
                     }
                     if (!peek && n > 0) {
                         copiedSeq += n;
+                        rcvSpaceAdjust();
                         cleanupRbuf(net.core.currentCpu());
+                        memSync(net.core.currentCpu());
                     }
-                    return n;
+                    copied += n;
+                    if (!waitAll || n == 0 || !hasRemaining(one, iov)) {
+                        return copied;
+                    }
+                    continue; // MSG_WAITALL: reading made room; wait for the rest
+                }
+                if (copied > 0 && (hasError() || (shutdownBits() & RCV_SHUTDOWN) != 0 || state == TCP_CLOSE || nanos == 0)) {
+                    return copied; // what was read counts; the error or the end comes with the next call
+                }
+                if (copied > 0) {
+                    try {
+                        await(nanos < 0 ? -1 : Math.max(0, deadline - System.nanoTime()));
+                    } catch (SockException e) {
+                        if (e.errno() == Errno.EBADF) {
+                            throw e;
+                        }
+                        return copied; // SO_RCVTIMEO or a signal after some bytes: the count
+                    }
+                    continue;
                 }
                 int err = takeError();
                 if (err != 0) {
@@ -1627,6 +1864,47 @@ final class TcpSock extends Sock {
                 }
                 await(nanos < 0 ? -1 : Math.max(0, deadline - System.nanoTime()));
             }
+        } finally {
+            releaseSock();
+        }
+    }
+
+    private static boolean hasRemaining(ByteBuffer one, ByteBuffer[] iov) {
+        if (one != null) {
+            return one.hasRemaining();
+        }
+        for (ByteBuffer b : iov) {
+            if (b.hasRemaining()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * {@code tcp_ioctl}: SIOCINQ the bytes in order not yet read, SIOCOUTQ those not yet acknowledged,
+     * SIOCOUTQNSD those not yet sent (a FIN counts one, as its sequence number does); EINVAL for a
+     * listener, 0 during the handshake.
+     */
+    @Override
+    public int ioctl(int request) throws SockException {
+        if (request != SocketCalls.SIOCINQ && request != SocketCalls.SIOCOUTQ && request != SocketCalls.SIOCOUTQNSD) {
+            return super.ioctl(request);
+        }
+        lockSock();
+        try {
+            if (state == TCP_LISTEN) {
+                throw SockException.of(Errno.EINVAL);
+            }
+            if (state == TCP_SYN_SENT || state == TCP_SYN_RECV || sbuf == null) {
+                return 0;
+            }
+            int end = writeSeq + (finQueued ? 1 : 0);
+            return switch (request) {
+                case SocketCalls.SIOCINQ -> Math.max(readable(), 0);
+                case SocketCalls.SIOCOUTQ -> end - sndUna;
+                default -> TcpSeq.after(end, sndNxt) ? end - sndNxt : 0;
+            };
         } finally {
             releaseSock();
         }
@@ -1668,7 +1946,7 @@ final class TcpSock extends Sock {
         if (state == TCP_CLOSE || state == TCP_TIME_WAIT) {
             return;
         }
-        int free = rbuf.length - (rcvNxt - copiedSeq);
+        int free = Math.min(rbuf.length - (rcvNxt - copiedSeq), 0xffff << rcvWscale); // no more than a window can say
         int announced = rcvWndRight - rcvNxt;
         if (free - announced >= 2 * Math.max(advmss, 1) || announced < Math.max(advmss, 1) && free > announced) {
             sendAck(cpu);
@@ -1839,7 +2117,13 @@ final class TcpSock extends Sock {
                     twTimer.mod(net.finTimeout.get() * 1000L);
                 }
                 if (state != TCP_CLOSE) {
-                    net.orphans.add(this); // tcp_orphan_count: ss -a still shows it
+                    if (checkOom()) { // tcp_close: no room for one more orphan
+                        net.mib.inc(c, TcpMib.Ext.TCPAbortOnMemory);
+                        sendActiveReset(c);
+                        done(c);
+                    } else {
+                        net.orphans.add(this); // tcp_orphan_count: ss -a still shows it
+                    }
                 }
             }
         } finally {
@@ -2101,12 +2385,16 @@ final class TcpSock extends Sock {
                             }
                             net.mib.inc(c, TcpMib.Ext.TCPWinProbe); // probe0TimedOut counted it in probesOut
                             transmit(sndUna - 1, 0, TcpHeader.ACK, c); // tcp_xmit_probe_skb
-                            rtoMs = Math.min(rtoMs << 1, RTO_MAX_MS);
+                            backoff++; // the RTO itself stays: tcp_probe0_when backs off from it
                             rtxTimer.mod(clampProbe0ToUserTimeout());
                         }
                         return;
                     }
-                    if (userTimeoutMs != 0 ? userTimedOut() : retransmits >= net.retries2.get()) {
+                    if (isClosed() && orphanOutOfResources(c)) { // tcp_write_timeout for an orphan
+                        return;
+                    }
+                    int retryUntil = isClosed() ? orphanRetries(rtoMs < RTO_MAX_MS) : net.retries2.get();
+                    if (userTimeoutMs != 0 ? userTimedOut() : retransmits >= retryUntil) {
                         writeErr(c); // tcp_write_timeout: no reset, the peer is unreachable anyway
                         return;
                     }
@@ -2323,6 +2611,7 @@ final class TcpSock extends Sock {
         rcvTstampMs = now;
         lrcvTimeMs = now;
         sndSml = sndUna;
+        initBufferSpace();
         if (keepalive()) {
             keepaliveTimer.mod(keepaliveTimeMs());
         }
@@ -2519,6 +2808,7 @@ final class TcpSock extends Sock {
         rcvTstampMs = nowMs();
         if (sndWnd != 0) {
             probesTstampMs = 0;
+            backoff = 0; // tcp_ack_probe: the window opened
         }
         if (TcpSeq.after(ack, sndUna)) {
             headSentMs = rcvTstampMs; // the new oldest byte has waited since at most now
@@ -2665,13 +2955,19 @@ final class TcpSock extends Sock {
         return retransmits > 0 && nowMs() - headSentMs >= userTimeoutMs;
     }
 
+    /** {@code tcp_probe0_when}: the RTO backed off by the probes sent, at most TCP_RTO_MAX. */
+    long probe0When() {
+        return Math.min(rtoMs << Math.min(backoff, 20), RTO_MAX_MS);
+    }
+
     /** {@code tcp_clamp_probe0_to_user_timeout}: the next window probe never waits past the user timeout. */
     private long clampProbe0ToUserTimeout() {
+        long when = probe0When();
         if (userTimeoutMs == 0 || probesTstampMs == 0) {
-            return rtoMs;
+            return when;
         }
         long remaining = userTimeoutMs - (nowMs() - probesTstampMs);
-        return remaining <= 0 ? 1 : Math.min(rtoMs, remaining);
+        return remaining <= 0 ? 1 : Math.min(when, remaining);
     }
 
     /** {@code tcp_clamp_rto_to_user_timeout}: the next retransmission never waits past the user timeout. */
@@ -2696,12 +2992,61 @@ final class TcpSock extends Sock {
             writeErr(cpu);
             return true;
         }
-        if (probesOut >= net.retries2.get()) {
+        int maxProbes = net.retries2.get();
+        if (isClosed()) { // an orphan: tcp_orphan_retries, and no probing on without memory
+            boolean alive = probe0When() < RTO_MAX_MS;
+            maxProbes = orphanRetries(alive);
+            if (!alive && backoff >= maxProbes) {
+                writeErr(cpu);
+                return true;
+            }
+            if (orphanOutOfResources(cpu)) {
+                return true;
+            }
+        }
+        if (probesOut >= maxProbes) {
             writeErr(cpu);
             return true;
         }
         probesOut++;
         return false;
+    }
+
+    // --- orphans and TCP's memory (TcpMem) ---
+
+    /** {@code tcp_orphan_retries}: the sysctl, where 0 means 8 while the RTO is below TCP_RTO_MAX. */
+    private int orphanRetries(boolean alive) {
+        int retries = net.tmem.orphanRetries.get();
+        return retries == 0 && alive ? 8 : retries;
+    }
+
+    /**
+     * {@code tcp_check_oom}: more orphans than {@code tcp_max_orphans} (this one counted), or TCP over
+     * {@code tcp_mem[2]} while this socket still queues more than SOCK_MIN_SNDBUF to send; Linux's
+     * words go to the log, rate-limited.
+     */
+    private boolean checkOom() {
+        int orphans = net.orphans.size() + (net.orphans.contains(this) ? 0 : 1);
+        if (orphans > net.tmem.maxOrphans.get()) {
+            net.tmem.warn("TCP: too many orphaned sockets");
+            return true;
+        }
+        if (sbuf != null && writeSeq - sndUna > TcpMem.SOCK_MIN_SNDBUF && net.tmem.overLimit(0)) {
+            net.tmem.warn("TCP: out of memory -- consider tuning tcp_mem");
+            return true;
+        }
+        return false;
+    }
+
+    /** {@code tcp_out_of_resources}: an orphan that cannot be kept is reset and ends (TCPAbortOnMemory). */
+    private boolean orphanOutOfResources(int cpu) {
+        if (!checkOom()) {
+            return false;
+        }
+        sendActiveReset(cpu);
+        done(cpu);
+        net.mib.inc(cpu, TcpMib.Ext.TCPAbortOnMemory);
+        return true;
     }
 
     // --- SYN cookies and the light TIME-WAIT (TcpSyncookies, TcpTimewaitSock) ---
@@ -2770,7 +3115,7 @@ final class TcpSock extends Sock {
         synqOverflowMs = nowMs(); // tcp_synq_overflow
         net.mib.inc(cpu, TcpMib.Ext.SyncookiesSent);
         Ipv4.OutputRoute route = net.ipv4.route(ns, saddr);
-        int adv = route.device() == null ? TcpOptions.MSS_DEFAULT : route.device().mtu() - 40;
+        int adv = route.device() == null ? TcpOptions.MSS_DEFAULT : Math.min(route.device().mtu(), IPV4_MAX_PMTU) - 40;
         int off = net.isn.tsOff(net.timestamps.get(), daddr, saddr);
         int tsval = TcpSyncookies.timestamp((int) nowMs(), o.wscaleOk, o.sndWscale, o.sackOk, false) + off;
         int wscale = o.wscaleOk ? windowShift() : 0;
@@ -2812,8 +3157,7 @@ final class TcpSock extends Sock {
         }
         TcpSock child = new TcpSock(net);
         try {
-            child.setOption(SocketCalls.SOL_SOCKET, SocketCalls.SO_RCVBUF, new int[] { rcvbuf() / 2 });
-            child.setOption(SocketCalls.SOL_SOCKET, SocketCalls.SO_SNDBUF, new int[] { sndbuf() / 2 });
+            child.setBuffers(sndbuf(), rcvbuf(), userLocks()); // sk_clone: the listener's sizes and locks
             child.setOption(SocketCalls.SOL_SOCKET, SocketCalls.SO_REUSEADDR, new int[] { reuseAddr() ? 1 : 0 });
         } catch (SockException e) {
             return true;
@@ -2847,7 +3191,7 @@ final class TcpSock extends Sock {
         child.sndWl1 = child.irs;
         child.maxWindow = child.sndWnd;
         Ipv4.OutputRoute route = net.ipv4.route(ns, saddr);
-        child.advmss = route.device() == null ? TcpOptions.MSS_DEFAULT : route.device().mtu() - 40;
+        child.advmss = route.device() == null ? TcpOptions.MSS_DEFAULT : Math.min(route.device().mtu(), IPV4_MAX_PMTU) - 40;
         child.mss = Math.min(TcpSyncookies.MSSTAB[mssind], child.advmss) - (o.tstampOk ? TcpOutOptions.ALIGNED_TSTAMP : 0);
         child.rcvWscale = o.wscaleOk ? child.windowShift() : 0;
         child.rcvWndRight = child.rcvNxt + Math.min(ringSize(child.rcvbuf()), 0xffff); // what the cookie SYN-ACK offered

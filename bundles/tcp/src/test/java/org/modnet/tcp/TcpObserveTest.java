@@ -117,7 +117,7 @@ class TcpObserveTest {
         assertEquals(536, c.rcvMss(), "tcp_initialize_rcv_mss's guess while nothing came");
         assertEquals(11, c.sndCwnd(), "slow start: the initial 10 and one for the segment acknowledged");
         assertEquals(TcpInfo.INFINITE_SSTHRESH, c.sndSsthresh());
-        assertEquals(65536 - 40, c.advmss(), "lo's MTU less the headers");
+        assertEquals(65535 - 40, c.advmss(), "lo's MTU capped at IPV4_MAX_PMTU, less the headers (ipv4_default_advmss)");
         assertEquals(65535, c.pmtu(), "lo's 65536 capped at IP_MAX_MTU, as Linux reports it");
         assertEquals(0, c.unacked());
         assertTrue(c.sndWnd() > 0 && c.rcvWnd() > 0);
@@ -171,7 +171,7 @@ class TcpObserveTest {
         assertEquals(5, lines.length, out);
         String detail = lines[lines[1].endsWith(":7000") ? 2 : 4]; // after the client's row: its peer is :7000
         Matcher m = Pattern.compile("^\t reno wscale:(\\d+),(\\d+) rto:200 rtt:([0-9.]+)/([0-9.]+) mss:(\\d+) pmtu:65535 rcvmss:536"
-                + " advmss:65496 cwnd:(\\d+) bytes_sent:1000 bytes_acked:1001 segs_out:(\\d+) segs_in:(\\d+) data_segs_out:1 send (\\d+)bps"
+                + " advmss:65495 cwnd:(\\d+) bytes_sent:1000 bytes_acked:1001 segs_out:(\\d+) segs_in:(\\d+) data_segs_out:1 send (\\d+)bps"
                 + " lastsnd:300 lastrcv:300 lastack:300 pacing_rate (\\d+)bps delivered:2 app_limited rcv_space:(\\d+) rcv_ssthresh:(\\d+)"
                 + " minrtt:([0-9.]+) snd_wnd:(\\d+)$").matcher(detail);
         assertTrue(m.matches(), detail);

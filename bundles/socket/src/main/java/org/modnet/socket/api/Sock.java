@@ -48,6 +48,9 @@ public abstract class Sock {
     /** {@code SOCK_MIN_RCVBUF} and {@code SOCK_MIN_SNDBUF}: what SO_RCVBUF/SO_SNDBUF never go below. */
     public static final int MIN_RCVBUF = 2304;
     public static final int MIN_SNDBUF = 4608;
+    /** {@code sk_userlocks} bits: the user set SO_SNDBUF / SO_RCVBUF, so autotuning leaves it alone. @since 1.3 */
+    public static final int SOCK_SNDBUF_LOCK = 1;
+    public static final int SOCK_RCVBUF_LOCK = 2;
 
     /** A sleeper in {@code poll}, {@code epoll} or a selector: told whenever the socket's state may have changed. */
     @FunctionalInterface
@@ -77,6 +80,7 @@ public abstract class Sock {
 
     private volatile int rcvbuf;
     private volatile int sndbuf;
+    private volatile int userLocks;
     private volatile boolean reuseAddr;
     private volatile boolean reusePort;
     private volatile boolean broadcast;
@@ -595,6 +599,18 @@ public abstract class Sock {
         }
     }
 
+    /**
+     * {@code sk_prot->ioctl} for the requests with an {@code int} answer: FIONREAD as {@link #available()},
+     * SIOCOUTQ as {@link #sendQueue()}; a protocol adds its own. ENOTTY for any other request.
+     */
+    public int ioctl(int request) throws SockException {
+        return switch (request) {
+            case SocketCalls.FIONREAD -> available();
+            case SocketCalls.SIOCOUTQ -> sendQueue();
+            default -> throw SockException.of(Errno.ENOTTY);
+        };
+    }
+
     public final boolean isClosed() {
         return dead;
     }
@@ -625,12 +641,14 @@ public abstract class Sock {
                 need(v, 1);
                 int max = coreSysctl(ns, "net.core.rmem_max", 212992);
                 rcvbuf = Math.max(MIN_RCVBUF, (int) Math.min(Integer.MAX_VALUE, 2L * Math.min(Math.max(v[0], 0), max)));
+                userLocks |= SOCK_RCVBUF_LOCK;
                 wakeUp();
             }
             case SocketCalls.SO_SNDBUF -> {
                 need(v, 1);
                 int max = coreSysctl(ns, "net.core.wmem_max", 212992);
                 sndbuf = Math.max(MIN_SNDBUF, (int) Math.min(Integer.MAX_VALUE, 2L * Math.min(Math.max(v[0], 0), max)));
+                userLocks |= SOCK_SNDBUF_LOCK;
                 wakeUp();
             }
             case SocketCalls.SO_REUSEADDR -> reuseAddr = flag(v);
@@ -810,6 +828,23 @@ public abstract class Sock {
 
     public final int sndbuf() {
         return sndbuf;
+    }
+
+    /** {@code sk_userlocks}: {@link #SOCK_SNDBUF_LOCK} and {@link #SOCK_RCVBUF_LOCK}. @since 1.3 */
+    public final int userLocks() {
+        return userLocks;
+    }
+
+    /**
+     * The protocol sizes its own buffers ({@code tcp_init_sock}, {@code sk_clone}, autotuning): no
+     * {@code rmem_max}/{@code wmem_max} clamp, and {@code locks} become the socket's user locks.
+     * @since 1.3
+     */
+    protected final void setBuffers(int sndbuf, int rcvbuf, int locks) {
+        this.sndbuf = Math.max(MIN_SNDBUF, sndbuf);
+        this.rcvbuf = Math.max(MIN_RCVBUF, rcvbuf);
+        this.userLocks = locks;
+        wakeUp();
     }
 
     public final boolean reuseAddr() {

@@ -59,6 +59,16 @@ public interface SocketCalls extends AutoCloseable {
     int MSG_PEEK = 0x2;
     int MSG_TRUNC = 0x20;
     int MSG_DONTWAIT = 0x40;
+    /** {@code recv} waits until the whole buffer is filled (or the stream ends, an error, a signal or SO_RCVTIMEO). */
+    int MSG_WAITALL = 0x100;
+
+    /** {@code ioctl(2)} requests, Linux's numbers: bytes to read ({@code FIONREAD}, TCP's {@code SIOCINQ}). */
+    int FIONREAD = 0x541B;
+    int SIOCINQ = FIONREAD;
+    /** Bytes in the send queue not yet acknowledged (TCP), or not yet freed (UDP). */
+    int SIOCOUTQ = 0x5411;
+    /** TCP: bytes in the send queue not yet sent. */
+    int SIOCOUTQNSD = 0x894B;
 
     int SHUT_RD = 0;
     int SHUT_WR = 1;
@@ -161,6 +171,13 @@ public interface SocketCalls extends AutoCloseable {
     int getsockname(int fd, SockAddr[] out);
 
     int getpeername(int fd, SockAddr[] out);
+
+    /**
+     * {@code ioctl(2)} with an {@code int} result in {@code out[0]}: {@link #FIONREAD}/{@link #SIOCINQ},
+     * {@link #SIOCOUTQ}, {@link #SIOCOUTQNSD}; ENOTTY for a request the socket does not know, EINVAL for
+     * a TCP listener, EFAULT without room for the answer.
+     */
+    int ioctl(int fd, int request, int[] out);
 
     /** {@code fcntl(2)} for {@link #F_GETFL} and {@link #F_SETFL} ({@link #O_NONBLOCK}). */
     int fcntl(int fd, int cmd, int arg);

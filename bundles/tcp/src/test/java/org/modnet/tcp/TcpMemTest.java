@@ -1,0 +1,260 @@
+package org.modnet.tcp;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.modnet.socket.api.SocketCalls.SIOCINQ;
+import static org.modnet.socket.api.SocketCalls.SOL_SOCKET;
+import static org.modnet.socket.api.SocketCalls.SO_RCVBUF;
+import static org.modnet.tcp.TcpPeer.PEER_ISS;
+
+import java.nio.ByteBuffer;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * TCP's memory as Linux manages it: the out-of-order queue bounded by SO_RCVBUF in truesize and pruned
+ * from the top ({@code tcp_prune_queue}, {@code tcp_prune_ofo_queue}), {@code tcp_mem} and memory
+ * pressure, sockstat's pages, and orphans ({@code tcp_max_orphans}, {@code tcp_orphan_retries}).
+ *
+ * <p>Every segment the peer sends sits in a 2048-byte pool buffer: truesize 2048 + 256 = 2304.
+ */
+class TcpMemTest {
+    private static final int PORT = 5000;
+    private static final int P = PEER_ISS + 1;
+    private static final int TRUESIZE = 2304;
+
+    private TcpPeer p;
+    private int l;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        p = new TcpPeer();
+        l = p.listen(PORT);
+    }
+
+    @AfterEach
+    void tearDown() {
+        p.close();
+    }
+
+    private int accept() {
+        return p.accept(l, PORT, Segments.mss(1000), new byte[0], null);
+    }
+
+    private int inq(int fd) {
+        int[] out = new int[1];
+        assertEquals(0, p.sys.ioctl(fd, SIOCINQ, out));
+        return out[0];
+    }
+
+    private void data(int seq, int len) {
+        p.in(PORT, TcpHeader.ACK, seq, p.iss + 1, 65535, new byte[0], len);
+    }
+
+    /** A connection with SO_RCVBUF 8192 (16384 in the kernel's doubling): the ring is 16384 bytes. */
+    private int smallBuffer() {
+        assertEquals(0, p.sys.setsockopt(l, SOL_SOCKET, SO_RCVBUF, 8192));
+        int fd = accept();
+        int[] rb = new int[1];
+        p.sys.getsockopt(fd, SOL_SOCKET, SO_RCVBUF, rb);
+        assertEquals(16384, rb[0]);
+        return fd;
+    }
+
+    @Test
+    void theOutOfOrderQueueIsBoundedByTheReceiveBufferInTruesize() {
+        int fd = smallBuffer();
+        for (int k = 1; k <= 10; k++) {
+            data(P + 1000 * k, 1000); // a hole at [P, P + 1000): all ten wait out of order
+        }
+        // 7 * 2304 = 16128 <= 16384, so the 8th is still taken (as sk_rmem_alloc <= sk_rcvbuf is checked
+        // before it is added); the 9th and 10th find the buffer over: nothing above them to prune
+        assertEquals(8, p.count(TcpMib.Ext.TCPOFOQueue));
+        assertEquals(2, p.count(TcpMib.Ext.PruneCalled));
+        assertEquals(2, p.count(TcpMib.Ext.RcvPruned));
+        assertEquals(2, p.count(TcpMib.Ext.TCPOFODrop));
+        assertEquals(0, p.count(TcpMib.Ext.OfoPruned));
+        data(P, 1000);
+        assertEquals(9000, inq(fd), "the hole filled: the 8 queued join the stream");
+    }
+
+    @Test
+    void aSegmentBelowTheQueuedOnesPrunesTheQueueFromTheTop() {
+        int fd = smallBuffer();
+        for (int k = 1; k <= 8; k++) {
+            data(P + 1000 * k, 1000);
+        }
+        assertEquals(8 * TRUESIZE, 18432);
+        data(P + 500, 500); // over SO_RCVBUF: [P+8000, P+9000) goes so that this one fits
+        assertEquals(1, p.count(TcpMib.Ext.PruneCalled));
+        assertEquals(1, p.count(TcpMib.Ext.OfoPruned));
+        assertEquals(0, p.count(TcpMib.Ext.RcvPruned));
+        assertEquals(0, p.count(TcpMib.Ext.TCPOFODrop));
+        data(P, 500);
+        assertEquals(8000, inq(fd), "up to the pruned segment");
+    }
+
+    @Test
+    void sockstatCountsTcpsQueuedBytesInPagesAndReadingFreesThem() {
+        int fd = accept();
+        assertEquals(0, p.s.tcp.memoryPages(p.s.ns));
+        data(P, 1000);
+        data(P + 1000, 1000);
+        data(P + 3000, 1000); // out of order: its truesize counts
+        assertEquals((2000 + TRUESIZE + 4095) / 4096, p.s.tcp.memoryPages(p.s.ns));
+        assertEquals(2000, p.sys.recv(fd, ByteBuffer.allocate(4000), 0));
+        assertEquals(1, p.s.tcp.memoryPages(p.s.ns), "the out-of-order segment's truesize stays");
+        data(P + 2000, 1000);
+        assertEquals(2000, p.sys.recv(fd, ByteBuffer.allocate(4000), 0));
+        assertEquals(0, p.s.tcp.memoryPages(p.s.ns));
+        assertEquals(200, p.sys.send(fd, ByteBuffer.allocate(200), 0));
+        assertEquals(1, p.s.tcp.memoryPages(p.s.ns), "unacknowledged bytes count");
+        p.in(PORT, TcpHeader.ACK, P + 4000, p.iss + 201, 65535, new byte[0], 0);
+        assertEquals(0, p.s.tcp.memoryPages(p.s.ns));
+    }
+
+    @Test
+    void passingTcpMemPressureEntersMemoryPressureOnceUntilBelowMin() throws Exception {
+        p.s.ns.sysctl().set("net.ipv4.tcp_mem", "1 2 100");
+        int fd = accept();
+        for (int k = 0; k < 9; k++) {
+            data(P + 1000 * k, 1000); // 9000 bytes: 3 pages > 2
+        }
+        assertEquals(1, p.count(TcpMib.Ext.TCPMemoryPressures));
+        data(P + 9000, 1000);
+        assertEquals(1, p.count(TcpMib.Ext.TCPMemoryPressures), "still in it");
+        assertEquals(10000, p.sys.recv(fd, ByteBuffer.allocate(20000), 0));
+        for (int k = 10; k < 19; k++) {
+            data(P + 1000 * k, 1000);
+        }
+        assertEquals(2, p.count(TcpMib.Ext.TCPMemoryPressures), "left below min, entered again");
+    }
+
+    @Test
+    void overTcpMemMaxOutOfOrderSegmentsAreRefusedBeyondTcpRmemMin() throws Exception {
+        p.s.ns.sysctl().set("net.ipv4.tcp_mem", "1 1 1");
+        int fd = accept();
+        data(P + 1000, 1000); // 2304 of truesize: TCP passes tcp_mem[2] (one page), but within tcp_rmem[0] (4096)
+        data(P + 2000, 1000); // 4608: over tcp_mem[2] and over tcp_rmem[0]: refused
+        assertEquals(1, p.count(TcpMib.Ext.TCPOFOQueue));
+        assertEquals(1, p.count(TcpMib.Ext.TCPOFODrop));
+        assertEquals(1, p.count(TcpMib.Ext.PruneCalled));
+        data(P, 1000);
+        assertEquals(2000, inq(fd));
+    }
+
+    @Test
+    void closingPastTcpMaxOrphansResetsTheConnection() throws Exception {
+        p.s.ns.sysctl().set("net.ipv4.tcp_max_orphans", "0");
+        int fd = accept();
+        assertEquals(0, p.sys.close(fd));
+        var segs = p.drain();
+        assertTrue(segs.stream().anyMatch(x -> x.has(TcpHeader.RST)), "reset: " + segs);
+        assertEquals(1, p.count(TcpMib.Ext.TCPAbortOnMemory));
+        assertEquals(0, p.s.tcp.net(p.s.ns).orphans.size());
+    }
+
+    @Test
+    void withinTcpMaxOrphansTheCloseGoesOnAsAnOrphan() {
+        int fd = accept();
+        assertEquals(0, p.sys.close(fd));
+        assertTrue(p.out().has(TcpHeader.FIN));
+        assertEquals(1, p.s.tcp.net(p.s.ns).orphans.size());
+        assertEquals(0, p.count(TcpMib.Ext.TCPAbortOnMemory));
+    }
+
+    /** Retransmissions of an orphan's FIN that is never acknowledged, until it gives up. */
+    private int orphanFinRetransmissions() {
+        int fd = accept();
+        assertEquals(0, p.sys.close(fd));
+        int fins = 0;
+        for (int i = 0; i < 2000 && p.s.tcp.net(p.s.ns).orphans.size() > 0; i++) {
+            p.s.advance(1000, 100);
+            fins += (int) p.drain().stream().filter(x -> x.has(TcpHeader.FIN)).count();
+        }
+        assertEquals(0, p.s.tcp.net(p.s.ns).orphans.size(), "the orphan gave up");
+        return fins - 1;
+    }
+
+    @Test
+    void tcpOrphanRetriesBoundsAnOrphansRetransmissions() throws Exception {
+        p.s.ns.sysctl().set("net.ipv4.tcp_orphan_retries", "2");
+        assertEquals(2, orphanFinRetransmissions());
+        assertEquals(1, p.count(TcpMib.Ext.TCPAbortOnTimeout));
+    }
+
+    @Test
+    void tcpOrphanRetriesZeroMeansEight() {
+        assertEquals(8, orphanFinRetransmissions());
+    }
+
+    private int opt(int fd, int name) {
+        int[] v = new int[1];
+        p.sys.getsockopt(fd, SOL_SOCKET, name, v);
+        return v[0];
+    }
+
+    /** The peer sends {@code segs} segments of 1000 bytes in one RTT of {@code rttMs}; the application reads them all. */
+    private int oneRtt(int fd, int seq, int segs, int rttMs) {
+        for (int k = 0; k < segs; k++) {
+            data(seq + 1000 * k, 1000);
+        }
+        p.s.advance(rttMs);
+        int n = p.sys.recv(fd, ByteBuffer.allocate(segs * 1000), 0);
+        assertEquals(segs * 1000, n);
+        return seq + n;
+    }
+
+    @Test
+    void theReceiveBufferGrowsWithWhatTheApplicationReadsPerRtt() {
+        p.in(PORT, TcpHeader.SYN, PEER_ISS, 0, 65535, Segments.mss(1000), 0);
+        p.out();
+        p.s.advance(20); // the SYN-ACK's RTT: 20 ms
+        p.in(PORT, TcpHeader.ACK, P, p.iss + 1, 65535, new byte[0], 0);
+        int fd = p.sys.accept(l, null, 0);
+        assertEquals(131072, opt(fd, SO_RCVBUF), "tcp_rmem[1]");
+        int seq = oneRtt(fd, P, 10, 30); // 10000 read: no more than the first measure (10 * advmss = 14600)
+        assertEquals(131072, opt(fd, SO_RCVBUF));
+        seq = oneRtt(fd, seq, 40, 30); // 40000 read in an RTT: DRS grows the buffer
+        // rcvwin = 2 * 40000 + 16 * 1460 = 103360, plus twice its share of the growth:
+        // 2 * (103360 * (40000 - 14600) / 14600) = 359636; rcvbuf = tcp_space_from_win = 2 * 462996
+        assertEquals(925992, opt(fd, SO_RCVBUF));
+        assertTrue(p.drain().stream().anyMatch(x -> x.win() << 7 > 131072), "the window opens past the first ring");
+        seq = oneRtt(fd, seq, 200, 30);
+        assertEquals(6291456, opt(fd, SO_RCVBUF), "tcp_rmem[2] at most");
+    }
+
+    @Test
+    void anSoRcvbufTheUserSetIsNotAutotuned() throws Exception {
+        assertEquals(0, p.sys.setsockopt(l, SOL_SOCKET, SO_RCVBUF, 65536));
+        int fd = accept();
+        int seq = oneRtt(fd, P, 10, 30);
+        oneRtt(fd, seq, 60, 30);
+        assertEquals(131072, opt(fd, SO_RCVBUF), "locked by the user (inherited from the listener)");
+    }
+
+    @Test
+    void tcpModerateRcvbufZeroTurnsReceiveAutotuningOff() throws Exception {
+        p.s.ns.sysctl().set("net.ipv4.tcp_moderate_rcvbuf", "0");
+        int fd = accept();
+        int seq = oneRtt(fd, P, 10, 30);
+        oneRtt(fd, seq, 60, 30);
+        assertEquals(131072, opt(fd, SO_RCVBUF));
+    }
+
+    @Test
+    void aSegmentCoveringQueuedOnesReplacesThem() {
+        int fd = accept();
+        data(P + 1000, 300);
+        data(P + 1500, 300);
+        assertEquals(2, p.count(TcpMib.Ext.TCPOFOQueue));
+        data(P + 1000, 1400); // covers both whole
+        assertEquals(3, p.count(TcpMib.Ext.TCPOFOQueue));
+        assertEquals(2, p.count(TcpMib.Ext.TCPOFOMerge), "each covered segment merged away");
+        data(P, 1000);
+        assertEquals(2400, inq(fd));
+        assertEquals(1, p.s.tcp.memoryPages(p.s.ns), "one page: 2400 unread bytes, nothing left out of order");
+    }
+}

@@ -1,0 +1,116 @@
+package org.modnet.tcp;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.modnet.tcp.TcpPeer.PEER_ISS;
+
+import java.nio.ByteBuffer;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The RTO's two known bugs, fixed as Linux has them: a passive open times its SYN-ACK
+ * ({@code tcp_synack_rtt_meas}), and zero-window probes back off {@code icsk_backoff}, not the RTO.
+ */
+class TcpRtoTest {
+    private static final int PORT = 5000;
+    private static final int P = PEER_ISS + 1;
+
+    private TcpPeer p;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        p = new TcpPeer();
+    }
+
+    @AfterEach
+    void tearDown() {
+        p.close();
+    }
+
+    private long now() {
+        return p.s.clock.get() / 1_000_000L;
+    }
+
+    /** The first retransmission of 100 bytes sent now and never acknowledged: how long after the send. */
+    private long firstRetransmissionAfter(int fd) {
+        assertEquals(100, p.sys.send(fd, ByteBuffer.allocate(100), 0));
+        TcpPeer.Seg first = p.out();
+        assertEquals(100, first.len());
+        for (int i = 0; i < 400; i++) {
+            p.s.advance(10);
+            for (TcpPeer.Seg x : p.drain()) {
+                if (x.len() == 100 && x.seq() == first.seq()) {
+                    return x.ms() - first.ms();
+                }
+            }
+        }
+        throw new AssertionError("no retransmission within 4 s");
+    }
+
+    @Test
+    void aPassiveOpenTakesAnRttSampleFromTheHandshakesAck() {
+        int l = p.listen(PORT);
+        p.in(PORT, TcpHeader.SYN, PEER_ISS, 0, 65535, Segments.mss(1000), 0); // no timestamps: the SYN-ACK is timed
+        assertEquals(TcpHeader.SYN | TcpHeader.ACK, p.out().flags());
+        p.s.advance(50);
+        p.in(PORT, TcpHeader.ACK, P, p.iss + 1, 65535, new byte[0], 0);
+        int fd = p.sys.accept(l, null, 0);
+        assertTrue(fd >= 3);
+        // srtt 50 ms, rttvar 25 ms: RTO = 50 + max(4 * 25, tcp_rto_min 200) = 250 ms, not the initial 1 s
+        long rto = firstRetransmissionAfter(fd);
+        assertTrue(rto >= 250 && rto <= 270, "RTO from the handshake's sample: " + rto);
+    }
+
+    @Test
+    void aRetransmittedSynAckGivesNoSample() {
+        int l = p.listen(PORT);
+        p.in(PORT, TcpHeader.SYN, PEER_ISS, 0, 65535, Segments.mss(1000), 0);
+        p.out();
+        p.s.advance(1_050); // the SYN-ACK goes again: Karn, the ACK cannot say which it answers
+        assertEquals(TcpHeader.SYN | TcpHeader.ACK, p.out().flags());
+        p.in(PORT, TcpHeader.ACK, P, p.iss + 1, 65535, new byte[0], 0);
+        int fd = p.sys.accept(l, null, 0);
+        long rto = firstRetransmissionAfter(fd);
+        assertTrue(rto >= 2_000, "no sample: the backed-off RTO stays: " + rto);
+    }
+
+    @Test
+    void zeroWindowProbesBackOffWithoutDoublingTheRtoForLater() {
+        int l = p.listen(PORT);
+        int fd = p.accept(l, PORT, Segments.mss(1000), new byte[0], null);
+        p.in(PORT, TcpHeader.ACK, P, p.iss + 1, 0, new byte[0], 0); // the window closes
+        assertEquals(100, p.sys.send(fd, ByteBuffer.allocate(100), 0));
+        p.none();
+        long start = now();
+        long last = -1;
+        long[] gaps = new long[4];
+        int probes = 0;
+        while (probes < 5) {
+            p.s.advance(10);
+            for (TcpPeer.Seg x : p.drain()) {
+                if (x.len() == 0 && x.seq() == p.iss) {
+                    if (last >= 0) {
+                        gaps[probes - 1] = x.ms() - last;
+                    }
+                    last = x.ms();
+                    probes++;
+                    p.in(PORT, TcpHeader.ACK, P, p.iss + 1, 0, new byte[0], 0); // answered, still closed
+                }
+            }
+            assertTrue(now() - start < 60_000, "probes go on");
+        }
+        for (int i = 1; i < gaps.length; i++) {
+            assertTrue(gaps[i] * 10 >= 18 * gaps[i - 1] && gaps[i] * 10 <= 22 * gaps[i - 1], // the wheel adds slack
+                    "each probe waits twice as long: " + java.util.Arrays.toString(gaps));
+        }
+        p.in(PORT, TcpHeader.ACK, P, p.iss + 1, 65535, new byte[0], 0); // the window opens: the 100 bytes go
+        TcpPeer.Seg data = p.out();
+        assertEquals(100, data.len());
+        p.in(PORT, TcpHeader.ACK, P, p.iss + 101, 65535, new byte[0], 0);
+        long rto = firstRetransmissionAfter(fd);
+        assertTrue(rto <= 1_020, "the RTO was not doubled by the probes: " + rto);
+    }
+}
