@@ -170,6 +170,13 @@ final class TcpSock extends Sock {
     private int lastAckSent;
     /** {@code nonagle}: {@link #NAGLE_OFF} (TCP_NODELAY) and {@link #NAGLE_CORK} (TCP_CORK). */
     private int nonagle;
+    /**
+     * Whether the tail of the send queue carries a push mark ({@code tcp_mark_push}): the last write
+     * ended without MSG_MORE. A segment ending at the tail has PSH only then.
+     */
+    private boolean pushMarked = true;
+    /** MSG_MORE: the send in progress holds a partial segment back, as TCP_CORK does for one push. */
+    private boolean corkOnce;
     /** The end of the last sub-MSS segment sent ({@code snd_sml}, Minshall's Nagle). */
     private int sndSml;
     private final TcpTimer keepaliveTimer;
@@ -1708,7 +1715,7 @@ final class TcpSock extends Sock {
         int total = 0;
         for (int i = 0; i < iov.length; i++) {
             int want = iov[i].remaining();
-            int n = sendOne(iov[i], flags, total > 0);
+            int n = sendOne(iov[i], flags, total > 0, i == iov.length - 1);
             total += n;
             if (n < want) {
                 break;
@@ -1719,7 +1726,7 @@ final class TcpSock extends Sock {
 
     @Override
     public int send(ByteBuffer buf, SockAddr to, int flags) throws SockException {
-        return sendOne(buf, flags, false);
+        return sendOne(buf, flags, false, true);
     }
 
     /**
@@ -1728,8 +1735,9 @@ final class TcpSock extends Sock {
      * handshake completes it waits for it; EPIPE after {@code shutdown(SHUT_WR)} or the end of the
      * connection, after a pending error (ECONNRESET) is returned.
      */
-    private int sendOne(ByteBuffer buf, int flags, boolean already) throws SockException {
+    private int sendOne(ByteBuffer buf, int flags, boolean already, boolean endOfWrite) throws SockException {
         boolean nonBlock = (flags & SocketCalls.MSG_DONTWAIT) != 0 || isNonBlocking();
+        boolean more = (flags & SocketCalls.MSG_MORE) != 0;
         long nanos = nonBlock ? 0 : timeoutNanos(SocketCalls.SO_SNDTIMEO);
         long deadline = System.nanoTime() + nanos;
         int copied = 0;
@@ -1781,7 +1789,15 @@ final class TcpSock extends Sock {
                 writeSeq += n;
                 copied += n;
                 memSync(net.core.currentCpu());
-                writeXmit(net.core.currentCpu());
+                // tcp_push at the end of the write marks PSH on its tail, unless MSG_MORE (which also
+                // holds a partial segment back for this push, as TCP_CORK would)
+                pushMarked = endOfWrite && !buf.hasRemaining() && !more;
+                corkOnce = more;
+                try {
+                    writeXmit(net.core.currentCpu());
+                } finally {
+                    corkOnce = false;
+                }
             }
         } finally {
             releaseSock();
@@ -2209,7 +2225,7 @@ final class TcpSock extends Sock {
             if (!retrans && len < mss && len == writeSeq - sndNxt && nagleHolds()) {
                 break;
             }
-            if (!transmit(sndNxt, len, TcpHeader.ACK | (sndNxt + len == writeSeq ? TcpHeader.PSH : 0), cpu)) {
+            if (!transmit(sndNxt, len, TcpHeader.ACK | (sndNxt + len == writeSeq && pushMarked ? TcpHeader.PSH : 0), cpu)) {
                 break;
             }
             if (retrans) {
@@ -2628,7 +2644,7 @@ final class TcpSock extends Sock {
         if (finQueued || (nonagle & NAGLE_PUSH) != 0) {
             return false;
         }
-        if ((nonagle & NAGLE_CORK) != 0) {
+        if ((nonagle & NAGLE_CORK) != 0 || corkOnce) {
             return true;
         }
         return (nonagle & NAGLE_OFF) == 0 && sndMax != sndUna && TcpSeq.after(sndSml, sndUna) && !TcpSeq.after(sndSml, sndNxt);

@@ -63,6 +63,34 @@ class TcpNagleTest {
     }
 
     @Test
+    void msgMoreHoldsAPartialSegmentAndMarksNoPush() {
+        assertEquals(40, p.sys.send(fd, ByteBuffer.allocate(40), SocketCalls.MSG_MORE));
+        assertEquals(40, p.sys.send(fd, ByteBuffer.allocate(40), SocketCalls.MSG_MORE));
+        p.none(); // held although nothing is in flight: MSG_MORE corks this push (tcp_push)
+        assertEquals(0, p.sys.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, 1));
+        TcpPeer.Seg held = p.out();
+        assertEquals(p.iss + 1, held.seq());
+        assertEquals(80, held.len(), "TCP_NODELAY pushes what waited, as one segment");
+        assertEquals(TcpHeader.ACK, held.flags(), "no PSH: the writes said more was coming");
+        ackAll(80);
+        assertEquals(40, write(40));
+        TcpPeer.Seg plain = p.out();
+        assertEquals(40, plain.len());
+        assertEquals(TcpHeader.ACK | TcpHeader.PSH, plain.flags(), "a write without MSG_MORE ends pushed");
+        ackAll(120);
+        assertEquals(3000, p.sys.send(fd, ByteBuffer.allocate(3000), SocketCalls.MSG_MORE));
+        TcpPeer.Seg full1 = p.out();
+        TcpPeer.Seg full2 = p.out();
+        assertEquals(1000, full1.len(), "full segments go at once under MSG_MORE");
+        assertEquals(TcpHeader.ACK, full1.flags());
+        assertEquals(1000, full2.len());
+        TcpPeer.Seg full3 = p.out();
+        assertEquals(1000, full3.len());
+        assertEquals(TcpHeader.ACK, full3.flags(), "the tail carries no push mark either");
+        p.none();
+    }
+
+    @Test
     void aSmallSegmentWaitsWhileASmallOneIsUnacknowledged() {
         assertEquals(10, write(10));
         TcpPeer.Seg first = p.out();

@@ -61,6 +61,8 @@ public interface SocketCalls extends AutoCloseable {
     int MSG_DONTWAIT = 0x40;
     /** {@code recv} waits until the whole buffer is filled (or the stream ends, an error, a signal or SO_RCVTIMEO). */
     int MSG_WAITALL = 0x100;
+    /** {@code send} on TCP: more data follows, hold a partial segment back and mark no push (as {@code TCP_CORK} for one call). */
+    int MSG_MORE = 0x8000;
 
     /** {@code ioctl(2)} requests, Linux's numbers: bytes to read ({@code FIONREAD}, TCP's {@code SIOCINQ}). */
     int FIONREAD = 0x541B;
