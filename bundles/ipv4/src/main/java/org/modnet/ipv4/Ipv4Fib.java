@@ -19,18 +19,42 @@ import org.modnet.api.net.NetNamespace;
  */
 final class Ipv4Fib {
     private final NetNamespace ns;
+    /** The writers' table, changed under this object's lock. */
     private final FibTrie<RouteEntry> trie = new FibTrie<>();
     private long generation = -1;
+    /**
+     * What lookups read, without a lock: a copy of {@link #trie} made after each change and never
+     * changed after it is published (the role RCU plays for Linux's trie). A route change costs a copy
+     * of the table; a lookup costs no lock and no write.
+     */
+    private volatile FibTrie<RouteEntry> published = new FibTrie<>();
+    private volatile long publishedGeneration = -1;
 
     Ipv4Fib(NetNamespace ns) {
         this.ns = ns;
     }
 
-    /** {@code fib_lookup}: the route for {@code daddr}, or null (network unreachable). */
-    synchronized RouteEntry lookup(int daddr) {
-        refresh();
-        List<RouteEntry> routes = trie.lookup(daddr);
+    /** {@code fib_lookup}: the route for {@code daddr}, or null (network unreachable). Takes no lock unless addresses changed. */
+    RouteEntry lookup(int daddr) {
+        if (ns.addressGeneration() != publishedGeneration) {
+            synchronized (this) {
+                refresh();
+            }
+        }
+        List<RouteEntry> routes = published.lookup(daddr);
         return routes == null ? null : routes.get(0);
+    }
+
+    /** Publishes a copy of the writers' table for the lookups (lock held). */
+    private void publish() {
+        FibTrie<RouteEntry> copy = new FibTrie<>();
+        trie.forEach(list -> {
+            if (!list.isEmpty()) {
+                copy.routesOf(list.get(0).prefix(), list.get(0).len()).addAll(list);
+            }
+        });
+        published = copy;
+        publishedGeneration = generation;
     }
 
     /** {@code fib_table_insert}: EEXIST if a route with the same prefix and metric exists and replace is false. */
@@ -48,6 +72,7 @@ final class Ipv4Fib {
         }
         list.add(r);
         list.sort(Comparator.comparingInt(RouteEntry::metric));
+        publish();
     }
 
     /** {@code fib_table_delete}: ESRCH if there is no route with that prefix (and metric, if not -1). */
@@ -58,6 +83,7 @@ final class Ipv4Fib {
             throw new org.modnet.api.net.NetException(org.modnet.api.net.Errno.ESRCH);
         }
         trie.prune(prefix & FibTrie.mask(len), len);
+        publish();
     }
 
     synchronized List<RouteEntry> routes() {
@@ -71,6 +97,9 @@ final class Ipv4Fib {
     private void refresh() {
         long g = ns.addressGeneration();
         if (g == generation) {
+            if (publishedGeneration != g) {
+                publish();
+            }
             return;
         }
         generation = g;
@@ -104,5 +133,6 @@ final class Ipv4Fib {
             list.add(r);
             list.sort(Comparator.comparingInt(RouteEntry::metric));
         }
+        publish();
     }
 }

@@ -57,6 +57,21 @@ class Ipv4FibTest {
     }
 
     @Test
+    void aLookupTakesNoLockWhileTheTableIsBeingChanged() throws Exception {
+        eth0.addAddress(new IfAddress(InetAddress.getByName("10.0.0.1"), 24, null, "global", "eth0"));
+        eth0.open();
+        fib.lookup(0x0a000002); // the connected route is made and published
+        java.util.concurrent.CompletableFuture<RouteEntry> looked;
+        synchronized (fib) { // a writer inside a route change holds the table's lock
+            looked = java.util.concurrent.CompletableFuture.supplyAsync(() -> fib.lookup(0x0a000002));
+            assertEquals(eth0, looked.get(5, java.util.concurrent.TimeUnit.SECONDS).dev(),
+                    "the packet path reads the published table, as fib_lookup reads under RCU");
+        }
+        fib.add(new RouteEntry("unicast", 0, 0, 0x0a0000fe, eth0, 0, 0, "static", "global"), false);
+        assertEquals(0x0a0000fe, fib.lookup(0x08080808).gateway(), "a change is published to the next lookup");
+    }
+
+    @Test
     void aDefaultRouteByHandCatchesTheRestAndStaysWhenAddressesChange() throws Exception {
         eth0.open();
         eth0.addAddress(new IfAddress(InetAddress.getByName("10.0.0.1"), 24, null, "global", "eth0"));
