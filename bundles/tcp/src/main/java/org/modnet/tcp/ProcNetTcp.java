@@ -57,9 +57,13 @@ public final class ProcNetTcp implements ProcFile {
 
     /** {@code get_timewait4_sock}: a timewait sock's short line, its timer as the only detail. */
     static String timewaitLine(int i, TcpTimewaitSock tw) {
-        return String.format(Locale.ROOT, "%4d: %08X:%04X %08X:%04X %02X %08X:%08X %02X:%08X %08X %5d %8d %d %d %s", i,
-                Integer.reverseBytes(tw.laddr), tw.lport, Integer.reverseBytes(tw.raddr), tw.rport, tw.substate, 0, 0, 3,
-                ticks(tw.remainingMs()), 0, 0, 0, 0, 3, NO_POINTER);
+        return String.format(Locale.ROOT, "%4d: %08X:%04X %08X:%04X %02X", i, Integer.reverseBytes(tw.laddr), tw.lport,
+                Integer.reverseBytes(tw.raddr), tw.rport, tw.substate) + timewaitTail(tw.remainingMs());
+    }
+
+    /** What follows the addresses and state on {@code get_timewait4_sock}'s line. */
+    private static String timewaitTail(long expiresMs) {
+        return String.format(Locale.ROOT, " %08X:%08X %02X:%08X %08X %5d %8d %d %d %s", 0, 0, 3, ticks(expiresMs), 0, 0, 0, 0, 3, NO_POINTER);
     }
 
     static String line(int i, TcpSock sk) {
@@ -67,10 +71,8 @@ public final class ProcNetTcp implements ProcFile {
         String addrs = String.format(Locale.ROOT, "%4d: %08X:%04X %08X:%04X %02X", i, Integer.reverseBytes(sk.laddr()), sk.lport(),
                 Integer.reverseBytes(sk.raddr()), sk.rport(), st);
         SockTimer t = sk.timer();
-        if (st == TcpSock.TCP_TIME_WAIT || st == TcpSock.TCP_FIN_WAIT2 && sk.isClosed() && t.kind() == SockTimer.TIMEWAIT) {
-            // get_timewait4_sock
-            return addrs + String.format(Locale.ROOT, " %08X:%08X %02X:%08X %08X %5d %8d %d %d %s", 0, 0, 3, ticks(t.expiresMs()), 0, 0, 0, 0, 3,
-                    NO_POINTER);
+        if (st == TcpSock.TCP_FIN_WAIT2 && sk.isClosed() && t.kind() == SockTimer.TIMEWAIT) {
+            return addrs + timewaitTail(t.expiresMs()); // an orphan waiting out tcp_fin_timeout shows as a timewait sock
         }
         if (st == TcpSock.TCP_SYN_RECV) { // get_openreq4
             return addrs + String.format(Locale.ROOT, " %08X:%08X %02X:%08X %08X %5d %8d %d %d %s", 0, 0, 1, ticks(t.expiresMs()), t.retrans(),

@@ -1050,10 +1050,6 @@ final class TcpSock extends Sock {
         int endSeq = seq + len + (syn ? 1 : 0) + (fin ? 1 : 0);
         rx.parse(skb, th, true, net.optionSysctls());
 
-        if (state == TCP_TIME_WAIT) {
-            timewaitRcv(skb, flags, cpu);
-            return;
-        }
         if ((flags & (TcpHeader.ACK | TcpHeader.RST | TcpHeader.SYN)) == 0) {
             drop = TcpDrops.Reason.TCP_FLAGS; // Linux drops it before the sequence check: no dupack
             return;
@@ -1677,20 +1673,6 @@ final class TcpSock extends Sock {
             sendAck(cpu); // tcp_fin: the FIN is acknowledged before the sock gives way
         }
         timeWait(TCP_TIME_WAIT, TIMEWAIT_MS, cpu);
-    }
-
-    /** {@code tcp_timewait_state_process}: a FIN again is acknowledged and restarts 2MSL; a RST ends it. */
-    private void timewaitRcv(SkBuff skb, int flags, int cpu) {
-        if ((flags & TcpHeader.RST) != 0) {
-            done(cpu);
-            net.mib.inc(cpu, TcpMib.Ext.TWKilled);
-            drop = TcpDrops.Reason.TCP_RESET;
-            return;
-        }
-        if ((flags & (TcpHeader.FIN | TcpHeader.SYN)) != 0 || skb.len() > (skb.getU8(skb.data() + TcpHeader.DOFF) >>> 4) * 4) {
-            sendAck(cpu);
-            twTimer.mod(TIMEWAIT_MS);
-        }
     }
 
     /** {@code __tcp_ack_snd_check}: two full segments or a quick-ACK moment is an ACK now; otherwise the delayed ACK. */
@@ -2460,19 +2442,18 @@ final class TcpSock extends Sock {
         }
     }
 
-    /** The end of TIME-WAIT (TW) or of an orphan's FIN-WAIT-2. */
+    /**
+     * The end of an orphan's FIN-WAIT-2 ({@code tcp_fin_timeout} longer than 2MSL, so no timewait sock
+     * took its place). TIME-WAIT itself is always a {@link TcpTimewaitSock} now.
+     */
     private void timewaitTimer() {
         if (!lock.tryLock()) {
             twTimer.mod(5);
             return;
         }
         try {
-            int c = net.core.currentCpu();
-            if (state == TCP_TIME_WAIT) {
-                net.mib.inc(c, TcpMib.Ext.TW);
-                done(c);
-            } else if (state == TCP_FIN_WAIT2 && isClosed()) {
-                done(c);
+            if (state == TCP_FIN_WAIT2 && isClosed()) {
+                done(net.core.currentCpu());
             }
         } finally {
             lock.unlock();
