@@ -83,7 +83,6 @@ public final class Interpreter {
                 shell.runInit(script.initCommand().get());
                 initRan = true;
             }
-            bed.afterInit();
             startNanos = bed.nanoTime();
             for (Event e : script.events()) {
                 runEvent(e);

@@ -64,10 +64,6 @@ public abstract class Testbed implements AutoCloseable {
         return process;
     }
 
-    /** Called after the script's init command: a test bed may adjust the stack here (diagnostics). */
-    void afterInit() {
-    }
-
     /** The clock in nanoseconds. */
     abstract long nanoTime();
 

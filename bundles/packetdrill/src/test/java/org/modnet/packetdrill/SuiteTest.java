@@ -104,31 +104,6 @@ class SuiteTest {
         assertTrue(passed >= FLOOR, "packetdrill: " + passed + " of " + total + " passed, floor " + FLOOR);
     }
 
-    /**
-     * Not a verdict: the suite again with a receive buffer that makes modnet offer Linux's window scale
-     * (8), to show what stops each script past its SYN-ACK. Printed, and written to
-     * target/packetdrill-suite-wscale8.txt, for whoever works on the TCP.
-     */
-    @Test
-    void diagnosticRunWithLinuxWindowScale() throws Exception {
-        Path tcp = root().resolve("gtests/net/tcp");
-        Assumptions.assumeTrue(Files.isDirectory(tcp), "packetdrill scripts absent: " + tcp.toAbsolutePath());
-        List<String> lines = new ArrayList<>();
-        int passed = 0;
-        List<Path> all = scripts(tcp);
-        for (Path f : all) {
-            Outcome o = Runner.run(f, Runner.commandLine(),
-                    () -> VirtualTestbed.withSysctls("net.core.rmem_max=33554432",
-                            "net.ipv4.tcp_rmem=4096 10000000 15728640"), null);
-            passed += o.status() == Outcome.Status.PASS ? 1 : 0;
-            lines.add(String.format("%-60s %-7s %s", tcp.relativize(f), o.word(), o.message()));
-        }
-        lines.add("packetdrill (window scale 8, diagnostic): " + passed + " of " + all.size() + " passed");
-        lines.forEach(System.out::println);
-        Files.createDirectories(Path.of("target"));
-        Files.write(Path.of("target/packetdrill-suite-wscale8.txt"), lines);
-    }
-
     @Test
     void selfTestsFailWithTheirFailureLine() throws Exception {
         Path tests = root().resolve("gtests/net/packetdrill/tests");

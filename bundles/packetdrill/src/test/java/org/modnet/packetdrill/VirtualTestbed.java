@@ -33,31 +33,10 @@ final class VirtualTestbed extends Testbed {
     record Wiring(Ipv4Protocol ipv4, SocketLayer sockets) {
     }
 
-    private String[] afterInit = {};
-
     static VirtualTestbed create() {
         AtomicLong clock = new AtomicLong(1_000_000_000L);
         StandaloneCore stack = StandaloneCore.manual(1, 8192, clock::get);
         return new VirtualTestbed(stack, clock, wire(stack));
-    }
-
-    /** A testbed that sets these sysctls (NAME=VALUE) after the script's init command: a diagnostic run. */
-    static VirtualTestbed withSysctls(String... settings) {
-        VirtualTestbed bed = create();
-        bed.afterInit = settings.clone();
-        return bed;
-    }
-
-    @Override
-    void afterInit() {
-        for (String s : afterInit) {
-            int eq = s.indexOf('=');
-            try {
-                ns.sysctl().set(s.substring(0, eq), s.substring(eq + 1));
-            } catch (org.modnet.api.net.NetException e) {
-                throw new IllegalStateException(s + ": " + e.getMessage(), e);
-            }
-        }
     }
 
     /** Wires core, lo, ARP, IPv4, TCP and sockets on {@code stack}, as Declarative Services would. */
