@@ -107,8 +107,7 @@ final class ModnetServerSocketChannel extends ServerSocketChannel implements Mod
                     return null;
                 }
                 if (e.errno() == Errno.EINTR && Thread.currentThread().isInterrupted()) {
-                    close();
-                    throw new ClosedByInterruptException();
+                    throw new ClosedByInterruptException(); // the interrupt itself closes the channel; end() waits for it
                 }
                 throw ModnetDatagramChannel.exception(e);
             } finally {

@@ -155,8 +155,7 @@ final class ModnetSocketChannel extends SocketChannel implements ModnetChannel {
                         return false;
                     }
                     if (e.errno() == Errno.EINTR && Thread.currentThread().isInterrupted()) {
-                        close();
-                        throw new ClosedByInterruptException();
+                        throw new ClosedByInterruptException(); // the interrupt closes the channel (see failed)
                     }
                     done = true; // the call ended; the close below is ours, not an asynchronous one
                     close();
@@ -399,10 +398,13 @@ final class ModnetSocketChannel extends SocketChannel implements ModnetChannel {
         }
     }
 
-    /** EINTR from an interrupt closes the channel ({@link ClosedByInterruptException}); others map. */
+    /**
+     * EINTR from an interrupt is {@link ClosedByInterruptException}; others map. The channel is closed
+     * by the interrupt itself (AbstractInterruptibleChannel's interruptor, which {@code end} waits for):
+     * closing it here too could win that race and make {@code end} throw AsynchronousCloseException.
+     */
     private IOException failed(SockException e) throws IOException {
         if (e.errno() == Errno.EINTR && Thread.currentThread().isInterrupted()) {
-            close();
             return new ClosedByInterruptException();
         }
         if (!isOpen()) {
