@@ -264,6 +264,20 @@ final class CoreEngine implements NetCore {
         }
     }
 
+    private final GsoDispatch offloads = new GsoDispatch();
+
+    GsoDispatch offloads() {
+        return offloads;
+    }
+
+    void addOffload(int ethertype, org.modnet.api.net.PacketOffload offload) {
+        offloads.add(ethertype, offload);
+    }
+
+    void removeOffload(int ethertype, org.modnet.api.net.PacketOffload offload) {
+        offloads.remove(ethertype, offload);
+    }
+
     void addHandler(int ethertype, PacketHandler handler) {
         dispatch.add(ethertype, handler);
     }

@@ -61,6 +61,15 @@ public final class NetCoreComponent implements NetCore {
         engine.removeHandler(ethertype(props), handler);
     }
 
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
+    void addPacketOffload(org.modnet.api.net.PacketOffload offload, Map<String, Object> props) {
+        engine.addOffload(ethertype(props), offload);
+    }
+
+    void removePacketOffload(org.modnet.api.net.PacketOffload offload, Map<String, Object> props) {
+        engine.removeOffload(ethertype(props), offload);
+    }
+
     private static int ethertype(Map<String, Object> props) {
         Object v = props.get(PacketHandler.ETHERTYPE);
         if (v instanceof Number n) {

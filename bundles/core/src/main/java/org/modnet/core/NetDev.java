@@ -36,6 +36,10 @@ final class NetDev implements NetDevice {
     private final DeviceStats stats = new DeviceStats();
     private final CopyOnWriteArrayList<IfAddress> addresses = new CopyOnWriteArrayList<>();
     private final Map<String, Boolean> features;
+    /** {@code dev->features} as bits, kept current by {@link #setFeature}: read per packet. */
+    private volatile long featureBits;
+    /** Where software segmentation hands each segment: the rest of the transmit path. */
+    private final java.util.function.Consumer<SkBuff> segmentOut = this::xmitSegment;
 
     private volatile Namespace ns;
     private volatile String name;
@@ -75,6 +79,7 @@ final class NetDev implements NetDevice {
         this.rxRing = setup.rxRing();
         this.txRing = setup.txRing();
         this.features = Collections.synchronizedMap(new TreeMap<>(setup.features()));
+        this.featureBits = org.modnet.api.net.NetdevFeatures.bits(setup.features());
         this.qdisc = "noqueue".equals(setup.qdisc()) ? null : new PfifoFast(() -> txQueueLen);
         RxQueueImpl[] queues = new RxQueueImpl[setup.rxQueues()];
         for (int i = 0; i < queues.length; i++) {
@@ -279,6 +284,11 @@ final class NetDev implements NetDevice {
         synchronized (features) {
             return new LinkedHashMap<>(features);
         }
+    }
+
+    @Override
+    public long netdevFeatures() {
+        return ops.fixFeatures(this, featureBits);
     }
 
     @Override
@@ -515,6 +525,7 @@ final class NetDev implements NetDevice {
                     throw new NetException(Errno.EOPNOTSUPP, "feature " + feature + " is fixed on " + name);
                 }
                 features.put(feature, on);
+                featureBits = org.modnet.api.net.NetdevFeatures.bits(features);
             }
         }
     }
@@ -569,9 +580,42 @@ final class NetDev implements NetDevice {
 
     // --- transmit ---
 
-    /** {@code __dev_queue_xmit}: taps, then the qdisc (or straight to the driver with noqueue). */
+    /**
+     * {@code __dev_queue_xmit}: {@code validate_xmit_skb} (a GSO skb the device cannot take is cut in
+     * software, a partial checksum it cannot complete is completed here), then taps, then the qdisc
+     * (or straight to the driver with noqueue).
+     */
     void xmit(SkBuff skb) {
         if (!isUp()) {
+            stats.addShared(DeviceStats.Field.TX_DROPPED, 1);
+            skb.free();
+            return;
+        }
+        long f = netdevFeatures();
+        if (skb.isGso() && ((f & org.modnet.api.net.NetdevFeatures.NETIF_F_TSO) == 0
+                || skb.gsoType() != org.modnet.api.net.NetdevFeatures.SKB_GSO_TCPV4)) {
+            segment(skb, f);
+            return;
+        }
+        xmitSegment(skb);
+    }
+
+    /** {@code skb_gso_segment} by the frame's ethertype; a frame nobody can cut is dropped, counted in tx_dropped. */
+    private void segment(SkBuff skb, long features) {
+        org.modnet.api.net.PacketOffload o = core.offloads().find(skb.protocol() & 0xffff);
+        int n = o == null ? -1 : o.gsoSegment(skb, features, segmentOut);
+        if (n < 0) {
+            stats.addShared(DeviceStats.Field.TX_DROPPED, 1);
+        }
+        skb.free();
+    }
+
+    /** The transmit path after segmentation: the checksum ({@code skb_csum_hwoffload_help}), taps, qdisc, driver. */
+    private void xmitSegment(SkBuff skb) {
+        skb.dev(this);
+        if (skb.ipSummed() == org.modnet.api.skb.Checksum.PARTIAL
+                && (netdevFeatures() & org.modnet.api.net.NetdevFeatures.NETIF_F_HW_CSUM) == 0
+                && !org.modnet.api.inet.InetChecksum.complete(skb)) {
             stats.addShared(DeviceStats.Field.TX_DROPPED, 1);
             skb.free();
             return;

@@ -41,6 +41,11 @@ public final class StandaloneCore {
         engine.addHandler(ethertype, handler);
     }
 
+    /** {@code dev_add_offload}: software segmentation for {@code ethertype}. */
+    public void addOffload(int ethertype, org.modnet.api.net.PacketOffload offload) {
+        engine.addOffload(ethertype, offload);
+    }
+
     public void addPernet(PernetOperations ops, int order) {
         engine.addPernet(ops, order);
     }

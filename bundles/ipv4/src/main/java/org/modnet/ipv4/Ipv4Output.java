@@ -163,7 +163,7 @@ final class Ipv4Output {
         int baseOffset = (fragField & Ipv4Header.OFFSET_MASK) * 8;
         boolean moreAfter = (fragField & Ipv4Header.FLAG_MF) != 0;
         int chunk = ((dev.mtu() - ihl) / 8) * 8;
-        if (chunk <= 0) {
+        if (chunk <= 0 || !InetChecksum.complete(skb)) { // a partial sum cannot be finished once the data is cut
             net.mib.inc(Ipv4Mib.Counter.FragFails);
             skb.free();
             return;

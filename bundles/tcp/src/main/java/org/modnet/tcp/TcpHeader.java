@@ -112,7 +112,9 @@ final class TcpHeader {
         }
         t = skb.data();
         int total = skb.len();
-        if (skb.ipSummed() != Checksum.UNNECESSARY && sum(skb, t, total, af.pseudoSum(skb, total)) != 0xffff) {
+        // skb_csum_unnecessary: CHECKSUM_PARTIAL (from a veth peer or lo) never left memory, so it is good
+        if (skb.ipSummed() != Checksum.UNNECESSARY && skb.ipSummed() != Checksum.PARTIAL
+                && sum(skb, t, total, af.pseudoSum(skb, total)) != 0xffff) {
             return Check.BAD_CSUM;
         }
         this.skb = skb;
@@ -153,6 +155,20 @@ final class TcpHeader {
     static void setChecksum(SkBuff skb, int th, int len, int pseudoSum) {
         skb.setU16(th + CHECK, 0);
         skb.setU16(th + CHECK, checksum(skb, th, len, pseudoSum));
+    }
+
+    /**
+     * {@code tcp_v4_send_check} with offload: the check field holds the pseudo-header's folded sum and
+     * the skb is {@code CHECKSUM_PARTIAL} from the header, for the device (or the core's
+     * {@code skb_checksum_help}) to complete.
+     */
+    static void setChecksumPartial(SkBuff skb, int th, int pseudoSum) {
+        int s = pseudoSum;
+        while ((s >>> 16) != 0) {
+            s = (s & 0xffff) + (s >>> 16);
+        }
+        skb.setU16(th + CHECK, s);
+        skb.csumPartial(th, CHECK);
     }
 
     /**

@@ -2311,7 +2311,7 @@ final class TcpSock extends Sock {
                 skb.setBytes(o + hlen + first, sbuf, 0, len - first);
             }
         }
-        TcpHeader.setChecksum(skb, o, hlen + len, TcpAf.inetPseudoSum(localAddress, remoteAddress, hlen + len));
+        TcpHeader.setChecksumPartial(skb, o, TcpAf.inetPseudoSum(localAddress, remoteAddress, hlen + len));
         if ((flags & TcpHeader.ACK) != 0) {
             lastAckSent = rcvNxt;
             ackPending = false;

@@ -63,4 +63,41 @@ public final class InetChecksum {
     public static boolean verify(SkBuff skb, int offset, int len) {
         return sum(skb, offset, len, 0) == 0xffff;
     }
+
+    /**
+     * {@code skb_checksum_help}: completes a {@code CHECKSUM_PARTIAL} skb in software, as a device
+     * without transmit checksumming needs it: the sum from {@code csum_start} to the end (the check
+     * field holding the pseudo-header's sum) goes complemented into the check field, and the skb is
+     * {@code CHECKSUM_NONE}. Fragments are summed where they lie. False, and nothing changes, if the
+     * offsets lie outside the packet or the data is shared and cannot be made private.
+     */
+    public static boolean complete(SkBuff skb) {
+        if (skb.ipSummed() != org.modnet.api.skb.Checksum.PARTIAL) {
+            return true;
+        }
+        int start = skb.csumStart();
+        int field = start + skb.csumOffset();
+        int len = skb.len() - (start - skb.data());
+        if (start < skb.data() || field + 2 > skb.tail() || len < 0 || !skb.unshare()) {
+            return false;
+        }
+        start = skb.csumStart(); // unshare keeps the offsets, but read again to be plain about it
+        field = start + skb.csumOffset();
+        int head = Math.min(len, skb.tail() - start);
+        long s = sum(skb, start, head, 0);
+        int done = head;
+        for (int i = 0; i < skb.nrFrags() && done < len; i++) {
+            int n = Math.min(skb.fragSize(i), len - done);
+            int f = sum(skb.fragMemory(i), skb.fragOffset(i), n, 0);
+            // a piece that starts at an odd byte adds its sum byte-swapped (RFC 1071 2.B)
+            s += (done & 1) == 0 ? f : ((f << 8) | (f >>> 8)) & 0xffff;
+            done += n;
+        }
+        while ((s >>> 16) != 0) {
+            s = (s & 0xffff) + (s >>> 16);
+        }
+        skb.setU16(field, (int) ~s & 0xffff);
+        skb.ipSummed(org.modnet.api.skb.Checksum.NONE);
+        return true;
+    }
 }

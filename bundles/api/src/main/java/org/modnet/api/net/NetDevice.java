@@ -71,6 +71,14 @@ public interface NetDevice {
     /** {@code ethtool -k}: offload features ({@code rx-checksumming}, {@code tcp-segmentation-offload}, ...) and state. */
     Map<String, Boolean> features();
 
+    /**
+     * The features that are on as {@link NetdevFeatures} bits ({@code dev->features}), for the packet
+     * path: the core keeps them cached, so reading them neither allocates nor locks.
+     */
+    default long netdevFeatures() {
+        return NetdevFeatures.bits(features());
+    }
+
     /** The features that cannot be changed: {@code [fixed]} in {@code ethtool -k}. */
     java.util.Set<String> fixedFeatures();
 

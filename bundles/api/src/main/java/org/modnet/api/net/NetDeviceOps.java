@@ -57,4 +57,12 @@ public interface NetDeviceOps {
     default Map<String, Long> ethtoolStats(NetDevice dev) {
         return Map.of();
     }
+
+    /**
+     * {@code ndo_fix_features}: what the driver can offer now of the features that are on (a veth whose
+     * peer runs native XDP takes no segmentation offload). Called on the packet path: no allocation.
+     */
+    default long fixFeatures(NetDevice dev, long features) {
+        return features;
+    }
 }

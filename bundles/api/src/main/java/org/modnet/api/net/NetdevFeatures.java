@@ -1,0 +1,58 @@
+package org.modnet.api.net;
+
+import java.util.Map;
+
+/**
+ * {@code netdev_features_t}: a device's offloads as bits ({@code NETIF_F_*}), for the packet path to
+ * read without a map; {@code ethtool -k} names them. {@link #bits} also applies Linux's
+ * {@code netdev_fix_features} rules: no segmentation offload without scatter-gather and transmit
+ * checksumming, since every segment's checksum would have to be made in software.
+ */
+public final class NetdevFeatures {
+    private NetdevFeatures() {
+    }
+
+    /** {@code scatter-gather}. */
+    public static final long NETIF_F_SG = 1L << 0;
+    /** {@code tx-checksumming}: the device completes {@code CHECKSUM_PARTIAL} sums (as {@code NETIF_F_HW_CSUM}). */
+    public static final long NETIF_F_HW_CSUM = 1L << 3;
+    /** {@code tx-vlan-offload}. */
+    public static final long NETIF_F_HW_VLAN_CTAG_TX = 1L << 7;
+    /** {@code rx-vlan-offload}. */
+    public static final long NETIF_F_HW_VLAN_CTAG_RX = 1L << 8;
+    /** {@code generic-segmentation-offload}. */
+    public static final long NETIF_F_GSO = 1L << 11;
+    /** {@code generic-receive-offload}. */
+    public static final long NETIF_F_GRO = 1L << 14;
+    /** {@code tcp-segmentation-offload}: the device takes {@code SKB_GSO_TCPV4} skbs whole. */
+    public static final long NETIF_F_TSO = 1L << 16;
+    /** {@code rx-checksumming}. */
+    public static final long NETIF_F_RXCSUM = 1L << 40;
+    /** {@code loopback}. */
+    public static final long NETIF_F_LOOPBACK = 1L << 41;
+
+    /** {@code SKB_GSO_TCPV4}: an skb's {@code gso_type} for TCP over IPv4. */
+    public static final int SKB_GSO_TCPV4 = 1 << 0;
+
+    /** The bits of the features that are on, as {@code netdev_fix_features} leaves them. */
+    public static long bits(Map<String, Boolean> features) {
+        long f = 0;
+        f |= on(features, "scatter-gather", NETIF_F_SG);
+        f |= on(features, "tx-checksumming", NETIF_F_HW_CSUM);
+        f |= on(features, "tx-vlan-offload", NETIF_F_HW_VLAN_CTAG_TX);
+        f |= on(features, "rx-vlan-offload", NETIF_F_HW_VLAN_CTAG_RX);
+        f |= on(features, "generic-segmentation-offload", NETIF_F_GSO);
+        f |= on(features, "generic-receive-offload", NETIF_F_GRO);
+        f |= on(features, "tcp-segmentation-offload", NETIF_F_TSO);
+        f |= on(features, "rx-checksumming", NETIF_F_RXCSUM);
+        f |= on(features, "loopback", NETIF_F_LOOPBACK);
+        if ((f & NETIF_F_SG) == 0 || (f & NETIF_F_HW_CSUM) == 0) {
+            f &= ~NETIF_F_TSO; // "Dropping TSO features since no SG/CSUM feature."
+        }
+        return f;
+    }
+
+    private static long on(Map<String, Boolean> features, String name, long bit) {
+        return Boolean.TRUE.equals(features.get(name)) ? bit : 0;
+    }
+}
