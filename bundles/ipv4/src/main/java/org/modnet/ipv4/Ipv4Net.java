@@ -23,6 +23,8 @@ final class Ipv4Net implements Ipv4Input.Routing {
     final Ipv4Input input;
     final Ipv4Fib fib;
     final Ipv4Output output;
+    /** Software segmentation ({@code inet_gso_segment}), set by the component; null where none is wired. */
+    Ipv4Gso gso;
     final Icmp icmp;
     private final org.modnet.api.inet.NeighbourTable neighbours;
     final IntSysctl ipForward;
@@ -104,6 +106,9 @@ final class Ipv4Net implements Ipv4Input.Routing {
             return;
         }
         int len = Ipv4Header.totalLen(skb, h);
+        if (skb.isGso() && gso != null && gso.networkSegLen(skb) > 0) {
+            len = gso.networkSegLen(skb); // ip_exceeds_mtu: a GSO skb goes out as segments of this size
+        }
         if (len > r.dev().mtu() && (Ipv4Header.fragOff(skb, h) & Ipv4Header.FLAG_DF) != 0) {
             mib.inc(Ipv4Mib.Counter.FragFails);
             icmp.sendError(skb, Icmp.DEST_UNREACH, 4, r.dev().mtu()); // fragmentation needed, with the MTU

@@ -122,7 +122,7 @@ final class Ipv4Output {
         skb.setU8(h + Ipv4Header.VERSION_IHL, 0x45);
         skb.setU8(h + Ipv4Header.TOS, tos);
         skb.setU16(h + Ipv4Header.TOT_LEN, totLen);
-        skb.setU16(h + Ipv4Header.ID, ids.getAndIncrement());
+        skb.setU16(h + Ipv4Header.ID, skb.isGso() ? ids.getAndAdd(skb.gsoSegs()) : ids.getAndIncrement()); // ip_select_ident_segs
         skb.setU16(h + Ipv4Header.FRAG_OFF, 0);
         skb.setU8(h + Ipv4Header.TTL, ttl > 0 ? ttl : net.defaultTtl.get());
         skb.setU8(h + Ipv4Header.PROTOCOL, protocol);
@@ -143,11 +143,42 @@ final class Ipv4Output {
 
     /** {@code ip_finish_output}: to the neighbour layer, in fragments if the packet exceeds the MTU. */
     void finish(SkBuff skb, NetDevice dev, int nextHop) {
+        if (skb.isGso()) {
+            finishGso(skb, dev, nextHop);
+            return;
+        }
         if (skb.len() <= dev.mtu()) {
             neighbours.output(skb, dev, nextHop);
             return;
         }
         fragment(skb, dev, nextHop);
+    }
+
+    /**
+     * {@code ip_finish_output_gso}: a GSO skb whose segments fit the MTU goes on whole (the device, or
+     * the core before a device without TSO, cuts it); otherwise it is cut here and each segment is
+     * sent, or fragmented if even it is too big.
+     */
+    private void finishGso(SkBuff skb, NetDevice dev, int nextHop) {
+        Ipv4Gso gso = net.gso;
+        int segLen = gso == null ? -1 : gso.networkSegLen(skb);
+        if (segLen > 0 && segLen <= dev.mtu()) {
+            neighbours.output(skb, dev, nextHop);
+            return;
+        }
+        // rare (a route MTU below the segments'): the one place here a lambda is made per packet
+        long features = dev.netdevFeatures() & ~org.modnet.api.net.NetdevFeatures.NETIF_F_TSO;
+        int n = gso == null ? -1 : gso.segment(skb, features, seg -> {
+            if (seg.len() <= dev.mtu()) {
+                neighbours.output(seg, dev, nextHop);
+            } else {
+                fragment(seg, dev, nextHop);
+            }
+        });
+        if (n < 0) {
+            net.mib.inc(Ipv4Mib.Counter.OutDiscards);
+        }
+        skb.free();
     }
 
     /**

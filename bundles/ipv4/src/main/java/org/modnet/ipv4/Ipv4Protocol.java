@@ -27,19 +27,22 @@ import org.osgi.service.component.annotations.ReferencePolicy;
  * ({@code inet_add_protocol}), and the {@code Ip} MIB for {@code nstat}. Stopping this bundle takes
  * IPv4 away: frames of 0x0800 are then dropped and counted by the core, as Linux without IPv4 would.
  */
-@Component(service = { PacketHandler.class, PernetOperations.class, SnmpMib.class, Ipv4Protocol.class, Ipv4.class }, immediate = true, property = {
+@Component(service = { PacketHandler.class, PernetOperations.class, SnmpMib.class, Ipv4Protocol.class, Ipv4.class,
+        org.modnet.api.net.PacketOffload.class }, immediate = true, property = {
         PacketHandler.ETHERTYPE + ":Integer=2048", PernetOperations.ORDER + ":Integer=10" })
-public final class Ipv4Protocol implements PacketHandler, PernetOperations, SnmpMib, Ipv4 {
+public final class Ipv4Protocol implements PacketHandler, PernetOperations, SnmpMib, Ipv4, org.modnet.api.net.PacketOffload {
     private final Map<NetNamespace, Ipv4Net> nets = new ConcurrentHashMap<>();
     private final Map<Integer, InetProtocol> protocols = new ConcurrentHashMap<>();
     private final NetCore core;
     private final NeighbourTable neighbours;
     private final NfHooks hooks = new NfHooks();
+    private final Ipv4Gso gso;
 
     @Activate
     public Ipv4Protocol(@Reference NetCore core, @Reference NeighbourTable neighbours) {
         this.core = core;
         this.neighbours = neighbours;
+        this.gso = new Ipv4Gso(core);
         // arp_error_report: packets that waited for a neighbour that never answered
         neighbours.setUnreachable(skb -> {
             Ipv4Net net = skb.dev() == null ? null : nets.get(skb.dev().namespace());
@@ -59,6 +62,7 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
     @Override
     public void init(NetNamespace ns) {
         Ipv4Net net = new Ipv4Net(ns, core, neighbours, hooks);
+        net.gso = gso;
         protocols.forEach(net.input::addProtocol);
         nets.put(ns, net);
     }
@@ -84,6 +88,26 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
             protocols.remove(n.intValue(), protocol);
             nets.values().forEach(net -> net.input.removeProtocol(n.intValue(), protocol));
         }
+    }
+
+    /** {@code inet_add_offload}: a transport protocol's part of software segmentation, by its number. */
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
+    public void addOffload(org.modnet.api.inet.InetOffload offload, Map<String, Object> props) {
+        if (props.get(InetProtocol.PROTOCOL) instanceof Number n) {
+            gso.add(n.intValue(), offload);
+        }
+    }
+
+    public void removeOffload(org.modnet.api.inet.InetOffload offload, Map<String, Object> props) {
+        if (props.get(InetProtocol.PROTOCOL) instanceof Number n) {
+            gso.remove(n.intValue(), offload);
+        }
+    }
+
+    /** {@code inet_gso_segment}, offered to the core for ethertype 0x0800 ({@code ip_packet_offload}). */
+    @Override
+    public int gsoSegment(SkBuff skb, long features, java.util.function.Consumer<SkBuff> out) {
+        return gso.segment(skb, features, out);
     }
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)

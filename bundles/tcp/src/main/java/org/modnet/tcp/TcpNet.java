@@ -55,6 +55,10 @@ final class TcpNet {
     final IntSysctl invalidRatelimit;
     final IntVectorSysctl wmem;
     final IntSysctl dsack;
+    /** {@code net.ipv4.tcp_min_tso_segs}: the fewest segments a GSO skb is sized for. */
+    final IntSysctl minTsoSegs;
+    /** {@code net.ipv4.tcp_tso_win_divisor}: registered for Linux's name and default; TSO deferral is not built. */
+    final IntSysctl tsoWinDivisor;
     final IntSysctl keepaliveTime;
     final IntSysctl keepaliveIntvl;
     final IntSysctl keepaliveProbes;
@@ -96,6 +100,8 @@ final class TcpNet {
         wmem = s.registerInts("net.ipv4.tcp_wmem", new int[] { 4096, 16384, 4194304 }, 1, Integer.MAX_VALUE, true);
         rmem = s.registerInts("net.ipv4.tcp_rmem", new int[] { 4096, 131072, 6291456 }, 1, Integer.MAX_VALUE, true);
         dsack = s.registerInt("net.ipv4.tcp_dsack", 1, 0, 1);
+        minTsoSegs = s.registerInt("net.ipv4.tcp_min_tso_segs", 2, 1, TcpTso.GSO_MAX_SEGS);
+        tsoWinDivisor = s.registerInt("net.ipv4.tcp_tso_win_divisor", 3, 0, Integer.MAX_VALUE);
         keepaliveTime = s.registerInt("net.ipv4.tcp_keepalive_time", 7200, 1, Integer.MAX_VALUE);
         keepaliveIntvl = s.registerInt("net.ipv4.tcp_keepalive_intvl", 75, 1, Integer.MAX_VALUE);
         keepaliveProbes = s.registerInt("net.ipv4.tcp_keepalive_probes", 9, 0, 255);

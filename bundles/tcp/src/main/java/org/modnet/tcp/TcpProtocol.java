@@ -32,11 +32,12 @@ import org.osgi.service.component.annotations.Reference;
  * view, and a thread outside a softirq (a loopback sender) through a view of its own.
  */
 @Component(service = { InetProtocol.class, SocketProtocol.class, PernetOperations.class, SnmpMib.class,
-        TcpProtocol.class }, immediate = true, property = { InetProtocol.PROTOCOL + ":Integer=6",
+        TcpProtocol.class, org.modnet.api.inet.InetOffload.class }, immediate = true, property = { InetProtocol.PROTOCOL + ":Integer=6",
                 SocketProtocol.FAMILY + ":Integer=2", SocketProtocol.TYPE + ":Integer=1",
                 SocketProtocol.PROTOCOL + ":Integer=6", SocketProtocol.DEFAULT + ":Boolean=true",
                 PernetOperations.ORDER + ":Integer=20" })
-public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOperations, SnmpMib {
+public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOperations, SnmpMib,
+        org.modnet.api.inet.InetOffload {
     /** Headroom a segment we build leaves for IPv4 and the link layer ({@link Ipv4#send}'s ask). */
     private static final int HEADROOM = 64;
     /** The ECN bits of the TOS byte: a reply never copies them ({@code INET_ECN_MASK}). */
@@ -240,5 +241,17 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
             return Map.of();
         }
         return net.mib.snapshot();
+    }
+
+    // --- software segmentation (tcp4_gso_segment), for IPv4's inet_gso_segment ---
+
+    @Override
+    public int headerLen(SkBuff skb, int th) {
+        return TcpOffload.headerLen(skb, th);
+    }
+
+    @Override
+    public void gsoFixSegment(SkBuff seg, int index, int count, int offset, int payloadLen, boolean csumOffload) {
+        TcpOffload.fixSegment(seg, index, count, offset, payloadLen, csumOffload);
     }
 }

@@ -217,6 +217,8 @@ final class TcpSock extends Sock {
     private int delivered;
     private int rcvOoopack;
     private int rcvMss;
+    /** The route's device ({@code sk_setup_caps}): whether it takes GSO skbs is read from it per write. */
+    private org.modnet.api.net.NetDevice routeDev;
     private long minRttUs;
     private long lastDataSentMs;
     private long lastDataRecvMs;
@@ -266,9 +268,13 @@ final class TcpSock extends Sock {
     /** {@code tcp_segs_in} and {@code tcp_measure_rcv_mss}: every segment the socket processes is counted. */
     private void countIn(SkBuff skb) {
         int payload = skb.len() - (skb.getU8(skb.data() + TcpHeader.DOFF) >>> 4) * 4;
-        segsIn++;
+        int segs = Math.max(skb.gsoSegs(), 1); // tcp_segs_in
+        segsIn += segs;
+        if (skb.isGso()) {
+            payload = skb.gsoSize(); // tcp_measure_rcv_mss: a GSO skb's segments are gso_size each
+        }
         if (payload > 0) {
-            dataSegsIn++;
+            dataSegsIn += segs;
             lastDataRecvMs = nowMs();
             if (payload >= initialRcvMss()) { // tcp_measure_rcv_mss: only a segment as large as the guess raises it
                 rcvMss = advmss > 0 ? Math.min(payload, advmss) : payload;
@@ -700,6 +706,7 @@ final class TcpSock extends Sock {
             if (route.error() != null) {
                 throw SockException.of(route.error());
             }
+            routeDev = route.device();
             if (addr.port() == 0) {
                 throw SockException.of(Errno.ECONNREFUSED);
             }
@@ -871,6 +878,7 @@ final class TcpSock extends Sock {
         child.sndWl1 = child.irs;
         child.maxWindow = child.sndWnd;
         Ipv4.OutputRoute route = net.ipv4.route(ns, saddr);
+        child.routeDev = route.device();
         child.advmss = route.device() == null ? TcpOptions.MSS_DEFAULT : Math.min(route.device().mtu(), IPV4_MAX_PMTU) - 40;
         child.advmss = child.clampMss(child.advmss);
         child.mss = Math.min(o.mssClamp, child.advmss) - (o.tstampOk ? TcpOutOptions.ALIGNED_TSTAMP : 0);
@@ -2189,6 +2197,8 @@ final class TcpSock extends Sock {
         if (sbuf == null || state == TCP_SYN_SENT || state == TCP_SYN_RECV || state == TCP_CLOSE || state == TCP_LISTEN) {
             return;
         }
+        int maxSegs = TcpTso.canGso(routeDev)
+                ? TcpTso.maxSegs(mss, maxWindow, cw.cwnd, cw.ssthresh, srttUs, net.minTsoSegs.get()) : 1;
         while (TcpSeq.before(sndNxt, writeSeq)) {
             int inFlight = (sndNxt - sndUna + mss - 1) / mss;
             if (inFlight >= cw.cwnd) {
@@ -2196,6 +2206,10 @@ final class TcpSock extends Sock {
             }
             int wndRight = sndUna + sndWnd;
             int len = Math.min(Math.min(mss, writeSeq - sndNxt), wndRight - sndNxt);
+            boolean retransmitting = TcpSeq.before(sndNxt, retransHigh) && TcpSeq.before(sndNxt, sndMax);
+            if (maxSegs > 1 && len == mss && !retransmitting) {
+                len = gsoLen(Math.min(maxSegs, cw.cwnd - inFlight), wndRight);
+            }
             if (len <= 0) {
                 if (sndNxt == sndUna && !rtxTimer.pending()) {
                     rtxTimer.mod(rtoMs); // the zero window probe
@@ -2208,14 +2222,20 @@ final class TcpSock extends Sock {
                 break;
             }
             if (!transmit(sndNxt, len, TcpHeader.ACK | (sndNxt + len == writeSeq && pushMarked ? TcpHeader.PSH : 0), cpu)) {
-                break;
+                if (len <= mss) {
+                    break;
+                }
+                len = mss; // no large buffer free: one segment from the normal pool, never a stall until the RTO
+                if (!transmit(sndNxt, len, TcpHeader.ACK | (sndNxt + len == writeSeq && pushMarked ? TcpHeader.PSH : 0), cpu)) {
+                    break;
+                }
             }
             if (retrans) {
                 net.mib.inc(cpu, TcpMib.Tcp.RetransSegs);
                 totalRetrans++;
                 bytesRetrans += len;
             } else {
-                net.mib.inc(cpu, TcpMib.Ext.TCPOrigDataSent);
+                net.mib.add(cpu, TcpMib.Ext.TCPOrigDataSent, (len + mss - 1) / mss); // tcp_skb_pcount
                 if (!rttTiming) {
                     rttTiming = true;
                     rttSeq = sndNxt + len;
@@ -2240,6 +2260,23 @@ final class TcpSock extends Sock {
                 }
             }
         }
+    }
+
+    /**
+     * {@code tcp_mss_split_point}: the bytes of a GSO skb of at most {@code segs} segments from
+     * {@code snd_nxt}: whole segments, but at the end of the data (or the peer's window) the short last
+     * one too unless Nagle would hold it.
+     */
+    private int gsoLen(int segs, int wndRight) {
+        int avail = writeSeq - sndNxt;
+        int window = wndRight - sndNxt;
+        int maxLen = segs * mss;
+        int needed = Math.min(avail, window);
+        if (maxLen <= needed) {
+            return maxLen;
+        }
+        int partial = needed % mss;
+        return partial != 0 && nagleHolds() ? needed - partial : needed;
     }
 
     /** An ACK now ({@code tcp_send_ack}): a delayed one is no longer owed. */
@@ -2318,8 +2355,17 @@ final class TcpSock extends Sock {
             rcvdSinceAck = 0;
             delackTimer.del();
         }
-        net.mib.inc(cpu, TcpMib.Tcp.OutSegs);
+        int segs = 1;
+        if (len > mss && mss > 0) { // a GSO skb: many MSS under this one header, cut by the device or the core
+            segs = (len + mss - 1) / mss;
+            skb.gso(mss, segs, org.modnet.api.net.NetdevFeatures.SKB_GSO_TCPV4);
+        }
+        net.mib.add(cpu, TcpMib.Tcp.OutSegs, segs); // tcp_skb_pcount
         countOut(len);
+        if (segs > 1) {
+            segsOut += segs - 1;
+            dataSegsOut += segs - 1;
+        }
         net.ipv4.send(ns, skb, localAddress, remoteAddress, TcpAf.IPPROTO_TCP, ttl(), tos());
         return true;
     }
@@ -2636,8 +2682,8 @@ final class TcpSock extends Sock {
         if (!TcpSeq.after(sndNxt, sndMax)) {
             return; // a retransmission
         }
-        if (len < mss) {
-            sndSml = sndNxt; // tcp_minshall_update
+        if (len % Math.max(mss, 1) != 0) {
+            sndSml = sndNxt; // tcp_minshall_update: a GSO skb ending in a short segment counts too
         }
         if (sndNxt - len == sndUna) {
             headSentMs = nowMs();
@@ -3188,6 +3234,7 @@ final class TcpSock extends Sock {
         child.sndWl1 = child.irs;
         child.maxWindow = child.sndWnd;
         Ipv4.OutputRoute route = net.ipv4.route(ns, saddr);
+        child.routeDev = route.device();
         child.advmss = route.device() == null ? TcpOptions.MSS_DEFAULT : Math.min(route.device().mtu(), IPV4_MAX_PMTU) - 40;
         child.mss = Math.min(TcpSyncookies.MSSTAB[mssind], child.advmss) - (o.tstampOk ? TcpOutOptions.ALIGNED_TSTAMP : 0);
         child.rcvWscale = o.wscaleOk ? child.windowShift() : 0;

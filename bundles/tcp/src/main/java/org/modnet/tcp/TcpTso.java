@@ -1,0 +1,61 @@
+package org.modnet.tcp;
+
+import org.modnet.api.net.NetDevice;
+import org.modnet.api.net.NetdevFeatures;
+
+/**
+ * How big a GSO skb TCP builds ({@code tcp_output.c}: {@code sk_can_gso}, {@code tcp_xmit_size_goal},
+ * {@code tcp_tso_autosize}): many MSS under one header when the route's device takes them (or the
+ * core cuts them in software, later and once), bounded by {@code sk_gso_max_size}, half the peer's
+ * largest window, and about a millisecond of data at the pacing rate Linux computes.
+ */
+final class TcpTso {
+    /** {@code GSO_LEGACY_MAX_SIZE}: {@code sk_gso_max_size} of a device that says nothing else. */
+    static final int GSO_MAX_SIZE = 65536;
+    /** {@code GSO_MAX_SEGS}. */
+    static final int GSO_MAX_SEGS = 65535;
+    /** {@code MAX_TCP_HEADER} as {@code tcp_xmit_size_goal} subtracts it. */
+    static final int MAX_TCP_HEADER = 320;
+    /** {@code sk_pacing_shift}'s default: a GSO skb carries about 1 ms (2^-10 s) of data at the pacing rate. */
+    static final int PACING_SHIFT = 10;
+
+    private TcpTso() {
+    }
+
+    /** {@code sk_can_gso}: the route's device takes TCPv4 GSO skbs (TSO, with scatter-gather and checksumming). */
+    static boolean canGso(NetDevice dev) {
+        return dev != null && (dev.netdevFeatures() & NetdevFeatures.NETIF_F_TSO) != 0;
+    }
+
+    /**
+     * {@code tcp_xmit_size_goal} and {@code tcp_tso_segs}: at most how many MSS-sized segments one skb
+     * carries now; 1 means no GSO.
+     */
+    static int maxSegs(int mss, int maxWindow, int cwnd, int ssthresh, long srttUs, int minTsoSegs) {
+        if (mss <= 0) {
+            return 1;
+        }
+        int goal = GSO_MAX_SIZE - 1 - MAX_TCP_HEADER;
+        if (maxWindow > TcpOptions.MSS_DEFAULT) { // tcp_bound_to_half_wnd
+            goal = Math.min(goal, maxWindow >> 1);
+        }
+        int segs = Math.max(goal / mss, 1);
+        return Math.max(Math.min(segs, autosize(mss, cwnd, ssthresh, srttUs, minTsoSegs)), 1);
+    }
+
+    /**
+     * {@code tcp_tso_autosize}: the segments of {@code sk_pacing_rate >> sk_pacing_shift} bytes, at least
+     * {@code tcp_min_tso_segs}; the pacing rate as {@code tcp_update_pacing_rate} makes it (200% of
+     * cwnd * mss / srtt in slow start, 120% after). Without an RTT sample the rate is unlimited.
+     */
+    static int autosize(int mss, int cwnd, int ssthresh, long srttUs, int minTsoSegs) {
+        if (srttUs <= 0) {
+            return GSO_MAX_SEGS;
+        }
+        long rate = (long) mss * cwnd * 1_000_000L / srttUs;
+        rate = rate * (cwnd < ssthresh / 2 ? 200 : 120) / 100;
+        long bytes = rate >> PACING_SHIFT;
+        long segs = Math.max(bytes / mss, minTsoSegs);
+        return (int) Math.min(segs, GSO_MAX_SEGS);
+    }
+}
