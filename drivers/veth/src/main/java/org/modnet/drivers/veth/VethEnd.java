@@ -65,7 +65,10 @@ final class VethEnd implements NetDeviceOps {
      * itself (made linear and writable first); only what the program passes becomes an skb there.
      */
     private static TxResult toNativeXdp(SkBuff skb, RxQueue q, int len, DeviceStats stats) {
-        if ((skb.dataLen() > 0 && !skb.linearize()) || (!skb.isWritable() && !skb.unshare())) {
+        // a program sees a frame as the wire would carry it: one segment (fixFeatures kept GSO away; one
+        // built before the program came is dropped), its checksum complete
+        if (skb.isGso() || (skb.dataLen() > 0 && !skb.linearize()) || (!skb.isWritable() && !skb.unshare())
+                || !org.modnet.api.inet.InetChecksum.complete(skb)) {
             stats.addShared(DeviceStats.Field.TX_DROPPED, 1);
             skb.free();
             return TxResult.OK;
@@ -75,6 +78,16 @@ final class VethEnd implements NetDeviceOps {
         stats.addShared(DeviceStats.Field.TX_PACKETS, 1);
         stats.addShared(DeviceStats.Field.TX_BYTES, len);
         return TxResult.OK;
+    }
+
+    /** {@code veth_fix_features}: while the peer runs XDP natively, no GSO skb may cross to it. */
+    @Override
+    public long fixFeatures(NetDevice self, long features) {
+        NetDevice p = peer == null ? null : peer.dev;
+        if (p != null && p.xdpNative()) {
+            return features & ~(org.modnet.api.net.NetdevFeatures.NETIF_F_TSO | org.modnet.api.net.NetdevFeatures.NETIF_F_GSO);
+        }
+        return features;
     }
 
     @Override
