@@ -66,6 +66,8 @@ public final class TcpBench {
         stack.addHandler(Eth.ETH_P_ARP, arp);
         stack.addHandler(Eth.ETH_P_IP, ipv4);
         ipv4.addProtocol(tcp, Map.of(InetProtocol.PROTOCOL, 6));
+        ipv4.addOffload(tcp, Map.of(InetProtocol.PROTOCOL, 6));
+        stack.addOffload(Eth.ETH_P_IP, ipv4);
         sockets.addProtocol(tcp, Map.of(SocketProtocol.FAMILY, 2, SocketProtocol.TYPE, 1, SocketProtocol.PROTOCOL, 6,
                 SocketProtocol.DEFAULT, true));
         nsA = stack.core().addNamespace("A");

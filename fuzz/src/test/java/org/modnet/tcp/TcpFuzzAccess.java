@@ -68,6 +68,8 @@ public final class TcpFuzzAccess {
         core.addHandler(Eth.ETH_P_ARP, arp);
         core.addHandler(Eth.ETH_P_IP, ipv4);
         ipv4.addProtocol(tcp, Map.of(InetProtocol.PROTOCOL, 6));
+        ipv4.addOffload(tcp, Map.of(InetProtocol.PROTOCOL, 6));
+        core.addOffload(Eth.ETH_P_IP, ipv4);
         sockets.addProtocol(tcp, Map.of(SocketProtocol.FAMILY, 2, SocketProtocol.TYPE, 1, SocketProtocol.PROTOCOL, 6,
                 SocketProtocol.DEFAULT, true));
         ns = core.core().initNet();

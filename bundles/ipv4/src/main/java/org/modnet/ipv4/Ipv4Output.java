@@ -162,7 +162,7 @@ final class Ipv4Output {
     private void finishGso(SkBuff skb, NetDevice dev, int nextHop) {
         Ipv4Gso gso = net.gso;
         int segLen = gso == null ? -1 : gso.networkSegLen(skb);
-        if (segLen > 0 && segLen <= dev.mtu()) {
+        if (segLen <= dev.mtu()) { // -1: no offload here knows the protocol; the sender sized it for this device
             neighbours.output(skb, dev, nextHop);
             return;
         }

@@ -53,6 +53,8 @@ final class VirtualTestbed extends Testbed {
         stack.addHandler(Eth.ETH_P_ARP, arp);
         stack.addHandler(Eth.ETH_P_IP, ipv4);
         ipv4.addProtocol(tcp, Map.of(InetProtocol.PROTOCOL, 6));
+        ipv4.addOffload(tcp, Map.of(InetProtocol.PROTOCOL, 6));
+        stack.addOffload(Eth.ETH_P_IP, ipv4);
         sockets.addProtocol(tcp, Map.of(SocketProtocol.FAMILY, 2, SocketProtocol.TYPE, 1, SocketProtocol.PROTOCOL, 6,
                 SocketProtocol.DEFAULT, true));
         return new Wiring(ipv4, sockets);

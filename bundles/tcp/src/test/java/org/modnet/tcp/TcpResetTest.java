@@ -56,6 +56,8 @@ class TcpResetTest {
         stack.addHandler(Eth.ETH_P_ARP, arp);
         stack.addHandler(Eth.ETH_P_IP, ipv4);
         ipv4.addProtocol(tcp, Map.of(InetProtocol.PROTOCOL, 6));
+        ipv4.addOffload(tcp, Map.of(InetProtocol.PROTOCOL, 6));
+        stack.addOffload(Eth.ETH_P_IP, ipv4);
         ns = stack.core().initNet();
         d0 = ns.register(DeviceSetup.ether("d0", "test"), (skb, d) -> {
             wire.add(skb);
