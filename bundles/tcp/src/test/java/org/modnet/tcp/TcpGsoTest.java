@@ -232,6 +232,18 @@ class TcpGsoTest {
         }
     }
 
+    @Test
+    void gsoSegmentsLargerThanTheRouteMtuAreCutAndFragmentedBeforeTheDevice() throws Exception {
+        int[] fds = connect(); // MSS 1448 from va's MTU of 1500
+        va.setMtu(1000); // no path MTU discovery: TCP keeps its MSS, IPv4 must make it fit
+        byte[] data = random(256 << 10);
+        assertArrayEquals(data, move(fds[0], fds[1], data));
+        assertTrue(outgoing.stream().noneMatch(SkBuff::isGso), "no GSO skb reached a device it does not fit");
+        assertTrue(outgoing.stream().allMatch(k -> k.len() <= 1000 + 14), "every frame within the MTU");
+        assertTrue(s.ipv4.counters(s.ns).get("IpFragCreates") > data.length / 1448,
+                "each segment fragmented (ip_finish_output_gso, then ip_fragment)");
+    }
+
     private static void assertSame(Object a, Object b) {
         org.junit.jupiter.api.Assertions.assertSame(a, b);
     }
