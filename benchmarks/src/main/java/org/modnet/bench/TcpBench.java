@@ -191,10 +191,16 @@ public final class TcpBench {
             long nanos) throws Exception {
         AtomicLong received = new AtomicLong();
         long end = System.nanoTime() + nanos;
+        // a receiver that drained everything just before the sender stopped at the deadline would wait
+        // for ever: it waits at most 100 ms at a time and looks at the clock again
+        check(server.setsockopt(s, SocketCalls.SOL_SOCKET, SocketCalls.SO_RCVTIMEO, 0, 100_000), "SO_RCVTIMEO");
         Thread rx = Thread.ofPlatform().name("bench-rx").start(() -> {
             while (System.nanoTime() < end) {
                 in.clear();
                 int n = server.recv(s, in, 0);
+                if (n == -11) {
+                    continue; // EAGAIN: SO_RCVTIMEO passed without data
+                }
                 if (n <= 0) {
                     throw new IllegalStateException("recv: " + SocketCalls.strerror(n));
                 }
