@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.modnet.socket.api.SocketCalls.AF_INET;
 import static org.modnet.socket.api.SocketCalls.MSG_DONTWAIT;
@@ -242,9 +243,5 @@ class TcpGsoTest {
         assertTrue(outgoing.stream().allMatch(k -> k.len() <= 1000 + 14), "every frame within the MTU");
         assertTrue(s.ipv4.counters(s.ns).get("IpFragCreates") > data.length / 1448,
                 "each segment fragmented (ip_finish_output_gso, then ip_fragment)");
-    }
-
-    private static void assertSame(Object a, Object b) {
-        org.junit.jupiter.api.Assertions.assertSame(a, b);
     }
 }
