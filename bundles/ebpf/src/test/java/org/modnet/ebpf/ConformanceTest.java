@@ -142,7 +142,9 @@ class ConformanceTest {
 
     private static List<Path> files(String folder) throws IOException {
         Path dir = suite().resolve(folder);
-        Assumptions.assumeTrue(Files.isDirectory(dir), "the conformance data is not at " + dir + " (set -Dmodnet.ebpf.conformance)");
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
         try (Stream<Path> s = Files.list(dir)) {
             return s.filter(p -> p.toString().endsWith(".data")).sorted().toList();
         }
@@ -172,7 +174,7 @@ class ConformanceTest {
                 }));
             }
         }
-        return tests.stream();
+        return orSkipped(tests, "tests");
     }
 
     @TestFactory
@@ -195,7 +197,20 @@ class ConformanceTest {
                 }));
             }
         }
-        return tests.stream();
+        return orSkipped(tests, "negative");
+    }
+
+    /**
+     * The tests, or where the suite is absent one test that is skipped with the reason: an assumption
+     * failing in the factory itself leaves the report at "0 tests" with no reason shown.
+     */
+    private static Stream<DynamicTest> orSkipped(List<DynamicTest> tests, String folder) {
+        if (!tests.isEmpty()) {
+            return tests.stream();
+        }
+        Path dir = suite().resolve(folder);
+        return Stream.of(DynamicTest.dynamicTest("the conformance suite", () -> Assumptions.assumeTrue(false,
+                "skipped: the eBPF conformance data is not at " + dir + " (set -Dmodnet.ebpf.conformance)")));
     }
 
     private static void assertThrowsBpf(Case c, String engine) {
