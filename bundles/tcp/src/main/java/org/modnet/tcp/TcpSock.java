@@ -1022,7 +1022,9 @@ final class TcpSock extends Sock {
             tsRecent = rx.rcvTsval;
             tsRecentStampMs = nowMs();
             irs = seq;
+            int synWindow = rcvWndRight - rcvNxt; // what our SYN offered, before rcv_nxt was known
             rcvNxt = seq + 1;
+            rcvWndRight = rcvNxt + synWindow; // rcv_wnd from rcv_wup: else the edge is the ISN's distance off
             copiedSeq = rcvNxt;
             rbase = rcvNxt;
             sbase = iss + 1;
@@ -1379,7 +1381,7 @@ final class TcpSock extends Sock {
         int skip = rcvNxt - seq;
         int n = len - skip;
         if (n > 0) {
-            int room = rbufLimit - (rcvNxt - copiedSeq);
+            int room = rcvRoom();
             int take = Math.min(n, room);
             if (take == 0) {
                 net.mib.inc(cpu, TcpMib.Ext.TCPZeroWindowDrop); // no room at all: the window was zero
@@ -1559,7 +1561,7 @@ final class TcpSock extends Sock {
             return;
         }
         int end = seq + len;
-        if (TcpSeq.after(end, rcvNxt + rbufLimit - (rcvNxt - copiedSeq))) {
+        if (TcpSeq.after(end, rcvNxt + rcvRoom())) {
             net.mib.inc(cpu, TcpMib.Ext.TCPOFODrop);
             drop = TcpDrops.Reason.TCP_OFO_DROP;
             return;
@@ -1645,7 +1647,7 @@ final class TcpSock extends Sock {
             ofoTruesize -= s.truesize();
             if (TcpSeq.after(end, rcvNxt)) {
                 int skip = rcvNxt - seq;
-                int n = Math.min(end - rcvNxt, rbufLimit - (rcvNxt - copiedSeq));
+                int n = Math.min(end - rcvNxt, rcvRoom());
                 copyToRing(s, s.transportHeader() + skip, n);
                 rcvNxt += n;
                 rcvdSinceAck += n;
@@ -2346,6 +2348,10 @@ final class TcpSock extends Sock {
     private int selectWindow(boolean syn) {
         int free = rbuf == null ? ringSize(rcvbuf()) : rbufLimit - (rcvNxt - copiedSeq);
         int win = Math.max(free, rcvWndRight - rcvNxt);
+        int promised = rcvWndRight - rcvNxt;
+        if (!syn && win >> rcvWscale << rcvWscale < promised) { // tcp_select_window: scaling must not shrink a promise: round it up
+            win = promised + (1 << rcvWscale) - 1 & -(1 << rcvWscale);
+        }
         if (syn) {
             win = Math.min(win, 0xffff);
             rcvWndRight = rcvNxt + win;
@@ -2653,6 +2659,15 @@ final class TcpSock extends Sock {
             rbuf = TcpRings.grow(rbuf, copiedSeq - rbase, Math.max(readable(), 0), need, rbufLimit);
             rbase = copiedSeq;
         }
+    }
+
+    /**
+     * Room for received bytes: the buffer's less what is queued, or what the window we offered still
+     * promises if that is more (a window scaled up to its unit may pass the buffer by less than the
+     * unit, as Linux's may pass SO_RCVBUF): the ring then grows past the buffer's size to keep it.
+     */
+    private int rcvRoom() {
+        return Math.max(rbufLimit - (rcvNxt - copiedSeq), rcvWndRight - rcvNxt);
     }
 
     /** A ring that is allocated and empty: the reclaim timer will give it back once the connection is quiet. */

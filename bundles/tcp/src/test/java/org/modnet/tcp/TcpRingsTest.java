@@ -225,7 +225,7 @@ class TcpRingsTest {
         connect(0);
         assertEquals(2626560, sndbuf(client), "tcp_init_buffer_space: twice ten MSS buffers over lo, as Linux shows");
         assertEquals(2626560, sndbuf(server));
-        int most = bulk(64L << 20);
+        int most = bulk(16L << 20);
         assertEquals(4 << 20, most, "grown with the congestion window, capped at tcp_wmem[2]");
         assertTrue(info(client).sndCwnd() > 10, "the window grew: " + info(client).sndCwnd());
     }
@@ -234,14 +234,14 @@ class TcpRingsTest {
     void aSendBufferTheUserSetDoesNotGrow() {
         connect(8192);
         assertEquals(16384, sndbuf(client), "SO_SNDBUF 8192, doubled, locked");
-        assertEquals(16384, bulk(8L << 20), "never grown");
+        assertEquals(16384, bulk(2L << 20), "never grown");
     }
 
     @Test
     void sndbufDoesNotGrowAtOrAboveTcpMemMin() throws Exception {
         connect(0);
         s.ns.sysctl().set("net.ipv4.tcp_mem", "0 100000 200000");
-        assertEquals(2626560, bulk(64L << 20), "tcp_mem[0] reached: tcp_should_expand_sndbuf says no");
+        assertEquals(2626560, bulk(16L << 20), "tcp_mem[0] reached: tcp_should_expand_sndbuf says no");
     }
 
     @Test
