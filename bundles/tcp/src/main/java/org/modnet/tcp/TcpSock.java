@@ -539,6 +539,7 @@ final class TcpSock extends Sock {
         delackTimer.del();
         twTimer.del();
         keepaliveTimer.del();
+        reclaimTimer.del(); // a closed connection's rings go with it
         if (hashed) {
             net.ehashRemove(this);
             hashed = false;
