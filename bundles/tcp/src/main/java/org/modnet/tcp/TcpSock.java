@@ -29,8 +29,9 @@ import org.modnet.socket.api.TcpInfo;
  * <p>Locking is Linux's {@code lock_sock}/{@code bh_lock_sock}: a segment is processed under the
  * socket's lock; when a user call holds it, the segment waits in a bounded backlog that the user
  * processes as it releases the lock ({@code release_sock}), and a full backlog drops it
- * (TCPBacklogDrop). Sent and received bytes live in byte rings sized from {@code SO_SNDBUF} and
- * {@code SO_RCVBUF}: a received segment's payload is copied once and its buffer returned at once.
+ * (TCPBacklogDrop). Sent and received bytes live in byte rings bounded by {@code SO_SNDBUF} and
+ * {@code SO_RCVBUF}, made only as data needs them ({@link TcpRings}): a received segment's payload is
+ * copied once and its buffer returned at once.
  */
 final class TcpSock extends Sock {
     static final int TCP_SYN_SENT = 2;
@@ -2710,7 +2711,7 @@ final class TcpSock extends Sock {
                 rbuf = TcpRings.NONE;
             }
         } finally {
-            lock.unlock();
+            releaseSock(); // segments queued while this held the lock are processed, not left waiting
         }
     }
 
