@@ -129,6 +129,29 @@ class TcpRingsTest {
         }
         s.advance(5000);
         assertEquals(0, sock(client).sndRingBytes() + sock(client).rcvRingBytes() + sock(server).sndRingBytes() + sock(server).rcvRingBytes());
+        assertEquals(0, ioctl(server, SocketCalls.SIOCINQ));
+        assertEquals(0, ioctl(client, SocketCalls.SIOCOUTQ));
+        long[] m = sock(server).memInfo();
+        assertEquals(0, m[0], "skmem r: nothing unread");
+        assertEquals(sock(server).rcvbuf(), m[1], "skmem rb: the limit, not memory held");
+        assertEquals(0, m[5], "skmem w: nothing queued");
+    }
+
+    @Test
+    void aRingGivenBackIsMadeAgainForDataAndTheFin() {
+        connect(0);
+        send(client, 2000);
+        s.run();
+        assertEquals(2000, drain(server));
+        s.advance(2 * TcpRings.IDLE_MS);
+        assertEquals(0, sock(server).rcvRingBytes());
+        send(client, 300);
+        assertEquals(0, sys.shutdown(client, SocketCalls.SHUT_WR));
+        s.run();
+        assertEquals(TcpRings.MIN, sock(server).rcvRingBytes());
+        assertEquals(300, ioctl(server, SocketCalls.SIOCINQ), "the FIN is no byte");
+        assertEquals(300, drain(server));
+        assertEquals(0, sys.recv(server, ByteBuffer.allocate(10), MSG_DONTWAIT), "then the end of the stream");
     }
 
     @Test
