@@ -1342,6 +1342,7 @@ final class TcpSock extends Sock {
         }
         if (finReceived) {
             if (TcpSeq.before(seq, rcvNxt)) { // the peer sent it again: our ACK was lost, send it again now
+                finAgain(seq, len, fin, cpu);
                 ackPending = true;
                 quickAcks = Math.max(quickAcks, 1);
                 drop = TcpDrops.Reason.TCP_OLD_DATA;
@@ -2746,6 +2747,22 @@ final class TcpSock extends Sock {
             net.mib.inc(cpu, TcpMib.Ext.DelayedACKLost);
             dsackSet(seq, end, cpu);
             quickAcks = Math.max(quickAcks, 1);
+        } else {
+            dsackSet(seq, rcvNxt, cpu);
+        }
+    }
+
+    /**
+     * A segment repeating what came up to and with the peer's FIN (CLOSE-WAIT, CLOSING, LAST-ACK, FIN-WAIT
+     * after a FIN): {@code tcp_data_queue} takes it as any old segment, DelayedACKLost and a D-SACK of
+     * what it repeats (the FIN's sequence number included), so the peer learns its retransmission was
+     * needless.
+     */
+    private void finAgain(int seq, int len, boolean fin, int cpu) {
+        int end = seq + len + (fin ? 1 : 0);
+        if (!TcpSeq.after(end, rcvNxt)) {
+            net.mib.inc(cpu, TcpMib.Ext.DelayedACKLost);
+            dsackSet(seq, end, cpu);
         } else {
             dsackSet(seq, rcvNxt, cpu);
         }
