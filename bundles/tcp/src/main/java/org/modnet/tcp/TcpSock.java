@@ -11,6 +11,7 @@ import org.modnet.api.inet.Ipv4;
 import org.modnet.api.net.Errno;
 import org.modnet.api.net.Timer;
 import org.modnet.api.skb.SkBuff;
+import org.modnet.socket.api.SleepListener;
 import org.modnet.socket.api.Sock;
 import org.modnet.socket.api.SockAddr;
 import org.modnet.socket.api.SockException;
@@ -552,6 +553,7 @@ final class TcpSock extends Sock {
     }
 
     private void wake() {
+        SleepListener.notifyWoken(this, null);
         moved.signalAll();
         wakeUp();
     }
@@ -649,15 +651,21 @@ final class TcpSock extends Sock {
             drainBacklog(-1);
             return;
         }
+        if (nanos == 0) {
+            throw SockException.of(Errno.EAGAIN);
+        }
+        SleepListener.notifySleeping(this);
         try {
             if (nanos < 0) {
                 moved.await();
-            } else if (nanos == 0 || !moved.await(nanos, TimeUnit.NANOSECONDS)) {
+            } else if (!moved.await(nanos, TimeUnit.NANOSECONDS)) {
                 throw SockException.of(Errno.EAGAIN);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw SockException.of(Errno.EINTR);
+        } finally {
+            SleepListener.notifyAwake(this);
         }
         if (isClosed()) {
             throw SockException.of(Errno.EBADF);

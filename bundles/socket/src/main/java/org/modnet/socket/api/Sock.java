@@ -476,6 +476,7 @@ public abstract class Sock {
         lock.lock();
         try {
             if (sleepers > 0) {
+                SleepListener.notifyWoken(this, null);
                 changed.signalAll();
             }
         } finally {
@@ -494,18 +495,23 @@ public abstract class Sock {
 
     /** Sleeps (lock held) until woken or {@code nanos} pass (negative: for ever); false on timeout. */
     private boolean sleep(long nanos) throws SockException {
+        if (nanos == 0) {
+            return false;
+        }
         sleepers++;
+        SleepListener.notifySleeping(this);
         try {
             if (nanos < 0) {
                 changed.await();
                 return true;
             }
-            return nanos > 0 && changed.await(nanos, TimeUnit.NANOSECONDS);
+            return changed.await(nanos, TimeUnit.NANOSECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw SockException.of(Errno.EINTR);
         } finally {
             sleepers--;
+            SleepListener.notifyAwake(this);
         }
     }
 
