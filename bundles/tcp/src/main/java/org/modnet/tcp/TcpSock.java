@@ -77,6 +77,8 @@ final class TcpSock extends Sock {
 
     final TcpNet net;
     private final Condition moved = lock.newCondition();
+    /** The owner is in {@link #await}, past or at its backlog check: {@link #deliver} must not leave a segment queued. */
+    private volatile boolean userSleeping;
     private final TcpOptions rx = new TcpOptions();
     private final TcpOutOptions txOpts = new TcpOutOptions();
     final Cwnd cw = new Cwnd();
@@ -490,12 +492,20 @@ final class TcpSock extends Sock {
         }
         backlogBytes.addAndGet(skb.truesize());
         backlog.add(skb);
-        // the owner may have released the lock before seeing the queued segment: take it over then
-        while (!backlog.isEmpty() && !lock.isHeldByCurrentThread() && lock.tryLock()) {
-            try {
-                drainBacklog(cpu);
-            } finally {
-                lock.unlock();
+        // the owner may have released the lock before seeing the queued segment: take it over then; an
+        // owner on its way to sleep (past await's backlog check) releases it in a moment, so wait for that
+        // rather than leave the segment queued behind a sleeper nobody wakes
+        while (!backlog.isEmpty() && !lock.isHeldByCurrentThread()) {
+            if (lock.tryLock()) {
+                try {
+                    drainBacklog(cpu);
+                } finally {
+                    lock.unlock();
+                }
+            } else if (userSleeping) {
+                Thread.onSpinWait();
+            } else {
+                break;
             }
         }
     }
@@ -647,7 +657,9 @@ final class TcpSock extends Sock {
      * SYN-ACK) are processed first, and the caller looks again instead of sleeping.
      */
     private void await(long nanos) throws SockException {
+        userSleeping = nanos != 0; // before the backlog check: a segment queued after it sees the flag (deliver)
         if (!backlog.isEmpty() && lock.getHoldCount() == 1) {
+            userSleeping = false;
             drainBacklog(-1);
             return;
         }
@@ -665,6 +677,7 @@ final class TcpSock extends Sock {
             Thread.currentThread().interrupt();
             throw SockException.of(Errno.EINTR);
         } finally {
+            userSleeping = false;
             SleepListener.notifyAwake(this);
         }
         if (isClosed()) {
