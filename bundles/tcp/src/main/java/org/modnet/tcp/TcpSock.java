@@ -725,8 +725,9 @@ final class TcpSock extends Sock {
                 throw SockException.of(Errno.ECONNREFUSED);
             }
             localAddress = boundAddress != 0 ? boundAddress : route.source();
-            if (localPort == 0) {
-                localPort = net.getPort(this, 0, boundAddress);
+            boolean boundPort = localPort != 0;
+            if (!boundPort) {
+                localPort = net.connectPort(this, localAddress, addr.address(), addr.port());
                 portHeld = true;
             }
             remoteAddress = addr.address();
@@ -736,7 +737,7 @@ final class TcpSock extends Sock {
             sacks.clear();
             iss = net.isn.seq(localAddress, remoteAddress, localPort, remotePort);
             tsOff = net.isn.tsOff(net.timestamps.get(), localAddress, remoteAddress);
-            if (!checkTimewait()) {
+            if (!checkTimewait(boundPort)) {
                 remoteAddress = 0;
                 remotePort = 0;
                 throw SockException.of(Errno.EADDRNOTAVAIL);
@@ -3289,15 +3290,16 @@ final class TcpSock extends Sock {
 
     /**
      * {@code __inet_check_established}'s TIME-WAIT half: a connect to a 4-tuple in TIME-WAIT takes it
-     * over when {@code tcp_tw_reuse} allows ({@link TcpTimewaitSock#reusable}; TWRecycled), starting its
-     * sequence numbers beyond the old connection's; false otherwise (EADDRNOTAVAIL).
+     * over when {@code tcp_tw_reuse} allows, or from a port the user bound when the old connection had
+     * timestamps ({@link TcpTimewaitSock#reusable(boolean)}; TWRecycled), starting its sequence numbers
+     * beyond the old connection's; false otherwise (EADDRNOTAVAIL).
      */
-    private boolean checkTimewait() {
+    private boolean checkTimewait(boolean boundPort) {
         TcpTimewaitSock tw = net.deathRow.lookup(remoteAddress, remotePort, localAddress, localPort);
         if (tw == null) {
             return true;
         }
-        if (!tw.reusable()) {
+        if (!tw.reusable(boundPort)) {
             return false;
         }
         int seq = tw.sndNxt + 65535 + 2;
