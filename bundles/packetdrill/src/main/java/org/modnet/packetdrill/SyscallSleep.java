@@ -1,7 +1,8 @@
 package org.modnet.packetdrill;
 
-import java.util.ArrayList;
-import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.LockSupport;
 
 import org.modnet.socket.api.SleepListener;
 import org.modnet.socket.api.Sock;
@@ -12,77 +13,91 @@ import org.modnet.socket.api.Sock;
  * returned or sleeps with nothing to wake it, so it knows exactly when time may move on (packetdrill
  * itself learns that from the kernel: its thread sleeps in the system call). Nothing is timed on the
  * wall clock, so a loaded machine does not change the verdict.
+ *
+ * <p>A thread says it sleeps just before it parks, while it still holds the socket; the runner takes it
+ * as asleep once it is parked too, so a timer or a segment never finds the socket held by a sleeper.
+ * The hooks take no lock: they run on every socket's wake-up while a script runs.
  */
 final class SyscallSleep implements SleepListener {
     /** How long to wait for a thread that neither returns nor sleeps before giving up on it. */
     static final long LIMIT_NANOS = 10_000_000_000L;
+    /** How long the runner parks between looks while it waits. */
+    private static final long LOOK_NANOS = 50_000;
 
     private volatile Thread worker;
-    private final List<Sock> asleepOn = new ArrayList<>(2); // guarded by this
-    private boolean kicked; // guarded by this: a socket it sleeps on woke it
-    private boolean returned = true; // guarded by this
+    private volatile Thread runner;
+    private final Set<Sock> asleepOn = ConcurrentHashMap.newKeySet();
+    private volatile boolean kicked; // a socket it sleeps on woke it
+    private volatile boolean returned = true;
 
     /** The system-call thread: only its sleeps count. */
     void worker(Thread t) {
         worker = t;
     }
 
-    /** A call starts on the system-call thread. */
-    synchronized void calling() {
-        returned = false;
-        kicked = false;
+    /** A call starts on the system-call thread (called by the runner). */
+    void calling() {
+        runner = Thread.currentThread();
         asleepOn.clear();
+        kicked = false;
+        returned = false;
     }
 
     /** The call has returned (from the system-call thread, before its result is published). */
-    synchronized void returned() {
-        returned = true;
+    void returned() {
         asleepOn.clear();
-        notifyAll();
+        returned = true;
+        LockSupport.unpark(runner);
     }
 
     @Override
-    public synchronized void sleeping(Sock sock) {
+    public void sleeping(Sock sock) {
         if (Thread.currentThread() == worker) {
-            asleepOn.add(sock);
             kicked = false;
-            notifyAll();
+            asleepOn.add(sock);
+            LockSupport.unpark(runner);
         }
     }
 
     @Override
-    public synchronized void awake(Sock sock) {
+    public void awake(Sock sock) {
         if (Thread.currentThread() == worker) {
             asleepOn.remove(sock);
-            notifyAll();
+            LockSupport.unpark(runner);
         }
     }
 
     @Override
-    public synchronized void woken(Sock sock, Thread sleeper) {
+    public void woken(Sock sock, Thread sleeper) {
         if ((sleeper == null || sleeper == worker) && asleepOn.contains(sock)) {
             kicked = true;
         }
     }
 
     /**
-     * Waits until the call in flight has returned (true) or sleeps with nothing pending to wake it
-     * (false); false too after {@link #LIMIT_NANOS} of neither.
+     * Waits until the call in flight has returned (true) or sleeps, parked, with nothing pending to wake
+     * it (false); false too after {@link #LIMIT_NANOS} of neither.
      */
-    synchronized boolean settle() {
+    boolean settle() {
         long deadline = System.nanoTime() + LIMIT_NANOS;
-        while (!returned && (asleepOn.isEmpty() || kicked)) {
-            long left = deadline - System.nanoTime();
-            if (left <= 0) {
+        while (true) {
+            if (returned) {
+                return true;
+            }
+            if (!asleepOn.isEmpty() && !kicked && parked()) {
                 return false;
             }
-            try {
-                wait(left / 1_000_000, (int) (left % 1_000_000));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return returned;
+            if (System.nanoTime() - deadline > 0) {
+                return false;
             }
+            LockSupport.parkNanos(this, LOOK_NANOS);
         }
-        return returned;
+    }
+
+    /** The worker has let its socket go and parked (it said it sleeps before it does). */
+    private boolean parked() {
+        Thread w = worker;
+        Thread.State s = w == null ? Thread.State.TERMINATED : w.getState();
+        return s == Thread.State.WAITING || s == Thread.State.TIMED_WAITING;
     }
 }
