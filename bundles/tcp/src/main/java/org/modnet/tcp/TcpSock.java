@@ -11,6 +11,7 @@ import org.modnet.api.inet.Ipv4;
 import org.modnet.api.net.Errno;
 import org.modnet.api.net.Timer;
 import org.modnet.api.skb.SkBuff;
+import org.modnet.socket.api.SleepListener;
 import org.modnet.socket.api.Sock;
 import org.modnet.socket.api.SockAddr;
 import org.modnet.socket.api.SockException;
@@ -77,6 +78,8 @@ final class TcpSock extends Sock {
 
     final TcpNet net;
     private final Condition moved = lock.newCondition();
+    /** The owner is in {@link #await}, past or at its backlog check: {@link #deliver} must not leave a segment queued. */
+    private volatile boolean userSleeping;
     private final TcpOptions rx = new TcpOptions();
     private final TcpOutOptions txOpts = new TcpOutOptions();
     final Cwnd cw = new Cwnd();
@@ -500,12 +503,20 @@ final class TcpSock extends Sock {
         }
         backlogBytes.addAndGet(skb.truesize());
         backlog.add(skb);
-        // the owner may have released the lock before seeing the queued segment: take it over then
-        while (!backlog.isEmpty() && !lock.isHeldByCurrentThread() && lock.tryLock()) {
-            try {
-                drainBacklog(cpu);
-            } finally {
-                lock.unlock();
+        // the owner may have released the lock before seeing the queued segment: take it over then; an
+        // owner on its way to sleep (past await's backlog check) releases it in a moment, so wait for that
+        // rather than leave the segment queued behind a sleeper nobody wakes
+        while (!backlog.isEmpty() && !lock.isHeldByCurrentThread()) {
+            if (lock.tryLock()) {
+                try {
+                    drainBacklog(cpu);
+                } finally {
+                    lock.unlock();
+                }
+            } else if (userSleeping) {
+                Thread.onSpinWait();
+            } else {
+                break;
             }
         }
     }
@@ -564,6 +575,7 @@ final class TcpSock extends Sock {
     }
 
     private void wake() {
+        SleepListener.notifyWoken(this, null);
         moved.signalAll();
         wakeUp();
     }
@@ -657,19 +669,28 @@ final class TcpSock extends Sock {
      * SYN-ACK) are processed first, and the caller looks again instead of sleeping.
      */
     private void await(long nanos) throws SockException {
+        userSleeping = nanos != 0; // before the backlog check: a segment queued after it sees the flag (deliver)
         if (!backlog.isEmpty() && lock.getHoldCount() == 1) {
+            userSleeping = false;
             drainBacklog(-1);
             return;
         }
+        if (nanos == 0) {
+            throw SockException.of(Errno.EAGAIN);
+        }
+        SleepListener.notifySleeping(this);
         try {
             if (nanos < 0) {
                 moved.await();
-            } else if (nanos == 0 || !moved.await(nanos, TimeUnit.NANOSECONDS)) {
+            } else if (!moved.await(nanos, TimeUnit.NANOSECONDS)) {
                 throw SockException.of(Errno.EAGAIN);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw SockException.of(Errno.EINTR);
+        } finally {
+            userSleeping = false;
+            SleepListener.notifyAwake(this);
         }
         if (isClosed()) {
             throw SockException.of(Errno.EBADF);
@@ -716,8 +737,9 @@ final class TcpSock extends Sock {
                 throw SockException.of(Errno.ECONNREFUSED);
             }
             localAddress = boundAddress != 0 ? boundAddress : route.source();
-            if (localPort == 0) {
-                localPort = net.getPort(this, 0, boundAddress);
+            boolean boundPort = localPort != 0;
+            if (!boundPort) {
+                localPort = net.connectPort(this, localAddress, addr.address(), addr.port());
                 portHeld = true;
             }
             remoteAddress = addr.address();
@@ -727,7 +749,7 @@ final class TcpSock extends Sock {
             sacks.clear();
             iss = net.isn.seq(localAddress, remoteAddress, localPort, remotePort);
             tsOff = net.isn.tsOff(net.timestamps.get(), localAddress, remoteAddress);
-            if (!checkTimewait()) {
+            if (!checkTimewait(boundPort)) {
                 remoteAddress = 0;
                 remotePort = 0;
                 throw SockException.of(Errno.EADDRNOTAVAIL);
@@ -1363,6 +1385,7 @@ final class TcpSock extends Sock {
         }
         if (finReceived) {
             if (TcpSeq.before(seq, rcvNxt)) { // the peer sent it again: our ACK was lost, send it again now
+                finAgain(seq, len, fin, cpu);
                 ackPending = true;
                 quickAcks = Math.max(quickAcks, 1);
                 drop = TcpDrops.Reason.TCP_OLD_DATA;
@@ -2907,6 +2930,22 @@ final class TcpSock extends Sock {
     }
 
     /**
+     * A segment repeating what came up to and with the peer's FIN (CLOSE-WAIT, CLOSING, LAST-ACK, FIN-WAIT
+     * after a FIN): {@code tcp_data_queue} takes it as any old segment, DelayedACKLost and a D-SACK of
+     * what it repeats (the FIN's sequence number included), so the peer learns its retransmission was
+     * needless.
+     */
+    private void finAgain(int seq, int len, boolean fin, int cpu) {
+        int end = seq + len + (fin ? 1 : 0);
+        if (!TcpSeq.after(end, rcvNxt)) {
+            net.mib.inc(cpu, TcpMib.Ext.DelayedACKLost);
+            dsackSet(seq, end, cpu);
+        } else {
+            dsackSet(seq, rcvNxt, cpu);
+        }
+    }
+
+    /**
      * {@code tcp_data_queue_ofo}'s overlap rules: bytes all queued already are dropped (TCPOFOMerge) and
      * D-SACKed; an overlap with what is queued is D-SACKed; either way the SACK blocks learn the range
      * ({@code tcp_sack_new_ofo_skb}). True when the segment is to be dropped.
@@ -3406,15 +3445,16 @@ final class TcpSock extends Sock {
 
     /**
      * {@code __inet_check_established}'s TIME-WAIT half: a connect to a 4-tuple in TIME-WAIT takes it
-     * over when {@code tcp_tw_reuse} allows ({@link TcpTimewaitSock#reusable}; TWRecycled), starting its
-     * sequence numbers beyond the old connection's; false otherwise (EADDRNOTAVAIL).
+     * over when {@code tcp_tw_reuse} allows, or from a port the user bound when the old connection had
+     * timestamps ({@link TcpTimewaitSock#reusable(boolean)}; TWRecycled), starting its sequence numbers
+     * beyond the old connection's; false otherwise (EADDRNOTAVAIL).
      */
-    private boolean checkTimewait() {
+    private boolean checkTimewait(boolean boundPort) {
         TcpTimewaitSock tw = net.deathRow.lookup(remoteAddress, remotePort, localAddress, localPort);
         if (tw == null) {
             return true;
         }
-        if (!tw.reusable()) {
+        if (!tw.reusable(boundPort)) {
             return false;
         }
         int seq = tw.sndNxt + 65535 + 2;
