@@ -15,9 +15,9 @@ import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
-import org.modnet.ebpf.api.Assembler;
+import org.modnet.ebpf.impl.Assembler;
 import org.modnet.ebpf.api.BpfException;
-import org.modnet.ebpf.api.Disassembler;
+import org.modnet.ebpf.impl.Disassembler;
 import org.modnet.ebpf.cli.RunAccess;
 
 /** The assembler and disassembler agree; errors name their line; the command-line runner speaks the plugin protocol. */

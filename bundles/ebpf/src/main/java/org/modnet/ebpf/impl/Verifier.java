@@ -1,5 +1,12 @@
-package org.modnet.ebpf.api;
+package org.modnet.ebpf.impl;
 
+import org.modnet.ebpf.api.AttachType;
+import org.modnet.ebpf.api.Bpf;
+import org.modnet.ebpf.api.BpfException;
+import org.modnet.ebpf.api.BpfMap;
+import org.modnet.ebpf.api.HelperProto;
+import org.modnet.ebpf.api.HelperProtos;
+import org.modnet.ebpf.api.ProgType;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;

@@ -1,5 +1,7 @@
-package org.modnet.ebpf.api;
+package org.modnet.ebpf.impl;
 
+import org.modnet.ebpf.api.Bpf;
+import org.modnet.ebpf.api.BpfException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;

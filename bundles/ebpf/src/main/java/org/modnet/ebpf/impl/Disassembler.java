@@ -1,5 +1,6 @@
-package org.modnet.ebpf.api;
+package org.modnet.ebpf.impl;
 
+import org.modnet.ebpf.api.Bpf;
 import java.util.ArrayList;
 import java.util.List;
 
