@@ -1,7 +1,5 @@
 package org.modnet.capture;
 
-import org.modnet.ebpf.api.BpfSyscall;
-import org.modnet.ebpf.impl.BpfSyscallImpl;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -13,6 +11,8 @@ import java.util.Random;
 import java.util.function.Predicate;
 
 import org.junit.jupiter.api.Test;
+import org.modnet.ebpf.api.BpfSyscall;
+import org.modnet.ebpf.impl.BpfSyscallImpl;
 
 /**
  * tcpdump's expressions compiled to eBPF decide exactly as the decoded-frame evaluation does, on

@@ -1,7 +1,5 @@
 package org.modnet.capture;
 
-import org.modnet.ebpf.api.BpfSyscall;
-import org.modnet.ebpf.impl.BpfSyscallImpl;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -14,6 +12,8 @@ import java.util.Random;
 import java.util.function.Predicate;
 
 import org.junit.jupiter.api.Test;
+import org.modnet.ebpf.api.BpfSyscall;
+import org.modnet.ebpf.impl.BpfSyscallImpl;
 
 /**
  * The optimiser keeps every verdict and makes long filters short: the optimised program decides as

@@ -19,12 +19,12 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
-import org.modnet.ebpf.impl.Assembler;
-import org.modnet.ebpf.api.BpfFault;
 import org.modnet.ebpf.api.BpfException;
+import org.modnet.ebpf.api.BpfFault;
+import org.modnet.ebpf.api.Helpers;
+import org.modnet.ebpf.impl.Assembler;
 import org.modnet.ebpf.impl.Engines;
 import org.modnet.ebpf.impl.Executable;
-import org.modnet.ebpf.api.Helpers;
 import org.modnet.ebpf.impl.Memory;
 import org.modnet.ebpf.impl.Program;
 

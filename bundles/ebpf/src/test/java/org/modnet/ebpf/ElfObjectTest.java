@@ -12,15 +12,15 @@ import java.util.List;
 import java.util.Random;
 
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 import org.modnet.ebpf.api.BpfException;
+import org.modnet.ebpf.api.HelperProtos;
+import org.modnet.ebpf.api.ProgType;
 import org.modnet.ebpf.impl.BpfMapBase;
 import org.modnet.ebpf.impl.ElfObject;
-import org.modnet.ebpf.api.HelperProtos;
 import org.modnet.ebpf.impl.LoadedProgram;
-import org.modnet.ebpf.api.ProgType;
 import org.modnet.ebpf.impl.XdpBuffer;
 
 /**

@@ -1,6 +1,5 @@
 package org.modnet.ebpf;
 
-import org.modnet.ebpf.impl.BpfMapBase;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -12,11 +11,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.modnet.ebpf.impl.Assembler;
 import org.modnet.ebpf.api.BpfException;
 import org.modnet.ebpf.api.HelperProtos;
-import org.modnet.ebpf.impl.MapSpec;
 import org.modnet.ebpf.api.ProgType;
+import org.modnet.ebpf.impl.Assembler;
+import org.modnet.ebpf.impl.BpfMapBase;
+import org.modnet.ebpf.impl.MapSpec;
 import org.modnet.ebpf.impl.Program;
 import org.modnet.ebpf.impl.Verifier;
 

@@ -12,18 +12,18 @@ import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
-import org.modnet.ebpf.impl.BpfMapBase;
-import org.modnet.ebpf.impl.Assembler;
-import org.modnet.ebpf.api.BpfFault;
 import org.modnet.ebpf.api.AttachType;
 import org.modnet.ebpf.api.BpfException;
+import org.modnet.ebpf.api.BpfFault;
 import org.modnet.ebpf.api.HelperProtos;
+import org.modnet.ebpf.api.ProgType;
+import org.modnet.ebpf.impl.Assembler;
+import org.modnet.ebpf.impl.BpfMapBase;
 import org.modnet.ebpf.impl.LoadedProgram;
 import org.modnet.ebpf.impl.Memory;
-import org.modnet.ebpf.api.ProgType;
 import org.modnet.ebpf.impl.Verifier;
 import org.modnet.ebpf.impl.XdpBuffer;
 

@@ -10,8 +10,8 @@ import org.modnet.api.shell.Commands;
 import org.modnet.ebpf.api.BpfMap;
 import org.modnet.ebpf.api.BpfProg;
 import org.modnet.ebpf.api.BpfSyscall;
-import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
 

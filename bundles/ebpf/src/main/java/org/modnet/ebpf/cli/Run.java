@@ -10,11 +10,11 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 
-import org.modnet.ebpf.api.BpfFault;
 import org.modnet.ebpf.api.BpfException;
+import org.modnet.ebpf.api.BpfFault;
+import org.modnet.ebpf.api.Helpers;
 import org.modnet.ebpf.impl.Engines;
 import org.modnet.ebpf.impl.Executable;
-import org.modnet.ebpf.api.Helpers;
 import org.modnet.ebpf.impl.Memory;
 import org.modnet.ebpf.impl.Program;
 

@@ -1,16 +1,17 @@
 package org.modnet.ebpf.impl;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+
 import org.modnet.ebpf.api.AttachType;
 import org.modnet.ebpf.api.BpfException;
 import org.modnet.ebpf.api.BpfFault;
 import org.modnet.ebpf.api.BpfMap;
 import org.modnet.ebpf.api.MapState;
 import org.modnet.ebpf.api.ProgType;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * An eBPF map ({@code kernel/bpf/arraymap.c}, {@code hashtab.c}, {@code lpm_trie.c}, ...): keys and

@@ -1,9 +1,5 @@
 package org.modnet.ebpf.impl;
 
-import org.modnet.ebpf.api.Bpf;
-import org.modnet.ebpf.api.BpfException;
-import org.modnet.ebpf.api.BpfMap;
-import org.modnet.ebpf.api.BpfObject;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -12,6 +8,11 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+
+import org.modnet.ebpf.api.Bpf;
+import org.modnet.ebpf.api.BpfException;
+import org.modnet.ebpf.api.BpfMap;
+import org.modnet.ebpf.api.BpfObject;
 
 /**
  * An eBPF object file as stock clang writes it ({@code clang -O2 -g -target bpf -c}), read as libbpf

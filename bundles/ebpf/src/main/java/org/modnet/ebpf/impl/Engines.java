@@ -1,8 +1,9 @@
 package org.modnet.ebpf.impl;
 
+import java.util.List;
+
 import org.modnet.ebpf.api.BpfException;
 import org.modnet.ebpf.api.Helpers;
-import java.util.List;
 
 /** The engines that run a checked program: the interpreter, and the JIT to JVM bytecode. */
 public final class Engines {

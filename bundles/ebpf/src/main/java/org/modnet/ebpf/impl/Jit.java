@@ -1,13 +1,5 @@
 package org.modnet.ebpf.impl;
 
-import org.modnet.ebpf.api.Bpf;
-import org.modnet.ebpf.api.BpfException;
-import org.modnet.ebpf.api.BpfFault;
-import org.modnet.ebpf.api.BpfMap;
-import org.modnet.ebpf.api.BpfMemory;
-import org.modnet.ebpf.api.Helper;
-import org.modnet.ebpf.api.HelperProtos;
-import org.modnet.ebpf.api.Helpers;
 import static java.lang.constant.ConstantDescs.CD_Object;
 import static java.lang.constant.ConstantDescs.CD_boolean;
 import static java.lang.constant.ConstantDescs.CD_int;
@@ -29,6 +21,15 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicLong;
+
+import org.modnet.ebpf.api.Bpf;
+import org.modnet.ebpf.api.BpfException;
+import org.modnet.ebpf.api.BpfFault;
+import org.modnet.ebpf.api.BpfMap;
+import org.modnet.ebpf.api.BpfMemory;
+import org.modnet.ebpf.api.Helper;
+import org.modnet.ebpf.api.HelperProtos;
+import org.modnet.ebpf.api.Helpers;
 
 /**
  * The JIT: compiles a checked program to JVM bytecode with {@code java.lang.classfile}, one hidden

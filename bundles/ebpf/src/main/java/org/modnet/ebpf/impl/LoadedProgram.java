@@ -1,21 +1,22 @@
 package org.modnet.ebpf.impl;
 
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Consumer;
+
 import org.modnet.ebpf.api.AttachType;
 import org.modnet.ebpf.api.Bpf;
 import org.modnet.ebpf.api.BpfException;
 import org.modnet.ebpf.api.BpfFault;
 import org.modnet.ebpf.api.BpfMap;
 import org.modnet.ebpf.api.BpfProg;
-import org.modnet.ebpf.api.XdpContext;
 import org.modnet.ebpf.api.HelperProto;
 import org.modnet.ebpf.api.HelperProtos;
 import org.modnet.ebpf.api.Helpers;
 import org.modnet.ebpf.api.ProgType;
-import java.lang.foreign.MemorySegment;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.function.Consumer;
+import org.modnet.ebpf.api.XdpContext;
 
 /**
  * A program loaded as {@code BPF_PROG_LOAD} loads one: verified for its type against its maps, its map

@@ -1,13 +1,14 @@
 package org.modnet.ebpf.impl;
 
-import org.modnet.ebpf.api.Bpf;
-import org.modnet.ebpf.api.BpfFault;
-import org.modnet.ebpf.api.BpfMemory;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
+
+import org.modnet.ebpf.api.Bpf;
+import org.modnet.ebpf.api.BpfFault;
+import org.modnet.ebpf.api.BpfMemory;
 
 /**
  * A program's address space. A pointer is a 64-bit value whose high 32 bits name a region (the stack,

@@ -1,12 +1,13 @@
 package org.modnet.ebpf.impl;
 
-import org.modnet.ebpf.api.BpfFault;
-import org.modnet.ebpf.api.RingBuffer;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.List;
 import java.util.function.Consumer;
+
+import org.modnet.ebpf.api.BpfFault;
+import org.modnet.ebpf.api.RingBuffer;
 
 /**
  * {@code BPF_MAP_TYPE_RINGBUF} ({@code kernel/bpf/ringbuf.c}): one buffer of {@code max_entries} bytes

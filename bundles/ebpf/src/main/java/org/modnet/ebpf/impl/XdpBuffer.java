@@ -1,14 +1,15 @@
 package org.modnet.ebpf.impl;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.List;
+
 import org.modnet.ebpf.api.BpfFault;
 import org.modnet.ebpf.api.HelperProtos;
 import org.modnet.ebpf.api.Helpers;
 import org.modnet.ebpf.api.ProgType;
 import org.modnet.ebpf.api.XdpContext;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
-import java.util.List;
 
 /**
  * An XDP program's view of one frame ({@code struct xdp_buff}): the buffer with its headroom, where the
