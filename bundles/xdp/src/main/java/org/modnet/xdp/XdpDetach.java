@@ -35,7 +35,13 @@ public final class XdpDetach {
 
     @Deactivate
     void deactivate() {
-        int n = detach(core, bpf);
+        int n;
+        try {
+            n = detach(core, bpf);
+        } catch (RuntimeException e) {
+            LOG.warn("XDP programs could not be detached from the devices: {}", e.toString()); // the core is going too
+            return;
+        }
         if (n > 0) {
             LOG.warn("{} XDP program{} detached: the eBPF implementation that loaded {} went away (org.modnet.ebpf stopped or updated);"
                     + " attach {} again", n, n == 1 ? "" : "s", n == 1 ? "it" : "them", n == 1 ? "it" : "them");
