@@ -19,13 +19,14 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
-import org.modnet.ebpf.api.Assembler;
 import org.modnet.ebpf.api.BpfException;
-import org.modnet.ebpf.api.Engines;
-import org.modnet.ebpf.api.Executable;
+import org.modnet.ebpf.api.BpfFault;
 import org.modnet.ebpf.api.Helpers;
-import org.modnet.ebpf.api.Memory;
-import org.modnet.ebpf.api.Program;
+import org.modnet.ebpf.impl.Assembler;
+import org.modnet.ebpf.impl.Engines;
+import org.modnet.ebpf.impl.Executable;
+import org.modnet.ebpf.impl.Memory;
+import org.modnet.ebpf.impl.Program;
 
 /**
  * The bpf_conformance suite, read where it lies ({@code ../shared/ebpf-conformance}, the
@@ -135,7 +136,7 @@ class ConformanceTest {
         }
         try {
             return e.run(memory, r1, mem.length);
-        } catch (Memory.Fault f) {
+        } catch (BpfFault f) {
             throw new BpfException(f.getMessage());
         }
     }

@@ -1,4 +1,4 @@
-package org.modnet.ebpf.api;
+package org.modnet.ebpf.impl;
 
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -6,13 +6,25 @@ import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Consumer;
 
+import org.modnet.ebpf.api.AttachType;
+import org.modnet.ebpf.api.Bpf;
+import org.modnet.ebpf.api.BpfException;
+import org.modnet.ebpf.api.BpfFault;
+import org.modnet.ebpf.api.BpfMap;
+import org.modnet.ebpf.api.BpfProg;
+import org.modnet.ebpf.api.HelperProto;
+import org.modnet.ebpf.api.HelperProtos;
+import org.modnet.ebpf.api.Helpers;
+import org.modnet.ebpf.api.ProgType;
+import org.modnet.ebpf.api.XdpContext;
+
 /**
  * A program loaded as {@code BPF_PROG_LOAD} loads one: verified for its type against its maps, its map
  * references turned into handles the helpers know, and compiled by the chosen engine. Each CPU runs it
  * in its own {@link Memory} ({@link #memory(int)}): the stack, the context and packet regions, and the
  * maps' values (that CPU's for per-CPU maps).
  */
-public final class LoadedProgram {
+public final class LoadedProgram implements BpfProg {
     /** Regions of a program's memory: the context, the packet, then one per map. */
     public static final int CTX_REGION = Memory.FIRST_FREE;
     public static final int PACKET_REGION = Memory.FIRST_FREE + 1;
@@ -34,11 +46,11 @@ public final class LoadedProgram {
     private final AttachType attach;
     private final Program program;
     private final Executable executable;
-    private final List<BpfMap> maps;
+    private final List<BpfMapBase> maps;
     private final String log;
     private final int processed;
 
-    private LoadedProgram(String name, ProgType type, AttachType attach, Program program, Executable executable, List<BpfMap> maps,
+    private LoadedProgram(String name, ProgType type, AttachType attach, Program program, Executable executable, List<BpfMapBase> maps,
             String log, int processed) {
         this.name = name;
         this.type = type;
@@ -55,13 +67,13 @@ public final class LoadedProgram {
      * {@code maps}. {@code extra} helpers (the XDP runtime's: redirect, adjust_head...) join the
      * standard ones. Throws the verifier's reason, its log attached.
      */
-    public static LoadedProgram load(String name, long[] insns, ProgType type, List<BpfMap> maps, List<HelperProto> protos,
+    public static LoadedProgram load(String name, long[] insns, ProgType type, List<BpfMapBase> maps, List<HelperProto> protos,
             Helpers extra, String engine, boolean verbose, Consumer<String> tracePipe) throws BpfException {
         return load(name, insns, type, AttachType.DEFAULT, maps, protos, extra, engine, verbose, tracePipe);
     }
 
     /** {@link #load}, for a program that expects to be attached as {@code attach} says (a devmap entry's, ...). */
-    public static LoadedProgram load(String name, long[] insns, ProgType type, AttachType attach, List<BpfMap> maps,
+    public static LoadedProgram load(String name, long[] insns, ProgType type, AttachType attach, List<BpfMapBase> maps,
             List<HelperProto> protos, Helpers extra, String engine, boolean verbose, Consumer<String> tracePipe) throws BpfException {
         Program checked = Program.of(name, insns);
         Verifier.Checked c = Verifier.check(checked, type, attach, maps, protos, verbose);
@@ -138,7 +150,7 @@ public final class LoadedProgram {
      * same context and packet, and makes its result the caller's (which does not go on). Fails — and the
      * caller goes on — for an empty slot, a program of another type, or past {@link #MAX_TAIL_CALLS}.
      */
-    static long tailCall(Memory m, long ctx, BpfMap progs, long index) {
+    static long tailCall(Memory m, long ctx, BpfMapBase progs, long index) {
         if (progs.type() != Verifier.MAP_PROG_ARRAY || index < 0 || index >= progs.maxEntries() || m.tailDepth >= MAX_TAIL_CALLS) {
             return -2;
         }
@@ -168,51 +180,51 @@ public final class LoadedProgram {
     }
 
     /** The map behind a handle from {@code lddw}; a fault for anything else. */
-    public static BpfMap map(List<BpfMap> maps, long handle) {
+    public static BpfMapBase map(List<BpfMapBase> maps, long handle) {
         return maps.get(mapIndex(maps, handle));
     }
 
-    private static int mapIndex(List<BpfMap> maps, long handle) {
+    private static int mapIndex(List<BpfMapBase> maps, long handle) {
         long index = handle - MAP_HANDLE;
         if (index < 0 || index >= maps.size()) {
-            throw new Memory.Fault("not a map: 0x" + Long.toHexString(handle));
+            throw new BpfFault("not a map: 0x" + Long.toHexString(handle));
         }
         return (int) index;
     }
 
-    private static RingBufMap ringbuf(List<BpfMap> maps, long handle) {
+    private static RingBufMap ringbuf(List<BpfMapBase> maps, long handle) {
         if (map(maps, handle) instanceof RingBufMap r) {
             return r;
         }
-        throw new Memory.Fault("not a ring buffer: 0x" + Long.toHexString(handle));
+        throw new BpfFault("not a ring buffer: 0x" + Long.toHexString(handle));
     }
 
     /** The ring buffer whose region (in this program's numbering) a record's address is in. */
-    private static RingBufMap ringbufOf(List<BpfMap> maps, long addr) {
+    private static RingBufMap ringbufOf(List<BpfMapBase> maps, long addr) {
         long index = (addr >>> Memory.SHIFT) - FIRST_MAP_REGION;
         if (index >= 0 && index < maps.size() && maps.get((int) index) instanceof RingBufMap r) {
             return r;
         }
-        throw new Memory.Fault("not a ring buffer record: 0x" + Long.toHexString(addr));
+        throw new BpfFault("not a ring buffer record: 0x" + Long.toHexString(addr));
     }
 
     /** The helpers every program type has: maps, time, random numbers, the CPU, trace_printk, csum_diff, ring buffers. */
-    static Helpers standard(List<BpfMap> maps, Consumer<String> tracePipe) {
+    static Helpers standard(List<BpfMapBase> maps, Consumer<String> tracePipe) {
         Helpers h = new Helpers();
-        h.register(HelperProtos.MAP_LOOKUP_ELEM, "bpf_map_lookup_elem", (r1, r2, r3, r4, r5, m) -> {
+        h.register(HelperProtos.MAP_LOOKUP_ELEM, "bpf_map_lookup_elem", (OwnHelper) (r1, r2, r3, r4, r5, m) -> {
             int i = mapIndex(maps, r1);
             return maps.get(i).lookup(m, r2, FIRST_MAP_REGION + i); // an address in this program's numbering
         });
-        h.register(HelperProtos.MAP_UPDATE_ELEM, "bpf_map_update_elem", (r1, r2, r3, r4, r5, m) -> map(maps, r1).update(m, r2, r3, r4));
-        h.register(HelperProtos.MAP_DELETE_ELEM, "bpf_map_delete_elem", (r1, r2, r3, r4, r5, m) -> map(maps, r1).delete(m, r2));
-        h.register(HelperProtos.KTIME_GET_NS, "bpf_ktime_get_ns", (r1, r2, r3, r4, r5, m) -> System.nanoTime());
+        h.register(HelperProtos.MAP_UPDATE_ELEM, "bpf_map_update_elem", (OwnHelper) (r1, r2, r3, r4, r5, m) -> map(maps, r1).update(m, r2, r3, r4));
+        h.register(HelperProtos.MAP_DELETE_ELEM, "bpf_map_delete_elem", (OwnHelper) (r1, r2, r3, r4, r5, m) -> map(maps, r1).delete(m, r2));
+        h.register(HelperProtos.KTIME_GET_NS, "bpf_ktime_get_ns", (OwnHelper) (r1, r2, r3, r4, r5, m) -> System.nanoTime());
         h.register(HelperProtos.GET_PRANDOM_U32, "bpf_get_prandom_u32",
-                (r1, r2, r3, r4, r5, m) -> ThreadLocalRandom.current().nextInt() & 0xffffffffL);
-        h.register(HelperProtos.GET_SMP_PROCESSOR_ID, "bpf_get_smp_processor_id", (r1, r2, r3, r4, r5, m) -> m.cpu());
-        h.register(HelperProtos.TRACE_PRINTK, "bpf_trace_printk", (r1, r2, r3, r4, r5, m) -> {
+                (OwnHelper) (r1, r2, r3, r4, r5, m) -> ThreadLocalRandom.current().nextInt() & 0xffffffffL);
+        h.register(HelperProtos.GET_SMP_PROCESSOR_ID, "bpf_get_smp_processor_id", (OwnHelper) (r1, r2, r3, r4, r5, m) -> m.cpu());
+        h.register(HelperProtos.TRACE_PRINTK, "bpf_trace_printk", (OwnHelper) (r1, r2, r3, r4, r5, m) -> {
             MemorySegment fmt = m.slice(r1, r2, false);
             if (fmt == null) {
-                throw new Memory.Fault("bpf_trace_printk: the format is outside the program's memory");
+                throw new BpfFault("bpf_trace_printk: the format is outside the program's memory");
             }
             String line = TracePrintk.format(fmt, r3, r4, r5);
             if (tracePipe != null) {
@@ -220,20 +232,20 @@ public final class LoadedProgram {
             }
             return line.length();
         });
-        h.register(HelperProtos.TAIL_CALL, "bpf_tail_call", (r1, r2, r3, r4, r5, m) -> tailCall(m, r1, map(maps, r2), r3));
-        h.register(HelperProtos.RINGBUF_OUTPUT, "bpf_ringbuf_output", (r1, r2, r3, r4, r5, m) -> ringbuf(maps, r1).output(m, r2, r3, r4));
+        h.register(HelperProtos.TAIL_CALL, "bpf_tail_call", (OwnHelper) (r1, r2, r3, r4, r5, m) -> tailCall(m, r1, map(maps, r2), r3));
+        h.register(HelperProtos.RINGBUF_OUTPUT, "bpf_ringbuf_output", (OwnHelper) (r1, r2, r3, r4, r5, m) -> ringbuf(maps, r1).output(m, r2, r3, r4));
         h.register(HelperProtos.RINGBUF_RESERVE, "bpf_ringbuf_reserve",
-                (r1, r2, r3, r4, r5, m) -> ringbuf(maps, r1).reserve(r2, r3, FIRST_MAP_REGION + mapIndex(maps, r1)));
-        h.register(HelperProtos.RINGBUF_SUBMIT, "bpf_ringbuf_submit", (r1, r2, r3, r4, r5, m) -> {
+                (OwnHelper) (r1, r2, r3, r4, r5, m) -> ringbuf(maps, r1).reserve(r2, r3, FIRST_MAP_REGION + mapIndex(maps, r1)));
+        h.register(HelperProtos.RINGBUF_SUBMIT, "bpf_ringbuf_submit", (OwnHelper) (r1, r2, r3, r4, r5, m) -> {
             ringbufOf(maps, r1).commit(r1, false);
             return 0;
         });
-        h.register(HelperProtos.RINGBUF_DISCARD, "bpf_ringbuf_discard", (r1, r2, r3, r4, r5, m) -> {
+        h.register(HelperProtos.RINGBUF_DISCARD, "bpf_ringbuf_discard", (OwnHelper) (r1, r2, r3, r4, r5, m) -> {
             ringbufOf(maps, r1).commit(r1, true);
             return 0;
         });
-        h.register(HelperProtos.RINGBUF_QUERY, "bpf_ringbuf_query", (r1, r2, r3, r4, r5, m) -> ringbuf(maps, r1).query(r2));
-        h.register(HelperProtos.CSUM_DIFF, "bpf_csum_diff", (r1, r2, r3, r4, r5, m) -> csumDiff(m, r1, r2, r3, r4, r5));
+        h.register(HelperProtos.RINGBUF_QUERY, "bpf_ringbuf_query", (OwnHelper) (r1, r2, r3, r4, r5, m) -> ringbuf(maps, r1).query(r2));
+        h.register(HelperProtos.CSUM_DIFF, "bpf_csum_diff", (OwnHelper) (r1, r2, r3, r4, r5, m) -> csumDiff(m, r1, r2, r3, r4, r5));
         return h;
     }
 
@@ -249,7 +261,7 @@ public final class LoadedProgram {
         MemorySegment f = fromSize == 0 ? null : m.slice(from, fromSize, false);
         MemorySegment t = toSize == 0 ? null : m.slice(to, toSize, false);
         if ((fromSize > 0 && f == null) || (toSize > 0 && t == null)) {
-            throw new Memory.Fault("bpf_csum_diff: a buffer is outside the program's memory");
+            throw new BpfFault("bpf_csum_diff: a buffer is outside the program's memory");
         }
         for (long i = 0; i < toSize; i += 4) {
             sum += t.get(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, i) & 0xffffffffL;
@@ -293,8 +305,34 @@ public final class LoadedProgram {
         return executable.engine();
     }
 
+    @Override
     public List<BpfMap> maps() {
+        return java.util.Collections.unmodifiableList(maps);
+    }
+
+    /** The maps as this implementation's, for the engines and helpers. */
+    List<BpfMapBase> mapsBase() {
         return maps;
+    }
+
+    @Override
+    public long[] xlated() {
+        return program.instructions();
+    }
+
+    @Override
+    public boolean jited() {
+        return executable.engine().equals("jit");
+    }
+
+    @Override
+    public int verifiedInsns() {
+        return processed;
+    }
+
+    @Override
+    public XdpContext xdpContext(int cpu) {
+        return new XdpBuffer(this, memory(cpu));
     }
 
     public String log() {
@@ -307,7 +345,7 @@ public final class LoadedProgram {
     }
 
     /** The map list a caller builds for {@link #load}. */
-    public static List<BpfMap> none() {
+    public static List<BpfMapBase> none() {
         return new ArrayList<>();
     }
 }

@@ -1,4 +1,4 @@
-package org.modnet.ebpf.api;
+package org.modnet.ebpf.impl;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -8,6 +8,11 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+
+import org.modnet.ebpf.api.Bpf;
+import org.modnet.ebpf.api.BpfException;
+import org.modnet.ebpf.api.BpfMap;
+import org.modnet.ebpf.api.BpfObject;
 
 /**
  * An eBPF object file as stock clang writes it ({@code clang -O2 -g -target bpf -c}), read as libbpf
@@ -19,43 +24,24 @@ import java.util.Map;
  * little-endian eBPF, truncated tables, bad indexes, relocations that are not on an lddw or a call —
  * is a {@link BpfException} and nothing is loaded.
  */
-public final class ElfObject {
-    /**
-     * A map as the object defines it; a global data section ({@code .rodata}, {@code .data},
-     * {@code .bss}) is an array of one value holding the section, {@code data} its initial bytes.
-     */
-    public record MapDef(String name, int type, int keySize, int valueSize, int maxEntries, int flags, byte[] data) {
-        public MapDef(String name, int type, int keySize, int valueSize, int maxEntries, int flags) {
-            this(name, type, keySize, valueSize, maxEntries, flags, null);
-        }
-
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof MapDef m && m.name.equals(name) && m.type == type && m.keySize == keySize && m.valueSize == valueSize
-                    && m.maxEntries == maxEntries && m.flags == flags && java.util.Arrays.equals(m.data, data);
-        }
-
-        @Override
-        public int hashCode() {
-            return name.hashCode() * 31 + type;
-        }
+public final class ElfObject implements BpfObject {
+    /** The object's maps created ({@code cpus} values for the per-CPU types), data sections filled. */
+    @Override
+    public List<BpfMap> createMaps(int cpus) throws BpfException {
+        return java.util.Collections.unmodifiableList(createMapsBase(cpus));
     }
 
-    /** The object's maps created ({@code cpus} values for the per-CPU types), data sections filled. */
-    public List<BpfMap> createMaps(int cpus) throws BpfException {
-        List<BpfMap> out = new ArrayList<>();
+    /** {@link #createMaps}, as this implementation's maps. */
+    public List<BpfMapBase> createMapsBase(int cpus) throws BpfException {
+        List<BpfMapBase> out = new ArrayList<>();
         for (MapDef m : maps) {
-            BpfMap map = BpfMap.create(m.name(), m.type(), m.keySize(), m.valueSize(), m.maxEntries(), m.flags(), cpus);
+            BpfMapBase map = BpfMapBase.create(m.name(), m.type(), m.keySize(), m.valueSize(), m.maxEntries(), m.flags(), cpus);
             if (m.data() != null && map.update(new byte[4], m.data(), BpfMap.BPF_ANY) != 0) {
                 throw new BpfException("map " + m.name() + ": its initial data does not fit");
             }
             out.add(map);
         }
         return out;
-    }
-
-    /** A program: its section, its name, its instructions (with {@code .text} appended when called). */
-    public record ProgramDef(String section, String name, long[] insns) {
     }
 
     private static final int EM_BPF = 247;

@@ -1,8 +1,10 @@
-package org.modnet.ebpf.api;
+package org.modnet.ebpf.impl;
+
+import org.modnet.ebpf.api.BpfFault;
 
 /**
  * A program ready to run, by an engine: {@code run} sets r1..r2, a fresh frame pointer in r10, and
- * returns r0. A memory fault or an unknown helper at run time throws {@link Memory.Fault}; verified
+ * returns r0. A memory fault or an unknown helper at run time throws {@link BpfFault}; verified
  * programs have none.
  */
 public interface Executable {

@@ -1,4 +1,4 @@
-package org.modnet.ebpf.api;
+package org.modnet.ebpf.impl;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -8,6 +8,14 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+
+import org.modnet.ebpf.api.AttachType;
+import org.modnet.ebpf.api.Bpf;
+import org.modnet.ebpf.api.BpfException;
+import org.modnet.ebpf.api.BpfMap;
+import org.modnet.ebpf.api.HelperProto;
+import org.modnet.ebpf.api.HelperProtos;
+import org.modnet.ebpf.api.ProgType;
 
 /**
  * The verifier, in the kernel's spirit ({@code kernel/bpf/verifier.c}): it walks every path of the

@@ -1,4 +1,4 @@
-package org.modnet.ebpf.api;
+package org.modnet.ebpf.impl;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

@@ -1,10 +1,13 @@
-package org.modnet.ebpf.api;
+package org.modnet.ebpf.impl;
 
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+
+import org.modnet.ebpf.api.Bpf;
+import org.modnet.ebpf.api.BpfException;
 
 /**
  * The eBPF assembler for the ubpf syntax the bpf_conformance suite is written in: one instruction per

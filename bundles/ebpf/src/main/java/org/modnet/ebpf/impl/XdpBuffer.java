@@ -1,9 +1,15 @@
-package org.modnet.ebpf.api;
+package org.modnet.ebpf.impl;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.List;
+
+import org.modnet.ebpf.api.BpfFault;
+import org.modnet.ebpf.api.HelperProtos;
+import org.modnet.ebpf.api.Helpers;
+import org.modnet.ebpf.api.ProgType;
+import org.modnet.ebpf.api.XdpContext;
 
 /**
  * An XDP program's view of one frame ({@code struct xdp_buff}): the buffer with its headroom, where the
@@ -11,12 +17,7 @@ import java.util.List;
  * where a redirect goes. One per CPU, reused for every frame: {@link #run} points the program's
  * context and packet regions at the frame and returns the action.
  */
-public final class XdpBuffer {
-    public static final int XDP_ABORTED = 0;
-    public static final int XDP_DROP = 1;
-    public static final int XDP_PASS = 2;
-    public static final int XDP_TX = 3;
-    public static final int XDP_REDIRECT = 4;
+public final class XdpBuffer implements XdpContext {
 
     private static final int ETH_HLEN = 14;
 
@@ -43,7 +44,17 @@ public final class XdpBuffer {
     private int egressIfindex;
     private Object device;
 
+    /** The program {@link #run(MemorySegment, int, int, int, int)} runs: the one whose memory this is. */
+    private final LoadedProgram program;
+
+    /** A buffer over {@code memory}, for runs that name their program. */
     public XdpBuffer(Memory memory) {
+        this(null, memory);
+    }
+
+    /** A buffer over {@code program}'s memory for a CPU ({@link LoadedProgram#xdpContext}). */
+    XdpBuffer(LoadedProgram program, Memory memory) {
+        this.program = program;
         this.memory = memory;
         memory.set(LoadedProgram.CTX_REGION, ctx, false);
         memory.attach(this);
@@ -53,8 +64,23 @@ public final class XdpBuffer {
      * The runtime's object for the frame's receiving device, for helpers the runtime adds (such as
      * {@code bpf_fib_lookup}, which needs the device's namespace).
      */
+    @Override
     public void device(Object device) {
         this.device = device;
+    }
+
+    Object device() {
+        return device;
+    }
+
+    @Override
+    public int run(MemorySegment buffer, int data, int len, int ifindex, int rxQueue) {
+        return run(program, buffer, data, len, ifindex, rxQueue, 0);
+    }
+
+    @Override
+    public int run(MemorySegment buffer, int data, int len, int ifindex, int rxQueue, int egressIfindex) {
+        return run(program, buffer, data, len, ifindex, rxQueue, egressIfindex);
     }
 
     /** What {@link #device(Object)} set on the buffer behind a program's memory; a fault outside XDP. */
@@ -65,7 +91,7 @@ public final class XdpBuffer {
     /** The buffer behind a program's memory, for the XDP helpers. */
     static XdpBuffer of(Memory m) {
         if (!(m.attachment() instanceof XdpBuffer x)) {
-            throw new Memory.Fault("an XDP helper was called outside XDP");
+            throw new BpfFault("an XDP helper was called outside XDP");
         }
         return x;
     }
@@ -102,7 +128,7 @@ public final class XdpBuffer {
         long action;
         try {
             action = p.run(memory, Memory.base(LoadedProgram.CTX_REGION), 0);
-        } catch (Memory.Fault f) {
+        } catch (BpfFault f) {
             return XDP_ABORTED;
         }
         return action < 0 || action > XDP_REDIRECT ? XDP_ABORTED : (int) action;
@@ -124,6 +150,7 @@ public final class XdpBuffer {
     }
 
     /** Where the frame starts now (after {@code adjust_head}). */
+    @Override
     public int data() {
         return data;
     }
@@ -132,19 +159,23 @@ public final class XdpBuffer {
         return dataEnd;
     }
 
+    @Override
     public int length() {
         return dataEnd - data;
     }
 
+    @Override
     public int redirectIfindex() {
         return redirectIfindex;
     }
 
+    @Override
     public int redirectCpu() {
         return redirectCpu;
     }
 
     /** The id of the program of the devmap or cpumap entry the frame was redirected through, 0 for none. */
+    @Override
     public int redirectProgram() {
         return redirectProgram;
     }
@@ -186,21 +217,21 @@ public final class XdpBuffer {
     }
 
     /** The helpers XDP adds to the standard ones: adjust head/tail/meta, redirect, redirect_map. */
-    public static Helpers helpers(List<BpfMap> maps) {
+    public static Helpers helpers(List<BpfMapBase> maps) {
         Helpers h = new Helpers();
-        h.register(HelperProtos.XDP_ADJUST_HEAD, "bpf_xdp_adjust_head", (r1, r2, r3, r4, r5, m) -> of(m).adjustHead((int) r2));
-        h.register(HelperProtos.XDP_ADJUST_TAIL, "bpf_xdp_adjust_tail", (r1, r2, r3, r4, r5, m) -> of(m).adjustTail((int) r2));
-        h.register(HelperProtos.XDP_ADJUST_META, "bpf_xdp_adjust_meta", (r1, r2, r3, r4, r5, m) -> of(m).adjustMeta((int) r2));
-        h.register(HelperProtos.REDIRECT, "bpf_redirect", (r1, r2, r3, r4, r5, m) -> {
+        h.register(HelperProtos.XDP_ADJUST_HEAD, "bpf_xdp_adjust_head", (OwnHelper) (r1, r2, r3, r4, r5, m) -> of(m).adjustHead((int) r2));
+        h.register(HelperProtos.XDP_ADJUST_TAIL, "bpf_xdp_adjust_tail", (OwnHelper) (r1, r2, r3, r4, r5, m) -> of(m).adjustTail((int) r2));
+        h.register(HelperProtos.XDP_ADJUST_META, "bpf_xdp_adjust_meta", (OwnHelper) (r1, r2, r3, r4, r5, m) -> of(m).adjustMeta((int) r2));
+        h.register(HelperProtos.REDIRECT, "bpf_redirect", (OwnHelper) (r1, r2, r3, r4, r5, m) -> {
             XdpBuffer x = of(m);
             x.redirectIfindex = (int) r1; // the last redirect a program asks for is the one it gets
             x.redirectCpu = -1;
             x.redirectProgram = 0;
             return XDP_REDIRECT;
         });
-        h.register(HelperProtos.REDIRECT_MAP, "bpf_redirect_map", (r1, r2, r3, r4, r5, m) -> {
+        h.register(HelperProtos.REDIRECT_MAP, "bpf_redirect_map", (OwnHelper) (r1, r2, r3, r4, r5, m) -> {
             XdpBuffer x = of(m);
-            BpfMap map = LoadedProgram.map(maps, r1);
+            BpfMapBase map = LoadedProgram.map(maps, r1);
             byte[] key = { (byte) r2, (byte) (r2 >>> 8), (byte) (r2 >>> 16), (byte) (r2 >>> 24) };
             byte[] value = map.keySize() == 4 ? map.lookup(key) : null;
             if (value == null) {

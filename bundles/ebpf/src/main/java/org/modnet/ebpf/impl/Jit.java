@@ -1,4 +1,4 @@
-package org.modnet.ebpf.api;
+package org.modnet.ebpf.impl;
 
 import static java.lang.constant.ConstantDescs.CD_Object;
 import static java.lang.constant.ConstantDescs.CD_boolean;
@@ -22,6 +22,15 @@ import java.util.List;
 import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicLong;
 
+import org.modnet.ebpf.api.Bpf;
+import org.modnet.ebpf.api.BpfException;
+import org.modnet.ebpf.api.BpfFault;
+import org.modnet.ebpf.api.BpfMap;
+import org.modnet.ebpf.api.BpfMemory;
+import org.modnet.ebpf.api.Helper;
+import org.modnet.ebpf.api.HelperProtos;
+import org.modnet.ebpf.api.Helpers;
+
 /**
  * The JIT: compiles a checked program to JVM bytecode with {@code java.lang.classfile}, one hidden
  * class per program, which HotSpot then compiles to machine code. eBPF registers become {@code long}
@@ -40,9 +49,10 @@ final class Jit {
     private static final ClassDesc CD_INTERP = ClassDesc.of(Interpreter.class.getName());
     private static final ClassDesc CD_CODE = ClassDesc.of(Code.class.getName());
     private static final ClassDesc CD_HELPER = ClassDesc.of(Helper.class.getName());
-    private static final ClassDesc CD_MAP = ClassDesc.of(BpfMap.class.getName());
-    private static final ClassDesc CD_HASH_MAP = ClassDesc.of(BpfMap.HashMap.class.getName());
-    private static final MethodTypeDesc MT_HELPER = MethodTypeDesc.of(CD_long, CD_long, CD_long, CD_long, CD_long, CD_long, CD_MEMORY);
+    private static final ClassDesc CD_MAP = ClassDesc.of(BpfMapBase.class.getName());
+    private static final ClassDesc CD_HASH_MAP = ClassDesc.of(BpfMapBase.HashMap.class.getName());
+    private static final ClassDesc CD_BPF_MEMORY = ClassDesc.of(BpfMemory.class.getName());
+    private static final MethodTypeDesc MT_HELPER = MethodTypeDesc.of(CD_long, CD_long, CD_long, CD_long, CD_long, CD_long, CD_BPF_MEMORY);
     private static final MethodTypeDesc MT_SUB = MethodTypeDesc.of(CD_long, CD_MEMORY, CD_HELPERS, CD_long, CD_long, CD_long,
             CD_long, CD_long, CD_long);
     private static final MethodTypeDesc MT_RUN = MethodTypeDesc.of(CD_long, CD_MEMORY, CD_HELPERS, CD_long, CD_long, CD_long);
@@ -63,7 +73,7 @@ final class Jit {
     }
 
     /** Compiles the program; throws if it cannot (a subprogram too large for one JVM method). */
-    static Executable compile(Program p, Helpers helpers, List<BpfMap> maps, int[] bases) throws BpfException {
+    static Executable compile(Program p, Helpers helpers, List<BpfMapBase> maps, int[] bases) throws BpfException {
         List<Integer> starts = subprograms(p);
         boolean[] targets = jumpTargets(p);
         String name = Jit.class.getPackageName() + ".BpfProgram$" + SEQUENCE.incrementAndGet();
@@ -109,7 +119,7 @@ final class Jit {
                 data.add(helpers.get(id));
             }
             data.addAll(maps);
-            for (BpfMap m : maps) {
+            for (BpfMapBase m : maps) {
                 data.add(m.cpus() == 1 ? m.values[0] : null);
             }
             MethodHandles.Lookup lookup = MethodHandles.lookup().defineHiddenClassWithClassData(bytes,
@@ -173,7 +183,7 @@ final class Jit {
     private static final class Emitter {
         private final Program p;
         private final Helpers helpers;
-        private final List<BpfMap> maps;
+        private final List<BpfMapBase> maps;
         /** What each access's base points into, as the verifier found ({@link Verifier.Checked#bases}); null when unknown. */
         private final int[] bases;
         private final boolean[] targets;
@@ -191,7 +201,7 @@ final class Jit {
         private static final int CTX_SEGMENT = STACK_BYTES + 1;
         private static final int PACKET_SEGMENT = CTX_SEGMENT + 1;
 
-        Emitter(Program p, Helpers helpers, List<BpfMap> maps, int[] bases, boolean[] targets, ClassDesc self, CodeBuilder code,
+        Emitter(Program p, Helpers helpers, List<BpfMapBase> maps, int[] bases, boolean[] targets, ClassDesc self, CodeBuilder code,
                 int from, int to) {
             this.p = p;
             this.helpers = helpers;
@@ -325,7 +335,7 @@ final class Jit {
                 code.ldc(to == Verifier.BASE_CTX ? LoadedProgram.CTX_REGION : LoadedProgram.PACKET_REGION);
             } else if (to >= Verifier.BASE_MAP && to - Verifier.BASE_MAP < maps.size()) {
                 int map = to - Verifier.BASE_MAP;
-                BpfMap m = maps.get(map);
+                BpfMapBase m = maps.get(map);
                 if (m.cpus() != 1 || write && (m.flags() & BpfMap.BPF_F_RDONLY_PROG) != 0) {
                     return false;
                 }
@@ -727,8 +737,8 @@ final class Jit {
                 // the map is known here: its own operation called directly, as the kernel's fixups turn
                 // bpf_map_lookup_elem into a call of the map's lookup once the verifier knows the map
                 // a hash map's lookup of a small key: by words, the key read off the stack (no loops over bytes)
-                boolean small = direct.equals("lookup") && maps.get(map) instanceof BpfMap.HashMap h
-                        && h.keySize() <= BpfMap.HashMap.SMALL_KEY;
+                boolean small = direct.equals("lookup") && maps.get(map) instanceof BpfMapBase.HashMap h
+                        && h.keySize() <= BpfMapBase.HashMap.SMALL_KEY;
                 code.ldc(DynamicConstantDesc.ofNamed(ConstantDescs.BSM_CLASS_DATA_AT, ConstantDescs.DEFAULT_NAME,
                         small ? CD_HASH_MAP : CD_MAP, helpers.size() + map));
                 code.aload(MEM);
@@ -798,7 +808,7 @@ final class Jit {
     public static long helper(Helpers h, long id, long r1, long r2, long r3, long r4, long r5, Memory mem) {
         Helper helper = h.get(id);
         if (helper == null) {
-            throw new Memory.Fault("call to unknown helper " + id);
+            throw new BpfFault("call to unknown helper " + id);
         }
         return helper.call(r1, r2, r3, r4, r5, mem);
     }
@@ -821,14 +831,14 @@ final class Jit {
     public static long frame(long r10) {
         long callee = r10 - Bpf.STACK_SIZE;
         if ((callee >>> Memory.SHIFT) != Memory.STACK || (callee & 0xffffffffL) < Bpf.STACK_SIZE) {
-            throw new Memory.Fault("the call stack is too deep (" + Bpf.MAX_FRAMES + " frames)");
+            throw new BpfFault("the call stack is too deep (" + Bpf.MAX_FRAMES + " frames)");
         }
         return callee;
     }
 
     public static void budget(long left) {
         if (left <= 0) {
-            throw new Memory.Fault("the program ran " + Interpreter.MAX_STEPS + " backward jumps without ending");
+            throw new BpfFault("the program ran " + Interpreter.MAX_STEPS + " backward jumps without ending");
         }
     }
 }

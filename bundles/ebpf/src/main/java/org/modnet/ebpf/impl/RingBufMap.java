@@ -1,10 +1,13 @@
-package org.modnet.ebpf.api;
+package org.modnet.ebpf.impl;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.List;
 import java.util.function.Consumer;
+
+import org.modnet.ebpf.api.BpfFault;
+import org.modnet.ebpf.api.RingBuffer;
 
 /**
  * {@code BPF_MAP_TYPE_RINGBUF} ({@code kernel/bpf/ringbuf.c}): one buffer of {@code max_entries} bytes
@@ -17,7 +20,7 @@ import java.util.function.Consumer;
  * double mapping makes them: one that would wrap is placed at the start, after a discarded filler.
  * Producers serialise on the map (the kernel's spinlock); a consumer stops at a record still BUSY.
  */
-public final class RingBufMap extends BpfMap {
+public final class RingBufMap extends BpfMapBase implements RingBuffer {
     /** {@code bpf_ringbuf_query} flags. */
     public static final long BPF_RB_AVAIL_DATA = 0;
     public static final long BPF_RB_RING_SIZE = 1;
@@ -108,7 +111,7 @@ public final class RingBufMap extends BpfMap {
     public synchronized void commit(long addr, boolean discard) {
         long off = (addr & 0xffffffffL) - HEADER;
         if (off < 0 || off > mask || (ring.get(U32, off) & BUSY) == 0) {
-            throw new Memory.Fault("not a reserved ring buffer record: 0x" + Long.toHexString(addr));
+            throw new BpfFault("not a reserved ring buffer record: 0x" + Long.toHexString(addr));
         }
         int len = ring.get(U32, off) & ~(BUSY | DISCARD);
         ring.set(U32, off, discard ? len | DISCARD : len);
@@ -121,7 +124,7 @@ public final class RingBufMap extends BpfMap {
         }
         MemorySegment src = size == 0 ? MemorySegment.NULL : mem.regionOf(data, size, false);
         if (src == null) {
-            throw new Memory.Fault("bpf_ringbuf_output: the data is outside the program's memory");
+            throw new BpfFault("bpf_ringbuf_output: the data is outside the program's memory");
         }
         return write(src, size == 0 ? 0 : data & 0xffffffffL, size);
     }

@@ -1,4 +1,5 @@
-package org.modnet.ebpf.api;
+package org.modnet.ebpf.impl;
+
 
 /** What the verifier needs to know of a map a program uses: its type and sizes. */
 public interface MapSpec {
@@ -13,7 +14,7 @@ public interface MapSpec {
 
     int maxEntries();
 
-    /** {@code BPF_F_*} map flags; {@link BpfMap#BPF_F_RDONLY_PROG} makes its values read-only to programs. */
+    /** {@code BPF_F_*} map flags; {@link BpfMapBase#BPF_F_RDONLY_PROG} makes its values read-only to programs. */
     default int flags() {
         return 0;
     }

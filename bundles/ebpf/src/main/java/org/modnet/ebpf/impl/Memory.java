@@ -1,10 +1,14 @@
-package org.modnet.ebpf.api;
+package org.modnet.ebpf.impl;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
+
+import org.modnet.ebpf.api.Bpf;
+import org.modnet.ebpf.api.BpfFault;
+import org.modnet.ebpf.api.BpfMemory;
 
 /**
  * A program's address space. A pointer is a 64-bit value whose high 32 bits name a region (the stack,
@@ -13,7 +17,7 @@ import java.nio.ByteOrder;
  * bounds-checked against its region: a program can read and write nothing outside what it was given.
  * Region 0 is the null page. Accesses are little-endian, as eBPF's on x86 and arm64.
  */
-public final class Memory {
+public final class Memory implements BpfMemory {
     public static final int SHIFT = 32;
     public static final int STACK = 1;
     /** The first region free for a runtime's own use (context, packet, map values...). */
@@ -70,6 +74,11 @@ public final class Memory {
         attachment = o;
     }
 
+    @Override
+    public Object device() {
+        return attachment instanceof XdpBuffer x ? x.device() : null;
+    }
+
     public Object attachment() {
         return attachment;
     }
@@ -116,21 +125,12 @@ public final class Memory {
         return (long) id << SHIFT;
     }
 
-    /** Thrown when a program touches memory it was not given; engines turn it into an error result. */
-    public static final class Fault extends RuntimeException {
-        private static final long serialVersionUID = 1L;
-
-        public Fault(String message) {
-            super(message, null, false, false);
-        }
-    }
-
     private MemorySegment region(long addr, int size, boolean write) {
         int id = (int) (addr >>> SHIFT);
         long offset = addr & 0xffffffffL;
         MemorySegment seg = id > 0 && id < regions.length ? regions[id] : null;
         if (seg == null || offset + size > seg.byteSize() || (write && !writable[id])) {
-            throw new Fault((write ? "invalid write of " : "invalid read of ") + size + " bytes at 0x" + Long.toHexString(addr));
+            throw new BpfFault((write ? "invalid write of " : "invalid read of ") + size + " bytes at 0x" + Long.toHexString(addr));
         }
         return seg;
     }
@@ -148,7 +148,7 @@ public final class Memory {
     private static int stackIndex(byte[] stack, long addr, int size) {
         long off = addr - STACK_BASE;
         if (off < 0 || off > stack.length - size) {
-            throw new Fault("invalid stack access of " + size + " bytes at 0x" + Long.toHexString(addr));
+            throw new BpfFault("invalid stack access of " + size + " bytes at 0x" + Long.toHexString(addr));
         }
         return (int) off;
     }
@@ -242,7 +242,7 @@ public final class Memory {
     private static long offsetIn(MemorySegment seg, int id, long addr, int size, boolean write) {
         long off = addr - ((long) id << SHIFT);
         if (seg == null || off < 0 || off > seg.byteSize() - size) {
-            throw new Fault((write ? "invalid write of " : "invalid read of ") + size + " bytes at 0x" + Long.toHexString(addr));
+            throw new BpfFault((write ? "invalid write of " : "invalid read of ") + size + " bytes at 0x" + Long.toHexString(addr));
         }
         return off;
     }
@@ -313,7 +313,7 @@ public final class Memory {
     /** An atomic's address is a multiple of its size, or a fault. */
     private static void aligned(long addr, int size) {
         if ((addr & (size - 1)) != 0) {
-            throw new Fault("misaligned atomic access at 0x" + Long.toHexString(addr));
+            throw new BpfFault("misaligned atomic access at 0x" + Long.toHexString(addr));
         }
     }
 

@@ -1,6 +1,9 @@
-package org.modnet.ebpf.api;
+package org.modnet.ebpf.impl;
 
 import java.util.List;
+
+import org.modnet.ebpf.api.BpfException;
+import org.modnet.ebpf.api.Helpers;
 
 /** The engines that run a checked program: the interpreter, and the JIT to JVM bytecode. */
 public final class Engines {
@@ -30,7 +33,7 @@ public final class Engines {
      * and reaches the context, the packet and map values directly where the verifier found an access
      * goes there ({@code bases}, from {@link Verifier#check}; null when unknown).
      */
-    static Executable byName(String name, Program p, Helpers helpers, List<BpfMap> maps, int[] bases) throws BpfException {
+    static Executable byName(String name, Program p, Helpers helpers, List<BpfMapBase> maps, int[] bases) throws BpfException {
         return switch (name) {
             case "interpreter" -> interpreter(p, helpers);
             case "jit" -> Jit.compile(p, helpers, maps, bases);

@@ -1,4 +1,7 @@
-package org.modnet.ebpf.api;
+package org.modnet.ebpf.impl;
+
+import org.modnet.ebpf.api.Bpf;
+import org.modnet.ebpf.api.BpfException;
 
 /**
  * A program's instructions, checked for what no engine may run: unknown opcodes, registers outside

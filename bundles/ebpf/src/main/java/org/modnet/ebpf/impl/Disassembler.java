@@ -1,7 +1,9 @@
-package org.modnet.ebpf.api;
+package org.modnet.ebpf.impl;
 
 import java.util.ArrayList;
 import java.util.List;
+
+import org.modnet.ebpf.api.Bpf;
 
 /**
  * The disassembler: each instruction in the syntax {@link Assembler} reads back ({@code mov32 %r0, 0},

@@ -1,4 +1,9 @@
-package org.modnet.ebpf.api;
+package org.modnet.ebpf.impl;
+
+import org.modnet.ebpf.api.Bpf;
+import org.modnet.ebpf.api.BpfFault;
+import org.modnet.ebpf.api.Helper;
+import org.modnet.ebpf.api.Helpers;
 
 /**
  * The interpreter ({@code kernel/bpf/core.c}'s {@code ___bpf_prog_run}): one switch over the opcode per
@@ -44,7 +49,7 @@ final class Interpreter implements Executable {
         long steps = 0;
         while (true) {
             if (++steps > MAX_STEPS) {
-                throw new Memory.Fault("the program ran " + MAX_STEPS + " instructions without ending");
+                throw new BpfFault("the program ran " + MAX_STEPS + " instructions without ending");
             }
             int i = pc++;
             int d = dst[i];
@@ -141,7 +146,7 @@ final class Interpreter implements Executable {
                 case Bpf.JMP | Bpf.CALL -> {
                     if (src[i] == Bpf.PSEUDO_CALL) {
                         if (depth + 1 >= Bpf.MAX_FRAMES) {
-                            throw new Memory.Fault("the call stack is too deep (" + Bpf.MAX_FRAMES + " frames)");
+                            throw new BpfFault("the call stack is too deep (" + Bpf.MAX_FRAMES + " frames)");
                         }
                         returnPc[depth] = pc;
                         System.arraycopy(r, 6, saved, 11 + depth * 5, 5);
@@ -172,7 +177,7 @@ final class Interpreter implements Executable {
                         long b = ((o & Bpf.X) != 0 ? r[src[i]] : imm[i]) & 0xffffffffL;
                         taken = jump32(o & 0xf0, (int) a, (int) b);
                     } else {
-                        throw new Memory.Fault(i + ": unknown opcode " + Program.hex(o));
+                        throw new BpfFault(i + ": unknown opcode " + Program.hex(o));
                     }
                     if (taken) {
                         pc += off[i];
@@ -185,7 +190,7 @@ final class Interpreter implements Executable {
     private boolean callHelper(Memory mem, long[] r, long id) {
         Helper h = helpers.get(id);
         if (h == null) {
-            throw new Memory.Fault("call to unknown helper " + id);
+            throw new BpfFault("call to unknown helper " + id);
         }
         r[0] = h.call(r[1], r[2], r[3], r[4], r[5], mem);
         // r1-r5 are clobbered by a call: the kernel leaves them undefined; keep them as they are
@@ -223,7 +228,7 @@ final class Interpreter implements Executable {
             case Bpf.JSLT -> a < b;
             case Bpf.JSLE -> a <= b;
             case Bpf.JSET -> (a & b) != 0;
-            default -> throw new Memory.Fault("unknown jump " + operation);
+            default -> throw new BpfFault("unknown jump " + operation);
         };
     }
 
