@@ -22,10 +22,11 @@ import org.modnet.api.net.TxResult;
 import org.modnet.api.skb.SkBuff;
 import org.modnet.api.skb.SkBuffPool;
 import org.modnet.core.StandaloneCore;
-import org.modnet.ebpf.api.Assembler;
-import org.modnet.ebpf.api.HelperProtos;
-import org.modnet.ebpf.api.LoadedProgram;
+import org.modnet.ebpf.api.AttachType;
+import org.modnet.ebpf.api.BpfProg;
+import org.modnet.ebpf.api.BpfSyscall;
 import org.modnet.ebpf.api.ProgType;
+import org.modnet.ebpf.impl.BpfSyscallImpl;
 import org.modnet.ethernet.ArpProtocol;
 import org.modnet.ipv4.Ipv4Protocol;
 import org.modnet.ipv4.RouteService;
@@ -61,6 +62,9 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 2)
 @Fork(value = 2, jvmArgsAppend = { "--enable-native-access=ALL-UNNAMED" })
 public class ForwardingBenchmark {
+    /** The eBPF implementation, outside OSGi. */
+    static final BpfSyscall BPF = new BpfSyscallImpl();
+
     static final int BURST = 64;
     static final int SIZE = 60;
 
@@ -179,9 +183,8 @@ public class ForwardingBenchmark {
         arp.add(out, 0x0a000202, MacAddress.parse("02:00:00:00:02:02"), NudState.PERMANENT, false);
         if (!path.equals("stack")) {
             FibLookup fib = new FibLookup(new RouteService(ipv4), arp, ipv4);
-            LoadedProgram p = LoadedProgram.load("xdp_fwd", Assembler.assemble(FWD), ProgType.XDP, List.of(), HelperProtos.XDP,
-                    fib.helpers(List.of()), "jit", false, null);
-            in.setXdp(new EbpfXdpHook(p), path.equals("xdp-native"));
+            BpfProg p = BPF.progLoad("xdp_fwd", BPF.assemble(FWD), ProgType.XDP, AttachType.DEFAULT, List.of(), null, null, "jit", false);
+            in.setXdp(new EbpfXdpHook(BPF, p), path.equals("xdp-native"));
         }
         ingress = in.rxQueue(0);
         template(in.address());

@@ -14,13 +14,13 @@ import org.modnet.api.net.TxResult;
 import org.modnet.api.skb.SkBuff;
 import org.modnet.api.skb.SkBuffPool;
 import org.modnet.core.StandaloneCore;
-import org.modnet.ebpf.api.Assembler;
+import org.modnet.ebpf.api.AttachType;
 import org.modnet.ebpf.api.BpfMap;
-import org.modnet.ebpf.api.HelperProtos;
-import org.modnet.ebpf.api.LoadedProgram;
+import org.modnet.ebpf.api.BpfProg;
+import org.modnet.ebpf.api.BpfSyscall;
 import org.modnet.ebpf.api.ProgType;
-import org.modnet.ebpf.api.Verifier;
-import org.modnet.ebpf.api.XdpBuffer;
+import org.modnet.ebpf.api.XdpContext;
+import org.modnet.ebpf.impl.BpfSyscallImpl;
 import org.modnet.xdp.EbpfXdpHook;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -50,6 +50,9 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 2)
 @Fork(value = 2, jvmArgsAppend = { "--enable-native-access=ALL-UNNAMED" })
 public class XdpHookBenchmark {
+    /** The eBPF implementation, outside OSGi. */
+    static final BpfSyscall BPF = new BpfSyscallImpl();
+
     static final int BURST = 64;
 
     @Param({ "interpreter", "jit" })
@@ -88,11 +91,11 @@ public class XdpHookBenchmark {
         });
         dev.open();
         ring = dev.rxQueue(0);
-        BpfMap flows = BpfMap.create("flows", Verifier.MAP_HASH, 16, 8, 1024, 0, 1);
+        BpfMap flows = BPF.mapCreate("flows", BpfMap.MAP_HASH, 16, 8, 1024, 0, 1);
         List<BpfMap> maps = List.of(flows);
-        LoadedProgram p = LoadedProgram.load(program, Assembler.assemble(program.equals("drop") ? XdpProgramBenchmark.DROP
-                : XdpProgramBenchmark.FLOW), ProgType.XDP, maps, HelperProtos.XDP, XdpBuffer.helpers(maps), engine, false, null);
-        dev.setXdp(new EbpfXdpHook(p), mode.equals("native"));
+        BpfProg p = BPF.progLoad(program, BPF.assemble(program.equals("drop") ? XdpProgramBenchmark.DROP
+                : XdpProgramBenchmark.FLOW), ProgType.XDP, AttachType.DEFAULT, maps, null, null, engine, false);
+        dev.setXdp(new EbpfXdpHook(BPF, p), mode.equals("native"));
         long mac = dev.address().bits();
         for (int i = 0; i < 6; i++) {
             frame[i] = (byte) (mac >>> (40 - 8 * i));

@@ -6,13 +6,13 @@ import java.lang.foreign.ValueLayout;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-import org.modnet.ebpf.api.Assembler;
+import org.modnet.ebpf.api.AttachType;
 import org.modnet.ebpf.api.BpfMap;
-import org.modnet.ebpf.api.HelperProtos;
-import org.modnet.ebpf.api.LoadedProgram;
+import org.modnet.ebpf.api.BpfProg;
+import org.modnet.ebpf.api.BpfSyscall;
 import org.modnet.ebpf.api.ProgType;
-import org.modnet.ebpf.api.Verifier;
-import org.modnet.ebpf.api.XdpBuffer;
+import org.modnet.ebpf.api.XdpContext;
+import org.modnet.ebpf.impl.BpfSyscallImpl;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -39,6 +39,9 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 2)
 @Fork(value = 2, jvmArgsAppend = { "--enable-native-access=ALL-UNNAMED" })
 public class XdpProgramBenchmark {
+    /** The eBPF implementation, outside OSGi. */
+    static final BpfSyscall BPF = new BpfSyscallImpl();
+
     static final String DROP = "mov %r0, 1\nexit";
 
     static final String FLOW = """
@@ -90,22 +93,21 @@ public class XdpProgramBenchmark {
     @Param({ "drop", "parse", "lookup", "flow" })
     public String program;
 
-    private LoadedProgram prog;
-    private XdpBuffer xdp;
+    private BpfProg prog;
+    private XdpContext xdp;
     private MemorySegment frame;
 
     @Setup
     public void setUp() throws Exception {
-        BpfMap flows = BpfMap.create("flows", Verifier.MAP_HASH, 16, 8, 1024, 0, 1);
+        BpfMap flows = BPF.mapCreate("flows", BpfMap.MAP_HASH, 16, 8, 1024, 0, 1);
         List<BpfMap> maps = List.of(flows);
-        prog = LoadedProgram.load(program, Assembler.assemble(switch (program) {
+        prog = BPF.progLoad(program, BPF.assemble(switch (program) {
             case "drop" -> DROP;
             case "parse" -> PARSE;
             case "lookup" -> LOOKUP;
             default -> FLOW;
-        }), ProgType.XDP, maps,
-                HelperProtos.XDP, XdpBuffer.helpers(maps), engine, false, null);
-        xdp = new XdpBuffer(prog.memory(0));
+        }), ProgType.XDP, AttachType.DEFAULT, maps, null, null, engine, false);
+        xdp = prog.xdpContext(0);
         frame = Arena.ofAuto().allocate(256 + 64, 64); // as a driver's buffers are: cache-line aligned
         byte[] f = new byte[64];
         f[12] = 0x08;
@@ -126,13 +128,13 @@ public class XdpProgramBenchmark {
             other[1] = (byte) (i >>> 8);
             flows.update(other, new byte[8], BpfMap.BPF_ANY);
         }
-        if (run() != XdpBuffer.XDP_DROP) {
+        if (run() != XdpContext.XDP_DROP) {
             throw new IllegalStateException("the program did not match the frame");
         }
     }
 
     @Benchmark
     public int run() {
-        return xdp.run(prog, frame, 256, 64, 1, 0);
+        return xdp.run(frame, 256, 64, 1, 0);
     }
 }

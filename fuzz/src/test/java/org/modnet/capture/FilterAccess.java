@@ -3,8 +3,14 @@ package org.modnet.capture;
 import java.util.List;
 import java.util.function.Predicate;
 
+import org.modnet.ebpf.api.BpfSyscall;
+import org.modnet.ebpf.impl.BpfSyscallImpl;
+
 /** The fuzz targets' door to the package-private filter compilers (no OSGi, no tcpdump command around them). */
 public final class FilterAccess {
+    /** The eBPF implementation, outside OSGi. */
+    private static final BpfSyscall BPF = new BpfSyscallImpl();
+
     private FilterAccess() {
     }
 
@@ -16,7 +22,7 @@ public final class FilterAccess {
     public static void check(List<String> words, List<byte[]> frames) {
         BpfFilter bpf;
         try {
-            bpf = BpfFilter.compile(words);
+            bpf = BpfFilter.compile(BPF, words);
         } catch (IllegalArgumentException e) {
             bpf = null;
         }

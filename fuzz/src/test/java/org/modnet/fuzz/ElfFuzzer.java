@@ -7,14 +7,15 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 
+import org.modnet.ebpf.api.AttachType;
 import org.modnet.ebpf.api.BpfException;
 import org.modnet.ebpf.api.BpfMap;
-import org.modnet.ebpf.api.ElfObject;
-import org.modnet.ebpf.api.HelperProtos;
-import org.modnet.ebpf.api.LoadedProgram;
+import org.modnet.ebpf.api.BpfObject;
+import org.modnet.ebpf.api.BpfProg;
+import org.modnet.ebpf.api.BpfSyscall;
 import org.modnet.ebpf.api.ProgType;
-import org.modnet.ebpf.api.Verifier;
-import org.modnet.ebpf.api.XdpBuffer;
+import org.modnet.ebpf.api.XdpContext;
+import org.modnet.ebpf.impl.BpfSyscallImpl;
 
 /**
  * The eBPF loader and verifier, and both engines. An input that starts with the ELF magic is an object
@@ -25,6 +26,9 @@ import org.modnet.ebpf.api.XdpBuffer;
  * same frame bounds, with nothing thrown (a memory fault is the program aborted).
  */
 public final class ElfFuzzer {
+    /** The eBPF implementation, outside OSGi. */
+    static final BpfSyscall BPF = new BpfSyscallImpl();
+
     static final int HEADROOM = 256;
     private static long objects;
     private static long programs;
@@ -50,8 +54,8 @@ public final class ElfFuzzer {
 
     private static void object(byte[] data) throws BpfException {
         objects++;
-        ElfObject o = ElfObject.parse(data);
-        for (ElfObject.ProgramDef prog : o.programs()) {
+        BpfObject o = BPF.objOpen(data);
+        for (BpfObject.ProgramDef prog : o.programs()) {
             programs++;
             List<BpfMap> forInterpreter = o.createMaps(1);
             List<BpfMap> forJit = o.createMaps(1);
@@ -73,15 +77,14 @@ public final class ElfFuzzer {
     }
 
     private static List<BpfMap> maps() throws BpfException {
-        return List.of(BpfMap.create("a", Verifier.MAP_ARRAY, 4, 8, 4, 0, 1), BpfMap.create("h", Verifier.MAP_HASH, 4, 8, 16, 0, 1));
+        return List.of(BPF.mapCreate("a", BpfMap.MAP_ARRAY, 4, 8, 4, 0, 1), BPF.mapCreate("h", BpfMap.MAP_HASH, 4, 8, 16, 0, 1));
     }
 
     private static void compare(String name, long[] insns, List<BpfMap> mi, List<BpfMap> mj, byte[] data) throws BpfException {
-        LoadedProgram pi = LoadedProgram.load(name, insns.clone(), ProgType.XDP, mi, HelperProtos.XDP, XdpBuffer.helpers(mi),
-                "interpreter", false, null);
-        LoadedProgram pj;
+        BpfProg pi = BPF.progLoad(name, insns.clone(), ProgType.XDP, AttachType.DEFAULT, mi, null, null, "interpreter", false);
+        BpfProg pj;
         try {
-            pj = LoadedProgram.load(name, insns.clone(), ProgType.XDP, mj, HelperProtos.XDP, XdpBuffer.helpers(mj), "jit", false, null);
+            pj = BPF.progLoad(name, insns.clone(), ProgType.XDP, AttachType.DEFAULT, mj, null, null, "jit", false);
         } catch (BpfException e) {
             pi.close();
             throw new AssertionError("the interpreter's load verified " + name + " but the JIT's load refused it: " + e.getMessage(), e);
@@ -89,8 +92,8 @@ public final class ElfFuzzer {
         accepted++;
         try {
             SplittableRandom r = new SplittableRandom(Arrays.hashCode(data));
-            XdpBuffer xi = new XdpBuffer(pi.memory(0));
-            XdpBuffer xj = new XdpBuffer(pj.memory(0));
+            XdpContext xi = pi.xdpContext(0);
+            XdpContext xj = pj.xdpContext(0);
             for (int k = 0; k < 4; k++) {
                 int len = switch (k) {
                     case 0 -> 0;
@@ -109,28 +112,19 @@ public final class ElfFuzzer {
                 }
                 MemorySegment bi = buffer(frame);
                 MemorySegment bj = buffer(frame);
-                int ai = xi.run(pi, bi, HEADROOM, len, 1, 0);
-                int aj = xj.run(pj, bj, HEADROOM, len, 1, 0);
+                int ai = xi.run(bi, HEADROOM, len, 1, 0);
+                int aj = xj.run(bj, HEADROOM, len, 1, 0);
                 runs++;
                 if (ai != aj || xi.data() != xj.data() || xi.length() != xj.length()
                         || bi.asSlice(0, bi.byteSize()).mismatch(bj) != -1) {
                     throw new AssertionError("interpreter and JIT differ on " + name + " with a " + len + "-byte frame: action " + ai + " vs "
                             + aj + ", data " + xi.data() + " vs " + xj.data() + ", length " + xi.length() + " vs " + xj.length()
-                            + "\n" + org.modnet.ebpf.api.Disassembler.class.getSimpleName() + ":\n" + disassemble(pi));
+                            + "\nxlated:\n" + String.join("\n", BPF.disassemble(pi.xlated()).stream().filter(l -> l != null).toList()));
                 }
             }
         } finally {
             pi.close();
             pj.close();
-        }
-    }
-
-    private static String disassemble(LoadedProgram p) {
-        try {
-            return String.valueOf(org.modnet.ebpf.api.Disassembler.class.getMethod("disassemble", long[].class)
-                    .invoke(null, (Object) p.program().instructions()));
-        } catch (ReflectiveOperationException | RuntimeException e) {
-            return p.program().toString();
         }
     }
 

@@ -13,6 +13,7 @@ import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -206,6 +207,49 @@ class LauncherTest {
             assertEquals(0, instance.process.exitValue());
             assertFalse(Files.exists(instance.socket), "the control socket is removed");
         }
+    }
+
+    /** Felix's bundle commands take ids and symbolic names, as in a stock Gogo shell: by -c and by attach. */
+    @Test
+    void felixBundleCommandsTakeIdsAndNames() throws Exception {
+        // stop, update, headers ... take a symbolic name too; start takes ids and URLs (Felix's start installs a name)
+        Result byName = Processes.run(MODNET, "-c", "lb; stop org.modnet.udp; lb");
+        assertEquals(0, byName.status(), byName.toString());
+        List<String> udp = byName.out().lines().filter(l -> l.contains("|modnet UDP ")).toList();
+        assertEquals(2, udp.size(), byName.toString());
+        assertTrue(udp.get(0).contains("|Active "), byName.toString());
+        assertTrue(udp.get(1).contains("|Resolved "), "stopped by its symbolic name\n" + byName);
+
+        Result unknown = Processes.run(MODNET, "-c", "stop 99999");
+        assertNotEquals(0, unknown.status(), "no bundle 99999: the command fails as in a stock shell\n" + unknown);
+
+        String name = "it-bundles-" + ProcessHandle.current().pid();
+        try (Instance instance = Instance.start(name)) {
+            String id = bundleId(Processes.run(MODNET, "attach", "-n", name, "-c", "lb").out(), "modnet UDP");
+            Result stop = Processes.run(MODNET, "attach", "-n", name, "-c", "stop " + id + "; lb");
+            assertEquals(0, stop.status(), stop.toString());
+            assertTrue(line(stop.out(), "modnet UDP").contains("|Resolved "), stop.toString());
+            Result again = Processes.run(MODNET, "attach", "-n", name, "-c",
+                    "start " + id + "; update " + id + "; refresh " + id + "; resolve " + id + "; headers " + id + "; lb");
+            assertEquals(0, again.status(), again.toString());
+            assertTrue(again.out().contains("Bundle-SymbolicName = org.modnet.udp"), again.toString());
+            assertTrue(line(again.out(), "modnet UDP").contains("|Active "), "updated from its location and active\n" + again);
+            // the updated UDP serves the socket layer again: a probe to a closed port is refused by ICMP,
+            // where a stopped UDP gives "nc: socket: Socket type not supported"
+            Result udpWorks = Processes.run(MODNET, "attach", "-n", name, "-c", "ip link set lo up; nc -u -z -v 127.0.0.1 9");
+            assertTrue(udpWorks.err().contains("nc: connect to 127.0.0.1 port 9 (udp) failed: Connection refused"),
+                    udpWorks.toString());
+            Processes.run(MODNET, "attach", "-n", name, "-c", "shutdown");
+        }
+    }
+
+    private static String line(String out, String bundleName) {
+        return out.lines().filter(l -> l.contains("|" + bundleName + " ")).reduce((a, b) -> b).orElseThrow(
+                () -> new AssertionError("no " + bundleName + " in\n" + out));
+    }
+
+    private static String bundleId(String lb, String bundleName) {
+        return line(lb, bundleName).split("\\|")[0].trim();
     }
 
     /** An attach client killed mid-command (its Ctrl-C) takes the command with it: nc -l does not keep its port. */

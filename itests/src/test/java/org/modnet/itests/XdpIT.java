@@ -123,6 +123,40 @@ public class XdpIT {
                 org.hamcrest.CoreMatchers.not(containsString("xdp_drop_icmp")));
     }
 
+    /**
+     * Issue 15: {@code update org.modnet.ebpf} with a program attached. The xdp bundle is not refreshed
+     * (it imports only the API, which the new revision wires to as well); the old implementation's
+     * program comes off the device, so ping passes again; and the same command attaches the program
+     * again, loaded by the new implementation through the service.
+     */
+    @Test
+    public void updatingTheEbpfBundleDetachesItsProgramsAndItsUsersTakeTheNewOneWithoutARefresh() throws Exception {
+        Path obj = object();
+        ModnetRuntime.run(processor, "ns2", "ip link set dev veth1 xdp obj " + obj + " sec xdp");
+        assertThat(ModnetRuntime.runCapturing(processor, "ns1", "ping -c 1 -W 1 10.0.0.2"), containsString("0 received"));
+        org.osgi.framework.Bundle ebpf = ModnetRuntime.bundleNamed(context, "org.modnet.ebpf");
+        org.osgi.framework.Bundle xdp = ModnetRuntime.bundleNamed(context, "org.modnet.xdp");
+        org.osgi.framework.wiring.BundleWiring xdpWiring = xdp.adapt(org.osgi.framework.wiring.BundleWiring.class);
+        org.osgi.framework.wiring.BundleRevision oldRevision = ebpf.adapt(org.osgi.framework.wiring.BundleRevision.class);
+
+        ebpf.update();
+
+        assertTrue("a new revision of the ebpf bundle", oldRevision != ebpf.adapt(org.osgi.framework.wiring.BundleRevision.class));
+        assertEquals(org.osgi.framework.Bundle.ACTIVE, ebpf.getState());
+        assertTrue("the xdp bundle was not refreshed", xdpWiring.isCurrent());
+        assertThat("the old implementation's program is off the device", ModnetRuntime.run(processor, "ns2", "ip link show veth1"),
+                org.hamcrest.CoreMatchers.not(containsString("prog/xdp")));
+        assertThat(ModnetRuntime.run(processor, "ns1", "ping -c 1 -W 2 10.0.0.2"), containsString("1 received"));
+
+        ModnetRuntime.service(context, org.modnet.api.net.XdpLoader.class, null);
+        ModnetRuntime.run(processor, "ns2", "ip link set dev veth1 xdp obj " + obj + " sec xdp");
+        assertThat(ModnetRuntime.run(processor, "ns2", "ip link show veth1"), containsString("name xdp_drop_icmp jited"));
+        assertThat(ModnetRuntime.run(processor, "bpftool prog show"), containsString("name xdp_drop_icmp  jited"));
+        assertThat("the new implementation's program drops ping",
+                ModnetRuntime.runCapturing(processor, "ns1", "ping -c 1 -W 1 10.0.0.2"), containsString("0 received"));
+        assertTrue("still not refreshed", xdpWiring.isCurrent());
+    }
+
     @Test
     public void aMissingFileOrSectionIsAClearError() throws Exception {
         Path obj = object();

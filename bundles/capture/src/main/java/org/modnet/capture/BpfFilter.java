@@ -8,13 +8,10 @@ import org.modnet.capture.FilterCode.Expr;
 import org.modnet.capture.FilterCode.Node;
 import org.modnet.capture.FilterCode.Op;
 import org.modnet.capture.FilterCode.Test;
-import org.modnet.ebpf.api.Assembler;
 import org.modnet.ebpf.api.BpfException;
-import org.modnet.ebpf.api.Engines;
-import org.modnet.ebpf.api.Executable;
-import org.modnet.ebpf.api.Helpers;
-import org.modnet.ebpf.api.Memory;
-import org.modnet.ebpf.api.Program;
+import org.modnet.ebpf.api.BpfFault;
+import org.modnet.ebpf.api.BpfSyscall;
+import org.modnet.ebpf.api.SocketFilter;
 
 /**
  * tcpdump's filter compiled to eBPF, as libpcap compiles it to BPF: the expression becomes a graph of
@@ -29,8 +26,8 @@ final class BpfFilter {
     private final Node keep = Node.end(true);
     private final Node drop = Node.end(false);
     private final long[] insns;
-    private final Executable executable;
-    private final Memory memory = new Memory();
+    private final BpfSyscall bpf;
+    private final SocketFilter program;
 
     /**
      * Longer programs are not offered to the JIT: at four bytes of JVM bytecode or more an instruction
@@ -38,8 +35,9 @@ final class BpfFilter {
      */
     static final int JIT_MAX = 65536 / 4;
 
-    private BpfFilter(FilterWords words, boolean optimise) throws BpfException {
+    private BpfFilter(BpfSyscall bpf, FilterWords words, boolean optimise) throws BpfException {
         this.words = words;
+        this.bpf = bpf;
         Node root;
         if (words.isEmpty()) {
             root = keep;
@@ -51,30 +49,28 @@ final class BpfFilter {
         if (optimise) {
             root = FilterOptimizer.optimise(root);
         }
-        this.insns = Assembler.assemble(FilterCode.emit(root, optimise));
-        Program p = Program.of("tcpdump", insns);
-        Helpers helpers = new Helpers();
-        Executable e = null;
+        this.insns = bpf.assemble(FilterCode.emit(root, optimise));
+        SocketFilter p = null;
         if (insns.length <= JIT_MAX) {
             try {
-                e = Engines.jit(p, helpers);
+                p = bpf.socketFilter("tcpdump", insns, BpfSyscall.JIT);
             } catch (BpfException tooLarge) {
                 // the JVM's 64 KiB a method: a filter that large is interpreted, as the kernel runs a
                 // program its JIT refused
             }
         }
-        this.executable = e != null ? e : Engines.interpreter(p, helpers);
+        this.program = p != null ? p : bpf.socketFilter("tcpdump", insns, BpfSyscall.INTERPRETER);
     }
 
     /** The compiled and optimised filter of the words after tcpdump's options. */
-    static BpfFilter compile(List<String> args) {
-        return compile(args, true);
+    static BpfFilter compile(BpfSyscall bpf, List<String> args) {
+        return compile(bpf, args, true);
     }
 
     /** The compiled filter; {@code optimise} false is {@code tcpdump -O}. */
-    static BpfFilter compile(List<String> args, boolean optimise) {
+    static BpfFilter compile(BpfSyscall bpf, List<String> args, boolean optimise) {
         try {
-            return new BpfFilter(new FilterWords(args), optimise);
+            return new BpfFilter(bpf, new FilterWords(args), optimise);
         } catch (BpfException e) {
             throw new IllegalStateException("the filter compiled to a program the VM refused: " + e.getMessage(), e);
         }
@@ -82,17 +78,9 @@ final class BpfFilter {
 
     /** Whether the frame passes. */
     boolean test(byte[] frame) {
-        if (frame.length == 0) {
-            return run(0, 0);
-        }
-        long base = memory.set(Memory.FIRST_FREE, MemorySegment.ofArray(frame), false);
-        return run(base, frame.length);
-    }
-
-    private boolean run(long base, int len) {
         try {
-            return executable.run(memory, base, len) == 1;
-        } catch (Memory.Fault f) {
+            return program.run(MemorySegment.ofArray(frame)) == 1;
+        } catch (BpfFault f) {
             return false; // every load is guarded; a fault would be a compiler bug, and the frame is not kept
         }
     }
@@ -104,14 +92,14 @@ final class BpfFilter {
 
     /** "jit", or "interpreter" for a program too large for the JIT. */
     String engine() {
-        return executable.engine();
+        return program.engine();
     }
 
     /** The program, one instruction per line, for {@code tcpdump -d}. */
     List<String> dump() {
         List<String> out = new ArrayList<>();
         int n = 0;
-        for (String line : org.modnet.ebpf.api.Disassembler.disassemble(insns)) {
+        for (String line : bpf.disassemble(insns)) {
             if (line != null) {
                 out.add(String.format("(%03d) %s", n, line));
             }

@@ -25,11 +25,14 @@ import org.modnet.api.shell.Commands;
 import org.modnet.api.skb.SkBuff;
 import org.modnet.capture.file.PcapWriter;
 import org.modnet.capture.file.PcapngWriter;
+import org.modnet.ebpf.api.BpfSyscall;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
 
 /**
  * {@code tcpdump -i DEV [-c COUNT] [-w FILE] [-n] [-e] [-q] [-S] [-v] [-O] [EXPRESSION]}: while it runs, an ETH_P_ALL
@@ -47,11 +50,20 @@ public final class TcpdumpCommand {
 
     private final BundleContext context;
     private final NetCore core;
+    /** The eBPF implementation filters compile with; replaced in place when the ebpf bundle is updated. */
+    @Reference(policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    private volatile BpfSyscall bpf;
 
     @Activate
     public TcpdumpCommand(BundleContext context, @Reference NetCore core) {
         this.context = context;
         this.core = core;
+    }
+
+    /** Outside OSGi (tests): the eBPF implementation given. */
+    TcpdumpCommand(BundleContext context, NetCore core, BpfSyscall bpf) {
+        this(context, core);
+        this.bpf = bpf;
     }
 
     private record Captured(Instant when, byte[] bytes, int length) {
@@ -117,7 +129,7 @@ public final class TcpdumpCommand {
         }
         BpfFilter bpf;
         try {
-            bpf = BpfFilter.compile(expression, optimise);
+            bpf = BpfFilter.compile(this.bpf, expression, optimise);
         } catch (IllegalArgumentException | IllegalStateException e) {
             throw new CommandException("tcpdump: " + e.getMessage(), 1);
         }

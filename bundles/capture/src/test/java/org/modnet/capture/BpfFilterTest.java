@@ -11,12 +11,17 @@ import java.util.Random;
 import java.util.function.Predicate;
 
 import org.junit.jupiter.api.Test;
+import org.modnet.ebpf.api.BpfSyscall;
+import org.modnet.ebpf.impl.BpfSyscallImpl;
 
 /**
  * tcpdump's expressions compiled to eBPF decide exactly as the decoded-frame evaluation does, on
  * well-formed frames of every kind and on random and truncated bytes.
  */
 class BpfFilterTest {
+    /** The eBPF implementation, outside OSGi. */
+    static final BpfSyscall BPF = new BpfSyscallImpl();
+
     static final List<String> EXPRESSIONS = List.of("", "ip", "arp", "icmp", "tcp", "udp", "host 10.0.0.1", "src host 10.0.0.1",
             "dst host 10.0.0.2", "net 10.0.0.0/8", "src net 192.168.0.0/16", "port 53", "src port 53", "dst port 80",
             "udp and port 53", "tcp or icmp", "not arp", "! ip", "ether proto 0x86dd", "ether proto 2054",
@@ -96,7 +101,7 @@ class BpfFilterTest {
         for (String e : EXPRESSIONS) {
             List<String> words = e.isEmpty() ? List.of() : List.of(e.split(" "));
             Predicate<Frame> reference = Filter.parse(words);
-            BpfFilter compiled = BpfFilter.compile(words);
+            BpfFilter compiled = BpfFilter.compile(BPF, words);
             for (byte[] f : frames) {
                 boolean want = reference.test(new Frame(f));
                 assertEquals(want, compiled.test(f), () -> "\"" + e + "\" on " + Arrays.toString(f));
@@ -108,13 +113,13 @@ class BpfFilterTest {
 
     @Test
     void dumpPrintsTheProgramAndErrorsAreTcpdumps() throws Exception {
-        List<String> d = BpfFilter.compile(List.of("udp", "and", "port", "53")).dump();
+        List<String> d = BpfFilter.compile(BPF, List.of("udp", "and", "port", "53")).dump();
         assertEquals("(000) mov %r6, %r1", d.get(0));
         assertTrue(d.stream().anyMatch(l -> l.matches(".*j(ne|eq) %r\\d, 17,.*")), String.join("\n", d));
         assertTrue(d.get(d.size() - 1).endsWith("exit"));
-        assertThrows(IllegalArgumentException.class, () -> BpfFilter.compile(List.of("port", "99999")));
-        assertThrows(IllegalArgumentException.class, () -> BpfFilter.compile(List.of("host")));
-        assertThrows(IllegalArgumentException.class, () -> BpfFilter.compile(List.of("(", "tcp")));
-        assertThrows(IllegalArgumentException.class, () -> BpfFilter.compile(List.of("bogus")));
+        assertThrows(IllegalArgumentException.class, () -> BpfFilter.compile(BPF, List.of("port", "99999")));
+        assertThrows(IllegalArgumentException.class, () -> BpfFilter.compile(BPF, List.of("host")));
+        assertThrows(IllegalArgumentException.class, () -> BpfFilter.compile(BPF, List.of("(", "tcp")));
+        assertThrows(IllegalArgumentException.class, () -> BpfFilter.compile(BPF, List.of("bogus")));
     }
 }

@@ -12,6 +12,8 @@ import java.util.Random;
 import java.util.function.Predicate;
 
 import org.junit.jupiter.api.Test;
+import org.modnet.ebpf.api.BpfSyscall;
+import org.modnet.ebpf.impl.BpfSyscallImpl;
 
 /**
  * The optimiser keeps every verdict and makes long filters short: the optimised program decides as
@@ -19,6 +21,9 @@ import org.junit.jupiter.api.Test;
  * frames, and a long "or" of hosts or ports fits the JIT.
  */
 class FilterOptimizerTest {
+    /** The eBPF implementation, outside OSGi. */
+    static final BpfSyscall BPF = new BpfSyscallImpl();
+
     static final List<String> MORE = List.of("host 10.0.0.1 or host 10.0.0.2 or host 10.0.0.1",
             "host 10.0.0.1 and host 10.0.0.1", "host 10.0.0.1 and not host 10.0.0.1", "ip and ip and not arp",
             "( ip or arp ) and ( host 10.0.0.1 or host 192.168.1.9 )", "not ( not ( port 53 ) ) and udp",
@@ -66,8 +71,8 @@ class FilterOptimizerTest {
     void theOptimisedProgramDecidesAsTheUnoptimisedOneAndTheDecodedFrame() {
         List<byte[]> frames = frames();
         for (String e : all()) {
-            BpfFilter optimised = BpfFilter.compile(words(e));
-            BpfFilter plain = BpfFilter.compile(words(e), false);
+            BpfFilter optimised = BpfFilter.compile(BPF, words(e));
+            BpfFilter plain = BpfFilter.compile(BPF, words(e), false);
             Predicate<Frame> reference = Filter.parse(words(e));
             assertTrue(optimised.length() <= plain.length(), () -> e + ": " + optimised.length() + " > " + plain.length());
             for (byte[] f : frames) {
@@ -103,8 +108,8 @@ class FilterOptimizerTest {
         int shorter = 0;
         for (int i = 0; i < 150; i++) {
             String e = randomExpression(r, 4);
-            BpfFilter optimised = BpfFilter.compile(words(e));
-            BpfFilter plain = BpfFilter.compile(words(e), false);
+            BpfFilter optimised = BpfFilter.compile(BPF, words(e));
+            BpfFilter plain = BpfFilter.compile(BPF, words(e), false);
             Predicate<Frame> reference = Filter.parse(words(e));
             if (optimised.length() < plain.length()) {
                 shorter++;
@@ -121,11 +126,11 @@ class FilterOptimizerTest {
     @Test
     void aTestTheWayAlreadyDecidedIsGone() {
         // "host A or host A": the second term's every test is decided by the first's
-        BpfFilter once = BpfFilter.compile(words("host 10.0.0.1"));
-        BpfFilter twice = BpfFilter.compile(words("host 10.0.0.1 or host 10.0.0.1"));
+        BpfFilter once = BpfFilter.compile(BPF, words("host 10.0.0.1"));
+        BpfFilter twice = BpfFilter.compile(BPF, words("host 10.0.0.1 or host 10.0.0.1"));
         assertEquals(once.dump(), twice.dump());
-        BpfFilter never = BpfFilter.compile(words("icmp and tcp"));
-        assertTrue(never.length() < BpfFilter.compile(words("icmp and tcp"), false).length());
+        BpfFilter never = BpfFilter.compile(BPF, words("icmp and tcp"));
+        assertTrue(never.length() < BpfFilter.compile(BPF, words("icmp and tcp"), false).length());
         assertTrue(never.dump().stream().noneMatch(l -> l.contains(", 6,")), String.join("\n", never.dump()));
     }
 
@@ -152,8 +157,8 @@ class FilterOptimizerTest {
 
     @Test
     void threeHundredHostsFitTheJit() {
-        BpfFilter plain = BpfFilter.compile(terms("host", 300, true), false);
-        BpfFilter f = BpfFilter.compile(terms("host", 300, true));
+        BpfFilter plain = BpfFilter.compile(BPF, terms("host", 300, true), false);
+        BpfFilter f = BpfFilter.compile(BPF, terms("host", 300, true));
         System.out.println("300 hosts: " + plain.length() + " instructions unoptimised (" + plain.engine() + "), "
                 + f.length() + " optimised (" + f.engine() + ")");
         assertEquals("jit", f.engine());
@@ -167,9 +172,9 @@ class FilterOptimizerTest {
 
     @Test
     void twoThousandHostsGiveTheRightVerdicts() {
-        BpfFilter f = BpfFilter.compile(terms("host", 2000, true));
-        BpfFilter plain = BpfFilter.compile(terms("host", 2000, true), false);
-        BpfFilter same = BpfFilter.compile(terms("host", 2000, false));
+        BpfFilter f = BpfFilter.compile(BPF, terms("host", 2000, true));
+        BpfFilter plain = BpfFilter.compile(BPF, terms("host", 2000, true), false);
+        BpfFilter same = BpfFilter.compile(BPF, terms("host", 2000, false));
         System.out.println("2000 hosts: " + plain.length() + " instructions unoptimised, " + f.length() + " optimised ("
                 + f.engine() + "); 2000 times the same host: " + same.length() + " (" + same.engine() + ")");
         assertTrue(f.length() * 6 < plain.length());
@@ -196,8 +201,8 @@ class FilterOptimizerTest {
 
     @Test
     void twoThousandPortsGiveTheRightVerdicts() {
-        BpfFilter f = BpfFilter.compile(terms("port", 2000, true));
-        BpfFilter plain = BpfFilter.compile(terms("port", 2000, true), false);
+        BpfFilter f = BpfFilter.compile(BPF, terms("port", 2000, true));
+        BpfFilter plain = BpfFilter.compile(BPF, terms("port", 2000, true), false);
         System.out.println("2000 ports: " + plain.length() + " instructions unoptimised, " + f.length() + " optimised ("
                 + f.engine() + ")");
         assertTrue(f.length() * 6 < plain.length());
@@ -213,8 +218,8 @@ class FilterOptimizerTest {
     @Test
     void dashOPrintsTheUnoptimisedProgram() {
         List<String> w = words("tcp or udp or icmp");
-        List<String> optimised = BpfFilter.compile(w).dump();
-        List<String> plain = BpfFilter.compile(w, false).dump();
+        List<String> optimised = BpfFilter.compile(BPF, w).dump();
+        List<String> plain = BpfFilter.compile(BPF, w, false).dump();
         assertNotEquals(plain, optimised);
         assertTrue(optimised.size() < plain.size(), optimised.size() + " vs " + plain.size());
         // -O tests the ethertype for every term; the optimised program once
@@ -231,7 +236,7 @@ class FilterOptimizerTest {
             org.apache.felix.service.command.CommandSession session = (org.apache.felix.service.command.CommandSession)
                     java.lang.reflect.Proxy.newProxyInstance(FilterOptimizerTest.class.getClassLoader(),
                             new Class<?>[] { org.apache.felix.service.command.CommandSession.class }, (proxy, m, a) -> null);
-            new TcpdumpCommand(null, null).tcpdump(session, args);
+            new TcpdumpCommand(null, null, BPF).tcpdump(session, args);
         } finally {
             System.setOut(out);
         }
@@ -263,15 +268,15 @@ class FilterOptimizerTest {
         for (int i = 0; i < 100_000; i++) {
             w.add(")");
         }
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> BpfFilter.compile(w));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> BpfFilter.compile(BPF, w));
         assertEquals("expression too complex", e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> Filter.parse(w));
         List<String> nots = new ArrayList<>(java.util.Collections.nCopies(100_000, "not"));
         nots.add("ip");
-        assertEquals("expression too complex", assertThrows(IllegalArgumentException.class, () -> BpfFilter.compile(nots)).getMessage());
+        assertEquals("expression too complex", assertThrows(IllegalArgumentException.class, () -> BpfFilter.compile(BPF, nots)).getMessage());
         // within the bound it still works
         List<String> fine = new ArrayList<>(java.util.Collections.nCopies(100, "not"));
         fine.add("ip");
-        assertTrue(BpfFilter.compile(fine).test(BpfFilterTest.ipv4(6, 1, 2, 3, 4, 5, 0, 60)));
+        assertTrue(BpfFilter.compile(BPF, fine).test(BpfFilterTest.ipv4(6, 1, 2, 3, 4, 5, 0, 60)));
     }
 }

@@ -15,10 +15,10 @@ import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
-import org.modnet.ebpf.api.Assembler;
 import org.modnet.ebpf.api.BpfException;
-import org.modnet.ebpf.api.Disassembler;
 import org.modnet.ebpf.cli.RunAccess;
+import org.modnet.ebpf.impl.Assembler;
+import org.modnet.ebpf.impl.Disassembler;
 
 /** The assembler and disassembler agree; errors name their line; the command-line runner speaks the plugin protocol. */
 class AssemblerTest {

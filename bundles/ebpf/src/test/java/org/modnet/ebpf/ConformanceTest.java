@@ -19,13 +19,14 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
-import org.modnet.ebpf.api.Assembler;
 import org.modnet.ebpf.api.BpfException;
-import org.modnet.ebpf.api.Engines;
-import org.modnet.ebpf.api.Executable;
+import org.modnet.ebpf.api.BpfFault;
 import org.modnet.ebpf.api.Helpers;
-import org.modnet.ebpf.api.Memory;
-import org.modnet.ebpf.api.Program;
+import org.modnet.ebpf.impl.Assembler;
+import org.modnet.ebpf.impl.Engines;
+import org.modnet.ebpf.impl.Executable;
+import org.modnet.ebpf.impl.Memory;
+import org.modnet.ebpf.impl.Program;
 
 /**
  * The bpf_conformance suite, read where it lies ({@code ../shared/ebpf-conformance}, the
@@ -135,14 +136,16 @@ class ConformanceTest {
         }
         try {
             return e.run(memory, r1, mem.length);
-        } catch (Memory.Fault f) {
+        } catch (BpfFault f) {
             throw new BpfException(f.getMessage());
         }
     }
 
     private static List<Path> files(String folder) throws IOException {
         Path dir = suite().resolve(folder);
-        Assumptions.assumeTrue(Files.isDirectory(dir), "the conformance data is not at " + dir + " (set -Dmodnet.ebpf.conformance)");
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
         try (Stream<Path> s = Files.list(dir)) {
             return s.filter(p -> p.toString().endsWith(".data")).sorted().toList();
         }
@@ -172,7 +175,7 @@ class ConformanceTest {
                 }));
             }
         }
-        return tests.stream();
+        return orSkipped(tests, "tests");
     }
 
     @TestFactory
@@ -195,7 +198,20 @@ class ConformanceTest {
                 }));
             }
         }
-        return tests.stream();
+        return orSkipped(tests, "negative");
+    }
+
+    /**
+     * The tests, or where the suite is absent one test that is skipped with the reason: an assumption
+     * failing in the factory itself leaves the report at "0 tests" with no reason shown.
+     */
+    private static Stream<DynamicTest> orSkipped(List<DynamicTest> tests, String folder) {
+        if (!tests.isEmpty()) {
+            return tests.stream();
+        }
+        Path dir = suite().resolve(folder);
+        return Stream.of(DynamicTest.dynamicTest("the conformance suite", () -> Assumptions.assumeTrue(false,
+                "skipped: the eBPF conformance data is not at " + dir + " (set -Dmodnet.ebpf.conformance)")));
     }
 
     private static void assertThrowsBpf(Case c, String engine) {

@@ -12,16 +12,16 @@ import java.util.List;
 import java.util.Random;
 
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 import org.modnet.ebpf.api.BpfException;
-import org.modnet.ebpf.api.BpfMap;
-import org.modnet.ebpf.api.ElfObject;
 import org.modnet.ebpf.api.HelperProtos;
-import org.modnet.ebpf.api.LoadedProgram;
 import org.modnet.ebpf.api.ProgType;
-import org.modnet.ebpf.api.XdpBuffer;
+import org.modnet.ebpf.impl.BpfMapBase;
+import org.modnet.ebpf.impl.ElfObject;
+import org.modnet.ebpf.impl.LoadedProgram;
+import org.modnet.ebpf.impl.XdpBuffer;
 
 /**
  * Objects built by Debian's clang: xdp_drop_icmp (a BTF-defined array map, a .text subprogram) loads,
@@ -57,9 +57,9 @@ class ElfObjectTest {
         ElfObject.ProgramDef prog = o.program("xdp");
         assertNotNull(prog);
         assertEquals("xdp_drop_icmp", prog.name());
-        List<BpfMap> maps = new ArrayList<>();
+        List<BpfMapBase> maps = new ArrayList<>();
         for (ElfObject.MapDef m : o.maps()) {
-            maps.add(BpfMap.create(m.name(), m.type(), m.keySize(), m.valueSize(), m.maxEntries(), m.flags(), 1));
+            maps.add(BpfMapBase.create(m.name(), m.type(), m.keySize(), m.valueSize(), m.maxEntries(), m.flags(), 1));
         }
         LoadedProgram p = LoadedProgram.load(prog.name(), prog.insns(), ProgType.XDP, maps, HelperProtos.XDP, XdpBuffer.helpers(maps),
                 v[1], false, null);
@@ -77,9 +77,9 @@ class ElfObjectTest {
         ElfObject o = ElfObject.parse(build("global_data.c", "v3"));
         assertTrue(o.maps().stream().anyMatch(m -> m.name().equals(".rodata")), o.maps().toString());
         assertTrue(o.maps().stream().anyMatch(m -> m.name().equals(".bss")), o.maps().toString());
-        assertTrue(o.maps().stream().allMatch(m -> m.name().equals(".rodata") == ((m.flags() & BpfMap.BPF_F_RDONLY_PROG) != 0)),
+        assertTrue(o.maps().stream().allMatch(m -> m.name().equals(".rodata") == ((m.flags() & BpfMapBase.BPF_F_RDONLY_PROG) != 0)),
                 ".rodata, and only it, is read-only to programs: " + o.maps());
-        List<BpfMap> maps = o.createMaps(1);
+        List<BpfMapBase> maps = o.createMapsBase(1);
         List<String> trace = new ArrayList<>();
         ElfObject.ProgramDef prog = o.program("xdp");
         LoadedProgram p = LoadedProgram.load(prog.name(), prog.insns(), ProgType.XDP, maps, HelperProtos.XDP, XdpBuffer.helpers(maps),
@@ -88,7 +88,7 @@ class ElfObjectTest {
         assertEquals(XdpBuffer.XDP_PASS, x.run(p, XdpRunTest.frame(60, 17), XdpRunTest.HEADROOM, 60, 1, 0), "the const verdict");
         assertEquals(XdpBuffer.XDP_PASS, x.run(p, XdpRunTest.frame(60, 17), XdpRunTest.HEADROOM, 60, 1, 0));
         assertEquals(List.of("frame 1", "frame 2"), trace, "the format string came from .rodata, the counter lives in .bss");
-        BpfMap bss = maps.stream().filter(m -> m.name().equals(".bss")).findFirst().orElseThrow();
+        BpfMapBase bss = maps.stream().filter(m -> m.name().equals(".bss")).findFirst().orElseThrow();
         assertEquals(2L, java.nio.ByteBuffer.wrap(bss.lookup(new byte[4])).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong());
     }
 

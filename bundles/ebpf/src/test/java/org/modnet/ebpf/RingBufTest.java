@@ -16,14 +16,14 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.modnet.ebpf.api.BpfException;
-import org.modnet.ebpf.api.BpfMap;
-import org.modnet.ebpf.api.ElfObject;
 import org.modnet.ebpf.api.HelperProtos;
-import org.modnet.ebpf.api.LoadedProgram;
 import org.modnet.ebpf.api.ProgType;
-import org.modnet.ebpf.api.RingBufMap;
-import org.modnet.ebpf.api.Verifier;
-import org.modnet.ebpf.api.XdpBuffer;
+import org.modnet.ebpf.impl.BpfMapBase;
+import org.modnet.ebpf.impl.ElfObject;
+import org.modnet.ebpf.impl.LoadedProgram;
+import org.modnet.ebpf.impl.RingBufMap;
+import org.modnet.ebpf.impl.Verifier;
+import org.modnet.ebpf.impl.XdpBuffer;
 
 /** BPF_MAP_TYPE_RINGBUF: programs write records with bpf_ringbuf_output, user space reads them in order. */
 class RingBufTest {
@@ -58,8 +58,8 @@ class RingBufTest {
     @ParameterizedTest
     @ValueSource(strings = { "interpreter", "jit" })
     void recordsArriveInOrderAndAFullBufferRefusesMore(String engine) throws Exception {
-        RingBufMap events = (RingBufMap) BpfMap.create("events", Verifier.MAP_RINGBUF, 0, 0, 4096, 0, 1);
-        List<BpfMap> maps = List.of(events);
+        RingBufMap events = (RingBufMap) BpfMapBase.create("events", Verifier.MAP_RINGBUF, 0, 0, 4096, 0, 1);
+        List<BpfMapBase> maps = List.of(events);
         LoadedProgram p = XdpRunTest.load(OUTPUT, maps, engine, new ArrayList<>());
         XdpBuffer x = new XdpBuffer(p.memory(0));
         int passed = 0;
@@ -86,7 +86,7 @@ class RingBufTest {
 
     @Test
     void recordsWrapAroundTheEndOfTheBuffer() throws Exception {
-        RingBufMap r = (RingBufMap) BpfMap.create("r", Verifier.MAP_RINGBUF, 0, 0, 4096, 0, 1);
+        RingBufMap r = (RingBufMap) BpfMapBase.create("r", Verifier.MAP_RINGBUF, 0, 0, 4096, 0, 1);
         byte[] big = new byte[1500];
         for (int round = 0; round < 10; round++) {
             java.util.Arrays.fill(big, (byte) round);
@@ -100,11 +100,11 @@ class RingBufTest {
 
     @Test
     void badRingBuffersAndMisuseAreRefused() throws Exception {
-        assertTrue(assertThrows(BpfException.class, () -> BpfMap.create("r", Verifier.MAP_RINGBUF, 0, 0, 5000, 0, 1)).getMessage()
+        assertTrue(assertThrows(BpfException.class, () -> BpfMapBase.create("r", Verifier.MAP_RINGBUF, 0, 0, 5000, 0, 1)).getMessage()
                 .contains("power of 2"));
-        assertTrue(assertThrows(BpfException.class, () -> BpfMap.create("r", Verifier.MAP_RINGBUF, 4, 8, 4096, 0, 1)).getMessage()
+        assertTrue(assertThrows(BpfException.class, () -> BpfMapBase.create("r", Verifier.MAP_RINGBUF, 4, 8, 4096, 0, 1)).getMessage()
                 .contains("no keys or values"));
-        List<BpfMap> maps = List.of(BpfMap.create("r", Verifier.MAP_RINGBUF, 0, 0, 4096, 0, 1));
+        List<BpfMapBase> maps = List.of(BpfMapBase.create("r", Verifier.MAP_RINGBUF, 0, 0, 4096, 0, 1));
         String lookup = """
                 stw [%r10-4], 0
                 ldmap %r1, 0
@@ -129,7 +129,7 @@ class RingBufTest {
         String[] v = variant.split("/");
         ElfObject o = ElfObject.parse(ElfObjectTest.build("ringbuf_events.c", v[0]));
         assertEquals(new ElfObject.MapDef("events", Verifier.MAP_RINGBUF, 0, 0, 4096, 0), o.maps().get(0));
-        List<BpfMap> maps = o.createMaps(1);
+        List<BpfMapBase> maps = o.createMapsBase(1);
         RingBufMap events = assertInstanceOf(RingBufMap.class, maps.get(0));
         ElfObject.ProgramDef prog = o.program("xdp");
         LoadedProgram p = LoadedProgram.load(prog.name(), prog.insns(), ProgType.XDP, maps, HelperProtos.XDP, XdpBuffer.helpers(maps),
@@ -188,7 +188,7 @@ class RingBufTest {
     @ParameterizedTest
     @ValueSource(strings = { "interpreter", "jit" })
     void reservedRecordsAreWrittenInPlaceSubmittedOrDiscardedAndWrapWhole(String engine) throws Exception {
-        RingBufMap ring = (RingBufMap) BpfMap.create("ring", Verifier.MAP_RINGBUF, 0, 0, 4096, 0, 1);
+        RingBufMap ring = (RingBufMap) BpfMapBase.create("ring", Verifier.MAP_RINGBUF, 0, 0, 4096, 0, 1);
         LoadedProgram p = XdpRunTest.load(RESERVE, List.of(ring), engine, new ArrayList<>());
         XdpBuffer x = new XdpBuffer(p.memory(0));
         List<byte[]> got = new ArrayList<>();
@@ -226,7 +226,7 @@ class RingBufTest {
         Assumptions.assumeTrue(ElfObjectTest.clang(), "needs clang and libbpf-dev (.ci/run installs them)");
         String[] v = variant.split("/");
         ElfObject o = ElfObject.parse(ElfObjectTest.build("ringbuf_reserve.c", v[0]));
-        List<BpfMap> maps = o.createMaps(1);
+        List<BpfMapBase> maps = o.createMapsBase(1);
         RingBufMap samples = assertInstanceOf(RingBufMap.class, maps.get(0));
         ElfObject.ProgramDef prog = o.program("xdp");
         LoadedProgram p = LoadedProgram.load(prog.name(), prog.insns(), ProgType.XDP, maps, HelperProtos.XDP, XdpBuffer.helpers(maps),

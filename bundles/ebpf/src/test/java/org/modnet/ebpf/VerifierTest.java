@@ -11,13 +11,14 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.modnet.ebpf.api.Assembler;
 import org.modnet.ebpf.api.BpfException;
 import org.modnet.ebpf.api.HelperProtos;
-import org.modnet.ebpf.api.MapSpec;
 import org.modnet.ebpf.api.ProgType;
-import org.modnet.ebpf.api.Program;
-import org.modnet.ebpf.api.Verifier;
+import org.modnet.ebpf.impl.Assembler;
+import org.modnet.ebpf.impl.BpfMapBase;
+import org.modnet.ebpf.impl.MapSpec;
+import org.modnet.ebpf.impl.Program;
+import org.modnet.ebpf.impl.Verifier;
 
 /**
  * The verifier: programs a kernel would load are accepted (and their context loads rewritten), and a
@@ -34,7 +35,7 @@ class VerifierTest {
     static final List<MapSpec> MAPS = List.of(new Map("hash", Verifier.MAP_HASH, 4, 8, 16), new Map("array", Verifier.MAP_ARRAY, 4, 8, 4),
             new Map("progs", Verifier.MAP_PROG_ARRAY, 4, 4, 4), new Map("ports", Verifier.MAP_DEVMAP, 4, 4, 4),
             new Map("events", Verifier.MAP_RINGBUF, 0, 0, 4096), new Map("wide", Verifier.MAP_HASH, 8, 8, 16),
-            new Map(".rodata", Verifier.MAP_ARRAY, 4, 16, 1, org.modnet.ebpf.api.BpfMap.BPF_F_RDONLY_PROG));
+            new Map(".rodata", Verifier.MAP_ARRAY, 4, 16, 1, BpfMapBase.BPF_F_RDONLY_PROG));
 
     static Verifier.Result verify(String asm) throws BpfException {
         return Verifier.verify(Program.of("test", Assembler.assemble(asm)), ProgType.XDP, MAPS, HelperProtos.XDP, true);

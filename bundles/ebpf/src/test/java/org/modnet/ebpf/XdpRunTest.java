@@ -12,25 +12,26 @@ import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
-import org.modnet.ebpf.api.Assembler;
 import org.modnet.ebpf.api.AttachType;
 import org.modnet.ebpf.api.BpfException;
-import org.modnet.ebpf.api.BpfMap;
+import org.modnet.ebpf.api.BpfFault;
 import org.modnet.ebpf.api.HelperProtos;
-import org.modnet.ebpf.api.LoadedProgram;
-import org.modnet.ebpf.api.Memory;
 import org.modnet.ebpf.api.ProgType;
-import org.modnet.ebpf.api.Verifier;
-import org.modnet.ebpf.api.XdpBuffer;
+import org.modnet.ebpf.impl.Assembler;
+import org.modnet.ebpf.impl.BpfMapBase;
+import org.modnet.ebpf.impl.LoadedProgram;
+import org.modnet.ebpf.impl.Memory;
+import org.modnet.ebpf.impl.Verifier;
+import org.modnet.ebpf.impl.XdpBuffer;
 
 /** Loaded XDP programs with maps and helpers, on frames, with the same results on the interpreter and the JIT. */
 class XdpRunTest {
     static final int HEADROOM = 256;
 
-    static LoadedProgram load(String asm, List<BpfMap> maps, String engine, List<String> trace) throws BpfException {
+    static LoadedProgram load(String asm, List<BpfMapBase> maps, String engine, List<String> trace) throws BpfException {
         return LoadedProgram.load("t", Assembler.assemble(asm), ProgType.XDP, maps, HelperProtos.XDP, XdpBuffer.helpers(maps), engine,
                 false, trace::add);
     }
@@ -79,7 +80,7 @@ class XdpRunTest {
     @ParameterizedTest
     @ValueSource(strings = { "interpreter", "jit" })
     void dropIcmpCountsInAnArrayMapAndPassesTheRest(String engine) throws Exception {
-        BpfMap drops = BpfMap.create("drops", Verifier.MAP_ARRAY, 4, 8, 1, 0, 1);
+        BpfMapBase drops = BpfMapBase.create("drops", Verifier.MAP_ARRAY, 4, 8, 1, 0, 1);
         LoadedProgram p = load(DROP_ICMP, List.of(drops), engine, new ArrayList<>());
         XdpBuffer x = new XdpBuffer(p.memory(0));
         assertEquals(XdpBuffer.XDP_DROP, x.run(p, frame(98, 1), HEADROOM, 98, 3, 0));
@@ -136,8 +137,8 @@ class XdpRunTest {
     @ParameterizedTest
     @ValueSource(strings = { "interpreter", "jit" })
     void redirectMapLooksUpTheDevmap(String engine) throws Exception {
-        BpfMap ports = BpfMap.create("ports", Verifier.MAP_DEVMAP, 4, 4, 4, 0, 1);
-        assertEquals(0, ports.update(new byte[] { 1, 0, 0, 0 }, new byte[] { 7, 0, 0, 0 }, BpfMap.BPF_ANY));
+        BpfMapBase ports = BpfMapBase.create("ports", Verifier.MAP_DEVMAP, 4, 4, 4, 0, 1);
+        assertEquals(0, ports.update(new byte[] { 1, 0, 0, 0 }, new byte[] { 7, 0, 0, 0 }, BpfMapBase.BPF_ANY));
         LoadedProgram p = load(REDIRECT_BY_RX_QUEUE, List.of(ports), engine, new ArrayList<>());
         XdpBuffer x = new XdpBuffer(p.memory(0));
         assertEquals(XdpBuffer.XDP_REDIRECT, x.run(p, frame(60, 17), HEADROOM, 60, 3, 1), "queue 1 -> slot 1 -> ifindex 7");
@@ -148,32 +149,32 @@ class XdpRunTest {
     @ParameterizedTest
     @ValueSource(strings = { "interpreter", "jit" })
     void devmapAndCpumapValuesAreTheirStructsAndNameTheirEntrysProgram(String engine) throws Exception {
-        BpfException size = assertThrows(BpfException.class, () -> BpfMap.create("ports", Verifier.MAP_DEVMAP, 4, 12, 4, 0, 1));
+        BpfException size = assertThrows(BpfException.class, () -> BpfMapBase.create("ports", Verifier.MAP_DEVMAP, 4, 12, 4, 0, 1));
         assertEquals("map ports: a devmap has 4-byte keys and values of 4 or 8 bytes (struct bpf_devmap_val), not 4 and 12",
                 size.getMessage());
-        assertThrows(BpfException.class, () -> BpfMap.create("ports", Verifier.MAP_DEVMAP_HASH, 8, 4, 4, 0, 1));
-        assertThrows(BpfException.class, () -> BpfMap.create("cpus", Verifier.MAP_CPUMAP, 4, 16, 4, 0, 1));
+        assertThrows(BpfException.class, () -> BpfMapBase.create("ports", Verifier.MAP_DEVMAP_HASH, 8, 4, 4, 0, 1));
+        assertThrows(BpfException.class, () -> BpfMapBase.create("cpus", Verifier.MAP_CPUMAP, 4, 16, 4, 0, 1));
 
-        BpfMap ports = BpfMap.create("ports", Verifier.MAP_DEVMAP, 4, 8, 4, 0, 1);
-        assertEquals(0, ports.update(new byte[] { 1, 0, 0, 0 }, new byte[] { 7, 0, 0, 0, 0, 0, 0, 0 }, BpfMap.BPF_ANY),
+        BpfMapBase ports = BpfMapBase.create("ports", Verifier.MAP_DEVMAP, 4, 8, 4, 0, 1);
+        assertEquals(0, ports.update(new byte[] { 1, 0, 0, 0 }, new byte[] { 7, 0, 0, 0, 0, 0, 0, 0 }, BpfMapBase.BPF_ANY),
                 "struct bpf_devmap_val { ifindex 7, no bpf_prog }");
         LoadedProgram plain = load("mov %r0, 2\nexit", List.of(), engine, new ArrayList<>());
         LoadedProgram egress = LoadedProgram.load("egress", Assembler.assemble(EGRESS_IS_7), ProgType.XDP, AttachType.XDP_DEVMAP, List.of(),
                 HelperProtos.XDP, XdpBuffer.helpers(List.of()), engine, false, null);
-        assertEquals(-22, ports.update(new byte[] { 2, 0, 0, 0 }, idValue(7, 1 << 30), BpfMap.BPF_ANY), "no such program: EINVAL");
-        assertEquals(-22, ports.update(new byte[] { 2, 0, 0, 0 }, idValue(7, plain.id()), BpfMap.BPF_ANY),
+        assertEquals(-22, ports.update(new byte[] { 2, 0, 0, 0 }, idValue(7, 1 << 30), BpfMapBase.BPF_ANY), "no such program: EINVAL");
+        assertEquals(-22, ports.update(new byte[] { 2, 0, 0, 0 }, idValue(7, plain.id()), BpfMapBase.BPF_ANY),
                 "not a BPF_XDP_DEVMAP program: EINVAL, as dev_map_update_elem refuses it");
         assertArrayEquals(new byte[8], ports.lookup(new byte[] { 2, 0, 0, 0 }), "the refused entries were not written");
-        assertEquals(0, ports.update(new byte[] { 3, 0, 0, 0 }, idValue(7, egress.id()), BpfMap.BPF_ANY));
-        BpfMap cpus = BpfMap.create("cpus", Verifier.MAP_CPUMAP, 4, 8, 4, 0, 1);
-        assertEquals(-22, cpus.update(new byte[] { 0, 0, 0, 0 }, idValue(2048, egress.id()), BpfMap.BPF_ANY),
+        assertEquals(0, ports.update(new byte[] { 3, 0, 0, 0 }, idValue(7, egress.id()), BpfMapBase.BPF_ANY));
+        BpfMapBase cpus = BpfMapBase.create("cpus", Verifier.MAP_CPUMAP, 4, 8, 4, 0, 1);
+        assertEquals(-22, cpus.update(new byte[] { 0, 0, 0, 0 }, idValue(2048, egress.id()), BpfMapBase.BPF_ANY),
                 "a BPF_XDP_DEVMAP program in a cpumap: EINVAL, as cpu_map_update_elem refuses it");
         LoadedProgram onCpu = LoadedProgram.load("on_cpu", Assembler.assemble("mov %r0, 2\nexit"), ProgType.XDP, AttachType.XDP_CPUMAP,
                 List.of(), HelperProtos.XDP, XdpBuffer.helpers(List.of()), engine, false, null);
-        assertEquals(-75, cpus.update(new byte[] { 1, 0, 0, 0 }, idValue(16385, onCpu.id()), BpfMap.BPF_ANY),
+        assertEquals(-75, cpus.update(new byte[] { 1, 0, 0, 0 }, idValue(16385, onCpu.id()), BpfMapBase.BPF_ANY),
                 "a queue over 16384 frames: EOVERFLOW");
-        assertEquals(0, cpus.update(new byte[] { 1, 0, 0, 0 }, idValue(16384, onCpu.id()), BpfMap.BPF_ANY));
-        assertEquals(0, cpus.update(new byte[] { 0, 0, 0, 0 }, idValue(2048, 0), BpfMap.BPF_ANY));
+        assertEquals(0, cpus.update(new byte[] { 1, 0, 0, 0 }, idValue(16384, onCpu.id()), BpfMapBase.BPF_ANY));
+        assertEquals(0, cpus.update(new byte[] { 0, 0, 0, 0 }, idValue(2048, 0), BpfMapBase.BPF_ANY));
         BpfException egressOnCpu = assertThrows(BpfException.class, () -> LoadedProgram.load("on_cpu", Assembler.assemble(EGRESS_IS_7),
                 ProgType.XDP, AttachType.XDP_CPUMAP, List.of(), HelperProtos.XDP, XdpBuffer.helpers(List.of()), engine, false, null));
         assertTrue(egressOnCpu.getMessage().contains("invalid bpf_context access off=20 size=4"), egressOnCpu.getMessage());
@@ -218,7 +219,7 @@ class XdpRunTest {
     @ParameterizedTest
     @ValueSource(strings = { "interpreter", "jit" })
     void hashMapCountsPerProtocolAndTracePrintkWrites(String engine) throws Exception {
-        BpfMap counts = BpfMap.create("counts", Verifier.MAP_HASH, 4, 8, 8, 0, 1);
+        BpfMapBase counts = BpfMapBase.create("counts", Verifier.MAP_HASH, 4, 8, 8, 0, 1);
         List<String> trace = new ArrayList<>();
         LoadedProgram p = load("""
                 mov %r6, 0
@@ -272,8 +273,8 @@ class XdpRunTest {
     @ParameterizedTest
     @ValueSource(strings = { "interpreter", "jit" })
     void tailCallsRunTheProgramInTheSlotAndEndAfterThirtyThree(String engine) throws Exception {
-        BpfMap progs = BpfMap.create("progs", Verifier.MAP_PROG_ARRAY, 4, 4, 4, 0, 1);
-        BpfMap hits = BpfMap.create("hits", Verifier.MAP_ARRAY, 4, 8, 1, 0, 1);
+        BpfMapBase progs = BpfMapBase.create("progs", Verifier.MAP_PROG_ARRAY, 4, 4, 4, 0, 1);
+        BpfMapBase hits = BpfMapBase.create("hits", Verifier.MAP_ARRAY, 4, 8, 1, 0, 1);
         String caller = """
                 ldmap %r2, 0
                 mov %r3, 0
@@ -296,7 +297,7 @@ class XdpRunTest {
                 """, List.of(), engine, new ArrayList<>());
         XdpBuffer x = new XdpBuffer(main.memory(0));
         assertEquals(XdpBuffer.XDP_PASS, x.run(main, frame(60, 17), HEADROOM, 60, 1, 0), "an empty slot: the caller goes on");
-        progs.update(new byte[4], new byte[] { (byte) dropper.id(), (byte) (dropper.id() >>> 8), 0, 0 }, BpfMap.BPF_ANY);
+        progs.update(new byte[4], new byte[] { (byte) dropper.id(), (byte) (dropper.id() >>> 8), 0, 0 }, BpfMapBase.BPF_ANY);
         assertEquals(XdpBuffer.XDP_DROP, x.run(main, frame(60, 17), HEADROOM, 60, 1, 0), "the slot's program decides");
         // a program that tail-calls itself counts each entry; the 34th call fails and it returns PASS
         LoadedProgram self = load("""
@@ -317,7 +318,7 @@ class XdpRunTest {
                 mov %r0, 2
                 exit
                 """, List.of(progs, hits), engine, new ArrayList<>());
-        progs.update(new byte[] { 1, 0, 0, 0 }, new byte[] { (byte) self.id(), (byte) (self.id() >>> 8), 0, 0 }, BpfMap.BPF_ANY);
+        progs.update(new byte[] { 1, 0, 0, 0 }, new byte[] { (byte) self.id(), (byte) (self.id() >>> 8), 0, 0 }, BpfMapBase.BPF_ANY);
         XdpBuffer y = new XdpBuffer(self.memory(0));
         assertEquals(XdpBuffer.XDP_PASS, y.run(self, frame(60, 17), HEADROOM, 60, 1, 0));
         assertArrayEquals(new byte[] { 34, 0, 0, 0, 0, 0, 0, 0 }, hits.lookup(new byte[4]), "the first run and 33 tail calls");
@@ -332,27 +333,27 @@ class XdpRunTest {
         XdpBuffer x = new XdpBuffer(p.memory(0));
         assertEquals(XdpBuffer.XDP_PASS, x.run(p, frame(60, 6), HEADROOM, 60, 1, 0));
         Memory m = new Memory();
-        assertThrows(Memory.Fault.class, () -> m.load64(Memory.base(5)));
+        assertThrows(BpfFault.class, () -> m.load64(Memory.base(5)));
     }
 
     @Test
     void mapsBehaveAsBpf2Says() throws Exception {
-        BpfMap h = BpfMap.create("h", Verifier.MAP_HASH, 4, 4, 2, 0, 1);
+        BpfMapBase h = BpfMapBase.create("h", Verifier.MAP_HASH, 4, 4, 2, 0, 1);
         byte[] k1 = { 1, 0, 0, 0 };
         byte[] k2 = { 2, 0, 0, 0 };
         byte[] k3 = { 3, 0, 0, 0 };
         byte[] v = { 9, 9, 9, 9 };
-        assertEquals(0, h.update(k1, v, BpfMap.BPF_NOEXIST));
-        assertEquals(-17, h.update(k1, v, BpfMap.BPF_NOEXIST), "EEXIST");
-        assertEquals(-2, h.update(k2, v, BpfMap.BPF_EXIST), "ENOENT");
-        assertEquals(0, h.update(k2, v, BpfMap.BPF_ANY));
-        assertEquals(-7, h.update(k3, v, BpfMap.BPF_ANY), "E2BIG when full");
+        assertEquals(0, h.update(k1, v, BpfMapBase.BPF_NOEXIST));
+        assertEquals(-17, h.update(k1, v, BpfMapBase.BPF_NOEXIST), "EEXIST");
+        assertEquals(-2, h.update(k2, v, BpfMapBase.BPF_EXIST), "ENOENT");
+        assertEquals(0, h.update(k2, v, BpfMapBase.BPF_ANY));
+        assertEquals(-7, h.update(k3, v, BpfMapBase.BPF_ANY), "E2BIG when full");
         assertEquals(0, h.delete(k1));
         assertEquals(-2, h.delete(k1));
-        assertEquals(0, h.update(k3, v, BpfMap.BPF_ANY), "a deleted slot is reused");
+        assertEquals(0, h.update(k3, v, BpfMapBase.BPF_ANY), "a deleted slot is reused");
         assertNull(h.lookup(k1));
 
-        BpfMap lru = BpfMap.create("lru", Verifier.MAP_LRU_HASH, 4, 4, 2, 0, 1);
+        BpfMapBase lru = BpfMapBase.create("lru", Verifier.MAP_LRU_HASH, 4, 4, 2, 0, 1);
         lru.update(k1, v, 0);
         lru.update(k2, v, 0);
         lru.lookup(k1);
@@ -360,24 +361,24 @@ class XdpRunTest {
         assertNull(lru.lookup(k2));
         assertArrayEquals(v, lru.lookup(k1));
 
-        BpfMap a = BpfMap.create("a", Verifier.MAP_ARRAY, 4, 4, 2, 0, 1);
+        BpfMapBase a = BpfMapBase.create("a", Verifier.MAP_ARRAY, 4, 4, 2, 0, 1);
         assertArrayEquals(new byte[4], a.lookup(k1), "arrays start zeroed");
         assertEquals(-7, a.update(new byte[] { 5, 0, 0, 0 }, v, 0), "index past the end");
         assertEquals(-22, a.delete(k1), "array elements cannot be deleted");
 
-        BpfMap lpm = BpfMap.create("routes", Verifier.MAP_LPM_TRIE, 8, 4, 8, BpfMap.BPF_F_NO_PREALLOC, 1);
+        BpfMapBase lpm = BpfMapBase.create("routes", Verifier.MAP_LPM_TRIE, 8, 4, 8, BpfMapBase.BPF_F_NO_PREALLOC, 1);
         lpm.update(new byte[] { 8, 0, 0, 0, 10, 0, 0, 0 }, new byte[] { 8, 0, 0, 0 }, 0);
         lpm.update(new byte[] { 24, 0, 0, 0, 10, 1, 2, 0 }, new byte[] { 24, 0, 0, 0 }, 0);
         assertArrayEquals(new byte[] { 24, 0, 0, 0 }, lpm.lookup(new byte[] { 32, 0, 0, 0, 10, 1, 2, 3 }));
         assertArrayEquals(new byte[] { 8, 0, 0, 0 }, lpm.lookup(new byte[] { 32, 0, 0, 0, 10, 9, 9, 9 }));
         assertNull(lpm.lookup(new byte[] { 32, 0, 0, 0, 11, 0, 0, 0 }));
 
-        BpfMap percpu = BpfMap.create("pc", Verifier.MAP_PERCPU_ARRAY, 4, 8, 1, 0, 2);
+        BpfMapBase percpu = BpfMapBase.create("pc", Verifier.MAP_PERCPU_ARRAY, 4, 8, 1, 0, 2);
         assertEquals(2, percpu.cpus());
-        assertThrows(BpfException.class, () -> BpfMap.create("bad", Verifier.MAP_ARRAY, 8, 4, 1, 0, 1));
-        assertThrows(BpfException.class, () -> BpfMap.create("bad", 99, 4, 4, 1, 0, 1));
-        assertThrows(BpfException.class, () -> BpfMap.create("bad", Verifier.MAP_HASH, 4, 4, 0, 0, 1));
-        assertTrue(BpfMap.create("ok", Verifier.MAP_LRU_HASH, 16, 8, 1024, 0, 1).keys().isEmpty());
+        assertThrows(BpfException.class, () -> BpfMapBase.create("bad", Verifier.MAP_ARRAY, 8, 4, 1, 0, 1));
+        assertThrows(BpfException.class, () -> BpfMapBase.create("bad", 99, 4, 4, 1, 0, 1));
+        assertThrows(BpfException.class, () -> BpfMapBase.create("bad", Verifier.MAP_HASH, 4, 4, 0, 0, 1));
+        assertTrue(BpfMapBase.create("ok", Verifier.MAP_LRU_HASH, 16, 8, 1024, 0, 1).keys().isEmpty());
     }
 
     /**
@@ -387,10 +388,10 @@ class XdpRunTest {
     @ParameterizedTest
     @ValueSource(strings = { "interpreter", "jit" })
     void theMapALookupUsesIsTheOneOnTheWayThatReachedIt(String engine) throws Exception {
-        BpfMap first = BpfMap.create("first", Verifier.MAP_HASH, 4, 8, 4, 0, 1);
-        BpfMap second = BpfMap.create("second", Verifier.MAP_HASH, 4, 8, 4, 0, 1);
-        first.update(new byte[4], new byte[] { 2, 0, 0, 0, 0, 0, 0, 0 }, BpfMap.BPF_ANY);
-        second.update(new byte[4], new byte[] { 3, 0, 0, 0, 0, 0, 0, 0 }, BpfMap.BPF_ANY);
+        BpfMapBase first = BpfMapBase.create("first", Verifier.MAP_HASH, 4, 8, 4, 0, 1);
+        BpfMapBase second = BpfMapBase.create("second", Verifier.MAP_HASH, 4, 8, 4, 0, 1);
+        first.update(new byte[4], new byte[] { 2, 0, 0, 0, 0, 0, 0, 0 }, BpfMapBase.BPF_ANY);
+        second.update(new byte[4], new byte[] { 3, 0, 0, 0, 0, 0, 0, 0 }, BpfMapBase.BPF_ANY);
         LoadedProgram p = load("""
                 ldxw %r2, [%r1+0]
                 ldxw %r3, [%r1+4]
@@ -426,8 +427,8 @@ class XdpRunTest {
     @ParameterizedTest
     @ValueSource(strings = { "interpreter", "jit" })
     void aMapSharedByTwoProgramsAtDifferentPlacesWorksForBoth(String engine) throws Exception {
-        BpfMap shared = BpfMap.create("shared", Verifier.MAP_ARRAY, 4, 8, 1, 0, 1);
-        BpfMap other = BpfMap.create("other", Verifier.MAP_ARRAY, 4, 8, 1, 0, 1);
+        BpfMapBase shared = BpfMapBase.create("shared", Verifier.MAP_ARRAY, 4, 8, 1, 0, 1);
+        BpfMapBase other = BpfMapBase.create("other", Verifier.MAP_ARRAY, 4, 8, 1, 0, 1);
         String count = """
                 stw [%r10-4], 0
                 ldmap %r1, N
@@ -461,10 +462,10 @@ class XdpRunTest {
     @ParameterizedTest
     @ValueSource(strings = { "interpreter", "jit" })
     void smallHashKeysAreFoundWhereverTheyLie(String engine) throws Exception {
-        BpfMap m13 = BpfMap.create("m13", Verifier.MAP_HASH, 13, 8, 8, 0, 1);
-        BpfMap m12 = BpfMap.create("m12", Verifier.MAP_HASH, 12, 8, 8, 0, 1);
-        BpfMap m4 = BpfMap.create("m4", Verifier.MAP_LRU_HASH, 4, 8, 2, 0, 1);
-        BpfMap keys = BpfMap.create("keys", Verifier.MAP_ARRAY, 4, 16, 1, 0, 1);
+        BpfMapBase m13 = BpfMapBase.create("m13", Verifier.MAP_HASH, 13, 8, 8, 0, 1);
+        BpfMapBase m12 = BpfMapBase.create("m12", Verifier.MAP_HASH, 12, 8, 8, 0, 1);
+        BpfMapBase m4 = BpfMapBase.create("m4", Verifier.MAP_LRU_HASH, 4, 8, 2, 0, 1);
+        BpfMapBase keys = BpfMapBase.create("keys", Verifier.MAP_ARRAY, 4, 16, 1, 0, 1);
         byte[] k1 = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13 };
         byte[] k3 = { 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43 };
         m13.update(k1, le(1), 0);
@@ -514,8 +515,8 @@ class XdpRunTest {
                 // the sum into out[0]
                 + "stw [%r10-4], 0\nmov %r2, %r10\nadd %r2, -4\nldmap %r1, 4\ncall 1\njeq %r0, 0, f\n"
                 + "stxdw [%r0+0], %r6\nf:\nmov %r0, 2\nexit\n";
-        BpfMap out = BpfMap.create("out", Verifier.MAP_ARRAY, 4, 8, 1, 0, 1);
-        List<BpfMap> maps = List.of(m13, m12, m4, keys, out);
+        BpfMapBase out = BpfMapBase.create("out", Verifier.MAP_ARRAY, 4, 8, 1, 0, 1);
+        List<BpfMapBase> maps = List.of(m13, m12, m4, keys, out);
         LoadedProgram p = load(program, maps, engine, new ArrayList<>());
         assertEquals(XdpBuffer.XDP_PASS, new XdpBuffer(p.memory(0)).run(p, frame(60, 17), HEADROOM, 60, 1, 0));
         assertArrayEquals(le(1 + 2 + 4 + 8), out.lookup(new byte[4]));
@@ -536,7 +537,7 @@ class XdpRunTest {
     @ParameterizedTest
     @ValueSource(strings = { "interpreter", "jit" })
     void aLoadOfThePacketOrAMapValueReadsWhicheverItsPointerHolds(String engine) throws Exception {
-        BpfMap values = BpfMap.create("values", Verifier.MAP_ARRAY, 4, 8, 1, 0, 1);
+        BpfMapBase values = BpfMapBase.create("values", Verifier.MAP_ARRAY, 4, 8, 1, 0, 1);
         values.update(new byte[4], le(0x77), 0);
         LoadedProgram p = load("""
                 ldxw %r2, [%r1+0]
@@ -582,7 +583,7 @@ class XdpRunTest {
     @ParameterizedTest
     @ValueSource(strings = { "interpreter", "jit" })
     void mapValueAccessesOfEverySizeAndFetchingAdds(String engine) throws Exception {
-        BpfMap v = BpfMap.create("v", Verifier.MAP_ARRAY, 4, 24, 1, 0, 1);
+        BpfMapBase v = BpfMapBase.create("v", Verifier.MAP_ARRAY, 4, 24, 1, 0, 1);
         LoadedProgram p = load("""
                 stw [%r10-4], 0
                 ldmap %r1, 0

@@ -26,9 +26,11 @@ final class NeighEntry {
     final NeighParams parms;
     private final Timer timer;
 
-    private NudState state;
-    private MacAddress lladdr;
-    private long used;
+    /** Written under the entry's lock; read without it by {@link #output}'s fast path. */
+    private volatile NudState state;
+    private volatile MacAddress lladdr;
+    /** Written without the lock by the fast path too: a late or lost store only delays garbage collection. */
+    private volatile long used;
     private long confirmed;
     private long updated;
     private int probes;
@@ -49,8 +51,27 @@ final class NeighEntry {
         this.timer = net.timer(address, this::timerExpired);
     }
 
-    /** {@code neigh_output}: send now, or queue and resolve. */
+    /**
+     * {@code neigh_output}: send now, or queue and resolve. A connected entry ({@code NUD_CONNECTED}:
+     * REACHABLE, PERMANENT, NOARP) is used without its lock, as Linux reads the cached hardware header
+     * under a seqlock: every packet of a stream takes this path. The address read may be one a
+     * concurrent update has just replaced, which is as good as the packet sent just before it.
+     */
     void output(SkBuff skb) {
+        NudState s = state;
+        MacAddress ll = lladdr;
+        if ((s == NudState.REACHABLE || s == NudState.PERMANENT || s == NudState.NOARP) && ll != null && !dead) {
+            long now = net.now();
+            if (used != now) {
+                used = now; // one store per clock tick, not per packet: the line stays shared between CPUs
+            }
+            net.transmit(skb, dev, ll);
+            return;
+        }
+        outputSlow(skb);
+    }
+
+    private void outputSlow(SkBuff skb) {
         MacAddress sendTo = null;
         boolean solicit = false;
         SkBuff dropped = null;

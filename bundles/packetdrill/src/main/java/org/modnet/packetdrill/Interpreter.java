@@ -6,10 +6,9 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicReference;
 
 import org.modnet.api.net.NetException;
-import org.modnet.socket.api.PollFd;
+import org.modnet.socket.api.SleepListener;
 
 /**
  * Runs one parsed {@link Script} against modnet's TCP on a {@link Testbed}, as packetdrill's
@@ -17,7 +16,8 @@ import org.modnet.socket.api.PollFd;
  * outbound lines are matched against what the stack sent ({@link PacketMatcher}), system calls go to
  * the socket layer ({@link SyscallExecutor}), back-quoted commands to modnet's own tools
  * ({@link ShellCommands}). A blocking call ({@code T...E}) runs on the system-call thread while the
- * later events go on; it must return at E within the tolerance.
+ * later events go on; it must return at E within the tolerance. Whether a call has blocked, and whether
+ * a step of time woke it, the socket layer tells ({@link SyscallSleep}).
  */
 public final class Interpreter {
     /** How long an outbound line waits for its packet past its expected time (run.c's timeout). */
@@ -34,7 +34,7 @@ public final class Interpreter {
     private final PacketMatcher packets;
     private final ShellCommands shell;
     private final ExecutorService syscallThread;
-    private final AtomicReference<Thread> worker = new AtomicReference<>();
+    private final SyscallSleep sleep = new SyscallSleep();
 
     private long startNanos;
     /** The live time (µs since start) the previous event finished at: the base of a relative time. */
@@ -62,7 +62,7 @@ public final class Interpreter {
         this.syscallThread = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "packetdrill-syscall");
             t.setDaemon(true);
-            worker.set(t);
+            sleep.worker(t);
             return t;
         });
     }
@@ -70,6 +70,7 @@ public final class Interpreter {
     /** Runs the script: pass, failed with packetdrill's message, or skipped with a reason. */
     public Outcome run() {
         boolean initRan = false;
+        SleepListener.add(sleep);
         try {
             if (config.ipVersion() != Config.IpVersion.IPV4) {
                 throw ScriptFailure.skip(0, "only IPv4 is supported (--ip_version=" + config.ipVersion().option + ")");
@@ -101,6 +102,7 @@ public final class Interpreter {
             }
             syscallThread.shutdownNow();
             syscalls.closeAll();
+            SleepListener.remove(sleep);
         }
     }
 
@@ -159,38 +161,32 @@ public final class Interpreter {
         long target = startNanos + usecs * 1000;
         while (bed.nanoTime() < target) {
             bed.advanceTo(Math.min(target, bed.nanoTime() + STEP_NANOS));
-            letSyscallRun(200_000);
+            letSyscallRun();
         }
         bed.settle();
-        letSyscallRun(200_000);
+        letSyscallRun();
     }
 
     /** One step of time for a sniffing outbound line. */
     void step() {
         bed.advanceTo(bed.nanoTime() + STEP_NANOS);
-        letSyscallRun(200_000);
+        letSyscallRun();
     }
 
     /**
-     * Gives the system-call thread the chance to run what the last step woke: waits while it is
-     * runnable, or {@code quietNanos} of real time while it waits.
+     * Gives the system-call thread the chance to run what the last step woke: waits until the call in
+     * flight has returned, or sleeps again with nothing to wake it.
      */
-    private void letSyscallRun(long quietNanos) {
+    private void letSyscallRun() {
         if (pending == null || pending.future().isDone()) {
             return;
         }
-        SyscallExecutor.Prepared p = pending.prepared();
-        if (p.pollEvents() != 0) {
-            // the socket says whether the call can return now: if so, wait for it before time moves on
-            PollFd[] fd = { new PollFd(p.pollFd(), p.pollEvents()) };
-            if (bed.process().poll(fd, 0) > 0) {
-                awaitDone(pending.future());
-            }
-            return;
+        if (sleep.settle()) {
+            awaitDone(pending.future());
         }
-        awaitDoneOrBlocked(pending.future(), quietNanos);
     }
 
+    /** The call said it returned: its future completes at once. */
     private static void awaitDone(Future<?> f) {
         try {
             f.get(5, java.util.concurrent.TimeUnit.SECONDS);
@@ -199,30 +195,6 @@ public final class Interpreter {
         } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
             // the verdict is taken from the future later
         }
-    }
-
-    private boolean awaitDoneOrBlocked(Future<?> f, long quietNanos) {
-        long t0 = System.nanoTime();
-        long quietSince = -1;
-        while (!f.isDone()) {
-            Thread t = worker.get();
-            Thread.State s = t == null ? Thread.State.RUNNABLE : t.getState();
-            long now = System.nanoTime();
-            if (s == Thread.State.WAITING || s == Thread.State.TIMED_WAITING) {
-                if (quietSince < 0) {
-                    quietSince = now;
-                } else if (now - quietSince >= quietNanos) {
-                    return false;
-                }
-            } else {
-                quietSince = -1;
-            }
-            if (now - t0 > 5_000_000_000L) {
-                return false;
-            }
-            Thread.onSpinWait();
-        }
-        return true;
     }
 
     // --- events ---
@@ -234,7 +206,7 @@ public final class Interpreter {
         switch (e.action()) {
             case TcpPacket p when p.direction() == Packet.Direction.OUTBOUND -> {
                 bed.settle();
-                letSyscallRun(200_000);
+                letSyscallRun();
                 long deadline = e.time().type() == EventTime.Type.ANY ? nowUsecs() + 10 * PACKET_TIMEOUT_USECS
                         : end + PACKET_TIMEOUT_USECS;
                 LivePacket live = packets.expect(e.line(), p, this, deadline);
@@ -311,14 +283,21 @@ public final class Interpreter {
         SyscallExecutor.Prepared call = syscalls.prepare(e.line(), c);
         long[] doneNanos = { -1 };
         Callable<Integer> task = () -> {
-            int r = call.call();
-            doneNanos[0] = bed.nanoTime();
-            return r;
+            try {
+                int r = call.call();
+                doneNanos[0] = bed.nanoTime();
+                return r;
+            } finally {
+                sleep.returned();
+            }
         };
+        sleep.calling();
         Future<Integer> f = syscallThread.submit(task);
-        // a call the script says blocks is taken as blocked once its thread waits; any other call gets
-        // far longer, so a slow thread start is not mistaken for a call that blocks
-        boolean done = awaitDoneOrBlocked(f, c.blocking() ? 3_000_000 : 100_000_000);
+        // the call has returned, or sleeps in the socket layer with nothing to wake it: it has blocked
+        boolean done = sleep.settle();
+        if (done) {
+            awaitDone(f);
+        }
         if (c.blocking()) {
             long endUsecs = c.blockingEndUsecs().getAsLong()
                     + (e.time().type() == EventTime.Type.RELATIVE ? base(e) : 0);

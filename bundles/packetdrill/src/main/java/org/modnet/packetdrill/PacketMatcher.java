@@ -36,10 +36,16 @@ final class PacketMatcher {
         if (c == null) {
             throw new ScriptFailure(line, "error handling packet: no socket under test for inbound packet");
         }
-        long seq = p.flags().syn() ? p.startSeq() : c.remoteIsn + p.startSeq();
-        if (p.flags().syn()) {
-            c.remoteIsn = p.startSeq();
+        // the connection's first inbound SYN fixes the remote ISN, as packetdrill's socket does when it is
+        // made; a later SYN on it (a new connection on a TIME-WAIT 4-tuple, a SYN to challenge) is numbered
+        // in the same space, so a script writes its sequence number as it writes any other
+        long seq;
+        if (p.flags().syn() && !c.remoteIsnKnown) {
+            seq = p.startSeq();
+            c.remoteIsn = seq;
             c.remoteIsnKnown = true;
+        } else {
+            seq = c.remoteIsn + p.startSeq();
         }
         long ack = p.flags().ack() ? c.localIsn + p.ack() : p.ack();
         ByteArrayOutputStream opts = new ByteArrayOutputStream();

@@ -34,18 +34,6 @@ final class SyscallExecutor {
     interface Prepared {
         int call();
 
-        /**
-         * The descriptor and poll events whose readiness means a blocked call of this kind returns
-         * (connect: writable; accept, read: readable); 0 events when there is none.
-         */
-        default int pollFd() {
-            return -1;
-        }
-
-        default int pollEvents() {
-            return 0;
-        }
-
         /** Checks the values the call wrote (getsockopt's value, poll's revents) after the result matched. */
         default void verifyOutputs(int line) throws ScriptFailure {
         }
@@ -184,27 +172,7 @@ final class SyscallExecutor {
         if (conn != null) {
             conn.remotePort = addr.port();
         }
-        return ready(() -> sys().connect(fd, addr), fd, SocketCalls.POLLOUT);
-    }
-
-    /** A call that returns once {@code fd} is ready for {@code events} (or has an error or hang-up). */
-    private static Prepared ready(Prepared call, int fd, int events) {
-        return new Prepared() {
-            @Override
-            public int call() {
-                return call.call();
-            }
-
-            @Override
-            public int pollFd() {
-                return fd;
-            }
-
-            @Override
-            public int pollEvents() {
-                return events | SocketCalls.POLLERR | SocketCalls.POLLHUP;
-            }
-        };
+        return () -> sys().connect(fd, addr);
     }
 
     private Prepared accept(List<Expression> a) {
@@ -216,15 +184,6 @@ final class SyscallExecutor {
                 return sys().accept(fd, peer, 0);
             }
 
-            @Override
-            public int pollFd() {
-                return fd;
-            }
-
-            @Override
-            public int pollEvents() {
-                return SocketCalls.POLLIN | SocketCalls.POLLERR | SocketCalls.POLLHUP;
-            }
 
             @Override
             public void verifyOutputs(int line) {
@@ -234,11 +193,11 @@ final class SyscallExecutor {
     }
 
     private Prepared recv(int fd, int len, int flags) {
-        return ready(() -> sys().recv(fd, ByteBuffer.allocate(Math.max(0, len)), flags), fd, SocketCalls.POLLIN);
+        return () -> sys().recv(fd, ByteBuffer.allocate(Math.max(0, len)), flags);
     }
 
     private Prepared send(int fd, int len, int flags) {
-        return ready(() -> sys().send(fd, ByteBuffer.allocate(Math.max(0, len)), flags), fd, SocketCalls.POLLOUT);
+        return () -> sys().send(fd, ByteBuffer.allocate(Math.max(0, len)), flags);
     }
 
     private Prepared setsockopt(List<Expression> a) {

@@ -76,16 +76,6 @@ class SuiteTest {
             String dir = tcp.relativize(f.getParent()).toString();
             long t0 = System.nanoTime();
             Outcome o = run(f);
-            String note = "";
-            if (o.status() == Outcome.Status.FAIL && o.message().contains("expected system call return")) {
-                // A blocking call's return is seen by the runner's thread on the wall clock; on a loaded
-                // machine it can be seen a step late. Such a failure runs once more, and the report says so.
-                Outcome again = run(f);
-                if (again.status() == Outcome.Status.PASS) {
-                    note = " (passed on a second run; the first: " + o.message() + ")";
-                }
-                o = again;
-            }
             long ms = (System.nanoTime() - t0) / 1_000_000;
             int[] c = perDir.computeIfAbsent(dir, k -> new int[2]);
             c[1]++;
@@ -94,7 +84,7 @@ class SuiteTest {
                 c[0]++;
                 passed++;
             }
-            lines.add(String.format("%-60s %-7s %5d ms %s%s", tcp.relativize(f), o.word(), ms, o.message(), note));
+            lines.add(String.format("%-60s %-7s %5d ms %s", tcp.relativize(f), o.word(), ms, o.message()));
         }
         lines.forEach(System.out::println);
         Files.createDirectories(Path.of("target"));

@@ -8,6 +8,7 @@ import org.modnet.api.net.NetNamespace;
 import org.modnet.socket.api.EpollEvent;
 import org.modnet.socket.api.MsgHdr;
 import org.modnet.socket.api.PollFd;
+import org.modnet.socket.api.SleepListener;
 import org.modnet.socket.api.Sock;
 import org.modnet.socket.api.SockAddr;
 import org.modnet.socket.api.SockException;
@@ -325,7 +326,10 @@ final class Process implements SocketCalls {
             return -Errno.EINVAL.number();
         }
         Thread me = Thread.currentThread();
-        Sock.Waiter waker = s -> LockSupport.unpark(me);
+        Sock.Waiter waker = s -> {
+            SleepListener.notifyWoken(s, me);
+            LockSupport.unpark(me);
+        };
         Sock[] socks = new Sock[fds.length];
         for (int i = 0; i < fds.length; i++) {
             if (file(fds[i].fd) instanceof Sock s) {
@@ -355,20 +359,38 @@ final class Process implements SocketCalls {
                 if (Thread.interrupted()) {
                     return -Errno.EINTR.number();
                 }
-                if (timeoutMillis < 0) {
-                    LockSupport.park(this);
-                } else {
-                    long left = deadline - System.nanoTime();
-                    if (left <= 0) {
-                        return 0;
+                long left = deadline - System.nanoTime();
+                if (timeoutMillis >= 0 && left <= 0) {
+                    return 0;
+                }
+                sleeping(socks, true);
+                try {
+                    if (timeoutMillis < 0) {
+                        LockSupport.park(this);
+                    } else {
+                        LockSupport.parkNanos(this, left);
                     }
-                    LockSupport.parkNanos(this, left);
+                } finally {
+                    sleeping(socks, false);
                 }
             }
         } finally {
             for (Sock s : socks) {
                 if (s != null) {
                     s.removeWaiter(waker);
+                }
+            }
+        }
+    }
+
+    /** Tells the {@link SleepListener}s that this thread sleeps on (or woke from) each socket it polls. */
+    private static void sleeping(Sock[] socks, boolean asleep) {
+        for (Sock s : socks) {
+            if (s != null) {
+                if (asleep) {
+                    SleepListener.notifySleeping(s);
+                } else {
+                    SleepListener.notifyAwake(s);
                 }
             }
         }

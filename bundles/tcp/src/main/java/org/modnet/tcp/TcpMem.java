@@ -26,7 +26,8 @@ import org.modnet.api.net.NetNamespace;
  * {@value #MAX_ORPHANS_DEFAULT}.</li>
  * <li>{@code net.ipv4.tcp_moderate_rcvbuf}: with 1, a connection's SO_RCVBUF grows (up to
  * {@code tcp_rmem[2]}) as the application reads faster per RTT; SO_SNDBUF grows with the congestion
- * window up to {@code tcp_wmem[2]} whatever this says. A buffer the user set is left alone.</li>
+ * window up to {@code tcp_wmem[2]} whatever this says, but not under memory pressure nor with TCP's
+ * memory at "min" or above. A buffer the user set is left alone.</li>
  * <li>{@code net.ipv4.tcp_orphan_retries}: how often an orphan retransmits before it gives up; 0 means
  * 8 while the RTO is below TCP_RTO_MAX ({@code tcp_orphan_retries}).</li>
  * </ul>
@@ -104,6 +105,11 @@ final class TcpMem {
     /** Whether {@code size} more bytes would pass {@code tcp_mem[2]} ({@code __sk_mem_raise_allocated}'s hard limit). */
     boolean overLimit(int size) {
         return pagesOf(bytes.get() + size) > mem.get()[2];
+    }
+
+    /** Whether TCP's memory is at {@code tcp_mem[0]} or above: send buffers stop growing ({@code tcp_should_expand_sndbuf}). */
+    boolean atOrAboveMin() {
+        return pagesOf(bytes.get()) >= mem.get()[0];
     }
 
     /** Pages in use, as {@code /proc/net/sockstat}'s TCP "mem" shows them. */

@@ -281,6 +281,26 @@ final class TcpNet {
         throw SockException.of(Errno.EADDRINUSE);
     }
 
+    /**
+     * {@code __inet_hash_connect}'s port search for a connect() from no bound port: from a random start
+     * in {@code ip_local_port_range}, the first port no socket has bound, whose TIME-WAIT owners (if
+     * any) leave this 4-tuple free or may be taken over ({@code tcp_tw_reuse}); EADDRNOTAVAIL when there
+     * is none. (Linux also shares a port other connect()s chose, 4-tuples apart; modnet does not yet.)
+     */
+    synchronized int connectPort(TcpSock sk, int laddr, int raddr, int rport) throws SockException {
+        int[] range = ipv4.localPortRange(ns);
+        int n = range[1] - range[0] + 1;
+        int start = ThreadLocalRandom.current().nextInt(n);
+        for (int i = 0; i < n; i++) {
+            int p = range[0] + (start + i) % n;
+            if (!bhash.containsKey(p) && deathRow.connectMayUse(p, laddr, raddr, rport)) {
+                bhash.computeIfAbsent(p, q -> new ArrayList<>(2)).add(sk);
+                return p;
+            }
+        }
+        throw SockException.of(Errno.EADDRNOTAVAIL);
+    }
+
     /** {@code inet_csk_listen_start}'s second check: another socket on the port may not listen or be bound alike. */
     synchronized boolean listenConflicts(TcpSock sk) {
         return conflicts(sk, sk.lport(), sk.laddr(), true);

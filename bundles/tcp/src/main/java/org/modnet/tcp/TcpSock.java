@@ -11,6 +11,7 @@ import org.modnet.api.inet.Ipv4;
 import org.modnet.api.net.Errno;
 import org.modnet.api.net.Timer;
 import org.modnet.api.skb.SkBuff;
+import org.modnet.socket.api.SleepListener;
 import org.modnet.socket.api.Sock;
 import org.modnet.socket.api.SockAddr;
 import org.modnet.socket.api.SockException;
@@ -29,8 +30,9 @@ import org.modnet.socket.api.TcpInfo;
  * <p>Locking is Linux's {@code lock_sock}/{@code bh_lock_sock}: a segment is processed under the
  * socket's lock; when a user call holds it, the segment waits in a bounded backlog that the user
  * processes as it releases the lock ({@code release_sock}), and a full backlog drops it
- * (TCPBacklogDrop). Sent and received bytes live in byte rings sized from {@code SO_SNDBUF} and
- * {@code SO_RCVBUF}: a received segment's payload is copied once and its buffer returned at once.
+ * (TCPBacklogDrop). Sent and received bytes live in byte rings bounded by {@code SO_SNDBUF} and
+ * {@code SO_RCVBUF}, made only as data needs them ({@link TcpRings}): a received segment's payload is
+ * copied once and its buffer returned at once.
  */
 final class TcpSock extends Sock {
     static final int TCP_SYN_SENT = 2;
@@ -76,6 +78,8 @@ final class TcpSock extends Sock {
 
     final TcpNet net;
     private final Condition moved = lock.newCondition();
+    /** The owner is in {@link #await}, past or at its backlog check: {@link #deliver} must not leave a segment queued. */
+    private volatile boolean userSleeping;
     private final TcpOptions rx = new TcpOptions();
     private final TcpOutOptions txOpts = new TcpOutOptions();
     final Cwnd cw = new Cwnd();
@@ -125,6 +129,11 @@ final class TcpSock extends Sock {
     private int rcvWscale;
     private byte[] rbuf;
     private int rbase;
+    /**
+     * The receive ring's size as the buffer allows it ({@link #allocRings}, doubled by DRS): the window
+     * we offer comes from this, minus what is queued, whatever the ring holds now. 0 before the handshake.
+     */
+    private int rbufLimit;
     private boolean finReceived;
     private final SkBuff[] ofoSkb = new SkBuff[OFO_MAX];
     private final int[] ofoSeq = new int[OFO_MAX];
@@ -141,6 +150,10 @@ final class TcpSock extends Sock {
     private long rcvqTimeMs;
     private int tsRecent;
     private int tsOff;
+    /** {@code SOCK_NOSPACE}: a writer found the send buffer full; the next ACK that frees room may expand it. */
+    private boolean noSpace;
+    /** Gives back rings that stayed empty while the connection was quiet ({@link #memReclaim}). */
+    private final TcpTimer reclaimTimer;
 
     // --- ACKs ---
     private boolean ackPending;
@@ -232,6 +245,7 @@ final class TcpSock extends Sock {
         this.delackTimer = net.core.timer(cpu, this::delackTimer);
         this.twTimer = new TcpTimer(net.core.timer(cpu, this::timewaitTimer), net.core::nanoTime);
         this.keepaliveTimer = new TcpTimer(net.core.timer(cpu, this::keepaliveTimer), net.core::nanoTime);
+        this.reclaimTimer = new TcpTimer(net.core.timer(cpu, this::memReclaim), net.core::nanoTime);
         setBuffers(net.wmem.get()[1], net.rmem.get()[1], 0); // tcp_init_sock: tcp_wmem[1] and tcp_rmem[1]
     }
 
@@ -320,7 +334,7 @@ final class TcpSock extends Sock {
             int retransOut = retransmits > 0 && TcpSeq.after(retransHigh, sndUna) ? (Math.min(sndNxt - sndUna, retransHigh - sndUna) + m - 1) / m : 0;
             int options = (rx.tstampOk ? TcpInfo.TCPI_OPT_TIMESTAMPS : 0) | (rx.sackOk ? TcpInfo.TCPI_OPT_SACK : 0)
                     | (rx.wscaleOk ? TcpInfo.TCPI_OPT_WSCALE : 0);
-            int ring = rbuf != null ? rbuf.length : ringSize(rcvbuf());
+            int ring = rbufLimit > 0 ? rbufLimit : ringSize(rcvbuf());
             int rcvWnd = synced ? Math.max(rcvWndRight - rcvNxt, 0) : 0;
             long pacing = -1L; // ~0: not paced, as sk_pacing_rate starts
             if (srttUs > 0) { // tcp_update_pacing_rate: 200% of cwnd * mss / srtt in slow start, 120% after
@@ -495,12 +509,20 @@ final class TcpSock extends Sock {
         }
         backlogBytes.addAndGet(skb.truesize());
         backlog.add(skb);
-        // the owner may have released the lock before seeing the queued segment: take it over then
-        while (!backlog.isEmpty() && !lock.isHeldByCurrentThread() && lock.tryLock()) {
-            try {
-                drainBacklog(cpu);
-            } finally {
-                lock.unlock();
+        // the owner may have released the lock before seeing the queued segment: take it over then; an
+        // owner on its way to sleep (past await's backlog check) releases it in a moment, so wait for that
+        // rather than leave the segment queued behind a sleeper nobody wakes
+        while (!backlog.isEmpty() && !lock.isHeldByCurrentThread()) {
+            if (lock.tryLock()) {
+                try {
+                    drainBacklog(cpu);
+                } finally {
+                    lock.unlock();
+                }
+            } else if (userSleeping) {
+                Thread.onSpinWait();
+            } else {
+                break;
             }
         }
     }
@@ -535,6 +557,7 @@ final class TcpSock extends Sock {
         delackTimer.del();
         twTimer.del();
         keepaliveTimer.del();
+        reclaimTimer.del(); // a closed connection's rings go with it
         if (hashed) {
             net.ehashRemove(this);
             hashed = false;
@@ -558,6 +581,7 @@ final class TcpSock extends Sock {
     }
 
     private void wake() {
+        SleepListener.notifyWoken(this, null);
         moved.signalAll();
         wakeUp();
     }
@@ -651,19 +675,28 @@ final class TcpSock extends Sock {
      * SYN-ACK) are processed first, and the caller looks again instead of sleeping.
      */
     private void await(long nanos) throws SockException {
+        userSleeping = nanos != 0; // before the backlog check: a segment queued after it sees the flag (deliver)
         if (!backlog.isEmpty() && lock.getHoldCount() == 1) {
+            userSleeping = false;
             drainBacklog(-1);
             return;
         }
+        if (nanos == 0) {
+            throw SockException.of(Errno.EAGAIN);
+        }
+        SleepListener.notifySleeping(this);
         try {
             if (nanos < 0) {
                 moved.await();
-            } else if (nanos == 0 || !moved.await(nanos, TimeUnit.NANOSECONDS)) {
+            } else if (!moved.await(nanos, TimeUnit.NANOSECONDS)) {
                 throw SockException.of(Errno.EAGAIN);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw SockException.of(Errno.EINTR);
+        } finally {
+            userSleeping = false;
+            SleepListener.notifyAwake(this);
         }
         if (isClosed()) {
             throw SockException.of(Errno.EBADF);
@@ -711,8 +744,9 @@ final class TcpSock extends Sock {
                 throw SockException.of(Errno.ECONNREFUSED);
             }
             localAddress = boundAddress != 0 ? boundAddress : route.source();
-            if (localPort == 0) {
-                localPort = net.getPort(this, 0, boundAddress);
+            boolean boundPort = localPort != 0;
+            if (!boundPort) {
+                localPort = net.connectPort(this, localAddress, addr.address(), addr.port());
                 portHeld = true;
             }
             remoteAddress = addr.address();
@@ -722,7 +756,7 @@ final class TcpSock extends Sock {
             sacks.clear();
             iss = net.isn.seq(localAddress, remoteAddress, localPort, remotePort);
             tsOff = net.isn.tsOff(net.timestamps.get(), localAddress, remoteAddress);
-            if (!checkTimewait()) {
+            if (!checkTimewait(boundPort)) {
                 remoteAddress = 0;
                 remotePort = 0;
                 throw SockException.of(Errno.EADDRNOTAVAIL);
@@ -799,10 +833,16 @@ final class TcpSock extends Sock {
         return Math.min(n, 1 << 24);
     }
 
+    /**
+     * The handshake is over (or under way): the rings may now hold data. They come empty ({@link
+     * TcpRings#NONE}) and are allocated with the first byte each must hold ({@link #sndRingReserve},
+     * {@link #rcvRingReserve}): an idle connection holds no buffer, as Linux holds no skb for it.
+     */
     private void allocRings() {
         if (sbuf == null) {
-            sbuf = new byte[ringSize(sndbuf())];
-            rbuf = new byte[ringSize(rcvbuf())];
+            sbuf = TcpRings.NONE;
+            rbuf = TcpRings.NONE;
+            rbufLimit = ringSize(rcvbuf());
         }
     }
 
@@ -1014,7 +1054,9 @@ final class TcpSock extends Sock {
             tsRecent = rx.rcvTsval;
             tsRecentStampMs = nowMs();
             irs = seq;
+            int synWindow = rcvWndRight - rcvNxt; // what our SYN offered, before rcv_nxt was known
             rcvNxt = seq + 1;
+            rcvWndRight = rcvNxt + synWindow; // rcv_wnd from rcv_wup: else the edge is the ISN's distance off
             copiedSeq = rcvNxt;
             rbase = rcvNxt;
             sbase = iss + 1;
@@ -1189,6 +1231,7 @@ final class TcpSock extends Sock {
             dataQueue(skb, th + hlen, seq, len, fin, cpu);
         }
         writeXmit(cpu);
+        newSpace(cpu); // tcp_data_snd_check: tcp_check_space after the push
         ackSndCheck(cpu);
     }
 
@@ -1350,6 +1393,7 @@ final class TcpSock extends Sock {
         }
         if (finReceived) {
             if (TcpSeq.before(seq, rcvNxt)) { // the peer sent it again: our ACK was lost, send it again now
+                finAgain(seq, len, fin, cpu);
                 ackPending = true;
                 quickAcks = Math.max(quickAcks, 1);
                 drop = TcpDrops.Reason.TCP_OLD_DATA;
@@ -1370,7 +1414,7 @@ final class TcpSock extends Sock {
         int skip = rcvNxt - seq;
         int n = len - skip;
         if (n > 0) {
-            int room = rbuf.length - (rcvNxt - copiedSeq);
+            int room = rcvRoom();
             int take = Math.min(n, room);
             if (take == 0) {
                 net.mib.inc(cpu, TcpMib.Ext.TCPZeroWindowDrop); // no room at all: the window was zero
@@ -1407,7 +1451,7 @@ final class TcpSock extends Sock {
 
     /** {@code tcp_init_buffer_space}: the first RTT's measure starts at ten segments or the ring, if smaller. */
     private void initBufferSpace() {
-        rcvqSpace = Math.min(rbuf == null ? 0 : rbuf.length, INIT_CWND * Math.max(advmss, 1));
+        rcvqSpace = Math.min(rbuf == null ? 0 : rbufLimit, INIT_CWND * Math.max(advmss, 1));
         rcvqSeq = copiedSeq;
         rcvqTimeMs = nowMs();
     }
@@ -1443,20 +1487,12 @@ final class TcpSock extends Sock {
         rcvqTimeMs = now;
     }
 
-    /** The receive ring follows SO_RCVBUF up, doubling at most once per call (once per RTT): never per segment. */
+    /**
+     * The receive ring's limit follows SO_RCVBUF up, doubling at most once per call (once per RTT); the
+     * ring itself grows to it only as data needs ({@link #rcvRingReserve}).
+     */
     private void growRbuf() {
-        int len = Math.min(ringSize(rcvbuf()), rbuf.length << 1);
-        if (len <= rbuf.length) {
-            return;
-        }
-        byte[] bigger = new byte[len];
-        int unread = rcvNxt - copiedSeq;
-        int at = (copiedSeq - rbase) & (rbuf.length - 1);
-        int first = Math.min(unread, rbuf.length - at);
-        System.arraycopy(rbuf, at, bigger, 0, first);
-        System.arraycopy(rbuf, 0, bigger, first, unread - first);
-        rbuf = bigger;
-        rbase = copiedSeq;
+        rbufLimit = Math.max(rbufLimit, Math.min(ringSize(rcvbuf()), rbufLimit << 1));
     }
 
     /** {@code sk_rmem_alloc}: unread bytes in the receive ring and the out-of-order queue's truesize. */
@@ -1542,6 +1578,7 @@ final class TcpSock extends Sock {
     }
 
     private void copyToRing(SkBuff skb, int offset, int n) {
+        rcvRingReserve(rcvNxt - copiedSeq + n);
         int at = (rcvNxt - rbase) & (rbuf.length - 1);
         int first = Math.min(n, rbuf.length - at);
         skb.getBytes(offset, rbuf, at, first);
@@ -1557,7 +1594,7 @@ final class TcpSock extends Sock {
             return;
         }
         int end = seq + len;
-        if (TcpSeq.after(end, rcvNxt + rbuf.length - (rcvNxt - copiedSeq))) {
+        if (TcpSeq.after(end, rcvNxt + rcvRoom())) {
             net.mib.inc(cpu, TcpMib.Ext.TCPOFODrop);
             drop = TcpDrops.Reason.TCP_OFO_DROP;
             return;
@@ -1643,7 +1680,7 @@ final class TcpSock extends Sock {
             ofoTruesize -= s.truesize();
             if (TcpSeq.after(end, rcvNxt)) {
                 int skip = rcvNxt - seq;
-                int n = Math.min(end - rcvNxt, rbuf.length - (rcvNxt - copiedSeq));
+                int n = Math.min(end - rcvNxt, rcvRoom());
                 copyToRing(s, s.transportHeader() + skip, n);
                 rcvNxt += n;
                 rcvdSinceAck += n;
@@ -1758,8 +1795,9 @@ final class TcpSock extends Sock {
                 if (state != TCP_ESTABLISHED && state != TCP_CLOSE_WAIT) {
                     throw SockException.of(Errno.EPIPE); // sk_stream_wait_connect
                 }
-                int room = sbuf.length - (writeSeq - sndUna);
+                int room = sndRingLimit() - (writeSeq - sndUna);
                 if (room <= 0) {
+                    noSpace = true; // sk_stream_wait_memory: the next ACK that frees room may expand the buffer
                     if (copied > 0 || nanos == 0) {
                         if (copied > 0) {
                             break;
@@ -1770,6 +1808,7 @@ final class TcpSock extends Sock {
                     continue;
                 }
                 int n = Math.min(room, buf.remaining());
+                sndRingReserve(writeSeq - sndUna + n);
                 int at = (writeSeq - sbase) & (sbuf.length - 1);
                 int first = Math.min(n, sbuf.length - at);
                 buf.get(sbuf, at, first);
@@ -1834,6 +1873,7 @@ final class TcpSock extends Sock {
                         rcvSpaceAdjust();
                         cleanupRbuf(net.core.currentCpu());
                         memSync(net.core.currentCpu());
+                        ringEmptied();
                     }
                     copied += n;
                     if (!waitAll || n == 0 || !hasRemaining(one, iov)) {
@@ -1952,7 +1992,7 @@ final class TcpSock extends Sock {
         if (state == TCP_CLOSE || state == TCP_TIME_WAIT) {
             return;
         }
-        int free = Math.min(rbuf.length - (rcvNxt - copiedSeq), 0xffff << rcvWscale); // no more than a window can say
+        int free = Math.min(rbufLimit - (rcvNxt - copiedSeq), 0xffff << rcvWscale); // no more than a window can say
         int announced = rcvWndRight - rcvNxt;
         if (free - announced >= 2 * Math.max(advmss, 1) || announced < Math.max(advmss, 1) && free > announced) {
             sendAck(cpu);
@@ -1997,8 +2037,10 @@ final class TcpSock extends Sock {
                     mask |= SocketCalls.POLLIN | SocketCalls.POLLRDNORM;
                 }
                 if ((sh & SEND_SHUTDOWN) == 0) {
-                    if (sbuf != null && sbuf.length - (writeSeq - sndUna) > 0) {
+                    if (sbuf != null && sndRingLimit() - (writeSeq - sndUna) > 0) {
                         mask |= SocketCalls.POLLOUT | SocketCalls.POLLWRNORM;
+                    } else {
+                        noSpace = true; // tcp_poll: a writer waits for room
                     }
                 } else {
                     mask |= SocketCalls.POLLOUT | SocketCalls.POLLWRNORM;
@@ -2375,8 +2417,12 @@ final class TcpSock extends Sock {
      * (RFC 9293 3.8.6.2.2), scaled by our shift; unscaled and at most 65535 on a SYN.
      */
     private int selectWindow(boolean syn) {
-        int free = rbuf == null ? ringSize(rcvbuf()) : rbuf.length - (rcvNxt - copiedSeq);
+        int free = rbuf == null ? ringSize(rcvbuf()) : rbufLimit - (rcvNxt - copiedSeq);
         int win = Math.max(free, rcvWndRight - rcvNxt);
+        int promised = rcvWndRight - rcvNxt;
+        if (!syn && win >> rcvWscale << rcvWscale < promised) { // tcp_select_window: scaling must not shrink a promise: round it up
+            win = promised + (1 << rcvWscale) - 1 & -(1 << rcvWscale);
+        }
         if (syn) {
             win = Math.min(win, 0xffff);
             rcvWndRight = rcvNxt + win;
@@ -2655,9 +2701,141 @@ final class TcpSock extends Sock {
         lrcvTimeMs = now;
         sndSml = sndUna;
         initBufferSpace();
+        if ((userLocks() & SOCK_SNDBUF_LOCK) == 0) {
+            sndbufExpand(); // tcp_init_buffer_space
+        }
         if (keepalive()) {
             keepaliveTimer.mod(keepaliveTimeMs());
         }
+    }
+
+    // --- rings on demand and send-buffer autotuning (TcpRings; tcp_new_space, tcp_sndbuf_expand) ---
+
+    /** The send ring's size as SO_SNDBUF allows it now: autotuning and setsockopt move it at once. */
+    private int sndRingLimit() {
+        return ringSize(sndbuf());
+    }
+
+    /** The send ring holds {@code need} bytes from {@code snd_una}: allocated or doubled as data needs, never per segment. */
+    private void sndRingReserve(int need) {
+        if (need > sbuf.length) {
+            sbuf = TcpRings.grow(sbuf, sndUna - sbase, Math.max(writeSeq - sndUna, 0), need, sndRingLimit());
+            sbase = sndUna;
+        }
+    }
+
+    /** The receive ring holds {@code need} bytes from {@code copied_seq}: allocated or doubled as data needs. */
+    private void rcvRingReserve(int need) {
+        if (need > rbuf.length) {
+            rbuf = TcpRings.grow(rbuf, copiedSeq - rbase, Math.max(readable(), 0), need, rbufLimit);
+            rbase = copiedSeq;
+        }
+    }
+
+    /**
+     * Room for received bytes: the buffer's less what is queued, or what the window we offered still
+     * promises if that is more (a window scaled up to its unit may pass the buffer by less than the
+     * unit, as Linux's may pass SO_RCVBUF): the ring then grows past the buffer's size to keep it.
+     */
+    private int rcvRoom() {
+        return Math.max(rbufLimit - (rcvNxt - copiedSeq), rcvWndRight - rcvNxt);
+    }
+
+    /** A ring that is allocated and empty: the reclaim timer will give it back once the connection is quiet. */
+    private void ringEmptied() {
+        if (!reclaimTimer.pending() && sbuf != null && (sbuf.length > 0 && !TcpSeq.after(writeSeq, sndUna)
+                || rbuf.length > 0 && readable() <= 0)) {
+            reclaimTimer.mod(TcpRings.IDLE_MS);
+        }
+    }
+
+    /**
+     * Gives back the rings that are empty once no data went either way for {@link TcpRings#IDLE_MS}
+     * (Linux frees an skb as it is read or acknowledged and reclaims the socket's memory from its
+     * timers, {@code sk_mem_reclaim}; a ring is costlier to make than an skb, so it waits for the
+     * connection to go quiet). A request/response connection keeps its rings between requests that
+     * come within the idle time; a busy connection sees this timer at most once per idle time.
+     */
+    private void memReclaim() {
+        if (!lock.tryLock()) {
+            reclaimTimer.mod(5);
+            return;
+        }
+        try {
+            if (sbuf == null) {
+                return;
+            }
+            long quiet = nowMs() - Math.max(lastDataSentMs, lastDataRecvMs);
+            if (quiet < TcpRings.IDLE_MS && state != TCP_CLOSE) {
+                ringEmptied();
+                if (reclaimTimer.pending()) {
+                    reclaimTimer.mod(TcpRings.IDLE_MS - quiet);
+                }
+                return;
+            }
+            if (!TcpSeq.after(writeSeq, sndUna)) {
+                sbuf = TcpRings.NONE;
+            }
+            if (readable() <= 0) {
+                rbuf = TcpRings.NONE;
+            }
+        } finally {
+            releaseSock(); // segments queued while this held the lock are processed, not left waiting
+        }
+    }
+
+    /**
+     * {@code tcp_check_space} and {@code tcp_new_space}: once an ACK freed room that a writer waited
+     * for ({@code SOCK_NOSPACE}), SO_SNDBUF grows with the congestion window when it should; the writer
+     * is woken (by the caller) and the wait ends when a third of the buffer is free
+     * ({@code sk_stream_is_writeable}). An emptied ring is offered to {@link #memReclaim}.
+     */
+    private void newSpace(int cpu) {
+        if (noSpace && state != TCP_CLOSE) {
+            if (shouldExpandSndbuf()) {
+                sndbufExpand();
+            }
+            int queued = Math.max(writeSeq - sndUna, 0);
+            if (sndRingLimit() - queued >= queued >> 1) {
+                noSpace = false;
+            }
+        }
+        ringEmptied();
+    }
+
+    /**
+     * {@code tcp_should_expand_sndbuf}: not when the user set SO_SNDBUF, not under TCP memory pressure
+     * nor with TCP's memory at {@code tcp_mem[0]} or above, not while the congestion window is full.
+     */
+    private boolean shouldExpandSndbuf() {
+        if ((userLocks() & SOCK_SNDBUF_LOCK) != 0 || net.tmem.underPressure() || net.tmem.atOrAboveMin()) {
+            return false;
+        }
+        int m = Math.max(mss, 1);
+        int inFlight = TcpSeq.after(sndNxt, sndUna) ? (sndNxt - sndUna + m - 1) / m : 0;
+        return inFlight < cw.cwnd;
+    }
+
+    /**
+     * {@code tcp_sndbuf_expand}: SO_SNDBUF to room for twice the congestion window (ten segments at
+     * least, and the reordering degree plus one) of MSS-sized buffers at their truesize, at most
+     * {@code tcp_wmem[2]}; never lowered.
+     */
+    private void sndbufExpand() {
+        int want = TcpRings.sndmem(Math.max(rx.mssClamp, mss), Math.max(cw.cwnd, INIT_CWND), REORDERING);
+        int grown = Math.min(want, net.wmem.get()[2]);
+        if (sndbuf() < grown) {
+            setBuffers(grown, rcvbuf(), userLocks());
+        }
+    }
+
+    /** The rings' sizes now (0 when not allocated), for tests. */
+    int sndRingBytes() {
+        return sbuf == null ? 0 : sbuf.length;
+    }
+
+    int rcvRingBytes() {
+        return rbuf == null ? 0 : rbuf.length;
     }
 
     // --- Nagle (tcp_nagle_test, tcp_nagle_check, tcp_minshall_check) ---
@@ -2792,6 +2970,22 @@ final class TcpSock extends Sock {
             net.mib.inc(cpu, TcpMib.Ext.DelayedACKLost);
             dsackSet(seq, end, cpu);
             quickAcks = Math.max(quickAcks, 1);
+        } else {
+            dsackSet(seq, rcvNxt, cpu);
+        }
+    }
+
+    /**
+     * A segment repeating what came up to and with the peer's FIN (CLOSE-WAIT, CLOSING, LAST-ACK, FIN-WAIT
+     * after a FIN): {@code tcp_data_queue} takes it as any old segment, DelayedACKLost and a D-SACK of
+     * what it repeats (the FIN's sequence number included), so the peer learns its retransmission was
+     * needless.
+     */
+    private void finAgain(int seq, int len, boolean fin, int cpu) {
+        int end = seq + len + (fin ? 1 : 0);
+        if (!TcpSeq.after(end, rcvNxt)) {
+            net.mib.inc(cpu, TcpMib.Ext.DelayedACKLost);
+            dsackSet(seq, end, cpu);
         } else {
             dsackSet(seq, rcvNxt, cpu);
         }
@@ -3298,15 +3492,16 @@ final class TcpSock extends Sock {
 
     /**
      * {@code __inet_check_established}'s TIME-WAIT half: a connect to a 4-tuple in TIME-WAIT takes it
-     * over when {@code tcp_tw_reuse} allows ({@link TcpTimewaitSock#reusable}; TWRecycled), starting its
-     * sequence numbers beyond the old connection's; false otherwise (EADDRNOTAVAIL).
+     * over when {@code tcp_tw_reuse} allows, or from a port the user bound when the old connection had
+     * timestamps ({@link TcpTimewaitSock#reusable(boolean)}; TWRecycled), starting its sequence numbers
+     * beyond the old connection's; false otherwise (EADDRNOTAVAIL).
      */
-    private boolean checkTimewait() {
+    private boolean checkTimewait(boolean boundPort) {
         TcpTimewaitSock tw = net.deathRow.lookup(remoteAddress, remotePort, localAddress, localPort);
         if (tw == null) {
             return true;
         }
-        if (!tw.reusable()) {
+        if (!tw.reusable(boundPort)) {
             return false;
         }
         int seq = tw.sndNxt + 65535 + 2;

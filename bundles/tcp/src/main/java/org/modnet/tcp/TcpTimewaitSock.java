@@ -265,7 +265,19 @@ final class TcpTimewaitSock {
      * one came more than a second ago, so PAWS tells the old connection's segments apart.
      */
     boolean reusable() {
-        int reuse = net.deathRow.twReuse.get();
+        return reusable(false);
+    }
+
+    /**
+     * {@link #reusable()} for a connect from a port the user bound ({@code boundPort}): Linux passes no
+     * timewait pointer then ({@code __inet_hash_connect}), and timestamps on the old connection are all
+     * it asks, whatever {@code tcp_tw_reuse} says. A FIN-WAIT-2 sock is never reused for a chosen port.
+     */
+    boolean reusable(boolean boundPort) {
+        if (boundPort) {
+            return tsRecentStamp != 0;
+        }
+        int reuse = substate == TcpSock.TCP_FIN_WAIT2 ? 0 : net.deathRow.twReuse.get();
         if (reuse == 2) {
             reuse = (laddr >>> 24) == 127 && (raddr >>> 24) == 127 ? 1 : 0;
         }
@@ -434,6 +446,16 @@ final class TcpTimewaitSock {
         /** Whether a TIME-WAIT sock holds {@code port} at all: an ephemeral port is not chosen then. */
         synchronized boolean holdsPort(int port) {
             return byPort.containsKey(port);
+        }
+
+        /**
+         * Whether a connect may choose {@code port} for the 4-tuple to {@code raddr:rport}
+         * ({@code __inet_hash_connect}'s check of the port's TIME-WAIT owners): none has this 4-tuple, or
+         * the one that has it may be taken over.
+         */
+        synchronized boolean connectMayUse(int port, int laddr, int raddr, int rport) {
+            TcpTimewaitSock tw = lookup(raddr, rport, laddr, port);
+            return tw == null || tw.reusable(false);
         }
 
         /**

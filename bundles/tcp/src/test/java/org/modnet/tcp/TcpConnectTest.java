@@ -182,4 +182,20 @@ class TcpConnectTest {
         int again = listener(5006, 4); // the port is free again: the child gave it back
         assertTrue(again >= 3);
     }
+
+    @Test
+    void ipMtuDiscoverIsWantByDefaultTakesLinuxsValuesAndRefusesOthers() {
+        int fd = sys.socket(AF_INET, SOCK_STREAM, 0);
+        int[] v = new int[1];
+        assertEquals(1, sys.getsockopt(fd, SocketCalls.IPPROTO_IP, SocketCalls.IP_MTU_DISCOVER, v));
+        assertEquals(SocketCalls.IP_PMTUDISC_WANT, v[0], "inet_create: WANT while ip_no_pmtu_disc is 0");
+        assertEquals(0, sys.setsockopt(fd, SocketCalls.IPPROTO_IP, SocketCalls.IP_MTU_DISCOVER, SocketCalls.IP_PMTUDISC_DONT));
+        sys.getsockopt(fd, SocketCalls.IPPROTO_IP, SocketCalls.IP_MTU_DISCOVER, v);
+        assertEquals(SocketCalls.IP_PMTUDISC_DONT, v[0]);
+        assertEquals(0, sys.setsockopt(fd, SocketCalls.IPPROTO_IP, SocketCalls.IP_MTU_DISCOVER, SocketCalls.IP_PMTUDISC_OMIT));
+        assertEquals(-Errno.EINVAL.number(), sys.setsockopt(fd, SocketCalls.IPPROTO_IP, SocketCalls.IP_MTU_DISCOVER, 6));
+        assertEquals(-Errno.EINVAL.number(), sys.setsockopt(fd, SocketCalls.IPPROTO_IP, SocketCalls.IP_MTU_DISCOVER, -1));
+        sys.getsockopt(fd, SocketCalls.IPPROTO_IP, SocketCalls.IP_MTU_DISCOVER, v);
+        assertEquals(SocketCalls.IP_PMTUDISC_OMIT, v[0], "a refused value changes nothing");
+    }
 }

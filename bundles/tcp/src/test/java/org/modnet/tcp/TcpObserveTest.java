@@ -256,7 +256,7 @@ class TcpObserveTest {
 
     @Test
     void aClosedWindowShowsThePersistTimer() {
-        ByteBuffer out = ByteBuffer.wrap(new byte[1 << 20]);
+        ByteBuffer out = ByteBuffer.wrap(new byte[8 << 20]); // more than the autotuned SO_SNDBUF over lo (2.5 MB)
         for (int i = 0; i < 200 && out.hasRemaining(); i++) {
             sys.send(client, out, MSG_DONTWAIT);
             s.advance(20);

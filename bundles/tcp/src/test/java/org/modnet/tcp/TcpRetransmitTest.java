@@ -267,7 +267,7 @@ class TcpRetransmitTest {
     @Test
     void aClosedWindowIsProbedAndReopens() {
         int[] fds = connect();
-        byte[] data = new byte[300_000];
+        byte[] data = new byte[6_000_000]; // more than the window and the autotuned send buffer (4 MB at most) hold
         new Random(5).nextBytes(data);
         ByteBuffer out = ByteBuffer.wrap(data);
         for (int i = 0; i < 100 && out.hasRemaining(); i++) {

@@ -193,4 +193,24 @@ class TcpSackTest {
         assertEquals(1, p.count(TcpMib.Ext.TCPDSACKRecv), "nonsense blocks change nothing");
         assertEquals(10, p.sys.send(fd, ByteBuffer.allocate(10), 0), "the connection lives on");
     }
+
+    @Test
+    void aRepeatedFinIsAcknowledgedWithDsackOfTheFin() throws Exception {
+        int fd = open(false);
+        p.in(PORT, TcpHeader.FIN | TcpHeader.ACK, P, p.iss + 1, 1000, new byte[0], 0);
+        TcpPeer.Seg a = p.out();
+        assertEquals(P + 1, a.ack());
+        assertEquals(0, a.sack().length, "the first FIN is new: no D-SACK");
+        p.in(PORT, TcpHeader.FIN | TcpHeader.ACK, P, p.iss + 1, 1000, new byte[0], 0); // CLOSE-WAIT: the FIN again
+        a = p.out();
+        assertEquals(P + 1, a.ack());
+        assertArrayEquals(blocks(P, P + 1), a.sack(), "tcp_data_queue: the repeated FIN is D-SACKed");
+        assertEquals(1, p.count(TcpMib.Ext.TCPDSACKOldSent));
+        assertEquals(1, p.count(TcpMib.Ext.DelayedACKLost));
+        assertEquals(0, p.sys.close(fd)); // LAST-ACK: a FIN again is D-SACKed again
+        p.out();
+        p.in(PORT, TcpHeader.FIN | TcpHeader.ACK, P, p.iss + 1, 1000, new byte[0], 0);
+        assertArrayEquals(blocks(P, P + 1), p.out().sack());
+        assertEquals(2, p.count(TcpMib.Ext.TCPDSACKOldSent));
+    }
 }

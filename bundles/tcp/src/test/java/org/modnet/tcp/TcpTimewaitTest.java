@@ -269,23 +269,29 @@ class TcpTimewaitTest {
         assertEquals(0, sys.bind(b, new SockAddr(0, 5000)), "free once it expired");
     }
 
-    @Test
-    void tcpTwReuseLetsAConnectTakeOverATimewaitBetweenLoopbackAddresses() throws Exception {
-        int lo = 0x7f000001;
+    /** A loopback connection from {@code c} to a listener on 7000 that the client closes first: its 4-tuple waits in TIME-WAIT. */
+    private int clientClosesFirst(int lo, int c) {
         int l = sys.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
         assertEquals(0, sys.bind(l, new SockAddr(lo, 7000)));
         assertEquals(0, sys.listen(l, 8));
-        int c = clientFrom(lo, 41000);
         assertEquals(-Errno.EINPROGRESS.number(), sys.connect(c, new SockAddr(lo, 7000)));
         s.run();
         int a = sys.accept(l, null, SOCK_NONBLOCK);
         assertTrue(a >= 3);
-        sys.close(c); // the client closes first: its 4-tuple waits in TIME-WAIT
+        sys.close(c);
         s.run();
         sys.close(a);
         s.run();
+        return l;
+    }
+
+    @Test
+    void tcpTwReuseLetsAConnectTakeOverATimewaitBetweenLoopbackAddresses() throws Exception {
+        int lo = 0x7f000001;
+        s.ns.sysctl().set("net.ipv4.ip_local_port_range", "41000 41000"); // one port to choose from
+        int l = clientClosesFirst(lo, sys.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0));
         assertNotNull(net().deathRow.lookup(lo, 7000, lo, 41000));
-        int c2 = clientFrom(lo, 41000);
+        int c2 = sys.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
         assertEquals(-Errno.EADDRNOTAVAIL.number(), sys.connect(c2, new SockAddr(lo, 7000)), "not within a second of its last timestamp");
         s.ns.sysctl().set("net.ipv4.tcp_tw_reuse", "0");
         s.advance(2_000);
@@ -296,6 +302,47 @@ class TcpTimewaitTest {
         assertEquals(1, s.count(TcpMib.Ext.TWRecycled));
         assertTrue(sys.accept(l, null, SOCK_NONBLOCK) >= 3, "the new connection completes");
         assertNull(net().deathRow.lookup(lo, 7000, lo, 41000));
+    }
+
+    @Test
+    void aConnectChoosesAPortWhoseTimewaitHoldsAnotherFourTuple() throws Exception {
+        int lo = 0x7f000001;
+        s.ns.sysctl().set("net.ipv4.ip_local_port_range", "41000 41000");
+        s.ns.sysctl().set("net.ipv4.tcp_tw_reuse", "0");
+        clientClosesFirst(lo, sys.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0));
+        int l2 = sys.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        assertEquals(0, sys.bind(l2, new SockAddr(lo, 7001)));
+        assertEquals(0, sys.listen(l2, 8));
+        int c2 = sys.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        assertEquals(-Errno.EINPROGRESS.number(), sys.connect(c2, new SockAddr(lo, 7001)), "another 4-tuple: the port is free for it");
+        SockAddr[] me = new SockAddr[1];
+        assertEquals(0, sys.getsockname(c2, me));
+        assertEquals(41000, me[0].port());
+        assertNotNull(net().deathRow.lookup(lo, 7000, lo, 41000), "the TIME-WAIT stays");
+    }
+
+    @Test
+    void aConnectFromABoundPortTakesOverATimewaitWithTimestampsWhateverTcpTwReuse() throws Exception {
+        int lo = 0x7f000001;
+        s.ns.sysctl().set("net.ipv4.tcp_tw_reuse", "0");
+        int l = clientClosesFirst(lo, clientFrom(lo, 41000));
+        int c2 = clientFrom(lo, 41000);
+        // __inet_hash_connect with a bound port: tcp_twsk_unique without a timewait pointer asks only for timestamps
+        assertEquals(-Errno.EINPROGRESS.number(), sys.connect(c2, new SockAddr(lo, 7000)));
+        s.run();
+        assertEquals(1, s.count(TcpMib.Ext.TWRecycled));
+        assertTrue(sys.accept(l, null, SOCK_NONBLOCK) >= 3, "the new connection completes");
+    }
+
+    @Test
+    void aConnectFromABoundPortCannotTakeOverATimewaitWithoutTimestamps() throws Exception {
+        int lo = 0x7f000001;
+        s.ns.sysctl().set("net.ipv4.tcp_timestamps", "0");
+        clientClosesFirst(lo, clientFrom(lo, 41000));
+        int c2 = clientFrom(lo, 41000);
+        s.advance(2_000);
+        assertEquals(-Errno.EADDRNOTAVAIL.number(), sys.connect(c2, new SockAddr(lo, 7000)));
+        assertEquals(0, s.count(TcpMib.Ext.TWRecycled));
     }
 
     private int clientFrom(int addr, int port) {

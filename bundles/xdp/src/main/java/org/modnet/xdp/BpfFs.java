@@ -8,16 +8,21 @@ import java.util.concurrent.ConcurrentSkipListMap;
 import org.modnet.api.shell.CommandException;
 import org.modnet.api.shell.Commands;
 import org.modnet.ebpf.api.BpfMap;
-import org.modnet.ebpf.api.LoadedProgram;
+import org.modnet.ebpf.api.BpfProg;
+import org.modnet.ebpf.api.BpfSyscall;
+import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
 
 /**
  * This modnet instance's bpf file system, {@code /sys/fs/bpf}: programs and maps pinned by path
  * ({@code bpftool prog pin}, {@code bpftool map pin}, {@code bpftool prog load OBJ PATH}) stay loaded
  * with nothing else holding them, until {@code rm PATH} unpins them — as in Linux, where a pin is a
  * reference and unlinking the file drops it. Directories are implied by the paths (pinning makes
- * them); each instance has its own, and it empties when the xdp bundle stops.
+ * them); each instance has its own, and it empties when the xdp bundle stops — or when the eBPF
+ * implementation whose programs and maps it holds goes away (an update of the ebpf bundle: the pins
+ * would name objects of the old implementation, whose ids the new one gives out again).
  */
 @Component(service = BpfFs.class, immediate = true, property = { "osgi.command.scope=" + Commands.SCOPE,
         "osgi.command.function=rm" })
@@ -25,6 +30,15 @@ public final class BpfFs {
     static final String ROOT = "/sys/fs/bpf";
 
     private final Map<String, Object> pins = new ConcurrentSkipListMap<>();
+
+    /** Bound to the implementation its pins belong to: this component goes (and unpins) when it does. */
+    @Activate
+    public BpfFs(@Reference BpfSyscall bpf) {
+    }
+
+    /** Outside OSGi (tests). */
+    public BpfFs() {
+    }
 
     /** The path normalised ({@code //}, trailing {@code /}); refused outside {@value #ROOT}. */
     static String path(String path) {
@@ -45,7 +59,7 @@ public final class BpfFs {
             if (pins.containsKey(p) || pins.keySet().stream().anyMatch(k -> p.startsWith(k + "/"))) {
                 throw new CommandException("Error: can't pin the object (" + path + "): File exists", 255);
             }
-            if (object instanceof LoadedProgram prog) {
+            if (object instanceof BpfProg prog) {
                 prog.hold();
             }
             pins.put(p, object);
@@ -125,7 +139,7 @@ public final class BpfFs {
     /** Removes the pin at a normalised path, dropping its reference. */
     void unpin(String p) {
         Object o = pins.remove(p);
-        if (o instanceof LoadedProgram prog) {
+        if (o instanceof BpfProg prog) {
             prog.close();
         }
     }

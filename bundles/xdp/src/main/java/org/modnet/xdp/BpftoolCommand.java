@@ -16,13 +16,12 @@ import org.modnet.api.shell.Commands;
 import org.modnet.ebpf.api.AttachType;
 import org.modnet.ebpf.api.BpfException;
 import org.modnet.ebpf.api.BpfMap;
-import org.modnet.ebpf.api.Disassembler;
-import org.modnet.ebpf.api.ElfObject;
-import org.modnet.ebpf.api.HelperProtos;
-import org.modnet.ebpf.api.LoadedProgram;
+import org.modnet.ebpf.api.BpfObject;
+import org.modnet.ebpf.api.BpfProg;
+import org.modnet.ebpf.api.BpfSyscall;
 import org.modnet.ebpf.api.ProgType;
-import org.modnet.ebpf.api.RingBufMap;
-import org.modnet.ebpf.api.XdpBuffer;
+import org.modnet.ebpf.api.RingBuffer;
+import org.modnet.ebpf.api.XdpContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
@@ -47,13 +46,16 @@ public final class BpftoolCommand {
             + "       MAP := { id MAP_ID | pinned FILE }";
 
     private final NetCore core;
+    private final BpfSyscall bpf;
     private final BpfFs fs;
     private final FibLookup fib;
     private final TracePipe trace;
 
     @Activate
-    public BpftoolCommand(@Reference NetCore core, @Reference BpfFs fs, @Reference FibLookup fib, @Reference TracePipe trace) {
+    public BpftoolCommand(@Reference NetCore core, @Reference BpfSyscall bpf, @Reference BpfFs fs, @Reference FibLookup fib,
+            @Reference TracePipe trace) {
         this.core = core;
+        this.bpf = bpf;
         this.fs = fs;
         this.fib = fib;
         this.trace = trace;
@@ -80,14 +82,14 @@ public final class BpftoolCommand {
         List<String> rest = w.subList(Math.min(1, w.size()), w.size());
         switch (verb) {
             case "show", "list" -> {
-                for (LoadedProgram p : rest.isEmpty() ? LoadedProgram.all() : programs(rest)) {
+                for (BpfProg p : rest.isEmpty() ? bpf.progs() : programs(rest)) {
                     out.println(p.id() + ": " + p.type().name().toLowerCase(java.util.Locale.ROOT) + "  name " + p.name() + "  "
-                            + (p.engine().equals("jit") ? "jited" : "interpreted"));
+                            + (p.jited() ? "jited" : "interpreted"));
                     StringBuilder ids = new StringBuilder();
                     for (BpfMap m : p.maps()) {
                         ids.append(ids.isEmpty() ? "" : ",").append(m.id());
                     }
-                    out.println("\txlated " + p.program().length() * 8 + "B  verified " + p.processed() + " insns"
+                    out.println("\txlated " + p.xlated().length * 8 + "B  verified " + p.verifiedInsns() + " insns"
                             + (ids.isEmpty() ? "" : "  map_ids " + ids));
                     fs.pathsOf(p).forEach(path -> out.println("\tpinned " + path));
                 }
@@ -96,8 +98,8 @@ public final class BpftoolCommand {
                 if (rest.isEmpty() || !rest.get(0).equals("xlated")) {
                     throw new CommandException("Error: expected 'xlated' or 'jited', got: " + (rest.isEmpty() ? "nothing" : rest.get(0)), 255);
                 }
-                for (LoadedProgram p : programs(rest.subList(1, rest.size()))) {
-                    List<String> lines = Disassembler.disassemble(p.program().instructions());
+                for (BpfProg p : programs(rest.subList(1, rest.size()))) {
+                    List<String> lines = bpf.disassemble(p.xlated());
                     for (int i = 0; i < lines.size(); i++) {
                         if (lines.get(i) != null) {
                             out.println(String.format("%4d: %s", i, lines.get(i)));
@@ -109,7 +111,7 @@ public final class BpftoolCommand {
                 if (rest.size() != 3) {
                     throw new CommandException("Error: 'pin' needs PROG and FILE\n" + USAGE, 255);
                 }
-                List<LoadedProgram> l = programs(rest.subList(0, 2));
+                List<BpfProg> l = programs(rest.subList(0, 2));
                 if (l.size() != 1) {
                     throw new CommandException("Error: " + l.size() + " programs match, pin needs exactly one", 255);
                 }
@@ -152,7 +154,7 @@ public final class BpftoolCommand {
         if (w.size() < 4) {
             throw new CommandException("Error: 'run' needs PROG and data_in FILE\n" + USAGE, 255);
         }
-        List<LoadedProgram> l = programs(w.subList(0, 2));
+        List<BpfProg> l = programs(w.subList(0, 2));
         if (l.size() != 1) {
             throw new CommandException("Error: " + l.size() + " programs match, run needs exactly one", 255);
         }
@@ -192,14 +194,14 @@ public final class BpftoolCommand {
         if (data.length < 14 || data.length > 65535) {
             throw new CommandException("Error: data_in must hold an Ethernet frame: 14 to 65535 bytes, not " + data.length, 255);
         }
-        LoadedProgram p = l.get(0);
+        BpfProg p = l.get(0);
         java.lang.foreign.MemorySegment buf = java.lang.foreign.Arena.ofAuto().allocate(RUN_HEADROOM + data.length + 256, 64);
-        XdpBuffer x = new XdpBuffer(p.memory(0));
+        XdpContext x = p.xdpContext(0);
         int action = 0;
         long start = System.nanoTime();
         for (long r = 0; r < repeat; r++) {
             java.lang.foreign.MemorySegment.copy(data, 0, buf, java.lang.foreign.ValueLayout.JAVA_BYTE, RUN_HEADROOM, data.length);
-            action = x.run(p, buf, RUN_HEADROOM, data.length, 1, 0);
+            action = x.run(buf, RUN_HEADROOM, data.length, 1, 0);
         }
         long mean = (System.nanoTime() - start) / repeat;
         out.println("Return value: " + action + ", duration" + (repeat > 1 ? " (average)" : "") + ": " + mean + "ns");
@@ -217,16 +219,16 @@ public final class BpftoolCommand {
     private static final int RUN_HEADROOM = 256;
 
     /** The programs a PROG spec names ({@code id N}, {@code pinned FILE}, {@code name NAME}); an error when none. */
-    private List<LoadedProgram> programs(List<String> spec) {
+    private List<BpfProg> programs(List<String> spec) {
         if (spec.size() != 2) {
             throw new CommandException("Error: expected PROG := { id PROG_ID | pinned FILE | name PROG_NAME }", 255);
         }
         String v = spec.get(1);
-        List<LoadedProgram> l = switch (spec.get(0)) {
-            case "id" -> LoadedProgram.all().stream().filter(p -> String.valueOf(p.id()).equals(v)).toList();
-            case "name" -> LoadedProgram.all().stream().filter(p -> p.name().equals(v)).toList();
+        List<BpfProg> l = switch (spec.get(0)) {
+            case "id" -> bpf.progs().stream().filter(p -> String.valueOf(p.id()).equals(v)).toList();
+            case "name" -> bpf.progs().stream().filter(p -> p.name().equals(v)).toList();
             case "pinned" -> {
-                if (!(fs.get(v) instanceof LoadedProgram p)) {
+                if (!(fs.get(v) instanceof BpfProg p)) {
                     throw new CommandException("Error: incorrect object type: map", 255);
                 }
                 yield List.of(p);
@@ -268,34 +270,34 @@ public final class BpftoolCommand {
             throw new CommandException("Error: program type '" + type + "' is not supported by modnet (xdp is)", 255);
         }
         BpfFs.path(all ? target + "/x" : target); // refuse a path outside the bpf fs before loading anything
-        ElfObject o;
+        BpfObject o;
         try {
-            o = ElfObject.parse(java.nio.file.Files.readAllBytes(java.nio.file.Path.of(file)));
+            o = bpf.objOpen(java.nio.file.Files.readAllBytes(java.nio.file.Path.of(file)));
         } catch (java.io.IOException e) {
             throw new CommandException("Error: failed to open object file " + file + ": No such file or directory", 255);
         } catch (BpfException e) {
             throw new CommandException("Error: failed to open object file " + file + ": " + e.getMessage(), 255);
         }
-        List<ElfObject.ProgramDef> defs = all ? o.programs() : o.programs().stream().limit(1).toList();
+        List<BpfObject.ProgramDef> defs = all ? o.programs() : o.programs().stream().limit(1).toList();
         if (defs.isEmpty()) {
             throw new CommandException("Error: object file " + file + " doesn't contain any bpf program", 255);
         }
-        for (ElfObject.ProgramDef d : defs) {
+        for (BpfObject.ProgramDef d : defs) {
             if (type == null && !(d.section().equals("xdp") || d.section().startsWith("xdp/") || d.section().startsWith("xdp."))) {
                 throw new CommandException("Error: failed to guess program type from ELF section '" + d.section()
                         + "' (modnet loads xdp programs; pass 'type xdp' to load it as one)", 255);
             }
         }
-        List<LoadedProgram> loaded = new ArrayList<>();
+        List<BpfProg> loaded = new ArrayList<>();
         List<String> pinned = new ArrayList<>();
         boolean done = false;
         try {
             List<BpfMap> maps = o.createMaps(core.cpus());
-            for (ElfObject.ProgramDef d : defs) {
-                loaded.add(LoadedProgram.load(d.name(), d.insns(), ProgType.XDP, AttachType.ofSection(d.section()), maps, HelperProtos.XDP,
-                        fib.helpers(maps), "jit", false, trace::printk));
+            for (BpfObject.ProgramDef d : defs) {
+                loaded.add(bpf.progLoad(d.name(), d.insns(), ProgType.XDP, AttachType.ofSection(d.section()), maps, fib.helpers(),
+                        trace::printk));
             }
-            for (LoadedProgram p : loaded) {
+            for (BpfProg p : loaded) {
                 pinned.add(fs.pin(all ? target + "/" + p.name() : target, p));
             }
             if (pinmaps != null) {
@@ -310,17 +312,15 @@ public final class BpftoolCommand {
             if (!done) {
                 pinned.forEach(fs::unpin); // all or nothing: a failure leaves no pin behind
             }
-            loaded.forEach(LoadedProgram::close); // the pins hold what loaded
+            loaded.forEach(BpfProg::close); // the pins hold what loaded
         }
     }
 
     private List<BpfMap> maps() {
         List<BpfMap> all = new ArrayList<>(fs.maps());
-        for (LoadedProgram p : LoadedProgram.all()) {
-            for (BpfMap m : p.maps()) {
-                if (all.stream().noneMatch(x -> x.id() == m.id())) {
-                    all.add(m);
-                }
+        for (BpfMap m : bpf.maps()) {
+            if (all.stream().noneMatch(x -> x.id() == m.id())) {
+                all.add(m);
             }
         }
         all.sort(java.util.Comparator.comparingInt(BpfMap::id));
@@ -373,7 +373,7 @@ public final class BpftoolCommand {
         switch (verb) {
             case "show", "list" -> show(out, m);
             case "dump" -> {
-                if (m instanceof RingBufMap) {
+                if (m instanceof RingBuffer) {
                     throw new CommandException("Error: can't dump map of type ringbuf: it has no keys (read it with 'bpftool map event_pipe')", 255);
                 }
                 List<byte[]> keys = m.keys();
@@ -435,7 +435,7 @@ public final class BpftoolCommand {
      * (Linux's bpftool reads perf event arrays here; modnet's programs write ring buffers, so it reads those.)
      */
     private static void eventPipe(PrintStream out, BpfMap m, List<String> w) {
-        if (!(m instanceof RingBufMap ring)) {
+        if (!(m instanceof RingBuffer ring)) {
             throw new CommandException("Error: map type " + typeName(m.type()) + " is not a ring buffer", 255);
         }
         long limit = Long.MAX_VALUE;
@@ -555,11 +555,11 @@ public final class BpftoolCommand {
             throw new CommandException(USAGE, 255);
         }
         String type = attachType(w.get(0));
-        List<LoadedProgram> l = programs(w.subList(1, Math.min(3, w.size())));
+        List<BpfProg> l = programs(w.subList(1, Math.min(3, w.size())));
         if (l.size() != 1) {
             throw new CommandException("Error: " + l.size() + " programs match, attach needs exactly one", 255);
         }
-        LoadedProgram p = l.get(0);
+        BpfProg p = l.get(0);
         if (p.type() != ProgType.XDP) {
             throw new CommandException("Error: invalid program type " + p.type().name().toLowerCase(java.util.Locale.ROOT) + " for xdp", 255);
         }
@@ -575,7 +575,7 @@ public final class BpftoolCommand {
         }
         // xdpdrv asks for the driver's own hook, xdpgeneric for the generic one, xdp takes native where there is one
         boolean nativeMode = type.equals("xdpdrv") || (type.equals("xdp") && d.supportsNativeXdp());
-        EbpfXdpHook hook = new EbpfXdpHook(p.hold());
+        EbpfXdpHook hook = new EbpfXdpHook(bpf, p.hold());
         try {
             d.setXdp(hook, nativeMode);
         } catch (NetException e) {

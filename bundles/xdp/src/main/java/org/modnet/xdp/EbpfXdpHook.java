@@ -10,8 +10,9 @@ import org.modnet.api.net.NetDevice;
 import org.modnet.api.net.XdpHook;
 import org.modnet.api.skb.SkBuff;
 import org.modnet.api.skb.SkBuffPool;
-import org.modnet.ebpf.api.LoadedProgram;
-import org.modnet.ebpf.api.XdpBuffer;
+import org.modnet.ebpf.api.BpfProg;
+import org.modnet.ebpf.api.BpfSyscall;
+import org.modnet.ebpf.api.XdpContext;
 
 /**
  * A loaded eBPF program at a device's XDP hook: each CPU's softirq runs it in that CPU's address space
@@ -24,10 +25,15 @@ import org.modnet.ebpf.api.XdpBuffer;
  * counted in the target's TX dropped, for anything else, as {@code dev_map_bpf_prog_run} does. A
  * cpumap entry's program ({@code struct bpf_cpumap_val.bpf_prog}) runs on the entry's CPU before the
  * frame enters the stack there.
+ * <p>
+ * The program and its per-CPU contexts are the ebpf bundle's objects, reached through the API: a run
+ * is one interface call ({@link XdpContext#run}), with no service lookup. When the implementation that
+ * made them goes away, {@link XdpDetach} takes the hook off its device.
  */
 public final class EbpfXdpHook implements XdpHook {
 
-    private final LoadedProgram program;
+    private final BpfSyscall bpf;
+    private final BpfProg program;
     /** By CPU, for runs in a CPU's softirq, which are never concurrent. */
     private volatile PerCpu[] byCpu = new PerCpu[0];
     /** By thread, for runs outside any softirq (native XDP on a veth whose peer a shell command sends on). */
@@ -42,21 +48,28 @@ public final class EbpfXdpHook implements XdpHook {
      */
     private final class PerCpu {
         final int cpu;
-        final XdpBuffer own;
-        final Map<LoadedProgram, XdpBuffer> entries = new WeakHashMap<>();
+        final XdpContext own;
+        final Map<BpfProg, XdpContext> entries = new WeakHashMap<>();
 
         PerCpu(int cpu) {
             this.cpu = cpu;
-            this.own = new XdpBuffer(program.memory(cpu));
+            this.own = program.xdpContext(cpu);
         }
 
-        XdpBuffer entry(LoadedProgram p) {
-            return entries.computeIfAbsent(p, q -> new XdpBuffer(q.memory(cpu)));
+        XdpContext entry(BpfProg p) {
+            return entries.computeIfAbsent(p, q -> q.xdpContext(cpu));
         }
     }
 
-    public EbpfXdpHook(LoadedProgram program) {
+    /** A hook for {@code program} (the hook takes over the caller's reference), which {@code bpf} loaded. */
+    public EbpfXdpHook(BpfSyscall bpf, BpfProg program) {
+        this.bpf = bpf;
         this.program = program;
+    }
+
+    /** The implementation that loaded the program. */
+    BpfSyscall bpf() {
+        return bpf;
     }
 
     /**
@@ -100,7 +113,7 @@ public final class EbpfXdpHook implements XdpHook {
      * Why the program cannot be attached to a device's hook (a devmap or cpumap entry's program, as
      * {@code dev_xdp_attach} refuses them), or null if it can.
      */
-    static String notForADevice(LoadedProgram p) {
+    static String notForADevice(BpfProg p) {
         return switch (p.attachType()) {
             case XDP_DEVMAP -> "BPF_XDP_DEVMAP programs can not be attached to a device";
             case XDP_CPUMAP -> "BPF_XDP_CPUMAP programs can not be attached to a device";
@@ -108,7 +121,7 @@ public final class EbpfXdpHook implements XdpHook {
         };
     }
 
-    public LoadedProgram program() {
+    public BpfProg program() {
         return program;
     }
 
@@ -120,7 +133,7 @@ public final class EbpfXdpHook implements XdpHook {
     @Override
     public int run(SkBuff skb, NetDevice dev, int rxQueue) {
         PerCpu c = perCpu(dev);
-        int action = runOn(skb, dev, c.own, program, rxQueue, 0);
+        int action = runOn(skb, dev, c.own, rxQueue, 0);
         if (action == XDP_REDIRECT) {
             return redirect(skb, dev, rxQueue, c);
         }
@@ -131,9 +144,9 @@ public final class EbpfXdpHook implements XdpHook {
     @Override
     public long runFrame(MemorySegment buffer, int data, int len, NetDevice dev, int rxQueue) {
         PerCpu c = perCpu(dev);
-        XdpBuffer x = c.own;
+        XdpContext x = c.own;
         x.device(dev);
-        int action = x.run(program, buffer, data, len, dev.ifindex(), rxQueue);
+        int action = x.run(buffer, data, len, dev.ifindex(), rxQueue);
         int start = x.data();
         int length = x.length();
         if (action == XDP_REDIRECT) {
@@ -143,14 +156,14 @@ public final class EbpfXdpHook implements XdpHook {
     }
 
     /**
-     * {@code p} on the skb's frame in {@code x}'s address space (the frame received on {@code dev},
+     * {@code x}'s program on the skb's frame in its address space (the frame received on {@code dev},
      * leaving through {@code egressIfindex} for a devmap entry's program, else 0); the skb then takes
      * the frame's start and end where the program moved them. Returns the action.
      */
-    private static int runOn(SkBuff skb, NetDevice dev, XdpBuffer x, LoadedProgram p, int rxQueue, int egressIfindex) {
+    private static int runOn(SkBuff skb, NetDevice dev, XdpContext x, int rxQueue, int egressIfindex) {
         x.device(dev);
         int start = skb.data();
-        int action = x.run(p, skb.memory(), start, skb.len(), dev.ifindex(), rxQueue, egressIfindex);
+        int action = x.run(skb.memory(), start, skb.len(), dev.ifindex(), rxQueue, egressIfindex);
         int moved = x.data() - start;
         if (moved > 0) {
             skb.pull(moved);
@@ -193,7 +206,7 @@ public final class EbpfXdpHook implements XdpHook {
      * Where the program redirected the frame: the target device, or for a cpumap the receiving device
      * itself; null when the redirect fails (no such device, down, no such CPU) — XDP_ABORTED.
      */
-    private static NetDevice target(NetDevice dev, XdpBuffer x) {
+    private static NetDevice target(NetDevice dev, XdpContext x) {
         if (x.redirectCpu() >= 0) {
             return x.redirectCpu() < dev.namespace().core().cpus() ? dev : null;
         }
@@ -206,7 +219,7 @@ public final class EbpfXdpHook implements XdpHook {
      * entry's program if it names one; or (a cpumap) into the stack on that CPU through its backlog,
      * after the cpumap entry's program if it names one, run on that CPU.
      */
-    private void deliver(SkBuff skb, NetDevice dev, NetDevice target, int rxQueue, PerCpu c, XdpBuffer x) {
+    private void deliver(SkBuff skb, NetDevice dev, NetDevice target, int rxQueue, PerCpu c, XdpContext x) {
         if (x.redirectCpu() >= 0) {
             skb.dev(dev);
             int id = x.redirectProgram();
@@ -233,10 +246,10 @@ public final class EbpfXdpHook implements XdpHook {
      */
     private boolean onCpu(SkBuff skb, int id) {
         NetDevice dev = skb.dev();
-        LoadedProgram p = LoadedProgram.byId(id);
+        BpfProg p = bpf.prog(id);
         PerCpu c = perCpu(dev);
-        XdpBuffer e = p == null ? null : c.entry(p);
-        int action = p == null ? XDP_ABORTED : runOn(skb, dev, e, p, 0, 0);
+        XdpContext e = p == null ? null : c.entry(p);
+        int action = p == null ? XDP_ABORTED : runOn(skb, dev, e, 0, 0);
         if (action == XDP_PASS) {
             return true;
         }
@@ -254,9 +267,9 @@ public final class EbpfXdpHook implements XdpHook {
      * The devmap entry's program on the frame: true if it passes it. A program unloaded since the
      * entry named it passes nothing, as a redirect that cannot be completed.
      */
-    private static boolean egress(SkBuff skb, NetDevice dev, NetDevice target, int rxQueue, PerCpu c, int id) {
-        LoadedProgram p = LoadedProgram.byId(id);
-        return p != null && runOn(skb, dev, c.entry(p), p, rxQueue, target.ifindex()) == XDP_PASS;
+    private boolean egress(SkBuff skb, NetDevice dev, NetDevice target, int rxQueue, PerCpu c, int id) {
+        BpfProg p = bpf.prog(id);
+        return p != null && runOn(skb, dev, c.entry(p), rxQueue, target.ifindex()) == XDP_PASS;
     }
 
     @Override
@@ -266,6 +279,6 @@ public final class EbpfXdpHook implements XdpHook {
 
     @Override
     public String describe() {
-        return "id " + program.id() + " name " + program.name() + (program.engine().equals("jit") ? " jited" : "");
+        return "id " + program.id() + " name " + program.name() + (program.jited() ? " jited" : "");
     }
 }

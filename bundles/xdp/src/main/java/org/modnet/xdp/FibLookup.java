@@ -3,7 +3,6 @@ package org.modnet.xdp;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.util.List;
 
 import org.modnet.api.inet.Ipv4;
 import org.modnet.api.inet.Ipv4Addresses;
@@ -15,11 +14,10 @@ import org.modnet.api.inet.RouteTable;
 import org.modnet.api.net.Errno;
 import org.modnet.api.net.NetDevice;
 import org.modnet.api.net.NetNamespace;
-import org.modnet.ebpf.api.BpfMap;
+import org.modnet.ebpf.api.BpfFault;
+import org.modnet.ebpf.api.BpfMemory;
 import org.modnet.ebpf.api.HelperProtos;
 import org.modnet.ebpf.api.Helpers;
-import org.modnet.ebpf.api.Memory;
-import org.modnet.ebpf.api.XdpBuffer;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
@@ -79,15 +77,15 @@ public final class FibLookup {
         this.ipv4 = ipv4;
     }
 
-    /** The helpers an XDP program of this runtime has: the ebpf bundle's XDP set and this one. */
-    public Helpers helpers(List<BpfMap> maps) {
-        Helpers h = XdpBuffer.helpers(maps);
+    /** The helpers this runtime adds to the ebpf bundle's XDP set: this one. */
+    public Helpers helpers() {
+        Helpers h = new Helpers();
         h.register(HelperProtos.FIB_LOOKUP, "bpf_fib_lookup", (r1, r2, r3, r4, r5, m) -> lookup(m, r2, r3, r4));
         return h;
     }
 
     /** {@code bpf_fib_lookup(ctx, params, plen, flags)}: a {@code BPF_FIB_LKUP_RET_*} code, or a negative errno. */
-    long lookup(Memory m, long params, long plen, long flags) {
+    long lookup(BpfMemory m, long params, long plen, long flags) {
         if (plen < SIZE) {
             return -Errno.EINVAL.number();
         }
@@ -96,13 +94,13 @@ public final class FibLookup {
         }
         MemorySegment p = m.regionOf(params, SIZE, true);
         if (p == null) {
-            throw new Memory.Fault("bpf_fib_lookup: the parameters are outside the program's writable memory");
+            throw new BpfFault("bpf_fib_lookup: the parameters are outside the program's writable memory");
         }
         long o = params & 0xffffffffL;
         if (p.get(ValueLayout.JAVA_BYTE, o) != AF_INET) {
             return -Errno.EAFNOSUPPORT.number();
         }
-        if (!(XdpBuffer.device(m) instanceof NetDevice rx)) {
+        if (!(m.device() instanceof NetDevice rx)) {
             return -Errno.ENODEV.number();
         }
         NetNamespace ns = rx.namespace();

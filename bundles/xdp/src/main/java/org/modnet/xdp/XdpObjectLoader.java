@@ -13,9 +13,9 @@ import org.modnet.api.net.XdpLoader;
 import org.modnet.ebpf.api.AttachType;
 import org.modnet.ebpf.api.BpfException;
 import org.modnet.ebpf.api.BpfMap;
-import org.modnet.ebpf.api.ElfObject;
-import org.modnet.ebpf.api.HelperProtos;
-import org.modnet.ebpf.api.LoadedProgram;
+import org.modnet.ebpf.api.BpfObject;
+import org.modnet.ebpf.api.BpfProg;
+import org.modnet.ebpf.api.BpfSyscall;
 import org.modnet.ebpf.api.ProgType;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -28,12 +28,14 @@ import org.osgi.service.component.annotations.Reference;
 @Component(service = XdpLoader.class, immediate = true)
 public final class XdpObjectLoader implements XdpLoader {
     private final NetCore core;
+    private final BpfSyscall bpf;
     private final FibLookup fib;
     private final TracePipe trace;
 
     @Activate
-    public XdpObjectLoader(@Reference NetCore core, @Reference FibLookup fib, @Reference TracePipe trace) {
+    public XdpObjectLoader(@Reference NetCore core, @Reference BpfSyscall bpf, @Reference FibLookup fib, @Reference TracePipe trace) {
         this.core = core;
+        this.bpf = bpf;
         this.fib = fib;
         this.trace = trace;
     }
@@ -47,21 +49,21 @@ public final class XdpObjectLoader implements XdpLoader {
             throw new NetException(Errno.ENOENT, "No such file or directory: " + file);
         }
         try {
-            ElfObject o = ElfObject.parse(bytes);
-            ElfObject.ProgramDef prog = section == null ? (o.programs().isEmpty() ? null : o.programs().get(0)) : o.program(section);
+            BpfObject o = bpf.objOpen(bytes);
+            BpfObject.ProgramDef prog = section == null ? (o.programs().isEmpty() ? null : o.programs().get(0)) : o.program(section);
             if (prog == null) {
                 throw new NetException(Errno.ENOENT, "No program in section " + (section == null ? "(any)" : "\"" + section + "\"")
                         + " of " + file);
             }
             List<BpfMap> maps = o.createMaps(core.cpus());
-            LoadedProgram p = LoadedProgram.load(prog.name(), prog.insns(), ProgType.XDP, AttachType.ofSection(prog.section()), maps,
-                    HelperProtos.XDP, fib.helpers(maps), "jit", false, trace::printk);
+            BpfProg p = bpf.progLoad(prog.name(), prog.insns(), ProgType.XDP, AttachType.ofSection(prog.section()), maps, fib.helpers(),
+                    trace::printk);
             String refused = EbpfXdpHook.notForADevice(p);
             if (refused != null) {
                 p.close();
                 throw new NetException(Errno.EINVAL, refused);
             }
-            return new EbpfXdpHook(p);
+            return new EbpfXdpHook(bpf, p);
         } catch (BpfException e) {
             throw new NetException(Errno.EINVAL, e.getMessage());
         }

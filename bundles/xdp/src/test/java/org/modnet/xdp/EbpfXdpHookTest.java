@@ -13,14 +13,12 @@ import org.modnet.api.net.DeviceStats;
 import org.modnet.api.net.NetDevice;
 import org.modnet.api.net.NetNamespace;
 import org.modnet.core.StandaloneCore;
-import org.modnet.ebpf.api.Assembler;
 import org.modnet.ebpf.api.AttachType;
 import org.modnet.ebpf.api.BpfMap;
-import org.modnet.ebpf.api.HelperProtos;
-import org.modnet.ebpf.api.LoadedProgram;
+import org.modnet.ebpf.api.BpfProg;
+import org.modnet.ebpf.api.BpfSyscall;
 import org.modnet.ebpf.api.ProgType;
-import org.modnet.ebpf.api.Verifier;
-import org.modnet.ebpf.api.XdpBuffer;
+import org.modnet.ebpf.impl.BpfSyscallImpl;
 import org.modnet.ipv4.Ipv4Protocol;
 
 /**
@@ -29,6 +27,9 @@ import org.modnet.ipv4.Ipv4Protocol;
  * reflected with XDP_TX, and frames moved to another device with a devmap.
  */
 class EbpfXdpHookTest {
+    /** The eBPF implementation, outside OSGi. */
+    static final BpfSyscall BPF = new BpfSyscallImpl();
+
     private ThreeNamespaces net;
     private StandaloneCore stack;
     private Ipv4Protocol ipv4;
@@ -64,9 +65,8 @@ class EbpfXdpHookTest {
     /** {@code variant}: the engine, and "/native" for the veth's native hook (the frame handed over in place) rather than the generic one. */
     private EbpfXdpHook attach(NetDevice dev, String asm, List<BpfMap> maps, String variant) throws Exception {
         String[] v = variant.split("/");
-        LoadedProgram p = LoadedProgram.load("prog", Assembler.assemble(asm), ProgType.XDP, maps, HelperProtos.XDP, XdpBuffer.helpers(maps),
-                v[0], false, null);
-        EbpfXdpHook hook = new EbpfXdpHook(p);
+        BpfProg p = BPF.progLoad("prog", BPF.assemble(asm), ProgType.XDP, AttachType.DEFAULT, maps, null, null, v[0], false);
+        EbpfXdpHook hook = new EbpfXdpHook(BPF, p);
         dev.setXdp(hook, v.length > 1 && v[1].equals("native"));
         return hook;
     }
@@ -105,6 +105,37 @@ class EbpfXdpHookTest {
         stack.run();
         assertEquals(before + 2, ip(b, "IpInReceives"), "detached: ICMP reaches IPv4 again");
         assertEquals(2L, vb.ethtoolStats().get("xdp_drop"));
+        assertEquals(0, stack.core().pool().inUse());
+    }
+
+    /**
+     * An update of the ebpf bundle: the programs the old implementation loaded come off the hooks
+     * (the devices receive as without XDP, and the programs are unloaded), while a program another
+     * implementation loaded stays attached and running.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = { "jit", "jit/native" })
+    void programsOfAnImplementationThatGoesAwayAreDetachedAndOthersStay(String engine) throws Exception {
+        BpfSyscall old = new BpfSyscallImpl();
+        BpfProg dropAll = old.progLoad("drop_all", old.assemble("mov %r0, 1\nexit"), ProgType.XDP, AttachType.DEFAULT, List.of(), null, null);
+        vb.setXdp(new EbpfXdpHook(old, dropAll), engine.endsWith("native"));
+        EbpfXdpHook kept = attach(va, "mov %r0, 2\nexit", List.of(), engine);
+        long before = ip(b, "IpInReceives");
+        send(1, 8);
+        stack.run();
+        assertEquals(1L, vb.ethtoolStats().get("xdp_drop"));
+        assertEquals(before, ip(b, "IpInReceives"), "dropped at the hook");
+
+        assertEquals(1, XdpDetach.detach(stack.core(), old), "one hook of the implementation that went");
+        assertEquals(null, vb.xdp(), "detached");
+        assertEquals(false, dropAll.loaded(), "the detached program is unloaded");
+        assertEquals(kept, va.xdp(), "another implementation's program stays");
+        assertTrue(kept.program().loaded());
+        send(1, 8);
+        stack.run();
+        assertEquals(before + 1, ip(b, "IpInReceives"), "the device receives without XDP");
+        assertEquals(1L, vb.ethtoolStats().get("xdp_drop"));
+        assertEquals(0, XdpDetach.detach(stack.core(), old), "nothing left to detach");
         assertEquals(0, stack.core().pool().inUse());
     }
 
@@ -153,7 +184,7 @@ class EbpfXdpHookTest {
     @ParameterizedTest
     @ValueSource(strings = { "interpreter", "jit", "interpreter/native", "jit/native" })
     void redirectMapMovesFramesToAnotherDevice(String engine) throws Exception {
-        BpfMap ports = BpfMap.create("ports", Verifier.MAP_DEVMAP, 4, 4, 4, 0, 1);
+        BpfMap ports = BPF.mapCreate("ports", BpfMap.MAP_DEVMAP, 4, 4, 4, 0, 1);
         int ifindex = vc.ifindex();
         ports.update(new byte[4], new byte[] { (byte) ifindex, (byte) (ifindex >>> 8), 0, 0 }, BpfMap.BPF_ANY);
         EbpfXdpHook hook = attach(vb, REDIRECT_TO_SLOT_0, List.of(ports), engine);
@@ -181,8 +212,8 @@ class EbpfXdpHookTest {
     @ParameterizedTest
     @ValueSource(strings = { "interpreter", "jit", "jit/native" })
     void aDevmapEntrysProgramRunsOnTheFramesLeavingThroughIt(String engine) throws Exception {
-        BpfMap seen = BpfMap.create("seen", Verifier.MAP_ARRAY, 4, 4, 1, 0, 1);
-        LoadedProgram egress = LoadedProgram.load("egress", Assembler.assemble("""
+        BpfMap seen = BPF.mapCreate("seen", BpfMap.MAP_ARRAY, 4, 4, 1, 0, 1);
+        BpfProg egress = BPF.progLoad("egress", BPF.assemble("""
                 ldxw %r6, [%r1+20]
                 ldxw %r2, [%r1+0]
                 ldxw %r3, [%r1+4]
@@ -203,9 +234,8 @@ class EbpfXdpHookTest {
                 out:
                 mov %r0, %r8
                 exit
-                """), ProgType.XDP, AttachType.XDP_DEVMAP, List.of(seen), HelperProtos.XDP, XdpBuffer.helpers(List.of(seen)),
-                engine.split("/")[0], false, null);
-        BpfMap ports = BpfMap.create("ports", Verifier.MAP_DEVMAP, 4, 8, 4, 0, 1);
+                """), ProgType.XDP, AttachType.XDP_DEVMAP, List.of(seen), null, null, engine.split("/")[0], false);
+        BpfMap ports = BPF.mapCreate("ports", BpfMap.MAP_DEVMAP, 4, 8, 4, 0, 1);
         int ifindex = vc.ifindex();
         int id = egress.id();
         assertEquals(0, ports.update(new byte[4], new byte[] { (byte) ifindex, (byte) (ifindex >>> 8), 0, 0, (byte) id, (byte) (id >>> 8), 0, 0 },
@@ -242,11 +272,11 @@ class EbpfXdpHookTest {
         stack.shutdown();
         ThreeNamespaces two = new ThreeNamespaces(2);
         stack = two.stack;
-        BpfMap cpus = BpfMap.create("cpus", Verifier.MAP_CPUMAP, 4, 4, 8, 0, 1);
+        BpfMap cpus = BPF.mapCreate("cpus", BpfMap.MAP_CPUMAP, 4, 4, 8, 0, 1);
         int other = 1 - two.vb.rxQueue(0).cpu();
         cpus.update(new byte[] { (byte) other, 0, 0, 0 }, new byte[] { (byte) 192, 0, 0, 0 }, BpfMap.BPF_ANY); // qsize 192
         cpus.update(new byte[] { 5, 0, 0, 0 }, new byte[] { (byte) 192, 0, 0, 0 }, BpfMap.BPF_ANY);
-        LoadedProgram p = LoadedProgram.load("prog", Assembler.assemble("""
+        BpfProg p = BPF.progLoad("prog", BPF.assemble("""
                 ldxw %r2, [%r1+0]
                 ldxw %r3, [%r1+4]
                 mov %r4, %r2
@@ -262,8 +292,8 @@ class EbpfXdpHookTest {
                 pass:
                 mov %r0, 2
                 exit
-                """), ProgType.XDP, List.of(cpus), HelperProtos.XDP, XdpBuffer.helpers(List.of(cpus)), engine, false, null);
-        two.vb.setXdp(new EbpfXdpHook(p));
+                """), ProgType.XDP, AttachType.DEFAULT, List.of(cpus), null, null, engine, false);
+        two.vb.setXdp(new EbpfXdpHook(BPF, p));
         long processed = two.stack.core().softnetStats().get(other).processed();
         long in = two.ipv4.counters(two.b).get("IpInReceives");
         for (int i = 0; i < 3; i++) {
@@ -292,8 +322,8 @@ class EbpfXdpHookTest {
         ThreeNamespaces two = new ThreeNamespaces(2);
         stack = two.stack;
         String engine = variant.split("/")[0];
-        BpfMap seen = BpfMap.create("seen", Verifier.MAP_ARRAY, 4, 12, 1, 0, 1);
-        LoadedProgram onCpu = LoadedProgram.load("on_cpu", Assembler.assemble("""
+        BpfMap seen = BPF.mapCreate("seen", BpfMap.MAP_ARRAY, 4, 12, 1, 0, 1);
+        BpfProg onCpu = BPF.progLoad("on_cpu", BPF.assemble("""
                 mov %r9, %r1
                 call 8
                 mov %r1, %r9
@@ -327,22 +357,20 @@ class EbpfXdpHookTest {
                 call 23
                 out:
                 exit
-                """.replace("VC", Integer.toString(two.vc.ifindex()))), ProgType.XDP, AttachType.XDP_CPUMAP, List.of(seen),
-                HelperProtos.XDP, XdpBuffer.helpers(List.of(seen)), engine, false, null);
+                """.replace("VC", Integer.toString(two.vc.ifindex()))), ProgType.XDP, AttachType.XDP_CPUMAP, List.of(seen), null, null, engine, false);
         int other = 1 - two.vb.rxQueue(0).cpu();
-        BpfMap cpus = BpfMap.create("cpus", Verifier.MAP_CPUMAP, 4, 8, 2, 0, 1);
+        BpfMap cpus = BPF.mapCreate("cpus", BpfMap.MAP_CPUMAP, 4, 8, 2, 0, 1);
         int id = onCpu.id();
         assertEquals(0, cpus.update(new byte[] { (byte) other, 0, 0, 0 }, new byte[] { (byte) 192, 0, 0, 0, (byte) id, (byte) (id >>> 8), 0, 0 },
                 BpfMap.BPF_ANY));
-        LoadedProgram p = LoadedProgram.load("prog", Assembler.assemble("""
+        BpfProg p = BPF.progLoad("prog", BPF.assemble("""
                 ldmap %r1, 0
                 mov %r2, OTHER
                 mov %r3, 0
                 call 51
                 exit
-                """.replace("OTHER", Integer.toString(other))), ProgType.XDP, List.of(cpus), HelperProtos.XDP, XdpBuffer.helpers(List.of(cpus)),
-                engine, false, null);
-        two.vb.setXdp(new EbpfXdpHook(p), variant.endsWith("native"));
+                """.replace("OTHER", Integer.toString(other))), ProgType.XDP, AttachType.DEFAULT, List.of(cpus), null, null, engine, false);
+        two.vb.setXdp(new EbpfXdpHook(BPF, p), variant.endsWith("native"));
         long processed = two.stack.core().softnetStats().get(other).processed();
         long in = two.ipv4.counters(two.b).get("IpInReceives");
         long dropped = two.vb.stats().get(DeviceStats.Field.RX_DROPPED);
@@ -381,10 +409,10 @@ class EbpfXdpHookTest {
         stack.shutdown();
         ThreeNamespaces two = new ThreeNamespaces(2);
         stack = two.stack;
-        BpfMap hits = BpfMap.create("hits", Verifier.MAP_PERCPU_ARRAY, 4, 8, 1, 0, 2);
-        BpfMap cpu = BpfMap.create("cpu", Verifier.MAP_ARRAY, 4, 4, 1, 0, 1);
+        BpfMap hits = BPF.mapCreate("hits", BpfMap.MAP_PERCPU_ARRAY, 4, 8, 1, 0, 2);
+        BpfMap cpu = BPF.mapCreate("cpu", BpfMap.MAP_ARRAY, 4, 4, 1, 0, 1);
         List<BpfMap> maps = List.of(hits, cpu);
-        LoadedProgram p = LoadedProgram.load("prog", Assembler.assemble("""
+        BpfProg p = BPF.progLoad("prog", BPF.assemble("""
                 call 8
                 mov %r6, %r0
                 stw [%r10-4], 0
@@ -405,10 +433,10 @@ class EbpfXdpHookTest {
                 out:
                 mov %r0, 2
                 exit
-                """), ProgType.XDP, maps, HelperProtos.XDP, XdpBuffer.helpers(maps), engine, false, null);
+                """), ProgType.XDP, AttachType.DEFAULT, maps, null, null, engine, false);
         for (NetDevice dev : List.of(two.vb, two.va)) {
             int polling = dev.rxQueue(0).cpu();
-            dev.setXdp(new EbpfXdpHook(p));
+            dev.setXdp(new EbpfXdpHook(BPF, p));
             long[] before = { perCpu(hits, 0), perCpu(hits, 1) };
             two.send(0x0a000002, 17, 20); // vb receives it; B answers with a port unreachable, which va receives
             two.stack.run();

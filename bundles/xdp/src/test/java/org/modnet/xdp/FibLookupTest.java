@@ -16,11 +16,13 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.modnet.api.inet.RouteEntry;
 import org.modnet.api.net.DeviceStats;
+import org.modnet.ebpf.api.AttachType;
 import org.modnet.ebpf.api.BpfMap;
-import org.modnet.ebpf.api.ElfObject;
-import org.modnet.ebpf.api.HelperProtos;
-import org.modnet.ebpf.api.LoadedProgram;
+import org.modnet.ebpf.api.BpfObject;
+import org.modnet.ebpf.api.BpfProg;
+import org.modnet.ebpf.api.BpfSyscall;
 import org.modnet.ebpf.api.ProgType;
+import org.modnet.ebpf.impl.BpfSyscallImpl;
 import org.modnet.ipv4.RouteService;
 
 /**
@@ -30,6 +32,9 @@ import org.modnet.ipv4.RouteService;
  * egress MTU.
  */
 class FibLookupTest {
+    /** The eBPF implementation, outside OSGi. */
+    static final BpfSyscall BPF = new BpfSyscallImpl();
+
     private static final int C = 0x0a000102;
     private ThreeNamespaces net;
     private BpfMap results;
@@ -61,13 +66,12 @@ class FibLookupTest {
 
     private void attach(String variant) throws Exception {
         String[] v = variant.split("/");
-        ElfObject o = ElfObject.parse(build(v[0]));
+        BpfObject o = BPF.objOpen(build(v[0]));
         List<BpfMap> maps = o.createMaps(1);
         results = maps.get(0);
         FibLookup fib = new FibLookup(new RouteService(net.ipv4), net.arp, net.ipv4);
-        ElfObject.ProgramDef d = o.program("xdp");
-        net.vb.setXdp(new EbpfXdpHook(LoadedProgram.load(d.name(), d.insns(), ProgType.XDP, maps, HelperProtos.XDP, fib.helpers(maps), v[1],
-                false, null)));
+        BpfObject.ProgramDef d = o.program("xdp");
+        net.vb.setXdp(new EbpfXdpHook(BPF, BPF.progLoad(d.name(), d.insns(), ProgType.XDP, AttachType.DEFAULT, maps, fib.helpers(), null, v[1], false)));
     }
 
     /** How often the lookup answered {@code code}. */

@@ -1,10 +1,15 @@
 /**
- * The eBPF virtual machine's API: the instruction set ({@link org.modnet.ebpf.api.Bpf}), programs
- * ({@link org.modnet.ebpf.api.Program}), the ubpf-syntax assembler and disassembler, and the
- * engines that run programs (interpreter and JIT).
+ * What users of eBPF programs and maps need, and nothing of how they run: the {@link
+ * org.modnet.ebpf.api.BpfSyscall} service (load, create, list, assemble, disassemble), the program
+ * and map handles it gives ({@link org.modnet.ebpf.api.BpfProg}, {@link org.modnet.ebpf.api.BpfMap},
+ * {@link org.modnet.ebpf.api.XdpContext}, {@link org.modnet.ebpf.api.SocketFilter}), the instruction
+ * set ({@link org.modnet.ebpf.api.Bpf}), helper prototypes and the SPI for a runtime's own helpers
+ * ({@link org.modnet.ebpf.api.Helper}, {@link org.modnet.ebpf.api.BpfMemory}). The verifier, the
+ * engines, the ELF loader and the maps are private to the ebpf bundle (org.modnet.ebpf.impl): updating
+ * it swaps them without refreshing its users. 2.0.0: the implementation classes left this package.
  */
 @Export
-@Version("1.2.0")
+@Version("2.0.0")
 package org.modnet.ebpf.api;
 
 import org.osgi.annotation.bundle.Export;

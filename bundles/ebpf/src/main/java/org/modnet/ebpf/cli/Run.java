@@ -11,11 +11,12 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 
 import org.modnet.ebpf.api.BpfException;
-import org.modnet.ebpf.api.Engines;
-import org.modnet.ebpf.api.Executable;
+import org.modnet.ebpf.api.BpfFault;
 import org.modnet.ebpf.api.Helpers;
-import org.modnet.ebpf.api.Memory;
-import org.modnet.ebpf.api.Program;
+import org.modnet.ebpf.impl.Engines;
+import org.modnet.ebpf.impl.Executable;
+import org.modnet.ebpf.impl.Memory;
+import org.modnet.ebpf.impl.Program;
 
 /**
  * The eBPF runner without the stack, speaking the bpf_conformance plugin protocol: the program as hex
@@ -82,7 +83,7 @@ public final class Run {
         } catch (BpfException e) {
             err.println("modnet-bpf: " + e.getMessage());
             return 1;
-        } catch (Memory.Fault f) {
+        } catch (BpfFault f) {
             err.println("modnet-bpf: " + f.getMessage());
             return 1;
         }

@@ -91,6 +91,7 @@ public abstract class Sock {
     private volatile long sndTimeoNanos;
     private volatile int ttl = -1;
     private volatile int tos;
+    private volatile int pmtudisc = SocketCalls.IP_PMTUDISC_WANT; // inet_create's default (ip_no_pmtu_disc 0)
     private volatile boolean nonBlocking;
     private volatile int error; // sk_err, an errno number
     private volatile int shutdown;
@@ -476,6 +477,7 @@ public abstract class Sock {
         lock.lock();
         try {
             if (sleepers > 0) {
+                SleepListener.notifyWoken(this, null);
                 changed.signalAll();
             }
         } finally {
@@ -494,18 +496,23 @@ public abstract class Sock {
 
     /** Sleeps (lock held) until woken or {@code nanos} pass (negative: for ever); false on timeout. */
     private boolean sleep(long nanos) throws SockException {
+        if (nanos == 0) {
+            return false;
+        }
         sleepers++;
+        SleepListener.notifySleeping(this);
         try {
             if (nanos < 0) {
                 changed.await();
                 return true;
             }
-            return nanos > 0 && changed.await(nanos, TimeUnit.NANOSECONDS);
+            return changed.await(nanos, TimeUnit.NANOSECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw SockException.of(Errno.EINTR);
         } finally {
             sleepers--;
+            SleepListener.notifyAwake(this);
         }
     }
 
@@ -620,6 +627,12 @@ public abstract class Sock {
     public final void setOption(int level, int name, int[] v) throws SockException {
         if (level == SocketCalls.SOL_SOCKET) {
             setSocketOption(name, v);
+        } else if (level == SocketCalls.IPPROTO_IP && name == SocketCalls.IP_MTU_DISCOVER) {
+            need(v, 1);
+            if (v[0] < SocketCalls.IP_PMTUDISC_DONT || v[0] > SocketCalls.IP_PMTUDISC_OMIT) {
+                throw SockException.of(Errno.EINVAL);
+            }
+            pmtudisc = v[0];
         } else if (level == SocketCalls.IPPROTO_IP && (name == SocketCalls.IP_TTL || name == SocketCalls.IP_TOS)) {
             need(v, 1);
             if (name == SocketCalls.IP_TTL) {
@@ -724,6 +737,8 @@ public abstract class Sock {
             v = new int[] { ttl == -1 ? coreSysctl(ns, "net.ipv4.ip_default_ttl", 64) : ttl };
         } else if (level == SocketCalls.IPPROTO_IP && name == SocketCalls.IP_TOS) {
             v = new int[] { tos };
+        } else if (level == SocketCalls.IPPROTO_IP && name == SocketCalls.IP_MTU_DISCOVER) {
+            v = new int[] { pmtudisc };
         } else if (level == SocketCalls.SOL_TCP && name == SocketCalls.TCP_INFO && type == SocketCalls.SOCK_STREAM) {
             TcpInfo info = tcpInfo();
             if (info == null) {
@@ -862,6 +877,15 @@ public abstract class Sock {
     /** SO_KEEPALIVE ({@code SOCK_KEEPOPEN}). */
     public final boolean keepalive() {
         return keepalive;
+    }
+
+    /**
+     * {@code ip_dont_fragment}: whether what this socket sends carries DF (IP_MTU_DISCOVER DO, or WANT,
+     * the default; modnet does not lock a route's MTU). @since 1.4
+     */
+    public final boolean dontFragment() {
+        int p = pmtudisc;
+        return p == SocketCalls.IP_PMTUDISC_DO || p == SocketCalls.IP_PMTUDISC_WANT;
     }
 
     /** IP_TTL, or 0 for the namespace's default. */

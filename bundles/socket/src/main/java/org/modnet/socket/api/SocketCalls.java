@@ -43,6 +43,15 @@ public interface SocketCalls extends AutoCloseable {
 
     int IP_TOS = 1;
     int IP_TTL = 2;
+    /** Path-MTU discovery of the socket ({@code ip(7)}): DF on what it sends. @since 1.4 */
+    int IP_MTU_DISCOVER = 10;
+    /** IP_MTU_DISCOVER values: never DF; DF unless the route's MTU is locked (the default); always DF; and the ones that ignore the path MTU. @since 1.4 */
+    int IP_PMTUDISC_DONT = 0;
+    int IP_PMTUDISC_WANT = 1;
+    int IP_PMTUDISC_DO = 2;
+    int IP_PMTUDISC_PROBE = 3;
+    int IP_PMTUDISC_INTERFACE = 4;
+    int IP_PMTUDISC_OMIT = 5;
 
     /** {@code IPPROTO_TCP}-level options, Linux's numbers ({@code include/uapi/linux/tcp.h}). */
     int TCP_NODELAY = 1;

@@ -1,0 +1,51 @@
+package org.modnet.ebpf.api;
+
+import java.util.Arrays;
+import java.util.List;
+
+import org.osgi.annotation.versioning.ProviderType;
+
+/**
+ * An ELF object file from {@code clang -target bpf}, opened ({@code bpf_object__open}): its programs by
+ * section, its maps' definitions and its license. Nothing is loaded yet: {@link #createMaps} makes the
+ * maps, {@link BpfSyscall#progLoad} loads a program against them.
+ */
+@ProviderType
+public interface BpfObject {
+    /**
+     * A map the object defines ({@code .maps}, legacy {@code maps}, or {@code .data}/{@code .rodata}/
+     * {@code .bss} as single-entry arrays, whose initial bytes are {@code data}).
+     */
+    record MapDef(String name, int type, int keySize, int valueSize, int maxEntries, int flags, byte[] data) {
+        public MapDef(String name, int type, int keySize, int valueSize, int maxEntries, int flags) {
+            this(name, type, keySize, valueSize, maxEntries, flags, null);
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof MapDef m && name.equals(m.name) && type == m.type && keySize == m.keySize && valueSize == m.valueSize
+                    && maxEntries == m.maxEntries && flags == m.flags && Arrays.equals(data, m.data);
+        }
+
+        @Override
+        public int hashCode() {
+            return name.hashCode() * 31 + type;
+        }
+    }
+
+    /** A program: its section, its function name, its instructions with map references as {@code lddw} of the map's index. */
+    record ProgramDef(String section, String name, long[] insns) {
+    }
+
+    String license();
+
+    List<MapDef> maps();
+
+    List<ProgramDef> programs();
+
+    /** The program of that section, or null. */
+    ProgramDef program(String section);
+
+    /** The object's maps, made for {@code cpus} CPUs, in the order its programs' references index them. */
+    List<BpfMap> createMaps(int cpus) throws BpfException;
+}

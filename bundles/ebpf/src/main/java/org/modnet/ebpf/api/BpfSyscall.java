@@ -1,0 +1,67 @@
+package org.modnet.ebpf.api;
+
+import java.util.List;
+import java.util.function.Consumer;
+
+import org.osgi.annotation.versioning.ProviderType;
+
+/**
+ * The eBPF implementation as its users reach it, in the role of the {@code bpf(2)} system call:
+ * {@code BPF_MAP_CREATE}, {@code BPF_PROG_LOAD} (verify, then compile), the loaded programs and maps by
+ * id ({@code BPF_PROG_GET_NEXT_ID}, {@code BPF_MAP_GET_NEXT_ID}), plus what libbpf and bpftool add:
+ * opening an ELF object, the ubpf-syntax assembler and the disassembler. The ebpf bundle registers it;
+ * users hold it as a service and hold the programs and maps it gives them, so a run costs an interface
+ * call and no lookup. Programs and maps belong to the implementation that made them: they stop being
+ * listed when it goes away (an update of the ebpf bundle), and a user must let go of them then.
+ */
+@ProviderType
+public interface BpfSyscall {
+    /** The engines, as {@link #progLoad} names them. */
+    String JIT = "jit";
+    String INTERPRETER = "interpreter";
+
+    /** {@code BPF_MAP_CREATE}: a map of a {@code BPF_MAP_TYPE_*} with {@code cpus} values per key for the per-CPU types. */
+    BpfMap mapCreate(String name, int type, int keySize, int valueSize, int maxEntries, int flags, int cpus) throws BpfException;
+
+    /** Reads an ELF object ({@code bpf_object__open_mem}); throws what is wrong with it. Loads nothing. */
+    BpfObject objOpen(byte[] elf) throws BpfException;
+
+    /**
+     * {@code BPF_PROG_LOAD}: verifies {@code insns} for {@code type} (and {@code attach}) against
+     * {@code maps} (which their {@code lddw} map references index, made by this implementation), then
+     * compiles them with the JIT. A program gets the helpers of its type (for XDP: the maps, ring
+     * buffers, adjust head/tail/meta, redirect...) and {@code extra} ones the runtime adds (may be
+     * null); {@code bpf_trace_printk} writes to {@code tracePipe} (may be null). Throws the
+     * verifier's reason, its log attached.
+     */
+    default BpfProg progLoad(String name, long[] insns, ProgType type, AttachType attach, List<BpfMap> maps, Helpers extra,
+            Consumer<String> tracePipe) throws BpfException {
+        return progLoad(name, insns, type, attach, maps, extra, tracePipe, JIT, false);
+    }
+
+    /** {@link #progLoad} with the engine ({@link #JIT} or {@link #INTERPRETER}) and a verbose verifier log. */
+    BpfProg progLoad(String name, long[] insns, ProgType type, AttachType attach, List<BpfMap> maps, Helpers extra,
+            Consumer<String> tracePipe, String engine, boolean verbose) throws BpfException;
+
+    /**
+     * A {@link ProgType#RAW} program run on a frame's bytes, checked for what no engine may run but not
+     * verified (the caller generated it: {@code tcpdump}'s filter); no helpers. Throws when the engine
+     * cannot take it (the JIT, for a program too large for one JVM method).
+     */
+    SocketFilter socketFilter(String name, long[] insns, String engine) throws BpfException;
+
+    /** Every loaded program, by id. */
+    List<BpfProg> progs();
+
+    /** The loaded program of this id, or null. */
+    BpfProg prog(int id);
+
+    /** Every map a loaded program uses, by id (pinned maps without a program are the pinner's to list). */
+    List<BpfMap> maps();
+
+    /** ubpf-syntax assembly ({@code mov r0, 1 / exit}) to instructions. */
+    long[] assemble(String text) throws BpfException;
+
+    /** One line per instruction, as {@code bpftool prog dump xlated} prints it (null for an {@code lddw}'s second half). */
+    List<String> disassemble(long[] insns);
+}

@@ -1,0 +1,49 @@
+package org.modnet.ebpf.api;
+
+import java.lang.foreign.MemorySegment;
+
+import org.osgi.annotation.versioning.ProviderType;
+
+/**
+ * One CPU's {@code struct xdp_buff} for one program: made once ({@link BpfProg#xdpContext(int)}) and
+ * reused for every frame, so a run allocates nothing. {@link #run} points the program's context and
+ * packet at the frame and returns the action; then {@link #data()} and {@link #length()} say where the
+ * program moved the frame, and the redirect getters where XDP_REDIRECT sends it. Not thread-safe: one
+ * per CPU (or per thread).
+ */
+@ProviderType
+public interface XdpContext {
+    int XDP_ABORTED = 0;
+    int XDP_DROP = 1;
+    int XDP_PASS = 2;
+    int XDP_TX = 3;
+    int XDP_REDIRECT = 4;
+
+    /** The runtime's object for the receiving device, for helpers it adds ({@link BpfMemory#device()}). */
+    void device(Object device);
+
+    /**
+     * Runs the program on the frame at [{@code data}, {@code data + len}) of {@code buffer} (the bytes
+     * before {@code data} are headroom {@code bpf_xdp_adjust_head} may grow into). A program that
+     * faults, or returns something other than an action, gives XDP_ABORTED.
+     */
+    int run(MemorySegment buffer, int data, int len, int ifindex, int rxQueue);
+
+    /** {@link #run} for a devmap entry's program: the frame leaves through {@code egressIfindex} ({@code ctx->egress_ifindex}). */
+    int run(MemorySegment buffer, int data, int len, int ifindex, int rxQueue, int egressIfindex);
+
+    /** Where the frame starts after the run. */
+    int data();
+
+    /** The frame's length after the run. */
+    int length();
+
+    /** XDP_REDIRECT's target ifindex, or -1 (for a cpumap, {@link #redirectCpu()}). */
+    int redirectIfindex();
+
+    /** XDP_REDIRECT's target CPU through a cpumap, or -1. */
+    int redirectCpu();
+
+    /** The id of the program the devmap or cpumap entry names, 0 for none. */
+    int redirectProgram();
+}

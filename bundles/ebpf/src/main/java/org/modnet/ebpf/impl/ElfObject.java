@@ -1,0 +1,487 @@
+package org.modnet.ebpf.impl;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.modnet.ebpf.api.Bpf;
+import org.modnet.ebpf.api.BpfException;
+import org.modnet.ebpf.api.BpfMap;
+import org.modnet.ebpf.api.BpfObject;
+
+/**
+ * An eBPF object file as stock clang writes it ({@code clang -O2 -g -target bpf -c}), read as libbpf
+ * reads it: every global function in an executable section other than {@code .text} is a program;
+ * calls into {@code .text} (relocated against it) bring the functions of {@code .text} along, appended
+ * after the program; {@code lddw} relocations against a map become map references ({@code src} 1, imm the
+ * map's index); maps come from the legacy {@code maps} section ({@code struct bpf_map_def}) or, for
+ * {@code .maps}, from BTF (the section's bytes are zeros). Anything malformed — not ELF, not 64-bit
+ * little-endian eBPF, truncated tables, bad indexes, relocations that are not on an lddw or a call —
+ * is a {@link BpfException} and nothing is loaded.
+ */
+public final class ElfObject implements BpfObject {
+    /** The object's maps created ({@code cpus} values for the per-CPU types), data sections filled. */
+    @Override
+    public List<BpfMap> createMaps(int cpus) throws BpfException {
+        return java.util.Collections.unmodifiableList(createMapsBase(cpus));
+    }
+
+    /** {@link #createMaps}, as this implementation's maps. */
+    public List<BpfMapBase> createMapsBase(int cpus) throws BpfException {
+        List<BpfMapBase> out = new ArrayList<>();
+        for (MapDef m : maps) {
+            BpfMapBase map = BpfMapBase.create(m.name(), m.type(), m.keySize(), m.valueSize(), m.maxEntries(), m.flags(), cpus);
+            if (m.data() != null && map.update(new byte[4], m.data(), BpfMap.BPF_ANY) != 0) {
+                throw new BpfException("map " + m.name() + ": its initial data does not fit");
+            }
+            out.add(map);
+        }
+        return out;
+    }
+
+    private static final int EM_BPF = 247;
+    private static final int SHT_SYMTAB = 2;
+    private static final int SHT_REL = 9;
+    private static final int SHF_EXECINSTR = 4;
+    private static final int STT_FUNC = 2;
+    private static final int STB_GLOBAL = 1;
+    private static final int R_BPF_64_64 = 1;
+    private static final int R_BPF_64_32 = 10;
+
+    private final ByteBuffer b;
+    private final List<Section> sections = new ArrayList<>();
+    private final List<Symbol> symbols = new ArrayList<>();
+    private final List<MapDef> maps = new ArrayList<>();
+    private final List<ProgramDef> programs = new ArrayList<>();
+    private String license = "";
+
+    private record Section(int index, String name, int type, long flags, long offset, long size, int link, int info) {
+    }
+
+    private record Symbol(String name, int type, int bind, int section, long value, long size) {
+    }
+
+    private ElfObject(byte[] bytes) {
+        this.b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /** Reads the object; throws what is wrong with it. */
+    public static ElfObject parse(byte[] bytes) throws BpfException {
+        ElfObject o = new ElfObject(bytes);
+        try {
+            o.read();
+        } catch (IndexOutOfBoundsException | IllegalArgumentException | java.nio.BufferUnderflowException e) {
+            throw new BpfException("the ELF object is truncated or corrupt: " + e.getMessage());
+        }
+        return o;
+    }
+
+    public String license() {
+        return license;
+    }
+
+    public List<MapDef> maps() {
+        return List.copyOf(maps);
+    }
+
+    public List<ProgramDef> programs() {
+        return List.copyOf(programs);
+    }
+
+    /** The program of that section (the first one there), or null. */
+    public ProgramDef program(String section) {
+        return programs.stream().filter(p -> p.section().equals(section)).findFirst().orElse(null);
+    }
+
+    private void read() throws BpfException {
+        if (b.limit() < 64 || b.getInt(0) != 0x464c457f) {
+            throw new BpfException("not an ELF file");
+        }
+        if (b.get(4) != 2 || b.get(5) != 1) {
+            throw new BpfException("not a 64-bit little-endian ELF file");
+        }
+        if (Short.toUnsignedInt(b.getShort(18)) != EM_BPF) {
+            throw new BpfException("not an eBPF object (e_machine " + Short.toUnsignedInt(b.getShort(18)) + ", eBPF is 247)");
+        }
+        long shoff = b.getLong(0x28);
+        int shentsize = Short.toUnsignedInt(b.getShort(0x3a));
+        int shnum = Short.toUnsignedInt(b.getShort(0x3c));
+        int shstrndx = Short.toUnsignedInt(b.getShort(0x3e));
+        if (shentsize != 64 || shoff < 0 || shoff + (long) shnum * 64 > b.limit() || shstrndx >= shnum) {
+            throw new BpfException("the section header table is out of the file");
+        }
+        long[][] raw = new long[shnum][];
+        for (int i = 0; i < shnum; i++) {
+            int h = (int) (shoff + 64L * i);
+            raw[i] = new long[] { b.getInt(h) & 0xffffffffL, b.getInt(h + 4), b.getLong(h + 8), b.getLong(h + 24), b.getLong(h + 32),
+                    b.getInt(h + 40), b.getInt(h + 44) };
+            long off = raw[i][3];
+            long size = raw[i][4];
+            if (raw[i][1] != 8 && raw[i][1] != 0 && (off < 0 || size < 0 || off + size > b.limit())) {
+                throw new BpfException("section " + i + " lies outside the file");
+            }
+        }
+        long strOff = raw[shstrndx][3];
+        long strSize = raw[shstrndx][4];
+        for (int i = 0; i < shnum; i++) {
+            String name = string(strOff, strSize, raw[i][0]);
+            sections.add(new Section(i, name, (int) raw[i][1], raw[i][2], raw[i][3], raw[i][4], (int) raw[i][5], (int) raw[i][6]));
+        }
+        Section symtab = sections.stream().filter(s -> s.type() == SHT_SYMTAB).findFirst()
+                .orElseThrow(() -> new BpfException("no symbol table"));
+        if (symtab.link() >= shnum) {
+            throw new BpfException("the symbol table's string table does not exist");
+        }
+        Section symstr = sections.get(symtab.link());
+        for (long at = symtab.offset(); at + 24 <= symtab.offset() + symtab.size(); at += 24) {
+            int p = (int) at;
+            int info = b.get(p + 4) & 0xff;
+            symbols.add(new Symbol(string(symstr.offset(), symstr.size(), b.getInt(p) & 0xffffffffL), info & 0xf, info >> 4,
+                    Short.toUnsignedInt(b.getShort(p + 6)), b.getLong(p + 8), b.getLong(p + 16)));
+        }
+        Section lic = named("license");
+        if (lic != null) {
+            byte[] text = bytes(lic);
+            int end = 0;
+            while (end < text.length && text[end] != 0) {
+                end++;
+            }
+            license = new String(text, 0, end, StandardCharsets.UTF_8);
+        }
+        readMaps();
+        readPrograms();
+    }
+
+    private Section named(String name) {
+        return sections.stream().filter(s -> s.name().equals(name)).findFirst().orElse(null);
+    }
+
+    private byte[] bytes(Section s) {
+        byte[] out = new byte[(int) s.size()];
+        b.get((int) s.offset(), out);
+        return out;
+    }
+
+    private String string(long tableOff, long tableSize, long at) throws BpfException {
+        if (at < 0 || at >= tableSize) {
+            throw new BpfException("a name's offset " + at + " is outside its string table");
+        }
+        int start = (int) (tableOff + at);
+        int end = start;
+        while (end < tableOff + tableSize && b.get(end) != 0) {
+            end++;
+        }
+        byte[] s = new byte[end - start];
+        b.get(start, s);
+        return new String(s, StandardCharsets.UTF_8);
+    }
+
+    // --- maps ---
+
+    private void readMaps() throws BpfException {
+        Section legacy = named("maps");
+        if (legacy != null) {
+            for (Symbol s : symbols) {
+                if (s.section() == legacy.index() && s.type() != 3 && !s.name().isEmpty()) {
+                    if (s.value() + 20 > legacy.size()) {
+                        throw new BpfException("map " + s.name() + ": its bpf_map_def lies outside the maps section");
+                    }
+                    int p = (int) (legacy.offset() + s.value());
+                    maps.add(new MapDef(s.name(), b.getInt(p), b.getInt(p + 4), b.getInt(p + 8), b.getInt(p + 12), b.getInt(p + 16)));
+                }
+            }
+        }
+        Section btfMaps = named(".maps");
+        List<MapDef> data = new ArrayList<>();
+        for (Section sec : sections) {
+            boolean dataSection = sec.name().startsWith(".rodata") || sec.name().startsWith(".data") || sec.name().startsWith(".bss");
+            if (dataSection && (sec.type() == 1 || sec.type() == 8) && sec.size() > 0) {
+                byte[] init = sec.type() == 8 ? new byte[(int) sec.size()] : bytes(sec);
+                int flags = sec.name().startsWith(".rodata") ? BpfMap.BPF_F_RDONLY_PROG : 0;
+                data.add(new MapDef(sec.name(), 2, 4, (int) sec.size(), 1, flags, init));
+            }
+        }
+        if (btfMaps != null) {
+            Section btf = named(".BTF");
+            if (btf == null) {
+                throw new BpfException("the .maps section needs BTF (build with -g)");
+            }
+            maps.addAll(new Btf(btf).maps());
+        }
+        maps.addAll(data); // after the object's own maps, as libbpf adds its internal maps
+    }
+
+    /** The BTF type section: enough of it to read map definitions from the ".maps" DATASEC. */
+    private final class Btf {
+        private final List<int[]> types = new ArrayList<>(); // [kind, nameOff, sizeOrType, vlen, dataPos]
+        private final int strings;
+        private final int stringsLen;
+
+        Btf(Section s) throws BpfException {
+            int base = (int) s.offset();
+            if (s.size() < 24 || Short.toUnsignedInt(b.getShort(base)) != 0xeb9f) {
+                throw new BpfException("the .BTF section is not BTF");
+            }
+            int hdr = b.getInt(base + 4);
+            int typeOff = b.getInt(base + 8);
+            int typeLen = b.getInt(base + 12);
+            int strOff = b.getInt(base + 16);
+            int strLen = b.getInt(base + 20);
+            if (hdr < 24 || typeOff < 0 || typeLen < 0 || strOff < 0 || strLen < 0
+                    || (long) hdr + typeOff + typeLen > s.size() || (long) hdr + strOff + strLen > s.size()) {
+                throw new BpfException("BTF: the type or string section lies outside .BTF");
+            }
+            strings = base + hdr + strOff;
+            stringsLen = strLen;
+            types.add(new int[] { 0, 0, 0, 0, 0 }); // type 0 is void
+            int p = base + hdr + typeOff;
+            int end = p + typeLen;
+            while (p < end) {
+                int nameOff = b.getInt(p);
+                int info = b.getInt(p + 4);
+                int sizeOrType = b.getInt(p + 8);
+                int kind = (info >>> 24) & 0x1f;
+                int vlen = info & 0xffff;
+                int data = p + 12;
+                int extra = switch (kind) {
+                    case 1, 14, 17 -> 4; // INT, VAR, DECL_TAG
+                    case 3 -> 12; // ARRAY
+                    case 4, 5 -> 12 * vlen; // STRUCT, UNION
+                    case 6 -> 8 * vlen; // ENUM
+                    case 13 -> 8 * vlen; // FUNC_PROTO
+                    case 15 -> 12 * vlen; // DATASEC
+                    case 19 -> 12 * vlen; // ENUM64
+                    case 2, 7, 8, 9, 10, 11, 12, 16, 18 -> 0;
+                    default -> throw new BpfException("BTF: unknown kind " + kind);
+                };
+                types.add(new int[] { kind, nameOff, sizeOrType, vlen, data });
+                p = data + extra;
+            }
+            if (p != end) {
+                throw new BpfException("BTF: the type section does not end on a type");
+            }
+        }
+
+        private String name(int off) throws BpfException {
+            return string(strings - (long) 0, stringsLen, off);
+        }
+
+        private int[] type(int id) throws BpfException {
+            if (id <= 0 || id >= types.size()) {
+                throw new BpfException("BTF: type id " + id + " does not exist");
+            }
+            return types.get(id);
+        }
+
+        /** Through typedefs, const, volatile, restrict and type tags. */
+        private int resolve(int id) throws BpfException {
+            for (int n = 0; n < 32; n++) {
+                int[] t = type(id);
+                if (t[0] == 8 || t[0] == 9 || t[0] == 10 || t[0] == 11 || t[0] == 18) {
+                    id = t[2];
+                } else {
+                    return id;
+                }
+            }
+            throw new BpfException("BTF: a loop of type modifiers");
+        }
+
+        private int size(int id) throws BpfException {
+            int[] t = type(resolve(id));
+            return switch (t[0]) {
+                case 1, 4, 5, 6, 16, 19 -> t[2];
+                case 2 -> 8;
+                case 3 -> b.getInt(t[4] + 8) * size(b.getInt(t[4]));
+                default -> throw new BpfException("BTF: type " + id + " has no size");
+            };
+        }
+
+        /** {@code int (*name)[N]}: N. */
+        private int arrayLength(int ptr) throws BpfException {
+            int[] p = type(resolve(ptr));
+            if (p[0] != 2) {
+                throw new BpfException("BTF: a map attribute is not a pointer to an array");
+            }
+            int[] a = type(resolve(p[2]));
+            if (a[0] != 3) {
+                throw new BpfException("BTF: a map attribute is not a pointer to an array");
+            }
+            return b.getInt(a[4] + 8);
+        }
+
+        List<MapDef> maps() throws BpfException {
+            List<MapDef> out = new ArrayList<>();
+            for (int[] t : types) {
+                if (t[0] != 15 || !name(t[1]).equals(".maps")) {
+                    continue;
+                }
+                for (int k = 0; k < t[3]; k++) {
+                    int varId = b.getInt(t[4] + 12 * k);
+                    int[] var = type(varId);
+                    if (var[0] != 14) {
+                        throw new BpfException("BTF: .maps holds something that is not a variable");
+                    }
+                    int[] st = type(resolve(var[2]));
+                    if (st[0] != 4) {
+                        throw new BpfException("BTF: map " + name(var[1]) + " is not a struct");
+                    }
+                    Map<String, Integer> attr = new HashMap<>();
+                    for (int m = 0; m < st[3]; m++) {
+                        int mp = st[4] + 12 * m;
+                        String member = name(b.getInt(mp));
+                        int mt = b.getInt(mp + 4);
+                        switch (member) {
+                            case "type", "max_entries", "map_flags", "key_size", "value_size" -> attr.put(member, arrayLength(mt));
+                            case "key", "value" -> {
+                                int[] ptr = type(resolve(mt));
+                                if (ptr[0] != 2) {
+                                    throw new BpfException("BTF: map " + name(var[1]) + "'s " + member + " is not a pointer");
+                                }
+                                attr.put(member + "_size", size(ptr[2]));
+                            }
+                            default -> {
+                            }
+                        }
+                    }
+                    String name = name(var[1]);
+                    if (!attr.containsKey("type") || !attr.containsKey("max_entries")) {
+                        throw new BpfException("map " + name + ": its type or max_entries is missing");
+                    }
+                    out.add(new MapDef(name, attr.get("type"), attr.getOrDefault("key_size", 0), attr.getOrDefault("value_size", 0),
+                            attr.get("max_entries"), attr.getOrDefault("map_flags", 0)));
+                }
+            }
+            return out;
+        }
+    }
+
+    // --- programs ---
+
+    private long[] insns(Section s) throws BpfException {
+        if (s.size() % 8 != 0) {
+            throw new BpfException("section " + s.name() + " is not a whole number of instructions");
+        }
+        long[] out = new long[(int) (s.size() / 8)];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = b.getLong((int) (s.offset() + 8L * i));
+        }
+        return out;
+    }
+
+    /** The relocations of a section: [instruction index, symbol index, type]. */
+    private List<long[]> relocations(Section target) throws BpfException {
+        List<long[]> out = new ArrayList<>();
+        for (Section s : sections) {
+            if (s.type() == SHT_REL && s.info() == target.index()) {
+                for (long at = s.offset(); at + 16 <= s.offset() + s.size(); at += 16) {
+                    long offset = b.getLong((int) at);
+                    long info = b.getLong((int) at + 8);
+                    int sym = (int) (info >>> 32);
+                    if (sym <= 0 || sym >= symbols.size()) {
+                        throw new BpfException("a relocation in " + s.name() + " names symbol " + sym + ", which does not exist");
+                    }
+                    if (offset < 0 || offset % 8 != 0 || offset >= target.size()) {
+                        throw new BpfException("a relocation in " + s.name() + " is not on an instruction");
+                    }
+                    out.add(new long[] { offset / 8, sym, info & 0xffffffffL });
+                }
+            }
+        }
+        return out;
+    }
+
+    private void readPrograms() throws BpfException {
+        Section text = named(".text");
+        long[] textInsns = text == null ? new long[0] : insns(text);
+        List<long[]> textRelocs = text == null ? List.of() : relocations(text);
+        Map<String, Integer> mapIndex = new LinkedHashMap<>();
+        for (int i = 0; i < maps.size(); i++) {
+            mapIndex.put(maps.get(i).name(), i);
+        }
+        for (Section s : sections) {
+            if ((s.flags() & SHF_EXECINSTR) == 0 || s.name().equals(".text") || s.size() == 0) {
+                continue;
+            }
+            long[] all = insns(s);
+            List<long[]> relocs = relocations(s);
+            for (Symbol sym : symbols) {
+                if (sym.section() != s.index() || sym.type() != STT_FUNC || sym.bind() != STB_GLOBAL) {
+                    continue;
+                }
+                if (sym.value() % 8 != 0 || sym.size() % 8 != 0 || sym.value() + sym.size() > s.size()) {
+                    throw new BpfException("program " + sym.name() + " lies outside section " + s.name());
+                }
+                int start = (int) (sym.value() / 8);
+                int len = (int) (sym.size() / 8);
+                boolean needsText = false;
+                for (long[] r : relocs) {
+                    if (r[0] >= start && r[0] < start + len && r[2] == R_BPF_64_32) {
+                        needsText = true;
+                    }
+                }
+                long[] code = new long[len + (needsText ? textInsns.length : 0)];
+                System.arraycopy(all, start, code, 0, len);
+                if (needsText) {
+                    System.arraycopy(textInsns, 0, code, len, textInsns.length);
+                }
+                for (long[] r : relocs) {
+                    if (r[0] >= start && r[0] < start + len) {
+                        apply(code, (int) (r[0] - start), r, len, mapIndex, s.name());
+                    }
+                }
+                if (needsText) {
+                    for (long[] r : textRelocs) {
+                        apply(code, (int) (len + r[0]), r, len, mapIndex, ".text");
+                    }
+                }
+                programs.add(new ProgramDef(s.name(), sym.name(), code));
+            }
+        }
+    }
+
+    private void apply(long[] code, int at, long[] r, int textBase, Map<String, Integer> mapIndex, String where) throws BpfException {
+        Symbol sym = symbols.get((int) r[1]);
+        long insn = code[at];
+        int op = Bpf.opcode(insn);
+        if (r[2] == R_BPF_64_64) {
+            if (op != (Bpf.LD | Bpf.IMM | Bpf.DW) || at + 1 >= code.length) {
+                throw new BpfException("a relocation in " + where + " at insn " + at + " is not on an lddw");
+            }
+            Integer index = mapIndex.get(sym.name());
+            Section home = sym.section() < sections.size() ? sections.get(sym.section()) : null;
+            if (index != null && sym.type() != 3) {
+                code[at] = Bpf.encode(op, Bpf.dst(insn), Bpf.PSEUDO_MAP_FD, 0, index);
+                code[at + 1] = 0;
+            } else if (home != null && mapIndex.containsKey(home.name())) {
+                // global data: the value of the section's one-element array, at the variable's offset
+                long off = sym.value() + Bpf.imm(insn);
+                code[at] = Bpf.encode(op, Bpf.dst(insn), Bpf.PSEUDO_MAP_VALUE, 0, mapIndex.get(home.name()));
+                code[at + 1] = Bpf.encode(0, 0, 0, 0, (int) off);
+            } else {
+                throw new BpfException("insn " + at + " in " + where + " refers to " + (sym.name().isEmpty() ? "a section" : sym.name())
+                        + ", which is neither a map nor global data");
+            }
+        } else if (r[2] == R_BPF_64_32) {
+            if (op != (Bpf.JMP | Bpf.CALL)) {
+                throw new BpfException("a relocation in " + where + " at insn " + at + " is not on a call");
+            }
+            Section target = sym.section() < sections.size() ? sections.get(sym.section()) : null;
+            if (target == null || !target.name().equals(".text")) {
+                throw new BpfException("insn " + at + " in " + where + " calls outside .text");
+            }
+            // libbpf's rule: a call relocated against .text goes to the symbol's offset plus imm + 1
+            int dest = textBase + (int) (sym.value() / 8) + Bpf.imm(insn) + 1;
+            if (sym.type() == STT_FUNC) {
+                dest = textBase + (int) (sym.value() / 8);
+            }
+            code[at] = Bpf.encode(op, 0, Bpf.PSEUDO_CALL, 0, dest - at - 1);
+        } else {
+            throw new BpfException("relocation type " + r[2] + " in " + where + " is not supported");
+        }
+    }
+}

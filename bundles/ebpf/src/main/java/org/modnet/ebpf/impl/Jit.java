@@ -1,0 +1,844 @@
+package org.modnet.ebpf.impl;
+
+import static java.lang.constant.ConstantDescs.CD_Object;
+import static java.lang.constant.ConstantDescs.CD_boolean;
+import static java.lang.constant.ConstantDescs.CD_int;
+import static java.lang.constant.ConstantDescs.CD_long;
+import static java.lang.constant.ConstantDescs.CD_void;
+
+import java.lang.classfile.ClassFile;
+import java.lang.classfile.ClassHierarchyResolver;
+import java.lang.classfile.CodeBuilder;
+import java.lang.classfile.Label;
+import java.lang.classfile.Opcode;
+import java.lang.constant.ClassDesc;
+import java.lang.constant.ConstantDescs;
+import java.lang.constant.DynamicConstantDesc;
+import java.lang.constant.MethodTypeDesc;
+import java.lang.invoke.MethodHandles;
+import java.lang.reflect.AccessFlag;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.modnet.ebpf.api.Bpf;
+import org.modnet.ebpf.api.BpfException;
+import org.modnet.ebpf.api.BpfFault;
+import org.modnet.ebpf.api.BpfMap;
+import org.modnet.ebpf.api.BpfMemory;
+import org.modnet.ebpf.api.Helper;
+import org.modnet.ebpf.api.HelperProtos;
+import org.modnet.ebpf.api.Helpers;
+
+/**
+ * The JIT: compiles a checked program to JVM bytecode with {@code java.lang.classfile}, one hidden
+ * class per program, which HotSpot then compiles to machine code. eBPF registers become {@code long}
+ * locals, jumps become branches, each bpf-to-bpf subprogram a static method (its callee-saved
+ * registers are its own locals; its frame pointer 512 bytes below the caller's), helpers and memory
+ * accesses calls into {@link Memory} and {@link Helpers} that HotSpot inlines. Semantics are the
+ * interpreter's, shared through its static methods, so both give the same result on every program.
+ * Backward jumps count down a budget of {@link Interpreter#MAX_STEPS}, so an unverified program cannot
+ * run for ever either.
+ */
+final class Jit {
+    private static final AtomicLong SEQUENCE = new AtomicLong();
+    private static final ClassDesc CD_MEMORY = ClassDesc.of(Memory.class.getName());
+    private static final ClassDesc CD_HELPERS = ClassDesc.of(Helpers.class.getName());
+    private static final ClassDesc CD_JIT = ClassDesc.of(Jit.class.getName());
+    private static final ClassDesc CD_INTERP = ClassDesc.of(Interpreter.class.getName());
+    private static final ClassDesc CD_CODE = ClassDesc.of(Code.class.getName());
+    private static final ClassDesc CD_HELPER = ClassDesc.of(Helper.class.getName());
+    private static final ClassDesc CD_MAP = ClassDesc.of(BpfMapBase.class.getName());
+    private static final ClassDesc CD_HASH_MAP = ClassDesc.of(BpfMapBase.HashMap.class.getName());
+    private static final ClassDesc CD_BPF_MEMORY = ClassDesc.of(BpfMemory.class.getName());
+    private static final MethodTypeDesc MT_HELPER = MethodTypeDesc.of(CD_long, CD_long, CD_long, CD_long, CD_long, CD_long, CD_BPF_MEMORY);
+    private static final MethodTypeDesc MT_SUB = MethodTypeDesc.of(CD_long, CD_MEMORY, CD_HELPERS, CD_long, CD_long, CD_long,
+            CD_long, CD_long, CD_long);
+    private static final MethodTypeDesc MT_RUN = MethodTypeDesc.of(CD_long, CD_MEMORY, CD_HELPERS, CD_long, CD_long, CD_long);
+    private static final MethodTypeDesc MT_LOAD = MethodTypeDesc.of(CD_long, CD_long);
+    private static final ClassDesc CD_SEGMENT = ClassDesc.of(java.lang.foreign.MemorySegment.class.getName());
+    private static final ClassDesc CD_BYTES = ConstantDescs.CD_byte.arrayType();
+    private static final MethodTypeDesc MT_LOAD_IN = MethodTypeDesc.of(CD_long, CD_SEGMENT, CD_int, CD_long);
+    private static final MethodTypeDesc MT_STORE_IN = MethodTypeDesc.of(CD_void, CD_SEGMENT, CD_int, CD_long, CD_long);
+    private static final MethodTypeDesc MT_STORE_IN_RESULT = MethodTypeDesc.of(CD_long, CD_SEGMENT, CD_int, CD_long, CD_long);
+    private static final MethodTypeDesc MT_STORE = MethodTypeDesc.of(CD_void, CD_long, CD_long);
+
+    /** What the hidden class implements: the entry with r1, r2 and the frame pointer. */
+    public interface Code {
+        long run(Memory mem, Helpers helpers, long r1, long r2, long r10);
+    }
+
+    private Jit() {
+    }
+
+    /** Compiles the program; throws if it cannot (a subprogram too large for one JVM method). */
+    static Executable compile(Program p, Helpers helpers, List<BpfMapBase> maps, int[] bases) throws BpfException {
+        List<Integer> starts = subprograms(p);
+        boolean[] targets = jumpTargets(p);
+        String name = Jit.class.getPackageName() + ".BpfProgram$" + SEQUENCE.incrementAndGet();
+        ClassDesc self = ClassDesc.of(name);
+        byte[] bytes;
+        try {
+            bytes = ClassFile.of(ClassFile.ClassHierarchyResolverOption.of(
+                    ClassHierarchyResolver.ofClassLoading(Jit.class.getClassLoader()))).build(self, cb -> {
+                        cb.withFlags(AccessFlag.PUBLIC, AccessFlag.FINAL, AccessFlag.SYNTHETIC);
+                        cb.withInterfaceSymbols(CD_CODE);
+                        cb.withMethodBody(ConstantDescs.INIT_NAME, ConstantDescs.MTD_void, ClassFile.ACC_PUBLIC, code -> {
+                            code.aload(0);
+                            code.invokespecial(CD_Object, ConstantDescs.INIT_NAME, ConstantDescs.MTD_void);
+                            code.return_();
+                        });
+                        cb.withMethodBody("run", MT_RUN, ClassFile.ACC_PUBLIC, code -> {
+                            code.aload(1);
+                            code.aload(2);
+                            code.lload(3);
+                            code.lload(5);
+                            code.lconst_0();
+                            code.lconst_0();
+                            code.lconst_0();
+                            code.lload(7);
+                            code.invokestatic(self, "sub0", MT_SUB);
+                            code.lreturn();
+                        });
+                        for (int k = 0; k < starts.size(); k++) {
+                            int from = starts.get(k);
+                            int to = k + 1 < starts.size() ? starts.get(k + 1) : p.length();
+                            cb.withMethodBody("sub" + from, MT_SUB, ClassFile.ACC_PUBLIC | ClassFile.ACC_STATIC,
+                                    code -> new Emitter(p, helpers, maps, bases, targets, self, code, from, to).emit());
+                        }
+                    });
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            throw new BpfException("the JIT cannot compile " + p.name() + ": " + e.getMessage());
+        }
+        try {
+            // the class data: the helpers by number, then the maps, then the maps' values (one segment
+            // for all CPUs, or null for per-CPU maps), which call sites load as constants
+            List<Object> data = new ArrayList<>();
+            for (int id = 0; id < helpers.size(); id++) {
+                data.add(helpers.get(id));
+            }
+            data.addAll(maps);
+            for (BpfMapBase m : maps) {
+                data.add(m.cpus() == 1 ? m.values[0] : null);
+            }
+            MethodHandles.Lookup lookup = MethodHandles.lookup().defineHiddenClassWithClassData(bytes,
+                    java.util.Collections.unmodifiableList(data), true);
+            Code code = (Code) lookup.findConstructor(lookup.lookupClass(), java.lang.invoke.MethodType.methodType(void.class))
+                    .invoke();
+            return new Executable() {
+                @Override
+                public long run(Memory memory, long r1, long r2) {
+                    memory.tailCalled = false;
+                    return code.run(memory, helpers, r1, r2, memory.stackTop());
+                }
+
+                @Override
+                public String engine() {
+                    return "jit";
+                }
+            };
+        } catch (Throwable e) {
+            throw new BpfException("the JIT's class for " + p.name() + " was refused by the JVM: " + e);
+        }
+    }
+
+    /** Which instructions a jump or call lands on: where what a register holds depends on the way in. */
+    static boolean[] jumpTargets(Program p) {
+        boolean[] t = new boolean[p.length() + 1];
+        for (int i = 0; i < p.length(); i++) {
+            if (p.isSecondHalf(i)) {
+                continue;
+            }
+            int cls = p.op[i] & 0x07;
+            int operation = p.op[i] & 0xf0;
+            if ((cls == Bpf.JMP || cls == Bpf.JMP32) && operation != Bpf.EXIT && operation != Bpf.CALL) {
+                int target = p.target(i);
+                if (target >= 0 && target < t.length) {
+                    t[target] = true;
+                }
+            } else if (cls == Bpf.JMP && operation == Bpf.CALL && p.src[i] == Bpf.PSEUDO_CALL) {
+                int target = p.target(i);
+                if (target >= 0 && target < t.length) {
+                    t[target] = true;
+                }
+            }
+        }
+        return t;
+    }
+
+    /** Instruction 0 and every target of a bpf-to-bpf call, in order. */
+    static List<Integer> subprograms(Program p) {
+        TreeSet<Integer> s = new TreeSet<>();
+        s.add(0);
+        for (int i = 0; i < p.length(); i++) {
+            if (!p.isSecondHalf(i) && p.op[i] == (Bpf.JMP | Bpf.CALL) && p.src[i] == Bpf.PSEUDO_CALL) {
+                s.add(p.target(i));
+            }
+        }
+        return new ArrayList<>(s);
+    }
+
+    /** The bytecode of one subprogram. */
+    private static final class Emitter {
+        private final Program p;
+        private final Helpers helpers;
+        private final List<BpfMapBase> maps;
+        /** What each access's base points into, as the verifier found ({@link Verifier.Checked#bases}); null when unknown. */
+        private final int[] bases;
+        private final boolean[] targets;
+        private final ClassDesc self;
+        private final CodeBuilder code;
+        private final int from;
+        private final int to;
+        private final Label[] labels;
+        private static final int MEM = 0;
+        private static final int HELPERS = 1;
+        private static final int R0 = 14; // r0..r10 in slots 14, 16, ..., 34; the budget after them
+        private static final int BUDGET = R0 + 2 * 11;
+        /** The stack's bytes, the context's and the packet's segments, read once when the subprogram starts (a run never changes them). */
+        private static final int STACK_BYTES = BUDGET + 2;
+        private static final int CTX_SEGMENT = STACK_BYTES + 1;
+        private static final int PACKET_SEGMENT = CTX_SEGMENT + 1;
+
+        Emitter(Program p, Helpers helpers, List<BpfMapBase> maps, int[] bases, boolean[] targets, ClassDesc self, CodeBuilder code,
+                int from, int to) {
+            this.p = p;
+            this.helpers = helpers;
+            this.maps = maps;
+            this.bases = bases;
+            this.targets = targets;
+            this.self = self;
+            this.code = code;
+            this.from = from;
+            this.to = to;
+            this.labels = new Label[to - from];
+            for (int i = 0; i < labels.length; i++) {
+                labels[i] = code.newLabel();
+            }
+        }
+
+        private static int slot(int reg) {
+            return R0 + 2 * reg;
+        }
+
+        private void load(int reg) {
+            code.lload(slot(reg));
+        }
+
+        private void store(int reg) {
+            code.lstore(slot(reg));
+        }
+
+        private Label label(int target, int at) {
+            if (target < from || target >= to) {
+                throw new IllegalStateException("insn " + at + " jumps out of its subprogram to " + target);
+            }
+            return labels[target - from];
+        }
+
+        void emit() {
+            // parameters: mem 0, helpers 1, r1..r5 at 2..10, r10 at 12
+            code.lconst_0();
+            store(0);
+            for (int r = 1; r <= 5; r++) {
+                code.lload(2 + 2 * (r - 1));
+                store(r);
+            }
+            for (int r = 6; r <= 9; r++) {
+                code.lconst_0();
+                store(r);
+            }
+            code.lload(12);
+            store(10);
+            code.ldc(Interpreter.MAX_STEPS);
+            code.lstore(BUDGET);
+            code.aload(MEM);
+            code.invokevirtual(CD_MEMORY, "stackBytes", MethodTypeDesc.of(CD_BYTES));
+            code.astore(STACK_BYTES);
+            for (int slot : new int[] { CTX_SEGMENT, PACKET_SEGMENT }) {
+                code.aload(MEM);
+                code.ldc(slot == CTX_SEGMENT ? LoadedProgram.CTX_REGION : LoadedProgram.PACKET_REGION);
+                code.invokevirtual(CD_MEMORY, "region", MethodTypeDesc.of(CD_SEGMENT, CD_int));
+                code.astore(slot);
+            }
+            for (int i = from; i < to; i++) {
+                code.labelBinding(labels[i - from]);
+                if (p.isSecondHalf(i)) {
+                    continue;
+                }
+                insn(i);
+            }
+        }
+
+        private void insn(int i) {
+            int o = p.op[i];
+            int d = p.dst[i];
+            int s = p.src[i];
+            int off = p.off[i];
+            int imm = p.imm[i];
+            int cls = o & 0x07;
+            switch (cls) {
+                case Bpf.ALU64 -> alu64(o, d, s, off, imm);
+                case Bpf.ALU -> alu32(o, d, s, off, imm);
+                case Bpf.LD -> {
+                    code.ldc(p.imm64[i]);
+                    store(d);
+                }
+                case Bpf.LDX -> {
+                    int size = Bpf.bytes(o);
+                    if (s == 10) {
+                        stackAddress(off);
+                        code.invokestatic(CD_MEMORY, "stackLoad" + size * 8, MethodTypeDesc.of(CD_long, CD_BYTES, CD_long));
+                    } else if (direct(i, s, off, false)) {
+                        code.invokestatic(CD_MEMORY, "loadIn" + size * 8, MT_LOAD_IN);
+                    } else {
+                        generalAddress(s, off);
+                        code.invokevirtual(CD_MEMORY, "load" + size * 8, MT_LOAD);
+                    }
+                    if ((o & 0xe0) == Bpf.MEMSX) {
+                        code.l2i();
+                        if (size == 1) {
+                            code.i2b();
+                        } else if (size == 2) {
+                            code.i2s();
+                        }
+                        code.i2l();
+                    }
+                    store(d);
+                }
+                case Bpf.ST -> storeInsn(i, d, off, Bpf.bytes(o), () -> code.ldc((long) imm));
+                case Bpf.STX -> {
+                    if ((o & 0xe0) == Bpf.ATOMIC) {
+                        atomic(i, o, d, s, off, imm);
+                    } else {
+                        storeInsn(i, d, off, Bpf.bytes(o), () -> load(s));
+                    }
+                }
+                case Bpf.JMP, Bpf.JMP32 -> jump(i, o, d, s, off, imm, cls);
+                default -> throw new IllegalStateException("insn " + i + ": unknown opcode");
+            }
+        }
+
+        /**
+         * Where the verifier proved access {@code i} (through {@code base}, plus {@code off}) goes into
+         * the context, the packet or a map's values shared by all CPUs, pushes that region's segment,
+         * its number and the address, and says true: the access then reaches the segment directly,
+         * bounds still checked, with no region table between (the packet's and the context's segments
+         * are read once when the subprogram starts, a map's is a constant of the class). A write goes
+         * this way only where programs may write (the packet, a map not read-only to them).
+         */
+        private boolean direct(int i, int base, int off, boolean write) {
+            int to = bases == null ? 0 : bases[i];
+            if (to == Verifier.BASE_CTX && !write || to == Verifier.BASE_PACKET) {
+                code.aload(to == Verifier.BASE_CTX ? CTX_SEGMENT : PACKET_SEGMENT);
+                code.ldc(to == Verifier.BASE_CTX ? LoadedProgram.CTX_REGION : LoadedProgram.PACKET_REGION);
+            } else if (to >= Verifier.BASE_MAP && to - Verifier.BASE_MAP < maps.size()) {
+                int map = to - Verifier.BASE_MAP;
+                BpfMapBase m = maps.get(map);
+                if (m.cpus() != 1 || write && (m.flags() & BpfMap.BPF_F_RDONLY_PROG) != 0) {
+                    return false;
+                }
+                code.ldc(DynamicConstantDesc.ofNamed(ConstantDescs.BSM_CLASS_DATA_AT, ConstantDescs.DEFAULT_NAME, CD_SEGMENT,
+                        helpers.size() + maps.size() + map));
+                code.ldc(LoadedProgram.FIRST_MAP_REGION + map);
+            } else {
+                return false;
+            }
+            load(base);
+            code.ldc((long) off);
+            code.ladd();
+            return true;
+        }
+
+        /**
+         * The stack's bytes and the address {@code off} from the frame pointer (r10, which programs
+         * cannot change, always points into the stack): a frame-pointer access is an array access.
+         */
+        private void stackAddress(int off) {
+            code.aload(STACK_BYTES);
+            load(10);
+            code.ldc((long) off);
+            code.ladd();
+        }
+
+        /** A store of {@code size} bytes through {@code base}: the frame pointer's, a proven region's, or the general way; {@code value} pushes the value. */
+        private void storeInsn(int i, int base, int off, int size, Runnable value) {
+            if (base == 10) {
+                stackAddress(off);
+                value.run();
+                code.invokestatic(CD_MEMORY, "stackStore" + size * 8, MethodTypeDesc.of(CD_void, CD_BYTES, CD_long, CD_long));
+            } else if (direct(i, base, off, true)) {
+                value.run();
+                code.invokestatic(CD_MEMORY, "storeIn" + size * 8, MT_STORE_IN);
+            } else {
+                generalAddress(base, off);
+                value.run();
+                code.invokevirtual(CD_MEMORY, "store" + size * 8, MT_STORE);
+            }
+        }
+
+        /** The memory and the address {@code off} from {@code base}, for the accessors that go through the region table. */
+        private void generalAddress(int base, int off) {
+            code.aload(MEM);
+            load(base);
+            code.ldc((long) off);
+            code.ladd();
+        }
+
+        /**
+         * The map r1 holds at the helper call {@code i}, or -1: found when r1 was last set, in the same
+         * straight run of instructions (nothing jumps in between), by an {@code lddw} of a map.
+         */
+        private int knownMap(int i) {
+            for (int j = i - 1; j >= from && !targets[j + 1]; j--) {
+                if (p.isSecondHalf(j)) {
+                    continue;
+                }
+                int cls = p.op[j] & 0x07;
+                if (cls == Bpf.JMP && (p.op[j] & 0xf0) == Bpf.CALL) {
+                    return -1; // a call clobbers r1
+                }
+                if (cls == Bpf.STX && (p.op[j] & 0xe0) == Bpf.ATOMIC && p.src[j] == 1 && (p.imm[j] & Bpf.FETCH) != 0) {
+                    return -1; // a fetch writes its source register
+                }
+                boolean writesDst = cls == Bpf.ALU || cls == Bpf.ALU64 || cls == Bpf.LD || cls == Bpf.LDX;
+                if (writesDst && p.dst[j] == 1) {
+                    if (p.op[j] != (Bpf.LD | Bpf.IMM | Bpf.DW)) {
+                        return -1;
+                    }
+                    long index = p.imm64[j] - LoadedProgram.MAP_HANDLE;
+                    return index >= 0 && index < maps.size() ? (int) index : -1;
+                }
+            }
+            return -1;
+        }
+
+        private void operand64(int o, int s, int imm) {
+            if ((o & Bpf.X) != 0) {
+                load(s);
+            } else {
+                code.ldc((long) imm);
+            }
+        }
+
+        private void operand32(int o, int s, int imm) {
+            if ((o & Bpf.X) != 0) {
+                load(s);
+                code.l2i();
+            } else {
+                code.ldc(imm);
+            }
+        }
+
+        private void alu64(int o, int d, int s, int off, int imm) {
+            int operation = o & 0xf0;
+            switch (operation) {
+                case Bpf.MOV -> {
+                    if ((o & Bpf.X) != 0) {
+                        load(s);
+                        if (off != 0) {
+                            code.ldc(off);
+                            code.invokestatic(CD_INTERP, "movsx64", MethodTypeDesc.of(CD_long, CD_long, CD_int));
+                        }
+                    } else {
+                        code.ldc((long) imm);
+                    }
+                    store(d);
+                    return;
+                }
+                case Bpf.NEG -> {
+                    load(d);
+                    code.lneg();
+                    store(d);
+                    return;
+                }
+                case Bpf.END -> {
+                    load(d);
+                    code.ldc(imm);
+                    code.invokestatic(CD_INTERP, "bswap", MethodTypeDesc.of(CD_long, CD_long, CD_int));
+                    store(d);
+                    return;
+                }
+                default -> {
+                }
+            }
+            load(d);
+            if (operation == Bpf.LSH || operation == Bpf.RSH || operation == Bpf.ARSH) {
+                operand64(o, s, imm);
+                code.l2i();
+                switch (operation) {
+                    case Bpf.LSH -> code.lshl();
+                    case Bpf.RSH -> code.lushr();
+                    default -> code.lshr();
+                }
+                store(d);
+                return;
+            }
+            operand64(o, s, imm);
+            switch (operation) {
+                case Bpf.ADD -> code.ladd();
+                case Bpf.SUB -> code.lsub();
+                case Bpf.MUL -> code.lmul();
+                case Bpf.OR -> code.lor();
+                case Bpf.AND -> code.land();
+                case Bpf.XOR -> code.lxor();
+                case Bpf.DIV, Bpf.MOD -> {
+                    code.ldc(off);
+                    code.invokestatic(CD_INTERP, operation == Bpf.DIV ? "div64" : "mod64",
+                            MethodTypeDesc.of(CD_long, CD_long, CD_long, CD_int));
+                }
+                default -> throw new IllegalStateException("unknown ALU64 operation " + operation);
+            }
+            store(d);
+        }
+
+        private void alu32(int o, int d, int s, int off, int imm) {
+            int operation = o & 0xf0;
+            if (operation == Bpf.END) {
+                load(d);
+                code.ldc(imm);
+                code.invokestatic(CD_INTERP, (o & Bpf.X) != 0 ? "bswap" : "toLe", MethodTypeDesc.of(CD_long, CD_long, CD_int));
+                store(d);
+                return;
+            }
+            if (operation == Bpf.MOV) {
+                if ((o & Bpf.X) != 0) {
+                    load(s);
+                    code.l2i();
+                    if (off != 0) {
+                        code.ldc(off);
+                        code.invokestatic(CD_INTERP, "movsx32", MethodTypeDesc.of(CD_int, CD_int, CD_int));
+                    }
+                } else {
+                    code.ldc(imm);
+                }
+                zeroExtend(d);
+                return;
+            }
+            if (operation == Bpf.NEG) {
+                load(d);
+                code.l2i();
+                code.ineg();
+                zeroExtend(d);
+                return;
+            }
+            if (operation == Bpf.DIV || operation == Bpf.MOD) {
+                load(d);
+                code.l2i();
+                operand32(o, s, imm);
+                code.ldc(off);
+                code.invokestatic(CD_INTERP, operation == Bpf.DIV ? "div32" : "mod32", MethodTypeDesc.of(CD_long, CD_int, CD_int, CD_int));
+                store(d);
+                return;
+            }
+            load(d);
+            code.l2i();
+            operand32(o, s, imm);
+            switch (operation) {
+                case Bpf.ADD -> code.iadd();
+                case Bpf.SUB -> code.isub();
+                case Bpf.MUL -> code.imul();
+                case Bpf.OR -> code.ior();
+                case Bpf.AND -> code.iand();
+                case Bpf.XOR -> code.ixor();
+                case Bpf.LSH -> code.ishl();
+                case Bpf.RSH -> code.iushr();
+                case Bpf.ARSH -> code.ishr();
+                default -> throw new IllegalStateException("unknown ALU operation " + operation);
+            }
+            zeroExtend(d);
+        }
+
+        /** The int on the stack, zero-extended, into register {@code d}. */
+        private void zeroExtend(int d) {
+            code.i2l();
+            code.ldc(0xffffffffL);
+            code.land();
+            store(d);
+        }
+
+        private void atomic(int i, int o, int d, int s, int off, int imm) {
+            int size = Bpf.bytes(o);
+            if ((imm & ~Bpf.FETCH) == Bpf.ADD) {
+                // the common case (counters) its own small method, which HotSpot inlines
+                if (direct(i, d, off, true)) {
+                    load(s);
+                    code.invokestatic(CD_MEMORY, size == 4 ? "atomicAddIn32" : "atomicAddIn64", MT_STORE_IN_RESULT);
+                } else {
+                    generalAddress(d, off);
+                    load(s);
+                    code.invokevirtual(CD_MEMORY, size == 4 ? "atomicAdd32" : "atomicAdd64", MethodTypeDesc.of(CD_long, CD_long, CD_long));
+                }
+                if ((imm & Bpf.FETCH) != 0) {
+                    store(s);
+                } else {
+                    code.pop2();
+                }
+                return;
+            }
+            generalAddress(d, off);
+            code.ldc(size);
+            code.ldc(imm);
+            load(s);
+            if (imm == Bpf.CMPXCHG) {
+                load(0);
+                if (size == 4) {
+                    code.ldc(0xffffffffL);
+                    code.land();
+                }
+            } else {
+                code.lconst_0();
+            }
+            code.invokevirtual(CD_MEMORY, "atomic", MethodTypeDesc.of(CD_long, CD_long, CD_int, CD_int, CD_long, CD_long));
+            if (imm == Bpf.CMPXCHG) {
+                store(0);
+            } else if ((imm & Bpf.FETCH) != 0) {
+                store(s);
+            } else {
+                code.pop2();
+            }
+        }
+
+        private void jump(int i, int o, int d, int s, int off, int imm, int cls) {
+            int operation = o & 0xf0;
+            switch (operation) {
+                case Bpf.EXIT -> {
+                    load(0);
+                    code.lreturn();
+                }
+                case Bpf.JA -> {
+                    int target = cls == Bpf.JMP32 ? i + 1 + imm : i + 1 + off;
+                    if (target <= i) {
+                        countDown();
+                    }
+                    code.goto_(label(target, i));
+                }
+                case Bpf.CALL -> call(i, o, d, s, imm);
+                default -> {
+                    int target = i + 1 + off;
+                    Label taken = label(target, i);
+                    Label via = taken;
+                    if (target <= i) {
+                        via = code.newLabel(); // a backward branch goes through the budget
+                    }
+                    compare(o, d, s, imm, cls, operation, via);
+                    if (via != taken) {
+                        Label fall = code.newLabel();
+                        code.goto_(fall);
+                        code.labelBinding(via);
+                        countDown();
+                        code.goto_(taken);
+                        code.labelBinding(fall);
+                    }
+                }
+            }
+        }
+
+        /** Leaves nothing on the stack; branches to {@code taken} when the condition holds. */
+        private void compare(int o, int d, int s, int imm, int cls, int operation, Label taken) {
+            if (cls == Bpf.JMP) {
+                load(d);
+                operand64(o, s, imm);
+                switch (operation) {
+                    case Bpf.JSET -> {
+                        code.land();
+                        code.lconst_0();
+                        code.lcmp();
+                        code.ifne(taken);
+                        return;
+                    }
+                    case Bpf.JGT, Bpf.JGE, Bpf.JLT, Bpf.JLE ->
+                        code.invokestatic(ClassDesc.of("java.lang.Long"), "compareUnsigned", MethodTypeDesc.of(CD_int, CD_long, CD_long));
+                    default -> code.lcmp();
+                }
+            } else {
+                load(d);
+                code.l2i();
+                operand32(o, s, imm);
+                switch (operation) {
+                    case Bpf.JSET -> {
+                        code.iand();
+                        code.ifne(taken);
+                        return;
+                    }
+                    case Bpf.JGT, Bpf.JGE, Bpf.JLT, Bpf.JLE ->
+                        code.invokestatic(ClassDesc.of("java.lang.Integer"), "compareUnsigned", MethodTypeDesc.of(CD_int, CD_int, CD_int));
+                    default -> {
+                        Opcode op = switch (operation) {
+                            case Bpf.JEQ -> Opcode.IF_ICMPEQ;
+                            case Bpf.JNE -> Opcode.IF_ICMPNE;
+                            case Bpf.JSGT -> Opcode.IF_ICMPGT;
+                            case Bpf.JSGE -> Opcode.IF_ICMPGE;
+                            case Bpf.JSLT -> Opcode.IF_ICMPLT;
+                            default -> Opcode.IF_ICMPLE;
+                        };
+                        code.branch(op, taken);
+                        return;
+                    }
+                }
+            }
+            Opcode op = switch (operation) {
+                case Bpf.JEQ -> Opcode.IFEQ;
+                case Bpf.JNE -> Opcode.IFNE;
+                case Bpf.JGT, Bpf.JSGT -> Opcode.IFGT;
+                case Bpf.JGE, Bpf.JSGE -> Opcode.IFGE;
+                case Bpf.JLT, Bpf.JSLT -> Opcode.IFLT;
+                default -> Opcode.IFLE;
+            };
+            code.branch(op, taken);
+        }
+
+        /** After a call that may have tail-called: end with the other program's result. */
+        private void tailCheck() {
+            Label go = code.newLabel();
+            code.aload(MEM);
+            code.invokestatic(CD_JIT, "tailCalled", MethodTypeDesc.of(CD_boolean, CD_MEMORY));
+            code.ifeq(go);
+            code.aload(MEM);
+            code.invokestatic(CD_JIT, "tailResult", MethodTypeDesc.of(CD_long, CD_MEMORY));
+            code.lreturn();
+            code.labelBinding(go);
+        }
+
+        /** One backward jump less in the budget; a fault when it is spent. */
+        private void countDown() {
+            code.lload(BUDGET);
+            code.lconst_1();
+            code.lsub();
+            code.dup2();
+            code.lstore(BUDGET);
+            code.invokestatic(CD_JIT, "budget", MethodTypeDesc.of(CD_void, CD_long));
+        }
+
+        private void call(int i, int o, int d, int s, int imm) {
+            if ((o & Bpf.X) == 0 && s == Bpf.PSEUDO_CALL) {
+                int target = i + 1 + imm;
+                code.aload(MEM);
+                code.aload(HELPERS);
+                for (int r = 1; r <= 5; r++) {
+                    load(r);
+                }
+                load(10);
+                code.invokestatic(CD_JIT, "frame", MethodTypeDesc.of(CD_long, CD_long));
+                code.invokestatic(self, "sub" + target, MT_SUB);
+                store(0);
+                tailCheck(); // a tail call in the subprogram ends the whole program
+                return;
+            }
+            int map = (o & Bpf.X) == 0 ? knownMap(i) : -1;
+            String direct = map < 0 ? null : switch (imm) {
+                case HelperProtos.MAP_LOOKUP_ELEM -> "bpf_map_lookup_elem".equals(helpers.name(imm)) ? "lookup" : null;
+                case HelperProtos.MAP_UPDATE_ELEM -> "bpf_map_update_elem".equals(helpers.name(imm)) ? "update" : null;
+                case HelperProtos.MAP_DELETE_ELEM -> "bpf_map_delete_elem".equals(helpers.name(imm)) ? "delete" : null;
+                default -> null;
+            };
+            if (direct != null) {
+                // the map is known here: its own operation called directly, as the kernel's fixups turn
+                // bpf_map_lookup_elem into a call of the map's lookup once the verifier knows the map
+                // a hash map's lookup of a small key: by words, the key read off the stack (no loops over bytes)
+                boolean small = direct.equals("lookup") && maps.get(map) instanceof BpfMapBase.HashMap h
+                        && h.keySize() <= BpfMapBase.HashMap.SMALL_KEY;
+                code.ldc(DynamicConstantDesc.ofNamed(ConstantDescs.BSM_CLASS_DATA_AT, ConstantDescs.DEFAULT_NAME,
+                        small ? CD_HASH_MAP : CD_MAP, helpers.size() + map));
+                code.aload(MEM);
+                load(2);
+                if (direct.equals("update")) {
+                    load(3);
+                    load(4);
+                    code.invokevirtual(CD_MAP, direct, MethodTypeDesc.of(CD_long, CD_MEMORY, CD_long, CD_long, CD_long));
+                } else if (direct.equals("lookup")) {
+                    code.ldc(LoadedProgram.FIRST_MAP_REGION + map); // the value's address in this program's numbering
+                    if (small) {
+                        code.invokevirtual(CD_HASH_MAP, "lookupSmall", MethodTypeDesc.of(CD_long, CD_MEMORY, CD_long, CD_int));
+                    } else {
+                        code.invokevirtual(CD_MAP, direct, MethodTypeDesc.of(CD_long, CD_MEMORY, CD_long, CD_int));
+                    }
+                } else {
+                    code.invokevirtual(CD_MAP, direct, MethodTypeDesc.of(CD_long, CD_MEMORY, CD_long));
+                }
+            } else if ((o & Bpf.X) == 0 && helpers.get(imm) != null) {
+                // a known helper: called directly, the call site bound to that one function (as the
+                // kernel's JIT emits a call to the helper's address), so HotSpot inlines it
+                code.ldc(DynamicConstantDesc.ofNamed(ConstantDescs.BSM_CLASS_DATA_AT, ConstantDescs.DEFAULT_NAME, CD_HELPER, imm));
+                for (int r = 1; r <= 5; r++) {
+                    load(r);
+                }
+                code.aload(MEM);
+                code.invokeinterface(CD_HELPER, "call", MT_HELPER);
+            } else {
+                code.aload(HELPERS);
+                if ((o & Bpf.X) != 0) {
+                    load(d);
+                } else {
+                    code.ldc((long) imm);
+                }
+                for (int r = 1; r <= 5; r++) {
+                    load(r);
+                }
+                code.aload(MEM);
+                code.invokestatic(CD_JIT, "helper",
+                        MethodTypeDesc.of(CD_long, CD_HELPERS, CD_long, CD_long, CD_long, CD_long, CD_long, CD_long, CD_MEMORY));
+            }
+            store(0);
+            if ((o & Bpf.X) != 0 || imm == HelperProtos.TAIL_CALL) {
+                tailCheck();
+            }
+            boolean mayUnwind = (o & Bpf.X) != 0 || helpers.unwinds(imm);
+            if (mayUnwind) {
+                Label go = code.newLabel();
+                code.aload(HELPERS);
+                if ((o & Bpf.X) != 0) {
+                    load(d);
+                } else {
+                    code.ldc((long) imm);
+                }
+                load(0);
+                code.invokestatic(CD_JIT, "unwound", MethodTypeDesc.of(CD_boolean, CD_HELPERS, CD_long, CD_long));
+                code.ifeq(go);
+                code.lconst_0();
+                code.lreturn();
+                code.labelBinding(go);
+            }
+        }
+    }
+
+    // --- what the generated code calls ---
+
+    public static long helper(Helpers h, long id, long r1, long r2, long r3, long r4, long r5, Memory mem) {
+        Helper helper = h.get(id);
+        if (helper == null) {
+            throw new BpfFault("call to unknown helper " + id);
+        }
+        return helper.call(r1, r2, r3, r4, r5, mem);
+    }
+
+    public static boolean tailCalled(Memory m) {
+        return m.tailCalled;
+    }
+
+    /** The tail-called program's r0, the flag cleared. */
+    public static long tailResult(Memory m) {
+        m.tailCalled = false;
+        return m.tailResult;
+    }
+
+    public static boolean unwound(Helpers h, long id, long r0) {
+        return r0 == 0 && h.unwinds(id);
+    }
+
+    /** The frame pointer of a callee: 512 bytes below the caller's, within the stack. */
+    public static long frame(long r10) {
+        long callee = r10 - Bpf.STACK_SIZE;
+        if ((callee >>> Memory.SHIFT) != Memory.STACK || (callee & 0xffffffffL) < Bpf.STACK_SIZE) {
+            throw new BpfFault("the call stack is too deep (" + Bpf.MAX_FRAMES + " frames)");
+        }
+        return callee;
+    }
+
+    public static void budget(long left) {
+        if (left <= 0) {
+            throw new BpfFault("the program ran " + Interpreter.MAX_STEPS + " backward jumps without ending");
+        }
+    }
+}

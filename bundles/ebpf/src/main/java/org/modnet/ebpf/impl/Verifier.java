@@ -1,0 +1,1667 @@
+package org.modnet.ebpf.impl;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import org.modnet.ebpf.api.AttachType;
+import org.modnet.ebpf.api.Bpf;
+import org.modnet.ebpf.api.BpfException;
+import org.modnet.ebpf.api.BpfMap;
+import org.modnet.ebpf.api.HelperProto;
+import org.modnet.ebpf.api.HelperProtos;
+import org.modnet.ebpf.api.ProgType;
+
+/**
+ * The verifier, in the kernel's spirit ({@code kernel/bpf/verifier.c}): it walks every path of the
+ * program with the type of every register and stack slot — scalar (with unsigned and signed bounds),
+ * pointer to the context, to the packet (with the range proved against {@code data_end}), to the
+ * packet's end, to the stack, to a map, to a map value, or a map value that may be NULL — and refuses
+ * the program at the first instruction that could read or write outside what it may, read a register or
+ * stack byte never written, call a helper with the wrong argument, leak a pointer as its result, loop
+ * for ever, or exceed the complexity limit. Messages name the instruction and the reason, as the
+ * kernel's do ("5: R3 invalid mem access 'scalar'"); with {@code verbose} the log has every instruction
+ * processed with the registers' state, and every branch followed.
+ *
+ * <p>A verified program's context loads are rewritten for the runtime (XDP's u32 {@code data} becomes a
+ * 64-bit pointer load).
+ */
+public final class Verifier {
+    /** {@code BPF_COMPLEXITY_LIMIT_INSNS}. */
+    public static final int COMPLEXITY_LIMIT = 1_000_000;
+
+    /** The log's size limit, as the kernel's log buffer has one; what follows is not recorded. */
+    public static final int LOG_LIMIT = 1 << 20;
+
+    /** Map types the verifier knows by number. */
+    public static final int MAP_HASH = 1;
+    public static final int MAP_ARRAY = 2;
+    public static final int MAP_PROG_ARRAY = 3;
+    public static final int MAP_PERCPU_HASH = 5;
+    public static final int MAP_PERCPU_ARRAY = 6;
+    public static final int MAP_LRU_HASH = 9;
+    public static final int MAP_LPM_TRIE = 11;
+    public static final int MAP_DEVMAP = 14;
+    public static final int MAP_CPUMAP = 16;
+    public static final int MAP_XSKMAP = 17;
+    public static final int MAP_DEVMAP_HASH = 25;
+    public static final int MAP_RINGBUF = 27;
+
+    /** What verification gives: the program to run, its log and its statistics. */
+    public record Result(Program program, String log, int processed, int maxStack) {
+    }
+
+    /** An access whose base register points into the context on every path that reaches it. */
+    static final int BASE_CTX = 1;
+    /** An access whose base register points into the packet on every path that reaches it. */
+    static final int BASE_PACKET = 2;
+    /** An access into the values of map {@code n} on every path: {@code BASE_MAP + n}. */
+    static final int BASE_MAP = 16;
+
+    /**
+     * A verified program with, per load, store or atomic, what its base register points into whichever
+     * way it is reached ({@link #BASE_CTX}, {@link #BASE_PACKET}, {@link #BASE_MAP} + the map; 0 for
+     * anything else or different things on different paths): the JIT reaches those regions' segments
+     * directly, as the kernel's JIT knows what a verified access points to.
+     */
+    record Checked(Result result, int[] bases) {
+    }
+
+    private enum Kind {
+        NOT_INIT, SCALAR, CTX, PKT, PKT_END, PKT_META, STACK, MAP_PTR, MAP_VALUE, MAP_VALUE_OR_NULL, RAW,
+        /** A ring buffer record a program reserved ({@code bpf_ringbuf_reserve}): memSize bytes, a reference to release. */
+        ALLOC_MEM, ALLOC_MEM_OR_NULL
+    }
+
+    /** A register's abstract value. */
+    private static final class Reg {
+        Kind kind = Kind.NOT_INIT;
+        long umin;
+        long umax = -1L;
+        long smin = Long.MIN_VALUE;
+        long smax = Long.MAX_VALUE;
+        /** Pointers: the fixed offset; for the stack, from the frame pointer (negative). */
+        long off;
+        /** Pointers: the largest variable part added to the fixed offset. */
+        long varMax;
+        /** Packet pointers: which derivation (same id = same variable part); NULL checks: which lookup. */
+        int id;
+        /** Packet pointers: bytes proved readable from the pointer's base (off counted in). */
+        long range;
+        int frame;
+        int mapIndex = -1;
+        /** Reserved memory: its size. */
+        long memSize;
+
+        Reg copy() {
+            Reg r = new Reg();
+            r.kind = kind;
+            r.umin = umin;
+            r.umax = umax;
+            r.smin = smin;
+            r.smax = smax;
+            r.off = off;
+            r.varMax = varMax;
+            r.id = id;
+            r.range = range;
+            r.frame = frame;
+            r.mapIndex = mapIndex;
+            r.memSize = memSize;
+            return r;
+        }
+
+        static Reg scalar() {
+            Reg r = new Reg();
+            r.kind = Kind.SCALAR;
+            return r;
+        }
+
+        static Reg constant(long v) {
+            Reg r = scalar();
+            r.setConst(v);
+            return r;
+        }
+
+        void setConst(long v) {
+            kind = Kind.SCALAR;
+            umin = umax = v;
+            smin = smax = v;
+        }
+
+        void unknown() {
+            kind = Kind.SCALAR;
+            umin = 0;
+            umax = -1L;
+            smin = Long.MIN_VALUE;
+            smax = Long.MAX_VALUE;
+            off = varMax = range = 0;
+            id = 0;
+            mapIndex = -1;
+        }
+
+        /** Unsigned bounds [lo, hi]; signed ones follow when they do not wrap. */
+        void unsigned(long lo, long hi) {
+            kind = Kind.SCALAR;
+            umin = lo;
+            umax = hi;
+            if (hi >= 0 && lo >= 0) {
+                smin = lo;
+                smax = hi;
+            } else {
+                smin = Long.MIN_VALUE;
+                smax = Long.MAX_VALUE;
+            }
+        }
+
+        boolean isConst() {
+            return kind == Kind.SCALAR && umin == umax;
+        }
+
+        boolean isPointer() {
+            return kind != Kind.SCALAR && kind != Kind.NOT_INIT;
+        }
+
+        String describe() {
+            return switch (kind) {
+                case NOT_INIT -> "?";
+                case SCALAR -> isConst() ? Long.toString(umin)
+                        : "scalar(umin=" + umin + ",umax=" + Long.toUnsignedString(umax) + ",smin=" + smin + ",smax=" + smax + ")";
+                case CTX -> "ctx(off=" + off + ")";
+                case PKT -> "pkt(id=" + id + ",off=" + off + ",r=" + range + (varMax > 0 ? ",var<=" + varMax : "") + ")";
+                case PKT_END -> "pkt_end";
+                case PKT_META -> "pkt_meta(off=" + off + ")";
+                case STACK -> "fp" + (frame > 0 ? "[" + frame + "]" : "") + (off < 0 ? "" : "+") + off;
+                case MAP_PTR -> "map_ptr(" + mapIndex + ")";
+                case MAP_VALUE -> "map_value(map=" + mapIndex + ",off=" + off + (varMax > 0 ? ",var<=" + varMax : "") + ")";
+                case MAP_VALUE_OR_NULL -> "map_value_or_null(id=" + id + ")";
+                case RAW -> "mem";
+                case ALLOC_MEM -> "alloc_mem(ref=" + id + ",size=" + memSize + ",off=" + off + (varMax > 0 ? ",var<=" + varMax : "") + ")";
+                case ALLOC_MEM_OR_NULL -> "alloc_mem_or_null(ref=" + id + ",size=" + memSize + ")";
+            };
+        }
+
+        String key() {
+            return kind.ordinal() + ":" + umin + ":" + umax + ":" + smin + ":" + smax + ":" + off + ":" + varMax + ":" + id + ":"
+                    + range + ":" + frame + ":" + mapIndex + ":" + memSize;
+        }
+    }
+
+    /** One call frame: registers, and the stack's 512 bytes (their kind) with spilled registers. */
+    private static final class Frame {
+        final Reg[] regs = new Reg[11];
+        /** 0 never written, 1 data, 2 part of a spilled register. */
+        final byte[] slot = new byte[Bpf.STACK_SIZE];
+        final Reg[] spill = new Reg[Bpf.STACK_SIZE / 8];
+        int returnPc = -1;
+
+        Frame copy() {
+            Frame f = new Frame();
+            for (int i = 0; i < 11; i++) {
+                f.regs[i] = regs[i].copy();
+            }
+            System.arraycopy(slot, 0, f.slot, 0, slot.length);
+            for (int i = 0; i < spill.length; i++) {
+                f.spill[i] = spill[i] == null ? null : spill[i].copy();
+            }
+            f.returnPc = returnPc;
+            return f;
+        }
+    }
+
+    /** Checkpoints on the path so far: a state seen again at a loop's head, unchanged, is a loop that never ends. */
+    private record Path(int pc, long key, Path next) {
+    }
+
+    private static final class State {
+        List<Frame> frames = new ArrayList<>();
+        int pc;
+        Path path;
+        /** References held on this path (ring buffer records reserved, not yet submitted or discarded): id to the reserving insn. */
+        java.util.TreeMap<Integer, Integer> refs = new java.util.TreeMap<>();
+
+        State copy() {
+            State s = new State();
+            for (Frame f : frames) {
+                s.frames.add(f.copy());
+            }
+            s.pc = pc;
+            s.path = path;
+            s.refs = new java.util.TreeMap<>(refs);
+            return s;
+        }
+
+        Frame cur() {
+            return frames.get(frames.size() - 1);
+        }
+
+        String key() {
+            StringBuilder b = new StringBuilder();
+            for (Frame f : frames) {
+                for (Reg r : f.regs) {
+                    b.append(r.key()).append('|');
+                }
+                for (int i = 0; i < f.slot.length; i++) {
+                    b.append(f.slot[i]);
+                }
+                for (Reg r : f.spill) {
+                    b.append(r == null ? "-" : r.key()).append(';');
+                }
+                b.append(f.returnPc).append('#');
+            }
+            b.append(refs);
+            return b.toString();
+        }
+    }
+
+    private final Program p;
+    private final ProgType type;
+    private final AttachType attach;
+    private final List<? extends MapSpec> maps;
+    private final Map<Integer, HelperProto> protos;
+    private final boolean verbose;
+    private final StringBuilder log = new StringBuilder();
+    private final long[] rewritten;
+    /** Per load, store or atomic: what its base pointed into on the paths seen so far; -1 before the first. */
+    private final int[] bases;
+    private final boolean[] ctxLoad;
+    private int nextId = 1;
+    private int processed;
+    private int maxStack;
+
+    private Verifier(Program p, ProgType type, AttachType attach, List<? extends MapSpec> maps, List<HelperProto> helpers,
+            boolean verbose) {
+        this.p = p;
+        this.type = type;
+        this.attach = attach;
+        this.maps = maps;
+        this.protos = new HashMap<>();
+        for (HelperProto h : helpers) {
+            protos.put(h.id(), h);
+        }
+        this.verbose = verbose;
+        this.rewritten = p.instructions();
+        this.bases = new int[p.length()];
+        java.util.Arrays.fill(bases, -1);
+        this.ctxLoad = new boolean[p.length()];
+    }
+
+    /**
+     * Verifies the program: {@code maps} are what its {@code lddw} map references index (src 1, imm the
+     * index), {@code helpers} the helpers its type may call. Throws the reason, with the log so far.
+     */
+    public static Result verify(Program p, ProgType type, List<? extends MapSpec> maps, List<HelperProto> helpers,
+            boolean verbose) throws BpfException {
+        return check(p, type, AttachType.DEFAULT, maps, helpers, verbose).result();
+    }
+
+    /** {@link #verify} for a program that expects to be attached as {@code attach} says. */
+    public static Result verify(Program p, ProgType type, AttachType attach, List<? extends MapSpec> maps,
+            List<HelperProto> helpers, boolean verbose) throws BpfException {
+        return check(p, type, attach, maps, helpers, verbose).result();
+    }
+
+    /** {@link #verify}, with what each load reads from. */
+    static Checked check(Program p, ProgType type, AttachType attach, List<? extends MapSpec> maps, List<HelperProto> helpers,
+            boolean verbose) throws BpfException {
+        Verifier v = new Verifier(p, type, attach, maps, helpers, verbose);
+        try {
+            v.run();
+        } catch (Reject r) {
+            String log = v.log.toString();
+            throw new VerifierException(r.insn, r.getMessage(), log);
+        }
+        Program out = Program.of(p.name(), v.rewritten);
+        int[] bases = new int[v.bases.length];
+        for (int i = 0; i < bases.length; i++) {
+            bases[i] = Math.max(0, v.bases[i]);
+        }
+        return new Checked(new Result(out, v.log.toString(), v.processed, v.maxStack), bases);
+    }
+
+    /** A refusal with the verifier's log. */
+    public static final class VerifierException extends BpfException {
+        private static final long serialVersionUID = 1L;
+        private final String log;
+
+        VerifierException(int insn, String message, String log) {
+            super(insn, message);
+            this.log = log;
+        }
+
+        public String log() {
+            return log;
+        }
+    }
+
+    private static final class Reject extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        final int insn;
+
+        Reject(int insn, String message) {
+            super(message, null, false, false);
+            this.insn = insn;
+        }
+    }
+
+    private Reject reject(int insn, String message) {
+        return new Reject(insn, message);
+    }
+
+    // --- the walk ---
+
+    private void run() {
+        checkControlFlow();
+        State init = new State();
+        Frame f = new Frame();
+        for (int i = 0; i < 11; i++) {
+            f.regs[i] = new Reg();
+        }
+        Reg ctx = new Reg();
+        ctx.kind = type == ProgType.RAW ? Kind.RAW : Kind.CTX;
+        f.regs[1] = ctx;
+        if (type == ProgType.RAW) {
+            f.regs[2] = Reg.scalar();
+        }
+        f.regs[10] = stackPointer(0, 0);
+        init.frames.add(f);
+        ArrayDeque<State> work = new ArrayDeque<>();
+        work.push(init);
+        @SuppressWarnings("unchecked")
+        Set<Long>[] visited = new Set[p.length()];
+        boolean[] loopHead = loopHeads();
+        while (!work.isEmpty()) {
+            State s = work.pop();
+            if (verbose && s.pc != 0 && log.length() < LOG_LIMIT) {
+                log.append("from branch to ").append(s.pc).append(": ").append(regs(s)).append('\n');
+            }
+            walk(s, work, visited, loopHead);
+        }
+    }
+
+    private Reg stackPointer(int frame, long off) {
+        Reg r = new Reg();
+        r.kind = Kind.STACK;
+        r.frame = frame;
+        r.off = off;
+        return r;
+    }
+
+    /** Every instruction reachable; exits and jumps stay inside the program (checked by {@link Program}). */
+    private void checkControlFlow() {
+        int n = p.length();
+        boolean[] seen = new boolean[n];
+        ArrayDeque<Integer> q = new ArrayDeque<>();
+        q.add(0);
+        while (!q.isEmpty()) {
+            int i = q.poll();
+            if (i < 0 || i >= n || seen[i]) {
+                continue;
+            }
+            seen[i] = true;
+            int o = p.op[i];
+            int cls = o & 7;
+            if (o == (Bpf.LD | Bpf.IMM | Bpf.DW)) {
+                seen[i + 1] = true;
+                q.add(i + 2);
+            } else if ((cls == Bpf.JMP || cls == Bpf.JMP32) && (o & 0xf0) == Bpf.EXIT) {
+                continue;
+            } else if ((cls == Bpf.JMP || cls == Bpf.JMP32) && (o & 0xf0) == Bpf.JA) {
+                q.add(p.target(i));
+            } else if (cls == Bpf.JMP && (o & 0xf0) == Bpf.CALL) {
+                if (p.src[i] == Bpf.PSEUDO_CALL) {
+                    q.add(p.target(i));
+                }
+                q.add(i + 1);
+            } else if (cls == Bpf.JMP || cls == Bpf.JMP32) {
+                q.add(i + 1);
+                q.add(p.target(i));
+            } else {
+                q.add(i + 1);
+            }
+        }
+        for (int i = 0; i < n; i++) {
+            if (!seen[i]) {
+                throw reject(i, "unreachable insn " + i);
+            }
+        }
+    }
+
+    private boolean[] loopHeads() {
+        boolean[] heads = new boolean[p.length()];
+        for (int i = 0; i < p.length(); i++) {
+            int o = p.op[i];
+            int cls = o & 7;
+            if (!p.isSecondHalf(i) && (cls == Bpf.JMP || cls == Bpf.JMP32) && (o & 0xf0) != Bpf.EXIT && (o & 0xf0) != Bpf.CALL) {
+                int t = p.target(i);
+                if (t <= i) {
+                    heads[t] = true;
+                }
+            }
+        }
+        return heads;
+    }
+
+    /** A 64-bit digest of a state's text: states are compared by it (equal text, equal digest). */
+    private static long digest(String key) {
+        long h = 0xcbf29ce484222325L;
+        long g = 0x9e3779b97f4a7c15L;
+        for (int k = 0; k < key.length(); k++) {
+            char c = key.charAt(k);
+            h = (h ^ c) * 0x100000001b3L;
+            g = (g + c) * 0xc2b2ae3d27d4eb4fL;
+            g ^= g >>> 29;
+        }
+        return h ^ Long.rotateLeft(g, 32);
+    }
+
+    private void walk(State s, ArrayDeque<State> work, Set<Long>[] visited, boolean[] loopHead) {
+        while (true) {
+            int i = s.pc;
+            if (++processed > COMPLEXITY_LIMIT) {
+                throw reject(i, "BPF program is too large. Processed " + processed + " insn");
+            }
+            if (loopHead[i] || isBranchTarget(i)) {
+                long key = digest(s.key());
+                if (loopHead[i]) {
+                    // the same state at the same loop head, on this path: the loop cannot end. The walk
+                    // back is bounded: a loop whose state changes runs into the complexity limit instead.
+                    int walked = 0;
+                    for (Path q = s.path; q != null && walked < 64; q = q.next(), walked++) {
+                        if (q.pc() == i && q.key() == key) {
+                            throw reject(i, "infinite loop detected at insn " + i);
+                        }
+                    }
+                    s.path = new Path(i, key, s.path);
+                }
+                if (visited[i] == null) {
+                    visited[i] = new HashSet<>();
+                }
+                if (visited[i].size() < 65536 && !visited[i].add(key)) {
+                    if (verbose && log.length() < LOG_LIMIT) {
+                        log.append(i).append(": safe (an equal state was verified)\n");
+                    }
+                    return;
+                }
+            }
+            if (verbose && log.length() < LOG_LIMIT) {
+                log.append(i).append(": ").append(Disassembler.insn(rewrittenText(i))).append(" ; ").append(regs(s)).append('\n');
+            }
+            Boolean more = step(s, work);
+            if (more == null || !more) {
+                return;
+            }
+        }
+    }
+
+    private long rewrittenText(int i) {
+        return rewritten[i];
+    }
+
+    private boolean isBranchTarget(int i) {
+        return branchTargets().contains(i);
+    }
+
+    private Set<Integer> targets;
+
+    private Set<Integer> branchTargets() {
+        if (targets == null) {
+            targets = new HashSet<>();
+            for (int i = 0; i < p.length(); i++) {
+                int o = p.op[i];
+                int cls = o & 7;
+                if (!p.isSecondHalf(i) && (cls == Bpf.JMP || cls == Bpf.JMP32) && (o & 0xf0) != Bpf.EXIT && (o & 0xf0) != Bpf.CALL) {
+                    targets.add(p.target(i));
+                }
+            }
+        }
+        return targets;
+    }
+
+    private static String regs(State s) {
+        StringBuilder b = new StringBuilder();
+        Frame f = s.cur();
+        for (int r = 0; r <= 10; r++) {
+            if (f.regs[r].kind != Kind.NOT_INIT) {
+                b.append(" R").append(r).append('=').append(f.regs[r].describe());
+            }
+        }
+        return b.toString().strip();
+    }
+
+    /** Executes one instruction abstractly; false when the path ends, and branches pushed on {@code work}. */
+    private Boolean step(State s, ArrayDeque<State> work) {
+        int i = s.pc;
+        int o = p.op[i];
+        int cls = o & 7;
+        Frame f = s.cur();
+        switch (cls) {
+            case Bpf.ALU, Bpf.ALU64 -> {
+                alu(i, f, o, cls == Bpf.ALU64);
+                s.pc++;
+            }
+            case Bpf.LD -> {
+                Reg r;
+                if (p.src[i] == Bpf.PSEUDO_MAP_FD) {
+                    int index = p.imm[i];
+                    if (index < 0 || index >= maps.size()) {
+                        throw reject(i, "fd " + index + " is not pointing to valid bpf_map");
+                    }
+                    r = new Reg();
+                    r.kind = Kind.MAP_PTR;
+                    r.mapIndex = index;
+                } else if (p.src[i] == Bpf.PSEUDO_MAP_VALUE) {
+                    int index = p.imm[i];
+                    if (index < 0 || index >= maps.size()) {
+                        throw reject(i, "fd " + index + " is not pointing to valid bpf_map");
+                    }
+                    r = new Reg();
+                    r.kind = Kind.MAP_VALUE;
+                    r.mapIndex = index;
+                    r.off = p.imm[i + 1] & 0xffffffffL;
+                } else if (p.src[i] == 0) {
+                    r = Reg.constant(p.imm64[i]);
+                } else {
+                    throw reject(i, "unsupported BPF_LD_IMM64 source " + p.src[i]);
+                }
+                f.regs[p.dst[i]] = r;
+                s.pc += 2;
+            }
+            case Bpf.LDX -> {
+                load(i, s, f);
+                s.pc++;
+            }
+            case Bpf.ST, Bpf.STX -> {
+                store(i, s, f, cls == Bpf.STX);
+                s.pc++;
+            }
+            case Bpf.JMP, Bpf.JMP32 -> {
+                return jump(i, s, work, cls == Bpf.JMP32);
+            }
+            default -> throw reject(i, "unknown opcode " + Program.hex(o));
+        }
+        return true;
+    }
+
+    private Reg read(int i, Frame f, int r) {
+        Reg reg = f.regs[r];
+        if (reg.kind == Kind.NOT_INIT) {
+            throw reject(i, "R" + r + " !read_ok");
+        }
+        return reg;
+    }
+
+    // --- ALU ---
+
+    private void alu(int i, Frame f, int o, boolean wide) {
+        int operation = o & 0xf0;
+        int d = p.dst[i];
+        boolean x = (o & Bpf.X) != 0;
+        // a byte swap's X bit says big-endian, not "a source register": it reads only its destination
+        boolean readsSrc = x && operation != Bpf.END && operation != Bpf.NEG;
+        Reg src = readsSrc ? read(i, f, p.src[i]) : Reg.constant(wide ? p.imm[i] : p.imm[i] & 0xffffffffL);
+        if (operation == Bpf.MOV) {
+            Reg r = src.copy();
+            if (x && p.off[i] != 0) {
+                if (src.isPointer()) {
+                    throw reject(i, "R" + p.src[i] + " sign-extension of a pointer is prohibited");
+                }
+                r.unknown(); // movsx: bounds of the narrowed value are not tracked
+                if (src.isConst()) {
+                    r.setConst(wide ? Interpreter.movsx64(src.umin, p.off[i]) : Interpreter.movsx32((int) src.umin, p.off[i]) & 0xffffffffL);
+                }
+            }
+            if (!wide) {
+                if (r.isPointer()) {
+                    r.unknown(); // a partial copy of a pointer is a number
+                    r.unsigned(0, 0xffffffffL);
+                } else if (!(r.umax >= 0 && r.umax <= 0xffffffffL)) {
+                    r.unsigned(0, 0xffffffffL);
+                }
+            }
+            f.regs[d] = r;
+            return;
+        }
+        Reg dst = read(i, f, d);
+        if (operation == Bpf.NEG || operation == Bpf.END) {
+            if (dst.isPointer()) {
+                throw reject(i, "R" + d + " pointer arithmetic prohibited");
+            }
+            Reg r = Reg.scalar();
+            if (dst.isConst()) {
+                long v = operation == Bpf.NEG ? (wide ? -dst.umin : -(int) dst.umin & 0xffffffffL)
+                        : (o & Bpf.X) != 0 || wide ? Interpreter.bswap(dst.umin, p.imm[i]) : Interpreter.toLe(dst.umin, p.imm[i]);
+                r.setConst(v);
+            } else if (!wide) {
+                r.unsigned(0, 0xffffffffL);
+            }
+            f.regs[d] = r;
+            return;
+        }
+        if (dst.isPointer() || src.isPointer()) {
+            f.regs[d] = pointerArithmetic(i, dst, src, operation, wide, d, x ? p.src[i] : -1);
+            return;
+        }
+        f.regs[d] = scalarAlu(operation, dst, src, wide, p.off[i]);
+    }
+
+    private Reg pointerArithmetic(int i, Reg dst, Reg src, int operation, boolean wide, int d, int s) {
+        Reg ptr = dst.isPointer() ? dst : src;
+        Reg other = dst.isPointer() ? src : dst;
+        if (dst.isPointer() && src.isPointer()) {
+            // the distance between two packet pointers (clang's data_end - data, often in 32 bits): a
+            // number the program cannot turn back into a pointer, as the kernel allows privileged programs
+            if (operation == Bpf.SUB && samePacket(dst.kind) && samePacket(src.kind)) {
+                Reg r = Reg.scalar();
+                if (!wide) {
+                    r.unsigned(0, 0xffffffffL);
+                }
+                return r;
+            }
+            throw reject(i, "R" + d + " pointer " + (operation == Bpf.SUB ? "-" : "op") + " pointer prohibited");
+        }
+        if (!wide) {
+            throw reject(i, "R" + d + " 32-bit pointer arithmetic prohibited");
+        }
+        if (operation != Bpf.ADD && !(operation == Bpf.SUB && dst.isPointer())) {
+            throw reject(i, "R" + d + " pointer arithmetic with " + opName(operation) + " operator prohibited");
+        }
+        switch (ptr.kind) {
+            case MAP_PTR, PKT_END -> throw reject(i, "R" + d + " pointer arithmetic on " + kindName(ptr.kind) + " prohibited");
+            case MAP_VALUE_OR_NULL, ALLOC_MEM_OR_NULL ->
+                    throw reject(i, "R" + d + " pointer arithmetic on " + kindName(ptr.kind) + " prohibited, null-check it first");
+            default -> {
+            }
+        }
+        Reg r = ptr.copy();
+        if (other.isConst()) {
+            long c = operation == Bpf.SUB ? -other.umin : other.umin;
+            r.off += c;
+            if (Math.abs(r.off) > (1 << 29)) {
+                throw reject(i, "R" + d + " pointer offset " + r.off + " is out of range");
+            }
+            return r;
+        }
+        if (operation == Bpf.SUB) {
+            throw reject(i, "R" + d + " subtraction of a variable from a pointer is prohibited");
+        }
+        if (Long.compareUnsigned(other.umax, 1 << 29) > 0) {
+            throw reject(i, "R" + d + " unbounded variable offset " + other.describe() + " added to " + kindName(ptr.kind));
+        }
+        r.varMax += other.umax;
+        if (r.kind == Kind.PKT) {
+            r.id = nextId++; // a new variable part: its range is proved anew
+            r.range = 0;
+        }
+        return r;
+    }
+
+    private static boolean samePacket(Kind k) {
+        return k == Kind.PKT || k == Kind.PKT_END || k == Kind.PKT_META;
+    }
+
+    private static Reg scalarAlu(int operation, Reg dst, Reg src, boolean wide, int signed) {
+        Reg r = Reg.scalar();
+        if (dst.isConst() && src.isConst()) {
+            long a = dst.umin;
+            long b = src.umin;
+            long v;
+            if (wide) {
+                v = switch (operation) {
+                    case Bpf.ADD -> a + b;
+                    case Bpf.SUB -> a - b;
+                    case Bpf.MUL -> a * b;
+                    case Bpf.DIV -> Interpreter.div64(a, b, signed);
+                    case Bpf.MOD -> Interpreter.mod64(a, b, signed);
+                    case Bpf.OR -> a | b;
+                    case Bpf.AND -> a & b;
+                    case Bpf.XOR -> a ^ b;
+                    case Bpf.LSH -> a << b;
+                    case Bpf.RSH -> a >>> b;
+                    default -> a >> b;
+                };
+            } else {
+                int x = (int) a;
+                int y = (int) b;
+                v = switch (operation) {
+                    case Bpf.ADD -> x + y;
+                    case Bpf.SUB -> x - y;
+                    case Bpf.MUL -> x * y;
+                    case Bpf.DIV -> (int) Interpreter.div32(x, y, signed);
+                    case Bpf.MOD -> (int) Interpreter.mod32(x, y, signed);
+                    case Bpf.OR -> x | y;
+                    case Bpf.AND -> x & y;
+                    case Bpf.XOR -> x ^ y;
+                    case Bpf.LSH -> x << y;
+                    case Bpf.RSH -> x >>> y;
+                    default -> x >> y;
+                } & 0xffffffffL;
+            }
+            r.setConst(v);
+            return r;
+        }
+        long lo = 0;
+        long hi = -1L;
+        boolean known = false;
+        boolean bounded = dst.umax >= 0 && src.umax >= 0; // both below 2^63: no unsigned wrap in sums
+        switch (operation) {
+            case Bpf.ADD -> {
+                if (bounded && dst.umax <= Long.MAX_VALUE - src.umax) {
+                    lo = dst.umin + src.umin;
+                    hi = dst.umax + src.umax;
+                    known = true;
+                }
+            }
+            case Bpf.SUB -> {
+                if (bounded && dst.umin >= src.umax) {
+                    lo = dst.umin - src.umax;
+                    hi = dst.umax - src.umin;
+                    known = true;
+                }
+            }
+            case Bpf.MUL -> {
+                if (bounded && dst.umax < (1L << 31) && src.umax < (1L << 31)) {
+                    lo = dst.umin * src.umin;
+                    hi = dst.umax * src.umax;
+                    known = true;
+                }
+            }
+            case Bpf.AND -> {
+                long cap = Long.compareUnsigned(dst.umax, src.umax) < 0 ? dst.umax : src.umax;
+                lo = 0;
+                hi = cap;
+                known = true;
+            }
+            case Bpf.OR, Bpf.XOR -> {
+                if (bounded) {
+                    int bits = 64 - Long.numberOfLeadingZeros(dst.umax | src.umax);
+                    lo = operation == Bpf.OR ? Math.max(dst.umin, src.umin) : 0;
+                    hi = bits >= 63 ? -1L : (1L << bits) - 1;
+                    known = hi >= 0;
+                }
+            }
+            case Bpf.RSH -> {
+                if (src.isConst()) {
+                    int c = (int) (src.umin & (wide ? 63 : 31));
+                    long umax = wide ? dst.umax : Math.min(dst.umax >= 0 ? dst.umax : 0xffffffffL, 0xffffffffL);
+                    lo = wide ? dst.umin >>> c : 0;
+                    hi = umax >>> c;
+                    known = true;
+                }
+            }
+            case Bpf.LSH -> {
+                if (src.isConst() && bounded) {
+                    int c = (int) (src.umin & (wide ? 63 : 31));
+                    if (c < 63 && dst.umax <= (Long.MAX_VALUE >>> c)) {
+                        lo = dst.umin << c;
+                        hi = dst.umax << c;
+                        known = true;
+                    }
+                }
+            }
+            case Bpf.MOD -> {
+                if (src.isConst() && src.umin > 0 && signed == 0) {
+                    lo = 0;
+                    hi = Long.compareUnsigned(dst.umax, src.umin - 1) < 0 ? dst.umax : src.umin - 1;
+                    known = true;
+                }
+            }
+            case Bpf.DIV -> {
+                if (src.isConst() && src.umin > 0 && signed == 0 && bounded) {
+                    lo = dst.umin / src.umin;
+                    hi = dst.umax / src.umin;
+                    known = true;
+                }
+            }
+            default -> {
+            }
+        }
+        if (!wide) {
+            if (!known || hi < 0 || hi > 0xffffffffL) {
+                lo = 0;
+                hi = 0xffffffffL;
+            }
+            known = true;
+        }
+        if (known) {
+            r.unsigned(lo, hi);
+        }
+        return r;
+    }
+
+    private static String opName(int operation) {
+        return switch (operation) {
+            case Bpf.SUB -> "-=";
+            case Bpf.MUL -> "*=";
+            case Bpf.DIV -> "/=";
+            case Bpf.OR -> "|=";
+            case Bpf.AND -> "&=";
+            case Bpf.LSH -> "<<=";
+            case Bpf.RSH -> ">>=";
+            case Bpf.MOD -> "%=";
+            case Bpf.XOR -> "^=";
+            case Bpf.ARSH -> "s>>=";
+            default -> "+=";
+        };
+    }
+
+    private static String kindName(Kind k) {
+        return switch (k) {
+            case SCALAR -> "scalar";
+            case CTX -> "ctx";
+            case PKT -> "pkt";
+            case PKT_END -> "pkt_end";
+            case PKT_META -> "pkt_meta";
+            case STACK -> "fp";
+            case MAP_PTR -> "map_ptr";
+            case MAP_VALUE -> "map_value";
+            case MAP_VALUE_OR_NULL -> "map_value_or_null";
+            case RAW -> "mem";
+            case ALLOC_MEM -> "alloc_mem";
+            case ALLOC_MEM_OR_NULL -> "alloc_mem_or_null";
+            default -> "inv";
+        };
+    }
+
+    // --- memory ---
+
+    /** What an access's base points into, as {@link Checked#bases} says it. */
+    private static int baseOf(Reg base) {
+        return switch (base.kind) {
+            case CTX -> BASE_CTX;
+            case PKT -> BASE_PACKET;
+            case MAP_VALUE -> BASE_MAP + base.mapIndex;
+            default -> 0;
+        };
+    }
+
+    /** Access {@code i} reached with a base pointing into {@code to}: kept if every path agrees, else 0. */
+    private void noteBase(int i, int to) {
+        bases[i] = bases[i] == -1 || bases[i] == to ? to : 0;
+    }
+
+    private void load(int i, State s, Frame f) {
+        int size = Bpf.bytes(p.op[i]);
+        boolean signed = (p.op[i] & 0xe0) == Bpf.MEMSX;
+        Reg base = read(i, f, p.src[i]);
+        long off = p.off[i];
+        Reg result = Reg.scalar();
+        int from = baseOf(base);
+        if (bases[i] != -1 && (bases[i] == BASE_CTX) != (from == BASE_CTX)) {
+            // a context load is rewritten for the runtime: the rewrite would be wrong for the other pointer
+            throw reject(i, "same insn cannot be used with different pointers");
+        }
+        noteBase(i, from);
+        switch (base.kind) {
+            case CTX -> result = ctxRead(i, base, off, size);
+            case STACK -> result = stackRead(i, s, base, off, size);
+            case PKT -> checkPacket(i, p.src[i], base, off, size);
+            case MAP_VALUE -> checkMapValue(i, p.src[i], base, off, size);
+            case ALLOC_MEM -> checkAllocMem(i, base, off, size);
+            case RAW -> {
+            }
+            default -> throw reject(i, "R" + p.src[i] + " invalid mem access '" + kindName(base.kind) + "'");
+        }
+        if (result.kind == Kind.SCALAR && base.kind != Kind.STACK && base.kind != Kind.CTX) {
+            bounds(result, size, signed);
+        } else if (result.kind == Kind.SCALAR && base.kind == Kind.STACK && !result.isConst()) {
+            bounds(result, size, signed);
+        }
+        if (signed && result.isPointer()) {
+            throw reject(i, "R" + p.src[i] + " sign-extending load of a spilled pointer");
+        }
+        f.regs[p.dst[i]] = result;
+    }
+
+    private static void bounds(Reg r, int size, boolean signed) {
+        if (signed) {
+            r.unknown();
+            long half = 1L << (size * 8 - 1);
+            if (size < 8) {
+                r.smin = -half;
+                r.smax = half - 1;
+            }
+        } else if (size < 8) {
+            r.unsigned(0, (1L << (size * 8)) - 1);
+        } else {
+            r.unknown();
+        }
+    }
+
+    /** XDP's context: u32 reads at the field offsets; data, data_end and data_meta become pointers. */
+    private Reg ctxRead(int i, Reg base, long off, int size) {
+        if (type != ProgType.XDP) {
+            throw reject(i, "invalid bpf_context access off=" + off + " size=" + size);
+        }
+        if (base.off != 0 || base.varMax != 0) {
+            throw reject(i, "dereference of modified ctx ptr R" + p.src[i] + " off=" + base.off + " disallowed");
+        }
+        if (off < 0 || off >= 24 || off % 4 != 0 || size != 4 || (off == 20 && attach != AttachType.XDP_DEVMAP)) {
+            // egress_ifindex (20) means something only to a devmap entry's program (xdp_is_valid_access)
+            throw reject(i, "invalid bpf_context access off=" + off + " size=" + size);
+        }
+        Reg r = new Reg();
+        int runtimeOff;
+        switch ((int) off) {
+            case 0 -> {
+                r.kind = Kind.PKT;
+                r.id = 0;
+                runtimeOff = 0;
+            }
+            case 4 -> {
+                r.kind = Kind.PKT_END;
+                runtimeOff = 8;
+            }
+            case 8 -> {
+                r.kind = Kind.PKT_META;
+                runtimeOff = 16;
+            }
+            default -> {
+                r = Reg.scalar();
+                r.unsigned(0, 0xffffffffL);
+                runtimeOff = 24 + ((int) off - 12);
+            }
+        }
+        // the rewrite ({@code convert_ctx_accesses}): pointers are 64-bit loads in the runtime's context
+        int opcode = runtimeOff < 24 ? Bpf.LDX | Bpf.MEM | Bpf.DW : Bpf.LDX | Bpf.MEM | Bpf.W;
+        rewritten[i] = Bpf.encode(opcode, p.dst[i], p.src[i], runtimeOff, 0);
+        ctxLoad[i] = true;
+        return r;
+    }
+
+    private void checkPacket(int i, int reg, Reg base, long off, int size) {
+        long start = base.off + off;
+        long end = base.off + base.varMax + off + size;
+        if (start < 0) {
+            throw reject(i, "R" + reg + " invalid access to packet, off=" + start + " size=" + size);
+        }
+        if (end > base.range) {
+            throw reject(i, "invalid access to packet, off=" + (base.off + off) + " size=" + size + ", R" + reg
+                    + "(id=" + base.id + ",off=" + base.off + ",r=" + base.range + ")\n"
+                    + "R" + reg + " offset is outside of the packet");
+        }
+    }
+
+    private void checkMapValue(int i, int reg, Reg base, long off, int size) {
+        MapSpec m = maps.get(base.mapIndex);
+        long start = base.off + off;
+        long end = base.off + base.varMax + off + size;
+        if (start < 0 || end > m.valueSize()) {
+            throw reject(i, "invalid access to map value, value_size=" + m.valueSize() + " off=" + start + " size=" + size
+                    + (base.varMax > 0 ? " (variable part up to " + base.varMax + ")" : ""));
+        }
+    }
+
+    /** An access of a reserved record stays within its size. */
+    private void checkAllocMem(int i, Reg base, long off, int size) {
+        long start = base.off + off;
+        long end = base.off + base.varMax + off + size;
+        if (start < 0 || end > base.memSize) {
+            throw reject(i, "invalid access to memory, mem_size=" + base.memSize + " off=" + start + " size=" + size
+                    + (base.varMax > 0 ? " (variable part up to " + base.varMax + ")" : ""));
+        }
+    }
+
+    /** The stack slot range [lo, hi) of an access, refused outside the frame or at a variable offset. */
+    private int stackOffset(int i, int reg, Reg base, long off, int size) {
+        if (base.varMax != 0) {
+            throw reject(i, "variable stack access var_off=(0; " + base.varMax + ") disallowed");
+        }
+        long at = base.off + off;
+        if (at < -Bpf.STACK_SIZE || at + size > 0) {
+            throw reject(i, "invalid stack off=" + at + " size=" + size + " (R" + reg + ")");
+        }
+        return (int) (at + Bpf.STACK_SIZE);
+    }
+
+    private Reg stackRead(int i, State s, Reg base, long off, int size) {
+        Frame f = s.frames.get(base.frame);
+        int lo = stackOffset(i, p.src[i], base, off, size);
+        maxStack = Math.max(maxStack, Bpf.STACK_SIZE - lo);
+        for (int k = lo; k < lo + size; k++) {
+            if (f.slot[k] == 0) {
+                throw reject(i, "invalid read from stack R" + p.src[i] + " off " + (base.off + off) + "+" + (k - lo) + " size " + size);
+            }
+        }
+        if (size == 8 && lo % 8 == 0 && f.slot[lo] == 2 && f.spill[lo / 8] != null) {
+            return f.spill[lo / 8].copy(); // fill: the register as it was spilled
+        }
+        for (int k = lo; k < lo + size; k++) {
+            if (f.slot[k] == 2 && f.spill[k / 8] != null && f.spill[k / 8].isPointer()) {
+                Reg r = Reg.scalar(); // part of a spilled pointer reads as a number
+                return r;
+            }
+        }
+        return Reg.scalar();
+    }
+
+    private void store(int i, State s, Frame f, boolean fromRegister) {
+        int o = p.op[i];
+        int size = Bpf.bytes(o);
+        boolean atomic = (o & 0xe0) == Bpf.ATOMIC;
+        Reg base = read(i, f, p.dst[i]);
+        Reg value = fromRegister ? read(i, f, p.src[i]) : Reg.constant(p.imm[i]);
+        noteBase(i, baseOf(base));
+        long off = p.off[i];
+        if (atomic && value.isPointer()) {
+            throw reject(i, "R" + p.src[i + 0] + " leaks addr into mem");
+        }
+        switch (base.kind) {
+            case STACK -> {
+                Frame target = s.frames.get(base.frame);
+                int lo = stackOffset(i, p.dst[i], base, off, size);
+                maxStack = Math.max(maxStack, Bpf.STACK_SIZE - lo);
+                if (atomic) {
+                    for (int k = lo; k < lo + size; k++) {
+                        if (target.slot[k] == 0) {
+                            throw reject(i, "invalid read from stack R" + p.dst[i] + " off " + (base.off + off) + " size " + size);
+                        }
+                    }
+                    atomicResult(i, f);
+                    for (int k = lo; k < lo + size; k++) {
+                        target.slot[k] = 1;
+                    }
+                    target.spill[lo / 8] = null;
+                    return;
+                }
+                if (size == 8 && lo % 8 == 0) {
+                    Arrays.fill(target.slot, lo, lo + 8, (byte) 2);
+                    target.spill[lo / 8] = value.copy(); // spill: the register's state is kept
+                } else {
+                    for (int k = lo; k < lo + size; k++) {
+                        if (target.slot[k] == 2) {
+                            Arrays.fill(target.slot, (k / 8) * 8, (k / 8) * 8 + 8, (byte) 1); // a spill partly overwritten is data
+                            target.spill[k / 8] = null;
+                        }
+                        target.slot[k] = 1;
+                    }
+                }
+            }
+            case PKT -> {
+                if (atomic) {
+                    throw reject(i, "BPF_ATOMIC stores into R" + p.dst[i] + " pkt is not allowed");
+                }
+                checkPacket(i, p.dst[i], base, off, size);
+            }
+            case MAP_VALUE -> {
+                if ((maps.get(base.mapIndex).flags() & BpfMap.BPF_F_RDONLY_PROG) != 0) {
+                    throw reject(i, "write into map forbidden, value_regno=" + (fromRegister ? p.src[i] : -1)
+                            + " (" + maps.get(base.mapIndex).name() + " is read-only to programs)");
+                }
+                checkMapValue(i, p.dst[i], base, off, size);
+                if (atomic) {
+                    atomicResult(i, f);
+                }
+            }
+            case ALLOC_MEM -> {
+                checkAllocMem(i, base, off, size);
+                if (atomic) {
+                    atomicResult(i, f);
+                }
+            }
+            case RAW -> {
+                if (atomic) {
+                    atomicResult(i, f);
+                }
+            }
+            case CTX -> throw reject(i, "invalid bpf_context access off=" + (base.off + off) + " size=" + size + " (the context is read-only)");
+            default -> throw reject(i, "R" + p.dst[i] + " invalid mem access '" + kindName(base.kind) + "'");
+        }
+    }
+
+    private void atomicResult(int i, Frame f) {
+        int operation = p.imm[i];
+        if (operation == Bpf.CMPXCHG) {
+            read(i, f, 0);
+            f.regs[0] = Reg.scalar();
+        } else if ((operation & Bpf.FETCH) != 0) {
+            f.regs[p.src[i]] = Reg.scalar();
+        }
+    }
+
+    // --- jumps, calls, exit ---
+
+    private Boolean jump(int i, State s, ArrayDeque<State> work, boolean j32) {
+        int o = p.op[i];
+        int operation = o & 0xf0;
+        Frame f = s.cur();
+        switch (operation) {
+            case Bpf.EXIT -> {
+                return exit(i, s);
+            }
+            case Bpf.CALL -> {
+                call(i, s);
+                return true;
+            }
+            case Bpf.JA -> {
+                s.pc = p.target(i);
+                return true;
+            }
+            default -> {
+            }
+        }
+        Reg dst = read(i, f, p.dst[i]);
+        boolean x = (o & Bpf.X) != 0;
+        Reg src = x ? read(i, f, p.src[i]) : Reg.constant(j32 ? p.imm[i] & 0xffffffffL : p.imm[i]);
+        State taken = s.copy();
+        taken.pc = p.target(i);
+        s.pc = i + 1;
+        Boolean decided = refine(i, operation, j32, x, s, taken);
+        if (decided == null) {
+            work.push(taken);
+            if (verbose && log.length() < LOG_LIMIT) {
+                log.append(i).append(": both branches: to ").append(taken.pc).append(" later\n");
+            }
+            return true;
+        }
+        if (decided) {
+            s.frames = taken.frames;
+            s.pc = taken.pc;
+        }
+        return true;
+    }
+
+    /**
+     * Learns what each branch implies: bounds of scalars compared with constants, packet ranges from
+     * comparisons with {@code data_end}, NULL checks of map values. Returns TRUE when only the jump can
+     * be taken, FALSE when only the fall-through can, null when both can.
+     */
+    private Boolean refine(int i, int operation, boolean j32, boolean x, State fall, State taken) {
+        int d = p.dst[i];
+        int sreg = x ? p.src[i] : -1;
+        Reg a = fall.cur().regs[d];
+        Reg b = x ? fall.cur().regs[sreg] : Reg.constant(j32 ? p.imm[i] & 0xffffffffL : p.imm[i]);
+        // packet pointers against the end of the packet
+        if (!j32 && x && (a.kind == Kind.PKT && b.kind == Kind.PKT_END || a.kind == Kind.PKT_END && b.kind == Kind.PKT)) {
+            boolean pktLeft = a.kind == Kind.PKT;
+            Reg pkt = pktLeft ? a : b;
+            State inRange = switch (operation) {
+                case Bpf.JGT, Bpf.JGE -> pktLeft ? fall : taken;
+                case Bpf.JLT, Bpf.JLE -> pktLeft ? taken : fall;
+                default -> null;
+            };
+            if (inRange != null) {
+                markRange(inRange, pkt.id, pkt.off);
+            }
+            return null;
+        }
+        if (!j32 && x && a.kind == Kind.PKT_META && b.kind == Kind.PKT) {
+            return null;
+        }
+        // NULL checks
+        if ((operation == Bpf.JEQ || operation == Bpf.JNE) && !j32 && (a.kind == Kind.MAP_VALUE_OR_NULL || a.kind == Kind.ALLOC_MEM_OR_NULL)
+                && b.isConst() && b.umin == 0) {
+            State isNull = operation == Bpf.JEQ ? taken : fall;
+            State notNull = operation == Bpf.JEQ ? fall : taken;
+            int id = a.id; // read before the first marking turns this register into 0
+            markNull(isNull, id, true);
+            markNull(notNull, id, false);
+            return null;
+        }
+        if (a.kind != Kind.SCALAR || b.kind != Kind.SCALAR) {
+            return null; // other pointer comparisons: nothing learned
+        }
+        long amin = a.umin;
+        long amax = a.umax;
+        if (j32) {
+            if (!(a.umax >= 0 && a.umax <= 0xffffffffL) || !(b.umax >= 0 && b.umax <= 0xffffffffL)) {
+                return null;
+            }
+        }
+        boolean signed = operation == Bpf.JSGT || operation == Bpf.JSGE || operation == Bpf.JSLT || operation == Bpf.JSLE;
+        if (signed && j32) {
+            return null;
+        }
+        if (b.isConst()) {
+            return narrow(operation, signed, fall.cur().regs[d], taken.cur().regs[d], b.umin, false);
+        }
+        if (a.isConst() && x) {
+            return narrow(operation, signed, fall.cur().regs[sreg], taken.cur().regs[sreg], amin, true);
+        }
+        if (amax == amin) {
+            return null;
+        }
+        return null;
+    }
+
+    /**
+     * Narrows {@code fall} (branch not taken) and {@code taken} copies of a scalar compared with the
+     * constant {@code k} ({@code reversed}: the constant is on the left).
+     */
+    private static Boolean narrow(int operation, boolean signed, Reg fall, Reg taken, long k, boolean reversed) {
+        int op = reversed ? mirror(operation) : operation;
+        switch (op) {
+            case Bpf.JEQ -> {
+                long lo = fall.umin;
+                long hi = fall.umax;
+                if (Long.compareUnsigned(k, lo) < 0 || Long.compareUnsigned(k, hi) > 0) {
+                    return false;
+                }
+                if (lo == hi) {
+                    return true;
+                }
+                taken.setConst(k);
+                if (k == lo) {
+                    fall.unsigned(lo + 1, hi);
+                } else if (k == hi) {
+                    fall.unsigned(lo, hi - 1);
+                }
+                return null;
+            }
+            case Bpf.JNE -> {
+                Boolean eq = narrow(Bpf.JEQ, signed, taken, fall, k, false);
+                return eq == null ? null : !eq;
+            }
+            case Bpf.JSET -> {
+                if (fall.isConst()) {
+                    return (fall.umin & k) != 0;
+                }
+                return null;
+            }
+            default -> {
+            }
+        }
+        if (signed) {
+            long lo = fall.smin;
+            long hi = fall.smax;
+            switch (op) {
+                case Bpf.JSGT -> {
+                    if (lo > k) {
+                        return true;
+                    }
+                    if (hi <= k) {
+                        return false;
+                    }
+                    setSigned(taken, k + 1, hi);
+                    setSigned(fall, lo, k);
+                }
+                case Bpf.JSGE -> {
+                    if (lo >= k) {
+                        return true;
+                    }
+                    if (hi < k) {
+                        return false;
+                    }
+                    setSigned(taken, k, hi);
+                    setSigned(fall, lo, k - 1);
+                }
+                case Bpf.JSLT -> {
+                    if (hi < k) {
+                        return true;
+                    }
+                    if (lo >= k) {
+                        return false;
+                    }
+                    setSigned(taken, lo, k - 1);
+                    setSigned(fall, k, hi);
+                }
+                default -> { // JSLE
+                    if (hi <= k) {
+                        return true;
+                    }
+                    if (lo > k) {
+                        return false;
+                    }
+                    setSigned(taken, lo, k);
+                    setSigned(fall, k + 1, hi);
+                }
+            }
+            return null;
+        }
+        long lo = fall.umin;
+        long hi = fall.umax;
+        switch (op) {
+            case Bpf.JGT -> {
+                if (Long.compareUnsigned(lo, k) > 0) {
+                    return true;
+                }
+                if (Long.compareUnsigned(hi, k) <= 0) {
+                    return false;
+                }
+                taken.unsigned(k + 1, hi);
+                fall.unsigned(lo, k);
+            }
+            case Bpf.JGE -> {
+                if (Long.compareUnsigned(lo, k) >= 0) {
+                    return true;
+                }
+                if (Long.compareUnsigned(hi, k) < 0) {
+                    return false;
+                }
+                taken.unsigned(k, hi);
+                fall.unsigned(lo, k - 1);
+            }
+            case Bpf.JLT -> {
+                if (Long.compareUnsigned(hi, k) < 0) {
+                    return true;
+                }
+                if (Long.compareUnsigned(lo, k) >= 0) {
+                    return false;
+                }
+                taken.unsigned(lo, k - 1);
+                fall.unsigned(k, hi);
+            }
+            default -> { // JLE
+                if (Long.compareUnsigned(hi, k) <= 0) {
+                    return true;
+                }
+                if (Long.compareUnsigned(lo, k) > 0) {
+                    return false;
+                }
+                taken.unsigned(lo, k);
+                fall.unsigned(k + 1, hi);
+            }
+        }
+        return null;
+    }
+
+    private static void setSigned(Reg r, long lo, long hi) {
+        r.kind = Kind.SCALAR;
+        r.smin = lo;
+        r.smax = hi;
+        if (lo >= 0) {
+            r.umin = Math.max(r.umin >= 0 ? r.umin : 0, lo);
+            r.umax = r.umax >= 0 ? Math.min(r.umax, hi) : hi;
+        }
+    }
+
+    /** The comparison with its operands swapped: k OP r is r MIRROR(OP) k. */
+    private static int mirror(int op) {
+        return switch (op) {
+            case Bpf.JGT -> Bpf.JLT;
+            case Bpf.JGE -> Bpf.JLE;
+            case Bpf.JLT -> Bpf.JGT;
+            case Bpf.JLE -> Bpf.JGE;
+            case Bpf.JSGT -> Bpf.JSLT;
+            case Bpf.JSGE -> Bpf.JSLE;
+            case Bpf.JSLT -> Bpf.JSGT;
+            case Bpf.JSLE -> Bpf.JSGE;
+            default -> op;
+        };
+    }
+
+    /** {@code find_good_pkt_pointers}: every packet pointer of that derivation may now read {@code range} bytes. */
+    private static void markRange(State s, int id, long range) {
+        for (Frame f : s.frames) {
+            for (Reg r : f.regs) {
+                if (r.kind == Kind.PKT && r.id == id && r.range < range) {
+                    r.range = range;
+                }
+            }
+            for (Reg r : f.spill) {
+                if (r != null && r.kind == Kind.PKT && r.id == id && r.range < range) {
+                    r.range = range;
+                }
+            }
+        }
+    }
+
+    /** {@code mark_ptr_or_null_regs}: after a NULL check every copy is either 0 or the value pointer. */
+    private static void markNull(State s, int id, boolean isNull) {
+        if (isNull) {
+            s.refs.remove(id); // a reservation that failed holds nothing to release
+        }
+        for (Frame f : s.frames) {
+            for (Reg r : f.regs) {
+                nullOrValue(r, id, isNull);
+            }
+            for (Reg r : f.spill) {
+                if (r != null) {
+                    nullOrValue(r, id, isNull);
+                }
+            }
+        }
+    }
+
+    private static void nullOrValue(Reg r, int id, boolean isNull) {
+        if ((r.kind == Kind.MAP_VALUE_OR_NULL || r.kind == Kind.ALLOC_MEM_OR_NULL) && r.id == id) {
+            if (isNull) {
+                r.setConst(0);
+                r.mapIndex = -1;
+                r.id = 0;
+                r.memSize = 0;
+            } else {
+                r.kind = r.kind == Kind.MAP_VALUE_OR_NULL ? Kind.MAP_VALUE : Kind.ALLOC_MEM;
+            }
+        }
+    }
+
+    /** {@code release_reference}: the record is submitted or discarded; every copy of its pointer is a number now. */
+    private static void release(State s, int id) {
+        s.refs.remove(id);
+        for (Frame f : s.frames) {
+            for (Reg r : f.regs) {
+                if (r.kind == Kind.ALLOC_MEM && r.id == id) {
+                    r.unknown();
+                }
+            }
+            for (Reg r : f.spill) {
+                if (r != null && r.kind == Kind.ALLOC_MEM && r.id == id) {
+                    r.unknown();
+                }
+            }
+        }
+    }
+
+    private Boolean exit(int i, State s) {
+        Frame f = s.cur();
+        Reg r0 = f.regs[0];
+        if (r0.kind == Kind.NOT_INIT) {
+            throw reject(i, "R0 !read_ok");
+        }
+        if (s.frames.size() == 1) {
+            if (!s.refs.isEmpty()) {
+                var ref = s.refs.firstEntry();
+                throw reject(i, "Unreleased reference id=" + ref.getKey() + " alloc_insn=" + ref.getValue()
+                        + " (a reserved ring buffer record must be submitted or discarded on every path)");
+            }
+            if (r0.kind != Kind.SCALAR) {
+                throw reject(i, "R0 leaks addr as return value");
+            }
+            if (type == ProgType.XDP && Long.compareUnsigned(r0.umin, 4) > 0) {
+                throw reject(i, "At program exit the register R0 has value " + r0.describe() + " should have been in [0, 4]");
+            }
+            return false;
+        }
+        if (r0.isPointer() && r0.kind == Kind.STACK && r0.frame == s.frames.size() - 1) {
+            throw reject(i, "cannot return a pointer to the callee's stack");
+        }
+        Reg ret = r0.copy();
+        int returnPc = f.returnPc;
+        s.frames.remove(s.frames.size() - 1);
+        Frame caller = s.cur();
+        caller.regs[0] = ret;
+        for (int r = 1; r <= 5; r++) {
+            caller.regs[r] = new Reg(); // clobbered by the call
+        }
+        s.pc = returnPc;
+        return true;
+    }
+
+    private void call(int i, State s) {
+        Frame f = s.cur();
+        if ((p.op[i] & Bpf.X) != 0) {
+            throw reject(i, "indirect calls (callx) are not allowed in verified programs");
+        }
+        if (p.src[i] == Bpf.PSEUDO_CALL) {
+            if (s.frames.size() >= Bpf.MAX_FRAMES) {
+                throw reject(i, "the call stack of " + Bpf.MAX_FRAMES + " frames is too deep");
+            }
+            Frame callee = new Frame();
+            for (int r = 0; r <= 10; r++) {
+                callee.regs[r] = r >= 1 && r <= 5 ? f.regs[r].copy() : new Reg();
+            }
+            callee.regs[10] = stackPointer(s.frames.size(), 0);
+            callee.returnPc = i + 1;
+            s.frames.add(callee);
+            s.pc = p.target(i);
+            return;
+        }
+        int id = p.imm[i];
+        HelperProto proto = protos.get(id);
+        if (proto == null) {
+            throw reject(i, "invalid func unknown#" + id);
+        }
+        if (id == HelperProtos.TAIL_CALL && !s.refs.isEmpty()) {
+            throw reject(i, "tail_call would lead to reference leak");
+        }
+        MapSpec map = null;
+        int mapIndex = -1;
+        long allocSize = 0;
+        int released = 0;
+        for (int a = 0; a < proto.args().size(); a++) {
+            int r = a + 1;
+            Reg arg = f.regs[r];
+            HelperProto.Arg want = proto.args().get(a);
+            if (arg.kind == Kind.NOT_INIT) {
+                throw reject(i, "R" + r + " !read_ok");
+            }
+            switch (want) {
+                case ANYTHING -> {
+                }
+                case CONST_MAP_PTR -> {
+                    if (arg.kind != Kind.MAP_PTR) {
+                        throw reject(i, "R" + r + " type=" + kindName(arg.kind) + " expected=map_ptr");
+                    }
+                    mapIndex = arg.mapIndex;
+                    map = maps.get(mapIndex);
+                    checkMapForHelper(i, proto, map);
+                }
+                case PTR_TO_MAP_KEY, PTR_TO_MAP_VALUE -> {
+                    if (map == null) {
+                        throw reject(i, "R" + r + " a map key or value needs the map argument first");
+                    }
+                    int size = want == HelperProto.Arg.PTR_TO_MAP_KEY ? map.keySize() : map.valueSize();
+                    readableMemory(i, s, r, arg, size, want == HelperProto.Arg.PTR_TO_MAP_KEY ? "key" : "value");
+                }
+                case PTR_TO_CTX -> {
+                    if (arg.kind != Kind.CTX || arg.off != 0) {
+                        throw reject(i, "R" + r + " type=" + kindName(arg.kind) + " expected=ctx");
+                    }
+                }
+                case PTR_TO_MEM -> {
+                    Reg size = f.regs[r + 1];
+                    if (size.kind != Kind.SCALAR) {
+                        throw reject(i, "R" + (r + 1) + " type=" + kindName(size.kind) + " expected=scalar (a size)");
+                    }
+                    if (Long.compareUnsigned(size.umax, 1 << 29) > 0) {
+                        throw reject(i, "R" + (r + 1) + " unbounded memory access, use 'var &= const' or 'if (var < const)'");
+                    }
+                    readableMemory(i, s, r, arg, size.umax, "memory");
+                }
+                case CONST_ALLOC_SIZE -> {
+                    if (!arg.isConst()) {
+                        throw reject(i, "R" + r + " is not a known constant'");
+                    }
+                    if (arg.umin == 0 || Long.compareUnsigned(arg.umin, 1 << 29) > 0) {
+                        throw reject(i, "R" + r + " invalid size " + Long.toUnsignedString(arg.umin) + " to reserve");
+                    }
+                    allocSize = arg.umin;
+                }
+                case PTR_TO_ALLOC_MEM -> {
+                    if (arg.kind != Kind.ALLOC_MEM) {
+                        throw reject(i, "R" + r + " type=" + kindName(arg.kind) + " expected=alloc_mem");
+                    }
+                    if (arg.off != 0 || arg.varMax != 0) {
+                        throw reject(i, "R" + r + " must have zero offset when passed to release func");
+                    }
+                    if (!s.refs.containsKey(arg.id)) {
+                        throw reject(i, "release reference of unknown id " + arg.id);
+                    }
+                    released = arg.id;
+                }
+                case CONST_SIZE, CONST_SIZE_OR_ZERO -> {
+                    if (arg.kind != Kind.SCALAR) {
+                        throw reject(i, "R" + r + " type=" + kindName(arg.kind) + " expected=scalar");
+                    }
+                    if (want == HelperProto.Arg.CONST_SIZE && arg.umax == 0) {
+                        throw reject(i, "R" + r + " invalid zero-sized read");
+                    }
+                }
+            }
+        }
+        Reg r0;
+        switch (proto.ret()) {
+            case PTR_TO_MAP_VALUE_OR_NULL -> {
+                r0 = new Reg();
+                r0.kind = Kind.MAP_VALUE_OR_NULL;
+                r0.mapIndex = mapIndex;
+                r0.id = nextId++;
+            }
+            case PTR_TO_ALLOC_MEM_OR_NULL -> {
+                r0 = new Reg();
+                r0.kind = Kind.ALLOC_MEM_OR_NULL;
+                r0.memSize = allocSize;
+                r0.id = nextId++;
+                s.refs.put(r0.id, i); // acquired: every path must submit or discard it
+            }
+            case VOID -> r0 = new Reg(); // nothing to read
+            default -> r0 = Reg.scalar();
+        }
+        if (released != 0) {
+            release(s, released);
+        }
+        for (int r = 1; r <= 5; r++) {
+            f.regs[r] = new Reg(); // caller-saved registers are clobbered
+        }
+        f.regs[0] = r0;
+        if (proto.changesPacket()) {
+            for (Frame fr : s.frames) {
+                for (int r = 0; r <= 10; r++) {
+                    if (samePacket(fr.regs[r].kind)) {
+                        fr.regs[r] = Reg.scalar(); // the packet moved: old pointers are numbers now
+                    }
+                }
+                for (int k = 0; k < fr.spill.length; k++) {
+                    if (fr.spill[k] != null && samePacket(fr.spill[k].kind)) {
+                        fr.spill[k] = Reg.scalar();
+                    }
+                }
+            }
+        }
+        s.pc = i + 1;
+    }
+
+    private void checkMapForHelper(int i, HelperProto proto, MapSpec map) {
+        boolean redirect = proto.name().equals("bpf_redirect_map");
+        boolean tail = proto.name().equals("bpf_tail_call");
+        int t = map.type();
+        boolean redirectMap = t == MAP_DEVMAP || t == MAP_CPUMAP || t == MAP_DEVMAP_HASH || t == MAP_XSKMAP;
+        if (redirect != redirectMap && (redirect || proto.name().startsWith("bpf_map_"))) {
+            throw reject(i, "cannot pass map_type " + t + " into func " + proto.name() + "#" + proto.id());
+        }
+        if (tail != (t == MAP_PROG_ARRAY) && (tail || proto.name().startsWith("bpf_map_"))) {
+            throw reject(i, "cannot pass map_type " + t + " into func " + proto.name() + "#" + proto.id());
+        }
+        if (proto.name().startsWith("bpf_ringbuf") != (t == MAP_RINGBUF) && (proto.name().startsWith("bpf_ringbuf")
+                || proto.name().startsWith("bpf_map_"))) {
+            throw reject(i, "cannot pass map_type " + t + " into func " + proto.name() + "#" + proto.id());
+        }
+    }
+
+    /** {@code check_helper_mem_access}: {@code size} bytes at the pointer are readable (and, on the stack, written). */
+    private void readableMemory(int i, State s, int r, Reg arg, long size, String what) {
+        switch (arg.kind) {
+            case STACK -> {
+                Frame f = s.frames.get(arg.frame);
+                int lo = stackOffset(i, r, arg, 0, (int) Math.max(size, 1));
+                for (int k = lo; k < lo + size; k++) {
+                    if (f.slot[k] == 0) {
+                        throw reject(i, "invalid indirect read from stack R" + r + " off " + arg.off + "+" + (k - lo) + " size " + size
+                                + " (the " + what + " is not initialized)");
+                    }
+                }
+            }
+            case PKT -> checkPacket(i, r, arg, 0, (int) size);
+            case MAP_VALUE -> checkMapValue(i, r, arg, 0, (int) size);
+            case ALLOC_MEM -> checkAllocMem(i, arg, 0, (int) size);
+            case RAW -> {
+            }
+            default -> throw reject(i, "R" + r + " type=" + kindName(arg.kind) + " expected=fp, pkt, map_value");
+        }
+    }
+}

@@ -1,0 +1,256 @@
+package org.modnet.ebpf.impl;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.List;
+
+import org.modnet.ebpf.api.BpfFault;
+import org.modnet.ebpf.api.HelperProtos;
+import org.modnet.ebpf.api.Helpers;
+import org.modnet.ebpf.api.ProgType;
+import org.modnet.ebpf.api.XdpContext;
+
+/**
+ * An XDP program's view of one frame ({@code struct xdp_buff}): the buffer with its headroom, where the
+ * frame's data starts and ends (moved by {@code bpf_xdp_adjust_head/tail/meta}), and, after the run,
+ * where a redirect goes. One per CPU, reused for every frame: {@link #run} points the program's
+ * context and packet regions at the frame and returns the action.
+ */
+public final class XdpBuffer implements XdpContext {
+
+    private static final int ETH_HLEN = 14;
+
+    private final Memory memory;
+    /**
+     * The context the program reads, kept in words of a Java array its region views: setting it for
+     * each frame is five array stores, not six memory-segment accesses (fewer for HotSpot to inline
+     * into the program's caller, which leaves room to inline the program's own map and memory calls).
+     */
+    private final long[] ctxWords = new long[ProgType.XDP_RUNTIME_CTX / 8];
+    private final MemorySegment ctx = MemorySegment.ofArray(ctxWords);
+    private static final boolean BIG_ENDIAN_HOST = ByteOrder.nativeOrder() == ByteOrder.BIG_ENDIAN;
+    private MemorySegment buffer;
+    private int data;
+    private int dataEnd;
+    private int meta;
+    private int ifindex;
+    private int rxQueue;
+    /** Where XDP_REDIRECT sends the frame: an ifindex, or -1 ({@code redirectCpu} for a cpumap). */
+    private int redirectIfindex = -1;
+    private int redirectCpu = -1;
+    /** The program of the devmap entry the frame was redirected through (its id), 0 for none. */
+    private int redirectProgram;
+    private int egressIfindex;
+    private Object device;
+
+    /** The program {@link #run(MemorySegment, int, int, int, int)} runs: the one whose memory this is. */
+    private final LoadedProgram program;
+
+    /** A buffer over {@code memory}, for runs that name their program. */
+    public XdpBuffer(Memory memory) {
+        this(null, memory);
+    }
+
+    /** A buffer over {@code program}'s memory for a CPU ({@link LoadedProgram#xdpContext}). */
+    XdpBuffer(LoadedProgram program, Memory memory) {
+        this.program = program;
+        this.memory = memory;
+        memory.set(LoadedProgram.CTX_REGION, ctx, false);
+        memory.attach(this);
+    }
+
+    /**
+     * The runtime's object for the frame's receiving device, for helpers the runtime adds (such as
+     * {@code bpf_fib_lookup}, which needs the device's namespace).
+     */
+    @Override
+    public void device(Object device) {
+        this.device = device;
+    }
+
+    Object device() {
+        return device;
+    }
+
+    @Override
+    public int run(MemorySegment buffer, int data, int len, int ifindex, int rxQueue) {
+        return run(program, buffer, data, len, ifindex, rxQueue, 0);
+    }
+
+    @Override
+    public int run(MemorySegment buffer, int data, int len, int ifindex, int rxQueue, int egressIfindex) {
+        return run(program, buffer, data, len, ifindex, rxQueue, egressIfindex);
+    }
+
+    /** What {@link #device(Object)} set on the buffer behind a program's memory; a fault outside XDP. */
+    public static Object device(Memory m) {
+        return of(m).device;
+    }
+
+    /** The buffer behind a program's memory, for the XDP helpers. */
+    static XdpBuffer of(Memory m) {
+        if (!(m.attachment() instanceof XdpBuffer x)) {
+            throw new BpfFault("an XDP helper was called outside XDP");
+        }
+        return x;
+    }
+
+    /**
+     * Runs the program on the frame at [{@code data}, {@code data + len}) of {@code buffer} (the bytes
+     * before {@code data} are headroom {@code bpf_xdp_adjust_head} may grow into). Returns the action;
+     * a program that faults gives XDP_ABORTED, as the kernel's exception path would, and an action
+     * outside 0..4 is XDP_ABORTED too.
+     */
+    public int run(LoadedProgram p, MemorySegment buffer, int data, int len, int ifindex, int rxQueue) {
+        return run(p, buffer, data, len, ifindex, rxQueue, 0);
+    }
+
+    /**
+     * {@link #run} for a devmap entry's program: the frame was received on {@code ifindex} and leaves
+     * through {@code egressIfindex}, which the program reads as {@code ctx->egress_ifindex}.
+     */
+    public int run(LoadedProgram p, MemorySegment buffer, int data, int len, int ifindex, int rxQueue, int egressIfindex) {
+        if (this.buffer != buffer) {
+            memory.set(LoadedProgram.PACKET_REGION, buffer, true);
+            this.buffer = buffer;
+        }
+        this.data = data;
+        this.dataEnd = data + len;
+        this.meta = data;
+        this.ifindex = ifindex;
+        this.rxQueue = rxQueue;
+        this.redirectIfindex = -1;
+        this.redirectCpu = -1;
+        this.redirectProgram = 0;
+        this.egressIfindex = egressIfindex;
+        publish();
+        long action;
+        try {
+            action = p.run(memory, Memory.base(LoadedProgram.CTX_REGION), 0);
+        } catch (BpfFault f) {
+            return XDP_ABORTED;
+        }
+        return action < 0 || action > XDP_REDIRECT ? XDP_ABORTED : (int) action;
+    }
+
+    /** The context as the rewritten loads read it: pointers at 0, 8, 16; indexes at 24, 28, 32. */
+    private void publish() {
+        long base = Memory.base(LoadedProgram.PACKET_REGION);
+        ctxWords[0] = le(base + data);
+        ctxWords[1] = le(base + dataEnd);
+        ctxWords[2] = le(base + meta);
+        ctxWords[3] = le(ifindex & 0xffffffffL | (long) rxQueue << 32);
+        ctxWords[4] = le(egressIfindex & 0xffffffffL);
+    }
+
+    /** A word as the program's little-endian loads read it. */
+    private static long le(long v) {
+        return BIG_ENDIAN_HOST ? Long.reverseBytes(v) : v;
+    }
+
+    /** Where the frame starts now (after {@code adjust_head}). */
+    @Override
+    public int data() {
+        return data;
+    }
+
+    public int dataEnd() {
+        return dataEnd;
+    }
+
+    @Override
+    public int length() {
+        return dataEnd - data;
+    }
+
+    @Override
+    public int redirectIfindex() {
+        return redirectIfindex;
+    }
+
+    @Override
+    public int redirectCpu() {
+        return redirectCpu;
+    }
+
+    /** The id of the program of the devmap or cpumap entry the frame was redirected through, 0 for none. */
+    @Override
+    public int redirectProgram() {
+        return redirectProgram;
+    }
+
+    // --- the XDP helpers ---
+
+    /** {@code bpf_xdp_adjust_head}: moves the start; the frame keeps at least an Ethernet header. */
+    long adjustHead(long delta) {
+        long start = data + delta;
+        if (start < 0 || start > dataEnd - ETH_HLEN) {
+            return -22;
+        }
+        data = (int) start;
+        meta = data;
+        publish();
+        return 0;
+    }
+
+    /** {@code bpf_xdp_adjust_tail}: moves the end, within the buffer, keeping an Ethernet header. */
+    long adjustTail(long delta) {
+        long end = dataEnd + delta;
+        if (end < data + ETH_HLEN || end > buffer.byteSize()) {
+            return -22;
+        }
+        dataEnd = (int) end;
+        publish();
+        return 0;
+    }
+
+    /** {@code bpf_xdp_adjust_meta}: metadata grows into the headroom before the data (a multiple of 4, at most 32). */
+    long adjustMeta(long delta) {
+        long m = meta + delta;
+        if (delta % 4 != 0 || m < 0 || m > data || data - m > 32) {
+            return -22;
+        }
+        meta = (int) m;
+        publish();
+        return 0;
+    }
+
+    /** The helpers XDP adds to the standard ones: adjust head/tail/meta, redirect, redirect_map. */
+    public static Helpers helpers(List<BpfMapBase> maps) {
+        Helpers h = new Helpers();
+        h.register(HelperProtos.XDP_ADJUST_HEAD, "bpf_xdp_adjust_head", (OwnHelper) (r1, r2, r3, r4, r5, m) -> of(m).adjustHead((int) r2));
+        h.register(HelperProtos.XDP_ADJUST_TAIL, "bpf_xdp_adjust_tail", (OwnHelper) (r1, r2, r3, r4, r5, m) -> of(m).adjustTail((int) r2));
+        h.register(HelperProtos.XDP_ADJUST_META, "bpf_xdp_adjust_meta", (OwnHelper) (r1, r2, r3, r4, r5, m) -> of(m).adjustMeta((int) r2));
+        h.register(HelperProtos.REDIRECT, "bpf_redirect", (OwnHelper) (r1, r2, r3, r4, r5, m) -> {
+            XdpBuffer x = of(m);
+            x.redirectIfindex = (int) r1; // the last redirect a program asks for is the one it gets
+            x.redirectCpu = -1;
+            x.redirectProgram = 0;
+            return XDP_REDIRECT;
+        });
+        h.register(HelperProtos.REDIRECT_MAP, "bpf_redirect_map", (OwnHelper) (r1, r2, r3, r4, r5, m) -> {
+            XdpBuffer x = of(m);
+            BpfMapBase map = LoadedProgram.map(maps, r1);
+            byte[] key = { (byte) r2, (byte) (r2 >>> 8), (byte) (r2 >>> 16), (byte) (r2 >>> 24) };
+            byte[] value = map.keySize() == 4 ? map.lookup(key) : null;
+            if (value == null) {
+                return r3 & 0x3; // the lower bits of flags: the action when the key is not there
+            }
+            // a devmap's value is the target's ifindex, a cpumap's the queue size (struct bpf_cpumap_val): 0 is no entry
+            int target = (value[0] & 0xff) | (value[1] & 0xff) << 8 | (value[2] & 0xff) << 16 | (value[3] & 0xff) << 24;
+            if (target == 0) {
+                return r3 & 0x3;
+            }
+            if (map.type() == Verifier.MAP_CPUMAP) {
+                x.redirectCpu = (int) r2;
+            } else {
+                x.redirectCpu = -1;
+                x.redirectIfindex = target;
+            }
+            x.redirectProgram = map.entryProgram(value);
+            return XDP_REDIRECT;
+        });
+        return h;
+    }
+}
