@@ -28,12 +28,20 @@ public final class ShellUtilities {
         System.out.println(String.join(" ", words));
     }
 
-    /** {@code grep [-v] [-i] [-c] PATTERN}: lines of standard input that match (a Java regex). */
+    /**
+     * {@code grep [-vicqwEF] PATTERN}: lines of standard input that match, the pattern read as GNU grep
+     * reads it (a basic regular expression, {@code -E} extended, {@code -F} a fixed string; see
+     * {@link GrepPattern}); {@code -q} prints nothing, {@code -w} matches whole words.
+     */
     public void grep(String... args) throws IOException {
         args = Commands.words(args);
         boolean invert = false;
         boolean ignoreCase = false;
         boolean count = false;
+        boolean quiet = false;
+        boolean word = false;
+        boolean extended = false;
+        boolean fixed = false;
         String pattern = null;
         for (String a : args) {
             if (pattern == null && a.startsWith("-") && a.length() > 1) {
@@ -42,7 +50,12 @@ public final class ShellUtilities {
                         case 'v' -> invert = true;
                         case 'i' -> ignoreCase = true;
                         case 'c' -> count = true;
-                        default -> throw new CommandException("grep: invalid option -- '" + c + "'\nUsage: grep [-vic] PATTERN", 2);
+                        case 'q' -> quiet = true;
+                        case 'w' -> word = true;
+                        case 'E' -> extended = true;
+                        case 'F' -> fixed = true;
+                        case 'G' -> extended = false;
+                        default -> throw new CommandException("grep: invalid option -- '" + c + "'\nUsage: grep [-vicqwEFG] PATTERN", 2);
                     }
                 }
             } else if (pattern == null) {
@@ -52,11 +65,11 @@ public final class ShellUtilities {
             }
         }
         if (pattern == null) {
-            throw new CommandException("Usage: grep [-vic] PATTERN", 2);
+            throw new CommandException("Usage: grep [-vicqwEFG] PATTERN", 2);
         }
         Pattern p;
         try {
-            p = Pattern.compile(pattern, ignoreCase ? Pattern.CASE_INSENSITIVE : 0);
+            p = GrepPattern.compile(pattern, extended, fixed, ignoreCase, word);
         } catch (PatternSyntaxException e) {
             throw new CommandException("grep: bad pattern: " + e.getDescription(), 2);
         }
@@ -64,12 +77,12 @@ public final class ShellUtilities {
         for (String line : lines()) {
             if (p.matcher(line).find() != invert) {
                 matches++;
-                if (!count) {
+                if (!count && !quiet) {
                     System.out.println(line);
                 }
             }
         }
-        if (count) {
+        if (count && !quiet) {
             System.out.println(matches);
         }
         if (matches == 0) {
