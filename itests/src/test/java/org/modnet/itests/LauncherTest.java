@@ -296,6 +296,11 @@ class LauncherTest {
                 assertEquals(1, builtin.status(), builtin.toString());
                 assertTrue(builtin.err().contains("rmmod: ERROR: Module loopback is builtin."), builtin.toString());
 
+                Result needed = Processes.run(MODNET, "attach", "-n", name, "-c", "rmmod ipv4");
+                assertEquals(1, needed.status(), needed.toString());
+                assertTrue(needed.err().contains("rmmod: ERROR: Module ipv4 is in use by: ")
+                        && needed.err().contains("org.modnet.udp"), "UDP requires IPv4's service\n" + needed);
+
                 Result forced = Processes.run(MODNET, "attach", "-n", name, "-c", "rmmod -f udp; lsmod");
                 assertEquals(0, forced.status(), forced.toString());
                 assertTrue(forced.out().contains("rmmod: forced removal of org.modnet.udp: dropped 1 socket"), forced.toString());
@@ -309,9 +314,14 @@ class LauncherTest {
             assertEquals(1, missing.status(), missing.toString());
             assertTrue(missing.err().contains("modprobe: FATAL: Module nosuch not found in directory "), missing.toString());
 
+            // IPv4 goes too (forced: UDP and TCP require it); modprobe udp brings it back as UDP needs it
+            Result gone = Processes.run(MODNET, "attach", "-n", name, "-c", "rmmod -f ipv4; lsmod");
+            assertEquals(0, gone.status(), gone.toString());
+            assertFalse(gone.out().contains("\norg.modnet.ipv4 "), gone.toString());
             Result back = Processes.run(MODNET, "attach", "-n", name, "-c", "modprobe udp; modprobe udp; lsmod; modinfo udp");
             assertEquals(0, back.status(), back.toString());
             assertTrue(lsmodLine(back.out(), "org.modnet.udp").trim().endsWith(" 0"), "loaded again, unused\n" + back);
+            assertTrue(back.out().contains("\norg.modnet.ipv4 "), "modprobe loaded what UDP needs\n" + back);
             assertTrue(back.out().contains("dropped:     1 socket (rmmod -f)"), back.toString());
             Result udpWorks = Processes.run(MODNET, "attach", "-n", name, "-c", "ip link set lo up; nc -u -z -v 127.0.0.1 9");
             assertTrue(udpWorks.err().contains("nc: connect to 127.0.0.1 port 9 (udp) failed: Connection refused"),

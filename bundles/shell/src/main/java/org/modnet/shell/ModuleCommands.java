@@ -414,8 +414,7 @@ public final class ModuleCommands {
             Map<String, Long> counts = dropped.computeIfAbsent(bsn, k -> new ConcurrentHashMap<>());
             usage.forEach((kind, n) -> counts.merge(kind, (long) n, Long::sum));
             System.out.println("rmmod: forced removal of " + bsn + ": dropped " + describe(usage)
-                    + (modules.isEmpty() ? "" : "; " + String.join(",", modules)
-                            + " keep the old packages until a refresh"));
+                    + (modules.isEmpty() ? "" : "; left without it: " + String.join(",", modules)));
         }
     }
 
@@ -638,7 +637,13 @@ public final class ModuleCommands {
         return bsn != null && (bsn.equals("org.modnet") || bsn.startsWith("org.modnet."));
     }
 
-    /** Bundles wired to the packages this one exports: who would break if it went away. */
+    /**
+     * Who would break if the module went away, as Linux lists the modules using another's symbols: the
+     * bundles wired to the packages it exports, and those holding one of its services that they
+     * require (a mandatory reference, which bnd declares as an {@code osgi.service} requirement).
+     * Registries that take any number of a service (the core's devices, IPv4's protocols) hold no
+     * reference on it, as {@code inet_add_protocol} takes none on the module.
+     */
     private static List<String> usedBy(Bundle b) {
         BundleWiring wiring = b.adapt(BundleWiring.class);
         TreeSet<String> users = new TreeSet<>();
@@ -650,7 +655,44 @@ public final class ModuleCommands {
                 }
             }
         }
+        ServiceReference<?>[] services = b.getState() == Bundle.ACTIVE ? b.getRegisteredServices() : null;
+        if (services != null) {
+            for (ServiceReference<?> ref : services) {
+                Bundle[] using = ref.getUsingBundles();
+                if (using == null) {
+                    continue;
+                }
+                for (Bundle u : using) {
+                    if (u != b && u.getBundleId() != 0 && requires(u, ref)) {
+                        users.add(u.getSymbolicName());
+                    }
+                }
+            }
+        }
         return new ArrayList<>(users);
+    }
+
+    /** Whether the bundle declares a mandatory, single {@code osgi.service} requirement the service meets. */
+    private static boolean requires(Bundle user, ServiceReference<?> ref) {
+        BundleRevision rev = user.adapt(BundleRevision.class);
+        if (rev == null) {
+            return false;
+        }
+        for (BundleRequirement req : rev.getDeclaredRequirements("osgi.service")) {
+            if ("optional".equals(req.getDirectives().get("resolution"))
+                    || "multiple".equals(req.getDirectives().get("cardinality"))) {
+                continue;
+            }
+            String filter = req.getDirectives().get("filter");
+            try {
+                if (filter != null && FrameworkUtil.createFilter(filter).match(ref)) {
+                    return true;
+                }
+            } catch (InvalidSyntaxException e) {
+                // a requirement the framework would refuse anyway
+            }
+        }
+        return false;
     }
 
     /** The module states /proc/modules shows, from the bundle's. */
