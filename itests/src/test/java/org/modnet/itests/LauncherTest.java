@@ -296,6 +296,10 @@ class LauncherTest {
                 assertEquals(1, builtin.status(), builtin.toString());
                 assertTrue(builtin.err().contains("rmmod: ERROR: Module loopback is builtin."), builtin.toString());
 
+                Result veth = Processes.run(MODNET, "attach", "-n", name, "-c", "ip link add v0 type veth peer name v1; rmmod veth");
+                assertEquals(1, veth.status(), veth.toString());
+                assertTrue(veth.err().contains("rmmod: ERROR: Module veth is in use by: 2 devices"), "a driver's devices use it\n" + veth);
+
                 Result needed = Processes.run(MODNET, "attach", "-n", name, "-c", "rmmod ipv4");
                 assertEquals(1, needed.status(), needed.toString());
                 assertTrue(needed.err().contains("rmmod: ERROR: Module ipv4 is in use by: ")
