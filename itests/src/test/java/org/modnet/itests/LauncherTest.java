@@ -248,8 +248,101 @@ class LauncherTest {
                 () -> new AssertionError("no " + bundleName + " in\n" + out));
     }
 
+    /** lsmod's row of a module: the line starting with its name. */
+    private static String lsmodLine(String out, String module) {
+        return out.lines().filter(l -> l.startsWith(module + " ")).reduce((a, b) -> b).orElseThrow(
+                () -> new AssertionError("no " + module + " in\n" + out));
+    }
+
     private static String bundleId(String lb, String bundleName) {
         return line(lb, bundleName).split("\\|")[0].trim();
+    }
+
+    /**
+     * kmod's commands on the UDP module in a running instance: rmmod refuses it while a socket is open
+     * (a listener in another attach session), naming its users, and lsmod counts the socket; rmmod
+     * refuses lo as builtin; rmmod -f removes it and says what it dropped; modprobe loads it back from
+     * the module folder and UDP works again; update replaces it from a file without a refresh.
+     */
+    @Test
+    void moduleCommandsRemoveUdpOnlyWhenUnusedOrForcedAndLoadItBack() throws Exception {
+        String name = "it-modules-" + ProcessHandle.current().pid();
+        try (Instance instance = Instance.start(name)) {
+            Result setup = Processes.run(MODNET, "attach", "-n", name, "-c",
+                    "ip netns add x ; ip -n x link set lo up ; ip -n x addr add 127.0.0.1/8 dev lo");
+            assertEquals(0, setup.status(), setup.toString());
+            Process nc = Processes.builder(MODNET, "attach", "-n", name, "-c", "ip netns exec x nc -u -l 5000")
+                    .redirectErrorStream(true).start();
+            try {
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                String ss = "";
+                while (!ss.contains("0.0.0.0:5000") && System.nanoTime() < deadline) {
+                    ss = Processes.run(MODNET, "attach", "-n", name, "-c", "ip netns exec x ss -u -a -n").out();
+                    Thread.sleep(100);
+                }
+                assertTrue(ss.contains("0.0.0.0:5000"), "nc listens:\n" + ss);
+
+                Result refused = Processes.run(MODNET, "attach", "-n", name, "-c", "rmmod org.modnet.udp");
+                assertEquals(1, refused.status(), refused.toString());
+                assertTrue(refused.err().contains("rmmod: ERROR: Module org.modnet.udp is in use by: 1 socket"), refused.toString());
+                Result lsmod = Processes.run(MODNET, "attach", "-n", name, "-c", "lsmod");
+                assertTrue(lsmod.out().startsWith("Module "), lsmod.toString());
+                String[] udp = lsmodLine(lsmod.out(), "org.modnet.udp").trim().split("\\s+");
+                assertEquals("org.modnet.udp", udp[0], lsmod.toString());
+                assertTrue(Long.parseLong(udp[1]) > 1000, "Size is the jar's bytes\n" + lsmod);
+                assertEquals("1", udp[2], "Used by counts the socket\n" + lsmod);
+
+                Result builtin = Processes.run(MODNET, "attach", "-n", name, "-c", "rmmod loopback");
+                assertEquals(1, builtin.status(), builtin.toString());
+                assertTrue(builtin.err().contains("rmmod: ERROR: Module loopback is builtin."), builtin.toString());
+
+                Result veth = Processes.run(MODNET, "attach", "-n", name, "-c", "ip link add v0 type veth peer name v1; rmmod veth");
+                assertEquals(1, veth.status(), veth.toString());
+                assertTrue(veth.err().contains("rmmod: ERROR: Module veth is in use by: 2 devices"), "a driver's devices use it\n" + veth);
+
+                Result needed = Processes.run(MODNET, "attach", "-n", name, "-c", "rmmod ipv4");
+                assertEquals(1, needed.status(), needed.toString());
+                assertTrue(needed.err().contains("rmmod: ERROR: Module ipv4 is in use by: ")
+                        && needed.err().contains("org.modnet.udp"), "UDP requires IPv4's service\n" + needed);
+
+                Result forced = Processes.run(MODNET, "attach", "-n", name, "-c", "rmmod -f udp; lsmod");
+                assertEquals(0, forced.status(), forced.toString());
+                assertTrue(forced.out().contains("rmmod: forced removal of org.modnet.udp: dropped 1 socket"), forced.toString());
+                assertFalse(forced.out().contains("org.modnet.udp "), "gone from lsmod\n" + forced);
+            } finally {
+                nc.destroy();
+                nc.waitFor(20, TimeUnit.SECONDS);
+            }
+
+            Result missing = Processes.run(MODNET, "attach", "-n", name, "-c", "modprobe nosuch");
+            assertEquals(1, missing.status(), missing.toString());
+            assertTrue(missing.err().contains("modprobe: FATAL: Module nosuch not found in directory "), missing.toString());
+
+            // IPv4 goes too (forced: UDP and TCP require it); modprobe udp brings it back as UDP needs it
+            Result gone = Processes.run(MODNET, "attach", "-n", name, "-c", "rmmod -f ipv4; lsmod");
+            assertEquals(0, gone.status(), gone.toString());
+            assertFalse(gone.out().contains("\norg.modnet.ipv4 "), gone.toString());
+            Result back = Processes.run(MODNET, "attach", "-n", name, "-c", "modprobe udp; modprobe udp; lsmod; modinfo udp");
+            assertEquals(0, back.status(), back.toString());
+            assertTrue(lsmodLine(back.out(), "org.modnet.udp").trim().endsWith(" 0"), "loaded again, unused\n" + back);
+            assertTrue(back.out().contains("\norg.modnet.ipv4 "), "modprobe loaded what UDP needs\n" + back);
+            assertTrue(back.out().contains("dropped:     1 socket (rmmod -f)"), back.toString());
+            Result udpWorks = Processes.run(MODNET, "attach", "-n", name, "-c", "ip link set lo up; nc -u -z -v 127.0.0.1 9");
+            assertTrue(udpWorks.err().contains("nc: connect to 127.0.0.1 port 9 (udp) failed: Connection refused"),
+                    udpWorks.toString());
+
+            Path jar;
+            try (var jars = Files.list(Processes.modnet().getParent().getParent().resolve("run-configs/target/repo"))) {
+                jar = jars.filter(p -> p.getFileName().toString().startsWith("org.modnet.udp-")).findFirst().orElseThrow();
+            }
+            Result updated = Processes.run(MODNET, "attach", "-n", name, "-c", "modnet:update udp " + jar + "; lsmod");
+            assertEquals(0, updated.status(), updated.toString());
+            assertTrue(updated.out().contains("update: org.modnet.udp 0.1.0.SNAPSHOT -> 0.1.0.SNAPSHOT from " + jar), updated.toString());
+            assertTrue(updated.out().contains("not refreshed"), updated.toString());
+            Result stillWorks = Processes.run(MODNET, "attach", "-n", name, "-c", "nc -u -z -v 127.0.0.1 9");
+            assertTrue(stillWorks.err().contains("Connection refused"), stillWorks.toString());
+            Processes.run(MODNET, "attach", "-n", name, "-c", "shutdown");
+        }
     }
 
     /** An attach client killed mid-command (its Ctrl-C) takes the command with it: nc -l does not keep its port. */

@@ -90,7 +90,7 @@ public class RunConfigurationIT {
         assertThat(lsmod, containsString("Module"));
         assertThat(lsmod, containsString("Used by"));
         assertThat(lsmod, containsString("org.modnet.shell"));
-        assertThat(lsmod, containsString("Live"));
+        assertThat(lsmod, containsString("Size"));
         assertTrue(features.features().stream().filter(FeatureInfo::installed).anyMatch(f -> f.name().equals("minimal")));
     }
 

@@ -1,37 +1,82 @@
 package org.modnet.shell;
 
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintStream;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.Dictionary;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
+import org.modnet.api.module.ModuleUsage;
 import org.modnet.api.shell.CommandException;
 import org.modnet.api.shell.Commands;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.BundleException;
 import org.osgi.framework.Constants;
+import org.osgi.framework.Filter;
+import org.osgi.framework.FrameworkEvent;
+import org.osgi.framework.FrameworkUtil;
+import org.osgi.framework.InvalidSyntaxException;
 import org.osgi.framework.ServiceReference;
+import org.osgi.framework.wiring.BundleCapability;
+import org.osgi.framework.wiring.BundleRequirement;
+import org.osgi.framework.wiring.BundleRevision;
 import org.osgi.framework.wiring.BundleWire;
 import org.osgi.framework.wiring.BundleWiring;
+import org.osgi.framework.wiring.FrameworkWiring;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 
 /**
- * modnet's bundles are its kernel modules: {@code lsmod} lists them as Linux lists modules, with
- * the modules that use each one ("Used by": the bundles wired to its exported packages), and
- * {@code modinfo NAME} describes one.
+ * modnet's bundles are its kernel modules, managed with kmod's words: {@code lsmod} lists them with
+ * Linux's columns (Module, Size, Used by: the module's reference count, then the modules that use
+ * it), {@code modinfo NAME} describes one, {@code modprobe NAME} loads one with what it needs from the
+ * module folder (the feature manager's repository), {@code rmmod [-f] NAME} removes one unless it is
+ * in use, and {@code update NAME [FILE]} replaces one live.
+ *
+ * <p>A module's users are the bundles wired to its exported packages plus what its
+ * {@link ModuleUsage} services report: sockets open on a protocol, devices made by a driver.
  */
 @Component(service = ModuleCommands.class, immediate = true, property = {
         "osgi.command.scope=" + Commands.SCOPE, "osgi.command.function=lsmod",
-        "osgi.command.function=modinfo" })
+        "osgi.command.function=modinfo", "osgi.command.function=modprobe", "osgi.command.function=rmmod",
+        "osgi.command.function=update" })
 public final class ModuleCommands {
+    /** Framework property naming the module folder (the feature manager's {@code modnet.repo}). */
+    static final String REPO_DIR = "modnet.repo";
+    /** Manifest header of a module that is part of the core, as Linux's modules.builtin lists them. */
+    static final String BUILTIN = "Modnet-Builtin";
+    private static final Pattern PACKAGE = Pattern.compile("\\(osgi\\.wiring\\.package=([^)]+)\\)");
+    private static final Pattern OBJECT_CLASS = Pattern.compile("\\(objectClass=([^)]+)\\)");
+
     private final BundleContext context;
+    private final ModuleRepository repository;
+    /** What {@code rmmod -f} dropped, per module and kind of user, since this shell started. */
+    private final Map<String, Map<String, Long>> dropped = new ConcurrentHashMap<>();
 
     @Activate
     public ModuleCommands(BundleContext context) {
         this.context = context;
+        String repo = context.getProperty(REPO_DIR);
+        this.repository = new ModuleRepository(Paths.get(repo == null || repo.isBlank() ? "repo" : repo).toAbsolutePath());
     }
 
     /** {@code lsmod [-a]}: the modnet bundles, or with {@code -a} every bundle in the framework. */
@@ -56,17 +101,28 @@ public final class ModuleCommands {
             }
         }
         bundles.sort(Comparator.comparing(b -> String.valueOf(b.getSymbolicName())));
-        int width = "Module".length();
-        for (Bundle b : bundles) {
-            width = Math.max(width, String.valueOf(b.getSymbolicName()).length());
-        }
-        String row = "%-" + width + "s  %-16s %-9s %s%n";
-        out.printf(row, "Module", "Version", "State", "Used by");
+        List<String[]> rows = new ArrayList<>();
         for (Bundle b : bundles) {
             List<String> users = usedBy(b);
-            String usedBy = users.size() + (users.isEmpty() ? "" : " " + String.join(",", users));
-            out.printf(row, b.getSymbolicName(), b.getVersion(), state(b), usedBy);
+            int refcount = users.size() + total(usage(b));
+            rows.add(new String[] { String.valueOf(b.getSymbolicName()), String.valueOf(size(b)),
+                    refcount + (users.isEmpty() ? "" : " " + String.join(",", users)) });
         }
+        out.print(lsmodTable(rows));
+    }
+
+    /** lsmod's table: the name column at least 19 wide as Linux prints it, the size right-aligned in 8. */
+    static String lsmodTable(List<String[]> rows) {
+        int width = 19;
+        for (String[] r : rows) {
+            width = Math.max(width, r[0].length());
+        }
+        String row = "%-" + width + "s %8s  %s%n";
+        StringBuilder sb = new StringBuilder(String.format(row, "Module", "Size", "Used by"));
+        for (String[] r : rows) {
+            sb.append(String.format(row, r[0], r[1], r[2]));
+        }
+        return sb.toString();
     }
 
     /** {@code modinfo NAME}: a bundle's file, version, description, what it needs and what it offers. */
@@ -85,6 +141,14 @@ public final class ModuleCommands {
         field(out, "license", h.get("Bundle-License"));
         field(out, "vendor", h.get(Constants.BUNDLE_VENDOR));
         field(out, "state", state(bundle));
+        Map<String, Integer> usage = usage(bundle);
+        field(out, "users", usage.isEmpty() ? null : describe(usage));
+        Map<String, Long> drops = dropped.get(bundle.getSymbolicName());
+        if (drops != null && !drops.isEmpty()) {
+            List<String> parts = new ArrayList<>();
+            drops.forEach((kind, n) -> parts.add(count(n, kind)));
+            field(out, "dropped", String.join(", ", parts) + " (rmmod -f)");
+        }
         BundleWiring wiring = bundle.adapt(BundleWiring.class);
         if (wiring != null) {
             TreeSet<String> depends = new TreeSet<>();
@@ -110,14 +174,456 @@ public final class ModuleCommands {
         }
     }
 
+    // --- modprobe ---
+
+    /**
+     * {@code modprobe [-q] NAME}: loads the module and what it needs (the bundles exporting the packages
+     * and registering the services it requires) from the module folder, and starts them; nothing when
+     * it is live. {@code modprobe -r [-q] NAME...} removes modules as {@code rmmod} does.
+     */
+    public void modprobe(String... args) {
+        args = Commands.words(args);
+        boolean remove = false;
+        boolean quiet = false;
+        List<String> names = new ArrayList<>();
+        for (String a : args) {
+            switch (a) {
+                case "-r", "--remove" -> remove = true;
+                case "-q", "--quiet" -> quiet = true;
+                default -> {
+                    if (a.startsWith("-")) {
+                        throw new CommandException("modprobe: ERROR: unknown option '" + a + "'\nUsage: modprobe [-q] NAME | modprobe -r [-q] NAME...", 1);
+                    }
+                    names.add(a);
+                }
+            }
+        }
+        if (names.isEmpty()) {
+            throw new CommandException("modprobe: ERROR: missing parameters. See -h.", 1);
+        }
+        if (remove) {
+            for (String name : names) {
+                remove("modprobe: FATAL: ", name, false, quiet);
+            }
+            return;
+        }
+        if (names.size() > 1) {
+            throw new CommandException("modprobe: ERROR: module parameters are not taken here: modnet's module parameters are "
+                    + "its configuration (modinfo shows them)", 1);
+        }
+        load(names.get(0), quiet);
+    }
+
+    private void load(String name, boolean quiet) {
+        Bundle bundle = find(name);
+        if (bundle != null && (bundle.getState() == Bundle.ACTIVE || isFragment(bundle))) {
+            return; // live already: modprobe does nothing
+        }
+        List<Bundle> added = new ArrayList<>();
+        try {
+            if (bundle == null) {
+                ModuleRepository.Module m = repository.find(name);
+                if (m == null) {
+                    if (quiet) {
+                        throw new CommandException("", 1);
+                    }
+                    throw new CommandException("modprobe: FATAL: Module " + name + " not found in directory " + repository.dir(), 1);
+                }
+                bundle = install(m, added);
+            }
+            List<Bundle> needed = new ArrayList<>();
+            needed.add(bundle);
+            String missing = installNeeded(needed, added);
+            if (missing != null) {
+                throw new BundleException("Unknown symbol in module (nothing in " + repository.dir() + " offers " + missing + ")");
+            }
+            context.getBundle(0).adapt(FrameworkWiring.class).resolveBundles(needed);
+            // what the module needs first, the module last, as modprobe inserts dependencies first
+            for (int i = needed.size() - 1; i >= 0; i--) {
+                Bundle b = needed.get(i);
+                if (!isFragment(b) && b.getState() != Bundle.ACTIVE) {
+                    b.start();
+                }
+            }
+        } catch (BundleException | IOException | IllegalStateException e) {
+            for (Bundle b : added) {
+                try {
+                    b.uninstall();
+                } catch (BundleException | IllegalStateException ignored) {
+                    // already gone
+                }
+            }
+            throw new CommandException("modprobe: ERROR: could not insert '" + name + "': " + e.getMessage(), 1);
+        }
+    }
+
+    private Bundle install(ModuleRepository.Module m, List<Bundle> added) throws IOException, BundleException {
+        try (InputStream in = Files.newInputStream(m.jar())) {
+            Bundle b = context.installBundle(m.jar().toUri().toString(), in);
+            added.add(b);
+            return b;
+        }
+    }
+
+    /**
+     * Installs, from the module folder, providers for what the bundles in {@code needed} require and no
+     * bundle offers (packages; services that no bundle registers), adding them to {@code needed}.
+     *
+     * @return the first thing nothing offers, or null when all is there
+     */
+    private String installNeeded(List<Bundle> needed, List<Bundle> added) throws IOException, BundleException {
+        for (int i = 0; i < needed.size() && i < 64; i++) {
+            BundleRevision rev = needed.get(i).adapt(BundleRevision.class);
+            if (rev == null) {
+                continue;
+            }
+            for (BundleRequirement req : rev.getDeclaredRequirements(null)) {
+                String ns = req.getNamespace();
+                boolean optional = "optional".equals(req.getDirectives().get("resolution"))
+                        || "multiple".equals(req.getDirectives().get("cardinality"));
+                if (optional || !(ns.equals(BundleRevision.PACKAGE_NAMESPACE) || ns.equals("osgi.service"))) {
+                    continue;
+                }
+                String filter = req.getDirectives().get("filter");
+                if (filter == null || offered(ns, filter, needed)) {
+                    continue;
+                }
+                Matcher m = (ns.equals("osgi.service") ? OBJECT_CLASS : PACKAGE).matcher(filter);
+                if (!m.find()) {
+                    continue;
+                }
+                String what = m.group(1);
+                ModuleRepository.Module provider = ns.equals("osgi.service") ? repository.providing(what) : repository.exporting(what);
+                if (provider == null) {
+                    return (ns.equals("osgi.service") ? "service " : "package ") + what;
+                }
+                Bundle present = null;
+                for (Bundle b : context.getBundles()) {
+                    if (provider.name().equals(b.getSymbolicName()) && b.getState() != Bundle.UNINSTALLED) {
+                        present = b; // installed but stopped: starting it is enough
+                    }
+                }
+                Bundle b = present != null ? present : install(provider, added);
+                if (!needed.contains(b)) {
+                    needed.add(b);
+                }
+            }
+        }
+        return null;
+    }
+
+    /** Whether some bundle offers a capability matching the filter (a live service counts for osgi.service). */
+    private boolean offered(String namespace, String filter, List<Bundle> coming) {
+        Filter f;
+        try {
+            f = FrameworkUtil.createFilter(filter);
+        } catch (InvalidSyntaxException e) {
+            return true; // not ours to judge: the framework's resolver will say
+        }
+        for (Bundle b : context.getBundles()) {
+            if (b.getState() == Bundle.UNINSTALLED) {
+                continue;
+            }
+            boolean live = b.getState() == Bundle.ACTIVE || b.getState() == Bundle.STARTING || coming.contains(b);
+            if (namespace.equals("osgi.service") && !live) {
+                continue; // a stopped bundle registers nothing
+            }
+            BundleRevision rev = b.adapt(BundleRevision.class);
+            if (rev == null) {
+                continue;
+            }
+            for (BundleCapability cap : rev.getDeclaredCapabilities(namespace)) {
+                if (f.matches(cap.getAttributes())) {
+                    return true;
+                }
+            }
+        }
+        if (namespace.equals("osgi.service")) {
+            Matcher m = OBJECT_CLASS.matcher(filter);
+            try {
+                return m.find() && context.getServiceReferences(m.group(1), null) != null;
+            } catch (InvalidSyntaxException e) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    // --- rmmod ---
+
+    /**
+     * {@code rmmod [-f] NAME...}: stops and uninstalls the module. A module in use (bundles wired to its
+     * packages, or users its {@link ModuleUsage} reports) is refused, naming its users, unless
+     * {@code -f} is given: then it goes anyway, its sockets or devices go with it, and the count of what
+     * was dropped is printed (and kept for {@code modinfo}).
+     */
+    public void rmmod(String... args) {
+        args = Commands.words(args);
+        boolean force = false;
+        List<String> names = new ArrayList<>();
+        for (String a : args) {
+            switch (a) {
+                case "-f", "--force" -> force = true;
+                case "-v", "--verbose", "-s", "--syslog" -> {
+                    // accepted as kmod's rmmod accepts them; modnet prints the same either way
+                }
+                default -> {
+                    if (a.startsWith("-")) {
+                        throw new CommandException("rmmod: ERROR: unknown option '" + a + "'\nUsage: rmmod [-f] NAME...", 1);
+                    }
+                    names.add(a);
+                }
+            }
+        }
+        if (names.isEmpty()) {
+            throw new CommandException("rmmod: ERROR: missing module name.", 1);
+        }
+        for (String name : names) {
+            remove("rmmod: ERROR: ", name, force, false);
+        }
+    }
+
+    private void remove(String prefix, String name, boolean force, boolean quiet) {
+        Bundle bundle = find(name);
+        if (bundle == null) {
+            if (prefix.startsWith("modprobe") && quiet) {
+                return;
+            }
+            throw new CommandException(prefix + (prefix.startsWith("modprobe") ? "Module " + name + " is not in kernel."
+                    : "Module " + name + " is not currently loaded"), 1);
+        }
+        if (bundle.getBundleId() == 0 || "true".equalsIgnoreCase(bundle.getHeaders().get(BUILTIN))) {
+            throw new CommandException(prefix + "Module " + name + " is builtin.", 1);
+        }
+        List<String> modules = usedBy(bundle);
+        Map<String, Integer> usage = usage(bundle);
+        if (!force && (!modules.isEmpty() || total(usage) > 0)) {
+            throw new CommandException(prefix + inUse(name, modules, usage), 1);
+        }
+        String bsn = bundle.getSymbolicName();
+        try {
+            bundle.stop();
+            bundle.uninstall();
+        } catch (BundleException | IllegalStateException e) {
+            throw new CommandException(prefix + "could not remove '" + name + "': " + e.getMessage(), 1);
+        }
+        if (modules.isEmpty()) {
+            refresh(List.of(bundle));
+        }
+        if (force && (total(usage) > 0 || !modules.isEmpty())) {
+            Map<String, Long> counts = dropped.computeIfAbsent(bsn, k -> new ConcurrentHashMap<>());
+            usage.forEach((kind, n) -> counts.merge(kind, (long) n, Long::sum));
+            System.out.println("rmmod: forced removal of " + bsn + ": dropped " + describe(usage)
+                    + (modules.isEmpty() ? "" : "; left without it: " + String.join(",", modules)));
+        }
+    }
+
+    /** kmod's refusal: {@code Module NAME is in use by: USERS}; the users here are modules and counts. */
+    static String inUse(String name, List<String> modules, Map<String, Integer> usage) {
+        List<String> users = new ArrayList<>(modules);
+        usage.forEach((kind, n) -> {
+            if (n > 0) {
+                users.add(count(n, kind));
+            }
+        });
+        return "Module " + name + " is in use by: " + String.join(" ", users);
+    }
+
+    /** "1 socket", "3 sockets": a count of a kind of user, for a person. */
+    static String count(long n, String kind) {
+        return n + " " + (n == 1 && kind.endsWith("s") ? kind.substring(0, kind.length() - 1) : kind);
+    }
+
+    private static String describe(Map<String, Integer> usage) {
+        List<String> parts = new ArrayList<>();
+        usage.forEach((kind, n) -> parts.add(count(n, kind)));
+        return parts.isEmpty() ? "nothing" : String.join(", ", parts);
+    }
+
+    // --- update ---
+
+    /**
+     * {@code update NAME [FILE|URL]}: modnet's live replacement. Updates the bundle from the file (or
+     * its own location), refreshes it only when its exported packages changed (an implementation
+     * bundle exports none, so its users are never restarted), and prints what it did.
+     */
+    public void update(String... args) {
+        args = Commands.words(args);
+        if (args.length < 1 || args.length > 2 || args[0].isEmpty()) {
+            throw new CommandException("Usage: update NAME|ID [FILE|URL]", 1);
+        }
+        String name = args[0];
+        Bundle bundle = find(name);
+        if (bundle == null) {
+            throw new CommandException("update: Module " + name + " not found.", 1);
+        }
+        Set<String> before = exports(bundle);
+        String oldVersion = bundle.getVersion().toString();
+        String from = bundle.getLocation();
+        try {
+            if (args.length == 2) {
+                from = args[1];
+                try (InputStream in = open(from)) {
+                    bundle.update(in);
+                }
+            } else {
+                bundle.update();
+            }
+        } catch (BundleException | IOException | IllegalStateException e) {
+            throw new CommandException("update: " + name + ": " + e.getMessage(), 1);
+        }
+        Set<String> after = exports(bundle);
+        FrameworkWiring fw = context.getBundle(0).adapt(FrameworkWiring.class);
+        String refreshed;
+        if (!before.equals(after)) {
+            int restarted = fw.getDependencyClosure(List.of(bundle)).size() - 1;
+            refresh(List.of(bundle));
+            refreshed = "exported packages changed: refreshed, " + count(restarted, "importers") + " restarted";
+        } else if (fw.getRemovalPendingBundles().contains(bundle)) {
+            refreshed = "exported packages unchanged: not refreshed (importers keep the packages they have)";
+        } else {
+            refreshed = "exports nothing in use: not refreshed";
+        }
+        System.out.println("update: " + bundle.getSymbolicName() + " " + oldVersion + " -> " + bundle.getVersion()
+                + " from " + from + "; " + refreshed + "; " + state(bundle));
+    }
+
+    private static InputStream open(String fileOrUrl) throws IOException {
+        Path path = Paths.get(fileOrUrl);
+        if (Files.isRegularFile(path)) {
+            return Files.newInputStream(path);
+        }
+        if (fileOrUrl.matches("[a-zA-Z][a-zA-Z0-9+.-]+:.*")) {
+            try {
+                return new URI(fileOrUrl).toURL().openStream();
+            } catch (URISyntaxException | IllegalArgumentException e) {
+                throw new IOException("bad URL " + fileOrUrl);
+            }
+        }
+        throw new IOException(fileOrUrl + ": No such file or directory");
+    }
+
+    private static Set<String> exports(Bundle bundle) {
+        Set<String> out = new TreeSet<>();
+        BundleRevision rev = bundle.adapt(BundleRevision.class);
+        if (rev != null) {
+            for (BundleCapability cap : rev.getDeclaredCapabilities(BundleRevision.PACKAGE_NAMESPACE)) {
+                out.add(cap.getAttributes().get(BundleRevision.PACKAGE_NAMESPACE) + " " + cap.getAttributes().get("version"));
+            }
+        }
+        return out;
+    }
+
+    /** Refreshes the bundles and waits for it, so the command's output tells the result. */
+    private void refresh(Collection<Bundle> bundles) {
+        CountDownLatch done = new CountDownLatch(1);
+        context.getBundle(0).adapt(FrameworkWiring.class).refreshBundles(bundles, event -> {
+            if (event.getType() == FrameworkEvent.PACKAGES_REFRESHED || event.getType() == FrameworkEvent.ERROR) {
+                done.countDown();
+            }
+        });
+        try {
+            done.await(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    // --- the modules and their users ---
+
+    /** A module by the name lsmod shows, its short form ({@code udp}, {@code veth}) or its bundle id. */
     private Bundle find(String name) {
         for (Bundle b : context.getBundles()) {
-            String bsn = b.getSymbolicName();
-            if (name.equals(bsn) || ("org.modnet." + name).equals(bsn) || name.equals(String.valueOf(b.getBundleId()))) {
+            if (b.getState() != Bundle.UNINSTALLED
+                    && (matches(name, b.getSymbolicName()) || name.equals(String.valueOf(b.getBundleId())))) {
                 return b;
             }
         }
         return null;
+    }
+
+    /** Whether a name as typed names the bundle: its symbolic name, or the short form of a modnet one. */
+    static boolean matches(String name, String bsn) {
+        return bsn != null && !name.isEmpty() && (name.equals(bsn) || ("org.modnet." + name).equals(bsn)
+                || ("org.modnet.drivers." + name).equals(bsn));
+    }
+
+    /** The users the module's {@link ModuleUsage} services report, summed by kind (zeros left out). */
+    private Map<String, Integer> usage(Bundle bundle) {
+        Map<String, Integer> out = new TreeMap<>();
+        ServiceReference<?>[] refs = bundle.getRegisteredServices();
+        if (refs == null) {
+            return out;
+        }
+        for (ServiceReference<?> ref : refs) {
+            String[] classes = (String[]) ref.getProperty(Constants.OBJECTCLASS);
+            if (classes == null || !List.of(classes).contains(ModuleUsage.class.getName())) {
+                continue;
+            }
+            Object service = context.getService(ref);
+            try {
+                if (service instanceof ModuleUsage u) {
+                    u.users().forEach((kind, n) -> {
+                        if (n != null && n > 0) {
+                            out.merge(kind, n, Integer::sum);
+                        }
+                    });
+                }
+            } finally {
+                if (service != null) {
+                    context.ungetService(ref);
+                }
+            }
+        }
+        return out;
+    }
+
+    private static int total(Map<String, Integer> usage) {
+        int n = 0;
+        for (int v : usage.values()) {
+            n += v;
+        }
+        return n;
+    }
+
+    /** The module's size as lsmod prints it: its jar's bytes (the framework's copy, else its location). */
+    static long size(Bundle b) {
+        File data = b.getDataFile("");
+        File dir = data == null ? null : data.getParentFile();
+        File[] revisions = dir == null ? null : dir.listFiles(f -> f.getName().startsWith("version"));
+        if (revisions != null && revisions.length > 0) {
+            java.util.Arrays.sort(revisions, Comparator.comparing(ModuleCommands::revisionOrder));
+            File jar = new File(revisions[revisions.length - 1], "bundle.jar");
+            if (jar.isFile()) {
+                return jar.length();
+            }
+        }
+        String location = b.getLocation().replaceFirst("^(feature|reference):", "");
+        if (location.startsWith("file:")) {
+            try {
+                Path p = Paths.get(new URI(location));
+                if (Files.isRegularFile(p)) {
+                    return Files.size(p);
+                }
+            } catch (URISyntaxException | IllegalArgumentException | IOException e) {
+                return 0;
+            }
+        }
+        return 0;
+    }
+
+    /** Felix names a bundle's revisions {@code versionN.M}: order them by N, then M. */
+    private static long revisionOrder(File f) {
+        String[] nm = f.getName().substring("version".length()).split("\\.");
+        try {
+            return Long.parseLong(nm[0]) * 1_000_000 + (nm.length > 1 ? Long.parseLong(nm[1]) : 0);
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    private static boolean isFragment(Bundle b) {
+        return b.getHeaders().get(Constants.FRAGMENT_HOST) != null;
     }
 
     private static void field(PrintStream out, String key, String value) {
@@ -131,7 +637,13 @@ public final class ModuleCommands {
         return bsn != null && (bsn.equals("org.modnet") || bsn.startsWith("org.modnet."));
     }
 
-    /** Bundles wired to the packages this one exports: who would break if it went away. */
+    /**
+     * Who would break if the module went away, as Linux lists the modules using another's symbols: the
+     * bundles wired to the packages it exports, and those holding one of its services that they
+     * require (a mandatory reference, which bnd declares as an {@code osgi.service} requirement).
+     * Registries that take any number of a service (the core's devices, IPv4's protocols) hold no
+     * reference on it, as {@code inet_add_protocol} takes none on the module.
+     */
     private static List<String> usedBy(Bundle b) {
         BundleWiring wiring = b.adapt(BundleWiring.class);
         TreeSet<String> users = new TreeSet<>();
@@ -143,7 +655,44 @@ public final class ModuleCommands {
                 }
             }
         }
+        ServiceReference<?>[] services = b.getState() == Bundle.ACTIVE ? b.getRegisteredServices() : null;
+        if (services != null) {
+            for (ServiceReference<?> ref : services) {
+                Bundle[] using = ref.getUsingBundles();
+                if (using == null) {
+                    continue;
+                }
+                for (Bundle u : using) {
+                    if (u != b && u.getBundleId() != 0 && requires(u, ref)) {
+                        users.add(u.getSymbolicName());
+                    }
+                }
+            }
+        }
         return new ArrayList<>(users);
+    }
+
+    /** Whether the bundle declares a mandatory, single {@code osgi.service} requirement the service meets. */
+    private static boolean requires(Bundle user, ServiceReference<?> ref) {
+        BundleRevision rev = user.adapt(BundleRevision.class);
+        if (rev == null) {
+            return false;
+        }
+        for (BundleRequirement req : rev.getDeclaredRequirements("osgi.service")) {
+            if ("optional".equals(req.getDirectives().get("resolution"))
+                    || "multiple".equals(req.getDirectives().get("cardinality"))) {
+                continue;
+            }
+            String filter = req.getDirectives().get("filter");
+            try {
+                if (filter != null && FrameworkUtil.createFilter(filter).match(ref)) {
+                    return true;
+                }
+            } catch (InvalidSyntaxException e) {
+                // a requirement the framework would refuse anyway
+            }
+        }
+        return false;
     }
 
     /** The module states /proc/modules shows, from the bundle's. */

@@ -254,4 +254,13 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
     public void gsoFixSegment(SkBuff seg, int index, int count, int offset, int payloadLen, boolean csumOffload) {
         TcpOffload.fixSegment(seg, index, count, offset, payloadLen, csumOffload);
     }
+
+    /** Sockets in the hashes of every namespace (listeners, connections, TIME-WAIT): the module's users. */
+    int sockets() {
+        int n = 0;
+        for (TcpNet net : nets.values()) {
+            n += net.hashed().size();
+        }
+        return n;
+    }
 }

@@ -250,4 +250,13 @@ public final class UdpProtocol implements InetProtocol, SocketProtocol, PernetOp
         UdpNet net = nets.get(ns);
         return net == null ? Map.of() : net.mib.snapshot();
     }
+
+    /** Sockets hashed in every namespace ({@code sockstat}'s UDP inuse, summed): the module's users. */
+    int sockets() {
+        int n = 0;
+        for (UdpNet net : nets.values()) {
+            n += net.hashed();
+        }
+        return n;
+    }
 }

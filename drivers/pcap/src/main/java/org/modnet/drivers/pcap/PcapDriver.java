@@ -18,6 +18,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.modnet.api.net.DeviceSetup;
 import org.modnet.api.net.DeviceStats;
 import org.modnet.api.net.Errno;
+import org.modnet.api.module.ModuleUsage;
 import org.modnet.api.net.LinkFactory;
 import org.modnet.api.net.NetDevice;
 import org.modnet.api.net.NetDeviceOps;
@@ -42,8 +43,8 @@ import org.slf4j.LoggerFactory;
  * or, without one, counted and let go as onto an unplugged cable. Files are checked when the device
  * is made: one that cannot be read or written refuses the device.
  */
-@Component(service = LinkFactory.class, immediate = true, property = LinkFactory.KIND + "=pcap")
-public final class PcapDriver implements LinkFactory {
+@Component(service = { LinkFactory.class, ModuleUsage.class }, immediate = true, property = LinkFactory.KIND + "=pcap")
+public final class PcapDriver implements LinkFactory, ModuleUsage {
     private static final Logger LOG = LoggerFactory.getLogger(PcapDriver.class);
     /** {@code XDP_PACKET_HEADROOM} before each frame in the replay buffer. */
     private static final int HEADROOM = 256;
@@ -308,5 +309,11 @@ public final class PcapDriver implements LinkFactory {
             m.put("recorded", recorded.get());
             return m;
         }
+    }
+
+    /** The devices this driver made and that are still registered: lsmod's users, rmmod's refusal. */
+    @Override
+    public Map<String, Integer> users() {
+        return Map.of(DEVICES, wires.size());
     }
 }

@@ -1,8 +1,11 @@
 package org.modnet.drivers.pktgen;
 
 import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import org.apache.felix.service.command.CommandSession;
+import org.modnet.api.module.ModuleUsage;
 import org.modnet.api.net.Eth;
 import org.modnet.api.net.MacAddress;
 import org.modnet.api.net.NetCore;
@@ -19,13 +22,15 @@ import org.osgi.service.component.annotations.Reference;
  * [path rx|tx]}: the keywords of Linux's {@code /proc/net/pktgen} interface on one line. Runs in the
  * current namespace and prints pktgen's result line.
  */
-@Component(service = PktgenCommand.class, immediate = true, property = { "osgi.command.scope=" + Commands.SCOPE,
+@Component(service = { PktgenCommand.class, ModuleUsage.class }, immediate = true, property = { "osgi.command.scope=" + Commands.SCOPE,
         "osgi.command.function=pktgen" })
-public final class PktgenCommand {
+public final class PktgenCommand implements ModuleUsage {
     static final String USAGE = "Usage: pktgen DEV [count N] [pkt_size BYTES] [dst_mac MAC] [src_mac MAC] "
             + "[proto ETHERTYPE] [path rx|tx]";
 
     private final NetCore core;
+    /** Devices a run is sending on now: pktgen's hold on them, its users for rmmod. */
+    private final AtomicInteger running = new AtomicInteger();
 
     @Activate
     public PktgenCommand(@Reference NetCore core) {
@@ -82,6 +87,16 @@ public final class PktgenCommand {
         if (!dev.isUp()) {
             throw new CommandException("pktgen: " + dev.name() + " is down", 1);
         }
-        System.out.println(PacketGenerator.run(core, dev, config).text());
+        running.incrementAndGet();
+        try {
+            System.out.println(PacketGenerator.run(core, dev, config).text());
+        } finally {
+            running.decrementAndGet();
+        }
+    }
+
+    @Override
+    public Map<String, Integer> users() {
+        return Map.of(DEVICES, running.get());
     }
 }

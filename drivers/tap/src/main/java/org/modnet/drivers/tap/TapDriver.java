@@ -11,6 +11,7 @@ import org.modnet.api.inet.InetChecksum;
 import org.modnet.api.net.DeviceSetup;
 import org.modnet.api.net.DeviceStats;
 import org.modnet.api.net.Errno;
+import org.modnet.api.module.ModuleUsage;
 import org.modnet.api.net.LinkFactory;
 import org.modnet.api.net.NetCore;
 import org.modnet.api.net.NetDevice;
@@ -38,8 +39,8 @@ import org.slf4j.LoggerFactory;
  * unmasks the queue. Transmit is a non-blocking write. Native XDP ({@code xdpdrv}) runs in that thread on the TAP's own buffer before
  * any skb, as tun runs it before building one. Needs root (CAP_NET_ADMIN) and /dev/net/tun, and says so otherwise.
  */
-@Component(service = LinkFactory.class, immediate = true, property = LinkFactory.KIND + "=tap")
-public final class TapDriver implements LinkFactory {
+@Component(service = { LinkFactory.class, ModuleUsage.class }, immediate = true, property = LinkFactory.KIND + "=tap")
+public final class TapDriver implements LinkFactory, ModuleUsage {
     private static final Logger LOG = LoggerFactory.getLogger(TapDriver.class);
     /** Frames one wake-up reads from one TAP before looking at the others. */
     private static final int BURST = 64;
@@ -484,5 +485,11 @@ public final class TapDriver implements LinkFactory {
         public Map<String, Long> ethtoolStats(NetDevice self) {
             return Map.of("rx_csum_completed", csumCompleted.sum(), "queues", (long) queues.length);
         }
+    }
+
+    /** The devices this driver made and that are still registered: lsmod's users, rmmod's refusal. */
+    @Override
+    public Map<String, Integer> users() {
+        return Map.of(DEVICES, taps.size());
     }
 }

@@ -7,6 +7,7 @@ import java.util.concurrent.ConcurrentHashMap;
 
 import org.modnet.api.net.DeviceSetup;
 import org.modnet.api.net.Errno;
+import org.modnet.api.module.ModuleUsage;
 import org.modnet.api.net.LinkFactory;
 import org.modnet.api.net.NetDevice;
 import org.modnet.api.net.NetException;
@@ -20,8 +21,8 @@ import org.osgi.service.component.annotations.Deactivate;
  * which is how namespaces are joined. Stopping this bundle removes every pair, as unloading the module
  * does.
  */
-@Component(service = LinkFactory.class, immediate = true, property = LinkFactory.KIND + "=veth")
-public final class VethDriver implements LinkFactory {
+@Component(service = { LinkFactory.class, ModuleUsage.class }, immediate = true, property = LinkFactory.KIND + "=veth")
+public final class VethDriver implements LinkFactory, ModuleUsage {
     static final Map<String, Boolean> FEATURES = Map.of("rx-checksumming", true, "tx-checksumming", true,
             "scatter-gather", true, "tcp-segmentation-offload", true, "generic-segmentation-offload", true,
             "generic-receive-offload", false, "rx-vlan-offload", true, "tx-vlan-offload", true);
@@ -91,5 +92,11 @@ public final class VethDriver implements LinkFactory {
         for (VethEnd end : ends.toArray(new VethEnd[0])) {
             end.unregister();
         }
+    }
+
+    /** The devices this driver made and that are still registered: lsmod's users, rmmod's refusal. */
+    @Override
+    public Map<String, Integer> users() {
+        return Map.of(DEVICES, ends.size());
     }
 }

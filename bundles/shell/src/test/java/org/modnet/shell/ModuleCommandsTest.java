@@ -1,0 +1,47 @@
+package org.modnet.shell;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+import org.junit.jupiter.api.Test;
+
+class ModuleCommandsTest {
+    @Test
+    void lsmodPrintsLinuxColumnsWithTheSizeRightAligned() {
+        String table = ModuleCommands.lsmodTable(List.<String[]>of(new String[] { "org.modnet.udp", "51234", "2 org.modnet.x" },
+                new String[] { "org.modnet.drivers.loopback", "9000", "0" }));
+        List<String> lines = table.lines().toList();
+        assertEquals("Module                          Size  Used by", lines.get(0));
+        assertEquals("org.modnet.udp                 51234  2 org.modnet.x", lines.get(1));
+        assertEquals("org.modnet.drivers.loopback     9000  0", lines.get(2));
+    }
+
+    @Test
+    void lsmodsHeaderIsLinuxsWhenNamesAreShort() {
+        assertEquals("Module                  Size  Used by", ModuleCommands.lsmodTable(List.of()).strip());
+    }
+
+    @Test
+    void inUseNamesTheModulesThenTheCounts() {
+        Map<String, Integer> usage = new TreeMap<>(Map.of("sockets", 3, "devices", 1));
+        assertEquals("Module udp is in use by: org.modnet.a 1 device 3 sockets",
+                ModuleCommands.inUse("udp", List.of("org.modnet.a"), usage));
+        assertEquals("Module org.modnet.udp is in use by: 1 socket",
+                ModuleCommands.inUse("org.modnet.udp", List.of(), Map.of("sockets", 1)));
+    }
+
+    @Test
+    void aNameIsTheSymbolicNameOrItsShortForm() {
+        assertTrue(ModuleCommands.matches("org.modnet.udp", "org.modnet.udp"));
+        assertTrue(ModuleCommands.matches("udp", "org.modnet.udp"));
+        assertTrue(ModuleCommands.matches("veth", "org.modnet.drivers.veth"));
+        assertFalse(ModuleCommands.matches("ud", "org.modnet.udp"));
+        assertFalse(ModuleCommands.matches("", "org.modnet"));
+        assertFalse(ModuleCommands.matches("udp", null));
+    }
+}
