@@ -138,16 +138,18 @@ final class ModnetDatagramChannel extends DatagramChannel implements ModnetChann
     }
 
     /**
-     * Whether a blocked call ended with EINTR because its thread was interrupted: the socket's sleep
-     * answers the interrupt itself, perhaps before {@link Thread#interrupt} has closed the channel
-     * through {@link #begin()}'s interruptor, so the channel is closed here — an interrupted channel
-     * operation closes the channel and throws {@link ClosedByInterruptException}, whichever sees it first.
+     * Whether a blocked call (between {@code begin} and {@code end}) ended with EINTR because its
+     * thread was interrupted: the socket's sleep answers the interrupt itself, perhaps before
+     * {@link Thread#interrupt} has called the channel's interruptor. {@link #begin()} on an interrupted
+     * thread runs the interruptor here (marks this thread, closes the channel), so {@code end} throws
+     * {@link ClosedByInterruptException} whichever thread got there first; closing the channel
+     * directly would make {@code end} throw AsynchronousCloseException instead.
      */
-    private boolean closedByInterrupt(SockException e) throws IOException {
+    private boolean closedByInterrupt(SockException e) {
         if (e.errno() != Errno.EINTR || !Thread.currentThread().isInterrupted()) {
             return false;
         }
-        close();
+        begin();
         return true;
     }
 

@@ -107,7 +107,11 @@ final class ModnetServerSocketChannel extends ServerSocketChannel implements Mod
                     return null;
                 }
                 if (e.errno() == Errno.EINTR && Thread.currentThread().isInterrupted()) {
-                    throw new ClosedByInterruptException(); // the interrupt itself closes the channel; end() waits for it
+                    // the sleep may wake before Thread.interrupt calls the interruptor: begin() on an
+                    // interrupted thread runs it here, so the channel closes and end() throws
+                    // ClosedByInterruptException (see ModnetSocketChannel.interrupted)
+                    begin();
+                    throw new ClosedByInterruptException();
                 }
                 throw ModnetDatagramChannel.exception(e);
             } finally {

@@ -155,7 +155,7 @@ final class ModnetSocketChannel extends SocketChannel implements ModnetChannel {
                         return false;
                     }
                     if (e.errno() == Errno.EINTR && Thread.currentThread().isInterrupted()) {
-                        throw new ClosedByInterruptException(); // the interrupt closes the channel (see failed)
+                        throw interrupted();
                     }
                     done = true; // the call ended; the close below is ours, not an asynchronous one
                     close();
@@ -399,13 +399,25 @@ final class ModnetSocketChannel extends SocketChannel implements ModnetChannel {
     }
 
     /**
-     * EINTR from an interrupt is {@link ClosedByInterruptException}; others map. The channel is closed
-     * by the interrupt itself (AbstractInterruptibleChannel's interruptor, which {@code end} waits for):
-     * closing it here too could win that race and make {@code end} throw AsynchronousCloseException.
+     * A blocked call ended by its thread's interrupt (between {@code begin} and {@code end}). The
+     * socket's sleep wakes on the interrupt itself, and {@link Thread#interrupt} sets the status before
+     * it looks for the channel's interruptor: the reader can run {@code end} before the interruptor
+     * was called, which would leave the channel open. {@code begin()} on an interrupted thread runs the
+     * interruptor itself (marks this thread and closes the channel), so {@code end} then throws
+     * {@link ClosedByInterruptException} whichever thread got there first.
+     */
+    private ClosedByInterruptException interrupted() {
+        begin();
+        return new ClosedByInterruptException();
+    }
+
+    /**
+     * EINTR from an interrupt is {@link ClosedByInterruptException}; others map. Called between
+     * {@code begin} and {@code end}.
      */
     private IOException failed(SockException e) throws IOException {
         if (e.errno() == Errno.EINTR && Thread.currentThread().isInterrupted()) {
-            return new ClosedByInterruptException();
+            return interrupted();
         }
         if (!isOpen()) {
             return new java.nio.channels.AsynchronousCloseException();
