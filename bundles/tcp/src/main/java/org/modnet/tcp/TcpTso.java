@@ -22,9 +22,13 @@ final class TcpTso {
     private TcpTso() {
     }
 
-    /** {@code sk_can_gso}: the route's device takes TCPv4 GSO skbs (TSO, with scatter-gather and checksumming). */
+    /**
+     * {@code sk_can_gso}: the route's device takes TCPv4 GSO skbs (TSO, with scatter-gather and
+     * checksumming), or has {@code generic-segmentation-offload} on, where the core cuts them in software
+     * just before the driver ({@code sk_setup_caps} adds {@code NETIF_F_GSO_SOFTWARE} for TCP).
+     */
     static boolean canGso(NetDevice dev) {
-        return dev != null && (dev.netdevFeatures() & NetdevFeatures.NETIF_F_TSO) != 0;
+        return dev != null && (dev.netdevFeatures() & (NetdevFeatures.NETIF_F_TSO | NetdevFeatures.NETIF_F_GSO)) != 0;
     }
 
     /**
