@@ -2483,7 +2483,7 @@ final class TcpSock extends Sock {
             segsOut += segs - 1;
             dataSegsOut += segs - 1;
         }
-        net.ipv4.send(ns, skb, localAddress, remoteAddress, TcpAf.IPPROTO_TCP, ttl(), tos());
+        net.ipv4.send(ns, skb, localAddress, remoteAddress, TcpAf.IPPROTO_TCP, ttl(), tos(), dontFragment());
         return true;
     }
 
