@@ -57,7 +57,7 @@ final class TcpNet {
     final IntSysctl dsack;
     /** {@code net.ipv4.tcp_min_tso_segs}: the fewest segments a GSO skb is sized for. */
     final IntSysctl minTsoSegs;
-    /** {@code net.ipv4.tcp_tso_win_divisor}: registered for Linux's name and default; TSO deferral is not built. */
+    /** {@code net.ipv4.tcp_tso_win_divisor}: TSO deferral waits while less than 1/N of the window may go. */
     final IntSysctl tsoWinDivisor;
     /** {@code net.ipv4.tcp_slow_start_after_idle}: restart from the initial window after an idle RTO (RFC 2861). */
     final IntSysctl slowStartAfterIdle;

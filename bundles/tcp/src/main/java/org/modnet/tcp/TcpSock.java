@@ -2256,6 +2256,9 @@ final class TcpSock extends Sock {
             int wndRight = sndUna + sndWnd;
             int len = Math.min(Math.min(mss, writeSeq - sndNxt), wndRight - sndNxt);
             boolean retransmitting = TcpSeq.before(sndNxt, retransHigh) && TcpSeq.before(sndNxt, sndMax);
+            if (maxSegs > 1 && len == mss && !retransmitting && tsoShouldDefer(inFlight, wndRight, maxSegs)) {
+                break; // the next ACK lets a bigger GSO skb go
+            }
             if (maxSegs > 1 && len == mss && !retransmitting) {
                 len = gsoLen(Math.min(maxSegs, cwndQuota(inFlight)), wndRight);
             }
@@ -2326,6 +2329,19 @@ final class TcpSock extends Sock {
      */
     private int pshFlag(int seq, int len) {
         return len > mss || push.marked(seq + len) ? TcpHeader.PSH : 0;
+    }
+
+    /** {@link TcpTso#shouldDefer} for the data at {@code snd_nxt}: the skb runs to the next push mark. */
+    private boolean tsoShouldDefer(int inFlight, int wndRight, int maxSegs) {
+        int avail = writeSeq - sndNxt;
+        int skbLen = push.limit(sndNxt, avail);
+        if (skbLen <= mss) {
+            return false; // tso_segs 1: Nagle's test instead
+        }
+        long now = nowMs();
+        long sinceHead = sndUna == sndNxt ? -1 : (now - headSentMs) * 1000;
+        return TcpTso.shouldDefer(skbLen, skbLen == avail, wndRight - sndNxt, (cw.cwnd - inFlight) * mss, sndWnd,
+                cw.cwnd * mss, mss, maxSegs, net.tsoWinDivisor.get(), now - lsndtimeMs, sinceHead, srttUs);
     }
 
     /**

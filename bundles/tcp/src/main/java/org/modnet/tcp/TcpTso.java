@@ -48,6 +48,45 @@ final class TcpTso {
     }
 
     /**
+     * {@code tcp_tso_should_defer}: whether to hold back a GSO skb of {@code skbLen} bytes (more than one
+     * MSS) that the windows let only {@code limit} bytes of go now, waiting for the ACK that opens more
+     * room, so that a bigger skb goes later. Only within the jiffy of the last send ({@code lsndtime}),
+     * never when a full skb of {@code maxSegs} could go, when the middle of the queue could go whole,
+     * when the room is at least 1/{@code tcp_tso_win_divisor} of the window, nor when the oldest
+     * segment in flight went out less than half an RTT ago (its ACK is then far off).
+     *
+     * @param sinceLastSendMs now minus {@code lsndtime}
+     * @param sinceHeadSentUs how long ago the oldest unacknowledged segment went out, or -1 if none
+     */
+    static boolean shouldDefer(int skbLen, boolean tail, int sendWin, int congWin, int sndWnd, int cwndBytes, int mss,
+            int maxSegs, int winDivisor, long sinceLastSendMs, long sinceHeadSentUs, long srttUs) {
+        if (sinceLastSendMs > 0) {
+            return false; // avoid bursts: defer only right after a send
+        }
+        int limit = Math.min(sendWin, congWin);
+        if ((long) limit >= (long) maxSegs * mss) {
+            return false;
+        }
+        if (!tail && limit >= skbLen) {
+            return false;
+        }
+        if (winDivisor > 0) {
+            if (limit >= Math.min(sndWnd, cwndBytes) / winDivisor) {
+                return false;
+            }
+        } else if (limit > MAX_TSO_DEFERRED_MSS * mss) {
+            return false;
+        }
+        if (sinceHeadSentUs < 0 || sinceHeadSentUs < srttUs / 2) {
+            return false; // nothing in flight, or the next ACK comes too late (half an RTT away)
+        }
+        return true; // cwnd- or rwnd-limited for this skb, or it may still grow: wait for the ACK
+    }
+
+    /** {@code tcp_max_tso_deferred_mss}: with {@code tcp_tso_win_divisor} 0, defer while at most this many MSS fit. */
+    static final int MAX_TSO_DEFERRED_MSS = 2;
+
+    /**
      * {@code tcp_tso_autosize}: the segments of {@code sk_pacing_rate >> sk_pacing_shift} bytes, at least
      * {@code tcp_min_tso_segs}; the pacing rate as {@code tcp_update_pacing_rate} makes it (200% of
      * cwnd * mss / srtt in slow start, 120% after). Without an RTT sample the rate is unlimited.
