@@ -1812,7 +1812,7 @@ final class TcpSock extends Sock {
                     continue;
                 }
                 int n = Math.min(room, buf.remaining());
-                pushAppend();
+                pushAppend(copied == 0 && !already);
                 sndRingReserve(writeSeq - sndUna + n);
                 int at = (writeSeq - sbase) & (sbuf.length - 1);
                 int first = Math.min(n, sbuf.length - at);
@@ -2352,13 +2352,18 @@ final class TcpSock extends Sock {
         return Math.min(Math.max(cw.cwnd >> 1, 1), cw.cwnd - inFlight);
     }
 
-    /** A write copies at {@code write_seq}: Linux's unsent tail skb would grow and lose its PSH. */
-    private void pushAppend() {
+    /**
+     * A write copies at {@code write_seq}: at its start ({@code newWrite}) Linux's unsent tail skb would
+     * grow and lose its PSH; later in the same call (after waiting for room) it keeps it.
+     */
+    private void pushAppend(boolean newWrite) {
         if (!pushStarted) {
             pushStarted = true;
             push.clear(writeSeq);
         }
-        push.append(writeSeq, sndNxt);
+        if (newWrite) {
+            push.append(writeSeq, sndNxt);
+        }
     }
 
     /**
