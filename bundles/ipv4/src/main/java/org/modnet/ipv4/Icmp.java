@@ -164,7 +164,7 @@ final class Icmp implements InetProtocol {
         mib.inc(IcmpMib.Counter.OutEchoReps);
         mib.out(ECHO_REPLY);
         net.output.send(skb, (daddr >>> 24) == 127 || net.classify(daddr, null) == Ipv4Input.Destination.LOCAL ? daddr : 0,
-                saddr, 1, 0, 0);
+                saddr, 1, 0, 0, false); // the ICMP control socket: IP_PMTUDISC_DONT
     }
 
     /**
@@ -231,7 +231,7 @@ final class Icmp implements InetProtocol {
                 : type == TIME_EXCEEDED ? IcmpMib.Counter.OutTimeExcds : IcmpMib.Counter.OutParmProbs);
         mib.out(type);
         // from the address of the interface the packet came in on, as Linux's default (icmp_errors_use_inbound_ifaddr=0 picks the route's source)
-        net.output.send(skb, 0, saddr, 1, 0, 0xc0);
+        net.output.send(skb, 0, saddr, 1, 0, 0xc0, false);
     }
 
     /** Sends an echo request with {@code size} bytes of data (the first 8 the send time). */
@@ -258,6 +258,6 @@ final class Icmp implements InetProtocol {
         mib.inc(IcmpMib.Counter.OutMsgs);
         mib.inc(IcmpMib.Counter.OutEchos);
         mib.out(ECHO);
-        return net.output.send(skb, 0, daddr, 1, ttl, 0);
+        return net.output.send(skb, 0, daddr, 1, ttl, 0, false);
     }
 }

@@ -77,10 +77,11 @@ final class Ipv4Output {
     }
 
     /**
-     * Sends a transport payload (the skb's data) to {@code daddr}: header, checksum, neighbour output.
+     * Sends a transport payload (the skb's data) to {@code daddr}: header (DF when {@code df}, as
+     * {@code ip_queue_xmit} sets it for {@code ip_dont_fragment}), checksum, neighbour output.
      * Returns null, or the errno the sender sees (the skb is freed then).
      */
-    Errno send(SkBuff skb, int saddr, int daddr, int protocol, int ttl, int tos) {
+    Errno send(SkBuff skb, int saddr, int daddr, int protocol, int ttl, int tos, boolean df) {
         // the route's three answers without a Decision object: this is the per-datagram path
         NetDevice dev;
         int nextHop = daddr;
@@ -123,7 +124,7 @@ final class Ipv4Output {
         skb.setU8(h + Ipv4Header.TOS, tos);
         skb.setU16(h + Ipv4Header.TOT_LEN, totLen);
         skb.setU16(h + Ipv4Header.ID, skb.isGso() ? ids.getAndAdd(skb.gsoSegs()) : ids.getAndIncrement()); // ip_select_ident_segs
-        skb.setU16(h + Ipv4Header.FRAG_OFF, 0);
+        skb.setU16(h + Ipv4Header.FRAG_OFF, df ? Ipv4Header.FLAG_DF : 0);
         skb.setU8(h + Ipv4Header.TTL, ttl > 0 ? ttl : net.defaultTtl.get());
         skb.setU8(h + Ipv4Header.PROTOCOL, protocol);
         skb.setU16(h + Ipv4Header.CHECK, 0);

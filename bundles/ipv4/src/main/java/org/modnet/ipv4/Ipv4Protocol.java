@@ -169,7 +169,18 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
             skb.free();
             return Errno.ENETUNREACH;
         }
-        return net.output.send(skb, saddr, daddr, protocol, ttl, tos);
+        return net.output.send(skb, saddr, daddr, protocol, ttl, tos, false);
+    }
+
+    @Override
+    public Errno send(NetNamespace ns, SkBuff skb, int saddr, int daddr, int protocol, int ttl, int tos,
+            boolean dontFragment) {
+        Ipv4Net net = nets.get(ns);
+        if (net == null) {
+            skb.free();
+            return Errno.ENETUNREACH;
+        }
+        return net.output.send(skb, saddr, daddr, protocol, ttl, tos, dontFragment);
     }
 
     @Override

@@ -35,7 +35,10 @@ public final class TestDevice implements NetDeviceOps {
     public NetDevice register(NetNamespace ns, String name, int mtu) throws NetException {
         DeviceSetup setup = DeviceSetup.ether(name, "tun")
                 .withFlags(IfFlags.POINTOPOINT | IfFlags.NOARP | IfFlags.MULTICAST)
-                .withQdisc("pfifo_fast").withFeatures(Map.of(), Set.of());
+                // as Linux's tun without TUNSETOFFLOAD: scatter-gather and GSO on, so TCP builds GSO skbs
+                // that the core cuts before the device, with no TSO or checksum offload
+                .withQdisc("pfifo_fast")
+                .withFeatures(Map.of("scatter-gather", true, "generic-segmentation-offload", true), Set.of());
         dev = ns.register(setup, this);
         if (mtu != 0 && mtu != dev.mtu()) {
             dev.setMtu(mtu);

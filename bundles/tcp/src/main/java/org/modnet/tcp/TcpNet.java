@@ -57,8 +57,10 @@ final class TcpNet {
     final IntSysctl dsack;
     /** {@code net.ipv4.tcp_min_tso_segs}: the fewest segments a GSO skb is sized for. */
     final IntSysctl minTsoSegs;
-    /** {@code net.ipv4.tcp_tso_win_divisor}: registered for Linux's name and default; TSO deferral is not built. */
+    /** {@code net.ipv4.tcp_tso_win_divisor}: TSO deferral waits while less than 1/N of the window may go. */
     final IntSysctl tsoWinDivisor;
+    /** {@code net.ipv4.tcp_slow_start_after_idle}: restart from the initial window after an idle RTO (RFC 2861). */
+    final IntSysctl slowStartAfterIdle;
     final IntSysctl keepaliveTime;
     final IntSysctl keepaliveIntvl;
     final IntSysctl keepaliveProbes;
@@ -102,6 +104,7 @@ final class TcpNet {
         dsack = s.registerInt("net.ipv4.tcp_dsack", 1, 0, 1);
         minTsoSegs = s.registerInt("net.ipv4.tcp_min_tso_segs", 2, 1, TcpTso.GSO_MAX_SEGS);
         tsoWinDivisor = s.registerInt("net.ipv4.tcp_tso_win_divisor", 3, 0, Integer.MAX_VALUE);
+        slowStartAfterIdle = s.registerInt("net.ipv4.tcp_slow_start_after_idle", 1, 0, 1);
         keepaliveTime = s.registerInt("net.ipv4.tcp_keepalive_time", 7200, 1, Integer.MAX_VALUE);
         keepaliveIntvl = s.registerInt("net.ipv4.tcp_keepalive_intvl", 75, 1, Integer.MAX_VALUE);
         keepaliveProbes = s.registerInt("net.ipv4.tcp_keepalive_probes", 9, 0, 255);

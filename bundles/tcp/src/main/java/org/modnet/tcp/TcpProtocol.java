@@ -223,7 +223,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         TcpHeader.setChecksum(rst, o, TcpHeader.MIN_LEN, TcpAf.inetPseudoSum(saddr, daddr, TcpHeader.MIN_LEN));
         net.mib.inc(cpu, TcpMib.Tcp.OutSegs);
         net.mib.inc(cpu, TcpMib.Tcp.OutRsts);
-        net.ipv4.send(net.ns, rst, saddr, daddr, TcpAf.IPPROTO_TCP, 0, tos);
+        net.ipv4.send(net.ns, rst, saddr, daddr, TcpAf.IPPROTO_TCP, 0, tos, true); // TCP's control socket: IP_PMTUDISC_DO
     }
 
     // --- the MIBs ---

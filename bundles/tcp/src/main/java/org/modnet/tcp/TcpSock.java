@@ -183,11 +183,12 @@ final class TcpSock extends Sock {
     private int lastAckSent;
     /** {@code nonagle}: {@link #NAGLE_OFF} (TCP_NODELAY) and {@link #NAGLE_CORK} (TCP_CORK). */
     private int nonagle;
-    /**
-     * Whether the tail of the send queue carries a push mark ({@code tcp_mark_push}): the last write
-     * ended without MSG_MORE. A segment ending at the tail has PSH only then.
-     */
-    private boolean pushMarked = true;
+    /** The push marks of the send ring ({@code tcp_mark_push}): where Linux's skbs would end with PSH. */
+    private final TcpPush push = new TcpPush();
+    /** Whether {@link #push} has its {@code pushed_seq} (the first write starts it). */
+    private boolean pushStarted;
+    /** {@code lsndtime}: when new data last went out, for {@code tcp_slow_start_after_idle}. */
+    private long lsndtimeMs;
     /** MSG_MORE: the send in progress holds a partial segment back, as TCP_CORK does for one push. */
     private boolean corkOnce;
     /** The end of the last sub-MSS segment sent ({@code snd_sml}, Minshall's Nagle). */
@@ -1798,6 +1799,9 @@ final class TcpSock extends Sock {
                 int room = sndRingLimit() - (writeSeq - sndUna);
                 if (room <= 0) {
                     noSpace = true; // sk_stream_wait_memory: the next ACK that frees room may expand the buffer
+                    if (copied > 0) {
+                        push.mark(writeSeq); // wait_for_space: tcp_push(flags & ~MSG_MORE) marks what was written
+                    }
                     if (copied > 0 || nanos == 0) {
                         if (copied > 0) {
                             break;
@@ -1808,6 +1812,7 @@ final class TcpSock extends Sock {
                     continue;
                 }
                 int n = Math.min(room, buf.remaining());
+                pushAppend(copied == 0 && !already);
                 sndRingReserve(writeSeq - sndUna + n);
                 int at = (writeSeq - sbase) & (sbuf.length - 1);
                 int first = Math.min(n, sbuf.length - at);
@@ -1820,7 +1825,7 @@ final class TcpSock extends Sock {
                 memSync(net.core.currentCpu());
                 // tcp_push at the end of the write marks PSH on its tail, unless MSG_MORE (which also
                 // holds a partial segment back for this push, as TCP_CORK would)
-                pushMarked = endOfWrite && !buf.hasRemaining() && !more;
+                pushWrote(n, endOfWrite && !buf.hasRemaining() && !more);
                 corkOnce = more;
                 try {
                     writeXmit(net.core.currentCpu());
@@ -2239,6 +2244,8 @@ final class TcpSock extends Sock {
         if (sbuf == null || state == TCP_SYN_SENT || state == TCP_SYN_RECV || state == TCP_CLOSE || state == TCP_LISTEN) {
             return;
         }
+        push.acked(sndUna);
+        slowStartAfterIdleCheck();
         int maxSegs = TcpTso.canGso(routeDev)
                 ? TcpTso.maxSegs(mss, maxWindow, cw.cwnd, cw.ssthresh, srttUs, net.minTsoSegs.get()) : 1;
         while (TcpSeq.before(sndNxt, writeSeq)) {
@@ -2249,8 +2256,14 @@ final class TcpSock extends Sock {
             int wndRight = sndUna + sndWnd;
             int len = Math.min(Math.min(mss, writeSeq - sndNxt), wndRight - sndNxt);
             boolean retransmitting = TcpSeq.before(sndNxt, retransHigh) && TcpSeq.before(sndNxt, sndMax);
+            if (maxSegs > 1 && len == mss && !retransmitting && tsoShouldDefer(inFlight, wndRight, maxSegs)) {
+                break; // the next ACK lets a bigger GSO skb go
+            }
             if (maxSegs > 1 && len == mss && !retransmitting) {
-                len = gsoLen(Math.min(maxSegs, cw.cwnd - inFlight), wndRight);
+                len = gsoLen(Math.min(maxSegs, cwndQuota(inFlight)), wndRight);
+            }
+            if (len > 0) {
+                len = push.limit(sndNxt, len); // one segment never spans two of Linux's skbs
             }
             if (len <= 0) {
                 if (sndNxt == sndUna && !rtxTimer.pending()) {
@@ -2263,12 +2276,12 @@ final class TcpSock extends Sock {
             if (!retrans && len < mss && len == writeSeq - sndNxt && nagleHolds()) {
                 break;
             }
-            if (!transmit(sndNxt, len, TcpHeader.ACK | (sndNxt + len == writeSeq && pushMarked ? TcpHeader.PSH : 0), cpu)) {
+            if (!transmit(sndNxt, len, TcpHeader.ACK | pshFlag(sndNxt, len), cpu)) {
                 if (len <= mss) {
                     break;
                 }
                 len = mss; // no large buffer free: one segment from the normal pool, never a stall until the RTO
-                if (!transmit(sndNxt, len, TcpHeader.ACK | (sndNxt + len == writeSeq && pushMarked ? TcpHeader.PSH : 0), cpu)) {
+                if (!transmit(sndNxt, len, TcpHeader.ACK | pshFlag(sndNxt, len), cpu)) {
                     break;
                 }
             }
@@ -2283,6 +2296,9 @@ final class TcpSock extends Sock {
                     rttSeq = sndNxt + len;
                     rttStampMs = nowMs();
                 }
+            }
+            if (!retrans) {
+                lsndtimeMs = nowMs();
             }
             sndNxt += len;
             dataSent(len);
@@ -2302,6 +2318,86 @@ final class TcpSock extends Sock {
                 }
             }
         }
+    }
+
+    /**
+     * PSH as Linux sets it: on a segment that ends one of its skbs with a push mark
+     * ({@code tcp_mark_push}; {@code tso_fragment} leaves it on the second half only), and on every GSO
+     * skb of more than one segment ({@code __tcp_transmit_skb} since Linux 5.4, "tcp: force a PSH flag on
+     * TSO packets", so the receiver's GRO flushes at once), which software segmentation keeps on its
+     * last segment.
+     */
+    private int pshFlag(int seq, int len) {
+        return len > mss || push.marked(seq + len) ? TcpHeader.PSH : 0;
+    }
+
+    /** {@link TcpTso#shouldDefer} for the data at {@code snd_nxt}: the skb runs to the next push mark. */
+    private boolean tsoShouldDefer(int inFlight, int wndRight, int maxSegs) {
+        int avail = writeSeq - sndNxt;
+        int skbLen = push.limit(sndNxt, avail);
+        if (skbLen <= mss) {
+            return false; // tso_segs 1: Nagle's test instead
+        }
+        long now = nowMs();
+        long sinceHead = sndUna == sndNxt ? -1 : (now - headSentMs) * 1000;
+        return TcpTso.shouldDefer(skbLen, skbLen == avail, wndRight - sndNxt, (cw.cwnd - inFlight) * mss, sndWnd,
+                cw.cwnd * mss, mss, maxSegs, net.tsoWinDivisor.get(), now - lsndtimeMs, sinceHead, srttUs);
+    }
+
+    /**
+     * {@code tcp_cwnd_test}: the segments the congestion window lets go now, at most half the window so
+     * that two GSO skbs are in flight ("for better scheduling").
+     */
+    private int cwndQuota(int inFlight) {
+        return Math.min(Math.max(cw.cwnd >> 1, 1), cw.cwnd - inFlight);
+    }
+
+    /**
+     * A write copies at {@code write_seq}: at its start ({@code newWrite}) Linux's unsent tail skb would
+     * grow and lose its PSH; later in the same call (after waiting for room) it keeps it.
+     */
+    private void pushAppend(boolean newWrite) {
+        if (!pushStarted) {
+            pushStarted = true;
+            push.clear(writeSeq);
+        }
+        if (newWrite) {
+            push.append(writeSeq, sndNxt);
+        }
+    }
+
+    /**
+     * {@code n} bytes went into the ring: {@code tcp_push} marks the tail at the end of a write without
+     * MSG_MORE, and {@code forced_push} when more than half the peer's largest window went in since the
+     * last mark.
+     */
+    private void pushWrote(int n, boolean endOfWrite) {
+        if (endOfWrite || n > 0 && push.forced(writeSeq, maxWindow)) {
+            push.mark(writeSeq);
+        }
+    }
+
+    /**
+     * {@code tcp_slow_start_after_idle_check} and {@code tcp_cwnd_restart} (RFC 2861): new data after
+     * nothing was in flight for longer than the RTO starts from a window halved per RTO of idleness, not
+     * below the initial window.
+     */
+    private void slowStartAfterIdleCheck() {
+        if (net.slowStartAfterIdle.get() == 0 || sndMax != sndUna || lsndtimeMs == 0 || !TcpSeq.before(sndNxt, writeSeq)) {
+            return;
+        }
+        long delta = nowMs() - lsndtimeMs;
+        if (delta <= rtoMs) {
+            return;
+        }
+        int restart = Math.min(INIT_CWND, cw.cwnd);
+        cw.ssthresh = Math.max(cw.ssthresh, (cw.cwnd >> 1) + (cw.cwnd >> 2)); // tcp_current_ssthresh
+        int cwnd = cw.cwnd;
+        while ((delta -= rtoMs) > 0 && cwnd > restart) {
+            cwnd >>= 1;
+        }
+        cw.cwnd = Math.max(cwnd, restart);
+        lsndtimeMs = nowMs();
     }
 
     /**
@@ -2408,7 +2504,7 @@ final class TcpSock extends Sock {
             segsOut += segs - 1;
             dataSegsOut += segs - 1;
         }
-        net.ipv4.send(ns, skb, localAddress, remoteAddress, TcpAf.IPPROTO_TCP, ttl(), tos());
+        net.ipv4.send(ns, skb, localAddress, remoteAddress, TcpAf.IPPROTO_TCP, ttl(), tos(), dontFragment());
         return true;
     }
 

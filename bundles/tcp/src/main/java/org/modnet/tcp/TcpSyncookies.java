@@ -182,7 +182,7 @@ final class TcpSyncookies {
                 syn.getU32(t + TcpHeader.SEQ) + 1, TcpHeader.SYN | TcpHeader.ACK, window, optLen);
         opts.write(skb, o + TcpHeader.MIN_LEN);
         TcpHeader.setChecksum(skb, o, hlen, TcpAf.inetPseudoSum(saddr, daddr, hlen));
-        net.ipv4.send(net.ns, skb, saddr, daddr, TcpAf.IPPROTO_TCP, ttl, tos);
+        net.ipv4.send(net.ns, skb, saddr, daddr, TcpAf.IPPROTO_TCP, ttl, tos, true); // the listener's IP_PMTUDISC_WANT
         return true;
     }
 }

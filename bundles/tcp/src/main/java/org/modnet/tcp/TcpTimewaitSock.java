@@ -256,7 +256,7 @@ final class TcpTimewaitSock {
         out.write(skb, o + TcpHeader.MIN_LEN);
         TcpHeader.setChecksum(skb, o, hlen, TcpAf.inetPseudoSum(laddr, raddr, hlen));
         net.mib.inc(cpu, TcpMib.Tcp.OutSegs);
-        net.ipv4.send(net.ns, skb, laddr, raddr, TcpAf.IPPROTO_TCP, ttl, tos);
+        net.ipv4.send(net.ns, skb, laddr, raddr, TcpAf.IPPROTO_TCP, ttl, tos, true); // TCP's control socket: IP_PMTUDISC_DO
     }
 
     /**

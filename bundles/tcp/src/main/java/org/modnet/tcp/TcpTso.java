@@ -22,9 +22,13 @@ final class TcpTso {
     private TcpTso() {
     }
 
-    /** {@code sk_can_gso}: the route's device takes TCPv4 GSO skbs (TSO, with scatter-gather and checksumming). */
+    /**
+     * {@code sk_can_gso}: the route's device takes TCPv4 GSO skbs (TSO, with scatter-gather and
+     * checksumming), or has {@code generic-segmentation-offload} on, where the core cuts them in software
+     * just before the driver ({@code sk_setup_caps} adds {@code NETIF_F_GSO_SOFTWARE} for TCP).
+     */
     static boolean canGso(NetDevice dev) {
-        return dev != null && (dev.netdevFeatures() & NetdevFeatures.NETIF_F_TSO) != 0;
+        return dev != null && (dev.netdevFeatures() & (NetdevFeatures.NETIF_F_TSO | NetdevFeatures.NETIF_F_GSO)) != 0;
     }
 
     /**
@@ -42,6 +46,45 @@ final class TcpTso {
         int segs = Math.max(goal / mss, 1);
         return Math.max(Math.min(segs, autosize(mss, cwnd, ssthresh, srttUs, minTsoSegs)), 1);
     }
+
+    /**
+     * {@code tcp_tso_should_defer}: whether to hold back a GSO skb of {@code skbLen} bytes (more than one
+     * MSS) that the windows let only {@code limit} bytes of go now, waiting for the ACK that opens more
+     * room, so that a bigger skb goes later. Only within the jiffy of the last send ({@code lsndtime}),
+     * never when a full skb of {@code maxSegs} could go, when the middle of the queue could go whole,
+     * when the room is at least 1/{@code tcp_tso_win_divisor} of the window, nor when the oldest
+     * segment in flight went out less than half an RTT ago (its ACK is then far off).
+     *
+     * @param sinceLastSendMs now minus {@code lsndtime}
+     * @param sinceHeadSentUs how long ago the oldest unacknowledged segment went out, or -1 if none
+     */
+    static boolean shouldDefer(int skbLen, boolean tail, int sendWin, int congWin, int sndWnd, int cwndBytes, int mss,
+            int maxSegs, int winDivisor, long sinceLastSendMs, long sinceHeadSentUs, long srttUs) {
+        if (sinceLastSendMs > 0) {
+            return false; // avoid bursts: defer only right after a send
+        }
+        int limit = Math.min(sendWin, congWin);
+        if ((long) limit >= (long) maxSegs * mss) {
+            return false;
+        }
+        if (!tail && limit >= skbLen) {
+            return false;
+        }
+        if (winDivisor > 0) {
+            if (limit >= Math.min(sndWnd, cwndBytes) / winDivisor) {
+                return false;
+            }
+        } else if (limit > MAX_TSO_DEFERRED_MSS * mss) {
+            return false;
+        }
+        if (sinceHeadSentUs < 0 || sinceHeadSentUs < srttUs / 2) {
+            return false; // nothing in flight, or the next ACK comes too late (half an RTT away)
+        }
+        return true; // cwnd- or rwnd-limited for this skb, or it may still grow: wait for the ACK
+    }
+
+    /** {@code tcp_max_tso_deferred_mss}: with {@code tcp_tso_win_divisor} 0, defer while at most this many MSS fit. */
+    static final int MAX_TSO_DEFERRED_MSS = 2;
 
     /**
      * {@code tcp_tso_autosize}: the segments of {@code sk_pacing_rate >> sk_pacing_shift} bytes, at least

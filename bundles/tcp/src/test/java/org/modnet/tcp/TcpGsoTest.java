@@ -208,6 +208,38 @@ class TcpGsoTest {
     }
 
     @Test
+    void segmentsCarryDfUnlessIpMtuDiscoverIsDont() {
+        int[] fds = connect();
+        byte[] data = random(64 << 10);
+        assertArrayEquals(data, move(fds[0], fds[1], data));
+        assertFalse(outgoing.isEmpty());
+        assertTrue(outgoing.stream().allMatch(k -> (k.getU16(k.networkHeader() + 6) & 0x4000) != 0),
+                "IP_PMTUDISC_WANT, the default: every segment with DF (ip_dont_fragment)");
+        outgoing.forEach(SkBuff::free);
+        outgoing.clear();
+        assertEquals(0, sa.setsockopt(fds[0], SocketCalls.IPPROTO_IP, SocketCalls.IP_MTU_DISCOVER, SocketCalls.IP_PMTUDISC_DONT));
+        assertArrayEquals(data, move(fds[0], fds[1], data));
+        assertFalse(outgoing.isEmpty());
+        assertTrue(outgoing.stream().allMatch(k -> (k.getU16(k.networkHeader() + 6) & 0x4000) == 0), "IP_PMTUDISC_DONT: no DF");
+    }
+
+    private static boolean psh(SkBuff k) {
+        int nh = k.networkHeader();
+        return (k.getU8(nh + (k.getU8(nh) & 0xf) * 4 + 13) & TcpHeader.PSH) != 0;
+    }
+
+    @Test
+    void everyGsoSkbCarriesPshAndAWriteEndsWithIt() {
+        int[] fds = connect();
+        byte[] data = random(256 << 10);
+        assertArrayEquals(data, move(fds[0], fds[1], data));
+        List<SkBuff> gso = outgoing.stream().filter(k -> k.isGso() && k.gsoSegs() > 1).toList();
+        assertFalse(gso.isEmpty());
+        assertTrue(gso.stream().allMatch(TcpGsoTest::psh), "PSH on every GSO skb (__tcp_transmit_skb since Linux 5.4)");
+        assertTrue(psh(outgoing.getLast()), "the end of the write");
+    }
+
+    @Test
     void withTheLargePoolEmptyTcpSendsMssSkbsAtOnceInsteadOfWaitingForAnRto() {
         int[] fds = connect();
         List<SkBuff> hoard = new ArrayList<>();

@@ -210,7 +210,8 @@ final class UdpSock extends Sock {
         skb.setU16(o + 6, checksum(skb, o, HEADER + (int) len, saddr, daddr));
         skb.resetTransportHeader();
         skb.priority(0);
-        Errno err = net.ipv4.send(ns, skb, saddr, daddr, SocketCalls.IPPROTO_UDP, ttl(), tos());
+        // DF for IP_PMTUDISC_DO and WANT; a datagram above the MTU goes in fragments without it, as WANT's does
+        Errno err = net.ipv4.send(ns, skb, saddr, daddr, SocketCalls.IPPROTO_UDP, ttl(), tos(), dontFragment());
         if (err != null) {
             if (err == Errno.ENOBUFS) {
                 net.mib.inc(UdpMib.Counter.SndbufErrors);

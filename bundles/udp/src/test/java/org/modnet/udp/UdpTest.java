@@ -372,6 +372,45 @@ class UdpTest {
     }
 
     @Test
+    void datagramsCarryDfUnlessIpMtuDiscoverIsDontAndFragmentsNever() throws Exception {
+        java.util.List<org.modnet.api.skb.SkBuff> wire = new java.util.ArrayList<>();
+        var dev = s.ns.register(org.modnet.api.net.DeviceSetup.ether("d0", "test"), (skb, d) -> {
+            wire.add(skb);
+            return org.modnet.api.net.TxResult.OK;
+        });
+        dev.addAddress(new org.modnet.api.net.IfAddress(java.net.InetAddress.getByName("10.0.0.1"), 24,
+                java.net.InetAddress.getByName("10.0.0.255"), "global", "d0"));
+        dev.open();
+        int sender = udpSocket();
+        assertEquals(0, sys.setsockopt(sender, SOL_SOCKET, SocketCalls.SO_BROADCAST, 1)); // broadcast: no ARP
+        SockAddr bcast = new SockAddr(0x0a0000ff, 9999);
+        java.util.function.IntSupplier fragField = () -> {
+            org.modnet.api.skb.SkBuff f = wire.removeFirst();
+            int v = f.getU16(f.data() + 14 + 6);
+            f.free();
+            return v;
+        };
+        assertEquals(5, sys.sendto(sender, text("hello"), 0, bcast));
+        s.run();
+        assertEquals(0x4000, fragField.getAsInt(), "IP_PMTUDISC_WANT (the default): DF");
+        assertEquals(0, sys.setsockopt(sender, SocketCalls.IPPROTO_IP, SocketCalls.IP_MTU_DISCOVER, SocketCalls.IP_PMTUDISC_DONT));
+        assertEquals(5, sys.sendto(sender, text("hello"), 0, bcast));
+        s.run();
+        assertEquals(0, fragField.getAsInt(), "IP_PMTUDISC_DONT: no DF");
+        assertEquals(0, sys.setsockopt(sender, SocketCalls.IPPROTO_IP, SocketCalls.IP_MTU_DISCOVER, SocketCalls.IP_PMTUDISC_DO));
+        assertEquals(5, sys.sendto(sender, text("hello"), 0, bcast));
+        s.run();
+        assertEquals(0x4000, fragField.getAsInt(), "IP_PMTUDISC_DO: DF");
+        assertEquals(0, sys.setsockopt(sender, SocketCalls.IPPROTO_IP, SocketCalls.IP_MTU_DISCOVER, SocketCalls.IP_PMTUDISC_WANT));
+        assertEquals(3000, sys.sendto(sender, ByteBuffer.allocate(3000), 0, bcast));
+        s.run();
+        assertEquals(3, wire.size(), "3008 bytes in fragments of the 1500-byte MTU");
+        assertEquals(0x2000, fragField.getAsInt(), "first fragment: MF, no DF");
+        assertEquals(0x2000 | 1480 / 8, fragField.getAsInt());
+        assertEquals(2960 / 8, fragField.getAsInt(), "last fragment: neither");
+    }
+
+    @Test
     void broadcastNeedsSoBroadcastAndReachesWildcardSockets() throws Exception {
         java.util.List<org.modnet.api.skb.SkBuff> wire = new java.util.ArrayList<>();
         var dev = s.ns.register(org.modnet.api.net.DeviceSetup.ether("d0", "test"), (skb, d) -> {

@@ -40,6 +40,17 @@ public interface Ipv4 {
      */
     Errno send(NetNamespace ns, SkBuff skb, int saddr, int daddr, int protocol, int ttl, int tos);
 
+    /**
+     * {@link #send(NetNamespace, SkBuff, int, int, int, int, int)} with DF set in the header when
+     * {@code dontFragment} ({@code ip_dont_fragment}: the socket's IP_MTU_DISCOVER asks for path MTU
+     * discovery). A datagram larger than the route's MTU is still sent in fragments, which carry no DF.
+     * An IPv4 that cannot set DF sends it without. @since 1.5
+     */
+    default Errno send(NetNamespace ns, SkBuff skb, int saddr, int daddr, int protocol, int ttl, int tos,
+            boolean dontFragment) {
+        return send(ns, skb, saddr, daddr, protocol, ttl, tos);
+    }
+
     AddressType addressType(NetNamespace ns, int addr);
 
     /**
