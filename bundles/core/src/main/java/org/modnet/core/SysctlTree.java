@@ -100,6 +100,15 @@ final class SysctlTree implements Sysctl {
     }
 
     @Override
+    public void alias(String name, String target) {
+        Entry e = entries.get(target);
+        if (e == null) {
+            throw new IllegalArgumentException(name + ": alias of " + target + ", which is not registered");
+        }
+        register(name, e);
+    }
+
+    @Override
     public void unregister(String prefix) {
         entries.keySet().removeIf(name -> name.equals(prefix) || name.startsWith(prefix + "."));
     }

@@ -19,6 +19,7 @@ class SysctlConfTest {
         @Override
         public void init(NetNamespace ns) {
             ns.sysctl().registerInt("net.ipv4.ip_forward", 0, 0, 1);
+            ns.sysctl().alias("net.ipv4.conf.all.forwarding", "net.ipv4.ip_forward");
         }
 
         @Override
@@ -73,5 +74,14 @@ class SysctlConfTest {
         Map<String, String> s = SysctlConf.sysctls(Map.of("service.pid", "org.modnet.sysctl", "component.id", 3L,
                 "net.ipv4.ip_forward", 1L, "net.ipv4.ip_local_port_range", new Object[] { 1024, 65000 }));
         assertEquals(Map.of("net.ipv4.ip_forward", "1", "net.ipv4.ip_local_port_range", "1024 65000"), s);
+    }
+
+    @Test
+    void confAllForwardingIsIpForwardUnderAnotherName() throws NetException {
+        core.addPernet(FORWARDING, 100);
+        core.configureSysctls(Map.of("net.ipv4.conf.all.forwarding", "1"));
+        assertEquals("1", core.initNet().sysctl().get("net.ipv4.ip_forward"));
+        core.initNet().sysctl().set("net.ipv4.ip_forward", "0");
+        assertEquals("0", core.initNet().sysctl().get("net.ipv4.conf.all.forwarding"));
     }
 }
