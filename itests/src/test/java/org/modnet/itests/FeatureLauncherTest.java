@@ -12,6 +12,11 @@ import org.modnet.itests.Processes.Result;
 /** Features through bin/modnet: booting the router, installing xdp live, moving host -> router -> host. */
 class FeatureLauncherTest {
     private static final String MODNET = Processes.modnet().toString();
+    /** Output sections; ping's statistics line ends with "---" itself. */
+    private static final String CUT = "cut-here";
+    /** An XDP program that drops ICMP, built once by clang -target bpf and kept for the fuzzer's corpus. */
+    private static final String XDP_DROP_ICMP = ModnetRuntime.root()
+            .resolve("fuzz/src/test/resources/corpus/elf/xdp_drop_icmp-v1.o").toString();
 
     /** a (10.0.1.2) - r - b (10.0.2.2) over two veth pairs; r forwards because the router feature says so. */
     private static final String THREE_NAMESPACES = String.join(" ; ",
@@ -28,10 +33,14 @@ class FeatureLauncherTest {
         Result r = Processes.run(MODNET, "--feature", "router", "-c", THREE_NAMESPACES
                 + " ; ip netns exec r sysctl net.ipv4.ip_forward net.ipv4.conf.all.forwarding"
                 + " ; ip netns exec a ping -c 3 -i 0.2 10.0.2.2"
-                + " ; echo --- ; lb ; echo --- ; feature install xdp ; bpftool prog show ; feature list");
-        assertEquals(0, r.status(), r.toString());
-        String[] parts = r.out().split("---\n");
-        assertEquals(3, parts.length, r.toString());
+                + " ; echo cut-here ; lb ; echo cut-here ; feature install xdp ; feature list"
+                + " ; echo cut-here ; ip -n r link set dev rb xdp obj " + XDP_DROP_ICMP + " sec xdp ; bpftool prog show"
+                + " ; ip netns exec a ping -c 2 -i 0.2 -W 1 10.0.2.2"
+                + " ; echo cut-here ; ip -n r link set dev rb xdp off ; ip netns exec a ping -c 2 -i 0.2 10.0.2.2");
+        assertEquals(1, r.status(), "the ping XDP drops exits 1, as Linux's ping does; nothing else fails\n" + r);
+        assertTrue(r.err().isEmpty(), r.toString());
+        String[] parts = r.out().split(CUT + "\n");
+        assertEquals(5, parts.length, r.toString());
         String before = parts[0];
         String bundles = parts[1];
         String after = parts[2];
@@ -49,18 +58,22 @@ class FeatureLauncherTest {
         assertTrue(Pattern.compile("(?m)^router\\s+installed\\s").matcher(after).find(), r.toString());
         assertTrue(Pattern.compile("(?m)^xdp\\s+installed\\s").matcher(after).find(), r.toString());
         assertTrue(Pattern.compile("(?m)^host\\s+-\\s").matcher(after).find(), r.toString());
+
+        assertTrue(parts[3].contains("name xdp_drop_icmp"), "bpftool sees the program on r's rb\n" + r);
+        assertTrue(parts[3].contains("2 packets transmitted, 0 received"), "XDP on rb drops b's replies\n" + r);
+        assertTrue(parts[4].contains("2 packets transmitted, 2 received"), "xdp off: forwarding is back\n" + r);
     }
 
     @Test
     void movingFromHostToRouterAndBackChangesBundlesAndForwardingLive() throws Exception {
         Result r = Processes.run(MODNET, "--feature", "host", "-c", String.join(" ; ",
-                "sysctl net.ipv4.ip_forward", "ip netns add x", "echo ---",
+                "sysctl net.ipv4.ip_forward", "ip netns add x", "echo cut-here",
                 "feature install router", "feature uninstall host", "ip netns exec x sysctl net.ipv4.ip_forward",
-                "echo ---", "lsmod", "echo ---",
+                "echo cut-here", "lsmod", "echo cut-here",
                 "feature install host", "feature uninstall router", "ip netns exec x sysctl net.ipv4.ip_forward",
-                "sysctl net.ipv4.ip_forward", "echo ---", "lsmod"));
+                "sysctl net.ipv4.ip_forward", "echo cut-here", "lsmod"));
         assertEquals(0, r.status(), r.toString());
-        String[] parts = r.out().split("---\n");
+        String[] parts = r.out().split(CUT + "\n");
         assertEquals(5, parts.length, r.toString());
         assertTrue(parts[0].startsWith("net.ipv4.ip_forward = 0\n"), "Linux's default on a host\n" + r);
 
