@@ -2,7 +2,6 @@ package org.modnet.tcp;
 
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 
@@ -96,7 +95,7 @@ final class TcpSock extends Sock {
     private final int cpu;
 
     // --- the backlog (sk_backlog) ---
-    private final ConcurrentLinkedQueue<SkBuff> backlog = new ConcurrentLinkedQueue<>();
+    private final TcpBacklog backlog = new TcpBacklog();
     private final AtomicInteger backlogBytes = new AtomicInteger();
 
     // --- binding and listening ---
