@@ -46,16 +46,31 @@ final class Process implements SocketCalls {
 
     /** The socket behind a descriptor: EBADF for none, ENOTSOCK for an epoll instance. */
     private Sock sock(int fd) throws SockException {
-        Object f = file(fd);
-        if (f instanceof Sock s) {
-            return s;
+        while (true) {
+            Object f = file(fd);
+            if (!(f instanceof Sock s)) {
+                throw SockException.of(f == null ? Errno.EBADF : Errno.ENOTSOCK);
+            }
+            if (!s.isParked() || s.isClosed()) {
+                return s;
+            }
+            layer.awaitHandOver(s); // its protocol is being updated: wait for the new version's socket
         }
-        throw SockException.of(f == null ? Errno.EBADF : Errno.ENOTSOCK);
     }
 
     private int call(int fd, Call c) {
         try {
-            return c.on(sock(fd));
+            while (true) {
+                Sock s = sock(fd);
+                try {
+                    return c.on(s);
+                } catch (SockException e) {
+                    if (!s.isParked()) {
+                        throw e;
+                    }
+                    // parked under the call: it runs again on the socket the new version makes
+                }
+            }
         } catch (SockException e) {
             return -e.errno().number();
         } catch (RuntimeException e) {
@@ -68,8 +83,19 @@ final class Process implements SocketCalls {
         return -Errno.EFAULT.number();
     }
 
+    /** The file behind a descriptor; a socket adopted by its protocol's new version replaces the parked one here. */
     private Object file(int fd) {
-        return fd < 0 || fd >= RLIMIT_NOFILE ? null : files.get(fd);
+        Object f = fd < 0 || fd >= RLIMIT_NOFILE ? null : files.get(fd);
+        if (f instanceof Sock s && s.isParked()) {
+            Sock now = layer.successor(s);
+            if (now != null) {
+                if (files.compareAndSet(fd, s, now)) {
+                    layer.repointed(s);
+                }
+                return files.get(fd);
+            }
+        }
+        return f;
     }
 
     private synchronized int install(Object f) {
@@ -190,13 +216,7 @@ final class Process implements SocketCalls {
         if (buf == null) {
             return -Errno.EFAULT.number();
         }
-        try {
-            return sock(fd).recv(buf, from, flags);
-        } catch (SockException e) {
-            return -e.errno().number();
-        } catch (RuntimeException e) {
-            return stackBug(fd, e);
-        }
+        return call(fd, s -> s.recv(buf, from, flags));
     }
 
     @Override

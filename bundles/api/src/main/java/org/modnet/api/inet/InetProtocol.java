@@ -22,4 +22,13 @@ public interface InetProtocol {
      */
     default void error(SkBuff skb, int inner, int type, int code, int info) {
     }
+
+    /**
+     * Asked while the handler is being removed: true when its bundle is being updated and its new
+     * version will take over, so IPv4 holds this protocol's packets in a bounded queue until the new
+     * handler registers instead of answering protocol unreachable. @since 1.5
+     */
+    default boolean handingOver() {
+        return false;
+    }
 }

@@ -33,4 +33,13 @@ public interface SocketProtocol {
     default List<Sock> sockets(NetNamespace ns) {
         return List.of();
     }
+
+    /**
+     * Asked while the protocol is being removed: true when its bundle is being updated and the new
+     * version will adopt its sockets through {@link SocketHandOver}, so the socket layer parks their
+     * descriptors instead of closing them. @since 1.5
+     */
+    default boolean handingOver() {
+        return false;
+    }
 }
