@@ -46,6 +46,11 @@ final class Process implements SocketCalls {
 
     /** The socket behind a descriptor: EBADF for none, ENOTSOCK for an epoll instance. */
     private Sock sock(int fd) throws SockException {
+        return sock(fd, 0);
+    }
+
+    /** As {@link #sock(int)}; with MSG_DONTWAIT a parked socket is EAGAIN instead of a wait. */
+    private Sock sock(int fd, int flags) throws SockException {
         while (true) {
             Object f = file(fd);
             if (!(f instanceof Sock s)) {
@@ -54,19 +59,27 @@ final class Process implements SocketCalls {
             if (!s.isParked() || s.isClosed()) {
                 return s;
             }
+            if ((flags & MSG_DONTWAIT) != 0) {
+                throw SockException.of(Errno.EAGAIN);
+            }
             layer.awaitHandOver(s); // its protocol is being updated: wait for the new version's socket
         }
     }
 
     private int call(int fd, Call c) {
+        return call(fd, 0, c);
+    }
+
+    /** A call with MSG_* flags: MSG_DONTWAIT does not wait for a parked socket's hand-over either. */
+    private int call(int fd, int flags, Call c) {
         try {
             while (true) {
-                Sock s = sock(fd);
+                Sock s = sock(fd, flags);
                 try {
                     return c.on(s);
                 } catch (SockException e) {
-                    if (!s.isParked()) {
-                        throw e;
+                    if (!s.isParked() || (s.isClosed() && layer.successor(s) == null && file(fd) == s)) {
+                        throw e; // not parked, or closed because its hand-over was refused
                     }
                     // parked under the call: it runs again on the socket the new version makes
                 }
@@ -186,13 +199,7 @@ final class Process implements SocketCalls {
         if (buf == null) {
             return -Errno.EFAULT.number();
         }
-        try {
-            return sock(fd).send(buf, to, flags);
-        } catch (SockException e) {
-            return -e.errno().number();
-        } catch (RuntimeException e) {
-            return stackBug(fd, e);
-        }
+        return call(fd, flags, s -> s.send(buf, to, flags));
     }
 
     @Override
@@ -203,7 +210,7 @@ final class Process implements SocketCalls {
         if (msg.iov.length > 1024) {
             return -Errno.EMSGSIZE.number(); // UIO_MAXIOV
         }
-        return call(fd, s -> s.sendmsg(msg.iov, msg.name, flags));
+        return call(fd, flags, s -> s.sendmsg(msg.iov, msg.name, flags));
     }
 
     @Override
@@ -216,7 +223,7 @@ final class Process implements SocketCalls {
         if (buf == null) {
             return -Errno.EFAULT.number();
         }
-        return call(fd, s -> s.recv(buf, from, flags));
+        return call(fd, flags, s -> s.recv(buf, from, flags));
     }
 
     @Override
@@ -229,7 +236,7 @@ final class Process implements SocketCalls {
         }
         SockAddr[] from = new SockAddr[1];
         int[] msgFlags = new int[1];
-        int r = call(fd, s -> s.recvmsg(msg.iov, from, flags, msgFlags));
+        int r = call(fd, flags, s -> s.recvmsg(msg.iov, from, flags, msgFlags));
         if (r >= 0) {
             msg.name = from[0];
             msg.flags = msgFlags[0];
