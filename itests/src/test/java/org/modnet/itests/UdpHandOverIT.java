@@ -139,6 +139,8 @@ public class UdpHandOverIT {
         AtomicLong maxGap = new AtomicLong();
         AtomicLong firstAfterUpdate = new AtomicLong();
         AtomicLong updateStart = new AtomicLong(Long.MAX_VALUE);
+        // own threads: the common pool may have one worker on two cores, and the reader blocks
+        java.util.concurrent.Executor own = r -> Thread.ofPlatform().daemon().start(r);
         CompletableFuture<Integer> reader = CompletableFuture.supplyAsync(() -> {
             ByteBuffer buf = ByteBuffer.allocate(2048);
             while (true) {
@@ -155,7 +157,7 @@ public class UdpHandOverIT {
                     firstAfterUpdate.compareAndSet(0, now);
                 }
             }
-        });
+        }, own);
         SocketCalls tx = sockets.process("flood", "ns1");
         int tfd = check(tx.socket(SocketCalls.AF_INET, SocketCalls.SOCK_DGRAM, 0));
         check(tx.connect(tfd, RECEIVER));
@@ -172,7 +174,7 @@ public class UdpHandOverIT {
                     java.util.concurrent.locks.LockSupport.parkNanos(1_000_000); // ~64 datagrams a millisecond at most
                 }
             }
-        });
+        }, own);
         Thread.sleep(1000);
         long sentBefore = sent.get();
         long start = System.nanoTime();

@@ -70,6 +70,14 @@ final class Process implements SocketCalls {
         return call(fd, 0, c);
     }
 
+    /**
+     * Whether a call that failed on {@code s} failed because the socket was parked under it: then it
+     * runs again on the socket the new version makes. Not when the hand-over was refused and closed it.
+     */
+    private boolean parkedUnder(int fd, Sock s) {
+        return s.isParked() && !(s.isClosed() && layer.successor(s) == null && file(fd) == s);
+    }
+
     /** A call with MSG_* flags: MSG_DONTWAIT does not wait for a parked socket's hand-over either. */
     private int call(int fd, int flags, Call c) {
         try {
@@ -78,10 +86,9 @@ final class Process implements SocketCalls {
                 try {
                     return c.on(s);
                 } catch (SockException e) {
-                    if (!s.isParked() || (s.isClosed() && layer.successor(s) == null && file(fd) == s)) {
-                        throw e; // not parked, or closed because its hand-over was refused
+                    if (!parkedUnder(fd, s)) {
+                        throw e;
                     }
-                    // parked under the call: it runs again on the socket the new version makes
                 }
             }
         } catch (SockException e) {
@@ -199,7 +206,22 @@ final class Process implements SocketCalls {
         if (buf == null) {
             return -Errno.EFAULT.number();
         }
-        return call(fd, flags, s -> s.send(buf, to, flags));
+        try { // no lambda: the datagram path allocates nothing per call
+            while (true) {
+                Sock s = sock(fd, flags);
+                try {
+                    return s.send(buf, to, flags);
+                } catch (SockException e) {
+                    if (!parkedUnder(fd, s)) {
+                        throw e;
+                    }
+                }
+            }
+        } catch (SockException e) {
+            return -e.errno().number();
+        } catch (RuntimeException e) {
+            return stackBug(fd, e);
+        }
     }
 
     @Override
@@ -223,7 +245,22 @@ final class Process implements SocketCalls {
         if (buf == null) {
             return -Errno.EFAULT.number();
         }
-        return call(fd, flags, s -> s.recv(buf, from, flags));
+        try { // no lambda: the datagram path allocates nothing per call
+            while (true) {
+                Sock s = sock(fd, flags);
+                try {
+                    return s.recv(buf, from, flags);
+                } catch (SockException e) {
+                    if (!parkedUnder(fd, s)) {
+                        throw e;
+                    }
+                }
+            }
+        } catch (SockException e) {
+            return -e.errno().number();
+        } catch (RuntimeException e) {
+            return stackBug(fd, e);
+        }
     }
 
     @Override

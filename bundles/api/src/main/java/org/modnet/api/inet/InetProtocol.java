@@ -1,5 +1,7 @@
 package org.modnet.api.inet;
 
+import org.modnet.api.handover.HandsOver;
+
 import org.modnet.api.skb.SkBuff;
 
 /**
@@ -9,7 +11,7 @@ import org.modnet.api.skb.SkBuff;
  * The handler owns the skb.
  */
 @FunctionalInterface
-public interface InetProtocol {
+public interface InetProtocol extends HandsOver {
     String PROTOCOL = "modnet.ipproto";
 
     void receive(SkBuff skb);
@@ -23,12 +25,4 @@ public interface InetProtocol {
     default void error(SkBuff skb, int inner, int type, int code, int info) {
     }
 
-    /**
-     * Asked while the handler is being removed: true when its bundle is being updated and its new
-     * version will take over, so IPv4 holds this protocol's packets in a bounded queue until the new
-     * handler registers instead of answering protocol unreachable. @since 1.5
-     */
-    default boolean handingOver() {
-        return false;
-    }
 }
