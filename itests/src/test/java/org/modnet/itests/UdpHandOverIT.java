@@ -128,6 +128,7 @@ public class UdpHandOverIT {
         long inErrors = counter("ns2", "UdpInErrors");
         long discards = counter("ns2", "IpInDiscards");
         long unknown = counter("ns2", "IpInUnknownProtos");
+        long rcvbufErrors = counter("ns2", "UdpRcvbufErrors");
         SocketCalls rx = sockets.process("receiver", "ns2");
         int rfd = check(rx.socket(SocketCalls.AF_INET, SocketCalls.SOCK_DGRAM, 0));
         check(rx.setsockopt(rfd, SocketCalls.SOL_SOCKET, SocketCalls.SO_RCVBUF, 1 << 20));
@@ -186,13 +187,15 @@ public class UdpHandOverIT {
         flood.get(10, TimeUnit.SECONDS);
         assertEquals("the receiver stops only when the flood has dried up", Integer.valueOf(-Errno.EAGAIN.number()),
                 reader.get(20, TimeUnit.SECONDS));
-        long counted = (counter("ns2", "UdpInErrors") - inErrors) + (counter("ns2", "IpInDiscards") - discards)
-                + (counter("ns2", "IpInUnknownProtos") - unknown);
+        long udpErrors = counter("ns2", "UdpInErrors") - inErrors; // RcvbufErrors are InErrors too
+        long rcvbuf = counter("ns2", "UdpRcvbufErrors") - rcvbufErrors;
+        long held = counter("ns2", "IpInDiscards") - discards;
+        long counted = udpErrors + held + (counter("ns2", "IpInUnknownProtos") - unknown);
         long lost = sent.get() - received.get();
-        System.out.printf("udp hand-over: sent %d (%d before the update), received %d, %d after; counted drops %d;"
-                + " lost to the swap %d; update() took %.1f ms; first datagram after it started %.1f ms;"
+        System.out.printf("udp hand-over: sent %d (%d before the update), received %d, %d after; counted drops %d"
+                + " (UdpInErrors %d of which UdpRcvbufErrors %d, IpInDiscards %d); uncounted %d; update() took %.1f ms; first datagram after it started %.1f ms;"
                 + " longest receive gap %.1f ms%n", sent.get(), sentBefore, received.get(), receivedAfter.get(), counted,
-                lost, (updated - start) / 1e6, firstAfterUpdate.get() == 0 ? -1.0 : (firstAfterUpdate.get() - start) / 1e6,
+                udpErrors, rcvbuf, held, lost - counted, (updated - start) / 1e6, firstAfterUpdate.get() == 0 ? -1.0 : (firstAfterUpdate.get() - start) / 1e6,
                 maxGap.get() / 1e6);
         assertTrue("the receiver's descriptor works after the update", receivedAfter.get() > 0);
         assertEquals("every datagram sent is received or on a counter", sent.get(), received.get() + counted);
