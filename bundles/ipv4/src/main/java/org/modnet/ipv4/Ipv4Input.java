@@ -99,9 +99,63 @@ final class Ipv4Input {
         this.forwarding = on;
     }
 
-    /** {@code inet_add_protocol}: false if the number is taken. */
+    /**
+     * {@code inet_add_protocol}: false if the number is taken. A new version of a protocol whose packets
+     * were held during its update gets them first, in arrival order, then the path is its.
+     */
     boolean addProtocol(int protocol, InetProtocol handler) {
-        return protocols.compareAndSet(protocol & 0xff, null, handler);
+        if (heldProtocol != (protocol & 0xff)) {
+            return protocols.compareAndSet(protocol & 0xff, null, handler);
+        }
+        synchronized (held) {
+            for (int i = 0; i < heldCount; i++) {
+                SkBuff skb = held[i];
+                held[i] = null;
+                mib.inc(InDelivers);
+                handler.receive(skb);
+            }
+            heldCount = 0;
+            heldProtocol = -1;
+            return protocols.compareAndSet(protocol & 0xff, null, handler);
+        }
+    }
+
+    /** Packets held for a protocol being updated: bounded, refusals are InDiscards. */
+    static final int HELD_MAX = 4096;
+    private final SkBuff[] held = new SkBuff[HELD_MAX]; // guarded by itself
+    private int heldCount; // guarded by held
+    private volatile int heldProtocol = -1;
+    private volatile long heldDrops;
+
+    /**
+     * The handler of {@code protocol} is being updated and will hand its state to its next version:
+     * until that registers, its packets wait here instead of answering protocol unreachable.
+     */
+    void holdFor(int protocol) {
+        heldProtocol = protocol & 0xff;
+    }
+
+    /** Packets the hold queue refused since this namespace began: each is also an InDiscards. */
+    long heldDrops() {
+        return heldDrops;
+    }
+
+    /** A packet (data at its transport header) for a protocol whose new version has not registered yet. */
+    private void hold(SkBuff skb, int protocol) {
+        synchronized (held) {
+            InetProtocol now = protocols.get(protocol);
+            if (now != null) { // the new version came while this packet waited for the lock
+                mib.inc(InDelivers);
+                now.receive(skb);
+                return;
+            }
+            if (heldCount == HELD_MAX) {
+                heldDrops++;
+                drop(skb, InDiscards);
+                return;
+            }
+            held[heldCount++] = skb;
+        }
     }
 
     /** The handler of a protocol number, or null. */
@@ -232,7 +286,13 @@ final class Ipv4Input {
             h = skb.data();
             ihl = Ipv4Header.headerLen(skb, h);
         }
-        InetProtocol handler = protocols.get(Ipv4Header.protocol(skb, h));
+        int proto = Ipv4Header.protocol(skb, h);
+        InetProtocol handler = protocols.get(proto);
+        if (handler == null && heldProtocol == proto) {
+            skb.pull(ihl);
+            hold(skb, proto);
+            return;
+        }
         if (handler == null) {
             if (unicast) {
                 protocolUnreachable.accept(skb); // never in answer to a broadcast

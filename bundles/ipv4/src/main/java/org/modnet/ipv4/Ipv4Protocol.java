@@ -86,7 +86,13 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
     public void removeProtocol(InetProtocol protocol, Map<String, Object> props) {
         if (props.get(InetProtocol.PROTOCOL) instanceof Number n) {
             protocols.remove(n.intValue(), protocol);
-            nets.values().forEach(net -> net.input.removeProtocol(n.intValue(), protocol));
+            boolean handOver = protocol.handingOver(); // its next version takes over: hold its packets meanwhile
+            nets.values().forEach(net -> {
+                if (handOver) {
+                    net.input.holdFor(n.intValue());
+                }
+                net.input.removeProtocol(n.intValue(), protocol);
+            });
         }
     }
 

@@ -269,4 +269,53 @@ class Ipv4InputTest {
         assertEquals(n, ended, "each packet ends on exactly one counter: " + counters);
         assertEquals(counters.get("IpInDelivers"), (long) delivered.size());
     }
+
+    @Test
+    void packetsForAProtocolBeingHandedOverWaitAndGoToItsNewVersionInOrder() {
+        Ipv4Input in = new Ipv4Input(mib, (daddr, dev) -> Ipv4Input.Destination.LOCAL);
+        List<Integer> answered = new ArrayList<>();
+        in.protocolUnreachable(skb -> answered.add(1));
+        in.holdFor(UDP); // the old UDP leaves for an update
+        in.rcv(packet(LOCAL, UDP, 8), null);
+        in.rcv(packet(LOCAL, UDP, 9), null);
+        assertTrue(answered.isEmpty(), "no protocol unreachable while the new version comes");
+        assertEquals(0, mib.get(Counter.InUnknownProtos));
+        List<Integer> got = new ArrayList<>();
+        in.addProtocol(UDP, skb -> {
+            got.add(skb.len());
+            skb.free();
+        });
+        assertEquals(List.of(8, 9), got, "held packets first, in arrival order, without the IP header");
+        assertEquals(2, mib.get(Counter.InDelivers));
+        in.rcv(packet(LOCAL, UDP, 10), null);
+        assertEquals(List.of(8, 9, 10), got);
+    }
+
+    @Test
+    void theHoldQueueIsBoundedAndWhatItRefusesIsInDiscards() {
+        SkBuffPool big = new SkBuffPool(Ipv4Input.HELD_MAX + 4, 256);
+        Ipv4Input in = new Ipv4Input(mib, (daddr, dev) -> Ipv4Input.Destination.LOCAL);
+        in.holdFor(UDP);
+        for (int i = 0; i < Ipv4Input.HELD_MAX + 3; i++) {
+            SkBuff skb = big.alloc(28);
+            int h = skb.put(28);
+            skb.setU8(h + Ipv4Header.VERSION_IHL, 0x45);
+            skb.setU16(h + Ipv4Header.TOT_LEN, 28);
+            skb.setU8(h + Ipv4Header.TTL, 64);
+            skb.setU8(h + Ipv4Header.PROTOCOL, UDP);
+            skb.setU32(h + Ipv4Header.SADDR, PEER);
+            skb.setU32(h + Ipv4Header.DADDR, LOCAL);
+            fixChecksum(skb);
+            in.rcv(skb, null);
+        }
+        assertEquals(3, mib.get(Counter.InDiscards));
+        assertEquals(3, in.heldDrops());
+        int[] n = new int[1];
+        in.addProtocol(UDP, skb -> {
+            n[0]++;
+            skb.free();
+        });
+        assertEquals(Ipv4Input.HELD_MAX, n[0]);
+        assertEquals(0, big.inUse(), "every held packet delivered or freed");
+    }
 }

@@ -46,16 +46,51 @@ final class Process implements SocketCalls {
 
     /** The socket behind a descriptor: EBADF for none, ENOTSOCK for an epoll instance. */
     private Sock sock(int fd) throws SockException {
-        Object f = file(fd);
-        if (f instanceof Sock s) {
-            return s;
+        return sock(fd, 0);
+    }
+
+    /** As {@link #sock(int)}; with MSG_DONTWAIT a parked socket is EAGAIN instead of a wait. */
+    private Sock sock(int fd, int flags) throws SockException {
+        while (true) {
+            Object f = file(fd);
+            if (!(f instanceof Sock s)) {
+                throw SockException.of(f == null ? Errno.EBADF : Errno.ENOTSOCK);
+            }
+            if (!s.isParked() || s.isClosed()) {
+                return s;
+            }
+            if ((flags & MSG_DONTWAIT) != 0) {
+                throw SockException.of(Errno.EAGAIN);
+            }
+            layer.awaitHandOver(s); // its protocol is being updated: wait for the new version's socket
         }
-        throw SockException.of(f == null ? Errno.EBADF : Errno.ENOTSOCK);
     }
 
     private int call(int fd, Call c) {
+        return call(fd, 0, c);
+    }
+
+    /**
+     * Whether a call that failed on {@code s} failed because the socket was parked under it: then it
+     * runs again on the socket the new version makes. Not when the hand-over was refused and closed it.
+     */
+    private boolean parkedUnder(int fd, Sock s) {
+        return s.isParked() && !(s.isClosed() && layer.successor(s) == null && file(fd) == s);
+    }
+
+    /** A call with MSG_* flags: MSG_DONTWAIT does not wait for a parked socket's hand-over either. */
+    private int call(int fd, int flags, Call c) {
         try {
-            return c.on(sock(fd));
+            while (true) {
+                Sock s = sock(fd, flags);
+                try {
+                    return c.on(s);
+                } catch (SockException e) {
+                    if (!parkedUnder(fd, s)) {
+                        throw e;
+                    }
+                }
+            }
         } catch (SockException e) {
             return -e.errno().number();
         } catch (RuntimeException e) {
@@ -68,8 +103,19 @@ final class Process implements SocketCalls {
         return -Errno.EFAULT.number();
     }
 
+    /** The file behind a descriptor; a socket adopted by its protocol's new version replaces the parked one here. */
     private Object file(int fd) {
-        return fd < 0 || fd >= RLIMIT_NOFILE ? null : files.get(fd);
+        Object f = fd < 0 || fd >= RLIMIT_NOFILE ? null : files.get(fd);
+        if (f instanceof Sock s && s.isParked()) {
+            Sock now = layer.successor(s);
+            if (now != null) {
+                if (files.compareAndSet(fd, s, now)) {
+                    layer.repointed(s);
+                }
+                return files.get(fd);
+            }
+        }
+        return f;
     }
 
     private synchronized int install(Object f) {
@@ -160,8 +206,17 @@ final class Process implements SocketCalls {
         if (buf == null) {
             return -Errno.EFAULT.number();
         }
-        try {
-            return sock(fd).send(buf, to, flags);
+        try { // no lambda: the datagram path allocates nothing per call
+            while (true) {
+                Sock s = sock(fd, flags);
+                try {
+                    return s.send(buf, to, flags);
+                } catch (SockException e) {
+                    if (!parkedUnder(fd, s)) {
+                        throw e;
+                    }
+                }
+            }
         } catch (SockException e) {
             return -e.errno().number();
         } catch (RuntimeException e) {
@@ -177,7 +232,7 @@ final class Process implements SocketCalls {
         if (msg.iov.length > 1024) {
             return -Errno.EMSGSIZE.number(); // UIO_MAXIOV
         }
-        return call(fd, s -> s.sendmsg(msg.iov, msg.name, flags));
+        return call(fd, flags, s -> s.sendmsg(msg.iov, msg.name, flags));
     }
 
     @Override
@@ -190,8 +245,17 @@ final class Process implements SocketCalls {
         if (buf == null) {
             return -Errno.EFAULT.number();
         }
-        try {
-            return sock(fd).recv(buf, from, flags);
+        try { // no lambda: the datagram path allocates nothing per call
+            while (true) {
+                Sock s = sock(fd, flags);
+                try {
+                    return s.recv(buf, from, flags);
+                } catch (SockException e) {
+                    if (!parkedUnder(fd, s)) {
+                        throw e;
+                    }
+                }
+            }
         } catch (SockException e) {
             return -e.errno().number();
         } catch (RuntimeException e) {
@@ -209,7 +273,7 @@ final class Process implements SocketCalls {
         }
         SockAddr[] from = new SockAddr[1];
         int[] msgFlags = new int[1];
-        int r = call(fd, s -> s.recvmsg(msg.iov, from, flags, msgFlags));
+        int r = call(fd, flags, s -> s.recvmsg(msg.iov, from, flags, msgFlags));
         if (r >= 0) {
             msg.name = from[0];
             msg.flags = msgFlags[0];

@@ -10,12 +10,15 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import org.modnet.api.handover.LayerState;
+import org.modnet.api.inet.SnmpMib;
 import org.modnet.api.net.Errno;
 import org.modnet.api.net.NetCore;
 import org.modnet.api.net.NetNamespace;
 import org.modnet.api.net.PernetOperations;
 import org.modnet.socket.api.Sock;
 import org.modnet.socket.api.SockException;
+import org.modnet.socket.api.SocketHandOver;
 import org.modnet.socket.api.SocketCalls;
 import org.modnet.socket.api.SocketProtocol;
 import org.modnet.socket.api.Sockets;
@@ -32,9 +35,13 @@ import org.osgi.service.component.annotations.ReferencePolicy;
  * socket by namespace (for {@code ss}), and closes the sockets of a protocol that leaves or a namespace
  * that goes away.
  */
-@Component(service = { Sockets.class, PernetOperations.class, SocketLayer.class }, immediate = true, property = {
-        PernetOperations.ORDER + ":Integer=30" })
-public final class SocketLayer implements Sockets, PernetOperations {
+@Component(service = { Sockets.class, PernetOperations.class, SocketLayer.class, SocketHandOver.class,
+        SnmpMib.class }, immediate = true, property = { PernetOperations.ORDER + ":Integer=30" })
+public final class SocketLayer implements Sockets, PernetOperations, SocketHandOver, SnmpMib {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SocketLayer.class);
+    /** How long a blocking call on a parked descriptor sleeps between looks at the hand-over. */
+    private static final long PARK_POLL_MILLIS = 50;
+
     private final NetCore core;
     private final AtomicInteger pids = new AtomicInteger(1000);
     private final List<Entry> protocols = new CopyOnWriteArrayList<>();
@@ -57,22 +64,168 @@ public final class SocketLayer implements Sockets, PernetOperations {
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
     public void addProtocol(SocketProtocol p, Map<String, Object> props) {
-        protocols.add(new Entry(p, number(props, SocketProtocol.FAMILY), number(props, SocketProtocol.TYPE),
+        Entry e = new Entry(p, number(props, SocketProtocol.FAMILY), number(props, SocketProtocol.TYPE),
                 number(props, SocketProtocol.PROTOCOL), Boolean.TRUE.equals(props.get(SocketProtocol.DEFAULT))
-                        || "true".equals(props.get(SocketProtocol.DEFAULT))));
+                        || "true".equals(props.get(SocketProtocol.DEFAULT)));
+        protocols.add(e);
+        for (Sock s : List.copyOf(unowned)) { // sockets this protocol adopted in its activation
+            if (s.type() == e.type() && s.protocol() == e.number()) {
+                owners.put(s, p);
+                unowned.remove(s);
+            }
+        }
     }
 
-    /** A protocol leaves: its sockets are closed, and calls on their descriptors return EBADF. */
+    /**
+     * A protocol leaves: its sockets are closed, and calls on their descriptors return EBADF — unless
+     * it is being updated and hands its sockets over: then they are parked until the new version
+     * adopts them ({@link SocketHandOver}).
+     */
     public void removeProtocol(SocketProtocol p) {
         protocols.removeIf(e -> e.protocol() == p);
+        boolean handOver = p.handingOver();
         for (Set<Sock> set : open.values()) {
             for (Sock s : List.copyOf(set)) {
                 if (owner(s) == p) {
-                    s.close();
-                    set.remove(s);
+                    if (handOver) {
+                        parked.put(s.inode(), s);
+                        s.park();
+                    } else {
+                        s.close();
+                        set.remove(s);
+                    }
                 }
             }
         }
+    }
+
+    // --- the hand-over holder ---
+
+    /** Sockets whose protocol is being updated, by inode, until a new socket adopts them or they close. */
+    private final Map<Long, Sock> parked = new ConcurrentHashMap<>();
+    /** Parked socket to the socket that adopted it, until every descriptor points at the new one. */
+    private final Map<Sock, Sock> successors = new ConcurrentHashMap<>();
+    /** Layer name to its deposit, between the old version's deactivation and the new one's activation. */
+    private final Map<String, LayerState> deposits = new ConcurrentHashMap<>();
+    private final Map<NetNamespace, java.util.concurrent.atomic.AtomicLongArray> handOverCounts = new ConcurrentHashMap<>();
+    private static final String[] HANDOVER_COUNTERS = { "HandOverSocketsAdopted", "HandOverSocketsClosed", "HandOverRefused" };
+    private static final int ADOPTED = 0;
+    private static final int CLOSED = 1;
+    private static final int REFUSED = 2;
+
+    private void count(NetNamespace ns, int which) {
+        handOverCounts.computeIfAbsent(ns, n -> new java.util.concurrent.atomic.AtomicLongArray(HANDOVER_COUNTERS.length))
+                .incrementAndGet(which);
+    }
+
+    @Override
+    public void deposit(LayerState state) {
+        deposits.put(state.layer(), state);
+    }
+
+    @Override
+    public LayerState take(String layer) {
+        return deposits.remove(layer);
+    }
+
+    @Override
+    public void adopted(long id, Sock now) {
+        Sock old = parked.remove(id);
+        if (old == null || old.isClosed()) {
+            now.close(); // its descriptor was closed while parked
+            return;
+        }
+        Set<Sock> set = open.computeIfAbsent(now.namespace(), n -> ConcurrentHashMap.newKeySet());
+        set.add(now);
+        set.remove(old);
+        owners.remove(old);
+        unowned.add(now);
+        now.users(old.users());
+        successors.put(old, now);
+        count(now.namespace(), ADOPTED);
+        synchronized (this) {
+            notifyAll();
+        }
+        old.close(); // wakes its poll and epoll waiters, which look again and find the new socket
+    }
+
+    /** Adopted sockets whose new protocol has not registered yet: {@link #addProtocol} claims them. */
+    private final Set<Sock> unowned = ConcurrentHashMap.newKeySet();
+
+    @Override
+    public void finished(LayerState state) {
+        for (var st : state.sockets()) {
+            Sock old = parked.remove(st.id());
+            if (old != null) {
+                closeParked(old);
+            }
+        }
+    }
+
+    @Override
+    public void refuse(LayerState state, String why) {
+        LOG.warn("{}: state version {} refused, {} sockets closed: {}", state.layer(), state.version(),
+                state.sockets().size(), why);
+        count(state.sockets().isEmpty() ? core.initNet() : state.sockets().get(0).namespace(), REFUSED);
+        finished(state);
+    }
+
+    private void closeParked(Sock old) {
+        count(old.namespace(), CLOSED);
+        Set<Sock> set = open.get(old.namespace());
+        if (set != null) {
+            set.remove(old);
+        }
+        owners.remove(old);
+        old.close();
+        synchronized (this) {
+            notifyAll();
+        }
+    }
+
+    /** The socket that adopted a parked one, or null while none has. */
+    Sock successor(Sock old) {
+        return successors.get(old);
+    }
+
+    /** The descriptor moved to {@code now}: the parked socket is forgotten. */
+    void repointed(Sock old) {
+        successors.remove(old);
+    }
+
+    /**
+     * A call on a parked descriptor: EAGAIN when non-blocking, else waits until the socket is adopted
+     * or closed (SO_RCVTIMEO is not applied to the wait: the hand-over is the stack's doing).
+     */
+    void awaitHandOver(Sock old) throws SockException {
+        if (old.isNonBlocking()) {
+            throw SockException.of(Errno.EAGAIN);
+        }
+        synchronized (this) {
+            while (old.isParked() && !old.isClosed() && successors.get(old) == null) {
+                try {
+                    wait(PARK_POLL_MILLIS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw SockException.of(Errno.EINTR);
+                }
+            }
+        }
+    }
+
+    @Override
+    public String mib() {
+        return "SockHandOver";
+    }
+
+    @Override
+    public Map<String, Long> counters(NetNamespace ns) {
+        var a = handOverCounts.get(ns);
+        Map<String, Long> m = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < HANDOVER_COUNTERS.length; i++) {
+            m.put(HANDOVER_COUNTERS[i], a == null ? 0 : a.get(i));
+        }
+        return m;
     }
 
     private final Map<Sock, SocketProtocol> owners = new ConcurrentHashMap<>();

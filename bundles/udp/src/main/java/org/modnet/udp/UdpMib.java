@@ -27,4 +27,14 @@ final class UdpMib {
         }
         return all;
     }
+
+    /** A handed-over MIB: the counters continue from the previous version's (names it does not know are ignored). */
+    void restore(Map<String, Long> from) {
+        for (Counter c : Counter.values()) {
+            Long v = from.get("Udp" + c.name());
+            if (v != null) {
+                counters.addAndGet(c.ordinal(), v);
+            }
+        }
+    }
 }

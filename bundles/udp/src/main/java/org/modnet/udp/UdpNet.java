@@ -3,6 +3,8 @@ package org.modnet.udp;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 
@@ -26,6 +28,8 @@ final class UdpNet {
     final UdpMib mib = new UdpMib();
     final SockMemory memory;
     private final AtomicReferenceArray<UdpSock[]> slots = new AtomicReferenceArray<>(SLOTS);
+    /** Every open socket, bound or not: what an update hands over. */
+    private final Set<UdpSock> sockets = ConcurrentHashMap.newKeySet();
 
     UdpNet(NetNamespace ns, Ipv4 ipv4) {
         this.ns = ns;
@@ -215,6 +219,23 @@ final class UdpNet {
             n += slots.get(i).length;
         }
         return n;
+    }
+
+    void track(UdpSock sk) {
+        sockets.add(sk);
+    }
+
+    void untrack(UdpSock sk) {
+        sockets.remove(sk);
+    }
+
+    List<UdpSock> sockets() {
+        return List.copyOf(sockets);
+    }
+
+    /** A handed-over socket takes its port again: it held it beside the others, so no conflict is checked. */
+    synchronized void rehash(UdpSock sk, int port) {
+        hash(sk, port);
     }
 
     void exit() {

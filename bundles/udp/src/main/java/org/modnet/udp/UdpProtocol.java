@@ -1,8 +1,14 @@
 package org.modnet.udp;
 
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BooleanSupplier;
+
+import org.modnet.api.handover.LayerState;
+import org.modnet.api.handover.SocketState;
 
 import org.modnet.api.inet.InetProtocol;
 import org.modnet.api.inet.Ipv4;
@@ -14,9 +20,14 @@ import org.modnet.api.skb.Checksum;
 import org.modnet.api.skb.SkBuff;
 import org.modnet.socket.api.Sock;
 import org.modnet.socket.api.SockException;
+import org.modnet.socket.api.SocketHandOver;
 import org.modnet.socket.api.SocketProtocol;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.startlevel.BundleStartLevel;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
 
 /**
@@ -37,25 +48,135 @@ public final class UdpProtocol implements InetProtocol, SocketProtocol, PernetOp
     private static final int PARAMETER_PROB = 12;
     private static final int PORT_UNREACH = 3;
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(UdpProtocol.class);
+    /** The manifest header naming the layout of the state this version deposits and can adopt. */
+    public static final String STATE_VERSION_HEADER = "Modnet-State-Version";
+    /** The layout of {@link SocketState} this code writes and reads: {@code extra} holds addressLocked and portLocked. */
+    static final int STATE_VERSION = 1;
+    static final String LAYER = "udp";
+
     private final Ipv4 ipv4;
+    private final SocketHandOver holder;
+    private final BooleanSupplier updating;
+    private final int stateVersion;
     private final Map<NetNamespace, UdpNet> nets = new ConcurrentHashMap<>();
 
+    public UdpProtocol(Ipv4 ipv4) {
+        this(ipv4, null, () -> false, STATE_VERSION);
+    }
+
+    /**
+     * The component: the holder keeps the sockets across an update of this bundle; the bundle's
+     * {@value #STATE_VERSION_HEADER} header says which state layout it writes and reads.
+     */
     @Activate
-    public UdpProtocol(@Reference Ipv4 ipv4) {
+    public UdpProtocol(@Reference Ipv4 ipv4, @Reference SocketHandOver holder, BundleContext context) {
+        this(ipv4, holder, () -> beingUpdated(context), headerVersion(context.getBundle()));
+    }
+
+    /** Adopts what the previous version deposited, if any, before any packet or call reaches this one. */
+    UdpProtocol(Ipv4 ipv4, SocketHandOver holder, BooleanSupplier updating, int stateVersion) {
         this.ipv4 = ipv4;
+        this.holder = holder;
+        this.updating = updating;
+        this.stateVersion = stateVersion;
+        if (holder != null) {
+            LayerState st = holder.take(LAYER);
+            if (st != null) {
+                adopt(st);
+            }
+        }
+    }
+
+    private static int headerVersion(Bundle b) {
+        String v = b.getHeaders().get(STATE_VERSION_HEADER);
+        try {
+            return v == null ? STATE_VERSION : Integer.parseInt(v.trim());
+        } catch (NumberFormatException e) {
+            return -1; // unreadable header: adopt nothing
+        }
+    }
+
+    /**
+     * The bundle is stopping for an update (a transient stop: it stays persistently started) while the
+     * framework keeps running. A framework shutting down, {@code stop} or {@code rmmod} close the sockets.
+     */
+    private static boolean beingUpdated(BundleContext context) {
+        try {
+            Bundle b = context.getBundle();
+            BundleStartLevel sl = b.adapt(BundleStartLevel.class);
+            return b.getState() == Bundle.STOPPING && context.getBundle(0).getState() == Bundle.ACTIVE
+                    && sl != null && sl.isPersistentlyStarted();
+        } catch (IllegalStateException e) {
+            return false; // context no longer valid
+        }
     }
 
     @Override
+    public boolean handingOver() {
+        return holder != null && updating.getAsBoolean();
+    }
+
+    /** {@code udp_init_net}; a namespace whose sockets were adopted already has its state. */
+    @Override
     public void init(NetNamespace ns) {
-        nets.put(ns, new UdpNet(ns, ipv4));
+        nets.computeIfAbsent(ns, n -> new UdpNet(n, ipv4));
     }
 
     @Override
     public void exit(NetNamespace ns) {
-        UdpNet net = nets.remove(ns);
+        // leaving for an update: the sockets stay until deactivate deposits them
+        UdpNet net = handingOver() ? nets.get(ns) : nets.remove(ns);
         if (net != null) {
             net.exit();
         }
+    }
+
+    /** Leaving for an update: every socket's state goes to the holder, which keeps their descriptors. */
+    @Deactivate
+    void deactivate() {
+        if (!handingOver()) {
+            return;
+        }
+        LayerState st = export();
+        holder.deposit(st);
+        LOG.info("udp: {} sockets handed over (state version {})", st.sockets().size(), st.version());
+    }
+
+    /** The state of every socket and the MIB of every namespace, as API values. */
+    LayerState export() {
+        List<SocketState> sockets = new ArrayList<>();
+        Map<NetNamespace, Map<String, Long>> counters = new HashMap<>();
+        for (UdpNet net : nets.values()) {
+            for (UdpSock sk : net.sockets()) {
+                if (!sk.isClosed()) {
+                    sockets.add(sk.handOver());
+                }
+            }
+            counters.put(net.ns, net.mib.snapshot());
+        }
+        return new LayerState(LAYER, stateVersion, sockets, counters);
+    }
+
+    /** The new version's side: counters continue, each socket is remade and its descriptors moved to it. */
+    private void adopt(LayerState st) {
+        if (st.version() != stateVersion || stateVersion != STATE_VERSION) {
+            holder.refuse(st, "this udp reads state version " + STATE_VERSION + ", the deposit is version " + st.version());
+            return;
+        }
+        st.counters().forEach((ns, mib) -> net(ns, true).mib.restore(mib));
+        for (SocketState ss : st.sockets()) {
+            UdpNet net = net(ss.namespace(), true);
+            UdpSock sk = new UdpSock(net, ss);
+            net.track(sk);
+            holder.adopted(ss.id(), sk);
+        }
+        holder.finished(st);
+        LOG.info("udp: {} sockets adopted (state version {})", st.sockets().size(), st.version());
+    }
+
+    private UdpNet net(NetNamespace ns, boolean create) {
+        return create ? nets.computeIfAbsent(ns, n -> new UdpNet(n, ipv4)) : nets.get(ns);
     }
 
     UdpNet net(NetNamespace ns) {
@@ -70,7 +191,9 @@ public final class UdpProtocol implements InetProtocol, SocketProtocol, PernetOp
         if (net == null) {
             throw SockException.of(Errno.EAFNOSUPPORT); // the namespace is going away
         }
-        return new UdpSock(net);
+        UdpSock sk = new UdpSock(net);
+        net.track(sk);
+        return sk;
     }
 
     @Override

@@ -1,6 +1,10 @@
 package org.modnet.udp;
 
 import java.nio.ByteBuffer;
+import java.util.Map;
+
+import org.modnet.api.handover.Datagram;
+import org.modnet.api.handover.SocketState;
 
 import org.modnet.api.inet.InetChecksum;
 import org.modnet.api.inet.Ipv4;
@@ -30,6 +34,55 @@ final class UdpSock extends Sock {
     UdpSock(UdpNet net) {
         super(net.ns, SocketCalls.SOCK_DGRAM, SocketCalls.IPPROTO_UDP, net.memory);
         this.net = net;
+    }
+
+    /** The new version's socket made from a handed-over state: addresses, options, port and queued datagrams. */
+    UdpSock(UdpNet net, SocketState st) {
+        this(net);
+        adopt(st);
+        boundAddress = st.boundAddress();
+        addressLocked = st.extra().getOrDefault("addressLocked", 0L) != 0;
+        portLocked = st.extra().getOrDefault("portLocked", 0L) != 0;
+        if (localPort != 0) {
+            net.rehash(this, localPort);
+        }
+        for (Datagram d : st.receiveQueue()) {
+            requeue(d);
+        }
+    }
+
+    /** A datagram queued again as it arrived: IPv4 and UDP headers carry its sender, for recvfrom. */
+    private void requeue(Datagram d) {
+        int hdr = 20 + HEADER;
+        SkBuff skb = ns.core().allocSkb(hdr + d.payload().length, 0);
+        if (skb == null) {
+            net.mib.inc(UdpMib.Counter.RcvbufErrors);
+            net.mib.inc(UdpMib.Counter.InErrors);
+            return;
+        }
+        int o = skb.put(hdr + d.payload().length);
+        skb.setNetworkHeader(o);
+        skb.setU32(o + 12, d.sourceAddress());
+        skb.setU32(o + 16, localAddress);
+        skb.setTransportHeader(o + 20);
+        skb.setU16(o + 20, d.sourcePort());
+        skb.setU16(o + 22, localPort);
+        skb.setU16(o + 24, HEADER + d.payload().length);
+        skb.setBytes(o + hdr, d.payload(), 0, d.payload().length);
+        skb.pull(hdr);
+        Errno err = queueReceive(skb);
+        if (err != null) {
+            net.mib.inc(err == Errno.ENOMEM ? UdpMib.Counter.RcvbufErrors : UdpMib.Counter.MemErrors);
+            net.mib.inc(UdpMib.Counter.InErrors);
+            skb.free();
+        }
+    }
+
+    /** This socket as the next version adopts it (its queue is emptied into the state). */
+    SocketState handOver() {
+        return new SocketState(inode(), ns, SocketCalls.AF_INET, type(), protocol(), state, localAddress, localPort,
+                boundAddress, remoteAddress, remotePort, shutdownBits(), takeError(), options(), takeReceiveQueue(),
+                drops(), Map.of("addressLocked", addressLocked ? 1L : 0L, "portLocked", portLocked ? 1L : 0L));
     }
 
     int port() {
@@ -246,6 +299,7 @@ final class UdpSock extends Sock {
 
     @Override
     protected void release() {
+        net.untrack(this);
         lock.lock();
         try {
             if (localPort != 0) {

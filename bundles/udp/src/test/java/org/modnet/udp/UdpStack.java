@@ -20,15 +20,17 @@ import org.modnet.socket.api.SocketProtocol;
 final class UdpStack implements AutoCloseable {
     final StandaloneCore stack = StandaloneCore.manual(1, 4096, System::nanoTime);
     final Ipv4Protocol ipv4;
-    final UdpProtocol udp;
+    UdpProtocol udp;
     final SocketLayer sockets;
+    /** Whether the UDP "bundle" is being updated: what UdpProtocol.handingOver asks OSGi for. */
+    volatile boolean updating;
     final NetNamespace ns;
 
     UdpStack() {
         ArpProtocol arp = new ArpProtocol(stack.core());
         ipv4 = new Ipv4Protocol(stack.core(), arp);
-        udp = new UdpProtocol(ipv4);
         sockets = new SocketLayer(stack.core());
+        udp = new UdpProtocol(ipv4, sockets, () -> updating, UdpProtocol.STATE_VERSION);
         stack.addPernet(new Loopback(), 0);
         stack.addPernet(arp, 5);
         stack.addPernet(ipv4, 10);
@@ -40,6 +42,28 @@ final class UdpStack implements AutoCloseable {
         sockets.addProtocol(udp, Map.of(SocketProtocol.FAMILY, 2, SocketProtocol.TYPE, 2, SocketProtocol.PROTOCOL, 17,
                 SocketProtocol.DEFAULT, true));
         ns = stack.core().initNet();
+    }
+
+    /**
+     * What Felix and DS do on {@code update} of the UDP bundle: the old component's services leave
+     * (IPv4, the socket layer and the core each told), its deactivate runs; {@code between} runs while
+     * no UDP is registered; then the new version (reading {@code stateVersion}) activates and registers.
+     */
+    void update(int stateVersion, Runnable between) {
+        UdpProtocol old = udp;
+        updating = true;
+        ipv4.removeProtocol(old, Map.of(InetProtocol.PROTOCOL, 17));
+        sockets.removeProtocol(old);
+        old.exit(ns);
+        old.deactivate();
+        updating = false;
+        between.run();
+        UdpProtocol now = new UdpProtocol(ipv4, sockets, () -> updating, stateVersion);
+        now.init(ns);
+        ipv4.addProtocol(now, Map.of(InetProtocol.PROTOCOL, 17));
+        sockets.addProtocol(now, Map.of(SocketProtocol.FAMILY, 2, SocketProtocol.TYPE, 2, SocketProtocol.PROTOCOL, 17,
+                SocketProtocol.DEFAULT, true));
+        udp = now;
     }
 
     SocketCalls process() {

@@ -1,5 +1,7 @@
 package org.modnet.api.inet;
 
+import org.modnet.api.handover.HandsOver;
+
 import org.modnet.api.skb.SkBuff;
 
 /**
@@ -9,7 +11,7 @@ import org.modnet.api.skb.SkBuff;
  * The handler owns the skb.
  */
 @FunctionalInterface
-public interface InetProtocol {
+public interface InetProtocol extends HandsOver {
     String PROTOCOL = "modnet.ipproto";
 
     void receive(SkBuff skb);
@@ -22,4 +24,5 @@ public interface InetProtocol {
      */
     default void error(SkBuff skb, int inner, int type, int code, int info) {
     }
+
 }

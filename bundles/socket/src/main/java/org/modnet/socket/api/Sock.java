@@ -4,6 +4,8 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -11,6 +13,9 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
+import org.modnet.api.handover.Datagram;
+import org.modnet.api.handover.SockOptions;
+import org.modnet.api.handover.SocketState;
 import org.modnet.api.net.Errno;
 import org.modnet.api.net.NetNamespace;
 import org.modnet.api.skb.SkBuff;
@@ -96,6 +101,7 @@ public abstract class Sock {
     private volatile int error; // sk_err, an errno number
     private volatile int shutdown;
     private volatile boolean dead;
+    private volatile boolean parked;
 
     /** {@code sk_state}. */
     protected volatile int state = TCP_CLOSE;
@@ -268,6 +274,9 @@ public abstract class Sock {
             while (true) {
                 if (dead) {
                     throw SockException.of(Errno.EBADF);
+                }
+                if (parked) {
+                    throw SockException.of(Errno.EAGAIN); // the caller retries on the socket that adopts this one
                 }
                 int err = takeErrorLocked();
                 if (err != 0) {
@@ -616,6 +625,101 @@ public abstract class Sock {
             case SocketCalls.SIOCOUTQ -> sendQueue();
             default -> throw SockException.of(Errno.ENOTTY);
         };
+    }
+
+    // --- hand-over on update (org.modnet.api.handover) ---
+
+    /**
+     * The protocol is being updated: calls sleeping on the socket return (the socket layer retries them
+     * on the socket that adopts this one) and new calls wait for it. Packets may still be queued until
+     * the state is taken. @since 1.5
+     */
+    public final void park() {
+        lock.lock();
+        try {
+            parked = true;
+            if (sleepers > 0) {
+                changed.signalAll();
+            }
+        } finally {
+            lock.unlock();
+        }
+        wakeWaiters();
+    }
+
+    /** Whether {@link #park()} was called. @since 1.5 */
+    public final boolean isParked() {
+        return parked;
+    }
+
+    /** The options a hand-over carries. @since 1.5 */
+    public final SockOptions options() {
+        return new SockOptions(rcvbuf, sndbuf, userLocks, reuseAddr, reusePort, broadcast, keepalive, lingerOnOff,
+                lingerSeconds, rcvTimeoNanos, sndTimeoNanos, ttl, tos, pmtudisc, nonBlocking);
+    }
+
+    /**
+     * Empties the receive queue into datagrams (sender and a copy of the payload), freeing the packets:
+     * the old version's part of a hand-over. @since 1.5
+     */
+    public final List<Datagram> takeReceiveQueue() {
+        List<Datagram> out = new ArrayList<>();
+        while (true) {
+            SkBuff skb;
+            lock.lock();
+            try {
+                skb = receiveQueue.pollFirst();
+            } finally {
+                lock.unlock();
+            }
+            if (skb == null) {
+                return out;
+            }
+            try {
+                SockAddr from = source(skb);
+                if (skb.dataLen() > 0 && !skb.linearize()) {
+                    drops.incrementAndGet();
+                    continue;
+                }
+                byte[] payload = new byte[skb.len()];
+                skb.getBytes(skb.data(), payload, 0, payload.length);
+                out.add(new Datagram(from.address(), from.port(), payload));
+            } finally {
+                skb.free();
+            }
+        }
+    }
+
+    /**
+     * Takes what every socket shares from a handed-over state: options, {@code sk_state}, addresses,
+     * shutdown bits, the pending error and the drop count. The protocol restores its own part and
+     * re-queues the datagrams. @since 1.5
+     */
+    protected final void adopt(SocketState st) {
+        SockOptions o = st.options();
+        rcvbuf = Math.max(MIN_RCVBUF, o.rcvbuf());
+        sndbuf = Math.max(MIN_SNDBUF, o.sndbuf());
+        userLocks = o.userLocks();
+        reuseAddr = o.reuseAddr();
+        reusePort = o.reusePort();
+        broadcast = o.broadcast();
+        keepalive = o.keepalive();
+        lingerOnOff = o.lingerOnOff();
+        lingerSeconds = o.lingerSeconds();
+        rcvTimeoNanos = o.rcvTimeoNanos();
+        sndTimeoNanos = o.sndTimeoNanos();
+        ttl = o.ttl();
+        tos = o.tos();
+        pmtudisc = o.pmtudisc();
+        nonBlocking = o.nonBlocking();
+        state = st.state();
+        localAddress = st.localAddress();
+        localPort = st.localPort();
+        remoteAddress = st.remoteAddress();
+        remotePort = st.remotePort();
+        shutdown = st.shutdown();
+        error = st.error();
+        drops.set(st.drops());
     }
 
     public final boolean isClosed() {

@@ -2,6 +2,7 @@ package org.modnet.socket.api;
 
 import java.util.List;
 
+import org.modnet.api.handover.HandsOver;
 import org.modnet.api.net.NetNamespace;
 
 /**
@@ -9,7 +10,7 @@ import org.modnet.api.net.NetNamespace;
  * {@value #FAMILY}, {@value #TYPE} and {@value #PROTOCOL} (the protocol number {@code socket(2)} is
  * given, also matched by protocol 0 when {@value #DEFAULT} is true).
  */
-public interface SocketProtocol {
+public interface SocketProtocol extends HandsOver {
     String FAMILY = "modnet.socket.family";
     String TYPE = "modnet.socket.type";
     String PROTOCOL = "modnet.socket.protocol";
@@ -33,4 +34,5 @@ public interface SocketProtocol {
     default List<Sock> sockets(NetNamespace ns) {
         return List.of();
     }
+
 }

@@ -1,0 +1,13 @@
+/**
+ * State hand-over on update: what a layer's old bundle version gives its new one, as plain API values
+ * (records of ints, strings and bytes, never an implementation class), each deposit carrying the
+ * version of its layout so a new version that cannot read it refuses instead of guessing. A holder
+ * that outlives both versions keeps a deposit between the old version's deactivation and the new
+ * one's activation: {@code org.modnet.socket.api.SocketHandOver} for sockets.
+ */
+@Export
+@Version("1.0.0")
+package org.modnet.api.handover;
+
+import org.osgi.annotation.bundle.Export;
+import org.osgi.annotation.versioning.Version;

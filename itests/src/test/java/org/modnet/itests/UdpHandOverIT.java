@@ -1,0 +1,224 @@
+package org.modnet.itests;
+
+import static org.hamcrest.CoreMatchers.containsString;
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.jar.JarEntry;
+import java.util.jar.JarInputStream;
+import java.util.jar.JarOutputStream;
+import java.util.jar.Manifest;
+
+import javax.inject.Inject;
+
+import org.apache.felix.service.command.CommandProcessor;
+import org.junit.Before;
+import org.junit.Test;
+import org.junit.runner.RunWith;
+import org.modnet.api.feature.FeatureService;
+import org.modnet.api.net.Errno;
+import org.modnet.api.net.NetCore;
+import org.modnet.socket.api.SockAddr;
+import org.modnet.socket.api.SocketCalls;
+import org.modnet.socket.api.Sockets;
+import org.ops4j.pax.exam.Configuration;
+import org.ops4j.pax.exam.Option;
+import org.ops4j.pax.exam.junit.PaxExam;
+import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
+import org.ops4j.pax.exam.spi.reactors.PerMethod;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+
+/**
+ * Issue 15's hand-over for UDP on a real Felix: a datagram flood from ns1 to a receiver in ns2 while the
+ * UDP bundle is updated to a rebuilt jar. The receiver's descriptor keeps working, and every datagram
+ * sent is received or on a counter; an update to a jar whose state version differs is refused, the
+ * sockets close, and a fresh socket carries the traffic.
+ */
+@RunWith(PaxExam.class)
+@ExamReactorStrategy(PerMethod.class)
+public class UdpHandOverIT {
+    private static final int PORT = 5000;
+    private static final SockAddr RECEIVER = new SockAddr(0x0a000002, PORT);
+
+    @Inject
+    private BundleContext context;
+
+    @Inject
+    private FeatureService features;
+
+    @Inject
+    private CommandProcessor processor;
+
+    private Sockets sockets;
+
+    @Configuration
+    public Option[] config() throws Exception {
+        Option[] boot = ModnetRuntime.options();
+        Option[] all = java.util.Arrays.copyOf(boot, boot.length + 1);
+        all[boot.length] = org.ops4j.pax.exam.CoreOptions.bundle(ModnetRuntime.root()
+                .resolve("run-configs/target/repo/org.modnet.socket-0.1.0-SNAPSHOT.jar").toUri().toString());
+        return all;
+    }
+
+    @Before
+    public void twoNamespaces() throws Exception {
+        features.install("host");
+        NetCore core = ModnetRuntime.service(context, NetCore.class, null);
+        sockets = ModnetRuntime.service(context, Sockets.class, null);
+        ModnetRuntime.service(context, org.modnet.socket.api.SocketProtocol.class, null);
+        ModnetRuntime.vethPair(context, core);
+        assertThat(ModnetRuntime.run(processor, "ns1", "ping -c 1 -W 2 10.0.0.2"), containsString("1 received"));
+    }
+
+    private long counter(String ns, String name) throws Exception {
+        for (String line : ModnetRuntime.run(processor, ns, "nstat -az " + name).split("\n")) {
+            String[] w = line.trim().split("\\s+");
+            if (w.length >= 2 && w[0].equals(name)) {
+                return Long.parseLong(w[1]);
+            }
+        }
+        throw new AssertionError("nstat has no " + name);
+    }
+
+    private static int check(int ret) {
+        assertTrue("system call failed: " + SocketCalls.strerror(ret), ret >= 0);
+        return ret;
+    }
+
+    /** The UDP bundle's jar, rebuilt: the same classes, a manifest with {@code header: value} added or replaced. */
+    private static Path rebuiltUdp(String header, String value) throws Exception {
+        Path jar = ModnetRuntime.root().resolve("run-configs/target/repo/org.modnet.udp-0.1.0-SNAPSHOT.jar");
+        Path out = Files.createTempFile("org.modnet.udp-rebuilt", ".jar");
+        try (JarInputStream in = new JarInputStream(Files.newInputStream(jar))) {
+            Manifest mf = new Manifest(in.getManifest());
+            mf.getMainAttributes().putValue(header, value);
+            try (JarOutputStream o = new JarOutputStream(Files.newOutputStream(out), mf)) {
+                for (JarEntry e; (e = in.getNextJarEntry()) != null;) {
+                    o.putNextEntry(new JarEntry(e.getName()));
+                    in.transferTo(o);
+                    o.closeEntry();
+                }
+            }
+        }
+        return out;
+    }
+
+    private void update(Path jar) throws Exception {
+        Bundle udp = ModnetRuntime.bundleNamed(context, "org.modnet.udp");
+        try (InputStream in = Files.newInputStream(jar)) {
+            udp.update(in);
+        }
+        assertEquals(Bundle.ACTIVE, udp.getState());
+        ModnetRuntime.service(context, org.modnet.socket.api.SocketProtocol.class, null);
+    }
+
+    @Test
+    public void aFloodSurvivesAnUpdateOfUdpWithEveryDatagramReceivedOrCounted() throws Exception {
+        Path rebuilt = rebuiltUdp("Modnet-Rebuilt", "hand-over test");
+        long inErrors = counter("ns2", "UdpInErrors");
+        long discards = counter("ns2", "IpInDiscards");
+        long unknown = counter("ns2", "IpInUnknownProtos");
+        long rcvbufErrors = counter("ns2", "UdpRcvbufErrors");
+        SocketCalls rx = sockets.process("receiver", "ns2");
+        int rfd = check(rx.socket(SocketCalls.AF_INET, SocketCalls.SOCK_DGRAM, 0));
+        check(rx.setsockopt(rfd, SocketCalls.SOL_SOCKET, SocketCalls.SO_RCVBUF, 1 << 20));
+        check(rx.bind(rfd, new SockAddr(0, PORT)));
+        check(rx.setsockopt(rfd, SocketCalls.SOL_SOCKET, SocketCalls.SO_RCVTIMEO, 3, 0));
+        AtomicLong received = new AtomicLong();
+        AtomicLong receivedAfter = new AtomicLong();
+        AtomicLong lastNanos = new AtomicLong(System.nanoTime());
+        AtomicLong maxGap = new AtomicLong();
+        AtomicLong firstAfterUpdate = new AtomicLong();
+        AtomicLong updateStart = new AtomicLong(Long.MAX_VALUE);
+        // own threads: the common pool may have one worker on two cores, and the reader blocks
+        java.util.concurrent.Executor own = r -> Thread.ofPlatform().daemon().start(r);
+        CompletableFuture<Integer> reader = CompletableFuture.supplyAsync(() -> {
+            ByteBuffer buf = ByteBuffer.allocate(2048);
+            while (true) {
+                buf.clear();
+                int n = rx.recvfrom(rfd, buf, 0, null);
+                if (n < 0) {
+                    return n; // EAGAIN when the flood is over and SO_RCVTIMEO ran out
+                }
+                long now = System.nanoTime();
+                maxGap.accumulateAndGet(now - lastNanos.getAndSet(now), Math::max);
+                received.incrementAndGet();
+                if (now > updateStart.get()) {
+                    receivedAfter.incrementAndGet();
+                    firstAfterUpdate.compareAndSet(0, now);
+                }
+            }
+        }, own);
+        SocketCalls tx = sockets.process("flood", "ns1");
+        int tfd = check(tx.socket(SocketCalls.AF_INET, SocketCalls.SOCK_DGRAM, 0));
+        check(tx.connect(tfd, RECEIVER));
+        AtomicLong sent = new AtomicLong();
+        AtomicBoolean stop = new AtomicBoolean();
+        CompletableFuture<Void> flood = CompletableFuture.runAsync(() -> {
+            ByteBuffer payload = ByteBuffer.allocate(200);
+            while (!stop.get()) {
+                payload.clear();
+                if (tx.send(tfd, payload, 0) == 200) {
+                    sent.incrementAndGet();
+                }
+                if (sent.get() % 64 == 0) {
+                    java.util.concurrent.locks.LockSupport.parkNanos(1_000_000); // ~64 datagrams a millisecond at most
+                }
+            }
+        }, own);
+        Thread.sleep(1000);
+        long sentBefore = sent.get();
+        long start = System.nanoTime();
+        updateStart.set(start);
+        update(rebuilt);
+        long updated = System.nanoTime();
+        Thread.sleep(1000);
+        stop.set(true);
+        flood.get(10, TimeUnit.SECONDS);
+        assertEquals("the receiver stops only when the flood has dried up", Integer.valueOf(-Errno.EAGAIN.number()),
+                reader.get(20, TimeUnit.SECONDS));
+        long udpErrors = counter("ns2", "UdpInErrors") - inErrors; // RcvbufErrors are InErrors too
+        long rcvbuf = counter("ns2", "UdpRcvbufErrors") - rcvbufErrors;
+        long held = counter("ns2", "IpInDiscards") - discards;
+        long counted = udpErrors + held + (counter("ns2", "IpInUnknownProtos") - unknown);
+        long lost = sent.get() - received.get();
+        System.out.printf("udp hand-over: sent %d (%d before the update), received %d, %d after; counted drops %d"
+                + " (UdpInErrors %d of which UdpRcvbufErrors %d, IpInDiscards %d); uncounted %d; update() took %.1f ms; first datagram after it started %.1f ms;"
+                + " longest receive gap %.1f ms%n", sent.get(), sentBefore, received.get(), receivedAfter.get(), counted,
+                udpErrors, rcvbuf, held, lost - counted, (updated - start) / 1e6, firstAfterUpdate.get() == 0 ? -1.0 : (firstAfterUpdate.get() - start) / 1e6,
+                maxGap.get() / 1e6);
+        assertTrue("the receiver's descriptor works after the update", receivedAfter.get() > 0);
+        assertEquals("every datagram sent is received or on a counter", sent.get(), received.get() + counted);
+        assertEquals(1, counter("ns2", "HandOverSocketsAdopted"));
+        check(tx.close(tfd));
+        check(rx.close(rfd));
+    }
+
+    @Test
+    public void anUnknownStateVersionIsRefusedAndAFreshSocketCarriesTheTraffic() throws Exception {
+        Path other = rebuiltUdp("Modnet-State-Version", "2");
+        SocketCalls rx = sockets.process("receiver", "ns2");
+        int rfd = check(rx.socket(SocketCalls.AF_INET, SocketCalls.SOCK_DGRAM, 0));
+        check(rx.bind(rfd, new SockAddr(0, PORT)));
+        update(other);
+        assertEquals(-Errno.EBADF.number(), rx.recvfrom(rfd, ByteBuffer.allocate(16), SocketCalls.MSG_DONTWAIT, null));
+        assertEquals(1, counter("ns2", "HandOverRefused"));
+        int fresh = check(rx.socket(SocketCalls.AF_INET, SocketCalls.SOCK_DGRAM, 0));
+        check(rx.bind(fresh, new SockAddr(0, PORT)));
+        check(rx.setsockopt(fresh, SocketCalls.SOL_SOCKET, SocketCalls.SO_RCVTIMEO, 3, 0));
+        SocketCalls tx = sockets.process("sender", "ns1");
+        int tfd = check(tx.socket(SocketCalls.AF_INET, SocketCalls.SOCK_DGRAM, 0));
+        assertEquals(5, tx.sendto(tfd, ByteBuffer.wrap("fresh".getBytes()), 0, RECEIVER));
+        assertEquals(5, rx.recvfrom(fresh, ByteBuffer.allocate(16), 0, null));
+    }
+}
