@@ -83,10 +83,12 @@ final class TcpSock extends Sock {
     private final TcpOptions rx = new TcpOptions();
     private final TcpOutOptions txOpts = new TcpOutOptions();
     final Cwnd cw = new Cwnd();
-    private final TcpCong cong = TcpCong.RENO;
-    private final TcpTimer rtxTimer;
-    private final Timer delackTimer;
-    private final TcpTimer twTimer;
+    /** The timers' side of this connection ({@code tcp_timer.c}); made first, as the timers' callbacks name it. */
+    final TcpTimers timers = new TcpTimers(this);
+    final TcpCong cong = TcpCong.RENO;
+    final TcpTimer rtxTimer;
+    final Timer delackTimer;
+    final TcpTimer twTimer;
     private final int cpu;
 
     // --- the backlog (sk_backlog) ---
@@ -95,7 +97,7 @@ final class TcpSock extends Sock {
 
     // --- binding and listening ---
     private volatile int boundAddress;
-    private TcpSock parent; // a child not yet accepted
+    TcpSock parent; // a child not yet accepted
     private final ArrayDeque<TcpSock> acceptQueue = new ArrayDeque<>(); // guarded by lock
     private int maxAckBacklog;
     private final AtomicInteger synQlen = new AtomicInteger();
@@ -105,19 +107,19 @@ final class TcpSock extends Sock {
 
     // --- the send side ---
     private int iss;
-    private int sndUna;
-    private int sndNxt;
+    int sndUna;
+    int sndNxt;
     /** The highest sequence number sent: after a timeout {@link #sndNxt} goes back to {@link #sndUna}, this does not. */
-    private int sndMax;
+    int sndMax;
     /** The end of the data queued by the user ({@code write_seq}); a FIN takes the number after it. */
-    private int writeSeq;
-    private int sndWnd;
+    int writeSeq;
+    int sndWnd;
     private int sndWl1;
     private int maxWindow;
     private int mss = TcpOptions.MSS_DEFAULT;
     private int advmss;
     private boolean finQueued;
-    private boolean finSent;
+    boolean finSent;
     private byte[] sbuf;
     private int sbase; // the sequence number of sbuf[0] modulo its size
 
@@ -156,19 +158,19 @@ final class TcpSock extends Sock {
     private final TcpTimer reclaimTimer;
 
     // --- ACKs ---
-    private boolean ackPending;
+    boolean ackPending;
     private int rcvdSinceAck;
     private int quickAcks = QUICKACKS;
 
     // --- retransmission (RFC 6298) ---
-    private long srttUs;
-    private long rttvarUs;
-    private long rtoMs = RTO_INIT_MS;
-    private int retransmits;
-    private boolean rttTiming;
+    long srttUs;
+    long rttvarUs;
+    long rtoMs = RTO_INIT_MS;
+    int retransmits;
+    boolean rttTiming;
     private int rttSeq;
     private long rttStampMs;
-    private int retransHigh;
+    int retransHigh;
     private long lastOowAckMs;
     /** Why the segment being processed was dropped; null while it is taken ({@link TcpDrops}). */
     private TcpDrops.Reason drop;
@@ -193,24 +195,24 @@ final class TcpSock extends Sock {
     private boolean corkOnce;
     /** The end of the last sub-MSS segment sent ({@code snd_sml}, Minshall's Nagle). */
     private int sndSml;
-    private final TcpTimer keepaliveTimer;
+    final TcpTimer keepaliveTimer;
     /** TCP_KEEPIDLE, TCP_KEEPINTVL (seconds) and TCP_KEEPCNT; 0 means the namespace's sysctl. */
-    private int keepaliveTime;
-    private int keepaliveIntvl;
-    private int keepaliveProbes;
+    int keepaliveTime;
+    int keepaliveIntvl;
+    int keepaliveProbes;
     /** Keepalive or zero-window probes sent without an answer ({@code icsk_probes_out}). */
-    private int probesOut;
+    int probesOut;
     /** When zero-window probing started ({@code icsk_probes_tstamp}); 0 when not probing. */
-    private long probesTstampMs;
+    long probesTstampMs;
     /** Zero-window probes' exponential backoff ({@code icsk_backoff}); the RTO is not doubled for them. */
-    private int backoff;
+    int backoff;
     /** The last ACK received ({@code rcv_tstamp}) and the last data received ({@code icsk_ack.lrcvtime}). */
-    private long rcvTstampMs;
-    private long lrcvTimeMs;
+    long rcvTstampMs;
+    long lrcvTimeMs;
     /** TCP_USER_TIMEOUT in milliseconds, 0 when unset ({@code icsk_user_timeout}). */
-    private int userTimeoutMs;
+    int userTimeoutMs;
     /** When the oldest unacknowledged byte was sent, as the user timeout measures ({@code retrans_stamp}). */
-    private long headSentMs;
+    long headSentMs;
     // --- the minisocks (TcpSyncookies, TcpTimewaitSock) ---
     /** When this listener last answered with a cookie ({@code tcp_synq_overflow}); cookie ACKs are checked for two minutes after. */
     private volatile long synqOverflowMs = Long.MIN_VALUE;
@@ -227,13 +229,13 @@ final class TcpSock extends Sock {
     private long bytesAcked;
     private long bytesReceived;
     private int totalRetrans;
-    private int totalRto;
+    int totalRto;
     private int delivered;
     private int rcvOoopack;
     private int rcvMss;
     /** The route's device ({@code sk_setup_caps}): whether it takes GSO skbs is read from it per write. */
     private org.modnet.api.net.NetDevice routeDev;
-    private long minRttUs;
+    long minRttUs;
     private long lastDataSentMs;
     private long lastDataRecvMs;
     private long lastAckRecvMs;
@@ -242,12 +244,17 @@ final class TcpSock extends Sock {
         super(net.ns, SocketCalls.SOCK_STREAM, SocketCalls.IPPROTO_TCP, null);
         this.net = net;
         this.cpu = (int) (inode() % net.core.cpus());
-        this.rtxTimer = new TcpTimer(net.core.timer(cpu, this::retransmitTimer), net.core::nanoTime);
-        this.delackTimer = net.core.timer(cpu, this::delackTimer);
-        this.twTimer = new TcpTimer(net.core.timer(cpu, this::timewaitTimer), net.core::nanoTime);
-        this.keepaliveTimer = new TcpTimer(net.core.timer(cpu, this::keepaliveTimer), net.core::nanoTime);
+        this.rtxTimer = new TcpTimer(net.core.timer(cpu, timers::retransmitTimer), net.core::nanoTime);
+        this.delackTimer = net.core.timer(cpu, timers::delackTimer);
+        this.twTimer = new TcpTimer(net.core.timer(cpu, timers::timewaitTimer), net.core::nanoTime);
+        this.keepaliveTimer = new TcpTimer(net.core.timer(cpu, timers::keepaliveTimer), net.core::nanoTime);
         this.reclaimTimer = new TcpTimer(net.core.timer(cpu, this::memReclaim), net.core::nanoTime);
         setBuffers(net.wmem.get()[1], net.rmem.get()[1], 0); // tcp_init_sock: tcp_wmem[1] and tcp_rmem[1]
+    }
+
+    /** The socket's lock ({@code sk_lock}) for the split-out parts, which are not subclasses of {@code Sock}. */
+    java.util.concurrent.locks.ReentrantLock sockLock() {
+        return lock;
     }
 
     int laddr() {
@@ -547,7 +554,7 @@ final class TcpSock extends Sock {
     }
 
     /** {@code tcp_done}: the connection is over; it leaves the tables, its timers stop, sleepers wake. */
-    private void done(int cpu) {
+    void done(int cpu) {
         if (state == TCP_SYN_SENT || state == TCP_SYN_RECV && parent == null) { // a request sock's end is not counted
             net.mib.inc(cpu, TcpMib.Tcp.AttemptFails);
         }
@@ -1070,7 +1077,7 @@ final class TcpSock extends Sock {
             maxWindow = sndWnd;
             mss = Math.min(rx.mssClamp, advmss) - (rx.tstampOk ? TcpOutOptions.ALIGNED_TSTAMP : 0);
             if (retransmits == 0) {
-                rttSample(nowMs() - rttStampMs);
+                timers.rttSample(nowMs() - rttStampMs);
             }
             retransmits = 0;
             rtxTimer.del();
@@ -1237,7 +1244,7 @@ final class TcpSock extends Sock {
     }
 
     /** {@code inet_rtx_syn_ack}: the SYN-ACK again (RetransSegs, TCPSynRetrans). */
-    private void synackRetransmit(int cpu) {
+    void synackRetransmit(int cpu) {
         net.mib.inc(cpu, TcpMib.Tcp.RetransSegs);
         net.mib.inc(cpu, TcpMib.Ext.TCPSynRetrans);
         totalRetrans++;
@@ -1330,9 +1337,9 @@ final class TcpSock extends Sock {
         }
         long now = nowMs();
         if (rx.tstampOk && rx.sawTstamp && rx.rcvTsecr != 0) {
-            rttSample(tsNow() - rx.rcvTsecr); // RFC 7323 4.3: timestamps measure every ACK, retransmitted or not
+            timers.rttSample(tsNow() - rx.rcvTsecr); // RFC 7323 4.3: timestamps measure every ACK, retransmitted or not
         } else if (rttTiming && TcpSeq.afterOrEqual(ack, rttSeq)) {
-            rttSample(now - rttStampMs); // Karn: retransmission stopped the timing
+            timers.rttSample(now - rttStampMs); // Karn: retransmission stopped the timing
         }
         if (rttTiming && TcpSeq.afterOrEqual(ack, rttSeq)) {
             rttTiming = false;
@@ -1359,22 +1366,8 @@ final class TcpSock extends Sock {
      */
     private void synackRttMeas(boolean timed) {
         if (!(rx.tstampOk && rx.sawTstamp && rx.rcvTsecr != 0) && timed) {
-            rttSample(nowMs() - rttStampMs);
+            timers.rttSample(nowMs() - rttStampMs);
         }
-    }
-
-    /** RFC 6298 2.2/2.3 with Linux's floor: RTO = SRTT + max(4 * RTTVAR, tcp_rto_min). */
-    private void rttSample(long ms) {
-        long r = Math.max(ms, 0) * 1000 + 1; // microseconds, never zero
-        minRttUs = minRttUs == 0 ? r : Math.min(minRttUs, r);
-        if (srttUs == 0) {
-            srttUs = r;
-            rttvarUs = r / 2;
-        } else {
-            rttvarUs = (3 * rttvarUs + Math.abs(srttUs - r)) / 4;
-            srttUs = (7 * srttUs + r) / 8;
-        }
-        rtoMs = Math.min(RTO_MAX_MS, srttUs / 1000 + Math.max(4 * rttvarUs / 1000, RTO_MIN_MS));
     }
 
     /**
@@ -2228,7 +2221,7 @@ final class TcpSock extends Sock {
 
     // --- output (tcp_write_xmit, tcp_transmit_skb) ---
 
-    private long nowMs() {
+    long nowMs() {
         return net.core.nanoTime() / 1_000_000L;
     }
 
@@ -2418,7 +2411,7 @@ final class TcpSock extends Sock {
     }
 
     /** An ACK now ({@code tcp_send_ack}): a delayed one is no longer owed. */
-    private void sendAck(int cpu) {
+    void sendAck(int cpu) {
         if (state == TCP_CLOSE) {
             return;
         }
@@ -2426,7 +2419,7 @@ final class TcpSock extends Sock {
     }
 
     /** {@code tcp_send_active_reset}. */
-    private void sendActiveReset(int cpu) {
+    void sendActiveReset(int cpu) {
         net.mib.inc(cpu, TcpMib.Tcp.OutRsts);
         transmit(sndMax, 0, TcpHeader.RST | TcpHeader.ACK, cpu);
     }
@@ -2454,7 +2447,7 @@ final class TcpSock extends Sock {
     }
 
     /** Builds and sends one segment of {@code len} bytes from the send ring at {@code seq}. */
-    private boolean transmit(int seq, int len, int flags, int cpu) {
+    boolean transmit(int seq, int len, int flags, int cpu) {
         int blocks = rx.sackOk ? sacks.prepare() : 0;
         int optLen = txOpts.established(rx.tstampOk, tsNow(), tsRecent, sacks.outStart, sacks.outEnd, blocks);
         if (len > 0 && seq == writeSeq) {
@@ -2531,120 +2524,12 @@ final class TcpSock extends Sock {
 
     // --- timers ---
 
-    /**
-     * {@code tcp_retransmit_timer} (RFC 6298 5.4-5.7): the SYN or SYN-ACK again until
-     * {@code tcp_syn_retries}/{@code tcp_synack_retries}, else the oldest unacknowledged segment with the
-     * congestion window back to one and the timer backed off, ETIMEDOUT after {@code tcp_retries2}; with
-     * nothing in flight and a zero window, a window probe. A socket the user holds tries again shortly.
-     */
-    private void retransmitTimer() {
-        if (!lock.tryLock()) {
-            rtxTimer.mod(5);
-            return;
-        }
-        try {
-            int c = net.core.currentCpu();
-            switch (state) {
-                case TCP_SYN_SENT, TCP_SYN_RECV -> {
-                    int limit = state == TCP_SYN_SENT || parent == null ? net.synRetries.get() : net.synackRetries.get();
-                    if (retransmits >= limit) {
-                        if (state == TCP_SYN_SENT || parent == null) {
-                            reportError(Errno.ETIMEDOUT);
-                        }
-                        done(c);
-                        return;
-                    }
-                    retransmits++;
-                    net.mib.inc(c, TcpMib.Ext.TCPTimeouts);
-                    totalRto++;
-                    rtoMs = Math.min(rtoMs << 1, RTO_MAX_MS);
-                    synackRetransmit(c);
-                    rtxTimer.mod(rtoMs);
-                }
-                case TCP_CLOSE, TCP_LISTEN, TCP_TIME_WAIT -> {
-                }
-                default -> {
-                    if (sndUna == sndNxt) {
-                        if (TcpSeq.before(sndNxt, writeSeq) && sndWnd == 0) {
-                            if (probe0TimedOut(c)) {
-                                return;
-                            }
-                            net.mib.inc(c, TcpMib.Ext.TCPWinProbe); // probe0TimedOut counted it in probesOut
-                            transmit(sndUna - 1, 0, TcpHeader.ACK, c); // tcp_xmit_probe_skb
-                            backoff++; // the RTO itself stays: tcp_probe0_when backs off from it
-                            rtxTimer.mod(clampProbe0ToUserTimeout());
-                        }
-                        return;
-                    }
-                    if (isClosed() && orphanOutOfResources(c)) { // tcp_write_timeout for an orphan
-                        return;
-                    }
-                    int retryUntil = isClosed() ? orphanRetries(rtoMs < RTO_MAX_MS) : net.retries2.get();
-                    if (userTimeoutMs != 0 ? userTimedOut() : retransmits >= retryUntil) {
-                        writeErr(c); // tcp_write_timeout: no reset, the peer is unreachable anyway
-                        return;
-                    }
-                    retransmits++;
-                    net.mib.inc(c, TcpMib.Ext.TCPTimeouts);
-                    totalRto++;
-                    cw.ssthresh = cong.ssthresh(cw);
-                    cw.cwnd = 1;
-                    cw.cwndCnt = 0;
-                    rttTiming = false; // Karn
-                    retransHigh = sndNxt;
-                    sndNxt = sndUna; // go back to the first unacknowledged byte
-                    finSent = false; // the FIN, when sent, goes again after the data
-                    rtoMs = Math.min(rtoMs << 1, RTO_MAX_MS);
-                    writeXmitRetrans(c);
-                    rtxTimer.mod(clampRtoToUserTimeout());
-                }
-            }
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    private void writeXmitRetrans(int cpu) {
+    void writeXmitRetrans(int cpu) {
         if (TcpSeq.before(sndNxt, writeSeq)) {
             writeXmit(cpu);
         } else if (finQueued) {
             net.mib.inc(cpu, TcpMib.Tcp.RetransSegs);
             writeXmit(cpu);
-        }
-    }
-
-    /** {@code tcp_delack_timer}: the ACK owed goes out (DelayedACKs); a socket the user holds is DelayedACKLocked. */
-    private void delackTimer() {
-        if (!lock.tryLock()) {
-            net.mib.inc(net.core.currentCpu(), TcpMib.Ext.DelayedACKLocked);
-            delackTimer.mod(DELACK_MS);
-            return;
-        }
-        try {
-            if (ackPending && state != TCP_CLOSE) {
-                net.mib.inc(net.core.currentCpu(), TcpMib.Ext.DelayedACKs);
-                sendAck(net.core.currentCpu());
-            }
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /**
-     * The end of an orphan's FIN-WAIT-2 ({@code tcp_fin_timeout} longer than 2MSL, so no timewait sock
-     * took its place). TIME-WAIT itself is always a {@link TcpTimewaitSock} now.
-     */
-    private void timewaitTimer() {
-        if (!lock.tryLock()) {
-            twTimer.mod(5);
-            return;
-        }
-        try {
-            if (state == TCP_FIN_WAIT2 && isClosed()) {
-                done(net.core.currentCpu());
-            }
-        } finally {
-            lock.unlock();
         }
     }
 
@@ -2717,7 +2602,7 @@ final class TcpSock extends Sock {
                     }
                     keepaliveTime = val;
                     if (keepalive() && state != TCP_CLOSE && state != TCP_LISTEN) { // tcp_sock_set_keepidle_locked
-                        keepaliveTimer.mod(Math.max(1, val * 1000L - keepaliveIdleMs()));
+                        keepaliveTimer.mod(Math.max(1, val * 1000L - timers.keepaliveIdleMs()));
                     }
                 }
                 case SocketCalls.TCP_KEEPINTVL -> {
@@ -2755,9 +2640,9 @@ final class TcpSock extends Sock {
             case SocketCalls.TCP_NODELAY -> (nonagle & NAGLE_OFF) != 0 ? 1 : 0;
             case SocketCalls.TCP_CORK -> (nonagle & NAGLE_CORK) != 0 ? 1 : 0;
             case SocketCalls.TCP_MAXSEG -> rx.userMss != 0 && (state == TCP_CLOSE || state == TCP_LISTEN) ? rx.userMss : mss;
-            case SocketCalls.TCP_KEEPIDLE -> (int) (keepaliveTimeMs() / 1000);
-            case SocketCalls.TCP_KEEPINTVL -> (int) (keepaliveIntvlMs() / 1000);
-            case SocketCalls.TCP_KEEPCNT -> keepaliveProbesMax();
+            case SocketCalls.TCP_KEEPIDLE -> (int) (timers.keepaliveTimeMs() / 1000);
+            case SocketCalls.TCP_KEEPINTVL -> (int) (timers.keepaliveIntvlMs() / 1000);
+            case SocketCalls.TCP_KEEPCNT -> timers.keepaliveProbesMax();
             case SocketCalls.TCP_USER_TIMEOUT -> userTimeoutMs;
             default -> throw SockException.of(Errno.ENOPROTOOPT);
         };
@@ -2801,7 +2686,7 @@ final class TcpSock extends Sock {
             sndbufExpand(); // tcp_init_buffer_space
         }
         if (keepalive()) {
-            keepaliveTimer.mod(keepaliveTimeMs());
+            keepaliveTimer.mod(timers.keepaliveTimeMs());
         }
     }
 
@@ -3197,23 +3082,6 @@ final class TcpSock extends Sock {
 
     // --- keepalive (tcp_keepalive_timer) and the user timeout ---
 
-    private long keepaliveTimeMs() {
-        return (keepaliveTime != 0 ? keepaliveTime : net.keepaliveTime.get()) * 1000L;
-    }
-
-    private long keepaliveIntvlMs() {
-        return (keepaliveIntvl != 0 ? keepaliveIntvl : net.keepaliveIntvl.get()) * 1000L;
-    }
-
-    private int keepaliveProbesMax() {
-        return keepaliveProbes != 0 ? keepaliveProbes : net.keepaliveProbes.get();
-    }
-
-    /** {@code keepalive_time_elapsed}: since the last ACK or data from the peer. */
-    private long keepaliveIdleMs() {
-        return nowMs() - Math.max(rcvTstampMs, lrcvTimeMs);
-    }
-
     /** SO_KEEPALIVE changed ({@code tcp_set_keepalive}): the timer starts at the idle time, or stops. */
     @Override
     protected void keepaliveChanged(boolean on) {
@@ -3223,7 +3091,7 @@ final class TcpSock extends Sock {
                 return;
             }
             if (on) {
-                keepaliveTimer.mod(keepaliveTimeMs());
+                keepaliveTimer.mod(timers.keepaliveTimeMs());
             } else {
                 keepaliveTimer.del();
             }
@@ -3232,133 +3100,14 @@ final class TcpSock extends Sock {
         }
     }
 
-    /**
-     * {@code tcp_keepalive_timer}: after the idle time with nothing in flight, a probe (an ACK at
-     * snd_una - 1 without data, which the peer must answer; TCPKeepAlive) every interval; after the count
-     * of unanswered probes (or, with TCP_USER_TIMEOUT, once that long has passed) the connection is reset
-     * and ends with ETIMEDOUT. Data in flight is the retransmission timer's business.
-     */
-    private void keepaliveTimer() {
-        if (!lock.tryLock()) {
-            keepaliveTimer.mod(50); // HZ / 20
-            return;
-        }
-        try {
-            int c = net.core.currentCpu();
-            if (!keepalive() || state == TCP_CLOSE || state == TCP_SYN_SENT || state == TCP_LISTEN || state == TCP_TIME_WAIT) {
-                return;
-            }
-            long when = keepaliveTimeMs();
-            if (sndMax != sndUna || TcpSeq.before(sndNxt, writeSeq)) {
-                keepaliveTimer.mod(when);
-                return;
-            }
-            long idle = keepaliveIdleMs();
-            if (idle < when) {
-                keepaliveTimer.mod(when - idle);
-                return;
-            }
-            if (userTimeoutMs != 0 && idle >= userTimeoutMs && probesOut > 0
-                    || userTimeoutMs == 0 && probesOut >= keepaliveProbesMax()) {
-                sendActiveReset(c);
-                writeErr(c);
-                return;
-            }
-            net.mib.inc(c, TcpMib.Ext.TCPKeepAlive);
-            if (transmit(sndUna - 1, 0, TcpHeader.ACK, c)) { // tcp_xmit_probe_skb
-                probesOut++;
-                keepaliveTimer.mod(keepaliveIntvlMs());
-            } else {
-                keepaliveTimer.mod(RESOURCE_PROBE_MS);
-            }
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /** {@code tcp_write_err}: the connection timed out (ETIMEDOUT, TCPAbortOnTimeout) and ends. */
-    private void writeErr(int cpu) {
-        reportError(Errno.ETIMEDOUT);
-        net.mib.inc(cpu, TcpMib.Ext.TCPAbortOnTimeout);
-        done(cpu);
-    }
-
-    /** {@code retransmits_timed_out} with TCP_USER_TIMEOUT: the oldest byte has waited that long. */
-    private boolean userTimedOut() {
-        return retransmits > 0 && nowMs() - headSentMs >= userTimeoutMs;
-    }
-
-    /** {@code tcp_probe0_when}: the RTO backed off by the probes sent, at most TCP_RTO_MAX. */
-    long probe0When() {
-        return Math.min(rtoMs << Math.min(backoff, 20), RTO_MAX_MS);
-    }
-
-    /** {@code tcp_clamp_probe0_to_user_timeout}: the next window probe never waits past the user timeout. */
-    private long clampProbe0ToUserTimeout() {
-        long when = probe0When();
-        if (userTimeoutMs == 0 || probesTstampMs == 0) {
-            return when;
-        }
-        long remaining = userTimeoutMs - (nowMs() - probesTstampMs);
-        return remaining <= 0 ? 1 : Math.min(when, remaining);
-    }
-
-    /** {@code tcp_clamp_rto_to_user_timeout}: the next retransmission never waits past the user timeout. */
-    private long clampRtoToUserTimeout() {
-        if (userTimeoutMs == 0) {
-            return rtoMs;
-        }
-        long remaining = userTimeoutMs - (nowMs() - headSentMs);
-        return remaining <= 0 ? 1 : Math.min(rtoMs, remaining);
-    }
-
-    /**
-     * {@code tcp_probe_timer}: zero-window probing gives up (ETIMEDOUT) after TCP_USER_TIMEOUT from the
-     * first probe even while the peer answers, as Linux 6.x does, or after {@code tcp_retries2}
-     * unanswered probes. False when a probe is to be sent.
-     */
-    private boolean probe0TimedOut(int cpu) {
-        long now = nowMs();
-        if (probesTstampMs == 0) {
-            probesTstampMs = now;
-        } else if (userTimeoutMs != 0 && now - probesTstampMs >= userTimeoutMs) {
-            writeErr(cpu);
-            return true;
-        }
-        int maxProbes = net.retries2.get();
-        if (isClosed()) { // an orphan: tcp_orphan_retries, and no probing on without memory
-            boolean alive = probe0When() < RTO_MAX_MS;
-            maxProbes = orphanRetries(alive);
-            if (!alive && backoff >= maxProbes) {
-                writeErr(cpu);
-                return true;
-            }
-            if (orphanOutOfResources(cpu)) {
-                return true;
-            }
-        }
-        if (probesOut >= maxProbes) {
-            writeErr(cpu);
-            return true;
-        }
-        probesOut++;
-        return false;
-    }
-
     // --- orphans and TCP's memory (TcpMem) ---
-
-    /** {@code tcp_orphan_retries}: the sysctl, where 0 means 8 while the RTO is below TCP_RTO_MAX. */
-    private int orphanRetries(boolean alive) {
-        int retries = net.tmem.orphanRetries.get();
-        return retries == 0 && alive ? 8 : retries;
-    }
 
     /**
      * {@code tcp_check_oom}: more orphans than {@code tcp_max_orphans} (this one counted), or TCP over
      * {@code tcp_mem[2]} while this socket still queues more than SOCK_MIN_SNDBUF to send; Linux's
      * words go to the log, rate-limited.
      */
-    private boolean checkOom() {
+    boolean checkOom() {
         int orphans = net.orphans.size() + (net.orphans.contains(this) ? 0 : 1);
         if (orphans > net.tmem.maxOrphans.get()) {
             net.tmem.warn("TCP: too many orphaned sockets");
@@ -3369,17 +3118,6 @@ final class TcpSock extends Sock {
             return true;
         }
         return false;
-    }
-
-    /** {@code tcp_out_of_resources}: an orphan that cannot be kept is reset and ends (TCPAbortOnMemory). */
-    private boolean orphanOutOfResources(int cpu) {
-        if (!checkOom()) {
-            return false;
-        }
-        sendActiveReset(cpu);
-        done(cpu);
-        net.mib.inc(cpu, TcpMib.Ext.TCPAbortOnMemory);
-        return true;
     }
 
     // --- SYN cookies and the light TIME-WAIT (TcpSyncookies, TcpTimewaitSock) ---
