@@ -45,7 +45,7 @@ final class TcpSock extends Sock {
     static final int TCP_CLOSING = 11;
 
     /** Headroom for IPv4 and the link layer. */
-    private static final int HEADROOM = 64;
+    static final int HEADROOM = 64;
     /** {@code TCP_TIMEWAIT_LEN}: 2MSL, 60 s. */
     static final long TIMEWAIT_MS = 60_000;
     /** {@code TCP_TIMEOUT_INIT}, {@code TCP_RTO_MIN}, {@code TCP_RTO_MAX} (ms). */
@@ -80,11 +80,13 @@ final class TcpSock extends Sock {
     private final Condition moved = lock.newCondition();
     /** The owner is in {@link #await}, past or at its backlog check: {@link #deliver} must not leave a segment queued. */
     private volatile boolean userSleeping;
-    private final TcpOptions rx = new TcpOptions();
-    private final TcpOutOptions txOpts = new TcpOutOptions();
+    final TcpOptions rx = new TcpOptions();
+    final TcpOutOptions txOpts = new TcpOutOptions();
     final Cwnd cw = new Cwnd();
     /** The timers' side of this connection ({@code tcp_timer.c}); made first, as the timers' callbacks name it. */
     final TcpTimers timers = new TcpTimers(this);
+    /** The sending side of this connection ({@code tcp_output.c}). */
+    final TcpOutput output = new TcpOutput(this);
     final TcpCong cong = TcpCong.RENO;
     final TcpTimer rtxTimer;
     final Timer delackTimer;
@@ -106,7 +108,7 @@ final class TcpSock extends Sock {
     private boolean portHeld;
 
     // --- the send side ---
-    private int iss;
+    int iss;
     int sndUna;
     int sndNxt;
     /** The highest sequence number sent: after a timeout {@link #sndNxt} goes back to {@link #sndUna}, this does not. */
@@ -115,27 +117,27 @@ final class TcpSock extends Sock {
     int writeSeq;
     int sndWnd;
     private int sndWl1;
-    private int maxWindow;
-    private int mss = TcpOptions.MSS_DEFAULT;
-    private int advmss;
-    private boolean finQueued;
+    int maxWindow;
+    int mss = TcpOptions.MSS_DEFAULT;
+    int advmss;
+    boolean finQueued;
     boolean finSent;
-    private byte[] sbuf;
-    private int sbase; // the sequence number of sbuf[0] modulo its size
+    byte[] sbuf;
+    int sbase; // the sequence number of sbuf[0] modulo its size
 
     // --- the receive side ---
     private int irs;
-    private int rcvNxt;
-    private int copiedSeq;
-    private int rcvWndRight;
-    private int rcvWscale;
-    private byte[] rbuf;
+    int rcvNxt;
+    int copiedSeq;
+    int rcvWndRight;
+    int rcvWscale;
+    byte[] rbuf;
     private int rbase;
     /**
      * The receive ring's size as the buffer allows it ({@link #allocRings}, doubled by DRS): the window
      * we offer comes from this, minus what is queued, whatever the ring holds now. 0 before the handshake.
      */
-    private int rbufLimit;
+    int rbufLimit;
     private boolean finReceived;
     private final SkBuff[] ofoSkb = new SkBuff[OFO_MAX];
     private final int[] ofoSeq = new int[OFO_MAX];
@@ -150,7 +152,7 @@ final class TcpSock extends Sock {
     private int rcvqSpace;
     private int rcvqSeq;
     private long rcvqTimeMs;
-    private int tsRecent;
+    int tsRecent;
     private int tsOff;
     /** {@code SOCK_NOSPACE}: a writer found the send buffer full; the next ACK that frees room may expand it. */
     private boolean noSpace;
@@ -159,7 +161,7 @@ final class TcpSock extends Sock {
 
     // --- ACKs ---
     boolean ackPending;
-    private int rcvdSinceAck;
+    int rcvdSinceAck;
     private int quickAcks = QUICKACKS;
 
     // --- retransmission (RFC 6298) ---
@@ -168,8 +170,8 @@ final class TcpSock extends Sock {
     long rtoMs = RTO_INIT_MS;
     int retransmits;
     boolean rttTiming;
-    private int rttSeq;
-    private long rttStampMs;
+    int rttSeq;
+    long rttStampMs;
     int retransHigh;
     private long lastOowAckMs;
     /** Why the segment being processed was dropped; null while it is taken ({@link TcpDrops}). */
@@ -178,23 +180,23 @@ final class TcpSock extends Sock {
     private boolean passedOn;
 
     // --- SACK, PAWS, Nagle, keepalive and the user timeout (Linux's fields of the same names) ---
-    private final TcpSackBlocks sacks = new TcpSackBlocks();
+    final TcpSackBlocks sacks = new TcpSackBlocks();
     /** When {@link #tsRecent} was stored ({@code ts_recent_stamp}), for PAWS's 24-day rule. */
     private long tsRecentStampMs;
     /** {@code rcv_nxt} as the last ACK sent announced it (RFC 7323's Last.ACK.sent, Linux's {@code rcv_wup}). */
-    private int lastAckSent;
+    int lastAckSent;
     /** {@code nonagle}: {@link #NAGLE_OFF} (TCP_NODELAY) and {@link #NAGLE_CORK} (TCP_CORK). */
-    private int nonagle;
+    int nonagle;
     /** The push marks of the send ring ({@code tcp_mark_push}): where Linux's skbs would end with PSH. */
-    private final TcpPush push = new TcpPush();
+    final TcpPush push = new TcpPush();
     /** Whether {@link #push} has its {@code pushed_seq} (the first write starts it). */
-    private boolean pushStarted;
+    boolean pushStarted;
     /** {@code lsndtime}: when new data last went out, for {@code tcp_slow_start_after_idle}. */
-    private long lsndtimeMs;
+    long lsndtimeMs;
     /** MSG_MORE: the send in progress holds a partial segment back, as TCP_CORK does for one push. */
-    private boolean corkOnce;
+    boolean corkOnce;
     /** The end of the last sub-MSS segment sent ({@code snd_sml}, Minshall's Nagle). */
-    private int sndSml;
+    int sndSml;
     final TcpTimer keepaliveTimer;
     /** TCP_KEEPIDLE, TCP_KEEPINTVL (seconds) and TCP_KEEPCNT; 0 means the namespace's sysctl. */
     int keepaliveTime;
@@ -220,21 +222,21 @@ final class TcpSock extends Sock {
     /** The TIME-WAIT sock that took this connection's place: segments still queued for it go there. */
     private TcpTimewaitSock timewait;
     // --- what TCP_INFO reports (RFC 4898's counters as tcp_sock keeps them) ---
-    private int segsOut;
+    int segsOut;
     private int segsIn;
-    private int dataSegsOut;
+    int dataSegsOut;
     private int dataSegsIn;
     private long bytesSent;
-    private long bytesRetrans;
+    long bytesRetrans;
     private long bytesAcked;
     private long bytesReceived;
-    private int totalRetrans;
+    int totalRetrans;
     int totalRto;
     private int delivered;
     private int rcvOoopack;
     private int rcvMss;
     /** The route's device ({@code sk_setup_caps}): whether it takes GSO skbs is read from it per write. */
-    private org.modnet.api.net.NetDevice routeDev;
+    org.modnet.api.net.NetDevice routeDev;
     long minRttUs;
     private long lastDataSentMs;
     private long lastDataRecvMs;
@@ -310,7 +312,7 @@ final class TcpSock extends Sock {
     }
 
     /** {@code tcp_transmit_skb}'s counting: segments, data segments and their bytes, retransmissions included. */
-    private void countOut(int len) {
+    void countOut(int len) {
         segsOut++;
         if (len > 0) {
             dataSegsOut++;
@@ -789,7 +791,7 @@ final class TcpSock extends Sock {
             rtoMs = RTO_INIT_MS;
             int c = net.core.currentCpu();
             net.mib.inc(c, TcpMib.Tcp.ActiveOpens);
-            sendSyn(c, false);
+            output.sendSyn(c, false);
             rtxTimer.mod(rtoMs);
             if (isNonBlocking()) {
                 throw SockException.of(Errno.EINPROGRESS);
@@ -836,7 +838,7 @@ final class TcpSock extends Sock {
         return Math.max(0, Math.min(shift, TcpOptions.MAX_WSCALE));
     }
 
-    private static int ringSize(int bytes) {
+    static int ringSize(int bytes) {
         int n = Integer.highestOneBit(Math.max(bytes, 4096));
         return Math.min(n, 1 << 24);
     }
@@ -943,7 +945,7 @@ final class TcpSock extends Sock {
         synQlen.incrementAndGet();
         child.lock.lock();
         try {
-            child.sendSyn(cpu, false);
+            child.output.sendSyn(cpu, false);
             child.rtxTimer.mod(child.rtoMs);
         } finally {
             child.lock.unlock();
@@ -1083,7 +1085,7 @@ final class TcpSock extends Sock {
             rtxTimer.del();
             setState(TCP_ESTABLISHED, cpu);
             establishedHook();
-            sendAck(cpu);
+            output.sendAck(cpu);
             wake();
             return;
         }
@@ -1147,7 +1149,7 @@ final class TcpSock extends Sock {
         }
         if (syn && !simultaneousSynAck(flags, seq, ack)) {
             if (state == TCP_SYN_RECV && seq == irs) {
-                synackRetransmit(cpu); // the peer sent its SYN again: our SYN-ACK was lost (tcp_check_req)
+                output.synackRetransmit(cpu); // the peer sent its SYN again: our SYN-ACK was lost (tcp_check_req)
                 return;
             }
             synChallenge(cpu);
@@ -1170,7 +1172,7 @@ final class TcpSock extends Sock {
             if (!joinAcceptQueue(cpu)) {
                 drop = TcpDrops.Reason.TCP_LISTEN_OVERFLOW;
                 if (parent != null && (parent.isClosed() || parent.state != TCP_LISTEN)) {
-                    sendActiveReset(cpu);
+                    output.sendActiveReset(cpu);
                     done(cpu);
                 }
                 return;
@@ -1238,17 +1240,9 @@ final class TcpSock extends Sock {
         if (len > 0 || fin) {
             dataQueue(skb, th + hlen, seq, len, fin, cpu);
         }
-        writeXmit(cpu);
+        output.writeXmit(cpu);
         newSpace(cpu); // tcp_data_snd_check: tcp_check_space after the push
         ackSndCheck(cpu);
-    }
-
-    /** {@code inet_rtx_syn_ack}: the SYN-ACK again (RetransSegs, TCPSynRetrans). */
-    void synackRetransmit(int cpu) {
-        net.mib.inc(cpu, TcpMib.Tcp.RetransSegs);
-        net.mib.inc(cpu, TcpMib.Ext.TCPSynRetrans);
-        totalRetrans++;
-        sendSyn(cpu, true);
     }
 
     /**
@@ -1282,7 +1276,7 @@ final class TcpSock extends Sock {
             return;
         }
         net.mib.inc(cpu, TcpMib.Ext.TCPChallengeACK);
-        sendAck(cpu);
+        output.sendAck(cpu);
     }
 
     /**
@@ -1380,7 +1374,7 @@ final class TcpSock extends Sock {
         if (len > 0 && (isClosed() || (shutdownBits() & RCV_SHUTDOWN) != 0 && !finReceived)
                 && (state == TCP_FIN_WAIT1 || state == TCP_FIN_WAIT2 || isClosed())) {
             net.mib.inc(cpu, TcpMib.Ext.TCPAbortOnData);
-            sendActiveReset(cpu);
+            output.sendActiveReset(cpu);
             done(cpu);
             drop = TcpDrops.Reason.TCP_ABORT_ON_DATA;
             return;
@@ -1709,7 +1703,7 @@ final class TcpSock extends Sock {
     /** TIME-WAIT: a light {@link TcpTimewaitSock} lingers for 2MSL in the connection's place ({@link #timeWait}). */
     private void enterTimewait(int cpu) {
         if (state == TCP_FIN_WAIT2) {
-            sendAck(cpu); // tcp_fin: the FIN is acknowledged before the sock gives way
+            output.sendAck(cpu); // tcp_fin: the FIN is acknowledged before the sock gives way
         }
         timeWait(TCP_TIME_WAIT, TIMEWAIT_MS, cpu);
     }
@@ -1723,7 +1717,7 @@ final class TcpSock extends Sock {
             if (quickAcks > 0) {
                 quickAcks--;
             }
-            sendAck(cpu);
+            output.sendAck(cpu);
         } else if (!delackTimer.pending()) {
             delackTimer.mod(DELACK_MS);
         }
@@ -1805,7 +1799,7 @@ final class TcpSock extends Sock {
                     continue;
                 }
                 int n = Math.min(room, buf.remaining());
-                pushAppend(copied == 0 && !already);
+                output.pushAppend(copied == 0 && !already);
                 sndRingReserve(writeSeq - sndUna + n);
                 int at = (writeSeq - sbase) & (sbuf.length - 1);
                 int first = Math.min(n, sbuf.length - at);
@@ -1818,10 +1812,10 @@ final class TcpSock extends Sock {
                 memSync(net.core.currentCpu());
                 // tcp_push at the end of the write marks PSH on its tail, unless MSG_MORE (which also
                 // holds a partial segment back for this push, as TCP_CORK would)
-                pushWrote(n, endOfWrite && !buf.hasRemaining() && !more);
+                output.pushWrote(n, endOfWrite && !buf.hasRemaining() && !more);
                 corkOnce = more;
                 try {
-                    writeXmit(net.core.currentCpu());
+                    output.writeXmit(net.core.currentCpu());
                 } finally {
                     corkOnce = false;
                 }
@@ -1993,7 +1987,7 @@ final class TcpSock extends Sock {
         int free = Math.min(rbufLimit - (rcvNxt - copiedSeq), 0xffff << rcvWscale); // no more than a window can say
         int announced = rcvWndRight - rcvNxt;
         if (free - announced >= 2 * Math.max(advmss, 1) || announced < Math.max(advmss, 1) && free > announced) {
-            sendAck(cpu);
+            output.sendAck(cpu);
         }
     }
 
@@ -2103,7 +2097,7 @@ final class TcpSock extends Sock {
             }
         }
         finQueued = true;
-        writeXmit(cpu);
+        output.writeXmit(cpu);
     }
 
     /**
@@ -2148,12 +2142,12 @@ final class TcpSock extends Sock {
             }
             if (readable() > 0) {
                 net.mib.inc(c, TcpMib.Ext.TCPAbortOnClose);
-                sendActiveReset(c);
+                output.sendActiveReset(c);
                 done(c);
             } else if (linger[0] != 0 && linger[1] == 0) {
                 net.mib.inc(c, TcpMib.Ext.TCPAbortOnData);
                 if (state != TCP_TIME_WAIT) {
-                    sendActiveReset(c);
+                    output.sendActiveReset(c);
                 }
                 done(c);
             } else {
@@ -2165,7 +2159,7 @@ final class TcpSock extends Sock {
                 if (state != TCP_CLOSE) {
                     if (checkOom()) { // tcp_close: no room for one more orphan
                         net.mib.inc(c, TcpMib.Ext.TCPAbortOnMemory);
-                        sendActiveReset(c);
+                        output.sendActiveReset(c);
                         done(c);
                     } else {
                         net.orphans.add(this); // tcp_orphan_count: ss -a still shows it
@@ -2205,7 +2199,7 @@ final class TcpSock extends Sock {
             child.lock.lock();
             try {
                 if (child.state != TCP_CLOSE) {
-                    child.sendActiveReset(cpu);
+                    child.output.sendActiveReset(cpu);
                     child.done(cpu); // parent still set: done gives the port back
                 }
             } finally {
@@ -2225,313 +2219,11 @@ final class TcpSock extends Sock {
         return net.core.nanoTime() / 1_000_000L;
     }
 
-    private int tsNow() {
+    int tsNow() {
         return (int) nowMs() + tsOff;
     }
 
-    /**
-     * {@code tcp_write_xmit}: new data goes out in segments of at most the MSS, within the peer's window
-     * and the congestion window; then the FIN when it is queued and every byte before it has gone.
-     */
-    private void writeXmit(int cpu) {
-        if (sbuf == null || state == TCP_SYN_SENT || state == TCP_SYN_RECV || state == TCP_CLOSE || state == TCP_LISTEN) {
-            return;
-        }
-        push.acked(sndUna);
-        slowStartAfterIdleCheck();
-        int maxSegs = TcpTso.canGso(routeDev)
-                ? TcpTso.maxSegs(mss, maxWindow, cw.cwnd, cw.ssthresh, srttUs, net.minTsoSegs.get()) : 1;
-        while (TcpSeq.before(sndNxt, writeSeq)) {
-            int inFlight = (sndNxt - sndUna + mss - 1) / mss;
-            if (inFlight >= cw.cwnd) {
-                break;
-            }
-            int wndRight = sndUna + sndWnd;
-            int len = Math.min(Math.min(mss, writeSeq - sndNxt), wndRight - sndNxt);
-            boolean retransmitting = TcpSeq.before(sndNxt, retransHigh) && TcpSeq.before(sndNxt, sndMax);
-            if (maxSegs > 1 && len == mss && !retransmitting && tsoShouldDefer(inFlight, wndRight, maxSegs)) {
-                break; // the next ACK lets a bigger GSO skb go
-            }
-            if (maxSegs > 1 && len == mss && !retransmitting) {
-                len = gsoLen(Math.min(maxSegs, cwndQuota(inFlight)), wndRight);
-            }
-            if (len > 0) {
-                len = push.limit(sndNxt, len); // one segment never spans two of Linux's skbs
-            }
-            if (len <= 0) {
-                if (sndNxt == sndUna && !rtxTimer.pending()) {
-                    rtxTimer.mod(rtoMs); // the zero window probe
-                }
-                break;
-            }
-            // below the highest sequence sent is a retransmission (retransHigh alone goes stale after 2 GB)
-            boolean retrans = TcpSeq.before(sndNxt, retransHigh) && TcpSeq.before(sndNxt, sndMax);
-            if (!retrans && len < mss && len == writeSeq - sndNxt && nagleHolds()) {
-                break;
-            }
-            if (!transmit(sndNxt, len, TcpHeader.ACK | pshFlag(sndNxt, len), cpu)) {
-                if (len <= mss) {
-                    break;
-                }
-                len = mss; // no large buffer free: one segment from the normal pool, never a stall until the RTO
-                if (!transmit(sndNxt, len, TcpHeader.ACK | pshFlag(sndNxt, len), cpu)) {
-                    break;
-                }
-            }
-            if (retrans) {
-                net.mib.inc(cpu, TcpMib.Tcp.RetransSegs);
-                totalRetrans++;
-                bytesRetrans += len;
-            } else {
-                net.mib.add(cpu, TcpMib.Ext.TCPOrigDataSent, (len + mss - 1) / mss); // tcp_skb_pcount
-                if (!rttTiming) {
-                    rttTiming = true;
-                    rttSeq = sndNxt + len;
-                    rttStampMs = nowMs();
-                }
-            }
-            if (!retrans) {
-                lsndtimeMs = nowMs();
-            }
-            sndNxt += len;
-            dataSent(len);
-            sndMax = TcpSeq.max(sndMax, sndNxt);
-            if (!rtxTimer.pending()) {
-                rtxTimer.mod(rtoMs);
-            }
-        }
-        if (finQueued && !finSent && sndNxt == writeSeq) {
-            if (transmit(writeSeq, 0, TcpHeader.ACK | TcpHeader.FIN, cpu)) {
-                finSent = true;
-                sndNxt = writeSeq + 1;
-                dataSent(1);
-                sndMax = TcpSeq.max(sndMax, sndNxt);
-                if (!rtxTimer.pending()) {
-                    rtxTimer.mod(rtoMs);
-                }
-            }
-        }
-    }
-
-    /**
-     * PSH as Linux sets it: on a segment that ends one of its skbs with a push mark
-     * ({@code tcp_mark_push}; {@code tso_fragment} leaves it on the second half only), and on every GSO
-     * skb of more than one segment ({@code __tcp_transmit_skb} since Linux 5.4, "tcp: force a PSH flag on
-     * TSO packets", so the receiver's GRO flushes at once), which software segmentation keeps on its
-     * last segment.
-     */
-    private int pshFlag(int seq, int len) {
-        return len > mss || push.marked(seq + len) ? TcpHeader.PSH : 0;
-    }
-
-    /** {@link TcpTso#shouldDefer} for the data at {@code snd_nxt}: the skb runs to the next push mark. */
-    private boolean tsoShouldDefer(int inFlight, int wndRight, int maxSegs) {
-        int avail = writeSeq - sndNxt;
-        int skbLen = push.limit(sndNxt, avail);
-        if (skbLen <= mss) {
-            return false; // tso_segs 1: Nagle's test instead
-        }
-        long now = nowMs();
-        long sinceHead = sndUna == sndNxt ? -1 : (now - headSentMs) * 1000;
-        return TcpTso.shouldDefer(skbLen, skbLen == avail, wndRight - sndNxt, (cw.cwnd - inFlight) * mss, sndWnd,
-                cw.cwnd * mss, mss, maxSegs, net.tsoWinDivisor.get(), now - lsndtimeMs, sinceHead, srttUs);
-    }
-
-    /**
-     * {@code tcp_cwnd_test}: the segments the congestion window lets go now, at most half the window so
-     * that two GSO skbs are in flight ("for better scheduling").
-     */
-    private int cwndQuota(int inFlight) {
-        return Math.min(Math.max(cw.cwnd >> 1, 1), cw.cwnd - inFlight);
-    }
-
-    /**
-     * A write copies at {@code write_seq}: at its start ({@code newWrite}) Linux's unsent tail skb would
-     * grow and lose its PSH; later in the same call (after waiting for room) it keeps it.
-     */
-    private void pushAppend(boolean newWrite) {
-        if (!pushStarted) {
-            pushStarted = true;
-            push.clear(writeSeq);
-        }
-        if (newWrite) {
-            push.append(writeSeq, sndNxt);
-        }
-    }
-
-    /**
-     * {@code n} bytes went into the ring: {@code tcp_push} marks the tail at the end of a write without
-     * MSG_MORE, and {@code forced_push} when more than half the peer's largest window went in since the
-     * last mark.
-     */
-    private void pushWrote(int n, boolean endOfWrite) {
-        if (endOfWrite || n > 0 && push.forced(writeSeq, maxWindow)) {
-            push.mark(writeSeq);
-        }
-    }
-
-    /**
-     * {@code tcp_slow_start_after_idle_check} and {@code tcp_cwnd_restart} (RFC 2861): new data after
-     * nothing was in flight for longer than the RTO starts from a window halved per RTO of idleness, not
-     * below the initial window.
-     */
-    private void slowStartAfterIdleCheck() {
-        if (net.slowStartAfterIdle.get() == 0 || sndMax != sndUna || lsndtimeMs == 0 || !TcpSeq.before(sndNxt, writeSeq)) {
-            return;
-        }
-        long delta = nowMs() - lsndtimeMs;
-        if (delta <= rtoMs) {
-            return;
-        }
-        int restart = Math.min(INIT_CWND, cw.cwnd);
-        cw.ssthresh = Math.max(cw.ssthresh, (cw.cwnd >> 1) + (cw.cwnd >> 2)); // tcp_current_ssthresh
-        int cwnd = cw.cwnd;
-        while ((delta -= rtoMs) > 0 && cwnd > restart) {
-            cwnd >>= 1;
-        }
-        cw.cwnd = Math.max(cwnd, restart);
-        lsndtimeMs = nowMs();
-    }
-
-    /**
-     * {@code tcp_mss_split_point}: the bytes of a GSO skb of at most {@code segs} segments from
-     * {@code snd_nxt}: whole segments, but at the end of the data (or the peer's window) the short last
-     * one too unless Nagle would hold it.
-     */
-    private int gsoLen(int segs, int wndRight) {
-        int avail = writeSeq - sndNxt;
-        int window = wndRight - sndNxt;
-        int maxLen = segs * mss;
-        int needed = Math.min(avail, window);
-        if (maxLen <= needed) {
-            return maxLen;
-        }
-        int partial = needed % mss;
-        return partial != 0 && nagleHolds() ? needed - partial : needed;
-    }
-
-    /** An ACK now ({@code tcp_send_ack}): a delayed one is no longer owed. */
-    void sendAck(int cpu) {
-        if (state == TCP_CLOSE) {
-            return;
-        }
-        transmit(sndMax, 0, TcpHeader.ACK, cpu); // tcp_acceptable_seq: not the rewound snd_nxt
-    }
-
-    /** {@code tcp_send_active_reset}. */
-    void sendActiveReset(int cpu) {
-        net.mib.inc(cpu, TcpMib.Tcp.OutRsts);
-        transmit(sndMax, 0, TcpHeader.RST | TcpHeader.ACK, cpu);
-    }
-
-    /** The SYN or (in SYN-RECV) the SYN-ACK, with Linux's options as the sysctls and the peer allow. */
-    private void sendSyn(int cpu, boolean again) {
-        int optLen;
-        int flags;
-        if (state == TCP_SYN_RECV && parent != null) {
-            flags = TcpHeader.SYN | TcpHeader.ACK;
-            optLen = txOpts.synAck(advmss, rx.wscaleOk, rcvWscale, rx.tstampOk, tsNow(), tsRecent, rx.sackOk);
-        } else {
-            flags = TcpHeader.SYN;
-            optLen = txOpts.syn(advmss, net.timestamps.get() != 0, tsNow(), net.windowScaling.get() != 0, rcvWscale,
-                    net.sack.get() != 0);
-            if (state == TCP_SYN_RECV) { // a simultaneous open: our SYN again, acknowledging theirs (tcp_send_synack)
-                flags |= TcpHeader.ACK;
-                txOpts.tsecr = tsRecent;
-            }
-        }
-        if (!again) {
-            rttStampMs = nowMs();
-        }
-        build(iss, 0, flags, optLen, cpu);
-    }
-
-    /** Builds and sends one segment of {@code len} bytes from the send ring at {@code seq}. */
-    boolean transmit(int seq, int len, int flags, int cpu) {
-        int blocks = rx.sackOk ? sacks.prepare() : 0;
-        int optLen = txOpts.established(rx.tstampOk, tsNow(), tsRecent, sacks.outStart, sacks.outEnd, blocks);
-        if (len > 0 && seq == writeSeq) {
-            len = 0;
-        }
-        boolean sent = build(seq, len, flags, optLen, cpu);
-        if (sent && txOpts.numSackBlocks > 0) {
-            sacks.dsack = false; // tcp_options_write: a D-SACK block goes once
-        }
-        return sent;
-    }
-
-    private boolean build(int seq, int len, int flags, int optLen, int cpu) {
-        int hlen = TcpHeader.MIN_LEN + optLen;
-        SkBuff skb = net.core.allocSkb(hlen + len, HEADROOM);
-        if (skb == null) {
-            return false; // counted by the pool; the retransmission timer tries again
-        }
-        int o = skb.put(hlen + len);
-        boolean syn = (flags & TcpHeader.SYN) != 0;
-        int win = selectWindow(syn);
-        TcpHeader.write(skb, o, localPort, remotePort, seq, (flags & TcpHeader.ACK) != 0 ? rcvNxt : 0, flags, win, optLen);
-        txOpts.write(skb, o + TcpHeader.MIN_LEN);
-        if (len > 0) {
-            int at = (seq - sbase) & (sbuf.length - 1);
-            int first = Math.min(len, sbuf.length - at);
-            skb.setBytes(o + hlen, sbuf, at, first);
-            if (first < len) {
-                skb.setBytes(o + hlen + first, sbuf, 0, len - first);
-            }
-        }
-        TcpHeader.setChecksumPartial(skb, o, TcpAf.inetPseudoSum(localAddress, remoteAddress, hlen + len));
-        if ((flags & TcpHeader.ACK) != 0) {
-            lastAckSent = rcvNxt;
-            ackPending = false;
-            rcvdSinceAck = 0;
-            delackTimer.del();
-        }
-        int segs = 1;
-        if (len > mss && mss > 0) { // a GSO skb: many MSS under this one header, cut by the device or the core
-            segs = (len + mss - 1) / mss;
-            skb.gso(mss, segs, org.modnet.api.net.NetdevFeatures.SKB_GSO_TCPV4);
-        }
-        net.mib.add(cpu, TcpMib.Tcp.OutSegs, segs); // tcp_skb_pcount
-        countOut(len);
-        if (segs > 1) {
-            segsOut += segs - 1;
-            dataSegsOut += segs - 1;
-        }
-        net.ipv4.send(ns, skb, localAddress, remoteAddress, TcpAf.IPPROTO_TCP, ttl(), tos(), dontFragment());
-        return true;
-    }
-
-    /**
-     * {@code tcp_select_window}: the free space of the receive ring, never moving the right edge back
-     * (RFC 9293 3.8.6.2.2), scaled by our shift; unscaled and at most 65535 on a SYN.
-     */
-    private int selectWindow(boolean syn) {
-        int free = rbuf == null ? ringSize(rcvbuf()) : rbufLimit - (rcvNxt - copiedSeq);
-        int win = Math.max(free, rcvWndRight - rcvNxt);
-        int promised = rcvWndRight - rcvNxt;
-        if (!syn && win >> rcvWscale << rcvWscale < promised) { // tcp_select_window: scaling must not shrink a promise: round it up
-            win = promised + (1 << rcvWscale) - 1 & -(1 << rcvWscale);
-        }
-        if (syn) {
-            win = Math.min(win, 0xffff);
-            rcvWndRight = rcvNxt + win;
-            return win;
-        }
-        int scaled = Math.min(win >> rcvWscale, 0xffff);
-        rcvWndRight = rcvNxt + (scaled << rcvWscale);
-        return scaled;
-    }
-
     // --- timers ---
-
-    void writeXmitRetrans(int cpu) {
-        if (TcpSeq.before(sndNxt, writeSeq)) {
-            writeXmit(cpu);
-        } else if (finQueued) {
-            net.mib.inc(cpu, TcpMib.Tcp.RetransSegs);
-            writeXmit(cpu);
-        }
-    }
 
     // --- socket options at IPPROTO_TCP (do_tcp_setsockopt, do_tcp_getsockopt) ---
 
@@ -2576,7 +2268,7 @@ final class TcpSock extends Sock {
                 case SocketCalls.TCP_NODELAY -> {
                     if (val != 0) {
                         nonagle |= NAGLE_OFF | NAGLE_PUSH;
-                        writeXmit(c); // tcp_push_pending_frames
+                        output.writeXmit(c); // tcp_push_pending_frames
                         nonagle &= ~NAGLE_PUSH;
                     } else {
                         nonagle &= ~NAGLE_OFF;
@@ -2587,7 +2279,7 @@ final class TcpSock extends Sock {
                         nonagle |= NAGLE_CORK;
                     } else {
                         nonagle &= ~NAGLE_CORK;
-                        writeXmit(c);
+                        output.writeXmit(c);
                     }
                 }
                 case SocketCalls.TCP_MAXSEG -> {
@@ -2821,34 +2513,6 @@ final class TcpSock extends Sock {
 
     // --- Nagle (tcp_nagle_test, tcp_nagle_check, tcp_minshall_check) ---
 
-    /**
-     * A sub-MSS tail waits: always under TCP_CORK; with Nagle on (no TCP_NODELAY) while an earlier small
-     * segment is unacknowledged (Minshall's rule, as Linux does). A queued FIN pushes it (Linux sends the
-     * FIN on that last segment).
-     */
-    private boolean nagleHolds() {
-        if (finQueued || (nonagle & NAGLE_PUSH) != 0) {
-            return false;
-        }
-        if ((nonagle & NAGLE_CORK) != 0 || corkOnce) {
-            return true;
-        }
-        return (nonagle & NAGLE_OFF) == 0 && sndMax != sndUna && TcpSeq.after(sndSml, sndUna) && !TcpSeq.after(sndSml, sndNxt);
-    }
-
-    /** After new bytes (or the FIN) went out at the old {@code snd_nxt}: Minshall's mark and the user timeout's clock. */
-    private void dataSent(int len) {
-        if (!TcpSeq.after(sndNxt, sndMax)) {
-            return; // a retransmission
-        }
-        if (len % Math.max(mss, 1) != 0) {
-            sndSml = sndNxt; // tcp_minshall_update: a GSO skb ending in a short segment counts too
-        }
-        if (sndNxt - len == sndUna) {
-            headSentMs = nowMs();
-        }
-    }
-
     // --- PAWS (RFC 7323 5; tcp_paws_check, tcp_paws_discard, tcp_replace_ts_recent) ---
 
     /** {@code tcp_paws_check}: TSval is not older than ts_recent by more than {@code win}, or ts_recent is stale or unset. */
@@ -2935,7 +2599,7 @@ final class TcpSock extends Sock {
             net.mib.inc(cpu, TcpMib.Ext.DelayedACKLost);
             dsackSet(seq, TcpSeq.after(endSeq, rcvNxt) ? rcvNxt : endSeq, cpu);
         }
-        sendAck(cpu);
+        output.sendAck(cpu);
     }
 
     /**
@@ -3060,7 +2724,7 @@ final class TcpSock extends Sock {
         maxWindow = sndWnd;
         mss = Math.min(rx.mssClamp, advmss) - (rx.tstampOk ? TcpOutOptions.ALIGNED_TSTAMP : 0);
         setState(TCP_SYN_RECV, cpu);
-        sendSyn(cpu, true);
+        output.sendSyn(cpu, true);
     }
 
     /** {@code tcp_validate_incoming}: in a simultaneous open the peer's SYN-ACK is expected, not a SYN to challenge. */

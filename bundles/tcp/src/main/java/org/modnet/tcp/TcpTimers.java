@@ -61,7 +61,7 @@ final class TcpTimers {
                     sk.net.mib.inc(c, TcpMib.Ext.TCPTimeouts);
                     sk.totalRto++;
                     sk.rtoMs = Math.min(sk.rtoMs << 1, RTO_MAX_MS);
-                    sk.synackRetransmit(c);
+                    sk.output.synackRetransmit(c);
                     sk.rtxTimer.mod(sk.rtoMs);
                 }
                 case TCP_CLOSE, TCP_LISTEN, TCP_TIME_WAIT -> {
@@ -73,7 +73,7 @@ final class TcpTimers {
                                 return;
                             }
                             sk.net.mib.inc(c, TcpMib.Ext.TCPWinProbe); // probe0TimedOut counted it in probesOut
-                            sk.transmit(sk.sndUna - 1, 0, TcpHeader.ACK, c); // tcp_xmit_probe_skb
+                            sk.output.transmit(sk.sndUna - 1, 0, TcpHeader.ACK, c); // tcp_xmit_probe_skb
                             sk.backoff++; // the RTO itself stays: tcp_probe0_when backs off from it
                             sk.rtxTimer.mod(clampProbe0ToUserTimeout());
                         }
@@ -98,7 +98,7 @@ final class TcpTimers {
                     sk.sndNxt = sk.sndUna; // go back to the first unacknowledged byte
                     sk.finSent = false; // the FIN, when sent, goes again after the data
                     sk.rtoMs = Math.min(sk.rtoMs << 1, RTO_MAX_MS);
-                    sk.writeXmitRetrans(c);
+                    sk.output.writeXmitRetrans(c);
                     sk.rtxTimer.mod(clampRtoToUserTimeout());
                 }
             }
@@ -117,7 +117,7 @@ final class TcpTimers {
         try {
             if (sk.ackPending && sk.state() != TCP_CLOSE) {
                 sk.net.mib.inc(sk.net.core.currentCpu(), TcpMib.Ext.DelayedACKs);
-                sk.sendAck(sk.net.core.currentCpu());
+                sk.output.sendAck(sk.net.core.currentCpu());
             }
         } finally {
             sk.sockLock().unlock();
@@ -187,12 +187,12 @@ final class TcpTimers {
             }
             if (sk.userTimeoutMs != 0 && idle >= sk.userTimeoutMs && sk.probesOut > 0
                     || sk.userTimeoutMs == 0 && sk.probesOut >= keepaliveProbesMax()) {
-                sk.sendActiveReset(c);
+                sk.output.sendActiveReset(c);
                 writeErr(c);
                 return;
             }
             sk.net.mib.inc(c, TcpMib.Ext.TCPKeepAlive);
-            if (sk.transmit(sk.sndUna - 1, 0, TcpHeader.ACK, c)) { // tcp_xmit_probe_skb
+            if (sk.output.transmit(sk.sndUna - 1, 0, TcpHeader.ACK, c)) { // tcp_xmit_probe_skb
                 sk.probesOut++;
                 sk.keepaliveTimer.mod(keepaliveIntvlMs());
             } else {
@@ -283,7 +283,7 @@ final class TcpTimers {
         if (!sk.checkOom()) {
             return false;
         }
-        sk.sendActiveReset(cpu);
+        sk.output.sendActiveReset(cpu);
         sk.done(cpu);
         sk.net.mib.inc(cpu, TcpMib.Ext.TCPAbortOnMemory);
         return true;
