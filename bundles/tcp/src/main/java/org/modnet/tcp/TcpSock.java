@@ -64,9 +64,9 @@ final class TcpSock extends Sock {
     /** Segments acknowledged at once at the start of a connection ({@code icsk_ack.quick}). */
     private static final int QUICKACKS = 16;
     /** Out-of-order segments kept (the {@code out_of_order_queue}'s bound here); more are TCPOFODrop. */
-    private static final int OFO_MAX = 64;
+    static final int OFO_MAX = 64;
     /** {@code net.ipv4.tcp_reordering}'s default: the reordering TCP_INFO reports. */
-    private static final int REORDERING = 3;
+    static final int REORDERING = 3;
 
     /** What the congestion seam changes: {@code snd_cwnd}, {@code snd_ssthresh}, {@code snd_cwnd_cnt}. */
     static final class Cwnd {
@@ -87,6 +87,8 @@ final class TcpSock extends Sock {
     final TcpTimers timers = new TcpTimers(this);
     /** The sending side of this connection ({@code tcp_output.c}). */
     final TcpOutput output = new TcpOutput(this);
+    /** The receiving side of this connection ({@code tcp_input.c}). */
+    final TcpInput input = new TcpInput(this);
     final TcpCong cong = TcpCong.RENO;
     final TcpTimer rtxTimer;
     final Timer delackTimer;
@@ -103,7 +105,7 @@ final class TcpSock extends Sock {
     private final ArrayDeque<TcpSock> acceptQueue = new ArrayDeque<>(); // guarded by lock
     private int maxAckBacklog;
     private final AtomicInteger synQlen = new AtomicInteger();
-    private boolean inSynQueue;
+    boolean inSynQueue;
     private boolean hashed;
     private boolean portHeld;
 
@@ -116,7 +118,7 @@ final class TcpSock extends Sock {
     /** The end of the data queued by the user ({@code write_seq}); a FIN takes the number after it. */
     int writeSeq;
     int sndWnd;
-    private int sndWl1;
+    int sndWl1;
     int maxWindow;
     int mss = TcpOptions.MSS_DEFAULT;
     int advmss;
@@ -126,43 +128,43 @@ final class TcpSock extends Sock {
     int sbase; // the sequence number of sbuf[0] modulo its size
 
     // --- the receive side ---
-    private int irs;
+    int irs;
     int rcvNxt;
     int copiedSeq;
     int rcvWndRight;
     int rcvWscale;
     byte[] rbuf;
-    private int rbase;
+    int rbase;
     /**
      * The receive ring's size as the buffer allows it ({@link #allocRings}, doubled by DRS): the window
      * we offer comes from this, minus what is queued, whatever the ring holds now. 0 before the handshake.
      */
     int rbufLimit;
-    private boolean finReceived;
-    private final SkBuff[] ofoSkb = new SkBuff[OFO_MAX];
-    private final int[] ofoSeq = new int[OFO_MAX];
-    private final int[] ofoEnd = new int[OFO_MAX];
-    private final boolean[] ofoFin = new boolean[OFO_MAX];
-    private int ofoCount;
+    boolean finReceived;
+    final SkBuff[] ofoSkb = new SkBuff[OFO_MAX];
+    final int[] ofoSeq = new int[OFO_MAX];
+    final int[] ofoEnd = new int[OFO_MAX];
+    final boolean[] ofoFin = new boolean[OFO_MAX];
+    int ofoCount;
     /** The out-of-order queue's truesize, charged against SO_RCVBUF with the unread bytes ({@code sk_rmem_alloc}). */
-    private int ofoTruesize;
+    int ofoTruesize;
     /** What this connection has charged to {@link TcpMem} (its queued bytes when last synced). */
     private long memCharged;
     /** {@code rcvq_space}: bytes read in the last measured RTT, and where and when that measure began (DRS). */
-    private int rcvqSpace;
-    private int rcvqSeq;
-    private long rcvqTimeMs;
+    int rcvqSpace;
+    int rcvqSeq;
+    long rcvqTimeMs;
     int tsRecent;
     private int tsOff;
     /** {@code SOCK_NOSPACE}: a writer found the send buffer full; the next ACK that frees room may expand it. */
-    private boolean noSpace;
+    boolean noSpace;
     /** Gives back rings that stayed empty while the connection was quiet ({@link #memReclaim}). */
     private final TcpTimer reclaimTimer;
 
     // --- ACKs ---
     boolean ackPending;
     int rcvdSinceAck;
-    private int quickAcks = QUICKACKS;
+    int quickAcks = QUICKACKS;
 
     // --- retransmission (RFC 6298) ---
     long srttUs;
@@ -173,16 +175,16 @@ final class TcpSock extends Sock {
     int rttSeq;
     long rttStampMs;
     int retransHigh;
-    private long lastOowAckMs;
+    long lastOowAckMs;
     /** Why the segment being processed was dropped; null while it is taken ({@link TcpDrops}). */
-    private TcpDrops.Reason drop;
+    TcpDrops.Reason drop;
     /** The segment went on to another socket, which counts its fate. */
     private boolean passedOn;
 
     // --- SACK, PAWS, Nagle, keepalive and the user timeout (Linux's fields of the same names) ---
     final TcpSackBlocks sacks = new TcpSackBlocks();
     /** When {@link #tsRecent} was stored ({@code ts_recent_stamp}), for PAWS's 24-day rule. */
-    private long tsRecentStampMs;
+    long tsRecentStampMs;
     /** {@code rcv_nxt} as the last ACK sent announced it (RFC 7323's Last.ACK.sent, Linux's {@code rcv_wup}). */
     int lastAckSent;
     /** {@code nonagle}: {@link #NAGLE_OFF} (TCP_NODELAY) and {@link #NAGLE_CORK} (TCP_CORK). */
@@ -223,24 +225,24 @@ final class TcpSock extends Sock {
     private TcpTimewaitSock timewait;
     // --- what TCP_INFO reports (RFC 4898's counters as tcp_sock keeps them) ---
     int segsOut;
-    private int segsIn;
+    int segsIn;
     int dataSegsOut;
     private int dataSegsIn;
     private long bytesSent;
     long bytesRetrans;
-    private long bytesAcked;
-    private long bytesReceived;
+    long bytesAcked;
+    long bytesReceived;
     int totalRetrans;
     int totalRto;
-    private int delivered;
-    private int rcvOoopack;
+    int delivered;
+    int rcvOoopack;
     private int rcvMss;
     /** The route's device ({@code sk_setup_caps}): whether it takes GSO skbs is read from it per write. */
     org.modnet.api.net.NetDevice routeDev;
     long minRttUs;
-    private long lastDataSentMs;
-    private long lastDataRecvMs;
-    private long lastAckRecvMs;
+    long lastDataSentMs;
+    long lastDataRecvMs;
+    long lastAckRecvMs;
 
     TcpSock(TcpNet net) {
         super(net.ns, SocketCalls.SOCK_STREAM, SocketCalls.IPPROTO_TCP, null);
@@ -257,6 +259,20 @@ final class TcpSock extends Sock {
     /** The socket's lock ({@code sk_lock}) for the split-out parts, which are not subclasses of {@code Sock}. */
     java.util.concurrent.locks.ReentrantLock sockLock() {
         return lock;
+    }
+
+    /** {@code inet_sk_state_store}: the state without {@link #setState}'s bookkeeping, for the split-out parts. */
+    void stateStore(int s) {
+        state = s;
+    }
+
+    /** Sock's {@code setShutdown} and {@code setBuffers}, which the split-out parts cannot reach as protected members. */
+    void setShutdownBits(int bits) {
+        setShutdown(bits);
+    }
+
+    void setSockBuffers(int sndbuf, int rcvbuf, int locks) {
+        setBuffers(sndbuf, rcvbuf, locks);
     }
 
     int laddr() {
@@ -540,7 +556,7 @@ final class TcpSock extends Sock {
     // --- states ---
 
     /** {@code tcp_set_state}: CurrEstab follows ESTABLISHED and CLOSE-WAIT; leaving them for CLOSE is EstabResets. */
-    private void setState(int s, int cpu) {
+    void setState(int s, int cpu) {
         int old = state;
         boolean was = old == TCP_ESTABLISHED || old == TCP_CLOSE_WAIT;
         boolean is = s == TCP_ESTABLISHED || s == TCP_CLOSE_WAIT;
@@ -590,7 +606,7 @@ final class TcpSock extends Sock {
         wake();
     }
 
-    private void wake() {
+    void wake() {
         SleepListener.notifyWoken(this, null);
         moved.signalAll();
         wakeUp();
@@ -848,7 +864,7 @@ final class TcpSock extends Sock {
      * TcpRings#NONE}) and are allocated with the first byte each must hold ({@link #sndRingReserve},
      * {@link #rcvRingReserve}): an idle connection holds no buffer, as Linux holds no skb for it.
      */
-    private void allocRings() {
+    void allocRings() {
         if (sbuf == null) {
             sbuf = TcpRings.NONE;
             rbuf = TcpRings.NONE;
@@ -957,7 +973,7 @@ final class TcpSock extends Sock {
      * it joins its listener's accept queue, or stays in SYN-RECV when the queue is full (ListenOverflows)
      * so its SYN-ACK is sent again; a closed listener resets it.
      */
-    private boolean joinAcceptQueue(int cpu) {
+    boolean joinAcceptQueue(int cpu) {
         TcpSock l = parent;
         if (l == null) {
             return true;
@@ -993,9 +1009,9 @@ final class TcpSock extends Sock {
         try {
             switch (state) {
                 case TCP_LISTEN -> listenRcv(skb, cpu);
-                case TCP_SYN_SENT -> synSentRcv(skb, cpu);
+                case TCP_SYN_SENT -> input.synSentRcv(skb, cpu);
                 case TCP_CLOSE -> closedRcv(skb, cpu);
-                default -> rcvStateProcess(skb, cpu);
+                default -> input.rcvStateProcess(skb, cpu);
             }
         } finally {
             if (!passedOn) {
@@ -1027,464 +1043,10 @@ final class TcpSock extends Sock {
         drop = TcpDrops.Reason.TCP_FLAGS;
     }
 
-    /** {@code tcp_rcv_synsent_state_process}. */
-    private void synSentRcv(SkBuff skb, int cpu) {
-        int th = skb.data();
-        int flags = skb.getU8(th + TcpHeader.FLAGS);
-        int ack = skb.getU32(th + TcpHeader.ACK_SEQ);
-        int seq = skb.getU32(th + TcpHeader.SEQ);
-        if ((flags & TcpHeader.ACK) != 0) {
-            if (ack != sndNxt) {
-                if ((flags & TcpHeader.RST) == 0) {
-                    TcpProtocol.sendReset(net, skb, cpu);
-                }
-                drop = TcpDrops.Reason.TCP_OLD_ACK;
-                return;
-            }
-            if ((flags & TcpHeader.RST) != 0) {
-                reportError(Errno.ECONNREFUSED); // tcp_reset in SYN-SENT
-                done(cpu);
-                drop = TcpDrops.Reason.TCP_RESET;
-                return;
-            }
-            if ((flags & TcpHeader.SYN) == 0) {
-                drop = TcpDrops.Reason.TCP_FLAGS;
-                return;
-            }
-            long illegal = rx.illegalWscale;
-            rx.parse(skb, th, false, net.optionSysctls());
-            if (rx.illegalWscale != illegal) {
-                net.countIllegalWscale();
-            }
-            rx.tstampOk = rx.sawTstamp && net.timestamps.get() != 0;
-            if (!rx.wscaleOk) {
-                rx.sndWscale = 0;
-                rcvWscale = 0;
-            }
-            tsRecent = rx.rcvTsval;
-            tsRecentStampMs = nowMs();
-            irs = seq;
-            int synWindow = rcvWndRight - rcvNxt; // what our SYN offered, before rcv_nxt was known
-            rcvNxt = seq + 1;
-            rcvWndRight = rcvNxt + synWindow; // rcv_wnd from rcv_wup: else the edge is the ISN's distance off
-            copiedSeq = rcvNxt;
-            rbase = rcvNxt;
-            sbase = iss + 1;
-            sndUna = ack;
-            bytesAcked++; // our SYN
-            delivered++;
-            lastAckRecvMs = lastDataRecvMs = lastDataSentMs = nowMs(); // tcp_finish_connect starts the clocks
-            sndWnd = skb.getU16(th + TcpHeader.WINDOW);
-            sndWl1 = seq;
-            maxWindow = sndWnd;
-            mss = Math.min(rx.mssClamp, advmss) - (rx.tstampOk ? TcpOutOptions.ALIGNED_TSTAMP : 0);
-            if (retransmits == 0) {
-                timers.rttSample(nowMs() - rttStampMs);
-            }
-            retransmits = 0;
-            rtxTimer.del();
-            setState(TCP_ESTABLISHED, cpu);
-            establishedHook();
-            output.sendAck(cpu);
-            wake();
-            return;
-        }
-        // no ACK: a RST is ignored; a bare SYN is a simultaneous open
-        if ((flags & TcpHeader.SYN) != 0 && (flags & TcpHeader.RST) == 0) {
-            simultaneousOpen(skb, th, seq, cpu);
-            return;
-        }
-        drop = (flags & TcpHeader.RST) != 0 ? TcpDrops.Reason.TCP_RESET : TcpDrops.Reason.TCP_FLAGS;
-    }
-
-    /** {@code tcp_rcv_state_process} for every synchronized state, SYN-RECV and TIME-WAIT. */
-    private void rcvStateProcess(SkBuff skb, int cpu) {
-        int th = skb.data();
-        int hlen = (skb.getU8(th + TcpHeader.DOFF) >>> 4) * 4;
-        int flags = skb.getU8(th + TcpHeader.FLAGS);
-        int seq = skb.getU32(th + TcpHeader.SEQ);
-        int ack = skb.getU32(th + TcpHeader.ACK_SEQ);
-        int len = skb.len() - hlen;
-        boolean syn = (flags & TcpHeader.SYN) != 0;
-        boolean fin = (flags & TcpHeader.FIN) != 0;
-        int endSeq = seq + len + (syn ? 1 : 0) + (fin ? 1 : 0);
-        rx.parse(skb, th, true, net.optionSysctls());
-
-        if ((flags & (TcpHeader.ACK | TcpHeader.RST | TcpHeader.SYN)) == 0) {
-            drop = TcpDrops.Reason.TCP_FLAGS; // Linux drops it before the sequence check: no dupack
-            return;
-        }
-        if (pawsReject(flags, seq, ack, len, endSeq, skb.getU16(th + TcpHeader.WINDOW), cpu)) {
-            drop = (flags & TcpHeader.SYN) != 0 ? TcpDrops.Reason.TCP_INVALID_SYN : TcpDrops.Reason.TCP_RFC7323_PAWS;
-            return;
-        }
-        // tcp_sequence: the segment must overlap the window (a zero-length one may sit at its edge)
-        int window = Math.max(rcvWndRight - rcvNxt, 0);
-        if (TcpSeq.before(endSeq, rcvNxt) || TcpSeq.after(seq, rcvNxt + window)
-                || (len > 0 && window == 0 && seq == rcvNxt && endSeq != rcvNxt && !fin)) {
-            drop = TcpSeq.before(endSeq, rcvNxt) ? TcpDrops.Reason.TCP_OLD_SEQUENCE : TcpDrops.Reason.TCP_INVALID_SEQUENCE;
-            if ((flags & TcpHeader.RST) == 0) {
-                if (syn) {
-                    synChallenge(cpu); // RFC 5961 4.2: any SYN, in the window or not
-                    return;
-                }
-                if (len > 0 && window == 0) {
-                    net.mib.inc(cpu, TcpMib.Ext.TCPZeroWindowDrop);
-                    drop = TcpDrops.Reason.TCP_ZEROWINDOW;
-                }
-                if (endSeq != seq && !syn || !oowRateLimited(cpu, TcpMib.Ext.TCPACKSkippedSeq)) { // data is no ACK loop
-                    sendDupack(seq, endSeq, cpu);
-                }
-            }
-            return;
-        }
-        if ((flags & TcpHeader.RST) != 0) {
-            drop = TcpDrops.Reason.TCP_RESET;
-            if (seq == rcvNxt) {
-                resetRcv(cpu);
-            } else {
-                challengeAck(cpu);
-            }
-            return;
-        }
-        if (syn && !simultaneousSynAck(flags, seq, ack)) {
-            if (state == TCP_SYN_RECV && seq == irs) {
-                output.synackRetransmit(cpu); // the peer sent its SYN again: our SYN-ACK was lost (tcp_check_req)
-                return;
-            }
-            synChallenge(cpu);
-            return;
-        }
-        replaceTsRecent(flags, seq, ack); // after the SYN check, as tcp_ack does it: a challenged SYN's TSval is no ts_recent
-        if ((flags & TcpHeader.ACK) == 0) {
-            drop = TcpDrops.Reason.TCP_FLAGS;
-            return;
-        }
-        boolean establishing = state == TCP_SYN_RECV;
-        if (state == TCP_SYN_RECV) {
-            if (!TcpSeq.between(ack, sndUna + 1, sndNxt)) {
-                TcpProtocol.sendReset(net, skb, cpu);
-                drop = TcpDrops.Reason.TCP_OLD_ACK;
-                return;
-            }
-            boolean passive = parent != null;
-            boolean synackTimed = passive && inSynQueue && retransmits == 0; // a cookie's SYN-ACK was not timed
-            if (!joinAcceptQueue(cpu)) {
-                drop = TcpDrops.Reason.TCP_LISTEN_OVERFLOW;
-                if (parent != null && (parent.isClosed() || parent.state != TCP_LISTEN)) {
-                    output.sendActiveReset(cpu);
-                    done(cpu);
-                }
-                return;
-            }
-            if (passive) {
-                net.mib.inc(cpu, TcpMib.Tcp.PassiveOpens);
-                synackRttMeas(synackTimed);
-                bytesAcked = -1; // tcpAck below counts our SYN-ACK, which Linux's child starts with acknowledged
-                segsIn = 2; // the SYN and this ACK: the child Linux makes starts counting at the SYN
-                segsOut = 0; // the SYN-ACKs were the request sock's
-                lastAckRecvMs = lastDataRecvMs = lastDataSentMs = nowMs(); // as tcp_create_openreq_child starts them
-            }
-            allocRings();
-            rtxTimer.del();
-            retransmits = 0;
-            sndWnd = skb.getU16(th + TcpHeader.WINDOW) << rx.sndWscale;
-            maxWindow = sndWnd;
-            sndWl1 = seq;
-            setState(TCP_ESTABLISHED, cpu);
-            establishedHook();
-            if (!passive) {
-                simultaneousEstablished(seq, cpu);
-            }
-        }
-        if (!tcpAck(skb, th, seq, ack, cpu)) {
-            if (state != TCP_ESTABLISHED || drop == TcpDrops.Reason.TCP_TOO_OLD_ACK) {
-                challengeAck(cpu); // tcp_rcv_state_process answers any unacceptable ACK; ESTABLISHED only a too old one
-            }
-            return;
-        }
-        if (establishing) {
-            cw.cwnd = INIT_CWND; // tcp_init_transfer: the window starts after the handshake's ACK, not grown by it
-        }
-        // the FIN we sent may now be acknowledged
-        boolean finAcked = finSent && sndUna == writeSeq + 1;
-        switch (state) {
-            case TCP_FIN_WAIT1 -> {
-                if (finAcked) {
-                    setState(TCP_FIN_WAIT2, cpu);
-                    setShutdown(shutdownBits() | SEND_SHUTDOWN);
-                    wake();
-                    if (isClosed()) {
-                        if (!fin && len == 0 && orphanFinWait2(cpu)) {
-                            return;
-                        }
-                        twTimer.mod(net.finTimeout.get() * 1000L); // tcp_fin_timeout for an orphan
-                    }
-                }
-            }
-            case TCP_CLOSING -> {
-                if (finAcked) {
-                    enterTimewait(cpu);
-                    return;
-                }
-            }
-            case TCP_LAST_ACK -> {
-                if (finAcked) {
-                    done(cpu);
-                    return;
-                }
-            }
-            default -> {
-            }
-        }
-        if (len > 0 || fin) {
-            dataQueue(skb, th + hlen, seq, len, fin, cpu);
-        }
-        output.writeXmit(cpu);
-        newSpace(cpu); // tcp_data_snd_check: tcp_check_space after the push
-        ackSndCheck(cpu);
-    }
-
-    /**
-     * {@code tcp_validate_incoming}'s syn_challenge: a SYN on a synchronized connection (RFC 5961 4.2) is
-     * TCPSYNChallenge and a challenge ACK; in ESTABLISHED ({@code tcp_rcv_established}) also InErrs.
-     */
-    private void synChallenge(int cpu) {
-        if (state == TCP_ESTABLISHED) {
-            net.mib.inc(cpu, TcpMib.Tcp.InErrs);
-        }
-        net.mib.inc(cpu, TcpMib.Ext.TCPSYNChallenge);
-        challengeAck(cpu);
-        drop = TcpDrops.Reason.TCP_INVALID_SYN;
-    }
-
-    /** {@code tcp_reset}: the peer reset the connection. */
-    private void resetRcv(int cpu) {
-        if (state == TCP_SYN_RECV && parent != null) {
-            net.mib.inc(cpu, TcpMib.Ext.EmbryonicRsts); // a request the peer gave up: nobody to tell
-            state = TCP_CLOSE;
-            done(cpu);
-            return;
-        }
-        reportError(state == TCP_CLOSE_WAIT ? Errno.EPIPE : Errno.ECONNRESET);
-        done(cpu);
-    }
-
-    /** {@code tcp_send_challenge_ack} (RFC 5961), at most one per {@code tcp_invalid_ratelimit}. */
-    private void challengeAck(int cpu) {
-        if (oowRateLimited(cpu, TcpMib.Ext.TCPACKSkippedChallenge)) {
-            return;
-        }
-        net.mib.inc(cpu, TcpMib.Ext.TCPChallengeACK);
-        output.sendAck(cpu);
-    }
-
-    /**
-     * {@code tcp_oow_rate_limited}: answers to out-of-window segments go at most once per
-     * {@code net.ipv4.tcp_invalid_ratelimit} (500 ms), so two ends that disagree cannot start an ACK storm.
-     */
-    private boolean oowRateLimited(int cpu, TcpMib.Ext counter) {
-        long now = nowMs();
-        if (lastOowAckMs != 0 && now - lastOowAckMs < net.invalidRatelimit.get()) {
-            net.mib.inc(cpu, counter);
-            return true;
-        }
-        lastOowAckMs = now;
-        return false;
-    }
-
-    /**
-     * {@code tcp_ack}: an ACK for data not sent is answered and dropped; an old one is ignored; a new one
-     * frees the acknowledged bytes, updates the send window (RFC 9293 3.10.7.4's SND.WL1/WL2 rule), takes
-     * an RTT sample and opens the congestion window. Returns false when the segment is to be dropped.
-     */
-    private boolean tcpAck(SkBuff skb, int th, int seq, int ack, int cpu) {
-        if (TcpSeq.after(ack, sndMax)) {
-            drop = TcpDrops.Reason.TCP_ACK_UNSENT_DATA;
-            return false; // RFC 9293 3.10.7.4: an ACK of data not yet sent is dropped
-        }
-        if (TcpSeq.before(ack, sndUna - maxWindow)) {
-            drop = TcpDrops.Reason.TCP_TOO_OLD_ACK;
-            return false; // RFC 5961 5.2: older than any ACK the peer could still send, a blind injection
-        }
-        if (TcpSeq.after(ack, sndNxt)) {
-            sndNxt = ack; // what went back for retransmission was received after all
-            if (finQueued && ack == writeSeq + 1) {
-                finSent = true;
-            }
-        }
-        if (TcpSeq.before(ack, sndUna)) {
-            return true; // an old duplicate: its data may still be new
-        }
-        lastAckRecvMs = nowMs(); // icsk_ack.rcv_tstamp
-        probesOut = 0;
-        int wnd = skb.getU16(th + TcpHeader.WINDOW) << rx.sndWscale;
-        if (TcpSeq.after(ack, sndUna) || TcpSeq.after(seq, sndWl1) || (seq == sndWl1 && TcpSeq.afterOrEqual(ack, sndUna))) {
-            sndWnd = wnd;
-            sndWl1 = seq;
-            maxWindow = Math.max(maxWindow, wnd);
-        }
-        ackReceived(ack, cpu);
-        int acked = ack - sndUna;
-        if (acked <= 0) {
-            return true;
-        }
-        long now = nowMs();
-        if (rx.tstampOk && rx.sawTstamp && rx.rcvTsecr != 0) {
-            timers.rttSample(tsNow() - rx.rcvTsecr); // RFC 7323 4.3: timestamps measure every ACK, retransmitted or not
-        } else if (rttTiming && TcpSeq.afterOrEqual(ack, rttSeq)) {
-            timers.rttSample(now - rttStampMs); // Karn: retransmission stopped the timing
-        }
-        if (rttTiming && TcpSeq.afterOrEqual(ack, rttSeq)) {
-            rttTiming = false;
-        }
-        sndUna = ack;
-        memSync(cpu);
-        int segs = (acked + mss - 1) / Math.max(mss, 1);
-        cong.congAvoid(cw, segs);
-        bytesAcked += acked;
-        delivered += segs;
-        retransmits = 0;
-        if (sndUna == sndNxt) {
-            rtxTimer.del();
-        } else {
-            rtxTimer.mod(rtoMs);
-        }
-        wake(); // sk_stream_write_space: room in the send buffer
-        return true;
-    }
-
-    /**
-     * {@code tcp_synack_rtt_meas}: the handshake's last ACK times the SYN-ACK, by its timestamp echo when
-     * there is one (tcpAck takes that sample), else from the SYN-ACK's send when it was not retransmitted.
-     */
-    private void synackRttMeas(boolean timed) {
-        if (!(rx.tstampOk && rx.sawTstamp && rx.rcvTsecr != 0) && timed) {
-            timers.rttSample(nowMs() - rttStampMs);
-        }
-    }
-
-    /**
-     * {@code tcp_data_queue}: in-order bytes go into the receive ring (and the out-of-order queue is
-     * spliced after them), bytes ahead of {@code rcv_nxt} wait in the out-of-order queue (bounded:
-     * TCPOFODrop), a FIN in order shuts the receive side and moves the state on. Data reaching a socket
-     * the user closed resets it (TCPAbortOnData).
-     */
-    private void dataQueue(SkBuff skb, int payload, int seq, int len, boolean fin, int cpu) {
-        if (len > 0 && (isClosed() || (shutdownBits() & RCV_SHUTDOWN) != 0 && !finReceived)
-                && (state == TCP_FIN_WAIT1 || state == TCP_FIN_WAIT2 || isClosed())) {
-            net.mib.inc(cpu, TcpMib.Ext.TCPAbortOnData);
-            output.sendActiveReset(cpu);
-            done(cpu);
-            drop = TcpDrops.Reason.TCP_ABORT_ON_DATA;
-            return;
-        }
-        if (finReceived) {
-            if (TcpSeq.before(seq, rcvNxt)) { // the peer sent it again: our ACK was lost, send it again now
-                finAgain(seq, len, fin, cpu);
-                ackPending = true;
-                quickAcks = Math.max(quickAcks, 1);
-                drop = TcpDrops.Reason.TCP_OLD_DATA;
-            } else {
-                drop = TcpDrops.Reason.TCP_CLOSE; // nothing comes after the FIN
-            }
-            return;
-        }
-        lrcvTimeMs = nowMs();
-        if (TcpSeq.after(seq, rcvNxt)) {
-            ofoQueue(skb, payload, seq, len, fin, cpu);
-            memSync(cpu);
-            ackPending = true;
-            quickAcks = Math.max(quickAcks, 1); // a hole: acknowledge at once (a duplicate ACK)
-            return;
-        }
-        oldData(seq, len, fin, cpu);
-        int skip = rcvNxt - seq;
-        int n = len - skip;
-        if (n > 0) {
-            int room = rcvRoom();
-            int take = Math.min(n, room);
-            if (take == 0) {
-                net.mib.inc(cpu, TcpMib.Ext.TCPZeroWindowDrop); // no room at all: the window was zero
-                fin = false;
-            } else if (take < n) {
-                net.mib.inc(cpu, TcpMib.Ext.TCPRcvQDrop);
-                fin = false; // the FIN comes after bytes we could not keep
-                if (take == 0) {
-                    drop = TcpDrops.Reason.PROTO_MEM;
-                }
-            }
-            copyToRing(skb, payload + skip, take);
-            rcvNxt += take;
-            rcvdSinceAck += take;
-            bytesReceived += take;
-        }
-        ackPending = true;
-        if (n <= 0 && !(fin && n == 0)) {
-            quickAcks = Math.max(quickAcks, 1); // a retransmission: acknowledge at once (a dupack)
-            drop = TcpDrops.Reason.TCP_OLD_DATA;
-        }
-        if (fin && n >= 0) {
-            finRcv(cpu);
-        }
-        ofoSplice(cpu);
-        if (sacks.num > 0) {
-            sacks.remove(rcvNxt, ofoCount == 0);
-        }
-        memSync(cpu);
-        wake();
-    }
-
     // --- buffer autotuning (tcp_init_buffer_space, tcp_rcv_space_adjust, tcp_sndbuf_expand) ---
 
-    /** {@code tcp_init_buffer_space}: the first RTT's measure starts at ten segments or the ring, if smaller. */
-    private void initBufferSpace() {
-        rcvqSpace = Math.min(rbuf == null ? 0 : rbufLimit, INIT_CWND * Math.max(advmss, 1));
-        rcvqSeq = copiedSeq;
-        rcvqTimeMs = nowMs();
-    }
-
-    /**
-     * {@code tcp_rcv_space_adjust} (dynamic right-sizing): once per RTT, when the application read more
-     * than in the RTT before, SO_RCVBUF grows to twice a window of twice that read plus sixteen segments
-     * and the growth's share again ({@code tcp_rmem[2]} at most), unless the user set SO_RCVBUF or
-     * {@code tcp_moderate_rcvbuf} is 0. The RTT is the connection's smoothed one.
-     */
-    private void rcvSpaceAdjust() {
-        if (rbuf == null || srttUs == 0 || rcvqSpace == 0) {
-            return;
-        }
-        long now = nowMs();
-        if (now - rcvqTimeMs < Math.max(srttUs / 1000, 1)) {
-            return;
-        }
-        int copied = copiedSeq - rcvqSeq;
-        if (copied > rcvqSpace) {
-            if (net.tmem.moderateRcvbuf.get() != 0 && (userLocks() & SOCK_RCVBUF_LOCK) == 0) {
-                long rcvwin = ((long) copied << 1) + 16L * advmss;
-                rcvwin += (rcvwin * (copied - rcvqSpace) / rcvqSpace) << 1;
-                int want = (int) Math.min(rcvwin * 2, net.rmem.get()[2]); // tcp_space_from_win
-                if (want > rcvbuf()) {
-                    setBuffers(sndbuf(), want, userLocks());
-                    growRbuf();
-                }
-            }
-            rcvqSpace = copied;
-        }
-        rcvqSeq = copiedSeq;
-        rcvqTimeMs = now;
-    }
-
-    /**
-     * The receive ring's limit follows SO_RCVBUF up, doubling at most once per call (once per RTT); the
-     * ring itself grows to it only as data needs ({@link #rcvRingReserve}).
-     */
-    private void growRbuf() {
-        rbufLimit = Math.max(rbufLimit, Math.min(ringSize(rcvbuf()), rbufLimit << 1));
-    }
-
     /** {@code sk_rmem_alloc}: unread bytes in the receive ring and the out-of-order queue's truesize. */
-    private int rmemQueued() {
+    int rmemQueued() {
         return (rbuf == null ? 0 : Math.max(readable(), 0)) + ofoTruesize; // the FIN's sequence number holds no byte
     }
 
@@ -1492,7 +1054,7 @@ final class TcpSock extends Sock {
      * Charges the change in this connection's queued bytes to the namespace's {@link TcpMem}: unread and
      * out-of-order bytes, and unacknowledged ones in the send ring. A closed connection holds nothing.
      */
-    private void memSync(int cpu) {
+    void memSync(int cpu) {
         long queued = 0;
         if (state != TCP_CLOSE) {
             queued = rmemQueued() + (sbuf == null ? 0 : Math.max(writeSeq - sndUna, 0));
@@ -1503,224 +1065,17 @@ final class TcpSock extends Sock {
         }
     }
 
-    /**
-     * {@code tcp_try_rmem_schedule}: room for {@code size} more bytes while the receive memory is within
-     * SO_RCVBUF and {@code tcp_mem[2]} (a connection may always hold {@code tcp_rmem[0]}); otherwise
-     * {@code tcp_prune_queue} (PruneCalled) prunes the out-of-order queue, and RcvPruned counts when even
-     * that leaves the socket over its buffer.
-     */
-    private boolean rmemSchedule(int size, int seq, int cpu) {
-        if (rmemQueued() <= rcvbuf() && memAllowed(size)) {
-            return true;
-        }
-        net.mib.inc(cpu, TcpMib.Ext.PruneCalled);
-        if (rmemQueued() > rcvbuf() || net.tmem.underPressure()) {
-            pruneOfo(seq, cpu);
-        }
-        if (rmemQueued() > rcvbuf()) {
-            net.mib.inc(cpu, TcpMib.Ext.RcvPruned);
-            return false;
-        }
-        while (!memAllowed(size)) {
-            if (!pruneOfo(seq, cpu)) {
-                return false;
-            }
-        }
-        return true;
-    }
-
     /** {@code sk_rmem_schedule}: below {@code tcp_mem[2]}, or this socket holds less than {@code tcp_rmem[0]}. */
-    private boolean memAllowed(int size) {
+    boolean memAllowed(int size) {
         return !net.tmem.overLimit(size) || rmemQueued() + size <= net.rmem.get()[0];
     }
 
-    /**
-     * {@code tcp_prune_ofo_queue}: drops out-of-order segments from the highest sequence down, never one
-     * at or below the arriving {@code seq}, until the socket is within SO_RCVBUF and TCP is not under
-     * memory pressure (freeing at least an eighth of the buffer at a time); OfoPruned, and the SACK
-     * blocks describe nothing any more. False when nothing could be dropped.
-     */
-    private boolean pruneOfo(int seq, int cpu) {
-        if (ofoCount == 0 || !TcpSeq.after(ofoSeq[ofoCount - 1], seq)) {
-            return false;
-        }
-        int goal = rcvbuf() >> 3;
-        while (ofoCount > 0 && TcpSeq.after(ofoSeq[ofoCount - 1], seq)) {
-            ofoCount--;
-            SkBuff s = ofoSkb[ofoCount];
-            ofoSkb[ofoCount] = null;
-            ofoTruesize -= s.truesize();
-            goal -= s.truesize();
-            s.free();
-            if (goal <= 0 || ofoCount == 0) {
-                if (rmemQueued() <= rcvbuf() && !net.tmem.underPressure()) {
-                    break;
-                }
-                goal = rcvbuf() >> 3;
-            }
-        }
-        net.mib.inc(cpu, TcpMib.Ext.OfoPruned);
-        sacks.clear();
-        memSync(cpu);
-        return true;
-    }
-
-    private void copyToRing(SkBuff skb, int offset, int n) {
-        rcvRingReserve(rcvNxt - copiedSeq + n);
-        int at = (rcvNxt - rbase) & (rbuf.length - 1);
-        int first = Math.min(n, rbuf.length - at);
-        skb.getBytes(offset, rbuf, at, first);
-        if (first < n) {
-            skb.getBytes(offset + first, rbuf, 0, n - first);
-        }
-    }
-
-    private void ofoQueue(SkBuff skb, int payload, int seq, int len, boolean fin, int cpu) {
-        if (ofoCount == OFO_MAX || len == 0 && !fin) {
-            net.mib.inc(cpu, TcpMib.Ext.TCPOFODrop);
-            drop = TcpDrops.Reason.TCP_OFO_DROP;
-            return;
-        }
-        int end = seq + len;
-        if (TcpSeq.after(end, rcvNxt + rcvRoom())) {
-            net.mib.inc(cpu, TcpMib.Ext.TCPOFODrop);
-            drop = TcpDrops.Reason.TCP_OFO_DROP;
-            return;
-        }
-        if (len > 0 && ofoSack(seq, end, cpu)) {
-            return;
-        }
-        if (!rmemSchedule(skb.truesize(), seq, cpu)) {
-            net.mib.inc(cpu, TcpMib.Ext.TCPOFODrop);
-            return;
-        }
-        int i = ofoCount;
-        while (i > 0 && TcpSeq.after(ofoSeq[i - 1], seq)) {
-            i--;
-        }
-        if (i > 0 && ofoSeq[i - 1] == seq && ofoEnd[i - 1] == end) {
-            net.mib.inc(cpu, TcpMib.Ext.TCPOFOMerge); // the same bytes again
-            drop = TcpDrops.Reason.TCP_OFOMERGE;
-            return;
-        }
-        SkBuff keep = skb.get(); // the caller frees its reference; the queue keeps this one
-        skb.setTransportHeader(payload);
-        System.arraycopy(ofoSkb, i, ofoSkb, i + 1, ofoCount - i);
-        System.arraycopy(ofoSeq, i, ofoSeq, i + 1, ofoCount - i);
-        System.arraycopy(ofoEnd, i, ofoEnd, i + 1, ofoCount - i);
-        System.arraycopy(ofoFin, i, ofoFin, i + 1, ofoCount - i);
-        ofoSkb[i] = keep;
-        ofoSeq[i] = seq;
-        ofoEnd[i] = end;
-        ofoFin[i] = fin;
-        ofoCount++;
-        ofoTruesize += keep.truesize();
-        net.mib.inc(cpu, TcpMib.Ext.TCPOFOQueue);
-        rcvOoopack++;
-        ofoMergeCovered(i, cpu);
-    }
-
-    /**
-     * {@code tcp_data_queue_ofo}'s merges: queued segments that the one just queued at {@code i} covers
-     * whole (one starting where it starts, or any after it ending by its end) leave the queue, each
-     * counted as TCPOFOMerge; the D-SACK for them was set already. A FIN stays unless the new one has it.
-     */
-    private void ofoMergeCovered(int i, int cpu) {
-        int seq = ofoSeq[i];
-        int end = ofoEnd[i];
-        boolean fin = ofoFin[i];
-        while (i > 0 && ofoSeq[i - 1] == seq && !TcpSeq.after(ofoEnd[i - 1], end) && (fin || !ofoFin[i - 1])) {
-            ofoRemove(i - 1, cpu);
-            i--;
-        }
-        while (i + 1 < ofoCount && !TcpSeq.after(ofoEnd[i + 1], end) && TcpSeq.before(ofoSeq[i + 1], end)
-                && (fin || !ofoFin[i + 1])) {
-            ofoRemove(i + 1, cpu);
-        }
-    }
-
-    private void ofoRemove(int k, int cpu) {
-        SkBuff s = ofoSkb[k];
-        System.arraycopy(ofoSkb, k + 1, ofoSkb, k, ofoCount - k - 1);
-        System.arraycopy(ofoSeq, k + 1, ofoSeq, k, ofoCount - k - 1);
-        System.arraycopy(ofoEnd, k + 1, ofoEnd, k, ofoCount - k - 1);
-        System.arraycopy(ofoFin, k + 1, ofoFin, k, ofoCount - k - 1);
-        ofoCount--;
-        ofoSkb[ofoCount] = null;
-        ofoTruesize -= s.truesize();
-        s.free();
-        net.mib.inc(cpu, TcpMib.Ext.TCPOFOMerge);
-    }
-
-    /** {@code tcp_ofo_queue}: segments the hole's filling made in order join the stream. */
-    private void ofoSplice(int cpu) {
-        while (ofoCount > 0 && !finReceived && TcpSeq.beforeOrEqual(ofoSeq[0], rcvNxt)) {
-            SkBuff s = ofoSkb[0];
-            int seq = ofoSeq[0];
-            int end = ofoEnd[0];
-            boolean fin = ofoFin[0];
-            System.arraycopy(ofoSkb, 1, ofoSkb, 0, ofoCount - 1);
-            System.arraycopy(ofoSeq, 1, ofoSeq, 0, ofoCount - 1);
-            System.arraycopy(ofoEnd, 1, ofoEnd, 0, ofoCount - 1);
-            System.arraycopy(ofoFin, 1, ofoFin, 0, ofoCount - 1);
-            ofoCount--;
-            ofoSkb[ofoCount] = null;
-            ofoTruesize -= s.truesize();
-            if (TcpSeq.after(end, rcvNxt)) {
-                int skip = rcvNxt - seq;
-                int n = Math.min(end - rcvNxt, rcvRoom());
-                copyToRing(s, s.transportHeader() + skip, n);
-                rcvNxt += n;
-                rcvdSinceAck += n;
-                bytesReceived += n;
-                if (fin && rcvNxt == end) {
-                    finRcv(cpu);
-                }
-            } else if (fin && end == rcvNxt) {
-                finRcv(cpu);
-            }
-            s.free();
-        }
-    }
-
-    /** {@code tcp_fin}: the peer has no more to send. */
-    private void finRcv(int cpu) {
-        finReceived = true;
-        rcvNxt++;
-        bytesReceived++; // tcp_rcv_nxt_update counts the FIN's sequence number too
-        setShutdown(shutdownBits() | RCV_SHUTDOWN);
-        quickAcks = Math.max(quickAcks, 1);
-        switch (state) {
-            case TCP_SYN_RECV, TCP_ESTABLISHED -> setState(TCP_CLOSE_WAIT, cpu);
-            case TCP_FIN_WAIT1 -> setState(TCP_CLOSING, cpu);
-            case TCP_FIN_WAIT2 -> enterTimewait(cpu); // the ACK of the FIN goes from ackSndCheck
-            default -> {
-            }
-        }
-        wake();
-    }
-
     /** TIME-WAIT: a light {@link TcpTimewaitSock} lingers for 2MSL in the connection's place ({@link #timeWait}). */
-    private void enterTimewait(int cpu) {
+    void enterTimewait(int cpu) {
         if (state == TCP_FIN_WAIT2) {
             output.sendAck(cpu); // tcp_fin: the FIN is acknowledged before the sock gives way
         }
         timeWait(TCP_TIME_WAIT, TIMEWAIT_MS, cpu);
-    }
-
-    /** {@code __tcp_ack_snd_check}: two full segments or a quick-ACK moment is an ACK now; otherwise the delayed ACK. */
-    private void ackSndCheck(int cpu) {
-        if (!ackPending) {
-            return;
-        }
-        if (quickAcks > 0 || rcvdSinceAck >= 2 * mss || state != TCP_ESTABLISHED && state != TCP_CLOSE) {
-            if (quickAcks > 0) {
-                quickAcks--;
-            }
-            output.sendAck(cpu);
-        } else if (!delackTimer.pending()) {
-            delackTimer.mod(DELACK_MS);
-        }
     }
 
     // --- the user's data ---
@@ -1862,7 +1217,7 @@ final class TcpSock extends Sock {
                     }
                     if (!peek && n > 0) {
                         copiedSeq += n;
-                        rcvSpaceAdjust();
+                        input.rcvSpaceAdjust();
                         cleanupRbuf(net.core.currentCpu());
                         memSync(net.core.currentCpu());
                         ringEmptied();
@@ -2368,14 +1723,14 @@ final class TcpSock extends Sock {
     }
 
     /** What a connection does once it is ESTABLISHED: the clocks keepalive reads, the keepalive timer. */
-    private void establishedHook() {
+    void establishedHook() {
         long now = nowMs();
         rcvTstampMs = now;
         lrcvTimeMs = now;
         sndSml = sndUna;
-        initBufferSpace();
+        input.initBufferSpace();
         if ((userLocks() & SOCK_SNDBUF_LOCK) == 0) {
-            sndbufExpand(); // tcp_init_buffer_space
+            input.sndbufExpand(); // tcp_init_buffer_space
         }
         if (keepalive()) {
             keepaliveTimer.mod(timers.keepaliveTimeMs());
@@ -2385,7 +1740,7 @@ final class TcpSock extends Sock {
     // --- rings on demand and send-buffer autotuning (TcpRings; tcp_new_space, tcp_sndbuf_expand) ---
 
     /** The send ring's size as SO_SNDBUF allows it now: autotuning and setsockopt move it at once. */
-    private int sndRingLimit() {
+    int sndRingLimit() {
         return ringSize(sndbuf());
     }
 
@@ -2398,7 +1753,7 @@ final class TcpSock extends Sock {
     }
 
     /** The receive ring holds {@code need} bytes from {@code copied_seq}: allocated or doubled as data needs. */
-    private void rcvRingReserve(int need) {
+    void rcvRingReserve(int need) {
         if (need > rbuf.length) {
             rbuf = TcpRings.grow(rbuf, copiedSeq - rbase, Math.max(readable(), 0), need, rbufLimit);
             rbase = copiedSeq;
@@ -2410,12 +1765,12 @@ final class TcpSock extends Sock {
      * promises if that is more (a window scaled up to its unit may pass the buffer by less than the
      * unit, as Linux's may pass SO_RCVBUF): the ring then grows past the buffer's size to keep it.
      */
-    private int rcvRoom() {
+    int rcvRoom() {
         return Math.max(rbufLimit - (rcvNxt - copiedSeq), rcvWndRight - rcvNxt);
     }
 
     /** A ring that is allocated and empty: the reclaim timer will give it back once the connection is quiet. */
-    private void ringEmptied() {
+    void ringEmptied() {
         if (!reclaimTimer.pending() && sbuf != null && (sbuf.length > 0 && !TcpSeq.after(writeSeq, sndUna)
                 || rbuf.length > 0 && readable() <= 0)) {
             reclaimTimer.mod(TcpRings.IDLE_MS);
@@ -2457,51 +1812,6 @@ final class TcpSock extends Sock {
         }
     }
 
-    /**
-     * {@code tcp_check_space} and {@code tcp_new_space}: once an ACK freed room that a writer waited
-     * for ({@code SOCK_NOSPACE}), SO_SNDBUF grows with the congestion window when it should; the writer
-     * is woken (by the caller) and the wait ends when a third of the buffer is free
-     * ({@code sk_stream_is_writeable}). An emptied ring is offered to {@link #memReclaim}.
-     */
-    private void newSpace(int cpu) {
-        if (noSpace && state != TCP_CLOSE) {
-            if (shouldExpandSndbuf()) {
-                sndbufExpand();
-            }
-            int queued = Math.max(writeSeq - sndUna, 0);
-            if (sndRingLimit() - queued >= queued >> 1) {
-                noSpace = false;
-            }
-        }
-        ringEmptied();
-    }
-
-    /**
-     * {@code tcp_should_expand_sndbuf}: not when the user set SO_SNDBUF, not under TCP memory pressure
-     * nor with TCP's memory at {@code tcp_mem[0]} or above, not while the congestion window is full.
-     */
-    private boolean shouldExpandSndbuf() {
-        if ((userLocks() & SOCK_SNDBUF_LOCK) != 0 || net.tmem.underPressure() || net.tmem.atOrAboveMin()) {
-            return false;
-        }
-        int m = Math.max(mss, 1);
-        int inFlight = TcpSeq.after(sndNxt, sndUna) ? (sndNxt - sndUna + m - 1) / m : 0;
-        return inFlight < cw.cwnd;
-    }
-
-    /**
-     * {@code tcp_sndbuf_expand}: SO_SNDBUF to room for twice the congestion window (ten segments at
-     * least, and the reordering degree plus one) of MSS-sized buffers at their truesize, at most
-     * {@code tcp_wmem[2]}; never lowered.
-     */
-    private void sndbufExpand() {
-        int want = TcpRings.sndmem(Math.max(rx.mssClamp, mss), Math.max(cw.cwnd, INIT_CWND), REORDERING);
-        int grown = Math.min(want, net.wmem.get()[2]);
-        if (sndbuf() < grown) {
-            setBuffers(grown, rcvbuf(), userLocks());
-        }
-    }
-
     /** The rings' sizes now (0 when not allocated), for tests. */
     int sndRingBytes() {
         return sbuf == null ? 0 : sbuf.length;
@@ -2515,234 +1825,9 @@ final class TcpSock extends Sock {
 
     // --- PAWS (RFC 7323 5; tcp_paws_check, tcp_paws_discard, tcp_replace_ts_recent) ---
 
-    /** {@code tcp_paws_check}: TSval is not older than ts_recent by more than {@code win}, or ts_recent is stale or unset. */
-    private boolean pawsCheck(int win) {
-        return tsRecent - rx.rcvTsval <= win || nowMs() - tsRecentStampMs >= PAWS_24DAYS_MS || tsRecent == 0;
-    }
-
-    /** {@code tcp_may_update_window}. */
-    private boolean mayUpdateWindow(int ack, int seq, int nwin) {
-        return TcpSeq.after(ack, sndUna) || TcpSeq.after(seq, sndWl1) || seq == sndWl1 && (nwin > sndWnd || nwin == 0);
-    }
-
-    /**
-     * {@code tcp_disordered_ack}: a pure duplicate ACK that changes nothing, with a TSval within an RTO
-     * of ts_recent, is only reordered, not old: PAWS lets it through.
-     */
-    private boolean disorderedAck(int flags, int seq, int ack, int endSeq, int win) {
-        return (flags & TcpHeader.ACK) != 0 && seq == endSeq && seq == rcvNxt && ack == sndUna
-                && !mayUpdateWindow(ack, seq, win << rx.sndWscale) && tsRecent - rx.rcvTsval <= rtoMs;
-    }
-
-    /**
-     * {@code tcp_validate_incoming}'s PAWS step: a segment whose TSval is older than ts_recent is dropped
-     * (PAWSEstab) and answered with a duplicate ACK at most once per {@code tcp_invalid_ratelimit}
-     * (TCPACKSkippedPAWS); a SYN gets the challenge ACK; a RST passes (RFC 7323 5.3 R1).
-     */
-    private boolean pawsReject(int flags, int seq, int ack, int len, int endSeq, int win, int cpu) {
-        if (!rx.tstampOk || !rx.sawTstamp || pawsCheck(PAWS_WINDOW) || disorderedAck(flags, seq, ack, endSeq, win)) {
-            return false;
-        }
-        if ((flags & TcpHeader.RST) != 0) {
-            return false;
-        }
-        if ((flags & TcpHeader.SYN) != 0) {
-            synChallenge(cpu); // tcp_validate_incoming's syn_challenge, InErrs in ESTABLISHED included
-            return true;
-        }
-        net.mib.inc(cpu, TcpMib.Ext.PAWSEstab);
-        if (endSeq != seq || !oowRateLimited(cpu, TcpMib.Ext.TCPACKSkippedPAWS)) { // tcp_oow_rate_limited spares data
-            sendDupack(seq, endSeq, cpu);
-        }
-        return true;
-    }
-
-    /**
-     * {@code tcp_replace_ts_recent} (RFC 7323 4.3): an acceptable ACK whose segment starts at or before
-     * the last ACK we sent, with a TSval not older, becomes ts_recent. An ACK of data not sent, or an
-     * old ACK, changes nothing.
-     */
-    private void replaceTsRecent(int flags, int seq, int ack) {
-        if (!rx.sawTstamp || (flags & TcpHeader.ACK) == 0 || TcpSeq.after(ack, sndMax) || TcpSeq.before(ack, sndUna)
-                || TcpSeq.after(seq, lastAckSent) || !pawsCheck(0)) {
-            return;
-        }
-        tsRecent = rx.rcvTsval;
-        tsRecentStampMs = nowMs();
-    }
-
     // --- SACK and D-SACK sent (RFC 2018, RFC 2883) ---
 
-    /** {@code tcp_dsack_set}: TCPDSACKOldSent for bytes below rcv_nxt, TCPDSACKOfoSent above it. */
-    private void dsackSet(int seq, int end, int cpu) {
-        if (!rx.sackOk || net.dsack.get() == 0) {
-            return;
-        }
-        net.mib.inc(cpu, TcpSeq.before(seq, rcvNxt) ? TcpMib.Ext.TCPDSACKOldSent : TcpMib.Ext.TCPDSACKOfoSent);
-        sacks.dsackSet(seq, end);
-    }
-
-    private void dsackExtend(int seq, int end, int cpu) {
-        if (!sacks.dsack) {
-            dsackSet(seq, end, cpu);
-        } else if (rx.sackOk && net.dsack.get() != 0) {
-            sacks.dsackExtend(seq, end);
-        }
-    }
-
-    /**
-     * {@code tcp_send_dupack}: the answer to a segment outside the window; one that repeats bytes
-     * already received is DelayedACKLost and, with SACK, reports them in a D-SACK block.
-     */
-    private void sendDupack(int seq, int endSeq, int cpu) {
-        if (endSeq != seq && TcpSeq.before(seq, rcvNxt)) {
-            net.mib.inc(cpu, TcpMib.Ext.DelayedACKLost);
-            dsackSet(seq, TcpSeq.after(endSeq, rcvNxt) ? rcvNxt : endSeq, cpu);
-        }
-        output.sendAck(cpu);
-    }
-
-    /**
-     * {@code tcp_data_queue} for bytes below rcv_nxt: all of them old is a retransmission we did not need
-     * (DelayedACKLost, a D-SACK of the segment, an ACK at once); some of them old is a D-SACK of those.
-     */
-    private void oldData(int seq, int len, boolean fin, int cpu) {
-        if (len == 0 || !TcpSeq.before(seq, rcvNxt)) {
-            return;
-        }
-        int end = seq + len + (fin ? 1 : 0);
-        if (!TcpSeq.after(end, rcvNxt)) {
-            net.mib.inc(cpu, TcpMib.Ext.DelayedACKLost);
-            dsackSet(seq, end, cpu);
-            quickAcks = Math.max(quickAcks, 1);
-        } else {
-            dsackSet(seq, rcvNxt, cpu);
-        }
-    }
-
-    /**
-     * A segment repeating what came up to and with the peer's FIN (CLOSE-WAIT, CLOSING, LAST-ACK, FIN-WAIT
-     * after a FIN): {@code tcp_data_queue} takes it as any old segment, DelayedACKLost and a D-SACK of
-     * what it repeats (the FIN's sequence number included), so the peer learns its retransmission was
-     * needless.
-     */
-    private void finAgain(int seq, int len, boolean fin, int cpu) {
-        int end = seq + len + (fin ? 1 : 0);
-        if (!TcpSeq.after(end, rcvNxt)) {
-            net.mib.inc(cpu, TcpMib.Ext.DelayedACKLost);
-            dsackSet(seq, end, cpu);
-        } else {
-            dsackSet(seq, rcvNxt, cpu);
-        }
-    }
-
-    /**
-     * {@code tcp_data_queue_ofo}'s overlap rules: bytes all queued already are dropped (TCPOFOMerge) and
-     * D-SACKed; an overlap with what is queued is D-SACKed; either way the SACK blocks learn the range
-     * ({@code tcp_sack_new_ofo_skb}). True when the segment is to be dropped.
-     */
-    private boolean ofoSack(int seq, int end, int cpu) {
-        boolean sack = rx.sackOk;
-        for (int k = 0; k < ofoCount; k++) {
-            if (!TcpSeq.after(ofoSeq[k], seq) && !TcpSeq.after(end, ofoEnd[k]) && ofoSeq[k] != ofoEnd[k]) {
-                net.mib.inc(cpu, TcpMib.Ext.TCPOFOMerge);
-                dsackSet(seq, end, cpu);
-                if (sack) {
-                    sacks.newOfo(seq, end);
-                }
-                return true;
-            }
-        }
-        for (int k = 0; k < ofoCount; k++) {
-            if (TcpSeq.before(ofoSeq[k], seq) && TcpSeq.after(ofoEnd[k], seq)) {
-                dsackSet(seq, ofoEnd[k], cpu); // a partial overlap on the left
-            } else if (!TcpSeq.before(ofoSeq[k], seq) && TcpSeq.before(ofoSeq[k], end) && ofoSeq[k] != ofoEnd[k]) {
-                dsackExtend(ofoSeq[k], TcpSeq.after(ofoEnd[k], end) ? end : ofoEnd[k], cpu);
-            }
-        }
-        if (sack) {
-            sacks.newOfo(seq, end);
-        }
-        return false;
-    }
-
-    /**
-     * {@code tcp_sacktag_write_queue}'s {@code tcp_check_dsack}: the peer reports a duplicate (TCPDSACKRecv,
-     * TCPDSACKOfoRecv). The blocks are parsed and checked only: the SACK scoreboard is a later issue.
-     */
-    private void checkDsack(int ack, int cpu) {
-        if (rx.numRcvSacks == 0) {
-            return;
-        }
-        int s0 = rx.rcvSackStart[0];
-        int e0 = rx.rcvSackEnd[0];
-        if (TcpSeq.before(s0, ack)) {
-            net.mib.inc(cpu, TcpMib.Ext.TCPDSACKRecv);
-            net.mib.add(cpu, TcpMib.Ext.TCPDSACKRecvSegs, Math.max(1, (e0 - s0) / Math.max(mss, 1)));
-        } else if (rx.numRcvSacks > 1 && !TcpSeq.after(e0, rx.rcvSackEnd[1]) && !TcpSeq.before(s0, rx.rcvSackStart[1])) {
-            net.mib.inc(cpu, TcpMib.Ext.TCPDSACKOfoRecv);
-        }
-    }
-
-    /** An acceptable ACK (not an old one): probes were answered; keepalive's clock restarts. */
-    private void ackReceived(int ack, int cpu) {
-        probesOut = 0;
-        rcvTstampMs = nowMs();
-        if (sndWnd != 0) {
-            probesTstampMs = 0;
-            backoff = 0; // tcp_ack_probe: the window opened
-        }
-        if (TcpSeq.after(ack, sndUna)) {
-            headSentMs = rcvTstampMs; // the new oldest byte has waited since at most now
-        }
-        checkDsack(ack, cpu);
-    }
-
     // --- simultaneous open (RFC 9293 3.5, figure 8) ---
-
-    /**
-     * {@code tcp_rcv_synsent_state_process} for a SYN without ACK: both ends opened at once. SYN-RECV,
-     * and our SYN again with an ACK of theirs and our SYN's options ({@code tcp_send_synack}).
-     */
-    private void simultaneousOpen(SkBuff skb, int th, int seq, int cpu) {
-        rx.parse(skb, th, false, net.optionSysctls());
-        rx.tstampOk = rx.sawTstamp && net.timestamps.get() != 0;
-        if (rx.tstampOk) {
-            tsRecent = rx.rcvTsval;
-            tsRecentStampMs = nowMs();
-        }
-        if (!rx.wscaleOk) {
-            rx.sndWscale = 0;
-            rcvWscale = 0;
-        }
-        irs = seq;
-        rcvNxt = seq + 1;
-        copiedSeq = rcvNxt;
-        rbase = rcvNxt;
-        sndWnd = skb.getU16(th + TcpHeader.WINDOW);
-        sndWl1 = seq;
-        maxWindow = sndWnd;
-        mss = Math.min(rx.mssClamp, advmss) - (rx.tstampOk ? TcpOutOptions.ALIGNED_TSTAMP : 0);
-        setState(TCP_SYN_RECV, cpu);
-        output.sendSyn(cpu, true);
-    }
-
-    /** {@code tcp_validate_incoming}: in a simultaneous open the peer's SYN-ACK is expected, not a SYN to challenge. */
-    private boolean simultaneousSynAck(int flags, int seq, int ack) {
-        return state == TCP_SYN_RECV && parent == null && (flags & TcpHeader.ACK) != 0 && seq + 1 == rcvNxt && ack == sndNxt;
-    }
-
-    /**
-     * The SYN-ACK that completed a simultaneous open repeats a SYN we have: {@code tcp_data_queue} takes it
-     * as an old segment (DelayedACKLost, a D-SACK of the SYN with SACK) and acknowledges at once.
-     */
-    private void simultaneousEstablished(int seq, int cpu) {
-        net.mib.inc(cpu, TcpMib.Ext.DelayedACKLost);
-        dsackSet(seq, seq + 1, cpu);
-        ackPending = true;
-        quickAcks = Math.max(quickAcks, 1);
-        wake();
-    }
 
     // --- keepalive (tcp_keepalive_timer) and the user timeout ---
 
@@ -2940,7 +2025,7 @@ final class TcpSock extends Sock {
             child.hashed = true;
             net.inheritPort(child, localPort);
             child.portHeld = true;
-            child.rcvStateProcess(skb, cpu); // tcp_child_process: the ACK completes the handshake
+            child.input.rcvStateProcess(skb, cpu); // tcp_child_process: the ACK completes the handshake
             if (child.state == TCP_SYN_RECV) {
                 child.done(cpu); // not taken (the accept queue filled meanwhile): nothing holds it
             }
@@ -2979,7 +2064,7 @@ final class TcpSock extends Sock {
      * {@code tcp_fin_timeout} is no longer than 2MSL a timewait sock waits for the peer's FIN instead of
      * the full socket. False when the full socket keeps waiting.
      */
-    private boolean orphanFinWait2(int cpu) {
+    boolean orphanFinWait2(int cpu) {
         long tmo = net.finTimeout.get() * 1000L;
         if (tmo > TIMEWAIT_MS) {
             return false;
