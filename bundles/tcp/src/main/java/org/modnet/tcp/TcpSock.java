@@ -20,12 +20,13 @@ import org.modnet.socket.api.SocketCalls;
 import org.modnet.socket.api.TcpInfo;
 
 /**
- * A TCP socket ({@code struct tcp_sock} with {@code inet_stream_ops}): the user's calls ({@code
- * tcp_v4_connect}, {@code inet_listen}, {@code inet_csk_accept}, {@code tcp_sendmsg}, {@code
- * tcp_recvmsg}, {@code tcp_shutdown}, {@code tcp_close}), the segment processing of one connection
- * ({@code tcp_rcv_state_process}, {@code tcp_rcv_synsent_state_process}, {@code tcp_ack}, {@code
- * tcp_data_queue}), its output ({@code tcp_write_xmit}, {@code tcp_transmit_skb}) and its timers
- * ({@code tcp_retransmit_timer}, {@code tcp_delack_timer}, TIME-WAIT), all on the core's timer wheel.
+ * A TCP socket ({@code struct tcp_sock} with {@code inet_stream_ops}): the connection's state and the
+ * user's calls ({@code tcp_v4_connect}, {@code inet_listen}, {@code inet_csk_accept}, {@code
+ * tcp_sendmsg}, {@code tcp_recvmsg}, {@code tcp_shutdown}, {@code tcp_close}, the socket options), the
+ * listener's side of the handshake and the hand-over to TIME-WAIT. The rest of the connection's logic
+ * is in the kernel's files: {@link TcpInput} ({@code tcp_input.c}: what a segment does), {@link
+ * TcpOutput} ({@code tcp_output.c}: what goes out) and {@link TcpTimers} ({@code tcp_timer.c}), one of
+ * each per socket, made with it, working on this socket's fields.
  *
  * <p>Locking is Linux's {@code lock_sock}/{@code bh_lock_sock}: a segment is processed under the
  * socket's lock; when a user call holds it, the segment waits in a bounded backlog that the user
@@ -1043,7 +1044,7 @@ final class TcpSock extends Sock {
         drop = TcpDrops.Reason.TCP_FLAGS;
     }
 
-    // --- buffer autotuning (tcp_init_buffer_space, tcp_rcv_space_adjust, tcp_sndbuf_expand) ---
+    // --- memory charged (sk_rmem_alloc, tcp_mem) ---
 
     /** {@code sk_rmem_alloc}: unread bytes in the receive ring and the out-of-order queue's truesize. */
     int rmemQueued() {
@@ -1568,7 +1569,7 @@ final class TcpSock extends Sock {
         return remoteAddress();
     }
 
-    // --- output (tcp_write_xmit, tcp_transmit_skb) ---
+    // --- the clocks (ms, and the timestamp option's) ---
 
     long nowMs() {
         return net.core.nanoTime() / 1_000_000L;
@@ -1577,8 +1578,6 @@ final class TcpSock extends Sock {
     int tsNow() {
         return (int) nowMs() + tsOff;
     }
-
-    // --- timers ---
 
     // --- socket options at IPPROTO_TCP (do_tcp_setsockopt, do_tcp_getsockopt) ---
 
@@ -1821,15 +1820,7 @@ final class TcpSock extends Sock {
         return rbuf == null ? 0 : rbuf.length;
     }
 
-    // --- Nagle (tcp_nagle_test, tcp_nagle_check, tcp_minshall_check) ---
-
-    // --- PAWS (RFC 7323 5; tcp_paws_check, tcp_paws_discard, tcp_replace_ts_recent) ---
-
-    // --- SACK and D-SACK sent (RFC 2018, RFC 2883) ---
-
-    // --- simultaneous open (RFC 9293 3.5, figure 8) ---
-
-    // --- keepalive (tcp_keepalive_timer) and the user timeout ---
+    // --- keepalive switched on or off (tcp_set_keepalive; the timer is TcpTimers') ---
 
     /** SO_KEEPALIVE changed ({@code tcp_set_keepalive}): the timer starts at the idle time, or stops. */
     @Override
