@@ -57,11 +57,8 @@ final class TcpSock extends Sock {
     static final long DELACK_MS = 40;
     /** {@code TCP_INIT_CWND}. */
     static final int INIT_CWND = 10;
-    /** {@code MAX_TCP_HEADER} and {@code SKB_DATA_ALIGN(sizeof(struct skb_shared_info))}: an MSS buffer's overhead. */
-    private static final int MAX_TCP_HEADER = 320;
     /** {@code IPV4_MAX_PMTU}: an MSS never makes a datagram longer than IP's 16-bit length (lo's MTU is 65536). */
     private static final int IPV4_MAX_PMTU = 65535;
-    private static final int SKB_SHINFO = 320;
     /** Segments acknowledged at once at the start of a connection ({@code icsk_ack.quick}). */
     private static final int QUICKACKS = 16;
     /** Out-of-order segments kept (the {@code out_of_order_queue}'s bound here); more are TCPOFODrop. */
@@ -443,12 +440,12 @@ final class TcpSock extends Sock {
 
     /**
      * The timer {@code inet_diag} reports: retransmission ("on"), the zero-window probe ("persist"),
-     * TIME-WAIT and an orphan's FIN-WAIT-2 ("timewait", as a timewait sock in that substate shows),
+     * an orphan's FIN-WAIT-2 ("timewait", as a timewait sock in that substate shows; TIME-WAIT is one),
      * else keepalive ("keepalive", with the probes sent).
      */
     @Override
     public SockTimer timer() {
-        if (twTimer.pending() && (state == TCP_TIME_WAIT || state == TCP_FIN_WAIT2)) {
+        if (twTimer.pending() && state == TCP_FIN_WAIT2) {
             return new SockTimer(SockTimer.TIMEWAIT, twTimer.remainingMs(), 0);
         }
         if (rtxTimer.pending()) {
@@ -1337,7 +1334,7 @@ final class TcpSock extends Sock {
 
     /** {@code tcp_cleanup_rbuf}: a window update once reading has opened it by two segments or more. */
     private void cleanupRbuf(int cpu) {
-        if (state == TCP_CLOSE || state == TCP_TIME_WAIT) {
+        if (state == TCP_CLOSE) {
             return;
         }
         int free = Math.min(rbufLimit - (rcvNxt - copiedSeq), 0xffff << rcvWscale); // no more than a window can say
@@ -1502,9 +1499,7 @@ final class TcpSock extends Sock {
                 done(c);
             } else if (linger[0] != 0 && linger[1] == 0) {
                 net.mib.inc(c, TcpMib.Ext.TCPAbortOnData);
-                if (state != TCP_TIME_WAIT) {
-                    output.sendActiveReset(c);
-                }
+                output.sendActiveReset(c);
                 done(c);
             } else {
                 setShutdown(RCV_SHUTDOWN | SEND_SHUTDOWN);

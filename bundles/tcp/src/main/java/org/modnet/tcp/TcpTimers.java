@@ -64,7 +64,7 @@ final class TcpTimers {
                     sk.output.synackRetransmit(c);
                     sk.rtxTimer.mod(sk.rtoMs);
                 }
-                case TCP_CLOSE, TCP_LISTEN, TCP_TIME_WAIT -> {
+                case TCP_CLOSE, TCP_LISTEN -> {
                 }
                 default -> {
                     if (sk.sndUna == sk.sndNxt) {
@@ -172,7 +172,7 @@ final class TcpTimers {
         }
         try {
             int c = sk.net.core.currentCpu();
-            if (!sk.keepalive() || sk.state() == TCP_CLOSE || sk.state() == TCP_SYN_SENT || sk.state() == TCP_LISTEN || sk.state() == TCP_TIME_WAIT) {
+            if (!sk.keepalive() || sk.state() == TCP_CLOSE || sk.state() == TCP_SYN_SENT || sk.state() == TCP_LISTEN) {
                 return;
             }
             long when = keepaliveTimeMs();
