@@ -81,7 +81,9 @@ public class RunConfigurationIT {
     public void installingTheMinimalFeatureAddsTheShellBundleAndItsCommands() throws Exception {
         assertNull(bundle("org.modnet.shell"));
         List<String> installed = features.install("minimal");
-        assertTrue(installed.toString(), installed.stream().anyMatch(s -> s.startsWith("org.modnet.shell ")));
+        assertTrue(installed.toString(), installed.stream().anyMatch(s -> s.startsWith("installed and started org.modnet.shell ")));
+        assertTrue("the launcher's bundles are reported present: " + installed,
+                installed.stream().anyMatch(s -> s.startsWith("present org.modnet.console ")));
         Bundle shell = bundle("org.modnet.shell");
         assertNotNull(shell);
         assertEquals(Bundle.ACTIVE, shell.getState());
@@ -101,7 +103,8 @@ public class RunConfigurationIT {
 
         List<String> removed = features.uninstall("minimal");
 
-        assertTrue(removed.toString(), removed.stream().anyMatch(s -> s.startsWith("org.modnet.shell ")));
+        assertTrue(removed.toString(), removed.stream().anyMatch(s -> s.startsWith("stopped and uninstalled org.modnet.shell ")));
+        assertTrue(removed.toString(), removed.contains("kept org.modnet.console 0.1.0.SNAPSHOT: the launcher started it"));
         assertNull("the shell bundle is gone", bundle("org.modnet.shell"));
         assertNotNull("the launcher's feature manager stays", bundle("org.modnet.feature"));
         assertNotNull("the launcher's console stays", bundle("org.modnet.console"));

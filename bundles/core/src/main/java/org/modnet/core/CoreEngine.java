@@ -38,6 +38,7 @@ final class CoreEngine implements NetCore {
     /** 64 KiB buffers for what an ordinary one cannot hold: reassembled datagrams, lo's large MTU. */
     private final SkBuffPool largePool;
     private final Map<String, Namespace> namespaces = Collections.synchronizedMap(new LinkedHashMap<>());
+    private final SysctlConf sysctlConf = new SysctlConf();
     private final Namespace initNet;
     private final List<Pernet> pernets = new ArrayList<>();
     private final boolean threads;
@@ -98,6 +99,25 @@ final class CoreEngine implements NetCore {
 
     Object rtnl() {
         return rtnl;
+    }
+
+    SysctlConf sysctlConf() {
+        return sysctlConf;
+    }
+
+    /**
+     * Configured sysctls (a feature's, through Configuration Admin): every namespace takes them now,
+     * namespaces made later and entries registered later take them when they appear, and names no
+     * longer configured go back to their defaults.
+     */
+    void configureSysctls(Map<String, String> values) {
+        synchronized (rtnl) {
+            Map<String, String> before = sysctlConf.values();
+            sysctlConf.values(values);
+            for (NetNamespace ns : namespaces()) {
+                ((Namespace) ns).sysctlTree().reconfigure(before, sysctlConf.values());
+            }
+        }
     }
 
     NetCore api() {

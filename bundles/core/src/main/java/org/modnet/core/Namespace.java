@@ -23,7 +23,7 @@ final class Namespace implements NetNamespace {
 
     private final CoreEngine core;
     private final String name;
-    private final SysctlTree sysctl = new SysctlTree();
+    private final SysctlTree sysctl;
     private final ConcurrentSkipListMap<Integer, NetDev> byIndex = new ConcurrentSkipListMap<>();
     private final ConcurrentHashMap<String, NetDev> byName = new ConcurrentHashMap<>();
     private int nextIfindex = LOOPBACK_IFINDEX + 1;
@@ -32,6 +32,7 @@ final class Namespace implements NetNamespace {
     Namespace(CoreEngine core, String name) {
         this.core = core;
         this.name = name;
+        this.sysctl = new SysctlTree(core.sysctlConf());
     }
 
     @Override

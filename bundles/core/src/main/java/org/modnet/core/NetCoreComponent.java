@@ -15,7 +15,9 @@ import org.modnet.api.skb.SkBuffPool;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
@@ -24,18 +26,28 @@ import org.osgi.service.component.annotations.ReferencePolicy;
  * The core as a service. Packet handlers ({@code dev_add_pack}) and per-namespace operations of the
  * layers are dynamic references: a protocol bundle that starts or stops changes the path at once.
  * Framework properties: {@code modnet.cpus} (softirq threads, default the processors, at most 8),
- * {@code modnet.skb.buffers} and {@code modnet.skb.size} (the packet pool).
+ * {@code modnet.skb.buffers} and {@code modnet.skb.size} (the packet pool). Configuration Admin PID
+ * {@code org.modnet.sysctl} (a feature may carry it): sysctl names to values for every namespace;
+ * deleting it puts those sysctls back to their defaults.
  */
-@Component(service = NetCore.class, immediate = true)
+@Component(service = NetCore.class, immediate = true, configurationPid = SysctlConf.PID,
+        configurationPolicy = ConfigurationPolicy.OPTIONAL)
 public final class NetCoreComponent implements NetCore {
     private final CoreEngine engine;
 
     @Activate
-    public NetCoreComponent(BundleContext context) {
+    public NetCoreComponent(BundleContext context, Map<String, Object> properties) {
         int cpus = intProperty(context, "modnet.cpus", Math.min(8, Runtime.getRuntime().availableProcessors()));
         int buffers = intProperty(context, "modnet.skb.buffers", 16384);
         int size = intProperty(context, "modnet.skb.size", 2048);
         this.engine = new CoreEngine(Math.max(1, cpus), true, new SkBuffPool(buffers, size), System::nanoTime);
+        engine.configureSysctls(SysctlConf.sysctls(properties));
+    }
+
+    /** The sysctl configuration changed or was deleted (then only DS's own properties remain). */
+    @Modified
+    void modified(Map<String, Object> properties) {
+        engine.configureSysctls(SysctlConf.sysctls(properties));
     }
 
     private static int intProperty(BundleContext context, String key, int fallback) {

@@ -12,16 +12,63 @@ import org.modnet.api.net.IntVectorSysctl;
 import org.modnet.api.net.NetException;
 import org.modnet.api.net.Sysctl;
 
-/** One namespace's sysctl entries, by dotted name ({@code net.core.dev_weight}). */
+/**
+ * One namespace's sysctl entries, by dotted name ({@code net.core.dev_weight}). An entry a layer
+ * registers takes the configured value ({@link SysctlConf}) if there is one, as {@code sysctl --system}
+ * would have set it at boot; otherwise Linux's default.
+ */
 final class SysctlTree implements Sysctl {
     private final ConcurrentSkipListMap<String, Entry> entries = new ConcurrentSkipListMap<>();
+    private final SysctlConf conf;
+
+    SysctlTree() {
+        this(new SysctlConf());
+    }
+
+    SysctlTree(SysctlConf conf) {
+        this.conf = conf;
+    }
+
+    /** Adds the entry unless the name is taken; a new entry takes its configured value. */
+    private Entry register(String name, Entry fresh) {
+        Entry e = entries.putIfAbsent(name, fresh);
+        if (e != null) {
+            return e;
+        }
+        String configured = conf.value(name);
+        if (configured != null) {
+            conf.apply(this, name, configured);
+        }
+        return fresh;
+    }
+
+    /**
+     * The configuration changed from {@code before} to {@code after}: names it no longer holds go back
+     * to their defaults, the rest take their configured values. Returns the names that failed (no such
+     * entry yet is not a failure: the entry takes its value when its layer registers it).
+     */
+    void reconfigure(Map<String, String> before, Map<String, String> after) {
+        for (String name : before.keySet()) {
+            if (!after.containsKey(name)) {
+                Entry e = entries.get(name);
+                if (e != null) {
+                    e.reset();
+                }
+            }
+        }
+        for (Map.Entry<String, String> e : after.entrySet()) {
+            if (entries.containsKey(e.getKey())) {
+                conf.apply(this, e.getKey(), e.getValue());
+            }
+        }
+    }
 
     @Override
     public IntSysctl registerInt(String name, int defaultValue, int min, int max) {
         if (defaultValue < min || defaultValue > max) {
             throw new IllegalArgumentException(name + ": default " + defaultValue + " outside [" + min + ", " + max + "]");
         }
-        Entry e = entries.computeIfAbsent(name, n -> new IntEntry(n, defaultValue, min, max));
+        Entry e = register(name, new IntEntry(name, defaultValue, min, max));
         if (!(e instanceof IntEntry i)) {
             throw new IllegalArgumentException(name + " is registered with several values");
         }
@@ -30,7 +77,7 @@ final class SysctlTree implements Sysctl {
 
     @Override
     public IntSysctl registerInt(String name, IntSysctl parent, int min, int max) {
-        Entry e = entries.computeIfAbsent(name, n -> new FollowingEntry(n, parent, min, max));
+        Entry e = register(name, new FollowingEntry(name, parent, min, max));
         if (!(e instanceof IntSysctl i)) {
             throw new IllegalArgumentException(name + " is registered with several values");
         }
@@ -45,11 +92,20 @@ final class SysctlTree implements Sysctl {
         } catch (NetException ex) {
             throw new IllegalArgumentException(name + ": defaults outside [" + min + ", " + max + "] or out of order");
         }
-        Entry e = entries.computeIfAbsent(name, n -> check);
+        Entry e = register(name, check);
         if (!(e instanceof VectorEntry v)) {
             throw new IllegalArgumentException(name + " is registered with one value");
         }
         return v;
+    }
+
+    @Override
+    public void alias(String name, String target) {
+        Entry e = entries.get(target);
+        if (e == null) {
+            throw new IllegalArgumentException(name + ": alias of " + target + ", which is not registered");
+        }
+        register(name, e);
     }
 
     @Override
@@ -99,6 +155,9 @@ final class SysctlTree implements Sysctl {
         String text();
 
         void setAll(int[] values) throws NetException;
+
+        /** Back to the value it was registered with. */
+        void reset();
     }
 
     /** An integer entry: a volatile read for the packet path, a range check for writers. */
@@ -106,11 +165,13 @@ final class SysctlTree implements Sysctl {
         private final String name;
         private final int min;
         private final int max;
+        private final int defaultValue;
         private volatile int value;
 
         IntEntry(String name, int value, int min, int max) {
             this.name = name;
             this.value = value;
+            this.defaultValue = value;
             this.min = min;
             this.max = max;
         }
@@ -144,6 +205,11 @@ final class SysctlTree implements Sysctl {
                 throw new NetException(Errno.EINVAL);
             }
             set(values[0]);
+        }
+
+        @Override
+        public void reset() {
+            value = defaultValue;
         }
     }
 
@@ -186,6 +252,11 @@ final class SysctlTree implements Sysctl {
             }
             set(values[0]);
         }
+
+        @Override
+        public void reset() {
+            written = false;
+        }
     }
 
     /** Several integers, replaced together: readers see the old vector or the new one, never a mix. */
@@ -194,11 +265,13 @@ final class SysctlTree implements Sysctl {
         private final int min;
         private final int max;
         private final boolean ordered;
+        private final int[] defaults;
         private volatile int[] values;
 
         VectorEntry(String name, int[] values, int min, int max, boolean ordered) {
             this.name = name;
             this.values = values;
+            this.defaults = values.clone();
             this.min = min;
             this.max = max;
             this.ordered = ordered;
@@ -239,6 +312,11 @@ final class SysctlTree implements Sysctl {
         @Override
         public void setAll(int[] v) throws NetException {
             set(v);
+        }
+
+        @Override
+        public void reset() {
+            values = defaults.clone();
         }
     }
 }

@@ -41,13 +41,11 @@ public final class FeatureCommand {
         try {
             switch (args[0]) {
                 case "install" -> {
-                    List<String> added = features.install(args[1]);
-                    added.forEach(b -> out.println("installed " + b));
-                    out.println("feature " + args[1] + " installed" + (added.isEmpty() ? " (no new bundles)" : ""));
+                    features.install(args[1]).forEach(out::println);
+                    out.println("feature " + args[1] + " installed");
                 }
                 case "uninstall" -> {
-                    List<String> removed = features.uninstall(args[1]);
-                    removed.forEach(b -> out.println("uninstalled " + b));
+                    features.uninstall(args[1]).forEach(out::println);
                     out.println("feature " + args[1] + " uninstalled");
                 }
                 default -> throw new CommandException(USAGE, 2);

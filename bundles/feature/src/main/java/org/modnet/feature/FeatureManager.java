@@ -129,22 +129,28 @@ public final class FeatureManager implements FeatureService {
     public synchronized List<String> install(String name) throws FeatureException {
         FeatureInfo feature = read(name);
         List<Bundle> added = new ArrayList<>();
-        List<Bundle> toStart = new ArrayList<>();
+        List<Bundle> wanted = new ArrayList<>();
+        List<String> report = new ArrayList<>();
         try {
             for (String id : feature.bundles()) {
-                Bundle bundle = installOne(name, MavenId.parse(id), added);
-                toStart.add(bundle);
+                wanted.add(installOne(name, MavenId.parse(id), added));
             }
-            Set<Bundle> resolve = new HashSet<>(added);
-            context.getBundle(0).adapt(FrameworkWiring.class).resolveBundles(resolve);
-            applyConfigurations(feature);
-            for (Bundle bundle : toStart) {
-                if (bundle.getHeaders().get(Constants.FRAGMENT_HOST) == null && bundle.getState() != Bundle.ACTIVE) {
+            context.getBundle(0).adapt(FrameworkWiring.class).resolveBundles(new HashSet<>(added));
+            // before the starts when Configuration Admin runs already, so components activate configured
+            boolean configured = applyConfigurations(feature, report);
+            for (Bundle bundle : wanted) {
+                boolean fragment = bundle.getHeaders().get(Constants.FRAGMENT_HOST) != null;
+                boolean wasActive = bundle.getState() == Bundle.ACTIVE;
+                if (!fragment && !wasActive) {
                     bundle.start();
                 }
-                if (!feature.configurations().isEmpty() && configurationAdmin != null) {
-                    applyConfigurations(feature);
-                }
+                String label = label(bundle);
+                report.add(added.contains(bundle) ? (fragment ? "installed " + label : FeaturePlan.installedAndStarted(label))
+                        : fragment || wasActive ? FeaturePlan.present(label) : FeaturePlan.started(label));
+            }
+            if (!configured && !applyConfigurations(feature, report)) {
+                throw new BundleException("Configuration Admin (org.apache.felix.configadmin) is not running, so "
+                        + "configurations " + feature.configurations().keySet() + " cannot be applied");
             }
         } catch (BundleException | IOException | RuntimeException e) {
             rollBack(added);
@@ -152,12 +158,12 @@ public final class FeatureManager implements FeatureService {
         }
         installed.add(name);
         saveState();
-        List<String> names = new ArrayList<>();
-        for (Bundle b : added) {
-            names.add(b.getSymbolicName() + " " + b.getVersion());
-        }
-        LOG.info("feature {} installed: {} new bundle(s)", name, names.size());
-        return names;
+        LOG.info("feature {} installed: {} new bundle(s)", name, added.size());
+        return report;
+    }
+
+    private static String label(Bundle b) {
+        return b.getSymbolicName() + " " + b.getVersion();
     }
 
     private Bundle installOne(String feature, MavenId id, List<Bundle> added) throws IOException, BundleException {
@@ -187,17 +193,23 @@ public final class FeatureManager implements FeatureService {
         }
     }
 
-    private void applyConfigurations(FeatureInfo feature) throws IOException {
+    /** Applies the feature's configurations; false if it has some and Configuration Admin is not there. */
+    private boolean applyConfigurations(FeatureInfo feature, List<String> report) throws IOException {
+        if (feature.configurations().isEmpty()) {
+            return true;
+        }
         ConfigurationAdmin cm = configurationAdmin;
-        if (cm == null || feature.configurations().isEmpty()) {
-            return;
+        if (cm == null) {
+            return false;
         }
         for (Map.Entry<String, Map<String, Object>> e : feature.configurations().entrySet()) {
             Dictionary<String, Object> props = new Hashtable<>();
             e.getValue().forEach((k, v) -> props.put(k, v instanceof List<?> l ? l.toArray(new String[0]) : v));
             Configuration config = cm.getConfiguration(e.getKey(), "?");
-            config.updateIfDifferent(props);
+            boolean changed = config.updateIfDifferent(props);
+            report.add(FeaturePlan.configured(e.getKey(), e.getValue(), changed));
         }
+        return true;
     }
 
     private void rollBack(List<Bundle> added) {
@@ -220,44 +232,45 @@ public final class FeatureManager implements FeatureService {
             throw new FeatureException("feature: " + name + " is not installed");
         }
         installed.remove(name);
-        Set<String> stillNeeded = new HashSet<>();
-        Set<String> otherPids = new HashSet<>();
+        List<FeatureInfo> others = new ArrayList<>();
         for (String other : installed) {
             try {
-                FeatureInfo f = read(other);
-                stillNeeded.addAll(f.bundles());
-                otherPids.addAll(f.configurations().keySet());
+                others.add(read(other));
             } catch (FeatureException e) {
                 LOG.warn("installed feature {} can no longer be read: {}", other, e.getMessage());
             }
         }
+        List<String> report = new ArrayList<>();
+        // configurations first: the layers that stay see them go (ip_forward back to 0) before bundles leave
+        deleteConfigurations(feature, others, report);
         List<Bundle> removed = new ArrayList<>();
         List<String> bundleIds = new ArrayList<>(feature.bundles());
         Collections.reverse(bundleIds);
         for (String id : bundleIds) {
-            if (stillNeeded.contains(id)) {
-                continue;
-            }
             Bundle bundle = findInstalled(MavenId.parse(id));
-            if (bundle == null || !bundle.getLocation().startsWith(LOCATION_PREFIX)) {
+            if (bundle == null) {
                 continue;
             }
-            try {
-                bundle.uninstall();
-                removed.add(bundle);
-            } catch (BundleException e) {
-                LOG.warn("cannot uninstall {}: {}", bundle.getSymbolicName(), e.toString());
+            String label = label(bundle);
+            String neededBy = FeaturePlan.bundleNeededBy(id, others);
+            if (neededBy != null) {
+                report.add(FeaturePlan.keptForFeature(label, neededBy));
+            } else if (!bundle.getLocation().startsWith(LOCATION_PREFIX)) {
+                report.add(FeaturePlan.keptForLauncher(label));
+            } else {
+                try {
+                    bundle.uninstall();
+                    removed.add(bundle);
+                    report.add(FeaturePlan.uninstalled(label));
+                } catch (BundleException e) {
+                    report.add("cannot uninstall " + label + ": " + e.getMessage());
+                }
             }
         }
         refresh(removed);
-        deleteConfigurations(feature, otherPids);
         saveState();
-        List<String> names = new ArrayList<>();
-        for (Bundle b : removed) {
-            names.add(b.getSymbolicName() + " " + b.getVersion());
-        }
-        LOG.info("feature {} uninstalled: {} bundle(s) removed", name, names.size());
-        return names;
+        LOG.info("feature {} uninstalled: {} bundle(s) removed", name, removed.size());
+        return report;
     }
 
     private Bundle findInstalled(MavenId id) {
@@ -273,13 +286,15 @@ public final class FeatureManager implements FeatureService {
         return null;
     }
 
-    private void deleteConfigurations(FeatureInfo feature, Set<String> keep) {
+    private void deleteConfigurations(FeatureInfo feature, List<FeatureInfo> others, List<String> report) {
         ConfigurationAdmin cm = configurationAdmin;
         if (cm == null) {
             return;
         }
         for (String pid : feature.configurations().keySet()) {
-            if (keep.contains(pid)) {
+            String neededBy = FeaturePlan.configurationNeededBy(pid, others);
+            if (neededBy != null) {
+                report.add(FeaturePlan.keptConfiguration(pid, neededBy));
                 continue;
             }
             try {
@@ -288,9 +303,10 @@ public final class FeatureManager implements FeatureService {
                     for (Configuration c : configs) {
                         c.delete();
                     }
+                    report.add(FeaturePlan.deletedConfiguration(pid));
                 }
             } catch (IOException | org.osgi.framework.InvalidSyntaxException e) {
-                LOG.warn("cannot delete configuration {}: {}", pid, e.toString());
+                report.add("cannot delete configuration " + pid + ": " + e.getMessage());
             }
         }
     }

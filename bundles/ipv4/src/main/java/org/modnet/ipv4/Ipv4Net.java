@@ -52,6 +52,8 @@ final class Ipv4Net implements Ipv4Input.Routing {
         this.hooks = hooks;
         Sysctl s = ns.sysctl();
         this.ipForward = s.registerInt("net.ipv4.ip_forward", 0, 0, 1);
+        // one value under two names in Linux (IPV4_DEVCONF_ALL(net, FORWARDING))
+        s.alias("net.ipv4.conf.all.forwarding", "net.ipv4.ip_forward");
         this.defaultTtl = s.registerInt("net.ipv4.ip_default_ttl", 64, 1, 255);
         this.fragTime = s.registerInt("net.ipv4.ipfrag_time", 30, 0, Integer.MAX_VALUE);
         this.fragHighThresh = s.registerInt("net.ipv4.ipfrag_high_thresh", 4194304, 0, Integer.MAX_VALUE);

@@ -2,10 +2,8 @@ package org.modnet.tcp;
 
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.LockSupport;
 
 import org.modnet.api.inet.Ipv4;
 import org.modnet.api.net.Errno;
@@ -75,7 +73,14 @@ final class TcpSock extends Sock {
     }
 
     final TcpNet net;
-    private final Condition moved = lock.newCondition();
+    /**
+     * Threads asleep in {@link #await} ({@code sk_sleep}'s wait queue), in slots under the socket
+     * lock: a sleep allocates nothing (a {@code Condition} makes a queue node per await, 24 bytes per
+     * 64 KiB of a threaded bulk transfer). {@link #wake} bumps {@link #wakeups} and unparks them.
+     */
+    private Thread[] sleepers = new Thread[2];
+    private int sleeperCount;
+    private int wakeups;
     /** The owner is in {@link #await}, past or at its backlog check: {@link #deliver} must not leave a segment queued. */
     private volatile boolean userSleeping;
     final TcpOptions rx = new TcpOptions();
@@ -94,7 +99,7 @@ final class TcpSock extends Sock {
     private final int cpu;
 
     // --- the backlog (sk_backlog) ---
-    private final ConcurrentLinkedQueue<SkBuff> backlog = new ConcurrentLinkedQueue<>();
+    private final TcpBacklog backlog = new TcpBacklog();
     private final AtomicInteger backlogBytes = new AtomicInteger();
 
     // --- binding and listening ---
@@ -606,7 +611,10 @@ final class TcpSock extends Sock {
 
     void wake() {
         SleepListener.notifyWoken(this, null);
-        moved.signalAll();
+        wakeups++;
+        for (int i = 0; i < sleeperCount; i++) {
+            LockSupport.unpark(sleepers[i]);
+        }
         wakeUp();
     }
 
@@ -709,21 +717,76 @@ final class TcpSock extends Sock {
             throw SockException.of(Errno.EAGAIN);
         }
         SleepListener.notifySleeping(this);
+        Thread me = Thread.currentThread();
+        addSleeper(me);
+        int seen = wakeups;
+        int holds = lock.getHoldCount();
+        long deadline = nanos < 0 ? 0 : System.nanoTime() + nanos;
         try {
-            if (nanos < 0) {
-                moved.await();
-            } else if (!moved.await(nanos, TimeUnit.NANOSECONDS)) {
-                throw SockException.of(Errno.EAGAIN);
+            while (wakeups == seen) {
+                if (Thread.interrupted()) {
+                    me.interrupt();
+                    throw SockException.of(Errno.EINTR);
+                }
+                long left = nanos < 0 ? Long.MAX_VALUE : deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw SockException.of(Errno.EAGAIN);
+                }
+                for (int i = 0; i < holds; i++) {
+                    lock.unlock(); // the whole hold, as Condition.await releases it: segments now go to the socket
+                }
+                try {
+                    if (nanos < 0) {
+                        LockSupport.park(this);
+                    } else {
+                        LockSupport.parkNanos(this, left);
+                    }
+                } finally {
+                    relock(holds);
+                }
             }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw SockException.of(Errno.EINTR);
         } finally {
+            removeSleeper(me);
             userSleeping = false;
             SleepListener.notifyAwake(this);
         }
         if (isClosed()) {
             throw SockException.of(Errno.EBADF);
+        }
+    }
+
+    private void addSleeper(Thread t) {
+        if (sleeperCount == sleepers.length) {
+            sleepers = java.util.Arrays.copyOf(sleepers, sleepers.length * 2); // more sleepers than ever before: rare
+        }
+        sleepers[sleeperCount++] = t;
+    }
+
+    private void removeSleeper(Thread t) {
+        for (int i = 0; i < sleeperCount; i++) {
+            if (sleepers[i] == t) {
+                sleepers[i] = sleepers[--sleeperCount];
+                sleepers[sleeperCount] = null;
+                return;
+            }
+        }
+    }
+
+    /**
+     * Takes the socket lock back after a sleep, {@code holds} times. The waker usually still holds it
+     * (it wakes us from inside its segment processing): a short spin with {@code tryLock} takes it
+     * when the waker lets go, where {@code lock()} would queue a new node on each contended acquire.
+     */
+    private void relock(int holds) {
+        for (int spins = 0; !lock.tryLock(); spins++) {
+            if (spins == 256) {
+                lock.lock();
+                break;
+            }
+            Thread.onSpinWait();
+        }
+        for (int i = 1; i < holds; i++) {
+            lock.lock(); // reentrant: never contended
         }
     }
 

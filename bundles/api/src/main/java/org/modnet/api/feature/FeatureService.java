@@ -15,7 +15,8 @@ public interface FeatureService {
     /**
      * Installs and starts the bundles of the named feature and applies its configurations.
      *
-     * @return the bundles this call installed (those already present are not listed)
+     * @return what this call did, one line each: bundles installed and started, started, or already
+     *         present, and configurations applied
      * @throws FeatureException if the feature is unknown, a bundle is missing or does not start
      */
     List<String> install(String name) throws FeatureException;
@@ -23,7 +24,8 @@ public interface FeatureService {
     /**
      * Uninstalls the named feature's bundles that nothing else still needs.
      *
-     * @return the bundles this call uninstalled
+     * @return what this call did, one line each: bundles uninstalled or kept (and why), configurations
+     *         deleted or kept
      * @throws FeatureException if the feature is unknown or not installed
      */
     List<String> uninstall(String name) throws FeatureException;

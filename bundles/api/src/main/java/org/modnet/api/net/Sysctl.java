@@ -30,6 +30,16 @@ public interface Sysctl {
      */
     IntVectorSysctl registerInts(String name, int[] defaults, int min, int max, boolean ordered);
 
+    /**
+     * A second name for a registered entry: the two read and write one value, as Linux's
+     * {@code net.ipv4.conf.all.forwarding} and {@code net.ipv4.ip_forward} do. Implementations without
+     * aliases leave the second name unregistered.
+     *
+     * @throws IllegalArgumentException if {@code target} is not registered
+     */
+    default void alias(String name, String target) {
+    }
+
     /** Removes the entries under this prefix (a layer's exit). */
     void unregister(String prefix);
 

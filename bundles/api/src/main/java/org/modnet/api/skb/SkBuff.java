@@ -91,6 +91,8 @@ public final class SkBuff {
     private int gsoType;
     private int queueMapping;
     private int hash;
+    /** {@code skb->next}: the link of the one queue that owns the buffer now (a socket's backlog). */
+    private SkBuff next;
 
     SkBuff(SkBuffPool pool, int index) {
         this.pool = pool;
@@ -141,6 +143,7 @@ public final class SkBuff {
         gsoType = 0;
         queueMapping = 0;
         hash = 0;
+        next = null;
     }
 
     // --- offsets and lengths ---
@@ -984,6 +987,18 @@ public final class SkBuff {
         gsoSize = size;
         gsoSegs = segs;
         gsoType = type;
+    }
+
+    /**
+     * {@code skb->next}: the next buffer in the queue that holds this one, for queues that link their
+     * buffers instead of allocating nodes (a socket's backlog). Only the queue's owner uses it.
+     */
+    public SkBuff next() {
+        return next;
+    }
+
+    public void next(SkBuff n) {
+        next = n;
     }
 
     /** {@code skb_is_gso}. */
