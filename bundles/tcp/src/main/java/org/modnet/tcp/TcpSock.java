@@ -18,12 +18,13 @@ import org.modnet.socket.api.SocketCalls;
 import org.modnet.socket.api.TcpInfo;
 
 /**
- * A TCP socket ({@code struct tcp_sock} with {@code inet_stream_ops}): the user's calls ({@code
- * tcp_v4_connect}, {@code inet_listen}, {@code inet_csk_accept}, {@code tcp_sendmsg}, {@code
- * tcp_recvmsg}, {@code tcp_shutdown}, {@code tcp_close}), the segment processing of one connection
- * ({@code tcp_rcv_state_process}, {@code tcp_rcv_synsent_state_process}, {@code tcp_ack}, {@code
- * tcp_data_queue}), its output ({@code tcp_write_xmit}, {@code tcp_transmit_skb}) and its timers
- * ({@code tcp_retransmit_timer}, {@code tcp_delack_timer}, TIME-WAIT), all on the core's timer wheel.
+ * A TCP socket ({@code struct tcp_sock} with {@code inet_stream_ops}): the connection's state and the
+ * user's calls ({@code tcp_v4_connect}, {@code inet_listen}, {@code inet_csk_accept}, {@code
+ * tcp_sendmsg}, {@code tcp_recvmsg}, {@code tcp_shutdown}, {@code tcp_close}, the socket options), the
+ * listener's side of the handshake and the hand-over to TIME-WAIT. The rest of the connection's logic
+ * is in the kernel's files: {@link TcpInput} ({@code tcp_input.c}: what a segment does), {@link
+ * TcpOutput} ({@code tcp_output.c}: what goes out) and {@link TcpTimers} ({@code tcp_timer.c}), one of
+ * each per socket, made with it, working on this socket's fields.
  *
  * <p>Locking is Linux's {@code lock_sock}/{@code bh_lock_sock}: a segment is processed under the
  * socket's lock; when a user call holds it, the segment waits in a bounded backlog that the user
@@ -43,7 +44,7 @@ final class TcpSock extends Sock {
     static final int TCP_CLOSING = 11;
 
     /** Headroom for IPv4 and the link layer. */
-    private static final int HEADROOM = 64;
+    static final int HEADROOM = 64;
     /** {@code TCP_TIMEWAIT_LEN}: 2MSL, 60 s. */
     static final long TIMEWAIT_MS = 60_000;
     /** {@code TCP_TIMEOUT_INIT}, {@code TCP_RTO_MIN}, {@code TCP_RTO_MAX} (ms). */
@@ -54,17 +55,14 @@ final class TcpSock extends Sock {
     static final long DELACK_MS = 40;
     /** {@code TCP_INIT_CWND}. */
     static final int INIT_CWND = 10;
-    /** {@code MAX_TCP_HEADER} and {@code SKB_DATA_ALIGN(sizeof(struct skb_shared_info))}: an MSS buffer's overhead. */
-    private static final int MAX_TCP_HEADER = 320;
     /** {@code IPV4_MAX_PMTU}: an MSS never makes a datagram longer than IP's 16-bit length (lo's MTU is 65536). */
     private static final int IPV4_MAX_PMTU = 65535;
-    private static final int SKB_SHINFO = 320;
     /** Segments acknowledged at once at the start of a connection ({@code icsk_ack.quick}). */
     private static final int QUICKACKS = 16;
     /** Out-of-order segments kept (the {@code out_of_order_queue}'s bound here); more are TCPOFODrop. */
-    private static final int OFO_MAX = 64;
+    static final int OFO_MAX = 64;
     /** {@code net.ipv4.tcp_reordering}'s default: the reordering TCP_INFO reports. */
-    private static final int REORDERING = 3;
+    static final int REORDERING = 3;
 
     /** What the congestion seam changes: {@code snd_cwnd}, {@code snd_ssthresh}, {@code snd_cwnd_cnt}. */
     static final class Cwnd {
@@ -85,13 +83,19 @@ final class TcpSock extends Sock {
     private int wakeups;
     /** The owner is in {@link #await}, past or at its backlog check: {@link #deliver} must not leave a segment queued. */
     private volatile boolean userSleeping;
-    private final TcpOptions rx = new TcpOptions();
-    private final TcpOutOptions txOpts = new TcpOutOptions();
+    final TcpOptions rx = new TcpOptions();
+    final TcpOutOptions txOpts = new TcpOutOptions();
     final Cwnd cw = new Cwnd();
-    private final TcpCong cong = TcpCong.RENO;
-    private final TcpTimer rtxTimer;
-    private final Timer delackTimer;
-    private final TcpTimer twTimer;
+    /** The timers' side of this connection ({@code tcp_timer.c}); made first, as the timers' callbacks name it. */
+    final TcpTimers timers = new TcpTimers(this);
+    /** The sending side of this connection ({@code tcp_output.c}). */
+    final TcpOutput output = new TcpOutput(this);
+    /** The receiving side of this connection ({@code tcp_input.c}). */
+    final TcpInput input = new TcpInput(this);
+    final TcpCong cong = TcpCong.RENO;
+    final TcpTimer rtxTimer;
+    final Timer delackTimer;
+    final TcpTimer twTimer;
     private final int cpu;
 
     // --- the backlog (sk_backlog) ---
@@ -100,122 +104,122 @@ final class TcpSock extends Sock {
 
     // --- binding and listening ---
     private volatile int boundAddress;
-    private TcpSock parent; // a child not yet accepted
+    TcpSock parent; // a child not yet accepted
     private final ArrayDeque<TcpSock> acceptQueue = new ArrayDeque<>(); // guarded by lock
     private int maxAckBacklog;
     private final AtomicInteger synQlen = new AtomicInteger();
-    private boolean inSynQueue;
+    boolean inSynQueue;
     private boolean hashed;
     private boolean portHeld;
 
     // --- the send side ---
-    private int iss;
-    private int sndUna;
-    private int sndNxt;
+    int iss;
+    int sndUna;
+    int sndNxt;
     /** The highest sequence number sent: after a timeout {@link #sndNxt} goes back to {@link #sndUna}, this does not. */
-    private int sndMax;
+    int sndMax;
     /** The end of the data queued by the user ({@code write_seq}); a FIN takes the number after it. */
-    private int writeSeq;
-    private int sndWnd;
-    private int sndWl1;
-    private int maxWindow;
-    private int mss = TcpOptions.MSS_DEFAULT;
-    private int advmss;
-    private boolean finQueued;
-    private boolean finSent;
-    private byte[] sbuf;
-    private int sbase; // the sequence number of sbuf[0] modulo its size
+    int writeSeq;
+    int sndWnd;
+    int sndWl1;
+    int maxWindow;
+    int mss = TcpOptions.MSS_DEFAULT;
+    int advmss;
+    boolean finQueued;
+    boolean finSent;
+    byte[] sbuf;
+    int sbase; // the sequence number of sbuf[0] modulo its size
 
     // --- the receive side ---
-    private int irs;
-    private int rcvNxt;
-    private int copiedSeq;
-    private int rcvWndRight;
-    private int rcvWscale;
-    private byte[] rbuf;
-    private int rbase;
+    int irs;
+    int rcvNxt;
+    int copiedSeq;
+    int rcvWndRight;
+    int rcvWscale;
+    byte[] rbuf;
+    int rbase;
     /**
      * The receive ring's size as the buffer allows it ({@link #allocRings}, doubled by DRS): the window
      * we offer comes from this, minus what is queued, whatever the ring holds now. 0 before the handshake.
      */
-    private int rbufLimit;
-    private boolean finReceived;
-    private final SkBuff[] ofoSkb = new SkBuff[OFO_MAX];
-    private final int[] ofoSeq = new int[OFO_MAX];
-    private final int[] ofoEnd = new int[OFO_MAX];
-    private final boolean[] ofoFin = new boolean[OFO_MAX];
-    private int ofoCount;
+    int rbufLimit;
+    boolean finReceived;
+    final SkBuff[] ofoSkb = new SkBuff[OFO_MAX];
+    final int[] ofoSeq = new int[OFO_MAX];
+    final int[] ofoEnd = new int[OFO_MAX];
+    final boolean[] ofoFin = new boolean[OFO_MAX];
+    int ofoCount;
     /** The out-of-order queue's truesize, charged against SO_RCVBUF with the unread bytes ({@code sk_rmem_alloc}). */
-    private int ofoTruesize;
+    int ofoTruesize;
     /** What this connection has charged to {@link TcpMem} (its queued bytes when last synced). */
     private long memCharged;
     /** {@code rcvq_space}: bytes read in the last measured RTT, and where and when that measure began (DRS). */
-    private int rcvqSpace;
-    private int rcvqSeq;
-    private long rcvqTimeMs;
-    private int tsRecent;
+    int rcvqSpace;
+    int rcvqSeq;
+    long rcvqTimeMs;
+    int tsRecent;
     private int tsOff;
     /** {@code SOCK_NOSPACE}: a writer found the send buffer full; the next ACK that frees room may expand it. */
-    private boolean noSpace;
+    boolean noSpace;
     /** Gives back rings that stayed empty while the connection was quiet ({@link #memReclaim}). */
     private final TcpTimer reclaimTimer;
 
     // --- ACKs ---
-    private boolean ackPending;
-    private int rcvdSinceAck;
-    private int quickAcks = QUICKACKS;
+    boolean ackPending;
+    int rcvdSinceAck;
+    int quickAcks = QUICKACKS;
 
     // --- retransmission (RFC 6298) ---
-    private long srttUs;
-    private long rttvarUs;
-    private long rtoMs = RTO_INIT_MS;
-    private int retransmits;
-    private boolean rttTiming;
-    private int rttSeq;
-    private long rttStampMs;
-    private int retransHigh;
-    private long lastOowAckMs;
+    long srttUs;
+    long rttvarUs;
+    long rtoMs = RTO_INIT_MS;
+    int retransmits;
+    boolean rttTiming;
+    int rttSeq;
+    long rttStampMs;
+    int retransHigh;
+    long lastOowAckMs;
     /** Why the segment being processed was dropped; null while it is taken ({@link TcpDrops}). */
-    private TcpDrops.Reason drop;
+    TcpDrops.Reason drop;
     /** The segment went on to another socket, which counts its fate. */
     private boolean passedOn;
 
     // --- SACK, PAWS, Nagle, keepalive and the user timeout (Linux's fields of the same names) ---
-    private final TcpSackBlocks sacks = new TcpSackBlocks();
+    final TcpSackBlocks sacks = new TcpSackBlocks();
     /** When {@link #tsRecent} was stored ({@code ts_recent_stamp}), for PAWS's 24-day rule. */
-    private long tsRecentStampMs;
+    long tsRecentStampMs;
     /** {@code rcv_nxt} as the last ACK sent announced it (RFC 7323's Last.ACK.sent, Linux's {@code rcv_wup}). */
-    private int lastAckSent;
+    int lastAckSent;
     /** {@code nonagle}: {@link #NAGLE_OFF} (TCP_NODELAY) and {@link #NAGLE_CORK} (TCP_CORK). */
-    private int nonagle;
+    int nonagle;
     /** The push marks of the send ring ({@code tcp_mark_push}): where Linux's skbs would end with PSH. */
-    private final TcpPush push = new TcpPush();
+    final TcpPush push = new TcpPush();
     /** Whether {@link #push} has its {@code pushed_seq} (the first write starts it). */
-    private boolean pushStarted;
+    boolean pushStarted;
     /** {@code lsndtime}: when new data last went out, for {@code tcp_slow_start_after_idle}. */
-    private long lsndtimeMs;
+    long lsndtimeMs;
     /** MSG_MORE: the send in progress holds a partial segment back, as TCP_CORK does for one push. */
-    private boolean corkOnce;
+    boolean corkOnce;
     /** The end of the last sub-MSS segment sent ({@code snd_sml}, Minshall's Nagle). */
-    private int sndSml;
-    private final TcpTimer keepaliveTimer;
+    int sndSml;
+    final TcpTimer keepaliveTimer;
     /** TCP_KEEPIDLE, TCP_KEEPINTVL (seconds) and TCP_KEEPCNT; 0 means the namespace's sysctl. */
-    private int keepaliveTime;
-    private int keepaliveIntvl;
-    private int keepaliveProbes;
+    int keepaliveTime;
+    int keepaliveIntvl;
+    int keepaliveProbes;
     /** Keepalive or zero-window probes sent without an answer ({@code icsk_probes_out}). */
-    private int probesOut;
+    int probesOut;
     /** When zero-window probing started ({@code icsk_probes_tstamp}); 0 when not probing. */
-    private long probesTstampMs;
+    long probesTstampMs;
     /** Zero-window probes' exponential backoff ({@code icsk_backoff}); the RTO is not doubled for them. */
-    private int backoff;
+    int backoff;
     /** The last ACK received ({@code rcv_tstamp}) and the last data received ({@code icsk_ack.lrcvtime}). */
-    private long rcvTstampMs;
-    private long lrcvTimeMs;
+    long rcvTstampMs;
+    long lrcvTimeMs;
     /** TCP_USER_TIMEOUT in milliseconds, 0 when unset ({@code icsk_user_timeout}). */
-    private int userTimeoutMs;
+    int userTimeoutMs;
     /** When the oldest unacknowledged byte was sent, as the user timeout measures ({@code retrans_stamp}). */
-    private long headSentMs;
+    long headSentMs;
     // --- the minisocks (TcpSyncookies, TcpTimewaitSock) ---
     /** When this listener last answered with a cookie ({@code tcp_synq_overflow}); cookie ACKs are checked for two minutes after. */
     private volatile long synqOverflowMs = Long.MIN_VALUE;
@@ -223,36 +227,55 @@ final class TcpSock extends Sock {
     /** The TIME-WAIT sock that took this connection's place: segments still queued for it go there. */
     private TcpTimewaitSock timewait;
     // --- what TCP_INFO reports (RFC 4898's counters as tcp_sock keeps them) ---
-    private int segsOut;
-    private int segsIn;
-    private int dataSegsOut;
+    int segsOut;
+    int segsIn;
+    int dataSegsOut;
     private int dataSegsIn;
     private long bytesSent;
-    private long bytesRetrans;
-    private long bytesAcked;
-    private long bytesReceived;
-    private int totalRetrans;
-    private int totalRto;
-    private int delivered;
-    private int rcvOoopack;
+    long bytesRetrans;
+    long bytesAcked;
+    long bytesReceived;
+    int totalRetrans;
+    int totalRto;
+    int delivered;
+    int rcvOoopack;
     private int rcvMss;
     /** The route's device ({@code sk_setup_caps}): whether it takes GSO skbs is read from it per write. */
-    private org.modnet.api.net.NetDevice routeDev;
-    private long minRttUs;
-    private long lastDataSentMs;
-    private long lastDataRecvMs;
-    private long lastAckRecvMs;
+    org.modnet.api.net.NetDevice routeDev;
+    long minRttUs;
+    long lastDataSentMs;
+    long lastDataRecvMs;
+    long lastAckRecvMs;
 
     TcpSock(TcpNet net) {
         super(net.ns, SocketCalls.SOCK_STREAM, SocketCalls.IPPROTO_TCP, null);
         this.net = net;
         this.cpu = (int) (inode() % net.core.cpus());
-        this.rtxTimer = new TcpTimer(net.core.timer(cpu, this::retransmitTimer), net.core::nanoTime);
-        this.delackTimer = net.core.timer(cpu, this::delackTimer);
-        this.twTimer = new TcpTimer(net.core.timer(cpu, this::timewaitTimer), net.core::nanoTime);
-        this.keepaliveTimer = new TcpTimer(net.core.timer(cpu, this::keepaliveTimer), net.core::nanoTime);
+        this.rtxTimer = new TcpTimer(net.core.timer(cpu, timers::retransmitTimer), net.core::nanoTime);
+        this.delackTimer = net.core.timer(cpu, timers::delackTimer);
+        this.twTimer = new TcpTimer(net.core.timer(cpu, timers::timewaitTimer), net.core::nanoTime);
+        this.keepaliveTimer = new TcpTimer(net.core.timer(cpu, timers::keepaliveTimer), net.core::nanoTime);
         this.reclaimTimer = new TcpTimer(net.core.timer(cpu, this::memReclaim), net.core::nanoTime);
         setBuffers(net.wmem.get()[1], net.rmem.get()[1], 0); // tcp_init_sock: tcp_wmem[1] and tcp_rmem[1]
+    }
+
+    /** The socket's lock ({@code sk_lock}) for the split-out parts, which are not subclasses of {@code Sock}. */
+    java.util.concurrent.locks.ReentrantLock sockLock() {
+        return lock;
+    }
+
+    /** {@code inet_sk_state_store}: the state without {@link #setState}'s bookkeeping, for the split-out parts. */
+    void stateStore(int s) {
+        state = s;
+    }
+
+    /** Sock's {@code setShutdown} and {@code setBuffers}, which the split-out parts cannot reach as protected members. */
+    void setShutdownBits(int bits) {
+        setShutdown(bits);
+    }
+
+    void setSockBuffers(int sndbuf, int rcvbuf, int locks) {
+        setBuffers(sndbuf, rcvbuf, locks);
     }
 
     int laddr() {
@@ -308,7 +331,7 @@ final class TcpSock extends Sock {
     }
 
     /** {@code tcp_transmit_skb}'s counting: segments, data segments and their bytes, retransmissions included. */
-    private void countOut(int len) {
+    void countOut(int len) {
         segsOut++;
         if (len > 0) {
             dataSegsOut++;
@@ -422,12 +445,12 @@ final class TcpSock extends Sock {
 
     /**
      * The timer {@code inet_diag} reports: retransmission ("on"), the zero-window probe ("persist"),
-     * TIME-WAIT and an orphan's FIN-WAIT-2 ("timewait", as a timewait sock in that substate shows),
+     * an orphan's FIN-WAIT-2 ("timewait", as a timewait sock in that substate shows; TIME-WAIT is one),
      * else keepalive ("keepalive", with the probes sent).
      */
     @Override
     public SockTimer timer() {
-        if (twTimer.pending() && (state == TCP_TIME_WAIT || state == TCP_FIN_WAIT2)) {
+        if (twTimer.pending() && state == TCP_FIN_WAIT2) {
             return new SockTimer(SockTimer.TIMEWAIT, twTimer.remainingMs(), 0);
         }
         if (rtxTimer.pending()) {
@@ -536,7 +559,7 @@ final class TcpSock extends Sock {
     // --- states ---
 
     /** {@code tcp_set_state}: CurrEstab follows ESTABLISHED and CLOSE-WAIT; leaving them for CLOSE is EstabResets. */
-    private void setState(int s, int cpu) {
+    void setState(int s, int cpu) {
         int old = state;
         boolean was = old == TCP_ESTABLISHED || old == TCP_CLOSE_WAIT;
         boolean is = s == TCP_ESTABLISHED || s == TCP_CLOSE_WAIT;
@@ -552,7 +575,7 @@ final class TcpSock extends Sock {
     }
 
     /** {@code tcp_done}: the connection is over; it leaves the tables, its timers stop, sleepers wake. */
-    private void done(int cpu) {
+    void done(int cpu) {
         if (state == TCP_SYN_SENT || state == TCP_SYN_RECV && parent == null) { // a request sock's end is not counted
             net.mib.inc(cpu, TcpMib.Tcp.AttemptFails);
         }
@@ -586,7 +609,7 @@ final class TcpSock extends Sock {
         wake();
     }
 
-    private void wake() {
+    void wake() {
         SleepListener.notifyWoken(this, null);
         wakeups++;
         for (int i = 0; i < sleeperCount; i++) {
@@ -845,7 +868,7 @@ final class TcpSock extends Sock {
             rtoMs = RTO_INIT_MS;
             int c = net.core.currentCpu();
             net.mib.inc(c, TcpMib.Tcp.ActiveOpens);
-            sendSyn(c, false);
+            output.sendSyn(c, false);
             rtxTimer.mod(rtoMs);
             if (isNonBlocking()) {
                 throw SockException.of(Errno.EINPROGRESS);
@@ -892,7 +915,7 @@ final class TcpSock extends Sock {
         return Math.max(0, Math.min(shift, TcpOptions.MAX_WSCALE));
     }
 
-    private static int ringSize(int bytes) {
+    static int ringSize(int bytes) {
         int n = Integer.highestOneBit(Math.max(bytes, 4096));
         return Math.min(n, 1 << 24);
     }
@@ -902,7 +925,7 @@ final class TcpSock extends Sock {
      * TcpRings#NONE}) and are allocated with the first byte each must hold ({@link #sndRingReserve},
      * {@link #rcvRingReserve}): an idle connection holds no buffer, as Linux holds no skb for it.
      */
-    private void allocRings() {
+    void allocRings() {
         if (sbuf == null) {
             sbuf = TcpRings.NONE;
             rbuf = TcpRings.NONE;
@@ -999,7 +1022,7 @@ final class TcpSock extends Sock {
         synQlen.incrementAndGet();
         child.lock.lock();
         try {
-            child.sendSyn(cpu, false);
+            child.output.sendSyn(cpu, false);
             child.rtxTimer.mod(child.rtoMs);
         } finally {
             child.lock.unlock();
@@ -1011,7 +1034,7 @@ final class TcpSock extends Sock {
      * it joins its listener's accept queue, or stays in SYN-RECV when the queue is full (ListenOverflows)
      * so its SYN-ACK is sent again; a closed listener resets it.
      */
-    private boolean joinAcceptQueue(int cpu) {
+    boolean joinAcceptQueue(int cpu) {
         TcpSock l = parent;
         if (l == null) {
             return true;
@@ -1047,9 +1070,9 @@ final class TcpSock extends Sock {
         try {
             switch (state) {
                 case TCP_LISTEN -> listenRcv(skb, cpu);
-                case TCP_SYN_SENT -> synSentRcv(skb, cpu);
+                case TCP_SYN_SENT -> input.synSentRcv(skb, cpu);
                 case TCP_CLOSE -> closedRcv(skb, cpu);
-                default -> rcvStateProcess(skb, cpu);
+                default -> input.rcvStateProcess(skb, cpu);
             }
         } finally {
             if (!passedOn) {
@@ -1081,486 +1104,10 @@ final class TcpSock extends Sock {
         drop = TcpDrops.Reason.TCP_FLAGS;
     }
 
-    /** {@code tcp_rcv_synsent_state_process}. */
-    private void synSentRcv(SkBuff skb, int cpu) {
-        int th = skb.data();
-        int flags = skb.getU8(th + TcpHeader.FLAGS);
-        int ack = skb.getU32(th + TcpHeader.ACK_SEQ);
-        int seq = skb.getU32(th + TcpHeader.SEQ);
-        if ((flags & TcpHeader.ACK) != 0) {
-            if (ack != sndNxt) {
-                if ((flags & TcpHeader.RST) == 0) {
-                    TcpProtocol.sendReset(net, skb, cpu);
-                }
-                drop = TcpDrops.Reason.TCP_OLD_ACK;
-                return;
-            }
-            if ((flags & TcpHeader.RST) != 0) {
-                reportError(Errno.ECONNREFUSED); // tcp_reset in SYN-SENT
-                done(cpu);
-                drop = TcpDrops.Reason.TCP_RESET;
-                return;
-            }
-            if ((flags & TcpHeader.SYN) == 0) {
-                drop = TcpDrops.Reason.TCP_FLAGS;
-                return;
-            }
-            long illegal = rx.illegalWscale;
-            rx.parse(skb, th, false, net.optionSysctls());
-            if (rx.illegalWscale != illegal) {
-                net.countIllegalWscale();
-            }
-            rx.tstampOk = rx.sawTstamp && net.timestamps.get() != 0;
-            if (!rx.wscaleOk) {
-                rx.sndWscale = 0;
-                rcvWscale = 0;
-            }
-            tsRecent = rx.rcvTsval;
-            tsRecentStampMs = nowMs();
-            irs = seq;
-            int synWindow = rcvWndRight - rcvNxt; // what our SYN offered, before rcv_nxt was known
-            rcvNxt = seq + 1;
-            rcvWndRight = rcvNxt + synWindow; // rcv_wnd from rcv_wup: else the edge is the ISN's distance off
-            copiedSeq = rcvNxt;
-            rbase = rcvNxt;
-            sbase = iss + 1;
-            sndUna = ack;
-            bytesAcked++; // our SYN
-            delivered++;
-            lastAckRecvMs = lastDataRecvMs = lastDataSentMs = nowMs(); // tcp_finish_connect starts the clocks
-            sndWnd = skb.getU16(th + TcpHeader.WINDOW);
-            sndWl1 = seq;
-            maxWindow = sndWnd;
-            mss = Math.min(rx.mssClamp, advmss) - (rx.tstampOk ? TcpOutOptions.ALIGNED_TSTAMP : 0);
-            if (retransmits == 0) {
-                rttSample(nowMs() - rttStampMs);
-            }
-            retransmits = 0;
-            rtxTimer.del();
-            setState(TCP_ESTABLISHED, cpu);
-            establishedHook();
-            sendAck(cpu);
-            wake();
-            return;
-        }
-        // no ACK: a RST is ignored; a bare SYN is a simultaneous open
-        if ((flags & TcpHeader.SYN) != 0 && (flags & TcpHeader.RST) == 0) {
-            simultaneousOpen(skb, th, seq, cpu);
-            return;
-        }
-        drop = (flags & TcpHeader.RST) != 0 ? TcpDrops.Reason.TCP_RESET : TcpDrops.Reason.TCP_FLAGS;
-    }
-
-    /** {@code tcp_rcv_state_process} for every synchronized state, SYN-RECV and TIME-WAIT. */
-    private void rcvStateProcess(SkBuff skb, int cpu) {
-        int th = skb.data();
-        int hlen = (skb.getU8(th + TcpHeader.DOFF) >>> 4) * 4;
-        int flags = skb.getU8(th + TcpHeader.FLAGS);
-        int seq = skb.getU32(th + TcpHeader.SEQ);
-        int ack = skb.getU32(th + TcpHeader.ACK_SEQ);
-        int len = skb.len() - hlen;
-        boolean syn = (flags & TcpHeader.SYN) != 0;
-        boolean fin = (flags & TcpHeader.FIN) != 0;
-        int endSeq = seq + len + (syn ? 1 : 0) + (fin ? 1 : 0);
-        rx.parse(skb, th, true, net.optionSysctls());
-
-        if ((flags & (TcpHeader.ACK | TcpHeader.RST | TcpHeader.SYN)) == 0) {
-            drop = TcpDrops.Reason.TCP_FLAGS; // Linux drops it before the sequence check: no dupack
-            return;
-        }
-        if (pawsReject(flags, seq, ack, len, endSeq, skb.getU16(th + TcpHeader.WINDOW), cpu)) {
-            drop = (flags & TcpHeader.SYN) != 0 ? TcpDrops.Reason.TCP_INVALID_SYN : TcpDrops.Reason.TCP_RFC7323_PAWS;
-            return;
-        }
-        // tcp_sequence: the segment must overlap the window (a zero-length one may sit at its edge)
-        int window = Math.max(rcvWndRight - rcvNxt, 0);
-        if (TcpSeq.before(endSeq, rcvNxt) || TcpSeq.after(seq, rcvNxt + window)
-                || (len > 0 && window == 0 && seq == rcvNxt && endSeq != rcvNxt && !fin)) {
-            drop = TcpSeq.before(endSeq, rcvNxt) ? TcpDrops.Reason.TCP_OLD_SEQUENCE : TcpDrops.Reason.TCP_INVALID_SEQUENCE;
-            if ((flags & TcpHeader.RST) == 0) {
-                if (syn) {
-                    synChallenge(cpu); // RFC 5961 4.2: any SYN, in the window or not
-                    return;
-                }
-                if (len > 0 && window == 0) {
-                    net.mib.inc(cpu, TcpMib.Ext.TCPZeroWindowDrop);
-                    drop = TcpDrops.Reason.TCP_ZEROWINDOW;
-                }
-                if (endSeq != seq && !syn || !oowRateLimited(cpu, TcpMib.Ext.TCPACKSkippedSeq)) { // data is no ACK loop
-                    sendDupack(seq, endSeq, cpu);
-                }
-            }
-            return;
-        }
-        if ((flags & TcpHeader.RST) != 0) {
-            drop = TcpDrops.Reason.TCP_RESET;
-            if (seq == rcvNxt) {
-                resetRcv(cpu);
-            } else {
-                challengeAck(cpu);
-            }
-            return;
-        }
-        if (syn && !simultaneousSynAck(flags, seq, ack)) {
-            if (state == TCP_SYN_RECV && seq == irs) {
-                synackRetransmit(cpu); // the peer sent its SYN again: our SYN-ACK was lost (tcp_check_req)
-                return;
-            }
-            synChallenge(cpu);
-            return;
-        }
-        replaceTsRecent(flags, seq, ack); // after the SYN check, as tcp_ack does it: a challenged SYN's TSval is no ts_recent
-        if ((flags & TcpHeader.ACK) == 0) {
-            drop = TcpDrops.Reason.TCP_FLAGS;
-            return;
-        }
-        boolean establishing = state == TCP_SYN_RECV;
-        if (state == TCP_SYN_RECV) {
-            if (!TcpSeq.between(ack, sndUna + 1, sndNxt)) {
-                TcpProtocol.sendReset(net, skb, cpu);
-                drop = TcpDrops.Reason.TCP_OLD_ACK;
-                return;
-            }
-            boolean passive = parent != null;
-            boolean synackTimed = passive && inSynQueue && retransmits == 0; // a cookie's SYN-ACK was not timed
-            if (!joinAcceptQueue(cpu)) {
-                drop = TcpDrops.Reason.TCP_LISTEN_OVERFLOW;
-                if (parent != null && (parent.isClosed() || parent.state != TCP_LISTEN)) {
-                    sendActiveReset(cpu);
-                    done(cpu);
-                }
-                return;
-            }
-            if (passive) {
-                net.mib.inc(cpu, TcpMib.Tcp.PassiveOpens);
-                synackRttMeas(synackTimed);
-                bytesAcked = -1; // tcpAck below counts our SYN-ACK, which Linux's child starts with acknowledged
-                segsIn = 2; // the SYN and this ACK: the child Linux makes starts counting at the SYN
-                segsOut = 0; // the SYN-ACKs were the request sock's
-                lastAckRecvMs = lastDataRecvMs = lastDataSentMs = nowMs(); // as tcp_create_openreq_child starts them
-            }
-            allocRings();
-            rtxTimer.del();
-            retransmits = 0;
-            sndWnd = skb.getU16(th + TcpHeader.WINDOW) << rx.sndWscale;
-            maxWindow = sndWnd;
-            sndWl1 = seq;
-            setState(TCP_ESTABLISHED, cpu);
-            establishedHook();
-            if (!passive) {
-                simultaneousEstablished(seq, cpu);
-            }
-        }
-        if (!tcpAck(skb, th, seq, ack, cpu)) {
-            if (state != TCP_ESTABLISHED || drop == TcpDrops.Reason.TCP_TOO_OLD_ACK) {
-                challengeAck(cpu); // tcp_rcv_state_process answers any unacceptable ACK; ESTABLISHED only a too old one
-            }
-            return;
-        }
-        if (establishing) {
-            cw.cwnd = INIT_CWND; // tcp_init_transfer: the window starts after the handshake's ACK, not grown by it
-        }
-        // the FIN we sent may now be acknowledged
-        boolean finAcked = finSent && sndUna == writeSeq + 1;
-        switch (state) {
-            case TCP_FIN_WAIT1 -> {
-                if (finAcked) {
-                    setState(TCP_FIN_WAIT2, cpu);
-                    setShutdown(shutdownBits() | SEND_SHUTDOWN);
-                    wake();
-                    if (isClosed()) {
-                        if (!fin && len == 0 && orphanFinWait2(cpu)) {
-                            return;
-                        }
-                        twTimer.mod(net.finTimeout.get() * 1000L); // tcp_fin_timeout for an orphan
-                    }
-                }
-            }
-            case TCP_CLOSING -> {
-                if (finAcked) {
-                    enterTimewait(cpu);
-                    return;
-                }
-            }
-            case TCP_LAST_ACK -> {
-                if (finAcked) {
-                    done(cpu);
-                    return;
-                }
-            }
-            default -> {
-            }
-        }
-        if (len > 0 || fin) {
-            dataQueue(skb, th + hlen, seq, len, fin, cpu);
-        }
-        writeXmit(cpu);
-        newSpace(cpu); // tcp_data_snd_check: tcp_check_space after the push
-        ackSndCheck(cpu);
-    }
-
-    /** {@code inet_rtx_syn_ack}: the SYN-ACK again (RetransSegs, TCPSynRetrans). */
-    private void synackRetransmit(int cpu) {
-        net.mib.inc(cpu, TcpMib.Tcp.RetransSegs);
-        net.mib.inc(cpu, TcpMib.Ext.TCPSynRetrans);
-        totalRetrans++;
-        sendSyn(cpu, true);
-    }
-
-    /**
-     * {@code tcp_validate_incoming}'s syn_challenge: a SYN on a synchronized connection (RFC 5961 4.2) is
-     * TCPSYNChallenge and a challenge ACK; in ESTABLISHED ({@code tcp_rcv_established}) also InErrs.
-     */
-    private void synChallenge(int cpu) {
-        if (state == TCP_ESTABLISHED) {
-            net.mib.inc(cpu, TcpMib.Tcp.InErrs);
-        }
-        net.mib.inc(cpu, TcpMib.Ext.TCPSYNChallenge);
-        challengeAck(cpu);
-        drop = TcpDrops.Reason.TCP_INVALID_SYN;
-    }
-
-    /** {@code tcp_reset}: the peer reset the connection. */
-    private void resetRcv(int cpu) {
-        if (state == TCP_SYN_RECV && parent != null) {
-            net.mib.inc(cpu, TcpMib.Ext.EmbryonicRsts); // a request the peer gave up: nobody to tell
-            state = TCP_CLOSE;
-            done(cpu);
-            return;
-        }
-        reportError(state == TCP_CLOSE_WAIT ? Errno.EPIPE : Errno.ECONNRESET);
-        done(cpu);
-    }
-
-    /** {@code tcp_send_challenge_ack} (RFC 5961), at most one per {@code tcp_invalid_ratelimit}. */
-    private void challengeAck(int cpu) {
-        if (oowRateLimited(cpu, TcpMib.Ext.TCPACKSkippedChallenge)) {
-            return;
-        }
-        net.mib.inc(cpu, TcpMib.Ext.TCPChallengeACK);
-        sendAck(cpu);
-    }
-
-    /**
-     * {@code tcp_oow_rate_limited}: answers to out-of-window segments go at most once per
-     * {@code net.ipv4.tcp_invalid_ratelimit} (500 ms), so two ends that disagree cannot start an ACK storm.
-     */
-    private boolean oowRateLimited(int cpu, TcpMib.Ext counter) {
-        long now = nowMs();
-        if (lastOowAckMs != 0 && now - lastOowAckMs < net.invalidRatelimit.get()) {
-            net.mib.inc(cpu, counter);
-            return true;
-        }
-        lastOowAckMs = now;
-        return false;
-    }
-
-    /**
-     * {@code tcp_ack}: an ACK for data not sent is answered and dropped; an old one is ignored; a new one
-     * frees the acknowledged bytes, updates the send window (RFC 9293 3.10.7.4's SND.WL1/WL2 rule), takes
-     * an RTT sample and opens the congestion window. Returns false when the segment is to be dropped.
-     */
-    private boolean tcpAck(SkBuff skb, int th, int seq, int ack, int cpu) {
-        if (TcpSeq.after(ack, sndMax)) {
-            drop = TcpDrops.Reason.TCP_ACK_UNSENT_DATA;
-            return false; // RFC 9293 3.10.7.4: an ACK of data not yet sent is dropped
-        }
-        if (TcpSeq.before(ack, sndUna - maxWindow)) {
-            drop = TcpDrops.Reason.TCP_TOO_OLD_ACK;
-            return false; // RFC 5961 5.2: older than any ACK the peer could still send, a blind injection
-        }
-        if (TcpSeq.after(ack, sndNxt)) {
-            sndNxt = ack; // what went back for retransmission was received after all
-            if (finQueued && ack == writeSeq + 1) {
-                finSent = true;
-            }
-        }
-        if (TcpSeq.before(ack, sndUna)) {
-            return true; // an old duplicate: its data may still be new
-        }
-        lastAckRecvMs = nowMs(); // icsk_ack.rcv_tstamp
-        probesOut = 0;
-        int wnd = skb.getU16(th + TcpHeader.WINDOW) << rx.sndWscale;
-        if (TcpSeq.after(ack, sndUna) || TcpSeq.after(seq, sndWl1) || (seq == sndWl1 && TcpSeq.afterOrEqual(ack, sndUna))) {
-            sndWnd = wnd;
-            sndWl1 = seq;
-            maxWindow = Math.max(maxWindow, wnd);
-        }
-        ackReceived(ack, cpu);
-        int acked = ack - sndUna;
-        if (acked <= 0) {
-            return true;
-        }
-        long now = nowMs();
-        if (rx.tstampOk && rx.sawTstamp && rx.rcvTsecr != 0) {
-            rttSample(tsNow() - rx.rcvTsecr); // RFC 7323 4.3: timestamps measure every ACK, retransmitted or not
-        } else if (rttTiming && TcpSeq.afterOrEqual(ack, rttSeq)) {
-            rttSample(now - rttStampMs); // Karn: retransmission stopped the timing
-        }
-        if (rttTiming && TcpSeq.afterOrEqual(ack, rttSeq)) {
-            rttTiming = false;
-        }
-        sndUna = ack;
-        memSync(cpu);
-        int segs = (acked + mss - 1) / Math.max(mss, 1);
-        cong.congAvoid(cw, segs);
-        bytesAcked += acked;
-        delivered += segs;
-        retransmits = 0;
-        if (sndUna == sndNxt) {
-            rtxTimer.del();
-        } else {
-            rtxTimer.mod(rtoMs);
-        }
-        wake(); // sk_stream_write_space: room in the send buffer
-        return true;
-    }
-
-    /**
-     * {@code tcp_synack_rtt_meas}: the handshake's last ACK times the SYN-ACK, by its timestamp echo when
-     * there is one (tcpAck takes that sample), else from the SYN-ACK's send when it was not retransmitted.
-     */
-    private void synackRttMeas(boolean timed) {
-        if (!(rx.tstampOk && rx.sawTstamp && rx.rcvTsecr != 0) && timed) {
-            rttSample(nowMs() - rttStampMs);
-        }
-    }
-
-    /** RFC 6298 2.2/2.3 with Linux's floor: RTO = SRTT + max(4 * RTTVAR, tcp_rto_min). */
-    private void rttSample(long ms) {
-        long r = Math.max(ms, 0) * 1000 + 1; // microseconds, never zero
-        minRttUs = minRttUs == 0 ? r : Math.min(minRttUs, r);
-        if (srttUs == 0) {
-            srttUs = r;
-            rttvarUs = r / 2;
-        } else {
-            rttvarUs = (3 * rttvarUs + Math.abs(srttUs - r)) / 4;
-            srttUs = (7 * srttUs + r) / 8;
-        }
-        rtoMs = Math.min(RTO_MAX_MS, srttUs / 1000 + Math.max(4 * rttvarUs / 1000, RTO_MIN_MS));
-    }
-
-    /**
-     * {@code tcp_data_queue}: in-order bytes go into the receive ring (and the out-of-order queue is
-     * spliced after them), bytes ahead of {@code rcv_nxt} wait in the out-of-order queue (bounded:
-     * TCPOFODrop), a FIN in order shuts the receive side and moves the state on. Data reaching a socket
-     * the user closed resets it (TCPAbortOnData).
-     */
-    private void dataQueue(SkBuff skb, int payload, int seq, int len, boolean fin, int cpu) {
-        if (len > 0 && (isClosed() || (shutdownBits() & RCV_SHUTDOWN) != 0 && !finReceived)
-                && (state == TCP_FIN_WAIT1 || state == TCP_FIN_WAIT2 || isClosed())) {
-            net.mib.inc(cpu, TcpMib.Ext.TCPAbortOnData);
-            sendActiveReset(cpu);
-            done(cpu);
-            drop = TcpDrops.Reason.TCP_ABORT_ON_DATA;
-            return;
-        }
-        if (finReceived) {
-            if (TcpSeq.before(seq, rcvNxt)) { // the peer sent it again: our ACK was lost, send it again now
-                finAgain(seq, len, fin, cpu);
-                ackPending = true;
-                quickAcks = Math.max(quickAcks, 1);
-                drop = TcpDrops.Reason.TCP_OLD_DATA;
-            } else {
-                drop = TcpDrops.Reason.TCP_CLOSE; // nothing comes after the FIN
-            }
-            return;
-        }
-        lrcvTimeMs = nowMs();
-        if (TcpSeq.after(seq, rcvNxt)) {
-            ofoQueue(skb, payload, seq, len, fin, cpu);
-            memSync(cpu);
-            ackPending = true;
-            quickAcks = Math.max(quickAcks, 1); // a hole: acknowledge at once (a duplicate ACK)
-            return;
-        }
-        oldData(seq, len, fin, cpu);
-        int skip = rcvNxt - seq;
-        int n = len - skip;
-        if (n > 0) {
-            int room = rcvRoom();
-            int take = Math.min(n, room);
-            if (take == 0) {
-                net.mib.inc(cpu, TcpMib.Ext.TCPZeroWindowDrop); // no room at all: the window was zero
-                fin = false;
-            } else if (take < n) {
-                net.mib.inc(cpu, TcpMib.Ext.TCPRcvQDrop);
-                fin = false; // the FIN comes after bytes we could not keep
-                if (take == 0) {
-                    drop = TcpDrops.Reason.PROTO_MEM;
-                }
-            }
-            copyToRing(skb, payload + skip, take);
-            rcvNxt += take;
-            rcvdSinceAck += take;
-            bytesReceived += take;
-        }
-        ackPending = true;
-        if (n <= 0 && !(fin && n == 0)) {
-            quickAcks = Math.max(quickAcks, 1); // a retransmission: acknowledge at once (a dupack)
-            drop = TcpDrops.Reason.TCP_OLD_DATA;
-        }
-        if (fin && n >= 0) {
-            finRcv(cpu);
-        }
-        ofoSplice(cpu);
-        if (sacks.num > 0) {
-            sacks.remove(rcvNxt, ofoCount == 0);
-        }
-        memSync(cpu);
-        wake();
-    }
-
-    // --- buffer autotuning (tcp_init_buffer_space, tcp_rcv_space_adjust, tcp_sndbuf_expand) ---
-
-    /** {@code tcp_init_buffer_space}: the first RTT's measure starts at ten segments or the ring, if smaller. */
-    private void initBufferSpace() {
-        rcvqSpace = Math.min(rbuf == null ? 0 : rbufLimit, INIT_CWND * Math.max(advmss, 1));
-        rcvqSeq = copiedSeq;
-        rcvqTimeMs = nowMs();
-    }
-
-    /**
-     * {@code tcp_rcv_space_adjust} (dynamic right-sizing): once per RTT, when the application read more
-     * than in the RTT before, SO_RCVBUF grows to twice a window of twice that read plus sixteen segments
-     * and the growth's share again ({@code tcp_rmem[2]} at most), unless the user set SO_RCVBUF or
-     * {@code tcp_moderate_rcvbuf} is 0. The RTT is the connection's smoothed one.
-     */
-    private void rcvSpaceAdjust() {
-        if (rbuf == null || srttUs == 0 || rcvqSpace == 0) {
-            return;
-        }
-        long now = nowMs();
-        if (now - rcvqTimeMs < Math.max(srttUs / 1000, 1)) {
-            return;
-        }
-        int copied = copiedSeq - rcvqSeq;
-        if (copied > rcvqSpace) {
-            if (net.tmem.moderateRcvbuf.get() != 0 && (userLocks() & SOCK_RCVBUF_LOCK) == 0) {
-                long rcvwin = ((long) copied << 1) + 16L * advmss;
-                rcvwin += (rcvwin * (copied - rcvqSpace) / rcvqSpace) << 1;
-                int want = (int) Math.min(rcvwin * 2, net.rmem.get()[2]); // tcp_space_from_win
-                if (want > rcvbuf()) {
-                    setBuffers(sndbuf(), want, userLocks());
-                    growRbuf();
-                }
-            }
-            rcvqSpace = copied;
-        }
-        rcvqSeq = copiedSeq;
-        rcvqTimeMs = now;
-    }
-
-    /**
-     * The receive ring's limit follows SO_RCVBUF up, doubling at most once per call (once per RTT); the
-     * ring itself grows to it only as data needs ({@link #rcvRingReserve}).
-     */
-    private void growRbuf() {
-        rbufLimit = Math.max(rbufLimit, Math.min(ringSize(rcvbuf()), rbufLimit << 1));
-    }
+    // --- memory charged (sk_rmem_alloc, tcp_mem) ---
 
     /** {@code sk_rmem_alloc}: unread bytes in the receive ring and the out-of-order queue's truesize. */
-    private int rmemQueued() {
+    int rmemQueued() {
         return (rbuf == null ? 0 : Math.max(readable(), 0)) + ofoTruesize; // the FIN's sequence number holds no byte
     }
 
@@ -1568,7 +1115,7 @@ final class TcpSock extends Sock {
      * Charges the change in this connection's queued bytes to the namespace's {@link TcpMem}: unread and
      * out-of-order bytes, and unacknowledged ones in the send ring. A closed connection holds nothing.
      */
-    private void memSync(int cpu) {
+    void memSync(int cpu) {
         long queued = 0;
         if (state != TCP_CLOSE) {
             queued = rmemQueued() + (sbuf == null ? 0 : Math.max(writeSeq - sndUna, 0));
@@ -1579,224 +1126,17 @@ final class TcpSock extends Sock {
         }
     }
 
-    /**
-     * {@code tcp_try_rmem_schedule}: room for {@code size} more bytes while the receive memory is within
-     * SO_RCVBUF and {@code tcp_mem[2]} (a connection may always hold {@code tcp_rmem[0]}); otherwise
-     * {@code tcp_prune_queue} (PruneCalled) prunes the out-of-order queue, and RcvPruned counts when even
-     * that leaves the socket over its buffer.
-     */
-    private boolean rmemSchedule(int size, int seq, int cpu) {
-        if (rmemQueued() <= rcvbuf() && memAllowed(size)) {
-            return true;
-        }
-        net.mib.inc(cpu, TcpMib.Ext.PruneCalled);
-        if (rmemQueued() > rcvbuf() || net.tmem.underPressure()) {
-            pruneOfo(seq, cpu);
-        }
-        if (rmemQueued() > rcvbuf()) {
-            net.mib.inc(cpu, TcpMib.Ext.RcvPruned);
-            return false;
-        }
-        while (!memAllowed(size)) {
-            if (!pruneOfo(seq, cpu)) {
-                return false;
-            }
-        }
-        return true;
-    }
-
     /** {@code sk_rmem_schedule}: below {@code tcp_mem[2]}, or this socket holds less than {@code tcp_rmem[0]}. */
-    private boolean memAllowed(int size) {
+    boolean memAllowed(int size) {
         return !net.tmem.overLimit(size) || rmemQueued() + size <= net.rmem.get()[0];
     }
 
-    /**
-     * {@code tcp_prune_ofo_queue}: drops out-of-order segments from the highest sequence down, never one
-     * at or below the arriving {@code seq}, until the socket is within SO_RCVBUF and TCP is not under
-     * memory pressure (freeing at least an eighth of the buffer at a time); OfoPruned, and the SACK
-     * blocks describe nothing any more. False when nothing could be dropped.
-     */
-    private boolean pruneOfo(int seq, int cpu) {
-        if (ofoCount == 0 || !TcpSeq.after(ofoSeq[ofoCount - 1], seq)) {
-            return false;
-        }
-        int goal = rcvbuf() >> 3;
-        while (ofoCount > 0 && TcpSeq.after(ofoSeq[ofoCount - 1], seq)) {
-            ofoCount--;
-            SkBuff s = ofoSkb[ofoCount];
-            ofoSkb[ofoCount] = null;
-            ofoTruesize -= s.truesize();
-            goal -= s.truesize();
-            s.free();
-            if (goal <= 0 || ofoCount == 0) {
-                if (rmemQueued() <= rcvbuf() && !net.tmem.underPressure()) {
-                    break;
-                }
-                goal = rcvbuf() >> 3;
-            }
-        }
-        net.mib.inc(cpu, TcpMib.Ext.OfoPruned);
-        sacks.clear();
-        memSync(cpu);
-        return true;
-    }
-
-    private void copyToRing(SkBuff skb, int offset, int n) {
-        rcvRingReserve(rcvNxt - copiedSeq + n);
-        int at = (rcvNxt - rbase) & (rbuf.length - 1);
-        int first = Math.min(n, rbuf.length - at);
-        skb.getBytes(offset, rbuf, at, first);
-        if (first < n) {
-            skb.getBytes(offset + first, rbuf, 0, n - first);
-        }
-    }
-
-    private void ofoQueue(SkBuff skb, int payload, int seq, int len, boolean fin, int cpu) {
-        if (ofoCount == OFO_MAX || len == 0 && !fin) {
-            net.mib.inc(cpu, TcpMib.Ext.TCPOFODrop);
-            drop = TcpDrops.Reason.TCP_OFO_DROP;
-            return;
-        }
-        int end = seq + len;
-        if (TcpSeq.after(end, rcvNxt + rcvRoom())) {
-            net.mib.inc(cpu, TcpMib.Ext.TCPOFODrop);
-            drop = TcpDrops.Reason.TCP_OFO_DROP;
-            return;
-        }
-        if (len > 0 && ofoSack(seq, end, cpu)) {
-            return;
-        }
-        if (!rmemSchedule(skb.truesize(), seq, cpu)) {
-            net.mib.inc(cpu, TcpMib.Ext.TCPOFODrop);
-            return;
-        }
-        int i = ofoCount;
-        while (i > 0 && TcpSeq.after(ofoSeq[i - 1], seq)) {
-            i--;
-        }
-        if (i > 0 && ofoSeq[i - 1] == seq && ofoEnd[i - 1] == end) {
-            net.mib.inc(cpu, TcpMib.Ext.TCPOFOMerge); // the same bytes again
-            drop = TcpDrops.Reason.TCP_OFOMERGE;
-            return;
-        }
-        SkBuff keep = skb.get(); // the caller frees its reference; the queue keeps this one
-        skb.setTransportHeader(payload);
-        System.arraycopy(ofoSkb, i, ofoSkb, i + 1, ofoCount - i);
-        System.arraycopy(ofoSeq, i, ofoSeq, i + 1, ofoCount - i);
-        System.arraycopy(ofoEnd, i, ofoEnd, i + 1, ofoCount - i);
-        System.arraycopy(ofoFin, i, ofoFin, i + 1, ofoCount - i);
-        ofoSkb[i] = keep;
-        ofoSeq[i] = seq;
-        ofoEnd[i] = end;
-        ofoFin[i] = fin;
-        ofoCount++;
-        ofoTruesize += keep.truesize();
-        net.mib.inc(cpu, TcpMib.Ext.TCPOFOQueue);
-        rcvOoopack++;
-        ofoMergeCovered(i, cpu);
-    }
-
-    /**
-     * {@code tcp_data_queue_ofo}'s merges: queued segments that the one just queued at {@code i} covers
-     * whole (one starting where it starts, or any after it ending by its end) leave the queue, each
-     * counted as TCPOFOMerge; the D-SACK for them was set already. A FIN stays unless the new one has it.
-     */
-    private void ofoMergeCovered(int i, int cpu) {
-        int seq = ofoSeq[i];
-        int end = ofoEnd[i];
-        boolean fin = ofoFin[i];
-        while (i > 0 && ofoSeq[i - 1] == seq && !TcpSeq.after(ofoEnd[i - 1], end) && (fin || !ofoFin[i - 1])) {
-            ofoRemove(i - 1, cpu);
-            i--;
-        }
-        while (i + 1 < ofoCount && !TcpSeq.after(ofoEnd[i + 1], end) && TcpSeq.before(ofoSeq[i + 1], end)
-                && (fin || !ofoFin[i + 1])) {
-            ofoRemove(i + 1, cpu);
-        }
-    }
-
-    private void ofoRemove(int k, int cpu) {
-        SkBuff s = ofoSkb[k];
-        System.arraycopy(ofoSkb, k + 1, ofoSkb, k, ofoCount - k - 1);
-        System.arraycopy(ofoSeq, k + 1, ofoSeq, k, ofoCount - k - 1);
-        System.arraycopy(ofoEnd, k + 1, ofoEnd, k, ofoCount - k - 1);
-        System.arraycopy(ofoFin, k + 1, ofoFin, k, ofoCount - k - 1);
-        ofoCount--;
-        ofoSkb[ofoCount] = null;
-        ofoTruesize -= s.truesize();
-        s.free();
-        net.mib.inc(cpu, TcpMib.Ext.TCPOFOMerge);
-    }
-
-    /** {@code tcp_ofo_queue}: segments the hole's filling made in order join the stream. */
-    private void ofoSplice(int cpu) {
-        while (ofoCount > 0 && !finReceived && TcpSeq.beforeOrEqual(ofoSeq[0], rcvNxt)) {
-            SkBuff s = ofoSkb[0];
-            int seq = ofoSeq[0];
-            int end = ofoEnd[0];
-            boolean fin = ofoFin[0];
-            System.arraycopy(ofoSkb, 1, ofoSkb, 0, ofoCount - 1);
-            System.arraycopy(ofoSeq, 1, ofoSeq, 0, ofoCount - 1);
-            System.arraycopy(ofoEnd, 1, ofoEnd, 0, ofoCount - 1);
-            System.arraycopy(ofoFin, 1, ofoFin, 0, ofoCount - 1);
-            ofoCount--;
-            ofoSkb[ofoCount] = null;
-            ofoTruesize -= s.truesize();
-            if (TcpSeq.after(end, rcvNxt)) {
-                int skip = rcvNxt - seq;
-                int n = Math.min(end - rcvNxt, rcvRoom());
-                copyToRing(s, s.transportHeader() + skip, n);
-                rcvNxt += n;
-                rcvdSinceAck += n;
-                bytesReceived += n;
-                if (fin && rcvNxt == end) {
-                    finRcv(cpu);
-                }
-            } else if (fin && end == rcvNxt) {
-                finRcv(cpu);
-            }
-            s.free();
-        }
-    }
-
-    /** {@code tcp_fin}: the peer has no more to send. */
-    private void finRcv(int cpu) {
-        finReceived = true;
-        rcvNxt++;
-        bytesReceived++; // tcp_rcv_nxt_update counts the FIN's sequence number too
-        setShutdown(shutdownBits() | RCV_SHUTDOWN);
-        quickAcks = Math.max(quickAcks, 1);
-        switch (state) {
-            case TCP_SYN_RECV, TCP_ESTABLISHED -> setState(TCP_CLOSE_WAIT, cpu);
-            case TCP_FIN_WAIT1 -> setState(TCP_CLOSING, cpu);
-            case TCP_FIN_WAIT2 -> enterTimewait(cpu); // the ACK of the FIN goes from ackSndCheck
-            default -> {
-            }
-        }
-        wake();
-    }
-
     /** TIME-WAIT: a light {@link TcpTimewaitSock} lingers for 2MSL in the connection's place ({@link #timeWait}). */
-    private void enterTimewait(int cpu) {
+    void enterTimewait(int cpu) {
         if (state == TCP_FIN_WAIT2) {
-            sendAck(cpu); // tcp_fin: the FIN is acknowledged before the sock gives way
+            output.sendAck(cpu); // tcp_fin: the FIN is acknowledged before the sock gives way
         }
         timeWait(TCP_TIME_WAIT, TIMEWAIT_MS, cpu);
-    }
-
-    /** {@code __tcp_ack_snd_check}: two full segments or a quick-ACK moment is an ACK now; otherwise the delayed ACK. */
-    private void ackSndCheck(int cpu) {
-        if (!ackPending) {
-            return;
-        }
-        if (quickAcks > 0 || rcvdSinceAck >= 2 * mss || state != TCP_ESTABLISHED && state != TCP_CLOSE) {
-            if (quickAcks > 0) {
-                quickAcks--;
-            }
-            sendAck(cpu);
-        } else if (!delackTimer.pending()) {
-            delackTimer.mod(DELACK_MS);
-        }
     }
 
     // --- the user's data ---
@@ -1875,7 +1215,7 @@ final class TcpSock extends Sock {
                     continue;
                 }
                 int n = Math.min(room, buf.remaining());
-                pushAppend(copied == 0 && !already);
+                output.pushAppend(copied == 0 && !already);
                 sndRingReserve(writeSeq - sndUna + n);
                 int at = (writeSeq - sbase) & (sbuf.length - 1);
                 int first = Math.min(n, sbuf.length - at);
@@ -1888,10 +1228,10 @@ final class TcpSock extends Sock {
                 memSync(net.core.currentCpu());
                 // tcp_push at the end of the write marks PSH on its tail, unless MSG_MORE (which also
                 // holds a partial segment back for this push, as TCP_CORK would)
-                pushWrote(n, endOfWrite && !buf.hasRemaining() && !more);
+                output.pushWrote(n, endOfWrite && !buf.hasRemaining() && !more);
                 corkOnce = more;
                 try {
-                    writeXmit(net.core.currentCpu());
+                    output.writeXmit(net.core.currentCpu());
                 } finally {
                     corkOnce = false;
                 }
@@ -1938,7 +1278,7 @@ final class TcpSock extends Sock {
                     }
                     if (!peek && n > 0) {
                         copiedSeq += n;
-                        rcvSpaceAdjust();
+                        input.rcvSpaceAdjust();
                         cleanupRbuf(net.core.currentCpu());
                         memSync(net.core.currentCpu());
                         ringEmptied();
@@ -2057,13 +1397,13 @@ final class TcpSock extends Sock {
 
     /** {@code tcp_cleanup_rbuf}: a window update once reading has opened it by two segments or more. */
     private void cleanupRbuf(int cpu) {
-        if (state == TCP_CLOSE || state == TCP_TIME_WAIT) {
+        if (state == TCP_CLOSE) {
             return;
         }
         int free = Math.min(rbufLimit - (rcvNxt - copiedSeq), 0xffff << rcvWscale); // no more than a window can say
         int announced = rcvWndRight - rcvNxt;
         if (free - announced >= 2 * Math.max(advmss, 1) || announced < Math.max(advmss, 1) && free > announced) {
-            sendAck(cpu);
+            output.sendAck(cpu);
         }
     }
 
@@ -2173,7 +1513,7 @@ final class TcpSock extends Sock {
             }
         }
         finQueued = true;
-        writeXmit(cpu);
+        output.writeXmit(cpu);
     }
 
     /**
@@ -2218,13 +1558,11 @@ final class TcpSock extends Sock {
             }
             if (readable() > 0) {
                 net.mib.inc(c, TcpMib.Ext.TCPAbortOnClose);
-                sendActiveReset(c);
+                output.sendActiveReset(c);
                 done(c);
             } else if (linger[0] != 0 && linger[1] == 0) {
                 net.mib.inc(c, TcpMib.Ext.TCPAbortOnData);
-                if (state != TCP_TIME_WAIT) {
-                    sendActiveReset(c);
-                }
+                output.sendActiveReset(c);
                 done(c);
             } else {
                 setShutdown(RCV_SHUTDOWN | SEND_SHUTDOWN);
@@ -2235,7 +1573,7 @@ final class TcpSock extends Sock {
                 if (state != TCP_CLOSE) {
                     if (checkOom()) { // tcp_close: no room for one more orphan
                         net.mib.inc(c, TcpMib.Ext.TCPAbortOnMemory);
-                        sendActiveReset(c);
+                        output.sendActiveReset(c);
                         done(c);
                     } else {
                         net.orphans.add(this); // tcp_orphan_count: ss -a still shows it
@@ -2275,7 +1613,7 @@ final class TcpSock extends Sock {
             child.lock.lock();
             try {
                 if (child.state != TCP_CLOSE) {
-                    child.sendActiveReset(cpu);
+                    child.output.sendActiveReset(cpu);
                     child.done(cpu); // parent still set: done gives the port back
                 }
             } finally {
@@ -2289,426 +1627,14 @@ final class TcpSock extends Sock {
         return remoteAddress();
     }
 
-    // --- output (tcp_write_xmit, tcp_transmit_skb) ---
+    // --- the clocks (ms, and the timestamp option's) ---
 
-    private long nowMs() {
+    long nowMs() {
         return net.core.nanoTime() / 1_000_000L;
     }
 
-    private int tsNow() {
+    int tsNow() {
         return (int) nowMs() + tsOff;
-    }
-
-    /**
-     * {@code tcp_write_xmit}: new data goes out in segments of at most the MSS, within the peer's window
-     * and the congestion window; then the FIN when it is queued and every byte before it has gone.
-     */
-    private void writeXmit(int cpu) {
-        if (sbuf == null || state == TCP_SYN_SENT || state == TCP_SYN_RECV || state == TCP_CLOSE || state == TCP_LISTEN) {
-            return;
-        }
-        push.acked(sndUna);
-        slowStartAfterIdleCheck();
-        int maxSegs = TcpTso.canGso(routeDev)
-                ? TcpTso.maxSegs(mss, maxWindow, cw.cwnd, cw.ssthresh, srttUs, net.minTsoSegs.get()) : 1;
-        while (TcpSeq.before(sndNxt, writeSeq)) {
-            int inFlight = (sndNxt - sndUna + mss - 1) / mss;
-            if (inFlight >= cw.cwnd) {
-                break;
-            }
-            int wndRight = sndUna + sndWnd;
-            int len = Math.min(Math.min(mss, writeSeq - sndNxt), wndRight - sndNxt);
-            boolean retransmitting = TcpSeq.before(sndNxt, retransHigh) && TcpSeq.before(sndNxt, sndMax);
-            if (maxSegs > 1 && len == mss && !retransmitting && tsoShouldDefer(inFlight, wndRight, maxSegs)) {
-                break; // the next ACK lets a bigger GSO skb go
-            }
-            if (maxSegs > 1 && len == mss && !retransmitting) {
-                len = gsoLen(Math.min(maxSegs, cwndQuota(inFlight)), wndRight);
-            }
-            if (len > 0) {
-                len = push.limit(sndNxt, len); // one segment never spans two of Linux's skbs
-            }
-            if (len <= 0) {
-                if (sndNxt == sndUna && !rtxTimer.pending()) {
-                    rtxTimer.mod(rtoMs); // the zero window probe
-                }
-                break;
-            }
-            // below the highest sequence sent is a retransmission (retransHigh alone goes stale after 2 GB)
-            boolean retrans = TcpSeq.before(sndNxt, retransHigh) && TcpSeq.before(sndNxt, sndMax);
-            if (!retrans && len < mss && len == writeSeq - sndNxt && nagleHolds()) {
-                break;
-            }
-            if (!transmit(sndNxt, len, TcpHeader.ACK | pshFlag(sndNxt, len), cpu)) {
-                if (len <= mss) {
-                    break;
-                }
-                len = mss; // no large buffer free: one segment from the normal pool, never a stall until the RTO
-                if (!transmit(sndNxt, len, TcpHeader.ACK | pshFlag(sndNxt, len), cpu)) {
-                    break;
-                }
-            }
-            if (retrans) {
-                net.mib.inc(cpu, TcpMib.Tcp.RetransSegs);
-                totalRetrans++;
-                bytesRetrans += len;
-            } else {
-                net.mib.add(cpu, TcpMib.Ext.TCPOrigDataSent, (len + mss - 1) / mss); // tcp_skb_pcount
-                if (!rttTiming) {
-                    rttTiming = true;
-                    rttSeq = sndNxt + len;
-                    rttStampMs = nowMs();
-                }
-            }
-            if (!retrans) {
-                lsndtimeMs = nowMs();
-            }
-            sndNxt += len;
-            dataSent(len);
-            sndMax = TcpSeq.max(sndMax, sndNxt);
-            if (!rtxTimer.pending()) {
-                rtxTimer.mod(rtoMs);
-            }
-        }
-        if (finQueued && !finSent && sndNxt == writeSeq) {
-            if (transmit(writeSeq, 0, TcpHeader.ACK | TcpHeader.FIN, cpu)) {
-                finSent = true;
-                sndNxt = writeSeq + 1;
-                dataSent(1);
-                sndMax = TcpSeq.max(sndMax, sndNxt);
-                if (!rtxTimer.pending()) {
-                    rtxTimer.mod(rtoMs);
-                }
-            }
-        }
-    }
-
-    /**
-     * PSH as Linux sets it: on a segment that ends one of its skbs with a push mark
-     * ({@code tcp_mark_push}; {@code tso_fragment} leaves it on the second half only), and on every GSO
-     * skb of more than one segment ({@code __tcp_transmit_skb} since Linux 5.4, "tcp: force a PSH flag on
-     * TSO packets", so the receiver's GRO flushes at once), which software segmentation keeps on its
-     * last segment.
-     */
-    private int pshFlag(int seq, int len) {
-        return len > mss || push.marked(seq + len) ? TcpHeader.PSH : 0;
-    }
-
-    /** {@link TcpTso#shouldDefer} for the data at {@code snd_nxt}: the skb runs to the next push mark. */
-    private boolean tsoShouldDefer(int inFlight, int wndRight, int maxSegs) {
-        int avail = writeSeq - sndNxt;
-        int skbLen = push.limit(sndNxt, avail);
-        if (skbLen <= mss) {
-            return false; // tso_segs 1: Nagle's test instead
-        }
-        long now = nowMs();
-        long sinceHead = sndUna == sndNxt ? -1 : (now - headSentMs) * 1000;
-        return TcpTso.shouldDefer(skbLen, skbLen == avail, wndRight - sndNxt, (cw.cwnd - inFlight) * mss, sndWnd,
-                cw.cwnd * mss, mss, maxSegs, net.tsoWinDivisor.get(), now - lsndtimeMs, sinceHead, srttUs);
-    }
-
-    /**
-     * {@code tcp_cwnd_test}: the segments the congestion window lets go now, at most half the window so
-     * that two GSO skbs are in flight ("for better scheduling").
-     */
-    private int cwndQuota(int inFlight) {
-        return Math.min(Math.max(cw.cwnd >> 1, 1), cw.cwnd - inFlight);
-    }
-
-    /**
-     * A write copies at {@code write_seq}: at its start ({@code newWrite}) Linux's unsent tail skb would
-     * grow and lose its PSH; later in the same call (after waiting for room) it keeps it.
-     */
-    private void pushAppend(boolean newWrite) {
-        if (!pushStarted) {
-            pushStarted = true;
-            push.clear(writeSeq);
-        }
-        if (newWrite) {
-            push.append(writeSeq, sndNxt);
-        }
-    }
-
-    /**
-     * {@code n} bytes went into the ring: {@code tcp_push} marks the tail at the end of a write without
-     * MSG_MORE, and {@code forced_push} when more than half the peer's largest window went in since the
-     * last mark.
-     */
-    private void pushWrote(int n, boolean endOfWrite) {
-        if (endOfWrite || n > 0 && push.forced(writeSeq, maxWindow)) {
-            push.mark(writeSeq);
-        }
-    }
-
-    /**
-     * {@code tcp_slow_start_after_idle_check} and {@code tcp_cwnd_restart} (RFC 2861): new data after
-     * nothing was in flight for longer than the RTO starts from a window halved per RTO of idleness, not
-     * below the initial window.
-     */
-    private void slowStartAfterIdleCheck() {
-        if (net.slowStartAfterIdle.get() == 0 || sndMax != sndUna || lsndtimeMs == 0 || !TcpSeq.before(sndNxt, writeSeq)) {
-            return;
-        }
-        long delta = nowMs() - lsndtimeMs;
-        if (delta <= rtoMs) {
-            return;
-        }
-        int restart = Math.min(INIT_CWND, cw.cwnd);
-        cw.ssthresh = Math.max(cw.ssthresh, (cw.cwnd >> 1) + (cw.cwnd >> 2)); // tcp_current_ssthresh
-        int cwnd = cw.cwnd;
-        while ((delta -= rtoMs) > 0 && cwnd > restart) {
-            cwnd >>= 1;
-        }
-        cw.cwnd = Math.max(cwnd, restart);
-        lsndtimeMs = nowMs();
-    }
-
-    /**
-     * {@code tcp_mss_split_point}: the bytes of a GSO skb of at most {@code segs} segments from
-     * {@code snd_nxt}: whole segments, but at the end of the data (or the peer's window) the short last
-     * one too unless Nagle would hold it.
-     */
-    private int gsoLen(int segs, int wndRight) {
-        int avail = writeSeq - sndNxt;
-        int window = wndRight - sndNxt;
-        int maxLen = segs * mss;
-        int needed = Math.min(avail, window);
-        if (maxLen <= needed) {
-            return maxLen;
-        }
-        int partial = needed % mss;
-        return partial != 0 && nagleHolds() ? needed - partial : needed;
-    }
-
-    /** An ACK now ({@code tcp_send_ack}): a delayed one is no longer owed. */
-    private void sendAck(int cpu) {
-        if (state == TCP_CLOSE) {
-            return;
-        }
-        transmit(sndMax, 0, TcpHeader.ACK, cpu); // tcp_acceptable_seq: not the rewound snd_nxt
-    }
-
-    /** {@code tcp_send_active_reset}. */
-    private void sendActiveReset(int cpu) {
-        net.mib.inc(cpu, TcpMib.Tcp.OutRsts);
-        transmit(sndMax, 0, TcpHeader.RST | TcpHeader.ACK, cpu);
-    }
-
-    /** The SYN or (in SYN-RECV) the SYN-ACK, with Linux's options as the sysctls and the peer allow. */
-    private void sendSyn(int cpu, boolean again) {
-        int optLen;
-        int flags;
-        if (state == TCP_SYN_RECV && parent != null) {
-            flags = TcpHeader.SYN | TcpHeader.ACK;
-            optLen = txOpts.synAck(advmss, rx.wscaleOk, rcvWscale, rx.tstampOk, tsNow(), tsRecent, rx.sackOk);
-        } else {
-            flags = TcpHeader.SYN;
-            optLen = txOpts.syn(advmss, net.timestamps.get() != 0, tsNow(), net.windowScaling.get() != 0, rcvWscale,
-                    net.sack.get() != 0);
-            if (state == TCP_SYN_RECV) { // a simultaneous open: our SYN again, acknowledging theirs (tcp_send_synack)
-                flags |= TcpHeader.ACK;
-                txOpts.tsecr = tsRecent;
-            }
-        }
-        if (!again) {
-            rttStampMs = nowMs();
-        }
-        build(iss, 0, flags, optLen, cpu);
-    }
-
-    /** Builds and sends one segment of {@code len} bytes from the send ring at {@code seq}. */
-    private boolean transmit(int seq, int len, int flags, int cpu) {
-        int blocks = rx.sackOk ? sacks.prepare() : 0;
-        int optLen = txOpts.established(rx.tstampOk, tsNow(), tsRecent, sacks.outStart, sacks.outEnd, blocks);
-        if (len > 0 && seq == writeSeq) {
-            len = 0;
-        }
-        boolean sent = build(seq, len, flags, optLen, cpu);
-        if (sent && txOpts.numSackBlocks > 0) {
-            sacks.dsack = false; // tcp_options_write: a D-SACK block goes once
-        }
-        return sent;
-    }
-
-    private boolean build(int seq, int len, int flags, int optLen, int cpu) {
-        int hlen = TcpHeader.MIN_LEN + optLen;
-        SkBuff skb = net.core.allocSkb(hlen + len, HEADROOM);
-        if (skb == null) {
-            return false; // counted by the pool; the retransmission timer tries again
-        }
-        int o = skb.put(hlen + len);
-        boolean syn = (flags & TcpHeader.SYN) != 0;
-        int win = selectWindow(syn);
-        TcpHeader.write(skb, o, localPort, remotePort, seq, (flags & TcpHeader.ACK) != 0 ? rcvNxt : 0, flags, win, optLen);
-        txOpts.write(skb, o + TcpHeader.MIN_LEN);
-        if (len > 0) {
-            int at = (seq - sbase) & (sbuf.length - 1);
-            int first = Math.min(len, sbuf.length - at);
-            skb.setBytes(o + hlen, sbuf, at, first);
-            if (first < len) {
-                skb.setBytes(o + hlen + first, sbuf, 0, len - first);
-            }
-        }
-        TcpHeader.setChecksumPartial(skb, o, TcpAf.inetPseudoSum(localAddress, remoteAddress, hlen + len));
-        if ((flags & TcpHeader.ACK) != 0) {
-            lastAckSent = rcvNxt;
-            ackPending = false;
-            rcvdSinceAck = 0;
-            delackTimer.del();
-        }
-        int segs = 1;
-        if (len > mss && mss > 0) { // a GSO skb: many MSS under this one header, cut by the device or the core
-            segs = (len + mss - 1) / mss;
-            skb.gso(mss, segs, org.modnet.api.net.NetdevFeatures.SKB_GSO_TCPV4);
-        }
-        net.mib.add(cpu, TcpMib.Tcp.OutSegs, segs); // tcp_skb_pcount
-        countOut(len);
-        if (segs > 1) {
-            segsOut += segs - 1;
-            dataSegsOut += segs - 1;
-        }
-        net.ipv4.send(ns, skb, localAddress, remoteAddress, TcpAf.IPPROTO_TCP, ttl(), tos(), dontFragment());
-        return true;
-    }
-
-    /**
-     * {@code tcp_select_window}: the free space of the receive ring, never moving the right edge back
-     * (RFC 9293 3.8.6.2.2), scaled by our shift; unscaled and at most 65535 on a SYN.
-     */
-    private int selectWindow(boolean syn) {
-        int free = rbuf == null ? ringSize(rcvbuf()) : rbufLimit - (rcvNxt - copiedSeq);
-        int win = Math.max(free, rcvWndRight - rcvNxt);
-        int promised = rcvWndRight - rcvNxt;
-        if (!syn && win >> rcvWscale << rcvWscale < promised) { // tcp_select_window: scaling must not shrink a promise: round it up
-            win = promised + (1 << rcvWscale) - 1 & -(1 << rcvWscale);
-        }
-        if (syn) {
-            win = Math.min(win, 0xffff);
-            rcvWndRight = rcvNxt + win;
-            return win;
-        }
-        int scaled = Math.min(win >> rcvWscale, 0xffff);
-        rcvWndRight = rcvNxt + (scaled << rcvWscale);
-        return scaled;
-    }
-
-    // --- timers ---
-
-    /**
-     * {@code tcp_retransmit_timer} (RFC 6298 5.4-5.7): the SYN or SYN-ACK again until
-     * {@code tcp_syn_retries}/{@code tcp_synack_retries}, else the oldest unacknowledged segment with the
-     * congestion window back to one and the timer backed off, ETIMEDOUT after {@code tcp_retries2}; with
-     * nothing in flight and a zero window, a window probe. A socket the user holds tries again shortly.
-     */
-    private void retransmitTimer() {
-        if (!lock.tryLock()) {
-            rtxTimer.mod(5);
-            return;
-        }
-        try {
-            int c = net.core.currentCpu();
-            switch (state) {
-                case TCP_SYN_SENT, TCP_SYN_RECV -> {
-                    int limit = state == TCP_SYN_SENT || parent == null ? net.synRetries.get() : net.synackRetries.get();
-                    if (retransmits >= limit) {
-                        if (state == TCP_SYN_SENT || parent == null) {
-                            reportError(Errno.ETIMEDOUT);
-                        }
-                        done(c);
-                        return;
-                    }
-                    retransmits++;
-                    net.mib.inc(c, TcpMib.Ext.TCPTimeouts);
-                    totalRto++;
-                    rtoMs = Math.min(rtoMs << 1, RTO_MAX_MS);
-                    synackRetransmit(c);
-                    rtxTimer.mod(rtoMs);
-                }
-                case TCP_CLOSE, TCP_LISTEN, TCP_TIME_WAIT -> {
-                }
-                default -> {
-                    if (sndUna == sndNxt) {
-                        if (TcpSeq.before(sndNxt, writeSeq) && sndWnd == 0) {
-                            if (probe0TimedOut(c)) {
-                                return;
-                            }
-                            net.mib.inc(c, TcpMib.Ext.TCPWinProbe); // probe0TimedOut counted it in probesOut
-                            transmit(sndUna - 1, 0, TcpHeader.ACK, c); // tcp_xmit_probe_skb
-                            backoff++; // the RTO itself stays: tcp_probe0_when backs off from it
-                            rtxTimer.mod(clampProbe0ToUserTimeout());
-                        }
-                        return;
-                    }
-                    if (isClosed() && orphanOutOfResources(c)) { // tcp_write_timeout for an orphan
-                        return;
-                    }
-                    int retryUntil = isClosed() ? orphanRetries(rtoMs < RTO_MAX_MS) : net.retries2.get();
-                    if (userTimeoutMs != 0 ? userTimedOut() : retransmits >= retryUntil) {
-                        writeErr(c); // tcp_write_timeout: no reset, the peer is unreachable anyway
-                        return;
-                    }
-                    retransmits++;
-                    net.mib.inc(c, TcpMib.Ext.TCPTimeouts);
-                    totalRto++;
-                    cw.ssthresh = cong.ssthresh(cw);
-                    cw.cwnd = 1;
-                    cw.cwndCnt = 0;
-                    rttTiming = false; // Karn
-                    retransHigh = sndNxt;
-                    sndNxt = sndUna; // go back to the first unacknowledged byte
-                    finSent = false; // the FIN, when sent, goes again after the data
-                    rtoMs = Math.min(rtoMs << 1, RTO_MAX_MS);
-                    writeXmitRetrans(c);
-                    rtxTimer.mod(clampRtoToUserTimeout());
-                }
-            }
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    private void writeXmitRetrans(int cpu) {
-        if (TcpSeq.before(sndNxt, writeSeq)) {
-            writeXmit(cpu);
-        } else if (finQueued) {
-            net.mib.inc(cpu, TcpMib.Tcp.RetransSegs);
-            writeXmit(cpu);
-        }
-    }
-
-    /** {@code tcp_delack_timer}: the ACK owed goes out (DelayedACKs); a socket the user holds is DelayedACKLocked. */
-    private void delackTimer() {
-        if (!lock.tryLock()) {
-            net.mib.inc(net.core.currentCpu(), TcpMib.Ext.DelayedACKLocked);
-            delackTimer.mod(DELACK_MS);
-            return;
-        }
-        try {
-            if (ackPending && state != TCP_CLOSE) {
-                net.mib.inc(net.core.currentCpu(), TcpMib.Ext.DelayedACKs);
-                sendAck(net.core.currentCpu());
-            }
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /**
-     * The end of an orphan's FIN-WAIT-2 ({@code tcp_fin_timeout} longer than 2MSL, so no timewait sock
-     * took its place). TIME-WAIT itself is always a {@link TcpTimewaitSock} now.
-     */
-    private void timewaitTimer() {
-        if (!lock.tryLock()) {
-            twTimer.mod(5);
-            return;
-        }
-        try {
-            if (state == TCP_FIN_WAIT2 && isClosed()) {
-                done(net.core.currentCpu());
-            }
-        } finally {
-            lock.unlock();
-        }
     }
 
     // --- socket options at IPPROTO_TCP (do_tcp_setsockopt, do_tcp_getsockopt) ---
@@ -2754,7 +1680,7 @@ final class TcpSock extends Sock {
                 case SocketCalls.TCP_NODELAY -> {
                     if (val != 0) {
                         nonagle |= NAGLE_OFF | NAGLE_PUSH;
-                        writeXmit(c); // tcp_push_pending_frames
+                        output.writeXmit(c); // tcp_push_pending_frames
                         nonagle &= ~NAGLE_PUSH;
                     } else {
                         nonagle &= ~NAGLE_OFF;
@@ -2765,7 +1691,7 @@ final class TcpSock extends Sock {
                         nonagle |= NAGLE_CORK;
                     } else {
                         nonagle &= ~NAGLE_CORK;
-                        writeXmit(c);
+                        output.writeXmit(c);
                     }
                 }
                 case SocketCalls.TCP_MAXSEG -> {
@@ -2780,7 +1706,7 @@ final class TcpSock extends Sock {
                     }
                     keepaliveTime = val;
                     if (keepalive() && state != TCP_CLOSE && state != TCP_LISTEN) { // tcp_sock_set_keepidle_locked
-                        keepaliveTimer.mod(Math.max(1, val * 1000L - keepaliveIdleMs()));
+                        keepaliveTimer.mod(Math.max(1, val * 1000L - timers.keepaliveIdleMs()));
                     }
                 }
                 case SocketCalls.TCP_KEEPINTVL -> {
@@ -2818,9 +1744,9 @@ final class TcpSock extends Sock {
             case SocketCalls.TCP_NODELAY -> (nonagle & NAGLE_OFF) != 0 ? 1 : 0;
             case SocketCalls.TCP_CORK -> (nonagle & NAGLE_CORK) != 0 ? 1 : 0;
             case SocketCalls.TCP_MAXSEG -> rx.userMss != 0 && (state == TCP_CLOSE || state == TCP_LISTEN) ? rx.userMss : mss;
-            case SocketCalls.TCP_KEEPIDLE -> (int) (keepaliveTimeMs() / 1000);
-            case SocketCalls.TCP_KEEPINTVL -> (int) (keepaliveIntvlMs() / 1000);
-            case SocketCalls.TCP_KEEPCNT -> keepaliveProbesMax();
+            case SocketCalls.TCP_KEEPIDLE -> (int) (timers.keepaliveTimeMs() / 1000);
+            case SocketCalls.TCP_KEEPINTVL -> (int) (timers.keepaliveIntvlMs() / 1000);
+            case SocketCalls.TCP_KEEPCNT -> timers.keepaliveProbesMax();
             case SocketCalls.TCP_USER_TIMEOUT -> userTimeoutMs;
             default -> throw SockException.of(Errno.ENOPROTOOPT);
         };
@@ -2854,24 +1780,24 @@ final class TcpSock extends Sock {
     }
 
     /** What a connection does once it is ESTABLISHED: the clocks keepalive reads, the keepalive timer. */
-    private void establishedHook() {
+    void establishedHook() {
         long now = nowMs();
         rcvTstampMs = now;
         lrcvTimeMs = now;
         sndSml = sndUna;
-        initBufferSpace();
+        input.initBufferSpace();
         if ((userLocks() & SOCK_SNDBUF_LOCK) == 0) {
-            sndbufExpand(); // tcp_init_buffer_space
+            input.sndbufExpand(); // tcp_init_buffer_space
         }
         if (keepalive()) {
-            keepaliveTimer.mod(keepaliveTimeMs());
+            keepaliveTimer.mod(timers.keepaliveTimeMs());
         }
     }
 
     // --- rings on demand and send-buffer autotuning (TcpRings; tcp_new_space, tcp_sndbuf_expand) ---
 
     /** The send ring's size as SO_SNDBUF allows it now: autotuning and setsockopt move it at once. */
-    private int sndRingLimit() {
+    int sndRingLimit() {
         return ringSize(sndbuf());
     }
 
@@ -2884,7 +1810,7 @@ final class TcpSock extends Sock {
     }
 
     /** The receive ring holds {@code need} bytes from {@code copied_seq}: allocated or doubled as data needs. */
-    private void rcvRingReserve(int need) {
+    void rcvRingReserve(int need) {
         if (need > rbuf.length) {
             rbuf = TcpRings.grow(rbuf, copiedSeq - rbase, Math.max(readable(), 0), need, rbufLimit);
             rbase = copiedSeq;
@@ -2896,12 +1822,12 @@ final class TcpSock extends Sock {
      * promises if that is more (a window scaled up to its unit may pass the buffer by less than the
      * unit, as Linux's may pass SO_RCVBUF): the ring then grows past the buffer's size to keep it.
      */
-    private int rcvRoom() {
+    int rcvRoom() {
         return Math.max(rbufLimit - (rcvNxt - copiedSeq), rcvWndRight - rcvNxt);
     }
 
     /** A ring that is allocated and empty: the reclaim timer will give it back once the connection is quiet. */
-    private void ringEmptied() {
+    void ringEmptied() {
         if (!reclaimTimer.pending() && sbuf != null && (sbuf.length > 0 && !TcpSeq.after(writeSeq, sndUna)
                 || rbuf.length > 0 && readable() <= 0)) {
             reclaimTimer.mod(TcpRings.IDLE_MS);
@@ -2943,51 +1869,6 @@ final class TcpSock extends Sock {
         }
     }
 
-    /**
-     * {@code tcp_check_space} and {@code tcp_new_space}: once an ACK freed room that a writer waited
-     * for ({@code SOCK_NOSPACE}), SO_SNDBUF grows with the congestion window when it should; the writer
-     * is woken (by the caller) and the wait ends when a third of the buffer is free
-     * ({@code sk_stream_is_writeable}). An emptied ring is offered to {@link #memReclaim}.
-     */
-    private void newSpace(int cpu) {
-        if (noSpace && state != TCP_CLOSE) {
-            if (shouldExpandSndbuf()) {
-                sndbufExpand();
-            }
-            int queued = Math.max(writeSeq - sndUna, 0);
-            if (sndRingLimit() - queued >= queued >> 1) {
-                noSpace = false;
-            }
-        }
-        ringEmptied();
-    }
-
-    /**
-     * {@code tcp_should_expand_sndbuf}: not when the user set SO_SNDBUF, not under TCP memory pressure
-     * nor with TCP's memory at {@code tcp_mem[0]} or above, not while the congestion window is full.
-     */
-    private boolean shouldExpandSndbuf() {
-        if ((userLocks() & SOCK_SNDBUF_LOCK) != 0 || net.tmem.underPressure() || net.tmem.atOrAboveMin()) {
-            return false;
-        }
-        int m = Math.max(mss, 1);
-        int inFlight = TcpSeq.after(sndNxt, sndUna) ? (sndNxt - sndUna + m - 1) / m : 0;
-        return inFlight < cw.cwnd;
-    }
-
-    /**
-     * {@code tcp_sndbuf_expand}: SO_SNDBUF to room for twice the congestion window (ten segments at
-     * least, and the reordering degree plus one) of MSS-sized buffers at their truesize, at most
-     * {@code tcp_wmem[2]}; never lowered.
-     */
-    private void sndbufExpand() {
-        int want = TcpRings.sndmem(Math.max(rx.mssClamp, mss), Math.max(cw.cwnd, INIT_CWND), REORDERING);
-        int grown = Math.min(want, net.wmem.get()[2]);
-        if (sndbuf() < grown) {
-            setBuffers(grown, rcvbuf(), userLocks());
-        }
-    }
-
     /** The rings' sizes now (0 when not allocated), for tests. */
     int sndRingBytes() {
         return sbuf == null ? 0 : sbuf.length;
@@ -2997,285 +1878,7 @@ final class TcpSock extends Sock {
         return rbuf == null ? 0 : rbuf.length;
     }
 
-    // --- Nagle (tcp_nagle_test, tcp_nagle_check, tcp_minshall_check) ---
-
-    /**
-     * A sub-MSS tail waits: always under TCP_CORK; with Nagle on (no TCP_NODELAY) while an earlier small
-     * segment is unacknowledged (Minshall's rule, as Linux does). A queued FIN pushes it (Linux sends the
-     * FIN on that last segment).
-     */
-    private boolean nagleHolds() {
-        if (finQueued || (nonagle & NAGLE_PUSH) != 0) {
-            return false;
-        }
-        if ((nonagle & NAGLE_CORK) != 0 || corkOnce) {
-            return true;
-        }
-        return (nonagle & NAGLE_OFF) == 0 && sndMax != sndUna && TcpSeq.after(sndSml, sndUna) && !TcpSeq.after(sndSml, sndNxt);
-    }
-
-    /** After new bytes (or the FIN) went out at the old {@code snd_nxt}: Minshall's mark and the user timeout's clock. */
-    private void dataSent(int len) {
-        if (!TcpSeq.after(sndNxt, sndMax)) {
-            return; // a retransmission
-        }
-        if (len % Math.max(mss, 1) != 0) {
-            sndSml = sndNxt; // tcp_minshall_update: a GSO skb ending in a short segment counts too
-        }
-        if (sndNxt - len == sndUna) {
-            headSentMs = nowMs();
-        }
-    }
-
-    // --- PAWS (RFC 7323 5; tcp_paws_check, tcp_paws_discard, tcp_replace_ts_recent) ---
-
-    /** {@code tcp_paws_check}: TSval is not older than ts_recent by more than {@code win}, or ts_recent is stale or unset. */
-    private boolean pawsCheck(int win) {
-        return tsRecent - rx.rcvTsval <= win || nowMs() - tsRecentStampMs >= PAWS_24DAYS_MS || tsRecent == 0;
-    }
-
-    /** {@code tcp_may_update_window}. */
-    private boolean mayUpdateWindow(int ack, int seq, int nwin) {
-        return TcpSeq.after(ack, sndUna) || TcpSeq.after(seq, sndWl1) || seq == sndWl1 && (nwin > sndWnd || nwin == 0);
-    }
-
-    /**
-     * {@code tcp_disordered_ack}: a pure duplicate ACK that changes nothing, with a TSval within an RTO
-     * of ts_recent, is only reordered, not old: PAWS lets it through.
-     */
-    private boolean disorderedAck(int flags, int seq, int ack, int endSeq, int win) {
-        return (flags & TcpHeader.ACK) != 0 && seq == endSeq && seq == rcvNxt && ack == sndUna
-                && !mayUpdateWindow(ack, seq, win << rx.sndWscale) && tsRecent - rx.rcvTsval <= rtoMs;
-    }
-
-    /**
-     * {@code tcp_validate_incoming}'s PAWS step: a segment whose TSval is older than ts_recent is dropped
-     * (PAWSEstab) and answered with a duplicate ACK at most once per {@code tcp_invalid_ratelimit}
-     * (TCPACKSkippedPAWS); a SYN gets the challenge ACK; a RST passes (RFC 7323 5.3 R1).
-     */
-    private boolean pawsReject(int flags, int seq, int ack, int len, int endSeq, int win, int cpu) {
-        if (!rx.tstampOk || !rx.sawTstamp || pawsCheck(PAWS_WINDOW) || disorderedAck(flags, seq, ack, endSeq, win)) {
-            return false;
-        }
-        if ((flags & TcpHeader.RST) != 0) {
-            return false;
-        }
-        if ((flags & TcpHeader.SYN) != 0) {
-            synChallenge(cpu); // tcp_validate_incoming's syn_challenge, InErrs in ESTABLISHED included
-            return true;
-        }
-        net.mib.inc(cpu, TcpMib.Ext.PAWSEstab);
-        if (endSeq != seq || !oowRateLimited(cpu, TcpMib.Ext.TCPACKSkippedPAWS)) { // tcp_oow_rate_limited spares data
-            sendDupack(seq, endSeq, cpu);
-        }
-        return true;
-    }
-
-    /**
-     * {@code tcp_replace_ts_recent} (RFC 7323 4.3): an acceptable ACK whose segment starts at or before
-     * the last ACK we sent, with a TSval not older, becomes ts_recent. An ACK of data not sent, or an
-     * old ACK, changes nothing.
-     */
-    private void replaceTsRecent(int flags, int seq, int ack) {
-        if (!rx.sawTstamp || (flags & TcpHeader.ACK) == 0 || TcpSeq.after(ack, sndMax) || TcpSeq.before(ack, sndUna)
-                || TcpSeq.after(seq, lastAckSent) || !pawsCheck(0)) {
-            return;
-        }
-        tsRecent = rx.rcvTsval;
-        tsRecentStampMs = nowMs();
-    }
-
-    // --- SACK and D-SACK sent (RFC 2018, RFC 2883) ---
-
-    /** {@code tcp_dsack_set}: TCPDSACKOldSent for bytes below rcv_nxt, TCPDSACKOfoSent above it. */
-    private void dsackSet(int seq, int end, int cpu) {
-        if (!rx.sackOk || net.dsack.get() == 0) {
-            return;
-        }
-        net.mib.inc(cpu, TcpSeq.before(seq, rcvNxt) ? TcpMib.Ext.TCPDSACKOldSent : TcpMib.Ext.TCPDSACKOfoSent);
-        sacks.dsackSet(seq, end);
-    }
-
-    private void dsackExtend(int seq, int end, int cpu) {
-        if (!sacks.dsack) {
-            dsackSet(seq, end, cpu);
-        } else if (rx.sackOk && net.dsack.get() != 0) {
-            sacks.dsackExtend(seq, end);
-        }
-    }
-
-    /**
-     * {@code tcp_send_dupack}: the answer to a segment outside the window; one that repeats bytes
-     * already received is DelayedACKLost and, with SACK, reports them in a D-SACK block.
-     */
-    private void sendDupack(int seq, int endSeq, int cpu) {
-        if (endSeq != seq && TcpSeq.before(seq, rcvNxt)) {
-            net.mib.inc(cpu, TcpMib.Ext.DelayedACKLost);
-            dsackSet(seq, TcpSeq.after(endSeq, rcvNxt) ? rcvNxt : endSeq, cpu);
-        }
-        sendAck(cpu);
-    }
-
-    /**
-     * {@code tcp_data_queue} for bytes below rcv_nxt: all of them old is a retransmission we did not need
-     * (DelayedACKLost, a D-SACK of the segment, an ACK at once); some of them old is a D-SACK of those.
-     */
-    private void oldData(int seq, int len, boolean fin, int cpu) {
-        if (len == 0 || !TcpSeq.before(seq, rcvNxt)) {
-            return;
-        }
-        int end = seq + len + (fin ? 1 : 0);
-        if (!TcpSeq.after(end, rcvNxt)) {
-            net.mib.inc(cpu, TcpMib.Ext.DelayedACKLost);
-            dsackSet(seq, end, cpu);
-            quickAcks = Math.max(quickAcks, 1);
-        } else {
-            dsackSet(seq, rcvNxt, cpu);
-        }
-    }
-
-    /**
-     * A segment repeating what came up to and with the peer's FIN (CLOSE-WAIT, CLOSING, LAST-ACK, FIN-WAIT
-     * after a FIN): {@code tcp_data_queue} takes it as any old segment, DelayedACKLost and a D-SACK of
-     * what it repeats (the FIN's sequence number included), so the peer learns its retransmission was
-     * needless.
-     */
-    private void finAgain(int seq, int len, boolean fin, int cpu) {
-        int end = seq + len + (fin ? 1 : 0);
-        if (!TcpSeq.after(end, rcvNxt)) {
-            net.mib.inc(cpu, TcpMib.Ext.DelayedACKLost);
-            dsackSet(seq, end, cpu);
-        } else {
-            dsackSet(seq, rcvNxt, cpu);
-        }
-    }
-
-    /**
-     * {@code tcp_data_queue_ofo}'s overlap rules: bytes all queued already are dropped (TCPOFOMerge) and
-     * D-SACKed; an overlap with what is queued is D-SACKed; either way the SACK blocks learn the range
-     * ({@code tcp_sack_new_ofo_skb}). True when the segment is to be dropped.
-     */
-    private boolean ofoSack(int seq, int end, int cpu) {
-        boolean sack = rx.sackOk;
-        for (int k = 0; k < ofoCount; k++) {
-            if (!TcpSeq.after(ofoSeq[k], seq) && !TcpSeq.after(end, ofoEnd[k]) && ofoSeq[k] != ofoEnd[k]) {
-                net.mib.inc(cpu, TcpMib.Ext.TCPOFOMerge);
-                dsackSet(seq, end, cpu);
-                if (sack) {
-                    sacks.newOfo(seq, end);
-                }
-                return true;
-            }
-        }
-        for (int k = 0; k < ofoCount; k++) {
-            if (TcpSeq.before(ofoSeq[k], seq) && TcpSeq.after(ofoEnd[k], seq)) {
-                dsackSet(seq, ofoEnd[k], cpu); // a partial overlap on the left
-            } else if (!TcpSeq.before(ofoSeq[k], seq) && TcpSeq.before(ofoSeq[k], end) && ofoSeq[k] != ofoEnd[k]) {
-                dsackExtend(ofoSeq[k], TcpSeq.after(ofoEnd[k], end) ? end : ofoEnd[k], cpu);
-            }
-        }
-        if (sack) {
-            sacks.newOfo(seq, end);
-        }
-        return false;
-    }
-
-    /**
-     * {@code tcp_sacktag_write_queue}'s {@code tcp_check_dsack}: the peer reports a duplicate (TCPDSACKRecv,
-     * TCPDSACKOfoRecv). The blocks are parsed and checked only: the SACK scoreboard is a later issue.
-     */
-    private void checkDsack(int ack, int cpu) {
-        if (rx.numRcvSacks == 0) {
-            return;
-        }
-        int s0 = rx.rcvSackStart[0];
-        int e0 = rx.rcvSackEnd[0];
-        if (TcpSeq.before(s0, ack)) {
-            net.mib.inc(cpu, TcpMib.Ext.TCPDSACKRecv);
-            net.mib.add(cpu, TcpMib.Ext.TCPDSACKRecvSegs, Math.max(1, (e0 - s0) / Math.max(mss, 1)));
-        } else if (rx.numRcvSacks > 1 && !TcpSeq.after(e0, rx.rcvSackEnd[1]) && !TcpSeq.before(s0, rx.rcvSackStart[1])) {
-            net.mib.inc(cpu, TcpMib.Ext.TCPDSACKOfoRecv);
-        }
-    }
-
-    /** An acceptable ACK (not an old one): probes were answered; keepalive's clock restarts. */
-    private void ackReceived(int ack, int cpu) {
-        probesOut = 0;
-        rcvTstampMs = nowMs();
-        if (sndWnd != 0) {
-            probesTstampMs = 0;
-            backoff = 0; // tcp_ack_probe: the window opened
-        }
-        if (TcpSeq.after(ack, sndUna)) {
-            headSentMs = rcvTstampMs; // the new oldest byte has waited since at most now
-        }
-        checkDsack(ack, cpu);
-    }
-
-    // --- simultaneous open (RFC 9293 3.5, figure 8) ---
-
-    /**
-     * {@code tcp_rcv_synsent_state_process} for a SYN without ACK: both ends opened at once. SYN-RECV,
-     * and our SYN again with an ACK of theirs and our SYN's options ({@code tcp_send_synack}).
-     */
-    private void simultaneousOpen(SkBuff skb, int th, int seq, int cpu) {
-        rx.parse(skb, th, false, net.optionSysctls());
-        rx.tstampOk = rx.sawTstamp && net.timestamps.get() != 0;
-        if (rx.tstampOk) {
-            tsRecent = rx.rcvTsval;
-            tsRecentStampMs = nowMs();
-        }
-        if (!rx.wscaleOk) {
-            rx.sndWscale = 0;
-            rcvWscale = 0;
-        }
-        irs = seq;
-        rcvNxt = seq + 1;
-        copiedSeq = rcvNxt;
-        rbase = rcvNxt;
-        sndWnd = skb.getU16(th + TcpHeader.WINDOW);
-        sndWl1 = seq;
-        maxWindow = sndWnd;
-        mss = Math.min(rx.mssClamp, advmss) - (rx.tstampOk ? TcpOutOptions.ALIGNED_TSTAMP : 0);
-        setState(TCP_SYN_RECV, cpu);
-        sendSyn(cpu, true);
-    }
-
-    /** {@code tcp_validate_incoming}: in a simultaneous open the peer's SYN-ACK is expected, not a SYN to challenge. */
-    private boolean simultaneousSynAck(int flags, int seq, int ack) {
-        return state == TCP_SYN_RECV && parent == null && (flags & TcpHeader.ACK) != 0 && seq + 1 == rcvNxt && ack == sndNxt;
-    }
-
-    /**
-     * The SYN-ACK that completed a simultaneous open repeats a SYN we have: {@code tcp_data_queue} takes it
-     * as an old segment (DelayedACKLost, a D-SACK of the SYN with SACK) and acknowledges at once.
-     */
-    private void simultaneousEstablished(int seq, int cpu) {
-        net.mib.inc(cpu, TcpMib.Ext.DelayedACKLost);
-        dsackSet(seq, seq + 1, cpu);
-        ackPending = true;
-        quickAcks = Math.max(quickAcks, 1);
-        wake();
-    }
-
-    // --- keepalive (tcp_keepalive_timer) and the user timeout ---
-
-    private long keepaliveTimeMs() {
-        return (keepaliveTime != 0 ? keepaliveTime : net.keepaliveTime.get()) * 1000L;
-    }
-
-    private long keepaliveIntvlMs() {
-        return (keepaliveIntvl != 0 ? keepaliveIntvl : net.keepaliveIntvl.get()) * 1000L;
-    }
-
-    private int keepaliveProbesMax() {
-        return keepaliveProbes != 0 ? keepaliveProbes : net.keepaliveProbes.get();
-    }
-
-    /** {@code keepalive_time_elapsed}: since the last ACK or data from the peer. */
-    private long keepaliveIdleMs() {
-        return nowMs() - Math.max(rcvTstampMs, lrcvTimeMs);
-    }
+    // --- keepalive switched on or off (tcp_set_keepalive; the timer is TcpTimers') ---
 
     /** SO_KEEPALIVE changed ({@code tcp_set_keepalive}): the timer starts at the idle time, or stops. */
     @Override
@@ -3286,7 +1889,7 @@ final class TcpSock extends Sock {
                 return;
             }
             if (on) {
-                keepaliveTimer.mod(keepaliveTimeMs());
+                keepaliveTimer.mod(timers.keepaliveTimeMs());
             } else {
                 keepaliveTimer.del();
             }
@@ -3295,133 +1898,14 @@ final class TcpSock extends Sock {
         }
     }
 
-    /**
-     * {@code tcp_keepalive_timer}: after the idle time with nothing in flight, a probe (an ACK at
-     * snd_una - 1 without data, which the peer must answer; TCPKeepAlive) every interval; after the count
-     * of unanswered probes (or, with TCP_USER_TIMEOUT, once that long has passed) the connection is reset
-     * and ends with ETIMEDOUT. Data in flight is the retransmission timer's business.
-     */
-    private void keepaliveTimer() {
-        if (!lock.tryLock()) {
-            keepaliveTimer.mod(50); // HZ / 20
-            return;
-        }
-        try {
-            int c = net.core.currentCpu();
-            if (!keepalive() || state == TCP_CLOSE || state == TCP_SYN_SENT || state == TCP_LISTEN || state == TCP_TIME_WAIT) {
-                return;
-            }
-            long when = keepaliveTimeMs();
-            if (sndMax != sndUna || TcpSeq.before(sndNxt, writeSeq)) {
-                keepaliveTimer.mod(when);
-                return;
-            }
-            long idle = keepaliveIdleMs();
-            if (idle < when) {
-                keepaliveTimer.mod(when - idle);
-                return;
-            }
-            if (userTimeoutMs != 0 && idle >= userTimeoutMs && probesOut > 0
-                    || userTimeoutMs == 0 && probesOut >= keepaliveProbesMax()) {
-                sendActiveReset(c);
-                writeErr(c);
-                return;
-            }
-            net.mib.inc(c, TcpMib.Ext.TCPKeepAlive);
-            if (transmit(sndUna - 1, 0, TcpHeader.ACK, c)) { // tcp_xmit_probe_skb
-                probesOut++;
-                keepaliveTimer.mod(keepaliveIntvlMs());
-            } else {
-                keepaliveTimer.mod(RESOURCE_PROBE_MS);
-            }
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /** {@code tcp_write_err}: the connection timed out (ETIMEDOUT, TCPAbortOnTimeout) and ends. */
-    private void writeErr(int cpu) {
-        reportError(Errno.ETIMEDOUT);
-        net.mib.inc(cpu, TcpMib.Ext.TCPAbortOnTimeout);
-        done(cpu);
-    }
-
-    /** {@code retransmits_timed_out} with TCP_USER_TIMEOUT: the oldest byte has waited that long. */
-    private boolean userTimedOut() {
-        return retransmits > 0 && nowMs() - headSentMs >= userTimeoutMs;
-    }
-
-    /** {@code tcp_probe0_when}: the RTO backed off by the probes sent, at most TCP_RTO_MAX. */
-    long probe0When() {
-        return Math.min(rtoMs << Math.min(backoff, 20), RTO_MAX_MS);
-    }
-
-    /** {@code tcp_clamp_probe0_to_user_timeout}: the next window probe never waits past the user timeout. */
-    private long clampProbe0ToUserTimeout() {
-        long when = probe0When();
-        if (userTimeoutMs == 0 || probesTstampMs == 0) {
-            return when;
-        }
-        long remaining = userTimeoutMs - (nowMs() - probesTstampMs);
-        return remaining <= 0 ? 1 : Math.min(when, remaining);
-    }
-
-    /** {@code tcp_clamp_rto_to_user_timeout}: the next retransmission never waits past the user timeout. */
-    private long clampRtoToUserTimeout() {
-        if (userTimeoutMs == 0) {
-            return rtoMs;
-        }
-        long remaining = userTimeoutMs - (nowMs() - headSentMs);
-        return remaining <= 0 ? 1 : Math.min(rtoMs, remaining);
-    }
-
-    /**
-     * {@code tcp_probe_timer}: zero-window probing gives up (ETIMEDOUT) after TCP_USER_TIMEOUT from the
-     * first probe even while the peer answers, as Linux 6.x does, or after {@code tcp_retries2}
-     * unanswered probes. False when a probe is to be sent.
-     */
-    private boolean probe0TimedOut(int cpu) {
-        long now = nowMs();
-        if (probesTstampMs == 0) {
-            probesTstampMs = now;
-        } else if (userTimeoutMs != 0 && now - probesTstampMs >= userTimeoutMs) {
-            writeErr(cpu);
-            return true;
-        }
-        int maxProbes = net.retries2.get();
-        if (isClosed()) { // an orphan: tcp_orphan_retries, and no probing on without memory
-            boolean alive = probe0When() < RTO_MAX_MS;
-            maxProbes = orphanRetries(alive);
-            if (!alive && backoff >= maxProbes) {
-                writeErr(cpu);
-                return true;
-            }
-            if (orphanOutOfResources(cpu)) {
-                return true;
-            }
-        }
-        if (probesOut >= maxProbes) {
-            writeErr(cpu);
-            return true;
-        }
-        probesOut++;
-        return false;
-    }
-
     // --- orphans and TCP's memory (TcpMem) ---
-
-    /** {@code tcp_orphan_retries}: the sysctl, where 0 means 8 while the RTO is below TCP_RTO_MAX. */
-    private int orphanRetries(boolean alive) {
-        int retries = net.tmem.orphanRetries.get();
-        return retries == 0 && alive ? 8 : retries;
-    }
 
     /**
      * {@code tcp_check_oom}: more orphans than {@code tcp_max_orphans} (this one counted), or TCP over
      * {@code tcp_mem[2]} while this socket still queues more than SOCK_MIN_SNDBUF to send; Linux's
      * words go to the log, rate-limited.
      */
-    private boolean checkOom() {
+    boolean checkOom() {
         int orphans = net.orphans.size() + (net.orphans.contains(this) ? 0 : 1);
         if (orphans > net.tmem.maxOrphans.get()) {
             net.tmem.warn("TCP: too many orphaned sockets");
@@ -3432,17 +1916,6 @@ final class TcpSock extends Sock {
             return true;
         }
         return false;
-    }
-
-    /** {@code tcp_out_of_resources}: an orphan that cannot be kept is reset and ends (TCPAbortOnMemory). */
-    private boolean orphanOutOfResources(int cpu) {
-        if (!checkOom()) {
-            return false;
-        }
-        sendActiveReset(cpu);
-        done(cpu);
-        net.mib.inc(cpu, TcpMib.Ext.TCPAbortOnMemory);
-        return true;
     }
 
     // --- SYN cookies and the light TIME-WAIT (TcpSyncookies, TcpTimewaitSock) ---
@@ -3601,7 +2074,7 @@ final class TcpSock extends Sock {
             child.hashed = true;
             net.inheritPort(child, localPort);
             child.portHeld = true;
-            child.rcvStateProcess(skb, cpu); // tcp_child_process: the ACK completes the handshake
+            child.input.rcvStateProcess(skb, cpu); // tcp_child_process: the ACK completes the handshake
             if (child.state == TCP_SYN_RECV) {
                 child.done(cpu); // not taken (the accept queue filled meanwhile): nothing holds it
             }
@@ -3640,7 +2113,7 @@ final class TcpSock extends Sock {
      * {@code tcp_fin_timeout} is no longer than 2MSL a timewait sock waits for the peer's FIN instead of
      * the full socket. False when the full socket keeps waiting.
      */
-    private boolean orphanFinWait2(int cpu) {
+    boolean orphanFinWait2(int cpu) {
         long tmo = net.finTimeout.get() * 1000L;
         if (tmo > TIMEWAIT_MS) {
             return false;

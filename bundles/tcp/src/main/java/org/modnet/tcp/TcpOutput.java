@@ -1,0 +1,358 @@
+package org.modnet.tcp;
+
+import static org.modnet.tcp.TcpSock.*;
+
+import org.modnet.api.skb.SkBuff;
+
+/**
+ * What one connection sends, as Linux's {@code net/ipv4/tcp_output.c}: {@code tcp_write_xmit} (the
+ * congestion window's quota, Nagle, TCP_CORK and MSG_MORE, TSO sizing and deferral, the push marks), one
+ * segment built and handed to IP ({@code tcp_transmit_skb}), the window offered ({@code
+ * tcp_select_window}), ACKs, resets and SYNs, the SYN-ACK again ({@code tcp_rtx_synack}) and what goes
+ * again after a timeout. The state it reads and moves is {@link TcpSock}'s.
+ */
+final class TcpOutput {
+    private final TcpSock sk;
+
+    TcpOutput(TcpSock sk) {
+        this.sk = sk;
+    }
+
+    /** {@code inet_rtx_syn_ack}: the SYN-ACK again (RetransSegs, TCPSynRetrans). */
+    void synackRetransmit(int cpu) {
+        sk.net.mib.inc(cpu, TcpMib.Tcp.RetransSegs);
+        sk.net.mib.inc(cpu, TcpMib.Ext.TCPSynRetrans);
+        sk.totalRetrans++;
+        sendSyn(cpu, true);
+    }
+
+    /**
+     * {@code tcp_write_xmit}: new data goes out in segments of at most the MSS, within the peer's window
+     * and the congestion window; then the FIN when it is queued and every byte before it has gone.
+     */
+    void writeXmit(int cpu) {
+        if (sk.sbuf == null || sk.state() == TCP_SYN_SENT || sk.state() == TCP_SYN_RECV || sk.state() == TCP_CLOSE || sk.state() == TCP_LISTEN) {
+            return;
+        }
+        sk.push.acked(sk.sndUna);
+        slowStartAfterIdleCheck();
+        int maxSegs = TcpTso.canGso(sk.routeDev)
+                ? TcpTso.maxSegs(sk.mss, sk.maxWindow, sk.cw.cwnd, sk.cw.ssthresh, sk.srttUs, sk.net.minTsoSegs.get()) : 1;
+        while (TcpSeq.before(sk.sndNxt, sk.writeSeq)) {
+            int inFlight = (sk.sndNxt - sk.sndUna + sk.mss - 1) / sk.mss;
+            if (inFlight >= sk.cw.cwnd) {
+                break;
+            }
+            int wndRight = sk.sndUna + sk.sndWnd;
+            int len = Math.min(Math.min(sk.mss, sk.writeSeq - sk.sndNxt), wndRight - sk.sndNxt);
+            boolean retransmitting = TcpSeq.before(sk.sndNxt, sk.retransHigh) && TcpSeq.before(sk.sndNxt, sk.sndMax);
+            if (maxSegs > 1 && len == sk.mss && !retransmitting && tsoShouldDefer(inFlight, wndRight, maxSegs)) {
+                break; // the next ACK lets a bigger GSO skb go
+            }
+            if (maxSegs > 1 && len == sk.mss && !retransmitting) {
+                len = gsoLen(Math.min(maxSegs, cwndQuota(inFlight)), wndRight);
+            }
+            if (len > 0) {
+                len = sk.push.limit(sk.sndNxt, len); // one segment never spans two of Linux's skbs
+            }
+            if (len <= 0) {
+                if (sk.sndNxt == sk.sndUna && !sk.rtxTimer.pending()) {
+                    sk.rtxTimer.mod(sk.rtoMs); // the zero window probe
+                }
+                break;
+            }
+            // below the highest sequence sent is a retransmission (retransHigh alone goes stale after 2 GB)
+            boolean retrans = TcpSeq.before(sk.sndNxt, sk.retransHigh) && TcpSeq.before(sk.sndNxt, sk.sndMax);
+            if (!retrans && len < sk.mss && len == sk.writeSeq - sk.sndNxt && nagleHolds()) {
+                break;
+            }
+            if (!transmit(sk.sndNxt, len, TcpHeader.ACK | pshFlag(sk.sndNxt, len), cpu)) {
+                if (len <= sk.mss) {
+                    break;
+                }
+                len = sk.mss; // no large buffer free: one segment from the normal pool, never a stall until the RTO
+                if (!transmit(sk.sndNxt, len, TcpHeader.ACK | pshFlag(sk.sndNxt, len), cpu)) {
+                    break;
+                }
+            }
+            if (retrans) {
+                sk.net.mib.inc(cpu, TcpMib.Tcp.RetransSegs);
+                sk.totalRetrans++;
+                sk.bytesRetrans += len;
+            } else {
+                sk.net.mib.add(cpu, TcpMib.Ext.TCPOrigDataSent, (len + sk.mss - 1) / sk.mss); // tcp_skb_pcount
+                if (!sk.rttTiming) {
+                    sk.rttTiming = true;
+                    sk.rttSeq = sk.sndNxt + len;
+                    sk.rttStampMs = sk.nowMs();
+                }
+            }
+            if (!retrans) {
+                sk.lsndtimeMs = sk.nowMs();
+            }
+            sk.sndNxt += len;
+            dataSent(len);
+            sk.sndMax = TcpSeq.max(sk.sndMax, sk.sndNxt);
+            if (!sk.rtxTimer.pending()) {
+                sk.rtxTimer.mod(sk.rtoMs);
+            }
+        }
+        if (sk.finQueued && !sk.finSent && sk.sndNxt == sk.writeSeq) {
+            if (transmit(sk.writeSeq, 0, TcpHeader.ACK | TcpHeader.FIN, cpu)) {
+                sk.finSent = true;
+                sk.sndNxt = sk.writeSeq + 1;
+                dataSent(1);
+                sk.sndMax = TcpSeq.max(sk.sndMax, sk.sndNxt);
+                if (!sk.rtxTimer.pending()) {
+                    sk.rtxTimer.mod(sk.rtoMs);
+                }
+            }
+        }
+    }
+
+    /**
+     * PSH as Linux sets it: on a segment that ends one of its skbs with a push mark
+     * ({@code tcp_mark_push}; {@code tso_fragment} leaves it on the second half only), and on every GSO
+     * skb of more than one segment ({@code __tcp_transmit_skb} since Linux 5.4, "tcp: force a PSH flag on
+     * TSO packets", so the receiver's GRO flushes at once), which software segmentation keeps on its
+     * last segment.
+     */
+    int pshFlag(int seq, int len) {
+        return len > sk.mss || sk.push.marked(seq + len) ? TcpHeader.PSH : 0;
+    }
+
+    /** {@link TcpTso#shouldDefer} for the data at {@code snd_nxt}: the skb runs to the next push mark. */
+    boolean tsoShouldDefer(int inFlight, int wndRight, int maxSegs) {
+        int avail = sk.writeSeq - sk.sndNxt;
+        int skbLen = sk.push.limit(sk.sndNxt, avail);
+        if (skbLen <= sk.mss) {
+            return false; // tso_segs 1: Nagle's test instead
+        }
+        long now = sk.nowMs();
+        long sinceHead = sk.sndUna == sk.sndNxt ? -1 : (now - sk.headSentMs) * 1000;
+        return TcpTso.shouldDefer(skbLen, skbLen == avail, wndRight - sk.sndNxt, (sk.cw.cwnd - inFlight) * sk.mss, sk.sndWnd,
+                sk.cw.cwnd * sk.mss, sk.mss, maxSegs, sk.net.tsoWinDivisor.get(), now - sk.lsndtimeMs, sinceHead, sk.srttUs);
+    }
+
+    /**
+     * {@code tcp_cwnd_test}: the segments the congestion window lets go now, at most half the window so
+     * that two GSO skbs are in flight ("for better scheduling").
+     */
+    int cwndQuota(int inFlight) {
+        return Math.min(Math.max(sk.cw.cwnd >> 1, 1), sk.cw.cwnd - inFlight);
+    }
+
+    /**
+     * A write copies at {@code write_seq}: at its start ({@code newWrite}) Linux's unsent tail skb would
+     * grow and lose its PSH; later in the same call (after waiting for room) it keeps it.
+     */
+    void pushAppend(boolean newWrite) {
+        if (!sk.pushStarted) {
+            sk.pushStarted = true;
+            sk.push.clear(sk.writeSeq);
+        }
+        if (newWrite) {
+            sk.push.append(sk.writeSeq, sk.sndNxt);
+        }
+    }
+
+    /**
+     * {@code n} bytes went into the ring: {@code tcp_push} marks the tail at the end of a write without
+     * MSG_MORE, and {@code forced_push} when more than half the peer's largest window went in since the
+     * last mark.
+     */
+    void pushWrote(int n, boolean endOfWrite) {
+        if (endOfWrite || n > 0 && sk.push.forced(sk.writeSeq, sk.maxWindow)) {
+            sk.push.mark(sk.writeSeq);
+        }
+    }
+
+    /**
+     * {@code tcp_slow_start_after_idle_check} and {@code tcp_cwnd_restart} (RFC 2861): new data after
+     * nothing was in flight for longer than the RTO starts from a window halved per RTO of idleness, not
+     * below the initial window.
+     */
+    void slowStartAfterIdleCheck() {
+        if (sk.net.slowStartAfterIdle.get() == 0 || sk.sndMax != sk.sndUna || sk.lsndtimeMs == 0 || !TcpSeq.before(sk.sndNxt, sk.writeSeq)) {
+            return;
+        }
+        long delta = sk.nowMs() - sk.lsndtimeMs;
+        if (delta <= sk.rtoMs) {
+            return;
+        }
+        int restart = Math.min(INIT_CWND, sk.cw.cwnd);
+        sk.cw.ssthresh = Math.max(sk.cw.ssthresh, (sk.cw.cwnd >> 1) + (sk.cw.cwnd >> 2)); // tcp_current_ssthresh
+        int cwnd = sk.cw.cwnd;
+        while ((delta -= sk.rtoMs) > 0 && cwnd > restart) {
+            cwnd >>= 1;
+        }
+        sk.cw.cwnd = Math.max(cwnd, restart);
+        sk.lsndtimeMs = sk.nowMs();
+    }
+
+    /**
+     * {@code tcp_mss_split_point}: the bytes of a GSO skb of at most {@code segs} segments from
+     * {@code snd_nxt}: whole segments, but at the end of the data (or the peer's window) the short last
+     * one too unless Nagle would hold it.
+     */
+    int gsoLen(int segs, int wndRight) {
+        int avail = sk.writeSeq - sk.sndNxt;
+        int window = wndRight - sk.sndNxt;
+        int maxLen = segs * sk.mss;
+        int needed = Math.min(avail, window);
+        if (maxLen <= needed) {
+            return maxLen;
+        }
+        int partial = needed % sk.mss;
+        return partial != 0 && nagleHolds() ? needed - partial : needed;
+    }
+
+    /** An ACK now ({@code tcp_send_ack}): a delayed one is no longer owed. */
+    void sendAck(int cpu) {
+        if (sk.state() == TCP_CLOSE) {
+            return;
+        }
+        transmit(sk.sndMax, 0, TcpHeader.ACK, cpu); // tcp_acceptable_seq: not the rewound snd_nxt
+    }
+
+    /** {@code tcp_send_active_reset}. */
+    void sendActiveReset(int cpu) {
+        sk.net.mib.inc(cpu, TcpMib.Tcp.OutRsts);
+        transmit(sk.sndMax, 0, TcpHeader.RST | TcpHeader.ACK, cpu);
+    }
+
+    /** The SYN or (in SYN-RECV) the SYN-ACK, with Linux's options as the sysctls and the peer allow. */
+    void sendSyn(int cpu, boolean again) {
+        int optLen;
+        int flags;
+        if (sk.state() == TCP_SYN_RECV && sk.parent != null) {
+            flags = TcpHeader.SYN | TcpHeader.ACK;
+            optLen = sk.txOpts.synAck(sk.advmss, sk.rx.wscaleOk, sk.rcvWscale, sk.rx.tstampOk, sk.tsNow(), sk.tsRecent, sk.rx.sackOk);
+        } else {
+            flags = TcpHeader.SYN;
+            optLen = sk.txOpts.syn(sk.advmss, sk.net.timestamps.get() != 0, sk.tsNow(), sk.net.windowScaling.get() != 0, sk.rcvWscale,
+                    sk.net.sack.get() != 0);
+            if (sk.state() == TCP_SYN_RECV) { // a simultaneous open: our SYN again, acknowledging theirs (tcp_send_synack)
+                flags |= TcpHeader.ACK;
+                sk.txOpts.tsecr = sk.tsRecent;
+            }
+        }
+        if (!again) {
+            sk.rttStampMs = sk.nowMs();
+        }
+        build(sk.iss, 0, flags, optLen, cpu);
+    }
+
+    /** Builds and sends one segment of {@code len} bytes from the send ring at {@code seq}. */
+    boolean transmit(int seq, int len, int flags, int cpu) {
+        int blocks = sk.rx.sackOk ? sk.sacks.prepare() : 0;
+        int optLen = sk.txOpts.established(sk.rx.tstampOk, sk.tsNow(), sk.tsRecent, sk.sacks.outStart, sk.sacks.outEnd, blocks);
+        if (len > 0 && seq == sk.writeSeq) {
+            len = 0;
+        }
+        boolean sent = build(seq, len, flags, optLen, cpu);
+        if (sent && sk.txOpts.numSackBlocks > 0) {
+            sk.sacks.dsack = false; // tcp_options_write: a D-SACK block goes once
+        }
+        return sent;
+    }
+
+    boolean build(int seq, int len, int flags, int optLen, int cpu) {
+        int hlen = TcpHeader.MIN_LEN + optLen;
+        SkBuff skb = sk.net.core.allocSkb(hlen + len, HEADROOM);
+        if (skb == null) {
+            return false; // counted by the pool; the retransmission timer tries again
+        }
+        int o = skb.put(hlen + len);
+        boolean syn = (flags & TcpHeader.SYN) != 0;
+        int win = selectWindow(syn);
+        TcpHeader.write(skb, o, sk.lport(), sk.rport(), seq, (flags & TcpHeader.ACK) != 0 ? sk.rcvNxt : 0, flags, win, optLen);
+        sk.txOpts.write(skb, o + TcpHeader.MIN_LEN);
+        if (len > 0) {
+            int at = (seq - sk.sbase) & (sk.sbuf.length - 1);
+            int first = Math.min(len, sk.sbuf.length - at);
+            skb.setBytes(o + hlen, sk.sbuf, at, first);
+            if (first < len) {
+                skb.setBytes(o + hlen + first, sk.sbuf, 0, len - first);
+            }
+        }
+        TcpHeader.setChecksumPartial(skb, o, TcpAf.inetPseudoSum(sk.laddr(), sk.raddr(), hlen + len));
+        if ((flags & TcpHeader.ACK) != 0) {
+            sk.lastAckSent = sk.rcvNxt;
+            sk.ackPending = false;
+            sk.rcvdSinceAck = 0;
+            sk.delackTimer.del();
+        }
+        int segs = 1;
+        if (len > sk.mss && sk.mss > 0) { // a GSO skb: many MSS under this one header, cut by the device or the core
+            segs = (len + sk.mss - 1) / sk.mss;
+            skb.gso(sk.mss, segs, org.modnet.api.net.NetdevFeatures.SKB_GSO_TCPV4);
+        }
+        sk.net.mib.add(cpu, TcpMib.Tcp.OutSegs, segs); // tcp_skb_pcount
+        sk.countOut(len);
+        if (segs > 1) {
+            sk.segsOut += segs - 1;
+            sk.dataSegsOut += segs - 1;
+        }
+        sk.net.ipv4.send(sk.namespace(), skb, sk.laddr(), sk.raddr(), TcpAf.IPPROTO_TCP, sk.ttl(), sk.tos(), sk.dontFragment());
+        return true;
+    }
+
+    /**
+     * {@code tcp_select_window}: the free space of the receive ring, never moving the right edge back
+     * (RFC 9293 3.8.6.2.2), scaled by our shift; unscaled and at most 65535 on a SYN.
+     */
+    int selectWindow(boolean syn) {
+        int free = sk.rbuf == null ? ringSize(sk.rcvbuf()) : sk.rbufLimit - (sk.rcvNxt - sk.copiedSeq);
+        int win = Math.max(free, sk.rcvWndRight - sk.rcvNxt);
+        int promised = sk.rcvWndRight - sk.rcvNxt;
+        if (!syn && win >> sk.rcvWscale << sk.rcvWscale < promised) { // tcp_select_window: scaling must not shrink a promise: round it up
+            win = promised + (1 << sk.rcvWscale) - 1 & -(1 << sk.rcvWscale);
+        }
+        if (syn) {
+            win = Math.min(win, 0xffff);
+            sk.rcvWndRight = sk.rcvNxt + win;
+            return win;
+        }
+        int scaled = Math.min(win >> sk.rcvWscale, 0xffff);
+        sk.rcvWndRight = sk.rcvNxt + (scaled << sk.rcvWscale);
+        return scaled;
+    }
+
+    void writeXmitRetrans(int cpu) {
+        if (TcpSeq.before(sk.sndNxt, sk.writeSeq)) {
+            writeXmit(cpu);
+        } else if (sk.finQueued) {
+            sk.net.mib.inc(cpu, TcpMib.Tcp.RetransSegs);
+            writeXmit(cpu);
+        }
+    }
+
+    /**
+     * A sub-MSS tail waits: always under TCP_CORK; with Nagle on (no TCP_NODELAY) while an earlier small
+     * segment is unacknowledged (Minshall's rule, as Linux does). A queued FIN pushes it (Linux sends the
+     * FIN on that last segment).
+     */
+    boolean nagleHolds() {
+        if (sk.finQueued || (sk.nonagle & NAGLE_PUSH) != 0) {
+            return false;
+        }
+        if ((sk.nonagle & NAGLE_CORK) != 0 || sk.corkOnce) {
+            return true;
+        }
+        return (sk.nonagle & NAGLE_OFF) == 0 && sk.sndMax != sk.sndUna && TcpSeq.after(sk.sndSml, sk.sndUna) && !TcpSeq.after(sk.sndSml, sk.sndNxt);
+    }
+
+    /** After new bytes (or the FIN) went out at the old {@code snd_nxt}: Minshall's mark and the user timeout's clock. */
+    void dataSent(int len) {
+        if (!TcpSeq.after(sk.sndNxt, sk.sndMax)) {
+            return; // a retransmission
+        }
+        if (len % Math.max(sk.mss, 1) != 0) {
+            sk.sndSml = sk.sndNxt; // tcp_minshall_update: a GSO skb ending in a short segment counts too
+        }
+        if (sk.sndNxt - len == sk.sndUna) {
+            sk.headSentMs = sk.nowMs();
+        }
+    }
+}

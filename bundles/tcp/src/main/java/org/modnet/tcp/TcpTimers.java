@@ -1,0 +1,291 @@
+package org.modnet.tcp;
+
+import static org.modnet.tcp.TcpSock.*;
+
+import org.modnet.api.net.Errno;
+
+/**
+ * TCP's timers for one connection, as Linux's {@code net/ipv4/tcp_timer.c}: the retransmission timer
+ * ({@code tcp_retransmit_timer}, with the zero-window probe of {@code tcp_probe_timer}), the delayed ACK
+ * ({@code tcp_delack_timer}), keepalive ({@code tcp_keepalive_timer}), the end of an orphan's FIN-WAIT-2,
+ * the user timeout ({@code retransmits_timed_out}, {@code tcp_clamp_rto_to_user_timeout}), an orphan's
+ * limits ({@code tcp_orphan_retries}, {@code tcp_out_of_resources}) and the RTO itself ({@code
+ * tcp_rtt_estimator}, {@code tcp_set_rto}). The callbacks run on the socket's CPU's timer wheel; the state
+ * they change is {@link TcpSock}'s.
+ */
+final class TcpTimers {
+    private final TcpSock sk;
+
+    TcpTimers(TcpSock sk) {
+        this.sk = sk;
+    }
+
+    /** RFC 6298 2.2/2.3 with Linux's floor: RTO = SRTT + max(4 * RTTVAR, tcp_rto_min). */
+    void rttSample(long ms) {
+        long r = Math.max(ms, 0) * 1000 + 1; // microseconds, never zero
+        sk.minRttUs = sk.minRttUs == 0 ? r : Math.min(sk.minRttUs, r);
+        if (sk.srttUs == 0) {
+            sk.srttUs = r;
+            sk.rttvarUs = r / 2;
+        } else {
+            sk.rttvarUs = (3 * sk.rttvarUs + Math.abs(sk.srttUs - r)) / 4;
+            sk.srttUs = (7 * sk.srttUs + r) / 8;
+        }
+        sk.rtoMs = Math.min(RTO_MAX_MS, sk.srttUs / 1000 + Math.max(4 * sk.rttvarUs / 1000, RTO_MIN_MS));
+    }
+
+    /**
+     * {@code tcp_retransmit_timer} (RFC 6298 5.4-5.7): the SYN or SYN-ACK again until
+     * {@code tcp_syn_retries}/{@code tcp_synack_retries}, else the oldest unacknowledged segment with the
+     * congestion window back to one and the timer backed off, ETIMEDOUT after {@code tcp_retries2}; with
+     * nothing in flight and a zero window, a window probe. A socket the user holds tries again shortly.
+     */
+    void retransmitTimer() {
+        if (!sk.sockLock().tryLock()) {
+            sk.rtxTimer.mod(5);
+            return;
+        }
+        try {
+            int c = sk.net.core.currentCpu();
+            switch (sk.state()) {
+                case TCP_SYN_SENT, TCP_SYN_RECV -> {
+                    int limit = sk.state() == TCP_SYN_SENT || sk.parent == null ? sk.net.synRetries.get() : sk.net.synackRetries.get();
+                    if (sk.retransmits >= limit) {
+                        if (sk.state() == TCP_SYN_SENT || sk.parent == null) {
+                            sk.reportError(Errno.ETIMEDOUT);
+                        }
+                        sk.done(c);
+                        return;
+                    }
+                    sk.retransmits++;
+                    sk.net.mib.inc(c, TcpMib.Ext.TCPTimeouts);
+                    sk.totalRto++;
+                    sk.rtoMs = Math.min(sk.rtoMs << 1, RTO_MAX_MS);
+                    sk.output.synackRetransmit(c);
+                    sk.rtxTimer.mod(sk.rtoMs);
+                }
+                case TCP_CLOSE, TCP_LISTEN -> {
+                }
+                default -> {
+                    if (sk.sndUna == sk.sndNxt) {
+                        if (TcpSeq.before(sk.sndNxt, sk.writeSeq) && sk.sndWnd == 0) {
+                            if (probe0TimedOut(c)) {
+                                return;
+                            }
+                            sk.net.mib.inc(c, TcpMib.Ext.TCPWinProbe); // probe0TimedOut counted it in probesOut
+                            sk.output.transmit(sk.sndUna - 1, 0, TcpHeader.ACK, c); // tcp_xmit_probe_skb
+                            sk.backoff++; // the RTO itself stays: tcp_probe0_when backs off from it
+                            sk.rtxTimer.mod(clampProbe0ToUserTimeout());
+                        }
+                        return;
+                    }
+                    if (sk.isClosed() && orphanOutOfResources(c)) { // tcp_write_timeout for an orphan
+                        return;
+                    }
+                    int retryUntil = sk.isClosed() ? orphanRetries(sk.rtoMs < RTO_MAX_MS) : sk.net.retries2.get();
+                    if (sk.userTimeoutMs != 0 ? userTimedOut() : sk.retransmits >= retryUntil) {
+                        writeErr(c); // tcp_write_timeout: no reset, the peer is unreachable anyway
+                        return;
+                    }
+                    sk.retransmits++;
+                    sk.net.mib.inc(c, TcpMib.Ext.TCPTimeouts);
+                    sk.totalRto++;
+                    sk.cw.ssthresh = sk.cong.ssthresh(sk.cw);
+                    sk.cw.cwnd = 1;
+                    sk.cw.cwndCnt = 0;
+                    sk.rttTiming = false; // Karn
+                    sk.retransHigh = sk.sndNxt;
+                    sk.sndNxt = sk.sndUna; // go back to the first unacknowledged byte
+                    sk.finSent = false; // the FIN, when sent, goes again after the data
+                    sk.rtoMs = Math.min(sk.rtoMs << 1, RTO_MAX_MS);
+                    sk.output.writeXmitRetrans(c);
+                    sk.rtxTimer.mod(clampRtoToUserTimeout());
+                }
+            }
+        } finally {
+            sk.sockLock().unlock();
+        }
+    }
+
+    /** {@code tcp_delack_timer}: the ACK owed goes out (DelayedACKs); a socket the user holds is DelayedACKLocked. */
+    void delackTimer() {
+        if (!sk.sockLock().tryLock()) {
+            sk.net.mib.inc(sk.net.core.currentCpu(), TcpMib.Ext.DelayedACKLocked);
+            sk.delackTimer.mod(DELACK_MS);
+            return;
+        }
+        try {
+            if (sk.ackPending && sk.state() != TCP_CLOSE) {
+                sk.net.mib.inc(sk.net.core.currentCpu(), TcpMib.Ext.DelayedACKs);
+                sk.output.sendAck(sk.net.core.currentCpu());
+            }
+        } finally {
+            sk.sockLock().unlock();
+        }
+    }
+
+    /**
+     * The end of an orphan's FIN-WAIT-2 ({@code tcp_fin_timeout} longer than 2MSL, so no timewait sock
+     * took its place). TIME-WAIT itself is always a {@link TcpTimewaitSock} now.
+     */
+    void timewaitTimer() {
+        if (!sk.sockLock().tryLock()) {
+            sk.twTimer.mod(5);
+            return;
+        }
+        try {
+            if (sk.state() == TCP_FIN_WAIT2 && sk.isClosed()) {
+                sk.done(sk.net.core.currentCpu());
+            }
+        } finally {
+            sk.sockLock().unlock();
+        }
+    }
+
+    long keepaliveTimeMs() {
+        return (sk.keepaliveTime != 0 ? sk.keepaliveTime : sk.net.keepaliveTime.get()) * 1000L;
+    }
+
+    long keepaliveIntvlMs() {
+        return (sk.keepaliveIntvl != 0 ? sk.keepaliveIntvl : sk.net.keepaliveIntvl.get()) * 1000L;
+    }
+
+    int keepaliveProbesMax() {
+        return sk.keepaliveProbes != 0 ? sk.keepaliveProbes : sk.net.keepaliveProbes.get();
+    }
+
+    /** {@code keepalive_time_elapsed}: since the last ACK or data from the peer. */
+    long keepaliveIdleMs() {
+        return sk.nowMs() - Math.max(sk.rcvTstampMs, sk.lrcvTimeMs);
+    }
+
+    /**
+     * {@code tcp_keepalive_timer}: after the idle time with nothing in flight, a probe (an ACK at
+     * snd_una - 1 without data, which the peer must answer; TCPKeepAlive) every interval; after the count
+     * of unanswered probes (or, with TCP_USER_TIMEOUT, once that long has passed) the connection is reset
+     * and ends with ETIMEDOUT. Data in flight is the retransmission timer's business.
+     */
+    void keepaliveTimer() {
+        if (!sk.sockLock().tryLock()) {
+            sk.keepaliveTimer.mod(50); // HZ / 20
+            return;
+        }
+        try {
+            int c = sk.net.core.currentCpu();
+            if (!sk.keepalive() || sk.state() == TCP_CLOSE || sk.state() == TCP_SYN_SENT || sk.state() == TCP_LISTEN) {
+                return;
+            }
+            long when = keepaliveTimeMs();
+            if (sk.sndMax != sk.sndUna || TcpSeq.before(sk.sndNxt, sk.writeSeq)) {
+                sk.keepaliveTimer.mod(when);
+                return;
+            }
+            long idle = keepaliveIdleMs();
+            if (idle < when) {
+                sk.keepaliveTimer.mod(when - idle);
+                return;
+            }
+            if (sk.userTimeoutMs != 0 && idle >= sk.userTimeoutMs && sk.probesOut > 0
+                    || sk.userTimeoutMs == 0 && sk.probesOut >= keepaliveProbesMax()) {
+                sk.output.sendActiveReset(c);
+                writeErr(c);
+                return;
+            }
+            sk.net.mib.inc(c, TcpMib.Ext.TCPKeepAlive);
+            if (sk.output.transmit(sk.sndUna - 1, 0, TcpHeader.ACK, c)) { // tcp_xmit_probe_skb
+                sk.probesOut++;
+                sk.keepaliveTimer.mod(keepaliveIntvlMs());
+            } else {
+                sk.keepaliveTimer.mod(RESOURCE_PROBE_MS);
+            }
+        } finally {
+            sk.sockLock().unlock();
+        }
+    }
+
+    /** {@code tcp_write_err}: the connection timed out (ETIMEDOUT, TCPAbortOnTimeout) and ends. */
+    void writeErr(int cpu) {
+        sk.reportError(Errno.ETIMEDOUT);
+        sk.net.mib.inc(cpu, TcpMib.Ext.TCPAbortOnTimeout);
+        sk.done(cpu);
+    }
+
+    /** {@code retransmits_timed_out} with TCP_USER_TIMEOUT: the oldest byte has waited that long. */
+    boolean userTimedOut() {
+        return sk.retransmits > 0 && sk.nowMs() - sk.headSentMs >= sk.userTimeoutMs;
+    }
+
+    /** {@code tcp_probe0_when}: the RTO backed off by the probes sent, at most TCP_RTO_MAX. */
+    long probe0When() {
+        return Math.min(sk.rtoMs << Math.min(sk.backoff, 20), RTO_MAX_MS);
+    }
+
+    /** {@code tcp_clamp_probe0_to_user_timeout}: the next window probe never waits past the user timeout. */
+    long clampProbe0ToUserTimeout() {
+        long when = probe0When();
+        if (sk.userTimeoutMs == 0 || sk.probesTstampMs == 0) {
+            return when;
+        }
+        long remaining = sk.userTimeoutMs - (sk.nowMs() - sk.probesTstampMs);
+        return remaining <= 0 ? 1 : Math.min(when, remaining);
+    }
+
+    /** {@code tcp_clamp_rto_to_user_timeout}: the next retransmission never waits past the user timeout. */
+    long clampRtoToUserTimeout() {
+        if (sk.userTimeoutMs == 0) {
+            return sk.rtoMs;
+        }
+        long remaining = sk.userTimeoutMs - (sk.nowMs() - sk.headSentMs);
+        return remaining <= 0 ? 1 : Math.min(sk.rtoMs, remaining);
+    }
+
+    /**
+     * {@code tcp_probe_timer}: zero-window probing gives up (ETIMEDOUT) after TCP_USER_TIMEOUT from the
+     * first probe even while the peer answers, as Linux 6.x does, or after {@code tcp_retries2}
+     * unanswered probes. False when a probe is to be sent.
+     */
+    boolean probe0TimedOut(int cpu) {
+        long now = sk.nowMs();
+        if (sk.probesTstampMs == 0) {
+            sk.probesTstampMs = now;
+        } else if (sk.userTimeoutMs != 0 && now - sk.probesTstampMs >= sk.userTimeoutMs) {
+            writeErr(cpu);
+            return true;
+        }
+        int maxProbes = sk.net.retries2.get();
+        if (sk.isClosed()) { // an orphan: tcp_orphan_retries, and no probing on without memory
+            boolean alive = probe0When() < RTO_MAX_MS;
+            maxProbes = orphanRetries(alive);
+            if (!alive && sk.backoff >= maxProbes) {
+                writeErr(cpu);
+                return true;
+            }
+            if (orphanOutOfResources(cpu)) {
+                return true;
+            }
+        }
+        if (sk.probesOut >= maxProbes) {
+            writeErr(cpu);
+            return true;
+        }
+        sk.probesOut++;
+        return false;
+    }
+
+    /** {@code tcp_orphan_retries}: the sysctl, where 0 means 8 while the RTO is below TCP_RTO_MAX. */
+    int orphanRetries(boolean alive) {
+        int retries = sk.net.tmem.orphanRetries.get();
+        return retries == 0 && alive ? 8 : retries;
+    }
+
+    /** {@code tcp_out_of_resources}: an orphan that cannot be kept is reset and ends (TCPAbortOnMemory). */
+    boolean orphanOutOfResources(int cpu) {
+        if (!sk.checkOom()) {
+            return false;
+        }
+        sk.output.sendActiveReset(cpu);
+        sk.done(cpu);
+        sk.net.mib.inc(cpu, TcpMib.Ext.TCPAbortOnMemory);
+        return true;
+    }
+}
