@@ -736,11 +736,7 @@ final class TcpSock extends Sock {
                     lock.unlock(); // the whole hold, as Condition.await releases it: segments now go to the socket
                 }
                 try {
-                    if (nanos < 0) {
-                        LockSupport.park(this);
-                    } else {
-                        LockSupport.parkNanos(this, left);
-                    }
+                    park(me, nanos < 0 ? 0 : left);
                 } finally {
                     relock(holds);
                 }
@@ -752,6 +748,43 @@ final class TcpSock extends Sock {
         }
         if (isClosed()) {
             throw SockException.of(Errno.EBADF);
+        }
+    }
+
+    /**
+     * Parks the caller ({@code nanos} 0: until unparked). A ForkJoinPool worker parks through
+     * {@link java.util.concurrent.ForkJoinPool#managedBlock}, as the JDK's own blocking primitives do,
+     * so the pool can start another worker meanwhile: a reader blocked in a pool of one worker (the
+     * common pool on two CPUs) must not keep the writer that would wake it from ever running.
+     */
+    private void park(Thread me, long nanos) {
+        if (!(me instanceof java.util.concurrent.ForkJoinWorkerThread)) {
+            if (nanos == 0) {
+                LockSupport.park(this);
+            } else {
+                LockSupport.parkNanos(this, nanos);
+            }
+            return;
+        }
+        try {
+            java.util.concurrent.ForkJoinPool.managedBlock(new java.util.concurrent.ForkJoinPool.ManagedBlocker() {
+                @Override
+                public boolean block() {
+                    if (nanos == 0) {
+                        LockSupport.park(TcpSock.this);
+                    } else {
+                        LockSupport.parkNanos(TcpSock.this, nanos);
+                    }
+                    return true;
+                }
+
+                @Override
+                public boolean isReleasable() {
+                    return false;
+                }
+            });
+        } catch (InterruptedException e) {
+            me.interrupt(); // the caller's loop answers it with EINTR
         }
     }
 

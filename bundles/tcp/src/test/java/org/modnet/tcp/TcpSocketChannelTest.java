@@ -281,6 +281,42 @@ class TcpSocketChannelTest {
         }
     }
 
+    /**
+     * A blocking read in a ForkJoinPool of one worker (the common pool on two CPUs) lets the pool run
+     * the writer that wakes it, as the JDK's own blocking calls do through managedBlock.
+     */
+    @Test
+    void aReadBlockedInAOneWorkerForkJoinPoolLetsThePoolRunItsWriter() throws Exception {
+        java.util.concurrent.ForkJoinPool pool = new java.util.concurrent.ForkJoinPool(1);
+        try (ServerSocketChannel server = provider.openServerSocketChannel()) {
+            server.bind(new InetSocketAddress("127.0.0.1", 7300));
+            SocketChannel c = provider.openSocketChannel();
+            c.connect(new InetSocketAddress("127.0.0.1", 7300));
+            SocketChannel a = server.accept();
+            CompletableFuture<Integer> read = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return c.read(ByteBuffer.allocate(16));
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }, pool);
+            Thread.sleep(50);
+            CompletableFuture<Integer> write = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return a.write(ByteBuffer.wrap("data".getBytes()));
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }, pool);
+            assertEquals(4, write.get(5, TimeUnit.SECONDS));
+            assertEquals(4, read.get(5, TimeUnit.SECONDS));
+            a.close();
+            c.close();
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
     private final List<Thread> readers = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     private CompletableFuture<Throwable> blockedRead(SocketChannel c) {
