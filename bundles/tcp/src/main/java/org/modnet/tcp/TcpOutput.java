@@ -56,10 +56,7 @@ final class TcpOutput {
                 len = sk.push.limit(sk.sndNxt, len); // one segment never spans two of Linux's skbs
             }
             if (len <= 0) {
-                if (sk.sndNxt == sk.sndUna && !sk.rtxTimer.pending()) {
-                    sk.rtxTimer.mod(sk.rtoMs); // the zero window probe
-                }
-                break;
+                break; // the peer's window is shut: the probe timer (below) asks again
             }
             // below the highest sequence sent is a retransmission (retransHigh alone goes stale after 2 GB)
             boolean retrans = TcpSeq.before(sk.sndNxt, sk.retransHigh) && TcpSeq.before(sk.sndNxt, sk.sndMax);
@@ -75,39 +72,86 @@ final class TcpOutput {
                     break;
                 }
             }
-            if (retrans) {
-                sk.net.mib.inc(cpu, TcpMib.Tcp.RetransSegs);
-                sk.totalRetrans++;
-                sk.bytesRetrans += len;
-            } else {
-                sk.net.mib.add(cpu, TcpMib.Ext.TCPOrigDataSent, (len + sk.mss - 1) / sk.mss); // tcp_skb_pcount
-                if (!sk.rttTiming) {
-                    sk.rttTiming = true;
-                    sk.rttSeq = sk.sndNxt + len;
-                    sk.rttStampMs = sk.nowMs();
-                }
-            }
-            if (!retrans) {
-                sk.lsndtimeMs = sk.nowMs();
-            }
-            sk.sndNxt += len;
-            dataSent(len);
-            sk.sndMax = TcpSeq.max(sk.sndMax, sk.sndNxt);
-            if (!sk.rtxTimer.pending()) {
-                sk.rtxTimer.mod(sk.rtoMs);
-            }
+            segmentSent(len, retrans, cpu);
         }
+        sendFin(cpu);
+        checkProbeTimer();
+    }
+
+    /** The FIN, once it is queued and every byte before it has gone. */
+    private void sendFin(int cpu) {
         if (sk.finQueued && !sk.finSent && sk.sndNxt == sk.writeSeq) {
             if (transmit(sk.writeSeq, 0, TcpHeader.ACK | TcpHeader.FIN, cpu)) {
+                boolean wasIdle = sk.sndMax == sk.sndUna;
                 sk.finSent = true;
                 sk.sndNxt = sk.writeSeq + 1;
                 dataSent(1);
                 sk.sndMax = TcpSeq.max(sk.sndMax, sk.sndNxt);
-                if (!sk.rtxTimer.pending()) {
+                if (wasIdle || !sk.rtxTimer.pending()) {
                     sk.rtxTimer.mod(sk.rtoMs);
                 }
             }
         }
+    }
+
+    /** {@code tcp_event_new_data_sent} and the retransmission's counters: {@code len} bytes went at {@code snd_nxt}. */
+    private void segmentSent(int len, boolean retrans, int cpu) {
+        boolean wasIdle = sk.sndMax == sk.sndUna; // a pending timer is the probe's: the RTO starts now (tcp_rearm_rto)
+        if (retrans) {
+            sk.net.mib.inc(cpu, TcpMib.Tcp.RetransSegs);
+            sk.totalRetrans++;
+            sk.bytesRetrans += len;
+        } else {
+            sk.net.mib.add(cpu, TcpMib.Ext.TCPOrigDataSent, (len + sk.mss - 1) / sk.mss); // tcp_skb_pcount
+            if (!sk.rttTiming) {
+                sk.rttTiming = true;
+                sk.rttSeq = sk.sndNxt + len;
+                sk.rttStampMs = sk.nowMs();
+            }
+            sk.lsndtimeMs = sk.nowMs();
+        }
+        sk.sndNxt += len;
+        dataSent(len);
+        sk.sndMax = TcpSeq.max(sk.sndMax, sk.sndNxt);
+        if (wasIdle || !sk.rtxTimer.pending()) {
+            sk.rtxTimer.mod(sk.rtoMs);
+        }
+    }
+
+    /** Data (or the FIN) waits to go while nothing is outstanding. */
+    boolean unsentWithNothingInFlight() {
+        return sk.sndMax == sk.sndUna && (TcpSeq.before(sk.sndNxt, sk.writeSeq) || sk.finQueued && !sk.finSent);
+    }
+
+    /**
+     * {@code tcp_check_probe_timer}: when data waits but nothing is in flight, no ACK will come to send
+     * it; the probe timer (the retransmission timer's slot, {@code tcp_probe0_base}: the RTO) asks
+     * again. It covers the zero window, a send that found no buffer free, and TCP_CORK or MSG_MORE with
+     * nothing in flight (the ceiling tcp(7) gives the cork).
+     */
+    private void checkProbeTimer() {
+        if (unsentWithNothingInFlight() && !sk.rtxTimer.pending()) {
+            sk.rtxTimer.mod(sk.rtoMs);
+        }
+    }
+
+    /**
+     * {@code tcp_write_wakeup}, from the probe timer while the peer's window is open: one segment from
+     * {@code snd_nxt} (at most the MSS and the window) goes now with PSH whatever Nagle, TCP_CORK or TSO
+     * deferral would say, or the FIN waiting alone. True if it went.
+     */
+    boolean writeWakeup(int cpu) {
+        int before = sk.sndNxt;
+        if (TcpSeq.before(sk.sndNxt, sk.writeSeq)) {
+            int len = Math.min(Math.min(sk.mss, sk.writeSeq - sk.sndNxt), sk.sndUna + sk.sndWnd - sk.sndNxt);
+            if (len > 0 && transmit(sk.sndNxt, len, TcpHeader.ACK | TcpHeader.PSH, cpu)) {
+                boolean retrans = TcpSeq.before(sk.sndNxt, sk.retransHigh) && TcpSeq.before(sk.sndNxt, sk.sndMax);
+                segmentSent(len, retrans, cpu);
+            }
+        } else {
+            sendFin(cpu);
+        }
+        return sk.sndNxt != before;
     }
 
     /**

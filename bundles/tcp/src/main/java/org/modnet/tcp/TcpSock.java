@@ -495,9 +495,21 @@ final class TcpSock extends Sock {
 
     /** {@code release_sock}: segments that arrived while the user held the lock are processed first. */
     void releaseSock() {
+        unlockSock(-1);
+    }
+
+    /**
+     * Lets go of the socket lock from any context, as {@code release_sock} does: segments that another
+     * CPU's softirq queued to the backlog meanwhile (to it every holder looks like a user) are processed
+     * first, and again if one slipped in between the last look and the unlock. A timer, a listener or
+     * a softirq that held the lock must let go this way too: a plain unlock leaves a segment queued until
+     * the next one comes, and when that next one waits for this one (the ACK a sender waits for) the
+     * connection stands still until a retransmission, or for ever when nothing is in flight.
+     */
+    void unlockSock(int cpu) {
         while (true) {
             if (lock.getHoldCount() == 1) {
-                drainBacklog(-1);
+                drainBacklog(cpu);
             }
             lock.unlock();
             if (backlog.isEmpty() || lock.isHeldByCurrentThread() || !lock.tryLock()) {
@@ -524,9 +536,8 @@ final class TcpSock extends Sock {
             try {
                 drainBacklog(cpu); // what came before it first: never reorder a connection's segments
                 process(skb, cpu);
-                drainBacklog(cpu);
             } finally {
-                lock.unlock();
+                unlockSock(cpu);
             }
             return;
         }
@@ -1058,7 +1069,7 @@ final class TcpSock extends Sock {
             child.output.sendSyn(cpu, false);
             child.rtxTimer.mod(child.rtoMs);
         } finally {
-            child.lock.unlock();
+            child.unlockSock(cpu);
         }
     }
 
@@ -1089,7 +1100,7 @@ final class TcpSock extends Sock {
             }
             l.wake();
         } finally {
-            l.lock.unlock();
+            l.unlockSock(cpu);
         }
         return true;
     }
@@ -1650,7 +1661,7 @@ final class TcpSock extends Sock {
                     child.done(cpu); // parent still set: done gives the port back
                 }
             } finally {
-                child.lock.unlock();
+                child.unlockSock(cpu);
             }
         }
     }
@@ -2112,7 +2123,7 @@ final class TcpSock extends Sock {
                 child.done(cpu); // not taken (the accept queue filled meanwhile): nothing holds it
             }
         } finally {
-            child.lock.unlock();
+            child.unlockSock(cpu);
         }
         return true;
     }

@@ -67,16 +67,8 @@ final class TcpTimers {
                 case TCP_CLOSE, TCP_LISTEN -> {
                 }
                 default -> {
-                    if (sk.sndUna == sk.sndNxt) {
-                        if (TcpSeq.before(sk.sndNxt, sk.writeSeq) && sk.sndWnd == 0) {
-                            if (probe0TimedOut(c)) {
-                                return;
-                            }
-                            sk.net.mib.inc(c, TcpMib.Ext.TCPWinProbe); // probe0TimedOut counted it in probesOut
-                            sk.output.transmit(sk.sndUna - 1, 0, TcpHeader.ACK, c); // tcp_xmit_probe_skb
-                            sk.backoff++; // the RTO itself stays: tcp_probe0_when backs off from it
-                            sk.rtxTimer.mod(clampProbe0ToUserTimeout());
-                        }
+                    if (sk.sndMax == sk.sndUna) {
+                        probeTimer(c);
                         return;
                     }
                     if (sk.isClosed() && orphanOutOfResources(c)) { // tcp_write_timeout for an orphan
@@ -103,7 +95,43 @@ final class TcpTimers {
                 }
             }
         } finally {
-            sk.sockLock().unlock();
+            sk.unlockSock(sk.net.core.currentCpu());
+        }
+    }
+
+    /**
+     * {@code tcp_probe_timer} and {@code tcp_send_probe0}: nothing is in flight but data (or the FIN)
+     * waits. With the peer's window open, {@code tcp_write_wakeup} sends a segment now (a cork held past
+     * the RTO, a send that found no buffer free); with it shut, a window probe (an ACK at snd_una - 1,
+     * TCPWinProbe) every backed-off RTO. A segment that could not be built for want of a buffer is tried
+     * again after TCP_RESOURCE_PROBE_INTERVAL; {@code tcp_retries2} unanswered probes, or the user
+     * timeout, end the connection.
+     */
+    private void probeTimer(int c) {
+        if (!sk.output.unsentWithNothingInFlight()) {
+            sk.probesOut = 0;
+            sk.probesTstampMs = 0;
+            return;
+        }
+        if (probe0TimedOut(c)) {
+            return;
+        }
+        if (sk.sndWnd > 0) {
+            if (sk.output.writeWakeup(c)) {
+                sk.probesOut = 0; // data in flight: the retransmission timer takes over
+                sk.backoff = 0;
+                sk.probesTstampMs = 0;
+            } else {
+                sk.rtxTimer.mod(RESOURCE_PROBE_MS);
+            }
+            return;
+        }
+        sk.net.mib.inc(c, TcpMib.Ext.TCPWinProbe); // probe0TimedOut counted it in probesOut
+        if (sk.output.transmit(sk.sndUna - 1, 0, TcpHeader.ACK, c)) { // tcp_xmit_probe_skb
+            sk.backoff++; // the RTO itself stays: tcp_probe0_when backs off from it
+            sk.rtxTimer.mod(clampProbe0ToUserTimeout());
+        } else {
+            sk.rtxTimer.mod(RESOURCE_PROBE_MS);
         }
     }
 
@@ -120,7 +148,7 @@ final class TcpTimers {
                 sk.output.sendAck(sk.net.core.currentCpu());
             }
         } finally {
-            sk.sockLock().unlock();
+            sk.unlockSock(sk.net.core.currentCpu());
         }
     }
 
@@ -138,7 +166,7 @@ final class TcpTimers {
                 sk.done(sk.net.core.currentCpu());
             }
         } finally {
-            sk.sockLock().unlock();
+            sk.unlockSock(sk.net.core.currentCpu());
         }
     }
 
@@ -199,7 +227,7 @@ final class TcpTimers {
                 sk.keepaliveTimer.mod(RESOURCE_PROBE_MS);
             }
         } finally {
-            sk.sockLock().unlock();
+            sk.unlockSock(sk.net.core.currentCpu());
         }
     }
 

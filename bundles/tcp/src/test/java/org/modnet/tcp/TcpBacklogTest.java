@@ -2,6 +2,7 @@ package org.modnet.tcp;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.ByteBuffer;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -65,6 +66,35 @@ class TcpBacklogTest {
                     reader.interrupt();
                 }
             }
+        }
+    }
+
+    /**
+     * A timer (or a listener, or another softirq) that holds the socket looks like a user to a softirq on
+     * another CPU, which queues its segment to the backlog; letting go must process it, as release_sock
+     * does, or the ACK a sender waits for sits there until a retransmission (or for ever).
+     */
+    @Test
+    void aSegmentQueuedWhileATimerHeldTheSocketIsProcessedWhenItLetsGo() throws Exception {
+        try (TcpPeer p = new TcpPeer()) {
+            int l = p.listen(5000);
+            int fd = p.accept(l, 5000, Segments.mss(1460), new byte[0], null);
+            TcpSock sk = (TcpSock) p.s.sockets.sockets("").stream()
+                    .filter(k -> k instanceof TcpSock t && t.state() == TcpSock.TCP_ESTABLISHED).findFirst().orElseThrow();
+            assertTrue(sk.sockLock().tryLock(), "the timer takes the socket");
+            try {
+                Thread softirq = new Thread(() -> p.in(5000, TcpHeader.ACK | TcpHeader.PSH, TcpPeer.PEER_ISS + 1, p.iss + 1,
+                        1000, new byte[0], 100), "softirq");
+                softirq.start();
+                softirq.join(5000);
+                assertFalse(softirq.isAlive());
+                assertEquals(TcpPeer.PEER_ISS + 1, sk.rcvNxt, "queued to the backlog, not processed");
+            } finally {
+                sk.unlockSock(0);
+            }
+            assertEquals(TcpPeer.PEER_ISS + 101, sk.rcvNxt, "processed as the timer let go, before anyone else took the socket");
+            assertEquals(100, p.sys.recv(fd, ByteBuffer.allocate(1000), SocketCalls.MSG_DONTWAIT),
+                    "the segment that waited in the backlog was processed as the timer let go");
         }
     }
 }
