@@ -199,6 +199,7 @@ final class TcpInput {
         }
         if (establishing) {
             sk.cw.cwnd = INIT_CWND; // tcp_init_transfer: the window starts after the handshake's ACK, not grown by it
+            sk.cwndStampMs = sk.nowMs();
         }
         // the FIN we sent may now be acknowledged
         boolean finAcked = sk.finSent && sk.sndUna == sk.writeSeq + 1;
@@ -335,7 +336,9 @@ final class TcpInput {
         sk.sndUna = ack;
         sk.memSync(cpu);
         int segs = (acked + sk.mss - 1) / Math.max(sk.mss, 1);
-        sk.cong.congAvoid(sk.cw, segs);
+        if (sk.output.isCwndLimited()) {
+            sk.cong.congAvoid(sk.cw, segs); // tcp_cong_avoid: only a window that limits grows
+        }
         sk.bytesAcked += acked;
         sk.delivered += segs;
         sk.retransmits = 0;

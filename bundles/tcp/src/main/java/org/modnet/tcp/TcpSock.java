@@ -73,6 +73,17 @@ final class TcpSock extends Sock {
     }
 
     final TcpNet net;
+    // --- how fully the congestion window is used (tcp_cwnd_validate), so it grows only when it limits ---
+    /** {@code is_cwnd_limited}: the last window's worth of sending was held back by the window. */
+    boolean isCwndLimited;
+    /** {@code max_packets_out}: the most segments in flight during that window. */
+    int maxPacketsOut;
+    /** {@code cwnd_usage_seq}: {@code snd_nxt} when that window began; an ACK past it starts a new one. */
+    int cwndUsageSeq;
+    /** {@code snd_cwnd_used}: the most segments in flight while the application, not the window, limited. */
+    int cwndUsed;
+    /** {@code snd_cwnd_stamp}: when the window was last fully used (or last decayed). */
+    long cwndStampMs;
     /**
      * Threads asleep in {@link #await} ({@code sk_sleep}'s wait queue), in slots under the socket
      * lock: a sleep allocates nothing (a {@code Condition} makes a queue node per await, 24 bytes per
@@ -489,8 +500,16 @@ final class TcpSock extends Sock {
 
     // --- the socket lock (lock_sock / release_sock) ---
 
+    /**
+     * {@code lock_sock}. The holder is nearly always a softirq in the middle of one segment or a timer:
+     * spinning, then yielding, takes the lock when it lets go without queueing on the lock, which would
+     * allocate a wait node on every contended acquire (the data path allocates nothing); only a long
+     * hold (another user copying a big write) queues.
+     */
     void lockSock() {
-        lock.lock();
+        if (!lock.tryLock()) {
+            relock(1);
+        }
     }
 
     /** {@code release_sock}: segments that arrived while the user held the lock are processed first. */
@@ -816,6 +835,10 @@ final class TcpSock extends Sock {
         }
     }
 
+    /** How long {@link #relock} spins, then yields, before it queues on the lock. */
+    private static final int SPINS = 256;
+    private static final int YIELDS = 1024;
+
     /**
      * Takes the socket lock back after a sleep, {@code holds} times. The waker usually still holds it
      * (it wakes us from inside its segment processing): a short spin with {@code tryLock} takes it
@@ -823,11 +846,14 @@ final class TcpSock extends Sock {
      */
     private void relock(int holds) {
         for (int spins = 0; !lock.tryLock(); spins++) {
-            if (spins == 256) {
+            if (spins < SPINS) {
+                Thread.onSpinWait();
+            } else if (spins < SPINS + YIELDS) {
+                Thread.yield(); // the holder may need this CPU to finish
+            } else {
                 lock.lock();
                 break;
             }
-            Thread.onSpinWait();
         }
         for (int i = 1; i < holds; i++) {
             lock.lock(); // reentrant: never contended
