@@ -502,9 +502,9 @@ final class TcpSock extends Sock {
 
     /**
      * {@code lock_sock}. The holder is nearly always a softirq in the middle of one segment or a timer:
-     * spinning, then yielding, takes the lock when it lets go without queueing on the lock, which would
-     * allocate a wait node on every contended acquire (the data path allocates nothing); only a long
-     * hold (another user copying a big write) queues.
+     * spinning, then yielding, then napping takes the lock when it lets go without queueing on the
+     * lock, which would allocate a wait node on every contended acquire (the data path allocates
+     * nothing).
      */
     void lockSock() {
         if (!lock.tryLock()) {
@@ -838,6 +838,8 @@ final class TcpSock extends Sock {
     /** How long {@link #relock} spins, then yields, before it queues on the lock. */
     private static final int SPINS = 256;
     private static final int YIELDS = 1024;
+    /** After that, naps of this long until the holder lets go (it was preempted, or is a user copying a big write). */
+    private static final long LONG_HOLD_PARK_NANOS = 20_000;
 
     /**
      * Takes the socket lock back after a sleep, {@code holds} times. The waker usually still holds it
@@ -851,8 +853,7 @@ final class TcpSock extends Sock {
             } else if (spins < SPINS + YIELDS) {
                 Thread.yield(); // the holder may need this CPU to finish
             } else {
-                lock.lock();
-                break;
+                LockSupport.parkNanos(this, LONG_HOLD_PARK_NANOS); // a preempted holder: nap, never queue a node
             }
         }
         for (int i = 1; i < holds; i++) {
