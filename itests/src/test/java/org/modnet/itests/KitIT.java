@@ -237,6 +237,10 @@ public class KitIT {
         await("ns1", "sysctl net.ipv4.tcp_available_congestion_control", "= reno westwood");
         await("ns2", "sysctl net.ipv4.tcp_available_congestion_control", "= reno westwood");
 
+        assertThat(ModnetRuntime.runCapturing(processor, "ns1", "sysctl -w net.ipv4.tcp_congestion_control=cubic"),
+                containsString("sysctl: setting key \"net.ipv4.tcp_congestion_control\": No such file or directory"));
+        assertThat(ModnetRuntime.runCapturing(processor, "ns1", "sysctl -w net.ipv4.tcp_available_congestion_control=reno"),
+                containsString("sysctl: permission denied on key \"net.ipv4.tcp_available_congestion_control\""));
         // by sysctl: the namespace's default
         sh("ns1", "sysctl -w net.ipv4.tcp_congestion_control=westwood");
         SockAddr server = new SockAddr(0x0a000002, 7100);
