@@ -233,7 +233,7 @@ public class KitIT {
         Sockets sockets = ModnetRuntime.service(context, Sockets.class, null);
         ModnetRuntime.vethPair(context, core);
         assertThat(sh("ns1", "sysctl net.ipv4.tcp_available_congestion_control"), containsString("= reno\n"));
-        Bundle ww = install(build(example("westwood"), "org.modnet.tcp.cong.westwood"));
+        Bundle ww = install(build(example("westwood"), "org.modnet.tcp_westwood"));
         await("ns1", "sysctl net.ipv4.tcp_available_congestion_control", "= reno westwood");
         await("ns2", "sysctl net.ipv4.tcp_available_congestion_control", "= reno westwood");
 
@@ -261,6 +261,17 @@ public class KitIT {
         assertEquals(-org.modnet.api.net.Errno.ENOENT.number(),
                 probe.setsockopt(pfd, SocketCalls.SOL_TCP, TcpCongestion.TCP_CONGESTION, TcpCongestion.nameWords("vegas")));
         probe.close(pfd);
+
+        // updated mid-transfer (stopped, then started again from its jar): the connection falls back to reno
+        // for the moment between the versions and returns to westwood, and the transfer completes
+        String[] after = new String[1];
+        transfer(sockets, "ns1", "ns2", new SockAddr(0x0a000002, 7103), 4 << 20, fd -> { }, () -> unchecked(() -> {
+            ww.update();
+            after[0] = await("ns1", "ss -tin dst 10.0.0.2:7103", "westwood");
+            return null;
+        }));
+        assertThat(after[0], containsString("westwood"));
+        assertEquals(Bundle.ACTIVE, ww.getState());
 
         // unloaded mid-transfer: the connection moves to reno, counted, and the transfer completes
         sh("ns1", "sysctl -w net.ipv4.tcp_congestion_control=westwood");

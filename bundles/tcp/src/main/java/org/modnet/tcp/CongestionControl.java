@@ -115,6 +115,9 @@ final class CongestionControl {
     final class PerNet {
         private volatile Ca dflt = reno;
         private volatile Set<String> allowed = Set.of(TcpCongestion.RENO);
+        /** The default and the allowed names whose algorithm left, until it comes back (guarded by the registry's updates). */
+        private volatile String dfltLeft;
+        private final Set<String> allowedLeft = java.util.concurrent.ConcurrentHashMap.newKeySet();
         final StringSysctl control;
         final StringSysctl availableSysctl;
         final StringSysctl allowedSysctl;
@@ -145,6 +148,7 @@ final class CongestionControl {
                 throw new NetException(Errno.ENOENT);
             }
             dflt = ca;
+            dfltLeft = null;
             if (!allowed.contains(name)) {
                 Set<String> a = new LinkedHashSet<>(allowed);
                 a.add(name);
@@ -182,22 +186,37 @@ final class CongestionControl {
             return b.toString();
         }
 
-        /** The list changed: republish; an algorithm that left stops being the default or allowed. */
-        void listChanged(Ca left) {
+        /**
+         * The list changed: republish. An algorithm that left stops being the default or allowed, and
+         * is remembered: when an algorithm of that name comes back (its bundle updated), it is the
+         * default and allowed again, as before.
+         */
+        void listChanged(Ca left, Ca arrived) {
             availableSysctl.publish(available());
+            Set<String> a = new LinkedHashSet<>(allowed);
             if (left != null) {
                 if (dflt == left) {
                     dflt = reno;
+                    dfltLeft = left.name;
                     control.publish(TcpCongestion.RENO);
                 }
-                if (allowed.contains(left.name)) {
-                    Set<String> a = new LinkedHashSet<>(allowed);
-                    a.remove(left.name);
-                    a.add(dflt().name);
-                    allowed = Set.copyOf(a);
+                if (a.remove(left.name)) {
+                    allowedLeft.add(left.name);
                 }
             }
-            allowedSysctl.publish(allowedText(allowed));
+            if (arrived != null) {
+                if (arrived.name.equals(dfltLeft) && dflt == reno) {
+                    dflt = arrived;
+                    control.publish(arrived.name);
+                }
+                dfltLeft = arrived.name.equals(dfltLeft) ? null : dfltLeft;
+                if (allowedLeft.remove(arrived.name)) {
+                    a.add(arrived.name);
+                }
+            }
+            a.add(dflt().name);
+            allowed = Set.copyOf(a);
+            allowedSysctl.publish(allowedText(a));
         }
     }
 }

@@ -99,14 +99,20 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
             LOG.warn("{}", e.getMessage()); // tcp_register_congestion_control's pr_notice
             return;
         }
+        CongestionControl.Ca ca = cc.find(name);
+        int cpu = core.currentCpu();
         for (TcpNet net : nets.values()) {
-            net.cong.listChanged(null);
+            net.cong.listChanged(null, ca);
+            for (TcpSock sk : net.hashed()) { // an update of the algorithm: its connections come back to it
+                sk.congReturn(ca, cpu);
+            }
         }
     }
 
     /**
      * The service left: every connection on it moves to its namespace's default and is counted
-     * (TCPCongestionFallback); Linux would have refused the unload while a connection used it.
+     * (TCPCongestionFallback); Linux would have refused the unload while a connection used it. If an
+     * algorithm of the same name comes back (the bundle was updated), they return to it.
      */
     public void removeCongestion(TcpCongestionOps ops) {
         CongestionControl.Ca left = cc.unregister(ops);
@@ -115,7 +121,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         }
         int cpu = core.currentCpu();
         for (TcpNet net : nets.values()) {
-            net.cong.listChanged(left);
+            net.cong.listChanged(left, null);
             for (TcpSock sk : net.hashed()) {
                 sk.congFallback(left, cpu);
             }

@@ -186,6 +186,8 @@ final class TcpSock extends Sock {
     boolean caInit;
     /** {@code icsk_ca_state}. */
     int caState;
+    /** The name of the algorithm this connection fell back from when it left, until it returns or the user chooses. */
+    String caLeft;
     final TcpTimer rtxTimer;
     final Timer delackTimer;
     final TcpTimer twTimer;
@@ -688,9 +690,14 @@ final class TcpSock extends Sock {
 
     /** {@code tcp_init_congestion_control}: an algorithm unloaded since the socket chose it gives way to the default. */
     void congInit(int cpu) {
-        if (ca.gone) {
-            ca = net.cong.dflt();
-            net.mib.inc(cpu, TcpMib.Ext.TCPCongestionFallback);
+        if (ca.gone) { // unloaded since it was chosen: its new version if it was updated, else the default
+            CongestionControl.Ca again = net.cong.find(ca.name);
+            if (again != null) {
+                ca = again;
+            } else {
+                ca = net.cong.dflt();
+                net.mib.inc(cpu, TcpMib.Ext.TCPCongestionFallback);
+            }
         }
         caState = TcpCongestion.CA_OPEN;
         caPriv = ca.ops.init(cw);
@@ -781,7 +788,26 @@ final class TcpSock extends Sock {
             } else {
                 ca = net.cong.dflt();
             }
+            caLeft = left.name;
             net.mib.inc(cpu, TcpMib.Ext.TCPCongestionFallback);
+            return true;
+        } finally {
+            releaseSock();
+        }
+    }
+
+    /**
+     * An algorithm registered under the name this connection fell back from (its bundle was updated):
+     * the connection returns to it, its state made anew by the new version's init.
+     */
+    boolean congReturn(CongestionControl.Ca back, int cpu) {
+        lockSock();
+        try {
+            if (caLeft == null || !caLeft.equals(back.name)) {
+                return false;
+            }
+            caLeft = null;
+            congSwitch(back, cpu);
             return true;
         } finally {
             releaseSock();
@@ -1999,6 +2025,7 @@ final class TcpSock extends Sock {
         }
         lockSock();
         try {
+            caLeft = null; // the user's choice wins over a return
             congSwitch(next, net.core.currentCpu());
         } finally {
             releaseSock();
@@ -2039,7 +2066,8 @@ final class TcpSock extends Sock {
 
     /** A child takes its listener's TCP options, as {@code sk_clone_lock} copies the socket. */
     private void inheritOptions(TcpSock l) {
-        ca = l.ca.gone ? net.cong.dflt() : l.ca; // the listener's algorithm, as inet_csk_clone_lock copies icsk_ca_ops
+        ca = l.ca; // the listener's algorithm, as inet_csk_clone_lock copies icsk_ca_ops (congInit checks it is still there)
+        caLeft = l.caLeft;
         nonagle = l.nonagle;
         keepaliveTime = l.keepaliveTime;
         keepaliveIntvl = l.keepaliveIntvl;

@@ -266,4 +266,35 @@ class CongestionControlTest {
         assertEquals(0, v.inits);
         assertTrue(s.count(TcpMib.Ext.TCPCongestionFallback) >= 1);
     }
+
+    @Test
+    void anAlgorithmComingBackUnderItsNameTakesItsConnectionsAndDefaultBack() throws NetException {
+        Counting v1 = load("vegas");
+        sysctl.set("net.ipv4.tcp_congestion_control", "vegas");
+        int[] p = connect(7005, -1);
+        s.tcp.removeCongestion(v1); // the bundle is updated: the old version leaves...
+        assertEquals("reno", congestion(p[0]));
+        int oldAcks = v1.acks;
+        Counting v2 = load("vegas"); // ...and the new one comes
+        assertEquals("vegas", get("net.ipv4.tcp_congestion_control"));
+        assertEquals("reno vegas", get("net.ipv4.tcp_allowed_congestion_control"));
+        assertEquals("vegas", congestion(p[0]));
+        assertEquals("vegas", congestion(p[1]));
+        assertEquals(2, v2.inits, "the new version made its own state for both ends");
+        transfer(p[0], p[1], 50_000);
+        assertTrue(v2.acks > 0);
+        assertEquals(oldAcks, v1.acks, "nothing calls the old version");
+    }
+
+    @Test
+    void aConnectionTheUserMovedDoesNotReturn() throws NetException {
+        Counting v1 = load("vegas");
+        sysctl.set("net.ipv4.tcp_congestion_control", "vegas");
+        int[] p = connect(7006, -1);
+        s.tcp.removeCongestion(v1);
+        assertEquals(0, setCongestion(p[0], "reno"));
+        load("vegas");
+        assertEquals("reno", congestion(p[0]), "the user's choice stands");
+        assertEquals("vegas", congestion(p[1]));
+    }
 }

@@ -1,4 +1,4 @@
-package org.modnet.tcp.cong.westwood;
+package org.modnet.tcp_westwood;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

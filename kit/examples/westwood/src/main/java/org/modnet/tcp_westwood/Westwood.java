@@ -1,4 +1,4 @@
-package org.modnet.tcp.cong.westwood;
+package org.modnet.tcp_westwood;
 
 import org.modnet.api.tcp.TcpCongestion;
 import org.modnet.api.tcp.TcpCongestionOps;
