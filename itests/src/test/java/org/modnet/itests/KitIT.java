@@ -264,6 +264,7 @@ public class KitIT {
 
         // updated mid-transfer (stopped, then started again from its jar): the connection falls back to reno
         // for the moment between the versions and returns to westwood, and the transfer completes
+        sh("ns1", "sysctl -w net.ipv4.tcp_congestion_control=westwood");
         String[] after = new String[1];
         transfer(sockets, "ns1", "ns2", new SockAddr(0x0a000002, 7103), 4 << 20, fd -> { }, () -> unchecked(() -> {
             ww.update();
@@ -272,9 +273,9 @@ public class KitIT {
         }));
         assertThat(after[0], containsString("westwood"));
         assertEquals(Bundle.ACTIVE, ww.getState());
+        assertThat("the default came back with it", sh("ns1", "sysctl net.ipv4.tcp_congestion_control"), containsString("= westwood\n"));
 
         // unloaded mid-transfer: the connection moves to reno, counted, and the transfer completes
-        sh("ns1", "sysctl -w net.ipv4.tcp_congestion_control=westwood");
         long fallback = nstat("ns1", "TcpExtTCPCongestionFallback");
         transfer(sockets, "ns1", "ns2", new SockAddr(0x0a000002, 7102), 4 << 20, fd -> { }, () -> unchecked(() -> {
             ww.uninstall();
