@@ -297,4 +297,31 @@ class CongestionControlTest {
         assertEquals("reno", congestion(p[0]), "the user's choice stands");
         assertEquals("vegas", congestion(p[1]));
     }
+
+    @Test
+    void theAckPathThroughAnAlgorithmAllocatesNothing() throws NetException {
+        Counting v = load("vegas");
+        sysctl.set("net.ipv4.tcp_congestion_control", "vegas");
+        int[] p = connect(7007, -1);
+        TcpSock sk = s.tcp.net(s.ns).hashed().stream().filter(k -> k.state() == TcpSock.TCP_ESTABLISHED).findFirst().orElseThrow();
+        var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long id = Thread.currentThread().threadId();
+        sk.lockSock();
+        try {
+            for (int i = 0; i < 20_000; i++) {
+                sk.congAck(sk.sndUna, 1, 1000);
+            }
+            long before = threads.getThreadAllocatedBytes(id);
+            for (int i = 0; i < 200_000; i++) {
+                sk.congAck(sk.sndUna, 1, 1000);
+                sk.cw.cwnd = 10;
+            }
+            long allocated = threads.getThreadAllocatedBytes(id) - before;
+            assertTrue(allocated < 100_000, allocated + " bytes for 200000 ACKs");
+        } finally {
+            sk.releaseSock();
+        }
+        assertTrue(v.acks >= 220_000);
+        sys.close(p[0]);
+    }
 }
