@@ -79,6 +79,9 @@ public class KitIT {
         String log = Files.readString(dir.resolve("build.log"));
         assertEquals("mvn -o package in " + dir + ":\n" + log, 0, p.exitValue());
         System.out.printf("kit: built %s out of tree in %.1f s%n", bsn, (System.nanoTime() - start) / 1e9);
+        if (bsn.equals("all")) {
+            return dir;
+        }
         Path jar = dir.resolve("target/" + bsn + ".jar");
         assertTrue(jar + " was not made", Files.isRegularFile(jar));
         return jar;
@@ -207,23 +210,59 @@ public class KitIT {
         throw new AssertionError("nstat has no " + name);
     }
 
-    @Test
-    public void aGeneratedModuleBuildsOfflineLoadsRunsAndUnloads() throws Exception {
-        features.install("host");
-        Path dir = Files.createTempDirectory("modnet-kit-").resolve("hello");
-        Processes.Result gen = Processes.run(ModnetRuntime.root().resolve("bin/modnet-new-module").toString(), "command", "hello",
-                dir.toString());
+    private static void generate(Path dir, String type, String name) throws Exception {
+        Processes.Result gen = Processes.run(ModnetRuntime.root().resolve("bin/modnet-new-module").toString(), type, name,
+                dir.resolve(name).toString());
         assertEquals(gen.toString(), 0, gen.status());
-        for (String f : List.of("pom.xml", "bnd.bnd", "README.md", "src/main/java/org/modnet/cmd/hello/HelloCommand.java",
-                "src/test/java/org/modnet/cmd/hello/HelloCommandTest.java")) {
-            assertTrue(f + " generated", Files.isRegularFile(dir.resolve(f)));
+        for (String f : List.of("pom.xml", "bnd.bnd", "README.md")) {
+            assertTrue(type + ": " + f + " generated", Files.isRegularFile(dir.resolve(name).resolve(f)));
         }
-        Path jar = build(dir, "org.modnet.cmd.hello");
-        assertTrue("the unit test ran", Files.isDirectory(dir.resolve("target/surefire-reports")));
-        Bundle b = install(jar);
+    }
+
+    /**
+     * Every template, generated and built (one offline Maven run over the four projects, each with its
+     * unit test), installed into the running stack, seen working, and uninstalled.
+     */
+    @Test
+    public void generatedModulesOfEveryTypeBuildOfflineLoadRunAndUnload() throws Exception {
+        features.install("host");
+        Path dir = Files.createTempDirectory("modnet-kit-");
+        generate(dir, "command", "hello");
+        generate(dir, "driver", "dummy");
+        generate(dir, "congestion", "demo");
+        generate(dir, "protocol", "exp");
+        assertTrue(Files.isRegularFile(dir.resolve("hello/src/main/java/org/modnet/cmd/hello/HelloCommand.java")));
+        assertTrue(Files.isRegularFile(dir.resolve("dummy/src/test/java/org/modnet/drivers/dummy/DummyDriverTest.java")));
+        assertTrue(Files.isRegularFile(dir.resolve("demo/src/main/java/org/modnet/tcp_demo/Demo.java")));
+        assertTrue(Files.isRegularFile(dir.resolve("exp/src/main/java/org/modnet/exp/ExpProtocol.java")));
+        Files.writeString(dir.resolve("pom.xml"), """
+                <project xmlns="http://maven.apache.org/POM/4.0.0">
+                  <modelVersion>4.0.0</modelVersion>
+                  <groupId>kit.test</groupId><artifactId>all</artifactId><version>1</version><packaging>pom</packaging>
+                  <modules><module>hello</module><module>dummy</module><module>demo</module><module>exp</module></modules>
+                </project>
+                """);
+        build(dir, "all");
+        for (String m : List.of("hello", "dummy", "demo", "exp")) {
+            assertTrue(m + "'s unit test ran", Files.isDirectory(dir.resolve(m + "/target/surefire-reports")));
+        }
+        Bundle hello = install(dir.resolve("hello/target/org.modnet.cmd.hello.jar"));
+        Bundle dummy = install(dir.resolve("dummy/target/org.modnet.drivers.dummy.jar"));
+        Bundle demo = install(dir.resolve("demo/target/org.modnet.tcp_demo.jar"));
+        Bundle exp = install(dir.resolve("exp/target/org.modnet.exp.jar"));
         assertThat(await(null, "hello modnet", "hello: modnet"), containsString("hello: modnet"));
-        b.uninstall();
+        ModnetRuntime.service(context, LinkFactory.class, "(modnet.link.kind=dummy)");
+        sh(null, "ip link add d0 type dummy");
+        assertThat(sh(null, "ip link show d0"), containsString("d0:"));
+        await(null, "sysctl net.ipv4.tcp_available_congestion_control", "= reno demo");
+        ModnetRuntime.service(context, org.modnet.api.inet.InetProtocol.class, "(modnet.ipproto=253)");
+        for (Bundle b : List.of(hello, dummy, demo, exp)) {
+            b.uninstall();
+        }
         assertThat(ModnetRuntime.runCapturing(processor, null, "hello modnet"), containsString("failed"));
+        assertThat("the driver's device went with it", ModnetRuntime.runCapturing(processor, null, "ip link show d0"),
+                not(containsString("d0:")));
+        assertThat(sh(null, "sysctl net.ipv4.tcp_available_congestion_control"), containsString("= reno\n"));
     }
 
     @Test
@@ -275,12 +314,18 @@ public class KitIT {
         assertEquals(Bundle.ACTIVE, ww.getState());
         assertThat("the default came back with it", sh("ns1", "sysctl net.ipv4.tcp_congestion_control"), containsString("= westwood\n"));
 
-        // unloaded mid-transfer: the connection moves to reno, counted, and the transfer completes
+        // rmmod refuses while connections use it, as Linux; uninstalled mid-transfer anyway, the connection
+        // moves to reno, counted, and the transfer completes
         long fallback = nstat("ns1", "TcpExtTCPCongestionFallback");
+        String[] refused = new String[2];
         transfer(sockets, "ns1", "ns2", new SockAddr(0x0a000002, 7102), 4 << 20, fd -> { }, () -> unchecked(() -> {
+            refused[0] = ModnetRuntime.runCapturing(processor, null, "lsmod");
+            refused[1] = ModnetRuntime.runCapturing(processor, null, "rmmod tcp_westwood");
             ww.uninstall();
             return null;
         }));
+        assertThat(refused[1], containsString("Module tcp_westwood is in use"));
+        assertThat(refused[0], containsString("org.modnet.tcp_westwood"));
         assertTrue("the moved connection is counted", nstat("ns1", "TcpExtTCPCongestionFallback") > fallback);
         assertThat(sh("ns1", "sysctl net.ipv4.tcp_available_congestion_control"), containsString("= reno\n"));
         assertThat(sh("ns1", "sysctl net.ipv4.tcp_congestion_control"), containsString("= reno\n"));
@@ -310,6 +355,7 @@ public class KitIT {
         assertThat("a bad address is refused in iproute2's words",
                 ModnetRuntime.runCapturing(processor, "ns1", "ip link add vx1 type vxlan remote 10.0.0.2"),
                 containsString("missing virtual network identifier"));
+        assertThat(ModnetRuntime.runCapturing(processor, null, "rmmod vxlan"), containsString("Module vxlan is in use"));
         vx.uninstall();
         assertThat(ModnetRuntime.runCapturing(processor, "ns1", "ip link show vx0"), not(containsString("vx0:")));
         assertThat(sh("ns1", "ping -c 1 -W 1 10.0.0.2"), containsString("1 received"));

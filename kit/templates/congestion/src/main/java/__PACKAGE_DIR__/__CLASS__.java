@@ -1,5 +1,9 @@
 package __PACKAGE__;
 
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.modnet.api.module.ModuleUsage;
 import org.modnet.api.tcp.TcpCongestion;
 import org.modnet.api.tcp.TcpCongestionOps;
 import org.modnet.api.tcp.TcpCongestionState;
@@ -12,8 +16,11 @@ import org.osgi.service.component.annotations.Component;
  * It starts as Reno: change {@link #ssthresh} and {@link #congAvoid}, keep per-connection state in
  * {@link State}. Everything but init and release runs on the packet path: no allocation, no lock, no log.
  */
-@Component(service = TcpCongestionOps.class, immediate = true, property = TcpCongestionOps.NAME + "=__NAME__")
-public final class __CLASS__ implements TcpCongestionOps {
+@Component(service = { TcpCongestionOps.class, ModuleUsage.class }, immediate = true, property = TcpCongestionOps.NAME + "=__NAME__")
+public final class __CLASS__ implements TcpCongestionOps, ModuleUsage {
+    /** Connections between init and release: lsmod's "Used by", what rmmod refuses on (Linux's module refcount). */
+    private final AtomicInteger connections = new AtomicInteger();
+
     /** What one connection keeps ({@code icsk_ca_priv}): made once, in init. */
     static final class State {
         long acked;
@@ -26,7 +33,18 @@ public final class __CLASS__ implements TcpCongestionOps {
 
     @Override
     public Object init(TcpCongestionState sk) {
+        connections.incrementAndGet();
         return new State();
+    }
+
+    @Override
+    public void release(TcpCongestionState sk) {
+        connections.decrementAndGet();
+    }
+
+    @Override
+    public Map<String, Integer> users() {
+        return Map.of(SOCKETS, connections.get());
     }
 
     @Override

@@ -5,6 +5,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
+import org.modnet.api.module.ModuleUsage;
 import org.modnet.api.net.DeviceSetup;
 import org.modnet.api.net.DeviceStats;
 import org.modnet.api.net.Errno;
@@ -24,8 +25,8 @@ import org.osgi.service.component.annotations.Deactivate;
  * transmit, and hand received frames to {@code dev.rxQueue(0).receive(skb)}. Stopping the bundle
  * removes every device it made, as unloading a module does.
  */
-@Component(service = LinkFactory.class, immediate = true, property = LinkFactory.KIND + "=__NAME__")
-public final class __CLASS__Driver implements LinkFactory {
+@Component(service = { LinkFactory.class, ModuleUsage.class }, immediate = true, property = LinkFactory.KIND + "=__NAME__")
+public final class __CLASS__Driver implements LinkFactory, ModuleUsage {
     private final Set<NetDevice> devices = ConcurrentHashMap.newKeySet();
 
     @Override
@@ -42,6 +43,12 @@ public final class __CLASS__Driver implements LinkFactory {
     /** The devices made and still registered. */
     int devices() {
         return devices.size();
+    }
+
+    /** lsmod's "Used by": the devices this driver made; rmmod refuses while there are any (rmmod -f removes them). */
+    @Override
+    public Map<String, Integer> users() {
+        return Map.of(DEVICES, devices.size());
     }
 
     @Deactivate

@@ -1,5 +1,9 @@
 package org.modnet.tcp_westwood;
 
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.modnet.api.module.ModuleUsage;
 import org.modnet.api.tcp.TcpCongestion;
 import org.modnet.api.tcp.TcpCongestionOps;
 import org.modnet.api.tcp.TcpCongestionState;
@@ -15,8 +19,11 @@ import org.osgi.service.component.annotations.Component;
  * <p>Everything but {@link #init} runs on TCP's packet path: integer arithmetic on the connection's own
  * {@link State}, no allocation.
  */
-@Component(service = TcpCongestionOps.class, immediate = true, property = TcpCongestionOps.NAME + "=westwood")
-public final class Westwood implements TcpCongestionOps {
+@Component(service = { TcpCongestionOps.class, ModuleUsage.class }, immediate = true, property = TcpCongestionOps.NAME + "=westwood")
+public final class Westwood implements TcpCongestionOps, ModuleUsage {
+    /** Connections between init and release: lsmod's "Used by", what rmmod refuses on (Linux's module refcount). */
+    private final AtomicInteger connections = new AtomicInteger();
+
     /** The shortest sampling interval: an RTT, but never below this (the paper's 50 ms floor). */
     static final long MIN_WINDOW_US = 50_000;
 
@@ -43,6 +50,7 @@ public final class Westwood implements TcpCongestionOps {
 
     @Override
     public Object init(TcpCongestionState sk) {
+        connections.incrementAndGet();
         State w = new State();
         w.windowStartUs = sk.nowUs();
         w.lastSndUna = sk.sndUna();
@@ -92,6 +100,16 @@ public final class Westwood implements TcpCongestionOps {
     }
 
     /** After a loss: the bandwidth-delay product, or Reno's half when nothing was measured yet. */
+    @Override
+    public void release(TcpCongestionState sk) {
+        connections.decrementAndGet();
+    }
+
+    @Override
+    public Map<String, Integer> users() {
+        return Map.of(SOCKETS, connections.get());
+    }
+
     @Override
     public int ssthresh(TcpCongestionState sk) {
         State w = (State) sk.priv();

@@ -5,6 +5,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
+import org.modnet.api.module.ModuleUsage;
 import org.modnet.api.net.DeviceSetup;
 import org.modnet.api.net.Errno;
 import org.modnet.api.net.LinkFactory;
@@ -27,8 +28,8 @@ import org.osgi.service.component.annotations.Reference;
  * device on the same port and namespace is refused, EADDRINUSE). Made with {@code bin/modnet-new-module
  * driver vxlan}. Stopping the bundle removes every device.
  */
-@Component(service = LinkFactory.class, immediate = true, property = LinkFactory.KIND + "=vxlan")
-public final class VxlanDriver implements LinkFactory {
+@Component(service = { LinkFactory.class, ModuleUsage.class }, immediate = true, property = LinkFactory.KIND + "=vxlan")
+public final class VxlanDriver implements LinkFactory, ModuleUsage {
     /** Outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14): an MTU of 1450 over a 1500 underlay. */
     static final int OVERHEAD = 50;
 
@@ -81,6 +82,12 @@ public final class VxlanDriver implements LinkFactory {
     /** The devices made and still registered. */
     int devices() {
         return devices.size();
+    }
+
+    /** lsmod's "Used by": the devices this driver made; rmmod refuses while there are any (rmmod -f removes them). */
+    @Override
+    public Map<String, Integer> users() {
+        return Map.of(DEVICES, devices.size());
     }
 
     @Deactivate
