@@ -79,7 +79,10 @@ final class TcpNet {
     /** Connections closed by their user still finishing their close ({@code tcp_orphan_count}): ss lists them. */
     final java.util.Set<TcpSock> orphans = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
-    TcpNet(NetNamespace ns, NetCore core, Ipv4 ipv4, TcpIsn isn) {
+    /** The namespace's congestion control: its default, the allowed ones, their sysctls. */
+    final CongestionControl.PerNet cong;
+
+    TcpNet(NetNamespace ns, NetCore core, Ipv4 ipv4, TcpIsn isn, CongestionControl cc) {
         this.ns = ns;
         this.core = core;
         this.ipv4 = ipv4;
@@ -111,6 +114,7 @@ final class TcpNet {
         deathRow = new TcpTimewaitSock.DeathRow(s, core.cpus());
         syncookies = s.registerInt("net.ipv4.tcp_syncookies", 1, 0, 2);
         cookies = new TcpSyncookies(core::nanoTime);
+        cong = cc.new PerNet(s);
         for (int i = 0; i < EHASH_SLOTS; i++) {
             ehash.set(i, NONE);
         }

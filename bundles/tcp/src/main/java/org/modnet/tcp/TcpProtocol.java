@@ -13,12 +13,18 @@ import org.modnet.api.net.NetNamespace;
 import org.modnet.api.net.PernetOperations;
 import org.modnet.api.net.Errno;
 import org.modnet.api.skb.SkBuff;
+import org.modnet.api.tcp.TcpCongestionOps;
 import org.modnet.socket.api.Sock;
 import org.modnet.socket.api.SockException;
 import org.modnet.socket.api.SocketProtocol;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * TCP, IP protocol 6 ({@code net/ipv4/tcp_ipv4.c}): {@code tcp_v4_rcv}'s checks on every segment
@@ -42,6 +48,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
     private static final int HEADROOM = 64;
     /** The ECN bits of the TOS byte: a reply never copies them ({@code INET_ECN_MASK}). */
     private static final int ECN_MASK = 3;
+    private static final Logger LOG = LoggerFactory.getLogger(TcpProtocol.class);
 
     private final NetCore core;
     private final Ipv4 ipv4;
@@ -50,6 +57,8 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
     private final TcpHeader[] views;
     private final ThreadLocal<TcpHeader> threadViews = ThreadLocal.withInitial(TcpHeader::new);
     private final TcpIsn isn;
+    /** The congestion-control algorithms: Reno, then the services bound below. */
+    private final CongestionControl cc = new CongestionControl();
 
     @Activate
     public TcpProtocol(@Reference NetCore core, @Reference Ipv4 ipv4) {
@@ -64,7 +73,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
 
     @Override
     public void init(NetNamespace ns) {
-        nets.put(ns, new TcpNet(ns, core, ipv4, isn));
+        nets.put(ns, new TcpNet(ns, core, ipv4, isn, cc));
     }
 
     @Override
@@ -74,6 +83,57 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
 
     TcpNet net(NetNamespace ns) {
         return nets.get(ns);
+    }
+
+    // --- congestion control as services (tcp_register_congestion_control) ---
+
+    /** A {@link TcpCongestionOps} service arrived: listed in every namespace's {@code tcp_available_congestion_control}. */
+    @Reference(service = TcpCongestionOps.class, cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY, unbind = "removeCongestion")
+    public void addCongestion(TcpCongestionOps ops, Map<String, Object> props) {
+        Object n = props.get(TcpCongestionOps.NAME);
+        String name = n instanceof String s ? s : ops.name();
+        try {
+            cc.register(ops, name);
+        } catch (org.modnet.api.net.NetException e) {
+            LOG.warn("{}", e.getMessage()); // tcp_register_congestion_control's pr_notice
+            return;
+        }
+        CongestionControl.Ca ca = cc.find(name);
+        int cpu = core.currentCpu();
+        for (TcpNet net : nets.values()) {
+            net.cong.listChanged(null, ca);
+            for (TcpSock sk : net.hashed()) { // an update of the algorithm: its connections come back to it
+                sk.congReturn(ca, cpu);
+            }
+        }
+    }
+
+    /**
+     * The service left: every connection on it moves to its namespace's default and is counted
+     * (TCPCongestionFallback); Linux would have refused the unload while a connection used it. If an
+     * algorithm of the same name comes back (the bundle was updated), they return to it.
+     */
+    public void removeCongestion(TcpCongestionOps ops) {
+        CongestionControl.Ca left = cc.unregister(ops);
+        if (left == null) {
+            return;
+        }
+        int cpu = core.currentCpu();
+        for (TcpNet net : nets.values()) {
+            net.cong.listChanged(left, null);
+            for (TcpSock sk : net.hashed()) {
+                sk.congFallback(left, cpu);
+            }
+            for (TcpSock sk : net.orphans) {
+                sk.congFallback(left, cpu);
+            }
+        }
+    }
+
+    /** The algorithms' names, as {@code tcp_available_congestion_control} lists them. */
+    String availableCongestionControl() {
+        return cc.available();
     }
 
     // --- receive ---
