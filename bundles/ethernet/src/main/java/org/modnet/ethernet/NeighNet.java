@@ -524,6 +524,72 @@ final class NeighNet {
         return true;
     }
 
+    /**
+     * Leaving for an update: every entry as the hand-over carries it, and the table's statistics; the
+     * entries leave (timers stop; packets waiting for resolution are dropped and counted), the sysctls
+     * stay registered for the next version, which registers them again and gets the same entries.
+     */
+    org.modnet.api.handover.NamespaceState handOver() {
+        periodic.del();
+        List<org.modnet.api.handover.NeighbourState> all = new ArrayList<>();
+        long queued = 0;
+        long destroys = stats.get(Stat.destroys.ordinal()); // the entries move: they are not destroyed
+        for (NeighEntry e : entries.values()) {
+            org.modnet.api.handover.NeighbourState st = e.handOver();
+            queued += st.view().queued();
+            all.add(st);
+            remove(e);
+        }
+        Map<String, Long> counters = new LinkedHashMap<>();
+        for (Stat st : Stat.values()) {
+            counters.put(st.name(), stats.get(st.ordinal()));
+        }
+        counters.put(Stat.destroys.name(), destroys);
+        Map<String, String> sysctls = new LinkedHashMap<>();
+        ns.sysctl().all().forEach((name, value) -> {
+            if (name.startsWith(NeighParams.PREFIX)) {
+                sysctls.put(name, value);
+            }
+        });
+        return new org.modnet.api.handover.NamespaceState(ns, sysctls, counters, List.of(), all,
+                Map.of("unresolved_discards", queued));
+    }
+
+    /**
+     * The new version's side: the statistics continue, the devices' parameter sets are made, and every entry comes back with its timer. Returns
+     * the entries not restored (their device left meanwhile, or the table is full).
+     */
+    int adopt(org.modnet.api.handover.NamespaceState st) {
+        for (Stat s : Stat.values()) {
+            Long v = st.counters().get(s.name());
+            if (v != null) {
+                stats.addAndGet(s.ordinal(), v);
+            }
+        }
+        for (NetDevice dev : ns.devices()) {
+            deviceUp(dev);
+        }
+        int lost = 0;
+        for (org.modnet.api.handover.NeighbourState n : st.neighbours()) {
+            NetDevice dev = n.view().dev();
+            if (dev == null || ns.device(dev.ifindex()) != dev) {
+                lost++;
+                continue;
+            }
+            NeighEntry e = NeighEntry.adopt(this, n);
+            Key key = new Key(dev.ifindex(), n.view().address());
+            if (entries.putIfAbsent(key, e) != null) {
+                e.kill();
+                lost++;
+                continue;
+            }
+            if (!e.exempt()) {
+                gcEntries.incrementAndGet();
+            }
+        }
+        return lost;
+    }
+
     /** The namespace goes: its entries, its periodic work and its device directories go with it. */
     void clear() {
         periodic.del();
