@@ -726,8 +726,17 @@ public final class ModuleCommands {
         }
         Set<String> registered = new TreeSet<>();
         ServiceReference<?>[] refs = bundle.getRegisteredServices();
+        BundleContext mine = FrameworkUtil.getBundle(ModuleCommands.class).getBundleContext();
         if (refs != null) {
             for (ServiceReference<?> r : refs) {
+                // a component whose activation threw may leave its registration: its service object is null
+                Object service = mine == null ? new Object() : mine.getService(r);
+                if (service == null) {
+                    continue;
+                }
+                if (mine != null) {
+                    mine.ungetService(r);
+                }
                 for (String oc : (String[]) r.getProperty(Constants.OBJECTCLASS)) {
                     registered.add(oc);
                 }
