@@ -347,6 +347,18 @@ public class L3HandOverIT {
         assertThat(ModnetRuntime.run(processor, "r", "ip route"), containsString("10.9.0.0/16 via 10.0.2.2 dev rb"));
     }
 
+    @Test
+    public void modinfoListsAModulesParametersWithLinuxsFields() throws Exception {
+        String ipv4 = ModnetRuntime.run(processor, "modinfo ipv4");
+        for (String field : new String[] { "filename:", "name:", "version:", "description:", "author:", "depends:" }) {
+            assertThat(ipv4, containsString("\n" + field));
+        }
+        assertThat(ipv4, containsString("parm:        net.ipv4.ip_forward=0 (sysctl)"));
+        assertThat(ipv4, containsString("parm:        net.ipv4.ip_local_port_range=32768 60999 (sysctl)"));
+        assertThat(ModnetRuntime.run(processor, "modinfo ethernet"), containsString("parm:        net.ipv4.neigh.default.gc_thresh3=1024 (sysctl)"));
+        assertThat(ModnetRuntime.run(processor, "modinfo core"), containsString("parm:        org.modnet.sysctl (Configuration Admin PID)"));
+    }
+
     // --- bad input through the shell ---
 
     private static Path jar(String name, Manifest mf, Map<String, byte[]> entries) throws Exception {

@@ -139,7 +139,7 @@ public final class ModuleCommands {
         field(out, "version", bundle.getVersion().toString());
         field(out, "description", h.get(Constants.BUNDLE_DESCRIPTION));
         field(out, "license", h.get("Bundle-License"));
-        field(out, "vendor", h.get(Constants.BUNDLE_VENDOR));
+        field(out, "author", h.get(Constants.BUNDLE_VENDOR));
         field(out, "state", state(bundle));
         Map<String, Integer> usage = usage(bundle);
         field(out, "users", usage.isEmpty() ? null : describe(usage));
@@ -164,6 +164,7 @@ public final class ModuleCommands {
                         + cap.getAttributes().get("version"));
             }
         }
+        parameters(bundle).forEach(p -> field(out, "parm", p));
         ServiceReference<?>[] services = bundle.getRegisteredServices();
         if (services != null) {
             TreeSet<String> names = new TreeSet<>();
@@ -172,6 +173,70 @@ public final class ModuleCommands {
             }
             names.forEach(n -> field(out, "service", n));
         }
+    }
+
+    /** The manifest header listing a module's sysctls (a name, or a prefix ending in {@code .*}). */
+    static final String PARAMETERS = "Modnet-Parameters";
+    private static final Pattern CONFIGURATION_PID = Pattern.compile("configuration-pid=\"([^\"]+)\"");
+
+    /**
+     * {@code modinfo}'s {@code parm:} lines. A modnet module's parameters are its sysctls (the
+     * {@value #PARAMETERS} header names them; values as init_net has them) and the Configuration
+     * Admin PIDs its components read (from their descriptions).
+     */
+    private List<String> parameters(Bundle bundle) {
+        List<String> out = new ArrayList<>();
+        String declared = bundle.getHeaders().get(PARAMETERS);
+        if (declared != null) {
+            ServiceReference<org.modnet.api.net.NetCore> ref = context.getServiceReference(org.modnet.api.net.NetCore.class);
+            org.modnet.api.net.NetCore core = ref == null ? null : context.getService(ref);
+            try {
+                java.util.SortedMap<String, String> all = core == null ? new TreeMap<>() : core.initNet().sysctl().all();
+                for (String name : declared.split(",")) {
+                    name = name.trim();
+                    if (name.endsWith(".*")) {
+                        String prefix = name.substring(0, name.length() - 1);
+                        boolean any = false;
+                        for (Map.Entry<String, String> e : all.entrySet()) {
+                            if (e.getKey().startsWith(prefix) && e.getKey().indexOf('.', prefix.length()) < 0) {
+                                out.add(e.getKey() + "=" + e.getValue().replace('\t', ' ') + " (sysctl)");
+                                any = true;
+                            }
+                        }
+                        if (!any) {
+                            out.add(name + " (sysctl, not registered)");
+                        }
+                    } else if (!name.isEmpty()) {
+                        String v = all.get(name);
+                        out.add(v == null ? name + " (sysctl, not registered)" : name + "=" + v.replace('\t', ' ') + " (sysctl)");
+                    }
+                }
+            } finally {
+                if (core != null) {
+                    context.ungetService(ref);
+                }
+            }
+        }
+        String components = bundle.getHeaders().get("Service-Component");
+        if (components != null) {
+            TreeSet<String> pids = new TreeSet<>();
+            for (String path : components.split(",")) {
+                java.net.URL xml = bundle.getEntry(path.trim());
+                if (xml == null) {
+                    continue;
+                }
+                try (InputStream in = xml.openStream()) {
+                    Matcher m = CONFIGURATION_PID.matcher(new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
+                    while (m.find()) {
+                        pids.add(m.group(1));
+                    }
+                } catch (IOException e) {
+                    // unreadable description: no parameters from it
+                }
+            }
+            pids.forEach(pid -> out.add(pid + " (Configuration Admin PID)"));
+        }
+        return out;
     }
 
     // --- modprobe ---
