@@ -54,6 +54,8 @@ public final class ArpProtocol implements NeighbourTable, PacketHandler, PernetO
     private final int stateVersion;
     /** Namespaces' shares of the deposit, taken as the core calls exit while this version leaves for an update. */
     private final List<NamespaceState> leaving = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** Tables exported for the next version that still serve output until this version is deactivated. */
+    private final Map<NetNamespace, NeighNet> retiring = new ConcurrentHashMap<>();
 
     /** ARP without hand-over: how tests and benchmarks build a stack. */
     public ArpProtocol(NetCore core) {
@@ -121,7 +123,8 @@ public final class ArpProtocol implements NeighbourTable, PacketHandler, PernetO
             return;
         }
         if (handingOver()) {
-            leaving.add(net.handOver()); // the sysctls stay registered for the next version
+            leaving.add(net.export()); // the sysctls stay registered for the next version
+            retiring.put(ns, net); // IPv4 may send through this version until it lets go of it
             return;
         }
         net.clear();
@@ -135,8 +138,11 @@ public final class ArpProtocol implements NeighbourTable, PacketHandler, PernetO
             return;
         }
         for (NeighNet net : nets.values()) { // namespaces the core did not exit
-            leaving.add(net.handOver());
+            leaving.add(net.export());
+            retiring.put(net.ns, net);
         }
+        retiring.values().forEach(NeighNet::retire);
+        retiring.clear();
         TableState st = new TableState(LAYER, stateVersion, leaving);
         holder.deposit(st);
         LOG.info("ethernet: {} neighbours in {} namespaces handed over (state version {})",
@@ -147,7 +153,9 @@ public final class ArpProtocol implements NeighbourTable, PacketHandler, PernetO
     TableState export() {
         List<NamespaceState> all = new java.util.ArrayList<>();
         for (NetNamespace ns : List.copyOf(nets.keySet())) {
-            all.add(nets.remove(ns).handOver());
+            NeighNet net = nets.remove(ns);
+            all.add(net.export());
+            net.retire();
         }
         return new TableState(LAYER, stateVersion, all);
     }
@@ -216,6 +224,9 @@ public final class ArpProtocol implements NeighbourTable, PacketHandler, PernetO
     @Override
     public void output(SkBuff skb, NetDevice dev, int nextHop) {
         NeighNet net = nets.get(dev.namespace());
+        if (net == null) {
+            net = retiring.get(dev.namespace()); // leaving for an update, and IPv4 has not let go yet
+        }
         if (net == null) {
             dev.stats().addShared(DeviceStats.Field.TX_DROPPED, 1);
             skb.free();

@@ -315,8 +315,8 @@ final class NeighEntry {
     }
 
     /**
-     * The entry as the hand-over carries it; it leaves the table (its timer stops, its queued packets are
-     * dropped and counted as unresolved_discards, which {@code view().queued()} reports).
+     * The entry as the hand-over carries it: its view and the time its timer has left. Its queued packets
+     * ({@code view().queued()}) do not travel: they are dropped and counted when the old table retires.
      */
     org.modnet.api.handover.NeighbourState handOver() {
         synchronized (this) {

@@ -525,26 +525,23 @@ final class NeighNet {
     }
 
     /**
-     * Leaving for an update: every entry as the hand-over carries it, and the table's statistics; the
-     * entries leave (timers stop; packets waiting for resolution are dropped and counted), the sysctls
-     * stay registered for the next version, which registers them again and gets the same entries.
+     * Leaving for an update: every entry as the hand-over carries it, and the table's statistics. The
+     * table keeps serving until {@link #retire}: IPv4 may still send through this version for a moment
+     * after the core has taken the namespace from it. Packets waiting for a resolution are not carried
+     * ({@code dropped}: they are freed and counted at retire, and the next version counts them too).
      */
-    org.modnet.api.handover.NamespaceState handOver() {
-        periodic.del();
+    org.modnet.api.handover.NamespaceState export() {
         List<org.modnet.api.handover.NeighbourState> all = new ArrayList<>();
         long queued = 0;
-        long destroys = stats.get(Stat.destroys.ordinal()); // the entries move: they are not destroyed
         for (NeighEntry e : entries.values()) {
             org.modnet.api.handover.NeighbourState st = e.handOver();
             queued += st.view().queued();
             all.add(st);
-            remove(e);
         }
         Map<String, Long> counters = new LinkedHashMap<>();
         for (Stat st : Stat.values()) {
             counters.put(st.name(), stats.get(st.ordinal()));
         }
-        counters.put(Stat.destroys.name(), destroys);
         Map<String, String> sysctls = new LinkedHashMap<>();
         ns.sysctl().all().forEach((name, value) -> {
             if (name.startsWith(NeighParams.PREFIX)) {
@@ -552,7 +549,16 @@ final class NeighNet {
             }
         });
         return new org.modnet.api.handover.NamespaceState(ns, sysctls, counters, List.of(), all,
-                Map.of("unresolved_discards", queued));
+                Map.of(Stat.unresolved_discards.name(), queued));
+    }
+
+    /** The old version is gone: timers stop and waiting packets are freed; the sysctls stay for the next version. */
+    void retire() {
+        periodic.del();
+        for (NeighEntry e : entries.values()) {
+            remove(e);
+        }
+        devParms.clear();
     }
 
     /**
@@ -565,6 +571,10 @@ final class NeighNet {
             if (v != null) {
                 stats.addAndGet(s.ordinal(), v);
             }
+        }
+        Long dropped = st.dropped().get(Stat.unresolved_discards.name());
+        if (dropped != null) {
+            stats.addAndGet(Stat.unresolved_discards.ordinal(), dropped); // the packets that waited in the old entries
         }
         for (NetDevice dev : ns.devices()) {
             deviceUp(dev);
