@@ -308,9 +308,9 @@ final class CoreEngine implements NetCore {
     void removeHandler(int ethertype, PacketHandler handler) {
         // a handler leaving for an update whose next version adopts its state: its frames wait
         boolean handOver = handler instanceof org.modnet.api.handover.HandsOver h && h.handingOver();
-        dispatch.remove(ethertype, handler, handOver);
-        if (handOver) {
-            timer(0, () -> dispatch.releaseHeld(ethertype)).mod(HOLD_TIMEOUT_MS);
+        int generation = dispatch.remove(ethertype, handler, handOver);
+        if (generation >= 0) {
+            timer(0, () -> dispatch.releaseHeld(ethertype, generation)).mod(HOLD_TIMEOUT_MS);
         }
     }
 

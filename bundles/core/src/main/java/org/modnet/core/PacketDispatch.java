@@ -55,18 +55,23 @@ final class PacketDispatch {
      * version adopts its state) the ethertype's frames wait in a bounded queue until the next version
      * registers, instead of being dropped as frames nobody handles.
      */
-    synchronized void remove(int ethertype, PacketHandler handler, boolean handOver) {
+    synchronized int remove(int ethertype, PacketHandler handler, boolean handOver) {
         if (ethertype == org.modnet.api.net.Eth.ETH_P_ALL) {
             taps = without(taps, handler);
-            return;
+            return -1;
         }
         PacketHandler[][] table = byType.clone();
         PacketHandler[] left = without(table[ethertype & 0xffff], handler);
         table[ethertype & 0xffff] = left.length == 0 ? null : left;
+        int generation = -1;
         if (handOver && left.length == 0) {
+            synchronized (held) {
+                generation = ++heldGeneration;
+            }
             heldType = ethertype & 0xffff; // before the handler leaves the table: no frame falls between
         }
         byType = table;
+        return generation;
     }
 
     void remove(int ethertype, PacketHandler handler) {
@@ -83,6 +88,8 @@ final class PacketDispatch {
     private long heldDrops; // guarded by held
     private long heldDelivered; // guarded by held
     private long heldExpired; // guarded by held
+    /** Which hold a timeout belongs to: an old update's timer must not release a later update's frames. */
+    private int heldGeneration; // guarded by held
 
     /** The ethertype whose frames are held, or -1. */
     int heldType() {
@@ -93,9 +100,9 @@ final class PacketDispatch {
      * Nobody came for the held frames (the update failed, or the module was removed): they are dropped,
      * each counted in its device's {@code rx_dropped}, and the ethertype is no longer held.
      */
-    void releaseHeld(int ethertype) {
+    void releaseHeld(int ethertype, int generation) {
         synchronized (held) {
-            if (heldType != (ethertype & 0xffff)) {
+            if (heldType != (ethertype & 0xffff) || heldGeneration != generation) {
                 return;
             }
             for (int i = 0; i < heldCount; i++) {

@@ -41,6 +41,7 @@ final class NeighbourSlot implements NeighbourTable {
     private volatile boolean holding;
     private long heldTotal; // guarded by held
     private long heldDrops; // guarded by held
+    private int holdGeneration; // guarded by held
 
     /** @param discard counts a packet that cannot be sent (OutDiscards in its namespace) and frees it */
     NeighbourSlot(NetCore core, Consumer<SkBuff> discard) {
@@ -73,16 +74,20 @@ final class NeighbourSlot implements NeighbourTable {
             return;
         }
         if (t instanceof HandsOver h && h.handingOver()) {
+            int generation;
+            synchronized (held) {
+                generation = ++holdGeneration;
+            }
             holding = true; // before the table goes: no packet falls between
-            core.timer(0, this::expire).mod(HOLD_TIMEOUT_MS);
+            core.timer(0, () -> expire(generation)).mod(HOLD_TIMEOUT_MS);
         }
         table = null;
     }
 
     /** Nobody came: the held packets are discarded. */
-    private void expire() {
+    private void expire(int generation) {
         synchronized (held) {
-            if (table != null || !holding) {
+            if (table != null || !holding || generation != holdGeneration) { // a later update's hold is not this one's
                 return;
             }
             holding = false;

@@ -202,6 +202,22 @@ class Ipv4HandOverTest {
     }
 
     @Test
+    void anEarlierUpdatesTimeoutDoesNotReleaseALaterUpdatesFrames() throws Exception {
+        stopForUpdate(forwardingRouter());
+        Ipv4Protocol v2 = start(Ipv4Protocol.STATE_VERSION);
+        clock[0] += 4_000_000_000L;
+        stack.run();
+        stopForUpdate(v2);
+        receive("10.9.0.5", 2);
+        clock[0] += 1_500_000_000L; // the first update's timeout is due, the second's is not
+        stack.run();
+        assertEquals(0L, stack.tables().counters().get("HandOverHeldExpired"), "still waiting for the next version");
+        start(Ipv4Protocol.STATE_VERSION);
+        stack.run();
+        assertEquals(List.of(1, 2), sent);
+    }
+
+    @Test
     void packetsForANeighbourTableBeingUpdatedWaitForItsNextVersion() throws Exception {
         Ipv4Protocol v1 = new Ipv4Protocol(stack.core(), null, stack.tables(), () -> false, Ipv4Protocol.STATE_VERSION);
         stack.addPernet(v1, 10);
