@@ -87,7 +87,11 @@ public class L3HandOverIT {
 
     @Configuration
     public Option[] config() throws Exception {
-        return ModnetRuntime.options();
+        Option[] boot = ModnetRuntime.options();
+        Option[] all = java.util.Arrays.copyOf(boot, boot.length + 1);
+        all[boot.length] = org.ops4j.pax.exam.CoreOptions.bundle(ModnetRuntime.root()
+                .resolve("run-configs/target/repo/org.modnet.socket-0.1.0-SNAPSHOT.jar").toUri().toString());
+        return all;
     }
 
     @Before
@@ -312,6 +316,38 @@ public class L3HandOverIT {
         assertThat(ModnetRuntime.run(processor, "r", "ip route"), containsString("10.9.0.0/16 via 10.0.2.2 dev rb"));
         assertThat(ModnetRuntime.run(processor, "r", "sysctl net.ipv4.ip_forward"), containsString("net.ipv4.ip_forward = 1"));
         assertTrue("the flood went on through the new version", arrivalNanos[f.received() - 1] > 0);
+    }
+
+    @Test
+    public void udpSocketsKeepTheirDescriptorsAndQueuesAcrossAnUpdateOfIpv4() throws Exception {
+        org.modnet.socket.api.Sockets sockets = ModnetRuntime.service(context, org.modnet.socket.api.Sockets.class, null);
+        org.modnet.socket.api.SocketCalls rx = sockets.process("receiver", "b");
+        org.modnet.socket.api.SocketCalls tx = sockets.process("sender", "a");
+        int rfd = rx.socket(org.modnet.socket.api.SocketCalls.AF_INET, org.modnet.socket.api.SocketCalls.SOCK_DGRAM, 0);
+        assertTrue(rfd >= 0);
+        assertEquals(0, rx.bind(rfd, new org.modnet.socket.api.SockAddr(0, 7000)));
+        assertEquals(0, rx.setsockopt(rfd, org.modnet.socket.api.SocketCalls.SOL_SOCKET, org.modnet.socket.api.SocketCalls.SO_RCVTIMEO, 3, 0));
+        int tfd = tx.socket(org.modnet.socket.api.SocketCalls.AF_INET, org.modnet.socket.api.SocketCalls.SOCK_DGRAM, 0);
+        org.modnet.socket.api.SockAddr to = new org.modnet.socket.api.SockAddr(0x0a000202, 7000);
+        for (int i = 0; i < 100; i++) {
+            assertEquals(4, tx.sendto(tfd, java.nio.ByteBuffer.allocate(4).putInt(0, i), 0, to));
+        }
+        Thread.sleep(200);
+        String out = ModnetRuntime.run(processor, "update ipv4 " + rebuilt("org.modnet.ipv4", "Modnet-Rebuilt", "udp test"));
+        assertThat(out, containsString("state handed over"));
+        ModnetRuntime.service(context, org.modnet.socket.api.SocketProtocol.class, null);
+        for (int i = 100; i < 200; i++) {
+            assertEquals("the sender's descriptor works after the update", 4,
+                    tx.sendto(tfd, java.nio.ByteBuffer.allocate(4).putInt(0, i), 0, to));
+        }
+        java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(16);
+        for (int i = 0; i < 200; i++) {
+            buf.clear();
+            assertEquals("datagram " + i + " on the receiver's descriptor, in order", 4, rx.recvfrom(rfd, buf, 0, null));
+            assertEquals(i, buf.getInt(0));
+        }
+        assertEquals(0, tx.close(tfd));
+        assertEquals(0, rx.close(rfd));
     }
 
     @Test

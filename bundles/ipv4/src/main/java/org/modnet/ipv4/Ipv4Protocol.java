@@ -61,6 +61,9 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
     private final int stateVersion;
     /** Namespaces' shares of the deposit, taken as the core calls exit while this version leaves for an update. */
     private final List<NamespaceState> leaving = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** Transport protocols that left (or are leaving) with a hand-over of their own: UDP's sockets when IPv4 is updated. */
+    private final java.util.Set<Integer> waiting = ConcurrentHashMap.newKeySet();
+    static final String HOLD_PROTOCOLS = "holdProtocols";
 
     /** IPv4 over a fixed neighbour table, without hand-over: how tests and benchmarks build a stack. */
     public Ipv4Protocol(NetCore core, NeighbourTable neighbours) {
@@ -199,7 +202,13 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
         for (Ipv4Net net : nets.values()) { // namespaces the core did not exit (none when it removed this service first)
             leaving.add(net.export(net.defrag.dropForHandOver()));
         }
-        TableState st = new TableState(LAYER, stateVersion, leaving);
+        protocols.forEach((n, p) -> {
+            if (p.handingOver()) {
+                waiting.add(n);
+            }
+        });
+        String hold = waiting.stream().sorted().map(String::valueOf).collect(java.util.stream.Collectors.joining(","));
+        TableState st = new TableState(LAYER, stateVersion, leaving, hold.isEmpty() ? Map.of() : Map.of(HOLD_PROTOCOLS, hold));
         holder.deposit(st);
         LOG.info("ipv4: {} routes in {} namespaces handed over (state version {})",
                 st.namespaces().stream().mapToInt(n -> n.routes().size()).sum(), st.namespaces().size(), st.version());
@@ -225,10 +234,16 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
         }
         int routes = 0;
         int lost = 0;
+        String hold = st.extra().getOrDefault(HOLD_PROTOCOLS, "");
         for (NamespaceState share : st.namespaces()) {
             Ipv4Net net = nets.computeIfAbsent(share.namespace(), this::newNet);
             lost += net.adopt(share);
             routes += share.routes().size();
+            for (String p : hold.split(",")) {
+                if (!p.isBlank()) {
+                    net.input.holdFor(Integer.parseInt(p.trim())); // their next versions come after this one
+                }
+            }
         }
         LOG.info("ipv4: {} routes in {} namespaces adopted, {} not restored (state version {})", routes - lost,
                 st.namespaces().size(), lost, st.version());
@@ -246,6 +261,9 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
         if (props.get(InetProtocol.PROTOCOL) instanceof Number n) {
             protocols.remove(n.intValue(), protocol);
             boolean handOver = protocol.handingOver(); // its next version takes over: hold its packets meanwhile
+            if (handOver) {
+                waiting.add(n.intValue()); // if this version leaves too, the next one holds them
+            }
             nets.values().forEach(net -> {
                 if (handOver) {
                     net.input.holdFor(n.intValue());

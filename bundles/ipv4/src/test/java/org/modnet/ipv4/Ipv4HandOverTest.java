@@ -201,6 +201,45 @@ class Ipv4HandOverTest {
         assertNotNull(v2.net(ns));
     }
 
+    /** A transport protocol that hands over when IPv4 does (as UDP does: IPv4 takes it down with it). */
+    private final class Transport implements org.modnet.api.inet.InetProtocol {
+        final List<Integer> got = new ArrayList<>();
+        boolean leaving;
+
+        @Override
+        public void receive(SkBuff skb) {
+            got.add(skb.getU16(skb.networkHeader() + Ipv4Header.ID));
+            skb.free();
+        }
+
+        @Override
+        public boolean handingOver() {
+            return leaving;
+        }
+    }
+
+    @Test
+    void packetsForATransportLeavingWithIpv4WaitForItsNextVersionInTheNextIpv4() throws Exception {
+        Ipv4Protocol v1 = forwardingRouter();
+        Transport udp1 = new Transport();
+        v1.addProtocol(udp1, Map.of(org.modnet.api.inet.InetProtocol.PROTOCOL, 17));
+        receive("10.0.1.1", 2); // for r itself
+        stack.run();
+        assertEquals(List.of(2), udp1.got);
+        udp1.leaving = true; // IPv4 leaves for an update, and UDP with it, each with its state
+        stopForUpdate(v1);
+        v1.removeProtocol(udp1, Map.of(org.modnet.api.inet.InetProtocol.PROTOCOL, 17));
+        receive("10.0.1.1", 3);
+        Ipv4Protocol v2 = start(Ipv4Protocol.STATE_VERSION);
+        stack.run();
+        receive("10.0.1.1", 4);
+        stack.run();
+        assertEquals(0L, v2.counters(ns).get("IpInUnknownProtos"), "no port unreachable while UDP comes back");
+        Transport udp2 = new Transport();
+        v2.addProtocol(udp2, Map.of(org.modnet.api.inet.InetProtocol.PROTOCOL, 17));
+        assertEquals(List.of(3, 4), udp2.got, "held in the new IPv4 until the new UDP registered, in order");
+    }
+
     @Test
     void anEarlierUpdatesTimeoutDoesNotReleaseALaterUpdatesFrames() throws Exception {
         stopForUpdate(forwardingRouter());
