@@ -486,6 +486,61 @@ public class L3HandOverIT {
                 .withMethodBody("run", ConstantDescs.MTD_void, ClassFile.ACC_PUBLIC, code -> code.return_()));
     }
 
+    /** {@code example.Boom implements BundleActivator}: its start throws. */
+    private static byte[] boomActivator() {
+        ClassDesc boom = ClassDesc.of("example.Boom");
+        ClassDesc ise = ClassDesc.of("java.lang.IllegalStateException");
+        ClassDesc ctx = ClassDesc.of("org.osgi.framework.BundleContext");
+        MethodTypeDesc withContext = MethodTypeDesc.of(ConstantDescs.CD_void, ctx);
+        return ClassFile.of().build(boom, cb -> cb.withFlags(ClassFile.ACC_PUBLIC | ClassFile.ACC_SUPER)
+                .withInterfaceSymbols(ClassDesc.of("org.osgi.framework.BundleActivator"))
+                .withMethodBody(ConstantDescs.INIT_NAME, ConstantDescs.MTD_void, ClassFile.ACC_PUBLIC, code -> code
+                        .aload(0).invokespecial(ConstantDescs.CD_Object, ConstantDescs.INIT_NAME, ConstantDescs.MTD_void).return_())
+                .withMethodBody("start", withContext, ClassFile.ACC_PUBLIC, code -> code
+                        .new_(ise).dup().ldc("boom: this version fails as it starts")
+                        .invokespecial(ise, ConstantDescs.INIT_NAME, MethodTypeDesc.of(ConstantDescs.CD_void, ConstantDescs.CD_String))
+                        .athrow())
+                .withMethodBody("stop", withContext, ClassFile.ACC_PUBLIC, code -> code.return_()));
+    }
+
+    @Test
+    public void anUpdateToAVersionThatFailsToStartPutsTheOldOneBackWithItsState() throws Exception {
+        Path ipv4Jar = ModnetRuntime.root().resolve("run-configs/target/repo/org.modnet.ipv4-0.1.0-SNAPSHOT.jar");
+        Path broken = Files.createTempFile("org.modnet.ipv4-broken", ".jar");
+        try (JarInputStream in = new JarInputStream(Files.newInputStream(ipv4Jar))) {
+            Manifest mf = new Manifest(in.getManifest());
+            mf.getMainAttributes().putValue("Bundle-Activator", "example.Boom");
+            try (JarOutputStream o = new JarOutputStream(Files.newOutputStream(broken), mf)) {
+                for (JarEntry e; (e = in.getNextJarEntry()) != null;) {
+                    o.putNextEntry(new JarEntry(e.getName()));
+                    in.transferTo(o);
+                    o.closeEntry();
+                }
+                o.putNextEntry(new JarEntry("example/Boom.class"));
+                o.write(boomActivator());
+                o.closeEntry();
+            }
+        }
+        String out = ModnetRuntime.runCapturing(processor, null, "update ipv4 " + broken);
+        assertThat(out, containsString("update: ERROR: could not update 'ipv4': "));
+        assertThat(out, containsString("; the old version was restored"));
+        Bundle ipv4 = ModnetRuntime.bundleNamed(context, "org.modnet.ipv4");
+        assertEquals(Bundle.ACTIVE, ipv4.getState());
+        assertEquals("the old jar again", null, ipv4.getHeaders().get("Bundle-Activator"));
+        ModnetRuntime.service(context, org.modnet.api.inet.RouteTable.class, null);
+        assertThat("the state the old version deposited came back to it", ModnetRuntime.run(processor, "r", "ip route"),
+                containsString("10.9.0.0/16 via 10.0.2.2 dev rb"));
+        assertThat(ModnetRuntime.run(processor, "a", "ping -c 1 -W 2 10.0.2.2"), containsString("1 received"));
+    }
+
+    @Test
+    public void updateWithoutAFileReadsTheModuleFromWhereItCame() throws Exception {
+        String out = ModnetRuntime.run(processor, "update ethernet");
+        assertThat(out, containsString("update: org.modnet.ethernet 0.1.0.SNAPSHOT -> 0.1.0.SNAPSHOT from "));
+        assertThat(out, containsString("state handed over"));
+        assertThat(ModnetRuntime.run(processor, "r", "ip neigh show dev rb"), containsString("10.0.2.2 lladdr"));
+    }
+
     @Test
     public void aModuleWhoseComponentThrowsInItsActivationIsRefusedAndUninstalled() throws Exception {
         String xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
