@@ -90,7 +90,7 @@ public final class AttachClient {
             if (options.commands() != null) {
                 CtrlC.handle(() -> interrupt(out));
                 Frames.write(out, Frames.COMMAND, options.commands());
-                pump.copyAll(stdin); // standard input to the command, as ssh HOST CMD gives it
+                pump.copyOnDemand(stdin); // standard input to the command when it reads, as ssh HOST CMD gives it
                 int status = relay(in, stdout, stderr, pump);
                 Frames.write(out, Frames.QUIT, "");
                 return status;
@@ -141,38 +141,36 @@ public final class AttachClient {
     }
 
     /**
-     * Lines typed at the prompt are commands; lines typed while a command runs are its standard input
-     * (as a shell's foreground job reads the terminal), and end of file then is its end of input.
+     * Lines typed at the prompt are commands; a command that reads its input gets the lines typed
+     * while it runs (one per read, as a terminal's line discipline gives them), and end of file then is
+     * its end of input. Lines typed while a command that does not read runs wait, and are the next
+     * commands, as typed-ahead input waits in a terminal for the shell.
      */
     private static int interactive(String name, InputStream stdin, DataInputStream in, DataOutputStream out, PrintStream stdout,
             PrintStream stderr, InputPump pump) throws IOException {
         boolean terminal = System.console() != null && System.console().isTerminal();
         String prompt = "modnet[" + name + "]> ";
         java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean();
-        java.util.concurrent.BlockingQueue<String> commands = new java.util.concurrent.ArrayBlockingQueue<>(64);
+        java.util.concurrent.LinkedBlockingDeque<String> typed = new java.util.concurrent.LinkedBlockingDeque<>(1024);
         String end = new String("end of input"); // compared by identity
-        // a command line read waits until it runs: the lines after it are its input, as a shell reading a
-        // pipe leaves what follows a command line for the command
-        java.util.concurrent.Semaphore taken = new java.util.concurrent.Semaphore(0);
         Thread reader = Thread.ofPlatform().daemon().name("modnet-attach-stdin").start(() -> {
             BufferedReader lines = new BufferedReader(new InputStreamReader(stdin, StandardCharsets.UTF_8));
             try {
                 for (String line; (line = lines.readLine()) != null;) {
-                    if (running.get()) {
-                        pump.send((line + "\n").getBytes(StandardCharsets.UTF_8));
-                    } else {
-                        commands.put(line);
-                        taken.acquire();
-                    }
+                    typed.put(line);
                 }
-                if (running.get()) {
-                    pump.end();
-                }
-                commands.put(end);
-            } catch (IOException | InterruptedException e) {
-                commands.offer(end);
+            } catch (IOException e) {
+                // as at the end
+            } catch (InterruptedException e) {
+                return; // the session is over
+            }
+            try {
+                typed.put(end);
+            } catch (InterruptedException e) {
+                // the session is over
             }
         });
+        pump.feedLines(typed, end, running);
         CtrlC.handle(() -> {
             if (running.get()) {
                 interrupt(out); // the command's end comes back as its status, and the prompt after it
@@ -188,22 +186,21 @@ public final class AttachClient {
                     stdout.print(prompt);
                     stdout.flush();
                 }
-                String line = commands.take();
+                String line = typed.take();
                 if (line == end || line.strip().equals("exit")) {
                     Frames.write(out, Frames.QUIT, "");
                     return status;
                 }
                 if (line.isBlank()) {
-                    taken.release();
                     continue;
                 }
                 running.set(true);
-                taken.release();
                 try {
                     Frames.write(out, Frames.COMMAND, line);
                     status = relay(in, stdout, stderr, pump);
                 } finally {
                     running.set(false);
+                    pump.commandEnded();
                 }
                 if (status == 126) {
                     return status;
@@ -218,51 +215,78 @@ public final class AttachClient {
     }
 
     /**
-     * Sends the client's standard input to the instance as {@link Frames#IN} frames, never more bytes
-     * ahead of what its commands read than the credit the instance gave ({@link AttachInput#WINDOW} to
-     * start, then {@link Frames#CREDIT} frames), and {@link Frames#IN_EOF} at the end.
+     * Answers the instance's {@link Frames#READ}s: from a pipe or file with what a read of it gives
+     * ({@link #copyOnDemand}), or in the attach shell with the next line typed ({@link #feedLines}); at
+     * the end with {@link Frames#IN_EOF}. A request the command's end made void is dropped.
      */
     static final class InputPump {
         private final DataOutputStream out;
-        private final java.util.concurrent.Semaphore credit = new java.util.concurrent.Semaphore(AttachInput.WINDOW);
+        private final java.util.concurrent.LinkedBlockingQueue<Integer> requests = new java.util.concurrent.LinkedBlockingQueue<>();
 
         InputPump(DataOutputStream out) {
             this.out = out;
         }
 
-        /** Copies all of {@code stdin} in the background, then its end. */
-        void copyAll(InputStream stdin) {
+        /** A command reads: at most {@code n} bytes wanted. */
+        void requested(int n) {
+            requests.offer(n);
+        }
+
+        /** The command ended: its request, if still open, is void. */
+        void commandEnded() {
+            requests.clear();
+        }
+
+        /** For {@code -c}: each request is answered with one read of {@code stdin}, and its end. */
+        void copyOnDemand(InputStream stdin) {
             Thread.ofPlatform().daemon().name("modnet-attach-stdin").start(() -> {
-                byte[] buf = new byte[8192];
                 try {
-                    for (int n; (n = stdin.read(buf)) >= 0;) {
-                        if (n > 0) {
-                            send(java.util.Arrays.copyOf(buf, n));
+                    while (true) {
+                        int n = requests.take();
+                        byte[] buf = new byte[Math.min(n, AttachInput.WINDOW)];
+                        int r = stdin.read(buf);
+                        if (r < 0) {
+                            Frames.write(out, Frames.IN_EOF, "");
+                            return;
                         }
+                        Frames.write(out, Frames.IN, buf, 0, r);
                     }
-                    end();
                 } catch (IOException | InterruptedException e) {
-                    // the instance went away, or this client ends: nothing more to send
+                    // the instance went away, or this client ends
                 }
             });
         }
 
-        /** One chunk, once the credit allows it (at most the window in one frame). */
-        void send(byte[] bytes) throws IOException, InterruptedException {
-            for (int off = 0; off < bytes.length;) {
-                int n = Math.min(bytes.length - off, AttachInput.CREDIT_STEP);
-                credit.acquire(n);
-                Frames.write(out, Frames.IN, bytes, off, n);
-                off += n;
-            }
-        }
-
-        void end() throws IOException {
-            Frames.write(out, Frames.IN_EOF, "");
-        }
-
-        void credit(int n) {
-            credit.release(n);
+        /** For the attach shell: each request is answered with the next line typed while the command runs. */
+        void feedLines(java.util.concurrent.LinkedBlockingDeque<String> typed, String end,
+                java.util.concurrent.atomic.AtomicBoolean running) {
+            Thread.ofPlatform().daemon().name("modnet-attach-lines").start(() -> {
+                try {
+                    while (true) {
+                        int n = requests.take();
+                        String line = null;
+                        while (line == null && running.get()) {
+                            line = typed.poll(50, java.util.concurrent.TimeUnit.MILLISECONDS);
+                        }
+                        if (line == null) {
+                            continue; // the command ended before a line came: the request is void
+                        }
+                        if (!running.get()) {
+                            typed.putFirst(line); // it came as the command ended: a command line after all
+                            continue;
+                        }
+                        if (line == end) {
+                            typed.putFirst(end); // the session ends after the command, too
+                            Frames.write(out, Frames.IN_EOF, "");
+                            continue;
+                        }
+                        byte[] b = (line + "\n").getBytes(StandardCharsets.UTF_8);
+                        Frames.write(out, Frames.IN, b, 0, Math.min(b.length, n));
+                    }
+                } catch (IOException | InterruptedException e) {
+                    // the instance went away, or this client ends
+                }
+            });
         }
     }
 
@@ -278,7 +302,7 @@ public final class AttachClient {
         }
     }
 
-    /** Copies output frames to stdout/stderr until the command's status frame; credit goes to the pump. */
+    /** Copies output frames to stdout/stderr until the command's status frame; read requests go to the pump. */
     private static int relay(DataInputStream in, PrintStream stdout, PrintStream stderr, InputPump pump) throws IOException {
         return relay(Frames.read(in), in, stdout, stderr, pump);
     }
@@ -298,7 +322,7 @@ public final class AttachClient {
                 case Frames.STATUS -> {
                     return frame.status();
                 }
-                case Frames.CREDIT -> pump.credit(frame.status());
+                case Frames.READ -> pump.requested(frame.status());
                 default -> throw new IOException("unexpected frame type " + (char) frame.type());
             }
         }

@@ -6,31 +6,31 @@ import java.io.InterruptedIOException;
 import java.util.function.IntConsumer;
 
 /**
- * An attach session's standard input in the instance: the bytes the client sends ({@link Frames#IN}),
- * then its end of file ({@link Frames#IN_EOF}), read by the session's commands as a local shell's
- * read the terminal or a pipe. The client sends at most {@link #WINDOW} bytes ahead of what the
- * commands read: the instance hands back credit ({@link Frames#CREDIT}) as they read, so a command
- * that reads nothing never makes the frame reader wait, and a Ctrl-C behind the data is always seen.
+ * An attach session's standard input in the instance, read as a terminal is read: when a command
+ * reads and nothing is buffered, the instance asks the client for input ({@link Frames#READ}, at most
+ * {@link #WINDOW} bytes), and the client answers with what it has ({@link Frames#IN}: a line typed, or
+ * a chunk of a pipe) or the end ({@link Frames#IN_EOF}). Nothing is sent that no command asked for, so a
+ * line typed while a command that does not read runs (ping) stays with the client and becomes the
+ * next command, as typed-ahead input stays in a terminal for the shell; and the frame reader never
+ * waits on input, so a Ctrl-C is seen at once.
  */
 final class AttachInput extends InputStream {
-    /** What the client may send before the commands read any of it. */
+    /** The most one request asks for. */
     static final int WINDOW = 64 << 10;
-    /** Credit goes back in steps of this many bytes read (the client keeps at least WINDOW - CREDIT_STEP). */
-    static final int CREDIT_STEP = WINDOW / 4;
 
     private final byte[] ring = new byte[WINDOW];
-    private final IntConsumer credit;
+    private final IntConsumer request;
     private int head;
     private int count;
-    private int unreturned;
+    private boolean requested;
     private boolean eof;
 
-    /** {@code credit} sends the client the bytes it may send again (called by the reading command). */
-    AttachInput(IntConsumer credit) {
-        this.credit = credit;
+    /** {@code request} asks the client for up to that many bytes (called by the reading command). */
+    AttachInput(IntConsumer request) {
+        this.request = request;
     }
 
-    /** The client's bytes; more than its window is a broken client, and ends the session. */
+    /** The client's answer; more than was asked for is a broken client, and ends the session. */
     synchronized void feed(byte[] b) throws IOException {
         if (eof) {
             throw new IOException("attach: input after its end");
@@ -43,13 +43,25 @@ final class AttachInput extends InputStream {
         System.arraycopy(b, 0, ring, tail, first);
         System.arraycopy(b, first, ring, 0, b.length - first);
         count += b.length;
+        requested = false;
         notifyAll();
     }
 
     /** The client's standard input ended (or the client went away). */
     synchronized void end() {
         eof = true;
+        requested = false;
         notifyAll();
+    }
+
+    /**
+     * A command ended: an answer still on its way, or bytes it left unread, were its to consume (a
+     * terminal's reader took them); the next command asks afresh.
+     */
+    synchronized void commandEnded() {
+        requested = false;
+        head = 0;
+        count = 0;
     }
 
     @Override
@@ -63,35 +75,35 @@ final class AttachInput extends InputStream {
         if (len == 0) {
             return 0;
         }
-        int give;
-        synchronized (this) {
-            while (count == 0 && !eof) {
-                try {
-                    wait();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt(); // Ctrl-C: the command ends, as a read(2) ends with EINTR
-                    throw new InterruptedIOException("interrupted");
+        while (true) {
+            boolean ask;
+            synchronized (this) {
+                if (count > 0) {
+                    int n = Math.min(len, count);
+                    int first = Math.min(n, WINDOW - head);
+                    System.arraycopy(ring, head, b, off, first);
+                    System.arraycopy(ring, 0, b, off + first, n - first);
+                    head = (head + n) % WINDOW;
+                    count -= n;
+                    return n;
+                }
+                if (eof) {
+                    return -1;
+                }
+                ask = !requested;
+                requested = true;
+                if (!ask) {
+                    try {
+                        wait();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt(); // Ctrl-C: the command ends, as a read(2) ends with EINTR
+                        throw new InterruptedIOException("interrupted");
+                    }
+                    continue;
                 }
             }
-            if (count == 0) {
-                return -1;
-            }
-            int n = Math.min(len, count);
-            int first = Math.min(n, WINDOW - head);
-            System.arraycopy(ring, head, b, off, first);
-            System.arraycopy(ring, 0, b, off + first, n - first);
-            head = (head + n) % WINDOW;
-            count -= n;
-            unreturned += n;
-            give = unreturned >= CREDIT_STEP ? unreturned : 0;
-            unreturned -= give;
-            if (give == 0) {
-                return n;
-            }
-            len = n; // reused below as the count read
+            request.accept(WINDOW); // outside the lock: the client's answer comes through feed
         }
-        credit.accept(give);
-        return len;
     }
 
     @Override

@@ -150,7 +150,7 @@ final class ControlServer implements AutoCloseable {
             PrintStream sessionErr = new PrintStream(quiet.watch(new Frames.FrameOutputStream(out, Frames.ERR)), true, StandardCharsets.UTF_8);
             AttachInput stdin = new AttachInput(n -> {
                 try {
-                    Frames.writeInt(out, Frames.CREDIT, n);
+                    Frames.writeInt(out, Frames.READ, n);
                 } catch (IOException e) {
                     // the client is gone: the reader ends the session
                 }
@@ -169,6 +169,7 @@ final class ControlServer implements AutoCloseable {
                     inFlight.incrementAndGet();
                     try {
                         int status = executor.executeScript(frame.text());
+                        stdin.commandEnded();
                         quiet.afterCommand(); // an interrupted command's last words before its status
                         sessionOut.flush();
                         sessionErr.flush();
@@ -206,7 +207,7 @@ final class ControlServer implements AutoCloseable {
                     continue;
                 }
                 if (f.type() == Frames.IN) {
-                    stdin.feed(f.payload()); // within the client's credit: never waits
+                    stdin.feed(f.payload()); // an answer to a read: never waits
                     continue;
                 }
                 if (f.type() == Frames.IN_EOF) {

@@ -13,8 +13,8 @@ import java.nio.charset.StandardCharsets;
  * The server speaks first: {@link #READY}, or a refusal ({@link #ERR} then {@link #STATUS}) and the
  * end of the connection. The client then sends {@link #COMMAND} (a script, run like {@code -c}) and
  * {@link #QUIT}; the server answers with {@link #OUT} and {@link #ERR} bytes and closes each command
- * with {@link #STATUS}. The client's standard input goes as {@link #IN} frames and {@link #IN_EOF},
- * never more than the instance's {@link #CREDIT} allows ({@link AttachInput}). {@link #INTERRUPT} (the client's Ctrl-C) may come at any time: it interrupts
+ * with {@link #STATUS}. When a command reads its input the instance sends {@link #READ}, and the client
+ * answers with {@link #IN} or {@link #IN_EOF} ({@link AttachInput}). {@link #INTERRUPT} (the client's Ctrl-C) may come at any time: it interrupts
  * the command running then, as a terminal's Ctrl-C ends a shell's foreground job.
  */
 final class Frames {
@@ -25,12 +25,12 @@ final class Frames {
     static final byte ERR = 'E';
     static final byte STATUS = 'X';
     static final byte INTERRUPT = 'I';
-    /** Client to instance: bytes of its standard input for the running command(s), within the credit it has. */
+    /** Client to instance: bytes of its standard input, answering a {@link #READ}. */
     static final byte IN = 'D';
-    /** Client to instance: its standard input ended. */
+    /** Client to instance: its standard input ended (the answer to a {@link #READ} at its end). */
     static final byte IN_EOF = 'F';
-    /** Instance to client: a 4-byte count of input bytes the client may send again (its commands read them). */
-    static final byte CREDIT = 'W';
+    /** Instance to client: a command reads its input; a 4-byte count of the most bytes wanted. */
+    static final byte READ = 'W';
     static final int MAX_FRAME = 1 << 20;
 
     private Frames() {
@@ -87,8 +87,8 @@ final class Frames {
         } catch (EOFException e) {
             throw new IOException("attach: connection closed inside a frame");
         }
-        if ((type == STATUS || type == CREDIT) && len != 4) {
-            throw new IOException("attach: bad " + (type == STATUS ? "status" : "credit") + " frame");
+        if ((type == STATUS || type == READ) && len != 4) {
+            throw new IOException("attach: bad " + (type == STATUS ? "status" : "read") + " frame");
         }
         return new Frame((byte) type, payload);
     }
