@@ -63,6 +63,15 @@ public final class FeatureManager implements FeatureService {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
     private volatile ConfigurationAdmin configurationAdmin;
 
+    /** To wait until the core applied a sysctl configuration (Configuration Admin delivers it on its own thread). */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    private volatile org.modnet.api.net.NetCore core;
+
+    /** The PID whose properties are sysctls ({@code org.modnet.core}'s). */
+    static final String SYSCTL_PID = "org.modnet.sysctl";
+    /** How long a feature change waits for the core to apply its sysctls. */
+    private static final long SYSCTL_WAIT_NANOS = 5_000_000_000L;
+
     @Activate
     public FeatureManager(BundleContext context) throws IOException {
         this.context = context;
@@ -208,8 +217,56 @@ public final class FeatureManager implements FeatureService {
             Configuration config = cm.getConfiguration(e.getKey(), "?");
             boolean changed = config.updateIfDifferent(props);
             report.add(FeaturePlan.configured(e.getKey(), e.getValue(), changed));
+            if (changed && e.getKey().equals(SYSCTL_PID)) {
+                awaitSysctls(e.getValue(), true);
+            }
         }
         return true;
+    }
+
+    /**
+     * Waits (at most 5 s) until the core shows a sysctl configuration applied ({@code applied}: each
+     * name has its configured value) or deleted (each name left the configured value, or, where the
+     * default is that value, a second passed): Configuration Admin hands the change to the core on its
+     * own thread, and {@code feature install}/{@code uninstall} returns, as {@code sysctl --system}
+     * does, once it took effect, so the next command sees it.
+     */
+    private void awaitSysctls(Map<String, Object> configured, boolean applied) {
+        org.modnet.api.net.NetCore c = core;
+        if (c == null) {
+            return;
+        }
+        long start = System.nanoTime();
+        while (System.nanoTime() - start < (applied ? SYSCTL_WAIT_NANOS : 1_000_000_000L)) {
+            boolean done = true;
+            for (org.modnet.api.net.NetNamespace ns : c.namespaces()) { // the core applies it to each in turn
+                for (Map.Entry<String, Object> e : configured.entrySet()) {
+                    if (!e.getKey().startsWith("net.")) {
+                        continue;
+                    }
+                    String want = e.getValue() instanceof List<?> l ? String.join(" ", l.stream().map(String::valueOf).toList())
+                            : String.valueOf(e.getValue());
+                    String now;
+                    try {
+                        now = ns.sysctl().get(e.getKey().replace('/', '.')).replaceAll("\\s+", " ").strip();
+                    } catch (org.modnet.api.net.NetException | RuntimeException x) {
+                        continue; // not registered (its layer is out): nothing to wait for
+                    }
+                    if (now.equals(want.replaceAll("\\s+", " ").strip()) != applied) {
+                        done = false;
+                    }
+                }
+            }
+            if (done) {
+                return;
+            }
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException x) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
     }
 
     private void rollBack(List<Bundle> added) {
@@ -304,6 +361,9 @@ public final class FeatureManager implements FeatureService {
                         c.delete();
                     }
                     report.add(FeaturePlan.deletedConfiguration(pid));
+                    if (pid.equals(SYSCTL_PID)) {
+                        awaitSysctls(feature.configurations().get(pid), false);
+                    }
                 }
             } catch (IOException | org.osgi.framework.InvalidSyntaxException e) {
                 report.add("cannot delete configuration " + pid + ": " + e.getMessage());
