@@ -90,6 +90,10 @@ public class Ipv4IT {
         assertNotNull("ns1 resolved 10.0.0.2", n);
         assertEquals(NudState.REACHABLE, n.state());
         assertEquals(b.address(), n.lladdr());
+        assertThat(ModnetRuntime.run(processor, "ns1", "cat /proc/net/arp"), containsString(
+                String.format("10.0.0.2         0x1         0x2         %-17s     *        %s", b.address(), a.name())));
+        assertThat(ModnetRuntime.run(processor, "ns1", "cat /proc/net/route"),
+                containsString(a.name() + "\t0000000A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0"));
         assertThat(ModnetRuntime.run(processor, "ns2", "nstat -az 'Icmp*'"), containsString("IcmpInEchos"));
     }
 

@@ -312,6 +312,12 @@ public class UdpIT {
         assertThat(ModnetRuntime.run(processor, "ns2", "ss -u -a -n 'sport = :5001'"), org.hamcrest.CoreMatchers.not(containsString("10.0.0.2")));
         assertThat(ModnetRuntime.run(processor, "ns2", "ss -s"), containsString("UDP\t  1         1         0"));
         assertThat(ModnetRuntime.run(processor, "ns2", "cat /proc/net/sockstat"), containsString("UDP: inuse 1 mem "));
+        String proc = ModnetRuntime.run(processor, "ns2", "cat /proc/net/udp");
+        assertThat(proc, containsString("   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops"));
+        String row = proc.lines().filter(l -> l.contains("0200000A:1388")).findFirst().orElse(null); // 10.0.0.2:5000
+        assertNotNull(proc, row);
+        assertTrue(row, row.matches(" *904: 0200000A:1388 00000000:0000 07 00000000:[0-9A-F]{8} 00:00000000 00000000     0        0 \\d+ 2 0{16} [1-9]\\d* *"));
+        assertTrue("rx_queue holds what waits: " + row, !row.contains(":00000000 00:00000000"));
         server.close();
         assertThat(ModnetRuntime.run(processor, "ns2", "cat /proc/net/sockstat"), containsString("UDP: inuse 0 mem 0"));
     }

@@ -43,7 +43,7 @@ final class UdpNet {
         }
     }
 
-    private static int slot(int port) {
+    static int slot(int port) {
         return port & (SLOTS - 1);
     }
 
