@@ -167,7 +167,7 @@ public final class TcCommand {
                 case "handle" -> {
                     String v = need(w, ++i);
                     handle = TcUtil.parseQdiscHandle(v);
-                    if (handle < 0) {
+                    if (handle == -1) {
                         throw new CommandException("Error: argument \"" + v + "\" is wrong: invalid qdisc ID", 255);
                     }
                 }
