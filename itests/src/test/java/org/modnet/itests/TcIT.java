@@ -95,7 +95,7 @@ public class TcIT {
     public void seededLossLosesAboutItsShareAndRepeatsExactly() throws Exception {
         int[] got = new int[2];
         for (int run = 0; run < 2; run++) {
-            ModnetRuntime.run(processor, "ns1", "tc qdisc replace dev veth0 root netem loss 20% seed 42");
+            ModnetRuntime.run(processor, "ns1", "tc qdisc replace dev veth0 root netem loss '20%' seed 42");
             got[run] = received(ModnetRuntime.runCapturing(processor, "ns1", "ping -c 1000 -i 0.002 -W 1 10.0.0.2"));
             ModnetRuntime.run(processor, "ns1", "tc qdisc del dev veth0 root");
         }
