@@ -36,6 +36,8 @@ final class SchApi {
     private final QdiscHook hook;
     private final Function<String, QdiscOps> families;
     private final Map<NetDevice, Attached> attached = new ConcurrentHashMap<>();
+    /** Child qdiscs a user grafted into a classful root's classes, by device and class id. */
+    private final Map<NetDevice, Map<Integer, Attached>> children = new ConcurrentHashMap<>();
     /** {@code qdisc_alloc_handle}'s counter: 8001:, 8002:, ... */
     private final AtomicInteger autohandle = new AtomicInteger(0x8000);
 
@@ -64,12 +66,15 @@ final class SchApi {
     synchronized void modify(NetDevice dev, int parent, int handle, String kind, List<String> args,
             boolean create, boolean exclusive, boolean replace) {
         prune();
-        checkParent(dev, parent);
-        Attached cur = current(dev);
         QdiscOps ops = kind == null ? null : families.apply(kind);
         if (kind != null && ops == null) {
             throw rtnl("Specified qdisc kind is unknown.");
         }
+        if (parent != ROOT) {
+            modifyChild(dev, parent, handle, kind, ops, args, create, exclusive, replace);
+            return;
+        }
+        Attached cur = current(dev);
         if (ops == null) {
             throw new CommandException("Error: Qdisc kind is required.", 2);
         }
@@ -101,6 +106,7 @@ final class SchApi {
         int h = handle != 0 ? handle : autohandle.addAndGet(1) << 16;
         Attached old = current(dev);
         attached.put(dev, new Attached(h, q));
+        children.remove(dev); // they go with the root they were in
         Qdisc was = hook.graft(dev, q);
         if (old != null) {
             old.qdisc().destroy();
@@ -116,7 +122,10 @@ final class SchApi {
     /** {@code tc qdisc del}: the root goes and the device's default comes back. */
     synchronized void delete(NetDevice dev, int parent, int handle) {
         prune();
-        checkParent(dev, parent);
+        if (parent != ROOT) {
+            deleteChild(dev, parent, handle);
+            return;
+        }
         Attached cur = current(dev);
         if (cur == null) {
             throw rtnl("Cannot delete qdisc with handle of zero.");
@@ -125,19 +134,102 @@ final class SchApi {
             throw rtnl("Invalid handle.");
         }
         attached.remove(dev);
+        children.remove(dev);
         hook.graft(dev, null);
         cur.qdisc().destroy();
     }
 
-    private void checkParent(NetDevice dev, int parent) {
-        if (parent == ROOT) {
-            return;
+    /** {@code qdisc_leaf}: the classful root and the band a class id names, or tc's error. */
+    private record Leaf(Attached root, SchPrio prio, int band) {
+    }
+
+    private Leaf leaf(NetDevice dev, int parent) {
+        Attached root = current(dev);
+        if (root == null || (parent & 0xffff0000) != root.handle()) {
+            throw rtnl("Failed to find specified qdisc.");
         }
-        Attached cur = current(dev);
-        if (cur != null && (parent & 0xffff0000) == cur.handle()) {
-            throw new CommandException("RTNETLINK answers: Operation not supported", 2); // no classful children yet
+        if (!(root.qdisc() instanceof SchPrio prio)) {
+            throw rtnl("Parent qdisc is not classful.");
         }
-        throw rtnl("Failed to find specified qdisc.");
+        int minor = parent & 0xffff;
+        if (minor < 1 || minor > prio.bands()) {
+            throw rtnl("Specified class not found.");
+        }
+        return new Leaf(root, prio, minor - 1);
+    }
+
+    /** The child a user grafted in that class, if it is still there. */
+    private Attached currentChild(NetDevice dev, Leaf leaf, int classid) {
+        Map<Integer, Attached> kids = children.get(dev);
+        Attached a = kids == null ? null : kids.get(classid);
+        return a != null && leaf.band() < leaf.prio().bands() && leaf.prio().child(leaf.band()) == a.qdisc() ? a : null;
+    }
+
+    private void modifyChild(NetDevice dev, int parent, int handle, String kind, QdiscOps ops, List<String> args,
+            boolean create, boolean exclusive, boolean replace) {
+        Leaf leaf = leaf(dev, parent);
+        if (ops == null) {
+            throw new CommandException("Error: Qdisc kind is required.", 2);
+        }
+        if (kind.equals("noqueue")) {
+            throw new CommandException("RTNETLINK answers: Invalid argument", 2);
+        }
+        Attached cur = currentChild(dev, leaf, parent);
+        if (cur != null) {
+            boolean named = handle == 0 || handle == cur.handle();
+            if (exclusive) {
+                throw rtnl("Exclusivity flag on, cannot modify.");
+            }
+            if (!create && !named) {
+                throw rtnl("Qdisc not found. To create specify NLM_F_CREATE flag.");
+            }
+            if (named && kind.equals(cur.qdisc().kind())) {
+                synchronized (leaf.root().qdisc()) {
+                    cur.qdisc().change(args);
+                }
+                return;
+            }
+            if (!replace) {
+                throw rtnl("Invalid qdisc name.");
+            }
+        } else if (!create) {
+            throw rtnl("Qdisc not found. To create specify NLM_F_CREATE flag.");
+        }
+        Map<Integer, Attached> kids = children.computeIfAbsent(dev, d -> new ConcurrentHashMap<>());
+        if (handle != 0 && (handle == leaf.root().handle() || kids.values().stream().anyMatch(k -> k.handle() == handle && k != cur))) {
+            throw rtnl("Exclusivity flag on, cannot modify.");
+        }
+        Qdisc q = ops.create(env(dev), args);
+        int h = handle != 0 ? handle : autohandle.addAndGet(1) << 16;
+        graftChild(dev, leaf, q);
+        kids.put(parent, new Attached(h, q));
+    }
+
+    /** {@code qdisc_graft} into a class: under the root's lock; what the old child held is freed and counted. */
+    private void graftChild(NetDevice dev, Leaf leaf, Qdisc q) {
+        Qdisc old;
+        synchronized (leaf.root().qdisc()) {
+            old = leaf.prio().graft(leaf.band(), q);
+            int freed = old.reset();
+            if (freed > 0) {
+                dev.stats().addShared(org.modnet.api.net.DeviceStats.Field.TX_DROPPED, freed);
+            }
+        }
+        old.destroy();
+        hook.schedule(dev);
+    }
+
+    private void deleteChild(NetDevice dev, int parent, int handle) {
+        Leaf leaf = leaf(dev, parent);
+        Attached cur = currentChild(dev, leaf, parent);
+        if (cur == null) {
+            throw rtnl("Cannot delete qdisc with handle of zero.");
+        }
+        if (handle != 0 && handle != cur.handle()) {
+            throw rtnl("Invalid handle.");
+        }
+        children.get(dev).remove(parent);
+        graftChild(dev, leaf, null);
     }
 
     /** {@code tc qdisc show}: the lines for each device of the namespace (or the one named). */
@@ -175,20 +267,46 @@ final class SchApi {
                 }
             }
             out.add(line.append(opts).toString());
-            if (stats) {
-                out.add(" Sent " + st.bytes() + " bytes " + st.packets() + " pkt (dropped " + st.drops() + ", overlimits "
-                        + st.overlimits() + " requeues " + st.requeues() + ") ");
-                out.add(" backlog " + TcUtil.size(bytes) + " " + qlen + "p requeues " + st.requeues());
-                if (xstats != null) {
-                    out.add(xstats);
+            statLines(out, stats, st, qlen, bytes, xstats);
+            if (cur != null && cur.qdisc() instanceof SchPrio) {
+                Map<Integer, Attached> kids = children.getOrDefault(dev, Map.of());
+                for (Map.Entry<Integer, Attached> k : new java.util.TreeMap<>(kids).entrySet()) {
+                    Leaf leaf = new Leaf(cur, (SchPrio) cur.qdisc(), (k.getKey() & 0xffff) - 1);
+                    if (currentChild(dev, leaf, k.getKey()) == null) {
+                        continue;
+                    }
+                    Qdisc c = k.getValue().qdisc();
+                    StringBuilder cl = new StringBuilder("qdisc ").append(c.kind()).append(' ')
+                            .append(TcUtil.handle(k.getValue().handle())).append(' ');
+                    if (only == null) {
+                        cl.append("dev ").append(dev.name()).append(' ');
+                    }
+                    cl.append("parent ").append(TcUtil.handle(k.getKey())).append(' ');
+                    synchronized (q) {
+                        out.add(cl.append(c.options()).toString());
+                        statLines(out, stats, c.stats(), c.qlen(), c.backlogBytes(), c.xstats());
+                    }
                 }
             }
         }
         return out;
     }
 
+    private static void statLines(List<String> out, boolean stats, QdiscStats st, int qlen, int bytes, String xstats) {
+        if (!stats) {
+            return;
+        }
+        out.add(" Sent " + st.bytes() + " bytes " + st.packets() + " pkt (dropped " + st.drops() + ", overlimits "
+                + st.overlimits() + " requeues " + st.requeues() + ") ");
+        out.add(" backlog " + TcUtil.size(bytes) + " " + qlen + "p requeues " + st.requeues());
+        if (xstats != null) {
+            out.add(xstats);
+        }
+    }
+
     /** Forgets devices that are gone (their qdisc went with them). */
     private void prune() {
+        children.keySet().retainAll(attached.keySet());
         attached.entrySet().removeIf(e -> {
             NetDevice dev = e.getKey();
             NetNamespace ns = dev.namespace();
@@ -209,14 +327,33 @@ final class SchApi {
             e.getValue().qdisc().destroy();
         }
         attached.clear();
+        children.clear();
     }
 
     /** A family went away: its qdiscs come off their devices. */
     synchronized void detachKind(String kind) {
+        for (Map.Entry<NetDevice, Map<Integer, Attached>> e : children.entrySet()) {
+            Attached root = current(e.getKey());
+            e.getValue().entrySet().removeIf(k -> {
+                if (!k.getValue().qdisc().kind().equals(kind)) {
+                    return false;
+                }
+                if (root != null && root.qdisc() instanceof SchPrio prio) {
+                    Leaf leaf = new Leaf(root, prio, (k.getKey() & 0xffff) - 1);
+                    if (currentChild(e.getKey(), leaf, k.getKey()) != null) {
+                        graftChild(e.getKey(), leaf, null);
+                        return true;
+                    }
+                }
+                k.getValue().qdisc().destroy();
+                return true;
+            });
+        }
         attached.entrySet().removeIf(e -> {
             if (!e.getValue().qdisc().kind().equals(kind)) {
                 return false;
             }
+            children.remove(e.getKey());
             if (current(e.getKey()) != null) {
                 hook.graft(e.getKey(), null);
             }

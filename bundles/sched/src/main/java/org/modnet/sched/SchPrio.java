@@ -2,37 +2,32 @@ package org.modnet.sched;
 
 import java.util.List;
 
+import org.modnet.api.sched.Qdisc;
 import org.modnet.api.sched.QdiscEnv;
-import org.modnet.api.skb.SkBuff;
 import org.modnet.api.shell.CommandException;
+import org.modnet.api.skb.SkBuff;
 
 /**
- * {@code prio} ({@code net/sched/sch_prio.c}) and {@code pfifo_fast} ({@code sch_generic.c}): bands
- * served strictly in order, a packet's band chosen by its priority through the priomap. prio's bands
- * hold up to {@code txqueuelen} packets each (its default pfifo children); pfifo_fast holds
- * {@code txqueuelen} in all and takes no options.
+ * {@code prio} ({@code net/sched/sch_prio.c}): a classful qdisc whose classes {@code H:1} ..
+ * {@code H:bands} are served strictly in order, a packet's class chosen by its priority through the
+ * priomap. Each class holds a child qdisc: a {@code pfifo} of {@code txqueuelen} until {@code tc qdisc
+ * add ... parent H:N} grafts another (netem, tbf, ...) there.
  */
 final class SchPrio extends SchedQdisc {
     static final String USAGE = "Usage: ... prio bands NUMBER priomap P1 P2...[multiqueue]";
-    static final int[] DEFAULT_PRIOMAP = { 1, 2, 2, 2, 1, 2, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1 };
     private static final int TCQ_PRIO_BANDS = 16;
 
-    private final boolean fast;
-    private SkbQueue[] bands;
+    private Qdisc[] children;
     private int[] prio2band;
 
-    SchPrio(QdiscEnv env, boolean fast, List<String> args) {
+    SchPrio(QdiscEnv env, List<String> args) {
         super(env);
-        this.fast = fast;
-        if (fast && !args.isEmpty()) {
-            throw new CommandException("qdisc 'pfifo_fast' does not support option parsing", 1);
-        }
         configure(args);
     }
 
     private void configure(List<String> words) {
         int n = 3;
-        int[] map = DEFAULT_PRIOMAP.clone();
+        int[] map = SchPfifoFast.DEFAULT_PRIOMAP.clone();
         Args a = new Args(words, USAGE);
         while (a.more()) {
             String w = a.next();
@@ -59,42 +54,54 @@ final class SchPrio extends SchedQdisc {
                 throw new CommandException("Illegal \"priomap\" element", 1);
             }
         }
-        SkbQueue[] q = new SkbQueue[n];
-        for (int i = 0; i < n; i++) {
-            q[i] = new SkbQueue();
-        }
-        if (bands != null) { // change: keep what is queued, in its band or the last one
-            for (int i = 0; i < bands.length; i++) {
-                SkBuff skb;
-                while ((skb = bands[i].pollFirst()) != null) {
-                    q[Math.min(i, n - 1)].addLast(skb);
-                }
+        if (children != null && n < children.length) {
+            for (int i = n; i < children.length; i++) { // prio_tune: bands that go take their queues with them
+                stats.drops(children[i].reset());
+                children[i].destroy();
             }
         }
-        bands = q;
+        Qdisc[] c = new Qdisc[n];
+        for (int i = 0; i < n; i++) {
+            c[i] = children != null && i < children.length ? children[i] : new SchFifo(env, false, List.of());
+        }
+        children = c;
         prio2band = map;
     }
 
     @Override
     public String kind() {
-        return fast ? "pfifo_fast" : "prio";
+        return "prio";
+    }
+
+    /** The number of classes ({@code H:1} .. {@code H:bands}). */
+    int bands() {
+        return children.length;
+    }
+
+    Qdisc child(int band) {
+        return children[band];
+    }
+
+    /** {@code prio_graft}: puts {@code q} in a band (null: a fresh pfifo); returns the one it replaced, not yet reset. */
+    Qdisc graft(int band, Qdisc q) {
+        Qdisc old = children[band];
+        children[band] = q != null ? q : new SchFifo(env, false, List.of());
+        return old;
     }
 
     @Override
     public int enqueue(SkBuff skb) {
-        int limit = txQueueLen();
-        SkbQueue band = bands[prio2band[skb.priority() & 15]];
-        if ((fast ? queueLen() : band.len()) >= limit) {
-            return drop(skb);
+        int rc = children[prio2band[skb.priority() & 15]].enqueue(skb);
+        if (rc != NET_XMIT_SUCCESS) {
+            stats.drop();
         }
-        band.addLast(skb);
-        return NET_XMIT_SUCCESS;
+        return rc;
     }
 
     @Override
     protected SkBuff dequeueNext() {
-        for (SkbQueue band : bands) {
-            SkBuff skb = band.pollFirst();
+        for (Qdisc child : children) {
+            SkBuff skb = child.dequeue();
             if (skb != null) {
                 return skb;
             }
@@ -105,8 +112,8 @@ final class SchPrio extends SchedQdisc {
     @Override
     protected int resetQueue() {
         int n = 0;
-        for (SkbQueue band : bands) {
-            n += band.purge();
+        for (Qdisc child : children) {
+            n += child.reset();
         }
         return n;
     }
@@ -114,8 +121,8 @@ final class SchPrio extends SchedQdisc {
     @Override
     protected int queueLen() {
         int n = 0;
-        for (SkbQueue band : bands) {
-            n += band.len();
+        for (Qdisc child : children) {
+            n += child.qlen();
         }
         return n;
     }
@@ -123,23 +130,27 @@ final class SchPrio extends SchedQdisc {
     @Override
     protected int queueBytes() {
         int n = 0;
-        for (SkbQueue band : bands) {
-            n += band.bytes();
+        for (Qdisc child : children) {
+            n += child.backlogBytes();
         }
         return n;
     }
 
     @Override
     public void change(List<String> args) {
-        if (fast) {
-            super.change(args);
-        }
         configure(args);
     }
 
     @Override
+    public void destroy() {
+        for (Qdisc child : children) {
+            child.destroy();
+        }
+    }
+
+    @Override
     public String options() {
-        StringBuilder sb = new StringBuilder("bands ").append(bands.length).append(" priomap");
+        StringBuilder sb = new StringBuilder("bands ").append(children.length).append(" priomap");
         for (int b : prio2band) {
             sb.append(' ').append(b);
         }

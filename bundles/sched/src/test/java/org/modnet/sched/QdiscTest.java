@@ -95,7 +95,7 @@ class QdiscTest {
 
     @Test
     void pfifoFastSendsBandZeroFirstByPriority() {
-        SchPrio q = new SchPrio(rig.tc.api().env(rig.va), true, List.of());
+        SchPfifoFast q = new SchPfifoFast(rig.tc.api().env(rig.va), true, List.of());
         q.enqueue(rig.frame(61, 1)); // TC_PRIO_FILLER: band 2
         q.enqueue(rig.frame(62, 0)); // TC_PRIO_BESTEFFORT: band 1
         q.enqueue(rig.frame(63, 6)); // TC_PRIO_INTERACTIVE: band 0
@@ -110,7 +110,7 @@ class QdiscTest {
 
     @Test
     void prioFollowsItsPriomap() {
-        SchPrio q = new SchPrio(rig.tc.api().env(rig.va), false, words("bands 2 priomap 1 0 1 1 1 1 1 1 1 1 1 1 1 1 1 1"));
+        SchPrio q = new SchPrio(rig.tc.api().env(rig.va), words("bands 2 priomap 1 0 1 1 1 1 1 1 1 1 1 1 1 1 1 1"));
         q.enqueue(rig.frame(60, 0));
         q.enqueue(rig.frame(61, 1));
         SkBuff first = q.dequeue();
