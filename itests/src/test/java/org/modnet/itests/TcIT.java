@@ -124,6 +124,41 @@ public class TcIT {
     }
 
     @Test
+    public void replacingTheQdiscUnderAFloodLosesNoPacketThatNoCounterShows() throws Exception {
+        String[] kinds = { "pfifo", "netem delay 1ms", "tbf rate 100mbit burst 64kb latency 10ms", "fq_codel", "pfifo_fast", "prio",
+                "bfifo limit 20000" };
+        // veth counts a frame its peer's full ring refuses in its own tx_dropped (and the peer's rx_missed_errors)
+        long rx0 = b.stats().get(DeviceStats.Field.RX_PACKETS);
+        long tx0 = a.stats().get(DeviceStats.Field.TX_DROPPED);
+        String[] flood = new String[1];
+        Thread sender = new Thread(() -> {
+            try {
+                flood[0] = ModnetRuntime.run(processor, "ns1", "pktgen veth0 count 1000000 pkt_size 64 path tx dst_mac " + b.address());
+            } catch (Exception e) {
+                flood[0] = e.toString();
+            }
+        });
+        sender.start();
+        int replaced = 0;
+        while (sender.isAlive()) {
+            ModnetRuntime.run(processor, "ns1", "tc qdisc replace dev veth0 root " + kinds[replaced++ % kinds.length]);
+            Thread.sleep(2);
+        }
+        sender.join();
+        ModnetRuntime.run(processor, "ns1", "tc qdisc del dev veth0 root");
+        Thread.sleep(300);
+        Matcher m = Pattern.compile("usec, (\\d+) \\(64byte").matcher(flood[0]);
+        assertTrue(flood[0], m.find());
+        long sent = Long.parseLong(m.group(1));
+        long delivered = b.stats().get(DeviceStats.Field.RX_PACKETS) - rx0;
+        long dropped = a.stats().get(DeviceStats.Field.TX_DROPPED) - tx0;
+        String what = "sent " + sent + ", delivered " + delivered + ", tx_dropped " + dropped + ", " + replaced + " replacements";
+        System.out.println("TcIT: " + what);
+        assertTrue(what, replaced > 5);
+        assertEquals(what, sent, delivered + dropped);
+    }
+
+    @Test
     public void badInputIsRefusedInTcsWordsAndDelRestoresTheDefault() throws Exception {
         try {
             ModnetRuntime.run(processor, "ns1", "tc qdisc add dev veth0 root foo");
