@@ -676,11 +676,24 @@ final class NetDev implements NetDevice {
                 return;
             }
             int rc;
+            boolean bypass = false;
             synchronized (q) {
                 if (q != qdisc) {
                     continue; // grafted meanwhile: the old one is gone
                 }
-                rc = q.enqueue(skb);
+                // TCQ_F_CAN_BYPASS: empty and nobody running it, the frame goes straight to the driver
+                if (q.canBypass() && q.qlen() == 0 && !txStopped && qdiscRunning.compareAndSet(false, true)) {
+                    qdiscMissed = false;
+                    q.stats().sent(skb.len());
+                    bypass = true;
+                    rc = Qdisc.NET_XMIT_SUCCESS;
+                } else {
+                    rc = q.enqueue(skb);
+                }
+            }
+            if (bypass) {
+                directXmit(q, skb);
+                return;
             }
             if (rc != Qdisc.NET_XMIT_SUCCESS) {
                 stats.addShared(DeviceStats.Field.TX_DROPPED, 1); // freed and counted by the qdisc too
@@ -688,6 +701,28 @@ final class NetDev implements NetDevice {
             }
             qdiscRun();
             return;
+        }
+    }
+
+    /** {@code sch_direct_xmit} for a bypassed frame: the caller holds the run flag, which is let go here. */
+    private void directXmit(Qdisc q, SkBuff skb) {
+        try {
+            if (ops.startXmit(skb, this) == TxResult.BUSY) {
+                synchronized (q) {
+                    if (q == qdisc) {
+                        q.requeue(skb);
+                    } else {
+                        stats.addShared(DeviceStats.Field.TX_DROPPED, 1);
+                        skb.free();
+                    }
+                }
+                txStopped = true;
+            }
+        } finally {
+            qdiscRunning.set(false);
+        }
+        if (qdiscMissed) {
+            qdiscRun(); // frames queued while this one went out
         }
     }
 

@@ -98,6 +98,11 @@ final class PfifoFast implements Qdisc {
     }
 
     @Override
+    public boolean canBypass() {
+        return true;
+    }
+
+    @Override
     public String options() {
         return "bands 3 priomap 1 2 2 2 1 2 0 0 1 1 1 1 1 1 1 1";
     }

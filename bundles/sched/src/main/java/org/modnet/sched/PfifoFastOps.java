@@ -12,6 +12,6 @@ import org.osgi.service.component.annotations.Component;
 public final class PfifoFastOps implements QdiscOps {
     @Override
     public Qdisc create(QdiscEnv env, List<String> args) {
-        return new SchPfifoFast(env, true, args);
+        return new SchPfifoFast(env, args);
     }
 }

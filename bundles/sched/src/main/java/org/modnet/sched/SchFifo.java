@@ -81,6 +81,12 @@ final class SchFifo extends SchedQdisc {
         limit = parse(args);
     }
 
+    /** {@code fifo_init}: bypass when the limit holds at least one packet (bfifo: one MTU-sized frame). */
+    @Override
+    public boolean canBypass() {
+        return bytes ? limit >= env.device().mtu() + 14 : limit >= 1;
+    }
+
     @Override
     public String options() {
         return "limit " + (bytes ? TcUtil.size(limit) : limit + "p");

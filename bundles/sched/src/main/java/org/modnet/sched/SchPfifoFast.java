@@ -3,91 +3,39 @@ package org.modnet.sched;
 import java.util.List;
 
 import org.modnet.api.sched.QdiscEnv;
-import org.modnet.api.skb.SkBuff;
 import org.modnet.api.shell.CommandException;
+import org.modnet.api.skb.SkBuff;
 
 /**
- * {@code prio} ({@code net/sched/sch_prio.c}) and {@code pfifo_fast} ({@code sch_generic.c}): bands
- * served strictly in order, a packet's band chosen by its priority through the priomap. prio's bands
- * hold up to {@code txqueuelen} packets each (its default pfifo children); pfifo_fast holds
- * {@code txqueuelen} in all and takes no options.
+ * {@code pfifo_fast} ({@code net/sched/sch_generic.c}): three FIFO bands served in order, a packet's
+ * band chosen by its priority through the fixed priomap, {@code txqueuelen} packets in all. It takes
+ * no options. (The core keeps its own copy as every device's built-in default; this one is what
+ * {@code tc qdisc add ... pfifo_fast} puts there, with a handle.)
  */
 final class SchPfifoFast extends SchedQdisc {
-    static final String USAGE = "Usage: ... prio bands NUMBER priomap P1 P2...[multiqueue]";
+    /** {@code sch_default_prio2band}: TC_PRIO_* ({@code skb->priority & 15}) to band. */
     static final int[] DEFAULT_PRIOMAP = { 1, 2, 2, 2, 1, 2, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1 };
-    private static final int TCQ_PRIO_BANDS = 16;
 
-    private final boolean fast;
-    private SkbQueue[] bands;
-    private int[] prio2band;
+    private final SkbQueue[] bands = { new SkbQueue(), new SkbQueue(), new SkbQueue() };
 
-    SchPfifoFast(QdiscEnv env, boolean fast, List<String> args) {
+    SchPfifoFast(QdiscEnv env, List<String> args) {
         super(env);
-        this.fast = fast;
-        if (fast && !args.isEmpty()) {
+        if (!args.isEmpty()) {
             throw new CommandException("qdisc 'pfifo_fast' does not support option parsing", 1);
         }
-        configure(args);
-    }
-
-    private void configure(List<String> words) {
-        int n = 3;
-        int[] map = DEFAULT_PRIOMAP.clone();
-        Args a = new Args(words, USAGE);
-        while (a.more()) {
-            String w = a.next();
-            if (w.equals("bands")) {
-                Integer v = TcUtil.parseU32(a.value());
-                if (v == null || v < 2 || v > TCQ_PRIO_BANDS) {
-                    throw TcUtil.illegal("bands");
-                }
-                n = v;
-            } else if (w.equals("priomap")) {
-                for (int p = 0; p < 16; p++) {
-                    Integer v = TcUtil.parseU32(a.value());
-                    if (v == null) {
-                        throw TcUtil.illegal("priomap");
-                    }
-                    map[p] = v;
-                }
-            } else {
-                throw a.unknown(w);
-            }
-        }
-        for (int band : map) {
-            if (band >= n) {
-                throw new CommandException("Illegal \"priomap\" element", 1);
-            }
-        }
-        SkbQueue[] q = new SkbQueue[n];
-        for (int i = 0; i < n; i++) {
-            q[i] = new SkbQueue();
-        }
-        if (bands != null) { // change: keep what is queued, in its band or the last one
-            for (int i = 0; i < bands.length; i++) {
-                SkBuff skb;
-                while ((skb = bands[i].pollFirst()) != null) {
-                    q[Math.min(i, n - 1)].addLast(skb);
-                }
-            }
-        }
-        bands = q;
-        prio2band = map;
     }
 
     @Override
     public String kind() {
-        return fast ? "pfifo_fast" : "prio";
+        return "pfifo_fast";
     }
 
     @Override
     public int enqueue(SkBuff skb) {
-        int limit = txQueueLen();
-        SkbQueue band = bands[prio2band[skb.priority() & 15]];
-        if ((fast ? queueLen() : band.len()) >= limit) {
+        if (queueLen() >= txQueueLen()) {
             return drop(skb);
         }
-        band.addLast(skb);
+        bands[DEFAULT_PRIOMAP[skb.priority() & 15]].addLast(skb);
         return NET_XMIT_SUCCESS;
     }
 
@@ -104,45 +52,26 @@ final class SchPfifoFast extends SchedQdisc {
 
     @Override
     protected int resetQueue() {
-        int n = 0;
-        for (SkbQueue band : bands) {
-            n += band.purge();
-        }
-        return n;
+        return bands[0].purge() + bands[1].purge() + bands[2].purge();
     }
 
     @Override
     protected int queueLen() {
-        int n = 0;
-        for (SkbQueue band : bands) {
-            n += band.len();
-        }
-        return n;
+        return bands[0].len() + bands[1].len() + bands[2].len();
     }
 
     @Override
     protected int queueBytes() {
-        int n = 0;
-        for (SkbQueue band : bands) {
-            n += band.bytes();
-        }
-        return n;
+        return bands[0].bytes() + bands[1].bytes() + bands[2].bytes();
     }
 
     @Override
-    public void change(List<String> args) {
-        if (fast) {
-            super.change(args);
-        }
-        configure(args);
+    public boolean canBypass() {
+        return true;
     }
 
     @Override
     public String options() {
-        StringBuilder sb = new StringBuilder("bands ").append(bands.length).append(" priomap");
-        for (int b : prio2band) {
-            sb.append(' ').append(b);
-        }
-        return sb.toString();
+        return "bands 3 priomap 1 2 2 2 1 2 0 0 1 1 1 1 1 1 1 1";
     }
 }

@@ -95,7 +95,7 @@ class QdiscTest {
 
     @Test
     void pfifoFastSendsBandZeroFirstByPriority() {
-        SchPfifoFast q = new SchPfifoFast(rig.tc.api().env(rig.va), true, List.of());
+        SchPfifoFast q = new SchPfifoFast(rig.tc.api().env(rig.va), List.of());
         q.enqueue(rig.frame(61, 1)); // TC_PRIO_FILLER: band 2
         q.enqueue(rig.frame(62, 0)); // TC_PRIO_BESTEFFORT: band 1
         q.enqueue(rig.frame(63, 6)); // TC_PRIO_INTERACTIVE: band 0

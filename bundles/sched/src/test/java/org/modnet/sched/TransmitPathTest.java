@@ -80,6 +80,16 @@ class TransmitPathTest {
     }
 
     @Test
+    void anEmptyFifoLetsAFrameStraightThroughAndCountsIt() {
+        rig.tc("qdisc add dev va root pfifo");
+        rig.send(100);
+        assertEquals(1, rig.qdisc().stats().packets(), "TCQ_F_CAN_BYPASS: sent by the qdisc without queueing");
+        assertEquals(0, rig.qdisc().qlen());
+        rig.core.run();
+        assertEquals(1, rig.received);
+    }
+
+    @Test
     void deletingTheQdiscRestoresTheDirectPath() {
         rig.tc("qdisc add dev va root netem delay 1s");
         rig.tc("qdisc del dev va root");

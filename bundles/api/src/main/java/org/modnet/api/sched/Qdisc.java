@@ -40,6 +40,14 @@ public interface Qdisc {
     /** The counters {@code tc -s qdisc} prints. */
     QdiscStats stats();
 
+    /**
+     * {@code TCQ_F_CAN_BYPASS}: a work-conserving qdisc that, when empty and idle, lets the core hand a
+     * frame straight to the driver (counted as sent by it) instead of queueing and dequeueing it.
+     */
+    default boolean canBypass() {
+        return false;
+    }
+
     /** The options as {@code tc qdisc show} prints them after {@code refcnt N }, e.g. {@code limit 1000 delay 50ms  10ms}. */
     default String options() {
         return "";
