@@ -19,6 +19,10 @@ final class Args {
         return i < words.size();
     }
 
+    boolean peekIs(String word) {
+        return i < words.size() && words.get(i).equals(word);
+    }
+
     String next() {
         return words.get(i++);
     }

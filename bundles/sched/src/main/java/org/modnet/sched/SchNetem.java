@@ -29,6 +29,7 @@ final class SchNetem extends SchedQdisc {
                              [ loss gemodel PERCENT [R [1-H [1-K]]]
                              [ reorder PERCENT [CORRELATION] [ gap DISTANCE ]]
                              [ rate RATE ]
+                             [ slot MIN_DELAY [MAX_DELAY] [packets MAX_PACKETS] [bytes MAX_BYTES]]
                              [ seed SEED ]""";
 
     enum Dist { UNIFORM, NORMAL, PARETO, PARETONORMAL }
@@ -37,7 +38,7 @@ final class SchNetem extends SchedQdisc {
     record Params(int limit, long latency, long jitter, long delayCorr, Dist dist, boolean distGiven,
             long loss, long lossCorr, boolean gemodel, long geP, long geR, long ge1H, long ge1K,
             long duplicate, long dupCorr, long reorder, long reorderCorr, int gap,
-            long corrupt, long corruptCorr, long rate, Long seed) {
+            long corrupt, long corruptCorr, long rate, long slotMin, long slotMax, int slotPackets, int slotBytes, Long seed) {
 
         static Params parse(List<String> words) {
             Args a = new Args(words, USAGE);
@@ -51,6 +52,8 @@ final class SchNetem extends SchedQdisc {
             long dup = 0, dupCorr = 0, reorder = 0, reorderCorr = 0, corrupt = 0, corruptCorr = 0;
             int gap = 0;
             long rate = 0;
+            long slotMin = -1, slotMax = -1;
+            int slotPackets = 0, slotBytes = 0;
             Long seed = null;
             while (a.more()) {
                 String w = a.next();
@@ -152,6 +155,29 @@ final class SchNetem extends SchedQdisc {
                             // PACKETOVERHEAD CELLSIZE CELLOVERHEAD: accepted, not modelled
                         }
                     }
+                    case "slot" -> {
+                        slotMin = time(a.value(), "slot min delay");
+                        String max = a.optionalNumber();
+                        slotMax = max != null ? time(max, "slot max delay") : slotMin;
+                        if (slotMax < slotMin) {
+                            throw TcUtil.illegal("slot max delay");
+                        }
+                        while (a.more()) {
+                            if (!a.peekIs("packets") && !a.peekIs("bytes")) {
+                                break;
+                            }
+                            String k = a.next();
+                            Integer v = TcUtil.parseU32(a.value());
+                            if (v == null || v == 0) {
+                                throw TcUtil.illegal("slot " + k);
+                            }
+                            if (k.equals("packets")) {
+                                slotPackets = v;
+                            } else {
+                                slotBytes = v;
+                            }
+                        }
+                    }
                     case "seed" -> {
                         try {
                             seed = Long.parseUnsignedLong(a.value());
@@ -176,7 +202,7 @@ final class SchNetem extends SchedQdisc {
                 throw a.usage("distribution specified but no latency and jitter values");
             }
             return new Params(limit, latency, jitter, delayCorr, dist, distGiven, loss, lossCorr, ge, geP, geR, ge1H, ge1K,
-                    dup, dupCorr, reorder, reorderCorr, gap, corrupt, corruptCorr, rate, seed);
+                    dup, dupCorr, reorder, reorderCorr, gap, corrupt, corruptCorr, rate, slotMin, slotMax, slotPackets, slotBytes, seed);
         }
 
         private static long time(String v, String what) {
@@ -207,6 +233,10 @@ final class SchNetem extends SchedQdisc {
     private long delayLast, lossLast, dupLast, reorderLast, corruptLast;
     private boolean geBad;
     private int counter;
+    /** The slot now open ({@code struct slotstate}): when it opens (0: no slots), what it may still send. */
+    private long slotNext;
+    private long slotPacketsLeft;
+    private long slotBytesLeft;
 
     SchNetem(QdiscEnv env, List<String> args) {
         super(env);
@@ -217,6 +247,9 @@ final class SchNetem extends SchedQdisc {
     private void apply(Params np) {
         boolean reseed = p == null || np.seed() != null;
         p = np;
+        slotPacketsLeft = slotPackets();
+        slotBytesLeft = slotBytes();
+        slotNext = np.slotMin() >= 0 ? env.nanoTime() : 0;
         if (reseed) {
             prng = np.seed() != null ? np.seed() : System.nanoTime() ^ 0x9e3779b97f4a7c15L;
             delayLast = lossLast = dupLast = reorderLast = corruptLast = 0;
@@ -434,14 +467,40 @@ final class SchNetem extends SchedQdisc {
             return null;
         }
         long now = env.nanoTime();
-        if (skb.tstamp() <= now) {
+        if (slotNext != 0 && slotNext < skb.tstamp()) {
+            nextSlot(now); // the head is not due in this slot: the next one opens later
+        }
+        if (skb.tstamp() <= now && slotNext <= now) {
             tfifo.pollFirst();
             skb.tstamp(0);
+            if (slotNext != 0) {
+                slotPacketsLeft--;
+                slotBytesLeft -= skb.len();
+                if (slotPacketsLeft <= 0 || slotBytesLeft <= 0) {
+                    nextSlot(now);
+                }
+            }
             return skb;
         }
-        long wait = skb.tstamp() - now;
+        long wait = Math.max(skb.tstamp(), slotNext) - now;
         watchdog.mod(Math.max(1, (wait + TcUtil.NSEC_PER_MSEC - 1) / TcUtil.NSEC_PER_MSEC));
         return null;
+    }
+
+    /** {@code get_slot_next}: the next slot opens a uniform draw in [min, max] from now, with a fresh budget. */
+    private void nextSlot(long now) {
+        long span = p.slotMax() - p.slotMin();
+        slotNext = now + p.slotMin() + (span == 0 ? 0 : (long) ((u32() / 4294967296.0) * span));
+        slotPacketsLeft = slotPackets();
+        slotBytesLeft = slotBytes();
+    }
+
+    private long slotPackets() {
+        return p.slotPackets() == 0 ? Integer.MAX_VALUE : p.slotPackets();
+    }
+
+    private long slotBytes() {
+        return p.slotBytes() == 0 ? Integer.MAX_VALUE : p.slotBytes();
     }
 
     @Override
@@ -496,6 +555,15 @@ final class SchNetem extends SchedQdisc {
         pct(sb, " corrupt ", p.corrupt(), p.corruptCorr());
         if (p.rate() != 0) {
             sb.append(" rate ").append(TcUtil.rate(p.rate()));
+        }
+        if (p.slotMin() >= 0) {
+            sb.append(" slot ").append(TcUtil.time(p.slotMin())).append(' ').append(TcUtil.time(p.slotMax()));
+            if (p.slotPackets() != 0) {
+                sb.append(" packets ").append(p.slotPackets());
+            }
+            if (p.slotBytes() != 0) {
+                sb.append(" bytes ").append(p.slotBytes());
+            }
         }
         if (p.seed() != null) {
             sb.append(" seed ").append(Long.toUnsignedString(p.seed()));

@@ -361,4 +361,21 @@ class QdiscTest {
         double[] pn = delays("delay 50ms 10ms distribution paretonormal seed 1 limit 10000", 10_000);
         assertEquals(50, mean(pn), 1.0);
     }
+
+    @Test
+    void netemSlotsReleasePacketsInBursts() {
+        SchNetem q = netem("slot 10ms 10ms packets 3");
+        assertEquals("limit 1000 slot 10ms 10ms packets 3", q.options());
+        for (int i = 0; i < 7; i++) {
+            q.enqueue(rig.frame(60, 0));
+        }
+        assertEquals(3, drain(q), "the open slot sends its three");
+        rig.clock.addAndGet(9_000_000L);
+        assertEquals(0, drain(q), "the next slot opens 10 ms later");
+        rig.clock.addAndGet(1_000_000L);
+        assertEquals(3, drain(q));
+        rig.clock.addAndGet(10_000_000L);
+        assertEquals(1, drain(q));
+        q.destroy();
+    }
 }
