@@ -677,6 +677,8 @@ final class NetDev implements NetDevice {
             }
             int rc;
             boolean bypass = false;
+            boolean runner = false;
+            SkBuff first = null;
             synchronized (q) {
                 if (q != qdisc) {
                     continue; // grafted meanwhile: the old one is gone
@@ -689,34 +691,42 @@ final class NetDev implements NetDevice {
                     rc = Qdisc.NET_XMIT_SUCCESS;
                 } else {
                     rc = q.enqueue(skb);
+                    // nobody running it: become the runner and take the first frame in the same lock hold
+                    if (rc == Qdisc.NET_XMIT_SUCCESS && !txStopped && qdiscRunning.compareAndSet(false, true)) {
+                        qdiscMissed = false;
+                        runner = true;
+                        first = q.dequeue();
+                    }
                 }
             }
             if (bypass) {
-                directXmit(q, skb);
+                runFrom(q, skb, false);
                 return;
             }
             if (rc != Qdisc.NET_XMIT_SUCCESS) {
                 stats.addShared(DeviceStats.Field.TX_DROPPED, 1); // freed and counted by the qdisc too
                 return;
             }
-            qdiscRun();
+            if (runner) {
+                runFrom(q, first, true);
+            } else {
+                qdiscRun();
+            }
             return;
         }
     }
 
-    /** {@code sch_direct_xmit} for a bypassed frame: the caller holds the run flag, which is let go here. */
-    private void directXmit(Qdisc q, SkBuff skb) {
+    /**
+     * The runner's part after it took {@code skb} under the lock ({@code sch_direct_xmit}, then
+     * {@code __qdisc_run} until the qdisc gives nothing: that last, empty dequeue is where fq_codel
+     * retires an emptied flow, so it is not skipped); lets the run flag go and runs again if someone
+     * queued meanwhile. A bypassed frame came through no queue ({@code drain} false): nothing more
+     * to look for.
+     */
+    private void runFrom(Qdisc q, SkBuff skb, boolean drain) {
         try {
-            if (ops.startXmit(skb, this) == TxResult.BUSY) {
-                synchronized (q) {
-                    if (q == qdisc) {
-                        q.requeue(skb);
-                    } else {
-                        stats.addShared(DeviceStats.Field.TX_DROPPED, 1);
-                        skb.free();
-                    }
-                }
-                txStopped = true;
+            if (skb != null && transmit(q, skb) && drain) {
+                qdiscRestart();
             }
         } finally {
             qdiscRunning.set(false);
@@ -724,6 +734,23 @@ final class NetDev implements NetDevice {
         if (qdiscMissed) {
             qdiscRun(); // frames queued while this one went out
         }
+    }
+
+    /** Hands one dequeued frame to the driver; a busy driver gets it back in the qdisc and stops the queue. */
+    private boolean transmit(Qdisc q, SkBuff skb) {
+        if (ops.startXmit(skb, this) != TxResult.BUSY) {
+            return true;
+        }
+        synchronized (q) {
+            if (q == qdisc) {
+                q.requeue(skb);
+            } else {
+                stats.addShared(DeviceStats.Field.TX_DROPPED, 1);
+                skb.free();
+            }
+        }
+        txStopped = true; // netif_stop_queue: the driver wakes us when its ring drains
+        return false;
     }
 
     /**
@@ -746,7 +773,7 @@ final class NetDev implements NetDevice {
         }
     }
 
-    /** {@code qdisc_restart}, looped: dequeue under the qdisc's lock, transmit outside it. */
+    /** {@code qdisc_restart}, looped: dequeue under the qdisc's lock, transmit outside it, until nothing comes or the driver is busy. */
     private void qdiscRestart() {
         while (!txStopped) {
             Qdisc q = qdisc;
@@ -760,19 +787,7 @@ final class NetDev implements NetDevice {
                 }
                 skb = q.dequeue();
             }
-            if (skb == null) {
-                return;
-            }
-            if (ops.startXmit(skb, this) == TxResult.BUSY) {
-                synchronized (q) {
-                    if (q == qdisc) {
-                        q.requeue(skb);
-                    } else {
-                        stats.addShared(DeviceStats.Field.TX_DROPPED, 1);
-                        skb.free();
-                    }
-                }
-                txStopped = true; // netif_stop_queue: the driver wakes us when its ring drains
+            if (skb == null || !transmit(q, skb)) {
                 return;
             }
         }
