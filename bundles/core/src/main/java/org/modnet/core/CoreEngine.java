@@ -27,7 +27,7 @@ import org.slf4j.LoggerFactory;
  * threads, packet dispatch, the pernet operations of the layers, and the RTNL lock every
  * configuration change takes.
  */
-final class CoreEngine implements NetCore {
+final class CoreEngine implements NetCore, org.modnet.api.sched.QdiscHook {
     private static final Logger LOG = LoggerFactory.getLogger(CoreEngine.class);
 
     private final Object rtnl = new Object();
@@ -355,6 +355,38 @@ final class CoreEngine implements NetCore {
             return;
         }
         dev.xmit(skb);
+    }
+
+    // --- the qdisc hook (net/sched grafts its qdiscs here) ---
+
+    private static NetDev netDev(NetDevice dev) {
+        if (!(dev instanceof NetDev d)) {
+            throw new IllegalArgumentException("not a device of this core: " + dev);
+        }
+        return d;
+    }
+
+    @Override
+    public org.modnet.api.sched.Qdisc qdisc(NetDevice dev) {
+        return netDev(dev).currentQdisc();
+    }
+
+    @Override
+    public boolean isDefault(NetDevice dev) {
+        return netDev(dev).hasDefaultQdisc();
+    }
+
+    @Override
+    public org.modnet.api.sched.Qdisc graft(NetDevice dev, org.modnet.api.sched.Qdisc q) {
+        NetDev d = netDev(dev);
+        org.modnet.api.sched.Qdisc old = d.graft(q);
+        d.qdiscRun();
+        return old;
+    }
+
+    @Override
+    public void schedule(NetDevice dev) {
+        netDev(dev).qdiscRun();
     }
 
     @Override

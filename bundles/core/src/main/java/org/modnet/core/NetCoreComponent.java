@@ -5,6 +5,7 @@ import java.util.Map;
 
 import org.modnet.api.net.Eth;
 import org.modnet.api.net.NetCore;
+import org.modnet.api.net.NetDevice;
 import org.modnet.api.net.NetException;
 import org.modnet.api.net.NetNamespace;
 import org.modnet.api.net.PacketHandler;
@@ -30,9 +31,9 @@ import org.osgi.service.component.annotations.ReferencePolicy;
  * {@code org.modnet.sysctl} (a feature may carry it): sysctl names to values for every namespace;
  * deleting it puts those sysctls back to their defaults.
  */
-@Component(service = { NetCore.class, org.modnet.api.handover.StateHolder.class }, immediate = true, configurationPid = SysctlConf.PID,
-        configurationPolicy = ConfigurationPolicy.OPTIONAL)
-public final class NetCoreComponent implements NetCore, org.modnet.api.handover.StateHolder {
+@Component(service = { NetCore.class, org.modnet.api.handover.StateHolder.class, org.modnet.api.sched.QdiscHook.class }, immediate = true,
+        configurationPid = SysctlConf.PID, configurationPolicy = ConfigurationPolicy.OPTIONAL)
+public final class NetCoreComponent implements NetCore, org.modnet.api.handover.StateHolder, org.modnet.api.sched.QdiscHook {
     private final CoreEngine engine;
 
     @Activate
@@ -57,6 +58,26 @@ public final class NetCoreComponent implements NetCore, org.modnet.api.handover.
         } catch (NumberFormatException e) {
             return fallback;
         }
+    }
+
+    @Override
+    public org.modnet.api.sched.Qdisc qdisc(NetDevice dev) {
+        return engine.qdisc(dev);
+    }
+
+    @Override
+    public boolean isDefault(NetDevice dev) {
+        return engine.isDefault(dev);
+    }
+
+    @Override
+    public org.modnet.api.sched.Qdisc graft(NetDevice dev, org.modnet.api.sched.Qdisc q) {
+        return engine.graft(dev, q);
+    }
+
+    @Override
+    public void schedule(NetDevice dev) {
+        engine.schedule(dev);
     }
 
     @Deactivate

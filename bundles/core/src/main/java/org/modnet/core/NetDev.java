@@ -22,6 +22,7 @@ import org.modnet.api.net.NetNamespace;
 import org.modnet.api.net.RingParams;
 import org.modnet.api.net.RxQueue;
 import org.modnet.api.net.TxResult;
+import org.modnet.api.sched.Qdisc;
 import org.modnet.api.skb.SkBuff;
 
 /**
@@ -54,8 +55,14 @@ final class NetDev implements NetDevice {
     private final List<RxQueueImpl> retiredQueues = new CopyOnWriteArrayList<>();
     private volatile boolean registered;
 
-    private final Qdisc qdisc; // null: noqueue
+    /** The built-in qdisc (null: noqueue) the device falls back to when traffic control removes its own. */
+    private final Qdisc defaultQdisc;
+    /** What sits on the transmit path now (null: noqueue); swapped by {@link #graft} under the old one's lock. */
+    private volatile Qdisc qdisc;
+    private final Object graftLock = new Object();
     private final AtomicBoolean qdiscRunning = new AtomicBoolean();
+    /** {@code __QDISC_STATE_MISSED}: someone wanted to run the qdisc while another thread ran it. */
+    private volatile boolean qdiscMissed;
     private volatile boolean txStopped;
     /** The attached XDP program and its mode, changed together. */
     record XdpAttachment(org.modnet.api.net.XdpHook hook, boolean nativeMode) {
@@ -80,7 +87,8 @@ final class NetDev implements NetDevice {
         this.txRing = setup.txRing();
         this.features = Collections.synchronizedMap(new TreeMap<>(setup.features()));
         this.featureBits = org.modnet.api.net.NetdevFeatures.bits(setup.features());
-        this.qdisc = "noqueue".equals(setup.qdisc()) ? null : new PfifoFast(() -> txQueueLen);
+        this.defaultQdisc = "noqueue".equals(setup.qdisc()) ? null : new PfifoFast(() -> txQueueLen);
+        this.qdisc = defaultQdisc;
         RxQueueImpl[] queues = new RxQueueImpl[setup.rxQueues()];
         for (int i = 0; i < queues.length; i++) {
             queues[i] = new RxQueueImpl(this, i, rxRing, core.softirqFor(ifindex, i));
@@ -193,16 +201,50 @@ final class NetDev implements NetDevice {
 
     @Override
     public String qdisc() {
-        return qdisc == null ? "noqueue" : qdisc.name();
+        Qdisc q = qdisc;
+        return q == null ? "noqueue" : q.kind();
     }
 
     @Override
     public int qdiscBacklog() {
-        if (qdisc == null) {
+        Qdisc q = qdisc;
+        if (q == null) {
             return 0;
         }
-        synchronized (qdisc) {
-            return qdisc.backlog();
+        synchronized (q) {
+            return q.qlen();
+        }
+    }
+
+    Qdisc currentQdisc() {
+        return qdisc;
+    }
+
+    boolean hasDefaultQdisc() {
+        return qdisc == defaultQdisc;
+    }
+
+    /**
+     * {@code dev_graft_qdisc}: puts {@code next} on the transmit path (null: the built-in default; a
+     * {@code noqueue} qdisc: none) and returns what was there. The old qdisc's queue is freed under its
+     * lock, counted in {@code tx_dropped}; a sender that raced the swap sees it and retries on the new one.
+     */
+    Qdisc graft(Qdisc next) {
+        Qdisc target = next == null ? defaultQdisc : "noqueue".equals(next.kind()) ? null : next;
+        synchronized (graftLock) {
+            Qdisc old = qdisc;
+            if (old == null) {
+                qdisc = target;
+            } else {
+                synchronized (old) {
+                    qdisc = target;
+                    int freed = old.reset();
+                    if (freed > 0) {
+                        stats.addShared(DeviceStats.Field.TX_DROPPED, freed);
+                    }
+                }
+            }
+            return old;
         }
     }
 
@@ -273,8 +315,9 @@ final class NetDev implements NetDevice {
             all.put("rx_queue_" + q.index() + "_polls", q.napi().polls());
             all.put("rx_queue_" + q.index() + "_ring_full_drops", q.ringDrops());
         }
-        if (qdisc != null) {
-            all.put("tx_qdisc_drops", qdisc.drops());
+        Qdisc q = qdisc;
+        if (q != null) {
+            all.put("tx_qdisc_drops", q.stats().drops());
         }
         return all;
     }
@@ -571,9 +614,10 @@ final class NetDev implements NetDevice {
         for (RxQueueImpl q : retiredQueues) {
             q.purge();
         }
-        if (qdisc != null) {
-            synchronized (qdisc) {
-                qdisc.purge();
+        Qdisc q = qdisc;
+        if (q != null) {
+            synchronized (q) {
+                q.reset();
             }
         }
     }
@@ -621,54 +665,130 @@ final class NetDev implements NetDevice {
             return;
         }
         core.dispatch().deliverOutgoing(skb, this);
-        Qdisc q = qdisc;
-        if (q == null) {
-            if (ops.startXmit(skb, this) == TxResult.BUSY) {
-                // a device without a queue cannot be busy: Linux drops with "Virtual device asks to queue packet!"
+        while (true) {
+            Qdisc q = qdisc;
+            if (q == null) {
+                if (ops.startXmit(skb, this) == TxResult.BUSY) {
+                    // a device without a queue cannot be busy: Linux drops with "Virtual device asks to queue packet!"
+                    stats.addShared(DeviceStats.Field.TX_DROPPED, 1);
+                    skb.free();
+                }
+                return;
+            }
+            int rc;
+            boolean bypass = false;
+            boolean runner = false;
+            SkBuff first = null;
+            synchronized (q) {
+                if (q != qdisc) {
+                    continue; // grafted meanwhile: the old one is gone
+                }
+                // TCQ_F_CAN_BYPASS: empty and nobody running it, the frame goes straight to the driver
+                if (q.canBypass() && q.qlen() == 0 && !txStopped && qdiscRunning.compareAndSet(false, true)) {
+                    qdiscMissed = false;
+                    q.stats().sent(skb.len());
+                    bypass = true;
+                    rc = Qdisc.NET_XMIT_SUCCESS;
+                } else {
+                    rc = q.enqueue(skb);
+                    // nobody running it: become the runner and take the first frame in the same lock hold
+                    if (rc == Qdisc.NET_XMIT_SUCCESS && !txStopped && qdiscRunning.compareAndSet(false, true)) {
+                        qdiscMissed = false;
+                        runner = true;
+                        first = q.dequeue();
+                    }
+                }
+            }
+            if (bypass) {
+                runFrom(q, skb, false);
+                return;
+            }
+            if (rc != Qdisc.NET_XMIT_SUCCESS) {
+                stats.addShared(DeviceStats.Field.TX_DROPPED, 1); // freed and counted by the qdisc too
+                return;
+            }
+            if (runner) {
+                runFrom(q, first, true);
+            } else {
+                qdiscRun();
+            }
+            return;
+        }
+    }
+
+    /**
+     * The runner's part after it took {@code skb} under the lock ({@code sch_direct_xmit}, then
+     * {@code __qdisc_run} until the qdisc gives nothing: that last, empty dequeue is where fq_codel
+     * retires an emptied flow, so it is not skipped); lets the run flag go and runs again if someone
+     * queued meanwhile. A bypassed frame came through no queue ({@code drain} false): nothing more
+     * to look for.
+     */
+    private void runFrom(Qdisc q, SkBuff skb, boolean drain) {
+        try {
+            if (skb != null && transmit(q, skb) && drain) {
+                qdiscRestart();
+            }
+        } finally {
+            qdiscRunning.set(false);
+        }
+        if (qdiscMissed) {
+            qdiscRun(); // frames queued while this one went out
+        }
+    }
+
+    /** Hands one dequeued frame to the driver; a busy driver gets it back in the qdisc and stops the queue. */
+    private boolean transmit(Qdisc q, SkBuff skb) {
+        if (ops.startXmit(skb, this) != TxResult.BUSY) {
+            return true;
+        }
+        synchronized (q) {
+            if (q == qdisc) {
+                q.requeue(skb);
+            } else {
                 stats.addShared(DeviceStats.Field.TX_DROPPED, 1);
                 skb.free();
             }
-            return;
         }
-        boolean queued;
-        synchronized (q) {
-            queued = q.enqueue(skb);
-        }
-        if (!queued) {
-            skb.free(); // counted by the qdisc: tx_qdisc_drops
-            return;
-        }
-        qdiscRun();
+        txStopped = true; // netif_stop_queue: the driver wakes us when its ring drains
+        return false;
     }
 
-    /** {@code qdisc_run}: one thread at a time hands queued frames to the driver until it is busy. */
+    /**
+     * {@code qdisc_run}: one thread at a time hands queued frames to the driver until the qdisc is
+     * empty or throttled or the driver is busy; a caller that finds it running leaves a "missed" mark
+     * the runner sees as it finishes.
+     */
     void qdiscRun() {
-        Qdisc q = qdisc;
+        qdiscMissed = true;
         while (!txStopped && qdiscRunning.compareAndSet(false, true)) {
+            qdiscMissed = false;
             try {
-                while (true) {
-                    SkBuff skb;
-                    synchronized (q) {
-                        skb = q.dequeue();
-                    }
-                    if (skb == null) {
-                        break;
-                    }
-                    if (ops.startXmit(skb, this) == TxResult.BUSY) {
-                        synchronized (q) {
-                            q.requeue(skb);
-                        }
-                        txStopped = true; // netif_stop_queue: the driver wakes us when its ring drains
-                        break;
-                    }
-                }
+                qdiscRestart();
             } finally {
                 qdiscRunning.set(false);
             }
+            if (!qdiscMissed) {
+                return;
+            }
+        }
+    }
+
+    /** {@code qdisc_restart}, looped: dequeue under the qdisc's lock, transmit outside it, until nothing comes or the driver is busy. */
+    private void qdiscRestart() {
+        while (!txStopped) {
+            Qdisc q = qdisc;
+            if (q == null) {
+                return;
+            }
+            SkBuff skb;
             synchronized (q) {
-                if (q.backlog() == 0) {
-                    return;
+                if (q != qdisc) {
+                    continue;
                 }
+                skb = q.dequeue();
+            }
+            if (skb == null || !transmit(q, skb)) {
+                return;
             }
         }
     }

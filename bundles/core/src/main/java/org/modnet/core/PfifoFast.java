@@ -3,12 +3,14 @@ package org.modnet.core;
 import java.util.ArrayDeque;
 import java.util.function.IntSupplier;
 
+import org.modnet.api.sched.Qdisc;
+import org.modnet.api.sched.QdiscStats;
 import org.modnet.api.skb.SkBuff;
 
 /**
- * {@code pfifo_fast}: three FIFO bands chosen by the packet's priority through Linux's default
- * priomap, band 0 first; at most {@code txqueuelen} packets in all. Callers hold the device's
- * transmit lock.
+ * {@code pfifo_fast}, the built-in default ({@code sch_generic.c}): three FIFO bands chosen by the
+ * packet's priority through Linux's default priomap, band 0 first; at most {@code txqueuelen} packets
+ * in all. Callers hold the qdisc's lock. The sched bundle grafts others over it.
  */
 final class PfifoFast implements Qdisc {
     /** {@code sch_default_prio2band}: TC_PRIO_* (skb->priority & 15) to band. */
@@ -17,27 +19,30 @@ final class PfifoFast implements Qdisc {
     @SuppressWarnings("unchecked")
     private final ArrayDeque<SkBuff>[] bands = new ArrayDeque[] { new ArrayDeque<>(), new ArrayDeque<>(), new ArrayDeque<>() };
     private final IntSupplier limit;
-    private int backlog;
-    private long drops;
+    private final QdiscStats stats = new QdiscStats();
+    private int qlen;
+    private int bytes;
 
     PfifoFast(IntSupplier limit) {
         this.limit = limit;
     }
 
     @Override
-    public String name() {
+    public String kind() {
         return "pfifo_fast";
     }
 
     @Override
-    public boolean enqueue(SkBuff skb) {
-        if (backlog >= limit.getAsInt()) {
-            drops++;
-            return false;
+    public int enqueue(SkBuff skb) {
+        if (qlen >= limit.getAsInt()) {
+            stats.drop();
+            skb.free();
+            return NET_XMIT_DROP;
         }
         bands[PRIO2BAND[skb.priority() & 15]].addLast(skb);
-        backlog++;
-        return true;
+        qlen++;
+        bytes += skb.len();
+        return NET_XMIT_SUCCESS;
     }
 
     @Override
@@ -45,7 +50,9 @@ final class PfifoFast implements Qdisc {
         for (ArrayDeque<SkBuff> band : bands) {
             SkBuff skb = band.pollFirst();
             if (skb != null) {
-                backlog--;
+                qlen--;
+                bytes -= skb.len();
+                stats.sent(skb.len());
                 return skb;
             }
         }
@@ -55,16 +62,23 @@ final class PfifoFast implements Qdisc {
     @Override
     public void requeue(SkBuff skb) {
         bands[0].addFirst(skb);
-        backlog++;
+        qlen++;
+        bytes += skb.len();
+        stats.requeue();
     }
 
     @Override
-    public int backlog() {
-        return backlog;
+    public int qlen() {
+        return qlen;
     }
 
     @Override
-    public int purge() {
+    public int backlogBytes() {
+        return bytes;
+    }
+
+    @Override
+    public int reset() {
         int n = 0;
         for (ArrayDeque<SkBuff> band : bands) {
             SkBuff skb;
@@ -73,12 +87,23 @@ final class PfifoFast implements Qdisc {
                 n++;
             }
         }
-        backlog = 0;
+        qlen = 0;
+        bytes = 0;
         return n;
     }
 
     @Override
-    public long drops() {
-        return drops;
+    public QdiscStats stats() {
+        return stats;
+    }
+
+    @Override
+    public boolean canBypass() {
+        return true;
+    }
+
+    @Override
+    public String options() {
+        return "bands 3 priomap 1 2 2 2 1 2 0 0 1 1 1 1 1 1 1 1";
     }
 }

@@ -37,6 +37,11 @@ public final class StandaloneCore {
         return engine;
     }
 
+    /** The core's qdisc hook, as the OSGi component offers it to the sched bundle. */
+    public org.modnet.api.sched.QdiscHook qdiscHook() {
+        return engine;
+    }
+
     public void addHandler(int ethertype, PacketHandler handler) {
         engine.addHandler(ethertype, handler);
     }

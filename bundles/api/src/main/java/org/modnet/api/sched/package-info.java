@@ -1,0 +1,12 @@
+/**
+ * Traffic control, as Linux's {@code net/sched}: the {@link Qdisc} that sits on a device's transmit
+ * path, the core's {@link QdiscHook} that grafts one there ({@code dev_graft_qdisc}) and runs it
+ * ({@code __netif_schedule}), and {@link QdiscOps}, one service per qdisc family ({@code kind}), so a
+ * family can be installed while the stack runs, as an {@code sch_*.ko} is.
+ */
+@Export
+@Version("1.0.0")
+package org.modnet.api.sched;
+
+import org.osgi.annotation.bundle.Export;
+import org.osgi.annotation.versioning.Version;

@@ -1,0 +1,388 @@
+package org.modnet.sched;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+
+import org.modnet.api.net.NetCore;
+import org.modnet.api.net.NetDevice;
+import org.modnet.api.net.NetNamespace;
+import org.modnet.api.net.Timer;
+import org.modnet.api.sched.Qdisc;
+import org.modnet.api.sched.QdiscEnv;
+import org.modnet.api.sched.QdiscHook;
+import org.modnet.api.sched.QdiscOps;
+import org.modnet.api.sched.QdiscStats;
+import org.modnet.api.shell.CommandException;
+
+/**
+ * The qdisc side of rtnetlink ({@code net/sched/sch_api.c}: {@code tc_modify_qdisc},
+ * {@code tc_get_qdisc}, {@code tc_dump_qdisc}): creates qdiscs through their family, grafts them on
+ * the core's hook with a handle, changes, deletes and dumps them. Changes are serialised here (RTNL);
+ * the packet path never comes here. Errors are the kernel's extack words, status 2.
+ */
+final class SchApi {
+    /** {@code TC_H_ROOT}. */
+    static final int ROOT = -1;
+
+    /** A qdisc this layer put on a device, with its handle. */
+    record Attached(int handle, Qdisc qdisc) {
+    }
+
+    private final NetCore core;
+    private final QdiscHook hook;
+    private final Function<String, QdiscOps> families;
+    private final Map<NetDevice, Attached> attached = new ConcurrentHashMap<>();
+    /** Child qdiscs a user grafted into a classful root's classes, by device and class id. */
+    private final Map<NetDevice, Map<Integer, Attached>> children = new ConcurrentHashMap<>();
+    /** {@code qdisc_alloc_handle}'s counter: 8001:, 8002:, ... */
+    private final AtomicInteger autohandle = new AtomicInteger(0x8000);
+
+    SchApi(NetCore core, QdiscHook hook, Function<String, QdiscOps> families) {
+        this.core = core;
+        this.hook = hook;
+        this.families = families;
+    }
+
+    private static CommandException rtnl(String extack) {
+        return new CommandException("Error: " + extack, 2);
+    }
+
+    /** The qdisc this layer attached and that is still on the device, or null (the default is there). */
+    private Attached current(NetDevice dev) {
+        Attached a = attached.get(dev);
+        if (a == null) {
+            return null;
+        }
+        Qdisc now = hook.qdisc(dev);
+        boolean on = "noqueue".equals(a.qdisc().kind()) ? now == null : now == a.qdisc();
+        return on ? a : null;
+    }
+
+    /** {@code tc qdisc add|replace|change|link}: {@code create} and {@code exclusive}/{@code replace} as NLM_F_* flags. */
+    synchronized void modify(NetDevice dev, int parent, int handle, String kind, List<String> args,
+            boolean create, boolean exclusive, boolean replace) {
+        prune();
+        QdiscOps ops = kind == null ? null : families.apply(kind);
+        if (kind != null && ops == null) {
+            throw rtnl("Specified qdisc kind is unknown.");
+        }
+        if (parent != ROOT) {
+            modifyChild(dev, parent, handle, kind, ops, args, create, exclusive, replace);
+            return;
+        }
+        Attached cur = current(dev);
+        if (ops == null) {
+            throw new CommandException("Error: Qdisc kind is required.", 2);
+        }
+        if (cur != null) {
+            boolean named = handle == 0 || handle == cur.handle();
+            if (exclusive) {
+                throw rtnl("Exclusivity flag on, cannot modify.");
+            }
+            if (!create && !named) {
+                throw rtnl("Qdisc not found. To create specify NLM_F_CREATE flag.");
+            }
+            if (named && kind.equals(cur.qdisc().kind())) { // the same qdisc: qdisc_change, the queue stays
+                synchronized (cur.qdisc()) {
+                    cur.qdisc().change(args);
+                }
+                return;
+            }
+            if (!replace) {
+                throw rtnl("Invalid qdisc name.");
+            }
+        } else if (!create) {
+            throw rtnl("Qdisc not found. To create specify NLM_F_CREATE flag.");
+        }
+        graftNew(dev, ops, handle, args);
+    }
+
+    private void graftNew(NetDevice dev, QdiscOps ops, int handle, List<String> args) {
+        Qdisc q = ops.create(env(dev), args); // the family reads its words first, as tc does before asking the kernel
+        int h = handle != 0 ? handle : autohandle.addAndGet(1) << 16;
+        Attached old = current(dev);
+        attached.put(dev, new Attached(h, q));
+        children.remove(dev); // they go with the root they were in
+        Qdisc was = hook.graft(dev, q);
+        if (old != null) {
+            old.qdisc().destroy();
+        } else if (was != null && was != q && attachedNowhere(was)) {
+            was.destroy();
+        }
+    }
+
+    private boolean attachedNowhere(Qdisc q) {
+        return attached.values().stream().noneMatch(a -> a.qdisc() == q);
+    }
+
+    /** {@code tc qdisc del}: the root goes and the device's default comes back. */
+    synchronized void delete(NetDevice dev, int parent, int handle) {
+        prune();
+        if (parent != ROOT) {
+            deleteChild(dev, parent, handle);
+            return;
+        }
+        Attached cur = current(dev);
+        if (cur == null) {
+            throw rtnl("Cannot delete qdisc with handle of zero.");
+        }
+        if (handle != 0 && handle != cur.handle()) {
+            throw rtnl("Invalid handle.");
+        }
+        attached.remove(dev);
+        children.remove(dev);
+        hook.graft(dev, null);
+        cur.qdisc().destroy();
+    }
+
+    /** {@code qdisc_leaf}: the classful root and the band a class id names, or tc's error. */
+    private record Leaf(Attached root, SchPrio prio, int band) {
+    }
+
+    private Leaf leaf(NetDevice dev, int parent) {
+        Attached root = current(dev);
+        if (root == null || (parent & 0xffff0000) != root.handle()) {
+            throw rtnl("Failed to find specified qdisc.");
+        }
+        if (!(root.qdisc() instanceof SchPrio prio)) {
+            throw rtnl("Parent qdisc is not classful.");
+        }
+        int minor = parent & 0xffff;
+        if (minor < 1 || minor > prio.bands()) {
+            throw rtnl("Specified class not found.");
+        }
+        return new Leaf(root, prio, minor - 1);
+    }
+
+    /** The child a user grafted in that class, if it is still there. */
+    private Attached currentChild(NetDevice dev, Leaf leaf, int classid) {
+        Map<Integer, Attached> kids = children.get(dev);
+        Attached a = kids == null ? null : kids.get(classid);
+        return a != null && leaf.band() < leaf.prio().bands() && leaf.prio().child(leaf.band()) == a.qdisc() ? a : null;
+    }
+
+    private void modifyChild(NetDevice dev, int parent, int handle, String kind, QdiscOps ops, List<String> args,
+            boolean create, boolean exclusive, boolean replace) {
+        Leaf leaf = leaf(dev, parent);
+        if (ops == null) {
+            throw new CommandException("Error: Qdisc kind is required.", 2);
+        }
+        if (kind.equals("noqueue")) {
+            throw new CommandException("RTNETLINK answers: Invalid argument", 2);
+        }
+        Attached cur = currentChild(dev, leaf, parent);
+        if (cur != null) {
+            boolean named = handle == 0 || handle == cur.handle();
+            if (exclusive) {
+                throw rtnl("Exclusivity flag on, cannot modify.");
+            }
+            if (!create && !named) {
+                throw rtnl("Qdisc not found. To create specify NLM_F_CREATE flag.");
+            }
+            if (named && kind.equals(cur.qdisc().kind())) {
+                synchronized (leaf.root().qdisc()) {
+                    cur.qdisc().change(args);
+                }
+                return;
+            }
+            if (!replace) {
+                throw rtnl("Invalid qdisc name.");
+            }
+        } else if (!create) {
+            throw rtnl("Qdisc not found. To create specify NLM_F_CREATE flag.");
+        }
+        Map<Integer, Attached> kids = children.computeIfAbsent(dev, d -> new ConcurrentHashMap<>());
+        if (handle != 0 && (handle == leaf.root().handle() || kids.values().stream().anyMatch(k -> k.handle() == handle && k != cur))) {
+            throw rtnl("Exclusivity flag on, cannot modify.");
+        }
+        Qdisc q = ops.create(env(dev), args);
+        int h = handle != 0 ? handle : autohandle.addAndGet(1) << 16;
+        graftChild(dev, leaf, q);
+        kids.put(parent, new Attached(h, q));
+    }
+
+    /** {@code qdisc_graft} into a class: under the root's lock; what the old child held is freed and counted. */
+    private void graftChild(NetDevice dev, Leaf leaf, Qdisc q) {
+        Qdisc old;
+        synchronized (leaf.root().qdisc()) {
+            old = leaf.prio().graft(leaf.band(), q);
+            int freed = old.reset();
+            if (freed > 0) {
+                dev.stats().addShared(org.modnet.api.net.DeviceStats.Field.TX_DROPPED, freed);
+            }
+        }
+        old.destroy();
+        hook.schedule(dev);
+    }
+
+    private void deleteChild(NetDevice dev, int parent, int handle) {
+        Leaf leaf = leaf(dev, parent);
+        Attached cur = currentChild(dev, leaf, parent);
+        if (cur == null) {
+            throw rtnl("Cannot delete qdisc with handle of zero.");
+        }
+        if (handle != 0 && handle != cur.handle()) {
+            throw rtnl("Invalid handle.");
+        }
+        children.get(dev).remove(parent);
+        graftChild(dev, leaf, null);
+    }
+
+    /** {@code tc qdisc show}: the lines for each device of the namespace (or the one named). */
+    synchronized List<String> show(NetNamespace ns, NetDevice only, boolean stats) {
+        prune();
+        List<String> out = new ArrayList<>();
+        for (NetDevice dev : only != null ? List.of(only) : ns.devices()) {
+            Attached cur = current(dev);
+            Qdisc q = cur != null ? cur.qdisc() : hook.qdisc(dev);
+            String kind = q == null ? "noqueue" : q.kind();
+            int h = cur != null ? cur.handle() : 0;
+            StringBuilder line = new StringBuilder("qdisc ").append(kind).append(' ').append(TcUtil.handle(h)).append(' ');
+            if (only == null) {
+                line.append("dev ").append(dev.name()).append(' ');
+            }
+            line.append("root refcnt 2 ");
+            String opts;
+            QdiscStats st;
+            int qlen;
+            int bytes;
+            String xstats;
+            if (q == null) {
+                opts = "";
+                st = new QdiscStats();
+                qlen = 0;
+                bytes = 0;
+                xstats = null;
+            } else {
+                synchronized (q) {
+                    opts = q.options();
+                    st = q.stats();
+                    qlen = q.qlen();
+                    bytes = q.backlogBytes();
+                    xstats = q.xstats();
+                }
+            }
+            out.add(line.append(opts).toString());
+            statLines(out, stats, st, qlen, bytes, xstats);
+            if (cur != null && cur.qdisc() instanceof SchPrio) {
+                Map<Integer, Attached> kids = children.getOrDefault(dev, Map.of());
+                for (Map.Entry<Integer, Attached> k : new java.util.TreeMap<>(kids).entrySet()) {
+                    Leaf leaf = new Leaf(cur, (SchPrio) cur.qdisc(), (k.getKey() & 0xffff) - 1);
+                    if (currentChild(dev, leaf, k.getKey()) == null) {
+                        continue;
+                    }
+                    Qdisc c = k.getValue().qdisc();
+                    StringBuilder cl = new StringBuilder("qdisc ").append(c.kind()).append(' ')
+                            .append(TcUtil.handle(k.getValue().handle())).append(' ');
+                    if (only == null) {
+                        cl.append("dev ").append(dev.name()).append(' ');
+                    }
+                    cl.append("parent ").append(TcUtil.handle(k.getKey())).append(' ');
+                    synchronized (q) {
+                        out.add(cl.append(c.options()).toString());
+                        statLines(out, stats, c.stats(), c.qlen(), c.backlogBytes(), c.xstats());
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    private static void statLines(List<String> out, boolean stats, QdiscStats st, int qlen, int bytes, String xstats) {
+        if (!stats) {
+            return;
+        }
+        out.add(" Sent " + st.bytes() + " bytes " + st.packets() + " pkt (dropped " + st.drops() + ", overlimits "
+                + st.overlimits() + " requeues " + st.requeues() + ") ");
+        out.add(" backlog " + TcUtil.size(bytes) + " " + qlen + "p requeues " + st.requeues());
+        if (xstats != null) {
+            out.add(xstats);
+        }
+    }
+
+    /** Forgets devices that are gone (their qdisc went with them). */
+    private void prune() {
+        children.keySet().retainAll(attached.keySet());
+        attached.entrySet().removeIf(e -> {
+            NetDevice dev = e.getKey();
+            NetNamespace ns = dev.namespace();
+            boolean gone = ns == null || ns.device(dev.ifindex()) != dev;
+            if (gone) {
+                e.getValue().qdisc().destroy();
+            }
+            return gone;
+        });
+    }
+
+    /** The bundle stops: every device gets its default back, as unloading an {@code sch_*} module does. */
+    synchronized void detachAll() {
+        for (Map.Entry<NetDevice, Attached> e : attached.entrySet()) {
+            if (current(e.getKey()) != null) {
+                hook.graft(e.getKey(), null);
+            }
+            e.getValue().qdisc().destroy();
+        }
+        attached.clear();
+        children.clear();
+    }
+
+    /** A family went away: its qdiscs come off their devices. */
+    synchronized void detachKind(String kind) {
+        for (Map.Entry<NetDevice, Map<Integer, Attached>> e : children.entrySet()) {
+            Attached root = current(e.getKey());
+            e.getValue().entrySet().removeIf(k -> {
+                if (!k.getValue().qdisc().kind().equals(kind)) {
+                    return false;
+                }
+                if (root != null && root.qdisc() instanceof SchPrio prio) {
+                    Leaf leaf = new Leaf(root, prio, (k.getKey() & 0xffff) - 1);
+                    if (currentChild(e.getKey(), leaf, k.getKey()) != null) {
+                        graftChild(e.getKey(), leaf, null);
+                        return true;
+                    }
+                }
+                k.getValue().qdisc().destroy();
+                return true;
+            });
+        }
+        attached.entrySet().removeIf(e -> {
+            if (!e.getValue().qdisc().kind().equals(kind)) {
+                return false;
+            }
+            children.remove(e.getKey());
+            if (current(e.getKey()) != null) {
+                hook.graft(e.getKey(), null);
+            }
+            e.getValue().qdisc().destroy();
+            return true;
+        });
+    }
+
+    QdiscEnv env(NetDevice dev) {
+        return new QdiscEnv() {
+            @Override
+            public NetDevice device() {
+                return dev;
+            }
+
+            @Override
+            public long nanoTime() {
+                return core.nanoTime();
+            }
+
+            @Override
+            public Timer timer(Runnable function) {
+                return core.timer(dev.ifindex(), function);
+            }
+
+            @Override
+            public void schedule() {
+                hook.schedule(dev);
+            }
+        };
+    }
+}

@@ -1,0 +1,159 @@
+package org.modnet.sched;
+
+import java.util.List;
+
+import org.modnet.api.sched.Qdisc;
+import org.modnet.api.sched.QdiscEnv;
+import org.modnet.api.shell.CommandException;
+import org.modnet.api.skb.SkBuff;
+
+/**
+ * {@code prio} ({@code net/sched/sch_prio.c}): a classful qdisc whose classes {@code H:1} ..
+ * {@code H:bands} are served strictly in order, a packet's class chosen by its priority through the
+ * priomap. Each class holds a child qdisc: a {@code pfifo} of {@code txqueuelen} until {@code tc qdisc
+ * add ... parent H:N} grafts another (netem, tbf, ...) there.
+ */
+final class SchPrio extends SchedQdisc {
+    static final String USAGE = "Usage: ... prio bands NUMBER priomap P1 P2...[multiqueue]";
+    private static final int TCQ_PRIO_BANDS = 16;
+
+    private Qdisc[] children;
+    private int[] prio2band;
+
+    SchPrio(QdiscEnv env, List<String> args) {
+        super(env);
+        configure(args);
+    }
+
+    private void configure(List<String> words) {
+        int n = 3;
+        int[] map = SchPfifoFast.DEFAULT_PRIOMAP.clone();
+        Args a = new Args(words, USAGE);
+        while (a.more()) {
+            String w = a.next();
+            if (w.equals("bands")) {
+                Integer v = TcUtil.parseU32(a.value());
+                if (v == null || v < 2 || v > TCQ_PRIO_BANDS) {
+                    throw TcUtil.illegal("bands");
+                }
+                n = v;
+            } else if (w.equals("priomap")) {
+                for (int p = 0; p < 16; p++) {
+                    Integer v = TcUtil.parseU32(a.value());
+                    if (v == null) {
+                        throw TcUtil.illegal("priomap");
+                    }
+                    map[p] = v;
+                }
+            } else {
+                throw a.unknown(w);
+            }
+        }
+        for (int band : map) {
+            if (band >= n) {
+                throw new CommandException("Illegal \"priomap\" element", 1);
+            }
+        }
+        if (children != null && n < children.length) {
+            for (int i = n; i < children.length; i++) { // prio_tune: bands that go take their queues with them
+                stats.drops(children[i].reset());
+                children[i].destroy();
+            }
+        }
+        Qdisc[] c = new Qdisc[n];
+        for (int i = 0; i < n; i++) {
+            c[i] = children != null && i < children.length ? children[i] : new SchFifo(env, false, List.of());
+        }
+        children = c;
+        prio2band = map;
+    }
+
+    @Override
+    public String kind() {
+        return "prio";
+    }
+
+    /** The number of classes ({@code H:1} .. {@code H:bands}). */
+    int bands() {
+        return children.length;
+    }
+
+    Qdisc child(int band) {
+        return children[band];
+    }
+
+    /** {@code prio_graft}: puts {@code q} in a band (null: a fresh pfifo); returns the one it replaced, not yet reset. */
+    Qdisc graft(int band, Qdisc q) {
+        Qdisc old = children[band];
+        children[band] = q != null ? q : new SchFifo(env, false, List.of());
+        return old;
+    }
+
+    @Override
+    public int enqueue(SkBuff skb) {
+        int rc = children[prio2band[skb.priority() & 15]].enqueue(skb);
+        if (rc != NET_XMIT_SUCCESS) {
+            stats.drop();
+        }
+        return rc;
+    }
+
+    @Override
+    protected SkBuff dequeueNext() {
+        for (Qdisc child : children) {
+            SkBuff skb = child.dequeue();
+            if (skb != null) {
+                return skb;
+            }
+        }
+        return null;
+    }
+
+    @Override
+    protected int resetQueue() {
+        int n = 0;
+        for (Qdisc child : children) {
+            n += child.reset();
+        }
+        return n;
+    }
+
+    @Override
+    protected int queueLen() {
+        int n = 0;
+        for (Qdisc child : children) {
+            n += child.qlen();
+        }
+        return n;
+    }
+
+    @Override
+    protected int queueBytes() {
+        int n = 0;
+        for (Qdisc child : children) {
+            n += child.backlogBytes();
+        }
+        return n;
+    }
+
+    @Override
+    public void change(List<String> args) {
+        configure(args);
+    }
+
+    @Override
+    public void destroy() {
+        for (Qdisc child : children) {
+            child.destroy();
+        }
+    }
+
+    @Override
+    public String options() {
+        StringBuilder sb = new StringBuilder("bands ").append(children.length).append(" priomap");
+        for (int b : prio2band) {
+            sb.append(' ').append(b);
+        }
+        return sb.toString();
+    }
+}
