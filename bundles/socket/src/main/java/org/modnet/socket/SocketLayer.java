@@ -128,10 +128,26 @@ public final class SocketLayer implements Sockets, PernetOperations, SocketHandO
         return deposits.remove(layer);
     }
 
+    /** Layer name to what it handed over beside its sockets (TCP's connections), until its new version takes it. */
+    private final Map<String, Record> details = new ConcurrentHashMap<>();
+
+    @Override
+    public void depositDetail(String layer, Record detail) {
+        details.put(layer, detail);
+    }
+
+    @Override
+    public Record takeDetail(String layer) {
+        return details.remove(layer);
+    }
+
     @Override
     public void adopted(long id, Sock now) {
         Sock old = parked.remove(id);
-        if (old == null || old.isClosed()) {
+        if (old == null) {
+            return; // a socket no descriptor named (TCP's orphans and children not yet accepted)
+        }
+        if (old.isClosed()) {
             now.close(); // its descriptor was closed while parked
             return;
         }

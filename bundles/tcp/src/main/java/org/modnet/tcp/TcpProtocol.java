@@ -16,8 +16,20 @@ import org.modnet.api.skb.SkBuff;
 import org.modnet.socket.api.Sock;
 import org.modnet.socket.api.SockException;
 import org.modnet.socket.api.SocketProtocol;
+import org.modnet.api.handover.LayerState;
+import org.modnet.api.handover.SocketState;
+import org.modnet.api.handover.TcpConnectionState;
+import org.modnet.api.handover.TcpLayerState;
+import org.modnet.api.handover.TcpListenerState;
+import org.modnet.api.handover.TcpNamespaceState;
+import org.modnet.api.handover.TcpTimewaitState;
+import org.modnet.socket.api.SocketHandOver;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.startlevel.BundleStartLevel;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
 
 /**
@@ -43,6 +55,11 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
     /** The ECN bits of the TOS byte: a reply never copies them ({@code INET_ECN_MASK}). */
     private static final int ECN_MASK = 3;
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(TcpProtocol.class);
+    /** The manifest header naming the layout of the state this version deposits and can adopt. */
+    public static final String STATE_VERSION_HEADER = "Modnet-State-Version";
+    static final String LAYER = "tcp";
+
     private final NetCore core;
     private final Ipv4 ipv4;
     private final Map<NetNamespace, TcpNet> nets = new ConcurrentHashMap<>();
@@ -50,26 +67,179 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
     private final TcpHeader[] views;
     private final ThreadLocal<TcpHeader> threadViews = ThreadLocal.withInitial(TcpHeader::new);
     private final TcpIsn isn;
+    private final SocketHandOver holder;
+    private final java.util.function.BooleanSupplier updating;
+    private final int stateVersion;
+    /** What the last hand-over did, for the benchmark and the tests: nanoseconds and counts. */
+    volatile String lastHandOver = "";
 
+    public TcpProtocol(NetCore core, Ipv4 ipv4) {
+        this(core, ipv4, null, () -> false, TcpHandOver.STATE_VERSION);
+    }
+
+    /**
+     * The component: the holder keeps the connections across an update of this bundle; the bundle's
+     * {@value #STATE_VERSION_HEADER} header says which state layout it writes and reads.
+     */
     @Activate
-    public TcpProtocol(@Reference NetCore core, @Reference Ipv4 ipv4) {
+    public TcpProtocol(@Reference NetCore core, @Reference Ipv4 ipv4, @Reference SocketHandOver holder,
+            BundleContext context) {
+        this(core, ipv4, holder, () -> beingUpdated(context), headerVersion(context.getBundle()));
+    }
+
+    /**
+     * Adopts what the previous version deposited, if any, before any segment or call reaches this one:
+     * the secrets first (ISNs continue), then every namespace's sockets.
+     */
+    TcpProtocol(NetCore core, Ipv4 ipv4, SocketHandOver holder, java.util.function.BooleanSupplier updating,
+            int stateVersion) {
         this.core = core;
         this.ipv4 = ipv4;
-        this.isn = new TcpIsn(core::nanoTime);
+        this.holder = holder;
+        this.updating = updating;
+        this.stateVersion = stateVersion;
         this.views = new TcpHeader[core.cpus()];
         for (int i = 0; i < views.length; i++) {
             views[i] = new TcpHeader();
         }
+        LayerState sockets = holder == null ? null : holder.take(LAYER);
+        TcpLayerState tcp = holder == null || sockets == null ? null
+                : holder.takeDetail(LAYER) instanceof TcpLayerState t ? t : null;
+        boolean readable = sockets != null && tcp != null && sockets.version() == TcpHandOver.STATE_VERSION
+                && tcp.version() == TcpHandOver.STATE_VERSION && stateVersion == TcpHandOver.STATE_VERSION;
+        TcpNamespaceState first = readable && !tcp.namespaces().isEmpty() ? tcp.namespaces().get(0) : null;
+        this.isn = first == null ? new TcpIsn(core::nanoTime)
+                : new TcpIsn(core::nanoTime, first.isnKey0(), first.isnKey1(), first.tsKey0(), first.tsKey1());
+        if (sockets != null) {
+            if (readable) {
+                adopt(sockets, tcp);
+            } else {
+                holder.refuse(sockets, "this tcp reads state version " + TcpHandOver.STATE_VERSION + ", the deposit is version "
+                        + sockets.version() + (tcp == null ? " without its connections" : ""));
+            }
+        }
+    }
+
+    private static int headerVersion(Bundle b) {
+        String v = b.getHeaders().get(STATE_VERSION_HEADER);
+        try {
+            return v == null ? TcpHandOver.STATE_VERSION : Integer.parseInt(v.trim());
+        } catch (NumberFormatException e) {
+            return -1; // unreadable header: adopt nothing
+        }
+    }
+
+    /**
+     * The bundle is stopping for an update (a transient stop: it stays persistently started) while the
+     * framework keeps running. A framework shutting down, {@code stop} or {@code rmmod} close the
+     * connections as before.
+     */
+    private static boolean beingUpdated(BundleContext context) {
+        try {
+            Bundle b = context.getBundle();
+            BundleStartLevel sl = b.adapt(BundleStartLevel.class);
+            return b.getState() == Bundle.STOPPING && context.getBundle(0).getState() == Bundle.ACTIVE
+                    && sl != null && sl.isPersistentlyStarted();
+        } catch (IllegalStateException e) {
+            return false; // context no longer valid
+        }
+    }
+
+    @Override
+    public boolean handingOver() {
+        return holder != null && updating.getAsBoolean();
     }
 
     @Override
     public void init(NetNamespace ns) {
-        nets.put(ns, new TcpNet(ns, core, ipv4, isn));
+        nets.computeIfAbsent(ns, n -> new TcpNet(n, core, ipv4, isn));
     }
 
     @Override
     public void exit(NetNamespace ns) {
-        nets.remove(ns);
+        if (!handingOver()) { // leaving for an update: the sockets stay until deactivate deposits them
+            nets.remove(ns);
+        }
+    }
+
+    /** Leaving for an update: every socket is frozen and its state goes to the holder, which keeps the descriptors. */
+    @Deactivate
+    void deactivate() {
+        if (!handingOver()) {
+            return;
+        }
+        long start = System.nanoTime();
+        LayerState sockets = export();
+        TcpLayerState tcp = (TcpLayerState) pending;
+        pending = null;
+        holder.depositDetail(LAYER, tcp);
+        holder.deposit(sockets);
+        lastHandOver = String.format("froze %d connections, %d listeners, %d TIME-WAIT in %.1f ms", tcp.connections().size(),
+                tcp.listeners().size(), tcp.timewait().size(), (System.nanoTime() - start) / 1e6);
+        LOG.info("tcp: {} (state version {})", lastHandOver, tcp.version());
+    }
+
+    /** The detail {@link #export} made beside the sockets it returned. */
+    private Record pending;
+
+    /** Freezes every namespace: the sockets' common part for the holder, the rest in {@link #pending}. */
+    LayerState export() {
+        List<SocketState> sockets = new ArrayList<>();
+        List<TcpConnectionState> connections = new ArrayList<>();
+        List<TcpListenerState> listeners = new ArrayList<>();
+        List<TcpTimewaitState> timewait = new ArrayList<>();
+        List<TcpNamespaceState> namespaces = new ArrayList<>();
+        Map<NetNamespace, Map<String, Long>> counters = new java.util.HashMap<>();
+        for (TcpNet net : nets.values()) {
+            TcpHandOver.freeze(net, connections, listeners, timewait, sockets);
+            TcpNamespaceState ns = TcpHandOver.namespace(net);
+            namespaces.add(ns);
+            counters.put(net.ns, ns.mib());
+        }
+        pending = new TcpLayerState(stateVersion, namespaces, connections, listeners, timewait);
+        return new LayerState(LAYER, stateVersion, sockets, counters);
+    }
+
+    /** The detail of the last {@link #export}, for tests. */
+    TcpLayerState exported() {
+        return (TcpLayerState) pending;
+    }
+
+    /** The new version's side: counters and keys, then each socket remade, hashed, its descriptors moved to it. */
+    void adopt(LayerState sockets, TcpLayerState st) {
+        long start = System.nanoTime();
+        for (TcpNamespaceState ns : st.namespaces()) {
+            TcpHandOver.adopt(net(ns.namespace(), true), ns);
+        }
+        int cpu = core.currentCpu();
+        for (TcpTimewaitState tw : st.timewait()) {
+            TcpNet net = net(tw.namespace(), true);
+            if (!TcpTimewaitSock.adopt(net, tw, Math.max(cpu, 0))) {
+                net.mib.inc(cpu, TcpMib.Ext.TCPTimeWaitOverflow);
+            }
+        }
+        for (TcpListenerState ls : st.listeners()) {
+            TcpSock l = TcpHandOver.adopt(net(ls.socket().namespace(), true), ls);
+            if (holder != null) {
+                holder.adopted(ls.socket().id(), l);
+            }
+        }
+        for (TcpConnectionState c : st.connections()) {
+            TcpSock sk = TcpHandOver.adopt(net(c.socket().namespace(), true), c, null);
+            if (holder != null && !sk.isClosed()) {
+                holder.adopted(c.socket().id(), sk);
+            }
+        }
+        if (holder != null) {
+            holder.finished(sockets);
+        }
+        lastHandOver = String.format("adopted %d connections, %d listeners, %d TIME-WAIT in %.1f ms", st.connections().size(),
+                st.listeners().size(), st.timewait().size(), (System.nanoTime() - start) / 1e6);
+        LOG.info("tcp: {} (state version {})", lastHandOver, st.version());
+    }
+
+    private TcpNet net(NetNamespace ns, boolean create) {
+        return create ? nets.computeIfAbsent(ns, n -> new TcpNet(n, core, ipv4, isn)) : nets.get(ns);
     }
 
     TcpNet net(NetNamespace ns) {
@@ -86,7 +256,9 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         if (net == null) {
             throw SockException.of(Errno.EAFNOSUPPORT); // the namespace is going away
         }
-        return new TcpSock(net);
+        TcpSock sk = new TcpSock(net);
+        net.created.add(sk);
+        return sk;
     }
 
     @Override
