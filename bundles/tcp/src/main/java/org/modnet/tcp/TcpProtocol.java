@@ -171,7 +171,6 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         long start = System.nanoTime();
         LayerState sockets = export();
         TcpLayerState tcp = (TcpLayerState) pending;
-        pending = null;
         holder.depositDetail(LAYER, tcp);
         holder.deposit(sockets);
         lastHandOver = String.format("froze %d connections, %d listeners, %d TIME-WAIT in %.1f ms", tcp.connections().size(),
@@ -200,7 +199,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         return new LayerState(LAYER, stateVersion, sockets, counters);
     }
 
-    /** The detail of the last {@link #export}, for tests. */
+    /** The detail of the last {@link #export} (what {@link #deactivate} deposited), for tests. */
     TcpLayerState exported() {
         return (TcpLayerState) pending;
     }

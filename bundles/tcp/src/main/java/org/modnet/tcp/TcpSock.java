@@ -268,7 +268,7 @@ final class TcpSock extends Sock {
     /** EAGAIN for a call on a socket whose state went to the next version: the caller retries on that one. */
     private void checkFrozen() throws SockException {
         if (frozen) {
-            throw SockException.of(Errno.EAGAIN);
+            throw SockException.of(isClosed() ? Errno.EBADF : Errno.EAGAIN); // closed: the next version refused it
         }
     }
 
@@ -1258,7 +1258,7 @@ final class TcpSock extends Sock {
                     if (copied > 0) {
                         break;
                     }
-                    throw SockException.of(Errno.EAGAIN);
+                    checkFrozen();
                 }
                 int err = takeError();
                 if (err != 0) {
@@ -1356,7 +1356,7 @@ final class TcpSock extends Sock {
                     if (copied > 0) {
                         return copied;
                     }
-                    throw SockException.of(Errno.EAGAIN);
+                    checkFrozen();
                 }
                 if (state == TCP_LISTEN) {
                     throw SockException.of(Errno.ENOTCONN);
