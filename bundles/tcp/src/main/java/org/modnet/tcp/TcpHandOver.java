@@ -152,15 +152,11 @@ final class TcpHandOver {
                 sk.rttTiming, sk.rttSeq, sk.rttStampMs, sk.retransHigh, sk.probesOut, sk.probesTstampMs, sk.headSentMs);
         TcpCongestion cong = new TcpCongestion(sk.congestionControl(), sk.cw.cwnd, sk.cw.ssthresh, sk.cw.cwndCnt,
                 sk.cw.cwndClamp);
-        byte[] send = new byte[0];
-        if (sk.sbuf != null && sk.sbuf.length > 0 && TcpSeq.after(sk.writeSeq, sk.sndUna)) {
-            send = ringCopy(sk.sbuf, sk.sndUna - sk.sbase, sk.writeSeq - sk.sndUna);
-        }
-        int unread = sk.rcvNxt - sk.copiedSeq - (sk.finReceived ? 1 : 0);
-        byte[] recv = new byte[0];
-        if (sk.rbuf != null && sk.rbuf.length > 0 && unread > 0) {
-            recv = ringCopy(sk.rbuf, sk.copiedSeq - sk.rbase, unread);
-        }
+        // the rings themselves, not copies: the frozen shell never touches them again
+        byte[] send = sk.sbuf == null ? TcpRings.NONE : sk.sbuf;
+        int sendStart = send.length == 0 ? 0 : (sk.sndUna - sk.sbase) & (send.length - 1);
+        byte[] recv = sk.rbuf == null ? TcpRings.NONE : sk.rbuf;
+        int recvStart = recv.length == 0 ? 0 : (sk.copiedSeq - sk.rbase) & (recv.length - 1);
         List<TcpSegment> ofo = new ArrayList<>(sk.ofoCount);
         for (int i = 0; i < sk.ofoCount; i++) {
             SkBuff s = sk.ofoSkb[i];
@@ -192,7 +188,7 @@ final class TcpHandOver {
         counters.put("last_data_sent", sk.lastDataSentMs);
         counters.put("last_data_recv", sk.lastDataRecvMs);
         counters.put("last_ack_recv", sk.lastAckRecvMs);
-        return new TcpConnectionState(socketState(sk), seq, opt, rtt, cong, send, recv, ofo, sk.push.marks(), timers,
+        return new TcpConnectionState(socketState(sk), seq, opt, rtt, cong, send, sendStart, recv, recvStart, ofo, sk.push.marks(), timers,
                 tcpOpts, counters);
     }
 
@@ -231,15 +227,6 @@ final class TcpHandOver {
         return new SocketState(sk.inode(), sk.namespace(), SocketCalls.AF_INET, sk.type(), sk.protocol(), sk.state(),
                 sk.laddr(), sk.lport(), sk.boundAddress(), sk.raddr(), sk.rport(), sk.shutdownBits(), 0, sk.options(),
                 List.of(), sk.drops(), x);
-    }
-
-    private static byte[] ringCopy(byte[] ring, int from, int n) {
-        byte[] out = new byte[n];
-        int at = from & (ring.length - 1);
-        int first = Math.min(n, ring.length - at);
-        System.arraycopy(ring, at, out, 0, first);
-        System.arraycopy(ring, 0, out, first, n - first);
-        return out;
     }
 
     // --- the new version's side ---
@@ -359,7 +346,7 @@ final class TcpHandOver {
                 (long) ((t.nodelay() ? TcpSock.NAGLE_OFF : 0) | (t.cork() ? TcpSock.NAGLE_CORK : 0)));
         sk.push.restore(st.pushMarks(), q.pushedSeq());
         if (st.socket().extra().getOrDefault("rings", 0L) != 0) {
-            restoreRings(sk, st.sendQueue(), st.receiveQueue());
+            restoreRings(sk, st);
         }
         int cpu = net.core.currentCpu();
         for (TcpSegment s : st.outOfOrder()) {
@@ -398,8 +385,36 @@ final class TcpHandOver {
         arm(sk.delackTimer, tm.delackMs());
         arm(sk.keepaliveTimer, tm.keepaliveMs());
         arm(sk.twTimer, tm.finWait2Ms());
+        rearmMissing(sk);
         sk.ringEmptied();
         return sk;
+    }
+
+    /**
+     * A timer whose callback was running as the old version froze the socket (it found the lock taken
+     * and armed itself again on the shell) is not in the deposit: what the connection's state needs is
+     * armed again here, as {@code tcp_rearm_rto} and {@code tcp_check_probe_timer} would — the
+     * retransmission timer while anything is in flight, a prompt probe for data waiting with nothing in
+     * flight, the delayed ACK owed, keepalive.
+     */
+    private static void rearmMissing(TcpSock sk) {
+        int st = sk.state();
+        if (st == TcpSock.TCP_LISTEN || st == TcpSock.TCP_CLOSE || st == TcpSock.TCP_TIME_WAIT) {
+            return;
+        }
+        if (!sk.rtxTimer.pending()) {
+            if (st == TcpSock.TCP_SYN_SENT || st == TcpSock.TCP_SYN_RECV || sk.sndMax != sk.sndUna) {
+                sk.rtxTimer.mod(sk.rtoMs);
+            } else if (sk.output.unsentWithNothingInFlight()) {
+                sk.rtxTimer.mod(1); // tcp_write_wakeup sends what the window allows
+            }
+        }
+        if (sk.ackPending && !sk.delackTimer.pending()) {
+            sk.delackTimer.mod(TcpSock.DELACK_MS);
+        }
+        if (sk.keepalive() && !sk.keepaliveTimer.pending() && !sk.isClosed()) {
+            sk.keepaliveTimer.mod(sk.timers.keepaliveTimeMs());
+        }
     }
 
     private static void arm(TcpTimer t, long ms) {
@@ -438,14 +453,32 @@ final class TcpHandOver {
         sk.sacks.dsackEnd = x.getOrDefault("dsackEnd", 0L).intValue();
     }
 
-    /** The rings again, each a power of two that holds its bytes, based at {@code snd_una} and {@code copied_seq}. */
-    private static void restoreRings(TcpSock sk, byte[] send, byte[] recv) {
-        sk.sbuf = send.length == 0 ? TcpRings.NONE : TcpRings.grow(TcpRings.NONE, 0, 0, send.length, sk.sndRingLimit());
-        System.arraycopy(send, 0, sk.sbuf, 0, send.length);
-        sk.sbase = sk.sndUna;
-        sk.rbuf = recv.length == 0 ? TcpRings.NONE : TcpRings.grow(TcpRings.NONE, 0, 0, recv.length, sk.rbufLimit);
-        System.arraycopy(recv, 0, sk.rbuf, 0, recv.length);
-        sk.rbase = sk.copiedSeq;
+    /**
+     * The rings again: a ring whose length is a power of two is taken as it is (no copy), based so that
+     * {@code snd_una} and {@code copied_seq} fall at their start index; any other array is copied into
+     * a ring of its own.
+     */
+    private static void restoreRings(TcpSock sk, TcpConnectionState st) {
+        int sendLen = Math.max(sk.writeSeq - sk.sndUna, 0);
+        int recvLen = Math.max(sk.rcvNxt - sk.copiedSeq - (sk.finReceived ? 1 : 0), 0);
+        byte[] send = st.sendQueue();
+        if (Integer.bitCount(send.length) == 1 && send.length >= sendLen) {
+            sk.sbuf = send;
+            sk.sbase = sk.sndUna - st.sendStart();
+        } else {
+            sk.sbuf = sendLen == 0 ? TcpRings.NONE : TcpRings.grow(TcpRings.NONE, 0, 0, sendLen, sk.sndRingLimit());
+            System.arraycopy(st.sendBytes(sendLen), 0, sk.sbuf, 0, sendLen);
+            sk.sbase = sk.sndUna;
+        }
+        byte[] recv = st.receiveQueue();
+        if (Integer.bitCount(recv.length) == 1 && recv.length >= recvLen) {
+            sk.rbuf = recv;
+            sk.rbase = sk.copiedSeq - st.receiveStart();
+        } else {
+            sk.rbuf = recvLen == 0 ? TcpRings.NONE : TcpRings.grow(TcpRings.NONE, 0, 0, recvLen, sk.rbufLimit);
+            System.arraycopy(st.receiveBytes(recvLen), 0, sk.rbuf, 0, recvLen);
+            sk.rbase = sk.copiedSeq;
+        }
     }
 
     /** Assembles the deposit. */

@@ -70,6 +70,12 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
     private final SocketHandOver holder;
     private final java.util.function.BooleanSupplier updating;
     private final int stateVersion;
+    /**
+     * Segments inside {@link #receive} now, per softirq CPU (the last slot: threads outside them): a
+     * hand-over waits for these to finish ({@code synchronize_net}) before it freezes a socket, so no
+     * segment the old version took is left behind. Each CPU writes its own slot: no contention.
+     */
+    private final java.util.concurrent.atomic.AtomicIntegerArray inReceive;
     /** What the last hand-over did, for the benchmark and the tests: nanoseconds and counts. */
     volatile String lastHandOver = "";
 
@@ -102,6 +108,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         for (int i = 0; i < views.length; i++) {
             views[i] = new TcpHeader();
         }
+        this.inReceive = new java.util.concurrent.atomic.AtomicIntegerArray((core.cpus() + 1) * 16); // a cache line each
         LayerState sockets = holder == null ? null : holder.take(LAYER);
         TcpLayerState tcp = holder == null || sockets == null ? null
                 : holder.takeDetail(LAYER) instanceof TcpLayerState t ? t : null;
@@ -169,6 +176,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
             return;
         }
         long start = System.nanoTime();
+        synchronizeNet();
         LayerState sockets = export();
         TcpLayerState tcp = (TcpLayerState) pending;
         holder.depositDetail(LAYER, tcp);
@@ -176,6 +184,19 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         lastHandOver = String.format("froze %d connections, %d listeners, %d TIME-WAIT in %.1f ms", tcp.connections().size(),
                 tcp.listeners().size(), tcp.timewait().size(), (System.nanoTime() - start) / 1e6);
         LOG.info("tcp: {} (state version {})", lastHandOver, tcp.version());
+    }
+
+    /**
+     * {@code synchronize_net}: IPv4 no longer calls {@link #receive} (this protocol's service is gone);
+     * waits until the calls that began before that have returned.
+     */
+    private void synchronizeNet() {
+        long deadline = System.nanoTime() + 1_000_000_000L;
+        for (int i = 0; i < inReceive.length(); i += 16) {
+            while (inReceive.get(i) != 0 && System.nanoTime() < deadline) {
+                Thread.onSpinWait();
+            }
+        }
     }
 
     /** The detail {@link #export} made beside the sockets it returned. */
@@ -297,12 +318,22 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
      */
     @Override
     public void receive(SkBuff skb) {
+        int cpu = core.currentCpu();
+        int slot = (cpu >= 0 && cpu < views.length ? cpu : views.length) * 16;
+        inReceive.incrementAndGet(slot);
+        try {
+            rcv(skb, cpu);
+        } finally {
+            inReceive.decrementAndGet(slot);
+        }
+    }
+
+    private void rcv(SkBuff skb, int cpu) {
         TcpNet net = skb.dev() == null ? null : nets.get(skb.dev().namespace());
         if (net == null) {
             skb.free();
             return;
         }
-        int cpu = core.currentCpu();
         TcpHeader th = cpu >= 0 && cpu < views.length ? views[cpu] : threadViews.get();
         TcpHeader.Check check = th.check(skb, TcpAf.INET);
         check.count(net.mib, cpu);

@@ -671,6 +671,7 @@ final class TcpSock extends Sock {
         }
         lockSock();
         try {
+            checkFrozen();
             if (localPort != 0 || state != TCP_CLOSE || isClosed()) {
                 throw SockException.of(Errno.EINVAL);
             }
@@ -688,6 +689,7 @@ final class TcpSock extends Sock {
     public void listen(int backlogLen) throws SockException {
         lockSock();
         try {
+            checkFrozen();
             if (state != TCP_CLOSE && state != TCP_LISTEN) {
                 throw SockException.of(Errno.EINVAL);
             }
@@ -884,6 +886,7 @@ final class TcpSock extends Sock {
         }
         lockSock();
         try {
+            checkFrozen();
             switch (state) {
                 case TCP_ESTABLISHED, TCP_CLOSE_WAIT, TCP_FIN_WAIT1, TCP_FIN_WAIT2, TCP_CLOSING, TCP_LAST_ACK -> throw SockException.of(Errno.EISCONN);
                 case TCP_LISTEN -> throw SockException.of(Errno.EINVAL);

@@ -132,9 +132,11 @@ class TcpHandOverTest {
         swapped.drain();
         TcpSock old = conn(swapped);
         TcpConnectionState was = TcpHandOver.state(old);
-        assertTrue(was.sendQueue().length > 0 && was.sequence().sndNxt() != was.sequence().writeSeq(),
+        assertTrue(sendLen(was) > 0 && was.sequence().sndNxt() != was.sequence().writeSeq(),
                 "bytes in flight and unsent: " + was.sequence());
-        assertEquals(100, was.receiveQueue().length, "unread bytes");
+        assertEquals(100, recvLen(was), "unread bytes");
+        byte[] sendBefore = was.sendBytes(sendLen(was));
+        byte[] recvBefore = was.receiveBytes(recvLen(was));
         assertEquals(1, was.outOfOrder().size(), "an out-of-order segment");
         assertTrue(was.timers().retransmitMs() >= 0 && was.timers().keepaliveMs() >= 0, "timers armed: " + was.timers());
 
@@ -148,6 +150,8 @@ class TcpHandOverTest {
         assertNotSame(old, now);
         sameState(deposit.connections().get(0), TcpHandOver.state(now));
         sameState(was, deposit.connections().get(0));
+        assertArrayEquals(sendBefore, TcpHandOver.state(now).sendBytes(sendLen(was)), "the bytes to send, as they were");
+        assertArrayEquals(recvBefore, TcpHandOver.state(now).receiveBytes(recvLen(was)), "the bytes to read, as they were");
         swapped.none(); // the swap itself sends nothing
 
         byte[] readSwapped = after(swapped, (int) b[0]);
@@ -156,6 +160,14 @@ class TcpHandOverTest {
         assertEquals(plain.count(TcpMib.Tcp.RetransSegs), swapped.count(TcpMib.Tcp.RetransSegs));
         assertEquals(0, swapped.count(TcpMib.Tcp.OutRsts));
         assertEquals(plain.count(TcpMib.Tcp.OutSegs), swapped.count(TcpMib.Tcp.OutSegs), "the MIB continued");
+    }
+
+    private static int sendLen(TcpConnectionState c) {
+        return c.sequence().writeSeq() - c.sequence().sndUna();
+    }
+
+    private static int recvLen(TcpConnectionState c) {
+        return c.sequence().rcvNxt() - c.sequence().copiedSeq() - (c.sequence().finReceived() ? 1 : 0);
     }
 
     /** Every component of two connection states, arrays by content; the socket's id is its inode and changes. */
@@ -171,8 +183,8 @@ class TcpHandOverTest {
         assertEquals(x.options(), y.options());
         assertEquals(x.rtt(), y.rtt());
         assertEquals(x.congestion(), y.congestion());
-        assertArrayEquals(x.sendQueue(), y.sendQueue(), "unacknowledged and unsent bytes");
-        assertArrayEquals(x.receiveQueue(), y.receiveQueue(), "unread bytes");
+        assertArrayEquals(x.sendBytes(sendLen(x)), y.sendBytes(sendLen(y)), "unacknowledged and unsent bytes");
+        assertArrayEquals(x.receiveBytes(recvLen(x)), y.receiveBytes(recvLen(y)), "unread bytes");
         assertEquals(x.outOfOrder().size(), y.outOfOrder().size());
         for (int i = 0; i < x.outOfOrder().size(); i++) {
             TcpSegment g = x.outOfOrder().get(i);
