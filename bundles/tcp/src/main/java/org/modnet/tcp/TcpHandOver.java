@@ -365,6 +365,9 @@ final class TcpHandOver {
             sk.ofoFin[i] = s.fin();
             sk.ofoTruesize += skb.truesize();
         }
+        if (sk.raddr() != 0) { // sk_setup_caps: the route's device says whether GSO skbs may be built
+            sk.routeDev = net.ipv4.route(net.ns, sk.raddr()).device();
+        }
         if (sk.hashed && !net.ehashInsert(sk)) {
             sk.hashed = false; // cannot happen: the new tables start empty
         }
