@@ -968,7 +968,8 @@ final class TcpSock extends Sock {
             try {
                 await(nanos < 0 ? -1 : Math.max(0, deadline - System.nanoTime()));
             } catch (SockException e) {
-                throw e.errno() == Errno.EAGAIN ? SockException.of(Errno.EINPROGRESS) : e;
+                // frozen for a hand-over: EAGAIN, so the socket layer waits on the new socket instead
+                throw e.errno() == Errno.EAGAIN && !frozen ? SockException.of(Errno.EINPROGRESS) : e;
             }
         }
         int err = takeError();
