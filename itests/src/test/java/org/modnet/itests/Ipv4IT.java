@@ -2,6 +2,8 @@ package org.modnet.itests;
 
 import static org.hamcrest.CoreMatchers.containsString;
 import static org.hamcrest.MatcherAssert.assertThat;
+import static org.junit.Assert.assertTrue;
+import static org.hamcrest.CoreMatchers.not;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.fail;
@@ -149,6 +151,52 @@ public class Ipv4IT {
         assertThat(out, containsString("From 10.0.0.1 icmp_seq=1 Destination Host Unreachable"));
         assertThat(out, containsString("1 packets transmitted, 0 received, +1 errors, 100% packet loss"));
         assertThat(out, containsString("(failed: "));
+    }
+
+    /**
+     * iputils' options a user reaches for, with its words: -q (summary only), -D (a timestamp on each
+     * line), -I ADDR (the source, in the header), -w DEADLINE (keeps sending until the deadline when no
+     * reply comes, whatever -c says; an empty line where the rtt line goes), -O (no answer yet), grouped
+     * flags (-qc2), and -b before a broadcast (refused without it).
+     */
+    @Test
+    public void pingTakesIputilsOptions() throws Exception {
+        NetNamespace ns1 = core.addNamespace("ns1");
+        LinkFactory veth = ModnetRuntime.service(context, LinkFactory.class, "(modnet.link.kind=veth)");
+        NetDevice a = veth.create(ns1, "veth0", List.of("peer", "name", "veth1"));
+        a.addAddress(new IfAddress(InetAddress.getByName("10.0.0.1"), 24, InetAddress.getByName("10.0.0.255"), "global", "veth0"));
+        a.open();
+        ns1.device("veth1").open(); // nobody at 10.0.0.9
+        ns1.device("lo").open();
+
+        String quiet = ModnetRuntime.run(processor, "ns1", "ping -qc2 -i 0.05 10.0.0.1");
+        assertThat(quiet, not(containsString("bytes from")));
+        assertThat(quiet, containsString("2 packets transmitted, 2 received, 0% packet loss"));
+        assertThat(quiet, containsString("rtt min/avg/max/mdev = "));
+
+        String stamped = ModnetRuntime.run(processor, "ns1", "ping -D -c 1 10.0.0.1");
+        assertTrue(stamped, stamped.matches("(?s).*\\n\\[\\d+\\.\\d{6}\\] 64 bytes from 10\\.0\\.0\\.1: icmp_seq=1 .*"));
+
+        String from = ModnetRuntime.run(processor, "ns1", "ping -c 1 -I 10.0.0.1 127.0.0.1");
+        assertThat(from, containsString("PING 127.0.0.1 (127.0.0.1) from 10.0.0.1 : 56(84) bytes of data."));
+        assertThat(ModnetRuntime.runCapturing(processor, "ns1", "ping -c 1 -I 10.9.9.9 127.0.0.1"),
+                containsString("ping: bind: Cannot assign requested address"));
+        assertThat(ModnetRuntime.runCapturing(processor, "ns1", "ping -c 1 -I nosuch 127.0.0.1"),
+                containsString("ping: SO_BINDTODEVICE nosuch: No such device"));
+
+        String deadline = ModnetRuntime.runCapturing(processor, "ns1", "ping -c 2 -w 1 -i 0.2 10.0.0.9");
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+) packets transmitted, 0 received").matcher(deadline);
+        assertTrue(deadline, m.find());
+        assertTrue("-w sends on past -c while nothing answers:\n" + deadline, Integer.parseInt(m.group(1)) >= 4);
+        assertThat(deadline, containsString("100% packet loss, time "));
+        assertTrue("an empty line where the rtt line goes:\n" + deadline, deadline.matches("(?s).*packet loss, time \\d+ms\\n\\n.*"));
+
+        String outstanding = ModnetRuntime.runCapturing(processor, "ns1", "ping -O -c 2 -i 0.3 -W 0.2 10.0.0.9");
+        assertThat(outstanding, containsString("no answer yet for icmp_seq=1"));
+
+        assertThat(ModnetRuntime.runCapturing(processor, "ns1", "ping -c 1 10.0.0.255"),
+                containsString("ping: Do you want to ping broadcast? Then -b. If not, check your local firewall rules"));
+        assertThat(ModnetRuntime.runCapturing(processor, "ns1", "ping -c 1 -x 10.0.0.1"), containsString("ping: invalid option -- 'x'"));
     }
 
     /** A —veth— R —veth— B: A 10.0.1.2/24, R 10.0.1.1/24 and 10.0.2.1/24, B 10.0.2.2/24, default routes via R. */

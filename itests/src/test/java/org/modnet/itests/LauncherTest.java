@@ -268,6 +268,56 @@ class LauncherTest {
     }
 
     /**
+     * attach gives its command the client's standard input: {@code echo hi | bin/modnet attach -c "ip
+     * netns exec a nc -u ..."} sends the line, as the README's tour and ssh HOST CMD do.
+     */
+    @Test
+    void attachStreamsItsStandardInputToTheCommand() throws Exception {
+        String name = "it-stdin-" + ProcessHandle.current().pid();
+        try (Instance instance = Instance.start(name)) {
+            Result setup = Processes.run(MODNET, "attach", "-n", name, "-c",
+                    "ip netns add a ; ip netns add b ; ip -n a link add eth0 type veth peer name eth1 ; ip -n a link set eth1 netns b"
+                            + " ; ip -n a addr add 10.0.0.1/24 dev eth0 ; ip -n b addr add 10.0.0.2/24 dev eth1"
+                            + " ; ip -n a link set eth0 up ; ip -n b link set eth1 up");
+            assertEquals(0, setup.status(), setup.toString());
+            Path got = Files.createTempFile("modnet-attach-stdin", ".out");
+            Process listener = Processes.builder(MODNET, "attach", "-n", name, "-c", "ip netns exec b nc -u -l -W 1 5000")
+                    .redirectOutput(got.toFile()).redirectErrorStream(false).start();
+            try {
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                String ss = "";
+                while (!ss.contains("0.0.0.0:5000") && System.nanoTime() < deadline) {
+                    ss = Processes.run(MODNET, "attach", "-n", name, "-c", "ip netns exec b ss -u -a -n").out();
+                    Thread.sleep(100);
+                }
+                assertTrue(ss.contains("0.0.0.0:5000"), "nc listens:\n" + ss);
+                Result send = Processes.runWithInput("hi\nthere\n", MODNET, "attach", "-n", name, "-c",
+                        "ip netns exec a nc -u -q 0 10.0.0.2 5000");
+                assertEquals(0, send.status(), send.toString());
+                assertTrue(listener.waitFor(30, TimeUnit.SECONDS), "the listener got the datagram and ended");
+                assertEquals("hi\nthere\n", Files.readString(got), "what the piped attach sent");
+
+                // the README's tour: in an attach shell, the lines after a command line are its input
+                listener = Processes.builder(MODNET, "attach", "-n", name, "-c", "ip netns exec b nc -u -l -W 1 5000")
+                        .redirectOutput(got.toFile()).redirectErrorStream(false).start();
+                ss = "";
+                while (!ss.contains("0.0.0.0:5000") && System.nanoTime() < deadline + TimeUnit.SECONDS.toNanos(30)) {
+                    ss = Processes.run(MODNET, "attach", "-n", name, "-c", "ip netns exec b ss -u -a -n").out();
+                    Thread.sleep(100);
+                }
+                Result typed = Processes.runWithInput("ip netns exec a nc -u -q 0 10.0.0.2 5000\nhello\n", MODNET, "attach", "-n", name);
+                assertEquals(0, typed.status(), typed.toString());
+                assertTrue(listener.waitFor(30, TimeUnit.SECONDS), "the listener got the typed line");
+                assertEquals("hello\n", Files.readString(got), "a line typed while nc runs is sent");
+            } finally {
+                listener.destroy();
+                listener.waitFor(20, TimeUnit.SECONDS);
+                Files.deleteIfExists(got);
+            }
+        }
+    }
+
+    /**
      * kmod's commands on the UDP module in a running instance: rmmod refuses it while a socket is open
      * (a listener in another attach session), naming its users, and lsmod counts the socket; rmmod
      * refuses lo as builtin; rmmod -f removes it and says what it dropped; modprobe loads it back from

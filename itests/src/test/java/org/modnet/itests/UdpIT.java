@@ -368,6 +368,10 @@ public class UdpIT {
         // -z: the listener is gone, so nothing answers now but ICMP
         String scan = ModnetRuntime.runCapturing(processor, "ns1", "nc -z -u -v -w 1 10.0.0.2 5002");
         assertThat(scan, containsString("nc: connect to 10.0.0.2 port 5002 (udp) failed: Connection refused"));
+        // without -z, OpenBSD nc never reports the refusal: the port unreachable closes its network side
+        // and it ends silently with status 0 (Linux: 'echo hi | nc -u -q 1 127.0.0.1 9; echo $?' prints 0)
+        String quiet = ModnetRuntime.runCapturing(processor, "ns1", "echo hi | nc -u -q 2 10.0.0.2 5002 ; echo again | nc -u 10.0.0.2 5002");
+        assertEquals("", quiet);
     }
 
     @Test

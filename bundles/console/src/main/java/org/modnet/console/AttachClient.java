@@ -4,6 +4,7 @@ import java.io.BufferedReader;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.net.StandardProtocolFamily;
@@ -37,10 +38,10 @@ public final class AttachClient {
     }
 
     public static void main(String[] argv) {
-        System.exit(run(Arrays.asList(argv), System.out, System.err));
+        System.exit(run(Arrays.asList(argv), System.in, System.out, System.err));
     }
 
-    static int run(List<String> argv, PrintStream stdout, PrintStream stderr) {
+    static int run(List<String> argv, InputStream stdin, PrintStream stdout, PrintStream stderr) {
         List<String> args = new ArrayList<>(argv);
         if (!args.isEmpty() && args.get(0).equals("attach")) {
             args.remove(0);
@@ -82,17 +83,19 @@ public final class AttachClient {
             if (hello == null) {
                 throw new IOException("the instance closed the connection");
             }
+            InputPump pump = new InputPump(out);
             if (hello.type() != Frames.READY) {
-                return relay(hello, in, stdout, stderr); // refused: the reason, then the status
+                return relay(hello, in, stdout, stderr, pump); // refused: the reason, then the status
             }
             if (options.commands() != null) {
                 CtrlC.handle(() -> interrupt(out));
                 Frames.write(out, Frames.COMMAND, options.commands());
-                int status = relay(in, stdout, stderr);
+                pump.copyAll(stdin); // standard input to the command, as ssh HOST CMD gives it
+                int status = relay(in, stdout, stderr, pump);
                 Frames.write(out, Frames.QUIT, "");
                 return status;
             }
-            return interactive(options.name(), in, out, stdout, stderr);
+            return interactive(options.name(), stdin, in, out, stdout, stderr, pump);
         } catch (IOException e) {
             String why = e.getMessage() == null ? e.toString() : e.getMessage();
             stderr.println("modnet attach: " + socket + ": " + why);
@@ -137,12 +140,39 @@ public final class AttachClient {
         }
     }
 
-    private static int interactive(String name, DataInputStream in, DataOutputStream out, PrintStream stdout,
-            PrintStream stderr) throws IOException {
+    /**
+     * Lines typed at the prompt are commands; lines typed while a command runs are its standard input
+     * (as a shell's foreground job reads the terminal), and end of file then is its end of input.
+     */
+    private static int interactive(String name, InputStream stdin, DataInputStream in, DataOutputStream out, PrintStream stdout,
+            PrintStream stderr, InputPump pump) throws IOException {
         boolean terminal = System.console() != null && System.console().isTerminal();
         String prompt = "modnet[" + name + "]> ";
-        BufferedReader lines = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
         java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.BlockingQueue<String> commands = new java.util.concurrent.ArrayBlockingQueue<>(64);
+        String end = new String("end of input"); // compared by identity
+        // a command line read waits until it runs: the lines after it are its input, as a shell reading a
+        // pipe leaves what follows a command line for the command
+        java.util.concurrent.Semaphore taken = new java.util.concurrent.Semaphore(0);
+        Thread reader = Thread.ofPlatform().daemon().name("modnet-attach-stdin").start(() -> {
+            BufferedReader lines = new BufferedReader(new InputStreamReader(stdin, StandardCharsets.UTF_8));
+            try {
+                for (String line; (line = lines.readLine()) != null;) {
+                    if (running.get()) {
+                        pump.send((line + "\n").getBytes(StandardCharsets.UTF_8));
+                    } else {
+                        commands.put(line);
+                        taken.acquire();
+                    }
+                }
+                if (running.get()) {
+                    pump.end();
+                }
+                commands.put(end);
+            } catch (IOException | InterruptedException e) {
+                commands.offer(end);
+            }
+        });
         CtrlC.handle(() -> {
             if (running.get()) {
                 interrupt(out); // the command's end comes back as its status, and the prompt after it
@@ -152,29 +182,87 @@ public final class AttachClient {
             }
         });
         int status = 0;
-        while (true) {
-            if (terminal) {
-                stdout.print(prompt);
-                stdout.flush();
+        try {
+            while (true) {
+                if (terminal) {
+                    stdout.print(prompt);
+                    stdout.flush();
+                }
+                String line = commands.take();
+                if (line == end || line.strip().equals("exit")) {
+                    Frames.write(out, Frames.QUIT, "");
+                    return status;
+                }
+                if (line.isBlank()) {
+                    taken.release();
+                    continue;
+                }
+                running.set(true);
+                taken.release();
+                try {
+                    Frames.write(out, Frames.COMMAND, line);
+                    status = relay(in, stdout, stderr, pump);
+                } finally {
+                    running.set(false);
+                }
+                if (status == 126) {
+                    return status;
+                }
             }
-            String line = lines.readLine();
-            if (line == null || line.strip().equals("exit")) {
-                Frames.write(out, Frames.QUIT, "");
-                return status;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return status;
+        } finally {
+            reader.interrupt();
+        }
+    }
+
+    /**
+     * Sends the client's standard input to the instance as {@link Frames#IN} frames, never more bytes
+     * ahead of what its commands read than the credit the instance gave ({@link AttachInput#WINDOW} to
+     * start, then {@link Frames#CREDIT} frames), and {@link Frames#IN_EOF} at the end.
+     */
+    static final class InputPump {
+        private final DataOutputStream out;
+        private final java.util.concurrent.Semaphore credit = new java.util.concurrent.Semaphore(AttachInput.WINDOW);
+
+        InputPump(DataOutputStream out) {
+            this.out = out;
+        }
+
+        /** Copies all of {@code stdin} in the background, then its end. */
+        void copyAll(InputStream stdin) {
+            Thread.ofPlatform().daemon().name("modnet-attach-stdin").start(() -> {
+                byte[] buf = new byte[8192];
+                try {
+                    for (int n; (n = stdin.read(buf)) >= 0;) {
+                        if (n > 0) {
+                            send(java.util.Arrays.copyOf(buf, n));
+                        }
+                    }
+                    end();
+                } catch (IOException | InterruptedException e) {
+                    // the instance went away, or this client ends: nothing more to send
+                }
+            });
+        }
+
+        /** One chunk, once the credit allows it (at most the window in one frame). */
+        void send(byte[] bytes) throws IOException, InterruptedException {
+            for (int off = 0; off < bytes.length;) {
+                int n = Math.min(bytes.length - off, AttachInput.CREDIT_STEP);
+                credit.acquire(n);
+                Frames.write(out, Frames.IN, bytes, off, n);
+                off += n;
             }
-            if (line.isBlank()) {
-                continue;
-            }
-            running.set(true);
-            try {
-                Frames.write(out, Frames.COMMAND, line);
-                status = relay(in, stdout, stderr);
-            } finally {
-                running.set(false);
-            }
-            if (status == 126) {
-                return status;
-            }
+        }
+
+        void end() throws IOException {
+            Frames.write(out, Frames.IN_EOF, "");
+        }
+
+        void credit(int n) {
+            credit.release(n);
         }
     }
 
@@ -190,12 +278,12 @@ public final class AttachClient {
         }
     }
 
-    /** Copies output frames to stdout/stderr until the command's status frame. */
-    private static int relay(DataInputStream in, PrintStream stdout, PrintStream stderr) throws IOException {
-        return relay(Frames.read(in), in, stdout, stderr);
+    /** Copies output frames to stdout/stderr until the command's status frame; credit goes to the pump. */
+    private static int relay(DataInputStream in, PrintStream stdout, PrintStream stderr, InputPump pump) throws IOException {
+        return relay(Frames.read(in), in, stdout, stderr, pump);
     }
 
-    private static int relay(Frames.Frame first, DataInputStream in, PrintStream stdout, PrintStream stderr)
+    private static int relay(Frames.Frame first, DataInputStream in, PrintStream stdout, PrintStream stderr, InputPump pump)
             throws IOException {
         for (Frames.Frame frame = first; frame != null; frame = Frames.read(in)) {
             switch (frame.type()) {
@@ -210,6 +298,7 @@ public final class AttachClient {
                 case Frames.STATUS -> {
                     return frame.status();
                 }
+                case Frames.CREDIT -> pump.credit(frame.status());
                 default -> throw new IOException("unexpected frame type " + (char) frame.type());
             }
         }

@@ -148,11 +148,18 @@ final class ControlServer implements AutoCloseable {
             Quiet quiet = new Quiet();
             PrintStream sessionOut = new PrintStream(quiet.watch(new Frames.FrameOutputStream(out, Frames.OUT)), true, StandardCharsets.UTF_8);
             PrintStream sessionErr = new PrintStream(quiet.watch(new Frames.FrameOutputStream(out, Frames.ERR)), true, StandardCharsets.UTF_8);
-            CommandSession session = sessions.apply(new SessionStreams(InputStream.nullInputStream(), sessionOut, sessionErr));
+            AttachInput stdin = new AttachInput(n -> {
+                try {
+                    Frames.writeInt(out, Frames.CREDIT, n);
+                } catch (IOException e) {
+                    // the client is gone: the reader ends the session
+                }
+            });
+            CommandSession session = sessions.apply(new SessionStreams(stdin, sessionOut, sessionErr));
             Executor executor = new Executor(session, sessionOut, sessionErr);
             BlockingQueue<Frames.Frame> frames = new LinkedBlockingQueue<>();
             AtomicBoolean served = new AtomicBoolean();
-            Thread.ofVirtual().name("modnet-attach-reader").start(() -> readFrames(in, frames, executor, served, quiet));
+            Thread.ofVirtual().name("modnet-attach-reader").start(() -> readFrames(in, frames, executor, served, quiet, stdin));
             try {
                 Frames.Frame frame;
                 while ((frame = frames.take()).type() != Frames.QUIT) {
@@ -190,12 +197,20 @@ final class ControlServer implements AutoCloseable {
      * until the session has finished: {@code nc -l} does not outlive the attach that ran it.
      */
     private static void readFrames(DataInputStream in, BlockingQueue<Frames.Frame> frames, Executor executor, AtomicBoolean served,
-            Quiet quiet) {
+            Quiet quiet, AttachInput stdin) {
         try {
             for (Frames.Frame f = Frames.read(in); f != null; f = Frames.read(in)) {
                 if (f.type() == Frames.INTERRUPT) {
                     quiet.interrupted();
                     executor.interrupt(); // the client's Ctrl-C: now, not after the command it would end
+                    continue;
+                }
+                if (f.type() == Frames.IN) {
+                    stdin.feed(f.payload()); // within the client's credit: never waits
+                    continue;
+                }
+                if (f.type() == Frames.IN_EOF) {
+                    stdin.end();
                     continue;
                 }
                 frames.add(f);
@@ -206,6 +221,7 @@ final class ControlServer implements AutoCloseable {
         } catch (IOException e) {
             LOG.debug("attach connection: {}", e.toString());
         }
+        stdin.end(); // a hangup: a command reading its input sees the end
         frames.add(GONE);
         try {
             while (!served.get()) {

@@ -13,7 +13,8 @@ import java.nio.charset.StandardCharsets;
  * The server speaks first: {@link #READY}, or a refusal ({@link #ERR} then {@link #STATUS}) and the
  * end of the connection. The client then sends {@link #COMMAND} (a script, run like {@code -c}) and
  * {@link #QUIT}; the server answers with {@link #OUT} and {@link #ERR} bytes and closes each command
- * with {@link #STATUS}. {@link #INTERRUPT} (the client's Ctrl-C) may come at any time: it interrupts
+ * with {@link #STATUS}. The client's standard input goes as {@link #IN} frames and {@link #IN_EOF},
+ * never more than the instance's {@link #CREDIT} allows ({@link AttachInput}). {@link #INTERRUPT} (the client's Ctrl-C) may come at any time: it interrupts
  * the command running then, as a terminal's Ctrl-C ends a shell's foreground job.
  */
 final class Frames {
@@ -24,6 +25,12 @@ final class Frames {
     static final byte ERR = 'E';
     static final byte STATUS = 'X';
     static final byte INTERRUPT = 'I';
+    /** Client to instance: bytes of its standard input for the running command(s), within the credit it has. */
+    static final byte IN = 'D';
+    /** Client to instance: its standard input ended. */
+    static final byte IN_EOF = 'F';
+    /** Instance to client: a 4-byte count of input bytes the client may send again (its commands read them). */
+    static final byte CREDIT = 'W';
     static final int MAX_FRAME = 1 << 20;
 
     private Frames() {
@@ -56,8 +63,12 @@ final class Frames {
     }
 
     static void writeStatus(DataOutputStream out, int status) throws IOException {
-        byte[] b = { (byte) (status >>> 24), (byte) (status >>> 16), (byte) (status >>> 8), (byte) status };
-        write(out, STATUS, b, 0, 4);
+        writeInt(out, STATUS, status);
+    }
+
+    static void writeInt(DataOutputStream out, byte type, int value) throws IOException {
+        byte[] b = { (byte) (value >>> 24), (byte) (value >>> 16), (byte) (value >>> 8), (byte) value };
+        write(out, type, b, 0, 4);
     }
 
     /** The next frame, or null at a clean end of stream. */
@@ -76,8 +87,8 @@ final class Frames {
         } catch (EOFException e) {
             throw new IOException("attach: connection closed inside a frame");
         }
-        if (type == STATUS && len != 4) {
-            throw new IOException("attach: bad status frame");
+        if ((type == STATUS || type == CREDIT) && len != 4) {
+            throw new IOException("attach: bad " + (type == STATUS ? "status" : "credit") + " frame");
         }
         return new Frame((byte) type, payload);
     }

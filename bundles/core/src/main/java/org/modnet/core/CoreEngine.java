@@ -34,6 +34,9 @@ final class CoreEngine implements NetCore {
     private final Softirq[] softirqs;
     private final Backlog[] backlogs;
     private final PacketDispatch dispatch = new PacketDispatch();
+    private final TableHolder tables = new TableHolder(dispatch);
+    /** How long frames wait for a handler's next version before they are dropped ({@code modnet.handover.timeout.ms}). */
+    private static final long HOLD_TIMEOUT_MS = Long.getLong("modnet.handover.timeout.ms", 5_000);
     private final SkBuffPool pool;
     /** 64 KiB buffers for what an ordinary one cannot hold: reassembled datagrams, lo's large MTU. */
     private final SkBuffPool largePool;
@@ -303,7 +306,17 @@ final class CoreEngine implements NetCore {
     }
 
     void removeHandler(int ethertype, PacketHandler handler) {
-        dispatch.remove(ethertype, handler);
+        // a handler leaving for an update whose next version adopts its state: its frames wait
+        boolean handOver = handler instanceof org.modnet.api.handover.HandsOver h && h.handingOver();
+        int generation = dispatch.remove(ethertype, handler, handOver);
+        if (generation >= 0) {
+            timer(0, () -> dispatch.releaseHeld(ethertype, generation)).mod(HOLD_TIMEOUT_MS);
+        }
+    }
+
+    /** The holder of the layers' tables across their updates ({@link org.modnet.api.handover.StateHolder}). */
+    TableHolder tables() {
+        return tables;
     }
 
     @Override

@@ -30,9 +30,9 @@ import org.osgi.service.component.annotations.ReferencePolicy;
  * {@code org.modnet.sysctl} (a feature may carry it): sysctl names to values for every namespace;
  * deleting it puts those sysctls back to their defaults.
  */
-@Component(service = NetCore.class, immediate = true, configurationPid = SysctlConf.PID,
+@Component(service = { NetCore.class, org.modnet.api.handover.StateHolder.class }, immediate = true, configurationPid = SysctlConf.PID,
         configurationPolicy = ConfigurationPolicy.OPTIONAL)
-public final class NetCoreComponent implements NetCore {
+public final class NetCoreComponent implements NetCore, org.modnet.api.handover.StateHolder {
     private final CoreEngine engine;
 
     @Activate
@@ -98,6 +98,28 @@ public final class NetCoreComponent implements NetCore {
 
     void removePernet(PernetOperations ops) {
         engine.removePernet(ops);
+    }
+
+    // --- the holder of the layers' tables across their updates ---
+
+    @Override
+    public void deposit(org.modnet.api.handover.TableState state) {
+        engine.tables().deposit(state);
+    }
+
+    @Override
+    public org.modnet.api.handover.TableState take(String layer) {
+        return engine.tables().take(layer);
+    }
+
+    @Override
+    public void refuse(org.modnet.api.handover.TableState state, String why) {
+        engine.tables().refuse(state, why);
+    }
+
+    @Override
+    public Map<String, Long> counters() {
+        return engine.tables().counters();
     }
 
     @Override

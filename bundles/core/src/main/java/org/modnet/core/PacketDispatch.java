@@ -20,6 +20,10 @@ final class PacketDispatch {
     /** Outgoing copies a tap missed because no buffer head was free (what tcpdump reports as dropped). */
     private final java.util.concurrent.atomic.AtomicLong tapDrops = new java.util.concurrent.atomic.AtomicLong();
 
+    /**
+     * {@code dev_add_pack}. The new version of a handler whose frames were held during its update gets
+     * them first, in arrival order, before the path is its: no frame overtakes one that waited.
+     */
     synchronized void add(int ethertype, PacketHandler handler) {
         if (ethertype == org.modnet.api.net.Eth.ETH_P_ALL) {
             taps = append(taps, handler);
@@ -27,18 +31,118 @@ final class PacketDispatch {
         }
         PacketHandler[][] table = byType.clone();
         table[ethertype & 0xffff] = append(table[ethertype & 0xffff], handler);
-        byType = table;
+        if (heldType != (ethertype & 0xffff)) {
+            byType = table;
+            return;
+        }
+        synchronized (held) {
+            for (int i = 0; i < heldCount; i++) {
+                SkBuff skb = held[i];
+                NetDevice dev = heldDev[i];
+                held[i] = null;
+                heldDev[i] = null;
+                handler.receive(skb, dev);
+            }
+            heldDelivered += heldCount;
+            heldCount = 0;
+            heldType = -1;
+            byType = table;
+        }
     }
 
-    synchronized void remove(int ethertype, PacketHandler handler) {
+    /**
+     * {@code dev_remove_pack}. With {@code handOver} (the handler leaves for an update and its next
+     * version adopts its state) the ethertype's frames wait in a bounded queue until the next version
+     * registers, instead of being dropped as frames nobody handles.
+     */
+    synchronized int remove(int ethertype, PacketHandler handler, boolean handOver) {
         if (ethertype == org.modnet.api.net.Eth.ETH_P_ALL) {
             taps = without(taps, handler);
-            return;
+            return -1;
         }
         PacketHandler[][] table = byType.clone();
         PacketHandler[] left = without(table[ethertype & 0xffff], handler);
         table[ethertype & 0xffff] = left.length == 0 ? null : left;
+        int generation = -1;
+        if (handOver && left.length == 0) {
+            synchronized (held) {
+                generation = ++heldGeneration;
+            }
+            heldType = ethertype & 0xffff; // before the handler leaves the table: no frame falls between
+        }
         byType = table;
+        return generation;
+    }
+
+    void remove(int ethertype, PacketHandler handler) {
+        remove(ethertype, handler, false);
+    }
+
+    /** Frames held for a handler being updated: bounded; a refusal is the device's rx_dropped. */
+    static final int HELD_MAX = 4096;
+    private final SkBuff[] held = new SkBuff[HELD_MAX]; // guarded by itself
+    private final NetDevice[] heldDev = new NetDevice[HELD_MAX]; // guarded by held
+    private int heldCount; // guarded by held
+    private volatile int heldType = -1;
+    private long heldTotal; // guarded by held
+    private long heldDrops; // guarded by held
+    private long heldDelivered; // guarded by held
+    private long heldExpired; // guarded by held
+    /** Which hold a timeout belongs to: an old update's timer must not release a later update's frames. */
+    private int heldGeneration; // guarded by held
+
+    /** The ethertype whose frames are held, or -1. */
+    int heldType() {
+        return heldType;
+    }
+
+    /**
+     * Nobody came for the held frames (the update failed, or the module was removed): they are dropped,
+     * each counted in its device's {@code rx_dropped}, and the ethertype is no longer held.
+     */
+    void releaseHeld(int ethertype, int generation) {
+        synchronized (held) {
+            if (heldType != (ethertype & 0xffff) || heldGeneration != generation) {
+                return;
+            }
+            for (int i = 0; i < heldCount; i++) {
+                heldDev[i].stats().addShared(DeviceStats.Field.RX_DROPPED, 1);
+                held[i].free();
+                held[i] = null;
+                heldDev[i] = null;
+            }
+            heldExpired += heldCount;
+            heldCount = 0;
+            heldType = -1;
+        }
+    }
+
+    /** HandOverHeld, HandOverHeldDelivered, HandOverHeldDrops, HandOverHeldExpired. */
+    long[] heldCounters() {
+        synchronized (held) {
+            return new long[] { heldTotal, heldDelivered, heldDrops, heldExpired };
+        }
+    }
+
+    /** A frame whose handler is being updated: it waits, unless the new version came meanwhile. */
+    private void hold(SkBuff skb, NetDevice dev) {
+        int type = skb.protocol() & 0xffff;
+        synchronized (held) {
+            PacketHandler[] now = byType[type];
+            if (now != null || heldType != type) {
+                deliverTo(now, skb, dev); // the new version registered while this frame waited for the lock
+                return;
+            }
+            if (heldCount == HELD_MAX) {
+                heldDrops++;
+                dev.stats().addShared(DeviceStats.Field.RX_DROPPED, 1);
+                skb.free();
+                return;
+            }
+            heldTotal++;
+            held[heldCount] = skb;
+            heldDev[heldCount++] = dev;
+        }
     }
 
     boolean hasTaps() {
@@ -54,6 +158,14 @@ final class PacketDispatch {
             tap.receive(skb.get(), dev);
         }
         PacketHandler[] handlers = byType[skb.protocol() & 0xffff];
+        if (handlers == null && heldType == (skb.protocol() & 0xffff)) {
+            hold(skb, dev);
+            return;
+        }
+        deliverTo(handlers, skb, dev);
+    }
+
+    private static void deliverTo(PacketHandler[] handlers, SkBuff skb, NetDevice dev) {
         if (handlers == null) {
             dev.stats().inc(DeviceStats.Field.RX_DROPPED);
             skb.free();

@@ -41,6 +41,20 @@ public final class StandaloneCore {
         engine.addHandler(ethertype, handler);
     }
 
+    /** {@code dev_remove_pack}, as the component does when the handler's service goes (holding its frames if it hands over). */
+    public void removeHandler(int ethertype, PacketHandler handler) {
+        engine.removeHandler(ethertype, handler);
+    }
+
+    public void removePernet(PernetOperations ops) {
+        engine.removePernet(ops);
+    }
+
+    /** The holder a layer deposits its tables in across an update. */
+    public org.modnet.api.handover.StateHolder tables() {
+        return engine.tables();
+    }
+
     /** {@code dev_add_offload}: software segmentation for {@code ethertype}. */
     public void addOffload(int ethertype, org.modnet.api.net.PacketOffload offload) {
         engine.addOffload(ethertype, offload);

@@ -10,6 +10,7 @@ import org.modnet.api.net.Errno;
 import org.modnet.api.net.IntSysctl;
 import org.modnet.api.net.IntVectorSysctl;
 import org.modnet.api.net.NetException;
+import org.modnet.api.net.StringSysctl;
 import org.modnet.api.net.Sysctl;
 
 /**
@@ -100,6 +101,15 @@ final class SysctlTree implements Sysctl {
     }
 
     @Override
+    public StringSysctl registerString(String name, String defaultValue, StringSysctl.Check check) {
+        Entry e = register(name, new TextEntry(name, defaultValue, check));
+        if (!(e instanceof TextEntry t)) {
+            throw new IllegalArgumentException(name + " is registered with numbers");
+        }
+        return t;
+    }
+
+    @Override
     public void alias(String name, String target) {
         Entry e = entries.get(target);
         if (e == null) {
@@ -121,6 +131,10 @@ final class SysctlTree implements Sysctl {
     @Override
     public void set(String name, String value) throws NetException {
         Entry entry = entry(name);
+        if (entry instanceof TextEntry t) {
+            t.set(value.strip());
+            return;
+        }
         String[] words = value.strip().split("\\s+");
         int[] v = new int[words.length];
         try {
@@ -317,6 +331,61 @@ final class SysctlTree implements Sysctl {
         @Override
         public void reset() {
             values = defaults.clone();
+        }
+    }
+
+    /** A text entry: its owner's check decides what a writer may set; without one it is read-only. */
+    static final class TextEntry implements StringSysctl, Entry {
+        private final String name;
+        private final String defaultValue;
+        private final StringSysctl.Check check;
+        private volatile String value;
+
+        TextEntry(String name, String value, StringSysctl.Check check) {
+            this.name = name;
+            this.value = value;
+            this.defaultValue = value;
+            this.check = check;
+        }
+
+        @Override
+        public String name() {
+            return name;
+        }
+
+        @Override
+        public String get() {
+            return value;
+        }
+
+        @Override
+        public void set(String v) throws NetException {
+            if (check == null) {
+                throw new NetException(Errno.EPERM);
+            }
+            value = check.check(v);
+        }
+
+        @Override
+        public void publish(String v) {
+            value = v;
+        }
+
+        @Override
+        public String text() {
+            return value;
+        }
+
+        @Override
+        public void setAll(int[] values) throws NetException {
+            throw new NetException(Errno.EINVAL);
+        }
+
+        @Override
+        public void reset() {
+            if (check != null) {
+                value = defaultValue;
+            }
         }
     }
 }

@@ -21,6 +21,15 @@ import org.modnet.api.skb.SkBuff;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.startlevel.BundleStartLevel;
+import org.modnet.api.handover.HandsOver;
+import org.modnet.api.handover.NamespaceState;
+import org.modnet.api.handover.StateHolder;
+import org.modnet.api.handover.TableState;
+import java.util.function.BooleanSupplier;
 
 /**
  * ARP and the IPv4 neighbour table in the stack: the handler of ethertype 0x0806, one table per
@@ -29,28 +38,145 @@ import org.osgi.service.component.annotations.Reference;
 @Component(service = { NeighbourTable.class, PacketHandler.class, PernetOperations.class, ProcFile.class }, immediate = true,
         property = { PacketHandler.ETHERTYPE + ":Integer=2054", PernetOperations.ORDER + ":Integer=5",
                 ProcFile.PATH + "=/proc/net/stat/arp_cache" })
-public final class ArpProtocol implements NeighbourTable, PacketHandler, PernetOperations, ProcFile {
+public final class ArpProtocol implements NeighbourTable, PacketHandler, PernetOperations, ProcFile, HandsOver {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ArpProtocol.class);
+    /** The manifest header naming the layout of the state this version deposits and can adopt. */
+    public static final String STATE_VERSION_HEADER = "Modnet-State-Version";
+    /** The layout of {@link TableState} this code writes and reads: neighbours with their timers, arp_cache statistics. */
+    static final int STATE_VERSION = 1;
+    static final String LAYER = "ethernet";
+
     private final NetCore core;
     private final Map<NetNamespace, NeighNet> nets = new ConcurrentHashMap<>();
     private final Unreachable[] unreachable = new Unreachable[1];
+    private final StateHolder holder;
+    private final BooleanSupplier updating;
+    private final int stateVersion;
+    /** Namespaces' shares of the deposit, taken as the core calls exit while this version leaves for an update. */
+    private final List<NamespaceState> leaving = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** Tables exported for the next version that still serve output until this version is deactivated. */
+    private final Map<NetNamespace, NeighNet> retiring = new ConcurrentHashMap<>();
 
+    /** ARP without hand-over: how tests and benchmarks build a stack. */
+    public ArpProtocol(NetCore core) {
+        this(core, null, () -> false, STATE_VERSION);
+    }
+
+    /**
+     * The component: the core's holder keeps the neighbour tables across an update of this bundle, whose
+     * {@value #STATE_VERSION_HEADER} header says which state layout it writes and reads.
+     */
     @Activate
-    public ArpProtocol(@Reference NetCore core) {
+    public ArpProtocol(@Reference NetCore core, @Reference StateHolder holder, BundleContext context) {
+        this(core, holder, () -> beingUpdated(context), headerVersion(context.getBundle()));
+    }
+
+    /** Adopts what the previous version deposited, if any, before any packet or call reaches this one. */
+    ArpProtocol(NetCore core, StateHolder holder, BooleanSupplier updating, int stateVersion) {
         this.core = core;
+        this.holder = holder;
+        this.updating = updating;
+        this.stateVersion = stateVersion;
+        if (holder != null) {
+            TableState st = holder.take(LAYER);
+            if (st != null) {
+                adopt(st);
+            }
+        }
+    }
+
+    private static int headerVersion(Bundle b) {
+        String v = b.getHeaders().get(STATE_VERSION_HEADER);
+        try {
+            return v == null ? STATE_VERSION : Integer.parseInt(v.trim());
+        } catch (NumberFormatException e) {
+            return -1; // unreadable header: adopt nothing
+        }
+    }
+
+    /** The bundle is stopping for an update (a transient stop) while the framework keeps running. */
+    private static boolean beingUpdated(BundleContext context) {
+        try {
+            Bundle b = context.getBundle();
+            BundleStartLevel sl = b.adapt(BundleStartLevel.class);
+            return b.getState() == Bundle.STOPPING && context.getBundle(0).getState() == Bundle.ACTIVE
+                    && sl != null && sl.isPersistentlyStarted();
+        } catch (IllegalStateException e) {
+            return false; // context no longer valid
+        }
+    }
+
+    @Override
+    public boolean handingOver() {
+        return holder != null && updating.getAsBoolean();
     }
 
     @Override
     public void init(NetNamespace ns) {
-        nets.put(ns, new NeighNet(ns, core, unreachable));
+        nets.computeIfAbsent(ns, n -> new NeighNet(n, core, unreachable)); // an adopted namespace has its table
     }
 
     @Override
     public void exit(NetNamespace ns) {
         NeighNet net = nets.remove(ns);
-        if (net != null) {
-            net.clear();
-            ns.sysctl().unregister("net.ipv4.neigh");
+        if (net == null) {
+            return;
         }
+        if (handingOver()) {
+            leaving.add(net.export()); // the sysctls stay registered for the next version
+            retiring.put(ns, net); // IPv4 may send through this version until it lets go of it
+            return;
+        }
+        net.clear();
+        ns.sysctl().unregister("net.ipv4.neigh");
+    }
+
+    /** Leaving for an update: every namespace's neighbours go to the core's holder. */
+    @Deactivate
+    void deactivate() {
+        if (!handingOver()) {
+            return;
+        }
+        for (NeighNet net : nets.values()) { // namespaces the core did not exit
+            leaving.add(net.export());
+            retiring.put(net.ns, net);
+        }
+        retiring.values().forEach(NeighNet::retire);
+        retiring.clear();
+        TableState st = new TableState(LAYER, stateVersion, leaving);
+        holder.deposit(st);
+        LOG.info("ethernet: {} neighbours in {} namespaces handed over (state version {})",
+                st.namespaces().stream().mapToInt(n -> n.neighbours().size()).sum(), st.namespaces().size(), st.version());
+    }
+
+    /** Every namespace's table as it would be deposited; the entries leave (tests). */
+    TableState export() {
+        List<NamespaceState> all = new java.util.ArrayList<>();
+        for (NetNamespace ns : List.copyOf(nets.keySet())) {
+            NeighNet net = nets.remove(ns);
+            all.add(net.export());
+            net.retire();
+        }
+        return new TableState(LAYER, stateVersion, all);
+    }
+
+    private void adopt(TableState st) {
+        if (st.version() != stateVersion || stateVersion != STATE_VERSION) {
+            holder.refuse(st, "this ethernet reads state version " + STATE_VERSION + ", the deposit is version " + st.version());
+            for (NamespaceState ns : st.namespaces()) {
+                ns.namespace().sysctl().unregister("net.ipv4.neigh"); // start from the defaults
+            }
+            return;
+        }
+        int n = 0;
+        int lost = 0;
+        for (NamespaceState share : st.namespaces()) {
+            NeighNet net = nets.computeIfAbsent(share.namespace(), ns -> new NeighNet(ns, core, unreachable));
+            lost += net.adopt(share);
+            n += share.neighbours().size();
+        }
+        LOG.info("ethernet: {} neighbours in {} namespaces adopted, {} not restored (state version {})", n - lost,
+                st.namespaces().size(), lost, st.version());
     }
 
     @Override
@@ -98,6 +224,9 @@ public final class ArpProtocol implements NeighbourTable, PacketHandler, PernetO
     @Override
     public void output(SkBuff skb, NetDevice dev, int nextHop) {
         NeighNet net = nets.get(dev.namespace());
+        if (net == null) {
+            net = retiring.get(dev.namespace()); // leaving for an update, and IPv4 has not let go yet
+        }
         if (net == null) {
             dev.stats().addShared(DeviceStats.Field.TX_DROPPED, 1);
             skb.free();

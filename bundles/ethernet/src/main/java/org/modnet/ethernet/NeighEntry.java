@@ -36,6 +36,8 @@ final class NeighEntry {
     private int probes;
     private final ArrayDeque<SkBuff> queue = new ArrayDeque<>();
     private volatile boolean dead;
+    /** When the timer is due (the clock's milliseconds), or -1 when it is not armed: what a hand-over carries. */
+    private long due = -1;
 
     NeighEntry(NeighNet net, NetDevice dev, int address, NudState state, MacAddress lladdr) {
         this.net = net;
@@ -92,7 +94,7 @@ final class NeighEntry {
                         // used while stale: keep using it, and reconfirm if nothing confirms it soon
                         sendTo = lladdr;
                         enter(NudState.DELAY);
-                        timer.mod(parms.delayFirstProbeTime.get() * 1000L); // neigh_add_timer: the timer holds a reference
+                        arm(parms.delayFirstProbeTime.get() * 1000L); // neigh_add_timer: the timer holds a reference
                     }
                     case INCOMPLETE -> dropped = enqueue(skb);
                     case FAILED -> {
@@ -143,7 +145,7 @@ final class NeighEntry {
         synchronized (this) {
             probes++;
             to = broadcast ? null : lladdr;
-            timer.mod(parms.retransTimeMs.get());
+            arm(parms.retransTimeMs.get());
         }
         net.solicit(dev, address, to);
     }
@@ -163,10 +165,10 @@ final class NeighEntry {
                     long reachable = parms.reachableTime();
                     long delay = parms.delayFirstProbeTime.get() * 1000L;
                     if (now - confirmed < reachable) {
-                        timer.mod(reachable - (now - confirmed));
+                        arm(reachable - (now - confirmed));
                     } else if (now - used <= delay) {
                         enter(NudState.DELAY); // in use: give upper layers a moment to confirm, then probe
-                        timer.mod(delay);
+                        arm(delay);
                     } else {
                         enter(NudState.STALE); // no timer from here: periodic GC reaches it
                     }
@@ -175,7 +177,7 @@ final class NeighEntry {
                     long delay = parms.delayFirstProbeTime.get() * 1000L;
                     if (now - confirmed < delay) {
                         enter(NudState.REACHABLE); // confirmed meanwhile
-                        timer.mod(parms.reachableTime());
+                        arm(parms.reachableTime());
                     } else {
                         enter(NudState.PROBE);
                         probes = 0;
@@ -242,9 +244,9 @@ final class NeighEntry {
             if (newState != old) {
                 state = newState;
                 if (newState == NudState.REACHABLE) {
-                    timer.mod(parms.reachableTime());
+                    arm(parms.reachableTime());
                 } else {
-                    timer.del(); // STALE keeps no timer
+                    disarm(); // STALE keeps no timer
                 }
             }
             if (!queue.isEmpty()) {
@@ -270,15 +272,57 @@ final class NeighEntry {
         enter(s);
         confirmed = net.now();
         if (s == NudState.REACHABLE) {
-            timer.mod(parms.reachableTime());
+            arm(parms.reachableTime());
         } else {
-            timer.del(); // PERMANENT and NOARP never change; STALE waits for GC
+            disarm(); // PERMANENT and NOARP never change; STALE waits for GC
         }
     }
 
     private void enter(NudState s) {
         state = s;
         updated = net.now();
+    }
+
+    /** {@code mod_timer}, remembering when it is due (the hand-over carries the time left). */
+    private void arm(long delayMillis) {
+        due = net.now() + delayMillis;
+        timer.mod(delayMillis);
+    }
+
+    private void disarm() {
+        due = -1;
+        timer.del();
+    }
+
+    /**
+     * An entry from the previous version's hand-over: state, link address, the ages of its last use,
+     * confirmation and change, its probes, and its timer armed with the time it had left.
+     */
+    static NeighEntry adopt(NeighNet net, org.modnet.api.handover.NeighbourState st) {
+        org.modnet.api.inet.Neighbour v = st.view();
+        NeighEntry e = new NeighEntry(net, v.dev(), v.address(), v.state(), v.lladdr());
+        long now = net.now();
+        synchronized (e) {
+            e.used = now - v.usedMs();
+            e.confirmed = now - v.confirmedMs();
+            e.updated = now - v.updatedMs();
+            e.probes = v.probes();
+            if (st.timerRemainingMs() >= 0) {
+                e.arm(Math.max(1, st.timerRemainingMs()));
+            }
+        }
+        return e;
+    }
+
+    /**
+     * The entry as the hand-over carries it: its view and the time its timer has left. Its queued packets
+     * ({@code view().queued()}) do not travel: they are dropped and counted when the old table retires.
+     */
+    org.modnet.api.handover.NeighbourState handOver() {
+        synchronized (this) {
+            long remaining = due < 0 || !timer.pending() ? -1 : Math.max(0, due - net.now());
+            return new org.modnet.api.handover.NeighbourState(view(), remaining);
+        }
     }
 
     /** Whether it has left the table ({@link #kill}). */
@@ -291,7 +335,7 @@ final class NeighEntry {
         ArrayDeque<SkBuff> left;
         synchronized (this) {
             dead = true;
-            timer.del();
+            disarm();
             left = new ArrayDeque<>(queue);
             queue.clear();
         }

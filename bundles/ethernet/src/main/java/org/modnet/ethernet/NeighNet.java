@@ -524,6 +524,82 @@ final class NeighNet {
         return true;
     }
 
+    /**
+     * Leaving for an update: every entry as the hand-over carries it, and the table's statistics. The
+     * table keeps serving until {@link #retire}: IPv4 may still send through this version for a moment
+     * after the core has taken the namespace from it. Packets waiting for a resolution are not carried
+     * ({@code dropped}: they are freed and counted at retire, and the next version counts them too).
+     */
+    org.modnet.api.handover.NamespaceState export() {
+        List<org.modnet.api.handover.NeighbourState> all = new ArrayList<>();
+        long queued = 0;
+        for (NeighEntry e : entries.values()) {
+            org.modnet.api.handover.NeighbourState st = e.handOver();
+            queued += st.view().queued();
+            all.add(st);
+        }
+        Map<String, Long> counters = new LinkedHashMap<>();
+        for (Stat st : Stat.values()) {
+            counters.put(st.name(), stats.get(st.ordinal()));
+        }
+        Map<String, String> sysctls = new LinkedHashMap<>();
+        ns.sysctl().all().forEach((name, value) -> {
+            if (name.startsWith(NeighParams.PREFIX)) {
+                sysctls.put(name, value);
+            }
+        });
+        return new org.modnet.api.handover.NamespaceState(ns, sysctls, counters, List.of(), all,
+                Map.of(Stat.unresolved_discards.name(), queued));
+    }
+
+    /** The old version is gone: timers stop and waiting packets are freed; the sysctls stay for the next version. */
+    void retire() {
+        periodic.del();
+        for (NeighEntry e : entries.values()) {
+            remove(e);
+        }
+        devParms.clear();
+    }
+
+    /**
+     * The new version's side: the statistics continue, the devices' parameter sets are made, and every entry comes back with its timer. Returns
+     * the entries not restored (their device left meanwhile, or the table is full).
+     */
+    int adopt(org.modnet.api.handover.NamespaceState st) {
+        for (Stat s : Stat.values()) {
+            Long v = st.counters().get(s.name());
+            if (v != null) {
+                stats.addAndGet(s.ordinal(), v);
+            }
+        }
+        Long dropped = st.dropped().get(Stat.unresolved_discards.name());
+        if (dropped != null) {
+            stats.addAndGet(Stat.unresolved_discards.ordinal(), dropped); // the packets that waited in the old entries
+        }
+        for (NetDevice dev : ns.devices()) {
+            deviceUp(dev);
+        }
+        int lost = 0;
+        for (org.modnet.api.handover.NeighbourState n : st.neighbours()) {
+            NetDevice dev = n.view().dev();
+            if (dev == null || ns.device(dev.ifindex()) != dev) {
+                lost++;
+                continue;
+            }
+            NeighEntry e = NeighEntry.adopt(this, n);
+            Key key = new Key(dev.ifindex(), n.view().address());
+            if (entries.putIfAbsent(key, e) != null) {
+                e.kill();
+                lost++;
+                continue;
+            }
+            if (!e.exempt()) {
+                gcEntries.incrementAndGet();
+            }
+        }
+        return lost;
+    }
+
     /** The namespace goes: its entries, its periodic work and its device directories go with it. */
     void clear() {
         periodic.del();

@@ -236,6 +236,11 @@ final class Icmp implements InetProtocol {
 
     /** Sends an echo request with {@code size} bytes of data (the first 8 the send time). */
     Errno sendEcho(int daddr, int id, int seq, int size, int ttl) {
+        return sendEcho(daddr, 0, id, seq, size, ttl);
+    }
+
+    /** An echo request from {@code saddr} (0: the route's source). */
+    Errno sendEcho(int daddr, int saddr, int id, int seq, int size, int ttl) {
         SkBuff skb = net.core.allocSkb(HEADER + size, 128);
         if (skb == null) {
             return Errno.ENOBUFS;
@@ -258,6 +263,6 @@ final class Icmp implements InetProtocol {
         mib.inc(IcmpMib.Counter.OutMsgs);
         mib.inc(IcmpMib.Counter.OutEchos);
         mib.out(ECHO);
-        return net.output.send(skb, 0, daddr, 1, ttl, 0, false);
+        return net.output.send(skb, saddr, daddr, 1, ttl, 0, false);
     }
 }

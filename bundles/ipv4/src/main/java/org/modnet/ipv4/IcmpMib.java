@@ -36,6 +36,26 @@ final class IcmpMib {
         outTypes.incrementAndGet(type & 0xff);
     }
 
+    /** A hand-over: the counters continue from the old version's (names as {@link #snapshot} gives them). */
+    void restore(Map<String, Long> from) {
+        for (Counter c : Counter.values()) {
+            Long v = from.get("Icmp" + c.name());
+            if (v != null) {
+                counters.addAndGet(c.ordinal(), v);
+            }
+        }
+        for (int t = 0; t < 256; t++) {
+            Long in = from.get("IcmpMsgInType" + t);
+            if (in != null) {
+                inTypes.addAndGet(t, in);
+            }
+            Long out = from.get("IcmpMsgOutType" + t);
+            if (out != null) {
+                outTypes.addAndGet(t, out);
+            }
+        }
+    }
+
     Map<String, Long> snapshot() {
         Map<String, Long> all = new LinkedHashMap<>();
         for (Counter c : Counter.values()) {

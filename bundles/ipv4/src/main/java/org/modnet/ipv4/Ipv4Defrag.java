@@ -211,4 +211,17 @@ final class Ipv4Defrag {
         }
         release.forEach(SkBuff::free);
     }
+
+    /**
+     * A hand-over: the queues in progress are not carried to the next version; each is a reassembly
+     * that failed (ReasmFails), as the sender sees a datagram lost. Returns how many went.
+     */
+    synchronized int dropForHandOver() {
+        int n = queues.size();
+        for (int i = 0; i < n; i++) {
+            net.mib.inc(Ipv4Mib.Counter.ReasmFails);
+        }
+        clear();
+        return n;
+    }
 }

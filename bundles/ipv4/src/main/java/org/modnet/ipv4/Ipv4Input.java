@@ -101,30 +101,42 @@ final class Ipv4Input {
 
     /**
      * {@code inet_add_protocol}: false if the number is taken. A new version of a protocol whose packets
-     * were held during its update gets them first, in arrival order, then the path is its.
+     * were held during its update gets them first, in arrival order, then the path is its; packets held
+     * for other protocols keep waiting.
      */
     boolean addProtocol(int protocol, InetProtocol handler) {
-        if (heldProtocol != (protocol & 0xff)) {
-            return protocols.compareAndSet(protocol & 0xff, null, handler);
+        int p = protocol & 0xff;
+        if (!heldFor[p]) {
+            return protocols.compareAndSet(p, null, handler);
         }
         synchronized (held) {
+            int keep = 0;
             for (int i = 0; i < heldCount; i++) {
                 SkBuff skb = held[i];
                 held[i] = null;
-                mib.inc(InDelivers);
-                handler.receive(skb);
+                if (heldProto[i] == p) {
+                    mib.inc(InDelivers);
+                    handler.receive(skb);
+                } else {
+                    heldProto[keep] = heldProto[i];
+                    held[keep++] = skb;
+                }
             }
-            heldCount = 0;
-            heldProtocol = -1;
-            return protocols.compareAndSet(protocol & 0xff, null, handler);
+            heldCount = keep;
+            boolean[] next = heldFor.clone();
+            next[p] = false;
+            heldFor = next;
+            return protocols.compareAndSet(p, null, handler);
         }
     }
 
-    /** Packets held for a protocol being updated: bounded, refusals are InDiscards. */
+    /** Packets held for protocols being updated: bounded, refusals are InDiscards. */
     static final int HELD_MAX = 4096;
     private final SkBuff[] held = new SkBuff[HELD_MAX]; // guarded by itself
+    private final int[] heldProto = new int[HELD_MAX]; // guarded by held
     private int heldCount; // guarded by held
-    private volatile int heldProtocol = -1;
+    /** The protocol numbers whose packets are held, copied on change (read per packet without a lock). */
+    private volatile boolean[] heldFor = new boolean[256];
     private volatile long heldDrops;
 
     /**
@@ -132,7 +144,23 @@ final class Ipv4Input {
      * until that registers, its packets wait here instead of answering protocol unreachable.
      */
     void holdFor(int protocol) {
-        heldProtocol = protocol & 0xff;
+        synchronized (held) {
+            boolean[] next = heldFor.clone();
+            next[protocol & 0xff] = true;
+            heldFor = next;
+        }
+    }
+
+    /** The protocols whose packets wait for a next version. */
+    java.util.List<Integer> heldProtocols() {
+        boolean[] h = heldFor;
+        java.util.List<Integer> out = new java.util.ArrayList<>();
+        for (int p = 0; p < 256; p++) {
+            if (h[p]) {
+                out.add(p);
+            }
+        }
+        return out;
     }
 
     /** Packets the hold queue refused since this namespace began: each is also an InDiscards. */
@@ -154,6 +182,7 @@ final class Ipv4Input {
                 drop(skb, InDiscards);
                 return;
             }
+            heldProto[heldCount] = protocol;
             held[heldCount++] = skb;
         }
     }
@@ -288,7 +317,7 @@ final class Ipv4Input {
         }
         int proto = Ipv4Header.protocol(skb, h);
         InetProtocol handler = protocols.get(proto);
-        if (handler == null && heldProtocol == proto) {
+        if (handler == null && heldFor[proto]) {
             skb.pull(ihl);
             hold(skb, proto);
             return;

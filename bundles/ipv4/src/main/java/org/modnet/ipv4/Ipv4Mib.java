@@ -25,6 +25,16 @@ final class Ipv4Mib {
         return counters.get(c.ordinal());
     }
 
+    /** A hand-over: the counters continue from the old version's (names as {@link #snapshot} gives them). */
+    void restore(Map<String, Long> from) {
+        for (Counter c : Counter.values()) {
+            Long v = from.get("Ip" + c.name());
+            if (v != null) {
+                counters.addAndGet(c.ordinal(), v);
+            }
+        }
+    }
+
     /** Every counter by its MIB name, in MIB order, as {@code nstat -az} lists them with the {@code Ip} prefix. */
     Map<String, Long> snapshot() {
         Map<String, Long> all = new LinkedHashMap<>();

@@ -44,13 +44,56 @@ final class Ipv4Net implements Ipv4Input.Routing {
     }
 
     final NfHooks hooks;
+    /** The sysctls this layer registered here, by name: what its exit removes and its hand-over lists. */
+    final java.util.List<String> sysctlNames = new java.util.ArrayList<>();
+
+    /** Registers through the namespace's tree and remembers each name registered (aliases too). */
+    private record Owned(Sysctl tree, java.util.List<String> names) implements Sysctl {
+        @Override
+        public IntSysctl registerInt(String name, int defaultValue, int min, int max) {
+            names.add(name);
+            return tree.registerInt(name, defaultValue, min, max);
+        }
+
+        @Override
+        public org.modnet.api.net.IntVectorSysctl registerInts(String name, int[] defaults, int min, int max, boolean ordered) {
+            names.add(name);
+            return tree.registerInts(name, defaults, min, max, ordered);
+        }
+
+        @Override
+        public void alias(String name, String target) {
+            names.add(name);
+            tree.alias(name, target);
+        }
+
+        @Override
+        public void unregister(String prefix) {
+            tree.unregister(prefix);
+        }
+
+        @Override
+        public String get(String name) throws org.modnet.api.net.NetException {
+            return tree.get(name);
+        }
+
+        @Override
+        public void set(String name, String value) throws org.modnet.api.net.NetException {
+            tree.set(name, value);
+        }
+
+        @Override
+        public java.util.SortedMap<String, String> all() {
+            return tree.all();
+        }
+    }
 
     Ipv4Net(NetNamespace ns, org.modnet.api.net.NetCore core, org.modnet.api.inet.NeighbourTable neighbours, NfHooks hooks) {
         this.ns = ns;
         this.core = core;
         this.neighbours = neighbours;
         this.hooks = hooks;
-        Sysctl s = ns.sysctl();
+        Sysctl s = new Owned(ns.sysctl(), sysctlNames);
         this.ipForward = s.registerInt("net.ipv4.ip_forward", 0, 0, 1);
         // one value under two names in Linux (IPV4_DEVCONF_ALL(net, FORWARDING))
         s.alias("net.ipv4.conf.all.forwarding", "net.ipv4.ip_forward");
@@ -137,8 +180,79 @@ final class Ipv4Net implements Ipv4Input.Routing {
     }
 
     void exit() {
+        exit(false);
+    }
+
+    /**
+     * The namespace or the layer goes: reassembly queues are freed and this layer's sysctls removed
+     * (only its own: ARP's {@code net.ipv4.neigh.*} and TCP's {@code net.ipv4.tcp_*} are theirs). Leaving
+     * for an update, the sysctls stay registered in the namespace's tree, values and all, for the next
+     * version to register again (which returns the same entries), and the queues count as ReasmFails.
+     */
+    void exit(boolean handOver) {
+        if (handOver) {
+            return; // the component took the reassembly queues (ReasmFails) and the state already
+        }
         defrag.clear();
-        ns.sysctl().unregister("net.ipv4");
+        for (String name : sysctlNames) {
+            ns.sysctl().unregister(name);
+        }
+    }
+
+    /** This namespace's share of a hand-over: routes added by hand, sysctl values, the IP and ICMP MIBs. */
+    org.modnet.api.handover.NamespaceState export(long reasmDropped) {
+        java.util.List<org.modnet.api.handover.RouteState> routes = new java.util.ArrayList<>();
+        for (RouteEntry r : fib.routes()) {
+            if (!"kernel".equals(r.protocol())) {
+                routes.add(new org.modnet.api.handover.RouteState(org.modnet.api.handover.RouteState.MAIN, r));
+            }
+        }
+        java.util.Map<String, String> sysctls = new java.util.LinkedHashMap<>();
+        for (String name : sysctlNames) {
+            try {
+                sysctls.put(name, ns.sysctl().get(name));
+            } catch (org.modnet.api.net.NetException e) {
+                // removed meanwhile: nothing to carry
+            }
+        }
+        java.util.Map<String, Long> counters = new java.util.LinkedHashMap<>(mib.snapshot());
+        counters.putAll(icmp.mib.snapshot());
+        return new org.modnet.api.handover.NamespaceState(ns, sysctls, counters, routes, java.util.List.of(),
+                java.util.Map.of("IpReasmFails", reasmDropped));
+    }
+
+    /**
+     * The new version's side: counters continue, routes come back (a route whose device left the
+     * namespace meanwhile is skipped and counted); sysctls kept their entries in the tree. Returns the
+     * routes that could not be restored.
+     */
+    int adopt(org.modnet.api.handover.NamespaceState st) {
+        mib.restore(st.counters());
+        icmp.mib.restore(st.counters());
+        st.sysctls().forEach((name, value) -> {
+            try {
+                if (!value.equals(ns.sysctl().get(name))) {
+                    ns.sysctl().set(name, value); // an entry made afresh (its old one was removed meanwhile)
+                }
+            } catch (org.modnet.api.net.NetException e) {
+                // a sysctl this version no longer has
+            }
+        });
+        int lost = 0;
+        for (org.modnet.api.handover.RouteState rs : st.routes()) {
+            RouteEntry r = rs.route();
+            if (rs.table() != org.modnet.api.handover.RouteState.MAIN
+                    || (r.dev() != null && ns.device(r.dev().ifindex()) != r.dev())) {
+                lost++;
+                continue;
+            }
+            try {
+                fib.add(r, true);
+            } catch (org.modnet.api.net.NetException e) {
+                lost++;
+            }
+        }
+        return lost;
     }
 
     @Override

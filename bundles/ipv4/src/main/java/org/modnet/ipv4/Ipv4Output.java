@@ -47,7 +47,7 @@ final class Ipv4Output {
         return new Decision(r.dev(), source(r, nextHop), nextHop, null);
     }
 
-    private boolean isLocal(int daddr) {
+    boolean isLocal(int daddr) {
         return (daddr >>> 24) == 127 || net.classify(daddr, null) == Ipv4Input.Destination.LOCAL;
     }
 

@@ -20,6 +20,17 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.startlevel.BundleStartLevel;
+import org.modnet.api.handover.HandsOver;
+import org.modnet.api.handover.NamespaceState;
+import org.modnet.api.handover.StateHolder;
+import org.modnet.api.handover.TableState;
+import java.util.List;
+import java.util.function.BooleanSupplier;
 
 /**
  * IPv4 in the stack: the handler of ethertype 0x0800 ({@code ip_packet_type}), IPv4's per-namespace
@@ -30,19 +41,54 @@ import org.osgi.service.component.annotations.ReferencePolicy;
 @Component(service = { PacketHandler.class, PernetOperations.class, SnmpMib.class, Ipv4Protocol.class, Ipv4.class,
         org.modnet.api.net.PacketOffload.class }, immediate = true, property = {
         PacketHandler.ETHERTYPE + ":Integer=2048", PernetOperations.ORDER + ":Integer=10" })
-public final class Ipv4Protocol implements PacketHandler, PernetOperations, SnmpMib, Ipv4, org.modnet.api.net.PacketOffload {
+public final class Ipv4Protocol implements PacketHandler, PernetOperations, SnmpMib, Ipv4, org.modnet.api.net.PacketOffload,
+        HandsOver {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Ipv4Protocol.class);
+    /** The manifest header naming the layout of the state this version deposits and can adopt. */
+    public static final String STATE_VERSION_HEADER = "Modnet-State-Version";
+    /** The layout of {@link TableState} this code writes and reads: routes of RT_TABLE_MAIN, IP and ICMP MIBs, sysctls. */
+    static final int STATE_VERSION = 1;
+    static final String LAYER = "ipv4";
+
     private final Map<NetNamespace, Ipv4Net> nets = new ConcurrentHashMap<>();
     private final Map<Integer, InetProtocol> protocols = new ConcurrentHashMap<>();
     private final NetCore core;
-    private final NeighbourTable neighbours;
+    private final NeighbourSlot neighbours;
     private final NfHooks hooks = new NfHooks();
     private final Ipv4Gso gso;
+    private final StateHolder holder;
+    private final BooleanSupplier updating;
+    private final int stateVersion;
+    /** Namespaces' shares of the deposit, taken as the core calls exit while this version leaves for an update. */
+    private final List<NamespaceState> leaving = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** Transport protocols that left (or are leaving) with a hand-over of their own: UDP's sockets when IPv4 is updated. */
+    private final java.util.Set<Integer> waiting = ConcurrentHashMap.newKeySet();
+    static final String HOLD_PROTOCOLS = "holdProtocols";
 
+    /** IPv4 over a fixed neighbour table, without hand-over: how tests and benchmarks build a stack. */
+    public Ipv4Protocol(NetCore core, NeighbourTable neighbours) {
+        this(core, neighbours, null, () -> false, STATE_VERSION);
+    }
+
+    /**
+     * The component. The neighbour table (ARP, in the ethernet bundle) is bound dynamically, so an update
+     * of ethernet leaves IPv4 and everything above it running; the core's holder keeps IPv4's tables across
+     * an update of this bundle, whose {@value #STATE_VERSION_HEADER} header says which state layout it
+     * writes and reads.
+     */
     @Activate
-    public Ipv4Protocol(@Reference NetCore core, @Reference NeighbourTable neighbours) {
+    public Ipv4Protocol(@Reference NetCore core, @Reference StateHolder holder, BundleContext context) {
+        this(core, null, holder, () -> beingUpdated(context), headerVersion(context.getBundle()));
+    }
+
+    /** Adopts what the previous version deposited, if any, before any packet or call reaches this one. */
+    Ipv4Protocol(NetCore core, NeighbourTable table, StateHolder holder, BooleanSupplier updating, int stateVersion) {
         this.core = core;
-        this.neighbours = neighbours;
+        this.neighbours = new NeighbourSlot(core, this::discard);
         this.gso = new Ipv4Gso(core);
+        this.holder = holder;
+        this.updating = updating;
+        this.stateVersion = stateVersion;
         // arp_error_report: packets that waited for a neighbour that never answered
         neighbours.setUnreachable(skb -> {
             Ipv4Net net = skb.dev() == null ? null : nets.get(skb.dev().namespace());
@@ -52,6 +98,68 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
             }
             skb.free();
         });
+        if (table != null) {
+            neighbours.bind(table);
+        }
+        if (holder != null) {
+            TableState st = holder.take(LAYER);
+            if (st != null) {
+                adopt(st);
+            }
+        }
+    }
+
+    /** A packet that cannot go out (no neighbour table): OutDiscards in its namespace. */
+    private void discard(SkBuff skb) {
+        Ipv4Net net = skb.dev() == null ? null : nets.get(skb.dev().namespace());
+        if (net != null) {
+            net.mib.inc(Ipv4Mib.Counter.OutDiscards);
+        }
+        skb.free();
+    }
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void bindNeighbours(NeighbourTable table) {
+        neighbours.bind(table);
+    }
+
+    void unbindNeighbours(NeighbourTable table) {
+        neighbours.unbind(table);
+    }
+
+    /** The neighbour table IPv4 sends through (the slot holding ARP's current version). */
+    NeighbourTable neighbours() {
+        return neighbours;
+    }
+
+    private static int headerVersion(Bundle b) {
+        String v = b.getHeaders().get(STATE_VERSION_HEADER);
+        try {
+            return v == null ? STATE_VERSION : Integer.parseInt(v.trim());
+        } catch (NumberFormatException e) {
+            return -1; // unreadable header: adopt nothing
+        }
+    }
+
+    /**
+     * The bundle is stopping for an update (a transient stop: it stays persistently started) while the
+     * framework keeps running. A framework shutting down, {@code stop} or {@code rmmod} drop the state.
+     */
+    private static boolean beingUpdated(BundleContext context) {
+        try {
+            Bundle b = context.getBundle();
+            BundleStartLevel sl = b.adapt(BundleStartLevel.class);
+            return b.getState() == Bundle.STOPPING && context.getBundle(0).getState() == Bundle.ACTIVE
+                    && sl != null && sl.isPersistentlyStarted();
+        } catch (IllegalStateException e) {
+            return false; // context no longer valid
+        }
+    }
+
+    @Override
+    public boolean handingOver() {
+        return holder != null && updating.getAsBoolean();
     }
 
     /** IPv4's state in a namespace, or null. */
@@ -61,18 +169,84 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
 
     @Override
     public void init(NetNamespace ns) {
+        nets.computeIfAbsent(ns, this::newNet); // a namespace whose state was adopted has it already
+    }
+
+    private Ipv4Net newNet(NetNamespace ns) {
         Ipv4Net net = new Ipv4Net(ns, core, neighbours, hooks);
         net.gso = gso;
         protocols.forEach(net.input::addProtocol);
-        nets.put(ns, net);
+        return net;
     }
 
     @Override
     public void exit(NetNamespace ns) {
         Ipv4Net net = nets.remove(ns);
-        if (net != null) {
-            net.exit();
+        if (net == null) {
+            return;
         }
+        boolean handOver = handingOver();
+        if (handOver) {
+            int reasm = net.defrag.dropForHandOver(); // in flight reassemblies are not carried: ReasmFails
+            leaving.add(net.export(reasm));
+        }
+        net.exit(handOver);
+    }
+
+    /** Leaving for an update: every namespace's routes, sysctls and counters go to the core's holder. */
+    @Deactivate
+    void deactivate() {
+        if (!handingOver()) {
+            return;
+        }
+        for (Ipv4Net net : nets.values()) { // namespaces the core did not exit (none when it removed this service first)
+            leaving.add(net.export(net.defrag.dropForHandOver()));
+        }
+        protocols.forEach((n, p) -> {
+            if (p.handingOver()) {
+                waiting.add(n);
+            }
+        });
+        String hold = waiting.stream().sorted().map(String::valueOf).collect(java.util.stream.Collectors.joining(","));
+        TableState st = new TableState(LAYER, stateVersion, leaving, hold.isEmpty() ? Map.of() : Map.of(HOLD_PROTOCOLS, hold));
+        holder.deposit(st);
+        LOG.info("ipv4: {} routes in {} namespaces handed over (state version {})",
+                st.namespaces().stream().mapToInt(n -> n.routes().size()).sum(), st.namespaces().size(), st.version());
+    }
+
+    /** The state of every namespace, as it would be deposited (tests). */
+    TableState export() {
+        List<NamespaceState> all = new java.util.ArrayList<>();
+        for (Ipv4Net net : nets.values()) {
+            all.add(net.export(0));
+        }
+        return new TableState(LAYER, stateVersion, all);
+    }
+
+    /** The new version's side: each namespace's state made here before any service of this one is seen. */
+    private void adopt(TableState st) {
+        if (st.version() != stateVersion || stateVersion != STATE_VERSION) {
+            holder.refuse(st, "this ipv4 reads state version " + STATE_VERSION + ", the deposit is version " + st.version());
+            for (NamespaceState ns : st.namespaces()) {
+                ns.sysctls().keySet().forEach(ns.namespace().sysctl()::unregister); // start from the defaults
+            }
+            return;
+        }
+        int routes = 0;
+        int lost = 0;
+        String hold = st.extra().getOrDefault(HOLD_PROTOCOLS, "");
+        for (NamespaceState share : st.namespaces()) {
+            Ipv4Net net = nets.computeIfAbsent(share.namespace(), this::newNet);
+            lost += net.adopt(share);
+            routes += share.routes().size();
+            for (String p : hold.split(",")) {
+                if (!p.isBlank()) {
+                    net.input.holdFor(Integer.parseInt(p.trim())); // their next versions come after this one
+                }
+            }
+        }
+        LOG.info("ipv4: {} routes in {} namespaces adopted, {} not restored (state version {})", routes - lost,
+                st.namespaces().size(), lost, st.version());
     }
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
@@ -87,6 +261,9 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
         if (props.get(InetProtocol.PROTOCOL) instanceof Number n) {
             protocols.remove(n.intValue(), protocol);
             boolean handOver = protocol.handingOver(); // its next version takes over: hold its packets meanwhile
+            if (handOver) {
+                waiting.add(n.intValue()); // if this version leaves too, the next one holds them
+            }
             nets.values().forEach(net -> {
                 if (handOver) {
                     net.input.holdFor(n.intValue());

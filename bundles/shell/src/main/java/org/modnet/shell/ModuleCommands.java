@@ -58,7 +58,7 @@ import org.osgi.service.component.annotations.Component;
 @Component(service = ModuleCommands.class, immediate = true, property = {
         "osgi.command.scope=" + Commands.SCOPE, "osgi.command.function=lsmod",
         "osgi.command.function=modinfo", "osgi.command.function=modprobe", "osgi.command.function=rmmod",
-        "osgi.command.function=update" })
+        "osgi.command.function=update", "osgi.command.function=insmod" })
 public final class ModuleCommands {
     /** Framework property naming the module folder (the feature manager's {@code modnet.repo}). */
     static final String REPO_DIR = "modnet.repo";
@@ -139,7 +139,7 @@ public final class ModuleCommands {
         field(out, "version", bundle.getVersion().toString());
         field(out, "description", h.get(Constants.BUNDLE_DESCRIPTION));
         field(out, "license", h.get("Bundle-License"));
-        field(out, "vendor", h.get(Constants.BUNDLE_VENDOR));
+        field(out, "author", h.get(Constants.BUNDLE_VENDOR));
         field(out, "state", state(bundle));
         Map<String, Integer> usage = usage(bundle);
         field(out, "users", usage.isEmpty() ? null : describe(usage));
@@ -164,6 +164,7 @@ public final class ModuleCommands {
                         + cap.getAttributes().get("version"));
             }
         }
+        parameters(bundle).forEach(p -> field(out, "parm", p));
         ServiceReference<?>[] services = bundle.getRegisteredServices();
         if (services != null) {
             TreeSet<String> names = new TreeSet<>();
@@ -172,6 +173,70 @@ public final class ModuleCommands {
             }
             names.forEach(n -> field(out, "service", n));
         }
+    }
+
+    /** The manifest header listing a module's sysctls (a name, or a prefix ending in {@code .*}). */
+    static final String PARAMETERS = "Modnet-Parameters";
+    private static final Pattern CONFIGURATION_PID = Pattern.compile("configuration-pid=\"([^\"]+)\"");
+
+    /**
+     * {@code modinfo}'s {@code parm:} lines. A modnet module's parameters are its sysctls (the
+     * {@value #PARAMETERS} header names them; values as init_net has them) and the Configuration
+     * Admin PIDs its components read (from their descriptions).
+     */
+    private List<String> parameters(Bundle bundle) {
+        List<String> out = new ArrayList<>();
+        String declared = bundle.getHeaders().get(PARAMETERS);
+        if (declared != null) {
+            ServiceReference<org.modnet.api.net.NetCore> ref = context.getServiceReference(org.modnet.api.net.NetCore.class);
+            org.modnet.api.net.NetCore core = ref == null ? null : context.getService(ref);
+            try {
+                java.util.SortedMap<String, String> all = core == null ? new TreeMap<>() : core.initNet().sysctl().all();
+                for (String name : declared.split(",")) {
+                    name = name.trim();
+                    if (name.endsWith(".*")) {
+                        String prefix = name.substring(0, name.length() - 1);
+                        boolean any = false;
+                        for (Map.Entry<String, String> e : all.entrySet()) {
+                            if (e.getKey().startsWith(prefix) && e.getKey().indexOf('.', prefix.length()) < 0) {
+                                out.add(e.getKey() + "=" + e.getValue().replace('\t', ' ') + " (sysctl)");
+                                any = true;
+                            }
+                        }
+                        if (!any) {
+                            out.add(name + " (sysctl, not registered)");
+                        }
+                    } else if (!name.isEmpty()) {
+                        String v = all.get(name);
+                        out.add(v == null ? name + " (sysctl, not registered)" : name + "=" + v.replace('\t', ' ') + " (sysctl)");
+                    }
+                }
+            } finally {
+                if (core != null) {
+                    context.ungetService(ref);
+                }
+            }
+        }
+        String components = bundle.getHeaders().get("Service-Component");
+        if (components != null) {
+            TreeSet<String> pids = new TreeSet<>();
+            for (String path : components.split(",")) {
+                java.net.URL xml = bundle.getEntry(path.trim());
+                if (xml == null) {
+                    continue;
+                }
+                try (InputStream in = xml.openStream()) {
+                    Matcher m = CONFIGURATION_PID.matcher(new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
+                    while (m.find()) {
+                        pids.add(m.group(1));
+                    }
+                } catch (IOException e) {
+                    // unreadable description: no parameters from it
+                }
+            }
+            pids.forEach(pid -> out.add(pid + " (Configuration Admin PID)"));
+        }
+        return out;
     }
 
     // --- modprobe ---
@@ -229,6 +294,16 @@ public final class ModuleCommands {
                     }
                     throw new CommandException("modprobe: FATAL: Module " + name + " not found in directory " + repository.dir(), 1);
                 }
+                byte[] jar = Files.readAllBytes(m.jar());
+                ModuleCheck check;
+                try {
+                    check = ModuleCheck.read(jar);
+                } catch (IllegalArgumentException e) {
+                    throw new BundleException(e.getMessage());
+                }
+                if (!check.isModnetModule()) {
+                    throw new BundleException("Invalid module format (not a modnet module: it imports no org.modnet package)");
+                }
                 bundle = install(m, added);
             }
             List<Bundle> needed = new ArrayList<>();
@@ -237,7 +312,12 @@ public final class ModuleCommands {
             if (missing != null) {
                 throw new BundleException("Unknown symbol in module (nothing in " + repository.dir() + " offers " + missing + ")");
             }
-            context.getBundle(0).adapt(FrameworkWiring.class).resolveBundles(needed);
+            if (!context.getBundle(0).adapt(FrameworkWiring.class).resolveBundles(needed)) {
+                String unresolved = unresolvedImport(bundle);
+                if (unresolved != null) {
+                    throw new BundleException("Unknown symbol in module (" + unresolved + ")");
+                }
+            }
             // what the module needs first, the module last, as modprobe inserts dependencies first
             for (int i = needed.size() - 1; i >= 0; i--) {
                 Bundle b = needed.get(i);
@@ -245,7 +325,21 @@ public final class ModuleCommands {
                     b.start();
                 }
             }
+            if (!isFragment(bundle)) {
+                List<String> down = awaitServices(bundle);
+                if (!down.isEmpty()) {
+                    throw new BundleException("its components did not come up (nothing registered " + String.join(", ", down)
+                            + ": activation failed or a service it needs is missing; see the log)");
+                }
+            }
         } catch (BundleException | IOException | IllegalStateException e) {
+            for (Bundle b : added) {
+                try {
+                    b.stop();
+                } catch (BundleException | IllegalStateException ignored) {
+                    // not started
+                }
+            }
             for (Bundle b : added) {
                 try {
                     b.uninstall();
@@ -457,20 +551,51 @@ public final class ModuleCommands {
         if (bundle == null) {
             throw new CommandException("update: Module " + name + " not found.", 1);
         }
+        String refused = "update: ERROR: could not update '" + name + "': ";
+        String kept = "; the running version is unchanged";
         Set<String> before = exports(bundle);
         String oldVersion = bundle.getVersion().toString();
-        String from = bundle.getLocation();
-        try {
-            if (args.length == 2) {
-                from = args[1];
-                try (InputStream in = open(from)) {
-                    bundle.update(in);
-                }
-            } else {
-                bundle.update();
-            }
-        } catch (BundleException | IOException | IllegalStateException e) {
+        String from = args.length == 2 ? args[1] : bundle.getLocation();
+        byte[] jar;
+        try (InputStream in = open(from)) {
+            jar = in.readAllBytes();
+        } catch (IOException e) {
             throw new CommandException("update: " + name + ": " + e.getMessage(), 1);
+        }
+        // everything that can be known before the swap is checked before it: the old version stays otherwise
+        ModuleCheck check;
+        try {
+            check = ModuleCheck.read(jar);
+        } catch (IllegalArgumentException e) {
+            throw new CommandException(refused + from + ": " + e.getMessage() + kept, 1);
+        }
+        if (!check.symbolicName.equals(bundle.getSymbolicName())) {
+            throw new CommandException(refused + from + " is module " + check.symbolicName + ", not " + bundle.getSymbolicName() + kept, 1);
+        }
+        if (isModnet(bundle) && !check.isModnetModule()) {
+            throw new CommandException(refused + from + " is not a modnet module (it imports no org.modnet package)" + kept, 1);
+        }
+        String state = check.stateRefusal(bundle.getHeaders().get(ModuleCheck.STATE_VERSION));
+        if (state != null) {
+            throw new CommandException(refused + "the new version cannot adopt the running state: " + state + kept, 1);
+        }
+        String missing = missingImport(check, bundle);
+        if (missing != null) {
+            throw new CommandException(refused + "Unknown symbol in module (" + missing + ")" + kept, 1);
+        }
+        byte[] old = currentJar(bundle);
+        Map<String, Long> handOverBefore = handOverCounters();
+        long t0 = System.nanoTime();
+        try {
+            bundle.update(new java.io.ByteArrayInputStream(jar));
+        } catch (BundleException | IllegalStateException e) {
+            throw new CommandException(refused + e.getMessage() + restore(bundle, old), 1);
+        }
+        List<String> down = awaitServices(bundle);
+        long swapMs = (System.nanoTime() - t0) / 1_000_000;
+        if (!down.isEmpty()) {
+            throw new CommandException(refused + "its components did not come up (nothing registered " + String.join(", ", down)
+                    + ": activation failed or a service it needs is missing; see the log)" + restore(bundle, old), 1);
         }
         Set<String> after = exports(bundle);
         FrameworkWiring fw = context.getBundle(0).adapt(FrameworkWiring.class);
@@ -485,7 +610,280 @@ public final class ModuleCommands {
             refreshed = "exports nothing in use: not refreshed";
         }
         System.out.println("update: " + bundle.getSymbolicName() + " " + oldVersion + " -> " + bundle.getVersion()
-                + " from " + from + "; " + refreshed + "; " + state(bundle));
+                + " from " + from + "; " + refreshed + "; " + state(bundle) + handOverReport(handOverBefore, swapMs));
+    }
+
+    /** The core's hand-over counters ({@code StateHolder}), or empty when no core runs. */
+    private Map<String, Long> handOverCounters() {
+        ServiceReference<org.modnet.api.handover.StateHolder> ref = context.getServiceReference(org.modnet.api.handover.StateHolder.class);
+        if (ref == null) {
+            return Map.of();
+        }
+        org.modnet.api.handover.StateHolder h = context.getService(ref);
+        try {
+            return h == null ? Map.of() : h.counters();
+        } finally {
+            context.ungetService(ref);
+        }
+    }
+
+    /** What the core's holder did during this update: tables adopted or refused, frames held and lost. */
+    private String handOverReport(Map<String, Long> before, long swapMs) {
+        Map<String, Long> after = handOverCounters();
+        if (before.isEmpty() || after.isEmpty()) {
+            return "; swapped in " + swapMs + " ms";
+        }
+        java.util.function.ToLongFunction<String> d = k -> after.getOrDefault(k, 0L) - before.getOrDefault(k, 0L);
+        StringBuilder sb = new StringBuilder("; swapped in " + swapMs + " ms");
+        if (d.applyAsLong("HandOverAdopted") > 0) {
+            sb.append("; state handed over");
+        }
+        if (d.applyAsLong("HandOverRefused") > 0) {
+            sb.append("; state refused by the new version (started empty)");
+        }
+        long held = d.applyAsLong("HandOverHeld");
+        long dropped = d.applyAsLong("HandOverHeldDrops") + d.applyAsLong("HandOverHeldExpired");
+        if (held > 0 || dropped > 0) {
+            sb.append("; ").append(count(held, "frames")).append(" held, ").append(dropped).append(" dropped");
+        }
+        return sb.toString();
+    }
+
+    /** The running revision's jar, from the framework's cache; null if it cannot be read. */
+    private static byte[] currentJar(Bundle b) {
+        File data = b.getDataFile("");
+        File dir = data == null ? null : data.getParentFile();
+        File[] revisions = dir == null ? null : dir.listFiles(f -> f.getName().startsWith("version"));
+        if (revisions != null && revisions.length > 0) {
+            java.util.Arrays.sort(revisions, Comparator.comparing(ModuleCommands::revisionOrder));
+            File jar = new File(revisions[revisions.length - 1], "bundle.jar");
+            try {
+                return jar.isFile() ? Files.readAllBytes(jar.toPath()) : null;
+            } catch (IOException e) {
+                return null;
+            }
+        }
+        return null;
+    }
+
+    /** Puts the old version back after a failed update; says what happened, for the error message. */
+    private static String restore(Bundle bundle, byte[] old) {
+        if (old == null) {
+            return "; the old version could not be restored (its jar was not found): the module is " + state(bundle);
+        }
+        try {
+            bundle.update(new java.io.ByteArrayInputStream(old));
+            if (bundle.getState() != Bundle.ACTIVE) {
+                bundle.start();
+            }
+            return "; the old version was restored";
+        } catch (BundleException | IllegalStateException e) {
+            return "; restoring the old version failed too (" + e.getMessage() + "): the module is " + state(bundle);
+        }
+    }
+
+    /**
+     * The imported package (with its version range) that no bundle exports, or null: what the resolver
+     * would refuse, said before anything is installed. {@code replacing}'s own exports do not count.
+     */
+    private String missingImport(ModuleCheck check, Bundle replacing) {
+        for (ModuleCheck.Import imp : check.imports) {
+            if (imp.optional() || check.exports.contains(imp.pkg()) || imp.pkg().startsWith("java.")) {
+                continue;
+            }
+            boolean found = false;
+            for (Bundle b : context.getBundles()) {
+                if (b == replacing || b.getState() == Bundle.UNINSTALLED) {
+                    continue;
+                }
+                BundleRevision rev = b.adapt(BundleRevision.class);
+                if (rev == null) {
+                    continue;
+                }
+                for (BundleCapability cap : rev.getDeclaredCapabilities(BundleRevision.PACKAGE_NAMESPACE)) {
+                    Object v = cap.getAttributes().get("version");
+                    if (imp.pkg().equals(cap.getAttributes().get(BundleRevision.PACKAGE_NAMESPACE))
+                            && imp.range().includes(v instanceof org.osgi.framework.Version ver ? ver : org.osgi.framework.Version.emptyVersion)) {
+                        found = true;
+                        break;
+                    }
+                }
+                if (found) {
+                    break;
+                }
+            }
+            if (!found) {
+                return "nothing exports package " + imp.pkg() + " in version " + imp.range() + available(imp.pkg());
+            }
+        }
+        return null;
+    }
+
+    /** The first package the bundle imports that nothing exports in a version it accepts, or null. */
+    private String unresolvedImport(Bundle bundle) {
+        if (bundle.getState() != Bundle.INSTALLED) {
+            return null;
+        }
+        BundleRevision rev = bundle.adapt(BundleRevision.class);
+        if (rev == null) {
+            return null;
+        }
+        for (BundleRequirement req : rev.getDeclaredRequirements(BundleRevision.PACKAGE_NAMESPACE)) {
+            String filter = req.getDirectives().get("filter");
+            if ("optional".equals(req.getDirectives().get("resolution")) || filter == null || offered(BundleRevision.PACKAGE_NAMESPACE, filter, List.of())) {
+                continue;
+            }
+            Matcher m = PACKAGE.matcher(filter);
+            String pkg = m.find() ? m.group(1) : filter;
+            return "nothing exports package " + pkg + " as " + filter + available(pkg);
+        }
+        return null;
+    }
+
+    /** ", which is here in version 1.7.0": what the framework has of a package. */
+    private String available(String pkg) {
+        TreeSet<String> versions = new TreeSet<>();
+        for (Bundle b : context.getBundles()) {
+            BundleRevision rev = b.adapt(BundleRevision.class);
+            if (rev != null) {
+                for (BundleCapability cap : rev.getDeclaredCapabilities(BundleRevision.PACKAGE_NAMESPACE)) {
+                    if (pkg.equals(cap.getAttributes().get(BundleRevision.PACKAGE_NAMESPACE))) {
+                        versions.add(String.valueOf(cap.getAttributes().get("version")));
+                    }
+                }
+            }
+        }
+        return versions.isEmpty() ? "" : ", which is here in version " + String.join(", ", versions) + ": an API version mismatch";
+    }
+
+    /** How long a module's components have to register their services after it starts. */
+    private static final long ACTIVATION_WAIT_MS = Long.getLong("modnet.module.activation.ms", 3_000);
+
+    /**
+     * Waits until the bundle registers every service its components declare (bnd writes them as
+     * {@code osgi.service} capabilities); returns the ones still missing. A component whose activation
+     * threw registers nothing.
+     */
+    private static List<String> awaitServices(Bundle bundle) {
+        long deadline = System.nanoTime() + ACTIVATION_WAIT_MS * 1_000_000;
+        List<String> missing;
+        do {
+            missing = missingServices(bundle);
+            if (missing.isEmpty()) {
+                return missing;
+            }
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return missing;
+            }
+        } while (System.nanoTime() < deadline);
+        return missing;
+    }
+
+    private static List<String> missingServices(Bundle bundle) {
+        List<String> missing = new ArrayList<>();
+        BundleRevision rev = bundle.adapt(BundleRevision.class);
+        if (rev == null || bundle.getState() != Bundle.ACTIVE) {
+            missing.add("anything (the bundle is " + state(bundle) + ")");
+            return missing;
+        }
+        Set<String> registered = new TreeSet<>();
+        ServiceReference<?>[] refs = bundle.getRegisteredServices();
+        BundleContext mine = FrameworkUtil.getBundle(ModuleCommands.class).getBundleContext();
+        if (refs != null) {
+            for (ServiceReference<?> r : refs) {
+                // a component whose activation threw may leave its registration: its service object is null
+                Object service = mine == null ? new Object() : mine.getService(r);
+                if (service == null) {
+                    continue;
+                }
+                if (mine != null) {
+                    mine.ungetService(r);
+                }
+                for (String oc : (String[]) r.getProperty(Constants.OBJECTCLASS)) {
+                    registered.add(oc);
+                }
+            }
+        }
+        for (BundleCapability cap : rev.getDeclaredCapabilities("osgi.service")) {
+            if (cap.getAttributes().get(Constants.OBJECTCLASS) instanceof List<?> classes) {
+                for (Object oc : classes) {
+                    if (!registered.contains(String.valueOf(oc)) && !missing.contains(String.valueOf(oc))) {
+                        missing.add(String.valueOf(oc));
+                    }
+                }
+            }
+        }
+        return missing;
+    }
+
+    // --- insmod ---
+
+    /**
+     * {@code insmod FILE}: installs and starts a module from a jar, nothing else (no dependencies are
+     * loaded: that is {@code modprobe}'s work). Refused, with nothing left installed: a file that is no
+     * OSGi bundle, a bundle that is no modnet module, one already loaded, one whose API imports nothing
+     * here satisfies, one whose components fail to activate.
+     */
+    public void insmod(String... args) {
+        args = Commands.words(args);
+        if (args.length != 1 || args[0].isEmpty()) {
+            throw new CommandException("Usage: insmod FILE", 1);
+        }
+        String file = args[0];
+        String refused = "insmod: ERROR: could not insert module " + file + ": ";
+        byte[] jar;
+        try (InputStream in = open(file)) {
+            jar = in.readAllBytes();
+        } catch (IOException e) {
+            throw new CommandException("insmod: ERROR: could not load module " + file + ": No such file or directory", 1);
+        }
+        ModuleCheck check;
+        try {
+            check = ModuleCheck.read(jar);
+        } catch (IllegalArgumentException e) {
+            throw new CommandException(refused + e.getMessage(), 1);
+        }
+        if (!check.isModnetModule()) {
+            throw new CommandException(refused + "Invalid module format (not a modnet module: it imports no org.modnet package)", 1);
+        }
+        for (Bundle b : context.getBundles()) {
+            if (check.symbolicName.equals(b.getSymbolicName()) && b.getState() != Bundle.UNINSTALLED) {
+                throw new CommandException(refused + "File exists (" + check.symbolicName + " is loaded: use update)", 1);
+            }
+        }
+        String missing = missingImport(check, null);
+        if (missing != null) {
+            throw new CommandException(refused + "Unknown symbol in module (" + missing + ")", 1);
+        }
+        Bundle b = null;
+        try {
+            String location = Files.isRegularFile(Paths.get(file)) ? Paths.get(file).toAbsolutePath().toUri().toString() : file;
+            b = context.installBundle(location, new java.io.ByteArrayInputStream(jar));
+            b.start();
+            List<String> down = awaitServices(b);
+            if (!down.isEmpty()) {
+                throw new BundleException("its components did not come up (nothing registered " + String.join(", ", down)
+                        + ": activation failed or a service it needs is missing; see the log)");
+            }
+        } catch (BundleException | IllegalStateException | java.nio.file.InvalidPathException e) {
+            uninstallQuietly(b);
+            throw new CommandException(refused + e.getMessage(), 1);
+        }
+    }
+
+    private void uninstallQuietly(Bundle b) {
+        if (b == null) {
+            return;
+        }
+        try {
+            b.uninstall();
+        } catch (BundleException | IllegalStateException ignored) {
+            // already gone
+        }
+        refresh(List.of(b));
     }
 
     private static InputStream open(String fileOrUrl) throws IOException {

@@ -196,6 +196,8 @@ final class TcpHandOver {
     private static SocketState socketState(TcpSock sk) {
         Map<String, Long> x = new HashMap<>();
         x.put("nonagle", (long) sk.nonagle);
+        x.put("caInit", sk.caInit ? 1L : 0L);
+        x.put("caState", (long) sk.caState);
         x.put("quickAcks", (long) sk.quickAcks);
         x.put("ackPending", sk.ackPending ? 1L : 0L);
         x.put("rcvdSinceAck", (long) sk.rcvdSinceAck);
@@ -314,7 +316,7 @@ final class TcpHandOver {
         sk.probesOut = r.probesOut();
         sk.probesTstampMs = r.probesTstampMs();
         sk.headSentMs = r.headSentMs();
-        TcpCongestion c = st.congestion(); // the algorithm by name: this version has Reno only, as the old one had
+        TcpCongestion c = st.congestion();
         sk.cw.cwnd = c.cwnd();
         sk.cw.ssthresh = c.ssthresh();
         sk.cw.cwndCnt = c.cwndCnt();
@@ -342,6 +344,7 @@ final class TcpHandOver {
         sk.lastDataRecvMs = n.getOrDefault("last_data_recv", 0L);
         sk.lastAckRecvMs = n.getOrDefault("last_ack_recv", 0L);
         extra(sk, st.socket().extra());
+        congestion(sk, c.algorithm(), st.socket().extra());
         sk.nonagle = (int) (long) st.socket().extra().getOrDefault("nonagle",
                 (long) ((t.nodelay() ? TcpSock.NAGLE_OFF : 0) | (t.cork() ? TcpSock.NAGLE_CORK : 0)));
         sk.push.restore(st.pushMarks(), q.pushedSeq());
@@ -417,6 +420,30 @@ final class TcpHandOver {
         }
         if (sk.keepalive() && !sk.keepaliveTimer.pending() && !sk.isClosed()) {
             sk.keepaliveTimer.mod(sk.timers.keepaliveTimeMs());
+        }
+    }
+
+    /**
+     * The algorithm by name: this version's of that name, else (its module not bound to this version
+     * yet, or gone) the namespace's default until one of that name comes, which takes the connection
+     * back ({@code congReturn}). An algorithm that was initialised is initialised again (its private
+     * state starts afresh; the window and threshold are the connection's) in the state it was in.
+     */
+    private static void congestion(TcpSock sk, String name, Map<String, Long> x) {
+        CongestionControl.Ca ca = sk.net.cong.find(name);
+        if (ca == null) {
+            sk.ca = sk.net.cong.dflt();
+            sk.caLeft = name;
+        } else {
+            sk.ca = ca;
+        }
+        if (x.getOrDefault("caInit", 0L) != 0) {
+            int ssthresh = sk.cw.ssthresh;
+            int cwnd = sk.cw.cwnd;
+            sk.congInit(Math.max(sk.net.core.currentCpu(), 0));
+            sk.cw.cwnd = cwnd;
+            sk.cw.ssthresh = ssthresh;
+            sk.caState = x.getOrDefault("caState", 0L).intValue();
         }
     }
 

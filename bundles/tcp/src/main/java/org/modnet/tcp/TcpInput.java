@@ -199,6 +199,7 @@ final class TcpInput {
         }
         if (establishing) {
             sk.cw.cwnd = INIT_CWND; // tcp_init_transfer: the window starts after the handshake's ACK, not grown by it
+            sk.cwndStampMs = sk.nowMs();
         }
         // the FIN we sent may now be acknowledged
         boolean finAcked = sk.finSent && sk.sndUna == sk.writeSeq + 1;
@@ -324,10 +325,11 @@ final class TcpInput {
             return true;
         }
         long now = sk.nowMs();
+        long rttUs = -1;
         if (sk.rx.tstampOk && sk.rx.sawTstamp && sk.rx.rcvTsecr != 0) {
-            sk.timers.rttSample(sk.tsNow() - sk.rx.rcvTsecr); // RFC 7323 4.3: timestamps measure every ACK, retransmitted or not
+            rttUs = sk.timers.rttSample(sk.tsNow() - sk.rx.rcvTsecr); // RFC 7323 4.3: timestamps measure every ACK, retransmitted or not
         } else if (sk.rttTiming && TcpSeq.afterOrEqual(ack, sk.rttSeq)) {
-            sk.timers.rttSample(now - sk.rttStampMs); // Karn: retransmission stopped the timing
+            rttUs = sk.timers.rttSample(now - sk.rttStampMs); // Karn: retransmission stopped the timing
         }
         if (sk.rttTiming && TcpSeq.afterOrEqual(ack, sk.rttSeq)) {
             sk.rttTiming = false;
@@ -335,7 +337,7 @@ final class TcpInput {
         sk.sndUna = ack;
         sk.memSync(cpu);
         int segs = (acked + sk.mss - 1) / Math.max(sk.mss, 1);
-        sk.cong.congAvoid(sk.cw, segs);
+        sk.congAck(ack, segs, rttUs);
         sk.bytesAcked += acked;
         sk.delivered += segs;
         sk.retransmits = 0;

@@ -46,7 +46,9 @@ final class TcpMib {
         TCPDelivered, TCPDeliveredCE, TCPAckCompressed, TCPZeroWindowDrop, TCPRcvQDrop, TCPWqueueTooBig,
         TCPFastOpenPassiveAltKey, TcpTimeoutRehash, TcpDuplicateDataRehash, TCPDSACKRecvSegs,
         TCPDSACKIgnoredDubious, TCPMigrateReqSuccess, TCPMigrateReqFailure, TCPPLBRehash, TCPAORequired,
-        TCPAOBad, TCPAOKeyNotFound, TCPAOGood, TCPAODroppedIcmps
+        TCPAOBad, TCPAOKeyNotFound, TCPAOGood, TCPAODroppedIcmps,
+        /** modnet's own: connections moved to the default algorithm because theirs was unloaded (Linux refuses the unload). */
+        TCPCongestionFallback
     }
 
     /** RFC 2012's "other" is 1; Linux reports 1 (the RFC 6298 estimator is not in the enumeration). */

@@ -85,7 +85,10 @@ final class TcpNet {
      */
     final java.util.Set<TcpSock> created = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
-    TcpNet(NetNamespace ns, NetCore core, Ipv4 ipv4, TcpIsn isn) {
+    /** The namespace's congestion control: its default, the allowed ones, their sysctls. */
+    final CongestionControl.PerNet cong;
+
+    TcpNet(NetNamespace ns, NetCore core, Ipv4 ipv4, TcpIsn isn, CongestionControl cc) {
         this.ns = ns;
         this.core = core;
         this.ipv4 = ipv4;
@@ -117,6 +120,7 @@ final class TcpNet {
         deathRow = new TcpTimewaitSock.DeathRow(s, core.cpus());
         syncookies = s.registerInt("net.ipv4.tcp_syncookies", 1, 0, 2);
         cookies = new TcpSyncookies(core::nanoTime);
+        cong = cc.new PerNet(s);
         for (int i = 0; i < EHASH_SLOTS; i++) {
             ehash.set(i, NONE);
         }

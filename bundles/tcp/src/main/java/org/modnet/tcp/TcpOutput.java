@@ -38,15 +38,19 @@ final class TcpOutput {
         slowStartAfterIdleCheck();
         int maxSegs = TcpTso.canGso(sk.routeDev)
                 ? TcpTso.maxSegs(sk.mss, sk.maxWindow, sk.cw.cwnd, sk.cw.ssthresh, sk.srttUs, sk.net.minTsoSegs.get()) : 1;
+        boolean cwndLimited = false;
+        int sentBefore = sk.sndNxt;
         while (TcpSeq.before(sk.sndNxt, sk.writeSeq)) {
-            int inFlight = (sk.sndNxt - sk.sndUna + sk.mss - 1) / sk.mss;
+            int inFlight = packetsOut();
             if (inFlight >= sk.cw.cwnd) {
+                cwndLimited = true;
                 break;
             }
             int wndRight = sk.sndUna + sk.sndWnd;
             int len = Math.min(Math.min(sk.mss, sk.writeSeq - sk.sndNxt), wndRight - sk.sndNxt);
             boolean retransmitting = TcpSeq.before(sk.sndNxt, sk.retransHigh) && TcpSeq.before(sk.sndNxt, sk.sndMax);
             if (maxSegs > 1 && len == sk.mss && !retransmitting && tsoShouldDefer(inFlight, wndRight, maxSegs)) {
+                cwndLimited = (sk.cw.cwnd - inFlight) * sk.mss < wndRight - sk.sndNxt; // the window, not the peer, holds it
                 break; // the next ACK lets a bigger GSO skb go
             }
             if (maxSegs > 1 && len == sk.mss && !retransmitting) {
@@ -74,8 +78,63 @@ final class TcpOutput {
             }
             segmentSent(len, retrans, cpu);
         }
+        cwndLimited |= packetsOut() >= sk.cw.cwnd;
+        if (sk.sndNxt != sentBefore || cwndLimited) {
+            cwndValidate(cwndLimited);
+        }
         sendFin(cpu);
         checkProbeTimer();
+    }
+
+    /** {@code packets_out}: segments sent and not yet acknowledged. */
+    int packetsOut() {
+        return (sk.sndNxt - sk.sndUna + sk.mss - 1) / Math.max(sk.mss, 1);
+    }
+
+    /**
+     * {@code tcp_cwnd_validate} (RFC 7661's spirit, as Linux does it): remembers, per window of data,
+     * whether the congestion window limited sending and how many segments were in flight at most. When
+     * the application or the peer limits instead, the window used is noted and, after an RTO of it with
+     * {@code tcp_slow_start_after_idle}, the window decays halfway toward it
+     * ({@code tcp_cwnd_application_limited}).
+     */
+    private void cwndValidate(boolean cwndLimited) {
+        int out = packetsOut();
+        if (!TcpSeq.before(sk.sndUna, sk.cwndUsageSeq) || cwndLimited || !sk.isCwndLimited && out > sk.maxPacketsOut) {
+            sk.isCwndLimited = cwndLimited;
+            sk.maxPacketsOut = out;
+            sk.cwndUsageSeq = sk.sndNxt;
+        }
+        long now = sk.nowMs();
+        if (isCwndLimited()) {
+            sk.cwndUsed = 0;
+            sk.cwndStampMs = now;
+            return;
+        }
+        sk.cwndUsed = Math.max(sk.cwndUsed, out);
+        if (sk.net.slowStartAfterIdle.get() != 0 && now - sk.cwndStampMs >= sk.rtoMs) {
+            if (!sk.noSpace) { // tcp_cwnd_application_limited: the application, not a full buffer, held back
+                int used = Math.max(sk.cwndUsed, INIT_CWND);
+                if (used < sk.cw.cwnd) {
+                    sk.cw.ssthresh = Math.max(sk.cw.ssthresh, (sk.cw.cwnd >> 1) + (sk.cw.cwnd >> 2)); // tcp_current_ssthresh
+                    sk.cw.cwnd = (sk.cw.cwnd + used) >> 1;
+                }
+                sk.cwndUsed = 0;
+            }
+            sk.cwndStampMs = now;
+        }
+    }
+
+    /**
+     * {@code tcp_is_cwnd_limited}: whether an ACK may grow the window. Only while the window limits what
+     * goes; in slow start also while it is below twice the most that was in flight, so a burst the
+     * application paced still doubles it.
+     */
+    boolean isCwndLimited() {
+        if (sk.isCwndLimited) {
+            return true;
+        }
+        return sk.cw.cwnd < sk.cw.ssthresh && sk.cw.cwnd < 2 * sk.maxPacketsOut;
     }
 
     /** The FIN, once it is queued and every byte before it has gone. */
@@ -232,6 +291,7 @@ final class TcpOutput {
         }
         sk.cw.cwnd = Math.max(cwnd, restart);
         sk.lsndtimeMs = sk.nowMs();
+        sk.cwndStampMs = sk.lsndtimeMs;
     }
 
     /**

@@ -13,6 +13,7 @@ import org.modnet.api.net.NetNamespace;
 import org.modnet.api.net.PernetOperations;
 import org.modnet.api.net.Errno;
 import org.modnet.api.skb.SkBuff;
+import org.modnet.api.tcp.TcpCongestionOps;
 import org.modnet.socket.api.Sock;
 import org.modnet.socket.api.SockException;
 import org.modnet.socket.api.SocketProtocol;
@@ -31,6 +32,11 @@ import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * TCP, IP protocol 6 ({@code net/ipv4/tcp_ipv4.c}): {@code tcp_v4_rcv}'s checks on every segment
@@ -54,8 +60,8 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
     private static final int HEADROOM = 64;
     /** The ECN bits of the TOS byte: a reply never copies them ({@code INET_ECN_MASK}). */
     private static final int ECN_MASK = 3;
+    private static final Logger LOG = LoggerFactory.getLogger(TcpProtocol.class);
 
-    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(TcpProtocol.class);
     /** The manifest header naming the layout of the state this version deposits and can adopt. */
     public static final String STATE_VERSION_HEADER = "Modnet-State-Version";
     static final String LAYER = "tcp";
@@ -67,6 +73,8 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
     private final TcpHeader[] views;
     private final ThreadLocal<TcpHeader> threadViews = ThreadLocal.withInitial(TcpHeader::new);
     private final TcpIsn isn;
+    /** The congestion-control algorithms: Reno, then the services bound below. */
+    private final CongestionControl cc = new CongestionControl();
     private final SocketHandOver holder;
     private final java.util.function.BooleanSupplier updating;
     private final int stateVersion;
@@ -159,7 +167,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
 
     @Override
     public void init(NetNamespace ns) {
-        nets.computeIfAbsent(ns, n -> new TcpNet(n, core, ipv4, isn));
+        nets.computeIfAbsent(ns, n -> new TcpNet(n, core, ipv4, isn, cc));
     }
 
     @Override
@@ -259,11 +267,62 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
     }
 
     private TcpNet net(NetNamespace ns, boolean create) {
-        return create ? nets.computeIfAbsent(ns, n -> new TcpNet(n, core, ipv4, isn)) : nets.get(ns);
+        return create ? nets.computeIfAbsent(ns, n -> new TcpNet(n, core, ipv4, isn, cc)) : nets.get(ns);
     }
 
     TcpNet net(NetNamespace ns) {
         return nets.get(ns);
+    }
+
+    // --- congestion control as services (tcp_register_congestion_control) ---
+
+    /** A {@link TcpCongestionOps} service arrived: listed in every namespace's {@code tcp_available_congestion_control}. */
+    @Reference(service = TcpCongestionOps.class, cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY, unbind = "removeCongestion")
+    public void addCongestion(TcpCongestionOps ops, Map<String, Object> props) {
+        Object n = props.get(TcpCongestionOps.NAME);
+        String name = n instanceof String s ? s : ops.name();
+        try {
+            cc.register(ops, name);
+        } catch (org.modnet.api.net.NetException e) {
+            LOG.warn("{}", e.getMessage()); // tcp_register_congestion_control's pr_notice
+            return;
+        }
+        CongestionControl.Ca ca = cc.find(name);
+        int cpu = core.currentCpu();
+        for (TcpNet net : nets.values()) {
+            net.cong.listChanged(null, ca);
+            for (TcpSock sk : net.hashed()) { // an update of the algorithm: its connections come back to it
+                sk.congReturn(ca, cpu);
+            }
+        }
+    }
+
+    /**
+     * The service left: every connection on it moves to its namespace's default and is counted
+     * (TCPCongestionFallback); Linux would have refused the unload while a connection used it. If an
+     * algorithm of the same name comes back (the bundle was updated), they return to it.
+     */
+    public void removeCongestion(TcpCongestionOps ops) {
+        CongestionControl.Ca left = cc.unregister(ops);
+        if (left == null) {
+            return;
+        }
+        int cpu = core.currentCpu();
+        for (TcpNet net : nets.values()) {
+            net.cong.listChanged(left, null);
+            for (TcpSock sk : net.hashed()) {
+                sk.congFallback(left, cpu);
+            }
+            for (TcpSock sk : net.orphans) {
+                sk.congFallback(left, cpu);
+            }
+        }
+    }
+
+    /** The algorithms' names, as {@code tcp_available_congestion_control} lists them. */
+    String availableCongestionControl() {
+        return cc.available();
     }
 
     // --- receive ---

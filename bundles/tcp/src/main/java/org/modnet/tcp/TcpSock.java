@@ -9,6 +9,8 @@ import org.modnet.api.inet.Ipv4;
 import org.modnet.api.net.Errno;
 import org.modnet.api.net.Timer;
 import org.modnet.api.skb.SkBuff;
+import org.modnet.api.tcp.TcpCongestion;
+import org.modnet.api.tcp.TcpCongestionState;
 import org.modnet.socket.api.SleepListener;
 import org.modnet.socket.api.Sock;
 import org.modnet.socket.api.SockAddr;
@@ -64,15 +66,115 @@ final class TcpSock extends Sock {
     /** {@code net.ipv4.tcp_reordering}'s default: the reordering TCP_INFO reports. */
     static final int REORDERING = 3;
 
-    /** What the congestion seam changes: {@code snd_cwnd}, {@code snd_ssthresh}, {@code snd_cwnd_cnt}. */
-    static final class Cwnd {
+    /**
+     * What the congestion seam changes ({@code snd_cwnd}, {@code snd_ssthresh}, {@code snd_cwnd_cnt}) and
+     * the connection as an algorithm sees it ({@link TcpCongestionState}).
+     */
+    static final class Cwnd implements TcpCongestionState {
+        private final TcpSock sk;
         int cwnd = INIT_CWND;
         int ssthresh = Integer.MAX_VALUE;
         int cwndCnt;
         int cwndClamp = 0x7fffffff;
+
+        Cwnd(TcpSock sk) {
+            this.sk = sk;
+        }
+
+        @Override
+        public int cwnd() {
+            return cwnd;
+        }
+
+        @Override
+        public void cwnd(int segments) {
+            cwnd = Math.max(1, segments);
+        }
+
+        @Override
+        public int ssthresh() {
+            return ssthresh;
+        }
+
+        @Override
+        public void ssthresh(int segments) {
+            ssthresh = segments;
+        }
+
+        @Override
+        public int cwndCnt() {
+            return cwndCnt;
+        }
+
+        @Override
+        public void cwndCnt(int count) {
+            cwndCnt = count;
+        }
+
+        @Override
+        public int cwndClamp() {
+            return cwndClamp;
+        }
+
+        @Override
+        public int mss() {
+            return sk.mss;
+        }
+
+        @Override
+        public boolean isCwndLimited() {
+            return sk.output.isCwndLimited();
+        }
+
+        @Override
+        public int packetsInFlight() {
+            int m = Math.max(sk.mss, 1);
+            return (sk.sndNxt - sk.sndUna + m - 1) / m;
+        }
+
+        @Override
+        public int sndUna() {
+            return sk.sndUna;
+        }
+
+        @Override
+        public int sndNxt() {
+            return sk.sndNxt;
+        }
+
+        @Override
+        public long srttUs() {
+            return sk.srttUs;
+        }
+
+        @Override
+        public long nowUs() {
+            return sk.net.core.nanoTime() / 1000;
+        }
+
+        @Override
+        public int caState() {
+            return sk.caState;
+        }
+
+        @Override
+        public Object priv() {
+            return sk.caPriv;
+        }
     }
 
     final TcpNet net;
+    // --- how fully the congestion window is used (tcp_cwnd_validate), so it grows only when it limits ---
+    /** {@code is_cwnd_limited}: the last window's worth of sending was held back by the window. */
+    boolean isCwndLimited;
+    /** {@code max_packets_out}: the most segments in flight during that window. */
+    int maxPacketsOut;
+    /** {@code cwnd_usage_seq}: {@code snd_nxt} when that window began; an ACK past it starts a new one. */
+    int cwndUsageSeq;
+    /** {@code snd_cwnd_used}: the most segments in flight while the application, not the window, limited. */
+    int cwndUsed;
+    /** {@code snd_cwnd_stamp}: when the window was last fully used (or last decayed). */
+    long cwndStampMs;
     /**
      * Threads asleep in {@link #await} ({@code sk_sleep}'s wait queue), in slots under the socket
      * lock: a sleep allocates nothing (a {@code Condition} makes a queue node per await, 24 bytes per
@@ -85,14 +187,23 @@ final class TcpSock extends Sock {
     private volatile boolean userSleeping;
     final TcpOptions rx = new TcpOptions();
     final TcpOutOptions txOpts = new TcpOutOptions();
-    final Cwnd cw = new Cwnd();
+    final Cwnd cw = new Cwnd(this);
     /** The timers' side of this connection ({@code tcp_timer.c}); made first, as the timers' callbacks name it. */
     final TcpTimers timers = new TcpTimers(this);
     /** The sending side of this connection ({@code tcp_output.c}). */
     final TcpOutput output = new TcpOutput(this);
     /** The receiving side of this connection ({@code tcp_input.c}). */
     final TcpInput input = new TcpInput(this);
-    final TcpCong cong = TcpCong.RENO;
+    /** {@code icsk_ca_ops}: written under the lock (and volatile for {@code ss}); see {@link #congInit}. */
+    volatile CongestionControl.Ca ca;
+    /** {@code icsk_ca_priv}: what the algorithm's init returned. */
+    Object caPriv;
+    /** {@code icsk_ca_initialized}. */
+    boolean caInit;
+    /** {@code icsk_ca_state}. */
+    int caState;
+    /** The name of the algorithm this connection fell back from when it left, until it returns or the user chooses. */
+    String caLeft;
     final TcpTimer rtxTimer;
     final TcpTimer delackTimer;
     final TcpTimer twTimer;
@@ -282,6 +393,7 @@ final class TcpSock extends Sock {
         this.keepaliveTimer = new TcpTimer(net.core.timer(cpu, timers::keepaliveTimer), net.core::nanoTime);
         this.reclaimTimer = new TcpTimer(net.core.timer(cpu, this::memReclaim), net.core::nanoTime);
         setBuffers(net.wmem.get()[1], net.rmem.get()[1], 0); // tcp_init_sock: tcp_wmem[1] and tcp_rmem[1]
+        this.ca = net.cong.dflt(); // tcp_assign_congestion_control
     }
 
     /** The socket's lock ({@code sk_lock}) for the split-out parts, which are not subclasses of {@code Sock}. */
@@ -504,7 +616,7 @@ final class TcpSock extends Sock {
     /** The congestion control's name, as {@code ss -i} prints it. */
     @Override
     public String congestionControl() {
-        return cong.name();
+        return ca.name;
     }
 
     @Override
@@ -514,8 +626,16 @@ final class TcpSock extends Sock {
 
     // --- the socket lock (lock_sock / release_sock) ---
 
+    /**
+     * {@code lock_sock}. The holder is nearly always a softirq in the middle of one segment or a timer:
+     * spinning, then yielding, then napping takes the lock when it lets go without queueing on the
+     * lock, which would allocate a wait node on every contended acquire (the data path allocates
+     * nothing).
+     */
     void lockSock() {
-        lock.lock();
+        if (!lock.tryLock()) {
+            relock(1);
+        }
     }
 
     /** {@code release_sock}: segments that arrived while the user held the lock are processed first. */
@@ -614,6 +734,139 @@ final class TcpSock extends Sock {
             net.mib.inc(cpu, TcpMib.Tcp.CurrEstab);
         }
         state = s;
+        if (s == TCP_ESTABLISHED && !caInit) {
+            congInit(cpu); // tcp_init_transfer -> tcp_init_congestion_control
+        } else if ((s == TCP_CLOSE || s == TCP_TIME_WAIT) && caInit) {
+            congRelease();
+        }
+    }
+
+    // --- congestion control (tcp_cong.c's per-socket side) ---
+
+    /** {@code tcp_init_congestion_control}: an algorithm unloaded since the socket chose it gives way to the default. */
+    void congInit(int cpu) {
+        if (ca.gone) { // unloaded since it was chosen: its new version if it was updated, else the default
+            CongestionControl.Ca again = net.cong.find(ca.name);
+            if (again != null) {
+                ca = again;
+            } else {
+                ca = net.cong.dflt();
+                net.mib.inc(cpu, TcpMib.Ext.TCPCongestionFallback);
+            }
+        }
+        caState = TcpCongestion.CA_OPEN;
+        caPriv = ca.ops.init(cw);
+        caInit = true;
+    }
+
+    /** {@code tcp_cleanup_congestion_control}. */
+    private void congRelease() {
+        try {
+            ca.ops.release(cw);
+        } finally {
+            caInit = false;
+            caPriv = null;
+        }
+    }
+
+    /**
+     * An ACK newly acknowledged {@code acked} segments ({@code tcp_cong_control} with {@code
+     * pkts_acked}); {@code rttUs} is its RTT sample or -1. An ACK at or past what was outstanding at an
+     * RTO ends the Loss state.
+     */
+    void congAck(int ack, int acked, long rttUs) {
+        if (!caInit) { // the handshake's own ACK, before tcp_init_congestion_control
+            TcpCongestion.renoCongAvoid(cw, acked);
+            return;
+        }
+        var ops = ca.ops;
+        if (caState == TcpCongestion.CA_LOSS && TcpSeq.afterOrEqual(ack, retransHigh)) {
+            caState = TcpCongestion.CA_OPEN;
+            ops.setState(cw, TcpCongestion.CA_OPEN);
+        }
+        ops.pktsAcked(cw, acked, rttUs);
+        if (!ops.congControl(cw, ack, acked, rttUs)) {
+            ops.congAvoid(cw, ack, acked); // which asks tcp_is_cwnd_limited (cw.isCwndLimited) first, as Linux's do
+        }
+    }
+
+    /** {@code tcp_enter_loss}: the threshold from the algorithm, the window to one, the Loss state. */
+    void congLoss() {
+        var ops = ca.ops;
+        cw.ssthresh = ops.ssthresh(cw);
+        ops.cwndEvent(cw, TcpCongestion.CA_EVENT_LOSS);
+        cw.cwnd = 1;
+        cw.cwndCnt = 0;
+        if (caState != TcpCongestion.CA_LOSS) {
+            caState = TcpCongestion.CA_LOSS;
+            ops.setState(cw, TcpCongestion.CA_LOSS);
+        }
+    }
+
+    /**
+     * {@code tcp_set_congestion_control}: switches to {@code next}, re-initialising an established
+     * connection ({@code tcp_reinit_congestion_control}). Caller holds the lock.
+     */
+    private void congSwitch(CongestionControl.Ca next, int cpu) {
+        if (next == ca) {
+            return;
+        }
+        if (caInit) {
+            congRelease();
+            ca = next;
+            congInit(cpu);
+        } else {
+            ca = next;
+        }
+    }
+
+    /**
+     * The algorithm {@code left} was unloaded: a connection on it moves to the namespace's default and
+     * is counted (TCPCongestionFallback). Returns whether this one moved.
+     */
+    boolean congFallback(CongestionControl.Ca left, int cpu) {
+        lockSock();
+        try {
+            if (ca != left) {
+                return false;
+            }
+            if (caInit) {
+                try {
+                    left.ops.release(cw);
+                } catch (RuntimeException e) {
+                    // the algorithm's bundle is going away: its state goes with it
+                }
+                caInit = false;
+                caPriv = null;
+                ca = net.cong.dflt();
+                congInit(cpu);
+            } else {
+                ca = net.cong.dflt();
+            }
+            caLeft = left.name;
+            net.mib.inc(cpu, TcpMib.Ext.TCPCongestionFallback);
+            return true;
+        } finally {
+            releaseSock();
+        }
+    }
+
+    /**
+     * An algorithm registered under the name this connection fell back from (its bundle was updated):
+     * the connection returns to it, its state made anew by the new version's init.
+     */
+    boolean congReturn(CongestionControl.Ca back, int cpu) {
+        lockSock();
+        try {
+            if (caLeft == null || !caLeft.equals(back.name)) {
+                return false;
+            }
+            caLeft = null;
+            congSwitch(back, cpu);
+            return true;
+        } finally {
+            releaseSock();
+        }
     }
 
     /** {@code tcp_done}: the connection is over; it leaves the tables, its timers stop, sleepers wake. */
@@ -853,6 +1106,12 @@ final class TcpSock extends Sock {
         }
     }
 
+    /** How long {@link #relock} spins, then yields, before it queues on the lock. */
+    private static final int SPINS = 256;
+    private static final int YIELDS = 1024;
+    /** After that, naps of this long until the holder lets go (it was preempted, or is a user copying a big write). */
+    private static final long LONG_HOLD_PARK_NANOS = 20_000;
+
     /**
      * Takes the socket lock back after a sleep, {@code holds} times. The waker usually still holds it
      * (it wakes us from inside its segment processing): a short spin with {@code tryLock} takes it
@@ -860,11 +1119,13 @@ final class TcpSock extends Sock {
      */
     private void relock(int holds) {
         for (int spins = 0; !lock.tryLock(); spins++) {
-            if (spins == 256) {
-                lock.lock();
-                break;
+            if (spins < SPINS) {
+                Thread.onSpinWait();
+            } else if (spins < SPINS + YIELDS) {
+                Thread.yield(); // the holder may need this CPU to finish
+            } else {
+                LockSupport.parkNanos(this, LONG_HOLD_PARK_NANOS); // a preempted holder: nap, never queue a node
             }
-            Thread.onSpinWait();
         }
         for (int i = 1; i < holds; i++) {
             lock.lock(); // reentrant: never contended
@@ -1771,6 +2032,10 @@ final class TcpSock extends Sock {
         if (v == null || v.length < 1) {
             throw SockException.of(Errno.EINVAL);
         }
+        if (name == TcpCongestion.TCP_CONGESTION) {
+            setCongestion(TcpCongestion.name(v, Math.min(v.length, TcpCongestion.CA_NAME_MAX / 4)));
+            return;
+        }
         int val = v[0];
         lockSock();
         try {
@@ -1833,11 +2098,41 @@ final class TcpSock extends Sock {
         }
     }
 
+    /**
+     * {@code TCP_CONGESTION} set: ENOENT for a name no algorithm has, EPERM for one not in {@code
+     * net.ipv4.tcp_allowed_congestion_control} (modnet's sockets have no CAP_NET_ADMIN to pass that by).
+     */
+    private void setCongestion(String name) throws SockException {
+        CongestionControl.Ca next = net.cong.find(name);
+        if (next == null) {
+            throw SockException.of(Errno.ENOENT);
+        }
+        if (!net.cong.allowed(name) && next != ca) {
+            throw SockException.of(Errno.EPERM);
+        }
+        lockSock();
+        try {
+            caLeft = null; // the user's choice wins over a return
+            congSwitch(next, net.core.currentCpu());
+        } finally {
+            releaseSock();
+        }
+    }
+
     /** {@code do_tcp_getsockopt}: TCP_MAXSEG is the current MSS (TCP_MAXSEG's value before a connection). */
     @Override
     protected int getProtocolOption(int level, int name, int[] out) throws SockException {
         if (level != SocketCalls.IPPROTO_TCP) {
             throw SockException.of(Errno.ENOPROTOOPT);
+        }
+        if (name == TcpCongestion.TCP_CONGESTION) { // the name, cut to the caller's length
+            if (out == null || out.length < 1) {
+                throw SockException.of(Errno.EINVAL);
+            }
+            int[] w = TcpCongestion.nameWords(ca.name);
+            int n = Math.min(out.length, w.length);
+            System.arraycopy(w, 0, out, 0, n);
+            return n;
         }
         int val = switch (name) {
             case SocketCalls.TCP_NODELAY -> (nonagle & NAGLE_OFF) != 0 ? 1 : 0;
@@ -1858,6 +2153,8 @@ final class TcpSock extends Sock {
 
     /** A child takes its listener's TCP options, as {@code sk_clone_lock} copies the socket. */
     private void inheritOptions(TcpSock l) {
+        ca = l.ca; // the listener's algorithm, as inet_csk_clone_lock copies icsk_ca_ops (congInit checks it is still there)
+        caLeft = l.caLeft;
         nonagle = l.nonagle;
         keepaliveTime = l.keepaliveTime;
         keepaliveIntvl = l.keepaliveIntvl;

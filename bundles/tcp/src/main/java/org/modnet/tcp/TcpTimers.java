@@ -21,7 +21,7 @@ final class TcpTimers {
     }
 
     /** RFC 6298 2.2/2.3 with Linux's floor: RTO = SRTT + max(4 * RTTVAR, tcp_rto_min). */
-    void rttSample(long ms) {
+    long rttSample(long ms) {
         long r = Math.max(ms, 0) * 1000 + 1; // microseconds, never zero
         sk.minRttUs = sk.minRttUs == 0 ? r : Math.min(sk.minRttUs, r);
         if (sk.srttUs == 0) {
@@ -32,6 +32,7 @@ final class TcpTimers {
             sk.srttUs = (7 * sk.srttUs + r) / 8;
         }
         sk.rtoMs = Math.min(RTO_MAX_MS, sk.srttUs / 1000 + Math.max(4 * sk.rttvarUs / 1000, RTO_MIN_MS));
+        return r;
     }
 
     /**
@@ -85,11 +86,9 @@ final class TcpTimers {
                     sk.retransmits++;
                     sk.net.mib.inc(c, TcpMib.Ext.TCPTimeouts);
                     sk.totalRto++;
-                    sk.cw.ssthresh = sk.cong.ssthresh(sk.cw);
-                    sk.cw.cwnd = 1;
-                    sk.cw.cwndCnt = 0;
                     sk.rttTiming = false; // Karn
                     sk.retransHigh = sk.sndNxt;
+                    sk.congLoss();
                     sk.sndNxt = sk.sndUna; // go back to the first unacknowledged byte
                     sk.finSent = false; // the FIN, when sent, goes again after the data
                     sk.rtoMs = Math.min(sk.rtoMs << 1, RTO_MAX_MS);

@@ -115,7 +115,7 @@ class TcpObserveTest {
         assertEquals(40_000, v.ato(), "a receiver reports the delayed-ACK timeout");
         assertEquals(1000, v.rcvMss(), "raised by a segment at least as large as the guess");
         assertEquals(536, c.rcvMss(), "tcp_initialize_rcv_mss's guess while nothing came");
-        assertEquals(11, c.sndCwnd(), "slow start: the initial 10 and one for the segment acknowledged");
+        assertEquals(10, c.sndCwnd(), "one segment never filled the window: tcp_is_cwnd_limited kept it at the initial 10");
         assertEquals(TcpInfo.INFINITE_SSTHRESH, c.sndSsthresh());
         assertEquals(65535 - 40, c.advmss(), "lo's MTU capped at IPV4_MAX_PMTU, less the headers (ipv4_default_advmss)");
         assertEquals(65535, c.pmtu(), "lo's 65536 capped at IP_MAX_MTU, as Linux reports it");

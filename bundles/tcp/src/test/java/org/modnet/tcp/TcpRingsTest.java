@@ -99,7 +99,7 @@ class TcpRingsTest {
 
     /** Writes {@code total} bytes as fast as the connection takes them, the server reading all; the largest SO_SNDBUF seen. */
     private int bulk(long total) {
-        ByteBuffer out = ByteBuffer.allocate(1 << 20);
+        ByteBuffer out = ByteBuffer.allocate(8 << 20); // more than SO_SNDBUF: the writer fills it and waits (SOCK_NOSPACE)
         long sent = 0;
         long read = 0;
         int most = 0;
@@ -244,13 +244,24 @@ class TcpRingsTest {
     }
 
     @Test
-    void sndbufStartsAtTenSegmentsAndGrowsWithCwndToTcpWmemMax() {
+    void sndbufStartsAtTenSegmentsAndGrowsWithCwndToTcpWmemMax() throws Exception {
+        // a receive window of 4 MB from the start, so the congestion window, not the peer's, limits the
+        // transfer: only then does it grow (tcp_is_cwnd_limited), and SO_SNDBUF with it
+        newStack();
+        s.ns.sysctl().set("net.ipv4.tcp_rmem", "4096 4194304 6291456");
         connect(0);
         assertEquals(2626560, sndbuf(client), "tcp_init_buffer_space: twice ten MSS buffers over lo, as Linux shows");
         assertEquals(2626560, sndbuf(server));
         int most = bulk(16L << 20);
         assertEquals(4 << 20, most, "grown with the congestion window, capped at tcp_wmem[2]");
         assertTrue(info(client).sndCwnd() > 10, "the window grew: " + info(client).sndCwnd());
+    }
+
+    @Test
+    void aTransferThePeersWindowLimitsGrowsNeitherCwndNorSndbuf() {
+        connect(0); // tcp_rmem[1] 131072: the receiver's window, a few segments of lo's MSS, is the limit
+        assertEquals(2626560, bulk(16L << 20), "tcp_should_expand_sndbuf: the window is not full");
+        assertEquals(10, info(client).sndCwnd(), "tcp_is_cwnd_limited: an ACK grows only a window that limits");
     }
 
     @Test

@@ -31,6 +31,40 @@ public interface Sysctl {
     IntVectorSysctl registerInts(String name, int[] defaults, int min, int max, boolean ordered);
 
     /**
+     * A text entry with its default; {@code check} null makes it read-only for {@code sysctl -w}
+     * (EPERM). Registering a name twice returns the first handle. Implementations without text entries
+     * return a handle that is not listed.
+     */
+    default StringSysctl registerString(String name, String defaultValue, StringSysctl.Check check) {
+        return new StringSysctl() {
+            private volatile String value = defaultValue;
+
+            @Override
+            public String name() {
+                return name;
+            }
+
+            @Override
+            public String get() {
+                return value;
+            }
+
+            @Override
+            public void set(String v) throws NetException {
+                if (check == null) {
+                    throw new NetException(Errno.EPERM);
+                }
+                value = check.check(v);
+            }
+
+            @Override
+            public void publish(String v) {
+                value = v;
+            }
+        };
+    }
+
+    /**
      * A second name for a registered entry: the two read and write one value, as Linux's
      * {@code net.ipv4.conf.all.forwarding} and {@code net.ipv4.ip_forward} do. Implementations without
      * aliases leave the second name unregistered.

@@ -162,11 +162,24 @@ final class SysctlCommand {
         try {
             sysctl.set(name, value);
         } catch (NetException e) {
+            if (e.errno() == Errno.ENOENT && exists(sysctl, name)) { // the key is there, its value names nothing
+                errors.add("sysctl: setting key \"" + name + "\": " + e.errno().text());
+                return;
+            }
             fail(name, e);
             return;
         }
         if (!quiet) {
             print(name, value);
+        }
+    }
+
+    private static boolean exists(Sysctl sysctl, String name) {
+        try {
+            sysctl.get(name);
+            return true;
+        } catch (NetException e) {
+            return false;
         }
     }
 
