@@ -12,7 +12,6 @@ import org.modnet.api.handover.SocketState;
 import org.modnet.api.handover.TcpCongestion;
 import org.modnet.api.handover.TcpConnectionState;
 import org.modnet.api.handover.TcpEstimator;
-import org.modnet.api.handover.TcpLayerState;
 import org.modnet.api.handover.TcpListenerState;
 import org.modnet.api.handover.TcpNamespaceState;
 import org.modnet.api.handover.TcpNegotiated;
@@ -509,11 +508,5 @@ final class TcpHandOver {
             System.arraycopy(st.receiveBytes(recvLen), 0, sk.rbuf, 0, recvLen);
             sk.rbase = sk.copiedSeq;
         }
-    }
-
-    /** Assembles the deposit. */
-    static TcpLayerState layer(int version, List<TcpNamespaceState> namespaces, List<TcpConnectionState> connections,
-            List<TcpListenerState> listeners, List<TcpTimewaitState> timewait) {
-        return new TcpLayerState(version, namespaces, connections, listeners, timewait);
     }
 }
