@@ -25,10 +25,47 @@ final class Epoll {
     private final Map<Integer, Item> interest = new LinkedHashMap<>(); // guarded by lock
     private final LinkedHashSet<Item> readyList = new LinkedHashSet<>(); // guarded by lock
     private boolean closed;
+    /**
+     * The owning process's descriptor table: a socket parked for its protocol's update and then closed
+     * has a successor under the same descriptor, which the entry follows ({@link #follow}).
+     */
+    private final java.util.function.IntFunction<Object> files;
+
+    /** An instance that follows no successor (a socket that closes leaves the interest list). */
+    Epoll() {
+        this(fd -> null);
+    }
+
+    Epoll(java.util.function.IntFunction<Object> files) {
+        this.files = files;
+    }
+
+    /**
+     * A closed socket that was parked for its protocol's update: the socket the new version made for it
+     * under the same descriptor, or null (it was closed for good). The entry moves to it, so an epoll
+     * loop goes on across the update. Called without the lock.
+     */
+    private Sock follow(Item item) {
+        Sock old = item.sock;
+        if (!old.isParked() || !(files.apply(item.fd) instanceof Sock now) || now == old || now.isClosed()) {
+            return null;
+        }
+        lock.lock();
+        try {
+            if (interest.get(item.fd) != item || item.sock != old) {
+                return item.sock;
+            }
+            item.sock = now;
+        } finally {
+            lock.unlock();
+        }
+        now.addWaiter(item);
+        return now;
+    }
 
     private final class Item implements Sock.Waiter {
         final int fd;
-        final Sock sock;
+        volatile Sock sock;
         int events;
         long data;
 
@@ -57,8 +94,13 @@ final class Epoll {
         try {
             Item existing = interest.get(fd);
             if (existing != null && existing.sock.isClosed()) {
-                remove(existing);
-                existing = null;
+                if (existing.sock.isParked() && sock != existing.sock && !sock.isClosed()) {
+                    existing.sock = sock; // the socket its protocol's next version made for this descriptor
+                    sock.addWaiter(existing);
+                } else {
+                    remove(existing);
+                    existing = null;
+                }
             }
             switch (op) {
                 case SocketCalls.EPOLL_CTL_ADD -> {
@@ -156,7 +198,12 @@ final class Epoll {
         try {
             for (int i = 0; i < masks.length; i++) {
                 Item item = batch.get(i);
-                masks[i] = item.sock.isClosed() ? -1 : item.sock.poll();
+                Sock sk = item.sock;
+                if (sk.isClosed()) {
+                    Sock now = follow(item);
+                    sk = now != null ? now : sk;
+                }
+                masks[i] = sk.isClosed() ? -1 : sk.poll();
             }
         } finally {
             lock.lock();

@@ -471,7 +471,7 @@ final class Process implements SocketCalls {
 
     @Override
     public int epollCreate() {
-        return install(new Epoll());
+        return install(new Epoll(this::file));
     }
 
     @Override

@@ -120,7 +120,26 @@ public final class SocketLayer implements Sockets, PernetOperations, SocketHandO
 
     @Override
     public void deposit(LayerState state) {
+        early.clear();
         deposits.put(state.layer(), state);
+    }
+
+    /**
+     * Sockets a new version adopted whose old socket no descriptor named when it did (an accept still
+     * returning it, or none: TCP's orphans), by the old socket's id; an accept that returns the old
+     * socket after that moves its descriptor to the new one. Emptied by the next deposit.
+     */
+    private final Map<Long, Sock> early = new ConcurrentHashMap<>();
+
+    private Sock openById(long id) {
+        for (Set<Sock> set : open.values()) {
+            for (Sock s : set) {
+                if (s.inode() == id) {
+                    return s;
+                }
+            }
+        }
+        return null;
     }
 
     @Override
@@ -128,10 +147,31 @@ public final class SocketLayer implements Sockets, PernetOperations, SocketHandO
         return deposits.remove(layer);
     }
 
+    /** Layer name to what it handed over beside its sockets (TCP's connections), until its new version takes it. */
+    private final Map<String, Record> details = new ConcurrentHashMap<>();
+
+    @Override
+    public void depositDetail(String layer, Record detail) {
+        details.put(layer, detail);
+    }
+
+    @Override
+    public Record takeDetail(String layer) {
+        return details.remove(layer);
+    }
+
     @Override
     public void adopted(long id, Sock now) {
         Sock old = parked.remove(id);
-        if (old == null || old.isClosed()) {
+        if (old == null) {
+            old = openById(id); // accepted as its protocol was leaving, after the sockets were parked
+            if (old == null) {
+                early.put(id, now); // none yet: an accept may still be installing it (accepted), or none will
+                return;
+            }
+            old.park();
+        }
+        if (old.isClosed()) {
             now.close(); // its descriptor was closed while parked
             return;
         }
@@ -305,6 +345,14 @@ public final class SocketLayer implements Sockets, PernetOperations, SocketHandO
         }
         open.computeIfAbsent(child.namespace(), n -> ConcurrentHashMap.newKeySet()).add(child);
         owners.put(child, owner);
+        if (listener.isParked()) { // accepted as the protocol left for an update: the child waits for its successor too
+            parked.put(child.inode(), child);
+            child.park();
+            Sock now = early.remove(child.inode());
+            if (now != null) {
+                adopted(child.inode(), now);
+            }
+        }
     }
 
     /** The last descriptor of a socket is closed. */

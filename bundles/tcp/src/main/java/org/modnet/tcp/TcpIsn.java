@@ -42,6 +42,11 @@ final class TcpIsn {
         this.tsK1 = tsK1;
     }
 
+    /** The secrets (ISN key, then timestamp-offset key), to hand over on an update. */
+    long[] keys() {
+        return new long[] { seqK0, seqK1, tsK0, tsK1 };
+    }
+
     /** {@code secure_tcp_seq}: the ISN of a connection from saddr:sport to daddr:dport (host-order ints). */
     int seq(int saddr, int daddr, int sport, int dport) {
         return hash(saddr, daddr, sport, dport) + (int) (nanos.getAsLong() >>> 6);

@@ -154,4 +154,23 @@ final class TcpMib {
         all.putAll(ext());
         return all;
     }
+
+    /**
+     * The counters a previous version of this bundle left ({@link #snapshot}'s names): each continues
+     * from its value, gauges (CurrEstab) included; names this version does not know are ignored.
+     */
+    void restore(Map<String, Long> from) {
+        for (Tcp c : TCP) {
+            Long v = from.get("Tcp" + c.name());
+            if (v != null) {
+                add(-1, c.ordinal(), v - get(c));
+            }
+        }
+        for (Ext c : EXT) {
+            Long v = from.get("TcpExt" + c.name());
+            if (v != null) {
+                add(-1, TCP.length + c.ordinal(), v - get(c));
+            }
+        }
+    }
 }

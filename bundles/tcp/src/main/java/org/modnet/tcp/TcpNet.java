@@ -75,9 +75,15 @@ final class TcpNet {
     final TcpTimewaitSock.DeathRow deathRow;
     /** {@code net.ipv4.tcp_syncookies}: 0 never, 1 when the SYN queue overflows, 2 always. */
     final IntSysctl syncookies;
-    final TcpSyncookies cookies;
+    /** The syncookie key; replaced by the previous version's when one hands its state over. */
+    TcpSyncookies cookies;
     /** Connections closed by their user still finishing their close ({@code tcp_orphan_count}): ss lists them. */
     final java.util.Set<TcpSock> orphans = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /**
+     * Sockets a user made ({@code socket(2)}) and has not closed: the ones no hash holds (unbound, bound,
+     * reset) are found here when the bundle hands its state to its next version.
+     */
+    final java.util.Set<TcpSock> created = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     /** The namespace's congestion control: its default, the allowed ones, their sysctls. */
     final CongestionControl.PerNet cong;

@@ -17,8 +17,20 @@ import org.modnet.api.tcp.TcpCongestionOps;
 import org.modnet.socket.api.Sock;
 import org.modnet.socket.api.SockException;
 import org.modnet.socket.api.SocketProtocol;
+import org.modnet.api.handover.LayerState;
+import org.modnet.api.handover.SocketState;
+import org.modnet.api.handover.TcpConnectionState;
+import org.modnet.api.handover.TcpLayerState;
+import org.modnet.api.handover.TcpListenerState;
+import org.modnet.api.handover.TcpNamespaceState;
+import org.modnet.api.handover.TcpTimewaitState;
+import org.modnet.socket.api.SocketHandOver;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.startlevel.BundleStartLevel;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
@@ -50,6 +62,10 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
     private static final int ECN_MASK = 3;
     private static final Logger LOG = LoggerFactory.getLogger(TcpProtocol.class);
 
+    /** The manifest header naming the layout of the state this version deposits and can adopt. */
+    public static final String STATE_VERSION_HEADER = "Modnet-State-Version";
+    static final String LAYER = "tcp";
+
     private final NetCore core;
     private final Ipv4 ipv4;
     private final Map<NetNamespace, TcpNet> nets = new ConcurrentHashMap<>();
@@ -59,26 +75,199 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
     private final TcpIsn isn;
     /** The congestion-control algorithms: Reno, then the services bound below. */
     private final CongestionControl cc = new CongestionControl();
+    private final SocketHandOver holder;
+    private final java.util.function.BooleanSupplier updating;
+    private final int stateVersion;
+    /**
+     * Segments inside {@link #receive} now, per softirq CPU (the last slot: threads outside them): a
+     * hand-over waits for these to finish ({@code synchronize_net}) before it freezes a socket, so no
+     * segment the old version took is left behind. Each CPU writes its own slot: no contention.
+     */
+    private final java.util.concurrent.atomic.AtomicIntegerArray inReceive;
+    /** What the last hand-over did, for the benchmark and the tests: nanoseconds and counts. */
+    volatile String lastHandOver = "";
 
+    public TcpProtocol(NetCore core, Ipv4 ipv4) {
+        this(core, ipv4, null, () -> false, TcpHandOver.STATE_VERSION);
+    }
+
+    /**
+     * The component: the holder keeps the connections across an update of this bundle; the bundle's
+     * {@value #STATE_VERSION_HEADER} header says which state layout it writes and reads.
+     */
     @Activate
-    public TcpProtocol(@Reference NetCore core, @Reference Ipv4 ipv4) {
+    public TcpProtocol(@Reference NetCore core, @Reference Ipv4 ipv4, @Reference SocketHandOver holder,
+            BundleContext context) {
+        this(core, ipv4, holder, () -> beingUpdated(context), headerVersion(context.getBundle()));
+    }
+
+    /**
+     * Adopts what the previous version deposited, if any, before any segment or call reaches this one:
+     * the secrets first (ISNs continue), then every namespace's sockets.
+     */
+    TcpProtocol(NetCore core, Ipv4 ipv4, SocketHandOver holder, java.util.function.BooleanSupplier updating,
+            int stateVersion) {
         this.core = core;
         this.ipv4 = ipv4;
-        this.isn = new TcpIsn(core::nanoTime);
+        this.holder = holder;
+        this.updating = updating;
+        this.stateVersion = stateVersion;
         this.views = new TcpHeader[core.cpus()];
         for (int i = 0; i < views.length; i++) {
             views[i] = new TcpHeader();
         }
+        this.inReceive = new java.util.concurrent.atomic.AtomicIntegerArray((core.cpus() + 1) * 16); // a cache line each
+        LayerState sockets = holder == null ? null : holder.take(LAYER);
+        TcpLayerState tcp = holder == null || sockets == null ? null
+                : holder.takeDetail(LAYER) instanceof TcpLayerState t ? t : null;
+        boolean readable = sockets != null && tcp != null && sockets.version() == TcpHandOver.STATE_VERSION
+                && tcp.version() == TcpHandOver.STATE_VERSION && stateVersion == TcpHandOver.STATE_VERSION;
+        TcpNamespaceState first = readable && !tcp.namespaces().isEmpty() ? tcp.namespaces().get(0) : null;
+        this.isn = first == null ? new TcpIsn(core::nanoTime)
+                : new TcpIsn(core::nanoTime, first.isnKey0(), first.isnKey1(), first.tsKey0(), first.tsKey1());
+        if (sockets != null) {
+            if (readable) {
+                adopt(sockets, tcp);
+            } else {
+                holder.refuse(sockets, "this tcp reads state version " + TcpHandOver.STATE_VERSION + ", the deposit is version "
+                        + sockets.version() + (tcp == null ? " without its connections" : ""));
+            }
+        }
+    }
+
+    private static int headerVersion(Bundle b) {
+        String v = b.getHeaders().get(STATE_VERSION_HEADER);
+        try {
+            return v == null ? TcpHandOver.STATE_VERSION : Integer.parseInt(v.trim());
+        } catch (NumberFormatException e) {
+            return -1; // unreadable header: adopt nothing
+        }
+    }
+
+    /**
+     * The bundle is stopping for an update (a transient stop: it stays persistently started) while the
+     * framework keeps running. A framework shutting down, {@code stop} or {@code rmmod} close the
+     * connections as before.
+     */
+    private static boolean beingUpdated(BundleContext context) {
+        try {
+            Bundle b = context.getBundle();
+            BundleStartLevel sl = b.adapt(BundleStartLevel.class);
+            return b.getState() == Bundle.STOPPING && context.getBundle(0).getState() == Bundle.ACTIVE
+                    && sl != null && sl.isPersistentlyStarted();
+        } catch (IllegalStateException e) {
+            return false; // context no longer valid
+        }
+    }
+
+    @Override
+    public boolean handingOver() {
+        return holder != null && updating.getAsBoolean();
     }
 
     @Override
     public void init(NetNamespace ns) {
-        nets.put(ns, new TcpNet(ns, core, ipv4, isn, cc));
+        nets.computeIfAbsent(ns, n -> new TcpNet(n, core, ipv4, isn, cc));
     }
 
     @Override
     public void exit(NetNamespace ns) {
-        nets.remove(ns);
+        if (!handingOver()) { // leaving for an update: the sockets stay until deactivate deposits them
+            nets.remove(ns);
+        }
+    }
+
+    /** Leaving for an update: every socket is frozen and its state goes to the holder, which keeps the descriptors. */
+    @Deactivate
+    void deactivate() {
+        if (!handingOver()) {
+            return;
+        }
+        long start = System.nanoTime();
+        synchronizeNet();
+        LayerState sockets = export();
+        TcpLayerState tcp = (TcpLayerState) pending;
+        holder.depositDetail(LAYER, tcp);
+        holder.deposit(sockets);
+        lastHandOver = String.format("froze %d connections, %d listeners, %d TIME-WAIT in %.1f ms", tcp.connections().size(),
+                tcp.listeners().size(), tcp.timewait().size(), (System.nanoTime() - start) / 1e6);
+        LOG.info("tcp: {} (state version {})", lastHandOver, tcp.version());
+    }
+
+    /**
+     * {@code synchronize_net}: IPv4 no longer calls {@link #receive} (this protocol's service is gone);
+     * waits until the calls that began before that have returned.
+     */
+    private void synchronizeNet() {
+        long deadline = System.nanoTime() + 1_000_000_000L;
+        for (int i = 0; i < inReceive.length(); i += 16) {
+            while (inReceive.get(i) != 0 && System.nanoTime() < deadline) {
+                Thread.onSpinWait();
+            }
+        }
+    }
+
+    /** The detail {@link #export} made beside the sockets it returned. */
+    private Record pending;
+
+    /** Freezes every namespace: the sockets' common part for the holder, the rest in {@link #pending}. */
+    LayerState export() {
+        List<SocketState> sockets = new ArrayList<>();
+        List<TcpConnectionState> connections = new ArrayList<>();
+        List<TcpListenerState> listeners = new ArrayList<>();
+        List<TcpTimewaitState> timewait = new ArrayList<>();
+        List<TcpNamespaceState> namespaces = new ArrayList<>();
+        Map<NetNamespace, Map<String, Long>> counters = new java.util.HashMap<>();
+        for (TcpNet net : nets.values()) {
+            TcpHandOver.freeze(net, connections, listeners, timewait, sockets);
+            TcpNamespaceState ns = TcpHandOver.namespace(net);
+            namespaces.add(ns);
+            counters.put(net.ns, ns.mib());
+        }
+        pending = new TcpLayerState(stateVersion, namespaces, connections, listeners, timewait);
+        return new LayerState(LAYER, stateVersion, sockets, counters);
+    }
+
+    /** The detail of the last {@link #export} (what {@link #deactivate} deposited), for tests. */
+    TcpLayerState exported() {
+        return (TcpLayerState) pending;
+    }
+
+    /** The new version's side: counters and keys, then each socket remade, hashed, its descriptors moved to it. */
+    void adopt(LayerState sockets, TcpLayerState st) {
+        long start = System.nanoTime();
+        for (TcpNamespaceState ns : st.namespaces()) {
+            TcpHandOver.adopt(net(ns.namespace(), true), ns);
+        }
+        int cpu = core.currentCpu();
+        for (TcpTimewaitState tw : st.timewait()) {
+            TcpNet net = net(tw.namespace(), true);
+            if (!TcpTimewaitSock.adopt(net, tw, Math.max(cpu, 0))) {
+                net.mib.inc(cpu, TcpMib.Ext.TCPTimeWaitOverflow);
+            }
+        }
+        for (TcpListenerState ls : st.listeners()) {
+            TcpSock l = TcpHandOver.adopt(net(ls.socket().namespace(), true), ls);
+            if (holder != null) {
+                holder.adopted(ls.socket().id(), l);
+            }
+        }
+        for (TcpConnectionState c : st.connections()) {
+            TcpSock sk = TcpHandOver.adopt(net(c.socket().namespace(), true), c, null);
+            if (holder != null && !sk.isClosed()) {
+                holder.adopted(c.socket().id(), sk);
+            }
+        }
+        if (holder != null) {
+            holder.finished(sockets);
+        }
+        lastHandOver = String.format("adopted %d connections, %d listeners, %d TIME-WAIT in %.1f ms", st.connections().size(),
+                st.listeners().size(), st.timewait().size(), (System.nanoTime() - start) / 1e6);
+        LOG.info("tcp: {} (state version {})", lastHandOver, st.version());
+    }
+
+    private TcpNet net(NetNamespace ns, boolean create) {
+        return create ? nets.computeIfAbsent(ns, n -> new TcpNet(n, core, ipv4, isn, cc)) : nets.get(ns);
     }
 
     TcpNet net(NetNamespace ns) {
@@ -146,7 +335,9 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         if (net == null) {
             throw SockException.of(Errno.EAFNOSUPPORT); // the namespace is going away
         }
-        return new TcpSock(net);
+        TcpSock sk = new TcpSock(net);
+        net.created.add(sk);
+        return sk;
     }
 
     @Override
@@ -186,12 +377,22 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
      */
     @Override
     public void receive(SkBuff skb) {
+        int cpu = core.currentCpu();
+        int slot = (cpu >= 0 && cpu < views.length ? cpu : views.length) * 16;
+        inReceive.incrementAndGet(slot);
+        try {
+            rcv(skb, cpu);
+        } finally {
+            inReceive.decrementAndGet(slot);
+        }
+    }
+
+    private void rcv(SkBuff skb, int cpu) {
         TcpNet net = skb.dev() == null ? null : nets.get(skb.dev().namespace());
         if (net == null) {
             skb.free();
             return;
         }
-        int cpu = core.currentCpu();
         TcpHeader th = cpu >= 0 && cpu < views.length ? views[cpu] : threadViews.get();
         TcpHeader.Check check = th.check(skb, TcpAf.INET);
         check.count(net.mib, cpu);

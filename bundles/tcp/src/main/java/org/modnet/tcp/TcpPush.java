@@ -91,4 +91,23 @@ final class TcpPush {
         count = 0;
         pushedSeq = seq;
     }
+
+    /** The marks in order, oldest first: what a hand-over carries. */
+    int[] marks() {
+        int[] out = new int[count];
+        for (int i = 0; i < count; i++) {
+            out[i] = marks[(head + i) % MAX_MARKS];
+        }
+        return out;
+    }
+
+    /** The marks and {@code pushed_seq} a previous version had (at most {@link #MAX_MARKS}, the newest kept). */
+    void restore(int[] from, int pushed) {
+        head = 0;
+        count = 0;
+        for (int i = Math.max(0, from.length - MAX_MARKS); i < from.length; i++) {
+            marks[count++] = from[i];
+        }
+        pushedSeq = pushed;
+    }
 }

@@ -205,7 +205,7 @@ final class TcpSock extends Sock {
     /** The name of the algorithm this connection fell back from when it left, until it returns or the user chooses. */
     String caLeft;
     final TcpTimer rtxTimer;
-    final Timer delackTimer;
+    final TcpTimer delackTimer;
     final TcpTimer twTimer;
     private final int cpu;
 
@@ -214,14 +214,14 @@ final class TcpSock extends Sock {
     private final AtomicInteger backlogBytes = new AtomicInteger();
 
     // --- binding and listening ---
-    private volatile int boundAddress;
+    volatile int boundAddress;
     TcpSock parent; // a child not yet accepted
-    private final ArrayDeque<TcpSock> acceptQueue = new ArrayDeque<>(); // guarded by lock
-    private int maxAckBacklog;
-    private final AtomicInteger synQlen = new AtomicInteger();
+    final ArrayDeque<TcpSock> acceptQueue = new ArrayDeque<>(); // guarded by lock
+    int maxAckBacklog;
+    final AtomicInteger synQlen = new AtomicInteger();
     boolean inSynQueue;
-    private boolean hashed;
-    private boolean portHeld;
+    boolean hashed;
+    boolean portHeld;
 
     // --- the send side ---
     int iss;
@@ -263,17 +263,17 @@ final class TcpSock extends Sock {
     /** The out-of-order queue's truesize, charged against SO_RCVBUF with the unread bytes ({@code sk_rmem_alloc}). */
     int ofoTruesize;
     /** What this connection has charged to {@link TcpMem} (its queued bytes when last synced). */
-    private long memCharged;
+    long memCharged;
     /** {@code rcvq_space}: bytes read in the last measured RTT, and where and when that measure began (DRS). */
     int rcvqSpace;
     int rcvqSeq;
     long rcvqTimeMs;
     int tsRecent;
-    private int tsOff;
+    int tsOff;
     /** {@code SOCK_NOSPACE}: a writer found the send buffer full; the next ACK that frees room may expand it. */
     boolean noSpace;
     /** Gives back rings that stayed empty while the connection was quiet ({@link #memReclaim}). */
-    private final TcpTimer reclaimTimer;
+    final TcpTimer reclaimTimer;
 
     // --- ACKs ---
     boolean ackPending;
@@ -333,7 +333,7 @@ final class TcpSock extends Sock {
     long headSentMs;
     // --- the minisocks (TcpSyncookies, TcpTimewaitSock) ---
     /** When this listener last answered with a cookie ({@code tcp_synq_overflow}); cookie ACKs are checked for two minutes after. */
-    private volatile long synqOverflowMs = Long.MIN_VALUE;
+    volatile long synqOverflowMs = Long.MIN_VALUE;
     private volatile boolean synfloodWarned;
     /** The TIME-WAIT sock that took this connection's place: segments still queued for it go there. */
     private TcpTimewaitSock timewait;
@@ -341,8 +341,8 @@ final class TcpSock extends Sock {
     int segsOut;
     int segsIn;
     int dataSegsOut;
-    private int dataSegsIn;
-    private long bytesSent;
+    int dataSegsIn;
+    long bytesSent;
     long bytesRetrans;
     long bytesAcked;
     long bytesReceived;
@@ -350,7 +350,7 @@ final class TcpSock extends Sock {
     int totalRto;
     int delivered;
     int rcvOoopack;
-    private int rcvMss;
+    int rcvMss;
     /** The route's device ({@code sk_setup_caps}): whether it takes GSO skbs is read from it per write. */
     org.modnet.api.net.NetDevice routeDev;
     long minRttUs;
@@ -358,12 +358,37 @@ final class TcpSock extends Sock {
     long lastDataRecvMs;
     long lastAckRecvMs;
 
+    /**
+     * The state was handed to the bundle's next version ({@link TcpHandOver#freeze}): this object is a
+     * shell now. Timers do nothing, a user call that comes for it gets EAGAIN (the socket layer retries
+     * it on the socket that adopts this one), and closing it sends nothing.
+     */
+    volatile boolean frozen;
+
+    /** Takes what every socket shares from a handed-over state ({@link Sock#adopt}), for {@link TcpHandOver}. */
+    void adoptSocket(org.modnet.api.handover.SocketState st) {
+        adopt(st);
+        boundAddress = st.boundAddress();
+    }
+
+    /** What waits in the backlog is processed before the state is copied: segments the old version took are its to answer. */
+    void drainForHandOver() {
+        drainBacklog(net.core.currentCpu());
+    }
+
+    /** EAGAIN for a call on a socket whose state went to the next version: the caller retries on that one. */
+    private void checkFrozen() throws SockException {
+        if (frozen) {
+            throw SockException.of(isClosed() ? Errno.EBADF : Errno.EAGAIN); // closed: the next version refused it
+        }
+    }
+
     TcpSock(TcpNet net) {
         super(net.ns, SocketCalls.SOCK_STREAM, SocketCalls.IPPROTO_TCP, null);
         this.net = net;
         this.cpu = (int) (inode() % net.core.cpus());
         this.rtxTimer = new TcpTimer(net.core.timer(cpu, timers::retransmitTimer), net.core::nanoTime);
-        this.delackTimer = net.core.timer(cpu, timers::delackTimer);
+        this.delackTimer = new TcpTimer(net.core.timer(cpu, timers::delackTimer), net.core::nanoTime);
         this.twTimer = new TcpTimer(net.core.timer(cpu, timers::timewaitTimer), net.core::nanoTime);
         this.keepaliveTimer = new TcpTimer(net.core.timer(cpu, timers::keepaliveTimer), net.core::nanoTime);
         this.reclaimTimer = new TcpTimer(net.core.timer(cpu, this::memReclaim), net.core::nanoTime);
@@ -652,6 +677,12 @@ final class TcpSock extends Sock {
      * receive buffers together; TCPBacklogDrop when full). The socket owns the skb from here.
      */
     void deliver(SkBuff skb, int cpu) {
+        if (frozen) { // a segment the old version looked up as it handed over: never acknowledged, so the peer sends it again
+            net.mib.inc(cpu, TcpMib.Ext.TCPBacklogDrop);
+            net.drops.count(cpu, TcpDrops.Reason.SOCKET_BACKLOG);
+            skb.free();
+            return;
+        }
         if (!lock.isHeldByCurrentThread() && lock.tryLock()) {
             try {
                 drainBacklog(cpu); // what came before it first: never reorder a connection's segments
@@ -893,6 +924,7 @@ final class TcpSock extends Sock {
         }
         lockSock();
         try {
+            checkFrozen();
             if (localPort != 0 || state != TCP_CLOSE || isClosed()) {
                 throw SockException.of(Errno.EINVAL);
             }
@@ -910,6 +942,7 @@ final class TcpSock extends Sock {
     public void listen(int backlogLen) throws SockException {
         lockSock();
         try {
+            checkFrozen();
             if (state != TCP_CLOSE && state != TCP_LISTEN) {
                 throw SockException.of(Errno.EINVAL);
             }
@@ -939,12 +972,14 @@ final class TcpSock extends Sock {
         lockSock();
         try {
             while (true) {
+                checkFrozen();
                 if (state != TCP_LISTEN) {
                     throw SockException.of(Errno.EINVAL);
                 }
                 TcpSock child = acceptQueue.poll();
                 if (child != null) {
                     child.parent = null;
+                    net.created.add(child); // the user's now: found at a hand-over whatever its state
                     return child;
                 }
                 if (nanos == 0) {
@@ -971,6 +1006,7 @@ final class TcpSock extends Sock {
      * SYN-ACK) are processed first, and the caller looks again instead of sleeping.
      */
     private void await(long nanos) throws SockException {
+        checkFrozen();
         userSleeping = nanos != 0; // before the backlog check: a segment queued after it sees the flag (deliver)
         if (!backlog.isEmpty() && lock.getHoldCount() == 1) {
             userSleeping = false;
@@ -1010,9 +1046,10 @@ final class TcpSock extends Sock {
             userSleeping = false;
             SleepListener.notifyAwake(this);
         }
-        if (isClosed()) {
+        if (isClosed() && !frozen) {
             throw SockException.of(Errno.EBADF);
         }
+        checkFrozen();
     }
 
     /**
@@ -1110,6 +1147,7 @@ final class TcpSock extends Sock {
         }
         lockSock();
         try {
+            checkFrozen();
             switch (state) {
                 case TCP_ESTABLISHED, TCP_CLOSE_WAIT, TCP_FIN_WAIT1, TCP_FIN_WAIT2, TCP_CLOSING, TCP_LAST_ACK -> throw SockException.of(Errno.EISCONN);
                 case TCP_LISTEN -> throw SockException.of(Errno.EINVAL);
@@ -1191,7 +1229,8 @@ final class TcpSock extends Sock {
             try {
                 await(nanos < 0 ? -1 : Math.max(0, deadline - System.nanoTime()));
             } catch (SockException e) {
-                throw e.errno() == Errno.EAGAIN ? SockException.of(Errno.EINPROGRESS) : e;
+                // frozen for a hand-over: EAGAIN, so the socket layer waits on the new socket instead
+                throw e.errno() == Errno.EAGAIN && !frozen ? SockException.of(Errno.EINPROGRESS) : e;
             }
         }
         int err = takeError();
@@ -1480,6 +1519,12 @@ final class TcpSock extends Sock {
         lockSock();
         try {
             while (buf.hasRemaining()) {
+                if (frozen) { // handed over while this call waited for the lock: the rest goes to the new socket
+                    if (copied > 0) {
+                        break;
+                    }
+                    checkFrozen();
+                }
                 int err = takeError();
                 if (err != 0) {
                     if (copied > 0 || already) {
@@ -1572,6 +1617,12 @@ final class TcpSock extends Sock {
         lockSock();
         try {
             while (true) {
+                if (frozen) {
+                    if (copied > 0) {
+                        return copied;
+                    }
+                    checkFrozen();
+                }
                 if (state == TCP_LISTEN) {
                     throw SockException.of(Errno.ENOTCONN);
                 }
@@ -1828,6 +1879,10 @@ final class TcpSock extends Sock {
      */
     @Override
     protected void release() {
+        if (frozen) {
+            return; // its connection lives on in the next version, or was refused by it
+        }
+        net.created.remove(this);
         ArrayDeque<TcpSock> children = null;
         lockSock();
         try {
@@ -2183,6 +2238,9 @@ final class TcpSock extends Sock {
      * come within the idle time; a busy connection sees this timer at most once per idle time.
      */
     private void memReclaim() {
+        if (frozen) {
+            return;
+        }
         if (!lock.tryLock()) {
             reclaimTimer.mod(5);
             return;

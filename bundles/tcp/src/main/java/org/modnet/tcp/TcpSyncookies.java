@@ -50,6 +50,11 @@ final class TcpSyncookies {
     }
 
     /** Given secrets: for tests. */
+    /** The key, to hand over on an update: cookies sent before it stay valid after it. */
+    long[] keys() {
+        return new long[] { k0, k1 };
+    }
+
     TcpSyncookies(LongSupplier nanos, long k0, long k1) {
         this.nanos = nanos;
         this.k0 = k0;

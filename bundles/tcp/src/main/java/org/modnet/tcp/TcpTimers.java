@@ -42,6 +42,9 @@ final class TcpTimers {
      * nothing in flight and a zero window, a window probe. A socket the user holds tries again shortly.
      */
     void retransmitTimer() {
+        if (sk.frozen) {
+            return; // handed over: the next version armed its own
+        }
         if (!sk.sockLock().tryLock()) {
             sk.rtxTimer.mod(5);
             return;
@@ -136,6 +139,9 @@ final class TcpTimers {
 
     /** {@code tcp_delack_timer}: the ACK owed goes out (DelayedACKs); a socket the user holds is DelayedACKLocked. */
     void delackTimer() {
+        if (sk.frozen) {
+            return; // handed over: the next version armed its own
+        }
         if (!sk.sockLock().tryLock()) {
             sk.net.mib.inc(sk.net.core.currentCpu(), TcpMib.Ext.DelayedACKLocked);
             sk.delackTimer.mod(DELACK_MS);
@@ -156,6 +162,9 @@ final class TcpTimers {
      * took its place). TIME-WAIT itself is always a {@link TcpTimewaitSock} now.
      */
     void timewaitTimer() {
+        if (sk.frozen) {
+            return; // handed over: the next version armed its own
+        }
         if (!sk.sockLock().tryLock()) {
             sk.twTimer.mod(5);
             return;
@@ -193,6 +202,9 @@ final class TcpTimers {
      * and ends with ETIMEDOUT. Data in flight is the retransmission timer's business.
      */
     void keepaliveTimer() {
+        if (sk.frozen) {
+            return; // handed over: the next version armed its own
+        }
         if (!sk.sockLock().tryLock()) {
             sk.keepaliveTimer.mod(50); // HZ / 20
             return;

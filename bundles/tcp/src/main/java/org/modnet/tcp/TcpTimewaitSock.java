@@ -96,6 +96,32 @@ final class TcpTimewaitSock {
         return timer.remainingMs();
     }
 
+    // --- hand-over on update ---
+
+    /** Stops the timer and gives the sock's state to the next version (the old tables are dropped whole). */
+    org.modnet.api.handover.TcpTimewaitState handOver() {
+        long left = timer.pending() ? Math.max(0, timer.remainingMs()) : 0;
+        timer.del();
+        synchronized (this) {
+            dead = true;
+        }
+        return new org.modnet.api.handover.TcpTimewaitState(net.ns, laddr, lport, raddr, rport, substate, sndNxt, rcvNxt,
+                rcvWnd, rcvWscale, tstampOk, tsOff, tsRecent, tsRecentStamp, reuseAddr, ttl, tos, left);
+    }
+
+    /** The new version's side: the sock again, in its namespace's death row, its timer armed with what was left. */
+    static boolean adopt(TcpNet net, org.modnet.api.handover.TcpTimewaitState st, int cpu) {
+        TcpTimewaitSock tw = new TcpTimewaitSock(net, st.localAddress(), st.localPort(), st.remoteAddress(), st.remotePort(),
+                st.reuseAddr(), st.ttl(), st.tos(), cpu, st.substate(), st.rcvNxt(), st.sndNxt(), st.rcvWnd(),
+                st.rcvWscale(), st.tstampOk(), st.tsOffset(), st.tsRecent());
+        tw.tsRecentStamp = st.tsRecentStamp();
+        if (!net.deathRow.insert(tw)) {
+            return false;
+        }
+        tw.schedule(st.remainingMs());
+        return true;
+    }
+
     /** The timer ran out: the sock leaves the tables (TW). */
     private void expire() {
         synchronized (this) {

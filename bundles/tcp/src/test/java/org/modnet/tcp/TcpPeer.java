@@ -143,6 +143,11 @@ final class TcpPeer implements AutoCloseable {
 
     /** A segment from the peer to {@code port}, with {@code options} (whole words) and {@code payload} bytes. */
     void in(int port, int flags, int seq, int ack, int win, byte[] options, int payload) {
+        in(PEER_PORT, port, flags, seq, ack, win, options, payload);
+    }
+
+    /** As {@link #in(int, int, int, int, int, byte[], int)}, from the peer's port {@code sport}. */
+    void in(int sport, int port, int flags, int seq, int ack, int win, byte[] options, int payload) {
         if (options.length % 4 != 0) {
             throw new IllegalArgumentException("options must fill whole words: " + options.length);
         }
@@ -165,7 +170,7 @@ final class TcpPeer implements AutoCloseable {
         skb.setU32(h + 16, LOCAL);
         skb.setU16(h + 10, InetChecksum.checksum(skb, h, 20));
         int th = h + 20;
-        TcpHeader.write(skb, th, PEER_PORT, port, seq, ack, flags, win, options.length);
+        TcpHeader.write(skb, th, sport, port, seq, ack, flags, win, options.length);
         skb.setBytes(th + 20, options, 0, options.length);
         for (int i = 0; i < payload; i++) {
             skb.setU8(th + 20 + options.length + i, 'a' + i % 26);

@@ -24,7 +24,10 @@ final class TcpStack implements AutoCloseable {
     final StandaloneCore stack;
     final ArpProtocol arp;
     final Ipv4Protocol ipv4;
-    final TcpProtocol tcp;
+    /** The TCP bundle's component now: {@link #swapTcp} puts its next version here. */
+    TcpProtocol tcp;
+    /** Whether the TCP bundle is being updated (what {@code TcpProtocol.handingOver} asks). */
+    final java.util.concurrent.atomic.AtomicBoolean updating = new java.util.concurrent.atomic.AtomicBoolean();
     final SocketLayer sockets;
     final NetNamespace ns;
 
@@ -37,8 +40,8 @@ final class TcpStack implements AutoCloseable {
         stack = core != null ? core : StandaloneCore.manual(1, 8192, clock::get);
         arp = new ArpProtocol(stack.core());
         ipv4 = new Ipv4Protocol(stack.core(), arp);
-        tcp = new TcpProtocol(stack.core(), ipv4);
         sockets = new SocketLayer(stack.core());
+        tcp = new TcpProtocol(stack.core(), ipv4, sockets, updating::get, TcpHandOver.STATE_VERSION);
         stack.addPernet(new Loopback(), 0);
         stack.addPernet(arp, 5);
         stack.addPernet(ipv4, 10);
@@ -52,6 +55,30 @@ final class TcpStack implements AutoCloseable {
         sockets.addProtocol(tcp, Map.of(SocketProtocol.FAMILY, 2, SocketProtocol.TYPE, 1, SocketProtocol.PROTOCOL, 6,
                 SocketProtocol.DEFAULT, true));
         ns = stack.core().initNet();
+    }
+
+    /**
+     * An update of the TCP bundle as Felix and DS run it: the old component's services go (the socket
+     * layer parks its descriptors, IPv4 holds protocol 6), its namespaces exit, it deactivates (freezes
+     * and deposits); the new one, whose bundle says {@code stateVersion}, activates (adopts) and its
+     * services come back (IPv4 hands it the held segments). Returns the old one.
+     */
+    TcpProtocol swapTcp(int stateVersion) {
+        TcpProtocol old = tcp;
+        updating.set(true);
+        sockets.removeProtocol(old);
+        ipv4.removeProtocol(old, Map.of(InetProtocol.PROTOCOL, 6));
+        ipv4.removeOffload(old, Map.of(InetProtocol.PROTOCOL, 6));
+        old.exit(ns);
+        old.deactivate();
+        updating.set(false);
+        tcp = new TcpProtocol(stack.core(), ipv4, sockets, updating::get, stateVersion);
+        stack.addPernet(tcp, 20);
+        ipv4.addProtocol(tcp, Map.of(InetProtocol.PROTOCOL, 6));
+        ipv4.addOffload(tcp, Map.of(InetProtocol.PROTOCOL, 6));
+        sockets.addProtocol(tcp, Map.of(SocketProtocol.FAMILY, 2, SocketProtocol.TYPE, 1, SocketProtocol.PROTOCOL, 6,
+                SocketProtocol.DEFAULT, true));
+        return old;
     }
 
     SocketCalls process() {

@@ -5,10 +5,11 @@
  * that outlives both versions keeps a deposit between the old version's deactivation and the new
  * one's activation: {@code org.modnet.socket.api.SocketHandOver} for sockets, {@link
  * org.modnet.api.handover.StateHolder} (the core's) for tables: IPv4's routes and sysctls, ARP's
- * neighbours (1.1: {@code TableState}, {@code NamespaceState}, {@code RouteState}, {@code NeighbourState}).
+ * neighbours (1.1: {@code TableState}, {@code NamespaceState}, {@code RouteState}, {@code NeighbourState}); TCP's connections,
+ * listeners, TIME-WAIT socks and secrets travel as {@link org.modnet.api.handover.TcpLayerState} (1.2).
  */
 @Export
-@Version("1.1.0")
+@Version("1.2.0")
 package org.modnet.api.handover;
 
 import org.osgi.annotation.bundle.Export;

@@ -25,4 +25,18 @@ public interface SocketHandOver {
 
     /** The new version cannot read the deposit: its parked sockets are closed, the refusal logged and counted. */
     void refuse(LayerState state, String why);
+
+    /**
+     * What a layer hands over beside its sockets' common part (TCP's connections, listeners, TIME-WAIT
+     * socks and secrets: {@code org.modnet.api.handover.TcpLayerState}), kept until {@link
+     * #takeDetail}; an API record, never an implementation object. @since 1.6
+     */
+    default void depositDetail(String layer, Record detail) {
+        throw new UnsupportedOperationException("this holder keeps no detail");
+    }
+
+    /** The detail {@code layer} deposited, removed from the holder; null if none is waiting. @since 1.6 */
+    default Record takeDetail(String layer) {
+        return null;
+    }
 }

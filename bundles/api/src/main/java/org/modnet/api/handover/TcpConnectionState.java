@@ -1,0 +1,50 @@
+package org.modnet.api.handover;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One TCP connection, frozen by the old version and remade by the new one: the socket's common part
+ * ({@link SocketState}: addresses, state — any of the eleven —, {@code SOL_SOCKET} options, and in
+ * {@code extra} the scalars only TCP's implementation reads, by name), the sequence space, the options
+ * negotiated, the RTT estimator, the congestion state, the bytes sent but not acknowledged followed by
+ * the bytes not yet sent ({@code sendQueue}, from {@code snd_una} to {@code write_seq}), the bytes
+ * received but not read ({@code receiveQueue}, from {@code copied_seq} to {@code rcv_nxt} less a FIN),
+ * each a ring: its bytes begin at index {@code sendStart} ({@code receiveStart}) and wrap around at
+ * its end, so the old version hands its buffers over without copying them (the array is the
+ * record's own: the old version never touches it again); the
+ * out-of-order segments, the push marks (sequence numbers where a write ended with PSH), the timers
+ * as what was left of them, TCP's socket options, and the counters {@code TCP_INFO} and {@code ss -i}
+ * show, by {@code tcp_info}'s field names.
+ */
+public record TcpConnectionState(SocketState socket, TcpSequence sequence, TcpNegotiated options,
+        TcpEstimator rtt, TcpCongestion congestion, byte[] sendQueue, int sendStart, byte[] receiveQueue, int receiveStart,
+        List<TcpSegment> outOfOrder, int[] pushMarks, TcpTimersState timers, TcpSockOptions tcpOptions,
+        Map<String, Long> counters) {
+    public TcpConnectionState {
+        outOfOrder = List.copyOf(outOfOrder);
+        counters = Map.copyOf(counters);
+    }
+
+    /** {@code n} bytes of the send ring from its start, as a plain array. */
+    public byte[] sendBytes(int n) {
+        return unwrap(sendQueue, sendStart, n);
+    }
+
+    /** {@code n} bytes of the receive ring from its start, as a plain array. */
+    public byte[] receiveBytes(int n) {
+        return unwrap(receiveQueue, receiveStart, n);
+    }
+
+    private static byte[] unwrap(byte[] ring, int start, int n) {
+        byte[] out = new byte[n];
+        if (n == 0) {
+            return out;
+        }
+        int at = Math.floorMod(start, ring.length);
+        int first = Math.min(n, ring.length - at);
+        System.arraycopy(ring, at, out, 0, first);
+        System.arraycopy(ring, 0, out, first, n - first);
+        return out;
+    }
+}

@@ -1,0 +1,512 @@
+package org.modnet.tcp;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import org.modnet.api.handover.SocketState;
+import org.modnet.api.handover.TcpCongestion;
+import org.modnet.api.handover.TcpConnectionState;
+import org.modnet.api.handover.TcpEstimator;
+import org.modnet.api.handover.TcpListenerState;
+import org.modnet.api.handover.TcpNamespaceState;
+import org.modnet.api.handover.TcpNegotiated;
+import org.modnet.api.handover.TcpSegment;
+import org.modnet.api.handover.TcpSequence;
+import org.modnet.api.handover.TcpSockOptions;
+import org.modnet.api.handover.TcpTimersState;
+import org.modnet.api.handover.TcpTimewaitState;
+import org.modnet.api.skb.SkBuff;
+import org.modnet.socket.api.SocketCalls;
+
+/**
+ * TCP's state hand-over on an update of its bundle (issue 15): the old version freezes every socket of
+ * a namespace — takes its lock, processes what waits in its backlog, stops its timers, copies its
+ * state into API records ({@link TcpConnectionState}: sequence space, options, estimator, the bytes in
+ * flight and unsent, the unread bytes, the out-of-order segments, push marks, timers as time left,
+ * counters) — and the new version remakes each socket from them, hashes it where it was (established
+ * hash, listening hash, bind table, death row) and arms its timers with what was left. No segment is
+ * sent for the swap: the peer sees a connection that paused for as long as the swap took.
+ */
+final class TcpHandOver {
+    /** The layout of the records this code writes and reads ({@code Modnet-State-Version}). */
+    static final int STATE_VERSION = 1;
+
+    private TcpHandOver() {
+    }
+
+    // --- the old version's side ---
+
+    /**
+     * Freezes every socket of {@code net} and returns its state: the listeners with their queues, the
+     * connections (orphans among them), the TIME-WAIT socks. {@code sockets} gets the common part of
+     * each socket a descriptor may name, for the socket layer's parked descriptors.
+     */
+    static void freeze(TcpNet net, List<TcpConnectionState> connections, List<TcpListenerState> listeners,
+            List<TcpTimewaitState> timewait, List<SocketState> sockets) {
+        Set<TcpSock> all = Collections.newSetFromMap(new IdentityHashMap<>());
+        all.addAll(net.hashed());
+        all.addAll(net.created);
+        all.addAll(net.orphans);
+        Map<TcpSock, List<TcpSock>> children = new IdentityHashMap<>();
+        List<TcpSock> listening = new ArrayList<>();
+        List<TcpSock> plain = new ArrayList<>();
+        for (TcpSock sk : all) {
+            if (sk.state() == TcpSock.TCP_LISTEN) {
+                listening.add(sk);
+            } else if (sk.parent != null) {
+                children.computeIfAbsent(sk.parent, l -> new ArrayList<>()).add(sk);
+            } else if (!sk.isClosed() || net.orphans.contains(sk)) {
+                plain.add(sk);
+            }
+        }
+        for (TcpSock sk : plain) {
+            TcpConnectionState st = freeze(sk);
+            connections.add(st);
+            if (!sk.isClosed()) {
+                sockets.add(st.socket());
+            }
+        }
+        for (TcpSock l : listening) {
+            // the children first, each under its own lock only: a child's softirq takes the child's lock,
+            // then the listener's, so this never holds the listener's while it takes a child's
+            Map<TcpSock, TcpConnectionState> frozen = new IdentityHashMap<>();
+            for (TcpSock child : children.getOrDefault(l, List.of())) {
+                frozen.put(child, freeze(child));
+            }
+            l.lockSock();
+            try {
+                List<TcpConnectionState> accept = new ArrayList<>();
+                for (TcpSock child : l.acceptQueue) {
+                    TcpConnectionState st = frozen.remove(child);
+                    accept.add(st != null ? st : freeze(child));
+                }
+                List<TcpConnectionState> syn = new ArrayList<>();
+                int dropped = 0;
+                for (TcpConnectionState st : frozen.values()) {
+                    if (st.socket().state() == TcpSock.TCP_SYN_RECV) {
+                        syn.add(st);
+                    } else {
+                        dropped++; // a child that died as the listener froze: nothing to carry
+                    }
+                }
+                TcpListenerState ls = new TcpListenerState(socketState(l), l.maxAckBacklog, accept, syn, dropped);
+                stop(l);
+                listeners.add(ls);
+                sockets.add(ls.socket());
+            } finally {
+                l.sockLock().unlock();
+            }
+        }
+        for (TcpTimewaitSock tw : net.deathRow.all()) {
+            timewait.add(tw.handOver());
+        }
+    }
+
+    /** The namespace's secrets and MIB. */
+    static TcpNamespaceState namespace(TcpNet net) {
+        long[] isn = net.isn.keys();
+        long[] cookie = net.cookies.keys();
+        return new TcpNamespaceState(net.ns, isn[0], isn[1], isn[2], isn[3], cookie[0], cookie[1], net.mib.snapshot());
+    }
+
+    /** One socket: its lock is taken, what waits in its backlog processed, then it stops and its state is copied. */
+    static TcpConnectionState freeze(TcpSock sk) {
+        sk.lockSock();
+        try {
+            sk.drainForHandOver();
+            TcpConnectionState st = state(sk);
+            stop(sk);
+            return st;
+        } finally {
+            sk.sockLock().unlock(); // not releaseSock: nothing is processed on the shell any more
+        }
+    }
+
+    private static void stop(TcpSock sk) {
+        sk.frozen = true;
+        sk.rtxTimer.del();
+        sk.delackTimer.del();
+        sk.twTimer.del();
+        sk.keepaliveTimer.del();
+        sk.reclaimTimer.del();
+        sk.wake(); // sleepers see the freeze and return EAGAIN: the socket layer retries them on the new socket
+    }
+
+    private static long left(TcpTimer t) {
+        return t.pending() ? Math.max(0, t.remainingMs()) : TcpTimersState.NONE;
+    }
+
+    static TcpConnectionState state(TcpSock sk) {
+        TcpSequence seq = new TcpSequence(sk.iss, sk.sndUna, sk.sndNxt, sk.sndMax, sk.writeSeq, sk.sndWnd, sk.sndWl1,
+                sk.maxWindow, sk.irs, sk.rcvNxt, sk.copiedSeq, sk.rcvWndRight, sk.lastAckSent, sk.rx.sndWscale,
+                sk.rcvWscale, sk.sndSml, sk.push.pushedSeq, sk.finQueued, sk.finSent, sk.finReceived);
+        TcpNegotiated opt = new TcpNegotiated(sk.mss, sk.advmss, sk.rx.mssClamp, sk.rx.userMss, sk.rx.wscaleOk,
+                sk.rx.tstampOk, sk.rx.sackOk, sk.tsRecent, sk.tsRecentStampMs, sk.tsOff);
+        TcpEstimator rtt = new TcpEstimator(sk.srttUs, sk.rttvarUs, sk.rtoMs, sk.minRttUs, sk.retransmits, sk.backoff,
+                sk.rttTiming, sk.rttSeq, sk.rttStampMs, sk.retransHigh, sk.probesOut, sk.probesTstampMs, sk.headSentMs);
+        TcpCongestion cong = new TcpCongestion(sk.congestionControl(), sk.cw.cwnd, sk.cw.ssthresh, sk.cw.cwndCnt,
+                sk.cw.cwndClamp);
+        // the rings themselves, not copies: the frozen shell never touches them again
+        byte[] send = sk.sbuf == null ? TcpRings.NONE : sk.sbuf;
+        int sendStart = send.length == 0 ? 0 : (sk.sndUna - sk.sbase) & (send.length - 1);
+        byte[] recv = sk.rbuf == null ? TcpRings.NONE : sk.rbuf;
+        int recvStart = recv.length == 0 ? 0 : (sk.copiedSeq - sk.rbase) & (recv.length - 1);
+        List<TcpSegment> ofo = new ArrayList<>(sk.ofoCount);
+        for (int i = 0; i < sk.ofoCount; i++) {
+            SkBuff s = sk.ofoSkb[i];
+            int len = sk.ofoEnd[i] - sk.ofoSeq[i];
+            byte[] payload = new byte[len];
+            if (len > 0 && (s.dataLen() == 0 || s.linearize())) {
+                s.getBytes(s.transportHeader(), payload, 0, len);
+            }
+            ofo.add(new TcpSegment(sk.ofoSeq[i], payload, sk.ofoFin[i]));
+        }
+        TcpTimersState timers = new TcpTimersState(left(sk.rtxTimer), left(sk.delackTimer), left(sk.keepaliveTimer),
+                left(sk.twTimer));
+        TcpSockOptions tcpOpts = new TcpSockOptions((sk.nonagle & TcpSock.NAGLE_OFF) != 0,
+                (sk.nonagle & TcpSock.NAGLE_CORK) != 0, sk.keepaliveTime, sk.keepaliveIntvl, sk.keepaliveProbes,
+                sk.userTimeoutMs, sk.rx.userMss);
+        Map<String, Long> counters = new HashMap<>();
+        counters.put("segs_out", (long) sk.segsOut);
+        counters.put("segs_in", (long) sk.segsIn);
+        counters.put("data_segs_out", (long) sk.dataSegsOut);
+        counters.put("data_segs_in", (long) sk.dataSegsIn);
+        counters.put("bytes_sent", sk.bytesSent);
+        counters.put("bytes_retrans", sk.bytesRetrans);
+        counters.put("bytes_acked", sk.bytesAcked);
+        counters.put("bytes_received", sk.bytesReceived);
+        counters.put("total_retrans", (long) sk.totalRetrans);
+        counters.put("total_rto", (long) sk.totalRto);
+        counters.put("delivered", (long) sk.delivered);
+        counters.put("rcv_ooopack", (long) sk.rcvOoopack);
+        counters.put("last_data_sent", sk.lastDataSentMs);
+        counters.put("last_data_recv", sk.lastDataRecvMs);
+        counters.put("last_ack_recv", sk.lastAckRecvMs);
+        return new TcpConnectionState(socketState(sk), seq, opt, rtt, cong, send, sendStart, recv, recvStart, ofo, sk.push.marks(), timers,
+                tcpOpts, counters);
+    }
+
+    /** The socket's common part; {@code extra} holds the scalars only this implementation reads. */
+    private static SocketState socketState(TcpSock sk) {
+        Map<String, Long> x = new HashMap<>();
+        x.put("nonagle", (long) sk.nonagle);
+        x.put("caInit", sk.caInit ? 1L : 0L);
+        x.put("caState", (long) sk.caState);
+        x.put("quickAcks", (long) sk.quickAcks);
+        x.put("ackPending", sk.ackPending ? 1L : 0L);
+        x.put("rcvdSinceAck", (long) sk.rcvdSinceAck);
+        x.put("rcvqSpace", (long) sk.rcvqSpace);
+        x.put("rcvqSeq", (long) sk.rcvqSeq);
+        x.put("rcvqTimeMs", sk.rcvqTimeMs);
+        x.put("noSpace", sk.noSpace ? 1L : 0L);
+        x.put("lastOowAckMs", sk.lastOowAckMs);
+        x.put("pushStarted", sk.pushStarted ? 1L : 0L);
+        x.put("pushDropped", sk.push.dropped);
+        x.put("lsndtimeMs", sk.lsndtimeMs);
+        x.put("rcvTstampMs", sk.rcvTstampMs);
+        x.put("lrcvTimeMs", sk.lrcvTimeMs);
+        x.put("synqOverflowMs", sk.synqOverflowMs);
+        x.put("hashed", sk.hashed ? 1L : 0L);
+        x.put("portHeld", sk.portHeld ? 1L : 0L);
+        x.put("orphan", sk.net.orphans.contains(sk) ? 1L : 0L);
+        x.put("rings", sk.sbuf != null ? 1L : 0L);
+        x.put("rbufLimit", (long) sk.rbufLimit);
+        x.put("rcvMss", (long) sk.rcvMss);
+        x.put("sackNum", (long) sk.sacks.num);
+        for (int i = 0; i < sk.sacks.num; i++) {
+            x.put("sackStart" + i, (long) sk.sacks.start[i]);
+            x.put("sackEnd" + i, (long) sk.sacks.end[i]);
+        }
+        x.put("dsack", sk.sacks.dsack ? 1L : 0L);
+        x.put("dsackStart", (long) sk.sacks.dsackStart);
+        x.put("dsackEnd", (long) sk.sacks.dsackEnd);
+        return new SocketState(sk.inode(), sk.namespace(), SocketCalls.AF_INET, sk.type(), sk.protocol(), sk.state(),
+                sk.laddr(), sk.lport(), sk.boundAddress(), sk.raddr(), sk.rport(), sk.shutdownBits(), 0, sk.options(),
+                List.of(), sk.drops(), x);
+    }
+
+    // --- the new version's side ---
+
+    /** The namespace's counters continue and its cookies stay valid (the ISN key is the protocol's, see {@link TcpProtocol}). */
+    static void adopt(TcpNet net, TcpNamespaceState st) {
+        net.mib.restore(st.mib());
+        net.cookies = new TcpSyncookies(net.core::nanoTime, st.cookieKey0(), st.cookieKey1());
+    }
+
+    /** Remakes a listener with its queues; its children are hashed and queued as they were. */
+    static TcpSock adopt(TcpNet net, TcpListenerState st) {
+        TcpSock l = new TcpSock(net);
+        l.adoptSocket(st.socket());
+        l.maxAckBacklog = st.backlog();
+        extra(l, st.socket().extra());
+        if (l.portHeld) {
+            net.inheritPort(l, l.lport());
+        }
+        net.listenHash(l);
+        for (TcpConnectionState c : st.acceptQueue()) {
+            TcpSock child = adopt(net, c, l);
+            l.acceptQueue.add(child);
+        }
+        for (TcpConnectionState c : st.synQueue()) {
+            TcpSock child = adopt(net, c, l);
+            child.inSynQueue = true;
+            l.synQlen.incrementAndGet();
+        }
+        net.created.add(l);
+        return l;
+    }
+
+    /**
+     * Remakes a connection (a child of {@code parent}, or null): every field, the rings holding the
+     * unacknowledged, unsent and unread bytes at their sequence numbers, the out-of-order queue as
+     * skbs, then hashed and its timers armed with what was left of them.
+     */
+    static TcpSock adopt(TcpNet net, TcpConnectionState st, TcpSock parent) {
+        TcpSock sk = new TcpSock(net);
+        sk.adoptSocket(st.socket());
+        sk.parent = parent;
+        TcpSequence q = st.sequence();
+        sk.iss = q.iss();
+        sk.sndUna = q.sndUna();
+        sk.sndNxt = q.sndNxt();
+        sk.sndMax = q.sndMax();
+        sk.writeSeq = q.writeSeq();
+        sk.sndWnd = q.sndWnd();
+        sk.sndWl1 = q.sndWl1();
+        sk.maxWindow = q.maxWindow();
+        sk.irs = q.irs();
+        sk.rcvNxt = q.rcvNxt();
+        sk.copiedSeq = q.copiedSeq();
+        sk.rcvWndRight = q.rcvWndRight();
+        sk.lastAckSent = q.lastAckSent();
+        sk.rx.sndWscale = q.sndWscale();
+        sk.rcvWscale = q.rcvWscale();
+        sk.sndSml = q.sndSml();
+        sk.finQueued = q.finQueued();
+        sk.finSent = q.finSent();
+        sk.finReceived = q.finReceived();
+        TcpNegotiated o = st.options();
+        sk.mss = o.mss();
+        sk.advmss = o.advmss();
+        sk.rx.mssClamp = o.mssClamp();
+        sk.rx.userMss = o.userMss();
+        sk.rx.wscaleOk = o.wscaleOk();
+        sk.rx.tstampOk = o.tstampOk();
+        sk.rx.sackOk = o.sackOk();
+        sk.tsRecent = o.tsRecent();
+        sk.tsRecentStampMs = o.tsRecentStampMs();
+        sk.tsOff = o.tsOffset();
+        TcpEstimator r = st.rtt();
+        sk.srttUs = r.srttUs();
+        sk.rttvarUs = r.rttvarUs();
+        sk.rtoMs = r.rtoMs();
+        sk.minRttUs = r.minRttUs();
+        sk.retransmits = r.retransmits();
+        sk.backoff = r.backoff();
+        sk.rttTiming = r.rttTiming();
+        sk.rttSeq = r.rttSeq();
+        sk.rttStampMs = r.rttStampMs();
+        sk.retransHigh = r.retransHigh();
+        sk.probesOut = r.probesOut();
+        sk.probesTstampMs = r.probesTstampMs();
+        sk.headSentMs = r.headSentMs();
+        TcpCongestion c = st.congestion();
+        sk.cw.cwnd = c.cwnd();
+        sk.cw.ssthresh = c.ssthresh();
+        sk.cw.cwndCnt = c.cwndCnt();
+        sk.cw.cwndClamp = c.cwndClamp();
+        TcpSockOptions t = st.tcpOptions();
+        sk.keepaliveTime = t.keepIdle();
+        sk.keepaliveIntvl = t.keepIntvl();
+        sk.keepaliveProbes = t.keepCnt();
+        sk.userTimeoutMs = t.userTimeoutMs();
+        sk.rx.userMss = t.maxseg();
+        Map<String, Long> n = st.counters();
+        sk.segsOut = n.getOrDefault("segs_out", 0L).intValue();
+        sk.segsIn = n.getOrDefault("segs_in", 0L).intValue();
+        sk.dataSegsOut = n.getOrDefault("data_segs_out", 0L).intValue();
+        sk.dataSegsIn = n.getOrDefault("data_segs_in", 0L).intValue();
+        sk.bytesSent = n.getOrDefault("bytes_sent", 0L);
+        sk.bytesRetrans = n.getOrDefault("bytes_retrans", 0L);
+        sk.bytesAcked = n.getOrDefault("bytes_acked", 0L);
+        sk.bytesReceived = n.getOrDefault("bytes_received", 0L);
+        sk.totalRetrans = n.getOrDefault("total_retrans", 0L).intValue();
+        sk.totalRto = n.getOrDefault("total_rto", 0L).intValue();
+        sk.delivered = n.getOrDefault("delivered", 0L).intValue();
+        sk.rcvOoopack = n.getOrDefault("rcv_ooopack", 0L).intValue();
+        sk.lastDataSentMs = n.getOrDefault("last_data_sent", 0L);
+        sk.lastDataRecvMs = n.getOrDefault("last_data_recv", 0L);
+        sk.lastAckRecvMs = n.getOrDefault("last_ack_recv", 0L);
+        extra(sk, st.socket().extra());
+        congestion(sk, c.algorithm(), st.socket().extra());
+        sk.nonagle = (int) (long) st.socket().extra().getOrDefault("nonagle",
+                (long) ((t.nodelay() ? TcpSock.NAGLE_OFF : 0) | (t.cork() ? TcpSock.NAGLE_CORK : 0)));
+        sk.push.restore(st.pushMarks(), q.pushedSeq());
+        if (st.socket().extra().getOrDefault("rings", 0L) != 0) {
+            restoreRings(sk, st);
+        }
+        int cpu = net.core.currentCpu();
+        for (TcpSegment s : st.outOfOrder()) {
+            SkBuff skb = net.core.allocSkb(Math.max(s.payload().length, 1), 0);
+            if (skb == null) {
+                net.mib.inc(cpu, TcpMib.Ext.TCPOFODrop); // the pool's cap: the peer's SACKed data is sent again
+                continue;
+            }
+            int at = skb.put(s.payload().length);
+            skb.setBytes(at, s.payload(), 0, s.payload().length);
+            skb.setTransportHeader(at);
+            int i = sk.ofoCount++;
+            sk.ofoSkb[i] = skb;
+            sk.ofoSeq[i] = s.seq();
+            sk.ofoEnd[i] = s.seq() + s.payload().length;
+            sk.ofoFin[i] = s.fin();
+            sk.ofoTruesize += skb.truesize();
+        }
+        if (sk.raddr() != 0) { // sk_setup_caps: the route's device says whether GSO skbs may be built
+            sk.routeDev = net.ipv4.route(net.ns, sk.raddr()).device();
+        }
+        if (sk.hashed && !net.ehashInsert(sk)) {
+            sk.hashed = false; // cannot happen: the new tables start empty
+        }
+        if (sk.portHeld) {
+            net.inheritPort(sk, sk.lport());
+        }
+        if (st.socket().extra().getOrDefault("orphan", 0L) != 0) {
+            sk.frozen = true; // its user closed it: a dead socket, closed without tcp_close again
+            sk.close();
+            sk.frozen = false;
+            net.orphans.add(sk);
+        } else if (parent == null) {
+            net.created.add(sk);
+        }
+        sk.memSync(cpu);
+        TcpTimersState tm = st.timers();
+        arm(sk.rtxTimer, tm.retransmitMs());
+        arm(sk.delackTimer, tm.delackMs());
+        arm(sk.keepaliveTimer, tm.keepaliveMs());
+        arm(sk.twTimer, tm.finWait2Ms());
+        rearmMissing(sk);
+        sk.ringEmptied();
+        return sk;
+    }
+
+    /**
+     * A timer whose callback was running as the old version froze the socket (it found the lock taken
+     * and armed itself again on the shell) is not in the deposit: what the connection's state needs is
+     * armed again here, as {@code tcp_rearm_rto} and {@code tcp_check_probe_timer} would — the
+     * retransmission timer while anything is in flight, a prompt probe for data waiting with nothing in
+     * flight, the delayed ACK owed, keepalive.
+     */
+    private static void rearmMissing(TcpSock sk) {
+        int st = sk.state();
+        if (st == TcpSock.TCP_LISTEN || st == TcpSock.TCP_CLOSE || st == TcpSock.TCP_TIME_WAIT) {
+            return;
+        }
+        if (!sk.rtxTimer.pending()) {
+            if (st == TcpSock.TCP_SYN_SENT || st == TcpSock.TCP_SYN_RECV || sk.sndMax != sk.sndUna) {
+                sk.rtxTimer.mod(sk.rtoMs);
+            } else if (sk.output.unsentWithNothingInFlight()) {
+                sk.rtxTimer.mod(1); // tcp_write_wakeup sends what the window allows
+            }
+        }
+        if (sk.ackPending && !sk.delackTimer.pending()) {
+            sk.delackTimer.mod(TcpSock.DELACK_MS);
+        }
+        if (sk.keepalive() && !sk.keepaliveTimer.pending() && !sk.isClosed()) {
+            sk.keepaliveTimer.mod(sk.timers.keepaliveTimeMs());
+        }
+    }
+
+    /**
+     * The algorithm by name: this version's of that name, else (its module not bound to this version
+     * yet, or gone) the namespace's default until one of that name comes, which takes the connection
+     * back ({@code congReturn}). An algorithm that was initialised is initialised again (its private
+     * state starts afresh; the window and threshold are the connection's) in the state it was in.
+     */
+    private static void congestion(TcpSock sk, String name, Map<String, Long> x) {
+        CongestionControl.Ca ca = sk.net.cong.find(name);
+        if (ca == null) {
+            sk.ca = sk.net.cong.dflt();
+            sk.caLeft = name;
+        } else {
+            sk.ca = ca;
+        }
+        if (x.getOrDefault("caInit", 0L) != 0) {
+            int ssthresh = sk.cw.ssthresh;
+            int cwnd = sk.cw.cwnd;
+            sk.congInit(Math.max(sk.net.core.currentCpu(), 0));
+            sk.cw.cwnd = cwnd;
+            sk.cw.ssthresh = ssthresh;
+            sk.caState = x.getOrDefault("caState", 0L).intValue();
+        }
+    }
+
+    private static void arm(TcpTimer t, long ms) {
+        if (ms >= 0) {
+            t.mod(ms);
+        }
+    }
+
+    private static void extra(TcpSock sk, Map<String, Long> x) {
+        sk.quickAcks = x.getOrDefault("quickAcks", 0L).intValue();
+        sk.ackPending = x.getOrDefault("ackPending", 0L) != 0;
+        sk.rcvdSinceAck = x.getOrDefault("rcvdSinceAck", 0L).intValue();
+        sk.rcvqSpace = x.getOrDefault("rcvqSpace", 0L).intValue();
+        sk.rcvqSeq = x.getOrDefault("rcvqSeq", 0L).intValue();
+        sk.rcvqTimeMs = x.getOrDefault("rcvqTimeMs", 0L);
+        sk.noSpace = x.getOrDefault("noSpace", 0L) != 0;
+        sk.lastOowAckMs = x.getOrDefault("lastOowAckMs", 0L);
+        sk.pushStarted = x.getOrDefault("pushStarted", 0L) != 0;
+        sk.push.dropped = x.getOrDefault("pushDropped", 0L);
+        sk.lsndtimeMs = x.getOrDefault("lsndtimeMs", 0L);
+        sk.rcvTstampMs = x.getOrDefault("rcvTstampMs", 0L);
+        sk.lrcvTimeMs = x.getOrDefault("lrcvTimeMs", 0L);
+        sk.synqOverflowMs = x.getOrDefault("synqOverflowMs", Long.MIN_VALUE);
+        sk.hashed = x.getOrDefault("hashed", 0L) != 0;
+        sk.portHeld = x.getOrDefault("portHeld", 0L) != 0;
+        sk.rbufLimit = x.getOrDefault("rbufLimit", 0L).intValue();
+        sk.rcvMss = x.getOrDefault("rcvMss", 0L).intValue();
+        int num = x.getOrDefault("sackNum", 0L).intValue();
+        sk.sacks.num = Math.min(num, sk.sacks.start.length);
+        for (int i = 0; i < sk.sacks.num; i++) {
+            sk.sacks.start[i] = x.getOrDefault("sackStart" + i, 0L).intValue();
+            sk.sacks.end[i] = x.getOrDefault("sackEnd" + i, 0L).intValue();
+        }
+        sk.sacks.dsack = x.getOrDefault("dsack", 0L) != 0;
+        sk.sacks.dsackStart = x.getOrDefault("dsackStart", 0L).intValue();
+        sk.sacks.dsackEnd = x.getOrDefault("dsackEnd", 0L).intValue();
+    }
+
+    /**
+     * The rings again: a ring whose length is a power of two is taken as it is (no copy), based so that
+     * {@code snd_una} and {@code copied_seq} fall at their start index; any other array is copied into
+     * a ring of its own.
+     */
+    private static void restoreRings(TcpSock sk, TcpConnectionState st) {
+        int sendLen = Math.max(sk.writeSeq - sk.sndUna, 0);
+        int recvLen = Math.max(sk.rcvNxt - sk.copiedSeq - (sk.finReceived ? 1 : 0), 0);
+        byte[] send = st.sendQueue();
+        if (Integer.bitCount(send.length) == 1 && send.length >= sendLen) {
+            sk.sbuf = send;
+            sk.sbase = sk.sndUna - st.sendStart();
+        } else {
+            sk.sbuf = sendLen == 0 ? TcpRings.NONE : TcpRings.grow(TcpRings.NONE, 0, 0, sendLen, sk.sndRingLimit());
+            System.arraycopy(st.sendBytes(sendLen), 0, sk.sbuf, 0, sendLen);
+            sk.sbase = sk.sndUna;
+        }
+        byte[] recv = st.receiveQueue();
+        if (Integer.bitCount(recv.length) == 1 && recv.length >= recvLen) {
+            sk.rbuf = recv;
+            sk.rbase = sk.copiedSeq - st.receiveStart();
+        } else {
+            sk.rbuf = recvLen == 0 ? TcpRings.NONE : TcpRings.grow(TcpRings.NONE, 0, 0, recvLen, sk.rbufLimit);
+            System.arraycopy(st.receiveBytes(recvLen), 0, sk.rbuf, 0, recvLen);
+            sk.rbase = sk.copiedSeq;
+        }
+    }
+}

@@ -1,0 +1,304 @@
+package org.modnet.tcp;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.modnet.socket.api.SocketCalls.AF_INET;
+import static org.modnet.socket.api.SocketCalls.SOCK_NONBLOCK;
+import static org.modnet.socket.api.SocketCalls.SOCK_STREAM;
+import static org.modnet.tcp.TcpPeer.LOCAL;
+import static org.modnet.tcp.TcpPeer.PEER;
+import static org.modnet.tcp.TcpPeer.PEER_ISS;
+import static org.modnet.tcp.TcpPeer.PEER_PORT;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.modnet.api.handover.SocketState;
+import org.modnet.api.handover.TcpConnectionState;
+import org.modnet.api.handover.TcpLayerState;
+import org.modnet.api.handover.TcpSegment;
+import org.modnet.api.net.Errno;
+import org.modnet.socket.api.SockAddr;
+import org.modnet.socket.api.SocketCalls;
+
+/**
+ * TCP's state hand-over on an update of its bundle (issue 15), against a scripted peer on virtual
+ * time: the old version freezes a connection mid-transfer (bytes in flight and unsent, unread bytes,
+ * out-of-order segments, SACK, timestamps, timers), the new one remakes it field for field, and the
+ * connection goes on segment for segment as the same script runs without a swap; a listener keeps its
+ * queued and half-open children, a TIME-WAIT sock its time, the namespace its secrets and counters;
+ * a state version the new one cannot read is refused, counted and closes the sockets.
+ */
+class TcpHandOverTest {
+    private static final int PORT = 5000;
+    private static final int P = PEER_ISS + 1; // the peer's first data byte
+    private static final byte[] SYN = Segments.opts(Segments.mss(1460), Segments.sackPerm(), Segments.ts(100, 0),
+            Segments.nop(), Segments.ws(7));
+
+    private final List<TcpPeer> peers = new ArrayList<>();
+
+    @AfterEach
+    void tearDown() {
+        peers.forEach(TcpPeer::close);
+    }
+
+    private TcpPeer peer() throws Exception {
+        TcpPeer p = new TcpPeer();
+        peers.add(p);
+        return p;
+    }
+
+    /** A segment the stack sent, its numbers made relative to both ISNs and its clock, so two runs compare. */
+    private record Rel(long ms, int flags, int seq, int ack, int win, int len, long tsval, long tsecr, String sack) {
+    }
+
+    private static List<Rel> rel(List<TcpPeer.Seg> segs, int iss, long tsBase) {
+        List<Rel> out = new ArrayList<>();
+        for (TcpPeer.Seg g : segs) {
+            out.add(new Rel(g.ms(), g.flags(), g.seq() - iss, g.ack(), g.win(), g.len(), g.tsval() < 0 ? -1 : g.tsval() - tsBase,
+                    g.tsecr(), java.util.Arrays.toString(g.sack())));
+        }
+        return out;
+    }
+
+    /** The connection's socket in the stack's tables now. */
+    private static TcpSock conn(TcpPeer p) {
+        return p.s.tcp.net(p.s.ns).lookupEstablished(PEER, PEER_PORT, LOCAL, PORT);
+    }
+
+    /** Data from the peer: {@code len} bytes at {@code seq}, acknowledging {@code ack} (relative to the stack's ISN), window {@code win}. */
+    private static void data(TcpPeer p, int seq, int len, int ack, int win, int tsval) {
+        p.in(PORT, TcpHeader.ACK, seq, p.iss + ack, win, TcpPeer.ts(tsval, 0), len);
+    }
+
+    /**
+     * The transfer both runs play: the stack writes 20,000 bytes to a peer that opened a window of
+     * 8,000 (with window scale 7: 62.5 units) and acknowledges 3,000, so bytes are in flight and
+     * unsent; the peer sends 100 bytes in order (unread) and 200 beyond a hole; TCP_NODELAY and
+     * keepalive are set. Returns the accepted fd and the SYN-ACK's tsval (the stack's clock base).
+     */
+    private static long[] before(TcpPeer p) {
+        int l = p.listen(PORT);
+        TcpPeer.Seg[] sa = new TcpPeer.Seg[1];
+        int fd = p.accept(l, PORT, SYN, TcpPeer.ts(101, 0), sa);
+        // the peer's window is the 16-bit field scaled by 2^7: 63 units is 8,064 bytes
+        assertEquals(0, p.sys.setsockopt(fd, SocketCalls.SOL_TCP, SocketCalls.TCP_NODELAY, 1));
+        assertEquals(0, p.sys.setsockopt(fd, SocketCalls.SOL_SOCKET, SocketCalls.SO_KEEPALIVE, 1));
+        data(p, P, 0, 1, 63, 102);
+        byte[] out = new byte[20_000];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = (byte) (i * 7);
+        }
+        assertEquals(20_000, p.sys.send(fd, ByteBuffer.wrap(out), 0));
+        p.s.advance(5);
+        data(p, P, 100, 1 + 3000, 63, 103); // in order, 3,000 acknowledged
+        data(p, P + 300, 200, 1 + 3000, 63, 104); // beyond a hole of 200
+        p.s.advance(3);
+        return new long[] { fd, sa[0].tsval() };
+    }
+
+    /** The rest of the script: the hole filled, everything acknowledged as it comes, the app reads it all. */
+    private static byte[] after(TcpPeer p, int fd) {
+        data(p, P + 100, 200, 1 + 8000, 63, 105);
+        p.s.advance(50);
+        for (int acked = 8000; acked < 20_000; acked += 4000) {
+            data(p, P + 500, 0, 1 + acked, 63, 106);
+            p.s.advance(20);
+        }
+        data(p, P + 500, 0, 1 + 20_000, 63, 107);
+        p.s.advance(300);
+        ByteBuffer in = ByteBuffer.allocate(1000);
+        assertEquals(500, p.sys.recv(fd, in, SocketCalls.MSG_DONTWAIT));
+        assertEquals(-Errno.EAGAIN.number(), p.sys.recv(fd, ByteBuffer.allocate(10), SocketCalls.MSG_DONTWAIT));
+        return java.util.Arrays.copyOf(in.array(), 500);
+    }
+
+    @Test
+    void aConnectionMidTransferKeepsEveryFieldAndGoesOnExactlyAsWithoutTheSwap() throws Exception {
+        TcpPeer plain = peer();
+        long[] a = before(plain);
+        plain.drain();
+        byte[] readPlain = after(plain, (int) a[0]);
+        List<Rel> expected = rel(plain.drain(), plain.iss, a[1]);
+
+        TcpPeer swapped = peer();
+        long[] b = before(swapped);
+        swapped.drain();
+        TcpSock old = conn(swapped);
+        TcpConnectionState was = TcpHandOver.state(old);
+        assertTrue(sendLen(was) > 0 && was.sequence().sndNxt() != was.sequence().writeSeq(),
+                "bytes in flight and unsent: " + was.sequence());
+        assertEquals(100, recvLen(was), "unread bytes");
+        byte[] sendBefore = was.sendBytes(sendLen(was));
+        byte[] recvBefore = was.receiveBytes(recvLen(was));
+        assertEquals(1, was.outOfOrder().size(), "an out-of-order segment");
+        assertTrue(was.timers().retransmitMs() >= 0 && was.timers().keepaliveMs() >= 0, "timers armed: " + was.timers());
+
+        TcpProtocol gone = swapped.s.swapTcp(TcpHandOver.STATE_VERSION);
+        TcpLayerState deposit = gone.exported();
+        assertEquals(1, deposit.connections().size());
+        assertEquals(1, deposit.listeners().size());
+        assertTrue(old.frozen);
+        TcpSock now = conn(swapped);
+        assertNotNull(now, "the connection is in the new version's established hash");
+        assertNotSame(old, now);
+        sameState(deposit.connections().get(0), TcpHandOver.state(now));
+        sameState(was, deposit.connections().get(0));
+        assertArrayEquals(sendBefore, TcpHandOver.state(now).sendBytes(sendLen(was)), "the bytes to send, as they were");
+        assertArrayEquals(recvBefore, TcpHandOver.state(now).receiveBytes(recvLen(was)), "the bytes to read, as they were");
+        swapped.none(); // the swap itself sends nothing
+
+        byte[] readSwapped = after(swapped, (int) b[0]);
+        assertEquals(expected, rel(swapped.drain(), swapped.iss, b[1]), "the same segments as without the swap");
+        assertArrayEquals(readPlain, readSwapped, "the same bytes read, through the same descriptor");
+        assertEquals(plain.count(TcpMib.Tcp.RetransSegs), swapped.count(TcpMib.Tcp.RetransSegs));
+        assertEquals(0, swapped.count(TcpMib.Tcp.OutRsts));
+        assertEquals(plain.count(TcpMib.Tcp.OutSegs), swapped.count(TcpMib.Tcp.OutSegs), "the MIB continued");
+    }
+
+    private static int sendLen(TcpConnectionState c) {
+        return c.sequence().writeSeq() - c.sequence().sndUna();
+    }
+
+    private static int recvLen(TcpConnectionState c) {
+        return c.sequence().rcvNxt() - c.sequence().copiedSeq() - (c.sequence().finReceived() ? 1 : 0);
+    }
+
+    /** Every component of two connection states, arrays by content; the socket's id is its inode and changes. */
+    private static void sameState(TcpConnectionState x, TcpConnectionState y) {
+        SocketState s = x.socket();
+        SocketState t = y.socket();
+        assertEquals(new SocketState(0, s.namespace(), s.family(), s.type(), s.protocol(), s.state(), s.localAddress(), s.localPort(),
+                s.boundAddress(), s.remoteAddress(), s.remotePort(), s.shutdown(), s.error(), s.options(), s.receiveQueue(), s.drops(),
+                s.extra()), new SocketState(0, t.namespace(), t.family(), t.type(), t.protocol(), t.state(), t.localAddress(),
+                        t.localPort(), t.boundAddress(), t.remoteAddress(), t.remotePort(), t.shutdown(), t.error(), t.options(),
+                        t.receiveQueue(), t.drops(), t.extra()));
+        assertEquals(x.sequence(), y.sequence());
+        assertEquals(x.options(), y.options());
+        assertEquals(x.rtt(), y.rtt());
+        assertEquals(x.congestion(), y.congestion());
+        assertArrayEquals(x.sendBytes(sendLen(x)), y.sendBytes(sendLen(y)), "unacknowledged and unsent bytes");
+        assertArrayEquals(x.receiveBytes(recvLen(x)), y.receiveBytes(recvLen(y)), "unread bytes");
+        assertEquals(x.outOfOrder().size(), y.outOfOrder().size());
+        for (int i = 0; i < x.outOfOrder().size(); i++) {
+            TcpSegment g = x.outOfOrder().get(i);
+            TcpSegment h = y.outOfOrder().get(i);
+            assertEquals(g.seq(), h.seq());
+            assertEquals(g.fin(), h.fin());
+            assertArrayEquals(g.payload(), h.payload());
+        }
+        assertArrayEquals(x.pushMarks(), y.pushMarks());
+        assertEquals(x.timers(), y.timers(), "timers armed with the time that was left");
+        assertEquals(x.tcpOptions(), y.tcpOptions());
+        assertEquals(x.counters(), y.counters());
+    }
+
+    @Test
+    void aListenerKeepsItsAcceptQueueAndItsHalfOpenChild() throws Exception {
+        TcpPeer p = peer();
+        int l = p.listen(PORT);
+        p.in(PORT, TcpHeader.SYN, PEER_ISS, 0, 65535, SYN, 0);
+        int firstIss = p.out().seq();
+        p.in(PORT, TcpHeader.ACK, PEER_ISS + 1, firstIss + 1, 63, TcpPeer.ts(101, 0), 0);
+        p.in(PORT, TcpHeader.ACK, PEER_ISS + 1, firstIss + 1, 63, TcpPeer.ts(102, 0), 10); // data queued on the child
+        p.drain();
+        // a second peer port: its handshake is half done when the bundle is updated
+        int second = PEER_PORT + 1;
+        inFrom(p, second, TcpHeader.SYN, 5000, 0, SYN);
+        int secondIss = p.out().seq();
+        TcpLayerState deposit = p.s.swapTcp(TcpHandOver.STATE_VERSION).exported();
+        assertEquals(1, deposit.listeners().size());
+        assertEquals(1, deposit.listeners().get(0).acceptQueue().size(), "the established child not yet accepted");
+        assertEquals(1, deposit.listeners().get(0).synQueue().size(), "the child in SYN-RECV");
+        assertEquals(0, deposit.listeners().get(0).synQueueDropped());
+        inFrom(p, second, TcpHeader.ACK, 5001, secondIss + 1, TcpPeer.ts(103, 0));
+        int c1 = p.sys.accept(l, null, SOCK_NONBLOCK);
+        int c2 = p.sys.accept(l, null, SOCK_NONBLOCK);
+        assertTrue(c1 >= 0 && c2 >= 0, "both children accepted through the listener's old descriptor: " + c1 + " " + c2);
+        ByteBuffer got = ByteBuffer.allocate(100);
+        assertEquals(10, p.sys.recv(c1, got, SocketCalls.MSG_DONTWAIT), "the bytes queued on the child before the swap");
+        SockAddr[] peerOf = new SockAddr[1];
+        assertEquals(0, p.sys.getpeername(c2, peerOf));
+        assertEquals(second, peerOf[0].port());
+        for (TcpPeer.Seg s : p.drain()) {
+            assertTrue((s.flags() & TcpHeader.RST) == 0, "no reset: " + s);
+        }
+        assertEquals(0, p.count(TcpMib.Tcp.OutRsts));
+    }
+
+    /** A segment from the peer at 10.0.0.1 from {@code sport}, options given. */
+    private static void inFrom(TcpPeer p, int sport, int flags, int seq, int ack, byte[] options) {
+        p.in(sport, PORT, flags, seq, ack, 63, options, 0);
+    }
+
+    @Test
+    void aTimewaitSockKeepsItsTimeAndAnswersAsBefore() throws Exception {
+        TcpPeer p = peer();
+        int l = p.listen(PORT);
+        int fd = p.accept(l, PORT, SYN, TcpPeer.ts(101, 0), null);
+        assertEquals(0, p.sys.close(fd)); // our FIN: FIN-WAIT-1
+        TcpPeer.Seg fin = p.out();
+        assertTrue(fin.has(TcpHeader.FIN));
+        p.in(PORT, TcpHeader.FIN | TcpHeader.ACK, P, fin.seq() + 1, 63, TcpPeer.ts(102, 0), 0);
+        p.drain(); // the ACK of its FIN: TIME-WAIT
+        p.s.advance(10_000, 100);
+        long leftBefore = p.s.tcp.net(p.s.ns).deathRow.all().get(0).remainingMs();
+        TcpLayerState deposit = p.s.swapTcp(TcpHandOver.STATE_VERSION).exported();
+        assertEquals(1, deposit.timewait().size());
+        assertEquals(leftBefore, deposit.timewait().get(0).remainingMs());
+        List<TcpTimewaitSock> tws = p.s.tcp.net(p.s.ns).deathRow.all();
+        assertEquals(1, tws.size(), "in the new version's death row");
+        assertEquals(leftBefore, tws.get(0).remainingMs(), "what was left of its time, not 60 s from the swap");
+        p.in(PORT, TcpHeader.FIN | TcpHeader.ACK, P, fin.seq() + 1, 63, TcpPeer.ts(103, 0), 0); // its FIN again
+        TcpPeer.Seg ack = p.out();
+        assertEquals(TcpHeader.ACK, ack.flags(), "TIME-WAIT answers a retransmitted FIN with an ACK");
+        assertEquals(P + 1, ack.ack());
+        assertEquals(TcpSock.TIMEWAIT_MS, tws.get(0).remainingMs(), "and starts its 2MSL again, as Linux does");
+        long tw = p.count(TcpMib.Ext.TW);
+        p.s.advance(TcpSock.TIMEWAIT_MS + 5_000, 100); // the wheel's slack at 60 s: up to 4 s late, never early
+        assertEquals(tw + 1, p.count(TcpMib.Ext.TW), "it ends on the new version's timer");
+        assertEquals(0, p.s.tcp.net(p.s.ns).deathRow.all().size());
+    }
+
+    @Test
+    void theSecretsAndCountersContinue() throws Exception {
+        TcpPeer p = peer();
+        int l = p.listen(PORT);
+        p.accept(l, PORT, SYN, TcpPeer.ts(101, 0), null);
+        TcpNet before = p.s.tcp.net(p.s.ns);
+        long inSegs = before.mib.get(TcpMib.Tcp.InSegs);
+        int isn = before.isn.hash(LOCAL, PEER, PORT, 33333);
+        long[] cookie = before.cookies.keys();
+        p.s.swapTcp(TcpHandOver.STATE_VERSION);
+        TcpNet after = p.s.tcp.net(p.s.ns);
+        assertNotSame(before, after);
+        assertEquals(isn, after.isn.hash(LOCAL, PEER, PORT, 33333), "ISNs keep their key");
+        assertArrayEquals(cookie, after.cookies.keys(), "cookies sent before stay valid");
+        assertEquals(inSegs, after.mib.get(TcpMib.Tcp.InSegs));
+        assertEquals(1, after.mib.get(TcpMib.Tcp.CurrEstab), "the gauge is the old one, not counted again");
+    }
+
+    @Test
+    void anUnreadableStateVersionIsRefusedCountedAndClosesTheSockets() throws Exception {
+        TcpPeer p = peer();
+        int l = p.listen(PORT);
+        int fd = p.accept(l, PORT, SYN, TcpPeer.ts(101, 0), null);
+        p.s.swapTcp(TcpHandOver.STATE_VERSION + 1);
+        assertEquals(-Errno.EBADF.number(), p.sys.recv(fd, ByteBuffer.allocate(10), SocketCalls.MSG_DONTWAIT));
+        assertEquals(1L, p.s.sockets.counters(p.s.ns).get("HandOverRefused"));
+        assertEquals(2L, p.s.sockets.counters(p.s.ns).get("HandOverSocketsClosed"));
+        assertEquals(null, conn(p), "the new version adopted nothing");
+        // traffic goes on on new sockets: a fresh listener on the port takes a new connection
+        int l2 = p.sys.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        assertEquals(0, p.sys.bind(l2, new SockAddr(LOCAL, PORT)));
+        assertEquals(0, p.sys.listen(l2, 8));
+        int again = p.accept(l2, PORT, SYN, TcpPeer.ts(200, 0), null);
+        assertEquals(3, p.sys.send(again, ByteBuffer.wrap("new".getBytes()), 0));
+    }
+}

@@ -1,0 +1,507 @@
+package org.modnet.itests;
+
+import static org.junit.Assert.assertArrayEquals;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.jar.JarEntry;
+import java.util.jar.JarInputStream;
+import java.util.jar.JarOutputStream;
+import java.util.jar.Manifest;
+
+import javax.inject.Inject;
+
+import org.apache.felix.service.command.CommandProcessor;
+import org.junit.Before;
+import org.junit.Test;
+import org.junit.runner.RunWith;
+import org.modnet.api.feature.FeatureService;
+import org.modnet.api.net.NetCore;
+import org.modnet.socket.api.EpollEvent;
+import org.modnet.socket.api.SockAddr;
+import org.modnet.socket.api.SocketCalls;
+import org.modnet.socket.api.Sockets;
+import org.ops4j.pax.exam.Configuration;
+import org.ops4j.pax.exam.Option;
+import org.ops4j.pax.exam.junit.PaxExam;
+import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
+import org.ops4j.pax.exam.spi.reactors.PerMethod;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+
+/**
+ * Issue 15's promise for TCP on a real Felix: connections streaming between two namespaces over a veth
+ * while the TCP bundle is updated to a rebuilt jar (different bytes). Every stream finishes with its
+ * SHA-256 intact, no reset is sent, no segment is retransmitted, and both kinds of application go on
+ * through their descriptors: an epoll loop over every connection and a blocking reader and writer.
+ * 200 connections in CI, 1,000 with {@code -Dmodnet.bigtcp=true}. An update whose state version the
+ * new TCP cannot read is refused: the connections close and are counted, new ones work.
+ */
+@RunWith(PaxExam.class)
+@ExamReactorStrategy(PerMethod.class)
+public class TcpHandOverIT {
+    private static final boolean BIG = Boolean.getBoolean("modnet.bigtcp");
+    private static final int CONNECTIONS = BIG ? 1000 : 200;
+    private static final int PER_CONNECTION = 1 << 20;
+    private static final long BLOCKING_BYTES = 32L << 20;
+    private static final int B = 0x0a090002;
+    private static final int EAGAIN = -11;
+    /** Longer than any transfer here takes: a connection that stops moving fails the test this long after. */
+    private static final int STALL_SECONDS = BIG ? 600 : 40;
+    /** SO_SNDBUF of each epoll client (Linux doubles it). */
+    private static final int SNDBUF = Integer.getInteger("modnet.handover.sndbuf", 2048);
+    private static final int EINPROGRESS = -115;
+
+    @Inject
+    private BundleContext context;
+
+    @Inject
+    private FeatureService features;
+
+    @Inject
+    private CommandProcessor processor;
+
+    private Sockets sockets;
+
+    @Configuration
+    public Option[] config() throws Exception {
+        Option[] boot = ModnetRuntime.options();
+        Option[] all = Arrays.copyOf(boot, boot.length + 1);
+        all[boot.length] = org.ops4j.pax.exam.CoreOptions.bundle(ModnetRuntime.root()
+                .resolve("run-configs/target/repo/org.modnet.socket-0.1.0-SNAPSHOT.jar").toUri().toString());
+        return all;
+    }
+
+    @Before
+    public void twoNamespacesOnAVeth() throws Exception {
+        features.install("host");
+        ModnetRuntime.service(context, NetCore.class, null);
+        ModnetRuntime.service(context, org.modnet.api.inet.SnmpMib.class, "(modnet.ipproto=6)");
+        sh("ip netns add a ; ip netns add b");
+        sh("ip -n a link add eth0 type veth peer name eth1 ; ip -n a link set eth1 netns b");
+        sh("ip -n a addr add 10.9.0.1/24 dev eth0 ; ip -n b addr add 10.9.0.2/24 dev eth1");
+        sh("ip -n a link set eth0 up ; ip -n b link set eth1 up");
+        sockets = ModnetRuntime.service(context, Sockets.class, null);
+    }
+
+    private String sh(String line) throws Exception {
+        return ModnetRuntime.run(processor, line);
+    }
+
+    private long counter(String ns, String name) throws Exception {
+        for (String line : ModnetRuntime.run(processor, ns, "nstat -az " + name).split("\n")) {
+            String[] w = line.trim().split("\\s+");
+            if (w.length >= 2 && w[0].equals(name)) {
+                return Long.parseLong(w[1]);
+            }
+        }
+        throw new AssertionError("nstat has no " + name);
+    }
+
+    private static int check(int r, String what) {
+        if (r < 0) {
+            throw new IllegalStateException(what + ": " + SocketCalls.strerror(r));
+        }
+        return r;
+    }
+
+    /** The TCP bundle's jar, rebuilt: the same classes, a manifest with {@code header: value} added or replaced. */
+    private static Path rebuiltTcp(String header, String value) throws Exception {
+        Path jar = ModnetRuntime.root().resolve("run-configs/target/repo/org.modnet.tcp-0.1.0-SNAPSHOT.jar");
+        Path out = Files.createTempFile("org.modnet.tcp-rebuilt", ".jar");
+        try (JarInputStream in = new JarInputStream(Files.newInputStream(jar))) {
+            Manifest mf = new Manifest(in.getManifest());
+            mf.getMainAttributes().putValue(header, value);
+            try (JarOutputStream o = new JarOutputStream(Files.newOutputStream(out), mf)) {
+                for (JarEntry e; (e = in.getNextJarEntry()) != null;) {
+                    o.putNextEntry(new JarEntry(e.getName()));
+                    in.transferTo(o);
+                    o.closeEntry();
+                }
+            }
+        }
+        assertTrue("a different jar", !Arrays.equals(Files.readAllBytes(jar), Files.readAllBytes(out)));
+        return out;
+    }
+
+    private void update(Path jar) throws Exception {
+        Bundle tcp = ModnetRuntime.bundleNamed(context, "org.modnet.tcp");
+        try (InputStream in = Files.newInputStream(jar)) {
+            tcp.update(in);
+        }
+        assertEquals(Bundle.ACTIVE, tcp.getState());
+    }
+
+    /** A reproducible stream of bytes, as TcpBulkIT's: {@code seed} picks it; sender and checker make the same one. */
+    private static final class Stream {
+        private final SplittableRandom random;
+        private final MessageDigest digest = sha256();
+        private final ByteBuffer chunk = ByteBuffer.allocate(16 << 10);
+        private long left;
+
+        Stream(long seed, long bytes) {
+            random = new SplittableRandom(seed);
+            left = bytes;
+            chunk.limit(0);
+        }
+
+        ByteBuffer next() {
+            if (!chunk.hasRemaining() && left > 0) {
+                chunk.clear();
+                int n = (int) Math.min(chunk.capacity(), left);
+                for (int i = 0; i < n; i += 8) {
+                    chunk.putLong(i, random.nextLong());
+                }
+                chunk.limit(n);
+                digest.update(chunk.array(), 0, n);
+                left -= n;
+            }
+            return chunk;
+        }
+
+        boolean done() {
+            return left == 0 && !chunk.hasRemaining();
+        }
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    /** What the receiving side saw: bytes in all, and when the first byte came after {@link #updateStart}. */
+    private final AtomicLong received = new AtomicLong();
+    private final AtomicLong updateStart = new AtomicLong(Long.MAX_VALUE);
+    private final AtomicLong firstAfter = new AtomicLong();
+
+    private void got(long n) {
+        received.addAndGet(n);
+        long now = System.nanoTime();
+        if (now > updateStart.get()) {
+            firstAfter.compareAndSet(0, now);
+        }
+    }
+
+    @Test
+    public void connectionsStreamingAcrossAnUpdateOfTcpFinishIntactWithoutResetOrRetransmission() throws Exception {
+        Path rebuilt = rebuiltTcp("Modnet-Rebuilt", "tcp hand-over test");
+        String[] watched = { "TcpOutRsts", "TcpEstabResets", "TcpRetransSegs", "TcpExtTCPBacklogDrop", "IpInDiscards" };
+        Map<String, Long> before = new HashMap<>();
+        for (String ns : new String[] { "a", "b" }) {
+            for (String c : watched) {
+                before.put(ns + c, counter(ns, c));
+            }
+        }
+        SocketCalls server = sockets.process("handover-server", "b");
+        SocketCalls client = sockets.process("handover-client", "a");
+        java.util.concurrent.Executor own = r -> Thread.ofPlatform().daemon().start(r); // blocking calls: own threads
+        // the blocking pair: a writer and a reader, each blocked in its call when the update comes
+        int bl = check(server.socket(SocketCalls.AF_INET, SocketCalls.SOCK_STREAM, 0), "socket");
+        check(server.bind(bl, new SockAddr(0, 5010)), "bind");
+        check(server.listen(bl, 4), "listen");
+        int bc = check(client.socket(SocketCalls.AF_INET, SocketCalls.SOCK_STREAM, 0), "socket");
+        check(client.setsockopt(bc, SocketCalls.SOL_SOCKET, SocketCalls.SO_SNDBUF, 32 << 10), "SO_SNDBUF");
+        check(client.connect(bc, new SockAddr(B, 5010)), "connect");
+        int bs = check(server.accept(bl, null, 0), "accept");
+        CompletableFuture<byte[]> blockingSent = CompletableFuture.supplyAsync(() -> {
+            Stream s = new Stream(7, BLOCKING_BYTES);
+            while (!s.done()) {
+                check(client.send(bc, s.next(), 0), "blocking send");
+            }
+            check(client.shutdown(bc, SocketCalls.SHUT_WR), "shutdown");
+            return s.digest.digest();
+        }, own);
+        CompletableFuture<byte[]> blockingGot = CompletableFuture.supplyAsync(() -> {
+            MessageDigest d = sha256();
+            ByteBuffer b = ByteBuffer.allocate(16 << 10);
+            long total = 0;
+            while (true) {
+                b.clear();
+                int n = check(server.recv(bs, b, 0), "blocking recv");
+                if (n == 0) {
+                    assertEquals("bytes the blocking reader got", BLOCKING_BYTES, total);
+                    return d.digest();
+                }
+                got(n);
+                total += n;
+                d.update(b.array(), 0, n);
+                if (total % (1 << 20) < n) {
+                    java.util.concurrent.locks.LockSupport.parkNanos(2_000_000); // a slow reader: the window fills, the writer blocks
+                }
+            }
+        }, own);
+        // the epoll pair: every connection from one loop in a, read by one loop in b
+        int l = check(server.socket(SocketCalls.AF_INET, SocketCalls.SOCK_STREAM | SocketCalls.SOCK_NONBLOCK, 0), "socket");
+        check(server.bind(l, new SockAddr(0, 5004)), "bind");
+        check(server.listen(l, CONNECTIONS), "listen");
+        long t0 = System.nanoTime();
+        CompletableFuture<Map<Integer, byte[]>> served = CompletableFuture.supplyAsync(() -> serveMany(server, l), own);
+        CompletableFuture<byte[][]> sentMany = CompletableFuture.supplyAsync(() -> sendMany(client), own);
+        long total = (long) CONNECTIONS * PER_CONNECTION + BLOCKING_BYTES;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (received.get() < total / 4) { // a quarter through: every connection is open and moving
+            assertTrue("the transfer got a quarter through in time: " + received.get(), System.nanoTime() < deadline);
+            Thread.sleep(5);
+        }
+        long at = received.get();
+        long retransBefore = counter("a", "TcpRetransSegs") + counter("b", "TcpRetransSegs");
+        // when the old version's services leave and the new version's arrive (IPv4 hands it the held segments then)
+        AtomicLong left = new AtomicLong();
+        AtomicLong arrived = new AtomicLong();
+        org.osgi.framework.ServiceListener watch = ev -> {
+            if (ev.getType() == org.osgi.framework.ServiceEvent.UNREGISTERING) {
+                left.compareAndSet(0, System.nanoTime());
+            } else if (ev.getType() == org.osgi.framework.ServiceEvent.REGISTERED) {
+                arrived.compareAndSet(0, System.nanoTime());
+            }
+        };
+        context.addServiceListener(watch, "(&(objectClass=org.modnet.api.inet.InetProtocol)(modnet.ipproto=6))");
+        long start = System.nanoTime();
+        updateStart.set(start);
+        update(rebuilt);
+        long updated = System.nanoTime();
+        context.removeServiceListener(watch);
+        Thread.sleep(500);
+        long retransAfter = counter("a", "TcpRetransSegs") + counter("b", "TcpRetransSegs");
+        byte[][] sent = sentMany.get(STALL_SECONDS + 30, TimeUnit.SECONDS);
+        Map<Integer, byte[]> got = served.get(STALL_SECONDS + 30, TimeUnit.SECONDS);
+        byte[] bsent = blockingSent.get(STALL_SECONDS + 30, TimeUnit.SECONDS);
+        byte[] bgot = blockingGot.get(STALL_SECONDS + 30, TimeUnit.SECONDS);
+        double secs = (System.nanoTime() - t0) / 1e9;
+        System.out.printf("TcpHandOverIT: update(): old TCP's services left %.1f ms after the call, the new TCP's arrived %.1f ms"
+                + " after it (%.1f ms without TCP); retransmissions %d before the update, %d from it to 0.5 s after%n",
+                (left.get() - start) / 1e6, (arrived.get() - start) / 1e6, (arrived.get() - left.get()) / 1e6, retransBefore,
+                retransAfter - retransBefore);
+        System.out.println("TcpHandOverIT: " + sh("ip -s -n a link show eth0").replace('\n', ' ') + " | "
+                + sh("ip -s -n b link show eth1").replace('\n', ' '));
+        Map<String, Long> delta = new java.util.LinkedHashMap<>();
+        for (String ns : new String[] { "a", "b" }) {
+            for (String c : watched) {
+                delta.put(ns + ":" + c, counter(ns, c) - before.get(ns + c));
+            }
+        }
+        System.out.printf("TcpHandOverIT: %d connections of 1 MB + one blocking stream of %d MB in %.1f s; update at %d MB"
+                + " received; update() took %.1f ms; first byte read after the update began %.1f ms after it; counters %s;"
+                + " adopted a=%d b=%d%n", CONNECTIONS, BLOCKING_BYTES >> 20, secs, at >> 20, (updated - start) / 1e6,
+                firstAfter.get() == 0 ? -1.0 : (firstAfter.get() - start) / 1e6, delta, counter("a", "HandOverSocketsAdopted"),
+                counter("b", "HandOverSocketsAdopted"));
+        assertEquals("connections that delivered a whole megabyte", CONNECTIONS, got.size());
+        for (int i = 0; i < CONNECTIONS; i++) {
+            assertArrayEquals("SHA-256 of connection " + i, sent[i], got.get(i));
+        }
+        assertArrayEquals("SHA-256 of the blocking stream", bsent, bgot);
+        for (String ns : new String[] { "a", "b" }) {
+            assertEquals(ns + ": no reset sent", 0L, (long) delta.get(ns + ":TcpOutRsts"));
+            assertEquals(ns + ": no connection reset", 0L, (long) delta.get(ns + ":TcpEstabResets"));
+            assertEquals(ns + ": no segment dropped by the hold queue", 0L, (long) delta.get(ns + ":IpInDiscards"));
+        }
+        // every descriptor was adopted: a's clients and b's listeners and accepted connections
+        assertEquals(CONNECTIONS + 1, counter("a", "HandOverSocketsAdopted"));
+        assertTrue(counter("b", "HandOverSocketsAdopted") >= 2);
+        client.close();
+        server.close();
+    }
+
+    /** What the sockets of a stalled transfer hold: their queues and timers, from both ends. */
+    private void stalled() {
+        try {
+            for (String ns : new String[] { "a", "b" }) {
+                String[] lines = ModnetRuntime.run(processor, ns, "ss -tnoi").split("\n");
+                for (int i = 0; i < lines.length; i++) {
+                    String[] w = lines[i].trim().split("\\s+");
+                    if (w.length > 3 && w[0].startsWith("ESTAB") && (!w[1].equals("0") || !w[2].equals("0"))) {
+                        System.out.println("TcpHandOverIT: stalled in " + ns + ": " + lines[i] + " | "
+                                + (i + 1 < lines.length ? lines[i + 1].trim() : ""));
+                    }
+                }
+            }
+        } catch (Exception e) {
+            System.out.println("TcpHandOverIT: ss failed: " + e);
+        }
+    }
+
+    private byte[][] sendMany(SocketCalls p) {
+        int ep = check(p.epollCreate(), "epoll_create");
+        int[] fds = new int[CONNECTIONS];
+        Stream[] streams = new Stream[CONNECTIONS];
+        byte[][] digests = new byte[CONNECTIONS][];
+        ByteBuffer[] headers = new ByteBuffer[CONNECTIONS];
+        for (int i = 0; i < CONNECTIONS; i++) {
+            fds[i] = check(p.socket(SocketCalls.AF_INET, SocketCalls.SOCK_STREAM | SocketCalls.SOCK_NONBLOCK, 0), "socket");
+            // a small send buffer keeps what 200 connections have in flight under the veth's queue: the
+            // drops a bulk blast causes there (and their retransmissions) would hide any the swap caused
+            check(p.setsockopt(fds[i], SocketCalls.SOL_SOCKET, SocketCalls.SO_SNDBUF, SNDBUF), "SO_SNDBUF");
+            int r = p.connect(fds[i], new SockAddr(B, 5004));
+            if (r != EINPROGRESS) {
+                check(r, "connect");
+            }
+            streams[i] = new Stream(1000 + i, PER_CONNECTION - 4);
+            streams[i].digest.update(ByteBuffer.allocate(4).putInt(0, i).array());
+            headers[i] = ByteBuffer.allocate(4).putInt(0, i);
+            check(p.epollCtl(ep, SocketCalls.EPOLL_CTL_ADD, fds[i], SocketCalls.EPOLLOUT, i), "epoll_ctl");
+        }
+        EpollEvent[] events = new EpollEvent[64];
+        for (int i = 0; i < events.length; i++) {
+            events[i] = new EpollEvent();
+        }
+        int left = CONNECTIONS;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(STALL_SECONDS);
+        while (left > 0) {
+            if (System.nanoTime() > deadline) {
+                stalled();
+            }
+            assertTrue("epoll: the senders finished in time, " + left + " left", System.nanoTime() < deadline);
+            int n = check(p.epollWait(ep, events, 1000), "epoll_wait");
+            for (int e = 0; e < n; e++) {
+                int i = (int) events[e].data;
+                if ((events[e].events & (SocketCalls.EPOLLERR | SocketCalls.EPOLLHUP)) != 0) {
+                    int[] err = new int[1];
+                    p.getsockopt(fds[i], SocketCalls.SOL_SOCKET, SocketCalls.SO_ERROR, err);
+                    throw new AssertionError("connection " + i + " failed: errno " + err[0]);
+                }
+                ByteBuffer h = headers[i];
+                while (h.hasRemaining()) {
+                    int r = p.send(fds[i], h, 0);
+                    if (r == EAGAIN) {
+                        break;
+                    }
+                    check(r, "send");
+                }
+                if (h.hasRemaining()) {
+                    continue;
+                }
+                Stream s = streams[i];
+                while (!s.done()) {
+                    int r = p.send(fds[i], s.next(), 0);
+                    if (r == EAGAIN) {
+                        break;
+                    }
+                    check(r, "send");
+                }
+                if (s.done() && digests[i] == null) {
+                    digests[i] = s.digest.digest();
+                    check(p.shutdown(fds[i], SocketCalls.SHUT_WR), "shutdown");
+                    check(p.epollCtl(ep, SocketCalls.EPOLL_CTL_DEL, fds[i], 0, 0), "epoll_ctl del");
+                    left--;
+                }
+            }
+        }
+        return digests;
+    }
+
+    private Map<Integer, byte[]> serveMany(SocketCalls p, int l) {
+        int ep = check(p.epollCreate(), "epoll_create");
+        check(p.epollCtl(ep, SocketCalls.EPOLL_CTL_ADD, l, SocketCalls.EPOLLIN, -1), "epoll_ctl");
+        Map<Integer, MessageDigest> open = new HashMap<>();
+        Map<Integer, Long> counts = new HashMap<>();
+        Map<Integer, Integer> index = new HashMap<>();
+        Map<Integer, byte[]> done = new HashMap<>();
+        EpollEvent[] events = new EpollEvent[64];
+        for (int i = 0; i < events.length; i++) {
+            events[i] = new EpollEvent();
+        }
+        ByteBuffer b = ByteBuffer.allocate(16 << 10);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(STALL_SECONDS);
+        while (done.size() < CONNECTIONS) {
+            if (System.nanoTime() > deadline) {
+                stalled();
+                throw new AssertionError("the receivers did not finish: " + done.size() + " done, " + open.size() + " open");
+            }
+            int n = check(p.epollWait(ep, events, 1000), "epoll_wait");
+            for (int e = 0; e < n; e++) {
+                long data = events[e].data;
+                if (data == -1) {
+                    while (true) {
+                        int fd = p.accept(l, null, SocketCalls.SOCK_NONBLOCK);
+                        if (fd == EAGAIN) {
+                            break;
+                        }
+                        check(fd, "accept");
+                        open.put(fd, sha256());
+                        counts.put(fd, 0L);
+                        check(p.epollCtl(ep, SocketCalls.EPOLL_CTL_ADD, fd, SocketCalls.EPOLLIN, fd), "epoll_ctl");
+                    }
+                    continue;
+                }
+                int fd = (int) data;
+                MessageDigest d = open.get(fd);
+                while (d != null) {
+                    b.clear();
+                    int r = p.recv(fd, b, 0);
+                    if (r == EAGAIN) {
+                        break;
+                    }
+                    check(r, "recv");
+                    if (r == 0) {
+                        long c = counts.get(fd);
+                        if (c != PER_CONNECTION) {
+                            throw new AssertionError("a connection ended after " + c + " bytes");
+                        }
+                        done.put(index.remove(fd), d.digest());
+                        counts.remove(fd);
+                        p.epollCtl(ep, SocketCalls.EPOLL_CTL_DEL, fd, 0, 0);
+                        p.close(fd);
+                        open.remove(fd);
+                        break;
+                    }
+                    got(r);
+                    long before = counts.get(fd);
+                    for (int k = 0; k < r && before + k < 4; k++) {
+                        index.merge(fd, (b.get(k) & 0xff) << (8 * (3 - (int) (before + k))), (x, y) -> x | y);
+                    }
+                    d.update(b.array(), 0, r);
+                    counts.put(fd, before + r);
+                }
+            }
+        }
+        return done;
+    }
+
+    @Test
+    public void anUnreadableStateVersionIsRefusedTheConnectionsCloseAndNewOnesWork() throws Exception {
+        Path other = rebuiltTcp("Modnet-State-Version", "2");
+        SocketCalls server = sockets.process("refused-server", "b");
+        SocketCalls client = sockets.process("refused-client", "a");
+        int l = check(server.socket(SocketCalls.AF_INET, SocketCalls.SOCK_STREAM, 0), "socket");
+        check(server.bind(l, new SockAddr(0, 5020)), "bind");
+        check(server.listen(l, 4), "listen");
+        int c = check(client.socket(SocketCalls.AF_INET, SocketCalls.SOCK_STREAM, 0), "socket");
+        check(client.connect(c, new SockAddr(B, 5020)), "connect");
+        int s = check(server.accept(l, null, 0), "accept");
+        assertEquals(5, client.send(c, ByteBuffer.wrap("hello".getBytes()), 0));
+        update(other);
+        assertEquals("the refused connection's descriptor is closed", -9, client.send(c, ByteBuffer.wrap("x".getBytes()), 0));
+        assertEquals(-9, server.recv(s, ByteBuffer.allocate(16), SocketCalls.MSG_DONTWAIT));
+        assertEquals("one refusal, counted in the namespace of the first socket", 1,
+                counter("a", "HandOverRefused") + counter("b", "HandOverRefused"));
+        assertEquals(1, counter("a", "HandOverSocketsClosed"));
+        assertEquals("the listener and the connection", 2, counter("b", "HandOverSocketsClosed"));
+        // new connections carry traffic on the new version
+        int l2 = check(server.socket(SocketCalls.AF_INET, SocketCalls.SOCK_STREAM, 0), "socket");
+        check(server.bind(l2, new SockAddr(0, 5021)), "bind");
+        check(server.listen(l2, 4), "listen");
+        int c2 = check(client.socket(SocketCalls.AF_INET, SocketCalls.SOCK_STREAM, 0), "socket");
+        check(client.connect(c2, new SockAddr(B, 5021)), "connect");
+        int s2 = check(server.accept(l2, null, 0), "accept");
+        assertEquals(5, client.send(c2, ByteBuffer.wrap("fresh".getBytes()), 0));
+        ByteBuffer in = ByteBuffer.allocate(16);
+        assertEquals(5, server.recv(s2, in, 0));
+        client.close();
+        server.close();
+    }
+}
