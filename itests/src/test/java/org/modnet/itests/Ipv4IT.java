@@ -95,6 +95,14 @@ public class Ipv4IT {
         assertThat(ModnetRuntime.run(processor, "ns1", "cat /proc/net/route"),
                 containsString(a.name() + "\t0000000A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0"));
         assertThat(ModnetRuntime.run(processor, "ns2", "nstat -az 'Icmp*'"), containsString("IcmpInEchos"));
+        String snmp = ModnetRuntime.run(processor, "ns1", "cat /proc/net/snmp");
+        assertThat(snmp, containsString("Ip: Forwarding DefaultTTL InReceives InHdrErrors"));
+        String ipValues = snmp.lines().filter(l -> l.startsWith("Ip: ") && Character.isDigit(l.charAt(4))).findFirst().orElseThrow();
+        assertTrue(ipValues, ipValues.startsWith("Ip: 2 64 "));
+        assertTrue("OutTransmits counts what went to the device: " + ipValues, !ipValues.endsWith(" 0"));
+        String netstat = ModnetRuntime.run(processor, "ns1", "cat /proc/net/netstat");
+        assertThat(netstat, containsString("IpExt: InNoRoutes InTruncatedPkts InMcastPkts OutMcastPkts InBcastPkts OutBcastPkts InOctets OutOctets"));
+        assertThat(ModnetRuntime.run(processor, "ns1", "nstat -az IpExtInOctets IpExtInNoECTPkts"), containsString("IpExtInNoECTPkts"));
     }
 
     @Test

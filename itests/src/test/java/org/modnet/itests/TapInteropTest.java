@@ -164,14 +164,14 @@ class TapInteropTest {
                 + "s.send(b'\\xff'*6+b'\\x02'*6+b'\\x08\\x00'+b'\\x45\\x00\\xff\\xff'+b'\\x00'*40)\n";
         Result sent = Processes.run("ip", "netns", "exec", netns, "python3", "-c", script);
         assertEquals(0, sent.status(), sent.toString());
-        String afterGarbage = modnet("ip -s link show " + tap + "; nstat -az IpInHdrErrors IpInTruncatedPkts");
+        String afterGarbage = modnet("ip -s link show " + tap + "; nstat -az IpInHdrErrors IpExtInTruncatedPkts");
         // a frame larger than modnet's MTU: Linux's side allows 9000 bytes, modnet's 1500
         linux("ip", "-n", netns, "link", "set", tap, "mtu", "9000");
         Result big = Processes.run("ip", "netns", "exec", netns, "ping", "-M", "do", "-s", "4000", "-c", "1", "-W", "1", "10.99.0.2");
         assertTrue(big.status() != 0, "no reply to a frame modnet cannot take\n" + big);
         linux("ip", "-n", netns, "link", "set", tap, "mtu", "1500");
         // every one of them is on a counter, and the stack still answers
-        String after = modnet("ip -s link show " + tap + "; nstat -az IpInHdrErrors IpInTruncatedPkts");
+        String after = modnet("ip -s link show " + tap + "; nstat -az IpInHdrErrors IpExtInTruncatedPkts");
         long dropped = counters(after) - counters(before);
         assertTrue(dropped >= 3, "the bad frames were counted:\n" + before + "\n" + after);
         assertTrue(counters(after) > counters(afterGarbage), "the oversized frame was counted:\n" + afterGarbage + "\n" + after);
@@ -346,7 +346,7 @@ class TapInteropTest {
                 String[] w = lines[i + 1].trim().split("\\s+");
                 sum += Long.parseLong(w[2]) + Long.parseLong(w[3]); // errors, dropped
             }
-            if (lines[i].startsWith("IpIn")) {
+            if (lines[i].startsWith("IpIn") || lines[i].startsWith("IpExtIn")) {
                 sum += Long.parseLong(lines[i].trim().split("\\s+")[1]);
             }
         }

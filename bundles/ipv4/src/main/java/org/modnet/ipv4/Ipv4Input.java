@@ -207,6 +207,7 @@ final class Ipv4Input {
             return;
         }
         mib.inc(InReceives);
+        mib.add(Ipv4Mib.Counter.InOctets, skb.len()); // IPSTATS_MIB_IN: packets and octets
         int h = skb.data();
         if (skb.headLen() < Ipv4Header.MIN_LEN) {
             drop(skb, InHdrErrors);
@@ -231,6 +232,7 @@ final class Ipv4Input {
             drop(skb, InHdrErrors);
             return;
         }
+        mib.add(Ipv4Mib.ECN[skb.getU8(h + 1) & 3], Math.max(1, skb.gsoSegs())); // ip_rcv_core: NoECT/ECT1/ECT0/CE
         skb.trim(totLen); // link-layer padding is not part of the packet
         skb.resetNetworkHeader();
         skb.setTransportHeader(h + ihl);
@@ -247,6 +249,8 @@ final class Ipv4Input {
                 }
             }
             case BROADCAST -> {
+                mib.inc(Ipv4Mib.Counter.InBcastPkts); // ip_rcv_finish_core: RTN_BROADCAST
+                mib.add(Ipv4Mib.Counter.InBcastOctets, skb.len());
                 if (hooks.run(org.modnet.api.netfilter.NfHook.LOCAL_IN, skb, ns, dev, null)) {
                     localDeliver(skb, h, ihl, false);
                 }

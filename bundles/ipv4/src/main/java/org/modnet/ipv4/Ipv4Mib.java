@@ -9,16 +9,48 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * every path a packet can end on. Several softirq threads count at once, so the counters are atomic.
  */
 final class Ipv4Mib {
+    /**
+     * Linux's IP counters in {@code /proc/net/snmp}'s order ({@code Ip:}), then the extended ones in
+     * {@code /proc/net/netstat}'s ({@code IpExt:}); {@link #ext} says which. The octets, ECN and
+     * broadcast counters count as Linux's {@code ip_rcv_core}, {@code ip_rcv_finish_core} and
+     * {@code ip_finish_output2} do; modnet has no multicast, so the Mcast ones stay 0.
+     */
     enum Counter {
-        InReceives, InHdrErrors, InTooBigErrors, InNoRoutes, InAddrErrors, InUnknownProtos, InTruncatedPkts,
-        InDiscards, InDelivers, OutRequests, OutDiscards, OutNoRoutes, ForwDatagrams, ReasmTimeout, ReasmReqds,
-        ReasmOKs, ReasmFails, FragOKs, FragFails, FragCreates, InCsumErrors
+        InReceives, InHdrErrors, InAddrErrors, ForwDatagrams, InUnknownProtos, InDiscards, InDelivers, OutRequests,
+        OutDiscards, OutNoRoutes, ReasmTimeout, ReasmReqds, ReasmOKs, ReasmFails, FragOKs, FragFails, FragCreates,
+        OutTransmits,
+        InNoRoutes(true), InTruncatedPkts(true), InMcastPkts(true), OutMcastPkts(true), InBcastPkts(true), OutBcastPkts(true),
+        InOctets(true), OutOctets(true), InMcastOctets(true), OutMcastOctets(true), InBcastOctets(true), OutBcastOctets(true),
+        InCsumErrors(true), InNoECTPkts(true), InECT1Pkts(true), InECT0Pkts(true), InCEPkts(true), ReasmOverlaps(true);
+
+        /** An {@code IpExt} counter ({@code /proc/net/netstat}), not an {@code Ip} one. */
+        final boolean ext;
+
+        Counter() {
+            this(false);
+        }
+
+        Counter(boolean ext) {
+            this.ext = ext;
+        }
+
+        /** The name nstat shows: {@code IpInReceives}, {@code IpExtInOctets}. */
+        String mibName() {
+            return (ext ? "IpExt" : "Ip") + name();
+        }
     }
+
+    /** ECN's codepoint in the TOS byte's low bits indexes these, as {@code IPSTATS_MIB_NOECTPKTS + (tos & 3)}. */
+    static final Counter[] ECN = { Counter.InNoECTPkts, Counter.InECT1Pkts, Counter.InECT0Pkts, Counter.InCEPkts };
 
     private final AtomicLongArray counters = new AtomicLongArray(Counter.values().length);
 
     void inc(Counter c) {
         counters.incrementAndGet(c.ordinal());
+    }
+
+    void add(Counter c, long n) {
+        counters.addAndGet(c.ordinal(), n);
     }
 
     long get(Counter c) {
@@ -28,18 +60,21 @@ final class Ipv4Mib {
     /** A hand-over: the counters continue from the old version's (names as {@link #snapshot} gives them). */
     void restore(Map<String, Long> from) {
         for (Counter c : Counter.values()) {
-            Long v = from.get("Ip" + c.name());
+            Long v = from.get(c.mibName());
+            if (v == null && c.ext) {
+                v = from.get("Ip" + c.name()); // a version before the IpExt names
+            }
             if (v != null) {
                 counters.addAndGet(c.ordinal(), v);
             }
         }
     }
 
-    /** Every counter by its MIB name, in MIB order, as {@code nstat -az} lists them with the {@code Ip} prefix. */
+    /** Every counter by its MIB name, in MIB order, as {@code nstat -az} lists them ({@code Ip}, then {@code IpExt}). */
     Map<String, Long> snapshot() {
         Map<String, Long> all = new LinkedHashMap<>();
         for (Counter c : Counter.values()) {
-            all.put("Ip" + c.name(), get(c));
+            all.put(c.mibName(), get(c));
         }
         return all;
     }

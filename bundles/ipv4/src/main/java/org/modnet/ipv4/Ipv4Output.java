@@ -142,6 +142,23 @@ final class Ipv4Output {
         return null;
     }
 
+    /**
+     * {@code ip_finish_output2}: the packet (a fragment, a segment or a GSO skb) leaves IP for the
+     * neighbour layer: OutTransmits and OutOctets ({@code IPSTATS_MIB_OUT}), and the broadcast counters
+     * for a broadcast destination.
+     */
+    private void output2(SkBuff skb, NetDevice dev, int nextHop) {
+        Ipv4Mib mib = net.mib;
+        int len = skb.len();
+        mib.inc(Ipv4Mib.Counter.OutTransmits);
+        mib.add(Ipv4Mib.Counter.OutOctets, len);
+        if (net.classify(Ipv4Header.daddr(skb, skb.data()), null) == Ipv4Input.Destination.BROADCAST) {
+            mib.inc(Ipv4Mib.Counter.OutBcastPkts);
+            mib.add(Ipv4Mib.Counter.OutBcastOctets, len);
+        }
+        neighbours.output(skb, dev, nextHop);
+    }
+
     /** {@code ip_finish_output}: to the neighbour layer, in fragments if the packet exceeds the MTU. */
     void finish(SkBuff skb, NetDevice dev, int nextHop) {
         if (skb.isGso()) {
@@ -149,7 +166,7 @@ final class Ipv4Output {
             return;
         }
         if (skb.len() <= dev.mtu()) {
-            neighbours.output(skb, dev, nextHop);
+            output2(skb, dev, nextHop);
             return;
         }
         fragment(skb, dev, nextHop);
@@ -164,14 +181,14 @@ final class Ipv4Output {
         Ipv4Gso gso = net.gso;
         int segLen = gso == null ? -1 : gso.networkSegLen(skb);
         if (segLen <= dev.mtu()) { // -1: no offload here knows the protocol; the sender sized it for this device
-            neighbours.output(skb, dev, nextHop);
+            output2(skb, dev, nextHop);
             return;
         }
         // rare (a route MTU below the segments'): the one place here a lambda is made per packet
         long features = dev.netdevFeatures() & ~org.modnet.api.net.NetdevFeatures.NETIF_F_TSO;
         int n = gso == null ? -1 : gso.segment(skb, features, seg -> {
             if (seg.len() <= dev.mtu()) {
-                neighbours.output(seg, dev, nextHop);
+                output2(seg, dev, nextHop);
             } else {
                 fragment(seg, dev, nextHop);
             }
@@ -225,7 +242,7 @@ final class Ipv4Output {
             frag.protocol(Eth.ETH_P_IP);
             frag.priority(skb.priority());
             frag.mark(skb.mark());
-            neighbours.output(frag, dev, nextHop);
+            output2(frag, dev, nextHop);
             created++;
         }
         if (created > 0) {

@@ -262,7 +262,7 @@ class Ipv4InputTest {
             input.rcv(skb, null);
         }
         Map<String, Long> counters = mib.snapshot();
-        long ended = counters.get("IpInDelivers") + counters.get("IpInHdrErrors") + counters.get("IpInTruncatedPkts")
+        long ended = counters.get("IpInDelivers") + counters.get("IpInHdrErrors") + counters.get("IpExtInTruncatedPkts")
                 + counters.get("IpInAddrErrors") + counters.get("IpInUnknownProtos") + counters.get("IpInDiscards")
                 + counters.get("IpReasmFails");
         assertEquals(n, counters.get("IpInReceives"));

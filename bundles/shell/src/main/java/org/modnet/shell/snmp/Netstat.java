@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * {@code netstat -s} of net-tools, for the Ip, Icmp, IcmpMsg, Tcp, Udp and TcpExt counters: the same sections,
+ * {@code netstat -s} of net-tools, for the Ip, Icmp, IcmpMsg, Tcp, Udp, TcpExt and IpExt counters: the same sections,
  * wording and indentation; lines of error counters that are zero are left out, as net-tools leaves them out.
  */
 final class Netstat {
@@ -33,7 +33,8 @@ final class Netstat {
             new Line("IpReasmFails", "%d packet reassemblies failed", false),
             new Line("IpFragOKs", "%d fragments received ok", false),
             new Line("IpFragFails", "%d fragments failed", false),
-            new Line("IpFragCreates", "%d fragments created", false));
+            new Line("IpFragCreates", "%d fragments created", false),
+            new Line("IpOutTransmits", "OutTransmits: %d", false)); // net-tools has no words for it: "Name: N"
 
     /** net-tools prints the Tcp lines whatever their value; RtoAlgorithm, RtoMin, RtoMax and MaxConn not at all. */
     private static final List<Line> TCP = List.of(
@@ -202,6 +203,14 @@ final class Netstat {
                 String words = TCP_EXT.get(name);
                 if (v != 0 || name.equals("TCPHPHits")) {
                     out.add("    " + (words != null ? String.format(words, v) : name + ": " + v));
+                }
+            }
+        }
+        if (c.containsKey("IpExtInOctets")) {
+            out.add("IpExt:"); // net-tools' generic form: the header, then each counter not zero as "Name: N"
+            for (Map.Entry<String, Long> e : c.entrySet()) {
+                if (e.getKey().startsWith("IpExt") && e.getValue() != 0) {
+                    out.add("    " + e.getKey().substring("IpExt".length()) + ": " + e.getValue());
                 }
             }
         }
