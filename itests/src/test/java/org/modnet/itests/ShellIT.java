@@ -117,6 +117,17 @@ public class ShellIT {
         assertThat(sh("ip netns exec a sysctl net.ipv4.neigh.eth0.gc_stale_time"), containsString("= 90"));
         sh("ip -n a neigh add 10.9.0.77 lladdr 02:00:00:00:00:77 dev eth0");
         assertThat(sh("ip -n a neigh"), containsString("10.9.0.77 dev eth0 lladdr 02:00:00:00:00:77 PERMANENT"));
+        // iproute2's filters: an address or prefix ([to] PREFIX), nud STATE (several add up, all), with dev
+        String one = sh("ip -n a neigh show 10.9.0.77");
+        assertThat(one, containsString("10.9.0.77 dev eth0 lladdr 02:00:00:00:00:77 PERMANENT"));
+        assertThat(one, not(containsString("10.9.0.2 ")));
+        String perm = sh("ip -n a neigh show nud permanent");
+        assertThat(perm, containsString("10.9.0.77 "));
+        assertThat(perm, not(containsString("10.9.0.2 ")));
+        assertThat(sh("ip -n a neigh show to 10.9.0.0/24 dev eth0 nud reachable nud permanent"),
+                containsString("10.9.0.77 lladdr 02:00:00:00:00:77 PERMANENT"));
+        assertThat(sh("ip -n a neigh show nud all"), containsString("10.9.0.2 dev eth0"));
+        assertThat(sh("ip -n a neigh show 10.99.0.1"), not(containsString("10.9.0")));
         sh("ip -n a neigh del 10.9.0.77 dev eth0");
         assertThat(sh("ip -n a neigh"), not(containsString("10.9.0.77")));
     }

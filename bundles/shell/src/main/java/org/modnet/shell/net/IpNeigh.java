@@ -40,7 +40,7 @@ final class IpNeigh {
         Args args = new Args(words);
         String cmd = args.more() ? args.next() : "show";
         if (matches(cmd, "show") || matches(cmd, "list")) {
-            show(device(args));
+            showFiltered(args);
         } else if (matches(cmd, "add") || matches(cmd, "replace") || cmd.equals("change")) {
             add(args, !cmd.startsWith("a"));
         } else if (matches(cmd, "delete")) {
@@ -78,9 +78,69 @@ final class IpNeigh {
         return dev;
     }
 
-    private void show(NetDevice only) {
+    /**
+     * {@code ip neigh show [[to] PREFIX] [dev DEV] [nud STATE]...}: iproute2's filters; several
+     * {@code nud} add up, {@code nud all} is every state; without one every entry shows.
+     */
+    private void showFiltered(Args args) {
+        NetDevice only = null;
+        int prefix = 0;
+        int prefixLen = 0;
+        java.util.EnumSet<NudState> states = null;
+        while (args.more()) {
+            String w = args.next();
+            switch (w) {
+                case "dev" -> {
+                    String name = args.value(Iproute::incomplete);
+                    only = ns.device(name);
+                    if (only == null) {
+                        throw Iproute.cannotFind(name);
+                    }
+                }
+                case "nud" -> {
+                    String st = args.value(Iproute::incomplete);
+                    if (states == null) {
+                        states = java.util.EnumSet.noneOf(NudState.class);
+                    }
+                    if (st.equals("all")) {
+                        states.addAll(java.util.EnumSet.allOf(NudState.class));
+                    } else {
+                        try {
+                            states.add(NudState.valueOf(st.toUpperCase(Locale.ROOT)));
+                        } catch (IllegalArgumentException e) {
+                            throw Iproute.invarg("nud state is bad", st);
+                        }
+                    }
+                }
+                default -> {
+                    String p = w.equals("to") ? args.value(Iproute::incomplete) : w;
+                    int slash = p.indexOf('/');
+                    long a = org.modnet.api.inet.Ipv4Addresses.parse(slash < 0 ? p : p.substring(0, slash));
+                    if (a < 0) {
+                        throw Iproute.invarg("to value is invalid", p);
+                    }
+                    prefix = (int) a;
+                    try {
+                        prefixLen = slash < 0 ? 32 : Integer.parseInt(p.substring(slash + 1));
+                    } catch (NumberFormatException e) {
+                        throw Iproute.invarg("to value is invalid", p);
+                    }
+                    if (prefixLen < 0 || prefixLen > 32) {
+                        throw Iproute.invarg("to value is invalid", p);
+                    }
+                }
+            }
+        }
+        show(only, prefix, prefixLen, states);
+    }
+
+    private void show(NetDevice only, int prefix, int prefixLen, java.util.Set<NudState> states) {
+        int mask = prefixLen == 0 ? 0 : -1 << (32 - prefixLen);
         for (Neighbour n : table().entries(ns)) {
             if (only != null && n.dev() != only) {
+                continue;
+            }
+            if ((n.address() & mask) != (prefix & mask) || states != null && !states.contains(n.state())) {
                 continue;
             }
             StringBuilder sb = new StringBuilder(org.modnet.api.inet.Ipv4Addresses.format(n.address()));
