@@ -105,6 +105,18 @@ public class ShellIT {
         assertThat(routes, containsString("10.20.0.0/16 via 10.9.0.2 dev eth0"));
         assertThat(routes, containsString("blackhole 10.30.0.0/16"));
         assertThat(sh("ip -n a route get 10.20.1.1"), containsString("10.20.1.1 via 10.9.0.2 dev eth0 src 10.9.0.1 uid 0"));
+        // ip route del takes one route (fib_table_delete), and a type selector
+        sh("ip -n a route add 10.40.0.0/16 via 10.9.0.2 metric 10");
+        sh("ip -n a route add 10.40.0.0/16 via 10.9.0.2 metric 20");
+        sh("ip -n a route del 10.40.0.0/16");
+        String left = sh("ip -n a route");
+        assertThat(left, containsString("10.40.0.0/16 via 10.9.0.2 dev eth0 metric 20"));
+        assertThat(left, not(containsString("metric 10")));
+        sh("ip -n a route del 10.40.0.0/16");
+        assertThat(sh("ip -n a route"), not(containsString("10.40.0.0/16")));
+        sh("ip -n a route add blackhole 10.50.0.0/16");
+        sh("ip -n a route del blackhole 10.50.0.0/16");
+        assertThat(sh("ip -n a route"), not(containsString("10.50.0.0/16")));
 
         assertThat(sh("ip netns exec a ping -c 1 10.9.0.2"), containsString("1 received"));
         assertThat(sh("ip -n a neigh"), containsString("10.9.0.2 dev eth0 lladdr "));

@@ -79,9 +79,18 @@ final class Ipv4Fib {
     synchronized void delete(int prefix, int len, int metric) throws org.modnet.api.net.NetException {
         refresh();
         List<RouteEntry> list = trie.exact(prefix & FibTrie.mask(len), len);
-        if (list == null || !list.removeIf(r -> metric < 0 || r.metric() == metric)) {
+        // fib_table_delete: the first route of the prefix that matches (by metric when one is given), one only
+        int at = -1;
+        for (int i = 0; list != null && i < list.size(); i++) {
+            if (metric < 0 || list.get(i).metric() == metric) {
+                at = i;
+                break;
+            }
+        }
+        if (at < 0) {
             throw new org.modnet.api.net.NetException(org.modnet.api.net.Errno.ESRCH);
         }
+        list.remove(at);
         trie.prune(prefix & FibTrie.mask(len), len);
         publish();
     }

@@ -169,9 +169,12 @@ final class IpRoute {
         int prefix = -1;
         int len = -1;
         int metric = -1;
+        String type = null;
         while (args.more()) {
             String w = args.next();
-            if (w.equals("metric") || w.equals("preference") || w.equals("priority")) {
+            if (prefix < 0 && (w.equals("unicast") || w.equals("blackhole") || w.equals("unreachable") || w.equals("prohibit"))) {
+                type = w; // ip route del TYPE PREFIX: only a route of that type
+            } else if (w.equals("metric") || w.equals("preference") || w.equals("priority")) {
                 Integer m = Iproute.parseInt(args.value(Iproute::incomplete));
                 if (m == null || m < 0) {
                     throw Iproute.invarg("\"metric\" value is invalid\n", w);
@@ -187,6 +190,19 @@ final class IpRoute {
         }
         if (prefix < 0) {
             throw Iproute.incomplete();
+        }
+        if (type != null) {
+            RouteEntry match = null;
+            for (RouteEntry r : table().routes(ns)) {
+                if (r.prefix() == (prefix & mask(len)) && r.len() == len && r.type().equals(type) && (metric < 0 || r.metric() == metric)) {
+                    match = r;
+                    break;
+                }
+            }
+            if (match == null) {
+                throw Iproute.rtnl(new NetException(org.modnet.api.net.Errno.ESRCH));
+            }
+            metric = match.metric();
         }
         try {
             table().delete(ns, prefix, len, metric);
