@@ -11,8 +11,8 @@ import org.modnet.api.shell.CommandException;
 
 /**
  * {@code sysctl}, as procps-ng's: read {@code NAME}, write {@code NAME=VALUE} (with or without
- * {@code -w}), list with {@code -a}; in the session's namespace. Each failed key counts -1 into the
- * exit status, as procps adds up its return codes (one failure exits 255).
+ * {@code -w}), list with {@code -a}; in the session's namespace. Each failed key counts one into the
+ * exit status, as procps-ng 4 adds up its return codes (one failure exits 1, two 2).
  */
 final class SysctlCommand {
     static final String USAGE = """
@@ -77,8 +77,7 @@ final class SysctlCommand {
             }
         }
         if (!errors.isEmpty()) {
-            int status = (-errors.size()) & 0xff;
-            throw new CommandException(String.join("\n", errors), status == 0 ? 255 : status);
+            throw new CommandException(String.join("\n", errors), Math.min(errors.size(), 255));
         }
     }
 
