@@ -29,6 +29,7 @@ final class SysctlCommand {
               -n, --values         print only values of the given variable(s)
               -q, --quiet          do not echo variable set
               -w, --write          enable writing a value to variable
+              -p, --load[=<file>]  read values from file
               -h, --help           display this help and exit""";
 
     private final Invocation inv;
@@ -38,6 +39,7 @@ final class SysctlCommand {
     private boolean valuesOnly;
     private boolean quiet;
     private boolean write;
+    private boolean load;
     private final List<String> errors = new ArrayList<>();
 
     SysctlCommand(Invocation inv) {
@@ -61,6 +63,13 @@ final class SysctlCommand {
             }
         }
         Sysctl sysctl = inv.namespace("sysctl").sysctl();
+        if (load) {
+            loadFiles(sysctl, keys.isEmpty() ? List.of("/etc/sysctl.conf") : keys);
+            if (!errors.isEmpty()) {
+                throw new CommandException(String.join("\n", errors), 1); // procps: 1 however many failed
+            }
+            return;
+        }
         if (all) {
             for (Map.Entry<String, String> e : sysctl.all().entrySet()) {
                 print(e.getKey(), e.getValue());
@@ -89,6 +98,7 @@ final class SysctlCommand {
             case "--values" -> valuesOnly = true;
             case "--quiet" -> quiet = true;
             case "--write" -> write = true;
+            case "--load" -> load = true;
             case "--help" -> throw new CommandException(USAGE.strip(), 1);
             default -> throw new CommandException("sysctl: unrecognized option '" + w + "'\n" + USAGE, 1);
         }
@@ -102,8 +112,48 @@ final class SysctlCommand {
             case 'n' -> valuesOnly = true;
             case 'q' -> quiet = true;
             case 'w' -> write = true;
+            case 'p' -> load = true;
             case 'h' -> throw new CommandException(USAGE.strip(), 1);
             default -> throw new CommandException("sysctl: invalid option -- '" + c + "'\n" + USAGE, 1);
+        }
+    }
+
+    /**
+     * {@code sysctl -p [FILE...]}: each file's {@code name = value} lines set in turn and echoed;
+     * blank lines and comments ({@code #}, {@code ;}) skipped; a name starting {@code -} may be absent.
+     * The files are the host's, read where they lie.
+     */
+    private void loadFiles(Sysctl sysctl, List<String> files) {
+        for (String file : files) {
+            List<String> lines;
+            try {
+                lines = java.nio.file.Files.readAllLines(java.nio.file.Path.of(file));
+            } catch (java.io.IOException | RuntimeException e) {
+                errors.add("sysctl: cannot open \"" + file + "\": No such file or directory");
+                continue;
+            }
+            for (String raw : lines) {
+                String line = raw.strip();
+                if (line.isEmpty() || line.startsWith("#") || line.startsWith(";")) {
+                    continue;
+                }
+                boolean optional = line.startsWith("-");
+                if (optional) {
+                    line = line.substring(1).strip();
+                }
+                int eq = line.indexOf('=');
+                if (eq < 0) {
+                    errors.add("sysctl: " + file + ": invalid syntax, continuing...");
+                    continue;
+                }
+                String name = line.substring(0, eq).strip();
+                String value = line.substring(eq + 1).strip();
+                int before = errors.size();
+                write(sysctl, name + "=" + value);
+                if (optional && errors.size() > before && errors.get(errors.size() - 1).startsWith("sysctl: cannot stat")) {
+                    errors.remove(errors.size() - 1);
+                }
+            }
         }
     }
 

@@ -120,4 +120,18 @@ class SysctlCommandTest {
         assertTrue(e.getMessage().startsWith("sysctl: invalid option -- 'z'\n\nUsage:\n sysctl [options]"));
         assertEquals(1, e.status());
     }
+
+    @Test
+    void loadSetsEachLineOfAFileAsProcpsDoes(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path conf = dir.resolve("s.conf");
+        java.nio.file.Files.writeString(conf, "# comment\n; other\nnet.core.dev_weight = 32\n\n-net.nosuch = 3\nnet.core.netdev_max_backlog=2000\n");
+        assertEquals("net.core.dev_weight = 32\nnet.core.netdev_max_backlog = 2000\n", shell.sysctl("-p " + conf));
+        assertEquals("net.core.dev_weight = 32\n", shell.sysctl("net.core.dev_weight"));
+        java.nio.file.Files.writeString(conf, "net.bogus.x = 1\nnet.core.dev_weight = 16\n");
+        CommandException e = shell.sysctlFails("-p " + conf);
+        assertEquals(1, e.status(), "procps: 1 for a file with failures");
+        assertEquals("sysctl: cannot stat /proc/sys/net/bogus/x: No such file or directory", e.getMessage());
+        assertEquals("sysctl: cannot open \"" + dir.resolve("none") + "\": No such file or directory",
+                shell.sysctlFails("-p " + dir.resolve("none")).getMessage());
+    }
 }
