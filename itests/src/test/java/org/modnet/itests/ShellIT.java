@@ -117,6 +117,12 @@ public class ShellIT {
         sh("ip -n a route add blackhole 10.50.0.0/16");
         sh("ip -n a route del blackhole 10.50.0.0/16");
         assertThat(sh("ip -n a route"), not(containsString("10.50.0.0/16")));
+        sh("ip -n a route add 10.60.1.0/24 via 10.9.0.2");
+        sh("ip -n a route add 10.60.2.0/24 via 10.9.0.2");
+        sh("ip -n a route flush 10.60.0.0/16");
+        String flushed = sh("ip -n a route");
+        assertThat(flushed, not(containsString("10.60.")));
+        assertThat(flushed, containsString("10.20.0.0/16 via 10.9.0.2"));
 
         assertThat(sh("ip netns exec a ping -c 1 10.9.0.2"), containsString("1 received"));
         assertThat(sh("ip -n a neigh"), containsString("10.9.0.2 dev eth0 lladdr "));

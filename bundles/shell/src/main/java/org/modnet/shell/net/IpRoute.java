@@ -42,10 +42,62 @@ final class IpRoute {
             delete(args);
         } else if (matches(cmd, "get")) {
             get(args);
+        } else if (matches(cmd, "flush")) {
+            flush(args);
         } else if (matches(cmd, "help")) {
             throw new CommandException("Usage: ip route { list | add | replace | del | get } ...", Iproute.SYNTAX);
         } else {
             throw Iproute.unknownCommand(cmd, "route");
+        }
+    }
+
+    /**
+     * {@code ip route flush [table main|all] [dev DEV] [proto P] [[root|match] PREFIX]}: every route of the
+     * main table that the selectors match goes; without a selector iproute2 refuses, status 1.
+     */
+    private void flush(Args args) {
+        if (!args.more()) {
+            throw new CommandException("\"ip route flush\" requires arguments.", 1);
+        }
+        NetDevice dev = null;
+        String proto = null;
+        int prefix = 0;
+        int len = -1;
+        while (args.more()) {
+            String w = args.next();
+            switch (w) {
+                case "table" -> {
+                    String t = args.value(Iproute::incomplete);
+                    if (!t.equals("main") && !t.equals("all") && !t.equals("254")) {
+                        return; // modnet has only main (issue 20: the local table and ip rule): nothing to flush
+                    }
+                }
+                case "dev", "oif" -> {
+                    String name = args.value(Iproute::incomplete);
+                    dev = ns.device(name);
+                    if (dev == null) {
+                        throw Iproute.cannotFind(name);
+                    }
+                }
+                case "proto", "protocol" -> proto = args.value(Iproute::incomplete);
+                default -> {
+                    String p = w.equals("root") || w.equals("match") || w.equals("exact") ? args.value(Iproute::incomplete) : w;
+                    int[] pl = prefix(p);
+                    prefix = pl[0];
+                    len = pl[1];
+                }
+            }
+        }
+        for (RouteEntry r : table().routes(ns)) {
+            if (dev != null && r.dev() != dev || proto != null && !proto.equals(r.protocol())
+                    || len >= 0 && (r.len() < len || (r.prefix() & mask(len)) != (prefix & mask(len)))) {
+                continue; // "PREFIX" as iproute2's default "root": the prefix and routes inside it
+            }
+            try {
+                table().delete(ns, r.prefix(), r.len(), r.metric());
+            } catch (NetException e) {
+                // gone meanwhile
+            }
         }
     }
 
