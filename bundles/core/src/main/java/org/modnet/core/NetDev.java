@@ -620,6 +620,10 @@ final class NetDev implements NetDevice {
         ns.remove(this);
         ops.uninit(this);
         purgeQueues();
+        Qdisc q = qdisc;
+        if (q != null && q == defaultQdisc) {
+            q.destroy(); // the default is the core's own (qdisc_put in dev_shutdown); tc's go with the sched bundle's prune
+        }
     }
 
     boolean isRegistered() {

@@ -177,6 +177,16 @@ class DefaultQdiscTest {
     }
 
     @Test
+    void anUnregisteredDeviceTakesItsDefaultWithIt() throws Exception {
+        core.defaultQdisc().addFamily("fq_codel", FQ_CODEL);
+        set("fq_codel");
+        NetDevice dev = TestDevices.ether(core, "eth0", new TestDevices.RecordingDriver());
+        Fifo q = (Fifo) core.qdisc(dev);
+        core.initNet().unregister(dev);
+        assertTrue(q.destroyed);
+    }
+
+    @Test
     void devQueueXmitAnswersDropWhenTheQdiscRefusesTheFrame() throws Exception {
         core.defaultQdisc().addFamily("fq_codel", FQ_CODEL);
         set("fq_codel");
