@@ -196,4 +196,95 @@ public class TcIT {
         }
         assertEquals("netem", a.qdisc());
     }
+
+    /** A device with a queue (as a NIC or tap has): the driver takes every frame. */
+    private NetDevice queuedDevice(String name) throws Exception {
+        NetDevice dev = core.namespace("ns1").register(org.modnet.api.net.DeviceSetup.ether(name, "test"),
+                new org.modnet.api.net.NetDeviceOps() {
+                    @Override
+                    public org.modnet.api.net.TxResult startXmit(org.modnet.api.skb.SkBuff skb, NetDevice d) {
+                        skb.free();
+                        return org.modnet.api.net.TxResult.OK;
+                    }
+                });
+        dev.open();
+        return dev;
+    }
+
+    @Test
+    public void defaultQdiscNamesWhatANewDeviceGetsAndWhatDelGoesBackTo() throws Exception {
+        ModnetRuntime.service(context, org.modnet.api.sched.QdiscOps.class, "(modnet.qdisc.kind=fq_codel)");
+        assertEquals("net.core.default_qdisc = pfifo_fast\n", ModnetRuntime.run(processor, "sysctl net.core.default_qdisc"));
+        assertThat(ModnetRuntime.runCapturing(processor, null, "sysctl -w net.core.default_qdisc=sfq"),
+                containsString("sysctl: setting key \"net.core.default_qdisc\": No such file or directory"));
+        NetDevice before = queuedDevice("eth8");
+        assertThat(ModnetRuntime.run(processor, "sysctl -w net.core.default_qdisc=fq_codel"),
+                containsString("net.core.default_qdisc = fq_codel"));
+        NetDevice eth = queuedDevice("eth9");
+        assertThat(ModnetRuntime.run(processor, "ns1", "tc qdisc show dev eth9"),
+                containsString("qdisc fq_codel 0: root refcnt 2 limit 10240p flows 1024"));
+        assertThat(ModnetRuntime.run(processor, "ns1", "ip link show eth9"), containsString(" qdisc fq_codel "));
+        assertEquals("a device keeps the default it got", "pfifo_fast", before.qdisc());
+        // veth asks for no queue (IFF_NO_QUEUE), as Linux's: a new one keeps noqueue whatever the default
+        org.modnet.api.net.LinkFactory veth = ModnetRuntime.service(context, org.modnet.api.net.LinkFactory.class,
+                "(modnet.link.kind=veth)");
+        NetDevice v = veth.create(core.namespace("ns1"), "veth2", java.util.List.of("peer", "name", "veth3"));
+        assertThat(ModnetRuntime.run(processor, "ns1", "ip link show veth2"), containsString(" qdisc noqueue "));
+        assertEquals("noqueue", v.qdisc());
+        // tc's own qdisc goes, today's default comes back, on eth8 too
+        ModnetRuntime.run(processor, "ns1", "tc qdisc add dev eth8 root pfifo limit 10");
+        ModnetRuntime.run(processor, "ns1", "tc qdisc del dev eth8 root");
+        assertEquals("fq_codel", before.qdisc());
+        assertThat(ModnetRuntime.run(processor, "ns1", "tc qdisc show dev eth8"), containsString("qdisc fq_codel 0: root"));
+        assertEquals("fq_codel", eth.qdisc());
+    }
+
+    @Test
+    public void aUdpFloodIntoAFullQdiscGetsEnobufsWithIpRecverrAndIsCountedEitherWay() throws Exception {
+        org.modnet.socket.api.Sockets sockets = ModnetRuntime.service(context, org.modnet.socket.api.Sockets.class, null);
+        ModnetRuntime.service(context, org.modnet.socket.api.SocketProtocol.class, null);
+        // a slow tbf holding at most 5 frames of 1000 bytes
+        ModnetRuntime.run(processor, "ns1", "tc qdisc add dev veth0 root tbf rate 100kbit burst 1600 limit 5000");
+        long txDropped0 = a.stats().get(DeviceStats.Field.TX_DROPPED);
+        int[] sent = new int[2];
+        int[] enobufs = new int[2];
+        try (org.modnet.socket.api.SocketCalls sys = sockets.process("flood", "ns1")) {
+            for (int recverr = 0; recverr < 2; recverr++) {
+                int fd = sys.socket(org.modnet.socket.api.SocketCalls.AF_INET, org.modnet.socket.api.SocketCalls.SOCK_DGRAM, 0);
+                assertTrue(fd >= 0);
+                if (recverr == 1) {
+                    assertEquals(0, sys.setsockopt(fd, org.modnet.socket.api.SocketCalls.IPPROTO_IP,
+                            org.modnet.socket.api.SocketCalls.IP_RECVERR, 1));
+                }
+                for (int i = 0; i < 50; i++) {
+                    int n = sys.sendto(fd, java.nio.ByteBuffer.allocate(972), 0, new org.modnet.socket.api.SockAddr(0x0a000002, 9));
+                    if (n == 972) {
+                        sent[recverr]++;
+                    } else if (n == -org.modnet.api.net.Errno.ENOBUFS.number()) {
+                        enobufs[recverr]++;
+                    } else {
+                        fail("sendto: " + org.modnet.socket.api.SocketCalls.strerror(n));
+                    }
+                }
+                sys.close(fd);
+            }
+        }
+        String tc = ModnetRuntime.run(processor, "ns1", "tc -s qdisc show dev veth0");
+        String what = "sent " + java.util.Arrays.toString(sent) + " ENOBUFS " + java.util.Arrays.toString(enobufs) + "\n" + tc;
+        assertEquals("without IP_RECVERR the sender sees every datagram sent: " + what, 50, sent[0]);
+        assertTrue("with IP_RECVERR a full qdisc's refusals come back as ENOBUFS: " + what, enobufs[1] >= 40);
+        Matcher m = Pattern.compile("dropped (\\d+),").matcher(tc);
+        assertTrue(tc, m.find());
+        long qdrops = Long.parseLong(m.group(1));
+        long udpSndbuf = 0;
+        for (String line : ModnetRuntime.run(processor, "ns1", "nstat -az UdpSndbufErrors").split("\n")) {
+            String[] w = line.trim().split("\\s+");
+            if (w.length >= 2 && w[0].equals("UdpSndbufErrors")) {
+                udpSndbuf = Long.parseLong(w[1]);
+            }
+        }
+        assertTrue(what + ", qdisc dropped " + qdrops, qdrops >= 40 + enobufs[1]);
+        assertEquals("UdpSndbufErrors counts every refusal: " + tc, qdrops, udpSndbuf);
+        assertEquals("the device counts them too", qdrops, a.stats().get(DeviceStats.Field.TX_DROPPED) - txDropped0);
+    }
 }

@@ -42,6 +42,7 @@ final class CoreEngine implements NetCore, org.modnet.api.sched.QdiscHook {
     private final SkBuffPool largePool;
     private final Map<String, Namespace> namespaces = Collections.synchronizedMap(new LinkedHashMap<>());
     private final SysctlConf sysctlConf = new SysctlConf();
+    private final DefaultQdisc defaultQdisc = new DefaultQdisc(this);
     private final Namespace initNet;
     private final List<Pernet> pernets = new ArrayList<>();
     private final boolean threads;
@@ -61,6 +62,7 @@ final class CoreEngine implements NetCore, org.modnet.api.sched.QdiscHook {
         this.nanoClock = nanoClock;
         this.initNet = new Namespace(this, Namespace.INIT_NET);
         registerCoreSysctls(initNet);
+        defaultQdisc.register(initNet.sysctlTree()); // global in Linux: init_net's table only
         namespaces.put(initNet.name(), initNet);
         // net.core.dev_weight and the budgets are global in Linux: init_net's values rule every CPU
         IntSysctl weight = sysctlInt("net.core.dev_weight");
@@ -345,6 +347,11 @@ final class CoreEngine implements NetCore, org.modnet.api.sched.QdiscHook {
 
     @Override
     public void devQueueXmit(SkBuff skb) {
+        devQueueXmitStatus(skb);
+    }
+
+    @Override
+    public int devQueueXmitStatus(SkBuff skb) {
         if (!(skb.dev() instanceof NetDev dev)) {
             skb.free();
             throw new IllegalArgumentException("dev_queue_xmit: the skb names no device of this core");
@@ -352,12 +359,17 @@ final class CoreEngine implements NetCore, org.modnet.api.sched.QdiscHook {
         if (!dev.isRegistered()) {
             dev.stats().addShared(org.modnet.api.net.DeviceStats.Field.TX_DROPPED, 1); // unregistered meanwhile
             skb.free();
-            return;
+            return org.modnet.api.sched.Qdisc.NET_XMIT_DROP;
         }
-        dev.xmit(skb);
+        return dev.xmit(skb);
     }
 
     // --- the qdisc hook (net/sched grafts its qdiscs here) ---
+
+    /** {@code net.core.default_qdisc} and the qdisc families it may name. */
+    DefaultQdisc defaultQdisc() {
+        return defaultQdisc;
+    }
 
     private static NetDev netDev(NetDevice dev) {
         if (!(dev instanceof NetDev d)) {

@@ -112,6 +112,22 @@ public final class NetCoreComponent implements NetCore, org.modnet.api.handover.
         return s.startsWith("0x") ? Integer.parseInt(s.substring(2), 16) : s.equals("all") ? Eth.ETH_P_ALL : Integer.parseInt(s);
     }
 
+    /** The qdisc families {@code net.core.default_qdisc} may name (the sched bundle's). */
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
+    void addQdiscFamily(org.modnet.api.sched.QdiscOps ops, Map<String, Object> props) {
+        Object kind = props.get(org.modnet.api.sched.QdiscOps.KIND);
+        if (kind != null) {
+            engine.defaultQdisc().addFamily(kind.toString(), ops);
+        }
+    }
+
+    void removeQdiscFamily(org.modnet.api.sched.QdiscOps ops, Map<String, Object> props) {
+        Object kind = props.get(org.modnet.api.sched.QdiscOps.KIND);
+        if (kind != null) {
+            engine.defaultQdisc().removeFamily(kind.toString(), ops);
+        }
+    }
+
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
     void addPernet(PernetOperations ops, Map<String, Object> props) {
         engine.addPernet(ops, props.get(PernetOperations.ORDER) instanceof Number n ? n.intValue() : 100);
@@ -186,6 +202,11 @@ public final class NetCoreComponent implements NetCore, org.modnet.api.handover.
     @Override
     public void devQueueXmit(SkBuff skb) {
         engine.devQueueXmit(skb);
+    }
+
+    @Override
+    public int devQueueXmitStatus(SkBuff skb) {
+        return engine.devQueueXmitStatus(skb);
     }
 
     @Override

@@ -55,8 +55,13 @@ final class NetDev implements NetDevice {
     private final List<RxQueueImpl> retiredQueues = new CopyOnWriteArrayList<>();
     private volatile boolean registered;
 
-    /** The built-in qdisc (null: noqueue) the device falls back to when traffic control removes its own. */
-    private final Qdisc defaultQdisc;
+    /**
+     * The default qdisc (null: noqueue) the device got when it was made or when traffic control last
+     * removed its own ({@code net.core.default_qdisc} then).
+     */
+    private volatile Qdisc defaultQdisc;
+    /** {@code IFF_NO_QUEUE}: the driver asked for no queue (lo, veth); the default is noqueue. */
+    private final boolean noQueue;
     /** What sits on the transmit path now (null: noqueue); swapped by {@link #graft} under the old one's lock. */
     private volatile Qdisc qdisc;
     private final Object graftLock = new Object();
@@ -87,7 +92,8 @@ final class NetDev implements NetDevice {
         this.txRing = setup.txRing();
         this.features = Collections.synchronizedMap(new TreeMap<>(setup.features()));
         this.featureBits = org.modnet.api.net.NetdevFeatures.bits(setup.features());
-        this.defaultQdisc = "noqueue".equals(setup.qdisc()) ? null : new PfifoFast(() -> txQueueLen);
+        this.noQueue = "noqueue".equals(setup.qdisc());
+        this.defaultQdisc = core.defaultQdisc().create(this, noQueue);
         this.qdisc = defaultQdisc;
         RxQueueImpl[] queues = new RxQueueImpl[setup.rxQueues()];
         for (int i = 0; i < queues.length; i++) {
@@ -230,8 +236,16 @@ final class NetDev implements NetDevice {
      * lock, counted in {@code tx_dropped}; a sender that raced the swap sees it and retries on the new one.
      */
     Qdisc graft(Qdisc next) {
-        Qdisc target = next == null ? defaultQdisc : "noqueue".equals(next.kind()) ? null : next;
+        Qdisc target;
+        if (next == null) {
+            target = core.defaultQdisc().create(this, noQueue); // attach_one_default_qdisc: today's default, new
+        } else {
+            target = "noqueue".equals(next.kind()) ? null : next;
+        }
         synchronized (graftLock) {
+            if (next == null) {
+                defaultQdisc = target;
+            }
             Qdisc old = qdisc;
             if (old == null) {
                 qdisc = target;
@@ -246,6 +260,17 @@ final class NetDev implements NetDevice {
             }
             return old;
         }
+    }
+
+    /** The family {@code kind} left: a default qdisc of that family gives way to today's default. */
+    void replaceDefaultOf(String kind) {
+        Qdisc old = qdisc;
+        if (old == null || old != defaultQdisc || !kind.equals(old.kind())) {
+            return;
+        }
+        graft(null);
+        old.destroy();
+        qdiscRun();
     }
 
     @Override
@@ -595,6 +620,10 @@ final class NetDev implements NetDevice {
         ns.remove(this);
         ops.uninit(this);
         purgeQueues();
+        Qdisc q = qdisc;
+        if (q != null && q == defaultQdisc) {
+            q.destroy(); // the default is the core's own (qdisc_put in dev_shutdown); tc's go with the sched bundle's prune
+        }
     }
 
     boolean isRegistered() {
@@ -627,42 +656,44 @@ final class NetDev implements NetDevice {
     /**
      * {@code __dev_queue_xmit}: {@code validate_xmit_skb} (a GSO skb the device cannot take is cut in
      * software, a partial checksum it cannot complete is completed here), then taps, then the qdisc
-     * (or straight to the driver with noqueue).
+     * (or straight to the driver with noqueue). Returns {@code NET_XMIT_SUCCESS}, or {@code NET_XMIT_DROP}
+     * when the frame was dropped here (the qdisc refused it, the device is down): what
+     * {@code dev_queue_xmit} returns to the sender.
      */
-    void xmit(SkBuff skb) {
+    int xmit(SkBuff skb) {
         if (!isUp()) {
             stats.addShared(DeviceStats.Field.TX_DROPPED, 1);
             skb.free();
-            return;
+            return Qdisc.NET_XMIT_DROP;
         }
         long f = netdevFeatures();
         if (skb.isGso() && ((f & org.modnet.api.net.NetdevFeatures.NETIF_F_TSO) == 0
                 || skb.gsoType() != org.modnet.api.net.NetdevFeatures.SKB_GSO_TCPV4)) {
-            segment(skb, f);
-            return;
+            return segment(skb, f);
         }
-        xmitSegment(skb);
+        return xmitSegment(skb);
     }
 
     /** {@code skb_gso_segment} by the frame's ethertype; a frame nobody can cut is dropped, counted in tx_dropped. */
-    private void segment(SkBuff skb, long features) {
+    private int segment(SkBuff skb, long features) {
         org.modnet.api.net.PacketOffload o = core.offloads().find(skb.protocol() & 0xffff);
         int n = o == null ? -1 : o.gsoSegment(skb, features, segmentOut);
         if (n < 0) {
             stats.addShared(DeviceStats.Field.TX_DROPPED, 1);
         }
         skb.free();
+        return n < 0 ? Qdisc.NET_XMIT_DROP : Qdisc.NET_XMIT_SUCCESS;
     }
 
     /** The transmit path after segmentation: the checksum ({@code skb_csum_hwoffload_help}), taps, qdisc, driver. */
-    private void xmitSegment(SkBuff skb) {
+    private int xmitSegment(SkBuff skb) {
         skb.dev(this);
         if (skb.ipSummed() == org.modnet.api.skb.Checksum.PARTIAL
                 && (netdevFeatures() & org.modnet.api.net.NetdevFeatures.NETIF_F_HW_CSUM) == 0
                 && !org.modnet.api.inet.InetChecksum.complete(skb)) {
             stats.addShared(DeviceStats.Field.TX_DROPPED, 1);
             skb.free();
-            return;
+            return Qdisc.NET_XMIT_DROP;
         }
         core.dispatch().deliverOutgoing(skb, this);
         while (true) {
@@ -672,8 +703,9 @@ final class NetDev implements NetDevice {
                     // a device without a queue cannot be busy: Linux drops with "Virtual device asks to queue packet!"
                     stats.addShared(DeviceStats.Field.TX_DROPPED, 1);
                     skb.free();
+                    return Qdisc.NET_XMIT_DROP;
                 }
-                return;
+                return Qdisc.NET_XMIT_SUCCESS;
             }
             int rc;
             boolean bypass = false;
@@ -701,18 +733,18 @@ final class NetDev implements NetDevice {
             }
             if (bypass) {
                 runFrom(q, skb, false);
-                return;
+                return Qdisc.NET_XMIT_SUCCESS;
             }
             if (rc != Qdisc.NET_XMIT_SUCCESS) {
                 stats.addShared(DeviceStats.Field.TX_DROPPED, 1); // freed and counted by the qdisc too
-                return;
+                return rc;
             }
             if (runner) {
                 runFrom(q, first, true);
             } else {
                 qdiscRun();
             }
-            return;
+            return Qdisc.NET_XMIT_SUCCESS;
         }
     }
 

@@ -42,6 +42,15 @@ public final class StandaloneCore {
         return engine;
     }
 
+    /** A qdisc family {@code net.core.default_qdisc} may name, as DS binds the sched bundle's to the core. */
+    public void addQdiscFamily(String kind, org.modnet.api.sched.QdiscOps ops) {
+        engine.defaultQdisc().addFamily(kind, ops);
+    }
+
+    public void removeQdiscFamily(String kind, org.modnet.api.sched.QdiscOps ops) {
+        engine.defaultQdisc().removeFamily(kind, ops);
+    }
+
     public void addHandler(int ethertype, PacketHandler handler) {
         engine.addHandler(ethertype, handler);
     }

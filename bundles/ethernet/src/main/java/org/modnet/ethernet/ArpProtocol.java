@@ -223,6 +223,11 @@ public final class ArpProtocol implements NeighbourTable, PacketHandler, PernetO
 
     @Override
     public void output(SkBuff skb, NetDevice dev, int nextHop) {
+        outputStatus(skb, dev, nextHop);
+    }
+
+    @Override
+    public int outputStatus(SkBuff skb, NetDevice dev, int nextHop) {
         NeighNet net = nets.get(dev.namespace());
         if (net == null) {
             net = retiring.get(dev.namespace()); // leaving for an update, and IPv4 has not let go yet
@@ -230,9 +235,9 @@ public final class ArpProtocol implements NeighbourTable, PacketHandler, PernetO
         if (net == null) {
             dev.stats().addShared(DeviceStats.Field.TX_DROPPED, 1);
             skb.free();
-            return;
+            return org.modnet.api.sched.Qdisc.NET_XMIT_DROP;
         }
-        net.output(skb, dev, nextHop);
+        return net.output(skb, dev, nextHop);
     }
 
     @Override

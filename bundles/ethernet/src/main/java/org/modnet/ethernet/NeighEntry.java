@@ -59,7 +59,7 @@ final class NeighEntry {
      * under a seqlock: every packet of a stream takes this path. The address read may be one a
      * concurrent update has just replaced, which is as good as the packet sent just before it.
      */
-    void output(SkBuff skb) {
+    int output(SkBuff skb) {
         NudState s = state;
         MacAddress ll = lladdr;
         if ((s == NudState.REACHABLE || s == NudState.PERMANENT || s == NudState.NOARP) && ll != null && !dead) {
@@ -67,13 +67,12 @@ final class NeighEntry {
             if (used != now) {
                 used = now; // one store per clock tick, not per packet: the line stays shared between CPUs
             }
-            net.transmit(skb, dev, ll);
-            return;
+            return net.transmit(skb, dev, ll);
         }
-        outputSlow(skb);
+        return outputSlow(skb);
     }
 
-    private void outputSlow(SkBuff skb) {
+    private int outputSlow(SkBuff skb) {
         MacAddress sendTo = null;
         boolean solicit = false;
         SkBuff dropped = null;
@@ -110,12 +109,14 @@ final class NeighEntry {
             net.stat(NeighNet.Stat.unresolved_discards);
             dropped.free();
         }
+        int rc = 0;
         if (sendTo != null) {
-            net.transmit(skb, dev, sendTo);
+            rc = net.transmit(skb, dev, sendTo);
         }
         if (solicit) {
             solicitAndArm(true);
         }
+        return rc;
     }
 
     /** Starts resolution of a new entry with its first packet. */

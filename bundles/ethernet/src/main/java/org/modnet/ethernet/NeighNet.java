@@ -262,10 +262,9 @@ final class NeighNet {
 
     // --- output ---
 
-    void output(SkBuff skb, NetDevice dev, int nextHop) {
+    int output(SkBuff skb, NetDevice dev, int nextHop) {
         if ((dev.flags() & (IfFlags.NOARP | IfFlags.LOOPBACK)) != 0) {
-            transmit(skb, dev, dev.broadcast().bits() == 0 ? MacAddress.ZERO : dev.broadcast());
-            return;
+            return transmit(skb, dev, dev.broadcast().bits() == 0 ? MacAddress.ZERO : dev.broadcast());
         }
         stat(Stat.lookups);
         NeighEntry e = lastOutput;
@@ -277,29 +276,26 @@ final class NeighNet {
         }
         if (e != null) {
             stat(Stat.hits);
-            e.output(skb);
-            return;
+            return e.output(skb);
         }
         MacAddress group = groupAddress(dev, nextHop);
         if (group != null) {
-            transmit(skb, dev, group); // arp_constructor's NUD_NOARP entries: broadcast and multicast need no ARP
-            return;
+            return transmit(skb, dev, group); // arp_constructor's NUD_NOARP entries: broadcast and multicast need no ARP
         }
         if (!admit()) {
             skb.dev(dev); // the table is full of live entries: the packet cannot wait for resolution
             unreachable(skb);
-            return;
+            return 0;
         }
         NeighEntry created = new NeighEntry(this, dev, nextHop, NudState.INCOMPLETE, null);
         NeighEntry in = insert(new Key(dev.ifindex(), nextHop), created);
         if (in != created) {
-            in.output(skb);
-            return;
+            return in.output(skb);
         }
         created.resolve(skb);
+        return 0; // queued until resolution, as neigh_resolve_output's 0
     }
 
-    /** Adds the Ethernet header and hands the frame to the device's qdisc. */
     /**
      * The link address of a broadcast or multicast next hop: the device's broadcast for 255.255.255.255
      * and for the broadcast address of one of its subnets, 01:00:5e plus the low 23 bits for 224/4
@@ -320,11 +316,12 @@ final class NeighNet {
         return null;
     }
 
-    void transmit(SkBuff skb, NetDevice dev, MacAddress to) {
+    /** Adds the Ethernet header and hands the frame to the device's qdisc; returns {@code dev_queue_xmit}'s answer. */
+    int transmit(SkBuff skb, NetDevice dev, MacAddress to) {
         int proto = skb.protocol();
         if (!skb.isWritable() && !skb.unshare()) {
             skb.free(); // a clone we may not write and no buffer to copy it into
-            return;
+            return org.modnet.api.sched.Qdisc.NET_XMIT_DROP;
         }
         int h = skb.push(Eth.ETH_HLEN);
         long dst = to.bits();
@@ -336,7 +333,7 @@ final class NeighNet {
         skb.setU16(h + 12, proto);
         skb.resetMacHeader();
         skb.dev(dev);
-        core.devQueueXmit(skb);
+        return core.devQueueXmitStatus(skb);
     }
 
     void unreachable(SkBuff skb) {

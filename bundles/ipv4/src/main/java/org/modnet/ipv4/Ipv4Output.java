@@ -79,7 +79,8 @@ final class Ipv4Output {
     /**
      * Sends a transport payload (the skb's data) to {@code daddr}: header (DF when {@code df}, as
      * {@code ip_queue_xmit} sets it for {@code ip_dont_fragment}), checksum, neighbour output.
-     * Returns null, or the errno the sender sees (the skb is freed then).
+     * Returns null, or the errno the sender sees (the skb is freed then; ENOBUFS when the device's
+     * qdisc refused the packet, {@code ip_send_skb}'s).
      */
     Errno send(SkBuff skb, int saddr, int daddr, int protocol, int ttl, int tos, boolean df) {
         // the route's three answers without a Decision object: this is the per-datagram path
@@ -138,16 +139,20 @@ final class Ipv4Output {
                 || !net.hooks.run(org.modnet.api.netfilter.NfHook.POST_ROUTING, skb, net.ns, null, dev)) {
             return null; // a filter took it: its rule counters show it, and the sender sees success (EPERM comes with iptables)
         }
-        finish(skb, dev, nextHop);
+        if (finish(skb, dev, nextHop) != 0) {
+            // ip_send_skb: net_xmit_errno turns NET_XMIT_DROP into ENOBUFS, counted as a discard
+            net.mib.inc(Ipv4Mib.Counter.OutDiscards);
+            return Errno.ENOBUFS;
+        }
         return null;
     }
 
     /**
      * {@code ip_finish_output2}: the packet (a fragment, a segment or a GSO skb) leaves IP for the
      * neighbour layer: OutTransmits and OutOctets ({@code IPSTATS_MIB_OUT}), and the broadcast counters
-     * for a broadcast destination.
+     * for a broadcast destination. Returns {@code dev_queue_xmit}'s answer.
      */
-    private void output2(SkBuff skb, NetDevice dev, int nextHop) {
+    private int output2(SkBuff skb, NetDevice dev, int nextHop) {
         Ipv4Mib mib = net.mib;
         int len = skb.len();
         mib.inc(Ipv4Mib.Counter.OutTransmits);
@@ -156,20 +161,24 @@ final class Ipv4Output {
             mib.inc(Ipv4Mib.Counter.OutBcastPkts);
             mib.add(Ipv4Mib.Counter.OutBcastOctets, len);
         }
-        neighbours.output(skb, dev, nextHop);
+        return neighbours.outputStatus(skb, dev, nextHop);
     }
 
-    /** {@code ip_finish_output}: to the neighbour layer, in fragments if the packet exceeds the MTU. */
-    void finish(SkBuff skb, NetDevice dev, int nextHop) {
+    /**
+     * {@code ip_finish_output}: to the neighbour layer, in fragments if the packet exceeds the MTU.
+     * Returns {@code dev_queue_xmit}'s answer for a packet sent whole ({@code NET_XMIT_DROP}: a full
+     * qdisc refused it), 0 for one sent in fragments or segments.
+     */
+    int finish(SkBuff skb, NetDevice dev, int nextHop) {
         if (skb.isGso()) {
             finishGso(skb, dev, nextHop);
-            return;
+            return 0;
         }
         if (skb.len() <= dev.mtu()) {
-            output2(skb, dev, nextHop);
-            return;
+            return output2(skb, dev, nextHop);
         }
         fragment(skb, dev, nextHop);
+        return 0;
     }
 
     /**

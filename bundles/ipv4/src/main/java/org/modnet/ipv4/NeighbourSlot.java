@@ -110,6 +110,16 @@ final class NeighbourSlot implements NeighbourTable {
     }
 
     @Override
+    public int outputStatus(SkBuff skb, NetDevice dev, int nextHop) {
+        NeighbourTable t = table;
+        if (t != null) {
+            return t.outputStatus(skb, dev, nextHop); // the usual path: the table's answer (a full qdisc's drop)
+        }
+        output(skb, dev, nextHop);
+        return 0;
+    }
+
+    @Override
     public void output(SkBuff skb, NetDevice dev, int nextHop) {
         NeighbourTable t = table;
         if (t != null) {

@@ -267,7 +267,12 @@ final class UdpSock extends Sock {
         Errno err = net.ipv4.send(ns, skb, saddr, daddr, SocketCalls.IPPROTO_UDP, ttl(), tos(), dontFragment());
         if (err != null) {
             if (err == Errno.ENOBUFS) {
+                // udp_send_skb: the device's qdisc (or the headers' room) refused it; only an IP_RECVERR
+                // socket hears of it, the others see the datagram sent, and both count it
                 net.mib.inc(UdpMib.Counter.SndbufErrors);
+                if (!recvErr()) {
+                    return (int) len;
+                }
             }
             throw SockException.of(err);
         }

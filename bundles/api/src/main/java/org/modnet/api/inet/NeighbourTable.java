@@ -29,6 +29,15 @@ public interface NeighbourTable {
      */
     void output(SkBuff skb, NetDevice dev, int nextHop);
 
+    /**
+     * {@link #output} with {@code neigh_output}'s answer: {@code dev_queue_xmit}'s ({@code NET_XMIT_DROP}
+     * when a full qdisc refused the frame), or 0 when the packet waits for resolution.
+     */
+    default int outputStatus(SkBuff skb, NetDevice dev, int nextHop) {
+        output(skb, dev, nextHop);
+        return 0;
+    }
+
     /** Who hears of packets dropped because resolution failed (the IPv4 layer sets itself). */
     void setUnreachable(Unreachable handler);
 

@@ -44,6 +44,16 @@ public interface NetCore {
     void devQueueXmit(SkBuff skb);
 
     /**
+     * {@code dev_queue_xmit} with its answer: {@code NET_XMIT_SUCCESS} (0), or {@code NET_XMIT_DROP} (1)
+     * when the frame was dropped on the way (a full qdisc refused it, the device is down), which a
+     * sender turns into {@code ENOBUFS} ({@code net_xmit_errno}). Takes the skb either way.
+     */
+    default int devQueueXmitStatus(SkBuff skb) {
+        devQueueXmit(skb);
+        return 0;
+    }
+
+    /**
      * A timer whose function runs on softirq thread {@code cpu % cpus()} ({@code timer_setup}). Timers
      * live in that thread's timer wheel; the function must not block.
      */

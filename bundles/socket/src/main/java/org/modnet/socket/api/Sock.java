@@ -97,6 +97,8 @@ public abstract class Sock {
     private volatile int ttl = -1;
     private volatile int tos;
     private volatile int pmtudisc = SocketCalls.IP_PMTUDISC_WANT; // inet_create's default (ip_no_pmtu_disc 0)
+    /** IP_RECVERR ({@code inet->recverr}): only its effect on what a send reports is modelled, no error queue. */
+    private volatile boolean recverr;
     private volatile boolean nonBlocking;
     private volatile int error; // sk_err, an errno number
     private volatile int shutdown;
@@ -737,6 +739,9 @@ public abstract class Sock {
                 throw SockException.of(Errno.EINVAL);
             }
             pmtudisc = v[0];
+        } else if (level == SocketCalls.IPPROTO_IP && name == SocketCalls.IP_RECVERR) {
+            need(v, 1);
+            recverr = v[0] != 0;
         } else if (level == SocketCalls.IPPROTO_IP && (name == SocketCalls.IP_TTL || name == SocketCalls.IP_TOS)) {
             need(v, 1);
             if (name == SocketCalls.IP_TTL) {
@@ -843,6 +848,8 @@ public abstract class Sock {
             v = new int[] { tos };
         } else if (level == SocketCalls.IPPROTO_IP && name == SocketCalls.IP_MTU_DISCOVER) {
             v = new int[] { pmtudisc };
+        } else if (level == SocketCalls.IPPROTO_IP && name == SocketCalls.IP_RECVERR) {
+            v = new int[] { recverr ? 1 : 0 };
         } else if (level == SocketCalls.SOL_TCP && name == SocketCalls.TCP_INFO && type == SocketCalls.SOCK_STREAM) {
             TcpInfo info = tcpInfo();
             if (info == null) {
@@ -990,6 +997,11 @@ public abstract class Sock {
     public final boolean dontFragment() {
         int p = pmtudisc;
         return p == SocketCalls.IP_PMTUDISC_DO || p == SocketCalls.IP_PMTUDISC_WANT;
+    }
+
+    /** IP_RECVERR: whether a send reports errors a datagram met on its way out (ENOBUFS from a full qdisc). @since 1.6 */
+    public final boolean recvErr() {
+        return recverr;
     }
 
     /** IP_TTL, or 0 for the namespace's default. */
