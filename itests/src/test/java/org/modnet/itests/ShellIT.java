@@ -100,6 +100,9 @@ public class ShellIT {
         sh("ip -n a route add 10.20.0.0/16 via 10.9.0.2");
         sh("ip -n a route add blackhole 10.30.0.0/16");
 
+        assertThat(sh("ip netns exec a tcpdump -D"), containsString("1.any (Pseudo-device that captures on all interfaces) [Up, Running]\n"
+                + "2.eth0 [Up, Running, Connected]\n3.lo [Loopback]")); // libpcap's order: up and running first
+
         String routes = sh("ip -n a route");
         assertThat(routes, containsString("10.9.0.0/24 dev eth0 proto kernel scope link src 10.9.0.1"));
         assertThat(routes, containsString("10.20.0.0/16 via 10.9.0.2 dev eth0"));

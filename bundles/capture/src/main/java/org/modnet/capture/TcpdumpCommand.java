@@ -44,9 +44,9 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
 @Component(service = TcpdumpCommand.class, immediate = true, property = { "osgi.command.scope=" + Commands.SCOPE,
         "osgi.command.function=tcpdump" })
 public final class TcpdumpCommand {
-    static final String USAGE = "Usage: tcpdump -i interface [-c count] [-w file] [-n] [-e] [-q] [-S] [-v] [-d] [-O] [expression]";
+    static final String USAGE = "Usage: tcpdump -i interface [-c count] [-w file] [-n] [-e] [-q] [-S] [-v] [-d] [-D] [-O] [expression]";
     /** The flags that take no value. */
-    private static final String FLAGS = "nleqdOvS";
+    private static final String FLAGS = "nleqdOvSD";
 
     private final BundleContext context;
     private final NetCore core;
@@ -82,6 +82,7 @@ public final class TcpdumpCommand {
         int verbosity = 0;
         boolean absolute = false;
         boolean quick = false;
+        boolean list = false;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             switch (a) {
@@ -108,6 +109,7 @@ public final class TcpdumpCommand {
                                 case 'v' -> verbosity++;
                                 case 'S' -> absolute = true;
                                 case 'q' -> quick = true;
+                                case 'D' -> list = true;
                                 default -> {
                                     // n, l: names are never resolved here and output is always line-buffered
                                 }
@@ -126,6 +128,10 @@ public final class TcpdumpCommand {
                     expression.add(a);
                 }
             }
+        }
+        if (list) {
+            listInterfaces(Commands.namespace(core, session.get(Commands.NETNS), "tcpdump")).forEach(System.out::println);
+            return;
         }
         BpfFilter bpf;
         try {
@@ -152,6 +158,61 @@ public final class TcpdumpCommand {
         Predicate<Frame> filter = f -> bpf.test(f.b); // the expression compiled to eBPF, JIT-run on each frame
         run(target, count, file == null ? null : Path.of(file), new Printer(ethernet, verbosity, absolute, quick, TcpPrinter.DEFAULT_MAX_FLOWS),
                 verbosity > 0, filter);
+    }
+
+    /**
+     * {@code tcpdump -D}: {@code any}, then the namespace's devices as libpcap orders them (up and
+     * running first, then up, then down; connected before disconnected, loopback after the others,
+     * ifindex within), each with libpcap's flags ({@code Up}, {@code Running}, {@code Loopback},
+     * {@code none}) and, for a device with a link, its connection status.
+     */
+    static List<String> listInterfaces(NetNamespace ns) {
+        List<NetDevice> devs = new ArrayList<>(ns.devices());
+        devs.sort(java.util.Comparator.comparingInt(TcpdumpCommand::merit).thenComparingInt(NetDevice::ifindex));
+        List<String> out = new ArrayList<>();
+        out.add("1.any (Pseudo-device that captures on all interfaces) [Up, Running]");
+        int n = 2;
+        for (NetDevice d : devs) {
+            List<String> flags = new ArrayList<>();
+            int f = d.flags();
+            boolean loopback = (f & org.modnet.api.net.IfFlags.LOOPBACK) != 0;
+            if ((f & org.modnet.api.net.IfFlags.UP) != 0) {
+                flags.add("Up");
+            }
+            if ((f & org.modnet.api.net.IfFlags.RUNNING) != 0) {
+                flags.add("Running");
+            }
+            if (loopback) {
+                flags.add("Loopback");
+            }
+            if (flags.isEmpty()) {
+                flags.add("none");
+            }
+            if (!loopback) {
+                flags.add((f & org.modnet.api.net.IfFlags.RUNNING) != 0 ? "Connected" : "Disconnected");
+            }
+            out.add(n++ + "." + d.name() + " [" + String.join(", ", flags) + "]");
+        }
+        return out;
+    }
+
+    /** libpcap's figure of merit: the lower, the earlier in the list. */
+    private static int merit(NetDevice d) {
+        int f = d.flags();
+        int m = 0;
+        if ((f & org.modnet.api.net.IfFlags.UP) == 0) {
+            m |= 8;
+        }
+        if ((f & org.modnet.api.net.IfFlags.RUNNING) == 0) {
+            m |= 4;
+            if ((f & org.modnet.api.net.IfFlags.LOOPBACK) == 0) {
+                m |= 2; // disconnected
+            }
+        }
+        if ((f & org.modnet.api.net.IfFlags.LOOPBACK) != 0) {
+            m |= 1;
+        }
+        return m;
     }
 
     private void run(NetDevice target, long count, Path file, Printer printer, boolean verbose, Predicate<Frame> filter)
