@@ -213,6 +213,21 @@ class TcpHandOverTest {
         assertEquals(P + 500, ack.ack(), "the new TCP acknowledges everything");
     }
 
+    @Test
+    void aSegmentReachingTheOldTcpAfterItHandedOverIsDroppedNotAnsweredWithAReset() throws Exception {
+        TcpPeer p = peer();
+        long[] b = before(p);
+        p.drain();
+        TcpProtocol gone = p.s.swapIpv4(false, () -> {
+            data(p, P + 100, 200, 1 + 3000, 63, 105); // the old IPv4 still delivers to the old TCP
+        }, () -> { });
+        assertEquals(1, gone.droppedLeaving(), "dropped by the old version");
+        assertEquals(0, p.count(TcpMib.Tcp.OutRsts), "no reset for a connection that was handed over");
+        assertTrue(p.drain().stream().noneMatch(g -> (g.flags() & TcpHeader.RST) != 0));
+        data(p, P + 100, 200, 1 + 3000, 63, 106); // the peer sends it again, to the new version
+        assertEquals(500, p.sys.recv((int) b[0], ByteBuffer.allocate(1000), SocketCalls.MSG_DONTWAIT));
+    }
+
     private static int sendLen(TcpConnectionState c) {
         return c.sequence().writeSeq() - c.sequence().sndUna();
     }

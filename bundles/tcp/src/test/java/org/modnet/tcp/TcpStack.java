@@ -98,14 +98,26 @@ final class TcpStack implements AutoCloseable {
 
     /** As {@link #swapIpv4()}, running {@code between} when the next IPv4 is in and the next TCP not yet. */
     TcpProtocol swapIpv4(Runnable between) {
+        return swapIpv4(true, () -> { }, between);
+    }
+
+    /**
+     * As {@link #swapIpv4(Runnable)}; without {@code unbind} the old IPv4 keeps the old TCP as protocol 6
+     * (SCR may not call the unbind of a component it is disposing), and {@code late} runs when the old
+     * TCP has handed over while the old IPv4 still takes frames.
+     */
+    TcpProtocol swapIpv4(boolean unbind, Runnable late, Runnable between) {
         Ipv4Protocol oldIp = ipv4;
         TcpProtocol old = tcp;
         ipv4Updating.set(true);
         sockets.removeProtocol(old);
-        oldIp.removeProtocol(old, Map.of(InetProtocol.PROTOCOL, 6));
-        oldIp.removeOffload(old, Map.of(InetProtocol.PROTOCOL, 6));
+        if (unbind) {
+            oldIp.removeProtocol(old, Map.of(InetProtocol.PROTOCOL, 6));
+            oldIp.removeOffload(old, Map.of(InetProtocol.PROTOCOL, 6));
+        }
         old.exit(ns);
         old.deactivate();
+        late.run();
         stack.removeHandler(Eth.ETH_P_IP, oldIp);
         stack.removePernet(oldIp);
         oldIp.deactivate();
