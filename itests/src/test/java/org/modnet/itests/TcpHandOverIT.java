@@ -46,7 +46,8 @@ import org.osgi.framework.BundleContext;
  * while the TCP bundle is updated to a rebuilt jar (different bytes). Every stream finishes with its
  * SHA-256 intact, no reset is sent, no segment is retransmitted, and both kinds of application go on
  * through their descriptors: an epoll loop over every connection and a blocking reader and writer.
- * 200 connections in CI, 1,000 with {@code -Dmodnet.bigtcp=true}. An update whose state version the
+ * 200 connections in CI, 1,000 with {@code -Dmodnet.bigtcp=true}. The same streams survive an update of
+ * the IPv4 bundle, which takes TCP down and back with it. An update whose state version the
  * new TCP cannot read is refused: the connections close and are counted, new ones work.
  */
 @RunWith(PaxExam.class)
@@ -119,8 +120,13 @@ public class TcpHandOverIT {
 
     /** The TCP bundle's jar, rebuilt: the same classes, a manifest with {@code header: value} added or replaced. */
     private static Path rebuiltTcp(String header, String value) throws Exception {
-        Path jar = ModnetRuntime.root().resolve("run-configs/target/repo/org.modnet.tcp-0.1.0-SNAPSHOT.jar");
-        Path out = Files.createTempFile("org.modnet.tcp-rebuilt", ".jar");
+        return rebuilt("org.modnet.tcp", header, value);
+    }
+
+    /** A modnet bundle's jar, rebuilt: the same classes, a manifest with {@code header: value} added or replaced. */
+    private static Path rebuilt(String bsn, String header, String value) throws Exception {
+        Path jar = ModnetRuntime.root().resolve("run-configs/target/repo/" + bsn + "-0.1.0-SNAPSHOT.jar");
+        Path out = Files.createTempFile(bsn + "-rebuilt", ".jar");
         try (JarInputStream in = new JarInputStream(Files.newInputStream(jar))) {
             Manifest mf = new Manifest(in.getManifest());
             mf.getMainAttributes().putValue(header, value);
@@ -137,11 +143,15 @@ public class TcpHandOverIT {
     }
 
     private void update(Path jar) throws Exception {
-        Bundle tcp = ModnetRuntime.bundleNamed(context, "org.modnet.tcp");
+        update("org.modnet.tcp", jar);
+    }
+
+    private void update(String bsn, Path jar) throws Exception {
+        Bundle b = ModnetRuntime.bundleNamed(context, bsn);
         try (InputStream in = Files.newInputStream(jar)) {
-            tcp.update(in);
+            b.update(in);
         }
-        assertEquals(Bundle.ACTIVE, tcp.getState());
+        assertEquals(Bundle.ACTIVE, b.getState());
     }
 
     /** A reproducible stream of bytes, as TcpBulkIT's: {@code seed} picks it; sender and checker make the same one. */
@@ -199,7 +209,21 @@ public class TcpHandOverIT {
 
     @Test
     public void connectionsStreamingAcrossAnUpdateOfTcpFinishIntactWithoutResetOrRetransmission() throws Exception {
-        Path rebuilt = rebuiltTcp("Modnet-Rebuilt", "tcp hand-over test");
+        streamAcrossAnUpdateOf("org.modnet.tcp");
+    }
+
+    /**
+     * TCP's static reference to IPv4 takes it down with IPv4 and brings it back with the next IPv4: the
+     * connections are frozen and handed over as on TCP's own update, and IPv4 holds protocol 6 meanwhile.
+     */
+    @Test
+    public void connectionsStreamingAcrossAnUpdateOfIpv4FinishIntactWithoutReset() throws Exception {
+        streamAcrossAnUpdateOf("org.modnet.ipv4");
+    }
+
+    /** Streams over every connection, updates {@code bsn} to a rebuilt jar a quarter through, checks every byte and counter. */
+    private void streamAcrossAnUpdateOf(String bsn) throws Exception {
+        Path rebuilt = rebuilt(bsn, "Modnet-Rebuilt", "tcp hand-over test");
         String[] watched = { "TcpOutRsts", "TcpEstabResets", "TcpRetransSegs", "TcpExtTCPBacklogDrop", "IpInDiscards" };
         Map<String, Long> before = new HashMap<>();
         for (String ns : new String[] { "a", "b" }) {
@@ -273,7 +297,7 @@ public class TcpHandOverIT {
         context.addServiceListener(watch, "(&(objectClass=org.modnet.api.inet.InetProtocol)(modnet.ipproto=6))");
         long start = System.nanoTime();
         updateStart.set(start);
-        update(rebuilt);
+        update(bsn, rebuilt);
         long updated = System.nanoTime();
         context.removeServiceListener(watch);
         Thread.sleep(500);
@@ -283,7 +307,7 @@ public class TcpHandOverIT {
         byte[] bsent = blockingSent.get(STALL_SECONDS + 30, TimeUnit.SECONDS);
         byte[] bgot = blockingGot.get(STALL_SECONDS + 30, TimeUnit.SECONDS);
         double secs = (System.nanoTime() - t0) / 1e9;
-        System.out.printf("TcpHandOverIT: update(): old TCP's services left %.1f ms after the call, the new TCP's arrived %.1f ms"
+        System.out.printf("TcpHandOverIT: update(" + bsn + "): old TCP's services left %.1f ms after the call, the new TCP's arrived %.1f ms"
                 + " after it (%.1f ms without TCP); retransmissions %d before the update, %d from it to 0.5 s after%n",
                 (left.get() - start) / 1e6, (arrived.get() - start) / 1e6, (arrived.get() - left.get()) / 1e6, retransBefore,
                 retransAfter - retransBefore);

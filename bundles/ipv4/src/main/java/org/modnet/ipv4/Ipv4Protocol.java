@@ -47,7 +47,7 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
     /** The manifest header naming the layout of the state this version deposits and can adopt. */
     public static final String STATE_VERSION_HEADER = "Modnet-State-Version";
     /** The layout of {@link TableState} this code writes and reads: routes of RT_TABLE_MAIN, IP and ICMP MIBs, sysctls. */
-    static final int STATE_VERSION = 1;
+    public static final int STATE_VERSION = 1;
     static final String LAYER = "ipv4";
 
     private final Map<NetNamespace, Ipv4Net> nets = new ConcurrentHashMap<>();
@@ -81,8 +81,11 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
         this(core, null, holder, () -> beingUpdated(context), headerVersion(context.getBundle()));
     }
 
-    /** Adopts what the previous version deposited, if any, before any packet or call reaches this one. */
-    Ipv4Protocol(NetCore core, NeighbourTable table, StateHolder holder, BooleanSupplier updating, int stateVersion) {
+    /**
+     * Adopts what the previous version deposited, if any, before any packet or call reaches this one.
+     * Public for the tests of the layers above, which update IPv4 under their own state.
+     */
+    public Ipv4Protocol(NetCore core, NeighbourTable table, StateHolder holder, BooleanSupplier updating, int stateVersion) {
         this.core = core;
         this.neighbours = new NeighbourSlot(core, this::discard);
         this.gso = new Ipv4Gso(core);
@@ -195,7 +198,7 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
 
     /** Leaving for an update: every namespace's routes, sysctls and counters go to the core's holder. */
     @Deactivate
-    void deactivate() {
+    public void deactivate() {
         if (!handingOver()) {
             return;
         }

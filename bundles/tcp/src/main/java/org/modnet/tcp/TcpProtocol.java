@@ -160,9 +160,15 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         }
     }
 
+    /**
+     * Leaving for an update of this bundle, or because IPv4 leaves for one (TCP's static reference to
+     * {@code Ipv4} takes it down with IPv4 and brings it back with the next IPv4, which holds protocol 6
+     * meanwhile): the connections are frozen and go to the holder either way.
+     */
     @Override
     public boolean handingOver() {
-        return holder != null && updating.getAsBoolean();
+        return holder != null && (updating.getAsBoolean()
+                || ipv4 instanceof org.modnet.api.handover.HandsOver h && h.handingOver());
     }
 
     @Override
@@ -184,6 +190,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
             return;
         }
         long start = System.nanoTime();
+        leaving = true; // before the wait: a segment that comes later is dropped, never answered with a reset
         synchronizeNet();
         LayerState sockets = export();
         TcpLayerState tcp = (TcpLayerState) pending;
@@ -205,6 +212,19 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
                 Thread.onSpinWait();
             }
         }
+    }
+
+    /**
+     * Set when this version starts handing over: IPv4 may still call {@link #receive} (when IPv4 itself
+     * is being updated its unbind of this protocol can come late), and a segment for a socket already
+     * frozen must not find "no socket" and be answered with a reset. Dropped instead, and counted here.
+     */
+    private volatile boolean leaving;
+    private final java.util.concurrent.atomic.AtomicLong droppedLeaving = new java.util.concurrent.atomic.AtomicLong();
+
+    /** Segments dropped because they reached this version after it began to hand over. */
+    long droppedLeaving() {
+        return droppedLeaving.get();
     }
 
     /** The detail {@link #export} made beside the sockets it returned. */
@@ -381,6 +401,11 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         int slot = (cpu >= 0 && cpu < views.length ? cpu : views.length) * 16;
         inReceive.incrementAndGet(slot);
         try {
+            if (leaving) { // checked after the count: the hand-over waits for those that read false
+                droppedLeaving.incrementAndGet();
+                skb.free();
+                return;
+            }
             rcv(skb, cpu);
         } finally {
             inReceive.decrementAndGet(slot);

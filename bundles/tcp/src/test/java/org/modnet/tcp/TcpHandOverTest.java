@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.modnet.socket.api.SocketCalls.AF_INET;
 import static org.modnet.socket.api.SocketCalls.SOCK_NONBLOCK;
@@ -160,6 +161,71 @@ class TcpHandOverTest {
         assertEquals(plain.count(TcpMib.Tcp.RetransSegs), swapped.count(TcpMib.Tcp.RetransSegs));
         assertEquals(0, swapped.count(TcpMib.Tcp.OutRsts));
         assertEquals(plain.count(TcpMib.Tcp.OutSegs), swapped.count(TcpMib.Tcp.OutSegs), "the MIB continued");
+    }
+
+    @Test
+    void aConnectionMidTransferGoesOnExactlyAsWithoutAnUpdateOfIpv4UnderIt() throws Exception {
+        TcpPeer plain = peer();
+        long[] a = before(plain);
+        plain.drain();
+        byte[] readPlain = after(plain, (int) a[0]);
+        List<Rel> expected = rel(plain.drain(), plain.iss, a[1]);
+
+        TcpPeer swapped = peer();
+        long[] b = before(swapped);
+        swapped.drain();
+        TcpSock old = conn(swapped);
+        TcpConnectionState was = TcpHandOver.state(old);
+        org.modnet.ipv4.Ipv4Protocol oldIp = swapped.s.ipv4;
+        TcpLayerState deposit = swapped.s.swapIpv4().exported();
+        assertNotNull(deposit, "TCP handed over because the IPv4 it is bound to did");
+        assertEquals(1, deposit.connections().size());
+        assertEquals(1, deposit.listeners().size());
+        assertTrue(old.frozen);
+        TcpSock now = conn(swapped);
+        assertNotNull(now, "the connection is in the new TCP's established hash");
+        assertNotSame(old, now);
+        assertNotSame(oldIp, swapped.s.ipv4);
+        assertSame(swapped.s.ipv4, now.net.ipv4, "the new TCP sends through the new IPv4");
+        sameState(was, TcpHandOver.state(now));
+        swapped.none(); // the swap itself sends nothing
+
+        byte[] readSwapped = after(swapped, (int) b[0]);
+        assertEquals(expected, rel(swapped.drain(), swapped.iss, b[1]), "the same segments as without the update");
+        assertArrayEquals(readPlain, readSwapped, "the same bytes read, through the same descriptor");
+        assertEquals(0, swapped.count(TcpMib.Tcp.OutRsts));
+        assertEquals(0, swapped.count(TcpMib.Tcp.EstabResets));
+        assertEquals(plain.count(TcpMib.Tcp.OutSegs), swapped.count(TcpMib.Tcp.OutSegs), "the MIB continued");
+    }
+
+    @Test
+    void aSegmentArrivingWhileIpv4AndTcpAreUpdatedWaitsForTheNextTcpInsteadOfAReset() throws Exception {
+        TcpPeer p = peer();
+        long[] b = before(p); // 100 bytes unread, 200 beyond a hole of 200
+        p.drain();
+        p.s.swapIpv4(() -> data(p, P + 100, 200, 1 + 3000, 63, 105)); // the hole, while no TCP is registered
+        assertEquals(0L, p.s.ipv4.counters(p.s.ns).get("IpInUnknownProtos"), "held, not protocol unreachable");
+        assertEquals(0L, p.s.ipv4.counters(p.s.ns).get("IpInDiscards"), "the hold queue refused nothing");
+        assertEquals(0, p.count(TcpMib.Tcp.OutRsts));
+        ByteBuffer in = ByteBuffer.allocate(1000);
+        assertEquals(500, p.sys.recv((int) b[0], in, SocketCalls.MSG_DONTWAIT), "the held segment filled the hole");
+        TcpPeer.Seg ack = p.drain().getLast();
+        assertEquals(P + 500, ack.ack(), "the new TCP acknowledges everything");
+    }
+
+    @Test
+    void aSegmentReachingTheOldTcpAfterItHandedOverIsDroppedNotAnsweredWithAReset() throws Exception {
+        TcpPeer p = peer();
+        long[] b = before(p);
+        p.drain();
+        TcpProtocol gone = p.s.swapIpv4(false, () -> {
+            data(p, P + 100, 200, 1 + 3000, 63, 105); // the old IPv4 still delivers to the old TCP
+        }, () -> { });
+        assertEquals(1, gone.droppedLeaving(), "dropped by the old version");
+        assertEquals(0, p.count(TcpMib.Tcp.OutRsts), "no reset for a connection that was handed over");
+        assertTrue(p.drain().stream().noneMatch(g -> (g.flags() & TcpHeader.RST) != 0));
+        data(p, P + 100, 200, 1 + 3000, 63, 106); // the peer sends it again, to the new version
+        assertEquals(500, p.sys.recv((int) b[0], ByteBuffer.allocate(1000), SocketCalls.MSG_DONTWAIT));
     }
 
     private static int sendLen(TcpConnectionState c) {

@@ -23,7 +23,10 @@ final class TcpStack implements AutoCloseable {
     final AtomicLong clock = new AtomicLong(1_000_000_000L);
     final StandaloneCore stack;
     final ArpProtocol arp;
-    final Ipv4Protocol ipv4;
+    /** The IPv4 bundle's component now: {@link #swapIpv4} puts its next version here. */
+    Ipv4Protocol ipv4;
+    /** Whether the IPv4 bundle is being updated (what {@code Ipv4Protocol.handingOver} asks). */
+    final java.util.concurrent.atomic.AtomicBoolean ipv4Updating = new java.util.concurrent.atomic.AtomicBoolean();
     /** The TCP bundle's component now: {@link #swapTcp} puts its next version here. */
     TcpProtocol tcp;
     /** Whether the TCP bundle is being updated (what {@code TcpProtocol.handingOver} asks). */
@@ -39,7 +42,7 @@ final class TcpStack implements AutoCloseable {
     TcpStack(StandaloneCore core) {
         stack = core != null ? core : StandaloneCore.manual(1, 8192, clock::get);
         arp = new ArpProtocol(stack.core());
-        ipv4 = new Ipv4Protocol(stack.core(), arp);
+        ipv4 = new Ipv4Protocol(stack.core(), arp, stack.tables(), ipv4Updating::get, Ipv4Protocol.STATE_VERSION);
         sockets = new SocketLayer(stack.core());
         tcp = new TcpProtocol(stack.core(), ipv4, sockets, updating::get, TcpHandOver.STATE_VERSION);
         stack.addPernet(new Loopback(), 0);
@@ -73,6 +76,58 @@ final class TcpStack implements AutoCloseable {
         old.deactivate();
         updating.set(false);
         tcp = new TcpProtocol(stack.core(), ipv4, sockets, updating::get, stateVersion);
+        stack.addPernet(tcp, 20);
+        ipv4.addProtocol(tcp, Map.of(InetProtocol.PROTOCOL, 6));
+        ipv4.addOffload(tcp, Map.of(InetProtocol.PROTOCOL, 6));
+        sockets.addProtocol(tcp, Map.of(SocketProtocol.FAMILY, 2, SocketProtocol.TYPE, 1, SocketProtocol.PROTOCOL, 6,
+                SocketProtocol.DEFAULT, true));
+        return old;
+    }
+
+    /**
+     * An update of the IPv4 bundle as Felix and DS run it: IPv4's service leaves handing over, and DS
+     * deactivates TCP with it (its reference to {@code Ipv4} is static), TCP handing over because IPv4
+     * does (IPv4 holds protocol 6); then IPv4's namespaces exit and it deposits its tables, naming
+     * protocol 6 among those to hold. The next IPv4 adopts its tables and holds protocol 6, the next TCP,
+     * bound to it, adopts the connections and registers (the next IPv4 hands it the held segments).
+     * Returns the old TCP.
+     */
+    TcpProtocol swapIpv4() {
+        return swapIpv4(() -> { });
+    }
+
+    /** As {@link #swapIpv4()}, running {@code between} when the next IPv4 is in and the next TCP not yet. */
+    TcpProtocol swapIpv4(Runnable between) {
+        return swapIpv4(true, () -> { }, between);
+    }
+
+    /**
+     * As {@link #swapIpv4(Runnable)}; without {@code unbind} the old IPv4 keeps the old TCP as protocol 6
+     * (SCR may not call the unbind of a component it is disposing), and {@code late} runs when the old
+     * TCP has handed over while the old IPv4 still takes frames.
+     */
+    TcpProtocol swapIpv4(boolean unbind, Runnable late, Runnable between) {
+        Ipv4Protocol oldIp = ipv4;
+        TcpProtocol old = tcp;
+        ipv4Updating.set(true);
+        sockets.removeProtocol(old);
+        if (unbind) {
+            oldIp.removeProtocol(old, Map.of(InetProtocol.PROTOCOL, 6));
+            oldIp.removeOffload(old, Map.of(InetProtocol.PROTOCOL, 6));
+        }
+        old.exit(ns);
+        old.deactivate();
+        late.run();
+        stack.removeHandler(Eth.ETH_P_IP, oldIp);
+        stack.removePernet(oldIp);
+        oldIp.deactivate();
+        ipv4Updating.set(false);
+        ipv4 = new Ipv4Protocol(stack.core(), arp, stack.tables(), ipv4Updating::get, Ipv4Protocol.STATE_VERSION);
+        stack.addPernet(ipv4, 10);
+        stack.addHandler(Eth.ETH_P_IP, ipv4);
+        stack.addOffload(Eth.ETH_P_IP, ipv4);
+        between.run();
+        tcp = new TcpProtocol(stack.core(), ipv4, sockets, updating::get, TcpHandOver.STATE_VERSION);
         stack.addPernet(tcp, 20);
         ipv4.addProtocol(tcp, Map.of(InetProtocol.PROTOCOL, 6));
         ipv4.addOffload(tcp, Map.of(InetProtocol.PROTOCOL, 6));
