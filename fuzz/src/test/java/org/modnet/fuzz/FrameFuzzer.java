@@ -329,8 +329,8 @@ public final class FrameFuzzer {
                     .append(")\n");
         }
         long ip = m(mib1, mib0, "IpInReceives");
-        long ipOut = m(mib1, mib0, "IpInHdrErrors") + m(mib1, mib0, "IpInAddrErrors") + m(mib1, mib0, "IpInTruncatedPkts")
-                + m(mib1, mib0, "IpInDiscards") + m(mib1, mib0, "IpInNoRoutes") + m(mib1, mib0, "IpInUnknownProtos")
+        long ipOut = m(mib1, mib0, "IpInHdrErrors") + m(mib1, mib0, "IpInAddrErrors") + m(mib1, mib0, "IpExtInTruncatedPkts")
+                + m(mib1, mib0, "IpInDiscards") + m(mib1, mib0, "IpExtInNoRoutes") + m(mib1, mib0, "IpInUnknownProtos")
                 + m(mib1, mib0, "IpInDelivers") + m(mib1, mib0, "IpForwDatagrams") + m(mib1, mib0, "IpReasmReqds")
                 - m(mib1, mib0, "IpReasmOKs");
         if (ip != ipOut) {
