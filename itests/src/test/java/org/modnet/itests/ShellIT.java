@@ -130,6 +130,8 @@ public class ShellIT {
         assertThat(sh("ip netns exec a ping -c 1 10.9.0.2"), containsString("1 received"));
         assertThat(sh("ip -n a neigh"), containsString("10.9.0.2 dev eth0 lladdr "));
         assertThat(sh("ip -n a neigh show dev eth0"), containsString("REACHABLE"));
+        assertThat(sh("ip netns exec a arp -n"), containsString("Address                  HWtype  HWaddress           Flags Mask"));
+        assertThat(sh("ip netns exec a arp -an"), containsString("? (10.9.0.2) at "));
         assertThat(sh("ip -s -n a neigh show dev eth0"), containsString("10.9.0.2 lladdr "));
         assertThat(sh("ip -s -n a neigh show dev eth0"), containsString(" ref 1 used ")); // its timer holds it
         assertThat(sh("ip netns exec a cat /proc/net/stat/arp_cache"), containsString("periodic_gc_runs forced_gc_runs"));
