@@ -122,7 +122,7 @@ public final class ElfObject implements BpfObject {
                     b.getInt(h + 40), b.getInt(h + 44) };
             long off = raw[i][3];
             long size = raw[i][4];
-            if (raw[i][1] != 8 && raw[i][1] != 0 && (off < 0 || size < 0 || off + size > b.limit())) {
+            if (raw[i][1] != 8 && raw[i][1] != 0 && (off < 0 || size < 0 || off > b.limit() || size > b.limit() - off)) { // no overflow
                 throw new BpfException("section " + i + " lies outside the file");
             }
         }
@@ -161,7 +161,10 @@ public final class ElfObject implements BpfObject {
         return sections.stream().filter(s -> s.name().equals(name)).findFirst().orElse(null);
     }
 
-    private byte[] bytes(Section s) {
+    private byte[] bytes(Section s) throws BpfException {
+        if (s.type() == 8 || s.offset() < 0 || s.size() < 0 || s.offset() > b.limit() || s.size() > b.limit() - s.offset()) {
+            throw new BpfException("section " + s.name() + " has no bytes in the file");
+        }
         byte[] out = new byte[(int) s.size()];
         b.get((int) s.offset(), out);
         return out;
@@ -363,6 +366,10 @@ public final class ElfObject implements BpfObject {
     // --- programs ---
 
     private long[] insns(Section s) throws BpfException {
+        if (s.type() == 8 || s.offset() < 0 || s.size() < 0 || s.offset() > b.limit() || s.size() > b.limit() - s.offset()) {
+            // SHT_NOBITS has no bytes in the file whatever its size says: a program there is a lie, not an allocation
+            throw new BpfException("section " + s.name() + " has no instructions in the file");
+        }
         if (s.size() % 8 != 0) {
             throw new BpfException("section " + s.name() + " is not a whole number of instructions");
         }
