@@ -27,13 +27,8 @@ final class TcUtil {
     /** {@code get_time64}: a number with s/sec/ms/msec/us/usec/ns (a bare number is microseconds) to nanoseconds; null if unreadable. */
     static Long parseTime(String s) {
         int i = numberEnd(s);
-        if (i == 0) {
-            return null;
-        }
-        double v;
-        try {
-            v = Double.parseDouble(s.substring(0, i));
-        } catch (NumberFormatException e) {
+        double v = leadingValue(s, i);
+        if (Double.isNaN(v)) {
             return null;
         }
         String unit = s.substring(i).toLowerCase(Locale.ROOT);
@@ -53,13 +48,8 @@ final class TcUtil {
     /** {@code get_rate64}: bits per second with bit/kbit/mbit/gbit/tbit, kibit..., or bps/kbps/mbps/gbps (bytes); to bytes per second. */
     static Long parseRate(String s) {
         int i = numberEnd(s);
-        if (i == 0) {
-            return null;
-        }
-        double v;
-        try {
-            v = Double.parseDouble(s.substring(0, i));
-        } catch (NumberFormatException e) {
+        double v = leadingValue(s, i);
+        if (Double.isNaN(v)) {
             return null;
         }
         String unit = s.substring(i).toLowerCase(Locale.ROOT);
@@ -87,13 +77,8 @@ final class TcUtil {
     /** {@code get_size}: bytes with k/kb (KiB), m/mb, g/gb, kbit/mbit/gbit (bits), b; a bare number is bytes. */
     static Long parseSize(String s) {
         int i = numberEnd(s);
-        if (i == 0) {
-            return null;
-        }
-        double v;
-        try {
-            v = Double.parseDouble(s.substring(0, i));
-        } catch (NumberFormatException e) {
+        double v = leadingValue(s, i);
+        if (Double.isNaN(v)) {
             return null;
         }
         String unit = s.substring(i).toLowerCase(Locale.ROOT);
@@ -235,6 +220,18 @@ final class TcUtil {
         }
         BigDecimal d = new BigDecimal(v).round(new MathContext(digits)).stripTrailingZeros();
         return d.scale() < 0 ? d.setScale(0).toPlainString() : d.toPlainString();
+    }
+
+    /** The number before {@code end} (where {@link #numberEnd} stopped), or NaN when there is none to read. */
+    private static double leadingValue(String s, int end) {
+        if (end == 0) {
+            return Double.NaN;
+        }
+        try {
+            return Double.parseDouble(s.substring(0, end));
+        } catch (NumberFormatException e) {
+            return Double.NaN;
+        }
     }
 
     private static int numberEnd(String s) {
