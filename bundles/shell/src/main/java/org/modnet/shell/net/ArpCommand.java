@@ -80,10 +80,7 @@ public final class ArpCommand {
                 out.add("Address                  HWtype  HWaddress           Flags Mask            Iface"); // with the first entry, as net-tools
             }
             String addr = org.modnet.api.inet.Ipv4Addresses.format(n.address());
-            boolean complete = switch (n.state()) {
-                case REACHABLE, STALE, DELAY, PROBE, PERMANENT -> true;
-                default -> false;
-            };
+            boolean complete = ProcNetArp.valid(n.state()); // ATF_COM, as /proc/net/arp's flags say it
             boolean perm = n.state() == NudState.PERMANENT;
             if (bsd) {
                 out.add("? (" + addr + ") at " + (complete ? n.lladdr() + " [ether]" + (perm ? " PERM" : "") : "<incomplete>") + " on "

@@ -34,6 +34,14 @@ public final class ProcNetArp implements ProcFile {
         return lines(t == null ? List.of() : t.entries(ns));
     }
 
+    /** {@code NUD_VALID} less NOARP: an entry with a usable link address ({@code ATF_COM}). */
+    static boolean valid(NudState state) {
+        return switch (state) {
+            case REACHABLE, STALE, DELAY, PROBE, PERMANENT -> true;
+            default -> false;
+        };
+    }
+
     static List<String> lines(List<Neighbour> entries) {
         List<String> out = new ArrayList<>();
         out.add(HEADER);
@@ -41,10 +49,7 @@ public final class ProcNetArp implements ProcFile {
             if (n.state() == NudState.NOARP) {
                 continue;
             }
-            boolean valid = switch (n.state()) {
-                case REACHABLE, STALE, DELAY, PROBE, PERMANENT -> true;
-                default -> false;
-            };
+            boolean valid = valid(n.state());
             int flags = (valid ? ATF_COM : 0) | (n.state() == NudState.PERMANENT ? ATF_PERM : 0);
             String mac = n.lladdr() != null ? n.lladdr().toString() : "00:00:00:00:00:00"; // n->ha: zero until resolved
             out.add(String.format("%-16s 0x%-10x0x%-10x%-17s     *        %s", org.modnet.api.inet.Ipv4Addresses.format(n.address()), 1, flags,
