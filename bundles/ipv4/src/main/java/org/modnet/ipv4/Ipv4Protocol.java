@@ -257,6 +257,7 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
         if (props.get(InetProtocol.PROTOCOL) instanceof Number n) {
             protocols.put(n.intValue(), protocol);
             nets.values().forEach(net -> net.input.addProtocol(n.intValue(), protocol));
+            protocol.attached(); // what was held for it is delivered: an adopting version starts its clocks
         }
     }
 

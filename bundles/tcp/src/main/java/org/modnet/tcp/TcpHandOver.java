@@ -238,8 +238,12 @@ final class TcpHandOver {
         net.cookies = new TcpSyncookies(net.core::nanoTime, st.cookieKey0(), st.cookieKey1());
     }
 
-    /** Remakes a listener with its queues; its children are hashed and queued as they were. */
-    static TcpSock adopt(TcpNet net, TcpListenerState st) {
+    /**
+     * Remakes a listener with its queues; its children are hashed and queued as they were, their
+     * timers started by what {@code clocks} collects (see {@link #adopt(TcpNet, TcpConnectionState,
+     * TcpSock, List)}).
+     */
+    static TcpSock adopt(TcpNet net, TcpListenerState st, List<Runnable> clocks) {
         TcpSock l = new TcpSock(net);
         l.adoptSocket(st.socket());
         l.maxAckBacklog = st.backlog();
@@ -249,11 +253,11 @@ final class TcpHandOver {
         }
         net.listenHash(l);
         for (TcpConnectionState c : st.acceptQueue()) {
-            TcpSock child = adopt(net, c, l);
+            TcpSock child = adopt(net, c, l, clocks);
             l.acceptQueue.add(child);
         }
         for (TcpConnectionState c : st.synQueue()) {
-            TcpSock child = adopt(net, c, l);
+            TcpSock child = adopt(net, c, l, clocks);
             child.inSynQueue = true;
             l.synQlen.incrementAndGet();
         }
@@ -264,9 +268,13 @@ final class TcpHandOver {
     /**
      * Remakes a connection (a child of {@code parent}, or null): every field, the rings holding the
      * unacknowledged, unsent and unread bytes at their sequence numbers, the out-of-order queue as
-     * skbs, then hashed and its timers armed with what was left of them.
+     * skbs, then hashed. Its timers get what was left of them when it froze: armed now when {@code
+     * clocks} is null, else the start is added there for the protocol to run once IPv4 has delivered
+     * the segments it held ({@code InetProtocol.attached}) — armed at adoption, a timer would count
+     * the rest of the adoption and the wait for registration against an ACK still in the hold queue,
+     * and a FIN or segment sent just before the swap would be resent spuriously.
      */
-    static TcpSock adopt(TcpNet net, TcpConnectionState st, TcpSock parent) {
+    static TcpSock adopt(TcpNet net, TcpConnectionState st, TcpSock parent, List<Runnable> clocks) {
         TcpSock sk = new TcpSock(net);
         sk.adoptSocket(st.socket());
         sk.parent = parent;
@@ -386,13 +394,35 @@ final class TcpHandOver {
         }
         sk.memSync(cpu);
         TcpTimersState tm = st.timers();
+        if (clocks == null) {
+            startClocks(sk, tm);
+        } else {
+            clocks.add(() -> {
+                sk.lockSock();
+                try {
+                    startClocks(sk, tm);
+                } finally {
+                    sk.unlockSock(net.core.currentCpu());
+                }
+            });
+        }
+        sk.ringEmptied();
+        return sk;
+    }
+
+    /**
+     * The timers as they were left; one the connection armed itself since (an ACK that came, a send)
+     * is newer and stays. Then what its state needs and no deposit had.
+     */
+    private static void startClocks(TcpSock sk, TcpTimersState tm) {
+        if (sk.state() == TcpSock.TCP_CLOSE) {
+            return; // reset or ended since it was adopted
+        }
         arm(sk.rtxTimer, tm.retransmitMs());
         arm(sk.delackTimer, tm.delackMs());
         arm(sk.keepaliveTimer, tm.keepaliveMs());
         arm(sk.twTimer, tm.finWait2Ms());
         rearmMissing(sk);
-        sk.ringEmptied();
-        return sk;
     }
 
     /**
@@ -447,7 +477,7 @@ final class TcpHandOver {
     }
 
     private static void arm(TcpTimer t, long ms) {
-        if (ms >= 0) {
+        if (ms >= 0 && !t.pending()) {
             t.mod(ms);
         }
     }

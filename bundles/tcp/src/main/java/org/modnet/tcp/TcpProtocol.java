@@ -266,14 +266,15 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
                 net.mib.inc(cpu, TcpMib.Ext.TCPTimeWaitOverflow);
             }
         }
+        List<Runnable> clocks = new ArrayList<>();
         for (TcpListenerState ls : st.listeners()) {
-            TcpSock l = TcpHandOver.adopt(net(ls.socket().namespace(), true), ls);
+            TcpSock l = TcpHandOver.adopt(net(ls.socket().namespace(), true), ls, clocks);
             if (holder != null) {
                 holder.adopted(ls.socket().id(), l);
             }
         }
         for (TcpConnectionState c : st.connections()) {
-            TcpSock sk = TcpHandOver.adopt(net(c.socket().namespace(), true), c, null);
+            TcpSock sk = TcpHandOver.adopt(net(c.socket().namespace(), true), c, null, clocks);
             if (holder != null && !sk.isClosed()) {
                 holder.adopted(c.socket().id(), sk);
             }
@@ -281,9 +282,41 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         if (holder != null) {
             holder.finished(sockets);
         }
+        stoppedClocks = clocks;
+        if (!clocks.isEmpty()) { // an IPv4 that never calls attached: start them anyway, a second late
+            clocksFallback = core.timer(Math.max(cpu, 0), this::attached);
+            clocksFallback.mod(CLOCKS_FALLBACK_MS);
+        }
         lastHandOver = String.format("adopted %d connections, %d listeners, %d TIME-WAIT in %.1f ms", st.connections().size(),
                 st.listeners().size(), st.timewait().size(), (System.nanoTime() - start) / 1e6);
         LOG.info("tcp: {} (state version {})", lastHandOver, st.version());
+    }
+
+    /** The adopted sockets' timer starts, run once by {@link #attached}; null when none wait. */
+    private volatile List<Runnable> stoppedClocks;
+    private org.modnet.api.net.Timer clocksFallback;
+    static final long CLOCKS_FALLBACK_MS = 1000;
+
+    /**
+     * IPv4 registered this version and delivered what it held for protocol 6: the adopted connections'
+     * timers start with what was left of them when the previous version froze them.
+     */
+    @Override
+    public void attached() {
+        List<Runnable> clocks;
+        synchronized (this) {
+            clocks = stoppedClocks;
+            stoppedClocks = null;
+        }
+        if (clocks == null) {
+            return;
+        }
+        if (clocksFallback != null) {
+            clocksFallback.del();
+        }
+        for (Runnable r : clocks) {
+            r.run();
+        }
     }
 
     private TcpNet net(NetNamespace ns, boolean create) {

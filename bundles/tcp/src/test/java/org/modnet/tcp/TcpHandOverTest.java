@@ -163,6 +163,32 @@ class TcpHandOverTest {
         assertEquals(plain.count(TcpMib.Tcp.OutSegs), swapped.count(TcpMib.Tcp.OutSegs), "the MIB continued");
     }
 
+    /**
+     * The clocks stop at the freeze and start when IPv4 has delivered what it held: a registration that
+     * comes long after the adoption resends nothing, and the retransmission timer then has what was left.
+     */
+    @Test
+    void anAdoptedConnectionsTimersStartWhenIpv4HasDeliveredWhatItHeldNotAtAdoption() throws Exception {
+        TcpPeer p = peer();
+        before(p);
+        p.drain();
+        TcpConnectionState was = TcpHandOver.state(conn(p));
+        long left = was.timers().retransmitMs();
+        assertTrue(left >= 0 && left + 10 < TcpProtocol.CLOCKS_FALLBACK_MS, "data in flight, the retransmission timer armed: " + was.timers());
+        long retrans = p.count(TcpMib.Tcp.RetransSegs);
+        long[] pendingBetween = new long[1];
+        p.s.swapTcp(TcpHandOver.STATE_VERSION, () -> {
+            p.s.advance(TcpProtocol.CLOCKS_FALLBACK_MS - 10); // a registration slower than the timer: on the old clocks an RTO
+            pendingBetween[0] = conn(p).rtxTimer.pending() ? 1 : 0;
+        });
+        assertEquals(0, pendingBetween[0], "not armed before IPv4 took the new version");
+        p.none(); // nothing resent while it waited
+        assertEquals(retrans, p.count(TcpMib.Tcp.RetransSegs));
+        TcpSock now = conn(p);
+        assertTrue(now.rtxTimer.pending(), "armed once IPv4 delivered the held segments");
+        assertEquals(left, now.rtxTimer.remainingMs(), 1, "with what was left at the freeze");
+    }
+
     @Test
     void aConnectionMidTransferGoesOnExactlyAsWithoutAnUpdateOfIpv4UnderIt() throws Exception {
         TcpPeer plain = peer();

@@ -67,6 +67,11 @@ final class TcpStack implements AutoCloseable {
      * services come back (IPv4 hands it the held segments). Returns the old one.
      */
     TcpProtocol swapTcp(int stateVersion) {
+        return swapTcp(stateVersion, () -> { });
+    }
+
+    /** As {@link #swapTcp(int)}, running {@code between} when the next TCP has adopted and not yet registered. */
+    TcpProtocol swapTcp(int stateVersion, Runnable between) {
         TcpProtocol old = tcp;
         updating.set(true);
         sockets.removeProtocol(old);
@@ -77,6 +82,7 @@ final class TcpStack implements AutoCloseable {
         updating.set(false);
         tcp = new TcpProtocol(stack.core(), ipv4, sockets, updating::get, stateVersion);
         stack.addPernet(tcp, 20);
+        between.run();
         ipv4.addProtocol(tcp, Map.of(InetProtocol.PROTOCOL, 6));
         ipv4.addOffload(tcp, Map.of(InetProtocol.PROTOCOL, 6));
         sockets.addProtocol(tcp, Map.of(SocketProtocol.FAMILY, 2, SocketProtocol.TYPE, 1, SocketProtocol.PROTOCOL, 6,

@@ -25,4 +25,14 @@ public interface InetProtocol extends HandsOver {
     default void error(SkBuff skb, int inner, int type, int code, int info) {
     }
 
+    /**
+     * IPv4 took this handler and has delivered to it, in arrival order, the packets it held while the
+     * previous version handed over. A version that adopted state starts the clocks the hand-over
+     * stopped now (TCP's retransmission, delayed-ACK and keepalive timers), so neither the adoption nor
+     * the wait for registration is counted against an acknowledgement still in the hold queue. IPv4
+     * calls it after every registration; it has nothing to do on a fresh start.
+     */
+    default void attached() {
+    }
+
 }
