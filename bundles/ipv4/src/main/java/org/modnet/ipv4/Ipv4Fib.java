@@ -126,6 +126,7 @@ final class Ipv4Fib {
             if (!dev.isUp()) {
                 continue;
             }
+            java.util.Set<Long> subnets = new java.util.HashSet<>();
             for (IfAddress a : dev.addresses()) {
                 if (!(a.address() instanceof Inet4Address v4)) {
                     continue;
@@ -133,6 +134,9 @@ final class Ipv4Fib {
                 int addr = org.modnet.api.inet.Ipv4Addresses.toInt(v4);
                 int len = a.prefixLen();
                 int prefix = addr & FibTrie.mask(len);
+                if (!subnets.add((long) prefix << 8 | len)) {
+                    continue; // a secondary address (fib_add_ifaddr): its primary's prefix route serves it
+                }
                 String scope = dev.type() == Eth.ARPHRD_LOOPBACK ? "host" : "link";
                 trie.routesOf(prefix, len).add(new RouteEntry("unicast", prefix, len, 0, dev, addr, 0, "kernel", scope));
             }
