@@ -87,6 +87,115 @@ public class ShellIT {
         assertThat(sh("ip netns exec ns2 ethtool -S veth1"), containsString("rx_queue_0_packets: 1000"));
     }
 
+    /** The keys of a JSON text in the order they appear: what a script's {@code jq} paths rely on. */
+    private static java.util.List<String> keys(String json) {
+        java.util.List<String> k = new java.util.ArrayList<>();
+        Matcher m = Pattern.compile("\"([A-Za-z0-9_]+)\":").matcher(json);
+        while (m.find()) {
+            k.add(m.group(1));
+        }
+        return k;
+    }
+
+    /** Linux's {@code ip} with the arguments, its stdout; fails on a non-zero status. */
+    private static String linuxIp(String... args) throws Exception {
+        String[] cmd = new String[args.length + 1];
+        cmd[0] = "ip";
+        System.arraycopy(args, 0, cmd, 1, args.length);
+        Processes.Result r = Processes.run(cmd);
+        assertEquals("ip " + String.join(" ", args) + ": " + r, 0, r.status());
+        return r.out();
+    }
+
+    /** The same two-namespace set-up, made by {@code ip} in modnet ({@code ip}) or on Linux ({@code linux}). */
+    private void jsonSetUp(String a, String b, java.util.function.Consumer<String> ip) {
+        ip.accept("-n " + a + " link add eth0 type veth peer name eth1");
+        ip.accept("-n " + a + " link set eth1 netns " + b);
+        ip.accept("-n " + a + " addr add 10.9.0.1/24 dev eth0");
+        ip.accept("-n " + a + " addr add 10.9.0.9/24 dev eth0");
+        ip.accept("-n " + a + " link set eth0 up");
+        ip.accept("-n " + b + " link set eth1 up");
+        ip.accept("-n " + a + " route add 10.20.0.0/16 via 10.9.0.2");
+        ip.accept("-n " + a + " route add 10.7.0.0/16 dev eth0 metric 5 proto static");
+        ip.accept("-n " + a + " route add blackhole 10.30.0.0/16");
+        ip.accept("-n " + a + " neigh add 10.9.0.7 lladdr 02:00:00:00:00:07 dev eth0 nud permanent");
+    }
+
+    /**
+     * {@code ip -j} and {@code -p} (issue 20): link, address, route and neighbour listings as iproute2's
+     * JSON, checked beside Linux's own {@code ip -j} for the same set-up in two Linux namespaces (IPv6
+     * off there, modnet having none): the same keys in the same order, and the routes and neighbours
+     * the same text.
+     */
+    @Test
+    public void ipJsonListsLinksAddressesRoutesAndNeighboursAsLinuxDoes() throws Exception {
+        sh("ip netns add ja");
+        sh("ip netns add jb");
+        jsonSetUp("ja", "jb", w -> {
+            try {
+                sh("ip " + w);
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        });
+        String[][] views = { { "-j", "link", "show", "eth0" }, { "-j", "addr", "show", "eth0" }, { "-j", "route" },
+                { "-j", "neigh" }, { "-s", "-j", "link", "show", "eth0" }, { "-s", "-s", "-j", "link", "show", "eth0" },
+                { "-j", "-br", "link", "show", "eth0" }, { "-j", "-br", "addr", "show", "eth0" }, { "-s", "-j", "neigh" } };
+        java.util.Map<String, String> modnet = new java.util.LinkedHashMap<>();
+        for (String[] v : views) {
+            modnet.put(String.join(" ", v), sh("ip -n ja " + String.join(" ", v)));
+        }
+        String route = modnet.get("-j route");
+        assertEquals("[{\"dst\":\"10.7.0.0/16\",\"dev\":\"eth0\",\"protocol\":\"static\",\"scope\":\"link\",\"metric\":5,\"flags\":[]},"
+                + "{\"dst\":\"10.9.0.0/24\",\"dev\":\"eth0\",\"protocol\":\"kernel\",\"scope\":\"link\",\"prefsrc\":\"10.9.0.1\",\"flags\":[]},"
+                + "{\"dst\":\"10.20.0.0/16\",\"gateway\":\"10.9.0.2\",\"dev\":\"eth0\",\"flags\":[]},"
+                + "{\"type\":\"blackhole\",\"dst\":\"10.30.0.0/16\",\"flags\":[]}]", route.trim());
+        assertEquals("[{\"dst\":\"10.9.0.7\",\"dev\":\"eth0\",\"lladdr\":\"02:00:00:00:00:07\",\"state\":[\"PERMANENT\"]}]",
+                modnet.get("-j neigh").trim());
+        assertThat(modnet.get("-j addr show eth0"), containsString("\"secondary\":true"));
+        // -p: iproute2's pretty layout
+        assertThat(sh("ip -n ja -j -p neigh"), containsString("[ {\n        \"dst\": \"10.9.0.7\",\n        \"dev\": \"eth0\",\n"
+                + "        \"lladdr\": \"02:00:00:00:00:07\",\n        \"state\": [ \"PERMANENT\" ]\n    } ]\n"));
+
+        org.junit.Assume.assumeTrue("Linux's side needs root and iproute2's ip (.ci/run installs iproute2)",
+                Processes.isRoot() && Processes.onPath("ip"));
+        String la = "modnet-json-a-" + ProcessHandle.current().pid();
+        String lb = "modnet-json-b-" + ProcessHandle.current().pid();
+        linuxIp("netns", "add", la);
+        try {
+            linuxIp("netns", "add", lb);
+            for (String n : new String[] { la, lb }) {
+                Processes.Result r = Processes.run("ip", "netns", "exec", n, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1",
+                        "net.ipv6.conf.default.disable_ipv6=1");
+                org.junit.Assume.assumeTrue("IPv6 can't be turned off in a Linux namespace here: " + r, r.status() == 0);
+            }
+            jsonSetUp(la, lb, w -> {
+                try {
+                    linuxIp(w.split(" "));
+                } catch (Exception e) {
+                    throw new AssertionError(e);
+                }
+            });
+            for (String[] v : views) {
+                String[] args = new String[v.length + 2];
+                args[0] = "-n";
+                args[1] = la;
+                System.arraycopy(v, 0, args, 2, v.length);
+                String linux = linuxIp(args);
+                String ours = modnet.get(String.join(" ", v));
+                java.util.List<String> want = keys(linux);
+                want.remove("carrier_changes"); // modnet counts no carrier changes (its text leaves "transns" empty too)
+                assertEquals("ip " + String.join(" ", v) + "\nLinux:  " + linux + "modnet: " + ours, want, keys(ours));
+                if (v[1].equals("route") || v[1].equals("neigh") && v[0].equals("-j")) {
+                    assertEquals("ip " + String.join(" ", v), linux, ours);
+                }
+            }
+        } finally {
+            Processes.run("ip", "netns", "del", lb);
+            Processes.run("ip", "netns", "del", la);
+        }
+    }
+
     @Test
     public void routesAndNeighboursThroughTheIpCommand() throws Exception {
         sh("ip netns add a");

@@ -103,9 +103,26 @@ final class IpAddr {
     }
 
     private void show(List<String> words) {
+        List<Object> json = options.json() ? new java.util.ArrayList<>() : null;
         for (NetDevice d : devices(filter(words))) {
             List<IfAddress> addresses = d.addresses();
-            if (options.brief()) {
+            if (json != null) {
+                java.util.Map<String, Object> o;
+                if (options.brief()) {
+                    o = Json.object();
+                    LinkFormat.link(o, d, ns);
+                    o.put("ifname", d.name());
+                    o.put("operstate", d.operState());
+                } else {
+                    o = LinkFormat.json(d, ns, false, options.stats());
+                }
+                List<Object> info = new java.util.ArrayList<>();
+                for (int i = 0; i < addresses.size(); i++) {
+                    info.add(addressJson(d, addresses, i, options.brief()));
+                }
+                o.put("addr_info", info);
+                json.add(o);
+            } else if (options.brief()) {
                 StringBuilder b = new StringBuilder(String.format("%-16s %-14s ", LinkFormat.nameAndLink(d, ns),
                         d.operState()));
                 for (IfAddress a : addresses) {
@@ -123,6 +140,9 @@ final class IpAddr {
                     addressLines(d, addresses, i).forEach(inv.out()::println);
                 }
             }
+        }
+        if (json != null) {
+            inv.out().print(Json.render(json, options.pretty()));
         }
     }
 
@@ -143,6 +163,31 @@ final class IpAddr {
         }
         b.append(a.label() == null || a.label().isEmpty() ? d.name() : a.label());
         return List.of(b.toString(), "       valid_lft forever preferred_lft forever");
+    }
+
+    /** An address as {@code ip -j addr} prints it in {@code addr_info}; {@code -br} keeps the address and length. */
+    static java.util.Map<String, Object> addressJson(NetDevice d, List<IfAddress> addresses, int index, boolean brief) {
+        IfAddress a = addresses.get(index);
+        java.util.Map<String, Object> o = Json.object();
+        if (!brief) {
+            o.put("family", a.family());
+        }
+        o.put("local", a.address().getHostAddress());
+        o.put("prefixlen", a.prefixLen());
+        if (brief) {
+            return o;
+        }
+        if (a.broadcast() != null) {
+            o.put("broadcast", a.broadcast().getHostAddress());
+        }
+        o.put("scope", a.scope() == null ? "global" : a.scope());
+        if (secondary(addresses, index)) {
+            o.put("secondary", true);
+        }
+        o.put("label", a.label() == null || a.label().isEmpty() ? d.name() : a.label());
+        o.put("valid_life_time", 4294967295L); // INFINITY_LIFE_TIME: "forever"
+        o.put("preferred_life_time", 4294967295L);
+        return o;
     }
 
     private static boolean secondary(List<IfAddress> addresses, int index) {

@@ -25,10 +25,13 @@ final class IpCommand {
             Usage: ip [ OPTIONS ] OBJECT { COMMAND | help }
             where  OBJECT := { address | link | neigh | netns | route }
                    OPTIONS := { -s[tatistics] | -d[etails] | -o[neline] | -br[ief] |
-                                -4 | -n[etns] name }""";
+                                -4 | -j[son] | -p[retty] | -n[etns] name }""";
 
     /** The global options: how much to show and in which namespace. */
-    record Options(int stats, boolean details, boolean oneline, boolean brief, String netns) {
+    record Options(int stats, boolean details, boolean oneline, boolean brief, String netns, boolean json, boolean pretty) {
+        Options(int stats, boolean details, boolean oneline, boolean brief, String netns) {
+            this(stats, details, oneline, brief, netns, false, false);
+        }
     }
 
     private final Invocation inv;
@@ -44,6 +47,8 @@ final class IpCommand {
         boolean oneline = false;
         boolean brief = false;
         String netns = null;
+        boolean json = false;
+        boolean pretty = false;
         while (args.more()) {
             String opt = args.peek();
             if (opt.equals("--")) {
@@ -71,10 +76,13 @@ final class IpCommand {
                 brief = true; // "-b" alone is -batch
             } else if (matches(opt, "-help")) {
                 throw new CommandException(USAGE, Iproute.SYNTAX);
+            } else if (matches(opt, "-json")) {
+                json = true;
+            } else if (matches(opt, "-pretty")) {
+                pretty = true; // only with -j, as iproute2: the text output is the same either way
             } else if (matches(opt, "-netns")) {
                 netns = args.value(Iproute::incomplete);
-            } else if (opt.equals("-6") || opt.equals("-0") || matches(opt, "-family") || matches(opt, "-json")
-                    || matches(opt, "-pretty") || matches(opt, "-batch") || matches(opt, "-color")
+            } else if (opt.equals("-6") || opt.equals("-0") || matches(opt, "-family") || matches(opt, "-batch") || matches(opt, "-color")
                     || matches(opt, "-timestamp") || matches(opt, "-tshort") || matches(opt, "-resolve")
                     || matches(opt, "-force") || matches(opt, "-all") || matches(opt, "-iec")) {
                 throw new CommandException("ip: option \"" + opt + "\" is not supported by modnet", Iproute.SYNTAX);
@@ -85,7 +93,7 @@ final class IpCommand {
         if (!args.more()) {
             throw new CommandException(USAGE, Iproute.SYNTAX);
         }
-        Options options = new Options(stats, details, oneline, brief, netns);
+        Options options = new Options(stats, details, oneline, brief, netns, json, pretty);
         String word = args.next();
         String object = OBJECTS.stream().filter(o -> matches(word, o)).findFirst().orElse(null);
         if (object == null) {
@@ -96,8 +104,8 @@ final class IpCommand {
             case "address" -> new IpAddr(inv, options, namespace(options)).run(rest);
             case "link" -> new IpLink(inv, options, namespace(options)).run(rest);
             case "netns" -> new IpNetns(inv, options).run(rest);
-            case "route" -> new IpRoute(inv, namespace(options)).run(rest);
-            case "neighbor", "neighbour" -> new IpNeigh(inv, namespace(options), options.stats()).run(rest);
+            case "route" -> new IpRoute(inv, namespace(options), options).run(rest);
+            case "neighbor", "neighbour" -> new IpNeigh(inv, namespace(options), options).run(rest);
             case "help" -> throw new CommandException(USAGE, Iproute.SYNTAX);
             default -> throw new CommandException("ip " + object + ": not available in modnet yet", Iproute.SYNTAX);
         }

@@ -102,11 +102,19 @@ final class IpLink {
             }
         }
         List<NetDevice> devices = selected(dev);
+        List<Object> json = options.json() ? new ArrayList<>() : null;
         for (NetDevice d : devices) {
             if ((upOnly && !d.isUp()) || (kind != null && !kind.equals(d.kind()))) {
                 continue;
             }
-            print(d);
+            if (json != null) {
+                json.add(options.brief() ? LinkFormat.briefJson(d, ns) : LinkFormat.json(d, ns, true, options.stats()));
+            } else {
+                print(d);
+            }
+        }
+        if (json != null) {
+            inv.out().print(Json.render(json, options.pretty()));
         }
     }
 

@@ -22,11 +22,17 @@ final class IpNeigh {
     private final Invocation inv;
     private final NetNamespace ns;
     private final int stats;
+    private final IpCommand.Options options;
 
     IpNeigh(Invocation inv, NetNamespace ns, int stats) {
+        this(inv, ns, new IpCommand.Options(stats, false, false, false, null));
+    }
+
+    IpNeigh(Invocation inv, NetNamespace ns, IpCommand.Options options) {
         this.inv = inv;
         this.ns = ns;
-        this.stats = stats;
+        this.stats = options.stats();
+        this.options = options;
     }
 
     private NeighbourTable table() {
@@ -136,11 +142,16 @@ final class IpNeigh {
 
     private void show(NetDevice only, int prefix, int prefixLen, java.util.Set<NudState> states) {
         int mask = prefixLen == 0 ? 0 : -1 << (32 - prefixLen);
+        List<Object> json = options.json() ? new java.util.ArrayList<>() : null;
         for (Neighbour n : table().entries(ns)) {
             if (only != null && n.dev() != only) {
                 continue;
             }
             if ((n.address() & mask) != (prefix & mask) || states != null && !states.contains(n.state())) {
+                continue;
+            }
+            if (json != null) {
+                json.add(json(n, only == null));
                 continue;
             }
             StringBuilder sb = new StringBuilder(org.modnet.api.inet.Ipv4Addresses.format(n.address()));
@@ -160,6 +171,32 @@ final class IpNeigh {
             sb.append(' ').append(n.state());
             inv.out().println(sb);
         }
+        if (json != null) {
+            inv.out().print(Json.render(json, options.pretty()));
+        }
+    }
+
+    /** An entry as {@code ip -j neigh} prints it; with {@code -s} the times in seconds and the probes. */
+    private java.util.Map<String, Object> json(Neighbour n, boolean withDev) {
+        java.util.Map<String, Object> o = Json.object();
+        o.put("dst", org.modnet.api.inet.Ipv4Addresses.format(n.address()));
+        if (withDev) {
+            o.put("dev", n.dev().name());
+        }
+        if (n.lladdr() != null && n.state() != NudState.INCOMPLETE && n.state() != NudState.FAILED) {
+            o.put("lladdr", n.lladdr().toString());
+        }
+        if (stats > 0) {
+            if (n.refcnt() != 0) {
+                o.put("refcnt", n.refcnt());
+            }
+            o.put("used", n.usedMs() / 1000);
+            o.put("confirmed", n.confirmedMs() / 1000);
+            o.put("updated", n.updatedMs() / 1000);
+            o.put("probes", n.probes());
+        }
+        o.put("state", List.of(n.state().toString()));
+        return o;
     }
 
     private void add(Args args, boolean replace) {

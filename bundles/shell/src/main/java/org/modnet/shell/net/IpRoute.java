@@ -18,10 +18,16 @@ import org.modnet.api.shell.CommandException;
 final class IpRoute {
     private final Invocation inv;
     private final NetNamespace ns;
+    private final IpCommand.Options options;
 
     IpRoute(Invocation inv, NetNamespace ns) {
+        this(inv, ns, new IpCommand.Options(0, false, false, false, null));
+    }
+
+    IpRoute(Invocation inv, NetNamespace ns, IpCommand.Options options) {
         this.inv = inv;
         this.ns = ns;
+        this.options = options;
     }
 
     private RouteTable table() {
@@ -102,9 +108,46 @@ final class IpRoute {
     }
 
     private void show() {
+        if (options.json()) {
+            List<Object> all = new java.util.ArrayList<>();
+            for (RouteEntry r : table().routes(ns)) {
+                all.add(json(r));
+            }
+            inv.out().print(Json.render(all, options.pretty()));
+            return;
+        }
         for (RouteEntry r : table().routes(ns)) {
             inv.out().println(format(r));
         }
+    }
+
+    /** A route as {@code ip -j route} prints it: the text's fields by their JSON names, and {@code flags}. */
+    static java.util.Map<String, Object> json(RouteEntry r) {
+        java.util.Map<String, Object> o = Json.object();
+        if (!r.type().equals("unicast")) {
+            o.put("type", r.type());
+        }
+        o.put("dst", r.len() == 0 ? "default" : org.modnet.api.inet.Ipv4Addresses.format(r.prefix()) + (r.len() == 32 ? "" : "/" + r.len()));
+        if (r.gateway() != 0) {
+            o.put("gateway", org.modnet.api.inet.Ipv4Addresses.format(r.gateway()));
+        }
+        if (r.dev() != null) {
+            o.put("dev", r.dev().name());
+        }
+        if (!r.protocol().equals("boot")) {
+            o.put("protocol", r.protocol());
+        }
+        if (!r.scope().equals("global")) {
+            o.put("scope", r.scope());
+        }
+        if (r.src() != 0) {
+            o.put("prefsrc", org.modnet.api.inet.Ipv4Addresses.format(r.src()));
+        }
+        if (r.metric() != 0) {
+            o.put("metric", r.metric());
+        }
+        o.put("flags", List.of()); // RTNH_F_*: none of them (onlink, dead, linkdown) is set by modnet
+        return o;
     }
 
     /** A route as {@code ip route show} prints it. */

@@ -107,6 +107,129 @@ final class LinkFormat {
         };
     }
 
+    /**
+     * The link as {@code ip -j link} prints it ({@code print_linkinfo} through iproute2's JSON writer):
+     * the header's fields by their JSON names, {@code link} or {@code link_index} for the device it is
+     * linked to, {@code link_netnsid} (a number in JSON, where the text names the namespace: the
+     * other namespace is this one's peer 0, as for the first peer namespace on Linux), and with
+     * {@code -s} {@code stats64}.
+     */
+    static java.util.Map<String, Object> json(NetDevice dev, NetNamespace current, boolean withMode, int stats) {
+        java.util.Map<String, Object> o = Json.object();
+        o.put("ifindex", dev.ifindex());
+        link(o, dev, current);
+        o.put("ifname", dev.name());
+        o.put("flags", flagNames(dev, current));
+        o.put("mtu", dev.mtu());
+        if (dev.xdp() != null) {
+            java.util.Map<String, Object> xdp = Json.object();
+            xdp.put("mode", dev.xdpNative() ? 1 : 2); // XDP_ATTACHED_DRV, XDP_ATTACHED_SKB
+            o.put("xdp", xdp);
+        }
+        if (dev.qdisc() != null) {
+            o.put("qdisc", dev.qdisc());
+        }
+        o.put("operstate", dev.operState());
+        if (withMode) {
+            o.put("linkmode", "DEFAULT");
+        }
+        o.put("group", "default");
+        if (dev.txQueueLen() != 0) {
+            o.put("txqlen", dev.txQueueLen());
+        }
+        o.put("link_type", linkType(dev.type()));
+        if (dev.address() != null) {
+            o.put("address", dev.address().toString());
+        }
+        if (dev.broadcast() != null) {
+            o.put("broadcast", dev.broadcast().toString());
+        }
+        NetDevice peer = dev.link();
+        if (peer != null && !Namespaces.same(peer.namespace(), current)) {
+            o.put("link_netnsid", 0);
+        }
+        if (stats > 0) {
+            o.put("stats64", stats64(dev.stats(), stats));
+        }
+        return o;
+    }
+
+    /** {@code ip -j -br link}: name, its link, state, address, flags. */
+    static java.util.Map<String, Object> briefJson(NetDevice dev, NetNamespace current) {
+        java.util.Map<String, Object> o = Json.object();
+        link(o, dev, current);
+        o.put("ifname", dev.name());
+        o.put("operstate", dev.operState());
+        if (dev.address() != null) {
+            o.put("address", dev.address().toString());
+        }
+        o.put("flags", flagNames(dev, current));
+        return o;
+    }
+
+    /** {@code "link": "veth1"} for a peer in this namespace, {@code "link_index": 6} for one elsewhere. */
+    static void link(java.util.Map<String, Object> o, NetDevice dev, NetNamespace current) {
+        NetDevice peer = dev.link();
+        if (peer == null) {
+            return;
+        }
+        if (Namespaces.same(peer.namespace(), current)) {
+            o.put("link", peer.name());
+        } else {
+            o.put("link_index", peer.ifindex());
+        }
+    }
+
+    private static List<String> flagNames(NetDevice dev, NetNamespace current) {
+        String f = flags(dev, current);
+        return f.length() == 2 ? List.of() : List.of(f.substring(1, f.length() - 1).split(","));
+    }
+
+    /** {@code print_link_stats64} in JSON: rx and tx, with {@code -s -s} the error detail. */
+    private static java.util.Map<String, Object> stats64(DeviceStats s, int level) {
+        java.util.Map<String, Object> rx = Json.object();
+        rx.put("bytes", s.get(RX_BYTES));
+        rx.put("packets", s.get(RX_PACKETS));
+        rx.put("errors", s.get(RX_ERRORS));
+        rx.put("dropped", s.get(RX_DROPPED));
+        rx.put("over_errors", s.get(RX_OVER_ERRORS));
+        rx.put("multicast", s.get(MULTICAST));
+        if (s.get(RX_COMPRESSED) != 0) {
+            rx.put("compressed", s.get(RX_COMPRESSED));
+        }
+        java.util.Map<String, Object> tx = Json.object();
+        tx.put("bytes", s.get(TX_BYTES));
+        tx.put("packets", s.get(TX_PACKETS));
+        tx.put("errors", s.get(TX_ERRORS));
+        tx.put("dropped", s.get(TX_DROPPED));
+        tx.put("carrier_errors", s.get(TX_CARRIER_ERRORS));
+        tx.put("collisions", s.get(COLLISIONS));
+        if (s.get(TX_COMPRESSED) != 0) {
+            tx.put("compressed", s.get(TX_COMPRESSED));
+        }
+        if (level > 1) {
+            rx.put("length_errors", s.get(RX_LENGTH_ERRORS));
+            rx.put("crc_errors", s.get(RX_CRC_ERRORS));
+            rx.put("frame_errors", s.get(RX_FRAME_ERRORS));
+            rx.put("fifo_errors", s.get(RX_FIFO_ERRORS));
+            rx.put("missed_errors", s.get(RX_MISSED_ERRORS));
+            if (s.get(RX_NOHANDLER) != 0) {
+                rx.put("nohandler", s.get(RX_NOHANDLER));
+            }
+            if (s.get(RX_OTHERHOST_DROPPED) != 0) {
+                rx.put("otherhost", s.get(RX_OTHERHOST_DROPPED));
+            }
+            tx.put("aborted_errors", s.get(TX_ABORTED_ERRORS));
+            tx.put("fifo_errors", s.get(TX_FIFO_ERRORS));
+            tx.put("window_errors", s.get(TX_WINDOW_ERRORS));
+            tx.put("heartbeat_errors", s.get(TX_HEARTBEAT_ERRORS));
+        }
+        java.util.Map<String, Object> o = Json.object();
+        o.put("rx", rx);
+        o.put("tx", tx);
+        return o;
+    }
+
     /** {@code ip -br link}: {@code lo               UNKNOWN        00:00:00:00:00:00 <LOOPBACK,UP,LOWER_UP> }. */
     static String brief(NetDevice dev, NetNamespace current) {
         return String.format("%-16s %-14s %s %s ", nameAndLink(dev, current), dev.operState(), dev.address(),
