@@ -146,7 +146,7 @@ class LauncherTest {
         Process p = Processes.builder("script", "-qec", "stty cols 120 rows 40; exec " + MODNET + " -n it-intr-" + ProcessHandle.current().pid(),
                 "/dev/null").redirectErrorStream(true).redirectOutput(log.toFile()).start();
         try (var in = p.getOutputStream()) {
-            in.write("ip netns add a ; ip -n a link set lo up ; ip -n a addr add 127.0.0.1/8 dev lo\nip netns exec a ping -i 0.2 127.0.0.1\n"
+            in.write("ip netns add a ; ip -n a link set lo up\nip netns exec a ping -i 0.2 127.0.0.1\n"
                     .getBytes());
             in.flush();
             assertTrue(waitFor(log, "icmp_seq=3 "), "ping runs:\n" + Files.readString(log));
@@ -328,7 +328,7 @@ class LauncherTest {
         String name = "it-modules-" + ProcessHandle.current().pid();
         try (Instance instance = Instance.start(name)) {
             Result setup = Processes.run(MODNET, "attach", "-n", name, "-c",
-                    "ip netns add x ; ip -n x link set lo up ; ip -n x addr add 127.0.0.1/8 dev lo");
+                    "ip netns add x ; ip -n x link set lo up");
             assertEquals(0, setup.status(), setup.toString());
             Process nc = Processes.builder(MODNET, "attach", "-n", name, "-c", "ip netns exec x nc -u -l 5000")
                     .redirectErrorStream(true).start();
@@ -410,7 +410,7 @@ class LauncherTest {
         String name = "it-hup-" + ProcessHandle.current().pid();
         try (Instance instance = Instance.start(name)) {
             Result setup = Processes.run(MODNET, "attach", "-n", name, "-c",
-                    "ip netns add x ; ip -n x link set lo up ; ip -n x addr add 127.0.0.1/8 dev lo");
+                    "ip netns add x ; ip -n x link set lo up");
             assertEquals(0, setup.status(), setup.toString());
             Process nc = Processes.builder(MODNET, "attach", "-n", name, "-c", "ip netns exec x nc -u -l 5000")
                     .redirectErrorStream(true).start();
@@ -447,7 +447,7 @@ class LauncherTest {
         Path log = Files.createTempFile("modnet-attach", ".log");
         try (Instance instance = Instance.start(name)) {
             Result setup = Processes.run(MODNET, "attach", "-n", name, "-c",
-                    "ip netns add x ; ip -n x link set lo up ; ip -n x addr add 127.0.0.1/8 dev lo");
+                    "ip netns add x ; ip -n x link set lo up");
             assertEquals(0, setup.status(), setup.toString());
             Process client = Processes.builder("env", "--default-signal=INT", MODNET, "attach", "-n", name).redirectErrorStream(true)
                     .redirectOutput(log.toFile()).start();

@@ -114,6 +114,7 @@ public class ShellIT {
         ip.accept("-n " + a + " addr add 10.9.0.1/24 dev eth0");
         ip.accept("-n " + a + " addr add 10.9.0.9/24 dev eth0");
         ip.accept("-n " + a + " link set eth0 up");
+        ip.accept("-n " + a + " link set lo up");
         ip.accept("-n " + b + " link set eth1 up");
         ip.accept("-n " + a + " route add 10.20.0.0/16 via 10.9.0.2");
         ip.accept("-n " + a + " route add 10.7.0.0/16 dev eth0 metric 5 proto static");
@@ -140,7 +141,11 @@ public class ShellIT {
         });
         String[][] views = { { "-j", "link", "show", "eth0" }, { "-j", "addr", "show", "eth0" }, { "-j", "route" },
                 { "-j", "neigh" }, { "-s", "-j", "link", "show", "eth0" }, { "-s", "-s", "-j", "link", "show", "eth0" },
-                { "-j", "-br", "link", "show", "eth0" }, { "-j", "-br", "addr", "show", "eth0" }, { "-s", "-j", "neigh" } };
+                { "-j", "-br", "link", "show", "eth0" }, { "-j", "-br", "addr", "show", "eth0" }, { "-s", "-j", "neigh" },
+                { "route", "show", "table", "local" }, { "route", "show", "table", "all" }, { "-j", "route", "show", "table", "all" },
+                { "route", "show", "dev", "eth0" }, { "route", "show", "proto", "kernel" }, { "route", "show", "type", "blackhole" },
+                { "route", "show", "scope", "link" }, { "route", "show", "root", "10.0.0.0/8" }, { "route", "show", "match", "10.20.1.1" },
+                { "route", "show", "10.20.0.0/16" }, { "rule" }, { "-j", "rule" }, { "addr", "show", "lo" } };
         java.util.Map<String, String> modnet = new java.util.LinkedHashMap<>();
         for (String[] v : views) {
             modnet.put(String.join(" ", v), sh("ip -n ja " + String.join(" ", v)));
@@ -186,7 +191,9 @@ public class ShellIT {
                 java.util.List<String> want = keys(linux);
                 want.remove("carrier_changes"); // modnet counts no carrier changes (its text leaves "transns" empty too)
                 assertEquals("ip " + String.join(" ", v) + "\nLinux:  " + linux + "modnet: " + ours, want, keys(ours));
-                if (v[1].equals("route") || v[1].equals("neigh") && v[0].equals("-j")) {
+                if (!v[0].equals("-j") && !v[0].equals("-s")) { // text: the same lines (iproute2 ends a route line with a space)
+                    assertEquals("ip " + String.join(" ", v), linux.replaceAll(" +\n", "\n"), ours);
+                } else if (v[1].equals("route") || v[1].equals("rule") || v[1].equals("neigh") && v[0].equals("-j")) {
                     assertEquals("ip " + String.join(" ", v), linux, ours);
                 }
             }

@@ -396,6 +396,17 @@ final class NetDev implements NetDevice {
 
     // --- configuration (rtnetlink) ---
 
+    /** What Linux gives a loopback device coming up with no IPv4 address: {@code 127.0.0.1/8 scope host}. */
+    private static final IfAddress LOOPBACK_ADDRESS = loopbackAddress();
+
+    private static IfAddress loopbackAddress() {
+        try {
+            return new IfAddress(java.net.InetAddress.getByAddress(new byte[] { 127, 0, 0, 1 }), 8, null, "host", "lo");
+        } catch (java.net.UnknownHostException e) {
+            throw new AssertionError(e); // four bytes are always an address
+        }
+    }
+
     @Override
     public void open() throws NetException {
         synchronized (core.rtnl()) {
@@ -406,6 +417,10 @@ final class NetDev implements NetDevice {
             ops.open(this);
             flags |= IfFlags.UP;
             txStopped = false;
+            if (type() == org.modnet.api.net.Eth.ARPHRD_LOOPBACK
+                    && addresses.stream().noneMatch(a -> a.address() instanceof java.net.Inet4Address)) {
+                addresses.add(new IfAddress(LOOPBACK_ADDRESS.address(), 8, null, "host", name())); // inetdev_event, NETDEV_UP on a loopback device
+            }
             ns.addressesChanged(); // connected routes come with the device
         }
     }

@@ -23,7 +23,7 @@ final class IpCommand {
 
     static final String USAGE = """
             Usage: ip [ OPTIONS ] OBJECT { COMMAND | help }
-            where  OBJECT := { address | link | neigh | netns | route }
+            where  OBJECT := { address | link | neigh | netns | route | rule }
                    OPTIONS := { -s[tatistics] | -d[etails] | -o[neline] | -br[ief] |
                                 -4 | -j[son] | -p[retty] | -n[etns] name }""";
 
@@ -106,6 +106,10 @@ final class IpCommand {
             case "netns" -> new IpNetns(inv, options).run(rest);
             case "route" -> new IpRoute(inv, namespace(options), options).run(rest);
             case "neighbor", "neighbour" -> new IpNeigh(inv, namespace(options), options).run(rest);
+            case "rule" -> {
+                namespace(options); // -n NAME must name a namespace
+                new IpRule(inv, options).run(rest);
+            }
             case "help" -> throw new CommandException(USAGE, Iproute.SYNTAX);
             default -> throw new CommandException("ip " + object + ": not available in modnet yet", Iproute.SYNTAX);
         }

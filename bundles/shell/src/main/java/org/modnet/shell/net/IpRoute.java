@@ -41,7 +41,7 @@ final class IpRoute {
         Args args = new Args(words);
         String cmd = args.more() ? args.next() : "show";
         if (matches(cmd, "show") || matches(cmd, "list")) {
-            show();
+            show(args);
         } else if (matches(cmd, "add") || matches(cmd, "replace") || cmd.equals("change")) {
             add(args, !cmd.startsWith("a"));
         } else if (matches(cmd, "delete")) {
@@ -94,7 +94,7 @@ final class IpRoute {
                 }
             }
         }
-        for (RouteEntry r : table().routes(ns)) {
+        for (RouteEntry r : LocalTable.main(table().routes(ns))) {
             if (dev != null && r.dev() != dev || proto != null && !proto.equals(r.protocol())
                     || len >= 0 && (r.len() < len || (r.prefix() & mask(len)) != (prefix & mask(len)))) {
                 continue; // "PREFIX" as iproute2's default "root": the prefix and routes inside it
@@ -107,22 +107,156 @@ final class IpRoute {
         }
     }
 
-    private void show() {
-        if (options.json()) {
-            List<Object> all = new java.util.ArrayList<>();
-            for (RouteEntry r : table().routes(ns)) {
-                all.add(json(r));
+    /**
+     * {@code ip route show [table main|local|all|ID] [[to] [exact|root|match] PREFIX] [dev DEV] [proto P]
+     * [scope S] [type T]}: iproute2's {@code iproute_list} — a selector's field is left out of each line
+     * (every route shown has it), a prefix alone is {@code exact}; {@code table all} gives main then
+     * local, each local route marked {@code table local}.
+     */
+    private void show(Args args) {
+        String table = "main";
+        String devName = null;
+        String proto = null;
+        String scope = null;
+        String type = null;
+        String how = "exact";
+        int[] to = null;
+        while (args.more()) {
+            String w = args.next();
+            switch (w) {
+                case "table" -> table = args.value(Iproute::incomplete);
+                case "dev", "oif" -> devName = args.value(Iproute::incomplete);
+                case "proto", "protocol" -> proto = args.value(Iproute::incomplete);
+                case "scope" -> scope = args.value(Iproute::incomplete);
+                case "type" -> type = args.value(Iproute::incomplete);
+                case "to" -> {
+                    continue;
+                }
+                case "exact", "root", "match" -> {
+                    how = w;
+                    to = prefix(args.value(Iproute::incomplete));
+                }
+                default -> {
+                    if (ROUTE_TYPES.contains(w)) {
+                        type = w;
+                    } else {
+                        to = prefix(w);
+                    }
+                }
             }
-            inv.out().print(Json.render(all, options.pretty()));
-            return;
         }
-        for (RouteEntry r : table().routes(ns)) {
-            inv.out().println(format(r));
+        NetDevice dev = null;
+        if (devName != null) {
+            dev = ns.device(devName);
+            if (dev == null) {
+                throw Iproute.cannotFind(devName);
+            }
         }
+        List<RouteEntry> main;
+        List<RouteEntry> local;
+        switch (table) {
+            case "main", "254" -> {
+                main = LocalTable.main(table().routes(ns));
+                local = List.of();
+            }
+            case "local", "255" -> {
+                main = List.of();
+                local = LocalTable.local(ns);
+            }
+            case "all", "0" -> {
+                main = LocalTable.main(table().routes(ns));
+                local = LocalTable.local(ns);
+            }
+            case "default", "253" -> throw new CommandException("Error: ipv4: FIB table does not exist.\nDump terminated", 2);
+            default -> {
+                if (!table.matches("\\d+")) {
+                    throw new CommandException("Error: argument \"" + table + "\" is wrong: table id value is invalid", 255);
+                }
+                throw new CommandException("Error: ipv4: FIB table does not exist.\nDump terminated", 2);
+            }
+        }
+        boolean marked = table.equals("all") || table.equals("0");
+        Shown hide = new Shown(dev != null, proto != null, scope != null);
+        List<Object> json = options.json() ? new java.util.ArrayList<>() : null;
+        for (List<RouteEntry> list : List.of(main, local)) {
+            boolean isLocal = list == local && !local.isEmpty();
+            for (RouteEntry r : list) {
+                if (dev != null && r.dev() != dev || proto != null && !proto.equals(r.protocol())
+                        || scope != null && !scope.equals(r.scope()) || type != null && !type.equals(r.type())
+                        || to != null && !selected(r, how, to)) {
+                    continue;
+                }
+                if (json != null) {
+                    json.add(json(r, hide, marked && isLocal));
+                } else {
+                    inv.out().println(format(r, hide, marked && isLocal));
+                }
+            }
+        }
+        if (json != null) {
+            inv.out().print(Json.render(json, options.pretty()));
+        }
+    }
+
+    /** The route types {@code ip route} takes as a word. */
+    private static final java.util.Set<String> ROUTE_TYPES = java.util.Set.of("unicast", "local", "broadcast", "blackhole",
+            "unreachable", "prohibit", "multicast", "anycast", "throw", "nat");
+
+    /** {@code exact}: that prefix; {@code root}: it and the routes inside it; {@code match}: the routes that contain it. */
+    private static boolean selected(RouteEntry r, String how, int[] to) {
+        return switch (how) {
+            case "root" -> r.len() >= to[1] && (r.prefix() & mask(to[1])) == (to[0] & mask(to[1]));
+            case "match" -> r.len() <= to[1] && (to[0] & mask(r.len())) == r.prefix();
+            default -> r.len() == to[1] && r.prefix() == (to[0] & mask(to[1]));
+        };
+    }
+
+    /** The fields a selector fixed, left out of the lines as iproute2 leaves them. */
+    record Shown(boolean dev, boolean proto, boolean scope) {
+        static final Shown ALL = new Shown(false, false, false);
+    }
+
+    /** A route as {@code ip route show} prints it. */
+    static String format(RouteEntry r) {
+        return format(r, Shown.ALL, false);
+    }
+
+    private static String format(RouteEntry r, Shown hide, boolean tableLocal) {
+        StringBuilder sb = new StringBuilder();
+        if (!r.type().equals("unicast")) {
+            sb.append(r.type()).append(' ');
+        }
+        sb.append(r.len() == 0 ? "default" : org.modnet.api.inet.Ipv4Addresses.format(r.prefix()) + (r.len() == 32 ? "" : "/" + r.len()));
+        if (r.gateway() != 0) {
+            sb.append(" via ").append(org.modnet.api.inet.Ipv4Addresses.format(r.gateway()));
+        }
+        if (r.dev() != null && !hide.dev()) {
+            sb.append(" dev ").append(r.dev().name());
+        }
+        if (tableLocal) {
+            sb.append(" table local");
+        }
+        if (!r.protocol().equals("boot") && !hide.proto()) {
+            sb.append(" proto ").append(r.protocol());
+        }
+        if (!r.scope().equals("global") && !hide.scope()) {
+            sb.append(" scope ").append(r.scope());
+        }
+        if (r.src() != 0) {
+            sb.append(" src ").append(org.modnet.api.inet.Ipv4Addresses.format(r.src()));
+        }
+        if (r.metric() != 0) {
+            sb.append(" metric ").append(r.metric());
+        }
+        return sb.toString();
     }
 
     /** A route as {@code ip -j route} prints it: the text's fields by their JSON names, and {@code flags}. */
     static java.util.Map<String, Object> json(RouteEntry r) {
+        return json(r, Shown.ALL, false);
+    }
+
+    private static java.util.Map<String, Object> json(RouteEntry r, Shown hide, boolean tableLocal) {
         java.util.Map<String, Object> o = Json.object();
         if (!r.type().equals("unicast")) {
             o.put("type", r.type());
@@ -131,13 +265,16 @@ final class IpRoute {
         if (r.gateway() != 0) {
             o.put("gateway", org.modnet.api.inet.Ipv4Addresses.format(r.gateway()));
         }
-        if (r.dev() != null) {
+        if (r.dev() != null && !hide.dev()) {
             o.put("dev", r.dev().name());
         }
-        if (!r.protocol().equals("boot")) {
+        if (tableLocal) {
+            o.put("table", "local");
+        }
+        if (!r.protocol().equals("boot") && !hide.proto()) {
             o.put("protocol", r.protocol());
         }
-        if (!r.scope().equals("global")) {
+        if (!r.scope().equals("global") && !hide.scope()) {
             o.put("scope", r.scope());
         }
         if (r.src() != 0) {
@@ -148,34 +285,6 @@ final class IpRoute {
         }
         o.put("flags", List.of()); // RTNH_F_*: none of them (onlink, dead, linkdown) is set by modnet
         return o;
-    }
-
-    /** A route as {@code ip route show} prints it. */
-    static String format(RouteEntry r) {
-        StringBuilder sb = new StringBuilder();
-        if (!r.type().equals("unicast")) {
-            sb.append(r.type()).append(' ');
-        }
-        sb.append(r.len() == 0 ? "default" : org.modnet.api.inet.Ipv4Addresses.format(r.prefix()) + (r.len() == 32 ? "" : "/" + r.len()));
-        if (r.gateway() != 0) {
-            sb.append(" via ").append(org.modnet.api.inet.Ipv4Addresses.format(r.gateway()));
-        }
-        if (r.dev() != null) {
-            sb.append(" dev ").append(r.dev().name());
-        }
-        if (!r.protocol().equals("boot")) {
-            sb.append(" proto ").append(r.protocol());
-        }
-        if (!r.scope().equals("global")) {
-            sb.append(" scope ").append(r.scope());
-        }
-        if (r.src() != 0) {
-            sb.append(" src ").append(org.modnet.api.inet.Ipv4Addresses.format(r.src()));
-        }
-        if (r.metric() != 0) {
-            sb.append(" metric ").append(r.metric());
-        }
-        return sb.toString();
     }
 
     private void add(Args args, boolean replace) {

@@ -34,7 +34,7 @@ public final class ProcNetRoute implements ProcFile {
 
     @Override
     public List<String> read(NetNamespace ns) {
-        return lines(routes.routes(ns));
+        return lines(LocalTable.main(routes.routes(ns))); // the main table, as Linux's file: not the loopback prefix
     }
 
     static List<String> lines(List<RouteEntry> entries) {
