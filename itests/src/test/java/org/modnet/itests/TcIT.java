@@ -133,7 +133,11 @@ public class TcIT {
     public void replacingTheQdiscUnderAFloodLosesNoPacketThatNoCounterShows() throws Exception {
         String[] kinds = { "pfifo", "netem delay 1ms", "tbf rate 100mbit burst 64kb latency 10ms", "fq_codel", "pfifo_fast", "prio",
                 "bfifo limit 20000" };
-        // veth counts a frame its peer's full ring refuses in its own tx_dropped (and the peer's rx_missed_errors)
+        // veth counts a frame its peer's full ring refuses in its own tx_dropped (and the peer's rx_missed_errors).
+        // Only pktgen's frames may cross meanwhile: the neighbours set up by ping would go STALE, DELAY and
+        // PROBE during the flood, and each side's ARP probe and reply would count in b's rx_packets.
+        ModnetRuntime.run(processor, "ns1", "ip neigh replace 10.0.0.2 lladdr " + b.address() + " dev " + a.name() + " nud permanent");
+        ModnetRuntime.run(processor, "ns2", "ip neigh replace 10.0.0.1 lladdr " + a.address() + " dev " + b.name() + " nud permanent");
         long rx0 = b.stats().get(DeviceStats.Field.RX_PACKETS);
         long tx0 = a.stats().get(DeviceStats.Field.TX_DROPPED);
         String[] flood = new String[1];
