@@ -203,6 +203,116 @@ public class ShellIT {
         }
     }
 
+    /** h1 - r1 - r2 - r3 - h2 over veth pairs, the routers forwarding, made by {@code ip}; {@code sysctl} runs in a namespace. */
+    private static void chain(String p, java.util.function.Consumer<String> ip, java.util.function.BiConsumer<String, String> sysctl) {
+        String[] n = { p + "h1", p + "r1", p + "r2", p + "r3", p + "h2" };
+        for (int i = 0; i < 4; i++) {
+            ip.accept("-n " + n[i] + " link add e" + (2 * i) + " type veth peer name e" + (2 * i + 1));
+            ip.accept("-n " + n[i] + " link set e" + (2 * i + 1) + " netns " + n[i + 1]);
+            ip.accept("-n " + n[i] + " addr add 10.2." + (i + 1) + "." + (i == 0 ? 2 : 1) + "/24 dev e" + (2 * i));
+            ip.accept("-n " + n[i + 1] + " addr add 10.2." + (i + 1) + "." + (i == 0 ? 1 : 2) + "/24 dev e" + (2 * i + 1));
+            ip.accept("-n " + n[i] + " link set e" + (2 * i) + " up");
+            ip.accept("-n " + n[i + 1] + " link set e" + (2 * i + 1) + " up");
+        }
+        ip.accept("-n " + n[0] + " route add default via 10.2.1.1");
+        ip.accept("-n " + n[4] + " route add default via 10.2.4.1");
+        ip.accept("-n " + n[1] + " route add default via 10.2.2.2");
+        ip.accept("-n " + n[3] + " route add default via 10.2.3.1");
+        ip.accept("-n " + n[2] + " route add 10.2.1.0/24 via 10.2.2.1");
+        ip.accept("-n " + n[2] + " route add 10.2.4.0/24 via 10.2.3.2");
+        for (int i = 1; i <= 3; i++) {
+            sysctl.accept(n[i], "net.ipv4.ip_forward=1");
+            sysctl.accept(n[i], "net.ipv4.icmp_ratelimit=0"); // every probe answered: no token bucket in the comparison
+        }
+    }
+
+    /** traceroute's lines with each time replaced by T: what must be equal between two runs. */
+    private static String untimed(String traceroute) {
+        return traceroute.replaceAll("\\d+\\.\\d+ ms", "T ms");
+    }
+
+    /**
+     * traceroute through three modnet routers (issue 20): each hop as Linux's traceroute prints it, UDP
+     * and ICMP, an unreachable network's {@code !N}, a bad host in traceroute's words; beside Linux's
+     * own traceroute through the same chain of Linux namespaces, line for line with the times left out.
+     */
+    @Test
+    public void tracerouteThroughThreeRoutersPrintsEachHopAsLinuxDoes() throws Exception {
+        for (String n : new String[] { "mh1", "mr1", "mr2", "mr3", "mh2" }) {
+            sh("ip netns add " + n);
+        }
+        chain("m", w -> {
+            try {
+                sh("ip " + w);
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        }, (n, kv) -> {
+            try {
+                sh("ip netns exec " + n + " sysctl -w " + kv);
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        });
+        String[] runs = { "traceroute 10.2.4.2", "traceroute -n -I 10.2.4.2", "traceroute -n -q 1 -f 2 10.2.4.2",
+                "traceroute -n -w 1 -m 5 10.2.9.9" };
+        java.util.Map<String, String> ours = new java.util.LinkedHashMap<>();
+        for (String r : runs) {
+            ours.put(r, sh("ip netns exec mh1 " + r));
+        }
+        assertEquals("traceroute to 10.2.4.2 (10.2.4.2), 30 hops max, 60 byte packets\n"
+                + " 1  10.2.1.1 (10.2.1.1)  T ms  T ms  T ms\n"
+                + " 2  10.2.2.2 (10.2.2.2)  T ms  T ms  T ms\n"
+                + " 3  10.2.3.2 (10.2.3.2)  T ms  T ms  T ms\n"
+                + " 4  10.2.4.2 (10.2.4.2)  T ms  T ms  T ms\n", untimed(ours.get(runs[0])));
+        // r2 has no route: !N, before any TTL is looked at (ip_rcv_finish routes before ip_forward)
+        assertEquals("traceroute to 10.2.9.9 (10.2.9.9), 5 hops max, 60 byte packets\n 1  10.2.1.1  T ms  T ms  T ms\n"
+                + " 2  10.2.2.2  T ms !N  T ms !N  T ms !N\n", untimed(ours.get(runs[3])));
+        try {
+            sh("ip netns exec mh1 traceroute foo");
+            fail("an unknown host");
+        } catch (Exception e) {
+            assertThat(e.getMessage(), containsString("Cannot handle \"host\" cmdline arg `foo' on position 1 (argc 1)"));
+        }
+
+        org.junit.Assume.assumeTrue("Linux's side needs root, iproute2 and traceroute (.ci/run installs them)",
+                Processes.isRoot() && Processes.onPath("ip") && Processes.onPath("traceroute"));
+        String p = "mt" + ProcessHandle.current().pid() % 100000;
+        String[] linux = { p + "h1", p + "r1", p + "r2", p + "r3", p + "h2" };
+        try {
+            for (String n : linux) {
+                linuxIp("netns", "add", n);
+            }
+            chain(p, w -> {
+                try {
+                    linuxIp(w.split(" "));
+                } catch (Exception e) {
+                    throw new AssertionError(e);
+                }
+            }, (n, kv) -> {
+                try {
+                    Processes.Result r = Processes.run("ip", "netns", "exec", n, "sysctl", "-qw", kv);
+                    assertEquals(r.toString(), 0, r.status());
+                } catch (Exception e) {
+                    throw new AssertionError(e);
+                }
+            });
+            // -n: Linux would ask a name service otherwise; not the unreachable run: Linux rate-limits ip_error's
+            // ICMP per peer (net.ipv4.route.error_cost and error_burst), which modnet does not
+            for (String r : java.util.List.of(runs).subList(1, runs.length - 1)) {
+                java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of("ip", "netns", "exec", linux[0]));
+                cmd.addAll(java.util.List.of(r.split(" ")));
+                cmd.add(1 + cmd.indexOf("traceroute"), "-N1"); // one probe at a time, as modnet sends them
+                Processes.Result l = Processes.run(cmd.toArray(String[]::new));
+                assertEquals(r + ": " + l, untimed(l.out()), untimed(ours.get(r)));
+            }
+        } finally {
+            for (String n : linux) {
+                Processes.run("ip", "netns", "del", n);
+            }
+        }
+    }
+
     @Test
     public void routesAndNeighboursThroughTheIpCommand() throws Exception {
         sh("ip netns add a");

@@ -48,6 +48,17 @@ final class Icmp implements InetProtocol {
         pings.remove(id);
     }
 
+    /** traceroute's UDP probes by their source port: the ICMP errors quoting them. */
+    private final Map<Integer, java.util.function.Consumer<TracerouteCommand.Answer>> probes = new ConcurrentHashMap<>();
+
+    boolean listenProbes(int sport, java.util.function.Consumer<TracerouteCommand.Answer> l) {
+        return probes.putIfAbsent(sport, l) == null;
+    }
+
+    void unlistenProbes(int sport) {
+        probes.remove(sport);
+    }
+
     @Override
     public void receive(SkBuff skb) {
         try {
@@ -93,6 +104,9 @@ final class Icmp implements InetProtocol {
                 mib.inc(type == DEST_UNREACH ? IcmpMib.Counter.InDestUnreachs
                         : type == TIME_EXCEEDED ? IcmpMib.Counter.InTimeExcds : IcmpMib.Counter.InParmProbs);
                 errorAboutEcho(skb, i, len, saddr, type);
+                if (!probes.isEmpty()) {
+                    errorAboutProbe(skb, i, len, saddr, type);
+                }
                 toTransport(skb, i, len, type);
             }
             default -> {
@@ -122,6 +136,23 @@ final class Icmp implements InetProtocol {
         EchoListener l = pings.get(skb.getU16(inner + ihl + 4));
         if (l != null) {
             l.error(from, type, skb.getU8(i + 1), skb.getU16(inner + ihl + 6));
+        }
+    }
+
+    /** An ICMP error quoting one of traceroute's UDP probes (its source port): tell the traceroute. */
+    private void errorAboutProbe(SkBuff skb, int i, int len, int from, int type) {
+        int inner = i + HEADER;
+        if (len < HEADER + Ipv4Header.MIN_LEN + 8) {
+            return;
+        }
+        int ihl = Ipv4Header.headerLen(skb, inner);
+        if (ihl < Ipv4Header.MIN_LEN || len < HEADER + ihl + 8 || Ipv4Header.protocol(skb, inner) != 17) {
+            return;
+        }
+        var l = probes.get(skb.getU16(inner + ihl));
+        if (l != null) {
+            l.accept(new TracerouteCommand.Answer(from, type, skb.getU8(i + 1), skb.getU16(inner + ihl + 2), System.nanoTime(),
+                    skb.getU16(i + 6)));
         }
     }
 

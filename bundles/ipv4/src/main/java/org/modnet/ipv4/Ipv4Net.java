@@ -122,20 +122,15 @@ final class Ipv4Net implements Ipv4Input.Routing {
     }
 
     /**
-     * {@code ip_forward}: a packet for another host arrived and forwarding is on. Its TTL, its route and
-     * the outgoing MTU are checked, each failure answered with the ICMP error Linux sends; then the TTL
-     * goes down by one and the packet leaves toward its next hop.
+     * {@code ip_forward}: a packet for another host arrived and forwarding is on. Its route (looked up
+     * first, as {@code ip_rcv_finish} does), its TTL and the outgoing MTU are checked, each failure
+     * answered with the ICMP error Linux sends; then the TTL goes down by one and the packet leaves
+     * toward its next hop.
      */
     void forward(SkBuff skb, NetDevice in) {
         int h = skb.data();
         if (skb.pktType() != org.modnet.api.skb.PktType.HOST) {
             mib.inc(Ipv4Mib.Counter.InDiscards);
-            skb.free();
-            return;
-        }
-        if (Ipv4Header.ttl(skb, h) <= 1) {
-            mib.inc(Ipv4Mib.Counter.InHdrErrors);
-            icmp.sendError(skb, Icmp.TIME_EXCEEDED, 0, 0);
             skb.free();
             return;
         }
@@ -147,6 +142,13 @@ final class Ipv4Net implements Ipv4Input.Routing {
             if (r == null || !r.type().equals("blackhole")) {
                 icmp.sendError(skb, Icmp.DEST_UNREACH, code, 0);
             }
+            skb.free();
+            return;
+        }
+        // ip_forward: the TTL after the route, which ip_rcv_finish looked up first (no route is !N, not a TTL)
+        if (Ipv4Header.ttl(skb, h) <= 1) {
+            mib.inc(Ipv4Mib.Counter.InHdrErrors);
+            icmp.sendError(skb, Icmp.TIME_EXCEEDED, 0, 0);
             skb.free();
             return;
         }
