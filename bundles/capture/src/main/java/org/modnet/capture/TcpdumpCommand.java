@@ -294,7 +294,7 @@ public final class TcpdumpCommand {
         AtomicLong received = new AtomicLong();
         PacketHandler tap = (skb, dev) -> {
             try {
-                if (target == null ? dev.namespace() == ns : dev == target) {
+                if (target == null ? dev.namespace() == ns : dev == target) { // any: a device of this namespace
                     copy(skb, dev, queue, dropped, received);
                 }
             } finally {
