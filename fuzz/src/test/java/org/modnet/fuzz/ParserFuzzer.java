@@ -22,7 +22,7 @@ public final class ParserFuzzer {
             "53", "65535", "65536", "0", "-1", "0x800", "2048", "10.0.0", "10", "/24", "icmp[0]", "len", "portrange", "1-1023",
             "vlan", "ip6", "rarp", "sctp", "broadcast", "multicast", "less", "greater", "mask", "255.0.0.0", "gateway",
             "02:00:00:00:00:01", "tcp[tcpflags]", "tcp-syn", "icmp[icmptype]", "icmp-echo", "ip[6:2]", "[", "]", ":", "4", "&", "|",
-            "^", "+", "-", "*", "/", "%", "<<", ">>", "=", "==", "!=", "<", ">", "<=", ">=", "\\tcp", "0x1fff", "ether[0]" };
+            "^", "+", "-", "*", "/", "%", "<<", ">>", "=", "==", "!=", "<", ">", "<=", ">=", "\\tcp", "0x1fff", "ether[0]", "::1", "2001:db8::/32", "fe80::1" };
     static final String[] IP = { "link", "addr", "address", "route", "neigh", "neighbour", "netns", "show", "list", "add", "del",
             "delete", "set", "flush", "get", "replace", "change", "exec", "dev", "lo", "eth0", "up", "down", "mtu", "name", "type",
             "veth", "peer", "via", "src", "table", "metric", "proto", "scope", "global", "host", "link", "broadcast", "brd", "+",

@@ -27,7 +27,8 @@ import org.modnet.capture.FilterTree.Val;
  * <li>{@code [proto] [dir] [type] ID}: proto {@code ether ip ip6 arp rarp tcp udp sctp}, dir
  * {@code src dst} {@code src or dst} {@code src and dst}, type {@code host net port portrange gateway};
  * an ID after and/or alone repeats the last qualifiers ({@code host a or b}, {@code tcp port 80 or 443});
- * {@code net A/LEN}, {@code net A mask M}, {@code net 10.1}; {@code portrange A-B};</li>
+ * {@code net A/LEN}, {@code net A mask M}, {@code net 10.1}; IPv6 {@code host 2001:db8::1} and
+ * {@code net fe80::/10}; {@code portrange A-B};</li>
  * <li>{@code ip ip6 arp rarp tcp udp sctp icmp icmp6}, {@code [ip|ip6|ether] proto N|\NAME},
  * {@code [ether|ip|ip6] broadcast|multicast}, {@code less N}, {@code greater N}, {@code vlan [ID]}
  * (each {@code vlan} moves every later offset past its tag, as libpcap's does);</li>
@@ -147,7 +148,8 @@ final class FilterParser {
     }
 
     private static boolean isIdWord(String s) {
-        return !KEYWORDS.contains(s) && !NAMED.containsKey(s) && !s.startsWith("\\") && (Character.isLetterOrDigit(s.charAt(0)));
+        return !KEYWORDS.contains(s) && !NAMED.containsKey(s) && !s.startsWith("\\")
+                && (Character.isLetterOrDigit(s.charAt(0)) || s.startsWith("::"));
     }
 
     /** IDs with the last qualifiers: {@code not ID}, {@code ( ID or ID )}, {@code ID}. */
@@ -287,10 +289,16 @@ final class FilterParser {
                 if ("ether".equals(proto) || "link".equals(proto)) {
                     return etherHost(mac(id), dir);
                 }
+                if (id.contains(":")) {
+                    return ip6Host(proto, ipv6(id, id), 128, dir);
+                }
                 checkHostProto(proto, "host");
                 return ipHost(proto, address(id), 0xffffffffL, dir);
             }
             case "net" -> {
+                if (id.contains(":")) {
+                    return net6(proto, id, dir);
+                }
                 checkHostProto(proto, "net");
                 return net(proto, id, dir);
             }
@@ -363,6 +371,87 @@ final class FilterParser {
             throw new IllegalArgumentException("non-network bits set in \"" + shown + "\"");
         }
         return ipHost(proto, a, mask, dir);
+    }
+
+    /** {@code host ADDR6} and {@code net ADDR6/LEN}: the IPv6 source/destination, word by word under the mask. */
+    private Pred ip6Host(String proto, long[] a, int bits, String dir) {
+        if (proto != null && !proto.equals("ip6")) {
+            if (Set.of("ip", "arp", "rarp").contains(proto)) {
+                throw new IllegalArgumentException("'" + proto + "' modifier applied to ip6 host");
+            }
+            throw new IllegalArgumentException("'" + proto + "' modifier applied to host");
+        }
+        int n = nh();
+        List<Pred> src = new ArrayList<>();
+        List<Pred> dst = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            int left = Math.max(0, Math.min(32, bits - 32 * i));
+            long mask = left == 0 ? 0 : (0xffffffffL << (32 - left)) & 0xffffffffL;
+            if (mask == 0) {
+                continue; // libpcap loads no word the mask leaves out
+            }
+            Val s = mask == 0xffffffffL ? abs(4, n + 8 + 4 * i) : new Bin('&', abs(4, n + 8 + 4 * i), new Num(mask));
+            Val d = mask == 0xffffffffL ? abs(4, n + 24 + 4 * i) : new Bin('&', abs(4, n + 24 + 4 * i), new Num(mask));
+            src.add(eq(s, a[i] & mask));
+            dst.add(eq(d, a[i] & mask));
+        }
+        Pred ps = src.isEmpty() ? Const.TRUE : new And(src);
+        Pred pd = dst.isEmpty() ? Const.TRUE : new And(dst);
+        Pred p = switch (dir) {
+            case "src" -> ps;
+            case "dst" -> pd;
+            case "and" -> and(ps, pd);
+            default -> or(ps, pd);
+        };
+        return and(etherType(ETH_IP6), p);
+    }
+
+    private Pred net6(String proto, String id, String dir) {
+        int bits = 128;
+        String shown = id;
+        if (w.at("/")) {
+            w.next();
+            String len = w.next();
+            long b = number(len);
+            if (b > 128) {
+                throw new IllegalArgumentException("mask length must be <= 128");
+            }
+            bits = (int) b;
+            shown = id + "/" + len;
+        }
+        long[] a = ipv6(id, shown);
+        for (int i = 0; i < 4; i++) {
+            int left = Math.max(0, Math.min(32, bits - 32 * i));
+            long mask = left == 0 ? 0 : (0xffffffffL << (32 - left)) & 0xffffffffL;
+            if ((a[i] & ~mask & 0xffffffffL) != 0) {
+                throw new IllegalArgumentException("non-network bits set in \"" + shown + "\"");
+            }
+        }
+        return ip6Host(proto, a, bits, dir);
+    }
+
+    /** An IPv6 address as four 32-bit words; a literal only (no name is resolved). */
+    private static long[] ipv6(String id, String shown) {
+        byte[] b = null;
+        if (id.matches("[0-9A-Fa-f:.]+")) {
+            try {
+                java.net.InetAddress addr = java.net.InetAddress.getByName(id); // a literal: no lookup
+                b = addr.getAddress();
+                if (b.length == 4) { // ::ffff:a.b.c.d comes back as IPv4
+                    b = new byte[] { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, -1, -1, b[0], b[1], b[2], b[3] };
+                }
+            } catch (java.net.UnknownHostException | SecurityException e) {
+                b = null;
+            }
+        }
+        if (b == null) {
+            throw new IllegalArgumentException("unknown host '" + shown + "'");
+        }
+        long[] w = new long[4];
+        for (int i = 0; i < 16; i++) {
+            w[i / 4] = w[i / 4] << 8 | (b[i] & 0xff);
+        }
+        return w;
     }
 
     /** An IPv4 address or the leading parts of one ({@code 10.1} is 10.1.0.0), as libpcap reads a network. */

@@ -8,7 +8,7 @@ import java.util.Set;
  * The tokens of a tcpdump filter expression, as libpcap's scanner cuts them: tcpdump joins its
  * arguments with spaces, so {@code 'udp port 53'} and {@code udp port 53} are the same words. A word
  * is a run of letters, digits and {@code - _ . :} ({@code 10.0.0.1}, {@code tcp-syn}, {@code 100-200},
- * {@code 02:00:00:00:00:01}); a colon that does not make a MAC address ends it, so {@code ip[6:2]} is
+ * {@code 02:00:00:00:00:01}, {@code 2001:db8::1}); a colon that does not make a MAC or IPv6 address ends it, so {@code ip[6:2]} is
  * {@code ip [ 6 : 2 ]}. Operators are {@code ( ) [ ] : ! && || = == != < <= > >= + - * / % & | ^ << >>},
  * and {@code \tcp} is one word. A cursor walks them for the parser.
  */
@@ -37,6 +37,12 @@ final class FilterWords {
             } else if (k + 1 < n && TWO.contains(s.substring(k, k + 2))) {
                 words.add(s.substring(k, k + 2));
                 k += 2;
+            } else if (c == ':' && k + 1 < n && s.charAt(k + 1) == ':') {
+                int start = k; // an IPv6 address that starts "::"
+                while (k < n && (wordChar(s.charAt(k)) || s.charAt(k) == ':')) {
+                    k++;
+                }
+                words.add(s.substring(start, k));
             } else if (ONE.indexOf(c) >= 0) {
                 words.add(String.valueOf(c));
                 k++;
@@ -47,7 +53,7 @@ final class FilterWords {
                 }
                 String w = s.substring(start, k);
                 int colon = w.indexOf(':');
-                if (colon >= 0 && !w.matches("[0-9A-Fa-f]{1,2}(:[0-9A-Fa-f]{1,2}){5}")) {
+                if (colon >= 0 && !w.matches("[0-9A-Fa-f]{1,2}(:[0-9A-Fa-f]{1,2}){5}") && !ipv6Like(w)) {
                     k = start + colon; // not a MAC address: the colon is ip[6:2]'s
                     w = w.substring(0, colon);
                 }
@@ -56,6 +62,11 @@ final class FilterWords {
                 throw new IllegalArgumentException(SYNTAX); // libpcap: "illegal character"; a character no word has
             }
         }
+    }
+
+    /** An IPv6 address, not ip6[6:2]'s "6:2": two colons at least, hex digits and dots else. */
+    private static boolean ipv6Like(String w) {
+        return w.matches("[0-9A-Fa-f:.]+") && w.indexOf(':') != w.lastIndexOf(':');
     }
 
     private static boolean wordChar(char c) {

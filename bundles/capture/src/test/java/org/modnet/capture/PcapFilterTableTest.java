@@ -54,7 +54,8 @@ class PcapFilterTableTest {
             "( tcp or udp ) and not port 22", "host 10.0.0.1 and ( port 53 or icmp )", "not ( host 10.0.0.1 or host 10.0.0.2 )",
             "tcp and not port 22 and not port 80", "icmp || arp || port 5000", "ip and not tcp and not udp and not icmp",
             "(tcp or udp) and (src net 10.0.0.0/8) and greater 60", "ip6 and tcp", "ip6 and udp port 53", "ip6 and not icmp6",
-            "tcp and ip6", "icmp or udp and not arp", "1 = 1");
+            "tcp and ip6", "icmp or udp and not arp", "1 = 1", "ip6 host 2001:db8::1", "src host 2001:db8::1", "dst net ff02::/16",
+            "net 2001:db8::/32", "host fe80::1 or 2001:db8::1", "ip6 net 2001:db8::/64 and udp", "dst host ff02::1 and not icmp6");
 
     /** Expressions tcpdump refuses, with its words. */
     static final Map<String, String> REFUSED = new LinkedHashMap<>();
@@ -79,6 +80,8 @@ class PcapFilterTableTest {
         REFUSED.put("vlan 5000", "VLAN tag 5000 greater than maximum 4095");
         REFUSED.put("gateway 10.0.0.1", "'gateway' requires a name");
         REFUSED.put("ip and vlan 10", "expression rejects all packets");
+        REFUSED.put("ip host ::1", "'ip' modifier applied to ip6 host");
+        REFUSED.put("net 2001:db8::1/32", "non-network bits set in \"2001:db8::1/32\"");
         REFUSED.put("icmp or udp and arp", "expression rejects all packets");
     }
 
