@@ -58,7 +58,13 @@ final class FilterParser {
             Map.entry("icmp-routeradvert", 9L), Map.entry("icmp-routersolicit", 10L), Map.entry("icmp-timxceed", 11L),
             Map.entry("icmp-paramprob", 12L), Map.entry("icmp-tstamp", 13L), Map.entry("icmp-tstampreply", 14L),
             Map.entry("icmp-ireq", 15L), Map.entry("icmp-ireqreply", 16L), Map.entry("icmp-maskreq", 17L),
-            Map.entry("icmp-maskreply", 18L), Map.entry("icmp6type", 0L), Map.entry("icmp6code", 1L));
+            Map.entry("icmp-maskreply", 18L), Map.entry("icmp6type", 0L), Map.entry("icmp6code", 1L),
+            Map.entry("icmp6-destinationunreach", 1L), Map.entry("icmp6-packettoobig", 2L), Map.entry("icmp6-timeexceeded", 3L),
+            Map.entry("icmp6-parameterproblem", 4L), Map.entry("icmp6-echo", 128L), Map.entry("icmp6-echoreply", 129L),
+            Map.entry("icmp6-multicastlistenerquery", 130L), Map.entry("icmp6-multicastlistenerreportv1", 131L),
+            Map.entry("icmp6-multicastlistenerdone", 132L), Map.entry("icmp6-routersolicit", 133L),
+            Map.entry("icmp6-routeradvert", 134L), Map.entry("icmp6-neighborsolicit", 135L), Map.entry("icmp6-neighboradvert", 136L),
+            Map.entry("icmp6-redirect", 137L), Map.entry("icmp6-multicastlistenerreportv2", 143L));
 
     /** The IP protocol numbers {@code proto \NAME} knows. */
     private static final Map<String, Long> IP_PROTOS = Map.of("icmp", 1L, "igmp", 2L, "tcp", 6L, "udp", 17L, "sctp", 132L,
@@ -891,7 +897,13 @@ final class FilterParser {
                 pre.add(firstFragment());
                 return new Load(new Bin('+', new Ihl(n), fold("+", new Num(n), idx)), size);
             }
-            default -> throw syntax(); // icmp6[...] and the like: libpcap needs a fixed IPv6 header chain
+            case "icmp6" -> {
+                // no extension headers: the ICMPv6 header right after the fixed IPv6 one, as libpcap reads it
+                pre.add(etherType(ETH_IP6));
+                pre.add(eq(abs(1, n + 6), 58));
+                return new Load(fold("+", new Num(n + 40), idx), size);
+            }
+            default -> throw syntax();
         }
     }
 

@@ -55,7 +55,8 @@ class PcapFilterTableTest {
             "tcp and not port 22 and not port 80", "icmp || arp || port 5000", "ip and not tcp and not udp and not icmp",
             "(tcp or udp) and (src net 10.0.0.0/8) and greater 60", "ip6 and tcp", "ip6 and udp port 53", "ip6 and not icmp6",
             "tcp and ip6", "icmp or udp and not arp", "1 = 1", "ip6 host 2001:db8::1", "src host 2001:db8::1", "dst net ff02::/16",
-            "net 2001:db8::/32", "host fe80::1 or 2001:db8::1", "ip6 net 2001:db8::/64 and udp", "dst host ff02::1 and not icmp6");
+            "net 2001:db8::/32", "host fe80::1 or 2001:db8::1", "ip6 net 2001:db8::/64 and udp", "dst host ff02::1 and not icmp6",
+            "icmp6[icmp6type] == icmp6-echo", "icmp6[0] = 128 or icmp[0] = 8", "igmp or sctp", "sctp[0:2] = 2905");
 
     /** Expressions tcpdump refuses, with its words. */
     static final Map<String, String> REFUSED = new LinkedHashMap<>();
