@@ -19,7 +19,10 @@ import org.modnet.shell.net.ShellAccess;
 public final class ParserFuzzer {
     static final String[] FILTER = { "host", "src", "dst", "net", "port", "ip", "arp", "icmp", "tcp", "udp", "ether", "proto",
             "and", "or", "not", "&&", "||", "!", "(", ")", "10.0.0.1", "10.0.0.0/8", "0.0.0.0/0", "1.2.3.4/33", "255.255.255.255",
-            "53", "65535", "65536", "0", "-1", "0x800", "2048", "10.0.0", "10", "/24", "icmp[0]", "len" };
+            "53", "65535", "65536", "0", "-1", "0x800", "2048", "10.0.0", "10", "/24", "icmp[0]", "len", "portrange", "1-1023",
+            "vlan", "ip6", "rarp", "sctp", "broadcast", "multicast", "less", "greater", "mask", "255.0.0.0", "gateway",
+            "02:00:00:00:00:01", "tcp[tcpflags]", "tcp-syn", "icmp[icmptype]", "icmp-echo", "ip[6:2]", "[", "]", ":", "4", "&", "|",
+            "^", "+", "-", "*", "/", "%", "<<", ">>", "=", "==", "!=", "<", ">", "<=", ">=", "\\tcp", "0x1fff", "ether[0]", "::1", "2001:db8::/32", "fe80::1" };
     static final String[] IP = { "link", "addr", "address", "route", "neigh", "neighbour", "netns", "show", "list", "add", "del",
             "delete", "set", "flush", "get", "replace", "change", "exec", "dev", "lo", "eth0", "up", "down", "mtu", "name", "type",
             "veth", "peer", "via", "src", "table", "metric", "proto", "scope", "global", "host", "link", "broadcast", "brd", "+",

@@ -382,6 +382,29 @@ public class ShellIT {
     }
 
     @Test
+    public void tcpdumpOnAnyPrintsEachFrameWithItsDeviceAndDirection() throws Exception {
+        String[] out = new String[1];
+        Thread capture = new Thread(() -> {
+            try {
+                out[0] = sh("tcpdump -i any -n -c 2 'icmp[icmptype] == icmp-echo'");
+            } catch (Exception e) {
+                out[0] = "tcpdump failed: " + e;
+            }
+        });
+        capture.start();
+        // pings until the capture has its two frames: it listens once its filter is compiled
+        for (int i = 0; i < 40 && capture.isAlive(); i++) {
+            sh("ping -c 1 127.0.0.1");
+            capture.join(250);
+        }
+        capture.join(5_000);
+        // as Linux's tcpdump -i any: the echo request leaving lo, then arriving on it; the reply is filtered out
+        assertThat(out[0], containsString(" lo    Out IP 127.0.0.1 > 127.0.0.1: ICMP echo request, id "));
+        assertThat(out[0], containsString(" lo    In  IP 127.0.0.1 > 127.0.0.1: ICMP echo request, id "));
+        assertThat(out[0], not(containsString("echo reply")));
+    }
+
+    @Test
     public void aCaptureReplayedIntoAnotherDeviceReproducesItsReceiveCounters() throws Exception {
         java.nio.file.Path pcap = java.nio.file.Files.createTempFile("modnet-replay", ".pcap");
         sh("ip netns add r ; ip -n r link add eth0 type veth peer name eth1 ; ip -n r link set eth0 up");

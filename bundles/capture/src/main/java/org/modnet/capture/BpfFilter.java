@@ -8,21 +8,36 @@ import org.modnet.capture.FilterCode.Expr;
 import org.modnet.capture.FilterCode.Node;
 import org.modnet.capture.FilterCode.Op;
 import org.modnet.capture.FilterCode.Test;
+import org.modnet.capture.FilterTree.And;
+import org.modnet.capture.FilterTree.Bin;
+import org.modnet.capture.FilterTree.Cmp;
+import org.modnet.capture.FilterTree.Const;
+import org.modnet.capture.FilterTree.Ihl;
+import org.modnet.capture.FilterTree.Len;
+import org.modnet.capture.FilterTree.Load;
+import org.modnet.capture.FilterTree.Not;
+import org.modnet.capture.FilterTree.Num;
+import org.modnet.capture.FilterTree.Or;
+import org.modnet.capture.FilterTree.Pred;
+import org.modnet.capture.FilterTree.Rel;
+import org.modnet.capture.FilterTree.Val;
 import org.modnet.ebpf.api.BpfException;
 import org.modnet.ebpf.api.BpfFault;
 import org.modnet.ebpf.api.BpfSyscall;
 import org.modnet.ebpf.api.SocketFilter;
 
 /**
- * tcpdump's filter compiled to eBPF, as libpcap compiles it to BPF: the expression becomes a graph of
- * tests ({@link FilterCode}) that go to "match" and "no match", every load guarded by the frame's
- * length; {@link FilterOptimizer} shortens it unless {@code tcpdump -O} asks not to, and the program
- * runs on each frame in the project's VM — JIT-compiled, or interpreted when the JIT cannot take a
- * program that large. r6 holds the frame, r7 its length; the program returns 1 for a frame to keep.
- * {@code tcpdump -d} prints it. The primitives mean what {@link Filter}'s do.
+ * tcpdump's filter compiled to eBPF, as libpcap compiles it to BPF: the parsed expression
+ * ({@link FilterParser}) becomes a graph of tests ({@link FilterCode}) that go to "match" and "no
+ * match", every load guarded by the frame's length — a guard that fails drops the frame whatever the
+ * expression around it says, as a classic BPF load past the end ends the program with 0;
+ * {@link FilterOptimizer} shortens it unless {@code tcpdump -O} asks not to (and, as libpcap's, refuses
+ * an expression it finds can match nothing), and the program runs on each frame in the project's VM —
+ * JIT-compiled, or interpreted when the JIT cannot take a program that large. r6 holds the frame, r7
+ * its length; the program returns 1 for a frame to keep. {@code tcpdump -d} prints it (eBPF, where
+ * Linux's tcpdump prints classic BPF). It decides as {@link Filter} does.
  */
 final class BpfFilter {
-    private final FilterWords words;
     private final Node keep = Node.end(true);
     private final Node drop = Node.end(false);
     private final long[] insns;
@@ -35,19 +50,14 @@ final class BpfFilter {
      */
     static final int JIT_MAX = 65536 / 4;
 
-    private BpfFilter(BpfSyscall bpf, FilterWords words, boolean optimise) throws BpfException {
-        this.words = words;
+    private BpfFilter(BpfSyscall bpf, Pred expression, boolean optimise) throws BpfException {
         this.bpf = bpf;
-        Node root;
-        if (words.isEmpty()) {
-            root = keep;
-        } else {
-            root = or(keep, drop);
-            words.end();
-        }
-        root = FilterCode.resolve(root);
+        Node root = FilterCode.resolve(gen(expression, keep, drop));
         if (optimise) {
             root = FilterOptimizer.optimise(root);
+            if (root == drop) {
+                throw new IllegalArgumentException("expression rejects all packets"); // libpcap's optimiser says so too
+            }
         }
         this.insns = bpf.assemble(FilterCode.emit(root, optimise));
         SocketFilter p = null;
@@ -69,10 +79,11 @@ final class BpfFilter {
 
     /** The compiled filter; {@code optimise} false is {@code tcpdump -O}. */
     static BpfFilter compile(BpfSyscall bpf, List<String> args, boolean optimise) {
+        Pred e = FilterParser.parse(args);
         try {
-            return new BpfFilter(bpf, new FilterWords(args), optimise);
-        } catch (BpfException e) {
-            throw new IllegalStateException("the filter compiled to a program the VM refused: " + e.getMessage(), e);
+            return new BpfFilter(bpf, e, optimise);
+        } catch (BpfException x) {
+            throw new IllegalStateException("the filter compiled to a program the VM refused: " + x.getMessage(), x);
         }
     }
 
@@ -109,141 +120,92 @@ final class BpfFilter {
     }
 
     private Node test(Expr e, Op op, long k, Node jt, Node jf) {
-        return new Node(new Test(e, op, k & 0xffffffffL, false), jt, jf);
+        return new Node(new Test(e, op, k & 0xffffffffL, null), jt, jf);
     }
 
-    private static final Expr ETHERTYPE = Expr.abs(2, 12);
-    private static final Expr VERSION = Expr.abs(1, 14, 4, 0xf);
-    private static final Expr PROTOCOL = Expr.abs(1, 23);
-    private static final Expr FRAGMENT = Expr.abs(2, 20, 0, 0x1fff);
+    // --- the expression: each part goes to yes or no; a load past the frame's end to drop, whatever the part ---
 
-    // --- expression: each part goes to yes or no; "next" is a place for what comes later ---
-
-    private Node or(Node yes, Node no) {
-        Node next = new Node();
-        Node entry = and(yes, next);
-        while ("or".equals(words.peek()) || "||".equals(words.peek())) {
-            words.next();
-            Node after = new Node();
-            next.alias = and(yes, after);
-            next = after;
-        }
-        next.alias = no;
-        return entry;
-    }
-
-    private Node and(Node yes, Node no) {
-        Node next = new Node();
-        Node entry = not(next, no);
-        while ("and".equals(words.peek()) || "&&".equals(words.peek())) {
-            words.next();
-            Node after = new Node();
-            next.alias = not(after, no);
-            next = after;
-        }
-        next.alias = yes;
-        return entry;
-    }
-
-    private Node not(Node yes, Node no) {
-        words.enter();
-        try {
-            String w = words.peek();
-            if ("not".equals(w) || "!".equals(w)) {
-                words.next();
-                return not(no, yes);
-            }
-            if ("(".equals(w)) {
-                words.next();
-                Node e = or(yes, no);
-                if (!")".equals(words.next())) {
-                    throw new IllegalArgumentException("syntax error in filter expression: ')' expected");
+    private Node gen(Pred p, Node yes, Node no) {
+        return switch (p) {
+            case Const c -> c.value() ? yes : no;
+            case Not n -> gen(n.p(), no, yes);
+            case And a -> {
+                Node next = yes;
+                for (int i = a.all().size() - 1; i >= 0; i--) {
+                    next = gen(a.all().get(i), next, no);
                 }
-                return e;
+                yield next;
             }
-            return primitive(yes, no);
-        } finally {
-            words.leave();
-        }
-    }
-
-    // --- primitives ---
-
-    private Node etherType(int type, Node yes, Node no) {
-        return test(Expr.LEN, Op.GE, 14, test(ETHERTYPE, Op.EQ, type, yes, no), no);
-    }
-
-    /** IPv4 as the decoder sees it: ethertype 0x0800, at least 34 bytes, version 4. */
-    private Node ipv4(Node yes, Node no) {
-        return test(Expr.LEN, Op.GE, 34, test(ETHERTYPE, Op.EQ, 0x800, test(VERSION, Op.EQ, 4, yes, no), no), no);
-    }
-
-    /** Source or destination (as asked) equals a under the mask. */
-    private Node either(int size, int srcOff, int dstOff, long mask, long a, boolean src, boolean dst, Node yes, Node no) {
-        Node d = dst ? test(Expr.abs(size, dstOff, 0, mask), Op.EQ, a & mask, yes, no) : no;
-        return src ? test(Expr.abs(size, srcOff, 0, mask), Op.EQ, a & mask, yes, d) : d;
-    }
-
-    /** The source or destination port (as asked) is p, where the frame holds the ports. */
-    private Node ports(int p, boolean src, boolean dst, Node yes, Node no) {
-        Node d = dst ? test(Expr.ind(2, 2), Op.EQ, p, yes, no) : no;
-        Node s = src ? test(Expr.ind(2, 0), Op.EQ, p, yes, d) : d;
-        return new Node(new Test(Expr.ihlEnd(18), Op.GT, 0, true), no, s); // ports past the frame's end
-    }
-
-    private Node primitive(Node yes, Node no) {
-        String w = words.next();
-        boolean src = true;
-        boolean dst = true;
-        if (w.equals("src") || w.equals("dst")) {
-            src = w.equals("src");
-            dst = w.equals("dst");
-            w = words.next();
-        }
-        switch (w) {
-            case "host" -> {
-                long a = Filter.address(words.next()) & 0xffffffffL;
-                // IPv4 source/destination, or the sender/target protocol address of an ARP packet; the
-                // ethertype first, so that what a term's failure knows is the same on each way out
-                Node v4 = test(Expr.LEN, Op.GE, 34, test(VERSION, Op.EQ, 4, either(4, 26, 30, 0xffffffffL, a, src, dst, yes, no), no), no);
-                Node arp = test(ETHERTYPE, Op.EQ, 0x806, test(Expr.LEN, Op.GE, 42, either(4, 28, 38, 0xffffffffL, a, src, dst, yes, no), no), no);
-                return test(Expr.LEN, Op.GE, 14, test(ETHERTYPE, Op.EQ, 0x800, v4, arp), no);
-            }
-            case "net" -> {
-                String n = words.next();
-                int slash = n.indexOf('/');
-                int len = slash < 0 ? 32 : Filter.number(n.substring(slash + 1), 32);
-                long a = Filter.address(slash < 0 ? n : n.substring(0, slash)) & 0xffffffffL;
-                long mask = len == 0 ? 0 : (0xffffffffL << (32 - len)) & 0xffffffffL;
-                return ipv4(either(4, 26, 30, mask, a, src, dst, yes, no), no);
-            }
-            case "port" -> {
-                int p = Filter.number(words.next(), 65535);
-                // TCP and UDP each a copy of the port tests: the optimiser knows the protocol on each, and
-                // merges the copies once it has used that
-                Node udp = test(PROTOCOL, Op.EQ, 17, ports(p, src, dst, yes, no), no);
-                Node tcp = test(PROTOCOL, Op.EQ, 6, ports(p, src, dst, yes, no), udp);
-                return ipv4(test(FRAGMENT, Op.EQ, 0, tcp, no), no); // not the first fragment: no ports
-            }
-            case "ip" -> {
-                return etherType(0x0800, yes, no);
-            }
-            case "arp" -> {
-                return etherType(0x0806, yes, no);
-            }
-            case "icmp", "tcp", "udp" -> {
-                int proto = w.equals("icmp") ? 1 : w.equals("tcp") ? 6 : 17;
-                return ipv4(test(PROTOCOL, Op.EQ, proto, yes, no), no);
-            }
-            case "ether" -> {
-                if (!"proto".equals(words.next())) {
-                    throw new IllegalArgumentException("syntax error in filter expression: 'proto' expected after 'ether'");
+            case Or o -> {
+                Node next = no;
+                for (int i = o.any().size() - 1; i >= 0; i--) {
+                    next = gen(o.any().get(i), yes, next);
                 }
-                String p = words.next();
-                int type = p.startsWith("0x") ? Integer.parseInt(p.substring(2), 16) : Filter.number(p, 65535);
-                return etherType(type, yes, no);
+                yield next;
             }
-            default -> throw new IllegalArgumentException("syntax error in filter expression at \"" + w + "\"");
+            case Cmp c -> cmp(c, yes, no);
+        };
+    }
+
+    /** A check before a load: the test, and the outcome on which the frame is dropped. */
+    private record Guard(Test test, boolean dropWhen) {
+    }
+
+    /** Offsets past this are computed, not encoded in a load instruction (its offset has 16 bits). */
+    private static final long NEAR = 30000;
+
+    /** The value as a block can test it, with the checks that must pass first. */
+    private static Expr lower(Val v, List<Guard> guards) {
+        if (v instanceof Len) {
+            return Expr.LEN;
         }
+        long mask = 0xffffffffL;
+        Val x = v;
+        if (v instanceof Bin b && b.op() == '&' && b.r() instanceof Num m && b.l() instanceof Load) {
+            mask = m.k();
+            x = b.l();
+        }
+        if (x instanceof Load l && l.at() instanceof Num k && k.k() + l.size() <= NEAR) {
+            guards.add(new Guard(new Test(Expr.LEN, Op.GE, k.k() + l.size(), null), false));
+            return Expr.abs(l.size(), (int) k.k(), 0, mask);
+        }
+        if (x instanceof Load l && l.at() instanceof Bin a && a.op() == '+' && a.l() instanceof Ihl h && a.r() instanceof Num k
+                && k.k() + l.size() <= NEAR && h.at() <= NEAR) {
+            guards.add(new Guard(new Test(Expr.LEN, Op.GT, h.at(), null), false));
+            guards.add(new Guard(new Test(Expr.ihlEnd(h.at(), (int) k.k() + l.size()), Op.GT, 0, Expr.LEN), true));
+            return Expr.ind(l.size(), h.at(), (int) k.k(), mask);
+        }
+        return Expr.arith(v);
+    }
+
+    private Node cmp(Cmp c, Node yes, Node no) {
+        List<Guard> guards = new ArrayList<>();
+        Expr l = lower(c.l(), guards);
+        Node t;
+        Rel rel = c.rel();
+        if (c.r() instanceof Num k) {
+            t = switch (rel) {
+                case EQ -> test(l, Op.EQ, k.k(), yes, no);
+                case NE -> test(l, Op.EQ, k.k(), no, yes);
+                case GT -> test(l, Op.GT, k.k(), yes, no);
+                case GE -> test(l, Op.GE, k.k(), yes, no);
+                case LT -> test(l, Op.GE, k.k(), no, yes);
+                case LE -> test(l, Op.GT, k.k(), no, yes);
+            };
+        } else {
+            Expr r = lower(c.r(), guards);
+            boolean flip = rel == Rel.NE || rel == Rel.LT || rel == Rel.LE;
+            Op op = switch (rel) {
+                case EQ, NE -> Op.EQ;
+                case GT, LE -> Op.GT;
+                default -> Op.GE;
+            };
+            t = new Node(new Test(l, op, 0, r), flip ? no : yes, flip ? yes : no);
+        }
+        for (int i = guards.size() - 1; i >= 0; i--) {
+            Guard g = guards.get(i);
+            t = g.dropWhen() ? new Node(g.test(), drop, t) : new Node(g.test(), t, drop);
+        }
+        return t;
     }
 }

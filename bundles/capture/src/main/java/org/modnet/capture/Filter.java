@@ -3,143 +3,106 @@ package org.modnet.capture;
 import java.util.List;
 import java.util.function.Predicate;
 
+import org.modnet.capture.FilterTree.And;
+import org.modnet.capture.FilterTree.Bin;
+import org.modnet.capture.FilterTree.Cmp;
+import org.modnet.capture.FilterTree.Const;
+import org.modnet.capture.FilterTree.Ihl;
+import org.modnet.capture.FilterTree.Len;
+import org.modnet.capture.FilterTree.Load;
+import org.modnet.capture.FilterTree.Neg;
+import org.modnet.capture.FilterTree.Not;
+import org.modnet.capture.FilterTree.Num;
+import org.modnet.capture.FilterTree.Or;
+import org.modnet.capture.FilterTree.Pred;
+import org.modnet.capture.FilterTree.Val;
+
 /**
- * The common part of tcpdump's filter language (pcap-filter(7)): {@code [src|dst] host A},
- * {@code [src|dst] net A/LEN}, {@code [src|dst] port N}, {@code ip}, {@code arp}, {@code icmp},
- * {@code tcp}, {@code udp}, {@code ether proto N}, joined by {@code and}/{@code &&}, {@code or}/{@code ||},
- * {@code not}/{@code !} and parentheses. Evaluated on decoded frames (a BPF compilation comes with the
- * eBPF VM).
+ * tcpdump's filter language ({@link FilterParser}) evaluated on a frame's bytes by walking the parsed
+ * expression: the reference the compiled eBPF filter ({@link BpfFilter}) is checked against. As
+ * classic BPF does, a load past the frame's end (or a division by zero) rejects the frame.
  */
 final class Filter {
-    private final FilterWords words;
+    private final Pred root;
 
-    private Filter(FilterWords words) {
-        this.words = words;
+    private Filter(Pred root) {
+        this.root = root;
+    }
+
+    /** Thrown on a load past the end: the frame is rejected. */
+    private static final class Abort extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        static final Abort ABORT = new Abort();
+
+        private Abort() {
+            super(null, null, false, false);
+        }
     }
 
     /** The filter of the words after tcpdump's options; everything passes for none. */
     static Predicate<Frame> parse(List<String> args) {
-        FilterWords words = new FilterWords(args);
-        if (words.isEmpty()) {
-            return f -> true;
-        }
-        Predicate<Frame> e = new Filter(words).or();
-        words.end();
-        return e;
+        Filter f = new Filter(FilterParser.parse(args));
+        return frame -> f.test(frame.b);
     }
 
-    private Predicate<Frame> or() {
-        Predicate<Frame> left = and();
-        while ("or".equals(words.peek()) || "||".equals(words.peek())) {
-            words.next();
-            left = left.or(and());
-        }
-        return left;
-    }
-
-    private Predicate<Frame> and() {
-        Predicate<Frame> left = not();
-        while ("and".equals(words.peek()) || "&&".equals(words.peek())) {
-            words.next();
-            left = left.and(not());
-        }
-        return left;
-    }
-
-    private Predicate<Frame> not() {
-        words.enter();
+    boolean test(byte[] b) {
         try {
-            String w = words.peek();
-            if ("not".equals(w) || "!".equals(w)) {
-                words.next();
-                return not().negate();
-            }
-            if ("(".equals(w)) {
-                words.next();
-                Predicate<Frame> e = or();
-                if (!")".equals(words.next())) {
-                    throw new IllegalArgumentException("syntax error in filter expression: ')' expected");
+            return eval(root, b);
+        } catch (Abort a) {
+            return false;
+        }
+    }
+
+    private static boolean eval(Pred p, byte[] b) {
+        return switch (p) {
+            case Const c -> c.value();
+            case Not n -> !eval(n.p(), b);
+            case And a -> {
+                for (Pred x : a.all()) {
+                    if (!eval(x, b)) {
+                        yield false;
+                    }
                 }
-                return e;
+                yield true;
             }
-            return primitive();
-        } finally {
-            words.leave();
-        }
-    }
-
-    private Predicate<Frame> primitive() {
-        String w = words.next();
-        boolean src = true;
-        boolean dst = true;
-        if (w.equals("src") || w.equals("dst")) {
-            src = w.equals("src");
-            dst = w.equals("dst");
-            w = words.next();
-        }
-        boolean s = src;
-        boolean d = dst;
-        switch (w) {
-            case "host" -> {
-                int a = address(words.next());
-                return f -> f.hasAddress(a, s, d);
-            }
-            case "net" -> {
-                String n = words.next();
-                int slash = n.indexOf('/');
-                int len = slash < 0 ? 32 : number(n.substring(slash + 1), 32);
-                int a = address(slash < 0 ? n : n.substring(0, slash));
-                int mask = len == 0 ? 0 : -1 << (32 - len);
-                return f -> f.ipv4 && ((s && (f.saddr & mask) == (a & mask)) || (d && (f.daddr & mask) == (a & mask)));
-            }
-            case "port" -> {
-                int p = number(words.next(), 65535);
-                return f -> (s && f.sport == p) || (d && f.dport == p);
-            }
-            case "ip" -> {
-                return f -> f.ethertype == 0x0800;
-            }
-            case "arp" -> {
-                return f -> f.ethertype == 0x0806;
-            }
-            case "icmp" -> {
-                return f -> f.ipv4 && f.protocol == 1;
-            }
-            case "tcp" -> {
-                return f -> f.ipv4 && f.protocol == 6;
-            }
-            case "udp" -> {
-                return f -> f.ipv4 && f.protocol == 17;
-            }
-            case "ether" -> {
-                if (!"proto".equals(words.next())) {
-                    throw new IllegalArgumentException("syntax error in filter expression: 'proto' expected after 'ether'");
+            case Or o -> {
+                for (Pred x : o.any()) {
+                    if (eval(x, b)) {
+                        yield true;
+                    }
                 }
-                String p = words.next();
-                int type = p.startsWith("0x") ? Integer.parseInt(p.substring(2), 16) : number(p, 65535);
-                return f -> f.ethertype == type;
+                yield false;
             }
-            default -> throw new IllegalArgumentException("syntax error in filter expression at \"" + w + "\"");
-        }
+            case Cmp c -> c.rel().holds(value(c.l(), b), value(c.r(), b));
+        };
     }
 
-    static int address(String text) {
-        long a = org.modnet.api.inet.Ipv4Addresses.parse(text);
-        if (a < 0) {
-            throw new IllegalArgumentException("unknown host '" + text + "'");
-        }
-        return (int) a;
+    private static long value(Val v, byte[] b) {
+        return switch (v) {
+            case Num n -> n.k();
+            case Len l -> b.length;
+            case Ihl h -> 4L * (load(b, h.at(), 1) & 0xf);
+            case Load l -> load(b, value(l.at(), b), l.size());
+            case Neg n -> -value(n.v(), b) & 0xffffffffL;
+            case Bin x -> {
+                long l = value(x.l(), b);
+                long r = value(x.r(), b);
+                if ((x.op() == '/' || x.op() == '%') && r == 0) {
+                    throw Abort.ABORT;
+                }
+                yield FilterTree.apply(x.op(), l, r);
+            }
+        };
     }
 
-    static int number(String text, int max) {
-        try {
-            int n = Integer.parseInt(text);
-            if (n >= 0 && n <= max) {
-                return n;
-            }
-        } catch (NumberFormatException e) {
-            // reported below
+    private static long load(byte[] b, long at, int size) {
+        if (at + size > b.length) {
+            throw Abort.ABORT;
         }
-        throw new IllegalArgumentException("illegal number '" + text + "'");
+        long v = 0;
+        for (int i = 0; i < size; i++) {
+            v = v << 8 | (b[(int) at + i] & 0xff);
+        }
+        return v;
     }
 }

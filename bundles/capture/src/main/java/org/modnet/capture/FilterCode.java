@@ -8,6 +8,8 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 
+import org.modnet.capture.FilterTree.Val;
+
 /**
  * A compiled tcpdump filter before it is eBPF: a graph of blocks, as libpcap's code generator makes
  * them, each of which loads one value of the frame and tests it, going to one block when the test
@@ -25,39 +27,57 @@ final class FilterCode {
         LEN,
         /** {@code size} bytes at {@code off}, big-endian, shifted right by {@code shift}, masked. */
         ABS,
-        /** The IPv4 header's length in bytes plus {@code off}. */
+        /** The IPv4 header's length in bytes (the header at {@code base}) plus {@code off}. */
         IHL_END,
-        /** {@code size} bytes, big-endian, at {@code off} past the IPv4 header. */
-        IND
+        /** {@code size} bytes, big-endian, at {@code off} past the IPv4 header's length (the header at {@code base}), masked. */
+        IND,
+        /** Any arithmetic of the frame ({@code val}): computed by code that rejects the frame on a load past its end. */
+        ARITH
     }
 
     /** A value of the frame. */
-    record Expr(Kind kind, int size, int off, int shift, long mask) {
-        static final Expr LEN = new Expr(Kind.LEN, 4, 0, 0, 0xffffffffL);
+    record Expr(Kind kind, int size, int off, int shift, long mask, int base, Val val) {
+        static final Expr LEN = new Expr(Kind.LEN, 4, 0, 0, 0xffffffffL, 0, FilterTree.Len.LEN);
 
         static Expr abs(int size, int off) {
-            return new Expr(Kind.ABS, size, off, 0, 0xffffffffL);
+            return abs(size, off, 0, 0xffffffffL);
         }
 
         static Expr abs(int size, int off, int shift, long mask) {
-            return new Expr(Kind.ABS, size, off, shift, mask & 0xffffffffL);
+            Val v = new FilterTree.Load(new FilterTree.Num(off), size);
+            if (shift != 0) {
+                v = new FilterTree.Bin('r', v, new FilterTree.Num(shift));
+            }
+            if ((mask & 0xffffffffL) != 0xffffffffL) {
+                v = new FilterTree.Bin('&', v, new FilterTree.Num(mask & 0xffffffffL));
+            }
+            return new Expr(Kind.ABS, size, off, shift, mask & 0xffffffffL, 0, v);
         }
 
-        static Expr ihlEnd(int off) {
-            return new Expr(Kind.IHL_END, 1, off, 0, 0xffffffffL);
+        static Expr ihlEnd(int base, int off) {
+            return new Expr(Kind.IHL_END, 1, off, 0, 0xffffffffL, base,
+                    new FilterTree.Bin('+', new FilterTree.Ihl(base), new FilterTree.Num(off)));
         }
 
-        static Expr ind(int size, int off) {
-            return new Expr(Kind.IND, size, off, 0, 0xffffffffL);
+        static Expr ind(int size, int base, int off, long mask) {
+            Val v = new FilterTree.Load(new FilterTree.Bin('+', new FilterTree.Ihl(base), new FilterTree.Num(off)), size);
+            if ((mask & 0xffffffffL) != 0xffffffffL) {
+                v = new FilterTree.Bin('&', v, new FilterTree.Num(mask & 0xffffffffL));
+            }
+            return new Expr(Kind.IND, size, off, 0, mask & 0xffffffffL, base, v);
+        }
+
+        static Expr arith(Val v) {
+            return new Expr(Kind.ARITH, 4, 0, 0, 0xffffffffL, 0, v);
         }
 
         /** The largest value it can have. */
         long max() {
             return switch (kind) {
-                case LEN -> 0xffffffffL;
+                case LEN, ARITH -> 0xffffffffL;
                 case ABS -> ((size == 4 ? 0xffffffffL : (1L << (8 * size)) - 1) >>> shift) & mask;
                 case IHL_END -> 60 + off;
-                case IND -> (1L << (8 * size)) - 1;
+                case IND -> ((size == 4 ? 0xffffffffL : (1L << (8 * size)) - 1)) & mask;
             };
         }
     }
@@ -74,8 +94,8 @@ final class FilterCode {
         }
     }
 
-    /** {@code e op k}, or {@code e op len} when {@code vsLen}; k is unsigned 32-bit. */
-    record Test(Expr e, Op op, long k, boolean vsLen) {
+    /** {@code e op k}, or {@code e op rhs} when rhs is not null (the frame's length, or another value); k is unsigned 32-bit. */
+    record Test(Expr e, Op op, long k, Expr rhs) {
     }
 
     /**
@@ -205,8 +225,11 @@ final class FilterCode {
         }
     }
 
-    /** Registers that keep a value for later blocks; r2 is the scratch one, r6/r7 the frame and its length. */
-    private static final int[] KEEP = { 3, 4, 5, 8, 9, 0, 1 };
+    /**
+     * Registers that keep a value for later blocks; r2 is the scratch one, r1 and r2 (with the stack)
+     * the arithmetic's, r6/r7 the frame and its length.
+     */
+    private static final int[] KEEP = { 3, 4, 5, 8, 9, 0 };
 
     /**
      * The graph as eBPF assembler, one instruction a line: r6 the frame, r7 its length. With
@@ -219,7 +242,7 @@ final class FilterCode {
         if (keepValues) {
             Map<Expr, Integer> uses = new HashMap<>();
             for (Node n : order) {
-                if (n.test.e().kind() != Kind.LEN) {
+                if (n.test.e().kind() != Kind.LEN && !general(n.test)) {
                     uses.merge(n.test.e(), 1, Integer::sum);
                 }
             }
@@ -233,7 +256,7 @@ final class FilterCode {
         IdentityHashMap<Node, Integer> avail = new IdentityHashMap<>();
         for (Node n : order) {
             int in = avail.getOrDefault(n, 0);
-            Integer r = reg.get(n.test.e());
+            Integer r = general(n.test) ? null : reg.get(n.test.e());
             int out = r == null ? in : in | (1 << r);
             for (Node s : new Node[] { n.jt, n.jf }) {
                 if (s.isTest()) {
@@ -260,20 +283,31 @@ final class FilterCode {
             String label = labels.get(n);
             Test t = n.test;
             String r;
-            if (t.e().kind() == Kind.LEN) {
-                r = "%r7";
+            String against;
+            if (general(t)) {
+                // e op rhs, both computed: rhs first, kept on the stack while e is
+                List<Line> code = new ArrayList<>();
+                arith(t.rhs().val(), 0, code);
+                code.add(plain(null, "stxdw [%r10-8], %r1"));
+                arith(t.e().val(), 1, code);
+                code.add(plain(null, "ldxdw %r2, [%r10-8]"));
+                label = addAll(lines, label, code);
+                r = "%r1";
+                against = "%r2";
             } else {
-                Integer k = reg.get(t.e());
-                r = "%r" + (k == null ? (keepValues ? 2 : 3) : KEEP[k]);
-                if (k == null || (avail.get(n) & (1 << k)) == 0) {
-                    for (String s : load(t.e(), r)) {
-                        lines.add(plain(label, s));
-                        label = null;
+                if (t.e().kind() == Kind.LEN) {
+                    r = "%r7";
+                } else {
+                    Integer k = reg.get(t.e());
+                    r = "%r" + (k == null ? (keepValues ? 2 : 3) : KEEP[k]);
+                    if (k == null || (avail.get(n) & (1 << k)) == 0) {
+                        label = addAll(lines, label, load(t.e(), r));
                     }
                 }
+                against = t.rhs() != null ? "%r7" : Long.toString((int) t.k());
             }
-            String wide = t.vsLen() || t.k() <= Integer.MAX_VALUE ? "" : "32";
-            String operands = r + ", " + (t.vsLen() ? "%r7" : Long.toString((int) t.k())) + ", ";
+            String wide = t.rhs() != null || t.k() <= Integer.MAX_VALUE ? "" : "32";
+            String operands = r + ", " + against + ", ";
             String jt = target(n.jt, labels);
             String jf = target(n.jf, labels);
             if (jf.equals(next)) {
@@ -390,42 +424,138 @@ final class FilterCode {
         return order;
     }
 
+    /** Whether a test compares two computed values (not a constant, not the length). */
+    private static boolean general(Test t) {
+        return t.rhs() != null && t.rhs().kind() != Kind.LEN;
+    }
+
+    /** Appends the code, the first line taking the label; returns the label still to place (null once placed). */
+    private static String addAll(List<Line> lines, String label, List<Line> code) {
+        String l = label;
+        for (Line c : code) {
+            lines.add(l == null || c.label() != null ? c : new Line(l, c.text(), c.mnemonic(), c.operands(), c.target()));
+            l = null;
+        }
+        return l;
+    }
+
     /** The instructions that put the value in register r. */
-    private static List<String> load(Expr e, String r) {
-        List<String> out = new ArrayList<>();
+    private static List<Line> load(Expr e, String r) {
+        List<Line> out = new ArrayList<>();
         String size = e.size() == 1 ? "b" : e.size() == 2 ? "h" : "w";
         switch (e.kind()) {
             case ABS -> {
-                out.add("ldx" + size + " " + r + ", [%r6+" + e.off() + "]");
+                out.add(plain(null, "ldx" + size + " " + r + ", [%r6+" + e.off() + "]"));
                 if (e.size() > 1) {
-                    out.add("be" + e.size() * 8 + " " + r);
+                    out.add(plain(null, "be" + e.size() * 8 + " " + r));
                 }
                 if (e.shift() != 0) {
-                    out.add("rsh " + r + ", " + e.shift());
+                    out.add(plain(null, "rsh " + r + ", " + e.shift()));
                 }
                 long full = e.size() == 4 ? 0xffffffffL : (1L << (8 * e.size())) - 1;
                 if ((e.mask() & full) != full) {
-                    out.add("and32 " + r + ", " + (int) e.mask());
+                    out.add(plain(null, "and32 " + r + ", " + (int) e.mask()));
                 }
             }
             case IHL_END -> {
-                out.add("ldxb " + r + ", [%r6+14]");
-                out.add("and " + r + ", 0xf");
-                out.add("lsh " + r + ", 2");
-                out.add("add " + r + ", " + e.off());
+                out.add(plain(null, "ldxb " + r + ", [%r6+" + e.base() + "]"));
+                out.add(plain(null, "and " + r + ", 0xf"));
+                out.add(plain(null, "lsh " + r + ", 2"));
+                out.add(plain(null, "add " + r + ", " + e.off()));
             }
             case IND -> {
-                out.add("ldxb " + r + ", [%r6+14]");
-                out.add("and " + r + ", 0xf");
-                out.add("lsh " + r + ", 2");
-                out.add("add " + r + ", %r6");
-                out.add("ldx" + size + " " + r + ", [" + r + "+" + (14 + e.off()) + "]");
+                out.add(plain(null, "ldxb " + r + ", [%r6+" + e.base() + "]"));
+                out.add(plain(null, "and " + r + ", 0xf"));
+                out.add(plain(null, "lsh " + r + ", 2"));
+                out.add(plain(null, "add " + r + ", %r6"));
+                out.add(plain(null, "ldx" + size + " " + r + ", [" + r + "+" + e.off() + "]"));
                 if (e.size() > 1) {
-                    out.add("be" + e.size() * 8 + " " + r);
+                    out.add(plain(null, "be" + e.size() * 8 + " " + r));
+                }
+                long full = e.size() == 4 ? 0xffffffffL : (1L << (8 * e.size())) - 1;
+                if ((e.mask() & full) != full) {
+                    out.add(plain(null, "and32 " + r + ", " + (int) e.mask()));
+                }
+            }
+            case ARITH -> {
+                arith(e.val(), 0, out);
+                if (!r.equals("%r1")) {
+                    out.add(plain(null, "mov " + r + ", %r1"));
                 }
             }
             case LEN -> throw new IllegalStateException("the length is in r7");
         }
         return out;
+    }
+
+    /** Stack slots the arithmetic may use (8 bytes each, of the 512). */
+    static final int MAX_SLOTS = 60;
+
+    /**
+     * Code that leaves {@code v} (unsigned 32-bit) in r1, with r2 and the stack slots from {@code depth}
+     * on as scratch: a load past the frame's end or a division by zero goes to "miss", as classic BPF
+     * ends the program there with 0.
+     */
+    static void arith(Val v, int depth, List<Line> out) {
+        if (depth >= MAX_SLOTS) {
+            throw new IllegalArgumentException("expression too complex");
+        }
+        switch (v) {
+            case FilterTree.Num n -> out.add(plain(null, "mov32 %r1, " + (int) n.k()));
+            case FilterTree.Len l -> out.add(plain(null, "mov %r1, %r7"));
+            case FilterTree.Ihl h -> {
+                out.add(jump(null, "jle", "%r7, " + h.at() + ", ", "miss"));
+                out.add(plain(null, "ldxb %r1, [%r6+" + h.at() + "]"));
+                out.add(plain(null, "and32 %r1, 15"));
+                out.add(plain(null, "lsh32 %r1, 2"));
+            }
+            case FilterTree.Load l -> {
+                arith(l.at(), depth, out);
+                out.add(plain(null, "mov %r2, %r1"));
+                out.add(plain(null, "add %r2, " + l.size()));
+                out.add(jump(null, "jgt", "%r2, %r7, ", "miss"));
+                out.add(plain(null, "add %r1, %r6"));
+                String size = l.size() == 1 ? "b" : l.size() == 2 ? "h" : "w";
+                out.add(plain(null, "ldx" + size + " %r1, [%r1+0]"));
+                if (l.size() > 1) {
+                    out.add(plain(null, "be" + l.size() * 8 + " %r1"));
+                }
+            }
+            case FilterTree.Neg n -> {
+                arith(n.v(), depth, out);
+                out.add(plain(null, "neg32 %r1"));
+            }
+            case FilterTree.Bin b -> {
+                String op = switch (b.op()) {
+                    case '+' -> "add32";
+                    case '-' -> "sub32";
+                    case '*' -> "mul32";
+                    case '/' -> "div32";
+                    case '%' -> "mod32";
+                    case '&' -> "and32";
+                    case '|' -> "or32";
+                    case '^' -> "xor32";
+                    case 'l' -> "lsh32";
+                    default -> "rsh32";
+                };
+                arith(b.l(), depth, out);
+                if (b.r() instanceof FilterTree.Num n) {
+                    out.add(plain(null, op + " %r1, " + (int) n.k())); // the parser refused a zero divisor and long shifts
+                    return;
+                }
+                String slot = "[%r10-" + 8 * (depth + 1) + "]";
+                out.add(plain(null, "stxdw " + slot + ", %r1"));
+                arith(b.r(), depth + 1, out);
+                out.add(plain(null, "mov %r2, %r1"));
+                out.add(plain(null, "ldxdw %r1, " + slot));
+                if (b.op() == '/' || b.op() == '%') {
+                    out.add(jump(null, "jeq", "%r2, 0, ", "miss"));
+                }
+                if (b.op() == 'l' || b.op() == 'r') {
+                    out.add(plain(null, "and32 %r2, 31"));
+                }
+                out.add(plain(null, op + " %r1, %r2"));
+            }
+        }
     }
 }

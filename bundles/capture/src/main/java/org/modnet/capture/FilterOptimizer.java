@@ -191,7 +191,7 @@ final class FilterOptimizer {
 
         Facts with(Test t, boolean holds) {
             Map<Object, Range> m = new HashMap<>(known);
-            if (t.vsLen()) {
+            if (t.rhs() != null) {
                 m.put(t, new Range(holds ? 1 : 0, holds ? 1 : 0, new long[0]));
             } else {
                 m.put(t.e(), m.getOrDefault(t.e(), Range.of(t.e())).with(t.op(), t.k(), holds));
@@ -200,7 +200,7 @@ final class FilterOptimizer {
         }
 
         int decide(Test t) {
-            if (t.vsLen()) {
+            if (t.rhs() != null) {
                 Range r = known.get(t);
                 return r == null || r.lo != r.hi ? -1 : (int) r.lo;
             }

@@ -1,7 +1,7 @@
 package org.modnet.capture;
 
 /**
- * A captured frame's bytes and the fields filters and printing ask about, decoded once: Ethernet,
+ * A captured frame's bytes and the fields printing asks about, decoded once: Ethernet,
  * ARP, IPv4 (addresses, protocol, fragment offset), and the UDP/TCP ports of a first fragment.
  */
 final class Frame {
@@ -45,16 +45,6 @@ final class Frame {
 
     int u32(int i) {
         return (u16(i) << 16) | u16(i + 2);
-    }
-
-    boolean hasAddress(int a, boolean src, boolean dst) {
-        if (ipv4) {
-            return (src && saddr == a) || (dst && daddr == a);
-        }
-        if (ethertype == 0x0806 && b.length >= 42) {
-            return (src && u32(28) == a) || (dst && u32(38) == a);
-        }
-        return false;
     }
 
     static String ip(int a) {

@@ -62,6 +62,48 @@ final class Printer {
         return sb.toString();
     }
 
+    /**
+     * {@code -X} ({@code link} false: from the network header) and {@code -XX} (the whole frame): the
+     * bytes as tcpdump's hex_and_ascii_print shows them, 16 a line, each line {@code "\n\t0x0010:  "},
+     * eight groups of four hex digits, then the printable ones as ASCII and the rest as dots.
+     */
+    static String hex(byte[] b, boolean link) {
+        int from = link ? 0 : Math.min(14, b.length);
+        StringBuilder sb = new StringBuilder();
+        for (int at = from; at < b.length; at += 16) {
+            int end = Math.min(at + 16, b.length);
+            StringBuilder hex = new StringBuilder();
+            StringBuilder ascii = new StringBuilder();
+            for (int i = at; i < end; i++) {
+                if ((i - at) % 2 == 0) {
+                    hex.append(' ');
+                }
+                hex.append(String.format("%02x", b[i] & 0xff));
+                int c = b[i] & 0xff;
+                ascii.append(c > 0x20 && c < 0x7f ? (char) c : '.'); // as ND_ASCII_ISGRAPH: a space is a dot too
+            }
+            sb.append("\n\t").append(String.format("0x%04x: ", at - from)).append(String.format("%-40s", hex)).append("  ").append(ascii);
+        }
+        return sb.toString();
+    }
+
+    /**
+     * {@code -i any}: after the time, the device and the direction as tcpdump prints a Linux cooked
+     * (SLL2) header: {@code "eth0  Out "}, {@code "lo    In  "}, {@code "veth1 B   "}.
+     */
+    static String withDevice(String line, String dev, org.modnet.api.skb.PktType type) {
+        String dir = switch (type) {
+            case HOST -> "In";
+            case BROADCAST -> "B";
+            case MULTICAST -> "M";
+            case OTHERHOST -> "P";
+            case OUTGOING -> "Out";
+            case LOOPBACK -> "?"; // tcpdump names only PACKET_HOST..PACKET_OUTGOING; nothing here marks a frame LOOPBACK
+        };
+        int sp = line.indexOf(' ');
+        return line.substring(0, sp + 1) + String.format("%-5s %-3s ", dev, dir) + line.substring(sp + 1);
+    }
+
     private static String typeName(int type) {
         return switch (type) {
             case 0x0800 -> "IPv4";

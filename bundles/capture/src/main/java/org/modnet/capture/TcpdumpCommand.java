@@ -35,18 +35,19 @@ import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
 
 /**
- * {@code tcpdump -i DEV [-c COUNT] [-w FILE] [-n] [-e] [-q] [-S] [-v] [-O] [EXPRESSION]}: while it runs, an ETH_P_ALL
- * tap (a packet socket) copies the frames DEV receives and sends into a bounded queue; the command
- * prints them in tcpdump's form or writes a pcap file. Stops after COUNT frames, or on interrupt.
+ * {@code tcpdump -i DEV|any [-c COUNT] [-w FILE] [-n] [-e] [-q] [-S] [-v] [-X|-XX] [-O] [EXPRESSION]}: while it runs, an
+ * ETH_P_ALL tap (a packet socket) copies the frames DEV (or, for {@code any}, every device of the namespace)
+ * receives and sends into a bounded queue; the command prints them in tcpdump's form or writes a pcap file.
+ * Stops after COUNT frames, or on interrupt. {@code tcpdump -r FILE} reads a pcap or pcapng file instead.
  * Frames the queue had no room for are reported as "dropped by kernel", as tcpdump reports them.
  * The expression is compiled to eBPF and optimised ({@code -O}: not optimised; {@code -d}: print it).
  */
 @Component(service = TcpdumpCommand.class, immediate = true, property = { "osgi.command.scope=" + Commands.SCOPE,
         "osgi.command.function=tcpdump" })
 public final class TcpdumpCommand {
-    static final String USAGE = "Usage: tcpdump -i interface [-c count] [-w file] [-n] [-e] [-q] [-S] [-v] [-d] [-D] [-O] [expression]";
+    static final String USAGE = "Usage: tcpdump [-i interface | -r file] [-c count] [-w file] [-n] [-e] [-q] [-S] [-v] [-X] [-d] [-D] [-O] [expression]";
     /** The flags that take no value. */
-    private static final String FLAGS = "nleqdOvSD";
+    private static final String FLAGS = "nleqdOvSDX";
 
     private final BundleContext context;
     private final NetCore core;
@@ -66,7 +67,19 @@ public final class TcpdumpCommand {
         this.bpf = bpf;
     }
 
-    private record Captured(Instant when, byte[] bytes, int length) {
+    private record Captured(Instant when, byte[] bytes, int length, String dev, org.modnet.api.skb.PktType type) {
+    }
+
+    /** How a frame is printed: the line, the device for {@code -i any}, the hex dump of {@code -X}/{@code -XX}. */
+    private record Output(Printer printer, boolean any, int hex) {
+        String of(Captured c) {
+            Frame f = new Frame(c.bytes);
+            String line = printer.line(f, c.when);
+            if (any) {
+                line = Printer.withDevice(line, c.dev, c.type);
+            }
+            return hex == 0 ? line : line + Printer.hex(c.bytes, hex > 1);
+        }
     }
 
     public void tcpdump(CommandSession session, String... args) throws IOException, InterruptedException {
@@ -75,6 +88,8 @@ public final class TcpdumpCommand {
         String dev = null;
         long count = Long.MAX_VALUE;
         String file = null;
+        String read = null;
+        int hex = 0;
         boolean ethernet = false;
         List<String> expression = new ArrayList<>();
         boolean dump = false;
@@ -98,6 +113,7 @@ public final class TcpdumpCommand {
                     }
                 }
                 case "-w" -> file = value(args, ++i);
+                case "-r" -> read = value(args, ++i);
                 default -> {
                     if (a.startsWith("-") && a.length() > 1 && a.chars().skip(1).allMatch(c -> FLAGS.indexOf(c) >= 0)) {
                         // flags without a value, alone or run together as tcpdump takes them (-nnS, -vv, -ne)
@@ -110,6 +126,7 @@ public final class TcpdumpCommand {
                                 case 'S' -> absolute = true;
                                 case 'q' -> quick = true;
                                 case 'D' -> list = true;
+                                case 'X' -> hex++;
                                 default -> {
                                     // n, l: names are never resolved here and output is always line-buffered
                                 }
@@ -144,20 +161,24 @@ public final class TcpdumpCommand {
             bpf.dump().forEach(System.out::println);
             return;
         }
-        if (dev == null) {
-            throw new CommandException("tcpdump: no interface given (-i)\n" + USAGE, 1);
-        }
-        NetNamespace ns = Commands.namespace(core, session.get(Commands.NETNS), "tcpdump");
-        NetDevice target = ns.device(dev);
-        if (target == null) {
-            throw new CommandException("tcpdump: " + dev + ": No such device exists", 1);
-        }
         if (verbosity > 0 && !"jit".equals(bpf.engine())) {
             System.err.println("tcpdump: filter program of " + bpf.length() + " instructions is interpreted (too large for the JIT)");
         }
         Predicate<Frame> filter = f -> bpf.test(f.b); // the expression compiled to eBPF, JIT-run on each frame
-        run(target, count, file == null ? null : Path.of(file), new Printer(ethernet, verbosity, absolute, quick, TcpPrinter.DEFAULT_MAX_FLOWS),
-                verbosity > 0, filter);
+        Printer printer = new Printer(ethernet, verbosity, absolute, quick, TcpPrinter.DEFAULT_MAX_FLOWS);
+        if (read != null) {
+            readFile(read, count, file == null ? null : Path.of(file), new Output(printer, false, hex), filter);
+            return;
+        }
+        if (dev == null) {
+            throw new CommandException("tcpdump: no interface given (-i)\n" + USAGE, 1);
+        }
+        NetNamespace ns = Commands.namespace(core, session.get(Commands.NETNS), "tcpdump");
+        NetDevice target = dev.equals("any") ? null : ns.device(dev);
+        if (target == null && !dev.equals("any")) {
+            throw new CommandException("tcpdump: " + dev + ": No such device exists", 1);
+        }
+        run(ns, target, count, file == null ? null : Path.of(file), new Output(printer, target == null, hex), verbosity > 0, filter);
     }
 
     /**
@@ -215,15 +236,66 @@ public final class TcpdumpCommand {
         return m;
     }
 
-    private void run(NetDevice target, long count, Path file, Printer printer, boolean verbose, Predicate<Frame> filter)
+    /**
+     * {@code tcpdump -r FILE}: the file's frames through the filter, printed (or, with {@code -w}, written),
+     * at most {@code count}; libpcap's words for a file it cannot read.
+     */
+    static void readFile(String name, long count, Path write, Output out, Predicate<Frame> filter) throws IOException {
+        Path path = Path.of(name);
+        if (!Files.exists(path)) {
+            throw new CommandException("tcpdump: " + name + ": No such file or directory", 1);
+        }
+        try (org.modnet.capture.file.PcapReader r = open(path);
+                PcapWriter pcap = write == null ? null : new PcapWriter(new BufferedOutputStream(Files.newOutputStream(write)), 262144)) {
+            System.err.println("reading from file " + name + ", link-type EN10MB (Ethernet), snapshot length " + r.snaplen());
+            long kept = 0;
+            org.modnet.capture.file.PcapReader.Record rec;
+            while (kept < count && (rec = next(r)) != null) {
+                if (!filter.test(new Frame(rec.bytes()))) {
+                    continue;
+                }
+                kept++;
+                if (pcap != null) {
+                    pcap.write(rec.nanos(), rec.bytes(), rec.origLen());
+                } else {
+                    Instant when = Instant.ofEpochSecond(0, rec.nanos());
+                    System.out.println(out.of(new Captured(when, rec.bytes(), rec.origLen(), null, null)));
+                }
+            }
+        }
+    }
+
+    private static org.modnet.capture.file.PcapReader open(Path path) throws IOException {
+        try {
+            return new org.modnet.capture.file.PcapReader(new java.io.BufferedInputStream(Files.newInputStream(path)));
+        } catch (java.nio.file.AccessDeniedException e) {
+            throw new CommandException("tcpdump: " + path + ": Permission denied", 1);
+        } catch (IOException e) {
+            if (e.getMessage() != null && e.getMessage().startsWith("link type")) {
+                throw new CommandException("tcpdump: " + e.getMessage(), 1); // a link type modnet's printer does not read
+            }
+            throw new CommandException("tcpdump: unknown file format", 1); // libpcap's words for a file that is not a capture
+        }
+    }
+
+    /** The next record; a file cut short ends as tcpdump ends it, with the reason. */
+    private static org.modnet.capture.file.PcapReader.Record next(org.modnet.capture.file.PcapReader r) {
+        try {
+            return r.next();
+        } catch (IOException e) {
+            throw new CommandException("tcpdump: pcap_loop: " + e.getMessage(), 1);
+        }
+    }
+
+    private void run(NetNamespace ns, NetDevice target, long count, Path file, Output out, boolean verbose, Predicate<Frame> filter)
             throws IOException, InterruptedException {
         ArrayBlockingQueue<Captured> queue = new ArrayBlockingQueue<>(8192);
         AtomicLong dropped = new AtomicLong();
         AtomicLong received = new AtomicLong();
         PacketHandler tap = (skb, dev) -> {
             try {
-                if (dev == target) {
-                    copy(skb, queue, dropped, received);
+                if (target == null ? dev.namespace() == ns : dev == target) { // any: a device of this namespace
+                    copy(skb, dev, queue, dropped, received);
                 }
             } finally {
                 skb.free();
@@ -235,13 +307,15 @@ public final class TcpdumpCommand {
         if (file == null && !verbose) {
             err.println("tcpdump: verbose output suppressed, use -v[v]... for full protocol decode");
         }
-        err.println("listening on " + target.name() + ", link-type EN10MB (Ethernet), snapshot length 262144 bytes");
+        // -i any: Linux gives cooked (SLL2) headers; modnet's devices are Ethernet, and so are the frames here
+        err.println("listening on " + (target == null ? "any" : target.name()) + ", link-type EN10MB (Ethernet), snapshot length 262144 bytes");
         ServiceRegistration<PacketHandler> reg = context.registerService(PacketHandler.class, tap, props);
         long captured = 0;
         try (PcapWriter pcap = file == null ? null
                 : file.toString().endsWith(".pcapng")
-                        ? new PcapngWriter(new BufferedOutputStream(Files.newOutputStream(file)), 262144, target.name())
+                        ? new PcapngWriter(new BufferedOutputStream(Files.newOutputStream(file)), 262144, target == null ? "any" : target.name())
                         : new PcapWriter(new BufferedOutputStream(Files.newOutputStream(file)), 262144)) {
+            // (a pcapng of -i any names no device: the frames come from several)
             while (captured < count) {
                 Captured c = queue.poll(200, TimeUnit.MILLISECONDS);
                 if (c == null) {
@@ -259,7 +333,7 @@ public final class TcpdumpCommand {
                     long nanos = c.when.getEpochSecond() * 1_000_000_000L + c.when.getNano();
                     pcap.write(nanos, c.bytes, c.length);
                 } else {
-                    System.out.println(printer.line(f, c.when));
+                    System.out.println(out.of(c));
                 }
             }
         } catch (InterruptedException e) {
@@ -270,14 +344,14 @@ public final class TcpdumpCommand {
         err.println(captured + " packets captured");
         err.println(received.get() + " packets received by filter");
         err.println(dropped.get() + " packets dropped by kernel");
-        if (printer.tcp().flowsEvicted() > 0) {
+        if (out.printer().tcp().flowsEvicted() > 0) {
             // tcpdump's table never forgets; this one is bounded, and says when it forgot
-            err.println(printer.tcp().flowsEvicted() + " TCP conversations forgotten (sequence table full), printed absolute again");
+            err.println(out.printer().tcp().flowsEvicted() + " TCP conversations forgotten (sequence table full), printed absolute again");
         }
     }
 
     /** Copies a frame from its MAC header, on the softirq: the tap must not keep the skb. */
-    private static void copy(SkBuff skb, ArrayBlockingQueue<Captured> queue, AtomicLong dropped, AtomicLong received) {
+    private static void copy(SkBuff skb, NetDevice dev, ArrayBlockingQueue<Captured> queue, AtomicLong dropped, AtomicLong received) {
         received.incrementAndGet();
         int start = skb.macHeader() >= 0 && skb.macHeader() <= skb.data() ? skb.macHeader() : skb.data();
         int len = skb.tail() - start;
@@ -286,7 +360,7 @@ public final class TcpdumpCommand {
         }
         byte[] bytes = new byte[len];
         skb.getBytes(start, bytes, 0, len);
-        if (!queue.offer(new Captured(Instant.now(), bytes, len))) {
+        if (!queue.offer(new Captured(Instant.now(), bytes, len, dev.name(), skb.pktType()))) {
             dropped.incrementAndGet();
         }
     }

@@ -38,7 +38,7 @@ class TcpdumpAgreesTest {
     @TempDir
     Path dir;
 
-    private static List<byte[]> conversation() {
+    static List<byte[]> conversation() {
         List<byte[]> l = new ArrayList<>();
         byte[] none = new byte[0];
         byte[] ts = bytes(1, 1, 8, 10, 0, 0, 0, 9, 0, 0, 0, 8);
@@ -115,7 +115,7 @@ class TcpdumpAgreesTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = { "", "-S", "-v", "-vv", "-q" })
+    @ValueSource(strings = { "", "-S", "-v", "-vv", "-q", "-X", "-XX" })
     void linesMatchTcpdumpsOwn(String flag) throws Exception {
         assumeTrue(Files.isExecutable(TCPDUMP), "tcpdump is not installed");
         List<byte[]> frames = conversation();
@@ -139,6 +139,9 @@ class TcpdumpAgreesTest {
         StringBuilder ours = new StringBuilder();
         for (byte[] f : frames) {
             String line = printer.line(new Frame(f), Instant.EPOCH);
+            if (flag.startsWith("-X")) {
+                line += Printer.hex(f, flag.equals("-XX"));
+            }
             ours.append(line, line.indexOf(' ') + 1, line.length()).append('\n');
         }
         assertEquals(theirs, ours.toString());

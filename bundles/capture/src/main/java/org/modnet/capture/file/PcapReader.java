@@ -109,6 +109,17 @@ public final class PcapReader implements AutoCloseable {
         }
     }
 
+    /**
+     * The snapshot length: the file header's (pcap), or the first interface's once its block has been
+     * read (pcapng; 262144 before).
+     */
+    public int snaplen() {
+        if (!pcapng) {
+            return snaplen;
+        }
+        return interfaces.isEmpty() || interfaces.get(0)[1] == 0 ? 262144 : interfaces.get(0)[1];
+    }
+
     /** The next record, or null at the end of the file. */
     public Record next() throws IOException {
         return pcapng ? nextBlock() : nextRecord();

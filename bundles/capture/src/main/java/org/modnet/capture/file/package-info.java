@@ -4,7 +4,7 @@
  * for tcpdump, tcpreplay and the pcap driver.
  */
 @Export
-@Version("1.0.0")
+@Version("1.1.0")
 package org.modnet.capture.file;
 
 import org.osgi.annotation.bundle.Export;
