@@ -64,4 +64,32 @@ public interface BpfSyscall {
 
     /** One line per instruction, as {@code bpftool prog dump xlated} prints it (null for an {@code lddw}'s second half). */
     List<String> disassemble(long[] insns);
+
+    /**
+     * True while this implementation is leaving for an update (not a stop): its user hands its maps and
+     * programs to the next version ({@link #handOver()}, {@link #adopt}) instead of unloading them.
+     * @since 2.1
+     */
+    default boolean handingOver() {
+        return false;
+    }
+
+    /**
+     * Every map (those of loaded programs and those made and still reachable) and every loaded program,
+     * as values the next version adopts. The programs go on running meanwhile.
+     * @since 2.1
+     */
+    default BpfHandOver handOver() {
+        throw new UnsupportedOperationException("this bpf implementation cannot hand its state over");
+    }
+
+    /**
+     * Adopts the previous version's state under the same ids: maps take its storage over (or copy its
+     * entries), programs are verified and compiled again; a program this verifier refuses is left out
+     * and named with the reason. A version this implementation cannot read adopts nothing (throws).
+     * @since 2.1
+     */
+    default BpfAdoption adopt(BpfHandOver state) throws BpfException {
+        throw new BpfException("this bpf implementation cannot adopt state");
+    }
 }

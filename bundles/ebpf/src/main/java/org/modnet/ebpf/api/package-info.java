@@ -6,10 +6,11 @@
  * set ({@link org.modnet.ebpf.api.Bpf}), helper prototypes and the SPI for a runtime's own helpers
  * ({@link org.modnet.ebpf.api.Helper}, {@link org.modnet.ebpf.api.BpfMemory}). The verifier, the
  * engines, the ELF loader and the maps are private to the ebpf bundle (org.modnet.ebpf.impl): updating
- * it swaps them without refreshing its users. 2.0.0: the implementation classes left this package.
+ * it swaps them without refreshing its users. 2.0.0: the implementation classes left this package. 2.1.0: the state hand-over on update
+ * ({@link org.modnet.ebpf.api.BpfHandOver}, {@link org.modnet.ebpf.api.BpfAdoption}).
  */
 @Export
-@Version("2.0.0")
+@Version("2.1.0")
 package org.modnet.ebpf.api;
 
 import org.osgi.annotation.bundle.Export;

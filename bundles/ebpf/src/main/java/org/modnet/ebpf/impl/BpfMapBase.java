@@ -35,7 +35,7 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
 
     private static final java.util.concurrent.atomic.AtomicInteger IDS = new java.util.concurrent.atomic.AtomicInteger();
 
-    private final int id = IDS.incrementAndGet();
+    private final int id;
     private final String name;
     private final int type;
     private final int keySize;
@@ -49,9 +49,19 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
     private volatile int region = -1;
 
     protected BpfMapBase(String name, int type, int keySize, int valueSize, int maxEntries, int flags, int cpus) {
+        this(0, name, type, keySize, valueSize, maxEntries, flags, cpus, null);
+    }
+
+    /**
+     * A map with id {@code id} (0: the next free one) over {@code taken} values, one segment per CPU, of a
+     * previous version's map (null: fresh, zeroed memory).
+     */
+    protected BpfMapBase(int id, String name, int type, int keySize, int valueSize, int maxEntries, int flags, int cpus,
+            MemorySegment[] taken) {
         if (maxEntries <= 0 || valueSize < 0 || keySize < 0) {
             throw new IllegalArgumentException("map " + name + ": invalid sizes");
         }
+        this.id = id == 0 ? IDS.incrementAndGet() : reserve(id);
         this.name = name;
         this.type = type;
         this.keySize = keySize;
@@ -59,10 +69,97 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
         this.maxEntries = maxEntries;
         this.flags = flags;
         this.stride = Math.max(8, (valueSize + 7) & ~7);
-        this.values = new MemorySegment[cpus];
-        for (int c = 0; c < cpus; c++) {
-            values[c] = Arena.ofAuto().allocate((long) stride * maxEntries, 64);
+        if (taken != null) {
+            if (taken.length != cpus) {
+                throw new IllegalArgumentException("map " + name + ": " + taken.length + " value regions for " + cpus + " CPUs");
+            }
+            this.values = taken;
+        } else {
+            this.values = new MemorySegment[cpus];
+            for (int c = 0; c < cpus; c++) {
+                values[c] = Arena.ofAuto().allocate((long) stride * maxEntries, 64);
+            }
         }
+        ALL.put(this, Boolean.TRUE);
+    }
+
+    /** Every map made and still reachable, for the hand-over (a map pinned without a program is one). */
+    private static final java.util.Map<BpfMapBase, Boolean> ALL = java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
+
+    /** An adopted id: the next fresh one comes after it. */
+    private static int reserve(int id) {
+        IDS.accumulateAndGet(id, Math::max);
+        return id;
+    }
+
+    /** Every map still reachable, by id. */
+    static List<BpfMapBase> all() {
+        List<BpfMapBase> l;
+        synchronized (ALL) {
+            l = new ArrayList<>(ALL.keySet());
+        }
+        l.sort(java.util.Comparator.comparingInt(BpfMapBase::id));
+        return l;
+    }
+
+    // --- the hand-over on update: the storage as JDK objects, a layout number per type ---
+
+    /** The layout of {@link #storage()}: 0 when this type's storage is not taken over (its contents are copied). */
+    protected int layout() {
+        return 0;
+    }
+
+    /** The storage, in {@link #layout()}'s order: the values' segments first. */
+    protected List<Object> storage() {
+        return List.of();
+    }
+
+    /** This map as the next version adopts it. */
+    final org.modnet.ebpf.api.MapHandOver handOver() {
+        return new org.modnet.ebpf.api.MapHandOver(id, name, type, keySize, valueSize, maxEntries(), flags, values.length, layout(), storage(),
+                this::export);
+    }
+
+    /**
+     * A previous version's map under its id: its storage taken over when its layout is this version's
+     * (no copy: both versions' programs then see one map), else a fresh map filled from its contents.
+     * {@code copied[0]} counts the maps that were copied.
+     */
+    static BpfMapBase adopt(org.modnet.ebpf.api.MapHandOver h, int[] copied) throws BpfException {
+        List<Object> st = h.storage();
+        try {
+            switch (h.type()) {
+                case Verifier.MAP_ARRAY, Verifier.MAP_PERCPU_ARRAY, Verifier.MAP_PROG_ARRAY, Verifier.MAP_DEVMAP, Verifier.MAP_CPUMAP -> {
+                    if (h.layout() == ArrayMap.LAYOUT) {
+                        return new ArrayMap(h.id(), h.name(), h.type(), h.valueSize(), h.maxEntries(), h.flags(), h.cpus(),
+                                (MemorySegment[]) st.get(0));
+                    }
+                }
+                case Verifier.MAP_HASH, Verifier.MAP_PERCPU_HASH, Verifier.MAP_LRU_HASH, Verifier.MAP_DEVMAP_HASH -> {
+                    if (h.layout() == HashMap.LAYOUT) {
+                        return new HashMap(h.id(), h.name(), h.type(), h.keySize(), h.valueSize(), h.maxEntries(), h.flags(), h.cpus(), st);
+                    }
+                }
+                case Verifier.MAP_LPM_TRIE -> {
+                    if (h.layout() == LpmTrie.LAYOUT) {
+                        return new LpmTrie(h.id(), h.name(), h.keySize(), h.valueSize(), h.maxEntries(), h.flags(), st);
+                    }
+                }
+                default -> {
+                }
+            }
+        } catch (ClassCastException | IndexOutOfBoundsException | IllegalArgumentException e) {
+            // a storage that does not read as its layout says: copy instead
+        }
+        copied[0]++;
+        BpfMapBase m = create(h.id(), h.name(), h.type(), h.keySize(), h.valueSize(), h.maxEntries(), h.flags(), h.cpus());
+        MapState state = h.contents().get();
+        for (MapState.Entry e : state.entries()) {
+            for (int c = 0; c < m.values.length && c < e.values().size(); c++) {
+                m.put(MemorySegment.ofArray(e.key()), MemorySegment.ofArray(e.values().get(c)), BPF_ANY, c);
+            }
+        }
+        return m;
     }
 
     /**
@@ -71,6 +168,12 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
      * sizes, as {@code BPF_MAP_CREATE} refuses them.
      */
     public static BpfMapBase create(String name, int type, int keySize, int valueSize, int maxEntries, int flags, int cpus)
+            throws BpfException {
+        return create(0, name, type, keySize, valueSize, maxEntries, flags, cpus);
+    }
+
+    /** {@link #create} with the id {@code id} (0: the next free one). */
+    static BpfMapBase create(int id, String name, int type, int keySize, int valueSize, int maxEntries, int flags, int cpus)
             throws BpfException {
         if (valueSize > KMALLOC_MAX_SIZE) {
             throw new BpfException("map " + name + ": value size " + valueSize + " is too big (E2BIG): at most " + KMALLOC_MAX_SIZE);
@@ -86,25 +189,25 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
                     if (keySize != 4) {
                         throw new BpfException("map " + name + ": an array's key must be 4 bytes, not " + keySize);
                     }
-                    yield new ArrayMap(name, type, valueSize, maxEntries, flags, type == Verifier.MAP_PERCPU_ARRAY ? cpus : 1);
+                    yield new ArrayMap(id, name, type, valueSize, maxEntries, flags, type == Verifier.MAP_PERCPU_ARRAY ? cpus : 1, null);
                 }
                 case Verifier.MAP_HASH, Verifier.MAP_PERCPU_HASH, Verifier.MAP_LRU_HASH, Verifier.MAP_DEVMAP_HASH -> {
                     if (keySize <= 0 || keySize > 512) {
                         throw new BpfException("map " + name + ": invalid key size " + keySize);
                     }
-                    yield new HashMap(name, type, keySize, valueSize, maxEntries, flags, type == Verifier.MAP_PERCPU_HASH ? cpus : 1);
+                    yield new HashMap(id, name, type, keySize, valueSize, maxEntries, flags, type == Verifier.MAP_PERCPU_HASH ? cpus : 1, null);
                 }
                 case Verifier.MAP_LPM_TRIE -> {
                     if (keySize <= 4 || keySize > 4 + 256 || (flags & BPF_F_NO_PREALLOC) == 0) {
                         throw new BpfException("map " + name + ": an LPM trie needs a key of u32 prefix length plus data, and BPF_F_NO_PREALLOC");
                     }
-                    yield new LpmTrie(name, keySize, valueSize, maxEntries, flags);
+                    yield new LpmTrie(id, name, keySize, valueSize, maxEntries, flags, null);
                 }
                 case Verifier.MAP_RINGBUF -> {
                     if (keySize != 0 || valueSize != 0) {
                         throw new BpfException("map " + name + ": a ring buffer has no keys or values (key and value size 0)");
                     }
-                    yield new RingBufMap(name, maxEntries, flags);
+                    yield new RingBufMap(id, name, maxEntries, flags);
                 }
                 default -> throw new BpfException("map " + name + ": map type " + type + " is not supported");
             };
@@ -328,8 +431,21 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
 
     /** {@code BPF_MAP_TYPE_ARRAY} and the array-shaped types: a u32 index, every entry present and zeroed at first. */
     static final class ArrayMap extends BpfMapBase {
-        ArrayMap(String name, int type, int valueSize, int maxEntries, int flags, int cpus) {
-            super(name, type, 4, valueSize, maxEntries, flags, cpus);
+        /** Storage: the values' segments, one per CPU. */
+        static final int LAYOUT = 1;
+
+        ArrayMap(int id, String name, int type, int valueSize, int maxEntries, int flags, int cpus, MemorySegment[] taken) {
+            super(id, name, type, 4, valueSize, maxEntries, flags, cpus, taken);
+        }
+
+        @Override
+        protected int layout() {
+            return LAYOUT;
+        }
+
+        @Override
+        protected List<Object> storage() {
+            return List.of((Object) values); // the array itself, not its elements
         }
 
         @Override
@@ -377,27 +493,61 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
         /** The largest key {@link #lookupSmall} takes: two words. */
         static final int SMALL_KEY = 16;
 
+        /**
+         * Storage: the values' segments, the key words, the table, the free slots, the recency stamps, the
+         * scalars ({@link #FREE}, {@link #CLOCK}) and the lock, so two versions sharing them see one map.
+         */
+        static final int LAYOUT = 1;
+        private static final int FREE = 0;
+        private static final int CLOCK = 1;
+
         private final int words;
         private final long[] keys; // slot * words + w
         private final int[] table; // slot + 1, 0 empty, -1 deleted
         private final int[] freeSlots;
-        private int free;
         private final long[] used;
-        private long clock;
+        /** The free slots' count and the LRU clock, in an array another version may share. */
+        private final long[] scalars;
         private final boolean lru;
+        private final java.util.concurrent.locks.StampedLock lock;
 
-        HashMap(String name, int type, int keySize, int valueSize, int maxEntries, int flags, int cpus) {
-            super(name, type, keySize, valueSize, maxEntries, flags, cpus);
+        HashMap(int id, String name, int type, int keySize, int valueSize, int maxEntries, int flags, int cpus, List<Object> taken) {
+            super(id, name, type, keySize, valueSize, maxEntries, flags, cpus, taken == null ? null : (MemorySegment[]) taken.get(0));
             this.words = (keySize + 7) / 8;
+            this.lru = type == Verifier.MAP_LRU_HASH;
+            int tableSize = Integer.highestOneBit(Math.max(4, maxEntries) * 2 - 1) << 1;
+            if (taken != null) {
+                this.keys = (long[]) taken.get(1);
+                this.table = (int[]) taken.get(2);
+                this.freeSlots = (int[]) taken.get(3);
+                this.used = (long[]) taken.get(4);
+                this.scalars = (long[]) taken.get(5);
+                this.lock = (java.util.concurrent.locks.StampedLock) taken.get(6);
+                if (keys.length != words * maxEntries || table.length != tableSize || freeSlots.length != maxEntries
+                        || used.length != maxEntries || scalars.length != 2) {
+                    throw new IllegalArgumentException("map " + name + ": storage of another shape");
+                }
+                return;
+            }
             this.keys = new long[words * maxEntries];
-            this.table = new int[Integer.highestOneBit(Math.max(4, maxEntries) * 2 - 1) << 1];
+            this.table = new int[tableSize];
             this.freeSlots = new int[maxEntries];
             for (int i = 0; i < maxEntries; i++) {
                 freeSlots[i] = maxEntries - 1 - i;
             }
-            this.free = maxEntries;
+            this.scalars = new long[] { maxEntries, 0 };
             this.used = new long[maxEntries];
-            this.lru = type == Verifier.MAP_LRU_HASH;
+            this.lock = new java.util.concurrent.locks.StampedLock();
+        }
+
+        @Override
+        protected int layout() {
+            return LAYOUT;
+        }
+
+        @Override
+        protected List<Object> storage() {
+            return List.of(values, keys, table, freeSlots, used, scalars, lock);
         }
 
         private static final ValueLayout.OfLong WORD = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
@@ -486,8 +636,6 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
             return -1;
         }
 
-        private final java.util.concurrent.locks.StampedLock lock = new java.util.concurrent.locks.StampedLock();
-
         /** Lookups read optimistically (no lock taken) and retry under the lock if a writer intervened. */
         @Override
         protected int find(MemorySegment key, long off) {
@@ -515,7 +663,7 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
 
         private int touched(int slot) {
             if (slot >= 0 && lru) {
-                used[slot] = ++clock; // recency is a hint: a lost increment only ages an entry a little
+                used[slot] = ++scalars[CLOCK]; // recency is a hint: a lost increment only ages an entry a little
             }
             return slot;
         }
@@ -572,25 +720,25 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
                 }
                 int slot = table[i] - 1;
                 write(slot, value, cpu);
-                used[slot] = ++clock;
+                used[slot] = ++scalars[CLOCK];
                 return 0;
             }
             if (how == BPF_EXIST) {
                 return ENOENT;
             }
-            if (free == 0) {
+            if (scalars[FREE] == 0) {
                 if (!lru) {
                     return E2BIG;
                 }
                 evictOldest();
             }
-            int slot = freeSlots[--free];
+            int slot = freeSlots[(int) --scalars[FREE]];
             for (int w = 0; w < words; w++) {
                 keys[slot * words + w] = word(key, 0, w);
             }
             clear(slot);
             write(slot, value, cpu);
-            used[slot] = ++clock;
+            used[slot] = ++scalars[CLOCK];
             int mask = table.length - 1;
             for (int t = hash(key, 0) & mask;; t = (t + 1) & mask) {
                 if (table[t] <= 0) {
@@ -608,7 +756,7 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
                 }
             }
             if (oldest >= 0) {
-                freeSlots[free++] = table[oldest] - 1;
+                freeSlots[(int) scalars[FREE]++] = table[oldest] - 1;
                 table[oldest] = -1;
             }
         }
@@ -628,7 +776,7 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
             if (i < 0) {
                 return ENOENT;
             }
-            freeSlots[free++] = table[i] - 1;
+            freeSlots[(int) scalars[FREE]++] = table[i] - 1;
             table[i] = -1;
             return 0;
         }
@@ -663,14 +811,43 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
      * a lookup finds the entry with the longest prefix matching the key's data.
      */
     static final class LpmTrie extends BpfMapBase {
+        /** Storage: the values' segment, the prefixes, their lengths, the count (an array of one) and the lock. */
+        static final int LAYOUT = 1;
+
         private final byte[][] prefixes;
         private final int[] lengths;
-        private int count;
+        /** The entries' count, in an array another version may share. */
+        private final int[] count;
+        /** What every change and lookup holds: shared with another version that took the storage over. */
+        private final Object lock;
 
-        LpmTrie(String name, int keySize, int valueSize, int maxEntries, int flags) {
-            super(name, Verifier.MAP_LPM_TRIE, keySize, valueSize, maxEntries, flags, 1);
+        LpmTrie(int id, String name, int keySize, int valueSize, int maxEntries, int flags, List<Object> taken) {
+            super(id, name, Verifier.MAP_LPM_TRIE, keySize, valueSize, maxEntries, flags, 1,
+                    taken == null ? null : (MemorySegment[]) taken.get(0));
+            if (taken != null) {
+                prefixes = (byte[][]) taken.get(1);
+                lengths = (int[]) taken.get(2);
+                count = (int[]) taken.get(3);
+                lock = taken.get(4);
+                if (prefixes.length != maxEntries || lengths.length != maxEntries || count.length != 1) {
+                    throw new IllegalArgumentException("map " + name + ": storage of another shape");
+                }
+                return;
+            }
             prefixes = new byte[maxEntries][];
             lengths = new int[maxEntries];
+            count = new int[1];
+            lock = new Object();
+        }
+
+        @Override
+        protected int layout() {
+            return LAYOUT;
+        }
+
+        @Override
+        protected List<Object> storage() {
+            return List.of(values, prefixes, lengths, count, lock);
         }
 
         private int dataBits() {
@@ -689,10 +866,16 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
         }
 
         @Override
-        protected synchronized int find(MemorySegment key, long off) {
+        protected int find(MemorySegment key, long off) {
+            synchronized (lock) {
+                return lockedFind(key, off);
+            }
+        }
+
+        private int lockedFind(MemorySegment key, long off) {
             int bits = Math.min(key.get(ValueLayout.JAVA_INT_UNALIGNED, off), dataBits());
             int best = -1;
-            for (int i = 0; i < count; i++) {
+            for (int i = 0; i < count[0]; i++) {
                 if (lengths[i] <= bits && matches(prefixes[i], lengths[i], key, off) && (best < 0 || lengths[i] > lengths[best])) {
                     best = i;
                 }
@@ -702,7 +885,7 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
 
         private int exact(MemorySegment key) {
             int bits = key.get(ValueLayout.JAVA_INT_UNALIGNED, 0);
-            for (int i = 0; i < count; i++) {
+            for (int i = 0; i < count[0]; i++) {
                 if (lengths[i] == bits && matches(prefixes[i], bits, key, 0)) {
                     return i;
                 }
@@ -711,7 +894,13 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
         }
 
         @Override
-        protected synchronized long put(MemorySegment key, MemorySegment value, long how, int cpu) {
+        protected long put(MemorySegment key, MemorySegment value, long how, int cpu) {
+            synchronized (lock) {
+                return lockedPut(key, value, how, cpu);
+            }
+        }
+
+        private long lockedPut(MemorySegment key, MemorySegment value, long how, int cpu) {
             int bits = key.get(ValueLayout.JAVA_INT_UNALIGNED, 0);
             if (bits < 0 || bits > dataBits()) {
                 return EINVAL;
@@ -727,34 +916,46 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
             if (how == BPF_EXIST) {
                 return ENOENT;
             }
-            if (count == maxEntries()) {
+            if (count[0] == maxEntries()) {
                 return ENOMEM;
             }
-            prefixes[count] = key.asSlice(4, keySize() - 4).toArray(ValueLayout.JAVA_BYTE);
-            lengths[count] = bits;
-            clear(count);
-            write(count, value, cpu);
-            count++;
+            prefixes[count[0]] = key.asSlice(4, keySize() - 4).toArray(ValueLayout.JAVA_BYTE);
+            lengths[count[0]] = bits;
+            clear(count[0]);
+            write(count[0], value, cpu);
+            count[0]++;
             return 0;
         }
 
         @Override
-        protected synchronized long remove(MemorySegment key) {
+        protected long remove(MemorySegment key) {
+            synchronized (lock) {
+                return lockedRemove(key);
+            }
+        }
+
+        private long lockedRemove(MemorySegment key) {
             int i = exact(key);
             if (i < 0) {
                 return ENOENT;
             }
-            count--;
-            prefixes[i] = prefixes[count];
-            lengths[i] = lengths[count];
-            MemorySegment.copy(values[0], (long) count * stride, values[0], (long) i * stride, stride);
+            int last = --count[0];
+            prefixes[i] = prefixes[last];
+            lengths[i] = lengths[last];
+            MemorySegment.copy(values[0], (long) last * stride, values[0], (long) i * stride, stride);
             return 0;
         }
 
         @Override
-        public synchronized List<byte[]> keys() {
+        public List<byte[]> keys() {
+            synchronized (lock) {
+                return lockedKeys();
+            }
+        }
+
+        private List<byte[]> lockedKeys() {
             List<byte[]> k = new ArrayList<>();
-            for (int i = 0; i < count; i++) {
+            for (int i = 0; i < count[0]; i++) {
                 byte[] key = new byte[keySize()];
                 key[0] = (byte) lengths[i];
                 key[1] = (byte) (lengths[i] >>> 8);

@@ -15,14 +15,122 @@ import org.modnet.ebpf.api.HelperProtos;
 import org.modnet.ebpf.api.Helpers;
 import org.modnet.ebpf.api.ProgType;
 import org.modnet.ebpf.api.SocketFilter;
+import org.modnet.ebpf.api.BpfAdoption;
+import org.modnet.ebpf.api.BpfHandOver;
+import org.modnet.ebpf.api.MapHandOver;
+import org.modnet.ebpf.api.ProgHandOver;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.startlevel.BundleStartLevel;
+import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 
 /**
  * The {@code bpf(2)} system call of this implementation: maps and programs are made by this bundle's
- * classes and listed from its registries, so another version of the bundle has its own.
+ * classes and listed from its registries, so another version of the bundle has its own. On an update
+ * of the bundle the old version hands its maps and programs over ({@link #handOver()}) and the new one
+ * adopts them under the same ids ({@link #adopt}); whoever holds both services (the xdp bundle) carries
+ * the values between them, so this bundle needs nothing of the network core.
  */
 @Component(service = BpfSyscall.class)
 public final class BpfSyscallImpl implements BpfSyscall {
+    private final java.util.function.BooleanSupplier updating;
+
+    /** Outside OSGi (tests, the CLI): never handing over. */
+    public BpfSyscallImpl() {
+        this(() -> false);
+    }
+
+    /** With a test's say on whether it is leaving for an update. */
+    public BpfSyscallImpl(java.util.function.BooleanSupplier updating) {
+        this.updating = updating;
+    }
+
+    @Activate
+    public BpfSyscallImpl(BundleContext context) {
+        this(() -> beingUpdated(context));
+    }
+
+    /**
+     * The bundle is stopping for an update (a transient stop: it stays persistently started) while the
+     * framework keeps running; {@code stop}, {@code rmmod} or a framework shutting down unload instead.
+     */
+    private static boolean beingUpdated(BundleContext context) {
+        try {
+            Bundle b = context.getBundle();
+            BundleStartLevel sl = b.adapt(BundleStartLevel.class);
+            return b.getState() == Bundle.STOPPING && context.getBundle(0).getState() == Bundle.ACTIVE && sl != null
+                    && sl.isPersistentlyStarted();
+        } catch (IllegalStateException e) {
+            return false; // context no longer valid
+        }
+    }
+
+    @Override
+    public boolean handingOver() {
+        return updating.getAsBoolean();
+    }
+
+    @Override
+    public BpfHandOver handOver() {
+        List<LoadedProgram> progs = LoadedProgram.all();
+        java.util.Map<Integer, MapHandOver> maps = new java.util.TreeMap<>();
+        for (BpfMapBase m : BpfMapBase.all()) {
+            maps.put(m.id(), m.handOver());
+        }
+        for (LoadedProgram p : progs) {
+            for (BpfMapBase m : p.mapsBase()) {
+                maps.computeIfAbsent(m.id(), i -> m.handOver());
+            }
+        }
+        List<ProgHandOver> ph = new ArrayList<>();
+        for (LoadedProgram p : progs) {
+            if (p.loaded()) {
+                ph.add(p.handOver());
+            }
+        }
+        return new BpfHandOver(BpfHandOver.VERSION, List.copyOf(maps.values()), ph);
+    }
+
+    @Override
+    public BpfAdoption adopt(BpfHandOver state) throws BpfException {
+        if (state.version() != BpfHandOver.VERSION) {
+            throw new BpfException("bpf: cannot adopt state version " + state.version() + ", this implementation reads version "
+                    + BpfHandOver.VERSION);
+        }
+        java.util.Map<Integer, BpfMapBase> maps = new java.util.TreeMap<>();
+        int[] copied = { 0 };
+        java.util.Map<Integer, String> lostMaps = new java.util.TreeMap<>();
+        for (MapHandOver m : state.maps()) {
+            try {
+                maps.put(m.id(), BpfMapBase.adopt(m, copied));
+            } catch (BpfException | RuntimeException e) {
+                lostMaps.put(m.id(), String.valueOf(e.getMessage())); // its programs are refused below
+            }
+        }
+        List<BpfProg> progs = new ArrayList<>();
+        java.util.Map<Integer, String> refused = new java.util.TreeMap<>();
+        for (ProgHandOver p : state.progs()) {
+            List<BpfMap> own = new ArrayList<>();
+            String lost = null;
+            for (int id : p.mapIds()) {
+                own.add(maps.get(id));
+                if (maps.get(id) == null) {
+                    lost = "map " + id + " was not adopted: " + lostMaps.getOrDefault(id, "not handed over");
+                }
+            }
+            if (lost != null) {
+                refused.put(p.id(), lost);
+                continue;
+            }
+            try {
+                progs.add(load(p.id(), p.name(), p.insns(), p.type(), p.attach(), own, p.extra(), p.tracePipe(), p.engine(), false));
+            } catch (BpfException | RuntimeException e) {
+                refused.put(p.id(), String.valueOf(e.getMessage())); // never crash on a program this verifier refuses
+            }
+        }
+        return new BpfAdoption(progs, List.copyOf(maps.values()), refused, maps.size() - copied[0], copied[0]);
+    }
 
     @Override
     public BpfMap mapCreate(String name, int type, int keySize, int valueSize, int maxEntries, int flags, int cpus) throws BpfException {
@@ -36,6 +144,11 @@ public final class BpfSyscallImpl implements BpfSyscall {
 
     @Override
     public BpfProg progLoad(String name, long[] insns, ProgType type, AttachType attach, List<BpfMap> maps, Helpers extra,
+            Consumer<String> tracePipe, String engine, boolean verbose) throws BpfException {
+        return load(0, name, insns, type, attach, maps, extra, tracePipe, engine, verbose);
+    }
+
+    private LoadedProgram load(int id, String name, long[] insns, ProgType type, AttachType attach, List<BpfMap> maps, Helpers extra,
             Consumer<String> tracePipe, String engine, boolean verbose) throws BpfException {
         List<BpfMapBase> own = new ArrayList<>(maps.size());
         for (BpfMap m : maps) {
@@ -51,8 +164,10 @@ public final class BpfSyscallImpl implements BpfSyscall {
         if (extra != null) {
             extra.copyInto(helpers);
         }
-        return LoadedProgram.load(name, insns, type, attach, own, type == ProgType.XDP ? HelperProtos.XDP : List.of(), helpers, engine,
-                verbose, tracePipe);
+        LoadedProgram p = LoadedProgram.load(id, name, insns, type, attach, own, type == ProgType.XDP ? HelperProtos.XDP : List.of(), helpers,
+                engine, verbose, tracePipe);
+        p.callerExtra = extra;
+        return p;
     }
 
     @Override

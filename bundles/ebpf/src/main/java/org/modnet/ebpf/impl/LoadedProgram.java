@@ -38,7 +38,7 @@ public final class LoadedProgram implements BpfProg {
     /** {@code MAX_TAIL_CALL_CNT}. */
     public static final int MAX_TAIL_CALLS = 33;
 
-    private final int id = IDS.incrementAndGet();
+    private final int id;
     private final java.util.concurrent.atomic.AtomicInteger refs = new java.util.concurrent.atomic.AtomicInteger(1);
     private final ThreadLocal<Memory> tailMemory = new ThreadLocal<>();
     private final String name;
@@ -49,9 +49,22 @@ public final class LoadedProgram implements BpfProg {
     private final List<BpfMapBase> maps;
     private final String log;
     private final int processed;
+    /** What the loader gave, kept for the hand-over on update: the instructions before any fixup, the engine asked for. */
+    private final long[] original;
+    private final String requestedEngine;
+    private final Consumer<String> tracePipe;
+    /** The runtime's own helpers as its caller gave them ({@link BpfSyscallImpl#progLoad}), for the hand-over. */
+    volatile Helpers callerExtra;
 
-    private LoadedProgram(String name, ProgType type, AttachType attach, Program program, Executable executable, List<BpfMapBase> maps,
+    private LoadedProgram(int id, long[] original, String requestedEngine, Consumer<String> tracePipe, String name, ProgType type, AttachType attach, Program program, Executable executable, List<BpfMapBase> maps,
             String log, int processed) {
+        this.id = id == 0 ? IDS.incrementAndGet() : id;
+        if (id != 0) {
+            IDS.accumulateAndGet(id, Math::max); // an adopted id: fresh ones come after it
+        }
+        this.original = original;
+        this.requestedEngine = requestedEngine;
+        this.tracePipe = tracePipe;
         this.name = name;
         this.type = type;
         this.attach = attach;
@@ -75,6 +88,13 @@ public final class LoadedProgram implements BpfProg {
     /** {@link #load}, for a program that expects to be attached as {@code attach} says (a devmap entry's, ...). */
     public static LoadedProgram load(String name, long[] insns, ProgType type, AttachType attach, List<BpfMapBase> maps,
             List<HelperProto> protos, Helpers extra, String engine, boolean verbose, Consumer<String> tracePipe) throws BpfException {
+        return load(0, name, insns, type, attach, maps, protos, extra, engine, verbose, tracePipe);
+    }
+
+    /** {@link #load} under the id {@code id} (0: the next free one), as a program adopted on an update keeps its own. */
+    static LoadedProgram load(int id, String name, long[] insns, ProgType type, AttachType attach, List<BpfMapBase> maps,
+            List<HelperProto> protos, Helpers extra, String engine, boolean verbose, Consumer<String> tracePipe) throws BpfException {
+        long[] original = insns.clone();
         Program checked = Program.of(name, insns);
         Verifier.Checked c = Verifier.check(checked, type, attach, maps, protos, verbose);
         Verifier.Result v = c.result();
@@ -95,7 +115,7 @@ public final class LoadedProgram implements BpfProg {
             extra.copyInto(helpers);
         }
         Executable e = Engines.byName(engine, runnable, helpers, maps, c.bases());
-        LoadedProgram loaded = new LoadedProgram(name, type, attach, runnable, e, List.copyOf(maps), v.log(), v.processed());
+        LoadedProgram loaded = new LoadedProgram(id, original, engine, tracePipe, name, type, attach, runnable, e, List.copyOf(maps), v.log(), v.processed());
         PROGRAMS.put(loaded.id, loaded);
         return loaded;
     }
@@ -105,6 +125,12 @@ public final class LoadedProgram implements BpfProg {
         List<LoadedProgram> l = new ArrayList<>(PROGRAMS.values());
         l.sort(java.util.Comparator.comparingInt(LoadedProgram::id));
         return l;
+    }
+
+    /** This program as the next version adopts it: what its loader gave, its maps by id. */
+    org.modnet.ebpf.api.ProgHandOver handOver() {
+        return new org.modnet.ebpf.api.ProgHandOver(id, name, type, attach, original, requestedEngine,
+                maps.stream().map(BpfMapBase::id).toList(), callerExtra, tracePipe);
     }
 
     /** The program's id: what a prog array holds to name it for {@code bpf_tail_call}, and a devmap entry for its program. */

@@ -42,8 +42,9 @@ public final class RingBufMap extends BpfMapBase implements RingBuffer {
     private volatile long consumer;
     private long dropped;
 
-    RingBufMap(String name, int maxEntries, int flags) {
-        super(name, Verifier.MAP_RINGBUF, 0, 0, 1, flags, 1);
+    /** A ring of id {@code id} (0: the next free one); an adopted ring starts empty (its records are not handed over). */
+    RingBufMap(int id, String name, int maxEntries, int flags) {
+        super(id, name, Verifier.MAP_RINGBUF, 0, 0, 1, flags, 1, null);
         if (Integer.bitCount(maxEntries) != 1 || maxEntries % PAGE != 0) {
             throw new IllegalArgumentException("map " + name + ": a ring buffer's max_entries must be a power of 2 and a multiple of "
                     + PAGE + ", not " + maxEntries);
