@@ -9,11 +9,9 @@ import org.modnet.api.shell.CommandException;
 import org.modnet.api.shell.Commands;
 import org.modnet.ebpf.api.BpfMap;
 import org.modnet.ebpf.api.BpfProg;
-import org.modnet.ebpf.api.BpfSyscall;
-import org.osgi.service.component.annotations.Activate;
+import org.modnet.ebpf.api.BpfAdoption;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
-import org.osgi.service.component.annotations.Reference;
 
 /**
  * This modnet instance's bpf file system, {@code /sys/fs/bpf}: programs and maps pinned by path
@@ -21,8 +19,9 @@ import org.osgi.service.component.annotations.Reference;
  * with nothing else holding them, until {@code rm PATH} unpins them — as in Linux, where a pin is a
  * reference and unlinking the file drops it. Directories are implied by the paths (pinning makes
  * them); each instance has its own, and it empties when the xdp bundle stops — or when the eBPF
- * implementation whose programs and maps it holds goes away (an update of the ebpf bundle: the pins
- * would name objects of the old implementation, whose ids the new one gives out again).
+ * implementation whose programs and maps it holds is stopped ({@link XdpDetach}). On an update of
+ * the ebpf bundle the pins stay: they name the same ids, and point at the objects the new
+ * implementation adopted ({@link #adopt}).
  */
 @Component(service = BpfFs.class, immediate = true, property = { "osgi.command.scope=" + Commands.SCOPE,
         "osgi.command.function=rm" })
@@ -31,12 +30,7 @@ public final class BpfFs {
 
     private final Map<String, Object> pins = new ConcurrentSkipListMap<>();
 
-    /** Bound to the implementation its pins belong to: this component goes (and unpins) when it does. */
-    @Activate
-    public BpfFs(@Reference BpfSyscall bpf) {
-    }
-
-    /** Outside OSGi (tests). */
+    /** Outlives the eBPF implementation: {@link XdpDetach} empties it on a stop and moves its pins on an update. */
     public BpfFs() {
     }
 
@@ -141,6 +135,37 @@ public final class BpfFs {
         Object o = pins.remove(p);
         if (o instanceof BpfProg prog) {
             prog.close();
+        }
+    }
+
+    /** Every pin removed (the implementation of its objects stopped). */
+    void clear() {
+        synchronized (pins) {
+            List.copyOf(pins.keySet()).forEach(this::unpin);
+        }
+    }
+
+    /**
+     * The pins name the objects the next implementation adopted under the same ids: each program pin
+     * takes a reference on the adopted program and lets go of the old; a pin whose object was not
+     * adopted (a program the new verifier refused) is removed.
+     */
+    void adopt(BpfAdoption a) {
+        synchronized (pins) {
+            for (Map.Entry<String, Object> e : List.copyOf(pins.entrySet())) {
+                Object now = e.getValue() instanceof BpfProg p ? a.prog(p.id()) : e.getValue() instanceof BpfMap m ? a.map(m.id()) : null;
+                if (now == null) {
+                    unpin(e.getKey());
+                    continue;
+                }
+                if (now instanceof BpfProg p) {
+                    p.hold();
+                }
+                Object was = pins.put(e.getKey(), now);
+                if (was instanceof BpfProg p) {
+                    p.close();
+                }
+            }
         }
     }
 
