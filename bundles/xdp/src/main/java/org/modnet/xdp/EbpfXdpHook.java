@@ -28,7 +28,8 @@ import org.modnet.ebpf.api.XdpContext;
  * <p>
  * The program and its per-CPU contexts are the ebpf bundle's objects, reached through the API: a run
  * is one interface call ({@link XdpContext#run}), with no service lookup. When the implementation that
- * made them goes away, {@link XdpDetach} takes the hook off its device.
+ * made them is updated, {@link XdpDetach} replaces the hook with one running the adopted program; when
+ * it is stopped, it takes the hook off its device.
  */
 public final class EbpfXdpHook implements XdpHook {
 

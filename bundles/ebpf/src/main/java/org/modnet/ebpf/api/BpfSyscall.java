@@ -11,8 +11,9 @@ import org.osgi.annotation.versioning.ProviderType;
  * id ({@code BPF_PROG_GET_NEXT_ID}, {@code BPF_MAP_GET_NEXT_ID}), plus what libbpf and bpftool add:
  * opening an ELF object, the ubpf-syntax assembler and the disassembler. The ebpf bundle registers it;
  * users hold it as a service and hold the programs and maps it gives them, so a run costs an interface
- * call and no lookup. Programs and maps belong to the implementation that made them: they stop being
- * listed when it goes away (an update of the ebpf bundle), and a user must let go of them then.
+ * call and no lookup. Programs and maps belong to the implementation that made them: on a stop they
+ * stop being listed and a user must let go of them; on an update the next implementation adopts them
+ * under the same ids ({@link #handOver()}, {@link #adopt}) and a user moves to the adopted ones.
  */
 @ProviderType
 public interface BpfSyscall {
