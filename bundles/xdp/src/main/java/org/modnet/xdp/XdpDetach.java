@@ -43,7 +43,7 @@ import org.slf4j.LoggerFactory;
  * no device keeps running code of a bundle revision that a refresh will close. Programs of other
  * implementations, and non-eBPF hooks, stay.
  */
-@Component(service = XdpDetach.class, immediate = true)
+@Component(immediate = true)
 public final class XdpDetach {
     private static final Logger LOG = LoggerFactory.getLogger(XdpDetach.class);
 

@@ -73,6 +73,11 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
             if (taken.length != cpus) {
                 throw new IllegalArgumentException("map " + name + ": " + taken.length + " value regions for " + cpus + " CPUs");
             }
+            for (MemorySegment v : taken) {
+                if (v.byteSize() != (long) stride * maxEntries) {
+                    throw new IllegalArgumentException("map " + name + ": value region of another size");
+                }
+            }
             this.values = taken;
         } else {
             this.values = new MemorySegment[cpus];
