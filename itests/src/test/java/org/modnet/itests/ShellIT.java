@@ -97,6 +97,16 @@ public class ShellIT {
         return k;
     }
 
+    /** netstat -i's lines without the counters: the name, the MTU and the flags of each interface. */
+    private static String interfaceColumns(String netstatI) {
+        StringBuilder b = new StringBuilder();
+        for (String line : netstatI.split("\n")) {
+            String[] w = line.trim().split("\\s+");
+            b.append(w.length == 11 ? w[0] + " " + w[1] + " " + w[10] : line).append('\n');
+        }
+        return b.toString();
+    }
+
     /** Linux's {@code ip} with the arguments, its stdout; fails on a non-zero status. */
     private static String linuxIp(String... args) throws Exception {
         String[] cmd = new String[args.length + 1];
@@ -195,6 +205,18 @@ public class ShellIT {
                     assertEquals("ip " + String.join(" ", v), linux.replaceAll(" +\n", "\n"), ours);
                 } else if (v[1].equals("route") || v[1].equals("rule") || v[1].equals("neigh") && v[0].equals("-j")) {
                     assertEquals("ip " + String.join(" ", v), linux, ours);
+                }
+            }
+            // net-tools' netstat reads the same tables: routes whole, interfaces by name, MTU and flags
+            if (Processes.onPath("netstat")) {
+                for (String v : new String[] { "-rn", "-r", "-tuan", "-i" }) {
+                    Processes.Result l = Processes.run("ip", "netns", "exec", la, "netstat", v);
+                    String mine = sh("ip netns exec ja netstat " + v);
+                    if (v.equals("-i")) {
+                        assertEquals("netstat -i", interfaceColumns(l.out()), interfaceColumns(mine));
+                    } else {
+                        assertEquals("netstat " + v, l.out(), mine);
+                    }
                 }
             }
         } finally {
