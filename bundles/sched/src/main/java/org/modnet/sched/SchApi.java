@@ -35,16 +35,23 @@ final class SchApi {
     private final NetCore core;
     private final QdiscHook hook;
     private final Function<String, QdiscOps> families;
+    /** The lines of the device's clsact/ingress qdisc, printed after its root's: (device, with its name, statistics). */
+    private final IngressLines ingress;
+
+    interface IngressLines {
+        List<String> show(NetDevice dev, boolean withDev, boolean stats);
+    }
     private final Map<NetDevice, Attached> attached = new ConcurrentHashMap<>();
     /** Child qdiscs a user grafted into a classful root's classes, by device and class id. */
     private final Map<NetDevice, Map<Integer, Attached>> children = new ConcurrentHashMap<>();
     /** {@code qdisc_alloc_handle}'s counter: 8001:, 8002:, ... */
     private final AtomicInteger autohandle = new AtomicInteger(0x8000);
 
-    SchApi(NetCore core, QdiscHook hook, Function<String, QdiscOps> families) {
+    SchApi(NetCore core, QdiscHook hook, Function<String, QdiscOps> families, IngressLines ingress) {
         this.core = core;
         this.hook = hook;
         this.families = families;
+        this.ingress = ingress;
     }
 
     private static CommandException rtnl(String extack) {
@@ -288,6 +295,7 @@ final class SchApi {
                     }
                 }
             }
+            out.addAll(ingress.show(dev, only == null, stats));
         }
         return out;
     }

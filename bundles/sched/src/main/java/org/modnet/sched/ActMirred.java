@@ -1,0 +1,102 @@
+package org.modnet.sched;
+
+import java.util.List;
+
+import org.modnet.api.net.Eth;
+import org.modnet.api.net.NetCore;
+import org.modnet.api.net.NetDevice;
+import org.modnet.api.sched.TcHook;
+import org.modnet.api.skb.PktType;
+import org.modnet.api.skb.SkBuff;
+
+/**
+ * {@code mirred} ({@code net/sched/act_mirred.c}): sends the frame — redirect — or a clone of it —
+ * mirror — out of another device ({@code egress}: {@code dev_queue_xmit}) or into it ({@code ingress}:
+ * {@code netif_receive_skb}). A frame taken at ingress gets its Ethernet header back before it is sent;
+ * one taken at egress loses it before it is received. A target that is down, a clone that cannot be
+ * had or a loop deeper than {@code MIRRED_NEST_LIMIT} is an overlimit, and a redirected frame is dropped.
+ */
+final class ActMirred extends TcAction {
+    /** {@code MIRRED_NEST_LIMIT}: how deep mirred may call itself (redirect to a device whose hook redirects ...). */
+    static final int NEST_LIMIT = 4;
+    private static final ThreadLocal<int[]> NEST = ThreadLocal.withInitial(() -> new int[1]);
+
+    private final NetCore core;
+    private final NetDevice target;
+    private final boolean egress;
+    private final boolean redirect;
+    private final int verdict;
+
+    ActMirred(int index, NetCore core, NetDevice target, boolean egress, boolean redirect, int verdict) {
+        super(index);
+        this.core = core;
+        this.target = target;
+        this.egress = egress;
+        this.redirect = redirect;
+        this.verdict = verdict;
+    }
+
+    @Override
+    String kind() {
+        return "mirred";
+    }
+
+    @Override
+    int act(SkBuff skb, boolean ingress) {
+        stats.sent(skb.len());
+        NetDevice dev = target;
+        int[] nest = NEST.get();
+        if (!dev.isUp() || nest[0] >= NEST_LIMIT) {
+            return failed(skb);
+        }
+        SkBuff out = redirect ? skb : skb.clone();
+        if (out == null) {
+            return failed(skb);
+        }
+        if (egress && ingress) {
+            out.push(Eth.ETH_HLEN); // skb_push_rcsum(mac_len): the Ethernet header is sent again
+        } else if (!egress) {
+            if (!ingress) {
+                if (Eth.typeTrans(out, dev) < 0) { // the receive side expects data at the network header
+                    if (!redirect) {
+                        out.free();
+                    }
+                    return failed(redirect ? null : skb);
+                }
+            }
+            out.pktType(PktType.HOST);
+        }
+        out.dev(dev);
+        nest[0]++;
+        try {
+            if (egress) {
+                core.devQueueXmit(out);
+            } else {
+                core.netifReceiveSkb(out);
+            }
+        } finally {
+            nest[0]--;
+        }
+        return redirect ? TcHook.TC_ACT_STOLEN : verdict;
+    }
+
+    /** The frame could not be sent: an overlimit; a redirected frame is dropped (freed here: the verdict is STOLEN). */
+    private int failed(SkBuff skb) {
+        stats.overlimit();
+        if (redirect) {
+            stats.drop();
+            if (skb != null) {
+                skb.free();
+            }
+            return TcHook.TC_ACT_STOLEN;
+        }
+        return verdict;
+    }
+
+    @Override
+    List<String> describe() {
+        String how = (egress ? "Egress" : "Ingress") + (redirect ? " Redirect" : " Mirror");
+        return List.of("mirred (" + how + " to device " + target.name() + ") " + verdictName(redirect ? TcHook.TC_ACT_STOLEN : verdict),
+                " \tindex " + index + " ref 1 bind 1");
+    }
+}
