@@ -93,6 +93,39 @@ final class ActMirred extends TcAction {
         return verdict;
     }
 
+    /**
+     * Sends {@code out} (whose data is at the Ethernet header when {@code atMac}, else at the network
+     * header) out of {@code dev} ({@code egress}) or into it, within the nest limit; false (nothing sent,
+     * {@code out} still the caller's) when the device is down, the loop too deep or the frame too short.
+     * Shared with a tc program's {@code bpf_redirect} and {@code bpf_clone_redirect}.
+     */
+    static boolean forward(NetCore core, SkBuff out, NetDevice dev, boolean egress, boolean atMac) {
+        int[] nest = NEST.get();
+        if (!dev.isUp() || nest[0] >= NEST_LIMIT) {
+            return false;
+        }
+        if (egress && !atMac) {
+            out.push(Eth.ETH_HLEN);
+        } else if (!egress) {
+            if (atMac && Eth.typeTrans(out, dev) < 0) {
+                return false;
+            }
+            out.pktType(PktType.HOST);
+        }
+        out.dev(dev);
+        nest[0]++;
+        try {
+            if (egress) {
+                core.devQueueXmit(out);
+            } else {
+                core.netifReceiveSkb(out);
+            }
+        } finally {
+            nest[0]--;
+        }
+        return true;
+    }
+
     @Override
     List<String> describe() {
         String how = (egress ? "Egress" : "Ingress") + (redirect ? " Redirect" : " Mirror");

@@ -52,7 +52,7 @@ public final class TcCommand {
         this.core = core;
         this.clsact = new ClsActApi(hook);
         this.api = new SchApi(core, hook, families::get, clsact::show);
-        this.filters = new TcFilterApi(core, clsact, null);
+        this.filters = new TcFilterApi(core, clsact, () -> bpf);
     }
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
@@ -67,6 +67,20 @@ public final class TcCommand {
         Object kind = props.get(QdiscOps.KIND);
         if (kind != null && families.remove(kind.toString(), ops)) {
             api.detachKind(kind.toString());
+        }
+    }
+
+    /** The bpf classifier's loader, there while the eBPF layer is. */
+    private volatile ClsBpfLoader bpf;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, service = ClsBpfObjects.class)
+    void setBpf(ClsBpfObjects loader) {
+        bpf = loader;
+    }
+
+    void unsetBpf(ClsBpfObjects loader) {
+        if (bpf == loader) {
+            bpf = null;
         }
     }
 

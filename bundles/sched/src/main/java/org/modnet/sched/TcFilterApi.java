@@ -68,9 +68,9 @@ final class TcFilterApi {
 
     private final ClsActApi clsact;
     private final ActApi actions;
-    private final ClsBpfLoader bpf;
+    private final java.util.function.Supplier<ClsBpfLoader> bpf;
 
-    TcFilterApi(NetCore core, ClsActApi clsact, ClsBpfLoader bpf) {
+    TcFilterApi(NetCore core, ClsActApi clsact, java.util.function.Supplier<ClsBpfLoader> bpf) {
         this.clsact = clsact;
         this.actions = new ActApi(core);
         this.bpf = bpf;
@@ -340,7 +340,13 @@ final class TcFilterApi {
             case "matchall" -> matchall(ns, a, handle);
             case "u32" -> u32(ns, a, handle);
             case "flower" -> flower(ns, a, protocol, handle);
-            case "bpf" -> bpf.parse(ns, a, handle, actions);
+            case "bpf" -> {
+                ClsBpfLoader loader = bpf.get();
+                if (loader == null) {
+                    throw kernel("TC classifier not found"); // cls_bpf needs the eBPF layer
+                }
+                yield loader.parse(ns, a, handle, actions);
+            }
             default -> throw new CommandException("Unknown filter \"" + h.kind + "\", hence option \""
                     + (h.rest.isEmpty() ? "" : h.rest.get(0)) + "\" is unparsable", 1);
         };
