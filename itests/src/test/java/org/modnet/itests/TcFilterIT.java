@@ -4,6 +4,10 @@ import static org.hamcrest.CoreMatchers.containsString;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
+import static org.junit.Assume.assumeTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -152,5 +156,94 @@ public class TcFilterIT {
         assertTrue("the bucket lets its burst through: " + passed, passed >= 20);
         double allowed = (20 * 1024 + 125_000 * seconds) / 986 + 1; // pktgen's 1000 bytes less the Ethernet header at ingress
         assertTrue("passed " + passed + " of " + s[1] + " in " + seconds + " s, at most " + allowed, passed <= allowed);
+    }
+
+    // --- SEC("tc") programs built by clang ---
+
+    /** bundles/sched's test program NAME.c built by clang with {@code defines} into itests/target, or the test skips without clang. */
+    private static String object(String name, String... defines) throws Exception {
+        boolean clang = java.util.Arrays.stream(System.getenv("PATH").split(":")).anyMatch(d -> Files.isExecutable(Path.of(d, "clang")));
+        assumeTrue("needs clang and libbpf-dev (.ci/run installs them)", clang);
+        Path src = ModnetRuntime.root().resolve("bundles/sched/src/test/resources/bpf/" + name + ".c");
+        Path out = ModnetRuntime.root().resolve("itests/target/" + name + String.join("", defines).replaceAll("[^A-Za-z0-9]", "_") + ".o");
+        String arch = new String(new ProcessBuilder("uname", "-m").start().getInputStream().readAllBytes()).strip();
+        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of("clang", "-O2", "-g", "-target", "bpf",
+                "-I/usr/include/" + arch + "-linux-gnu"));
+        cmd.addAll(java.util.List.of(defines));
+        cmd.addAll(java.util.List.of("-c", src.toString(), "-o", out.toString()));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String log = new String(p.getInputStream().readAllBytes());
+        assertEquals("clang: " + log, 0, p.waitFor());
+        return out.toString();
+    }
+
+    @Test
+    public void aTcProgramDropsIcmpAtIngress() throws Exception {
+        String obj = object("tc_drop_icmp");
+        ModnetRuntime.run(processor, "ns2", "tc qdisc add dev veth1 clsact");
+        ModnetRuntime.run(processor, "ns2", "tc filter add dev veth1 ingress bpf da obj " + obj + " sec tc");
+        assertThat(ModnetRuntime.run(processor, "ns2", "tc filter show dev veth1 ingress"),
+                containsString("direct-action not_in_hw id "));
+        assertEquals(0, received(ModnetRuntime.runCapturing(processor, "ns1", "ping -c 3 -i 0.05 -W 1 10.0.0.2")));
+        ModnetRuntime.run(processor, "ns1", "ip neigh flush dev veth0");
+        ModnetRuntime.runCapturing(processor, "ns1", "ping -c 1 -W 1 10.0.0.2");
+        assertThat("ARP passes the program", ModnetRuntime.run(processor, "ns1", "ip neigh show 10.0.0.2"), containsString("lladdr"));
+        assertThat(ModnetRuntime.run(processor, "ns2", "tc -s qdisc show dev veth1"), containsString("(dropped 4, overlimits 0 requeues 0)"));
+        ModnetRuntime.run(processor, "ns2", "tc filter del dev veth1 ingress");
+        assertEquals(2, received(ModnetRuntime.runCapturing(processor, "ns1", "ping -c 2 -i 0.05 -W 1 10.0.0.2")));
+    }
+
+    @Test
+    public void aTcProgramRewritesAtEgressAndTheReceiverSeesACorrectChecksum() throws Exception {
+        ModnetRuntime.run(processor, "ns1", "tc qdisc add dev veth0 clsact");
+        ModnetRuntime.run(processor, "ns1", "tc filter add dev veth0 egress bpf da obj " + object("tc_set_tos") + " sec tc");
+        ModnetRuntime.run(processor, "ns2", "tc qdisc add dev veth1 clsact");
+        ModnetRuntime.run(processor, "ns2", "tc filter add dev veth1 ingress protocol ip u32 match ip tos 0x20 0xff action pass");
+        assertEquals("Ipv4Input checks the header checksum: every ping got through", 5,
+                received(ModnetRuntime.runCapturing(processor, "ns1", "ping -c 5 -i 0.05 -W 1 10.0.0.2")));
+        String show = ModnetRuntime.run(processor, "ns2", "tc -s filter show dev veth1 ingress");
+        assertEquals("every echo request arrived with TOS 0x20: " + show, 5, actionStats(show)[1]);
+
+        // the same rewrite without bpf_l3_csum_replace: the receiver drops every request for its checksum
+        ModnetRuntime.run(processor, "ns1", "tc filter replace dev veth0 egress pref 49152 handle 1 bpf da obj "
+                + object("tc_set_tos", "-DNO_CSUM_FIX") + " sec tc");
+        assertEquals(0, received(ModnetRuntime.runCapturing(processor, "ns1", "ping -c 3 -i 0.05 -W 1 10.0.0.2")));
+    }
+
+    @Test
+    public void tcProgramsRedirectAtIngressAndAtEgress() throws Exception {
+        org.modnet.api.net.LinkFactory veth = ModnetRuntime.service(context, org.modnet.api.net.LinkFactory.class, "(modnet.link.kind=veth)");
+        NetDevice c = veth.create(a.namespace(), "veth2", java.util.List.of("peer", "name", "veth3"));
+        NetDevice d = a.namespace().device("veth3");
+        d.setNamespace(b.namespace());
+        c.open();
+        d.open();
+        // at egress of veth0: out of veth2, so the requests arrive on veth3 instead of veth1
+        long rxD = d.stats().get(DeviceStats.Field.RX_PACKETS);
+        ModnetRuntime.run(processor, "ns1", "tc qdisc add dev veth0 clsact");
+        ModnetRuntime.run(processor, "ns1", "tc filter add dev veth0 egress bpf da obj "
+                + object("tc_redirect", "-DTARGET_IFINDEX=" + c.ifindex()) + " sec tc");
+        assertEquals(0, received(ModnetRuntime.runCapturing(processor, "ns1", "ping -c 3 -i 0.05 -W 1 10.0.0.2")));
+        assertEquals(rxD + 3, d.stats().get(DeviceStats.Field.RX_PACKETS));
+        ModnetRuntime.run(processor, "ns1", "tc qdisc del dev veth0 clsact");
+
+        // at ingress of veth1: back out of veth3, so they arrive on veth2 in ns1
+        long rxC = c.stats().get(DeviceStats.Field.RX_PACKETS);
+        ModnetRuntime.run(processor, "ns2", "tc qdisc add dev veth1 clsact");
+        ModnetRuntime.run(processor, "ns2", "tc filter add dev veth1 ingress bpf da obj "
+                + object("tc_redirect", "-DTARGET_IFINDEX=" + d.ifindex()) + " sec tc");
+        assertEquals(0, received(ModnetRuntime.runCapturing(processor, "ns1", "ping -c 4 -i 0.05 -W 1 10.0.0.2")));
+        assertEquals(rxC + 4, c.stats().get(DeviceStats.Field.RX_PACKETS));
+    }
+
+    @Test
+    public void aProgramTheVerifierRefusesAttachesNothing() throws Exception {
+        ModnetRuntime.run(processor, "ns2", "tc qdisc add dev veth1 clsact");
+        String out = ModnetRuntime.runCapturing(processor, "ns2", "tc filter add dev veth1 ingress bpf da obj " + object("tc_unchecked")
+                + " sec tc");
+        assertThat(out, containsString("Verifier analysis:"));
+        assertThat(out, containsString("invalid access to packet"));
+        assertEquals("", ModnetRuntime.run(processor, "ns2", "tc filter show dev veth1 ingress"));
+        assertEquals(1, received(ModnetRuntime.runCapturing(processor, "ns1", "ping -c 1 -W 1 10.0.0.2")));
     }
 }
