@@ -146,6 +146,29 @@ final class SchApi {
         cur.qdisc().destroy();
     }
 
+    /**
+     * The filter block of the device's root qdisc, which {@code parent} (0: the root, whatever its
+     * handle) names; the kernel's error when there is none or it holds no filters.
+     */
+    synchronized TcFilterBlock filterBlock(NetDevice dev, int parent) {
+        prune();
+        Attached cur = current(dev);
+        if (cur == null || (parent != 0 && parent != ROOT && (parent & 0xffff0000) != cur.handle())) {
+            throw TcFilterApi.kernel("Parent Qdisc doesn't exists");
+        }
+        if (!(cur.qdisc() instanceof TcFilterParent p)) {
+            throw TcFilterApi.kernel("Qdisc not classful");
+        }
+        return p.filters();
+    }
+
+    /** The handle of the device's root qdisc if it holds filters, else 0. */
+    synchronized int filterRoot(NetDevice dev) {
+        prune();
+        Attached cur = current(dev);
+        return cur != null && cur.qdisc() instanceof TcFilterParent ? cur.handle() : 0;
+    }
+
     /** {@code qdisc_leaf}: the classful root and the band a class id names, or tc's error. */
     private record Leaf(Attached root, SchPrio prio, int band) {
     }

@@ -52,7 +52,7 @@ public final class TcCommand {
         this.core = core;
         this.clsact = new ClsActApi(hook);
         this.api = new SchApi(core, hook, families::get, clsact::show);
-        this.filters = new TcFilterApi(core, clsact, () -> bpf);
+        this.filters = new TcFilterApi(core, clsact, () -> bpf, api::filterBlock, api::filterRoot);
     }
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)

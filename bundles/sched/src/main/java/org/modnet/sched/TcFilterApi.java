@@ -67,10 +67,16 @@ final class TcFilterApi {
             NOTE: CLASSID, IP-PROTO are parsed as hexadecimal input.""";
 
     private final ClsActApi clsact;
+    /** The root qdisc's filter block a parent names (SchApi.filterBlock), and the root's handle. */
+    private final java.util.function.BiFunction<NetDevice, Integer, TcFilterBlock> rootBlock;
+    private final java.util.function.ToIntFunction<NetDevice> rootHandle;
     private final ActApi actions;
     private final java.util.function.Supplier<ClsBpfLoader> bpf;
 
-    TcFilterApi(NetCore core, ClsActApi clsact, java.util.function.Supplier<ClsBpfLoader> bpf) {
+    TcFilterApi(NetCore core, ClsActApi clsact, java.util.function.Supplier<ClsBpfLoader> bpf,
+            java.util.function.BiFunction<NetDevice, Integer, TcFilterBlock> rootBlock, java.util.function.ToIntFunction<NetDevice> rootHandle) {
+        this.rootBlock = rootBlock;
+        this.rootHandle = rootHandle;
         this.clsact = clsact;
         this.actions = new ActApi(core);
         this.bpf = bpf;
@@ -216,7 +222,7 @@ final class TcFilterApi {
     /** The filter block a parent names on the device, or the kernel's error. */
     private TcFilterBlock block(Head h) {
         if (!h.parentGiven || h.parent == SchApi.ROOT || (h.parent & 0xffff0000) != ClsAct.HANDLE) {
-            throw kernel("Parent Qdisc doesn't exists"); // only clsact/ingress blocks take filters here
+            return rootBlock.apply(h.dev, h.parentGiven ? h.parent : 0); // a classful root qdisc's filters
         }
         ClsAct q = clsact.get(h.dev);
         if (q == null) {
@@ -709,15 +715,17 @@ final class TcFilterApi {
     private synchronized List<String> show(NetNamespace ns, List<String> w, boolean stats) {
         Head h = head(ns, w, true);
         List<String> out = new ArrayList<>();
-        ClsAct q = clsact.get(h.dev);
-        if (q == null) {
+        if (!h.parentGiven || (h.parent & 0xffff0000) != ClsAct.HANDLE) {
+            int root = rootHandle.applyAsInt(h.dev);
+            if (root != 0 && (!h.parentGiven || h.parent == SchApi.ROOT || (h.parent & 0xffff0000) == root)) {
+                print(out, rootBlock.apply(h.dev, root), h.parentGiven ? "" : "parent " + TcUtil.handle(root) + " ", h, stats);
+            }
             return out;
         }
-        if (h.parentGiven) {
-            TcFilterBlock b = q.block(h.parent);
-            if (b != null) {
-                print(out, b, "", h, stats);
-            }
+        ClsAct q = clsact.get(h.dev);
+        TcFilterBlock b = q == null ? null : q.block(h.parent);
+        if (b != null) {
+            print(out, b, "", h, stats);
         }
         return out;
     }

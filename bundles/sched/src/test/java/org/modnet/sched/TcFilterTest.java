@@ -341,4 +341,40 @@ class TcFilterTest {
         send(ICMP, 2, 0, 0, 3);
         assertEquals(0, ipReceivedByDst[2]);
     }
+
+    // --- filters on a classful qdisc ---
+
+    @Test
+    void u32OnPrioSendsWhatItMatchesToTheClassItsFlowidNames() {
+        rig.tc("qdisc add dev va root handle 1: prio");
+        rig.tc("qdisc add dev va parent 1:3 handle 30: pfifo");
+        rig.tc("filter add dev va parent 1: protocol ip prio 1 u32 match ip dst 10.0.0.3/32 flowid 1:3");
+        send(ICMP, 3, 0, 0, 4);
+        send(ICMP, 2, 0, 0, 2);
+        assertEquals(4, ipReceivedByDst[3]);
+        List<String> q = rig.tc("-s qdisc show dev va");
+        int child = q.indexOf("qdisc pfifo 30: parent 1:3 limit 1000p");
+        assertTrue(child > 0, q.toString());
+        assertEquals(" Sent " + 4 * 64 + " bytes 4 pkt (dropped 0, overlimits 0 requeues 0) ", q.get(child + 1), "only the matched frames went to 1:3");
+        List<String> f = rig.tc("filter show dev va");
+        assertEquals("filter parent 1: protocol ip pref 1 u32 chain 0 ", f.get(0));
+        assertTrue(f.contains("filter parent 1: protocol ip pref 1 u32 chain 0 fh 800::800 order 2048 key ht 800 bkt 0 flowid 1:3 not_in_hw "), f.toString());
+    }
+
+    @Test
+    void aDropOnPrioIsCountedAsTheQdiscsDrop() {
+        rig.tc("qdisc add dev va root handle 1: prio");
+        rig.tc("filter add dev va parent 1: protocol ip u32 match ip dst 10.0.0.2/32 action drop");
+        send(ICMP, 2, 0, 0, 3);
+        assertEquals(0, ipReceivedByDst[2]);
+        assertTrue(rig.tc("-s qdisc show dev va").get(1).contains("(dropped 3,"), rig.tc("-s qdisc show dev va").toString());
+    }
+
+    @Test
+    void aClasslessRootTakesNoFilters() {
+        rig.tc("qdisc add dev va root handle 1: pfifo");
+        CommandException e = assertThrows(CommandException.class,
+                () -> rig.tc("filter add dev va parent 1: protocol ip u32 match ip dst 10.0.0.2/32 flowid 1:1"));
+        assertEquals("Error: Qdisc not classful.\nWe have an error talking to the kernel", e.getMessage());
+    }
 }
