@@ -18,14 +18,17 @@ import org.modnet.ebpf.api.TcContext;
  * {@code SHOT}, {@code REDIRECT} (to where {@code bpf_redirect} said), {@code UNSPEC} for the next
  * filter; others count as unspec. Otherwise 0 means no match and anything else a match, the filter's
  * actions deciding. The program may write the frame, so a shared or paged one is made private and
- * linear first. Each thread gets its own context, made once.
+ * linear first. Contexts come from a small pool made with the filter (a CAS takes one, a store gives
+ * it back), so neither a softirq nor a sending thread allocates, and a run nested in another (a
+ * clone redirected into a device whose hook runs this program again) gets a context of its own.
  */
 final class ClsBpf implements Cls {
     private final NetCore core;
     private final BpfProg prog;
     private final boolean da;
     private final String label;
-    private final ThreadLocal<Run> runs;
+    private final Run[] pool;
+    private final java.util.concurrent.atomic.AtomicIntegerArray busy;
 
     /** One thread's run: the context, and the frame the runtime's own helpers (clone_redirect, change_head) act on. */
     static final class Run {
@@ -44,7 +47,26 @@ final class ClsBpf implements Cls {
         this.prog = prog;
         this.da = da;
         this.label = label;
-        this.runs = ThreadLocal.withInitial(() -> new Run(prog.tcContext(0)));
+        int cpus = Math.max(1, core.cpus());
+        int n = Integer.highestOneBit(Math.max(4, 2 * cpus + 2) - 1) << 1; // a power of two above the threads that run at once
+        this.pool = new Run[n];
+        for (int i = 0; i < n; i++) {
+            pool[i] = new Run(prog.tcContext(i % cpus));
+        }
+        this.busy = new java.util.concurrent.atomic.AtomicIntegerArray(n);
+    }
+
+    /** A free context, or null when every one is in use (more runs at once than the pool holds). */
+    private int acquire() {
+        int n = pool.length;
+        int start = (int) Thread.currentThread().threadId() & (n - 1);
+        for (int k = 0; k < n; k++) {
+            int i = (start + k) & (n - 1);
+            if (busy.get(i) == 0 && busy.compareAndSet(i, 0, 1)) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     @Override
@@ -55,7 +77,8 @@ final class ClsBpf implements Cls {
         if (ingress) {
             skb.push(Eth.ETH_HLEN);
         }
-        Run run = runs.get();
+        int slot = acquire();
+        Run run = slot >= 0 ? pool[slot] : new Run(prog.tcContext(0)); // a rare overflow: a context of its own
         run.skb = skb;
         run.ingress = ingress;
         NetDevice dev = skb.dev();
@@ -65,6 +88,11 @@ final class ClsBpf implements Cls {
         run.ctx.packet(skb.memory(), skb.data(), skb.tail(), true);
         int r = run.ctx.run();
         run.skb = null;
+        int redirectIfindex = run.ctx.redirectIfindex();
+        int redirectFlags = run.ctx.redirectFlags();
+        if (slot >= 0) {
+            busy.set(slot, 0);
+        }
         if (ingress) {
             skb.pull(Eth.ETH_HLEN);
         }
@@ -73,7 +101,7 @@ final class ClsBpf implements Cls {
         }
         return switch (r) {
             case TcHook.TC_ACT_OK, TcHook.TC_ACT_SHOT, TcHook.TC_ACT_STOLEN, TcHook.TC_ACT_TRAP, TcHook.TC_ACT_UNSPEC -> r;
-            case TcHook.TC_ACT_REDIRECT -> redirect(skb, dev, ingress, run.ctx.redirectIfindex(), run.ctx.redirectFlags());
+            case TcHook.TC_ACT_REDIRECT -> redirect(skb, dev, ingress, redirectIfindex, redirectFlags);
             default -> TcHook.TC_ACT_UNSPEC; // cls_bpf_exec_opcode
         };
     }

@@ -216,4 +216,13 @@ class TcBpfTest {
         CommandException e = assertThrows(CommandException.class, () -> rig.tc("filter add dev vb ingress bpf da obj x.o sec tc"));
         assertTrue(e.getMessage().startsWith("Error: TC classifier not found."), e.getMessage());
     }
+
+    @Test
+    void cloneRedirectsNestedInARunEndAtTheNestLimitEachWithItsOwnContext() throws Exception {
+        rig.tc("qdisc add dev va clsact");
+        rig.tc("filter add dev va egress bpf da obj " + build("tc_redirect", "-DTARGET_IFINDEX=" + rig.va.ifindex(), "-DCLONE") + " sec tc");
+        send(1, 1);
+        assertEquals(5, received.size(), "the frame and four clones: a fifth level is past MIRRED_NEST_LIMIT (and past the pool of 4)");
+        assertTrue(received.stream().allMatch(r -> r[1] == 1), "no run disturbed another's frame");
+    }
 }
