@@ -85,6 +85,7 @@ final class ClsBpf implements Cls {
         int proto = skb.protocol() & 0xffff;
         run.ctx.fields(skb.len(), skb.pktType().ordinal(), skb.mark(), skb.queueMapping(), Short.reverseBytes((short) proto) & 0xffff,
                 skb.priority(), ingress ? dev.ifindex() : 0, dev.ifindex(), skb.hash());
+        run.ctx.csumPartial(skb.ipSummed() == org.modnet.api.skb.Checksum.PARTIAL);
         run.ctx.packet(skb.memory(), skb.data(), skb.tail(), true);
         int r = run.ctx.run();
         run.skb = null;

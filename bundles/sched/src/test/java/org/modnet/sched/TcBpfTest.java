@@ -225,4 +225,66 @@ class TcBpfTest {
         assertEquals(5, received.size(), "the frame and four clones: a fifth level is past MIRRED_NEST_LIMIT (and past the pool of 4)");
         assertTrue(received.stream().allMatch(r -> r[1] == 1), "no run disturbed another's frame");
     }
+
+    /** The one's complement sum of the UDP pseudo-header of the IPv4 header at {@code nh} and {@code udpLen}. */
+    private static long pseudo(SkBuff skb, int nh, int udpLen) {
+        return InetChecksum.sum(skb, nh + 12, 8, 0) + 17 + udpLen;
+    }
+
+    private static int fold(long s) {
+        while ((s >>> 16) != 0) {
+            s = (s & 0xffff) + (s >>> 16);
+        }
+        return (int) s;
+    }
+
+    /** A UDP datagram 10.0.0.1:5000 -> 10.0.0.2:7, its checksum complete or left to the device (CHECKSUM_PARTIAL). */
+    SkBuff udp(boolean partial) {
+        SkBuff skb = ip(17);
+        int nh = skb.data() + 14;
+        int uh = nh + 20;
+        int len = skb.len() - 34;
+        skb.setU16(uh, 5000);
+        skb.setU16(uh + 2, 7);
+        skb.setU16(uh + 4, len);
+        for (int i = 8; i < len; i++) {
+            skb.setU8(uh + i, i * 7);
+        }
+        skb.setU16(uh + 6, 0);
+        if (partial) {
+            skb.setU16(uh + 6, fold(pseudo(skb, nh, len)));
+            skb.csumPartial(uh, 6);
+        } else {
+            int c = ~fold(pseudo(skb, nh, len) + InetChecksum.sum(skb, uh, len, 0)) & 0xffff;
+            skb.setU16(uh + 6, c == 0 ? 0xffff : c);
+        }
+        return skb;
+    }
+
+    @Test
+    void l4CsumReplaceFixesAPortAndAnAddressRewriteWhetherTheChecksumIsCompleteOrPartial() throws Exception {
+        List<long[]> got = new ArrayList<>();
+        rig.core.addHandler(Eth.ETH_P_IP, (skb, dev) -> {
+            if (dev == rig.vb && skb.getDataU8(9) == 17) {
+                assertTrue(InetChecksum.complete(skb), "a partial checksum is completed as a device would");
+                int nh = skb.data();
+                int len = skb.len() - 20;
+                got.add(new long[] { skb.getDataU16(22), skb.getDataU32(12) & 0xffff_ffffL,
+                        fold(pseudo(skb, nh, len) + InetChecksum.sum(skb, nh + 20, len, 0)), InetChecksum.verify(skb, nh, 20) ? 1 : 0 });
+            }
+            skb.free();
+        });
+        rig.tc("qdisc add dev va clsact");
+        rig.tc("filter add dev va egress bpf da obj " + build("tc_set_port", "-DNEW_PORT=9", "-DNEW_SADDR=0x0a000063") + " sec tc");
+        rig.core.core().devQueueXmit(udp(false));
+        rig.core.core().devQueueXmit(udp(true));
+        rig.advanceMillis(1);
+        assertEquals(2, got.size());
+        for (long[] g : got) {
+            assertEquals(9, g[0], "the port was rewritten");
+            assertEquals(0x0a000063L, g[1], "the source address was rewritten");
+            assertEquals(0xffff, g[2], "the UDP checksum holds over the new pseudo-header and port");
+            assertEquals(1, g[3], "and the IP header's");
+        }
+    }
 }

@@ -28,6 +28,13 @@ public interface TcContext {
     void fields(int len, int pktType, int mark, int queueMapping, int protocol, int priority, int ingressIfindex, int ifindex,
             int hash);
 
+    /**
+     * Whether the frame's transport checksum is left for the device ({@code CHECKSUM_PARTIAL}: the
+     * field holds the pseudo-header's sum): {@code bpf_l4_csum_replace} then updates only what the
+     * pseudo-header covers, as {@code inet_proto_csum_replace} does. For the next run; false by default.
+     */
+    void csumPartial(boolean partial);
+
     /** The frame's bytes: {@code [data, dataEnd)} of {@code buffer}, writable or not; also mid-run, after a helper moved them. */
     void packet(MemorySegment buffer, int data, int dataEnd, boolean writable);
 

@@ -41,6 +41,7 @@ public final class SkbBuffer implements TcContext {
     private final MemorySegment ctx = MemorySegment.ofArray(ctxWords);
     private MemorySegment buffer;
     private boolean writable;
+    private boolean csumPartial;
     private int data;
     private int dataEnd;
     private int redirectIfindex = -1;
@@ -81,6 +82,11 @@ public final class SkbBuffer implements TcContext {
     /** A u32 of {@code __sk_buff} at {@code off}, where the rewritten load reads it (16 + off, little-endian). */
     private void field(int off, int value) {
         ctx.set(ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 16 + off, value);
+    }
+
+    @Override
+    public void csumPartial(boolean partial) {
+        this.csumPartial = partial;
     }
 
     @Override
@@ -248,6 +254,12 @@ public final class SkbBuffer implements TcContext {
             return EFAULT;
         }
         int check = buffer.get(U16, at) & 0xffff;
+        if (csumPartial) { // the field holds the pseudo-header's sum, not yet complemented; the rest is summed later
+            if ((flags & F_PSEUDO_HDR) != 0) {
+                buffer.set(U16, at, (short) ~replaced(~check & 0xffff, from & 0xffff_ffffL, to & 0xffff_ffffL, size));
+            }
+            return 0;
+        }
         boolean mangled0 = (flags & F_MARK_MANGLED_0) != 0;
         if (mangled0 && check == 0) {
             return 0;
