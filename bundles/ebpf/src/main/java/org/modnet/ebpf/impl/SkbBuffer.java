@@ -25,6 +25,8 @@ public final class SkbBuffer implements TcContext {
      * {@code from}/{@code to} values the program passes are read alike.
      */
     private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    /** A u32 of the context as the program's little-endian loads read it (one layout: making one per store allocates). */
+    private static final ValueLayout.OfInt CTX_U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final int EFAULT = -14;
     private static final int EINVAL = -22;
     /** {@code BPF_F_RECOMPUTE_CSUM}, {@code BPF_F_INVALIDATE_HASH}: store_bytes' flags. */
@@ -81,7 +83,7 @@ public final class SkbBuffer implements TcContext {
 
     /** A u32 of {@code __sk_buff} at {@code off}, where the rewritten load reads it (16 + off, little-endian). */
     private void field(int off, int value) {
-        ctx.set(ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 16 + off, value);
+        ctx.set(CTX_U32, 16 + off, value);
     }
 
     @Override
