@@ -14,7 +14,8 @@ import org.modnet.api.skb.SkBuff;
  * mirror — out of another device ({@code egress}: {@code dev_queue_xmit}) or into it ({@code ingress}:
  * {@code netif_receive_skb}). A frame taken at ingress gets its Ethernet header back before it is sent;
  * one taken at egress loses it before it is received. A target that is down, a clone that cannot be
- * had or a loop deeper than {@code MIRRED_NEST_LIMIT} is an overlimit, and a redirected frame is dropped.
+ * had or a loop deeper than {@code MIRRED_NEST_LIMIT} is an overlimit, and a redirected frame is shot
+ * (the hook drops it and counts it, as {@code err_cant_do} leaves it to).
  */
 final class ActMirred extends TcAction {
     /** {@code MIRRED_NEST_LIMIT}: how deep mirred may call itself (redirect to a device whose hook redirects ...). */
@@ -44,53 +45,23 @@ final class ActMirred extends TcAction {
     @Override
     int act(SkBuff skb, boolean ingress) {
         stats.sent(skb.len());
-        NetDevice dev = target;
-        int[] nest = NEST.get();
-        if (!dev.isUp() || nest[0] >= NEST_LIMIT) {
-            return failed(skb);
-        }
         SkBuff out = redirect ? skb : skb.clone();
         if (out == null) {
             return failed(skb);
         }
-        if (egress && ingress) {
-            out.push(Eth.ETH_HLEN); // skb_push_rcsum(mac_len): the Ethernet header is sent again
-        } else if (!egress) {
-            if (!ingress) {
-                if (Eth.typeTrans(out, dev) < 0) { // the receive side expects data at the network header
-                    if (!redirect) {
-                        out.free();
-                    }
-                    return failed(redirect ? null : skb);
-                }
+        if (!forward(core, out, target, egress, !ingress)) {
+            if (!redirect) {
+                out.free();
             }
-            out.pktType(PktType.HOST);
-        }
-        out.dev(dev);
-        nest[0]++;
-        try {
-            if (egress) {
-                core.devQueueXmit(out);
-            } else {
-                core.netifReceiveSkb(out);
-            }
-        } finally {
-            nest[0]--;
+            return failed(skb);
         }
         return redirect ? TcHook.TC_ACT_STOLEN : verdict;
     }
 
-    /** The frame could not be sent: an overlimit; a redirected frame is dropped (freed here: the verdict is STOLEN). */
+    /** The frame could not be sent ({@code err_cant_do}): an overlimit; a redirected frame is shot, for the hook to drop and count. */
     private int failed(SkBuff skb) {
         stats.overlimit();
-        if (redirect) {
-            stats.drop();
-            if (skb != null) {
-                skb.free();
-            }
-            return TcHook.TC_ACT_STOLEN;
-        }
-        return verdict;
+        return redirect ? TcHook.TC_ACT_SHOT : verdict;
     }
 
     /**

@@ -305,7 +305,9 @@ class TcFilterTest {
         rig.tc("filter add dev vb ingress matchall action mirred egress redirect dev vc");
         send(ICMP, 2, 0, 0, 2);
         assertEquals(0, ipReceivedByDst[2]);
-        assertTrue(rig.tc("-s filter show dev vb ingress").contains("\tSent " + 2 * 50 + " bytes 2 pkt (dropped 2, overlimits 2 requeues 0) "));
+        assertTrue(rig.tc("-s filter show dev vb ingress").contains("\tSent " + 2 * 50 + " bytes 2 pkt (dropped 0, overlimits 2 requeues 0) "));
+        assertTrue(rig.tc("-s qdisc show dev vb").contains(" Sent " + 2 * 50 + " bytes 2 pkt (dropped 2, overlimits 0 requeues 0) "),
+                "the hook dropped and counted what mirred could not send");
     }
 
     @Test
@@ -314,7 +316,8 @@ class TcFilterTest {
         rig.tc("filter add dev va egress matchall action mirred egress redirect dev va");
         send(ICMP, 2, 0, 0, 1);
         List<String> s = rig.tc("-s filter show dev va egress");
-        assertTrue(s.contains("\tSent " + 5 * 64 + " bytes 5 pkt (dropped 1, overlimits 1 requeues 0) "), s.toString());
+        assertTrue(s.contains("\tSent " + 5 * 64 + " bytes 5 pkt (dropped 0, overlimits 1 requeues 0) "), s.toString());
+        assertTrue(rig.tc("-s qdisc show dev va").contains(" Sent " + 5 * 64 + " bytes 5 pkt (dropped 1, overlimits 0 requeues 0) "));
     }
 
     // --- police ---
