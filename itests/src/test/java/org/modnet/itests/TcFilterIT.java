@@ -137,6 +137,7 @@ public class TcFilterIT {
     public void policeLimitsAFloodToItsBucketAndRate() throws Exception {
         ModnetRuntime.run(processor, "ns2", "tc qdisc add dev veth1 clsact");
         ModnetRuntime.run(processor, "ns2", "tc filter add dev veth1 ingress matchall action police rate 1mbit burst 20k conform-exceed drop/ok");
+        long rx0 = b.stats().get(DeviceStats.Field.RX_PACKETS);
         long start = System.nanoTime();
         ModnetRuntime.run(processor, "ns1", "pktgen veth0 count 2000 pkt_size 1000 path tx dst_mac " + b.address());
         long[] s = null;
@@ -151,7 +152,9 @@ public class TcFilterIT {
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         long passed = s[1] - s[2];
-        assertTrue("most of the flood reached the policer: " + s[1], s[1] > 1500);
+        // on a loaded machine veth1's ring may refuse some of the flood (rx_missed_errors): what it took met the policer
+        assertEquals("every frame veth1 received met the policer", b.stats().get(DeviceStats.Field.RX_PACKETS) - rx0, s[1]);
+        assertTrue("the flood outran the bucket: " + s[1], s[1] > 200 && s[2] > 0);
         assertEquals("every drop is an overlimit", s[3], s[2]);
         assertTrue("the bucket lets its burst through: " + passed, passed >= 20);
         double allowed = (20 * 1024 + 125_000 * seconds) / 986 + 1; // pktgen's 1000 bytes less the Ethernet header at ingress
