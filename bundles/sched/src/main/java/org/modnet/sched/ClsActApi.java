@@ -42,7 +42,7 @@ final class ClsActApi {
                         throw rtnl("Exclusivity flag on, cannot modify.");
                     }
                     if (!cur.kind.equals(kind)) {
-                        throw rtnl("Cannot find specified qdisc on specified device.");
+                        throw rtnl("Invalid qdisc name.");
                     }
                     return; // the same: nothing to change
                 }
@@ -57,8 +57,11 @@ final class ClsActApi {
                 }
             }
             default -> {
-                if (cur == null || !cur.kind.equals(kind)) {
+                if (cur == null) {
                     throw rtnl("Cannot find specified qdisc on specified device.");
+                }
+                if (!cur.kind.equals(kind)) {
+                    throw rtnl("Invalid qdisc name."); // ffff: is there, but of the other kind
                 }
                 detach(dev, cur);
             }

@@ -28,6 +28,11 @@ final class SchApi {
     /** {@code TC_H_ROOT}. */
     static final int ROOT = -1;
 
+    /** {@code tc qdisc show}'s lines for a device's clsact/ingress qdisc: (device, with its name, statistics). */
+    interface IngressLines {
+        List<String> show(NetDevice dev, boolean withDev, boolean stats);
+    }
+
     /** A qdisc this layer put on a device, with its handle. */
     record Attached(int handle, Qdisc qdisc) {
     }
@@ -35,12 +40,8 @@ final class SchApi {
     private final NetCore core;
     private final QdiscHook hook;
     private final Function<String, QdiscOps> families;
-    /** The lines of the device's clsact/ingress qdisc, printed after its root's: (device, with its name, statistics). */
+    /** The lines of the device's clsact/ingress qdisc, printed after its root's. */
     private final IngressLines ingress;
-
-    interface IngressLines {
-        List<String> show(NetDevice dev, boolean withDev, boolean stats);
-    }
     private final Map<NetDevice, Attached> attached = new ConcurrentHashMap<>();
     /** Child qdiscs a user grafted into a classful root's classes, by device and class id. */
     private final Map<NetDevice, Map<Integer, Attached>> children = new ConcurrentHashMap<>();

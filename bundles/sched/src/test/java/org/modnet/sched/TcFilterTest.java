@@ -204,6 +204,7 @@ class TcFilterTest {
         fails("filter add dev vb ingress foo bar", "Unknown filter \"foo\", hence option \"bar\" is unparsable", 1);
         fails("qdisc add dev vb clsact", "Error: Exclusivity flag on, cannot modify.", 2);
         fails("qdisc del dev va clsact", "Error: Cannot find specified qdisc on specified device.", 2);
+        fails("qdisc del dev vb ingress", "Error: Invalid qdisc name.", 2);
         fails("filter add dev vb ingress protocol all flower ip_proto tcp action drop",
                 "Illegal \"eth_type\" for ip proto\nIllegal \"ip_proto\"", 1);
         fails("filter add dev vb ingress protocol ip flower ip_proto icmp dst_port 80 action drop", "Illegal \"dst_port\"", 1);
