@@ -190,4 +190,36 @@ class TcProgramTest {
         c.packet(frame(), 0, 64, true);
         assertEquals(-14, c.run(), "EFAULT, and the buffer zeroed");
     }
+
+    @Test
+    void aProgramMayWriteTheMarkButNotTheLengthNorAPointer() throws Exception {
+        Program p = verify("""
+                stw [%r1+8], 42
+                mov %r0, 0
+                exit
+                """).program();
+        assertEquals(16 + 8, Bpf.off(p.instructions()[0]), "mark, where the runtime keeps it");
+        BpfException len = assertThrows(BpfException.class, () -> verify("""
+                stw [%r1+0], 1
+                mov %r0, 0
+                exit
+                """));
+        assertTrue(len.getMessage().contains("invalid bpf_context access off=0 size=4"), len.getMessage());
+        BpfException leak = assertThrows(BpfException.class, () -> verify("""
+                stxw [%r1+8], %r10
+                mov %r0, 0
+                exit
+                """));
+        assertTrue(leak.getMessage().contains("leaks addr into ctx"), leak.getMessage());
+        BpfProg prog = load("""
+                stw [%r1+8], 42
+                mov %r0, 0
+                exit
+                """, BpfSyscall.JIT);
+        TcContext c = prog.tcContext(0);
+        c.fields(64, 0, 7, 0, 8, 0, 1, 1, 0);
+        c.packet(frame(), 0, 64, true);
+        assertEquals(0, c.run());
+        assertEquals(42, c.mark());
+    }
 }

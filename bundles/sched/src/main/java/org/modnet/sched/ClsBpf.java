@@ -88,6 +88,8 @@ final class ClsBpf implements Cls {
         run.ctx.csumPartial(skb.ipSummed() == org.modnet.api.skb.Checksum.PARTIAL);
         run.ctx.packet(skb.memory(), skb.data(), skb.tail(), true);
         int r = run.ctx.run();
+        skb.mark(run.ctx.mark()); // skb->mark and ->priority as the program left them
+        skb.priority(run.ctx.priority());
         run.skb = null;
         int redirectIfindex = run.ctx.redirectIfindex();
         int redirectFlags = run.ctx.redirectFlags();

@@ -287,4 +287,19 @@ class TcBpfTest {
             assertEquals(1, g[3], "and the IP header's");
         }
     }
+
+    @Test
+    void aProgramSetsTheMarkAndPriorityOfTheFrame() throws Exception {
+        int[] seen = new int[2];
+        rig.core.addHandler(Eth.ETH_P_IP, (skb, dev) -> {
+            seen[0] = skb.mark();
+            seen[1] = skb.priority();
+            skb.free();
+        });
+        rig.tc("qdisc add dev vb clsact");
+        rig.tc("filter add dev vb ingress bpf da obj " + build("tc_set_mark") + " sec tc");
+        send(1, 1);
+        assertEquals(42, seen[0], "skb->mark = 42 reached the stack");
+        assertEquals(6, seen[1]);
+    }
 }

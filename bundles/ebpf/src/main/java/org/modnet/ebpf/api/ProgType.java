@@ -17,7 +17,7 @@ public enum ProgType {
      * the context is {@code struct __sk_buff}. Programs read its u32 fields up to {@code tc_classid}
      * (len 0, pkt_type 4, mark 8, queue_mapping 12, protocol 16, priority 32, ingress_ifindex 36,
      * ifindex 40, tc_index 44, cb[5] 48, hash 68, tc_classid 72) and data (76) and data_end (80), which
-     * become pointers. The runtime's context region holds data and data_end as 64-bit pointers at 0
+     * become pointers; they may write mark, priority, tc_index, cb[] and tc_classid. The runtime's context region holds data and data_end as 64-bit pointers at 0
      * and 8 and the u32 fields at 16 + their offset.
      */
     SCHED_CLS(192),

@@ -41,6 +41,12 @@ public interface TcContext {
     /** Runs the program: its return value (a TC_ACT_*); a program that faults gives {@link #TC_ACT_SHOT}. */
     int run();
 
+    /** {@code skb->mark} after the run: the program may have written it. */
+    int mark();
+
+    /** {@code skb->priority} after the run. */
+    int priority();
+
     /** Where the packet starts and ends after the run (helpers may have moved it). */
     int data();
 

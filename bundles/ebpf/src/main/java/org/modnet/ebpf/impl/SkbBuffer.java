@@ -53,7 +53,7 @@ public final class SkbBuffer implements TcContext {
     SkbBuffer(LoadedProgram program, Memory memory) {
         this.program = program;
         this.memory = memory;
-        memory.set(LoadedProgram.CTX_REGION, ctx, false);
+        memory.set(LoadedProgram.CTX_REGION, ctx, true); // the verifier lets stores reach only the writable fields
         memory.attach(this);
     }
 
@@ -118,6 +118,16 @@ public final class SkbBuffer implements TcContext {
         } catch (BpfFault f) {
             return TC_ACT_SHOT;
         }
+    }
+
+    @Override
+    public int mark() {
+        return ctx.get(CTX_U32, 16 + 8);
+    }
+
+    @Override
+    public int priority() {
+        return ctx.get(CTX_U32, 16 + 32);
     }
 
     @Override

@@ -1142,9 +1142,35 @@ public final class Verifier {
                     atomicResult(i, f);
                 }
             }
-            case CTX -> throw reject(i, "invalid bpf_context access off=" + (base.off + off) + " size=" + size + " (the context is read-only)");
+            case CTX -> {
+                if (type != ProgType.SCHED_CLS) {
+                    throw reject(i, "invalid bpf_context access off=" + (base.off + off) + " size=" + size + " (the context is read-only)");
+                }
+                skbCtxWrite(i, base, off, size, value, atomic);
+            }
             default -> throw reject(i, "R" + p.dst[i] + " invalid mem access '" + kindName(base.kind) + "'");
         }
+    }
+
+    /**
+     * A tc program's store into {@code struct __sk_buff} ({@code tc_cls_act_is_valid_access}): u32 writes
+     * of mark, priority, tc_index, cb[0..4] and tc_classid, rewritten to where the runtime keeps them.
+     */
+    private void skbCtxWrite(int i, Reg base, long off, int size, Reg value, boolean atomic) {
+        if (atomic) {
+            throw reject(i, "BPF_ATOMIC stores into R" + p.dst[i] + " ctx is not allowed");
+        }
+        if (base.off != 0 || base.varMax != 0) {
+            throw reject(i, "dereference of modified ctx ptr R" + p.dst[i] + " off=" + base.off + " disallowed");
+        }
+        boolean writable = off == 8 || off == 32 || off == 44 || (off >= 48 && off <= 64) || off == 72;
+        if (size != 4 || off % 4 != 0 || !writable) {
+            throw reject(i, "invalid bpf_context access off=" + off + " size=" + size);
+        }
+        if (value.isPointer()) {
+            throw reject(i, "R" + p.src[i] + " leaks addr into ctx");
+        }
+        rewritten[i] = Bpf.encode(p.op[i], p.dst[i], p.src[i], 16 + (int) off, p.imm[i]);
     }
 
     private void atomicResult(int i, Frame f) {
