@@ -17,8 +17,9 @@ import org.modnet.ebpf.api.TcContext;
  * does). In direct-action mode ({@code da}) its return value is the verdict — {@code TC_ACT_OK},
  * {@code SHOT}, {@code REDIRECT} (to where {@code bpf_redirect} said), {@code UNSPEC} for the next
  * filter; others count as unspec. Otherwise 0 means no match and anything else a match, the filter's
- * actions deciding. The program may write the frame, so a shared or paged one is made private and
- * linear first. Contexts come from a small pool made with the filter (a CAS takes one, a store gives
+ * actions deciding. The program may write the frame, so a shared one is made private first; as in
+ * Linux it sees the linear part between data and data_end (a GSO frame's pages are not pulled in:
+ * {@code skb->len} says how long the whole is). Contexts come from a small pool made with the filter (a CAS takes one, a store gives
  * it back), so neither a softirq nor a sending thread allocates, and a run nested in another (a
  * clone redirected into a device whose hook runs this program again) gets a context of its own.
  */
@@ -71,7 +72,7 @@ final class ClsBpf implements Cls {
 
     @Override
     public int classify(SkBuff skb, boolean ingress) {
-        if ((skb.dataLen() > 0 && !skb.linearize()) || (!skb.isWritable() && !skb.unshare())) {
+        if (!skb.isWritable() && !skb.unshare()) {
             return da ? TcHook.TC_ACT_SHOT : NO_MATCH; // no private copy to give the program
         }
         if (ingress) {
