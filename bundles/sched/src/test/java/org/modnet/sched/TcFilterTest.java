@@ -381,4 +381,16 @@ class TcFilterTest {
                 () -> rig.tc("filter add dev va parent 1: protocol ip u32 match ip dst 10.0.0.2/32 flowid 1:1"));
         assertEquals("Error: Qdisc not classful.\nWe have an error talking to the kernel", e.getMessage());
     }
+
+    @Test
+    void theIngressQdiscTakesFiltersAtParentFfffButHasNoEgress() {
+        rig.tc("qdisc add dev vb handle ffff: ingress");
+        rig.tc("filter add dev vb parent ffff: protocol ip u32 match ip dst 10.0.0.2/32 action drop");
+        send(ICMP, 2, 0, 0, 2);
+        send(ICMP, 3, 0, 0, 1);
+        assertEquals(0, ipReceivedByDst[2]);
+        assertEquals(1, ipReceivedByDst[3]);
+        assertEquals("filter protocol ip pref 49152 u32 chain 0 ", rig.tc("filter show dev vb ingress").get(0));
+        fails("filter add dev vb egress matchall action drop", "RTNETLINK answers: Invalid argument\nWe have an error talking to the kernel", 2);
+    }
 }
