@@ -74,6 +74,9 @@ final class NetDev implements NetDevice {
     }
 
     private volatile XdpAttachment xdp;
+    /** A clsact/ingress qdisc's classifiers ({@code dev->miniq_ingress}, {@code miniq_egress}); null: none. */
+    private volatile org.modnet.api.sched.TcHook tcIngress;
+    private volatile org.modnet.api.sched.TcHook tcEgress;
     /** XDP actions by number (aborted, drop, pass, tx, redirect), counted from several queues at once. */
     private final java.util.concurrent.atomic.AtomicLongArray xdpActions = new java.util.concurrent.atomic.AtomicLongArray(5);
 
@@ -311,6 +314,20 @@ final class NetDev implements NetDevice {
     @Override
     public boolean supportsNativeXdp() {
         return ops.nativeXdp(this);
+    }
+
+    org.modnet.api.sched.TcHook tcHook(boolean ingress) {
+        return ingress ? tcIngress : tcEgress;
+    }
+
+    org.modnet.api.sched.TcHook attachTc(boolean ingress, org.modnet.api.sched.TcHook hook) {
+        org.modnet.api.sched.TcHook old = ingress ? tcIngress : tcEgress;
+        if (ingress) {
+            tcIngress = hook;
+        } else {
+            tcEgress = hook;
+        }
+        return old;
     }
 
     /** The program and its mode, read once per frame. */
@@ -680,6 +697,14 @@ final class NetDev implements NetDevice {
             stats.addShared(DeviceStats.Field.TX_DROPPED, 1);
             skb.free();
             return Qdisc.NET_XMIT_DROP;
+        }
+        org.modnet.api.sched.TcHook egress = tcEgress;
+        if (egress != null) { // sch_handle_egress: clsact's egress filters, before the root qdisc
+            skb.dev(this);
+            int verdict = egress.run(skb, this, false);
+            if (verdict != org.modnet.api.sched.TcHook.TC_ACT_OK) {
+                return verdict == org.modnet.api.sched.TcHook.TC_ACT_SHOT ? Qdisc.NET_XMIT_DROP : Qdisc.NET_XMIT_SUCCESS;
+            }
         }
         long f = netdevFeatures();
         if (skb.isGso() && ((f & org.modnet.api.net.NetdevFeatures.NETIF_F_TSO) == 0

@@ -28,6 +28,11 @@ final class SchApi {
     /** {@code TC_H_ROOT}. */
     static final int ROOT = -1;
 
+    /** {@code tc qdisc show}'s lines for a device's clsact/ingress qdisc: (device, with its name, statistics). */
+    interface IngressLines {
+        List<String> show(NetDevice dev, boolean withDev, boolean stats);
+    }
+
     /** A qdisc this layer put on a device, with its handle. */
     record Attached(int handle, Qdisc qdisc) {
     }
@@ -35,16 +40,19 @@ final class SchApi {
     private final NetCore core;
     private final QdiscHook hook;
     private final Function<String, QdiscOps> families;
+    /** The lines of the device's clsact/ingress qdisc, printed after its root's. */
+    private final IngressLines ingress;
     private final Map<NetDevice, Attached> attached = new ConcurrentHashMap<>();
     /** Child qdiscs a user grafted into a classful root's classes, by device and class id. */
     private final Map<NetDevice, Map<Integer, Attached>> children = new ConcurrentHashMap<>();
     /** {@code qdisc_alloc_handle}'s counter: 8001:, 8002:, ... */
     private final AtomicInteger autohandle = new AtomicInteger(0x8000);
 
-    SchApi(NetCore core, QdiscHook hook, Function<String, QdiscOps> families) {
+    SchApi(NetCore core, QdiscHook hook, Function<String, QdiscOps> families, IngressLines ingress) {
         this.core = core;
         this.hook = hook;
         this.families = families;
+        this.ingress = ingress;
     }
 
     private static CommandException rtnl(String extack) {
@@ -137,6 +145,29 @@ final class SchApi {
         children.remove(dev);
         hook.graft(dev, null);
         cur.qdisc().destroy();
+    }
+
+    /**
+     * The filter block of the device's root qdisc, which {@code parent} (0: the root, whatever its
+     * handle) names; the kernel's error when there is none or it holds no filters.
+     */
+    synchronized TcFilterBlock filterBlock(NetDevice dev, int parent) {
+        prune();
+        Attached cur = current(dev);
+        if (cur == null || (parent != 0 && parent != ROOT && (parent & 0xffff0000) != cur.handle())) {
+            throw TcFilterApi.kernel("Parent Qdisc doesn't exists");
+        }
+        if (!(cur.qdisc() instanceof TcFilterParent p)) {
+            throw TcFilterApi.kernel("Qdisc not classful");
+        }
+        return p.filters();
+    }
+
+    /** The handle of the device's root qdisc if it holds filters, else 0. */
+    synchronized int filterRoot(NetDevice dev) {
+        prune();
+        Attached cur = current(dev);
+        return cur != null && cur.qdisc() instanceof TcFilterParent ? cur.handle() : 0;
     }
 
     /** {@code qdisc_leaf}: the classful root and the band a class id names, or tc's error. */
@@ -288,6 +319,7 @@ final class SchApi {
                     }
                 }
             }
+            out.addAll(ingress.show(dev, only == null, stats));
         }
         return out;
     }

@@ -32,7 +32,7 @@ import org.osgi.service.component.annotations.ReferencePolicy;
 public final class TcCommand {
     static final String USAGE = """
             Usage: tc [ OPTIONS ] OBJECT { COMMAND | help }
-            where  OBJECT := { qdisc }
+            where  OBJECT := { qdisc | filter }
                    OPTIONS := { -s[tatistics] | -n[etns] name }""";
     static final String QDISC_USAGE = """
             Usage: tc qdisc [ add | del | replace | change | show ] dev STRING
@@ -44,11 +44,15 @@ public final class TcCommand {
     private final NetCore core;
     private final Map<String, QdiscOps> families = new ConcurrentHashMap<>();
     private final SchApi api;
+    private final ClsActApi clsact;
+    private final TcFilterApi filters;
 
     @Activate
     public TcCommand(@Reference NetCore core, @Reference QdiscHook hook) {
         this.core = core;
-        this.api = new SchApi(core, hook, families::get);
+        this.clsact = new ClsActApi(hook);
+        this.api = new SchApi(core, hook, families::get, clsact::show);
+        this.filters = new TcFilterApi(core, clsact, () -> bpf, api::filterBlock, api::filterRoot);
     }
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
@@ -66,9 +70,24 @@ public final class TcCommand {
         }
     }
 
+    /** The bpf classifier's loader, there while the eBPF layer is. */
+    private volatile ClsBpfLoader bpf;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, service = ClsBpfObjects.class)
+    void setBpf(ClsBpfObjects loader) {
+        bpf = loader;
+    }
+
+    void unsetBpf(ClsBpfObjects loader) {
+        if (bpf == loader) {
+            bpf = null;
+        }
+    }
+
     @Deactivate
     void deactivate() {
         api.detachAll();
+        clsact.detachAll();
     }
 
     SchApi api() {
@@ -105,6 +124,9 @@ public final class TcCommand {
             throw new CommandException(USAGE, w.isEmpty() ? 255 : 255);
         }
         String object = w.remove(0);
+        if (!object.isEmpty() && "filter".startsWith(object)) {
+            return filters.run(Commands.namespace(core, netns, "tc"), w, stats);
+        }
         if (!"qdisc".startsWith(object) || object.isEmpty()) {
             throw new CommandException("Object \"" + object + "\" is unknown, try \"tc help\".", 1);
         }
@@ -141,6 +163,7 @@ public final class TcCommand {
         boolean parentGiven = false;
         int handle = 0;
         String kind = null;
+        String ingressKind = null;
         List<String> rest = List.of();
         for (int i = 0; i < w.size(); i++) {
             String k = w.get(i);
@@ -171,7 +194,8 @@ public final class TcCommand {
                         throw new CommandException("Error: argument \"" + v + "\" is wrong: invalid qdisc ID", 255);
                     }
                 }
-                case "ingress", "clsact", "estimator", "stab" -> throw new CommandException("RTNETLINK answers: Operation not supported", 2);
+                case "ingress", "clsact" -> ingressKind = k;
+                case "estimator", "stab" -> throw new CommandException("RTNETLINK answers: Operation not supported", 2);
                 default -> {
                     kind = k;
                     rest = List.copyOf(w.subList(i + 1, w.size()));
@@ -183,6 +207,10 @@ public final class TcCommand {
             throw new CommandException("Cannot find device \"\"", 1);
         }
         NetDevice dev = device(ns, devName);
+        if (ingressKind != null) {
+            clsact.modify(dev, cmd, ingressKind);
+            return;
+        }
         if (!parentGiven) {
             parent = SchApi.ROOT; // the only parent there is: a qdisc without classes below it
         }

@@ -7,9 +7,10 @@
  * ({@link org.modnet.ebpf.api.Helper}, {@link org.modnet.ebpf.api.BpfMemory}). The verifier, the
  * engines, the ELF loader and the maps are private to the ebpf bundle (org.modnet.ebpf.impl): updating
  * it swaps them without refreshing its users. 2.0.0: the implementation classes left this package.
+ * 2.1.0: tc programs ({@link org.modnet.ebpf.api.ProgType#SCHED_CLS}, {@link org.modnet.ebpf.api.TcContext}).
  */
 @Export
-@Version("2.0.0")
+@Version("2.1.0")
 package org.modnet.ebpf.api;
 
 import org.osgi.annotation.bundle.Export;
