@@ -175,7 +175,7 @@ final class SchFqCodel extends SchedQdisc {
     }
 
     /** {@code INET_ECN_set_ce}: an ECN-capable IPv4 packet is marked CE (checksum updated); false if not capable. */
-    private static boolean markCe(SkBuff skb) {
+    static boolean markCe(SkBuff skb) {
         int ip = ipv4Header(skb);
         if (ip < 0) {
             return false;
