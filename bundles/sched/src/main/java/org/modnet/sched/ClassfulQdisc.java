@@ -11,6 +11,14 @@ interface ClassfulQdisc extends Qdisc {
     default void handle(int handle) {
     }
 
+    /**
+     * Where {@code tc filter add dev D parent H: ...} attaches: the filters the qdisc consults to
+     * classify ({@code tcf_block}); {@link TcfClassifier#NONE} or null takes them away. A qdisc that
+     * classifies by its own rules only ignores them.
+     */
+    default void filters(TcfClassifier filters) {
+    }
+
     /** True if {@code classid} names a class of this qdisc that holds a child qdisc (a leaf). */
     boolean hasLeaf(int classid);
 

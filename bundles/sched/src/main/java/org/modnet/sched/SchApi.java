@@ -241,6 +241,15 @@ final class SchApi {
         graftChild(dev, leaf, null);
     }
 
+    /**
+     * The classful qdisc at the root of {@code dev} with handle {@code handle} (major only), or null:
+     * where {@code tc filter ... parent H:} finds the qdisc whose {@link ClassfulQdisc#filters} it sets.
+     */
+    synchronized ClassfulQdisc classful(NetDevice dev, int handle) {
+        Attached root = current(dev);
+        return root != null && root.handle() == (handle & 0xffff0000) && root.qdisc() instanceof ClassfulQdisc c ? c : null;
+    }
+
     /** {@code tc qdisc show}: the lines for each device of the namespace (or the one named). */
     synchronized List<String> show(NetNamespace ns, NetDevice only, boolean stats) {
         prune();

@@ -174,7 +174,8 @@ final class SchHtb extends SchedQdisc implements ClassfulQdisc {
     }
 
     /** Lets filters choose classes ({@code tc filter add dev D parent 1: ...}); {@link TcfClassifier#NONE} to remove them. */
-    void filters(TcfClassifier f) {
+    @Override
+    public void filters(TcfClassifier f) {
         filters = f == null ? TcfClassifier.NONE : f;
     }
 

@@ -172,4 +172,39 @@ class HtbTest {
         rig.tc("class change dev va classid 1:1 htb rate 1mbit ceil 2mbit");
         assertEquals(List.of("class htb 1:1 root prio 0 rate 1Mbit ceil 2Mbit burst 1600b cburst 1600b "), rig.tc("class show dev va"));
     }
+    @Test
+    void filtersOnTheClassifyHookPickTheClassOrDrop() {
+        twoClasses("rate 5mbit ceil 10mbit", "rate 5mbit ceil 10mbit");
+        ClassfulQdisc root = rig.tc.api().classful(rig.va, 0x10000);
+        root.filters((skb, res) -> { // what a tc filter would do: 500-byte frames to 1:10, 600-byte ones dropped
+            if (skb.len() == 600) {
+                return TcfClassifier.TC_ACT_SHOT;
+            }
+            if (skb.len() != 500) {
+                return TcfClassifier.TC_ACT_UNSPEC;
+            }
+            res.classid = A;
+            return TcfClassifier.TC_ACT_OK;
+        });
+        rig.send(500);
+        rig.send(400);
+        rig.send(600);
+        rig.core.run();
+        assertEquals(500, htb().find(A).bytes, "the filter's class");
+        assertEquals(400, htb().find(B).bytes, "no match: the default class");
+        assertEquals(1, htb().stats().drops(), "TC_ACT_SHOT drops and counts");
+        root.filters(TcfClassifier.NONE);
+        rig.send(500);
+        rig.core.run();
+        assertEquals(900, htb().find(B).bytes, "without filters it goes to the default class");
+    }
+
+    @Test
+    void classShowListsPriosBandsWithTheirChildren() {
+        rig.tc("qdisc add dev va root handle 1: prio bands 2 priomap 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1");
+        rig.tc("qdisc add dev va parent 1:2 handle 20: pfifo limit 10");
+        assertEquals(List.of("class prio 1:1 parent 1: ", "class prio 1:2 parent 1: leaf 20: "), rig.tc("class show dev va"));
+        assertEquals("RTNETLINK answers: Operation not supported",
+                assertThrows(CommandException.class, () -> rig.tc("class add dev va parent 1: classid 1:3 htb rate 1mbit")).getMessage());
+    }
 }
