@@ -645,14 +645,13 @@ final class SchHtb extends SchedQdisc implements ClassfulQdisc {
     List<String> classStats(HtbClass c) {
         int qlen = c.leaf != null ? c.leaf.qlen() : 0;
         int backlog = c.leaf != null ? c.leaf.backlogBytes() : 0;
-        long now = env.nanoTime();
-        long diff = Math.min(now - c.tc, MBUFFER);
-        long toks = Math.min(c.tokens + diff, c.buffer);
-        long ctoks = Math.min(c.ctokens + diff, c.cbuffer);
+        // the buckets as last charged (not the idle credit since), in ticks, clamped to an int as htb_dump_class_stats does
+        int toks = (int) Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, c.tokens >> PSCHED_SHIFT));
+        int ctoks = (int) Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, c.ctokens >> PSCHED_SHIFT));
         return List.of(" Sent " + c.bytes + " bytes " + c.packets + " pkt (dropped " + c.drops + ", overlimits " + c.overlimits
                 + " requeues 0) ", " backlog " + TcUtil.size(backlog) + " " + qlen + "p requeues 0",
                 " lended: " + c.lends + " borrowed: " + c.borrows + " giants: 0",
-                " tokens: " + (toks >> PSCHED_SHIFT) + " ctokens: " + (ctoks >> PSCHED_SHIFT));
+                " tokens: " + toks + " ctokens: " + ctoks);
     }
 
     @Override

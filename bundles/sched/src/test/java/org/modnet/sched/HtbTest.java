@@ -207,4 +207,24 @@ class HtbTest {
         assertEquals("RTNETLINK answers: Operation not supported",
                 assertThrows(CommandException.class, () -> rig.tc("class add dev va parent 1: classid 1:3 htb rate 1mbit")).getMessage());
     }
+    @Test
+    void aThrottledClassIsWokenByItsWatchdogAtItsRate() {
+        rig.tc("qdisc add dev va root handle 1: htb default 10");
+        rig.tc("class add dev va parent 1: classid 1:10 htb rate 1mbit burst 1000");
+        for (int i = 0; i < 10; i++) {
+            rig.send(1000); // 8 ms each at 1 Mbit/s
+        }
+        rig.core.run();
+        // htb_class_mode looks before charging: a full bucket of 1000 bytes lets one go, and an empty one (0 is not below 0) one more
+        assertEquals(2, rig.received);
+        assertTrue(htb().stats().overlimits() > 0, "it went over its limit");
+        for (int ms = 0; ms < 60; ms++) {
+            rig.advanceMillis(1); // nothing new is sent: only the watchdog runs the qdisc
+        }
+        assertEquals(9, rig.received, "then one packet per 8 ms: at 8, 16, ... 56 ms");
+        for (int ms = 0; ms < 12; ms++) {
+            rig.advanceMillis(1);
+        }
+        assertEquals(10, rig.received);
+    }
 }
