@@ -170,4 +170,20 @@ class FqTest {
         assertEquals("Illegal \"maxrate\"", assertThrows(CommandException.class, () -> rig.tc("qdisc add dev va root fq maxrate x")).getMessage());
         assertTrue(assertThrows(CommandException.class, () -> rig.tc("qdisc add dev va root fq pace")).getMessage().startsWith("What is \"pace\"?"));
     }
+    @Test
+    void aFlowIdleForThreeSecondsGivesItsSlotAwayAndOneWithoutASlotGoesInternal() {
+        SchFq q = fq("buckets 2");
+        q.enqueue(frame(1, 100));
+        q.enqueue(frame(2, 100));
+        q.enqueue(frame(3, 100)); // both slots taken: the internal flow, as when Linux cannot allocate a flow
+        assertTrue(q.xstats().contains("alloc_errors 1"), q.xstats());
+        drain(q);
+        assertEquals(2, q.flows());
+        rig.clock.addAndGet(3_100_000_000L);
+        q.enqueue(frame(3, 100));
+        assertTrue(q.xstats().contains("\n  gc 1 "), q.xstats());
+        assertEquals(2, q.flows(), "flow 3 took an idle flow's slot");
+        drain(q);
+        q.destroy();
+    }
 }
