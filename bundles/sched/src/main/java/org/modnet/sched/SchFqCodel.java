@@ -207,6 +207,9 @@ final class SchFqCodel extends SchedQdisc {
 
     @Override
     public int enqueue(SkBuff skb) {
+        if (qlen == 0 && (newHead >= 0 || oldHead >= 0)) {
+            retireAll(); // the empty dequeue the core skips when it knows the queue is empty
+        }
         int idx = classify(skb);
         skb.tstamp(env.nanoTime()); // codel_set_enqueue_time
         queues[idx].addLast(skb);
@@ -298,8 +301,9 @@ final class SchFqCodel extends SchedQdisc {
     /**
      * The dequeue loop's outcome when no flow holds a packet, without walking it: every listed flow
      * is found empty, gets its quantum back while its deficit is spent (the moves to the old list),
-     * leaves CoDel's dropping state and is detached. The forwarding path ends every burst with such
-     * a dequeue, so it reads no clock.
+     * leaves CoDel's dropping state and is detached. A queue that drains as it fills ends every packet with such
+     * a dequeue, so it reads no clock; an enqueue into an empty qdisc does it first, for a core that
+     * did not ask again once the queue was empty.
      */
     private void retireAll() {
         for (int head = newHead; head >= 0; head = newHead) {
@@ -496,8 +500,9 @@ final class SchFqCodel extends SchedQdisc {
 
     @Override
     public String xstats() {
+        // an empty qdisc's flows are all detached once its empty dequeue ran, which may wait for the next enqueue
         return "  maxpacket " + maxPacket + " drop_overlimit " + dropOverlimit + " new_flow_count " + newFlowCount + " ecn_mark "
-                + ecnMark + "\n  new_flows_len " + newLen + " old_flows_len " + oldLen;
+                + ecnMark + "\n  new_flows_len " + (qlen == 0 ? 0 : newLen) + " old_flows_len " + (qlen == 0 ? 0 : oldLen);
     }
 
     long dropOverlimit() {
