@@ -111,6 +111,8 @@ final class SchHtb extends SchedQdisc implements ClassfulQdisc {
     private final int[][] ptr = new int[MAXDEPTH][NUMPRIO];
     /** Set by {@link #sendLevel}: how long a leaf that cannot send must wait, ns. */
     private long wait;
+    /** Set by {@link #classify}: a filter said drop. */
+    private boolean shot;
 
     SchHtb(QdiscEnv env, List<String> args) {
         super(env);
@@ -219,8 +221,6 @@ final class SchHtb extends SchedQdisc implements ClassfulQdisc {
         HtbClass cl = find(handleMajor | (defcls & 0xffff));
         return cl != null && cl.isLeaf() ? cl : DIRECT;
     }
-
-    private boolean shot;
 
     @Override
     public int enqueue(SkBuff skb) {
