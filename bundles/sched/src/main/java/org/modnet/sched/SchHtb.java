@@ -293,10 +293,7 @@ final class SchHtb extends SchedQdisc implements ClassfulQdisc {
             }
         }
         if (bestLevel == MAXDEPTH) {
-            if (minWait != Long.MAX_VALUE) {
-                // qdisc_watchdog_schedule_ns: back when the first blocked class has its tokens (the wheel counts in ms)
-                watchdog.mod(Math.max(1, (minWait + TcUtil.NSEC_PER_MSEC - 1) / TcUtil.NSEC_PER_MSEC));
-            }
+            armWatchdog(minWait);
             return null;
         }
         // htb_dequeue_tree: deficit round robin among the leaves that send at that level and prio
@@ -323,7 +320,15 @@ final class SchHtb extends SchedQdisc implements ClassfulQdisc {
             charge(l, bestLevel, len, now);
             return skb;
         }
+        armWatchdog(minWait); // the leaves that could send held back (netem, tbf inside): the blocked ones still need waking
         return null;
+    }
+
+    /** {@code qdisc_watchdog_schedule_ns}: back when the first blocked class has its tokens (the wheel counts in ms). */
+    private void armWatchdog(long wait) {
+        if (wait != Long.MAX_VALUE) {
+            watchdog.mod(Math.max(1, (wait + TcUtil.NSEC_PER_MSEC - 1) / TcUtil.NSEC_PER_MSEC));
+        }
     }
 
     /** {@code psched_l2t_ns}: the time {@code len} bytes take at {@code rate} bytes per second. */

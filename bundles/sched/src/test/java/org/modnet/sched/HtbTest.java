@@ -227,4 +227,25 @@ class HtbTest {
         }
         assertEquals(10, rig.received);
     }
+    @Test
+    void aLeafWhoseNetemHoldsItsPacketDoesNotKeepAThrottledClassAsleep() {
+        rig.tc("qdisc add dev va root handle 1: htb default 20");
+        rig.tc("class add dev va parent 1: classid 1:10 htb rate 10mbit");
+        rig.tc("class add dev va parent 1: classid 1:20 htb rate 1mbit burst 1000");
+        rig.tc("qdisc add dev va parent 1:10 handle 10: netem delay 50ms");
+        rig.core.core().devQueueXmit(rig.frame(100, A)); // held by netem for 50 ms
+        for (int i = 0; i < 10; i++) {
+            rig.send(1000); // 1:20: two at once, then one per 8 ms
+        }
+        rig.core.run();
+        for (int ms = 0; ms < 25; ms++) {
+            rig.advanceMillis(1);
+        }
+        assertEquals(5, rig.received, "1:20 at 0, 0, 8, 16 and 24 ms while 1:10's packet waits in netem");
+        for (int ms = 0; ms < 30; ms++) {
+            rig.advanceMillis(1);
+        }
+        assertEquals(100, htb().find(A).bytes, "netem let it go after 50 ms");
+        rig.qdisc().reset();
+    }
 }
