@@ -750,6 +750,7 @@ final class NetDev implements NetDevice {
             int rc;
             boolean bypass = false;
             boolean runner = false;
+            boolean more = false;
             SkBuff first = null;
             synchronized (q) {
                 if (q != qdisc) {
@@ -768,6 +769,7 @@ final class NetDev implements NetDevice {
                         qdiscMissed = false;
                         runner = true;
                         first = q.dequeue();
+                        more = q.qlen() > 0; // read under the lock: anything queued after it sets qdiscMissed
                     }
                 }
             }
@@ -780,7 +782,7 @@ final class NetDev implements NetDevice {
                 return rc;
             }
             if (runner) {
-                runFrom(q, first, true);
+                runFrom(q, first, more);
             } else {
                 qdiscRun();
             }
@@ -790,10 +792,11 @@ final class NetDev implements NetDevice {
 
     /**
      * The runner's part after it took {@code skb} under the lock ({@code sch_direct_xmit}, then
-     * {@code __qdisc_run} until the qdisc gives nothing: that last, empty dequeue is where fq_codel
-     * retires an emptied flow, so it is not skipped); lets the run flag go and runs again if someone
-     * queued meanwhile. A bypassed frame came through no queue ({@code drain} false): nothing more
-     * to look for.
+     * {@code __qdisc_run} while the qdisc gives frames); lets the run flag go and runs again if someone
+     * queued meanwhile. {@code drain} false: the qdisc held nothing more when the frame was taken (or
+     * the frame bypassed it), so the lock is not taken again only to find it empty; a frame queued
+     * since left the "missed" mark. (An empty dequeue's bookkeeping, such as fq_codel retiring an
+     * emptied flow, is the qdisc's to do at its next enqueue.)
      */
     private void runFrom(Qdisc q, SkBuff skb, boolean drain) {
         try {

@@ -13,7 +13,7 @@ import org.modnet.api.skb.SkBuff;
  * priomap. Each class holds a child qdisc: a {@code pfifo} of {@code txqueuelen} until {@code tc qdisc
  * add ... parent H:N} grafts another (netem, tbf, ...) there.
  */
-final class SchPrio extends SchedQdisc implements TcFilterParent {
+final class SchPrio extends SchedQdisc implements ClassfulQdisc, TcFilterParent {
     static final String USAGE = "Usage: ... prio bands NUMBER priomap P1 P2...[multiqueue]";
     private static final int TCQ_PRIO_BANDS = 16;
 
@@ -80,12 +80,21 @@ final class SchPrio extends SchedQdisc implements TcFilterParent {
         return children.length;
     }
 
-    Qdisc child(int band) {
-        return children[band];
+    @Override
+    public boolean hasLeaf(int classid) {
+        int minor = classid & 0xffff;
+        return minor >= 1 && minor <= children.length;
     }
 
-    /** {@code prio_graft}: puts {@code q} in a band (null: a fresh pfifo); returns the one it replaced, not yet reset. */
-    Qdisc graft(int band, Qdisc q) {
+    @Override
+    public Qdisc leaf(int classid) {
+        return hasLeaf(classid) ? children[(classid & 0xffff) - 1] : null;
+    }
+
+    /** {@code prio_graft}: puts {@code q} in a class's band (null: a fresh pfifo); returns the one it replaced, not yet reset. */
+    @Override
+    public Qdisc graft(int classid, Qdisc q) {
+        int band = (classid & 0xffff) - 1;
         Qdisc old = children[band];
         children[band] = q != null ? q : new SchFifo(env, false, List.of());
         return old;

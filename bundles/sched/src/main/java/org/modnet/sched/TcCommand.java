@@ -23,7 +23,7 @@ import org.osgi.service.component.annotations.ReferencePolicy;
 
 /**
  * {@code tc} (iproute2): {@code tc [-s] [-n NS] qdisc add|replace|change|link|del|show [dev DEV]
- * [root|parent H] [handle H] KIND ARGS}. The qdisc families are the {@link QdiscOps} services there
+ * [root|parent H] [handle H] KIND ARGS}, and {@code tc class ...} ({@link TcClass}). The qdisc families are the {@link QdiscOps} services there
  * are now, so a family installed while the stack runs is usable at once and one that leaves takes
  * its qdiscs off their devices. Stopping this bundle gives every device its default qdisc back.
  */
@@ -32,7 +32,7 @@ import org.osgi.service.component.annotations.ReferencePolicy;
 public final class TcCommand {
     static final String USAGE = """
             Usage: tc [ OPTIONS ] OBJECT { COMMAND | help }
-            where  OBJECT := { qdisc | filter }
+            where  OBJECT := { qdisc | class | filter }
                    OPTIONS := { -s[tatistics] | -n[etns] name }""";
     static final String QDISC_USAGE = """
             Usage: tc qdisc [ add | del | replace | change | show ] dev STRING
@@ -127,11 +127,15 @@ public final class TcCommand {
         if (!object.isEmpty() && "filter".startsWith(object)) {
             return filters.run(Commands.namespace(core, netns, "tc"), w, stats);
         }
-        if (!"qdisc".startsWith(object) || object.isEmpty()) {
+        boolean classes = !object.isEmpty() && "class".startsWith(object);
+        if (!classes && (!"qdisc".startsWith(object) || object.isEmpty())) {
             throw new CommandException("Object \"" + object + "\" is unknown, try \"tc help\".", 1);
         }
         NetNamespace ns = Commands.namespace(core, netns, "tc");
         String cmd = w.isEmpty() ? "show" : w.remove(0);
+        if (classes) {
+            return TcClass.run(api, ns, cmd, w, stats);
+        }
         return switch (cmd) {
             case "add", "replace", "change", "link", "del", "delete" -> {
                 modify(ns, cmd, w);
@@ -223,14 +227,14 @@ public final class TcCommand {
         }
     }
 
-    private static String need(List<String> w, int i) {
+    static String need(List<String> w, int i) {
         if (i >= w.size()) {
             throw new CommandException("Command line is not complete. Try option \"help\"", 1);
         }
         return w.get(i);
     }
 
-    private static NetDevice device(NetNamespace ns, String name) {
+    static NetDevice device(NetNamespace ns, String name) {
         NetDevice dev = ns.device(name);
         if (dev == null) {
             throw new CommandException("Cannot find device \"" + name + "\"", 1);

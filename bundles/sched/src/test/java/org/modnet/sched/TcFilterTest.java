@@ -366,6 +366,29 @@ class TcFilterTest {
     }
 
     @Test
+    void u32OnHtbSendsWhatItMatchesToTheClassItsFlowidNames() {
+        rig.tc("qdisc add dev va root handle 1: htb default 20");
+        rig.tc("class add dev va parent 1: classid 1:1 htb rate 1gbit");
+        rig.tc("class add dev va parent 1:1 classid 1:10 htb rate 500mbit ceil 1gbit");
+        rig.tc("class add dev va parent 1:1 classid 1:20 htb rate 500mbit ceil 1gbit");
+        rig.tc("filter add dev va parent 1: protocol ip prio 1 u32 match ip dst 10.0.0.3/32 flowid 1:10");
+        send(ICMP, 3, 0, 0, 4);
+        send(ICMP, 2, 0, 0, 2);
+        assertEquals(4, ipReceivedByDst[3]);
+        assertEquals(2, ipReceivedByDst[2]);
+        List<String> c = rig.tc("-s class show dev va");
+        int ten = -1;
+        int twenty = -1;
+        for (int i = 0; i < c.size(); i++) {
+            ten = c.get(i).startsWith("class htb 1:10 ") ? i : ten;
+            twenty = c.get(i).startsWith("class htb 1:20 ") ? i : twenty;
+        }
+        assertTrue(ten >= 0 && twenty >= 0, c.toString());
+        assertTrue(c.get(ten + 1).startsWith(" Sent " + 4 * 64 + " bytes 4 pkt"), "the matched frames went to 1:10: " + c);
+        assertTrue(c.get(twenty + 1).startsWith(" Sent " + 2 * 64 + " bytes 2 pkt"), "the others to the default 1:20: " + c);
+    }
+
+    @Test
     void aDropOnPrioIsCountedAsTheQdiscsDrop() {
         rig.tc("qdisc add dev va root handle 1: prio");
         rig.tc("filter add dev va parent 1: protocol ip u32 match ip dst 10.0.0.2/32 action drop");
