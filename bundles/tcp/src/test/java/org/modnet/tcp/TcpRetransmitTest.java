@@ -122,7 +122,11 @@ class TcpRetransmitTest {
     }
 
     @Test
-    void aLostSegmentIsSentAgainWhenTheTimerFires() {
+    void aLostSegmentIsSentAgainWhenTheTimerFires() throws Exception {
+        // the RTO alone: without RACK (tcp_recovery 0) two SACKed segments are below the duplicate
+        // threshold, and without the loss probe (tcp_early_retrans 0) nothing goes before the timer
+        s.ns.sysctl().set("net.ipv4.tcp_recovery", "0");
+        s.ns.sysctl().set("net.ipv4.tcp_early_retrans", "0");
         int[] fds = connect();
         boolean[] once = { false };
         drop = x -> x.from() == s.ns && x.len() > 0 && !once[0] && (once[0] = true);
@@ -146,7 +150,8 @@ class TcpRetransmitTest {
     }
 
     @Test
-    void theTimerBacksOffExponentiallyAndGivesUpAfterTcpRetries2() {
+    void theTimerBacksOffExponentiallyAndGivesUpAfterTcpRetries2() throws Exception {
+        s.ns.sysctl().set("net.ipv4.tcp_early_retrans", "0"); // the RTO alone, no loss probe before it
         int[] fds = connect();
         drop = x -> x.from() == s.ns && x.len() > 0;
         a.send(fds[0], ByteBuffer.wrap(new byte[100]), 0);
