@@ -187,4 +187,25 @@ class TcpRecoveryTest {
         assertEquals(TcpCongestion.CA_OPEN, now.caState, "the new version ends the recovery it took over");
         assertEquals(0, now.rec.q.packetsOut);
     }
+
+    @Test
+    void ssShowsTheScoreboardAsLinuxPrintsIt() throws Exception {
+        open(true, 6);
+        p.s.ns.sysctl().set("net.ipv4.tcp_recovery", "0"); // no RACK: the SACKs alone decide
+        ack(0, 5 * MSS, 6 * MSS);
+        ack(0, MSS, 2 * MSS, 5 * MSS, 6 * MSS); // a hole filled 4 segments below the highest SACK
+        String out = org.modnet.socket.SsCommandAccess.run(p.s.sockets, "-t", "-a", "-i", "-n");
+        assertTrue(out.contains(" sacked:2"), out);
+        assertTrue(out.contains(" reordering:5"), out);
+        assertTrue(out.contains(" reord_seen:1"), out);
+        assertEquals(1, p.count(TcpMib.Ext.TCPSACKReorder));
+        ack(0, MSS, 4 * MSS, 5 * MSS, 6 * MSS);
+        p.none(); // four SACKed above the head: below the raised threshold, so no recovery yet
+        ack(0, MSS, 6 * MSS); // RFC 6675: five SACKed above the head, the reordering degree now
+        assertEquals(q, p.out().seq());
+        out = org.modnet.socket.SsCommandAccess.run(p.s.sockets, "-t", "-a", "-i", "-n");
+        assertTrue(out.contains(" retrans:1/1"), out);
+        assertTrue(out.contains(" lost:1"), out);
+        assertTrue(out.contains(" sacked:5"), out);
+    }
 }
