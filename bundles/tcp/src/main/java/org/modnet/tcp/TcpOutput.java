@@ -62,7 +62,13 @@ final class TcpOutput {
                     break;
                 }
                 if (!transmit(sk.sndNxt, len, TcpHeader.ACK | (sk.push.marked(sk.sndNxt + len) ? TcpHeader.PSH : 0), cpu)) {
-                    break;
+                    if (len <= sk.mss) {
+                        break;
+                    }
+                    len = sk.rec.resendEnd(sk.sndNxt, 1, sk.sndNxt + len) - sk.sndNxt; // no large buffer free: one segment
+                    if (!transmit(sk.sndNxt, len, TcpHeader.ACK | (sk.push.marked(sk.sndNxt + len) ? TcpHeader.PSH : 0), cpu)) {
+                        break;
+                    }
                 }
                 segmentSent(len, true, cpu);
                 continue;

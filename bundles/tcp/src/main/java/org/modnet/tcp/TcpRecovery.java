@@ -1145,11 +1145,9 @@ final class TcpRecovery {
 
     /** {@code tcp_rearm_rto}: the RTO from now, or what is left of the head's after a probe or reordering timer. */
     void rearmRto() {
-        if (q.packetsOut == 0) {
-            if (sk.sndUna == sk.sndNxt) {
-                pending = 0;
-                sk.rtxTimer.del();
-            }
+        if (q.packetsOut == 0 && sk.sndUna == sk.sndNxt) {
+            pending = 0;
+            sk.rtxTimer.del();
             return;
         }
         long rto = sk.rtoMs;
@@ -1285,7 +1283,14 @@ final class TcpRecovery {
                 }
             }
             if (!sk.output.retransmit(q.seq[i], e, fin, cpu)) {
-                break;
+                if (n == 1) {
+                    break;
+                }
+                n = 1; // no large buffer free: one segment from the normal pool
+                e = q.end[i];
+                if (!sk.output.retransmit(q.seq[i], e, fin, cpu)) {
+                    break;
+                }
             }
             long now = nowUs();
             if (retransStamp == 0) {
