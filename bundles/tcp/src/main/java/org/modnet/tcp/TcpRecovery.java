@@ -516,6 +516,9 @@ final class TcpRecovery {
         if (rexmit) {
             xmitRetransmitQueue(cpu);
         }
+        if (q.packetsOut > 0 && !sk.rtxTimer.pending()) {
+            rearmRto(); // while segments are out one of RTO, loss probe or reordering timer is armed, whatever the path
+        }
     }
 
     private boolean ackIsDubious() {
