@@ -445,8 +445,9 @@ final class TcpHandOver {
         }
         if (!sk.rtxTimer.pending()) {
             if (st == TcpSock.TCP_SYN_SENT || st == TcpSock.TCP_SYN_RECV || sk.sndMax != sk.sndUna) {
-                sk.rtxTimer.mod(sk.rtoMs);
+                sk.rec.resetXmitTimer(TcpRecovery.ICSK_TIME_RETRANS, sk.rtoMs); // the kind too: not a stale probe's
             } else if (sk.output.unsentWithNothingInFlight()) {
+                sk.rec.pending = 0;
                 sk.rtxTimer.mod(1); // tcp_write_wakeup sends what the window allows
             }
         }
