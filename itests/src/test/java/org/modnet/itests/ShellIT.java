@@ -97,6 +97,16 @@ public class ShellIT {
         return k;
     }
 
+    /** netstat -i's lines without the counters: the name, the MTU and the flags of each interface. */
+    private static String interfaceColumns(String netstatI) {
+        StringBuilder b = new StringBuilder();
+        for (String line : netstatI.split("\n")) {
+            String[] w = line.trim().split("\\s+");
+            b.append(w.length == 11 ? w[0] + " " + w[1] + " " + w[10] : line).append('\n');
+        }
+        return b.toString();
+    }
+
     /** Linux's {@code ip} with the arguments, its stdout; fails on a non-zero status. */
     private static String linuxIp(String... args) throws Exception {
         String[] cmd = new String[args.length + 1];
@@ -145,7 +155,8 @@ public class ShellIT {
                 { "route", "show", "table", "local" }, { "route", "show", "table", "all" }, { "-j", "route", "show", "table", "all" },
                 { "route", "show", "dev", "eth0" }, { "route", "show", "proto", "kernel" }, { "route", "show", "type", "blackhole" },
                 { "route", "show", "scope", "link" }, { "route", "show", "root", "10.0.0.0/8" }, { "route", "show", "match", "10.20.1.1" },
-                { "route", "show", "10.20.0.0/16" }, { "rule" }, { "-j", "rule" }, { "addr", "show", "lo" } };
+                { "route", "show", "10.20.0.0/16" }, { "rule" }, { "-j", "rule" }, { "addr", "show", "lo" },
+                { "-j", "-d", "link", "show", "eth0" }, { "-j", "-d", "link", "show", "lo" }, { "-d", "link", "show", "lo" } };
         java.util.Map<String, String> modnet = new java.util.LinkedHashMap<>();
         for (String[] v : views) {
             modnet.put(String.join(" ", v), sh("ip -n ja " + String.join(" ", v)));
@@ -190,11 +201,25 @@ public class ShellIT {
                 String ours = modnet.get(String.join(" ", v));
                 java.util.List<String> want = keys(linux);
                 want.remove("carrier_changes"); // modnet counts no carrier changes (its text leaves "transns" empty too)
+                want.remove("inet6_addr_gen_mode"); // IPv6's, which modnet does not have
                 assertEquals("ip " + String.join(" ", v) + "\nLinux:  " + linux + "modnet: " + ours, want, keys(ours));
                 if (!v[0].equals("-j") && !v[0].equals("-s")) { // text: the same lines (iproute2 ends a route line with a space)
-                    assertEquals("ip " + String.join(" ", v), linux.replaceAll(" +\n", "\n"), ours);
+                    assertEquals("ip " + String.join(" ", v), linux.replaceAll(" +\n", "\n").replace("addrgenmode eui64 ", ""),
+                            ours.replaceAll(" +\n", "\n"));
                 } else if (v[1].equals("route") || v[1].equals("rule") || v[1].equals("neigh") && v[0].equals("-j")) {
                     assertEquals("ip " + String.join(" ", v), linux, ours);
+                }
+            }
+            // net-tools' netstat reads the same tables: routes whole, interfaces by name, MTU and flags
+            if (Processes.onPath("netstat")) {
+                for (String v : new String[] { "-rn", "-r", "-tuan", "-i" }) {
+                    Processes.Result l = Processes.run("ip", "netns", "exec", la, "netstat", v);
+                    String mine = sh("ip netns exec ja netstat " + v);
+                    if (v.equals("-i")) {
+                        assertEquals("netstat -i", interfaceColumns(l.out()), interfaceColumns(mine));
+                    } else {
+                        assertEquals("netstat " + v, l.out(), mine);
+                    }
                 }
             }
         } finally {

@@ -291,4 +291,87 @@ public class TcIT {
         assertEquals("UdpSndbufErrors counts every refusal: " + tc, qdrops, udpSndbuf);
         assertEquals("the device counts them too", qdrops, a.stats().get(DeviceStats.Field.TX_DROPPED) - txDropped0);
     }
+    /** Bytes a class has sent, from {@code tc -s class show}: the Sent line after the class's own line. */
+    private static long classSent(String tcOutput, String classid) {
+        Matcher m = Pattern.compile("class htb " + classid + " .*\\n Sent (\\d+) bytes").matcher(tcOutput);
+        assertTrue(tcOutput, m.find());
+        return Long.parseLong(m.group(1));
+    }
+
+    @Test
+    public void htbGivesTwoClassesTheirShares() throws Exception {
+        org.modnet.socket.api.Sockets sockets = ModnetRuntime.service(context, org.modnet.socket.api.Sockets.class, null);
+        ModnetRuntime.service(context, org.modnet.socket.api.SocketProtocol.class, null);
+        ModnetRuntime.run(processor, "ns1", "tc qdisc add dev veth0 root handle 1: htb default 20");
+        ModnetRuntime.run(processor, "ns1", "tc class add dev veth0 parent 1: classid 1:1 htb rate 10mbit");
+        ModnetRuntime.run(processor, "ns1", "tc class add dev veth0 parent 1:1 classid 1:10 htb rate 5mbit ceil 10mbit");
+        ModnetRuntime.run(processor, "ns1", "tc class add dev veth0 parent 1:1 classid 1:20 htb rate 5mbit ceil 10mbit");
+        String before = null;
+        long t0 = 0;
+        try (org.modnet.socket.api.SocketCalls sys = sockets.process("flood", "ns1")) {
+            int[] fd = new int[2];
+            int[] prio = { 0x10010, 0x10020 }; // SO_PRIORITY naming 1:10 and 1:20
+            for (int i = 0; i < 2; i++) {
+                fd[i] = sys.socket(org.modnet.socket.api.SocketCalls.AF_INET, org.modnet.socket.api.SocketCalls.SOCK_DGRAM, 0);
+                assertEquals(0, sys.setsockopt(fd[i], org.modnet.socket.api.SocketCalls.SOL_SOCKET,
+                        org.modnet.socket.api.SocketCalls.SO_PRIORITY, prio[i]));
+            }
+            // two floods of 16 Mbit/s each (two 972-byte datagrams per class per ms) for 4 s: both classes stay backlogged
+            long start = System.nanoTime();
+            long sent = 0;
+            java.nio.ByteBuffer payload = java.nio.ByteBuffer.allocate(972);
+            org.modnet.socket.api.SockAddr to = new org.modnet.socket.api.SockAddr(0x0a000002, 9);
+            while (System.nanoTime() - start < 4_000_000_000L) {
+                long due = (System.nanoTime() - start) / 1_000_000L * 2;
+                for (; sent < due; sent++) {
+                    for (int i = 0; i < 2; i++) {
+                        payload.clear();
+                        sys.sendto(fd[i], payload, 0, to);
+                    }
+                }
+                if (before == null && System.nanoTime() - start > 1_000_000_000L) { // measure after the first second
+                    before = ModnetRuntime.run(processor, "ns1", "tc -s class show dev veth0");
+                    t0 = System.nanoTime();
+                }
+                Thread.sleep(1);
+            }
+        }
+        String after = ModnetRuntime.run(processor, "ns1", "tc -s class show dev veth0");
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        for (String classid : new String[] { "1:10", "1:20" }) {
+            double rate = (classSent(after, classid) - classSent(before, classid)) * 8 / seconds;
+            assertEquals(classid + " at " + rate + " bit/s\n" + after, 5_000_000, rate, 5_000_000 * 0.1);
+        }
+        assertThat(after, containsString("lended: "));
+    }
+
+    @Test
+    public void fqStatisticsAfterAFloodShowItsFlowsAndThrottling() throws Exception {
+        org.modnet.socket.api.Sockets sockets = ModnetRuntime.service(context, org.modnet.socket.api.Sockets.class, null);
+        ModnetRuntime.service(context, org.modnet.socket.api.SocketProtocol.class, null);
+        ModnetRuntime.run(processor, "ns1", "tc qdisc add dev veth0 root fq maxrate 1mbit");
+        long rx0 = b.stats().get(DeviceStats.Field.RX_PACKETS);
+        try (org.modnet.socket.api.SocketCalls sys = sockets.process("flood", "ns1")) {
+            for (int s = 0; s < 2; s++) { // two sockets: two flows, each paced at 1 Mbit/s after its initial quantum
+                int fd = sys.socket(org.modnet.socket.api.SocketCalls.AF_INET, org.modnet.socket.api.SocketCalls.SOCK_DGRAM, 0);
+                for (int i = 0; i < 40; i++) {
+                    assertEquals(972, sys.sendto(fd, java.nio.ByteBuffer.allocate(972), 0, new org.modnet.socket.api.SockAddr(0x0a000002, 9)));
+                }
+            }
+        }
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (b.stats().get(DeviceStats.Field.RX_PACKETS) < rx0 + 80 && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        assertEquals("every datagram is delivered", rx0 + 80, b.stats().get(DeviceStats.Field.RX_PACKETS));
+        String tc = ModnetRuntime.run(processor, "ns1", "tc -s qdisc show dev veth0");
+        assertThat(tc, containsString("qdisc fq "));
+        assertThat(tc, containsString("maxrate 1Mbit "));
+        assertThat(tc, containsString(" 80 pkt (dropped 0, "));
+        // none throttled once all left; the flow served last stays listed until a packet comes (fq_dequeue stops at qlen 0)
+        assertTrue(tc, Pattern.compile("  flows 2 \\(inactive [12] throttled 0\\)").matcher(tc).find());
+        Matcher m = Pattern.compile("  gc 0 highprio 0 throttled (\\d+)").matcher(tc);
+        assertTrue(tc, m.find());
+        assertTrue("each flow was held back for its rate: " + tc, Long.parseLong(m.group(1)) >= 2);
+    }
 }

@@ -337,12 +337,13 @@ final class CoreEngine implements NetCore, org.modnet.api.sched.QdiscHook {
 
     @Override
     public void netifReceiveSkb(SkBuff skb) {
-        dispatch.deliver(skb, skb.dev());
+        NetDevice dev = skb.dev();
+        dispatch.deliver(skb, dev, dev instanceof NetDev d ? d.tcHook(true) : null);
     }
 
     /** The NAPI poll's hand-off: the frame came in on {@code dev}. */
     void receive(SkBuff skb, NetDev dev) {
-        dispatch.deliver(skb, dev);
+        dispatch.deliver(skb, dev, dev.tcHook(true));
     }
 
     @Override
@@ -399,6 +400,16 @@ final class CoreEngine implements NetCore, org.modnet.api.sched.QdiscHook {
     @Override
     public void schedule(NetDevice dev) {
         netDev(dev).qdiscRun();
+    }
+
+    @Override
+    public org.modnet.api.sched.TcHook attachTc(NetDevice dev, boolean ingress, org.modnet.api.sched.TcHook hook) {
+        return netDev(dev).attachTc(ingress, hook);
+    }
+
+    @Override
+    public org.modnet.api.sched.TcHook tcHook(NetDevice dev, boolean ingress) {
+        return netDev(dev).tcHook(ingress);
     }
 
     @Override

@@ -80,6 +80,16 @@ public final class NetCoreComponent implements NetCore, org.modnet.api.handover.
         engine.schedule(dev);
     }
 
+    @Override
+    public org.modnet.api.sched.TcHook attachTc(NetDevice dev, boolean ingress, org.modnet.api.sched.TcHook hook) {
+        return engine.attachTc(dev, ingress, hook);
+    }
+
+    @Override
+    public org.modnet.api.sched.TcHook tcHook(NetDevice dev, boolean ingress) {
+        return engine.tcHook(dev, ingress);
+    }
+
     @Deactivate
     void deactivate() {
         engine.shutdown();

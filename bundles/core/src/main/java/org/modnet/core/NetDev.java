@@ -74,6 +74,9 @@ final class NetDev implements NetDevice {
     }
 
     private volatile XdpAttachment xdp;
+    /** A clsact/ingress qdisc's classifiers ({@code dev->miniq_ingress}, {@code miniq_egress}); null: none. */
+    private volatile org.modnet.api.sched.TcHook tcIngress;
+    private volatile org.modnet.api.sched.TcHook tcEgress;
     /** XDP actions by number (aborted, drop, pass, tx, redirect), counted from several queues at once. */
     private final java.util.concurrent.atomic.AtomicLongArray xdpActions = new java.util.concurrent.atomic.AtomicLongArray(5);
 
@@ -311,6 +314,20 @@ final class NetDev implements NetDevice {
     @Override
     public boolean supportsNativeXdp() {
         return ops.nativeXdp(this);
+    }
+
+    org.modnet.api.sched.TcHook tcHook(boolean ingress) {
+        return ingress ? tcIngress : tcEgress;
+    }
+
+    org.modnet.api.sched.TcHook attachTc(boolean ingress, org.modnet.api.sched.TcHook hook) {
+        org.modnet.api.sched.TcHook old = ingress ? tcIngress : tcEgress;
+        if (ingress) {
+            tcIngress = hook;
+        } else {
+            tcEgress = hook;
+        }
+        return old;
     }
 
     /** The program and its mode, read once per frame. */
@@ -681,6 +698,14 @@ final class NetDev implements NetDevice {
             skb.free();
             return Qdisc.NET_XMIT_DROP;
         }
+        org.modnet.api.sched.TcHook egress = tcEgress;
+        if (egress != null) { // sch_handle_egress: clsact's egress filters, before the root qdisc
+            skb.dev(this);
+            int verdict = egress.run(skb, this, false);
+            if (verdict != org.modnet.api.sched.TcHook.TC_ACT_OK) {
+                return verdict == org.modnet.api.sched.TcHook.TC_ACT_SHOT ? Qdisc.NET_XMIT_DROP : Qdisc.NET_XMIT_SUCCESS;
+            }
+        }
         long f = netdevFeatures();
         if (skb.isGso() && ((f & org.modnet.api.net.NetdevFeatures.NETIF_F_TSO) == 0
                 || skb.gsoType() != org.modnet.api.net.NetdevFeatures.SKB_GSO_TCPV4)) {
@@ -725,6 +750,7 @@ final class NetDev implements NetDevice {
             int rc;
             boolean bypass = false;
             boolean runner = false;
+            boolean more = false;
             SkBuff first = null;
             synchronized (q) {
                 if (q != qdisc) {
@@ -743,6 +769,7 @@ final class NetDev implements NetDevice {
                         qdiscMissed = false;
                         runner = true;
                         first = q.dequeue();
+                        more = q.qlen() > 0; // read under the lock: anything queued after it sets qdiscMissed
                     }
                 }
             }
@@ -755,7 +782,7 @@ final class NetDev implements NetDevice {
                 return rc;
             }
             if (runner) {
-                runFrom(q, first, true);
+                runFrom(q, first, more);
             } else {
                 qdiscRun();
             }
@@ -765,10 +792,11 @@ final class NetDev implements NetDevice {
 
     /**
      * The runner's part after it took {@code skb} under the lock ({@code sch_direct_xmit}, then
-     * {@code __qdisc_run} until the qdisc gives nothing: that last, empty dequeue is where fq_codel
-     * retires an emptied flow, so it is not skipped); lets the run flag go and runs again if someone
-     * queued meanwhile. A bypassed frame came through no queue ({@code drain} false): nothing more
-     * to look for.
+     * {@code __qdisc_run} while the qdisc gives frames); lets the run flag go and runs again if someone
+     * queued meanwhile. {@code drain} false: the qdisc held nothing more when the frame was taken (or
+     * the frame bypassed it), so the lock is not taken again only to find it empty; a frame queued
+     * since left the "missed" mark. (An empty dequeue's bookkeeping, such as fq_codel retiring an
+     * emptied flow, is the qdisc's to do at its next enqueue.)
      */
     private void runFrom(Qdisc q, SkBuff skb, boolean drain) {
         try {

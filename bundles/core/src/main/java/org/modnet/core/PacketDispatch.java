@@ -154,8 +154,16 @@ final class PacketDispatch {
      * ethertype; a frame nobody handles is dropped and counted in the device's {@code rx_dropped}.
      */
     void deliver(SkBuff skb, NetDevice dev) {
+        deliver(skb, dev, null);
+    }
+
+    /** As {@link #deliver(SkBuff, NetDevice)}, with the device's clsact ingress hook between the taps and the handlers ({@code sch_handle_ingress}). */
+    void deliver(SkBuff skb, NetDevice dev, org.modnet.api.sched.TcHook ingress) {
         for (PacketHandler tap : taps) {
             tap.receive(skb.get(), dev);
+        }
+        if (ingress != null && ingress.run(skb, dev, true) != org.modnet.api.sched.TcHook.TC_ACT_OK) {
+            return; // dropped (counted by the hook) or redirected
         }
         PacketHandler[] handlers = byType[skb.protocol() & 0xffff];
         if (handlers == null && heldType == (skb.protocol() & 0xffff)) {

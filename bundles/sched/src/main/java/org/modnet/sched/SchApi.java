@@ -28,6 +28,11 @@ final class SchApi {
     /** {@code TC_H_ROOT}. */
     static final int ROOT = -1;
 
+    /** {@code tc qdisc show}'s lines for a device's clsact/ingress qdisc: (device, with its name, statistics). */
+    interface IngressLines {
+        List<String> show(NetDevice dev, boolean withDev, boolean stats);
+    }
+
     /** A qdisc this layer put on a device, with its handle. */
     record Attached(int handle, Qdisc qdisc) {
     }
@@ -35,16 +40,19 @@ final class SchApi {
     private final NetCore core;
     private final QdiscHook hook;
     private final Function<String, QdiscOps> families;
+    /** The lines of the device's clsact/ingress qdisc, printed after its root's. */
+    private final IngressLines ingress;
     private final Map<NetDevice, Attached> attached = new ConcurrentHashMap<>();
     /** Child qdiscs a user grafted into a classful root's classes, by device and class id. */
     private final Map<NetDevice, Map<Integer, Attached>> children = new ConcurrentHashMap<>();
     /** {@code qdisc_alloc_handle}'s counter: 8001:, 8002:, ... */
     private final AtomicInteger autohandle = new AtomicInteger(0x8000);
 
-    SchApi(NetCore core, QdiscHook hook, Function<String, QdiscOps> families) {
+    SchApi(NetCore core, QdiscHook hook, Function<String, QdiscOps> families, IngressLines ingress) {
         this.core = core;
         this.hook = hook;
         this.families = families;
+        this.ingress = ingress;
     }
 
     private static CommandException rtnl(String extack) {
@@ -104,6 +112,9 @@ final class SchApi {
     private void graftNew(NetDevice dev, QdiscOps ops, int handle, List<String> args) {
         Qdisc q = ops.create(env(dev), args); // the family reads its words first, as tc does before asking the kernel
         int h = handle != 0 ? handle : autohandle.addAndGet(1) << 16;
+        if (q instanceof ClassfulQdisc cls) {
+            cls.handle(h);
+        }
         Attached old = current(dev);
         attached.put(dev, new Attached(h, q));
         children.remove(dev); // they go with the root they were in
@@ -139,8 +150,31 @@ final class SchApi {
         cur.qdisc().destroy();
     }
 
-    /** {@code qdisc_leaf}: the classful root and the band a class id names, or tc's error. */
-    private record Leaf(Attached root, SchPrio prio, int band) {
+    /**
+     * The filter block of the device's root qdisc, which {@code parent} (0: the root, whatever its
+     * handle) names; the kernel's error when there is none or it holds no filters.
+     */
+    synchronized TcFilterBlock filterBlock(NetDevice dev, int parent) {
+        prune();
+        Attached cur = current(dev);
+        if (cur == null || (parent != 0 && parent != ROOT && (parent & 0xffff0000) != cur.handle())) {
+            throw TcFilterApi.kernel("Parent Qdisc doesn't exists");
+        }
+        if (!(cur.qdisc() instanceof TcFilterParent p)) {
+            throw TcFilterApi.kernel("Qdisc not classful");
+        }
+        return p.filters();
+    }
+
+    /** The handle of the device's root qdisc if it holds filters, else 0. */
+    synchronized int filterRoot(NetDevice dev) {
+        prune();
+        Attached cur = current(dev);
+        return cur != null && cur.qdisc() instanceof TcFilterParent ? cur.handle() : 0;
+    }
+
+    /** {@code qdisc_leaf}: the classful root and the class a class id names, or tc's error. */
+    private record Leaf(Attached root, ClassfulQdisc cls, int classid) {
     }
 
     private Leaf leaf(NetDevice dev, int parent) {
@@ -148,21 +182,27 @@ final class SchApi {
         if (root == null || (parent & 0xffff0000) != root.handle()) {
             throw rtnl("Failed to find specified qdisc.");
         }
-        if (!(root.qdisc() instanceof SchPrio prio)) {
+        if (!(root.qdisc() instanceof ClassfulQdisc cls)) {
             throw rtnl("Parent qdisc is not classful.");
         }
-        int minor = parent & 0xffff;
-        if (minor < 1 || minor > prio.bands()) {
-            throw rtnl("Specified class not found.");
+        synchronized (root.qdisc()) {
+            if (!cls.hasLeaf(parent)) {
+                throw rtnl("Specified class not found.");
+            }
         }
-        return new Leaf(root, prio, minor - 1);
+        return new Leaf(root, cls, parent);
     }
 
     /** The child a user grafted in that class, if it is still there. */
     private Attached currentChild(NetDevice dev, Leaf leaf, int classid) {
         Map<Integer, Attached> kids = children.get(dev);
         Attached a = kids == null ? null : kids.get(classid);
-        return a != null && leaf.band() < leaf.prio().bands() && leaf.prio().child(leaf.band()) == a.qdisc() ? a : null;
+        if (a == null) {
+            return null;
+        }
+        synchronized (leaf.root().qdisc()) {
+            return leaf.cls().hasLeaf(leaf.classid()) && leaf.cls().leaf(leaf.classid()) == a.qdisc() ? a : null;
+        }
     }
 
     private void modifyChild(NetDevice dev, int parent, int handle, String kind, QdiscOps ops, List<String> args,
@@ -209,7 +249,7 @@ final class SchApi {
     private void graftChild(NetDevice dev, Leaf leaf, Qdisc q) {
         Qdisc old;
         synchronized (leaf.root().qdisc()) {
-            old = leaf.prio().graft(leaf.band(), q);
+            old = leaf.cls().graft(leaf.classid(), q);
             int freed = old.reset();
             if (freed > 0) {
                 dev.stats().addShared(org.modnet.api.net.DeviceStats.Field.TX_DROPPED, freed);
@@ -230,6 +270,15 @@ final class SchApi {
         }
         children.get(dev).remove(parent);
         graftChild(dev, leaf, null);
+    }
+
+    /**
+     * The classful qdisc at the root of {@code dev} with handle {@code handle} (major only), or null:
+     * where {@code tc filter ... parent H:} finds the qdisc whose {@link ClassfulQdisc#filters} it sets.
+     */
+    synchronized ClassfulQdisc classful(NetDevice dev, int handle) {
+        Attached root = current(dev);
+        return root != null && root.handle() == (handle & 0xffff0000) && root.qdisc() instanceof ClassfulQdisc c ? c : null;
     }
 
     /** {@code tc qdisc show}: the lines for each device of the namespace (or the one named). */
@@ -268,10 +317,10 @@ final class SchApi {
             }
             out.add(line.append(opts).toString());
             statLines(out, stats, st, qlen, bytes, xstats);
-            if (cur != null && cur.qdisc() instanceof SchPrio) {
+            if (cur != null && cur.qdisc() instanceof ClassfulQdisc cls) {
                 Map<Integer, Attached> kids = children.getOrDefault(dev, Map.of());
                 for (Map.Entry<Integer, Attached> k : new java.util.TreeMap<>(kids).entrySet()) {
-                    Leaf leaf = new Leaf(cur, (SchPrio) cur.qdisc(), (k.getKey() & 0xffff) - 1);
+                    Leaf leaf = new Leaf(cur, cls, k.getKey());
                     if (currentChild(dev, leaf, k.getKey()) == null) {
                         continue;
                     }
@@ -288,6 +337,7 @@ final class SchApi {
                     }
                 }
             }
+            out.addAll(ingress.show(dev, only == null, stats));
         }
         return out;
     }
@@ -302,6 +352,90 @@ final class SchApi {
         if (xstats != null) {
             out.add(xstats);
         }
+    }
+
+    /**
+     * {@code tc_ctl_tclass}: {@code tc class add|change|replace|del} on the root qdisc's classes.
+     * {@code create} and {@code exclusive} are the NLM_F_* flags of add and replace; a delete has
+     * neither and no kind.
+     */
+    synchronized void modifyClass(NetDevice dev, int parent, int classid, String kind, List<String> args, boolean create,
+            boolean exclusive, boolean delete) {
+        prune();
+        int major = (classid != 0 ? classid : parent) & 0xffff0000;
+        Attached root = current(dev);
+        if (root == null || major == 0 || root.handle() != major) {
+            throw new CommandException("RTNETLINK answers: No such file or directory", 2);
+        }
+        if (!(root.qdisc() instanceof ClassfulQdisc)) {
+            throw new CommandException("RTNETLINK answers: Invalid argument", 2);
+        }
+        if (!(root.qdisc() instanceof SchHtb htb)) {
+            throw new CommandException("RTNETLINK answers: Operation not supported", 2);
+        }
+        if (kind != null && !kind.equals("htb")) {
+            throw new CommandException("RTNETLINK answers: Invalid argument", 2);
+        }
+        if (classid == 0) {
+            throw new CommandException("RTNETLINK answers: Invalid argument", 2);
+        }
+        synchronized (htb) {
+            SchHtb.HtbClass cl = htb.find(classid);
+            if (delete) {
+                htb.deleteClass(classid);
+                Map<Integer, Attached> kids = children.get(dev);
+                if (kids != null) {
+                    kids.remove(classid);
+                }
+            } else if (cl == null) {
+                if (!create) {
+                    throw new CommandException("RTNETLINK answers: No such file or directory", 2);
+                }
+                htb.addClass(parent, classid, args);
+            } else {
+                if (exclusive) {
+                    throw new CommandException("RTNETLINK answers: File exists", 2);
+                }
+                htb.changeClass(classid, args);
+            }
+        }
+        hook.schedule(dev);
+    }
+
+    /** {@code tc class show}: the classes of each device's root qdisc (htb's, prio's bands). */
+    synchronized List<String> showClasses(NetNamespace ns, NetDevice only, boolean stats) {
+        prune();
+        List<String> out = new ArrayList<>();
+        for (NetDevice dev : only != null ? List.of(only) : ns.devices()) {
+            Attached root = current(dev);
+            if (root == null || !(root.qdisc() instanceof ClassfulQdisc cls)) {
+                continue;
+            }
+            Map<Integer, Attached> kids = children.getOrDefault(dev, Map.of());
+            String on = only == null ? "dev " + dev.name() + " " : "";
+            synchronized (root.qdisc()) {
+                if (cls instanceof SchHtb htb) {
+                    for (SchHtb.HtbClass c : htb.classes()) {
+                        Attached kid = kids.get(c.classid);
+                        int leafHandle = kid != null && c.leaf == kid.qdisc() ? kid.handle() : 0;
+                        out.add("class htb " + TcUtil.handle(c.classid) + " " + on + htb.classLine(c, leafHandle));
+                        if (stats) {
+                            out.addAll(htb.classStats(c));
+                        }
+                    }
+                } else if (cls instanceof SchPrio prio) {
+                    for (int band = 1; band <= prio.bands(); band++) {
+                        int id = root.handle() | band;
+                        Attached kid = kids.get(id);
+                        Qdisc child = prio.leaf(id);
+                        String leaf = kid != null && child == kid.qdisc() ? "leaf " + TcUtil.handle(kid.handle()) + " " : "";
+                        out.add("class prio " + TcUtil.handle(id) + " " + on + "parent " + TcUtil.handle(root.handle()) + " " + leaf);
+                        statLines(out, stats, child.stats(), child.qlen(), child.backlogBytes(), null);
+                    }
+                }
+            }
+        }
+        return out;
     }
 
     /** Forgets devices that are gone (their qdisc went with them). */
@@ -338,8 +472,8 @@ final class SchApi {
                 if (!k.getValue().qdisc().kind().equals(kind)) {
                     return false;
                 }
-                if (root != null && root.qdisc() instanceof SchPrio prio) {
-                    Leaf leaf = new Leaf(root, prio, (k.getKey() & 0xffff) - 1);
+                if (root != null && root.qdisc() instanceof ClassfulQdisc cls) {
+                    Leaf leaf = new Leaf(root, cls, k.getKey());
                     if (currentChild(e.getKey(), leaf, k.getKey()) != null) {
                         graftChild(e.getKey(), leaf, null);
                         return true;

@@ -145,19 +145,22 @@ final class SchFqCodel extends SchedQdisc {
         int h = skb.hash();
         if (h == 0) {
             h = flowHash(skb);
+            skb.hash(h); // skb_get_hash keeps what it computed
         }
         return (int) (((h & 0xffffffffL) * queues.length) >>> 32);
     }
 
     /** A flow hash of an IPv4 frame's addresses, protocol and ports, for frames that carry none. */
     private static int flowHash(SkBuff skb) {
-        int ip = ipv4Header(skb);
-        if (ip < 0) {
+        int d = skb.data();
+        int vihl;
+        if (skb.headLen() < 34 || skb.getU16(d + 12) != 0x0800 || ((vihl = skb.getU8(d + 14)) >> 4) != 4) {
             return skb.protocol() * 0x9e3779b1;
         }
-        int h = skb.getU32(ip + 12) * 0x9e3779b1 ^ skb.getU32(ip + 16) * 0x85ebca6b ^ skb.getU8(ip + 9);
-        int l4 = ip + (skb.getU8(ip) & 0xf) * 4;
+        int ip = d + 14;
         int proto = skb.getU8(ip + 9);
+        int h = skb.getU32(ip + 12) * 0x9e3779b1 ^ skb.getU32(ip + 16) * 0x85ebca6b ^ proto;
+        int l4 = ip + (vihl & 0xf) * 4;
         if ((proto == 6 || proto == 17) && l4 + 4 <= skb.tail()) {
             h ^= skb.getU32(l4) * 0xc2b2ae35;
         }
@@ -175,7 +178,7 @@ final class SchFqCodel extends SchedQdisc {
     }
 
     /** {@code INET_ECN_set_ce}: an ECN-capable IPv4 packet is marked CE (checksum updated); false if not capable. */
-    private static boolean markCe(SkBuff skb) {
+    static boolean markCe(SkBuff skb) {
         int ip = ipv4Header(skb);
         if (ip < 0) {
             return false;
@@ -204,6 +207,9 @@ final class SchFqCodel extends SchedQdisc {
 
     @Override
     public int enqueue(SkBuff skb) {
+        if (qlen == 0 && (newHead >= 0 || oldHead >= 0)) {
+            retireAll(); // the empty dequeue the core skips when it knows the queue is empty
+        }
         int idx = classify(skb);
         skb.tstamp(env.nanoTime()); // codel_set_enqueue_time
         queues[idx].addLast(skb);
@@ -262,6 +268,10 @@ final class SchFqCodel extends SchedQdisc {
 
     @Override
     protected SkBuff dequeueNext() {
+        if (qlen == 0) {
+            retireAll();
+            return null;
+        }
         while (true) {
             boolean fromNew = newHead >= 0;
             int idx = fromNew ? newHead : oldHead;
@@ -288,14 +298,49 @@ final class SchFqCodel extends SchedQdisc {
         }
     }
 
+    /**
+     * The dequeue loop's outcome when no flow holds a packet, without walking it: every listed flow
+     * is found empty, gets its quantum back while its deficit is spent (the moves to the old list),
+     * leaves CoDel's dropping state and is detached. A queue that drains as it fills ends every packet with such
+     * a dequeue, so it reads no clock; an enqueue into an empty qdisc does it first, for a core that
+     * did not ask again once the queue was empty.
+     */
+    private void retireAll() {
+        for (int head = newHead; head >= 0; head = newHead) {
+            retire(head);
+        }
+        for (int head = oldHead; head >= 0; head = oldHead) {
+            retire(head);
+        }
+    }
+
+    private void retire(int idx) {
+        while (deficit[idx] <= 0) {
+            deficit[idx] += p.quantum();
+        }
+        dropping[idx] = false;
+        unlink(idx);
+    }
+
     /** {@code codel_dequeue} on one flow's queue. */
     private SkBuff codelDequeue(int f) {
-        long now = env.nanoTime();
         SkBuff skb = headOf(f);
         if (skb == null) {
             dropping[f] = false;
             return null;
         }
+        if (backlog[f] <= mtu) {
+            // codel_should_drop is false with no more than an MTU left behind, whatever the sojourn, and
+            // that ends a dropping state: the outcome needs no clock (the common case of a queue that
+            // drains as it fills, which reads the clock only to stamp the packet in)
+            if (skb.len() > maxPacket) {
+                maxPacket = skb.len();
+            }
+            firstAboveTime[f] = 0;
+            dropping[f] = false;
+            return skb;
+        }
+        long now = env.nanoTime();
         boolean drop = shouldDrop(f, skb, now);
         if (dropping[f]) {
             if (!drop) {
@@ -455,8 +500,9 @@ final class SchFqCodel extends SchedQdisc {
 
     @Override
     public String xstats() {
+        // an empty qdisc's flows are all detached once its empty dequeue ran, which may wait for the next enqueue
         return "  maxpacket " + maxPacket + " drop_overlimit " + dropOverlimit + " new_flow_count " + newFlowCount + " ecn_mark "
-                + ecnMark + "\n  new_flows_len " + newLen + " old_flows_len " + oldLen;
+                + ecnMark + "\n  new_flows_len " + (qlen == 0 ? 0 : newLen) + " old_flows_len " + (qlen == 0 ? 0 : oldLen);
     }
 
     long dropOverlimit() {

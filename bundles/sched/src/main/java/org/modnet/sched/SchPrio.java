@@ -13,11 +13,13 @@ import org.modnet.api.skb.SkBuff;
  * priomap. Each class holds a child qdisc: a {@code pfifo} of {@code txqueuelen} until {@code tc qdisc
  * add ... parent H:N} grafts another (netem, tbf, ...) there.
  */
-final class SchPrio extends SchedQdisc {
+final class SchPrio extends SchedQdisc implements ClassfulQdisc, TcFilterParent {
     static final String USAGE = "Usage: ... prio bands NUMBER priomap P1 P2...[multiqueue]";
     private static final int TCQ_PRIO_BANDS = 16;
 
     private Qdisc[] children;
+    /** The filters {@code tc filter add ... parent H:} put here ({@code q->filter_list}). */
+    private final TcFilterBlock filters = new TcFilterBlock();
     private int[] prio2band;
 
     SchPrio(QdiscEnv env, List<String> args) {
@@ -78,20 +80,51 @@ final class SchPrio extends SchedQdisc {
         return children.length;
     }
 
-    Qdisc child(int band) {
-        return children[band];
+    @Override
+    public boolean hasLeaf(int classid) {
+        int minor = classid & 0xffff;
+        return minor >= 1 && minor <= children.length;
     }
 
-    /** {@code prio_graft}: puts {@code q} in a band (null: a fresh pfifo); returns the one it replaced, not yet reset. */
-    Qdisc graft(int band, Qdisc q) {
+    @Override
+    public Qdisc leaf(int classid) {
+        return hasLeaf(classid) ? children[(classid & 0xffff) - 1] : null;
+    }
+
+    /** {@code prio_graft}: puts {@code q} in a class's band (null: a fresh pfifo); returns the one it replaced, not yet reset. */
+    @Override
+    public Qdisc graft(int classid, Qdisc q) {
+        int band = (classid & 0xffff) - 1;
         Qdisc old = children[band];
         children[band] = q != null ? q : new SchFifo(env, false, List.of());
         return old;
     }
 
     @Override
+    public TcFilterBlock filters() {
+        return filters;
+    }
+
+    @Override
     public int enqueue(SkBuff skb) {
-        int rc = children[prio2band[skb.priority() & 15]].enqueue(skb);
+        int band = prio2band[skb.priority() & 15];
+        if (!filters.isEmpty()) { // prio_classify: a filter's class id names the band
+            long r = filters.classify(skb, false);
+            int verdict = TcFilterBlock.verdict(r);
+            if (verdict == org.modnet.api.sched.TcHook.TC_ACT_SHOT) {
+                stats.drop(); // __NET_XMIT_BYPASS: the qdisc counts it, the sender is not told
+                skb.free();
+                return NET_XMIT_SUCCESS;
+            }
+            if (verdict == org.modnet.api.sched.TcHook.TC_ACT_STOLEN) {
+                return NET_XMIT_SUCCESS; // an action took it
+            }
+            if (verdict >= 0) {
+                int minor = TcFilterBlock.classid(r) & 0xffff;
+                band = minor >= 1 && minor <= children.length ? minor - 1 : prio2band[0];
+            }
+        }
+        int rc = children[band].enqueue(skb);
         if (rc != NET_XMIT_SUCCESS) {
             stats.drop();
         }
@@ -143,6 +176,7 @@ final class SchPrio extends SchedQdisc {
 
     @Override
     public void destroy() {
+        filters.flush(); // its filters go with it: their actions and programs are let go
         for (Qdisc child : children) {
             child.destroy();
         }

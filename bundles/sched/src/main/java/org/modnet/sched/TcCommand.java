@@ -23,7 +23,7 @@ import org.osgi.service.component.annotations.ReferencePolicy;
 
 /**
  * {@code tc} (iproute2): {@code tc [-s] [-n NS] qdisc add|replace|change|link|del|show [dev DEV]
- * [root|parent H] [handle H] KIND ARGS}. The qdisc families are the {@link QdiscOps} services there
+ * [root|parent H] [handle H] KIND ARGS}, and {@code tc class ...} ({@link TcClass}). The qdisc families are the {@link QdiscOps} services there
  * are now, so a family installed while the stack runs is usable at once and one that leaves takes
  * its qdiscs off their devices. Stopping this bundle gives every device its default qdisc back.
  */
@@ -32,7 +32,7 @@ import org.osgi.service.component.annotations.ReferencePolicy;
 public final class TcCommand {
     static final String USAGE = """
             Usage: tc [ OPTIONS ] OBJECT { COMMAND | help }
-            where  OBJECT := { qdisc }
+            where  OBJECT := { qdisc | class | filter }
                    OPTIONS := { -s[tatistics] | -n[etns] name }""";
     static final String QDISC_USAGE = """
             Usage: tc qdisc [ add | del | replace | change | show ] dev STRING
@@ -44,11 +44,15 @@ public final class TcCommand {
     private final NetCore core;
     private final Map<String, QdiscOps> families = new ConcurrentHashMap<>();
     private final SchApi api;
+    private final ClsActApi clsact;
+    private final TcFilterApi filters;
 
     @Activate
     public TcCommand(@Reference NetCore core, @Reference QdiscHook hook) {
         this.core = core;
-        this.api = new SchApi(core, hook, families::get);
+        this.clsact = new ClsActApi(hook);
+        this.api = new SchApi(core, hook, families::get, clsact::show);
+        this.filters = new TcFilterApi(core, clsact, () -> bpf, api::filterBlock, api::filterRoot);
     }
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
@@ -66,9 +70,24 @@ public final class TcCommand {
         }
     }
 
+    /** The bpf classifier's loader, there while the eBPF layer is. */
+    private volatile ClsBpfLoader bpf;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, service = ClsBpfObjects.class)
+    void setBpf(ClsBpfObjects loader) {
+        bpf = loader;
+    }
+
+    void unsetBpf(ClsBpfObjects loader) {
+        if (bpf == loader) {
+            bpf = null;
+        }
+    }
+
     @Deactivate
     void deactivate() {
         api.detachAll();
+        clsact.detachAll();
     }
 
     SchApi api() {
@@ -105,11 +124,18 @@ public final class TcCommand {
             throw new CommandException(USAGE, w.isEmpty() ? 255 : 255);
         }
         String object = w.remove(0);
-        if (!"qdisc".startsWith(object) || object.isEmpty()) {
+        if (!object.isEmpty() && "filter".startsWith(object)) {
+            return filters.run(Commands.namespace(core, netns, "tc"), w, stats);
+        }
+        boolean classes = !object.isEmpty() && "class".startsWith(object);
+        if (!classes && (!"qdisc".startsWith(object) || object.isEmpty())) {
             throw new CommandException("Object \"" + object + "\" is unknown, try \"tc help\".", 1);
         }
         NetNamespace ns = Commands.namespace(core, netns, "tc");
         String cmd = w.isEmpty() ? "show" : w.remove(0);
+        if (classes) {
+            return TcClass.run(api, ns, cmd, w, stats);
+        }
         return switch (cmd) {
             case "add", "replace", "change", "link", "del", "delete" -> {
                 modify(ns, cmd, w);
@@ -141,6 +167,7 @@ public final class TcCommand {
         boolean parentGiven = false;
         int handle = 0;
         String kind = null;
+        String ingressKind = null;
         List<String> rest = List.of();
         for (int i = 0; i < w.size(); i++) {
             String k = w.get(i);
@@ -171,7 +198,8 @@ public final class TcCommand {
                         throw new CommandException("Error: argument \"" + v + "\" is wrong: invalid qdisc ID", 255);
                     }
                 }
-                case "ingress", "clsact", "estimator", "stab" -> throw new CommandException("RTNETLINK answers: Operation not supported", 2);
+                case "ingress", "clsact" -> ingressKind = k;
+                case "estimator", "stab" -> throw new CommandException("RTNETLINK answers: Operation not supported", 2);
                 default -> {
                     kind = k;
                     rest = List.copyOf(w.subList(i + 1, w.size()));
@@ -183,6 +211,10 @@ public final class TcCommand {
             throw new CommandException("Cannot find device \"\"", 1);
         }
         NetDevice dev = device(ns, devName);
+        if (ingressKind != null) {
+            clsact.modify(dev, cmd, ingressKind);
+            return;
+        }
         if (!parentGiven) {
             parent = SchApi.ROOT; // the only parent there is: a qdisc without classes below it
         }
@@ -195,14 +227,14 @@ public final class TcCommand {
         }
     }
 
-    private static String need(List<String> w, int i) {
+    static String need(List<String> w, int i) {
         if (i >= w.size()) {
             throw new CommandException("Command line is not complete. Try option \"help\"", 1);
         }
         return w.get(i);
     }
 
-    private static NetDevice device(NetNamespace ns, String name) {
+    static NetDevice device(NetNamespace ns, String name) {
         NetDevice dev = ns.device(name);
         if (dev == null) {
             throw new CommandException("Cannot find device \"" + name + "\"", 1);

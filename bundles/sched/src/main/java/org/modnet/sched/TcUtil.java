@@ -144,7 +144,7 @@ final class TcUtil {
         }
         int maj = parseQdiscHandle(s.substring(0, colon));
         String m = s.substring(colon + 1);
-        if (maj < 0 || m.length() > 4) {
+        if (maj == -1 || m.length() > 4) { // majors from 8000: up are negative ints, not errors
             return -1;
         }
         try {

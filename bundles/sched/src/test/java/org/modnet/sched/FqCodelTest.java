@@ -53,6 +53,18 @@ class FqCodelTest {
     }
 
     @Test
+    void aFlowThatEmptiedComesBackAsANewFlowThoughTheCoreAskedNoMore() {
+        rig.tc("qdisc add dev va root fq_codel");
+        rig.send(100);
+        rig.core.run();
+        rig.send(100); // the core took the first out and saw the queue empty: the flow's retirement waited until now
+        rig.core.run();
+        assertEquals(2, rig.received);
+        assertTrue(String.join("\n", rig.tc("-s qdisc show dev va")).contains(" new_flow_count 2 "),
+                "sparse flows count as new each time, as in Linux");
+    }
+
+    @Test
     void twoBusyFlowsShareByQuantum() {
         SchFqCodel q = fq("quantum 1000");
         for (int i = 0; i < 10; i++) {

@@ -30,7 +30,7 @@ final class SchedRig implements AutoCloseable {
 
     SchedRig() throws Exception {
         Map<String, QdiscOps> families = Map.of("pfifo_fast", new PfifoFastOps(), "pfifo", new PfifoOps(), "bfifo",
-                new BfifoOps(), "prio", new PrioOps(), "tbf", new TbfOps(), "netem", new NetemOps(), "noqueue", new NoqueueOps(), "fq_codel", new FqCodelOps());
+                new BfifoOps(), "prio", new PrioOps(), "tbf", new TbfOps(), "netem", new NetemOps(), "noqueue", new NoqueueOps(), "fq_codel", new FqCodelOps(), "htb", new HtbOps(), "fq", new FqOps());
         families.forEach((kind, ops) -> tc.addFamily(ops, Map.of(QdiscOps.KIND, kind)));
         core.addHandler(ETHERTYPE, (skb, dev) -> {
             if (dev == vb) {

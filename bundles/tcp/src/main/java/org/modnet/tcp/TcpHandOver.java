@@ -188,7 +188,7 @@ final class TcpHandOver {
         counters.put("last_data_recv", sk.lastDataRecvMs);
         counters.put("last_ack_recv", sk.lastAckRecvMs);
         return new TcpConnectionState(socketState(sk), seq, opt, rtt, cong, send, sendStart, recv, recvStart, ofo, sk.push.marks(), timers,
-                tcpOpts, counters);
+                tcpOpts, counters, sk.rec.handOver());
     }
 
     /** The socket's common part; {@code extra} holds the scalars only this implementation reads. */
@@ -208,6 +208,11 @@ final class TcpHandOver {
         x.put("pushStarted", sk.pushStarted ? 1L : 0L);
         x.put("pushDropped", sk.push.dropped);
         x.put("lsndtimeMs", sk.lsndtimeMs);
+        x.put("isCwndLimited", sk.isCwndLimited ? 1L : 0L); // tcp_cwnd_validate's state: whether an ACK may grow the window
+        x.put("maxPacketsOut", (long) sk.maxPacketsOut);
+        x.put("cwndUsageSeq", (long) sk.cwndUsageSeq);
+        x.put("cwndUsed", (long) sk.cwndUsed);
+        x.put("cwndStampMs", sk.cwndStampMs);
         x.put("rcvTstampMs", sk.rcvTstampMs);
         x.put("lrcvTimeMs", sk.lrcvTimeMs);
         x.put("synqOverflowMs", sk.synqOverflowMs);
@@ -393,6 +398,7 @@ final class TcpHandOver {
             net.created.add(sk);
         }
         sk.memSync(cpu);
+        sk.rec.adopt(st.recovery()); // the scoreboard, or one made afresh from what is in flight
         TcpTimersState tm = st.timers();
         if (clocks == null) {
             startClocks(sk, tm);
@@ -439,8 +445,9 @@ final class TcpHandOver {
         }
         if (!sk.rtxTimer.pending()) {
             if (st == TcpSock.TCP_SYN_SENT || st == TcpSock.TCP_SYN_RECV || sk.sndMax != sk.sndUna) {
-                sk.rtxTimer.mod(sk.rtoMs);
+                sk.rec.resetXmitTimer(TcpRecovery.ICSK_TIME_RETRANS, sk.rtoMs); // the kind too: not a stale probe's
             } else if (sk.output.unsentWithNothingInFlight()) {
+                sk.rec.pending = 0;
                 sk.rtxTimer.mod(1); // tcp_write_wakeup sends what the window allows
             }
         }
@@ -494,6 +501,11 @@ final class TcpHandOver {
         sk.pushStarted = x.getOrDefault("pushStarted", 0L) != 0;
         sk.push.dropped = x.getOrDefault("pushDropped", 0L);
         sk.lsndtimeMs = x.getOrDefault("lsndtimeMs", 0L);
+        sk.isCwndLimited = x.getOrDefault("isCwndLimited", 0L) != 0;
+        sk.maxPacketsOut = x.getOrDefault("maxPacketsOut", 0L).intValue();
+        sk.cwndUsageSeq = x.getOrDefault("cwndUsageSeq", (long) sk.sndNxt).intValue();
+        sk.cwndUsed = x.getOrDefault("cwndUsed", 0L).intValue();
+        sk.cwndStampMs = x.getOrDefault("cwndStampMs", sk.lsndtimeMs);
         sk.rcvTstampMs = x.getOrDefault("rcvTstampMs", 0L);
         sk.lrcvTimeMs = x.getOrDefault("lrcvTimeMs", 0L);
         sk.synqOverflowMs = x.getOrDefault("synqOverflowMs", Long.MIN_VALUE);

@@ -314,6 +314,11 @@ final class TcpInput {
         sk.lastAckRecvMs = sk.nowMs(); // icsk_ack.rcv_tstamp
         sk.probesOut = 0;
         int wnd = skb.getU16(th + TcpHeader.WINDOW) << sk.rx.sndWscale;
+        int hlen = (skb.getU8(th + TcpHeader.DOFF) >>> 4) * 4;
+        int flag = skb.len() > hlen ? TcpRecovery.FLAG_DATA : 0;
+        if (mayUpdateWindow(ack, seq, wnd)) {
+            flag |= TcpRecovery.FLAG_WIN_UPDATE;
+        }
         if (TcpSeq.after(ack, sk.sndUna) || TcpSeq.after(seq, sk.sndWl1) || (seq == sk.sndWl1 && TcpSeq.afterOrEqual(ack, sk.sndUna))) {
             sk.sndWnd = wnd;
             sk.sndWl1 = seq;
@@ -321,7 +326,20 @@ final class TcpInput {
         }
         ackReceived(ack, cpu);
         int acked = ack - sk.sndUna;
+        // tcp_ack: the scoreboard first (snd_una is the ACK's already, as Linux's tcp_snd_una_update runs before the SACK tags)
+        TcpRecovery rec = sk.rec;
+        int priorUna = sk.sndUna;
+        int priorFack = rec.highestSackSeq();
+        int deliveredBefore = sk.delivered;
+        int lostBefore = rec.lost;
+        if (acked > 0) {
+            flag |= TcpRecovery.FLAG_SND_UNA_ADVANCED;
+            sk.sndUna = ack;
+        }
+        flag |= rec.sacktag(ack, priorUna, cpu);
+        sk.sndUna = priorUna;
         if (acked <= 0) {
+            rec.ackDone(ack, priorUna, flag, deliveredBefore, lostBefore, -1, cpu);
             return true;
         }
         long now = sk.nowMs();
@@ -336,16 +354,15 @@ final class TcpInput {
         }
         sk.sndUna = ack;
         sk.memSync(cpu);
-        int segs = (acked + sk.mss - 1) / Math.max(sk.mss, 1);
-        sk.congAck(ack, segs, rttUs);
+        flag |= rec.cleanRtxQueue(ack, priorUna, priorFack, cpu);
         sk.bytesAcked += acked;
-        sk.delivered += segs;
         sk.retransmits = 0;
-        if (sk.sndUna == sk.sndNxt) {
+        if (sk.sndUna == sk.sndNxt && rec.q.packetsOut == 0) {
+            rec.pending = 0;
             sk.rtxTimer.del();
-        } else {
-            sk.rtxTimer.mod(sk.rtoMs);
+            flag &= ~TcpRecovery.FLAG_SET_XMIT_TIMER;
         }
+        rec.ackDone(ack, priorUna, flag, deliveredBefore, lostBefore, rttUs, cpu);
         sk.wake(); // sk_stream_write_space: room in the send buffer
         return true;
     }
@@ -370,7 +387,7 @@ final class TcpInput {
         if (len > 0 && (sk.isClosed() || (sk.shutdownBits() & RCV_SHUTDOWN) != 0 && !sk.finReceived)
                 && (sk.state() == TCP_FIN_WAIT1 || sk.state() == TCP_FIN_WAIT2 || sk.isClosed())) {
             sk.net.mib.inc(cpu, TcpMib.Ext.TCPAbortOnData);
-            sk.output.sendActiveReset(cpu);
+            TcpProtocol.sendReset(sk.net, skb, cpu); // tcp_reset, then tcp_v4_do_rcv's reset answers the segment (RST at its ACK)
             sk.done(cpu);
             sk.drop = TcpDrops.Reason.TCP_ABORT_ON_DATA;
             return;
@@ -878,24 +895,6 @@ final class TcpInput {
         return false;
     }
 
-    /**
-     * {@code tcp_sacktag_write_queue}'s {@code tcp_check_dsack}: the peer reports a duplicate (TCPDSACKRecv,
-     * TCPDSACKOfoRecv). The blocks are parsed and checked only: the SACK scoreboard is a later issue.
-     */
-    void checkDsack(int ack, int cpu) {
-        if (sk.rx.numRcvSacks == 0) {
-            return;
-        }
-        int s0 = sk.rx.rcvSackStart[0];
-        int e0 = sk.rx.rcvSackEnd[0];
-        if (TcpSeq.before(s0, ack)) {
-            sk.net.mib.inc(cpu, TcpMib.Ext.TCPDSACKRecv);
-            sk.net.mib.add(cpu, TcpMib.Ext.TCPDSACKRecvSegs, Math.max(1, (e0 - s0) / Math.max(sk.mss, 1)));
-        } else if (sk.rx.numRcvSacks > 1 && !TcpSeq.after(e0, sk.rx.rcvSackEnd[1]) && !TcpSeq.before(s0, sk.rx.rcvSackStart[1])) {
-            sk.net.mib.inc(cpu, TcpMib.Ext.TCPDSACKOfoRecv);
-        }
-    }
-
     /** An acceptable ACK (not an old one): probes were answered; keepalive's clock restarts. */
     void ackReceived(int ack, int cpu) {
         sk.probesOut = 0;
@@ -907,7 +906,6 @@ final class TcpInput {
         if (TcpSeq.after(ack, sk.sndUna)) {
             sk.headSentMs = sk.rcvTstampMs; // the new oldest byte has waited since at most now
         }
-        checkDsack(ack, cpu);
     }
 
     /**

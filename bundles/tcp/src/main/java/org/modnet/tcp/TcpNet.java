@@ -55,6 +55,13 @@ final class TcpNet {
     final IntSysctl invalidRatelimit;
     final IntVectorSysctl wmem;
     final IntSysctl dsack;
+    /** {@code tcp_recovery} (RACK-TLP: 1 by default; 0x2 static reordering window, 0x4 no duplicate-ACK threshold). */
+    final IntSysctl recovery;
+    /** {@code tcp_reordering} and {@code tcp_max_reordering}: the duplicate-ACK threshold and its ceiling. */
+    final IntSysctl reordering;
+    final IntSysctl maxReordering;
+    /** {@code tcp_early_retrans}: 3 (Linux's default) enables the tail loss probe. */
+    final IntSysctl earlyRetrans;
     /** {@code net.ipv4.tcp_min_tso_segs}: the fewest segments a GSO skb is sized for. */
     final IntSysctl minTsoSegs;
     /** {@code net.ipv4.tcp_tso_win_divisor}: TSO deferral waits while less than 1/N of the window may go. */
@@ -111,6 +118,10 @@ final class TcpNet {
         wmem = s.registerInts("net.ipv4.tcp_wmem", new int[] { 4096, 16384, 4194304 }, 1, Integer.MAX_VALUE, true);
         rmem = s.registerInts("net.ipv4.tcp_rmem", new int[] { 4096, 131072, 6291456 }, 1, Integer.MAX_VALUE, true);
         dsack = s.registerInt("net.ipv4.tcp_dsack", 1, 0, 1);
+        recovery = s.registerInt("net.ipv4.tcp_recovery", 1, 0, 7);
+        reordering = s.registerInt("net.ipv4.tcp_reordering", 3, 1, Integer.MAX_VALUE);
+        maxReordering = s.registerInt("net.ipv4.tcp_max_reordering", 300, 1, Integer.MAX_VALUE);
+        earlyRetrans = s.registerInt("net.ipv4.tcp_early_retrans", 3, 0, 4);
         minTsoSegs = s.registerInt("net.ipv4.tcp_min_tso_segs", 2, 1, TcpTso.GSO_MAX_SEGS);
         tsoWinDivisor = s.registerInt("net.ipv4.tcp_tso_win_divisor", 3, 0, Integer.MAX_VALUE);
         slowStartAfterIdle = s.registerInt("net.ipv4.tcp_slow_start_after_idle", 1, 0, 1);

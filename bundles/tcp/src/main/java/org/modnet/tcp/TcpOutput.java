@@ -41,7 +41,7 @@ final class TcpOutput {
         boolean cwndLimited = false;
         int sentBefore = sk.sndNxt;
         while (TcpSeq.before(sk.sndNxt, sk.writeSeq)) {
-            int inFlight = packetsOut();
+            int inFlight = sk.rec.inFlight();
             if (inFlight >= sk.cw.cwnd) {
                 cwndLimited = true;
                 break;
@@ -49,6 +49,34 @@ final class TcpOutput {
             int wndRight = sk.sndUna + sk.sndWnd;
             int len = Math.min(Math.min(sk.mss, sk.writeSeq - sk.sndNxt), wndRight - sk.sndNxt);
             boolean retransmitting = TcpSeq.before(sk.sndNxt, sk.retransHigh) && TcpSeq.before(sk.sndNxt, sk.sndMax);
+            if (TcpSeq.before(sk.sndNxt, sk.sndMax)) { // the RTO's go-back resend: what the peer SACKed stays, the rest goes by skb
+                int past = sk.rec.skipSacked(sk.sndNxt);
+                if (past != sk.sndNxt) {
+                    sk.sndNxt = TcpSeq.min(past, sk.sndMax);
+                    continue;
+                }
+                int segs = Math.max(Math.min(maxSegs, sk.cw.cwnd - inFlight), 1);
+                int end = sk.rec.resendEnd(sk.sndNxt, segs, TcpSeq.min(sk.sndMax, TcpSeq.min(sk.writeSeq, wndRight)));
+                len = Math.min(end - sk.sndNxt, sk.push.limit(sk.sndNxt, end - sk.sndNxt));
+                if (len <= 0) {
+                    break;
+                }
+                if (!transmit(sk.sndNxt, len, TcpHeader.ACK | (sk.push.marked(sk.sndNxt + len) ? TcpHeader.PSH : 0), cpu)) {
+                    if (len <= sk.mss) {
+                        break;
+                    }
+                    len = sk.rec.resendEnd(sk.sndNxt, 1, sk.sndNxt + len) - sk.sndNxt; // no large buffer free: one segment
+                    if (!transmit(sk.sndNxt, len, TcpHeader.ACK | (sk.push.marked(sk.sndNxt + len) ? TcpHeader.PSH : 0), cpu)) {
+                        break;
+                    }
+                }
+                segmentSent(len, true, cpu);
+                continue;
+            }
+            if (!sk.rec.hasRoomFor(len)) {
+                sk.net.mib.inc(cpu, TcpMib.Ext.TCPWqueueTooBig);
+                break; // the scoreboard is full: the next ACK makes room
+            }
             if (maxSegs > 1 && len == sk.mss && !retransmitting && tsoShouldDefer(inFlight, wndRight, maxSegs)) {
                 cwndLimited = (sk.cw.cwnd - inFlight) * sk.mss < wndRight - sk.sndNxt; // the window, not the peer, holds it
                 break; // the next ACK lets a bigger GSO skb go
@@ -78,12 +106,40 @@ final class TcpOutput {
             }
             segmentSent(len, retrans, cpu);
         }
-        cwndLimited |= packetsOut() >= sk.cw.cwnd;
+        cwndLimited |= sk.rec.inFlight() >= sk.cw.cwnd;
         if (sk.sndNxt != sentBefore || cwndLimited) {
             cwndValidate(cwndLimited);
         }
         sendFin(cpu);
+        if (sk.sndNxt != sentBefore || cwndLimited) {
+            sk.rec.scheduleLossProbe(false); // tcp_write_xmit: one loss probe per tail-loss episode
+        }
         checkProbeTimer();
+    }
+
+    /**
+     * {@code tcp_retransmit_skb} for the entries [s, e) of the scoreboard (or the FIN): sent again from the
+     * ring with the push mark the original had (Linux forces PSH only on new GSO skbs). RetransSegs.
+     */
+    boolean retransmit(int s, int e, boolean fin, int cpu) {
+        int len = fin ? 0 : e - s;
+        int flags = TcpHeader.ACK | (fin ? TcpHeader.FIN : sk.push.marked(e) ? TcpHeader.PSH : 0);
+        if (!transmit(s, len, flags, cpu)) {
+            return false;
+        }
+        sk.net.mib.add(cpu, TcpMib.Tcp.RetransSegs, len > sk.mss ? (len + sk.mss - 1) / sk.mss : 1);
+        sk.totalRetrans += len > sk.mss ? (len + sk.mss - 1) / sk.mss : 1;
+        sk.bytesRetrans += len;
+        return true;
+    }
+
+    /** The loss probe's new segment ({@code tcp_write_xmit} with push_one 2): one MSS whatever the window, Nagle off. */
+    void sendNewSegment(int cpu) {
+        int len = Math.min(Math.min(sk.mss, sk.writeSeq - sk.sndNxt), sk.sndUna + sk.sndWnd - sk.sndNxt);
+        len = sk.push.limit(sk.sndNxt, len);
+        if (len > 0 && sk.rec.hasRoomFor(len) && transmit(sk.sndNxt, len, TcpHeader.ACK | pshFlag(sk.sndNxt, len), cpu)) {
+            segmentSent(len, false, cpu);
+        }
     }
 
     /** {@code packets_out}: segments sent and not yet acknowledged. */
@@ -142,12 +198,18 @@ final class TcpOutput {
         if (sk.finQueued && !sk.finSent && sk.sndNxt == sk.writeSeq) {
             if (transmit(sk.writeSeq, 0, TcpHeader.ACK | TcpHeader.FIN, cpu)) {
                 boolean wasIdle = sk.sndMax == sk.sndUna;
+                boolean again = TcpSeq.before(sk.writeSeq, sk.sndMax);
                 sk.finSent = true;
                 sk.sndNxt = sk.writeSeq + 1;
                 dataSent(1);
+                if (again) {
+                    sk.rec.resent(sk.writeSeq, sk.writeSeq + 1, cpu);
+                } else {
+                    sk.rec.newDataSent(sk.writeSeq, 1, true, cpu);
+                }
                 sk.sndMax = TcpSeq.max(sk.sndMax, sk.sndNxt);
-                if (wasIdle || !sk.rtxTimer.pending()) {
-                    sk.rtxTimer.mod(sk.rtoMs);
+                if (wasIdle || !sk.rtxTimer.pending() || sk.rec.pending == TcpRecovery.ICSK_TIME_LOSS_PROBE) {
+                    sk.rec.rearmRto();
                 }
             }
         }
@@ -156,11 +218,18 @@ final class TcpOutput {
     /** {@code tcp_event_new_data_sent} and the retransmission's counters: {@code len} bytes went at {@code snd_nxt}. */
     private void segmentSent(int len, boolean retrans, int cpu) {
         boolean wasIdle = sk.sndMax == sk.sndUna; // a pending timer is the probe's: the RTO starts now (tcp_rearm_rto)
+        int segs = (len + sk.mss - 1) / Math.max(sk.mss, 1);
         if (retrans) {
-            sk.net.mib.inc(cpu, TcpMib.Tcp.RetransSegs);
-            sk.totalRetrans++;
+            sk.net.mib.add(cpu, TcpMib.Tcp.RetransSegs, segs);
+            sk.totalRetrans += segs;
             sk.bytesRetrans += len;
+            sk.rec.resent(sk.sndNxt, sk.sndNxt + len, cpu);
+            if (sk.caState == org.modnet.api.tcp.TcpCongestion.CA_LOSS && sk.retransmits > 0 && sk.sndNxt != sk.sndUna) {
+                sk.net.mib.add(cpu, TcpMib.Ext.TCPSlowStartRetrans, segs); // tcp_xmit_retransmit_queue in Loss; the RTO's own resend is not
+            }
         } else {
+            sk.rec.newDataSent(sk.sndNxt, len, false, cpu);
+            sk.rec.newDataSentInReduction(segs);
             sk.net.mib.add(cpu, TcpMib.Ext.TCPOrigDataSent, (len + sk.mss - 1) / sk.mss); // tcp_skb_pcount
             if (!sk.rttTiming) {
                 sk.rttTiming = true;
@@ -172,8 +241,8 @@ final class TcpOutput {
         sk.sndNxt += len;
         dataSent(len);
         sk.sndMax = TcpSeq.max(sk.sndMax, sk.sndNxt);
-        if (wasIdle || !sk.rtxTimer.pending()) {
-            sk.rtxTimer.mod(sk.rtoMs);
+        if (wasIdle || !sk.rtxTimer.pending() || !retrans && sk.rec.pending == TcpRecovery.ICSK_TIME_LOSS_PROBE) {
+            sk.rec.rearmRto(); // tcp_event_new_data_sent
         }
     }
 
@@ -190,7 +259,7 @@ final class TcpOutput {
      */
     private void checkProbeTimer() {
         if (unsentWithNothingInFlight() && !sk.rtxTimer.pending()) {
-            sk.rtxTimer.mod(sk.rtoMs);
+            sk.rec.resetXmitTimer(TcpRecovery.ICSK_TIME_PROBE0, sk.rtoMs);
         }
     }
 

@@ -194,6 +194,8 @@ final class TcpSock extends Sock {
     final TcpOutput output = new TcpOutput(this);
     /** The receiving side of this connection ({@code tcp_input.c}). */
     final TcpInput input = new TcpInput(this);
+    /** Loss recovery: the SACK scoreboard, RACK-TLP, PRR and undo ({@code tcp_recovery.c} and tcp_input.c's). */
+    final TcpRecovery rec = new TcpRecovery(this);
     /** {@code icsk_ca_ops}: written under the lock (and volatile for {@code ss}); see {@link #congInit}. */
     volatile CongestionControl.Ca ca;
     /** {@code icsk_ca_priv}: what the algorithm's init returned. */
@@ -495,9 +497,6 @@ final class TcpSock extends Sock {
             }
             boolean synced = st != TCP_SYN_SENT && st != TCP_CLOSE;
             int m = Math.max(mss, 1);
-            int inFlight = TcpSeq.after(sndMax, sndUna) ? sndMax - sndUna : 0;
-            int packetsOut = (inFlight + m - 1) / m;
-            int retransOut = retransmits > 0 && TcpSeq.after(retransHigh, sndUna) ? (Math.min(sndNxt - sndUna, retransHigh - sndUna) + m - 1) / m : 0;
             int options = (rx.tstampOk ? TcpInfo.TCPI_OPT_TIMESTAMPS : 0) | (rx.sackOk ? TcpInfo.TCPI_OPT_SACK : 0)
                     | (rx.wscaleOk ? TcpInfo.TCPI_OPT_WSCALE : 0);
             int ring = rbufLimit > 0 ? rbufLimit : ringSize(rcvbuf());
@@ -510,23 +509,23 @@ final class TcpSock extends Sock {
             int notsent = TcpSeq.after(writeSeq, sndNxt) ? writeSeq - sndNxt : 0;
             return new TcpInfo(
                     st, // state
-                    retransmits > 0 ? TcpInfo.TCP_CA_LOSS : TcpInfo.TCP_CA_OPEN, // ca_state
+                    caState, // ca_state
                     retransmits, // retransmits
                     Math.min(probesOut, 0xff), // probes
                     retransmits, // backoff: each timeout doubled the RTO
                     options,
                     rx.wscaleOk ? rx.sndWscale : 0, // snd_wscale
                     rx.wscaleOk ? rcvWscale : 0, // rcv_wscale
-                    packetsOut < cw.cwnd, // delivery_rate_app_limited: not cwnd-limited
+                    rec.inFlight() < cw.cwnd, // delivery_rate_app_limited: not cwnd-limited
                     0, // fastopen_client_fail
                     (int) Math.min(rtoMs * 1000, Integer.MAX_VALUE), // rto, usec
                     dataSegsIn > 0 ? (int) (DELACK_MS * 1000) : 0, // ato, usec
                     mss, // snd_mss
                     initialRcvMss(), // rcv_mss
-                    packetsOut, // unacked
-                    0, // sacked
-                    retransmits > 0 ? packetsOut : 0, // lost: an RTO marks all in flight lost
-                    retransOut, // retrans
+                    rec.q.packetsOut, // unacked
+                    rec.q.sackedOut, // sacked
+                    rec.q.lostOut, // lost
+                    rec.q.retransOut, // retrans
                     0, // fackets
                     age(now, lastDataSentMs), // last_data_sent
                     0, // last_ack_sent: not remembered, as in Linux
@@ -539,7 +538,7 @@ final class TcpSock extends Sock {
                     cw.ssthresh == Integer.MAX_VALUE ? TcpInfo.INFINITE_SSTHRESH : cw.ssthresh, // snd_ssthresh
                     cw.cwnd, // snd_cwnd
                     advmss, // advmss
-                    REORDERING, // reordering
+                    rec.reordering, // reordering
                     0, // rcv_rtt
                     Math.min(ring, INIT_CWND * Math.max(advmss, 1)), // rcv_space
                     totalRetrans, // total_retrans
@@ -561,8 +560,8 @@ final class TcpSock extends Sock {
                     0, // delivered_ce
                     bytesSent,
                     bytesRetrans,
-                    0, // dsack_dups
-                    0, // reord_seen
+                    rec.dsackDups, // dsack_dups
+                    rec.reordSeen, // reord_seen
                     rcvOoopack,
                     synced ? sndWnd : 0, // snd_wnd
                     rcvWnd, // rcv_wnd
@@ -755,6 +754,9 @@ final class TcpSock extends Sock {
             }
         }
         caState = TcpCongestion.CA_OPEN;
+        if (rec.reordSeen == 0) {
+            rec.reordering = net.reordering.get(); // tp->reordering starts at tcp_reordering
+        }
         caPriv = ca.ops.init(cw);
         caInit = true;
     }
@@ -770,9 +772,9 @@ final class TcpSock extends Sock {
     }
 
     /**
-     * An ACK newly acknowledged {@code acked} segments ({@code tcp_cong_control} with {@code
-     * pkts_acked}); {@code rttUs} is its RTT sample or -1. An ACK at or past what was outstanding at an
-     * RTO ends the Loss state.
+     * An ACK delivered {@code acked} segments and may grow the window ({@code tcp_cong_control} with
+     * {@code pkts_acked}); {@code rttUs} is its RTT sample or -1. The recovery states are {@link
+     * TcpRecovery}'s.
      */
     void congAck(int ack, int acked, long rttUs) {
         if (!caInit) { // the handshake's own ACK, before tcp_init_congestion_control
@@ -780,26 +782,9 @@ final class TcpSock extends Sock {
             return;
         }
         var ops = ca.ops;
-        if (caState == TcpCongestion.CA_LOSS && TcpSeq.afterOrEqual(ack, retransHigh)) {
-            caState = TcpCongestion.CA_OPEN;
-            ops.setState(cw, TcpCongestion.CA_OPEN);
-        }
         ops.pktsAcked(cw, acked, rttUs);
         if (!ops.congControl(cw, ack, acked, rttUs)) {
             ops.congAvoid(cw, ack, acked); // which asks tcp_is_cwnd_limited (cw.isCwndLimited) first, as Linux's do
-        }
-    }
-
-    /** {@code tcp_enter_loss}: the threshold from the algorithm, the window to one, the Loss state. */
-    void congLoss() {
-        var ops = ca.ops;
-        cw.ssthresh = ops.ssthresh(cw);
-        ops.cwndEvent(cw, TcpCongestion.CA_EVENT_LOSS);
-        cw.cwnd = 1;
-        cw.cwndCnt = 0;
-        if (caState != TcpCongestion.CA_LOSS) {
-            caState = TcpCongestion.CA_LOSS;
-            ops.setState(cw, TcpCongestion.CA_LOSS);
         }
     }
 

@@ -51,6 +51,18 @@ final class TcpTimers {
         }
         try {
             int c = sk.net.core.currentCpu();
+            int what = sk.rec.pending;
+            if (what == TcpRecovery.ICSK_TIME_REO_TIMEOUT || what == TcpRecovery.ICSK_TIME_LOSS_PROBE) {
+                if (sk.state() != TCP_CLOSE && sk.state() != TCP_LISTEN && sk.rec.q.packetsOut > 0) {
+                    if (what == TcpRecovery.ICSK_TIME_REO_TIMEOUT) {
+                        sk.rec.rackReoTimeout(c); // tcp_write_timer_handler
+                    } else {
+                        sk.rec.sendLossProbe(c);
+                    }
+                    return;
+                }
+            }
+            sk.rec.pending = 0;
             switch (sk.state()) {
                 case TCP_SYN_SENT, TCP_SYN_RECV -> {
                     int limit = sk.state() == TCP_SYN_SENT || sk.parent == null ? sk.net.synRetries.get() : sk.net.synackRetries.get();
@@ -66,7 +78,7 @@ final class TcpTimers {
                     sk.totalRto++;
                     sk.rtoMs = Math.min(sk.rtoMs << 1, RTO_MAX_MS);
                     sk.output.synackRetransmit(c);
-                    sk.rtxTimer.mod(sk.rtoMs);
+                    sk.rec.resetXmitTimer(TcpRecovery.ICSK_TIME_RETRANS, sk.rtoMs);
                 }
                 case TCP_CLOSE, TCP_LISTEN -> {
                 }
@@ -83,17 +95,17 @@ final class TcpTimers {
                         writeErr(c); // tcp_write_timeout: no reset, the peer is unreachable anyway
                         return;
                     }
+                    sk.rec.enterLoss(c); // tcp_enter_loss, before icsk_retransmits counts this timeout
                     sk.retransmits++;
                     sk.net.mib.inc(c, TcpMib.Ext.TCPTimeouts);
                     sk.totalRto++;
                     sk.rttTiming = false; // Karn
                     sk.retransHigh = sk.sndNxt;
-                    sk.congLoss();
-                    sk.sndNxt = sk.sndUna; // go back to the first unacknowledged byte
+                    sk.sndNxt = sk.sndUna; // go back to the first unacknowledged byte; SACKed segments are skipped
                     sk.finSent = false; // the FIN, when sent, goes again after the data
                     sk.rtoMs = Math.min(sk.rtoMs << 1, RTO_MAX_MS);
                     sk.output.writeXmitRetrans(c);
-                    sk.rtxTimer.mod(clampRtoToUserTimeout());
+                    sk.rec.resetXmitTimer(TcpRecovery.ICSK_TIME_RETRANS, clampRtoToUserTimeout());
                 }
             }
         } finally {
@@ -124,16 +136,16 @@ final class TcpTimers {
                 sk.backoff = 0;
                 sk.probesTstampMs = 0;
             } else {
-                sk.rtxTimer.mod(RESOURCE_PROBE_MS);
+                sk.rec.resetXmitTimer(TcpRecovery.ICSK_TIME_PROBE0, RESOURCE_PROBE_MS);
             }
             return;
         }
         sk.net.mib.inc(c, TcpMib.Ext.TCPWinProbe); // probe0TimedOut counted it in probesOut
         if (sk.output.transmit(sk.sndUna - 1, 0, TcpHeader.ACK, c)) { // tcp_xmit_probe_skb
             sk.backoff++; // the RTO itself stays: tcp_probe0_when backs off from it
-            sk.rtxTimer.mod(clampProbe0ToUserTimeout());
+            sk.rec.resetXmitTimer(TcpRecovery.ICSK_TIME_PROBE0, clampProbe0ToUserTimeout());
         } else {
-            sk.rtxTimer.mod(RESOURCE_PROBE_MS);
+            sk.rec.resetXmitTimer(TcpRecovery.ICSK_TIME_PROBE0, RESOURCE_PROBE_MS);
         }
     }
 

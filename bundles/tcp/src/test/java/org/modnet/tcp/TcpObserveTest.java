@@ -278,6 +278,7 @@ class TcpObserveTest {
 
     @Test
     void aRetransmissionShowsInTcpInfoAndTheBackedOffTimer() throws Exception {
+        s.ns.sysctl().set("net.ipv4.tcp_early_retrans", "0"); // the RTO's view, without the loss probe before it
         java.util.concurrent.atomic.AtomicReference<Predicate<Integer>> drop = new java.util.concurrent.atomic.AtomicReference<>(len -> false);
         NetNamespace nsb = s.stack.core().addNamespace("b");
         NetDevice[] dev = new NetDevice[2];

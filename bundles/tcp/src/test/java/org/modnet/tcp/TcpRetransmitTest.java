@@ -122,7 +122,11 @@ class TcpRetransmitTest {
     }
 
     @Test
-    void aLostSegmentIsSentAgainWhenTheTimerFires() {
+    void aLostSegmentIsSentAgainWhenTheTimerFires() throws Exception {
+        // the RTO alone: without RACK (tcp_recovery 0) two SACKed segments are below the duplicate
+        // threshold, and without the loss probe (tcp_early_retrans 0) nothing goes before the timer
+        s.ns.sysctl().set("net.ipv4.tcp_recovery", "0");
+        s.ns.sysctl().set("net.ipv4.tcp_early_retrans", "0");
         int[] fds = connect();
         boolean[] once = { false };
         drop = x -> x.from() == s.ns && x.len() > 0 && !once[0] && (once[0] = true);
@@ -146,7 +150,8 @@ class TcpRetransmitTest {
     }
 
     @Test
-    void theTimerBacksOffExponentiallyAndGivesUpAfterTcpRetries2() {
+    void theTimerBacksOffExponentiallyAndGivesUpAfterTcpRetries2() throws Exception {
+        s.ns.sysctl().set("net.ipv4.tcp_early_retrans", "0"); // the RTO alone, no loss probe before it
         int[] fds = connect();
         drop = x -> x.from() == s.ns && x.len() > 0;
         a.send(fds[0], ByteBuffer.wrap(new byte[100]), 0);
@@ -318,5 +323,120 @@ class TcpRetransmitTest {
         s.run();
         assertEquals(-Errno.ECONNRESET.number(), a.recv(fds[0], ByteBuffer.allocate(100), MSG_DONTWAIT), "exactly at rcv_nxt resets");
         assertEquals(1, s.count(TcpMib.Tcp.EstabResets));
+    }
+
+    /** Moves {@code msg} from a to b a millisecond at a time; returns what b read. */
+    private byte[] transfer(int[] fds, byte[] msg, int maxMs) throws Exception {
+        ByteArrayOutputStream got = new ByteArrayOutputStream();
+        ByteBuffer buf = ByteBuffer.allocate(1 << 16);
+        int off = 0;
+        for (int ms = 0; ms < maxMs && got.size() < msg.length; ms++) {
+            if (off < msg.length) {
+                int n = a.send(fds[0], ByteBuffer.wrap(msg, off, Math.min(1 << 16, msg.length - off)), MSG_DONTWAIT);
+                if (n > 0) {
+                    off += n;
+                }
+            }
+            s.advance(1);
+            int n;
+            while ((n = b.recv(fds[1], buf.clear(), MSG_DONTWAIT)) > 0) {
+                got.write(buf.array(), 0, n);
+            }
+        }
+        return got.toByteArray();
+    }
+
+    @Test
+    void aMegabyteCrossesRandomLossInBothDirectionsIntactAndRecoveryDoesMostOfTheWork() throws Exception {
+        int[] fds = connect();
+        Random loss = new Random(17);
+        drop = x -> loss.nextInt(100) < 3; // 3% of segments either way, data and ACKs
+        byte[] msg = new byte[1 << 20];
+        new Random(5).nextBytes(msg);
+        byte[] got = transfer(fds, msg, 120_000);
+        assertEquals(msg.length, got.length, () -> "delivered; sender " + conn(a, fds[0]));
+        assertArrayEquals(msg, got);
+        assertTrue(s.count(TcpMib.Ext.TCPSackRecovery) > 0, "losses were repaired by SACK recovery");
+        assertTrue(s.count(TcpMib.Ext.TCPTimeouts) < s.count(TcpMib.Ext.TCPSackRecovery),
+                () -> "fewer timeouts (" + s.count(TcpMib.Ext.TCPTimeouts) + ") than recoveries (" + s.count(TcpMib.Ext.TCPSackRecovery) + ")");
+    }
+
+    private String conn(SocketCalls p, int fd) {
+        return s.tcp.net(s.ns).hashed().stream().map(t -> {
+            return "una=" + t.sndUna + " nxt=" + t.sndNxt + " max=" + t.sndMax + " write=" + t.writeSeq + " ca=" + t.caState
+                    + " cwnd=" + t.cw.cwnd + " inflight=" + t.rec.inFlight() + " out=" + t.rec.q.packetsOut + " sacked="
+                    + t.rec.q.sackedOut + " lost=" + t.rec.q.lostOut + " retrans=" + t.rec.q.retransOut + " pending="
+                    + t.rec.pending + " timer=" + t.rtxTimer.pending() + " rto=" + t.rtoMs + " wnd=" + t.sndWnd;
+        }).toList().toString();
+    }
+
+    @Test
+    void manyConnectionsThroughBurstyLossEachDeliverIntact() throws Exception {
+        int n = 8; // few enough that the test wire's receive ring never fills
+        Random loss = new Random(23);
+        int[] burst = { 0 };
+        drop = x -> { // 1% alone, and now and then a burst of 20, as an overflowing ring drops
+            if (burst[0] > 0) {
+                burst[0]--;
+                return true;
+            }
+            if (loss.nextInt(1000) < 2) {
+                burst[0] = 20;
+            }
+            return loss.nextInt(100) < 1;
+        };
+        int per = 256 << 10;
+        int l = b.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        assertEquals(0, b.bind(l, new SockAddr(0, 8001)));
+        assertEquals(0, b.listen(l, n));
+        int[] c = new int[n];
+        for (int i = 0; i < n; i++) {
+            c[i] = a.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+            a.connect(c[i], new SockAddr(B, 8001));
+        }
+        s.run();
+        int[] srv = new int[n];
+        for (int i = 0; i < n; i++) {
+            srv[i] = b.accept(l, null, SOCK_NONBLOCK);
+            assertTrue(srv[i] >= 3, "accept " + i);
+        }
+        byte[] msg = new byte[per];
+        new Random(9).nextBytes(msg);
+        int[] off = new int[n];
+        long[] got = new long[n];
+        boolean[] shut = new boolean[n];
+        ByteBuffer buf = ByteBuffer.allocate(1 << 16);
+        int ms;
+        for (ms = 0; ms < 300_000; ms++) {
+            boolean all = true;
+            for (int i = 0; i < n; i++) {
+                if (off[i] < per) {
+                    int r = a.send(c[i], ByteBuffer.wrap(msg, off[i], Math.min(1 << 16, per - off[i])), MSG_DONTWAIT);
+                    if (r > 0) {
+                        off[i] += r;
+                    }
+                } else if (!shut[i]) {
+                    a.shutdown(c[i], SocketCalls.SHUT_WR);
+                    shut[i] = true;
+                }
+            }
+            s.advance(1);
+            for (int i = 0; i < n; i++) {
+                int r;
+                while ((r = b.recv(srv[i], buf.clear(), MSG_DONTWAIT)) > 0) {
+                    got[i] += r;
+                }
+                all &= got[i] == per && r == 0;
+            }
+            if (all) {
+                break;
+            }
+        }
+        for (int i = 0; i < n; i++) {
+            final int k = i;
+            assertEquals(per, got[i], () -> "connection " + k + ": " + conn(a, c[k]));
+        }
+        System.out.println("TcpRetransmitTest: " + n + " connections in " + ms + " ms; recoveries " + s.count(TcpMib.Ext.TCPSackRecovery)
+                + ", timeouts " + s.count(TcpMib.Ext.TCPTimeouts) + ", probes " + s.count(TcpMib.Ext.TCPLossProbes));
     }
 }

@@ -181,16 +181,18 @@ class TcpSackTest {
     }
 
     @Test
-    void incomingDsackIsCountedAndOtherBlocksAreOnlyParsed() throws Exception {
+    void incomingDsackIsCountedAndBadBlocksAreDiscarded() throws Exception {
         int fd = open(false);
         assertEquals(200, p.sys.send(fd, ByteBuffer.allocate(200), 0));
         p.drain();
         int q = p.iss + 1;
         p.in(PORT, TcpHeader.ACK, P, q + 200, 1000, Segments.opts(Segments.nop(), Segments.nop(), Segments.sack(q, q + 100)), 0);
         assertEquals(1, p.count(TcpMib.Ext.TCPDSACKRecv), "a block below the ACK is a D-SACK");
+        assertEquals(1, p.count(TcpMib.Ext.TCPDSACKIgnoredDubious), "of bytes never sent twice: dubious (tcp_dsack_seen)");
         p.in(PORT, TcpHeader.ACK, P, q + 200, 1000,
                 Segments.opts(Segments.nop(), Segments.nop(), Segments.sack(q + 5000, q + 6000, 7, 3)), 0);
         assertEquals(1, p.count(TcpMib.Ext.TCPDSACKRecv), "nonsense blocks change nothing");
+        assertEquals(3, p.count(TcpMib.Ext.TCPSACKDiscard), "the dubious D-SACK block (then taken as a SACK below snd_una), beyond what was sent, backwards");
         assertEquals(10, p.sys.send(fd, ByteBuffer.allocate(10), 0), "the connection lives on");
     }
 

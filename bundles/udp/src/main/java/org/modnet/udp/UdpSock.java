@@ -262,7 +262,7 @@ final class UdpSock extends Sock {
         skb.setU16(o + 6, 0);
         skb.setU16(o + 6, checksum(skb, o, HEADER + (int) len, saddr, daddr));
         skb.resetTransportHeader();
-        skb.priority(0);
+        skb.priority(priority()); // sk_priority (SO_PRIORITY)
         // DF for IP_PMTUDISC_DO and WANT; a datagram above the MTU goes in fragments without it, as WANT's does
         Errno err = net.ipv4.send(ns, skb, saddr, daddr, SocketCalls.IPPROTO_UDP, ttl(), tos(), dontFragment());
         if (err != null) {

@@ -90,6 +90,63 @@ class UdpTest {
     }
 
     @Test
+    void soPriorityIsThePriorityTheSocketsDatagramsCarryToTheQdisc() {
+        int server = bound(5100);
+        int client = udpSocket();
+        assertEquals(0, sys.setsockopt(client, SOL_SOCKET, SocketCalls.SO_PRIORITY, 0x10010));
+        int[] v = new int[1];
+        assertEquals(1, sys.getsockopt(client, SOL_SOCKET, SocketCalls.SO_PRIORITY, v));
+        assertEquals(0x10010, v[0]);
+        int[] seen = { -1 };
+        org.modnet.api.net.NetDevice lo = s.ns.device("lo");
+        s.stack.qdiscHook().graft(lo, new org.modnet.api.sched.Qdisc() { // a one-frame qdisc that notes the priority
+            private final org.modnet.api.sched.QdiscStats stats = new org.modnet.api.sched.QdiscStats();
+            private org.modnet.api.skb.SkBuff held;
+
+            public String kind() {
+                return "note";
+            }
+
+            public int enqueue(org.modnet.api.skb.SkBuff skb) {
+                seen[0] = skb.priority();
+                held = skb;
+                return NET_XMIT_SUCCESS;
+            }
+
+            public org.modnet.api.skb.SkBuff dequeue() {
+                org.modnet.api.skb.SkBuff skb = held;
+                held = null;
+                return skb;
+            }
+
+            public void requeue(org.modnet.api.skb.SkBuff skb) {
+                held = skb;
+            }
+
+            public int qlen() {
+                return held == null ? 0 : 1;
+            }
+
+            public int backlogBytes() {
+                return held == null ? 0 : held.len();
+            }
+
+            public int reset() {
+                return 0;
+            }
+
+            public org.modnet.api.sched.QdiscStats stats() {
+                return stats;
+            }
+        });
+        assertEquals(5, sys.sendto(client, text("hello"), 0, new SockAddr(LOCALHOST, 5100)));
+        s.run();
+        assertEquals(0x10010, seen[0], "skb->priority is sk_priority");
+        assertEquals("hello", receive(server, new SockAddr[1]));
+        s.stack.qdiscHook().graft(lo, null);
+    }
+
+    @Test
     void connectedSocketBeatsWildcardAndFiltersPeers() {
         int wildcard = udpSocket();
         sys.setsockopt(wildcard, SOL_SOCKET, SocketCalls.SO_REUSEADDR, 1);

@@ -15,15 +15,25 @@ import java.util.Map;
  * record's own: the old version never touches it again); the
  * out-of-order segments, the push marks (sequence numbers where a write ended with PSH), the timers
  * as what was left of them, TCP's socket options, and the counters {@code TCP_INFO} and {@code ss -i}
- * show, by {@code tcp_info}'s field names.
+ * show, by {@code tcp_info}'s field names; since 1.3 the loss-recovery state ({@link TcpRecoveryState}),
+ * null from an older version.
  */
 public record TcpConnectionState(SocketState socket, TcpSequence sequence, TcpNegotiated options,
         TcpEstimator rtt, TcpCongestion congestion, byte[] sendQueue, int sendStart, byte[] receiveQueue, int receiveStart,
         List<TcpSegment> outOfOrder, int[] pushMarks, TcpTimersState timers, TcpSockOptions tcpOptions,
-        Map<String, Long> counters) {
+        Map<String, Long> counters, TcpRecoveryState recovery) {
     public TcpConnectionState {
         outOfOrder = List.copyOf(outOfOrder);
         counters = Map.copyOf(counters);
+    }
+
+    /** A state without the loss-recovery part (before 1.3): the new version starts its scoreboard afresh. */
+    public TcpConnectionState(SocketState socket, TcpSequence sequence, TcpNegotiated options, TcpEstimator rtt,
+            TcpCongestion congestion, byte[] sendQueue, int sendStart, byte[] receiveQueue, int receiveStart,
+            List<TcpSegment> outOfOrder, int[] pushMarks, TcpTimersState timers, TcpSockOptions tcpOptions,
+            Map<String, Long> counters) {
+        this(socket, sequence, options, rtt, congestion, sendQueue, sendStart, receiveQueue, receiveStart, outOfOrder,
+                pushMarks, timers, tcpOptions, counters, null);
     }
 
     /** {@code n} bytes of the send ring from its start, as a plain array. */

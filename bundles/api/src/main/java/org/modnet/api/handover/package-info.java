@@ -6,10 +6,11 @@
  * one's activation: {@code org.modnet.socket.api.SocketHandOver} for sockets, {@link
  * org.modnet.api.handover.StateHolder} (the core's) for tables: IPv4's routes and sysctls, ARP's
  * neighbours (1.1: {@code TableState}, {@code NamespaceState}, {@code RouteState}, {@code NeighbourState}); TCP's connections,
- * listeners, TIME-WAIT socks and secrets travel as {@link org.modnet.api.handover.TcpLayerState} (1.2).
+ * listeners, TIME-WAIT socks and secrets travel as {@link org.modnet.api.handover.TcpLayerState} (1.2), a
+ * connection's SACK scoreboard and recovery state as {@link org.modnet.api.handover.TcpRecoveryState} (1.3).
  */
 @Export
-@Version("1.2.0")
+@Version("1.3.0")
 package org.modnet.api.handover;
 
 import org.osgi.annotation.bundle.Export;

@@ -23,4 +23,17 @@ public interface QdiscHook {
 
     /** {@code __netif_schedule}: runs the device's qdisc (from a watchdog timer). */
     void schedule(NetDevice dev);
+
+    /**
+     * Puts a {@code clsact}/{@code ingress} qdisc's classifier hook on the device's receive path
+     * ({@code ingress} true) or transmit path (null takes it off) and returns the one it replaced.
+     */
+    default TcHook attachTc(NetDevice dev, boolean ingress, TcHook hook) {
+        throw new UnsupportedOperationException("this core has no tc ingress/egress hook");
+    }
+
+    /** The hook on the device's ingress or egress now, or null. */
+    default TcHook tcHook(NetDevice dev, boolean ingress) {
+        return null;
+    }
 }

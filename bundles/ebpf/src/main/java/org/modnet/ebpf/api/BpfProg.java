@@ -48,4 +48,9 @@ public interface BpfProg extends AutoCloseable {
 
     /** A fresh XDP context for runs on {@code cpu} (its stack, its values of per-CPU maps). */
     XdpContext xdpContext(int cpu);
+
+    /** A fresh tc context ({@link ProgType#SCHED_CLS}) for runs on {@code cpu}, or on one thread. */
+    default TcContext tcContext(int cpu) {
+        throw new UnsupportedOperationException("not a tc program");
+    }
 }

@@ -21,6 +21,8 @@ public record HelperProto(int id, String name, Ret ret, List<Arg> args, boolean 
         PTR_TO_CTX,
         /** A pointer to readable memory whose size is the next argument. */
         PTR_TO_MEM,
+        /** A pointer to memory the helper fills, which need not be initialised, whose size is the next argument. */
+        PTR_TO_UNINIT_MEM,
         /** A known, positive size for the previous memory argument. */
         CONST_SIZE,
         /** A known size, which may be 0. */

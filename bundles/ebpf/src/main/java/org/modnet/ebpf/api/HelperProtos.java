@@ -10,6 +10,7 @@ import static org.modnet.ebpf.api.HelperProto.Arg.PTR_TO_CTX;
 import static org.modnet.ebpf.api.HelperProto.Arg.PTR_TO_MAP_KEY;
 import static org.modnet.ebpf.api.HelperProto.Arg.PTR_TO_MAP_VALUE;
 import static org.modnet.ebpf.api.HelperProto.Arg.PTR_TO_MEM;
+import static org.modnet.ebpf.api.HelperProto.Arg.PTR_TO_UNINIT_MEM;
 import static org.modnet.ebpf.api.HelperProto.Ret.INTEGER;
 import static org.modnet.ebpf.api.HelperProto.Ret.PTR_TO_ALLOC_MEM_OR_NULL;
 import static org.modnet.ebpf.api.HelperProto.Ret.PTR_TO_MAP_VALUE_OR_NULL;
@@ -26,7 +27,13 @@ public final class HelperProtos {
     public static final int TRACE_PRINTK = 6;
     public static final int GET_PRANDOM_U32 = 7;
     public static final int GET_SMP_PROCESSOR_ID = 8;
+    public static final int SKB_STORE_BYTES = 9;
+    public static final int L3_CSUM_REPLACE = 10;
+    public static final int L4_CSUM_REPLACE = 11;
     public static final int TAIL_CALL = 12;
+    public static final int CLONE_REDIRECT = 13;
+    public static final int SKB_LOAD_BYTES = 26;
+    public static final int SKB_CHANGE_HEAD = 43;
     public static final int REDIRECT = 23;
     public static final int CSUM_DIFF = 28;
     public static final int XDP_ADJUST_HEAD = 44;
@@ -65,4 +72,30 @@ public final class HelperProtos {
             new HelperProto(RINGBUF_SUBMIT, "bpf_ringbuf_submit", VOID, PTR_TO_ALLOC_MEM, ANYTHING),
             new HelperProto(RINGBUF_DISCARD, "bpf_ringbuf_discard", VOID, PTR_TO_ALLOC_MEM, ANYTHING),
             new HelperProto(RINGBUF_QUERY, "bpf_ringbuf_query", INTEGER, CONST_MAP_PTR, ANYTHING));
+
+    /**
+     * What a tc program ({@link ProgType#SCHED_CLS}) may call: the maps and the common helpers, and
+     * the skb's: load and store bytes, checksum replacement, redirect, clone-redirect, change head.
+     * Those that may move or rewrite the packet invalidate the program's packet pointers.
+     */
+    public static final List<HelperProto> SCHED_CLS = List.of(
+            new HelperProto(MAP_LOOKUP_ELEM, "bpf_map_lookup_elem", PTR_TO_MAP_VALUE_OR_NULL, CONST_MAP_PTR, PTR_TO_MAP_KEY),
+            new HelperProto(MAP_UPDATE_ELEM, "bpf_map_update_elem", INTEGER, CONST_MAP_PTR, PTR_TO_MAP_KEY, PTR_TO_MAP_VALUE, ANYTHING),
+            new HelperProto(MAP_DELETE_ELEM, "bpf_map_delete_elem", INTEGER, CONST_MAP_PTR, PTR_TO_MAP_KEY),
+            new HelperProto(KTIME_GET_NS, "bpf_ktime_get_ns", INTEGER),
+            new HelperProto(TRACE_PRINTK, "bpf_trace_printk", INTEGER, PTR_TO_MEM, CONST_SIZE),
+            new HelperProto(GET_PRANDOM_U32, "bpf_get_prandom_u32", INTEGER),
+            new HelperProto(GET_SMP_PROCESSOR_ID, "bpf_get_smp_processor_id", INTEGER),
+            new HelperProto(SKB_STORE_BYTES, "bpf_skb_store_bytes", INTEGER, PTR_TO_CTX, ANYTHING, PTR_TO_MEM, CONST_SIZE, ANYTHING)
+                    .changingPacket(),
+            new HelperProto(L3_CSUM_REPLACE, "bpf_l3_csum_replace", INTEGER, PTR_TO_CTX, ANYTHING, ANYTHING, ANYTHING, ANYTHING)
+                    .changingPacket(),
+            new HelperProto(L4_CSUM_REPLACE, "bpf_l4_csum_replace", INTEGER, PTR_TO_CTX, ANYTHING, ANYTHING, ANYTHING, ANYTHING)
+                    .changingPacket(),
+            new HelperProto(TAIL_CALL, "bpf_tail_call", INTEGER, PTR_TO_CTX, CONST_MAP_PTR, ANYTHING),
+            new HelperProto(CLONE_REDIRECT, "bpf_clone_redirect", INTEGER, PTR_TO_CTX, ANYTHING, ANYTHING).changingPacket(),
+            new HelperProto(REDIRECT, "bpf_redirect", INTEGER, ANYTHING, ANYTHING),
+            new HelperProto(SKB_LOAD_BYTES, "bpf_skb_load_bytes", INTEGER, PTR_TO_CTX, ANYTHING, PTR_TO_UNINIT_MEM, CONST_SIZE),
+            new HelperProto(CSUM_DIFF, "bpf_csum_diff", INTEGER, PTR_TO_MEM, CONST_SIZE_OR_ZERO, PTR_TO_MEM, CONST_SIZE_OR_ZERO, ANYTHING),
+            new HelperProto(SKB_CHANGE_HEAD, "bpf_skb_change_head", INTEGER, PTR_TO_CTX, ANYTHING, ANYTHING).changingPacket());
 }

@@ -13,6 +13,15 @@ public enum ProgType {
      */
     XDP(24),
     /**
+     * {@code BPF_PROG_TYPE_SCHED_CLS}: a tc classifier ({@code SEC("tc")}, {@code SEC("classifier")});
+     * the context is {@code struct __sk_buff}. Programs read its u32 fields up to {@code tc_classid}
+     * (len 0, pkt_type 4, mark 8, queue_mapping 12, protocol 16, priority 32, ingress_ifindex 36,
+     * ifindex 40, tc_index 44, cb[5] 48, hash 68, tc_classid 72) and data (76) and data_end (80), which
+     * become pointers; they may write mark, priority, tc_index, cb[] and tc_classid. The runtime's context region holds data and data_end as 64-bit pointers at 0
+     * and 8 and the u32 fields at 16 + their offset.
+     */
+    SCHED_CLS(192),
+    /**
      * A program whose r1 points to plain memory of r2 bytes, as the conformance suite runs them; its
      * accesses are checked at run time only (the verifier checks registers, stack and flow).
      */
@@ -31,4 +40,13 @@ public enum ProgType {
 
     /** The runtime context region's size (XDP's wider pointers). */
     public static final int XDP_RUNTIME_CTX = 40;
+
+    /** {@link #SCHED_CLS}'s runtime context region: two pointers and the u32 fields before data. */
+    public static final int SKB_RUNTIME_CTX = 96;
+
+    /** The program type a section name gives ({@code libbpf}'s section table): tc's sections, else XDP. */
+    public static ProgType ofSection(String section) {
+        return section != null && (section.equals("tc") || section.startsWith("tc/") || section.equals("classifier")
+                || section.startsWith("classifier/") || section.startsWith("tcx/")) ? SCHED_CLS : XDP;
+    }
 }

@@ -6,8 +6,9 @@
  * set ({@link org.modnet.ebpf.api.Bpf}), helper prototypes and the SPI for a runtime's own helpers
  * ({@link org.modnet.ebpf.api.Helper}, {@link org.modnet.ebpf.api.BpfMemory}). The verifier, the
  * engines, the ELF loader and the maps are private to the ebpf bundle (org.modnet.ebpf.impl): updating
- * it swaps them without refreshing its users. 2.0.0: the implementation classes left this package. 2.1.0: the state hand-over on update
- * ({@link org.modnet.ebpf.api.BpfHandOver}, {@link org.modnet.ebpf.api.BpfAdoption}).
+ * it swaps them without refreshing its users. 2.0.0: the implementation classes left this package.
+ * 2.1.0: tc programs ({@link org.modnet.ebpf.api.ProgType#SCHED_CLS}, {@link org.modnet.ebpf.api.TcContext}) and the
+ * state hand-over on update ({@link org.modnet.ebpf.api.BpfHandOver}, {@link org.modnet.ebpf.api.BpfAdoption}).
  */
 @Export
 @Version("2.1.0")

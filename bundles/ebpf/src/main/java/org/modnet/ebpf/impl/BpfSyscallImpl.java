@@ -160,12 +160,14 @@ public final class BpfSyscallImpl implements BpfSyscall {
         Helpers helpers = new Helpers();
         if (type == ProgType.XDP) {
             XdpBuffer.helpers(own).copyInto(helpers);
+        } else if (type == ProgType.SCHED_CLS) {
+            SkbBuffer.helpers().copyInto(helpers);
         }
         if (extra != null) {
             extra.copyInto(helpers);
         }
-        LoadedProgram p = LoadedProgram.load(id, name, insns, type, attach, own, type == ProgType.XDP ? HelperProtos.XDP : List.of(), helpers,
-                engine, verbose, tracePipe);
+        LoadedProgram p = LoadedProgram.load(id, name, insns, type, attach, own, type == ProgType.XDP ? HelperProtos.XDP
+                : type == ProgType.SCHED_CLS ? HelperProtos.SCHED_CLS : List.of(), helpers, engine, verbose, tracePipe);
         p.callerExtra = extra;
         return p;
     }

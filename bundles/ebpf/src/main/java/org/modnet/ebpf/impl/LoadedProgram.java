@@ -361,6 +361,14 @@ public final class LoadedProgram implements BpfProg {
         return new XdpBuffer(this, memory(cpu));
     }
 
+    @Override
+    public org.modnet.ebpf.api.TcContext tcContext(int cpu) {
+        if (type != ProgType.SCHED_CLS) {
+            throw new UnsupportedOperationException("not a tc program: " + type);
+        }
+        return new SkbBuffer(this, memory(cpu));
+    }
+
     public String log() {
         return log;
     }

@@ -76,7 +76,7 @@ public final class Memory implements BpfMemory {
 
     @Override
     public Object device() {
-        return attachment instanceof XdpBuffer x ? x.device() : null;
+        return attachment instanceof XdpBuffer x ? x.device() : attachment instanceof SkbBuffer s ? s.device() : null;
     }
 
     public Object attachment() {

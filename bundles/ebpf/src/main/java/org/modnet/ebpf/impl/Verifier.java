@@ -934,6 +934,9 @@ public final class Verifier {
 
     /** XDP's context: u32 reads at the field offsets; data, data_end and data_meta become pointers. */
     private Reg ctxRead(int i, Reg base, long off, int size) {
+        if (type == ProgType.SCHED_CLS) {
+            return skbCtxRead(i, base, off, size);
+        }
         if (type != ProgType.XDP) {
             throw reject(i, "invalid bpf_context access off=" + off + " size=" + size);
         }
@@ -968,6 +971,37 @@ public final class Verifier {
         }
         // the rewrite ({@code convert_ctx_accesses}): pointers are 64-bit loads in the runtime's context
         int opcode = runtimeOff < 24 ? Bpf.LDX | Bpf.MEM | Bpf.DW : Bpf.LDX | Bpf.MEM | Bpf.W;
+        rewritten[i] = Bpf.encode(opcode, p.dst[i], p.src[i], runtimeOff, 0);
+        ctxLoad[i] = true;
+        return r;
+    }
+
+    /**
+     * A tc program's {@code struct __sk_buff} ({@code tc_cls_act_is_valid_access}): u32 reads of the
+     * fields up to {@code tc_classid}, and of data and data_end, which become packet pointers.
+     */
+    private Reg skbCtxRead(int i, Reg base, long off, int size) {
+        if (base.off != 0 || base.varMax != 0) {
+            throw reject(i, "dereference of modified ctx ptr R" + p.src[i] + " off=" + base.off + " disallowed");
+        }
+        if (off < 0 || off > 80 || off % 4 != 0 || size != 4) {
+            throw reject(i, "invalid bpf_context access off=" + off + " size=" + size);
+        }
+        Reg r = new Reg();
+        int runtimeOff;
+        if (off == 76) {
+            r.kind = Kind.PKT;
+            r.id = 0;
+            runtimeOff = 0;
+        } else if (off == 80) {
+            r.kind = Kind.PKT_END;
+            runtimeOff = 8;
+        } else {
+            r = Reg.scalar();
+            r.unsigned(0, 0xffffffffL);
+            runtimeOff = 16 + (int) off;
+        }
+        int opcode = runtimeOff < 16 ? Bpf.LDX | Bpf.MEM | Bpf.DW : Bpf.LDX | Bpf.MEM | Bpf.W;
         rewritten[i] = Bpf.encode(opcode, p.dst[i], p.src[i], runtimeOff, 0);
         ctxLoad[i] = true;
         return r;
@@ -1108,9 +1142,35 @@ public final class Verifier {
                     atomicResult(i, f);
                 }
             }
-            case CTX -> throw reject(i, "invalid bpf_context access off=" + (base.off + off) + " size=" + size + " (the context is read-only)");
+            case CTX -> {
+                if (type != ProgType.SCHED_CLS) {
+                    throw reject(i, "invalid bpf_context access off=" + (base.off + off) + " size=" + size + " (the context is read-only)");
+                }
+                skbCtxWrite(i, base, off, size, value, atomic);
+            }
             default -> throw reject(i, "R" + p.dst[i] + " invalid mem access '" + kindName(base.kind) + "'");
         }
+    }
+
+    /**
+     * A tc program's store into {@code struct __sk_buff} ({@code tc_cls_act_is_valid_access}): u32 writes
+     * of mark, priority, tc_index, cb[0..4] and tc_classid, rewritten to where the runtime keeps them.
+     */
+    private void skbCtxWrite(int i, Reg base, long off, int size, Reg value, boolean atomic) {
+        if (atomic) {
+            throw reject(i, "BPF_ATOMIC stores into R" + p.dst[i] + " ctx is not allowed");
+        }
+        if (base.off != 0 || base.varMax != 0) {
+            throw reject(i, "dereference of modified ctx ptr R" + p.dst[i] + " off=" + base.off + " disallowed");
+        }
+        boolean writable = off == 8 || off == 32 || off == 44 || (off >= 48 && off <= 64) || off == 72;
+        if (size != 4 || off % 4 != 0 || !writable) {
+            throw reject(i, "invalid bpf_context access off=" + off + " size=" + size);
+        }
+        if (value.isPointer()) {
+            throw reject(i, "R" + p.src[i] + " leaks addr into ctx");
+        }
+        rewritten[i] = Bpf.encode(p.op[i], p.dst[i], p.src[i], 16 + (int) off, p.imm[i]);
     }
 
     private void atomicResult(int i, Frame f) {
@@ -1553,6 +1613,16 @@ public final class Verifier {
                     }
                     readableMemory(i, s, r, arg, size.umax, "memory");
                 }
+                case PTR_TO_UNINIT_MEM -> {
+                    Reg size = f.regs[r + 1];
+                    if (size.kind != Kind.SCALAR) {
+                        throw reject(i, "R" + (r + 1) + " type=" + kindName(size.kind) + " expected=scalar (a size)");
+                    }
+                    if (Long.compareUnsigned(size.umax, 1 << 29) > 0) {
+                        throw reject(i, "R" + (r + 1) + " unbounded memory access, use 'var &= const' or 'if (var < const)'");
+                    }
+                    writtenMemory(i, s, r, arg, size.umax);
+                }
                 case CONST_ALLOC_SIZE -> {
                     if (!arg.isConst()) {
                         throw reject(i, "R" + r + " is not a known constant'");
@@ -1644,6 +1714,27 @@ public final class Verifier {
     }
 
     /** {@code check_helper_mem_access}: {@code size} bytes at the pointer are readable (and, on the stack, written). */
+    /** Memory a helper fills ({@code ARG_PTR_TO_UNINIT_MEM}): in bounds and writable; stack bytes count as written after. */
+    private void writtenMemory(int i, State s, int r, Reg arg, long size) {
+        switch (arg.kind) {
+            case STACK -> {
+                Frame f = s.frames.get(arg.frame);
+                int lo = stackOffset(i, r, arg, 0, (int) Math.max(size, 1));
+                maxStack = Math.max(maxStack, Bpf.STACK_SIZE - lo);
+                for (int k = lo; k < lo + size; k++) {
+                    if (f.slot[k] == 2) {
+                        Arrays.fill(f.slot, (k / 8) * 8, (k / 8) * 8 + 8, (byte) 1);
+                        f.spill[k / 8] = null;
+                    }
+                    f.slot[k] = 1;
+                }
+            }
+            case PKT -> checkPacket(i, r, arg, 0, (int) size);
+            case MAP_VALUE -> checkMapValue(i, r, arg, 0, (int) size);
+            default -> throw reject(i, "R" + r + " type=" + kindName(arg.kind) + " expected=fp, pkt, map_value");
+        }
+    }
+
     private void readableMemory(int i, State s, int r, Reg arg, long size, String what) {
         switch (arg.kind) {
             case STACK -> {

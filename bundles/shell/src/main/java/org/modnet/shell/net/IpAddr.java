@@ -114,7 +114,7 @@ final class IpAddr {
                     o.put("ifname", d.name());
                     o.put("operstate", d.operState());
                 } else {
-                    o = LinkFormat.json(d, ns, false, options.stats());
+                    o = LinkFormat.json(d, ns, false, options.stats(), options.details());
                 }
                 List<Object> info = new java.util.ArrayList<>();
                 for (int i = 0; i < addresses.size(); i++) {
@@ -135,7 +135,15 @@ final class IpAddr {
                 }
             } else {
                 inv.out().println(LinkFormat.header(d, ns, false));
-                inv.out().println(LinkFormat.linkLine(d, ns));
+                if (options.details()) {
+                    String[] more = LinkFormat.details(d);
+                    inv.out().println(LinkFormat.linkLine(d, ns) + more[0]);
+                    if (more[1] != null) {
+                        inv.out().println(more[1]);
+                    }
+                } else {
+                    inv.out().println(LinkFormat.linkLine(d, ns));
+                }
                 for (int i = 0; i < addresses.size(); i++) {
                     addressLines(d, addresses, i).forEach(inv.out()::println);
                 }

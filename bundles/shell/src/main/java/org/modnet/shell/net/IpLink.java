@@ -108,7 +108,7 @@ final class IpLink {
                 continue;
             }
             if (json != null) {
-                json.add(options.brief() ? LinkFormat.briefJson(d, ns) : LinkFormat.json(d, ns, true, options.stats()));
+                json.add(options.brief() ? LinkFormat.briefJson(d, ns) : LinkFormat.json(d, ns, true, options.stats(), options.details()));
             } else {
                 print(d);
             }
@@ -137,7 +137,15 @@ final class IpLink {
         }
         List<String> lines = new ArrayList<>();
         lines.add(LinkFormat.header(d, ns, true));
-        lines.add(LinkFormat.linkLine(d, ns));
+        if (options.details()) {
+            String[] more = LinkFormat.details(d);
+            lines.add(LinkFormat.linkLine(d, ns) + more[0]);
+            if (more[1] != null) {
+                lines.add(more[1]);
+            }
+        } else {
+            lines.add(LinkFormat.linkLine(d, ns));
+        }
         String xdp = LinkFormat.xdpLine(d);
         if (xdp != null) {
             lines.add(xdp);

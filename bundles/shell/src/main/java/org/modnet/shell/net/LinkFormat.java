@@ -91,6 +91,59 @@ final class LinkFormat {
         return b.toString();
     }
 
+    /** Linux's defaults for a software device's segmentation limits ({@code GSO_MAX_SIZE} ...), which modnet's are. */
+    static final int GSO_MAX_SIZE = 65536;
+    static final int GSO_MAX_SEGS = 65535;
+    static final int TSO_MAX_SIZE = 524280;
+    static final int GRO_MAX_SIZE = 65536;
+
+    /** The driver's link kind as {@code IFLA_INFO_KIND} names it, or null for a device without one (lo). */
+    static String infoKind(NetDevice dev) {
+        String k = dev.kind();
+        return k == null || k.equals("loopback") ? null : k;
+    }
+
+    /**
+     * {@code ip -d}: what goes after the link line's addresses ({@code promiscuity 0  allmulti 0 minmtu 68
+     * maxmtu 65535 }, iproute2's double space included) and the details line ({@code veth numtxqueues 1
+     * numrxqueues 2 gso_max_size ...}), which iproute2 starts on a line of its own for a device with a
+     * link kind and leaves on the link line for one without. No {@code addrgenmode}: that is IPv6's.
+     */
+    static String[] details(NetDevice dev) {
+        String link = " promiscuity " + ((dev.flags() & IfFlags.PROMISC) != 0 ? 1 : 0) + "  allmulti "
+                + ((dev.flags() & IfFlags.ALLMULTI) != 0 ? 1 : 0) + " minmtu " + dev.minMtu() + " maxmtu " + maxMtu(dev) + " ";
+        String rest = "numtxqueues 1 numrxqueues " + Math.max(1, dev.rxQueues()) + " gso_max_size " + GSO_MAX_SIZE + " gso_max_segs "
+                + GSO_MAX_SEGS + " tso_max_size " + TSO_MAX_SIZE + " tso_max_segs " + GSO_MAX_SEGS + " gro_max_size " + GRO_MAX_SIZE + " ";
+        String kind = infoKind(dev);
+        return kind == null ? new String[] { link + rest, null } : new String[] { link, "    " + kind + " " + rest };
+    }
+
+    /** {@code dev->max_mtu}: 0 where there is no limit (lo), as the kernel reports it. */
+    private static int maxMtu(NetDevice dev) {
+        return dev.maxMtu() == Integer.MAX_VALUE ? 0 : dev.maxMtu();
+    }
+
+    /** {@code ip -j -d}: the same details by their JSON names. */
+    static void detailsJson(java.util.Map<String, Object> o, NetDevice dev) {
+        o.put("promiscuity", (dev.flags() & IfFlags.PROMISC) != 0 ? 1 : 0);
+        o.put("allmulti", (dev.flags() & IfFlags.ALLMULTI) != 0 ? 1 : 0);
+        o.put("min_mtu", dev.minMtu());
+        o.put("max_mtu", maxMtu(dev));
+        String kind = infoKind(dev);
+        if (kind != null) {
+            java.util.Map<String, Object> info = Json.object();
+            info.put("info_kind", kind);
+            o.put("linkinfo", info);
+        }
+        o.put("num_tx_queues", 1);
+        o.put("num_rx_queues", Math.max(1, dev.rxQueues()));
+        o.put("gso_max_size", GSO_MAX_SIZE);
+        o.put("gso_max_segs", GSO_MAX_SEGS);
+        o.put("tso_max_size", TSO_MAX_SIZE);
+        o.put("tso_max_segs", GSO_MAX_SEGS);
+        o.put("gro_max_size", GRO_MAX_SIZE);
+    }
+
     /** {@code    prog/xdp id 3 name xdp_drop_icmp jited}: the attached XDP program, or null. */
     static String xdpLine(NetDevice dev) {
         var xdp = dev.xdp();
@@ -115,6 +168,10 @@ final class LinkFormat {
      * {@code -s} {@code stats64}.
      */
     static java.util.Map<String, Object> json(NetDevice dev, NetNamespace current, boolean withMode, int stats) {
+        return json(dev, current, withMode, stats, false);
+    }
+
+    static java.util.Map<String, Object> json(NetDevice dev, NetNamespace current, boolean withMode, int stats, boolean details) {
         java.util.Map<String, Object> o = Json.object();
         o.put("ifindex", dev.ifindex());
         link(o, dev, current);
@@ -147,6 +204,9 @@ final class LinkFormat {
         NetDevice peer = dev.link();
         if (peer != null && !Namespaces.same(peer.namespace(), current)) {
             o.put("link_netnsid", 0);
+        }
+        if (details) {
+            detailsJson(o, dev);
         }
         if (stats > 0) {
             o.put("stats64", stats64(dev.stats(), stats));

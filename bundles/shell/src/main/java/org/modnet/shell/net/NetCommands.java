@@ -108,6 +108,11 @@ public final class NetCommands {
 
     /** The lines of a /proc file another layer registered ({@link org.modnet.api.shell.ProcFile}), or null. */
     private List<String> procFile(String path, org.modnet.api.net.NetNamespace ns) {
+        return procFile(context, path, ns);
+    }
+
+    /** The lines of {@code path} from the best-ranked {@link org.modnet.api.shell.ProcFile} service that has it, or null. */
+    public static List<String> procFile(BundleContext context, String path, org.modnet.api.net.NetNamespace ns) {
         Collection<ServiceReference<org.modnet.api.shell.ProcFile>> refs;
         try {
             refs = context.getServiceReferences(org.modnet.api.shell.ProcFile.class,

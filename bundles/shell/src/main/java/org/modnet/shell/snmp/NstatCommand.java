@@ -52,14 +52,102 @@ public final class NstatCommand {
         }
     }
 
-    /** {@code netstat -s}: the counters of every MIB in net-tools' words (only {@code -s} is here). */
+    private volatile org.osgi.framework.BundleContext context;
+
+    @org.osgi.service.component.annotations.Activate
+    void activate(org.osgi.framework.BundleContext context) {
+        this.context = context;
+    }
+
+    static final String NETSTAT_USAGE = """
+            usage: netstat [-vWeenNcCF] [<Af>] -r         netstat {-V|--version|-h|--help}
+                   netstat [-vWnNcaeol] [<Socket> ...]
+                   netstat { [-vWeenNac] -i | [-cnNe] -M | -s [-6tuw] }
+            (modnet: -r, -i, -s, and the sockets with -t -u -a -l -n -p)""";
+
+    /**
+     * net-tools' {@code netstat}: {@code -s} the counters of every MIB in its words; {@code -r} the
+     * routing table, {@code -i} the interfaces, else the sockets ({@code -t -u -a -l -n -p}; without
+     * {@code -t}/{@code -u} both, and the UNIX-domain section, which modnet has none of) — see {@link NetstatViews}.
+     */
     public void netstat(CommandSession session, String... args) {
         args = Commands.words(session, args);
         session = session != null ? session : org.apache.felix.service.command.Job.Utils.current().session();
-        if (args.length != 1 || !(args[0].equals("-s") || args[0].equals("--statistics"))) {
-            throw new CommandException("netstat: only the statistics (-s) are in modnet; the sockets: ss", 1);
+        boolean stats = false;
+        boolean route = false;
+        boolean ifaces = false;
+        boolean tcp = false;
+        boolean udp = false;
+        boolean raw = false;
+        boolean unix = false;
+        boolean all = false;
+        boolean listening = false;
+        boolean numeric = false;
+        boolean program = false;
+        for (String a : args) {
+            String[] opts = a.startsWith("--") ? new String[] { a.substring(2) } : a.startsWith("-") && a.length() > 1
+                    ? a.substring(1).split("") : null;
+            if (opts == null) {
+                throw new CommandException("netstat: " + a + ": unknown address family or socket type\n" + NETSTAT_USAGE, 1);
+            }
+            for (String o : opts) {
+                switch (o) {
+                    case "s", "statistics" -> stats = true;
+                    case "r", "route" -> route = true;
+                    case "i", "interfaces" -> ifaces = true;
+                    case "t", "tcp" -> tcp = true;
+                    case "u", "udp" -> udp = true;
+                    case "w", "raw" -> raw = true;
+                    case "x", "unix" -> unix = true;
+                    case "a", "all" -> all = true;
+                    case "l", "listening" -> listening = true;
+                    case "n", "numeric" -> numeric = true;
+                    case "p", "program" -> program = true;
+                    case "4", "inet", "W", "wide", "e", "extend", "v", "verbose" -> {
+                    }
+                    default -> throw new CommandException("netstat: invalid option -- '" + o + "'\n" + NETSTAT_USAGE, 1);
+                }
+            }
         }
         NetNamespace ns = namespace(session, "netstat");
+        if (stats) {
+            statistics(ns);
+            return;
+        }
+        if (route) {
+            List<String> lines = procFile("/proc/net/route", ns);
+            if (lines == null) {
+                throw new CommandException("netstat: no support for `AF INET (inet)' on this system.", 1);
+            }
+            NetstatViews.routes(lines, numeric).forEach(System.out::println);
+            return;
+        }
+        if (ifaces) {
+            NetstatViews.interfaces(ns.devices(), all).forEach(System.out::println);
+            return;
+        }
+        boolean any = tcp || udp || raw || unix;
+        if (!any || tcp || udp || raw) {
+            NetstatViews.Sockets which = new NetstatViews.Sockets(!any || tcp, !any || udp, listening, all, program);
+            List<String> t = which.tcp() ? procFile("/proc/net/tcp", ns) : null;
+            List<String> u = which.udp() ? procFile("/proc/net/udp", ns) : null;
+            NetstatViews.sockets(t, u, which).forEach(System.out::println);
+        }
+        if (!any || unix) {
+            System.out.println("Active UNIX domain sockets (" + (all ? "servers and established" : listening ? "only servers"
+                    : "w/o servers") + ")");
+            System.out.println("Proto RefCnt Flags       Type       State         I-Node   " + (program ? "PID/Program name    " : "")
+                    + "Path");
+        }
+    }
+
+    private List<String> procFile(String path, NetNamespace ns) {
+        org.osgi.framework.BundleContext c = context;
+        return c == null ? null : org.modnet.shell.net.NetCommands.procFile(c, path, ns);
+    }
+
+    /** {@code netstat -s}: the counters of every MIB in net-tools' words. */
+    private void statistics(NetNamespace ns) {
         java.util.Map<String, Long> all = new java.util.LinkedHashMap<>();
         for (SnmpMib mib : mibs) {
             all.putAll(mib.counters(ns));

@@ -54,4 +54,18 @@ class IpJsonTest {
         assertEquals("[]\n", shell.ip("-j link show up type veth"));
         assertEquals("[ ]\n", shell.ip("-j -p link show up type veth"));
     }
+
+    /** {@code ip -d}: a device with a link kind gets its details on a line of its own, as iproute2 prints them. */
+    @Test
+    void detailsOfAVethPairAndOfLoopback() {
+        FakeCore.vethPair(shell.init(), "veth0", "veth1");
+        String[] veth = shell.ip("-d link show veth0").split("\n");
+        org.junit.jupiter.api.Assertions.assertTrue(veth[1].endsWith(" promiscuity 0  allmulti 0 minmtu " + shell.init().device("veth0").minMtu()
+                + " maxmtu " + shell.init().device("veth0").maxMtu() + " "), veth[1]);
+        org.junit.jupiter.api.Assertions.assertTrue(veth[2].startsWith("    veth numtxqueues 1 numrxqueues "), veth[2]);
+        org.junit.jupiter.api.Assertions.assertTrue(veth[2].endsWith(" gso_max_size 65536 gso_max_segs 65535 tso_max_size 524280 tso_max_segs 65535"
+                + " gro_max_size 65536 "), veth[2]);
+        String json = shell.ip("-j -d link show veth0");
+        org.junit.jupiter.api.Assertions.assertTrue(json.contains(",\"linkinfo\":{\"info_kind\":\"veth\"},\"num_tx_queues\":1,"), json);
+    }
 }

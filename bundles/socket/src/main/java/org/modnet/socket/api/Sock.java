@@ -96,6 +96,8 @@ public abstract class Sock {
     private volatile long sndTimeoNanos;
     private volatile int ttl = -1;
     private volatile int tos;
+    /** SO_PRIORITY ({@code sk_priority}); not handed over across an update of the socket bundle. */
+    private volatile int priority;
     private volatile int pmtudisc = SocketCalls.IP_PMTUDISC_WANT; // inet_create's default (ip_no_pmtu_disc 0)
     /** IP_RECVERR ({@code inet->recverr}): only its effect on what a send reports is modelled, no error queue. */
     private volatile boolean recverr;
@@ -773,6 +775,11 @@ public abstract class Sock {
                 userLocks |= SOCK_SNDBUF_LOCK;
                 wakeUp();
             }
+            case SocketCalls.SO_PRIORITY -> {
+                // sock_setsockopt: 0..6 for anyone, any value with CAP_NET_ADMIN, which modnet's processes have
+                need(v, 1);
+                priority = v[0];
+            }
             case SocketCalls.SO_REUSEADDR -> reuseAddr = flag(v);
             case SocketCalls.SO_REUSEPORT -> reusePort = flag(v);
             case SocketCalls.SO_BROADCAST -> broadcast = flag(v);
@@ -831,6 +838,7 @@ public abstract class Sock {
             v = switch (name) {
                 case SocketCalls.SO_RCVBUF -> new int[] { rcvbuf };
                 case SocketCalls.SO_SNDBUF -> new int[] { sndbuf };
+                case SocketCalls.SO_PRIORITY -> new int[] { priority };
                 case SocketCalls.SO_REUSEADDR -> new int[] { reuseAddr ? 1 : 0 };
                 case SocketCalls.SO_REUSEPORT -> new int[] { reusePort ? 1 : 0 };
                 case SocketCalls.SO_BROADCAST -> new int[] { broadcast ? 1 : 0 };
@@ -1011,6 +1019,11 @@ public abstract class Sock {
 
     public final int tos() {
         return tos;
+    }
+
+    /** SO_PRIORITY: what the socket's packets carry in {@code skb->priority}. @since 1.7 */
+    public final int priority() {
+        return priority;
     }
 
     public final boolean isNonBlocking() {

@@ -34,6 +34,8 @@ public interface SocketCalls extends AutoCloseable {
     int SO_SNDBUF = 7;
     int SO_RCVBUF = 8;
     int SO_KEEPALIVE = 9;
+    /** The priority the socket's packets carry ({@code sk_priority} to {@code skb->priority}), which qdiscs classify by. @since 1.7 */
+    int SO_PRIORITY = 12;
     int SO_LINGER = 13;
     int SO_REUSEPORT = 15;
     int SO_RCVTIMEO = 20;

@@ -1,0 +1,306 @@
+package org.modnet.ebpf.impl;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+import org.modnet.ebpf.api.BpfFault;
+import org.modnet.ebpf.api.HelperProtos;
+import org.modnet.ebpf.api.Helpers;
+import org.modnet.ebpf.api.ProgType;
+import org.modnet.ebpf.api.TcContext;
+
+/**
+ * A tc program's view of one frame ({@code struct __sk_buff}): the fields it reads, the linear bytes
+ * from the Ethernet header on, and, after the run, where {@code bpf_redirect} sends it. The byte
+ * helpers ({@code bpf_skb_load_bytes}, {@code bpf_skb_store_bytes}, {@code bpf_l3_csum_replace},
+ * {@code bpf_l4_csum_replace}) work on those bytes here ({@code net/core/filter.c}); offsets are
+ * from the Ethernet header, as the kernel's are from {@code skb->data} at the tc hook.
+ */
+public final class SkbBuffer implements TcContext {
+    private static final boolean BIG_ENDIAN_HOST = ByteOrder.nativeOrder() == ByteOrder.BIG_ENDIAN;
+    /**
+     * A checksum field as the program's registers hold packet words (little-endian loads, as on the
+     * kernel's x86): one's complement sums do not care about the order as long as the field and the
+     * {@code from}/{@code to} values the program passes are read alike.
+     */
+    private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    /** A u32 of the context as the program's little-endian loads read it (one layout: making one per store allocates). */
+    private static final ValueLayout.OfInt CTX_U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final int EFAULT = -14;
+    private static final int EINVAL = -22;
+    /** {@code BPF_F_RECOMPUTE_CSUM}, {@code BPF_F_INVALIDATE_HASH}: store_bytes' flags. */
+    private static final long STORE_FLAGS = 0x3;
+    /** {@code BPF_F_HDR_FIELD_MASK}: the size of the field a checksum helper replaces (0, 2 or 4). */
+    private static final long HDR_FIELD_MASK = 0xf;
+    private static final long F_PSEUDO_HDR = 0x10;
+    private static final long F_MARK_MANGLED_0 = 0x20;
+    private static final long F_MARK_ENFORCE = 0x40;
+
+    private final LoadedProgram program;
+    private final Memory memory;
+    private final long[] ctxWords = new long[ProgType.SKB_RUNTIME_CTX / 8];
+    private final MemorySegment ctx = MemorySegment.ofArray(ctxWords);
+    private MemorySegment buffer;
+    private boolean writable;
+    private boolean csumPartial;
+    private int data;
+    private int dataEnd;
+    private int redirectIfindex = -1;
+    private int redirectFlags;
+    private Object device;
+
+    SkbBuffer(LoadedProgram program, Memory memory) {
+        this.program = program;
+        this.memory = memory;
+        memory.set(LoadedProgram.CTX_REGION, ctx, true); // the verifier lets stores reach only the writable fields
+        memory.attach(this);
+    }
+
+    @Override
+    public void device(Object device) {
+        this.device = device;
+    }
+
+    Object device() {
+        return device;
+    }
+
+    @Override
+    public void fields(int len, int pktType, int mark, int queueMapping, int protocol, int priority, int ingressIfindex, int ifindex,
+            int hash) {
+        java.util.Arrays.fill(ctxWords, 2, ctxWords.length, 0);
+        field(0, len);
+        field(4, pktType);
+        field(8, mark);
+        field(12, queueMapping);
+        field(16, protocol);
+        field(32, priority);
+        field(36, ingressIfindex);
+        field(40, ifindex);
+        field(68, hash);
+    }
+
+    /** A u32 of {@code __sk_buff} at {@code off}, where the rewritten load reads it (16 + off, little-endian). */
+    private void field(int off, int value) {
+        ctx.set(CTX_U32, 16 + off, value);
+    }
+
+    @Override
+    public void csumPartial(boolean partial) {
+        this.csumPartial = partial;
+    }
+
+    @Override
+    public void packet(MemorySegment buffer, int data, int dataEnd, boolean writable) {
+        if (this.buffer != buffer || this.writable != writable) {
+            memory.set(LoadedProgram.PACKET_REGION, buffer, writable);
+            this.buffer = buffer;
+            this.writable = writable;
+        }
+        this.data = data;
+        this.dataEnd = dataEnd;
+        long base = Memory.base(LoadedProgram.PACKET_REGION);
+        ctxWords[0] = le(base + data);
+        ctxWords[1] = le(base + dataEnd);
+    }
+
+    private static long le(long v) {
+        return BIG_ENDIAN_HOST ? Long.reverseBytes(v) : v;
+    }
+
+    @Override
+    public int run() {
+        redirectIfindex = -1;
+        redirectFlags = 0;
+        try {
+            return (int) program.run(memory, Memory.base(LoadedProgram.CTX_REGION), 0);
+        } catch (BpfFault f) {
+            return TC_ACT_SHOT;
+        }
+    }
+
+    @Override
+    public int mark() {
+        return ctx.get(CTX_U32, 16 + 8);
+    }
+
+    @Override
+    public int priority() {
+        return ctx.get(CTX_U32, 16 + 32);
+    }
+
+    @Override
+    public int data() {
+        return data;
+    }
+
+    @Override
+    public int dataEnd() {
+        return dataEnd;
+    }
+
+    @Override
+    public int redirectIfindex() {
+        return redirectIfindex;
+    }
+
+    @Override
+    public int redirectFlags() {
+        return redirectFlags;
+    }
+
+    static SkbBuffer of(Memory m) {
+        if (!(m.attachment() instanceof SkbBuffer s)) {
+            throw new BpfFault("an skb helper was called outside tc");
+        }
+        return s;
+    }
+
+    /** The packet's bytes {@code [off, off + len)} from the Ethernet header, or -1 when they are not all there. */
+    private long at(long off, long len) {
+        if (off < 0 || len < 0 || off + len > dataEnd - data) {
+            return -1;
+        }
+        return data + off;
+    }
+
+    /** {@code bpf_skb_load_bytes}: copies packet bytes to the program's memory. */
+    long loadBytes(long off, long to, long len, Memory m) {
+        MemorySegment dst = m.slice(to, len, true);
+        long from = at(off, len);
+        if (dst == null) {
+            throw new BpfFault("bpf_skb_load_bytes: destination outside the program's memory");
+        }
+        if (from < 0) {
+            dst.fill((byte) 0); // the kernel clears the buffer on failure
+            return EFAULT;
+        }
+        MemorySegment.copy(buffer, from, dst, 0, len);
+        return 0;
+    }
+
+    /** {@code bpf_skb_store_bytes}: copies the program's bytes into the packet. */
+    long storeBytes(long off, long fromAddr, long len, long flags, Memory m) {
+        if ((flags & ~STORE_FLAGS) != 0) {
+            return EINVAL;
+        }
+        MemorySegment src = m.slice(fromAddr, len, false);
+        long to = at(off, len);
+        if (src == null) {
+            throw new BpfFault("bpf_skb_store_bytes: source outside the program's memory");
+        }
+        if (to < 0 || !writable) {
+            return EFAULT;
+        }
+        MemorySegment.copy(src, 0, buffer, to, len);
+        return 0;
+    }
+
+    /** One's complement addition of 16-bit words, carries folded in later. */
+    private static long add(long sum, long word) {
+        return sum + (word & 0xffff);
+    }
+
+    private static int fold(long sum) {
+        while ((sum >>> 16) != 0) {
+            sum = (sum & 0xffff) + (sum >>> 16);
+        }
+        return (int) sum;
+    }
+
+    /**
+     * {@code csum_replace2/4} and {@code csum_add} of a diff (RFC 1624: HC' = ~(~HC + ~m + m')): the new
+     * checksum for the field at {@code at} after {@code from} became {@code to}; size 0 means {@code to}
+     * is a checksum difference ({@code bpf_csum_diff}) and {@code from} must be 0.
+     */
+    private static int replaced(int check, long from, long to, int size) {
+        long sum = (~check) & 0xffff;
+        switch (size) {
+            case 2 -> {
+                sum = add(sum, ~from);
+                sum = add(sum, to);
+            }
+            case 4 -> {
+                sum = add(sum, ~(from >>> 16));
+                sum = add(sum, ~from);
+                sum = add(sum, to >>> 16);
+                sum = add(sum, to);
+            }
+            default -> {
+                sum = add(sum, to >>> 16);
+                sum = add(sum, to);
+            }
+        }
+        return ~fold(sum) & 0xffff;
+    }
+
+    /** {@code bpf_l3_csum_replace}: fixes the checksum at {@code off} for a changed header field. */
+    long l3CsumReplace(long off, long from, long to, long flags) {
+        int size = (int) (flags & HDR_FIELD_MASK);
+        if ((flags & ~HDR_FIELD_MASK) != 0 || (size != 0 && size != 2 && size != 4) || (size == 0 && from != 0)) {
+            return EINVAL;
+        }
+        long at = at(off, 2);
+        if (at < 0 || !writable) {
+            return EFAULT;
+        }
+        int check = buffer.get(U16, at) & 0xffff;
+        buffer.set(U16, at, (short) replaced(check, from & 0xffff_ffffL, to & 0xffff_ffffL, size));
+        return 0;
+    }
+
+    /**
+     * {@code bpf_l4_csum_replace}: the same for a TCP/UDP/ICMP checksum; with {@code BPF_F_PSEUDO_HDR}
+     * the field was part of the pseudo-header (an address); a UDP checksum of 0 (none) stays 0 with
+     * {@code BPF_F_MARK_MANGLED_0}, and one that would become 0 is sent as 0xffff.
+     */
+    long l4CsumReplace(long off, long from, long to, long flags) {
+        int size = (int) (flags & HDR_FIELD_MASK);
+        if ((flags & ~(HDR_FIELD_MASK | F_PSEUDO_HDR | F_MARK_MANGLED_0 | F_MARK_ENFORCE)) != 0
+                || (size != 0 && size != 2 && size != 4) || (size == 0 && from != 0)) {
+            return EINVAL;
+        }
+        long at = at(off, 2);
+        if (at < 0 || !writable) {
+            return EFAULT;
+        }
+        int check = buffer.get(U16, at) & 0xffff;
+        if (csumPartial) { // the field holds the pseudo-header's sum, not yet complemented; the rest is summed later
+            if ((flags & F_PSEUDO_HDR) != 0) {
+                buffer.set(U16, at, (short) ~replaced(~check & 0xffff, from & 0xffff_ffffL, to & 0xffff_ffffL, size));
+            }
+            return 0;
+        }
+        boolean mangled0 = (flags & F_MARK_MANGLED_0) != 0;
+        if (mangled0 && check == 0) {
+            return 0;
+        }
+        int next = replaced(check, from & 0xffff_ffffL, to & 0xffff_ffffL, size);
+        if (mangled0 && next == 0) {
+            next = 0xffff; // CSUM_MANGLED_0
+        }
+        buffer.set(U16, at, (short) next);
+        return 0;
+    }
+
+    /** The helpers a tc program gets from the implementation: the byte and checksum helpers and bpf_redirect. */
+    static Helpers helpers() {
+        Helpers h = new Helpers();
+        h.register(HelperProtos.SKB_LOAD_BYTES, "bpf_skb_load_bytes", (OwnHelper) (r1, r2, r3, r4, r5, m) -> of(m).loadBytes(r2, r3, r4, m));
+        h.register(HelperProtos.SKB_STORE_BYTES, "bpf_skb_store_bytes",
+                (OwnHelper) (r1, r2, r3, r4, r5, m) -> of(m).storeBytes(r2, r3, r4, r5, m));
+        h.register(HelperProtos.L3_CSUM_REPLACE, "bpf_l3_csum_replace", (OwnHelper) (r1, r2, r3, r4, r5, m) -> of(m).l3CsumReplace(r2, r3, r4, r5));
+        h.register(HelperProtos.L4_CSUM_REPLACE, "bpf_l4_csum_replace", (OwnHelper) (r1, r2, r3, r4, r5, m) -> of(m).l4CsumReplace(r2, r3, r4, r5));
+        h.register(HelperProtos.REDIRECT, "bpf_redirect", (OwnHelper) (r1, r2, r3, r4, r5, m) -> {
+            SkbBuffer s = of(m);
+            if ((r2 & ~(long) BPF_F_INGRESS) != 0) {
+                return TC_ACT_SHOT; // unknown flags: TC_ACT_SHOT, as bpf_redirect answers
+            }
+            s.redirectIfindex = (int) r1;
+            s.redirectFlags = (int) r2;
+            return TC_ACT_REDIRECT;
+        });
+        return h;
+    }
+}

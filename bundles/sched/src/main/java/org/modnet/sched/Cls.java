@@ -1,0 +1,26 @@
+package org.modnet.sched;
+
+import java.util.List;
+
+import org.modnet.api.skb.SkBuff;
+
+/**
+ * A classifier's match ({@code tcf_proto_ops->classify} of one filter): whether a frame is this
+ * filter's, or — for a program in direct-action mode — the verdict itself.
+ */
+interface Cls {
+    /** Not this filter's frame: the next filter is asked. */
+    int NO_MATCH = Integer.MIN_VALUE;
+    /** This filter's frame: its actions decide ({@code tcf_exts_exec}). */
+    int MATCH = Integer.MIN_VALUE + 1;
+
+    /** {@link #NO_MATCH}, {@link #MATCH}, or a verdict of its own. */
+    int classify(SkBuff skb, boolean ingress);
+
+    /** {@code tc filter show}: what follows {@code handle H } on the filter's line, and the lines below it. */
+    void print(List<String> out, StringBuilder line, boolean stats);
+
+    /** The filter is deleted or replaced. */
+    default void destroy() {
+    }
+}

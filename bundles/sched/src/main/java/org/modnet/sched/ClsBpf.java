@@ -1,0 +1,194 @@
+package org.modnet.sched;
+
+import java.util.HexFormat;
+import java.util.List;
+
+import org.modnet.api.net.Eth;
+import org.modnet.api.net.NetCore;
+import org.modnet.api.net.NetDevice;
+import org.modnet.api.sched.TcHook;
+import org.modnet.api.skb.SkBuff;
+import org.modnet.ebpf.api.BpfProg;
+import org.modnet.ebpf.api.TcContext;
+
+/**
+ * {@code bpf} ({@code net/sched/cls_bpf.c}): an eBPF program of type {@code SCHED_CLS} run on the
+ * frame, from its Ethernet header on (at ingress the header is pushed back for the run, as cls_bpf
+ * does). In direct-action mode ({@code da}) its return value is the verdict — {@code TC_ACT_OK},
+ * {@code SHOT}, {@code REDIRECT} (to where {@code bpf_redirect} said), {@code UNSPEC} for the next
+ * filter; others count as unspec. Otherwise 0 means no match and anything else a match, the filter's
+ * actions deciding. The program may write the frame, so a shared one is made private first; as in
+ * Linux it sees the linear part between data and data_end (a GSO frame's pages are not pulled in:
+ * {@code skb->len} says how long the whole is). Contexts come from a small pool made with the filter (a CAS takes one, a store gives
+ * it back), so neither a softirq nor a sending thread allocates, and a run nested in another (a
+ * clone redirected into a device whose hook runs this program again) gets a context of its own.
+ */
+final class ClsBpf implements Cls {
+    private final NetCore core;
+    private final BpfProg prog;
+    private final boolean da;
+    private final String label;
+    private final Run[] pool;
+    private final java.util.concurrent.atomic.AtomicIntegerArray busy;
+
+    /** One thread's run: the context, and the frame the runtime's own helpers (clone_redirect, change_head) act on. */
+    static final class Run {
+        final TcContext ctx;
+        SkBuff skb;
+        boolean ingress;
+
+        Run(TcContext ctx) {
+            this.ctx = ctx;
+            ctx.device(this);
+        }
+    }
+
+    ClsBpf(NetCore core, BpfProg prog, boolean da, String label) {
+        this.core = core;
+        this.prog = prog;
+        this.da = da;
+        this.label = label;
+        int cpus = Math.max(1, core.cpus());
+        int n = Integer.highestOneBit(Math.max(4, 2 * cpus + 2) - 1) << 1; // a power of two above the threads that run at once
+        this.pool = new Run[n];
+        for (int i = 0; i < n; i++) {
+            pool[i] = new Run(prog.tcContext(i % cpus));
+        }
+        this.busy = new java.util.concurrent.atomic.AtomicIntegerArray(n);
+    }
+
+    /** A free context, or null when every one is in use (more runs at once than the pool holds). */
+    private int acquire() {
+        int n = pool.length;
+        int start = (int) Thread.currentThread().threadId() & (n - 1);
+        for (int k = 0; k < n; k++) {
+            int i = (start + k) & (n - 1);
+            if (busy.get(i) == 0 && busy.compareAndSet(i, 0, 1)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    @Override
+    public int classify(SkBuff skb, boolean ingress) {
+        if (!skb.isWritable() && !skb.unshare()) {
+            return da ? TcHook.TC_ACT_SHOT : NO_MATCH; // no private copy to give the program
+        }
+        if (ingress) {
+            skb.push(Eth.ETH_HLEN);
+        }
+        int slot = acquire();
+        Run run = slot >= 0 ? pool[slot] : new Run(prog.tcContext(0)); // a rare overflow: a context of its own
+        run.skb = skb;
+        run.ingress = ingress;
+        NetDevice dev = skb.dev();
+        int proto = skb.protocol() & 0xffff;
+        run.ctx.fields(skb.len(), skb.pktType().ordinal(), skb.mark(), skb.queueMapping(), Short.reverseBytes((short) proto) & 0xffff,
+                skb.priority(), ingress ? dev.ifindex() : 0, dev.ifindex(), skb.hash());
+        run.ctx.csumPartial(skb.ipSummed() == org.modnet.api.skb.Checksum.PARTIAL);
+        run.ctx.packet(skb.memory(), skb.data(), skb.tail(), true);
+        int r = run.ctx.run();
+        skb.mark(run.ctx.mark()); // skb->mark and ->priority as the program left them
+        skb.priority(run.ctx.priority());
+        run.skb = null;
+        int redirectIfindex = run.ctx.redirectIfindex();
+        int redirectFlags = run.ctx.redirectFlags();
+        if (slot >= 0) {
+            busy.set(slot, 0);
+        }
+        if (ingress) {
+            skb.pull(Eth.ETH_HLEN);
+        }
+        if (!da) {
+            return r == 0 ? NO_MATCH : MATCH;
+        }
+        return switch (r) {
+            case TcHook.TC_ACT_OK, TcHook.TC_ACT_SHOT, TcHook.TC_ACT_STOLEN, TcHook.TC_ACT_TRAP, TcHook.TC_ACT_UNSPEC -> r;
+            case TcHook.TC_ACT_REDIRECT -> redirect(skb, dev, ingress, redirectIfindex, redirectFlags);
+            default -> TcHook.TC_ACT_UNSPEC; // cls_bpf_exec_opcode
+        };
+    }
+
+    /** {@code skb_do_redirect}: out of (or, with BPF_F_INGRESS, into) the device the program named; the frame is taken either way. */
+    private int redirect(SkBuff skb, NetDevice dev, boolean ingress, int ifindex, int flags) {
+        NetDevice target = ifindex > 0 && dev.namespace() != null ? dev.namespace().device(ifindex) : null;
+        boolean toIngress = (flags & TcContext.BPF_F_INGRESS) != 0;
+        if (target == null || !ActMirred.forward(core, skb, target, !toIngress, !ingress)) {
+            return TcHook.TC_ACT_SHOT; // no such device, down, or a loop: dropped and counted by the hook
+        }
+        return TcHook.TC_ACT_STOLEN;
+    }
+
+    /** {@code bpf_clone_redirect}: a clone of the frame (data at its Ethernet header) out of or into another device. */
+    static long cloneRedirect(NetCore core, Run run, long ifindex, long flags) {
+        if ((flags & ~(long) TcContext.BPF_F_INGRESS) != 0) {
+            return -22;
+        }
+        SkBuff skb = run.skb;
+        NetDevice dev = skb.dev();
+        NetDevice target = dev.namespace() != null ? dev.namespace().device((int) ifindex) : null;
+        if (target == null) {
+            return -22;
+        }
+        SkBuff c = skb.clone();
+        if (c == null) {
+            return -12;
+        }
+        boolean toIngress = (flags & TcContext.BPF_F_INGRESS) != 0;
+        if (!ActMirred.forward(core, c, target, !toIngress, true)) {
+            c.free();
+            return -100; // ENETDOWN
+        }
+        return 0;
+    }
+
+    /** {@code bpf_skb_change_head}: {@code len} zeroed bytes in front of the frame, which starts there now (a new L2 header). */
+    static long changeHead(Run run, long len, long flags) {
+        SkBuff skb = run.skb;
+        if (flags != 0 || len < 0 || len > 0xffff) {
+            return -22;
+        }
+        if (skb.headroom() < len) {
+            return -12; // ENOMEM: the kernel would reallocate; modnet's pools keep their headroom
+        }
+        int data = skb.push((int) len);
+        for (int i = 0; i < len; i++) {
+            skb.setU8(data + i, 0);
+        }
+        skb.resetMacHeader();
+        run.ctx.packet(skb.memory(), skb.data(), skb.tail(), true);
+        return 0;
+    }
+
+    @Override
+    public void print(List<String> out, StringBuilder line, boolean stats) {
+        line.append(label).append(' ');
+        if (da) {
+            line.append("direct-action ");
+        }
+        line.append("not_in_hw id ").append(prog.id()).append(" name ").append(prog.name()).append(" tag ").append(tag())
+                .append(prog.jited() ? " jited" : "");
+        out.add(line.toString());
+    }
+
+    /** The program's tag: the first 8 bytes of a SHA-1 of its instructions, as the kernel's {@code bpf_prog_calc_tag}. */
+    private String tag() {
+        try {
+            java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-1");
+            for (long insn : prog.xlated()) {
+                for (int b = 0; b < 8; b++) {
+                    sha.update((byte) (insn >>> (8 * b)));
+                }
+            }
+            return HexFormat.of().formatHex(sha.digest(), 0, 8);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            return "0000000000000000";
+        }
+    }
+
+    @Override
+    public void destroy() {
+        prog.close();
+    }
+}

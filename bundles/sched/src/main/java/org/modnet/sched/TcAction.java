@@ -1,0 +1,61 @@
+package org.modnet.sched;
+
+import java.util.List;
+
+import org.modnet.api.sched.TcHook;
+import org.modnet.api.skb.SkBuff;
+
+/**
+ * An action ({@code struct tc_action} with its {@code tc_action_ops}): run on each frame a filter
+ * matched, in order ({@code tcf_action_exec}); it returns a verdict. {@link TcHook#TC_ACT_STOLEN}
+ * means the action took the frame (sent it elsewhere, or freed it): nobody may touch it after.
+ */
+abstract class TcAction {
+    /** {@code tcf_index}: the action's number within its kind, as tc prints it. */
+    final int index;
+    final TcCounters stats = new TcCounters();
+
+    TcAction(int index) {
+        this.index = index;
+    }
+
+    /** The kind, as {@code tc actions} names it: gact, mirred, police, bpf. */
+    abstract String kind();
+
+    abstract int act(SkBuff skb, boolean ingress);
+
+    /** The lines tc prints after {@code action order N: }; the first continues that line. */
+    abstract List<String> describe();
+
+    /** The action leaves (its filter was deleted or replaced). */
+    void destroy() {
+    }
+
+    /** iproute2's {@code action_n2a}: a verdict's word. */
+    static String verdictName(int v) {
+        return switch (v) {
+            case TcHook.TC_ACT_UNSPEC -> "continue";
+            case TcHook.TC_ACT_OK -> "pass";
+            case TcHook.TC_ACT_SHOT -> "drop";
+            case TcHook.TC_ACT_RECLASSIFY -> "reclassify";
+            case TcHook.TC_ACT_PIPE -> "pipe";
+            case TcHook.TC_ACT_STOLEN -> "stolen";
+            case TcHook.TC_ACT_TRAP -> "trap";
+            case TcHook.TC_ACT_REDIRECT -> "redirect";
+            default -> Integer.toString(v);
+        };
+    }
+
+    /** iproute2's {@code action_a2n}: a control word's verdict, or null if it is none. */
+    static Integer verdict(String word) {
+        return switch (word) {
+            case "continue" -> TcHook.TC_ACT_UNSPEC;
+            case "drop", "shot" -> TcHook.TC_ACT_SHOT;
+            case "pass", "ok" -> TcHook.TC_ACT_OK;
+            case "reclassify" -> TcHook.TC_ACT_RECLASSIFY;
+            case "pipe" -> TcHook.TC_ACT_PIPE;
+            case "trap" -> TcHook.TC_ACT_TRAP;
+            default -> null;
+        };
+    }
+}

@@ -1,0 +1,1402 @@
+package org.modnet.tcp;
+
+import static org.modnet.tcp.TcpSock.*;
+
+import org.modnet.api.handover.TcpRecoveryState;
+import org.modnet.api.tcp.TcpCongestion;
+
+/**
+ * Loss recovery for one connection, as Linux does it: the SACK scoreboard's tagging ({@code
+ * tcp_sacktag_write_queue}, {@code tcp_check_dsack}, {@code tcp_clean_rtx_queue}), the recovery state
+ * machine ({@code tcp_fastretrans_alert}: Open, Disorder, CWR, Recovery, Loss as {@code ca_state}),
+ * RACK-TLP ({@code tcp_recovery.c}, RFC 8985: loss by time, the reordering window and its timer; {@code
+ * tcp_schedule_loss_probe} and {@code tcp_send_loss_probe}), the duplicate-ACK threshold without RACK
+ * and for peers without SACK (RFC 6675, NewReno's {@code tcp_add_reno_sack}), Proportional Rate
+ * Reduction ({@code tcp_cwnd_reduction}, RFC 6937), undo on D-SACK and timestamps ({@code
+ * tcp_try_undo_*}, Eifel), and what goes again ({@code tcp_xmit_retransmit_queue}). Limited Transmit
+ * (RFC 3042) is what the in-flight count gives, as in Linux: a SACKed or duplicate-ACKed segment leaves
+ * the flight, so a new one may go. The segments and their marks are {@link TcpRtxQueue}'s; nothing here
+ * allocates.
+ */
+final class TcpRecovery {
+    /** {@code tcp_ack}'s flags, Linux's values. */
+    static final int FLAG_DATA = 0x01;
+    static final int FLAG_WIN_UPDATE = 0x02;
+    static final int FLAG_DATA_ACKED = 0x04;
+    static final int FLAG_RETRANS_DATA_ACKED = 0x08;
+    static final int FLAG_SYN_ACKED = 0x10;
+    static final int FLAG_DATA_SACKED = 0x20;
+    static final int FLAG_ECE = 0x40;
+    static final int FLAG_LOST_RETRANS = 0x80;
+    static final int FLAG_ORIG_SACK_ACKED = 0x200;
+    static final int FLAG_SND_UNA_ADVANCED = 0x400;
+    static final int FLAG_DSACKING_ACK = 0x800;
+    static final int FLAG_SET_XMIT_TIMER = 0x1000;
+    static final int FLAG_SACK_RENEGING = 0x2000;
+    static final int FLAG_DSACK_TLP = 0x20000;
+    static final int FLAG_ACKED = FLAG_DATA_ACKED | FLAG_SYN_ACKED;
+    static final int FLAG_NOT_DUP = FLAG_DATA | FLAG_WIN_UPDATE | FLAG_ACKED;
+    static final int FLAG_CA_ALERT = FLAG_DATA_SACKED | FLAG_ECE | FLAG_DSACKING_ACK;
+    static final int FLAG_FORWARD_PROGRESS = FLAG_ACKED | FLAG_DATA_SACKED;
+
+    /** {@code tcp_recovery}'s bits. */
+    static final int TCP_RACK_LOSS_DETECTION = 0x1;
+    static final int TCP_RACK_STATIC_REO_WND = 0x2;
+    static final int TCP_RACK_NO_DUPTHRESH = 0x4;
+    /** {@code TCP_RACK_RECOVERY_THRESH}: recoveries a widened reordering window persists for. */
+    static final int TCP_RACK_RECOVERY_THRESH = 16;
+    /** {@code TCP_TIMEOUT_MIN}: two jiffies at HZ=1000. */
+    static final long TCP_TIMEOUT_MIN_MS = 2;
+
+    /** {@code icsk_pending}: what the retransmission timer's slot is armed for. */
+    static final int ICSK_TIME_RETRANS = 1;
+    static final int ICSK_TIME_PROBE0 = 3;
+    static final int ICSK_TIME_LOSS_PROBE = 5;
+    static final int ICSK_TIME_REO_TIMEOUT = 6;
+
+    private final TcpSock sk;
+    final TcpRtxQueue q = new TcpRtxQueue();
+
+    /** {@code tp->reordering}: the duplicate-ACK threshold as reordering seen raised it. */
+    int reordering = REORDERING;
+    /** {@code reord_seen}, {@code dsack_dups}, {@code tp->lost} (every segment ever marked lost). */
+    int reordSeen;
+    int dsackDups;
+    int lost;
+    /** {@code high_seq}: snd_nxt when recovery or loss began. */
+    int highSeq;
+    /** {@code undo_marker} (0: no undo possible) and {@code undo_retrans} (-1: none to count down). */
+    int undoMarker;
+    int undoRetrans;
+    /** {@code retrans_stamp} as a TSval: when the episode's first retransmission went (Eifel's reference). */
+    int retransStamp;
+    int priorSsthresh;
+    int priorCwnd;
+    /** PRR's counts (RFC 6937): delivered and sent since the reduction began. */
+    int prrDelivered;
+    int prrOut;
+    /** {@code tlp_high_seq}: snd_nxt when the probe went, 0 with none outstanding; whether it was a resend. */
+    int tlpHighSeq;
+    boolean tlpRetrans;
+    /** {@code is_sack_reneg}: the peer dropped data it had SACKed. */
+    boolean isSackReneg;
+    /** RACK ({@code tp->rack}): the newest delivered segment's send time and end, the RTT it gave. */
+    long rackMstampUs;
+    int rackEndSeq;
+    long rackRttUs;
+    boolean rackAdvanced;
+    int reoWndSteps = 1;
+    int reoWndPersist;
+    boolean rackDsackSeen;
+    int rackLastDelivered;
+    /** {@code icsk_pending}. */
+    int pending;
+
+    /** One ACK's scratch (tcp_sacktag_state), kept here so nothing is allocated per ACK. */
+    private int reord;
+    private int flag;
+    private final int[] sackStart = new int[TcpOptions.NUM_SACKS + 1];
+    private final int[] sackEnd = new int[TcpOptions.NUM_SACKS + 1];
+
+    TcpRecovery(TcpSock sk) {
+        this.sk = sk;
+    }
+
+    long nowUs() {
+        return sk.net.core.nanoTime() / 1000;
+    }
+
+    boolean isSack() {
+        return sk.rx.sackOk;
+    }
+
+    boolean isRack() {
+        return (sk.net.recovery.get() & TCP_RACK_LOSS_DETECTION) != 0;
+    }
+
+    /** {@code tcp_packets_in_flight}: packets_out - (sacked_out + lost_out) + retrans_out. */
+    int inFlight() {
+        return q.packetsOut - (q.sackedOut + q.lostOut) + q.retransOut;
+    }
+
+    int leftOut() {
+        return q.sackedOut + q.lostOut;
+    }
+
+    boolean inCwndReduction() {
+        return sk.caState == TcpCongestion.CA_CWR || sk.caState == TcpCongestion.CA_RECOVERY;
+    }
+
+    /** {@code tcp_highest_sack_seq}. */
+    int highestSackSeq() {
+        return q.sackedOut == 0 || !isSack() ? sk.sndUna : q.highestSackEnd;
+    }
+
+    /** The timer's slot armed for {@code what} ({@code inet_csk_reset_xmit_timer}). */
+    void resetXmitTimer(int what, long ms) {
+        pending = what;
+        sk.rtxTimer.mod(Math.max(ms, 1));
+    }
+
+    // --- sending side: the scoreboard learns what went ---
+
+    /** New bytes [s, s+len) went: one entry per MSS ({@code tcp_event_new_data_sent}). False if the queue is full. */
+    boolean newDataSent(int s, int len, boolean fin, int cpu) {
+        int m = Math.max(sk.mss, 1);
+        int n = fin ? 1 : (len + m - 1) / m;
+        if (!q.hasRoom(n)) {
+            sk.net.mib.inc(cpu, TcpMib.Ext.TCPWqueueTooBig);
+            return false;
+        }
+        long now = nowUs();
+        if (fin) {
+            q.add(s, s + 1, true, now);
+            return true;
+        }
+        for (int off = 0; off < len; off += m) {
+            q.add(s + off, s + Math.min(off + m, len), false, now);
+        }
+        return true;
+    }
+
+    /** Whether the queue takes {@code len} more bytes as entries. */
+    boolean hasRoomFor(int len) {
+        int m = Math.max(sk.mss, 1);
+        return q.hasRoom((len + m - 1) / m + 1);
+    }
+
+    /** [s, e) went again (the RTO's go-back resend, or the FIN again): those entries carry the retransmission. */
+    void resent(int s, int e, int cpu) {
+        int k = q.find(s);
+        if (k < 0) {
+            return;
+        }
+        long now = nowUs();
+        if (retransStamp == 0) {
+            retransStamp = sk.tsNow();
+        }
+        for (; k < q.size(); k++) {
+            int i = q.at(k);
+            if (!TcpSeq.before(q.seq[i], e)) {
+                break;
+            }
+            if ((q.sacked[i] & TcpRtxQueue.SACKED_ACKED) == 0) {
+                q.markRetrans(i, now);
+                countUndoRetrans(1);
+            }
+        }
+    }
+
+    /** {@code tcp_retransmit_skb}: each retransmission is one more that a D-SACK must report before an undo. */
+    private void countUndoRetrans(int n) {
+        if (undoRetrans < 0) {
+            undoRetrans = 0;
+        }
+        undoRetrans += n;
+    }
+
+    /** Where the go-back resend from {@code s} continues: past a SACKed entry, which the peer holds. */
+    int skipSacked(int s) {
+        int k = q.find(s);
+        while (k >= 0 && k < q.size() && (q.sacked[q.at(k)] & TcpRtxQueue.SACKED_ACKED) != 0) {
+            s = q.end[q.at(k)];
+            k++;
+        }
+        return s;
+    }
+
+    /** How far the go-back resend from {@code s} may go in one block: up to {@code segs} unSACKed entries. */
+    int resendEnd(int s, int segs, int limit) {
+        int k = q.find(s);
+        if (k < 0) {
+            return limit;
+        }
+        int e = q.unsackedRunEnd(k, segs, limit);
+        return TcpSeq.after(e, limit) ? limit : e;
+    }
+
+    // --- tcp_ack's side ---
+
+    /**
+     * {@code tcp_sacktag_write_queue}: the ACK's SACK blocks mark the entries they cover whole; a first
+     * block below the ACK or inside the second is a D-SACK ({@code tcp_check_dsack}); blocks outside what
+     * was sent, or backwards, are TCPSACKDiscard (a D-SACK one TCPDSACKIgnoredOld or NoUndo). Returns the
+     * flags. {@code ack} is the ACK's number (snd_una is already it, as in Linux), {@code priorUna} the
+     * one before.
+     */
+    int sacktag(int ack, int priorUna, int cpu) {
+        int n = sk.rx.numRcvSacks;
+        flag = 0;
+        if (n == 0 || !isSack()) {
+            return 0;
+        }
+        int priorFack = highestSackSeq();
+        reord = sk.sndMax;
+        boolean dup = checkDsack(ack, priorUna, cpu);
+        int used = 0;
+        for (int b = 0; b < n; b++) {
+            int s = sk.rx.rcvSackStart[b];
+            int e = sk.rx.rcvSackEnd[b];
+            boolean dupSack = dup && b == 0;
+            if (!sackBlockValid(dupSack, s, e)) {
+                if (dupSack) {
+                    sk.net.mib.inc(cpu, undoMarker == 0 ? TcpMib.Ext.TCPDSACKIgnoredNoUndo : TcpMib.Ext.TCPDSACKIgnoredOld);
+                } else {
+                    sk.net.mib.inc(cpu, TcpMib.Ext.TCPSACKDiscard);
+                }
+                continue;
+            }
+            if (!TcpSeq.after(e, priorUna)) {
+                if (dupSack) {
+                    dsackUndoCount(s, e, cpu);
+                }
+                continue; // very old: the ACK covers it
+            }
+            // sorted by start, as tcp_sacktag_write_queue walks them (four at most: an insertion)
+            int at = used++;
+            while (at > 0 && TcpSeq.before(s, sackStart[at - 1])) {
+                sackStart[at] = sackStart[at - 1];
+                sackEnd[at] = sackEnd[at - 1];
+                at--;
+            }
+            sackStart[at] = s;
+            sackEnd[at] = e;
+            if (dupSack) {
+                dsackUndoCount(s, e, cpu);
+            }
+        }
+        for (int b = 0; b < used; b++) {
+            tagRange(sackStart[b], sackEnd[b]);
+        }
+        if (TcpSeq.before(reord, priorFack)) {
+            checkSackReordering(reord, false, cpu);
+        }
+        return flag;
+    }
+
+    /** The D-SACKed entries still queued that were retransmitted count down {@code undo_retrans}. */
+    private void dsackUndoCount(int s, int e, int cpu) {
+        int k = q.find(s);
+        if (k < 0) {
+            return;
+        }
+        for (; k < q.size(); k++) {
+            int i = q.at(k);
+            if (TcpSeq.after(q.end[i], e)) {
+                break;
+            }
+            if ((q.sacked[i] & TcpRtxQueue.RETRANS) != 0 && undoMarker != 0 && undoRetrans > 0 && TcpSeq.after(q.end[i], undoMarker)) {
+                undoRetrans--;
+            }
+        }
+    }
+
+    /** Tags the entries [s, e) covers whole ({@code tcp_sacktag_walk}); one only partly covered stays as it is. */
+    private void tagRange(int s, int e) {
+        int k = q.find(s);
+        if (k < 0) {
+            if (q.size() == 0 || !TcpSeq.before(s, q.seq[q.at(0)])) {
+                return;
+            }
+            k = 0;
+        }
+        if (q.seq[q.at(k)] != s && TcpSeq.after(s, q.seq[q.at(k)])) {
+            k++; // a block starting inside a segment does not SACK it
+        }
+        for (; k < q.size(); k++) {
+            int i = q.at(k);
+            if (TcpSeq.after(q.end[i], e)) {
+                break;
+            }
+            if (TcpSeq.before(q.end[i], sk.sndUna) || q.end[i] == sk.sndUna) {
+                continue;
+            }
+            sacktagOne(i);
+        }
+    }
+
+    /** {@code tcp_sacktag_one}. */
+    private void sacktagOne(int i) {
+        byte m = q.sacked[i];
+        if ((m & TcpRtxQueue.SACKED_ACKED) != 0) {
+            return;
+        }
+        if ((m & TcpRtxQueue.RETRANS) == 0) {
+            if (TcpSeq.before(q.seq[i], highestSackSeq()) && TcpSeq.before(q.seq[i], reord)) {
+                reord = q.seq[i];
+            }
+            if (!TcpSeq.after(q.end[i], highSeq)) {
+                flag |= FLAG_ORIG_SACK_ACKED;
+            }
+        }
+        rackAdvance(m, q.end[i], q.xmitUs[i]);
+        q.markSacked(i);
+        sk.delivered++;
+        flag |= FLAG_DATA_SACKED;
+    }
+
+    /** {@code tcp_is_sackblock_valid}: within what was sent, forwards; a D-SACK may reach below snd_una. */
+    boolean sackBlockValid(boolean dsack, int s, int e) {
+        if (TcpSeq.after(e, sk.sndMax) || !TcpSeq.before(s, e)) {
+            return false;
+        }
+        if (!TcpSeq.before(s, sk.sndMax)) {
+            return false;
+        }
+        if (TcpSeq.after(s, sk.sndUna)) {
+            return true;
+        }
+        if (!dsack || undoMarker == 0) {
+            return false;
+        }
+        if (TcpSeq.after(e, sk.sndUna)) {
+            return false;
+        }
+        if (!TcpSeq.before(s, undoMarker)) {
+            return true;
+        }
+        if (!TcpSeq.after(e, undoMarker)) {
+            return false;
+        }
+        return !TcpSeq.before(s, e - sk.maxWindow);
+    }
+
+    /**
+     * {@code tcp_check_dsack} and {@code tcp_dsack_seen}: TCPDSACKRecv (first block below the ACK) or
+     * TCPDSACKOfoRecv (inside the second); one wider than any window, or reporting more duplicates than
+     * were ever retransmitted, is TCPDSACKIgnoredDubious and ignored.
+     */
+    boolean checkDsack(int ack, int priorUna, int cpu) {
+        int s0 = sk.rx.rcvSackStart[0];
+        int e0 = sk.rx.rcvSackEnd[0];
+        if (TcpSeq.before(s0, ack)) {
+            sk.net.mib.inc(cpu, TcpMib.Ext.TCPDSACKRecv);
+        } else if (sk.rx.numRcvSacks > 1) {
+            if (TcpSeq.after(e0, sk.rx.rcvSackEnd[1]) || TcpSeq.before(s0, sk.rx.rcvSackStart[1])) {
+                return false;
+            }
+            sk.net.mib.inc(cpu, TcpMib.Ext.TCPDSACKOfoRecv);
+        } else {
+            return false;
+        }
+        int segs = dsackSeen(s0, e0);
+        if (segs == 0) {
+            sk.net.mib.inc(cpu, TcpMib.Ext.TCPDSACKIgnoredDubious);
+            return false;
+        }
+        sk.net.mib.add(cpu, TcpMib.Ext.TCPDSACKRecvSegs, segs);
+        if (undoMarker != 0 && undoRetrans > 0 && !TcpSeq.after(e0, priorUna) && TcpSeq.after(e0, undoMarker)) {
+            undoRetrans = Math.max(0, undoRetrans - segs);
+        }
+        return true;
+    }
+
+    private int dsackSeen(int s, int e) {
+        if (!TcpSeq.before(s, e)) {
+            return 0;
+        }
+        int len = e - s;
+        if (len > sk.maxWindow) {
+            return 0;
+        }
+        int m = Math.max(sk.mss, 1);
+        int segs = 1;
+        if (len > m) {
+            segs = (len + m - 1) / m;
+        } else if (tlpHighSeq != 0 && tlpHighSeq == e) {
+            flag |= FLAG_DSACK_TLP;
+        }
+        dsackDups += segs;
+        if (dsackDups > sk.totalRetrans) {
+            return 0; // never retransmitted that much: a D-SACK of data sent once
+        }
+        if (reordSeen > 0 && (flag & FLAG_DSACK_TLP) == 0) {
+            rackDsackSeen = true;
+        }
+        flag |= FLAG_DSACKING_ACK;
+        sk.delivered += segs; // a spurious retransmission is delivered
+        return segs;
+    }
+
+    /** {@code tcp_check_sack_reordering}: a hole filled below the highest SACK; the threshold may rise. */
+    void checkSackReordering(int lowSeq, boolean ts, int cpu) {
+        int fack = highestSackSeq();
+        if (!TcpSeq.before(lowSeq, fack)) {
+            return;
+        }
+        int m = Math.max(sk.mss, 1);
+        int metric = fack - lowSeq;
+        if (metric > reordering * m) {
+            reordering = Math.min((metric + m - 1) / m, sk.net.maxReordering.get());
+        }
+        reordSeen++;
+        sk.net.mib.inc(cpu, ts ? TcpMib.Ext.TCPTSReorder : TcpMib.Ext.TCPSACKReorder);
+    }
+
+    /**
+     * {@code tcp_clean_rtx_queue}: the entries the ACK covers leave the queue (the head may be trimmed);
+     * delivered, RACK and reordering learn from them; a new head the peer had SACKed is reneging.
+     */
+    int cleanRtxQueue(int ack, int priorUna, int priorFack, int cpu) {
+        int f = 0;
+        int pkts = 0;
+        int reordC = sk.sndMax;
+        while (q.size() > 0) {
+            int i = q.at(0);
+            if (TcpSeq.after(q.end[i], ack)) {
+                if (TcpSeq.after(ack, q.seq[i])) {
+                    q.trimHead(ack);
+                    f |= FLAG_DATA_ACKED;
+                }
+                break;
+            }
+            byte m = q.sacked[i];
+            if ((m & TcpRtxQueue.RETRANS) != 0) {
+                f |= FLAG_RETRANS_DATA_ACKED;
+            } else if ((m & TcpRtxQueue.SACKED_ACKED) == 0) {
+                if (TcpSeq.before(q.seq[i], reordC)) {
+                    reordC = q.seq[i];
+                }
+                if (!TcpSeq.after(q.end[i], highSeq)) {
+                    f |= FLAG_ORIG_SACK_ACKED;
+                }
+            }
+            if ((m & TcpRtxQueue.SACKED_ACKED) == 0 && isSack()) {
+                sk.delivered++;
+                rackAdvance(m, q.end[i], q.xmitUs[i]);
+            }
+            q.removeHead();
+            pkts++;
+            f |= FLAG_DATA_ACKED;
+        }
+        if (pkts == 0 && (f & FLAG_DATA_ACKED) == 0 && TcpSeq.after(ack, priorUna)) {
+            f |= FLAG_SYN_ACKED; // what no entry held: our SYN
+            sk.delivered++;
+        }
+        if ((f & FLAG_ACKED) != 0) {
+            f |= FLAG_SET_XMIT_TIMER;
+            if (!isSack()) {
+                removeRenoSacks(pkts, cpu);
+                if ((f & FLAG_RETRANS_DATA_ACKED) != 0) {
+                    f &= ~FLAG_ORIG_SACK_ACKED;
+                }
+            } else if (TcpSeq.before(reordC, priorFack)) {
+                checkSackReordering(reordC, false, cpu);
+            }
+        }
+        if (q.size() > 0 && isSack() && (q.sacked[q.at(0)] & TcpRtxQueue.SACKED_ACKED) != 0) {
+            f |= FLAG_SACK_RENEGING;
+        }
+        if (q.packetsOut == 0) {
+            q.sackedOut = 0; // a Reno count with nothing left
+        }
+        return f;
+    }
+
+    /**
+     * The rest of {@code tcp_ack} once the queue is cleaned: the loss probe's answer, the recovery state
+     * machine for a dubious ACK, the timer, the congestion window (PRR in a reduction) and what goes again.
+     */
+    void ackDone(int ack, int priorUna, int f, int deliveredBefore, int lostBefore, long rttUs, int cpu) {
+        flag = f;
+        rackUpdateReoWnd(deliveredBefore);
+        if (tlpHighSeq != 0) {
+            processTlpAck(ack, cpu);
+        }
+        boolean rexmit = false;
+        if (ackIsDubious()) {
+            int numDupack = (flag & (FLAG_SND_UNA_ADVANCED | FLAG_NOT_DUP | FLAG_DSACKING_ACK)) == 0 ? 1 : 0;
+            rexmit = fastretransAlert(priorUna, numDupack, cpu);
+        }
+        if ((flag & FLAG_SET_XMIT_TIMER) != 0) {
+            setXmitTimer();
+        }
+        int delivered = sk.delivered - deliveredBefore;
+        congControl(ack, delivered, lost - lostBefore, rttUs);
+        if (rexmit) {
+            xmitRetransmitQueue(cpu);
+        }
+        if (q.packetsOut > 0 && !sk.rtxTimer.pending()) {
+            rearmRto(); // while segments are out one of RTO, loss probe or reordering timer is armed, whatever the path
+        }
+    }
+
+    private boolean ackIsDubious() {
+        return (flag & FLAG_NOT_DUP) == 0 || (flag & FLAG_CA_ALERT) != 0 || sk.caState != TcpCongestion.CA_OPEN;
+    }
+
+    /** {@code tcp_cong_control}: PRR while the window is being reduced, else growth when the ACK may raise it. */
+    private void congControl(int ack, int ackedSacked, int newlyLost, long rttUs) {
+        if (!sk.caInit) {
+            sk.congAck(ack, Math.max(ackedSacked, 1), rttUs);
+            return;
+        }
+        if (inCwndReduction()) {
+            cwndReduction(ackedSacked, newlyLost);
+        } else if (mayRaiseCwnd() && ackedSacked > 0) {
+            sk.congAck(ack, ackedSacked, rttUs);
+        }
+    }
+
+    /** {@code tcp_may_raise_cwnd}: in order data acknowledged (any progress once reordering is high). */
+    private boolean mayRaiseCwnd() {
+        if (reordering > sk.net.reordering.get()) {
+            return (flag & FLAG_FORWARD_PROGRESS) != 0;
+        }
+        return (flag & FLAG_DATA_ACKED) != 0;
+    }
+
+    /**
+     * {@code tcp_cwnd_reduction} (RFC 6937): below ssthresh, send as much as was delivered (slow start
+     * reduction bound, plus one when snd_una advanced without new loss); above, the share
+     * ssthresh/prior_cwnd of what was delivered. At least the fast retransmit goes.
+     */
+    void cwndReduction(int newlyAckedSacked, int newlyLost) {
+        if (newlyAckedSacked <= 0 || priorCwnd == 0) {
+            return;
+        }
+        int inFlight = inFlight();
+        int delta = sk.cw.ssthresh - inFlight;
+        int sndcnt;
+        prrDelivered += newlyAckedSacked;
+        if (delta < 0) {
+            long dividend = (long) sk.cw.ssthresh * prrDelivered + priorCwnd - 1;
+            sndcnt = (int) (dividend / priorCwnd) - prrOut;
+        } else {
+            sndcnt = Math.max(prrDelivered - prrOut, newlyAckedSacked);
+            if ((flag & FLAG_SND_UNA_ADVANCED) != 0 && newlyLost == 0) {
+                sndcnt++;
+            }
+            sndcnt = Math.min(delta, sndcnt);
+        }
+        sndcnt = Math.max(sndcnt, prrOut == 0 ? 1 : 0); // the fast retransmit goes
+        sk.cw.cwnd = Math.max(inFlight + sndcnt, 1);
+    }
+
+    /** {@code tcp_init_cwnd_reduction}. */
+    private void initCwndReduction() {
+        highSeq = sk.sndMax;
+        tlpHighSeq = 0;
+        sk.cw.cwndCnt = 0;
+        priorCwnd = sk.cw.cwnd;
+        prrDelivered = 0;
+        prrOut = 0;
+        sk.cw.ssthresh = sk.ca.ops.ssthresh(sk.cw);
+    }
+
+    /** {@code tcp_end_cwnd_reduction}: the window settles at ssthresh. */
+    private void endCwndReduction() {
+        if (sk.cw.ssthresh != Integer.MAX_VALUE && (sk.caState == TcpCongestion.CA_CWR || undoMarker != 0)) {
+            sk.cw.cwnd = sk.cw.ssthresh;
+            sk.cwndStampMs = sk.nowMs();
+        }
+        sk.ca.ops.cwndEvent(sk.cw, TcpCongestion.CA_EVENT_COMPLETE_CWR);
+    }
+
+    /** {@code tcp_current_ssthresh}. */
+    private int currentSsthresh() {
+        if (inCwndReduction()) {
+            return sk.cw.ssthresh;
+        }
+        return Math.max(sk.cw.ssthresh, (sk.cw.cwnd >> 1) + (sk.cw.cwnd >> 2));
+    }
+
+    /** {@code tcp_set_ca_state}: the algorithm hears of it first. */
+    void setCaState(int state) {
+        if (sk.caInit) {
+            sk.ca.ops.setState(sk.cw, state);
+        }
+        sk.caState = state;
+    }
+
+    private void initUndo() {
+        undoMarker = sk.sndUna;
+        undoRetrans = q.retransOut;
+        if (tlpHighSeq != 0 && tlpRetrans) {
+            undoRetrans++;
+        }
+        if (undoRetrans == 0) {
+            undoRetrans = -1;
+        }
+    }
+
+    /** {@code tcp_enter_recovery}: TCPSackRecovery or TCPRenoRecovery, PRR starts. */
+    void enterRecovery(int cpu) {
+        sk.net.mib.inc(cpu, isSack() ? TcpMib.Ext.TCPSackRecovery : TcpMib.Ext.TCPRenoRecovery);
+        priorSsthresh = 0;
+        initUndo();
+        if (!inCwndReduction()) {
+            priorSsthresh = currentSsthresh();
+            initCwndReduction();
+        }
+        setCaState(TcpCongestion.CA_RECOVERY);
+    }
+
+    /**
+     * {@code tcp_enter_loss} at an RTO, with {@code tcp_timeout_mark_lost}: what the peer has not SACKed is
+     * lost (everything after reneging, TCPSACKReneging), ssthresh falls once per episode, the window is
+     * what is in flight plus one. The first timeout of an episode counts the failure of what ran before.
+     */
+    void enterLoss(int cpu) {
+        if (sk.retransmits == 0) {
+            TcpMib.Ext failed = null;
+            if (sk.caState == TcpCongestion.CA_RECOVERY) {
+                failed = isSack() ? TcpMib.Ext.TCPSackRecoveryFail : TcpMib.Ext.TCPRenoRecoveryFail;
+            } else if (sk.caState == TcpCongestion.CA_LOSS) {
+                failed = TcpMib.Ext.TCPLossFailures;
+            } else if (sk.caState == TcpCongestion.CA_DISORDER || q.sackedOut > 0) {
+                failed = isSack() ? TcpMib.Ext.TCPSackFailures : TcpMib.Ext.TCPRenoFailures;
+            }
+            if (failed != null) {
+                sk.net.mib.inc(cpu, failed);
+            }
+        }
+        if (isSackReneg) {
+            sk.net.mib.inc(cpu, TcpMib.Ext.TCPSACKReneging);
+        }
+        int before = q.lostOut;
+        q.markAllLost(isSackReneg || !isSack());
+        lost += Math.max(q.lostOut - before, 0);
+        if (sk.caState <= TcpCongestion.CA_DISORDER || !TcpSeq.after(highSeq, sk.sndUna)
+                || sk.caState == TcpCongestion.CA_LOSS && sk.retransmits == 0) {
+            priorSsthresh = currentSsthresh();
+            priorCwnd = sk.cw.cwnd;
+            sk.cw.ssthresh = sk.ca.ops.ssthresh(sk.cw);
+            sk.ca.ops.cwndEvent(sk.cw, TcpCongestion.CA_EVENT_LOSS);
+            initUndo();
+        }
+        sk.cw.cwnd = inFlight() + 1;
+        sk.cw.cwndCnt = 0;
+        sk.cwndStampMs = sk.nowMs();
+        int sysctl = sk.net.reordering.get();
+        if (sk.caState <= TcpCongestion.CA_DISORDER && q.sackedOut >= sysctl) {
+            reordering = Math.min(reordering, sysctl);
+        }
+        setCaState(TcpCongestion.CA_LOSS);
+        highSeq = sk.sndMax;
+        tlpHighSeq = 0;
+    }
+
+    // --- the state machine ---
+
+    /**
+     * {@code tcp_fastretrans_alert}: leaves a finished recovery (or undoes it), then by state: in
+     * Recovery counts duplicate ACKs and tries the partial and D-SACK undos; in Loss {@code
+     * tcp_process_loss}; otherwise marks losses (RACK, or the threshold) and enters Recovery when one
+     * is seen. Returns whether lost segments are to go again.
+     */
+    boolean fastretransAlert(int priorUna, int numDupack, int cpu) {
+        boolean doLost = numDupack > 0 || (flag & FLAG_DATA_SACKED) != 0 && forceFastRetransmit();
+        if (q.packetsOut == 0 && q.sackedOut > 0) {
+            q.sackedOut = 0;
+        }
+        if (checkSackReneging()) {
+            return false;
+        }
+        boolean fastRexmit = false;
+        int state = sk.caState;
+        if (state == TcpCongestion.CA_OPEN) {
+            retransStamp = 0;
+        } else if (!TcpSeq.before(sk.sndUna, highSeq)) {
+            if (state == TcpCongestion.CA_CWR) {
+                if (sk.sndUna != highSeq) {
+                    endCwndReduction();
+                    setCaState(TcpCongestion.CA_OPEN);
+                }
+            } else if (state == TcpCongestion.CA_RECOVERY) {
+                if (!isSack()) {
+                    q.sackedOut = 0;
+                }
+                if (tryUndoRecovery(cpu)) {
+                    return false;
+                }
+                endCwndReduction();
+            }
+        }
+        switch (sk.caState) {
+            case TcpCongestion.CA_RECOVERY -> {
+                if ((flag & FLAG_SND_UNA_ADVANCED) == 0) {
+                    if (!isSack()) {
+                        addRenoSack(numDupack, cpu);
+                    }
+                } else {
+                    if (undoMarker != 0 && packetDelayed()) { // tcp_try_undo_partial
+                        checkSackReordering(priorUna, true, cpu);
+                        if (q.retransOut > 0) {
+                            return false;
+                        }
+                        undoCwndReduction(true);
+                        sk.net.mib.inc(cpu, TcpMib.Ext.TCPPartialUndo);
+                        tryKeepOpen();
+                        return false;
+                    }
+                    doLost = forceFastRetransmit();
+                }
+                if (tryUndoDsack(cpu)) {
+                    tryToOpen();
+                }
+                identifyPacketLoss(cpu);
+                if (sk.caState != TcpCongestion.CA_RECOVERY) {
+                    if (!timeToRecover()) {
+                        return false;
+                    }
+                    enterRecovery(cpu);
+                }
+            }
+            case TcpCongestion.CA_LOSS -> {
+                processLoss(numDupack, cpu);
+                identifyPacketLoss(cpu);
+                if (!(sk.caState == TcpCongestion.CA_OPEN || (flag & FLAG_LOST_RETRANS) != 0)) {
+                    return false; // the RTO's go-back resend sends what is lost
+                }
+                if (!openOrRecover(numDupack, cpu)) {
+                    return false;
+                }
+                fastRexmit = true;
+            }
+            default -> {
+                if (!openOrRecover(numDupack, cpu)) {
+                    return false;
+                }
+                fastRexmit = true;
+            }
+        }
+        if (!isRack() && doLost) {
+            updateScoreboard(fastRexmit);
+        }
+        return true;
+    }
+
+    /** The default branch of {@code tcp_fastretrans_alert}: stay open (or Disorder), or enter Recovery. */
+    private boolean openOrRecover(int numDupack, int cpu) {
+        if (!isSack()) {
+            if ((flag & FLAG_SND_UNA_ADVANCED) != 0) {
+                q.sackedOut = 0;
+            }
+            addRenoSack(numDupack, cpu);
+        }
+        if (sk.caState <= TcpCongestion.CA_DISORDER) {
+            tryUndoDsack(cpu);
+        }
+        identifyPacketLoss(cpu);
+        if (!timeToRecover()) {
+            tryToOpen();
+            return false;
+        }
+        enterRecovery(cpu);
+        return true;
+    }
+
+    /** {@code tcp_process_loss} without F-RTO: an undo when the ACK shows the timeout was spurious, or Open once past high_seq. */
+    private void processLoss(int numDupack, int cpu) {
+        boolean recovered = !TcpSeq.before(sk.sndUna, highSeq);
+        if ((flag & FLAG_SND_UNA_ADVANCED) != 0 && tryUndoLoss(cpu)) {
+            return;
+        }
+        if (recovered) {
+            tryUndoRecovery(cpu);
+            return;
+        }
+        if (!isSack()) {
+            if (TcpSeq.after(sk.sndMax, highSeq) && numDupack > 0) {
+                addRenoSack(numDupack, cpu);
+            } else if ((flag & FLAG_SND_UNA_ADVANCED) != 0) {
+                q.sackedOut = 0;
+            }
+        }
+    }
+
+    /** {@code tcp_time_to_recover}: a segment is lost; without RACK also more duplicates than the threshold. */
+    private boolean timeToRecover() {
+        if (q.lostOut > 0) {
+            return true;
+        }
+        return !isRack() && q.sackedOut + 1 > reordering;
+    }
+
+    /** {@code tcp_force_fast_retransmit}: SACKs reach further than the threshold above snd_una. */
+    private boolean forceFastRetransmit() {
+        return TcpSeq.after(highestSackSeq(), sk.sndUna + reordering * Math.max(sk.mss, 1));
+    }
+
+    /** {@code tcp_check_sack_reneging}: the head the peer SACKed is still not acknowledged; the RTO comes soon. */
+    private boolean checkSackReneging() {
+        if ((flag & FLAG_SACK_RENEGING) != 0 && (flag & FLAG_SND_UNA_ADVANCED) != 0) {
+            long delay = Math.max(sk.srttUs / 2000, 10);
+            isSackReneg = true;
+            resetXmitTimer(ICSK_TIME_RETRANS, delay);
+            flag &= ~FLAG_SET_XMIT_TIMER;
+            return true;
+        }
+        return false;
+    }
+
+    /** {@code tcp_identify_packet_loss}: NewReno marks the head; RACK marks by time. */
+    private void identifyPacketLoss(int cpu) {
+        if (q.size() == 0) {
+            return;
+        }
+        if (!isSack()) {
+            newrenoMarkLost((flag & FLAG_SND_UNA_ADVANCED) != 0, cpu);
+        } else if (isRack()) {
+            int priorRetrans = q.retransOut;
+            if (rackMarkLost(cpu)) {
+                flag &= ~FLAG_SET_XMIT_TIMER;
+            }
+            if (priorRetrans > q.retransOut) {
+                flag |= FLAG_LOST_RETRANS;
+            }
+        }
+    }
+
+    /** {@code tcp_newreno_mark_lost}: the head is lost once the duplicates reach the threshold, or at a partial ACK in Recovery. */
+    private void newrenoMarkLost(boolean sndUnaAdvanced, int cpu) {
+        int state = sk.caState;
+        if (state < TcpCongestion.CA_RECOVERY && q.sackedOut >= reordering || state == TcpCongestion.CA_RECOVERY && sndUnaAdvanced) {
+            markLost(q.at(0), cpu);
+        }
+    }
+
+    private void markLost(int i, int cpu) {
+        boolean wasLost = (q.sacked[i] & TcpRtxQueue.LOST) != 0;
+        if (q.markLost(i, sk.net, cpu) && !wasLost) {
+            lost++;
+        }
+    }
+
+    /**
+     * {@code tcp_update_scoreboard} without RACK (RFC 6675's IsLost): an entry with {@code reordering}
+     * SACKed entries above it is lost; at a fast retransmit the head is.
+     */
+    private void updateScoreboard(boolean fastRexmit) {
+        if (!isSack()) {
+            return;
+        }
+        int cpu = sk.net.core.currentCpu();
+        int above = 0;
+        for (int k = q.size() - 1; k >= 0; k--) {
+            int i = q.at(k);
+            if ((q.sacked[i] & TcpRtxQueue.SACKED_ACKED) != 0) {
+                above++;
+            } else if (above >= reordering && (q.sacked[i] & TcpRtxQueue.LOST) == 0) {
+                markLost(i, cpu);
+            }
+        }
+        if (fastRexmit && q.size() > 0 && (q.sacked[q.at(0)] & TcpRtxQueue.LOST) == 0) {
+            markLost(q.at(0), cpu);
+        }
+    }
+
+    /** {@code tcp_add_reno_sack}: each duplicate ACK stands for one segment received (at most all but one hole). */
+    private void addRenoSack(int numDupack, int cpu) {
+        if (numDupack == 0) {
+            return;
+        }
+        int prior = q.sackedOut;
+        q.sackedOut += numDupack;
+        checkRenoReordering(0, cpu);
+        if (q.sackedOut > prior) {
+            sk.delivered += q.sackedOut - prior;
+        }
+    }
+
+    /** {@code tcp_remove_reno_sacks}: one ACKed segment filled the hole, the rest ate duplicate ACKs. */
+    private void removeRenoSacks(int acked, int cpu) {
+        if (acked > 0) {
+            sk.delivered += Math.max(acked - q.sackedOut, 1);
+            q.sackedOut = acked - 1 >= q.sackedOut ? 0 : q.sackedOut - (acked - 1);
+        }
+        checkRenoReordering(acked, cpu);
+    }
+
+    /** {@code tcp_check_reno_reordering}: more duplicates than segments out is reordering (TCPRenoReorder). */
+    private void checkRenoReordering(int addend, int cpu) {
+        int holes = Math.min(Math.max(q.lostOut, 1), q.packetsOut);
+        if (q.sackedOut + holes <= q.packetsOut) {
+            return;
+        }
+        q.sackedOut = Math.max(q.packetsOut - holes, 0);
+        reordering = Math.min(q.packetsOut + addend, sk.net.maxReordering.get());
+        reordSeen++;
+        sk.net.mib.inc(cpu, TcpMib.Ext.TCPRenoReorder);
+    }
+
+    // --- undo ---
+
+    /** {@code tcp_any_retrans_done}. */
+    private boolean anyRetransDone() {
+        return q.retransOut > 0 || q.size() > 0 && (q.sacked[q.at(0)] & TcpRtxQueue.EVER_RETRANS) != 0;
+    }
+
+    /** {@code tcp_packet_delayed} (Eifel, RFC 3522): the ACK echoes a TSval older than our first retransmission. */
+    private boolean packetDelayed() {
+        return retransStamp != 0 && sk.rx.sawTstamp && sk.rx.rcvTsecr != 0 && TcpSeq.before(sk.rx.rcvTsecr, retransStamp);
+    }
+
+    /** {@code tcp_may_undo}: every retransmission was D-SACKed, or the timestamps show the original arrived. */
+    private boolean mayUndo() {
+        return undoMarker != 0 && (undoRetrans == 0 || packetDelayed());
+    }
+
+    /**
+     * {@code tcp_undo_cwnd_reduction}: the window and ssthresh return to what they were; with {@code
+     * unmarkLoss} nothing stays lost (and the RTO's go-back resend stops: what it would send arrived).
+     */
+    private void undoCwndReduction(boolean unmarkLoss) {
+        if (unmarkLoss) {
+            q.unmarkLost();
+            if (TcpSeq.before(sk.sndNxt, sk.sndMax)) {
+                sk.sndNxt = sk.sndMax;
+                if (sk.finQueued && sk.sndMax == sk.writeSeq + 1) {
+                    sk.finSent = true;
+                }
+            }
+        }
+        if (priorSsthresh != 0) {
+            sk.cw.cwnd = Math.max(sk.ca.ops.undoCwnd(sk.cw), 1);
+            if (priorSsthresh > sk.cw.ssthresh) {
+                sk.cw.ssthresh = priorSsthresh;
+            }
+        }
+        sk.cwndStampMs = sk.nowMs();
+        undoMarker = 0;
+        rackAdvanced = true;
+    }
+
+    /** {@code tcp_try_undo_recovery}: at the end of recovery, TCPFullUndo (TCPLossUndo in Loss) if it was needless. */
+    private boolean tryUndoRecovery(int cpu) {
+        if (mayUndo()) {
+            undoCwndReduction(false);
+            sk.net.mib.inc(cpu, sk.caState == TcpCongestion.CA_LOSS ? TcpMib.Ext.TCPLossUndo : TcpMib.Ext.TCPFullUndo);
+        } else if (reoWndPersist > 0) {
+            reoWndPersist--;
+        }
+        if (sk.sndUna == highSeq && !isSack()) {
+            if (!anyRetransDone()) {
+                retransStamp = 0;
+            }
+            return true; // NewReno holds the state until something above high_seq is acknowledged
+        }
+        setCaState(TcpCongestion.CA_OPEN);
+        isSackReneg = false;
+        return false;
+    }
+
+    /** {@code tcp_try_undo_dsack}: every retransmission was D-SACKed; TCPDSACKUndo. */
+    private boolean tryUndoDsack(int cpu) {
+        if (undoMarker != 0 && undoRetrans == 0) {
+            reoWndPersist = Math.min(TCP_RACK_RECOVERY_THRESH, reoWndPersist + 1);
+            undoCwndReduction(false);
+            sk.net.mib.inc(cpu, TcpMib.Ext.TCPDSACKUndo);
+            return true;
+        }
+        return false;
+    }
+
+    /** {@code tcp_try_undo_loss} (without F-RTO): the timeout was needless; TCPLossUndo. */
+    private boolean tryUndoLoss(int cpu) {
+        if (!mayUndo()) {
+            return false;
+        }
+        undoCwndReduction(true);
+        sk.net.mib.inc(cpu, TcpMib.Ext.TCPLossUndo);
+        sk.retransmits = 0;
+        if (isSack()) {
+            setCaState(TcpCongestion.CA_OPEN);
+            isSackReneg = false;
+        }
+        return true;
+    }
+
+    /** {@code tcp_try_keep_open}: Disorder while anything is SACKed, lost or retransmitted, else Open. */
+    private void tryKeepOpen() {
+        int state = leftOut() > 0 || anyRetransDone() ? TcpCongestion.CA_DISORDER : TcpCongestion.CA_OPEN;
+        if (sk.caState != state) {
+            setCaState(state);
+            highSeq = sk.sndMax;
+        }
+    }
+
+    private void tryToOpen() {
+        if (!anyRetransDone()) {
+            retransStamp = 0;
+        }
+        if (sk.caState != TcpCongestion.CA_CWR) {
+            tryKeepOpen();
+        }
+    }
+
+    // --- RACK (tcp_recovery.c) ---
+
+    private static boolean sentAfter(long t1, long t2, int seq1, int seq2) {
+        return t1 > t2 || t1 == t2 && TcpSeq.after(seq1, seq2);
+    }
+
+    /** {@code tcp_rack_advance}: a segment sent at {@code xmitUs} was delivered; the newest such is RACK's reference. */
+    private void rackAdvance(byte marks, int end, long xmitUs) {
+        long rtt = nowUs() - xmitUs;
+        if (rtt < sk.minRttUs && (marks & TcpRtxQueue.RETRANS) != 0) {
+            return; // the original or the retransmission: ambiguous
+        }
+        rackAdvanced = true;
+        rackRttUs = rtt;
+        if (sentAfter(xmitUs, rackMstampUs, end, rackEndSeq)) {
+            rackMstampUs = xmitUs;
+            rackEndSeq = end;
+        }
+    }
+
+    /**
+     * {@code tcp_rack_reo_wnd}: without reordering seen, none in recovery or once the duplicate threshold
+     * is reached; else min_rtt/4 per step, at most SRTT.
+     */
+    long reoWnd() {
+        if (reordSeen == 0) {
+            if (sk.caState >= TcpCongestion.CA_RECOVERY) {
+                return 0;
+            }
+            if (q.sackedOut >= reordering && (sk.net.recovery.get() & TCP_RACK_NO_DUPTHRESH) == 0) {
+                return 0;
+            }
+        }
+        return Math.min((sk.minRttUs >> 2) * reoWndSteps, sk.srttUs);
+    }
+
+    /**
+     * {@code tcp_rack_detect_loss}: an entry sent before the newest delivered one and not delivered within
+     * RACK's RTT plus the reordering window is lost; returns the longest wait still to go (µs).
+     */
+    private long rackDetectLoss(int cpu) {
+        long reoWnd = reoWnd();
+        long now = nowUs();
+        long timeout = 0;
+        for (int k = 0; k < q.size(); k++) {
+            int i = q.at(k);
+            byte m = q.sacked[i];
+            if ((m & TcpRtxQueue.SACKED_ACKED) != 0 || (m & TcpRtxQueue.LOST) != 0 && (m & TcpRtxQueue.SACKED_RETRANS) == 0) {
+                continue;
+            }
+            if (!sentAfter(rackMstampUs, q.xmitUs[i], rackEndSeq, q.end[i])) {
+                continue;
+            }
+            long remaining = rackRttUs + reoWnd - (now - q.xmitUs[i]);
+            if (remaining <= 0) {
+                markLost(i, cpu);
+            } else {
+                timeout = Math.max(timeout, remaining);
+            }
+        }
+        return timeout;
+    }
+
+    /** {@code tcp_rack_mark_lost}: after RACK advanced, marks and arms the reordering timer for what may still come. */
+    private boolean rackMarkLost(int cpu) {
+        if (!rackAdvanced) {
+            return false;
+        }
+        rackAdvanced = false;
+        long timeout = rackDetectLoss(cpu);
+        if (timeout > 0) {
+            resetXmitTimer(ICSK_TIME_REO_TIMEOUT, Math.min((timeout + 999) / 1000 + TCP_TIMEOUT_MIN_MS, sk.rtoMs));
+        }
+        return timeout > 0;
+    }
+
+    /** {@code tcp_rack_reo_timeout}: the reordering window passed; what is now lost goes, in Recovery. */
+    void rackReoTimeout(int cpu) {
+        int prior = inFlight();
+        rackDetectLoss(cpu);
+        if (prior != inFlight()) {
+            if (sk.caState != TcpCongestion.CA_RECOVERY) {
+                enterRecovery(cpu);
+                cwndReduction(1, 0);
+            }
+            xmitRetransmitQueue(cpu);
+        }
+        if (pending != ICSK_TIME_RETRANS) {
+            rearmRto();
+        }
+    }
+
+    /** {@code tcp_rack_update_reo_wnd}: a D-SACK after reordering widens the window a step, for sixteen recoveries. */
+    private void rackUpdateReoWnd(int priorDelivered) {
+        if ((sk.net.recovery.get() & TCP_RACK_STATIC_REO_WND) != 0 || priorDelivered == 0) {
+            return;
+        }
+        if (priorDelivered - rackLastDelivered < 0) {
+            rackDsackSeen = false;
+        }
+        if (rackDsackSeen) {
+            reoWndSteps = Math.min(0xff, reoWndSteps + 1);
+            rackDsackSeen = false;
+            rackLastDelivered = sk.delivered;
+            reoWndPersist = TCP_RACK_RECOVERY_THRESH;
+        } else if (reoWndPersist == 0) {
+            reoWndSteps = 1;
+        }
+    }
+
+    // --- timers: RTO re-arming and the tail loss probe (tcp_output.c, tcp_timer.c) ---
+
+    /** How far in the future the head's RTO is ({@code tcp_rto_delta_us}), in µs. */
+    private long rtoDeltaUs() {
+        if (q.size() == 0) {
+            return sk.rtoMs * 1000;
+        }
+        return q.xmitUs[q.at(0)] + sk.rtoMs * 1000 - nowUs();
+    }
+
+    /** {@code tcp_rearm_rto}: the RTO from now, or what is left of the head's after a probe or reordering timer. */
+    void rearmRto() {
+        if (q.packetsOut == 0 && sk.sndUna == sk.sndNxt) {
+            pending = 0;
+            sk.rtxTimer.del();
+            return;
+        }
+        long rto = sk.rtoMs;
+        if (pending == ICSK_TIME_REO_TIMEOUT || pending == ICSK_TIME_LOSS_PROBE) {
+            rto = Math.max((rtoDeltaUs() + 999) / 1000, 1);
+        }
+        resetXmitTimer(ICSK_TIME_RETRANS, rto);
+    }
+
+    /** {@code tcp_set_xmit_timer}: the loss probe if one may go, else the RTO. */
+    void setXmitTimer() {
+        if (!scheduleLossProbe(true)) {
+            rearmRto();
+        }
+    }
+
+    /**
+     * {@code tcp_schedule_loss_probe} (RFC 8985 7.2): with SACK, Open or CWR and data out, a probe in
+     * PTO = 2·SRTT, plus the delayed-ACK allowance (tcp_rto_min) when one segment is out, else 2 ms; never
+     * after the RTO would fire.
+     */
+    boolean scheduleLossProbe(boolean advancingRto) {
+        int early = sk.net.earlyRetrans.get();
+        if (early != 3 && early != 4 || q.packetsOut == 0 || !isSack()
+                || sk.caState != TcpCongestion.CA_OPEN && sk.caState != TcpCongestion.CA_CWR) {
+            return false;
+        }
+        long timeoutUs;
+        if (sk.srttUs > 0) {
+            timeoutUs = 2 * sk.srttUs + (q.packetsOut == 1 ? RTO_MIN_MS * 1000 : TCP_TIMEOUT_MIN_MS * 1000);
+        } else {
+            timeoutUs = RTO_INIT_MS * 1000;
+        }
+        long rtoDelta = advancingRto ? sk.rtoMs * 1000 : rtoDeltaUs();
+        if (rtoDelta > 0) {
+            timeoutUs = Math.min(timeoutUs, rtoDelta);
+        }
+        resetXmitTimer(ICSK_TIME_LOSS_PROBE, (timeoutUs + 999) / 1000);
+        return true;
+    }
+
+    /**
+     * {@code tcp_send_loss_probe}: one probe per tail-loss episode: a new segment if the window allows,
+     * else the last segment again (TCPLossProbes); then the RTO from now.
+     */
+    void sendLossProbe(int cpu) {
+        if (tlpHighSeq != 0) {
+            rearmRto();
+            return;
+        }
+        tlpRetrans = false;
+        boolean sent;
+        if (TcpSeq.before(sk.sndNxt, sk.writeSeq) && sk.sndNxt == sk.sndMax
+                && TcpSeq.before(sk.sndNxt, sk.sndUna + sk.sndWnd)) {
+            int before = q.packetsOut;
+            sk.output.sendNewSegment(cpu);
+            sent = q.packetsOut > before;
+        } else {
+            sent = q.size() > 0 && probeLast(cpu);
+            tlpRetrans = sent;
+        }
+        if (sent) {
+            tlpHighSeq = sk.sndMax;
+            sk.net.mib.inc(cpu, TcpMib.Ext.TCPLossProbes);
+            pending = 0;
+        }
+        rearmRto();
+    }
+
+    private boolean probeLast(int cpu) {
+        int i = q.at(q.size() - 1);
+        boolean fin = (q.sacked[i] & TcpRtxQueue.FIN) != 0;
+        if (!sk.output.retransmit(q.seq[i], q.end[i], fin, cpu)) {
+            return false;
+        }
+        q.markProbe(i, nowUs());
+        return true;
+    }
+
+    /** {@code tcp_process_tlp_ack}: the probe's answer; an ACK beyond it means a loss was repaired (TCPLossProbeRecovery). */
+    private void processTlpAck(int ack, int cpu) {
+        if (TcpSeq.before(ack, tlpHighSeq)) {
+            return;
+        }
+        if (!tlpRetrans || (flag & FLAG_DSACK_TLP) != 0) {
+            tlpHighSeq = 0;
+        } else if (TcpSeq.after(ack, tlpHighSeq)) {
+            initCwndReduction();
+            setCaState(TcpCongestion.CA_CWR);
+            endCwndReduction();
+            tryKeepOpen();
+            sk.net.mib.inc(cpu, TcpMib.Ext.TCPLossProbeRecovery);
+        } else if ((flag & (FLAG_SND_UNA_ADVANCED | FLAG_NOT_DUP | FLAG_DATA_SACKED)) == 0) {
+            tlpHighSeq = 0; // a pure duplicate: the original and the probe both arrived
+        }
+    }
+
+    // --- what goes again ---
+
+    /**
+     * {@code tcp_xmit_retransmit_queue}: lost entries not yet resent go, in order, while the window
+     * (PRR's in a reduction) has room; contiguous ones of one skb go together. TCPFastRetrans.
+     */
+    void xmitRetransmitQueue(int cpu) {
+        if (q.packetsOut == 0 || sk.caState == TcpCongestion.CA_LOSS) {
+            return; // in Loss the RTO's go-back resend (TcpOutput.writeXmit) sends them
+        }
+        boolean rearm = false;
+        int maxSegs = TcpTso.canGso(sk.routeDev) ? TcpTso.GSO_MAX_SEGS : 1;
+        for (int k = 0; k < q.size(); k++) {
+            int segs = sk.cw.cwnd - inFlight();
+            if (segs <= 0 || q.retransOut >= q.lostOut) {
+                break;
+            }
+            int i = q.at(k);
+            byte m = q.sacked[i];
+            if ((m & TcpRtxQueue.LOST) == 0 || (m & (TcpRtxQueue.SACKED_ACKED | TcpRtxQueue.SACKED_RETRANS)) != 0) {
+                continue;
+            }
+            boolean fin = (m & TcpRtxQueue.FIN) != 0;
+            int n = 1;
+            int e = q.end[i];
+            if (!fin) {
+                int limit = q.seq[i] + sk.push.limit(q.seq[i], Integer.MAX_VALUE >> 1);
+                while (n < Math.min(segs, maxSegs) && k + n < q.size()) {
+                    int j = q.at(k + n);
+                    if ((q.sacked[j] & (TcpRtxQueue.LOST | TcpRtxQueue.SACKED_ACKED | TcpRtxQueue.SACKED_RETRANS | TcpRtxQueue.FIN)) != TcpRtxQueue.LOST
+                            || TcpSeq.after(q.end[j], limit) || q.end[j] - q.seq[j] != sk.mss || q.end[i] - q.seq[i] != sk.mss) {
+                        break;
+                    }
+                    e = q.end[j];
+                    n++;
+                }
+            }
+            if (!sk.output.retransmit(q.seq[i], e, fin, cpu)) {
+                if (n == 1) {
+                    break;
+                }
+                n = 1; // no large buffer free: one segment from the normal pool
+                e = q.end[i];
+                if (!sk.output.retransmit(q.seq[i], e, fin, cpu)) {
+                    break;
+                }
+            }
+            long now = nowUs();
+            if (retransStamp == 0) {
+                retransStamp = sk.tsNow();
+            }
+            for (int d = 0; d < n; d++) {
+                q.markRetrans(q.at(k + d), now);
+            }
+            countUndoRetrans(n);
+            sk.net.mib.add(cpu, TcpMib.Ext.TCPFastRetrans, n);
+            if (inCwndReduction()) {
+                prrOut += n;
+            }
+            if (k == 0 && pending != ICSK_TIME_REO_TIMEOUT) {
+                rearm = true;
+            }
+            k += n - 1;
+        }
+        if (rearm) {
+            resetXmitTimer(ICSK_TIME_RETRANS, sk.rtoMs);
+        }
+    }
+
+    /** New data went while the window is being reduced: PRR counts it ({@code tcp_write_xmit}'s prr_out). */
+    void newDataSentInReduction(int segs) {
+        if (inCwndReduction()) {
+            prrOut += segs;
+        }
+    }
+
+    // --- hand-over ---
+
+    /** The scoreboard and recovery state as API values, for the next version ({@link TcpHandOver}). */
+    TcpRecoveryState handOver() {
+        int n = q.size();
+        int[] ends = new int[n];
+        byte[] marks = new byte[n];
+        long[] sent = new long[n];
+        for (int k = 0; k < n; k++) {
+            int i = q.at(k);
+            ends[k] = q.end[i];
+            marks[k] = q.sacked[i];
+            sent[k] = q.xmitUs[i];
+        }
+        return new TcpRecoveryState(ends, marks, sent, reordering, reordSeen, dsackDups, lost, highSeq, undoMarker,
+                undoRetrans, retransStamp, priorSsthresh, priorCwnd, prrDelivered, prrOut, tlpHighSeq, tlpRetrans,
+                isSackReneg, rackMstampUs, rackEndSeq, rackRttUs, reoWndSteps, reoWndPersist, pending);
+    }
+
+    /**
+     * Takes a previous version's state; without one (a version before the scoreboard) the segments from
+     * snd_una to the highest sent are entries of an MSS each, unmarked, as if sent now.
+     */
+    void adopt(TcpRecoveryState r) {
+        q.clear();
+        if (r == null) {
+            int m = Math.max(sk.mss, 1);
+            long now = nowUs();
+            int end = sk.finSent ? sk.sndMax - 1 : sk.sndMax;
+            for (int s = sk.sndUna; TcpSeq.before(s, end); s += m) {
+                q.add(s, TcpSeq.min(s + m, end), false, now);
+            }
+            if (sk.finSent && TcpSeq.before(sk.sndUna, sk.sndMax)) {
+                q.add(sk.sndMax - 1, sk.sndMax, true, now);
+            }
+            if (sk.caState == TcpCongestion.CA_LOSS) {
+                q.markAllLost(true);
+            }
+            return;
+        }
+        int s = sk.sndUna;
+        for (int k = 0; k < r.segmentEnds().length; k++) {
+            byte m = r.segmentMarks()[k];
+            q.add(s, r.segmentEnds()[k], (m & TcpRtxQueue.FIN) != 0, r.segmentSentUs()[k]);
+            int i = q.at(q.size() - 1);
+            if ((m & TcpRtxQueue.SACKED_ACKED) != 0) {
+                q.markSacked(i);
+            }
+            q.sacked[i] = m;
+            q.lostOut += (m & TcpRtxQueue.LOST) != 0 ? 1 : 0;
+            q.retransOut += (m & TcpRtxQueue.SACKED_RETRANS) != 0 ? 1 : 0;
+            s = r.segmentEnds()[k];
+        }
+        reordering = r.reordering();
+        reordSeen = r.reordSeen();
+        dsackDups = r.dsackDups();
+        lost = r.lost();
+        highSeq = r.highSeq();
+        undoMarker = r.undoMarker();
+        undoRetrans = r.undoRetrans();
+        retransStamp = r.retransStamp();
+        priorSsthresh = r.priorSsthresh();
+        priorCwnd = r.priorCwnd();
+        prrDelivered = r.prrDelivered();
+        prrOut = r.prrOut();
+        tlpHighSeq = r.tlpHighSeq();
+        tlpRetrans = r.tlpRetrans();
+        isSackReneg = r.sackReneg();
+        rackMstampUs = r.rackMstampUs();
+        rackEndSeq = r.rackEndSeq();
+        rackRttUs = r.rackRttUs();
+        reoWndSteps = r.reoWndSteps();
+        reoWndPersist = r.reoWndPersist();
+        pending = r.timerPending();
+    }
+}

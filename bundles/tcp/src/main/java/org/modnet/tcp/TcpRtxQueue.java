@@ -1,0 +1,255 @@
+package org.modnet.tcp;
+
+/**
+ * The retransmission queue's scoreboard ({@code sk->tcp_rtx_queue} and {@code TCP_SKB_CB(skb)->sacked}):
+ * one entry per segment sent and not yet cumulatively acknowledged, in sequence order, each with its
+ * marks ({@link #SACKED_ACKED}, {@link #SACKED_RETRANS}, {@link #LOST}, {@link #EVER_RETRANS}) and the
+ * time it last went out ({@code skb_mstamp}), and the counts Linux keeps of them: {@code packets_out},
+ * {@code sacked_out}, {@code lost_out}, {@code retrans_out}. modnet keeps the bytes in the send ring, so
+ * an entry is only the segment's bounds: a GSO send makes one entry per MSS, as Linux's SACK processing
+ * would fragment its skb, and nothing here allocates on the packet path (the arrays double, rarely,
+ * up to {@link #MAX}; a send beyond that is refused and counted as TCPWqueueTooBig).
+ */
+final class TcpRtxQueue {
+    /** {@code TCPCB_SACKED_ACKED}: the peer holds this segment (a SACK block covered it). */
+    static final byte SACKED_ACKED = 0x01;
+    /** {@code TCPCB_SACKED_RETRANS}: retransmitted and that copy is believed in flight. */
+    static final byte SACKED_RETRANS = 0x02;
+    /** {@code TCPCB_LOST}: believed lost (RACK, the duplicate-ACK threshold or an RTO said so). */
+    static final byte LOST = 0x04;
+    /** {@code TCPCB_EVER_RETRANS}: sent more than once at some point. */
+    static final byte EVER_RETRANS = (byte) 0x80;
+    /** {@code TCPCB_RETRANS}. */
+    static final byte RETRANS = SACKED_RETRANS | EVER_RETRANS;
+    /** {@code TCPCB_FIN} of modnet's entry: the segment is the FIN's sequence number. */
+    static final byte FIN = 0x10;
+
+    /** The most segments one connection keeps in flight: far more than any window modnet offers. */
+    static final int MAX = 1 << 16;
+    private static final int INITIAL = 64;
+
+    int[] seq = new int[INITIAL];
+    int[] end = new int[INITIAL];
+    byte[] sacked = new byte[INITIAL];
+    long[] xmitUs = new long[INITIAL];
+    private int head;
+    private int count;
+
+    /** {@code packets_out}, {@code sacked_out}, {@code lost_out}, {@code retrans_out}. */
+    int packetsOut;
+    int sackedOut;
+    int lostOut;
+    int retransOut;
+    /** {@code tcp_highest_sack_seq}: the end of the highest SACKed segment; valid while {@link #sackedOut} > 0. */
+    int highestSackEnd;
+
+    int size() {
+        return count;
+    }
+
+    /** The slot of the {@code k}-th entry from the head. */
+    int at(int k) {
+        return (head + k) & (seq.length - 1);
+    }
+
+    /** {@code tcp_rtx_queue_purge}: the connection restarts or ends. */
+    void clear() {
+        head = 0;
+        count = 0;
+        packetsOut = sackedOut = lostOut = retransOut = 0;
+    }
+
+    /**
+     * {@code tcp_event_new_data_sent}: [s, e) went out for the first time at {@code nowUs}. False when
+     * the queue is at its bound (the caller does not send).
+     */
+    boolean add(int s, int e, boolean fin, long nowUs) {
+        if (count == seq.length && !grow()) {
+            return false;
+        }
+        int i = at(count);
+        seq[i] = s;
+        end[i] = e;
+        sacked[i] = fin ? FIN : 0;
+        xmitUs[i] = nowUs;
+        count++;
+        packetsOut++;
+        return true;
+    }
+
+    /** Whether {@code n} more entries fit. */
+    boolean hasRoom(int n) {
+        return count + n <= MAX;
+    }
+
+    private boolean grow() {
+        if (seq.length >= MAX) {
+            return false;
+        }
+        int n = seq.length * 2;
+        int[] s = new int[n];
+        int[] e = new int[n];
+        byte[] m = new byte[n];
+        long[] t = new long[n];
+        for (int k = 0; k < count; k++) {
+            int i = at(k);
+            s[k] = seq[i];
+            e[k] = end[i];
+            m[k] = sacked[i];
+            t[k] = xmitUs[i];
+        }
+        seq = s;
+        end = e;
+        sacked = m;
+        xmitUs = t;
+        head = 0;
+        return true;
+    }
+
+    /** The index from the head of the entry holding {@code s}, or -1 (binary search: entries are in order). */
+    int find(int s) {
+        int lo = 0;
+        int hi = count - 1;
+        while (lo <= hi) {
+            int mid = (lo + hi) >>> 1;
+            int i = at(mid);
+            if (TcpSeq.before(s, seq[i])) {
+                hi = mid - 1;
+            } else if (!TcpSeq.before(s, end[i])) {
+                lo = mid + 1;
+            } else {
+                return mid;
+            }
+        }
+        return -1;
+    }
+
+    /** Drops the head entry and its marks from the counts; returns its marks. */
+    byte removeHead() {
+        int i = at(0);
+        byte m = sacked[i];
+        forget(m);
+        head = (head + 1) & (seq.length - 1);
+        count--;
+        packetsOut--;
+        return m;
+    }
+
+    private void forget(byte m) {
+        if ((m & SACKED_ACKED) != 0) {
+            sackedOut--;
+        }
+        if ((m & SACKED_RETRANS) != 0) {
+            retransOut--;
+        }
+        if ((m & LOST) != 0) {
+            lostOut--;
+        }
+    }
+
+    /** {@code tcp_mark_skb_lost}: an entry not SACKed becomes lost; a lost retransmission is lost again (TCPLostRetransmit). */
+    boolean markLost(int i, TcpNet net, int cpu) {
+        byte m = sacked[i];
+        if ((m & SACKED_ACKED) != 0) {
+            return false;
+        }
+        if ((m & LOST) != 0) {
+            if ((m & SACKED_RETRANS) != 0) {
+                sacked[i] = (byte) (m & ~SACKED_RETRANS);
+                retransOut--;
+                net.mib.inc(cpu, TcpMib.Ext.TCPLostRetransmit);
+                return true;
+            }
+            return false;
+        }
+        sacked[i] = (byte) (m | LOST);
+        lostOut++;
+        return true;
+    }
+
+    /** {@code tcp_retransmit_skb}'s marks: the entry went again at {@code nowUs} and that copy is in flight. */
+    void markRetrans(int i, long nowUs) {
+        byte m = sacked[i];
+        if ((m & SACKED_RETRANS) == 0) {
+            retransOut++;
+        }
+        sacked[i] = (byte) (m | RETRANS);
+        xmitUs[i] = nowUs;
+    }
+
+    /** {@code __tcp_retransmit_skb} alone (the loss probe's resend): sent again, but no copy counted in flight. */
+    void markProbe(int i, long nowUs) {
+        sacked[i] = (byte) (sacked[i] | EVER_RETRANS);
+        xmitUs[i] = nowUs;
+    }
+
+    /** {@code tcp_sacktag_one}: the entry is SACKed; a lost or retransmitted mark leaves the counts. */
+    void markSacked(int i) {
+        byte m = sacked[i];
+        if ((m & SACKED_RETRANS) != 0) {
+            retransOut--;
+        }
+        if ((m & LOST) != 0) {
+            lostOut--;
+        }
+        sacked[i] = (byte) ((m & ~(SACKED_RETRANS | LOST)) | SACKED_ACKED);
+        sackedOut++;
+        if (sackedOut == 1 || TcpSeq.after(end[i], highestSackEnd)) {
+            highestSackEnd = end[i];
+        }
+    }
+
+    /**
+     * {@code tcp_timeout_mark_lost} for {@code tcp_enter_loss}: every entry not SACKed is lost and no
+     * retransmission is in flight; after reneging ({@code is_sack_reneg}) the SACK marks go too.
+     */
+    void markAllLost(boolean clearSacks) {
+        for (int k = 0; k < count; k++) {
+            int i = at(k);
+            byte m = sacked[i];
+            if (clearSacks) {
+                m &= ~SACKED_ACKED;
+            }
+            if ((m & SACKED_ACKED) == 0) {
+                m |= LOST;
+            }
+            m &= ~SACKED_RETRANS;
+            sacked[i] = m;
+        }
+        retransOut = 0;
+        if (clearSacks) {
+            sackedOut = 0;
+        }
+        lostOut = count - sackedOut;
+    }
+
+    /** {@code tcp_undo_cwnd_reduction} with {@code unmark_loss}: nothing is lost after all. */
+    void unmarkLost() {
+        for (int k = 0; k < count; k++) {
+            int i = at(k);
+            sacked[i] = (byte) (sacked[i] & ~LOST);
+        }
+        lostOut = 0;
+    }
+
+    /** The head's partial acknowledgement ({@code tcp_trim_head}): it now starts at {@code ack}. */
+    void trimHead(int ack) {
+        seq[at(0)] = ack;
+    }
+
+    /**
+     * The entries sent from {@code s} on that go again as one block: up to {@code maxSegs}, contiguous,
+     * neither SACKed nor a FIN, ending where {@code limit} (the push mark) says. Returns the end.
+     */
+    int unsackedRunEnd(int k, int maxSegs, int limit) {
+        int e = end[at(k)];
+        for (int n = 1; n < maxSegs && k + n < count; n++) {
+            int i = at(k + n);
+            if ((sacked[i] & (SACKED_ACKED | FIN)) != 0 || TcpSeq.after(end[i], limit)) {
+                break;
+            }
+            e = end[i];
+        }
+        return e;
+    }
+}

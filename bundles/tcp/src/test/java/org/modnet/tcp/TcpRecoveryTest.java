@@ -1,0 +1,211 @@
+package org.modnet.tcp;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.modnet.tcp.TcpPeer.LOCAL;
+import static org.modnet.tcp.TcpPeer.PEER;
+import static org.modnet.tcp.TcpPeer.PEER_ISS;
+import static org.modnet.tcp.TcpPeer.PEER_PORT;
+
+import java.nio.ByteBuffer;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.modnet.api.tcp.TcpCongestion;
+import org.modnet.socket.api.TcpInfo;
+
+/**
+ * The sender's SACK scoreboard and loss recovery against a scripted peer: what the marks and counts
+ * become, which state the connection is in, what goes again and what the bad blocks a peer may send
+ * are counted as. packetdrill scripts pin the timing (src/test/resources/scripts in the packetdrill
+ * bundle); these pin the counters.
+ */
+class TcpRecoveryTest {
+    private static final int PORT = 5000;
+    private static final int P = PEER_ISS + 1;
+    private static final int MSS = 1460;
+
+    private TcpPeer p;
+    private int fd;
+    /** The stack's first data byte. */
+    private int q;
+
+    @AfterEach
+    void tearDown() {
+        p.close();
+    }
+
+    /** A connection the peer opened with SACK-permitted (or without), and {@code segs} full segments sent to it. */
+    private void open(boolean sack, int segs) throws Exception {
+        p = new TcpPeer();
+        int l = p.listen(PORT);
+        byte[] syn = sack ? Segments.opts(Segments.mss(MSS), Segments.nop(), Segments.nop(), Segments.sackPerm(), Segments.nop(), Segments.ws(7))
+                : Segments.opts(Segments.mss(MSS), Segments.nop(), Segments.ws(7));
+        fd = p.accept(l, PORT, syn, new byte[0], null);
+        q = p.iss + 1;
+        assertEquals(segs * MSS, p.sys.send(fd, ByteBuffer.allocate(segs * MSS), 0));
+        p.drain();
+    }
+
+    private TcpSock conn() {
+        return p.s.tcp.net(p.s.ns).lookupEstablished(PEER, PEER_PORT, LOCAL, PORT);
+    }
+
+    private TcpInfo info() {
+        return conn().tcpInfo();
+    }
+
+    /** An ACK of {@code ack} (relative to the stack's first byte) with SACK blocks (relative edges). */
+    private void ack(int ack, int... sack) {
+        int[] abs = new int[sack.length];
+        for (int i = 0; i < sack.length; i++) {
+            abs[i] = q + sack[i];
+        }
+        byte[] opts = sack.length == 0 ? new byte[0] : Segments.opts(Segments.nop(), Segments.nop(), Segments.sack(abs));
+        p.in(PORT, TcpHeader.ACK, P, q + ack, 1000, opts, 0);
+    }
+
+    @Test
+    void withRackAndNoRoundTripTheFirstSackMarksWhatWasSentBeforeItLost() throws Exception {
+        open(true, 6);
+        ack(0, 2 * MSS, 3 * MSS); // the third segment, delivered at once (min_RTT 0: no reordering window)
+        TcpInfo i = info();
+        assertEquals(TcpInfo.TCP_CA_RECOVERY, i.caState());
+        assertEquals(2, i.lost(), "the two sent with it and before it; not the three after");
+        assertEquals(1, i.sacked());
+        assertEquals(q, p.out().seq(), "the first lost goes again");
+        assertTrue(p.count(TcpMib.Ext.TCPFastRetrans) >= 1);
+    }
+
+    @Test
+    void sackedSegmentsLeaveTheFlightAndTheThirdMarksTheHeadLostAndResendsIt() throws Exception {
+        open(true, 6);
+        p.s.ns.sysctl().set("net.ipv4.tcp_recovery", "0"); // RFC 6675's duplicate threshold, without RACK
+        ack(0, MSS, 2 * MSS);
+        TcpInfo i = info();
+        assertEquals(6, i.unacked());
+        assertEquals(1, i.sacked());
+        assertEquals(TcpInfo.TCP_CA_DISORDER, i.caState(), "something SACKed: Disorder");
+        assertEquals(0, i.lost(), "one SACK is below the threshold");
+        assertEquals(5, conn().rec.inFlight());
+        ack(0, MSS, 4 * MSS);
+        TcpPeer.Seg again = p.out();
+        assertEquals(q, again.seq(), "the head goes again");
+        assertEquals(MSS, again.len());
+        i = info();
+        assertEquals(TcpInfo.TCP_CA_RECOVERY, i.caState());
+        assertEquals(3, i.sacked());
+        assertEquals(1, i.lost());
+        assertEquals(1, i.retrans());
+        assertEquals(6 - (3 + 1) + 1, conn().rec.inFlight(), "packets_out - (sacked_out + lost_out) + retrans_out");
+        assertEquals(1, p.count(TcpMib.Ext.TCPSackRecovery));
+        assertEquals(1, p.count(TcpMib.Ext.TCPFastRetrans));
+        ack(6 * MSS);
+        i = info();
+        assertEquals(TcpInfo.TCP_CA_OPEN, i.caState(), "past high_seq: recovery is over");
+        assertEquals(0, i.unacked() + i.sacked() + i.lost() + i.retrans());
+    }
+
+    @Test
+    void withoutSackTheThirdDuplicateAckIsRenoRecovery() throws Exception {
+        open(false, 4);
+        ack(0);
+        ack(0);
+        p.none();
+        assertEquals(2, info().sacked(), "each duplicate ACK stands for a segment received");
+        ack(0);
+        assertEquals(q, p.out().seq());
+        assertEquals(1, p.count(TcpMib.Ext.TCPRenoRecovery));
+        assertEquals(0, p.count(TcpMib.Ext.TCPSackRecovery));
+        assertEquals(TcpInfo.TCP_CA_RECOVERY, info().caState());
+        assertEquals(5, info().sndSsthresh(), "Reno halves the initial window of 10");
+    }
+
+    @Test
+    void badSackBlocksAreDiscardedAndCountedAndChangeNothing() throws Exception {
+        open(true, 4);
+        ack(0, 10 * MSS, 11 * MSS, 2 * MSS, MSS); // beyond what was sent; backwards
+        assertEquals(2, p.count(TcpMib.Ext.TCPSACKDiscard));
+        ack(MSS, 0, MSS); // a D-SACK of a segment sent once: dubious
+        assertEquals(1, p.count(TcpMib.Ext.TCPDSACKRecv));
+        assertEquals(1, p.count(TcpMib.Ext.TCPDSACKIgnoredDubious));
+        assertEquals(0, p.count(TcpMib.Ext.TCPDSACKRecvSegs));
+        ack(MSS, -5 * MSS, -4 * MSS, 3 * MSS, 4 * MSS); // a D-SACK of what was never sent, and a good block
+        assertEquals(2, p.count(TcpMib.Ext.TCPDSACKIgnoredDubious));
+        TcpInfo i = info();
+        assertEquals(1, i.sacked(), "only the good block counted");
+        assertEquals(MSS, p.sys.send(fd, ByteBuffer.allocate(MSS), 0), "the connection lives on");
+    }
+
+    @Test
+    void aRenegedSackBringsTheTimeoutSoonAndTheSegmentGoesAgain() throws Exception {
+        open(true, 3);
+        ack(0, MSS, 2 * MSS);
+        ack(MSS); // snd_una reaches the SACKed segment and the peer no longer reports it: reneging
+        p.drain();
+        p.s.advance(20); // max(SRTT/2, 10 ms), not the full RTO
+        assertEquals(1, p.count(TcpMib.Ext.TCPSACKReneging));
+        assertEquals(1, p.count(TcpMib.Ext.TCPTimeouts));
+        TcpPeer.Seg again = p.out();
+        assertEquals(q + MSS, again.seq(), "the segment it had SACKed goes again");
+        assertEquals(TcpCongestion.CA_LOSS, conn().caState);
+    }
+
+    @Test
+    void everyRetransmissionDsackedUndoesTheRecovery() throws Exception {
+        open(true, 6);
+        ack(0, MSS, 4 * MSS);
+        p.drain();
+        assertEquals(TcpCongestion.CA_RECOVERY, conn().caState);
+        int reduced = conn().cw.ssthresh;
+        ack(4 * MSS); // the original arrived after all
+        ack(4 * MSS, 0, MSS); // and the retransmission is reported as a duplicate
+        assertEquals(1, p.count(TcpMib.Ext.TCPDSACKUndo));
+        assertEquals(1, p.count(TcpMib.Ext.TCPDSACKRecvSegs));
+        assertEquals(TcpCongestion.CA_OPEN, conn().caState);
+        assertTrue(conn().cw.ssthresh > reduced, "ssthresh back to before the recovery: " + conn().cw.ssthresh);
+        assertEquals(1, info().dsackDups());
+    }
+
+    @Test
+    void theScoreboardTravelsWithAHandOver() throws Exception {
+        open(true, 6);
+        ack(0, MSS, 4 * MSS);
+        p.drain();
+        TcpSock old = conn();
+        var st = TcpHandOver.state(old);
+        assertEquals(6, st.recovery().segmentEnds().length);
+        TcpProtocol gone = p.s.swapTcp(TcpHandOver.STATE_VERSION);
+        assertTrue(gone.exported().connections().size() == 1);
+        TcpSock now = conn();
+        assertEquals(old.rec.q.sackedOut, now.rec.q.sackedOut);
+        assertEquals(old.rec.q.lostOut, now.rec.q.lostOut);
+        assertEquals(old.rec.q.retransOut, now.rec.q.retransOut);
+        assertEquals(old.rec.inFlight(), now.rec.inFlight());
+        assertEquals(TcpCongestion.CA_RECOVERY, now.caState);
+        ack(6 * MSS);
+        assertEquals(TcpCongestion.CA_OPEN, now.caState, "the new version ends the recovery it took over");
+        assertEquals(0, now.rec.q.packetsOut);
+    }
+
+    @Test
+    void ssShowsTheScoreboardAsLinuxPrintsIt() throws Exception {
+        open(true, 6);
+        p.s.ns.sysctl().set("net.ipv4.tcp_recovery", "0"); // no RACK: the SACKs alone decide
+        ack(0, 5 * MSS, 6 * MSS);
+        ack(0, MSS, 2 * MSS, 5 * MSS, 6 * MSS); // a hole filled 4 segments below the highest SACK
+        String out = org.modnet.socket.SsCommandAccess.run(p.s.sockets, "-t", "-a", "-i", "-n");
+        assertTrue(out.contains(" sacked:2"), out);
+        assertTrue(out.contains(" reordering:5"), out);
+        assertTrue(out.contains(" reord_seen:1"), out);
+        assertEquals(1, p.count(TcpMib.Ext.TCPSACKReorder));
+        ack(0, MSS, 4 * MSS, 5 * MSS, 6 * MSS);
+        p.none(); // four SACKed above the head: below the raised threshold, so no recovery yet
+        ack(0, MSS, 6 * MSS); // RFC 6675: five SACKed above the head, the reordering degree now
+        assertEquals(q, p.out().seq());
+        out = org.modnet.socket.SsCommandAccess.run(p.s.sockets, "-t", "-a", "-i", "-n");
+        assertTrue(out.contains(" retrans:1/1"), out);
+        assertTrue(out.contains(" lost:1"), out);
+        assertTrue(out.contains(" sacked:5"), out);
+    }
+}
