@@ -255,7 +255,7 @@ public class TcpBulkIT {
         long t0 = System.nanoTime();
         try {
             CompletableFuture<Map<Integer, byte[]>> received = CompletableFuture.supplyAsync(() -> serveMany(server, l));
-            byte[][] sent = sendMany(client);
+            byte[][] sent = sendMany(client, this::stalled);
             Map<Integer, byte[]> got = received.get(600, TimeUnit.SECONDS);
             double s = (System.nanoTime() - t0) / 1e9;
             System.out.printf("TcpBulkIT: %d connections of 1 MB at once in %.1f s%n", CONNECTIONS, s);
@@ -271,7 +271,29 @@ public class TcpBulkIT {
         assertTrue(nstat, nstat.matches("(?s).*TcpPassiveOpens\\s+" + CONNECTIONS + "\\b.*"));
     }
 
-    private static byte[][] sendMany(SocketCalls p) {
+    /** What the sockets of a stalled transfer hold, from both ends: their queues, timers and recovery state. */
+    private void stalled() {
+        for (String ns : new String[] { "a", "b" }) {
+            try {
+                String[] lines = sh("ip netns exec " + ns + " ss -tnoi").split("\n");
+                for (int i = 0; i < lines.length; i++) {
+                    String[] w = lines[i].trim().split("\\s+");
+                    if (w.length > 3 && w[0].startsWith("ESTAB") || w.length > 3 && (w[0].startsWith("FIN") || w[0].startsWith("CLOSE")
+                            || w[0].startsWith("LAST"))) {
+                        if (!w[1].equals("0") || !w[2].equals("0") || !w[0].startsWith("ESTAB")) {
+                            System.out.println("TcpBulkIT: stalled in " + ns + ": " + lines[i] + " | "
+                                    + (i + 1 < lines.length ? lines[i + 1].trim() : ""));
+                        }
+                    }
+                }
+                System.out.println("TcpBulkIT: " + ns + " counters: " + sh("ip netns exec " + ns + " nstat -az").replaceAll("\\s+", " "));
+            } catch (Exception e) {
+                System.out.println("TcpBulkIT: ss failed: " + e);
+            }
+        }
+    }
+
+    private static byte[][] sendMany(SocketCalls p, Runnable stalled) {
         int ep = check(p.epollCreate(), "epoll_create");
         int[] fds = new int[CONNECTIONS];
         Stream[] streams = new Stream[CONNECTIONS];
@@ -295,8 +317,11 @@ public class TcpBulkIT {
             events[i] = new EpollEvent();
         }
         int left = CONNECTIONS;
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(600);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120); // they take 2-6 s
         while (left > 0) {
+            if (System.nanoTime() > deadline) {
+                stalled.run();
+            }
             assertTrue("epoll: the senders finished in time, " + left + " left", System.nanoTime() < deadline);
             int n = check(p.epollWait(ep, events, 1000), "epoll_wait");
             for (int e = 0; e < n; e++) {

@@ -33,6 +33,12 @@ final class TimerWheel {
         int bucket = -1;
         Entry prev;
         Entry next;
+        /**
+         * The link of the tick's list of due timers in {@link #advance}, apart from the bucket links: a
+         * timer re-armed while it waits there (by an earlier callback, or another thread) is linked into
+         * a bucket again, and the due list must not then run into that bucket.
+         */
+        Entry dueNext;
 
         Entry(Runnable function) {
             this.function = function;
@@ -223,7 +229,7 @@ final class TimerWheel {
                         Entry n = e.next;
                         if (e.expires <= clk) {
                             unlink(e);
-                            e.next = due;
+                            e.dueNext = due;
                             due = e;
                         }
                         e = n;
@@ -232,8 +238,8 @@ final class TimerWheel {
                 clk++;
             }
             while (due != null) {
-                Entry n = due.next;
-                due.next = null;
+                Entry n = due.dueNext;
+                due.dueNext = null;
                 due.function.run();
                 ran++;
                 due = n;

@@ -14,6 +14,44 @@ import org.modnet.api.net.Timer;
 /** The timer wheel on virtual time: never early, late by at most its level's granularity. */
 class TimerWheelTest {
 
+    /**
+     * A timer re-armed while it waits in the tick's list of due timers (its callback not run yet: another
+     * due timer's callback, or another thread, re-arms it) is linked into a bucket again; the due list
+     * must not follow its bucket links, or a later timer in that bucket runs now and the bucket's list
+     * is cut (TcpBulkIT hung with the softirq looping in advance over a list turned into a cycle).
+     */
+    @Test
+    void aDueTimerReArmedBeforeItRunsNeitherRunsOthersEarlyNorBreaksTheirBucket() {
+        long[] now = { 0 };
+        TimerWheel wheel = new TimerWheel(() -> now[0]);
+        List<String> ran = new ArrayList<>();
+        Timer later = wheel.timer(() -> ran.add("later@" + now[0]));
+        later.mod(55);
+        Timer[] pair = new Timer[2];
+        boolean[] rearmed = new boolean[1];
+        for (int i = 0; i < 2; i++) {
+            int me = i;
+            pair[i] = wheel.timer(() -> {
+                ran.add((me == 0 ? "a@" : "b@") + now[0]);
+                if (!rearmed[0]) {
+                    rearmed[0] = true;
+                    pair[1 - me].mod(50); // the other is due now too, collected with this one: into later's bucket (55)
+                }
+            });
+        }
+        pair[0].mod(5);
+        pair[1].mod(5);
+        now[0] = 5;
+        wheel.advance(5);
+        assertEquals(2, ran.size(), "both due timers ran once, and nothing else: " + ran);
+        assertEquals(2, wheel.pending(), "later and the re-armed one wait: " + ran);
+        now[0] = 55;
+        wheel.advance(55);
+        assertEquals(4, ran.size(), ran.toString());
+        assertTrue(ran.contains("later@55"), "later runs at its time: " + ran);
+        assertEquals(0, wheel.pending());
+    }
+
     @Test
     void aTimerFiresAtItsTimeAndNotBefore() {
         long[] now = { 0 };
