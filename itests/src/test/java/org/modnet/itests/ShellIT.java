@@ -225,6 +225,58 @@ public class ShellIT {
         }
     }
 
+    /**
+     * {@code cat} and {@code ls} of /sys/class/net (issue 20): modnet's views of a namespace's devices
+     * beside Linux's sysfs for the same veth pair in two Linux namespaces ({@code ip netns exec} mounts
+     * the namespace's sysfs there): the same files, the same one-line values but the ifindexes, and
+     * {@code ls} outranking Felix's, which listed the host's interfaces.
+     */
+    @Test
+    public void sysClassNetShowsTheNamespacesDevicesAsLinuxsSysfs() throws Exception {
+        String[] setUp = { "-n %a link add eth0 type veth peer name eth1", "-n %a link set eth1 netns %b", "-n %a link set eth0 up",
+                "-n %a link set lo up" };
+        sh("ip netns add sa");
+        sh("ip netns add sb");
+        for (String w : setUp) {
+            sh("ip " + w.replace("%a", "sa").replace("%b", "sb"));
+        }
+        String[] files = { "mtu", "operstate", "type", "flags", "tx_queue_len", "addr_len", "broadcast", "carrier" };
+        assertEquals("eth0\nlo\n", sh("ip netns exec sa ls /sys/class/net"));
+        assertEquals("the peer is down: no carrier", "lowerlayerdown\n", sh("ip netns exec sa cat /sys/class/net/eth0/operstate"));
+        sh("ip -n sb link set eth1 up");
+        java.util.Map<String, String> modnet = new java.util.LinkedHashMap<>();
+        for (String f : files) {
+            modnet.put("eth0/" + f, sh("ip netns exec sa cat /sys/class/net/eth0/" + f));
+            modnet.put("lo/" + f, sh("ip netns exec sa cat /sys/class/net/lo/" + f));
+        }
+        String stats = sh("ip netns exec sa ls /sys/class/net/eth0/statistics");
+        assertThat(stats, containsString("rx_packets\n"));
+
+        org.junit.Assume.assumeTrue("Linux's side needs root and iproute2's ip (.ci/run installs iproute2)",
+                Processes.isRoot() && Processes.onPath("ip"));
+        String la = "modnet-sys-a-" + ProcessHandle.current().pid();
+        String lb = "modnet-sys-b-" + ProcessHandle.current().pid();
+        linuxIp("netns", "add", la);
+        try {
+            linuxIp("netns", "add", lb);
+            for (String w : setUp) {
+                linuxIp(w.replace("%a", la).replace("%b", lb).split(" "));
+            }
+            linuxIp("-n", lb, "link", "set", "eth1", "up");
+            Thread.sleep(200); // veth's carrier comes with the peer's link watch
+            Processes.Result ls = Processes.run("ip", "netns", "exec", la, "ls", "/sys/class/net");
+            assertEquals("ls /sys/class/net", ls.out(), sh("ip netns exec sa ls /sys/class/net"));
+            assertEquals("ls statistics", Processes.run("ip", "netns", "exec", la, "ls", "/sys/class/net/eth0/statistics").out(), stats);
+            for (java.util.Map.Entry<String, String> e : modnet.entrySet()) {
+                Processes.Result r = Processes.run("ip", "netns", "exec", la, "cat", "/sys/class/net/" + e.getKey());
+                assertEquals("cat /sys/class/net/" + e.getKey() + ": " + r, r.out(), e.getValue());
+            }
+        } finally {
+            Processes.run("ip", "netns", "del", lb);
+            Processes.run("ip", "netns", "del", la);
+        }
+    }
+
     /** h1 - r1 - r2 - r3 - h2 over veth pairs, the routers forwarding, made by {@code ip}; {@code sysctl} runs in a namespace. */
     private static void chain(String p, java.util.function.Consumer<String> ip, java.util.function.BiConsumer<String, String> sysctl) {
         String[] n = { p + "h1", p + "r1", p + "r2", p + "r3", p + "h2" };

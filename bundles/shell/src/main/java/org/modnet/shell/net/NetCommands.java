@@ -26,9 +26,7 @@ import org.osgi.service.component.annotations.ReferencePolicy;
  */
 @Component(service = NetCommands.class, immediate = true, property = { "osgi.command.scope=" + Commands.SCOPE,
         "osgi.command.function=ip", "osgi.command.function=sysctl", "osgi.command.function=ethtool",
-        "osgi.command.function=cat", "osgi.command.function=ls",
-        // above Felix's felix:ls (ranking 0), which lists the host's /proc and /sys: Gogo runs the best-ranked "ls"
-        "service.ranking:Integer=1" })
+        "osgi.command.function=cat", "osgi.command.function=ls" })
 public final class NetCommands {
     private final BundleContext context;
 
