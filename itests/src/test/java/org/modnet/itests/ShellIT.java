@@ -4,6 +4,7 @@ import static org.hamcrest.CoreMatchers.containsString;
 import static org.hamcrest.CoreMatchers.not;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 
@@ -275,6 +276,38 @@ public class ShellIT {
             Processes.run("ip", "netns", "del", lb);
             Processes.run("ip", "netns", "del", la);
         }
+    }
+
+    /** {@code watch} (issue 20): the seed's pipe under watch's header, round after round, until Ctrl-C (the job's interrupt). */
+    @Test
+    public void watchRunsAPipeEachIntervalUntilCtrlC() throws Exception {
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream out = new java.io.PrintStream(bytes, true, java.nio.charset.StandardCharsets.UTF_8);
+        org.apache.felix.service.command.CommandSession session = processor.createSession(java.io.InputStream.nullInputStream(), out, out);
+        java.util.concurrent.atomic.AtomicReference<Object> ended = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread watcher = new Thread(() -> {
+            try {
+                ended.set(session.execute("watch -n 0.1 \"cat /proc/net/dev | grep lo\""));
+            } catch (Exception e) {
+                ended.set(e);
+            }
+        });
+        watcher.start();
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (bytes.toString(java.nio.charset.StandardCharsets.UTF_8).split("Every 0.1s: ", -1).length < 4 && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        session.foregroundJob().interrupt();
+        watcher.join(10_000);
+        assertFalse("Ctrl-C ended it", watcher.isAlive());
+        session.close();
+        String screen = bytes.toString(java.nio.charset.StandardCharsets.UTF_8);
+        String[] rounds = screen.split("\u001b\\[H\u001b\\[2J");
+        assertTrue(screen, rounds.length >= 4);
+        assertThat(rounds[1], org.hamcrest.CoreMatchers.startsWith("Every 0.1s: cat /proc/net/dev | grep lo"));
+        assertThat(rounds[1], containsString("\n\n    lo:"));
+        // Gogo ends an interrupted job with InterruptedException, as every Ctrl-C'd command (the console's status 130)
+        assertTrue("no error but Ctrl-C's: " + ended.get(), ended.get() == null || ended.get() instanceof InterruptedException);
     }
 
     /** h1 - r1 - r2 - r3 - h2 over veth pairs, the routers forwarding, made by {@code ip}; {@code sysctl} runs in a namespace. */

@@ -14,7 +14,7 @@ import org.modnet.api.shell.CommandException;
  * (the words joined with spaces, as watch hands them to {@code sh -c}) every interval until Ctrl-C,
  * each round on a cleared screen under the header {@code Every 1.0s: COMMAND} with {@code HOST: DATE}
  * at the right edge ({@code -t}: no header). {@code -d} shows in reverse video the characters that
- * changed since the last round. Ctrl-C ends it with status 0, as watch's.
+ * changed since the last round. Ctrl-C ends it as it ends any command.
  */
 final class Watch {
     static final String CLEAR = "\033[H\033[2J";
@@ -110,7 +110,7 @@ final class Watch {
                 sleeper.sleep(millis);
             }
         } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            // Ctrl-C is how watch ends; Gogo reports the job as interrupted, as for any command
             out.println();
         }
     }
