@@ -252,6 +252,10 @@ public class ShellIT {
         }
         String stats = sh("ip netns exec sa ls /sys/class/net/eth0/statistics");
         assertThat(stats, containsString("rx_packets\n"));
+        // the seed's "cat /proc/interrupts | grep eth": the veth queues' NAPI interrupts, under CPU columns
+        assertThat(sh("cat /proc/interrupts"), containsString("CPU0"));
+        assertThat(sh("cat /proc/interrupts | grep eth"), containsString("modnet-napi  eth0-rx-0\n"));
+        assertThat(sh("ls /proc"), containsString("interrupts\n"));
 
         org.junit.Assume.assumeTrue("Linux's side needs root and iproute2's ip (.ci/run installs iproute2)",
                 Processes.isRoot() && Processes.onPath("ip"));

@@ -68,6 +68,7 @@ final class CatCommand {
         return switch (path) {
             case "/proc/net/dev" -> ProcNet.dev(namespace().devices());
             case "/proc/net/softnet_stat" -> softnet();
+            case "/proc/interrupts" -> interrupts();
             case "/proc", "/proc/net", "/proc/sys", "/proc/self", "/proc/self/net" -> throw new CommandException("cat: " + file + ": Is a directory", 1);
             default -> {
                 if (path.equals("/sys") || path.startsWith("/sys/")) {
@@ -130,6 +131,15 @@ final class CatCommand {
             }
             throw new CommandException("cat: " + file + ": " + e.errno().text(), 1);
         }
+    }
+
+    private List<String> interrupts() {
+        var core = inv.requireCore("cat");
+        List<org.modnet.api.net.NetDevice> all = new ArrayList<>();
+        for (NetNamespace ns : core.namespaces()) {
+            all.addAll(ns.devices());
+        }
+        return ProcNet.interrupts(core.cpus(), all);
     }
 
     private NetNamespace namespace() {

@@ -127,7 +127,7 @@ final class LsCommand {
                 names.add(file.substring(prefix.length()).split("/")[0]);
             }
         }
-        for (String file : List.of("/proc/net/dev", "/proc/net/softnet_stat")) {
+        for (String file : List.of("/proc/interrupts", "/proc/net/dev", "/proc/net/softnet_stat")) {
             if (file.equals(path)) {
                 return null;
             }

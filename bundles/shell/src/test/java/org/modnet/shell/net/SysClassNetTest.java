@@ -91,7 +91,7 @@ class SysClassNetTest {
         shell.procFiles.put("/proc/net/snmp", List.of("Ip: ..."));
         shell.procFiles.put("/proc/net/stat/arp_cache", List.of("entries"));
         shell.procFiles.put("/sys/kernel/tracing/trace", List.of("# tracer: nop"));
-        assertEquals(lines("net", "sys"), shell.ls("/proc"));
+        assertEquals(lines("interrupts", "net", "sys"), shell.ls("/proc"));
         assertEquals(lines("dev", "snmp", "softnet_stat", "stat"), shell.ls("/proc/net"));
         assertEquals(lines("arp_cache"), shell.ls("/proc/net/stat"));
         assertEquals(lines("class", "kernel"), shell.ls("/sys"));
@@ -120,5 +120,32 @@ class SysClassNetTest {
         java.nio.file.Files.createDirectory(dir.resolve("a"));
         java.nio.file.Files.writeString(dir.resolve(".hidden"), "");
         assertEquals(lines("a", "b"), shell.ls(dir.toString()));
+    }
+
+    @Test
+    void procInterruptsHasALinePerDeviceQueueWithItsCountOnItsCpu() {
+        shell.core.softnet.addAll(List.of(new org.modnet.api.net.SoftnetStat(0, 0, 0, 0, 0), new org.modnet.api.net.SoftnetStat(1, 0, 0, 0, 0)));
+        FakeDevice[] veth = FakeCore.vethPair(shell.init(), "veth0", "veth1");
+        veth[0].rxQueues = 2;
+        veth[0].ethtoolStats.put("rx_queue_0_irqs", 1234L);
+        veth[0].ethtoolStats.put("rx_queue_1_irqs", 56L);
+        veth[1].ethtoolStats.put("rx_queue_0_irqs", 7L);
+        assertEquals(lines(
+                "           CPU0       CPU1",
+                " 24:       1234          0  modnet-napi  veth0-rx-0",
+                " 25:          0         56  modnet-napi  veth0-rx-1",
+                " 26:          7          0  modnet-napi  veth1-rx-0"),
+                shell.cat("/proc/interrupts"));
+        assertEquals(lines(" 24:       1234          0  modnet-napi  veth0-rx-0"), pick(shell.cat("/proc/interrupts"), "veth0-rx-0"));
+    }
+
+    private static String pick(String text, String word) {
+        StringBuilder b = new StringBuilder();
+        for (String l : text.split("\n")) {
+            if (l.contains(word)) {
+                b.append(l).append('\n');
+            }
+        }
+        return b.toString();
     }
 }
