@@ -4,6 +4,7 @@ import static org.hamcrest.CoreMatchers.containsString;
 import static org.hamcrest.CoreMatchers.not;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 
@@ -226,6 +227,94 @@ public class ShellIT {
             Processes.run("ip", "netns", "del", lb);
             Processes.run("ip", "netns", "del", la);
         }
+    }
+
+    /**
+     * {@code cat} and {@code ls} of /sys/class/net (issue 20): modnet's views of a namespace's devices
+     * beside Linux's sysfs for the same veth pair in two Linux namespaces ({@code ip netns exec} mounts
+     * the namespace's sysfs there): the same files, the same one-line values but the ifindexes, and
+     * {@code ls} outranking Felix's, which listed the host's interfaces.
+     */
+    @Test
+    public void sysClassNetShowsTheNamespacesDevicesAsLinuxsSysfs() throws Exception {
+        String[] setUp = { "-n %a link add eth0 type veth peer name eth1", "-n %a link set eth1 netns %b", "-n %a link set eth0 up",
+                "-n %a link set lo up" };
+        sh("ip netns add sa");
+        sh("ip netns add sb");
+        for (String w : setUp) {
+            sh("ip " + w.replace("%a", "sa").replace("%b", "sb"));
+        }
+        String[] files = { "mtu", "operstate", "type", "flags", "tx_queue_len", "addr_len", "broadcast", "carrier" };
+        assertEquals("eth0\nlo\n", sh("ip netns exec sa ls /sys/class/net"));
+        assertEquals("the peer is down: no carrier", "lowerlayerdown\n", sh("ip netns exec sa cat /sys/class/net/eth0/operstate"));
+        sh("ip -n sb link set eth1 up");
+        java.util.Map<String, String> modnet = new java.util.LinkedHashMap<>();
+        for (String f : files) {
+            modnet.put("eth0/" + f, sh("ip netns exec sa cat /sys/class/net/eth0/" + f));
+            modnet.put("lo/" + f, sh("ip netns exec sa cat /sys/class/net/lo/" + f));
+        }
+        String stats = sh("ip netns exec sa ls /sys/class/net/eth0/statistics");
+        assertThat(stats, containsString("rx_packets\n"));
+        // the seed's "cat /proc/interrupts | grep eth": the veth queues' NAPI interrupts, under CPU columns
+        assertThat(sh("cat /proc/interrupts"), containsString("CPU0"));
+        assertThat(sh("cat /proc/interrupts | grep eth"), containsString("modnet-napi  eth0-rx-0\n"));
+        assertThat(sh("ls /proc"), containsString("interrupts\n"));
+
+        org.junit.Assume.assumeTrue("Linux's side needs root and iproute2's ip (.ci/run installs iproute2)",
+                Processes.isRoot() && Processes.onPath("ip"));
+        String la = "modnet-sys-a-" + ProcessHandle.current().pid();
+        String lb = "modnet-sys-b-" + ProcessHandle.current().pid();
+        linuxIp("netns", "add", la);
+        try {
+            linuxIp("netns", "add", lb);
+            for (String w : setUp) {
+                linuxIp(w.replace("%a", la).replace("%b", lb).split(" "));
+            }
+            linuxIp("-n", lb, "link", "set", "eth1", "up");
+            Thread.sleep(200); // veth's carrier comes with the peer's link watch
+            Processes.Result ls = Processes.run("ip", "netns", "exec", la, "ls", "/sys/class/net");
+            assertEquals("ls /sys/class/net", ls.out(), sh("ip netns exec sa ls /sys/class/net"));
+            assertEquals("ls statistics", Processes.run("ip", "netns", "exec", la, "ls", "/sys/class/net/eth0/statistics").out(), stats);
+            for (java.util.Map.Entry<String, String> e : modnet.entrySet()) {
+                Processes.Result r = Processes.run("ip", "netns", "exec", la, "cat", "/sys/class/net/" + e.getKey());
+                assertEquals("cat /sys/class/net/" + e.getKey() + ": " + r, r.out(), e.getValue());
+            }
+        } finally {
+            Processes.run("ip", "netns", "del", lb);
+            Processes.run("ip", "netns", "del", la);
+        }
+    }
+
+    /** {@code watch} (issue 20): the seed's pipe under watch's header, round after round, until Ctrl-C (the job's interrupt). */
+    @Test
+    public void watchRunsAPipeEachIntervalUntilCtrlC() throws Exception {
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream out = new java.io.PrintStream(bytes, true, java.nio.charset.StandardCharsets.UTF_8);
+        org.apache.felix.service.command.CommandSession session = processor.createSession(java.io.InputStream.nullInputStream(), out, out);
+        java.util.concurrent.atomic.AtomicReference<Object> ended = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread watcher = new Thread(() -> {
+            try {
+                ended.set(session.execute("watch -n 0.1 \"cat /proc/net/dev | grep lo\""));
+            } catch (Exception e) {
+                ended.set(e);
+            }
+        });
+        watcher.start();
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (bytes.toString(java.nio.charset.StandardCharsets.UTF_8).split("Every 0.1s: ", -1).length < 4 && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        session.foregroundJob().interrupt();
+        watcher.join(10_000);
+        assertFalse("Ctrl-C ended it", watcher.isAlive());
+        session.close();
+        String screen = bytes.toString(java.nio.charset.StandardCharsets.UTF_8);
+        String[] rounds = screen.split("\u001b\\[H\u001b\\[2J");
+        assertTrue(screen, rounds.length >= 4);
+        assertThat(rounds[1], org.hamcrest.CoreMatchers.startsWith("Every 0.1s: cat /proc/net/dev | grep lo"));
+        assertThat(rounds[1], containsString("\n\n    lo:"));
+        // Gogo ends an interrupted job with InterruptedException, as every Ctrl-C'd command (the console's status 130)
+        assertTrue("no error but Ctrl-C's: " + ended.get(), ended.get() == null || ended.get() instanceof InterruptedException);
     }
 
     /** h1 - r1 - r2 - r3 - h2 over veth pairs, the routers forwarding, made by {@code ip}; {@code sysctl} runs in a namespace. */

@@ -17,7 +17,8 @@ import org.modnet.api.shell.CommandException;
 /**
  * {@code cat FILE...} for the files modnet keeps: {@code /proc/net/dev}, {@code /proc/net/softnet_stat}
  * and the sysctls under {@code /proc/sys/net}, each read in the session's namespace, and the files
- * other layers register ({@code /proc/net/sockstat}, {@code /sys/kernel/tracing/trace}, ...). With no
+ * other layers register ({@code /proc/net/sockstat}, {@code /sys/kernel/tracing/trace}, ...), and the
+ * device attributes under {@code /sys/class/net} ({@link SysClassNet}). With no
  * file (or {@code -}) it copies standard input, so it works in a pipe.
  */
 final class CatCommand {
@@ -67,8 +68,21 @@ final class CatCommand {
         return switch (path) {
             case "/proc/net/dev" -> ProcNet.dev(namespace().devices());
             case "/proc/net/softnet_stat" -> softnet();
-            case "/proc", "/proc/net", "/proc/sys" -> throw new CommandException("cat: " + file + ": Is a directory", 1);
+            case "/proc/interrupts" -> interrupts();
+            case "/proc", "/proc/net", "/proc/sys", "/proc/self", "/proc/self/net" -> throw new CommandException("cat: " + file + ": Is a directory", 1);
             default -> {
+                if (path.equals("/sys") || path.startsWith("/sys/")) {
+                    SysClassNet.Node node = SysClassNet.lookup(path, namespace().devices());
+                    if (node != null && node.directory()) {
+                        throw new CommandException("cat: " + file + ": Is a directory", 1);
+                    }
+                    if (node != null && node.error() != null) {
+                        throw new CommandException("cat: " + file + ": " + node.error(), 1);
+                    }
+                    if (node != null) {
+                        yield List.of(node.text());
+                    }
+                }
                 if (path.startsWith("/proc/sys/")) {
                     yield List.of(sysctl(file, path.substring("/proc/sys/".length())));
                 }
@@ -82,7 +96,7 @@ final class CatCommand {
     }
 
     /** {@code /proc/self/net} is {@code /proc/net}; repeated and trailing slashes are one. */
-    private static String normalize(String file) {
+    static String normalize(String file) {
         String p = file.replaceAll("/+", "/");
         if (p.length() > 1 && p.endsWith("/")) {
             p = p.substring(0, p.length() - 1);
@@ -117,6 +131,15 @@ final class CatCommand {
             }
             throw new CommandException("cat: " + file + ": " + e.errno().text(), 1);
         }
+    }
+
+    private List<String> interrupts() {
+        var core = inv.requireCore("cat");
+        List<org.modnet.api.net.NetDevice> all = new ArrayList<>();
+        for (NetNamespace ns : core.namespaces()) {
+            all.addAll(ns.devices());
+        }
+        return ProcNet.interrupts(core.cpus(), all);
     }
 
     private NetNamespace namespace() {

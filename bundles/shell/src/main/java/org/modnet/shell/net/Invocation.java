@@ -25,6 +25,11 @@ record Invocation(NetCore core, CommandSession session, PrintStream out, PrintSt
     @FunctionalInterface
     interface ProcFiles {
         java.util.List<String> read(String path, org.modnet.api.net.NetNamespace ns);
+
+        /** The paths of the files kept, for {@code ls}. */
+        default java.util.Collection<String> paths() {
+            return java.util.List.of();
+        }
     }
 
     Invocation(NetCore core, CommandSession session, PrintStream out, PrintStream err, LinkFactories links,

@@ -20,13 +20,13 @@ import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
 
 /**
- * The Linux network commands: {@code ip}, {@code sysctl}, {@code ethtool} and {@code cat} of the
- * /proc files. They stay registered when the core is not running, and say so when used, rather than
+ * The Linux network commands: {@code ip}, {@code sysctl}, {@code ethtool}, and {@code cat} and
+ * {@code ls} of the /proc and /sys files. They stay registered when the core is not running, and say so when used, rather than
  * vanishing into "command not found".
  */
 @Component(service = NetCommands.class, immediate = true, property = { "osgi.command.scope=" + Commands.SCOPE,
         "osgi.command.function=ip", "osgi.command.function=sysctl", "osgi.command.function=ethtool",
-        "osgi.command.function=cat" })
+        "osgi.command.function=cat", "osgi.command.function=ls" })
 public final class NetCommands {
     private final BundleContext context;
 
@@ -67,11 +67,26 @@ public final class NetCommands {
         new CatCommand(invocation(session)).run(words(session, args));
     }
 
+    /** {@code ls [-1] [PATH...]}: modnet's /proc and /sys views, the host's files elsewhere. */
+    public void ls(CommandSession session, String... args) {
+        new LsCommand(invocation(session)).run(words(session, args));
+    }
+
     private Invocation invocation(CommandSession session) {
         if (session == null) { // Gogo bound a lone null word to it: words(session, args) gives that word back
             session = org.apache.felix.service.command.Job.Utils.current().session();
         }
-        return new Invocation(core, session, System.out, System.err, this::linkFactory, routes, neighbours, this::procFile, xdpLoader);
+        return new Invocation(core, session, System.out, System.err, this::linkFactory, routes, neighbours, new Invocation.ProcFiles() {
+            @Override
+            public List<String> read(String path, org.modnet.api.net.NetNamespace ns) {
+                return procFile(path, ns);
+            }
+
+            @Override
+            public Collection<String> paths() {
+                return procPaths();
+            }
+        }, xdpLoader);
     }
 
     private static List<String> words(CommandSession session, String[] args) {
@@ -104,6 +119,24 @@ public final class NetCommands {
                 context.ungetService(best);
             }
         };
+    }
+
+    /** The paths every {@link org.modnet.api.shell.ProcFile} service registered. */
+    private Collection<String> procPaths() {
+        java.util.Set<String> paths = new java.util.TreeSet<>();
+        try {
+            for (ServiceReference<org.modnet.api.shell.ProcFile> ref : context.getServiceReferences(org.modnet.api.shell.ProcFile.class, null)) {
+                Object path = ref.getProperty(org.modnet.api.shell.ProcFile.PATH);
+                if (path instanceof String s) {
+                    paths.add(s);
+                } else if (path instanceof String[] many) {
+                    paths.addAll(Arrays.asList(many));
+                }
+            }
+        } catch (InvalidSyntaxException e) {
+            throw new IllegalStateException(e); // a null filter has no syntax to get wrong
+        }
+        return paths;
     }
 
     /** The lines of a /proc file another layer registered ({@link org.modnet.api.shell.ProcFile}), or null. */

@@ -56,4 +56,41 @@ final class ProcNet {
         return String.format("%08x %08x %08x %08x %08x %08x %08x %08x %08x %08x %08x %08x %08x",
                 (int) s.processed(), (int) s.dropped(), (int) s.timeSqueeze(), 0, 0, 0, 0, 0, 0, 0, 0, 0, s.cpu());
     }
+
+    /**
+     * {@code /proc/interrupts} as {@code show_interrupts} lays it out: {@code CPUn} columns, then a line
+     * per interrupt, its number right-aligned, its count on each CPU ({@code %10u}), the chip and the
+     * handler's name. modnet's interrupts are each device queue's NAPI schedules (ethtool's
+     * {@code rx_queue_N_irqs}), all taken on the CPU that polls the queue; the numbers count from 24
+     * as the first MSI vectors often do, the chip is {@code modnet-napi} and the name {@code DEV-rx-N},
+     * as multi-queue NICs name theirs. The file is global: every namespace's devices.
+     */
+    static List<String> interrupts(int cpus, List<NetDevice> devices) {
+        cpus = Math.max(1, cpus);
+        StringBuilder header = new StringBuilder(" ".repeat(3 + 8));
+        for (int c = 0; c < cpus; c++) {
+            header.append(String.format("CPU%-8d", c));
+        }
+        List<String> lines = new ArrayList<>();
+        lines.add(header.toString().stripTrailing());
+        int irq = 24;
+        for (NetDevice d : devices) {
+            java.util.Map<String, Long> stats = d.ethtoolStats();
+            for (int q = 0; q < d.rxQueues(); q++) {
+                Long count = stats.get("rx_queue_" + q + "_irqs");
+                if (count == null) {
+                    continue; // a device without NAPI queues (lo in the core's view) takes no interrupts
+                }
+                org.modnet.api.net.RxQueue queue = d.rxQueue(q);
+                int cpu = (queue == null ? q : queue.cpu()) % cpus;
+                StringBuilder b = new StringBuilder(String.format("%3d: ", irq++));
+                for (int c = 0; c < cpus; c++) {
+                    b.append(String.format("%10s ", Long.toUnsignedString(c == cpu ? count : 0)));
+                }
+                b.append(String.format(" %11s  %s-rx-%d", "modnet-napi", d.name(), q));
+                lines.add(b.toString());
+            }
+        }
+        return lines;
+    }
 }

@@ -41,7 +41,28 @@ final class TestShell {
 
     Invocation invocation() {
         return new Invocation(coreRunning ? core : null, session, new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8), links::get);
+                new PrintStream(err, true, StandardCharsets.UTF_8), links::get, null, null, new Invocation.ProcFiles() {
+                    @Override
+                    public List<String> read(String path, org.modnet.api.net.NetNamespace ns) {
+                        return procFiles.get(path);
+                    }
+
+                    @Override
+                    public java.util.Collection<String> paths() {
+                        return procFiles.keySet();
+                    }
+                });
+    }
+
+    /** Files other layers would register as {@link org.modnet.api.shell.ProcFile} services. */
+    final Map<String, List<String>> procFiles = new java.util.TreeMap<>();
+
+    String ls(String line) {
+        return run(line, w -> new LsCommand(invocation()).run(w));
+    }
+
+    CommandException lsFails(String line) {
+        return fails(() -> ls(line));
     }
 
     String ip(String line) {
