@@ -18,6 +18,10 @@ public final class RestoreCommand {
     }
 
     public void _main(CommandSession session, String... args) throws Exception {
+        // Gogo passes a _main its command's name first, as argv[0]
+        if (args.length > 0 && args[0].equals("iptables-restore")) {
+            args = java.util.Arrays.copyOfRange(args, 1, args.length);
+        }
         iptables.restore(session, args);
     }
 }
