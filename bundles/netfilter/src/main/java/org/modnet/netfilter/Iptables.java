@@ -207,7 +207,7 @@ final class Iptables {
                         ports.flagSet = true;
                         ports.flagInv = inv;
                     } else {
-                        int[] range = portRange(need(args, ++i, opt));
+                        int[] range = portRange(need(args, ++i, opt), r.proto);
                         if (opt.equals("--sport") || opt.equals("--source-port")) {
                             ports.sportLo = range[0];
                             ports.sportHi = range[1];
@@ -241,14 +241,14 @@ final class Iptables {
                     }
                     int[] lo = new int[list.length], hi = new int[list.length];
                     for (int k = 0; k < list.length; k++) {
-                        int[] pr = portRange(list[k]);
+                        int[] pr = portRange(list[k], r.proto);
                         lo[k] = pr[0];
                         hi[k] = pr[1];
                     }
                     if (r.proto != 6 && r.proto != 17) {
                         throw syntax("multiport needs `-p tcp', `-p udp', `-p udplite', `-p sctp' or `-p dccp'");
                     }
-                    matches.add(new Matches.Multiport(dir, lo, hi, inv));
+                    matches.add(new Matches.Multiport(r.proto, dir, lo, hi, inv));
                 }
                 case "--comment" -> {
                     String t = need(args, ++i, opt);
@@ -410,22 +410,22 @@ final class Iptables {
         return v;
     }
 
-    static int[] portRange(String s) {
+    static int[] portRange(String s, int proto) {
         int c = s.indexOf(':');
         if (c < 0) {
-            int p = port(s);
+            int p = port(s, proto);
             return new int[] { p, p };
         }
-        int lo = c == 0 ? 0 : port(s.substring(0, c));
-        int hi = c == s.length() - 1 ? 0xffff : port(s.substring(c + 1));
+        int lo = c == 0 ? 0 : port(s.substring(0, c), proto);
+        int hi = c == s.length() - 1 ? 0xffff : port(s.substring(c + 1), proto);
         if (lo > hi) {
             return new int[] { hi, lo }; // iptables swaps a reversed range
         }
         return new int[] { lo, hi };
     }
 
-    private static int port(String s) {
-        int p = s.matches("[0-9]{1,5}") ? Integer.parseInt(s) : Names.serviceByName(s);
+    private static int port(String s, int proto) {
+        int p = s.matches("[0-9]{1,5}") ? Integer.parseInt(s) : Names.serviceByName(s, proto);
         if (p < 0 || p > 0xffff) {
             throw syntax("invalid port/service `" + s + "' specified");
         }

@@ -36,8 +36,8 @@ final class Matches {
             return false;
         }
 
-        private static String range(int lo, int hi, boolean numeric) {
-            return lo == hi ? Names.service(lo, numeric) : Names.service(lo, numeric) + ":" + Names.service(hi, numeric);
+        private String range(int lo, int hi, boolean numeric) {
+            return lo == hi ? Names.service(lo, numeric, proto) : Names.service(lo, numeric, proto) + ":" + Names.service(hi, numeric, proto);
         }
 
         private static String flags(int v) {
@@ -147,11 +147,12 @@ final class Matches {
     /** {@code -m multiport --sports|--dports|--ports a,b:c} (xt_multiport v1). */
     static final class Multiport implements Match {
         static final int SRC = 0, DST = 1, ANY = 2;
-        final int dir;
+        final int dir, proto;
         final int[] lo, hi;
         final boolean inv;
 
-        Multiport(int dir, int[] lo, int[] hi, boolean inv) {
+        Multiport(int proto, int dir, int[] lo, int[] hi, boolean inv) {
+            this.proto = proto;
             this.dir = dir;
             this.lo = lo;
             this.hi = hi;
@@ -178,9 +179,9 @@ final class Matches {
         private String ports(boolean numeric) {
             StringBuilder b = new StringBuilder();
             for (int i = 0; i < lo.length; i++) {
-                b.append(i == 0 ? "" : ",").append(Names.service(lo[i], numeric));
+                b.append(i == 0 ? "" : ",").append(Names.service(lo[i], numeric, proto));
                 if (hi[i] != lo[i]) {
-                    b.append(':').append(Names.service(hi[i], numeric));
+                    b.append(':').append(Names.service(hi[i], numeric, proto));
                 }
             }
             return b.toString();

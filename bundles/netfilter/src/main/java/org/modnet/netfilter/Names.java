@@ -1,5 +1,9 @@
 package org.modnet.netfilter;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.Map;
 
 /** The names iptables knows for protocols, ICMP types and a few services (numeric otherwise). */
@@ -52,25 +56,47 @@ final class Names {
             new IcmpName("address-mask-request", 17, 0, 0xff),
             new IcmpName("address-mask-reply", 18, 0, 0xff) };
 
-    /** /etc/services' names for the ports iptables -L prints by name (tcp and udp alike here). */
-    private static final Map<Integer, String> SERVICES = Map.ofEntries(Map.entry(20, "ftp-data"), Map.entry(21, "ftp"),
-            Map.entry(22, "ssh"), Map.entry(23, "telnet"), Map.entry(25, "smtp"), Map.entry(53, "domain"),
-            Map.entry(67, "bootps"), Map.entry(68, "bootpc"), Map.entry(69, "tftp"), Map.entry(80, "http"),
-            Map.entry(110, "pop3"), Map.entry(123, "ntp"), Map.entry(143, "imap2"), Map.entry(161, "snmp"),
-            Map.entry(443, "https"), Map.entry(993, "imaps"), Map.entry(995, "pop3s"));
+    /**
+     * The services database as iptables reads it (getservbyport/getservbyname on /etc/services):
+     * "name port/proto", the first name of a port per protocol. Empty when the file is not there.
+     */
+    private static final Map<String, String> BY_PORT = new HashMap<>();
+    private static final Map<String, Integer> BY_NAME = new HashMap<>();
 
-    static String service(int port, boolean numeric) {
-        String s = numeric ? null : SERVICES.get(port);
+    static {
+        try {
+            for (String line : Files.readAllLines(Path.of("/etc/services"))) {
+                int hash = line.indexOf('#');
+                String[] f = (hash >= 0 ? line.substring(0, hash) : line).trim().split("\\s+");
+                if (f.length < 2 || !f[1].contains("/")) {
+                    continue;
+                }
+                String[] pp = f[1].split("/");
+                try {
+                    int port = Integer.parseInt(pp[0]);
+                    BY_PORT.putIfAbsent(port + "/" + pp[1], f[0]);
+                    for (int i = 0; i < f.length; i++) {
+                        if (i != 1) {
+                            BY_NAME.putIfAbsent(f[i] + "/" + pp[1], port);
+                        }
+                    }
+                } catch (NumberFormatException ignored) {
+                    // not a service line
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // no services database: ports print as numbers, as iptables does then
+        }
+    }
+
+    static String service(int port, boolean numeric, int proto) {
+        String s = numeric ? null : BY_PORT.get(port + (proto == 17 ? "/udp" : "/tcp"));
         return s != null ? s : Integer.toString(port);
     }
 
-    static int serviceByName(String name) {
-        for (Map.Entry<Integer, String> e : SERVICES.entrySet()) {
-            if (e.getValue().equals(name)) {
-                return e.getKey();
-            }
-        }
-        return -1;
+    static int serviceByName(String name, int proto) {
+        Integer p = BY_NAME.get(name + (proto == 17 ? "/udp" : "/tcp"));
+        return p != null ? p : -1;
     }
 
     static String protoName(int p) {
