@@ -115,6 +115,33 @@ public class NetfilterIT {
     }
 
     @Test
+    public void rejectWithTcpResetRefusesAConnectionToAListeningPort() throws Exception {
+        CompletableFuture<String> listener = CompletableFuture.supplyAsync(() -> {
+            try {
+                return ModnetRuntime.runCapturing(processor, "ns2", "nc -l 5998");
+            } catch (Exception e) {
+                return e.toString();
+            }
+        });
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (!ModnetRuntime.run(processor, "ns2", "ss -t -l -n").contains(":5998") && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        ModnetRuntime.run(processor, "ns2", "iptables -A INPUT -p tcp --dport 5998 -j REJECT --reject-with tcp-reset");
+        long start = System.nanoTime();
+        String refused = ModnetRuntime.runCapturing(processor, "ns1", "nc -z -v -w 5 10.0.0.2 5998");
+        long ms = (System.nanoTime() - start) / 1_000_000;
+        assertThat(refused, containsString("nc: connect to 10.0.0.2 port 5998 (tcp) failed: Connection refused"));
+        assertTrue("refused at once by the RST, not by a timeout: " + ms + " ms", ms < 4000);
+        assertThat(ModnetRuntime.run(processor, "ns2", "iptables -L INPUT -n -v"),
+                containsString("REJECT     6    --  *      *       0.0.0.0/0            0.0.0.0/0            tcp dpt:5998 reject-with tcp-reset"));
+        ModnetRuntime.run(processor, "ns2", "iptables -F INPUT");
+        assertThat(ModnetRuntime.runCapturing(processor, "ns1", "nc -z -v 10.0.0.2 5998"),
+                containsString("Connection to 10.0.0.2 5998 port [tcp/*] succeeded!"));
+        listener.get(20, TimeUnit.SECONDS);
+    }
+
+    @Test
     public void saveRestoreRoundTripsThroughAPipe() throws Exception {
         ModnetRuntime.run(processor, "ns1", "iptables -N web");
         ModnetRuntime.run(processor, "ns1", "iptables -A INPUT -s 10.0.0.0/8 -p tcp --dport 22 -m comment --comment \"allow ssh\" -j web");

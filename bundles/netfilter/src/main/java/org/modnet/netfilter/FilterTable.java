@@ -54,9 +54,13 @@ final class FilterTable {
     record Snapshot(Chain[] chains, Rule[][] rules, boolean empty) {
     }
 
-    /** ICMP errors for REJECT (type 3, the code given); null while IPv4 is not there. */
+    /** REJECT's answers: an ICMP error (type 3, the code given) or a TCP reset; null while IPv4 is not there. */
     interface Rejecter {
         void reject(SkBuff skb, int code);
+
+        /** {@code nf_send_reset}: a RST for the TCP segment at {@code th}. */
+        default void reset(SkBuff skb, int nh, int th) {
+        }
     }
 
     private final Map<String, Chain> builtins = new HashMap<>();
@@ -145,7 +149,13 @@ final class FilterTable {
                 case REJECT: {
                     Rejecter rj = rejecter;
                     if (rj != null) {
-                        rj.reject(skb, rejectCode(r.rejectWith));
+                        if (r.rejectWith.equals("tcp-reset")) {
+                            if (p == 6 && th >= 0) {
+                                rj.reset(skb, nh, th);
+                            }
+                        } else {
+                            rj.reject(skb, rejectCode(r.rejectWith));
+                        }
                     }
                     return DROP;
                 }

@@ -294,7 +294,7 @@ final class Iptables {
                         case "icmp-net-unreachable", "icmp-host-unreachable", "icmp-port-unreachable",
                                 "icmp-proto-unreachable", "icmp-net-prohibited", "icmp-host-prohibited",
                                 "icmp-admin-prohibited" -> r.rejectWith = w;
-                        case "tcp-reset" -> throw syntax("REJECT --reject-with tcp-reset is not supported yet");
+                        case "tcp-reset", "tcp-rst" -> r.rejectWith = "tcp-reset";
                         default -> throw syntax("unknown reject type \"" + w + "\"");
                     }
                 }
@@ -325,6 +325,10 @@ final class Iptables {
         }
         if ((r.kind == Rule.Kind.REJECT) == false && r.rejectWith != null && !r.rejectWith.equals("icmp-port-unreachable")) {
             throw syntax("unknown option \"--reject-with\"");
+        }
+        if (r.kind == Rule.Kind.REJECT && r.rejectWith.equals("tcp-reset") && (r.proto != 6 || r.protoInv)) {
+            // the kernel's checkentry refuses it (ipt_REJECT: "TCP_RESET invalid for non-tcp")
+            throw fail("Invalid argument. Run `dmesg' for more information.");
         }
         r.matches = matches.toArray(new Match[0]);
         c.ruleGiven |= !matches.isEmpty();

@@ -172,6 +172,7 @@ class IptablesTest {
         fails("-I INPUT 9 -j DROP", "iptables: Index of insertion too big.", 1);
         fails("-A OUTPUT -i lo -j DROP", v + "Can't use -i with OUTPUT\n\n" + tr, 2);
         fails("-A web -j web", "iptables: Too many levels of symbolic links.", 1);
+        fails("-A INPUT -j REJECT --reject-with tcp-reset", "iptables: Invalid argument. Run `dmesg' for more information.", 1);
         ipt("-C INPUT -p tcp -j ACCEPT"); // exists: no error
     }
 
@@ -305,6 +306,26 @@ class IptablesTest {
         assertEquals(3, code[0]);
         assertEquals(Verdict.DROP, t.run(NfHook.LOCAL_IN, packet(6, "1.1.1.1", "2.2.2.2", 1, 2, 2), dev("eth0"), null));
         assertEquals(13, code[0]);
+
+        int[] resets = { 0 };
+        t.rejecter = new FilterTable.Rejecter() {
+            @Override
+            public void reject(SkBuff skb, int c) {
+                code[0] = c;
+            }
+
+            @Override
+            public void reset(SkBuff skb, int nh, int th) {
+                resets[0]++;
+                assertEquals(2, skb.getU16(th + 2));
+            }
+        };
+        ipt("-I INPUT -p tcp -j REJECT --reject-with tcp-rst");
+        assertEquals("-A INPUT -p tcp -j REJECT --reject-with tcp-reset", ipt("-S INPUT").get(1));
+        code[0] = -1;
+        assertEquals(Verdict.DROP, t.run(NfHook.LOCAL_IN, packet(6, "1.1.1.1", "2.2.2.2", 1, 2, 2), dev("eth0"), null));
+        assertEquals(1, resets[0]);
+        assertEquals(-1, code[0]);
     }
 
     @Test
