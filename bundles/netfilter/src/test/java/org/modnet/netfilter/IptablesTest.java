@@ -341,4 +341,44 @@ class IptablesTest {
         assertEquals(List.of("ping: IN=eth0 OUT= SRC=10.0.0.1 DST=10.0.0.2 LEN=38 TOS=0x00 PREC=0x00 TTL=64 ID=4321 "
                 + "PROTO=ICMP TYPE=8 CODE=0 ID=7 SEQ=1"), lines);
     }
+
+    @Test
+    void aRulesetReplacedUnderTrafficIsSeenWholeOrNotAtAll() throws Exception {
+        // A: udp -> chain a (ACCEPT); B: two more chains sort before b, so every chain index moves,
+        // udp -> chain b (DROP). tcp is accepted by both, so a drop of tcp or an exception is a
+        // packet that saw part of one ruleset and part of the other.
+        List<String> a = List.of("*filter", ":INPUT ACCEPT [0:0]", ":FORWARD ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]",
+                ":a - [0:0]", "-A INPUT -p udp -j a", "-A INPUT -p tcp -j ACCEPT", "-A INPUT -j DROP", "-A a -j ACCEPT", "COMMIT");
+        List<String> b = List.of("*filter", ":INPUT ACCEPT [0:0]", ":FORWARD ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]",
+                ":_0 - [0:0]", ":_1 - [0:0]", ":b - [0:0]", "-A INPUT -p udp -j b", "-A INPUT -p tcp -g _1",
+                "-A _1 -j ACCEPT", "-A _0 -j DROP", "-A b -j DROP", "COMMIT");
+        Iptables.restore(t, a, false);
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        int[] swaps = { 0 };
+        Thread writer = new Thread(() -> {
+            while (!stop.get()) {
+                Iptables.restore(t, (swaps[0]++ & 1) == 0 ? b : a, false);
+            }
+        });
+        writer.start();
+        SkBuff udp = packet(17, "1.1.1.1", "2.2.2.2", 1, 2, 0);
+        SkBuff tcp = packet(6, "1.1.1.1", "2.2.2.2", 1, 2, 0x10);
+        NetDevice eth0 = dev("eth0");
+        int accepted = 0, dropped = 0;
+        try {
+            for (int i = 0; i < 200_000; i++) {
+                assertEquals(Verdict.ACCEPT, t.run(NfHook.LOCAL_IN, tcp, eth0, null));
+                if (t.run(NfHook.LOCAL_IN, udp, eth0, null) == Verdict.ACCEPT) {
+                    accepted++;
+                } else {
+                    dropped++;
+                }
+            }
+        } finally {
+            stop.set(true);
+            writer.join();
+        }
+        assertEquals(200_000, accepted + dropped);
+        org.junit.jupiter.api.Assertions.assertTrue(swaps[0] > 10, "replaced " + swaps[0] + " times");
+    }
 }
