@@ -142,6 +142,35 @@ public class NetfilterIT {
     }
 
     @Test
+    public void forwardRulesOnARouterBetweenTwoNamespaces() throws Exception {
+        for (String c : new String[] { "ip netns add a", "ip netns add r", "ip netns add b",
+                "ip -n r link add ra type veth peer name a0", "ip -n r link set a0 netns a",
+                "ip -n r link add rb type veth peer name b0", "ip -n r link set b0 netns b",
+                "ip -n a addr add 10.0.1.2/24 dev a0", "ip -n r addr add 10.0.1.1/24 dev ra",
+                "ip -n r addr add 10.0.2.1/24 dev rb", "ip -n b addr add 10.0.2.2/24 dev b0",
+                "ip -n a link set a0 up", "ip -n r link set ra up", "ip -n r link set rb up", "ip -n b link set b0 up",
+                "ip -n a route add default via 10.0.1.1", "ip -n b route add default via 10.0.2.1",
+                "ip netns exec r sysctl -w net.ipv4.ip_forward=1" }) {
+            ModnetRuntime.run(processor, null, c);
+        }
+        assertThat(ping("a", "10.0.2.2"), containsString("2 received"));
+        ModnetRuntime.run(processor, "r", "iptables -P FORWARD DROP");
+        assertThat(ping("a", "10.0.2.2"), containsString("0 received"));
+        assertThat(ModnetRuntime.run(processor, "r", "iptables -L FORWARD -v -n -x"),
+                containsString("Chain FORWARD (policy DROP 2 packets, 168 bytes)"));
+        ModnetRuntime.run(processor, "r", "iptables -A FORWARD -i ra -o rb -p icmp --icmp-type echo-request -j ACCEPT");
+        ModnetRuntime.run(processor, "r", "iptables -A FORWARD -i rb -o ra -p icmp --icmp-type echo-reply -j ACCEPT");
+        assertThat(ping("a", "10.0.2.2"), containsString("2 received"));
+        String listed = ModnetRuntime.run(processor, "r", "iptables -L FORWARD -v -n");
+        assertThat(listed, containsString("    2   168 ACCEPT     1    --  ra     rb      0.0.0.0/0            0.0.0.0/0            icmptype 8"));
+        assertThat(listed, containsString("    2   168 ACCEPT     1    --  rb     ra      0.0.0.0/0            0.0.0.0/0            icmptype 0"));
+        // b's pings to a are refused by the rules' directions, and the policy counts them
+        assertThat(ping("b", "10.0.1.2"), containsString("0 received"));
+        assertThat(ModnetRuntime.run(processor, "r", "iptables -L FORWARD -v -n -x"),
+                containsString("Chain FORWARD (policy DROP 4 packets, 336 bytes)"));
+    }
+
+    @Test
     public void saveRestoreRoundTripsThroughAPipe() throws Exception {
         ModnetRuntime.run(processor, "ns1", "iptables -N web");
         ModnetRuntime.run(processor, "ns1", "iptables -A INPUT -s 10.0.0.0/8 -p tcp --dport 22 -m comment --comment \"allow ssh\" -j web");
