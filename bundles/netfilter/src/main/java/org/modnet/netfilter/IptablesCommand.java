@@ -87,7 +87,8 @@ public final class IptablesCommand {
         }
     }
 
-    Verdict hook(SkBuff skb, NfHook hook, NetNamespace ns, NetDevice in, NetDevice out) {
+    /** The NfHookFunction registered on the three hooks (public for benchmarks that run without OSGi). */
+    public Verdict hook(SkBuff skb, NfHook hook, NetNamespace ns, NetDevice in, NetDevice out) {
         FilterTable t = tables.get(ns);
         return t == null ? Verdict.ACCEPT : t.run(hook, skb, in, out);
     }
@@ -162,6 +163,11 @@ public final class IptablesCommand {
     private FilterTable table(CommandSession session, String tool) {
         Object netns = session != null ? session.get(Commands.NETNS) : null;
         return table(Commands.namespace(core, netns, tool));
+    }
+
+    /** iptables in {@code ns} without a shell: its output lines, or a CommandException in its words. */
+    public List<String> run(NetNamespace ns, String... args) {
+        return Iptables.run(table(ns), args);
     }
 
     public void iptables(CommandSession session, String... args) {
