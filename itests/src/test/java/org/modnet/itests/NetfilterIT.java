@@ -70,8 +70,11 @@ public class NetfilterIT {
         assertThat(ping("ns1", "10.0.0.2"), containsString("2 packets transmitted, 0 received"));
         assertThat(ModnetRuntime.run(processor, "ns2", "iptables -L INPUT -n -v -x"), containsString(
                 "\n       2      168 DROP       1    --  *      *       0.0.0.0/0            0.0.0.0/0            icmptype 8\n"));
-        ModnetRuntime.run(processor, "ns2", "iptables -D INPUT 1");
+        ModnetRuntime.run(processor, "ns2", "iptables -R INPUT 1 -p icmp --icmp-type echo-request -j LOG --log-prefix \"ping: \"");
         assertThat(ping("ns1", "10.0.0.2"), containsString("2 packets transmitted, 2 received"));
+        assertThat(ModnetRuntime.run(processor, "ns2", "iptables -L INPUT -n -v"),
+                containsString("    2   168 LOG        1    --  *      *       0.0.0.0/0            0.0.0.0/0            icmptype 8 LOG flags 0 level 4 prefix \"ping: \""));
+        ModnetRuntime.run(processor, "ns2", "iptables -D INPUT 1");
 
         ModnetRuntime.run(processor, "ns1", "iptables -A OUTPUT -d 10.0.0.2 -p icmp -j DROP");
         assertThat(ping("ns1", "10.0.0.2"), containsString("0 received"));

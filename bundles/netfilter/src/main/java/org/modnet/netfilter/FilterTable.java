@@ -67,7 +67,8 @@ final class FilterTable {
     private final TreeMap<String, Chain> user = new TreeMap<>();
     private volatile Snapshot snapshot;
     volatile Rejecter rejecter;
-    volatile Consumer<String> log = s -> System.getLogger("org.modnet.netfilter").log(System.Logger.Level.WARNING, s);
+    /** Where LOG's lines go: the instance's log (SLF4J), as the kernel's go to its ring buffer. */
+    volatile Consumer<String> log = org.slf4j.LoggerFactory.getLogger("org.modnet.netfilter.LOG")::warn;
 
     FilterTable() {
         for (String b : BUILTIN) {
