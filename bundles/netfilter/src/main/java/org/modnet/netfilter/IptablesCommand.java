@@ -19,6 +19,7 @@ import org.modnet.api.inet.Ipv4;
 import org.modnet.api.net.NetCore;
 import org.modnet.api.net.NetDevice;
 import org.modnet.api.net.NetNamespace;
+import org.modnet.api.net.PernetOperations;
 import org.modnet.api.netfilter.NfHook;
 import org.modnet.api.netfilter.NfHookFunction;
 import org.modnet.api.netfilter.Verdict;
@@ -40,9 +41,10 @@ import org.osgi.service.component.annotations.ReferencePolicy;
  * {@code iptables-restore} commands. A namespace's table is made the first time a command touches
  * it; until then its packets pass the hooks untouched (Linux's filter table, loaded and empty, accepts).
  */
-@Component(service = IptablesCommand.class, immediate = true, property = { "osgi.command.scope=" + Commands.SCOPE,
-        "osgi.command.function=iptables" })
-public final class IptablesCommand {
+@Component(service = { IptablesCommand.class, PernetOperations.class }, immediate = true, property = {
+        "osgi.command.scope=" + Commands.SCOPE, "osgi.command.function=iptables",
+        PernetOperations.ORDER + ":Integer=40" })
+public final class IptablesCommand implements PernetOperations {
     /** NF_IP_PRI_FILTER. */
     static final int PRI_FILTER = 0;
 
@@ -85,6 +87,22 @@ public final class IptablesCommand {
         if (ipv4 == v) {
             ipv4 = null;
         }
+    }
+
+    @Override
+    public void init(NetNamespace ns) {
+        // the table is made when a command first touches the namespace
+    }
+
+    /** A namespace that goes takes its table with it (the kernel's iptable_filter_net_exit). */
+    @Override
+    public void exit(NetNamespace ns) {
+        tables.remove(ns);
+    }
+
+    /** Namespaces with a table now. */
+    int tables() {
+        return tables.size();
     }
 
     /** The NfHookFunction registered on the three hooks (public for benchmarks that run without OSGi). */

@@ -381,4 +381,24 @@ class IptablesTest {
         assertEquals(200_000, accepted + dropped);
         org.junit.jupiter.api.Assertions.assertTrue(swaps[0] > 10, "replaced " + swaps[0] + " times");
     }
+
+    @Test
+    void everyNamespaceHasItsOwnTableAndLosesItWhenItGoes() {
+        IptablesCommand cmd = new IptablesCommand(null, null);
+        org.modnet.api.net.NetNamespace one = (org.modnet.api.net.NetNamespace) Proxy.newProxyInstance(
+                NetDevice.class.getClassLoader(), new Class<?>[] { org.modnet.api.net.NetNamespace.class },
+                (p, m, a) -> m.getName().equals("hashCode") ? 1 : m.getName().equals("equals") ? p == a[0] : null);
+        org.modnet.api.net.NetNamespace two = (org.modnet.api.net.NetNamespace) Proxy.newProxyInstance(
+                NetDevice.class.getClassLoader(), new Class<?>[] { org.modnet.api.net.NetNamespace.class },
+                (p, m, a) -> m.getName().equals("hashCode") ? 2 : m.getName().equals("equals") ? p == a[0] : null);
+        cmd.run(one, "-A", "INPUT", "-p", "udp", "-j", "DROP");
+        assertEquals(List.of("-P INPUT ACCEPT", "-P FORWARD ACCEPT", "-P OUTPUT ACCEPT"), cmd.run(two, "-S"));
+        SkBuff udp = packet(17, "1.1.1.1", "2.2.2.2", 1, 2, 0);
+        assertEquals(Verdict.DROP, cmd.hook(udp, NfHook.LOCAL_IN, one, dev("eth0"), null));
+        assertEquals(Verdict.ACCEPT, cmd.hook(udp, NfHook.LOCAL_IN, two, dev("eth0"), null));
+        assertEquals(2, cmd.tables());
+        cmd.exit(one);
+        assertEquals(1, cmd.tables());
+        assertEquals(Verdict.ACCEPT, cmd.hook(udp, NfHook.LOCAL_IN, one, dev("eth0"), null));
+    }
 }
