@@ -280,20 +280,32 @@ final class FilterTable {
                 rules[i][j] = r;
             }
         }
+        int[] depth = new int[rules.length]; // 0: not seen, -1: on the path now, else 1 + the deepest call below
         for (int i = 0; i < BUILTIN.length; i++) {
-            depth(rules, i, 0);
+            depth(rules, i, depth);
         }
         return new Snapshot(order.toArray(new Chain[0]), rules, empty);
     }
 
-    private static void depth(Rule[][] rules, int ci, int d) {
-        if (d >= MAX_DEPTH) {
+    /** How deep calls go from chain ci, each chain walked once; a loop or more than MAX_DEPTH is refused. */
+    private static int depth(Rule[][] rules, int ci, int[] depth) {
+        if (depth[ci] == -1) {
             throw new CommandException("iptables: Too many levels of symbolic links.", 1);
         }
+        if (depth[ci] > 0) {
+            return depth[ci];
+        }
+        depth[ci] = -1;
+        int d = 1;
         for (Rule r : rules[ci]) {
             if (r.kind == Rule.Kind.JUMP || r.kind == Rule.Kind.GOTO) {
-                depth(rules, r.targetChain, d + 1);
+                d = Math.max(d, 1 + depth(rules, r.targetChain, depth));
             }
         }
+        if (d > MAX_DEPTH) {
+            throw new CommandException("iptables: Too many levels of symbolic links.", 1);
+        }
+        depth[ci] = d;
+        return d;
     }
 }

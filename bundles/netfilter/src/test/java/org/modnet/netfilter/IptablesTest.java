@@ -401,4 +401,36 @@ class IptablesTest {
         assertEquals(1, cmd.tables());
         assertEquals(Verdict.ACCEPT, cmd.hook(udp, NfHook.LOCAL_IN, one, dev("eth0"), null));
     }
+
+    @Test
+    void callDepthIsCheckedOncePerChainAndBounded() {
+        // 40 chains, each calling the next three times: 3^39 paths, each chain checked once
+        for (int i = 0; i < 40; i++) {
+            ipt("-N c" + i);
+        }
+        for (int i = 0; i < 39; i++) {
+            for (int k = 0; k < 3; k++) {
+                ipt("-A c" + i + " -j c" + (i + 1));
+            }
+        }
+        ipt("-A c39 -j ACCEPT");
+        ipt("-A INPUT -j c0");
+        assertEquals(Verdict.ACCEPT, t.run(NfHook.LOCAL_IN, packet(17, "1.1.1.1", "2.2.2.2", 1, 2, 0), dev("eth0"), null));
+        // a chain of calls deeper than 64 is refused, as a loop is, and nothing changes
+        FilterTable deep = new FilterTable();
+        Iptables.run(deep, "-N", "d0");
+        Iptables.run(deep, "-A", "INPUT", "-j", "d0");
+        int refusedAt = -1;
+        for (int i = 1; i < 80 && refusedAt < 0; i++) {
+            Iptables.run(deep, "-N", "d" + i);
+            try {
+                Iptables.run(deep, "-A", "d" + (i - 1), "-j", "d" + i);
+            } catch (CommandException e) {
+                assertEquals("iptables: Too many levels of symbolic links.", e.getMessage());
+                refusedAt = i;
+            }
+        }
+        assertEquals(63, refusedAt); // INPUT and d0..d62: 64 chains on the call stack, the packet path's bound
+        assertEquals(List.of("-N d62"), Iptables.run(deep, "-S", "d62")); // the refused rule is not there
+    }
 }
