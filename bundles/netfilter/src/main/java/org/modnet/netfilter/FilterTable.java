@@ -1,0 +1,311 @@
+package org.modnet.netfilter;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+
+import org.modnet.api.net.NetDevice;
+import org.modnet.api.netfilter.NfHook;
+import org.modnet.api.netfilter.Verdict;
+import org.modnet.api.shell.CommandException;
+import org.modnet.api.skb.SkBuff;
+
+/**
+ * One namespace's iptables {@code filter} table (iptable_filter.c, ip_tables.c's ipt_do_table). Changes
+ * are made under the table's lock on the chains and then published as a whole new {@link Snapshot}
+ * (as ip_tables replaces the whole blob with {@code IPT_SO_SET_REPLACE}); the packet path reads the
+ * snapshot once through a volatile field, so it never sees half a ruleset, takes no lock and
+ * allocates nothing. Rules are shared between snapshots, so their counters carry over.
+ */
+final class FilterTable {
+    static final String[] BUILTIN = { "INPUT", "FORWARD", "OUTPUT" };
+    static final int CONTINUE = 2, ACCEPT = 1, DROP = 0;
+    /** Linux's jump stack bound (xt_jumpstack's depth): deeper is a loop refused at load. */
+    static final int MAX_DEPTH = 64;
+
+    static final class Chain {
+        final String name;
+        final boolean builtin;
+        Rule.Kind policy = Rule.Kind.ACCEPT;
+        AtomicLong packets = new AtomicLong();
+        AtomicLong bytes = new AtomicLong();
+        List<Rule> rules = new ArrayList<>();
+
+        Chain(String name, boolean builtin) {
+            this.name = name;
+            this.builtin = builtin;
+        }
+
+        Chain copy() {
+            Chain c = new Chain(name, builtin);
+            c.policy = policy;
+            c.packets = packets; // shared: a packet on the old snapshot still counts
+            c.bytes = bytes;
+            c.rules = new ArrayList<>(rules);
+            return c;
+        }
+    }
+
+    /** What the packet path reads: every chain's rules as arrays, jumps resolved to indices. */
+    record Snapshot(Chain[] chains, Rule[][] rules, boolean empty) {
+    }
+
+    /** REJECT's answers: an ICMP error (type 3, the code given) or a TCP reset; null while IPv4 is not there. */
+    interface Rejecter {
+        void reject(SkBuff skb, int code);
+
+        /** {@code nf_send_reset}: a RST for the TCP segment at {@code th}. */
+        default void reset(SkBuff skb, int nh, int th) {
+        }
+    }
+
+    private final Map<String, Chain> builtins = new HashMap<>();
+    private final TreeMap<String, Chain> user = new TreeMap<>();
+    private volatile Snapshot snapshot;
+    volatile Rejecter rejecter;
+    /** Where LOG's lines go: the instance's log (SLF4J), as the kernel's go to its ring buffer. */
+    volatile Consumer<String> log = org.slf4j.LoggerFactory.getLogger("org.modnet.netfilter.LOG")::warn;
+
+    FilterTable() {
+        for (String b : BUILTIN) {
+            builtins.put(b, new Chain(b, true));
+        }
+        publish(chainsInOrder());
+    }
+
+    // ------------------------------------------------------------------ packet path
+
+    /** ipt_do_table for one hook: the verdict of the hook's built-in chain. */
+    Verdict run(NfHook hook, SkBuff skb, NetDevice in, NetDevice out) {
+        Snapshot s = snapshot;
+        int ci = switch (hook) {
+            case LOCAL_IN -> 0;
+            case FORWARD -> 1;
+            case LOCAL_OUT -> 2;
+            default -> -1;
+        };
+        if (ci < 0) {
+            return Verdict.ACCEPT;
+        }
+        Chain c = s.chains[ci];
+        if (s.empty && c.policy == Rule.Kind.ACCEPT) {
+            // no rule anywhere: only the policy counter moves
+            int nh = skb.networkHeader();
+            c.packets.incrementAndGet();
+            c.bytes.addAndGet(skb.getU16(nh + 2));
+            return Verdict.ACCEPT;
+        }
+        int nh = skb.networkHeader();
+        int ihl = (skb.getU8(nh) & 0xf) << 2;
+        int p = skb.getU8(nh + 9);
+        int len = skb.getU16(nh + 2);
+        int fragOff = skb.getU16(nh + 6) & 0x1fff;
+        int need = p == 6 ? 20 : 8;
+        int th = fragOff == 0 && nh + ihl + need <= skb.tail() ? nh + ihl : -1;
+        int v = eval(s, ci, 0, skb, nh, th, p, len, in, out);
+        if (v == CONTINUE) {
+            c.packets.incrementAndGet();
+            c.bytes.addAndGet(len);
+            return c.policy == Rule.Kind.DROP ? Verdict.DROP : Verdict.ACCEPT;
+        }
+        return v == ACCEPT ? Verdict.ACCEPT : Verdict.DROP;
+    }
+
+    private int eval(Snapshot s, int ci, int depth, SkBuff skb, int nh, int th, int p, int len, NetDevice in,
+            NetDevice out) {
+        Rule[] rules = s.rules[ci];
+        for (int i = 0; i < rules.length; i++) {
+            Rule r = rules[i];
+            if (!r.matches(skb, nh, th, p, in, out)) {
+                continue;
+            }
+            r.packets.incrementAndGet();
+            r.bytes.addAndGet(len);
+            switch (r.kind) {
+                case ACCEPT:
+                    return ACCEPT;
+                case DROP:
+                    return DROP;
+                case RETURN:
+                    return CONTINUE;
+                case JUMP: {
+                    if (depth + 1 >= MAX_DEPTH) {
+                        return DROP; // cannot happen: loops and depth are refused when loaded
+                    }
+                    int v = eval(s, r.targetChain, depth + 1, skb, nh, th, p, len, in, out);
+                    if (v != CONTINUE) {
+                        return v;
+                    }
+                    break;
+                }
+                case GOTO:
+                    // -g: go on in the other chain; its RETURN comes back to whoever called this one
+                    rules = s.rules[r.targetChain];
+                    i = -1;
+                    break;
+                case REJECT: {
+                    Rejecter rj = rejecter;
+                    if (rj != null) {
+                        if (r.rejectWith.equals("tcp-reset")) {
+                            if (p == 6 && th >= 0) {
+                                rj.reset(skb, nh, th);
+                            }
+                        } else {
+                            rj.reject(skb, rejectCode(r.rejectWith));
+                        }
+                    }
+                    return DROP;
+                }
+                case LOG:
+                    log.accept(Log.format(r.logPrefix, skb, nh, th, p, in, out));
+                    break;
+                default:
+                    break;
+            }
+        }
+        return CONTINUE;
+    }
+
+    static int rejectCode(String with) {
+        return switch (with) {
+            case "icmp-net-unreachable" -> 0;
+            case "icmp-host-unreachable" -> 1;
+            case "icmp-proto-unreachable" -> 2;
+            case "icmp-net-prohibited" -> 9;
+            case "icmp-host-prohibited" -> 10;
+            case "icmp-admin-prohibited" -> 13;
+            default -> 3;
+        };
+    }
+
+    // ------------------------------------------------------------------ control plane
+
+    private List<Chain> chainsInOrder() {
+        List<Chain> l = new ArrayList<>();
+        for (String b : BUILTIN) {
+            l.add(builtins.get(b));
+        }
+        l.addAll(user.values());
+        return l;
+    }
+
+    /** All chains, built-ins first then user chains by name (libiptc's order). */
+    synchronized List<Chain> chains() {
+        return chainsInOrder();
+    }
+
+    synchronized Chain chain(String name) {
+        Chain c = builtins.get(name);
+        return c != null ? c : user.get(name);
+    }
+
+    /** Chains referring to {@code name} by jump or goto. */
+    synchronized int references(String name) {
+        int n = 0;
+        for (Chain c : chainsInOrder()) {
+            for (Rule r : c.rules) {
+                if ((r.kind == Rule.Kind.JUMP || r.kind == Rule.Kind.GOTO) && r.target.equals(name)) {
+                    n++;
+                }
+            }
+        }
+        return n;
+    }
+
+    /** A change: applied to a copy of every chain, checked, then published whole (or not at all). */
+    interface Change {
+        void apply(Map<String, Chain> builtins, TreeMap<String, Chain> user);
+    }
+
+    synchronized void change(Change change) {
+        Map<String, Chain> b = new HashMap<>();
+        builtins.forEach((k, v) -> b.put(k, v.copy()));
+        TreeMap<String, Chain> u = new TreeMap<>();
+        user.forEach((k, v) -> u.put(k, v.copy()));
+        change.apply(b, u);
+        List<Chain> order = new ArrayList<>();
+        for (String n : BUILTIN) {
+            order.add(b.get(n));
+        }
+        order.addAll(u.values());
+        Snapshot s = build(order); // throws when a target is missing or chains loop
+        builtins.clear();
+        builtins.putAll(b);
+        user.clear();
+        user.putAll(u);
+        snapshot = s;
+    }
+
+    private void publish(List<Chain> order) {
+        snapshot = build(order);
+    }
+
+    private static Snapshot build(List<Chain> order) {
+        Map<String, Integer> index = new HashMap<>();
+        for (int i = 0; i < order.size(); i++) {
+            index.put(order.get(i).name, i);
+        }
+        Rule[][] rules = new Rule[order.size()][];
+        boolean empty = true;
+        for (int i = 0; i < order.size(); i++) {
+            List<Rule> l = order.get(i).rules;
+            for (Rule r : l) {
+                if (r.kind == Rule.Kind.JUMP || r.kind == Rule.Kind.GOTO) {
+                    Integer t = index.get(r.target);
+                    if (t == null || t < BUILTIN.length) {
+                        throw new CommandException("iptables: No chain/target/match by that name.", 1);
+                    }
+                }
+            }
+            empty &= l.isEmpty();
+        }
+        // resolve on fresh copies of the jump rules' indices: a rule object is shared between
+        // snapshots and a chain index can change, so index lookups are stored per snapshot
+        for (int i = 0; i < order.size(); i++) {
+            List<Rule> l = order.get(i).rules;
+            rules[i] = new Rule[l.size()];
+            for (int j = 0; j < l.size(); j++) {
+                Rule r = l.get(j);
+                if (r.kind == Rule.Kind.JUMP || r.kind == Rule.Kind.GOTO) {
+                    int t = index.get(r.target);
+                    if (r.targetChain != t) {
+                        r = r.withTargetChain(t);
+                        l.set(j, r);
+                    }
+                }
+                rules[i][j] = r;
+            }
+        }
+        int[] depth = new int[rules.length]; // 0: not seen, -1: on the path now, else 1 + the deepest call below
+        for (int i = 0; i < BUILTIN.length; i++) {
+            depth(rules, i, depth);
+        }
+        return new Snapshot(order.toArray(new Chain[0]), rules, empty);
+    }
+
+    /** How deep calls go from chain ci, each chain walked once; a loop or more than MAX_DEPTH is refused. */
+    private static int depth(Rule[][] rules, int ci, int[] depth) {
+        if (depth[ci] == -1) {
+            throw new CommandException("iptables: Too many levels of symbolic links.", 1);
+        }
+        if (depth[ci] > 0) {
+            return depth[ci];
+        }
+        depth[ci] = -1;
+        int d = 1;
+        for (Rule r : rules[ci]) {
+            if (r.kind == Rule.Kind.JUMP || r.kind == Rule.Kind.GOTO) {
+                d = Math.max(d, 1 + depth(rules, r.targetChain, depth));
+            }
+        }
+        if (d > MAX_DEPTH) {
+            throw new CommandException("iptables: Too many levels of symbolic links.", 1);
+        }
+        depth[ci] = d;
+        return d;
+    }
+}

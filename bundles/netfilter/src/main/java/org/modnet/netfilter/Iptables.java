@@ -1,0 +1,888 @@
+package org.modnet.netfilter;
+
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+
+import org.modnet.api.shell.CommandException;
+
+/**
+ * The {@code iptables} command (iptables 1.8.9, legacy, filter table): parses argv as iptables does,
+ * applies the change to a copy of the table and publishes it whole, and prints {@code -L}, {@code -S}
+ * and {@code iptables-save} byte for byte as iptables does.
+ */
+final class Iptables {
+    static final String VERSION = "iptables v1.8.9 (legacy): ";
+    static final String TRY = "Try `iptables -h' or 'iptables --help' for more information.";
+
+    private Iptables() {
+    }
+
+    static CommandException syntax(String msg) {
+        return new CommandException(VERSION + msg + "\n" + TRY, 2);
+    }
+
+    static CommandException fail(String msg) {
+        return new CommandException("iptables: " + msg, 1);
+    }
+
+    /** One parsed command line. */
+    static final class Cmd {
+        char cmd;
+        String chain, chain2;
+        int num = -1;
+        boolean numeric, verbose, exact, lineNumbers;
+        Rule rule;
+        String policy;
+        boolean ruleGiven;
+    }
+
+    private static final Map<String, Character> LONG = Map.ofEntries(Map.entry("--append", 'A'),
+            Map.entry("--insert", 'I'), Map.entry("--delete", 'D'), Map.entry("--replace", 'R'),
+            Map.entry("--flush", 'F'), Map.entry("--zero", 'Z'), Map.entry("--new-chain", 'N'),
+            Map.entry("--delete-chain", 'X'), Map.entry("--rename-chain", 'E'), Map.entry("--policy", 'P'),
+            Map.entry("--list", 'L'), Map.entry("--list-rules", 'S'), Map.entry("--check", 'C'),
+            Map.entry("--new", 'N'));
+
+    /** Runs one command line on the table, returning what it prints. */
+    static List<String> run(FilterTable table, String... argv) {
+        Cmd c = parse(table, Arrays.asList(argv));
+        List<String> out = new ArrayList<>();
+        table.change((b, u) -> apply(c, b, u, out));
+        return out;
+    }
+
+    static Cmd parse(FilterTable table, List<String> args) {
+        Cmd c = new Cmd();
+        Rule r = new Rule();
+        List<Match> matches = new ArrayList<>();
+        Matches.Ports ports = null;
+        Matches.Icmp icmp = null;
+        boolean inv = false;
+        for (int i = 0; i < args.size(); i++) {
+            String a = args.get(i);
+            if (a.equals("!")) {
+                inv = true;
+                continue;
+            }
+            Character lc = LONG.get(a);
+            if (lc == null && a.length() >= 2 && a.charAt(0) == '-' && a.charAt(1) != '-') {
+                // bundled short flags such as -nvL or -vxL INPUT
+                String flags = a.substring(1);
+                boolean bundle = flags.length() > 1 && flags.chars().allMatch(ch -> "nvxLSFZX".indexOf(ch) >= 0);
+                if (bundle) {
+                    for (char ch : flags.toCharArray()) {
+                        switch (ch) {
+                            case 'n' -> c.numeric = true;
+                            case 'v' -> c.verbose = true;
+                            case 'x' -> c.exact = true;
+                            default -> setCmd(c, ch);
+                        }
+                    }
+                    if ("LSFZX".indexOf(c.cmd) >= 0 && i + 1 < args.size() && !args.get(i + 1).startsWith("-")) {
+                        c.chain = args.get(++i);
+                    }
+                    continue;
+                }
+            }
+            String opt = lc != null ? "-" + lc : a;
+            switch (opt) {
+                case "-A", "-C", "-N", "-P", "-E", "-R", "-I", "-D" -> {
+                    setCmd(c, opt.charAt(1));
+                    c.chain = need(args, ++i, opt);
+                    if (opt.equals("-P") || opt.equals("-E")) {
+                        String v = need(args, ++i, opt);
+                        if (opt.equals("-P")) {
+                            c.policy = v;
+                        } else {
+                            c.chain2 = v;
+                        }
+                    } else if (opt.equals("-R")) {
+                        c.num = number(need(args, ++i, opt));
+                    } else if ((opt.equals("-I") || opt.equals("-D")) && i + 1 < args.size()
+                            && args.get(i + 1).matches("[0-9]+")) {
+                        c.num = number(args.get(++i));
+                    }
+                }
+                case "-F", "-Z", "-X", "-L", "-S" -> {
+                    setCmd(c, opt.charAt(1));
+                    if (i + 1 < args.size() && !args.get(i + 1).startsWith("-")) {
+                        c.chain = args.get(++i);
+                    }
+                }
+                case "-t", "--table" -> {
+                    String t = need(args, ++i, opt);
+                    if (!t.equals("filter")) {
+                        throw new CommandException(VERSION + "can't initialize iptables table `" + t
+                                + "': Table does not exist (do you need to insmod?)\nPerhaps iptables or your kernel needs to be upgraded.", 3);
+                    }
+                }
+                case "-n", "--numeric" -> c.numeric = true;
+                case "-v", "--verbose" -> c.verbose = true;
+                case "-x", "--exact" -> c.exact = true;
+                case "--line-numbers" -> c.lineNumbers = true;
+                case "-s", "--source", "-d", "--destination" -> {
+                    int[] am = address(need(args, ++i, opt));
+                    if (opt.startsWith("-s") || opt.equals("--source")) {
+                        r.src = am[0];
+                        r.srcMask = am[1];
+                        r.srcInv = inv;
+                    } else {
+                        r.dst = am[0];
+                        r.dstMask = am[1];
+                        r.dstInv = inv;
+                    }
+                    c.ruleGiven = true;
+                }
+                case "-p", "--protocol" -> {
+                    String p = need(args, ++i, opt).toLowerCase(Locale.ROOT);
+                    r.proto = switch (p) {
+                        case "all", "0" -> 0;
+                        case "icmp", "1" -> 1;
+                        case "tcp", "6" -> 6;
+                        case "udp", "17" -> 17;
+                        default -> {
+                            if (p.matches("[0-9]{1,3}") && Integer.parseInt(p) < 256) {
+                                yield Integer.parseInt(p);
+                            }
+                            throw syntax("unknown protocol \"" + p + "\" specified");
+                        }
+                    };
+                    r.protoInv = inv;
+                    c.ruleGiven = true;
+                }
+                case "-i", "--in-interface", "-o", "--out-interface" -> {
+                    String n = need(args, ++i, opt);
+                    if (opt.startsWith("-i") || opt.equals("--in-interface")) {
+                        r.in = n;
+                        r.inInv = inv;
+                    } else {
+                        r.out = n;
+                        r.outInv = inv;
+                    }
+                    c.ruleGiven = true;
+                }
+                case "-m", "--match" -> {
+                    String m = need(args, ++i, opt);
+                    switch (m) {
+                        case "tcp", "udp" -> {
+                            if (ports == null) {
+                                ports = new Matches.Ports(m.equals("tcp") ? 6 : 17);
+                                matches.add(ports);
+                            }
+                        }
+                        case "icmp" -> {
+                            if (icmp == null) {
+                                icmp = new Matches.Icmp();
+                                matches.add(icmp);
+                            }
+                        }
+                        case "multiport", "comment", "length" -> { }
+                        default -> throw new CommandException(VERSION + "Couldn't load match `" + m
+                                + "':No such file or directory\n\n" + TRY, 2);
+                    }
+                    c.ruleGiven = true;
+                }
+                case "--sport", "--source-port", "--dport", "--destination-port", "--tcp-flags", "--syn" -> {
+                    if (r.proto != 6 && r.proto != 17 || r.proto == 17 && (opt.equals("--tcp-flags") || opt.equals("--syn"))) {
+                        throw syntax("unknown option \"" + a + "\"");
+                    }
+                    if (ports == null) {
+                        ports = new Matches.Ports(r.proto);
+                        matches.add(ports);
+                    }
+                    if (opt.equals("--tcp-flags")) {
+                        ports.flagMask = tcpFlags(need(args, ++i, opt));
+                        ports.flagCmp = tcpFlags(need(args, ++i, opt));
+                        ports.flagSet = true;
+                        ports.flagInv = inv;
+                    } else if (opt.equals("--syn")) {
+                        ports.flagMask = 0x17;
+                        ports.flagCmp = 0x02;
+                        ports.flagSet = true;
+                        ports.flagInv = inv;
+                    } else {
+                        int[] range = portRange(need(args, ++i, opt), r.proto);
+                        if (opt.equals("--sport") || opt.equals("--source-port")) {
+                            ports.sportLo = range[0];
+                            ports.sportHi = range[1];
+                            ports.sportInv = inv;
+                            ports.sportSet = true;
+                        } else {
+                            ports.dportLo = range[0];
+                            ports.dportHi = range[1];
+                            ports.dportInv = inv;
+                            ports.dportSet = true;
+                        }
+                    }
+                }
+                case "--icmp-type" -> {
+                    if (r.proto != 1) {
+                        throw syntax("unknown option \"" + a + "\"");
+                    }
+                    if (icmp == null) {
+                        icmp = new Matches.Icmp();
+                        matches.add(icmp);
+                    }
+                    icmpType(icmp, need(args, ++i, opt));
+                    icmp.inv = inv;
+                }
+                case "--dports", "--destination-ports", "--sports", "--source-ports", "--ports" -> {
+                    int dir = opt.startsWith("--d") ? Matches.Multiport.DST
+                            : opt.startsWith("--s") ? Matches.Multiport.SRC : Matches.Multiport.ANY;
+                    String[] list = need(args, ++i, opt).split(",");
+                    if (list.length > 15) {
+                        throw syntax("too many ports specified");
+                    }
+                    int[] lo = new int[list.length], hi = new int[list.length];
+                    for (int k = 0; k < list.length; k++) {
+                        int[] pr = portRange(list[k], r.proto);
+                        lo[k] = pr[0];
+                        hi[k] = pr[1];
+                    }
+                    if (r.proto != 6 && r.proto != 17) {
+                        throw syntax("multiport needs `-p tcp', `-p udp', `-p udplite', `-p sctp' or `-p dccp'");
+                    }
+                    matches.add(new Matches.Multiport(r.proto, dir, lo, hi, inv));
+                }
+                case "--comment" -> {
+                    String t = need(args, ++i, opt);
+                    if (t.length() > 255) {
+                        throw syntax("COMMENT must be shorter than 256 characters");
+                    }
+                    matches.add(new Matches.Comment(t));
+                }
+                case "--length" -> {
+                    String v = need(args, ++i, opt);
+                    String[] p = v.split(":", -1);
+                    try {
+                        int lo = p[0].isEmpty() ? 0 : Integer.parseInt(p[0]);
+                        int hi = p.length > 1 ? (p[1].isEmpty() ? 0xffff : Integer.parseInt(p[1])) : lo;
+                        if (lo < 0 || hi > 0xffff || lo > hi) {
+                            throw new NumberFormatException();
+                        }
+                        matches.add(new Matches.Length(lo, hi, inv));
+                    } catch (NumberFormatException e) {
+                        throw syntax("length invalid: \"" + v + "\"");
+                    }
+                }
+                case "-j", "--jump", "-g", "--goto" -> {
+                    String t = need(args, ++i, opt);
+                    boolean go = opt.equals("-g") || opt.equals("--goto");
+                    switch (t) {
+                        case "ACCEPT", "DROP", "RETURN", "REJECT", "LOG" -> {
+                            if (go) {
+                                throw syntax("goto '" + t + "' is not a chain");
+                            }
+                            r.kind = Rule.Kind.valueOf(t);
+                        }
+                        default -> {
+                            r.kind = go ? Rule.Kind.GOTO : Rule.Kind.JUMP;
+                            r.target = t;
+                        }
+                    }
+                    c.ruleGiven = true;
+                }
+                case "--reject-with" -> {
+                    String w = need(args, ++i, opt);
+                    switch (w) {
+                        case "icmp-net-unreachable", "icmp-host-unreachable", "icmp-port-unreachable",
+                                "icmp-proto-unreachable", "icmp-net-prohibited", "icmp-host-prohibited",
+                                "icmp-admin-prohibited" -> r.rejectWith = w;
+                        case "tcp-reset", "tcp-rst" -> r.rejectWith = "tcp-reset";
+                        default -> throw syntax("unknown reject type \"" + w + "\"");
+                    }
+                }
+                case "--log-prefix" -> {
+                    String p = need(args, ++i, opt);
+                    if (p.length() > 29) {
+                        throw syntax("Maximum prefix length 29 for --log-prefix");
+                    }
+                    r.logPrefix = p;
+                }
+                case "--log-level" -> {
+                    String l = need(args, ++i, opt);
+                    int lv = List.of("emerg", "alert", "crit", "error", "warning", "notice", "info", "debug").indexOf(l);
+                    if (lv < 0 && l.matches("[0-7]")) {
+                        lv = Integer.parseInt(l);
+                    }
+                    if (lv < 0) {
+                        throw syntax("log-level `" + l + "' unknown");
+                    }
+                    r.logLevel = lv;
+                }
+                default -> throw syntax("unknown option \"" + a + "\"");
+            }
+            inv = false;
+        }
+        if (c.cmd == 0) {
+            throw syntax("no command specified");
+        }
+        if ((r.kind == Rule.Kind.REJECT) == false && r.rejectWith != null && !r.rejectWith.equals("icmp-port-unreachable")) {
+            throw syntax("unknown option \"--reject-with\"");
+        }
+        if (r.kind == Rule.Kind.REJECT && r.rejectWith.equals("tcp-reset") && (r.proto != 6 || r.protoInv)) {
+            // the kernel's checkentry refuses it (ipt_REJECT: "TCP_RESET invalid for non-tcp")
+            throw fail("Invalid argument. Run `dmesg' for more information.");
+        }
+        r.matches = matches.toArray(new Match[0]);
+        c.ruleGiven |= !matches.isEmpty();
+        c.rule = r;
+        if ("ACDIR".indexOf(c.cmd) >= 0 && c.chain != null) {
+            if (r.in != null && (c.chain.equals("OUTPUT"))) {
+                throw new CommandException(VERSION + "Can't use -i with OUTPUT\n\n" + TRY, 2);
+            }
+            if (r.out != null && c.chain.equals("INPUT")) {
+                throw new CommandException(VERSION + "Can't use -o with INPUT\n\n" + TRY, 2);
+            }
+        }
+        return c;
+    }
+
+    private static void setCmd(Cmd c, char ch) {
+        if (c.cmd != 0 && c.cmd != ch) {
+            throw syntax("Cannot use -" + c.cmd + " with -" + ch);
+        }
+        c.cmd = ch;
+    }
+
+    private static String need(List<String> args, int i, String opt) {
+        if (i >= args.size()) {
+            throw syntax("option \"" + opt + "\" requires an argument");
+        }
+        return args.get(i);
+    }
+
+    private static int number(String s) {
+        try {
+            int n = Integer.parseInt(s);
+            if (n < 1) {
+                throw new NumberFormatException();
+            }
+            return n;
+        } catch (NumberFormatException e) {
+            throw syntax("Invalid rule number `" + s + "'");
+        }
+    }
+
+    static int[] address(String s) {
+        String a = s;
+        int bits = 32;
+        int slash = s.indexOf('/');
+        try {
+            if (slash >= 0) {
+                a = s.substring(0, slash);
+                String m = s.substring(slash + 1);
+                if (m.contains(".")) {
+                    int mask = parseIp(m);
+                    bits = Integer.bitCount(mask);
+                    if (mask != (bits == 0 ? 0 : -1 << (32 - bits))) {
+                        throw syntax("host/network `" + s + "' not found");
+                    }
+                } else {
+                    bits = Integer.parseInt(m);
+                    if (bits < 0 || bits > 32) {
+                        throw new IllegalArgumentException();
+                    }
+                }
+            }
+            int mask = bits == 0 ? 0 : -1 << (32 - bits);
+            return new int[] { parseIp(a) & mask, mask };
+        } catch (IllegalArgumentException e) {
+            throw syntax("host/network `" + s + "' not found");
+        }
+    }
+
+    private static int parseIp(String s) {
+        String[] p = s.split("\\.", -1);
+        if (p.length != 4) {
+            throw new IllegalArgumentException();
+        }
+        int v = 0;
+        for (String x : p) {
+            int o = Integer.parseInt(x);
+            if (o < 0 || o > 255) {
+                throw new IllegalArgumentException();
+            }
+            v = v << 8 | o;
+        }
+        return v;
+    }
+
+    static int[] portRange(String s, int proto) {
+        int c = s.indexOf(':');
+        if (c < 0) {
+            int p = port(s, proto);
+            return new int[] { p, p };
+        }
+        int lo = c == 0 ? 0 : port(s.substring(0, c), proto);
+        int hi = c == s.length() - 1 ? 0xffff : port(s.substring(c + 1), proto);
+        if (lo > hi) {
+            return new int[] { hi, lo }; // iptables swaps a reversed range
+        }
+        return new int[] { lo, hi };
+    }
+
+    private static int port(String s, int proto) {
+        int p = s.matches("[0-9]{1,5}") ? Integer.parseInt(s) : Names.serviceByName(s, proto);
+        if (p < 0 || p > 0xffff) {
+            throw syntax("invalid port/service `" + s + "' specified");
+        }
+        return p;
+    }
+
+    private static int tcpFlags(String s) {
+        if (s.equals("ALL")) {
+            return 0x3f;
+        }
+        if (s.equals("NONE")) {
+            return 0;
+        }
+        int v = 0;
+        for (String f : s.split(",")) {
+            int k = Arrays.asList(Names.TCP_FLAGS).indexOf(f);
+            if (k < 0 || k > 5) {
+                throw syntax("Unknown TCP flag `" + f + "'");
+            }
+            v |= 1 << k;
+        }
+        return v;
+    }
+
+    private static void icmpType(Matches.Icmp m, String s) {
+        for (Names.IcmpName n : Names.ICMP) {
+            if (n.name().equals(s)) {
+                m.type = n.type();
+                m.codeMin = n.codeMin();
+                m.codeMax = n.codeMax();
+                return;
+            }
+        }
+        try {
+            String[] p = s.split("/");
+            m.type = Integer.parseInt(p[0]);
+            if (p.length > 1) {
+                m.codeMin = m.codeMax = Integer.parseInt(p[1]);
+            }
+            if (m.type > 255 || m.codeMin > 255 || p.length > 2) {
+                throw new NumberFormatException();
+            }
+        } catch (NumberFormatException e) {
+            throw syntax("Invalid ICMP type `" + s + "'");
+        }
+    }
+
+    // ------------------------------------------------------------------ applying
+
+    static FilterTable.Chain find(Map<String, FilterTable.Chain> b, TreeMap<String, FilterTable.Chain> u, String name) {
+        FilterTable.Chain c = b.get(name);
+        return c != null ? c : u.get(name);
+    }
+
+    private static FilterTable.Chain existing(Map<String, FilterTable.Chain> b, TreeMap<String, FilterTable.Chain> u,
+            String name) {
+        FilterTable.Chain c = find(b, u, name);
+        if (c == null) {
+            throw fail("No chain/target/match by that name.");
+        }
+        return c;
+    }
+
+    private static void checkTarget(Cmd c, Map<String, FilterTable.Chain> b, TreeMap<String, FilterTable.Chain> u) {
+        Rule r = c.rule;
+        if ((r.kind == Rule.Kind.JUMP || r.kind == Rule.Kind.GOTO) && !u.containsKey(r.target)) {
+            throw new CommandException(VERSION + "Couldn't load target `" + r.target + "':No such file or directory\n\n" + TRY, 2);
+        }
+    }
+
+    static void apply(Cmd c, Map<String, FilterTable.Chain> b, TreeMap<String, FilterTable.Chain> u, List<String> out) {
+        switch (c.cmd) {
+            case 'A', 'I', 'R', 'C' -> {
+                FilterTable.Chain ch = existing(b, u, c.chain);
+                checkTarget(c, b, u);
+                String spec = c.rule.save();
+                switch (c.cmd) {
+                    case 'A' -> ch.rules.add(c.rule);
+                    case 'I' -> {
+                        int n = c.num < 0 ? 1 : c.num;
+                        if (n > ch.rules.size() + 1) {
+                            throw fail("Index of insertion too big.");
+                        }
+                        ch.rules.add(n - 1, c.rule);
+                    }
+                    case 'R' -> {
+                        if (c.num > ch.rules.size()) {
+                            throw fail("Index of replacement too big.");
+                        }
+                        ch.rules.set(c.num - 1, c.rule);
+                    }
+                    default -> {
+                        if (ch.rules.stream().noneMatch(x -> x.save().equals(spec))) {
+                            throw fail("Bad rule (does a matching rule exist in that chain?).");
+                        }
+                    }
+                }
+            }
+            case 'D' -> {
+                FilterTable.Chain ch = existing(b, u, c.chain);
+                if (c.num > 0) {
+                    if (c.num > ch.rules.size()) {
+                        throw fail("Index of deletion too big.");
+                    }
+                    ch.rules.remove(c.num - 1);
+                } else {
+                    String spec = c.rule.save();
+                    int k = -1;
+                    for (int i = 0; i < ch.rules.size() && k < 0; i++) {
+                        if (ch.rules.get(i).save().equals(spec)) {
+                            k = i;
+                        }
+                    }
+                    if (k < 0) {
+                        throw fail("Bad rule (does a matching rule exist in that chain?).");
+                    }
+                    ch.rules.remove(k);
+                }
+            }
+            case 'F' -> {
+                for (FilterTable.Chain ch : selected(c, b, u)) {
+                    ch.rules.clear();
+                }
+            }
+            case 'Z' -> {
+                for (FilterTable.Chain ch : selected(c, b, u)) {
+                    ch.packets.set(0);
+                    ch.bytes.set(0);
+                    for (Rule r : ch.rules) {
+                        r.packets.set(0);
+                        r.bytes.set(0);
+                    }
+                }
+                if (c.verbose || c.chain == null) {
+                    // -Z alone prints nothing; -L -Z lists first (not in this slice)
+                }
+            }
+            case 'N' -> {
+                if (find(b, u, c.chain) != null) {
+                    throw fail("Chain already exists.");
+                }
+                if (c.chain.length() > 28 || c.chain.startsWith("-") || c.chain.equals("!")) {
+                    throw syntax("chain name `" + c.chain + "' too long (must be under 29 chars)");
+                }
+                u.put(c.chain, new FilterTable.Chain(c.chain, false));
+            }
+            case 'X' -> {
+                List<String> names = c.chain == null ? new ArrayList<>(u.keySet()) : List.of(c.chain);
+                for (String n : names) {
+                    if (b.containsKey(n)) {
+                        throw fail("Invalid argument. Run `dmesg' for more information.");
+                    }
+                    FilterTable.Chain ch = u.get(n);
+                    if (ch == null) {
+                        throw fail("No chain/target/match by that name.");
+                    }
+                    if (refs(b, u, n) > 0 && (c.chain != null || refsFromOutside(b, u, n, names))) {
+                        throw fail("Too many links.");
+                    }
+                    if (!ch.rules.isEmpty() && c.chain != null) {
+                        throw fail("Directory not empty.");
+                    }
+                }
+                for (String n : names) {
+                    u.remove(n);
+                }
+            }
+            case 'E' -> {
+                FilterTable.Chain ch = u.get(c.chain);
+                if (ch == null) {
+                    throw fail(b.containsKey(c.chain) ? "Invalid argument. Run `dmesg' for more information."
+                            : "No chain/target/match by that name.");
+                }
+                if (find(b, u, c.chain2) != null) {
+                    throw fail("File exists.");
+                }
+                FilterTable.Chain n = new FilterTable.Chain(c.chain2, false);
+                n.rules = ch.rules;
+                u.remove(c.chain);
+                u.put(c.chain2, n);
+                for (FilterTable.Chain x : chains(b, u)) {
+                    for (int i = 0; i < x.rules.size(); i++) {
+                        Rule r = x.rules.get(i);
+                        if ((r.kind == Rule.Kind.JUMP || r.kind == Rule.Kind.GOTO) && r.target.equals(c.chain)) {
+                            Rule r2 = r.withTargetChain(-1);
+                            r2.target = c.chain2;
+                            x.rules.set(i, r2);
+                        }
+                    }
+                }
+            }
+            case 'P' -> {
+                FilterTable.Chain ch = b.get(c.chain);
+                if (ch == null) {
+                    throw fail(u.containsKey(c.chain) ? "Bad built-in chain name." : "Bad built-in chain name.");
+                }
+                if (!c.policy.equals("ACCEPT") && !c.policy.equals("DROP")) {
+                    throw fail("Bad policy name. Run `dmesg' for more information.");
+                }
+                ch.policy = Rule.Kind.valueOf(c.policy);
+            }
+            case 'L' -> list(c, b, u, out);
+            case 'S' -> {
+                for (FilterTable.Chain ch : selected(c, b, u)) {
+                    out.add(ch.builtin ? "-P " + ch.name + " " + ch.policy : "-N " + ch.name);
+                }
+                for (FilterTable.Chain ch : selected(c, b, u)) {
+                    for (Rule r : ch.rules) {
+                        out.add("-A " + ch.name + r.save());
+                    }
+                }
+            }
+            default -> throw syntax("no command specified");
+        }
+    }
+
+    private static boolean refsFromOutside(Map<String, FilterTable.Chain> b, TreeMap<String, FilterTable.Chain> u,
+            String name, List<String> deleting) {
+        for (FilterTable.Chain x : chains(b, u)) {
+            if (deleting.contains(x.name)) {
+                continue;
+            }
+            for (Rule r : x.rules) {
+                if ((r.kind == Rule.Kind.JUMP || r.kind == Rule.Kind.GOTO) && r.target.equals(name)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    static int refs(Map<String, FilterTable.Chain> b, TreeMap<String, FilterTable.Chain> u, String name) {
+        int n = 0;
+        for (FilterTable.Chain x : chains(b, u)) {
+            for (Rule r : x.rules) {
+                if ((r.kind == Rule.Kind.JUMP || r.kind == Rule.Kind.GOTO) && r.target.equals(name)) {
+                    n++;
+                }
+            }
+        }
+        return n;
+    }
+
+    static List<FilterTable.Chain> chains(Map<String, FilterTable.Chain> b, TreeMap<String, FilterTable.Chain> u) {
+        List<FilterTable.Chain> l = new ArrayList<>();
+        for (String n : FilterTable.BUILTIN) {
+            l.add(b.get(n));
+        }
+        l.addAll(u.values());
+        return l;
+    }
+
+    private static List<FilterTable.Chain> selected(Cmd c, Map<String, FilterTable.Chain> b,
+            TreeMap<String, FilterTable.Chain> u) {
+        return c.chain == null ? chains(b, u) : List.of(existing(b, u, c.chain));
+    }
+
+    // ------------------------------------------------------------------ -L
+
+    /** xtables_print_num: a counter, with K/M/G/T units unless -x. */
+    static String num(long n, boolean exact, boolean table) {
+        if (exact) {
+            return table ? String.format("%8d ", n) : n + " ";
+        }
+        if (n <= 99999) {
+            return table ? String.format("%5d ", n) : n + " ";
+        }
+        String[] units = { "K", "M", "G", "T" };
+        n /= 1000;
+        int k = 0;
+        while (n > 9999 && k < 3) {
+            n /= 1000;
+            k++;
+        }
+        return table ? String.format("%4d%s ", n, units[k]) : n + units[k] + " ";
+    }
+
+    private static String pad(String s, int w) {
+        return String.format("%-" + w + "s", s);
+    }
+
+    private static void list(Cmd c, Map<String, FilterTable.Chain> b, TreeMap<String, FilterTable.Chain> u,
+            List<String> out) {
+        boolean first = true;
+        for (FilterTable.Chain ch : selected(c, b, u)) {
+            if (!first) {
+                out.add("");
+            }
+            first = false;
+            StringBuilder h = new StringBuilder("Chain ").append(ch.name);
+            if (ch.builtin) {
+                h.append(" (policy ").append(ch.policy);
+                if (c.verbose) {
+                    h.append(' ').append(num(ch.packets.get(), c.exact, false)).append("packets, ")
+                            .append(num(ch.bytes.get(), c.exact, false)).append("bytes");
+                }
+                h.append(')');
+            } else {
+                h.append(" (").append(refs(b, u, ch.name)).append(" references)");
+            }
+            out.add(h.toString());
+            StringBuilder t = new StringBuilder();
+            if (c.lineNumbers) {
+                t.append("num  ");
+            }
+            if (c.verbose) {
+                t.append(c.exact ? String.format("%8s %10s ", "pkts", "bytes") : String.format("%5s %5s ", "pkts", "bytes"));
+            }
+            t.append(pad("target", 9)).append(' ').append(" prot ").append("opt");
+            if (c.verbose) {
+                t.append(' ').append(pad("in", 6)).append(' ').append(pad("out", 6)).append(' ');
+            }
+            t.append(' ').append(pad("source", 19)).append(' ').append(' ').append(pad("destination", 19)).append(' ');
+            out.add(t.toString());
+            int n = 0;
+            for (Rule r : ch.rules) {
+                out.add(line(r, ++n, c));
+            }
+        }
+    }
+
+    static String line(Rule r, int n, Cmd c) {
+        StringBuilder l = new StringBuilder();
+        if (c.lineNumbers) {
+            l.append(pad(Integer.toString(n), 4)).append(' ');
+        }
+        if (c.verbose) {
+            l.append(num(r.packets.get(), c.exact, true)).append(num(r.bytes.get(), c.exact, true));
+        }
+        l.append(pad(r.targetName(), 9)).append(' ');
+        l.append(r.protoInv ? '!' : ' ');
+        String pn = Names.protoName(r.proto);
+        l.append(pad(c.numeric || pn == null ? Integer.toString(r.proto) : pn, 5));
+        l.append("-- ");
+        if (c.verbose) {
+            String in = r.in != null ? r.in : c.numeric ? "*" : "any";
+            String ou = r.out != null ? r.out : c.numeric ? "*" : "any";
+            l.append(' ').append(pad((r.inInv ? "!" : "") + in, 6)).append(' ');
+            l.append(pad((r.outInv ? "!" : "") + ou, 6)).append(' ');
+        }
+        l.append(r.srcInv ? '!' : ' ').append(pad(Rule.listAddr(r.src, r.srcMask, c.numeric), 19)).append(' ');
+        l.append(r.dstInv ? '!' : ' ').append(pad(Rule.listAddr(r.dst, r.dstMask, c.numeric), 19)).append(' ');
+        if (r.kind == Rule.Kind.GOTO) {
+            l.append("[goto] ");
+        }
+        for (Match m : r.matches) {
+            m.list(l, c.numeric);
+        }
+        r.listTarget(l, c.numeric);
+        return l.toString();
+    }
+
+    // ------------------------------------------------------------------ save / restore
+
+    static final DateTimeFormatter CTIME = DateTimeFormatter.ofPattern("EEE MMM ppd HH:mm:ss yyyy", Locale.ROOT);
+
+    /** iptables-save [-c]: the table in iptables-restore's format. */
+    static List<String> save(FilterTable table, boolean counters, ZonedDateTime now) {
+        List<String> out = new ArrayList<>();
+        String date = CTIME.format(now);
+        out.add("# Generated by iptables-save v1.8.9 on " + date);
+        out.add("*filter");
+        List<FilterTable.Chain> chains = table.chains();
+        for (FilterTable.Chain ch : chains) {
+            out.add(":" + ch.name + " " + (ch.builtin ? ch.policy.name() : "-") + " ["
+                    + (ch.builtin ? ch.packets.get() : 0) + ":" + (ch.builtin ? ch.bytes.get() : 0) + "]");
+        }
+        for (FilterTable.Chain ch : chains) {
+            for (Rule r : ch.rules) {
+                out.add((counters ? "[" + r.packets.get() + ":" + r.bytes.get() + "] " : "") + "-A " + ch.name + r.save());
+            }
+        }
+        out.add("COMMIT");
+        out.add("# Completed on " + date);
+        return out;
+    }
+
+    /** iptables-restore [--noflush]: the whole input applied at once at COMMIT, or nothing. */
+    static void restore(FilterTable table, List<String> lines, boolean noflush) {
+        List<Object[]> pending = new ArrayList<>();
+        boolean inTable = false;
+        int lineNo = 0;
+        List<List<Object[]>> commits = new ArrayList<>();
+        for (String raw : lines) {
+            lineNo++;
+            String line = raw.strip();
+            if (line.isEmpty() || line.startsWith("#")) {
+                continue;
+            }
+            final int ln = lineNo;
+            if (line.startsWith("*")) {
+                if (!line.equals("*filter")) {
+                    throw new CommandException("iptables-restore: unable to initialize table '" + line.substring(1)
+                            + "'\n\nError occurred at line: " + ln + "\nTry `iptables-restore -h' or 'iptables-restore --help' for more information.", 1);
+                }
+                inTable = true;
+                pending = new ArrayList<>();
+            } else if (!inTable) {
+                throw new CommandException("iptables-restore: line " + ln + " failed", 1);
+            } else if (line.equals("COMMIT")) {
+                commits.add(pending);
+                inTable = false;
+            } else if (line.startsWith(":")) {
+                String[] p = line.substring(1).split("\\s+");
+                if (p.length < 2) {
+                    throw new CommandException("iptables-restore: line " + ln + " failed", 1);
+                }
+                pending.add(new Object[] { ln, "chain", p[0], p[1] });
+            } else {
+                String l = line;
+                if (l.startsWith("[")) {
+                    l = l.substring(l.indexOf(']') + 1).strip(); // counters are not restored in this slice
+                }
+                pending.add(new Object[] { ln, "rule", l });
+            }
+        }
+        if (inTable) {
+            throw new CommandException("iptables-restore: COMMIT expected at line " + (lineNo + 1), 1);
+        }
+        for (List<Object[]> ops : commits) {
+            table.change((b, u) -> {
+                if (!noflush) {
+                    u.clear();
+                    for (FilterTable.Chain c : b.values()) {
+                        c.rules.clear();
+                    }
+                }
+                for (Object[] op : ops) {
+                    int ln = (Integer) op[0];
+                    try {
+                        if (op[1].equals("chain")) {
+                            String name = (String) op[2];
+                            String pol = (String) op[3];
+                            FilterTable.Chain c = b.get(name);
+                            if (c != null) {
+                                if (!pol.equals("ACCEPT") && !pol.equals("DROP")) {
+                                    throw new CommandException("x", 1);
+                                }
+                                c.policy = Rule.Kind.valueOf(pol);
+                            } else if (u.containsKey(name)) {
+                                u.get(name).rules.clear();
+                            } else {
+                                u.put(name, new FilterTable.Chain(name, false));
+                            }
+                        } else {
+                            Cmd c = parse(null, Restore.split((String) op[2]));
+                            apply(c, b, u, new ArrayList<>());
+                        }
+                    } catch (CommandException e) {
+                        throw new CommandException("iptables-restore: line " + ln + " failed", 1);
+                    }
+                }
+            });
+        }
+    }
+}

@@ -1,0 +1,250 @@
+package org.modnet.netfilter;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.ZonedDateTime;
+import java.util.ArrayList;
+import java.util.Hashtable;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+import org.apache.felix.service.command.CommandSession;
+import org.modnet.api.inet.InetChecksum;
+import org.modnet.api.inet.Ipv4;
+import org.modnet.api.net.NetCore;
+import org.modnet.api.net.NetDevice;
+import org.modnet.api.net.NetNamespace;
+import org.modnet.api.net.PernetOperations;
+import org.modnet.api.netfilter.NfHook;
+import org.modnet.api.netfilter.NfHookFunction;
+import org.modnet.api.netfilter.Verdict;
+import org.modnet.api.shell.CommandException;
+import org.modnet.api.shell.Commands;
+import org.modnet.api.skb.SkBuff;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.ServiceRegistration;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+
+/**
+ * iptable_filter: the {@code filter} table of every namespace on LOCAL_IN, FORWARD and LOCAL_OUT at
+ * priority 0 (NF_IP_PRI_FILTER), and the {@code iptables}, {@code iptables-save} and
+ * {@code iptables-restore} commands. A namespace's table is made the first time a command touches
+ * it; until then its packets pass the hooks untouched (Linux's filter table, loaded and empty, accepts).
+ */
+@Component(service = { IptablesCommand.class, PernetOperations.class }, immediate = true, property = {
+        "osgi.command.scope=" + Commands.SCOPE, "osgi.command.function=iptables",
+        PernetOperations.ORDER + ":Integer=40" })
+public final class IptablesCommand implements PernetOperations {
+    /** NF_IP_PRI_FILTER. */
+    static final int PRI_FILTER = 0;
+
+    private final NetCore core;
+    private final Map<NetNamespace, FilterTable> tables = new ConcurrentHashMap<>();
+    private final List<ServiceRegistration<?>> regs = new ArrayList<>();
+    private volatile Ipv4 ipv4;
+
+    @Activate
+    public IptablesCommand(@Reference NetCore core, BundleContext context) {
+        this.core = core;
+        if (context != null) {
+            NfHookFunction fn = this::hook;
+            for (NfHook h : new NfHook[] { NfHook.LOCAL_IN, NfHook.FORWARD, NfHook.LOCAL_OUT }) {
+                Hashtable<String, Object> p = new Hashtable<>();
+                p.put(NfHookFunction.HOOK, h.name());
+                p.put(NfHookFunction.PRIORITY, PRI_FILTER);
+                regs.add(context.registerService(NfHookFunction.class, fn, p));
+            }
+        }
+    }
+
+    @Deactivate
+    void deactivate() {
+        for (ServiceRegistration<?> r : regs) {
+            try {
+                r.unregister();
+            } catch (IllegalStateException gone) {
+                // the framework took it down already
+            }
+        }
+    }
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    void setIpv4(Ipv4 v) {
+        ipv4 = v;
+    }
+
+    void unsetIpv4(Ipv4 v) {
+        if (ipv4 == v) {
+            ipv4 = null;
+        }
+    }
+
+    @Override
+    public void init(NetNamespace ns) {
+        // the table is made when a command first touches the namespace
+    }
+
+    /** A namespace that goes takes its table with it (the kernel's iptable_filter_net_exit). */
+    @Override
+    public void exit(NetNamespace ns) {
+        tables.remove(ns);
+    }
+
+    /** Namespaces with a table now. */
+    int tables() {
+        return tables.size();
+    }
+
+    /** The NfHookFunction registered on the three hooks (public for benchmarks that run without OSGi). */
+    public Verdict hook(SkBuff skb, NfHook hook, NetNamespace ns, NetDevice in, NetDevice out) {
+        FilterTable t = tables.get(ns);
+        return t == null ? Verdict.ACCEPT : t.run(hook, skb, in, out);
+    }
+
+    FilterTable table(NetNamespace ns) {
+        return tables.computeIfAbsent(ns, n -> {
+            FilterTable t = new FilterTable();
+            t.rejecter = new FilterTable.Rejecter() {
+                @Override
+                public void reject(SkBuff skb, int code) {
+                    Ipv4 v = ipv4;
+                    if (v != null) {
+                        v.sendIcmpError(skb, 3, code, 0);
+                    }
+                }
+
+                @Override
+                public void reset(SkBuff skb, int nh, int th) {
+                    sendReset(n, skb, nh, th);
+                }
+            };
+            return t;
+        });
+    }
+
+    /**
+     * nf_send_reset (nf_reject_ipv4.c): a RST from the segment's destination to its source: to a
+     * segment with ACK, seq = its ack_seq; else ACK set and ack_seq = its seq + SYN + FIN + payload.
+     * None for a RST. It leaves through IPv4's output (LOCAL_OUT and all), DF set, TOS 0.
+     */
+    void sendReset(NetNamespace ns, SkBuff in, int nh, int th) {
+        Ipv4 v = ipv4;
+        int flags = in.getU8(th + 13);
+        if (v == null || (flags & 0x04) != 0) {
+            return;
+        }
+        int ihl = (in.getU8(nh) & 0xf) << 2;
+        int payload = in.getU16(nh + 2) - ihl - ((in.getU8(th + 12) >>> 4) << 2);
+        int seq;
+        int ack;
+        int out;
+        if ((flags & 0x10) != 0) {
+            seq = in.getU32(th + 8);
+            ack = 0;
+            out = 0x04;
+        } else {
+            seq = 0;
+            ack = in.getU32(th + 4) + payload + ((flags & 0x02) != 0 ? 1 : 0) + (flags & 0x01);
+            out = 0x14;
+        }
+        int saddr = in.getU32(nh + 16);
+        int daddr = in.getU32(nh + 12);
+        SkBuff rst = core.allocSkb(20, 64);
+        if (rst == null) {
+            return; // the pool counted its refusal
+        }
+        int o = rst.put(20);
+        rst.setU16(o, in.getU16(th + 2));
+        rst.setU16(o + 2, in.getU16(th));
+        rst.setU32(o + 4, seq);
+        rst.setU32(o + 8, ack);
+        rst.setU8(o + 12, 5 << 4);
+        rst.setU8(o + 13, out);
+        rst.setU16(o + 14, 0);
+        rst.setU16(o + 16, 0);
+        rst.setU16(o + 18, 0);
+        int pseudo = (saddr >>> 16) + (saddr & 0xffff) + (daddr >>> 16) + (daddr & 0xffff) + 6 + 20;
+        rst.setU16(o + 16, ~InetChecksum.sum(rst, o, 20, pseudo) & 0xffff);
+        v.send(ns, rst, saddr, daddr, 6, 0, 0, true);
+    }
+
+    private FilterTable table(CommandSession session, String tool) {
+        Object netns = session != null ? session.get(Commands.NETNS) : null;
+        return table(Commands.namespace(core, netns, tool));
+    }
+
+    /** iptables in {@code ns} without a shell: its output lines, or a CommandException in its words. */
+    public List<String> run(NetNamespace ns, String... args) {
+        return Iptables.run(table(ns), args);
+    }
+
+    public void iptables(CommandSession session, String... args) {
+        args = Commands.words(session, args);
+        for (String l : Iptables.run(table(session, "iptables"), args)) {
+            System.out.println(l);
+        }
+    }
+
+    /** {@code iptables-save [-c]}: see {@link SaveCommand}. */
+    void save(CommandSession session, String... args) {
+        args = Commands.words(session, args);
+        boolean counters = false;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "-c", "--counters" -> counters = true;
+                case "-t", "--table" -> {
+                    if (i + 1 >= args.length || !args[++i].equals("filter")) {
+                        throw new CommandException("iptables-save: Unable to initialize table", 1);
+                    }
+                }
+                default -> throw new CommandException("iptables-save: unknown option \"" + args[i] + "\"", 1);
+            }
+        }
+        for (String l : Iptables.save(table(session, "iptables-save"), counters, ZonedDateTime.now())) {
+            System.out.println(l);
+        }
+    }
+
+    /** {@code iptables-restore [--noflush] [FILE]}: see {@link RestoreCommand}. */
+    void restore(CommandSession session, String... args) throws IOException {
+        args = Commands.words(session, args);
+        boolean noflush = false;
+        String file = null;
+        for (String a : args) {
+            switch (a) {
+                case "-n", "--noflush" -> noflush = true;
+                default -> {
+                    if (a.startsWith("-")) {
+                        throw new CommandException("iptables-restore: unknown option \"" + a + "\"", 1);
+                    }
+                    file = a;
+                }
+            }
+        }
+        List<String> lines;
+        if (file != null) {
+            try {
+                lines = Files.readAllLines(Path.of(file));
+            } catch (IOException e) {
+                throw new CommandException("Can't open " + file + ": No such file or directory", 1);
+            }
+        } else {
+            lines = new ArrayList<>();
+            BufferedReader r = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+            for (String l; (l = r.readLine()) != null;) {
+                lines.add(l);
+            }
+        }
+        Iptables.restore(table(session, "iptables-restore"), lines, noflush);
+    }
+}

@@ -1,0 +1,261 @@
+package org.modnet.netfilter;
+
+import org.modnet.api.skb.SkBuff;
+
+/** The matches of this slice: tcp, udp, icmp, multiport, comment, length (libxt_*, xt_*.c). */
+final class Matches {
+    private Matches() {
+    }
+
+    /** {@code -m tcp} / {@code -m udp}: port ranges and, for tcp, {@code --tcp-flags}. */
+    static final class Ports implements Match {
+        final int proto;
+        int sportLo = 0, sportHi = 0xffff, dportLo = 0, dportHi = 0xffff;
+        boolean sportInv, dportInv, sportSet, dportSet;
+        int flagMask, flagCmp;
+        boolean flagSet, flagInv;
+
+        Ports(int proto) {
+            this.proto = proto;
+        }
+
+        @Override
+        public boolean matches(SkBuff skb, int nh, int th, int p) {
+            if (th < 0) {
+                return false; // a non-first fragment carries no ports (xt_tcpudp drops the match)
+            }
+            int sp = skb.getU16(th);
+            int dp = skb.getU16(th + 2);
+            if (((sp >= sportLo && sp <= sportHi) ^ sportInv) && ((dp >= dportLo && dp <= dportHi) ^ dportInv)) {
+                if (!flagSet) {
+                    return true;
+                }
+                int flags = skb.getU8(th + 13);
+                return ((flags & flagMask) == flagCmp) ^ flagInv;
+            }
+            return false;
+        }
+
+        private String range(int lo, int hi, boolean numeric) {
+            return lo == hi ? Names.service(lo, numeric, proto) : Names.service(lo, numeric, proto) + ":" + Names.service(hi, numeric, proto);
+        }
+
+        private static String flags(int v) {
+            if (v == 0) {
+                return "NONE";
+            }
+            if (v == 0x3f) {
+                return "ALL";
+            }
+            StringBuilder b = new StringBuilder();
+            for (int i = 0; i < 6; i++) {
+                if ((v & (1 << i)) != 0) {
+                    b.append(b.isEmpty() ? "" : ",").append(Names.TCP_FLAGS[i]);
+                }
+            }
+            return b.toString();
+        }
+
+        @Override
+        public void save(StringBuilder b) {
+            b.append(proto == 6 ? " -m tcp" : " -m udp");
+            if (sportSet) {
+                b.append(sportInv ? " ! --sport " : " --sport ").append(range(sportLo, sportHi, true));
+            }
+            if (dportSet) {
+                b.append(dportInv ? " ! --dport " : " --dport ").append(range(dportLo, dportHi, true));
+            }
+            if (flagSet) {
+                b.append(flagInv ? " ! --tcp-flags " : " --tcp-flags ").append(flags(flagMask)).append(' ')
+                        .append(flags(flagCmp));
+            }
+        }
+
+        @Override
+        public void list(StringBuilder b, boolean numeric) {
+            b.append(proto == 6 ? " tcp" : " udp");
+            if (sportSet) {
+                b.append(sportLo == sportHi ? " spt:" : " spts:").append(sportInv ? "!" : "")
+                        .append(range(sportLo, sportHi, numeric));
+            }
+            if (dportSet) {
+                b.append(dportLo == dportHi ? " dpt:" : " dpts:").append(dportInv ? "!" : "")
+                        .append(range(dportLo, dportHi, numeric));
+            }
+            if (flagSet) {
+                b.append(" flags:").append(flagInv ? "!" : "");
+                if (numeric) {
+                    b.append(String.format("0x%02X/0x%02X", flagMask, flagCmp));
+                } else {
+                    b.append(flags(flagMask)).append('/').append(flags(flagCmp));
+                }
+            }
+        }
+    }
+
+    /** {@code -m icmp --icmp-type}. */
+    static final class Icmp implements Match {
+        int type = 0xff, codeMin = 0, codeMax = 0xff;
+        boolean inv;
+
+        @Override
+        public boolean matches(SkBuff skb, int nh, int th, int p) {
+            if (th < 0) {
+                return false;
+            }
+            int t = skb.getU8(th);
+            int c = skb.getU8(th + 1);
+            boolean m = type == 0xff || (t == type && c >= codeMin && c <= codeMax);
+            return m ^ inv;
+        }
+
+        @Override
+        public void save(StringBuilder b) {
+            b.append(" -m icmp");
+            if (inv) {
+                b.append(" !");
+            }
+            if (type == 0xff) {
+                b.append(" --icmp-type any");
+            } else {
+                b.append(" --icmp-type ").append(type);
+                if (codeMin != 0 || codeMax != 0xff) {
+                    b.append('/').append(codeMin);
+                }
+            }
+        }
+
+        @Override
+        public void list(StringBuilder b, boolean numeric) {
+            if (!numeric) {
+                for (Names.IcmpName n : Names.ICMP) {
+                    if (n.type() == type && n.codeMin() == codeMin && n.codeMax() == codeMax) {
+                        b.append(" icmp ").append(inv ? "!" : "").append(n.name());
+                        return;
+                    }
+                }
+            }
+            b.append(" icmp").append(inv ? " !" : "").append("type ").append(type);
+            if (codeMin == codeMax) {
+                b.append(" code ").append(codeMin);
+            } else if (codeMin != 0 || codeMax != 0xff) {
+                b.append(" codes ").append(codeMin).append('-').append(codeMax);
+            }
+        }
+    }
+
+    /** {@code -m multiport --sports|--dports|--ports a,b:c} (xt_multiport v1). */
+    static final class Multiport implements Match {
+        static final int SRC = 0, DST = 1, ANY = 2;
+        final int dir, proto;
+        final int[] lo, hi;
+        final boolean inv;
+
+        Multiport(int proto, int dir, int[] lo, int[] hi, boolean inv) {
+            this.proto = proto;
+            this.dir = dir;
+            this.lo = lo;
+            this.hi = hi;
+            this.inv = inv;
+        }
+
+        @Override
+        public boolean matches(SkBuff skb, int nh, int th, int p) {
+            if (th < 0) {
+                return false;
+            }
+            int sp = skb.getU16(th);
+            int dp = skb.getU16(th + 2);
+            for (int i = 0; i < lo.length; i++) {
+                boolean s = sp >= lo[i] && sp <= hi[i];
+                boolean d = dp >= lo[i] && dp <= hi[i];
+                if ((dir == SRC && s) || (dir == DST && d) || (dir == ANY && (s || d))) {
+                    return !inv;
+                }
+            }
+            return inv;
+        }
+
+        private String ports(boolean numeric) {
+            StringBuilder b = new StringBuilder();
+            for (int i = 0; i < lo.length; i++) {
+                b.append(i == 0 ? "" : ",").append(Names.service(lo[i], numeric, proto));
+                if (hi[i] != lo[i]) {
+                    b.append(':').append(Names.service(hi[i], numeric, proto));
+                }
+            }
+            return b.toString();
+        }
+
+        private String word() {
+            return dir == SRC ? "sports" : dir == DST ? "dports" : "ports";
+        }
+
+        @Override
+        public void save(StringBuilder b) {
+            b.append(" -m multiport").append(inv ? " ! --" : " --").append(word()).append(' ').append(ports(true));
+        }
+
+        @Override
+        public void list(StringBuilder b, boolean numeric) {
+            b.append(" multiport ").append(word()).append(' ').append(inv ? "!" : "").append(ports(numeric));
+        }
+    }
+
+    /** {@code -m comment --comment TEXT}: matches everything. */
+    record Comment(String text) implements Match {
+        @Override
+        public boolean matches(SkBuff skb, int nh, int th, int p) {
+            return true;
+        }
+
+        @Override
+        public void save(StringBuilder b) {
+            b.append(" -m comment --comment ").append(quote(text));
+        }
+
+        @Override
+        public void list(StringBuilder b, boolean numeric) {
+            b.append(" /* ").append(text).append(" */");
+        }
+    }
+
+    /** {@code -m length --length a[:b]}: the IP datagram's total length. */
+    record Length(int lo, int hi, boolean inv) implements Match {
+        @Override
+        public boolean matches(SkBuff skb, int nh, int th, int p) {
+            int len = skb.getU16(nh + 2);
+            return (len >= lo && len <= hi) ^ inv;
+        }
+
+        private String range() {
+            return lo == hi ? Integer.toString(lo) : lo + ":" + hi;
+        }
+
+        @Override
+        public void save(StringBuilder b) {
+            b.append(" -m length").append(inv ? " ! --length " : " --length ").append(range());
+        }
+
+        @Override
+        public void list(StringBuilder b, boolean numeric) {
+            b.append(" length ").append(inv ? "!" : "").append(range());
+        }
+    }
+
+    /**
+     * iptables-save's quoting of a string argument: bare when it is one plain word, else in double
+     * quotes with {@code "} and {@code \} escaped.
+     */
+    static String quote(String s) {
+        boolean plain = !s.isEmpty();
+        for (int i = 0; i < s.length() && plain; i++) {
+            char c = s.charAt(i);
+            plain = Character.isLetterOrDigit(c) || c == '-' || c == '_' || c == '.' || c == '/' || c == ':';
+        }
+        if (plain) {
+            return s;
+        }
+        return "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
+    }
+}

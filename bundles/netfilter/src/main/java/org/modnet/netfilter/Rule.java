@@ -1,0 +1,157 @@
+package org.modnet.netfilter;
+
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.modnet.api.net.NetDevice;
+import org.modnet.api.skb.SkBuff;
+
+/**
+ * One rule ({@code struct ipt_entry}): the IPv4 header part ({@code struct ipt_ip}), its matches in the
+ * order given, a target, and its packet and byte counters. Immutable but for the counters, so a
+ * snapshot of a chain can share it with the next one and keep its counts.
+ */
+final class Rule {
+    enum Kind { ACCEPT, DROP, RETURN, JUMP, GOTO, REJECT, LOG, NONE }
+
+    int src, srcMask, dst, dstMask;
+    boolean srcInv, dstInv;
+    int proto; // 0: all
+    boolean protoInv;
+    String in, out; // null: any
+    boolean inInv, outInv;
+    Match[] matches = new Match[0];
+    Kind kind = Kind.NONE;
+    String target; // the chain of a jump or goto, or the target's name
+    String rejectWith = "icmp-port-unreachable";
+    String logPrefix; // null: none
+    int logLevel = 4;
+
+    /** Resolved when a snapshot is built: the index of the chain a JUMP or GOTO goes to. */
+    int targetChain = -1;
+
+    AtomicLong packets = new AtomicLong();
+    AtomicLong bytes = new AtomicLong();
+
+    /** The same rule (sharing its counters) with its jump resolved to another chain index. */
+    Rule withTargetChain(int t) {
+        Rule r = new Rule();
+        r.src = src; r.srcMask = srcMask; r.dst = dst; r.dstMask = dstMask; r.srcInv = srcInv; r.dstInv = dstInv;
+        r.proto = proto; r.protoInv = protoInv; r.in = in; r.out = out; r.inInv = inInv; r.outInv = outInv;
+        r.matches = matches; r.kind = kind; r.target = target; r.rejectWith = rejectWith; r.logPrefix = logPrefix;
+        r.logLevel = logLevel; r.packets = packets; r.bytes = bytes; r.targetChain = t;
+        return r;
+    }
+
+    /** The header part and every match: does the packet match (the target is not applied here). */
+    boolean matches(SkBuff skb, int nh, int th, int p, NetDevice indev, NetDevice outdev) {
+        if (((skb.getU32(nh + 12) & srcMask) == src) == srcInv) {
+            return false;
+        }
+        if (((skb.getU32(nh + 16) & dstMask) == dst) == dstInv) {
+            return false;
+        }
+        if (proto != 0 && (p == proto) == protoInv) {
+            return false;
+        }
+        if (in != null && ifMatch(in, indev) == inInv) {
+            return false;
+        }
+        if (out != null && ifMatch(out, outdev) == outInv) {
+            return false;
+        }
+        for (Match m : matches) {
+            if (!m.matches(skb, nh, th, p)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** iptables' interface names: exact, or a prefix with a trailing {@code +}. */
+    static boolean ifMatch(String pattern, NetDevice dev) {
+        if (dev == null) {
+            return false;
+        }
+        String name = dev.name();
+        int n = pattern.length();
+        if (n > 0 && pattern.charAt(n - 1) == '+') {
+            return name.regionMatches(0, pattern, 0, n - 1);
+        }
+        return name.equals(pattern);
+    }
+
+    private static String cidr(int a, int mask) {
+        return Names.addr(a) + "/" + Integer.bitCount(mask);
+    }
+
+    /** The rule as {@code iptables -S} prints it after {@code -A CHAIN}. */
+    String save() {
+        StringBuilder b = new StringBuilder();
+        if (srcMask != 0 || src != 0) {
+            b.append(srcInv ? " ! -s " : " -s ").append(cidr(src, srcMask));
+        }
+        if (dstMask != 0 || dst != 0) {
+            b.append(dstInv ? " ! -d " : " -d ").append(cidr(dst, dstMask));
+        }
+        if (in != null) {
+            b.append(inInv ? " ! -i " : " -i ").append(in);
+        }
+        if (out != null) {
+            b.append(outInv ? " ! -o " : " -o ").append(out);
+        }
+        if (proto != 0) {
+            String n = Names.protoName(proto);
+            b.append(protoInv ? " ! -p " : " -p ").append(n != null ? n : Integer.toString(proto));
+        }
+        for (Match m : matches) {
+            m.save(b);
+        }
+        switch (kind) {
+            case NONE -> { }
+            case GOTO -> b.append(" -g ").append(target);
+            case JUMP -> b.append(" -j ").append(target);
+            case REJECT -> b.append(" -j REJECT --reject-with ").append(rejectWith);
+            case LOG -> {
+                b.append(" -j LOG");
+                if (logPrefix != null) {
+                    b.append(" --log-prefix \"").append(logPrefix).append('"');
+                }
+                if (logLevel != 4) {
+                    b.append(" --log-level ").append(logLevel);
+                }
+            }
+            default -> b.append(" -j ").append(kind.name());
+        }
+        return b.toString();
+    }
+
+    String targetName() {
+        return switch (kind) {
+            case NONE -> "";
+            case JUMP, GOTO -> target;
+            default -> kind.name();
+        };
+    }
+
+    private static final String[] LEVELS = { "emerg", "alert", "crit", "error", "warn", "notice", "info", "debug" };
+
+    /** The target's part of an {@code iptables -L} line. */
+    void listTarget(StringBuilder b, boolean numeric) {
+        if (kind == Kind.REJECT) {
+            b.append(" reject-with ").append(rejectWith);
+        } else if (kind == Kind.LOG) {
+            b.append(numeric ? " LOG flags 0 level " + logLevel : " LOG level " + LEVELS[logLevel]);
+            if (logPrefix != null) {
+                b.append(" prefix \"").append(logPrefix).append('"');
+            }
+        }
+    }
+
+    /** The address column of iptables -L: anywhere, a host, or a network with its prefix. */
+    static String listAddr(int a, int mask, boolean numeric) {
+        if (a == 0 && mask == 0) {
+            return numeric ? "0.0.0.0/0" : "anywhere";
+        }
+        return mask == -1 ? Names.addr(a) : cidr(a, mask);
+    }
+}

@@ -1,0 +1,103 @@
+package org.modnet.netfilter;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The same rules given to Linux's iptables-legacy inside a network namespace this test makes (never
+ * the host's own tables) and to modnet's: -S, -L and -L -n -v --line-numbers print the same bytes.
+ * Skips when iptables-legacy or root is missing (CI installs iptables).
+ */
+class LinuxIptablesTest {
+    private final String ns = "modnet-nf-" + ProcessHandle.current().pid();
+    private boolean made;
+
+    private static final String[] RULES = {
+            "-N web",
+            "-N other",
+            "-A INPUT -s 10.0.0.0/8 -p tcp --dport 22 -j ACCEPT",
+            "-A INPUT -p tcp --syn -m comment --comment allow-ssh -j DROP",
+            "-A INPUT ! -s 10.1.2.3 -i eth0 -p udp --sport 1000:2000 -j REJECT",
+            "-A INPUT -p icmp --icmp-type echo-request -j web",
+            "-A INPUT -p icmp ! --icmp-type 3/1 -j RETURN",
+            "-A INPUT -p udp ! --dport 53 -m length --length 100 -j ACCEPT",
+            "-I INPUT 2 -i veth+ ! -p tcp -j DROP",
+            "-A FORWARD -p tcp -m multiport --dports 22,80,1000:2000 -g web",
+            "-A FORWARD -p udp -m multiport --sports 53 -j other",
+            "-A OUTPUT -o eth1 ! -d 192.168.0.0/16 -p udp -j REJECT --reject-with icmp-admin-prohibited",
+            "-A web -m length --length 0:100 -j LOG --log-prefix web:",
+            "-A web -p icmp -m icmp --icmp-type 3/3 -j RETURN",
+            "-A web -p tcp --tcp-flags SYN,ACK ACK -j ACCEPT",
+            "-P OUTPUT DROP" };
+
+    private static boolean have(String cmd) {
+        for (String dir : System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin").split(":")) {
+            if (Files.isExecutable(Path.of(dir, cmd))) {
+                return true;
+            }
+        }
+        return Files.isExecutable(Path.of("/usr/sbin", cmd)) || Files.isExecutable(Path.of("/sbin", cmd));
+    }
+
+    private static String exec(List<String> argv) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        int rc = p.waitFor();
+        if (rc != 0) {
+            throw new IOException(argv + ": " + rc + ": " + out);
+        }
+        return out;
+    }
+
+    private String linux(String line) throws IOException, InterruptedException {
+        List<String> argv = new ArrayList<>(List.of("ip", "netns", "exec", ns, "iptables-legacy"));
+        argv.addAll(Restore.split(line));
+        return exec(argv);
+    }
+
+    @BeforeEach
+    void makeNamespace() throws Exception {
+        assumeTrue(have("iptables-legacy"), "iptables-legacy is not installed (apt-get install iptables)");
+        assumeTrue(have("ip"), "ip (iproute2) is not installed");
+        assumeTrue("root".equals(System.getProperty("user.name")), "needs root for a network namespace");
+        exec(List.of("ip", "netns", "add", ns));
+        made = true;
+    }
+
+    @AfterEach
+    void removeNamespace() throws Exception {
+        if (made) {
+            exec(List.of("ip", "netns", "del", ns));
+        }
+    }
+
+    @Test
+    void outputIsLinuxs() throws Exception {
+        FilterTable t = new FilterTable();
+        for (String r : RULES) {
+            linux(r);
+            Iptables.run(t, Restore.split(r).toArray(new String[0]));
+        }
+        for (String show : new String[] { "-S", "-S web", "-L", "-L -n", "-L -n -v --line-numbers", "-L -v -x", "-L web -n" }) {
+            String ours = String.join("\n", Iptables.run(t, show.split(" "))) + "\n";
+            assertEquals(linux(show), ours, "iptables " + show);
+        }
+        // iptables-save: the same lines but for the dates in the two comments
+        String save = exec(List.of("ip", "netns", "exec", ns, "iptables-legacy-save"));
+        List<String> saved = Iptables.save(t, false, java.time.ZonedDateTime.now());
+        assertEquals(Arrays.stream(save.split("\n")).map(l -> l.replaceAll(" on .*", "")).toList(),
+                saved.stream().map(l -> l.replaceAll(" on .*", "")).toList());
+    }
+}
