@@ -651,6 +651,12 @@ final class TcpRecovery {
                 sk.net.mib.inc(cpu, failed);
             }
         }
+        if (q.headSacked()) {
+            // tcp_timeout_mark_lost: the RTO found the head SACKed but never acknowledged, so the peer
+            // dropped what it SACKed (a receiver pruning its queue): every mark goes, all is resent;
+            // kept, the go-back resend would skip the SACKed head and the connection would stall
+            isSackReneg = true;
+        }
         if (isSackReneg) {
             sk.net.mib.inc(cpu, TcpMib.Ext.TCPSACKReneging);
         }

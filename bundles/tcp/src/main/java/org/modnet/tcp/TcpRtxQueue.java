@@ -203,6 +203,11 @@ final class TcpRtxQueue {
      * {@code tcp_timeout_mark_lost} for {@code tcp_enter_loss}: every entry not SACKed is lost and no
      * retransmission is in flight; after reneging ({@code is_sack_reneg}) the SACK marks go too.
      */
+    /** The oldest segment out is marked SACKed: the peer has reneged on it if the RTO finds it so. */
+    boolean headSacked() {
+        return count > 0 && (sacked[at(0)] & SACKED_ACKED) != 0;
+    }
+
     void markAllLost(boolean clearSacks) {
         for (int k = 0; k < count; k++) {
             int i = at(k);

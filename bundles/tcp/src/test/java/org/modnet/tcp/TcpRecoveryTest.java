@@ -1,5 +1,7 @@
 package org.modnet.tcp;
 
+import java.util.List;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.modnet.tcp.TcpPeer.LOCAL;
@@ -63,6 +65,27 @@ class TcpRecoveryTest {
         }
         byte[] opts = sack.length == 0 ? new byte[0] : Segments.opts(Segments.nop(), Segments.nop(), Segments.sack(abs));
         p.in(PORT, TcpHeader.ACK, P, q + ack, 1000, opts, 0);
+    }
+
+    /**
+     * {@code tcp_timeout_mark_lost}: the peer SACKed everything out, the head too, and then acknowledges
+     * nothing more (a receiver that pruned its queue drops what it SACKed). The RTO finds the head SACKed:
+     * reneging, so every SACK mark goes and the head is sent again. Kept, the RTO's resend skipped all of
+     * it and the connection stalled with its timer backing off (TcpBulkIT, 200 connections).
+     */
+    @Test
+    void anRtoThatFindsTheHeadSackedButUnacknowledgedTakesItAsRenegingAndResendsTheHead() throws Exception {
+        open(true, 5);
+        ack(0, MSS, 5 * MSS); // segments 2 to 5 SACKed
+        ack(MSS, MSS, 5 * MSS); // the first acknowledged: the head is now a SACKed segment
+        TcpSock sk = conn();
+        // an undo in between cleared the reneging flag (tcp_try_undo_loss) while the marks stayed
+        sk.rec.isSackReneg = false;
+        p.drain();
+        p.s.advance(3_000); // past the RTO
+        List<Integer> seqs = p.drain().stream().map(o -> o.seq()).toList();
+        assertTrue(seqs.contains(q + MSS), "the head went again: " + seqs);
+        assertTrue(p.count(TcpMib.Ext.TCPSACKReneging) >= 1);
     }
 
     @Test
