@@ -85,6 +85,9 @@ public final class NstatCommand {
         boolean numeric = false;
         boolean program = false;
         for (String a : args) {
+            if (a.isEmpty()) {
+                continue; // net-tools passes over an empty word (an unset variable) and lists the sockets
+            }
             String[] opts = a.startsWith("--") ? new String[] { a.substring(2) } : a.startsWith("-") && a.length() > 1
                     ? a.substring(1).split("") : null;
             if (opts == null) {
