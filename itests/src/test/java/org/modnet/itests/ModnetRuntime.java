@@ -151,4 +151,32 @@ final class ModnetRuntime {
     static File file(String relative) {
         return root().resolve(relative).toFile();
     }
+
+    /** ss's states of a connection on its way out: worth printing whatever its queues hold. */
+    private static final java.util.Set<String> CLOSING_STATES = java.util.Set.of("FIN-WAIT-1", "FIN-WAIT-2", "CLOSE-WAIT",
+            "LAST-ACK", "CLOSING");
+
+    /**
+     * For a transfer that stalled: from {@code ss -tnoi} in each namespace, the connections that still
+     * hold bytes or are closing, with their detail line (timers, recovery state), then {@code nstat -az};
+     * each line starts with {@code tag}. Never throws: it only explains a failure.
+     */
+    static void printStalled(CommandProcessor processor, String tag, String... namespaces) {
+        for (String ns : namespaces) {
+            try {
+                String[] lines = run(processor, ns, "ss -tnoi").split("\n");
+                for (int i = 0; i < lines.length; i++) {
+                    String[] w = lines[i].trim().split("\\s+");
+                    boolean queued = w.length > 3 && w[0].startsWith("ESTAB") && (!w[1].equals("0") || !w[2].equals("0"));
+                    if (queued || w.length > 3 && CLOSING_STATES.contains(w[0])) {
+                        System.out.println(tag + ": stalled in " + ns + ": " + lines[i] + " | "
+                                + (i + 1 < lines.length ? lines[i + 1].trim() : ""));
+                    }
+                }
+                System.out.println(tag + ": " + ns + " counters: " + run(processor, ns, "nstat -az").replaceAll("\\s+", " "));
+            } catch (Exception e) {
+                System.out.println(tag + ": ss failed: " + e);
+            }
+        }
+    }
 }

@@ -88,6 +88,15 @@ public class ShellIT {
         assertThat(sh("ip netns exec ns2 ethtool -S veth1"), containsString("rx_queue_0_packets: 1000"));
     }
 
+    /** {@link #sh} for a lambda that sets up a topology: a failure fails the test. */
+    private void shUnchecked(String line) {
+        try {
+            sh(line);
+        } catch (Exception e) {
+            throw new AssertionError(line, e);
+        }
+    }
+
     /** The keys of a JSON text in the order they appear: what a script's {@code jq} paths rely on. */
     private static java.util.List<String> keys(String json) {
         java.util.List<String> k = new java.util.ArrayList<>();
@@ -143,13 +152,7 @@ public class ShellIT {
     public void ipJsonListsLinksAddressesRoutesAndNeighboursAsLinuxDoes() throws Exception {
         sh("ip netns add ja");
         sh("ip netns add jb");
-        jsonSetUp("ja", "jb", w -> {
-            try {
-                sh("ip " + w);
-            } catch (Exception e) {
-                throw new AssertionError(e);
-            }
-        });
+        jsonSetUp("ja", "jb", w -> shUnchecked("ip " + w));
         String[][] views = { { "-j", "link", "show", "eth0" }, { "-j", "addr", "show", "eth0" }, { "-j", "route" },
                 { "-j", "neigh" }, { "-s", "-j", "link", "show", "eth0" }, { "-s", "-s", "-j", "link", "show", "eth0" },
                 { "-j", "-br", "link", "show", "eth0" }, { "-j", "-br", "addr", "show", "eth0" }, { "-s", "-j", "neigh" },
@@ -355,19 +358,7 @@ public class ShellIT {
         for (String n : new String[] { "mh1", "mr1", "mr2", "mr3", "mh2" }) {
             sh("ip netns add " + n);
         }
-        chain("m", w -> {
-            try {
-                sh("ip " + w);
-            } catch (Exception e) {
-                throw new AssertionError(e);
-            }
-        }, (n, kv) -> {
-            try {
-                sh("ip netns exec " + n + " sysctl -w " + kv);
-            } catch (Exception e) {
-                throw new AssertionError(e);
-            }
-        });
+        chain("m", w -> shUnchecked("ip " + w), (n, kv) -> shUnchecked("ip netns exec " + n + " sysctl -w " + kv));
         String[] runs = { "traceroute 10.2.4.2", "traceroute -n -I 10.2.4.2", "traceroute -n -q 1 -f 2 10.2.4.2",
                 "traceroute -n -w 1 -m 5 10.2.9.9" };
         java.util.Map<String, String> ours = new java.util.LinkedHashMap<>();

@@ -271,26 +271,9 @@ public class TcpBulkIT {
         assertTrue(nstat, nstat.matches("(?s).*TcpPassiveOpens\\s+" + CONNECTIONS + "\\b.*"));
     }
 
-    /** What the sockets of a stalled transfer hold, from both ends: their queues, timers and recovery state. */
+    /** What the sockets of a stalled transfer hold, from both ends (ModnetRuntime.printStalled). */
     private void stalled() {
-        for (String ns : new String[] { "a", "b" }) {
-            try {
-                String[] lines = sh("ip netns exec " + ns + " ss -tnoi").split("\n");
-                for (int i = 0; i < lines.length; i++) {
-                    String[] w = lines[i].trim().split("\\s+");
-                    if (w.length > 3 && w[0].startsWith("ESTAB") || w.length > 3 && (w[0].startsWith("FIN") || w[0].startsWith("CLOSE")
-                            || w[0].startsWith("LAST"))) {
-                        if (!w[1].equals("0") || !w[2].equals("0") || !w[0].startsWith("ESTAB")) {
-                            System.out.println("TcpBulkIT: stalled in " + ns + ": " + lines[i] + " | "
-                                    + (i + 1 < lines.length ? lines[i + 1].trim() : ""));
-                        }
-                    }
-                }
-                System.out.println("TcpBulkIT: " + ns + " counters: " + sh("ip netns exec " + ns + " nstat -az").replaceAll("\\s+", " "));
-            } catch (Exception e) {
-                System.out.println("TcpBulkIT: ss failed: " + e);
-            }
-        }
+        ModnetRuntime.printStalled(processor, "TcpBulkIT", "a", "b");
     }
 
     private static byte[][] sendMany(SocketCalls p, Runnable stalled) {

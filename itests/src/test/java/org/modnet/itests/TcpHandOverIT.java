@@ -381,22 +381,9 @@ public class TcpHandOverIT {
         server.close();
     }
 
-    /** What the sockets of a stalled transfer hold: their queues and timers, from both ends. */
+    /** What the sockets of a stalled transfer hold, from both ends (ModnetRuntime.printStalled). */
     private void stalled() {
-        try {
-            for (String ns : new String[] { "a", "b" }) {
-                String[] lines = ModnetRuntime.run(processor, ns, "ss -tnoi").split("\n");
-                for (int i = 0; i < lines.length; i++) {
-                    String[] w = lines[i].trim().split("\\s+");
-                    if (w.length > 3 && w[0].startsWith("ESTAB") && (!w[1].equals("0") || !w[2].equals("0"))) {
-                        System.out.println("TcpHandOverIT: stalled in " + ns + ": " + lines[i] + " | "
-                                + (i + 1 < lines.length ? lines[i + 1].trim() : ""));
-                    }
-                }
-            }
-        } catch (Exception e) {
-            System.out.println("TcpHandOverIT: ss failed: " + e);
-        }
+        ModnetRuntime.printStalled(processor, "TcpHandOverIT", "a", "b");
     }
 
     private byte[][] sendMany(SocketCalls p) {

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
+import org.modnet.api.inet.Ipv4Addresses;
 import org.modnet.api.net.DeviceStats;
 import org.modnet.api.net.IfFlags;
 import org.modnet.api.net.NetDevice;
@@ -34,9 +35,9 @@ final class NetstatViews {
             int gw = hexAddr(f[2]);
             int flags = Integer.parseInt(f[3], 16);
             int mask = hexAddr(f[7]);
-            String d = dst == 0 && mask == 0 && !numeric ? "default" : ip(dst);
-            out.add(String.format(Locale.ROOT, "%-15s %-15s %-15s %-5s %5s %-6s %5s %s", d, ip(gw), ip(mask), routeFlags(flags),
-                    f[8], f[9], f[10], f[0]));
+            String d = dst == 0 && mask == 0 && !numeric ? "default" : Ipv4Addresses.format(dst);
+            out.add(String.format(Locale.ROOT, "%-15s %-15s %-15s %-5s %5s %-6s %5s %s", d, Ipv4Addresses.format(gw),
+                    Ipv4Addresses.format(mask), routeFlags(flags), f[8], f[9], f[10], f[0]));
         }
         return out;
     }
@@ -174,16 +175,12 @@ final class NetstatViews {
     private static String endpoint(String hex, boolean remote) {
         String[] p = hex.split(":");
         int port = Integer.parseInt(p[1], 16);
-        return ip(hexAddr(p[0])) + ":" + (port == 0 && remote ? "*" : Integer.toString(port));
+        return Ipv4Addresses.format(hexAddr(p[0])) + ":" + (port == 0 && remote ? "*" : Integer.toString(port));
     }
 
     /** /proc's address: the 32 bits in host (little-endian) order, as the kernel prints __be32 with %08X. */
     static int hexAddr(String hex) {
         return Integer.reverseBytes((int) Long.parseLong(hex, 16));
-    }
-
-    static String ip(int a) {
-        return (a >>> 24) + "." + (a >>> 16 & 0xff) + "." + (a >>> 8 & 0xff) + "." + (a & 0xff);
     }
 
     private static String u(long v) {
