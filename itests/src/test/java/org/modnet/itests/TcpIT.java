@@ -1,6 +1,7 @@
 package org.modnet.itests;
 
 import static org.hamcrest.CoreMatchers.containsString;
+import static org.hamcrest.CoreMatchers.not;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
@@ -216,7 +217,7 @@ public class TcpIT {
     }
 
     @Test
-    public void cookiesCompleteAHandshakeAndTimeWaitShowsInSs() throws Exception {
+    public void cookiesCompleteAHandshakeAndTimeWaitShowsInSsThenExpires() throws Exception {
         sh("ip netns add a ; ip netns add b");
         sh("ip -n a link add eth0 type veth peer name eth1 ; ip -n a link set eth1 netns b");
         sh("ip -n a addr add 10.9.0.1/24 dev eth0 ; ip -n b addr add 10.9.0.2/24 dev eth1");
@@ -253,6 +254,16 @@ public class TcpIT {
             assertThat(ss, containsString("10.9.0.2:5001"));
             assertThat(sh("cat /proc/net/sockstat"), containsString(" tw "));
             assertThat(sh("ip netns exec a cat /proc/net/sockstat"), containsString(" tw 1 "));
+            assertThat(sh("ip netns exec a ss -t -a -n -o state time-wait"), containsString("timer:(timewait,"));
+            // and it expires after 2MSL: Linux's TCP_TIMEWAIT_LEN, 60 s, which no sysctl changes
+            deadline = System.nanoTime() + 75_000_000_000L;
+            while (ss.contains("TIME-WAIT") && System.nanoTime() < deadline) {
+                Thread.sleep(500);
+                ss = sh("ip netns exec a ss -t -a -n");
+            }
+            assertThat("the TIME-WAIT socket is gone after 60 s", ss, not(containsString("TIME-WAIT")));
+            assertThat(sh("ip netns exec a cat /proc/net/sockstat"), containsString(" tw 0 "));
+            assertEquals(1, counter(sh("ip netns exec a nstat -az TcpExtTW"), "TcpExtTW"));
         } finally {
             server.close();
         }
