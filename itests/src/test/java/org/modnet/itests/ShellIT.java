@@ -418,6 +418,87 @@ public class ShellIT {
         }
     }
 
+    /** A command's output with its exit status, as a shell would see both ({@code status N} last). */
+    private String withStatus(String netns, String line) throws Exception {
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream out = new java.io.PrintStream(bytes, true, java.nio.charset.StandardCharsets.UTF_8);
+        org.apache.felix.service.command.CommandSession session = processor.createSession(java.io.InputStream.nullInputStream(), out, out);
+        session.put(org.modnet.api.shell.Commands.NETNS, netns);
+        int status = 0;
+        try {
+            session.execute(line);
+        } catch (org.modnet.api.shell.CommandException e) {
+            if (!e.getMessage().isEmpty()) {
+                out.println(e.getMessage());
+            }
+            status = e.status();
+        } finally {
+            session.close();
+        }
+        return bytes.toString(java.nio.charset.StandardCharsets.UTF_8) + "status " + status + "\n";
+    }
+
+    /** arping's lines with link addresses and times left out: what two runs on two stacks share. */
+    private static String unaddressed(String arping) {
+        return arping.replaceAll("\\[[0-9A-F:]{17}\\]", "[MAC]").replaceAll("\\d+\\.\\d{3}ms", "Tms");
+    }
+
+    /**
+     * arping (issue 20) over a veth: replies, a silent address, duplicate address detection on a used and
+     * a free address, a gratuitous ARP, the deadline's three requests, unicast after the first reply and
+     * {@code -b}'s broadcasts, quiet mode, bad devices and counts; beside iputils' arping doing the same
+     * in two Linux namespaces, line for line and status for status, link addresses and times left out.
+     */
+    @Test
+    public void arpingAsksAndCountsAsIputilsArpingDoes() throws Exception {
+        sh("ip netns add aa ; ip netns add ab");
+        sh("ip -n aa link add v0 type veth peer name v1 ; ip -n aa link set v1 netns ab");
+        sh("ip -n aa addr add 10.7.0.1/24 dev v0 ; ip -n ab addr add 10.7.0.2/24 dev v1");
+        sh("ip -n aa link set v0 up ; ip -n ab link set v1 up");
+        String[] runs = { "arping -c 2 -I v0 10.7.0.2", "arping -c 1 10.7.0.2", "arping -c 1 -I v0 10.7.0.9",
+                "arping -c 2 -D -I v0 10.7.0.2", "arping -c 1 -D -I v0 10.7.0.77", "arping -c 1 -U -I v0 10.7.0.1",
+                "arping -w 2 -I v0 10.7.0.2", "arping -c 2 -b -I v0 10.7.0.2", "arping -c 1 -q -I v0 10.7.0.9",
+                "arping -c 1 -I lo 127.0.0.1", "arping -c 1 -I v9 10.7.0.2", "arping -c 0 -I v0 10.7.0.2",
+                "arping -c 1 -s 10.7.0.55 -I v0 10.7.0.2" };
+        java.util.Map<String, String> ours = new java.util.LinkedHashMap<>();
+        for (String r : runs) {
+            ours.put(r, unaddressed(withStatus("aa", r)));
+        }
+        assertEquals("ARPING 10.7.0.2 from 10.7.0.1 v0\nUnicast reply from 10.7.0.2 [MAC]  Tms\nUnicast reply from 10.7.0.2 [MAC]  Tms\n"
+                + "Sent 2 probes (1 broadcast(s))\nReceived 2 response(s)\nstatus 0\n", ours.get(runs[0]));
+        assertEquals("ARPING 10.7.0.9 from 10.7.0.1 v0\nSent 1 probes (1 broadcast(s))\nReceived 0 response(s)\nstatus 1\n", ours.get(runs[2]));
+        assertEquals("ARPING 10.7.0.2 from 0.0.0.0 v0\nUnicast reply from 10.7.0.2 [MAC]  Tms\nSent 1 probes (1 broadcast(s))\n"
+                + "Received 1 response(s)\nstatus 1\n", ours.get(runs[3]));
+        assertThat(ours.get(runs[6]), containsString("Sent 3 probes (1 broadcast(s))\nReceived 2 response(s)\nstatus 0\n"));
+        assertEquals("status 1\n", ours.get(runs[8]));
+        assertEquals("arping: Device v9 not available.\nstatus 2\n", ours.get(runs[10]));
+        // the asked host learned the asker, as Linux's does from a request for one of its addresses
+        assertThat(sh("ip -n ab neigh show 10.7.0.1"), containsString("10.7.0.1 dev v1 lladdr "));
+
+        org.junit.Assume.assumeTrue("Linux's side needs root, iproute2 and arping (.ci/run installs iputils-arping)",
+                Processes.isRoot() && Processes.onPath("ip") && Processes.onPath("arping"));
+        String p = "ma" + ProcessHandle.current().pid() % 100000;
+        try {
+            linuxIp("netns", "add", p + "a");
+            linuxIp("netns", "add", p + "b");
+            linuxIp("link", "add", "v0", "netns", p + "a", "type", "veth", "peer", "name", "v1", "netns", p + "b");
+            linuxIp("-n", p + "a", "addr", "add", "10.7.0.1/24", "dev", "v0");
+            linuxIp("-n", p + "b", "addr", "add", "10.7.0.2/24", "dev", "v1");
+            for (String[] d : new String[][] { { p + "a", "v0" }, { p + "b", "v1" }, { p + "a", "lo" } }) {
+                linuxIp("-n", d[0], "link", "set", d[1], "up");
+            }
+            for (String r : runs) {
+                java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of("ip", "netns", "exec", p + "a"));
+                cmd.addAll(java.util.List.of(r.split(" ")));
+                Processes.Result l = Processes.run(cmd.toArray(String[]::new));
+                assertEquals(r + ": " + l, unaddressed(l.out() + l.err() + "status " + l.status() + "\n"), ours.get(r));
+            }
+        } finally {
+            Processes.run("ip", "netns", "del", p + "a");
+            Processes.run("ip", "netns", "del", p + "b");
+        }
+    }
+
     @Test
     public void routesAndNeighboursThroughTheIpCommand() throws Exception {
         sh("ip netns add a");
