@@ -323,14 +323,16 @@ public class TcpHandOverIT {
         long sent = flowSent.get(30, TimeUnit.SECONDS);
         java.util.BitSet got = flowGot.get(30, TimeUnit.SECONDS);
         long counted = 0;
+        Map<String, Long> dropped = new java.util.LinkedHashMap<>();
         for (String c : udpDrops) {
-            counted += counter("b", c) - dropsBefore.get(c);
+            dropped.put(c, counter("b", c) - dropsBefore.get(c));
+            counted += dropped.get(c);
         }
         long txDropped = txDropped("a", "eth0") - txDroppedBefore;
         long lost = sent - got.cardinality() - counted;
-        System.out.printf("TcpHandOverIT: update(org.modnet.socket): UDP flow of %d datagrams, %d received, %d on counters (%s),"
+        System.out.printf("TcpHandOverIT: update(org.modnet.socket): UDP flow of %d datagrams, %d received, %d on counters %s,"
                 + " %d dropped by a's eth0 queue, which the TCP streams share (its tx dropped moved by %d)%n",
-                sent, got.cardinality(), counted, String.join(", ", udpDrops), lost, txDropped);
+                sent, got.cardinality(), counted, dropped, lost, txDropped);
         // the veth's queue overflows under the 200 streams (their retransmissions show it before the
         // update too): a datagram dropped there is on its tx dropped, shared with the streams' segments
         assertTrue("every datagram received or on a counter: " + lost + " lost, eth0 tx dropped " + txDropped,

@@ -65,7 +65,10 @@ public final class SocketLayer implements Sockets, PernetOperations, SocketHandO
     private final AtomicInteger pids;
     private final List<Entry> protocols = new CopyOnWriteArrayList<>();
     private final Map<NetNamespace, Set<Sock>> open;
-    /** The processes this layer serves, until they close: handed to the next version. */
+    /**
+     * The processes this layer serves, until they close or their application lets go of them (a weak
+     * set: an unclosed process is not kept for ever): handed to the next version. Iterated under its lock.
+     */
     private final Set<SocketProcess> processes;
     /** What blocking calls on a parked socket wait on; shared with the versions before and after. */
     private final Object monitor;
@@ -118,9 +121,11 @@ public final class SocketLayer implements Sockets, PernetOperations, SocketHandO
             pids = from.pids();
             processes = from.processes();
             monitor = from.monitor();
-            for (SocketProcess p : processes) {
-                NetNamespace ns = namespace(p.calls().netns());
-                p.serve(new Process(this, p, ns == null ? core.initNet() : ns));
+            synchronized (processes) {
+                for (SocketProcess p : processes) {
+                    NetNamespace ns = namespace(p.calls().netns());
+                    p.serve(new Process(this, p, ns == null ? core.initNet() : ns));
+                }
             }
             lastHandOver = String.format("adopted %d processes, %d sockets in %.1f ms", processes.size(),
                     open.values().stream().mapToInt(Set::size).sum(), (System.nanoTime() - start) / 1e6);
@@ -136,13 +141,15 @@ public final class SocketLayer implements Sockets, PernetOperations, SocketHandO
             details = new ConcurrentHashMap<>();
             handOverCounts = new ConcurrentHashMap<>();
             pids = new AtomicInteger(1000);
-            processes = ConcurrentHashMap.newKeySet();
+            processes = java.util.Collections.synchronizedSet(java.util.Collections.newSetFromMap(new java.util.WeakHashMap<>()));
             monitor = new Object();
             if (from != null) {
-                for (SocketProcess p : from.processes()) { // their descriptors now name closed sockets: EBADF
-                    NetNamespace ns = namespace(p.calls().netns());
-                    p.serve(new Process(this, p, ns == null ? core.initNet() : ns));
-                    processes.add(p);
+                synchronized (from.processes()) {
+                    for (SocketProcess p : from.processes()) { // their descriptors now name closed sockets: EBADF
+                        NetNamespace ns = namespace(p.calls().netns());
+                        p.serve(new Process(this, p, ns == null ? core.initNet() : ns));
+                        processes.add(p);
+                    }
                 }
                 count(core.initNet(), REFUSED);
             }

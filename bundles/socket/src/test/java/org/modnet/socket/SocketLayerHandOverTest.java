@@ -145,6 +145,19 @@ class SocketLayerHandOverTest {
     }
 
     @Test
+    void aClosedProcessIsNotHandedOver() {
+        SocketCalls gone = old.process("gone", "");
+        gone.socket(AF_INET, SOCK_DGRAM, 0);
+        gone.close();
+        SocketCalls kept = old.process("kept", "");
+        kept.socket(AF_INET, SOCK_DGRAM, 0);
+
+        SocketLayer next = update(SocketLayer.STATE_VERSION);
+
+        assertTrue(next.lastHandOver.startsWith("adopted 1 processes, 1 sockets"), next.lastHandOver);
+    }
+
+    @Test
     void aPlainStopClosesTheSocketsAndDepositsNothing() {
         SocketCalls app = old.process("app", "");
         int fd = app.socket(AF_INET, SOCK_DGRAM, 0);
