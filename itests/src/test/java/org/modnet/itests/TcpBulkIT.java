@@ -66,7 +66,7 @@ public class TcpBulkIT {
         Option[] boot = ModnetRuntime.options();
         Option[] all = Arrays.copyOf(boot, boot.length + 1);
         all[boot.length] = org.ops4j.pax.exam.CoreOptions.bundle(ModnetRuntime.root()
-                .resolve("run-configs/target/repo/org.modnet.socket-0.1.0-SNAPSHOT.jar").toUri().toString());
+                .resolve("run-configs/target/repo/org.modnet.sock-0.1.0-SNAPSHOT.jar").toUri().toString());
         return all;
     }
 

@@ -8,6 +8,7 @@ import java.util.concurrent.locks.ReentrantLock;
 
 import org.modnet.api.net.Errno;
 import org.modnet.socket.api.EpollEvent;
+import org.modnet.socket.api.EventPoll;
 import org.modnet.socket.api.Sock;
 import org.modnet.socket.api.SocketCalls;
 
@@ -17,7 +18,7 @@ import org.modnet.socket.api.SocketCalls;
  * triggered entries go back on the list while still ready; {@code EPOLLET} ones wait for the next wake;
  * {@code EPOLLONESHOT} ones are disarmed after one report. A closed socket leaves the interest list.
  */
-final class Epoll {
+final class Epoll implements EventPoll {
     private static final int ALWAYS = SocketCalls.EPOLLERR | SocketCalls.EPOLLHUP;
 
     private final ReentrantLock lock = new ReentrantLock();
@@ -89,7 +90,8 @@ final class Epoll {
         }
     }
 
-    int ctl(int op, int fd, Sock sock, int events, long data) {
+    @Override
+    public int ctl(int op, int fd, Sock sock, int events, long data) {
         lock.lock();
         try {
             Item existing = interest.get(fd);
@@ -148,7 +150,8 @@ final class Epoll {
         item.sock.removeWaiter(item);
     }
 
-    int await(EpollEvent[] out, int timeoutMillis) {
+    @Override
+    public int await(EpollEvent[] out, int timeoutMillis) {
         long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
         lock.lock();
         try {
@@ -238,7 +241,8 @@ final class Epoll {
         return n;
     }
 
-    void close() {
+    @Override
+    public void close() {
         lock.lock();
         try {
             closed = true;

@@ -6,6 +6,7 @@ import java.util.concurrent.locks.LockSupport;
 import org.modnet.api.net.Errno;
 import org.modnet.api.net.NetNamespace;
 import org.modnet.socket.api.EpollEvent;
+import org.modnet.socket.api.EventPoll;
 import org.modnet.socket.api.MsgHdr;
 import org.modnet.socket.api.PollFd;
 import org.modnet.socket.api.SleepListener;
@@ -13,6 +14,7 @@ import org.modnet.socket.api.Sock;
 import org.modnet.socket.api.SockAddr;
 import org.modnet.socket.api.SockException;
 import org.modnet.socket.api.SocketCalls;
+import org.modnet.socket.api.SocketProcess;
 
 /**
  * A process's descriptor table and its socket system calls ({@code net/socket.c}'s {@code sys_*}):
@@ -25,16 +27,23 @@ final class Process implements SocketCalls {
     private static final int FIRST_FD = 3;
 
     private final SocketLayer layer;
+    private final SocketProcess task;
     private final String command;
     private final int pid;
     private volatile NetNamespace ns;
-    /** The descriptor table: read without a lock, changed under this object's monitor. */
-    private final java.util.concurrent.atomic.AtomicReferenceArray<Object> files = new java.util.concurrent.atomic.AtomicReferenceArray<>(RLIMIT_NOFILE);
+    /**
+     * The descriptor table, the task's: read without a lock, changed under its monitor. It outlives this
+     * object: the socket layer's next version serves the same table ({@link SocketProcess}).
+     */
+    private final java.util.concurrent.atomic.AtomicReferenceArray<Object> files;
 
-    Process(SocketLayer layer, String command, int pid, NetNamespace ns) {
+    /** Serves {@code task}, whose sockets are created in {@code ns}. */
+    Process(SocketLayer layer, SocketProcess task, NetNamespace ns) {
         this.layer = layer;
-        this.command = command == null ? "java" : command;
-        this.pid = pid;
+        this.task = task;
+        this.files = task.files();
+        this.command = task.command();
+        this.pid = task.pid();
         this.ns = ns;
     }
 
@@ -118,7 +127,13 @@ final class Process implements SocketCalls {
         return f;
     }
 
-    private synchronized int install(Object f) {
+    private int install(Object f) {
+        synchronized (files) {
+            return installLocked(f);
+        }
+    }
+
+    private int installLocked(Object f) {
         for (int fd = FIRST_FD; fd < RLIMIT_NOFILE; fd++) {
             if (files.get(fd) == null) {
                 files.set(fd, f);
@@ -133,6 +148,12 @@ final class Process implements SocketCalls {
 
     @Override
     public int socket(int domain, int type, int protocol) {
+        if (layer.retired()) { // this version was replaced while the call came in: the next one creates it
+            SocketCalls next = layer.successor(task, this);
+            if (next != null) {
+                return next.socket(domain, type, protocol);
+            }
+        }
         boolean nonBlock = (type & SOCK_NONBLOCK) != 0;
         int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
         Sock s;
@@ -301,7 +322,7 @@ final class Process implements SocketCalls {
     @Override
     public int close(int fd) {
         Object f;
-        synchronized (this) {
+        synchronized (files) {
             f = file(fd);
             if (f == null) {
                 return -Errno.EBADF.number();
@@ -310,7 +331,7 @@ final class Process implements SocketCalls {
         }
         if (f instanceof Sock s) {
             layer.closed(s);
-        } else if (f instanceof Epoll e) {
+        } else if (f instanceof EventPoll e) { // an epoll instance, made by this version or an earlier one
             e.close();
         }
         return 0;
@@ -484,7 +505,7 @@ final class Process implements SocketCalls {
         if (target == null) {
             return -Errno.EBADF.number();
         }
-        if (!(e instanceof Epoll ep) || epfd == fd) {
+        if (!(e instanceof EventPoll ep) || epfd == fd) {
             return -Errno.EINVAL.number();
         }
         if (!(target instanceof Sock s)) {
@@ -499,7 +520,7 @@ final class Process implements SocketCalls {
         if (e == null) {
             return -Errno.EBADF.number();
         }
-        if (!(e instanceof Epoll ep) || events == null || events.length == 0) {
+        if (!(e instanceof EventPoll ep) || events == null || events.length == 0) {
             return -Errno.EINVAL.number();
         }
         for (EpollEvent ev : events) {
@@ -537,5 +558,6 @@ final class Process implements SocketCalls {
                 close(fd);
             }
         }
+        layer.exited(task);
     }
 }

@@ -20,8 +20,13 @@ import org.modnet.socket.api.Sock;
 import org.modnet.socket.api.SockException;
 import org.modnet.socket.api.SocketHandOver;
 import org.modnet.socket.api.SocketCalls;
+import org.modnet.socket.api.SocketLayerState;
+import org.modnet.socket.api.SocketProcess;
 import org.modnet.socket.api.SocketProtocol;
 import org.modnet.socket.api.Sockets;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.startlevel.BundleStartLevel;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -34,6 +39,13 @@ import org.osgi.service.component.annotations.ReferencePolicy;
  * {@code socket(2)} asks for among the registered {@link SocketProtocol} services, keeps every open
  * socket by namespace (for {@code ss}), and closes the sockets of a protocol that leaves or a namespace
  * that goes away.
+ * <p>
+ * Updated live ({@code update org.modnet.socket}): the old version hands everything it holds to the
+ * next as a {@link SocketLayerState} (the processes' descriptor tables, the open sockets and their
+ * protocols, the hand-over holder's tables), by keeping the objects: they are API objects since
+ * {@code Sock} and {@link SocketProcess} live in the API bundle. Applications keep their descriptors; the
+ * protocols, whose static reference to {@link SocketHandOver} goes with this version, see
+ * {@link #handingOver()} and hand their sockets over through it as on their own update.
  */
 @Component(service = { Sockets.class, PernetOperations.class, SocketLayer.class, SocketHandOver.class,
         SnmpMib.class }, immediate = true, property = { PernetOperations.ORDER + ":Integer=30" })
@@ -42,22 +54,188 @@ public final class SocketLayer implements Sockets, PernetOperations, SocketHandO
     /** How long a blocking call on a parked descriptor sleeps between looks at the hand-over. */
     private static final long PARK_POLL_MILLIS = 50;
 
+    /** The layout of {@link SocketLayerState} this version writes and reads. */
+    static final int STATE_VERSION = 1;
+    /** The manifest header naming the layout of the state this version deposits and can adopt. */
+    public static final String STATE_VERSION_HEADER = "Modnet-State-Version";
+
     private final NetCore core;
-    private final AtomicInteger pids = new AtomicInteger(1000);
+    private final java.util.function.BooleanSupplier updating;
+    private final int stateVersion;
+    private final AtomicInteger pids;
     private final List<Entry> protocols = new CopyOnWriteArrayList<>();
-    private final Map<NetNamespace, Set<Sock>> open = new ConcurrentHashMap<>();
+    private final Map<NetNamespace, Set<Sock>> open;
+    /**
+     * The processes this layer serves, until they close or their application lets go of them (a weak
+     * set: an unclosed process is not kept for ever): handed to the next version. Iterated under its lock.
+     */
+    private final Set<SocketProcess> processes;
+    /** What blocking calls on a parked socket wait on; shared with the versions before and after. */
+    private final Object monitor;
+    /** Set when this version has handed everything over: it adds nothing any more. */
+    private volatile boolean retired;
+    /** What the last update of this layer did, for tests and the log. */
+    volatile String lastHandOver = "";
 
     /** One {@code inet_protosw} entry. */
     record Entry(SocketProtocol protocol, int family, int type, int number, boolean isDefault) {
     }
 
-    @Activate
-    public SocketLayer(@Reference NetCore core) {
-        this.core = core;
+    public SocketLayer(NetCore core) {
+        this(core, () -> false, STATE_VERSION, null);
     }
+
+    /** The component: adopts what the previous version of this bundle deposited, if anything. */
+    @Activate
+    public SocketLayer(@Reference NetCore core, BundleContext context) {
+        this(core, () -> beingUpdated(context), headerVersion(context.getBundle()), SocketLayerState.take());
+    }
+
+    /**
+     * A socket layer that hands over when {@code updating} says so, and starts from {@code from} (a
+     * previous version's state, null for none): with the very tables and processes, when it reads
+     * its layout; else the deposit is refused, its sockets are closed and counted.
+     */
+    SocketLayer(NetCore core, java.util.function.BooleanSupplier updating, int stateVersion, SocketLayerState from) {
+        this.core = core;
+        this.updating = updating;
+        this.stateVersion = stateVersion;
+        boolean readable = from != null && from.version() == STATE_VERSION && stateVersion == STATE_VERSION;
+        if (from != null && !readable) {
+            LOG.warn("socket: state version {} refused (this version reads {}): {} processes' sockets closed", from.version(),
+                    STATE_VERSION, from.processes().size());
+            from.open().values().forEach(set -> List.copyOf(set).forEach(Sock::close));
+            from.parked().values().forEach(Sock::close);
+        }
+        if (readable) {
+            long start = System.nanoTime();
+            open = from.open();
+            owners = from.owners();
+            parked = from.parked();
+            successors = from.successors();
+            early = from.early();
+            unowned = from.unowned();
+            deposits = from.deposits();
+            details = from.details();
+            handOverCounts = from.counters();
+            pids = from.pids();
+            processes = from.processes();
+            monitor = from.monitor();
+            synchronized (processes) {
+                for (SocketProcess p : processes) {
+                    NetNamespace ns = namespace(p.calls().netns());
+                    p.serve(new Process(this, p, ns == null ? core.initNet() : ns));
+                }
+            }
+            lastHandOver = String.format("adopted %d processes, %d sockets in %.1f ms", processes.size(),
+                    open.values().stream().mapToInt(Set::size).sum(), (System.nanoTime() - start) / 1e6);
+            LOG.info("socket: {} (state version {})", lastHandOver, from.version());
+        } else {
+            open = new ConcurrentHashMap<>();
+            owners = new ConcurrentHashMap<>();
+            parked = new ConcurrentHashMap<>();
+            successors = new ConcurrentHashMap<>();
+            early = new ConcurrentHashMap<>();
+            unowned = ConcurrentHashMap.newKeySet();
+            deposits = new ConcurrentHashMap<>();
+            details = new ConcurrentHashMap<>();
+            handOverCounts = new ConcurrentHashMap<>();
+            pids = new AtomicInteger(1000);
+            processes = java.util.Collections.synchronizedSet(java.util.Collections.newSetFromMap(new java.util.WeakHashMap<>()));
+            monitor = new Object();
+            if (from != null) {
+                synchronized (from.processes()) {
+                    for (SocketProcess p : from.processes()) { // their descriptors now name closed sockets: EBADF
+                        NetNamespace ns = namespace(p.calls().netns());
+                        p.serve(new Process(this, p, ns == null ? core.initNet() : ns));
+                        processes.add(p);
+                    }
+                }
+                count(core.initNet(), REFUSED);
+            }
+        }
+    }
+
+    private static int headerVersion(Bundle b) {
+        String v = b.getHeaders().get(STATE_VERSION_HEADER);
+        try {
+            return v == null ? STATE_VERSION : Integer.parseInt(v.trim());
+        } catch (NumberFormatException e) {
+            return -1; // unreadable header: adopt nothing
+        }
+    }
+
+    /**
+     * The bundle is stopping for an update (a transient stop: it stays persistently started) while the
+     * framework keeps running; {@code stop}, {@code rmmod} or a shutdown close the sockets.
+     */
+    private static boolean beingUpdated(BundleContext context) {
+        try {
+            Bundle b = context.getBundle();
+            BundleStartLevel sl = b.adapt(BundleStartLevel.class);
+            return b.getState() == Bundle.STOPPING && context.getBundle(0).getState() == Bundle.ACTIVE
+                    && sl != null && sl.isPersistentlyStarted();
+        } catch (IllegalStateException e) {
+            return false; // context no longer valid
+        }
+    }
+
+    /**
+     * Leaving for an update of this bundle: the protocols, which go down with this version's
+     * {@link SocketHandOver} service, hand their sockets over through it, and the descriptors stay.
+     */
+    @Override
+    public boolean handingOver() {
+        return retired || updating.getAsBoolean();
+    }
+
+    /** This version handed everything to its successor. */
+    boolean retired() {
+        return retired;
+    }
+
+    /**
+     * The version that serves {@code task} after this one, waiting a little for it to come (a call that
+     * came in as this version left); null if none came.
+     */
+    SocketCalls successor(SocketProcess task, SocketCalls self) {
+        long deadline = System.nanoTime() + SUCCESSOR_WAIT_NANOS;
+        while (task.calls() == self && System.nanoTime() < deadline) {
+            synchronized (monitor) {
+                try {
+                    monitor.wait(PARK_POLL_MILLIS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return null;
+                }
+            }
+        }
+        return task.calls() == self ? null : task.calls();
+    }
+
+    private static final long SUCCESSOR_WAIT_NANOS = 5_000_000_000L;
 
     @Deactivate
     void deactivate() {
+        if (handingOver()) {
+            long start = System.nanoTime();
+            for (Set<Sock> set : open.values()) { // the protocols' sockets not parked by their unbind yet
+                for (Sock s : set) {
+                    SocketProtocol p = owners.get(s);
+                    if (p != null && p.handingOver() && !s.isParked()) {
+                        parked.put(s.inode(), s);
+                        s.park();
+                    }
+                }
+            }
+            retired = true;
+            SocketLayerState.deposit(new SocketLayerState(stateVersion, processes, open, owners, parked, successors, early,
+                    unowned, deposits, details, handOverCounts, pids, monitor));
+            lastHandOver = String.format("handed over %d processes, %d sockets in %.1f ms", processes.size(),
+                    open.values().stream().mapToInt(Set::size).sum(), (System.nanoTime() - start) / 1e6);
+            LOG.info("socket: {} (state version {})", lastHandOver, stateVersion);
+            return;
+        }
         open.values().forEach(set -> List.copyOf(set).forEach(Sock::close));
         open.clear();
     }
@@ -83,6 +261,9 @@ public final class SocketLayer implements Sockets, PernetOperations, SocketHandO
      */
     public void removeProtocol(SocketProtocol p) {
         protocols.removeIf(e -> e.protocol() == p);
+        if (retired) {
+            return; // unbound after this version handed over: its sockets are the next version's
+        }
         boolean handOver = p.handingOver();
         for (Set<Sock> set : open.values()) {
             for (Sock s : List.copyOf(set)) {
@@ -102,12 +283,12 @@ public final class SocketLayer implements Sockets, PernetOperations, SocketHandO
     // --- the hand-over holder ---
 
     /** Sockets whose protocol is being updated, by inode, until a new socket adopts them or they close. */
-    private final Map<Long, Sock> parked = new ConcurrentHashMap<>();
+    private final Map<Long, Sock> parked;
     /** Parked socket to the socket that adopted it, until every descriptor points at the new one. */
-    private final Map<Sock, Sock> successors = new ConcurrentHashMap<>();
+    private final Map<Sock, Sock> successors;
     /** Layer name to its deposit, between the old version's deactivation and the new one's activation. */
-    private final Map<String, LayerState> deposits = new ConcurrentHashMap<>();
-    private final Map<NetNamespace, java.util.concurrent.atomic.AtomicLongArray> handOverCounts = new ConcurrentHashMap<>();
+    private final Map<String, LayerState> deposits;
+    private final Map<NetNamespace, java.util.concurrent.atomic.AtomicLongArray> handOverCounts;
     private static final String[] HANDOVER_COUNTERS = { "HandOverSocketsAdopted", "HandOverSocketsClosed", "HandOverRefused" };
     private static final int ADOPTED = 0;
     private static final int CLOSED = 1;
@@ -129,7 +310,7 @@ public final class SocketLayer implements Sockets, PernetOperations, SocketHandO
      * returning it, or none: TCP's orphans), by the old socket's id; an accept that returns the old
      * socket after that moves its descriptor to the new one. Emptied by the next deposit.
      */
-    private final Map<Long, Sock> early = new ConcurrentHashMap<>();
+    private final Map<Long, Sock> early;
 
     private Sock openById(long id) {
         for (Set<Sock> set : open.values()) {
@@ -148,7 +329,7 @@ public final class SocketLayer implements Sockets, PernetOperations, SocketHandO
     }
 
     /** Layer name to what it handed over beside its sockets (TCP's connections), until its new version takes it. */
-    private final Map<String, Record> details = new ConcurrentHashMap<>();
+    private final Map<String, Record> details;
 
     @Override
     public void depositDetail(String layer, Record detail) {
@@ -183,14 +364,14 @@ public final class SocketLayer implements Sockets, PernetOperations, SocketHandO
         now.users(old.users());
         successors.put(old, now);
         count(now.namespace(), ADOPTED);
-        synchronized (this) {
-            notifyAll();
+        synchronized (monitor) {
+            monitor.notifyAll();
         }
         old.close(); // wakes its poll and epoll waiters, which look again and find the new socket
     }
 
     /** Adopted sockets whose new protocol has not registered yet: {@link #addProtocol} claims them. */
-    private final Set<Sock> unowned = ConcurrentHashMap.newKeySet();
+    private final Set<Sock> unowned;
 
     @Override
     public void finished(LayerState state) {
@@ -218,8 +399,8 @@ public final class SocketLayer implements Sockets, PernetOperations, SocketHandO
         }
         owners.remove(old);
         old.close();
-        synchronized (this) {
-            notifyAll();
+        synchronized (monitor) {
+            monitor.notifyAll();
         }
     }
 
@@ -241,10 +422,10 @@ public final class SocketLayer implements Sockets, PernetOperations, SocketHandO
         if (old.isNonBlocking()) {
             throw SockException.of(Errno.EAGAIN);
         }
-        synchronized (this) {
+        synchronized (monitor) {
             while (old.isParked() && !old.isClosed() && successors.get(old) == null) {
                 try {
-                    wait(PARK_POLL_MILLIS);
+                    monitor.wait(PARK_POLL_MILLIS);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     throw SockException.of(Errno.EINTR);
@@ -268,7 +449,7 @@ public final class SocketLayer implements Sockets, PernetOperations, SocketHandO
         return m;
     }
 
-    private final Map<Sock, SocketProtocol> owners = new ConcurrentHashMap<>();
+    private final Map<Sock, SocketProtocol> owners;
 
     private SocketProtocol owner(Sock s) {
         return owners.get(s);
@@ -294,6 +475,9 @@ public final class SocketLayer implements Sockets, PernetOperations, SocketHandO
     @Override
     public void exit(NetNamespace ns) {
         providers.remove(ns);
+        if (handingOver()) {
+            return; // leaving for an update, not the namespace going away: the next version keeps its sockets
+        }
         Set<Sock> set = open.remove(ns);
         if (set != null) {
             set.forEach(this::forget);
@@ -383,7 +567,13 @@ public final class SocketLayer implements Sockets, PernetOperations, SocketHandO
     @Override
     public SocketCalls process(String command, String netns) {
         NetNamespace ns = namespace(netns);
-        return ns == null ? null : new Process(this, command, nextPid(), ns);
+        if (ns == null) {
+            return null;
+        }
+        SocketProcess task = new SocketProcess(command, nextPid());
+        task.serve(new Process(this, task, ns));
+        processes.add(task);
+        return task;
     }
 
     private final Map<NetNamespace, ModnetSelectorProvider> providers = new ConcurrentHashMap<>();
@@ -461,6 +651,11 @@ public final class SocketLayer implements Sockets, PernetOperations, SocketHandO
             }
         }
         return m;
+    }
+
+    /** The process closed: it is not handed to a next version. */
+    void exited(SocketProcess task) {
+        processes.remove(task);
     }
 
     NetCore core() {

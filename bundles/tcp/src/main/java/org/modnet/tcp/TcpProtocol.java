@@ -161,13 +161,14 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
     }
 
     /**
-     * Leaving for an update of this bundle, or because IPv4 leaves for one (TCP's static reference to
+     * Leaving for an update of this bundle, or because the socket layer (the holder) leaves for one and
+     * takes this component with its service, or because IPv4 leaves for one (TCP's static reference to
      * {@code Ipv4} takes it down with IPv4 and brings it back with the next IPv4, which holds protocol 6
      * meanwhile): the connections are frozen and go to the holder either way.
      */
     @Override
     public boolean handingOver() {
-        return holder != null && (updating.getAsBoolean()
+        return holder != null && (updating.getAsBoolean() || holder.handingOver()
                 || ipv4 instanceof org.modnet.api.handover.HandsOver h && h.handingOver());
     }
 

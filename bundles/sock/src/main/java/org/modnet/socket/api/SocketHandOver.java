@@ -1,5 +1,6 @@
 package org.modnet.socket.api;
 
+import org.modnet.api.handover.HandsOver;
 import org.modnet.api.handover.LayerState;
 
 /**
@@ -9,8 +10,12 @@ import org.modnet.api.handover.LayerState;
  * version {@link #take}s it in its activation and, for each socket it makes, says which old one it
  * replaces ({@link #adopted}), or {@link #refuse}s a state version it cannot read, which closes the
  * parked sockets as an update without hand-over does. @since 1.5
+ * <p>
+ * Since 1.8 the holder itself may leave for an update (the socket layer's): {@link #handingOver()} is
+ * then true, and a protocol whose reference to the holder goes with it hands its sockets over to it as
+ * on its own update; the holder's next version has them, and the descriptors.
  */
-public interface SocketHandOver {
+public interface SocketHandOver extends HandsOver {
     /** The old version's state; replaces an earlier deposit of the same layer that nobody took. */
     void deposit(LayerState state);
 
