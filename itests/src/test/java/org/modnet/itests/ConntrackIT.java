@@ -148,7 +148,9 @@ public class ConntrackIT {
         assertThat(ping("a", "10.0.2.2"), containsString("2 packets transmitted, 2 received"));
         assertThat(ping("b", "10.0.1.2"), containsString("2 packets transmitted, 0 received"));
         String listed = ModnetRuntime.run(processor, "r", "iptables -L FORWARD -n -v -x");
-        assertThat(listed, containsString("       2      168 ACCEPT     0    --  *      *       0.0.0.0/0            0.0.0.0/0            ctstate RELATED,ESTABLISHED"));
+        // the first request is NEW (rule 2); the second request and both replies belong to the flow (rule 1)
+        assertThat(listed, containsString("       3      252 ACCEPT     0    --  *      *       0.0.0.0/0            0.0.0.0/0            ctstate RELATED,ESTABLISHED"));
+        assertThat(listed, containsString("       1       84 ACCEPT     0    --  ra     rb      0.0.0.0/0            0.0.0.0/0"));
         assertThat(listed, containsString("Chain FORWARD (policy DROP 2 packets, 168 bytes)"));
         assertThat(ModnetRuntime.run(processor, "r", "conntrack -L"), containsString("src=10.0.1.2 dst=10.0.2.2 type=8 code=0"));
     }
