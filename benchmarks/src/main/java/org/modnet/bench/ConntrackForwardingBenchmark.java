@@ -213,6 +213,15 @@ public class ConntrackForwardingBenchmark {
             throw new IllegalStateException("frames were not forwarded on the " + path + " path: "
                     + out.stats().get(DeviceStats.Field.TX_PACKETS) + " " + in.ethtoolStats());
         }
+        // and through conntrack: one tracked flow, leaving from the router's address when masqueraded
+        if (conntrack != null) {
+            String listed = String.join("\n", conntrack.run(r, "-L"));
+            if (!listed.contains("src=10.0.1.2 dst=10.0.2.2 sport=40000 dport=53")
+                    || mode.equals("masquerade") != listed.contains("dst=10.0.2.1 sport=53 dport=40000")
+                    || !conntrack.run(r, "-C").equals(List.of("1"))) {
+                throw new IllegalStateException("the flow is not tracked as " + mode + " says: " + listed);
+            }
+        }
     }
 
     private static void hook(java.lang.reflect.Method add, Ipv4Protocol ipv4, org.modnet.api.netfilter.NfHookFunction fn,
