@@ -172,18 +172,15 @@ final class ConntrackTable {
             ct = h.ct;
             reply = h.reply;
         }
-        int info;
-        if (reply) {
-            if (!ct.has(NfConn.IPS_SEEN_REPLY)) {
-                ct.set(NfConn.IPS_SEEN_REPLY);
-            }
-            info = IP_CT_ESTABLISHED + IP_CT_IS_REPLY;
-        } else {
-            info = ct.has(NfConn.IPS_SEEN_REPLY) ? IP_CT_ESTABLISHED : IP_CT_NEW;
-        }
+        int info = reply ? IP_CT_ESTABLISHED + IP_CT_IS_REPLY
+                : ct.has(NfConn.IPS_SEEN_REPLY) ? IP_CT_ESTABLISHED : IP_CT_NEW;
         if (!packet(ct, skb, th, proto, reply)) {
             invalid.incrementAndGet();
             return Verdict.ACCEPT; // the tracker refused it: it goes on as INVALID, the entry unchanged
+        }
+        // as nf_conntrack_in, the reply is marked seen after the tracker looked at the packet
+        if (reply && !ct.has(NfConn.IPS_SEEN_REPLY)) {
+            ct.set(NfConn.IPS_SEEN_REPLY);
         }
         skb.nfct(ct, info);
         return Verdict.ACCEPT;
@@ -243,6 +240,11 @@ final class ConntrackTable {
                 }
                 if (next == TcpConntrack.IGNORE) {
                     return true; // tcp_packet's ignore: let it through, change nothing
+                }
+                if (index == TcpConntrack.RST && !ct.has(NfConn.IPS_SEEN_REPLY) && ct.has(NfConn.IPS_CONFIRMED)) {
+                    // tcp_packet: a RST the only answer (a closed port): no connection, the entry goes now
+                    delete(ct);
+                    return true;
                 }
                 ct.state = next;
                 ct.lastDir = reply ? 1 : 0;

@@ -65,11 +65,21 @@ class ConntrackTableTest {
     }
 
     @Test
-    void resetClosesTheConnection() {
+    void resetClosesAnEstablishedConnection() {
         pass(p.tcp("10.0.0.1", 40000, "10.0.0.2", 80, Packets.SYN));
-        pass(p.tcp("10.0.0.2", 80, "10.0.0.1", 40000, Packets.RST | Packets.ACK));
+        pass(p.tcp("10.0.0.2", 80, "10.0.0.1", 40000, Packets.SYN | Packets.ACK));
+        pass(p.tcp("10.0.0.1", 40000, "10.0.0.2", 80, Packets.ACK));
+        pass(p.tcp("10.0.0.2", 80, "10.0.0.1", 40000, Packets.RST));
         assertEquals(TcpConntrack.CLOSE, only().state);
         assertEquals(10, t.secondsLeft(only()));
+    }
+
+    @Test
+    void resetAnsweringTheSynDeletesTheEntry() {
+        pass(p.tcp("10.0.0.1", 40000, "10.0.0.2", 80, Packets.SYN));
+        pass(p.tcp("10.0.0.2", 80, "10.0.0.1", 40000, Packets.RST | Packets.ACK));
+        assertEquals(0, t.entries().size());
+        assertEquals(0, t.count.get());
     }
 
     @Test
