@@ -140,6 +140,30 @@ public class ConntrackIT {
     }
 
     @Test
+    public void dnatForwardsAPortOfTheRouterToTheServerBehindIt() throws Exception {
+        ModnetRuntime.run(processor, null, "ip -n b route add default via 10.0.2.1");
+        ModnetRuntime.run(processor, "r", "iptables -t nat -A PREROUTING -i ra -p tcp --dport 8080 -j DNAT --to-destination 10.0.2.2:5998");
+        CompletableFuture<String> tcp = CompletableFuture.supplyAsync(() -> {
+            try {
+                return ModnetRuntime.runCapturing(processor, "b", "nc -l 5998");
+            } catch (Exception e) {
+                return e.toString();
+            }
+        });
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (!ModnetRuntime.run(processor, "b", "ss -t -l -n").contains(":5998") && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertThat(ModnetRuntime.runCapturing(processor, "a", "nc -z -v -w 5 10.0.1.1 8080"),
+                containsString("Connection to 10.0.1.1 8080 port [tcp/*] succeeded!"));
+        tcp.get(20, TimeUnit.SECONDS);
+        assertThat(ModnetRuntime.run(processor, "r", "conntrack -L -p tcp --dport 8080"),
+                containsString("dport=8080 src=10.0.2.2 dst=10.0.1.2 sport=5998"));
+        assertThat(ModnetRuntime.run(processor, "r", "iptables -t nat -L PREROUTING -n -v"),
+                containsString("    1    60 DNAT       6    --  ra     *       0.0.0.0/0            0.0.0.0/0            tcp dpt:8080 to:10.0.2.2:5998"));
+    }
+
+    @Test
     public void statefulForwardingLetsRepliesInAndRefusesNewInbound() throws Exception {
         ModnetRuntime.run(processor, null, "ip -n b route add default via 10.0.2.1");
         ModnetRuntime.run(processor, "r", "iptables -P FORWARD DROP");
