@@ -62,7 +62,18 @@ final class NfConn {
         return (status & bit) != 0;
     }
 
-    synchronized void set(int bit) {
-        status |= bit;
+    /** {@code set_bit}: atomic, without a lock (the packet path sets SEEN_REPLY and ASSURED). */
+    void set(int bit) {
+        STATUS.getAndBitwiseOr(this, bit);
+    }
+
+    private static final java.lang.invoke.VarHandle STATUS;
+
+    static {
+        try {
+            STATUS = java.lang.invoke.MethodHandles.lookup().findVarHandle(NfConn.class, "status", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
     }
 }
