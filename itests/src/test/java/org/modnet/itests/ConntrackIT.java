@@ -139,6 +139,31 @@ public class ConntrackIT {
         assertThat(after, not(containsString("dst=10.0.2.1")));
     }
 
+    /** A counter of {@code nstat -az} in a namespace, 0 when it is not shown. */
+    private long nstat(String ns, String name) throws Exception {
+        for (String line : ModnetRuntime.run(processor, ns, "nstat -az").split("\n")) {
+            String[] f = line.trim().split("\\s+");
+            if (f.length >= 2 && f[0].equals(name)) {
+                return Long.parseLong(f[1]);
+            }
+        }
+        return 0;
+    }
+
+    @Test
+    public void icmpErrorsFromBehindTheNatReachTheClientTranslated() throws Exception {
+        ModnetRuntime.run(processor, "r", "iptables -t nat -A POSTROUTING -o rb -j MASQUERADE");
+        long before = nstat("a", "IcmpInDestUnreachs");
+        // nothing listens on b's port 5003: b answers the router's address, which passes it on to a
+        ModnetRuntime.runCapturing(processor, "a", "echo x | nc -u -q 0.5 10.0.2.2 5003");
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (nstat("a", "IcmpInDestUnreachs") <= before && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        org.junit.Assert.assertTrue("a got b's port unreachable, translated", nstat("a", "IcmpInDestUnreachs") > before);
+        org.junit.Assert.assertEquals(0L, nstat("a", "IcmpInCsumErrors"));
+    }
+
     @Test
     public void dnatForwardsAPortOfTheRouterToTheServerBehindIt() throws Exception {
         ModnetRuntime.run(processor, null, "ip -n b route add default via 10.0.2.1");
