@@ -10,19 +10,29 @@ import java.util.function.Consumer;
 
 import org.modnet.api.net.NetDevice;
 import org.modnet.api.netfilter.NfHook;
+import org.modnet.api.netfilter.NfNat;
 import org.modnet.api.netfilter.Verdict;
 import org.modnet.api.shell.CommandException;
 import org.modnet.api.skb.SkBuff;
 
 /**
- * One namespace's iptables {@code filter} table (iptable_filter.c, ip_tables.c's ipt_do_table). Changes
+ * One namespace's iptables table, {@code filter} (iptable_filter.c) or {@code nat} (iptable_nat.c), and
+ * ip_tables.c's ipt_do_table over it. Changes
  * are made under the table's lock on the chains and then published as a whole new {@link Snapshot}
  * (as ip_tables replaces the whole blob with {@code IPT_SO_SET_REPLACE}); the packet path reads the
  * snapshot once through a volatile field, so it never sees half a ruleset, takes no lock and
  * allocates nothing. Rules are shared between snapshots, so their counters carry over.
  */
 final class FilterTable {
-    static final String[] BUILTIN = { "INPUT", "FORWARD", "OUTPUT" };
+    static final String[] FILTER = { "INPUT", "FORWARD", "OUTPUT" };
+    static final NfHook[] FILTER_HOOKS = { NfHook.LOCAL_IN, NfHook.FORWARD, NfHook.LOCAL_OUT };
+    static final String[] NAT = { "PREROUTING", "INPUT", "OUTPUT", "POSTROUTING" };
+    static final NfHook[] NAT_HOOKS = { NfHook.PRE_ROUTING, NfHook.LOCAL_IN, NfHook.LOCAL_OUT, NfHook.POST_ROUTING };
+
+    /** The table's name ({@code filter}, {@code nat}), its built-in chains and the hook of each. */
+    final String name;
+    final String[] builtin;
+    private final NfHook[] hooks;
     static final int CONTINUE = 2, ACCEPT = 1, DROP = 0;
     /** Linux's jump stack bound (xt_jumpstack's depth): deeper is a loop refused at load. */
     static final int MAX_DEPTH = 64;
@@ -63,7 +73,7 @@ final class FilterTable {
         }
     }
 
-    private final Map<String, Chain> builtins = new HashMap<>();
+    private final Map<String, Chain> builtins = new java.util.LinkedHashMap<>();
     private final TreeMap<String, Chain> user = new TreeMap<>();
     private volatile Snapshot snapshot;
     volatile Rejecter rejecter;
@@ -71,7 +81,14 @@ final class FilterTable {
     volatile Consumer<String> log = org.slf4j.LoggerFactory.getLogger("org.modnet.netfilter.LOG")::warn;
 
     FilterTable() {
-        for (String b : BUILTIN) {
+        this("filter", FILTER, FILTER_HOOKS);
+    }
+
+    FilterTable(String name, String[] builtin, NfHook[] hooks) {
+        this.name = name;
+        this.builtin = builtin;
+        this.hooks = hooks;
+        for (String b : builtin) {
             builtins.put(b, new Chain(b, true));
         }
         publish(chainsInOrder());
@@ -81,13 +98,18 @@ final class FilterTable {
 
     /** ipt_do_table for one hook: the verdict of the hook's built-in chain. */
     Verdict run(NfHook hook, SkBuff skb, NetDevice in, NetDevice out) {
+        return run(hook, skb, in, out, null);
+    }
+
+    /** ipt_do_table; {@code nat} is the NAT core the nat table's targets bind through (null for filter). */
+    Verdict run(NfHook hook, SkBuff skb, NetDevice in, NetDevice out, NfNat nat) {
         Snapshot s = snapshot;
-        int ci = switch (hook) {
-            case LOCAL_IN -> 0;
-            case FORWARD -> 1;
-            case LOCAL_OUT -> 2;
-            default -> -1;
-        };
+        int ci = -1;
+        for (int i = 0; i < hooks.length; i++) {
+            if (hooks[i] == hook) {
+                ci = i;
+            }
+        }
         if (ci < 0) {
             return Verdict.ACCEPT;
         }
@@ -106,7 +128,7 @@ final class FilterTable {
         int fragOff = skb.getU16(nh + 6) & 0x1fff;
         int need = p == 6 ? 20 : 8;
         int th = fragOff == 0 && nh + ihl + need <= skb.tail() ? nh + ihl : -1;
-        int v = eval(s, ci, 0, skb, nh, th, p, len, in, out);
+        int v = eval(s, ci, 0, skb, nh, th, p, len, in, out, hook, nat);
         if (v == CONTINUE) {
             c.packets.incrementAndGet();
             c.bytes.addAndGet(len);
@@ -116,7 +138,7 @@ final class FilterTable {
     }
 
     private int eval(Snapshot s, int ci, int depth, SkBuff skb, int nh, int th, int p, int len, NetDevice in,
-            NetDevice out) {
+            NetDevice out, NfHook hook, NfNat nat) {
         Rule[] rules = s.rules[ci];
         for (int i = 0; i < rules.length; i++) {
             Rule r = rules[i];
@@ -136,7 +158,7 @@ final class FilterTable {
                     if (depth + 1 >= MAX_DEPTH) {
                         return DROP; // cannot happen: loops and depth are refused when loaded
                     }
-                    int v = eval(s, r.targetChain, depth + 1, skb, nh, th, p, len, in, out);
+                    int v = eval(s, r.targetChain, depth + 1, skb, nh, th, p, len, in, out, hook, nat);
                     if (v != CONTINUE) {
                         return v;
                     }
@@ -160,6 +182,16 @@ final class FilterTable {
                     }
                     return DROP;
                 }
+                case SNAT, DNAT:
+                    // nf_nat_setup_info: a range with no free tuple left drops the packet
+                    return nat == null || nat.setup(skb, hook, r.natMinAddr, r.natMaxAddr, r.natMinPort, r.natMaxPort,
+                            r.natFlags) == Verdict.ACCEPT ? ACCEPT : DROP;
+                case MASQUERADE:
+                    return nat == null || nat.masquerade(skb, out, r.natMinPort, r.natMaxPort, r.natFlags) == Verdict.ACCEPT
+                            ? ACCEPT : DROP;
+                case REDIRECT:
+                    return nat == null || nat.redirect(skb, hook, in, r.natMinPort, r.natMaxPort, r.natFlags) == Verdict.ACCEPT
+                            ? ACCEPT : DROP;
                 case LOG:
                     log.accept(Log.format(r.logPrefix, skb, nh, th, p, in, out));
                     break;
@@ -186,7 +218,7 @@ final class FilterTable {
 
     private List<Chain> chainsInOrder() {
         List<Chain> l = new ArrayList<>();
-        for (String b : BUILTIN) {
+        for (String b : builtin) {
             l.add(builtins.get(b));
         }
         l.addAll(user.values());
@@ -222,13 +254,13 @@ final class FilterTable {
     }
 
     synchronized void change(Change change) {
-        Map<String, Chain> b = new HashMap<>();
+        Map<String, Chain> b = new java.util.LinkedHashMap<>();
         builtins.forEach((k, v) -> b.put(k, v.copy()));
         TreeMap<String, Chain> u = new TreeMap<>();
         user.forEach((k, v) -> u.put(k, v.copy()));
         change.apply(b, u);
         List<Chain> order = new ArrayList<>();
-        for (String n : BUILTIN) {
+        for (String n : builtin) {
             order.add(b.get(n));
         }
         order.addAll(u.values());
@@ -244,7 +276,7 @@ final class FilterTable {
         snapshot = build(order);
     }
 
-    private static Snapshot build(List<Chain> order) {
+    private Snapshot build(List<Chain> order) {
         Map<String, Integer> index = new HashMap<>();
         for (int i = 0; i < order.size(); i++) {
             index.put(order.get(i).name, i);
@@ -256,7 +288,7 @@ final class FilterTable {
             for (Rule r : l) {
                 if (r.kind == Rule.Kind.JUMP || r.kind == Rule.Kind.GOTO) {
                     Integer t = index.get(r.target);
-                    if (t == null || t < BUILTIN.length) {
+                    if (t == null || t < builtin.length) {
                         throw new CommandException("iptables: No chain/target/match by that name.", 1);
                     }
                 }
@@ -281,7 +313,7 @@ final class FilterTable {
             }
         }
         int[] depth = new int[rules.length]; // 0: not seen, -1: on the path now, else 1 + the deepest call below
-        for (int i = 0; i < BUILTIN.length; i++) {
+        for (int i = 0; i < builtin.length; i++) {
             depth(rules, i, depth);
         }
         return new Snapshot(order.toArray(new Chain[0]), rules, empty);

@@ -63,6 +63,7 @@ final class Iptables {
         List<Match> matches = new ArrayList<>();
         Matches.Ports ports = null;
         Matches.Icmp icmp = null;
+        Matches.CtState ctstate = null, state = null;
         boolean inv = false;
         for (int i = 0; i < args.size(); i++) {
             String a = args.get(i);
@@ -117,7 +118,7 @@ final class Iptables {
                 }
                 case "-t", "--table" -> {
                     String t = need(args, ++i, opt);
-                    if (!t.equals("filter")) {
+                    if (!t.equals(table == null ? "filter" : table.name)) {
                         throw new CommandException(VERSION + "can't initialize iptables table `" + t
                                 + "': Table does not exist (do you need to insmod?)\nPerhaps iptables or your kernel needs to be upgraded.", 3);
                     }
@@ -183,6 +184,14 @@ final class Iptables {
                             }
                         }
                         case "multiport", "comment", "length" -> { }
+                        case "conntrack" -> {
+                            ctstate = new Matches.CtState(false);
+                            matches.add(ctstate);
+                        }
+                        case "state" -> {
+                            state = new Matches.CtState(true);
+                            matches.add(state);
+                        }
                         default -> throw new CommandException(VERSION + "Couldn't load match `" + m
                                 + "':No such file or directory\n\n" + TRY, 2);
                     }
@@ -275,7 +284,7 @@ final class Iptables {
                     String t = need(args, ++i, opt);
                     boolean go = opt.equals("-g") || opt.equals("--goto");
                     switch (t) {
-                        case "ACCEPT", "DROP", "RETURN", "REJECT", "LOG" -> {
+                        case "ACCEPT", "DROP", "RETURN", "REJECT", "LOG", "SNAT", "DNAT", "MASQUERADE", "REDIRECT" -> {
                             if (go) {
                                 throw syntax("goto '" + t + "' is not a chain");
                             }
@@ -297,6 +306,41 @@ final class Iptables {
                         case "tcp-reset", "tcp-rst" -> r.rejectWith = "tcp-reset";
                         default -> throw syntax("unknown reject type \"" + w + "\"");
                     }
+                }
+                case "--to-source", "--to-destination" -> {
+                    if (r.kind != (opt.equals("--to-source") ? Rule.Kind.SNAT : Rule.Kind.DNAT)) {
+                        throw syntax("unknown option \"" + a + "\"");
+                    }
+                    natRange(r, need(args, ++i, opt));
+                }
+                case "--to-ports" -> {
+                    if (r.kind != Rule.Kind.MASQUERADE && r.kind != Rule.Kind.REDIRECT) {
+                        throw syntax("unknown option \"" + a + "\"");
+                    }
+                    String v = need(args, ++i, opt);
+                    int[] pr = natPorts(v);
+                    r.natMinPort = pr[0];
+                    r.natMaxPort = pr[1];
+                    r.natTo = v;
+                }
+                case "--random", "--random-fully" -> {
+                    if (r.kind != Rule.Kind.SNAT && r.kind != Rule.Kind.DNAT && r.kind != Rule.Kind.MASQUERADE
+                            && r.kind != Rule.Kind.REDIRECT) {
+                        throw syntax("unknown option \"" + a + "\"");
+                    }
+                    r.natFlags |= opt.equals("--random") ? org.modnet.api.netfilter.NfNat.RANDOM
+                            : org.modnet.api.netfilter.NfNat.RANDOM_FULLY;
+                }
+                case "--ctstate", "--state" -> {
+                    Matches.CtState m = opt.equals("--ctstate") ? ctstate : state;
+                    if (m == null) {
+                        throw syntax("unknown option \"" + a + "\"");
+                    }
+                    String v = need(args, ++i, opt);
+                    if (!m.parse(v)) {
+                        throw syntax("Bad " + (m.state ? "state" : "ctstate") + " \"" + v + "\"");
+                    }
+                    m.inv = inv;
                 }
                 case "--log-prefix" -> {
                     String p = need(args, ++i, opt);
@@ -330,18 +374,103 @@ final class Iptables {
             // the kernel's checkentry refuses it (ipt_REJECT: "TCP_RESET invalid for non-tcp")
             throw fail("Invalid argument. Run `dmesg' for more information.");
         }
+        if (ctstate != null && ctstate.mask == 0) {
+            throw syntax("conntrack: At least one option is required");
+        }
+        if (state != null && state.mask == 0) {
+            throw new CommandException(VERSION + "state: option \"--state\" must be specified\n\n" + TRY, 2);
+        }
+        checkNat(table, c, r);
         r.matches = matches.toArray(new Match[0]);
         c.ruleGiven |= !matches.isEmpty();
         c.rule = r;
         if ("ACDIR".indexOf(c.cmd) >= 0 && c.chain != null) {
-            if (r.in != null && (c.chain.equals("OUTPUT"))) {
-                throw new CommandException(VERSION + "Can't use -i with OUTPUT\n\n" + TRY, 2);
+            if (r.in != null && (c.chain.equals("OUTPUT") || c.chain.equals("POSTROUTING"))) {
+                throw new CommandException(VERSION + "Can't use -i with " + c.chain + "\n\n" + TRY, 2);
             }
-            if (r.out != null && c.chain.equals("INPUT")) {
-                throw new CommandException(VERSION + "Can't use -o with INPUT\n\n" + TRY, 2);
+            if (r.out != null && (c.chain.equals("INPUT") || c.chain.equals("PREROUTING"))) {
+                throw new CommandException(VERSION + "Can't use -o with " + c.chain + "\n\n" + TRY, 2);
             }
         }
         return c;
+    }
+
+    /**
+     * What the kernel and libxt_*NAT check: NAT targets only in the nat table's chains their hook allows
+     * (SNAT: POSTROUTING, INPUT; DNAT, REDIRECT: PREROUTING, OUTPUT; MASQUERADE: POSTROUTING), ports only
+     * with a protocol that has them, and no DROP in the nat table.
+     */
+    private static void checkNat(FilterTable table, Cmd c, Rule r) {
+        boolean nat = table != null && table.name.equals("nat");
+        Rule.Kind k = r.kind;
+        boolean natTarget = k == Rule.Kind.SNAT || k == Rule.Kind.DNAT || k == Rule.Kind.MASQUERADE || k == Rule.Kind.REDIRECT;
+        if (nat && k == Rule.Kind.DROP) {
+            throw new CommandException(VERSION + "\nThe \"nat\" table is not intended for filtering, the use of DROP is "
+                    + "therefore inhibited.\n\n\n" + TRY, 2);
+        }
+        if (!natTarget || "ACIR".indexOf(c.cmd) < 0) {
+            return;
+        }
+        if ((k == Rule.Kind.SNAT || k == Rule.Kind.DNAT) && r.natTo == null) {
+            throw new CommandException(VERSION + k + ": option \"" + (k == Rule.Kind.SNAT ? "--to-source" : "--to-destination")
+                    + "\" must be specified\n\n" + TRY, 2);
+        }
+        if (r.natMinPort != 0 && r.proto != 6 && r.proto != 17) {
+            throw syntax("Need TCP, UDP, SCTP or DCCP with port specification");
+        }
+        String ch = c.chain;
+        boolean ok = nat && switch (k) {
+            case SNAT -> ch.equals("POSTROUTING") || ch.equals("INPUT") || !isBuiltin(table, ch);
+            case MASQUERADE -> ch.equals("POSTROUTING") || !isBuiltin(table, ch);
+            default -> ch.equals("PREROUTING") || ch.equals("OUTPUT") || !isBuiltin(table, ch);
+        };
+        if (!ok) {
+            throw fail("Invalid argument. Run `dmesg' for more information.");
+        }
+    }
+
+    private static boolean isBuiltin(FilterTable t, String chain) {
+        return Arrays.asList(t.builtin).contains(chain);
+    }
+
+    /** {@code ADDR[-ADDR][:PORT[-PORT]]}, as libxt_SNAT/DNAT parse it. */
+    private static void natRange(Rule r, String v) {
+        String a = v, ports = null;
+        int colon = v.indexOf(':');
+        if (colon >= 0) {
+            a = v.substring(0, colon);
+            ports = v.substring(colon + 1);
+        }
+        String[] ends = a.split("-", -1);
+        try {
+            r.natMinAddr = parseIp(ends[0]);
+            r.natMaxAddr = ends.length > 1 ? parseIp(ends[1]) : r.natMinAddr;
+            if (ends.length > 2) {
+                throw new IllegalArgumentException();
+            }
+        } catch (IllegalArgumentException e) {
+            throw syntax("Bad IP address \"" + a + "\"");
+        }
+        if (ports != null) {
+            int[] pr = natPorts(ports);
+            r.natMinPort = pr[0];
+            r.natMaxPort = pr[1];
+        }
+        r.natTo = v;
+    }
+
+    private static int[] natPorts(String v) {
+        String[] p = v.split("-", -1);
+        try {
+            int lo = Integer.parseInt(p[0]);
+            int hi = p.length > 1 ? Integer.parseInt(p[1]) : lo;
+            if (p.length > 2 || lo < 1 || hi > 65535 || lo > hi) {
+                throw new NumberFormatException();
+            }
+            return new int[] { lo, hi };
+        } catch (NumberFormatException e) {
+            throw syntax("Port \"" + v + "\" not valid");
+        }
     }
 
     private static void setCmd(Cmd c, char ch) {
@@ -674,10 +803,7 @@ final class Iptables {
     }
 
     static List<FilterTable.Chain> chains(Map<String, FilterTable.Chain> b, TreeMap<String, FilterTable.Chain> u) {
-        List<FilterTable.Chain> l = new ArrayList<>();
-        for (String n : FilterTable.BUILTIN) {
-            l.add(b.get(n));
-        }
+        List<FilterTable.Chain> l = new ArrayList<>(b.values()); // the table's built-ins, in its order
         l.addAll(u.values());
         return l;
     }
@@ -791,7 +917,7 @@ final class Iptables {
         List<String> out = new ArrayList<>();
         String date = CTIME.format(now);
         out.add("# Generated by iptables-save v1.8.9 on " + date);
-        out.add("*filter");
+        out.add("*" + table.name);
         List<FilterTable.Chain> chains = table.chains();
         for (FilterTable.Chain ch : chains) {
             out.add(":" + ch.name + " " + (ch.builtin ? ch.policy.name() : "-") + " ["
@@ -809,7 +935,14 @@ final class Iptables {
 
     /** iptables-restore [--noflush]: the whole input applied at once at COMMIT, or nothing. */
     static void restore(FilterTable table, List<String> lines, boolean noflush) {
+        restore(name -> name.equals(table.name) ? table : null, lines, noflush);
+    }
+
+    /** iptables-restore over several tables: each COMMIT replaces one table whole. */
+    static void restore(java.util.function.Function<String, FilterTable> tables, List<String> lines, boolean noflush) {
         List<Object[]> pending = new ArrayList<>();
+        FilterTable table = null;
+        List<FilterTable> commitTables = new ArrayList<>();
         boolean inTable = false;
         int lineNo = 0;
         List<List<Object[]>> commits = new ArrayList<>();
@@ -821,7 +954,8 @@ final class Iptables {
             }
             final int ln = lineNo;
             if (line.startsWith("*")) {
-                if (!line.equals("*filter")) {
+                table = tables.apply(line.substring(1));
+                if (table == null) {
                     throw new CommandException("iptables-restore: unable to initialize table '" + line.substring(1)
                             + "'\n\nError occurred at line: " + ln + "\nTry `iptables-restore -h' or 'iptables-restore --help' for more information.", 1);
                 }
@@ -831,6 +965,7 @@ final class Iptables {
                 throw new CommandException("iptables-restore: line " + ln + " failed", 1);
             } else if (line.equals("COMMIT")) {
                 commits.add(pending);
+                commitTables.add(table);
                 inTable = false;
             } else if (line.startsWith(":")) {
                 String[] p = line.substring(1).split("\\s+");
@@ -849,8 +984,10 @@ final class Iptables {
         if (inTable) {
             throw new CommandException("iptables-restore: COMMIT expected at line " + (lineNo + 1), 1);
         }
-        for (List<Object[]> ops : commits) {
-            table.change((b, u) -> {
+        for (int k = 0; k < commits.size(); k++) {
+            List<Object[]> ops = commits.get(k);
+            FilterTable t = commitTables.get(k);
+            t.change((b, u) -> {
                 if (!noflush) {
                     u.clear();
                     for (FilterTable.Chain c : b.values()) {
@@ -875,7 +1012,7 @@ final class Iptables {
                                 u.put(name, new FilterTable.Chain(name, false));
                             }
                         } else {
-                            Cmd c = parse(null, Restore.split((String) op[2]));
+                            Cmd c = parse(t, Restore.split((String) op[2]));
                             apply(c, b, u, new ArrayList<>());
                         }
                     } catch (CommandException e) {

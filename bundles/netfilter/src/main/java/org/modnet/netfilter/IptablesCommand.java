@@ -22,6 +22,8 @@ import org.modnet.api.net.NetNamespace;
 import org.modnet.api.net.PernetOperations;
 import org.modnet.api.netfilter.NfHook;
 import org.modnet.api.netfilter.NfHookFunction;
+import org.modnet.api.netfilter.NfNat;
+import org.modnet.api.netfilter.NfNatLookup;
 import org.modnet.api.netfilter.Verdict;
 import org.modnet.api.shell.CommandException;
 import org.modnet.api.shell.Commands;
@@ -50,6 +52,8 @@ public final class IptablesCommand implements PernetOperations {
 
     private final NetCore core;
     private final Map<NetNamespace, FilterTable> tables = new ConcurrentHashMap<>();
+    /** The nat tables (iptable_nat.c), made when a command first names {@code -t nat} in a namespace. */
+    private final Map<NetNamespace, FilterTable> natTables = new ConcurrentHashMap<>();
     private final List<ServiceRegistration<?>> regs = new ArrayList<>();
     private volatile Ipv4 ipv4;
 
@@ -63,6 +67,15 @@ public final class IptablesCommand implements PernetOperations {
                 p.put(NfHookFunction.HOOK, h.name());
                 p.put(NfHookFunction.PRIORITY, PRI_FILTER);
                 regs.add(context.registerService(NfHookFunction.class, fn, p));
+            }
+            // iptable_nat: its chains are asked by the NAT core (conntrack's bundle) about a connection's
+            // first packet at each hook, at NF_IP_PRI_NAT_DST (-100) and NF_IP_PRI_NAT_SRC (100)
+            NfNatLookup lookup = this::natLookup;
+            for (NfHook h : FilterTable.NAT_HOOKS) {
+                Hashtable<String, Object> p = new Hashtable<>();
+                p.put(NfHookFunction.HOOK, h.name());
+                p.put(NfHookFunction.PRIORITY, h == NfHook.PRE_ROUTING || h == NfHook.LOCAL_OUT ? -100 : 100);
+                regs.add(context.registerService(NfNatLookup.class, lookup, p));
             }
         }
     }
@@ -98,6 +111,7 @@ public final class IptablesCommand implements PernetOperations {
     @Override
     public void exit(NetNamespace ns) {
         tables.remove(ns);
+        natTables.remove(ns);
     }
 
     /** Namespaces with a table now. */
@@ -109,6 +123,39 @@ public final class IptablesCommand implements PernetOperations {
     public Verdict hook(SkBuff skb, NfHook hook, NetNamespace ns, NetDevice in, NetDevice out) {
         FilterTable t = tables.get(ns);
         return t == null ? Verdict.ACCEPT : t.run(hook, skb, in, out);
+    }
+
+    /** The NfNatLookup of the nat table's chains (public for benchmarks that run without OSGi). */
+    public Verdict natLookup(SkBuff skb, NfHook hook, NetNamespace ns, NetDevice in, NetDevice out, NfNat nat) {
+        FilterTable t = natTables.get(ns);
+        return t == null ? Verdict.ACCEPT : t.run(hook, skb, in, out, nat);
+    }
+
+    FilterTable natTable(NetNamespace ns) {
+        return natTables.computeIfAbsent(ns, n -> new FilterTable("nat", FilterTable.NAT, FilterTable.NAT_HOOKS));
+    }
+
+    /** The table {@code -t NAME} names in these words (filter without it), or null for one that does not exist. */
+    FilterTable table(NetNamespace ns, String name) {
+        return switch (name) {
+            case "filter" -> table(ns);
+            case "nat" -> natTable(ns);
+            default -> null;
+        };
+    }
+
+    private static String tableName(String[] args) {
+        for (int i = 0; i + 1 < args.length; i++) {
+            if (args[i].equals("-t") || args[i].equals("--table")) {
+                return args[i + 1];
+            }
+        }
+        return "filter";
+    }
+
+    private FilterTable table(NetNamespace ns, String[] args) {
+        FilterTable t = table(ns, tableName(args));
+        return t != null ? t : table(ns); // parse refuses the unknown name in iptables' words
     }
 
     FilterTable table(NetNamespace ns) {
@@ -178,19 +225,19 @@ public final class IptablesCommand implements PernetOperations {
         v.send(ns, rst, saddr, daddr, 6, 0, 0, true);
     }
 
-    private FilterTable table(CommandSession session, String tool) {
+    private NetNamespace namespace(CommandSession session, String tool) {
         Object netns = session != null ? session.get(Commands.NETNS) : null;
-        return table(Commands.namespace(core, netns, tool));
+        return Commands.namespace(core, netns, tool);
     }
 
     /** iptables in {@code ns} without a shell: its output lines, or a CommandException in its words. */
     public List<String> run(NetNamespace ns, String... args) {
-        return Iptables.run(table(ns), args);
+        return Iptables.run(table(ns, args), args);
     }
 
     public void iptables(CommandSession session, String... args) {
         args = Commands.words(session, args);
-        for (String l : Iptables.run(table(session, "iptables"), args)) {
+        for (String l : Iptables.run(table(namespace(session, "iptables"), args), args)) {
             System.out.println(l);
         }
     }
@@ -199,20 +246,40 @@ public final class IptablesCommand implements PernetOperations {
     void save(CommandSession session, String... args) {
         args = Commands.words(session, args);
         boolean counters = false;
+        String only = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "-c", "--counters" -> counters = true;
                 case "-t", "--table" -> {
-                    if (i + 1 >= args.length || !args[++i].equals("filter")) {
+                    if (i + 1 >= args.length || !(args[++i].equals("filter") || args[i].equals("nat"))) {
                         throw new CommandException("iptables-save: Unable to initialize table", 1);
                     }
+                    only = args[i];
                 }
                 default -> throw new CommandException("iptables-save: unknown option \"" + args[i] + "\"", 1);
             }
         }
-        for (String l : Iptables.save(table(session, "iptables-save"), counters, ZonedDateTime.now())) {
+        NetNamespace ns = namespace(session, "iptables-save");
+        for (String l : save(ns, only, counters, ZonedDateTime.now())) {
             System.out.println(l);
         }
+    }
+
+    /**
+     * iptables-save's tables: the one {@code only} names, else every table the namespace has, as
+     * /proc/net/ip_tables_names lists them (nat, made later, before filter).
+     */
+    List<String> save(NetNamespace ns, String only, boolean counters, ZonedDateTime now) {
+        List<String> out = new ArrayList<>();
+        if (only != null) {
+            return Iptables.save(table(ns, only), counters, now);
+        }
+        FilterTable nat = natTables.get(ns);
+        if (nat != null) {
+            out.addAll(Iptables.save(nat, counters, now));
+        }
+        out.addAll(Iptables.save(table(ns), counters, now));
+        return out;
     }
 
     /** {@code iptables-restore [--noflush] [FILE]}: see {@link RestoreCommand}. */
@@ -245,6 +312,7 @@ public final class IptablesCommand implements PernetOperations {
                 lines.add(l);
             }
         }
-        Iptables.restore(table(session, "iptables-restore"), lines, noflush);
+        NetNamespace ns = namespace(session, "iptables-restore");
+        Iptables.restore(name -> table(ns, name), lines, noflush);
     }
 }

@@ -258,4 +258,74 @@ final class Matches {
         }
         return "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
     }
+
+    /**
+     * {@code -m conntrack --ctstate} and {@code -m state --state} (xt_conntrack.c, xt_state.c): the
+     * connection-tracking state conntrack left on the skb ({@code skb->_nfct}'s ctinfo).
+     */
+    static final class CtState implements Match {
+        static final String[] NAMES = { "INVALID", "NEW", "RELATED", "ESTABLISHED", "UNTRACKED" };
+        static final int INVALID = 1, NEW = 2, RELATED = 4, ESTABLISHED = 8, UNTRACKED = 16;
+        /** conntrack's form ({@code --ctstate}, {@code ctstate}) or state's ({@code --state}, {@code state}). */
+        final boolean state;
+        int mask;
+        boolean inv;
+
+        CtState(boolean state) {
+            this.state = state;
+        }
+
+        /** The state bit of a packet's ctinfo. */
+        static int bit(int info) {
+            if (info == SkBuff.NFCT_NONE) {
+                return INVALID;
+            }
+            if (info == SkBuff.IP_CT_UNTRACKED) {
+                return UNTRACKED;
+            }
+            return switch (info % SkBuff.IP_CT_IS_REPLY) {
+                case SkBuff.IP_CT_ESTABLISHED -> ESTABLISHED;
+                case SkBuff.IP_CT_RELATED -> RELATED;
+                default -> NEW;
+            };
+        }
+
+        @Override
+        public boolean matches(SkBuff skb, int nh, int th, int proto) {
+            return ((bit(skb.nfctInfo()) & mask) != 0) ^ inv;
+        }
+
+        /** Parses {@code NEW,ESTABLISHED} (any case); false for an unknown word. */
+        boolean parse(String list) {
+            for (String w : list.split(",")) {
+                int k = java.util.Arrays.asList(NAMES).indexOf(w.toUpperCase(java.util.Locale.ROOT));
+                if (k < 0) {
+                    return false;
+                }
+                mask |= 1 << k;
+            }
+            return true;
+        }
+
+        private String words() {
+            StringBuilder b = new StringBuilder();
+            for (int k = 0; k < NAMES.length; k++) {
+                if ((mask & (1 << k)) != 0) {
+                    b.append(b.isEmpty() ? "" : ",").append(NAMES[k]);
+                }
+            }
+            return b.toString();
+        }
+
+        @Override
+        public void save(StringBuilder b) {
+            b.append(state ? " -m state" : " -m conntrack").append(inv ? " !" : "").append(state ? " --state " : " --ctstate ")
+                    .append(words());
+        }
+
+        @Override
+        public void list(StringBuilder b, boolean numeric) {
+            b.append(inv ? " !" : "").append(state ? " state " : " ctstate ").append(words());
+        }
+    }
 }

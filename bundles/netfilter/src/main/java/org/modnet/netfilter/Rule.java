@@ -11,7 +11,7 @@ import org.modnet.api.skb.SkBuff;
  * snapshot of a chain can share it with the next one and keep its counts.
  */
 final class Rule {
-    enum Kind { ACCEPT, DROP, RETURN, JUMP, GOTO, REJECT, LOG, NONE }
+    enum Kind { ACCEPT, DROP, RETURN, JUMP, GOTO, REJECT, LOG, SNAT, DNAT, MASQUERADE, REDIRECT, NONE }
 
     int src, srcMask, dst, dstMask;
     boolean srcInv, dstInv;
@@ -25,6 +25,10 @@ final class Rule {
     String rejectWith = "icmp-port-unreachable";
     String logPrefix; // null: none
     int logLevel = 4;
+    /** SNAT/DNAT/MASQUERADE/REDIRECT: the range (addresses 0: kept; ports 0: kept) and NfNat's flags. */
+    int natMinAddr, natMaxAddr, natMinPort, natMaxPort, natFlags;
+    /** The range as given ({@code 10.0.0.1:1000-2000}), printed back by -S and -L. */
+    String natTo;
 
     /** Resolved when a snapshot is built: the index of the chain a JUMP or GOTO goes to. */
     int targetChain = -1;
@@ -38,7 +42,8 @@ final class Rule {
         r.src = src; r.srcMask = srcMask; r.dst = dst; r.dstMask = dstMask; r.srcInv = srcInv; r.dstInv = dstInv;
         r.proto = proto; r.protoInv = protoInv; r.in = in; r.out = out; r.inInv = inInv; r.outInv = outInv;
         r.matches = matches; r.kind = kind; r.target = target; r.rejectWith = rejectWith; r.logPrefix = logPrefix;
-        r.logLevel = logLevel; r.packets = packets; r.bytes = bytes; r.targetChain = t;
+        r.logLevel = logLevel; r.natMinAddr = natMinAddr; r.natMaxAddr = natMaxAddr; r.natMinPort = natMinPort;
+        r.natMaxPort = natMaxPort; r.natFlags = natFlags; r.natTo = natTo; r.packets = packets; r.bytes = bytes; r.targetChain = t;
         return r;
     }
 
@@ -120,6 +125,15 @@ final class Rule {
                     b.append(" --log-level ").append(logLevel);
                 }
             }
+            case SNAT -> b.append(" -j SNAT --to-source ").append(natTo).append(natFlagWords(true));
+            case DNAT -> b.append(" -j DNAT --to-destination ").append(natTo).append(natFlagWords(true));
+            case MASQUERADE, REDIRECT -> {
+                b.append(" -j ").append(kind.name());
+                if (natTo != null) {
+                    b.append(" --to-ports ").append(natTo);
+                }
+                b.append(natFlagWords(true));
+            }
             default -> b.append(" -j ").append(kind.name());
         }
         return b.toString();
@@ -135,8 +149,35 @@ final class Rule {
 
     private static final String[] LEVELS = { "emerg", "alert", "crit", "error", "warn", "notice", "info", "debug" };
 
+    private String natFlagWords(boolean save) {
+        String w = "";
+        if ((natFlags & org.modnet.api.netfilter.NfNat.RANDOM) != 0) {
+            w += save ? " --random" : " random";
+        }
+        if ((natFlags & org.modnet.api.netfilter.NfNat.RANDOM_FULLY) != 0) {
+            w += save ? " --random-fully" : " random-fully";
+        }
+        return w;
+    }
+
     /** The target's part of an {@code iptables -L} line. */
     void listTarget(StringBuilder b, boolean numeric) {
+        switch (kind) {
+            case SNAT, DNAT -> b.append(" to:").append(natTo).append(natFlagWords(false));
+            case MASQUERADE -> {
+                if (natTo != null) {
+                    b.append(" masq ports: ").append(natTo);
+                }
+                b.append(natFlagWords(false));
+            }
+            case REDIRECT -> {
+                if (natTo != null) {
+                    b.append(" redir ports ").append(natTo);
+                }
+                b.append(natFlagWords(false));
+            }
+            default -> { }
+        }
         if (kind == Kind.REJECT) {
             b.append(" reject-with ").append(rejectWith);
         } else if (kind == Kind.LOG) {

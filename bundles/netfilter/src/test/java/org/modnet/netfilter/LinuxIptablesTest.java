@@ -40,7 +40,21 @@ class LinuxIptablesTest {
             "-A web -m length --length 0:100 -j LOG --log-prefix web:",
             "-A web -p icmp -m icmp --icmp-type 3/3 -j RETURN",
             "-A web -p tcp --tcp-flags SYN,ACK ACK -j ACCEPT",
+            "-A INPUT -m conntrack --ctstate ESTABLISHED,RELATED,INVALID -j ACCEPT",
+            "-A INPUT -m state ! --state new -j ACCEPT",
+            "-A FORWARD -m conntrack ! --ctstate NEW,UNTRACKED -m state --state NEW -j DROP",
             "-P OUTPUT DROP" };
+
+    private static final String[] NAT_RULES = {
+            "-t nat -A POSTROUTING -o eth0 -j MASQUERADE",
+            "-t nat -A POSTROUTING -s 10.0.0.0/24 -p udp -j SNAT --to-source 1.2.3.4:1000-2000",
+            "-t nat -A POSTROUTING -j SNAT --to-source 1.2.3.4-1.2.3.6",
+            "-t nat -A POSTROUTING -p tcp -o eth1 -j MASQUERADE --to-ports 5000-6000 --random",
+            "-t nat -A PREROUTING -p tcp --dport 8080 -j DNAT --to-destination 10.0.0.2:80",
+            "-t nat -A PREROUTING -p tcp -j REDIRECT --to-ports 3128-3130",
+            "-t nat -A OUTPUT -d 1.1.1.1 -j DNAT --to-destination 10.0.0.9",
+            "-t nat -N pf",
+            "-t nat -A pf -p udp -j DNAT --to-destination 10.0.0.3" };
 
     private static boolean have(String cmd) {
         for (String dir : System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin").split(":")) {
@@ -96,6 +110,23 @@ class LinuxIptablesTest {
         }
         // iptables-save: the same lines but for the dates in the two comments
         String save = exec(List.of("ip", "netns", "exec", ns, "iptables-legacy-save"));
+        List<String> saved = Iptables.save(t, false, java.time.ZonedDateTime.now());
+        assertEquals(Arrays.stream(save.split("\n")).map(l -> l.replaceAll(" on .*", "")).toList(),
+                saved.stream().map(l -> l.replaceAll(" on .*", "")).toList());
+    }
+
+    @Test
+    void natTableOutputIsLinuxs() throws Exception {
+        FilterTable t = new FilterTable("nat", FilterTable.NAT, FilterTable.NAT_HOOKS);
+        for (String r : NAT_RULES) {
+            linux(r);
+            Iptables.run(t, Restore.split(r).toArray(new String[0]));
+        }
+        for (String show : new String[] { "-t nat -S", "-t nat -L", "-t nat -L -n", "-t nat -L -n -v --line-numbers" }) {
+            String ours = String.join("\n", Iptables.run(t, show.split(" "))) + "\n";
+            assertEquals(linux(show), ours, "iptables " + show);
+        }
+        String save = exec(List.of("ip", "netns", "exec", ns, "iptables-legacy-save", "-t", "nat"));
         List<String> saved = Iptables.save(t, false, java.time.ZonedDateTime.now());
         assertEquals(Arrays.stream(save.split("\n")).map(l -> l.replaceAll(" on .*", "")).toList(),
                 saved.stream().map(l -> l.replaceAll(" on .*", "")).toList());

@@ -80,6 +80,8 @@ public final class SkBuff {
     private NetDevice dev;
     private SkbOwner owner;
     private int mark;
+    private Object nfct;
+    private int nfctInfo = NFCT_NONE;
     private int priority;
     private long tstamp;
     private Checksum ipSummed;
@@ -132,6 +134,8 @@ public final class SkBuff {
         dev = null;
         owner = null;
         mark = 0;
+        nfct = null;
+        nfctInfo = NFCT_NONE;
         priority = 0;
         tstamp = 0;
         ipSummed = Checksum.NONE;
@@ -776,6 +780,8 @@ public final class SkBuff {
         pktType = o.pktType;
         dev = o.dev;
         mark = o.mark;
+        nfct = o.nfct;
+        nfctInfo = o.nfctInfo;
         priority = o.priority;
         tstamp = o.tstamp;
         ipSummed = o.ipSummed;
@@ -903,6 +909,38 @@ public final class SkBuff {
 
     public void dev(NetDevice d) {
         dev = d;
+    }
+
+    /** {@link #nfctInfo()} of a packet conntrack has not seen or could not track (ctstate INVALID). */
+    public static final int NFCT_NONE = -1;
+    /** {@code enum ip_conntrack_info}: {@code IP_CT_ESTABLISHED}, a packet of a flow seen both ways. */
+    public static final int IP_CT_ESTABLISHED = 0;
+    /** {@code IP_CT_RELATED}: an ICMP error (or an expected flow) that belongs to a tracked flow. */
+    public static final int IP_CT_RELATED = 1;
+    /** {@code IP_CT_NEW}: the flow's packets so far go one way only. */
+    public static final int IP_CT_NEW = 2;
+    /** {@code IP_CT_IS_REPLY}: added to ESTABLISHED or RELATED for the reply direction. */
+    public static final int IP_CT_IS_REPLY = 3;
+    /** {@code IP_CT_UNTRACKED}: NOTRACK / CT --notrack took it out of tracking. */
+    public static final int IP_CT_UNTRACKED = 7;
+
+    /**
+     * {@code skb->_nfct}: the connection-tracking entry this packet belongs to (an object of the
+     * conntrack bundle, opaque to everyone else), or null.
+     */
+    public Object nfct() {
+        return nfct;
+    }
+
+    /** {@code skb->_nfct}'s info bits: one of the {@code IP_CT_*} values, or {@link #NFCT_NONE}. */
+    public int nfctInfo() {
+        return nfctInfo;
+    }
+
+    /** {@code nf_ct_set}: attaches the entry and its info to the packet. */
+    public void nfct(Object ct, int info) {
+        nfct = ct;
+        nfctInfo = info;
     }
 
     /** {@code skb->mark}: the netfilter/routing mark. */

@@ -47,6 +47,7 @@ final class VethEnd implements NetDeviceOps {
         if (p.namespace() != self.namespace()) {
             skb.mark(0); // skb_scrub_packet: nothing of one namespace's marking crosses into another
         }
+        skb.nfct(null, SkBuff.NFCT_NONE); // skb_scrub_packet's nf_reset_ct: the peer tracks the packet afresh
         RxQueue q = p.rxQueue(Math.floorMod(skb.hash(), p.rxQueues()));
         if (p.xdpNative()) {
             return toNativeXdp(skb, q, len, stats);

@@ -1,0 +1,464 @@
+package org.modnet.conntrack;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.function.LongSupplier;
+import java.util.function.Predicate;
+
+import org.modnet.api.net.IntSysctl;
+import org.modnet.api.net.NetException;
+import org.modnet.api.net.Sysctl;
+import org.modnet.api.netfilter.Verdict;
+import org.modnet.api.skb.SkBuff;
+
+/**
+ * One namespace's connection tracking (nf_conntrack_core.c): the bounded hash of both tuples of every
+ * confirmed entry, {@code nf_conntrack_in} and {@code nf_conntrack_confirm}, the per-protocol trackers
+ * (TCP in {@link TcpConntrack}; UDP, ICMP and generic here) and the statistics {@code conntrack -S} shows.
+ *
+ * <p>Lookups walk a chain through volatile links and take no lock; a packet of a known flow allocates
+ * nothing, it updates its entry's state and timeout. A new flow allocates its {@link NfConn} (as the
+ * kernel takes one from its slab) and is inserted, when it is confirmed, under the table's lock (the
+ * kernel's bucket locks); removal unlinks a node without changing its own link, so a reader on it goes on.
+ * Entries expire lazily on lookup ({@code nf_ct_is_expired}) and through {@link #gc} (gc_worker), which
+ * the component runs from one timer on the core's timer wheel.
+ */
+final class ConntrackTable {
+    /** Linux's size for a small machine; nf_conntrack_max follows it (the factor is 1 since Linux 6.x). */
+    static final int DEFAULT_BUCKETS = 16384;
+
+    static final int IP_CT_ESTABLISHED = SkBuff.IP_CT_ESTABLISHED, IP_CT_RELATED = SkBuff.IP_CT_RELATED,
+            IP_CT_NEW = SkBuff.IP_CT_NEW, IP_CT_IS_REPLY = SkBuff.IP_CT_IS_REPLY;
+
+    final AtomicReferenceArray<NfConn.TupleHash> hash;
+    private final int mask;
+    final AtomicInteger count = new AtomicInteger();
+    private final LongSupplier clock;
+    private final int seed;
+
+    // conntrack -S's counters (ip_conntrack_stat), summed over CPUs here
+    final AtomicLong found = new AtomicLong(), invalid = new AtomicLong(), insert = new AtomicLong(),
+            insertFailed = new AtomicLong(), drop = new AtomicLong(), earlyDrop = new AtomicLong(),
+            error = new AtomicLong(), searchRestart = new AtomicLong(), clashResolve = new AtomicLong(),
+            chainTooLong = new AtomicLong();
+
+    final IntSysctl max, buckets, countSysctl, udpTimeout, udpTimeoutStream, icmpTimeout, genericTimeout;
+    final IntSysctl[] tcpTimeouts = new IntSysctl[TcpConntrack.NAMES.length];
+
+    /** The NAT core's second half, for entries that go (their ports are free again); may be null. */
+    volatile java.util.function.Consumer<NfConn> onDestroy;
+
+    ConntrackTable(Sysctl sysctl, LongSupplier millis, int nbuckets) {
+        hash = new AtomicReferenceArray<>(nbuckets);
+        mask = nbuckets - 1;
+        clock = millis;
+        seed = (int) System.nanoTime() | 1;
+        String p = "net.netfilter.nf_conntrack_";
+        buckets = sysctl.registerInt(p + "buckets", nbuckets, nbuckets, nbuckets);
+        max = sysctl.registerInt(p + "max", nbuckets, 0, Integer.MAX_VALUE);
+        countSysctl = sysctl.registerInt(p + "count", 0, 0, Integer.MAX_VALUE);
+        for (int s = 1; s < TcpConntrack.NAMES.length; s++) {
+            if (s != TcpConntrack.SYN_SENT2) {
+                tcpTimeouts[s] = sysctl.registerInt(p + "tcp_timeout_" + TcpConntrack.TIMEOUT_NAMES[s],
+                        TcpConntrack.TIMEOUT_DEFAULTS[s], 0, Integer.MAX_VALUE);
+            }
+        }
+        tcpTimeouts[TcpConntrack.SYN_SENT2] = tcpTimeouts[TcpConntrack.SYN_SENT];
+        sysctl.registerInt(p + "tcp_timeout_max_retrans", 300, 0, Integer.MAX_VALUE);
+        sysctl.registerInt(p + "tcp_timeout_unacknowledged", 300, 0, Integer.MAX_VALUE);
+        sysctl.registerInt(p + "tcp_loose", 1, 0, 1);
+        sysctl.registerInt(p + "tcp_be_liberal", 1, 0, 1); // no window tracking: liberal is what this is
+        udpTimeout = sysctl.registerInt(p + "udp_timeout", 30, 0, Integer.MAX_VALUE);
+        udpTimeoutStream = sysctl.registerInt(p + "udp_timeout_stream", 120, 0, Integer.MAX_VALUE);
+        icmpTimeout = sysctl.registerInt(p + "icmp_timeout", 30, 0, Integer.MAX_VALUE);
+        genericTimeout = sysctl.registerInt(p + "generic_timeout", 600, 0, Integer.MAX_VALUE);
+    }
+
+    long now() {
+        return clock.getAsLong();
+    }
+
+    private int bucket(int src, int dst, int sport, int dport, int proto) {
+        int h = seed;
+        h = (h ^ src) * 0x9e3779b1;
+        h = (h ^ dst) * 0x85ebca6b;
+        h = (h ^ (sport << 16 | dport)) * 0xc2b2ae35;
+        h = (h ^ proto) * 0x27d4eb2f;
+        return (h ^ h >>> 15) & mask;
+    }
+
+    /** {@code __nf_conntrack_find}: the live entry's tuple node for this tuple, or null. */
+    NfConn.TupleHash find(int src, int dst, int sport, int dport, int proto) {
+        long now = now();
+        for (NfConn.TupleHash h = hash.get(bucket(src, dst, sport, dport, proto)); h != null; h = h.next) {
+            if (h.equals(src, dst, sport, dport, proto)) {
+                if (h.ct.timeout - now < 0) {
+                    delete(h.ct); // nf_ct_is_expired: gone at the first look after its time
+                    return null;
+                }
+                return h;
+            }
+        }
+        return null;
+    }
+
+    // ------------------------------------------------------------------ nf_conntrack_in
+
+    /**
+     * nf_conntrack_in: finds or makes the packet's entry, runs its protocol's tracker and attaches the
+     * entry and its {@code ctinfo} to the skb. An untrackable packet goes on with no entry (INVALID);
+     * a new flow the full table cannot take is dropped.
+     */
+    Verdict in(SkBuff skb) {
+        if (skb.nfct() != null) {
+            return Verdict.ACCEPT; // seen already on this host (loopback), or untracked
+        }
+        int nh = skb.networkHeader();
+        int ihl = (skb.getU8(nh) & 0xf) << 2;
+        int totLen = skb.getU16(nh + 2);
+        int proto = skb.getU8(nh + 9);
+        int frag = skb.getU16(nh + 6);
+        int src = skb.getU32(nh + 12), dst = skb.getU32(nh + 16);
+        int th = nh + ihl;
+        if ((frag & 0x3fff) != 0) {
+            return Verdict.ACCEPT; // a fragment: Linux tracks the reassembled packet; here it stays INVALID
+        }
+        int sport, dport;
+        int need = switch (proto) {
+            case 6 -> 20;
+            case 17 -> 8;
+            case 1 -> 8;
+            default -> 0;
+        };
+        if (th + need > skb.tail() || ihl + need > totLen) {
+            invalid.incrementAndGet();
+            return Verdict.ACCEPT;
+        }
+        switch (proto) {
+            case 6, 17 -> {
+                sport = skb.getU16(th);
+                dport = skb.getU16(th + 2);
+            }
+            case 1 -> {
+                int type = skb.getU8(th);
+                if (Icmp.isError(type)) {
+                    return icmpError(skb, th, totLen - ihl);
+                }
+                sport = skb.getU16(th + 4);
+                dport = type << 8 | skb.getU8(th + 1);
+            }
+            default -> {
+                sport = 0;
+                dport = 0;
+            }
+        }
+        NfConn.TupleHash h = find(src, dst, sport, dport, proto);
+        NfConn ct;
+        boolean reply;
+        if (h == null) {
+            ct = newConn(skb, th, src, dst, sport, dport, proto);
+            if (ct == null) {
+                return Verdict.ACCEPT; // INVALID, counted
+            }
+            if (ct == FULL) {
+                return Verdict.DROP;
+            }
+            reply = false;
+        } else {
+            found.incrementAndGet();
+            ct = h.ct;
+            reply = h.reply;
+        }
+        int info = reply ? IP_CT_ESTABLISHED + IP_CT_IS_REPLY
+                : ct.has(NfConn.IPS_SEEN_REPLY) ? IP_CT_ESTABLISHED : IP_CT_NEW;
+        if (!packet(ct, skb, th, proto, reply)) {
+            invalid.incrementAndGet();
+            return Verdict.ACCEPT; // the tracker refused it: it goes on as INVALID, the entry unchanged
+        }
+        // as nf_conntrack_in, the reply is marked seen after the tracker looked at the packet
+        if (reply && !ct.has(NfConn.IPS_SEEN_REPLY)) {
+            ct.set(NfConn.IPS_SEEN_REPLY);
+        }
+        skb.nfct(ct, info);
+        return Verdict.ACCEPT;
+    }
+
+    /** Marks what {@link #newConn} returns when the table is full. */
+    private static final NfConn FULL = new NfConn(0);
+
+    /** init_conntrack: an unconfirmed entry for the packet's flow, null when its tracker refuses it. */
+    private NfConn newConn(SkBuff skb, int th, int src, int dst, int sport, int dport, int proto) {
+        int state = 0;
+        int rsport = dport, rdport = sport;
+        switch (proto) {
+            case 6 -> {
+                state = TcpConntrack.newState(skb.getU8(th + 13));
+                if (state == TcpConntrack.INVALID) {
+                    invalid.incrementAndGet();
+                    return null;
+                }
+            }
+            case 1 -> {
+                int type = dport >>> 8;
+                int rtype = Icmp.replyType(type);
+                if (rtype < 0) {
+                    invalid.incrementAndGet(); // icmp_new: only a query opens a flow
+                    return null;
+                }
+                rsport = sport; // the echo id is the same both ways
+                rdport = rtype << 8 | (dport & 0xff);
+            }
+            default -> { }
+        }
+        if (count.get() >= max.get()) {
+            drop.incrementAndGet(); // "nf_conntrack: table full, dropping packet"
+            return FULL;
+        }
+        NfConn ct = new NfConn(proto);
+        ct.orig.set(src, dst, sport, dport);
+        ct.reply.set(dst, src, rsport, rdport);
+        ct.state = proto == 6 ? TcpConntrack.NONE : 0;
+        ct.start = now();
+        ct.timeout = ct.start;
+        return ct;
+    }
+
+    /** The protocol's {@code packet} callback: state and timeout. False: the packet is INVALID. */
+    private boolean packet(NfConn ct, SkBuff skb, int th, int proto, boolean reply) {
+        long now = now();
+        switch (proto) {
+            case 6 -> {
+                int flags = skb.getU8(th + 13);
+                int index = TcpConntrack.index(flags);
+                int old = ct.state;
+                int next = TcpConntrack.next(old, reply, index);
+                if (next == TcpConntrack.INVALID) {
+                    return false;
+                }
+                if (next == TcpConntrack.IGNORE) {
+                    return true; // tcp_packet's ignore: let it through, change nothing
+                }
+                if (index == TcpConntrack.RST && !ct.has(NfConn.IPS_SEEN_REPLY) && ct.has(NfConn.IPS_CONFIRMED)) {
+                    // tcp_packet: a RST the only answer (a closed port): no connection, the entry goes now
+                    delete(ct);
+                    return true;
+                }
+                ct.state = next;
+                ct.lastDir = reply ? 1 : 0;
+                ct.lastIndex = index;
+                if (next == TcpConntrack.ESTABLISHED && ct.has(NfConn.IPS_SEEN_REPLY)
+                        && (old == TcpConntrack.SYN_RECV || old == TcpConntrack.ESTABLISHED) && !ct.has(NfConn.IPS_ASSURED)) {
+                    ct.set(NfConn.IPS_ASSURED);
+                }
+                refresh(ct, now, tcpTimeouts[next].get());
+            }
+            case 17 -> {
+                if (ct.has(NfConn.IPS_SEEN_REPLY)) {
+                    // udp_packet: replied, and alive for more than 2 s: a stream, assured
+                    if (now - ct.start > 2000) {
+                        refresh(ct, now, udpTimeoutStream.get());
+                        if (!ct.has(NfConn.IPS_ASSURED)) {
+                            ct.set(NfConn.IPS_ASSURED);
+                        }
+                    } else {
+                        refresh(ct, now, udpTimeout.get());
+                    }
+                } else {
+                    refresh(ct, now, udpTimeout.get());
+                }
+            }
+            case 1 -> refresh(ct, now, icmpTimeout.get());
+            default -> refresh(ct, now, genericTimeout.get());
+        }
+        return true;
+    }
+
+    private static void refresh(NfConn ct, long now, int seconds) {
+        ct.timeout = now + seconds * 1000L;
+    }
+
+    /**
+     * icmp_error_message: an ICMP error belongs to the flow its quoted header came from (RELATED, in
+     * that flow's direction reversed); one quoting no tracked flow is INVALID.
+     */
+    private Verdict icmpError(SkBuff skb, int th, int icmpLen) {
+        int inner = th + 8;
+        if (icmpLen < 8 + 20 || inner + 20 > skb.tail()) {
+            invalid.incrementAndGet();
+            return Verdict.ACCEPT;
+        }
+        int iihl = (skb.getU8(inner) & 0xf) << 2;
+        int proto = skb.getU8(inner + 9);
+        int isrc = skb.getU32(inner + 12), idst = skb.getU32(inner + 16);
+        int ith = inner + iihl;
+        int sport = 0, dport = 0;
+        if (proto == 6 || proto == 17 || proto == 1) {
+            if (ith + 8 > skb.tail()) {
+                invalid.incrementAndGet();
+                return Verdict.ACCEPT;
+            }
+            if (proto == 1) {
+                int type = skb.getU8(ith);
+                if (Icmp.isError(type)) {
+                    invalid.incrementAndGet(); // no error about an error
+                    return Verdict.ACCEPT;
+                }
+                int rtype = Icmp.replyType(type);
+                if (rtype < 0) {
+                    invalid.incrementAndGet();
+                    return Verdict.ACCEPT;
+                }
+                sport = skb.getU16(ith + 4); // inverted: the same id, the reply's type
+                dport = rtype << 8 | skb.getU8(ith + 1);
+            } else {
+                sport = skb.getU16(ith + 2); // inverted: the quoted packet's ports swapped
+                dport = skb.getU16(ith);
+            }
+        }
+        // icmp_error_message looks up the quoted packet's tuple inverted: the way an answer to it would go,
+        // which after NAT is the tuple the entry holds
+        NfConn.TupleHash h = find(idst, isrc, sport, dport, proto);
+        if (h == null) {
+            invalid.incrementAndGet(); // a forged error, or one for a flow long gone: not RELATED to anything
+            return Verdict.ACCEPT;
+        }
+        skb.nfct(h.ct, IP_CT_RELATED + (h.reply ? IP_CT_IS_REPLY : 0));
+        found.incrementAndGet();
+        return Verdict.ACCEPT;
+    }
+
+    // ------------------------------------------------------------------ nf_conntrack_confirm
+
+    /** nf_conntrack_confirm: a new entry goes into the hash; a clash or a full table drops the packet. */
+    Verdict confirm(SkBuff skb) {
+        if (!(skb.nfct() instanceof NfConn ct) || ct.has(NfConn.IPS_CONFIRMED) || (skb.nfctInfo() % 3) == IP_CT_RELATED) {
+            return Verdict.ACCEPT;
+        }
+        synchronized (this) {
+            if (ct.has(NfConn.IPS_CONFIRMED)) {
+                return Verdict.ACCEPT;
+            }
+            NfConn.TupleHash o = ct.orig, r = ct.reply;
+            if (findLocked(o) || findLocked(r)) {
+                insertFailed.incrementAndGet(); // a clash: another packet of the flow won the race
+                return Verdict.DROP;
+            }
+            if (count.get() >= max.get()) {
+                drop.incrementAndGet();
+                return Verdict.DROP;
+            }
+            ct.set(NfConn.IPS_CONFIRMED);
+            link(o);
+            link(r);
+            setCount(count.incrementAndGet());
+            insert.incrementAndGet();
+        }
+        return Verdict.ACCEPT;
+    }
+
+    private boolean findLocked(NfConn.TupleHash t) {
+        for (NfConn.TupleHash h = hash.get(bucket(t.src, t.dst, t.sport, t.dport, t.proto)); h != null; h = h.next) {
+            if (h.equals(t.src, t.dst, t.sport, t.dport, t.proto) && h.ct.timeout - now() >= 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void link(NfConn.TupleHash t) {
+        int b = bucket(t.src, t.dst, t.sport, t.dport, t.proto);
+        t.next = hash.get(b);
+        hash.set(b, t);
+    }
+
+    private void unlink(NfConn.TupleHash t) {
+        int b = bucket(t.src, t.dst, t.sport, t.dport, t.proto);
+        NfConn.TupleHash h = hash.get(b);
+        if (h == t) {
+            hash.set(b, t.next);
+            return;
+        }
+        for (; h != null; h = h.next) {
+            if (h.next == t) {
+                h.next = t.next;
+                return;
+            }
+        }
+    }
+
+    private void setCount(int n) {
+        try {
+            countSysctl.set(n);
+        } catch (NetException cannot) {
+            // in range by construction
+        }
+    }
+
+    /** nf_ct_delete: unlinks a confirmed entry; false if it was gone already. */
+    synchronized boolean delete(NfConn ct) {
+        if (!ct.has(NfConn.IPS_CONFIRMED) || ct.has(NfConn.IPS_DYING)) {
+            return false;
+        }
+        ct.set(NfConn.IPS_DYING);
+        unlink(ct.orig);
+        unlink(ct.reply);
+        setCount(count.decrementAndGet());
+        java.util.function.Consumer<NfConn> d = onDestroy;
+        if (d != null) {
+            d.accept(ct);
+        }
+        return true;
+    }
+
+    /** Every live entry, in bucket order, each once (by its original tuple). */
+    List<NfConn> entries() {
+        List<NfConn> l = new ArrayList<>();
+        long now = now();
+        for (int i = 0; i < hash.length(); i++) {
+            for (NfConn.TupleHash h = hash.get(i); h != null; h = h.next) {
+                if (!h.reply && h.ct.timeout - now >= 0) {
+                    l.add(h.ct);
+                }
+            }
+        }
+        return l;
+    }
+
+    /** Deletes the entries the predicate picks; returns them. */
+    List<NfConn> delete(Predicate<NfConn> which) {
+        List<NfConn> gone = new ArrayList<>();
+        for (NfConn ct : entries()) {
+            if (which.test(ct) && delete(ct)) {
+                gone.add(ct);
+            }
+        }
+        return gone;
+    }
+
+    /** gc_worker: removes every expired entry; returns how many. */
+    int gc() {
+        long now = now();
+        List<NfConn> dead = new ArrayList<>();
+        for (int i = 0; i < hash.length(); i++) {
+            for (NfConn.TupleHash h = hash.get(i); h != null; h = h.next) {
+                if (!h.reply && h.ct.timeout - now < 0) {
+                    dead.add(h.ct);
+                }
+            }
+        }
+        int n = 0;
+        for (NfConn ct : dead) {
+            n += delete(ct) ? 1 : 0;
+        }
+        return n;
+    }
+
+    /** Seconds left, as conntrack -L prints them. */
+    long secondsLeft(NfConn ct) {
+        long ms = ct.timeout - now();
+        return ms <= 0 ? 0 : ms / 1000;
+    }
+}

@@ -1,0 +1,210 @@
+package org.modnet.conntrack;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+import org.modnet.api.netfilter.Verdict;
+import org.modnet.api.shell.CommandException;
+import org.modnet.api.skb.SkBuff;
+
+class ConntrackTableTest {
+    private long now = 1_000_000;
+    private final TestSysctl sysctl = new TestSysctl();
+    private final ConntrackTable t = new ConntrackTable(sysctl, () -> now, 64);
+    private final Packets p = new Packets();
+
+    /** PRE_ROUTING's conntrack and LOCAL_IN's confirm, as a packet for this host passes them. */
+    private int pass(SkBuff skb) {
+        assertEquals(Verdict.ACCEPT, t.in(skb));
+        assertEquals(Verdict.ACCEPT, t.confirm(skb));
+        int info = skb.nfctInfo();
+        skb.free();
+        return info;
+    }
+
+    private NfConn only() {
+        List<NfConn> l = t.entries();
+        assertEquals(1, l.size());
+        return l.get(0);
+    }
+
+    @Test
+    void tcpHandshakeGoesSynSentSynRecvEstablishedAndIsAssured() {
+        assertEquals(SkBuff.IP_CT_NEW, pass(p.tcp("10.0.0.1", 40000, "10.0.0.2", 80, Packets.SYN)));
+        assertEquals(TcpConntrack.SYN_SENT, only().state);
+        assertEquals(SkBuff.IP_CT_ESTABLISHED + SkBuff.IP_CT_IS_REPLY,
+                pass(p.tcp("10.0.0.2", 80, "10.0.0.1", 40000, Packets.SYN | Packets.ACK)));
+        assertEquals(TcpConntrack.SYN_RECV, only().state);
+        assertEquals(SkBuff.IP_CT_ESTABLISHED, pass(p.tcp("10.0.0.1", 40000, "10.0.0.2", 80, Packets.ACK)));
+        NfConn ct = only();
+        assertEquals(TcpConntrack.ESTABLISHED, ct.state);
+        assertTrue(ct.has(NfConn.IPS_ASSURED));
+        assertEquals(432000, t.secondsLeft(ct));
+    }
+
+    @Test
+    void tcpCloseGoesFinWaitCloseWaitLastAckTimeWait() {
+        pass(p.tcp("10.0.0.1", 40000, "10.0.0.2", 80, Packets.SYN));
+        pass(p.tcp("10.0.0.2", 80, "10.0.0.1", 40000, Packets.SYN | Packets.ACK));
+        pass(p.tcp("10.0.0.1", 40000, "10.0.0.2", 80, Packets.ACK));
+        pass(p.tcp("10.0.0.1", 40000, "10.0.0.2", 80, Packets.FIN | Packets.ACK));
+        assertEquals(TcpConntrack.FIN_WAIT, only().state);
+        pass(p.tcp("10.0.0.2", 80, "10.0.0.1", 40000, Packets.ACK));
+        assertEquals(TcpConntrack.CLOSE_WAIT, only().state);
+        pass(p.tcp("10.0.0.2", 80, "10.0.0.1", 40000, Packets.FIN | Packets.ACK));
+        assertEquals(TcpConntrack.LAST_ACK, only().state);
+        pass(p.tcp("10.0.0.1", 40000, "10.0.0.2", 80, Packets.ACK));
+        assertEquals(TcpConntrack.TIME_WAIT, only().state);
+        assertEquals(120, t.secondsLeft(only()));
+    }
+
+    @Test
+    void resetClosesAnEstablishedConnection() {
+        pass(p.tcp("10.0.0.1", 40000, "10.0.0.2", 80, Packets.SYN));
+        pass(p.tcp("10.0.0.2", 80, "10.0.0.1", 40000, Packets.SYN | Packets.ACK));
+        pass(p.tcp("10.0.0.1", 40000, "10.0.0.2", 80, Packets.ACK));
+        pass(p.tcp("10.0.0.2", 80, "10.0.0.1", 40000, Packets.RST));
+        assertEquals(TcpConntrack.CLOSE, only().state);
+        assertEquals(10, t.secondsLeft(only()));
+    }
+
+    @Test
+    void resetAnsweringTheSynDeletesTheEntry() {
+        pass(p.tcp("10.0.0.1", 40000, "10.0.0.2", 80, Packets.SYN));
+        pass(p.tcp("10.0.0.2", 80, "10.0.0.1", 40000, Packets.RST | Packets.ACK));
+        assertEquals(0, t.entries().size());
+        assertEquals(0, t.count.get());
+    }
+
+    @Test
+    void finForAnUnknownFlowIsInvalidAndNotTracked() {
+        assertEquals(SkBuff.NFCT_NONE, pass(p.tcp("10.0.0.1", 40000, "10.0.0.2", 80, Packets.FIN | Packets.ACK)));
+        assertEquals(0, t.entries().size());
+        assertEquals(1, t.invalid.get());
+    }
+
+    @Test
+    void midStreamAckIsPickedUpAsEstablished() {
+        pass(p.tcp("10.0.0.1", 40000, "10.0.0.2", 80, Packets.ACK));
+        assertEquals(TcpConntrack.ESTABLISHED, only().state);
+        assertTrue(!only().has(NfConn.IPS_ASSURED));
+    }
+
+    @Test
+    void udpIsUnrepliedThenRepliedAndAStreamAfterTwoSeconds() {
+        pass(p.udp("10.0.0.1", 5000, "10.0.0.2", 53));
+        assertEquals(List.of("udp      17 30 src=10.0.0.1 dst=10.0.0.2 sport=5000 dport=53 [UNREPLIED] src=10.0.0.2 "
+                + "dst=10.0.0.1 sport=53 dport=5000 mark=0 use=1", "conntrack v1.4.7 (conntrack-tools): 1 flow entries have been shown."),
+                Conntrack.run(t, "-L"));
+        assertEquals(SkBuff.IP_CT_ESTABLISHED + SkBuff.IP_CT_IS_REPLY, pass(p.udp("10.0.0.2", 53, "10.0.0.1", 5000)));
+        assertEquals(30, t.secondsLeft(only()));
+        now += 3000;
+        pass(p.udp("10.0.0.1", 5000, "10.0.0.2", 53));
+        assertEquals("udp      17 120 src=10.0.0.1 dst=10.0.0.2 sport=5000 dport=53 src=10.0.0.2 dst=10.0.0.1 "
+                + "sport=53 dport=5000 [ASSURED] mark=0 use=1", Conntrack.run(t, "-L", "-p", "udp").get(0));
+    }
+
+    @Test
+    void echoRequestAndReplyAreOneFlowPrintedWithTypeCodeAndId() {
+        assertEquals(SkBuff.IP_CT_NEW, pass(p.icmpEcho("10.0.0.1", "10.0.0.2", 8, 77)));
+        assertEquals(SkBuff.IP_CT_ESTABLISHED + SkBuff.IP_CT_IS_REPLY, pass(p.icmpEcho("10.0.0.2", "10.0.0.1", 0, 77)));
+        assertEquals("icmp     1 30 src=10.0.0.1 dst=10.0.0.2 type=8 code=0 id=77 src=10.0.0.2 dst=10.0.0.1 type=0 "
+                + "code=0 id=77 mark=0 use=1", Conntrack.run(t, "-L").get(0));
+    }
+
+    @Test
+    void echoReplyWithoutARequestIsInvalid() {
+        assertEquals(SkBuff.NFCT_NONE, pass(p.icmpEcho("10.0.0.2", "10.0.0.1", 0, 77)));
+        assertEquals(0, t.count.get());
+    }
+
+    @Test
+    void icmpErrorAboutATrackedFlowIsRelatedAndAForgedOneIsInvalid() {
+        SkBuff out = p.udp("10.0.0.1", 5000, "10.0.0.2", 9);
+        t.in(out);
+        t.confirm(out);
+        SkBuff err = p.icmpError("10.0.0.2", "10.0.0.1", 3, 3, out);
+        assertEquals(SkBuff.IP_CT_RELATED + SkBuff.IP_CT_IS_REPLY, pass(err));
+        SkBuff other = p.udp("10.0.0.1", 5001, "10.0.0.2", 9);
+        assertEquals(SkBuff.NFCT_NONE, pass(p.icmpError("10.0.0.2", "10.0.0.1", 3, 3, other)));
+        out.free();
+        other.free();
+    }
+
+    @Test
+    void fullTableDropsTheNewFlowCountsItAndKeepsTrackedOnes() throws Exception {
+        sysctl.set("net.netfilter.nf_conntrack_max", "1");
+        pass(p.udp("10.0.0.1", 5000, "10.0.0.2", 53));
+        SkBuff second = p.udp("10.0.0.1", 5001, "10.0.0.2", 53);
+        assertEquals(Verdict.DROP, t.in(second));
+        second.free();
+        assertEquals(1, t.drop.get());
+        assertEquals(SkBuff.IP_CT_ESTABLISHED + SkBuff.IP_CT_IS_REPLY, pass(p.udp("10.0.0.2", 53, "10.0.0.1", 5000)));
+        assertEquals("1", sysctl.get("net.netfilter.nf_conntrack_count"));
+    }
+
+    @Test
+    void entriesExpireAfterTheirSysctlTimeout() throws Exception {
+        sysctl.set("net.netfilter.nf_conntrack_udp_timeout", "5");
+        pass(p.udp("10.0.0.1", 5000, "10.0.0.2", 53));
+        now += 4000;
+        assertEquals(1, t.entries().size());
+        now += 2000;
+        assertEquals(1, t.gc());
+        assertEquals(0, t.count.get());
+        assertEquals(SkBuff.IP_CT_NEW, pass(p.udp("10.0.0.1", 5000, "10.0.0.2", 53)));
+    }
+
+    @Test
+    void knownFlowPacketsReuseTheirEntry() {
+        pass(p.udp("10.0.0.1", 5000, "10.0.0.2", 53));
+        NfConn ct = only();
+        SkBuff again = p.udp("10.0.0.1", 5000, "10.0.0.2", 53);
+        t.in(again);
+        assertSame(ct, again.nfct());
+        again.free();
+        assertEquals(1, t.found.get());
+    }
+
+    @Test
+    void deleteFlushCountAndStatsPrintAsConntrackDoes() {
+        pass(p.udp("10.0.0.1", 5000, "10.0.0.2", 53));
+        pass(p.tcp("10.0.0.1", 40000, "10.0.0.3", 80, Packets.SYN));
+        assertEquals(List.of("2"), Conntrack.run(t, "-C"));
+        assertEquals(List.of("tcp      6 120 SYN_SENT src=10.0.0.1 dst=10.0.0.3 sport=40000 dport=80 [UNREPLIED] "
+                + "src=10.0.0.3 dst=10.0.0.1 sport=80 dport=40000 mark=0 use=1",
+                "conntrack v1.4.7 (conntrack-tools): 1 flow entries have been shown."), Conntrack.run(t, "-L", "-d", "10.0.0.3"));
+        assertEquals("conntrack v1.4.7 (conntrack-tools): 1 flow entries have been deleted.",
+                Conntrack.run(t, "-D", "-p", "tcp").get(1));
+        assertEquals(List.of("cpu=0   \tfound=0 invalid=0 insert=2 insert_failed=0 drop=0 early_drop=0 error=0 "
+                + "search_restart=0 clash_resolve=0 chaintoolong=0 "), Conntrack.run(t, "-S"));
+        assertEquals(List.of("conntrack v1.4.7 (conntrack-tools): connection tracking table has been emptied."),
+                Conntrack.run(t, "-F"));
+        assertEquals(List.of("0"), Conntrack.run(t, "-C"));
+        assertNull(t.find(Packets.ip("10.0.0.1"), Packets.ip("10.0.0.2"), 5000, 53, 17));
+    }
+
+    @Test
+    void badOptionsAnswerInConntracksWords() {
+        CommandException e = assertThrows(CommandException.class, () -> Conntrack.run(t, "-Q"));
+        assertEquals("conntrack v1.4.7 (conntrack-tools): unknown option `-Q'\n"
+                + "Try `conntrack -h' or 'conntrack --help' for more information.", e.getMessage());
+        e = assertThrows(CommandException.class, () -> Conntrack.run(t, "-L", "-p", "foo"));
+        assertTrue(e.getMessage().startsWith("conntrack v1.4.7 (conntrack-tools): `foo' unsupported protocol"));
+        e = assertThrows(CommandException.class, () -> Conntrack.run(t, "-L", "-p", "tcp", "--state", "FOO"));
+        assertTrue(e.getMessage().startsWith("conntrack v1.4.7 (conntrack-tools): unknown TCP state `FOO'"));
+    }
+
+    @Test
+    void procLinesCarryTheFamilyZoneAndReadersReference() {
+        pass(p.udp("10.0.0.1", 5000, "10.0.0.2", 53));
+        assertEquals("ipv4     2 udp      17 30 src=10.0.0.1 dst=10.0.0.2 sport=5000 dport=53 [UNREPLIED] src=10.0.0.2 "
+                + "dst=10.0.0.1 sport=53 dport=5000 mark=0 zone=0 use=2", Conntrack.line(t, only(), true));
+    }
+}

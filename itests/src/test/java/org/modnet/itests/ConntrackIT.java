@@ -1,0 +1,206 @@
+package org.modnet.itests;
+
+import static org.hamcrest.CoreMatchers.containsString;
+import static org.hamcrest.CoreMatchers.not;
+import static org.hamcrest.MatcherAssert.assertThat;
+
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import javax.inject.Inject;
+
+import org.apache.felix.service.command.CommandProcessor;
+import org.junit.Before;
+import org.junit.Test;
+import org.junit.runner.RunWith;
+import org.modnet.api.feature.FeatureService;
+import org.modnet.api.net.NetCore;
+import org.ops4j.pax.exam.Configuration;
+import org.ops4j.pax.exam.Option;
+import org.ops4j.pax.exam.junit.PaxExam;
+import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
+import org.ops4j.pax.exam.spi.reactors.PerMethod;
+import org.osgi.framework.BundleContext;
+
+/**
+ * Connection tracking and NAT through the shell: a client namespace {@code a}, a router {@code r} and a
+ * server {@code b}, joined by veth pairs; the router masquerades a's traffic or filters statefully.
+ */
+@RunWith(PaxExam.class)
+@ExamReactorStrategy(PerMethod.class)
+public class ConntrackIT {
+    @Inject
+    private BundleContext context;
+
+    @Inject
+    private FeatureService features;
+
+    @Inject
+    private CommandProcessor processor;
+
+    @Configuration
+    public Option[] config() throws Exception {
+        return ModnetRuntime.options();
+    }
+
+    @Before
+    public void setUp() throws Exception {
+        features.install("full");
+        ModnetRuntime.service(context, NetCore.class, null);
+        ModnetRuntime.service(context, org.modnet.api.netfilter.NfHookFunction.class, null);
+        for (String c : new String[] { "ip netns add a", "ip netns add r", "ip netns add b",
+                "ip -n r link add ra type veth peer name a0", "ip -n r link set a0 netns a",
+                "ip -n r link add rb type veth peer name b0", "ip -n r link set b0 netns b",
+                "ip -n a addr add 10.0.1.2/24 dev a0", "ip -n r addr add 10.0.1.1/24 dev ra",
+                "ip -n r addr add 10.0.2.1/24 dev rb", "ip -n b addr add 10.0.2.2/24 dev b0",
+                "ip -n a link set a0 up", "ip -n r link set ra up", "ip -n r link set rb up", "ip -n b link set b0 up",
+                "ip -n a route add default via 10.0.1.1", "ip netns exec r sysctl -w net.ipv4.ip_forward=1" }) {
+            ModnetRuntime.run(processor, null, c);
+        }
+        for (int i = 0; i < 100; i++) {
+            try {
+                ModnetRuntime.run(processor, "r", "conntrack -C");
+                ModnetRuntime.run(processor, "r", "iptables -t nat -S");
+                break;
+            } catch (Exception notYet) {
+                Thread.sleep(50); // the commands register as their DS components activate
+            }
+        }
+    }
+
+    private String ping(String ns, String dst) throws Exception {
+        return ModnetRuntime.runCapturing(processor, ns, "ping -c 2 -i 0.2 -W 1 " + dst);
+    }
+
+    @Test
+    public void masqueradeCarriesPingUdpAndTcpAndConntrackListsTheFlows() throws Exception {
+        // b has no route back to a's network: only the router's address can reach it
+        assertThat(ping("a", "10.0.2.2"), containsString("0 received"));
+        ModnetRuntime.run(processor, "r", "conntrack -F");
+        ModnetRuntime.run(processor, "r", "iptables -t nat -A POSTROUTING -o rb -j MASQUERADE");
+        assertThat(ping("a", "10.0.2.2"), containsString("2 packets transmitted, 2 received"));
+        String listed = ModnetRuntime.run(processor, "r", "conntrack -L -p icmp");
+        assertThat(listed, containsString("src=10.0.1.2 dst=10.0.2.2 type=8 code=0 id="));
+        assertThat(listed, containsString("src=10.0.2.2 dst=10.0.2.1 type=0 code=0 id="));
+        assertThat(ModnetRuntime.run(processor, "r", "iptables -t nat -L POSTROUTING -n -v"),
+                containsString("MASQUERADE  0    --  *      rb      0.0.0.0/0            0.0.0.0/0"));
+
+        // UDP: the server's own conntrack sees the router's address as the source
+        CompletableFuture<String> listener = CompletableFuture.supplyAsync(() -> {
+            try {
+                return ModnetRuntime.runCapturing(processor, "b", "nc -u -l -W 1 5002");
+            } catch (Exception e) {
+                return e.toString();
+            }
+        });
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (!ModnetRuntime.run(processor, "b", "ss -u -a -n").contains(":5002") && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        ModnetRuntime.runCapturing(processor, "a", "echo hello | nc -u -q 0.5 10.0.2.2 5002");
+        assertThat(listener.get(20, TimeUnit.SECONDS), containsString("hello"));
+        assertThat(ModnetRuntime.run(processor, "b", "conntrack -L -p udp"),
+                containsString("src=10.0.2.1 dst=10.0.2.2 sport="));
+        assertThat(ModnetRuntime.run(processor, "r", "conntrack -L -p udp -s 10.0.1.2"),
+                containsString("udp      17 "));
+        assertThat(ModnetRuntime.run(processor, "r", "cat /proc/net/nf_conntrack"),
+                containsString("ipv4     2 udp      17 "));
+
+        // TCP: a connection made and closed through the router, tracked and assured there
+        CompletableFuture<String> tcp = CompletableFuture.supplyAsync(() -> {
+            try {
+                return ModnetRuntime.runCapturing(processor, "b", "nc -l 5998");
+            } catch (Exception e) {
+                return e.toString();
+            }
+        });
+        deadline = System.nanoTime() + 10_000_000_000L;
+        while (!ModnetRuntime.run(processor, "b", "ss -t -l -n").contains(":5998") && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertThat(ModnetRuntime.runCapturing(processor, "a", "nc -z -v -w 5 10.0.2.2 5998"),
+                containsString("succeeded!"));
+        tcp.get(20, TimeUnit.SECONDS);
+        String tcpListed = ModnetRuntime.run(processor, "r", "conntrack -L -p tcp");
+        assertThat(tcpListed, containsString("src=10.0.1.2 dst=10.0.2.2 sport="));
+        assertThat(tcpListed, containsString("dport=5998 src=10.0.2.2 dst=10.0.2.1 sport=5998"));
+        assertThat(tcpListed, containsString("[ASSURED] mark=0 use=1"));
+        assertThat(ModnetRuntime.run(processor, "r", "sysctl net.netfilter.nf_conntrack_count"),
+                not(containsString("= 0")));
+
+        // the masquerade address goes: its flows go with it
+        ModnetRuntime.run(processor, null, "ip -n r addr del 10.0.2.1/24 dev rb");
+        deadline = System.nanoTime() + 10_000_000_000L;
+        String after = ModnetRuntime.run(processor, "r", "conntrack -L");
+        while (after.contains("dst=10.0.2.1") && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+            after = ModnetRuntime.run(processor, "r", "conntrack -L");
+        }
+        assertThat(after, not(containsString("dst=10.0.2.1")));
+    }
+
+    /** A counter of {@code nstat -az} in a namespace, 0 when it is not shown. */
+    private long nstat(String ns, String name) throws Exception {
+        for (String line : ModnetRuntime.run(processor, ns, "nstat -az").split("\n")) {
+            String[] f = line.trim().split("\\s+");
+            if (f.length >= 2 && f[0].equals(name)) {
+                return Long.parseLong(f[1]);
+            }
+        }
+        return 0;
+    }
+
+    @Test
+    public void icmpErrorsFromBehindTheNatReachTheClientTranslated() throws Exception {
+        ModnetRuntime.run(processor, "r", "iptables -t nat -A POSTROUTING -o rb -j MASQUERADE");
+        long before = nstat("a", "IcmpInDestUnreachs");
+        // nothing listens on b's port 5003: b answers the router's address, which passes it on to a
+        ModnetRuntime.runCapturing(processor, "a", "echo x | nc -u -q 0.5 10.0.2.2 5003");
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (nstat("a", "IcmpInDestUnreachs") <= before && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        org.junit.Assert.assertTrue("a got b's port unreachable, translated", nstat("a", "IcmpInDestUnreachs") > before);
+        org.junit.Assert.assertEquals(0L, nstat("a", "IcmpInCsumErrors"));
+    }
+
+    @Test
+    public void dnatForwardsAPortOfTheRouterToTheServerBehindIt() throws Exception {
+        ModnetRuntime.run(processor, null, "ip -n b route add default via 10.0.2.1");
+        ModnetRuntime.run(processor, "r", "iptables -t nat -A PREROUTING -i ra -p tcp --dport 8080 -j DNAT --to-destination 10.0.2.2:5998");
+        CompletableFuture<String> tcp = CompletableFuture.supplyAsync(() -> {
+            try {
+                return ModnetRuntime.runCapturing(processor, "b", "nc -l 5998");
+            } catch (Exception e) {
+                return e.toString();
+            }
+        });
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (!ModnetRuntime.run(processor, "b", "ss -t -l -n").contains(":5998") && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertThat(ModnetRuntime.runCapturing(processor, "a", "nc -z -v -w 5 10.0.1.1 8080"),
+                containsString("Connection to 10.0.1.1 8080 port [tcp/*] succeeded!"));
+        tcp.get(20, TimeUnit.SECONDS);
+        assertThat(ModnetRuntime.run(processor, "r", "conntrack -L -p tcp --dport 8080"),
+                containsString("dport=8080 src=10.0.2.2 dst=10.0.1.2 sport=5998"));
+        assertThat(ModnetRuntime.run(processor, "r", "iptables -t nat -L PREROUTING -n -v"),
+                containsString("    1    60 DNAT       6    --  ra     *       0.0.0.0/0            0.0.0.0/0            tcp dpt:8080 to:10.0.2.2:5998"));
+    }
+
+    @Test
+    public void statefulForwardingLetsRepliesInAndRefusesNewInbound() throws Exception {
+        ModnetRuntime.run(processor, null, "ip -n b route add default via 10.0.2.1");
+        ModnetRuntime.run(processor, "r", "iptables -P FORWARD DROP");
+        ModnetRuntime.run(processor, "r", "iptables -A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT");
+        ModnetRuntime.run(processor, "r", "iptables -A FORWARD -i ra -o rb -j ACCEPT");
+        assertThat(ping("a", "10.0.2.2"), containsString("2 packets transmitted, 2 received"));
+        assertThat(ping("b", "10.0.1.2"), containsString("2 packets transmitted, 0 received"));
+        String listed = ModnetRuntime.run(processor, "r", "iptables -L FORWARD -n -v -x");
+        // the first request is NEW (rule 2); the second request and both replies belong to the flow (rule 1)
+        assertThat(listed, containsString("       3      252 ACCEPT     0    --  *      *       0.0.0.0/0            0.0.0.0/0            ctstate RELATED,ESTABLISHED"));
+        assertThat(listed, containsString("       1       84 ACCEPT     0    --  ra     rb      0.0.0.0/0            0.0.0.0/0"));
+        assertThat(listed, containsString("Chain FORWARD (policy DROP 2 packets, 168 bytes)"));
+        assertThat(ModnetRuntime.run(processor, "r", "conntrack -L"), containsString("src=10.0.1.2 dst=10.0.2.2 type=8 code=0"));
+    }
+}
