@@ -499,6 +499,59 @@ public class ShellIT {
         }
     }
 
+    /** ping's lines with the times left out: what two runs on two stacks share. */
+    private static String untimedPing(String ping) {
+        return ping.replaceAll("time=\\d+(\\.\\d+)? ms", "time=T ms").replaceAll("= [0-9./]+ ms", "= R ms")
+                .replaceAll("time \\d+ms", "time Nms");
+    }
+
+    /**
+     * ping (issue 20) beside iputils' ping in two Linux namespaces: replies, quiet, sizes and TTL, a
+     * silent neighbour, a deadline, {@code -I}, {@code -O} on a last request, no route: the same lines
+     * and exit statuses, times left out.
+     */
+    @Test
+    public void pingPrintsWhatIputilsPingPrints() throws Exception {
+        sh("ip netns add pa ; ip netns add pb");
+        sh("ip -n pa link add v0 type veth peer name v1 ; ip -n pa link set v1 netns pb");
+        sh("ip -n pa addr add 10.7.0.1/24 dev v0 ; ip -n pb addr add 10.7.0.2/24 dev v1");
+        sh("ip -n pa link set v0 up ; ip -n pb link set v1 up");
+        String[] runs = { "ping -c 2 -i 0.2 10.7.0.2", "ping -c 2 -i 0.2 -q 10.7.0.2", "ping -c 2 -i 0.2 -s 100 -t 5 10.7.0.2",
+                "ping -c 2 -i 0.2 -W 1 10.7.0.9", "ping -c 1 -n 10.7.0.2", "ping -w 1 -i 0.3 10.7.0.2", "ping -c 2 -i 0.2 -I v0 10.7.0.2",
+                "ping -c 1 -O -W 1 10.7.0.9", "ping -c 1 10.99.0.1" };
+        java.util.Map<String, String> ours = new java.util.LinkedHashMap<>();
+        for (String r : runs) {
+            ours.put(r, untimedPing(withStatus("pa", r)));
+        }
+        assertEquals("PING 10.7.0.2 (10.7.0.2) 56(84) bytes of data.\n64 bytes from 10.7.0.2: icmp_seq=1 ttl=64 time=T ms\n"
+                + "64 bytes from 10.7.0.2: icmp_seq=2 ttl=64 time=T ms\n\n--- 10.7.0.2 ping statistics ---\n"
+                + "2 packets transmitted, 2 received, 0% packet loss, time Nms\nrtt min/avg/max/mdev = R ms\nstatus 0\n", ours.get(runs[0]));
+        assertThat(ours.get(runs[7]), not(containsString("no answer yet"))); // no next request to say it before
+        assertEquals("ping: connect: Network is unreachable\nstatus 2\n", ours.get(runs[8]));
+
+        org.junit.Assume.assumeTrue("Linux's side needs root, iproute2 and ping (.ci/run installs iputils-ping)",
+                Processes.isRoot() && Processes.onPath("ip") && Processes.onPath("ping"));
+        String p = "mp" + ProcessHandle.current().pid() % 100000;
+        try {
+            linuxIp("netns", "add", p + "a");
+            linuxIp("netns", "add", p + "b");
+            linuxIp("link", "add", "v0", "netns", p + "a", "type", "veth", "peer", "name", "v1", "netns", p + "b");
+            linuxIp("-n", p + "a", "addr", "add", "10.7.0.1/24", "dev", "v0");
+            linuxIp("-n", p + "b", "addr", "add", "10.7.0.2/24", "dev", "v1");
+            linuxIp("-n", p + "a", "link", "set", "v0", "up");
+            linuxIp("-n", p + "b", "link", "set", "v1", "up");
+            for (String r : runs) {
+                java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of("ip", "netns", "exec", p + "a"));
+                cmd.addAll(java.util.List.of(r.split(" ")));
+                Processes.Result l = Processes.run(cmd.toArray(String[]::new));
+                assertEquals(r + ": " + l, untimedPing(l.out() + l.err() + "status " + l.status() + "\n"), ours.get(r));
+            }
+        } finally {
+            Processes.run("ip", "netns", "del", p + "a");
+            Processes.run("ip", "netns", "del", p + "b");
+        }
+    }
+
     @Test
     public void routesAndNeighboursThroughTheIpCommand() throws Exception {
         sh("ip netns add a");

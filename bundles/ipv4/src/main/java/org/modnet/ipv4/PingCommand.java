@@ -232,7 +232,8 @@ public final class PingCommand {
                         }
                     }
                 }
-                if (outstanding && !quiet && !flood && !answered[seq & 0xffff] && err == null) {
+                // iputils says so as it sends the next request: after the last one there is none to say it before
+                if (outstanding && !quiet && !flood && !answered[seq & 0xffff] && err == null && !last && System.nanoTime() < end) {
                     out.println("no answer yet for icmp_seq=" + seq);
                 }
             }
