@@ -153,6 +153,30 @@ final class TcpSock extends Sock {
         }
 
         @Override
+        public long minRttUs() {
+            return sk.minRttUs;
+        }
+
+        @Override
+        public long lastSendUs() {
+            return sk.lsndtimeMs * 1000;
+        }
+
+        @Override
+        public void mibAdd(int mib, long delta) {
+            TcpMib.Ext c = switch (mib) {
+                case TcpCongestion.MIB_HYSTART_TRAIN_DETECT -> TcpMib.Ext.TCPHystartTrainDetect;
+                case TcpCongestion.MIB_HYSTART_TRAIN_CWND -> TcpMib.Ext.TCPHystartTrainCwnd;
+                case TcpCongestion.MIB_HYSTART_DELAY_DETECT -> TcpMib.Ext.TCPHystartDelayDetect;
+                case TcpCongestion.MIB_HYSTART_DELAY_CWND -> TcpMib.Ext.TCPHystartDelayCwnd;
+                default -> null; // not a counter an algorithm may touch
+            };
+            if (c != null) {
+                sk.net.mib.add(sk.net.core.currentCpu(), c, delta);
+            }
+        }
+
+        @Override
         public int caState() {
             return sk.caState;
         }
