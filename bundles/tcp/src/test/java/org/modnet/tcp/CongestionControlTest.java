@@ -152,6 +152,32 @@ class CongestionControlTest {
     }
 
     @Test
+    void cubicArrivingBecomesTheDefaultAsOnLinuxAndLeavingMovesItsConnectionsToReno() throws NetException {
+        Counting cubic = load("cubic");
+        assertEquals("cubic", get("net.ipv4.tcp_congestion_control"), "Linux's default, once its module is there");
+        assertEquals("reno cubic", get("net.ipv4.tcp_available_congestion_control"));
+        assertEquals("reno cubic", get("net.ipv4.tcp_allowed_congestion_control"));
+        int[] p = connect(7010, -1);
+        assertEquals("cubic", congestion(p[0]));
+        transfer(p[0], p[1], 20_000);
+        assertTrue(cubic.acks > 0, "cubic drives the window");
+        s.tcp.removeCongestion(cubic);
+        assertEquals("reno", get("net.ipv4.tcp_congestion_control"));
+        assertEquals("reno", congestion(p[0]));
+        assertTrue(s.count(TcpMib.Ext.TCPCongestionFallback) >= 2, "both ends moved, counted");
+        transfer(p[0], p[1], 20_000);
+        load("cubic");
+        assertEquals("cubic", get("net.ipv4.tcp_congestion_control"), "back with its bundle");
+    }
+
+    @Test
+    void aDefaultTheUserChoseStaysWhenCubicArrives() throws NetException {
+        sysctl.set("net.ipv4.tcp_congestion_control", "reno");
+        load("cubic");
+        assertEquals("reno", get("net.ipv4.tcp_congestion_control"));
+    }
+
+    @Test
     void anAlgorithmServiceIsListedWhileItIsRegistered() throws NetException {
         Counting w = load("westwood");
         load("vegas");
