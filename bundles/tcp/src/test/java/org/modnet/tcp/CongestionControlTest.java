@@ -153,20 +153,25 @@ class CongestionControlTest {
 
     @Test
     void cubicArrivingBecomesTheDefaultAsOnLinuxAndLeavingMovesItsConnectionsToReno() throws NetException {
-        Counting cubic = load("cubic");
+        org.modnet.tcp_cubic.Cubic cubic = new org.modnet.tcp_cubic.Cubic(); // the bundle's service itself
+        s.tcp.addCongestion(cubic, Map.of(TcpCongestionOps.NAME, TcpCongestion.CUBIC));
         assertEquals("cubic", get("net.ipv4.tcp_congestion_control"), "Linux's default, once its module is there");
         assertEquals("reno cubic", get("net.ipv4.tcp_available_congestion_control"));
         assertEquals("reno cubic", get("net.ipv4.tcp_allowed_congestion_control"));
         int[] p = connect(7010, -1);
         assertEquals("cubic", congestion(p[0]));
-        transfer(p[0], p[1], 20_000);
-        assertTrue(cubic.acks > 0, "cubic drives the window");
+        assertEquals("cubic", congestion(p[1]));
+        transfer(p[0], p[1], 200_000);
+        assertEquals(Map.of("sockets", 2), cubic.users(), "lsmod's Used by: both ends");
+        long before = s.count(TcpMib.Ext.TCPCongestionFallback);
         s.tcp.removeCongestion(cubic);
         assertEquals("reno", get("net.ipv4.tcp_congestion_control"));
         assertEquals("reno", congestion(p[0]));
-        assertTrue(s.count(TcpMib.Ext.TCPCongestionFallback) >= 2, "both ends moved, counted");
-        transfer(p[0], p[1], 20_000);
-        load("cubic");
+        assertEquals("reno", congestion(p[1]));
+        assertEquals(before + 3, s.count(TcpMib.Ext.TCPCongestionFallback), "the listener and both ends moved, counted");
+        assertEquals(Map.of("sockets", 0), cubic.users(), "each end released its state");
+        transfer(p[0], p[1], 200_000);
+        s.tcp.addCongestion(new org.modnet.tcp_cubic.Cubic(), Map.of(TcpCongestionOps.NAME, TcpCongestion.CUBIC));
         assertEquals("cubic", get("net.ipv4.tcp_congestion_control"), "back with its bundle");
     }
 
