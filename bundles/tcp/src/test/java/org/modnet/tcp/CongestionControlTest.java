@@ -355,4 +355,32 @@ class CongestionControlTest {
         assertTrue(v.acks >= 220_000);
         sys.close(p[0]);
     }
+    @Test
+    void theAckPathThroughCubicAllocatesNothing() throws NetException {
+        s.tcp.addCongestion(new org.modnet.tcp_cubic.Cubic(), Map.of(TcpCongestionOps.NAME, TcpCongestion.CUBIC));
+        int[] p = connect(7011, -1);
+        TcpSock sk = s.tcp.net(s.ns).hashed().stream().filter(k -> k.state() == TcpSock.TCP_ESTABLISHED).findFirst().orElseThrow();
+        assertEquals("cubic", sk.congestionControl());
+        var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long id = Thread.currentThread().threadId();
+        sk.lockSock();
+        try {
+            for (int i = 0; i < 20_000; i++) {
+                sk.congAck(sk.sndUna, 1, 1000 + (i & 7) * 1000); // RTT samples for HyStart too
+            }
+            long before = threads.getThreadAllocatedBytes(id);
+            for (int i = 0; i < 200_000; i++) {
+                sk.congAck(sk.sndUna, 1, 1000 + (i & 7) * 1000);
+                if ((i & 1023) == 0) {
+                    sk.cw.ssthresh = sk.ca.ops.ssthresh(sk.cw); // a loss now and then: a new epoch, K again
+                    sk.cw.cwnd = sk.cw.ssthresh;
+                }
+            }
+            long allocated = threads.getThreadAllocatedBytes(id) - before;
+            assertTrue(allocated < 100_000, allocated + " bytes for 200000 ACKs");
+        } finally {
+            sk.releaseSock();
+        }
+        sys.close(p[0]);
+    }
 }
