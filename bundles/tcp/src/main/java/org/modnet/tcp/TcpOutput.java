@@ -223,6 +223,7 @@ final class TcpOutput {
         if (wasIdle && sk.caInit) {
             sk.ca.ops.cwndEvent(sk.cw, TcpCongestion.CA_EVENT_TX_START); // tcp_event_data_sent, before lsndtime moves
         }
+        sk.idleFromMs = 0;
         if (retrans) {
             sk.net.mib.add(cpu, TcpMib.Tcp.RetransSegs, segs);
             sk.totalRetrans += segs;
@@ -366,6 +367,7 @@ final class TcpOutput {
             cwnd >>= 1;
         }
         sk.cw.cwnd = Math.max(cwnd, restart);
+        sk.idleFromMs = sk.lsndtimeMs; // for CA_EVENT_TX_START: when sending stopped
         sk.lsndtimeMs = sk.nowMs();
         sk.cwndStampMs = sk.lsndtimeMs;
     }

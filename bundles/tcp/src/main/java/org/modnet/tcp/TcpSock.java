@@ -159,7 +159,7 @@ final class TcpSock extends Sock {
 
         @Override
         public long lastSendUs() {
-            return sk.lsndtimeMs * 1000;
+            return (sk.idleFromMs != 0 ? sk.idleFromMs : sk.lsndtimeMs) * 1000;
         }
 
         @Override
@@ -335,6 +335,12 @@ final class TcpSock extends Sock {
     boolean pushStarted;
     /** {@code lsndtime}: when new data last went out, for {@code tcp_slow_start_after_idle}. */
     long lsndtimeMs;
+    /**
+     * The {@link #lsndtimeMs} an idle restart ({@code tcp_cwnd_restart}) found, until the next segment
+     * raises {@code CA_EVENT_TX_START}: modnet's restart moves lsndtime (Linux's does not), and the
+     * algorithm must see when sending stopped. 0: none.
+     */
+    long idleFromMs;
     /** MSG_MORE: the send in progress holds a partial segment back, as TCP_CORK does for one push. */
     boolean corkOnce;
     /** The end of the last sub-MSS segment sent ({@code snd_sml}, Minshall's Nagle). */

@@ -36,9 +36,20 @@ class CongestionControlTest {
         int acks;
         int pktsAcked;
         int losses;
+        int txStarts;
+        /** The longest time nothing had been sent, as CA_EVENT_TX_START showed it to the algorithm. */
+        long idleUs;
 
         Counting(String name) {
             this.name = name;
+        }
+
+        @Override
+        public void cwndEvent(TcpCongestionState sk, int event) {
+            if (event == TcpCongestion.CA_EVENT_TX_START && sk.lastSendUs() != 0) { // 0: nothing sent before
+                txStarts++;
+                idleUs = Math.max(idleUs, sk.nowUs() - sk.lastSendUs());
+            }
         }
 
         @Override
@@ -173,6 +184,21 @@ class CongestionControlTest {
         transfer(p[0], p[1], 200_000);
         s.tcp.addCongestion(new org.modnet.tcp_cubic.Cubic(), Map.of(TcpCongestionOps.NAME, TcpCongestion.CUBIC));
         assertEquals("cubic", get("net.ipv4.tcp_congestion_control"), "back with its bundle");
+    }
+
+    /** CUBIC moves its epoch by this on TX_START: the idle restart (tcp_slow_start_after_idle) must not hide it. */
+    @Test
+    void sendingAfterAnIdlePeriodTellsTheAlgorithmHowLongNothingWasSent() throws NetException {
+        Counting v = load("vegas");
+        sysctl.set("net.ipv4.tcp_congestion_control", "vegas");
+        int[] p = connect(7012, -1);
+        transfer(p[0], p[1], 20_000);
+        int starts = v.txStarts;
+        assertTrue(v.idleUs < 1_000_000, "a busy transfer: " + v.idleUs);
+        s.advance(5_000); // idle for longer than the RTO: the window restarts too
+        transfer(p[0], p[1], 20_000);
+        assertTrue(v.txStarts > starts, "CA_EVENT_TX_START when sending began again");
+        assertTrue(v.idleUs >= 4_900_000 && v.idleUs < 6_000_000, "idle for " + v.idleUs + " us");
     }
 
     @Test
