@@ -202,7 +202,8 @@ public class TcpIT {
             assertTrue("the bytes arrived intact", java.util.Arrays.equals(data, got));
             // seen as Linux shows it: ss -i's detail line, /proc/net/tcp, netstat -s's TcpExt section
             String info = sh("ip netns exec a ss -t -i -n");
-            assertThat(info, containsString("\n\t reno wscale:"));
+            assertThat(info, containsString("\n\t cubic wscale:")); // the host feature carries tcp_cubic, Linux's default
+            assertThat(sh("ip netns exec a sysctl net.ipv4.tcp_available_congestion_control"), containsString("= reno cubic"));
             assertThat(info, containsString(" bytes_sent:"));
             assertThat(info, containsString(" bytes_acked:419430")); // 4 MiB, the SYN and perhaps the FIN
             assertThat(sh("ip netns exec b cat /proc/net/tcp"), containsString(": 00000000:1388 00000000:0000 0A "));

@@ -5,6 +5,8 @@ import java.util.concurrent.atomic.AtomicLong;
 
 import org.modnet.api.inet.InetProtocol;
 import org.modnet.api.net.Eth;
+import org.modnet.api.tcp.TcpCongestion;
+import org.modnet.api.tcp.TcpCongestionOps;
 import org.modnet.core.StandaloneCore;
 import org.modnet.drivers.loopback.Loopback;
 import org.modnet.ethernet.ArpProtocol;
@@ -13,10 +15,11 @@ import org.modnet.ipv4.RouteService;
 import org.modnet.socket.SocketLayer;
 import org.modnet.socket.api.SocketProtocol;
 import org.modnet.tcp.TcpProtocol;
+import org.modnet.tcp_cubic.Cubic;
 
 /**
- * A fresh stack for one script, wired as Declarative Services would wire it (core, lo, ARP, IPv4, TCP,
- * sockets), on a virtual clock: time moves only when the runner moves it, and each step runs the
+ * A fresh stack for one script, wired as Declarative Services would wire it (core, lo, ARP, IPv4, TCP
+ * with CUBIC, sockets), on a virtual clock: time moves only when the runner moves it, and each step runs the
  * softirq and the timers that fall due, so a script's timing is exact and a 3 s RTO takes no time.
  */
 final class VirtualTestbed extends Testbed {
@@ -44,6 +47,8 @@ final class VirtualTestbed extends Testbed {
         ArpProtocol arp = new ArpProtocol(stack.core());
         Ipv4Protocol ipv4 = new Ipv4Protocol(stack.core(), arp);
         TcpProtocol tcp = new TcpProtocol(stack.core(), ipv4);
+        // CUBIC registered before any namespace exists, as Linux's default is there from boot
+        tcp.addCongestion(new Cubic(), Map.of(TcpCongestionOps.NAME, TcpCongestion.CUBIC));
         SocketLayer sockets = new SocketLayer(stack.core());
         stack.addPernet(new Loopback(), 0);
         stack.addPernet(arp, 5);

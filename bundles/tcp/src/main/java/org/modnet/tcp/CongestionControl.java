@@ -31,7 +31,10 @@ final class CongestionControl {
         }
     }
 
-    /** Reno ({@code tcp_reno}): always there, the default without cubic and every fallback. */
+    /**
+     * Reno ({@code tcp_reno}): built in, as Linux builds {@code tcp_reno} into the kernel (it is never a
+     * module); the default without cubic and every fallback.
+     */
     static final TcpCongestionOps RENO_OPS = new TcpCongestionOps() {
         @Override
         public String name() {
@@ -123,9 +126,18 @@ final class CongestionControl {
         final StringSysctl allowedSysctl;
 
         PerNet(Sysctl s) {
+            // Linux's default is CONFIG_DEFAULT_TCP_CONG, cubic: it is the default while its bundle is
+            // there, and Reno stands in (as the default that left, see listChanged) until it comes.
+            Ca cubic = find(TcpCongestion.CUBIC);
+            if (cubic != null) {
+                dflt = cubic;
+                allowed = Set.of(TcpCongestion.RENO, TcpCongestion.CUBIC);
+            } else {
+                dfltLeft = TcpCongestion.CUBIC;
+            }
             availableSysctl = s.registerString("net.ipv4.tcp_available_congestion_control", available(), null);
-            allowedSysctl = s.registerString("net.ipv4.tcp_allowed_congestion_control", TcpCongestion.RENO, this::setAllowed);
-            control = s.registerString("net.ipv4.tcp_congestion_control", TcpCongestion.RENO, this::setDefault);
+            allowedSysctl = s.registerString("net.ipv4.tcp_allowed_congestion_control", allowedText(allowed), this::setAllowed);
+            control = s.registerString("net.ipv4.tcp_congestion_control", dflt.name, this::setDefault);
             availableSysctl.publish(available()); // the namespace may be made while algorithms are listed
         }
 

@@ -68,6 +68,8 @@ final class TcpNet {
     final IntSysctl tsoWinDivisor;
     /** {@code net.ipv4.tcp_slow_start_after_idle}: restart from the initial window after an idle RTO (RFC 2861). */
     final IntSysctl slowStartAfterIdle;
+    /** {@code net.ipv4.tcp_frto}: F-RTO (RFC 5682, its SACK-enhanced variant) after a timeout; 0 turns it off. */
+    final IntSysctl frto;
     final IntSysctl keepaliveTime;
     final IntSysctl keepaliveIntvl;
     final IntSysctl keepaliveProbes;
@@ -125,6 +127,7 @@ final class TcpNet {
         minTsoSegs = s.registerInt("net.ipv4.tcp_min_tso_segs", 2, 1, TcpTso.GSO_MAX_SEGS);
         tsoWinDivisor = s.registerInt("net.ipv4.tcp_tso_win_divisor", 3, 0, Integer.MAX_VALUE);
         slowStartAfterIdle = s.registerInt("net.ipv4.tcp_slow_start_after_idle", 1, 0, 1);
+        frto = s.registerInt("net.ipv4.tcp_frto", 2, 0, 2);
         keepaliveTime = s.registerInt("net.ipv4.tcp_keepalive_time", 7200, 1, Integer.MAX_VALUE);
         keepaliveIntvl = s.registerInt("net.ipv4.tcp_keepalive_intvl", 75, 1, Integer.MAX_VALUE);
         keepaliveProbes = s.registerInt("net.ipv4.tcp_keepalive_probes", 9, 0, 255);

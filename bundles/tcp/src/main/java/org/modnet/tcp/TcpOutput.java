@@ -3,6 +3,7 @@ package org.modnet.tcp;
 import static org.modnet.tcp.TcpSock.*;
 
 import org.modnet.api.skb.SkBuff;
+import org.modnet.api.tcp.TcpCongestion;
 
 /**
  * What one connection sends, as Linux's {@code net/ipv4/tcp_output.c}: {@code tcp_write_xmit} (the
@@ -219,6 +220,10 @@ final class TcpOutput {
     private void segmentSent(int len, boolean retrans, int cpu) {
         boolean wasIdle = sk.sndMax == sk.sndUna; // a pending timer is the probe's: the RTO starts now (tcp_rearm_rto)
         int segs = (len + sk.mss - 1) / Math.max(sk.mss, 1);
+        if (wasIdle && sk.caInit) {
+            sk.ca.ops.cwndEvent(sk.cw, TcpCongestion.CA_EVENT_TX_START); // tcp_event_data_sent, before lsndtime moves
+        }
+        sk.idleFromMs = 0;
         if (retrans) {
             sk.net.mib.add(cpu, TcpMib.Tcp.RetransSegs, segs);
             sk.totalRetrans += segs;
@@ -352,6 +357,9 @@ final class TcpOutput {
         if (delta <= sk.rtoMs) {
             return;
         }
+        if (sk.caInit) {
+            sk.ca.ops.cwndEvent(sk.cw, TcpCongestion.CA_EVENT_CWND_RESTART); // tcp_cwnd_restart tells the algorithm first
+        }
         int restart = Math.min(INIT_CWND, sk.cw.cwnd);
         sk.cw.ssthresh = Math.max(sk.cw.ssthresh, (sk.cw.cwnd >> 1) + (sk.cw.cwnd >> 2)); // tcp_current_ssthresh
         int cwnd = sk.cw.cwnd;
@@ -359,6 +367,7 @@ final class TcpOutput {
             cwnd >>= 1;
         }
         sk.cw.cwnd = Math.max(cwnd, restart);
+        sk.idleFromMs = sk.lsndtimeMs; // for CA_EVENT_TX_START: when sending stopped
         sk.lsndtimeMs = sk.nowMs();
         sk.cwndStampMs = sk.lsndtimeMs;
     }

@@ -80,6 +80,8 @@ final class TcpRecovery {
     boolean tlpRetrans;
     /** {@code is_sack_reneg}: the peer dropped data it had SACKed. */
     boolean isSackReneg;
+    /** {@code tp->frto}: this timeout is checked for being spurious (RFC 5682) before the go-back resend goes on. */
+    boolean frto;
     /** RACK ({@code tp->rack}): the newest delivered segment's send time and end, the RTT it gave. */
     long rackMstampUs;
     int rackEndSeq;
@@ -638,6 +640,7 @@ final class TcpRecovery {
      * what is in flight plus one. The first timeout of an episode counts the failure of what ran before.
      */
     void enterLoss(int cpu) {
+        boolean newRecovery = sk.caState < TcpCongestion.CA_RECOVERY;
         if (sk.retransmits == 0) {
             TcpMib.Ext failed = null;
             if (sk.caState == TcpCongestion.CA_RECOVERY) {
@@ -681,6 +684,9 @@ final class TcpRecovery {
         setCaState(TcpCongestion.CA_LOSS);
         highSeq = sk.sndMax;
         tlpHighSeq = 0;
+        // RFC 5682 3.1 step 1: F-RTO unless a recovery was already under way, but again on a timeout of
+        // the same snd_una (3.2); Linux's condition in tcp_enter_loss (no path MTU probing here)
+        frto = sk.net.frto.get() != 0 && (newRecovery || sk.retransmits > 0);
     }
 
     // --- the state machine ---
@@ -793,14 +799,36 @@ final class TcpRecovery {
         return true;
     }
 
-    /** {@code tcp_process_loss} without F-RTO: an undo when the ACK shows the timeout was spurious, or Open once past high_seq. */
+    /**
+     * {@code tcp_process_loss}: an undo when the ACK shows the timeout was needless, F-RTO (RFC 5682
+     * 3.1, the SACK-enhanced version, as Linux runs it), or Open once past high_seq.
+     */
     private void processLoss(int numDupack, int cpu) {
         boolean recovered = !TcpSeq.before(sk.sndUna, highSeq);
-        if ((flag & FLAG_SND_UNA_ADVANCED) != 0 && tryUndoLoss(cpu)) {
+        if ((flag & FLAG_SND_UNA_ADVANCED) != 0 && tryUndoLoss(false, cpu)) {
             return;
         }
+        if (frto) {
+            // step 3.b: data never retransmitted was (s)acknowledged: not everything was lost, the RTO was spurious
+            if ((flag & FLAG_ORIG_SACK_ACKED) != 0 && tryUndoLoss(true, cpu)) {
+                return;
+            }
+            if (TcpSeq.after(sk.sndMax, highSeq)) {
+                if ((flag & FLAG_DATA_SACKED) != 0 || numDupack > 0) {
+                    frtoLossWasReal(); // step 3.a
+                }
+            } else if ((flag & FLAG_SND_UNA_ADVANCED) != 0 && !recovered) {
+                highSeq = sk.sndMax;
+                // step 2.b: new data instead of the next retransmission, if there is any and the window takes it
+                if (TcpSeq.before(sk.sndMax, sk.writeSeq) && TcpSeq.after(sk.sndUna + sk.sndWnd, sk.sndMax)) {
+                    sk.sndNxt = sk.sndMax; // the go-back resend waits; TcpOutput.writeXmit sends new data on this ACK
+                    return;
+                }
+                frto = false;
+            }
+        }
         if (recovered) {
-            tryUndoRecovery(cpu);
+            tryUndoRecovery(cpu); // step 2.a and the first part of 3.a: a conventional recovery ends
             return;
         }
         if (!isSack()) {
@@ -809,6 +837,18 @@ final class TcpRecovery {
             } else if ((flag & FLAG_SND_UNA_ADVANCED) != 0) {
                 q.sackedOut = 0;
             }
+        }
+    }
+
+    /**
+     * RFC 5682 3.1 step 3.a: the loss was real. Linux then retransmits what is marked lost; here the
+     * RTO's go-back resend takes up again from snd_una (it skips what the peer SACKed).
+     */
+    private void frtoLossWasReal() {
+        frto = false;
+        if (TcpSeq.after(sk.sndNxt, sk.sndUna)) {
+            sk.sndNxt = sk.sndUna;
+            sk.finSent = false; // the FIN, when sent, goes again after the data
         }
     }
 
@@ -999,15 +1039,21 @@ final class TcpRecovery {
         return false;
     }
 
-    /** {@code tcp_try_undo_loss} (without F-RTO): the timeout was needless; TCPLossUndo. */
-    private boolean tryUndoLoss(int cpu) {
-        if (!mayUndo()) {
+    /**
+     * {@code tcp_try_undo_loss}: the timeout was needless (TCPLossUndo); found by F-RTO ({@code frtoUndo})
+     * it is also TCPSpuriousRTOs and the connection is Open at once.
+     */
+    private boolean tryUndoLoss(boolean frtoUndo, int cpu) {
+        if (!frtoUndo && !mayUndo()) {
             return false;
         }
         undoCwndReduction(true);
         sk.net.mib.inc(cpu, TcpMib.Ext.TCPLossUndo);
+        if (frtoUndo) {
+            sk.net.mib.inc(cpu, TcpMib.Ext.TCPSpuriousRTOs);
+        }
         sk.retransmits = 0;
-        if (isSack()) {
+        if (frtoUndo || isSack()) {
             setCaState(TcpCongestion.CA_OPEN);
             isSackReneg = false;
         }

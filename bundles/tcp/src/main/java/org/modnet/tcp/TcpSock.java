@@ -153,6 +153,30 @@ final class TcpSock extends Sock {
         }
 
         @Override
+        public long minRttUs() {
+            return sk.minRttUs;
+        }
+
+        @Override
+        public long lastSendUs() {
+            return (sk.idleFromMs != 0 ? sk.idleFromMs : sk.lsndtimeMs) * 1000;
+        }
+
+        @Override
+        public void mibAdd(int mib, long delta) {
+            TcpMib.Ext c = switch (mib) {
+                case TcpCongestion.MIB_HYSTART_TRAIN_DETECT -> TcpMib.Ext.TCPHystartTrainDetect;
+                case TcpCongestion.MIB_HYSTART_TRAIN_CWND -> TcpMib.Ext.TCPHystartTrainCwnd;
+                case TcpCongestion.MIB_HYSTART_DELAY_DETECT -> TcpMib.Ext.TCPHystartDelayDetect;
+                case TcpCongestion.MIB_HYSTART_DELAY_CWND -> TcpMib.Ext.TCPHystartDelayCwnd;
+                default -> null; // not a counter an algorithm may touch
+            };
+            if (c != null) {
+                sk.net.mib.add(sk.net.core.currentCpu(), c, delta);
+            }
+        }
+
+        @Override
         public int caState() {
             return sk.caState;
         }
@@ -311,6 +335,12 @@ final class TcpSock extends Sock {
     boolean pushStarted;
     /** {@code lsndtime}: when new data last went out, for {@code tcp_slow_start_after_idle}. */
     long lsndtimeMs;
+    /**
+     * The {@link #lsndtimeMs} an idle restart ({@code tcp_cwnd_restart}) found, until the next segment
+     * raises {@code CA_EVENT_TX_START}: modnet's restart moves lsndtime (Linux's does not), and the
+     * algorithm must see when sending stopped. 0: none.
+     */
+    long idleFromMs;
     /** MSG_MORE: the send in progress holds a partial segment back, as TCP_CORK does for one push. */
     boolean corkOnce;
     /** The end of the last sub-MSS segment sent ({@code snd_sml}, Minshall's Nagle). */

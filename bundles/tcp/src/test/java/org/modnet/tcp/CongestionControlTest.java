@@ -36,9 +36,20 @@ class CongestionControlTest {
         int acks;
         int pktsAcked;
         int losses;
+        int txStarts;
+        /** The longest time nothing had been sent, as CA_EVENT_TX_START showed it to the algorithm. */
+        long idleUs;
 
         Counting(String name) {
             this.name = name;
+        }
+
+        @Override
+        public void cwndEvent(TcpCongestionState sk, int event) {
+            if (event == TcpCongestion.CA_EVENT_TX_START && sk.lastSendUs() != 0) { // 0: nothing sent before
+                txStarts++;
+                idleUs = Math.max(idleUs, sk.nowUs() - sk.lastSendUs());
+            }
         }
 
         @Override
@@ -149,6 +160,52 @@ class CongestionControlTest {
         assertEquals("reno", get("net.ipv4.tcp_congestion_control"));
         assertEquals("reno", get("net.ipv4.tcp_available_congestion_control"));
         assertEquals("reno", get("net.ipv4.tcp_allowed_congestion_control"));
+    }
+
+    @Test
+    void cubicArrivingBecomesTheDefaultAsOnLinuxAndLeavingMovesItsConnectionsToReno() throws NetException {
+        org.modnet.tcp_cubic.Cubic cubic = new org.modnet.tcp_cubic.Cubic(); // the bundle's service itself
+        s.tcp.addCongestion(cubic, Map.of(TcpCongestionOps.NAME, TcpCongestion.CUBIC));
+        assertEquals("cubic", get("net.ipv4.tcp_congestion_control"), "Linux's default, once its module is there");
+        assertEquals("reno cubic", get("net.ipv4.tcp_available_congestion_control"));
+        assertEquals("reno cubic", get("net.ipv4.tcp_allowed_congestion_control"));
+        int[] p = connect(7010, -1);
+        assertEquals("cubic", congestion(p[0]));
+        assertEquals("cubic", congestion(p[1]));
+        transfer(p[0], p[1], 200_000);
+        assertEquals(Map.of("sockets", 2), cubic.users(), "lsmod's Used by: both ends");
+        long before = s.count(TcpMib.Ext.TCPCongestionFallback);
+        s.tcp.removeCongestion(cubic);
+        assertEquals("reno", get("net.ipv4.tcp_congestion_control"));
+        assertEquals("reno", congestion(p[0]));
+        assertEquals("reno", congestion(p[1]));
+        assertEquals(before + 3, s.count(TcpMib.Ext.TCPCongestionFallback), "the listener and both ends moved, counted");
+        assertEquals(Map.of("sockets", 0), cubic.users(), "each end released its state");
+        transfer(p[0], p[1], 200_000);
+        s.tcp.addCongestion(new org.modnet.tcp_cubic.Cubic(), Map.of(TcpCongestionOps.NAME, TcpCongestion.CUBIC));
+        assertEquals("cubic", get("net.ipv4.tcp_congestion_control"), "back with its bundle");
+    }
+
+    /** CUBIC moves its epoch by this on TX_START: the idle restart (tcp_slow_start_after_idle) must not hide it. */
+    @Test
+    void sendingAfterAnIdlePeriodTellsTheAlgorithmHowLongNothingWasSent() throws NetException {
+        Counting v = load("vegas");
+        sysctl.set("net.ipv4.tcp_congestion_control", "vegas");
+        int[] p = connect(7012, -1);
+        transfer(p[0], p[1], 20_000);
+        int starts = v.txStarts;
+        assertTrue(v.idleUs < 1_000_000, "a busy transfer: " + v.idleUs);
+        s.advance(5_000); // idle for longer than the RTO: the window restarts too
+        transfer(p[0], p[1], 20_000);
+        assertTrue(v.txStarts > starts, "CA_EVENT_TX_START when sending began again");
+        assertTrue(v.idleUs >= 4_900_000 && v.idleUs < 6_000_000, "idle for " + v.idleUs + " us");
+    }
+
+    @Test
+    void aDefaultTheUserChoseStaysWhenCubicArrives() throws NetException {
+        sysctl.set("net.ipv4.tcp_congestion_control", "reno");
+        load("cubic");
+        assertEquals("reno", get("net.ipv4.tcp_congestion_control"));
     }
 
     @Test
@@ -322,6 +379,34 @@ class CongestionControlTest {
             sk.releaseSock();
         }
         assertTrue(v.acks >= 220_000);
+        sys.close(p[0]);
+    }
+    @Test
+    void theAckPathThroughCubicAllocatesNothing() throws NetException {
+        s.tcp.addCongestion(new org.modnet.tcp_cubic.Cubic(), Map.of(TcpCongestionOps.NAME, TcpCongestion.CUBIC));
+        int[] p = connect(7011, -1);
+        TcpSock sk = s.tcp.net(s.ns).hashed().stream().filter(k -> k.state() == TcpSock.TCP_ESTABLISHED).findFirst().orElseThrow();
+        assertEquals("cubic", sk.congestionControl());
+        var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long id = Thread.currentThread().threadId();
+        sk.lockSock();
+        try {
+            for (int i = 0; i < 20_000; i++) {
+                sk.congAck(sk.sndUna, 1, 1000 + (i & 7) * 1000); // RTT samples for HyStart too
+            }
+            long before = threads.getThreadAllocatedBytes(id);
+            for (int i = 0; i < 200_000; i++) {
+                sk.congAck(sk.sndUna, 1, 1000 + (i & 7) * 1000);
+                if ((i & 1023) == 0) {
+                    sk.cw.ssthresh = sk.ca.ops.ssthresh(sk.cw); // a loss now and then: a new epoch, K again
+                    sk.cw.cwnd = sk.cw.ssthresh;
+                }
+            }
+            long allocated = threads.getThreadAllocatedBytes(id) - before;
+            assertTrue(allocated < 100_000, allocated + " bytes for 200000 ACKs");
+        } finally {
+            sk.releaseSock();
+        }
         sys.close(p[0]);
     }
 }

@@ -88,6 +88,72 @@ class TcpRecoveryTest {
         assertTrue(p.count(TcpMib.Ext.TCPSACKReneging) >= 1);
     }
 
+    /**
+     * Fifteen segments queued, ten sent (the initial window), no tail loss probe, then the RTO: its
+     * resend of the head drained. {@code frto} is {@code net.ipv4.tcp_frto}.
+     */
+    private void rtoWithMoreToSend(int frto) throws Exception {
+        p = new TcpPeer();
+        p.s.ns.sysctl().set("net.ipv4.tcp_early_retrans", "0"); // no loss probe: the RTO is what fires
+        p.s.ns.sysctl().set("net.ipv4.tcp_frto", Integer.toString(frto));
+        int l = p.listen(PORT);
+        byte[] syn = Segments.opts(Segments.mss(MSS), Segments.nop(), Segments.nop(), Segments.sackPerm(), Segments.nop(), Segments.ws(7));
+        fd = p.accept(l, PORT, syn, new byte[0], null);
+        q = p.iss + 1;
+        assertEquals(15 * MSS, p.sys.send(fd, ByteBuffer.allocate(15 * MSS), 0));
+        assertEquals(10, p.drain().size(), "the initial window");
+        for (int ms = 0; ms < 5_000 && p.count(TcpMib.Ext.TCPTimeouts) == 0; ms += 10) {
+            p.s.advance(10);
+        }
+        assertEquals(1, p.count(TcpMib.Ext.TCPTimeouts));
+        List<TcpPeer.Seg> resent = p.drain();
+        assertEquals(q, resent.get(0).seq(), "the RTO resends the head");
+        assertEquals(TcpInfo.TCP_CA_LOSS, info().caState());
+    }
+
+    /** RFC 5682 3.1: after the head's ACK new data goes (2.b); an ACK of data never resent shows the RTO spurious (3.b). */
+    @Test
+    void frtoSendsNewDataAfterTheRtoAndUndoesASpuriousTimeout() throws Exception {
+        rtoWithMoreToSend(2);
+        ack(MSS); // the head's original was only late
+        List<TcpPeer.Seg> next = p.drain();
+        assertTrue(!next.isEmpty() && next.stream().allMatch(o -> o.seq() - q >= 10 * MSS),
+                "new data, not 1:2 again: " + next.stream().map(o -> (o.seq() - q) / MSS).toList());
+        assertEquals(TcpInfo.TCP_CA_LOSS, info().caState());
+        ack(2 * MSS); // the second segment, never retransmitted: its original arrived
+        assertEquals(TcpInfo.TCP_CA_OPEN, info().caState(), "undone at once");
+        assertEquals(1, p.count(TcpMib.Ext.TCPSpuriousRTOs));
+        assertEquals(1, p.count(TcpMib.Ext.TCPLossUndo));
+        assertTrue(p.drain().stream().allMatch(o -> o.seq() - q >= 10 * MSS), "nothing below the RTO's snd_nxt goes again");
+        assertEquals(0, info().lost(), "no segment stays marked lost");
+    }
+
+    /** RFC 5682 3.1 step 3.a: the ACK after the new data SACKs it but not the second segment: the loss was real. */
+    @Test
+    void frtoTakesASackOfTheNewDataAsARealLossAndResendsWhatWasLost() throws Exception {
+        rtoWithMoreToSend(2);
+        ack(MSS);
+        List<TcpPeer.Seg> fresh = p.drain();
+        assertTrue(!fresh.isEmpty() && fresh.get(0).seq() == q + 10 * MSS, "new data first");
+        ack(MSS, 10 * MSS, 11 * MSS); // the new segment arrived, the second still has not
+        List<TcpPeer.Seg> again = p.drain();
+        assertTrue(!again.isEmpty() && again.get(0).seq() == q + MSS, "the resend goes on from the second: "
+                + again.stream().map(o -> (o.seq() - q) / MSS).toList());
+        assertEquals(TcpInfo.TCP_CA_LOSS, info().caState());
+        assertEquals(0, p.count(TcpMib.Ext.TCPSpuriousRTOs));
+    }
+
+    @Test
+    void withTcpFrtoOffTheRtoResendGoesOnAfterTheHeadsAck() throws Exception {
+        rtoWithMoreToSend(0);
+        ack(MSS);
+        List<TcpPeer.Seg> next = p.drain();
+        assertTrue(!next.isEmpty() && next.get(0).seq() == q + MSS, "the second segment again, no new data: "
+                + next.stream().map(o -> (o.seq() - q) / MSS).toList());
+        ack(2 * MSS);
+        assertEquals(0, p.count(TcpMib.Ext.TCPSpuriousRTOs));
+    }
+
     @Test
     void withRackAndNoRoundTripTheFirstSackMarksWhatWasSentBeforeItLost() throws Exception {
         open(true, 6);

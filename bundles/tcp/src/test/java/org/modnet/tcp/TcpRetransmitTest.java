@@ -28,6 +28,8 @@ import org.modnet.api.net.NetDevice;
 import org.modnet.api.net.NetNamespace;
 import org.modnet.api.net.TxResult;
 import org.modnet.api.skb.SkBuff;
+import org.modnet.api.tcp.TcpCongestion;
+import org.modnet.api.tcp.TcpCongestionOps;
 import org.modnet.socket.api.SockAddr;
 import org.modnet.socket.api.SocketCalls;
 
@@ -359,6 +361,29 @@ class TcpRetransmitTest {
         assertTrue(s.count(TcpMib.Ext.TCPSackRecovery) > 0, "losses were repaired by SACK recovery");
         assertTrue(s.count(TcpMib.Ext.TCPTimeouts) < s.count(TcpMib.Ext.TCPSackRecovery),
                 () -> "fewer timeouts (" + s.count(TcpMib.Ext.TCPTimeouts) + ") than recoveries (" + s.count(TcpMib.Ext.TCPSackRecovery) + ")");
+    }
+
+    @Test
+    void aMegabyteCrossesRandomLossWithCubicIntactAndTheSocketNamesCubic() throws Exception {
+        s.tcp.addCongestion(new org.modnet.tcp_cubic.Cubic(), java.util.Map.of(TcpCongestionOps.NAME, TcpCongestion.CUBIC));
+        assertEquals("cubic", s.tcp.net(db.namespace()).cong.control.get(), "cubic arrived: Linux's default");
+        assertEquals("reno cubic", s.tcp.net(s.ns).cong.availableSysctl.get());
+        int[] fds = connect();
+        int[] w = new int[4];
+        int n = a.getsockopt(fds[0], SocketCalls.SOL_TCP, TcpCongestion.TCP_CONGESTION, w);
+        assertEquals("cubic", TcpCongestion.name(w, n), "getsockopt(TCP_CONGESTION)");
+        TcpSock client = s.tcp.net(s.ns).hashed().get(0); // namespace a holds only the client
+        assertEquals("cubic", client.congestionControl(), "what ss -i prints");
+        Random loss = new Random(29);
+        drop = x -> loss.nextInt(100) < 3; // 3% of segments either way, data and ACKs
+        byte[] msg = new byte[1 << 20];
+        new Random(6).nextBytes(msg);
+        byte[] got = transfer(fds, msg, 120_000);
+        assertEquals(msg.length, got.length, () -> "delivered; sender " + conn(a, fds[0]));
+        assertArrayEquals(msg, got);
+        assertTrue(s.count(TcpMib.Ext.TCPSackRecovery) > 0, "losses were repaired by SACK recovery");
+        assertEquals("cubic", client.congestionControl(), "still cubic after the losses");
+        assertTrue(client.cw.ssthresh < Integer.MAX_VALUE, "a loss set ssthresh");
     }
 
     private String conn(SocketCalls p, int fd) {

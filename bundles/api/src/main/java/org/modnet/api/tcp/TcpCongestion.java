@@ -27,6 +27,19 @@ public final class TcpCongestion {
     public static final int CA_EVENT_COMPLETE_CWR = 2;
     public static final int CA_EVENT_LOSS = 3;
 
+    /**
+     * The TcpExt counters an algorithm counts in through {@link TcpCongestionState#mibAdd} ({@code
+     * LINUX_MIB_TCPHYSTART*}): HyStart's exits from slow start by the ACK train and by delay, and the
+     * windows at which it left.
+     */
+    public static final int MIB_HYSTART_TRAIN_DETECT = 0;
+    public static final int MIB_HYSTART_TRAIN_CWND = 1;
+    public static final int MIB_HYSTART_DELAY_DETECT = 2;
+    public static final int MIB_HYSTART_DELAY_CWND = 3;
+
+    /** Cubic's name: Linux's default algorithm ({@code CONFIG_DEFAULT_TCP_CONG}). */
+    public static final String CUBIC = "cubic";
+
     private TcpCongestion() {
     }
 

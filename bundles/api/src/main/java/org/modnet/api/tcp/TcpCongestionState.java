@@ -54,6 +54,31 @@ public interface TcpCongestionState {
         return true;
     }
 
+    /**
+     * {@code tcp_min_rtt}: the smallest RTT seen in microseconds (Linux's windowed minimum), 0 before
+     * the first sample. A state that does not track it says 0.
+     */
+    default long minRttUs() {
+        return 0;
+    }
+
+    /**
+     * {@code lsndtime}: when new data last went out, in microseconds on {@link #nowUs()}'s clock (Linux
+     * keeps it in jiffies), 0 if never. During {@link TcpCongestion#CA_EVENT_TX_START} it is still the
+     * send before the idle period, as {@code tcp_event_data_sent} raises the event before updating it.
+     */
+    default long lastSendUs() {
+        return 0;
+    }
+
+    /**
+     * {@code NET_ADD_STATS} for an algorithm's own TcpExt counters: adds {@code delta} to the
+     * namespace's counter {@code mib} (one of {@link TcpCongestion}'s {@code MIB_*}). Packet path: no
+     * allocation. A state without counters ignores it.
+     */
+    default void mibAdd(int mib, long delta) {
+    }
+
     /** {@code icsk_ca_state}: {@link TcpCongestion#CA_OPEN} ... {@link TcpCongestion#CA_LOSS}. */
     int caState();
 

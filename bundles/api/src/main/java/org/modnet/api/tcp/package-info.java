@@ -6,7 +6,7 @@
  * Reno is built into TCP and is the fallback when an algorithm goes away.
  */
 @Export
-@Version("1.0.0")
+@Version("1.1.0")
 package org.modnet.api.tcp;
 
 import org.osgi.annotation.bundle.Export;
