@@ -1,6 +1,7 @@
 package org.modnet.itests;
 
 import static org.hamcrest.CoreMatchers.containsString;
+import static org.hamcrest.CoreMatchers.not;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
@@ -395,6 +396,11 @@ public class L3HandOverIT {
         assertThat(ipv4, containsString("parm:        net.ipv4.ip_local_port_range=32768 60999 (sysctl)"));
         assertThat(ModnetRuntime.run(processor, "modinfo ethernet"), containsString("parm:        net.ipv4.neigh.default.gc_thresh3=1024 (sysctl)"));
         assertThat(ModnetRuntime.run(processor, "modinfo core"), containsString("parm:        org.modnet.sysctl (Configuration Admin PID)"));
+        // a module that describes its configuration (metatype) lists each parameter as MODULE_PARM_DESC does
+        String cubic = ModnetRuntime.run(processor, "modinfo tcp_cubic");
+        assertThat(cubic, containsString("parm:        beta:the window kept after a loss, in 1/1024 (717 is 0.7) (int)"));
+        assertThat(cubic, containsString("parm:        hystart_low_window:"));
+        assertThat(cubic, not(containsString("Configuration Admin PID")));
     }
 
     // --- bad input through the shell ---

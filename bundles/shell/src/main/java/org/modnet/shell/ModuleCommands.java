@@ -234,9 +234,74 @@ public final class ModuleCommands {
                     // unreadable description: no parameters from it
                 }
             }
-            pids.forEach(pid -> out.add(pid + " (Configuration Admin PID)"));
+            Map<String, List<String>> described = metatypeParameters(bundle);
+            for (String pid : pids) {
+                List<String> parms = described.get(pid);
+                if (parms == null) {
+                    out.add(pid + " (Configuration Admin PID)");
+                } else {
+                    out.addAll(parms);
+                }
+            }
         }
         return out;
+    }
+
+    /**
+     * The parameters a module describes in its metatype ({@code OSGI-INF/metatype/*.xml}, which bnd
+     * writes from {@code @ObjectClassDefinition}), by the PID they configure: one {@code parm:} line
+     * each as Linux's modinfo prints a {@code MODULE_PARM_DESC}, {@code NAME:DESCRIPTION (TYPE)}.
+     */
+    static Map<String, List<String>> metatypeParameters(Bundle bundle) {
+        Map<String, List<String>> byPid = new TreeMap<>();
+        java.util.Enumeration<java.net.URL> xmls = bundle.findEntries("OSGI-INF/metatype", "*.xml", false);
+        while (xmls != null && xmls.hasMoreElements()) {
+            try (InputStream in = xmls.nextElement().openStream()) {
+                javax.xml.parsers.DocumentBuilderFactory f = javax.xml.parsers.DocumentBuilderFactory.newInstance();
+                f.setNamespaceAware(false);
+                f.setExpandEntityReferences(false);
+                org.w3c.dom.Document doc = f.newDocumentBuilder().parse(in);
+                Map<String, List<String>> byOcd = new java.util.HashMap<>();
+                org.w3c.dom.NodeList ocds = doc.getElementsByTagName("OCD");
+                for (int i = 0; i < ocds.getLength(); i++) {
+                    org.w3c.dom.Element ocd = (org.w3c.dom.Element) ocds.item(i);
+                    List<String> lines = new ArrayList<>();
+                    org.w3c.dom.NodeList ads = ocd.getElementsByTagName("AD");
+                    for (int k = 0; k < ads.getLength(); k++) {
+                        org.w3c.dom.Element ad = (org.w3c.dom.Element) ads.item(k);
+                        lines.add(ad.getAttribute("id") + ":" + ad.getAttribute("description") + " (" + linuxType(ad.getAttribute("type")) + ")");
+                    }
+                    byOcd.put(ocd.getAttribute("id"), lines);
+                }
+                org.w3c.dom.NodeList designates = doc.getElementsByTagName("Designate");
+                for (int i = 0; i < designates.getLength(); i++) {
+                    org.w3c.dom.Element d = (org.w3c.dom.Element) designates.item(i);
+                    org.w3c.dom.NodeList objects = d.getElementsByTagName("Object");
+                    if (objects.getLength() > 0) {
+                        List<String> lines = byOcd.get(((org.w3c.dom.Element) objects.item(0)).getAttribute("ocdref"));
+                        if (lines != null) {
+                            byPid.put(d.getAttribute("pid"), lines);
+                        }
+                    }
+                }
+            } catch (IOException | javax.xml.parsers.ParserConfigurationException | org.xml.sax.SAXException e) {
+                // an unreadable description: its PID is listed without parameters
+            }
+        }
+        return byPid;
+    }
+
+    /** The C type modinfo names for a metatype attribute type. */
+    private static String linuxType(String metatype) {
+        return switch (metatype) {
+            case "Integer" -> "int";
+            case "Long" -> "long";
+            case "Short" -> "short";
+            case "Byte" -> "byte";
+            case "Boolean" -> "bool";
+            case "String", "Password" -> "charp";
+            default -> metatype.toLowerCase(java.util.Locale.ROOT);
+        };
     }
 
     // --- modprobe ---

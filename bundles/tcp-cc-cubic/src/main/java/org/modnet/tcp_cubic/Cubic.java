@@ -11,6 +11,9 @@ import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Modified;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
 /**
  * CUBIC (RFC 9438) as Linux's {@code net/ipv4/tcp_cubic.c} runs it, with HyStart (Ha and Rhee, "Taming
@@ -30,7 +33,43 @@ import org.osgi.service.component.annotations.Modified;
  */
 @Component(service = { TcpCongestionOps.class, ModuleUsage.class }, immediate = true, configurationPid = Cubic.PID,
         configurationPolicy = ConfigurationPolicy.OPTIONAL, property = TcpCongestionOps.NAME + "=" + TcpCongestion.CUBIC)
+@Designate(ocd = Cubic.Parameters.class)
 public final class Cubic implements TcpCongestionOps, ModuleUsage {
+    /**
+     * The module parameters described for {@code modinfo}'s {@code parm:} lines (the bundle's metatype;
+     * {@link Params#from} reads the values). A double underscore in a method name stands for the
+     * underscore of Linux's parameter name, as the metatype annotations map names.
+     */
+    @ObjectClassDefinition(id = PID, name = PID, description = "CUBIC's module parameters")
+    @interface Parameters {
+        @AttributeDefinition(description = "1 to shrink the remembered maximum when windows keep falling (fast convergence)")
+        int fast__convergence() default 1;
+
+        @AttributeDefinition(description = "the window kept after a loss, in 1/1024 (717 is 0.7)")
+        int beta() default 717;
+
+        @AttributeDefinition(description = "slow start threshold of a new connection, 0 for none")
+        int initial__ssthresh() default 0;
+
+        @AttributeDefinition(description = "the cubic curve's scale, 41 for C = 0.4 in 1/1024")
+        int bic__scale() default 41;
+
+        @AttributeDefinition(description = "1 to grow at least as fast as Reno would (the TCP-friendly region)")
+        int tcp__friendliness() default 1;
+
+        @AttributeDefinition(description = "1 to leave slow start early with HyStart")
+        int hystart() default 1;
+
+        @AttributeDefinition(description = "HyStart's detectors: 1 ACK train, 2 delay increase, 3 both")
+        int hystart__detect() default 3;
+
+        @AttributeDefinition(description = "no HyStart exit below this window, in segments")
+        int hystart__low__window() default 16;
+
+        @AttributeDefinition(description = "the gap between ACKs that still counts as a train, in microseconds")
+        int hystart__ack__delta__us() default 2000;
+    }
+
     /** The configuration's PID: the module's name, as Linux's {@code /sys/module/tcp_cubic}. */
     public static final String PID = "tcp_cubic";
 
