@@ -232,6 +232,8 @@ public class TcpHandOverIT {
     private final AtomicLong received = new AtomicLong();
     private final AtomicLong updateStart = new AtomicLong(Long.MAX_VALUE);
     private final AtomicLong firstAfter = new AtomicLong();
+    /** epoll_wait returns in both loops: how busy the applications were while the swap ran. */
+    private final AtomicLong wakeups = new AtomicLong();
 
     private void got(long n) {
         received.addAndGet(n);
@@ -366,6 +368,7 @@ public class TcpHandOverIT {
             }
         });
         long start = System.nanoTime();
+        long wokeBefore = wakeups.get();
         updateStart.set(start);
         long lastModified = ModnetRuntime.bundleNamed(context, bsn).getLastModified();
         String said = update(bsn, rebuilt);
@@ -379,6 +382,7 @@ public class TcpHandOverIT {
         }
         sampling.set(false);
         sampler.join();
+        System.out.println("TcpHandOverIT: epoll_wait returned " + (wakeups.get() - wokeBefore) + " times in both loops during the update");
         context.removeServiceListener(watch);
         context.removeBundleListener(stepWatch);
         samples.entrySet().stream().sorted(Map.Entry.<String, Integer>comparingByValue().reversed()).limit(25)
@@ -546,6 +550,7 @@ public class TcpHandOverIT {
             }
             assertTrue("epoll: the senders finished in time, " + left + " left", System.nanoTime() < deadline);
             int n = check(p.epollWait(ep, events, 1000), "epoll_wait");
+            wakeups.incrementAndGet();
             for (int e = 0; e < n; e++) {
                 int i = (int) events[e].data;
                 if ((events[e].events & (SocketCalls.EPOLLERR | SocketCalls.EPOLLHUP)) != 0) {
@@ -602,6 +607,7 @@ public class TcpHandOverIT {
                 throw new AssertionError("the receivers did not finish: " + done.size() + " done, " + open.size() + " open");
             }
             int n = check(p.epollWait(ep, events, 1000), "epoll_wait");
+            wakeups.incrementAndGet();
             for (int e = 0; e < n; e++) {
                 long data = events[e].data;
                 if (data == -1) {
