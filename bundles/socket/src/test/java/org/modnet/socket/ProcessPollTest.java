@@ -85,6 +85,7 @@ class ProcessPollTest {
         old.park(); // its protocol is handing it over
         assertEquals(0, proc.epollWait(ep, ev, 0), "nothing to do on it meanwhile: a level-triggered loop would spin on EAGAIN");
         stack.layer.adopted(old.inode(), stack.net.create(stack.stack.core().initNet()));
+        stack.layer.finished(new org.modnet.api.handover.LayerState("udp", 1, java.util.List.of(), java.util.Map.of()));
         assertEquals(1, proc.epollWait(ep, ev, 1000), "the successor under the same descriptor is writable");
         assertEquals(7, ev[0].data);
     }
