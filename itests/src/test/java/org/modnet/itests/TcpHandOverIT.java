@@ -358,12 +358,16 @@ public class TcpHandOverIT {
         };
         context.addBundleListener(stepWatch);
         Object oldTcp = tcpProtocol();
-        Thread me = Thread.currentThread();
         Map<String, Integer> samples = new java.util.concurrent.ConcurrentHashMap<>();
         java.util.concurrent.atomic.AtomicBoolean sampling = new java.util.concurrent.atomic.AtomicBoolean(SAMPLE);
         Thread sampler = Thread.ofPlatform().daemon().start(() -> { // a poor man's profiler of the update call
             while (sampling.get()) {
-                samples.merge(frames(me.getStackTrace()), 1, Integer::sum);
+                for (Map.Entry<Thread, StackTraceElement[]> t : Thread.getAllStackTraces().entrySet()) {
+                    // the thread running the update: Felix's updateBundle (the command runs in the shell's own thread)
+                    if (java.util.Arrays.stream(t.getValue()).anyMatch(f -> f.getMethodName().equals("updateBundle"))) {
+                        samples.merge(frames(t.getValue()), 1, Integer::sum);
+                    }
+                }
                 java.util.concurrent.locks.LockSupport.parkNanos(200_000);
             }
         });
@@ -387,8 +391,8 @@ public class TcpHandOverIT {
         context.removeBundleListener(stepWatch);
         samples.entrySet().stream().sorted(Map.Entry.<String, Integer>comparingByValue().reversed()).limit(25)
                 .forEach(e -> System.out.println("TcpHandOverIT: sample " + e.getValue() + " " + e.getKey()));
-        System.out.println("TcpHandOverIT: breakdown (ms from the update call): " + breakdown(start, steps, left.get(), arrived.get(),
-                marks(oldTcp), marks(tcpProtocol())));
+        System.out.println("TcpHandOverIT: breakdown (ms from the update call): " + (refused ? "refused, nothing swapped" : breakdown(start, steps, left.get(), arrived.get(),
+                marks(oldTcp), marks(tcpProtocol()))));
         Thread.sleep(500);
         long retransAfter = counter("a", "TcpRetransSegs") + counter("b", "TcpRetransSegs");
         Thread.sleep(500);
@@ -398,10 +402,15 @@ public class TcpHandOverIT {
         byte[] bsent = blockingSent.get(STALL_SECONDS + 30, TimeUnit.SECONDS);
         byte[] bgot = blockingGot.get(STALL_SECONDS + 30, TimeUnit.SECONDS);
         double secs = (System.nanoTime() - t0) / 1e9;
-        System.out.printf("TcpHandOverIT: update(" + bsn + "): old TCP's services left %.1f ms after the call, the new TCP's arrived %.1f ms"
-                + " after it (%.1f ms without TCP); retransmissions %d before the update, %d from it to 0.5 s after%n",
-                (left.get() - start) / 1e6, (arrived.get() - start) / 1e6, (arrived.get() - left.get()) / 1e6, retransBefore,
-                retransAfter - retransBefore);
+        if (refused) {
+            System.out.printf("TcpHandOverIT: refused, the old TCP ran on; retransmissions %d before the update, %d from it to 0.5 s after%n",
+                    retransBefore, retransAfter - retransBefore);
+        } else {
+            System.out.printf("TcpHandOverIT: update(" + bsn + "): old TCP's services left %.1f ms after the call, the new TCP's arrived %.1f ms"
+                    + " after it (%.1f ms without TCP); retransmissions %d before the update, %d from it to 0.5 s after%n",
+                    (left.get() - start) / 1e6, (arrived.get() - start) / 1e6, (arrived.get() - left.get()) / 1e6, retransBefore,
+                    retransAfter - retransBefore);
+        }
         System.out.println("TcpHandOverIT: " + sh("ip -s -n a link show eth0").replace('\n', ' ') + " | "
                 + sh("ip -s -n b link show eth1").replace('\n', ' '));
         Map<String, Long> delta = new java.util.LinkedHashMap<>();
