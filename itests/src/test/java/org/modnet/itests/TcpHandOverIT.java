@@ -2,6 +2,7 @@ package org.modnet.itests;
 
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertSame;
 import static org.junit.Assert.assertTrue;
 
 import java.io.InputStream;
@@ -48,12 +49,16 @@ import org.osgi.framework.BundleContext;
  * through their descriptors: an epoll loop over every connection and a blocking reader and writer.
  * 200 connections in CI, 1,000 with {@code -Dmodnet.bigtcp=true}. The same streams survive an update of
  * the IPv4 bundle, which takes TCP down and back with it. An update whose state version the
- * new TCP cannot read is refused: the connections close and are counted, new ones work.
+ * new TCP cannot read is refused by {@code update} before anything stops, the streams going on; through
+ * Felix's own {@code Bundle.update} the new version itself refuses it: the connections close and are
+ * counted, new ones work.
  */
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerMethod.class)
 public class TcpHandOverIT {
     private static final boolean BIG = Boolean.getBoolean("modnet.bigtcp");
+    /** Samples the updating thread's stack every 0.2 ms during the update and prints where it was. */
+    private static final boolean SAMPLE = Boolean.getBoolean("modnet.handover.sample");
     private static final int CONNECTIONS = BIG ? 1000 : 200;
     private static final int PER_CONNECTION = 1 << 20;
     private static final long BLOCKING_BYTES = 32L << 20;
@@ -166,16 +171,21 @@ public class TcpHandOverIT {
         return out;
     }
 
-    private void update(Path jar) throws Exception {
-        update("org.modnet.tcp", jar);
-    }
-
-    private void update(String bsn, Path jar) throws Exception {
-        Bundle b = ModnetRuntime.bundleNamed(context, bsn);
+    /** Felix's own {@code Bundle.update}, without the checks modnet's {@code update} command makes first. */
+    private void felixUpdate(Path jar) throws Exception {
+        Bundle b = ModnetRuntime.bundleNamed(context, "org.modnet.tcp");
         try (InputStream in = Files.newInputStream(jar)) {
             b.update(in);
         }
         assertEquals(Bundle.ACTIVE, b.getState());
+    }
+
+    /** {@code update BSN FILE} as a user types it; what it printed (a refusal too). */
+    private String update(String bsn, Path jar) throws Exception {
+        String out = ModnetRuntime.runCapturing(processor, null, "update " + bsn + " " + jar);
+        System.out.print("TcpHandOverIT: " + out);
+        assertEquals(Bundle.ACTIVE, ModnetRuntime.bundleNamed(context, bsn).getState());
+        return out;
     }
 
     /** A reproducible stream of bytes, as TcpBulkIT's: {@code seed} picks it; sender and checker make the same one. */
@@ -222,6 +232,8 @@ public class TcpHandOverIT {
     private final AtomicLong received = new AtomicLong();
     private final AtomicLong updateStart = new AtomicLong(Long.MAX_VALUE);
     private final AtomicLong firstAfter = new AtomicLong();
+    /** epoll_wait returns in both loops: how busy the applications were while the swap ran. */
+    private final AtomicLong wakeups = new AtomicLong();
 
     private void got(long n) {
         received.addAndGet(n);
@@ -233,7 +245,17 @@ public class TcpHandOverIT {
 
     @Test
     public void connectionsStreamingAcrossAnUpdateOfTcpFinishIntactWithoutResetOrRetransmission() throws Exception {
-        streamAcrossAnUpdateOf("org.modnet.tcp");
+        streamAcrossAnUpdateOf("org.modnet.tcp", rebuilt("org.modnet.tcp", "Modnet-Rebuilt", "tcp hand-over test"), false);
+    }
+
+    /**
+     * Issue 15: "a new version that cannot read the state's version refuses and the old version stays
+     * running". {@code update} reads the new jar's {@code Modnet-State-Version} before it stops anything:
+     * it refuses with the reason, the running TCP is the same instance, and the streams go on untouched.
+     */
+    @Test
+    public void anUpdateToAnUnreadableStateVersionIsRefusedAndTheStreamsFinishOnTheOldVersion() throws Exception {
+        streamAcrossAnUpdateOf("org.modnet.tcp", rebuilt("org.modnet.tcp", "Modnet-State-Version", "2"), true);
     }
 
     /**
@@ -242,7 +264,7 @@ public class TcpHandOverIT {
      */
     @Test
     public void connectionsStreamingAcrossAnUpdateOfIpv4FinishIntactWithoutReset() throws Exception {
-        streamAcrossAnUpdateOf("org.modnet.ipv4");
+        streamAcrossAnUpdateOf("org.modnet.ipv4", rebuilt("org.modnet.ipv4", "Modnet-Rebuilt", "tcp hand-over test"), false);
     }
 
     /**
@@ -318,7 +340,7 @@ public class TcpHandOverIT {
             }
         }, own);
 
-        streamAcrossAnUpdateOf("org.modnet.socket", 1);
+        streamAcrossAnUpdateOf("org.modnet.socket", rebuilt("org.modnet.socket", "Modnet-Rebuilt", "tcp hand-over test"), false, 1);
 
         stop.set(true);
         long sent = flowSent.get(30, TimeUnit.SECONDS);
@@ -353,8 +375,8 @@ public class TcpHandOverIT {
         flowServer.close();
     }
 
-    private void streamAcrossAnUpdateOf(String bsn) throws Exception {
-        streamAcrossAnUpdateOf(bsn, 0);
+    private void streamAcrossAnUpdateOf(String bsn, Path rebuilt, boolean refused) throws Exception {
+        streamAcrossAnUpdateOf(bsn, rebuilt, refused, 0);
     }
 
     /** The device's TX "dropped", as {@code ip -s link show} prints it. */
@@ -369,11 +391,12 @@ public class TcpHandOverIT {
     }
 
     /**
-     * Streams over every connection, updates {@code bsn} to a rebuilt jar a quarter through, checks every
-     * byte and counter; {@code otherSocketsA} sockets of namespace a beside the streams' are adopted too.
+     * Streams over every connection, updates {@code bsn} to {@code rebuilt} a quarter through, checks every
+     * byte and counter; {@code refused}: the update must be refused and the running version keep them;
+     * {@code otherSocketsA} sockets of namespace a beside the streams' are adopted too.
      */
-    private void streamAcrossAnUpdateOf(String bsn, int otherSocketsA) throws Exception {
-        Path rebuilt = rebuilt(bsn, "Modnet-Rebuilt", "tcp hand-over test");
+    private void streamAcrossAnUpdateOf(String bsn, Path rebuilt, boolean refused, int otherSocketsA) throws Exception {
+        long adoptedBefore = counter("a", "HandOverSocketsAdopted") + counter("b", "HandOverSocketsAdopted");
         String[] watched = { "TcpOutRsts", "TcpEstabResets", "TcpRetransSegs", "TcpExtTCPBacklogDrop", "IpInDiscards" };
         Map<String, Long> before = new HashMap<>();
         for (String ns : new String[] { "a", "b" }) {
@@ -449,11 +472,51 @@ public class TcpHandOverIT {
             }
         };
         context.addServiceListener(watch, "(&(objectClass=org.modnet.api.inet.InetProtocol)(modnet.ipproto=6))");
+        // the bundle's own steps, as Felix reports them synchronously, for the breakdown below
+        Map<String, Long> steps = new java.util.concurrent.ConcurrentHashMap<>();
+        long updatedId = ModnetRuntime.bundleNamed(context, bsn).getBundleId();
+        org.osgi.framework.SynchronousBundleListener stepWatch = ev -> {
+            if (ev.getBundle().getBundleId() == updatedId) {
+                steps.putIfAbsent(bundleEvent(ev.getType()), System.nanoTime());
+            }
+        };
+        context.addBundleListener(stepWatch);
+        Object oldTcp = tcpProtocol();
+        Map<String, Integer> samples = new java.util.concurrent.ConcurrentHashMap<>();
+        java.util.concurrent.atomic.AtomicBoolean sampling = new java.util.concurrent.atomic.AtomicBoolean(SAMPLE);
+        Thread sampler = Thread.ofPlatform().daemon().start(() -> { // a poor man's profiler of the update call
+            while (sampling.get()) {
+                for (Map.Entry<Thread, StackTraceElement[]> t : Thread.getAllStackTraces().entrySet()) {
+                    // the thread running the update: Felix's updateBundle (the command runs in the shell's own thread)
+                    if (java.util.Arrays.stream(t.getValue()).anyMatch(f -> f.getMethodName().equals("updateBundle"))) {
+                        samples.merge(frames(t.getValue()), 1, Integer::sum);
+                    }
+                }
+                java.util.concurrent.locks.LockSupport.parkNanos(200_000);
+            }
+        });
         long start = System.nanoTime();
+        long wokeBefore = wakeups.get();
         updateStart.set(start);
-        update(bsn, rebuilt);
+        long lastModified = ModnetRuntime.bundleNamed(context, bsn).getLastModified();
+        String said = update(bsn, rebuilt);
         long updated = System.nanoTime();
+        if (refused) {
+            assertTrue("a refusal that says why: " + said, said.contains("update: ERROR: could not update 'org.modnet.tcp': the new version"
+                    + " cannot adopt the running state: it reads state version 2, the running version holds version 1; the running"
+                    + " version is unchanged"));
+            assertEquals("the bundle was not touched", lastModified, ModnetRuntime.bundleNamed(context, bsn).getLastModified());
+            assertSame("the same TCP runs", oldTcp, tcpProtocol());
+        }
+        sampling.set(false);
+        sampler.join();
+        System.out.println("TcpHandOverIT: epoll_wait returned " + (wakeups.get() - wokeBefore) + " times in both loops during the update");
         context.removeServiceListener(watch);
+        context.removeBundleListener(stepWatch);
+        samples.entrySet().stream().sorted(Map.Entry.<String, Integer>comparingByValue().reversed()).limit(25)
+                .forEach(e -> System.out.println("TcpHandOverIT: sample " + e.getValue() + " " + e.getKey()));
+        System.out.println("TcpHandOverIT: breakdown (ms from the update call): " + (refused ? "refused, nothing swapped" : breakdown(start, steps, left.get(), arrived.get(),
+                marks(oldTcp), marks(tcpProtocol()))));
         Thread.sleep(500);
         long retransAfter = counter("a", "TcpRetransSegs") + counter("b", "TcpRetransSegs");
         Thread.sleep(500);
@@ -463,10 +526,15 @@ public class TcpHandOverIT {
         byte[] bsent = blockingSent.get(STALL_SECONDS + 30, TimeUnit.SECONDS);
         byte[] bgot = blockingGot.get(STALL_SECONDS + 30, TimeUnit.SECONDS);
         double secs = (System.nanoTime() - t0) / 1e9;
-        System.out.printf("TcpHandOverIT: update(" + bsn + "): old TCP's services left %.1f ms after the call, the new TCP's arrived %.1f ms"
-                + " after it (%.1f ms without TCP); retransmissions %d before the update, %d from it to 0.5 s after%n",
-                (left.get() - start) / 1e6, (arrived.get() - start) / 1e6, (arrived.get() - left.get()) / 1e6, retransBefore,
-                retransAfter - retransBefore);
+        if (refused) {
+            System.out.printf("TcpHandOverIT: refused, the old TCP ran on; retransmissions %d before the update, %d from it to 0.5 s after%n",
+                    retransBefore, retransAfter - retransBefore);
+        } else {
+            System.out.printf("TcpHandOverIT: update(" + bsn + "): old TCP's services left %.1f ms after the call, the new TCP's arrived %.1f ms"
+                    + " after it (%.1f ms without TCP); retransmissions %d before the update, %d from it to 0.5 s after%n",
+                    (left.get() - start) / 1e6, (arrived.get() - start) / 1e6, (arrived.get() - left.get()) / 1e6, retransBefore,
+                    retransAfter - retransBefore);
+        }
         System.out.println("TcpHandOverIT: " + sh("ip -s -n a link show eth0").replace('\n', ' ') + " | "
                 + sh("ip -s -n b link show eth1").replace('\n', ' '));
         Map<String, Long> delta = new java.util.LinkedHashMap<>();
@@ -500,11 +568,82 @@ public class TcpHandOverIT {
             assertEquals(ns + ": no connection reset", 0L, (long) delta.get(ns + ":TcpEstabResets"));
             assertEquals(ns + ": no segment dropped by the hold queue", 0L, (long) delta.get(ns + ":IpInDiscards"));
         }
-        // every descriptor was adopted: a's clients and b's listeners and accepted connections
-        assertEquals(CONNECTIONS + 1 + otherSocketsA, counter("a", "HandOverSocketsAdopted"));
-        assertTrue(counter("b", "HandOverSocketsAdopted") >= 2);
+        if (refused) {
+            assertEquals("nothing handed over", adoptedBefore, counter("a", "HandOverSocketsAdopted") + counter("b", "HandOverSocketsAdopted"));
+            assertEquals("no service of TCP left", 0L, left.get());
+        } else {
+            // every descriptor was adopted: a's clients and b's listeners and accepted connections
+            assertEquals(CONNECTIONS + 1 + otherSocketsA, counter("a", "HandOverSocketsAdopted"));
+            assertTrue(counter("b", "HandOverSocketsAdopted") >= 2);
+        }
         client.close();
         server.close();
+    }
+
+    /** The running TCP's component instance (its class is private to its bundle: read by reflection). */
+    private Object tcpProtocol() throws Exception {
+        org.osgi.framework.ServiceReference<?>[] refs = context.getServiceReferences(org.modnet.api.inet.InetProtocol.class.getName(),
+                "(modnet.ipproto=6)");
+        return refs == null ? null : context.getService(refs[0]);
+    }
+
+    /** TcpProtocol.handOverMarks of {@code tcp}: made, freeze start, end, adopt start, end, attached. */
+    private static long[] marks(Object tcp) {
+        try {
+            return tcp == null ? new long[6] : (long[]) tcp.getClass().getMethod("handOverMarks").invoke(tcp);
+        } catch (ReflectiveOperationException e) {
+            return new long[6];
+        }
+    }
+
+    /** A stack sample's key: its top frame and the next three of modnet's TCP and socket layers. */
+    private static String frames(StackTraceElement[] st) {
+        StringBuilder k = new StringBuilder();
+        int shown = 0;
+        for (StackTraceElement f : st) {
+            if (shown == 0 || f.getClassName().startsWith("org.modnet.tcp") || f.getClassName().startsWith("org.modnet.socket")) {
+                k.append(f.getClassName().replaceAll(".*\\.", "")).append('.').append(f.getMethodName()).append(':')
+                        .append(f.getLineNumber()).append(" < ");
+                if (++shown == 4) {
+                    break;
+                }
+            }
+        }
+        return k.toString();
+    }
+
+    private static String bundleEvent(int type) {
+        return switch (type) {
+        case org.osgi.framework.BundleEvent.STOPPING -> "stopping";
+        case org.osgi.framework.BundleEvent.STOPPED -> "stopped";
+        case org.osgi.framework.BundleEvent.UNRESOLVED -> "unresolved";
+        case org.osgi.framework.BundleEvent.UPDATED -> "updated";
+        case org.osgi.framework.BundleEvent.RESOLVED -> "resolved";
+        case org.osgi.framework.BundleEvent.STARTING -> "starting";
+        case org.osgi.framework.BundleEvent.STARTED -> "started";
+        default -> "event" + type;
+        };
+    }
+
+    /** The swap's steps in time order, each in ms from {@code start}, with the spans that matter named. */
+    private static String breakdown(long start, Map<String, Long> steps, long left, long arrived, long[] old, long[] now) {
+        Map<String, Long> all = new HashMap<>(steps);
+        all.put("services-left", left);
+        all.put("services-arrived", arrived);
+        all.put("old-freeze-start", old[1]);
+        all.put("old-freeze-end", old[2]);
+        all.put("new-made", now[0]);
+        all.put("new-adopt-start", now[3]);
+        all.put("new-adopt-end", now[4]);
+        all.put("new-attached", now[5]);
+        StringBuilder b = new StringBuilder();
+        all.entrySet().stream().filter(e -> e.getValue() != 0).sorted(Map.Entry.comparingByValue())
+                .forEach(e -> b.append(String.format("%s %.1f; ", e.getKey(), (e.getValue() - start) / 1e6)));
+        if (old[2] != 0 && now[3] != 0) {
+            b.append(String.format("freeze %.1f ms, adopt %.1f ms, freeze end to adopt start %.1f ms", (old[2] - old[1]) / 1e6,
+                    (now[4] - now[3]) / 1e6, (now[3] - old[2]) / 1e6));
+        }
+        return b.toString();
     }
 
     /** What the sockets of a stalled transfer hold, from both ends (ModnetRuntime.printStalled). */
@@ -544,6 +683,7 @@ public class TcpHandOverIT {
             }
             assertTrue("epoll: the senders finished in time, " + left + " left", System.nanoTime() < deadline);
             int n = check(p.epollWait(ep, events, 1000), "epoll_wait");
+            wakeups.incrementAndGet();
             for (int e = 0; e < n; e++) {
                 int i = (int) events[e].data;
                 if ((events[e].events & (SocketCalls.EPOLLERR | SocketCalls.EPOLLHUP)) != 0) {
@@ -600,6 +740,7 @@ public class TcpHandOverIT {
                 throw new AssertionError("the receivers did not finish: " + done.size() + " done, " + open.size() + " open");
             }
             int n = check(p.epollWait(ep, events, 1000), "epoll_wait");
+            wakeups.incrementAndGet();
             for (int e = 0; e < n; e++) {
                 long data = events[e].data;
                 if (data == -1) {
@@ -661,7 +802,7 @@ public class TcpHandOverIT {
         check(client.connect(c, new SockAddr(B, 5020)), "connect");
         int s = check(server.accept(l, null, 0), "accept");
         assertEquals(5, client.send(c, ByteBuffer.wrap("hello".getBytes()), 0));
-        update(other);
+        felixUpdate(other); // Felix's update stops the old version before the new one can see the state
         assertEquals("the refused connection's descriptor is closed", -9, client.send(c, ByteBuffer.wrap("x".getBytes()), 0));
         assertEquals(-9, server.recv(s, ByteBuffer.allocate(16), SocketCalls.MSG_DONTWAIT));
         assertEquals("one refusal, counted in the namespace of the first socket", 1,

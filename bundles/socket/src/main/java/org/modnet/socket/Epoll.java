@@ -206,7 +206,10 @@ final class Epoll implements EventPoll {
                     Sock now = follow(item);
                     sk = now != null ? now : sk;
                 }
-                masks[i] = sk.isClosed() ? -1 : sk.poll();
+                // a socket parked for its protocol's update has nothing to report until the new version adopts
+                // it (closing this one wakes the entry, which then follows it): polled, a frozen connection with
+                // room in its ring would say EPOLLOUT and a level-triggered loop would spin on EAGAIN meanwhile
+                masks[i] = sk.isClosed() ? -1 : sk.isParked() ? 0 : sk.poll();
             }
         } finally {
             lock.lock();

@@ -367,7 +367,18 @@ public final class SocketLayer implements Sockets, PernetOperations, SocketHandO
         synchronized (monitor) {
             monitor.notifyAll();
         }
-        old.close(); // wakes its poll and epoll waiters, which look again and find the new socket
+        // closing it wakes its poll and epoll waiters, which look again and find the new socket: done for
+        // all of them in finished, so the adoption is not interrupted by a wake-up per socket
+        superseded.add(old);
+    }
+
+    /** Parked sockets adopted since the last {@link #finished}: closed there, together. */
+    private final java.util.Queue<Sock> superseded = new java.util.concurrent.ConcurrentLinkedQueue<>();
+
+    private void closeSuperseded() {
+        for (Sock old; (old = superseded.poll()) != null;) {
+            old.close();
+        }
     }
 
     /** Adopted sockets whose new protocol has not registered yet: {@link #addProtocol} claims them. */
@@ -375,6 +386,7 @@ public final class SocketLayer implements Sockets, PernetOperations, SocketHandO
 
     @Override
     public void finished(LayerState state) {
+        closeSuperseded();
         for (var st : state.sockets()) {
             Sock old = parked.remove(st.id());
             if (old != null) {

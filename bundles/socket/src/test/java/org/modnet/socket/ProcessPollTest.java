@@ -75,6 +75,22 @@ class ProcessPollTest {
     }
 
     @Test
+    void aSocketParkedForItsProtocolsUpdateIsNotReportedToEpollUntilItsSuccessorIsThere() {
+        int fd = server();
+        int ep = proc.epollCreate();
+        assertEquals(0, proc.epollCtl(ep, EPOLL_CTL_ADD, fd, EPOLLOUT, 7));
+        EpollEvent[] ev = { new EpollEvent() };
+        assertEquals(1, proc.epollWait(ep, ev, 0), "writable");
+        LoopSock old = stack.net.ports.get(5300);
+        old.park(); // its protocol is handing it over
+        assertEquals(0, proc.epollWait(ep, ev, 0), "nothing to do on it meanwhile: a level-triggered loop would spin on EAGAIN");
+        stack.layer.adopted(old.inode(), stack.net.create(stack.stack.core().initNet()));
+        stack.layer.finished(new org.modnet.api.handover.LayerState("udp", 1, java.util.List.of(), java.util.Map.of()));
+        assertEquals(1, proc.epollWait(ep, ev, 1000), "the successor under the same descriptor is writable");
+        assertEquals(7, ev[0].data);
+    }
+
+    @Test
     void sendtoAndRecvfrom() {
         int fd = server();
         ByteBuffer buf = ByteBuffer.allocate(20);

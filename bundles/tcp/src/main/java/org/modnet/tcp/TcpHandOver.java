@@ -134,7 +134,13 @@ final class TcpHandOver {
         sk.twTimer.del();
         sk.keepaliveTimer.del();
         sk.reclaimTimer.del();
-        sk.wake(); // sleepers see the freeze and return EAGAIN: the socket layer retries them on the new socket
+        // sleepers see the freeze and return EAGAIN: the socket layer retries them on the new socket; a
+        // parked socket's poll and epoll waiters were woken by the park and have nothing to see until then
+        if (sk.isParked()) {
+            sk.wakeSleepers();
+        } else {
+            sk.wake();
+        }
     }
 
     private static long left(TcpTimer t) {
@@ -402,17 +408,20 @@ final class TcpHandOver {
         TcpTimersState tm = st.timers();
         if (clocks == null) {
             startClocks(sk, tm);
+            sk.ringEmptied();
         } else {
+            // the idle-ring timer too: arming a timer wakes the timer thread, and 400 wake-ups inside the
+            // swap cost it more than a reclaim that starts once the held segments are delivered
             clocks.add(() -> {
                 sk.lockSock();
                 try {
                     startClocks(sk, tm);
+                    sk.ringEmptied();
                 } finally {
                     sk.unlockSock(net.core.currentCpu());
                 }
             });
         }
-        sk.ringEmptied();
         return sk;
     }
 

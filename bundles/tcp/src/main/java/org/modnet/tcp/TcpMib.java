@@ -48,7 +48,13 @@ final class TcpMib {
         TCPDSACKIgnoredDubious, TCPMigrateReqSuccess, TCPMigrateReqFailure, TCPPLBRehash, TCPAORequired,
         TCPAOBad, TCPAOKeyNotFound, TCPAOGood, TCPAODroppedIcmps,
         /** modnet's own: connections moved to the default algorithm because theirs was unloaded (Linux refuses the unload). */
-        TCPCongestionFallback
+        TCPCongestionFallback,
+        /**
+         * modnet's own: segments that reached this version after it began handing its connections to
+         * the next one (an update of TCP or of IPv4), dropped rather than answered with a reset; the
+         * peer sends them again. Linux has no such counter: it cannot replace TCP under live connections.
+         */
+        TCPHandOverLeavingDrop
     }
 
     /** RFC 2012's "other" is 1; Linux reports 1 (the RFC 6298 estimator is not in the enumeration). */

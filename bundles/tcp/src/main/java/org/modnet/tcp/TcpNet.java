@@ -271,10 +271,16 @@ final class TcpNet {
     List<TcpSock> hashed() {
         List<TcpSock> all = new ArrayList<>();
         for (int i = 0; i < LHASH_SLOTS; i++) {
-            all.addAll(Arrays.asList(lhash.get(i)));
+            TcpSock[] slot = lhash.get(i);
+            if (slot.length > 0) { // most slots are empty: a hand-over walks all of them inside the swap
+                java.util.Collections.addAll(all, slot);
+            }
         }
         for (int i = 0; i < EHASH_SLOTS; i++) {
-            all.addAll(Arrays.asList(ehash.get(i)));
+            TcpSock[] slot = ehash.get(i);
+            if (slot.length > 0) {
+                java.util.Collections.addAll(all, slot);
+            }
         }
         return all;
     }

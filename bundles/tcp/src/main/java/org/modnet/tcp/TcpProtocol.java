@@ -86,6 +86,17 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
     private final java.util.concurrent.atomic.AtomicIntegerArray inReceive;
     /** What the last hand-over did, for the benchmark and the tests: nanoseconds and counts. */
     volatile String lastHandOver = "";
+    /**
+     * When this instance's hand-over steps began and ended ({@code System.nanoTime}; 0 if not run), for
+     * TcpHandOverIT's breakdown of the swap: made, freeze start and end, adopt start and end, attached.
+     * Written once per step, never on the packet path.
+     */
+    private final long[] marks = new long[6];
+
+    /** A copy of {@link #marks}. */
+    public long[] handOverMarks() {
+        return marks.clone();
+    }
 
     public TcpProtocol(NetCore core, Ipv4 ipv4) {
         this(core, ipv4, null, () -> false, TcpHandOver.STATE_VERSION);
@@ -107,6 +118,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
      */
     TcpProtocol(NetCore core, Ipv4 ipv4, SocketHandOver holder, java.util.function.BooleanSupplier updating,
             int stateVersion) {
+        marks[0] = System.nanoTime();
         this.core = core;
         this.ipv4 = ipv4;
         this.holder = holder;
@@ -191,12 +203,14 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
             return;
         }
         long start = System.nanoTime();
+        marks[1] = start;
         leaving = true; // before the wait: a segment that comes later is dropped, never answered with a reset
         synchronizeNet();
         LayerState sockets = export();
         TcpLayerState tcp = (TcpLayerState) pending;
         holder.depositDetail(LAYER, tcp);
         holder.deposit(sockets);
+        marks[2] = System.nanoTime();
         lastHandOver = String.format("froze %d connections, %d listeners, %d TIME-WAIT in %.1f ms", tcp.connections().size(),
                 tcp.listeners().size(), tcp.timewait().size(), (System.nanoTime() - start) / 1e6);
         LOG.info("tcp: {} (state version {})", lastHandOver, tcp.version());
@@ -257,6 +271,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
     /** The new version's side: counters and keys, then each socket remade, hashed, its descriptors moved to it. */
     void adopt(LayerState sockets, TcpLayerState st) {
         long start = System.nanoTime();
+        marks[3] = start;
         for (TcpNamespaceState ns : st.namespaces()) {
             TcpHandOver.adopt(net(ns.namespace(), true), ns);
         }
@@ -288,6 +303,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
             clocksFallback = core.timer(Math.max(cpu, 0), this::attached);
             clocksFallback.mod(CLOCKS_FALLBACK_MS);
         }
+        marks[4] = System.nanoTime();
         lastHandOver = String.format("adopted %d connections, %d listeners, %d TIME-WAIT in %.1f ms", st.connections().size(),
                 st.listeners().size(), st.timewait().size(), (System.nanoTime() - start) / 1e6);
         LOG.info("tcp: {} (state version {})", lastHandOver, st.version());
@@ -304,6 +320,9 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
      */
     @Override
     public void attached() {
+        if (marks[5] == 0) {
+            marks[5] = System.nanoTime();
+        }
         List<Runnable> clocks;
         synchronized (this) {
             clocks = stoppedClocks;
@@ -437,6 +456,10 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         try {
             if (leaving) { // checked after the count: the hand-over waits for those that read false
                 droppedLeaving.incrementAndGet();
+                TcpNet net = skb.dev() == null ? null : nets.get(skb.dev().namespace());
+                if (net != null) {
+                    net.mib.inc(cpu, TcpMib.Ext.TCPHandOverLeavingDrop);
+                }
                 skb.free();
                 return;
             }

@@ -920,12 +920,17 @@ final class TcpSock extends Sock {
     }
 
     void wake() {
+        wakeSleepers();
+        wakeUp();
+    }
+
+    /** The threads asleep in this socket's calls, without its poll and epoll waiters ({@link #wakeUp}). */
+    void wakeSleepers() {
         SleepListener.notifyWoken(this, null);
         wakeups++;
         for (int i = 0; i < sleeperCount; i++) {
             LockSupport.unpark(sleepers[i]);
         }
-        wakeUp();
     }
 
     // --- bind, listen, accept ---

@@ -508,7 +508,10 @@ final class TcpTimewaitSock {
         List<TcpTimewaitSock> all() {
             List<TcpTimewaitSock> out = new ArrayList<>();
             for (int i = 0; i < SLOTS; i++) {
-                out.addAll(Arrays.asList(hash.get(i)));
+                TcpTimewaitSock[] slot = hash.get(i);
+                if (slot.length > 0) {
+                    java.util.Collections.addAll(out, slot);
+                }
             }
             return out;
         }

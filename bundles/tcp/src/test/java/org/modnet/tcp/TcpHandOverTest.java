@@ -248,6 +248,7 @@ class TcpHandOverTest {
             data(p, P + 100, 200, 1 + 3000, 63, 105); // the old IPv4 still delivers to the old TCP
         }, () -> { });
         assertEquals(1, gone.droppedLeaving(), "dropped by the old version");
+        assertEquals(1L, gone.counters(p.s.ns).get("TcpExtTCPHandOverLeavingDrop"), "counted under the name nstat shows");
         assertEquals(0, p.count(TcpMib.Tcp.OutRsts), "no reset for a connection that was handed over");
         assertTrue(p.drain().stream().noneMatch(g -> (g.flags() & TcpHeader.RST) != 0));
         data(p, P + 100, 200, 1 + 3000, 63, 106); // the peer sends it again, to the new version
