@@ -8,6 +8,7 @@ import java.util.List;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.modnet.api.net.DeviceStats;
 import org.modnet.api.net.Eth;
 import org.modnet.api.net.MacAddress;
 import org.modnet.api.net.NetDevice;
@@ -317,8 +318,68 @@ class TcFilterTest {
         rig.tc("filter add dev va egress matchall action mirred egress redirect dev va");
         send(ICMP, 2, 0, 0, 1);
         List<String> s = rig.tc("-s filter show dev va egress");
-        assertTrue(s.contains("\tSent " + 5 * 64 + " bytes 5 pkt (dropped 0, overlimits 1 requeues 0) "), s.toString());
+        // the fifth call is past the limit (an overlimit, shot); the fourth's dev_queue_xmit answers that drop: another
+        assertTrue(s.contains("\tSent " + 5 * 64 + " bytes 5 pkt (dropped 0, overlimits 2 requeues 0) "), s.toString());
         assertTrue(rig.tc("-s qdisc show dev va").contains(" Sent " + 5 * 64 + " bytes 5 pkt (dropped 1, overlimits 0 requeues 0) "));
+    }
+
+    @Test
+    void mirredFromAPrioRootBackIntoItsOwnDeviceIsDroppedAndCountedNotReentered() {
+        rig.tc("qdisc add dev va root handle 1: prio");
+        rig.tc("filter add dev va parent 1: matchall action mirred egress redirect dev va");
+        send(ICMP, 2, 0, 0, 3);
+        assertEquals(0, ipReceivedByDst[2]);
+        List<String> f = rig.tc("-s filter show dev va");
+        assertTrue(f.contains("\tSent " + 3 * 64 + " bytes 3 pkt (dropped 0, overlimits 3 requeues 0) "), f.toString());
+        assertEquals(3, rig.va.stats().get(DeviceStats.Field.TX_DROPPED), "q->owner: the frame sent back into the running qdisc");
+        assertEquals(0, rig.qdisc().qlen());
+    }
+
+    @Test
+    void mirredBetweenTwoPrioRootsEndsAtTheRecursionLimit() throws Exception {
+        NetDevice vc = twoPrioRootsRedirectingToEachOther();
+        send(ICMP, 2, 0, 0, 1);
+        assertEquals(0, ipReceivedByDst[2]);
+        // va at rounds 0, 2, 4, 6, 8; vc at 1, 3, 5, 7; the ninth send is refused
+        assertTrue(rig.tc("-s filter show dev va").contains("\tSent " + 5 * 64 + " bytes 5 pkt (dropped 0, overlimits 1 requeues 0) "),
+                rig.tc("-s filter show dev va").toString());
+        assertTrue(rig.tc("-s filter show dev vc").contains("\tSent " + 4 * 64 + " bytes 4 pkt (dropped 0, overlimits 0 requeues 0) "));
+        assertEquals(1, vc.stats().get(DeviceStats.Field.TX_DROPPED));
+    }
+
+    @Test
+    void twoThreadsRedirectingBetweenTwoPrioRootsCannotDeadlock() throws Exception {
+        NetDevice vc = twoPrioRootsRedirectingToEachOther();
+        int n = 2000;
+        Thread[] senders = new Thread[2];
+        for (int t = 0; t < 2; t++) {
+            NetDevice from = t == 0 ? rig.va : vc;
+            senders[t] = new Thread(() -> {
+                for (int i = 0; i < n; i++) {
+                    SkBuff skb = ip(ICMP, 2, 0, 0);
+                    skb.dev(from);
+                    rig.core.core().devQueueXmit(skb);
+                }
+            });
+            senders[t].start();
+        }
+        for (Thread t : senders) {
+            t.join(120_000);
+            assertTrue(!t.isAlive(), "a sender is stuck: the two qdisc locks were taken crosswise");
+        }
+        assertEquals(2 * n, rig.va.stats().get(DeviceStats.Field.TX_DROPPED) + vc.stats().get(DeviceStats.Field.TX_DROPPED),
+                "every frame ended in one counted drop");
+    }
+
+    private NetDevice twoPrioRootsRedirectingToEachOther() throws Exception {
+        new org.modnet.drivers.veth.VethDriver().create(rig.core.core().initNet(), "vc", List.of("peer", "name", "vd"));
+        NetDevice vc = rig.core.core().initNet().device("vc");
+        vc.open();
+        rig.tc("qdisc add dev va root handle 1: prio");
+        rig.tc("qdisc add dev vc root handle 1: prio");
+        rig.tc("filter add dev va parent 1: matchall action mirred egress redirect dev vc");
+        rig.tc("filter add dev vc parent 1: matchall action mirred egress redirect dev va");
+        return vc;
     }
 
     // --- police ---
