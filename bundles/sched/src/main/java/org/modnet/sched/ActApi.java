@@ -62,6 +62,13 @@ final class ActApi {
                 throw new CommandException("Error: Too many actions.", 2);
             }
             String kind = a.value();
+            if (kind.equals("goto") || kind.equals("gact") && "goto".equals(a.peek())) { // "action goto chain N"
+                if (kind.equals("gact")) {
+                    a.next();
+                }
+                out.add(gact(gotoChain(a), a));
+                continue;
+            }
             Integer control = TcAction.verdict(kind);
             if (control != null) { // "action drop": gact by its control word
                 out.add(gact(control, a));
@@ -105,6 +112,22 @@ final class ActApi {
             		  or conform (<NOTEXCEEDACT>) the configured bandwidth limit.
                    EXCEEDACT/NOTEXCEEDACT := { pipe | ok | reclassify | drop | continue |
             				   goto chain <CHAIN_INDEX> }""";
+
+    /** {@code parse_action_control}'s {@code goto chain N}, after the word {@code goto}. */
+    static int gotoChain(TcFilterArgs a) {
+        if (!a.more() || !"chain".equals(a.next())) {
+            throw new CommandException("Bad action type goto", 1);
+        }
+        String v = a.value();
+        Integer n = TcUtil.parseU32(v);
+        if (n == null) {
+            throw new CommandException("Illegal \"chain index\"", 1);
+        }
+        if (Integer.compareUnsigned(n, TcFilterBlock.MAX_CHAIN) > 0) {
+            throw TcFilterApi.kernel("Specified chain index exceeds upper limit");
+        }
+        return TcAction.TC_ACT_GOTO_CHAIN | n;
+    }
 
     private TcAction gact(int verdict, TcFilterArgs a) {
         int index = optionalIndex(a);

@@ -31,8 +31,20 @@ abstract class TcAction {
     void destroy() {
     }
 
+    /** {@code TC_ACT_GOTO_CHAIN} ({@code __TC_ACT_EXT(2)}): or'ed with the chain index. */
+    static final int TC_ACT_GOTO_CHAIN = 2 << 28;
+    /** {@code TC_ACT_EXT_OPCODE_MAX}'s mask: the opcode bits of an extended verdict. */
+    static final int TC_ACT_EXT_OPCODE_MASK = 0xf000_0000;
+
+    static boolean isGotoChain(int v) {
+        return (v & TC_ACT_EXT_OPCODE_MASK) == TC_ACT_GOTO_CHAIN;
+    }
+
     /** iproute2's {@code action_n2a}: a verdict's word. */
     static String verdictName(int v) {
+        if (isGotoChain(v)) {
+            return "goto chain " + (v & TcFilterBlock.MAX_CHAIN);
+        }
         return switch (v) {
             case TcHook.TC_ACT_UNSPEC -> "continue";
             case TcHook.TC_ACT_OK -> "pass";

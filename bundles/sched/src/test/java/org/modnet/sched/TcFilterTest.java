@@ -382,6 +382,79 @@ class TcFilterTest {
         return vc;
     }
 
+    // --- chains ---
+
+    @Test
+    void gotoChainGoesOnAtThatChainsFilters() {
+        rig.tc("qdisc add dev vb clsact");
+        rig.tc("filter add dev vb ingress chain 0 prio 1 protocol ip matchall action goto chain 5");
+        rig.tc("filter add dev vb ingress chain 5 prio 2 protocol ip u32 match ip dst 10.0.0.2/32 action drop");
+        send(ICMP, 2, 0, 0, 3);
+        send(ICMP, 3, 0, 0, 2);
+        assertEquals(0, ipReceivedByDst[2], "chain 5's filter dropped them");
+        assertEquals(2, ipReceivedByDst[3], "no match in chain 5: continue, on their way");
+        List<String> all = rig.tc("filter show dev vb ingress");
+        assertEquals("filter protocol ip pref 1 matchall chain 0 ", all.get(0));
+        assertTrue(all.contains("\taction order 1: gact action goto chain 5"), all.toString());
+        assertTrue(all.contains("filter protocol ip pref 2 u32 chain 5 "), all.toString());
+        List<String> five = rig.tc("filter show dev vb ingress chain 5");
+        assertEquals("filter protocol ip pref 2 u32 ", five.get(0), "tc leaves out the chain it was asked for");
+        assertTrue(five.stream().noneMatch(l -> l.contains("matchall")), five.toString());
+        assertEquals(List.of("chain parent ffff: chain 0 ", "chain parent ffff: chain 5 "), rig.tc("chain show dev vb ingress"));
+    }
+
+    @Test
+    void chainsAreAddedDeletedAndRefusedInTcsWords() {
+        rig.tc("qdisc add dev vb clsact");
+        rig.tc("chain add dev vb ingress chain 3");
+        assertEquals(List.of("chain parent ffff: chain 3 "), rig.tc("chain show dev vb ingress"));
+        assertEquals(List.of("chain parent ffff: chain 3 "), rig.tc("chain get dev vb ingress chain 3"));
+        assertEquals(List.of(), rig.tc("filter show dev vb ingress chain 3"));
+        fails("chain add dev vb ingress chain 3", "Error: Filter chain already exists.\nWe have an error talking to the kernel", 2);
+        fails("chain get dev vb ingress chain 77", "Error: Cannot find specified filter chain.\nWe have an error talking to the kernel", 2);
+        fails("chain add dev vb ingress chain 268435456", "Error: Specified chain index exceeds upper limit.\nWe have an error talking to the kernel", 2);
+        fails("chain add dev vb ingress chain x", "Error: argument \"x\" is wrong: invalid chain index value", 255);
+        fails("filter add dev vb ingress chain 268435456 matchall action drop",
+                "Error: Specified chain index exceeds upper limit.\nWe have an error talking to the kernel", 2);
+        rig.tc("filter add dev vb ingress chain 3 matchall action drop");
+        send(ICMP, 2, 0, 0, 2);
+        assertEquals(2, ipReceivedByDst[2], "nothing goes to chain 3: its filter never runs");
+        rig.tc("chain del dev vb ingress chain 3");
+        assertEquals(List.of(), rig.tc("chain show dev vb ingress"));
+        assertEquals(List.of(), rig.tc("filter show dev vb ingress"), "its filters went with it");
+        fails("chain del dev vb ingress chain 3", "Error: Cannot find specified filter chain.\nWe have an error talking to the kernel", 2);
+        rig.tc("filter add dev vb ingress chain 4 matchall action drop");
+        rig.tc("filter del dev vb ingress chain 4");
+        assertEquals(List.of(), rig.tc("chain show dev vb ingress"), "a chain its filters made goes with its last filter");
+    }
+
+    @Test
+    void aGotoLoopBetweenChainsIsDroppedAtTheReclassifyLimit() {
+        rig.tc("qdisc add dev vb clsact");
+        rig.tc("filter add dev vb ingress chain 0 matchall action goto chain 1");
+        rig.tc("filter add dev vb ingress chain 1 matchall action goto chain 0");
+        send(ICMP, 2, 0, 0, 1);
+        assertEquals(0, ipReceivedByDst[2]);
+        assertTrue(rig.tc("-s qdisc show dev vb").contains(" Sent 50 bytes 1 pkt (dropped 1, overlimits 0 requeues 0) "),
+                rig.tc("-s qdisc show dev vb").toString());
+        List<String> f = rig.tc("-s filter show dev vb ingress chain 0");
+        assertTrue(f.contains("\tSent " + 8 * 50 + " bytes 8 pkt (dropped 0, overlimits 0 requeues 0) "), "16 rounds, half of them in chain 0: " + f);
+    }
+
+    @Test
+    void aPrioRootsChainsListUnderItsHandle() {
+        rig.tc("qdisc add dev va root handle 1: prio");
+        rig.tc("filter add dev va parent 1: protocol ip prio 1 matchall action goto chain 2");
+        rig.tc("filter add dev va parent 1: chain 2 protocol ip prio 1 u32 match ip dst 10.0.0.3/32 flowid 1:3");
+        rig.tc("qdisc add dev va parent 1:3 handle 30: pfifo");
+        send(ICMP, 3, 0, 0, 4);
+        List<String> q = rig.tc("-s qdisc show dev va");
+        int child = q.indexOf("qdisc pfifo 30: parent 1:3 limit 1000p");
+        assertEquals(" Sent " + 4 * 64 + " bytes 4 pkt (dropped 0, overlimits 0 requeues 0) ", q.get(child + 1), "chain 2's flowid chose 1:3");
+        assertEquals(List.of("chain parent 1: chain 0 ", "chain parent 1: chain 2 "), rig.tc("chain show dev va"));
+        assertTrue(rig.tc("filter show dev va").contains("filter parent 1: protocol ip pref 1 u32 chain 2 "));
+    }
+
     // --- police ---
 
     @Test
