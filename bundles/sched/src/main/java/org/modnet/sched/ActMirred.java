@@ -109,6 +109,6 @@ final class ActMirred extends TcAction {
     List<String> describe() {
         String how = (egress ? "Egress" : "Ingress") + (redirect ? " Redirect" : " Mirror");
         return List.of("mirred (" + how + " to device " + target.name() + ") " + verdictName(redirect ? TcHook.TC_ACT_STOLEN : verdict),
-                " \tindex " + index + " ref 1 bind 1");
+                " \tindex " + index + " " + refs());
     }
 }

@@ -128,6 +128,9 @@ public final class TcCommand {
         if (!object.isEmpty() && "filter".startsWith(object)) {
             return filters.run(Commands.namespace(core, netns, "tc"), w, stats);
         }
+        if (!object.isEmpty() && "actions".startsWith(object)) {
+            return filters.actions(Commands.namespace(core, netns, "tc"), w, stats);
+        }
         if (object.length() >= 2 && "chain".startsWith(object)) {
             return filters.chain(Commands.namespace(core, netns, "tc"), w);
         }

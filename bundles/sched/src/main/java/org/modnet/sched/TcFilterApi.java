@@ -105,6 +105,11 @@ final class TcFilterApi {
         };
     }
 
+    /** {@code tc actions ...} after the word {@code actions}. */
+    synchronized List<String> actions(NetNamespace ns, List<String> w, boolean stats) {
+        return actions.actions(ns, w, stats);
+    }
+
     static final String CHAIN_USAGE = """
             Usage: tc chain [ add | del | get | show ] [ dev STRING ]
                    tc chain [ add | del | get | show ] [ block BLOCK_INDEX ] """;
@@ -355,6 +360,7 @@ final class TcFilterApi {
         }
         int newHandle = handle != 0 ? handle : tp != null ? tp.nextHandle : h.kind.equals("u32") ? 0x800 : 1;
         TcFilter f = parse(ns, h, protocol, newHandle);
+        actions.commit(ns, f.actions, true);
         if (tp == null) {
             tp = new TcFilterProto(pref, protocol, h.kind);
             tp.put(f);

@@ -455,6 +455,59 @@ class TcFilterTest {
         assertTrue(rig.tc("filter show dev va").contains("filter parent 1: protocol ip pref 1 u32 chain 2 "));
     }
 
+    // --- shared actions ---
+
+    @Test
+    void aSharedPolicerCountsWhatEveryFilterBoundToItSends() {
+        rig.tc("qdisc add dev vb clsact");
+        rig.tc("actions add action police rate 1mbit burst 10k index 1");
+        String line = "\taction order 0:  police 0x1 rate 1Mbit burst 10Kb mtu 2Kb action reclassify overhead 0b ";
+        assertEquals(List.of("total acts 1", "", line, "\tref 1 bind 0", ""), rig.tc("actions ls action police"));
+        rig.tc("filter add dev vb ingress prio 1 protocol ip u32 match ip dst 10.0.0.2/32 action police index 1");
+        rig.tc("filter add dev vb ingress prio 2 protocol ip u32 match ip dst 10.0.0.3/32 action police index 1");
+        assertEquals(List.of("total acts 1", "", line, "\tref 3 bind 2", ""), rig.tc("actions ls action police"));
+        send(ICMP, 2, 0, 0, 3);
+        send(ICMP, 3, 0, 0, 2);
+        assertEquals(3, ipReceivedByDst[2]);
+        assertEquals(2, ipReceivedByDst[3]);
+        List<String> get = rig.tc("-s actions get action police index 1");
+        assertEquals("total acts 0", get.get(0));
+        assertEquals(line.replace("order 0", "order 1"), get.get(2));
+        assertTrue(get.contains("\tSent " + 5 * 50 + " bytes 5 pkt (dropped 0, overlimits 0 requeues 0) "), "both filters' frames: " + get);
+        List<String> f = rig.tc("filter show dev vb ingress");
+        assertTrue(f.contains("\tref 3 bind 2"), f.toString());
+        CommandException e = assertThrows(CommandException.class, () -> rig.tc("actions del action police index 1"));
+        assertEquals("Error: Failed to delete TC action.\nWe have an error talking to the kernel", e.getMessage());
+        rig.tc("filter del dev vb ingress prio 1");
+        rig.tc("filter del dev vb ingress prio 2");
+        assertEquals("\tref 1 bind 0", rig.tc("actions ls action police").get(3), "the filters let it go; tc actions still holds it");
+        rig.tc("actions del action police index 1");
+        assertEquals(List.of("total acts 0", ""), rig.tc("actions ls action police"));
+    }
+
+    @Test
+    void aFiltersOwnActionsAreListedUntilTheFilterGoes() {
+        rig.tc("qdisc add dev vb clsact");
+        rig.tc("filter add dev vb ingress matchall action drop");
+        assertEquals(List.of("total acts 1", "", "\taction order 0: gact action drop", "\t random type none pass val 0",
+                "\t index 1 ref 1 bind 1", ""), rig.tc("actions ls action gact"));
+        rig.tc("filter del dev vb ingress");
+        assertEquals(List.of("total acts 0", ""), rig.tc("actions ls action gact"));
+    }
+
+    @Test
+    void refusesBadActionsCommandsInTcsWords() {
+        rig.tc("actions add action gact drop index 7");
+        CommandException e = assertThrows(CommandException.class, () -> rig.tc("actions add action gact pass index 7"));
+        assertEquals("RTNETLINK answers: File exists\nWe have an error talking to the kernel", e.getMessage());
+        e = assertThrows(CommandException.class, () -> rig.tc("actions get action gact index 8"));
+        assertEquals("Error: TC action with specified index not found.\nWe have an error talking to the kernel", e.getMessage());
+        e = assertThrows(CommandException.class, () -> rig.tc("actions ls action bogus"));
+        assertTrue(e.getMessage().startsWith("bad action type bogus"), e.getMessage());
+        rig.tc("actions flush action gact");
+        assertEquals(List.of("total acts 0", ""), rig.tc("actions ls action gact"));
+    }
+
     // --- police ---
 
     @Test
