@@ -65,7 +65,7 @@ final class TcFilterBlock {
                         break search;
                     }
                     if (r >= 0) {
-                        return result(r, f.classid);
+                        return result(r, f.cls.classid(f.classid));
                     }
                 }
             }
