@@ -45,10 +45,6 @@ final class ActApi {
         return ret;
     }
 
-    private int nextIndex(String kind) {
-        return 0; // given when the action goes into its table: the lowest free, as idr_alloc_u32
-    }
-
     private java.util.TreeMap<Integer, TcAction> table(NetNamespace ns, String kind) {
         return tables.computeIfAbsent(ns, n -> new ConcurrentHashMap<>()).computeIfAbsent(kind, k -> new java.util.TreeMap<>());
     }
@@ -203,10 +199,10 @@ final class ActApi {
 
     private TcAction gact(int verdict, TcFilterArgs a) {
         int index = optionalIndex(a);
-        return new ActGact(index != 0 ? index : nextIndex("gact"), verdict);
+        return new ActGact(index, verdict);
     }
 
-    /** {@code index N} after an action's words, or 0. */
+    /** {@code index N} after an action's words, or 0 (then {@link #commit} gives the lowest free, as {@code idr_alloc_u32}). */
     private static int optionalIndex(TcFilterArgs a) {
         if ("index".equals(a.peek())) {
             a.next();
@@ -276,7 +272,7 @@ final class ActApi {
         if (egress == null || redirect == null) {
             throw new CommandException("Command line is not complete. Try option \"help\"\n" + MIRRED_USAGE, 1);
         }
-        return new ActMirred(index != 0 ? index : nextIndex("mirred"), core, dev, egress, redirect, verdict);
+        return new ActMirred(index, core, dev, egress, redirect, verdict);
     }
 
     /** {@code act_parse_police}: {@code rate R burst B [mtu M] [conform-exceed EXCEED[/CONFORM]] [CONTROL] [index N]}. */
@@ -350,7 +346,7 @@ final class ActApi {
         if (burst == null) {
             throw new CommandException("burst requires rate.\n" + POLICE_USAGE, 1);
         }
-        return new ActPolice(index != 0 ? index : nextIndex("police"), rate, burst, mtu != 0 ? mtu : POLICE_DEFAULT_MTU,
+        return new ActPolice(index, rate, burst, mtu != 0 ? mtu : POLICE_DEFAULT_MTU,
                 exceed, conform, core::nanoTime);
     }
 
