@@ -96,6 +96,36 @@ public class TcFilterIT {
     }
 
     @Test
+    public void aGotoChainDropsWhatTheOtherChainMatches() throws Exception {
+        ModnetRuntime.run(processor, "ns2", "tc qdisc add dev veth1 clsact");
+        ModnetRuntime.run(processor, "ns2", "tc filter add dev veth1 ingress chain 0 protocol ip matchall action goto chain 3");
+        ModnetRuntime.run(processor, "ns2", "tc filter add dev veth1 ingress chain 3 protocol ip u32 match u16 84 0xffff at 2 action drop");
+        assertEquals(0, received(ModnetRuntime.runCapturing(processor, "ns1", "ping -c 3 -i 0.05 -W 1 10.0.0.2")));
+        assertEquals(2, received(ModnetRuntime.runCapturing(processor, "ns1", "ping -c 2 -i 0.05 -W 1 -s 100 10.0.0.2")));
+        assertEquals("chain parent ffff: chain 0 \nchain parent ffff: chain 3 \n", ModnetRuntime.run(processor, "ns2", "tc chain show dev veth1 ingress"));
+        String three = ModnetRuntime.run(processor, "ns2", "tc -s filter show dev veth1 ingress chain 3");
+        assertThat(three, containsString("filter protocol ip pref 49152 u32 fh 800::800 order 2048 key ht 800 bkt 0 terminal flowid not_in_hw"));
+        assertThat(three, containsString("\tSent 252 bytes 3 pkt (dropped 3, overlimits 0 requeues 0) "));
+        assertThat(ModnetRuntime.run(processor, "ns2", "tc filter show dev veth1 ingress"), containsString("\taction order 1: gact action goto chain 3"));
+        ModnetRuntime.run(processor, "ns2", "tc chain del dev veth1 ingress chain 3");
+        assertEquals(2, received(ModnetRuntime.runCapturing(processor, "ns1", "ping -c 2 -i 0.05 -W 1 10.0.0.2")));
+    }
+
+    @Test
+    public void aSharedPolicerCountsForEveryFilterBoundToIt() throws Exception {
+        ModnetRuntime.run(processor, "ns2", "tc qdisc add dev veth1 clsact");
+        ModnetRuntime.run(processor, "ns2", "tc actions add action police rate 1mbit burst 10k index 1");
+        ModnetRuntime.run(processor, "ns2", "tc filter add dev veth1 ingress prio 1 protocol ip u32 match u16 84 0xffff at 2 action police index 1");
+        ModnetRuntime.run(processor, "ns2", "tc filter add dev veth1 ingress prio 2 protocol ip u32 match u16 128 0xffff at 2 action police index 1");
+        assertEquals(3, received(ModnetRuntime.runCapturing(processor, "ns1", "ping -c 3 -i 0.05 -W 1 10.0.0.2")));
+        assertEquals(2, received(ModnetRuntime.runCapturing(processor, "ns1", "ping -c 2 -i 0.05 -W 1 -s 100 10.0.0.2")));
+        String get = ModnetRuntime.run(processor, "ns2", "tc -s actions get action police index 1");
+        assertThat(get, containsString("total acts 0\n\n\taction order 1:  police 0x1 rate 1Mbit burst 10Kb mtu 2Kb action reclassify overhead 0b \n\tref 3 bind 2\n"));
+        assertThat(get, containsString("\tSent " + (3 * 84 + 2 * 128) + " bytes 5 pkt (dropped 0, overlimits 0 requeues 0) "));
+        assertThat(ModnetRuntime.run(processor, "ns2", "tc actions ls action police"), containsString("total acts 1"));
+    }
+
+    @Test
     public void flowerDropAtEgressLosesIcmpButNotArp() throws Exception {
         ModnetRuntime.run(processor, "ns1", "tc qdisc add dev veth0 clsact");
         ModnetRuntime.run(processor, "ns1", "tc filter add dev veth0 egress protocol ip flower ip_proto icmp dst_ip 10.0.0.2 action drop");

@@ -736,6 +736,78 @@ final class NetDev implements NetDevice {
             return Qdisc.NET_XMIT_DROP;
         }
         core.dispatch().deliverOutgoing(skb, this);
+        XmitNest nest = XMIT_NEST.get();
+        if (nest.owner != null) {
+            return nest.defer(skb, this); // sent from inside a qdisc's enqueue: a filter's mirred
+        }
+        int rc = xmitQdisc(skb, nest);
+        if (!nest.draining) {
+            nest.drain();
+        }
+        return rc;
+    }
+
+    /**
+     * A thread's qdisc nesting: which qdisc's lock it holds while enqueueing ({@code q->owner}) and what
+     * was sent meanwhile. A filter's {@code mirred} runs inside {@code enqueue} under the qdisc's lock;
+     * sending from there straight into another device's qdisc would take a second lock (two devices
+     * redirecting to each other from two threads: a deadlock), and into the same one would re-enter it.
+     * So such a frame waits here, bounded, and goes once the lock is let go. Linux drops a frame sent
+     * back into the qdisc the CPU is running ({@code q->owner}, "mirred deadlock on device recursion")
+     * and ends loops through other devices at {@code XMIT_RECURSION_LIMIT}; modnet does the same (the
+     * limit counts rounds of waiting frames) and counts each such drop in the device's tx_dropped.
+     */
+    static final class XmitNest {
+        /** {@code XMIT_RECURSION_LIMIT}. */
+        static final int RECURSION_LIMIT = 8;
+        /** How many frames may wait per thread. */
+        static final int MAX_DEFERRED = 64;
+        Qdisc owner;
+        boolean draining;
+        int round;
+        private final SkBuff[] frames = new SkBuff[MAX_DEFERRED];
+        private final int[] rounds = new int[MAX_DEFERRED];
+        private int head;
+        private int count;
+
+        int defer(SkBuff skb, NetDev dev) {
+            if (dev.qdisc == owner || round + 1 > RECURSION_LIMIT || count == MAX_DEFERRED) {
+                dev.stats.addShared(DeviceStats.Field.TX_DROPPED, 1);
+                skb.free();
+                return Qdisc.NET_XMIT_DROP;
+            }
+            int i = (head + count++) % MAX_DEFERRED;
+            frames[i] = skb;
+            rounds[i] = round + 1;
+            return Qdisc.NET_XMIT_SUCCESS;
+        }
+
+        /** Sends what waited, each in its own round; what those sends defer waits for the next. */
+        void drain() {
+            if (count == 0) {
+                return;
+            }
+            draining = true;
+            try {
+                while (count > 0) {
+                    SkBuff skb = frames[head];
+                    frames[head] = null;
+                    round = rounds[head];
+                    head = (head + 1) % MAX_DEFERRED;
+                    count--;
+                    ((NetDev) skb.dev()).xmitQdisc(skb, this);
+                }
+            } finally {
+                round = 0;
+                draining = false;
+            }
+        }
+    }
+
+    private static final ThreadLocal<XmitNest> XMIT_NEST = ThreadLocal.withInitial(XmitNest::new);
+
+    /** The qdisc (or the driver with noqueue); the caller drains what the qdisc's filters sent meanwhile. */
+    private int xmitQdisc(SkBuff skb, XmitNest nest) {
         while (true) {
             Qdisc q = qdisc;
             if (q == null) {
@@ -763,7 +835,12 @@ final class NetDev implements NetDevice {
                     bypass = true;
                     rc = Qdisc.NET_XMIT_SUCCESS;
                 } else {
-                    rc = q.enqueue(skb);
+                    nest.owner = q;
+                    try {
+                        rc = q.enqueue(skb);
+                    } finally {
+                        nest.owner = null;
+                    }
                     // nobody running it: become the runner and take the first frame in the same lock hold
                     if (rc == Qdisc.NET_XMIT_SUCCESS && !txStopped && qdiscRunning.compareAndSet(false, true)) {
                         qdiscMissed = false;

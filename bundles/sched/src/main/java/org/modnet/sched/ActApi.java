@@ -4,7 +4,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import org.modnet.api.net.NetCore;
 import org.modnet.api.net.NetDevice;
@@ -25,7 +24,10 @@ final class ActApi {
     static final long POLICE_DEFAULT_MTU = 2047;
 
     private final NetCore core;
-    private final Map<String, AtomicInteger> indices = new ConcurrentHashMap<>();
+    /** Each namespace's actions by kind and index ({@code tc_action_net}'s idr), every one of them: shared or a filter's own. */
+    private final Map<NetNamespace, Map<String, java.util.TreeMap<Integer, TcAction>>> tables = new ConcurrentHashMap<>();
+    /** Guards the tables and every action's reference counts. */
+    private static final Object LOCK = new Object();
 
     ActApi(NetCore core) {
         this.core = core;
@@ -43,8 +45,71 @@ final class ActApi {
         return ret;
     }
 
-    private int nextIndex(String kind) {
-        return indices.computeIfAbsent(kind, k -> new AtomicInteger()).incrementAndGet();
+    private java.util.TreeMap<Integer, TcAction> table(NetNamespace ns, String kind) {
+        return tables.computeIfAbsent(ns, n -> new ConcurrentHashMap<>()).computeIfAbsent(kind, k -> new java.util.TreeMap<>());
+    }
+
+    /** The action of that kind and index in the namespace, or null. */
+    TcAction find(NetNamespace ns, String kind, int index) {
+        synchronized (LOCK) {
+            return table(ns, kind).get(index);
+        }
+    }
+
+    /** An action named by an index that is there already: that one, to be bound again ({@code tcf_idr_check_alloc}); else {@code a}. */
+    private TcAction existing(NetNamespace ns, TcAction a) {
+        TcAction there = a.index == 0 ? null : find(ns, a.kind(), a.index);
+        return there != null ? there : a;
+    }
+
+    /**
+     * Puts the actions a command made into their tables and takes a reference on each; {@code bind}: a
+     * filter holds them (ref and bind), else {@code tc actions add} (ref only). Called once the command
+     * can no longer fail.
+     */
+    void commit(NetNamespace ns, TcAction[] actions, boolean bind) {
+        synchronized (LOCK) {
+            for (TcAction a : actions) {
+                if (a.table == null) {
+                    java.util.TreeMap<Integer, TcAction> t = table(ns, a.kind());
+                    if (a.index == 0) {
+                        int i = 1;
+                        while (t.containsKey(i)) {
+                            i++;
+                        }
+                        a.index = i;
+                    }
+                    t.put(a.index, a);
+                    a.table = t;
+                }
+                a.refcnt++;
+                if (bind) {
+                    a.bindcnt++;
+                }
+            }
+        }
+    }
+
+    /** Lets go of one reference (a filter's: {@code bind}); the last takes the action out of its table. */
+    static void release(TcAction a, boolean bind) {
+        boolean last;
+        synchronized (LOCK) {
+            if (a.table == null) {
+                last = true; // never committed: a refused command's
+            } else {
+                a.refcnt--;
+                if (bind) {
+                    a.bindcnt--;
+                }
+                last = a.refcnt <= 0;
+                if (last) {
+                    a.table.remove(a.index, a);
+                }
+            }
+        }
+        if (last) {
+            a.destroy();
+        }
     }
 
     /** True when the cursor stands on {@code action} or {@code actions}. */
@@ -62,9 +127,16 @@ final class ActApi {
                 throw new CommandException("Error: Too many actions.", 2);
             }
             String kind = a.value();
+            if (kind.equals("goto") || kind.equals("gact") && "goto".equals(a.peek())) { // "action goto chain N"
+                if (kind.equals("gact")) {
+                    a.next();
+                }
+                out.add(existing(ns, gact(gotoChain(a), a)));
+                continue;
+            }
             Integer control = TcAction.verdict(kind);
             if (control != null) { // "action drop": gact by its control word
-                out.add(gact(control, a));
+                out.add(existing(ns, gact(control, a)));
                 continue;
             }
             switch (kind) {
@@ -74,10 +146,13 @@ final class ActApi {
                         a.back();
                         throw new CommandException("bad action type " + a.next() + "\n" + GACT_USAGE, 1);
                     }
-                    out.add(gact(v, a));
+                    out.add(existing(ns, gact(v, a)));
                 }
-                case "mirred" -> out.add(mirred(ns, a));
-                case "police" -> out.add(police(a));
+                case "mirred" -> out.add(existing(ns, mirred(ns, a)));
+                case "police" -> {
+                    TcAction p = police(ns, a);
+                    out.add(p.table != null ? p : existing(ns, p));
+                }
                 default -> throw new CommandException("bad action type " + kind + "\n" + ACTION_USAGE, 1);
             }
         }
@@ -106,12 +181,28 @@ final class ActApi {
                    EXCEEDACT/NOTEXCEEDACT := { pipe | ok | reclassify | drop | continue |
             				   goto chain <CHAIN_INDEX> }""";
 
-    private TcAction gact(int verdict, TcFilterArgs a) {
-        int index = optionalIndex(a);
-        return new ActGact(index != 0 ? index : nextIndex("gact"), verdict);
+    /** {@code parse_action_control}'s {@code goto chain N}, after the word {@code goto}. */
+    static int gotoChain(TcFilterArgs a) {
+        if (!a.more() || !"chain".equals(a.next())) {
+            throw new CommandException("Bad action type goto", 1);
+        }
+        String v = a.value();
+        Integer n = TcUtil.parseU32(v);
+        if (n == null) {
+            throw new CommandException("Illegal \"chain index\"", 1);
+        }
+        if (Integer.compareUnsigned(n, TcFilterBlock.MAX_CHAIN) > 0) {
+            throw TcFilterApi.kernel("Specified chain index exceeds upper limit");
+        }
+        return TcAction.TC_ACT_GOTO_CHAIN | n;
     }
 
-    /** {@code index N} after an action's words, or 0. */
+    private TcAction gact(int verdict, TcFilterArgs a) {
+        int index = optionalIndex(a);
+        return new ActGact(index, verdict);
+    }
+
+    /** {@code index N} after an action's words, or 0 (then {@link #commit} gives the lowest free, as {@code idr_alloc_u32}). */
     private static int optionalIndex(TcFilterArgs a) {
         if ("index".equals(a.peek())) {
             a.next();
@@ -181,11 +272,11 @@ final class ActApi {
         if (egress == null || redirect == null) {
             throw new CommandException("Command line is not complete. Try option \"help\"\n" + MIRRED_USAGE, 1);
         }
-        return new ActMirred(index != 0 ? index : nextIndex("mirred"), core, dev, egress, redirect, verdict);
+        return new ActMirred(index, core, dev, egress, redirect, verdict);
     }
 
     /** {@code act_parse_police}: {@code rate R burst B [mtu M] [conform-exceed EXCEED[/CONFORM]] [CONTROL] [index N]}. */
-    private TcAction police(TcFilterArgs a) {
+    private TcAction police(NetNamespace ns, TcFilterArgs a) {
         Long rate = null;
         Long burst = null;
         long mtu = 0;
@@ -240,6 +331,12 @@ final class ActApi {
                 }
             }
         }
+        if (rate == null && burst == null && index != 0) { // "police index N": the shared one
+            TcAction there = find(ns, "police", index);
+            if (there != null) {
+                return there;
+            }
+        }
         if (burst != null && rate == null) {
             throw new CommandException("\"burst\" requires \"rate\".", 1);
         }
@@ -249,15 +346,113 @@ final class ActApi {
         if (burst == null) {
             throw new CommandException("burst requires rate.\n" + POLICE_USAGE, 1);
         }
-        return new ActPolice(index != 0 ? index : nextIndex("police"), rate, burst, mtu != 0 ? mtu : POLICE_DEFAULT_MTU,
+        return new ActPolice(index, rate, burst, mtu != 0 ? mtu : POLICE_DEFAULT_MTU,
                 exceed, conform, core::nanoTime);
+    }
+
+    static final String ACTIONS_USAGE = """
+            usage: tc actions <ACTSPECOP>*
+            Where: 	ACTSPECOP := ACR | GD | FL
+            	ACR := add | change | replace <ACTSPEC>*
+            	GD := get | delete | <ACTISPEC>*
+            	FL := ls | list | flush | <ACTNAMESPEC>
+            	ACTNAMESPEC :=  action <ACTNAME>
+            	ACTISPEC := ACTNAMESPEC <INDEXSPEC>
+            	ACTSPEC := action <ACTDETAIL> [INDEXSPEC]
+            	INDEXSPEC := index <32 bit indexvalue>
+            	ACTDETAIL := <ACTNAME> <ACTPARAMS>
+            		Example ACTNAME is gact, mirred, police etc
+            		Each action has its own parameters (ACTPARAMS)""";
+
+    /**
+     * {@code tc actions add|get|del|ls|flush ...}: actions by index, shared between filters
+     * ({@code tc_ctl_action}, {@code tc_dump_action} with iproute2's {@code m_action.c}). An action a
+     * filter holds cannot be deleted; one {@code tc actions add} made stays until deleted.
+     */
+    List<String> actions(NetNamespace ns, List<String> w, boolean stats) {
+        String cmd = w.isEmpty() ? "ls" : w.remove(0);
+        TcFilterArgs a = new TcFilterArgs(w);
+        switch (cmd) {
+            case "add", "change", "replace" -> {
+                if (!atAction(a)) {
+                    throw new CommandException(ACTIONS_USAGE, 255);
+                }
+                List<TcAction> acts = parse(ns, a);
+                if (a.more()) {
+                    throw new CommandException("bad action type " + a.next() + "\n" + ACTION_USAGE, 1);
+                }
+                for (TcAction x : acts) {
+                    if (x.table != null) {
+                        // replacing an action in place (tcf_idr_check_alloc with ovr) is not built: its filters hold the old one
+                        throw cmd.equals("add") ? TcFilterApi.answers("File exists") : TcFilterApi.answers("Operation not supported");
+                    }
+                }
+                commit(ns, acts.toArray(TcAction[]::new), false);
+                return List.of();
+            }
+            case "get", "delete", "del", "ls", "list", "show", "flush" -> {
+            }
+            case "help" -> throw new CommandException(ACTIONS_USAGE, 255);
+            default -> throw new CommandException("Command \"" + cmd + "\" is unknown, try \"tc actions help\".", 255);
+        }
+        if (!atAction(a)) {
+            throw new CommandException(ACTIONS_USAGE, 255);
+        }
+        a.next();
+        String kind = a.value();
+        if (!kind.equals("gact") && !kind.equals("mirred") && !kind.equals("police")) {
+            throw new CommandException("bad action type " + kind + "\n" + ACTION_USAGE, 1);
+        }
+        List<String> out = new ArrayList<>();
+        synchronized (LOCK) {
+            java.util.TreeMap<Integer, TcAction> t = table(ns, kind);
+            switch (cmd) {
+                case "ls", "list", "show" -> {
+                    out.add("total acts " + t.size());
+                    out.add("");
+                    print(out, t.values().toArray(TcAction[]::new), stats, 0);
+                }
+                case "flush" -> {
+                    for (TcAction x : new ArrayList<>(t.values())) {
+                        if (x.bindcnt == 0) { // what a filter holds stays, as tcf_del_walker refuses it
+                            release(x, false);
+                        }
+                    }
+                }
+                default -> {
+                    if (!"index".equals(a.peek())) {
+                        throw TcFilterApi.kernel("Invalid TC action index value");
+                    }
+                    int index = optionalIndex(a);
+                    TcAction x = t.get(index);
+                    if (x == null) {
+                        throw TcFilterApi.kernel("TC action with specified index not found");
+                    }
+                    if (cmd.equals("get")) {
+                        out.add("total acts 0");
+                        out.add("");
+                        print(out, new TcAction[] { x }, stats, 1);
+                    } else if (x.bindcnt > 0) {
+                        throw TcFilterApi.kernel("Failed to delete TC action");
+                    } else {
+                        release(x, false);
+                    }
+                }
+            }
+        }
+        return out;
     }
 
     /** The action lines of {@code tc [-s] filter show}: {@code action order N: ...}, with statistics when asked. */
     static void print(List<String> out, TcAction[] actions, boolean stats) {
+        print(out, actions, stats, 1);
+    }
+
+    /** As above, numbered from {@code first} ({@code tc actions ls} counts from 0, as its dump nests them). */
+    static void print(List<String> out, TcAction[] actions, boolean stats, int first) {
         for (int i = 0; i < actions.length; i++) {
             List<String> d = actions[i].describe();
-            out.add("\taction order " + (i + 1) + ": " + d.get(0));
+            out.add("\taction order " + (i + first) + ": " + d.get(0));
             for (int j = 1; j < d.size(); j++) {
                 out.add(d.get(j));
             }

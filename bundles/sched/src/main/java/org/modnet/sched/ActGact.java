@@ -37,6 +37,6 @@ final class ActGact extends TcAction {
     @Override
     List<String> describe() {
         return List.of("gact action " + verdictName(verdict), "\t random type none pass val 0",
-                "\t index " + index + " ref 1 bind 1");
+                "\t index " + index + " " + refs());
     }
 }

@@ -49,11 +49,15 @@ final class ActMirred extends TcAction {
         if (out == null) {
             return failed(skb);
         }
-        if (!forward(core, out, target, egress, !ingress)) {
+        int rc = forwardStatus(core, out, target, egress, !ingress);
+        if (rc < 0) {
             if (!redirect) {
                 out.free();
             }
             return failed(skb);
+        }
+        if (rc != org.modnet.api.sched.Qdisc.NET_XMIT_SUCCESS) {
+            stats.overlimit(); // tcf_mirred_forward: the target dropped it (its qdisc, a loop): an overlimit, the frame gone
         }
         return redirect ? TcHook.TC_ACT_STOLEN : verdict;
     }
@@ -71,15 +75,20 @@ final class ActMirred extends TcAction {
      * Shared with a tc program's {@code bpf_redirect} and {@code bpf_clone_redirect}.
      */
     static boolean forward(NetCore core, SkBuff out, NetDevice dev, boolean egress, boolean atMac) {
+        return forwardStatus(core, out, dev, egress, atMac) >= 0;
+    }
+
+    /** As {@link #forward}: -1 when nothing was sent, else what {@code dev_queue_xmit} answered (receiving: success). */
+    static int forwardStatus(NetCore core, SkBuff out, NetDevice dev, boolean egress, boolean atMac) {
         int[] nest = NEST.get();
         if (!dev.isUp() || nest[0] >= NEST_LIMIT) {
-            return false;
+            return -1;
         }
         if (egress && !atMac) {
             out.push(Eth.ETH_HLEN);
         } else if (!egress) {
             if (atMac && Eth.typeTrans(out, dev) < 0) {
-                return false;
+                return -1;
             }
             out.pktType(PktType.HOST);
         }
@@ -87,20 +96,19 @@ final class ActMirred extends TcAction {
         nest[0]++;
         try {
             if (egress) {
-                core.devQueueXmit(out);
-            } else {
-                core.netifReceiveSkb(out);
+                return core.devQueueXmitStatus(out);
             }
+            core.netifReceiveSkb(out);
+            return org.modnet.api.sched.Qdisc.NET_XMIT_SUCCESS;
         } finally {
             nest[0]--;
         }
-        return true;
     }
 
     @Override
     List<String> describe() {
         String how = (egress ? "Egress" : "Ingress") + (redirect ? " Redirect" : " Mirror");
         return List.of("mirred (" + how + " to device " + target.name() + ") " + verdictName(redirect ? TcHook.TC_ACT_STOLEN : verdict),
-                " \tindex " + index + " ref 1 bind 1");
+                " \tindex " + index + " " + refs());
     }
 }

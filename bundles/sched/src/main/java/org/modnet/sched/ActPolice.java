@@ -77,6 +77,6 @@ final class ActPolice extends TcAction {
         String result = conform == TcHook.TC_ACT_OK ? " " : "/" + verdictName(conform) + " ";
         return List.of(" police 0x" + Integer.toHexString(index) + " rate " + TcUtil.rate(rate) + " burst "
                 + TcUtil.size(burst) + " mtu " + TcUtil.size(mtu) + " action " + verdictName(exceed) + result
-                + "overhead 0b ", "\tref 1 bind 1");
+                + "overhead 0b ", "\t" + refs());
     }
 }

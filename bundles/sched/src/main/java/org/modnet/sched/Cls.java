@@ -20,6 +20,14 @@ interface Cls {
     /** {@code tc filter show}: what follows {@code handle H } on the filter's line, and the lines below it. */
     void print(List<String> out, StringBuilder line, boolean stats);
 
+    /**
+     * The class this filter names for the frame it just classified on this thread: {@code own} (its
+     * {@code classid}) unless the classifier chooses one per frame (a bpf program's {@code tc_classid}).
+     */
+    default int classid(int own) {
+        return own;
+    }
+
     /** The filter is deleted or replaced. */
     default void destroy() {
     }

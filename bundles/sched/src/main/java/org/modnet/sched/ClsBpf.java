@@ -43,7 +43,13 @@ final class ClsBpf implements Cls {
         }
     }
 
-    ClsBpf(NetCore core, BpfProg prog, boolean da, String label) {
+    /** The class the last frame this thread classified went to ({@code res->classid}). */
+    private static final ThreadLocal<int[]> CLASSID = ThreadLocal.withInitial(() -> new int[1]);
+    /** The filter's own {@code classid} ({@code prog->res.classid}), 0 for none. */
+    private final int classid;
+
+    ClsBpf(NetCore core, BpfProg prog, boolean da, String label, int classid) {
+        this.classid = classid;
         this.core = core;
         this.prog = prog;
         this.da = da;
@@ -71,6 +77,11 @@ final class ClsBpf implements Cls {
     }
 
     @Override
+    public int classid(int own) {
+        return CLASSID.get()[0];
+    }
+
+    @Override
     public int classify(SkBuff skb, boolean ingress) {
         if (!skb.isWritable() && !skb.unshare()) {
             return da ? TcHook.TC_ACT_SHOT : NO_MATCH; // no private copy to give the program
@@ -87,10 +98,12 @@ final class ClsBpf implements Cls {
         run.ctx.fields(skb.len(), skb.pktType().ordinal(), skb.mark(), skb.queueMapping(), Short.reverseBytes((short) proto) & 0xffff,
                 skb.priority(), ingress ? dev.ifindex() : 0, dev.ifindex(), skb.hash());
         run.ctx.csumPartial(skb.ipSummed() == org.modnet.api.skb.Checksum.PARTIAL);
+        run.ctx.tcClassid(classid); // cls_bpf_classify: the program starts from the filter's class id
         run.ctx.packet(skb.memory(), skb.data(), skb.tail(), true);
         int r = run.ctx.run();
         skb.mark(run.ctx.mark()); // skb->mark and ->priority as the program left them
         skb.priority(run.ctx.priority());
+        int tcClassid = run.ctx.tcClassid();
         run.skb = null;
         int redirectIfindex = run.ctx.redirectIfindex();
         int redirectFlags = run.ctx.redirectFlags();
@@ -100,9 +113,14 @@ final class ClsBpf implements Cls {
         if (ingress) {
             skb.pull(Eth.ETH_HLEN);
         }
-        if (!da) {
-            return r == 0 ? NO_MATCH : MATCH;
+        if (!da) { // 0: not ours; -1: the filter's classid; else the class the program returned
+            if (r == 0) {
+                return NO_MATCH;
+            }
+            CLASSID.get()[0] = r == -1 ? classid : r;
+            return MATCH;
         }
+        CLASSID.get()[0] = (classid & 0xffff0000) | tcClassid; // TC_H_MAJ(res.classid) | tc_classid
         return switch (r) {
             case TcHook.TC_ACT_OK, TcHook.TC_ACT_SHOT, TcHook.TC_ACT_STOLEN, TcHook.TC_ACT_TRAP, TcHook.TC_ACT_UNSPEC -> r;
             case TcHook.TC_ACT_REDIRECT -> redirect(skb, dev, ingress, redirectIfindex, redirectFlags);

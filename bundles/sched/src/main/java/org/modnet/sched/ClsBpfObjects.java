@@ -96,7 +96,7 @@ public final class ClsBpfObjects implements ClsBpfLoader {
         }
         BpfProg prog = load(file, section, verbose);
         String label = Path.of(file).getFileName() + ":[" + section + "]";
-        return new TcFilter(handle, classid, new ClsBpf(core, prog, da, label), acts);
+        return new TcFilter(handle, classid, new ClsBpf(core, prog, da, label, classid), acts);
     }
 
     private BpfProg load(String file, String section, boolean verbose) {

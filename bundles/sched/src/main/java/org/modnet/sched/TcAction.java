@@ -11,12 +11,22 @@ import org.modnet.api.skb.SkBuff;
  * means the action took the frame (sent it elsewhere, or freed it): nobody may touch it after.
  */
 abstract class TcAction {
-    /** {@code tcf_index}: the action's number within its kind, as tc prints it. */
-    final int index;
+    /** {@code tcf_index}: the action's number within its kind, as tc prints it (0 until it is in its table). */
+    int index;
     final TcCounters stats = new TcCounters();
+    /** {@code tcfa_refcnt}, {@code tcfa_bindcnt}: who holds it (tc actions and filters), and how many of them are filters. */
+    int refcnt;
+    int bindcnt;
+    /** The table of its kind in its namespace, once it is in it; guarded by {@link ActApi}'s lock. */
+    java.util.Map<Integer, TcAction> table;
 
     TcAction(int index) {
         this.index = index;
+    }
+
+    /** {@code ref R bind B}, as tc prints them. */
+    final String refs() {
+        return "ref " + refcnt + " bind " + bindcnt;
     }
 
     /** The kind, as {@code tc actions} names it: gact, mirred, police, bpf. */
@@ -27,12 +37,29 @@ abstract class TcAction {
     /** The lines tc prints after {@code action order N: }; the first continues that line. */
     abstract List<String> describe();
 
-    /** The action leaves (its filter was deleted or replaced). */
+    /** The action leaves (the last filter or tc actions entry holding it let it go). */
     void destroy() {
+    }
+
+    /** A filter that held it goes ({@code tcf_action_destroy} with bind): the last holder takes it out of its table. */
+    final void unbind() {
+        ActApi.release(this, true);
+    }
+
+    /** {@code TC_ACT_GOTO_CHAIN} ({@code __TC_ACT_EXT(2)}): or'ed with the chain index. */
+    static final int TC_ACT_GOTO_CHAIN = 2 << 28;
+    /** {@code TC_ACT_EXT_OPCODE_MAX}'s mask: the opcode bits of an extended verdict. */
+    static final int TC_ACT_EXT_OPCODE_MASK = 0xf000_0000;
+
+    static boolean isGotoChain(int v) {
+        return (v & TC_ACT_EXT_OPCODE_MASK) == TC_ACT_GOTO_CHAIN;
     }
 
     /** iproute2's {@code action_n2a}: a verdict's word. */
     static String verdictName(int v) {
+        if (isGotoChain(v)) {
+            return "goto chain " + (v & TcFilterBlock.MAX_CHAIN);
+        }
         return switch (v) {
             case TcHook.TC_ACT_UNSPEC -> "continue";
             case TcHook.TC_ACT_OK -> "pass";

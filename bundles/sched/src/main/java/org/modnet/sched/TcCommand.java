@@ -32,7 +32,8 @@ import org.osgi.service.component.annotations.ReferencePolicy;
 public final class TcCommand {
     static final String USAGE = """
             Usage: tc [ OPTIONS ] OBJECT { COMMAND | help }
-            where  OBJECT := { qdisc | class | filter }
+            where  OBJECT := { qdisc | class | filter | chain |
+                               action }
                    OPTIONS := { -s[tatistics] | -n[etns] name }""";
     static final String QDISC_USAGE = """
             Usage: tc qdisc [ add | del | replace | change | show ] dev STRING
@@ -126,6 +127,12 @@ public final class TcCommand {
         String object = w.remove(0);
         if (!object.isEmpty() && "filter".startsWith(object)) {
             return filters.run(Commands.namespace(core, netns, "tc"), w, stats);
+        }
+        if (!object.isEmpty() && "actions".startsWith(object)) {
+            return filters.actions(Commands.namespace(core, netns, "tc"), w, stats);
+        }
+        if (object.length() >= 2 && "chain".startsWith(object)) {
+            return filters.chain(Commands.namespace(core, netns, "tc"), w);
         }
         boolean classes = !object.isEmpty() && "class".startsWith(object);
         if (!classes && (!"qdisc".startsWith(object) || object.isEmpty())) {

@@ -37,7 +37,7 @@ final class TcFilter {
     void destroy() {
         cls.destroy();
         for (TcAction a : actions) {
-            a.destroy();
+            a.unbind();
         }
     }
 }

@@ -105,6 +105,82 @@ final class TcFilterApi {
         };
     }
 
+    /** {@code tc actions ...} after the word {@code actions}. */
+    synchronized List<String> actions(NetNamespace ns, List<String> w, boolean stats) {
+        return actions.actions(ns, w, stats);
+    }
+
+    static final String CHAIN_USAGE = """
+            Usage: tc chain [ add | del | get | show ] [ dev STRING ]
+                   tc chain [ add | del | get | show ] [ block BLOCK_INDEX ] """;
+
+    /**
+     * {@code tc chain add|del|get|show dev DEV [ingress|egress|parent H] [chain N]}: {@code tc_ctl_chain}
+     * and {@code tc_dump_chain} with iproute2's {@code tc_chain}. A chain lists while it holds filters
+     * or was added; {@code del} takes its filters with it.
+     */
+    synchronized List<String> chain(NetNamespace ns, List<String> w) {
+        String cmd = w.isEmpty() ? "show" : w.remove(0);
+        switch (cmd) {
+            case "add", "del", "delete", "get", "show", "list", "ls", "lst" -> {
+            }
+            case "help" -> throw new CommandException(CHAIN_USAGE, 255);
+            default -> throw new CommandException("Command \"" + cmd + "\" is unknown, try \"tc chain help\".", 255);
+        }
+        Head h = head(ns, w, true);
+        boolean show = cmd.startsWith("l") || cmd.equals("show");
+        String parentWord = "chain parent ";
+        TcFilterBlock block;
+        if (!h.parentGiven || (h.parent & 0xffff0000) != ClsAct.HANDLE) {
+            int root = rootHandle.applyAsInt(h.dev);
+            if (show && (root == 0 || h.parentGiven && h.parent != SchApi.ROOT && (h.parent & 0xffff0000) != root)) {
+                return List.of();
+            }
+            block = show ? rootBlock.apply(h.dev, root) : block(h);
+            parentWord += TcUtil.handle(root) + " ";
+        } else {
+            ClsAct q = clsact.get(h.dev);
+            block = q == null ? null : q.block(h.parent);
+            if (block == null) {
+                if (show) {
+                    return List.of();
+                }
+                block(h); // the kernel's words for a parent that is not there
+                throw answers("Invalid argument");
+            }
+            parentWord += TcUtil.handle(ClsAct.HANDLE) + " ";
+        }
+        List<String> out = new ArrayList<>();
+        switch (cmd) {
+            case "add" -> {
+                if (!block.addChain(h.chain)) {
+                    throw kernel("Filter chain already exists");
+                }
+            }
+            case "del", "delete" -> {
+                if (!block.deleteChain(h.chain)) {
+                    throw kernel("Cannot find specified filter chain");
+                }
+            }
+            case "get" -> {
+                if (block.chain(h.chain) == null) {
+                    throw kernel("Cannot find specified filter chain");
+                }
+                out.add(parentWord + "chain " + Integer.toUnsignedString(h.chain) + " ");
+            }
+            default -> {
+                for (TcFilterBlock.Chain c : block.chains()) {
+                    if (!h.chainGiven) {
+                        out.add(parentWord + "chain " + Integer.toUnsignedString(c.index) + " ");
+                    } else if (c.index == h.chain) {
+                        out.add(parentWord); // tc leaves out the chain it was asked for
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
     /** What tc's words before the kind say. */
     private static final class Head {
         NetDevice dev;
@@ -113,6 +189,9 @@ final class TcFilterApi {
         int pref;
         Integer protocol;
         String handle;
+        /** {@code chain N}: the chain (0 when none was given). */
+        int chain;
+        boolean chainGiven;
         String kind;
         List<String> rest = List.of();
     }
@@ -164,10 +243,8 @@ final class TcFilterApi {
                 }
                 case "handle" -> h.handle = need(w, ++i);
                 case "chain" -> {
-                    String v = need(w, ++i);
-                    if (!v.equals("0")) {
-                        throw answers("Operation not supported"); // chains other than 0 are not built
-                    }
+                    h.chain = chainIndex(need(w, ++i));
+                    h.chainGiven = true;
                 }
                 default -> {
                     if (show) {
@@ -183,6 +260,18 @@ final class TcFilterApi {
             throw new CommandException("Cannot find device \"\"", 1);
         }
         return h;
+    }
+
+    /** tc's {@code get_u32} of a chain index, then the kernel's upper limit. */
+    static int chainIndex(String v) {
+        Integer n = TcUtil.parseU32(v);
+        if (n == null) {
+            throw new CommandException("Error: argument \"" + v + "\" is wrong: invalid chain index value", 255);
+        }
+        if (Integer.compareUnsigned(n, TcFilterBlock.MAX_CHAIN) > 0) {
+            throw kernel("Specified chain index exceeds upper limit");
+        }
+        return n;
     }
 
     private static String need(List<String> w, int i) {
@@ -246,7 +335,7 @@ final class TcFilterApi {
             throw kernel("Filter kind and protocol must be specified");
         }
         int protocol = h.protocol != null ? h.protocol : Eth.ETH_P_ALL;
-        TcFilterProto tp = h.pref != 0 ? block.find(h.pref) : null;
+        TcFilterProto tp = h.pref != 0 ? block.find(h.chain, h.pref) : null;
         if (tp != null) {
             if (!tp.kind.equals(h.kind)) {
                 throw kernel("Specified filter kind does not match existing one, use a different priority");
@@ -257,7 +346,7 @@ final class TcFilterApi {
         } else if (cmd.equals("change")) {
             throw kernel("Filter with specified priority/protocol not found");
         }
-        int pref = h.pref != 0 ? h.pref : block.autoPref();
+        int pref = h.pref != 0 ? h.pref : block.autoPref(h.chain);
         int handle = parseHandle(h.kind, h.handle);
         TcFilter old = tp != null && handle != 0 ? tp.find(handle) : null;
         if (old != null && cmd.equals("add")) {
@@ -271,10 +360,11 @@ final class TcFilterApi {
         }
         int newHandle = handle != 0 ? handle : tp != null ? tp.nextHandle : h.kind.equals("u32") ? 0x800 : 1;
         TcFilter f = parse(ns, h, protocol, newHandle);
+        actions.commit(ns, f.actions, true);
         if (tp == null) {
             tp = new TcFilterProto(pref, protocol, h.kind);
             tp.put(f);
-            block.insert(tp);
+            block.insert(h.chain, tp);
         } else {
             TcFilter was = tp.put(f);
             if (was != null) {
@@ -314,10 +404,13 @@ final class TcFilterApi {
             if (h.handle != null || h.kind != null || h.protocol != null) {
                 throw kernel("Cannot flush filters with protocol, handle or kind set");
             }
-            block.flush();
+            if (h.chainGiven && block.chain(h.chain) == null) {
+                throw kernel("Cannot find specified filter chain");
+            }
+            block.flush(h.chain); // tc_del_tfilter without a preference: the one chain (0 unless named)
             return;
         }
-        TcFilterProto tp = block.find(h.pref);
+        TcFilterProto tp = block.find(h.chain, h.pref);
         if (tp == null || (h.protocol != null && h.protocol != tp.protocol)) {
             throw kernel("Filter with specified priority/protocol not found");
         }
@@ -325,7 +418,7 @@ final class TcFilterApi {
             throw kernel("Specified filter kind does not match existing one, use a different priority");
         }
         if (h.handle == null) {
-            block.remove(tp);
+            block.remove(h.chain, tp);
             return;
         }
         TcFilter f = tp.find(parseHandle(tp.kind, h.handle));
@@ -335,7 +428,7 @@ final class TcFilterApi {
         tp.remove(f);
         f.destroy();
         if (tp.filters.length == 0) {
-            block.remove(tp);
+            block.remove(h.chain, tp);
         }
     }
 
@@ -730,13 +823,22 @@ final class TcFilterApi {
         return out;
     }
 
+    /** Every chain's filters in the order the chains were made, or the one chain named (its "chain N" then left out, as tc does). */
     private static void print(List<String> out, TcFilterBlock block, String parentWord, Head h, boolean stats) {
-        for (TcFilterProto tp : block.protos()) {
+        for (TcFilterBlock.Chain c : block.chains()) {
+            if (!h.chainGiven || c.index == h.chain) {
+                print(out, c, parentWord, h, stats);
+            }
+        }
+    }
+
+    private static void print(List<String> out, TcFilterBlock.Chain chain, String parentWord, Head h, boolean stats) {
+        for (TcFilterProto tp : chain.protos) {
             if (h.pref != 0 && tp.pref != h.pref) {
                 continue;
             }
             String head = "filter " + parentWord + "protocol " + protocolName(tp.protocol) + " pref " + tp.pref + " "
-                    + tp.kind + " chain 0 ";
+                    + tp.kind + " " + (h.chainGiven ? "" : "chain " + Integer.toUnsignedString(chain.index) + " ");
             out.add(head);
             if (tp.kind.equals("u32")) {
                 out.add(head + "fh 800: ht divisor 1 ");

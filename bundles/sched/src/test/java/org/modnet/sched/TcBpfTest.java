@@ -1,5 +1,6 @@
 package org.modnet.sched;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -116,6 +117,48 @@ class TcBpfTest {
         assertTrue(line.startsWith("filter protocol all pref 49152 bpf chain 0 handle 0x1 " + Path.of(obj).getFileName()
                 + ":[tc] direct-action not_in_hw id "), line);
         assertTrue(line.contains(" name tc_drop_icmp tag ") && line.endsWith(" jited"), line);
+    }
+
+    /** Sends {@code udp} UDP and {@code icmp} ICMP frames through a prio root 1: whose children 10: 20: 30: are pfifos; returns their Sent packets. */
+    private long[] bandsAfter(int udp, int icmp) {
+        send(17, udp);
+        send(1, icmp);
+        long[] sent = new long[3];
+        List<String> q = rig.tc("-s qdisc show dev va");
+        for (int band = 1; band <= 3; band++) {
+            int i = q.indexOf("qdisc pfifo " + band + "0: parent 1:" + band + " limit 1000p");
+            assertTrue(i > 0, q.toString());
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile(" Sent \\d+ bytes (\\d+) pkt").matcher(q.get(i + 1));
+            assertTrue(m.find(), q.get(i + 1));
+            sent[band - 1] = Long.parseLong(m.group(1));
+        }
+        return sent;
+    }
+
+    private void prioWithThreeFifos() {
+        rig.tc("qdisc add dev va root handle 1: prio");
+        for (int band = 1; band <= 3; band++) {
+            rig.tc("qdisc add dev va parent 1:" + band + " handle " + band + "0: pfifo");
+        }
+    }
+
+    @Test
+    void aDirectActionProgramsTcClassidChoosesThePrioBand() throws Exception {
+        String obj = build("tc_classid", "-DDA", "-DCLASSID=0x10003");
+        prioWithThreeFifos();
+        rig.tc("filter add dev va parent 1: bpf da obj " + obj + " sec tc classid 1:2");
+        // UDP: the program's 1:3; ICMP: the filter's own 1:2 (tc_classid starts as it)
+        assertArrayEquals(new long[] { 0, 2, 3 }, bandsAfter(3, 2));
+        assertEquals(5, received.size());
+    }
+
+    @Test
+    void withoutDirectActionTheProgramsReturnValueIsTheClass() throws Exception {
+        String obj = build("tc_classid", "-DCLASSID=0x10001");
+        prioWithThreeFifos();
+        rig.tc("filter add dev va parent 1: bpf obj " + obj + " sec tc");
+        // UDP: returned 1:1; ICMP: 0, not the filter's frame, so the priomap's band for priority 0 (1:2)
+        assertArrayEquals(new long[] { 4, 1, 0 }, bandsAfter(4, 1));
     }
 
     @Test

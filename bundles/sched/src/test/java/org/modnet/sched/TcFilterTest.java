@@ -8,6 +8,7 @@ import java.util.List;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.modnet.api.net.DeviceStats;
 import org.modnet.api.net.Eth;
 import org.modnet.api.net.MacAddress;
 import org.modnet.api.net.NetDevice;
@@ -317,8 +318,194 @@ class TcFilterTest {
         rig.tc("filter add dev va egress matchall action mirred egress redirect dev va");
         send(ICMP, 2, 0, 0, 1);
         List<String> s = rig.tc("-s filter show dev va egress");
-        assertTrue(s.contains("\tSent " + 5 * 64 + " bytes 5 pkt (dropped 0, overlimits 1 requeues 0) "), s.toString());
+        // the fifth call is past the limit (an overlimit, shot); the fourth's dev_queue_xmit answers that drop: another
+        assertTrue(s.contains("\tSent " + 5 * 64 + " bytes 5 pkt (dropped 0, overlimits 2 requeues 0) "), s.toString());
         assertTrue(rig.tc("-s qdisc show dev va").contains(" Sent " + 5 * 64 + " bytes 5 pkt (dropped 1, overlimits 0 requeues 0) "));
+    }
+
+    @Test
+    void mirredFromAPrioRootBackIntoItsOwnDeviceIsDroppedAndCountedNotReentered() {
+        rig.tc("qdisc add dev va root handle 1: prio");
+        rig.tc("filter add dev va parent 1: matchall action mirred egress redirect dev va");
+        send(ICMP, 2, 0, 0, 3);
+        assertEquals(0, ipReceivedByDst[2]);
+        List<String> f = rig.tc("-s filter show dev va");
+        assertTrue(f.contains("\tSent " + 3 * 64 + " bytes 3 pkt (dropped 0, overlimits 3 requeues 0) "), f.toString());
+        assertEquals(3, rig.va.stats().get(DeviceStats.Field.TX_DROPPED), "q->owner: the frame sent back into the running qdisc");
+        assertEquals(0, rig.qdisc().qlen());
+    }
+
+    @Test
+    void mirredBetweenTwoPrioRootsEndsAtTheRecursionLimit() throws Exception {
+        NetDevice vc = twoPrioRootsRedirectingToEachOther();
+        send(ICMP, 2, 0, 0, 1);
+        assertEquals(0, ipReceivedByDst[2]);
+        // va at rounds 0, 2, 4, 6, 8; vc at 1, 3, 5, 7; the ninth send is refused
+        assertTrue(rig.tc("-s filter show dev va").contains("\tSent " + 5 * 64 + " bytes 5 pkt (dropped 0, overlimits 1 requeues 0) "),
+                rig.tc("-s filter show dev va").toString());
+        assertTrue(rig.tc("-s filter show dev vc").contains("\tSent " + 4 * 64 + " bytes 4 pkt (dropped 0, overlimits 0 requeues 0) "));
+        assertEquals(1, vc.stats().get(DeviceStats.Field.TX_DROPPED));
+    }
+
+    @Test
+    void twoThreadsRedirectingBetweenTwoPrioRootsCannotDeadlock() throws Exception {
+        NetDevice vc = twoPrioRootsRedirectingToEachOther();
+        int n = 2000;
+        Thread[] senders = new Thread[2];
+        for (int t = 0; t < 2; t++) {
+            NetDevice from = t == 0 ? rig.va : vc;
+            senders[t] = new Thread(() -> {
+                for (int i = 0; i < n; i++) {
+                    SkBuff skb = ip(ICMP, 2, 0, 0);
+                    skb.dev(from);
+                    rig.core.core().devQueueXmit(skb);
+                }
+            });
+            senders[t].start();
+        }
+        for (Thread t : senders) {
+            t.join(120_000);
+            assertTrue(!t.isAlive(), "a sender is stuck: the two qdisc locks were taken crosswise");
+        }
+        assertEquals(2 * n, rig.va.stats().get(DeviceStats.Field.TX_DROPPED) + vc.stats().get(DeviceStats.Field.TX_DROPPED),
+                "every frame ended in one counted drop");
+    }
+
+    private NetDevice twoPrioRootsRedirectingToEachOther() throws Exception {
+        new org.modnet.drivers.veth.VethDriver().create(rig.core.core().initNet(), "vc", List.of("peer", "name", "vd"));
+        NetDevice vc = rig.core.core().initNet().device("vc");
+        vc.open();
+        rig.tc("qdisc add dev va root handle 1: prio");
+        rig.tc("qdisc add dev vc root handle 1: prio");
+        rig.tc("filter add dev va parent 1: matchall action mirred egress redirect dev vc");
+        rig.tc("filter add dev vc parent 1: matchall action mirred egress redirect dev va");
+        return vc;
+    }
+
+    // --- chains ---
+
+    @Test
+    void gotoChainGoesOnAtThatChainsFilters() {
+        rig.tc("qdisc add dev vb clsact");
+        rig.tc("filter add dev vb ingress chain 0 prio 1 protocol ip matchall action goto chain 5");
+        rig.tc("filter add dev vb ingress chain 5 prio 2 protocol ip u32 match ip dst 10.0.0.2/32 action drop");
+        send(ICMP, 2, 0, 0, 3);
+        send(ICMP, 3, 0, 0, 2);
+        assertEquals(0, ipReceivedByDst[2], "chain 5's filter dropped them");
+        assertEquals(2, ipReceivedByDst[3], "no match in chain 5: continue, on their way");
+        List<String> all = rig.tc("filter show dev vb ingress");
+        assertEquals("filter protocol ip pref 1 matchall chain 0 ", all.get(0));
+        assertTrue(all.contains("\taction order 1: gact action goto chain 5"), all.toString());
+        assertTrue(all.contains("filter protocol ip pref 2 u32 chain 5 "), all.toString());
+        List<String> five = rig.tc("filter show dev vb ingress chain 5");
+        assertEquals("filter protocol ip pref 2 u32 ", five.get(0), "tc leaves out the chain it was asked for");
+        assertTrue(five.stream().noneMatch(l -> l.contains("matchall")), five.toString());
+        assertEquals(List.of("chain parent ffff: chain 0 ", "chain parent ffff: chain 5 "), rig.tc("chain show dev vb ingress"));
+    }
+
+    @Test
+    void chainsAreAddedDeletedAndRefusedInTcsWords() {
+        rig.tc("qdisc add dev vb clsact");
+        rig.tc("chain add dev vb ingress chain 3");
+        assertEquals(List.of("chain parent ffff: chain 3 "), rig.tc("chain show dev vb ingress"));
+        assertEquals(List.of("chain parent ffff: chain 3 "), rig.tc("chain get dev vb ingress chain 3"));
+        assertEquals(List.of(), rig.tc("filter show dev vb ingress chain 3"));
+        fails("chain add dev vb ingress chain 3", "Error: Filter chain already exists.\nWe have an error talking to the kernel", 2);
+        fails("chain get dev vb ingress chain 77", "Error: Cannot find specified filter chain.\nWe have an error talking to the kernel", 2);
+        fails("chain add dev vb ingress chain 268435456", "Error: Specified chain index exceeds upper limit.\nWe have an error talking to the kernel", 2);
+        fails("chain add dev vb ingress chain x", "Error: argument \"x\" is wrong: invalid chain index value", 255);
+        fails("filter add dev vb ingress chain 268435456 matchall action drop",
+                "Error: Specified chain index exceeds upper limit.\nWe have an error talking to the kernel", 2);
+        rig.tc("filter add dev vb ingress chain 3 matchall action drop");
+        send(ICMP, 2, 0, 0, 2);
+        assertEquals(2, ipReceivedByDst[2], "nothing goes to chain 3: its filter never runs");
+        rig.tc("chain del dev vb ingress chain 3");
+        assertEquals(List.of(), rig.tc("chain show dev vb ingress"));
+        assertEquals(List.of(), rig.tc("filter show dev vb ingress"), "its filters went with it");
+        fails("chain del dev vb ingress chain 3", "Error: Cannot find specified filter chain.\nWe have an error talking to the kernel", 2);
+        rig.tc("filter add dev vb ingress chain 4 matchall action drop");
+        rig.tc("filter del dev vb ingress chain 4");
+        assertEquals(List.of(), rig.tc("chain show dev vb ingress"), "a chain its filters made goes with its last filter");
+    }
+
+    @Test
+    void aGotoLoopBetweenChainsIsDroppedAtTheReclassifyLimit() {
+        rig.tc("qdisc add dev vb clsact");
+        rig.tc("filter add dev vb ingress chain 0 matchall action goto chain 1");
+        rig.tc("filter add dev vb ingress chain 1 matchall action goto chain 0");
+        send(ICMP, 2, 0, 0, 1);
+        assertEquals(0, ipReceivedByDst[2]);
+        assertTrue(rig.tc("-s qdisc show dev vb").contains(" Sent 50 bytes 1 pkt (dropped 1, overlimits 0 requeues 0) "),
+                rig.tc("-s qdisc show dev vb").toString());
+        List<String> f = rig.tc("-s filter show dev vb ingress chain 0");
+        assertTrue(f.contains("\tSent " + 8 * 50 + " bytes 8 pkt (dropped 0, overlimits 0 requeues 0) "), "16 rounds, half of them in chain 0: " + f);
+    }
+
+    @Test
+    void aPrioRootsChainsListUnderItsHandle() {
+        rig.tc("qdisc add dev va root handle 1: prio");
+        rig.tc("filter add dev va parent 1: protocol ip prio 1 matchall action goto chain 2");
+        rig.tc("filter add dev va parent 1: chain 2 protocol ip prio 1 u32 match ip dst 10.0.0.3/32 flowid 1:3");
+        rig.tc("qdisc add dev va parent 1:3 handle 30: pfifo");
+        send(ICMP, 3, 0, 0, 4);
+        List<String> q = rig.tc("-s qdisc show dev va");
+        int child = q.indexOf("qdisc pfifo 30: parent 1:3 limit 1000p");
+        assertEquals(" Sent " + 4 * 64 + " bytes 4 pkt (dropped 0, overlimits 0 requeues 0) ", q.get(child + 1), "chain 2's flowid chose 1:3");
+        assertEquals(List.of("chain parent 1: chain 0 ", "chain parent 1: chain 2 "), rig.tc("chain show dev va"));
+        assertTrue(rig.tc("filter show dev va").contains("filter parent 1: protocol ip pref 1 u32 chain 2 "));
+    }
+
+    // --- shared actions ---
+
+    @Test
+    void aSharedPolicerCountsWhatEveryFilterBoundToItSends() {
+        rig.tc("qdisc add dev vb clsact");
+        rig.tc("actions add action police rate 1mbit burst 10k index 1");
+        String line = "\taction order 0:  police 0x1 rate 1Mbit burst 10Kb mtu 2Kb action reclassify overhead 0b ";
+        assertEquals(List.of("total acts 1", "", line, "\tref 1 bind 0", ""), rig.tc("actions ls action police"));
+        rig.tc("filter add dev vb ingress prio 1 protocol ip u32 match ip dst 10.0.0.2/32 action police index 1");
+        rig.tc("filter add dev vb ingress prio 2 protocol ip u32 match ip dst 10.0.0.3/32 action police index 1");
+        assertEquals(List.of("total acts 1", "", line, "\tref 3 bind 2", ""), rig.tc("actions ls action police"));
+        send(ICMP, 2, 0, 0, 3);
+        send(ICMP, 3, 0, 0, 2);
+        assertEquals(3, ipReceivedByDst[2]);
+        assertEquals(2, ipReceivedByDst[3]);
+        List<String> get = rig.tc("-s actions get action police index 1");
+        assertEquals("total acts 0", get.get(0));
+        assertEquals(line.replace("order 0", "order 1"), get.get(2));
+        assertTrue(get.contains("\tSent " + 5 * 50 + " bytes 5 pkt (dropped 0, overlimits 0 requeues 0) "), "both filters' frames: " + get);
+        List<String> f = rig.tc("filter show dev vb ingress");
+        assertTrue(f.contains("\tref 3 bind 2"), f.toString());
+        CommandException e = assertThrows(CommandException.class, () -> rig.tc("actions del action police index 1"));
+        assertEquals("Error: Failed to delete TC action.\nWe have an error talking to the kernel", e.getMessage());
+        rig.tc("filter del dev vb ingress prio 1");
+        rig.tc("filter del dev vb ingress prio 2");
+        assertEquals("\tref 1 bind 0", rig.tc("actions ls action police").get(3), "the filters let it go; tc actions still holds it");
+        rig.tc("actions del action police index 1");
+        assertEquals(List.of("total acts 0", ""), rig.tc("actions ls action police"));
+    }
+
+    @Test
+    void aFiltersOwnActionsAreListedUntilTheFilterGoes() {
+        rig.tc("qdisc add dev vb clsact");
+        rig.tc("filter add dev vb ingress matchall action drop");
+        assertEquals(List.of("total acts 1", "", "\taction order 0: gact action drop", "\t random type none pass val 0",
+                "\t index 1 ref 1 bind 1", ""), rig.tc("actions ls action gact"));
+        rig.tc("filter del dev vb ingress");
+        assertEquals(List.of("total acts 0", ""), rig.tc("actions ls action gact"));
+    }
+
+    @Test
+    void refusesBadActionsCommandsInTcsWords() {
+        rig.tc("actions add action gact drop index 7");
+        CommandException e = assertThrows(CommandException.class, () -> rig.tc("actions add action gact pass index 7"));
+        assertEquals("RTNETLINK answers: File exists\nWe have an error talking to the kernel", e.getMessage());
+        e = assertThrows(CommandException.class, () -> rig.tc("actions get action gact index 8"));
+        assertEquals("Error: TC action with specified index not found.\nWe have an error talking to the kernel", e.getMessage());
+        e = assertThrows(CommandException.class, () -> rig.tc("actions ls action bogus"));
+        assertTrue(e.getMessage().startsWith("bad action type bogus"), e.getMessage());
+        rig.tc("actions flush action gact");
+        assertEquals(List.of("total acts 0", ""), rig.tc("actions ls action gact"));
     }
 
     // --- police ---

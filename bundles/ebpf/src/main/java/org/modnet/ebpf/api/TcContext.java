@@ -47,6 +47,17 @@ public interface TcContext {
     /** {@code skb->priority} after the run. */
     int priority();
 
+    /**
+     * {@code qdisc_skb_cb(skb)->tc_classid}, which the program reads and may write at offset 72 of
+     * {@code __sk_buff}: set before the run (cls_bpf gives it the filter's class id; {@link #fields}
+     * leaves it 0), read after it.
+     * @since 2.2
+     */
+    void tcClassid(int classid);
+
+    /** {@code tc_classid} after the run: a direct-action program's choice of class. @since 2.2 */
+    int tcClassid();
+
     /** Where the packet starts and ends after the run (helpers may have moved it). */
     int data();
 

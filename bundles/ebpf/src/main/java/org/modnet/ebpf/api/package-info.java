@@ -11,7 +11,7 @@
  * state hand-over on update ({@link org.modnet.ebpf.api.BpfHandOver}, {@link org.modnet.ebpf.api.BpfAdoption}).
  */
 @Export
-@Version("2.1.0")
+@Version("2.2.0")
 package org.modnet.ebpf.api;
 
 import org.osgi.annotation.bundle.Export;

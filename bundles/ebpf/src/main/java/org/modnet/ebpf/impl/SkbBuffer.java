@@ -131,6 +131,16 @@ public final class SkbBuffer implements TcContext {
     }
 
     @Override
+    public void tcClassid(int classid) {
+        field(72, classid);
+    }
+
+    @Override
+    public int tcClassid() {
+        return ctx.get(CTX_U32, 16 + 72);
+    }
+
+    @Override
     public int data() {
         return data;
     }
