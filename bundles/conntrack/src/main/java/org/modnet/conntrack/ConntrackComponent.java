@@ -17,6 +17,7 @@ import org.modnet.api.net.Timer;
 import org.modnet.api.netfilter.NfHook;
 import org.modnet.api.netfilter.NfHookFunction;
 import org.modnet.api.netfilter.NfNatLookup;
+import org.modnet.api.handover.HandsOver;
 import org.modnet.api.netfilter.Verdict;
 import org.modnet.api.shell.Commands;
 import org.modnet.api.shell.ProcFile;
@@ -53,6 +54,8 @@ public final class ConntrackComponent implements PernetOperations, ProcFile {
     private final List<ServiceRegistration<?>> regs = new ArrayList<>();
     /** The NAT tables' lookups by hook ordinal. */
     private final List<List<NfNatLookup>> lookups = new ArrayList<>();
+    /** Lookups of a nat table that left for an update, kept until its next version registers. */
+    private final java.util.Set<NfNatLookup> retiringLookups = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final Timer gc;
 
     @Activate
@@ -100,10 +103,18 @@ public final class ConntrackComponent implements PernetOperations, ProcFile {
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
     void addLookup(NfNatLookup l, Map<String, Object> props) {
-        lookups.get(NfHook.valueOf(String.valueOf(props.get(NfHookFunction.HOOK))).ordinal()).add(l);
+        addLookup(NfHook.valueOf(String.valueOf(props.get(NfHookFunction.HOOK))), l);
     }
 
+    /**
+     * A nat table leaving for an update ({@link HandsOver#handingOver()}) keeps its place until its next
+     * version's lookup comes, so a new connection in between is still NATed by the old rules.
+     */
     void removeLookup(NfNatLookup l, Map<String, Object> props) {
+        if (l instanceof HandsOver h && h.handingOver()) {
+            retiringLookups.add(l);
+            return;
+        }
         for (List<NfNatLookup> list : lookups) {
             list.remove(l);
         }
@@ -111,7 +122,12 @@ public final class ConntrackComponent implements PernetOperations, ProcFile {
 
     /** A NAT table's lookup, for tests and benchmarks that run without OSGi. */
     public void addLookup(NfHook hook, NfNatLookup l) {
-        lookups.get(hook.ordinal()).add(l);
+        List<NfNatLookup> list = lookups.get(hook.ordinal());
+        list.removeIf(retiringLookups::contains); // the next version takes the old one's place
+        list.add(l);
+        if (lookups.stream().noneMatch(x -> x.stream().anyMatch(retiringLookups::contains))) {
+            retiringLookups.clear();
+        }
     }
 
     @Override
