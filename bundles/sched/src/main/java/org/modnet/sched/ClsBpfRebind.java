@@ -5,7 +5,6 @@ import org.modnet.ebpf.api.BpfProg;
 import org.modnet.ebpf.api.BpfRebind;
 import org.modnet.ebpf.api.BpfSyscall;
 import org.osgi.service.component.annotations.Component;
-import org.osgi.service.component.annotations.ServiceScope;
 
 /**
  * tc's bpf classifiers across an update of the ebpf bundle: each filter running a program of the old
@@ -13,8 +12,9 @@ import org.osgi.service.component.annotations.ServiceScope;
  * version's code on the maps it had (whose storage the new implementation took over). A program the new
  * verifier refused stays on the old code until the filter is deleted (tc's filters belong to the user:
  * this does not delete one). No reference to the eBPF service, so this is there whichever version comes.
+ * Delayed: made only when the xdp bundle asks for it, so a router without eBPF never loads it.
  */
-@Component(service = BpfRebind.class, immediate = true, scope = ServiceScope.SINGLETON)
+@Component(service = BpfRebind.class)
 public final class ClsBpfRebind implements BpfRebind {
     @Override
     public int rebind(BpfSyscall old, BpfSyscall next, BpfAdoption adoption) {
