@@ -383,4 +383,26 @@ public class NfHandOverIT {
         ModnetRuntime.run(processor, "r", "tc filter del dev ra ingress");
         assertThat(ModnetRuntime.run(processor, "bpftool prog show"), not(containsString(" name tc_count ")));
     }
+
+    @Test
+    public void anUpdateToAStateVersionItCannotReadIsRefusedAndTheOldVersionsGoOnFiltering() throws Exception {
+        ModnetRuntime.run(processor, "r", "iptables -t nat -A POSTROUTING -o rb -j MASQUERADE");
+        ModnetRuntime.run(processor, "r", "iptables -A FORWARD -p icmp -j DROP");
+        String ping = "ping -c 2 -i 0.2 -W 1 10.0.2.2";
+        assertThat(ModnetRuntime.runCapturing(processor, "a", ping), containsString("2 packets transmitted, 0 received"));
+        List<String> before = saved("filter");
+        for (String module : new String[] { "netfilter", "conntrack" }) {
+            org.osgi.framework.Bundle b = ModnetRuntime.bundleNamed(context, "org.modnet." + module);
+            long modified = b.getLastModified();
+            String out = ModnetRuntime.runCapturing(processor, null,
+                    "update " + module + " " + rebuilt("org.modnet." + module, "Modnet-State-Version", "2"));
+            assertThat(out, containsString("update: ERROR: could not update '" + module
+                    + "': the new version cannot adopt the running state: it reads state version 2, the running version holds version 1"));
+            assertEquals("the old version is running, not replaced", modified, b.getLastModified());
+            assertEquals(org.osgi.framework.Bundle.ACTIVE, b.getState());
+        }
+        assertEquals(before, saved("filter"));
+        assertThat(ModnetRuntime.runCapturing(processor, "a", ping), containsString("2 packets transmitted, 0 received"));
+        assertEquals(4, packets(saved("filter"), "-A FORWARD -p icmp -j DROP"));
+    }
 }
