@@ -17,6 +17,12 @@ import org.modnet.api.net.Timer;
 import org.modnet.api.netfilter.NfHook;
 import org.modnet.api.netfilter.NfHookFunction;
 import org.modnet.api.netfilter.NfNatLookup;
+import java.util.function.BooleanSupplier;
+
+import org.modnet.api.handover.HandsOver;
+import org.modnet.api.handover.NamespaceState;
+import org.modnet.api.handover.StateHolder;
+import org.modnet.api.handover.TableState;
 import org.modnet.api.netfilter.Verdict;
 import org.modnet.api.shell.Commands;
 import org.modnet.api.shell.ProcFile;
@@ -41,8 +47,18 @@ import org.osgi.service.component.annotations.ReferencePolicy;
 @Component(service = { ConntrackComponent.class, PernetOperations.class, ProcFile.class }, immediate = true, property = {
         "osgi.command.scope=" + Commands.SCOPE, "osgi.command.function=conntrack",
         ProcFile.PATH + "=/proc/net/nf_conntrack", PernetOperations.ORDER + ":Integer=35" })
-public final class ConntrackComponent implements PernetOperations, ProcFile {
+public final class ConntrackComponent implements PernetOperations, ProcFile, HandsOver {
     static final int PRI_CONNTRACK = -200, PRI_NAT_DST = -100, PRI_NAT_SRC = 100, PRI_CONNTRACK_CONFIRM = Integer.MAX_VALUE;
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ConntrackComponent.class);
+    /** The manifest header naming the layout of the state this version deposits and can adopt. */
+    public static final String STATE_VERSION_HEADER = "Modnet-State-Version";
+    /**
+     * The layout of the {@link TableState} this code writes and reads: per namespace its settable
+     * sysctls, conntrack -S's counters, and in {@code extra} under {@code "INDEX/conntrack"} (INDEX: the
+     * namespace's place in the list) its entries, one line each as {@link ConntrackTable#export} writes them.
+     */
+    static final int STATE_VERSION = 1;
+    static final String LAYER = "conntrack";
 
     /** One namespace's tracking and NAT. */
     record Net(NetNamespace ns, ConntrackTable table, NatCore nat, long[] addressGeneration) {
@@ -53,13 +69,42 @@ public final class ConntrackComponent implements PernetOperations, ProcFile {
     private final List<ServiceRegistration<?>> regs = new ArrayList<>();
     /** The NAT tables' lookups by hook ordinal. */
     private final List<List<NfNatLookup>> lookups = new ArrayList<>();
+    /** Lookups of a nat table that left for an update, kept until its next version registers. */
+    private final java.util.Set<NfNatLookup> retiringLookups = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final Timer gc;
 
+    private final StateHolder holder;
+    private final BooleanSupplier updating;
+    private final int stateVersion;
+
+    /** Without OSGi (tests, benchmarks): no hook services, no timer, no hand-over. */
+    public ConntrackComponent(NetCore core, BundleContext context) {
+        this(core, null, context, () -> false, STATE_VERSION);
+    }
+
+    /**
+     * The component: it adopts the entries its previous version deposited with the core's holder before
+     * it registers a hook, so the old hooks (which IPv4 keeps while this bundle is
+     * {@linkplain #handingOver() handing over}) give way to hooks whose table already knows every flow.
+     */
     @Activate
-    public ConntrackComponent(@Reference NetCore core, BundleContext context) {
+    public ConntrackComponent(@Reference NetCore core, @Reference StateHolder holder, BundleContext context) {
+        this(core, holder, context, () -> beingUpdated(context), headerVersion(context.getBundle()));
+    }
+
+    ConntrackComponent(NetCore core, StateHolder holder, BundleContext context, BooleanSupplier updating, int stateVersion) {
         this.core = core;
+        this.holder = holder;
+        this.updating = updating;
+        this.stateVersion = stateVersion;
         for (int i = 0; i < NfHook.values().length; i++) {
             lookups.add(new CopyOnWriteArrayList<>());
+        }
+        if (holder != null) {
+            TableState st = holder.take(LAYER);
+            if (st != null) {
+                adopt(st);
+            }
         }
         if (context != null) {
             register(context, NfHook.PRE_ROUTING, PRI_CONNTRACK, this::conntrackIn);
@@ -81,11 +126,114 @@ public final class ConntrackComponent implements PernetOperations, ProcFile {
         Hashtable<String, Object> p = new Hashtable<>();
         p.put(NfHookFunction.HOOK, hook.name());
         p.put(NfHookFunction.PRIORITY, priority);
-        regs.add(context.registerService(NfHookFunction.class, fn, p));
+        regs.add(context.registerService(NfHookFunction.class, new Hook(fn), p));
+    }
+
+    /** A hook of this version: IPv4 keeps it in place while this version hands over. */
+    private final class Hook implements NfHookFunction, HandsOver {
+        private final NfHookFunction fn;
+
+        Hook(NfHookFunction fn) {
+            this.fn = fn;
+        }
+
+        @Override
+        public Verdict hook(SkBuff skb, NfHook hook, NetNamespace ns, NetDevice in, NetDevice out) {
+            return fn.hook(skb, hook, ns, in, out);
+        }
+
+        @Override
+        public boolean handingOver() {
+            return ConntrackComponent.this.handingOver();
+        }
+    }
+
+    private static int headerVersion(org.osgi.framework.Bundle b) {
+        String v = b.getHeaders().get(STATE_VERSION_HEADER);
+        try {
+            return v == null ? STATE_VERSION : Integer.parseInt(v.trim());
+        } catch (NumberFormatException e) {
+            return -1; // unreadable header: adopt nothing
+        }
+    }
+
+    /** The bundle is stopping for an update (a transient stop) while the framework keeps running. */
+    private static boolean beingUpdated(BundleContext context) {
+        try {
+            org.osgi.framework.Bundle b = context.getBundle();
+            org.osgi.framework.startlevel.BundleStartLevel sl = b.adapt(org.osgi.framework.startlevel.BundleStartLevel.class);
+            return b.getState() == org.osgi.framework.Bundle.STOPPING
+                    && context.getBundle(0).getState() == org.osgi.framework.Bundle.ACTIVE && sl != null
+                    && sl.isPersistentlyStarted();
+        } catch (IllegalStateException e) {
+            return false; // context no longer valid
+        }
+    }
+
+    @Override
+    public boolean handingOver() {
+        return holder != null && updating.getAsBoolean();
+    }
+
+    /**
+     * Every namespace's entries (with their NAT bindings), sysctls and counters, for the next version.
+     * The tables stay: the old hooks keep tracking until the next version's replace them.
+     */
+    TableState export() {
+        List<NamespaceState> namespaces = new ArrayList<>();
+        Map<String, String> extra = new java.util.HashMap<>();
+        for (Net n : nets.values()) {
+            int i = namespaces.size();
+            namespaces.add(new NamespaceState(n.ns, n.table.sysctls(), n.table.stats(), List.of(), List.of(), Map.of()));
+            StringBuilder b = new StringBuilder();
+            for (NfConn ct : n.table.entries()) {
+                b.append(n.table.export(ct)).append('\n');
+            }
+            extra.put(i + "/conntrack", b.toString());
+        }
+        return new TableState(LAYER, stateVersion, namespaces, extra);
+    }
+
+    /** The previous version's flows and settings; a layout this code cannot read is refused. */
+    void adopt(TableState st) {
+        if (st.version() != stateVersion || stateVersion != STATE_VERSION) {
+            holder.refuse(st, "this conntrack reads state version " + STATE_VERSION + ", the deposit is version " + st.version());
+            for (NamespaceState share : st.namespaces()) {
+                share.namespace().sysctl().unregister("net.netfilter.nf_conntrack_"); // start from the defaults
+            }
+            return;
+        }
+        int entries = 0;
+        int lost = 0;
+        for (int i = 0; i < st.namespaces().size(); i++) {
+            NamespaceState share = st.namespaces().get(i);
+            Net n = net(share.namespace());
+            n.table.adoptSysctls(share.sysctls());
+            n.table.adoptStats(share.counters());
+            String text = st.extra().getOrDefault(i + "/conntrack", "");
+            for (String line : text.split("\n")) {
+                if (line.isBlank()) {
+                    continue;
+                }
+                if (n.table.adopt(line)) {
+                    entries++;
+                } else {
+                    lost++;
+                }
+            }
+        }
+        LOG.info("conntrack: {} entries in {} namespaces adopted, {} not restored (state version {})", entries,
+                st.namespaces().size(), lost, st.version());
     }
 
     @Deactivate
     void deactivate() {
+        if (handingOver()) {
+            TableState st = export();
+            holder.deposit(st);
+            LOG.info("conntrack: the flows of {} namespaces handed over (state version {})", st.namespaces().size(),
+                    st.version());
+        }
         if (gc != null) {
             gc.del();
         }
@@ -100,10 +248,18 @@ public final class ConntrackComponent implements PernetOperations, ProcFile {
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
     void addLookup(NfNatLookup l, Map<String, Object> props) {
-        lookups.get(NfHook.valueOf(String.valueOf(props.get(NfHookFunction.HOOK))).ordinal()).add(l);
+        addLookup(NfHook.valueOf(String.valueOf(props.get(NfHookFunction.HOOK))), l);
     }
 
+    /**
+     * A nat table leaving for an update ({@link HandsOver#handingOver()}) keeps its place until its next
+     * version's lookup comes, so a new connection in between is still NATed by the old rules.
+     */
     void removeLookup(NfNatLookup l, Map<String, Object> props) {
+        if (l instanceof HandsOver h && h.handingOver()) {
+            retiringLookups.add(l);
+            return;
+        }
         for (List<NfNatLookup> list : lookups) {
             list.remove(l);
         }
@@ -111,7 +267,12 @@ public final class ConntrackComponent implements PernetOperations, ProcFile {
 
     /** A NAT table's lookup, for tests and benchmarks that run without OSGi. */
     public void addLookup(NfHook hook, NfNatLookup l) {
-        lookups.get(hook.ordinal()).add(l);
+        List<NfNatLookup> list = lookups.get(hook.ordinal());
+        list.removeIf(retiringLookups::contains); // the next version takes the old one's place
+        list.add(l);
+        if (lookups.stream().noneMatch(x -> x.stream().anyMatch(retiringLookups::contains))) {
+            retiringLookups.clear();
+        }
     }
 
     @Override
@@ -124,6 +285,9 @@ public final class ConntrackComponent implements PernetOperations, ProcFile {
 
     @Override
     public void exit(NetNamespace ns) {
+        if (handingOver()) {
+            return; // the core calls this as the service goes, before deactivate exports the flows
+        }
         if (nets.remove(ns) != null) {
             ns.sysctl().unregister("net.netfilter.nf_conntrack_");
         }

@@ -47,6 +47,7 @@ final class ConntrackTable {
 
     final IntSysctl max, buckets, countSysctl, udpTimeout, udpTimeoutStream, icmpTimeout, genericTimeout;
     final IntSysctl[] tcpTimeouts = new IntSysctl[TcpConntrack.NAMES.length];
+    private final List<IntSysctl> settable = new ArrayList<>();
 
     /** The NAT core's second half, for entries that go (their ports are free again); may be null. */
     volatile java.util.function.Consumer<NfConn> onDestroy;
@@ -58,23 +59,53 @@ final class ConntrackTable {
         seed = (int) System.nanoTime() | 1;
         String p = "net.netfilter.nf_conntrack_";
         buckets = sysctl.registerInt(p + "buckets", nbuckets, nbuckets, nbuckets);
-        max = sysctl.registerInt(p + "max", nbuckets, 0, Integer.MAX_VALUE);
+        max = reg(sysctl, p + "max", nbuckets, 0, Integer.MAX_VALUE);
         countSysctl = sysctl.registerInt(p + "count", 0, 0, Integer.MAX_VALUE);
         for (int s = 1; s < TcpConntrack.NAMES.length; s++) {
             if (s != TcpConntrack.SYN_SENT2) {
-                tcpTimeouts[s] = sysctl.registerInt(p + "tcp_timeout_" + TcpConntrack.TIMEOUT_NAMES[s],
+                tcpTimeouts[s] = reg(sysctl, p + "tcp_timeout_" + TcpConntrack.TIMEOUT_NAMES[s],
                         TcpConntrack.TIMEOUT_DEFAULTS[s], 0, Integer.MAX_VALUE);
             }
         }
         tcpTimeouts[TcpConntrack.SYN_SENT2] = tcpTimeouts[TcpConntrack.SYN_SENT];
-        sysctl.registerInt(p + "tcp_timeout_max_retrans", 300, 0, Integer.MAX_VALUE);
-        sysctl.registerInt(p + "tcp_timeout_unacknowledged", 300, 0, Integer.MAX_VALUE);
-        sysctl.registerInt(p + "tcp_loose", 1, 0, 1);
-        sysctl.registerInt(p + "tcp_be_liberal", 1, 0, 1); // no window tracking: liberal is what this is
-        udpTimeout = sysctl.registerInt(p + "udp_timeout", 30, 0, Integer.MAX_VALUE);
-        udpTimeoutStream = sysctl.registerInt(p + "udp_timeout_stream", 120, 0, Integer.MAX_VALUE);
-        icmpTimeout = sysctl.registerInt(p + "icmp_timeout", 30, 0, Integer.MAX_VALUE);
-        genericTimeout = sysctl.registerInt(p + "generic_timeout", 600, 0, Integer.MAX_VALUE);
+        reg(sysctl, p + "tcp_timeout_max_retrans", 300, 0, Integer.MAX_VALUE);
+        reg(sysctl, p + "tcp_timeout_unacknowledged", 300, 0, Integer.MAX_VALUE);
+        reg(sysctl, p + "tcp_loose", 1, 0, 1);
+        reg(sysctl, p + "tcp_be_liberal", 1, 0, 1); // no window tracking: liberal is what this is
+        udpTimeout = reg(sysctl, p + "udp_timeout", 30, 0, Integer.MAX_VALUE);
+        udpTimeoutStream = reg(sysctl, p + "udp_timeout_stream", 120, 0, Integer.MAX_VALUE);
+        icmpTimeout = reg(sysctl, p + "icmp_timeout", 30, 0, Integer.MAX_VALUE);
+        genericTimeout = reg(sysctl, p + "generic_timeout", 600, 0, Integer.MAX_VALUE);
+    }
+
+    /** A sysctl a user may set: its value goes to the next version on update. */
+    private IntSysctl reg(Sysctl sysctl, String name, int def, int min, int max) {
+        IntSysctl e = sysctl.registerInt(name, def, min, max);
+        settable.add(e);
+        return e;
+    }
+
+    /** The settable sysctls' values by name, as {@code sysctl -n} prints them. */
+    java.util.Map<String, String> sysctls() {
+        java.util.Map<String, String> m = new java.util.LinkedHashMap<>();
+        for (IntSysctl e : settable) {
+            m.put(e.name(), Integer.toString(e.get()));
+        }
+        return m;
+    }
+
+    /** The previous version's values; a value this version's range refuses keeps the default. */
+    void adoptSysctls(java.util.Map<String, String> values) {
+        for (IntSysctl e : settable) {
+            String v = values.get(e.name());
+            try {
+                if (v != null) {
+                    e.set(Integer.parseInt(v));
+                }
+            } catch (NetException | NumberFormatException refused) {
+                // the default stays
+            }
+        }
     }
 
     long now() {
@@ -460,5 +491,94 @@ final class ConntrackTable {
     long secondsLeft(NfConn ct) {
         long ms = ct.timeout - now();
         return ms <= 0 ? 0 : ms / 1000;
+    }
+
+    // ------------------------------------------------------------------ hand-over on update
+
+    /** conntrack -S's counters by name, as the hand-over carries them. */
+    java.util.Map<String, Long> stats() {
+        java.util.Map<String, Long> m = new java.util.LinkedHashMap<>();
+        m.put("found", found.get());
+        m.put("invalid", invalid.get());
+        m.put("insert", insert.get());
+        m.put("insert_failed", insertFailed.get());
+        m.put("drop", drop.get());
+        m.put("early_drop", earlyDrop.get());
+        m.put("error", error.get());
+        m.put("search_restart", searchRestart.get());
+        m.put("clash_resolve", clashResolve.get());
+        m.put("chaintoolong", chainTooLong.get());
+        return m;
+    }
+
+    /** The counters continue where the previous version left them. */
+    void adoptStats(java.util.Map<String, Long> m) {
+        AtomicLong[] all = { found, invalid, insert, insertFailed, drop, earlyDrop, error, searchRestart, clashResolve,
+                chainTooLong };
+        String[] names = { "found", "invalid", "insert", "insert_failed", "drop", "early_drop", "error", "search_restart",
+                "clash_resolve", "chaintoolong" };
+        for (int i = 0; i < all.length; i++) {
+            Long v = m.get(names[i]);
+            if (v != null) {
+                all[i].set(v);
+            }
+        }
+    }
+
+    /**
+     * One entry as the hand-over carries it (state version 1), 18 decimal numbers: protocol, status,
+     * TCP state, milliseconds left, mark, last direction, last index, age in milliseconds, MASQUERADE's
+     * ifindex and address, then the original tuple and the reply tuple (source, destination, source
+     * port, destination port each; the reply tuple is where the NAT binding is).
+     */
+    String export(NfConn ct) {
+        long now = now();
+        NfConn.TupleHash o = ct.orig, r = ct.reply;
+        return ct.proto + " " + ct.status + " " + ct.state + " " + Math.max(0, ct.timeout - now) + " " + ct.mark + " "
+                + ct.lastDir + " " + ct.lastIndex + " " + Math.max(0, now - ct.start) + " " + ct.masqIfindex + " "
+                + ct.masqAddr + " " + o.src + " " + o.dst + " " + o.sport + " " + o.dport + " " + r.src + " " + r.dst + " "
+                + r.sport + " " + r.dport;
+    }
+
+    /**
+     * An entry of the previous version, confirmed into this table with the time it had left; false when
+     * the line is not an entry, the table is full, or one of its tuples is here already (each counted
+     * by the caller as a loss of the hand-over).
+     */
+    boolean adopt(String line) {
+        String[] w = line.trim().split(" ");
+        if (w.length != 18) {
+            return false;
+        }
+        long[] v = new long[18];
+        try {
+            for (int i = 0; i < 18; i++) {
+                v[i] = Long.parseLong(w[i]);
+            }
+        } catch (NumberFormatException e) {
+            return false;
+        }
+        long now = now();
+        NfConn ct = new NfConn((int) v[0]);
+        ct.status = ((int) v[1] | NfConn.IPS_CONFIRMED) & ~NfConn.IPS_DYING;
+        ct.state = (int) v[2];
+        ct.timeout = now + v[3];
+        ct.mark = (int) v[4];
+        ct.lastDir = (int) v[5];
+        ct.lastIndex = (int) v[6];
+        ct.start = now - v[7];
+        ct.masqIfindex = (int) v[8];
+        ct.masqAddr = (int) v[9];
+        ct.orig.set((int) v[10], (int) v[11], (int) v[12], (int) v[13]);
+        ct.reply.set((int) v[14], (int) v[15], (int) v[16], (int) v[17]);
+        synchronized (this) {
+            if (count.get() >= max.get() || findLocked(ct.orig) || findLocked(ct.reply)) {
+                return false;
+            }
+            link(ct.orig);
+            link(ct.reply);
+            setCount(count.incrementAndGet());
+        }
+        return true;
     }
 }

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 
+import org.modnet.api.handover.HandsOver;
 import org.modnet.api.net.NetDevice;
 import org.modnet.api.net.NetNamespace;
 import org.modnet.api.netfilter.NfHook;
@@ -14,9 +15,14 @@ import org.modnet.api.skb.SkBuff;
 /**
  * {@code nf_hook}: the registered functions of each hook, by priority, in copy-on-write arrays. With
  * none registered a hook costs one array-length check, as Linux's static keys make it cost nothing.
+ *
+ * <p>A function whose module leaves for an update ({@link HandsOver#handingOver()}) stays in place,
+ * retiring, until a function registers at the same hook and priority: its next version, which adopted
+ * its rules first. Packets see the old ruleset, then the new one, never an empty hook in between (a
+ * firewall whose hook went away for a moment would let everything through).
  */
 final class NfHooks {
-    private record Entry(NfHookFunction fn, int priority) {
+    private record Entry(NfHookFunction fn, int priority, boolean retiring) {
     }
 
     private static final NfHookFunction[] NONE = new NfHookFunction[0];
@@ -33,14 +39,20 @@ final class NfHooks {
 
     synchronized void add(NfHook hook, int priority, NfHookFunction fn) {
         List<Entry> list = entries.get(hook.ordinal());
-        list.add(new Entry(fn, priority));
+        list.removeIf(e -> e.retiring && e.priority == priority); // the next version takes its place
+        list.add(new Entry(fn, priority, false));
         list.sort(Comparator.comparingInt(Entry::priority));
         publish();
     }
 
     synchronized void remove(NfHookFunction fn) {
+        boolean retire = fn instanceof HandsOver h && h.handingOver();
         for (List<Entry> list : entries) {
-            list.removeIf(e -> e.fn == fn);
+            if (retire) {
+                list.replaceAll(e -> e.fn == fn ? new Entry(fn, e.priority, true) : e);
+            } else {
+                list.removeIf(e -> e.fn == fn);
+            }
         }
         publish();
     }

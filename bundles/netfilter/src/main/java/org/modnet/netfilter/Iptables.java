@@ -940,6 +940,31 @@ final class Iptables {
 
     /** iptables-restore over several tables: each COMMIT replaces one table whole. */
     static void restore(java.util.function.Function<String, FilterTable> tables, List<String> lines, boolean noflush) {
+        restore(tables, lines, noflush, false);
+    }
+
+    /** {@code [packets:bytes]} as iptables-save -c writes it, or null when the text is not that. */
+    private static long[] counters(String s) {
+        int colon = s.indexOf(':');
+        if (!s.startsWith("[") || !s.endsWith("]") || colon < 0) {
+            return null;
+        }
+        try {
+            long p = Long.parseLong(s.substring(1, colon));
+            long b = Long.parseLong(s.substring(colon + 1, s.length() - 1));
+            return p < 0 || b < 0 ? null : new long[] { p, b };
+        } catch (NumberFormatException e) {
+            return null;
+        }
+    }
+
+    /**
+     * iptables-restore [-c] [--noflush]: with {@code counters} (-c, --counters) the {@code [packets:bytes]}
+     * before a rule and after a built-in chain's policy are set on the rule and the policy, as
+     * {@code iptables-save -c | iptables-restore -c} moves a table with its counts.
+     */
+    static void restore(java.util.function.Function<String, FilterTable> tables, List<String> lines, boolean noflush,
+            boolean counters) {
         List<Object[]> pending = new ArrayList<>();
         FilterTable table = null;
         List<FilterTable> commitTables = new ArrayList<>();
@@ -972,13 +997,26 @@ final class Iptables {
                 if (p.length < 2) {
                     throw new CommandException("iptables-restore: line " + ln + " failed", 1);
                 }
-                pending.add(new Object[] { ln, "chain", p[0], p[1] });
+                long[] n = counters && p.length > 2 ? counters(p[2]) : null;
+                if (counters && p.length > 2 && n == null) {
+                    throw new CommandException("iptables-restore: line " + ln + " failed", 1);
+                }
+                pending.add(new Object[] { ln, "chain", p[0], p[1], n });
             } else {
                 String l = line;
+                long[] n = null;
                 if (l.startsWith("[")) {
-                    l = l.substring(l.indexOf(']') + 1).strip(); // counters are not restored in this slice
+                    int end = l.indexOf(']');
+                    n = counters(l.substring(0, end + 1));
+                    if (end < 0 || n == null) {
+                        throw new CommandException("iptables-restore: Bad parameter: " + line, 1);
+                    }
+                    l = l.substring(end + 1).strip(); // without -c the counts are read and left
+                    if (!counters) {
+                        n = null;
+                    }
                 }
-                pending.add(new Object[] { ln, "rule", l });
+                pending.add(new Object[] { ln, "rule", l, n });
             }
         }
         if (inTable) {
@@ -1006,6 +1044,11 @@ final class Iptables {
                                     throw new CommandException("x", 1);
                                 }
                                 c.policy = Rule.Kind.valueOf(pol);
+                                if (op[4] instanceof long[] n) {
+                                    // a fresh pair: the old snapshot's packets keep counting on the old one
+                                    c.packets = new java.util.concurrent.atomic.AtomicLong(n[0]);
+                                    c.bytes = new java.util.concurrent.atomic.AtomicLong(n[1]);
+                                }
                             } else if (u.containsKey(name)) {
                                 u.get(name).rules.clear();
                             } else {
@@ -1014,6 +1057,10 @@ final class Iptables {
                         } else {
                             Cmd c = parse(t, Restore.split((String) op[2]));
                             apply(c, b, u, new ArrayList<>());
+                            if (op[3] instanceof long[] n && c.rule != null && (c.cmd == 'A' || c.cmd == 'I')) {
+                                c.rule.packets.set(n[0]);
+                                c.rule.bytes.set(n[1]);
+                            }
                         }
                     } catch (CommandException e) {
                         throw new CommandException("iptables-restore: line " + ln + " failed", 1);

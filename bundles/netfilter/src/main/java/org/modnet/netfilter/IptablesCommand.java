@@ -14,6 +14,12 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 import org.apache.felix.service.command.CommandSession;
+import java.util.function.BooleanSupplier;
+
+import org.modnet.api.handover.HandsOver;
+import org.modnet.api.handover.NamespaceState;
+import org.modnet.api.handover.StateHolder;
+import org.modnet.api.handover.TableState;
 import org.modnet.api.inet.InetChecksum;
 import org.modnet.api.inet.Ipv4;
 import org.modnet.api.net.NetCore;
@@ -46,9 +52,20 @@ import org.osgi.service.component.annotations.ReferencePolicy;
 @Component(service = { IptablesCommand.class, PernetOperations.class }, immediate = true, property = {
         "osgi.command.scope=" + Commands.SCOPE, "osgi.command.function=iptables",
         PernetOperations.ORDER + ":Integer=40" })
-public final class IptablesCommand implements PernetOperations {
+public final class IptablesCommand implements PernetOperations, HandsOver {
     /** NF_IP_PRI_FILTER. */
     static final int PRI_FILTER = 0;
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(IptablesCommand.class);
+    /** The manifest header naming the layout of the state this version deposits and can adopt. */
+    public static final String STATE_VERSION_HEADER = "Modnet-State-Version";
+    /**
+     * The layout of the {@link TableState} this code writes and reads: one {@link NamespaceState} per
+     * namespace with a table, and in {@code extra} under {@code "INDEX/TABLE"} (INDEX: the namespace's
+     * place in the list) the table as {@code iptables-save -c} prints it, rules and policies with their
+     * counters; {@code iptables-restore -c} is how the new version reads it back.
+     */
+    static final int STATE_VERSION = 1;
+    static final String LAYER = "netfilter";
 
     private final NetCore core;
     private final Map<NetNamespace, FilterTable> tables = new ConcurrentHashMap<>();
@@ -56,12 +73,38 @@ public final class IptablesCommand implements PernetOperations {
     private final Map<NetNamespace, FilterTable> natTables = new ConcurrentHashMap<>();
     private final List<ServiceRegistration<?>> regs = new ArrayList<>();
     private volatile Ipv4 ipv4;
+    private final StateHolder holder;
+    private final BooleanSupplier updating;
+    private final int stateVersion;
 
+    /** Without OSGi (tests, benchmarks): no hook services, no hand-over. */
+    public IptablesCommand(NetCore core, BundleContext context) {
+        this(core, null, context, () -> false, STATE_VERSION);
+    }
+
+    /**
+     * The component: it adopts what its previous version deposited with the core's holder before it
+     * registers a hook, so the hooks' old functions (which IPv4 and the NAT core keep while this bundle is
+     * {@linkplain #handingOver() handing over}) are replaced by functions that already hold the rules.
+     */
     @Activate
-    public IptablesCommand(@Reference NetCore core, BundleContext context) {
+    public IptablesCommand(@Reference NetCore core, @Reference StateHolder holder, BundleContext context) {
+        this(core, holder, context, () -> beingUpdated(context), headerVersion(context.getBundle()));
+    }
+
+    IptablesCommand(NetCore core, StateHolder holder, BundleContext context, BooleanSupplier updating, int stateVersion) {
         this.core = core;
+        this.holder = holder;
+        this.updating = updating;
+        this.stateVersion = stateVersion;
+        if (holder != null) {
+            TableState st = holder.take(LAYER);
+            if (st != null) {
+                adopt(st);
+            }
+        }
         if (context != null) {
-            NfHookFunction fn = this::hook;
+            NfHookFunction fn = new FilterHook();
             for (NfHook h : new NfHook[] { NfHook.LOCAL_IN, NfHook.FORWARD, NfHook.LOCAL_OUT }) {
                 Hashtable<String, Object> p = new Hashtable<>();
                 p.put(NfHookFunction.HOOK, h.name());
@@ -70,7 +113,7 @@ public final class IptablesCommand implements PernetOperations {
             }
             // iptable_nat: its chains are asked by the NAT core (conntrack's bundle) about a connection's
             // first packet at each hook, at NF_IP_PRI_NAT_DST (-100) and NF_IP_PRI_NAT_SRC (100)
-            NfNatLookup lookup = this::natLookup;
+            NfNatLookup lookup = new NatHook();
             for (NfHook h : FilterTable.NAT_HOOKS) {
                 Hashtable<String, Object> p = new Hashtable<>();
                 p.put(NfHookFunction.HOOK, h.name());
@@ -80,8 +123,121 @@ public final class IptablesCommand implements PernetOperations {
         }
     }
 
+    /** The filter table's function on its three hooks; IPv4 keeps it while this version hands over. */
+    private final class FilterHook implements NfHookFunction, HandsOver {
+        @Override
+        public Verdict hook(SkBuff skb, NfHook hook, NetNamespace ns, NetDevice in, NetDevice out) {
+            return IptablesCommand.this.hook(skb, hook, ns, in, out);
+        }
+
+        @Override
+        public boolean handingOver() {
+            return IptablesCommand.this.handingOver();
+        }
+    }
+
+    /** The nat table's chains; the NAT core keeps them while this version hands over. */
+    private final class NatHook implements NfNatLookup, HandsOver {
+        @Override
+        public Verdict lookup(SkBuff skb, NfHook hook, NetNamespace ns, NetDevice in, NetDevice out, NfNat nat) {
+            return natLookup(skb, hook, ns, in, out, nat);
+        }
+
+        @Override
+        public boolean handingOver() {
+            return IptablesCommand.this.handingOver();
+        }
+    }
+
+    private static int headerVersion(org.osgi.framework.Bundle b) {
+        String v = b.getHeaders().get(STATE_VERSION_HEADER);
+        try {
+            return v == null ? STATE_VERSION : Integer.parseInt(v.trim());
+        } catch (NumberFormatException e) {
+            return -1; // unreadable header: adopt nothing
+        }
+    }
+
+    /** The bundle is stopping for an update (a transient stop) while the framework keeps running. */
+    private static boolean beingUpdated(BundleContext context) {
+        try {
+            org.osgi.framework.Bundle b = context.getBundle();
+            org.osgi.framework.startlevel.BundleStartLevel sl = b.adapt(org.osgi.framework.startlevel.BundleStartLevel.class);
+            return b.getState() == org.osgi.framework.Bundle.STOPPING
+                    && context.getBundle(0).getState() == org.osgi.framework.Bundle.ACTIVE && sl != null
+                    && sl.isPersistentlyStarted();
+        } catch (IllegalStateException e) {
+            return false; // context no longer valid
+        }
+    }
+
+    @Override
+    public boolean handingOver() {
+        return holder != null && updating.getAsBoolean();
+    }
+
+    /**
+     * Every namespace's tables as {@code iptables-save -c} prints them, for the next version. The tables
+     * stay here: the hooks keep running them until the next version's functions replace them.
+     */
+    TableState export() {
+        List<NamespaceState> namespaces = new ArrayList<>();
+        Map<String, String> extra = new java.util.HashMap<>();
+        java.util.Set<NetNamespace> all = new java.util.LinkedHashSet<>(tables.keySet());
+        all.addAll(natTables.keySet());
+        ZonedDateTime now = ZonedDateTime.now();
+        for (NetNamespace ns : all) {
+            int i = namespaces.size();
+            namespaces.add(new NamespaceState(ns, Map.of(), Map.of(), List.of(), List.of(), Map.of()));
+            FilterTable f = tables.get(ns);
+            if (f != null) {
+                extra.put(i + "/filter", String.join("\n", Iptables.save(f, true, now)));
+            }
+            FilterTable n = natTables.get(ns);
+            if (n != null) {
+                extra.put(i + "/nat", String.join("\n", Iptables.save(n, true, now)));
+            }
+        }
+        return new TableState(LAYER, stateVersion, namespaces, extra);
+    }
+
+    /** The previous version's tables, restored with their counters; a layout this code cannot read is refused. */
+    void adopt(TableState st) {
+        if (st.version() != stateVersion || stateVersion != STATE_VERSION) {
+            holder.refuse(st, "this netfilter reads state version " + STATE_VERSION + ", the deposit is version " + st.version());
+            return;
+        }
+        int rules = 0;
+        int lost = 0;
+        for (int i = 0; i < st.namespaces().size(); i++) {
+            NetNamespace ns = st.namespaces().get(i).namespace();
+            for (String name : new String[] { "filter", "nat" }) {
+                String text = st.extra().get(i + "/" + name);
+                if (text == null) {
+                    continue;
+                }
+                List<String> lines = List.of(text.split("\n"));
+                try {
+                    Iptables.restore(t -> table(ns, t), lines, false, true);
+                    rules += (int) lines.stream().filter(l -> l.startsWith("[")).count();
+                } catch (CommandException e) {
+                    lost++; // the table starts empty, as a failed iptables-restore leaves it
+                    LOG.warn("netfilter: the {} table of a namespace could not be restored: {}", name, e.getMessage());
+                }
+            }
+        }
+        LOG.info("netfilter: {} rules in {} namespaces adopted, {} tables not restored (state version {})", rules,
+                st.namespaces().size(), lost, st.version());
+    }
+
     @Deactivate
     void deactivate() {
+        if (handingOver()) {
+            TableState st = export();
+            holder.deposit(st);
+            LOG.info("netfilter: the tables of {} namespaces handed over (state version {})", st.namespaces().size(),
+                    st.version());
+        }
         for (ServiceRegistration<?> r : regs) {
             try {
                 r.unregister();
@@ -110,6 +266,9 @@ public final class IptablesCommand implements PernetOperations {
     /** A namespace that goes takes its table with it (the kernel's iptable_filter_net_exit). */
     @Override
     public void exit(NetNamespace ns) {
+        if (handingOver()) {
+            return; // the core calls this as the service goes, before deactivate exports the tables
+        }
         tables.remove(ns);
         natTables.remove(ns);
     }
@@ -286,10 +445,12 @@ public final class IptablesCommand implements PernetOperations {
     void restore(CommandSession session, String... args) throws IOException {
         args = Commands.words(session, args);
         boolean noflush = false;
+        boolean counters = false;
         String file = null;
         for (String a : args) {
             switch (a) {
                 case "-n", "--noflush" -> noflush = true;
+                case "-c", "--counters" -> counters = true;
                 default -> {
                     if (a.startsWith("-")) {
                         throw new CommandException("iptables-restore: unknown option \"" + a + "\"", 1);
@@ -313,6 +474,6 @@ public final class IptablesCommand implements PernetOperations {
             }
         }
         NetNamespace ns = namespace(session, "iptables-restore");
-        Iptables.restore(name -> table(ns, name), lines, noflush);
+        Iptables.restore(name -> table(ns, name), lines, noflush, counters);
     }
 }

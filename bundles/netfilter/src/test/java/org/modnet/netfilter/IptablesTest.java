@@ -433,4 +433,19 @@ class IptablesTest {
         assertEquals(63, refusedAt); // INPUT and d0..d62: 64 chains on the call stack, the packet path's bound
         assertEquals(List.of("-N d62"), Iptables.run(deep, "-S", "d62")); // the refused rule is not there
     }
+
+    @Test
+    void restoreWithCountersSetsRuleAndPolicyCountsAndWithoutThemLeavesThemAtZero() {
+        List<String> in = List.of("*filter", ":INPUT ACCEPT [0:0]", ":FORWARD DROP [7:420]", ":OUTPUT ACCEPT [0:0]",
+                "[5:300] -A FORWARD -p udp -j ACCEPT", "COMMIT");
+        Iptables.restore(t, in, false);
+        assertEquals(List.of("Chain FORWARD (policy DROP 0 packets, 0 bytes)"), ipt("-L FORWARD -v").subList(0, 1));
+        Iptables.restore(name -> name.equals("filter") ? t : null, in, false, true);
+        List<String> saved = Iptables.save(t, true, ZonedDateTime.now(ZoneOffset.UTC));
+        assertEquals(":FORWARD DROP [7:420]", saved.get(3));
+        assertEquals("[5:300] -A FORWARD -p udp -j ACCEPT", saved.get(5));
+        CommandException e = assertThrows(CommandException.class, () -> Iptables.restore(name -> t,
+                List.of("*filter", "[5:x] -A INPUT -j ACCEPT", "COMMIT"), false, true));
+        assertEquals("iptables-restore: Bad parameter: [5:x] -A INPUT -j ACCEPT", e.getMessage());
+    }
 }

@@ -25,11 +25,17 @@ import org.modnet.ebpf.api.TcContext;
  */
 final class ClsBpf implements Cls {
     private final NetCore core;
-    private final BpfProg prog;
     private final boolean da;
     private final String label;
-    private final Run[] pool;
-    private final java.util.concurrent.atomic.AtomicIntegerArray busy;
+    /** The program and its contexts; replaced whole when the ebpf bundle is updated ({@link #rebind}). */
+    private volatile Bound bound;
+
+    /** Every bpf classifier in use, so an update of the ebpf bundle can move each to the adopted program. */
+    static final java.util.Set<ClsBpf> LIVE = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /** One program with its pool of contexts: a run reads it once and gives its context back to the same pool. */
+    private record Bound(BpfProg prog, Run[] pool, java.util.concurrent.atomic.AtomicIntegerArray busy) {
+    }
 
     /** One thread's run: the context, and the frame the runtime's own helpers (clone_redirect, change_head) act on. */
     static final class Run {
@@ -51,20 +57,40 @@ final class ClsBpf implements Cls {
     ClsBpf(NetCore core, BpfProg prog, boolean da, String label, int classid) {
         this.classid = classid;
         this.core = core;
-        this.prog = prog;
         this.da = da;
         this.label = label;
+        this.bound = bind(prog);
+        LIVE.add(this);
+    }
+
+    private Bound bind(BpfProg prog) {
         int cpus = Math.max(1, core.cpus());
         int n = Integer.highestOneBit(Math.max(4, 2 * cpus + 2) - 1) << 1; // a power of two above the threads that run at once
-        this.pool = new Run[n];
+        Run[] pool = new Run[n];
         for (int i = 0; i < n; i++) {
             pool[i] = new Run(prog.tcContext(i % cpus));
         }
-        this.busy = new java.util.concurrent.atomic.AtomicIntegerArray(n);
+        return new Bound(prog, pool, new java.util.concurrent.atomic.AtomicIntegerArray(n));
+    }
+
+    /** The program this filter runs now. */
+    BpfProg prog() {
+        return bound.prog;
+    }
+
+    /**
+     * An update of the ebpf bundle: from the next frame on this filter runs {@code next} (the adopted
+     * program of the same id, the caller's reference now this filter's); a run in progress ends on the
+     * old program, whose reference this filter lets go of.
+     */
+    synchronized void rebind(BpfProg next) {
+        Bound old = bound;
+        bound = bind(next);
+        old.prog.close();
     }
 
     /** A free context, or null when every one is in use (more runs at once than the pool holds). */
-    private int acquire() {
+    private static int acquire(Run[] pool, java.util.concurrent.atomic.AtomicIntegerArray busy) {
         int n = pool.length;
         int start = (int) Thread.currentThread().threadId() & (n - 1);
         for (int k = 0; k < n; k++) {
@@ -89,8 +115,9 @@ final class ClsBpf implements Cls {
         if (ingress) {
             skb.push(Eth.ETH_HLEN);
         }
-        int slot = acquire();
-        Run run = slot >= 0 ? pool[slot] : new Run(prog.tcContext(0)); // a rare overflow: a context of its own
+        Bound b = bound;
+        int slot = acquire(b.pool, b.busy);
+        Run run = slot >= 0 ? b.pool[slot] : new Run(b.prog.tcContext(0)); // a rare overflow: a context of its own
         run.skb = skb;
         run.ingress = ingress;
         NetDevice dev = skb.dev();
@@ -108,7 +135,7 @@ final class ClsBpf implements Cls {
         int redirectIfindex = run.ctx.redirectIfindex();
         int redirectFlags = run.ctx.redirectFlags();
         if (slot >= 0) {
-            busy.set(slot, 0);
+            b.busy.set(slot, 0);
         }
         if (ingress) {
             skb.pull(Eth.ETH_HLEN);
@@ -185,6 +212,7 @@ final class ClsBpf implements Cls {
         if (da) {
             line.append("direct-action ");
         }
+        BpfProg prog = bound.prog;
         line.append("not_in_hw id ").append(prog.id()).append(" name ").append(prog.name()).append(" tag ").append(tag())
                 .append(prog.jited() ? " jited" : "");
         out.add(line.toString());
@@ -194,7 +222,7 @@ final class ClsBpf implements Cls {
     private String tag() {
         try {
             java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-1");
-            for (long insn : prog.xlated()) {
+            for (long insn : bound.prog.xlated()) {
                 for (int b = 0; b < 8; b++) {
                     sha.update((byte) (insn >>> (8 * b)));
                 }
@@ -206,7 +234,8 @@ final class ClsBpf implements Cls {
     }
 
     @Override
-    public void destroy() {
-        prog.close();
+    public synchronized void destroy() {
+        LIVE.remove(this);
+        bound.prog.close();
     }
 }

@@ -13,6 +13,7 @@ import org.modnet.ebpf.api.BpfAdoption;
 import org.modnet.ebpf.api.BpfException;
 import org.modnet.ebpf.api.BpfHandOver;
 import org.modnet.ebpf.api.BpfProg;
+import org.modnet.ebpf.api.BpfRebind;
 import org.modnet.ebpf.api.BpfSyscall;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -54,13 +55,15 @@ public final class XdpDetach {
     private BpfHandOver waiting;
     private volatile boolean closing;
     private final Map<String, AtomicLong> counters = new ConcurrentSkipListMap<>();
+    /** Other users of programs (tc's bpf classifier), moved to the adopted programs with XDP's hooks. */
+    private final java.util.List<BpfRebind> users = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     @Activate
     public XdpDetach(@Reference NetCore core, @Reference BpfFs fs) {
         this.core = core;
         this.fs = fs;
         for (String c : new String[] { "XdpHandOvers", "XdpHandOverProgs", "XdpHandOverMaps", "XdpHandOverMapsCopied",
-                "XdpHandOverRefused", "XdpDetached" }) {
+                "XdpHandOverRefused", "XdpDetached", "BpfHandOverRebound" }) {
             counters.put(c, new AtomicLong());
         }
     }
@@ -81,6 +84,15 @@ public final class XdpDetach {
         if (waiting != null) {
             adopt(bpf);
         }
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
+    void addUser(BpfRebind user) {
+        users.add(user);
+    }
+
+    void removeUser(BpfRebind user) {
+        users.remove(user);
     }
 
     synchronized void unbindBpf(BpfSyscall bpf) {
@@ -162,7 +174,16 @@ public final class XdpDetach {
             }
         }
         fs.adopt(a);
-        a.progs().forEach(BpfProg::close); // the adopter's reference: hooks and pins hold their own
+        int rebound = 0;
+        for (BpfRebind u : users) { // before the adopter's references go, or a program only they run would unload
+            try {
+                rebound += u.rebind(old, next, a);
+            } catch (RuntimeException ex) {
+                LOG.warn("xdp: a user of eBPF programs could not move to the new implementation: {}", ex.toString());
+            }
+        }
+        count("BpfHandOverRebound", rebound);
+        a.progs().forEach(BpfProg::close); // the adopter's reference: hooks, pins and users hold their own
         a.refused().forEach((id, why) -> LOG.warn("xdp: program {} not adopted by the new eBPF implementation: {}", id, why));
         count("XdpHandOvers", 1);
         count("XdpHandOverProgs", a.progs().size());

@@ -163,4 +163,29 @@ class XdpHandOverTest {
         assertEquals(1L, detach.counters().get("XdpDetached"));
         send(1);
     }
+
+    @Test
+    void everyOtherUserOfProgramsMovesBeforeTheAdopterLetsGo() throws Exception {
+        BpfSyscall old = new BpfSyscallImpl(() -> true);
+        BpfMap hits = old.mapCreate("hits", BpfMap.MAP_ARRAY, 4, 8, 1, 0, 1);
+        BpfProg tc = old.progLoad("count", old.assemble(COUNT), ProgType.XDP, AttachType.DEFAULT, List.of(hits), null, null);
+        BpfProg[] held = new BpfProg[1];
+        detach.addUser((from, to, a) -> { // a user holding a program on no device and no pin, as tc's bpf filter does
+            assertSame(old, from);
+            BpfProg p = a.prog(tc.id());
+            assertTrue(p.loaded(), "the adopter still holds it");
+            held[0] = p.hold();
+            tc.close();
+            return 1;
+        });
+        detach.bindBpf(old);
+        detach.unbindBpf(old);
+        BpfSyscall next = new BpfSyscallImpl();
+        detach.bindBpf(next);
+        assertTrue(held[0].loaded(), "the user's reference keeps the adopted program");
+        assertTrue(!tc.loaded());
+        assertEquals(1L, detach.counters().get("BpfHandOverRebound"));
+        held[0].close();
+        assertTrue(!held[0].loaded(), "its user held the only reference");
+    }
 }

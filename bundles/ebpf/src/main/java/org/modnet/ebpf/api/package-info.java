@@ -9,6 +9,7 @@
  * it swaps them without refreshing its users. 2.0.0: the implementation classes left this package.
  * 2.1.0: tc programs ({@link org.modnet.ebpf.api.ProgType#SCHED_CLS}, {@link org.modnet.ebpf.api.TcContext}) and the
  * state hand-over on update ({@link org.modnet.ebpf.api.BpfHandOver}, {@link org.modnet.ebpf.api.BpfAdoption}).
+ * 2.2.0: every user of programs moves to the adopted ones ({@link org.modnet.ebpf.api.BpfRebind}), not only XDP's hooks.
  */
 @Export
 @Version("2.2.0")

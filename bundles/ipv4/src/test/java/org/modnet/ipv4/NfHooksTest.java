@@ -1,0 +1,80 @@
+package org.modnet.ipv4;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import org.junit.jupiter.api.Test;
+import org.modnet.api.handover.HandsOver;
+import org.modnet.api.netfilter.NfHook;
+import org.modnet.api.netfilter.NfHookFunction;
+import org.modnet.api.netfilter.Verdict;
+import org.modnet.api.skb.SkBuff;
+import org.modnet.api.skb.SkBuffPool;
+
+/** The hooks' functions as modules come, go, and leave for an update. */
+class NfHooksTest {
+    private final NfHooks hooks = new NfHooks();
+    private final SkBuffPool pool = new SkBuffPool(4, 256);
+
+    /** A firewall that drops everything, leaving for an update while {@code updating} is set. */
+    private static final class Firewall implements NfHookFunction, HandsOver {
+        final AtomicBoolean updating = new AtomicBoolean();
+        int seen;
+
+        @Override
+        public Verdict hook(SkBuff skb, NfHook hook, org.modnet.api.net.NetNamespace ns, org.modnet.api.net.NetDevice in,
+                org.modnet.api.net.NetDevice out) {
+            seen++;
+            return Verdict.DROP;
+        }
+
+        @Override
+        public boolean handingOver() {
+            return updating.get();
+        }
+    }
+
+    private boolean passes() {
+        return hooks.run(NfHook.FORWARD, pool.alloc(64), null, null, null);
+    }
+
+    @Test
+    void aFunctionThatGoesForGoodLeavesTheHookEmpty() {
+        Firewall fw = new Firewall();
+        hooks.add(NfHook.FORWARD, 0, fw);
+        assertFalse(passes());
+        hooks.remove(fw);
+        assertTrue(passes());
+    }
+
+    @Test
+    void aFunctionLeavingForAnUpdateKeepsFilteringUntilItsNextVersionRegisters() {
+        Firewall old = new Firewall();
+        hooks.add(NfHook.FORWARD, 0, old);
+        old.updating.set(true);
+        hooks.remove(old);
+        assertFalse(passes(), "no packet sees an empty ruleset between the versions");
+        assertEquals(1, old.seen);
+        Firewall next = new Firewall();
+        hooks.add(NfHook.FORWARD, 0, next);
+        assertFalse(passes());
+        assertEquals(1, old.seen, "the old version is gone once the new one is there");
+        assertEquals(1, next.seen);
+        hooks.remove(next);
+        assertTrue(passes());
+    }
+
+    @Test
+    void aFunctionAtAnotherPriorityDoesNotReplaceTheRetiringOne() {
+        Firewall old = new Firewall();
+        hooks.add(NfHook.FORWARD, 0, old);
+        old.updating.set(true);
+        hooks.remove(old);
+        hooks.add(NfHook.FORWARD, -200, (skb, h, ns, in, out) -> Verdict.ACCEPT);
+        assertFalse(passes());
+        assertEquals(1, old.seen);
+    }
+}
