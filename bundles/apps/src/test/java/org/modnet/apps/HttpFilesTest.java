@@ -75,6 +75,7 @@ class HttpFilesTest {
         HttpFiles.Response r = get("/hello.txt", "Range: bytes=12-20");
         assertEquals(416, r.status());
         assertEquals("bytes */12", r.headers().get("Content-Range"));
+        assertEquals(416, get("/hello.txt", "Range: bytes=20-").status());
     }
 
     @Test
