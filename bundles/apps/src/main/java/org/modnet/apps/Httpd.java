@@ -36,6 +36,8 @@ final class Httpd {
     static final int BACKLOG = 511;
     static final long KEEPALIVE_TIMEOUT_NS = 5_000_000_000L;
     static final long TIMEOUT_NS = 60_000_000_000L;
+    /** Apache's lingering close: after our FIN, what the client still sends is read and dropped for up to 2 s. */
+    static final long LINGER_NS = 2_000_000_000L;
 
     /** What {@code httpd status} prints: mod_status's machine-readable names where it has them. */
     static final class Stats {
@@ -132,7 +134,9 @@ final class Httpd {
                     lastSweep = now;
                     for (SelectionKey k : sel.keys()) {
                         if (k.attachment() instanceof Connection c && c.expired(now)) {
-                            stats.timeouts.incrementAndGet();
+                            if (!c.lingering) {
+                                stats.timeouts.incrementAndGet(); // a lingering close that ends by time is no timeout
+                            }
                             c.close();
                         }
                     }
@@ -179,6 +183,7 @@ final class Httpd {
         boolean closeAfter;
         boolean answering;
         boolean peerDone;
+        boolean lingering;
         long since = System.nanoTime();
         boolean closed;
 
@@ -187,11 +192,19 @@ final class Httpd {
         }
 
         boolean expired(long now) {
-            long limit = answering || inLen > 0 ? TIMEOUT_NS : KEEPALIVE_TIMEOUT_NS;
+            long limit = lingering ? LINGER_NS : answering || inLen > 0 ? TIMEOUT_NS : KEEPALIVE_TIMEOUT_NS;
             return now - since > limit;
         }
 
         void read() throws IOException {
+            if (lingering) {
+                // unread bytes at close would make TCP send a reset that can overtake our answer
+                // (RFC 9112 9.6): they are read and dropped until the client's FIN
+                if (ch.read(ByteBuffer.wrap(in)) < 0) {
+                    close();
+                }
+                return;
+            }
             if (inLen == in.length && in.length < HEAD_BUFFER) {
                 in = java.util.Arrays.copyOf(in, Math.min(HEAD_BUFFER, in.length * 2));
             }
@@ -319,7 +332,11 @@ final class Httpd {
             chunk = null; // an idle keep-alive connection holds no chunk
             answering = false;
             if (closeAfter) {
-                close();
+                ch.shutdownOutput();
+                lingering = true;
+                inLen = 0;
+                since = System.nanoTime();
+                want(SelectionKey.OP_READ);
                 return;
             }
             since = System.nanoTime();
