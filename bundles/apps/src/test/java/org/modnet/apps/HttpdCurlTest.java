@@ -171,4 +171,13 @@ class HttpdCurlTest {
         assertEquals(1, httpd.stats.bad.get());
         assertEquals(0, curl("-s", "-o", "again", url("/data.bin")).status());
     }
+
+    @Test
+    void anInterruptEndsTheServerAndFreesItsPort() throws Exception {
+        serving.interrupt(); // what Ctrl-C does to the shell's command thread
+        serving.join(10_000);
+        assertTrue(!serving.isAlive(), "httpd ended on the interrupt");
+        Run r = curl("-sS", url("/"));
+        assertEquals(7, r.status(), r.err());
+    }
 }
