@@ -38,6 +38,9 @@ final class Httpd {
     static final long TIMEOUT_NS = 60_000_000_000L;
     /** Apache's lingering close: after our FIN, what the client still sends is read and dropped for up to 2 s. */
     static final long LINGER_NS = 2_000_000_000L;
+    /** The Common Log Format's time: [10/Oct/2000:13:55:36 +0000]. */
+    private static final java.time.format.DateTimeFormatter CLF_TIME = java.time.format.DateTimeFormatter
+            .ofPattern("dd/MMM/yyyy:HH:mm:ss Z", java.util.Locale.US).withZone(java.time.ZoneOffset.UTC);
 
     /** What {@code httpd status} prints: mod_status's machine-readable names where it has them. */
     static final class Stats {
@@ -182,7 +185,6 @@ final class Httpd {
         ByteBuffer chunk;
         boolean closeAfter;
         boolean answering;
-        boolean peerDone;
         boolean lingering;
         long since = System.nanoTime();
         boolean closed;
@@ -210,7 +212,6 @@ final class Httpd {
             }
             int n = ch.read(ByteBuffer.wrap(in, inLen, in.length - inLen));
             if (n < 0) {
-                peerDone = true;
                 close(); // the client closed: whatever it half-sent has no answer to wait for
                 return;
             }
@@ -257,8 +258,7 @@ final class Httpd {
                 // gone already
             }
             String line = req == null ? "-" : req.method() + " " + req.target() + " HTTP/1." + req.minor();
-            return client + " - - [" + java.time.format.DateTimeFormatter.ofPattern("dd/MMM/yyyy:HH:mm:ss Z", java.util.Locale.US)
-                    .format(java.time.ZonedDateTime.now(java.time.ZoneOffset.UTC)) + "] \"" + line + "\" " + r.status() + " "
+            return client + " - - [" + CLF_TIME.format(Instant.now()) + "] \"" + line + "\" " + r.status() + " "
                     + (r.head() ? "-" : Long.toString(r.bodyLength()));
         }
 

@@ -180,4 +180,31 @@ class HttpdCurlTest {
         Run r = curl("-sS", url("/"));
         assertEquals(7, r.status(), r.err());
     }
+
+    @Test
+    void verboseLogsEachRequestInTheCommonLogFormat() throws Exception {
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        Httpd v = new Httpd(SelectorProvider.provider(), new HttpFiles(root), 0, new PrintStream(log, true));
+        ServerSocketChannel server = v.bind();
+        int p = ((InetSocketAddress) server.getLocalAddress()).getPort();
+        Thread t = Thread.ofPlatform().daemon().start(() -> {
+            try {
+                v.serve(server);
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            }
+        });
+        try {
+            assertEquals(0, curl("-s", "-o", "x", "http://127.0.0.1:" + p + "/data.bin").status());
+            assertEquals(0, curl("-s", "-I", "http://127.0.0.1:" + p + "/nope").status());
+        } finally {
+            v.stop();
+            t.join(10_000);
+        }
+        String[] lines = log.toString(StandardCharsets.UTF_8).split("\n");
+        assertEquals(2, lines.length, log.toString());
+        assertTrue(lines[0].matches("127\\.0\\.0\\.1 - - \\[\\d\\d/\\w{3}/\\d{4}:\\d\\d:\\d\\d:\\d\\d \\+0000\\] \"GET /data.bin HTTP/1.1\" 200 300000"),
+                lines[0]);
+        assertTrue(lines[1].endsWith("\"HEAD /nope HTTP/1.1\" 404 -"), lines[1]);
+    }
 }
