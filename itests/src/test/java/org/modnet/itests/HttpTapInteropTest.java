@@ -18,7 +18,8 @@ import org.modnet.itests.Processes.Result;
  * modnet's httpd and curl against Linux's over a real TAP, the Linux end in a namespace this test
  * makes (10.96.0.1 Linux, 10.96.0.2 modnet): Linux's curl fetches 10 MB from modnet's httpd intact,
  * modnet's curl fetches 10 MB from Linux's {@code python3 -m http.server} intact, and both curls give
- * the same {@code -w} output and exit status for a 200, a 404 with {@code -f} and a refused port.
+ * the same {@code -w} output and exit status for a 200, a 404 with {@code -f} and a refused port; 50
+ * Linux curls at once are all served intact, and a 20 KB header line is a counted 431.
  * Needs root, /dev/net/tun, iproute2, curl and python3 (.ci/run installs them); skips otherwise.
  */
 class HttpTapInteropTest {
@@ -120,6 +121,28 @@ class HttpTapInteropTest {
             assertTrue(head.out().contains("Content-Length: 10485760"), head.toString());
             Result range = linuxCurl("-sS", "-r", "0-99", "-o", "/dev/null", "-w", W, "http://10.96.0.2:8080/big.bin");
             assertEquals("206 100 0\n", range.out());
+
+            // 50 Linux curls at once, each file intact
+            Files.write(dir.resolve("small.bin"), java.util.Arrays.copyOf(Files.readAllBytes(dir.resolve("big.bin")), 200_000));
+            String want = HttpIT.sha256(dir.resolve("small.bin"));
+            java.util.List<Process> curls = new java.util.ArrayList<>();
+            for (int i = 0; i < 50; i++) {
+                curls.add(Processes.builder("ip", "netns", "exec", netns, "curl", "-sS", "-m", "60", "-o", dir.resolve("c" + i).toString(),
+                        "http://10.96.0.2:8080/small.bin").redirectErrorStream(true)
+                        .redirectOutput(dir.resolve("c" + i + ".log").toFile()).start());
+            }
+            for (int i = 0; i < curls.size(); i++) {
+                assertTrue(curls.get(i).waitFor(90, TimeUnit.SECONDS), "curl " + i + " ended");
+                assertEquals(0, curls.get(i).exitValue(), "curl " + i + ": " + Files.readString(dir.resolve("c" + i + ".log")));
+                assertEquals(want, HttpIT.sha256(dir.resolve("c" + i)), "curl " + i);
+            }
+
+            // an absurd header from Linux's curl: 431, and the server goes on serving
+            Result big = linuxCurl("-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "X-Big: " + "a".repeat(20_000),
+                    "http://10.96.0.2:8080/small.bin");
+            assertEquals("431", big.out(), big.toString());
+            assertTrue(modnet("httpd status -p 8080").contains("BadRequests: 1\n"), "counted");
+            assertEquals("200", linuxCurl("-s", "-o", "/dev/null", "-w", "%{http_code}", "http://10.96.0.2:8080/small.bin").out());
 
             // the same requests from both curls: the same -w line and exit status
             String[][] cases = { { "-f", "http://10.96.0.2:8080/big.bin" }, { "-f", "http://10.96.0.2:8080/nope" },
