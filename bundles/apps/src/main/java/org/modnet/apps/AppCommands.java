@@ -1,0 +1,198 @@
+package org.modnet.apps;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.spi.SelectorProvider;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+import org.apache.felix.service.command.CommandSession;
+import org.modnet.api.net.NetCore;
+import org.modnet.api.net.NetNamespace;
+import org.modnet.api.shell.CommandException;
+import org.modnet.api.shell.Commands;
+import org.modnet.socket.api.Sockets;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+
+/**
+ * The applications in the Gogo shell, each in the session's namespace ({@code ip netns exec NS ...}):
+ * {@code httpd} and {@code curl}. httpd runs in the foreground until Ctrl-C (an interrupt) or
+ * {@code httpd stop -p PORT} from another shell in the same namespace; {@code httpd status} prints its
+ * counters.
+ */
+@Component(service = AppCommands.class, immediate = true, property = { "osgi.command.scope=" + Commands.SCOPE,
+        "osgi.command.function=httpd", "osgi.command.function=curl" })
+public final class AppCommands {
+    private final NetCore core;
+    private final Sockets sockets;
+    /** The servers running, by "namespace:port". */
+    private final Map<String, Httpd> running = new ConcurrentHashMap<>();
+
+    @Activate
+    public AppCommands(@Reference NetCore core, @Reference Sockets sockets) {
+        this.core = core;
+        this.sockets = sockets;
+    }
+
+    @Deactivate
+    void deactivate() {
+        running.values().forEach(Httpd::stop);
+    }
+
+    private static String netns(NetNamespace ns) {
+        return ns.isInitNet() ? "" : ns.name();
+    }
+
+    private NetNamespace namespace(CommandSession session, String tool) {
+        session = session != null ? session : org.apache.felix.service.command.Job.Utils.current().session();
+        return Commands.namespace(core, session.get(Commands.NETNS), tool);
+    }
+
+    private SelectorProvider provider(NetNamespace ns, String tool) {
+        SelectorProvider p = sockets.provider(netns(ns));
+        if (p == null) {
+            throw new CommandException(tool + ": network namespace \"" + ns.name() + "\" does not exist any more", 1);
+        }
+        return p;
+    }
+
+    static final String HTTPD_USAGE = "Usage: httpd [-p PORT] [-d DIR] [-v]\n"
+            + "       httpd stop [-p PORT]\n"
+            + "       httpd status [-p PORT]";
+
+    /**
+     * {@code httpd [-p PORT] [-d DIR] [-v]}: serves DIR (default the current directory) on PORT (default
+     * 80) until interrupted; {@code -v} logs each request in the Common Log Format to standard output.
+     * {@code httpd stop [-p PORT]} ends the one serving PORT in this namespace; {@code httpd status}
+     * prints its counters.
+     */
+    public void httpd(CommandSession session, String... args) throws InterruptedException {
+        args = Commands.words(session, args);
+        List<String> a = args == null ? List.of() : Arrays.asList(args);
+        NetNamespace ns = namespace(session, "httpd");
+        int port = 80;
+        Path dir = Path.of(System.getProperty("user.dir", "."));
+        boolean verbose = false;
+        String sub = null;
+        for (int i = 0; i < a.size(); i++) {
+            String w = a.get(i);
+            switch (w) {
+                case "-p" -> port = port(value(a, ++i, w));
+                case "-d", "-h" -> dir = Path.of(value(a, ++i, w));
+                case "-v" -> verbose = true;
+                case "-f" -> {
+                    // foreground: the only way httpd runs here (busybox's flag, accepted)
+                }
+                case "stop", "status" -> {
+                    if (sub != null || i != 0) {
+                        throw new CommandException(HTTPD_USAGE, 1);
+                    }
+                    sub = w;
+                }
+                default -> throw new CommandException("httpd: invalid option -- '" + w + "'\n" + HTTPD_USAGE, 1);
+            }
+        }
+        String id = netns(ns) + ":" + port;
+        if (sub != null) {
+            Httpd h = running.get(id);
+            if (h == null) {
+                throw new CommandException("httpd: no httpd serving port " + port + " in this namespace", 1);
+            }
+            if (sub.equals("stop")) {
+                h.stop();
+            } else {
+                status(h, System.out);
+            }
+            return;
+        }
+        if (!Files.isDirectory(dir)) {
+            throw new CommandException("httpd: " + dir + ": No such directory", 1);
+        }
+        Httpd h = new Httpd(provider(ns, "httpd"), new HttpFiles(dir), port, verbose ? System.out : null);
+        ServerSocketChannel server;
+        try {
+            server = h.bind();
+        } catch (IOException e) {
+            throw new CommandException("httpd: bind: " + e.getMessage(), 1);
+        }
+        if (running.putIfAbsent(id, h) != null) {
+            try {
+                server.close();
+            } catch (IOException e) {
+                // nothing to add
+            }
+            throw new CommandException("httpd: bind: Address already in use", 1);
+        }
+        try {
+            h.serve(server);
+        } catch (IOException e) {
+            throw new CommandException("httpd: " + e.getMessage(), 1);
+        } finally {
+            running.remove(id, h);
+            System.out.flush();
+        }
+        if (Thread.interrupted()) {
+            throw new InterruptedException();
+        }
+    }
+
+    /** mod_status's machine-readable lines ({@code ?auto}), with modnet's own refusals after them. */
+    static void status(Httpd h, PrintStream out) {
+        Httpd.Stats s = h.stats;
+        out.println("ServerVersion: " + HttpFiles.SERVER);
+        out.println("DocumentRoot: " + h.files().root());
+        out.println("Port: " + h.port());
+        out.println("Total Accesses: " + s.accesses.get());
+        out.println("Total kBytes: " + s.bytes.get() / 1024);
+        out.println("Total Connections: " + s.connections.get());
+        out.println("ConnsTotal: " + s.open.get());
+        out.println("RefusedMaxConnections: " + s.refused.get());
+        out.println("BadRequests: " + s.bad.get());
+        out.println("Timeouts: " + s.timeouts.get());
+        out.println("Resets: " + s.resets.get());
+    }
+
+    private static String value(List<String> a, int i, String option) {
+        if (i >= a.size()) {
+            throw new CommandException("httpd: option requires an argument -- '" + option.substring(1) + "'\n" + HTTPD_USAGE, 1);
+        }
+        return a.get(i);
+    }
+
+    private static int port(String s) {
+        try {
+            int p = Integer.parseInt(s);
+            if (p >= 1 && p <= 65535) {
+                return p;
+            }
+        } catch (NumberFormatException e) {
+            // below
+        }
+        throw new CommandException("httpd: invalid port '" + s + "'", 1);
+    }
+
+    /**
+     * {@code curl [-o FILE] [-O] [-I] [-i] [-s] [-S] [-f] [-v] [-w FORMAT] [-r RANGE] [-H HEADER]
+     * [-X METHOD] [-m SECS] [--connect-timeout SECS] URL}; its exit status is curl's.
+     */
+    public void curl(CommandSession session, String... args) throws InterruptedException {
+        args = Commands.words(session, args);
+        NetNamespace ns = namespace(session, "curl");
+        List<String> a = args == null ? List.of() : new ArrayList<>(Arrays.asList(args));
+        int status = new Curl(provider(ns, "curl"), System.out, System.err, Path.of(System.getProperty("user.dir", ".")))
+                .run(a);
+        System.out.flush();
+        if (status != 0) {
+            throw new CommandException("", status);
+        }
+    }
+}

@@ -1,0 +1,190 @@
+package org.modnet.apps;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * An HTTP/1.x request head (RFC 9112 section 2-5): the request line and its header fields, parsed
+ * from the bytes a connection has received. {@link #parse} reads what is there: a whole head, not yet
+ * a whole head, or a head the server must refuse with a status code. The limits are Apache's defaults
+ * ({@code LimitRequestLine} 8190, {@code LimitRequestFieldSize} 8190, {@code LimitRequestFields} 100),
+ * so a 10 MB header line costs a connection at most one line's worth of buffer before its answer.
+ *
+ * @param method   the method token, as sent (methods are case-sensitive)
+ * @param target   the request target, as sent
+ * @param minor    the HTTP/1.x minor version (0 or 1)
+ * @param headers  the fields in order, names as sent
+ */
+record HttpRequest(String method, String target, int minor, List<Header> headers) {
+    static final int LIMIT_REQUEST_LINE = 8190;
+    static final int LIMIT_REQUEST_FIELD_SIZE = 8190;
+    static final int LIMIT_REQUEST_FIELDS = 100;
+
+    /** One header field: a name (compared without case) and its value with the surrounding blanks removed. */
+    record Header(String name, String value) {
+    }
+
+    /**
+     * What {@link #parse} found: a request and the bytes it took, more bytes needed ({@code status} 0,
+     * {@code request} null), or a refusal ({@code status} 400, 414, 431 or 505) after which the
+     * connection is closed.
+     */
+    record Parsed(HttpRequest request, int consumed, int status) {
+        static final Parsed MORE = new Parsed(null, 0, 0);
+
+        boolean complete() {
+            return request != null;
+        }
+    }
+
+    /** The first value of header {@code name} (any case), or null. */
+    String header(String name) {
+        for (Header h : headers) {
+            if (h.name().equalsIgnoreCase(name)) {
+                return h.value();
+            }
+        }
+        return null;
+    }
+
+    /** Whether the Connection header lists {@code option} (RFC 9110 7.6.1: a comma-separated list, any case). */
+    boolean connectionHas(String option) {
+        for (Header h : headers) {
+            if (h.name().equalsIgnoreCase("Connection")) {
+                for (String o : h.value().split(",")) {
+                    if (o.trim().equalsIgnoreCase(option)) {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
+    }
+
+    /** HTTP/1.1 keeps the connection unless "close"; HTTP/1.0 closes it unless "keep-alive" (RFC 9112 9.3). */
+    boolean keepAlive() {
+        return minor >= 1 ? !connectionHas("close") : connectionHas("keep-alive");
+    }
+
+    /**
+     * Parses a request head from {@code b[off, off+len)}. Empty lines before the request line are
+     * skipped (RFC 9112 2.2). A line may end in CRLF or a bare LF, as Apache and nginx accept.
+     */
+    static Parsed parse(byte[] b, int off, int len) {
+        int end = off + len;
+        int p = off;
+        // RFC 9112 2.2: ignore at least one empty line before the request line
+        while (p < end && (b[p] == '\r' || b[p] == '\n')) {
+            p++;
+        }
+        int lineEnd = indexOf(b, p, end, '\n');
+        if (lineEnd < 0) {
+            return end - p > LIMIT_REQUEST_LINE ? refuse(414) : Parsed.MORE;
+        }
+        if (lineEnd - p > LIMIT_REQUEST_LINE + 1) {
+            return refuse(414);
+        }
+        String line = ascii(b, p, trimCr(b, p, lineEnd));
+        String[] parts = line.split(" ", -1);
+        if (parts.length != 3 || parts[0].isEmpty() || parts[1].isEmpty() || !token(parts[0])) {
+            return refuse(400);
+        }
+        String version = parts[2];
+        if (!version.startsWith("HTTP/") || version.length() != 8 || version.charAt(6) != '.'
+                || !Character.isDigit(version.charAt(5)) || !Character.isDigit(version.charAt(7))) {
+            return refuse(400);
+        }
+        if (version.charAt(5) != '1') {
+            return refuse(505);
+        }
+        int minor = version.charAt(7) - '0';
+        List<Header> headers = new ArrayList<>();
+        p = lineEnd + 1;
+        while (true) {
+            int e = indexOf(b, p, end, '\n');
+            if (e < 0) {
+                return end - p > LIMIT_REQUEST_FIELD_SIZE ? refuse(431) : Parsed.MORE;
+            }
+            if (e - p > LIMIT_REQUEST_FIELD_SIZE + 1) {
+                return refuse(431);
+            }
+            int contentEnd = trimCr(b, p, e);
+            if (contentEnd == p) {
+                p = e + 1;
+                break; // the empty line: the end of the head
+            }
+            if (b[p] == ' ' || b[p] == '\t') {
+                return refuse(400); // RFC 9112 5.2: obsolete line folding, refused
+            }
+            if (headers.size() >= LIMIT_REQUEST_FIELDS) {
+                return refuse(431);
+            }
+            String field = new String(b, p, contentEnd - p, StandardCharsets.ISO_8859_1);
+            int colon = field.indexOf(':');
+            if (colon <= 0 || !token(field.substring(0, colon))) {
+                return refuse(400); // RFC 9112 5.1: no blank between the name and the colon
+            }
+            headers.add(new Header(field.substring(0, colon), field.substring(colon + 1).strip()));
+            p = e + 1;
+        }
+        HttpRequest r = new HttpRequest(parts[0], parts[1], minor, List.copyOf(headers));
+        if (minor >= 1 && r.header("Host") == null) {
+            return refuse(400); // RFC 9112 3.2: a 1.1 request without Host
+        }
+        String te = r.header("Transfer-Encoding");
+        String cl = r.header("Content-Length");
+        if (te != null || (cl != null && !cl.equals("0"))) {
+            // a file server takes no request bodies; not reading one would desynchronise the connection
+            return refuse(te != null ? 501 : 413);
+        }
+        return new Parsed(r, p - off, 0);
+    }
+
+    private static Parsed refuse(int status) {
+        return new Parsed(null, 0, status);
+    }
+
+    private static int indexOf(byte[] b, int from, int to, char c) {
+        for (int i = from; i < to; i++) {
+            if (b[i] == c) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private static int trimCr(byte[] b, int from, int lf) {
+        return lf > from && b[lf - 1] == '\r' ? lf - 1 : lf;
+    }
+
+    private static String ascii(byte[] b, int from, int to) {
+        return new String(b, from, to - from, StandardCharsets.ISO_8859_1);
+    }
+
+    /** RFC 9110 5.6.2: a token is one or more tchars. */
+    static boolean token(String s) {
+        if (s.isEmpty()) {
+            return false;
+        }
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+                    || "!#$%&'*+-.^_`|~".indexOf(c) >= 0;
+            if (!ok) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The method in upper case is not a method's name in a comparison: methods are case-sensitive. */
+    boolean is(String m) {
+        return method.equals(m);
+    }
+
+    @Override
+    public String toString() {
+        return method + " " + target + " HTTP/1." + minor + " " + headers.size() + " fields";
+    }
+}

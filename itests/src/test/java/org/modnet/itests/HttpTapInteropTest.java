@@ -1,0 +1,198 @@
+package org.modnet.itests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.modnet.itests.Processes.Result;
+
+/**
+ * modnet's httpd and curl against Linux's over a real TAP, the Linux end in a namespace this test
+ * makes (10.96.0.1 Linux, 10.96.0.2 modnet): Linux's curl fetches 10 MB from modnet's httpd intact,
+ * modnet's curl fetches 10 MB from Linux's {@code python3 -m http.server} intact, and both curls give
+ * the same {@code -w} output and exit status for a 200, a 404 with {@code -f} and a refused port; 50
+ * Linux curls at once are all served intact, and a 20 KB header line is a counted 431.
+ * Needs root, /dev/net/tun, iproute2, curl and python3 (.ci/run installs them); skips otherwise.
+ */
+class HttpTapInteropTest {
+    private static final String MODNET = Processes.modnet().toString();
+    private static final String W = "%{http_code} %{size_download} %{exitcode}\\n";
+    private final long id = ProcessHandle.current().pid() % 10000;
+    private final String netns = "mnt-http-" + id;
+    private final String tap = "htap" + id;
+    private final String instance = "it-http-" + id;
+    private Process stack;
+    private Path log;
+    private Path dir;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        assumeTrue(Processes.isRoot(), "needs root to create a TAP and a network namespace (CI runs it as root)");
+        assumeTrue(Files.exists(Path.of("/dev/net/tun")), "needs /dev/net/tun");
+        assumeTrue(Processes.onPath("ip") && Processes.onPath("curl") && Processes.onPath("python3"),
+                "needs iproute2, curl and python3 (.ci/run installs them)");
+        log = Files.createTempFile("modnet-http", ".log");
+        stack = Processes.start(log, MODNET, "--stay", "-n", instance, "-c", "ip link add " + tap + " type tap");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (Processes.run(MODNET, "attach", "-n", instance, "-c", "ip link show " + tap).status() != 0) {
+            assertTrue(System.nanoTime() < deadline && stack.isAlive(), "modnet did not come up:\n" + Files.readString(log));
+            Thread.sleep(100);
+        }
+        linux("ip", "netns", "add", netns);
+        linux("ip", "link", "set", tap, "netns", netns);
+        linux("ip", "-n", netns, "addr", "add", "10.96.0.1/24", "dev", tap);
+        linux("ip", "-n", netns, "link", "set", tap, "up");
+        linux("ip", "-n", netns, "link", "set", "lo", "up");
+        modnet("ip addr add 10.96.0.2/24 dev " + tap + " ; ip link set " + tap + " up");
+        dir = Files.createTempDirectory("modnet-http");
+        byte[] data = new byte[10 << 20];
+        new Random(96).nextBytes(data);
+        Files.write(dir.resolve("big.bin"), data);
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        if (stack != null) {
+            Processes.run(MODNET, "attach", "-n", instance, "-c", "shutdown");
+            stack.waitFor(20, TimeUnit.SECONDS);
+            stack.destroyForcibly();
+            Processes.run("ip", "netns", "del", netns);
+            Files.deleteIfExists(log);
+        }
+        if (dir != null) {
+            try (var files = Files.walk(dir)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    private static void linux(String... command) throws Exception {
+        Result r = Processes.run(command);
+        assertEquals(0, r.status(), String.join(" ", command) + "\n" + r);
+    }
+
+    private String modnet(String commands) throws Exception {
+        Result r = Processes.run(MODNET, "attach", "-n", instance, "-c", commands);
+        assertEquals(0, r.status(), commands + "\n" + r);
+        return r.out();
+    }
+
+    private Result linuxCurl(String... args) throws Exception {
+        String[] command = new String[5 + args.length];
+        System.arraycopy(new String[] { "ip", "netns", "exec", netns, "curl" }, 0, command, 0, 5);
+        System.arraycopy(args, 0, command, 5, args.length);
+        return Processes.run(command);
+    }
+
+    private Result modnetCurl(String args) throws Exception {
+        return Processes.run(MODNET, "attach", "-n", instance, "-c", "curl " + args);
+    }
+
+    @Test
+    void linuxCurlFetchesTenMegabytesFromModnetsHttpdIntactAndBothCurlsAgree() throws Exception {
+        Path httpdLog = Files.createTempFile("modnet-httpd", ".log");
+        Process httpd = Processes.start(httpdLog, MODNET, "attach", "-n", instance, "-c", "httpd -p 8080 -d " + dir);
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (!modnet("ss -t -l -n").contains(":8080 ")) {
+                assertTrue(System.nanoTime() < deadline && httpd.isAlive(), "httpd did not listen:\n" + Files.readString(httpdLog));
+                Thread.sleep(50);
+            }
+            Path got = dir.resolve("from-modnet.bin");
+            long t0 = System.nanoTime();
+            Result r = linuxCurl("-sS", "-o", got.toString(), "-w", W + "%{time_total} %{speed_download}", "http://10.96.0.2:8080/big.bin");
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            assertEquals(0, r.status(), r.toString());
+            assertTrue(r.out().startsWith("200 10485760 0\n"), r.out());
+            assertEquals(HttpIT.sha256(dir.resolve("big.bin")), HttpIT.sha256(got));
+            System.out.println("Linux curl fetched 10 MiB from modnet's httpd over the TAP in " + ms
+                    + " ms (curl's time_total and speed_download: " + r.out().substring(r.out().indexOf('\n') + 1) + ")");
+
+            // HEAD and a range, answered to Linux's curl as to modnet's
+            Result head = linuxCurl("-sS", "-I", "http://10.96.0.2:8080/big.bin");
+            assertTrue(head.out().contains("Content-Length: 10485760"), head.toString());
+            Result range = linuxCurl("-sS", "-r", "0-99", "-o", "/dev/null", "-w", W, "http://10.96.0.2:8080/big.bin");
+            assertEquals("206 100 0\n", range.out());
+
+            // 50 Linux curls at once, each file intact
+            Files.write(dir.resolve("small.bin"), java.util.Arrays.copyOf(Files.readAllBytes(dir.resolve("big.bin")), 200_000));
+            String want = HttpIT.sha256(dir.resolve("small.bin"));
+            java.util.List<Process> curls = new java.util.ArrayList<>();
+            for (int i = 0; i < 50; i++) {
+                curls.add(Processes.builder("ip", "netns", "exec", netns, "curl", "-sS", "-m", "60", "-o", dir.resolve("c" + i).toString(),
+                        "http://10.96.0.2:8080/small.bin").redirectErrorStream(true)
+                        .redirectOutput(dir.resolve("c" + i + ".log").toFile()).start());
+            }
+            for (int i = 0; i < curls.size(); i++) {
+                assertTrue(curls.get(i).waitFor(90, TimeUnit.SECONDS), "curl " + i + " ended");
+                assertEquals(0, curls.get(i).exitValue(), "curl " + i + ": " + Files.readString(dir.resolve("c" + i + ".log")));
+                assertEquals(want, HttpIT.sha256(dir.resolve("c" + i)), "curl " + i);
+            }
+
+            // an absurd header from Linux's curl: 431, and the server goes on serving
+            Result big = linuxCurl("-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "X-Big: " + "a".repeat(20_000),
+                    "http://10.96.0.2:8080/small.bin");
+            assertEquals("431", big.out(), big.toString());
+            assertTrue(modnet("httpd status -p 8080").contains("BadRequests: 1\n"), "counted");
+            assertEquals("200", linuxCurl("-s", "-o", "/dev/null", "-w", "%{http_code}", "http://10.96.0.2:8080/small.bin").out());
+
+            // the same requests from both curls: the same -w line and exit status
+            String[][] cases = { { "-f", "http://10.96.0.2:8080/big.bin" }, { "-f", "http://10.96.0.2:8080/nope" },
+                    { "-f", "http://10.96.0.2:8081/" } };
+            for (String[] c : cases) {
+                Result linux = linuxCurl("-s", "-o", "/dev/null", "-w", W, c[0], c[1]);
+                Result ours = modnetCurl("-s -o /dev/null -w '" + W + "' " + c[0] + " " + c[1]);
+                assertEquals(linux.out(), ours.out(), "-w for " + c[1] + "\nLinux: " + linux + "\nmodnet: " + ours);
+                assertEquals(linux.status(), ours.status(), "exit status for " + c[1] + "\nLinux: " + linux + "\nmodnet: " + ours);
+            }
+        } finally {
+            Processes.run(MODNET, "attach", "-n", instance, "-c", "httpd stop -p 8080");
+            assertTrue(httpd.waitFor(20, TimeUnit.SECONDS), "httpd ended on httpd stop");
+            Files.deleteIfExists(httpdLog);
+        }
+    }
+
+    @Test
+    void modnetsCurlFetchesTenMegabytesFromLinuxsPythonHttpServerIntact() throws Exception {
+        Path serverLog = Files.createTempFile("python-http", ".log");
+        Process server = Processes.start(serverLog, "ip", "netns", "exec", netns, "python3", "-m", "http.server", "8000",
+                "--bind", "10.96.0.1", "--directory", dir.toString());
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (!Processes.run("ip", "netns", "exec", netns, "ss", "-t", "-l", "-n").out().contains("10.96.0.1:8000")) {
+                assertTrue(System.nanoTime() < deadline && server.isAlive(), "python3 -m http.server did not listen:\n"
+                        + Files.readString(serverLog));
+                Thread.sleep(50);
+            }
+            Path got = dir.resolve("from-linux.bin");
+            long t0 = System.nanoTime();
+            Result r = modnetCurl("-sS -o " + got + " -w '" + W + "%{time_total} %{speed_download}' http://10.96.0.1:8000/big.bin");
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            assertEquals(0, r.status(), r.toString());
+            assertTrue(r.out().startsWith("200 10485760 0\n"), r.out());
+            assertEquals(HttpIT.sha256(dir.resolve("big.bin")), HttpIT.sha256(got));
+            System.out.println("modnet's curl fetched 10 MiB from Linux's python3 http.server over the TAP in " + ms
+                    + " ms with bin/modnet attach (curl's time_total and speed_download: " + r.out().substring(r.out().indexOf('\n') + 1) + ")");
+
+            // Python's HTTP/1.0 server: the same answers to both curls
+            for (String url : new String[] { "http://10.96.0.1:8000/big.bin", "http://10.96.0.1:8000/nope" }) {
+                Result linux = linuxCurl("-s", "-f", "-o", "/dev/null", "-w", W, url);
+                Result ours = modnetCurl("-s -f -o /dev/null -w '" + W + "' " + url);
+                assertEquals(linux.out(), ours.out(), url + "\nLinux: " + linux + "\nmodnet: " + ours);
+                assertEquals(linux.status(), ours.status(), url + "\nLinux: " + linux + "\nmodnet: " + ours);
+            }
+        } finally {
+            server.destroy();
+            server.waitFor(10, TimeUnit.SECONDS);
+            Files.deleteIfExists(serverLog);
+        }
+    }
+}
