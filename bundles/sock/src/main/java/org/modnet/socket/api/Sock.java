@@ -886,6 +886,15 @@ public abstract class Sock {
         return null;
     }
 
+    /**
+     * {@code INET_DIAG_BBRINFO} ({@code struct tcp_bbr_info}): BBR's bandwidth estimate in bytes per
+     * second, minimum RTT in microseconds, pacing and window gains in 1/256, for {@code ss -i}'s {@code
+     * bbr:(...)}; null when the connection's algorithm is not BBR. @since 1.9
+     */
+    public long[] bbrInfo() {
+        return null;
+    }
+
     /** The timer the socket waits on ({@code ss -o}, {@code /proc/net/tcp}'s tr and tm->when). */
     public SockTimer timer() {
         return SockTimer.NONE;
