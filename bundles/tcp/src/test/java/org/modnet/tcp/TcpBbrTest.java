@@ -1,0 +1,123 @@
+package org.modnet.tcp;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.modnet.socket.api.SocketCalls.AF_INET;
+import static org.modnet.socket.api.SocketCalls.MSG_DONTWAIT;
+import static org.modnet.socket.api.SocketCalls.SOCK_NONBLOCK;
+import static org.modnet.socket.api.SocketCalls.SOCK_STREAM;
+
+import java.nio.ByteBuffer;
+import java.util.Map;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.modnet.api.net.Errno;
+import org.modnet.api.net.NetException;
+import org.modnet.api.tcp.TcpCongestion;
+import org.modnet.api.tcp.TcpCongestionOps;
+import org.modnet.socket.SsCommandAccess;
+import org.modnet.socket.api.SockAddr;
+import org.modnet.socket.api.SocketCalls;
+import org.modnet.socket.api.TcpInfo;
+import org.modnet.tcp_bbr.Bbr;
+
+/** BBR's bundle driving a connection on lo: selected by sysctl and TCP_CONGESTION, its rate samples, ss -i. */
+class TcpBbrTest {
+    private static final int LOCALHOST = 0x7f000001;
+
+    private TcpStack s;
+    private SocketCalls sys;
+
+    @BeforeEach
+    void setUp() {
+        s = new TcpStack();
+        sys = s.process();
+        s.tcp.addCongestion(new Bbr(), Map.of(TcpCongestionOps.NAME, Bbr.NAME));
+    }
+
+    @AfterEach
+    void tearDown() {
+        sys.close();
+        s.close();
+    }
+
+    private int[] connect(int port) {
+        int l = sys.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        assertEquals(0, sys.bind(l, new SockAddr(LOCALHOST, port)));
+        assertEquals(0, sys.listen(l, 8));
+        int c = sys.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        assertEquals(-Errno.EINPROGRESS.number(), sys.connect(c, new SockAddr(LOCALHOST, port)));
+        s.run();
+        int a = sys.accept(l, null, SOCK_NONBLOCK);
+        assertTrue(a >= 0, "accept: " + SocketCalls.strerror(a));
+        return new int[] { c, a };
+    }
+
+    /** Sends {@code bytes} of a counting pattern and checks every byte on arrival. */
+    private void transfer(int from, int to, int bytes) {
+        int sent = 0;
+        int got = 0;
+        ByteBuffer in = ByteBuffer.allocate(65536);
+        byte[] chunk = new byte[8192];
+        while (got < bytes) {
+            if (sent < bytes) {
+                int len = Math.min(chunk.length, bytes - sent);
+                for (int i = 0; i < len; i++) {
+                    chunk[i] = (byte) ((sent + i) * 31);
+                }
+                int n = sys.send(from, ByteBuffer.wrap(chunk, 0, len), 0);
+                sent += Math.max(n, 0);
+            }
+            s.run();
+            in.clear();
+            int r = sys.recv(to, in, MSG_DONTWAIT);
+            for (int i = 0; i < r; i++) {
+                assertEquals((byte) ((got + i) * 31), in.get(i), "byte " + (got + i));
+            }
+            got += Math.max(r, 0);
+            s.advance(1);
+        }
+    }
+
+    private TcpSock established(int localPort) {
+        return s.tcp.net(s.ns).hashed().stream()
+                .filter(k -> k.state() == TcpSock.TCP_ESTABLISHED && k.localAddress().port() != localPort).findFirst()
+                .orElseThrow();
+    }
+
+    @Test
+    void bbrChosenBySysctlCarriesATransferIntactAndReportsItsModelInSsAndTcpInfo() throws NetException {
+        assertTrue(s.ns.sysctl().get("net.ipv4.tcp_available_congestion_control").contains("bbr"));
+        s.ns.sysctl().set("net.ipv4.tcp_congestion_control", "bbr");
+        int[] p = connect(7101);
+        transfer(p[0], p[1], 2_000_000);
+        TcpSock snd = established(7101);
+        assertEquals("bbr", snd.congestionControl());
+        TcpInfo i = snd.tcpInfo();
+        assertTrue(i.deliveryRate() > 0, "delivery_rate from the rate samples: " + i.deliveryRate());
+        assertTrue(i.pacingRate() > 0, "BBR sets the pacing rate: " + i.pacingRate());
+        long[] bbr = snd.bbrInfo();
+        assertTrue(bbr != null && bbr[0] > 0, "a bandwidth estimate");
+        String ss = SsCommandAccess.run(s.sockets, "-tin");
+        assertTrue(ss.contains(" bbr:(bw:"), ss);
+        assertTrue(ss.contains(",cwnd_gain:"), ss);
+        assertTrue(ss.contains(" delivery_rate "), ss);
+    }
+
+    @Test
+    void tcpCongestionSwitchesALiveConnectionToBbrAndBack() throws NetException {
+        s.ns.sysctl().set("net.ipv4.tcp_allowed_congestion_control", "reno bbr"); // what an application may pick
+        int[] p = connect(7102);
+        transfer(p[0], p[1], 200_000);
+        assertEquals(0, sys.setsockopt(p[0], SocketCalls.SOL_TCP, TcpCongestion.TCP_CONGESTION, TcpCongestion.nameWords("bbr")));
+        transfer(p[0], p[1], 500_000);
+        TcpSock snd = established(7102);
+        assertEquals("bbr", snd.congestionControl());
+        assertTrue(snd.bbrInfo() != null, "BBR's model for ss -i");
+        assertEquals(0, sys.setsockopt(p[0], SocketCalls.SOL_TCP, TcpCongestion.TCP_CONGESTION, TcpCongestion.nameWords("reno")));
+        transfer(p[0], p[1], 200_000);
+        assertEquals(null, snd.bbrInfo(), "no bbr:(...) once the connection left BBR");
+    }
+}
