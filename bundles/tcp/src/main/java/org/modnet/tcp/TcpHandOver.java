@@ -133,6 +133,7 @@ final class TcpHandOver {
         sk.delackTimer.del();
         sk.twTimer.del();
         sk.keepaliveTimer.del();
+        sk.pacingTimer.del();
         sk.reclaimTimer.del();
         sk.wake(); // sleepers see the freeze and return EAGAIN: the socket layer retries them on the new socket
     }

@@ -448,6 +448,10 @@ final class TcpSock extends Sock {
     long maxPacingRate = -1L;
     /** {@code sk_pacing_status == SK_PACING_NEEDED}: the algorithm asked for pacing (BBR). */
     boolean pacingNeeded;
+    /** {@code tcp_wstamp_ns}: the earliest departure time (EDT) of the next segment, on the core's clock. */
+    long wstampNs;
+    /** {@code pacing_timer}: sending resumes at {@link #wstampNs} ({@code tcp_pace_kick}). */
+    final TcpTimer pacingTimer;
     long lastDataSentMs;
     long lastDataRecvMs;
     long lastAckRecvMs;
@@ -486,6 +490,7 @@ final class TcpSock extends Sock {
         this.twTimer = new TcpTimer(net.core.timer(cpu, timers::timewaitTimer), net.core::nanoTime);
         this.keepaliveTimer = new TcpTimer(net.core.timer(cpu, timers::keepaliveTimer), net.core::nanoTime);
         this.reclaimTimer = new TcpTimer(net.core.timer(cpu, this::memReclaim), net.core::nanoTime);
+        this.pacingTimer = new TcpTimer(net.core.timer(cpu, timers::pacingTimer), net.core::nanoTime);
         setBuffers(net.wmem.get()[1], net.rmem.get()[1], 0); // tcp_init_sock: tcp_wmem[1] and tcp_rmem[1]
         this.ca = net.cong.dflt(); // tcp_assign_congestion_control
     }
@@ -1002,6 +1007,7 @@ final class TcpSock extends Sock {
         delackTimer.del();
         twTimer.del();
         keepaliveTimer.del();
+        pacingTimer.del();
         reclaimTimer.del(); // a closed connection's rings go with it
         if (hashed) {
             net.ehashRemove(this);

@@ -120,4 +120,70 @@ class TcpBbrTest {
         transfer(p[0], p[1], 200_000);
         assertEquals(null, snd.bbrInfo(), "no bbr:(...) once the connection left BBR");
     }
+
+    /** An algorithm that asks for pacing at a fixed rate with a window that never limits. */
+    static final class FixedRate implements TcpCongestionOps {
+        static final long RATE = 655_360; // bytes per second
+
+        @Override
+        public String name() {
+            return "fixed";
+        }
+
+        @Override
+        public Object init(org.modnet.api.tcp.TcpCongestionState sk) {
+            sk.pacingNeeded();
+            sk.pacingRate(RATE);
+            sk.cwnd(1000);
+            return null;
+        }
+
+        @Override
+        public int ssthresh(org.modnet.api.tcp.TcpCongestionState sk) {
+            return sk.cwnd();
+        }
+
+        @Override
+        public void congAvoid(org.modnet.api.tcp.TcpCongestionState sk, int ack, int acked) {
+        }
+
+        @Override
+        public boolean congControl(org.modnet.api.tcp.TcpCongestionState sk, int ack, int acked, long rttUs) {
+            return true;
+        }
+    }
+
+    @Test
+    void internalPacingSpacesSegmentsAtThePacingRate() throws NetException {
+        s.tcp.addCongestion(new FixedRate(), Map.of(TcpCongestionOps.NAME, "fixed"));
+        s.ns.sysctl().set("net.ipv4.tcp_congestion_control", "fixed");
+        int[] p = connect(7103);
+        TcpSock snd = established(7103);
+        long perSegNs = snd.mss * 1_000_000_000L / FixedRate.RATE; // about 100 ms for lo's 65483-byte segments
+        int total = 40 * snd.mss;
+        int sent = 0;
+        int got = 0;
+        long[] bytesAt = new long[50];
+        ByteBuffer in = ByteBuffer.allocate(1 << 20);
+        for (int ms = 0; ms < 50 * 100; ms++) {
+            if (sent < total) {
+                sent += Math.max(0, sys.send(p[0], ByteBuffer.allocate(Math.min(65536, total - sent)), MSG_DONTWAIT));
+            }
+            s.run();
+            in.clear();
+            got += Math.max(0, sys.recv(p[1], in, MSG_DONTWAIT));
+            if (ms % 100 == 0) {
+                bytesAt[ms / 100] = snd.bytesSent;
+            }
+            s.advance(1, 1);
+        }
+        // the first ten segments go at once; after that one segment per mss/rate (about 100 ms)
+        long perSecond = (bytesAt[25] - bytesAt[15]) * 1_000_000_000L / (10 * 100_000_000L);
+        assertEquals(FixedRate.RATE, perSecond, FixedRate.RATE / 10.0, "paced at the rate: " + perSecond + " B/s, "
+                + perSegNs / 1_000_000 + " ms per segment");
+        for (int k = 10; k < 29; k++) {
+            assertTrue(bytesAt[k + 1] - bytesAt[k] <= 2L * snd.mss, "no burst in 100 ms once paced: " + (bytesAt[k + 1] - bytesAt[k]));
+        }
+        assertEquals(total, got, "every byte arrived");
+    }
 }
