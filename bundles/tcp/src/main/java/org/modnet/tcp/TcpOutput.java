@@ -160,6 +160,15 @@ final class TcpOutput {
             paceSent(len);
         }
         cwndLimited |= sk.rec.inFlight() >= sk.cw.cwnd;
+        if (sk.sndNxt != sentBefore) {
+            sk.chronoStart(TcpSock.CHRONO_BUSY);
+        }
+        // tcp_write_xmit: data waits that the peer's window does not take
+        if (TcpSeq.before(sk.sndNxt, sk.writeSeq) && !TcpSeq.before(sk.sndNxt, sk.sndUna + sk.sndWnd)) {
+            sk.chronoStart(TcpSock.CHRONO_RWND_LIMITED);
+        } else {
+            sk.chronoStop(TcpSock.CHRONO_RWND_LIMITED);
+        }
         if (sk.sndNxt != sentBefore || cwndLimited) {
             cwndValidate(cwndLimited);
         }

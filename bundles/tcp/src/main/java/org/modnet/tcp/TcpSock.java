@@ -448,6 +448,16 @@ final class TcpSock extends Sock {
     long maxPacingRate = -1L;
     /** {@code sk_pacing_status == SK_PACING_NEEDED}: the algorithm asked for pacing (BBR). */
     boolean pacingNeeded;
+    /** {@code enum tcp_chrono}: what limits sending now, for TCP_INFO's busy_time, rwnd_limited, sndbuf_limited. */
+    static final int CHRONO_UNSPEC = 0;
+    static final int CHRONO_BUSY = 1;
+    static final int CHRONO_RWND_LIMITED = 2;
+    static final int CHRONO_SNDBUF_LIMITED = 3;
+    /** {@code chrono_type}, {@code chrono_start} (microseconds) and {@code chrono_stat} (microseconds per type). */
+    int chronoType;
+    long chronoStartUs;
+    final long[] chronoStat = new long[4];
+
     /** {@code tcp_wstamp_ns}: the earliest departure time (EDT) of the next segment, on the core's clock. */
     long wstampNs;
     /** {@code pacing_timer}: sending resumes at {@link #wstampNs} ({@code tcp_pace_kick}). */
@@ -646,9 +656,9 @@ final class TcpSock extends Sock {
                     dataSegsIn,
                     dataSegsOut,
                     rec.rate.deliveryRate(m), // delivery_rate, bytes per second
-                    0L, // busy_time
-                    0L, // rwnd_limited
-                    0L, // sndbuf_limited
+                    chronoUs(CHRONO_BUSY) + chronoUs(CHRONO_RWND_LIMITED) + chronoUs(CHRONO_SNDBUF_LIMITED), // busy_time, usec
+                    chronoUs(CHRONO_RWND_LIMITED), // rwnd_limited, usec
+                    chronoUs(CHRONO_SNDBUF_LIMITED), // sndbuf_limited, usec
                     delivered,
                     0, // delivered_ce
                     bytesSent,
@@ -709,6 +719,46 @@ final class TcpSock extends Sock {
     @Override
     public String congestionControl() {
         return ca.name;
+    }
+
+    /** {@code tcp_chrono_set}: the time of the current type is added up, {@code type} starts now. */
+    private void chronoSet(int type) {
+        long now = net.core.nanoTime() / 1000;
+        if (chronoType > CHRONO_UNSPEC) {
+            chronoStat[chronoType] += now - chronoStartUs;
+        }
+        chronoStartUs = now;
+        chronoType = type;
+    }
+
+    /** {@code tcp_chrono_start}: a more specific limit (busy, then the receive window, then the send buffer) takes over. */
+    void chronoStart(int type) {
+        if (type > chronoType) {
+            chronoSet(type);
+        }
+    }
+
+    /**
+     * {@code tcp_chrono_stop}: nothing queued or in flight ends every chrono; the end of a limit while
+     * data remains is plain busy time again.
+     */
+    void chronoStop(int type) {
+        if (rec.q.packetsOut == 0 && !TcpSeq.after(writeSeq, sndNxt)) {
+            if (chronoType != CHRONO_UNSPEC) {
+                chronoSet(CHRONO_UNSPEC);
+            }
+        } else if (type == chronoType) {
+            chronoSet(CHRONO_BUSY);
+        }
+    }
+
+    /** The time in microseconds spent in {@code type}, the running period included ({@code tcp_get_info_chrono_stats}). */
+    private long chronoUs(int type) {
+        long t = chronoStat[type];
+        if (chronoType == type) {
+            t += net.core.nanoTime() / 1000 - chronoStartUs;
+        }
+        return t;
     }
 
     /** BBR's state for {@code ss -i} ({@code tcp_diag_get_aux}'s {@code get_info}); null for another algorithm. */
@@ -1681,6 +1731,7 @@ final class TcpSock extends Sock {
                 int room = sndRingLimit() - (writeSeq - sndUna);
                 if (room <= 0) {
                     noSpace = true; // sk_stream_wait_memory: the next ACK that frees room may expand the buffer
+                    chronoStart(CHRONO_SNDBUF_LIMITED);
                     if (copied > 0) {
                         push.mark(writeSeq); // wait_for_space: tcp_push(flags & ~MSG_MORE) marks what was written
                     }

@@ -186,4 +186,30 @@ class TcpBbrTest {
         }
         assertEquals(total, got, "every byte arrived");
     }
+
+    @Test
+    void aReceiverThatDoesNotReadMakesTheSenderRwndLimitedAndSsSaysHowLong() {
+        int[] p = connect(7104);
+        TcpSock snd = established(7104);
+        sys.send(p[0], ByteBuffer.allocate(1 << 20), MSG_DONTWAIT); // more than the peer's receive buffer
+        s.run();
+        s.advance(300, 10);
+        TcpInfo i = snd.tcpInfo();
+        assertTrue(i.rwndLimited() >= 250_000, "limited by the peer's window for most of 300 ms: " + i.rwndLimited());
+        assertTrue(i.busyTime() >= i.rwndLimited(), "busy time includes it");
+        String ss = SsCommandAccess.run(s.sockets, "-tin");
+        assertTrue(ss.contains(" busy:") && ss.contains(" rwnd_limited:"), ss);
+        ByteBuffer in = ByteBuffer.allocate(1 << 20);
+        int got = 0;
+        for (int k = 0; k < 200 && got < (1 << 20); k++) {
+            in.clear();
+            got += Math.max(0, sys.recv(p[1], in, MSG_DONTWAIT));
+            s.advance(1);
+        }
+        assertEquals(1 << 20, got);
+        s.advance(300); // the last ACK (a delayed one) comes
+        long busy = snd.tcpInfo().busyTime();
+        s.advance(1000);
+        assertEquals(busy, snd.tcpInfo().busyTime(), "nothing in flight and nothing queued: the busy time stops");
+    }
 }
