@@ -70,7 +70,9 @@ final class TcpOutput {
         long now = sk.net.core.nanoTime();
         sk.wstampNs = Math.max(sk.wstampNs, now - PACING_SLACK_NS);
         if (sk.dataSegsOut >= 10) {
-            sk.wstampNs += len * 1_000_000_000L / sk.pacingRate;
+            long max = sk.maxPacingRate(); // SO_MAX_PACING_RATE takes effect at once, as Linux lowers sk_pacing_rate
+            long rate = max > 0 ? Math.min(sk.pacingRate, max) : sk.pacingRate;
+            sk.wstampNs += len * 1_000_000_000L / rate;
         }
     }
 

@@ -214,13 +214,13 @@ final class TcpSock extends Sock {
 
         @Override
         public void pacingRate(long bytesPerSecond) {
-            long max = sk.maxPacingRate;
+            long max = sk.maxPacingRate();
             sk.pacingRate = max >= 0 && (bytesPerSecond < 0 || bytesPerSecond > max) ? max : bytesPerSecond;
         }
 
         @Override
         public long maxPacingRate() {
-            return sk.maxPacingRate;
+            return sk.maxPacingRate();
         }
 
         @Override
@@ -445,7 +445,6 @@ final class TcpSock extends Sock {
     long minRttUs;
     /** {@code sk_pacing_rate} and {@code sk_max_pacing_rate} in bytes per second; -1 (Linux's ~0): unlimited. */
     long pacingRate = -1L;
-    long maxPacingRate = -1L;
     /** {@code sk_pacing_status == SK_PACING_NEEDED}: the algorithm asked for pacing (BBR). */
     boolean pacingNeeded;
     /** {@code enum tcp_chrono}: what limits sending now, for TCP_INFO's busy_time, rwnd_limited, sndbuf_limited. */
@@ -646,7 +645,7 @@ final class TcpSock extends Sock {
                     Math.min(ring, INIT_CWND * Math.max(advmss, 1)), // rcv_space
                     totalRetrans, // total_retrans
                     pacing, // pacing_rate
-                    maxPacingRate, // max_pacing_rate: ~0, no limit
+                    maxPacingRate(), // max_pacing_rate (SO_MAX_PACING_RATE): ~0, no limit
                     bytesAcked,
                     bytesReceived,
                     segsOut,
@@ -976,7 +975,8 @@ final class TcpSock extends Sock {
         rate *= cw.cwnd < cw.ssthresh / 2 ? net.pacingSsRatio.get() : net.pacingCaRatio.get();
         rate *= Math.max(cw.cwnd, rec.q.packetsOut);
         rate /= srttUs;
-        pacingRate = maxPacingRate >= 0 ? Math.min(rate, maxPacingRate) : rate;
+        long max = maxPacingRate();
+        pacingRate = max >= 0 ? Math.min(rate, max) : rate;
     }
 
     /**

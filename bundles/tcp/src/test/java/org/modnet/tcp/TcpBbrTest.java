@@ -212,4 +212,27 @@ class TcpBbrTest {
         s.advance(1000);
         assertEquals(busy, snd.tcpInfo().busyTime(), "nothing in flight and nothing queued: the busy time stops");
     }
+
+    @Test
+    void soMaxPacingRateCapsWhatTheAlgorithmAsksAndTcpInfoShowsIt() throws NetException {
+        s.tcp.addCongestion(new FixedRate(), Map.of(TcpCongestionOps.NAME, "fixed"));
+        s.ns.sysctl().set("net.ipv4.tcp_congestion_control", "fixed");
+        int c = sys.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        assertEquals(0, sys.setsockopt(c, SocketCalls.SOL_SOCKET, SocketCalls.SO_MAX_PACING_RATE, new int[] { 100_000 }));
+        int[] v = new int[1];
+        assertEquals(1, sys.getsockopt(c, SocketCalls.SOL_SOCKET, SocketCalls.SO_MAX_PACING_RATE, v), "one 32-bit value");
+        assertEquals(100_000, v[0]);
+        int l = sys.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        assertEquals(0, sys.bind(l, new SockAddr(LOCALHOST, 7105)));
+        assertEquals(0, sys.listen(l, 8));
+        sys.connect(c, new SockAddr(LOCALHOST, 7105));
+        s.run();
+        TcpSock snd = s.tcp.net(s.ns).hashed().stream()
+                .filter(k -> k.state() == TcpSock.TCP_ESTABLISHED && k.remoteAddress().port() == 7105).findFirst().orElseThrow();
+        TcpInfo i = snd.tcpInfo();
+        assertEquals(100_000L, i.maxPacingRate());
+        assertEquals(100_000L, i.pacingRate(), "the algorithm's 640 KiB/s capped");
+        assertEquals(0, sys.setsockopt(c, SocketCalls.SOL_SOCKET, SocketCalls.SO_MAX_PACING_RATE, new int[] { -1 }));
+        assertEquals(-1L, snd.tcpInfo().maxPacingRate(), "~0U: no limit again");
+    }
 }
