@@ -203,7 +203,10 @@ public class TcpIT {
             // seen as Linux shows it: ss -i's detail line, /proc/net/tcp, netstat -s's TcpExt section
             String info = sh("ip netns exec a ss -t -i -n");
             assertThat(info, containsString("\n\t cubic wscale:")); // the host feature carries tcp_cubic, Linux's default
-            assertThat(sh("ip netns exec a sysctl net.ipv4.tcp_available_congestion_control"), containsString("= reno cubic"));
+            String available = sh("ip netns exec a sysctl net.ipv4.tcp_available_congestion_control");
+            assertThat(available, containsString("= reno ")); // then cubic and bbr, in the order their bundles came
+            assertThat(available, containsString(" cubic"));
+            assertThat(available, containsString(" bbr"));
             assertThat(info, containsString(" bytes_sent:"));
             assertThat(info, containsString(" bytes_acked:419430")); // 4 MiB, the SYN and perhaps the FIN
             assertThat(sh("ip netns exec b cat /proc/net/tcp"), containsString(": 00000000:1388 00000000:0000 0A "));
@@ -215,6 +218,78 @@ public class TcpIT {
         }
         assertEquals(1, counter(sh("ip netns exec a nstat -az TcpActiveOpens"), "TcpActiveOpens"));
         assertEquals(1, counter(sh("ip netns exec b nstat -az TcpPassiveOpens"), "TcpPassiveOpens"));
+    }
+
+    /**
+     * A 4 MB transfer from a to b through netem's 10 ms and 10 mbit/s on a's side, with {@code cong} as
+     * a's default; returns the smoothed RTTs ss -i showed during it (ms), after checking the bytes.
+     */
+    private double[] rttsDuring(String cong, int port) throws Exception {
+        sh("ip netns exec a sysctl -w net.ipv4.tcp_congestion_control=" + cong);
+        Sockets sockets = ModnetRuntime.service(context, Sockets.class, null);
+        byte[] data = new byte[4 << 20];
+        new java.util.Random(port).nextBytes(data);
+        SocketCalls server = sockets.process("sink", "b");
+        int l = server.socket(SocketCalls.AF_INET, SocketCalls.SOCK_STREAM, 0);
+        assertEquals(0, server.bind(l, new SockAddr(0, port)));
+        assertEquals(0, server.listen(l, 16));
+        java.util.concurrent.CompletableFuture<byte[]> received = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            int c = server.accept(l, null, 0);
+            java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
+            ByteBuffer buf = ByteBuffer.allocate(65536);
+            while (true) {
+                buf.clear();
+                int n = server.recv(c, buf, 0);
+                if (n <= 0) {
+                    return got.toByteArray();
+                }
+                got.write(buf.array(), 0, n);
+            }
+        });
+        SocketCalls client = sockets.process("source", "a");
+        try {
+            int c = client.socket(SocketCalls.AF_INET, SocketCalls.SOCK_STREAM, 0);
+            assertEquals(0, client.connect(c, new SockAddr(0x0a0a0002, port)));
+            java.util.concurrent.CompletableFuture<Void> sending = java.util.concurrent.CompletableFuture.runAsync(() -> {
+                ByteBuffer out = ByteBuffer.wrap(data);
+                while (out.hasRemaining()) {
+                    assertTrue(client.send(c, out, 0) > 0);
+                }
+                client.shutdown(c, SocketCalls.SHUT_WR);
+            });
+            double[] rtts = new double[4];
+            Pattern rtt = Pattern.compile(" " + cong + " .* rtt:([0-9.]+)/");
+            for (int k = 0; k < rtts.length; k++) {
+                Thread.sleep(600);
+                Matcher m = rtt.matcher(sh("ip netns exec a ss -t -i -n"));
+                assertTrue(cong + " shown by ss -i", m.find());
+                rtts[k] = Double.parseDouble(m.group(1));
+            }
+            sending.get(60, java.util.concurrent.TimeUnit.SECONDS);
+            byte[] got = received.get(60, java.util.concurrent.TimeUnit.SECONDS);
+            assertTrue(cong + ": the bytes arrived intact", java.util.Arrays.equals(data, got));
+            return rtts;
+        } finally {
+            client.close();
+            server.close();
+        }
+    }
+
+    @Test
+    public void bbrKeepsTheBottleneckQueueShortWhereCubicFillsIt() throws Exception {
+        sh("ip netns add a ; ip netns add b");
+        sh("ip -n a link add eth0 type veth peer name eth1 ; ip -n a link set eth1 netns b");
+        sh("ip -n a addr add 10.10.0.1/24 dev eth0 ; ip -n b addr add 10.10.0.2/24 dev eth1");
+        sh("ip -n a link set eth0 up ; ip -n b link set eth1 up");
+        sh("ip netns exec a ping -c 1 10.10.0.2"); // ARP before the qdisc
+        sh("ip netns exec a tc qdisc add dev eth0 root netem delay 10ms rate 10mbit limit 1000");
+        double[] cubic = rttsDuring("cubic", 5001);
+        double[] bbr = rttsDuring("bbr", 5002);
+        double c = java.util.Arrays.stream(cubic).average().orElseThrow();
+        double b = java.util.Arrays.stream(bbr).average().orElseThrow();
+        System.out.println("TcpIT netem 10ms 10mbit: cubic srtt " + java.util.Arrays.toString(cubic) + " ms, bbr srtt "
+                + java.util.Arrays.toString(bbr) + " ms");
+        assertTrue("bbr's RTT " + b + " ms well below cubic's " + c + " ms", b < c * 0.7);
     }
 
     @Test

@@ -427,7 +427,7 @@ final class SsCommand {
                 }
                 TcpInfo ti = info && stream ? s.tcpInfo() : null;
                 if (ti != null) {
-                    detail.append(SsTcpInfo.stats(ti, s.congestionControl(), s.state() == Sock.TCP_LISTEN, options, numeric));
+                    detail.append(SsTcpInfo.stats(ti, s.congestionControl(), s.bbrInfo(), s.state() == Sock.TCP_LISTEN, options, numeric));
                 }
                 details.put(rows.size(), "\t" + detail);
             }

@@ -25,6 +25,11 @@ final class SsTcpInfo {
      * (which alone shows ts, sack, ecn), {@code numeric} is {@code -n} (rates as plain numbers).
      */
     static String stats(TcpInfo i, String cong, boolean listen, boolean options, boolean numeric) {
+        return stats(i, cong, null, listen, options, numeric);
+    }
+
+    /** As above, with BBR's {@code INET_DIAG_BBRINFO} ({@link Sock#bbrInfo()}), or null. */
+    static String stats(TcpInfo i, String cong, long[] bbr, boolean listen, boolean options, boolean numeric) {
         StringBuilder b = new StringBuilder();
         if (options) {
             flag(b, i, TcpInfo.TCPI_OPT_TIMESTAMPS, " ts");
@@ -67,6 +72,16 @@ final class SsTcpInfo {
         num(b, " segs_in:", i.segsIn());
         num(b, " data_segs_out:", i.dataSegsOut());
         num(b, " data_segs_in:", i.dataSegsIn());
+        if (bbr != null) { // tcp_stats_print: bw in bits per second, mrtt in ms, gains in units of 1
+            b.append(" bbr:(bw:").append(bw(unsigned(bbr[0]) * 8.0, numeric)).append("bps,mrtt:").append(g(u32((int) bbr[1]) / 1000.0));
+            if (bbr[2] != 0) {
+                b.append(",pacing_gain:").append(g(bbr[2] / 256.0));
+            }
+            if (bbr[3] != 0) {
+                b.append(",cwnd_gain:").append(g(bbr[3] / 256.0));
+            }
+            b.append(')');
+        }
         if (i.rtt() != 0 && i.sndMss() != 0 && i.sndCwnd() != 0) {
             b.append(" send ").append(bw(u32(i.sndCwnd()) * (double) u32(i.sndMss()) * 8_000_000.0 / u32(i.rtt()), numeric)).append("bps");
         }

@@ -1,7 +1,9 @@
 package org.modnet.socket;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -64,5 +66,14 @@ class TcpInfoTest {
         assertEquals(65536, six[57]);
         assertEquals(0x02030401, six[0], "state, ca_state, retransmits, probes as a little-endian word");
         assertEquals(0x05970705, six[1], "backoff, options, the wscale nibbles, the app-limited bits");
+    }
+
+    @Test
+    void ssPrintsBbrsModelAfterDataSegsInAsIproute2Does() {
+        long[] bbr = { 1_250_000L, 20_500L, 256 * 5 / 4, 512 }; // 10 Mbit/s, 20.5 ms, gains 1.25 and 2
+        String line = SsTcpInfo.stats(sample(), "bbr", bbr, false, false, false);
+        assertTrue(line.startsWith(" bbr "), line);
+        assertTrue(line.contains(" data_segs_in:35 bbr:(bw:10Mbps,mrtt:20.5,pacing_gain:1.25,cwnd_gain:2) send "), line);
+        assertFalse(SsTcpInfo.stats(sample(), "cubic", null, false, false, false).contains("bbr:("));
     }
 }

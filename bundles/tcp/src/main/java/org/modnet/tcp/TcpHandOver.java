@@ -133,6 +133,7 @@ final class TcpHandOver {
         sk.delackTimer.del();
         sk.twTimer.del();
         sk.keepaliveTimer.del();
+        sk.pacingTimer.del();
         sk.reclaimTimer.del();
         // sleepers see the freeze and return EAGAIN: the socket layer retries them on the new socket; a
         // parked socket's poll and epoll waiters were woken by the park and have nothing to see until then

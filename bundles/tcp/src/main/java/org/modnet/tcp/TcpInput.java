@@ -355,6 +355,7 @@ final class TcpInput {
         sk.sndUna = ack;
         sk.memSync(cpu);
         flag |= rec.cleanRtxQueue(ack, priorUna, priorFack, cpu);
+        sk.chronoStop(TcpSock.CHRONO_BUSY); // tcp_clean_rtx_queue: all acknowledged and nothing waiting ends the busy time
         sk.bytesAcked += acked;
         sk.retransmits = 0;
         if (sk.sndUna == sk.sndNxt && rec.q.packetsOut == 0) {
@@ -715,6 +716,7 @@ final class TcpInput {
             int queued = Math.max(sk.writeSeq - sk.sndUna, 0);
             if (sk.sndRingLimit() - queued >= queued >> 1) {
                 sk.noSpace = false;
+                sk.chronoStop(TcpSock.CHRONO_SNDBUF_LIMITED);
             }
         }
         sk.ringEmptied();

@@ -60,6 +60,9 @@ final class TcpNet {
     /** {@code tcp_reordering} and {@code tcp_max_reordering}: the duplicate-ACK threshold and its ceiling. */
     final IntSysctl reordering;
     final IntSysctl maxReordering;
+    /** {@code tcp_pacing_ss_ratio} and {@code tcp_pacing_ca_ratio}: the pacing rate in percent of cwnd/srtt (slow start, after). */
+    final IntSysctl pacingSsRatio;
+    final IntSysctl pacingCaRatio;
     /** {@code tcp_early_retrans}: 3 (Linux's default) enables the tail loss probe. */
     final IntSysctl earlyRetrans;
     /** {@code net.ipv4.tcp_min_tso_segs}: the fewest segments a GSO skb is sized for. */
@@ -123,6 +126,8 @@ final class TcpNet {
         recovery = s.registerInt("net.ipv4.tcp_recovery", 1, 0, 7);
         reordering = s.registerInt("net.ipv4.tcp_reordering", 3, 1, Integer.MAX_VALUE);
         maxReordering = s.registerInt("net.ipv4.tcp_max_reordering", 300, 1, Integer.MAX_VALUE);
+        pacingSsRatio = s.registerInt("net.ipv4.tcp_pacing_ss_ratio", 200, 0, 1000);
+        pacingCaRatio = s.registerInt("net.ipv4.tcp_pacing_ca_ratio", 120, 0, 1000);
         earlyRetrans = s.registerInt("net.ipv4.tcp_early_retrans", 3, 0, 4);
         minTsoSegs = s.registerInt("net.ipv4.tcp_min_tso_segs", 2, 1, TcpTso.GSO_MAX_SEGS);
         tsoWinDivisor = s.registerInt("net.ipv4.tcp_tso_win_divisor", 3, 0, Integer.MAX_VALUE);

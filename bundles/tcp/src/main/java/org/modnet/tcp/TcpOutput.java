@@ -28,6 +28,55 @@ final class TcpOutput {
     }
 
     /**
+     * The slack pacing allows behind the clock: modnet's timers tick in milliseconds where Linux's
+     * hrtimer has nanoseconds, so a departure time up to this far in the past keeps its credit instead
+     * of being reset to now, and a late timer does not lower the rate.
+     */
+    static final long PACING_SLACK_NS = 1_000_000;
+
+    /** Whether sending is paced: the algorithm asked for it ({@code SK_PACING_NEEDED}) and a rate is set. */
+    private boolean paced() {
+        return sk.pacingNeeded && sk.pacingRate > 0;
+    }
+
+    /**
+     * {@code tcp_pacing_check}: the next segment's departure time is still ahead, so the pacing timer
+     * is armed for it (TCPPacingDeferred... Linux counts none) and nothing goes now. With fq below, the
+     * same departure times travel in each skb's tstamp and fq holds them too, as Linux's EDT model.
+     */
+    private boolean pacingCheck() {
+        if (!paced()) {
+            return false;
+        }
+        long now = sk.net.core.nanoTime();
+        if (sk.wstampNs <= now) {
+            return false;
+        }
+        if (!sk.pacingTimer.pending()) {
+            sk.pacingTimer.mod(Math.max(1, (sk.wstampNs - now + 999_999) / 1_000_000));
+        }
+        return true;
+    }
+
+    /**
+     * {@code tcp_update_skb_after_send}: the next departure is {@code len} bytes later at the pacing
+     * rate, from now or from the previous departure time if that is within {@link #PACING_SLACK_NS}.
+     * Linux paces only after the first 10 data segments (the initial window goes at once), as here.
+     */
+    private void paceSent(int len) {
+        if (!paced()) {
+            return;
+        }
+        long now = sk.net.core.nanoTime();
+        sk.wstampNs = Math.max(sk.wstampNs, now - PACING_SLACK_NS);
+        if (sk.dataSegsOut >= 10) {
+            long max = sk.maxPacingRate(); // SO_MAX_PACING_RATE takes effect at once, as Linux lowers sk_pacing_rate
+            long rate = max > 0 ? Math.min(sk.pacingRate, max) : sk.pacingRate;
+            sk.wstampNs += len * 1_000_000_000L / rate;
+        }
+    }
+
+    /**
      * {@code tcp_write_xmit}: new data goes out in segments of at most the MSS, within the peer's window
      * and the congestion window; then the FIN when it is queued and every byte before it has gone.
      */
@@ -42,6 +91,9 @@ final class TcpOutput {
         boolean cwndLimited = false;
         int sentBefore = sk.sndNxt;
         while (TcpSeq.before(sk.sndNxt, sk.writeSeq)) {
+            if (pacingCheck()) {
+                break; // tcp_pacing_check: the next departure time is ahead; the pacing timer resumes
+            }
             int inFlight = sk.rec.inFlight();
             if (inFlight >= sk.cw.cwnd) {
                 cwndLimited = true;
@@ -72,6 +124,7 @@ final class TcpOutput {
                     }
                 }
                 segmentSent(len, true, cpu);
+                paceSent(len);
                 continue;
             }
             if (!sk.rec.hasRoomFor(len)) {
@@ -106,8 +159,18 @@ final class TcpOutput {
                 }
             }
             segmentSent(len, retrans, cpu);
+            paceSent(len);
         }
         cwndLimited |= sk.rec.inFlight() >= sk.cw.cwnd;
+        if (sk.sndNxt != sentBefore) {
+            sk.chronoStart(TcpSock.CHRONO_BUSY);
+        }
+        // tcp_write_xmit: data waits that the peer's window does not take
+        if (TcpSeq.before(sk.sndNxt, sk.writeSeq) && !TcpSeq.before(sk.sndNxt, sk.sndUna + sk.sndWnd)) {
+            sk.chronoStart(TcpSock.CHRONO_RWND_LIMITED);
+        } else {
+            sk.chronoStop(TcpSock.CHRONO_RWND_LIMITED);
+        }
         if (sk.sndNxt != sentBefore || cwndLimited) {
             cwndValidate(cwndLimited);
         }
@@ -472,6 +535,9 @@ final class TcpOutput {
         }
         sk.net.mib.add(cpu, TcpMib.Tcp.OutSegs, segs); // tcp_skb_pcount
         sk.countOut(len);
+        if (len > 0 && paced()) {
+            skb.tstamp(sk.wstampNs); // EDT: fq holds the skb until then (internal pacing already waited for it)
+        }
         if (segs > 1) {
             sk.segsOut += segs - 1;
             sk.dataSegsOut += segs - 1;

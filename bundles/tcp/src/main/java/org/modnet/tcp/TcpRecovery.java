@@ -56,6 +56,8 @@ final class TcpRecovery {
 
     private final TcpSock sk;
     final TcpRtxQueue q = new TcpRtxQueue();
+    /** The delivery-rate sampler and this ACK's sample ({@code tcp_rate.c}). */
+    final TcpRate rate = new TcpRate();
 
     /** {@code tp->reordering}: the duplicate-ACK threshold as reordering seen raised it. */
     int reordering = REORDERING;
@@ -151,12 +153,15 @@ final class TcpRecovery {
             return false;
         }
         long now = nowUs();
+        boolean first = q.packetsOut == 0;
         if (fin) {
             q.add(s, s + 1, true, now);
+            rate.skbSent(q, q.at(q.size() - 1), sk.delivered, first, now);
             return true;
         }
         for (int off = 0; off < len; off += m) {
             q.add(s + off, s + Math.min(off + m, len), false, now);
+            rate.skbSent(q, q.at(q.size() - 1), sk.delivered, first && off == 0, now);
         }
         return true;
     }
@@ -184,6 +189,7 @@ final class TcpRecovery {
             }
             if ((q.sacked[i] & TcpRtxQueue.SACKED_ACKED) == 0) {
                 q.markRetrans(i, now);
+                rate.skbSent(q, i, sk.delivered, false, now);
                 countUndoRetrans(1);
             }
         }
@@ -332,6 +338,7 @@ final class TcpRecovery {
             }
         }
         rackAdvance(m, q.end[i], q.xmitUs[i]);
+        rate.skbDelivered(q, i, true);
         q.markSacked(i);
         sk.delivered++;
         flag |= FLAG_DATA_SACKED;
@@ -463,6 +470,7 @@ final class TcpRecovery {
                     f |= FLAG_ORIG_SACK_ACKED;
                 }
             }
+            rate.skbDelivered(q, i, false);
             if ((m & TcpRtxQueue.SACKED_ACKED) == 0 && isSack()) {
                 sk.delivered++;
                 rackAdvance(m, q.end[i], q.xmitUs[i]);
@@ -514,6 +522,7 @@ final class TcpRecovery {
             setXmitTimer();
         }
         int delivered = sk.delivered - deliveredBefore;
+        rate.gen(sk.delivered, delivered, lost - lostBefore, (flag & FLAG_SACK_RENEGING) != 0, sk.minRttUs, rttUs, nowUs());
         congControl(ack, delivered, lost - lostBefore, rttUs);
         if (rexmit) {
             xmitRetransmitQueue(cpu);
@@ -532,6 +541,9 @@ final class TcpRecovery {
         if (!sk.caInit) {
             sk.congAck(ack, Math.max(ackedSacked, 1), rttUs);
             return;
+        }
+        if (sk.congControl(ack, ackedSacked, rttUs)) {
+            return; // tcp_cong_control: an algorithm with its own cong_control (BBR) sets the window in every state
         }
         if (inCwndReduction()) {
             cwndReduction(ackedSacked, newlyLost);
@@ -1278,7 +1290,9 @@ final class TcpRecovery {
         if (!sk.output.retransmit(q.seq[i], q.end[i], fin, cpu)) {
             return false;
         }
-        q.markProbe(i, nowUs());
+        long now = nowUs();
+        q.markProbe(i, now);
+        rate.skbSent(q, i, sk.delivered, false, now);
         return true;
     }
 
@@ -1353,6 +1367,7 @@ final class TcpRecovery {
             }
             for (int d = 0; d < n; d++) {
                 q.markRetrans(q.at(k + d), now);
+                rate.skbSent(q, q.at(k + d), sk.delivered, false, now);
             }
             countUndoRetrans(n);
             sk.net.mib.add(cpu, TcpMib.Ext.TCPFastRetrans, n);

@@ -32,6 +32,11 @@ final class TcpRtxQueue {
     int[] end = new int[INITIAL];
     byte[] sacked = new byte[INITIAL];
     long[] xmitUs = new long[INITIAL];
+    /** {@code TCP_SKB_CB(skb)->tx} ({@link TcpRate}): the delivery state when the entry last went out. */
+    int[] txDelivered = new int[INITIAL];
+    long[] txDeliveredUs = new long[INITIAL];
+    long[] txFirstUs = new long[INITIAL];
+    boolean[] txAppLimited = new boolean[INITIAL];
     private int head;
     private int count;
 
@@ -91,13 +96,25 @@ final class TcpRtxQueue {
         int[] e = new int[n];
         byte[] m = new byte[n];
         long[] t = new long[n];
+        int[] td = new int[n];
+        long[] tdu = new long[n];
+        long[] tfu = new long[n];
+        boolean[] tal = new boolean[n];
         for (int k = 0; k < count; k++) {
             int i = at(k);
             s[k] = seq[i];
             e[k] = end[i];
             m[k] = sacked[i];
             t[k] = xmitUs[i];
+            td[k] = txDelivered[i];
+            tdu[k] = txDeliveredUs[i];
+            tfu[k] = txFirstUs[i];
+            tal[k] = txAppLimited[i];
         }
+        txDelivered = td;
+        txDeliveredUs = tdu;
+        txFirstUs = tfu;
+        txAppLimited = tal;
         seq = s;
         end = e;
         sacked = m;

@@ -177,6 +177,63 @@ final class TcpSock extends Sock {
         }
 
         @Override
+        public org.modnet.api.tcp.TcpRateSample rateSample() {
+            return sk.rec.rate;
+        }
+
+        @Override
+        public int delivered() {
+            return sk.delivered;
+        }
+
+        @Override
+        public int lost() {
+            return sk.rec.lost;
+        }
+
+        @Override
+        public int appLimited() {
+            return sk.rec.rate.appLimited;
+        }
+
+        @Override
+        public void markAppLimited() {
+            int end = sk.delivered + sk.rec.inFlight();
+            sk.rec.rate.appLimited = end != 0 ? end : 1;
+        }
+
+        @Override
+        public long deliveredMstampUs() {
+            return sk.rec.rate.deliveredMstampUs;
+        }
+
+        @Override
+        public long pacingRate() {
+            return sk.pacingRate;
+        }
+
+        @Override
+        public void pacingRate(long bytesPerSecond) {
+            long max = sk.maxPacingRate();
+            sk.pacingRate = max >= 0 && (bytesPerSecond < 0 || bytesPerSecond > max) ? max : bytesPerSecond;
+        }
+
+        @Override
+        public long maxPacingRate() {
+            return sk.maxPacingRate();
+        }
+
+        @Override
+        public void pacingNeeded() {
+            sk.pacingNeeded = true;
+        }
+
+        @Override
+        public int tsoSegsGoal() {
+            return TcpTso.maxSegs(sk.mss, sk.maxWindow, cwnd, ssthresh, sk.srttUs, 2);
+        }
+
+        @Override
         public int caState() {
             return sk.caState;
         }
@@ -386,6 +443,24 @@ final class TcpSock extends Sock {
     /** The route's device ({@code sk_setup_caps}): whether it takes GSO skbs is read from it per write. */
     org.modnet.api.net.NetDevice routeDev;
     long minRttUs;
+    /** {@code sk_pacing_rate} and {@code sk_max_pacing_rate} in bytes per second; -1 (Linux's ~0): unlimited. */
+    long pacingRate = -1L;
+    /** {@code sk_pacing_status == SK_PACING_NEEDED}: the algorithm asked for pacing (BBR). */
+    boolean pacingNeeded;
+    /** {@code enum tcp_chrono}: what limits sending now, for TCP_INFO's busy_time, rwnd_limited, sndbuf_limited. */
+    static final int CHRONO_UNSPEC = 0;
+    static final int CHRONO_BUSY = 1;
+    static final int CHRONO_RWND_LIMITED = 2;
+    static final int CHRONO_SNDBUF_LIMITED = 3;
+    /** {@code chrono_type}, {@code chrono_start} (microseconds) and {@code chrono_stat} (microseconds per type). */
+    int chronoType;
+    long chronoStartUs;
+    final long[] chronoStat = new long[4];
+
+    /** {@code tcp_wstamp_ns}: the earliest departure time (EDT) of the next segment, on the core's clock. */
+    long wstampNs;
+    /** {@code pacing_timer}: sending resumes at {@link #wstampNs} ({@code tcp_pace_kick}). */
+    final TcpTimer pacingTimer;
     long lastDataSentMs;
     long lastDataRecvMs;
     long lastAckRecvMs;
@@ -424,6 +499,7 @@ final class TcpSock extends Sock {
         this.twTimer = new TcpTimer(net.core.timer(cpu, timers::timewaitTimer), net.core::nanoTime);
         this.keepaliveTimer = new TcpTimer(net.core.timer(cpu, timers::keepaliveTimer), net.core::nanoTime);
         this.reclaimTimer = new TcpTimer(net.core.timer(cpu, this::memReclaim), net.core::nanoTime);
+        this.pacingTimer = new TcpTimer(net.core.timer(cpu, timers::pacingTimer), net.core::nanoTime);
         setBuffers(net.wmem.get()[1], net.rmem.get()[1], 0); // tcp_init_sock: tcp_wmem[1] and tcp_rmem[1]
         this.ca = net.cong.dflt(); // tcp_assign_congestion_control
     }
@@ -531,11 +607,7 @@ final class TcpSock extends Sock {
                     | (rx.wscaleOk ? TcpInfo.TCPI_OPT_WSCALE : 0);
             int ring = rbufLimit > 0 ? rbufLimit : ringSize(rcvbuf());
             int rcvWnd = synced ? Math.max(rcvWndRight - rcvNxt, 0) : 0;
-            long pacing = -1L; // ~0: not paced, as sk_pacing_rate starts
-            if (srttUs > 0) { // tcp_update_pacing_rate: 200% of cwnd * mss / srtt in slow start, 120% after
-                long rate = (long) m * cw.cwnd * 1_000_000L / srttUs;
-                pacing = rate * (cw.cwnd < cw.ssthresh / 2 ? 200 : 120) / 100;
-            }
+            long pacing = pacingRate; // ~0 until the first RTT sample, as sk_pacing_rate starts
             int notsent = TcpSeq.after(writeSeq, sndNxt) ? writeSeq - sndNxt : 0;
             return new TcpInfo(
                     st, // state
@@ -546,7 +618,7 @@ final class TcpSock extends Sock {
                     options,
                     rx.wscaleOk ? rx.sndWscale : 0, // snd_wscale
                     rx.wscaleOk ? rcvWscale : 0, // rcv_wscale
-                    rec.inFlight() < cw.cwnd, // delivery_rate_app_limited: not cwnd-limited
+                    rec.rate.rateAppLimited, // delivery_rate_app_limited
                     0, // fastopen_client_fail
                     (int) Math.min(rtoMs * 1000, Integer.MAX_VALUE), // rto, usec
                     dataSegsIn > 0 ? (int) (DELACK_MS * 1000) : 0, // ato, usec
@@ -573,7 +645,7 @@ final class TcpSock extends Sock {
                     Math.min(ring, INIT_CWND * Math.max(advmss, 1)), // rcv_space
                     totalRetrans, // total_retrans
                     pacing, // pacing_rate
-                    -1L, // max_pacing_rate: ~0, no limit
+                    maxPacingRate(), // max_pacing_rate (SO_MAX_PACING_RATE): ~0, no limit
                     bytesAcked,
                     bytesReceived,
                     segsOut,
@@ -582,10 +654,10 @@ final class TcpSock extends Sock {
                     minRttUs > 0 ? (int) Math.min(minRttUs, Integer.MAX_VALUE) : -1, // min_rtt: ~0 without a sample
                     dataSegsIn,
                     dataSegsOut,
-                    0L, // delivery_rate: no rate sampling here
-                    0L, // busy_time
-                    0L, // rwnd_limited
-                    0L, // sndbuf_limited
+                    rec.rate.deliveryRate(m), // delivery_rate, bytes per second
+                    chronoUs(CHRONO_BUSY) + chronoUs(CHRONO_RWND_LIMITED) + chronoUs(CHRONO_SNDBUF_LIMITED), // busy_time, usec
+                    chronoUs(CHRONO_RWND_LIMITED), // rwnd_limited, usec
+                    chronoUs(CHRONO_SNDBUF_LIMITED), // sndbuf_limited, usec
                     delivered,
                     0, // delivered_ce
                     bytesSent,
@@ -646,6 +718,64 @@ final class TcpSock extends Sock {
     @Override
     public String congestionControl() {
         return ca.name;
+    }
+
+    /** {@code tcp_chrono_set}: the time of the current type is added up, {@code type} starts now. */
+    private void chronoSet(int type) {
+        long now = net.core.nanoTime() / 1000;
+        if (chronoType > CHRONO_UNSPEC) {
+            chronoStat[chronoType] += now - chronoStartUs;
+        }
+        chronoStartUs = now;
+        chronoType = type;
+    }
+
+    /** {@code tcp_chrono_start}: a more specific limit (busy, then the receive window, then the send buffer) takes over. */
+    void chronoStart(int type) {
+        if (type > chronoType) {
+            chronoSet(type);
+        }
+    }
+
+    /**
+     * {@code tcp_chrono_stop}: nothing queued or in flight ends every chrono; the end of a limit while
+     * data remains is plain busy time again.
+     */
+    void chronoStop(int type) {
+        if (rec.q.packetsOut == 0 && !TcpSeq.after(writeSeq, sndNxt)) {
+            if (chronoType != CHRONO_UNSPEC) {
+                chronoSet(CHRONO_UNSPEC);
+            }
+        } else if (type == chronoType) {
+            chronoSet(CHRONO_BUSY);
+        }
+    }
+
+    /** The time in microseconds spent in {@code type}, the running period included ({@code tcp_get_info_chrono_stats}). */
+    private long chronoUs(int type) {
+        long t = chronoStat[type];
+        if (chronoType == type) {
+            t += net.core.nanoTime() / 1000 - chronoStartUs;
+        }
+        return t;
+    }
+
+    /** BBR's state for {@code ss -i} ({@code tcp_diag_get_aux}'s {@code get_info}); null for another algorithm. */
+    @Override
+    public long[] bbrInfo() {
+        lockSock();
+        try {
+            if (!caInit) {
+                return null;
+            }
+            org.modnet.api.tcp.TcpCcInfo info = ca.ops.info(cw);
+            if (info == null || !"bbr".equals(info.name())) {
+                return null;
+            }
+            return new long[] { info.bwBytesPerSec(), info.minRttUs(), info.pacingGain(), info.cwndGain() };
+        } finally {
+            releaseSock();
+        }
     }
 
     @Override
@@ -813,9 +943,40 @@ final class TcpSock extends Sock {
         }
         var ops = ca.ops;
         ops.pktsAcked(cw, acked, rttUs);
-        if (!ops.congControl(cw, ack, acked, rttUs)) {
-            ops.congAvoid(cw, ack, acked); // which asks tcp_is_cwnd_limited (cw.isCwndLimited) first, as Linux's do
+        ops.congAvoid(cw, ack, acked); // which asks tcp_is_cwnd_limited (cw.isCwndLimited) first, as Linux's do
+        updatePacingRate();
+    }
+
+    /**
+     * {@code tcp_cong_control}'s first branch: an algorithm with its own {@code cong_control} (BBR) sees
+     * every ACK with its rate sample, in any congestion state, and sets window and pacing rate itself.
+     * False when it declines, and TCP's recovery and {@code cong_avoid} go on.
+     */
+    boolean congControl(int ack, int acked, long rttUs) {
+        if (!caInit) {
+            return false;
         }
+        if (ca.ops.congControl(cw, ack, acked, rttUs)) {
+            return true;
+        }
+        return false;
+    }
+
+    /**
+     * {@code tcp_update_pacing_rate}: {@code mss * cwnd / srtt} scaled by {@code tcp_pacing_ss_ratio} (200%)
+     * in slow start, when the window is below half of ssthresh, and {@code tcp_pacing_ca_ratio} (120%)
+     * after, so the next round can grow; capped by {@code SO_MAX_PACING_RATE}.
+     */
+    void updatePacingRate() {
+        if (srttUs <= 0) {
+            return;
+        }
+        long rate = (long) Math.max(mss, 1) * (1_000_000L / 100); // the ratios are percentages
+        rate *= cw.cwnd < cw.ssthresh / 2 ? net.pacingSsRatio.get() : net.pacingCaRatio.get();
+        rate *= Math.max(cw.cwnd, rec.q.packetsOut);
+        rate /= srttUs;
+        long max = maxPacingRate();
+        pacingRate = max >= 0 ? Math.min(rate, max) : rate;
     }
 
     /**
@@ -896,6 +1057,7 @@ final class TcpSock extends Sock {
         delackTimer.del();
         twTimer.del();
         keepaliveTimer.del();
+        pacingTimer.del();
         reclaimTimer.del(); // a closed connection's rings go with it
         if (hashed) {
             net.ehashRemove(this);
@@ -1538,6 +1700,8 @@ final class TcpSock extends Sock {
         int copied = 0;
         lockSock();
         try {
+            rec.rate.checkAppLimited(TcpSeq.after(writeSeq, sndNxt) ? writeSeq - sndNxt : 0, Math.max(mss, 1),
+                    rec.inFlight(), cw.cwnd, rec.q.lostOut, rec.q.retransOut, delivered); // tcp_sendmsg_locked: application-limited?
             while (buf.hasRemaining()) {
                 if (frozen) { // handed over while this call waited for the lock: the rest goes to the new socket
                     if (copied > 0) {
@@ -1572,6 +1736,7 @@ final class TcpSock extends Sock {
                 int room = sndRingLimit() - (writeSeq - sndUna);
                 if (room <= 0) {
                     noSpace = true; // sk_stream_wait_memory: the next ACK that frees room may expand the buffer
+                    chronoStart(CHRONO_SNDBUF_LIMITED);
                     if (copied > 0) {
                         push.mark(writeSeq); // wait_for_space: tcp_push(flags & ~MSG_MORE) marks what was written
                     }

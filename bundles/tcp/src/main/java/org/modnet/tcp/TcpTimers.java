@@ -150,6 +150,27 @@ final class TcpTimers {
     }
 
     /** {@code tcp_delack_timer}: the ACK owed goes out (DelayedACKs); a socket the user holds is DelayedACKLocked. */
+    /**
+     * {@code tcp_pace_kick}: the paced departure time came; what the windows allow goes on. A socket
+     * busy in a user call is tried again a millisecond later (Linux defers it to {@code release_sock}).
+     */
+    void pacingTimer() {
+        if (sk.frozen) {
+            return;
+        }
+        if (!sk.sockLock().tryLock()) {
+            sk.pacingTimer.mod(1);
+            return;
+        }
+        try {
+            if (sk.state() != TCP_CLOSE) {
+                sk.output.writeXmit(sk.net.core.currentCpu());
+            }
+        } finally {
+            sk.unlockSock(sk.net.core.currentCpu());
+        }
+    }
+
     void delackTimer() {
         if (sk.frozen) {
             return; // handed over: the next version armed its own

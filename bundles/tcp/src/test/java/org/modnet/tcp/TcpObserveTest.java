@@ -170,9 +170,11 @@ class TcpObserveTest {
         String[] lines = out.split("\n");
         assertEquals(5, lines.length, out);
         String detail = lines[lines[1].endsWith(":7000") ? 2 : 4]; // after the client's row: its peer is :7000
+        // no delivery_rate or app_limited: on the virtual clock the ACK came at the instant of the send, a
+        // rate sample shorter than min_rtt, which tcp_rate_gen discards (TcpRateTest pins app_limited)
         Matcher m = Pattern.compile("^\t reno wscale:(\\d+),(\\d+) rto:200 rtt:([0-9.]+)/([0-9.]+) mss:(\\d+) pmtu:65535 rcvmss:536"
                 + " advmss:65495 cwnd:(\\d+) bytes_sent:1000 bytes_acked:1001 segs_out:(\\d+) segs_in:(\\d+) data_segs_out:1 send (\\d+)bps"
-                + " lastsnd:300 lastrcv:300 lastack:300 pacing_rate (\\d+)bps delivered:2 app_limited rcv_space:(\\d+) rcv_ssthresh:(\\d+)"
+                + " lastsnd:300 lastrcv:300 lastack:300 pacing_rate (\\d+)bps delivered:2 rcv_space:(\\d+) rcv_ssthresh:(\\d+)"
                 + " minrtt:([0-9.]+) snd_wnd:(\\d+)$").matcher(detail);
         assertTrue(m.matches(), detail);
         assertTrue(out.split("\n")[0].startsWith("State"), out);

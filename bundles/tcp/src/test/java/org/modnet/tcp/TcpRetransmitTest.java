@@ -386,6 +386,25 @@ class TcpRetransmitTest {
         assertTrue(client.cw.ssthresh < Integer.MAX_VALUE, "a loss set ssthresh");
     }
 
+    @Test
+    void aMegabyteCrossesRandomLossWithBbrIntactPacedAndInRecoveryAsBbrDoes() throws Exception {
+        s.tcp.addCongestion(new org.modnet.tcp_bbr.Bbr(), java.util.Map.of(TcpCongestionOps.NAME, "bbr"));
+        s.tcp.net(s.ns).cong.control.set("bbr"); // namespace a's default, as sysctl -w sets it
+        int[] fds = connect();
+        TcpSock client = s.tcp.net(s.ns).hashed().get(0); // namespace a holds only the client
+        assertEquals("bbr", client.congestionControl());
+        Random loss = new Random(31);
+        drop = x -> loss.nextInt(100) < 3; // 3% of segments either way, data and ACKs
+        byte[] msg = new byte[1 << 20];
+        new Random(7).nextBytes(msg);
+        byte[] got = transfer(fds, msg, 120_000);
+        assertEquals(msg.length, got.length, () -> "delivered; sender " + conn(a, fds[0]));
+        assertArrayEquals(msg, got);
+        assertTrue(s.count(TcpMib.Ext.TCPSackRecovery) > 0, "losses were repaired by SACK recovery");
+        assertTrue(client.pacingNeeded && client.pacingRate > 0, "BBR paced it: " + client.pacingRate);
+        assertTrue(client.bbrInfo()[0] > 0, "a bandwidth estimate survived the losses");
+    }
+
     private String conn(SocketCalls p, int fd) {
         return s.tcp.net(s.ns).hashed().stream().map(t -> {
             return "una=" + t.sndUna + " nxt=" + t.sndNxt + " max=" + t.sndMax + " write=" + t.writeSeq + " ca=" + t.caState

@@ -60,6 +60,15 @@ public interface TcpCongestionOps {
     default void pktsAcked(TcpCongestionState sk, int pkts, long rttUs) {
     }
 
+    /**
+     * {@code get_info}: what {@code ss -i} prints after the algorithm's name ({@code INET_DIAG_BBRINFO}
+     * and the like), as ss's own words, e.g. BBR's {@code bbr:(bw:...bps,mrtt:...,pacing_gain:...,
+     * cwnd_gain:...)}; null when the algorithm has nothing to show. Not on the packet path.
+     */
+    default TcpCcInfo info(TcpCongestionState sk) {
+        return null;
+    }
+
     /** {@code undo_cwnd}: the window to go back to when a loss proves spurious. */
     default int undoCwnd(TcpCongestionState sk) {
         return TcpCongestion.renoUndoCwnd(sk);

@@ -79,6 +79,70 @@ public interface TcpCongestionState {
     default void mibAdd(int mib, long delta) {
     }
 
+    /**
+     * The delivery-rate sample of the ACK being processed ({@code struct rate_sample}), valid during
+     * {@link TcpCongestionOps#congControl}; null from a state that does not sample.
+     */
+    default TcpRateSample rateSample() {
+        return null;
+    }
+
+    /** {@code tp->delivered}: segments delivered (acknowledged or SACKed) since the connection began. */
+    default int delivered() {
+        return 0;
+    }
+
+    /** {@code tp->lost}: segments ever marked lost. */
+    default int lost() {
+        return 0;
+    }
+
+    /** {@code tp->app_limited}: nonzero while the application limits sending (the delivered count it ends at). */
+    default int appLimited() {
+        return 0;
+    }
+
+    /**
+     * Marks what is in flight now as application-limited ({@code tp->app_limited = (delivered +
+     * in flight) ?: 1}), so its rate samples do not lower a bandwidth estimate (BBR's PROBE_RTT does).
+     */
+    default void markAppLimited() {
+    }
+
+    /** {@code tp->delivered_mstamp}: when {@link #delivered()} last grew, in microseconds on {@link #nowUs()}'s clock. */
+    default long deliveredMstampUs() {
+        return nowUs();
+    }
+
+    /** {@code sk_pacing_rate} in bytes per second ({@code -1}: unlimited, as Linux's ~0). */
+    default long pacingRate() {
+        return -1L;
+    }
+
+    /**
+     * Sets {@code sk_pacing_rate} in bytes per second; TCP clamps it to {@link #maxPacingRate()}. An
+     * algorithm that calls it from {@link TcpCongestionOps#congControl} owns the pacing rate, as BBR does.
+     */
+    default void pacingRate(long bytesPerSecond) {
+    }
+
+    /** {@code sk_max_pacing_rate} ({@code SO_MAX_PACING_RATE}), bytes per second, -1: unlimited. */
+    default long maxPacingRate() {
+        return -1L;
+    }
+
+    /**
+     * {@code sk_pacing_status = SK_PACING_NEEDED}: the algorithm needs pacing, so TCP paces internally
+     * when the device's qdisc is not fq (which would pace by the segments' departure time itself).
+     */
+    default void pacingNeeded() {
+    }
+
+    /** {@code tcp_tso_autosize}'s goal: the segments per GSO burst TCP aims at the current pacing rate. */
+    default int tsoSegsGoal() {
+        return 1;
+    }
+
     /** {@code icsk_ca_state}: {@link TcpCongestion#CA_OPEN} ... {@link TcpCongestion#CA_LOSS}. */
     int caState();
 

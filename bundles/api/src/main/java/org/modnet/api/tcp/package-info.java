@@ -3,10 +3,11 @@
  * {@code net/ipv4/tcp_cong.c}): an algorithm is a {@link TcpCongestionOps} DS service named by its
  * {@link TcpCongestionOps#NAME} property; TCP finds it by {@code net.ipv4.tcp_congestion_control} or a
  * socket's {@code TCP_CONGESTION}, and drives it through a connection's {@link TcpCongestionState}.
- * Reno is built into TCP and is the fallback when an algorithm goes away.
+ * Reno is built into TCP and is the fallback when an algorithm goes away. 1.2 adds the delivery-rate
+ * sample ({@link TcpRateSample}) and pacing ({@link TcpCongestionState#pacingRate(long)}) that BBR runs on.
  */
 @Export
-@Version("1.1.0")
+@Version("1.2.0")
 package org.modnet.api.tcp;
 
 import org.osgi.annotation.bundle.Export;

@@ -98,6 +98,8 @@ public abstract class Sock {
     private volatile int tos;
     /** SO_PRIORITY ({@code sk_priority}); not handed over across an update of the socket bundle. */
     private volatile int priority;
+    /** {@code sk_max_pacing_rate}: bytes per second, -1 (Linux's ~0UL) for no limit. */
+    private volatile long maxPacingRate = -1L;
     private volatile int pmtudisc = SocketCalls.IP_PMTUDISC_WANT; // inet_create's default (ip_no_pmtu_disc 0)
     /** IP_RECVERR ({@code inet->recverr}): only its effect on what a send reports is modelled, no error queue. */
     private volatile boolean recverr;
@@ -780,6 +782,13 @@ public abstract class Sock {
                 need(v, 1);
                 priority = v[0];
             }
+            case SocketCalls.SO_MAX_PACING_RATE -> {
+                // sock_setsockopt: a 32-bit value (~0U: no limit) or, given 8 bytes, a 64-bit one
+                need(v, 1);
+                long rate = v.length >= 2 ? Integer.toUnsignedLong(v[0]) | ((long) v[1] << 32)
+                        : v[0] == -1 ? -1L : Integer.toUnsignedLong(v[0]);
+                maxPacingRate = rate;
+            }
             case SocketCalls.SO_REUSEADDR -> reuseAddr = flag(v);
             case SocketCalls.SO_REUSEPORT -> reusePort = flag(v);
             case SocketCalls.SO_BROADCAST -> broadcast = flag(v);
@@ -839,6 +848,8 @@ public abstract class Sock {
                 case SocketCalls.SO_RCVBUF -> new int[] { rcvbuf };
                 case SocketCalls.SO_SNDBUF -> new int[] { sndbuf };
                 case SocketCalls.SO_PRIORITY -> new int[] { priority };
+                // sock_getsockopt with 4 bytes: the rate, ~0U when it does not fit (or there is no limit)
+                case SocketCalls.SO_MAX_PACING_RATE -> new int[] { maxPacingRate >= 0 && maxPacingRate < 0xffffffffL ? (int) maxPacingRate : -1 };
                 case SocketCalls.SO_REUSEADDR -> new int[] { reuseAddr ? 1 : 0 };
                 case SocketCalls.SO_REUSEPORT -> new int[] { reusePort ? 1 : 0 };
                 case SocketCalls.SO_BROADCAST -> new int[] { broadcast ? 1 : 0 };
@@ -883,6 +894,15 @@ public abstract class Sock {
 
     /** {@code TCP_CONGESTION}: the congestion control's name ({@code ss -i}, "reno"); null for a protocol without one. */
     public String congestionControl() {
+        return null;
+    }
+
+    /**
+     * {@code INET_DIAG_BBRINFO} ({@code struct tcp_bbr_info}): BBR's bandwidth estimate in bytes per
+     * second, minimum RTT in microseconds, pacing and window gains in 1/256, for {@code ss -i}'s {@code
+     * bbr:(...)}; null when the connection's algorithm is not BBR. @since 1.9
+     */
+    public long[] bbrInfo() {
         return null;
     }
 
@@ -1019,6 +1039,11 @@ public abstract class Sock {
 
     public final int tos() {
         return tos;
+    }
+
+    /** SO_MAX_PACING_RATE: the ceiling of the socket's pacing rate in bytes per second, -1 for none. @since 1.9 */
+    public final long maxPacingRate() {
+        return maxPacingRate;
     }
 
     /** SO_PRIORITY: what the socket's packets carry in {@code skb->priority}. @since 1.7 */

@@ -42,6 +42,8 @@ public interface SocketCalls extends AutoCloseable {
     int SO_SNDTIMEO = 21;
     int SO_PROTOCOL = 38;
     int SO_DOMAIN = 39;
+    /** {@code SO_MAX_PACING_RATE}: the most a socket is paced at, bytes per second (~0: no limit). @since 1.9 */
+    int SO_MAX_PACING_RATE = 47;
 
     int IP_TOS = 1;
     int IP_TTL = 2;
