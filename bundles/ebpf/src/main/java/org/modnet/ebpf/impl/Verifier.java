@@ -174,7 +174,7 @@ public final class Verifier {
                 case CTX -> "ctx(off=" + off + ")";
                 case PKT -> "pkt(id=" + id + ",off=" + off + ",r=" + range + (varMax > 0 ? ",var<=" + varMax : "") + ")";
                 case PKT_END -> "pkt_end";
-                case PKT_META -> "pkt_meta(off=" + off + ")";
+                case PKT_META -> "pkt_meta(id=" + id + ",off=" + off + ",r=" + range + (varMax > 0 ? ",var<=" + varMax : "") + ")";
                 case STACK -> "fp" + (frame > 0 ? "[" + frame + "]" : "") + (off < 0 ? "" : "+") + off;
                 case MAP_PTR -> "map_ptr(" + mapIndex + ")";
                 case MAP_VALUE -> "map_value(map=" + mapIndex + ",off=" + off + (varMax > 0 ? ",var<=" + varMax : "") + ")";
@@ -626,6 +626,9 @@ public final class Verifier {
             f.regs[d] = r;
             return;
         }
+        if ((operation == Bpf.DIV || operation == Bpf.MOD) && !x && p.imm[i] == 0) {
+            throw reject(i, "div by zero");
+        }
         Reg dst = read(i, f, d);
         if (operation == Bpf.NEG || operation == Bpf.END) {
             if (dst.isPointer()) {
@@ -693,7 +696,7 @@ public final class Verifier {
             throw reject(i, "R" + d + " unbounded variable offset " + other.describe() + " added to " + kindName(ptr.kind));
         }
         r.varMax += other.umax;
-        if (r.kind == Kind.PKT) {
+        if (r.kind == Kind.PKT || r.kind == Kind.PKT_META) {
             r.id = nextId++; // a new variable part: its range is proved anew
             r.range = 0;
         }
@@ -899,8 +902,8 @@ public final class Verifier {
         switch (base.kind) {
             case CTX -> result = ctxRead(i, base, off, size);
             case STACK -> result = stackRead(i, s, base, off, size);
-            case PKT -> checkPacket(i, p.src[i], base, off, size);
-            case MAP_VALUE -> checkMapValue(i, p.src[i], base, off, size);
+            case PKT, PKT_META -> checkPacket(i, p.src[i], base, off, size);
+            case MAP_VALUE -> checkMapValue(i, p.src[i], base, off, size, true);
             case ALLOC_MEM -> checkAllocMem(i, base, off, size);
             case RAW -> {
             }
@@ -1007,9 +1010,13 @@ public final class Verifier {
         return r;
     }
 
+    /**
+     * {@code check_packet_access}: the range a comparison proved is counted from the pointer's variable
+     * part (every pointer of one {@code id} has the same one), so only the fixed offsets meet it.
+     */
     private void checkPacket(int i, int reg, Reg base, long off, int size) {
         long start = base.off + off;
-        long end = base.off + base.varMax + off + size;
+        long end = base.off + off + size;
         if (start < 0) {
             throw reject(i, "R" + reg + " invalid access to packet, off=" + start + " size=" + size);
         }
@@ -1020,8 +1027,16 @@ public final class Verifier {
         }
     }
 
-    private void checkMapValue(int i, int reg, Reg base, long off, int size) {
+    /** {@code BPF_F_WRONLY_PROG}: programs may write the map's values, not read them. */
+    static final int BPF_F_WRONLY_PROG = 1 << 8;
+
+    private void checkMapValue(int i, int reg, Reg base, long off, int size, boolean read) {
         MapSpec m = maps.get(base.mapIndex);
+        if (read && (m.flags() & BPF_F_WRONLY_PROG) != 0) {
+            // check_map_access_type
+            throw reject(i, "read from map forbidden, value_regno=" + (p.op[i] == (Bpf.JMP | Bpf.CALL) ? -1 : p.dst[i])
+                    + " (" + m.name() + " is write-only to programs)");
+        }
         long start = base.off + off;
         long end = base.off + base.varMax + off + size;
         if (start < 0 || end > m.valueSize()) {
@@ -1061,16 +1076,49 @@ public final class Verifier {
                 throw reject(i, "invalid read from stack R" + p.src[i] + " off " + (base.off + off) + "+" + (k - lo) + " size " + size);
             }
         }
-        if (size == 8 && lo % 8 == 0 && f.slot[lo] == 2 && f.spill[lo / 8] != null) {
-            return f.spill[lo / 8].copy(); // fill: the register as it was spilled
+        Reg spilled = f.spill[lo / 8];
+        if (lo % 8 == 0 && f.slot[lo] == 2 && spilled != null && size <= spillSize(f, lo)) {
+            if (size == 8) {
+                return spilled.copy(); // fill: the register as it was spilled
+            }
+            if (spilled.kind == Kind.SCALAR) {
+                return narrowed(spilled, size); // a narrower fill of a scalar keeps its low bytes' bounds
+            }
         }
         for (int k = lo; k < lo + size; k++) {
             if (f.slot[k] == 2 && f.spill[k / 8] != null && f.spill[k / 8].isPointer()) {
-                Reg r = Reg.scalar(); // part of a spilled pointer reads as a number
-                return r;
+                // check_stack_read_fixed_off: part of a pointer would leak as a number
+                throw reject(i, "invalid size of register fill");
             }
         }
         return Reg.scalar();
+    }
+
+    /** The bytes of a spill, from the slot's start: 8 for a register, 4, 2 or 1 for a narrower scalar store. */
+    private static int spillSize(Frame f, int lo) {
+        int n = 0;
+        while (n < 8 && f.slot[lo + n] == 2) {
+            n++;
+        }
+        return n;
+    }
+
+    /** A scalar as its low {@code size} bytes read: its bounds when they fit, else the size's range. */
+    private static Reg narrowed(Reg r, int size) {
+        Reg out = r.copy();
+        if (size == 8) {
+            return out;
+        }
+        long mask = (1L << (size * 8)) - 1;
+        if (r.isConst()) {
+            out.setConst(r.umin & mask);
+        } else if (r.umax >= 0 && r.umax <= mask) {
+            out.unsigned(r.umin, r.umax);
+        } else {
+            out.unsigned(0, mask);
+        }
+        out.id = 0;
+        return out;
     }
 
     private void store(int i, State s, Frame f, boolean fromRegister) {
@@ -1083,6 +1131,11 @@ public final class Verifier {
         long off = p.off[i];
         if (atomic && value.isPointer()) {
             throw reject(i, "R" + p.src[i + 0] + " leaks addr into mem");
+        }
+        if (atomic && base.varMax == 0 && (base.kind == Kind.STACK || base.kind == Kind.MAP_VALUE) && (base.off + off) % size != 0) {
+            // check_atomic checks alignment strictly, whatever the architecture allows for plain accesses
+            throw reject(i, "misaligned " + (base.kind == Kind.STACK ? "stack" : "value") + " access off (0x0; 0x0)+" + base.off + "+"
+                    + off + " size " + size);
         }
         switch (base.kind) {
             case STACK -> {
@@ -1102,9 +1155,19 @@ public final class Verifier {
                     target.spill[lo / 8] = null;
                     return;
                 }
-                if (size == 8 && lo % 8 == 0) {
-                    Arrays.fill(target.slot, lo, lo + 8, (byte) 2);
-                    target.spill[lo / 8] = value.copy(); // spill: the register's state is kept
+                if (size != 8 && value.isPointer()) {
+                    throw reject(i, "invalid size of register spill"); // check_stack_write_fixed_off
+                }
+                if (lo % 8 == 0 && (size == 8 || value.kind == Kind.SCALAR)) {
+                    // spill: the register's state is kept; a scalar stored narrower at a slot's start
+                    // too (save_register_state with its size), the slot's other bytes as they were
+                    for (int k = lo + size; k < lo + 8; k++) {
+                        if (target.slot[k] == 2) {
+                            target.slot[k] = 1; // the rest of an older spill is data now
+                        }
+                    }
+                    Arrays.fill(target.slot, lo, lo + size, (byte) 2);
+                    target.spill[lo / 8] = narrowed(value, size);
                 } else {
                     for (int k = lo; k < lo + size; k++) {
                         if (target.slot[k] == 2) {
@@ -1115,9 +1178,9 @@ public final class Verifier {
                     }
                 }
             }
-            case PKT -> {
+            case PKT, PKT_META -> {
                 if (atomic) {
-                    throw reject(i, "BPF_ATOMIC stores into R" + p.dst[i] + " pkt is not allowed");
+                    throw reject(i, "BPF_ATOMIC stores into R" + p.dst[i] + " " + kindName(base.kind) + " is not allowed");
                 }
                 checkPacket(i, p.dst[i], base, off, size);
             }
@@ -1126,7 +1189,7 @@ public final class Verifier {
                     throw reject(i, "write into map forbidden, value_regno=" + (fromRegister ? p.src[i] : -1)
                             + " (" + maps.get(base.mapIndex).name() + " is read-only to programs)");
                 }
-                checkMapValue(i, p.dst[i], base, off, size);
+                checkMapValue(i, p.dst[i], base, off, size, false);
                 if (atomic) {
                     atomicResult(i, f);
                 }
@@ -1235,21 +1298,37 @@ public final class Verifier {
         int sreg = x ? p.src[i] : -1;
         Reg a = fall.cur().regs[d];
         Reg b = x ? fall.cur().regs[sreg] : Reg.constant(j32 ? p.imm[i] & 0xffffffffL : p.imm[i]);
-        // packet pointers against the end of the packet
-        if (!j32 && x && (a.kind == Kind.PKT && b.kind == Kind.PKT_END || a.kind == Kind.PKT_END && b.kind == Kind.PKT)) {
-            boolean pktLeft = a.kind == Kind.PKT;
-            Reg pkt = pktLeft ? a : b;
-            State inRange = switch (operation) {
-                case Bpf.JGT, Bpf.JGE -> pktLeft ? fall : taken;
-                case Bpf.JLT, Bpf.JLE -> pktLeft ? taken : fall;
-                default -> null;
-            };
-            if (inRange != null) {
-                markRange(inRange, pkt.id, pkt.off);
+        // packet pointers against the end of the packet, metadata pointers against the packet's start
+        // ({@code try_match_pkt_pointers}): the branch where the pointer is at most the end proves its
+        // offset, the one where it is below the end one byte more
+        if (!j32 && x && (isPacketBound(a.kind, b.kind) || isPacketBound(b.kind, a.kind))) {
+            boolean ptrLeft = isPacketBound(a.kind, b.kind);
+            Reg ptr = ptrLeft ? a : b;
+            State inRange = null;
+            boolean open = false;
+            switch (operation) {
+                case Bpf.JGT -> { // ptr > end: falls through when ptr <= end; end > ptr: taken when ptr < end
+                    inRange = ptrLeft ? fall : taken;
+                    open = !ptrLeft;
+                }
+                case Bpf.JLT -> { // ptr < end: taken; end < ptr: falls through when ptr <= end
+                    inRange = ptrLeft ? taken : fall;
+                    open = ptrLeft;
+                }
+                case Bpf.JGE -> { // ptr >= end: falls through when ptr < end; end >= ptr: taken when ptr <= end
+                    inRange = ptrLeft ? fall : taken;
+                    open = ptrLeft;
+                }
+                case Bpf.JLE -> { // ptr <= end: taken; end <= ptr: falls through when ptr < end
+                    inRange = ptrLeft ? taken : fall;
+                    open = !ptrLeft;
+                }
+                default -> {
+                }
             }
-            return null;
-        }
-        if (!j32 && x && a.kind == Kind.PKT_META && b.kind == Kind.PKT) {
+            if (inRange != null) {
+                markRange(inRange, ptr, open);
+            }
             return null;
         }
         // NULL checks
@@ -1444,16 +1523,31 @@ public final class Verifier {
         };
     }
 
-    /** {@code find_good_pkt_pointers}: every packet pointer of that derivation may now read {@code range} bytes. */
-    private static void markRange(State s, int id, long range) {
+    /** {@code ptr} is a packet pointer bounded by {@code end}: data by data_end, data_meta by data. */
+    private static boolean isPacketBound(Kind ptr, Kind end) {
+        return ptr == Kind.PKT && end == Kind.PKT_END || ptr == Kind.PKT_META && end == Kind.PKT;
+    }
+
+    /** {@code MAX_PACKET_OFF}: no range is proved for a pointer that may lie further into the packet. */
+    private static final long MAX_PACKET_OFF = 0xffff;
+
+    /**
+     * {@code find_good_pkt_pointers}: {@code ptr} is at most the end (below it when {@code open}), so every
+     * pointer of its kind and derivation may read {@code ptr.off} bytes (one more when open).
+     */
+    private static void markRange(State s, Reg ptr, boolean open) {
+        if (ptr.off < 0 || ptr.off == 0 && open || ptr.varMax > MAX_PACKET_OFF || ptr.varMax + ptr.off > MAX_PACKET_OFF) {
+            return;
+        }
+        long range = ptr.off + (open ? 1 : 0);
         for (Frame f : s.frames) {
             for (Reg r : f.regs) {
-                if (r.kind == Kind.PKT && r.id == id && r.range < range) {
+                if (r.kind == ptr.kind && r.id == ptr.id && r.range < range) {
                     r.range = range;
                 }
             }
             for (Reg r : f.spill) {
-                if (r != null && r.kind == Kind.PKT && r.id == id && r.range < range) {
+                if (r != null && r.kind == ptr.kind && r.id == ptr.id && r.range < range) {
                     r.range = range;
                 }
             }
@@ -1522,9 +1616,8 @@ public final class Verifier {
             if (r0.kind != Kind.SCALAR) {
                 throw reject(i, "R0 leaks addr as return value");
             }
-            if (type == ProgType.XDP && Long.compareUnsigned(r0.umin, 4) > 0) {
-                throw reject(i, "At program exit the register R0 has value " + r0.describe() + " should have been in [0, 4]");
-            }
+            // an XDP program may return any number (check_return_code has no range for XDP): an action
+            // the runtime does not know is bpf_warn_invalid_xdp_action's case, aborted and dropped
             return false;
         }
         if (r0.isPointer() && r0.kind == Kind.STACK && r0.frame == s.frames.size() - 1) {
@@ -1729,8 +1822,8 @@ public final class Verifier {
                     f.slot[k] = 1;
                 }
             }
-            case PKT -> checkPacket(i, r, arg, 0, (int) size);
-            case MAP_VALUE -> checkMapValue(i, r, arg, 0, (int) size);
+            case PKT, PKT_META -> checkPacket(i, r, arg, 0, (int) size);
+            case MAP_VALUE -> checkMapValue(i, r, arg, 0, (int) size, false);
             default -> throw reject(i, "R" + r + " type=" + kindName(arg.kind) + " expected=fp, pkt, map_value");
         }
     }
@@ -1747,8 +1840,8 @@ public final class Verifier {
                     }
                 }
             }
-            case PKT -> checkPacket(i, r, arg, 0, (int) size);
-            case MAP_VALUE -> checkMapValue(i, r, arg, 0, (int) size);
+            case PKT, PKT_META -> checkPacket(i, r, arg, 0, (int) size);
+            case MAP_VALUE -> checkMapValue(i, r, arg, 0, (int) size, true);
             case ALLOC_MEM -> checkAllocMem(i, arg, 0, (int) size);
             case RAW -> {
             }
