@@ -306,4 +306,58 @@ class KernelParityTest {
         assertTrue(why.contains("read from map forbidden"), why);
         load(o, "write_only_written", "interpreter");
     }
+
+    private static final String PRUNING = """
+            struct { __uint(type, BPF_MAP_TYPE_ARRAY); __type(key, __u32); __type(value, __u64); __uint(max_entries, 1); } seen SEC(".maps");
+            #define BIT(k) if (b[k] == k) flags |= 1ULL << k;
+            #define BITS8(k) BIT(k) BIT(k + 1) BIT(k + 2) BIT(k + 3) BIT(k + 4) BIT(k + 5) BIT(k + 6) BIT(k + 7)
+            SEC("xdp") int many_flags(struct xdp_md *ctx)
+            {
+                volatile __u8 *b = (void *)(long)ctx->data;
+                if ((void *)(b + 40) > (void *)(long)ctx->data_end) return XDP_PASS;
+                __u64 flags = 0;
+                BITS8(0) BITS8(8) BITS8(16) BITS8(24) BITS8(32)
+                __u32 key = 0;
+                __u64 *v = bpf_map_lookup_elem(&seen, &key);
+                if (v) *v = flags;
+                return XDP_PASS;
+            }
+            #define NAKED(name, body) SEC("xdp") __attribute__((naked)) int name(struct xdp_md *ctx) { asm volatile(body ::: "memory"); }
+            NAKED(offset_decided_before_join,
+                  "r2 = *(u32 *)(r1 + 0);" "r3 = *(u32 *)(r1 + 4);" "r4 = r2;" "r4 += 1;" "r0 = 2;" "if r4 > r3 goto +7;"
+                  "r6 = 100;" "r5 = *(u8 *)(r2 + 0);" "if r5 != 0 goto +1;" "r6 = 0;"
+                  "r2 += r6;" "r0 = *(u8 *)(r2 + 0);" "r0 = 2;" "exit;")
+            """;
+
+    /**
+     * Cause 5: 40 independent branches are 2^40 paths; the kernel prunes a state a verified one covers,
+     * ignoring a scalar whose value decides nothing (precision), and so must modnet, well inside 1M insns.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = { "interpreter", "jit" })
+    void equivalentStatesArePrunedSoManyBranchesVerify(String engine) throws Exception {
+        ElfObject o = compile("pruning", PRUNING);
+        LoadedProgram p = load(o, "many_flags", engine);
+        assertTrue(p.processed() < 20_000, "processed " + p.processed() + " insns");
+        System.out.println("many_flags: processed " + p.processed() + " insns");
+        MemorySegment f = XdpRunTest.frame(60, 17);
+        for (int k = 0; k < 40; k += 3) {
+            f.set(ValueLayout.JAVA_BYTE, XdpRunTest.HEADROOM + k, (byte) k);
+        }
+        assertEquals(XdpBuffer.XDP_PASS, new XdpBuffer(p.memory(0)).run(p, f, XdpRunTest.HEADROOM, 60, 1, 0));
+        long flags = java.nio.ByteBuffer.wrap(p.maps().get(0).lookup(new byte[4])).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+        long want = 0;
+        for (int k = 0; k < 40; k++) {
+            byte b = f.get(ValueLayout.JAVA_BYTE, XdpRunTest.HEADROOM + k);
+            want |= b == k ? 1L << k : 0;
+        }
+        assertEquals(want, flags);
+    }
+
+    /** A scalar that moves a pointer after the join keeps its value: the unsafe path is not pruned by the safe one. */
+    @Test
+    void pruningKeepsScalarsThatDecideAnAccess() throws Exception {
+        String why = refusal(compile("pruning", PRUNING), "offset_decided_before_join");
+        assertTrue(why.contains("invalid access to packet, off=100 size=1"), why);
+    }
 }

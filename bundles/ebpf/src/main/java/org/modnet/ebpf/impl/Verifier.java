@@ -213,14 +213,35 @@ public final class Verifier {
         }
     }
 
-    /** Checkpoints on the path so far: a state seen again at a loop's head, unchanged, is a loop that never ends. */
-    private record Path(int pc, long key, Path next) {
+    /**
+     * A state kept at a prune point ({@code is_state_visited}'s explored states): {@code branches} counts
+     * the paths still being explored below it, directly or through a later checkpoint; at 0 everything
+     * that can follow it is verified, and a state it covers need not be walked again. A checkpoint still
+     * being explored is an ancestor of the path (the walk is depth first): met again unchanged, the loop
+     * between cannot end.
+     */
+    private static final class Checkpoint {
+        final State state;
+        final long key;
+        final Checkpoint parent;
+        int branches = 1;
+
+        Checkpoint(State state, long key, Checkpoint parent) {
+            this.state = state;
+            this.key = key;
+            this.parent = parent;
+        }
     }
+
+    /** Checkpoints kept per instruction and in all: beyond them a state is only compared, not kept. */
+    private static final int CHECKPOINTS_PER_INSN = 16;
+    private static final int CHECKPOINTS = 16384;
 
     private static final class State {
         List<Frame> frames = new ArrayList<>();
         int pc;
-        Path path;
+        /** The last checkpoint this path passed. */
+        Checkpoint cp;
         /** References held on this path (ring buffer records reserved, not yet submitted or discarded): id to the reserving insn. */
         java.util.TreeMap<Integer, Integer> refs = new java.util.TreeMap<>();
 
@@ -230,7 +251,7 @@ public final class Verifier {
                 s.frames.add(f.copy());
             }
             s.pc = pc;
-            s.path = path;
+            s.cp = cp;
             s.refs = new java.util.TreeMap<>(refs);
             return s;
         }
@@ -371,15 +392,15 @@ public final class Verifier {
         init.frames.add(f);
         ArrayDeque<State> work = new ArrayDeque<>();
         work.push(init);
+        new Liveness().run();
         @SuppressWarnings("unchecked")
-        Set<Long>[] visited = new Set[p.length()];
-        boolean[] loopHead = loopHeads();
+        List<Checkpoint>[] explored = new List[p.length()];
         while (!work.isEmpty()) {
             State s = work.pop();
             if (verbose && s.pc != 0 && log.length() < LOG_LIMIT) {
                 log.append("from branch to ").append(s.pc).append(": ").append(regs(s)).append('\n');
             }
-            walk(s, work, visited, loopHead);
+            walk(s, work, explored);
         }
     }
 
@@ -431,21 +452,6 @@ public final class Verifier {
         }
     }
 
-    private boolean[] loopHeads() {
-        boolean[] heads = new boolean[p.length()];
-        for (int i = 0; i < p.length(); i++) {
-            int o = p.op[i];
-            int cls = o & 7;
-            if (!p.isSecondHalf(i) && (cls == Bpf.JMP || cls == Bpf.JMP32) && (o & 0xf0) != Bpf.EXIT && (o & 0xf0) != Bpf.CALL) {
-                int t = p.target(i);
-                if (t <= i) {
-                    heads[t] = true;
-                }
-            }
-        }
-        return heads;
-    }
-
     /** A 64-bit digest of a state's text: states are compared by it (equal text, equal digest). */
     private static long digest(String key) {
         long h = 0xcbf29ce484222325L;
@@ -459,33 +465,38 @@ public final class Verifier {
         return h ^ Long.rotateLeft(g, 32);
     }
 
-    private void walk(State s, ArrayDeque<State> work, Set<Long>[] visited, boolean[] loopHead) {
+    private int kept;
+
+    private void walk(State s, ArrayDeque<State> work, List<Checkpoint>[] explored) {
         while (true) {
             int i = s.pc;
             if (++processed > COMPLEXITY_LIMIT) {
                 throw reject(i, "BPF program is too large. Processed " + processed + " insn");
             }
-            if (loopHead[i] || isBranchTarget(i)) {
+            if (isBranchTarget(i)) {
                 long key = digest(s.key());
-                if (loopHead[i]) {
-                    // the same state at the same loop head, on this path: the loop cannot end. The walk
-                    // back is bounded: a loop whose state changes runs into the complexity limit instead.
-                    int walked = 0;
-                    for (Path q = s.path; q != null && walked < 64; q = q.next(), walked++) {
-                        if (q.pc() == i && q.key() == key) {
+                List<Checkpoint> here = explored[i];
+                if (here == null) {
+                    here = explored[i] = new ArrayList<>();
+                }
+                for (Checkpoint c : here) {
+                    if (c.branches > 0) {
+                        if (c.key == key) {
                             throw reject(i, "infinite loop detected at insn " + i);
                         }
+                    } else if (covers(c.state, s, i)) {
+                        if (verbose && log.length() < LOG_LIMIT) {
+                            log.append(i).append(": safe (a verified state covers this one)\n");
+                        }
+                        endPath(s);
+                        return;
                     }
-                    s.path = new Path(i, key, s.path);
                 }
-                if (visited[i] == null) {
-                    visited[i] = new HashSet<>();
-                }
-                if (visited[i].size() < 65536 && !visited[i].add(key)) {
-                    if (verbose && log.length() < LOG_LIMIT) {
-                        log.append(i).append(": safe (an equal state was verified)\n");
-                    }
-                    return;
+                if (here.size() < CHECKPOINTS_PER_INSN && kept < CHECKPOINTS) {
+                    Checkpoint c = new Checkpoint(s.copy(), key, s.cp);
+                    here.add(c);
+                    kept++;
+                    s.cp = c;
                 }
             }
             if (verbose && log.length() < LOG_LIMIT) {
@@ -493,8 +504,395 @@ public final class Verifier {
             }
             Boolean more = step(s, work);
             if (more == null || !more) {
+                endPath(s);
                 return;
             }
+        }
+    }
+
+    /** {@code update_branch_counts}: a path ended; checkpoints with nothing left below them are complete. */
+    private static void endPath(State s) {
+        for (Checkpoint c = s.cp; c != null; c = c.parent) {
+            if (--c.branches > 0) {
+                break;
+            }
+        }
+    }
+
+    // --- pruning: states_equal with liveness and precision ---
+
+    /** Per instruction, before it runs: registers read later (bit r), and stack slots (bit n: bytes 8n..8n+7 of the frame array). */
+    private int[] liveRegs;
+    private long[] liveSlots;
+    /** Per instruction: registers and slots whose scalar value can still decide something (a branch, a bound, a helper's argument). */
+    private int[] preciseRegs;
+    private long[] preciseSlots;
+
+    /**
+     * {@code states_equal} with {@code RANGE_WITHIN}: every register and slot the rest of the program may
+     * read holds in {@code cur} something {@code old}'s walk already proved safe — the same pointer with no
+     * less range and no wider variable part, a scalar within old's bounds where its value still matters
+     * (else any scalar: the kernel's imprecise scalars), anything where old had nothing.
+     */
+    private boolean covers(State old, State cur, int pc) {
+        if (old.frames.size() != cur.frames.size() || !old.refs.keySet().equals(cur.refs.keySet())) {
+            return false;
+        }
+        Map<Integer, Integer> ids = new HashMap<>();
+        Map<Integer, Integer> back = new HashMap<>();
+        int last = old.frames.size() - 1;
+        for (int k = 0; k <= last; k++) {
+            Frame o = old.frames.get(k);
+            Frame c = cur.frames.get(k);
+            if (o.returnPc != c.returnPc) {
+                return false;
+            }
+            int live;
+            int precise;
+            long slots;
+            long preciseS;
+            if (k == last) {
+                live = liveRegs[pc];
+                precise = preciseRegs[pc];
+                slots = liveSlots[pc];
+                preciseS = preciseSlots[pc];
+            } else {
+                // a caller: what it reads after the call returns; its stack in full (the callee may reach it)
+                int ret = old.frames.get(k + 1).returnPc;
+                live = liveRegs[ret] & 0x7c0;
+                precise = live;
+                slots = -1L;
+                preciseS = -1L;
+            }
+            for (int r = 0; r <= 10; r++) {
+                if ((live >> r & 1) != 0 && !regSafe(o.regs[r], c.regs[r], (precise >> r & 1) != 0, ids, back)) {
+                    return false;
+                }
+            }
+            for (int n = 0; n < Bpf.STACK_SIZE / 8; n++) {
+                if ((slots >> n & 1) == 0) {
+                    continue;
+                }
+                int lo = n * 8;
+                if (o.slot[lo] == 2 && o.spill[n] != null) {
+                    for (int b = lo; b < lo + 8; b++) {
+                        if (o.slot[b] != c.slot[b]) {
+                            return false;
+                        }
+                    }
+                    if (c.spill[n] == null || !regSafe(o.spill[n], c.spill[n], (preciseS >> n & 1) != 0, ids, back)) {
+                        return false;
+                    }
+                    continue;
+                }
+                for (int b = lo; b < lo + 8; b++) {
+                    if (o.slot[b] == 0) {
+                        continue; // old never wrote it and verified: nothing reads it
+                    }
+                    if (c.slot[b] == 0 || o.slot[b] == 2 && c.slot[b] != 2) {
+                        return false;
+                    }
+                    if (c.slot[b] == 2 && (c.spill[n] == null || c.spill[n].kind != Kind.SCALAR)) {
+                        return false; // old read data here; cur would fill a pointer
+                    }
+                }
+            }
+        }
+        return true;
+    }
+
+    /** {@code regsafe}. */
+    private static boolean regSafe(Reg old, Reg cur, boolean precise, Map<Integer, Integer> ids, Map<Integer, Integer> back) {
+        if (old.kind == Kind.NOT_INIT) {
+            return true;
+        }
+        if (old.kind != cur.kind) {
+            return false;
+        }
+        return switch (old.kind) {
+            case SCALAR -> !precise || Long.compareUnsigned(old.umin, cur.umin) <= 0 && Long.compareUnsigned(cur.umax, old.umax) <= 0
+                    && old.smin <= cur.smin && cur.smax <= old.smax;
+            case PKT, PKT_META -> old.off == cur.off && cur.varMax <= old.varMax && old.range <= cur.range && sameId(old.id, cur.id, ids, back);
+            case MAP_VALUE -> old.mapIndex == cur.mapIndex && old.off == cur.off && cur.varMax <= old.varMax;
+            case MAP_VALUE_OR_NULL -> old.mapIndex == cur.mapIndex && old.off == cur.off && sameId(old.id, cur.id, ids, back);
+            case ALLOC_MEM, ALLOC_MEM_OR_NULL -> old.memSize == cur.memSize && old.off == cur.off && cur.varMax <= old.varMax
+                    && sameId(old.id, cur.id, ids, back);
+            case STACK -> old.frame == cur.frame && old.off == cur.off;
+            case MAP_PTR -> old.mapIndex == cur.mapIndex;
+            default -> old.off == cur.off && old.varMax == cur.varMax; // ctx, pkt_end, raw memory
+        };
+    }
+
+    /** {@code check_ids}: ids must correspond one to one between the two states. */
+    private static boolean sameId(int old, int cur, Map<Integer, Integer> ids, Map<Integer, Integer> back) {
+        Integer o = ids.putIfAbsent(old, cur);
+        Integer c = back.putIfAbsent(cur, old);
+        return (o == null || o == cur) && (c == null || c == old);
+    }
+
+    /**
+     * What the pruning may ignore, found once before the walk over each function's instructions (calls
+     * are steps): which registers and slots are read later (liveness), and which scalars' values can
+     * still decide something (a conservative, static form of the kernel's precision marking: operands of
+     * conditional jumps, of 64-bit add/sub which may move a pointer, helper and function arguments,
+     * return values, and what flows into them, through the stack too).
+     */
+    private final class Liveness {
+        private static final long ALL = -1L;
+        private final int n = p.length();
+        /** Per instruction, before it: registers that may point into a stack. */
+        private final int[] mayStack = new int[n];
+        private boolean stackInMemory;
+
+        void run() {
+            forward();
+            liveRegs = new int[n];
+            liveSlots = new long[n];
+            preciseRegs = new int[n];
+            preciseSlots = new long[n];
+            boolean changed = true;
+            while (changed) {
+                changed = false;
+                for (int i = n - 1; i >= 0; i--) {
+                    if (p.isSecondHalf(i)) {
+                        continue;
+                    }
+                    int oR = 0;
+                    int oP = 0;
+                    long oS = 0;
+                    long oPS = 0;
+                    for (int t : successors(i)) {
+                        if (t >= 0 && t < n) {
+                            oR |= liveRegs[t];
+                            oP |= preciseRegs[t];
+                            oS |= liveSlots[t];
+                            oPS |= preciseSlots[t];
+                        }
+                    }
+                    long[] in = backward(i, oR, oP, oS, oPS);
+                    if ((int) in[0] != liveRegs[i] || (int) in[1] != preciseRegs[i] || in[2] != liveSlots[i] || in[3] != preciseSlots[i]) {
+                        liveRegs[i] = (int) in[0] | liveRegs[i];
+                        preciseRegs[i] = (int) in[1] | preciseRegs[i];
+                        liveSlots[i] |= in[2];
+                        preciseSlots[i] |= in[3];
+                        changed = true;
+                    }
+                }
+            }
+        }
+
+        private int[] successors(int i) {
+            int o = p.op[i];
+            int cls = o & 7;
+            if (o == (Bpf.LD | Bpf.IMM | Bpf.DW)) {
+                return new int[] { i + 2 };
+            }
+            if (cls == Bpf.JMP || cls == Bpf.JMP32) {
+                int op = o & 0xf0;
+                if (op == Bpf.EXIT) {
+                    return new int[0];
+                }
+                if (op == Bpf.CALL) {
+                    return new int[] { i + 1 };
+                }
+                if (op == Bpf.JA) {
+                    return new int[] { p.target(i) };
+                }
+                return new int[] { i + 1, p.target(i) };
+            }
+            return new int[] { i + 1 };
+        }
+
+        private void forward() {
+            mayStack[0] = 1 << 10;
+            for (int i = 0; i < n; i++) {
+                if (!p.isSecondHalf(i) && p.op[i] == (Bpf.JMP | Bpf.CALL) && p.src[i] == Bpf.PSEUDO_CALL) {
+                    int t = p.target(i);
+                    if (t >= 0 && t < n) {
+                        mayStack[t] |= 0x43e; // a function's arguments may point into its callers' stacks
+                    }
+                }
+            }
+            boolean changed = true;
+            while (changed) {
+                changed = false;
+                for (int i = 0; i < n; i++) {
+                    if (p.isSecondHalf(i)) {
+                        continue;
+                    }
+                    int in = mayStack[i];
+                    int cls = p.op[i] & 7;
+                    if (cls == Bpf.STX && (in >> p.src[i] & 1) != 0 && !stackInMemory) {
+                        stackInMemory = true;
+                        changed = true;
+                    }
+                    int out = mayStackAfter(i, in);
+                    for (int t : successors(i)) {
+                        if (t >= 0 && t < n && (mayStack[t] | out) != mayStack[t]) {
+                            mayStack[t] |= out;
+                            changed = true;
+                        }
+                    }
+                }
+            }
+        }
+
+        private int mayStackAfter(int i, int in) {
+            int o = p.op[i];
+            int cls = o & 7;
+            int d = 1 << p.dst[i];
+            int sb = 1 << p.src[i];
+            boolean x = (o & Bpf.X) != 0;
+            switch (cls) {
+                case Bpf.ALU64 -> {
+                    int op = o & 0xf0;
+                    if (op == Bpf.MOV) {
+                        return x && p.off[i] == 0 && (in & sb) != 0 ? in | d : in & ~d;
+                    }
+                    if (op == Bpf.ADD || op == Bpf.SUB) {
+                        return x && (in & sb) != 0 ? in | d : in;
+                    }
+                    return in & ~d;
+                }
+                case Bpf.ALU, Bpf.LD -> {
+                    return in & ~d;
+                }
+                case Bpf.LDX -> {
+                    return stackInMemory ? in | d : in & ~d;
+                }
+                case Bpf.STX -> {
+                    if ((o & 0xe0) == Bpf.ATOMIC && stackInMemory) {
+                        return in | sb | 1;
+                    }
+                    return in;
+                }
+                case Bpf.JMP -> {
+                    if ((o & 0xf0) == Bpf.CALL) {
+                        return p.src[i] == Bpf.PSEUDO_CALL ? in & ~0x3e | 1 : in & ~0x3f;
+                    }
+                    return in;
+                }
+                default -> {
+                    return in;
+                }
+            }
+        }
+
+        /** The slots a frame-pointer access at {@code off} of {@code size} bytes touches. */
+        private long slotsOf(int off, int size) {
+            int lo = off + Bpf.STACK_SIZE;
+            if (lo < 0 || lo + size > Bpf.STACK_SIZE || size <= 0) {
+                return ALL;
+            }
+            long m = 0;
+            for (int k = lo / 8; k <= (lo + size - 1) / 8; k++) {
+                m |= 1L << k;
+            }
+            return m;
+        }
+
+        /** Live registers, precise registers, live slots, precise slots before {@code i}, from after it. */
+        private long[] backward(int i, int oR, int oP, long oS, long oPS) {
+            int o = p.op[i];
+            int cls = o & 7;
+            int d = p.dst[i];
+            int sr = p.src[i];
+            int db = 1 << d;
+            int sb = 1 << sr;
+            boolean x = (o & Bpf.X) != 0;
+            int R = oR;
+            int P = oP;
+            long S = oS;
+            long PS = oPS;
+            switch (cls) {
+                case Bpf.ALU, Bpf.ALU64 -> {
+                    int op = o & 0xf0;
+                    boolean readsSrc = x && op != Bpf.END && op != Bpf.NEG;
+                    int src = readsSrc ? sb : 0;
+                    if (op == Bpf.MOV) {
+                        R = oR & ~db | src;
+                        P = oP & ~db | ((oP & db) != 0 ? src : 0);
+                    } else {
+                        R = oR | db | src;
+                        P = oP & ~db | ((oP & db) != 0 ? db | src : 0);
+                        if (cls == Bpf.ALU64 && readsSrc && (op == Bpf.ADD || op == Bpf.SUB)) {
+                            P |= db | sb; // may move a pointer: its variable part is checked against bounds
+                        }
+                    }
+                }
+                case Bpf.LD -> {
+                    R = oR & ~db;
+                    P = oP & ~db;
+                }
+                case Bpf.LDX -> {
+                    R = oR & ~db | sb;
+                    P = oP & ~db;
+                    long m = sr == 10 ? slotsOf(p.off[i], Bpf.bytes(o)) : (mayStack[i] & sb) != 0 ? ALL : 0;
+                    S = oS | m;
+                    if ((oP & db) != 0) {
+                        PS = oPS | m;
+                    }
+                }
+                case Bpf.ST, Bpf.STX -> {
+                    boolean atomic = (o & 0xe0) == Bpf.ATOMIC;
+                    int src = cls == Bpf.STX ? sb : 0;
+                    R = oR | db | src;
+                    long m = d == 10 ? slotsOf(p.off[i], Bpf.bytes(o)) : (mayStack[i] & db) != 0 ? ALL : 0;
+                    if (atomic) {
+                        R |= p.imm[i] == Bpf.CMPXCHG ? 1 : 0;
+                        P = oP | src | (p.imm[i] == Bpf.CMPXCHG ? 1 : 0);
+                        S = oS | m;
+                    } else if (d == 10) {
+                        boolean full = Bpf.bytes(o) == 8 && ((p.off[i] + Bpf.STACK_SIZE) & 7) == 0 && m != ALL;
+                        if ((oPS & m) != 0) {
+                            P = oP | src;
+                        }
+                        if (full) {
+                            S = oS & ~m;
+                            PS = oPS & ~m;
+                        }
+                    } else if (m != 0) {
+                        P = oP | src; // into a stack we cannot name: a caller's slot, maybe one that matters
+                    }
+                }
+                case Bpf.JMP, Bpf.JMP32 -> {
+                    int op = o & 0xf0;
+                    if (op == Bpf.EXIT) {
+                        R = 1;
+                        P = 1;
+                        S = 0;
+                        PS = 0;
+                    } else if (op == Bpf.CALL) {
+                        // a helper reads the arguments its prototype has; a function what its body reads
+                        int args;
+                        int preciseArgs;
+                        if (sr == Bpf.PSEUDO_CALL) {
+                            int t = p.target(i);
+                            args = t >= 0 && t < n ? liveRegs[t] & 0x3e : 0x3e;
+                            preciseArgs = t >= 0 && t < n ? preciseRegs[t] & 0x3e : 0x3e;
+                        } else {
+                            HelperProto h = protos.get(p.imm[i]);
+                            args = h == null ? 0x3e : (1 << (h.args().size() + 1)) - 2;
+                            preciseArgs = args;
+                        }
+                        R = oR & ~0x3f | args;
+                        P = oP & ~0x3f | preciseArgs;
+                        if ((mayStack[i] & 0x3e) != 0) {
+                            S = ALL; // the callee may read what its arguments point to
+                            if (sr == Bpf.PSEUDO_CALL) {
+                                PS = ALL;
+                            }
+                        }
+                    } else if (op != Bpf.JA) {
+                        int src = x ? sb : 0;
+                        R = oR | db | src;
+                        P = oP | db | src;
+                    }
+                }
+                default -> {
+                }
+            }
+            return new long[] { R, P, S, PS };
         }
     }
 
@@ -1275,6 +1673,9 @@ public final class Verifier {
         s.pc = i + 1;
         Boolean decided = refine(i, operation, j32, x, s, taken);
         if (decided == null) {
+            if (taken.cp != null) {
+                taken.cp.branches++; // one more path below the last checkpoint
+            }
             work.push(taken);
             if (verbose && log.length() < LOG_LIMIT) {
                 log.append(i).append(": both branches: to ").append(taken.pc).append(" later\n");
