@@ -18,8 +18,8 @@ import org.modnet.ebpf.api.BpfObject;
 /**
  * An eBPF object file as stock clang writes it ({@code clang -O2 -g -target bpf -c}), read as libbpf
  * reads it: every global function in an executable section other than {@code .text} is a program;
- * calls into {@code .text} (relocated against it) bring the functions of {@code .text} along, appended
- * after the program; {@code lddw} relocations against a map become map references ({@code src} 1, imm the
+ * calls into {@code .text} (relocated against it) bring the functions of {@code .text} they reach, and
+ * those these call, appended after the program (an uncalled function is left out); {@code lddw} relocations against a map become map references ({@code src} 1, imm the
  * map's index); maps come from the legacy {@code maps} section ({@code struct bpf_map_def}) or, for
  * {@code .maps}, from BTF (the section's bytes are zeros). Anything malformed — not ELF, not 64-bit
  * little-endian eBPF, truncated tables, bad indexes, relocations that are not on an lddw or a call —
