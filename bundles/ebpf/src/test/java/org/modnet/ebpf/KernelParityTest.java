@@ -198,6 +198,9 @@ class KernelParityTest {
             NAKED(loop_without_end, "r1 = 0;" "*(u32 *)(r10 - 8) = r1;"
                   "r1 = *(u32 *)(r10 - 8);" "if r1 >= 10 goto +3;" "r1 += 0;" "*(u32 *)(r10 - 8) = r1;" "goto -5;"
                   "r0 = 2;" "exit;")
+            NAKED(loop_from_a_random_start, "call 7;" "r0 &= 0xff;" "*(u64 *)(r10 - 8) = r0;" "r0 = 0;"
+                  "r0 = *(u64 *)(r10 - 8);" "if r0 > 10 goto +4;" "r0 += 1;" "*(u64 *)(r10 - 8) = r0;" "r0 = 0;" "goto -6;"
+                  "r0 = 2;" "exit;")
             NAKED(pointer_half_fill, "*(u64 *)(r10 - 8) = r1;" "r0 = *(u32 *)(r10 - 8);" "r0 = 2;" "exit;")
             """;
 
@@ -216,6 +219,7 @@ class KernelParityTest {
         ElfObject o = compile("spill", SPILL);
         LoadedProgram p = load(o, "loop_through_stack", "interpreter");
         assertEquals(XdpBuffer.XDP_PASS, new XdpBuffer(p.memory(0)).run(p, XdpRunTest.frame(60, 17), XdpRunTest.HEADROOM, 60, 1, 0));
+        load(o, "loop_from_a_random_start", "interpreter"); // a 64-bit spill of [0, 255] fills back as [0, 255], not any number
         String why = refusal(o, "loop_without_end");
         assertTrue(why.contains("infinite loop detected"), why);
     }

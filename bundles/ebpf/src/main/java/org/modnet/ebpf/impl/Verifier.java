@@ -1309,8 +1309,8 @@ public final class Verifier {
         }
         if (result.kind == Kind.SCALAR && base.kind != Kind.STACK && base.kind != Kind.CTX) {
             bounds(result, size, signed);
-        } else if (result.kind == Kind.SCALAR && base.kind == Kind.STACK && !result.isConst()) {
-            bounds(result, size, signed);
+        } else if (result.kind == Kind.SCALAR && base.kind == Kind.STACK && signed && !result.isConst()) {
+            bounds(result, size, signed); // a filled scalar keeps its bounds (stackRead); sign-extended, only its size's
         }
         if (signed && result.isPointer()) {
             throw reject(i, "R" + p.src[i] + " sign-extending load of a spilled pointer");
@@ -1489,7 +1489,9 @@ public final class Verifier {
                 throw reject(i, "invalid size of register fill");
             }
         }
-        return Reg.scalar();
+        Reg data = Reg.scalar();
+        bounds(data, size, false); // data bytes: any value of the load's size
+        return data;
     }
 
     /** The bytes of a spill, from the slot's start: 8 for a register, 4, 2 or 1 for a narrower scalar store. */
@@ -1702,8 +1704,8 @@ public final class Verifier {
         // packet pointers against the end of the packet, metadata pointers against the packet's start
         // ({@code try_match_pkt_pointers}): the branch where the pointer is at most the end proves its
         // offset, the one where it is below the end one byte more
-        if (!j32 && x && (isPacketBound(a.kind, b.kind) || isPacketBound(b.kind, a.kind))) {
-            boolean ptrLeft = isPacketBound(a.kind, b.kind);
+        if (!j32 && x && (isPacketBound(a, b) || isPacketBound(b, a))) {
+            boolean ptrLeft = isPacketBound(a, b);
             Reg ptr = ptrLeft ? a : b;
             State inRange = null;
             boolean open = false;
@@ -1924,9 +1926,13 @@ public final class Verifier {
         };
     }
 
-    /** {@code ptr} is a packet pointer bounded by {@code end}: data by data_end, data_meta by data. */
-    private static boolean isPacketBound(Kind ptr, Kind end) {
-        return ptr == Kind.PKT && end == Kind.PKT_END || ptr == Kind.PKT_META && end == Kind.PKT;
+    /**
+     * {@code ptr} is a packet pointer bounded by {@code end}: data by data_end, data_meta by data itself
+     * ({@code reg_is_init_pkt_pointer}: data with no offset, fixed or variable).
+     */
+    private static boolean isPacketBound(Reg ptr, Reg end) {
+        return ptr.kind == Kind.PKT && end.kind == Kind.PKT_END
+                || ptr.kind == Kind.PKT_META && end.kind == Kind.PKT && end.off == 0 && end.varMax == 0;
     }
 
     /** {@code MAX_PACKET_OFF}: no range is proved for a pointer that may lie further into the packet. */
@@ -2074,6 +2080,12 @@ public final class Verifier {
             if (arg.kind == Kind.NOT_INIT) {
                 throw reject(i, "R" + r + " !read_ok");
             }
+            boolean memory = want == HelperProto.Arg.PTR_TO_MAP_KEY || want == HelperProto.Arg.PTR_TO_MAP_VALUE
+                    || want == HelperProto.Arg.PTR_TO_MEM || want == HelperProto.Arg.PTR_TO_UNINIT_MEM;
+            if (memory && (arg.kind == Kind.PKT || arg.kind == Kind.PKT_META) && !PKT_ACCESS.contains(proto.name())) {
+                // may_access_direct_pkt_data: only helpers whose prototype says pkt_access take packet memory
+                throw reject(i, "helper access to the packet is not allowed");
+            }
             switch (want) {
                 case ANYTHING -> {
                 }
@@ -2104,6 +2116,9 @@ public final class Verifier {
                     }
                     if (Long.compareUnsigned(size.umax, 1 << 29) > 0) {
                         throw reject(i, "R" + (r + 1) + " unbounded memory access, use 'var &= const' or 'if (var < const)'");
+                    }
+                    if (arg.isConst() && arg.umin == 0 && size.umax == 0 && proto.name().equals("bpf_csum_diff")) {
+                        continue; // ARG_PTR_TO_MEM | PTR_MAYBE_NULL: NULL of no bytes (check_helper_mem_access)
                     }
                     readableMemory(i, s, r, arg, size.umax, "memory");
                 }
@@ -2190,6 +2205,10 @@ public final class Verifier {
         s.pc = i + 1;
     }
 
+    /** Helpers whose prototype has {@code pkt_access}: they may be handed packet memory. */
+    private static final Set<String> PKT_ACCESS = Set.of("bpf_map_lookup_elem", "bpf_map_update_elem", "bpf_map_delete_elem",
+            "bpf_csum_diff");
+
     private void checkMapForHelper(int i, HelperProto proto, MapSpec map) {
         boolean redirect = proto.name().equals("bpf_redirect_map");
         boolean tail = proto.name().equals("bpf_tail_call");
@@ -2224,7 +2243,13 @@ public final class Verifier {
                 }
             }
             case PKT, PKT_META -> checkPacket(i, r, arg, 0, (int) size);
-            case MAP_VALUE -> checkMapValue(i, r, arg, 0, (int) size, false);
+            case MAP_VALUE -> {
+                if ((maps.get(arg.mapIndex).flags() & BpfMap.BPF_F_RDONLY_PROG) != 0) {
+                    throw reject(i, "write into map forbidden, value_regno=" + r + " (" + maps.get(arg.mapIndex).name()
+                            + " is read-only to programs)");
+                }
+                checkMapValue(i, r, arg, 0, (int) size, false);
+            }
             default -> throw reject(i, "R" + r + " type=" + kindName(arg.kind) + " expected=fp, pkt, map_value");
         }
     }
