@@ -364,4 +364,18 @@ class KernelParityTest {
         String why = refusal(compile("pruning", PRUNING), "offset_decided_before_join");
         assertTrue(why.contains("invalid access to packet, off=100 size=1"), why);
     }
+
+    /** Cause 9: an lddw map reference no relocation names is an fd to the kernel, and no map. */
+    @Test
+    void aRawMapReferenceNamingNoMapIsRefused() throws Exception {
+        String source = """
+                struct { __uint(type, BPF_MAP_TYPE_ARRAY); __type(key, __u32); __type(value, __u64); __uint(max_entries, 1); } m SEC(".maps");
+                SEC("xdp") __attribute__((naked)) int raw_map(struct xdp_md *ctx)
+                {
+                    asm volatile(".quad 0x0000000000001118;" ".quad 0;" "r0 = 2;" "exit;" ::: "memory"); /* ld_pseudo r1, 1, 0 */
+                }
+                """;
+        String why = assertThrows(BpfException.class, () -> compile("raw_map", source)).getMessage();
+        assertTrue(why.contains("fd 0 is not pointing to valid bpf_map"), why);
+    }
 }

@@ -468,9 +468,11 @@ public final class ElfObject implements BpfObject {
                 for (int[] fn : order) {
                     System.arraycopy(textInsns, fn[0], code, placed.get(fn[0]), fn[1] - fn[0]);
                 }
+                boolean[] relocated = new boolean[size];
                 for (long[] r : relocs) {
                     if (r[0] >= start && r[0] < start + len) {
                         apply(code, (int) (r[0] - start), r, where, mapIndex, s.name());
+                        relocated[(int) (r[0] - start)] = true;
                     }
                 }
                 for (int[] fn : order) {
@@ -479,11 +481,24 @@ public final class ElfObject implements BpfObject {
                         long[] r = relocationAt(textRelocs, k);
                         if (r != null) {
                             apply(code, base + k - fn[0], r, where, mapIndex, ".text");
+                            relocated[base + k - fn[0]] = true;
                         } else if (Bpf.opcode(textInsns[k]) == (Bpf.JMP | Bpf.CALL) && Bpf.src(textInsns[k]) == Bpf.PSEUDO_CALL) {
                             int at = base + k - fn[0];
                             int dest = where.applyAsInt(k + Bpf.imm(textInsns[k]) + 1);
                             code[at] = Bpf.encode(Bpf.JMP | Bpf.CALL, 0, Bpf.PSEUDO_CALL, 0, dest - at - 1);
                         }
+                    }
+                }
+                for (int k = 0; k + 1 < size; k++) {
+                    int src = Bpf.src(code[k]);
+                    if (Bpf.opcode(code[k]) == (Bpf.LD | Bpf.IMM | Bpf.DW) && src != 0 && !relocated[k]) {
+                        // a map reference no relocation names: its imm is a file descriptor to the kernel
+                        // (resolve_pseudo_ldimm64), one this object does not have
+                        throw new BpfException("program " + sym.name() + " insn " + k + ": fd " + Bpf.imm(code[k])
+                                + " is not pointing to valid bpf_map (an lddw with src " + src + " and no relocation)");
+                    }
+                    if (Bpf.opcode(code[k]) == (Bpf.LD | Bpf.IMM | Bpf.DW)) {
+                        k++;
                     }
                 }
                 programs.add(new ProgramDef(s.name(), sym.name(), code));
