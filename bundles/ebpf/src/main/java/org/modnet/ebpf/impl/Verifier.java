@@ -23,7 +23,7 @@ import org.modnet.ebpf.api.ProgType;
  * pointer to the context, to the packet (with the range proved against {@code data_end}), to the
  * packet's end, to the stack, to a map, to a map value, or a map value that may be NULL — and refuses
  * the program at the first instruction that could read or write outside what it may, read a register or
- * stack byte never written, call a helper with the wrong argument, leak a pointer as its result, loop
+ * stack byte never written, call a helper with the wrong argument, leak a pointer as its result (modnet's own raw programs; XDP and tc may, as privileged kernels allow), loop
  * for ever, or exceed the complexity limit. Messages name the instruction and the reason, as the
  * kernel's do ("5: R3 invalid mem access 'scalar'"); with {@code verbose} the log has every instruction
  * processed with the registers' state, and every branch followed.
@@ -1744,6 +1744,11 @@ public final class Verifier {
             markNull(notNull, id, false);
             return null;
         }
+        // is_branch_taken: a map value or a reserved record (reg_not_null) is never NULL
+        if ((operation == Bpf.JEQ || operation == Bpf.JNE) && !j32 && (a.kind == Kind.MAP_VALUE || a.kind == Kind.ALLOC_MEM)
+                && b.isConst() && b.umin == 0) {
+            return operation == Bpf.JNE;
+        }
         if (a.kind != Kind.SCALAR || b.kind != Kind.SCALAR) {
             return null; // other pointer comparisons: nothing learned
         }
@@ -2020,9 +2025,11 @@ public final class Verifier {
                 throw reject(i, "Unreleased reference id=" + ref.getKey() + " alloc_insn=" + ref.getValue()
                         + " (a reserved ring buffer record must be submitted or discarded on every path)");
             }
-            if (r0.kind != Kind.SCALAR) {
+            if (r0.kind != Kind.SCALAR && type == ProgType.RAW) {
                 throw reject(i, "R0 leaks addr as return value");
             }
+            // XDP and tc: check_return_code lets a privileged loader's program return a pointer
+            // (allow_ptr_leaks), and neither has a return range; the runtime takes it as an unknown action
             // an XDP program may return any number (check_return_code has no range for XDP): an action
             // the runtime does not know is bpf_warn_invalid_xdp_action's case, aborted and dropped
             return false;
