@@ -23,8 +23,9 @@ import org.modnet.ebpf.api.ProgType;
  * pointer to the context, to the packet (with the range proved against {@code data_end}), to the
  * packet's end, to the stack, to a map, to a map value, or a map value that may be NULL — and refuses
  * the program at the first instruction that could read or write outside what it may, read a register or
- * stack byte never written, call a helper with the wrong argument, leak a pointer as its result (modnet's own raw programs; XDP and tc may, as privileged kernels allow), loop
- * for ever, or exceed the complexity limit. Messages name the instruction and the reason, as the
+ * stack byte never written, call a helper with the wrong argument, leak a pointer as its result (modnet's
+ * own raw programs; XDP and tc may, as privileged kernels allow), loop for ever, or exceed the
+ * complexity limit. Messages name the instruction and the reason, as the
  * kernel's do ("5: R3 invalid mem access 'scalar'"); with {@code verbose} the log has every instruction
  * processed with the registers' state, and every branch followed.
  *
