@@ -3,6 +3,7 @@ package org.modnet.ebpf.impl;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -17,8 +18,8 @@ import org.modnet.ebpf.api.BpfObject;
 /**
  * An eBPF object file as stock clang writes it ({@code clang -O2 -g -target bpf -c}), read as libbpf
  * reads it: every global function in an executable section other than {@code .text} is a program;
- * calls into {@code .text} (relocated against it) bring the functions of {@code .text} along, appended
- * after the program; {@code lddw} relocations against a map become map references ({@code src} 1, imm the
+ * calls into {@code .text} (relocated against it) bring the functions of {@code .text} they reach, and
+ * those these call, appended after the program (an uncalled function is left out); {@code lddw} relocations against a map become map references ({@code src} 1, imm the
  * map's index); maps come from the legacy {@code maps} section ({@code struct bpf_map_def}) or, for
  * {@code .maps}, from BTF (the section's bytes are zeros). Anything malformed — not ELF, not 64-bit
  * little-endian eBPF, truncated tables, bad indexes, relocations that are not on an lddw or a call —
@@ -425,25 +426,79 @@ public final class ElfObject implements BpfObject {
                 }
                 int start = (int) (sym.value() / 8);
                 int len = (int) (sym.size() / 8);
-                boolean needsText = false;
+                // libbpf appends to a program only the .text functions it reaches (bpf_object__reloc_code):
+                // an uncalled one would be an unreachable instruction
+                Map<Integer, Integer> placed = new LinkedHashMap<>(); // a function's start in .text -> in the program
+                List<int[]> order = new ArrayList<>();
+                int size = len;
+                ArrayDeque<Integer> reach = new ArrayDeque<>();
                 for (long[] r : relocs) {
                     if (r[0] >= start && r[0] < start + len && r[2] == R_BPF_64_32) {
-                        needsText = true;
+                        reach.add(textTarget(all[(int) r[0]], r));
                     }
                 }
-                long[] code = new long[len + (needsText ? textInsns.length : 0)];
-                System.arraycopy(all, start, code, 0, len);
-                if (needsText) {
-                    System.arraycopy(textInsns, 0, code, len, textInsns.length);
+                while (!reach.isEmpty()) {
+                    int at = reach.poll();
+                    int[] fn = textFunction(at, textInsns.length, s.name());
+                    if (placed.containsKey(fn[0])) {
+                        continue;
+                    }
+                    placed.put(fn[0], size);
+                    order.add(fn);
+                    size += fn[1] - fn[0];
+                    for (int k = fn[0]; k < fn[1]; k++) {
+                        long[] r = relocationAt(textRelocs, k);
+                        if (r != null && r[2] == R_BPF_64_32) {
+                            reach.add(textTarget(textInsns[k], r));
+                        } else if (r == null && Bpf.opcode(textInsns[k]) == (Bpf.JMP | Bpf.CALL) && Bpf.src(textInsns[k]) == Bpf.PSEUDO_CALL) {
+                            reach.add(k + Bpf.imm(textInsns[k]) + 1); // a call inside .text clang resolved itself
+                        }
+                    }
                 }
+                long[] code = new long[size];
+                System.arraycopy(all, start, code, 0, len);
+                java.util.function.IntUnaryOperator where = t -> {
+                    for (int[] fn : order) {
+                        if (t >= fn[0] && t < fn[1]) {
+                            return placed.get(fn[0]) + t - fn[0];
+                        }
+                    }
+                    return -1;
+                };
+                for (int[] fn : order) {
+                    System.arraycopy(textInsns, fn[0], code, placed.get(fn[0]), fn[1] - fn[0]);
+                }
+                boolean[] relocated = new boolean[size];
                 for (long[] r : relocs) {
                     if (r[0] >= start && r[0] < start + len) {
-                        apply(code, (int) (r[0] - start), r, len, mapIndex, s.name());
+                        apply(code, (int) (r[0] - start), r, where, mapIndex, s.name());
+                        relocated[(int) (r[0] - start)] = true;
                     }
                 }
-                if (needsText) {
-                    for (long[] r : textRelocs) {
-                        apply(code, (int) (len + r[0]), r, len, mapIndex, ".text");
+                for (int[] fn : order) {
+                    int base = placed.get(fn[0]);
+                    for (int k = fn[0]; k < fn[1]; k++) {
+                        long[] r = relocationAt(textRelocs, k);
+                        if (r != null) {
+                            apply(code, base + k - fn[0], r, where, mapIndex, ".text");
+                            relocated[base + k - fn[0]] = true;
+                        } else if (Bpf.opcode(textInsns[k]) == (Bpf.JMP | Bpf.CALL) && Bpf.src(textInsns[k]) == Bpf.PSEUDO_CALL) {
+                            int at = base + k - fn[0];
+                            int dest = where.applyAsInt(k + Bpf.imm(textInsns[k]) + 1);
+                            code[at] = Bpf.encode(Bpf.JMP | Bpf.CALL, 0, Bpf.PSEUDO_CALL, 0, dest - at - 1);
+                        }
+                    }
+                }
+                for (int k = 0; k + 1 < size; k++) {
+                    int src = Bpf.src(code[k]);
+                    if (Bpf.opcode(code[k]) == (Bpf.LD | Bpf.IMM | Bpf.DW) && src != 0 && !relocated[k]) {
+                        // a map reference no relocation names: its imm is a file descriptor to the kernel
+                        // (resolve_pseudo_ldimm64), one this object does not have
+                        throw new BpfException("program " + sym.name() + " insn " + k + ": fd " + Bpf.imm(code[k])
+                                + " is not pointing to valid bpf_map (an lddw with src " + src + " and no relocation)");
+                    }
+                    if (Bpf.opcode(code[k]) == (Bpf.LD | Bpf.IMM | Bpf.DW)) {
+                        k++;
                     }
                 }
                 programs.add(new ProgramDef(s.name(), sym.name(), code));
@@ -451,7 +506,46 @@ public final class ElfObject implements BpfObject {
         }
     }
 
-    private void apply(long[] code, int at, long[] r, int textBase, Map<String, Integer> mapIndex, String where) throws BpfException {
+    /** The .text instruction a call relocated by {@code r} goes to (libbpf: the symbol's offset plus imm + 1, or the function). */
+    private int textTarget(long insn, long[] r) throws BpfException {
+        Symbol sym = symbols.get((int) r[1]);
+        Section target = sym.section() < sections.size() ? sections.get(sym.section()) : null;
+        if (target == null || !target.name().equals(".text")) {
+            return -1; // apply names the refusal
+        }
+        return sym.type() == STT_FUNC ? (int) (sym.value() / 8) : (int) (sym.value() / 8) + Bpf.imm(insn) + 1;
+    }
+
+    /** The function of .text holding instruction {@code at}: [start, end), from its symbols; all of .text without them. */
+    private int[] textFunction(int at, int textLength, String from) throws BpfException {
+        if (at < 0 || at >= textLength) {
+            throw new BpfException("a call in " + from + " calls outside .text");
+        }
+        Section text = named(".text");
+        int[] best = null;
+        for (Symbol sym : symbols) {
+            if (sym.section() == text.index() && sym.type() == STT_FUNC && sym.size() > 0) {
+                int lo = (int) (sym.value() / 8);
+                int hi = lo + (int) (sym.size() / 8);
+                if (at >= lo && at < hi && hi <= textLength) {
+                    best = new int[] { lo, hi };
+                }
+            }
+        }
+        return best != null ? best : new int[] { 0, textLength };
+    }
+
+    private static long[] relocationAt(List<long[]> relocs, int insn) {
+        for (long[] r : relocs) {
+            if (r[0] == insn) {
+                return r;
+            }
+        }
+        return null;
+    }
+
+    private void apply(long[] code, int at, long[] r, java.util.function.IntUnaryOperator textPos, Map<String, Integer> mapIndex,
+            String where) throws BpfException {
         Symbol sym = symbols.get((int) r[1]);
         long insn = code[at];
         int op = Bpf.opcode(insn);
@@ -482,9 +576,9 @@ public final class ElfObject implements BpfObject {
                 throw new BpfException("insn " + at + " in " + where + " calls outside .text");
             }
             // libbpf's rule: a call relocated against .text goes to the symbol's offset plus imm + 1
-            int dest = textBase + (int) (sym.value() / 8) + Bpf.imm(insn) + 1;
-            if (sym.type() == STT_FUNC) {
-                dest = textBase + (int) (sym.value() / 8);
+            int dest = textPos.applyAsInt(textTarget(insn, r));
+            if (dest < 0) {
+                throw new BpfException("insn " + at + " in " + where + " calls outside .text");
             }
             code[at] = Bpf.encode(op, 0, Bpf.PSEUDO_CALL, 0, dest - at - 1);
         } else {

@@ -23,8 +23,9 @@ import org.modnet.ebpf.api.ProgType;
  * pointer to the context, to the packet (with the range proved against {@code data_end}), to the
  * packet's end, to the stack, to a map, to a map value, or a map value that may be NULL — and refuses
  * the program at the first instruction that could read or write outside what it may, read a register or
- * stack byte never written, call a helper with the wrong argument, leak a pointer as its result, loop
- * for ever, or exceed the complexity limit. Messages name the instruction and the reason, as the
+ * stack byte never written, call a helper with the wrong argument, leak a pointer as its result (modnet's
+ * own raw programs; XDP and tc may, as privileged kernels allow), loop for ever, or exceed the
+ * complexity limit. Messages name the instruction and the reason, as the
  * kernel's do ("5: R3 invalid mem access 'scalar'"); with {@code verbose} the log has every instruction
  * processed with the registers' state, and every branch followed.
  *
@@ -174,7 +175,7 @@ public final class Verifier {
                 case CTX -> "ctx(off=" + off + ")";
                 case PKT -> "pkt(id=" + id + ",off=" + off + ",r=" + range + (varMax > 0 ? ",var<=" + varMax : "") + ")";
                 case PKT_END -> "pkt_end";
-                case PKT_META -> "pkt_meta(off=" + off + ")";
+                case PKT_META -> "pkt_meta(id=" + id + ",off=" + off + ",r=" + range + (varMax > 0 ? ",var<=" + varMax : "") + ")";
                 case STACK -> "fp" + (frame > 0 ? "[" + frame + "]" : "") + (off < 0 ? "" : "+") + off;
                 case MAP_PTR -> "map_ptr(" + mapIndex + ")";
                 case MAP_VALUE -> "map_value(map=" + mapIndex + ",off=" + off + (varMax > 0 ? ",var<=" + varMax : "") + ")";
@@ -213,14 +214,35 @@ public final class Verifier {
         }
     }
 
-    /** Checkpoints on the path so far: a state seen again at a loop's head, unchanged, is a loop that never ends. */
-    private record Path(int pc, long key, Path next) {
+    /**
+     * A state kept at a prune point ({@code is_state_visited}'s explored states): {@code branches} counts
+     * the paths still being explored below it, directly or through a later checkpoint; at 0 everything
+     * that can follow it is verified, and a state it covers need not be walked again. A checkpoint still
+     * being explored is an ancestor of the path (the walk is depth first): met again unchanged, the loop
+     * between cannot end.
+     */
+    private static final class Checkpoint {
+        final State state;
+        final long key;
+        final Checkpoint parent;
+        int branches = 1;
+
+        Checkpoint(State state, long key, Checkpoint parent) {
+            this.state = state;
+            this.key = key;
+            this.parent = parent;
+        }
     }
+
+    /** Checkpoints kept per instruction and in all: beyond them a state is only compared, not kept. */
+    private static final int CHECKPOINTS_PER_INSN = 16;
+    private static final int CHECKPOINTS = 16384;
 
     private static final class State {
         List<Frame> frames = new ArrayList<>();
         int pc;
-        Path path;
+        /** The last checkpoint this path passed. */
+        Checkpoint cp;
         /** References held on this path (ring buffer records reserved, not yet submitted or discarded): id to the reserving insn. */
         java.util.TreeMap<Integer, Integer> refs = new java.util.TreeMap<>();
 
@@ -230,7 +252,7 @@ public final class Verifier {
                 s.frames.add(f.copy());
             }
             s.pc = pc;
-            s.path = path;
+            s.cp = cp;
             s.refs = new java.util.TreeMap<>(refs);
             return s;
         }
@@ -371,15 +393,15 @@ public final class Verifier {
         init.frames.add(f);
         ArrayDeque<State> work = new ArrayDeque<>();
         work.push(init);
+        new Liveness().run();
         @SuppressWarnings("unchecked")
-        Set<Long>[] visited = new Set[p.length()];
-        boolean[] loopHead = loopHeads();
+        List<Checkpoint>[] explored = new List[p.length()];
         while (!work.isEmpty()) {
             State s = work.pop();
             if (verbose && s.pc != 0 && log.length() < LOG_LIMIT) {
                 log.append("from branch to ").append(s.pc).append(": ").append(regs(s)).append('\n');
             }
-            walk(s, work, visited, loopHead);
+            walk(s, work, explored);
         }
     }
 
@@ -431,21 +453,6 @@ public final class Verifier {
         }
     }
 
-    private boolean[] loopHeads() {
-        boolean[] heads = new boolean[p.length()];
-        for (int i = 0; i < p.length(); i++) {
-            int o = p.op[i];
-            int cls = o & 7;
-            if (!p.isSecondHalf(i) && (cls == Bpf.JMP || cls == Bpf.JMP32) && (o & 0xf0) != Bpf.EXIT && (o & 0xf0) != Bpf.CALL) {
-                int t = p.target(i);
-                if (t <= i) {
-                    heads[t] = true;
-                }
-            }
-        }
-        return heads;
-    }
-
     /** A 64-bit digest of a state's text: states are compared by it (equal text, equal digest). */
     private static long digest(String key) {
         long h = 0xcbf29ce484222325L;
@@ -459,33 +466,38 @@ public final class Verifier {
         return h ^ Long.rotateLeft(g, 32);
     }
 
-    private void walk(State s, ArrayDeque<State> work, Set<Long>[] visited, boolean[] loopHead) {
+    private int kept;
+
+    private void walk(State s, ArrayDeque<State> work, List<Checkpoint>[] explored) {
         while (true) {
             int i = s.pc;
             if (++processed > COMPLEXITY_LIMIT) {
                 throw reject(i, "BPF program is too large. Processed " + processed + " insn");
             }
-            if (loopHead[i] || isBranchTarget(i)) {
+            if (isBranchTarget(i)) {
                 long key = digest(s.key());
-                if (loopHead[i]) {
-                    // the same state at the same loop head, on this path: the loop cannot end. The walk
-                    // back is bounded: a loop whose state changes runs into the complexity limit instead.
-                    int walked = 0;
-                    for (Path q = s.path; q != null && walked < 64; q = q.next(), walked++) {
-                        if (q.pc() == i && q.key() == key) {
+                List<Checkpoint> here = explored[i];
+                if (here == null) {
+                    here = explored[i] = new ArrayList<>();
+                }
+                for (Checkpoint c : here) {
+                    if (c.branches > 0) {
+                        if (c.key == key) {
                             throw reject(i, "infinite loop detected at insn " + i);
                         }
+                    } else if (covers(c.state, s, i)) {
+                        if (verbose && log.length() < LOG_LIMIT) {
+                            log.append(i).append(": safe (a verified state covers this one)\n");
+                        }
+                        endPath(s);
+                        return;
                     }
-                    s.path = new Path(i, key, s.path);
                 }
-                if (visited[i] == null) {
-                    visited[i] = new HashSet<>();
-                }
-                if (visited[i].size() < 65536 && !visited[i].add(key)) {
-                    if (verbose && log.length() < LOG_LIMIT) {
-                        log.append(i).append(": safe (an equal state was verified)\n");
-                    }
-                    return;
+                if (here.size() < CHECKPOINTS_PER_INSN && kept < CHECKPOINTS) {
+                    Checkpoint c = new Checkpoint(s.copy(), key, s.cp);
+                    here.add(c);
+                    kept++;
+                    s.cp = c;
                 }
             }
             if (verbose && log.length() < LOG_LIMIT) {
@@ -493,8 +505,395 @@ public final class Verifier {
             }
             Boolean more = step(s, work);
             if (more == null || !more) {
+                endPath(s);
                 return;
             }
+        }
+    }
+
+    /** {@code update_branch_counts}: a path ended; checkpoints with nothing left below them are complete. */
+    private static void endPath(State s) {
+        for (Checkpoint c = s.cp; c != null; c = c.parent) {
+            if (--c.branches > 0) {
+                break;
+            }
+        }
+    }
+
+    // --- pruning: states_equal with liveness and precision ---
+
+    /** Per instruction, before it runs: registers read later (bit r), and stack slots (bit n: bytes 8n..8n+7 of the frame array). */
+    private int[] liveRegs;
+    private long[] liveSlots;
+    /** Per instruction: registers and slots whose scalar value can still decide something (a branch, a bound, a helper's argument). */
+    private int[] preciseRegs;
+    private long[] preciseSlots;
+
+    /**
+     * {@code states_equal} with {@code RANGE_WITHIN}: every register and slot the rest of the program may
+     * read holds in {@code cur} something {@code old}'s walk already proved safe — the same pointer with no
+     * less range and no wider variable part, a scalar within old's bounds where its value still matters
+     * (else any scalar: the kernel's imprecise scalars), anything where old had nothing.
+     */
+    private boolean covers(State old, State cur, int pc) {
+        if (old.frames.size() != cur.frames.size() || !old.refs.keySet().equals(cur.refs.keySet())) {
+            return false;
+        }
+        Map<Integer, Integer> ids = new HashMap<>();
+        Map<Integer, Integer> back = new HashMap<>();
+        int last = old.frames.size() - 1;
+        for (int k = 0; k <= last; k++) {
+            Frame o = old.frames.get(k);
+            Frame c = cur.frames.get(k);
+            if (o.returnPc != c.returnPc) {
+                return false;
+            }
+            int live;
+            int precise;
+            long slots;
+            long preciseS;
+            if (k == last) {
+                live = liveRegs[pc];
+                precise = preciseRegs[pc];
+                slots = liveSlots[pc];
+                preciseS = preciseSlots[pc];
+            } else {
+                // a caller: what it reads after the call returns; its stack in full (the callee may reach it)
+                int ret = old.frames.get(k + 1).returnPc;
+                live = liveRegs[ret] & 0x7c0;
+                precise = live;
+                slots = -1L;
+                preciseS = -1L;
+            }
+            for (int r = 0; r <= 10; r++) {
+                if ((live >> r & 1) != 0 && !regSafe(o.regs[r], c.regs[r], (precise >> r & 1) != 0, ids, back)) {
+                    return false;
+                }
+            }
+            for (int n = 0; n < Bpf.STACK_SIZE / 8; n++) {
+                if ((slots >> n & 1) == 0) {
+                    continue;
+                }
+                int lo = n * 8;
+                if (o.slot[lo] == 2 && o.spill[n] != null) {
+                    for (int b = lo; b < lo + 8; b++) {
+                        if (o.slot[b] != c.slot[b]) {
+                            return false;
+                        }
+                    }
+                    if (c.spill[n] == null || !regSafe(o.spill[n], c.spill[n], (preciseS >> n & 1) != 0, ids, back)) {
+                        return false;
+                    }
+                    continue;
+                }
+                for (int b = lo; b < lo + 8; b++) {
+                    if (o.slot[b] == 0) {
+                        continue; // old never wrote it and verified: nothing reads it
+                    }
+                    if (c.slot[b] == 0 || o.slot[b] == 2 && c.slot[b] != 2) {
+                        return false;
+                    }
+                    if (c.slot[b] == 2 && (c.spill[n] == null || c.spill[n].kind != Kind.SCALAR)) {
+                        return false; // old read data here; cur would fill a pointer
+                    }
+                }
+            }
+        }
+        return true;
+    }
+
+    /** {@code regsafe}. */
+    private static boolean regSafe(Reg old, Reg cur, boolean precise, Map<Integer, Integer> ids, Map<Integer, Integer> back) {
+        if (old.kind == Kind.NOT_INIT) {
+            return true;
+        }
+        if (old.kind != cur.kind) {
+            return false;
+        }
+        return switch (old.kind) {
+            case SCALAR -> !precise || Long.compareUnsigned(old.umin, cur.umin) <= 0 && Long.compareUnsigned(cur.umax, old.umax) <= 0
+                    && old.smin <= cur.smin && cur.smax <= old.smax;
+            case PKT, PKT_META -> old.off == cur.off && cur.varMax <= old.varMax && old.range <= cur.range && sameId(old.id, cur.id, ids, back);
+            case MAP_VALUE -> old.mapIndex == cur.mapIndex && old.off == cur.off && cur.varMax <= old.varMax;
+            case MAP_VALUE_OR_NULL -> old.mapIndex == cur.mapIndex && old.off == cur.off && sameId(old.id, cur.id, ids, back);
+            case ALLOC_MEM, ALLOC_MEM_OR_NULL -> old.memSize == cur.memSize && old.off == cur.off && cur.varMax <= old.varMax
+                    && sameId(old.id, cur.id, ids, back);
+            case STACK -> old.frame == cur.frame && old.off == cur.off;
+            case MAP_PTR -> old.mapIndex == cur.mapIndex;
+            default -> old.off == cur.off && old.varMax == cur.varMax; // ctx, pkt_end, raw memory
+        };
+    }
+
+    /** {@code check_ids}: ids must correspond one to one between the two states. */
+    private static boolean sameId(int old, int cur, Map<Integer, Integer> ids, Map<Integer, Integer> back) {
+        Integer o = ids.putIfAbsent(old, cur);
+        Integer c = back.putIfAbsent(cur, old);
+        return (o == null || o == cur) && (c == null || c == old);
+    }
+
+    /**
+     * What the pruning may ignore, found once before the walk over each function's instructions (calls
+     * are steps): which registers and slots are read later (liveness), and which scalars' values can
+     * still decide something (a conservative, static form of the kernel's precision marking: operands of
+     * conditional jumps, of 64-bit add/sub which may move a pointer, helper and function arguments,
+     * return values, and what flows into them, through the stack too).
+     */
+    private final class Liveness {
+        private static final long ALL = -1L;
+        private final int n = p.length();
+        /** Per instruction, before it: registers that may point into a stack. */
+        private final int[] mayStack = new int[n];
+        private boolean stackInMemory;
+
+        void run() {
+            forward();
+            liveRegs = new int[n];
+            liveSlots = new long[n];
+            preciseRegs = new int[n];
+            preciseSlots = new long[n];
+            boolean changed = true;
+            while (changed) {
+                changed = false;
+                for (int i = n - 1; i >= 0; i--) {
+                    if (p.isSecondHalf(i)) {
+                        continue;
+                    }
+                    int oR = 0;
+                    int oP = 0;
+                    long oS = 0;
+                    long oPS = 0;
+                    for (int t : successors(i)) {
+                        if (t >= 0 && t < n) {
+                            oR |= liveRegs[t];
+                            oP |= preciseRegs[t];
+                            oS |= liveSlots[t];
+                            oPS |= preciseSlots[t];
+                        }
+                    }
+                    long[] in = backward(i, oR, oP, oS, oPS);
+                    if ((int) in[0] != liveRegs[i] || (int) in[1] != preciseRegs[i] || in[2] != liveSlots[i] || in[3] != preciseSlots[i]) {
+                        liveRegs[i] = (int) in[0] | liveRegs[i];
+                        preciseRegs[i] = (int) in[1] | preciseRegs[i];
+                        liveSlots[i] |= in[2];
+                        preciseSlots[i] |= in[3];
+                        changed = true;
+                    }
+                }
+            }
+        }
+
+        private int[] successors(int i) {
+            int o = p.op[i];
+            int cls = o & 7;
+            if (o == (Bpf.LD | Bpf.IMM | Bpf.DW)) {
+                return new int[] { i + 2 };
+            }
+            if (cls == Bpf.JMP || cls == Bpf.JMP32) {
+                int op = o & 0xf0;
+                if (op == Bpf.EXIT) {
+                    return new int[0];
+                }
+                if (op == Bpf.CALL) {
+                    return new int[] { i + 1 };
+                }
+                if (op == Bpf.JA) {
+                    return new int[] { p.target(i) };
+                }
+                return new int[] { i + 1, p.target(i) };
+            }
+            return new int[] { i + 1 };
+        }
+
+        private void forward() {
+            mayStack[0] = 1 << 10;
+            for (int i = 0; i < n; i++) {
+                if (!p.isSecondHalf(i) && p.op[i] == (Bpf.JMP | Bpf.CALL) && p.src[i] == Bpf.PSEUDO_CALL) {
+                    int t = p.target(i);
+                    if (t >= 0 && t < n) {
+                        mayStack[t] |= 0x43e; // a function's arguments may point into its callers' stacks
+                    }
+                }
+            }
+            boolean changed = true;
+            while (changed) {
+                changed = false;
+                for (int i = 0; i < n; i++) {
+                    if (p.isSecondHalf(i)) {
+                        continue;
+                    }
+                    int in = mayStack[i];
+                    int cls = p.op[i] & 7;
+                    if (cls == Bpf.STX && (in >> p.src[i] & 1) != 0 && !stackInMemory) {
+                        stackInMemory = true;
+                        changed = true;
+                    }
+                    int out = mayStackAfter(i, in);
+                    for (int t : successors(i)) {
+                        if (t >= 0 && t < n && (mayStack[t] | out) != mayStack[t]) {
+                            mayStack[t] |= out;
+                            changed = true;
+                        }
+                    }
+                }
+            }
+        }
+
+        private int mayStackAfter(int i, int in) {
+            int o = p.op[i];
+            int cls = o & 7;
+            int d = 1 << p.dst[i];
+            int sb = 1 << p.src[i];
+            boolean x = (o & Bpf.X) != 0;
+            switch (cls) {
+                case Bpf.ALU64 -> {
+                    int op = o & 0xf0;
+                    if (op == Bpf.MOV) {
+                        return x && p.off[i] == 0 && (in & sb) != 0 ? in | d : in & ~d;
+                    }
+                    if (op == Bpf.ADD || op == Bpf.SUB) {
+                        return x && (in & sb) != 0 ? in | d : in;
+                    }
+                    return in & ~d;
+                }
+                case Bpf.ALU, Bpf.LD -> {
+                    return in & ~d;
+                }
+                case Bpf.LDX -> {
+                    return stackInMemory ? in | d : in & ~d;
+                }
+                case Bpf.STX -> {
+                    if ((o & 0xe0) == Bpf.ATOMIC && stackInMemory) {
+                        return in | sb | 1;
+                    }
+                    return in;
+                }
+                case Bpf.JMP -> {
+                    if ((o & 0xf0) == Bpf.CALL) {
+                        return p.src[i] == Bpf.PSEUDO_CALL ? in & ~0x3e | 1 : in & ~0x3f;
+                    }
+                    return in;
+                }
+                default -> {
+                    return in;
+                }
+            }
+        }
+
+        /** The slots a frame-pointer access at {@code off} of {@code size} bytes touches. */
+        private long slotsOf(int off, int size) {
+            int lo = off + Bpf.STACK_SIZE;
+            if (lo < 0 || lo + size > Bpf.STACK_SIZE || size <= 0) {
+                return ALL;
+            }
+            long m = 0;
+            for (int k = lo / 8; k <= (lo + size - 1) / 8; k++) {
+                m |= 1L << k;
+            }
+            return m;
+        }
+
+        /** Live registers, precise registers, live slots, precise slots before {@code i}, from after it. */
+        private long[] backward(int i, int oR, int oP, long oS, long oPS) {
+            int o = p.op[i];
+            int cls = o & 7;
+            int d = p.dst[i];
+            int sr = p.src[i];
+            int db = 1 << d;
+            int sb = 1 << sr;
+            boolean x = (o & Bpf.X) != 0;
+            int R = oR;
+            int P = oP;
+            long S = oS;
+            long PS = oPS;
+            switch (cls) {
+                case Bpf.ALU, Bpf.ALU64 -> {
+                    int op = o & 0xf0;
+                    boolean readsSrc = x && op != Bpf.END && op != Bpf.NEG;
+                    int src = readsSrc ? sb : 0;
+                    if (op == Bpf.MOV) {
+                        R = oR & ~db | src;
+                        P = oP & ~db | ((oP & db) != 0 ? src : 0);
+                    } else {
+                        R = oR | db | src;
+                        P = oP & ~db | ((oP & db) != 0 ? db | src : 0);
+                        if (cls == Bpf.ALU64 && readsSrc && (op == Bpf.ADD || op == Bpf.SUB)) {
+                            P |= db | sb; // may move a pointer: its variable part is checked against bounds
+                        }
+                    }
+                }
+                case Bpf.LD -> {
+                    R = oR & ~db;
+                    P = oP & ~db;
+                }
+                case Bpf.LDX -> {
+                    R = oR & ~db | sb;
+                    P = oP & ~db;
+                    long m = sr == 10 ? slotsOf(p.off[i], Bpf.bytes(o)) : (mayStack[i] & sb) != 0 ? ALL : 0;
+                    S = oS | m;
+                    if ((oP & db) != 0) {
+                        PS = oPS | m;
+                    }
+                }
+                case Bpf.ST, Bpf.STX -> {
+                    boolean atomic = (o & 0xe0) == Bpf.ATOMIC;
+                    int src = cls == Bpf.STX ? sb : 0;
+                    R = oR | db | src;
+                    long m = d == 10 ? slotsOf(p.off[i], Bpf.bytes(o)) : (mayStack[i] & db) != 0 ? ALL : 0;
+                    if (atomic) {
+                        R |= p.imm[i] == Bpf.CMPXCHG ? 1 : 0;
+                        P = oP | src | (p.imm[i] == Bpf.CMPXCHG ? 1 : 0);
+                        S = oS | m;
+                    } else if (d == 10) {
+                        boolean full = Bpf.bytes(o) == 8 && ((p.off[i] + Bpf.STACK_SIZE) & 7) == 0 && m != ALL;
+                        if ((oPS & m) != 0) {
+                            P = oP | src;
+                        }
+                        if (full) {
+                            S = oS & ~m;
+                            PS = oPS & ~m;
+                        }
+                    } else if (m != 0) {
+                        P = oP | src; // into a stack we cannot name: a caller's slot, maybe one that matters
+                    }
+                }
+                case Bpf.JMP, Bpf.JMP32 -> {
+                    int op = o & 0xf0;
+                    if (op == Bpf.EXIT) {
+                        R = 1;
+                        P = 1;
+                        S = 0;
+                        PS = 0;
+                    } else if (op == Bpf.CALL) {
+                        // a helper reads the arguments its prototype has; a function what its body reads
+                        int args;
+                        int preciseArgs;
+                        if (sr == Bpf.PSEUDO_CALL) {
+                            int t = p.target(i);
+                            args = t >= 0 && t < n ? liveRegs[t] & 0x3e : 0x3e;
+                            preciseArgs = t >= 0 && t < n ? preciseRegs[t] & 0x3e : 0x3e;
+                        } else {
+                            HelperProto h = protos.get(p.imm[i]);
+                            args = h == null ? 0x3e : (1 << (h.args().size() + 1)) - 2;
+                            preciseArgs = args;
+                        }
+                        R = oR & ~0x3f | args;
+                        P = oP & ~0x3f | preciseArgs;
+                        if ((mayStack[i] & 0x3e) != 0) {
+                            S = ALL; // the callee may read what its arguments point to
+                            if (sr == Bpf.PSEUDO_CALL) {
+                                PS = ALL;
+                            }
+                        }
+                    } else if (op != Bpf.JA) {
+                        int src = x ? sb : 0;
+                        R = oR | db | src;
+                        P = oP | db | src;
+                    }
+                }
+                default -> {
+                }
+            }
+            return new long[] { R, P, S, PS };
         }
     }
 
@@ -626,6 +1025,9 @@ public final class Verifier {
             f.regs[d] = r;
             return;
         }
+        if ((operation == Bpf.DIV || operation == Bpf.MOD) && !x && p.imm[i] == 0) {
+            throw reject(i, "div by zero");
+        }
         Reg dst = read(i, f, d);
         if (operation == Bpf.NEG || operation == Bpf.END) {
             if (dst.isPointer()) {
@@ -693,7 +1095,7 @@ public final class Verifier {
             throw reject(i, "R" + d + " unbounded variable offset " + other.describe() + " added to " + kindName(ptr.kind));
         }
         r.varMax += other.umax;
-        if (r.kind == Kind.PKT) {
+        if (r.kind == Kind.PKT || r.kind == Kind.PKT_META) {
             r.id = nextId++; // a new variable part: its range is proved anew
             r.range = 0;
         }
@@ -899,8 +1301,8 @@ public final class Verifier {
         switch (base.kind) {
             case CTX -> result = ctxRead(i, base, off, size);
             case STACK -> result = stackRead(i, s, base, off, size);
-            case PKT -> checkPacket(i, p.src[i], base, off, size);
-            case MAP_VALUE -> checkMapValue(i, p.src[i], base, off, size);
+            case PKT, PKT_META -> checkPacket(i, p.src[i], base, off, size);
+            case MAP_VALUE -> checkMapValue(i, p.src[i], base, off, size, true);
             case ALLOC_MEM -> checkAllocMem(i, base, off, size);
             case RAW -> {
             }
@@ -908,8 +1310,8 @@ public final class Verifier {
         }
         if (result.kind == Kind.SCALAR && base.kind != Kind.STACK && base.kind != Kind.CTX) {
             bounds(result, size, signed);
-        } else if (result.kind == Kind.SCALAR && base.kind == Kind.STACK && !result.isConst()) {
-            bounds(result, size, signed);
+        } else if (result.kind == Kind.SCALAR && base.kind == Kind.STACK && signed && !result.isConst()) {
+            bounds(result, size, signed); // a filled scalar keeps its bounds (stackRead); sign-extended, only its size's
         }
         if (signed && result.isPointer()) {
             throw reject(i, "R" + p.src[i] + " sign-extending load of a spilled pointer");
@@ -1007,9 +1409,13 @@ public final class Verifier {
         return r;
     }
 
+    /**
+     * {@code check_packet_access}: the range a comparison proved is counted from the pointer's variable
+     * part (every pointer of one {@code id} has the same one), so only the fixed offsets meet it.
+     */
     private void checkPacket(int i, int reg, Reg base, long off, int size) {
         long start = base.off + off;
-        long end = base.off + base.varMax + off + size;
+        long end = base.off + off + size;
         if (start < 0) {
             throw reject(i, "R" + reg + " invalid access to packet, off=" + start + " size=" + size);
         }
@@ -1020,8 +1426,16 @@ public final class Verifier {
         }
     }
 
-    private void checkMapValue(int i, int reg, Reg base, long off, int size) {
+    /** {@code BPF_F_WRONLY_PROG}: programs may write the map's values, not read them. */
+    static final int BPF_F_WRONLY_PROG = 1 << 8;
+
+    private void checkMapValue(int i, int reg, Reg base, long off, int size, boolean read) {
         MapSpec m = maps.get(base.mapIndex);
+        if (read && (m.flags() & BPF_F_WRONLY_PROG) != 0) {
+            // check_map_access_type
+            throw reject(i, "read from map forbidden, value_regno=" + (p.op[i] == (Bpf.JMP | Bpf.CALL) ? -1 : p.dst[i])
+                    + " (" + m.name() + " is write-only to programs)");
+        }
         long start = base.off + off;
         long end = base.off + base.varMax + off + size;
         if (start < 0 || end > m.valueSize()) {
@@ -1061,16 +1475,51 @@ public final class Verifier {
                 throw reject(i, "invalid read from stack R" + p.src[i] + " off " + (base.off + off) + "+" + (k - lo) + " size " + size);
             }
         }
-        if (size == 8 && lo % 8 == 0 && f.slot[lo] == 2 && f.spill[lo / 8] != null) {
-            return f.spill[lo / 8].copy(); // fill: the register as it was spilled
+        Reg spilled = f.spill[lo / 8];
+        if (lo % 8 == 0 && f.slot[lo] == 2 && spilled != null && size <= spillSize(f, lo)) {
+            if (size == 8) {
+                return spilled.copy(); // fill: the register as it was spilled
+            }
+            if (spilled.kind == Kind.SCALAR) {
+                return narrowed(spilled, size); // a narrower fill of a scalar keeps its low bytes' bounds
+            }
         }
         for (int k = lo; k < lo + size; k++) {
             if (f.slot[k] == 2 && f.spill[k / 8] != null && f.spill[k / 8].isPointer()) {
-                Reg r = Reg.scalar(); // part of a spilled pointer reads as a number
-                return r;
+                // check_stack_read_fixed_off: part of a pointer would leak as a number
+                throw reject(i, "invalid size of register fill");
             }
         }
-        return Reg.scalar();
+        Reg data = Reg.scalar();
+        bounds(data, size, false); // data bytes: any value of the load's size
+        return data;
+    }
+
+    /** The bytes of a spill, from the slot's start: 8 for a register, 4, 2 or 1 for a narrower scalar store. */
+    private static int spillSize(Frame f, int lo) {
+        int n = 0;
+        while (n < 8 && f.slot[lo + n] == 2) {
+            n++;
+        }
+        return n;
+    }
+
+    /** A scalar as its low {@code size} bytes read: its bounds when they fit, else the size's range. */
+    private static Reg narrowed(Reg r, int size) {
+        Reg out = r.copy();
+        if (size == 8) {
+            return out;
+        }
+        long mask = (1L << (size * 8)) - 1;
+        if (r.isConst()) {
+            out.setConst(r.umin & mask);
+        } else if (r.umax >= 0 && r.umax <= mask) {
+            out.unsigned(r.umin, r.umax);
+        } else {
+            out.unsigned(0, mask);
+        }
+        out.id = 0;
+        return out;
     }
 
     private void store(int i, State s, Frame f, boolean fromRegister) {
@@ -1083,6 +1532,11 @@ public final class Verifier {
         long off = p.off[i];
         if (atomic && value.isPointer()) {
             throw reject(i, "R" + p.src[i + 0] + " leaks addr into mem");
+        }
+        if (atomic && base.varMax == 0 && (base.kind == Kind.STACK || base.kind == Kind.MAP_VALUE) && (base.off + off) % size != 0) {
+            // check_atomic checks alignment strictly, whatever the architecture allows for plain accesses
+            throw reject(i, "misaligned " + (base.kind == Kind.STACK ? "stack" : "value") + " access off (0x0; 0x0)+" + base.off + "+"
+                    + off + " size " + size);
         }
         switch (base.kind) {
             case STACK -> {
@@ -1102,9 +1556,19 @@ public final class Verifier {
                     target.spill[lo / 8] = null;
                     return;
                 }
-                if (size == 8 && lo % 8 == 0) {
-                    Arrays.fill(target.slot, lo, lo + 8, (byte) 2);
-                    target.spill[lo / 8] = value.copy(); // spill: the register's state is kept
+                if (size != 8 && value.isPointer()) {
+                    throw reject(i, "invalid size of register spill"); // check_stack_write_fixed_off
+                }
+                if (lo % 8 == 0 && (size == 8 || value.kind == Kind.SCALAR)) {
+                    // spill: the register's state is kept; a scalar stored narrower at a slot's start
+                    // too (save_register_state with its size), the slot's other bytes as they were
+                    for (int k = lo + size; k < lo + 8; k++) {
+                        if (target.slot[k] == 2) {
+                            target.slot[k] = 1; // the rest of an older spill is data now
+                        }
+                    }
+                    Arrays.fill(target.slot, lo, lo + size, (byte) 2);
+                    target.spill[lo / 8] = narrowed(value, size);
                 } else {
                     for (int k = lo; k < lo + size; k++) {
                         if (target.slot[k] == 2) {
@@ -1115,9 +1579,9 @@ public final class Verifier {
                     }
                 }
             }
-            case PKT -> {
+            case PKT, PKT_META -> {
                 if (atomic) {
-                    throw reject(i, "BPF_ATOMIC stores into R" + p.dst[i] + " pkt is not allowed");
+                    throw reject(i, "BPF_ATOMIC stores into R" + p.dst[i] + " " + kindName(base.kind) + " is not allowed");
                 }
                 checkPacket(i, p.dst[i], base, off, size);
             }
@@ -1126,7 +1590,7 @@ public final class Verifier {
                     throw reject(i, "write into map forbidden, value_regno=" + (fromRegister ? p.src[i] : -1)
                             + " (" + maps.get(base.mapIndex).name() + " is read-only to programs)");
                 }
-                checkMapValue(i, p.dst[i], base, off, size);
+                checkMapValue(i, p.dst[i], base, off, size, false);
                 if (atomic) {
                     atomicResult(i, f);
                 }
@@ -1212,6 +1676,9 @@ public final class Verifier {
         s.pc = i + 1;
         Boolean decided = refine(i, operation, j32, x, s, taken);
         if (decided == null) {
+            if (taken.cp != null) {
+                taken.cp.branches++; // one more path below the last checkpoint
+            }
             work.push(taken);
             if (verbose && log.length() < LOG_LIMIT) {
                 log.append(i).append(": both branches: to ").append(taken.pc).append(" later\n");
@@ -1235,21 +1702,37 @@ public final class Verifier {
         int sreg = x ? p.src[i] : -1;
         Reg a = fall.cur().regs[d];
         Reg b = x ? fall.cur().regs[sreg] : Reg.constant(j32 ? p.imm[i] & 0xffffffffL : p.imm[i]);
-        // packet pointers against the end of the packet
-        if (!j32 && x && (a.kind == Kind.PKT && b.kind == Kind.PKT_END || a.kind == Kind.PKT_END && b.kind == Kind.PKT)) {
-            boolean pktLeft = a.kind == Kind.PKT;
-            Reg pkt = pktLeft ? a : b;
-            State inRange = switch (operation) {
-                case Bpf.JGT, Bpf.JGE -> pktLeft ? fall : taken;
-                case Bpf.JLT, Bpf.JLE -> pktLeft ? taken : fall;
-                default -> null;
-            };
-            if (inRange != null) {
-                markRange(inRange, pkt.id, pkt.off);
+        // packet pointers against the end of the packet, metadata pointers against the packet's start
+        // ({@code try_match_pkt_pointers}): the branch where the pointer is at most the end proves its
+        // offset, the one where it is below the end one byte more
+        if (!j32 && x && (isPacketBound(a, b) || isPacketBound(b, a))) {
+            boolean ptrLeft = isPacketBound(a, b);
+            Reg ptr = ptrLeft ? a : b;
+            State inRange = null;
+            boolean open = false;
+            switch (operation) {
+                case Bpf.JGT -> { // ptr > end: falls through when ptr <= end; end > ptr: taken when ptr < end
+                    inRange = ptrLeft ? fall : taken;
+                    open = !ptrLeft;
+                }
+                case Bpf.JLT -> { // ptr < end: taken; end < ptr: falls through when ptr <= end
+                    inRange = ptrLeft ? taken : fall;
+                    open = ptrLeft;
+                }
+                case Bpf.JGE -> { // ptr >= end: falls through when ptr < end; end >= ptr: taken when ptr <= end
+                    inRange = ptrLeft ? fall : taken;
+                    open = ptrLeft;
+                }
+                case Bpf.JLE -> { // ptr <= end: taken; end <= ptr: falls through when ptr < end
+                    inRange = ptrLeft ? taken : fall;
+                    open = !ptrLeft;
+                }
+                default -> {
+                }
             }
-            return null;
-        }
-        if (!j32 && x && a.kind == Kind.PKT_META && b.kind == Kind.PKT) {
+            if (inRange != null) {
+                markRange(inRange, ptr, open);
+            }
             return null;
         }
         // NULL checks
@@ -1261,6 +1744,11 @@ public final class Verifier {
             markNull(isNull, id, true);
             markNull(notNull, id, false);
             return null;
+        }
+        // is_branch_taken: a map value or a reserved record (reg_not_null) is never NULL
+        if ((operation == Bpf.JEQ || operation == Bpf.JNE) && !j32 && (a.kind == Kind.MAP_VALUE || a.kind == Kind.ALLOC_MEM)
+                && b.isConst() && b.umin == 0) {
+            return operation == Bpf.JNE;
         }
         if (a.kind != Kind.SCALAR || b.kind != Kind.SCALAR) {
             return null; // other pointer comparisons: nothing learned
@@ -1444,16 +1932,35 @@ public final class Verifier {
         };
     }
 
-    /** {@code find_good_pkt_pointers}: every packet pointer of that derivation may now read {@code range} bytes. */
-    private static void markRange(State s, int id, long range) {
+    /**
+     * {@code ptr} is a packet pointer bounded by {@code end}: data by data_end, data_meta by data itself
+     * ({@code reg_is_init_pkt_pointer}: data with no offset, fixed or variable).
+     */
+    private static boolean isPacketBound(Reg ptr, Reg end) {
+        return ptr.kind == Kind.PKT && end.kind == Kind.PKT_END
+                || ptr.kind == Kind.PKT_META && end.kind == Kind.PKT && end.off == 0 && end.varMax == 0;
+    }
+
+    /** {@code MAX_PACKET_OFF}: no range is proved for a pointer that may lie further into the packet. */
+    private static final long MAX_PACKET_OFF = 0xffff;
+
+    /**
+     * {@code find_good_pkt_pointers}: {@code ptr} is at most the end (below it when {@code open}), so every
+     * pointer of its kind and derivation may read {@code ptr.off} bytes (one more when open).
+     */
+    private static void markRange(State s, Reg ptr, boolean open) {
+        if (ptr.off < 0 || ptr.off == 0 && open || ptr.varMax > MAX_PACKET_OFF || ptr.varMax + ptr.off > MAX_PACKET_OFF) {
+            return;
+        }
+        long range = ptr.off + (open ? 1 : 0);
         for (Frame f : s.frames) {
             for (Reg r : f.regs) {
-                if (r.kind == Kind.PKT && r.id == id && r.range < range) {
+                if (r.kind == ptr.kind && r.id == ptr.id && r.range < range) {
                     r.range = range;
                 }
             }
             for (Reg r : f.spill) {
-                if (r != null && r.kind == Kind.PKT && r.id == id && r.range < range) {
+                if (r != null && r.kind == ptr.kind && r.id == ptr.id && r.range < range) {
                     r.range = range;
                 }
             }
@@ -1519,12 +2026,13 @@ public final class Verifier {
                 throw reject(i, "Unreleased reference id=" + ref.getKey() + " alloc_insn=" + ref.getValue()
                         + " (a reserved ring buffer record must be submitted or discarded on every path)");
             }
-            if (r0.kind != Kind.SCALAR) {
+            if (r0.kind != Kind.SCALAR && type == ProgType.RAW) {
                 throw reject(i, "R0 leaks addr as return value");
             }
-            if (type == ProgType.XDP && Long.compareUnsigned(r0.umin, 4) > 0) {
-                throw reject(i, "At program exit the register R0 has value " + r0.describe() + " should have been in [0, 4]");
-            }
+            // XDP and tc: check_return_code lets a privileged loader's program return a pointer
+            // (allow_ptr_leaks), and neither has a return range; the runtime takes it as an unknown action
+            // an XDP program may return any number (check_return_code has no range for XDP): an action
+            // the runtime does not know is bpf_warn_invalid_xdp_action's case, aborted and dropped
             return false;
         }
         if (r0.isPointer() && r0.kind == Kind.STACK && r0.frame == s.frames.size() - 1) {
@@ -1580,6 +2088,12 @@ public final class Verifier {
             if (arg.kind == Kind.NOT_INIT) {
                 throw reject(i, "R" + r + " !read_ok");
             }
+            boolean memory = want == HelperProto.Arg.PTR_TO_MAP_KEY || want == HelperProto.Arg.PTR_TO_MAP_VALUE
+                    || want == HelperProto.Arg.PTR_TO_MEM || want == HelperProto.Arg.PTR_TO_UNINIT_MEM;
+            if (memory && (arg.kind == Kind.PKT || arg.kind == Kind.PKT_META) && !PKT_ACCESS.contains(proto.name())) {
+                // may_access_direct_pkt_data: only helpers whose prototype says pkt_access take packet memory
+                throw reject(i, "helper access to the packet is not allowed");
+            }
             switch (want) {
                 case ANYTHING -> {
                 }
@@ -1610,6 +2124,9 @@ public final class Verifier {
                     }
                     if (Long.compareUnsigned(size.umax, 1 << 29) > 0) {
                         throw reject(i, "R" + (r + 1) + " unbounded memory access, use 'var &= const' or 'if (var < const)'");
+                    }
+                    if (arg.isConst() && arg.umin == 0 && size.umax == 0 && proto.name().equals("bpf_csum_diff")) {
+                        continue; // ARG_PTR_TO_MEM | PTR_MAYBE_NULL: NULL of no bytes (check_helper_mem_access)
                     }
                     readableMemory(i, s, r, arg, size.umax, "memory");
                 }
@@ -1696,6 +2213,10 @@ public final class Verifier {
         s.pc = i + 1;
     }
 
+    /** Helpers whose prototype has {@code pkt_access}: they may be handed packet memory. */
+    private static final Set<String> PKT_ACCESS = Set.of("bpf_map_lookup_elem", "bpf_map_update_elem", "bpf_map_delete_elem",
+            "bpf_csum_diff");
+
     private void checkMapForHelper(int i, HelperProto proto, MapSpec map) {
         boolean redirect = proto.name().equals("bpf_redirect_map");
         boolean tail = proto.name().equals("bpf_tail_call");
@@ -1729,8 +2250,14 @@ public final class Verifier {
                     f.slot[k] = 1;
                 }
             }
-            case PKT -> checkPacket(i, r, arg, 0, (int) size);
-            case MAP_VALUE -> checkMapValue(i, r, arg, 0, (int) size);
+            case PKT, PKT_META -> checkPacket(i, r, arg, 0, (int) size);
+            case MAP_VALUE -> {
+                if ((maps.get(arg.mapIndex).flags() & BpfMap.BPF_F_RDONLY_PROG) != 0) {
+                    throw reject(i, "write into map forbidden, value_regno=" + r + " (" + maps.get(arg.mapIndex).name()
+                            + " is read-only to programs)");
+                }
+                checkMapValue(i, r, arg, 0, (int) size, false);
+            }
             default -> throw reject(i, "R" + r + " type=" + kindName(arg.kind) + " expected=fp, pkt, map_value");
         }
     }
@@ -1747,8 +2274,8 @@ public final class Verifier {
                     }
                 }
             }
-            case PKT -> checkPacket(i, r, arg, 0, (int) size);
-            case MAP_VALUE -> checkMapValue(i, r, arg, 0, (int) size);
+            case PKT, PKT_META -> checkPacket(i, r, arg, 0, (int) size);
+            case MAP_VALUE -> checkMapValue(i, r, arg, 0, (int) size, true);
             case ALLOC_MEM -> checkAllocMem(i, arg, 0, (int) size);
             case RAW -> {
             }
