@@ -345,7 +345,8 @@ final class Nft {
                     if (!rules) {
                         throw syntax();
                     }
-                    c.rules.add(new Rule(t.nextHandle++, statements(t)));
+                    List<Stmt> st = statements(t);
+                    c.rules.add(new Rule(t.nextHandle++, st));
                 }
             }
         }
@@ -469,8 +470,14 @@ final class Nft {
         switch (verb) {
             case "delete" -> c.rules.remove(at);
             case "replace" -> c.rules.set(at, new Rule(c.rules.get(at).handle(), statements(t)));
-            case "insert" -> c.rules.add(at < 0 ? 0 : at, new Rule(t.nextHandle++, statements(t)));
-            case "add" -> c.rules.add(at < 0 ? c.rules.size() : at + 1, new Rule(t.nextHandle++, statements(t)));
+            case "insert" -> {
+                List<Stmt> st = statements(t);
+                c.rules.add(at < 0 ? 0 : at, new Rule(t.nextHandle++, st));
+            }
+            case "add" -> {
+                List<Stmt> st = statements(t);
+                c.rules.add(at < 0 ? c.rules.size() : at + 1, new Rule(t.nextHandle++, st));
+            }
             default -> throw syntax();
         }
         checkLoops(t);
@@ -787,6 +794,11 @@ final class Nft {
                 }
                 default -> throw syntax();
             };
+            if (s instanceof Stmt.Match m && m.field().needs >= 0 && !out.isEmpty()
+                    && out.get(out.size() - 1) instanceof Stmt.Match d && !d.neq() && d.rhs() == Stmt.Rhs.VALUE
+                    && (d.field() == Stmt.Field.META_L4PROTO || d.field() == Stmt.Field.IP_PROTOCOL && t.family.equals("ip")) && d.a() == m.field().needs) {
+                out.remove(out.size() - 1); // nft keeps the protocol as the match's own dependency and lists it no more
+            }
             out.add(s);
         }
         if (out.isEmpty()) {
@@ -864,6 +876,7 @@ final class Nft {
             } else {
                 e.sort(Comparator.comparingLong(x -> x[0]));
             }
+            t.nextHandle++; // the anonymous set is an object of the table with its own handle, made before the rule
             return new Stmt.Match(f, neq, Stmt.Rhs.SET, 0, 0, e.toArray(new long[0][]), null);
         }
         if (w.startsWith("@")) {
@@ -954,7 +967,7 @@ final class Nft {
                 long[] e = s.elems.get(i);
                 b.append(i > 0 ? ", " : "").append(Values.print(ty, e[0]));
                 if (e[1] != e[0]) {
-                    b.append(printRange(ty, e));
+                    b.append(Values.printRange(ty, e));
                 }
             }
             out.add(b.append(" }").toString());
@@ -962,14 +975,4 @@ final class Nft {
         out.add("\t}");
     }
 
-    /** An interval element: a prefix where it is one ({@code /24}), else {@code -END}. */
-    private static String printRange(Stmt.Type ty, long[] e) {
-        if (ty == Stmt.Type.ADDR) {
-            long size = e[1] - e[0] + 1;
-            if (Long.bitCount(size) == 1 && (e[0] & (size - 1)) == 0) {
-                return "/" + (32 - Long.numberOfTrailingZeros(size));
-            }
-        }
-        return "-" + Values.print(ty, e[1]);
-    }
 }

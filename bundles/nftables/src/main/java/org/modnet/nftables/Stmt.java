@@ -72,7 +72,7 @@ interface Stmt {
                     for (int i = 0; i < elems.length; i++) {
                         s.append(i > 0 ? ", " : "").append(Values.print(field.type, elems[i][0]));
                         if (elems[i][1] != elems[i][0]) {
-                            s.append('-').append(Values.print(field.type, elems[i][1]));
+                            s.append(Values.printRange(field.type, elems[i]));
                         }
                     }
                     s.append(" }");

@@ -89,4 +89,15 @@ final class Values {
             }
         }
     }
+
+    /** An interval element: a prefix where it is one ({@code /24}), else {@code -END}. */
+    static String printRange(Stmt.Type ty, long[] e) {
+        if (ty == Stmt.Type.ADDR) {
+            long size = e[1] - e[0] + 1;
+            if (Long.bitCount(size) == 1 && (e[0] & (size - 1)) == 0) {
+                return "/" + (32 - Long.numberOfTrailingZeros(size));
+            }
+        }
+        return "-" + print(ty, e[1]);
+    }
 }

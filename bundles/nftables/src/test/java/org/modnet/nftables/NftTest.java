@@ -53,7 +53,7 @@ class NftTest {
             add rule ip nat pre tcp dport 8080 dnat to 10.0.0.2:80
             """;
 
-    /** What nft 1.0.6 printed for {@link #PROBE} with {@code nft -a list ruleset} but for the anonymous sets' handles. */
+    /** What nft 1.0.6 printed for {@link #PROBE} with {@code nft -a list ruleset} . */
     static final List<String> LINUX_A = List.of(
             "table inet filter { # handle 1",
             "\tset s { # handle 4",
@@ -64,16 +64,16 @@ class NftTest {
             "\tchain input { # handle 1",
             "\t\ttype filter hook input priority filter; policy drop;",
             "\t\tct state established,related accept # handle 5",
-            "\t\tct state { established, related } counter packets 0 bytes 0 accept # handle 6",
-            "\t\ttcp dport 22 accept # handle 7",
-            "\t\ttcp dport { 22, 80 } accept # handle 8",
-            "\t\tudp sport 1000-2000 drop # handle 9",
-            "\t\tip saddr 10.0.0.0/8 ip daddr != 1.2.3.4 drop # handle 10",
-            "\t\tip saddr @s jump web # handle 11",
-            "\t\ticmp type echo-request reject with icmp port-unreachable # handle 12",
-            "\t\tmeta l4proto tcp reject with tcp reset # handle 13",
-            "\t\tip protocol udp reject with icmp host-unreachable # handle 14",
-            "\t\tiifname \"eth0\" oifname \"eth1\" goto web # handle 15",
+            "\t\tct state { established, related } counter packets 0 bytes 0 accept # handle 7",
+            "\t\ttcp dport 22 accept # handle 8",
+            "\t\ttcp dport { 22, 80 } accept # handle 10",
+            "\t\tudp sport 1000-2000 drop # handle 11",
+            "\t\tip saddr 10.0.0.0/8 ip daddr != 1.2.3.4 drop # handle 12",
+            "\t\tip saddr @s jump web # handle 13",
+            "\t\ticmp type echo-request reject with icmp port-unreachable # handle 14",
+            "\t\tmeta l4proto tcp reject with tcp reset # handle 15",
+            "\t\tip protocol udp reject with icmp host-unreachable # handle 16",
+            "\t\tiifname \"eth0\" oifname \"eth1\" goto web # handle 17",
             "\t}",
             "",
             "\tchain forw { # handle 2",
@@ -81,8 +81,8 @@ class NftTest {
             "\t}",
             "",
             "\tchain web { # handle 3",
-            "\t\tlog prefix \"web: \" return # handle 16",
-            "\t\tcounter packets 0 bytes 0 drop # handle 17",
+            "\t\tlog prefix \"web: \" return # handle 18",
+            "\t\tcounter packets 0 bytes 0 drop # handle 19",
             "\t}",
             "}",
             "table ip nat { # handle 2",
@@ -164,8 +164,8 @@ class NftTest {
     void deleteAndFlush() {
         nft(PROBE);
         nft("flush chain inet filter web");
-        nft("delete rule inet filter input handle 11");
-        nft("delete rule inet filter input handle 15");
+        nft("delete rule inet filter input handle 13");
+        nft("delete rule inet filter input handle 17");
         nft("delete chain inet filter web");
         nft("delete table ip nat");
         assertThrows(CommandException.class, () -> nft("delete table ip nat"));
