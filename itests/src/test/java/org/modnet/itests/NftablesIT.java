@@ -106,6 +106,13 @@ public class NftablesIT {
         // a port no rule allows is dropped by the policy
         assertThat(ModnetRuntime.runCapturing(processor, "ns1", "nc -z -v -w 1 10.0.0.2 6000"), not(containsString("succeeded")));
 
+        // reject with tcp reset refuses a connection at once; a chain at priority raw runs before conntrack
+        ModnetRuntime.run(processor, "ns2", "nft insert rule inet filter input tcp dport 6001 reject with tcp reset");
+        long start = System.nanoTime();
+        assertThat(ModnetRuntime.runCapturing(processor, "ns1", "nc -z -v -w 5 10.0.0.2 6001"),
+                containsString("nc: connect to 10.0.0.2 port 6001 (tcp) failed: Connection refused"));
+        assertThat("refused by the RST, not a timeout", (System.nanoTime() - start) / 1_000_000 < 4000);
+
         ModnetRuntime.run(processor, "ns2", "nft flush ruleset");
         assertThat(ping("ns1", "10.0.0.2"), containsString("2 received"));
     }

@@ -231,8 +231,32 @@ final class Ruleset {
 
     // ------------------------------------------------------------------ packet path
 
+    /** Every filter base chain's hook index and priority, as {@code hook << 32 | prio}: the hook functions this ruleset needs. */
+    java.util.Set<Long> filterHooks() {
+        java.util.Set<Long> out = new java.util.HashSet<>();
+        Base[][] hk = compiled.hooks();
+        for (int h = 0; h < hk.length; h++) {
+            for (Base b : hk[h]) {
+                if (!b.nat()) {
+                    out.add((long) h << 32 | (b.prio() & 0xffffffffL));
+                }
+            }
+        }
+        return out;
+    }
+
     /** nft_do_chain over the hook's base chains of one type ({@code nat}: the nat chains, with the NAT core). */
     Verdict run(NfHook hook, SkBuff skb, NetDevice in, NetDevice out, boolean natType, NfNat nat) {
+        return run(hook, skb, in, out, natType, nat, false, 0);
+    }
+
+    /** The filter base chains of the hook at priority {@code prio} only: what the hook function registered at it runs. */
+    Verdict run(NfHook hook, SkBuff skb, NetDevice in, NetDevice out, int prio) {
+        return run(hook, skb, in, out, false, null, true, prio);
+    }
+
+    private Verdict run(NfHook hook, SkBuff skb, NetDevice in, NetDevice out, boolean natType, NfNat nat, boolean onePrio,
+            int prio) {
         Compiled c = compiled;
         Base[] bases = c.hooks()[hookIndex(hook)];
         if (bases.length == 0) {
@@ -242,7 +266,7 @@ final class Ruleset {
         r.set(skb, hook, in, out, nat);
         try {
             for (Base b : bases) {
-                if (b.nat() != natType) {
+                if (b.nat() != natType || onePrio && b.prio() != prio) {
                     continue;
                 }
                 int v = doChain(c.chains(), b.chain(), r);
