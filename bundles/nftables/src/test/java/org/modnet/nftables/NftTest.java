@@ -211,8 +211,10 @@ class NftTest {
         return skb;
     }
 
+    private final NetDevice eth0 = dev("eth0");
+
     private Verdict in(SkBuff skb) {
-        return rs.run(NfHook.LOCAL_IN, skb, dev("eth0"), null, false, null);
+        return rs.run(NfHook.LOCAL_IN, skb, eth0, null, false, null);
     }
 
     @Test
@@ -313,6 +315,57 @@ class NftTest {
         assertEquals(List.of(13, -1, 3), codes);
         assertEquals(1, lines.size());
         assertTrue(lines.get(0).startsWith("seven: IN=eth0 OUT= SRC=10.0.0.1 DST=10.0.0.2 LEN=38"), lines.get(0));
+    }
+
+    @Test
+    void eachPriorityRunsOnlyItsOwnBaseChains() {
+        nft("""
+                add table ip t
+                add chain ip t late { type filter hook input priority filter + 10; }
+                add chain ip t early { type filter hook input priority raw; }
+                add rule ip t early udp dport 1 drop
+                add rule ip t late udp dport 2 drop
+                """);
+        assertEquals(java.util.Set.of(1L << 32 | (-300 & 0xffffffffL), 1L << 32 | 10), rs.filterHooks());
+        assertEquals(Verdict.DROP, rs.run(NfHook.LOCAL_IN, packet(17, "10.0.0.1", "10.0.0.2", 9, 1), dev("eth0"), null, -300));
+        assertEquals(Verdict.ACCEPT, rs.run(NfHook.LOCAL_IN, packet(17, "10.0.0.1", "10.0.0.2", 9, 2), dev("eth0"), null, -300));
+        assertEquals(Verdict.DROP, rs.run(NfHook.LOCAL_IN, packet(17, "10.0.0.1", "10.0.0.2", 9, 2), dev("eth0"), null, 10));
+        assertEquals(List.of("\t\ttype filter hook input priority filter + 10; policy accept;"), nft("list chain ip t late").subList(2, 3));
+    }
+
+    @Test
+    void evaluationAllocatesNothingPerPacket() {
+        StringBuilder elems = new StringBuilder();
+        for (int i = 0; i < 10_000; i++) {
+            elems.append(i > 0 ? ", " : "").append("172.16.").append(i >> 8).append('.').append(i & 0xff);
+        }
+        nft("add table inet filter\nadd chain inet filter input { type filter hook input priority 0; policy drop; }\n"
+                + "add set inet filter big { type ipv4_addr; elements = { " + elems + " }; }\n"
+                + "add rule inet filter input ip saddr @big counter drop\n"
+                + "add rule inet filter input ct state established,related accept\n"
+                + "add rule inet filter input tcp dport { 22, 80, 443 } counter accept\n"
+                + "add chain inet filter sub\nadd rule inet filter input ip protocol udp jump sub\n"
+                + "add rule inet filter sub udp dport 1000-2000 return");
+        SkBuff tcp = packet(6, "10.0.0.1", "10.0.0.2", 40000, 443);
+        SkBuff udp = packet(17, "10.0.0.1", "10.0.0.2", 40000, 1500);
+        SkBuff listed = packet(6, "172.16.39.15", "10.0.0.2", 40000, 443);
+        var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long id = Thread.currentThread().threadId();
+        int accepted = 0;
+        for (int i = 0; i < 20_000; i++) {
+            accepted += in(tcp) == Verdict.ACCEPT ? 1 : 0;
+            accepted += in(udp) == Verdict.ACCEPT ? 1 : 0;
+            accepted += in(listed) == Verdict.ACCEPT ? 1 : 0;
+        }
+        long before = threads.getThreadAllocatedBytes(id);
+        for (int i = 0; i < 100_000; i++) {
+            accepted += in(tcp) == Verdict.ACCEPT ? 1 : 0;
+            accepted += in(udp) == Verdict.ACCEPT ? 1 : 0;
+            accepted += in(listed) == Verdict.ACCEPT ? 1 : 0;
+        }
+        long allocated = threads.getThreadAllocatedBytes(id) - before;
+        assertTrue(allocated < 100_000, allocated + " bytes for 300000 packets: something allocates per packet");
+        assertEquals(120_000, accepted); // the TCP packets only: the set drops one, udp returns to the policy
     }
 
     @Test
