@@ -20,6 +20,8 @@ import org.modnet.nftables.Ruleset.Table;
 final class Nft {
     private final Ruleset rs;
     private List<String> toks;
+    /** Where each token starts in {@link #source}, for the caret line under an error. */
+    private List<Integer> starts;
     private int pos;
     private String source;
     private boolean handles;
@@ -33,7 +35,8 @@ final class Nft {
         Nft n = new Nft(rs);
         n.handles = handles;
         n.source = text;
-        n.toks = tokenize(text);
+        n.starts = new ArrayList<>();
+        n.toks = tokenize(text, n.starts);
         n.pos = 0;
         return rs.change(m -> {
             List<String> out = new ArrayList<>();
@@ -50,11 +53,19 @@ final class Nft {
 
     // ------------------------------------------------------------------ tokens
 
-    static List<String> tokenize(String s) {
+    static List<String> tokenize(String s, List<Integer> starts) {
         List<String> out = new ArrayList<>();
         int i = 0;
         while (i < s.length()) {
             char c = s.charAt(i);
+            if (!Character.isWhitespace(c) || c == '\n') {
+                while (starts.size() < out.size()) {
+                    starts.add(i);
+                }
+                if (c != '#') {
+                    starts.add(i);
+                }
+            }
             if (c == '#') {
                 while (i < s.length() && s.charAt(i) != '\n') {
                     i++;
@@ -88,19 +99,23 @@ final class Nft {
 
     /** The line of the file the token before {@code pos} is on, as nft shows it under its error. */
     private String line() {
-        int t = Math.max(0, Math.min(pos - 1, toks.size() - 1));
-        int n = 0;
-        for (int i = 0; i < t; i++) {
-            if (toks.get(i).equals("\n")) {
-                n++;
-            }
+        if (toks.isEmpty()) {
+            return "";
         }
-        String[] lines = source.split("\n", -1);
-        return n < lines.length ? lines[n] : "";
+        int t = Math.max(0, Math.min(pos - 1, toks.size() - 1));
+        int at = starts.get(t);
+        int from = source.lastIndexOf('\n', at - (toks.get(t).equals("\n") ? 1 : 0)) + 1;
+        int to = source.indexOf('\n', from);
+        String line = source.substring(from, to < 0 ? source.length() : to);
+        if (toks.get(t).equals("\n")) {
+            return line;
+        }
+        // nft's caret line: spaces to the token, a caret under each of its characters
+        return line + "\n" + " ".repeat(at - from) + "^".repeat(Math.max(1, toks.get(t).length()));
     }
 
     static CommandException error(String msg, String line) {
-        return new CommandException("Error: " + msg + (line == null ? "" : "\n" + line.strip()), 1);
+        return new CommandException("Error: " + msg + (line == null ? "" : "\n" + line.stripTrailing()), 1);
     }
 
     private CommandException syntax() {

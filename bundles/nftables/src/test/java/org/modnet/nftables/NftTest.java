@@ -140,6 +140,48 @@ class NftTest {
     }
 
     @Test
+    void errorsShowTheLineWithACaretUnderTheWordAsNftDoes() {
+        nft("add table ip t");
+        CommandException e = assertThrows(CommandException.class, () -> nft("add rule ip t nosuch drop"));
+        assertEquals("Error: Could not process rule: No such file or directory\n"
+                + "add rule ip t nosuch drop\n"
+                + "              ^^^^^^", e.getMessage());
+        e = assertThrows(CommandException.class, () -> nft("add table ip u\n  add chain ip u c { type filter hook input prio 0; }"));
+        assertEquals("Error: syntax error, unexpected prio\n"
+                + "  add chain ip u c { type filter hook input prio 0; }\n"
+                + "                                            ^^^^", e.getMessage());
+    }
+
+    @Test
+    void natStatementsBindThroughTheNatCore() {
+        List<String> calls = new ArrayList<>();
+        org.modnet.api.netfilter.NfNat nat = (org.modnet.api.netfilter.NfNat) Proxy.newProxyInstance(
+                NftTest.class.getClassLoader(), new Class<?>[] { org.modnet.api.netfilter.NfNat.class }, (p, m, a) -> {
+                    if (m.getName().equals("masquerade")) {
+                        calls.add("masquerade " + ((NetDevice) a[1]).name());
+                    } else if (m.getName().equals("setup")) {
+                        calls.add(a[1] + " " + LogLine.addr((Integer) a[2]) + "-" + LogLine.addr((Integer) a[3]) + " " + a[4] + "-" + a[5]);
+                    }
+                    return Verdict.ACCEPT;
+                });
+        nft("""
+                add table ip nat
+                add chain ip nat post { type nat hook postrouting priority srcnat; }
+                add chain ip nat pre { type nat hook prerouting priority dstnat; }
+                add rule ip nat post oifname "eth1" masquerade
+                add rule ip nat post ip saddr 10.0.0.0/24 snat to 1.2.3.4
+                add rule ip nat pre tcp dport 8080 dnat to 10.0.0.2:80
+                """);
+        SkBuff udp = packet(17, "10.0.0.9", "8.8.8.8", 1, 53);
+        assertEquals(Verdict.ACCEPT, rs.run(NfHook.POST_ROUTING, udp, null, dev("eth1"), true, nat));
+        assertEquals(Verdict.ACCEPT, rs.run(NfHook.POST_ROUTING, udp, null, dev("eth0"), true, nat));
+        assertEquals(Verdict.ACCEPT, rs.run(NfHook.PRE_ROUTING, packet(6, "8.8.8.8", "1.2.3.4", 1, 8080), eth0, null, true, nat));
+        // nat chains do not run from the filter hooks
+        assertEquals(Verdict.ACCEPT, rs.run(NfHook.POST_ROUTING, udp, null, dev("eth1"), false, null));
+        assertEquals(List.of("masquerade eth1", "POST_ROUTING 1.2.3.4-1.2.3.4 0-0", "PRE_ROUTING 10.0.0.2-10.0.0.2 80-80"), calls);
+    }
+
+    @Test
     void insertReplaceAndDeleteByHandle() {
         nft("add table ip t\nadd chain ip t c\nadd rule ip t c tcp dport 1 accept\nadd rule ip t c tcp dport 2 accept");
         nft("insert rule ip t c handle 3 tcp dport 3 accept");
