@@ -113,6 +113,13 @@ public class NftablesIT {
                 containsString("nc: connect to 10.0.0.2 port 6001 (tcp) failed: Connection refused"));
         assertThat("refused by the RST, not a timeout", (System.nanoTime() - start) / 1_000_000 < 4000);
 
+        // braces and semicolons go through the shell quoted, as in a Linux shell
+        ModnetRuntime.run(processor, "ns2", "nft 'add chain inet filter out { type filter hook output priority 0; policy accept; }'");
+        ModnetRuntime.run(processor, "ns2", "nft 'add rule inet filter out udp dport { 7, 9 } counter drop'");
+        String handles = ModnetRuntime.run(processor, "ns2", "nft -a list chain inet filter out");
+        assertThat(handles, containsString("\t\ttype filter hook output priority filter; policy accept;\n"));
+        assertThat(handles, containsString("\t\tudp dport { 7, 9 } counter packets 0 bytes 0 drop # handle "));
+
         ModnetRuntime.run(processor, "ns2", "nft flush ruleset");
         assertThat(ping("ns1", "10.0.0.2"), containsString("2 received"));
     }
