@@ -360,7 +360,7 @@ final class Nft {
                     if (!rules) {
                         throw syntax();
                     }
-                    List<Stmt> st = statements(t);
+                    List<Stmt> st = statements(t, c);
                     c.rules.add(new Rule(t.nextHandle++, st));
                 }
             }
@@ -484,13 +484,13 @@ final class Nft {
         }
         switch (verb) {
             case "delete" -> c.rules.remove(at);
-            case "replace" -> c.rules.set(at, new Rule(c.rules.get(at).handle(), statements(t)));
+            case "replace" -> c.rules.set(at, new Rule(c.rules.get(at).handle(), statements(t, c)));
             case "insert" -> {
-                List<Stmt> st = statements(t);
+                List<Stmt> st = statements(t, c);
                 c.rules.add(at < 0 ? 0 : at, new Rule(t.nextHandle++, st));
             }
             case "add" -> {
-                List<Stmt> st = statements(t);
+                List<Stmt> st = statements(t, c);
                 c.rules.add(at < 0 ? c.rules.size() : at + 1, new Rule(t.nextHandle++, st));
             }
             default -> throw syntax();
@@ -723,6 +723,20 @@ final class Nft {
     }
 
     // ------------------------------------------------------------------ statements
+
+    /** A rule's statements, checked against its chain as nf_tables validates them (nat only in nat chains). */
+    private List<Stmt> statements(Table t, Chain c) {
+        List<Stmt> out = statements(t);
+        for (Stmt s : out) {
+            if (s instanceof Stmt.Nat && c.base() && !c.type.equals("nat")) {
+                throw error("Could not process rule: Operation not supported", line());
+            }
+            if (s instanceof Stmt.Reject && c.base() && !(c.hook.equals("input") || c.hook.equals("forward") || c.hook.equals("output"))) {
+                throw error("Could not process rule: Operation not supported", line());
+            }
+        }
+        return out;
+    }
 
     private List<Stmt> statements(Table t) {
         List<Stmt> out = new ArrayList<>();

@@ -31,10 +31,26 @@ final class Regs {
     NfHook hook;
     NfNat nat;
 
+    /** In use by a packet on this thread; a packet sent from inside a rule (reject's answer) takes the next one. */
+    private boolean busy;
+    private Regs nested;
+
     private static final ThreadLocal<Regs> PER_THREAD = ThreadLocal.withInitial(Regs::new);
 
-    static Regs get() {
-        return PER_THREAD.get();
+    /**
+     * This thread's free registers: a hook re-entered from inside evaluation (reject sends its ICMP
+     * error through IPv4's output and LOCAL_OUT) gets its own set, made once per depth and then reused.
+     */
+    static Regs acquire() {
+        Regs r = PER_THREAD.get();
+        while (r.busy) {
+            if (r.nested == null) {
+                r.nested = new Regs();
+            }
+            r = r.nested;
+        }
+        r.busy = true;
+        return r;
     }
 
     void set(SkBuff skb, NfHook hook, NetDevice in, NetDevice out, NfNat nat) {
@@ -52,8 +68,9 @@ final class Regs {
         th = fragOff == 0 && nh + ihl + need <= skb.tail() ? nh + ihl : -1;
     }
 
-    /** Drops the references to the packet once judged. */
-    void clear() {
+    /** Drops the references to the packet once judged and frees the registers. */
+    void release() {
+        busy = false;
         skb = null;
         in = null;
         out = null;

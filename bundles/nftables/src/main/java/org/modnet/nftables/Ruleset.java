@@ -262,7 +262,7 @@ final class Ruleset {
         if (bases.length == 0) {
             return Verdict.ACCEPT;
         }
-        Regs r = Regs.get();
+        Regs r = Regs.acquire();
         r.set(skb, hook, in, out, nat);
         try {
             for (Base b : bases) {
@@ -279,7 +279,7 @@ final class Ruleset {
             }
             return Verdict.ACCEPT;
         } finally {
-            r.clear();
+            r.release();
         }
     }
 

@@ -182,6 +182,44 @@ class NftTest {
     }
 
     @Test
+    void natStatementsOnlyInNatChains() {
+        nft("add table ip t\nadd chain ip t c { type filter hook input priority 0; }");
+        CommandException e = assertThrows(CommandException.class, () -> nft("add rule ip t c masquerade"));
+        assertTrue(e.getMessage().startsWith("Error: Could not process rule: Operation not supported"), e.getMessage());
+        assertEquals(5, nft("list ruleset").size()); // table, chain, its type line, two braces: no rule
+    }
+
+    @Test
+    void rejectsAnswerRunsTheOutputHookWithItsOwnRegisters() {
+        List<Verdict> inner = new ArrayList<>();
+        rs.rejecter = new Expr.Rejecter() {
+            @Override
+            public void reject(SkBuff skb, int code) {
+                // IPv4 sends the ICMP error through LOCAL_OUT, on this thread, inside the outer evaluation
+                inner.add(rs.run(NfHook.LOCAL_OUT, packet(1, "10.0.0.2", "10.0.0.1", 3, 3), null, eth0, false, null));
+                inner.add(rs.run(NfHook.LOCAL_OUT, packet(17, "10.0.0.2", "10.0.0.1", 5, 5), null, eth0, false, null));
+            }
+
+            @Override
+            public void reset(SkBuff skb, int nh, int th) {
+            }
+        };
+        nft("""
+                add table ip t
+                add chain ip t input { type filter hook input priority 0; }
+                add chain ip t sub
+                add chain ip t output { type filter hook output priority 0; }
+                add rule ip t input jump sub
+                add rule ip t input udp dport 8 accept
+                add rule ip t sub udp dport 7 reject
+                add rule ip t output icmp type destination-unreachable counter drop
+                """);
+        assertEquals(Verdict.DROP, in(packet(17, "10.0.0.1", "10.0.0.2", 1, 7)));
+        assertEquals(List.of(Verdict.DROP, Verdict.ACCEPT), inner);
+        assertEquals(Verdict.ACCEPT, in(packet(17, "10.0.0.1", "10.0.0.2", 1, 8)));
+    }
+
+    @Test
     void insertReplaceAndDeleteByHandle() {
         nft("add table ip t\nadd chain ip t c\nadd rule ip t c tcp dport 1 accept\nadd rule ip t c tcp dport 2 accept");
         nft("insert rule ip t c handle 3 tcp dport 3 accept");
