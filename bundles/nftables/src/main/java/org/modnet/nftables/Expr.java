@@ -1,0 +1,285 @@
+package org.modnet.nftables;
+
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+
+import org.modnet.api.netfilter.Verdict;
+import org.modnet.api.skb.SkBuff;
+
+/**
+ * An nf_tables expression (struct nft_expr_ops' eval): reads and writes registers, or sets the
+ * verdict register to BREAK when the rule does not match. Expressions are immutable once compiled
+ * (counters excepted) and are shared by every thread.
+ */
+abstract class Expr {
+    abstract void eval(Regs r);
+
+    /** nft_payload: {@code len} (1, 2 or 4) bytes at {@code off} from the network or transport header. */
+    static final class Payload extends Expr {
+        final boolean transport;
+        final int off, len, dreg;
+
+        Payload(boolean transport, int off, int len, int dreg) {
+            this.transport = transport;
+            this.off = off;
+            this.len = len;
+            this.dreg = dreg;
+        }
+
+        @Override
+        void eval(Regs r) {
+            int base = transport ? r.th : r.nh;
+            if (base < 0) {
+                r.verdict = Regs.BREAK; // no transport header: nothing of it matches
+                return;
+            }
+            SkBuff s = r.skb;
+            r.data[dreg] = switch (len) {
+                case 1 -> s.getU8(base + off);
+                case 2 -> s.getU16(base + off);
+                default -> s.getU32(base + off);
+            };
+        }
+    }
+
+    /** nft_meta for {@code l4proto}. */
+    static final class MetaL4proto extends Expr {
+        final int dreg;
+
+        MetaL4proto(int dreg) {
+            this.dreg = dreg;
+        }
+
+        @Override
+        void eval(Regs r) {
+            r.data[dreg] = r.proto;
+        }
+    }
+
+    /** nft_meta's iif/oif/iifname/oifname with the cmp folded in: the device's name against one. */
+    static final class MetaIfname extends Expr {
+        final boolean out;
+        final String name;
+        final boolean neq;
+
+        MetaIfname(boolean out, String name, boolean neq) {
+            this.out = out;
+            this.name = name;
+            this.neq = neq;
+        }
+
+        @Override
+        void eval(Regs r) {
+            org.modnet.api.net.NetDevice d = out ? r.out : r.in;
+            boolean eq = d != null && d.name().equals(name);
+            if (eq == neq) {
+                r.verdict = Regs.BREAK;
+            }
+        }
+    }
+
+    /** nft_ct's {@code state}: the packet's ctinfo as NF_CT_STATE_BIT (invalid 1, established 2, related 4, new 8, untracked 64). */
+    static final class CtState extends Expr {
+        final int dreg;
+
+        CtState(int dreg) {
+            this.dreg = dreg;
+        }
+
+        @Override
+        void eval(Regs r) {
+            int info = r.skb.nfctInfo();
+            int bit;
+            if (info == SkBuff.NFCT_NONE) {
+                bit = 1;
+            } else if (info == SkBuff.IP_CT_UNTRACKED) {
+                bit = 64;
+            } else {
+                bit = switch (info % SkBuff.IP_CT_IS_REPLY) {
+                    case SkBuff.IP_CT_ESTABLISHED -> 2;
+                    case SkBuff.IP_CT_RELATED -> 4;
+                    default -> 8;
+                };
+            }
+            r.data[dreg] = bit;
+        }
+    }
+
+    /** nft_bitwise: dreg = (sreg & mask) ^ xor. */
+    static final class Bitwise extends Expr {
+        final int sreg, dreg, mask, xor;
+
+        Bitwise(int sreg, int dreg, int mask, int xor) {
+            this.sreg = sreg;
+            this.dreg = dreg;
+            this.mask = mask;
+            this.xor = xor;
+        }
+
+        @Override
+        void eval(Regs r) {
+            r.data[dreg] = (r.data[sreg] & mask) ^ xor;
+        }
+    }
+
+    /** nft_cmp: eq or neq (unsigned values). */
+    static final class Cmp extends Expr {
+        final int sreg, value;
+        final boolean neq;
+
+        Cmp(int sreg, int value, boolean neq) {
+            this.sreg = sreg;
+            this.value = value;
+            this.neq = neq;
+        }
+
+        @Override
+        void eval(Regs r) {
+            if ((r.data[sreg] == value) == neq) {
+                r.verdict = Regs.BREAK;
+            }
+        }
+    }
+
+    /** nft_range: from..to inclusive, unsigned. */
+    static final class Range extends Expr {
+        final int sreg, from, to;
+        final boolean neq;
+
+        Range(int sreg, int from, int to, boolean neq) {
+            this.sreg = sreg;
+            this.from = from;
+            this.to = to;
+            this.neq = neq;
+        }
+
+        @Override
+        void eval(Regs r) {
+            int v = r.data[sreg];
+            boolean in = Integer.compareUnsigned(v, from) >= 0 && Integer.compareUnsigned(v, to) <= 0;
+            if (in == neq) {
+                r.verdict = Regs.BREAK;
+            }
+        }
+    }
+
+    /** nft_lookup: the register's value in a set (its compiled, immutable form). */
+    static final class Lookup extends Expr {
+        final int sreg;
+        final SetData set;
+        final boolean inv;
+
+        Lookup(int sreg, SetData set, boolean inv) {
+            this.sreg = sreg;
+            this.set = set;
+            this.inv = inv;
+        }
+
+        @Override
+        void eval(Regs r) {
+            if (set.contains(r.data[sreg]) == inv) {
+                r.verdict = Regs.BREAK;
+            }
+        }
+    }
+
+    /** nft_counter: packets and bytes, shared by every compiled form of the rule. */
+    static final class Counter extends Expr {
+        final AtomicLong packets = new AtomicLong(), bytes = new AtomicLong();
+
+        @Override
+        void eval(Regs r) {
+            packets.incrementAndGet();
+            bytes.addAndGet(r.len);
+        }
+    }
+
+    /** nft_immediate with a verdict: accept, drop, return, or jump/goto to a chain (its index). */
+    static final class Immediate extends Expr {
+        final int code, chain;
+
+        Immediate(int code, int chain) {
+            this.code = code;
+            this.chain = chain;
+        }
+
+        @Override
+        void eval(Regs r) {
+            r.verdict = code;
+            r.chain = chain;
+        }
+    }
+
+    /** nft_log: a line in nf_log_ipv4's format to the instance's log. */
+    static final class Log extends Expr {
+        final String prefix;
+        final Consumer<String> sink;
+
+        Log(String prefix, Consumer<String> sink) {
+            this.prefix = prefix;
+            this.sink = sink;
+        }
+
+        @Override
+        void eval(Regs r) {
+            sink.accept(LogLine.format(prefix, r));
+        }
+    }
+
+    /** nft_reject_ipv4: an ICMP destination unreachable (the code given) or a TCP reset, then drop. */
+    static final class Reject extends Expr {
+        final int code;
+        final boolean tcpReset;
+        final Rejecter rejecter;
+
+        Reject(int code, boolean tcpReset, Rejecter rejecter) {
+            this.code = code;
+            this.tcpReset = tcpReset;
+            this.rejecter = rejecter;
+        }
+
+        @Override
+        void eval(Regs r) {
+            if (rejecter != null) {
+                if (tcpReset) {
+                    if (r.proto == 6 && r.th >= 0) {
+                        rejecter.reset(r.skb, r.nh, r.th);
+                    }
+                } else {
+                    rejecter.reject(r.skb, code);
+                }
+            }
+            r.verdict = Regs.DROP;
+        }
+    }
+
+    /** nft_nat and nft_masq through the conntrack bundle's NAT core; no core (a filter hook) leaves it alone. */
+    static final class Nat extends Expr {
+        static final int SNAT = 0, DNAT = 1, MASQ = 2;
+        final int kind, addr, port;
+
+        Nat(int kind, int addr, int port) {
+            this.kind = kind;
+            this.addr = addr;
+            this.port = port;
+        }
+
+        @Override
+        void eval(Regs r) {
+            if (r.nat == null) {
+                r.verdict = Regs.ACCEPT;
+                return;
+            }
+            Verdict v = kind == MASQ ? r.nat.masquerade(r.skb, r.out, 0, 0, 0)
+                    : r.nat.setup(r.skb, r.hook, addr, addr, port, port, 0);
+            r.verdict = v == Verdict.ACCEPT ? Regs.ACCEPT : Regs.DROP;
+        }
+    }
+
+    /** REJECT's answers, as IPv4 gives them. */
+    interface Rejecter {
+        void reject(SkBuff skb, int code);
+
+        void reset(SkBuff skb, int nh, int th);
+    }
+}

@@ -1,0 +1,1007 @@
+package org.modnet.nftables;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+
+import org.modnet.api.shell.CommandException;
+import org.modnet.nftables.Ruleset.Chain;
+import org.modnet.nftables.Ruleset.Model;
+import org.modnet.nftables.Ruleset.NSet;
+import org.modnet.nftables.Ruleset.Rule;
+import org.modnet.nftables.Ruleset.Table;
+
+/**
+ * The nft command (nftables v1.0.6): reads commands in nft's syntax, one line or a whole {@code -f}
+ * file, applies them all to a copy of the ruleset and publishes it only if every one succeeded, and
+ * prints {@code list} output as nft does (tabs, braces, {@code # handle N} with {@code -a}).
+ */
+final class Nft {
+    private final Ruleset rs;
+    private List<String> toks;
+    /** Where each token starts in {@link #source}, for the caret line under an error. */
+    private List<Integer> starts;
+    private int pos;
+    private String source;
+    private boolean handles;
+
+    private Nft(Ruleset rs) {
+        this.rs = rs;
+    }
+
+    /** Runs {@code text} (commands separated by newlines or ';') atomically; returns what it prints. */
+    static List<String> run(Ruleset rs, String text, boolean handles) {
+        Nft n = new Nft(rs);
+        n.handles = handles;
+        n.source = text;
+        n.starts = new ArrayList<>();
+        n.toks = tokenize(text, n.starts);
+        n.pos = 0;
+        return rs.change(m -> {
+            List<String> out = new ArrayList<>();
+            while (n.pos < n.toks.size()) {
+                String t = n.next();
+                if (t.equals(";") || t.equals("\n")) {
+                    continue;
+                }
+                n.command(m, t, out);
+            }
+            return out;
+        });
+    }
+
+    // ------------------------------------------------------------------ tokens
+
+    static List<String> tokenize(String s, List<Integer> starts) {
+        List<String> out = new ArrayList<>();
+        int i = 0;
+        while (i < s.length()) {
+            char c = s.charAt(i);
+            if (!Character.isWhitespace(c) || c == '\n') {
+                while (starts.size() < out.size()) {
+                    starts.add(i);
+                }
+                if (c != '#') {
+                    starts.add(i);
+                }
+            }
+            if (c == '#') {
+                while (i < s.length() && s.charAt(i) != '\n') {
+                    i++;
+                }
+            } else if (c == '\n') {
+                out.add("\n");
+                i++;
+            } else if (Character.isWhitespace(c)) {
+                i++;
+            } else if ("{};,".indexOf(c) >= 0) {
+                out.add(String.valueOf(c));
+                i++;
+            } else if (c == '"') {
+                int j = s.indexOf('"', i + 1);
+                if (j < 0) {
+                    throw error("syntax error, unterminated string", s);
+                }
+                out.add(s.substring(i, j + 1));
+                i = j + 1;
+            } else {
+                int j = i;
+                while (j < s.length() && !Character.isWhitespace(s.charAt(j)) && "{};,\"#".indexOf(s.charAt(j)) < 0) {
+                    j++;
+                }
+                out.add(s.substring(i, j));
+                i = j;
+            }
+        }
+        return out;
+    }
+
+    /** The line of the file the token before {@code pos} is on, as nft shows it under its error. */
+    private String line() {
+        if (toks.isEmpty()) {
+            return "";
+        }
+        int t = Math.max(0, Math.min(pos - 1, toks.size() - 1));
+        int at = starts.get(t);
+        int from = source.lastIndexOf('\n', at - (toks.get(t).equals("\n") ? 1 : 0)) + 1;
+        int to = source.indexOf('\n', from);
+        String line = source.substring(from, to < 0 ? source.length() : to);
+        if (toks.get(t).equals("\n")) {
+            return line;
+        }
+        // nft's caret line: spaces to the token, a caret under each of its characters
+        return line + "\n" + " ".repeat(at - from) + "^".repeat(Math.max(1, toks.get(t).length()));
+    }
+
+    static CommandException error(String msg, String line) {
+        return new CommandException("Error: " + msg + (line == null ? "" : "\n" + line.stripTrailing()), 1);
+    }
+
+    private CommandException syntax() {
+        String t = pos - 1 < toks.size() && pos > 0 ? toks.get(pos - 1) : "end of file";
+        String shown = t.equals("\n") ? "newline" : t;
+        return error("syntax error, unexpected " + shown, line());
+    }
+
+    private CommandException noent() {
+        return error("Could not process rule: No such file or directory", line());
+    }
+
+    private CommandException exists() {
+        return error("Could not process rule: File exists", line());
+    }
+
+    private String next() {
+        if (pos >= toks.size()) {
+            pos++;
+            throw syntax();
+        }
+        return toks.get(pos++);
+    }
+
+    private String peek() {
+        return pos < toks.size() ? toks.get(pos) : "";
+    }
+
+    private void expect(String w) {
+        if (!next().equals(w)) {
+            throw syntax();
+        }
+    }
+
+    private boolean endOfStatement() {
+        String p = peek();
+        return p.isEmpty() || p.equals(";") || p.equals("\n") || p.equals("}");
+    }
+
+    private String name() {
+        String n = next();
+        if (!n.matches("[A-Za-z_][A-Za-z0-9_.\\-]*") || n.equals("{") ) {
+            throw syntax();
+        }
+        return n;
+    }
+
+    // ------------------------------------------------------------------ commands
+
+    private void command(Model m, String verb, List<String> out) {
+        switch (verb) {
+            case "table" -> tableBlock(m, true);
+            case "add", "create", "insert", "replace", "delete", "flush", "list" -> {
+                String obj = next();
+                switch (obj) {
+                    case "ruleset" -> {
+                        if (verb.equals("flush")) {
+                            m.tables.clear();
+                        } else if (verb.equals("list")) {
+                            for (Table t : m.tables) {
+                                list(t, null, out);
+                            }
+                        } else {
+                            throw syntax();
+                        }
+                    }
+                    case "table" -> table(m, verb, out);
+                    case "chain" -> chain(m, verb, out);
+                    case "rule" -> rule(m, verb);
+                    case "set" -> set(m, verb, out);
+                    case "element" -> element(m, verb);
+                    default -> throw syntax();
+                }
+            }
+            default -> throw syntax();
+        }
+    }
+
+    private String family() {
+        String p = peek();
+        if (p.equals("ip") || p.equals("inet") || p.equals("netdev")) {
+            pos++;
+            return p;
+        }
+        if (p.equals("ip6") || p.equals("arp") || p.equals("bridge")) {
+            throw error("Could not process rule: Operation not supported (only ip, inet and netdev tables in modnet)", line());
+        }
+        return "ip";
+    }
+
+    private Table table(Model m, boolean mustExist) {
+        String fam = family();
+        String name = name();
+        Table t = m.table(fam, name);
+        if (t == null && mustExist) {
+            throw noent();
+        }
+        return t;
+    }
+
+    private void table(Model m, String verb, List<String> out) {
+        int save = pos;
+        String fam = family();
+        String name = name();
+        Table t = m.table(fam, name);
+        switch (verb) {
+            case "add", "create" -> {
+                if (t != null && verb.equals("create")) {
+                    throw exists();
+                }
+                if (t == null) {
+                    t = new Table(fam, name);
+                    t.handle = m.nextTableHandle++;
+                    m.tables.add(t);
+                }
+                if (peek().equals("{")) {
+                    pos = save;
+                    tableBlock(m, false);
+                }
+            }
+            case "delete" -> {
+                if (t == null) {
+                    throw noent();
+                }
+                m.tables.remove(t);
+            }
+            case "flush" -> {
+                if (t == null) {
+                    throw noent();
+                }
+                for (Chain c : t.chains.values()) {
+                    c.rules = new ArrayList<>();
+                }
+            }
+            case "list" -> {
+                if (t == null) {
+                    throw noent();
+                }
+                list(t, null, out);
+            }
+            default -> throw syntax();
+        }
+    }
+
+    /** {@code table FAMILY NAME { chain ... { ... } set ... { ... } }} as nft list prints it. */
+    private void tableBlock(Model m, boolean fresh) {
+        String fam = family();
+        String name = name();
+        Table t = m.table(fam, name);
+        if (t == null) {
+            t = new Table(fam, name);
+            t.handle = m.nextTableHandle++;
+            m.tables.add(t);
+        }
+        expect("{");
+        // a block may jump to a chain it defines further down: declare its chains first, in order
+        for (int i = pos, depth = 1; i < toks.size() && depth > 0; i++) {
+            String w = toks.get(i);
+            depth += w.equals("{") ? 1 : w.equals("}") ? -1 : 0;
+            if (depth == 1 && w.equals("chain") && i + 1 < toks.size() && toks.get(i + 1).matches("[A-Za-z_][A-Za-z0-9_.\\-]*")) {
+                chainIn(t, toks.get(i + 1), false);
+            }
+        }
+        while (true) {
+            String w = next();
+            switch (w) {
+                case "\n", ";" -> { }
+                case "}" -> {
+                    return;
+                }
+                case "chain" -> {
+                    Chain c = chainIn(t, name(), false);
+                    if (peek().equals("{")) {
+                        chainBody(t, c, true);
+                    }
+                }
+                case "set" -> {
+                    NSet s = setIn(t, name(), false);
+                    setBody(t, s);
+                }
+                default -> throw syntax();
+            }
+        }
+    }
+
+    private Chain chainIn(Table t, String name, boolean create) {
+        Chain c = t.chains.get(name);
+        if (c != null && create) {
+            throw exists();
+        }
+        if (c == null) {
+            c = new Chain(name);
+            c.handle = t.nextHandle++;
+            t.chains.put(name, c);
+        }
+        return c;
+    }
+
+    /** {@code { type filter hook input priority 0; policy drop; [rules] }}. */
+    private void chainBody(Table t, Chain c, boolean rules) {
+        expect("{");
+        while (true) {
+            String w = peek();
+            switch (w) {
+                case "\n", ";" -> pos++;
+                case "}" -> {
+                    pos++;
+                    return;
+                }
+                case "type" -> {
+                    pos++;
+                    String type = next();
+                    if (!type.equals("filter") && !type.equals("nat")) {
+                        throw error("Could not process rule: No such file or directory (chain type " + type + ")", line());
+                    }
+                    expect("hook");
+                    String hook = next();
+                    if (!Arrays.asList(Ruleset.HOOKS).contains(hook)) {
+                        throw error("unknown chain hook", line());
+                    }
+                    expect("priority");
+                    int prio = priority();
+                    if (t.family.equals("netdev")) {
+                        throw error("Could not process rule: Operation not supported (netdev hooks are not in modnet yet)", line());
+                    }
+                    c.type = type;
+                    c.hook = hook;
+                    c.prio = prio;
+                }
+                case "policy" -> {
+                    pos++;
+                    String p = next();
+                    if (!p.equals("accept") && !p.equals("drop")) {
+                        throw syntax();
+                    }
+                    if (!c.base()) {
+                        throw error("Could not process rule: Operation not supported (policy on a regular chain)", line());
+                    }
+                    c.policyDrop = p.equals("drop");
+                }
+                default -> {
+                    if (!rules) {
+                        throw syntax();
+                    }
+                    List<Stmt> st = statements(t, c);
+                    c.rules.add(new Rule(t.nextHandle++, st));
+                }
+            }
+        }
+    }
+
+    private static final String[] PRIO_NAMES = { "raw", "mangle", "dstnat", "filter", "security", "srcnat" };
+    private static final int[] PRIO_VALUES = { -300, -150, -100, 0, 50, 100 };
+
+    private int priority() {
+        String w = next();
+        int base;
+        int k = Arrays.asList(PRIO_NAMES).indexOf(w);
+        if (k >= 0) {
+            base = PRIO_VALUES[k];
+            if (peek().equals("+") || peek().equals("-")) {
+                String op = next();
+                base += (op.equals("+") ? 1 : -1) * integer(next());
+            }
+        } else {
+            base = integer(w);
+        }
+        return base;
+    }
+
+    private int integer(String w) {
+        if (!w.matches("-?[0-9]{1,9}")) {
+            throw syntax();
+        }
+        return Integer.parseInt(w);
+    }
+
+    /** How nft prints a base chain's priority: the standard name when it is one (±offset within 10 of it). */
+    static String priorityName(int p) {
+        for (int i = 0; i < PRIO_VALUES.length; i++) {
+            int d = p - PRIO_VALUES[i];
+            if (d == 0) {
+                return PRIO_NAMES[i];
+            }
+            if (Math.abs(d) <= 10) {
+                return PRIO_NAMES[i] + (d > 0 ? " + " : " - ") + Math.abs(d);
+            }
+        }
+        return Integer.toString(p);
+    }
+
+    private void chain(Model m, String verb, List<String> out) {
+        Table t = table(m, true);
+        String name = name();
+        Chain c = t.chains.get(name);
+        switch (verb) {
+            case "add", "create" -> {
+                if (verb.equals("create") && c != null) {
+                    throw exists();
+                }
+                c = chainIn(t, name, false);
+                if (peek().equals("{")) {
+                    chainBody(t, c, false);
+                }
+            }
+            case "delete" -> {
+                if (c == null) {
+                    throw noent();
+                }
+                if (!c.rules.isEmpty() || referenced(t, name)) {
+                    throw error("Could not process rule: Device or resource busy", line());
+                }
+                t.chains.remove(name);
+            }
+            case "flush" -> {
+                if (c == null) {
+                    throw noent();
+                }
+                c.rules = new ArrayList<>();
+            }
+            case "list" -> {
+                if (c == null) {
+                    throw noent();
+                }
+                list(t, c, out);
+            }
+            default -> throw syntax();
+        }
+    }
+
+    private static boolean referenced(Table t, String chain) {
+        for (Chain c : t.chains.values()) {
+            for (Rule r : c.rules) {
+                for (Stmt s : r.stmts()) {
+                    if (s instanceof Stmt.Verdict v && chain.equals(v.chain())) {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
+    }
+
+    /** {@code add|insert rule T C [handle|position N] STMTS}, {@code replace rule T C handle N STMTS}, {@code delete rule T C handle N}. */
+    private void rule(Model m, String verb) {
+        Table t = table(m, true);
+        String cn = name();
+        Chain c = t.chains.get(cn);
+        if (c == null) {
+            throw noent();
+        }
+        int at = -1;
+        if (peek().equals("handle") || peek().equals("position")) {
+            pos++;
+            int h = integer(next());
+            for (int i = 0; i < c.rules.size(); i++) {
+                if (c.rules.get(i).handle() == h) {
+                    at = i;
+                }
+            }
+            if (at < 0) {
+                throw noent();
+            }
+        } else if (verb.equals("delete") || verb.equals("replace")) {
+            throw syntax();
+        }
+        switch (verb) {
+            case "delete" -> c.rules.remove(at);
+            case "replace" -> c.rules.set(at, new Rule(c.rules.get(at).handle(), statements(t, c)));
+            case "insert" -> {
+                List<Stmt> st = statements(t, c);
+                c.rules.add(at < 0 ? 0 : at, new Rule(t.nextHandle++, st));
+            }
+            case "add" -> {
+                List<Stmt> st = statements(t, c);
+                c.rules.add(at < 0 ? c.rules.size() : at + 1, new Rule(t.nextHandle++, st));
+            }
+            default -> throw syntax();
+        }
+        checkLoops(t);
+    }
+
+    /** Jumps that come back to their chain are refused, as nf_tables_check_loops does. */
+    private void checkLoops(Table t) {
+        for (Chain c : t.chains.values()) {
+            depth(t, c, c.name, 0);
+        }
+    }
+
+    private void depth(Table t, Chain c, String start, int d) {
+        if (d >= Regs.STACK) {
+            throw error("Could not process rule: Too many links", line());
+        }
+        for (Rule r : c.rules) {
+            for (Stmt s : r.stmts()) {
+                if (s instanceof Stmt.Verdict v && v.chain() != null) {
+                    if (v.chain().equals(start)) {
+                        throw error("Could not process rule: Too many levels of symbolic links", line());
+                    }
+                    depth(t, t.chains.get(v.chain()), start, d + 1);
+                }
+            }
+        }
+    }
+
+    private NSet setIn(Table t, String name, boolean create) {
+        NSet s = t.sets.get(name);
+        if (s != null && create) {
+            throw exists();
+        }
+        if (s == null) {
+            s = new NSet(name);
+            s.handle = t.nextHandle++;
+            t.sets.put(name, s);
+        }
+        return s;
+    }
+
+    private void set(Model m, String verb, List<String> out) {
+        Table t = table(m, true);
+        String name = name();
+        NSet s = t.sets.get(name);
+        switch (verb) {
+            case "add", "create" -> {
+                s = setIn(t, name, verb.equals("create"));
+                setBody(t, s);
+            }
+            case "delete" -> {
+                if (s == null) {
+                    throw noent();
+                }
+                for (Chain c : t.chains.values()) {
+                    for (Rule r : c.rules) {
+                        for (Stmt st : r.stmts()) {
+                            if (st instanceof Stmt.Match x && name.equals(x.setName())) {
+                                throw error("Could not process rule: Device or resource busy", line());
+                            }
+                        }
+                    }
+                }
+                t.sets.remove(name);
+            }
+            case "flush" -> {
+                if (s == null) {
+                    throw noent();
+                }
+                s.elems = new ArrayList<>();
+            }
+            case "list" -> {
+                if (s == null) {
+                    throw noent();
+                }
+                out.add("table " + t.family + " " + t.name + " {");
+                printSet(s, out);
+                out.add("}");
+            }
+            default -> throw syntax();
+        }
+    }
+
+    /** The most elements a set holds (nft's {@code size}; modnet bounds every set). */
+    static final int MAX_ELEMENTS = 65536;
+
+    private void setBody(Table t, NSet s) {
+        expect("{");
+        while (true) {
+            String w = next();
+            switch (w) {
+                case "\n", ";" -> { }
+                case "}" -> {
+                    if (s.type == null) {
+                        throw error("set definition does not specify key", line());
+                    }
+                    return;
+                }
+                case "type" -> {
+                    String ty = next();
+                    if (!ty.equals("ipv4_addr") && !ty.equals("inet_service") && !ty.equals("inet_proto")) {
+                        throw error("unknown datatype " + ty, line());
+                    }
+                    s.type = ty;
+                }
+                case "flags" -> {
+                    String f = next();
+                    if (!f.equals("interval")) {
+                        throw error("Could not process rule: Operation not supported (set flags " + f + ")", line());
+                    }
+                    s.interval = true;
+                }
+                case "elements" -> {
+                    expect("=");
+                    addElements(s);
+                }
+                default -> throw syntax();
+            }
+        }
+    }
+
+    private static Stmt.Type setType(NSet s) {
+        return switch (s.type) {
+            case "ipv4_addr" -> Stmt.Type.ADDR;
+            case "inet_service" -> Stmt.Type.PORT;
+            default -> Stmt.Type.PROTO;
+        };
+    }
+
+    private void addElements(NSet s) {
+        List<long[]> e = elementList(setType(s), s.interval);
+        List<long[]> all = new ArrayList<>(s.elems);
+        for (long[] x : e) {
+            if (all.stream().noneMatch(y -> y[0] == x[0] && y[1] == x[1])) {
+                all.add(x);
+            }
+        }
+        if (all.size() > MAX_ELEMENTS) {
+            throw error("Could not process rule: No space left on device", line());
+        }
+        all.sort(Comparator.comparingLong(x -> x[0]));
+        s.elems = all;
+    }
+
+    private void element(Model m, String verb) {
+        Table t = table(m, true);
+        NSet s = t.sets.get(name());
+        if (s == null) {
+            throw noent();
+        }
+        switch (verb) {
+            case "add", "create" -> addElements(s);
+            case "delete" -> {
+                List<long[]> gone = elementList(setType(s), s.interval);
+                List<long[]> left = new ArrayList<>(s.elems);
+                for (long[] g : gone) {
+                    if (!left.removeIf(y -> y[0] == g[0] && y[1] == g[1])) {
+                        throw noent();
+                    }
+                }
+                s.elems = left;
+            }
+            default -> throw syntax();
+        }
+    }
+
+    /** {@code { a, b-c, d/len }}: prefixes and ranges only where {@code intervals}. */
+    private List<long[]> elementList(Stmt.Type type, boolean intervals) {
+        expect("{");
+        List<long[]> out = new ArrayList<>();
+        while (true) {
+            String w = next();
+            if (w.equals("}")) {
+                return out;
+            }
+            if (w.equals(",") || w.equals("\n")) {
+                continue;
+            }
+            long[] e = element(type, w);
+            if (e[0] != e[1] && !intervals) {
+                throw error("Could not process rule: Invalid argument (a range or prefix in a set without flags interval)", line());
+            }
+            out.add(e);
+        }
+    }
+
+    private long[] element(Stmt.Type type, String w) {
+        long whole = Values.parse(type, w);
+        if (whole >= 0) {
+            return new long[] { whole, whole }; // echo-request is a name, not a range
+        }
+        int slash = w.indexOf('/');
+        int dash = w.indexOf('-');
+        if (slash > 0 && type == Stmt.Type.ADDR) {
+            long a = value(type, w.substring(0, slash));
+            int len = integer(w.substring(slash + 1));
+            if (len < 0 || len > 32) {
+                throw syntax();
+            }
+            long mask = len == 0 ? 0 : (0xffffffffL << (32 - len)) & 0xffffffffL;
+            return new long[] { a & mask, (a & mask) | (~mask & 0xffffffffL) };
+        }
+        if (dash > 0) {
+            long a = value(type, w.substring(0, dash));
+            long b = value(type, w.substring(dash + 1));
+            if (b < a) {
+                throw error("Range has zero or negative size", line());
+            }
+            return new long[] { a, b };
+        }
+        long v = value(type, w);
+        return new long[] { v, v };
+    }
+
+    private long value(Stmt.Type type, String w) {
+        long v = Values.parse(type, w);
+        if (v < 0) {
+            String what = switch (type) {
+                case ADDR -> "Could not resolve hostname: Name or service not known";
+                case PORT -> "Could not resolve service: Servname not supported for ai_socktype";
+                case PROTO -> "Could not resolve protocol name";
+                case ICMP -> "Could not parse ICMP type";
+                default -> "Could not parse conntrack state";
+            };
+            throw error(what, line());
+        }
+        return v;
+    }
+
+    // ------------------------------------------------------------------ statements
+
+    /** A rule's statements, checked against its chain as nf_tables validates them (nat only in nat chains). */
+    private List<Stmt> statements(Table t, Chain c) {
+        List<Stmt> out = statements(t);
+        for (Stmt s : out) {
+            if (s instanceof Stmt.Nat && c.base() && !c.type.equals("nat")) {
+                throw error("Could not process rule: Operation not supported", line());
+            }
+            if (s instanceof Stmt.Reject && c.base() && !(c.hook.equals("input") || c.hook.equals("forward") || c.hook.equals("output"))) {
+                throw error("Could not process rule: Operation not supported", line());
+            }
+        }
+        return out;
+    }
+
+    private List<Stmt> statements(Table t) {
+        List<Stmt> out = new ArrayList<>();
+        boolean ipv4Dep = false;
+        while (!endOfStatement()) {
+            String w = next();
+            Stmt s = switch (w) {
+                case "ip" -> {
+                    String f = next();
+                    ipv4Dep = true;
+                    yield match(t, switch (f) {
+                        case "saddr" -> Stmt.Field.IP_SADDR;
+                        case "daddr" -> Stmt.Field.IP_DADDR;
+                        case "protocol" -> Stmt.Field.IP_PROTOCOL;
+                        default -> throw syntax();
+                    });
+                }
+                case "tcp", "udp" -> {
+                    String f = next();
+                    boolean tcp = w.equals("tcp");
+                    yield match(t, switch (f) {
+                        case "sport" -> tcp ? Stmt.Field.TCP_SPORT : Stmt.Field.UDP_SPORT;
+                        case "dport" -> tcp ? Stmt.Field.TCP_DPORT : Stmt.Field.UDP_DPORT;
+                        default -> throw syntax();
+                    });
+                }
+                case "icmp" -> {
+                    expect("type");
+                    ipv4Dep = true;
+                    yield match(t, Stmt.Field.ICMP_TYPE);
+                }
+                case "meta" -> {
+                    String k = next();
+                    if (k.equals("l4proto")) {
+                        yield match(t, Stmt.Field.META_L4PROTO);
+                    }
+                    if (k.equals("iifname") || k.equals("oifname") || k.equals("iif") || k.equals("oif")) {
+                        yield ifname(k);
+                    }
+                    throw syntax();
+                }
+                case "iifname", "oifname", "iif", "oif" -> ifname(w);
+                case "ct" -> {
+                    expect("state");
+                    yield match(t, Stmt.Field.CT_STATE);
+                }
+                case "counter" -> {
+                    if (peek().equals("packets")) {
+                        pos += 4; // nft list's own counter values, as nft -f reads them back: restart at 0
+                    }
+                    yield new Stmt.Counter(new Expr.Counter());
+                }
+                case "log" -> {
+                    String prefix = null;
+                    if (peek().equals("prefix")) {
+                        pos++;
+                        prefix = unquote(next());
+                    }
+                    yield new Stmt.Log(prefix);
+                }
+                case "accept", "drop", "return" -> new Stmt.Verdict(w, null);
+                case "jump", "goto" -> {
+                    String c = name();
+                    if (!t.chains.containsKey(c)) {
+                        throw noent();
+                    }
+                    if (t.chains.get(c).base()) {
+                        throw error("Could not process rule: Operation not supported (jump to a base chain)", line());
+                    }
+                    yield new Stmt.Verdict(w, c);
+                }
+                case "reject" -> reject(t, ipv4Dep);
+                case "masquerade" -> new Stmt.Nat(Expr.Nat.MASQ, 0, 0);
+                case "snat", "dnat" -> {
+                    expect("to");
+                    String a = next();
+                    int port = 0;
+                    int colon = a.indexOf(':');
+                    if (colon > 0) {
+                        port = (int) value(Stmt.Type.PORT, a.substring(colon + 1));
+                        a = a.substring(0, colon);
+                    }
+                    yield new Stmt.Nat(w.equals("snat") ? Expr.Nat.SNAT : Expr.Nat.DNAT, (int) value(Stmt.Type.ADDR, a), port);
+                }
+                default -> throw syntax();
+            };
+            if (s instanceof Stmt.Match m && m.field().needs >= 0 && !out.isEmpty()
+                    && out.get(out.size() - 1) instanceof Stmt.Match d && !d.neq() && d.rhs() == Stmt.Rhs.VALUE
+                    && (d.field() == Stmt.Field.META_L4PROTO || d.field() == Stmt.Field.IP_PROTOCOL && t.family.equals("ip")) && d.a() == m.field().needs) {
+                out.remove(out.size() - 1); // nft keeps the protocol as the match's own dependency and lists it no more
+            }
+            out.add(s);
+        }
+        if (out.isEmpty()) {
+            throw syntax();
+        }
+        return out;
+    }
+
+    private Stmt reject(Table t, boolean ipv4Dep) {
+        if (!peek().equals("with")) {
+            // nft spells the default out where the rule is IPv4's (ip family, or an ip/icmp match in inet)
+            return new Stmt.Reject(t.family.equals("inet") && ipv4Dep ? "with icmp port-unreachable" : "", 3, false);
+        }
+        pos++;
+        String kind = next();
+        if (kind.equals("tcp")) {
+            expect("reset");
+            return new Stmt.Reject("with tcp reset", 0, true);
+        }
+        if (!kind.equals("icmp") && !kind.equals("icmpx")) {
+            throw syntax();
+        }
+        if (peek().equals("type")) {
+            pos++;
+        }
+        String what = next();
+        int code = switch (what) {
+            case "net-unreachable" -> 0;
+            case "host-unreachable" -> 1;
+            case "prot-unreachable" -> 2;
+            case "port-unreachable" -> 3;
+            case "net-prohibited" -> 9;
+            case "host-prohibited" -> 10;
+            case "admin-prohibited" -> 13;
+            default -> throw syntax();
+        };
+        return new Stmt.Reject("with " + kind + " " + what, code, false);
+    }
+
+    private static String unquote(String s) {
+        return s.length() >= 2 && s.startsWith("\"") ? s.substring(1, s.length() - 1) : s;
+    }
+
+    private Stmt ifname(String key) {
+        boolean neq = false;
+        if (peek().equals("!=")) {
+            pos++;
+            neq = true;
+        }
+        String n = unquote(next());
+        if (n.isEmpty() || n.length() > 15) {
+            throw syntax();
+        }
+        return new Stmt.Ifname(key.startsWith("meta ") ? key.substring(5) : key, neq, n);
+    }
+
+    private Stmt match(Table t, Stmt.Field f) {
+        boolean neq = false;
+        if (peek().equals("!=")) {
+            pos++;
+            neq = true;
+        } else if (peek().equals("==")) {
+            pos++;
+        }
+        String w = next();
+        if (w.equals("{")) {
+            pos--;
+            List<long[]> e = elementList(f.type, f.type != Stmt.Type.CTSTATE);
+            if (e.isEmpty()) {
+                throw syntax();
+            }
+            if (f.type == Stmt.Type.CTSTATE) {
+                // nft keeps an anonymous set of ct states as written and prints it back as a set
+                e.sort(Comparator.comparingLong(x -> x[0]));
+            } else {
+                e.sort(Comparator.comparingLong(x -> x[0]));
+            }
+            t.nextHandle++; // the anonymous set is an object of the table with its own handle, made before the rule
+            return new Stmt.Match(f, neq, Stmt.Rhs.SET, 0, 0, e.toArray(new long[0][]), null);
+        }
+        if (w.startsWith("@")) {
+            String sn = w.substring(1);
+            NSet s = t.sets.get(sn);
+            if (s == null) {
+                throw error("Could not process rule: No such file or directory (set " + sn + ")", line());
+            }
+            if (setType(s) != f.type && !(f.type == Stmt.Type.ADDR && s.type.equals("ipv4_addr"))) {
+                throw error("datatype mismatch, expected " + f.type.name().toLowerCase() + ", set has type " + s.type, line());
+            }
+            return new Stmt.Match(f, neq, Stmt.Rhs.NAMED, 0, 0, null, sn);
+        }
+        if (f.type == Stmt.Type.CTSTATE) {
+            long mask = value(f.type, w);
+            while (peek().equals(",")) {
+                pos++;
+                mask |= value(f.type, next());
+            }
+            return new Stmt.Match(f, neq, Stmt.Rhs.FLAGS, mask, 0, null, null);
+        }
+        long[] e = element(f.type, w);
+        if (w.indexOf('/') > 0) {
+            int len = Integer.parseInt(w.substring(w.indexOf('/') + 1));
+            if (len == 32) {
+                return new Stmt.Match(f, neq, Stmt.Rhs.VALUE, e[0], 0, null, null);
+            }
+            return new Stmt.Match(f, neq, Stmt.Rhs.PREFIX, e[0], len, null, null);
+        }
+        if (e[0] != e[1]) {
+            return new Stmt.Match(f, neq, Stmt.Rhs.RANGE, e[0], e[1], null, null);
+        }
+        return new Stmt.Match(f, neq, Stmt.Rhs.VALUE, e[0], 0, null, null);
+    }
+
+    // ------------------------------------------------------------------ list
+
+    private void list(Table t, Chain only, List<String> out) {
+        out.add("table " + t.family + " " + t.name + " {" + (handles ? " # handle " + t.handle : ""));
+        boolean first = true;
+        if (only == null) {
+            for (NSet s : t.sets.values()) {
+                if (!first) {
+                    out.add("");
+                }
+                first = false;
+                printSet(s, out);
+            }
+        }
+        for (Chain c : t.chains.values()) {
+            if (only != null && c != only) {
+                continue;
+            }
+            if (!first) {
+                out.add("");
+            }
+            first = false;
+            out.add("\tchain " + c.name + " {" + (handles ? " # handle " + c.handle : ""));
+            if (c.base()) {
+                out.add("\t\ttype " + c.type + " hook " + c.hook + " priority " + priorityName(c.prio) + "; policy "
+                        + (c.policyDrop ? "drop" : "accept") + ";");
+            }
+            for (Rule r : c.rules) {
+                StringBuilder b = new StringBuilder("\t\t");
+                for (int i = 0; i < r.stmts().size(); i++) {
+                    b.append(i > 0 ? " " : "").append(r.stmts().get(i).print());
+                }
+                if (handles) {
+                    b.append(" # handle ").append(r.handle());
+                }
+                out.add(b.toString());
+            }
+            out.add("\t}");
+        }
+        out.add("}");
+    }
+
+    private void printSet(NSet s, List<String> out) {
+        out.add("\tset " + s.name + " {" + (handles ? " # handle " + s.handle : ""));
+        out.add("\t\ttype " + s.type);
+        if (s.interval) {
+            out.add("\t\tflags interval");
+        }
+        if (!s.elems.isEmpty()) {
+            Stmt.Type ty = setType(s);
+            StringBuilder b = new StringBuilder("\t\telements = { ");
+            for (int i = 0; i < s.elems.size(); i++) {
+                long[] e = s.elems.get(i);
+                b.append(i > 0 ? ", " : "").append(Values.print(ty, e[0]));
+                if (e[1] != e[0]) {
+                    b.append(Values.printRange(ty, e));
+                }
+            }
+            out.add(b.append(" }").toString());
+        }
+        out.add("\t}");
+    }
+
+}

@@ -1,0 +1,250 @@
+package org.modnet.nftables;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Hashtable;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+import org.apache.felix.service.command.CommandSession;
+import org.modnet.api.inet.InetChecksum;
+import org.modnet.api.inet.Ipv4;
+import org.modnet.api.net.NetCore;
+import org.modnet.api.net.NetDevice;
+import org.modnet.api.net.NetNamespace;
+import org.modnet.api.net.PernetOperations;
+import org.modnet.api.netfilter.NfHook;
+import org.modnet.api.netfilter.NfHookFunction;
+import org.modnet.api.netfilter.NfNat;
+import org.modnet.api.netfilter.NfNatLookup;
+import org.modnet.api.netfilter.Verdict;
+import org.modnet.api.shell.CommandException;
+import org.modnet.api.shell.Commands;
+import org.modnet.api.skb.SkBuff;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.ServiceRegistration;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+
+/**
+ * nf_tables for every namespace and the {@code nft} command. A filter base chain runs from a hook
+ * function registered at its own hook and priority (as nf_tables registers one nf_hook_ops per base
+ * chain), so {@code priority raw} runs before conntrack's -200 and {@code priority filter} after it;
+ * one function serves every namespace's chains at that hook and priority, and stays registered once
+ * made. Nat chains are asked by the conntrack bundle's NAT core at -100 (dstnat) and 100 (srcnat). A
+ * namespace's ruleset is made the first time nft touches it.
+ */
+@Component(service = { NftCommand.class, PernetOperations.class }, immediate = true, property = {
+        "osgi.command.scope=" + Commands.SCOPE, "osgi.command.function=nft", PernetOperations.ORDER + ":Integer=41" })
+public final class NftCommand implements PernetOperations {
+    private final NetCore core;
+    private final Map<NetNamespace, Ruleset> rulesets = new ConcurrentHashMap<>();
+    private final List<ServiceRegistration<?>> regs = new ArrayList<>();
+    private volatile Ipv4 ipv4;
+    private final BundleContext context;
+    /** The hook functions made so far, by {@code hook index << 32 | priority}. */
+    private final Map<Long, ServiceRegistration<?>> hookRegs = new ConcurrentHashMap<>();
+
+    @Activate
+    public NftCommand(@Reference NetCore core, BundleContext context) {
+        this.core = core;
+        this.context = context;
+        if (context == null) {
+            return;
+        }
+        NfNatLookup nat = this::natLookup;
+        for (NfHook h : new NfHook[] { NfHook.PRE_ROUTING, NfHook.LOCAL_IN, NfHook.LOCAL_OUT, NfHook.POST_ROUTING }) {
+            Hashtable<String, Object> p = new Hashtable<>();
+            p.put(NfHookFunction.HOOK, h.name());
+            p.put(NfHookFunction.PRIORITY, h == NfHook.PRE_ROUTING || h == NfHook.LOCAL_OUT ? -100 : 100);
+            regs.add(context.registerService(NfNatLookup.class, nat, p));
+        }
+    }
+
+    /** Registers a hook function for every hook and priority a filter base chain now has (not on the packet path). */
+    private synchronized void syncHooks(Ruleset rs) {
+        if (context == null) {
+            return;
+        }
+        for (long key : rs.filterHooks()) {
+            if (hookRegs.containsKey(key)) {
+                continue;
+            }
+            NfHook hook = NfHook.values()[(int) (key >>> 32)];
+            int prio = (int) key;
+            NfHookFunction fn = (skb, h, ns, in, out) -> {
+                Ruleset r = rulesets.get(ns);
+                return r == null ? Verdict.ACCEPT : r.run(h, skb, in, out, prio);
+            };
+            Hashtable<String, Object> p = new Hashtable<>();
+            p.put(NfHookFunction.HOOK, hook.name());
+            p.put(NfHookFunction.PRIORITY, prio);
+            hookRegs.put(key, context.registerService(NfHookFunction.class, fn, p));
+        }
+    }
+
+    @Deactivate
+    void deactivate() {
+        regs.addAll(hookRegs.values());
+        for (ServiceRegistration<?> r : regs) {
+            try {
+                r.unregister();
+            } catch (IllegalStateException gone) {
+                // the framework took it down already
+            }
+        }
+    }
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    void setIpv4(Ipv4 v) {
+        ipv4 = v;
+    }
+
+    void unsetIpv4(Ipv4 v) {
+        if (ipv4 == v) {
+            ipv4 = null;
+        }
+    }
+
+    @Override
+    public void init(NetNamespace ns) {
+        // made when nft first touches the namespace
+    }
+
+    @Override
+    public void exit(NetNamespace ns) {
+        rulesets.remove(ns);
+    }
+
+    /** Every filter chain of {@code ns} on {@code hook}, all priorities in order (public for benchmarks that run without OSGi). */
+    public Verdict hook(SkBuff skb, NfHook hook, NetNamespace ns, NetDevice in, NetDevice out) {
+        Ruleset r = rulesets.get(ns);
+        return r == null ? Verdict.ACCEPT : r.run(hook, skb, in, out, false, null);
+    }
+
+    public Verdict natLookup(SkBuff skb, NfHook hook, NetNamespace ns, NetDevice in, NetDevice out, NfNat nat) {
+        Ruleset r = rulesets.get(ns);
+        return r == null ? Verdict.ACCEPT : r.run(hook, skb, in, out, true, nat);
+    }
+
+    Ruleset ruleset(NetNamespace ns) {
+        return rulesets.computeIfAbsent(ns, n -> {
+            Ruleset r = new Ruleset();
+            r.rejecter = new Expr.Rejecter() {
+                @Override
+                public void reject(SkBuff skb, int code) {
+                    Ipv4 v = ipv4;
+                    if (v != null) {
+                        v.sendIcmpError(skb, 3, code, 0);
+                    }
+                }
+
+                @Override
+                public void reset(SkBuff skb, int nh, int th) {
+                    sendReset(n, skb, nh, th);
+                }
+            };
+            return r;
+        });
+    }
+
+    /**
+     * nf_send_reset (nf_reject_ipv4.c), as iptables' REJECT sends it: a RST from the segment's
+     * destination to its source, seq = its ack_seq when it had ACK, else ACK with ack_seq = its seq +
+     * SYN + FIN + payload; none for a RST. It leaves through IPv4's output, DF set.
+     */
+    void sendReset(NetNamespace ns, SkBuff in, int nh, int th) {
+        Ipv4 v = ipv4;
+        int flags = in.getU8(th + 13);
+        if (v == null || (flags & 0x04) != 0) {
+            return;
+        }
+        int ihl = (in.getU8(nh) & 0xf) << 2;
+        int payload = in.getU16(nh + 2) - ihl - ((in.getU8(th + 12) >>> 4) << 2);
+        boolean ackd = (flags & 0x10) != 0;
+        int seq = ackd ? in.getU32(th + 8) : 0;
+        int ack = ackd ? 0 : in.getU32(th + 4) + payload + ((flags & 0x02) != 0 ? 1 : 0) + (flags & 0x01);
+        int saddr = in.getU32(nh + 16);
+        int daddr = in.getU32(nh + 12);
+        SkBuff rst = core.allocSkb(20, 64);
+        if (rst == null) {
+            return; // the pool counted its refusal
+        }
+        int o = rst.put(20);
+        rst.setU16(o, in.getU16(th + 2));
+        rst.setU16(o + 2, in.getU16(th));
+        rst.setU32(o + 4, seq);
+        rst.setU32(o + 8, ack);
+        rst.setU8(o + 12, 5 << 4);
+        rst.setU8(o + 13, ackd ? 0x04 : 0x14);
+        rst.setU16(o + 14, 0);
+        rst.setU16(o + 16, 0);
+        rst.setU16(o + 18, 0);
+        int pseudo = (saddr >>> 16) + (saddr & 0xffff) + (daddr >>> 16) + (daddr & 0xffff) + 6 + 20;
+        rst.setU16(o + 16, ~InetChecksum.sum(rst, o, 20, pseudo) & 0xffff);
+        v.send(ns, rst, saddr, daddr, 6, 0, 0, true);
+    }
+
+    /** nft in {@code ns} without a shell: its output lines, or a CommandException in nft's words. */
+    public List<String> run(NetNamespace ns, String... args) throws IOException {
+        boolean handles = false;
+        String file = null;
+        StringBuilder text = new StringBuilder();
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (text.isEmpty() && (a.equals("-a") || a.equals("--handle"))) {
+                handles = true;
+            } else if (text.isEmpty() && (a.equals("-f") || a.equals("--file"))) {
+                if (i + 1 >= args.length) {
+                    throw new CommandException("nft: option requires an argument -- 'f'", 1);
+                }
+                file = args[++i];
+            } else if (text.isEmpty() && a.startsWith("-") && !a.equals("-")) {
+                throw new CommandException("nft: invalid option -- '" + a.substring(1) + "'", 1);
+            } else if (!a.isEmpty()) {
+                text.append(text.isEmpty() ? "" : " ").append(a);
+            }
+        }
+        if (file != null) {
+            String content;
+            if (file.equals("-")) {
+                content = new String(System.in.readAllBytes(), StandardCharsets.UTF_8);
+            } else {
+                try {
+                    content = Files.readString(Path.of(file));
+                } catch (IOException e) {
+                    throw new CommandException("Error: Could not process rule: No such file or directory\n" + file, 1);
+                }
+            }
+            return apply(ns, content, handles);
+        }
+        if (text.isEmpty()) {
+            return List.of();
+        }
+        return apply(ns, text.toString(), handles);
+    }
+
+    private List<String> apply(NetNamespace ns, String text, boolean handles) {
+        Ruleset rs = ruleset(ns);
+        List<String> out = Nft.run(rs, text, handles);
+        syncHooks(rs);
+        return out;
+    }
+
+    public void nft(CommandSession session, String... args) throws IOException {
+        args = Commands.words(session, args);
+        Object netns = session != null ? session.get(Commands.NETNS) : null;
+        NetNamespace ns = Commands.namespace(core, netns, "nft");
+        for (String l : run(ns, args)) {
+            System.out.println(l);
+        }
+    }
+}

@@ -1,0 +1,79 @@
+package org.modnet.nftables;
+
+import org.modnet.api.net.NetDevice;
+import org.modnet.api.netfilter.NfHook;
+import org.modnet.api.netfilter.NfNat;
+import org.modnet.api.skb.SkBuff;
+
+/**
+ * struct nft_regs and nft_pktinfo together: the verdict register, the data registers and the packet
+ * being judged. One per thread, reused for every packet, so evaluation allocates nothing.
+ */
+final class Regs {
+    /** Verdict codes (NF_DROP, NF_ACCEPT and nf_tables' own negative ones). */
+    static final int DROP = 0, ACCEPT = 1, CONTINUE = -1, BREAK = -2, JUMP = -3, GOTO = -4, RETURN = -5;
+    /** NFT_JUMP_STACK_SIZE. */
+    static final int STACK = 16;
+
+    int verdict;
+    int chain;
+    final int[] data = new int[16];
+    final int[] stackChain = new int[STACK];
+    final int[] stackRule = new int[STACK];
+
+    SkBuff skb;
+    int nh;
+    /** The transport header, or -1 for a fragment or a truncated one. */
+    int th;
+    int proto;
+    int len;
+    NetDevice in, out;
+    NfHook hook;
+    NfNat nat;
+
+    /** In use by a packet on this thread; a packet sent from inside a rule (reject's answer) takes the next one. */
+    private boolean busy;
+    private Regs nested;
+
+    private static final ThreadLocal<Regs> PER_THREAD = ThreadLocal.withInitial(Regs::new);
+
+    /**
+     * This thread's free registers: a hook re-entered from inside evaluation (reject sends its ICMP
+     * error through IPv4's output and LOCAL_OUT) gets its own set, made once per depth and then reused.
+     */
+    static Regs acquire() {
+        Regs r = PER_THREAD.get();
+        while (r.busy) {
+            if (r.nested == null) {
+                r.nested = new Regs();
+            }
+            r = r.nested;
+        }
+        r.busy = true;
+        return r;
+    }
+
+    void set(SkBuff skb, NfHook hook, NetDevice in, NetDevice out, NfNat nat) {
+        this.skb = skb;
+        this.hook = hook;
+        this.in = in;
+        this.out = out;
+        this.nat = nat;
+        nh = skb.networkHeader();
+        int ihl = (skb.getU8(nh) & 0xf) << 2;
+        proto = skb.getU8(nh + 9);
+        len = skb.getU16(nh + 2);
+        int fragOff = skb.getU16(nh + 6) & 0x1fff;
+        int need = proto == 6 ? 20 : proto == 1 || proto == 17 ? 8 : 4;
+        th = fragOff == 0 && nh + ihl + need <= skb.tail() ? nh + ihl : -1;
+    }
+
+    /** Drops the references to the packet once judged and frees the registers. */
+    void release() {
+        busy = false;
+        skb = null;
+        in = null;
+        out = null;
+        nat = null;
+    }
+}

@@ -1,0 +1,338 @@
+package org.modnet.nftables;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+import org.modnet.api.net.NetDevice;
+import org.modnet.api.netfilter.NfHook;
+import org.modnet.api.netfilter.NfNat;
+import org.modnet.api.netfilter.Verdict;
+import org.modnet.api.skb.SkBuff;
+
+/**
+ * One namespace's nf_tables ruleset: tables with their chains, rules and sets. A change (one command
+ * or a whole {@code nft -f} file) is made on a copy, and only when all of it succeeds is the copy
+ * compiled to expression arrays and published through one volatile field (nf_tables' transaction
+ * commit): the packet path reads one {@link Compiled}, never half a ruleset, with no lock.
+ */
+final class Ruleset {
+    static final String[] HOOKS = { "prerouting", "input", "forward", "output", "postrouting" };
+
+    static final class Table {
+        final String family, name;
+        int handle;
+        int nextHandle = 1;
+        final LinkedHashMap<String, Chain> chains = new LinkedHashMap<>();
+        final LinkedHashMap<String, NSet> sets = new LinkedHashMap<>();
+
+        Table(String family, String name) {
+            this.family = family;
+            this.name = name;
+        }
+
+        Table copy() {
+            Table t = new Table(family, name);
+            t.handle = handle;
+            t.nextHandle = nextHandle;
+            chains.forEach((k, c) -> t.chains.put(k, c.copy()));
+            sets.forEach((k, s) -> t.sets.put(k, s.copy()));
+            return t;
+        }
+    }
+
+    static final class Chain {
+        final String name;
+        int handle;
+        /** filter or nat for a base chain, null for a regular one. */
+        String type;
+        String hook;
+        int prio;
+        boolean policyDrop;
+        List<Rule> rules = new ArrayList<>();
+
+        Chain(String name) {
+            this.name = name;
+        }
+
+        boolean base() {
+            return type != null;
+        }
+
+        Chain copy() {
+            Chain c = new Chain(name);
+            c.handle = handle;
+            c.type = type;
+            c.hook = hook;
+            c.prio = prio;
+            c.policyDrop = policyDrop;
+            c.rules = new ArrayList<>(rules);
+            return c;
+        }
+    }
+
+    static final class NSet {
+        final String name;
+        int handle;
+        String type;
+        boolean interval;
+        /** Elements as inclusive unsigned ranges, in the order added. */
+        List<long[]> elems = new ArrayList<>();
+
+        NSet(String name) {
+            this.name = name;
+        }
+
+        NSet copy() {
+            NSet s = new NSet(name);
+            s.handle = handle;
+            s.type = type;
+            s.interval = interval;
+            s.elems = new ArrayList<>(elems);
+            return s;
+        }
+    }
+
+    /** A rule: its statements (immutable; counters inside them are shared between versions) and handle. */
+    record Rule(int handle, List<Stmt> stmts) {
+    }
+
+    /** The model, changed only on copies. */
+    static final class Model {
+        final List<Table> tables = new ArrayList<>();
+        int nextTableHandle = 1;
+
+        Model copy() {
+            Model m = new Model();
+            m.nextTableHandle = nextTableHandle;
+            for (Table t : tables) {
+                m.tables.add(t.copy());
+            }
+            return m;
+        }
+
+        Table table(String family, String name) {
+            for (Table t : tables) {
+                if (t.family.equals(family) && t.name.equals(name)) {
+                    return t;
+                }
+            }
+            return null;
+        }
+    }
+
+    /** A base chain as the packet path sees it. */
+    record Base(int chain, int prio, boolean policyDrop, boolean nat) {
+    }
+
+    /** What the packet path reads: every chain's rules as expression arrays, base chains per hook by priority. */
+    record Compiled(Expr[][][] chains, Base[][] hooks) {
+    }
+
+    private volatile Model model = new Model();
+    private volatile Compiled compiled = new Compiled(new Expr[0][][], new Base[5][]);
+    volatile Expr.Rejecter rejecter;
+    volatile Consumer<String> log = org.slf4j.LoggerFactory.getLogger("org.modnet.nftables.log")::warn;
+
+    Ruleset() {
+        for (int i = 0; i < 5; i++) {
+            compiled.hooks()[i] = new Base[0];
+        }
+    }
+
+    Model model() {
+        return model;
+    }
+
+    /** Applies {@code change} to a copy and publishes it whole; an exception leaves the ruleset as it was. */
+    synchronized <T> T change(java.util.function.Function<Model, T> change) {
+        Model m = model.copy();
+        T out = change.apply(m);
+        Compiled c = compile(m);
+        model = m;
+        compiled = c;
+        return out;
+    }
+
+    static int hookIndex(NfHook h) {
+        return switch (h) {
+            case PRE_ROUTING -> 0;
+            case LOCAL_IN -> 1;
+            case FORWARD -> 2;
+            case LOCAL_OUT -> 3;
+            case POST_ROUTING -> 4;
+        };
+    }
+
+    private Compiled compile(Model m) {
+        Map<Chain, Integer> index = new HashMap<>();
+        List<Chain> all = new ArrayList<>();
+        List<Map<String, Integer>> byTable = new ArrayList<>();
+        for (Table t : m.tables) {
+            Map<String, Integer> names = new HashMap<>();
+            for (Chain c : t.chains.values()) {
+                index.put(c, all.size());
+                names.put(c.name, all.size());
+                all.add(c);
+            }
+            byTable.add(names);
+        }
+        Expr[][][] chains = new Expr[all.size()][][];
+        List<List<Base>> hooks = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            hooks.add(new ArrayList<>());
+        }
+        int ti = 0;
+        for (Table t : m.tables) {
+            Map<String, Integer> names = byTable.get(ti++);
+            Map<String, SetData> sets = new HashMap<>();
+            for (NSet s : t.sets.values()) {
+                sets.put(s.name, setData(s.elems, s.interval));
+            }
+            for (Chain c : t.chains.values()) {
+                Expr[][] rules = new Expr[c.rules.size()][];
+                for (int i = 0; i < rules.length; i++) {
+                    List<Expr> e = new ArrayList<>();
+                    for (Stmt s : c.rules.get(i).stmts()) {
+                        s.compile(e, names, sets, rejecter, log);
+                    }
+                    rules[i] = e.toArray(new Expr[0]);
+                }
+                chains[index.get(c)] = rules;
+                if (c.base()) {
+                    int h = Arrays.asList(HOOKS).indexOf(c.hook);
+                    hooks.get(h).add(new Base(index.get(c), c.prio, c.policyDrop, c.type.equals("nat")));
+                }
+            }
+        }
+        Base[][] hk = new Base[5][];
+        for (int i = 0; i < 5; i++) {
+            List<Base> l = hooks.get(i);
+            l.sort((a, b) -> Integer.compare(a.prio(), b.prio())); // stable: equal priorities in the order made
+            hk[i] = l.toArray(new Base[0]);
+        }
+        return new Compiled(chains, hk);
+    }
+
+    static SetData setData(List<long[]> elems, boolean interval) {
+        if (interval) {
+            return SetData.intervals(elems.toArray(new long[0][]));
+        }
+        int[] keys = new int[elems.size()];
+        for (int i = 0; i < keys.length; i++) {
+            keys[i] = (int) elems.get(i)[0];
+        }
+        return SetData.exact(keys);
+    }
+
+    // ------------------------------------------------------------------ packet path
+
+    /** Every filter base chain's hook index and priority, as {@code hook << 32 | prio}: the hook functions this ruleset needs. */
+    java.util.Set<Long> filterHooks() {
+        java.util.Set<Long> out = new java.util.HashSet<>();
+        Base[][] hk = compiled.hooks();
+        for (int h = 0; h < hk.length; h++) {
+            for (Base b : hk[h]) {
+                if (!b.nat()) {
+                    out.add((long) h << 32 | (b.prio() & 0xffffffffL));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** nft_do_chain over the hook's base chains of one type ({@code nat}: the nat chains, with the NAT core). */
+    Verdict run(NfHook hook, SkBuff skb, NetDevice in, NetDevice out, boolean natType, NfNat nat) {
+        return run(hook, skb, in, out, natType, nat, false, 0);
+    }
+
+    /** The filter base chains of the hook at priority {@code prio} only: what the hook function registered at it runs. */
+    Verdict run(NfHook hook, SkBuff skb, NetDevice in, NetDevice out, int prio) {
+        return run(hook, skb, in, out, false, null, true, prio);
+    }
+
+    private Verdict run(NfHook hook, SkBuff skb, NetDevice in, NetDevice out, boolean natType, NfNat nat, boolean onePrio,
+            int prio) {
+        Compiled c = compiled;
+        Base[] bases = c.hooks()[hookIndex(hook)];
+        if (bases.length == 0) {
+            return Verdict.ACCEPT;
+        }
+        Regs r = Regs.acquire();
+        r.set(skb, hook, in, out, nat);
+        try {
+            for (Base b : bases) {
+                if (b.nat() != natType || onePrio && b.prio() != prio) {
+                    continue;
+                }
+                int v = doChain(c.chains(), b.chain(), r);
+                if (v == Regs.DROP || (v == Regs.CONTINUE && b.policyDrop())) {
+                    return Verdict.DROP;
+                }
+                if (natType && v == Regs.ACCEPT) {
+                    return Verdict.ACCEPT; // the first nat chain that binds decides (nf_nat_inet_fn)
+                }
+            }
+            return Verdict.ACCEPT;
+        } finally {
+            r.release();
+        }
+    }
+
+    /** Runs a base chain: ACCEPT, DROP, or CONTINUE when it fell off its end (the policy decides). */
+    private static int doChain(Expr[][][] chains, int base, Regs r) {
+        int chain = base;
+        int rule = 0;
+        int sp = 0;
+        while (true) {
+            Expr[][] rules = chains[chain];
+            boolean next = false;
+            for (; rule < rules.length; rule++) {
+                Expr[] rl = rules[rule];
+                r.verdict = Regs.CONTINUE;
+                for (Expr e : rl) {
+                    e.eval(r);
+                    if (r.verdict != Regs.CONTINUE) {
+                        break;
+                    }
+                }
+                int v = r.verdict;
+                if (v == Regs.CONTINUE || v == Regs.BREAK) {
+                    continue;
+                }
+                if (v == Regs.ACCEPT || v == Regs.DROP) {
+                    return v;
+                }
+                if (v == Regs.JUMP) {
+                    if (sp == Regs.STACK) {
+                        return Regs.DROP; // refused at load; cannot happen
+                    }
+                    r.stackChain[sp] = chain;
+                    r.stackRule[sp++] = rule + 1;
+                }
+                if (v == Regs.JUMP || v == Regs.GOTO) {
+                    chain = r.chain;
+                    rule = 0;
+                    next = true;
+                    break;
+                }
+                if (v == Regs.RETURN) {
+                    break;
+                }
+            }
+            if (next) {
+                continue;
+            }
+            // end of chain or return: back to the caller, or the base chain's policy
+            if (sp == 0) {
+                return Regs.CONTINUE;
+            }
+            chain = r.stackChain[--sp];
+            rule = r.stackRule[sp];
+        }
+    }
+}

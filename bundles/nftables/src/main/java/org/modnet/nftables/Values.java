@@ -1,0 +1,103 @@
+package org.modnet.nftables;
+
+import java.util.List;
+import java.util.Locale;
+
+/** nft's values: how it reads and prints addresses, ports, protocols, ICMP types and ct states. */
+final class Values {
+    private Values() {
+    }
+
+    static final List<String> ICMP = List.of("echo-reply", "", "", "destination-unreachable", "source-quench", "redirect",
+            "", "", "echo-request", "router-advertisement", "router-solicitation", "time-exceeded", "parameter-problem",
+            "timestamp-request", "timestamp-reply", "info-request", "info-reply", "address-mask-request",
+            "address-mask-reply");
+    /** NF_CT_STATE bits in the order nft prints them. */
+    static final String[] CT_NAMES = { "invalid", "established", "related", "new", "untracked" };
+    static final int[] CT_BITS = { 1, 2, 4, 8, 64 };
+
+    static String print(Stmt.Type t, long v) {
+        return switch (t) {
+            case ADDR -> LogLine.addr((int) v);
+            case PROTO -> v == 6 ? "tcp" : v == 17 ? "udp" : v == 1 ? "icmp" : Long.toString(v);
+            case ICMP -> v < ICMP.size() && !ICMP.get((int) v).isEmpty() ? ICMP.get((int) v) : Long.toString(v);
+            case CTSTATE -> ctStates(v, ",");
+            default -> Long.toString(v);
+        };
+    }
+
+    static String ctStates(long mask, String sep) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < CT_NAMES.length; i++) {
+            if ((mask & CT_BITS[i]) != 0) {
+                b.append(b.length() > 0 ? sep : "").append(CT_NAMES[i]);
+            }
+        }
+        return b.toString();
+    }
+
+    /** A value of type {@code t} in nft's words, or -1 when it is not one. */
+    static long parse(Stmt.Type t, String w) {
+        String s = w.toLowerCase(Locale.ROOT);
+        switch (t) {
+            case ADDR -> {
+                String[] p = s.split("\\.", -1);
+                if (p.length != 4) {
+                    return -1;
+                }
+                long a = 0;
+                for (String x : p) {
+                    if (!x.matches("[0-9]{1,3}") || Integer.parseInt(x) > 255) {
+                        return -1;
+                    }
+                    a = a << 8 | Integer.parseInt(x);
+                }
+                return a;
+            }
+            case PORT -> {
+                switch (s) {
+                    case "ssh": return 22;
+                    case "http": return 80;
+                    case "https": return 443;
+                    case "domain": return 53;
+                    case "smtp": return 25;
+                    default: return s.matches("[0-9]{1,5}") && Integer.parseInt(s) < 65536 ? Integer.parseInt(s) : -1;
+                }
+            }
+            case PROTO -> {
+                switch (s) {
+                    case "tcp": return 6;
+                    case "udp": return 17;
+                    case "icmp": return 1;
+                    default: return s.matches("[0-9]{1,3}") && Integer.parseInt(s) < 256 ? Integer.parseInt(s) : -1;
+                }
+            }
+            case ICMP -> {
+                int i = ICMP.indexOf(s);
+                return i >= 0 && !s.isEmpty() ? i : s.matches("[0-9]{1,3}") && Integer.parseInt(s) < 256 ? Integer.parseInt(s) : -1;
+            }
+            case CTSTATE -> {
+                for (int i = 0; i < CT_NAMES.length; i++) {
+                    if (CT_NAMES[i].equals(s)) {
+                        return CT_BITS[i];
+                    }
+                }
+                return -1;
+            }
+            default -> {
+                return -1;
+            }
+        }
+    }
+
+    /** An interval element: a prefix where it is one ({@code /24}), else {@code -END}. */
+    static String printRange(Stmt.Type ty, long[] e) {
+        if (ty == Stmt.Type.ADDR) {
+            long size = e[1] - e[0] + 1;
+            if (Long.bitCount(size) == 1 && (e[0] & (size - 1)) == 0) {
+                return "/" + (32 - Long.numberOfTrailingZeros(size));
+            }
+        }
+        return "-" + print(ty, e[1]);
+    }
+}

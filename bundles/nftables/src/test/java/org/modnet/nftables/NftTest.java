@@ -1,0 +1,461 @@
+package org.modnet.nftables;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.reflect.Proxy;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+import org.modnet.api.net.NetDevice;
+import org.modnet.api.netfilter.NfHook;
+import org.modnet.api.netfilter.Verdict;
+import org.modnet.api.shell.CommandException;
+import org.modnet.api.skb.SkBuff;
+import org.modnet.api.skb.SkBuffPool;
+
+/** nft's parser and list output (against nft 1.0.6's own, captured in a Linux netns), the rule VM and its counters. */
+class NftTest {
+    private final Ruleset rs = new Ruleset();
+    private final SkBuffPool pool = new SkBuffPool(16, 512);
+
+    private List<String> nft(String text) {
+        return Nft.run(rs, text, false);
+    }
+
+    static final String PROBE = """
+            add table inet filter
+            add chain inet filter input { type filter hook input priority 0; policy drop; }
+            add chain inet filter forw { type filter hook forward priority 5; }
+            add chain inet filter web
+            add set inet filter s { type ipv4_addr; }
+            add element inet filter s { 10.0.0.1, 10.0.0.2 }
+            add rule inet filter input ct state established,related accept
+            add rule inet filter input ct state { established, related } counter accept
+            add rule inet filter input tcp dport 22 accept
+            add rule inet filter input tcp dport { 22, 80 } accept
+            add rule inet filter input udp sport 1000-2000 drop
+            add rule inet filter input ip saddr 10.0.0.0/8 ip daddr != 1.2.3.4 drop
+            add rule inet filter input ip saddr @s jump web
+            add rule inet filter input icmp type echo-request reject
+            add rule inet filter input meta l4proto tcp reject with tcp reset
+            add rule inet filter input ip protocol udp reject with icmp type host-unreachable
+            add rule inet filter input iifname "eth0" oifname "eth1" goto web
+            add rule inet filter web log prefix "web: " return
+            add rule inet filter web counter drop
+            add table ip nat
+            add chain ip nat post { type nat hook postrouting priority srcnat; }
+            add chain ip nat pre { type nat hook prerouting priority dstnat; }
+            add rule ip nat post oifname "eth0" masquerade
+            add rule ip nat post ip saddr 10.0.0.0/24 snat to 1.2.3.4
+            add rule ip nat pre tcp dport 8080 dnat to 10.0.0.2:80
+            """;
+
+    /** What nft 1.0.6 printed for {@link #PROBE} with {@code nft -a list ruleset} . */
+    static final List<String> LINUX_A = List.of(
+            "table inet filter { # handle 1",
+            "\tset s { # handle 4",
+            "\t\ttype ipv4_addr",
+            "\t\telements = { 10.0.0.1, 10.0.0.2 }",
+            "\t}",
+            "",
+            "\tchain input { # handle 1",
+            "\t\ttype filter hook input priority filter; policy drop;",
+            "\t\tct state established,related accept # handle 5",
+            "\t\tct state { established, related } counter packets 0 bytes 0 accept # handle 7",
+            "\t\ttcp dport 22 accept # handle 8",
+            "\t\ttcp dport { 22, 80 } accept # handle 10",
+            "\t\tudp sport 1000-2000 drop # handle 11",
+            "\t\tip saddr 10.0.0.0/8 ip daddr != 1.2.3.4 drop # handle 12",
+            "\t\tip saddr @s jump web # handle 13",
+            "\t\ticmp type echo-request reject with icmp port-unreachable # handle 14",
+            "\t\tmeta l4proto tcp reject with tcp reset # handle 15",
+            "\t\tip protocol udp reject with icmp host-unreachable # handle 16",
+            "\t\tiifname \"eth0\" oifname \"eth1\" goto web # handle 17",
+            "\t}",
+            "",
+            "\tchain forw { # handle 2",
+            "\t\ttype filter hook forward priority filter + 5; policy accept;",
+            "\t}",
+            "",
+            "\tchain web { # handle 3",
+            "\t\tlog prefix \"web: \" return # handle 18",
+            "\t\tcounter packets 0 bytes 0 drop # handle 19",
+            "\t}",
+            "}",
+            "table ip nat { # handle 2",
+            "\tchain post { # handle 1",
+            "\t\ttype nat hook postrouting priority srcnat; policy accept;",
+            "\t\toifname \"eth0\" masquerade # handle 3",
+            "\t\tip saddr 10.0.0.0/24 snat to 1.2.3.4 # handle 4",
+            "\t}",
+            "",
+            "\tchain pre { # handle 2",
+            "\t\ttype nat hook prerouting priority dstnat; policy accept;",
+            "\t\ttcp dport 8080 dnat to 10.0.0.2:80 # handle 5",
+            "\t}",
+            "}");
+
+    @Test
+    void listRulesetWithHandlesAsNft() {
+        nft(PROBE);
+        assertEquals(LINUX_A, Nft.run(rs, "list ruleset", true));
+    }
+
+    @Test
+    void listChainAndTableAsNft() {
+        nft(PROBE);
+        assertEquals(List.of("table inet filter {", "\tchain web {", "\t\tlog prefix \"web: \" return",
+                "\t\tcounter packets 0 bytes 0 drop", "\t}", "}"), nft("list chain inet filter web"));
+        assertEquals(LINUX_A.subList(30, 42).stream().map(l -> l.replaceAll(" # handle [0-9]+", "")).toList(),
+                nft("list table ip nat"));
+    }
+
+    @Test
+    void listRulesetReadsBackAsTheSameRuleset() {
+        nft(PROBE);
+        String listed = String.join("\n", nft("list ruleset"));
+        Ruleset other = new Ruleset();
+        Nft.run(other, listed, false);
+        assertEquals(nft("list ruleset"), Nft.run(other, "list ruleset", false));
+    }
+
+    @Test
+    void aFailingFileChangesNothing() {
+        nft("add table ip t\nadd chain ip t c { type filter hook input priority 0; }");
+        List<String> before = nft("list ruleset");
+        CommandException e = assertThrows(CommandException.class,
+                () -> nft("add rule ip t c tcp dport 22 accept\nadd rule ip t nosuch drop"));
+        assertTrue(e.getMessage().startsWith("Error: Could not process rule: No such file or directory"), e.getMessage());
+        assertEquals(before, nft("list ruleset"));
+    }
+
+    @Test
+    void syntaxErrorSaysWhatWasUnexpected() {
+        CommandException e = assertThrows(CommandException.class, () -> nft("add table ip t\nadd chain ip t c { type filter hook input prio 0; }"));
+        assertTrue(e.getMessage().startsWith("Error: syntax error, unexpected prio"), e.getMessage());
+        assertEquals(List.of(), nft("list ruleset"));
+    }
+
+    @Test
+    void errorsShowTheLineWithACaretUnderTheWordAsNftDoes() {
+        nft("add table ip t");
+        CommandException e = assertThrows(CommandException.class, () -> nft("add rule ip t nosuch drop"));
+        assertEquals("Error: Could not process rule: No such file or directory\n"
+                + "add rule ip t nosuch drop\n"
+                + "              ^^^^^^", e.getMessage());
+        e = assertThrows(CommandException.class, () -> nft("add table ip u\n  add chain ip u c { type filter hook input prio 0; }"));
+        assertEquals("Error: syntax error, unexpected prio\n"
+                + "  add chain ip u c { type filter hook input prio 0; }\n"
+                + "                                            ^^^^", e.getMessage());
+    }
+
+    @Test
+    void natStatementsBindThroughTheNatCore() {
+        List<String> calls = new ArrayList<>();
+        org.modnet.api.netfilter.NfNat nat = (org.modnet.api.netfilter.NfNat) Proxy.newProxyInstance(
+                NftTest.class.getClassLoader(), new Class<?>[] { org.modnet.api.netfilter.NfNat.class }, (p, m, a) -> {
+                    if (m.getName().equals("masquerade")) {
+                        calls.add("masquerade " + ((NetDevice) a[1]).name());
+                    } else if (m.getName().equals("setup")) {
+                        calls.add(a[1] + " " + LogLine.addr((Integer) a[2]) + "-" + LogLine.addr((Integer) a[3]) + " " + a[4] + "-" + a[5]);
+                    }
+                    return Verdict.ACCEPT;
+                });
+        nft("""
+                add table ip nat
+                add chain ip nat post { type nat hook postrouting priority srcnat; }
+                add chain ip nat pre { type nat hook prerouting priority dstnat; }
+                add rule ip nat post oifname "eth1" masquerade
+                add rule ip nat post ip saddr 10.0.0.0/24 snat to 1.2.3.4
+                add rule ip nat pre tcp dport 8080 dnat to 10.0.0.2:80
+                """);
+        SkBuff udp = packet(17, "10.0.0.9", "8.8.8.8", 1, 53);
+        assertEquals(Verdict.ACCEPT, rs.run(NfHook.POST_ROUTING, udp, null, dev("eth1"), true, nat));
+        assertEquals(Verdict.ACCEPT, rs.run(NfHook.POST_ROUTING, udp, null, dev("eth0"), true, nat));
+        assertEquals(Verdict.ACCEPT, rs.run(NfHook.PRE_ROUTING, packet(6, "8.8.8.8", "1.2.3.4", 1, 8080), eth0, null, true, nat));
+        // nat chains do not run from the filter hooks
+        assertEquals(Verdict.ACCEPT, rs.run(NfHook.POST_ROUTING, udp, null, dev("eth1"), false, null));
+        assertEquals(List.of("masquerade eth1", "POST_ROUTING 1.2.3.4-1.2.3.4 0-0", "PRE_ROUTING 10.0.0.2-10.0.0.2 80-80"), calls);
+    }
+
+    @Test
+    void natStatementsOnlyInNatChains() {
+        nft("add table ip t\nadd chain ip t c { type filter hook input priority 0; }");
+        CommandException e = assertThrows(CommandException.class, () -> nft("add rule ip t c masquerade"));
+        assertTrue(e.getMessage().startsWith("Error: Could not process rule: Operation not supported"), e.getMessage());
+        assertEquals(5, nft("list ruleset").size()); // table, chain, its type line, two braces: no rule
+    }
+
+    @Test
+    void rejectsAnswerRunsTheOutputHookWithItsOwnRegisters() {
+        List<Verdict> inner = new ArrayList<>();
+        rs.rejecter = new Expr.Rejecter() {
+            @Override
+            public void reject(SkBuff skb, int code) {
+                // IPv4 sends the ICMP error through LOCAL_OUT, on this thread, inside the outer evaluation
+                inner.add(rs.run(NfHook.LOCAL_OUT, packet(1, "10.0.0.2", "10.0.0.1", 3, 3), null, eth0, false, null));
+                inner.add(rs.run(NfHook.LOCAL_OUT, packet(17, "10.0.0.2", "10.0.0.1", 5, 5), null, eth0, false, null));
+            }
+
+            @Override
+            public void reset(SkBuff skb, int nh, int th) {
+            }
+        };
+        nft("""
+                add table ip t
+                add chain ip t input { type filter hook input priority 0; }
+                add chain ip t sub
+                add chain ip t output { type filter hook output priority 0; }
+                add rule ip t input jump sub
+                add rule ip t input udp dport 8 accept
+                add rule ip t sub udp dport 7 reject
+                add rule ip t output icmp type destination-unreachable counter drop
+                """);
+        assertEquals(Verdict.DROP, in(packet(17, "10.0.0.1", "10.0.0.2", 1, 7)));
+        assertEquals(List.of(Verdict.DROP, Verdict.ACCEPT), inner);
+        assertEquals(Verdict.ACCEPT, in(packet(17, "10.0.0.1", "10.0.0.2", 1, 8)));
+    }
+
+    @Test
+    void insertReplaceAndDeleteByHandle() {
+        nft("add table ip t\nadd chain ip t c\nadd rule ip t c tcp dport 1 accept\nadd rule ip t c tcp dport 2 accept");
+        nft("insert rule ip t c handle 3 tcp dport 3 accept");
+        nft("add rule ip t c handle 2 tcp dport 4 accept");
+        nft("replace rule ip t c handle 3 tcp dport 5 drop");
+        assertEquals(List.of("\t\ttcp dport 1 accept # handle 2", "\t\ttcp dport 4 accept # handle 5",
+                "\t\ttcp dport 3 accept # handle 4", "\t\ttcp dport 5 drop # handle 3"),
+                Nft.run(rs, "list chain ip t c", true).subList(2, 6));
+        nft("delete rule ip t c handle 4");
+        assertEquals(3, nft("list chain ip t c").size() - 4);
+        assertThrows(CommandException.class, () -> nft("delete rule ip t c handle 99"));
+    }
+
+    @Test
+    void jumpLoopsAreRefused() {
+        nft("add table ip t\nadd chain ip t a\nadd chain ip t b\nadd rule ip t a jump b");
+        CommandException e = assertThrows(CommandException.class, () -> nft("add rule ip t b jump a"));
+        assertTrue(e.getMessage().contains("Too many levels of symbolic links"), e.getMessage());
+    }
+
+    @Test
+    void deleteAndFlush() {
+        nft(PROBE);
+        nft("flush chain inet filter web");
+        nft("delete rule inet filter input handle 13");
+        nft("delete rule inet filter input handle 17");
+        nft("delete chain inet filter web");
+        nft("delete table ip nat");
+        assertThrows(CommandException.class, () -> nft("delete table ip nat"));
+        nft("flush ruleset");
+        assertEquals(List.of(), nft("list ruleset"));
+    }
+
+    // ------------------------------------------------------------------ the rule VM
+
+    private static NetDevice dev(String name) {
+        return (NetDevice) Proxy.newProxyInstance(NetDevice.class.getClassLoader(), new Class<?>[] { NetDevice.class },
+                (p, m, a) -> m.getName().equals("name") ? name : m.getName().equals("hashCode") ? 1 : null);
+    }
+
+    private static int addr(String a) {
+        return (int) Values.parse(Stmt.Type.ADDR, a);
+    }
+
+    /** An IPv4 packet: proto, addresses, ports (or ICMP type/code). */
+    private SkBuff packet(int proto, String src, String dst, int a, int b) {
+        int l4 = proto == 6 ? 20 : 8;
+        SkBuff skb = pool.alloc(200);
+        skb.reserve(32);
+        skb.put(20 + l4 + 10);
+        skb.resetNetworkHeader();
+        int nh = skb.networkHeader();
+        skb.setU8(nh, 0x45);
+        skb.setU16(nh + 2, 20 + l4 + 10);
+        skb.setU8(nh + 8, 64);
+        skb.setU8(nh + 9, proto);
+        skb.setU32(nh + 12, addr(src));
+        skb.setU32(nh + 16, addr(dst));
+        if (proto == 1) {
+            skb.setU8(nh + 20, a);
+            skb.setU8(nh + 21, b);
+        } else {
+            skb.setU16(nh + 20, a);
+            skb.setU16(nh + 22, b);
+            if (proto == 6) {
+                skb.setU8(nh + 32, 0x50);
+            }
+        }
+        return skb;
+    }
+
+    private final NetDevice eth0 = dev("eth0");
+
+    private Verdict in(SkBuff skb) {
+        return rs.run(NfHook.LOCAL_IN, skb, eth0, null, false, null);
+    }
+
+    @Test
+    void statefulInputChainAcceptsEstablishedAndSshAndDropsTheRest() {
+        nft("""
+                add table inet filter
+                add chain inet filter input { type filter hook input priority 0; policy drop; }
+                add rule inet filter input ct state established,related accept
+                add rule inet filter input tcp dport 22 counter accept
+                """);
+        SkBuff ping = packet(1, "10.0.0.1", "10.0.0.2", 8, 0);
+        assertEquals(Verdict.DROP, in(ping));
+        ping.nfct(new Object(), SkBuff.IP_CT_ESTABLISHED + SkBuff.IP_CT_IS_REPLY);
+        assertEquals(Verdict.ACCEPT, in(ping));
+        assertEquals(Verdict.ACCEPT, in(packet(6, "10.0.0.1", "10.0.0.2", 40000, 22)));
+        assertEquals(Verdict.DROP, in(packet(6, "10.0.0.1", "10.0.0.2", 40000, 23)));
+        assertEquals(Verdict.DROP, in(packet(17, "10.0.0.1", "10.0.0.2", 40000, 22)));
+        assertEquals("\t\ttcp dport 22 counter packets 1 bytes 50 accept", nft("list ruleset").get(4));
+    }
+
+    @Test
+    void setsPrefixesRangesAndNegations() {
+        nft("""
+                add table ip t
+                add chain ip t input { type filter hook input priority 0; }
+                add set ip t bad { type ipv4_addr; }
+                add element ip t bad { 192.0.2.7 }
+                add set ip t nets { type ipv4_addr; flags interval; elements = { 198.51.100.0/24, 203.0.113.5-203.0.113.9 }; }
+                add rule ip t input ip saddr @bad drop
+                add rule ip t input ip saddr @nets drop
+                add rule ip t input ip saddr 10.0.0.0/8 udp dport { 53, 123 } drop
+                add rule ip t input ip daddr != 10.9.9.9 tcp sport 1000-2000 drop
+                """);
+        assertEquals(Verdict.DROP, in(packet(17, "192.0.2.7", "10.9.9.9", 1, 2)));
+        assertEquals(Verdict.ACCEPT, in(packet(17, "192.0.2.8", "10.9.9.9", 1, 2)));
+        assertEquals(Verdict.DROP, in(packet(17, "198.51.100.200", "10.9.9.9", 1, 2)));
+        assertEquals(Verdict.DROP, in(packet(17, "203.0.113.9", "10.9.9.9", 1, 2)));
+        assertEquals(Verdict.ACCEPT, in(packet(17, "203.0.113.10", "10.9.9.9", 1, 2)));
+        assertEquals(Verdict.DROP, in(packet(17, "10.1.1.1", "10.9.9.9", 1, 123)));
+        assertEquals(Verdict.ACCEPT, in(packet(17, "10.1.1.1", "10.9.9.9", 1, 124)));
+        assertEquals(Verdict.ACCEPT, in(packet(6, "1.1.1.1", "10.9.9.9", 1500, 2)));
+        assertEquals(Verdict.DROP, in(packet(6, "1.1.1.1", "10.9.9.8", 1500, 2)));
+        nft("add element ip t bad { 192.0.2.8 }");
+        assertEquals(Verdict.DROP, in(packet(17, "192.0.2.8", "10.9.9.9", 1, 2)));
+        assertEquals("\t\telements = { 198.51.100.0/24, 203.0.113.5-203.0.113.9 }", nft("list set ip t nets").get(4));
+    }
+
+    @Test
+    void jumpReturnGotoAndInterfaceNames() {
+        nft("""
+                add table ip t
+                add chain ip t input { type filter hook input priority 0; policy drop; }
+                add chain ip t sub
+                add chain ip t tail
+                add rule ip t input iifname "eth1" accept
+                add rule ip t input icmp type echo-request jump sub
+                add rule ip t input icmp type echo-request accept
+                add rule ip t input udp dport 9 goto tail
+                add rule ip t input accept
+                add rule ip t sub ip saddr 10.0.0.66 drop
+                add rule ip t sub return
+                add rule ip t tail udp sport 7 accept
+                """);
+        assertEquals(Verdict.ACCEPT, in(packet(1, "10.0.0.1", "10.0.0.2", 8, 0)));
+        assertEquals(Verdict.DROP, in(packet(1, "10.0.0.66", "10.0.0.2", 8, 0)));
+        assertEquals(Verdict.ACCEPT, in(packet(17, "10.0.0.1", "10.0.0.2", 7, 9)));
+        // goto's chain falls off its end: the base chain's policy, not the rule after the goto
+        assertEquals(Verdict.DROP, in(packet(17, "10.0.0.1", "10.0.0.2", 8, 9)));
+        assertEquals(Verdict.ACCEPT, rs.run(NfHook.LOCAL_IN, packet(17, "10.0.0.1", "10.0.0.2", 8, 9), dev("eth1"), null, false, null));
+    }
+
+    @Test
+    void rejectAnswersThenDropsAndLogWritesNfLogsLine() {
+        List<Integer> codes = new ArrayList<>();
+        List<String> lines = new ArrayList<>();
+        rs.rejecter = new Expr.Rejecter() {
+            @Override
+            public void reject(SkBuff skb, int code) {
+                codes.add(code);
+            }
+
+            @Override
+            public void reset(SkBuff skb, int nh, int th) {
+                codes.add(-1);
+            }
+        };
+        rs.log = lines::add;
+        nft("""
+                add table ip t
+                add chain ip t input { type filter hook input priority 0; }
+                add rule ip t input udp dport 7 log prefix "seven: " reject with icmp type admin-prohibited
+                add rule ip t input tcp dport 7 reject with tcp reset
+                add rule ip t input icmp type echo-request reject
+                """);
+        assertEquals(Verdict.DROP, in(packet(17, "10.0.0.1", "10.0.0.2", 1, 7)));
+        assertEquals(Verdict.DROP, in(packet(6, "10.0.0.1", "10.0.0.2", 1, 7)));
+        assertEquals(Verdict.DROP, in(packet(1, "10.0.0.1", "10.0.0.2", 8, 0)));
+        assertEquals(List.of(13, -1, 3), codes);
+        assertEquals(1, lines.size());
+        assertTrue(lines.get(0).startsWith("seven: IN=eth0 OUT= SRC=10.0.0.1 DST=10.0.0.2 LEN=38"), lines.get(0));
+    }
+
+    @Test
+    void eachPriorityRunsOnlyItsOwnBaseChains() {
+        nft("""
+                add table ip t
+                add chain ip t late { type filter hook input priority filter + 10; }
+                add chain ip t early { type filter hook input priority raw; }
+                add rule ip t early udp dport 1 drop
+                add rule ip t late udp dport 2 drop
+                """);
+        assertEquals(java.util.Set.of(1L << 32 | (-300 & 0xffffffffL), 1L << 32 | 10), rs.filterHooks());
+        assertEquals(Verdict.DROP, rs.run(NfHook.LOCAL_IN, packet(17, "10.0.0.1", "10.0.0.2", 9, 1), dev("eth0"), null, -300));
+        assertEquals(Verdict.ACCEPT, rs.run(NfHook.LOCAL_IN, packet(17, "10.0.0.1", "10.0.0.2", 9, 2), dev("eth0"), null, -300));
+        assertEquals(Verdict.DROP, rs.run(NfHook.LOCAL_IN, packet(17, "10.0.0.1", "10.0.0.2", 9, 2), dev("eth0"), null, 10));
+        assertEquals(List.of("\t\ttype filter hook input priority filter + 10; policy accept;"), nft("list chain ip t late").subList(2, 3));
+    }
+
+    @Test
+    void evaluationAllocatesNothingPerPacket() {
+        StringBuilder elems = new StringBuilder();
+        for (int i = 0; i < 10_000; i++) {
+            elems.append(i > 0 ? ", " : "").append("172.16.").append(i >> 8).append('.').append(i & 0xff);
+        }
+        nft("add table inet filter\nadd chain inet filter input { type filter hook input priority 0; policy drop; }\n"
+                + "add set inet filter big { type ipv4_addr; elements = { " + elems + " }; }\n"
+                + "add rule inet filter input ip saddr @big counter drop\n"
+                + "add rule inet filter input ct state established,related accept\n"
+                + "add rule inet filter input tcp dport { 22, 80, 443 } counter accept\n"
+                + "add chain inet filter sub\nadd rule inet filter input ip protocol udp jump sub\n"
+                + "add rule inet filter sub udp dport 1000-2000 return");
+        SkBuff tcp = packet(6, "10.0.0.1", "10.0.0.2", 40000, 443);
+        SkBuff udp = packet(17, "10.0.0.1", "10.0.0.2", 40000, 1500);
+        SkBuff listed = packet(6, "172.16.39.15", "10.0.0.2", 40000, 443);
+        var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long id = Thread.currentThread().threadId();
+        int accepted = 0;
+        for (int i = 0; i < 20_000; i++) {
+            accepted += in(tcp) == Verdict.ACCEPT ? 1 : 0;
+            accepted += in(udp) == Verdict.ACCEPT ? 1 : 0;
+            accepted += in(listed) == Verdict.ACCEPT ? 1 : 0;
+        }
+        long before = threads.getThreadAllocatedBytes(id);
+        for (int i = 0; i < 100_000; i++) {
+            accepted += in(tcp) == Verdict.ACCEPT ? 1 : 0;
+            accepted += in(udp) == Verdict.ACCEPT ? 1 : 0;
+            accepted += in(listed) == Verdict.ACCEPT ? 1 : 0;
+        }
+        long allocated = threads.getThreadAllocatedBytes(id) - before;
+        assertTrue(allocated < 100_000, allocated + " bytes for 300000 packets: something allocates per packet");
+        assertEquals(120_000, accepted); // the TCP packets only: the set drops one, udp returns to the policy
+    }
+
+    @Test
+    void badValuesAreRefusedInNftsWords() {
+        nft("add table ip t\nadd chain ip t c");
+        assertTrue(assertThrows(CommandException.class, () -> nft("add rule ip t c ip saddr 300.1.1.1 drop")).getMessage()
+                .startsWith("Error: Could not resolve hostname"));
+        assertTrue(assertThrows(CommandException.class, () -> nft("add rule ip t c tcp dport nosuchservice drop"))
+                .getMessage().startsWith("Error: Could not resolve service"));
+        assertTrue(assertThrows(CommandException.class, () -> nft("add rule ip t c ip saddr @none drop")).getMessage()
+                .startsWith("Error: Could not process rule: No such file or directory"));
+    }
+}
