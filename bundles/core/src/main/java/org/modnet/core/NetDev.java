@@ -69,6 +69,8 @@ final class NetDev implements NetDevice {
     /** {@code __QDISC_STATE_MISSED}: someone wanted to run the qdisc while another thread ran it. */
     private volatile boolean qdiscMissed;
     private volatile boolean txStopped;
+    /** {@code real_num_tx_queues}: how many transmit queues {@link #pickTx} spreads flows over. */
+    private volatile int realNumTxQueues = 1;
     /** The attached XDP program and its mode, changed together. */
     record XdpAttachment(org.modnet.api.net.XdpHook hook, boolean nativeMode) {
     }
@@ -407,6 +409,43 @@ final class NetDev implements NetDevice {
     }
 
     @Override
+    public int txQueues() {
+        return realNumTxQueues;
+    }
+
+    /** The driver's maximum: a device gets as many transmit queues as it may get receive queues. */
+    @Override
+    public int maxTxQueues() {
+        return setup.maxRxQueues();
+    }
+
+    @Override
+    public void setTxQueues(int count) throws NetException {
+        synchronized (core.rtnl()) {
+            checkRegistered();
+            if (count < 1 || count > maxTxQueues()) {
+                throw new NetException(Errno.EINVAL);
+            }
+            realNumTxQueues = count;
+        }
+    }
+
+    /**
+     * {@code netdev_pick_tx}: a frame of a multi-queue device goes to the queue its flow hashes to
+     * ({@code skb_tx_hash}: the hash scaled onto the queues, {@code reciprocal_scale}), so one flow
+     * stays on one queue and keeps its order; a single-queue device uses queue 0 without hashing.
+     * (Linux first takes a queue the socket recorded or the receive queue of a forwarded frame; modnet
+     * records neither yet.)
+     */
+    int pickTx(SkBuff skb) {
+        int n = realNumTxQueues;
+        if (n == 1) {
+            return 0;
+        }
+        return (int) (((FlowHash.get(skb) & 0xffffffffL) * n) >>> 32);
+    }
+
+    @Override
     public int maxRxQueues() {
         return setup.maxRxQueues();
     }
@@ -728,6 +767,7 @@ final class NetDev implements NetDevice {
     /** The transmit path after segmentation: the checksum ({@code skb_csum_hwoffload_help}), taps, qdisc, driver. */
     private int xmitSegment(SkBuff skb) {
         skb.dev(this);
+        skb.queueMapping(pickTx(skb));
         if (skb.ipSummed() == org.modnet.api.skb.Checksum.PARTIAL
                 && (netdevFeatures() & org.modnet.api.net.NetdevFeatures.NETIF_F_HW_CSUM) == 0
                 && !org.modnet.api.inet.InetChecksum.complete(skb)) {

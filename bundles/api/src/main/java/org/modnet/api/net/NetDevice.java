@@ -92,6 +92,21 @@ public interface NetDevice {
 
     int maxRxQueues();
 
+    /**
+     * Transmit queues in use ({@code real_num_tx_queues}): {@code dev_queue_xmit} picks one per flow
+     * ({@code netdev_pick_tx}). One unless the driver or {@code numtxqueues} asked for more.
+     *
+     * @since 1.9
+     */
+    default int txQueues() {
+        return 1;
+    }
+
+    /** The most transmit queues the device can have ({@code ethtool -l}'s pre-set maximum). @since 1.9 */
+    default int maxTxQueues() {
+        return 1;
+    }
+
     // --- changes, as rtnetlink makes them ---
 
     /** {@code ip link set DEV up}: {@code dev_open}. */
@@ -122,6 +137,18 @@ public interface NetDevice {
 
     /** {@code ethtool -L combined N}. */
     void setRxQueues(int count) throws NetException;
+
+    /**
+     * {@code netif_set_real_num_tx_queues}: {@code numtxqueues N} at creation, {@code ethtool -L tx N};
+     * EINVAL outside 1..{@link #maxTxQueues()}.
+     *
+     * @since 1.9
+     */
+    default void setTxQueues(int count) throws NetException {
+        if (count != 1) {
+            throw new NetException(Errno.EINVAL);
+        }
+    }
 
     /** {@code ethtool -K}: turns a feature on or off; fixed features refuse. */
     void setFeature(String name, boolean on) throws NetException;
