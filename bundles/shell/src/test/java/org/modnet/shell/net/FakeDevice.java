@@ -57,6 +57,7 @@ final class FakeDevice implements NetDevice {
     int txRingMax;
     int rxQueues = 1;
     int maxRxQueues = 1;
+    int txQueues = 1;
     boolean promisc;
 
     FakeDevice(String name, String kind, int type, MacAddress address, MacAddress broadcast, int mtu, String qdisc) {
@@ -333,6 +334,24 @@ final class FakeDevice implements NetDevice {
         if (tx != 0) {
             txRing = tx;
         }
+    }
+
+    @Override
+    public int txQueues() {
+        return txQueues;
+    }
+
+    @Override
+    public int maxTxQueues() {
+        return maxRxQueues;
+    }
+
+    @Override
+    public void setTxQueues(int count) throws NetException {
+        if (count < 1 || count > maxRxQueues) {
+            throw new NetException(Errno.EINVAL);
+        }
+        txQueues = count;
     }
 
     @Override
