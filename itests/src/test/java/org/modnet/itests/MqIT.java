@@ -96,6 +96,7 @@ public class MqIT {
         assertThat(sh("ns1", "ip -d link show va"), containsString("numtxqueues 4 numrxqueues 4 "));
         assertThat(sh("ns2", "ip -d link show vb"), containsString("numtxqueues 4 numrxqueues 4 "));
         assertEquals("rx-0\nrx-1\nrx-2\nrx-3\ntx-0\ntx-1\ntx-2\ntx-3\n", sh("ns1", "ls /sys/class/net/va/queues"));
+        assertThat(sh("ns1", "ethtool -l va"), containsString("Current hardware settings:\nRX:\t\t4\nTX:\t\t4\n"));
         assertEquals("qdisc noqueue 0: root refcnt 2 \n", sh("ns1", "tc qdisc show dev va"));
     }
 
