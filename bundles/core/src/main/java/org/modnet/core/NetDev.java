@@ -70,6 +70,10 @@ final class NetDev implements NetDevice {
     /** Per transmit queue: the root's slot, or each its own under {@code mq} ({@link #graftMulti}). */
     private volatile TxSlot[] txSlots;
     private final Object graftLock = new Object();
+    /** Per transmit queue (as many as the device may have): its byte queue limits ({@code dev_queue->dql}). */
+    private final DynamicQueueLimits[] dql;
+    /** The driver reports its completions (it called {@link #txSentQueue}): sysfs shows byte_queue_limits. */
+    private volatile boolean usesBql;
     /** {@code real_num_tx_queues}: how many transmit queues {@link #pickTx} spreads flows over. */
     private volatile int realNumTxQueues = 1;
     /** The attached XDP program and its mode, changed together. */
@@ -101,6 +105,10 @@ final class NetDev implements NetDevice {
         this.noQueue = "noqueue".equals(setup.qdisc());
         this.defaultQdisc = core.defaultQdisc().create(this, noQueue);
         this.root = new TxSlot(defaultQdisc);
+        this.dql = new DynamicQueueLimits[Math.max(1, setup.maxRxQueues())];
+        for (int i = 0; i < dql.length; i++) {
+            dql[i] = new DynamicQueueLimits(core.nanoTime());
+        }
         this.txSlots = new TxSlot[] { root };
         RxQueueImpl[] queues = new RxQueueImpl[setup.rxQueues()];
         for (int i = 0; i < queues.length; i++) {
@@ -1103,6 +1111,65 @@ final class NetDev implements NetDevice {
                 return;
             }
         }
+    }
+
+    /**
+     * {@code netdev_tx_sent_queue}: over its byte limit the queue stops ({@code __QUEUE_STATE_STACK_XOFF},
+     * here the stopped flag of the qdisc slot the queue feeds), so what waits builds in the qdisc.
+     * Called by the driver inside {@code startXmit}, on the thread running the queue's qdisc.
+     */
+    @Override
+    public void txSentQueue(int queue, int bytes) {
+        if (noQueue || queue < 0 || queue >= dql.length) {
+            return;
+        }
+        if (!usesBql) {
+            usesBql = true;
+        }
+        DynamicQueueLimits d = dql[queue];
+        d.queued(bytes);
+        if (d.avail() < 0) {
+            TxSlot s = slotOfQueue(queue);
+            s.stopped = true;
+            if (d.avail() >= 0) {
+                s.stopped = false; // a completion raced the stop (netdev_tx_sent_queue's second look)
+            }
+        }
+    }
+
+    /**
+     * {@code netdev_tx_completed_queue}: the limit adapts ({@code dql_completed}); a queue that is under
+     * its limit again wakes and its qdisc runs ({@code netif_schedule_queue}). Called by the driver's
+     * completion, one thread at a time per queue.
+     */
+    @Override
+    public void txCompletedQueue(int queue, int packets, int bytes) {
+        if (noQueue || queue < 0 || queue >= dql.length || bytes <= 0) {
+            return;
+        }
+        DynamicQueueLimits d = dql[queue];
+        d.completed(bytes, core.nanoTime());
+        TxSlot s = slotOfQueue(queue);
+        if (d.avail() >= 0 && s.stopped) {
+            s.stopped = false;
+            qdiscRun(s);
+        }
+    }
+
+    @Override
+    public org.modnet.api.net.ByteQueueLimits byteQueueLimits(int queue) {
+        // netdev_uses_bql: Linux hides it on devices without a queue and lockless ones (tun, veth); modnet
+        // on devices whose driver never reported a completion, which are the same here
+        if (noQueue || !usesBql || queue < 0 || queue >= realNumTxQueues) {
+            return null;
+        }
+        DynamicQueueLimits d = dql[queue];
+        return new org.modnet.api.net.ByteQueueLimits(d.limit(), d.limitMax(), d.limitMin(), d.holdTimeMs(), d.inflight());
+    }
+
+    private TxSlot slotOfQueue(int queue) {
+        TxSlot[] slots = txSlots;
+        return slots[Math.floorMod(queue, slots.length)];
     }
 
     /** {@code netif_tx_wake_all_queues}: the driver's transmit ring has room again. */

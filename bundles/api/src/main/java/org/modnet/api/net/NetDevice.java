@@ -102,6 +102,30 @@ public interface NetDevice {
         return 1;
     }
 
+    /**
+     * {@code netdev_tx_sent_queue}: the driver put {@code bytes} on transmit queue {@code queue}'s ring
+     * and will report them completed; the queue stops while more than its byte limit is in flight (BQL).
+     * A driver that completes inside {@code startXmit} never calls it.
+     *
+     * @since 1.9
+     */
+    default void txSentQueue(int queue, int bytes) {
+    }
+
+    /**
+     * {@code netdev_tx_completed_queue}: the ring finished {@code packets} frames of {@code bytes}; the
+     * limit adapts and a queue BQL stopped wakes once it is under its limit again.
+     *
+     * @since 1.9
+     */
+    default void txCompletedQueue(int queue, int packets, int bytes) {
+    }
+
+    /** Transmit queue {@code queue}'s byte queue limits, or null where the device has none (no queue). @since 1.9 */
+    default ByteQueueLimits byteQueueLimits(int queue) {
+        return null;
+    }
+
     /** The most transmit queues the device can have ({@code ethtool -l}'s pre-set maximum). @since 1.9 */
     default int maxTxQueues() {
         return 1;

@@ -22,6 +22,8 @@ final class SysClassNet {
             "mtu", "operstate", "queues", "statistics", "tx_queue_len", "type");
     /** A transmit queue's directory ({@code netdev_queue_default_attrs}) as modnet has it. */
     static final List<String> TX_QUEUE = List.of("tx_maxrate", "tx_timeout");
+    /** {@code byte_queue_limits/} of a transmit queue of a device with a queue ({@code netdev_uses_bql}). */
+    static final List<String> BQL = List.of("hold_time", "inflight", "limit", "limit_max", "limit_min");
     /** A receive queue's directory ({@code rx_queue_default_attrs}). */
     static final List<String> RX_QUEUE = List.of("rps_cpus", "rps_flow_cnt");
 
@@ -82,7 +84,7 @@ final class SysClassNet {
                 dev = d;
             }
         }
-        if (dev == null || parts.length > 4) {
+        if (dev == null || parts.length > 5) {
             return null;
         }
         if (parts.length >= 2 && parts[1].equals("queues")) {
@@ -131,8 +133,30 @@ final class SysClassNet {
             return null;
         }
         List<String> attrs = isTx ? TX_QUEUE : RX_QUEUE;
+        org.modnet.api.net.ByteQueueLimits bql = isTx ? dev.byteQueueLimits(index) : null;
+        if (bql != null) {
+            attrs = new ArrayList<>(attrs);
+            attrs.add("byte_queue_limits");
+            attrs.sort(null);
+        }
         if (parts.length == 3) {
             return Node.dir(attrs);
+        }
+        if (bql != null && parts[3].equals("byte_queue_limits")) {
+            if (parts.length == 4) {
+                return Node.dir(BQL);
+            }
+            return switch (parts[4]) {
+                case "hold_time" -> Node.file(Long.toString(bql.holdTimeMs()));
+                case "inflight" -> Node.file(Long.toString(bql.inflight()));
+                case "limit" -> Node.file(Long.toString(bql.limit()));
+                case "limit_max" -> Node.file(Long.toString(bql.limitMax()));
+                case "limit_min" -> Node.file(Long.toString(bql.limitMin()));
+                default -> null;
+            };
+        }
+        if (parts.length > 4) {
+            return null;
         }
         if (!attrs.contains(parts[3])) {
             return null;

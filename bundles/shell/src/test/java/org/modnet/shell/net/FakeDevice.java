@@ -58,6 +58,8 @@ final class FakeDevice implements NetDevice {
     int rxQueues = 1;
     int maxRxQueues = 1;
     int txQueues = 1;
+    /** What byteQueueLimits answers for every queue in use; null: no queue, no BQL. */
+    org.modnet.api.net.ByteQueueLimits bql;
     boolean promisc;
 
     FakeDevice(String name, String kind, int type, MacAddress address, MacAddress broadcast, int mtu, String qdisc) {
@@ -339,6 +341,11 @@ final class FakeDevice implements NetDevice {
     @Override
     public int txQueues() {
         return txQueues;
+    }
+
+    @Override
+    public org.modnet.api.net.ByteQueueLimits byteQueueLimits(int queue) {
+        return queue < txQueues ? bql : null;
     }
 
     @Override

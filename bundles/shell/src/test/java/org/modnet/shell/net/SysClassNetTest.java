@@ -49,6 +49,22 @@ class SysClassNetTest {
     }
 
     @Test
+    void aDeviceWithAQueueShowsItsByteQueueLimits() {
+        FakeCore.vethPair(shell.init(), "veth0", "veth1");
+        FakeDevice eth0 = shell.init().add(FakeDevice.ether("eth0", "tap", "02:00:00:00:00:0c"));
+        eth0.bql = new org.modnet.api.net.ByteQueueLimits(3028, 1879048192L, 0, 1000, 1514);
+        assertEquals(lines("byte_queue_limits", "tx_maxrate", "tx_timeout"), shell.ls("/sys/class/net/eth0/queues/tx-0"));
+        assertEquals(lines("hold_time", "inflight", "limit", "limit_max", "limit_min"),
+                shell.ls("/sys/class/net/eth0/queues/tx-0/byte_queue_limits"));
+        assertEquals("3028\n", shell.cat("/sys/class/net/eth0/queues/tx-0/byte_queue_limits/limit"));
+        assertEquals("1514\n", shell.cat("/sys/class/net/eth0/queues/tx-0/byte_queue_limits/inflight"));
+        assertEquals("1879048192\n", shell.cat("/sys/class/net/eth0/queues/tx-0/byte_queue_limits/limit_max"));
+        assertEquals("1000\n", shell.cat("/sys/class/net/eth0/queues/tx-0/byte_queue_limits/hold_time"));
+        assertEquals("cat: /sys/class/net/veth0/queues/tx-0/byte_queue_limits/limit: No such file or directory",
+                shell.catFails("/sys/class/net/veth0/queues/tx-0/byte_queue_limits/limit").getMessage());
+    }
+
+    @Test
     void carrierOfADownDeviceIsInvalidArgument() {
         FakeCore.vethPair(shell.init(), "veth0", "veth1");
         CommandException e = shell.catFails("/sys/class/net/veth0/carrier");
