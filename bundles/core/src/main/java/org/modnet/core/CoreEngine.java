@@ -398,6 +398,29 @@ final class CoreEngine implements NetCore, org.modnet.api.sched.QdiscHook {
     }
 
     @Override
+    public org.modnet.api.sched.Qdisc graftMulti(NetDevice dev, org.modnet.api.sched.Qdisc root,
+            java.util.List<org.modnet.api.sched.Qdisc> children) throws org.modnet.api.net.NetException {
+        NetDev d = netDev(dev);
+        org.modnet.api.sched.Qdisc old = d.graftMulti(root, children);
+        d.qdiscRun();
+        return old;
+    }
+
+    @Override
+    public org.modnet.api.sched.Qdisc graftTx(NetDevice dev, int index, org.modnet.api.sched.Qdisc q)
+            throws org.modnet.api.net.NetException {
+        NetDev d = netDev(dev);
+        org.modnet.api.sched.Qdisc old = d.graftTx(index, q);
+        d.qdiscRun();
+        return old;
+    }
+
+    @Override
+    public org.modnet.api.sched.Qdisc txQdisc(NetDevice dev, int index) {
+        return netDev(dev).txQdisc(index);
+    }
+
+    @Override
     public void schedule(NetDevice dev) {
         netDev(dev).qdiscRun();
     }

@@ -76,6 +76,23 @@ public final class NetCoreComponent implements NetCore, org.modnet.api.handover.
     }
 
     @Override
+    public org.modnet.api.sched.Qdisc graftMulti(NetDevice dev, org.modnet.api.sched.Qdisc root,
+            java.util.List<org.modnet.api.sched.Qdisc> children) throws org.modnet.api.net.NetException {
+        return engine.graftMulti(dev, root, children);
+    }
+
+    @Override
+    public org.modnet.api.sched.Qdisc graftTx(NetDevice dev, int index, org.modnet.api.sched.Qdisc q)
+            throws org.modnet.api.net.NetException {
+        return engine.graftTx(dev, index, q);
+    }
+
+    @Override
+    public org.modnet.api.sched.Qdisc txQdisc(NetDevice dev, int index) {
+        return engine.txQdisc(dev, index);
+    }
+
+    @Override
     public void schedule(NetDevice dev) {
         engine.schedule(dev);
     }

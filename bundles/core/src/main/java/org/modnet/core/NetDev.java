@@ -62,13 +62,20 @@ final class NetDev implements NetDevice {
     private volatile Qdisc defaultQdisc;
     /** {@code IFF_NO_QUEUE}: the driver asked for no queue (lo, veth); the default is noqueue. */
     private final boolean noQueue;
-    /** What sits on the transmit path now (null: noqueue); swapped by {@link #graft} under the old one's lock. */
-    private volatile Qdisc qdisc;
+    /**
+     * The root qdisc ({@code dev->qdisc}; null: noqueue) and, unless it is a multi-queue root, the slot
+     * every transmit queue feeds; swapped by {@link #graft} under the old one's lock.
+     */
+    private final TxSlot root;
+    /** Per transmit queue: the root's slot, or each its own under {@code mq} ({@link #graftMulti}). */
+    private volatile TxSlot[] txSlots;
     private final Object graftLock = new Object();
-    private final AtomicBoolean qdiscRunning = new AtomicBoolean();
-    /** {@code __QDISC_STATE_MISSED}: someone wanted to run the qdisc while another thread ran it. */
-    private volatile boolean qdiscMissed;
-    private volatile boolean txStopped;
+    /** Per transmit queue (as many as the device may have): its byte queue limits ({@code dev_queue->dql}). */
+    private final DynamicQueueLimits[] dql;
+    /** The driver reports its completions (it called {@link #txSentQueue}): sysfs shows byte_queue_limits. */
+    private volatile boolean usesBql;
+    /** {@code real_num_tx_queues}: how many transmit queues {@link #pickTx} spreads flows over. */
+    private volatile int realNumTxQueues = 1;
     /** The attached XDP program and its mode, changed together. */
     record XdpAttachment(org.modnet.api.net.XdpHook hook, boolean nativeMode) {
     }
@@ -97,7 +104,12 @@ final class NetDev implements NetDevice {
         this.featureBits = org.modnet.api.net.NetdevFeatures.bits(setup.features());
         this.noQueue = "noqueue".equals(setup.qdisc());
         this.defaultQdisc = core.defaultQdisc().create(this, noQueue);
-        this.qdisc = defaultQdisc;
+        this.root = new TxSlot(defaultQdisc);
+        this.dql = new DynamicQueueLimits[Math.max(1, setup.maxRxQueues())];
+        for (int i = 0; i < dql.length; i++) {
+            dql[i] = new DynamicQueueLimits(core.nanoTime());
+        }
+        this.txSlots = new TxSlot[] { root };
         RxQueueImpl[] queues = new RxQueueImpl[setup.rxQueues()];
         for (int i = 0; i < queues.length; i++) {
             queues[i] = new RxQueueImpl(this, i, rxRing, core.softirqFor(ifindex, i));
@@ -210,13 +222,13 @@ final class NetDev implements NetDevice {
 
     @Override
     public String qdisc() {
-        Qdisc q = qdisc;
+        Qdisc q = root.qdisc;
         return q == null ? "noqueue" : q.kind();
     }
 
     @Override
     public int qdiscBacklog() {
-        Qdisc q = qdisc;
+        Qdisc q = root.qdisc;
         if (q == null) {
             return 0;
         }
@@ -226,11 +238,11 @@ final class NetDev implements NetDevice {
     }
 
     Qdisc currentQdisc() {
-        return qdisc;
+        return root.qdisc;
     }
 
     boolean hasDefaultQdisc() {
-        return qdisc == defaultQdisc;
+        return root.qdisc == defaultQdisc;
     }
 
     /**
@@ -249,25 +261,26 @@ final class NetDev implements NetDevice {
             if (next == null) {
                 defaultQdisc = target;
             }
-            Qdisc old = qdisc;
+            Qdisc old = root.qdisc;
             if (old == null) {
-                qdisc = target;
+                root.qdisc = target;
             } else {
                 synchronized (old) {
-                    qdisc = target;
+                    root.qdisc = target;
                     int freed = old.reset();
                     if (freed > 0) {
                         stats.addShared(DeviceStats.Field.TX_DROPPED, freed);
                     }
                 }
             }
+            shareRoot();
             return old;
         }
     }
 
     /** The family {@code kind} left: a default qdisc of that family gives way to today's default. */
     void replaceDefaultOf(String kind) {
-        Qdisc old = qdisc;
+        Qdisc old = root.qdisc;
         if (old == null || old != defaultQdisc || !kind.equals(old.kind())) {
             return;
         }
@@ -357,7 +370,7 @@ final class NetDev implements NetDevice {
             all.put("rx_queue_" + q.index() + "_polls", q.napi().polls());
             all.put("rx_queue_" + q.index() + "_ring_full_drops", q.ringDrops());
         }
-        Qdisc q = qdisc;
+        Qdisc q = root.qdisc;
         if (q != null) {
             all.put("tx_qdisc_drops", q.stats().drops());
         }
@@ -407,6 +420,124 @@ final class NetDev implements NetDevice {
     }
 
     @Override
+    public int txQueues() {
+        return realNumTxQueues;
+    }
+
+    /** The driver's maximum: a device gets as many transmit queues as it may get receive queues. */
+    @Override
+    public int maxTxQueues() {
+        return setup.maxRxQueues();
+    }
+
+    @Override
+    public void setTxQueues(int count) throws NetException {
+        synchronized (core.rtnl()) {
+            checkRegistered();
+            if (count < 1 || count > maxTxQueues()) {
+                throw new NetException(Errno.EINVAL);
+            }
+            synchronized (graftLock) {
+                if (txSlots[0] != root) {
+                    throw new NetException(Errno.EBUSY); // mq has a child per queue: replace the root first
+                }
+                realNumTxQueues = count;
+                shareRoot();
+            }
+        }
+    }
+
+    /** Every transmit queue feeds the root; what per-queue qdiscs held is freed, counted in tx_dropped. Under graftLock. */
+    private void shareRoot() {
+        TxSlot[] old = txSlots;
+        TxSlot[] now = new TxSlot[realNumTxQueues];
+        java.util.Arrays.fill(now, root);
+        txSlots = now;
+        for (TxSlot slot : old) {
+            Qdisc q = slot.qdisc;
+            if (slot != root && q != null) {
+                synchronized (q) {
+                    slot.qdisc = null;
+                    int freed = q.reset();
+                    if (freed > 0) {
+                        stats.addShared(DeviceStats.Field.TX_DROPPED, freed);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * {@code mq_attach}: {@code rootQdisc} becomes the root (shown, holding no frame) and queue i feeds
+     * {@code children.get(i)} (null: noqueue) with its own run flag and stopped flag. Returns the root
+     * it replaced; frames queued in the old qdiscs are freed, counted in tx_dropped.
+     */
+    Qdisc graftMulti(Qdisc rootQdisc, List<Qdisc> children) throws NetException {
+        synchronized (graftLock) {
+            if (children.size() != realNumTxQueues) {
+                throw new NetException(Errno.EINVAL);
+            }
+            Qdisc old = graft(rootQdisc);
+            TxSlot[] now = new TxSlot[children.size()];
+            for (int i = 0; i < now.length; i++) {
+                Qdisc c = children.get(i);
+                now[i] = new TxSlot(c == null || "noqueue".equals(c.kind()) ? null : c);
+            }
+            txSlots = now;
+            return old;
+        }
+    }
+
+    /**
+     * {@code dev_graft_qdisc} on one transmit queue under a multi-queue root ({@code tc qdisc replace
+     * dev D parent :N}): returns the child it replaced, its frames freed and counted in tx_dropped.
+     */
+    Qdisc graftTx(int index, Qdisc q) throws NetException {
+        synchronized (graftLock) {
+            TxSlot[] slots = txSlots;
+            if (index < 0 || index >= slots.length || slots[index] == root) {
+                throw new NetException(Errno.EINVAL);
+            }
+            TxSlot slot = slots[index];
+            Qdisc target = q == null || "noqueue".equals(q.kind()) ? null : q;
+            Qdisc old = slot.qdisc;
+            if (old == null) {
+                slot.qdisc = target;
+            } else {
+                synchronized (old) {
+                    slot.qdisc = target;
+                    int freed = old.reset();
+                    if (freed > 0) {
+                        stats.addShared(DeviceStats.Field.TX_DROPPED, freed);
+                    }
+                }
+            }
+            return old;
+        }
+    }
+
+    /** The qdisc transmit queue {@code index} feeds: the root's, or its own under a multi-queue root. */
+    Qdisc txQdisc(int index) {
+        TxSlot[] slots = txSlots;
+        return index < 0 || index >= slots.length ? null : slots[index].qdisc;
+    }
+
+    /**
+     * {@code netdev_pick_tx}: a frame of a multi-queue device goes to the queue its flow hashes to
+     * ({@code skb_tx_hash}: the hash scaled onto the queues, {@code reciprocal_scale}), so one flow
+     * stays on one queue and keeps its order; a single-queue device uses queue 0 without hashing.
+     * (Linux first takes a queue the socket recorded or the receive queue of a forwarded frame; modnet
+     * records neither yet.)
+     */
+    int pickTx(SkBuff skb) {
+        int n = realNumTxQueues;
+        if (n == 1) {
+            return 0;
+        }
+        return (int) (((FlowHash.get(skb) & 0xffffffffL) * n) >>> 32);
+    }
+
+    @Override
     public int maxRxQueues() {
         return setup.maxRxQueues();
     }
@@ -433,7 +564,9 @@ final class NetDev implements NetDevice {
             }
             ops.open(this);
             flags |= IfFlags.UP;
-            txStopped = false;
+            for (TxSlot slot : txSlots) {
+                slot.stopped = false;
+            }
             if (type() == org.modnet.api.net.Eth.ARPHRD_LOOPBACK
                     && addresses.stream().noneMatch(a -> a.address() instanceof java.net.Inet4Address)) {
                 addresses.add(new IfAddress(LOOPBACK_ADDRESS.address(), 8, null, "host", name())); // inetdev_event, NETDEV_UP on a loopback device
@@ -652,7 +785,7 @@ final class NetDev implements NetDevice {
         ns.remove(this);
         ops.uninit(this);
         purgeQueues();
-        Qdisc q = qdisc;
+        Qdisc q = root.qdisc;
         if (q != null && q == defaultQdisc) {
             q.destroy(); // the default is the core's own (qdisc_put in dev_shutdown); tc's go with the sched bundle's prune
         }
@@ -675,10 +808,12 @@ final class NetDev implements NetDevice {
         for (RxQueueImpl q : retiredQueues) {
             q.purge();
         }
-        Qdisc q = qdisc;
-        if (q != null) {
-            synchronized (q) {
-                q.reset();
+        for (TxSlot slot : txSlots) {
+            Qdisc q = slot.qdisc;
+            if (q != null) {
+                synchronized (q) {
+                    q.reset();
+                }
             }
         }
     }
@@ -728,6 +863,7 @@ final class NetDev implements NetDevice {
     /** The transmit path after segmentation: the checksum ({@code skb_csum_hwoffload_help}), taps, qdisc, driver. */
     private int xmitSegment(SkBuff skb) {
         skb.dev(this);
+        skb.queueMapping(pickTx(skb));
         if (skb.ipSummed() == org.modnet.api.skb.Checksum.PARTIAL
                 && (netdevFeatures() & org.modnet.api.net.NetdevFeatures.NETIF_F_HW_CSUM) == 0
                 && !org.modnet.api.inet.InetChecksum.complete(skb)) {
@@ -771,7 +907,7 @@ final class NetDev implements NetDevice {
         private int count;
 
         int defer(SkBuff skb, NetDev dev) {
-            if (dev.qdisc == owner || round + 1 > RECURSION_LIMIT || count == MAX_DEFERRED) {
+            if (dev.slotOf(skb).qdisc == owner || round + 1 > RECURSION_LIMIT || count == MAX_DEFERRED) {
                 dev.stats.addShared(DeviceStats.Field.TX_DROPPED, 1);
                 skb.free();
                 return Qdisc.NET_XMIT_DROP;
@@ -806,10 +942,34 @@ final class NetDev implements NetDevice {
 
     private static final ThreadLocal<XmitNest> XMIT_NEST = ThreadLocal.withInitial(XmitNest::new);
 
+    /**
+     * What a transmit queue feeds ({@code struct netdev_queue}'s qdisc and state): the qdisc, its run
+     * flag ({@code __QDISC_STATE_RUNNING}), the "missed" mark ({@code __QDISC_STATE_MISSED}) and the
+     * stopped flag ({@code __QUEUE_STATE_DRV_XOFF}). Every queue shares the root's slot unless a
+     * multi-queue root ({@code mq}) gave each queue a qdisc of its own.
+     */
+    static final class TxSlot {
+        volatile Qdisc qdisc;
+        final AtomicBoolean running = new AtomicBoolean();
+        volatile boolean missed;
+        volatile boolean stopped;
+
+        TxSlot(Qdisc qdisc) {
+            this.qdisc = qdisc;
+        }
+    }
+
+    /** The slot the frame's queue ({@code skb->queue_mapping}) feeds. */
+    private TxSlot slotOf(SkBuff skb) {
+        TxSlot[] slots = txSlots;
+        return slots.length == 1 ? slots[0] : slots[Math.floorMod(skb.queueMapping(), slots.length)];
+    }
+
     /** The qdisc (or the driver with noqueue); the caller drains what the qdisc's filters sent meanwhile. */
     private int xmitQdisc(SkBuff skb, XmitNest nest) {
         while (true) {
-            Qdisc q = qdisc;
+            TxSlot s = slotOf(skb);
+            Qdisc q = s.qdisc;
             if (q == null) {
                 if (ops.startXmit(skb, this) == TxResult.BUSY) {
                     // a device without a queue cannot be busy: Linux drops with "Virtual device asks to queue packet!"
@@ -825,12 +985,12 @@ final class NetDev implements NetDevice {
             boolean more = false;
             SkBuff first = null;
             synchronized (q) {
-                if (q != qdisc) {
+                if (q != s.qdisc || s != slotOf(skb)) {
                     continue; // grafted meanwhile: the old one is gone
                 }
                 // TCQ_F_CAN_BYPASS: empty and nobody running it, the frame goes straight to the driver
-                if (q.canBypass() && q.qlen() == 0 && !txStopped && qdiscRunning.compareAndSet(false, true)) {
-                    qdiscMissed = false;
+                if (q.canBypass() && q.qlen() == 0 && !s.stopped && s.running.compareAndSet(false, true)) {
+                    s.missed = false;
                     q.stats().sent(skb.len());
                     bypass = true;
                     rc = Qdisc.NET_XMIT_SUCCESS;
@@ -842,16 +1002,16 @@ final class NetDev implements NetDevice {
                         nest.owner = null;
                     }
                     // nobody running it: become the runner and take the first frame in the same lock hold
-                    if (rc == Qdisc.NET_XMIT_SUCCESS && !txStopped && qdiscRunning.compareAndSet(false, true)) {
-                        qdiscMissed = false;
+                    if (rc == Qdisc.NET_XMIT_SUCCESS && !s.stopped && s.running.compareAndSet(false, true)) {
+                        s.missed = false;
                         runner = true;
                         first = q.dequeue();
-                        more = q.qlen() > 0; // read under the lock: anything queued after it sets qdiscMissed
+                        more = q.qlen() > 0; // read under the lock: anything queued after it sets the missed mark
                     }
                 }
             }
             if (bypass) {
-                runFrom(q, skb, false);
+                runFrom(s, q, skb, false);
                 return Qdisc.NET_XMIT_SUCCESS;
             }
             if (rc != Qdisc.NET_XMIT_SUCCESS) {
@@ -859,9 +1019,9 @@ final class NetDev implements NetDevice {
                 return rc;
             }
             if (runner) {
-                runFrom(q, first, more);
+                runFrom(s, q, first, more);
             } else {
-                qdiscRun();
+                qdiscRun(s);
             }
             return Qdisc.NET_XMIT_SUCCESS;
         }
@@ -875,34 +1035,42 @@ final class NetDev implements NetDevice {
      * since left the "missed" mark. (An empty dequeue's bookkeeping, such as fq_codel retiring an
      * emptied flow, is the qdisc's to do at its next enqueue.)
      */
-    private void runFrom(Qdisc q, SkBuff skb, boolean drain) {
+    private void runFrom(TxSlot s, Qdisc q, SkBuff skb, boolean drain) {
         try {
-            if (skb != null && transmit(q, skb) && drain) {
-                qdiscRestart();
+            if (skb != null && transmit(s, q, skb) && drain) {
+                qdiscRestart(s);
             }
         } finally {
-            qdiscRunning.set(false);
+            s.running.set(false);
         }
-        if (qdiscMissed) {
-            qdiscRun(); // frames queued while this one went out
+        if (s.missed) {
+            qdiscRun(s); // frames queued while this one went out
         }
     }
 
     /** Hands one dequeued frame to the driver; a busy driver gets it back in the qdisc and stops the queue. */
-    private boolean transmit(Qdisc q, SkBuff skb) {
+    private boolean transmit(TxSlot s, Qdisc q, SkBuff skb) {
         if (ops.startXmit(skb, this) != TxResult.BUSY) {
             return true;
         }
         synchronized (q) {
-            if (q == qdisc) {
+            if (q == s.qdisc) {
                 q.requeue(skb);
             } else {
                 stats.addShared(DeviceStats.Field.TX_DROPPED, 1);
                 skb.free();
             }
         }
-        txStopped = true; // netif_stop_queue: the driver wakes us when its ring drains
+        s.stopped = true; // netif_tx_stop_queue: the driver wakes us when its ring drains
         return false;
+    }
+
+    /** {@code qdisc_run} of every queue's qdisc ({@code __netif_schedule} from a watchdog, a graft, a wake). */
+    void qdiscRun() {
+        TxSlot[] slots = txSlots;
+        for (TxSlot s : slots) {
+            qdiscRun(s);
+        }
     }
 
     /**
@@ -910,47 +1078,106 @@ final class NetDev implements NetDevice {
      * empty or throttled or the driver is busy; a caller that finds it running leaves a "missed" mark
      * the runner sees as it finishes.
      */
-    void qdiscRun() {
-        qdiscMissed = true;
-        while (!txStopped && qdiscRunning.compareAndSet(false, true)) {
-            qdiscMissed = false;
+    private void qdiscRun(TxSlot s) {
+        s.missed = true;
+        while (!s.stopped && s.running.compareAndSet(false, true)) {
+            s.missed = false;
             try {
-                qdiscRestart();
+                qdiscRestart(s);
             } finally {
-                qdiscRunning.set(false);
+                s.running.set(false);
             }
-            if (!qdiscMissed) {
+            if (!s.missed) {
                 return;
             }
         }
     }
 
     /** {@code qdisc_restart}, looped: dequeue under the qdisc's lock, transmit outside it, until nothing comes or the driver is busy. */
-    private void qdiscRestart() {
-        while (!txStopped) {
-            Qdisc q = qdisc;
+    private void qdiscRestart(TxSlot s) {
+        while (!s.stopped) {
+            Qdisc q = s.qdisc;
             if (q == null) {
                 return;
             }
             SkBuff skb;
             synchronized (q) {
-                if (q != qdisc) {
+                if (q != s.qdisc) {
                     continue;
                 }
                 skb = q.dequeue();
             }
-            if (skb == null || !transmit(q, skb)) {
+            if (skb == null || !transmit(s, q, skb)) {
                 return;
             }
         }
     }
 
-    /** {@code netif_wake_queue}: the driver's transmit ring has room again. */
-    void wakeQueue() {
-        txStopped = false;
-        if (qdisc != null) {
-            qdiscRun();
+    /**
+     * {@code netdev_tx_sent_queue}: over its byte limit the queue stops ({@code __QUEUE_STATE_STACK_XOFF},
+     * here the stopped flag of the qdisc slot the queue feeds), so what waits builds in the qdisc.
+     * Called by the driver inside {@code startXmit}, on the thread running the queue's qdisc.
+     */
+    @Override
+    public void txSentQueue(int queue, int bytes) {
+        if (noQueue || queue < 0 || queue >= dql.length) {
+            return;
         }
+        if (!usesBql) {
+            usesBql = true;
+        }
+        DynamicQueueLimits d = dql[queue];
+        d.queued(bytes);
+        if (d.avail() < 0) {
+            TxSlot s = slotOfQueue(queue);
+            s.stopped = true;
+            if (d.avail() >= 0) {
+                s.stopped = false; // a completion raced the stop (netdev_tx_sent_queue's second look)
+            }
+        }
+    }
+
+    /**
+     * {@code netdev_tx_completed_queue}: the limit adapts ({@code dql_completed}); a queue that is under
+     * its limit again wakes and its qdisc runs ({@code netif_schedule_queue}). Called by the driver's
+     * completion, one thread at a time per queue.
+     */
+    @Override
+    public void txCompletedQueue(int queue, int packets, int bytes) {
+        if (noQueue || queue < 0 || queue >= dql.length || bytes <= 0) {
+            return;
+        }
+        DynamicQueueLimits d = dql[queue];
+        d.completed(bytes, core.nanoTime());
+        TxSlot s = slotOfQueue(queue);
+        if (d.avail() >= 0 && s.stopped) {
+            s.stopped = false;
+            qdiscRun(s);
+        }
+    }
+
+    @Override
+    public org.modnet.api.net.ByteQueueLimits byteQueueLimits(int queue) {
+        // netdev_uses_bql: Linux hides it on devices without a queue and lockless ones (tun, veth); modnet
+        // on devices whose driver never reported a completion, which are the same here
+        if (noQueue || !usesBql || queue < 0 || queue >= realNumTxQueues) {
+            return null;
+        }
+        DynamicQueueLimits d = dql[queue];
+        return new org.modnet.api.net.ByteQueueLimits(d.limit(), d.limitMax(), d.limitMin(), d.holdTimeMs(), d.inflight());
+    }
+
+    private TxSlot slotOfQueue(int queue) {
+        TxSlot[] slots = txSlots;
+        return slots[Math.floorMod(queue, slots.length)];
+    }
+
+    /** {@code netif_tx_wake_all_queues}: the driver's transmit ring has room again. */
+    void wakeQueue() {
+        for (TxSlot s : txSlots) {
+            s.stopped = false;
+        }
+        qdiscRun();
     }
 
     List<RxQueueImpl> allQueues() {

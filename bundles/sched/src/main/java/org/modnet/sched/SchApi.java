@@ -115,15 +115,53 @@ final class SchApi {
         if (q instanceof ClassfulQdisc cls) {
             cls.handle(h);
         }
+        if (q instanceof SchMq mq && dev.txQueues() < 2) {
+            throw new CommandException("RTNETLINK answers: Operation not supported", 2); // mq_init: not multi-queue
+        }
         Attached old = current(dev);
-        attached.put(dev, new Attached(h, q));
-        children.remove(dev); // they go with the root they were in
-        Qdisc was = hook.graft(dev, q);
+        Qdisc was;
+        if (q instanceof SchMq mq) {
+            List<Qdisc> kids = new ArrayList<>();
+            for (int i = 0; i < dev.txQueues(); i++) {
+                kids.add(defaultChild(dev));
+            }
+            was = hook.qdisc(dev);
+            try {
+                mq.attach(hook, kids, () -> defaultChild(dev));
+            } catch (org.modnet.api.net.NetException e) {
+                kids.forEach(Qdisc::destroy);
+                throw new CommandException("RTNETLINK answers: " + e.errno().text(), 2);
+            }
+            attached.put(dev, new Attached(h, q));
+            children.remove(dev);
+        } else {
+            attached.put(dev, new Attached(h, q));
+            children.remove(dev); // they go with the root they were in
+            was = hook.graft(dev, q);
+        }
         if (old != null) {
             old.qdisc().destroy();
         } else if (was != null && was != q && attachedNowhere(was)) {
             was.destroy();
         }
+    }
+
+    /** {@code get_default_qdisc_ops}: a queue's qdisc under mq is {@code net.core.default_qdisc}'s kind. */
+    private Qdisc defaultChild(NetDevice dev) {
+        String kind = "pfifo_fast";
+        try {
+            kind = dev.namespace().sysctl().get("net.core.default_qdisc").strip();
+        } catch (org.modnet.api.net.NetException | RuntimeException e) {
+            // no such sysctl here: the kernel's own default
+        }
+        QdiscOps ops = families.apply(kind);
+        if (ops == null) {
+            ops = families.apply("pfifo_fast");
+        }
+        if (ops == null) {
+            throw rtnl("Specified qdisc kind is unknown.");
+        }
+        return ops.create(env(dev), List.of());
     }
 
     private boolean attachedNowhere(Qdisc q) {
@@ -294,7 +332,8 @@ final class SchApi {
             if (only == null) {
                 line.append("dev ").append(dev.name()).append(' ');
             }
-            line.append("root refcnt 2 ");
+            // iproute2 prints refcnt when it is not 1: a root the device holds; mq's is the scheduler's alone
+            line.append(q instanceof SchMq ? "root " : "root refcnt 2 ");
             String opts;
             QdiscStats st;
             int qlen;
@@ -317,7 +356,9 @@ final class SchApi {
             }
             out.add(line.append(opts).toString());
             statLines(out, stats, st, qlen, bytes, xstats);
-            if (cur != null && cur.qdisc() instanceof ClassfulQdisc cls) {
+            if (cur != null && cur.qdisc() instanceof SchMq mq) {
+                showMq(out, dev, only == null, stats, cur, mq);
+            } else if (cur != null && cur.qdisc() instanceof ClassfulQdisc cls) {
                 Map<Integer, Attached> kids = children.getOrDefault(dev, Map.of());
                 for (Map.Entry<Integer, Attached> k : new java.util.TreeMap<>(kids).entrySet()) {
                     Leaf leaf = new Leaf(cur, cls, k.getKey());
@@ -340,6 +381,26 @@ final class SchApi {
             out.addAll(ingress.show(dev, only == null, stats));
         }
         return out;
+    }
+
+    /** mq's children, one per queue, last queue first as the kernel dumps them; 0: for a default one. */
+    private void showMq(List<String> out, NetDevice dev, boolean withDev, boolean stats, Attached root, SchMq mq) {
+        Map<Integer, Attached> kids = children.getOrDefault(dev, Map.of());
+        for (int i = mq.queues(); i >= 1; i--) {
+            int classid = root.handle() | i;
+            Qdisc c = mq.child(i - 1);
+            Attached a = kids.get(classid);
+            int h = a != null && a.qdisc() == c ? a.handle() : 0;
+            StringBuilder cl = new StringBuilder("qdisc ").append(c.kind()).append(' ').append(TcUtil.handle(h)).append(' ');
+            if (withDev) {
+                cl.append("dev ").append(dev.name()).append(' ');
+            }
+            cl.append("parent ").append(TcUtil.handle(classid)).append(' ');
+            synchronized (c) {
+                out.add(cl.append(c.options()).toString());
+                statLines(out, stats, c.stats(), c.qlen(), c.backlogBytes(), c.xstats());
+            }
+        }
     }
 
     private static void statLines(List<String> out, boolean stats, QdiscStats st, int qlen, int bytes, String xstats) {

@@ -92,6 +92,45 @@ public interface NetDevice {
 
     int maxRxQueues();
 
+    /**
+     * Transmit queues in use ({@code real_num_tx_queues}): {@code dev_queue_xmit} picks one per flow
+     * ({@code netdev_pick_tx}). One unless the driver or {@code numtxqueues} asked for more.
+     *
+     * @since 1.9
+     */
+    default int txQueues() {
+        return 1;
+    }
+
+    /**
+     * {@code netdev_tx_sent_queue}: the driver put {@code bytes} on transmit queue {@code queue}'s ring
+     * and will report them completed; the queue stops while more than its byte limit is in flight (BQL).
+     * A driver that completes inside {@code startXmit} never calls it.
+     *
+     * @since 1.9
+     */
+    default void txSentQueue(int queue, int bytes) {
+    }
+
+    /**
+     * {@code netdev_tx_completed_queue}: the ring finished {@code packets} frames of {@code bytes}; the
+     * limit adapts and a queue BQL stopped wakes once it is under its limit again.
+     *
+     * @since 1.9
+     */
+    default void txCompletedQueue(int queue, int packets, int bytes) {
+    }
+
+    /** Transmit queue {@code queue}'s byte queue limits, or null where the device has none (no queue). @since 1.9 */
+    default ByteQueueLimits byteQueueLimits(int queue) {
+        return null;
+    }
+
+    /** The most transmit queues the device can have ({@code ethtool -l}'s pre-set maximum). @since 1.9 */
+    default int maxTxQueues() {
+        return 1;
+    }
+
     // --- changes, as rtnetlink makes them ---
 
     /** {@code ip link set DEV up}: {@code dev_open}. */
@@ -122,6 +161,18 @@ public interface NetDevice {
 
     /** {@code ethtool -L combined N}. */
     void setRxQueues(int count) throws NetException;
+
+    /**
+     * {@code netif_set_real_num_tx_queues}: {@code numtxqueues N} at creation, {@code ethtool -L tx N};
+     * EINVAL outside 1..{@link #maxTxQueues()}.
+     *
+     * @since 1.9
+     */
+    default void setTxQueues(int count) throws NetException {
+        if (count != 1) {
+            throw new NetException(Errno.EINVAL);
+        }
+    }
 
     /** {@code ethtool -K}: turns a feature on or off; fixed features refuse. */
     void setFeature(String name, boolean on) throws NetException;

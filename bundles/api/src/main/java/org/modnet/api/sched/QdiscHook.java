@@ -21,6 +21,35 @@ public interface QdiscHook {
      */
     Qdisc graft(NetDevice dev, Qdisc q);
 
+    /**
+     * {@code mq_attach}: puts the multi-queue root {@code root} on the device (shown by {@link #qdisc},
+     * holding no frame itself) and gives transmit queue i its own qdisc {@code children.get(i)}
+     * ({@code kind() == "noqueue"}: none). {@code children} has one entry per transmit queue.
+     * Returns the root it replaced, as {@link #graft}.
+     *
+     * @throws org.modnet.api.net.NetException EINVAL when the count is not the device's queue count
+     * @since 1.2
+     */
+    default Qdisc graftMulti(NetDevice dev, Qdisc root, java.util.List<Qdisc> children) throws org.modnet.api.net.NetException {
+        throw new org.modnet.api.net.NetException(org.modnet.api.net.Errno.EOPNOTSUPP);
+    }
+
+    /**
+     * Replaces transmit queue {@code index}'s own qdisc under a multi-queue root and returns the one
+     * there; its frames are freed and counted in {@code tx_dropped}.
+     *
+     * @throws org.modnet.api.net.NetException EINVAL when the queue has no qdisc of its own
+     * @since 1.2
+     */
+    default Qdisc graftTx(NetDevice dev, int index, Qdisc q) throws org.modnet.api.net.NetException {
+        throw new org.modnet.api.net.NetException(org.modnet.api.net.Errno.EOPNOTSUPP);
+    }
+
+    /** The qdisc transmit queue {@code index} feeds (the root's unless a multi-queue root is on). @since 1.2 */
+    default Qdisc txQdisc(NetDevice dev, int index) {
+        return index == 0 ? qdisc(dev) : null;
+    }
+
     /** {@code __netif_schedule}: runs the device's qdisc (from a watchdog timer). */
     void schedule(NetDevice dev);
 

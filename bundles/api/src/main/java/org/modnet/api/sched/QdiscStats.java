@@ -33,6 +33,20 @@ public final class QdiscStats {
         requeues++;
     }
 
+    /**
+     * Adds another qdisc's counters to these: how {@code mq} reports the sum of its queues' qdiscs
+     * ({@code gnet_stats_add_basic}, {@code gnet_stats_add_queue}).
+     *
+     * @since 1.2
+     */
+    public void add(QdiscStats other) {
+        bytes += other.bytes;
+        packets += other.packets;
+        drops += other.drops;
+        overlimits += other.overlimits;
+        requeues += other.requeues;
+    }
+
     public long bytes() {
         return bytes;
     }

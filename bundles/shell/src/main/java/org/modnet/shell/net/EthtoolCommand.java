@@ -413,6 +413,20 @@ final class EthtoolCommand {
         if (dev == null) {
             throw perror("Cannot get device channel parameters", Errno.ENODEV, 1);
         }
+        if (separateChannels(dev)) {
+            // veth_get_channels: receive and transmit queues counted apart, no combined channel
+            out.println("Pre-set maximums:");
+            out.println("RX:\t\t" + dev.maxRxQueues());
+            out.println("TX:\t\t" + dev.maxTxQueues());
+            out.println("Other:\t\tn/a");
+            out.println("Combined:\tn/a");
+            out.println("Current hardware settings:");
+            out.println("RX:\t\t" + dev.rxQueues());
+            out.println("TX:\t\t" + dev.txQueues());
+            out.println("Other:\t\tn/a");
+            out.println("Combined:\tn/a");
+            return;
+        }
         // each receive queue is a combined channel (one ring, one NAPI instance)
         out.println("Pre-set maximums:");
         out.println("RX:\t\tn/a");
@@ -426,13 +440,21 @@ final class EthtoolCommand {
         out.println("Combined:\t" + count(dev.maxRxQueues(), dev.rxQueues()));
     }
 
+    /** A veth counts its receive and transmit queues apart (Linux's veth); other devices have combined channels. */
+    private static boolean separateChannels(NetDevice dev) {
+        return "veth".equals(dev.kind());
+    }
+
     private void setChannels(NetDevice dev, List<String> rest) {
         Map<String, Integer> wanted = intPairs(rest, List.of("rx", "tx", "other", "combined"));
         if (dev == null) {
             throw perror("Cannot get device channel parameters", Errno.ENODEV, 1);
         }
-        int combined = dev.rxQueues();
-        Map<String, Integer> current = Map.of("rx", 0, "tx", 0, "other", 0, "combined", combined);
+        boolean apart = separateChannels(dev);
+        int combined = apart ? 0 : dev.rxQueues();
+        int rx = apart ? dev.rxQueues() : 0;
+        int tx = apart ? dev.txQueues() : 0;
+        Map<String, Integer> current = Map.of("rx", rx, "tx", tx, "other", 0, "combined", combined);
         boolean changed = false;
         for (Map.Entry<String, Integer> e : wanted.entrySet()) {
             if (e.getValue().intValue() == current.get(e.getKey())) {
@@ -442,10 +464,27 @@ final class EthtoolCommand {
             }
         }
         if (!changed) {
-            throw new CommandException("no channel parameters changed, aborting\ncurrent values: tx 0 rx 0 other 0"
-                    + " combined " + combined, 1);
+            throw new CommandException("no channel parameters changed, aborting\ncurrent values: tx " + tx + " rx " + rx
+                    + " other 0 combined " + combined, 1);
         }
         try {
+            if (apart) {
+                if (wanted.getOrDefault("combined", 0) != 0 || wanted.getOrDefault("other", 0) != 0) {
+                    throw new NetException(Errno.EINVAL); // no combined channel to set
+                }
+                int wantTx = wanted.getOrDefault("tx", tx);
+                int wantRx = wanted.getOrDefault("rx", rx);
+                if (wantTx < 1 || wantTx > dev.maxTxQueues() || wantRx < 1 || wantRx > dev.maxRxQueues()) {
+                    throw new NetException(Errno.EINVAL); // checked before either changes
+                }
+                if (wantTx != tx) {
+                    dev.setTxQueues(wantTx);
+                }
+                if (wantRx != rx) {
+                    dev.setRxQueues(wantRx);
+                }
+                return;
+            }
             if (wanted.getOrDefault("rx", 0) != 0 || wanted.getOrDefault("tx", 0) != 0
                     || wanted.getOrDefault("other", 0) != 0) {
                 throw new NetException(Errno.EINVAL); // only combined channels exist

@@ -176,6 +176,9 @@ final class IpLink {
         Integer mtu;
         MacAddress address;
         Integer txQueueLen;
+        /** {@code numtxqueues}, {@code numrxqueues}: given at creation only ({@code rtnl_create_link}). */
+        Integer numTxQueues;
+        Integer numRxQueues;
         NetNamespace netns;
         Boolean up;
         Boolean promisc;
@@ -259,6 +262,17 @@ final class IpLink {
                     }
                 } else {
                     throw new CommandException("Error: either \"off\" or \"obj FILE [sec NAME]\" after \"" + w + "\"", Iproute.SYNTAX);
+                }
+            } else if (create && (w.equals("numtxqueues") || w.equals("numrxqueues"))) {
+                String v = args.value(Iproute::incomplete);
+                Integer n = Iproute.parseInt(v);
+                if (n == null) {
+                    throw Iproute.invarg("Invalid \"" + w + "\" value", v);
+                }
+                if (w.equals("numtxqueues")) {
+                    r.numTxQueues = n;
+                } else {
+                    r.numRxQueues = n;
                 }
             } else if (matches(w, "type")) {
                 r.kind = args.value(Iproute::incomplete);
@@ -351,6 +365,13 @@ final class IpLink {
     /** The changes in the order the kernel's {@code do_setlink} makes them; the first refusal stops the rest. */
     private static void apply(NetDevice dev, Request r) {
         try {
+            // rtnl_create_link sizes the queues before anything else (modnet's devices set them once made)
+            if (r.numTxQueues != null && r.numTxQueues != dev.txQueues()) {
+                dev.setTxQueues(r.numTxQueues);
+            }
+            if (r.numRxQueues != null && r.numRxQueues != dev.rxQueues()) {
+                dev.setRxQueues(r.numRxQueues);
+            }
             if (r.netns != null && !Namespaces.same(r.netns, dev.namespace())) {
                 dev.setNamespace(r.netns);
             }

@@ -112,7 +112,7 @@ final class LinkFormat {
     static String[] details(NetDevice dev) {
         String link = " promiscuity " + ((dev.flags() & IfFlags.PROMISC) != 0 ? 1 : 0) + "  allmulti "
                 + ((dev.flags() & IfFlags.ALLMULTI) != 0 ? 1 : 0) + " minmtu " + dev.minMtu() + " maxmtu " + maxMtu(dev) + " ";
-        String rest = "numtxqueues 1 numrxqueues " + Math.max(1, dev.rxQueues()) + " gso_max_size " + GSO_MAX_SIZE + " gso_max_segs "
+        String rest = "numtxqueues " + Math.max(1, dev.txQueues()) + " numrxqueues " + Math.max(1, dev.rxQueues()) + " gso_max_size " + GSO_MAX_SIZE + " gso_max_segs "
                 + GSO_MAX_SEGS + " tso_max_size " + TSO_MAX_SIZE + " tso_max_segs " + GSO_MAX_SEGS + " gro_max_size " + GRO_MAX_SIZE + " ";
         String kind = infoKind(dev);
         return kind == null ? new String[] { link + rest, null } : new String[] { link, "    " + kind + " " + rest };
@@ -135,7 +135,7 @@ final class LinkFormat {
             info.put("info_kind", kind);
             o.put("linkinfo", info);
         }
-        o.put("num_tx_queues", 1);
+        o.put("num_tx_queues", Math.max(1, dev.txQueues()));
         o.put("num_rx_queues", Math.max(1, dev.rxQueues()));
         o.put("gso_max_size", GSO_MAX_SIZE);
         o.put("gso_max_segs", GSO_MAX_SEGS);

@@ -19,7 +19,13 @@ final class SysClassNet {
     static final List<String> STATISTICS;
     /** The attributes modnet has, sorted as {@code ls} prints them. */
     static final List<String> ATTRIBUTES = List.of("addr_len", "address", "broadcast", "carrier", "flags", "ifindex", "iflink",
-            "mtu", "operstate", "statistics", "tx_queue_len", "type");
+            "mtu", "operstate", "queues", "statistics", "tx_queue_len", "type");
+    /** A transmit queue's directory ({@code netdev_queue_default_attrs}) as modnet has it. */
+    static final List<String> TX_QUEUE = List.of("tx_maxrate", "tx_timeout");
+    /** {@code byte_queue_limits/} of a transmit queue of a device with a queue ({@code netdev_uses_bql}). */
+    static final List<String> BQL = List.of("hold_time", "inflight", "limit", "limit_max", "limit_min");
+    /** A receive queue's directory ({@code rx_queue_default_attrs}). */
+    static final List<String> RX_QUEUE = List.of("rps_cpus", "rps_flow_cnt");
 
     static {
         List<String> names = new ArrayList<>();
@@ -78,7 +84,13 @@ final class SysClassNet {
                 dev = d;
             }
         }
-        if (dev == null || parts.length > 3) {
+        if (dev == null || parts.length > 5) {
+            return null;
+        }
+        if (parts.length >= 2 && parts[1].equals("queues")) {
+            return queues(dev, parts);
+        }
+        if (parts.length > 3) {
             return null;
         }
         if (parts.length == 1) {
@@ -94,6 +106,77 @@ final class SysClassNet {
             return Node.file(Long.toUnsignedString(dev.stats().get(DeviceStats.Field.valueOf(parts[2].toUpperCase(Locale.ROOT)))));
         }
         return parts.length == 2 ? attribute(dev, parts[1]) : null;
+    }
+
+    /** {@code queues/}: {@code rx-N} and {@code tx-N} for each queue in use ({@code net_rx_queue_update_kobjects}). */
+    private static Node queues(NetDevice dev, String[] parts) {
+        int rx = Math.max(1, dev.rxQueues());
+        int tx = Math.max(1, dev.txQueues());
+        if (parts.length == 2) {
+            List<String> names = new ArrayList<>();
+            for (int i = 0; i < rx; i++) {
+                names.add("rx-" + i);
+            }
+            for (int i = 0; i < tx; i++) {
+                names.add("tx-" + i);
+            }
+            names.sort(null);
+            return Node.dir(names);
+        }
+        String q = parts[2];
+        boolean isTx = q.startsWith("tx-");
+        if (!isTx && !q.startsWith("rx-")) {
+            return null;
+        }
+        Integer index = Iproute.parseInt(q.substring(3));
+        if (index == null || index < 0 || index >= (isTx ? tx : rx) || !q.substring(3).equals(Integer.toString(index))) {
+            return null;
+        }
+        List<String> attrs = isTx ? TX_QUEUE : RX_QUEUE;
+        org.modnet.api.net.ByteQueueLimits bql = isTx ? dev.byteQueueLimits(index) : null;
+        if (bql != null) {
+            attrs = new ArrayList<>(attrs);
+            attrs.add("byte_queue_limits");
+            attrs.sort(null);
+        }
+        if (parts.length == 3) {
+            return Node.dir(attrs);
+        }
+        if (bql != null && parts[3].equals("byte_queue_limits")) {
+            if (parts.length == 4) {
+                return Node.dir(BQL);
+            }
+            return switch (parts[4]) {
+                case "hold_time" -> Node.file(Long.toString(bql.holdTimeMs()));
+                case "inflight" -> Node.file(Long.toString(bql.inflight()));
+                case "limit" -> Node.file(Long.toString(bql.limit()));
+                case "limit_max" -> Node.file(Long.toString(bql.limitMax()));
+                case "limit_min" -> Node.file(Long.toString(bql.limitMin()));
+                default -> null;
+            };
+        }
+        if (parts.length > 4) {
+            return null;
+        }
+        if (!attrs.contains(parts[3])) {
+            return null;
+        }
+        // no rate limit, no timeouts seen, no RPS: what a fresh Linux queue shows
+        return Node.file(parts[3].equals("rps_cpus") ? cpuMask() : "0");
+    }
+
+    /** An empty CPU bitmap as sysfs prints it: a hex digit per four CPUs, a comma every 32. */
+    private static String cpuMask() {
+        int cpus = Runtime.getRuntime().availableProcessors();
+        int digits = Math.max(1, (cpus + 3) / 4);
+        StringBuilder b = new StringBuilder();
+        for (int i = digits; i > 0; i--) {
+            b.append('0');
+            if (i > 1 && (i - 1) % 8 == 0) {
+                b.append(',');
+            }
+        }
+        return b.toString();
     }
 
     private static Node attribute(NetDevice dev, String name) {

@@ -119,21 +119,42 @@ class EthtoolCommandTest {
 
     @Test
     void showsChannelsAsCombinedQueues() {
-        assertEquals(lines("Channel parameters for veth0:", "Pre-set maximums:", "RX:\t\tn/a", "TX:\t\tn/a",
+        FakeDevice tap0 = shell.init().add(FakeDevice.ether("tap0", "tap", "02:00:00:00:00:0c"));
+        tap0.maxRxQueues = 16;
+        assertEquals(lines("Channel parameters for tap0:", "Pre-set maximums:", "RX:\t\tn/a", "TX:\t\tn/a",
                 "Other:\t\tn/a", "Combined:\t16", "Current hardware settings:", "RX:\t\tn/a", "TX:\t\tn/a",
-                "Other:\t\tn/a", "Combined:\t1"), shell.ethtool("-l veth0"));
+                "Other:\t\tn/a", "Combined:\t1"), shell.ethtool("-l tap0"));
     }
 
     @Test
     void setsCombinedChannels() {
-        shell.ethtool("-L veth0 combined 4");
-        assertEquals(4, veth0.rxQueues);
-        CommandException e = shell.ethtoolFails("-L veth0 combined 17");
+        FakeDevice tap0 = shell.init().add(FakeDevice.ether("tap0", "tap", "02:00:00:00:00:0c"));
+        tap0.maxRxQueues = 16;
+        shell.ethtool("-L tap0 combined 4");
+        assertEquals(4, tap0.rxQueues);
+        CommandException e = shell.ethtoolFails("-L tap0 combined 17");
         assertEquals("Cannot set device channel parameters: Invalid argument", e.getMessage());
         assertEquals(1, e.status());
         assertEquals("Cannot set device channel parameters: Invalid argument",
-                shell.ethtoolFails("-L veth0 rx 2").getMessage());
-        assertEquals(4, veth0.rxQueues);
+                shell.ethtoolFails("-L tap0 rx 2").getMessage());
+        assertEquals(4, tap0.rxQueues);
+    }
+
+    @Test
+    void aVethCountsReceiveAndTransmitChannelsApart() throws Exception {
+        veth0.setTxQueues(4);
+        veth0.setRxQueues(2);
+        assertEquals(lines("Channel parameters for veth0:", "Pre-set maximums:", "RX:\t\t16", "TX:\t\t16",
+                "Other:\t\tn/a", "Combined:\tn/a", "Current hardware settings:", "RX:\t\t2", "TX:\t\t4",
+                "Other:\t\tn/a", "Combined:\tn/a"), shell.ethtool("-l veth0"));
+        shell.ethtool("-L veth0 rx 3 tx 1");
+        assertEquals(1, veth0.txQueues());
+        assertEquals(3, veth0.rxQueues());
+        assertEquals("Cannot set device channel parameters: Invalid argument",
+                shell.ethtoolFails("-L veth0 combined 2").getMessage());
+        assertEquals("Cannot set device channel parameters: Invalid argument",
+                shell.ethtoolFails("-L veth0 rx 2 tx 17").getMessage());
+        assertEquals(3, veth0.rxQueues(), "nothing changed by a refused request");
     }
 
     @Test

@@ -57,6 +57,9 @@ final class FakeDevice implements NetDevice {
     int txRingMax;
     int rxQueues = 1;
     int maxRxQueues = 1;
+    int txQueues = 1;
+    /** What byteQueueLimits answers for every queue in use; null: no queue, no BQL. */
+    org.modnet.api.net.ByteQueueLimits bql;
     boolean promisc;
 
     FakeDevice(String name, String kind, int type, MacAddress address, MacAddress broadcast, int mtu, String qdisc) {
@@ -333,6 +336,29 @@ final class FakeDevice implements NetDevice {
         if (tx != 0) {
             txRing = tx;
         }
+    }
+
+    @Override
+    public int txQueues() {
+        return txQueues;
+    }
+
+    @Override
+    public org.modnet.api.net.ByteQueueLimits byteQueueLimits(int queue) {
+        return queue < txQueues ? bql : null;
+    }
+
+    @Override
+    public int maxTxQueues() {
+        return maxRxQueues;
+    }
+
+    @Override
+    public void setTxQueues(int count) throws NetException {
+        if (count < 1 || count > maxRxQueues) {
+            throw new NetException(Errno.EINVAL);
+        }
+        txQueues = count;
     }
 
     @Override

@@ -13,6 +13,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.modnet.api.net.Errno;
 import org.modnet.api.net.LinkFactory;
+import org.modnet.api.net.NetDevice;
 import org.modnet.api.net.NetException;
 import org.modnet.api.net.NetNamespace;
 import org.modnet.api.shell.CommandException;
@@ -301,6 +302,34 @@ class IpLinkTest {
         assertEquals(List.of(List.of("init_net", "v0", "peer", "name", "v1")), calls);
         assertEquals(9000, shell.init().device("v0").mtu());
         assertEquals("v1", shell.init().device("v1").name());
+    }
+
+    @Test
+    void addSizesTheQueuesItWasGivenAndDetailsShowThem() {
+        shell.links.put("veth", (NetNamespace ns, String name, List<String> args) -> {
+            FakeDevice[] pair = FakeCore.vethPair((FakeNamespace) ns, name, "v1");
+            pair[0].maxRxQueues = 16;
+            return pair[0];
+        });
+        shell.ip("link add name v0 numtxqueues 4 numrxqueues 2 type veth peer name v1");
+        NetDevice v0 = shell.init().device("v0");
+        assertEquals(4, v0.txQueues());
+        assertEquals(2, v0.rxQueues());
+        assertTrue(shell.ip("-d link show v0").contains("    veth numtxqueues 4 numrxqueues 2 "));
+    }
+
+    @Test
+    void addWithMoreQueuesThanTheDriverHasIsInvalidArgument() {
+        shell.links.put("veth", (NetNamespace ns, String name, List<String> args) -> FakeCore.vethPair((FakeNamespace) ns, name, "v1")[0]);
+        CommandException e = shell.ipFails("link add name v0 numtxqueues 4 type veth peer name v1");
+        assertEquals("RTNETLINK answers: Invalid argument", e.getMessage());
+        assertNull(shell.init().device("v0"), "made with its settings or not at all");
+    }
+
+    @Test
+    void numtxqueuesIsNotAValueItCannotParse() {
+        CommandException e = shell.ipFails("link add name v0 numtxqueues four type veth");
+        assertEquals("Error: argument \"four\" is wrong: Invalid \"numtxqueues\" value", e.getMessage());
     }
 
     @Test

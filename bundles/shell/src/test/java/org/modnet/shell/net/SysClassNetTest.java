@@ -34,6 +34,37 @@ class SysClassNetTest {
     }
 
     @Test
+    void queuesHaveADirectoryPerReceiveAndTransmitQueue() throws Exception {
+        FakeDevice veth0 = FakeCore.vethPair(shell.init(), "veth0", "veth1")[0];
+        veth0.maxRxQueues = 4;
+        veth0.setTxQueues(3);
+        veth0.setRxQueues(2);
+        assertEquals(lines("rx-0", "rx-1", "tx-0", "tx-1", "tx-2"), shell.ls("/sys/class/net/veth0/queues"));
+        assertEquals(lines("tx_maxrate", "tx_timeout"), shell.ls("/sys/class/net/veth0/queues/tx-2"));
+        assertEquals("0\n", shell.cat("/sys/class/net/veth0/queues/tx-2/tx_timeout"));
+        assertEquals("0\n", shell.cat("/sys/class/net/veth0/queues/rx-1/rps_flow_cnt"));
+        assertEquals("cat: /sys/class/net/veth0/queues/tx-3/tx_timeout: No such file or directory",
+                shell.catFails("/sys/class/net/veth0/queues/tx-3/tx_timeout").getMessage());
+        assertEquals(lines("rx-0", "tx-0"), shell.ls("/sys/class/net/veth1/queues"));
+    }
+
+    @Test
+    void aDeviceWithAQueueShowsItsByteQueueLimits() {
+        FakeCore.vethPair(shell.init(), "veth0", "veth1");
+        FakeDevice eth0 = shell.init().add(FakeDevice.ether("eth0", "tap", "02:00:00:00:00:0c"));
+        eth0.bql = new org.modnet.api.net.ByteQueueLimits(3028, 1879048192L, 0, 1000, 1514);
+        assertEquals(lines("byte_queue_limits", "tx_maxrate", "tx_timeout"), shell.ls("/sys/class/net/eth0/queues/tx-0"));
+        assertEquals(lines("hold_time", "inflight", "limit", "limit_max", "limit_min"),
+                shell.ls("/sys/class/net/eth0/queues/tx-0/byte_queue_limits"));
+        assertEquals("3028\n", shell.cat("/sys/class/net/eth0/queues/tx-0/byte_queue_limits/limit"));
+        assertEquals("1514\n", shell.cat("/sys/class/net/eth0/queues/tx-0/byte_queue_limits/inflight"));
+        assertEquals("1879048192\n", shell.cat("/sys/class/net/eth0/queues/tx-0/byte_queue_limits/limit_max"));
+        assertEquals("1000\n", shell.cat("/sys/class/net/eth0/queues/tx-0/byte_queue_limits/hold_time"));
+        assertEquals("cat: /sys/class/net/veth0/queues/tx-0/byte_queue_limits/limit: No such file or directory",
+                shell.catFails("/sys/class/net/veth0/queues/tx-0/byte_queue_limits/limit").getMessage());
+    }
+
+    @Test
     void carrierOfADownDeviceIsInvalidArgument() {
         FakeCore.vethPair(shell.init(), "veth0", "veth1");
         CommandException e = shell.catFails("/sys/class/net/veth0/carrier");
@@ -73,7 +104,7 @@ class SysClassNetTest {
     void lsOfADeviceAndItsStatistics() {
         FakeCore.vethPair(shell.init(), "veth0", "veth1");
         assertEquals(lines("addr_len", "address", "broadcast", "carrier", "flags", "ifindex", "iflink", "mtu", "operstate",
-                "statistics", "tx_queue_len", "type"), shell.ls("/sys/class/net/veth0"));
+                "queues", "statistics", "tx_queue_len", "type"), shell.ls("/sys/class/net/veth0"));
         String stats = shell.ls("/sys/class/net/veth0/statistics");
         assertEquals(lines("collisions", "multicast", "rx_bytes", "rx_compressed", "rx_crc_errors", "rx_dropped", "rx_errors",
                 "rx_fifo_errors", "rx_frame_errors", "rx_length_errors", "rx_missed_errors", "rx_nohandler", "rx_over_errors",

@@ -32,7 +32,8 @@ public final class VethDriver implements LinkFactory, ModuleUsage {
 
     @Override
     public NetDevice create(NetNamespace ns, String name, List<String> args) throws NetException {
-        String peerName = peerName(args);
+        Peer peer = peer(args);
+        String peerName = peer.name();
         if (peerName == null) {
             peerName = freeName(ns);
         }
@@ -45,7 +46,14 @@ public final class VethDriver implements LinkFactory, ModuleUsage {
         NetDevice devA = ns.register(setup(name), a);
         a.attach(devA);
         try {
-            b.attach(ns.register(setup(peerName), b));
+            NetDevice devB = ns.register(setup(peerName), b);
+            b.attach(devB);
+            if (peer.numTxQueues() != null) {
+                devB.setTxQueues(peer.numTxQueues());
+            }
+            if (peer.numRxQueues() != null) {
+                devB.setRxQueues(peer.numRxQueues());
+            }
         } catch (NetException e) {
             ns.unregister(devA);
             throw e;
@@ -61,21 +69,55 @@ public final class VethDriver implements LinkFactory, ModuleUsage {
                 .withRings(256, 4096, 0, 0);
     }
 
-    /** {@code peer name NAME} or {@code peer NAME}; null when no peer is named. */
-    static String peerName(List<String> args) throws NetException {
+    /**
+     * The peer's part: {@code peer [name] NAME [numtxqueues N] [numrxqueues N]}, the nested link
+     * request iproute2 sends for the peer (its queues are the peer's own, as Linux's
+     * {@code veth_newlink} creates the peer from them). Null name: none given.
+     */
+    record Peer(String name, Integer numTxQueues, Integer numRxQueues) {
+    }
+
+    static Peer peer(List<String> args) throws NetException {
         if (args.isEmpty()) {
-            return null;
+            return new Peer(null, null, null);
         }
         if (!args.get(0).equals("peer")) {
             throw new NetException(Errno.EINVAL, "veth: unknown argument \"" + args.get(0) + "\"");
         }
-        if (args.size() == 3 && args.get(1).equals("name")) {
-            return args.get(2);
+        String name = null;
+        Integer tx = null;
+        Integer rx = null;
+        for (int i = 1; i < args.size(); i++) {
+            String w = args.get(i);
+            if ((w.equals("numtxqueues") || w.equals("numrxqueues")) && i + 1 < args.size()) {
+                int n;
+                try {
+                    n = Integer.parseInt(args.get(++i));
+                } catch (NumberFormatException e) {
+                    throw new NetException(Errno.EINVAL, "Invalid \"" + w + "\" value: \"" + args.get(i) + "\"");
+                }
+                if (w.equals("numtxqueues")) {
+                    tx = n;
+                } else {
+                    rx = n;
+                }
+            } else if (w.equals("name") && i + 1 < args.size() && name == null) {
+                name = args.get(++i);
+            } else if (name == null && !w.equals("name")) {
+                name = w;
+            } else {
+                throw new NetException(Errno.EINVAL, "veth: expected \"peer name NAME\"");
+            }
         }
-        if (args.size() == 2) {
-            return args.get(1);
+        if (name == null && tx == null && rx == null) {
+            throw new NetException(Errno.EINVAL, "veth: expected \"peer name NAME\"");
         }
-        throw new NetException(Errno.EINVAL, "veth: expected \"peer name NAME\"");
+        return new Peer(name, tx, rx);
+    }
+
+    /** {@code peer name NAME} or {@code peer NAME}; null when no peer is named. */
+    static String peerName(List<String> args) throws NetException {
+        return peer(args).name();
     }
 
     private static String freeName(NetNamespace ns) {

@@ -1,0 +1,112 @@
+package org.modnet.sched;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.modnet.api.sched.Qdisc;
+import org.modnet.api.sched.QdiscOps;
+import org.modnet.api.shell.CommandException;
+import org.modnet.api.skb.SkBuff;
+
+/** {@code sch_mq}: a qdisc per transmit queue of a multi-queue device, through tc. */
+class MqTest {
+    private static final String PFIFO_FAST = "pfifo_fast 0: parent 8001:%d bands 3 priomap 1 2 2 2 1 2 0 0 1 1 1 1 1 1 1 1";
+    private SchedRig rig;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        rig = new SchedRig();
+        rig.tc.addFamily(new MqOps(), Map.of(QdiscOps.KIND, "mq"));
+        rig.va.setTxQueues(4);
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        rig.close();
+    }
+
+    /** {@code n} frames of {@code n} flows (their hashes spread over the queues). */
+    private void flood(int n) {
+        for (int i = 0; i < n; i++) {
+            SkBuff skb = rig.frame(100, 0);
+            skb.hash(0x9e3779b9 * (i + 1));
+            rig.core.core().devQueueXmit(skb);
+        }
+        rig.core.run();
+    }
+
+    @Test
+    void mqShowsAChildPerQueueWithTheDefaultQdiscLastQueueFirst() {
+        rig.tc("qdisc replace dev va root mq");
+        assertEquals(List.of("qdisc mq 8001: root ", "qdisc " + PFIFO_FAST.formatted(4), "qdisc " + PFIFO_FAST.formatted(3),
+                "qdisc " + PFIFO_FAST.formatted(2), "qdisc " + PFIFO_FAST.formatted(1)), rig.tc("qdisc show dev va"));
+        for (int i = 0; i < 4; i++) {
+            assertSame(((SchMq) rig.qdisc()).child(i), rig.core.qdiscHook().txQdisc(rig.va, i));
+        }
+    }
+
+    @Test
+    void aFloodSpreadsOverTheQueuesAndMqShowsTheirSum() {
+        rig.tc("qdisc add dev va root handle 1: mq");
+        flood(64);
+        assertEquals(64, rig.received);
+        SchMq mq = (SchMq) rig.qdisc();
+        long sum = 0;
+        for (int i = 0; i < 4; i++) {
+            long sent = mq.child(i).stats().packets();
+            assertTrue(sent > 0, "queue " + i + " sent nothing");
+            sum += sent;
+        }
+        assertEquals(64, sum);
+        List<String> s = rig.tc("-s qdisc show dev va");
+        assertEquals("qdisc mq 1: root ", s.get(0));
+        assertEquals(" Sent 6400 bytes 64 pkt (dropped 0, overlimits 0 requeues 0) ", s.get(1));
+    }
+
+    @Test
+    void replacingOneQueuesQdiscLeavesTheOthers() {
+        rig.tc("qdisc replace dev va root mq");
+        rig.tc("qdisc replace dev va parent 8001:2 fq_codel");
+        List<String> show = rig.tc("qdisc show dev va");
+        assertEquals("qdisc " + PFIFO_FAST.formatted(3), show.get(2));
+        assertTrue(show.get(3).startsWith("qdisc fq_codel 8002: parent 8001:2 limit 10240p"), show.get(3));
+        assertEquals("qdisc " + PFIFO_FAST.formatted(1), show.get(4));
+        Qdisc q1 = rig.core.qdiscHook().txQdisc(rig.va, 1);
+        assertEquals("fq_codel", q1.kind());
+        flood(64);
+        assertEquals(64, rig.received, "every queue still sends");
+        assertTrue(q1.stats().packets() > 0);
+
+        rig.tc("qdisc del dev va parent 8001:2");
+        assertEquals("qdisc " + PFIFO_FAST.formatted(2), rig.tc("qdisc show dev va").get(3), "the default is back");
+    }
+
+    @Test
+    void mqNeedsAMultiQueueDevice() throws Exception {
+        rig.va.setTxQueues(1);
+        CommandException e = assertThrows(CommandException.class, () -> rig.tc("qdisc add dev va root mq"));
+        assertEquals("RTNETLINK answers: Operation not supported", e.getMessage());
+        assertEquals(List.of("qdisc noqueue 0: root refcnt 2 "), rig.tc("qdisc show dev va"));
+    }
+
+    @Test
+    void aClassfulRootOnAMultiQueueDeviceTakesEveryQueue() {
+        rig.tc("qdisc replace dev va root mq");
+        rig.tc("qdisc replace dev va root handle 1: prio");
+        for (int i = 0; i < 4; i++) {
+            assertSame(rig.qdisc(), rig.core.qdiscHook().txQdisc(rig.va, i));
+        }
+        flood(16);
+        assertEquals(16, rig.received);
+        rig.tc("qdisc del dev va root");
+        assertEquals(List.of("qdisc noqueue 0: root refcnt 2 "), rig.tc("qdisc show dev va"));
+    }
+}
