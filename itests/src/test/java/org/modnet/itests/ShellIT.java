@@ -517,7 +517,7 @@ public class ShellIT {
         sh("ip -n pa addr add 10.7.0.1/24 dev v0 ; ip -n pb addr add 10.7.0.2/24 dev v1");
         sh("ip -n pa link set v0 up ; ip -n pb link set v1 up");
         String[] runs = { "ping -c 2 -i 0.2 10.7.0.2", "ping -c 2 -i 0.2 -q 10.7.0.2", "ping -c 2 -i 0.2 -s 100 -t 5 10.7.0.2",
-                "ping -c 2 -i 0.2 -W 1 10.7.0.9", "ping -c 1 -n 10.7.0.2", "ping -w 1 -i 0.3 10.7.0.2", "ping -c 2 -i 0.2 -I v0 10.7.0.2",
+                "ping -c 2 -i 0.2 -W 1 10.7.0.9", "ping -c 1 -n 10.7.0.2", "ping -c 2 -w 3 -i 0.2 10.7.0.2", "ping -c 2 -i 0.2 -I v0 10.7.0.2",
                 "ping -c 1 -O -W 1 10.7.0.9", "ping -c 1 10.99.0.1" };
         java.util.Map<String, String> ours = new java.util.LinkedHashMap<>();
         for (String r : runs) {
