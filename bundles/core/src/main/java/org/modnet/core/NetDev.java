@@ -20,6 +20,7 @@ import org.modnet.api.net.NetDeviceOps;
 import org.modnet.api.net.NetException;
 import org.modnet.api.net.NetNamespace;
 import org.modnet.api.net.RingParams;
+import org.modnet.api.net.Rtnetlink;
 import org.modnet.api.net.RxQueue;
 import org.modnet.api.net.TxResult;
 import org.modnet.api.sched.Qdisc;
@@ -439,6 +440,7 @@ final class NetDev implements NetDevice {
                 addresses.add(new IfAddress(LOOPBACK_ADDRESS.address(), 8, null, "host", name())); // inetdev_event, NETDEV_UP on a loopback device
             }
             ns.addressesChanged(); // connected routes come with the device
+            notifyLinkAndPeer();
         }
     }
 
@@ -452,6 +454,7 @@ final class NetDev implements NetDevice {
             ops.stop(this);
             purgeQueues();
             ns.addressesChanged(); // and go with it
+            notifyLinkAndPeer();
         }
     }
 
@@ -465,7 +468,10 @@ final class NetDev implements NetDevice {
             if (newMtu < setup.minMtu()) {
                 throw new NetException(Errno.EINVAL, "mtu less than device minimum");
             }
-            mtu = newMtu;
+            if (mtu != newMtu) {
+                mtu = newMtu;
+                ns.notifyLink(this, Rtnetlink.RTM_NEWLINK);
+            }
         }
     }
 
@@ -480,6 +486,7 @@ final class NetDev implements NetDevice {
                 throw new NetException(Errno.EADDRNOTAVAIL);
             }
             address = newAddress;
+            ns.notifyLink(this, Rtnetlink.RTM_NEWLINK);
         }
     }
 
@@ -497,7 +504,11 @@ final class NetDev implements NetDevice {
     @Override
     public void setPromisc(boolean on) {
         synchronized (core.rtnl()) {
+            int old = flags;
             flags = on ? flags | IfFlags.PROMISC : flags & ~IfFlags.PROMISC;
+            if (old != flags) {
+                ns.notifyLink(this, Rtnetlink.RTM_NEWLINK);
+            }
         }
     }
 
@@ -516,6 +527,7 @@ final class NetDev implements NetDevice {
             String old = name;
             name = newName;
             core.netdevEvent(this, 2, old);
+            ns.notifyLink(this, Rtnetlink.RTM_NEWLINK);
         }
     }
 
@@ -555,6 +567,7 @@ final class NetDev implements NetDevice {
             }
             addresses.add(a);
             ns.addressesChanged();
+            ns.notifyAddress(this, Rtnetlink.RTM_NEWADDR, a);
         }
     }
 
@@ -565,6 +578,7 @@ final class NetDev implements NetDevice {
                 if (existing.sameAs(a)) {
                     addresses.remove(existing);
                     ns.addressesChanged();
+                    ns.notifyAddress(this, Rtnetlink.RTM_DELADDR, existing);
                     return;
                 }
             }
@@ -648,6 +662,10 @@ final class NetDev implements NetDevice {
         }
         close();
         core.netdevEvent(this, 1, null);
+        for (IfAddress a : addresses) {
+            ns.notifyAddress(this, Rtnetlink.RTM_DELADDR, a); // inetdev_destroy: the addresses go first
+        }
+        ns.notifyLink(this, Rtnetlink.RTM_DELLINK);
         registered = false;
         ns.remove(this);
         ops.uninit(this);
@@ -655,6 +673,18 @@ final class NetDev implements NetDevice {
         Qdisc q = qdisc;
         if (q != null && q == defaultQdisc) {
             q.destroy(); // the default is the core's own (qdisc_put in dev_shutdown); tc's go with the sched bundle's prune
+        }
+    }
+
+    /**
+     * Up or down changes this device's flags and, for a pair, its peer's carrier ({@code LOWER_UP}):
+     * both are told, as {@code netif_carrier_on/off} on the peer does on Linux.
+     */
+    private void notifyLinkAndPeer() {
+        ns.notifyLink(this, Rtnetlink.RTM_NEWLINK);
+        NetDevice peer = link();
+        if (peer instanceof NetDev p && p.registered && p.isUp()) {
+            p.ns.notifyLink(p, Rtnetlink.RTM_NEWLINK);
         }
     }
 
