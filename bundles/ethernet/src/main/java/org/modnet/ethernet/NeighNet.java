@@ -20,6 +20,8 @@ import org.modnet.api.net.NetCore;
 import org.modnet.api.net.NetDevice;
 import org.modnet.api.net.NetException;
 import org.modnet.api.net.NetNamespace;
+import org.modnet.api.net.Rtnetlink;
+import org.modnet.api.net.RtnlMessage;
 import org.modnet.api.net.Timer;
 import org.modnet.api.skb.PktType;
 import org.modnet.api.skb.SkBuff;
@@ -233,6 +235,16 @@ final class NeighNet {
 
     void stat(Stat s) {
         stats.incrementAndGet(s.ordinal());
+    }
+
+    /**
+     * {@code neigh_update_notify} / {@code neigh_cleanup_and_release}: tells neighbour listeners of the
+     * entry as it is now. In softirq too, so it is one volatile read and nothing more when nobody listens.
+     */
+    void notify(NeighEntry e, int type) {
+        if (ns.rtnlListening(Rtnetlink.RTNLGRP_NEIGH)) {
+            ns.rtnlNotify(new RtnlMessage(type, e.dev, e.view()));
+        }
     }
 
     /**
@@ -493,8 +505,23 @@ final class NeighNet {
 
     void delete(NetDevice dev, int address) throws NetException {
         NeighEntry e = entries.get(new Key(dev.ifindex(), address));
-        if (e == null || !remove(e)) {
+        if (e == null) {
             throw new NetException(Errno.ENOENT);
+        }
+        boolean listening = ns.rtnlListening(Rtnetlink.RTNLGRP_NEIGH);
+        Neighbour failed = null;
+        if (listening) {
+            // neigh_delete: the entry is first updated to FAILED (its address forgotten), then removed
+            Neighbour v = e.view();
+            failed = new Neighbour(v.address(), v.dev(), null, NudState.FAILED, v.usedMs(), v.confirmedMs(), 0, v.probes(), 0,
+                    v.refcnt());
+            ns.rtnlNotify(new RtnlMessage(Rtnetlink.RTM_NEWNEIGH, dev, failed));
+        }
+        if (!remove(e, false)) {
+            throw new NetException(Errno.ENOENT);
+        }
+        if (listening) {
+            ns.rtnlNotify(new RtnlMessage(Rtnetlink.RTM_DELNEIGH, dev, failed));
         }
     }
 
@@ -510,6 +537,10 @@ final class NeighNet {
 
     /** Takes the entry out of the table; false if it was gone already. */
     boolean remove(NeighEntry e) {
+        return remove(e, true);
+    }
+
+    private boolean remove(NeighEntry e, boolean notify) {
         if (!entries.remove(new Key(e.dev.ifindex(), e.address), e)) {
             return false;
         }
@@ -518,6 +549,9 @@ final class NeighNet {
             gcEntries.decrementAndGet();
         }
         e.kill();
+        if (notify) {
+            notify(e, Rtnetlink.RTM_DELNEIGH);
+        }
         return true;
     }
 
