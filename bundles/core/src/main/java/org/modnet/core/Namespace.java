@@ -75,6 +75,7 @@ final class Namespace implements NetNamespace {
             NetDev dev = new NetDev(core, this, ifindex, setup, ops);
             byIndex.put(ifindex, dev);
             byName.put(setup.name(), dev);
+            dev.checkCarrier(); // veth_newlink's netif_carrier_off: a pair is made without carrier
             core.netdevEvent(dev, 0, null);
             notifyLink(dev, Rtnetlink.RTM_NEWLINK);
             return dev;

@@ -47,6 +47,10 @@ final class NetDev implements NetDevice {
     private volatile String name;
     private volatile int ifindex;
     private volatile int flags; // IFF_UP, IFF_PROMISC as set; RUNNING/LOWER_UP are derived
+    /** The carrier as last seen ({@code __LINK_STATE_NOCARRIER} cleared): alloc_netdev starts a device with it on. */
+    private boolean carrierOn = true;
+    /** {@code carrier_up_count + carrier_down_count}, written under RTNL. */
+    private volatile long carrierChanges;
     private volatile int mtu;
     private volatile MacAddress address;
     private volatile int txQueueLen;
@@ -677,14 +681,36 @@ final class NetDev implements NetDevice {
     }
 
     /**
+     * Counts a change of the carrier ({@code netif_carrier_on/off} count only a change). A paired device
+     * has it only while both ends are up, as veth's open and close set it on both ends; other devices as
+     * their driver says, up or down (lo's never goes off). Under RTNL.
+     */
+    void checkCarrier() {
+        boolean on = ops.carrier(this) && (link() == null || isUp());
+        if (on != carrierOn) {
+            carrierOn = on;
+            carrierChanges = carrierChanges + 1;
+        }
+    }
+
+    @Override
+    public long carrierChanges() {
+        return carrierChanges;
+    }
+
+    /**
      * Up or down changes this device's flags and, for a pair, its peer's carrier ({@code LOWER_UP}):
      * both are told, as {@code netif_carrier_on/off} on the peer does on Linux.
      */
     private void notifyLinkAndPeer() {
+        checkCarrier();
         ns.notifyLink(this, Rtnetlink.RTM_NEWLINK);
         NetDevice peer = link();
-        if (peer instanceof NetDev p && p.registered && p.isUp()) {
-            p.ns.notifyLink(p, Rtnetlink.RTM_NEWLINK);
+        if (peer instanceof NetDev p && p.registered) {
+            p.checkCarrier();
+            if (p.isUp()) {
+                p.ns.notifyLink(p, Rtnetlink.RTM_NEWLINK);
+            }
         }
     }
 

@@ -86,4 +86,54 @@ class RtnetlinkTest {
         assertEquals(List.of("NEWADDR eth0 10.0.0.1", "DELADDR eth0 10.0.0.1"), heard);
         assertEquals(4, ((Namespace) ns).rtnlListenerErrors.sum(), "register, open and the two addresses: each failure counted");
     }
+
+    /** One end of a pair as veth is: the other end is its link, and it has carrier while that end is up. */
+    private static final class PairEnd implements org.modnet.api.net.NetDeviceOps {
+        NetDevice other;
+
+        @Override
+        public org.modnet.api.net.TxResult startXmit(org.modnet.api.skb.SkBuff skb, NetDevice dev) {
+            skb.free();
+            return org.modnet.api.net.TxResult.OK;
+        }
+
+        @Override
+        public NetDevice link(NetDevice dev) {
+            return other;
+        }
+
+        @Override
+        public boolean carrier(NetDevice dev) {
+            return other != null && other.isUp();
+        }
+    }
+
+    @Test
+    void carrierChangesCountAsLinuxsVethAndLoCountThem() throws Exception {
+        PairEnd pa = new PairEnd();
+        PairEnd pb = new PairEnd();
+        NetDevice v1 = ns.register(DeviceSetup.ether("v1", "veth"), pb);
+        NetDevice v0 = ns.register(DeviceSetup.ether("v0", "veth"), pa);
+        pa.other = v1;
+        pb.other = v0;
+        NetDevice plain = ns.register(DeviceSetup.ether("eth0", "test"), new TestDevices.RecordingDriver());
+        long[][] seen = new long[5][];
+        seen[0] = new long[] { v0.carrierChanges(), v1.carrierChanges() };
+        v0.open();
+        seen[1] = new long[] { v0.carrierChanges(), v1.carrierChanges() };
+        v1.open();
+        seen[2] = new long[] { v0.carrierChanges(), v1.carrierChanges() };
+        v1.close();
+        seen[3] = new long[] { v0.carrierChanges(), v1.carrierChanges() };
+        v0.close();
+        seen[4] = new long[] { v0.carrierChanges(), v1.carrierChanges() };
+        // Linux 6.18's /sys/class/net/v{0,1}/carrier_changes after the same steps: 1 1, 1 1, 2 2, 3 3, 3 3
+        long[][] linux = { { 1, 1 }, { 1, 1 }, { 2, 2 }, { 3, 3 }, { 3, 3 } };
+        for (int i = 0; i < linux.length; i++) {
+            assertEquals(java.util.Arrays.toString(linux[i]), java.util.Arrays.toString(seen[i]), "step " + i);
+        }
+        plain.open();
+        plain.close();
+        assertEquals(0, plain.carrierChanges(), "a device whose driver always has carrier (lo) never counts");
+    }
 }
