@@ -452,6 +452,9 @@ final class NeighNet {
                 return; // arp_accept=0: unsolicited ARP creates no entry; a full table none either
             }
             e = insert(key, new NeighEntry(this, dev, address, NudState.STALE, lladdr));
+            if (state == NudState.STALE) {
+                notify(e, Rtnetlink.RTM_NEWNEIGH); // arp_process's neigh_update of the new entry; the update below changes nothing
+            }
         }
         e.update(lladdr, state, override || e.pastLocktime(now()));
     }

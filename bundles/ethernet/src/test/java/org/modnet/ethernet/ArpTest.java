@@ -275,6 +275,18 @@ class ArpTest {
     }
 
     @Test
+    void theAskedHostTellsTheEntryARequestMadeAsStale() {
+        List<String> heard = new ArrayList<>();
+        b.namespace().rtnlListen(org.modnet.api.net.Rtnetlink.mask(org.modnet.api.net.Rtnetlink.RTNLGRP_NEIGH), m -> {
+            Neighbour n = (Neighbour) m.body();
+            heard.add(org.modnet.api.inet.Ipv4Addresses.format(n.address()) + " " + n.state() + " " + n.lladdr());
+        });
+        sendIp(B);
+        stack.run();
+        assertEquals(List.of("10.0.0.1 STALE " + a.address()), heard, "as Linux's ip monitor neigh in the asked namespace");
+    }
+
+    @Test
     void entriesByHandAreToldAndADeleteIsFailedThenDeleted() throws Exception {
         List<String> heard = listenAtA();
         MacAddress mac = MacAddress.parse("02:00:00:00:00:03");
