@@ -7,12 +7,16 @@ import java.util.concurrent.ConcurrentSkipListMap;
 
 import org.modnet.api.net.DeviceSetup;
 import org.modnet.api.net.Errno;
+import org.modnet.api.net.IfAddress;
 import org.modnet.api.net.IfFlags;
 import org.modnet.api.net.NetCore;
 import org.modnet.api.net.NetDevice;
 import org.modnet.api.net.NetDeviceOps;
 import org.modnet.api.net.NetException;
 import org.modnet.api.net.NetNamespace;
+import org.modnet.api.net.Rtnetlink;
+import org.modnet.api.net.RtnlListener;
+import org.modnet.api.net.RtnlMessage;
 import org.modnet.api.net.Sysctl;
 
 /** {@code struct net}: one namespace's devices (by index and by name) and sysctls. */
@@ -71,7 +75,9 @@ final class Namespace implements NetNamespace {
             NetDev dev = new NetDev(core, this, ifindex, setup, ops);
             byIndex.put(ifindex, dev);
             byName.put(setup.name(), dev);
+            dev.checkCarrier(); // veth_newlink's netif_carrier_off: a pair is made without carrier
             core.netdevEvent(dev, 0, null);
+            notifyLink(dev, Rtnetlink.RTM_NEWLINK);
             return dev;
         }
     }
@@ -152,6 +158,83 @@ final class Namespace implements NetNamespace {
     @Override
     public NetCore core() {
         return core.api();
+    }
+
+    /** A listener and the groups it joined. */
+    private record RtnlSub(int mask, RtnlListener listener) {
+    }
+
+    private static final RtnlSub[] NO_SUBS = {};
+    /** Replaced whole on every change (under the lock of this array's owner), read without a lock. */
+    private volatile RtnlSub[] rtnlSubs = NO_SUBS;
+    /** The union of the listeners' masks: {@link #rtnlListening} is one volatile read. */
+    private volatile int rtnlMask;
+    /** Listeners that threw: counted, the notification goes on to the others. */
+    final java.util.concurrent.atomic.LongAdder rtnlListenerErrors = new java.util.concurrent.atomic.LongAdder();
+
+    @Override
+    public AutoCloseable rtnlListen(int groupMask, RtnlListener listener) {
+        java.util.Objects.requireNonNull(listener);
+        RtnlSub sub = new RtnlSub(groupMask, listener);
+        synchronized (byName) {
+            RtnlSub[] old = rtnlSubs;
+            RtnlSub[] now = java.util.Arrays.copyOf(old, old.length + 1);
+            now[old.length] = sub;
+            publish(now);
+        }
+        return () -> {
+            synchronized (byName) {
+                RtnlSub[] now = java.util.Arrays.stream(rtnlSubs).filter(x -> x != sub).toArray(RtnlSub[]::new);
+                publish(now);
+            }
+        };
+    }
+
+    private void publish(RtnlSub[] now) {
+        int mask = 0;
+        for (RtnlSub x : now) {
+            mask |= x.mask();
+        }
+        rtnlSubs = now;
+        rtnlMask = mask;
+    }
+
+    @Override
+    public boolean rtnlListening(int group) {
+        return (rtnlMask & Rtnetlink.mask(group)) != 0;
+    }
+
+    @Override
+    public void rtnlNotify(RtnlMessage message) {
+        int bit = Rtnetlink.mask(Rtnetlink.groupOf(message.type()));
+        RtnlSub[] subs = rtnlSubs;
+        // the latest listener first: the stack's own listeners (the IPv4 layer's, which remakes the
+        // kernel's routes) joined when the namespace was made and act after the user's sockets heard
+        // the change, as Linux sends rtmsg_ifa before it calls the inetaddr notifier chain
+        for (int i = subs.length - 1; i >= 0; i--) {
+            RtnlSub sub = subs[i];
+            if ((sub.mask() & bit) != 0) {
+                try {
+                    sub.listener().rtnlMessage(message);
+                } catch (RuntimeException e) {
+                    rtnlListenerErrors.increment();
+                }
+            }
+        }
+    }
+
+    /** Tells link listeners the device's state ({@code rtmsg_ifinfo}); nothing is built when nobody listens. */
+    void notifyLink(NetDevice dev, int type) {
+        if (rtnlListening(Rtnetlink.RTNLGRP_LINK)) {
+            rtnlNotify(new RtnlMessage(type, dev, null));
+        }
+    }
+
+    /** Tells address listeners ({@code rtmsg_ifa}). */
+    void notifyAddress(NetDevice dev, int type, IfAddress a) {
+        if (rtnlListening(Rtnetlink.RTNLGRP_IPV4_IFADDR) && a.address() instanceof java.net.Inet4Address) {
+            rtnlNotify(new RtnlMessage(type, dev, a));
+        }
     }
 
     @Override

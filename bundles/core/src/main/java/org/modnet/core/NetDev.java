@@ -20,6 +20,7 @@ import org.modnet.api.net.NetDeviceOps;
 import org.modnet.api.net.NetException;
 import org.modnet.api.net.NetNamespace;
 import org.modnet.api.net.RingParams;
+import org.modnet.api.net.Rtnetlink;
 import org.modnet.api.net.RxQueue;
 import org.modnet.api.net.TxResult;
 import org.modnet.api.sched.Qdisc;
@@ -46,6 +47,10 @@ final class NetDev implements NetDevice {
     private volatile String name;
     private volatile int ifindex;
     private volatile int flags; // IFF_UP, IFF_PROMISC as set; RUNNING/LOWER_UP are derived
+    /** The carrier as last seen ({@code __LINK_STATE_NOCARRIER} cleared): alloc_netdev starts a device with it on. */
+    private boolean carrierOn = true;
+    /** {@code carrier_up_count + carrier_down_count}, written under RTNL. */
+    private volatile long carrierChanges;
     private volatile int mtu;
     private volatile MacAddress address;
     private volatile int txQueueLen;
@@ -572,6 +577,7 @@ final class NetDev implements NetDevice {
                 addresses.add(new IfAddress(LOOPBACK_ADDRESS.address(), 8, null, "host", name())); // inetdev_event, NETDEV_UP on a loopback device
             }
             ns.addressesChanged(); // connected routes come with the device
+            notifyLinkAndPeer();
         }
     }
 
@@ -585,6 +591,7 @@ final class NetDev implements NetDevice {
             ops.stop(this);
             purgeQueues();
             ns.addressesChanged(); // and go with it
+            notifyLinkAndPeer();
         }
     }
 
@@ -598,7 +605,10 @@ final class NetDev implements NetDevice {
             if (newMtu < setup.minMtu()) {
                 throw new NetException(Errno.EINVAL, "mtu less than device minimum");
             }
-            mtu = newMtu;
+            if (mtu != newMtu) {
+                mtu = newMtu;
+                ns.notifyLink(this, Rtnetlink.RTM_NEWLINK);
+            }
         }
     }
 
@@ -613,6 +623,7 @@ final class NetDev implements NetDevice {
                 throw new NetException(Errno.EADDRNOTAVAIL);
             }
             address = newAddress;
+            ns.notifyLink(this, Rtnetlink.RTM_NEWLINK);
         }
     }
 
@@ -630,7 +641,11 @@ final class NetDev implements NetDevice {
     @Override
     public void setPromisc(boolean on) {
         synchronized (core.rtnl()) {
+            int old = flags;
             flags = on ? flags | IfFlags.PROMISC : flags & ~IfFlags.PROMISC;
+            if (old != flags) {
+                ns.notifyLink(this, Rtnetlink.RTM_NEWLINK);
+            }
         }
     }
 
@@ -649,6 +664,7 @@ final class NetDev implements NetDevice {
             String old = name;
             name = newName;
             core.netdevEvent(this, 2, old);
+            ns.notifyLink(this, Rtnetlink.RTM_NEWLINK);
         }
     }
 
@@ -688,6 +704,7 @@ final class NetDev implements NetDevice {
             }
             addresses.add(a);
             ns.addressesChanged();
+            ns.notifyAddress(this, Rtnetlink.RTM_NEWADDR, a);
         }
     }
 
@@ -698,6 +715,7 @@ final class NetDev implements NetDevice {
                 if (existing.sameAs(a)) {
                     addresses.remove(existing);
                     ns.addressesChanged();
+                    ns.notifyAddress(this, Rtnetlink.RTM_DELADDR, existing);
                     return;
                 }
             }
@@ -781,6 +799,10 @@ final class NetDev implements NetDevice {
         }
         close();
         core.netdevEvent(this, 1, null);
+        for (IfAddress a : addresses) {
+            ns.notifyAddress(this, Rtnetlink.RTM_DELADDR, a); // inetdev_destroy: the addresses go first
+        }
+        ns.notifyLink(this, Rtnetlink.RTM_DELLINK);
         registered = false;
         ns.remove(this);
         ops.uninit(this);
@@ -788,6 +810,40 @@ final class NetDev implements NetDevice {
         Qdisc q = root.qdisc;
         if (q != null && q == defaultQdisc) {
             q.destroy(); // the default is the core's own (qdisc_put in dev_shutdown); tc's go with the sched bundle's prune
+        }
+    }
+
+    /**
+     * Counts a change of the carrier ({@code netif_carrier_on/off} count only a change). A paired device
+     * has it only while both ends are up, as veth's open and close set it on both ends; other devices as
+     * their driver says, up or down (lo's never goes off). Under RTNL.
+     */
+    void checkCarrier() {
+        boolean on = ops.carrier(this) && (link() == null || isUp());
+        if (on != carrierOn) {
+            carrierOn = on;
+            carrierChanges = carrierChanges + 1;
+        }
+    }
+
+    @Override
+    public long carrierChanges() {
+        return carrierChanges;
+    }
+
+    /**
+     * Up or down changes this device's flags and, for a pair, its peer's carrier ({@code LOWER_UP}):
+     * both are told, as {@code netif_carrier_on/off} on the peer does on Linux.
+     */
+    private void notifyLinkAndPeer() {
+        checkCarrier();
+        ns.notifyLink(this, Rtnetlink.RTM_NEWLINK);
+        NetDevice peer = link();
+        if (peer instanceof NetDev p && p.registered) {
+            p.checkCarrier();
+            if (p.isUp()) {
+                p.ns.notifyLink(p, Rtnetlink.RTM_NEWLINK);
+            }
         }
     }
 

@@ -6,6 +6,7 @@ import org.modnet.api.inet.Neighbour;
 import org.modnet.api.inet.NudState;
 import org.modnet.api.net.MacAddress;
 import org.modnet.api.net.NetDevice;
+import org.modnet.api.net.Rtnetlink;
 import org.modnet.api.net.Timer;
 import org.modnet.api.skb.SkBuff;
 
@@ -153,6 +154,7 @@ final class NeighEntry {
 
     /** {@code neigh_timer_handler}: runs only in the states that keep a timer. */
     private void timerExpired() {
+        boolean notify = false;
         boolean probe = false;
         boolean broadcast = false;
         ArrayDeque<SkBuff> failed = null;
@@ -172,6 +174,7 @@ final class NeighEntry {
                         arm(delay);
                     } else {
                         enter(NudState.STALE); // no timer from here: periodic GC reaches it
+                        notify = true;
                     }
                 }
                 case DELAY -> {
@@ -179,6 +182,7 @@ final class NeighEntry {
                     if (now - confirmed < delay) {
                         enter(NudState.REACHABLE); // confirmed meanwhile
                         arm(parms.reachableTime());
+                        notify = true;
                     } else {
                         enter(NudState.PROBE);
                         probes = 0;
@@ -189,6 +193,7 @@ final class NeighEntry {
                     int max = state == NudState.PROBE ? parms.ucastSolicit.get() : parms.mcastSolicit.get();
                     if (probes >= max) {
                         enter(NudState.FAILED); // neigh_invalidate: no timer; GC removes it
+                        notify = true;
                         net.stat(NeighNet.Stat.res_failed);
                         failed = new ArrayDeque<>(queue);
                         queue.clear();
@@ -200,6 +205,9 @@ final class NeighEntry {
                 default -> {
                 }
             }
+        }
+        if (notify) {
+            net.notify(this, Rtnetlink.RTM_NEWNEIGH); // neigh_timer_handler's neigh_update_notify
         }
         if (failed != null) {
             for (SkBuff skb : failed) {
@@ -220,6 +228,7 @@ final class NeighEntry {
      */
     void update(MacAddress from, NudState newState, boolean override) {
         ArrayDeque<SkBuff> ready = null;
+        boolean notify;
         synchronized (this) {
             if (dead || state == NudState.PERMANENT || state == NudState.NOARP) {
                 return;
@@ -238,7 +247,8 @@ final class NeighEntry {
             if (newState == NudState.REACHABLE) {
                 confirmed = now;
             }
-            if (newState != old || !same) {
+            notify = newState != old || !same; // neigh_update notifies a change of state or address
+            if (notify) {
                 updated = now; // only a real change moves the locktime window
             }
             lladdr = from;
@@ -255,6 +265,9 @@ final class NeighEntry {
                 queue.clear();
             }
         }
+        if (notify) {
+            net.notify(this, Rtnetlink.RTM_NEWNEIGH);
+        }
         if (ready != null) {
             for (SkBuff skb : ready) {
                 net.transmit(skb, dev, from);
@@ -268,7 +281,12 @@ final class NeighEntry {
     }
 
     /** An administrator's entry ({@code ip neigh add}). */
-    synchronized void set(MacAddress to, NudState s) {
+    void set(MacAddress to, NudState s) {
+        setLocked(to, s);
+        net.notify(this, Rtnetlink.RTM_NEWNEIGH);
+    }
+
+    private synchronized void setLocked(MacAddress to, NudState s) {
         lladdr = to;
         enter(s);
         confirmed = net.now();

@@ -20,6 +20,8 @@ import org.modnet.api.net.NetCore;
 import org.modnet.api.net.NetDevice;
 import org.modnet.api.net.NetException;
 import org.modnet.api.net.NetNamespace;
+import org.modnet.api.net.Rtnetlink;
+import org.modnet.api.net.RtnlMessage;
 import org.modnet.api.net.Timer;
 import org.modnet.api.skb.PktType;
 import org.modnet.api.skb.SkBuff;
@@ -236,6 +238,16 @@ final class NeighNet {
     }
 
     /**
+     * {@code neigh_update_notify} / {@code neigh_cleanup_and_release}: tells neighbour listeners of the
+     * entry as it is now. In softirq too, so it is one volatile read and nothing more when nobody listens.
+     */
+    void notify(NeighEntry e, int type) {
+        if (ns.rtnlListening(Rtnetlink.RTNLGRP_NEIGH)) {
+            ns.rtnlNotify(new RtnlMessage(type, e.dev, e.view()));
+        }
+    }
+
+    /**
      * {@code neigh_stat_seq_show}: the header and one line of hex counters. Linux prints a line per CPU
      * of per-CPU counters; modnet's table counters are not per CPU, so one line holds their sums.
      */
@@ -440,6 +452,9 @@ final class NeighNet {
                 return; // arp_accept=0: unsolicited ARP creates no entry; a full table none either
             }
             e = insert(key, new NeighEntry(this, dev, address, NudState.STALE, lladdr));
+            if (state == NudState.STALE) {
+                notify(e, Rtnetlink.RTM_NEWNEIGH); // arp_process's neigh_update of the new entry; the update below changes nothing
+            }
         }
         e.update(lladdr, state, override || e.pastLocktime(now()));
     }
@@ -493,8 +508,23 @@ final class NeighNet {
 
     void delete(NetDevice dev, int address) throws NetException {
         NeighEntry e = entries.get(new Key(dev.ifindex(), address));
-        if (e == null || !remove(e)) {
+        if (e == null) {
             throw new NetException(Errno.ENOENT);
+        }
+        boolean listening = ns.rtnlListening(Rtnetlink.RTNLGRP_NEIGH);
+        Neighbour failed = null;
+        if (listening) {
+            // neigh_delete: the entry is first updated to FAILED (its address forgotten), then removed
+            Neighbour v = e.view();
+            failed = new Neighbour(v.address(), v.dev(), null, NudState.FAILED, v.usedMs(), v.confirmedMs(), 0, v.probes(), 0,
+                    v.refcnt());
+            ns.rtnlNotify(new RtnlMessage(Rtnetlink.RTM_NEWNEIGH, dev, failed));
+        }
+        if (!remove(e, false)) {
+            throw new NetException(Errno.ENOENT);
+        }
+        if (listening) {
+            ns.rtnlNotify(new RtnlMessage(Rtnetlink.RTM_DELNEIGH, dev, failed));
         }
     }
 
@@ -510,6 +540,10 @@ final class NeighNet {
 
     /** Takes the entry out of the table; false if it was gone already. */
     boolean remove(NeighEntry e) {
+        return remove(e, true);
+    }
+
+    private boolean remove(NeighEntry e, boolean notify) {
         if (!entries.remove(new Key(e.dev.ifindex(), e.address), e)) {
             return false;
         }
@@ -518,6 +552,9 @@ final class NeighNet {
             gcEntries.decrementAndGet();
         }
         e.kill();
+        if (notify) {
+            notify(e, Rtnetlink.RTM_DELNEIGH);
+        }
         return true;
     }
 

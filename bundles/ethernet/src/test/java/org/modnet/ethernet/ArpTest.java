@@ -251,4 +251,49 @@ class ArpTest {
         assertEquals(List.of(org.modnet.api.skb.PktType.HOST, org.modnet.api.skb.PktType.HOST, org.modnet.api.skb.PktType.OTHERHOST), typesAtB,
                 "the third packet went to the new address, not to B's");
     }
+
+    /** What {@code ip monitor neigh} hears in A's namespace: state and link address of each notification. */
+    private List<String> listenAtA() {
+        List<String> heard = new ArrayList<>();
+        a.namespace().rtnlListen(org.modnet.api.net.Rtnetlink.mask(org.modnet.api.net.Rtnetlink.RTNLGRP_NEIGH), m -> {
+            Neighbour n = (Neighbour) m.body();
+            heard.add((m.type() == org.modnet.api.net.Rtnetlink.RTM_DELNEIGH ? "Deleted " : "")
+                    + org.modnet.api.inet.Ipv4Addresses.format(n.address()) + " " + n.state()
+                    + (n.lladdr() == null ? "" : " " + n.lladdr()));
+        });
+        return heard;
+    }
+
+    @Test
+    void resolutionAndFailureAreToldAsTheStatesChangeNotTheIncompleteStart() {
+        List<String> heard = listenAtA();
+        sendIp(B);
+        stack.run();
+        sendIp(NOBODY);
+        advance(4000);
+        assertEquals(List.of("10.0.0.2 REACHABLE " + b.address(), "10.0.0.9 FAILED"), heard);
+    }
+
+    @Test
+    void theAskedHostTellsTheEntryARequestMadeAsStale() {
+        List<String> heard = new ArrayList<>();
+        b.namespace().rtnlListen(org.modnet.api.net.Rtnetlink.mask(org.modnet.api.net.Rtnetlink.RTNLGRP_NEIGH), m -> {
+            Neighbour n = (Neighbour) m.body();
+            heard.add(org.modnet.api.inet.Ipv4Addresses.format(n.address()) + " " + n.state() + " " + n.lladdr());
+        });
+        sendIp(B);
+        stack.run();
+        assertEquals(List.of("10.0.0.1 STALE " + a.address()), heard, "as Linux's ip monitor neigh in the asked namespace");
+    }
+
+    @Test
+    void entriesByHandAreToldAndADeleteIsFailedThenDeleted() throws Exception {
+        List<String> heard = listenAtA();
+        MacAddress mac = MacAddress.parse("02:00:00:00:00:03");
+        arp.add(a, 0x0a000003, mac, NudState.PERMANENT, false);
+        arp.add(a, 0x0a000003, mac, NudState.REACHABLE, true);
+        arp.delete(a, 0x0a000003);
+        assertEquals(List.of("10.0.0.3 PERMANENT 02:00:00:00:00:03", "10.0.0.3 REACHABLE 02:00:00:00:00:03", "10.0.0.3 FAILED",
+                "Deleted 10.0.0.3 FAILED"), heard, "as Linux's ip monitor printed ip neigh add, change and del");
+    }
 }

@@ -10,6 +10,8 @@ import org.modnet.api.net.Eth;
 import org.modnet.api.net.IfAddress;
 import org.modnet.api.net.NetDevice;
 import org.modnet.api.net.NetNamespace;
+import org.modnet.api.net.Rtnetlink;
+import org.modnet.api.net.RtnlMessage;
 
 /**
  * One namespace's routing table ({@code RT_TABLE_MAIN}) on the FIB trie. The kernel's own routes
@@ -73,6 +75,7 @@ final class Ipv4Fib {
         list.add(r);
         list.sort(Comparator.comparingInt(RouteEntry::metric));
         publish();
+        notify(Rtnetlink.RTM_NEWROUTE, r);
     }
 
     /** {@code fib_table_delete}: ESRCH if there is no route with that prefix (and metric, if not -1). */
@@ -90,9 +93,10 @@ final class Ipv4Fib {
         if (at < 0) {
             throw new org.modnet.api.net.NetException(org.modnet.api.net.Errno.ESRCH);
         }
-        list.remove(at);
+        RouteEntry gone = list.remove(at);
         trie.prune(prefix & FibTrie.mask(len), len);
         publish();
+        notify(Rtnetlink.RTM_DELROUTE, gone);
     }
 
     synchronized List<RouteEntry> routes() {
@@ -112,6 +116,8 @@ final class Ipv4Fib {
             return;
         }
         generation = g;
+        List<RouteEntry> before = new ArrayList<>();
+        trie.forEach(list -> list.stream().filter(r -> "kernel".equals(r.protocol())).forEach(before::add));
         List<RouteEntry> manual = new ArrayList<>();
         // routes by hand stay, unless their device left the namespace
         trie.forEach(list -> list.stream().filter(r -> !"kernel".equals(r.protocol()) && (r.dev() == null || ns.device(r.dev().ifindex()) == r.dev()))
@@ -141,11 +147,40 @@ final class Ipv4Fib {
                 trie.routesOf(prefix, len).add(new RouteEntry("unicast", prefix, len, 0, dev, addr, 0, "kernel", scope));
             }
         }
+        List<RouteEntry> after = new ArrayList<>();
+        trie.forEach(after::addAll);
         for (RouteEntry r : manual) {
             List<RouteEntry> list = trie.routesOf(r.prefix(), r.len());
             list.add(r);
             list.sort(Comparator.comparingInt(RouteEntry::metric));
         }
         publish();
+        if (ns.rtnlListening(Rtnetlink.RTNLGRP_IPV4_ROUTE)) {
+            // fib_del_ifaddr / fib_add_ifaddr: the kernel's routes that went, then those that came
+            for (RouteEntry r : before) {
+                if (!after.contains(r)) {
+                    notify(Rtnetlink.RTM_DELROUTE, r);
+                }
+            }
+            for (RouteEntry r : after) {
+                if (!before.contains(r)) {
+                    notify(Rtnetlink.RTM_NEWROUTE, r);
+                }
+            }
+        }
+    }
+
+    /**
+     * Remakes the kernel's routes now (not at the next lookup) when addresses or devices changed, so
+     * that route listeners hear of them with the change; called by the layer's link and address listener.
+     */
+    synchronized void addressesChanged() {
+        refresh();
+    }
+
+    private void notify(int type, RouteEntry r) {
+        if (ns.rtnlListening(Rtnetlink.RTNLGRP_IPV4_ROUTE)) {
+            ns.rtnlNotify(new RtnlMessage(type, r.dev(), r));
+        }
     }
 }

@@ -22,6 +22,7 @@ final class Ipv4Net implements Ipv4Input.Routing {
     final Ipv4Mib mib = new Ipv4Mib();
     final Ipv4Input input;
     final Ipv4Fib fib;
+    private final AutoCloseable addressListener;
     final Ipv4Output output;
     /** Software segmentation ({@code inet_gso_segment}), set by the component; null where none is wired. */
     Ipv4Gso gso;
@@ -114,6 +115,15 @@ final class Ipv4Net implements Ipv4Input.Routing {
         this.defrag = new Ipv4Defrag(this);
         input.defrag(defrag::add);
         this.fib = new Ipv4Fib(ns);
+        // fib_netdev_event and fib_inetaddr_event: the kernel's routes follow links and addresses at once
+        AutoCloseable l;
+        try {
+            l = ns.rtnlListen(org.modnet.api.net.Rtnetlink.mask(org.modnet.api.net.Rtnetlink.RTNLGRP_LINK)
+                    | org.modnet.api.net.Rtnetlink.mask(org.modnet.api.net.Rtnetlink.RTNLGRP_IPV4_IFADDR), m -> fib.addressesChanged());
+        } catch (UnsupportedOperationException e) {
+            l = null; // a namespace without notifications: the kernel's routes are remade at the next lookup
+        }
+        this.addressListener = l;
         this.output = new Ipv4Output(this, neighbours);
         this.icmp = new Icmp(this, new IcmpRateLimit(icmpMsgsPerSec, icmpMsgsBurst, icmpRatemask, icmpRatelimit));
         input.addProtocol(1, icmp);
@@ -192,6 +202,13 @@ final class Ipv4Net implements Ipv4Input.Routing {
      * version to register again (which returns the same entries), and the queues count as ReasmFails.
      */
     void exit(boolean handOver) {
+        if (addressListener != null) {
+            try {
+                addressListener.close();
+            } catch (Exception e) {
+                // closing a subscription throws nothing
+            }
+        }
         if (handOver) {
             return; // the component took the reassembly queues (ReasmFails) and the state already
         }

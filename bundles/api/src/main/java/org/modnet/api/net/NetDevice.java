@@ -47,6 +47,14 @@ public interface NetDevice {
 
     NetNamespace namespace();
 
+    /**
+     * {@code carrier_changes} ({@code /sys/class/net/DEV/carrier_changes}, {@code ip -s -s link}'s
+     * {@code transns}): how often the carrier went on or off since the device was made.
+     */
+    default long carrierChanges() {
+        return 0;
+    }
+
     /** The other end of a paired device (a veth peer), or null: {@code veth0@veth1}. */
     NetDevice link();
 

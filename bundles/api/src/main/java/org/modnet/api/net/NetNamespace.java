@@ -40,4 +40,24 @@ public interface NetNamespace {
     long addressGeneration();
 
     NetCore core();
+
+    /**
+     * Joins rtnetlink groups ({@link Rtnetlink#mask} of each {@code RTNLGRP_*}): the listener hears every
+     * later notification of those groups in this namespace until the returned handle is closed.
+     */
+    default AutoCloseable rtnlListen(int groupMask, RtnlListener listener) {
+        throw new UnsupportedOperationException("rtnetlink notifications are not supported by this namespace");
+    }
+
+    /**
+     * Whether anybody listens to the group: a notifier checks this first and builds no message when
+     * nobody does (one volatile read, no lock, so the packet path may ask).
+     */
+    default boolean rtnlListening(int group) {
+        return false;
+    }
+
+    /** {@code rtnl_notify}: hands the message to every listener of its type's group. */
+    default void rtnlNotify(RtnlMessage message) {
+    }
 }

@@ -23,7 +23,7 @@ final class IpCommand {
 
     static final String USAGE = """
             Usage: ip [ OPTIONS ] OBJECT { COMMAND | help }
-            where  OBJECT := { address | link | neigh | netns | route | rule }
+            where  OBJECT := { address | link | monitor | neigh | netns | route | rule }
                    OPTIONS := { -s[tatistics] | -d[etails] | -o[neline] | -br[ief] |
                                 -4 | -j[son] | -p[retty] | -n[etns] name }""";
 
@@ -110,6 +110,7 @@ final class IpCommand {
                 namespace(options); // -n NAME must name a namespace
                 new IpRule(inv, options).run(rest);
             }
+            case "monitor" -> new IpMonitor(inv, namespace(options)).run(rest);
             case "help" -> throw new CommandException(USAGE, Iproute.SYNTAX);
             default -> throw new CommandException("ip " + object + ": not available in modnet yet", Iproute.SYNTAX);
         }

@@ -151,7 +151,7 @@ final class IpLink {
             lines.add(xdp);
         }
         if (options.stats() > 0) {
-            lines.addAll(LinkFormat.stats(d.stats(), options.stats()));
+            lines.addAll(LinkFormat.stats(d.stats(), options.stats(), d.carrierChanges()));
         }
         emit(lines);
     }

@@ -209,7 +209,7 @@ final class LinkFormat {
             detailsJson(o, dev);
         }
         if (stats > 0) {
-            o.put("stats64", stats64(dev.stats(), stats));
+            o.put("stats64", stats64(dev.stats(), stats, dev.carrierChanges()));
         }
         return o;
     }
@@ -246,7 +246,7 @@ final class LinkFormat {
     }
 
     /** {@code print_link_stats64} in JSON: rx and tx, with {@code -s -s} the error detail. */
-    private static java.util.Map<String, Object> stats64(DeviceStats s, int level) {
+    private static java.util.Map<String, Object> stats64(DeviceStats s, int level, long carrierChanges) {
         java.util.Map<String, Object> rx = Json.object();
         rx.put("bytes", s.get(RX_BYTES));
         rx.put("packets", s.get(RX_PACKETS));
@@ -283,6 +283,7 @@ final class LinkFormat {
             tx.put("fifo_errors", s.get(TX_FIFO_ERRORS));
             tx.put("window_errors", s.get(TX_WINDOW_ERRORS));
             tx.put("heartbeat_errors", s.get(TX_HEARTBEAT_ERRORS));
+            tx.put("carrier_changes", carrierChanges);
         }
         java.util.Map<String, Object> o = Json.object();
         o.put("rx", rx);
@@ -302,6 +303,11 @@ final class LinkFormat {
      * detail.
      */
     static List<String> stats(DeviceStats s, int level) {
+        return stats(s, level, 0);
+    }
+
+    /** {@link #stats(DeviceStats, int)} with the device's carrier changes in {@code -s -s}'s {@code transns}. */
+    static List<String> stats(DeviceStats s, int level, long carrierChanges) {
         int[] cols = { 10, 7, 6, 7, 7, 7, 10 }; // "*X errors:", "packets", "errors", "dropped", "heartbt", "overrun", "compressed"
         size(cols, s.get(RX_BYTES), s.get(RX_PACKETS), s.get(RX_ERRORS), s.get(RX_DROPPED), s.get(RX_MISSED_ERRORS),
                 s.get(MULTICAST), s.get(RX_COMPRESSED));
@@ -311,7 +317,7 @@ final class LinkFormat {
             size(cols, 0, s.get(RX_LENGTH_ERRORS), s.get(RX_CRC_ERRORS), s.get(RX_FRAME_ERRORS), s.get(RX_FIFO_ERRORS),
                     s.get(RX_OVER_ERRORS), s.get(RX_NOHANDLER));
             size(cols, 0, s.get(TX_ABORTED_ERRORS), s.get(TX_FIFO_ERRORS), s.get(TX_WINDOW_ERRORS),
-                    s.get(TX_HEARTBEAT_ERRORS), 0, 0);
+                    s.get(TX_HEARTBEAT_ERRORS), carrierChanges, 0);
         }
         List<String> lines = new ArrayList<>();
         long rxCompressed = s.get(RX_COMPRESSED);
@@ -342,11 +348,10 @@ final class LinkFormat {
         lines.add("    " + nums(cols, 0, s.get(TX_BYTES), s.get(TX_PACKETS), s.get(TX_ERRORS), s.get(TX_DROPPED),
                 s.get(TX_CARRIER_ERRORS), s.get(COLLISIONS)) + (txCompressed != 0 ? num(cols[6], txCompressed) : ""));
         if (level > 1) {
-            // no carrier-change count ("transns") is kept, so its column stays empty as iproute2 leaves it
             lines.add(String.format("    TX errors:%s %" + cols[1] + "s %" + cols[2] + "s %" + cols[3] + "s %" + cols[4]
-                    + "s %" + cols[5] + "s", " ".repeat(cols[0] - 10), "aborted", "fifo", "window", "heartbt", ""));
+                    + "s %" + cols[5] + "s", " ".repeat(cols[0] - 10), "aborted", "fifo", "window", "heartbt", "transns"));
             lines.add(" ".repeat(cols[0] + 5) + nums(cols, 1, s.get(TX_ABORTED_ERRORS), s.get(TX_FIFO_ERRORS),
-                    s.get(TX_WINDOW_ERRORS), s.get(TX_HEARTBEAT_ERRORS)));
+                    s.get(TX_WINDOW_ERRORS), s.get(TX_HEARTBEAT_ERRORS), carrierChanges));
         }
         return lines;
     }

@@ -18,7 +18,7 @@ final class SysClassNet {
     /** What sysfs's {@code statistics/} holds: {@code rtnl_link_stats64}'s fields but rx_otherhost_dropped. */
     static final List<String> STATISTICS;
     /** The attributes modnet has, sorted as {@code ls} prints them. */
-    static final List<String> ATTRIBUTES = List.of("addr_len", "address", "broadcast", "carrier", "flags", "ifindex", "iflink",
+    static final List<String> ATTRIBUTES = List.of("addr_len", "address", "broadcast", "carrier", "carrier_changes", "flags", "ifindex", "iflink",
             "mtu", "operstate", "queues", "statistics", "tx_queue_len", "type");
     /** A transmit queue's directory ({@code netdev_queue_default_attrs}) as modnet has it. */
     static final List<String> TX_QUEUE = List.of("tx_maxrate", "tx_timeout");
@@ -188,6 +188,7 @@ final class SysClassNet {
             case "carrier" -> dev.isUp() ? Node.file((dev.flags() & IfFlags.LOWER_UP) != 0 ? "1" : "0")
                     : new Node(null, null, "Invalid argument");
             // dev->flags: IFF_RUNNING and IFF_LOWER_UP are dev_get_flags()'s view of the carrier, not among them
+            case "carrier_changes" -> Node.file(Long.toString(dev.carrierChanges()));
             case "flags" -> Node.file(String.format("0x%x", dev.flags() & ~(IfFlags.RUNNING | IfFlags.LOWER_UP)));
             case "ifindex" -> Node.file(Integer.toString(dev.ifindex()));
             case "iflink" -> Node.file(Integer.toString(dev.link() == null ? dev.ifindex() : dev.link().ifindex()));

@@ -85,4 +85,25 @@ final class FakeNamespace implements NetNamespace {
     public NetCore core() {
         return core;
     }
+
+    /** The rtnetlink listeners, as the core keeps them (without its lock-free publication). */
+    final List<java.util.Map.Entry<Integer, org.modnet.api.net.RtnlListener>> rtnl = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    @Override
+    public AutoCloseable rtnlListen(int groupMask, org.modnet.api.net.RtnlListener listener) {
+        java.util.Map.Entry<Integer, org.modnet.api.net.RtnlListener> e = java.util.Map.entry(groupMask, listener);
+        rtnl.add(e);
+        return () -> rtnl.remove(e);
+    }
+
+    @Override
+    public boolean rtnlListening(int group) {
+        return rtnl.stream().anyMatch(e -> (e.getKey() & org.modnet.api.net.Rtnetlink.mask(group)) != 0);
+    }
+
+    @Override
+    public void rtnlNotify(org.modnet.api.net.RtnlMessage m) {
+        int bit = org.modnet.api.net.Rtnetlink.mask(org.modnet.api.net.Rtnetlink.groupOf(m.type()));
+        rtnl.stream().filter(e -> (e.getKey() & bit) != 0).forEach(e -> e.getValue().rtnlMessage(m));
+    }
 }

@@ -144,8 +144,8 @@ class IpLinkTest {
                 "                     0      3       0       0       0 ",
                 "    TX:  bytes packets errors dropped carrier collsns           ",
                 "             0       0      0       0       0       0 ",
-                "    TX errors: aborted   fifo  window heartbt        ",
-                "                     4      0       0       0 "), out.subList(2, out.size()));
+                "    TX errors: aborted   fifo  window heartbt transns",
+                "                     4      0       0       0       0 "), out.subList(2, out.size()));
     }
 
     @Test

@@ -103,7 +103,7 @@ class SysClassNetTest {
     @Test
     void lsOfADeviceAndItsStatistics() {
         FakeCore.vethPair(shell.init(), "veth0", "veth1");
-        assertEquals(lines("addr_len", "address", "broadcast", "carrier", "flags", "ifindex", "iflink", "mtu", "operstate",
+        assertEquals(lines("addr_len", "address", "broadcast", "carrier", "carrier_changes", "flags", "ifindex", "iflink", "mtu", "operstate",
                 "queues", "statistics", "tx_queue_len", "type"), shell.ls("/sys/class/net/veth0"));
         String stats = shell.ls("/sys/class/net/veth0/statistics");
         assertEquals(lines("collisions", "multicast", "rx_bytes", "rx_compressed", "rx_crc_errors", "rx_dropped", "rx_errors",
