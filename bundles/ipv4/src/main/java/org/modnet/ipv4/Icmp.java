@@ -176,7 +176,7 @@ final class Icmp implements InetProtocol {
         var l = probes.get(skb.getU16(inner + ihl));
         if (l != null) {
             l.accept(new TracerouteCommand.Answer(from, type, skb.getU8(i + 1), skb.getU16(inner + ihl + 2), System.nanoTime(),
-                    skb.getU16(i + 6)));
+                    skb.getU16(i + 6), Ipv4Header.ttl(skb, skb.networkHeader())));
         }
     }
 
