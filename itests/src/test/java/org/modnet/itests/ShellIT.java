@@ -517,6 +517,103 @@ public class ShellIT {
         }
     }
 
+    /**
+     * tracepath's lines with each time replaced by T and the padding before it by one space (a time of
+     * 10 ms or more takes one more column): what must be equal between two runs.
+     */
+    private static String untimedPath(String tracepath) {
+        return tracepath.replaceAll(" +(\\d+\\.\\d{3}|T)ms", " Tms");
+    }
+
+    /** a - r - b over veth pairs, r forwarding, 1400 bytes on r's link to b (and b's), made by {@code ip}. */
+    private static void pmtuChain(String p, java.util.function.Consumer<String> ip, java.util.function.BiConsumer<String, String> sysctl) {
+        ip.accept("-n " + p + "a link add va type veth peer name vr1");
+        ip.accept("-n " + p + "a link set vr1 netns " + p + "r");
+        ip.accept("-n " + p + "r link add vr2 type veth peer name vb");
+        ip.accept("-n " + p + "r link set vb netns " + p + "b");
+        ip.accept("-n " + p + "a addr add 10.1.0.1/24 dev va");
+        ip.accept("-n " + p + "r addr add 10.1.0.2/24 dev vr1");
+        ip.accept("-n " + p + "r addr add 10.2.0.1/24 dev vr2");
+        ip.accept("-n " + p + "b addr add 10.2.0.2/24 dev vb");
+        ip.accept("-n " + p + "a link set va up");
+        ip.accept("-n " + p + "r link set vr1 up");
+        ip.accept("-n " + p + "r link set vr2 mtu 1400");
+        ip.accept("-n " + p + "r link set vr2 up");
+        ip.accept("-n " + p + "b link set vb mtu 1400");
+        ip.accept("-n " + p + "b link set vb up");
+        ip.accept("-n " + p + "a route add default via 10.1.0.2");
+        ip.accept("-n " + p + "b route add default via 10.2.0.1");
+        sysctl.accept(p + "r", "net.ipv4.ip_forward=1");
+        sysctl.accept(p + "r", "net.ipv4.icmp_ratelimit=0");
+    }
+
+    /**
+     * tracepath (issue 20) and path MTU discovery: a - r - b with 1400 bytes on the far link. The first
+     * run learns the path MTU from r's "frag needed" (printed as pmtu 1400 on hop 2, then hop 2 again),
+     * {@code ip route get} shows the learned MTU, the second run starts from it, {@code ip route flush
+     * cache} forgets it; beside iputils' tracepath through the same chain of Linux namespaces, line for
+     * line with the times left out.
+     */
+    @Test
+    public void tracepathLearnsThePathMtuAsLinuxDoes() throws Exception {
+        for (String n : new String[] { "pa", "pr", "pb" }) {
+            sh("ip netns add " + n);
+        }
+        pmtuChain("p", w -> shUnchecked("ip " + w), (n, kv) -> shUnchecked("ip netns exec " + n + " sysctl -w " + kv));
+        String first = sh("ip netns exec pa tracepath -n 10.2.0.2");
+        String get = sh("ip -n pa route get 10.2.0.2");
+        assertTrue(get, get.matches("(?s).*\\n    cache expires (599|600)sec mtu 1400\\n.*")); // iproute2 said 599 just after
+        String second = sh("ip netns exec pa tracepath -n 10.2.0.2");
+        String expected1 = " 1?: [LOCALHOST]                      pmtu 1500\n"
+                + " 1:  10.1.0.2                                              Tms \n"
+                + " 1:  10.1.0.2                                              Tms \n"
+                + " 2:  10.1.0.2                                              Tms pmtu 1400\n"
+                + " 2:  10.2.0.2                                              Tms reached\n"
+                + "     Resume: pmtu 1400 hops 2 back 2 \n";
+        assertEquals(untimedPath(expected1), untimedPath(first));
+        assertEquals(untimedPath(" 1?: [LOCALHOST]                      pmtu 1400\n"
+                + " 1:  10.1.0.2                                              Tms \n"
+                + " 1:  10.1.0.2                                              Tms \n"
+                + " 2:  10.2.0.2                                              Tms reached\n"
+                + "     Resume: pmtu 1400 hops 2 back 2 \n"), untimedPath(second));
+        String tooMany = sh("ip netns exec pa tracepath -n -m 1 10.2.0.2");
+        assertThat(tooMany, containsString("     Too many hops: pmtu 1400\n     Resume: pmtu 1400 \n"));
+        sh("ip -n pa route flush cache");
+        assertThat(sh("ip -n pa route get 10.2.0.2"), containsString("uid 0\n    cache\n"));
+
+        org.junit.Assume.assumeTrue("Linux's side needs root, iproute2 and tracepath (.ci/run installs iputils-tracepath)",
+                Processes.isRoot() && Processes.onPath("ip") && Processes.onPath("tracepath"));
+        String p = "pt" + ProcessHandle.current().pid() % 100000;
+        String[] linux = { p + "a", p + "r", p + "b" };
+        try {
+            for (String n : linux) {
+                linuxIp("netns", "add", n);
+            }
+            pmtuChain(p, w -> {
+                try {
+                    linuxIp(w.split(" "));
+                } catch (Exception e) {
+                    throw new AssertionError(e);
+                }
+            }, (n, kv) -> {
+                try {
+                    Processes.Result r = Processes.run("ip", "netns", "exec", n, "sysctl", "-qw", kv);
+                    assertEquals(r.toString(), 0, r.status());
+                } catch (Exception e) {
+                    throw new AssertionError(e);
+                }
+            });
+            Processes.Result l1 = Processes.run("ip", "netns", "exec", linux[0], "tracepath", "-n", "10.2.0.2");
+            Processes.Result l2 = Processes.run("ip", "netns", "exec", linux[0], "tracepath", "-n", "10.2.0.2");
+            assertEquals(l1.toString(), untimedPath(l1.out()), untimedPath(first));
+            assertEquals(l2.toString(), untimedPath(l2.out()), untimedPath(second));
+        } finally {
+            for (String n : linux) {
+                Processes.run("ip", "netns", "del", n);
+            }
+        }
+    }
+
     /** A command's output with its exit status, as a shell would see both ({@code status N} last). */
     private String withStatus(String netns, String line) throws Exception {
         java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();

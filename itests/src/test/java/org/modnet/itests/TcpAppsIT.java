@@ -244,6 +244,59 @@ public class TcpAppsIT {
         return HexFormat.of().formatHex(md.digest());
     }
 
+    /**
+     * Path MTU discovery under TCP: qa - qr - qb with 1400 bytes on the router's side of its far link
+     * (both hosts on 1500, so the MSS each advertises does not hide it). qa's segments carry DF and are
+     * sized for 1500 bytes; the router answers "frag needed, mtu 1400", qa
+     * learns it (ip route get shows it) and the transfer completes intact (modnet fragments the segments
+     * to the path MTU; Linux lowers the MSS instead, tcp_v4_mtu_reduced, not done here yet).
+     */
+    @Test
+    public void ncMovesAMegabyteIntactAcrossASmallerMtuRouter() throws Exception {
+        String[] lines = { "ip netns add qa", "ip netns add qr", "ip netns add qb",
+                "ip -n qa link add va type veth peer name vr1", "ip -n qa link set vr1 netns qr",
+                "ip -n qr link add vr2 type veth peer name vb", "ip -n qr link set vb netns qb",
+                "ip -n qa addr add 10.1.0.1/24 dev va", "ip -n qr addr add 10.1.0.2/24 dev vr1",
+                "ip -n qr addr add 10.2.0.1/24 dev vr2", "ip -n qb addr add 10.2.0.2/24 dev vb",
+                "ip -n qa link set va up", "ip -n qr link set vr1 up", "ip -n qr link set vr2 mtu 1400",
+                "ip -n qr link set vr2 up", "ip -n qb link set vb up",
+                "ip -n qa route add default via 10.1.0.2", "ip -n qb route add default via 10.2.0.1",
+                "ip netns exec qr sysctl -w net.ipv4.ip_forward=1" };
+        for (String l : lines) {
+            ModnetRuntime.run(processor, null, l);
+        }
+        Path dir = Files.createTempDirectory("modnet-pmtu");
+        Path in = dir.resolve("in");
+        Path out = dir.resolve("out");
+        byte[] data = new byte[1 << 20];
+        new Random(15).nextBytes(data);
+        Files.write(in, data);
+        try {
+            CompletableFuture<String> listener = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return ModnetRuntime.runCapturing(processor, "qb", "nc -l 5003 > " + out);
+                } catch (Exception e) {
+                    return e.toString();
+                }
+            }, THREADS);
+            awaitListener("qb", 5003);
+            String client = ModnetRuntime.runCapturing(processor, "qa", "nc -N 10.2.0.2 5003 < " + in);
+            String served = listener.get(120, TimeUnit.SECONDS);
+            assertEquals("the client printed nothing: " + client, "", client.trim());
+            assertEquals("the listener printed nothing: " + served, "", served.trim());
+            assertEquals(data.length, Files.size(out));
+            assertEquals(sha256(in), sha256(out));
+            assertThat(ModnetRuntime.run(processor, "qa", "ip route get 10.2.0.2"), containsString("mtu 1400"));
+        } finally {
+            Files.deleteIfExists(in);
+            Files.deleteIfExists(out);
+            Files.deleteIfExists(dir);
+            for (String n : new String[] { "qa", "qr", "qb" }) {
+                ModnetRuntime.runCapturing(processor, null, "ip netns del " + n);
+            }
+        }
+    }
+
     @Test
     public void ncMovesTenMegabytesIntactThroughTheShellsRedirections() throws Exception {
         Path dir = Files.createTempDirectory("modnet-nc");

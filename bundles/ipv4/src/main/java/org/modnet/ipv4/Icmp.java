@@ -21,6 +21,8 @@ final class Icmp implements InetProtocol {
     static final int TIME_EXCEEDED = 11;
     static final int PARAMETER_PROB = 12;
     static final int HEADER = 8;
+    /** Destination unreachable's code 4: fragmentation needed and DF set (RFC 1191 adds the next-hop MTU). */
+    static final int FRAG_NEEDED = 4;
 
     /** What a ping hears. */
     interface EchoListener {
@@ -103,6 +105,9 @@ final class Icmp implements InetProtocol {
             case DEST_UNREACH, TIME_EXCEEDED, PARAMETER_PROB -> {
                 mib.inc(type == DEST_UNREACH ? IcmpMib.Counter.InDestUnreachs
                         : type == TIME_EXCEEDED ? IcmpMib.Counter.InTimeExcds : IcmpMib.Counter.InParmProbs);
+                if (type == DEST_UNREACH && skb.getU8(i + 1) == FRAG_NEEDED) {
+                    fragNeeded(skb, i, len);
+                }
                 errorAboutEcho(skb, i, len, saddr, type);
                 if (!probes.isEmpty()) {
                     errorAboutProbe(skb, i, len, saddr, type);
@@ -119,6 +124,25 @@ final class Icmp implements InetProtocol {
             return "1".equals(net.ns.sysctl().get("net.ipv4.icmp_echo_ignore_all"));
         } catch (org.modnet.api.net.NetException e) {
             return false;
+        }
+    }
+
+    /**
+     * {@code icmp_unreach}'s ICMP_FRAG_NEEDED, then {@code ipv4_update_pmtu}: the quoted packet's
+     * destination gets the next-hop MTU (the low 16 bits of the second word, RFC 1191) as its path MTU,
+     * unless {@code net.ipv4.ip_no_pmtu_disc} is set. Linux has each protocol's err_handler update the
+     * route for the socket it finds; here the exception is learned once for every protocol, before the
+     * hand-off, and then the transport hears of it as before.
+     */
+    private void fragNeeded(SkBuff skb, int i, int len) {
+        if (len < HEADER + Ipv4Header.MIN_LEN || net.noPmtuDisc.get() != 0) {
+            return;
+        }
+        int inner = i + HEADER;
+        int dest = Ipv4Header.daddr(skb, inner);
+        org.modnet.api.inet.RouteEntry r = net.fib.lookup(dest);
+        if (r != null && r.dev() != null) {
+            net.pmtu.update(dest, skb.getU16(i + 6), r.dev().mtu(), net.core.nanoTime() / 1_000_000);
         }
     }
 
@@ -152,7 +176,7 @@ final class Icmp implements InetProtocol {
         var l = probes.get(skb.getU16(inner + ihl));
         if (l != null) {
             l.accept(new TracerouteCommand.Answer(from, type, skb.getU8(i + 1), skb.getU16(inner + ihl + 2), System.nanoTime(),
-                    skb.getU16(i + 6)));
+                    skb.getU16(i + 6), Ipv4Header.ttl(skb, skb.networkHeader())));
         }
     }
 

@@ -38,6 +38,9 @@ final class Ipv4Net implements Ipv4Input.Routing {
     final IntSysctl fragHighThresh;
     final org.modnet.api.net.IntVectorSysctl localPortRange;
     final Ipv4Defrag defrag;
+    final IntSysctl noPmtuDisc;
+    /** Path MTU exceptions ({@code fnhe}): what frag-needed messages taught. */
+    final Ipv4Pmtu pmtu;
 
     private volatile Addresses addresses = new Addresses(-1, new int[0], new int[0]);
 
@@ -109,6 +112,9 @@ final class Ipv4Net implements Ipv4Input.Routing {
         this.icmpMsgsBurst = s.registerInt("net.ipv4.icmp_msgs_burst", 50, 0, Integer.MAX_VALUE);
         // dest unreachable, source quench, time exceeded, parameter problem: (1<<3)|(1<<4)|(1<<11)|(1<<12)
         this.icmpRatemask = s.registerInt("net.ipv4.icmp_ratemask", 6168, Integer.MIN_VALUE, Integer.MAX_VALUE);
+        this.noPmtuDisc = s.registerInt("net.ipv4.ip_no_pmtu_disc", 0, 0, 3);
+        this.pmtu = new Ipv4Pmtu(s.registerInt("net.ipv4.route.mtu_expires", 600, 0, Integer.MAX_VALUE),
+                s.registerInt("net.ipv4.route.min_pmtu", 552, 68, 65535));
         this.input = new Ipv4Input(mib, this, this::forward);
         input.forwarding(ipForward::get);
         input.hooks(hooks, ns);

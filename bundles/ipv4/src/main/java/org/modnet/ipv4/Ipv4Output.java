@@ -87,7 +87,8 @@ final class Ipv4Output {
         NetDevice dev;
         int nextHop = daddr;
         int src;
-        if (isLocal(daddr)) {
+        boolean local = isLocal(daddr);
+        if (local) {
             dev = net.ns.device("lo");
             if (dev == null || !dev.isUp()) {
                 net.mib.inc(Ipv4Mib.Counter.OutNoRoutes);
@@ -108,6 +109,14 @@ final class Ipv4Output {
                 nextHop = r.gateway();
             }
             src = saddr != 0 ? saddr : source(r, nextHop);
+        }
+        int mtu = dev.mtu();
+        if (!local) {
+            long now = net.core.nanoTime() / 1_000_000;
+            mtu = net.pmtu.mtu(daddr, mtu, now);
+            if (df && mtu < dev.mtu() && net.pmtu.locked(daddr, now)) {
+                df = false; // ip_dont_fragment: a locked path MTU (clamped to min_pmtu) sends without DF
+            }
         }
         int totLen = skb.len() + Ipv4Header.MIN_LEN;
         if (totLen > 0xffff) {
@@ -139,7 +148,7 @@ final class Ipv4Output {
                 || !net.hooks.run(org.modnet.api.netfilter.NfHook.POST_ROUTING, skb, net.ns, null, dev)) {
             return null; // a filter took it: its rule counters show it, and the sender sees success (EPERM comes with iptables)
         }
-        if (finish(skb, dev, nextHop) != 0) {
+        if (finish(skb, dev, nextHop, mtu) != 0) {
             // ip_send_skb: net_xmit_errno turns NET_XMIT_DROP into ENOBUFS, counted as a discard
             net.mib.inc(Ipv4Mib.Counter.OutDiscards);
             return Errno.ENOBUFS;
@@ -170,14 +179,19 @@ final class Ipv4Output {
      * qdisc refused it), 0 for one sent in fragments or segments.
      */
     int finish(SkBuff skb, NetDevice dev, int nextHop) {
+        return finish(skb, dev, nextHop, dev.mtu());
+    }
+
+    /** {@link #finish(SkBuff, NetDevice, int)} with the path MTU ({@code ip_skb_dst_mtu}) in place of the device's. */
+    int finish(SkBuff skb, NetDevice dev, int nextHop, int mtu) {
         if (skb.isGso()) {
-            finishGso(skb, dev, nextHop);
+            finishGso(skb, dev, nextHop, mtu);
             return 0;
         }
-        if (skb.len() <= dev.mtu()) {
+        if (skb.len() <= mtu) {
             return output2(skb, dev, nextHop);
         }
-        fragment(skb, dev, nextHop);
+        fragment(skb, dev, nextHop, mtu);
         return 0;
     }
 
@@ -186,20 +200,20 @@ final class Ipv4Output {
      * the core before a device without TSO, cuts it); otherwise it is cut here and each segment is
      * sent, or fragmented if even it is too big.
      */
-    private void finishGso(SkBuff skb, NetDevice dev, int nextHop) {
+    private void finishGso(SkBuff skb, NetDevice dev, int nextHop, int mtu) {
         Ipv4Gso gso = net.gso;
         int segLen = gso == null ? -1 : gso.networkSegLen(skb);
-        if (segLen <= dev.mtu()) { // -1: no offload here knows the protocol; the sender sized it for this device
+        if (segLen <= mtu) { // -1: no offload here knows the protocol; the sender sized it for this device
             output2(skb, dev, nextHop);
             return;
         }
         // rare (a route MTU below the segments'): the one place here a lambda is made per packet
         long features = dev.netdevFeatures() & ~org.modnet.api.net.NetdevFeatures.NETIF_F_TSO;
         int n = gso == null ? -1 : gso.segment(skb, features, seg -> {
-            if (seg.len() <= dev.mtu()) {
+            if (seg.len() <= mtu) {
                 output2(seg, dev, nextHop);
             } else {
-                fragment(seg, dev, nextHop);
+                fragment(seg, dev, nextHop, mtu);
             }
         });
         if (n < 0) {
@@ -213,14 +227,14 @@ final class Ipv4Output {
      * carrying a multiple of 8 bytes but the last, with the header's offset and MF set; the datagram's
      * own MF (when it is itself a fragment being forwarded) stays on its last piece.
      */
-    private void fragment(SkBuff skb, NetDevice dev, int nextHop) {
+    private void fragment(SkBuff skb, NetDevice dev, int nextHop, int mtu) {
         int h = skb.data();
         int ihl = Ipv4Header.headerLen(skb, h);
         int total = Ipv4Header.totalLen(skb, h) - ihl;
         int fragField = Ipv4Header.fragOff(skb, h);
         int baseOffset = (fragField & Ipv4Header.OFFSET_MASK) * 8;
         boolean moreAfter = (fragField & Ipv4Header.FLAG_MF) != 0;
-        int chunk = ((dev.mtu() - ihl) / 8) * 8;
+        int chunk = ((mtu - ihl) / 8) * 8;
         if (chunk <= 0 || !InetChecksum.complete(skb)) { // a partial sum cannot be finished once the data is cut
             net.mib.inc(Ipv4Mib.Counter.FragFails);
             skb.free();
@@ -261,6 +275,18 @@ final class Ipv4Output {
             net.mib.inc(Ipv4Mib.Counter.FragCreates);
         }
         skb.free();
+    }
+
+    /**
+     * The path MTU toward {@code daddr} ({@code dst_mtu} of the output route, exceptions included): what
+     * IP_MTU reads and what a DO socket may not exceed; 0 without a route.
+     */
+    int pathMtu(int daddr) {
+        Decision d = route(daddr);
+        if (d.error() != null) {
+            return 0;
+        }
+        return isLocal(daddr) ? d.dev().mtu() : net.pmtu.mtu(daddr, d.dev().mtu(), net.core.nanoTime() / 1_000_000);
     }
 
     /** The source address a packet to {@code daddr} would get: what ping prints and replies answer to. */

@@ -371,6 +371,12 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
     }
 
     @Override
+    public int pathMtu(NetNamespace ns, int daddr) {
+        Ipv4Net net = nets.get(ns);
+        return net == null ? 0 : net.output.pathMtu(daddr);
+    }
+
+    @Override
     public AddressType addressType(NetNamespace ns, int addr) {
         if (addr == 0) {
             return AddressType.ANY;

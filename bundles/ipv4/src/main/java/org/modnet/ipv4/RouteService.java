@@ -76,6 +76,25 @@ public final class RouteService implements RouteTable {
     }
 
     @Override
+    public PmtuException exception(NetNamespace ns, int address) {
+        Ipv4Net net = ipv4.net(ns);
+        if (net == null) {
+            return null;
+        }
+        long now = net.core.nanoTime() / 1_000_000;
+        int mtu = net.pmtu.exception(address, now);
+        return mtu == 0 ? null : new PmtuException(mtu, net.pmtu.expiresIn(address, now), net.pmtu.locked(address, now));
+    }
+
+    @Override
+    public void flushCache(NetNamespace ns) {
+        Ipv4Net net = ipv4.net(ns);
+        if (net != null) {
+            net.pmtu.flush();
+        }
+    }
+
+    @Override
     public RouteEntry lookup(NetNamespace ns, int daddr) {
         Ipv4Net net = ipv4.net(ns);
         return net == null ? null : net.fib.lookup(daddr); // the FIB keeps the API's own records: nothing to copy

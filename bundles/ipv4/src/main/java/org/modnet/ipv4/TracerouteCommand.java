@@ -44,8 +44,11 @@ public final class TracerouteCommand {
         this.ipv4 = ipv4;
     }
 
-    /** An answer to a probe: who sent it, the ICMP type and code, which probe (its port or sequence), when. */
-    record Answer(int from, int type, int code, int probe, long nanos, int mtu) {
+    /**
+     * An answer to a probe: who sent it, the ICMP type and code, which probe (its port or sequence),
+     * when, the next-hop MTU a "frag needed" names, and the TTL the answer arrived with.
+     */
+    record Answer(int from, int type, int code, int probe, long nanos, int mtu, int ttl) {
     }
 
     public void traceroute(CommandSession session, String... args) throws InterruptedException {
@@ -208,7 +211,7 @@ public final class TracerouteCommand {
     }
 
     /** The answer to {@code probe} that comes before {@code deadline} (answers to earlier probes are passed over). */
-    private static Answer await(LinkedBlockingQueue<Answer> answers, int probe, long deadline) throws InterruptedException {
+    static Answer await(LinkedBlockingQueue<Answer> answers, int probe, long deadline) throws InterruptedException {
         while (true) {
             long left = deadline - System.nanoTime();
             if (left <= 0) {
@@ -244,7 +247,12 @@ public final class TracerouteCommand {
     }
 
     /** A UDP probe from {@code sport} to {@code dport} with {@code payload} bytes, sent with {@code ttl}. */
-    private static Errno sendUdp(Ipv4Net net, int saddr, int daddr, int sport, int dport, int payload, int ttl) {
+    static Errno sendUdp(Ipv4Net net, int saddr, int daddr, int sport, int dport, int payload, int ttl) {
+        return sendUdp(net, saddr, daddr, sport, dport, payload, ttl, false);
+    }
+
+    /** {@link #sendUdp(Ipv4Net, int, int, int, int, int, int)} with DF as {@code df} says (tracepath's IP_PMTUDISC_PROBE). */
+    static Errno sendUdp(Ipv4Net net, int saddr, int daddr, int sport, int dport, int payload, int ttl, boolean df) {
         int udpLen = 8 + Math.max(0, payload);
         org.modnet.api.skb.SkBuff skb = net.core.allocSkb(udpLen, 128);
         if (skb == null) {
@@ -258,19 +266,19 @@ public final class TracerouteCommand {
         for (int k = 8; k < udpLen; k++) {
             skb.setU8(o + k, 0x40 + (k - 8) % 32);
         }
-        return net.output.send(skb, saddr, daddr, 17, ttl, 0, false);
+        return net.output.send(skb, saddr, daddr, 17, ttl, 0, df);
     }
 
     private static Icmp.EchoListener echoListener(LinkedBlockingQueue<Answer> answers) {
         return new Icmp.EchoListener() {
             @Override
             public void reply(int from, int seq, int ttl, int bytes, long sentNanos) {
-                answers.add(new Answer(from, Icmp.ECHO_REPLY, 0, seq, System.nanoTime(), 0));
+                answers.add(new Answer(from, Icmp.ECHO_REPLY, 0, seq, System.nanoTime(), 0, 0));
             }
 
             @Override
             public void error(int from, int type, int code, int seq) {
-                answers.add(new Answer(from, type, code, seq, System.nanoTime(), 0));
+                answers.add(new Answer(from, type, code, seq, System.nanoTime(), 0, 0));
             }
         };
     }

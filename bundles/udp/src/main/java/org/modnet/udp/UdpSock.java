@@ -241,6 +241,15 @@ final class UdpSock extends Sock {
                 saddr = route.source();
             }
         }
+        int pmtud = pmtuDiscover();
+        if (pmtud >= SocketCalls.IP_PMTUDISC_DO && pmtud != SocketCalls.IP_PMTUDISC_OMIT) {
+            // __ip_append_data: a socket that may not fragment gets EMSGSIZE for a datagram above the
+            // path MTU (DO) or the device's (PROBE, INTERFACE ignore what ICMP taught)
+            int mtu = pmtud == SocketCalls.IP_PMTUDISC_DO ? net.ipv4.pathMtu(ns, daddr) : deviceMtu(daddr);
+            if (mtu > 0 && 20 + HEADER + len > mtu) {
+                throw SockException.of(Errno.EMSGSIZE);
+            }
+        }
         SkBuff skb;
         try {
             skb = allocSend(HEADER + (int) len, HEADROOM, flags);
@@ -278,6 +287,28 @@ final class UdpSock extends Sock {
         }
         net.mib.inc(UdpMib.Counter.OutDatagrams);
         return (int) len;
+    }
+
+    /** IP_MTU ({@code do_ip_getsockopt}): the path MTU toward the connected peer, learned MTUs included. */
+    @Override
+    protected int getProtocolOption(int level, int name, int[] value) throws SockException {
+        if (level == SocketCalls.IPPROTO_IP && name == SocketCalls.IP_MTU) {
+            int mtu = state == TCP_ESTABLISHED ? net.ipv4.pathMtu(ns, remoteAddress) : 0;
+            if (mtu == 0) {
+                throw SockException.of(Errno.ENOTCONN);
+            }
+            if (value == null || value.length < 1) {
+                throw SockException.of(Errno.EINVAL);
+            }
+            value[0] = mtu;
+            return 1;
+        }
+        return super.getProtocolOption(level, name, value);
+    }
+
+    private int deviceMtu(int daddr) {
+        Ipv4.OutputRoute r = net.ipv4.route(ns, daddr);
+        return r.error() == null && r.device() != null ? r.device().mtu() : 0;
     }
 
     /**

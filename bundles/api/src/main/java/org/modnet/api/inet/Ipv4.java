@@ -54,6 +54,16 @@ public interface Ipv4 {
     AddressType addressType(NetNamespace ns, int addr);
 
     /**
+     * {@code dst_mtu} of the route toward {@code daddr}: the device's MTU, or the smaller path MTU an
+     * ICMP "fragmentation needed" taught; 0 without a route. What IP_MTU reads and what an
+     * IP_PMTUDISC_DO socket may not exceed. @since 1.7
+     */
+    default int pathMtu(NetNamespace ns, int daddr) {
+        OutputRoute r = route(ns, daddr);
+        return r.error() == null && r.device() != null ? r.device().mtu() : 0;
+    }
+
+    /**
      * {@code icmp_send}: an ICMP error about a received packet (its network header set) to its sender,
      * rate-limited as the namespace's sysctls say. The skb stays the caller's.
      */

@@ -25,6 +25,23 @@ public interface RouteTable {
     Decision get(NetNamespace ns, int address) throws NetException;
 
     /**
+     * A learned path MTU toward one destination (Linux's next-hop exception): its MTU, the seconds
+     * left before it expires, and whether it is locked (clamped to {@code net.ipv4.route.min_pmtu}).
+     * @since 1.7
+     */
+    record PmtuException(int mtu, long expiresSec, boolean locked) {
+    }
+
+    /** The path MTU exception toward {@code address}, or null (none, or a table without them). @since 1.7 */
+    default PmtuException exception(NetNamespace ns, int address) {
+        return null;
+    }
+
+    /** {@code ip route flush cache}: every path MTU exception of the namespace goes. @since 1.7 */
+    default void flushCache(NetNamespace ns) {
+    }
+
+    /**
      * {@code fib_lookup}: the route the table picks for {@code daddr} — the longest prefix, the lowest
      * metric; unicast or a reject type — or null when none matches. One walk, nothing allocated: what a
      * per-packet caller (XDP's {@code bpf_fib_lookup}) uses. The namespace's own and broadcast

@@ -65,6 +65,11 @@ final class IpRoute {
         if (!args.more()) {
             throw new CommandException("\"ip route flush\" requires arguments.", 1);
         }
+        if (args.peek().equals("cache")) {
+            args.next();
+            table().flushCache(ns); // the routing cache is gone since Linux 3.6: what is left is the PMTU exceptions
+            return;
+        }
         NetDevice dev = null;
         String proto = null;
         int prefix = 0;
@@ -439,7 +444,13 @@ final class IpRoute {
         }
         sb.append(" dev ").append(r.dev().name()).append(" src ").append(org.modnet.api.inet.Ipv4Addresses.format(d.src())).append(" uid 0");
         inv.out().println(sb);
-        inv.out().println(local ? "    cache <local>" : "    cache");
+        RouteTable.PmtuException ex = local ? null : table().exception(ns, address);
+        if (ex != null) {
+            // iproute2 prints the exception's expiry and its metrics, "lock" before a locked one
+            inv.out().println("    cache expires " + ex.expiresSec() + "sec mtu " + (ex.locked() ? "lock " : "") + ex.mtu());
+        } else {
+            inv.out().println(local ? "    cache <local>" : "    cache");
+        }
     }
 
     /** {@code default}, {@code ADDR} (a /32) or {@code ADDR/PLEN}: the prefix and its length. */

@@ -1027,6 +1027,11 @@ public abstract class Sock {
         return p == SocketCalls.IP_PMTUDISC_DO || p == SocketCalls.IP_PMTUDISC_WANT;
     }
 
+    /** IP_MTU_DISCOVER's value ({@code inet->pmtudisc}): one of SocketCalls' IP_PMTUDISC_*. @since 1.10 */
+    public final int pmtuDiscover() {
+        return pmtudisc;
+    }
+
     /** IP_RECVERR: whether a send reports errors a datagram met on its way out (ENOBUFS from a full qdisc). @since 1.6 */
     public final boolean recvErr() {
         return recverr;
