@@ -103,8 +103,10 @@ class IpMonitorTest {
         shell.init().rtnlNotify(new RtnlMessage(Rtnetlink.RTM_NEWLINK, v0, null)); // not joined: not printed
         shell.init().rtnlNotify(new RtnlMessage(Rtnetlink.RTM_DELROUTE, null, r));
         StringBuilder seen = new StringBuilder();
-        while (!seen.toString().contains("Deleted")) {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (!seen.toString().contains("Deleted") && System.nanoTime() < deadline) {
             seen.append(shell.out()); // out() takes what was printed so far
+            Thread.sleep(5);
         }
         t.interrupt();
         t.join();
