@@ -609,7 +609,18 @@ final class Iperf3 {
             boolean first = true;
             try {
                 while (!done) {
-                    sleepMillis(5);
+                    // wake on the interval's tick (and the test's end) exactly, polling -n every 5 ms
+                    double wake = interval > 0 ? last + interval : Double.MAX_VALUE;
+                    if (client && o.bytes() == 0) {
+                        wake = Math.min(wake, o.time());
+                    }
+                    long ns = (long) ((wake - now()) * 1e9);
+                    if (ns > 0) {
+                        java.util.concurrent.locks.LockSupport.parkNanos(Math.min(ns, 5_000_000L));
+                    }
+                    if (Thread.interrupted()) {
+                        throw new InterruptedException();
+                    }
                     double t = now();
                     boolean end = client && ended();
                     if (end) {
