@@ -719,7 +719,9 @@ final class Iperf3 {
             r.put("cpu_util_total", cpu[0]);
             r.put("cpu_util_user", cpu[1]);
             r.put("cpu_util_system", cpu[2]);
-            r.put("sender_has_retransmits", UNKNOWN);
+            // a sender without TCP_INFO says 0 (no retransmit counts), a receiver -1, as Linux's iperf3 does;
+            // -1 from a sender would have Linux's client print it as 4294967295 retransmits
+            r.put("sender_has_retransmits", sending ? 0 : UNKNOWN);
             if (!o.udp()) {
                 r.put("congestion_used", "cubic");
             }
