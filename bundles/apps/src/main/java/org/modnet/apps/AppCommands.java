@@ -25,17 +25,20 @@ import org.osgi.service.component.annotations.Reference;
 
 /**
  * The applications in the Gogo shell, each in the session's namespace ({@code ip netns exec NS ...}):
- * {@code httpd} and {@code curl}. httpd runs in the foreground until Ctrl-C (an interrupt) or
+ * {@code httpd}, {@code curl} and {@code iperf3}. httpd runs in the foreground until Ctrl-C (an interrupt) or
  * {@code httpd stop -p PORT} from another shell in the same namespace; {@code httpd status} prints its
  * counters.
  */
 @Component(service = AppCommands.class, immediate = true, property = { "osgi.command.scope=" + Commands.SCOPE,
-        "osgi.command.function=httpd", "osgi.command.function=curl" })
+        "osgi.command.function=httpd", "osgi.command.function=curl",
+        "osgi.command.function=iperf3" })
 public final class AppCommands {
     private final NetCore core;
     private final Sockets sockets;
     /** The servers running, by "namespace:port". */
     private final Map<String, Httpd> running = new ConcurrentHashMap<>();
+    /** The iperf3 servers and clients running, stopped when the bundle stops. */
+    private final Map<Iperf3, Thread> iperfs = new ConcurrentHashMap<>();
 
     @Activate
     public AppCommands(@Reference NetCore core, @Reference Sockets sockets) {
@@ -46,6 +49,7 @@ public final class AppCommands {
     @Deactivate
     void deactivate() {
         running.values().forEach(Httpd::stop);
+        iperfs.keySet().forEach(Iperf3::stop);
     }
 
     private static String netns(NetNamespace ns) {
@@ -191,6 +195,32 @@ public final class AppCommands {
         int status = new Curl(provider(ns, "curl"), System.out, System.err, Path.of(System.getProperty("user.dir", ".")))
                 .run(a);
         System.out.flush();
+        if (status != 0) {
+            throw new CommandException("", status);
+        }
+    }
+
+    /**
+     * {@code iperf3 -s [-p PORT] [-1] [-J] [-i SECS]} or {@code iperf3 -c HOST [-p PORT] [-t SECS] [-n BYTES]
+     * [-P N] [-R] [-u] [-b RATE] [-l LEN] [-J] [-i SECS]}: iperf3's control protocol and output, so
+     * Linux's iperf3 is the peer either way. The server runs until Ctrl-C (or once with -1).
+     */
+    public void iperf3(CommandSession session, String... args) throws InterruptedException {
+        args = Commands.words(session, args);
+        NetNamespace ns = namespace(session, "iperf3");
+        List<String> a = args == null ? List.of() : Arrays.asList(args);
+        Iperf3 iperf = new Iperf3(provider(ns, "iperf3"), System.out);
+        iperfs.put(iperf, Thread.currentThread());
+        int status;
+        try {
+            status = iperf.run(a);
+        } finally {
+            iperfs.remove(iperf);
+            System.out.flush();
+        }
+        if (Thread.interrupted()) {
+            throw new InterruptedException();
+        }
         if (status != 0) {
             throw new CommandException("", status);
         }
