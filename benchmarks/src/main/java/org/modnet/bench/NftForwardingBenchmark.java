@@ -22,16 +22,9 @@ import org.modnet.api.net.TxResult;
 import org.modnet.api.skb.SkBuff;
 import org.modnet.api.skb.SkBuffPool;
 import org.modnet.core.StandaloneCore;
-import org.modnet.ebpf.api.AttachType;
-import org.modnet.ebpf.api.BpfProg;
-import org.modnet.ebpf.api.BpfSyscall;
-import org.modnet.ebpf.api.ProgType;
-import org.modnet.ebpf.impl.BpfSyscallImpl;
 import org.modnet.ethernet.ArpProtocol;
 import org.modnet.ipv4.Ipv4Protocol;
 import org.modnet.ipv4.RouteService;
-import org.modnet.xdp.EbpfXdpHook;
-import org.modnet.xdp.FibLookup;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -61,82 +54,8 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 2)
 @Fork(value = 2, jvmArgsAppend = { "--enable-native-access=ALL-UNNAMED" })
 public class NftForwardingBenchmark {
-    /** The eBPF implementation, outside OSGi. */
-    static final BpfSyscall BPF = new BpfSyscallImpl();
-
     static final int BURST = 64;
     static final int SIZE = 60;
-
-    /** xdp_fwd in the assembler's syntax: parse, fib_lookup, TTL and checksum, MACs, redirect. */
-    static final String FWD = """
-            mov %r6, %r1
-            ldxw %r2, [%r6+0]
-            ldxw %r3, [%r6+4]
-            mov %r4, %r2
-            add %r4, 34
-            jgt %r4, %r3, pass
-            ldxh %r5, [%r2+12]
-            jne %r5, 0x8, pass
-            ldxb %r5, [%r2+22]
-            jle %r5, 1, pass
-            stdw [%r10-64], 0
-            stdw [%r10-56], 0
-            stdw [%r10-48], 0
-            stdw [%r10-40], 0
-            stdw [%r10-32], 0
-            stdw [%r10-24], 0
-            stdw [%r10-16], 0
-            stdw [%r10-8], 0
-            stb [%r10-64], 2
-            ldxh %r5, [%r2+16]
-            be16 %r5
-            stxh [%r10-58], %r5
-            ldxw %r5, [%r6+12]
-            stxw [%r10-56], %r5
-            ldxw %r5, [%r2+26]
-            stxw [%r10-48], %r5
-            ldxw %r5, [%r2+30]
-            stxw [%r10-32], %r5
-            mov %r1, %r6
-            mov %r2, %r10
-            add %r2, -64
-            mov %r3, 64
-            mov %r4, 0
-            call 69
-            jne %r0, 0, pass
-            ldxw %r2, [%r6+0]
-            ldxw %r3, [%r6+4]
-            mov %r4, %r2
-            add %r4, 34
-            jgt %r4, %r3, pass
-            ldxb %r5, [%r2+22]
-            sub %r5, 1
-            stxb [%r2+22], %r5
-            ldxh %r5, [%r2+24]
-            add %r5, 1
-            jlt %r5, 0xffff, csum
-            add %r5, 1
-            csum:
-            stxh [%r2+24], %r5
-            ldxw %r5, [%r10-6]
-            stxw [%r2+0], %r5
-            ldxh %r5, [%r10-2]
-            stxh [%r2+4], %r5
-            ldxw %r5, [%r10-12]
-            stxw [%r2+6], %r5
-            ldxh %r5, [%r10-8]
-            stxh [%r2+10], %r5
-            ldxw %r1, [%r10-56]
-            mov %r2, 0
-            call 23
-            exit
-            pass:
-            mov %r0, 2
-            exit
-            """;
-
-    /** The stack path only: netfilter's hooks are on it. */
-    public String path = "stack";
 
     /**
      * {@code none}: no netfilter; {@code 0}: the filter table loaded and touched, no rule; {@code N}: N
@@ -150,7 +69,6 @@ public class NftForwardingBenchmark {
     private RxQueue ingress;
     private NetDevice out;
     private final byte[] frame = new byte[SIZE];
-    private final MemorySegment page = Arena.ofAuto().allocate(256 + SIZE, 64);
 
     @Setup(Level.Trial)
     public void setUp() throws Exception {
@@ -209,16 +127,11 @@ public class NftForwardingBenchmark {
             }
             nft.run(r, "-f", writeTemp(cmds.toString()));
         }
-        if (!path.equals("stack")) {
-            FibLookup fib = new FibLookup(new RouteService(ipv4), arp, ipv4);
-            BpfProg p = BPF.progLoad("xdp_fwd", BPF.assemble(FWD), ProgType.XDP, AttachType.DEFAULT, List.of(), null, null, "jit", false);
-            in.setXdp(new EbpfXdpHook(BPF, p), path.equals("xdp-native"));
-        }
         ingress = in.rxQueue(0);
         template(in.address());
-        // the path under test must forward, not drop: and the XDP paths by redirecting, not by passing to the stack
-        if (forwardBurst() != BURST || (!path.equals("stack") && in.ethtoolStats().get("xdp_redirect") != BURST)) {
-            throw new IllegalStateException("frames were not forwarded on the " + path + " path: "
+        // the router must forward, not drop
+        if (forwardBurst() != BURST) {
+            throw new IllegalStateException("frames were not forwarded: "
                     + out.stats().get(DeviceStats.Field.TX_PACKETS) + " " + in.ethtoolStats());
         }
     }
@@ -259,14 +172,6 @@ public class NftForwardingBenchmark {
     @Benchmark
     @OperationsPerInvocation(BURST)
     public long forwardBurst() {
-        if (path.equals("xdp-native")) {
-            for (int i = 0; i < BURST; i++) {
-                MemorySegment.copy(frame, 0, page, ValueLayout.JAVA_BYTE, 256, SIZE); // the NIC's DMA into its page
-                ingress.receiveFrame(page, 256, SIZE);
-            }
-            stack.run();
-            return out.stats().get(DeviceStats.Field.TX_PACKETS);
-        }
         for (int i = 0; i < BURST; i++) {
             SkBuff skb = pool.alloc(SIZE);
             skb.setBytes(skb.put(SIZE), frame, 0, SIZE);
