@@ -34,7 +34,18 @@ public final class ShellAccess {
     public void run(String command, List<String> words) {
         try {
             switch (command) {
-                case "ip" -> new IpCommand(invocation).run(words);
+                case "ip" -> {
+                    // ip monitor runs until interrupted (Ctrl-C): a word that may name it comes with the
+                    // interrupt already there, so the command parses, subscribes and ends at once
+                    if (words.stream().anyMatch(w -> !w.isEmpty() && "monitor".startsWith(w))) {
+                        Thread.currentThread().interrupt();
+                    }
+                    try {
+                        new IpCommand(invocation).run(words);
+                    } finally {
+                        Thread.interrupted();
+                    }
+                }
                 case "sysctl" -> new SysctlCommand(invocation).run(words);
                 default -> new EthtoolCommand(invocation).run(words);
             }
