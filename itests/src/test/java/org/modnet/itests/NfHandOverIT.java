@@ -197,6 +197,8 @@ public class NfHandOverIT {
         check(client.connect(c, new SockAddr(B, 5010)), "connect");
         int s = check(server.accept(l, null, 0), "accept");
         AtomicLong received = new AtomicLong();
+        // the stream's FIN waits until the flows are listed after the updates: the entry is compared ESTABLISHED
+        java.util.concurrent.CountDownLatch listed = new java.util.concurrent.CountDownLatch(1);
         CompletableFuture<byte[]> sent = CompletableFuture.supplyAsync(() -> {
             SplittableRandom random = new SplittableRandom(15);
             MessageDigest d = sha256();
@@ -214,6 +216,11 @@ public class NfHandOverIT {
                     check(client.send(c, chunk, 0), "send");
                 }
                 java.util.concurrent.locks.LockSupport.parkNanos(500_000); // a stream, not a burst: the updates come mid-way
+            }
+            try {
+                listed.await(120, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             }
             check(client.shutdown(c, SocketCalls.SHUT_WR), "shutdown");
             return d.digest();
@@ -291,6 +298,7 @@ public class NfHandOverIT {
             Thread.sleep(50); // the new conntrack's command registers as its component activates
         }
         String flowsAfter = ModnetRuntime.run(processor, "r", "conntrack -L");
+        listed.countDown();
         List<String> filterAfter = saved("filter");
         List<String> natAfter = saved("nat");
 

@@ -60,6 +60,10 @@ public final class ConntrackComponent implements PernetOperations, ProcFile, Han
     static final int STATE_VERSION = 1;
     static final String LAYER = "conntrack";
 
+    /** A hook this module registers ({@code struct nf_hook_ops}). */
+    private record HookOps(NfHook hook, int priority, NfHookFunction fn) {
+    }
+
     /** One namespace's tracking and NAT. */
     record Net(NetNamespace ns, ConntrackTable table, NatCore nat, long[] addressGeneration) {
     }
@@ -107,14 +111,19 @@ public final class ConntrackComponent implements PernetOperations, ProcFile, Han
             }
         }
         if (context != null) {
-            register(context, NfHook.PRE_ROUTING, PRI_CONNTRACK, this::conntrackIn);
-            register(context, NfHook.LOCAL_OUT, PRI_CONNTRACK, this::conntrackIn);
-            register(context, NfHook.PRE_ROUTING, PRI_NAT_DST, this::nat);
-            register(context, NfHook.LOCAL_OUT, PRI_NAT_DST, this::nat);
-            register(context, NfHook.POST_ROUTING, PRI_NAT_SRC, this::nat);
-            register(context, NfHook.LOCAL_IN, PRI_NAT_SRC, this::nat);
-            register(context, NfHook.POST_ROUTING, PRI_CONNTRACK_CONFIRM, this::confirm);
-            register(context, NfHook.LOCAL_IN, PRI_CONNTRACK_CONFIRM, this::confirm);
+            // one set: tracking, NAT and confirm pass the entry between hooks, so an update changes them together
+            List<HookOps> set = List.of(
+                    new HookOps(NfHook.PRE_ROUTING, PRI_CONNTRACK, this::conntrackIn),
+                    new HookOps(NfHook.LOCAL_OUT, PRI_CONNTRACK, this::conntrackIn),
+                    new HookOps(NfHook.PRE_ROUTING, PRI_NAT_DST, this::nat),
+                    new HookOps(NfHook.LOCAL_OUT, PRI_NAT_DST, this::nat),
+                    new HookOps(NfHook.POST_ROUTING, PRI_NAT_SRC, this::nat),
+                    new HookOps(NfHook.LOCAL_IN, PRI_NAT_SRC, this::nat),
+                    new HookOps(NfHook.POST_ROUTING, PRI_CONNTRACK_CONFIRM, this::confirm),
+                    new HookOps(NfHook.LOCAL_IN, PRI_CONNTRACK_CONFIRM, this::confirm));
+            for (HookOps h : set) {
+                register(context, h.hook(), h.priority(), h.fn(), set.size());
+            }
             gc = core.timer(0, this::gcWorker);
             gc.mod(1000);
         } else {
@@ -122,10 +131,12 @@ public final class ConntrackComponent implements PernetOperations, ProcFile, Han
         }
     }
 
-    private void register(BundleContext context, NfHook hook, int priority, NfHookFunction fn) {
+    private void register(BundleContext context, NfHook hook, int priority, NfHookFunction fn, int setSize) {
         Hashtable<String, Object> p = new Hashtable<>();
         p.put(NfHookFunction.HOOK, hook.name());
         p.put(NfHookFunction.PRIORITY, priority);
+        p.put(NfHookFunction.SET, LAYER);
+        p.put(NfHookFunction.SET_SIZE, setSize);
         regs.add(context.registerService(NfHookFunction.class, new Hook(fn), p));
     }
 
@@ -230,7 +241,8 @@ public final class ConntrackComponent implements PernetOperations, ProcFile, Han
     void deactivate() {
         if (handingOver()) {
             TableState st = export();
-            holder.deposit(st);
+            // the old hooks track on until the next version's set replaces them: it takes the flows as they are then
+            holder.deposit(st, this::export);
             LOG.info("conntrack: the flows of {} namespaces handed over (state version {})", st.namespaces().size(),
                     st.version());
         }

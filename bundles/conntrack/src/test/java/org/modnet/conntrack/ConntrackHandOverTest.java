@@ -40,6 +40,7 @@ class ConntrackHandOverTest {
     /** The core's holder, as TableHolder keeps deposits. */
     static final class Holder implements StateHolder {
         final Map<String, TableState> deposits = new HashMap<>();
+        final Map<String, java.util.function.Supplier<TableState>> latest = new HashMap<>();
         final List<String> refusals = new ArrayList<>();
 
         @Override
@@ -48,8 +49,16 @@ class ConntrackHandOverTest {
         }
 
         @Override
+        public void deposit(TableState now, java.util.function.Supplier<TableState> later) {
+            deposit(now);
+            latest.put(now.layer(), later);
+        }
+
+        @Override
         public TableState take(String layer) {
-            return deposits.remove(layer);
+            java.util.function.Supplier<TableState> later = latest.remove(layer);
+            TableState now = deposits.remove(layer);
+            return later != null && now != null ? later.get() : now;
         }
 
         @Override
@@ -130,6 +139,22 @@ class ConntrackHandOverTest {
         SkBuff back = forward(old, p.tcp("192.168.1.2", 80, ROUTER_S, 40000, Packets.ACK));
         assertEquals(SkBuff.IP_CT_ESTABLISHED + SkBuff.IP_CT_IS_REPLY, back.nfctInfo());
         back.free();
+    }
+
+    @Test
+    void aFlowThatBeginsWhileTheUpdateIsUnderWayIsHandedOverToo() throws Exception {
+        ConntrackComponent old = routerWithFlows();
+        old.exit(ns);
+        old.deactivate();
+        // between the deposit and the next version's hooks, the old ones see a new connection begin
+        forward(old, p.tcp("10.0.0.4", 41000, "192.168.1.2", 80, Packets.SYN)).free();
+        ConntrackComponent next = version(false, ConntrackComponent.STATE_VERSION);
+        assertEquals(List.of(), holder.refusals);
+        // its SYN-ACK meets the next version: known, and translated back to the client behind the router
+        SkBuff synAck = forward(next, p.tcp("192.168.1.2", 80, ROUTER_S, 41000, Packets.SYN | Packets.ACK));
+        assertEquals(SkBuff.IP_CT_ESTABLISHED + SkBuff.IP_CT_IS_REPLY, synAck.nfctInfo());
+        assertEquals("10.0.0.4", Packets.dst(synAck));
+        synAck.free();
     }
 
     @Test

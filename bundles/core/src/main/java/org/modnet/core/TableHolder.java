@@ -4,6 +4,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 
 import org.modnet.api.handover.StateHolder;
 import org.modnet.api.handover.TableState;
@@ -18,7 +19,11 @@ import org.slf4j.LoggerFactory;
 final class TableHolder implements StateHolder {
     private static final Logger LOG = LoggerFactory.getLogger(TableHolder.class);
 
-    private final Map<String, TableState> deposits = new ConcurrentHashMap<>();
+    /** A deposit: the tables at the old version's deactivation, and how to ask it for them later (or null). */
+    private record Deposit(TableState now, Supplier<TableState> latest) {
+    }
+
+    private final Map<String, Deposit> deposits = new ConcurrentHashMap<>();
     private final PacketDispatch dispatch;
     private final AtomicLong deposited = new AtomicLong();
     private final AtomicLong adopted = new AtomicLong();
@@ -30,17 +35,35 @@ final class TableHolder implements StateHolder {
 
     @Override
     public void deposit(TableState state) {
-        deposits.put(state.layer(), state);
+        deposit(state, null);
+    }
+
+    @Override
+    public void deposit(TableState now, Supplier<TableState> latest) {
+        deposits.put(now.layer(), new Deposit(now, latest));
         deposited.incrementAndGet();
     }
 
     @Override
     public TableState take(String layer) {
-        TableState st = deposits.remove(layer);
-        if (st != null) {
-            adopted.incrementAndGet();
+        Deposit d = deposits.remove(layer);
+        if (d == null) {
+            return null;
         }
-        return st;
+        adopted.incrementAndGet();
+        if (d.latest == null) {
+            return d.now;
+        }
+        try {
+            TableState st = d.latest.get();
+            if (st != null && st.layer().equals(layer) && st.version() == d.now.version()) {
+                return st;
+            }
+            LOG.warn("{}: the leaving version's latest tables did not match its deposit; the deposit is adopted", layer);
+        } catch (RuntimeException | LinkageError e) {
+            LOG.warn("{}: the leaving version could not give its latest tables ({}); the deposit is adopted", layer, e.toString());
+        }
+        return d.now;
     }
 
     @Override

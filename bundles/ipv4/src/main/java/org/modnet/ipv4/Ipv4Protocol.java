@@ -302,7 +302,9 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
         org.modnet.api.netfilter.NfHook hook = org.modnet.api.netfilter.NfHook.valueOf(
                 String.valueOf(props.get(org.modnet.api.netfilter.NfHookFunction.HOOK)));
         int priority = props.get(org.modnet.api.netfilter.NfHookFunction.PRIORITY) instanceof Number n ? n.intValue() : 0;
-        hooks.add(hook, priority, fn);
+        String set = props.get(org.modnet.api.netfilter.NfHookFunction.SET) instanceof String s ? s : null;
+        int setSize = props.get(org.modnet.api.netfilter.NfHookFunction.SET_SIZE) instanceof Number n ? n.intValue() : 0;
+        hooks.add(hook, priority, fn, set, setSize);
     }
 
     void removeHook(org.modnet.api.netfilter.NfHookFunction fn) {

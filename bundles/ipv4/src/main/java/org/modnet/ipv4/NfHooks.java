@@ -20,14 +20,22 @@ import org.modnet.api.skb.SkBuff;
  * retiring, until a function registers at the same hook and priority: its next version, which adopted
  * its rules first. Packets see the old ruleset, then the new one, never an empty hook in between (a
  * firewall whose hook went away for a moment would let everything through).
+ *
+ * <p>Functions of one {@linkplain NfHookFunction#SET set} change version together: while a set's old
+ * functions retire, the new version's wait (pending, not run) until all {@link NfHookFunction#SET_SIZE}
+ * of them have registered, and then replace the whole old set in one publication. Otherwise a packet
+ * could be tracked by the new conntrack at PRE_ROUTING and meet the old NAT at the next hook, which
+ * does not know the new version's entry and lets it through untranslated.
  */
 final class NfHooks {
-    private record Entry(NfHookFunction fn, int priority, boolean retiring) {
+    private record Entry(NfHook hook, NfHookFunction fn, int priority, String set, boolean retiring) {
     }
 
     private static final NfHookFunction[] NONE = new NfHookFunction[0];
 
     private final List<List<Entry>> entries = new ArrayList<>();
+    /** A set's next version, registered while its old version still runs; by set name. */
+    private final java.util.Map<String, List<Entry>> pending = new java.util.HashMap<>();
     private volatile NfHookFunction[][] table = new NfHookFunction[NfHook.values().length][];
 
     NfHooks() {
@@ -38,18 +46,53 @@ final class NfHooks {
     }
 
     synchronized void add(NfHook hook, int priority, NfHookFunction fn) {
+        add(hook, priority, fn, null, 0);
+    }
+
+    /** A function of {@code set} (null: none) of {@code setSize} functions. */
+    synchronized void add(NfHook hook, int priority, NfHookFunction fn, String set, int setSize) {
+        Entry e = new Entry(hook, fn, priority, set, false);
+        if (set != null && retiring(set)) {
+            List<Entry> next = pending.computeIfAbsent(set, k -> new ArrayList<>());
+            next.add(e);
+            if (next.size() < setSize) {
+                return; // the old set goes on alone until its successor is whole
+            }
+            pending.remove(set);
+            for (List<Entry> list : entries) {
+                list.removeIf(x -> x.retiring && set.equals(x.set));
+            }
+            for (Entry n : next) {
+                insert(n);
+            }
+            publish();
+            return;
+        }
         List<Entry> list = entries.get(hook.ordinal());
-        list.removeIf(e -> e.retiring && e.priority == priority); // the next version takes its place
-        list.add(new Entry(fn, priority, false));
-        list.sort(Comparator.comparingInt(Entry::priority));
+        list.removeIf(x -> x.retiring && x.set == null && x.priority == priority); // the next version takes its place
+        insert(e);
         publish();
     }
 
+    private boolean retiring(String set) {
+        return entries.stream().flatMap(List::stream).anyMatch(x -> x.retiring && set.equals(x.set));
+    }
+
+    private void insert(Entry e) {
+        List<Entry> list = entries.get(e.hook.ordinal());
+        list.add(e);
+        list.sort(Comparator.comparingInt(Entry::priority));
+    }
+
     synchronized void remove(NfHookFunction fn) {
+        for (List<Entry> next : pending.values()) {
+            next.removeIf(x -> x.fn == fn); // a successor that left before it was whole
+        }
+        pending.values().removeIf(List::isEmpty);
         boolean retire = fn instanceof HandsOver h && h.handingOver();
         for (List<Entry> list : entries) {
             if (retire) {
-                list.replaceAll(e -> e.fn == fn ? new Entry(fn, e.priority, true) : e);
+                list.replaceAll(e -> e.fn == fn ? new Entry(e.hook, fn, e.priority, e.set, true) : e);
             } else {
                 list.removeIf(e -> e.fn == fn);
             }

@@ -77,4 +77,77 @@ class NfHooksTest {
         assertFalse(passes());
         assertEquals(1, old.seen);
     }
+
+    /** A module's function that notes which version ran it, at which hook. */
+    private static final class Tagged implements NfHookFunction, HandsOver {
+        final String tag;
+        final StringBuilder trace;
+        final AtomicBoolean updating;
+
+        Tagged(String tag, StringBuilder trace, AtomicBoolean updating) {
+            this.tag = tag;
+            this.trace = trace;
+            this.updating = updating;
+        }
+
+        @Override
+        public Verdict hook(SkBuff skb, NfHook hook, org.modnet.api.net.NetNamespace ns, org.modnet.api.net.NetDevice in,
+                org.modnet.api.net.NetDevice out) {
+            trace.append(tag).append('@').append(hook).append(' ');
+            return Verdict.ACCEPT;
+        }
+
+        @Override
+        public boolean handingOver() {
+            return updating.get();
+        }
+    }
+
+    private String walk(StringBuilder trace) {
+        trace.setLength(0);
+        hooks.run(NfHook.PRE_ROUTING, pool.alloc(64), null, null, null);
+        hooks.run(NfHook.POST_ROUTING, pool.alloc(64), null, null, null);
+        return trace.toString().strip();
+    }
+
+    @Test
+    void aSetChangesVersionInOneStepOnceItsSuccessorIsWhole() {
+        StringBuilder trace = new StringBuilder();
+        AtomicBoolean oldUpdating = new AtomicBoolean();
+        Tagged oldIn = new Tagged("old", trace, oldUpdating);
+        Tagged oldOut = new Tagged("old", trace, oldUpdating);
+        hooks.add(NfHook.PRE_ROUTING, -200, oldIn, "conntrack", 2);
+        hooks.add(NfHook.POST_ROUTING, 100, oldOut, "conntrack", 2);
+        assertEquals("old@PRE_ROUTING old@POST_ROUTING", walk(trace), "a set registers at once when nothing retires");
+        oldUpdating.set(true);
+        hooks.remove(oldIn);
+        hooks.remove(oldOut);
+        assertEquals("old@PRE_ROUTING old@POST_ROUTING", walk(trace), "the leaving set runs on");
+        AtomicBoolean newUpdating = new AtomicBoolean();
+        hooks.add(NfHook.PRE_ROUTING, -200, new Tagged("new", trace, newUpdating), "conntrack", 2);
+        assertEquals("old@PRE_ROUTING old@POST_ROUTING", walk(trace), "half a successor does not run: no packet meets both versions");
+        hooks.add(NfHook.POST_ROUTING, 100, new Tagged("new", trace, newUpdating), "conntrack", 2);
+        assertEquals("new@PRE_ROUTING new@POST_ROUTING", walk(trace));
+    }
+
+    @Test
+    void aSuccessorThatLeavesBeforeItIsWholeNeverRunsAndTheOldSetStays() {
+        StringBuilder trace = new StringBuilder();
+        AtomicBoolean oldUpdating = new AtomicBoolean();
+        Tagged oldIn = new Tagged("old", trace, oldUpdating);
+        Tagged oldOut = new Tagged("old", trace, oldUpdating);
+        hooks.add(NfHook.PRE_ROUTING, -200, oldIn, "conntrack", 2);
+        hooks.add(NfHook.POST_ROUTING, 100, oldOut, "conntrack", 2);
+        oldUpdating.set(true);
+        hooks.remove(oldIn);
+        hooks.remove(oldOut);
+        Tagged half = new Tagged("half", trace, new AtomicBoolean());
+        hooks.add(NfHook.PRE_ROUTING, -200, half, "conntrack", 2);
+        hooks.remove(half);
+        AtomicBoolean nextUpdating = new AtomicBoolean();
+        hooks.add(NfHook.PRE_ROUTING, -200, new Tagged("next", trace, nextUpdating), "conntrack", 2);
+        assertEquals("old@PRE_ROUTING old@POST_ROUTING", walk(trace));
+        hooks.add(NfHook.POST_ROUTING, 100, new Tagged("next", trace, nextUpdating), "conntrack", 2);
+        assertEquals("next@PRE_ROUTING next@POST_ROUTING", walk(trace));
+    }
 }

@@ -234,7 +234,8 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
     void deactivate() {
         if (handingOver()) {
             TableState st = export();
-            holder.deposit(st);
+            // the old hooks filter (and count) on until the next version's replace them: it takes the tables as they are then
+            holder.deposit(st, this::export);
             LOG.info("netfilter: the tables of {} namespaces handed over (state version {})", st.namespaces().size(),
                     st.version());
         }

@@ -14,6 +14,18 @@ public interface StateHolder {
     /** The old version's tables; replaces an earlier deposit of the same layer that nobody took. */
     void deposit(TableState state);
 
+    /**
+     * A deposit whose tables still change after the old version's deactivation: a layer whose old
+     * functions keep running until the new version's take their place (netfilter's hooks do) gives
+     * {@code latest}, which {@link #take} asks for the tables as they are then, so what the old version
+     * learnt meanwhile (a flow that began during the update) is not lost; {@code now} is what the new
+     * version gets if {@code latest} fails. The default takes {@code now}.
+     * @since 1.4
+     */
+    default void deposit(TableState now, java.util.function.Supplier<TableState> latest) {
+        deposit(now);
+    }
+
     /** The deposit of {@code layer}, removed from the holder; null if none is waiting. */
     TableState take(String layer);
 

@@ -10,7 +10,7 @@
  * connection's SACK scoreboard and recovery state as {@link org.modnet.api.handover.TcpRecoveryState} (1.3).
  */
 @Export
-@Version("1.3.0")
+@Version("1.4.0")
 package org.modnet.api.handover;
 
 import org.osgi.annotation.bundle.Export;
