@@ -822,6 +822,16 @@ final class TcpSock extends Sock {
         }
     }
 
+    /**
+     * {@code tcp_add_backlog}'s bound (Linux 6.12): the backlog and the queued receive memory together
+     * may reach twice SO_RCVBUF, half SO_SNDBUF and 64 KiB more, since only the lock's holder can
+     * collapse or prune; the arriving segment itself is not counted, so even a large one can come.
+     */
+    private boolean backlogFull() {
+        long limit = 2L * rcvbuf() + (sndbuf() >> 1) + 64 * 1024;
+        return backlogBytes.get() + (long) rmemQueued() > limit;
+    }
+
     private void drainBacklog(int cpu) {
         SkBuff skb;
         while ((skb = backlog.poll()) != null) {
@@ -832,8 +842,8 @@ final class TcpSock extends Sock {
 
     /**
      * The softirq's entry ({@code tcp_v4_rcv} after the lookup): processes the segment under the lock,
-     * or queues it to the backlog while a user holds it ({@code sk_add_backlog}, bounded by the send and
-     * receive buffers together; TCPBacklogDrop when full). The socket owns the skb from here.
+     * or queues it to the backlog while a user holds it ({@code sk_add_backlog}, bounded as
+     * {@link #backlogFull} says; TCPBacklogDrop when full). The socket owns the skb from here.
      */
     void deliver(SkBuff skb, int cpu) {
         if (frozen) { // a segment the old version looked up as it handed over: never acknowledged, so the peer sends it again
@@ -851,7 +861,7 @@ final class TcpSock extends Sock {
             }
             return;
         }
-        if (backlogBytes.get() + skb.truesize() > rcvbuf() + sndbuf()) {
+        if (backlogFull()) {
             net.mib.inc(cpu, TcpMib.Ext.TCPBacklogDrop);
             net.drops.count(cpu, TcpDrops.Reason.SOCKET_BACKLOG);
             skb.free();
