@@ -380,6 +380,7 @@ final class TcpHandOver {
             int at = skb.put(s.payload().length);
             skb.setBytes(at, s.payload(), 0, s.payload().length);
             skb.setTransportHeader(at);
+            sk.ofoReserve();
             int i = sk.ofoCount++;
             sk.ofoSkb[i] = skb;
             sk.ofoSeq[i] = s.seq();

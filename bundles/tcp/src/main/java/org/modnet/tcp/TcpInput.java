@@ -581,6 +581,7 @@ final class TcpInput {
             sk.net.mib.inc(cpu, TcpMib.Ext.TCPOFODrop);
             return;
         }
+        sk.ofoReserve();
         int i = sk.ofoCount;
         while (i > 0 && TcpSeq.after(sk.ofoSeq[i - 1], seq)) {
             i--;

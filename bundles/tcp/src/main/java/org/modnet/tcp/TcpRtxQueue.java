@@ -26,17 +26,25 @@ final class TcpRtxQueue {
 
     /** The most segments one connection keeps in flight: far more than any window modnet offers. */
     static final int MAX = 1 << 16;
-    private static final int INITIAL = 64;
+    /**
+     * The entries a queue starts with, on its first segment: enough for a handshake and a request, so an
+     * idle connection holds a few hundred bytes here, not kilobytes; a bulk sender doubles it a few times.
+     */
+    private static final int INITIAL = 4;
+    private static final int[] NO_INTS = {};
+    private static final long[] NO_LONGS = {};
+    private static final byte[] NO_BYTES = {};
+    private static final boolean[] NO_BOOLEANS = {};
 
-    int[] seq = new int[INITIAL];
-    int[] end = new int[INITIAL];
-    byte[] sacked = new byte[INITIAL];
-    long[] xmitUs = new long[INITIAL];
+    int[] seq = NO_INTS;
+    int[] end = NO_INTS;
+    byte[] sacked = NO_BYTES;
+    long[] xmitUs = NO_LONGS;
     /** {@code TCP_SKB_CB(skb)->tx} ({@link TcpRate}): the delivery state when the entry last went out. */
-    int[] txDelivered = new int[INITIAL];
-    long[] txDeliveredUs = new long[INITIAL];
-    long[] txFirstUs = new long[INITIAL];
-    boolean[] txAppLimited = new boolean[INITIAL];
+    int[] txDelivered = NO_INTS;
+    long[] txDeliveredUs = NO_LONGS;
+    long[] txFirstUs = NO_LONGS;
+    boolean[] txAppLimited = NO_BOOLEANS;
     private int head;
     private int count;
 
@@ -82,6 +90,25 @@ final class TcpRtxQueue {
         return true;
     }
 
+    /**
+     * The connection went quiet with nothing in flight: the arrays go back (a bulk sender's reach 65,536
+     * entries, megabytes), as Linux frees its skbs when acknowledged; the next send makes them again.
+     */
+    void release() {
+        if (count == 0) {
+            seq = end = txDelivered = NO_INTS;
+            sacked = NO_BYTES;
+            xmitUs = txDeliveredUs = txFirstUs = NO_LONGS;
+            txAppLimited = NO_BOOLEANS;
+            head = 0;
+        }
+    }
+
+    /** The entries' arrays' length (0 when released), for tests. */
+    int capacity() {
+        return seq.length;
+    }
+
     /** Whether {@code n} more entries fit. */
     boolean hasRoom(int n) {
         return count + n <= MAX;
@@ -91,7 +118,7 @@ final class TcpRtxQueue {
         if (seq.length >= MAX) {
             return false;
         }
-        int n = seq.length * 2;
+        int n = seq.length == 0 ? INITIAL : seq.length * 2;
         int[] s = new int[n];
         int[] e = new int[n];
         byte[] m = new byte[n];

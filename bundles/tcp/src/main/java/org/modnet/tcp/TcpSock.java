@@ -63,6 +63,9 @@ final class TcpSock extends Sock {
     private static final int QUICKACKS = 16;
     /** Out-of-order segments kept (the {@code out_of_order_queue}'s bound here); more are TCPOFODrop. */
     static final int OFO_MAX = 64;
+    private static final SkBuff[] NO_SKBS = {};
+    private static final int[] NO_INTS = {};
+    private static final boolean[] NO_BOOLEANS = {};
     /** {@code net.ipv4.tcp_reordering}'s default: the reordering TCP_INFO reports. */
     static final int REORDERING = 3;
 
@@ -338,10 +341,11 @@ final class TcpSock extends Sock {
      */
     int rbufLimit;
     boolean finReceived;
-    final SkBuff[] ofoSkb = new SkBuff[OFO_MAX];
-    final int[] ofoSeq = new int[OFO_MAX];
-    final int[] ofoEnd = new int[OFO_MAX];
-    final boolean[] ofoFin = new boolean[OFO_MAX];
+    /** The out-of-order queue, made with its first segment ({@link #ofoReserve}) and given back when quiet. */
+    SkBuff[] ofoSkb = NO_SKBS;
+    int[] ofoSeq = NO_INTS;
+    int[] ofoEnd = NO_INTS;
+    boolean[] ofoFin = NO_BOOLEANS;
     int ofoCount;
     /** The out-of-order queue's truesize, charged against SO_RCVBUF with the unread bytes ({@code sk_rmem_alloc}). */
     int ofoTruesize;
@@ -2454,12 +2458,31 @@ final class TcpSock extends Sock {
             }
             if (!TcpSeq.after(writeSeq, sndUna)) {
                 sbuf = TcpRings.NONE;
+                rec.q.release();
             }
             if (readable() <= 0) {
                 rbuf = TcpRings.NONE;
             }
+            if (ofoCount == 0) {
+                ofoSkb = NO_SKBS;
+                ofoSeq = ofoEnd = NO_INTS;
+                ofoFin = NO_BOOLEANS;
+            }
         } finally {
             releaseSock(); // segments queued while this held the lock are processed, not left waiting
+        }
+    }
+
+    /**
+     * The out-of-order queue's arrays, before a segment goes in: an in-order connection (most of them,
+     * and every idle one) never holds them.
+     */
+    void ofoReserve() {
+        if (ofoSeq.length == 0) {
+            ofoSkb = new SkBuff[OFO_MAX];
+            ofoSeq = new int[OFO_MAX];
+            ofoEnd = new int[OFO_MAX];
+            ofoFin = new boolean[OFO_MAX];
         }
     }
 

@@ -138,6 +138,20 @@ class TcpRingsTest {
     }
 
     @Test
+    void theRetransmissionQueueAndTheOutOfOrderQueueAreHeldOnlyWhileTheyAreNeeded() {
+        connect(0);
+        assertTrue(sock(client).rec.q.capacity() <= 4, "a handshake's entries only: " + sock(client).rec.q.capacity());
+        assertEquals(0, sock(server).ofoSeq.length, "no out-of-order queue for an in-order connection");
+        bulk(400_000);
+        assertTrue(sock(client).rec.q.capacity() > 0, "the sender's entries are there after sending");
+        s.advance(2 * TcpRings.IDLE_MS);
+        assertEquals(0, sock(client).rec.q.capacity(), "quiet with nothing in flight: the arrays went back with the rings");
+        send(client, 3000);
+        s.run();
+        assertEquals(3000, drain(server), "and they come back for the next send");
+    }
+
+    @Test
     void aRingGivenBackIsMadeAgainForDataAndTheFin() {
         connect(0);
         send(client, 2000);
