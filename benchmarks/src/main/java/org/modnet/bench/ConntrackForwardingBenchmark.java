@@ -1,30 +1,8 @@
 package org.modnet.bench;
 
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.net.InetAddress;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-import org.modnet.api.inet.InetChecksum;
-import org.modnet.api.inet.NudState;
-import org.modnet.api.net.DeviceSetup;
-import org.modnet.api.net.DeviceStats;
-import org.modnet.api.net.Eth;
-import org.modnet.api.net.IfAddress;
-import org.modnet.api.net.MacAddress;
-import org.modnet.api.net.NetDevice;
-import org.modnet.api.net.NetDeviceOps;
-import org.modnet.api.net.NetNamespace;
-import org.modnet.api.net.RxQueue;
-import org.modnet.api.net.TxResult;
-import org.modnet.api.skb.SkBuff;
-import org.modnet.api.skb.SkBuffPool;
-import org.modnet.core.StandaloneCore;
-import org.modnet.ethernet.ArpProtocol;
-import org.modnet.ipv4.Ipv4Protocol;
-import org.modnet.ipv4.RouteService;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -55,132 +33,48 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 2)
 @Fork(value = 2, jvmArgsAppend = { "--enable-native-access=ALL-UNNAMED" })
 public class ConntrackForwardingBenchmark {
-    static final int BURST = 64;
-    static final int SIZE = 60;
-
     @Param({ "none", "conntrack", "masquerade" })
     public String mode;
 
+    private RouterRig rig;
     private org.modnet.conntrack.ConntrackComponent conntrack;
-
-    private StandaloneCore stack;
-    private SkBuffPool pool;
-    private RxQueue ingress;
-    private NetDevice out;
-    private final byte[] frame = new byte[SIZE];
 
     @Setup(Level.Trial)
     public void setUp() throws Exception {
-        stack = StandaloneCore.manual(1, 4096, System::nanoTime);
-        pool = stack.core().pool();
-        ArpProtocol arp = new ArpProtocol(stack.core());
-        Ipv4Protocol ipv4 = new Ipv4Protocol(stack.core(), arp);
-        stack.addPernet(arp, 5);
-        stack.addPernet(ipv4, 10);
-        stack.addHandler(Eth.ETH_P_ARP, arp);
-        stack.addHandler(Eth.ETH_P_IP, ipv4);
-        NetNamespace r = stack.core().addNamespace("R");
-        NetDevice in = r.register(DeviceSetup.ether("in0", "bench").withRings(1024, 4096, 0, 0), new NetDeviceOps() {
-            @Override
-            public TxResult startXmit(SkBuff skb, NetDevice d) {
-                skb.free();
-                return TxResult.OK;
-            }
-
-            @Override
-            public boolean nativeXdp(NetDevice d) {
-                return true;
-            }
-        });
-        out = r.register(DeviceSetup.ether("out0", "bench"), (skb, d) -> {
-            d.stats().inc(DeviceStats.Field.TX_PACKETS);
-            skb.free(); // the wire
-            return TxResult.OK;
-        });
-        in.addAddress(new IfAddress(InetAddress.getByName("10.0.1.1"), 24, null, "global", "in0"));
-        out.addAddress(new IfAddress(InetAddress.getByName("10.0.2.1"), 24, null, "global", "out0"));
-        in.open();
-        out.open();
-        r.sysctl().set("net.ipv4.ip_forward", "1");
-        arp.add(out, 0x0a000202, MacAddress.parse("02:00:00:00:02:02"), NudState.PERMANENT, false);
+        rig = new RouterRig();
         if (!mode.equals("none")) {
-            conntrack = new org.modnet.conntrack.ConntrackComponent(stack.core(), null);
-            conntrack.init(r);
-            java.lang.reflect.Method add = Ipv4Protocol.class.getDeclaredMethod("addHook",
-                    org.modnet.api.netfilter.NfHookFunction.class, java.util.Map.class);
-            add.setAccessible(true);
-            hook(add, ipv4, conntrack::conntrackIn, "PRE_ROUTING", -200);
-            hook(add, ipv4, conntrack::nat, "PRE_ROUTING", -100);
-            hook(add, ipv4, conntrack::nat, "POST_ROUTING", 100);
-            hook(add, ipv4, conntrack::confirm, "POST_ROUTING", Integer.MAX_VALUE);
+            conntrack = new org.modnet.conntrack.ConntrackComponent(rig.stack.core(), null);
+            conntrack.init(rig.r);
+            rig.hook(conntrack::conntrackIn, "PRE_ROUTING", -200);
+            rig.hook(conntrack::nat, "PRE_ROUTING", -100);
+            rig.hook(conntrack::nat, "POST_ROUTING", 100);
+            rig.hook(conntrack::confirm, "POST_ROUTING", Integer.MAX_VALUE);
             if (mode.equals("masquerade")) {
-                org.modnet.netfilter.IptablesCommand nf = new org.modnet.netfilter.IptablesCommand(stack.core(), null);
-                nf.run(r, "-t", "nat", "-A", "POSTROUTING", "-o", "out0", "-j", "MASQUERADE");
+                org.modnet.netfilter.IptablesCommand nf = new org.modnet.netfilter.IptablesCommand(rig.stack.core(), null);
+                nf.run(rig.r, "-t", "nat", "-A", "POSTROUTING", "-o", "out0", "-j", "MASQUERADE");
                 conntrack.addLookup(org.modnet.api.netfilter.NfHook.POST_ROUTING, nf::natLookup);
             }
         }
-        ingress = in.rxQueue(0);
-        template(in.address());
-        // the router must forward, not drop
-        if (forwardBurst() != BURST) {
-            throw new IllegalStateException("frames were not forwarded: "
-                    + out.stats().get(DeviceStats.Field.TX_PACKETS) + " " + in.ethtoolStats());
-        }
+        rig.checkForwards();
         // and through conntrack: one tracked flow, leaving from the router's address when masqueraded
         if (conntrack != null) {
-            String listed = String.join("\n", conntrack.run(r, "-L"));
+            String listed = String.join("\n", conntrack.run(rig.r, "-L"));
             if (!listed.contains("src=10.0.1.2 dst=10.0.2.2 sport=40000 dport=53")
                     || mode.equals("masquerade") != listed.contains("dst=10.0.2.1 sport=53 dport=40000")
-                    || !conntrack.run(r, "-C").equals(List.of("1"))) {
+                    || !conntrack.run(rig.r, "-C").equals(List.of("1"))) {
                 throw new IllegalStateException("the flow is not tracked as " + mode + " says: " + listed);
             }
         }
     }
 
-    private static void hook(java.lang.reflect.Method add, Ipv4Protocol ipv4, org.modnet.api.netfilter.NfHookFunction fn,
-            String hook, int priority) throws Exception {
-        add.invoke(ipv4, fn, java.util.Map.of(org.modnet.api.netfilter.NfHookFunction.HOOK, hook,
-                org.modnet.api.netfilter.NfHookFunction.PRIORITY, priority));
-    }
-
-    /** One frame, built once in an skb (for the checksum) and kept as bytes. */
-    private void template(MacAddress dst) {
-        SkBuff skb = pool.alloc(SIZE);
-        int o = skb.put(SIZE);
-        skb.setU16(o, (int) (dst.bits() >>> 32));
-        skb.setU32(o + 2, (int) dst.bits());
-        skb.setU16(o + 6, 0x0200);
-        skb.setU32(o + 8, 0x00000102);
-        skb.setU16(o + 12, Eth.ETH_P_IP);
-        int h = o + Eth.ETH_HLEN;
-        skb.setU8(h, 0x45);
-        skb.setU16(h + 2, SIZE - Eth.ETH_HLEN);
-        skb.setU8(h + 8, 64);
-        skb.setU8(h + 9, 17);
-        skb.setU32(h + 12, 0x0a000102);
-        skb.setU32(h + 16, 0x0a000202);
-        skb.setU16(h + 20, 40000); // one UDP flow: 10.0.1.2:40000 -> 10.0.2.2:53
-        skb.setU16(h + 22, 53);
-        skb.setU16(h + 24, SIZE - Eth.ETH_HLEN - 20);
-        skb.setU16(h + 10, InetChecksum.checksum(skb, h, 20));
-        skb.getBytes(o, frame, 0, SIZE);
-        skb.free();
-    }
-
     @TearDown(Level.Trial)
     public void tearDown() {
-        stack.shutdown();
+        rig.close();
     }
 
     @Benchmark
-    @OperationsPerInvocation(BURST)
+    @OperationsPerInvocation(RouterRig.BURST)
     public long forwardBurst() {
-        for (int i = 0; i < BURST; i++) {
-            SkBuff skb = pool.alloc(SIZE);
-            skb.setBytes(skb.put(SIZE), frame, 0, SIZE);
-            ingress.receive(skb);
-        }
-        stack.run();
-        return out.stats().get(DeviceStats.Field.TX_PACKETS);
+        return rig.forwardBurst();
     }
 }
