@@ -90,6 +90,8 @@ final class FilterTable {
     final long loaded = LOADED.incrementAndGet();
     /** The clock {@code -m limit} counts by (the core's, virtual in tests), in nanoseconds. */
     volatile java.util.function.LongSupplier clock = System::nanoTime;
+    /** What {@code -m addrtype} asks about an address: the namespace's classes once a namespace owns the table. */
+    volatile AddrType.Classifier addrType = AddrType.NONE;
     volatile Consumer<String> log = org.slf4j.LoggerFactory.getLogger("org.modnet.netfilter.LOG")::warn;
 
     FilterTable() {

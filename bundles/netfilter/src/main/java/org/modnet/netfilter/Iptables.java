@@ -71,7 +71,9 @@ final class Iptables {
         Matches.CtState ctstate = null, state = null;
         boolean inv = false;
         // -m mark / -m connmark / -m limit: their place in the match list, filled once the line is read
-        int markAt = -1, connmarkAt = -1, limitAt = -1;
+        int markAt = -1, connmarkAt = -1, limitAt = -1, addrAt = -1;
+        int srcType = 0, dstType = 0;
+        boolean srcTypeInv = false, dstTypeInv = false;
         String lastMark = null;
         int[] mark = null, connmark = null;
         boolean markInv = false, connmarkInv = false;
@@ -217,6 +219,12 @@ final class Iptables {
                                 matches.add(null);
                             }
                             lastMark = m;
+                        }
+                        case "addrtype" -> {
+                            if (addrAt < 0) {
+                                addrAt = matches.size();
+                                matches.add(null);
+                            }
                         }
                         case "limit" -> {
                             if (limitAt < 0) {
@@ -399,6 +407,23 @@ final class Iptables {
                         connmarkInv = inv;
                     }
                 }
+                case "--src-type", "--dst-type" -> {
+                    if (addrAt < 0) {
+                        throw syntax("unknown option \"" + a + "\"");
+                    }
+                    boolean src = opt.equals("--src-type");
+                    if ((src ? srcType : dstType) != 0) {
+                        throw syntaxBlank("addrtype: option \"" + opt + "\" can only be used once.");
+                    }
+                    int m = AddrType.parse(need(args, ++i, opt));
+                    if (src) {
+                        srcType = m;
+                        srcTypeInv = inv;
+                    } else {
+                        dstType = m;
+                        dstTypeInv = inv;
+                    }
+                }
                 case "--limit", "--limit-burst" -> {
                     if (limitAt < 0) {
                         throw syntax("unknown option \"" + a + "\"");
@@ -473,6 +498,12 @@ final class Iptables {
             }
             matches.set(limitAt, new Matches.Limit(Matches.Limit.parseRate(limitRate), limitBurst,
                     table != null ? table.clock : System::nanoTime));
+        }
+        if (addrAt >= 0) {
+            if (srcType == 0 && dstType == 0) {
+                throw syntax("addrtype: you must specify --src-type or --dst-type");
+            }
+            matches.set(addrAt, new AddrType.Match(srcType, dstType, srcTypeInv, dstTypeInv, table));
         }
         checkMangle(table, c, r, ports);
         r.matches = matches.toArray(new Match[0]);

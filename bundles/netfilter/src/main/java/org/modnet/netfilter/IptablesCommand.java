@@ -350,20 +350,23 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
     }
 
     FilterTable natTable(NetNamespace ns) {
-        return natTables.computeIfAbsent(ns, n -> clocked(new FilterTable("nat", FilterTable.NAT, FilterTable.NAT_HOOKS)));
+        return natTables.computeIfAbsent(ns, n -> clocked(new FilterTable("nat", FilterTable.NAT, FilterTable.NAT_HOOKS), n));
     }
 
     FilterTable mangleTable(NetNamespace ns) {
         return mangleTables.computeIfAbsent(ns,
-                n -> clocked(new FilterTable("mangle", FilterTable.MANGLE, FilterTable.MANGLE_HOOKS)));
+                n -> clocked(new FilterTable("mangle", FilterTable.MANGLE, FilterTable.MANGLE_HOOKS), n));
     }
 
     FilterTable rawTable(NetNamespace ns) {
-        return rawTables.computeIfAbsent(ns, n -> clocked(new FilterTable("raw", FilterTable.RAW, FilterTable.RAW_HOOKS)));
+        return rawTables.computeIfAbsent(ns, n -> clocked(new FilterTable("raw", FilterTable.RAW, FilterTable.RAW_HOOKS), n));
     }
 
-    /** A table whose {@code -m limit} counts by the core's clock. */
-    private FilterTable clocked(FilterTable t) {
+    /** A table whose {@code -m limit} counts by the core's clock and whose {@code -m addrtype} knows the namespace. */
+    private FilterTable clocked(FilterTable t, NetNamespace ns) {
+        if (ns != null) {
+            t.addrType = new AddrType.OfNamespace(ns);
+        }
         if (core != null) {
             t.clock = core::nanoTime;
         }
@@ -397,7 +400,7 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
 
     FilterTable table(NetNamespace ns) {
         return tables.computeIfAbsent(ns, n -> {
-            FilterTable t = clocked(new FilterTable());
+            FilterTable t = clocked(new FilterTable(), n);
             t.rejecter = new FilterTable.Rejecter() {
                 @Override
                 public void reject(SkBuff skb, int code) {

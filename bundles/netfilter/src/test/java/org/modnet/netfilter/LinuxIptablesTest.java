@@ -82,6 +82,10 @@ class LinuxIptablesTest {
             "-t mangle -A INPUT -m limit --limit 2/day -j ACCEPT",
             "-t mangle -A INPUT -p icmp -m limit --limit 7/s --limit-burst 1 -m mark --mark 3 -j DROP",
             "-t mangle -A POSTROUTING -m limit",
+            "-t mangle -A INPUT -m addrtype --src-type LOCAL -j ACCEPT",
+            "-t mangle -A INPUT -m addrtype ! --dst-type UNICAST,BROADCAST -j ACCEPT",
+            "-t mangle -A INPUT -m addrtype --src-type MULTICAST --dst-type LOCAL -j ACCEPT",
+            "-t mangle -A INPUT -m addrtype --src-type LOCAL,UNSPEC,ANYCAST,BLACKHOLE,UNREACHABLE,PROHIBIT,THROW,NAT,XRESOLVE",
             "-t mangle -N marks",
             "-t mangle -A marks -j MARK --set-mark 9",
             "-t mangle -A OUTPUT -p udp -j marks" };

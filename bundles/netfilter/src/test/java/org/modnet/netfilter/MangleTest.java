@@ -353,4 +353,39 @@ class MangleTest {
                 + Iptables.TRY, error(mangle, "-t mangle -A INPUT -m limit --limit-burst 20000"));
         assertEquals("iptables: Numerical result out of range.", error(mangle, "-t mangle -A INPUT -m limit --limit-burst 0"));
     }
+
+    // ------------------------------------------------------------------ -m addrtype
+
+    @Test
+    void addrtypeClassifiesBothEndsAsTheTableSeesThem() {
+        mangle.addrType = a -> a == 0x0a000002 ? AddrType.LOCAL : AddrType.NONE.type(a);
+        ipt(mangle, "-t mangle -A INPUT -m addrtype --src-type LOCAL -j DROP");
+        ipt(mangle, "-t mangle -A INPUT -m addrtype ! --dst-type LOCAL,BROADCAST -j DROP");
+        ipt(mangle, "-t mangle -A INPUT -m addrtype --src-type UNICAST --dst-type LOCAL -j MARK --set-mark 1");
+        SkBuff skb = udp(); // 10.0.0.1 > 10.0.0.2 (local)
+        assertEquals(Verdict.ACCEPT, mangle.run(NfHook.LOCAL_IN, skb, null, null));
+        assertEquals(1, skb.mark());
+        SkBuff away = udp();
+        away.setU32(away.networkHeader() + 16, 0x0a000009); // to another host
+        assertEquals(Verdict.DROP, mangle.run(NfHook.LOCAL_IN, away, null, null));
+        SkBuff bcast = udp();
+        bcast.setU32(bcast.networkHeader() + 16, -1);
+        assertEquals(Verdict.ACCEPT, mangle.run(NfHook.LOCAL_IN, bcast, null, null));
+        assertEquals(List.of("-A INPUT -m addrtype --src-type LOCAL -j DROP",
+                "-A INPUT -m addrtype ! --dst-type LOCAL,BROADCAST -j DROP",
+                "-A INPUT -m addrtype --src-type UNICAST --dst-type LOCAL -j MARK --set-xmark 0x1/0xffffffff"),
+                ipt(mangle, "-t mangle -S INPUT").subList(1, 4));
+        assertEquals("DROP       all  --  anywhere             anywhere             ADDRTYPE match dst-type !LOCAL,BROADCAST",
+                ipt(mangle, "-t mangle -L INPUT").get(3));
+    }
+
+    @Test
+    void addrtypeErrorsAreIptablesOwn() {
+        assertEquals("iptables v1.8.9 (legacy): addrtype: you must specify --src-type or --dst-type\n" + Iptables.TRY,
+                error(mangle, "-t mangle -A INPUT -m addrtype"));
+        assertEquals("iptables v1.8.9 (legacy): addrtype: bad type \"FOO\"\n" + Iptables.TRY,
+                error(mangle, "-t mangle -A INPUT -m addrtype --src-type FOO"));
+        assertEquals("iptables v1.8.9 (legacy): addrtype: option \"--src-type\" can only be used once.\n\n" + Iptables.TRY,
+                error(mangle, "-t mangle -A INPUT -m addrtype --src-type LOCAL --src-type LOCAL"));
+    }
 }
