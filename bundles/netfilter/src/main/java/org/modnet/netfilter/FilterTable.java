@@ -228,6 +228,9 @@ final class FilterTable {
                         return DROP;
                     }
                     break;
+                case TOS, DSCP, TTL:
+                    Targets.ipHeader(r, skb, nh);
+                    break;
                 default:
                     break;
             }

@@ -107,8 +107,7 @@ final class Iptables {
                 }
             }
             String opt = lc != null ? "-" + lc : a;
-            if ((r.kind == Rule.Kind.MARK || r.kind == Rule.Kind.CONNMARK || r.kind == Rule.Kind.CT
-                    || r.kind == Rule.Kind.TCPMSS) && Targets.OPTIONS.contains(opt)) {
+            if (Targets.TAKES_OPTIONS.contains(r.kind) && Targets.OPTIONS.contains(opt)) {
                 final int at = i + 1;
                 Targets.option(r, opt, () -> need(args, at, opt), targetOpts);
                 if (!opt.equals("--notrack") && !opt.equals("--clamp-mss-to-pmtu") && !opt.equals("--save-mark")
@@ -333,7 +332,7 @@ final class Iptables {
                     boolean go = opt.equals("-g") || opt.equals("--goto");
                     switch (t) {
                         case "ACCEPT", "DROP", "RETURN", "REJECT", "LOG", "SNAT", "DNAT", "MASQUERADE", "REDIRECT", "MARK",
-                                "CONNMARK", "NOTRACK", "CT", "TCPMSS" -> {
+                                "CONNMARK", "NOTRACK", "CT", "TCPMSS", "TOS", "DSCP", "TTL" -> {
                             if (go) {
                                 throw syntax("goto '" + t + "' is not a chain");
                             }
@@ -556,7 +555,7 @@ final class Iptables {
 
     /**
      * What the kernel's checkentry refuses (the answer is {@code Invalid argument}): NOTRACK and CT outside
-     * the raw table; TCPMSS without {@code -p tcp} and a {@code --tcp-flags} match that requires SYN
+     * the raw table; TOS, DSCP and TTL outside mangle; TCPMSS without {@code -p tcp} and a {@code --tcp-flags} match that requires SYN
      * (xt_TCPMSS's find_syn_match), and {@code --clamp-mss-to-pmtu} in a built-in chain that is not on
      * FORWARD, OUTPUT or POSTROUTING.
      */
@@ -567,6 +566,7 @@ final class Iptables {
         String t = table == null ? "filter" : table.name;
         boolean bad = switch (r.kind) {
             case NOTRACK, CT -> !t.equals("raw");
+            case TOS, DSCP, TTL -> !t.equals("mangle");
             case TCPMSS -> r.proto != 6 || r.protoInv || ports == null || !ports.flagSet || ports.flagInv
                     || (ports.flagCmp & 0x02) == 0
                     || r.mss == Targets.CLAMP_PMTU && table != null && isBuiltin(table, c.chain)

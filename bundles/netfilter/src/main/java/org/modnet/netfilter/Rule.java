@@ -12,7 +12,8 @@ import org.modnet.api.skb.SkBuff;
  */
 final class Rule {
     enum Kind {
-        ACCEPT, DROP, RETURN, JUMP, GOTO, REJECT, LOG, SNAT, DNAT, MASQUERADE, REDIRECT, MARK, CONNMARK, NOTRACK, CT, TCPMSS,
+        ACCEPT, DROP, RETURN, JUMP, GOTO, REJECT, LOG, SNAT, DNAT, MASQUERADE, REDIRECT, MARK, CONNMARK, NOTRACK, CT, TCPMSS, TOS,
+        DSCP, TTL,
         NONE
     }
 
@@ -41,6 +42,9 @@ final class Rule {
     int markValue, markMask;
     /** CONNMARK's mode: {@link Targets#CONNMARK_SET}, {@code _SAVE} or {@code _RESTORE}, and its masks. */
     int connmarkMode = -1, nfmask = -1, ctmask = -1;
+    /** TOS keeps its pair in markValue/markMask (the TOS byte becomes {@code (tos & ~mask) ^ value}). */
+    /** DSCP: the code point; TTL: {@link Targets#TTL_SET}, {@code _DEC} or {@code _INC} and its value. */
+    int dscp, ttlMode = -1, ttlValue;
     /** CT: {@code --notrack} given. */
     boolean notrack;
     /** TCPMSS: the MSS to set, or {@link Targets#CLAMP_PMTU}; 0 while neither option is given. */
@@ -60,7 +64,8 @@ final class Rule {
         r.matches = matches; r.kind = kind; r.target = target; r.rejectWith = rejectWith; r.logPrefix = logPrefix;
         r.logLevel = logLevel; r.natMinAddr = natMinAddr; r.natMaxAddr = natMaxAddr; r.natMinPort = natMinPort;
         r.natMaxPort = natMaxPort; r.natFlags = natFlags; r.natTo = natTo; r.markValue = markValue; r.markMask = markMask; r.connmarkMode = connmarkMode;
-        r.nfmask = nfmask; r.ctmask = ctmask; r.notrack = notrack; r.mss = mss; r.packets = packets; r.bytes = bytes; r.targetChain = t;
+        r.nfmask = nfmask; r.ctmask = ctmask; r.notrack = notrack; r.mss = mss; r.dscp = dscp; r.ttlMode = ttlMode;
+        r.ttlValue = ttlValue; r.packets = packets; r.bytes = bytes; r.targetChain = t;
         return r;
     }
 
@@ -151,7 +156,7 @@ final class Rule {
                 }
                 b.append(natFlagWords(true));
             }
-            case MARK, CONNMARK, NOTRACK, CT, TCPMSS -> Targets.save(this, b);
+            case MARK, CONNMARK, NOTRACK, CT, TCPMSS, TOS, DSCP, TTL -> Targets.save(this, b);
             default -> b.append(" -j ").append(kind.name());
         }
         return b.toString();
@@ -195,7 +200,7 @@ final class Rule {
                 }
                 b.append(natFlagWords(false));
             }
-            case MARK, CONNMARK, NOTRACK, CT, TCPMSS -> Targets.list(this, b);
+            case MARK, CONNMARK, NOTRACK, CT, TCPMSS, TOS, DSCP, TTL -> Targets.list(this, b, numeric);
             default -> { }
         }
         if (kind == Kind.REJECT) {

@@ -16,6 +16,24 @@ final class Targets {
     static final int CONNMARK_SET = 0, CONNMARK_SAVE = 1, CONNMARK_RESTORE = 2;
     /** XT_TCPMSS_CLAMP_PMTU: {@code --clamp-mss-to-pmtu}. */
     static final int CLAMP_PMTU = 0xffff;
+    static final int TTL_SET = 0, TTL_INC = 1, TTL_DEC = 2;
+    /** The targets that take options of their own. */
+    static final java.util.Set<Rule.Kind> TAKES_OPTIONS = java.util.EnumSet.of(Rule.Kind.MARK, Rule.Kind.CONNMARK,
+            Rule.Kind.CT, Rule.Kind.TCPMSS, Rule.Kind.TOS, Rule.Kind.DSCP, Rule.Kind.TTL);
+    /** libxt_TOS's symbolic values (each with the mask 0x3f), in its order. */
+    private static final String[] TOS_NAMES = { "Minimize-Delay", "Maximize-Throughput", "Maximize-Reliability",
+            "Minimize-Cost", "Normal-Service" };
+    private static final int[] TOS_VALUES = { 0x10, 0x08, 0x04, 0x02, 0x00 };
+    /** libxt_dscp's class names and their code points. */
+    private static final java.util.Map<String, Integer> DSCP_CLASSES = java.util.Map.ofEntries(
+            java.util.Map.entry("CS0", 0), java.util.Map.entry("CS1", 8), java.util.Map.entry("CS2", 16),
+            java.util.Map.entry("CS3", 24), java.util.Map.entry("CS4", 32), java.util.Map.entry("CS5", 40),
+            java.util.Map.entry("CS6", 48), java.util.Map.entry("CS7", 56), java.util.Map.entry("BE", 0),
+            java.util.Map.entry("AF11", 10), java.util.Map.entry("AF12", 12), java.util.Map.entry("AF13", 14),
+            java.util.Map.entry("AF21", 18), java.util.Map.entry("AF22", 20), java.util.Map.entry("AF23", 22),
+            java.util.Map.entry("AF31", 26), java.util.Map.entry("AF32", 28), java.util.Map.entry("AF33", 30),
+            java.util.Map.entry("AF41", 34), java.util.Map.entry("AF42", 36), java.util.Map.entry("AF43", 38),
+            java.util.Map.entry("EF", 46));
     /** The connection an untracked packet carries ({@code nf_ct_set(skb, NULL, IP_CT_UNTRACKED)}). */
     static final Object UNTRACKED = new Object() {
         @Override
@@ -125,6 +143,35 @@ final class Targets {
         return true;
     }
 
+    /**
+     * xt_TOS/xt_DSCP/xt_TTL (ipv4): the TOS byte or the TTL rewritten and the header checksum fixed
+     * incrementally over the 16-bit word that holds it; nothing when the value stays.
+     */
+    static void ipHeader(Rule r, SkBuff skb, int nh) {
+        int at = r.kind == Rule.Kind.TTL ? nh + 8 : nh + 1;
+        int old = skb.getU8(at);
+        int now;
+        switch (r.kind) {
+            case TOS -> now = ((old & ~r.markMask) ^ r.markValue) & 0xff;
+            case DSCP -> now = (old & 0x3) | (r.dscp << 2);
+            default -> {
+                int v = switch (r.ttlMode) {
+                    case TTL_SET -> r.ttlValue;
+                    case TTL_INC -> old + r.ttlValue;
+                    default -> old - r.ttlValue;
+                };
+                now = Math.max(0, Math.min(255, v));
+            }
+        }
+        if (now == old) {
+            return;
+        }
+        int word = (at - nh) & ~1;
+        int before = skb.getU16(nh + word);
+        skb.setU8(at, now);
+        skb.setU16(nh + 10, csumReplace16(skb.getU16(nh + 10), before, skb.getU16(nh + word)));
+    }
+
     /** RFC 1624 eqn. 3 ({@code csum_replace2}): HC' = ~(~HC + ~m + m'). */
     static int csumReplace16(int check, int old, int now) {
         int s = (~check & 0xffff) + (~old & 0xffff) + (now & 0xffff);
@@ -153,6 +200,10 @@ final class Targets {
             case NOTRACK -> b.append(" -j NOTRACK");
             case CT -> b.append(r.notrack ? " -j CT --notrack" : " -j CT");
             case TCPMSS -> b.append(" -j TCPMSS").append(r.mss == CLAMP_PMTU ? " --clamp-mss-to-pmtu" : " --set-mss " + r.mss);
+            case TOS -> b.append(String.format(" -j TOS --set-tos 0x%02x/0x%02x", r.markValue, r.markMask));
+            case DSCP -> b.append(String.format(" -j DSCP --set-dscp 0x%02x", r.dscp));
+            case TTL -> b.append(" -j TTL --ttl-").append(r.ttlMode == TTL_SET ? "set " : r.ttlMode == TTL_INC ? "inc " : "dec ")
+                    .append(r.ttlValue);
             default -> { }
         }
     }
@@ -172,8 +223,35 @@ final class Targets {
         }
     }
 
-    static void list(Rule r, StringBuilder b) {
+    static void list(Rule r, StringBuilder b, boolean numeric) {
         switch (r.kind) {
+            case TOS -> {
+                int v = r.markValue, m = r.markMask;
+                if (numeric) {
+                    b.append(String.format(" TOS set 0x%02x/0x%02x", v, m));
+                    return;
+                }
+                if (m == 0x3f) {
+                    for (int i = 0; i < TOS_NAMES.length; i++) {
+                        if (TOS_VALUES[i] == v) {
+                            b.append("  TOS set").append(TOS_NAMES[i]); // libxt_TOS prints it so
+                            return;
+                        }
+                    }
+                }
+                if (v == 0) {
+                    b.append(String.format(" TOS and 0x%02x", ~m & 0xff));
+                } else if (v == m) {
+                    b.append(String.format(" TOS or 0x%02x", v));
+                } else if (m == 0) {
+                    b.append(String.format(" TOS xor 0x%02x", v));
+                } else {
+                    b.append(String.format(" TOS set 0x%02x/0x%02x", v, m));
+                }
+            }
+            case DSCP -> b.append(String.format(" DSCP set 0x%02x", r.dscp));
+            case TTL -> b.append(r.ttlMode == TTL_SET ? " TTL set to " : r.ttlMode == TTL_INC ? " TTL increment by "
+                    : " TTL decrement by ").append(r.ttlValue);
             case MARK -> markWords(b.append(" MARK"), r.markValue, r.markMask);
             case CONNMARK -> {
                 b.append(" CONNMARK");
@@ -209,7 +287,8 @@ final class Targets {
     /** The options these targets take; the parser hands them here once the target is known. */
     static final List<String> OPTIONS = List.of("--set-mark", "--set-xmark", "--and-mark", "--or-mark", "--xor-mark",
             "--save-mark", "--restore-mark", "--mask", "--nfmask", "--ctmask", "--notrack", "--set-mss",
-            "--clamp-mss-to-pmtu");
+            "--clamp-mss-to-pmtu", "--set-tos", "--and-tos", "--or-tos", "--xor-tos", "--set-dscp", "--set-dscp-class",
+            "--ttl-set", "--ttl-dec", "--ttl-inc");
 
     /** xtables_strtoui over a whole word: decimal, 0x hex or 0 octal, 0..2^32-1; -1L when it is not. */
     static long u32(String s) {
@@ -361,6 +440,81 @@ final class Targets {
                     throw Iptables.syntax("unknown option \"" + opt + "\"");
                 }
             }
+            case TOS -> {
+                for (String g : given) {
+                    throw Iptables.syntaxBlank("TOS: option \"" + g + "\" cannot be used together with \"" + opt + "\".");
+                }
+                String v = arg.get();
+                int value, mask = 0xff;
+                int slash = v.indexOf('/');
+                long n = u32(slash < 0 ? v : v.substring(0, slash));
+                if (n >= 0 && n <= 0xff) {
+                    value = (int) n;
+                    if (slash >= 0) {
+                        long m = u32(v.substring(slash + 1));
+                        if (m < 0 || m > 0xff) {
+                            throw Iptables.syntax("Symbolic name \"" + v + "\" is unknown");
+                        }
+                        mask = (int) m;
+                    }
+                } else {
+                    int k = opt.equals("--set-tos") ? java.util.Arrays.asList(TOS_NAMES).indexOf(v) : -1;
+                    if (k < 0) {
+                        throw Iptables.syntax("Symbolic name \"" + v + "\" is unknown");
+                    }
+                    value = TOS_VALUES[k];
+                    mask = 0x3f;
+                }
+                switch (opt) {
+                    case "--set-tos" -> {
+                        r.markValue = value;
+                        r.markMask = mask;
+                    }
+                    case "--and-tos" -> {
+                        r.markValue = 0;
+                        r.markMask = ~value & 0xff;
+                    }
+                    case "--or-tos" -> {
+                        r.markValue = value;
+                        r.markMask = value;
+                    }
+                    default -> {
+                        r.markValue = value;
+                        r.markMask = 0;
+                    }
+                }
+            }
+            case DSCP -> {
+                for (String g : given) {
+                    throw Iptables.syntaxBlank("DSCP: option \"" + g + "\" cannot be used together with \"" + opt + "\".");
+                }
+                String v = arg.get();
+                if (opt.equals("--set-dscp-class")) {
+                    Integer c = DSCP_CLASSES.get(v.toUpperCase(java.util.Locale.ROOT));
+                    if (c == null) {
+                        throw Iptables.syntax("Invalid DSCP value `" + v + "'");
+                    }
+                    r.dscp = c;
+                } else {
+                    long d = u32(v);
+                    if (d < 0 || d > 63) {
+                        throw Iptables.syntaxBlank("DSCP: bad value for option \"--set-dscp\", or out of range (0-63).");
+                    }
+                    r.dscp = (int) d;
+                }
+            }
+            case TTL -> {
+                for (String g : given) {
+                    throw Iptables.syntaxBlank("TTL: option \"" + g + "\" cannot be used together with \"" + opt + "\".");
+                }
+                long t = u32(arg.get());
+                int lo = opt.equals("--ttl-set") ? 0 : 1;
+                if (t < lo || t > 255) {
+                    throw Iptables.syntaxBlank("TTL: bad value for option \"" + opt + "\", or out of range (" + lo + "-255).");
+                }
+                r.ttlMode = opt.equals("--ttl-set") ? TTL_SET : opt.equals("--ttl-inc") ? TTL_INC : TTL_DEC;
+                r.ttlValue = (int) t;
+            }
             default -> throw Iptables.syntax("unknown option \"" + opt + "\"");
         }
         given.add(opt);
@@ -390,6 +544,21 @@ final class Targets {
             case TCPMSS -> {
                 if (given.isEmpty()) {
                     throw Iptables.syntax("TCPMSS target: At least one parameter is required");
+                }
+            }
+            case TOS -> {
+                if (given.isEmpty()) {
+                    throw Iptables.syntax("TOS: An action is required");
+                }
+            }
+            case DSCP -> {
+                if (given.isEmpty()) {
+                    throw Iptables.syntax("DSCP target: Parameter --set-dscp is required");
+                }
+            }
+            case TTL -> {
+                if (given.isEmpty()) {
+                    throw Iptables.syntax("TTL: You must specify an action");
                 }
             }
             default -> { }

@@ -388,4 +388,70 @@ class MangleTest {
         assertEquals("iptables v1.8.9 (legacy): addrtype: option \"--src-type\" can only be used once.\n\n" + Iptables.TRY,
                 error(mangle, "-t mangle -A INPUT -m addrtype --src-type LOCAL --src-type LOCAL"));
     }
+
+    // ------------------------------------------------------------------ TOS, DSCP, TTL
+
+    private static boolean ipChecksumOk(SkBuff skb) {
+        return InetChecksum.verify(skb, skb.networkHeader(), 20);
+    }
+
+    private SkBuff udpWithChecksum() {
+        SkBuff skb = udp();
+        int nh = skb.networkHeader();
+        skb.setU16(nh + 10, InetChecksum.checksum(skb, nh, 20));
+        return skb;
+    }
+
+    @Test
+    void tosDscpAndTtlRewriteTheHeaderAndKeepItsChecksumRight() {
+        ipt(mangle, "-t mangle -A PREROUTING -j TOS --set-tos 0x10/0x3f");
+        ipt(mangle, "-t mangle -A FORWARD -j DSCP --set-dscp-class EF");
+        ipt(mangle, "-t mangle -A POSTROUTING -j TTL --ttl-dec 70");
+        ipt(mangle, "-t mangle -A OUTPUT -j TTL --ttl-inc 250");
+        SkBuff skb = udpWithChecksum();
+        int nh = skb.networkHeader();
+        skb.setU8(nh + 1, 0xc3);
+        skb.setU16(nh + 10, 0);
+        skb.setU16(nh + 10, InetChecksum.checksum(skb, nh, 20));
+        mangle.run(NfHook.PRE_ROUTING, skb, null, null);
+        assertEquals(0xd0, skb.getU8(nh + 1), "(0xc3 & ~0x3f) ^ 0x10");
+        skb.setU8(nh + 1, 0xd1); // an ECN bit, which DSCP keeps
+        skb.setU16(nh + 10, 0);
+        skb.setU16(nh + 10, InetChecksum.checksum(skb, nh, 20));
+        assertEquals(true, ipChecksumOk(skb));
+        mangle.run(NfHook.FORWARD, skb, null, null);
+        assertEquals(46 << 2 | 0x1, skb.getU8(nh + 1), "EF, the ECN bits kept");
+        assertEquals(true, ipChecksumOk(skb));
+        mangle.run(NfHook.POST_ROUTING, skb, null, null);
+        assertEquals(0, skb.getU8(nh + 8), "64 - 70 stops at 0");
+        assertEquals(true, ipChecksumOk(skb));
+        mangle.run(NfHook.LOCAL_OUT, skb, null, null);
+        mangle.run(NfHook.LOCAL_OUT, skb, null, null);
+        assertEquals(255, skb.getU8(nh + 8), "0 + 250 + 250 stops at 255");
+        assertEquals(true, ipChecksumOk(skb));
+        assertEquals(List.of("-A PREROUTING -j TOS --set-tos 0x10/0x3f"), ipt(mangle, "-t mangle -S PREROUTING").subList(1, 2));
+        assertEquals("TOS        all  --  anywhere             anywhere              TOS setMinimize-Delay",
+                ipt(mangle, "-t mangle -L PREROUTING").get(2));
+        assertEquals("TTL        0    --  0.0.0.0/0            0.0.0.0/0            TTL decrement by 70",
+                ipt(mangle, "-t mangle -L POSTROUTING -n").get(2));
+    }
+
+    @Test
+    void tosDscpAndTtlErrorsAreIptablesOwn() {
+        assertEquals("iptables v1.8.9 (legacy): TTL: You must specify an action\n" + Iptables.TRY,
+                error(mangle, "-t mangle -A PREROUTING -j TTL"));
+        assertEquals("iptables v1.8.9 (legacy): TTL: bad value for option \"--ttl-dec\", or out of range (1-255).\n\n"
+                + Iptables.TRY, error(mangle, "-t mangle -A PREROUTING -j TTL --ttl-dec 0"));
+        assertEquals("iptables v1.8.9 (legacy): TTL: option \"--ttl-set\" cannot be used together with \"--ttl-inc\".\n\n"
+                + Iptables.TRY, error(mangle, "-t mangle -A PREROUTING -j TTL --ttl-set 1 --ttl-inc 2"));
+        assertEquals("iptables v1.8.9 (legacy): DSCP target: Parameter --set-dscp is required\n" + Iptables.TRY,
+                error(mangle, "-t mangle -A PREROUTING -j DSCP"));
+        assertEquals("iptables v1.8.9 (legacy): Invalid DSCP value `XX'\n" + Iptables.TRY,
+                error(mangle, "-t mangle -A PREROUTING -j DSCP --set-dscp-class XX"));
+        assertEquals("iptables v1.8.9 (legacy): TOS: An action is required\n" + Iptables.TRY,
+                error(mangle, "-t mangle -A PREROUTING -j TOS"));
+        assertEquals("iptables v1.8.9 (legacy): Symbolic name \"0x100\" is unknown\n" + Iptables.TRY,
+                error(mangle, "-t mangle -A PREROUTING -j TOS --set-tos 0x100"));
+        assertEquals("iptables: Invalid argument. Run `dmesg' for more information.", error(filter, "-A INPUT -j TTL --ttl-set 3"));
+    }
 }
