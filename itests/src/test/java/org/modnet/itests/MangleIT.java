@@ -155,6 +155,7 @@ public class MangleIT {
                 dropped = Long.parseLong(f[0]);
             }
         }
+        System.out.println("limit 10/sec burst 5: " + passed + " of 300 pings passed in " + String.format("%.2f", seconds) + " s");
         // the burst of 5, then 10 a second for as long as the flood ran (no more than that)
         Assert.assertTrue(listed, passed >= 5 + 5 && passed <= 5 + Math.ceil(10 * seconds) + 2);
         Assert.assertEquals(listed, 300, passed + dropped);

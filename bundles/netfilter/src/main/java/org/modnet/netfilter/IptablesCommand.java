@@ -75,7 +75,10 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
     private final Map<NetNamespace, FilterTable> mangleTables = new ConcurrentHashMap<>();
     private final Map<NetNamespace, FilterTable> rawTables = new ConcurrentHashMap<>();
     static final int PRI_RAW = -300, PRI_MANGLE = -150;
-    private final List<ServiceRegistration<?>> regs = new ArrayList<>();
+    private final List<ServiceRegistration<?>> regs = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final BundleContext context;
+    /** Whether the raw and mangle tables' hook functions are registered: once a namespace has the table. */
+    private boolean rawHooked, mangleHooked, deactivated;
     private volatile Ipv4 ipv4;
     private final StateHolder holder;
     private final BooleanSupplier updating;
@@ -101,6 +104,7 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
         this.holder = holder;
         this.updating = updating;
         this.stateVersion = stateVersion;
+        this.context = context;
         if (holder != null) {
             TableState st = holder.take(LAYER);
             if (st != null) {
@@ -115,9 +119,6 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
                 p.put(NfHookFunction.PRIORITY, PRI_FILTER);
                 regs.add(context.registerService(NfHookFunction.class, fn, p));
             }
-            // iptable_raw before conntrack (-200) sees a packet, iptable_mangle after it
-            registerTable(context, rawTables, FilterTable.RAW_HOOKS, PRI_RAW);
-            registerTable(context, mangleTables, FilterTable.MANGLE_HOOKS, PRI_MANGLE);
             // iptable_nat: its chains are asked by the NAT core (conntrack's bundle) about a connection's
             // first packet at each hook, at NF_IP_PRI_NAT_DST (-100) and NF_IP_PRI_NAT_SRC (100)
             NfNatLookup lookup = new NatHook();
@@ -127,6 +128,24 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
                 p.put(NfHookFunction.PRIORITY, h == NfHook.PRE_ROUTING || h == NfHook.LOCAL_OUT ? -100 : 100);
                 regs.add(context.registerService(NfNatLookup.class, lookup, p));
             }
+        }
+    }
+
+    /**
+     * iptable_raw (before conntrack, -200, sees a packet) and iptable_mangle (after it) hook in when the
+     * first namespace makes the table, as Linux registers a table's hooks when it is instantiated: until
+     * then a packet pays nothing for them.
+     */
+    private synchronized void hookIn(boolean raw) {
+        if (context == null || deactivated || (raw ? rawHooked : mangleHooked)) {
+            return;
+        }
+        if (raw) {
+            rawHooked = true;
+            registerTable(context, rawTables, FilterTable.RAW_HOOKS, PRI_RAW);
+        } else {
+            mangleHooked = true;
+            registerTable(context, mangleTables, FilterTable.MANGLE_HOOKS, PRI_MANGLE);
         }
     }
 
@@ -295,6 +314,9 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
             LOG.info("netfilter: the tables of {} namespaces handed over (state version {})", st.namespaces().size(),
                     st.version());
         }
+        synchronized (this) {
+            deactivated = true; // a command still running makes no new hook
+        }
         for (ServiceRegistration<?> r : regs) {
             try {
                 r.unregister();
@@ -354,12 +376,17 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
     }
 
     FilterTable mangleTable(NetNamespace ns) {
-        return mangleTables.computeIfAbsent(ns,
+        FilterTable t = mangleTables.computeIfAbsent(ns,
                 n -> clocked(new FilterTable("mangle", FilterTable.MANGLE, FilterTable.MANGLE_HOOKS), n));
+        hookIn(false);
+        return t;
     }
 
     FilterTable rawTable(NetNamespace ns) {
-        return rawTables.computeIfAbsent(ns, n -> clocked(new FilterTable("raw", FilterTable.RAW, FilterTable.RAW_HOOKS), n));
+        FilterTable t = rawTables.computeIfAbsent(ns,
+                n -> clocked(new FilterTable("raw", FilterTable.RAW, FilterTable.RAW_HOOKS), n));
+        hookIn(true);
+        return t;
     }
 
     /** A table whose {@code -m limit} counts by the core's clock and whose {@code -m addrtype} knows the namespace. */
