@@ -5,7 +5,7 @@ package org.modnet.conntrack;
  * and {@code [IP_CT_DIR_REPLY]}), each a node of its hash chain, its status bits, the protocol's state
  * and its absolute timeout. Made once per new flow; a packet of a known flow only updates fields.
  */
-final class NfConn {
+final class NfConn implements org.modnet.api.netfilter.NfConnMark {
     static final int IPS_EXPECTED = 1, IPS_SEEN_REPLY = 1 << 1, IPS_ASSURED = 1 << 2, IPS_CONFIRMED = 1 << 3,
             IPS_SRC_NAT = 1 << 4, IPS_DST_NAT = 1 << 5, IPS_SRC_NAT_DONE = 1 << 7, IPS_DST_NAT_DONE = 1 << 8,
             IPS_DYING = 1 << 9;
@@ -56,6 +56,16 @@ final class NfConn {
         this.proto = proto;
         orig = new TupleHash(this, false, proto);
         reply = new TupleHash(this, true, proto);
+    }
+
+    @Override
+    public int mark() {
+        return mark;
+    }
+
+    @Override
+    public void mark(int m) {
+        mark = m;
     }
 
     boolean has(int bit) {

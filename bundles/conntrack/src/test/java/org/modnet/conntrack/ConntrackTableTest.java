@@ -207,4 +207,27 @@ class ConntrackTableTest {
         assertEquals("ipv4     2 udp      17 30 src=10.0.0.1 dst=10.0.0.2 sport=5000 dport=53 [UNREPLIED] src=10.0.0.2 "
                 + "dst=10.0.0.1 sport=53 dport=5000 mark=0 zone=0 use=2", Conntrack.line(t, only(), true));
     }
+
+    @Test
+    void anUntrackedPacketIsLeftOutOfTheTable() {
+        SkBuff skb = p.udp("10.0.0.1", 1000, "10.0.0.2", 53);
+        Object template = new Object(); // what the raw table's NOTRACK attaches
+        skb.nfct(template, SkBuff.IP_CT_UNTRACKED);
+        assertEquals(Verdict.ACCEPT, t.in(skb));
+        assertEquals(Verdict.ACCEPT, t.confirm(skb));
+        assertSame(template, skb.nfct());
+        assertEquals(SkBuff.IP_CT_UNTRACKED, skb.nfctInfo());
+        assertTrue(t.entries().isEmpty());
+    }
+
+    @Test
+    void theConnectionsMarkIsSetThroughTheApiAndListedAsLinuxListsIt() {
+        SkBuff skb = p.udp("10.0.0.1", 1000, "10.0.0.2", 53);
+        assertEquals(Verdict.ACCEPT, t.in(skb));
+        org.modnet.api.netfilter.NfConnMark ct = (org.modnet.api.netfilter.NfConnMark) skb.nfct();
+        ct.mark(42); // CONNMARK --set-mark 42
+        t.confirm(skb);
+        assertEquals(42, only().mark());
+        assertTrue(Conntrack.line(t, only(), false).endsWith(" mark=42 use=1"), Conntrack.line(t, only(), false));
+    }
 }

@@ -28,6 +28,14 @@ final class FilterTable {
     static final NfHook[] FILTER_HOOKS = { NfHook.LOCAL_IN, NfHook.FORWARD, NfHook.LOCAL_OUT };
     static final String[] NAT = { "PREROUTING", "INPUT", "OUTPUT", "POSTROUTING" };
     static final NfHook[] NAT_HOOKS = { NfHook.PRE_ROUTING, NfHook.LOCAL_IN, NfHook.LOCAL_OUT, NfHook.POST_ROUTING };
+    /** iptable_mangle: every hook, at NF_IP_PRI_MANGLE (-150), after conntrack has seen the packet. */
+    static final String[] MANGLE = { "PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING" };
+    static final NfHook[] MANGLE_HOOKS = { NfHook.PRE_ROUTING, NfHook.LOCAL_IN, NfHook.FORWARD, NfHook.LOCAL_OUT,
+            NfHook.POST_ROUTING };
+    /** iptable_raw: where packets enter, at NF_IP_PRI_RAW (-300), before conntrack (-200) sees them. */
+    static final String[] RAW = { "PREROUTING", "OUTPUT" };
+    static final NfHook[] RAW_HOOKS = { NfHook.PRE_ROUTING, NfHook.LOCAL_OUT };
+    private static final java.util.concurrent.atomic.AtomicLong LOADED = new java.util.concurrent.atomic.AtomicLong();
 
     /** The table's name ({@code filter}, {@code nat}), its built-in chains and the hook of each. */
     final String name;
@@ -78,6 +86,12 @@ final class FilterTable {
     private volatile Snapshot snapshot;
     volatile Rejecter rejecter;
     /** Where LOG's lines go: the instance's log (SLF4J), as the kernel's go to its ring buffer. */
+    /** When the table was made: iptables-save lists the tables newest first, as /proc/net/ip_tables_names. */
+    final long loaded = LOADED.incrementAndGet();
+    /** The clock {@code -m limit} counts by (the core's, virtual in tests), in nanoseconds. */
+    volatile java.util.function.LongSupplier clock = System::nanoTime;
+    /** What {@code -m addrtype} asks about an address: the namespace's classes once a namespace owns the table. */
+    volatile AddrType.Classifier addrType = AddrType.NONE;
     volatile Consumer<String> log = org.slf4j.LoggerFactory.getLogger("org.modnet.netfilter.LOG")::warn;
 
     FilterTable() {
@@ -194,6 +208,28 @@ final class FilterTable {
                             ? ACCEPT : DROP;
                 case LOG:
                     log.accept(Log.format(r.logPrefix, skb, nh, th, p, in, out));
+                    break;
+                case MARK:
+                    Targets.mark(r, skb);
+                    break;
+                case CONNMARK:
+                    Targets.connmark(r, skb);
+                    break;
+                case NOTRACK:
+                    Targets.notrack(skb);
+                    break;
+                case CT:
+                    if (r.notrack) {
+                        Targets.notrack(skb);
+                    }
+                    break;
+                case TCPMSS:
+                    if (!Targets.tcpmss(r, skb, nh, th, in, out)) {
+                        return DROP;
+                    }
+                    break;
+                case TOS, DSCP, TTL:
+                    Targets.ipHeader(r, skb, nh);
                     break;
                 default:
                     break;

@@ -27,6 +27,11 @@ final class Iptables {
         return new CommandException(VERSION + msg + "\n" + TRY, 2);
     }
 
+    /** libxtables' xtables_error for an extension's option: the message, a blank line, then the hint. */
+    static CommandException syntaxBlank(String msg) {
+        return new CommandException(VERSION + msg + "\n\n" + TRY, 2);
+    }
+
     static CommandException fail(String msg) {
         return new CommandException("iptables: " + msg, 1);
     }
@@ -65,6 +70,16 @@ final class Iptables {
         Matches.Icmp icmp = null;
         Matches.CtState ctstate = null, state = null;
         boolean inv = false;
+        // -m mark / -m connmark / -m limit: their place in the match list, filled once the line is read
+        int markAt = -1, connmarkAt = -1, limitAt = -1, addrAt = -1;
+        int srcType = 0, dstType = 0;
+        boolean srcTypeInv = false, dstTypeInv = false;
+        String lastMark = null;
+        int[] mark = null, connmark = null;
+        boolean markInv = false, connmarkInv = false;
+        String limitRate = "3/hour";
+        int limitBurst = Matches.Limit.DEFAULT_BURST;
+        List<String> targetOpts = new ArrayList<>();
         for (int i = 0; i < args.size(); i++) {
             String a = args.get(i);
             if (a.equals("!")) {
@@ -92,6 +107,16 @@ final class Iptables {
                 }
             }
             String opt = lc != null ? "-" + lc : a;
+            if (Targets.TAKES_OPTIONS.contains(r.kind) && Targets.OPTIONS.contains(opt)) {
+                final int at = i + 1;
+                Targets.option(r, opt, () -> need(args, at, opt), targetOpts);
+                if (!opt.equals("--notrack") && !opt.equals("--clamp-mss-to-pmtu") && !opt.equals("--save-mark")
+                        && !opt.equals("--restore-mark")) {
+                    i++;
+                }
+                inv = false;
+                continue;
+            }
             switch (opt) {
                 case "-A", "-C", "-N", "-P", "-E", "-R", "-I", "-D" -> {
                     setCmd(c, opt.charAt(1));
@@ -184,6 +209,28 @@ final class Iptables {
                             }
                         }
                         case "multiport", "comment", "length" -> { }
+                        case "mark", "connmark" -> {
+                            if (m.equals("mark") && markAt < 0) {
+                                markAt = matches.size();
+                                matches.add(null);
+                            } else if (m.equals("connmark") && connmarkAt < 0) {
+                                connmarkAt = matches.size();
+                                matches.add(null);
+                            }
+                            lastMark = m;
+                        }
+                        case "addrtype" -> {
+                            if (addrAt < 0) {
+                                addrAt = matches.size();
+                                matches.add(null);
+                            }
+                        }
+                        case "limit" -> {
+                            if (limitAt < 0) {
+                                limitAt = matches.size();
+                                matches.add(null);
+                            }
+                        }
                         case "conntrack" -> {
                             ctstate = new Matches.CtState(false);
                             matches.add(ctstate);
@@ -284,7 +331,8 @@ final class Iptables {
                     String t = need(args, ++i, opt);
                     boolean go = opt.equals("-g") || opt.equals("--goto");
                     switch (t) {
-                        case "ACCEPT", "DROP", "RETURN", "REJECT", "LOG", "SNAT", "DNAT", "MASQUERADE", "REDIRECT" -> {
+                        case "ACCEPT", "DROP", "RETURN", "REJECT", "LOG", "SNAT", "DNAT", "MASQUERADE", "REDIRECT", "MARK",
+                                "CONNMARK", "NOTRACK", "CT", "TCPMSS", "TOS", "DSCP", "TTL" -> {
                             if (go) {
                                 throw syntax("goto '" + t + "' is not a chain");
                             }
@@ -342,6 +390,55 @@ final class Iptables {
                     }
                     m.inv = inv;
                 }
+                case "--mark" -> {
+                    if (lastMark == null) {
+                        throw syntax("unknown option \"" + a + "\"");
+                    }
+                    if ((lastMark.equals("mark") ? mark : connmark) != null) {
+                        throw syntaxBlank(lastMark + ": option \"--mark\" can only be used once.");
+                    }
+                    int[] pair = Targets.markPair(lastMark, "--mark", need(args, ++i, opt));
+                    if (lastMark.equals("mark")) {
+                        mark = pair;
+                        markInv = inv;
+                    } else {
+                        connmark = pair;
+                        connmarkInv = inv;
+                    }
+                }
+                case "--src-type", "--dst-type" -> {
+                    if (addrAt < 0) {
+                        throw syntax("unknown option \"" + a + "\"");
+                    }
+                    boolean src = opt.equals("--src-type");
+                    if ((src ? srcType : dstType) != 0) {
+                        throw syntaxBlank("addrtype: option \"" + opt + "\" can only be used once.");
+                    }
+                    int m = AddrType.parse(need(args, ++i, opt));
+                    if (src) {
+                        srcType = m;
+                        srcTypeInv = inv;
+                    } else {
+                        dstType = m;
+                        dstTypeInv = inv;
+                    }
+                }
+                case "--limit", "--limit-burst" -> {
+                    if (limitAt < 0) {
+                        throw syntax("unknown option \"" + a + "\"");
+                    }
+                    String v = need(args, ++i, opt);
+                    if (opt.equals("--limit")) {
+                        Matches.Limit.parseRate(v); // refused now, in libxt_limit's words
+                        limitRate = v;
+                    } else {
+                        long bu = v.matches("[0-9]{1,9}") ? Long.parseLong(v) : -1;
+                        if (bu < 0 || bu > 10000) {
+                            throw syntaxBlank("limit: bad value for option \"--limit-burst\", or out of range (0-10000).");
+                        }
+                        limitBurst = (int) bu;
+                    }
+                }
                 case "--log-prefix" -> {
                     String p = need(args, ++i, opt);
                     if (p.length() > 29) {
@@ -381,6 +478,33 @@ final class Iptables {
             throw new CommandException(VERSION + "state: option \"--state\" must be specified\n\n" + TRY, 2);
         }
         checkNat(table, c, r);
+        Targets.check(r, targetOpts);
+        if (markAt >= 0) {
+            if (mark == null) {
+                throw syntaxBlank("mark: option \"--mark\" must be specified");
+            }
+            matches.set(markAt, new Matches.Mark(mark[0], mark[1], markInv));
+        }
+        if (connmarkAt >= 0) {
+            if (connmark == null) {
+                throw syntaxBlank("connmark: option \"--mark\" must be specified");
+            }
+            matches.set(connmarkAt, new Matches.Connmark(connmark[0], connmark[1], connmarkInv));
+        }
+        if (limitAt >= 0) {
+            if (limitBurst == 0 && "ACIR".indexOf(c.cmd) >= 0) {
+                throw fail("Numerical result out of range."); // xt_limit's checkentry: ERANGE
+            }
+            matches.set(limitAt, new Matches.Limit(Matches.Limit.parseRate(limitRate), limitBurst,
+                    table != null ? table.clock : System::nanoTime));
+        }
+        if (addrAt >= 0) {
+            if (srcType == 0 && dstType == 0) {
+                throw syntax("addrtype: you must specify --src-type or --dst-type");
+            }
+            matches.set(addrAt, new AddrType.Match(srcType, dstType, srcTypeInv, dstTypeInv, table));
+        }
+        checkMangle(table, c, r, ports);
         r.matches = matches.toArray(new Match[0]);
         c.ruleGiven |= !matches.isEmpty();
         c.rule = r;
@@ -425,6 +549,31 @@ final class Iptables {
             default -> ch.equals("PREROUTING") || ch.equals("OUTPUT") || !isBuiltin(table, ch);
         };
         if (!ok) {
+            throw fail("Invalid argument. Run `dmesg' for more information.");
+        }
+    }
+
+    /**
+     * What the kernel's checkentry refuses (the answer is {@code Invalid argument}): NOTRACK and CT outside
+     * the raw table; TOS, DSCP and TTL outside mangle; TCPMSS without {@code -p tcp} and a {@code --tcp-flags} match that requires SYN
+     * (xt_TCPMSS's find_syn_match), and {@code --clamp-mss-to-pmtu} in a built-in chain that is not on
+     * FORWARD, OUTPUT or POSTROUTING.
+     */
+    private static void checkMangle(FilterTable table, Cmd c, Rule r, Matches.Ports ports) {
+        if ("ACIR".indexOf(c.cmd) < 0) {
+            return;
+        }
+        String t = table == null ? "filter" : table.name;
+        boolean bad = switch (r.kind) {
+            case NOTRACK, CT -> !t.equals("raw");
+            case TOS, DSCP, TTL -> !t.equals("mangle");
+            case TCPMSS -> r.proto != 6 || r.protoInv || ports == null || !ports.flagSet || ports.flagInv
+                    || (ports.flagCmp & 0x02) == 0
+                    || r.mss == Targets.CLAMP_PMTU && table != null && isBuiltin(table, c.chain)
+                            && !List.of("FORWARD", "OUTPUT", "POSTROUTING").contains(c.chain);
+            default -> false;
+        };
+        if (bad) {
             throw fail("Invalid argument. Run `dmesg' for more information.");
         }
     }

@@ -71,7 +71,14 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
     private final Map<NetNamespace, FilterTable> tables = new ConcurrentHashMap<>();
     /** The nat tables (iptable_nat.c), made when a command first names {@code -t nat} in a namespace. */
     private final Map<NetNamespace, FilterTable> natTables = new ConcurrentHashMap<>();
-    private final List<ServiceRegistration<?>> regs = new ArrayList<>();
+    /** The mangle (iptable_mangle.c) and raw (iptable_raw.c) tables, made when a command first names them. */
+    private final Map<NetNamespace, FilterTable> mangleTables = new ConcurrentHashMap<>();
+    private final Map<NetNamespace, FilterTable> rawTables = new ConcurrentHashMap<>();
+    static final int PRI_RAW = -300, PRI_MANGLE = -150;
+    private final List<ServiceRegistration<?>> regs = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final BundleContext context;
+    /** Whether the raw and mangle tables' hook functions are registered: once a namespace has the table. */
+    private boolean rawHooked, mangleHooked, deactivated;
     private volatile Ipv4 ipv4;
     private final StateHolder holder;
     private final BooleanSupplier updating;
@@ -97,6 +104,7 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
         this.holder = holder;
         this.updating = updating;
         this.stateVersion = stateVersion;
+        this.context = context;
         if (holder != null) {
             TableState st = holder.take(LAYER);
             if (st != null) {
@@ -120,6 +128,54 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
                 p.put(NfHookFunction.PRIORITY, h == NfHook.PRE_ROUTING || h == NfHook.LOCAL_OUT ? -100 : 100);
                 regs.add(context.registerService(NfNatLookup.class, lookup, p));
             }
+        }
+    }
+
+    /**
+     * iptable_raw (before conntrack, -200, sees a packet) and iptable_mangle (after it) hook in when the
+     * first namespace makes the table, as Linux registers a table's hooks when it is instantiated: until
+     * then a packet pays nothing for them.
+     */
+    private synchronized void hookIn(boolean raw) {
+        if (context == null || deactivated || (raw ? rawHooked : mangleHooked)) {
+            return;
+        }
+        if (raw) {
+            rawHooked = true;
+            registerTable(context, rawTables, FilterTable.RAW_HOOKS, PRI_RAW);
+        } else {
+            mangleHooked = true;
+            registerTable(context, mangleTables, FilterTable.MANGLE_HOOKS, PRI_MANGLE);
+        }
+    }
+
+    private void registerTable(BundleContext context, Map<NetNamespace, FilterTable> map, NfHook[] hooks, int priority) {
+        NfHookFunction fn = new TableHook(map);
+        for (NfHook h : hooks) {
+            Hashtable<String, Object> p = new Hashtable<>();
+            p.put(NfHookFunction.HOOK, h.name());
+            p.put(NfHookFunction.PRIORITY, priority);
+            regs.add(context.registerService(NfHookFunction.class, fn, p));
+        }
+    }
+
+    /** The raw or mangle table's function on its hooks: nothing to do in a namespace without the table. */
+    private final class TableHook implements NfHookFunction, HandsOver {
+        private final Map<NetNamespace, FilterTable> map;
+
+        TableHook(Map<NetNamespace, FilterTable> map) {
+            this.map = map;
+        }
+
+        @Override
+        public Verdict hook(SkBuff skb, NfHook hook, NetNamespace ns, NetDevice in, NetDevice out) {
+            FilterTable t = map.get(ns);
+            return t == null ? Verdict.ACCEPT : t.run(hook, skb, in, out);
+        }
+
+        @Override
+        public boolean handingOver() {
+            return IptablesCommand.this.handingOver();
         }
     }
 
@@ -185,6 +241,8 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
         Map<String, String> extra = new java.util.HashMap<>();
         java.util.Set<NetNamespace> all = new java.util.LinkedHashSet<>(tables.keySet());
         all.addAll(natTables.keySet());
+        all.addAll(mangleTables.keySet());
+        all.addAll(rawTables.keySet());
         ZonedDateTime now = ZonedDateTime.now();
         for (NetNamespace ns : all) {
             int i = namespaces.size();
@@ -197,6 +255,23 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
             if (n != null) {
                 extra.put(i + "/nat", String.join("\n", Iptables.save(n, true, now)));
             }
+            FilterTable m = mangleTables.get(ns);
+            if (m != null) {
+                extra.put(i + "/mangle", String.join("\n", Iptables.save(m, true, now)));
+            }
+            FilterTable r = rawTables.get(ns);
+            if (r != null) {
+                extra.put(i + "/raw", String.join("\n", Iptables.save(r, true, now)));
+            }
+            // the order the tables were made in, so the next version makes them in it (iptables-save's order)
+            List<FilterTable> made = new ArrayList<>();
+            for (FilterTable t : new FilterTable[] { f, n, m, r }) {
+                if (t != null) {
+                    made.add(t);
+                }
+            }
+            made.sort((x, y) -> Long.compare(x.loaded, y.loaded));
+            extra.put(i + "/order", String.join(",", made.stream().map(t -> t.name).toList()));
         }
         return new TableState(LAYER, stateVersion, namespaces, extra);
     }
@@ -211,7 +286,8 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
         int lost = 0;
         for (int i = 0; i < st.namespaces().size(); i++) {
             NetNamespace ns = st.namespaces().get(i).namespace();
-            for (String name : new String[] { "filter", "nat" }) {
+            String order = st.extra().get(i + "/order");
+            for (String name : order != null ? order.split(",") : new String[] { "filter", "nat", "mangle", "raw" }) {
                 String text = st.extra().get(i + "/" + name);
                 if (text == null) {
                     continue;
@@ -238,6 +314,9 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
             holder.deposit(st, this::export);
             LOG.info("netfilter: the tables of {} namespaces handed over (state version {})", st.namespaces().size(),
                     st.version());
+        }
+        synchronized (this) {
+            deactivated = true; // a command still running makes no new hook
         }
         for (ServiceRegistration<?> r : regs) {
             try {
@@ -272,6 +351,8 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
         }
         tables.remove(ns);
         natTables.remove(ns);
+        mangleTables.remove(ns);
+        rawTables.remove(ns);
     }
 
     /** Namespaces with a table now. */
@@ -292,7 +373,32 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
     }
 
     FilterTable natTable(NetNamespace ns) {
-        return natTables.computeIfAbsent(ns, n -> new FilterTable("nat", FilterTable.NAT, FilterTable.NAT_HOOKS));
+        return natTables.computeIfAbsent(ns, n -> clocked(new FilterTable("nat", FilterTable.NAT, FilterTable.NAT_HOOKS), n));
+    }
+
+    FilterTable mangleTable(NetNamespace ns) {
+        FilterTable t = mangleTables.computeIfAbsent(ns,
+                n -> clocked(new FilterTable("mangle", FilterTable.MANGLE, FilterTable.MANGLE_HOOKS), n));
+        hookIn(false);
+        return t;
+    }
+
+    FilterTable rawTable(NetNamespace ns) {
+        FilterTable t = rawTables.computeIfAbsent(ns,
+                n -> clocked(new FilterTable("raw", FilterTable.RAW, FilterTable.RAW_HOOKS), n));
+        hookIn(true);
+        return t;
+    }
+
+    /** A table whose {@code -m limit} counts by the core's clock and whose {@code -m addrtype} knows the namespace. */
+    private FilterTable clocked(FilterTable t, NetNamespace ns) {
+        if (ns != null) {
+            t.addrType = new AddrType.OfNamespace(ns);
+        }
+        if (core != null) {
+            t.clock = core::nanoTime;
+        }
+        return t;
     }
 
     /** The table {@code -t NAME} names in these words (filter without it), or null for one that does not exist. */
@@ -300,6 +406,8 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
         return switch (name) {
             case "filter" -> table(ns);
             case "nat" -> natTable(ns);
+            case "mangle" -> mangleTable(ns);
+            case "raw" -> rawTable(ns);
             default -> null;
         };
     }
@@ -320,7 +428,7 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
 
     FilterTable table(NetNamespace ns) {
         return tables.computeIfAbsent(ns, n -> {
-            FilterTable t = new FilterTable();
+            FilterTable t = clocked(new FilterTable(), n);
             t.rejecter = new FilterTable.Rejecter() {
                 @Override
                 public void reject(SkBuff skb, int code) {
@@ -411,7 +519,7 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
             switch (args[i]) {
                 case "-c", "--counters" -> counters = true;
                 case "-t", "--table" -> {
-                    if (i + 1 >= args.length || !(args[++i].equals("filter") || args[i].equals("nat"))) {
+                    if (i + 1 >= args.length || !List.of("filter", "nat", "mangle", "raw").contains(args[++i])) {
                         throw new CommandException("iptables-save: Unable to initialize table", 1);
                     }
                     only = args[i];
@@ -427,18 +535,27 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
 
     /**
      * iptables-save's tables: the one {@code only} names, else every table the namespace has, as
-     * /proc/net/ip_tables_names lists them (nat, made later, before filter).
+     * /proc/net/ip_tables_names lists them (the one made last first; filter is always there).
      */
     List<String> save(NetNamespace ns, String only, boolean counters, ZonedDateTime now) {
         List<String> out = new ArrayList<>();
         if (only != null) {
             return Iptables.save(table(ns, only), counters, now);
         }
-        FilterTable nat = natTables.get(ns);
-        if (nat != null) {
-            out.addAll(Iptables.save(nat, counters, now));
+        List<FilterTable> all = new ArrayList<>();
+        for (Map<NetNamespace, FilterTable> m : List.of(tables, natTables, mangleTables, rawTables)) {
+            FilterTable t = m.get(ns);
+            if (t != null) {
+                all.add(t);
+            }
         }
-        out.addAll(Iptables.save(table(ns), counters, now));
+        all.sort((a, b) -> Long.compare(b.loaded, a.loaded));
+        if (!tables.containsKey(ns)) {
+            all.add(table(ns)); // an empty filter table, last, as before any rule loaded it
+        }
+        for (FilterTable t : all) {
+            out.addAll(Iptables.save(t, counters, now));
+        }
         return out;
     }
 

@@ -328,4 +328,149 @@ final class Matches {
             b.append(inv ? " !" : "").append(state ? " state " : " ctstate ").append(words());
         }
     }
+
+    /** {@code -m mark --mark V[/M]} (xt_mark): {@code (skb->mark & mask) == value}. */
+    record Mark(int value, int mask, boolean inv) implements Match {
+        @Override
+        public boolean matches(SkBuff skb, int nh, int th, int p) {
+            return ((skb.mark() & mask) == value) ^ inv;
+        }
+
+        static String words(int value, int mask) {
+            return "0x" + Integer.toHexString(value) + (mask == -1 ? "" : "/0x" + Integer.toHexString(mask));
+        }
+
+        @Override
+        public void save(StringBuilder b) {
+            b.append(" -m mark").append(inv ? " ! --mark " : " --mark ").append(words(value, mask));
+        }
+
+        @Override
+        public void list(StringBuilder b, boolean numeric) {
+            b.append(" mark match ").append(inv ? "! " : "").append(words(value, mask));
+        }
+    }
+
+    /** {@code -m connmark --mark V[/M]} (xt_connmark): the connection's mark; no connection, no match. */
+    record Connmark(int value, int mask, boolean inv) implements Match {
+        @Override
+        public boolean matches(SkBuff skb, int nh, int th, int p) {
+            if (!(skb.nfct() instanceof org.modnet.api.netfilter.NfConnMark ct)) {
+                return false;
+            }
+            return ((ct.mark() & mask) == value) ^ inv;
+        }
+
+        @Override
+        public void save(StringBuilder b) {
+            b.append(" -m connmark").append(inv ? " ! --mark " : " --mark ").append(Mark.words(value, mask));
+        }
+
+        @Override
+        public void list(StringBuilder b, boolean numeric) {
+            // libxt_connmark prints the inversion's place even when there is none: two spaces
+            b.append(" connmark match ").append(inv ? "!" : "").append(' ').append(Mark.words(value, mask));
+        }
+    }
+
+    /**
+     * {@code -m limit --limit N/unit --limit-burst B} (xt_limit): a token bucket of B packets refilled at
+     * the rate. Kept as the generic cell rate algorithm, one theoretical arrival time updated by
+     * compare-and-set, which admits exactly what xt_limit's credit bucket admits, without its lock.
+     * The rule owns it, so the bucket carries over when the ruleset around it is replaced.
+     */
+    static final class Limit implements Match {
+        /** XT_LIMIT_SCALE: {@code avg} counts ten-thousandths of a second per packet. */
+        static final int SCALE = 10000;
+        static final int DEFAULT_BURST = 5;
+        final int avg;
+        final int burst;
+        private final long interval, tolerance;
+        private final java.util.function.LongSupplier clock;
+        private final java.util.concurrent.atomic.AtomicLong tat = new java.util.concurrent.atomic.AtomicLong(Long.MIN_VALUE);
+
+        Limit(int avg, int burst, java.util.function.LongSupplier clock) {
+            this.avg = avg;
+            this.burst = burst;
+            this.clock = clock;
+            this.interval = avg * (1_000_000_000L / SCALE);
+            this.tolerance = (burst - 1) * interval;
+        }
+
+        @Override
+        public boolean matches(SkBuff skb, int nh, int th, int p) {
+            long now = clock.getAsLong();
+            while (true) {
+                long t = tat.get();
+                long start = t == Long.MIN_VALUE || t - now < 0 ? now : t;
+                if (start - now > tolerance) {
+                    return false; // the bucket is empty: the packet goes on to the next rule
+                }
+                if (tat.compareAndSet(t, start + interval)) {
+                    return true;
+                }
+            }
+        }
+
+        private static final String[] UNITS = { "day", "hour", "min", "sec" };
+        private static final long[] MULT = { 86400L * SCALE, 3600L * SCALE, 60L * SCALE, SCALE };
+
+        /** libxt_limit's print_rate: the largest unit the rate is whole in. */
+        static String rate(int avg) {
+            int i;
+            for (i = 1; i < MULT.length; i++) {
+                if (avg > MULT[i] || MULT[i] / avg < MULT[i] % avg) {
+                    break;
+                }
+            }
+            return MULT[i - 1] / avg + "/" + UNITS[i - 1];
+        }
+
+        /** libxt_limit's parse_rate: {@code N[/second|minute|hour|day]} (any prefix of the unit) to avg. */
+        static int parseRate(String s) {
+            int slash = s.indexOf('/');
+            long mult = 1;
+            if (slash >= 0) {
+                String u = s.substring(slash + 1).toLowerCase(java.util.Locale.ROOT);
+                if (!u.isEmpty() && "second".startsWith(u)) {
+                    mult = 1;
+                } else if (!u.isEmpty() && "minute".startsWith(u)) {
+                    mult = 60;
+                } else if (!u.isEmpty() && "hour".startsWith(u)) {
+                    mult = 3600;
+                } else if (!u.isEmpty() && "day".startsWith(u)) {
+                    mult = 86400;
+                } else {
+                    throw Iptables.syntax("bad rate \"" + s + "\"'");
+                }
+            }
+            long r;
+            try {
+                r = Long.parseLong(slash >= 0 ? s.substring(0, slash) : s);
+            } catch (NumberFormatException e) {
+                throw Iptables.syntax("bad rate \"" + s + "\"'");
+            }
+            if (r <= 0) {
+                throw Iptables.syntax("bad rate \"" + s + "\"'");
+            }
+            long v = SCALE * mult / r;
+            if (v == 0 || v > 0xffffffffL) {
+                throw Iptables.syntax("Rate too fast \"" + s + "\"");
+            }
+            return (int) v;
+        }
+
+        @Override
+        public void save(StringBuilder b) {
+            b.append(" -m limit --limit ").append(rate(avg));
+            if (burst != DEFAULT_BURST) {
+                b.append(" --limit-burst ").append(burst);
+            }
+        }
+
+        @Override
+        public void list(StringBuilder b, boolean numeric) {
+            b.append(" limit: avg ").append(rate(avg)).append(" burst ").append(burst);
+        }
+    }
 }

@@ -11,7 +11,11 @@ import org.modnet.api.skb.SkBuff;
  * snapshot of a chain can share it with the next one and keep its counts.
  */
 final class Rule {
-    enum Kind { ACCEPT, DROP, RETURN, JUMP, GOTO, REJECT, LOG, SNAT, DNAT, MASQUERADE, REDIRECT, NONE }
+    enum Kind {
+        ACCEPT, DROP, RETURN, JUMP, GOTO, REJECT, LOG, SNAT, DNAT, MASQUERADE, REDIRECT, MARK, CONNMARK, NOTRACK, CT, TCPMSS, TOS,
+        DSCP, TTL,
+        NONE
+    }
 
     int src, srcMask, dst, dstMask;
     boolean srcInv, dstInv;
@@ -30,6 +34,22 @@ final class Rule {
     /** The range as given ({@code 10.0.0.1:1000-2000}), printed back by -S and -L. */
     String natTo;
 
+    /**
+     * MARK and CONNMARK {@code --set-xmark}: the new mark is {@code (old & ~markMask) ^ markValue}, as
+     * xt_MARK and xt_CONNMARK compute it; every other form ({@code --set-mark}, {@code --and-mark}, ...)
+     * is one of these pairs.
+     */
+    int markValue, markMask;
+    /** CONNMARK's mode: {@link Targets#CONNMARK_SET}, {@code _SAVE} or {@code _RESTORE}, and its masks. */
+    int connmarkMode = -1, nfmask = -1, ctmask = -1;
+    /** TOS keeps its pair in markValue/markMask (the TOS byte becomes {@code (tos & ~mask) ^ value}). */
+    /** DSCP: the code point; TTL: {@link Targets#TTL_SET}, {@code _DEC} or {@code _INC} and its value. */
+    int dscp, ttlMode = -1, ttlValue;
+    /** CT: {@code --notrack} given. */
+    boolean notrack;
+    /** TCPMSS: the MSS to set, or {@link Targets#CLAMP_PMTU}; 0 while neither option is given. */
+    int mss;
+
     /** Resolved when a snapshot is built: the index of the chain a JUMP or GOTO goes to. */
     int targetChain = -1;
 
@@ -43,7 +63,9 @@ final class Rule {
         r.proto = proto; r.protoInv = protoInv; r.in = in; r.out = out; r.inInv = inInv; r.outInv = outInv;
         r.matches = matches; r.kind = kind; r.target = target; r.rejectWith = rejectWith; r.logPrefix = logPrefix;
         r.logLevel = logLevel; r.natMinAddr = natMinAddr; r.natMaxAddr = natMaxAddr; r.natMinPort = natMinPort;
-        r.natMaxPort = natMaxPort; r.natFlags = natFlags; r.natTo = natTo; r.packets = packets; r.bytes = bytes; r.targetChain = t;
+        r.natMaxPort = natMaxPort; r.natFlags = natFlags; r.natTo = natTo; r.markValue = markValue; r.markMask = markMask; r.connmarkMode = connmarkMode;
+        r.nfmask = nfmask; r.ctmask = ctmask; r.notrack = notrack; r.mss = mss; r.dscp = dscp; r.ttlMode = ttlMode;
+        r.ttlValue = ttlValue; r.packets = packets; r.bytes = bytes; r.targetChain = t;
         return r;
     }
 
@@ -134,6 +156,7 @@ final class Rule {
                 }
                 b.append(natFlagWords(true));
             }
+            case MARK, CONNMARK, NOTRACK, CT, TCPMSS, TOS, DSCP, TTL -> Targets.save(this, b);
             default -> b.append(" -j ").append(kind.name());
         }
         return b.toString();
@@ -143,6 +166,7 @@ final class Rule {
         return switch (kind) {
             case NONE -> "";
             case JUMP, GOTO -> target;
+            case NOTRACK -> "CT"; // the NOTRACK target is CT's revision 0: -L names it CT
             default -> kind.name();
         };
     }
@@ -176,6 +200,7 @@ final class Rule {
                 }
                 b.append(natFlagWords(false));
             }
+            case MARK, CONNMARK, NOTRACK, CT, TCPMSS, TOS, DSCP, TTL -> Targets.list(this, b, numeric);
             default -> { }
         }
         if (kind == Kind.REJECT) {

@@ -56,6 +56,58 @@ class LinuxIptablesTest {
             "-t nat -N pf",
             "-t nat -A pf -p udp -j DNAT --to-destination 10.0.0.3" };
 
+    private static final String[] MANGLE_RULES = {
+            "-t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1200",
+            "-t mangle -A FORWARD -p tcp --syn -j TCPMSS --clamp-mss-to-pmtu",
+            "-t mangle -A PREROUTING -j MARK --set-mark 1",
+            "-t mangle -A PREROUTING -j MARK --set-mark 0x10/0xff",
+            "-t mangle -A PREROUTING -j MARK --set-xmark 0x10/0xff",
+            "-t mangle -A PREROUTING -j MARK --and-mark 0xf",
+            "-t mangle -A PREROUTING -j MARK --or-mark 0x4",
+            "-t mangle -A PREROUTING -j MARK --xor-mark 0x4",
+            "-t mangle -A PREROUTING -j CONNMARK --set-mark 5",
+            "-t mangle -A PREROUTING -j CONNMARK --set-mark 5/0xf",
+            "-t mangle -A PREROUTING -j CONNMARK --save-mark",
+            "-t mangle -A PREROUTING -j CONNMARK --restore-mark",
+            "-t mangle -A PREROUTING -j CONNMARK --save-mark --mask 0xff",
+            "-t mangle -A PREROUTING -j CONNMARK --restore-mark --nfmask 0xff --ctmask 0xf",
+            "-t mangle -A PREROUTING -j CONNMARK --save-mark --nfmask 0xf0 --ctmask 0xf",
+            "-t mangle -A INPUT -m mark --mark 1 -j ACCEPT",
+            "-t mangle -A INPUT -m mark ! --mark 0x1/0xf -j DROP",
+            "-t mangle -A INPUT -m connmark --mark 5 -j ACCEPT",
+            "-t mangle -A INPUT -m connmark ! --mark 5/0xff -j ACCEPT",
+            "-t mangle -A INPUT -m limit --limit 10/sec -j ACCEPT",
+            "-t mangle -A INPUT -m limit --limit 3/min --limit-burst 10 -j ACCEPT",
+            "-t mangle -A INPUT -m limit --limit 100/hour -j ACCEPT",
+            "-t mangle -A INPUT -m limit --limit 2/day -j ACCEPT",
+            "-t mangle -A INPUT -p icmp -m limit --limit 7/s --limit-burst 1 -m mark --mark 3 -j DROP",
+            "-t mangle -A POSTROUTING -m limit",
+            "-t mangle -A INPUT -m addrtype --src-type LOCAL -j ACCEPT",
+            "-t mangle -A INPUT -m addrtype ! --dst-type UNICAST,BROADCAST -j ACCEPT",
+            "-t mangle -A INPUT -m addrtype --src-type MULTICAST --dst-type LOCAL -j ACCEPT",
+            "-t mangle -A INPUT -m addrtype --src-type LOCAL,UNSPEC,ANYCAST,BLACKHOLE,UNREACHABLE,PROHIBIT,THROW,NAT,XRESOLVE",
+            "-t mangle -A PREROUTING -j TOS --set-tos 0x10",
+            "-t mangle -A PREROUTING -j TOS --set-tos 0x10/0x3f",
+            "-t mangle -A PREROUTING -j TOS --set-tos Maximize-Throughput",
+            "-t mangle -A PREROUTING -j TOS --and-tos 0x3",
+            "-t mangle -A PREROUTING -j TOS --or-tos 0x4",
+            "-t mangle -A PREROUTING -j TOS --xor-tos 0x4",
+            "-t mangle -A PREROUTING -j TOS --set-tos 0x12/0x3f",
+            "-t mangle -A FORWARD -j DSCP --set-dscp 10",
+            "-t mangle -A FORWARD -j DSCP --set-dscp-class af41",
+            "-t mangle -A POSTROUTING -j TTL --ttl-set 64",
+            "-t mangle -A POSTROUTING -j TTL --ttl-dec 1",
+            "-t mangle -A POSTROUTING -j TTL --ttl-inc 1",
+            "-t mangle -N marks",
+            "-t mangle -A marks -j MARK --set-mark 9",
+            "-t mangle -A OUTPUT -p udp -j marks" };
+
+    private static final String[] RAW_RULES = {
+            "-t raw -A PREROUTING -p udp -j NOTRACK",
+            "-t raw -A PREROUTING -p udp --dport 53 -j CT --notrack",
+            "-t raw -A OUTPUT -j CT --notrack",
+            "-t raw -A OUTPUT -p tcp -j ACCEPT" };
+
     private static boolean have(String cmd) {
         for (String dir : System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin").split(":")) {
             if (Files.isExecutable(Path.of(dir, cmd))) {
@@ -130,5 +182,31 @@ class LinuxIptablesTest {
         List<String> saved = Iptables.save(t, false, java.time.ZonedDateTime.now());
         assertEquals(Arrays.stream(save.split("\n")).map(l -> l.replaceAll(" on .*", "")).toList(),
                 saved.stream().map(l -> l.replaceAll(" on .*", "")).toList());
+    }
+
+    private void compare(String table, String[] rules, FilterTable t) throws Exception {
+        for (String r : rules) {
+            linux(r);
+            Iptables.run(t, Restore.split(r).toArray(new String[0]));
+        }
+        for (String show : new String[] { "-S", "-L", "-L -n", "-L -n -v --line-numbers", "-L -v -x" }) {
+            String line = "-t " + table + " " + show;
+            String ours = String.join("\n", Iptables.run(t, line.split(" "))) + "\n";
+            assertEquals(linux(line), ours, "iptables " + line);
+        }
+        String save = exec(List.of("ip", "netns", "exec", ns, "iptables-legacy-save", "-t", table));
+        List<String> saved = Iptables.save(t, false, java.time.ZonedDateTime.now());
+        assertEquals(Arrays.stream(save.split("\n")).map(l -> l.replaceAll(" on .*", "")).toList(),
+                saved.stream().map(l -> l.replaceAll(" on .*", "")).toList());
+    }
+
+    @Test
+    void mangleTableOutputIsLinuxs() throws Exception {
+        compare("mangle", MANGLE_RULES, new FilterTable("mangle", FilterTable.MANGLE, FilterTable.MANGLE_HOOKS));
+    }
+
+    @Test
+    void rawTableOutputIsLinuxs() throws Exception {
+        compare("raw", RAW_RULES, new FilterTable("raw", FilterTable.RAW, FilterTable.RAW_HOOKS));
     }
 }

@@ -100,6 +100,9 @@ class NetfilterHandOverTest {
         ipt(old, one, "-P FORWARD DROP");
         ipt(old, one, "-t nat -A POSTROUTING -o eth1 -j MASQUERADE");
         ipt(old, two, "-A INPUT -s 10.9.0.0/16 -j DROP");
+        ipt(old, two, "-t raw -A PREROUTING -p udp --dport 53 -j NOTRACK");
+        ipt(old, two, "-t mangle -A FORWARD -p tcp --syn -j TCPMSS --set-mss 1200");
+        ipt(old, one, "-t mangle -A PREROUTING -m limit --limit 5/min -j MARK --set-mark 7");
         NetDevice eth0 = dev("eth0");
         for (int i = 0; i < 3; i++) {
             assertEquals(Verdict.ACCEPT, old.hook(udp("10.0.0.1", "8.8.8.8", 53), NfHook.FORWARD, one, eth0, null));
@@ -116,6 +119,7 @@ class NetfilterHandOverTest {
         List<String> before1 = old.save(one, null, true, AT);
         List<String> before2 = old.save(two, null, true, AT);
         assertTrue(before1.contains("[3:114] -A allowed -p udp -m udp --dport 53 -j ACCEPT"), before1.toString());
+        assertTrue(before2.get(1).equals("*mangle") && before2.contains("*raw"), "newest table first: " + before2);
         old.exit(one); // the core takes the namespace operations away first: an update keeps the tables
         old.deactivate();
         IptablesCommand next = version(false, IptablesCommand.STATE_VERSION);

@@ -1,0 +1,15 @@
+package org.modnet.api.netfilter;
+
+/**
+ * What a tracked connection ({@code struct nf_conn}) lets other layers read and set: its mark
+ * ({@code ct->mark}), which {@code CONNMARK} and {@code -m connmark} use and {@code conntrack -L} prints
+ * as {@code mark=N}. The connection an skb belongs to ({@code SkBuff#nfct()}) implements it when
+ * conntrack tracks the packet.
+ */
+public interface NfConnMark {
+    /** {@code ct->mark}. */
+    int mark();
+
+    /** Sets {@code ct->mark} (a plain store, as {@code WRITE_ONCE(ct->mark, ...)}). */
+    void mark(int mark);
+}
