@@ -177,8 +177,9 @@ final class TcpSyncookies {
 
     /**
      * A SYN-ACK for which no request sock exists ({@code tcp_make_synack} for a cookie): from the address
-     * and port the SYN was sent to, with the options in {@code opts} ({@code optLen} bytes). Counted in
-     * OutSegs by the caller; false when no buffer could be had.
+     * and port the SYN was sent to, with the options in {@code opts} ({@code optLen} bytes) and {@code
+     * ecnFlags} (ECE when ECN was agreed) beside SYN and ACK. Counted in OutSegs by the caller; false
+     * when no buffer could be had.
      */
     static boolean sendSynack(TcpNet net, SkBuff syn, int iss, int window, int ecnFlags, TcpOutOptions opts, int optLen, int ttl,
             int tos) {

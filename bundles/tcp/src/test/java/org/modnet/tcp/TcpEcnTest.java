@@ -132,6 +132,22 @@ class TcpEcnTest {
         return List.of(first, second);
     }
 
+    @Test
+    void aSynCookieKeepsTheEcnAgreementInItsTimestamp() throws Exception {
+        peer(2);
+        p.s.ns.sysctl().set("net.ipv4.tcp_syncookies", "2");
+        int l = p.listen(PORT);
+        byte[] syn = Segments.opts(Segments.mss(MSS), Segments.sackPerm(), Segments.ts(100, 0), Segments.nop(), Segments.ws(7));
+        p.in(PORT, TcpHeader.SYN | ECE_CWR, PEER_ISS, 0, 65535, syn, 0);
+        TcpPeer.Seg sa = p.out();
+        assertEquals(TcpHeader.SYN | TcpHeader.ACK | TcpHeader.ECE, sa.flags(), "cookie SYN-ACK: " + sa);
+        assertEquals(1, p.count(TcpMib.Ext.SyncookiesSent));
+        p.in(PORT, TcpHeader.ACK, PEER_ISS + 1, p.iss + 1, 65535, TcpPeer.ts(101, (int) sa.tsval()), 0);
+        assertEquals(1, p.count(TcpMib.Ext.SyncookiesRecv));
+        assertTrue(p.sys.accept(l, null, SOCK_NONBLOCK) >= 3);
+        assertTrue(ecnOk(sockInfo(PORT)), "the child agreed from the cookie's timestamp");
+    }
+
     /** An accepted ECN connection (the peer's SYN asked), {@code bytes} queued to send and the first flight drained. */
     private int ecnConnection(int bytes) throws Exception {
         peer(2);
