@@ -27,6 +27,7 @@ final class SchNetem extends SchedQdisc {
                              [ duplicate PERCENT [CORRELATION]]
                              [ loss random PERCENT [CORRELATION]]
                              [ loss gemodel PERCENT [R [1-H [1-K]]]
+                             [ ecn ]
                              [ reorder PERCENT [CORRELATION] [ gap DISTANCE ]]
                              [ rate RATE ]
                              [ slot MIN_DELAY [MAX_DELAY] [packets MAX_PACKETS] [bytes MAX_BYTES]]
@@ -38,7 +39,8 @@ final class SchNetem extends SchedQdisc {
     record Params(int limit, long latency, long jitter, long delayCorr, Dist dist, boolean distGiven,
             long loss, long lossCorr, boolean gemodel, long geP, long geR, long ge1H, long ge1K,
             long duplicate, long dupCorr, long reorder, long reorderCorr, int gap,
-            long corrupt, long corruptCorr, long rate, long slotMin, long slotMax, int slotPackets, int slotBytes, Long seed) {
+            long corrupt, long corruptCorr, long rate, long slotMin, long slotMax, int slotPackets, int slotBytes, Long seed,
+            boolean ecn) {
 
         static Params parse(List<String> words) {
             Args a = new Args(words, USAGE);
@@ -55,6 +57,7 @@ final class SchNetem extends SchedQdisc {
             long slotMin = -1, slotMax = -1;
             int slotPackets = 0, slotBytes = 0;
             Long seed = null;
+            boolean ecn = false;
             while (a.more()) {
                 String w = a.next();
                 switch (w) {
@@ -178,6 +181,7 @@ final class SchNetem extends SchedQdisc {
                             }
                         }
                     }
+                    case "ecn" -> ecn = true;
                     case "seed" -> {
                         try {
                             seed = Long.parseUnsignedLong(a.value());
@@ -198,11 +202,15 @@ final class SchNetem extends SchedQdisc {
             } else if (gap > 0) {
                 throw a.usage("gap specified without reorder probability");
             }
+            if (ecn && loss == 0 && !ge) {
+                throw a.usage("ecn requested without loss model");
+            }
             if (distGiven && jitter == 0) {
                 throw a.usage("distribution specified but no latency and jitter values");
             }
             return new Params(limit, latency, jitter, delayCorr, dist, distGiven, loss, lossCorr, ge, geP, geR, ge1H, ge1K,
-                    dup, dupCorr, reorder, reorderCorr, gap, corrupt, corruptCorr, rate, slotMin, slotMax, slotPackets, slotBytes, seed);
+                    dup, dupCorr, reorder, reorderCorr, gap, corrupt, corruptCorr, rate, slotMin, slotMax, slotPackets, slotBytes, seed,
+                    ecn);
         }
 
         private static long time(String v, String what) {
@@ -382,7 +390,11 @@ final class SchNetem extends SchedQdisc {
             count++;
         }
         if (lossEvent()) {
-            count--;
+            if (p.ecn() && SchFqCodel.markCe(skb)) {
+                stats.drop(); // Linux counts the mark as a drop (qdisc_qstats_drop), though the packet goes on
+            } else {
+                count--;
+            }
         }
         if (count == 0) {
             // lost on purpose: counted as the qdisc's drop, the sender is not told (__NET_XMIT_BYPASS)
@@ -549,6 +561,9 @@ final class SchNetem extends SchedQdisc {
             if (p.lossCorr() != 0) {
                 sb.append(' ').append(TcUtil.percent(p.lossCorr()));
             }
+        }
+        if (p.ecn()) {
+            sb.append(" ecn");
         }
         pct(sb, " duplicate ", p.duplicate(), p.dupCorr());
         pct(sb, " reorder ", p.reorder(), p.reorderCorr());

@@ -207,6 +207,37 @@ class QdiscTest {
         assertTrue(countLost("loss 20% seed 8", 10_000) != lost, "another seed, another run");
     }
 
+    /** An IPv4 frame whose TOS byte carries the ECN field {@code ecn}. */
+    private SkBuff ipv4Frame(int ecn) {
+        SkBuff skb = rig.frame(60, 0);
+        skb.setU16(skb.data() + 12, 0x0800);
+        skb.setU8(skb.data() + 14, 0x45);
+        skb.setU8(skb.data() + 14 + 1, ecn);
+        skb.setU16(skb.data() + 14 + 10, org.modnet.api.inet.InetChecksum.checksum(skb, skb.data() + 14, 20));
+        return skb;
+    }
+
+    @Test
+    void netemWithEcnMarksEctPacketsCeInsteadOfLosingThemAndLosesTheRest() {
+        SchNetem q = netem("loss 100% ecn");
+        q.enqueue(ipv4Frame(0x02)); // ECT(0)
+        q.enqueue(ipv4Frame(0x01)); // ECT(1)
+        q.enqueue(ipv4Frame(0x00)); // Not-ECT: lost as without ecn
+        SkBuff a = q.dequeue();
+        SkBuff b = q.dequeue();
+        assertNotNull(a);
+        assertNotNull(b);
+        assertEquals(3, a.getU8(a.data() + 15) & 3, "CE");
+        assertEquals(3, b.getU8(b.data() + 15) & 3, "CE");
+        assertEquals(0, org.modnet.api.inet.InetChecksum.checksum(a, a.data() + 14, 20) & 0xffff,
+                "the header checksum follows the TOS byte");
+        assertNull(q.dequeue(), "the Not-ECT packet was lost");
+        assertEquals(3, q.stats().drops(), "Linux counts a mark as a drop too (qdisc_qstats_drop)");
+        a.free();
+        b.free();
+        q.destroy();
+    }
+
     @Test
     void netemCorrelatedLossComesInBursts() {
         // with correlation the same mean, but runs: count loss-after-loss pairs

@@ -62,6 +62,15 @@ class TcQdiscCommandTest {
     }
 
     @Test
+    void netemEcnIsPrintedAfterTheLossAndNeedsALossModel() {
+        rig.tc("qdisc add dev va root netem loss 1% ecn delay 10ms");
+        assertEquals(List.of("qdisc netem 8001: root refcnt 2 limit 1000 delay 10ms loss 1% ecn"), rig.tc("qdisc show dev va"));
+        rig.tc("qdisc del dev va root");
+        CommandException e = assertThrows(CommandException.class, () -> rig.tc("qdisc add dev va root netem ecn"));
+        assertTrue(e.getMessage().startsWith("ecn requested without loss model"), e.getMessage());
+    }
+
+    @Test
     void printsTbfWithLatencyFromItsLimit() {
         rig.tc("qdisc add dev va root tbf rate 10mbit burst 32kbit latency 400ms");
         assertEquals(List.of("qdisc tbf 8001: root refcnt 2 rate 10Mbit burst 4Kb lat 400ms "), rig.tc("qdisc show dev va"));

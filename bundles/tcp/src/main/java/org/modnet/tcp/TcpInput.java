@@ -45,6 +45,7 @@ final class TcpInput {
                 sk.drop = TcpDrops.Reason.TCP_FLAGS;
                 return;
             }
+            TcpEcn.rcvSynack(sk, flags);
             long illegal = sk.rx.illegalWscale;
             sk.rx.parse(skb, th, false, sk.net.optionSysctls());
             if (sk.rx.illegalWscale != illegal) {
@@ -233,6 +234,7 @@ final class TcpInput {
             }
         }
         if (len > 0 || fin) {
+            TcpEcn.acceptCwr(sk, flags, len);
             dataQueue(skb, th + hlen, seq, len, fin, cpu);
         }
         sk.output.writeXmit(cpu);
@@ -316,6 +318,9 @@ final class TcpInput {
         int wnd = skb.getU16(th + TcpHeader.WINDOW) << sk.rx.sndWscale;
         int hlen = (skb.getU8(th + TcpHeader.DOFF) >>> 4) * 4;
         int flag = skb.len() > hlen ? TcpRecovery.FLAG_DATA : 0;
+        if (TcpEcn.ecnEcho(sk, skb.getU8(th + TcpHeader.FLAGS))) {
+            flag |= TcpRecovery.FLAG_ECE;
+        }
         if (mayUpdateWindow(ack, seq, wnd)) {
             flag |= TcpRecovery.FLAG_WIN_UPDATE;
         }
@@ -406,6 +411,9 @@ final class TcpInput {
         }
         sk.lrcvTimeMs = sk.nowMs();
         if (TcpSeq.after(seq, sk.rcvNxt)) {
+            if (len > 0) {
+                TcpEcn.checkCe(sk, skb); // tcp_data_queue_ofo
+            }
             ofoQueue(skb, payload, seq, len, fin, cpu);
             sk.memSync(cpu);
             sk.ackPending = true;
@@ -416,6 +424,7 @@ final class TcpInput {
         int skip = sk.rcvNxt - seq;
         int n = len - skip;
         if (n > 0) {
+            TcpEcn.checkCe(sk, skb); // tcp_event_data_recv
             int room = sk.rcvRoom();
             int take = Math.min(n, room);
             if (take == 0) {
@@ -916,6 +925,7 @@ final class TcpInput {
      * and our SYN again with an ACK of theirs and our SYN's options ({@code tcp_send_synack}).
      */
     void simultaneousOpen(SkBuff skb, int th, int seq, int cpu) {
+        TcpEcn.rcvSyn(sk, skb.getU8(th + TcpHeader.FLAGS));
         sk.rx.parse(skb, th, false, sk.net.optionSysctls());
         sk.rx.tstampOk = sk.rx.sawTstamp && sk.net.timestamps.get() != 0;
         if (sk.rx.tstampOk) {

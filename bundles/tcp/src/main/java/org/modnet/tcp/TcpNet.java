@@ -73,6 +73,10 @@ final class TcpNet {
     final IntSysctl slowStartAfterIdle;
     /** {@code net.ipv4.tcp_frto}: F-RTO (RFC 5682, its SACK-enhanced variant) after a timeout; 0 turns it off. */
     final IntSysctl frto;
+    /** {@code net.ipv4.tcp_ecn}: 0 off, 1 ask on outgoing SYNs and accept, 2 (Linux's default) accept only. */
+    final IntSysctl ecn;
+    /** {@code net.ipv4.tcp_ecn_fallback}: a retransmitted SYN stops asking for ECN (RFC 3168 6.1.1.1). */
+    final IntSysctl ecnFallback;
     final IntSysctl keepaliveTime;
     final IntSysctl keepaliveIntvl;
     final IntSysctl keepaliveProbes;
@@ -133,6 +137,8 @@ final class TcpNet {
         tsoWinDivisor = s.registerInt("net.ipv4.tcp_tso_win_divisor", 3, 0, Integer.MAX_VALUE);
         slowStartAfterIdle = s.registerInt("net.ipv4.tcp_slow_start_after_idle", 1, 0, 1);
         frto = s.registerInt("net.ipv4.tcp_frto", 2, 0, 2);
+        ecn = s.registerInt("net.ipv4.tcp_ecn", 2, 0, 2); // Linux 6.x allows 3..5 for AccECN, not modelled
+        ecnFallback = s.registerInt("net.ipv4.tcp_ecn_fallback", 1, 0, 1);
         keepaliveTime = s.registerInt("net.ipv4.tcp_keepalive_time", 7200, 1, Integer.MAX_VALUE);
         keepaliveIntvl = s.registerInt("net.ipv4.tcp_keepalive_intvl", 75, 1, Integer.MAX_VALUE);
         keepaliveProbes = s.registerInt("net.ipv4.tcp_keepalive_probes", 9, 0, 255);

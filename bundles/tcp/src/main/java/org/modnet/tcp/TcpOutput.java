@@ -471,15 +471,17 @@ final class TcpOutput {
         int optLen;
         int flags;
         if (sk.state() == TCP_SYN_RECV && sk.parent != null) {
-            flags = TcpHeader.SYN | TcpHeader.ACK;
+            flags = TcpHeader.SYN | TcpHeader.ACK | TcpEcn.synackFlags(sk);
             optLen = sk.txOpts.synAck(sk.advmss, sk.rx.wscaleOk, sk.rcvWscale, sk.rx.tstampOk, sk.tsNow(), sk.tsRecent, sk.rx.sackOk);
         } else {
             flags = TcpHeader.SYN;
             optLen = sk.txOpts.syn(sk.advmss, sk.net.timestamps.get() != 0, sk.tsNow(), sk.net.windowScaling.get() != 0, sk.rcvWscale,
                     sk.net.sack.get() != 0);
             if (sk.state() == TCP_SYN_RECV) { // a simultaneous open: our SYN again, acknowledging theirs (tcp_send_synack)
-                flags |= TcpHeader.ACK;
+                flags |= TcpHeader.ACK | TcpEcn.synackFlags(sk);
                 sk.txOpts.tsecr = sk.tsRecent;
+            } else {
+                flags |= TcpEcn.synFlags(sk, again);
             }
         }
         if (!again) {
@@ -509,6 +511,8 @@ final class TcpOutput {
             return false; // counted by the pool; the retransmission timer tries again
         }
         int o = skb.put(hlen + len);
+        int tos = TcpEcn.tos(sk, seq, len, flags); // tcp_ecn_send: before CWR is taken off the queue
+        flags = TcpEcn.sendFlags(sk, seq, len, flags);
         boolean syn = (flags & TcpHeader.SYN) != 0;
         int win = selectWindow(syn);
         TcpHeader.write(skb, o, sk.lport(), sk.rport(), seq, (flags & TcpHeader.ACK) != 0 ? sk.rcvNxt : 0, flags, win, optLen);
@@ -542,7 +546,7 @@ final class TcpOutput {
             sk.segsOut += segs - 1;
             sk.dataSegsOut += segs - 1;
         }
-        sk.net.ipv4.send(sk.namespace(), skb, sk.laddr(), sk.raddr(), TcpAf.IPPROTO_TCP, sk.ttl(), sk.tos(), sk.dontFragment());
+        sk.net.ipv4.send(sk.namespace(), skb, sk.laddr(), sk.raddr(), TcpAf.IPPROTO_TCP, sk.ttl(), tos, sk.dontFragment());
         return true;
     }
 

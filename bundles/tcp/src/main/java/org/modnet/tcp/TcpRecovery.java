@@ -521,7 +521,7 @@ final class TcpRecovery {
         if ((flag & FLAG_SET_XMIT_TIMER) != 0) {
             setXmitTimer();
         }
-        int delivered = sk.delivered - deliveredBefore;
+        int delivered = newlyDelivered(deliveredBefore, cpu);
         rate.gen(sk.delivered, delivered, lost - lostBefore, (flag & FLAG_SACK_RENEGING) != 0, sk.minRttUs, rttUs, nowUs());
         congControl(ack, delivered, lost - lostBefore, rttUs);
         if (rexmit) {
@@ -530,6 +530,19 @@ final class TcpRecovery {
         if (q.packetsOut > 0 && !sk.rtxTimer.pending()) {
             rearmRto(); // while segments are out one of RTO, loss probe or reordering timer is armed, whatever the path
         }
+    }
+
+    /** {@code tcp_newly_delivered}: TCPDelivered, and TCPDeliveredCE when the ACK echoed a CE mark. */
+    private int newlyDelivered(int deliveredBefore, int cpu) {
+        int delivered = sk.delivered - deliveredBefore;
+        if (delivered > 0) {
+            sk.net.mib.add(cpu, TcpMib.Ext.TCPDelivered, delivered);
+            if ((flag & FLAG_ECE) != 0) {
+                sk.deliveredCe += delivered;
+                sk.net.mib.add(cpu, TcpMib.Ext.TCPDeliveredCE, delivered);
+            }
+        }
+        return delivered;
     }
 
     private boolean ackIsDubious() {
@@ -596,6 +609,21 @@ final class TcpRecovery {
         prrDelivered = 0;
         prrOut = 0;
         sk.cw.ssthresh = sk.ca.ops.ssthresh(sk.cw);
+        TcpEcn.queueCwr(sk);
+    }
+
+    /**
+     * {@code tcp_enter_cwr}: an ECN echo reduces the window as a loss would (ssthresh from the
+     * algorithm, PRR down to it) but retransmits nothing; at most once a window, as CWR lasts until
+     * everything sent before it is acknowledged (RFC 3168 6.1.2).
+     */
+    void enterCwr() {
+        priorSsthresh = 0;
+        if (sk.caState < TcpCongestion.CA_CWR) {
+            undoMarker = 0;
+            initCwndReduction();
+            setCaState(TcpCongestion.CA_CWR);
+        }
     }
 
     /** {@code tcp_end_cwnd_reduction}: the window settles at ssthresh. */
@@ -696,6 +724,7 @@ final class TcpRecovery {
         setCaState(TcpCongestion.CA_LOSS);
         highSeq = sk.sndMax;
         tlpHighSeq = 0;
+        TcpEcn.queueCwr(sk);
         // RFC 5682 3.1 step 1: F-RTO unless a recovery was already under way, but again on a timeout of
         // the same snd_una (3.2); Linux's condition in tcp_enter_loss (no path MTU probing here)
         frto = sk.net.frto.get() != 0 && (newRecovery || sk.retransmits > 0);
@@ -1084,6 +1113,9 @@ final class TcpRecovery {
     private void tryToOpen() {
         if (!anyRetransDone()) {
             retransStamp = 0;
+        }
+        if ((flag & FLAG_ECE) != 0) {
+            enterCwr();
         }
         if (sk.caState != TcpCongestion.CA_CWR) {
             tryKeepOpen();

@@ -442,6 +442,10 @@ final class TcpSock extends Sock {
     int totalRetrans;
     int totalRto;
     int delivered;
+    /** {@code tp->delivered_ce}: of {@link #delivered}, what ACKs with ECE acknowledged. */
+    int deliveredCe;
+    /** {@code tp->ecn_flags}: {@link TcpEcn}'s {@code TCP_ECN_*} bits. */
+    int ecnFlags;
     int rcvOoopack;
     int rcvMss;
     /** The route's device ({@code sk_setup_caps}): whether it takes GSO skbs is read from it per write. */
@@ -608,7 +612,8 @@ final class TcpSock extends Sock {
             boolean synced = st != TCP_SYN_SENT && st != TCP_CLOSE;
             int m = Math.max(mss, 1);
             int options = (rx.tstampOk ? TcpInfo.TCPI_OPT_TIMESTAMPS : 0) | (rx.sackOk ? TcpInfo.TCPI_OPT_SACK : 0)
-                    | (rx.wscaleOk ? TcpInfo.TCPI_OPT_WSCALE : 0);
+                    | (rx.wscaleOk ? TcpInfo.TCPI_OPT_WSCALE : 0) | ((ecnFlags & TcpEcn.TCP_ECN_OK) != 0 ? TcpInfo.TCPI_OPT_ECN : 0)
+                    | ((ecnFlags & TcpEcn.TCP_ECN_SEEN) != 0 ? TcpInfo.TCPI_OPT_ECN_SEEN : 0);
             int ring = rbufLimit > 0 ? rbufLimit : ringSize(rcvbuf());
             int rcvWnd = synced ? Math.max(rcvWndRight - rcvNxt, 0) : 0;
             long pacing = pacingRate; // ~0 until the first RTT sample, as sk_pacing_rate starts
@@ -663,7 +668,7 @@ final class TcpSock extends Sock {
                     chronoUs(CHRONO_RWND_LIMITED), // rwnd_limited, usec
                     chronoUs(CHRONO_SNDBUF_LIMITED), // sndbuf_limited, usec
                     delivered,
-                    0, // delivered_ce
+                    deliveredCe,
                     bytesSent,
                     bytesRetrans,
                     rec.dsackDups, // dsack_dups
@@ -1529,6 +1534,7 @@ final class TcpSock extends Sock {
         }
         child.tsRecent = o.rcvTsval;
         child.tsRecentStampMs = nowMs();
+        child.ecnFlags = TcpEcn.createRequest(net, skb) ? TcpEcn.TCP_ECN_OK : 0; // tcp_ecn_create_request, then tcp_ecn_openreq_child
         child.irs = skb.getU32(th + TcpHeader.SEQ);
         child.rcvNxt = child.irs + 1;
         child.copiedSeq = child.rcvNxt;
@@ -2603,11 +2609,12 @@ final class TcpSock extends Sock {
         Ipv4.OutputRoute route = net.ipv4.route(ns, saddr);
         int adv = route.device() == null ? TcpOptions.MSS_DEFAULT : Math.min(route.device().mtu(), IPV4_MAX_PMTU) - 40;
         int off = net.isn.tsOff(net.timestamps.get(), daddr, saddr);
-        int tsval = TcpSyncookies.timestamp((int) nowMs(), o.wscaleOk, o.sndWscale, o.sackOk, false) + off;
+        boolean ecnOk = o.tstampOk && TcpEcn.createRequest(net, skb); // a cookie keeps ECN in the timestamp alone
+        int tsval = TcpSyncookies.timestamp((int) nowMs(), o.wscaleOk, o.sndWscale, o.sackOk, ecnOk) + off;
         int wscale = o.wscaleOk ? windowShift() : 0;
         int optLen = txOpts.synAck(adv, o.wscaleOk, wscale, o.tstampOk, tsval, o.rcvTsval, o.sackOk);
         int window = Math.min(ringSize(rcvbuf()), 0xffff);
-        if (TcpSyncookies.sendSynack(net, skb, iss, window, txOpts, optLen, ttl(), tos())) {
+        if (TcpSyncookies.sendSynack(net, skb, iss, window, ecnOk ? TcpHeader.ECE : 0, txOpts, optLen, ttl(), tos())) {
             net.mib.inc(cpu, TcpMib.Tcp.OutSegs);
         }
     }
@@ -2655,6 +2662,7 @@ final class TcpSock extends Sock {
         if (!TcpSyncookies.decodeTimestamp(o, o.rcvTsecr - child.tsOff, net.optionSysctls())) {
             return false;
         }
+        child.ecnFlags = TcpSyncookies.ecnOk(o, o.rcvTsecr - child.tsOff, net.ecn.get()) ? TcpEcn.TCP_ECN_OK : 0;
         child.localAddress = daddr;
         child.localPort = localPort;
         child.remoteAddress = saddr;

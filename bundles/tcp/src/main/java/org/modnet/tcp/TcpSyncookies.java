@@ -168,11 +168,21 @@ final class TcpSyncookies {
     }
 
     /**
-     * A SYN-ACK for which no request sock exists ({@code tcp_make_synack} for a cookie): from the address
-     * and port the SYN was sent to, with the options in {@code opts} ({@code optLen} bytes). Counted in
-     * OutSegs by the caller; false when no buffer could be had.
+     * {@code cookie_ecn_ok}: the echoed timestamp says our cookie SYN-ACK agreed to ECN, and tcp_ecn still
+     * allows it (Linux also lets a route's {@code features ecn} say so; modnet has no such feature yet).
      */
-    static boolean sendSynack(TcpNet net, SkBuff syn, int iss, int window, TcpOutOptions opts, int optLen, int ttl, int tos) {
+    static boolean ecnOk(TcpOptions opt, int rawTsecr, int tcpEcn) {
+        return opt.sawTstamp && (rawTsecr & TS_OPT_ECN) != 0 && tcpEcn != 0;
+    }
+
+    /**
+     * A SYN-ACK for which no request sock exists ({@code tcp_make_synack} for a cookie): from the address
+     * and port the SYN was sent to, with the options in {@code opts} ({@code optLen} bytes) and {@code
+     * ecnFlags} (ECE when ECN was agreed) beside SYN and ACK. Counted in OutSegs by the caller; false
+     * when no buffer could be had.
+     */
+    static boolean sendSynack(TcpNet net, SkBuff syn, int iss, int window, int ecnFlags, TcpOutOptions opts, int optLen, int ttl,
+            int tos) {
         int t = syn.data();
         int nh = syn.networkHeader();
         int saddr = syn.getU32(nh + 16);
@@ -184,7 +194,7 @@ final class TcpSyncookies {
         }
         int o = skb.put(hlen);
         TcpHeader.write(skb, o, syn.getU16(t + TcpHeader.DEST), syn.getU16(t + TcpHeader.SOURCE), iss,
-                syn.getU32(t + TcpHeader.SEQ) + 1, TcpHeader.SYN | TcpHeader.ACK, window, optLen);
+                syn.getU32(t + TcpHeader.SEQ) + 1, TcpHeader.SYN | TcpHeader.ACK | ecnFlags, window, optLen);
         opts.write(skb, o + TcpHeader.MIN_LEN);
         TcpHeader.setChecksum(skb, o, hlen, TcpAf.inetPseudoSum(saddr, daddr, hlen));
         net.ipv4.send(net.ns, skb, saddr, daddr, TcpAf.IPPROTO_TCP, ttl, tos, true); // the listener's IP_PMTUDISC_WANT

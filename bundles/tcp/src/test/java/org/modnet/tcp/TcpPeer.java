@@ -40,7 +40,7 @@ final class TcpPeer implements AutoCloseable {
 
     /** One segment the stack sent, its options decoded ({@code -1}: absent). */
     record Seg(long ms, int flags, int seq, int ack, int win, int len, int mss, int ws, boolean sackPerm, long tsval,
-            long tsecr, int[] sack) {
+            long tsecr, int[] sack, int tos) {
         boolean has(int f) {
             return (flags & f) == f;
         }
@@ -58,6 +58,8 @@ final class TcpPeer implements AutoCloseable {
     private final ArrayDeque<Seg> sent = new ArrayDeque<>();
     /** The stack's initial sequence number, once its SYN or SYN-ACK was seen. */
     int iss;
+    /** The TOS byte of the peer's segments ({@link #in}), its low bits the ECN field. */
+    int inTos;
 
     TcpPeer() throws Exception {
         d0 = s.ns.register(DeviceSetup.ether("d0", "test"), (skb, d) -> {
@@ -120,7 +122,7 @@ final class TcpPeer implements AutoCloseable {
             iss = seq;
         }
         sent.add(new Seg(s.clock.get() / 1_000_000L, flags, seq, f.getU32(th + 8), f.getU16(th + 14), total - (th - h) - hlen,
-                mss, ws, sackPerm, tsval, tsecr, sack));
+                mss, ws, sackPerm, tsval, tsecr, sack, f.getU8(h + 1)));
     }
 
     /** The next segment the stack sent. */
@@ -163,6 +165,7 @@ final class TcpPeer implements AutoCloseable {
         skb.setU16(o + 12, Eth.ETH_P_IP);
         int h = o + 14;
         skb.setU8(h, 0x45);
+        skb.setU8(h + 1, inTos);
         skb.setU16(h + 2, 20 + tcpLen);
         skb.setU8(h + 8, 64);
         skb.setU8(h + 9, 6);
