@@ -152,13 +152,15 @@ public class TcpHandOverIT {
         return rebuilt("org.modnet.tcp", header, value);
     }
 
-    /** A modnet bundle's jar, rebuilt: the same classes, a manifest with {@code header: value} added or replaced. */
-    private static Path rebuilt(String bsn, String header, String value) throws Exception {
+    /** A modnet bundle's jar, rebuilt: the same classes, a manifest with each {@code header, value} pair added or replaced. */
+    private static Path rebuilt(String bsn, String... headerValues) throws Exception {
         Path jar = ModnetRuntime.root().resolve("run-configs/target/repo/" + bsn + "-0.1.0-SNAPSHOT.jar");
         Path out = Files.createTempFile(bsn + "-rebuilt", ".jar");
         try (JarInputStream in = new JarInputStream(Files.newInputStream(jar))) {
             Manifest mf = new Manifest(in.getManifest());
-            mf.getMainAttributes().putValue(header, value);
+            for (int i = 0; i + 1 < headerValues.length; i += 2) {
+                mf.getMainAttributes().putValue(headerValues[i], headerValues[i + 1]);
+            }
             try (JarOutputStream o = new JarOutputStream(Files.newOutputStream(out), mf)) {
                 for (JarEntry e; (e = in.getNextJarEntry()) != null;) {
                     o.putNextEntry(new JarEntry(e.getName()));
@@ -243,10 +245,27 @@ public class TcpHandOverIT {
         }
     }
 
+    /**
+     * TCP declares {@code Modnet-Update: staged}: {@code update} installs the rebuilt jar (here also a new
+     * version) as a second bundle, warms it, then swaps. Afterwards {@code lb} lists one TCP bundle, the
+     * new one at the new version, and the old bundle id is gone.
+     */
     @Test
     public void connectionsStreamingAcrossAnUpdateOfTcpFinishIntactWithoutResetOrRetransmission() throws Exception {
-        streamAcrossAnUpdateOf("org.modnet.tcp", rebuilt("org.modnet.tcp", "Modnet-Rebuilt", "tcp hand-over test"), false);
+        long oldId = ModnetRuntime.bundleNamed(context, "org.modnet.tcp").getBundleId();
+        Path jar = rebuilt("org.modnet.tcp", "Modnet-Rebuilt", "tcp hand-over test", "Bundle-Version", STAGED_VERSION);
+        streamAcrossAnUpdateOf("org.modnet.tcp", jar, false);
+        String lb = sh("lb -s");
+        java.util.List<String> tcp = lb.lines().filter(line -> line.contains("|org.modnet.tcp (")).toList();
+        assertEquals("lb lists one TCP bundle:\n" + lb, 1, tcp.size());
+        assertTrue("at the new version: " + tcp, tcp.get(0).contains("org.modnet.tcp (" + STAGED_VERSION + ")"));
+        assertTrue("and active: " + tcp, tcp.get(0).contains("|Active"));
+        assertTrue("the old bundle " + oldId + " is gone: " + tcp, !tcp.get(0).trim().startsWith(oldId + "|"));
+        assertEquals("the old bundle is uninstalled", null, context.getBundle(oldId));
     }
+
+    /** The rebuilt TCP's Bundle-Version in the staged update's test. */
+    private static final String STAGED_VERSION = "0.1.0.rebuilt";
 
     /**
      * Issue 15: "a new version that cannot read the state's version refuses and the old version stays
@@ -397,7 +416,8 @@ public class TcpHandOverIT {
      */
     private void streamAcrossAnUpdateOf(String bsn, Path rebuilt, boolean refused, int otherSocketsA) throws Exception {
         long adoptedBefore = counter("a", "HandOverSocketsAdopted") + counter("b", "HandOverSocketsAdopted");
-        String[] watched = { "TcpOutRsts", "TcpEstabResets", "TcpRetransSegs", "TcpExtTCPBacklogDrop", "IpInDiscards" };
+        String[] watched = { "TcpOutRsts", "TcpEstabResets", "TcpRetransSegs", "TcpExtTCPBacklogDrop", "IpInDiscards",
+                "TcpExtTCPHandOverLeavingDrop" };
         Map<String, Long> before = new HashMap<>();
         for (String ns : new String[] { "a", "b" }) {
             for (String c : watched) {
@@ -478,6 +498,8 @@ public class TcpHandOverIT {
         org.osgi.framework.SynchronousBundleListener stepWatch = ev -> {
             if (ev.getBundle().getBundleId() == updatedId) {
                 steps.putIfAbsent(bundleEvent(ev.getType()), System.nanoTime());
+            } else if (bsn.equals(ev.getBundle().getSymbolicName())) { // a staged update's second bundle
+                steps.putIfAbsent("new-" + bundleEvent(ev.getType()), System.nanoTime());
             }
         };
         context.addBundleListener(stepWatch);
@@ -621,6 +643,8 @@ public class TcpHandOverIT {
         case org.osgi.framework.BundleEvent.RESOLVED -> "resolved";
         case org.osgi.framework.BundleEvent.STARTING -> "starting";
         case org.osgi.framework.BundleEvent.STARTED -> "started";
+        case org.osgi.framework.BundleEvent.INSTALLED -> "installed";
+        case org.osgi.framework.BundleEvent.UNINSTALLED -> "uninstalled";
         default -> "event" + type;
         };
     }
