@@ -492,6 +492,18 @@ public class TcpHandOverIT {
             }
         };
         context.addServiceListener(watch, "(&(objectClass=org.modnet.api.inet.InetProtocol)(modnet.ipproto=6))");
+        // the registration itself, before any listener hears of it: IPv4's listener replays the held
+        // segments into the new version inside its delivery, so the listener above hears it only after that
+        AtomicLong registered = new AtomicLong();
+        org.osgi.framework.ServiceRegistration<?> hook = context.registerService(org.osgi.framework.hooks.service.EventListenerHook.class,
+                (ev, listeners) -> {
+                    Object p = ev.getServiceReference().getProperty("modnet.ipproto");
+                    if (ev.getType() == org.osgi.framework.ServiceEvent.REGISTERED && Integer.valueOf(6).equals(p)
+                            && java.util.Arrays.asList((String[]) ev.getServiceReference().getProperty("objectClass"))
+                                    .contains("org.modnet.api.inet.InetProtocol")) {
+                        registered.compareAndSet(0, System.nanoTime());
+                    }
+                }, null);
         // the bundle's own steps, as Felix reports them synchronously, for the breakdown below
         Map<String, Long> steps = new java.util.concurrent.ConcurrentHashMap<>();
         long updatedId = ModnetRuntime.bundleNamed(context, bsn).getBundleId();
@@ -510,7 +522,8 @@ public class TcpHandOverIT {
             while (sampling.get()) {
                 for (Map.Entry<Thread, StackTraceElement[]> t : Thread.getAllStackTraces().entrySet()) {
                     // the thread running the update: Felix's updateBundle (the command runs in the shell's own thread)
-                    if (java.util.Arrays.stream(t.getValue()).anyMatch(f -> f.getMethodName().equals("updateBundle"))) {
+                    if (java.util.Arrays.stream(t.getValue()).anyMatch(f -> f.getMethodName().equals("updateBundle")
+                            || f.getMethodName().equals("stagedUpdate"))) {
                         samples.merge(frames(t.getValue()), 1, Integer::sum);
                     }
                 }
@@ -534,10 +547,11 @@ public class TcpHandOverIT {
         sampler.join();
         System.out.println("TcpHandOverIT: epoll_wait returned " + (wakeups.get() - wokeBefore) + " times in both loops during the update");
         context.removeServiceListener(watch);
+        hook.unregister();
         context.removeBundleListener(stepWatch);
         samples.entrySet().stream().sorted(Map.Entry.<String, Integer>comparingByValue().reversed()).limit(25)
                 .forEach(e -> System.out.println("TcpHandOverIT: sample " + e.getValue() + " " + e.getKey()));
-        System.out.println("TcpHandOverIT: breakdown (ms from the update call): " + (refused ? "refused, nothing swapped" : breakdown(start, steps, left.get(), arrived.get(),
+        System.out.println("TcpHandOverIT: breakdown (ms from the update call): " + (refused ? "refused, nothing swapped" : breakdown(start, steps, left.get(), registered.get(), arrived.get(),
                 marks(oldTcp), marks(tcpProtocol()))));
         Thread.sleep(500);
         long retransAfter = counter("a", "TcpRetransSegs") + counter("b", "TcpRetransSegs");
@@ -650,9 +664,11 @@ public class TcpHandOverIT {
     }
 
     /** The swap's steps in time order, each in ms from {@code start}, with the spans that matter named. */
-    private static String breakdown(long start, Map<String, Long> steps, long left, long arrived, long[] old, long[] now) {
+    private static String breakdown(long start, Map<String, Long> steps, long left, long registered, long arrived, long[] old,
+            long[] now) {
         Map<String, Long> all = new HashMap<>(steps);
         all.put("services-left", left);
+        all.put("new-registered", registered);
         all.put("services-arrived", arrived);
         all.put("old-freeze-start", old[1]);
         all.put("old-freeze-end", old[2]);
@@ -663,6 +679,10 @@ public class TcpHandOverIT {
         StringBuilder b = new StringBuilder();
         all.entrySet().stream().filter(e -> e.getValue() != 0).sorted(Map.Entry.comparingByValue())
                 .forEach(e -> b.append(String.format("%s %.1f; ", e.getKey(), (e.getValue() - start) / 1e6)));
+        if (left != 0 && registered != 0) {
+            b.append(String.format("TCP's packet path away from its services leaving to the new one's registration %.1f ms; ",
+                    (registered - left) / 1e6));
+        }
         if (old[2] != 0 && now[3] != 0) {
             b.append(String.format("freeze %.1f ms, adopt %.1f ms, freeze end to adopt start %.1f ms", (old[2] - old[1]) / 1e6,
                     (now[4] - now[3]) / 1e6, (now[3] - old[2]) / 1e6));
