@@ -264,6 +264,40 @@ public class TcpHandOverIT {
         assertEquals("the old bundle is uninstalled", null, context.getBundle(oldId));
     }
 
+    /**
+     * {@code update ID} without a file takes the jar from where the module came, staged as well: the
+     * output names the new bundle id, the old one is gone, a connection opened before carries data
+     * after, and a second {@code update tcp} (from the new bundle's location) works the same way.
+     */
+    @Test
+    public void aStagedUpdateByIdFromItsOwnLocationGivesTheModuleANewIdAndKeepsAConnection() throws Exception {
+        SocketCalls server = sockets.process("staged-server", "b");
+        SocketCalls client = sockets.process("staged-client", "a");
+        int l = check(server.socket(SocketCalls.AF_INET, SocketCalls.SOCK_STREAM, 0), "socket");
+        check(server.bind(l, new SockAddr(0, 5030)), "bind");
+        check(server.listen(l, 4), "listen");
+        int c = check(client.socket(SocketCalls.AF_INET, SocketCalls.SOCK_STREAM, 0), "socket");
+        check(client.connect(c, new SockAddr(B, 5030)), "connect");
+        int s = check(server.accept(l, null, 0), "accept");
+        for (String how : new String[] { "id", "tcp" }) {
+            long oldId = ModnetRuntime.bundleNamed(context, "org.modnet.tcp").getBundleId();
+            String out = ModnetRuntime.run(processor, "update " + (how.equals("id") ? String.valueOf(oldId) : how));
+            System.out.print("TcpHandOverIT: " + out);
+            Bundle now = ModnetRuntime.bundleNamed(context, "org.modnet.tcp");
+            assertTrue("a new bundle: " + out, now.getBundleId() != oldId);
+            assertTrue(out, out.contains("staged: installed beside the running version as bundle " + now.getBundleId() + " (was "
+                    + oldId + ", uninstalled)"));
+            assertEquals("the old bundle is gone", null, context.getBundle(oldId));
+            assertEquals(Bundle.ACTIVE, now.getState());
+            assertEquals(1L, sh("lb -s").lines().filter(line -> line.contains("|org.modnet.tcp (")).count());
+            assertEquals(5, client.send(c, ByteBuffer.wrap("hello".getBytes()), 0));
+            ByteBuffer in = ByteBuffer.allocate(16);
+            assertEquals("the connection opened before the update carries data after it", 5, server.recv(s, in, 0));
+        }
+        client.close();
+        server.close();
+    }
+
     /** The rebuilt TCP's Bundle-Version in the staged update's test. */
     private static final String STAGED_VERSION = "0.1.0.rebuilt";
 
