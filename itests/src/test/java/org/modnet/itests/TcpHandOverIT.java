@@ -280,7 +280,8 @@ public class TcpHandOverIT {
         check(client.connect(c, new SockAddr(B, 5030)), "connect");
         int s = check(server.accept(l, null, 0), "accept");
         for (String how : new String[] { "id", "tcp" }) {
-            long oldId = ModnetRuntime.bundleNamed(context, "org.modnet.tcp").getBundleId();
+            Bundle before = ModnetRuntime.bundleNamed(context, "org.modnet.tcp");
+            long oldId = before.getBundleId();
             String out = ModnetRuntime.run(processor, "update " + (how.equals("id") ? String.valueOf(oldId) : how));
             System.out.print("TcpHandOverIT: " + out);
             Bundle now = ModnetRuntime.bundleNamed(context, "org.modnet.tcp");
@@ -288,6 +289,8 @@ public class TcpHandOverIT {
             assertTrue(out, out.contains("staged: installed beside the running version as bundle " + now.getBundleId() + " (was "
                     + oldId + ", uninstalled)"));
             assertEquals("the old bundle is gone", null, context.getBundle(oldId));
+            assertEquals("the location stays the feature's, as an update in place keeps it", before.getLocation().replaceFirst("#\\d+$", ""),
+                    now.getLocation().replaceFirst("#\\d+$", ""));
             assertEquals(Bundle.ACTIVE, now.getState());
             assertEquals(1L, sh("lb -s").lines().filter(line -> line.contains("|org.modnet.tcp (")).count());
             assertEquals(5, client.send(c, ByteBuffer.wrap("hello".getBytes()), 0));

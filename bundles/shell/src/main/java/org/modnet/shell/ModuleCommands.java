@@ -703,7 +703,7 @@ public final class ModuleCommands {
         long t0 = System.nanoTime();
         Bundle next;
         try {
-            next = context.installBundle(stagedLocation(from), new java.io.ByteArrayInputStream(jar));
+            next = context.installBundle(stagedLocation(old.getLocation()), new java.io.ByteArrayInputStream(jar));
         } catch (BundleException | IllegalStateException e) {
             throw new CommandException(refused + e.getMessage() + kept, 1);
         }
@@ -747,18 +747,17 @@ public final class ModuleCommands {
                 + " ms before the freeze; " + state(next) + handOverReport(handOverBefore, swapMs));
     }
 
-    /** A location no installed bundle has: the file as a URI, or the URL, with {@code #N} when it is taken. */
-    private String stagedLocation(String from) {
-        String base;
-        try {
-            base = Files.isRegularFile(Paths.get(from)) ? Paths.get(from).toAbsolutePath().toUri().toString() : from;
-        } catch (java.nio.file.InvalidPathException e) {
-            base = from;
-        }
-        String location = base.replaceFirst("#\\d+$", "");
-        String root = location;
+    /**
+     * The new bundle's location: the running bundle's, as Felix's update in place keeps it (so a
+     * feature still owns the module it installed), with {@code #N} since the running bundle still holds
+     * it. {@code open} reads a {@code file:} URL without its fragment, so {@code update NAME} with no
+     * file reads the same jar later.
+     */
+    private String stagedLocation(String running) {
+        String root = running.replaceFirst("#\\d+$", "");
+        String location = root;
         for (int n = 2; context.getBundle(location) != null; n++) {
-            location = root + "#" + n; // open() reads a file: URL without its fragment
+            location = root + "#" + n;
         }
         return location;
     }
