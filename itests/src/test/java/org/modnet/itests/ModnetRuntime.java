@@ -48,6 +48,8 @@ final class ModnetRuntime {
         options.add(systemProperty("modnet.repo").value(root().resolve("run-configs/target/repo").toString()));
         options.add(systemProperty("org.slf4j.simpleLogger.defaultLogLevel").value("warn"));
         options.add(frameworkProperty("felix.log.level").value("1"));
+        // as modnet.bndrun: the staged update installs the new jar beside the running one first
+        options.add(frameworkProperty("org.osgi.framework.bsnversion").value("multiple"));
         try (Stream<Path> jars = Files.list(export)) {
             // Start the weaver and the logging provider first, as modnet.bndrun's start levels do.
             jars.filter(p -> p.toString().endsWith(".jar"))

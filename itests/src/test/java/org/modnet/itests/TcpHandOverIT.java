@@ -152,13 +152,15 @@ public class TcpHandOverIT {
         return rebuilt("org.modnet.tcp", header, value);
     }
 
-    /** A modnet bundle's jar, rebuilt: the same classes, a manifest with {@code header: value} added or replaced. */
-    private static Path rebuilt(String bsn, String header, String value) throws Exception {
+    /** A modnet bundle's jar, rebuilt: the same classes, a manifest with each {@code header, value} pair added or replaced. */
+    private static Path rebuilt(String bsn, String... headerValues) throws Exception {
         Path jar = ModnetRuntime.root().resolve("run-configs/target/repo/" + bsn + "-0.1.0-SNAPSHOT.jar");
         Path out = Files.createTempFile(bsn + "-rebuilt", ".jar");
         try (JarInputStream in = new JarInputStream(Files.newInputStream(jar))) {
             Manifest mf = new Manifest(in.getManifest());
-            mf.getMainAttributes().putValue(header, value);
+            for (int i = 0; i + 1 < headerValues.length; i += 2) {
+                mf.getMainAttributes().putValue(headerValues[i], headerValues[i + 1]);
+            }
             try (JarOutputStream o = new JarOutputStream(Files.newOutputStream(out), mf)) {
                 for (JarEntry e; (e = in.getNextJarEntry()) != null;) {
                     o.putNextEntry(new JarEntry(e.getName()));
@@ -243,10 +245,64 @@ public class TcpHandOverIT {
         }
     }
 
+    /**
+     * TCP declares {@code Modnet-Update: staged}: {@code update} installs the rebuilt jar (here also a new
+     * version) as a second bundle, warms it, then swaps. Afterwards {@code lb} lists one TCP bundle, the
+     * new one at the new version, and the old bundle id is gone.
+     */
     @Test
     public void connectionsStreamingAcrossAnUpdateOfTcpFinishIntactWithoutResetOrRetransmission() throws Exception {
-        streamAcrossAnUpdateOf("org.modnet.tcp", rebuilt("org.modnet.tcp", "Modnet-Rebuilt", "tcp hand-over test"), false);
+        long oldId = ModnetRuntime.bundleNamed(context, "org.modnet.tcp").getBundleId();
+        Path jar = rebuilt("org.modnet.tcp", "Modnet-Rebuilt", "tcp hand-over test", "Bundle-Version", STAGED_VERSION);
+        streamAcrossAnUpdateOf("org.modnet.tcp", jar, false);
+        String lb = sh("lb -s");
+        java.util.List<String> tcp = lb.lines().filter(line -> line.contains("|org.modnet.tcp (")).toList();
+        assertEquals("lb lists one TCP bundle:\n" + lb, 1, tcp.size());
+        assertTrue("at the new version: " + tcp, tcp.get(0).contains("org.modnet.tcp (" + STAGED_VERSION + ")"));
+        assertTrue("and active: " + tcp, tcp.get(0).contains("|Active"));
+        assertTrue("the old bundle " + oldId + " is gone: " + tcp, !tcp.get(0).trim().startsWith(oldId + "|"));
+        assertEquals("the old bundle is uninstalled", null, context.getBundle(oldId));
     }
+
+    /**
+     * {@code update ID} without a file takes the jar from where the module came, staged as well: the
+     * output names the new bundle id, the old one is gone, a connection opened before carries data
+     * after, and a second {@code update tcp} (from the new bundle's location) works the same way.
+     */
+    @Test
+    public void aStagedUpdateByIdFromItsOwnLocationGivesTheModuleANewIdAndKeepsAConnection() throws Exception {
+        SocketCalls server = sockets.process("staged-server", "b");
+        SocketCalls client = sockets.process("staged-client", "a");
+        int l = check(server.socket(SocketCalls.AF_INET, SocketCalls.SOCK_STREAM, 0), "socket");
+        check(server.bind(l, new SockAddr(0, 5030)), "bind");
+        check(server.listen(l, 4), "listen");
+        int c = check(client.socket(SocketCalls.AF_INET, SocketCalls.SOCK_STREAM, 0), "socket");
+        check(client.connect(c, new SockAddr(B, 5030)), "connect");
+        int s = check(server.accept(l, null, 0), "accept");
+        for (String how : new String[] { "id", "tcp" }) {
+            Bundle before = ModnetRuntime.bundleNamed(context, "org.modnet.tcp");
+            long oldId = before.getBundleId();
+            String out = ModnetRuntime.run(processor, "update " + (how.equals("id") ? String.valueOf(oldId) : how));
+            System.out.print("TcpHandOverIT: " + out);
+            Bundle now = ModnetRuntime.bundleNamed(context, "org.modnet.tcp");
+            assertTrue("a new bundle: " + out, now.getBundleId() != oldId);
+            assertTrue(out, out.contains("staged: installed beside the running version as bundle " + now.getBundleId() + " (was "
+                    + oldId + ", uninstalled)"));
+            assertEquals("the old bundle is gone", null, context.getBundle(oldId));
+            assertEquals("the location stays the feature's, as an update in place keeps it", before.getLocation().replaceFirst("#\\d+$", ""),
+                    now.getLocation().replaceFirst("#\\d+$", ""));
+            assertEquals(Bundle.ACTIVE, now.getState());
+            assertEquals(1L, sh("lb -s").lines().filter(line -> line.contains("|org.modnet.tcp (")).count());
+            assertEquals(5, client.send(c, ByteBuffer.wrap("hello".getBytes()), 0));
+            ByteBuffer in = ByteBuffer.allocate(16);
+            assertEquals("the connection opened before the update carries data after it", 5, server.recv(s, in, 0));
+        }
+        client.close();
+        server.close();
+    }
+
+    /** The rebuilt TCP's Bundle-Version in the staged update's test. */
+    private static final String STAGED_VERSION = "0.1.0.rebuilt";
 
     /**
      * Issue 15: "a new version that cannot read the state's version refuses and the old version stays
@@ -397,7 +453,8 @@ public class TcpHandOverIT {
      */
     private void streamAcrossAnUpdateOf(String bsn, Path rebuilt, boolean refused, int otherSocketsA) throws Exception {
         long adoptedBefore = counter("a", "HandOverSocketsAdopted") + counter("b", "HandOverSocketsAdopted");
-        String[] watched = { "TcpOutRsts", "TcpEstabResets", "TcpRetransSegs", "TcpExtTCPBacklogDrop", "IpInDiscards" };
+        String[] watched = { "TcpOutRsts", "TcpEstabResets", "TcpRetransSegs", "TcpExtTCPBacklogDrop", "IpInDiscards",
+                "TcpExtTCPHandOverLeavingDrop" };
         Map<String, Long> before = new HashMap<>();
         for (String ns : new String[] { "a", "b" }) {
             for (String c : watched) {
@@ -472,12 +529,26 @@ public class TcpHandOverIT {
             }
         };
         context.addServiceListener(watch, "(&(objectClass=org.modnet.api.inet.InetProtocol)(modnet.ipproto=6))");
+        // the registration itself, before any listener hears of it: IPv4's listener replays the held
+        // segments into the new version inside its delivery, so the listener above hears it only after that
+        AtomicLong registered = new AtomicLong();
+        org.osgi.framework.ServiceRegistration<?> hook = context.registerService(org.osgi.framework.hooks.service.EventListenerHook.class,
+                (ev, listeners) -> {
+                    Object p = ev.getServiceReference().getProperty("modnet.ipproto");
+                    if (ev.getType() == org.osgi.framework.ServiceEvent.REGISTERED && Integer.valueOf(6).equals(p)
+                            && java.util.Arrays.asList((String[]) ev.getServiceReference().getProperty("objectClass"))
+                                    .contains("org.modnet.api.inet.InetProtocol")) {
+                        registered.compareAndSet(0, System.nanoTime());
+                    }
+                }, null);
         // the bundle's own steps, as Felix reports them synchronously, for the breakdown below
         Map<String, Long> steps = new java.util.concurrent.ConcurrentHashMap<>();
         long updatedId = ModnetRuntime.bundleNamed(context, bsn).getBundleId();
         org.osgi.framework.SynchronousBundleListener stepWatch = ev -> {
             if (ev.getBundle().getBundleId() == updatedId) {
                 steps.putIfAbsent(bundleEvent(ev.getType()), System.nanoTime());
+            } else if (bsn.equals(ev.getBundle().getSymbolicName())) { // a staged update's second bundle
+                steps.putIfAbsent("new-" + bundleEvent(ev.getType()), System.nanoTime());
             }
         };
         context.addBundleListener(stepWatch);
@@ -488,7 +559,8 @@ public class TcpHandOverIT {
             while (sampling.get()) {
                 for (Map.Entry<Thread, StackTraceElement[]> t : Thread.getAllStackTraces().entrySet()) {
                     // the thread running the update: Felix's updateBundle (the command runs in the shell's own thread)
-                    if (java.util.Arrays.stream(t.getValue()).anyMatch(f -> f.getMethodName().equals("updateBundle"))) {
+                    if (java.util.Arrays.stream(t.getValue()).anyMatch(f -> f.getMethodName().equals("updateBundle")
+                            || f.getMethodName().equals("stagedUpdate"))) {
                         samples.merge(frames(t.getValue()), 1, Integer::sum);
                     }
                 }
@@ -512,10 +584,11 @@ public class TcpHandOverIT {
         sampler.join();
         System.out.println("TcpHandOverIT: epoll_wait returned " + (wakeups.get() - wokeBefore) + " times in both loops during the update");
         context.removeServiceListener(watch);
+        hook.unregister();
         context.removeBundleListener(stepWatch);
         samples.entrySet().stream().sorted(Map.Entry.<String, Integer>comparingByValue().reversed()).limit(25)
                 .forEach(e -> System.out.println("TcpHandOverIT: sample " + e.getValue() + " " + e.getKey()));
-        System.out.println("TcpHandOverIT: breakdown (ms from the update call): " + (refused ? "refused, nothing swapped" : breakdown(start, steps, left.get(), arrived.get(),
+        System.out.println("TcpHandOverIT: breakdown (ms from the update call): " + (refused ? "refused, nothing swapped" : breakdown(start, steps, left.get(), registered.get(), arrived.get(),
                 marks(oldTcp), marks(tcpProtocol()))));
         Thread.sleep(500);
         long retransAfter = counter("a", "TcpRetransSegs") + counter("b", "TcpRetransSegs");
@@ -621,14 +694,18 @@ public class TcpHandOverIT {
         case org.osgi.framework.BundleEvent.RESOLVED -> "resolved";
         case org.osgi.framework.BundleEvent.STARTING -> "starting";
         case org.osgi.framework.BundleEvent.STARTED -> "started";
+        case org.osgi.framework.BundleEvent.INSTALLED -> "installed";
+        case org.osgi.framework.BundleEvent.UNINSTALLED -> "uninstalled";
         default -> "event" + type;
         };
     }
 
     /** The swap's steps in time order, each in ms from {@code start}, with the spans that matter named. */
-    private static String breakdown(long start, Map<String, Long> steps, long left, long arrived, long[] old, long[] now) {
+    private static String breakdown(long start, Map<String, Long> steps, long left, long registered, long arrived, long[] old,
+            long[] now) {
         Map<String, Long> all = new HashMap<>(steps);
         all.put("services-left", left);
+        all.put("new-registered", registered);
         all.put("services-arrived", arrived);
         all.put("old-freeze-start", old[1]);
         all.put("old-freeze-end", old[2]);
@@ -639,6 +716,10 @@ public class TcpHandOverIT {
         StringBuilder b = new StringBuilder();
         all.entrySet().stream().filter(e -> e.getValue() != 0).sorted(Map.Entry.comparingByValue())
                 .forEach(e -> b.append(String.format("%s %.1f; ", e.getKey(), (e.getValue() - start) / 1e6)));
+        if (left != 0 && registered != 0) {
+            b.append(String.format("TCP's packet path away from its services leaving to the new one's registration %.1f ms; ",
+                    (registered - left) / 1e6));
+        }
         if (old[2] != 0 && now[3] != 0) {
             b.append(String.format("freeze %.1f ms, adopt %.1f ms, freeze end to adopt start %.1f ms", (old[2] - old[1]) / 1e6,
                     (now[4] - now[3]) / 1e6, (now[3] - old[2]) / 1e6));

@@ -21,6 +21,11 @@ import org.osgi.framework.VersionRange;
 final class ModuleCheck {
     /** The manifest header naming the layout of the state a version hands over and can adopt. */
     static final String STATE_VERSION = "Modnet-State-Version";
+    /**
+     * {@code Modnet-Update: staged}: the module's hand-over works between two bundles side by side, so
+     * {@code update} installs the new jar beside the running one and warms it before it freezes the old.
+     */
+    static final String UPDATE = "Modnet-Update";
 
     /** One {@code Import-Package} clause: a package and the range of its versions the module accepts. */
     record Import(String pkg, VersionRange range, boolean optional) {
@@ -29,6 +34,8 @@ final class ModuleCheck {
     final String symbolicName;
     final String version;
     final String stateVersion;
+    /** Whether the jar declares {@code Modnet-Update: staged}. */
+    final boolean staged;
     final List<Import> imports;
     final List<String> exports;
 
@@ -38,6 +45,7 @@ final class ModuleCheck {
         this.symbolicName = bsn == null ? null : bsn.split(";")[0].trim();
         this.version = a.getValue("Bundle-Version");
         this.stateVersion = a.getValue(STATE_VERSION);
+        this.staged = "staged".equalsIgnoreCase(String.valueOf(a.getValue(UPDATE)).trim());
         this.imports = new ArrayList<>();
         for (String clause : clauses(a.getValue("Import-Package"))) {
             String[] parts = clause.split(";");

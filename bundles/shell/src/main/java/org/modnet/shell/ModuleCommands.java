@@ -604,7 +604,9 @@ public final class ModuleCommands {
     /**
      * {@code update NAME [FILE|URL]}: modnet's live replacement. Updates the bundle from the file (or
      * its own location), refreshes it only when its exported packages changed (an implementation
-     * bundle exports none, so its users are never restarted), and prints what it did.
+     * bundle exports none, so its users are never restarted), and prints what it did. A module whose
+     * running and new versions declare {@code Modnet-Update: staged} is updated by {@link #stagedUpdate}
+     * instead: a new bundle beside the old, warmed before the freeze (a new bundle id).
      */
     public void update(String... args) {
         args = Commands.words(args);
@@ -648,6 +650,10 @@ public final class ModuleCommands {
         if (missing != null) {
             throw new CommandException(refused + "Unknown symbol in module (" + missing + ")" + kept, 1);
         }
+        if (check.staged && isStaged(bundle)) {
+            stagedUpdate(bundle, from, jar, oldVersion, refused, kept);
+            return;
+        }
         byte[] old = currentJar(bundle);
         Map<String, Long> handOverBefore = handOverCounters();
         long t0 = System.nanoTime();
@@ -676,6 +682,128 @@ public final class ModuleCommands {
         }
         System.out.println("update: " + bundle.getSymbolicName() + " " + oldVersion + " -> " + bundle.getVersion()
                 + " from " + from + "; " + refreshed + "; " + state(bundle) + handOverReport(handOverBefore, swapMs));
+    }
+
+    /** Whether the running module declares {@code Modnet-Update: staged} too (both sides must hand over between two bundles). */
+    private static boolean isStaged(Bundle b) {
+        return "staged".equalsIgnoreCase(String.valueOf(b.getHeaders().get(ModuleCheck.UPDATE)).trim());
+    }
+
+    /**
+     * The staged update of a module whose old and new versions declare {@code Modnet-Update: staged}:
+     * the new jar is installed as a second bundle, resolved, and its classes loaded and initialised
+     * while the old version still carries the traffic. Only then is the old version stopped
+     * (transiently, which its components read as an update: they freeze and deposit their state), the
+     * new one started (it adopts the state and registers) and the old bundle uninstalled. The frozen
+     * window holds the hand-over itself, not Felix writing and resolving a revision or a cold class
+     * loader. The module gets a new bundle id, which the output says. A failure before the freeze
+     * leaves the old version untouched; after it, the new bundle is removed and the old one restarted.
+     */
+    private void stagedUpdate(Bundle old, String from, byte[] jar, String oldVersion, String refused, String kept) {
+        long t0 = System.nanoTime();
+        Bundle next;
+        try {
+            next = context.installBundle(stagedLocation(old.getLocation()), new java.io.ByteArrayInputStream(jar));
+        } catch (BundleException | IllegalStateException e) {
+            throw new CommandException(refused + e.getMessage() + kept, 1);
+        }
+        org.osgi.framework.startlevel.BundleStartLevel oldLevel = old.adapt(org.osgi.framework.startlevel.BundleStartLevel.class);
+        org.osgi.framework.startlevel.BundleStartLevel nextLevel = next.adapt(org.osgi.framework.startlevel.BundleStartLevel.class);
+        if (oldLevel != null && nextLevel != null) {
+            nextLevel.setStartLevel(oldLevel.getStartLevel()); // before start: a higher initial level would not start it
+        }
+        if (!context.getBundle(0).adapt(FrameworkWiring.class).resolveBundles(List.of(next))) {
+            uninstallQuietly(next);
+            throw new CommandException(refused + "Unknown symbol in module (the framework cannot resolve the new version)" + kept, 1);
+        }
+        // modnet.update.warm=false skips the warm-up: for the benchmark's comparison only
+        int classes = "false".equals(context.getProperty("modnet.update.warm")) ? 0 : warm(next, jar);
+        long warmed = System.nanoTime();
+        Map<String, Long> handOverBefore = handOverCounters();
+        long freeze = System.nanoTime();
+        List<String> down;
+        try {
+            old.stop(Bundle.STOP_TRANSIENT); // stays persistently started: its components hand over, as on Bundle.update
+            next.start();
+            down = awaitServices(next);
+        } catch (BundleException | IllegalStateException e) {
+            throw new CommandException(refused + e.getMessage() + restart(old, next), 1);
+        }
+        long swapMs = (System.nanoTime() - freeze) / 1_000_000;
+        if (!down.isEmpty()) {
+            throw new CommandException(refused + "its components did not come up (nothing registered " + String.join(", ", down)
+                    + ": activation failed or a service it needs is missing; see the log)" + restart(old, next), 1);
+        }
+        long oldId = old.getBundleId();
+        try {
+            old.uninstall();
+        } catch (BundleException | IllegalStateException e) {
+            System.out.println("update: warning: the old bundle " + oldId + " could not be uninstalled: " + e.getMessage());
+        }
+        refresh(List.of(old));
+        System.out.println("update: " + next.getSymbolicName() + " " + oldVersion + " -> " + next.getVersion() + " from " + from
+                + "; staged: installed beside the running version as bundle " + next.getBundleId() + " (was " + oldId
+                + ", uninstalled), " + count(classes, "classes") + " loaded in " + (warmed - t0) / 1_000_000
+                + " ms before the freeze; " + state(next) + handOverReport(handOverBefore, swapMs));
+    }
+
+    /**
+     * The new bundle's location: the running bundle's, as Felix's update in place keeps it (so a
+     * feature still owns the module it installed), with {@code #N} since the running bundle still holds
+     * it. {@code open} reads a {@code file:} URL without its fragment, so {@code update NAME} with no
+     * file reads the same jar later.
+     */
+    private String stagedLocation(String running) {
+        String root = running.replaceFirst("#\\d+$", "");
+        String location = root;
+        for (int n = 2; context.getBundle(location) != null; n++) {
+            location = root + "#" + n;
+        }
+        return location;
+    }
+
+    /**
+     * Loads and initialises every class in the new version's jar through its class loader, before the
+     * freeze: the swap then runs no class loading, verification or static initialisation. A class that
+     * cannot load here (an optional import missing) is left to load at first use, as it would have.
+     */
+    private static int warm(Bundle next, byte[] jar) {
+        BundleWiring wiring = next.adapt(BundleWiring.class);
+        ClassLoader loader = wiring == null ? null : wiring.getClassLoader();
+        if (loader == null) {
+            return 0;
+        }
+        int n = 0;
+        try (java.util.jar.JarInputStream in = new java.util.jar.JarInputStream(new java.io.ByteArrayInputStream(jar))) {
+            for (java.util.jar.JarEntry e; (e = in.getNextJarEntry()) != null;) {
+                String name = e.getName();
+                if (!name.endsWith(".class") || name.startsWith("META-INF/") || name.endsWith("package-info.class")
+                        || name.equals("module-info.class")) {
+                    continue;
+                }
+                try {
+                    Class.forName(name.substring(0, name.length() - 6).replace('/', '.'), true, loader);
+                    n++;
+                } catch (ClassNotFoundException | LinkageError | RuntimeException ignored) {
+                    // loaded at first use instead
+                }
+            }
+        } catch (IOException ignored) {
+            // read once already by ModuleCheck: cannot happen
+        }
+        return n;
+    }
+
+    /** After a failed staged swap: the new bundle goes, the old one starts again; says what happened. */
+    private String restart(Bundle old, Bundle next) {
+        uninstallQuietly(next);
+        try {
+            old.start(Bundle.START_TRANSIENT);
+            return "; the new bundle was removed and the old version restarted";
+        } catch (BundleException | IllegalStateException e) {
+            return "; the new bundle was removed, restarting the old version failed too (" + e.getMessage() + "): the module is "
+                    + state(old);
+        }
     }
 
     /** The core's hand-over counters ({@code StateHolder}), or empty when no core runs. */

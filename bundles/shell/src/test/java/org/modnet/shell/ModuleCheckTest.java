@@ -68,4 +68,12 @@ class ModuleCheckTest {
         ModuleCheck bad = ModuleCheck.read(jar("Bundle-SymbolicName", "org.modnet.ipv4", "Modnet-State-Version", "two"));
         assertTrue(bad.stateRefusal("1").contains("not a number"));
     }
+
+    @Test
+    void onlyAJarThatSaysModnetUpdateStagedIsUpdatedStaged() throws Exception {
+        assertTrue(ModuleCheck.read(jar("Bundle-SymbolicName", "org.modnet.tcp", "Modnet-Update", "staged")).staged);
+        assertTrue(ModuleCheck.read(jar("Bundle-SymbolicName", "org.modnet.tcp", "Modnet-Update", " Staged ")).staged);
+        assertFalse(ModuleCheck.read(jar("Bundle-SymbolicName", "org.modnet.tcp", "Modnet-Update", "in-place")).staged);
+        assertFalse(ModuleCheck.read(jar("Bundle-SymbolicName", "org.modnet.tcp")).staged, "no header: Felix's update in place");
+    }
 }
