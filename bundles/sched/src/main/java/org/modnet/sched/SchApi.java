@@ -333,7 +333,8 @@ final class SchApi {
                 line.append("dev ").append(dev.name()).append(' ');
             }
             // iproute2 prints refcnt when it is not 1: a root the device holds; mq's is the scheduler's alone
-            line.append(q instanceof SchMq ? "root " : "root refcnt 2 ");
+            boolean defaultMq = cur == null && q != null && "mq".equals(q.kind()); // attach_default_qdiscs' own
+            line.append(q instanceof SchMq || defaultMq ? "root " : "root refcnt 2 ");
             String opts;
             QdiscStats st;
             int qlen;
@@ -358,6 +359,8 @@ final class SchApi {
             statLines(out, stats, st, qlen, bytes, xstats);
             if (cur != null && cur.qdisc() instanceof SchMq mq) {
                 showMq(out, dev, only == null, stats, cur, mq);
+            } else if (defaultMq) {
+                showDefaultMq(out, dev, only == null, stats);
             } else if (cur != null && cur.qdisc() instanceof ClassfulQdisc cls) {
                 Map<Integer, Attached> kids = children.getOrDefault(dev, Map.of());
                 for (Map.Entry<Integer, Attached> k : new java.util.TreeMap<>(kids).entrySet()) {
@@ -396,6 +399,27 @@ final class SchApi {
                 cl.append("dev ").append(dev.name()).append(' ');
             }
             cl.append("parent ").append(TcUtil.handle(classid)).append(' ');
+            synchronized (c) {
+                out.add(cl.append(c.options()).toString());
+                statLines(out, stats, c.stats(), c.qlen(), c.backlogBytes(), c.xstats());
+            }
+        }
+    }
+
+    /** The default mq's children (handle 0:, parent :N), last queue first, as the kernel dumps them. */
+    private void showDefaultMq(List<String> out, NetDevice dev, boolean withDev, boolean stats) {
+        for (int i = dev.txQueues(); i >= 1; i--) {
+            Qdisc c = hook.txQdisc(dev, i - 1);
+            StringBuilder cl = new StringBuilder("qdisc ").append(c == null ? "noqueue" : c.kind()).append(" 0: ");
+            if (withDev) {
+                cl.append("dev ").append(dev.name()).append(' ');
+            }
+            cl.append("parent :").append(Integer.toHexString(i)).append(' '); // sprint_tc_classid: no major, ":N"
+            if (c == null) {
+                out.add(cl.toString());
+                statLines(out, stats, new QdiscStats(), 0, 0, null);
+                continue;
+            }
             synchronized (c) {
                 out.add(cl.append(c.options()).toString());
                 statLines(out, stats, c.stats(), c.qlen(), c.backlogBytes(), c.xstats());
