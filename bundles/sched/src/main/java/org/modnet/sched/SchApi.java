@@ -217,6 +217,9 @@ final class SchApi {
 
     private Leaf leaf(NetDevice dev, int parent) {
         Attached root = current(dev);
+        if (root == null && (parent & 0xffff0000) == 0) {
+            root = adoptDefaultMq(dev);
+        }
         if (root == null || (parent & 0xffff0000) != root.handle()) {
             throw rtnl("Failed to find specified qdisc.");
         }
@@ -229,6 +232,37 @@ final class SchApi {
             }
         }
         return new Leaf(root, cls, parent);
+    }
+
+    /**
+     * {@code parent :N} on a device whose default is mq ({@code attach_default_qdiscs}'s, handle 0):
+     * tc takes it over as its own mq of handle 0 with the same children, so a queue's qdisc can be
+     * replaced as Linux allows; null when the default is not mq. Frames queued in the children at that
+     * moment are freed, counted in tx_dropped.
+     */
+    private Attached adoptDefaultMq(NetDevice dev) {
+        Qdisc q = hook.qdisc(dev);
+        if (q == null || !"mq".equals(q.kind()) || !hook.isDefault(dev)) {
+            return null;
+        }
+        List<Qdisc> kids = new ArrayList<>();
+        for (int i = 0; i < dev.txQueues(); i++) {
+            Qdisc c = hook.txQdisc(dev, i);
+            if (c == null) {
+                return null;
+            }
+            kids.add(c);
+        }
+        SchMq mq = new SchMq(dev);
+        try {
+            mq.attach(hook, kids, () -> defaultChild(dev));
+        } catch (org.modnet.api.net.NetException e) {
+            throw new CommandException("RTNETLINK answers: " + e.errno().text(), 2);
+        }
+        Attached a = new Attached(0, mq);
+        attached.put(dev, a);
+        children.remove(dev);
+        return a;
     }
 
     /** The child a user grafted in that class, if it is still there. */
@@ -398,7 +432,8 @@ final class SchApi {
             if (withDev) {
                 cl.append("dev ").append(dev.name()).append(' ');
             }
-            cl.append("parent ").append(TcUtil.handle(classid)).append(' ');
+            // sprint_tc_classid: a class of major 0 (the default mq's) is ":N"
+            cl.append("parent ").append(root.handle() == 0 ? ":" + Integer.toHexString(i) : TcUtil.handle(classid)).append(' ');
             synchronized (c) {
                 out.add(cl.append(c.options()).toString());
                 statLines(out, stats, c.stats(), c.qlen(), c.backlogBytes(), c.xstats());
