@@ -122,6 +122,40 @@ public class MqIT {
         assertTrue("8 flows use more than one queue: " + sent, busy >= 2);
     }
 
+    /**
+     * A device with a queue that gets a second transmit queue gets {@code mq} over a default per queue
+     * ({@code attach_default_qdiscs}), as a multi-queue NIC or tun has; veth asks for no queue and keeps
+     * noqueue (above). Back to one queue, one default again.
+     */
+    @Test
+    public void aMultiQueueDeviceWithAQueueGetsMqByDefault() throws Exception {
+        NetCore core = ModnetRuntime.service(context, NetCore.class, null);
+        org.modnet.api.net.NetDevice nic = core.namespace("ns1").register(
+                org.modnet.api.net.DeviceSetup.ether("eth7", "test").withQueues(1, 4), new org.modnet.api.net.NetDeviceOps() {
+                    @Override
+                    public org.modnet.api.net.TxResult startXmit(org.modnet.api.skb.SkBuff skb, org.modnet.api.net.NetDevice d) {
+                        skb.free();
+                        return org.modnet.api.net.TxResult.OK;
+                    }
+                });
+        nic.open();
+        String prio = "bands 3 priomap 1 2 2 2 1 2 0 0 1 1 1 1 1 1 1 1";
+        assertEquals("qdisc pfifo_fast 0: root refcnt 2 " + prio + "\n", sh("ns1", "tc qdisc show dev eth7"));
+        nic.setTxQueues(3); // the driver's netif_set_real_num_tx_queues (a multi-queue tun's files: TapInteropTest)
+        String mq = "qdisc mq 0: root \nqdisc pfifo_fast 0: parent :3 " + prio + "\nqdisc pfifo_fast 0: parent :2 " + prio
+                + "\nqdisc pfifo_fast 0: parent :1 " + prio + "\n";
+        assertEquals(mq, sh("ns1", "tc qdisc show dev eth7"));
+        assertThat(sh("ns1", "ip link show eth7"), containsString(" qdisc mq "));
+        assertThat(sh("ns1", "tc qdisc show"), containsString("qdisc pfifo_fast 0: dev eth7 parent :2 " + prio + "\n"));
+        // tc's own root and back: the default it restores is mq again
+        sh("ns1", "tc qdisc replace dev eth7 root pfifo limit 10");
+        assertEquals("qdisc pfifo 8001: root refcnt 2 limit 10p\n", sh("ns1", "tc qdisc show dev eth7"));
+        sh("ns1", "tc qdisc del dev eth7 root");
+        assertEquals(mq, sh("ns1", "tc qdisc show dev eth7"));
+        nic.setTxQueues(1);
+        assertEquals("qdisc pfifo_fast 0: root refcnt 2 " + prio + "\n", sh("ns1", "tc qdisc show dev eth7"));
+    }
+
     @Test
     public void replacingOneQueuesQdiscKeepsEveryFlowGoing() throws Exception {
         sh("ns1", "tc qdisc replace dev va root mq");

@@ -219,6 +219,11 @@ class TapInteropTest {
         assumeTrue(Processes.onPath("python3"), "needs python3 to send from many ports (.ci/run installs it)");
         String mq = "mq" + id;
         modnet("ip link add " + mq + " type tap multi_queue numqueues 2");
+        // a transmit queue per file too, and so mq with a default per queue, as Linux's multi-queue tun shows
+        String prio = "bands 3 priomap 1 2 2 2 1 2 0 0 1 1 1 1 1 1 1 1";
+        assertEquals("qdisc mq 0: root \nqdisc pfifo_fast 0: parent :2 " + prio + "\nqdisc pfifo_fast 0: parent :1 " + prio + "\n",
+                modnet("tc qdisc show dev " + mq));
+        assertTrue(modnet("ip link show " + mq).contains(" qdisc mq "), "ip link shows the root");
         wire(mq, "10.98.0");
         Result ping = Processes.run("ip", "netns", "exec", netns, "ping", "-c", "2", "-i", "0.2", "-W", "2", "10.98.0.2");
         assertEquals(0, ping.status(), ping.toString());

@@ -256,15 +256,16 @@ final class NetDev implements NetDevice {
      * lock, counted in {@code tx_dropped}; a sender that raced the swap sees it and retries on the new one.
      */
     Qdisc graft(Qdisc next) {
-        Qdisc target;
-        if (next == null) {
-            target = core.defaultQdisc().create(this, noQueue); // attach_one_default_qdisc: today's default, new
-        } else {
-            target = "noqueue".equals(next.kind()) ? null : next;
-        }
         synchronized (graftLock) {
+            Qdisc target;
+            List<Qdisc> kids = null;
             if (next == null) {
+                kids = defaultChildren();
+                // attach_default_qdiscs: mq over a default per queue, or attach_one_default_qdisc: today's default, new
+                target = kids != null ? new DefaultMq(kids) : core.defaultQdisc().create(this, noQueue);
                 defaultQdisc = target;
+            } else {
+                target = "noqueue".equals(next.kind()) ? null : next;
             }
             Qdisc old = root.qdisc;
             if (old == null) {
@@ -279,14 +280,48 @@ final class NetDev implements NetDevice {
                 }
             }
             shareRoot();
+            if (kids != null) {
+                perQueueSlots(kids);
+            }
             return old;
         }
+    }
+
+    /**
+     * {@code attach_default_qdiscs}: a device with a queue and more than one transmit queue
+     * ({@code netif_is_multiqueue}, not {@code IFF_NO_QUEUE}) gets {@code mq} with a default qdisc per
+     * queue; null: one default for all. Under graftLock.
+     */
+    private List<Qdisc> defaultChildren() {
+        if (noQueue || realNumTxQueues < 2) {
+            return null;
+        }
+        List<Qdisc> kids = new ArrayList<>(realNumTxQueues);
+        for (int i = 0; i < realNumTxQueues; i++) {
+            kids.add(core.defaultQdisc().create(this, false));
+        }
+        return kids;
+    }
+
+    /** Queue i feeds {@code children.get(i)} (null or noqueue: none), each with its own run and stopped flags. Under graftLock. */
+    private void perQueueSlots(List<Qdisc> children) {
+        TxSlot[] now = new TxSlot[children.size()];
+        for (int i = 0; i < now.length; i++) {
+            Qdisc c = children.get(i);
+            now[i] = new TxSlot(c == null || "noqueue".equals(c.kind()) ? null : c);
+        }
+        txSlots = now;
     }
 
     /** The family {@code kind} left: a default qdisc of that family gives way to today's default. */
     void replaceDefaultOf(String kind) {
         Qdisc old = root.qdisc;
-        if (old == null || old != defaultQdisc || !kind.equals(old.kind())) {
+        if (old == null || old != defaultQdisc) {
+            return;
+        }
+        boolean theirs = kind.equals(old.kind())
+                || old instanceof DefaultMq mq && mq.children().stream().anyMatch(c -> c != null && kind.equals(c.kind()));
+        if (!theirs) {
             return;
         }
         graft(null);
@@ -442,12 +477,21 @@ final class NetDev implements NetDevice {
             if (count < 1 || count > maxTxQueues()) {
                 throw new NetException(Errno.EINVAL);
             }
+            Qdisc old = null;
             synchronized (graftLock) {
-                if (txSlots[0] != root) {
-                    throw new NetException(Errno.EBUSY); // mq has a child per queue: replace the root first
+                boolean defaultRoot = root.qdisc == defaultQdisc;
+                if (txSlots[0] != root && !defaultRoot) {
+                    throw new NetException(Errno.EBUSY); // tc's mq has a child per queue: replace the root first
                 }
                 realNumTxQueues = count;
-                shareRoot();
+                if (defaultRoot && !noQueue) {
+                    old = graft(null); // the default follows the queue count: mq over a default per queue, or one default
+                } else {
+                    shareRoot();
+                }
+            }
+            if (old != null) {
+                old.destroy();
             }
         }
     }
@@ -483,12 +527,7 @@ final class NetDev implements NetDevice {
                 throw new NetException(Errno.EINVAL);
             }
             Qdisc old = graft(rootQdisc);
-            TxSlot[] now = new TxSlot[children.size()];
-            for (int i = 0; i < now.length; i++) {
-                Qdisc c = children.get(i);
-                now[i] = new TxSlot(c == null || "noqueue".equals(c.kind()) ? null : c);
-            }
-            txSlots = now;
+            perQueueSlots(children);
             return old;
         }
     }
@@ -569,6 +608,9 @@ final class NetDev implements NetDevice {
             }
             ops.open(this);
             flags |= IfFlags.UP;
+            for (DynamicQueueLimits d : dql) {
+                d.reset(core.nanoTime()); // netdev_tx_reset_queue: what was in flight went with the close
+            }
             for (TxSlot slot : txSlots) {
                 slot.stopped = false;
             }
@@ -1176,7 +1218,13 @@ final class NetDev implements NetDevice {
      */
     @Override
     public void txSentQueue(int queue, int bytes) {
-        if (noQueue || queue < 0 || queue >= dql.length) {
+        if (queue < 0 || queue >= dql.length || queue >= realNumTxQueues) {
+            return;
+        }
+        TxSlot s = slotOfQueue(queue);
+        if (s.qdisc == null) {
+            // noqueue: a stopped queue would have nowhere to hold a frame (netdev_uses_bql is false
+            // for IFF_NO_QUEUE); a veth charges its queue only while a qdisc sits on it
             return;
         }
         if (!usesBql) {
@@ -1185,7 +1233,6 @@ final class NetDev implements NetDevice {
         DynamicQueueLimits d = dql[queue];
         d.queued(bytes);
         if (d.avail() < 0) {
-            TxSlot s = slotOfQueue(queue);
             s.stopped = true;
             if (d.avail() >= 0) {
                 s.stopped = false; // a completion raced the stop (netdev_tx_sent_queue's second look)
@@ -1200,11 +1247,17 @@ final class NetDev implements NetDevice {
      */
     @Override
     public void txCompletedQueue(int queue, int packets, int bytes) {
-        if (noQueue || queue < 0 || queue >= dql.length || bytes <= 0) {
+        if (queue < 0 || queue >= dql.length || bytes <= 0) {
             return;
         }
         DynamicQueueLimits d = dql[queue];
-        d.completed(bytes, core.nanoTime());
+        // never more than is in flight: a frame sent before a qdisc came (uncharged) or before the
+        // queue was reset (netdev_tx_reset_queue at open) completes nothing it was not charged for
+        long done = Math.min(bytes, d.inflight());
+        if (done <= 0) {
+            return;
+        }
+        d.completed(done, core.nanoTime());
         TxSlot s = slotOfQueue(queue);
         if (d.avail() >= 0 && s.stopped) {
             s.stopped = false;
@@ -1215,8 +1268,10 @@ final class NetDev implements NetDevice {
     @Override
     public org.modnet.api.net.ByteQueueLimits byteQueueLimits(int queue) {
         // netdev_uses_bql: Linux hides it on devices without a queue and lockless ones (tun, veth); modnet
-        // on devices whose driver never reported a completion, which are the same here
-        if (noQueue || !usesBql || queue < 0 || queue >= realNumTxQueues) {
+        // on devices whose driver never charged a frame: a veth charges its queue while a qdisc sits on
+        // it (its completion at the peer's NAPI poll, as the veth BQL work proposed for Linux), and then
+        // shows it
+        if (!usesBql || queue < 0 || queue >= realNumTxQueues) {
             return null;
         }
         DynamicQueueLimits d = dql[queue];

@@ -27,11 +27,13 @@ final class RxQueueImpl implements RxQueue, Napi.Poller {
 
     private final java.util.concurrent.atomic.AtomicLong ringDrops = new java.util.concurrent.atomic.AtomicLong();
     private long packets; // written by the polling softirq only
+    /** The sender the frame {@link #next} took last is charged to (the poller's own). */
+    private TxCompletion takenCompletion;
 
     RxQueueImpl(NetDev dev, int index, int ringSize, Softirq softirq) {
         this.dev = dev;
         this.index = index;
-        this.ring = new SkbRing(ringSize);
+        this.ring = new SkbRing(ringSize, true); // tags: the sender a frame is charged to (TxCompletion)
         this.napi = new Napi(softirq, this);
     }
 
@@ -42,12 +44,17 @@ final class RxQueueImpl implements RxQueue, Napi.Poller {
 
     @Override
     public boolean receive(SkBuff skb) {
+        return receive(skb, null);
+    }
+
+    @Override
+    public boolean receive(SkBuff skb, TxCompletion completion) {
         if (!dev.isUp()) {
             dev.stats().addShared(DeviceStats.Field.RX_DROPPED, 1);
             skb.free();
             return false;
         }
-        if (!ring.offer(skb)) {
+        if (!(completion == null ? ring.offer(skb) : ring.offerCharged(skb, completion))) {
             // no free descriptor: the NIC drops the frame and counts it
             dev.stats().addShared(DeviceStats.Field.RX_MISSED_ERRORS, 1);
             ringDrops.incrementAndGet();
@@ -155,6 +162,10 @@ final class RxQueueImpl implements RxQueue, Napi.Poller {
         int done = 0;
         long good = 0;
         long bytes = 0;
+        // veth_xdp_rcv's completion: what this poll took of each sender's, reported once per run of its frames
+        TxCompletion charged = null;
+        int chargedPackets = 0;
+        int chargedBytes = 0;
         while (done < budget) {
             SkBuff skb = next();
             if (skb == null) {
@@ -162,6 +173,19 @@ final class RxQueueImpl implements RxQueue, Napi.Poller {
             }
             done++;
             int len = skb.len();
+            TxCompletion c = takenCompletion;
+            if (c != null) {
+                if (c != charged) {
+                    if (charged != null) {
+                        charged.completed(chargedPackets, chargedBytes);
+                    }
+                    charged = c;
+                    chargedPackets = 0;
+                    chargedBytes = 0;
+                }
+                chargedPackets++;
+                chargedBytes += len;
+            }
             skb.dev(dev);
             if (len > dev.mtu() + Eth.ETH_HLEN + 4 && !skb.isGso()) {
                 // larger than the MTU allows (a VLAN tag's 4 bytes granted): the NIC would not take it;
@@ -192,6 +216,9 @@ final class RxQueueImpl implements RxQueue, Napi.Poller {
         stats.add(DeviceStats.Field.RX_PACKETS, good);
         stats.add(DeviceStats.Field.RX_BYTES, bytes);
         packets += good;
+        if (charged != null) {
+            charged.completed(chargedPackets, chargedBytes); // netdev_tx_completed_queue: may wake the sender's queue
+        }
         return done;
     }
 
@@ -233,15 +260,27 @@ final class RxQueueImpl implements RxQueue, Napi.Poller {
         return false;
     }
 
+    /** A frame charged to a sender and taken outside a poll: completed alone. */
+    private static void complete(Object tag, int len) {
+        if (tag instanceof TxCompletion c) {
+            c.completed(1, len);
+        }
+    }
+
+    /** The next frame of the rings; {@link #takenCompletion} says whom it is charged to. */
     private SkBuff next() {
         SkbRing old = retired;
         if (old != null) {
             SkBuff skb = old.poll();
             if (skb != null) {
+                takenCompletion = (TxCompletion) old.takenTag();
                 return skb;
             }
         }
-        return ring.poll();
+        SkbRing r = ring;
+        SkBuff skb = r.poll();
+        takenCompletion = skb == null ? null : (TxCompletion) r.takenTag();
+        return skb;
     }
 
     /** {@code ethtool -G rx N}: a new ring; frames in the old one are still delivered. */
@@ -255,14 +294,16 @@ final class RxQueueImpl implements RxQueue, Napi.Poller {
             // a second resize before the first drained: keep the older frames in order by moving them
             SkBuff skb;
             while ((skb = previous.poll()) != null) {
-                if (!old.offer(skb)) {
+                Object tag = previous.takenTag();
+                if (!old.offer(skb, tag)) {
                     dev.stats().addShared(DeviceStats.Field.RX_MISSED_ERRORS, 1);
+                    complete(tag, skb.len());
                     skb.free();
                 }
             }
         }
         retired = old;
-        ring = new SkbRing(size);
+        ring = new SkbRing(size, true);
         napi.schedule();
     }
 
@@ -275,6 +316,7 @@ final class RxQueueImpl implements RxQueue, Napi.Poller {
             }
             SkBuff skb;
             while ((skb = r.poll()) != null) {
+                complete(r.takenTag(), skb.len()); // freed with the ring: its sender's queue must not wait for it
                 skb.free();
                 n++;
             }

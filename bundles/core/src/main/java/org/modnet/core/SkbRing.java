@@ -74,6 +74,19 @@ final class SkbRing {
 
     /** Producer: the frame with a tag the consumer reads back with {@link #takenTag} (a tagged ring only). */
     boolean offer(SkBuff skb, Object tag) {
+        return offer(skb, tag, null);
+    }
+
+    /**
+     * Producer: the frame tagged with the sender's transmit queue, charged to it ({@code sent}) after
+     * its slot is claimed and before the consumer can see it, so no completion comes before the charge
+     * (a tagged ring only).
+     */
+    boolean offerCharged(SkBuff skb, org.modnet.api.net.RxQueue.TxCompletion completion) {
+        return offer(skb, completion, completion);
+    }
+
+    private boolean offer(SkBuff skb, Object tag, org.modnet.api.net.RxQueue.TxCompletion charge) {
         long t;
         do {
             t = (long) TAIL.getVolatile(this);
@@ -83,6 +96,9 @@ final class SkbRing {
         } while (!TAIL.compareAndSet(this, t, t + 1));
         if (tag != null) {
             tags()[(int) (t & mask)] = tag; // published by the release store of the frame
+        }
+        if (charge != null) {
+            charge.sent(skb.len());
         }
         SLOTS.setRelease(slots, (int) (t & mask), skb);
         return true;

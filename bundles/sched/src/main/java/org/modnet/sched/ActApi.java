@@ -29,6 +29,9 @@ final class ActApi {
     /** Guards the tables and every action's reference counts. */
     private static final Object LOCK = new Object();
 
+    /** While {@code tc actions replace|change} parses: an index that is there gives the fresh action, not the old one. */
+    private boolean keepFresh;
+
     ActApi(NetCore core) {
         this.core = core;
     }
@@ -58,6 +61,9 @@ final class ActApi {
 
     /** An action named by an index that is there already: that one, to be bound again ({@code tcf_idr_check_alloc}); else {@code a}. */
     private TcAction existing(NetNamespace ns, TcAction a) {
+        if (keepFresh) {
+            return a; // tc actions replace|change: the new parameters, for the one there to take
+        }
         TcAction there = a.index == 0 ? null : find(ns, a.kind(), a.index);
         return there != null ? there : a;
     }
@@ -309,8 +315,10 @@ final class ActApi {
                 case "conform-exceed" -> {
                     String v = a.value();
                     String[] parts = v.split("/", 2);
-                    Integer e = TcAction.verdict(parts[0]);
-                    Integer c = parts.length > 1 ? TcAction.verdict(parts[1]) : Integer.valueOf(conform);
+                    // parse_action_control_slash: "goto chain N" as the exceed verdict alone, or after the slash
+                    Integer e = parts[0].equals("goto") && parts.length == 1 ? Integer.valueOf(gotoChain(a)) : TcAction.verdict(parts[0]);
+                    Integer c = parts.length == 1 ? Integer.valueOf(conform)
+                            : parts[1].equals("goto") ? Integer.valueOf(gotoChain(a)) : TcAction.verdict(parts[1]);
                     if (e == null || c == null) {
                         throw new CommandException("Illegal \"action\"\n" + POLICE_USAGE, 1);
                     }
@@ -377,17 +385,37 @@ final class ActApi {
                 if (!atAction(a)) {
                     throw new CommandException(ACTIONS_USAGE, 255);
                 }
-                List<TcAction> acts = parse(ns, a);
+                // iproute2 sends add with NLM_F_EXCL, change and replace with NLM_F_REPLACE: an action
+                // there takes the new parameters in place (tcf_idr_check_alloc with ovr), so the filters
+                // bound to it act by them on the next frame
+                boolean replace = !cmd.equals("add");
+                List<TcAction> acts;
+                keepFresh = replace;
+                try {
+                    acts = parse(ns, a);
+                } finally {
+                    keepFresh = false;
+                }
                 if (a.more()) {
                     throw new CommandException("bad action type " + a.next() + "\n" + ACTION_USAGE, 1);
                 }
-                for (TcAction x : acts) {
-                    if (x.table != null) {
-                        // replacing an action in place (tcf_idr_check_alloc with ovr) is not built: its filters hold the old one
-                        throw cmd.equals("add") ? TcFilterApi.answers("File exists") : TcFilterApi.answers("Operation not supported");
+                List<TcAction> made = new ArrayList<>();
+                synchronized (LOCK) {
+                    for (TcAction x : acts) {
+                        if (!replace && x.table != null) {
+                            throw TcFilterApi.answers("File exists"); // before anything changed
+                        }
+                    }
+                    for (TcAction x : acts) {
+                        TcAction there = x.table != null ? x : x.index == 0 ? null : table(ns, x.kind()).get(x.index);
+                        if (there == null) {
+                            made.add(x);
+                        } else if (there != x) {
+                            there.replaceWith(x);
+                        }
                     }
                 }
-                commit(ns, acts.toArray(TcAction[]::new), false);
+                commit(ns, made.toArray(TcAction[]::new), false);
                 return List.of();
             }
             case "get", "delete", "del", "ls", "list", "show", "flush" -> {

@@ -10,7 +10,8 @@ import org.modnet.api.skb.SkBuff;
  * continue, pipe, reclassify, trap. It counts every frame, and the dropped ones as drops.
  */
 final class ActGact extends TcAction {
-    private final int verdict;
+    /** Read once per frame; {@code tc actions replace} sets it. */
+    private volatile int verdict;
 
     ActGact(int index, int verdict) {
         super(index);
@@ -32,6 +33,11 @@ final class ActGact extends TcAction {
             return TcHook.TC_ACT_STOLEN;
         }
         return verdict;
+    }
+
+    @Override
+    void replaceWith(TcAction fresh) {
+        verdict = ((ActGact) fresh).verdict;
     }
 
     @Override

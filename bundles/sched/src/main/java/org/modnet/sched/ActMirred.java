@@ -23,18 +23,21 @@ final class ActMirred extends TcAction {
     private static final ThreadLocal<int[]> NEST = ThreadLocal.withInitial(() -> new int[1]);
 
     private final NetCore core;
-    private final NetDevice target;
-    private final boolean egress;
-    private final boolean redirect;
-    private final int verdict;
+    /** Where and how: swapped whole by {@code tc actions replace}, read once per frame. */
+    private record Params(NetDevice target, boolean egress, boolean redirect, int verdict) {
+    }
+
+    private volatile Params params;
 
     ActMirred(int index, NetCore core, NetDevice target, boolean egress, boolean redirect, int verdict) {
         super(index);
         this.core = core;
-        this.target = target;
-        this.egress = egress;
-        this.redirect = redirect;
-        this.verdict = verdict;
+        this.params = new Params(target, egress, redirect, verdict);
+    }
+
+    @Override
+    void replaceWith(TcAction fresh) {
+        params = ((ActMirred) fresh).params;
     }
 
     @Override
@@ -44,28 +47,29 @@ final class ActMirred extends TcAction {
 
     @Override
     int act(SkBuff skb, boolean ingress) {
+        Params p = params;
         stats.sent(skb.len());
-        SkBuff out = redirect ? skb : skb.clone();
+        SkBuff out = p.redirect ? skb : skb.clone();
         if (out == null) {
-            return failed(skb);
+            return failed(p);
         }
-        int rc = forwardStatus(core, out, target, egress, !ingress);
+        int rc = forwardStatus(core, out, p.target, p.egress, !ingress);
         if (rc < 0) {
-            if (!redirect) {
+            if (!p.redirect) {
                 out.free();
             }
-            return failed(skb);
+            return failed(p);
         }
         if (rc != org.modnet.api.sched.Qdisc.NET_XMIT_SUCCESS) {
             stats.overlimit(); // tcf_mirred_forward: the target dropped it (its qdisc, a loop): an overlimit, the frame gone
         }
-        return redirect ? TcHook.TC_ACT_STOLEN : verdict;
+        return p.redirect ? TcHook.TC_ACT_STOLEN : p.verdict;
     }
 
     /** The frame could not be sent ({@code err_cant_do}): an overlimit; a redirected frame is shot, for the hook to drop and count. */
-    private int failed(SkBuff skb) {
+    private int failed(Params p) {
         stats.overlimit();
-        return redirect ? TcHook.TC_ACT_SHOT : verdict;
+        return p.redirect ? TcHook.TC_ACT_SHOT : p.verdict;
     }
 
     /**
@@ -107,8 +111,9 @@ final class ActMirred extends TcAction {
 
     @Override
     List<String> describe() {
-        String how = (egress ? "Egress" : "Ingress") + (redirect ? " Redirect" : " Mirror");
-        return List.of("mirred (" + how + " to device " + target.name() + ") " + verdictName(redirect ? TcHook.TC_ACT_STOLEN : verdict),
+        Params p = params;
+        String how = (p.egress ? "Egress" : "Ingress") + (p.redirect ? " Redirect" : " Mirror");
+        return List.of("mirred (" + how + " to device " + p.target.name() + ") " + verdictName(p.redirect ? TcHook.TC_ACT_STOLEN : p.verdict),
                 " \tindex " + index + " " + refs());
     }
 }

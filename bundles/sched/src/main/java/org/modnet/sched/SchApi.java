@@ -217,6 +217,9 @@ final class SchApi {
 
     private Leaf leaf(NetDevice dev, int parent) {
         Attached root = current(dev);
+        if (root == null && (parent & 0xffff0000) == 0) {
+            root = adoptDefaultMq(dev);
+        }
         if (root == null || (parent & 0xffff0000) != root.handle()) {
             throw rtnl("Failed to find specified qdisc.");
         }
@@ -229,6 +232,37 @@ final class SchApi {
             }
         }
         return new Leaf(root, cls, parent);
+    }
+
+    /**
+     * {@code parent :N} on a device whose default is mq ({@code attach_default_qdiscs}'s, handle 0):
+     * tc takes it over as its own mq of handle 0 with the same children, so a queue's qdisc can be
+     * replaced as Linux allows; null when the default is not mq. Frames queued in the children at that
+     * moment are freed, counted in tx_dropped.
+     */
+    private Attached adoptDefaultMq(NetDevice dev) {
+        Qdisc q = hook.qdisc(dev);
+        if (q == null || !"mq".equals(q.kind()) || !hook.isDefault(dev)) {
+            return null;
+        }
+        List<Qdisc> kids = new ArrayList<>();
+        for (int i = 0; i < dev.txQueues(); i++) {
+            Qdisc c = hook.txQdisc(dev, i);
+            if (c == null) {
+                return null;
+            }
+            kids.add(c);
+        }
+        SchMq mq = new SchMq(dev);
+        try {
+            mq.attach(hook, kids, () -> defaultChild(dev));
+        } catch (org.modnet.api.net.NetException e) {
+            throw new CommandException("RTNETLINK answers: " + e.errno().text(), 2);
+        }
+        Attached a = new Attached(0, mq);
+        attached.put(dev, a);
+        children.remove(dev);
+        return a;
     }
 
     /** The child a user grafted in that class, if it is still there. */
@@ -333,7 +367,8 @@ final class SchApi {
                 line.append("dev ").append(dev.name()).append(' ');
             }
             // iproute2 prints refcnt when it is not 1: a root the device holds; mq's is the scheduler's alone
-            line.append(q instanceof SchMq ? "root " : "root refcnt 2 ");
+            boolean defaultMq = cur == null && q != null && "mq".equals(q.kind()); // attach_default_qdiscs' own
+            line.append(q instanceof SchMq || defaultMq ? "root " : "root refcnt 2 ");
             String opts;
             QdiscStats st;
             int qlen;
@@ -358,6 +393,8 @@ final class SchApi {
             statLines(out, stats, st, qlen, bytes, xstats);
             if (cur != null && cur.qdisc() instanceof SchMq mq) {
                 showMq(out, dev, only == null, stats, cur, mq);
+            } else if (defaultMq) {
+                showDefaultMq(out, dev, only == null, stats);
             } else if (cur != null && cur.qdisc() instanceof ClassfulQdisc cls) {
                 Map<Integer, Attached> kids = children.getOrDefault(dev, Map.of());
                 for (Map.Entry<Integer, Attached> k : new java.util.TreeMap<>(kids).entrySet()) {
@@ -395,7 +432,29 @@ final class SchApi {
             if (withDev) {
                 cl.append("dev ").append(dev.name()).append(' ');
             }
-            cl.append("parent ").append(TcUtil.handle(classid)).append(' ');
+            // sprint_tc_classid: a class of major 0 (the default mq's) is ":N"
+            cl.append("parent ").append(root.handle() == 0 ? ":" + Integer.toHexString(i) : TcUtil.handle(classid)).append(' ');
+            synchronized (c) {
+                out.add(cl.append(c.options()).toString());
+                statLines(out, stats, c.stats(), c.qlen(), c.backlogBytes(), c.xstats());
+            }
+        }
+    }
+
+    /** The default mq's children (handle 0:, parent :N), last queue first, as the kernel dumps them. */
+    private void showDefaultMq(List<String> out, NetDevice dev, boolean withDev, boolean stats) {
+        for (int i = dev.txQueues(); i >= 1; i--) {
+            Qdisc c = hook.txQdisc(dev, i - 1);
+            StringBuilder cl = new StringBuilder("qdisc ").append(c == null ? "noqueue" : c.kind()).append(" 0: ");
+            if (withDev) {
+                cl.append("dev ").append(dev.name()).append(' ');
+            }
+            cl.append("parent :").append(Integer.toHexString(i)).append(' '); // sprint_tc_classid: no major, ":N"
+            if (c == null) {
+                out.add(cl.toString());
+                statLines(out, stats, new QdiscStats(), 0, 0, null);
+                continue;
+            }
             synchronized (c) {
                 out.add(cl.append(c.options()).toString());
                 statLines(out, stats, c.stats(), c.qlen(), c.backlogBytes(), c.xstats());

@@ -37,6 +37,13 @@ abstract class TcAction {
     /** The lines tc prints after {@code action order N: }; the first continues that line. */
     abstract List<String> describe();
 
+    /**
+     * {@code tc actions replace|change} on this action ({@code tcf_idr_check_alloc} with
+     * {@code ovr}): takes {@code fresh}'s parameters (an action of its kind, just parsed) in place, so
+     * the filters bound to it act on the next frame by them; its counters and references stay.
+     */
+    abstract void replaceWith(TcAction fresh);
+
     /** The action leaves (the last filter or tc actions entry holding it let it go). */
     void destroy() {
     }

@@ -142,7 +142,8 @@ final class TcUtil {
         if (colon < 0) {
             return parseQdiscHandle(s);
         }
-        int maj = parseQdiscHandle(s.substring(0, colon));
+        // get_tc_classid: no major before the colon is major 0 (":1", a default mq's queue 1)
+        int maj = colon == 0 ? 0 : parseQdiscHandle(s.substring(0, colon));
         String m = s.substring(colon + 1);
         if (maj == -1 || m.length() > 4) { // majors from 8000: up are negative ints, not errors
             return -1;

@@ -54,6 +54,30 @@ class MqTest {
     }
 
     @Test
+    void aQueueOfTheDefaultMqTakesAQdiscOfItsOwnAndDelPutsTheDefaultBack() throws Exception {
+        org.modnet.api.net.NetDevice nic = rig.core.core().initNet().register(
+                org.modnet.api.net.DeviceSetup.ether("eth0", "test").withQueues(1, 4), new org.modnet.api.net.NetDeviceOps() {
+                    @Override
+                    public org.modnet.api.net.TxResult startXmit(SkBuff skb, org.modnet.api.net.NetDevice d) {
+                        skb.free();
+                        return org.modnet.api.net.TxResult.OK;
+                    }
+                });
+        nic.setTxQueues(2);
+        String prio = "bands 3 priomap 1 2 2 2 1 2 0 0 1 1 1 1 1 1 1 1";
+        List<String> defaults = List.of("qdisc mq 0: root ", "qdisc pfifo_fast 0: parent :2 " + prio, "qdisc pfifo_fast 0: parent :1 " + prio);
+        assertEquals(defaults, rig.tc("qdisc show dev eth0"), "attach_default_qdiscs: mq over a default per queue");
+        rig.tc("qdisc replace dev eth0 parent :2 pfifo limit 5");
+        assertEquals(List.of("qdisc mq 0: root ", "qdisc pfifo 8001: parent :2 limit 5p", "qdisc pfifo_fast 0: parent :1 " + prio),
+                rig.tc("qdisc show dev eth0"));
+        assertEquals("pfifo", rig.core.qdiscHook().txQdisc(nic, 1).kind(), "queue 2 (index 1) feeds it");
+        rig.tc("qdisc del dev eth0 parent :2");
+        assertEquals(defaults, rig.tc("qdisc show dev eth0"));
+        CommandException e = assertThrows(CommandException.class, () -> rig.tc("qdisc replace dev eth0 parent :3 pfifo"));
+        assertTrue(e.getMessage().contains("Specified class not found."), e.getMessage());
+    }
+
+    @Test
     void aFloodSpreadsOverTheQueuesAndMqShowsTheirSum() {
         rig.tc("qdisc add dev va root handle 1: mq");
         flood(64);

@@ -508,6 +508,64 @@ class TcFilterTest {
         assertEquals(List.of("total acts 0", ""), rig.tc("actions ls action gact"));
     }
 
+    @Test
+    void replacingASharedActionChangesWhatItsFiltersDoInPlace() {
+        rig.tc("qdisc add dev vb clsact");
+        rig.tc("actions add action gact drop index 3");
+        rig.tc("filter add dev vb ingress matchall action gact drop index 3");
+        send(ICMP, 2, 0, 0, 2);
+        assertEquals(0, ipReceivedByDst[2]);
+        rig.tc("actions replace action gact pass index 3");
+        send(ICMP, 2, 0, 0, 3);
+        assertEquals(3, ipReceivedByDst[2], "the filter's action now passes");
+        List<String> ls = rig.tc("-s actions ls action gact");
+        assertEquals(List.of("total acts 1", "", "\taction order 0: gact action pass", "\t random type none pass val 0",
+                "\t index 3 ref 2 bind 1"), ls.subList(0, 5), "the same action, its holders kept");
+        assertTrue(ls.contains("\tSent " + 5 * 50 + " bytes 5 pkt (dropped 2, overlimits 0 requeues 0) "), "its counters kept: " + ls);
+        rig.tc("actions change action gact drop index 3");
+        send(ICMP, 2, 0, 0, 1);
+        assertEquals(3, ipReceivedByDst[2], "change is replace, as iproute2 sends both with NLM_F_REPLACE");
+        rig.tc("actions replace action gact pipe index 9");
+        assertEquals("\t index 9 ref 1 bind 0", rig.tc("actions get action gact index 9").get(4), "an index not there is made");
+    }
+
+    @Test
+    void replacingAPolicerTakesTheNewRateWithAFullBucket() {
+        rig.tc("qdisc add dev vb clsact");
+        rig.tc("actions add action police rate 8kbit burst 1000 conform-exceed drop/ok index 1");
+        rig.tc("filter add dev vb ingress matchall action police index 1");
+        send(ICMP, 2, 0, 0, 30);
+        assertEquals(20, ipReceivedByDst[2]);
+        rig.tc("actions replace action police rate 16kbit burst 2000 conform-exceed drop/ok index 1");
+        send(ICMP, 2, 0, 0, 50);
+        assertEquals(20 + 40, ipReceivedByDst[2], "a full bucket of 2000 bytes: 40 frames of 50");
+        assertEquals("\taction order 0:  police 0x1 rate 16Kbit burst 2000b mtu 2Kb action drop overhead 0b ",
+                rig.tc("actions ls action police").get(2));
+    }
+
+    @Test
+    void addingAnActionThatIsThereChangesNothing() {
+        rig.tc("actions add action gact drop index 4");
+        CommandException e = assertThrows(CommandException.class,
+                () -> rig.tc("actions add action gact pass index 5 action gact pass index 4"));
+        assertEquals("RTNETLINK answers: File exists\nWe have an error talking to the kernel", e.getMessage());
+        assertEquals("total acts 1", rig.tc("actions ls action gact").get(0), "index 5 was not made either");
+        assertEquals("\taction order 0: gact action drop", rig.tc("actions ls action gact").get(2));
+    }
+
+    @Test
+    void aPolicerCanSendWhatExceedsToAnotherChain() {
+        rig.tc("qdisc add dev vb clsact");
+        // 8 kbit/s, burst 1000 bytes: 20 frames of 50 conform, the rest go to chain 5, which drops them
+        rig.tc("filter add dev vb ingress chain 0 prio 1 protocol ip matchall action police rate 8kbit burst 1000 conform-exceed goto chain 5");
+        rig.tc("filter add dev vb ingress chain 5 prio 1 protocol ip matchall action drop");
+        send(ICMP, 2, 0, 0, 30);
+        assertEquals(20, ipReceivedByDst[2]);
+        List<String> lines = rig.tc("filter show dev vb ingress");
+        assertTrue(lines.contains("\taction order 1:  police 0x1 rate 8Kbit burst 1000b mtu 2Kb action goto chain 5 overhead 0b "),
+                lines.toString());
+    }
+
     // --- police ---
 
     @Test

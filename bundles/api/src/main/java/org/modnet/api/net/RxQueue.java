@@ -15,6 +15,38 @@ public interface RxQueue {
     boolean receive(SkBuff skb);
 
     /**
+     * The sender's transmit queue a frame in this ring is charged to, as a veth's peer ring carries
+     * its transmit queue's frames: byte queue limits across the pair ({@code netdev_tx_sent_queue} as
+     * the frame takes its slot, {@code netdev_tx_completed_queue} as the peer's NAPI poll takes it).
+     *
+     * @since 1.10
+     */
+    interface TxCompletion {
+        /**
+         * The frame of {@code bytes} has its slot and the poll cannot see it yet: charge it now, so its
+         * completion never comes before its charge. Called on the sender's transmit path.
+         */
+        void sent(int bytes);
+
+        /**
+         * The poll took {@code packets} frames of {@code bytes} charged here (or they were freed with
+         * the ring): one call per poll and sender, on the polling thread.
+         */
+        void completed(int packets, int bytes);
+    }
+
+    /**
+     * {@link #receive(SkBuff)} charging the frame to {@code completion} (null: none) once it has a
+     * slot; a refused frame is not charged. A queue that cannot report completions takes the frame
+     * uncharged.
+     *
+     * @since 1.10
+     */
+    default boolean receive(SkBuff skb, TxCompletion completion) {
+        return receive(skb);
+    }
+
+    /**
      * A frame the driver received into its own buffer ({@code len} bytes at {@code data} of
      * {@code buffer}; headroom before it): with a native XDP program attached it runs there first, and
      * only a frame it passes becomes an skb (copied out of the buffer) in the ring. The buffer stays the

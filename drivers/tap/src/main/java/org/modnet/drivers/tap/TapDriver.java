@@ -149,6 +149,10 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
         for (Queue q : tap.queues) {
             tap.dev.rxQueue(q.index).setDriverPoll(q);
         }
+        if (queues > 1) {
+            // tun_attach: a transmit queue per file as well (real_num_tx_queues), so the default qdisc is mq
+            tap.dev.setTxQueues(queues);
+        }
         taps.add(tap);
         wake();
         return tap.dev;
@@ -433,7 +437,8 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
                 return TxResult.OK;
             }
             int len = skb.len();
-            Queue q = queues[queues.length == 1 ? 0 : Math.floorMod(skb.hash(), queues.length)];
+            // tun_net_xmit: the file of the transmit queue the core picked (skb->queue_mapping)
+            Queue q = queues[queues.length == 1 ? 0 : Math.floorMod(skb.queueMapping(), queues.length)];
             Scratch scratch = SCRATCH.get();
             // the virtio-net header first: no offload asked, the checksums are complete
             MemorySegment buf;

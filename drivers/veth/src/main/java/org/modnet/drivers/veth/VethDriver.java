@@ -27,6 +27,8 @@ public final class VethDriver implements LinkFactory, ModuleUsage {
             "scatter-gather", true, "tcp-segmentation-offload", true, "generic-segmentation-offload", true,
             "generic-receive-offload", false, "rx-vlan-offload", true, "tx-vlan-offload", true);
     static final Set<String> FIXED = Set.of();
+    /** The most queues an end may have ({@code numtxqueues}, {@code numrxqueues}). */
+    static final int MAX_QUEUES = 16;
 
     private final Set<VethEnd> ends = ConcurrentHashMap.newKeySet();
 
@@ -40,8 +42,8 @@ public final class VethDriver implements LinkFactory, ModuleUsage {
         if (peerName.equals(name)) {
             throw new NetException(Errno.EEXIST);
         }
-        VethEnd a = new VethEnd(ends);
-        VethEnd b = new VethEnd(ends);
+        VethEnd a = new VethEnd(ends, MAX_QUEUES);
+        VethEnd b = new VethEnd(ends, MAX_QUEUES);
         a.pair(b);
         NetDevice devA = ns.register(setup(name), a);
         a.attach(devA);
@@ -65,7 +67,7 @@ public final class VethDriver implements LinkFactory, ModuleUsage {
 
     private static DeviceSetup setup(String name) {
         // veth has no queue of its own (IFF_NO_QUEUE): the peer's receive ring is its ring
-        return DeviceSetup.ether(name, "veth").withQdisc("noqueue").withQueues(1, 16).withFeatures(FEATURES, FIXED)
+        return DeviceSetup.ether(name, "veth").withQdisc("noqueue").withQueues(1, MAX_QUEUES).withFeatures(FEATURES, FIXED)
                 .withRings(256, 4096, 0, 0);
     }
 

@@ -11,14 +11,51 @@ import org.modnet.api.net.RxQueue;
 import org.modnet.api.net.TxResult;
 import org.modnet.api.skb.SkBuff;
 
-/** One end of a veth pair: its transmit is its peer's receive. */
+/**
+ * One end of a veth pair: its transmit is its peer's receive. While a qdisc sits on a transmit queue,
+ * the queue's frames are charged to its byte queue limits as they enter the peer's ring and completed
+ * as the peer's NAPI poll takes them, so the queue stops while the peer is behind and the standing
+ * queue builds in the qdisc, where fq_codel sees it (the veth BQL work proposed for Linux; Linux 6.18's
+ * veth has no byte_queue_limits).
+ */
 final class VethEnd implements NetDeviceOps {
     private final Set<VethEnd> registry;
     private volatile VethEnd peer;
     private volatile NetDevice dev;
+    /** Per transmit queue: its charge and completion across the pair, made once (no allocation per frame). */
+    private final RxQueue.TxCompletion[] txDone;
 
-    VethEnd(Set<VethEnd> registry) {
+    VethEnd(Set<VethEnd> registry, int maxTxQueues) {
         this.registry = registry;
+        this.txDone = new RxQueue.TxCompletion[maxTxQueues];
+        for (int i = 0; i < maxTxQueues; i++) {
+            txDone[i] = new TxQueueCompletion(i);
+        }
+    }
+
+    /** {@code netdev_tx_sent_queue} at xmit, {@code netdev_tx_completed_queue} at the peer's poll, for one queue. */
+    private final class TxQueueCompletion implements RxQueue.TxCompletion {
+        private final int queue;
+
+        TxQueueCompletion(int queue) {
+            this.queue = queue;
+        }
+
+        @Override
+        public void sent(int bytes) {
+            NetDevice d = dev;
+            if (d != null) {
+                d.txSentQueue(queue, bytes);
+            }
+        }
+
+        @Override
+        public void completed(int packets, int bytes) {
+            NetDevice d = dev;
+            if (d != null) {
+                d.txCompletedQueue(queue, packets, bytes);
+            }
+        }
     }
 
     void pair(VethEnd other) {
@@ -48,11 +85,15 @@ final class VethEnd implements NetDeviceOps {
             skb.mark(0); // skb_scrub_packet: nothing of one namespace's marking crosses into another
         }
         skb.nfct(null, SkBuff.NFCT_NONE); // skb_scrub_packet's nf_reset_ct: the peer tracks the packet afresh
-        RxQueue q = p.rxQueue(Math.floorMod(skb.hash(), p.rxQueues()));
+        int txq = skb.queueMapping();
+        boolean queued = !"noqueue".equals(self.qdisc()) && txq >= 0 && txq < txDone.length;
+        // veth_xmit: a queue's frames go to the peer's ring of the same number (so each queue's
+        // completions come from one NAPI poll); without a qdisc, by the flow hash
+        RxQueue q = p.rxQueue(Math.floorMod(queued ? txq : skb.hash(), p.rxQueues()));
         if (p.xdpNative()) {
             return toNativeXdp(skb, q, len, stats);
         }
-        if (q.receive(skb)) {
+        if (queued ? q.receive(skb, txDone[txq]) : q.receive(skb)) {
             stats.addShared(DeviceStats.Field.TX_PACKETS, 1);
             stats.addShared(DeviceStats.Field.TX_BYTES, len);
         } else {
