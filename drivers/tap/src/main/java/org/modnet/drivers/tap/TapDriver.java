@@ -251,8 +251,10 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
         /**
          * A buffer from the core's large pool, held while Linux may send GSO frames: a frame larger than
          * a packet buffer runs on into it, so small frames cost no large buffer and large ones no big copy.
+         * Taken out while a read uses it, so that the device going ({@link #release}) and the poll never
+         * both free it.
          */
-        private SkBuff spare;
+        private final java.util.concurrent.atomic.AtomicReference<SkBuff> spareSlot = new java.util.concurrent.atomic.AtomicReference<>();
 
         Queue(Tap tap, int index, int fd) {
             this.tap = tap;
@@ -294,6 +296,7 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
                     return n;
                 }
                 int room = skb.tailroom();
+                SkBuff spare = spareSlot.getAndSet(null);
                 if (spare == null && (tap.offloads & Tun.TUN_F_TSO4) != 0) {
                     spare = core.allocSkb(LARGE_FRAME, org.modnet.api.skb.SkBuffPool.NET_SKB_PAD); // null: the pool refused, counted there
                 }
@@ -307,6 +310,14 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
                 } else {
                     r = Tun.read(state, fd, skb.memory().asSlice(skb.tail(), room), room);
                 }
+                if (r > room) {
+                    // a GSO frame: its first bytes move in front of the rest, in the large buffer
+                    MemorySegment.copy(skb.memory(), skb.tail(), spare.memory(), spare.tail(), room);
+                    skb.free();
+                    skb = spare;
+                } else if (spare != null) {
+                    keep(spare);
+                }
                 if (r <= 0) {
                     skb.free();
                     if (r != -Tun.EAGAIN && r != 0) {
@@ -315,13 +326,6 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
                     return n;
                 }
                 n++;
-                if (r > room) {
-                    // a GSO frame: its first bytes move in front of the rest, in the large buffer
-                    MemorySegment.copy(skb.memory(), skb.tail(), spare.memory(), spare.tail(), room);
-                    skb.free();
-                    skb = spare;
-                    spare = null;
-                }
                 skb.put((int) r);
                 if (!tap.vnetHeader(skb, d)) {
                     skb.free();
@@ -356,10 +360,17 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
             return n;
         }
 
-        /** The spare large buffer back to its pool (the device goes). */
+        /** The spare large buffer back in its slot; freed if the device went meanwhile. */
+        private void keep(SkBuff spare) {
+            spareSlot.set(spare);
+            if (tap.closed) {
+                release();
+            }
+        }
+
+        /** The spare large buffer back to its pool (the device goes); whoever takes it from the slot frees it. */
         void release() {
-            SkBuff s = spare;
-            spare = null;
+            SkBuff s = spareSlot.getAndSet(null);
             if (s != null) {
                 s.free();
             }
