@@ -50,6 +50,18 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
     private static final int MAX_POLLED = 1024;
     private static final ValueLayout.OfShort LE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfShort BE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.BIG_ENDIAN);
+    /**
+     * What a TAP offers ({@code ethtool -k}), as virtio-net with its offloads negotiated:
+     * {@code tcp-segmentation-offload} hands Linux TCPv4 GSO frames whole (its tun cuts them, or its
+     * stack takes them as they are), {@code tx-checksumming} leaves checksums partial for Linux, and
+     * {@code generic-receive-offload} asks Linux for its GSO frames ({@code TUNSETOFFLOAD} with
+     * {@code TUN_F_TSO4}) so that modnet's TCP takes 64 KB at a time; off, Linux sends MTU frames.
+     */
+    static final Map<String, Boolean> FEATURES = Map.of("rx-checksumming", true, "tx-checksumming", true,
+            "scatter-gather", true, "tcp-segmentation-offload", true, "generic-segmentation-offload", true,
+            "generic-receive-offload", true);
+    /** A buffer from the core's large pool: the largest frame Linux may hand over (64 KB of IP, a VLAN tag, the header). */
+    private static final int LARGE_FRAME = 65536 + 128;
 
     private final NetCore core;
     private final List<Tap> taps = new CopyOnWriteArrayList<>();
@@ -128,7 +140,7 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
         }
         int[] fds = new int[queues];
         for (int q = 0; q < queues; q++) {
-            int fd = Tun.openTap(name, multiQueue);
+            int fd = Tun.openTap(name, multiQueue, Tun.TUN_F_CSUM | Tun.TUN_F_TSO4);
             if (fd < 0) {
                 for (int k = 0; k < q; k++) {
                     Tun.close(fds[k]);
@@ -139,7 +151,8 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
         }
         Tap tap = new Tap(fds);
         try {
-            tap.dev = ns.register(DeviceSetup.ether(name, "tap").withRings(1024, 4096, 1024, 4096).withQueues(queues, queues), tap);
+            tap.dev = ns.register(DeviceSetup.ether(name, "tap").withRings(1024, 4096, 1024, 4096).withQueues(queues, queues)
+                    .withFeatures(FEATURES, java.util.Set.of()), tap);
         } catch (NetException e) {
             for (int fd : fds) {
                 Tun.close(fd);
@@ -172,6 +185,7 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
             while (running) {
                 int n = 0;
                 for (Tap t : taps) {
+                    t.negotiate(state);
                     for (Queue q : t.queues) {
                         if (q.armed && !q.broken && n < MAX_POLLED) { // a queue that failed is not polled: no spin
                             now[n++] = q;
@@ -236,6 +250,15 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
         volatile boolean armed = true;
         /** The NAPI poll's own capture state for reads (one poll of a queue at a time, by NAPI's rule). */
         private final MemorySegment state = Arena.ofAuto().allocate(Tun.captureLayout());
+        /** readv's two iovecs: a packet buffer's room, then the spare large buffer past as many bytes. */
+        private final MemorySegment iov = Arena.ofAuto().allocate(32, 8);
+        /**
+         * A buffer from the core's large pool, held while Linux may send GSO frames: a frame larger than
+         * a packet buffer runs on into it, so small frames cost no large buffer and large ones no big copy.
+         * Taken out while a read uses it, so that the device going ({@link #release}) and the poll never
+         * both free it.
+         */
+        private final java.util.concurrent.atomic.AtomicReference<SkBuff> spareSlot = new java.util.concurrent.atomic.AtomicReference<>();
 
         Queue(Tap tap, int index, int fd) {
             this.tap = tap;
@@ -277,7 +300,28 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
                     return n;
                 }
                 int room = skb.tailroom();
-                long r = Tun.read(state, fd, skb.memory().asSlice(skb.tail(), room), room);
+                SkBuff spare = spareSlot.getAndSet(null);
+                if (spare == null && (tap.offloads & Tun.TUN_F_TSO4) != 0) {
+                    spare = core.allocSkb(LARGE_FRAME, org.modnet.api.skb.SkBuffPool.NET_SKB_PAD); // null: the pool refused, counted there
+                }
+                long r;
+                if (spare != null) {
+                    iov.set(ValueLayout.JAVA_LONG, 0, skb.memory().address() + skb.tail());
+                    iov.set(ValueLayout.JAVA_LONG, 8, room);
+                    iov.set(ValueLayout.JAVA_LONG, 16, spare.memory().address() + spare.tail() + room);
+                    iov.set(ValueLayout.JAVA_LONG, 24, spare.tailroom() - room);
+                    r = Tun.readv(state, fd, iov, 2);
+                } else {
+                    r = Tun.read(state, fd, skb.memory().asSlice(skb.tail(), room), room);
+                }
+                if (r > room) {
+                    // a GSO frame: its first bytes move in front of the rest, in the large buffer
+                    MemorySegment.copy(skb.memory(), skb.tail(), spare.memory(), spare.tail(), room);
+                    skb.free();
+                    skb = spare;
+                } else if (spare != null) {
+                    keep(spare);
+                }
                 if (r <= 0) {
                     skb.free();
                     if (r != -Tun.EAGAIN && r != 0) {
@@ -320,6 +364,22 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
             return n;
         }
 
+        /** The spare large buffer back in its slot; freed if the device went meanwhile. */
+        private void keep(SkBuff spare) {
+            spareSlot.set(spare);
+            if (tap.closed) {
+                release();
+            }
+        }
+
+        /** The spare large buffer back to its pool (the device goes); whoever takes it from the slot frees it. */
+        void release() {
+            SkBuff s = spareSlot.getAndSet(null);
+            if (s != null) {
+                s.free();
+            }
+        }
+
         private void failed(NetDevice d, long r) {
             d.stats().addShared(DeviceStats.Field.RX_ERRORS, 1);
             broken = true; // a TAP whose reads fail (its interface deleted) would make poll(2) return at once, for ever
@@ -332,9 +392,12 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
 
     /**
      * One TAP: its queues (one file descriptor each; several with multi_queue, each its own receive
-     * queue and NAPI instance) and its modnet device. Every frame crosses with a virtio-net header:
-     * Linux may hand over partial checksums (NEEDS_CSUM), which are completed here, as a NIC's receive
-     * checksum offload would leave them, or vouch for one (DATA_VALID); modnet sends full checksums.
+     * queue and NAPI instance) and its modnet device. Every frame crosses with a virtio-net header, as
+     * virtio-net's receive and transmit read and write it: Linux may hand over partial checksums
+     * (NEEDS_CSUM), which stay {@code CHECKSUM_PARTIAL} (they never left the machine, so TCP and UDP
+     * take them as verified, as Linux does), vouch for one (DATA_VALID), and, with {@code TUN_F_TSO4}
+     * negotiated, hand over a TCPv4 GSO frame of up to 64 KB, which goes up as one GSO skb; modnet
+     * hands Linux its partial checksums and its TCP's GSO skbs whole the same way.
      */
     private final class Tap implements NetDeviceOps {
         final Queue[] queues;
@@ -342,8 +405,19 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
         volatile boolean closed;
         volatile boolean reported;
         private volatile boolean gsoReported;
-        /** Partial checksums Linux handed over that were completed here ({@code ethtool -S}: rx_csum_completed). */
+        /** Partial checksums Linux handed over that were completed here for native XDP ({@code ethtool -S}: rx_csum_completed). */
         private final java.util.concurrent.atomic.LongAdder csumCompleted = new java.util.concurrent.atomic.LongAdder();
+        /** {@code TUN_F_*} Linux was last allowed ({@code TUNSETOFFLOAD}); changed by the interrupt thread only. */
+        volatile int offloads = Tun.TUN_F_CSUM | Tun.TUN_F_TSO4;
+        /** virtio-net's device statistics by their names in {@code ethtool -S}: rx_needs_csum and the rest. */
+        private final java.util.concurrent.atomic.LongAdder rxNeedsCsum = new java.util.concurrent.atomic.LongAdder();
+        private final java.util.concurrent.atomic.LongAdder rxCsumValid = new java.util.concurrent.atomic.LongAdder();
+        private final java.util.concurrent.atomic.LongAdder rxGsoPackets = new java.util.concurrent.atomic.LongAdder();
+        private final java.util.concurrent.atomic.LongAdder rxGsoBytes = new java.util.concurrent.atomic.LongAdder();
+        private final java.util.concurrent.atomic.LongAdder txNeedsCsum = new java.util.concurrent.atomic.LongAdder();
+        private final java.util.concurrent.atomic.LongAdder txGsoPackets = new java.util.concurrent.atomic.LongAdder();
+        private final java.util.concurrent.atomic.LongAdder txGsoBytes = new java.util.concurrent.atomic.LongAdder();
+        private final java.util.concurrent.atomic.LongAdder txGsoSegments = new java.util.concurrent.atomic.LongAdder();
 
         Tap(int[] fds) {
             queues = new Queue[fds.length];
@@ -352,17 +426,98 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
             }
         }
 
-        /** The header of a frame read into an skb: honoured and removed; false (counted) if the frame cannot be taken. */
+        /**
+         * {@code TUNSETOFFLOAD} again when what Linux may send changed: GSO frames while
+         * {@code generic-receive-offload} is on and no program runs natively (XDP sees single frames,
+         * as virtio-net turns its guest offloads off for XDP). From the interrupt thread; a volatile read
+         * when nothing changed.
+         */
+        void negotiate(MemorySegment state) {
+            NetDevice d = dev;
+            if (d == null || closed) {
+                return;
+            }
+            boolean gro = (d.netdevFeatures() & org.modnet.api.net.NetdevFeatures.NETIF_F_GRO) != 0;
+            int want = Tun.TUN_F_CSUM | (gro && !d.xdpNative() ? Tun.TUN_F_TSO4 : 0);
+            if (want != offloads) {
+                int r = Tun.setOffload(state, queues[0].fd, want);
+                if (r < 0) {
+                    LOG.warn("tap {}: TUNSETOFFLOAD failed with errno {}", d.name(), -r);
+                }
+                offloads = want; // not asked again either way: a failure is said once
+            }
+        }
+
+        /**
+         * The header of a frame read into an skb ({@code virtio_net_hdr_to_skb}): its checksum state and
+         * GSO fields onto the skb, the header removed; false (counted) if the frame cannot be taken.
+         */
         boolean vnetHeader(SkBuff skb, NetDevice d) {
-            int flags = vnetHeader(skb.memory(), skb.data(), skb.len(), d);
-            if (flags < 0) {
+            MemorySegment buf = skb.memory();
+            int at = skb.data();
+            int frame = skb.len() - Tun.VNET_HDR_LEN;
+            if (frame < org.modnet.api.net.Eth.ETH_HLEN) {
+                countBad(d);
                 return false;
             }
+            int flags = buf.get(ValueLayout.JAVA_BYTE, at) & 0xff;
+            int gso = buf.get(ValueLayout.JAVA_BYTE, at + 1) & 0xff & ~Tun.VIRTIO_NET_HDR_GSO_ECN;
+            int gsoSize = Short.toUnsignedInt(buf.get(LE16, at + 4));
+            int start = Short.toUnsignedInt(buf.get(LE16, at + 6));
+            int offset = Short.toUnsignedInt(buf.get(LE16, at + 8));
+            boolean partial = (flags & Tun.VIRTIO_NET_HDR_F_NEEDS_CSUM) != 0;
+            if (partial && (start >= frame || start + offset + 2 > frame)) {
+                countBad(d);
+                return false;
+            }
+            int segs = 0;
+            if (gso != Tun.VIRTIO_NET_HDR_GSO_NONE) {
+                segs = gsoSegs(buf, at + Tun.VNET_HDR_LEN, frame, gso, gsoSize, partial, start, d);
+                if (segs < 0) {
+                    return false;
+                }
+            }
             skb.pull(Tun.VNET_HDR_LEN);
-            if ((flags & (Tun.VIRTIO_NET_HDR_F_NEEDS_CSUM | Tun.VIRTIO_NET_HDR_F_DATA_VALID)) != 0) {
-                skb.ipSummed(Checksum.UNNECESSARY); // completed here, or vouched for by Linux
+            if (partial) {
+                skb.csumPartial(skb.data() + start, offset); // skb_partial_csum_set
+                rxNeedsCsum.increment();
+            } else if ((flags & Tun.VIRTIO_NET_HDR_F_DATA_VALID) != 0) {
+                skb.ipSummed(Checksum.UNNECESSARY); // vouched for by Linux
+                rxCsumValid.increment();
+            }
+            if (segs > 0) {
+                skb.gso(gsoSize, segs, org.modnet.api.net.NetdevFeatures.SKB_GSO_TCPV4);
+                rxGsoPackets.increment();
+                rxGsoBytes.add(frame);
             }
             return true;
+        }
+
+        /**
+         * A GSO frame's segment count, from its TCP header (at {@code csum_start}, as Linux's tun puts it)
+         * and {@code gso_size}; -1 (counted) for one modnet cannot take: a type not negotiated, no partial
+         * checksum, a frame cut short (read without a large buffer) or headers that do not add up.
+         */
+        private int gsoSegs(MemorySegment buf, int base, int frame, int gso, int gsoSize, boolean partial, int start,
+                NetDevice d) {
+            if (gso != Tun.VIRTIO_NET_HDR_GSO_TCPV4) {
+                gsoOk(gso, d); // counted, said once
+                return -1;
+            }
+            int eth = org.modnet.api.net.Eth.ETH_HLEN;
+            if (!partial || gsoSize == 0 || start + 20 > frame
+                    || Short.toUnsignedInt(buf.get(BE16, base + 12)) != org.modnet.api.net.Eth.ETH_P_IP
+                    || eth + Short.toUnsignedInt(buf.get(BE16, base + eth + 2)) != frame) {
+                countBad(d);
+                return -1;
+            }
+            int doff = ((buf.get(ValueLayout.JAVA_BYTE, base + start + 12) & 0xff) >>> 4) * 4;
+            int payload = frame - start - doff;
+            if (doff < 20 || payload <= 0) {
+                countBad(d);
+                return -1;
+            }
+            return (payload + gsoSize - 1) / gsoSize;
         }
 
         /**
@@ -395,7 +550,10 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
             return flags;
         }
 
-        /** Segmented frames need TSO negotiated, which modnet does not ask for: one that comes anyway is dropped and counted. */
+        /**
+         * A GSO frame on a path that takes none (native XDP), or of a type not negotiated (UDP, TCPv6):
+         * dropped and counted.
+         */
         private boolean gsoOk(int gso, NetDevice d) {
             if ((gso & 0x7f) == Tun.VIRTIO_NET_HDR_GSO_NONE) {
                 return true;
@@ -403,7 +561,7 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
             countBad(d);
             if (!gsoReported) {
                 gsoReported = true;
-                LOG.warn("tap {}: Linux sent a segmentation-offload frame (gso_type {}) though none was negotiated; dropped", d.name(), gso);
+                LOG.warn("tap {}: Linux sent a segmentation-offload frame (gso_type {}) where none is taken; dropped", d.name(), gso);
             }
             return false;
         }
@@ -440,7 +598,27 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
             // tun_net_xmit: the file of the transmit queue the core picked (skb->queue_mapping)
             Queue q = queues[queues.length == 1 ? 0 : Math.floorMod(skb.queueMapping(), queues.length)];
             Scratch scratch = SCRATCH.get();
-            // the virtio-net header first: no offload asked, the checksums are complete
+            // the virtio-net header first (virtio_net_hdr_from_skb): a partial checksum for Linux to
+            // complete, a TCPv4 GSO skb whole (validate_xmit_skb cut any other kind before it came here)
+            int flags = 0;
+            int start = 0;
+            int offset = 0;
+            if (skb.ipSummed() == Checksum.PARTIAL) {
+                flags = Tun.VIRTIO_NET_HDR_F_NEEDS_CSUM;
+                start = skb.csumStart() - skb.data();
+                offset = skb.csumOffset();
+            }
+            int gsoType = Tun.VIRTIO_NET_HDR_GSO_NONE;
+            int hdrLen = 0;
+            if (skb.isGso()) {
+                if (flags == 0 || skb.gsoType() != org.modnet.api.net.NetdevFeatures.SKB_GSO_TCPV4) {
+                    stats.addShared(DeviceStats.Field.TX_DROPPED, 1); // Linux's tun refuses GSO without a partial checksum
+                    skb.free();
+                    return TxResult.OK;
+                }
+                gsoType = Tun.VIRTIO_NET_HDR_GSO_TCPV4;
+                hdrLen = start + ((skb.getU8(skb.csumStart() + 12) >>> 4) * 4); // up to the TCP payload
+            }
             MemorySegment buf;
             long at;
             if (skb.headroom() >= Tun.VNET_HDR_LEN && skb.isWritable()) {
@@ -451,11 +629,25 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
                 buf = scratch.frame;
                 MemorySegment.copy(skb.memory(), skb.data(), buf, Tun.VNET_HDR_LEN, len);
             }
-            buf.asSlice(at, Tun.VNET_HDR_LEN).fill((byte) 0);
+            buf.set(ValueLayout.JAVA_BYTE, at, (byte) flags);
+            buf.set(ValueLayout.JAVA_BYTE, at + 1, (byte) gsoType);
+            buf.set(LE16, at + 2, (short) hdrLen);
+            buf.set(LE16, at + 4, (short) (gsoType == Tun.VIRTIO_NET_HDR_GSO_NONE ? 0 : skb.gsoSize()));
+            buf.set(LE16, at + 6, (short) start);
+            buf.set(LE16, at + 8, (short) offset);
+            buf.set(LE16, at + 10, (short) 0);
             long w = Tun.write(scratch.state, q.fd, buf.asSlice(at), len + Tun.VNET_HDR_LEN);
             if (w == len + Tun.VNET_HDR_LEN) {
                 stats.addShared(DeviceStats.Field.TX_PACKETS, 1);
                 stats.addShared(DeviceStats.Field.TX_BYTES, len);
+                if (flags != 0) {
+                    txNeedsCsum.increment();
+                }
+                if (gsoType != Tun.VIRTIO_NET_HDR_GSO_NONE) {
+                    txGsoPackets.increment();
+                    txGsoBytes.add(len);
+                    txGsoSegments.add(skb.gsoSegs());
+                }
             } else {
                 // EAGAIN (the kernel's queue is full) or the interface went away: dropped, counted
                 stats.addShared(w == -Tun.EAGAIN ? DeviceStats.Field.TX_FIFO_ERRORS : DeviceStats.Field.TX_ERRORS, 1);
@@ -478,6 +670,9 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
                 for (Queue q : queues) {
                     Tun.close(q.fd);
                 }
+                for (Queue q : queues) {
+                    q.release();
+                }
             }
         }
 
@@ -488,7 +683,18 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
 
         @Override
         public Map<String, Long> ethtoolStats(NetDevice self) {
-            return Map.of("rx_csum_completed", csumCompleted.sum(), "queues", (long) queues.length);
+            Map<String, Long> m = new java.util.LinkedHashMap<>();
+            m.put("rx_csum_completed", csumCompleted.sum());
+            m.put("rx_needs_csum", rxNeedsCsum.sum());
+            m.put("rx_csum_valid", rxCsumValid.sum());
+            m.put("rx_gso_packets", rxGsoPackets.sum());
+            m.put("rx_gso_bytes", rxGsoBytes.sum());
+            m.put("tx_needs_csum", txNeedsCsum.sum());
+            m.put("tx_gso_packets", txGsoPackets.sum());
+            m.put("tx_gso_bytes", txGsoBytes.sum());
+            m.put("tx_gso_segments", txGsoSegments.sum());
+            m.put("queues", (long) queues.length);
+            return m;
         }
     }
 

@@ -25,13 +25,23 @@ final class Tun {
     static final short IFF_VNET_HDR = 0x4000;
     static final short IFF_MULTI_QUEUE = 0x0100;
     static final long TUNSETOFFLOAD = 0x400454d0L;
-    /** Offloads Linux may use toward us: partial checksums (we complete them), nothing segmented. */
+    /** {@code _IOW('T', 216, int)}: the size of the header before every frame. */
+    static final long TUNSETVNETHDRSZ = 0x400454d8L;
+    /** Linux may hand over partial checksums ({@code NEEDS_CSUM}): {@code tx-checksumming} on its side. */
     static final int TUN_F_CSUM = 0x01;
-    /** {@code struct virtio_net_hdr}: flags, gso_type, hdr_len, gso_size, csum_start, csum_offset. */
-    static final int VNET_HDR_LEN = 10;
+    /** Linux may hand over TCPv4 GSO frames whole: {@code tcp-segmentation-offload} on its side. */
+    static final int TUN_F_TSO4 = 0x02;
+    /**
+     * {@code struct virtio_net_hdr_v1} without the hash report: flags, gso_type, hdr_len, gso_size,
+     * csum_start, csum_offset (little-endian), and num_buffers, which tun neither fills nor reads.
+     */
+    static final int VNET_HDR_LEN = 12;
     static final int VIRTIO_NET_HDR_F_NEEDS_CSUM = 1;
     static final int VIRTIO_NET_HDR_F_DATA_VALID = 2;
     static final int VIRTIO_NET_HDR_GSO_NONE = 0;
+    static final int VIRTIO_NET_HDR_GSO_TCPV4 = 1;
+    /** The bit that says the segments carry ECN's CWR (only with {@code TUN_F_TSO_ECN}, not asked for). */
+    static final int VIRTIO_NET_HDR_GSO_ECN = 0x80;
     static final short POLLIN = 0x1;
     static final int EAGAIN = 11;
 
@@ -46,6 +56,8 @@ final class Tun {
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS), 2);
     private static final MethodHandle READ = downcall("read",
             FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG), -1);
+    private static final MethodHandle READV = downcall("readv",
+            FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT), -1);
     private static final MethodHandle WRITE = downcall("write",
             FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG), -1);
     private static final MethodHandle POLL = downcall("poll",
@@ -70,10 +82,11 @@ final class Tun {
 
     /**
      * Opens /dev/net/tun and attaches a TAP interface of that name (made, or an existing persistent one)
-     * with a virtio-net header before every frame and Linux allowed to send partial checksums; with
+     * with a 12-byte virtio-net header before every frame and Linux allowed {@code offloads}
+     * ({@code TUN_F_*}: partial checksums, TCPv4 GSO frames); with
      * {@code multiQueue} one queue of a multi-queue TAP (each call attaches another). The fd, or -errno.
      */
-    static int openTap(String name, boolean multiQueue) {
+    static int openTap(String name, boolean multiQueue, int offloads) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CAPTURE);
             int fd = (int) result((int) OPEN.invokeExact(state, arena.allocateFrom("/dev/net/tun"), O_RDWR | O_NONBLOCK), state);
@@ -86,7 +99,11 @@ final class Tun {
             ifreq.set(ValueLayout.JAVA_SHORT, 16, (short) (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | (multiQueue ? IFF_MULTI_QUEUE : 0)));
             int r = (int) result((int) IOCTL.invokeExact(state, fd, TUNSETIFF, ifreq), state);
             if (r >= 0) {
-                r = (int) result((int) IOCTL.invokeExact(state, fd, TUNSETOFFLOAD, MemorySegment.ofAddress(TUN_F_CSUM)), state);
+                MemorySegment size = arena.allocateFrom(ValueLayout.JAVA_INT, VNET_HDR_LEN);
+                r = (int) result((int) IOCTL.invokeExact(state, fd, TUNSETVNETHDRSZ, size), state);
+            }
+            if (r >= 0) {
+                r = (int) result((int) IOCTL.invokeExact(state, fd, TUNSETOFFLOAD, MemorySegment.ofAddress(offloads)), state);
             }
             if (r < 0) {
                 close(fd);
@@ -102,6 +119,27 @@ final class Tun {
     static long read(MemorySegment state, int fd, MemorySegment buf, long len) {
         try {
             return result((long) READ.invokeExact(state, fd, buf, len), state);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /**
+     * {@code TUNSETOFFLOAD}: what Linux may hand over from now on (the device's, whichever queue asks);
+     * 0 or -errno.
+     */
+    static int setOffload(MemorySegment state, int fd, int offloads) {
+        try {
+            return (int) result((int) IOCTL.invokeExact(state, fd, TUNSETOFFLOAD, MemorySegment.ofAddress(offloads)), state);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /** readv(2) into {@code n} iovecs (16 bytes each: base, length): bytes read, or -errno. */
+    static long readv(MemorySegment state, int fd, MemorySegment iov, int n) {
+        try {
+            return result((long) READV.invokeExact(state, fd, iov, n), state);
         } catch (Throwable t) {
             throw new IllegalStateException(t);
         }

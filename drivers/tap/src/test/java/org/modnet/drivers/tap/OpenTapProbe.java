@@ -6,6 +6,6 @@ public final class OpenTapProbe {
     }
 
     public static void main(String[] args) {
-        System.out.println(Tun.openTap(args[0], false));
+        System.out.println(Tun.openTap(args[0], false, Tun.TUN_F_CSUM));
     }
 }
