@@ -330,6 +330,41 @@ public class TcpAppsIT {
         }
     }
 
+    /**
+     * A listener that sends nothing and shuts its side at once ({@code -d -N}: Linux's {@code nc -l -N
+     * < /dev/null} does the same) must still get the client's whole input: OpenBSD's client stops reading
+     * the network at its end of stream but goes on sending until its own input ends.
+     */
+    @Test
+    public void ncGoesOnSendingItsInputAfterThePeerShutsItsSide() throws Exception {
+        Path dir = Files.createTempDirectory("modnet-nc-half");
+        Path in = dir.resolve("in");
+        Path out = dir.resolve("out");
+        byte[] data = new byte[4 << 20];
+        new Random(16).nextBytes(data);
+        Files.write(in, data);
+        try {
+            CompletableFuture<String> listener = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return ModnetRuntime.runCapturing(processor, "ns2", "nc -l -d -N 5007 > " + out);
+                } catch (Exception e) {
+                    return e.toString();
+                }
+            }, THREADS);
+            awaitListener("ns2", 5007);
+            String client = ModnetRuntime.runCapturing(processor, "ns1", "nc -N 10.0.0.2 5007 < " + in);
+            String served = listener.get(120, TimeUnit.SECONDS);
+            assertEquals("the client printed nothing: " + client, "", client.trim());
+            assertEquals("the listener printed nothing: " + served, "", served.trim());
+            assertEquals("every byte, though the listener shut its side first", data.length, Files.size(out));
+            assertEquals(sha256(in), sha256(out));
+        } finally {
+            Files.deleteIfExists(in);
+            Files.deleteIfExists(out);
+            Files.deleteIfExists(dir);
+        }
+    }
+
     @Test
     public void ncZOnAClosedPortSaysConnectionRefusedAndOnAnOpenOneSucceeded() throws Exception {
         String closed = ModnetRuntime.runCapturing(processor, "ns1", "nc -z -v 10.0.0.2 5999");

@@ -20,7 +20,9 @@ import org.modnet.socket.api.SocketCalls;
  * {@code local_listen}, {@code readwrite}) behaves on Debian: a connection carries standard input to
  * the peer and what the peer sends to standard output.
  *
- * <p>The session ends when the peer closes its side (end of the stream), after {@code -q SECS} once
+ * <p>A listener's session ends when the peer closes its side (end of the stream); a client's when its
+ * input has ended too (OpenBSD's readwrite stops reading the network at its end but sends the rest of
+ * standard input), or after {@code -q SECS} once
  * standard input has ended ({@code -q 0} at once), or after {@code -w SECS} without traffic (a client
  * only, as "has no effect on the -l option" says). {@code -N} sends our FIN ({@code shutdown(SHUT_WR)})
  * once standard input has ended, so a listener writing to a file sees the end of it. A listener takes
@@ -245,6 +247,7 @@ final class NcTcp {
         PollFd[] p = { new PollFd(fd, SocketCalls.POLLIN) };
         boolean shut = false;
         boolean readable = false;
+        boolean netEnded = false;
         try {
             while (true) {
                 long now = System.nanoTime();
@@ -258,6 +261,13 @@ final class NcTcp {
                 }
                 if (!o.listen() && o.idle() > 0 && now - lastActivity.get() >= (long) (o.idle() * 1e9)) {
                     return 0;
+                }
+                if (netEnded) {
+                    if (ended >= 0) {
+                        return 0; // both inputs are gone: done
+                    }
+                    Thread.sleep(10); // the pump sends the rest of standard input
+                    continue;
                 }
                 if (!readable) {
                     int r = sys.poll(p, 50);
@@ -273,8 +283,13 @@ final class NcTcp {
                     out.flush(); // what arrived in a burst is written out once the burst ends
                     continue;
                 }
+                if (n == 0 && !o.listen()) {
+                    netEnded = true; // the peer's end of stream: nothing more to read, but our input still goes
+                    readable = false;
+                    continue;
+                }
                 if (n <= 0) {
-                    return 0; // the end of the peer's stream, or a reset: the connection is over
+                    return 0; // a listener at the end of the peer's stream, or a reset: the connection is over
                 }
                 readable = true;
                 lastActivity.set(System.nanoTime());
