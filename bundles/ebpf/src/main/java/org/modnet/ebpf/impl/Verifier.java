@@ -953,6 +953,18 @@ public final class Verifier {
             case Bpf.LD -> {
                 if ((o & 0xe0) == Bpf.ABS || (o & 0xe0) == Bpf.IND) {
                     ldAbs(i, s, f, o);
+                    if (s.frames.size() > 1) {
+                        // gen_ld_abs's hidden exit: a failed load returns 0 from the subprogram, a return
+                        // its caller must allow for (the main program's ends the run, nothing to follow)
+                        State fail = s.copy();
+                        fail.cur().regs[0] = Reg.constant(0);
+                        if (exit(i, fail)) {
+                            if (fail.cp != null) {
+                                fail.cp.branches++;
+                            }
+                            work.push(fail);
+                        }
+                    }
                     s.pc++;
                     return true;
                 }
