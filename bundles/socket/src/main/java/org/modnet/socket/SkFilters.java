@@ -66,24 +66,54 @@ public final class SkFilters implements SkFilterLoader {
 
     /** One attached program and its contexts. */
     static final class Run implements Sock.Filter {
-        private final BpfProg prog;
+        /** Every attached filter, for {@link SkFilterRebind} (weak: a filter of a closed socket just goes). */
+        static final java.util.Set<Run> LIVE = java.util.Collections.synchronizedSet(
+                java.util.Collections.newSetFromMap(new java.util.WeakHashMap<>()));
+
+        /** The program and its contexts, swapped as one on an update of the eBPF layer. */
+        private record Bound(BpfProg prog, SkFilterContext[] pool, AtomicIntegerArray busy) {
+        }
+
         private final long[] classic;
-        private final SkFilterContext[] pool;
-        private final AtomicIntegerArray busy;
+        private final int cpus;
+        private volatile Bound bound;
 
         Run(BpfProg prog, long[] classic, int cpus) {
-            this.prog = prog;
             this.classic = classic;
+            this.cpus = cpus;
+            this.bound = bind(prog);
+            LIVE.add(this);
+        }
+
+        private Bound bind(BpfProg prog) {
             int n = Integer.highestOneBit(Math.max(4, 2 * cpus + 2) - 1) << 1; // a power of two above the threads that run at once
-            pool = new SkFilterContext[n];
+            SkFilterContext[] pool = new SkFilterContext[n];
             for (int i = 0; i < n; i++) {
                 pool[i] = prog.skFilterContext(i % cpus);
             }
-            busy = new AtomicIntegerArray(n);
+            return new Bound(prog, pool, new AtomicIntegerArray(n));
+        }
+
+        /** The program it runs now. */
+        BpfProg prog() {
+            return bound.prog;
+        }
+
+        /**
+         * An update of the ebpf bundle: from the next packet on this filter runs {@code next} (the adopted
+         * program of the same id, the caller's reference now this filter's); a run in progress ends on the old one.
+         */
+        synchronized void rebind(BpfProg next) {
+            Bound old = bound;
+            bound = bind(next);
+            old.prog.close();
         }
 
         @Override
         public long run(Sock sk, SkBuff skb) {
+            Bound b = bound;
+            SkFilterContext[] pool = b.pool;
+            AtomicIntegerArray busy = b.busy;
             int n = pool.length;
             int start = (int) Thread.currentThread().threadId() & (n - 1);
             int slot = -1;
@@ -95,7 +125,7 @@ public final class SkFilters implements SkFilterLoader {
                 }
             }
             // every context in use: more runs at once than the pool holds, a rare case that gets its own
-            SkFilterContext ctx = slot >= 0 ? pool[slot] : prog.skFilterContext(0);
+            SkFilterContext ctx = slot >= 0 ? pool[slot] : b.prog.skFilterContext(0);
             try {
                 if (skb.isNonlinear()) {
                     skb.linearize(); // LD_ABS reads the linear bytes; a failure leaves them short and loads past them end with 0
@@ -120,8 +150,9 @@ public final class SkFilters implements SkFilterLoader {
         }
 
         @Override
-        public void release() {
-            prog.close();
+        public synchronized void release() {
+            LIVE.remove(this);
+            bound.prog.close();
         }
     }
 }

@@ -124,4 +124,30 @@ class SockFilterOptionsTest {
         assertEquals(-Errno.ENOPROTOOPT.number(), proc.setsockopt(tx, SocketCalls.SOL_SOCKET, SocketCalls.SO_ATTACH_BPF, 1),
                 "without the eBPF layer");
     }
+
+    @Test
+    void anUpdateOfTheEbpfLayerMovesTheFilterToTheAdoptedProgram() throws Exception {
+        BpfProg p = bpf.progLoad("len4", bpf.assemble("""
+                ldxw %r0, [%r1+0]
+                jeq %r0, 4, keep
+                mov %r0, 0
+                keep:
+                exit
+                """), ProgType.SOCKET_FILTER, AttachType.DEFAULT, List.of(), null, null);
+        assertEquals(0, proc.setsockopt(rx, SocketCalls.SOL_SOCKET, SocketCalls.SO_ATTACH_BPF, p.id()));
+        p.close();
+        BpfSyscall next = new BpfSyscallImpl();
+        org.modnet.ebpf.api.BpfHandOver all = bpf.handOver();
+        org.modnet.ebpf.api.BpfAdoption adoption = next.adopt(new org.modnet.ebpf.api.BpfHandOver(all.version(), List.of(),
+                all.progs().stream().filter(h -> h.id() == p.id()).toList()));
+        BpfProg adopted = adoption.prog(p.id());
+        assertEquals(1, new SkFilterRebind().rebind(bpf, next, adoption));
+        adopted.close(); // the adopter lets go: the filter holds its own reference
+        assertEquals(true, adopted.loaded(), "the filter runs the adopted program");
+        assertEquals(false, p.loaded(), "and let go of the old one");
+        send("abc");
+        send("abcd");
+        assertEquals("abcd", recv());
+        assertEquals("Resource temporarily unavailable", recv());
+    }
 }
