@@ -34,8 +34,8 @@ import org.modnet.ebpf.api.SocketFilter;
  * {@link FilterOptimizer} shortens it unless {@code tcpdump -O} asks not to (and, as libpcap's, refuses
  * an expression it finds can match nothing), and the program runs on each frame in the project's VM —
  * JIT-compiled, or interpreted when the JIT cannot take a program that large. r6 holds the frame, r7
- * its length; the program returns 1 for a frame to keep. {@code tcpdump -d} prints it (eBPF, where
- * Linux's tcpdump prints classic BPF). It decides as {@link Filter} does.
+ * its length; the program returns 1 for a frame to keep. The same graph laid out as classic BPF
+ * ({@link #classic()}) is what {@code tcpdump -d} prints, as Linux's does. It decides as {@link Filter} does.
  */
 final class BpfFilter {
     private final Node keep = Node.end(true);
@@ -43,6 +43,13 @@ final class BpfFilter {
     private final long[] insns;
     private final BpfSyscall bpf;
     private final SocketFilter program;
+    /** The graph the program was laid out from, for its classic BPF form. */
+    private final Node root;
+    /**
+     * The length guards this compiler made (by identity), each with the outcome that goes on: classic BPF
+     * needs none of them — a load past the end ends its program with 0 — and leaves them out.
+     */
+    private final java.util.Map<Test, Boolean> guardTests = new java.util.IdentityHashMap<>();
 
     /**
      * Longer programs are not offered to the JIT: at four bytes of JVM bytecode or more an instruction
@@ -60,6 +67,7 @@ final class BpfFilter {
             }
         }
         this.insns = bpf.assemble(FilterCode.emit(root, optimise));
+        this.root = root;
         SocketFilter p = null;
         if (insns.length <= JIT_MAX) {
             try {
@@ -106,7 +114,15 @@ final class BpfFilter {
         return program.engine();
     }
 
-    /** The program, one instruction per line, for {@code tcpdump -d}. */
+    /**
+     * The filter as classic BPF ({@link ClassicCode}): what libpcap would hand {@code SO_ATTACH_FILTER},
+     * and what {@code tcpdump -d}, {@code -dd} and {@code -ddd} print.
+     */
+    long[] classic() {
+        return ClassicCode.compile(root, guardTests);
+    }
+
+    /** The eBPF program, one instruction per line. */
     List<String> dump() {
         List<String> out = new ArrayList<>();
         int n = 0;
@@ -205,6 +221,7 @@ final class BpfFilter {
         for (int i = guards.size() - 1; i >= 0; i--) {
             Guard g = guards.get(i);
             t = g.dropWhen() ? new Node(g.test(), drop, t) : new Node(g.test(), t, drop);
+            guardTests.put(g.test(), !g.dropWhen());
         }
         return t;
     }

@@ -92,7 +92,7 @@ public final class TcpdumpCommand {
         int hex = 0;
         boolean ethernet = false;
         List<String> expression = new ArrayList<>();
-        boolean dump = false;
+        int dump = 0;
         boolean optimise = true;
         int verbosity = 0;
         boolean absolute = false;
@@ -120,7 +120,7 @@ public final class TcpdumpCommand {
                         for (char c : a.substring(1).toCharArray()) {
                             switch (c) {
                                 case 'e' -> ethernet = true;
-                                case 'd' -> dump = true;
+                                case 'd' -> dump++; // -d, -dd, -ddd
                                 case 'O' -> optimise = false; // as tcpdump: do not run the filter optimiser
                                 case 'v' -> verbosity++;
                                 case 'S' -> absolute = true;
@@ -156,9 +156,17 @@ public final class TcpdumpCommand {
         } catch (IllegalArgumentException | IllegalStateException e) {
             throw new CommandException("tcpdump: " + e.getMessage(), 1);
         }
-        if (dump) {
-            // -d: the compiled (and, without -O, optimised) program, in eBPF (libpcap prints classic BPF), and no capture
-            bpf.dump().forEach(System.out::println);
+        if (dump > 0) {
+            // -d: the compiled (and, without -O, optimised) program as classic BPF in libpcap's words; -dd as a
+            // C array, -ddd in decimal; no capture
+            long[] classic;
+            try {
+                classic = bpf.classic();
+            } catch (IllegalStateException e) {
+                throw new CommandException("tcpdump: " + e.getMessage(), 1);
+            }
+            (dump == 1 ? ClassicCode.image(classic) : dump == 2 ? ClassicCode.cArray(classic) : ClassicCode.decimal(classic))
+                    .forEach(System.out::println);
             return;
         }
         if (verbosity > 0 && !"jit".equals(bpf.engine())) {

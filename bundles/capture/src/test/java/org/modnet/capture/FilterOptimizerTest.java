@@ -262,12 +262,15 @@ class FilterOptimizerTest {
     void tcpdumpDashDPrintsTheOptimisedProgramAndDashOTheOther() throws Exception {
         String optimised = tcpdump("-d", "tcp or udp or icmp");
         String plain = tcpdump("-d", "-O", "tcp or udp or icmp");
-        assertTrue(optimised.startsWith("(000) mov %r6, %r1"), optimised);
+        // classic BPF in libpcap's words, without the length guards eBPF needs (a classic load past the end returns 0)
+        assertTrue(optimised.startsWith("(000) ldh      [12]\n(001) jeq      #0x800           jt "), optimised);
+        assertTrue(optimised.strip().endsWith("ret      #0"), optimised);
         assertNotEquals(plain, optimised);
         assertTrue(optimised.lines().count() < plain.lines().count(), optimised + "\nvs\n" + plain);
         String w = String.join(" ", terms("host", 300, true));
-        assertTrue(tcpdump("-d", w).lines().count() < 1300);
-        assertTrue(tcpdump("-d", "-O", w).lines().count() > 7000); // the JIT would refuse it: it is still run, interpreted
+        long small = tcpdump("-d", w).lines().count();
+        long large = tcpdump("-d", "-O", w).lines().count(); // long jumps: the far layout, every test through two ja
+        assertTrue(small < large, small + " vs " + large);
         org.modnet.api.shell.CommandException e = assertThrows(org.modnet.api.shell.CommandException.class,
                 () -> tcpdump("-d", "(".repeat(5000) + "ip" + ")".repeat(5000)));
         assertEquals("tcpdump: expression too complex", e.getMessage());

@@ -347,7 +347,7 @@ class PcapFilterTableTest {
         return v;
     }
 
-    private static List<String> words(String e) {
+    static List<String> words(String e) {
         return e.isEmpty() ? List.of() : List.of(e);
     }
 

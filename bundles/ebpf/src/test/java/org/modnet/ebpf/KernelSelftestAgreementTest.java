@@ -30,6 +30,10 @@ import org.modnet.ebpf.impl.Verifier;
  * as such. Runs where clang and the package are installed ({@code apt-get install linux-source-6.12}).
  */
 class KernelSelftestAgreementTest {
+    /** Socket filters' known false accepts and agreement floor (per cent), as measured when they came. */
+    private static final int SOCKET_FALSE_ACCEPTS = 3;
+    private static final int SOCKET_AGREEMENT = 76;
+
     private static final Path TARBALL = Path.of("/usr/src/linux-source-6.12.tar.xz");
     private static final String PROGS = "linux-source-6.12/tools/testing/selftests/bpf/progs";
 
@@ -105,6 +109,9 @@ class KernelSelftestAgreementTest {
             files = s.filter(f -> f.getFileName().toString().matches("verifier_.*\\.c")).sorted().toList();
         }
         int agreed = 0;
+        int socketAgreed = 0;
+        int socketFalseAccepts = 0;
+        int socketFalseRejects = 0;
         int falseAccepts = 0;
         int falseRejects = 0;
         int messagesMatched = 0;
@@ -115,7 +122,8 @@ class KernelSelftestAgreementTest {
         StringBuilder report = new StringBuilder("file: agreed / false-accept / false-reject\n");
         for (Path f : files) {
             List<Case> cases = cases(Files.readString(f)).stream()
-                    .filter(c -> c.section().equals("xdp") || ProgType.ofSection(c.section()) == ProgType.SCHED_CLS).toList();
+                    .filter(c -> c.section().equals("xdp") || ProgType.ofSection(c.section()) == ProgType.SCHED_CLS
+                            || ProgType.ofSection(c.section()) == ProgType.SOCKET_FILTER).toList();
             if (cases.isEmpty()) {
                 continue;
             }
@@ -141,6 +149,7 @@ class KernelSelftestAgreementTest {
             int fa = 0;
             int fr = 0;
             for (Case c : cases) {
+                boolean socket = ProgType.ofSection(c.section()) == ProgType.SOCKET_FILTER;
                 ElfObject.ProgramDef d = o.programs().stream().filter(p -> p.name().equals(c.function())).findFirst().orElse(null);
                 String why = null;
                 if (d == null) {
@@ -149,12 +158,24 @@ class KernelSelftestAgreementTest {
                     ProgType type = ProgType.ofSection(c.section());
                     try {
                         Verifier.verify(Program.of(d.name(), d.insns()), type, maps,
-                                type == ProgType.XDP ? HelperProtos.XDP : HelperProtos.SCHED_CLS, false);
+                                type == ProgType.XDP ? HelperProtos.XDP : type == ProgType.SOCKET_FILTER ? HelperProtos.SOCKET_FILTER : HelperProtos.SCHED_CLS, false);
                     } catch (BpfException e) {
                         why = e.getMessage();
                     } catch (RuntimeException e) {
                         why = "crash: " + e;
                     }
+                }
+                if (socket) {
+                    if (c.failure() == (why != null)) {
+                        socketAgreed++;
+                    } else if (c.failure()) {
+                        socketFalseAccepts++;
+                        falseAccepted.put("socket " + base + ":" + c.function(), String.join(" | ", c.messages()));
+                    } else {
+                        socketFalseRejects++;
+                        falseRejected.put("socket " + base + ":" + c.function(), why);
+                    }
+                    continue;
                 }
                 if (c.failure() == (why != null)) {
                     a++;
@@ -182,6 +203,10 @@ class KernelSelftestAgreementTest {
         report.append("total: ").append(agreed).append(" agreed of ").append(total).append(String.format(" (%.1f%%)", 100.0 * agreed / total))
                 .append(", ").append(falseAccepts).append(" false accepts, ").append(falseRejects).append(" false rejects; ")
                 .append(messagesMatched).append(" of ").append(refusals).append(" agreed refusals with the kernel's message\n");
+        int socketTotal = socketAgreed + socketFalseAccepts + socketFalseRejects;
+        report.append("socket filters: ").append(socketAgreed).append(" agreed of ").append(socketTotal)
+                .append(String.format(" (%.1f%%)", socketTotal == 0 ? 0.0 : 100.0 * socketAgreed / socketTotal)).append(", ")
+                .append(socketFalseAccepts).append(" false accepts, ").append(socketFalseRejects).append(" false rejects\n");
         unbuilt.forEach(u -> report.append("not run: ").append(u).append('\n'));
         falseAccepted.forEach((k, v) -> report.append("false accept: ").append(k).append(" (kernel: ").append(v).append(")\n"));
         falseRejected.forEach((k, v) -> report.append("false reject: ").append(k).append(": ").append(v == null ? "" : v.lines().findFirst().orElse(""))
@@ -191,5 +216,9 @@ class KernelSelftestAgreementTest {
         assertTrue(total > 0, "no program ran");
         assertTrue(falseAccepts == 0, "the kernel refuses what modnet loads:\n" + report);
         assertTrue(agreed * 100 >= 98 * total, "agreement fell below 98%:\n" + report);
+        // socket filters (issue 21), measured since they load: a floor under what they reach now, not yet the target
+        assertTrue(socketTotal > 0, "no socket program ran");
+        assertTrue(socketFalseAccepts <= SOCKET_FALSE_ACCEPTS, "more socket programs the kernel refuses load:\n" + report);
+        assertTrue(socketAgreed * 100 >= SOCKET_AGREEMENT * socketTotal, "socket agreement fell:\n" + report);
     }
 }

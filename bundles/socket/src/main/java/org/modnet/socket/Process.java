@@ -339,16 +339,87 @@ final class Process implements SocketCalls {
 
     @Override
     public int setsockopt(int fd, int level, int name, int... value) {
+        if (level == SOL_SOCKET && name == SO_ATTACH_BPF) {
+            return call(fd, s -> {
+                if (value == null || value.length < 1) {
+                    throw SockException.of(Errno.EINVAL); // optlen != sizeof(u32)
+                }
+                s.attachFilter(filters().bpf(value[0]));
+                return 0;
+            });
+        }
         return call(fd, s -> {
-            s.setOption(level, name, value);
+            s.setOption(level, name, value); // SO_ATTACH_FILTER with integers: no sock_fprog, EINVAL
             return 0;
         });
+    }
+
+    @Override
+    public int setsockopt(int fd, int level, int name, ByteBuffer value) {
+        if (value == null) {
+            return -Errno.EFAULT.number();
+        }
+        java.nio.ByteBuffer le = value.slice().order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        if (level == SOL_SOCKET && name == SO_ATTACH_FILTER) {
+            return call(fd, s -> {
+                if (le.remaining() % 8 != 0) {
+                    throw SockException.of(Errno.EINVAL);
+                }
+                long[] insns = new long[le.remaining() / 8];
+                for (int i = 0; i < insns.length; i++) {
+                    insns[i] = le.getLong(i * 8);
+                }
+                s.attachFilter(filters().classic(insns));
+                value.position(value.limit());
+                return 0;
+            });
+        }
+        int[] ints = new int[le.remaining() / 4]; // an int option as C passes it
+        for (int i = 0; i < ints.length; i++) {
+            ints[i] = le.getInt(i * 4);
+        }
+        int r = setsockopt(fd, level, name, ints);
+        if (r == 0) {
+            value.position(value.limit());
+        }
+        return r;
+    }
+
+    /** The eBPF layer's filter maker: ENOPROTOOPT without the ebpf bundle. */
+    private SkFilterLoader filters() throws SockException {
+        SkFilterLoader l = layer.filters();
+        if (l == null) {
+            throw SockException.of(Errno.ENOPROTOOPT);
+        }
+        return l;
     }
 
     @Override
     public int getsockopt(int fd, int level, int name, int[] value) {
         if (value == null) {
             return -Errno.EFAULT.number();
+        }
+        if (level == SOL_SOCKET && name == SO_GET_FILTER) {
+            // sk_get_filter: each struct sock_filter as two ints (code|jt<<16|jf<<24, then k); none gives 0;
+            // an eBPF program has no classic form (EACCES); too little room is EINVAL
+            return call(fd, s -> {
+                Sock.Filter f = s.attachedFilter();
+                if (f == null) {
+                    return 0;
+                }
+                long[] c = f.classic();
+                if (c == null) {
+                    throw SockException.of(Errno.EACCES);
+                }
+                if (value.length < 2 * c.length) {
+                    throw SockException.of(Errno.EINVAL);
+                }
+                for (int i = 0; i < c.length; i++) {
+                    value[2 * i] = (int) c[i];
+                    value[2 * i + 1] = (int) (c[i] >>> 32);
+                }
+                return 2 * c.length;
+            });
         }
         return call(fd, s -> s.getOption(level, name, value));
     }

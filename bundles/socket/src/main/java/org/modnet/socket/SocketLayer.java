@@ -240,6 +240,25 @@ public final class SocketLayer implements Sockets, PernetOperations, SocketHandO
         open.clear();
     }
 
+    /** Socket filters' maker, while the eBPF layer is there. */
+    private volatile SkFilterLoader filters;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = org.osgi.service.component.annotations.ReferencePolicyOption.GREEDY)
+    void setFilters(SkFilterLoader f) {
+        filters = f;
+    }
+
+    void unsetFilters(SkFilterLoader f) {
+        if (filters == f) {
+            filters = null;
+        }
+    }
+
+    SkFilterLoader filters() {
+        return filters;
+    }
+
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
     public void addProtocol(SocketProtocol p, Map<String, Object> props) {
         Entry e = new Entry(p, number(props, SocketProtocol.FAMILY), number(props, SocketProtocol.TYPE),

@@ -177,6 +177,10 @@ final class LoopSock extends Sock {
             skb.free(); // the peer is connected elsewhere: its filter drops the datagram
             return len;
         }
+        if (!peer.filter(skb, 0)) {
+            skb.free(); // the peer's socket filter dropped it (sk_filter), counted in its drops
+            return len;
+        }
         if (peer.queueReceive(skb) != null) {
             skb.free(); // the receive buffer is full: dropped and counted, as UDP does
         }

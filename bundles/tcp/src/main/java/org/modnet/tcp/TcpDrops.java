@@ -25,6 +25,8 @@ final class TcpDrops {
         PKT_TOO_SMALL,
         /** The checksum does not verify (InCsumErrors). */
         TCP_CSUM,
+        /** The socket's filter (SO_ATTACH_FILTER, SO_ATTACH_BPF) returned 0: {@code tcp_filter}, in the socket's drops. */
+        SOCKET_FILTER,
         /** The socket's backlog was full while the user held it (TCPBacklogDrop). */
         SOCKET_BACKLOG,
         /** Flags the state does not take: no ACK on a synchronized connection, SYN+FIN to a listener. */

@@ -512,6 +512,11 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
             }
         }
         if (sk != null) {
+            if (!sk.filter(skb, th.headerLen())) { // tcp_filter: SKB_DROP_REASON_SOCKET_FILTER, no MIB counter in Linux
+                net.drops.count(cpu, TcpDrops.Reason.SOCKET_FILTER);
+                skb.free();
+                return;
+            }
             sk.deliver(skb, cpu);
             return;
         }

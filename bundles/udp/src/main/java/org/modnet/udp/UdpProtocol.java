@@ -281,6 +281,10 @@ public final class UdpProtocol implements InetProtocol, SocketProtocol, PernetOp
 
     /** {@code udp_queue_rcv_skb}: the payload to the socket, or the drop counted as Linux counts it. */
     private static void queue(UdpNet net, UdpSock sk, SkBuff skb) {
+        if (!sk.filter(skb, UdpSock.HEADER)) { // sk_filter_trim_cap: the socket filter's drop is InErrors and the socket's drops
+            drop(net, skb, UdpMib.Counter.InErrors);
+            return;
+        }
         skb.pull(UdpSock.HEADER);
         Errno err = sk.queueReceive(skb);
         if (err != null) {

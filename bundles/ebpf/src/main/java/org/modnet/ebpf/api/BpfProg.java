@@ -53,4 +53,9 @@ public interface BpfProg extends AutoCloseable {
     default TcContext tcContext(int cpu) {
         throw new UnsupportedOperationException("not a tc program");
     }
+
+    /** A fresh socket filter context ({@link ProgType#SOCKET_FILTER}) for runs on {@code cpu}, or on one thread. @since 2.3 */
+    default SkFilterContext skFilterContext(int cpu) {
+        throw new UnsupportedOperationException("not a socket filter");
+    }
 }

@@ -51,6 +51,17 @@ public interface BpfSyscall {
      */
     SocketFilter socketFilter(String name, long[] insns, String engine) throws BpfException;
 
+    /**
+     * A classic BPF program ({@code SO_ATTACH_FILTER}'s {@code struct sock_filter} array; each element
+     * a {@code long} holding the C struct's 8 bytes little-endian: code in bits 0-15, jt 16-23, jf
+     * 24-31, k 32-63), checked as the kernel's {@code bpf_check_classic} checks it, translated to eBPF
+     * as {@code bpf_convert_filter} does and loaded as a {@link ProgType#SOCKET_FILTER}. Throws what is
+     * wrong with it: the kernel answers every such refusal with EINVAL. @since 2.3
+     */
+    default BpfProg progLoadClassic(String name, long[] filter, String engine) throws BpfException {
+        throw new BpfException("this bpf implementation has no classic BPF");
+    }
+
     /** Every loaded program, by id. */
     List<BpfProg> progs();
 

@@ -33,6 +33,10 @@ public final class HelperProtos {
     public static final int TAIL_CALL = 12;
     public static final int CLONE_REDIRECT = 13;
     public static final int SKB_LOAD_BYTES = 26;
+    /** @since 2.3 */
+    public static final int GET_SOCKET_COOKIE = 46;
+    /** @since 2.3 */
+    public static final int GET_SOCKET_UID = 47;
     public static final int SKB_CHANGE_HEAD = 43;
     public static final int REDIRECT = 23;
     public static final int CSUM_DIFF = 28;
@@ -67,6 +71,29 @@ public final class HelperProtos {
             new HelperProto(XDP_ADJUST_META, "bpf_xdp_adjust_meta", INTEGER, PTR_TO_CTX, ANYTHING).changingPacket(),
             new HelperProto(XDP_ADJUST_TAIL, "bpf_xdp_adjust_tail", INTEGER, PTR_TO_CTX, ANYTHING).changingPacket(),
             new HelperProto(FIB_LOOKUP, "bpf_fib_lookup", INTEGER, PTR_TO_CTX, PTR_TO_MEM, CONST_SIZE, ANYTHING),
+            new HelperProto(RINGBUF_OUTPUT, "bpf_ringbuf_output", INTEGER, CONST_MAP_PTR, PTR_TO_MEM, CONST_SIZE_OR_ZERO, ANYTHING),
+            new HelperProto(RINGBUF_RESERVE, "bpf_ringbuf_reserve", PTR_TO_ALLOC_MEM_OR_NULL, CONST_MAP_PTR, CONST_ALLOC_SIZE, ANYTHING),
+            new HelperProto(RINGBUF_SUBMIT, "bpf_ringbuf_submit", VOID, PTR_TO_ALLOC_MEM, ANYTHING),
+            new HelperProto(RINGBUF_DISCARD, "bpf_ringbuf_discard", VOID, PTR_TO_ALLOC_MEM, ANYTHING),
+            new HelperProto(RINGBUF_QUERY, "bpf_ringbuf_query", INTEGER, CONST_MAP_PTR, ANYTHING));
+
+    /**
+     * What a socket filter ({@link ProgType#SOCKET_FILTER}) may call ({@code sk_filter_func_proto}): the
+     * maps and the common helpers, {@code bpf_skb_load_bytes}, the socket's cookie and uid, and tail
+     * calls. Nothing that writes the packet. @since 2.3
+     */
+    public static final List<HelperProto> SOCKET_FILTER = List.of(
+            new HelperProto(MAP_LOOKUP_ELEM, "bpf_map_lookup_elem", PTR_TO_MAP_VALUE_OR_NULL, CONST_MAP_PTR, PTR_TO_MAP_KEY),
+            new HelperProto(MAP_UPDATE_ELEM, "bpf_map_update_elem", INTEGER, CONST_MAP_PTR, PTR_TO_MAP_KEY, PTR_TO_MAP_VALUE, ANYTHING),
+            new HelperProto(MAP_DELETE_ELEM, "bpf_map_delete_elem", INTEGER, CONST_MAP_PTR, PTR_TO_MAP_KEY),
+            new HelperProto(KTIME_GET_NS, "bpf_ktime_get_ns", INTEGER),
+            new HelperProto(TRACE_PRINTK, "bpf_trace_printk", INTEGER, PTR_TO_MEM, CONST_SIZE),
+            new HelperProto(GET_PRANDOM_U32, "bpf_get_prandom_u32", INTEGER),
+            new HelperProto(GET_SMP_PROCESSOR_ID, "bpf_get_smp_processor_id", INTEGER),
+            new HelperProto(TAIL_CALL, "bpf_tail_call", INTEGER, PTR_TO_CTX, CONST_MAP_PTR, ANYTHING),
+            new HelperProto(SKB_LOAD_BYTES, "bpf_skb_load_bytes", INTEGER, PTR_TO_CTX, ANYTHING, PTR_TO_UNINIT_MEM, CONST_SIZE),
+            new HelperProto(GET_SOCKET_COOKIE, "bpf_get_socket_cookie", INTEGER, PTR_TO_CTX),
+            new HelperProto(GET_SOCKET_UID, "bpf_get_socket_uid", INTEGER, PTR_TO_CTX),
             new HelperProto(RINGBUF_OUTPUT, "bpf_ringbuf_output", INTEGER, CONST_MAP_PTR, PTR_TO_MEM, CONST_SIZE_OR_ZERO, ANYTHING),
             new HelperProto(RINGBUF_RESERVE, "bpf_ringbuf_reserve", PTR_TO_ALLOC_MEM_OR_NULL, CONST_MAP_PTR, CONST_ALLOC_SIZE, ANYTHING),
             new HelperProto(RINGBUF_SUBMIT, "bpf_ringbuf_submit", VOID, PTR_TO_ALLOC_MEM, ANYTHING),

@@ -22,6 +22,16 @@ public enum ProgType {
      */
     SCHED_CLS(192),
     /**
+     * {@code BPF_PROG_TYPE_SOCKET_FILTER} ({@code SEC("socket")}), run by {@code sk_filter} on what a
+     * socket receives, from its transport header on: the context is {@code struct __sk_buff} as for
+     * {@link #SCHED_CLS}, but {@code sk_filter_is_valid_access} refuses tc_classid, data, data_meta,
+     * data_end and the socket fields past them, and lets programs write only cb[0..4]. The legacy
+     * {@code BPF_LD|BPF_ABS} and {@code BPF_LD|BPF_IND} loads read the packet (r6 the context). The
+     * return value is how many bytes to keep: 0 drops, less than the length truncates. Same runtime
+     * context layout as tc's. @since 2.3
+     */
+    SOCKET_FILTER(192),
+    /**
      * A program whose r1 points to plain memory of r2 bytes, as the conformance suite runs them; its
      * accesses are checked at run time only (the verifier checks registers, stack and flow).
      */
@@ -44,8 +54,11 @@ public enum ProgType {
     /** {@link #SCHED_CLS}'s runtime context region: two pointers and the u32 fields before data. */
     public static final int SKB_RUNTIME_CTX = 96;
 
-    /** The program type a section name gives ({@code libbpf}'s section table): tc's sections, else XDP. */
+    /** The program type a section name gives ({@code libbpf}'s section table): tc's sections, socket, else XDP. */
     public static ProgType ofSection(String section) {
+        if (section != null && (section.equals("socket") || section.startsWith("socket/"))) {
+            return SOCKET_FILTER;
+        }
         return section != null && (section.equals("tc") || section.startsWith("tc/") || section.equals("classifier")
                 || section.startsWith("classifier/") || section.startsWith("tcx/")) ? SCHED_CLS : XDP;
     }

@@ -10,9 +10,11 @@
  * 2.1.0: tc programs ({@link org.modnet.ebpf.api.ProgType#SCHED_CLS}, {@link org.modnet.ebpf.api.TcContext}) and the
  * state hand-over on update ({@link org.modnet.ebpf.api.BpfHandOver}, {@link org.modnet.ebpf.api.BpfAdoption}).
  * 2.2.0: every user of programs moves to the adopted ones ({@link org.modnet.ebpf.api.BpfRebind}), not only XDP's hooks.
+ * 2.3.0: socket filters ({@link org.modnet.ebpf.api.ProgType#SOCKET_FILTER}, {@link org.modnet.ebpf.api.SkFilterContext},
+ * classic BPF through {@link org.modnet.ebpf.api.BpfSyscall#progLoadClassic}).
  */
 @Export
-@Version("2.2.0")
+@Version("2.3.0")
 package org.modnet.ebpf.api;
 
 import org.osgi.annotation.bundle.Export;

@@ -223,6 +223,15 @@ public final class Assembler {
             }
             return;
         }
+        java.util.regex.Matcher legacy = java.util.regex.Pattern.compile("(ldabs|ldind)(b|h|w)").matcher(m);
+        if (legacy.matches()) { // ubpf's legacy packet loads: ldabsw 12, ldindb %r7, 14
+            boolean ind = legacy.group(1).equals("ldind");
+            count(ops, ind ? 2 : 1, m);
+            int size = SIZES.get(legacy.group(2));
+            out[at] = Bpf.encode(Bpf.LD | (ind ? Bpf.IND : Bpf.ABS) | size, 0, ind ? register(ops.get(0)) : 0, 0,
+                    (int) number(ops.get(ind ? 1 : 0), 32));
+            return;
+        }
         java.util.regex.Matcher mem = java.util.regex.Pattern.compile("(ldx|ldxs|stx|st)(b|h|w|dw)").matcher(m);
         if (mem.matches()) {
             count(ops, 2, m);

@@ -162,14 +162,27 @@ public final class BpfSyscallImpl implements BpfSyscall {
             XdpBuffer.helpers(own).copyInto(helpers);
         } else if (type == ProgType.SCHED_CLS) {
             SkbBuffer.helpers().copyInto(helpers);
+        } else if (type == ProgType.SOCKET_FILTER) {
+            SkbBuffer.sockHelpers().copyInto(helpers);
         }
         if (extra != null) {
             extra.copyInto(helpers);
         }
         LoadedProgram p = LoadedProgram.load(id, name, insns, type, attach, own, type == ProgType.XDP ? HelperProtos.XDP
-                : type == ProgType.SCHED_CLS ? HelperProtos.SCHED_CLS : List.of(), helpers, engine, verbose, tracePipe);
+                : type == ProgType.SCHED_CLS ? HelperProtos.SCHED_CLS : type == ProgType.SOCKET_FILTER ? HelperProtos.SOCKET_FILTER : List.of(),
+                helpers, engine, verbose, tracePipe);
         p.callerExtra = extra;
         return p;
+    }
+
+    @Override
+    public BpfProg progLoadClassic(String name, long[] filter, String engine) throws BpfException {
+        if (filter == null) {
+            throw new BpfException("no classic BPF program"); // sk_attach_filter: a NULL filter is EINVAL
+        }
+        ClassicBpf.check(filter);
+        long[] converted = ClassicBpf.convert(filter);
+        return load(0, name, converted, ProgType.SOCKET_FILTER, AttachType.DEFAULT, List.of(), null, null, engine, false);
     }
 
     @Override

@@ -112,6 +112,13 @@ public final class Disassembler {
                 return name + w + " " + rd + ", " + (reg ? rs : String.valueOf(imm));
             }
             case Bpf.LD -> {
+                // ubpf's words for the legacy packet loads (r0 gets the value)
+                if ((o & 0xe0) == Bpf.ABS) {
+                    return "ldabs" + size(o) + " " + imm;
+                }
+                if ((o & 0xe0) == Bpf.IND) {
+                    return "ldind" + size(o) + " " + rs + ", " + imm;
+                }
                 return unknown(x);
             }
             case Bpf.LDX -> {

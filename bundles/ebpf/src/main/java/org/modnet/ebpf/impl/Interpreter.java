@@ -115,6 +115,23 @@ final class Interpreter implements Executable {
                     r[d] = p.imm64[i];
                     pc++;
                 }
+                // the legacy packet loads: a load past the end returns 0 from the (sub)program, as gen_ld_abs's exit does
+                case Bpf.LD | Bpf.ABS | Bpf.W, Bpf.LD | Bpf.ABS | Bpf.H, Bpf.LD | Bpf.ABS | Bpf.B, Bpf.LD | Bpf.IND | Bpf.W,
+                        Bpf.LD | Bpf.IND | Bpf.H, Bpf.LD | Bpf.IND | Bpf.B -> {
+                    int k = (o & 0xe0) == Bpf.IND ? (int) r[src[i]] + imm[i] : imm[i];
+                    long v = SkbBuffer.ldAbs(mem, k, Bpf.bytes(o));
+                    if (v >= 0) {
+                        r[0] = v;
+                    } else {
+                        r[0] = 0;
+                        if (depth == 0) {
+                            return 0;
+                        }
+                        depth--;
+                        pc = returnPc[depth];
+                        System.arraycopy(saved, 11 + depth * 5, r, 6, 5);
+                    }
+                }
                 // loads and stores
                 case Bpf.LDX | Bpf.MEM | Bpf.B -> r[d] = mem.load8(r[src[i]] + off[i]);
                 case Bpf.LDX | Bpf.MEM | Bpf.H -> r[d] = mem.load16(r[src[i]] + off[i]);

@@ -282,8 +282,12 @@ final class Jit {
                 case Bpf.ALU64 -> alu64(o, d, s, off, imm);
                 case Bpf.ALU -> alu32(o, d, s, off, imm);
                 case Bpf.LD -> {
-                    code.ldc(p.imm64[i]);
-                    store(d);
+                    if ((o & 0xe0) == Bpf.ABS || (o & 0xe0) == Bpf.IND) {
+                        ldAbs(o, s, imm);
+                    } else {
+                        code.ldc(p.imm64[i]);
+                        store(d);
+                    }
                 }
                 case Bpf.LDX -> {
                     int size = Bpf.bytes(o);
@@ -687,6 +691,33 @@ final class Jit {
                 default -> Opcode.IFLE;
             };
             code.branch(op, taken);
+        }
+
+        /**
+         * A legacy packet load ({@code gen_ld_abs}): the value in r0, or, past the end of the packet, a
+         * return of 0 from this (sub)program.
+         */
+        private void ldAbs(int o, int s, int imm) {
+            code.aload(MEM);
+            if ((o & 0xe0) == Bpf.IND) {
+                load(s);
+                code.l2i();
+                code.ldc(imm);
+                code.iadd();
+            } else {
+                code.ldc(imm);
+            }
+            code.ldc(Bpf.bytes(o));
+            code.invokestatic(ClassDesc.of(SkbBuffer.class.getName()), "ldAbs", MethodTypeDesc.of(CD_long, CD_MEMORY, CD_int, CD_int));
+            code.dup2();
+            store(0);
+            Label ok = code.newLabel();
+            code.lconst_0();
+            code.lcmp();
+            code.ifge(ok);
+            code.lconst_0();
+            code.lreturn();
+            code.labelBinding(ok);
         }
 
         /** After a call that may have tail-called: end with the other program's result. */

@@ -369,6 +369,14 @@ public final class LoadedProgram implements BpfProg {
         return new SkbBuffer(this, memory(cpu));
     }
 
+    @Override
+    public org.modnet.ebpf.api.SkFilterContext skFilterContext(int cpu) {
+        if (type != ProgType.SOCKET_FILTER) {
+            throw new UnsupportedOperationException("not a socket filter: " + type);
+        }
+        return new SkbBuffer(this, memory(cpu));
+    }
+
     public String log() {
         return log;
     }

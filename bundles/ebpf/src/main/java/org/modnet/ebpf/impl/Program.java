@@ -122,8 +122,16 @@ public final class Program {
                 case Bpf.ALU, Bpf.ALU64 -> checkAlu(i, o, cls);
                 case Bpf.JMP, Bpf.JMP32 -> checkJump(i, o, cls);
                 case Bpf.LD -> {
+                    int mode = o & 0xe0;
+                    if (mode == Bpf.ABS || mode == Bpf.IND) {
+                        // the legacy packet loads (check_ld_abs): r0 gets the value, the size is not DW
+                        if (dst[i] != 0 || off[i] != 0 || (o & 0x18) == Bpf.DW || (mode == Bpf.ABS && src[i] != 0)) {
+                            throw new BpfException(i, "BPF_LD_[ABS|IND] uses reserved fields");
+                        }
+                        continue;
+                    }
                     if (o != (Bpf.LD | Bpf.IMM | Bpf.DW)) {
-                        throw new BpfException(i, "unknown opcode " + hex(o) + " (legacy packet access is not supported)");
+                        throw new BpfException(i, "unknown opcode " + hex(o));
                     }
                     if (i + 1 >= n || op[i + 1] != 0 || dst[i + 1] != 0 || src[i + 1] != 0 || off[i + 1] != 0) {
                         throw new BpfException(i, "invalid BPF_LD_IMM insn");

@@ -8,6 +8,7 @@ import org.modnet.ebpf.api.BpfFault;
 import org.modnet.ebpf.api.HelperProtos;
 import org.modnet.ebpf.api.Helpers;
 import org.modnet.ebpf.api.ProgType;
+import org.modnet.ebpf.api.SkFilterContext;
 import org.modnet.ebpf.api.TcContext;
 
 /**
@@ -15,9 +16,10 @@ import org.modnet.ebpf.api.TcContext;
  * from the Ethernet header on, and, after the run, where {@code bpf_redirect} sends it. The byte
  * helpers ({@code bpf_skb_load_bytes}, {@code bpf_skb_store_bytes}, {@code bpf_l3_csum_replace},
  * {@code bpf_l4_csum_replace}) work on those bytes here ({@code net/core/filter.c}); offsets are
- * from the Ethernet header, as the kernel's are from {@code skb->data} at the tc hook.
+ * from the Ethernet header, as the kernel's are from {@code skb->data} at the tc hook. A socket filter
+ * ({@link SkFilterContext}) sees the same structure with its packet from the transport header on.
  */
-public final class SkbBuffer implements TcContext {
+public final class SkbBuffer implements TcContext, SkFilterContext {
     private static final boolean BIG_ENDIAN_HOST = ByteOrder.nativeOrder() == ByteOrder.BIG_ENDIAN;
     /**
      * A checksum field as the program's registers hold packet words (little-endian loads, as on the
@@ -27,6 +29,11 @@ public final class SkbBuffer implements TcContext {
     private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     /** A u32 of the context as the program's little-endian loads read it (one layout: making one per store allocates). */
     private static final ValueLayout.OfInt CTX_U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    /** The legacy packet loads' network order. */
+    private static final ValueLayout.OfInt BE_U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    private static final ValueLayout.OfShort BE_U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    /** Two pointers, then every u32 of {@code __sk_buff} up to gso_size (176) at 16 + its offset. */
+    private static final int RUNTIME_CTX = Math.max(ProgType.SKB_RUNTIME_CTX, 16 + 192);
     private static final int EFAULT = -14;
     private static final int EINVAL = -22;
     /** {@code BPF_F_RECOMPUTE_CSUM}, {@code BPF_F_INVALIDATE_HASH}: store_bytes' flags. */
@@ -39,13 +46,17 @@ public final class SkbBuffer implements TcContext {
 
     private final LoadedProgram program;
     private final Memory memory;
-    private final long[] ctxWords = new long[ProgType.SKB_RUNTIME_CTX / 8];
+    private final long[] ctxWords = new long[RUNTIME_CTX / 8];
     private final MemorySegment ctx = MemorySegment.ofArray(ctxWords);
     private MemorySegment buffer;
     private boolean writable;
     private boolean csumPartial;
     private int data;
     private int dataEnd;
+    /** Where the link-layer header (-1: none) and the network header start, for SKF_LL_OFF and SKF_NET_OFF loads. */
+    private int macHeader = -1;
+    private int networkHeader = -1;
+    private long socketCookie;
     private int redirectIfindex = -1;
     private int redirectFlags;
     private Object device;
@@ -81,6 +92,72 @@ public final class SkbBuffer implements TcContext {
         field(68, hash);
     }
 
+    @Override
+    public void fields(int len, int pktType, int mark, int queueMapping, int protocol, int vlanPresent, int vlanTci, int vlanProto,
+            int priority, int ingressIfindex, int ifindex, int hash) {
+        fields(len, pktType, mark, queueMapping, protocol, priority, ingressIfindex, ifindex, hash);
+        field(20, vlanPresent);
+        field(24, vlanTci);
+        field(28, vlanProto);
+    }
+
+    @Override
+    public void packet(MemorySegment buffer, int macHeader, int networkHeader, int data, int dataEnd) {
+        packet(buffer, data, dataEnd, false);
+        this.macHeader = macHeader;
+        this.networkHeader = networkHeader;
+    }
+
+    @Override
+    public void socketCookie(long cookie) {
+        this.socketCookie = cookie;
+    }
+
+    @Override
+    public long filter() {
+        try {
+            return program.run(memory, Memory.base(LoadedProgram.CTX_REGION), 0) & 0xffffffffL;
+        } catch (BpfFault f) {
+            return 0; // a fault drops, as a filter that returns 0
+        }
+    }
+
+    /**
+     * {@code BPF_LD|BPF_ABS} and {@code BPF_LD|BPF_IND} ({@code bpf_skb_load_helper_8/16/32}): {@code size}
+     * bytes at {@code k} from the packet's start, or, for a negative {@code k}, from the network header
+     * ({@code SKF_NET_OFF}) or the link-layer header ({@code SKF_LL_OFF}), in network order; -1 when
+     * they are not all inside the skb, which ends the program with 0.
+     */
+    static long ldAbs(Memory m, int k, int size) {
+        if (!(m.attachment() instanceof SkbBuffer s) || s.buffer == null) {
+            return -1;
+        }
+        long at;
+        if (k >= 0) {
+            at = (long) s.data + k;
+        } else if (k >= SKF_NET_OFF) {
+            if (s.networkHeader < 0) {
+                return -1;
+            }
+            at = (long) s.networkHeader + (k - SKF_NET_OFF);
+        } else if (k >= SKF_LL_OFF) {
+            if (s.macHeader < 0) {
+                return -1; // skb_mac_header_was_set
+            }
+            at = (long) s.macHeader + (k - SKF_LL_OFF);
+        } else {
+            return -1;
+        }
+        if (at < 0 || at + size > s.dataEnd) {
+            return -1;
+        }
+        return switch (size) {
+            case 4 -> s.buffer.get(BE_U32, at) & 0xffffffffL;
+            case 2 -> s.buffer.get(BE_U16, at) & 0xffffL;
+            default -> s.buffer.get(ValueLayout.JAVA_BYTE, at) & 0xffL;
+        };
+    }
+
     /** A u32 of {@code __sk_buff} at {@code off}, where the rewritten load reads it (16 + off, little-endian). */
     private void field(int off, int value) {
         ctx.set(CTX_U32, 16 + off, value);
@@ -100,6 +177,8 @@ public final class SkbBuffer implements TcContext {
         }
         this.data = data;
         this.dataEnd = dataEnd;
+        this.macHeader = data; // tc's packet starts at the Ethernet header; a socket filter's packet() sets both after
+        this.networkHeader = data + 14;
         long base = Memory.base(LoadedProgram.PACKET_REGION);
         ctxWords[0] = le(base + data);
         ctxWords[1] = le(base + dataEnd);
@@ -292,6 +371,16 @@ public final class SkbBuffer implements TcContext {
         }
         buffer.set(U16, at, (short) next);
         return 0;
+    }
+
+    /** The helpers a socket filter gets from the implementation: bpf_skb_load_bytes and the socket's cookie and uid. */
+    static Helpers sockHelpers() {
+        Helpers h = new Helpers();
+        h.register(HelperProtos.SKB_LOAD_BYTES, "bpf_skb_load_bytes", (OwnHelper) (r1, r2, r3, r4, r5, m) -> of(m).loadBytes(r2, r3, r4, m));
+        h.register(HelperProtos.GET_SOCKET_COOKIE, "bpf_get_socket_cookie", (OwnHelper) (r1, r2, r3, r4, r5, m) -> of(m).socketCookie);
+        // modnet's processes run as root: the socket's owner is uid 0
+        h.register(HelperProtos.GET_SOCKET_UID, "bpf_get_socket_uid", (OwnHelper) (r1, r2, r3, r4, r5, m) -> 0L);
+        return h;
     }
 
     /** The helpers a tc program gets from the implementation: the byte and checksum helpers and bpf_redirect. */

@@ -756,7 +756,7 @@ public final class Verifier {
                     return in & ~d;
                 }
                 case Bpf.ALU, Bpf.LD -> {
-                    return in & ~d;
+                    return (o & 0xe0) == Bpf.ABS || (o & 0xe0) == Bpf.IND ? in & ~0x3f : in & ~d;
                 }
                 case Bpf.LDX -> {
                     return stackInMemory ? in | d : in & ~d;
@@ -822,8 +822,15 @@ public final class Verifier {
                     }
                 }
                 case Bpf.LD -> {
-                    R = oR & ~db;
-                    P = oP & ~db;
+                    if ((o & 0xe0) == Bpf.ABS || (o & 0xe0) == Bpf.IND) {
+                        // a legacy packet load reads r6 (the skb) and its index, and clobbers r0-r5 as a call does
+                        int index = (o & 0xe0) == Bpf.IND ? sb : 0;
+                        R = oR & ~0x3f | 1 << 6 | index;
+                        P = oP & ~0x3f | index;
+                    } else {
+                        R = oR & ~db;
+                        P = oP & ~db;
+                    }
                 }
                 case Bpf.LDX -> {
                     R = oR & ~db | sb;
@@ -944,6 +951,23 @@ public final class Verifier {
                 s.pc++;
             }
             case Bpf.LD -> {
+                if ((o & 0xe0) == Bpf.ABS || (o & 0xe0) == Bpf.IND) {
+                    ldAbs(i, s, f, o);
+                    if (s.frames.size() > 1) {
+                        // gen_ld_abs's hidden exit: a failed load returns 0 from the subprogram, a return
+                        // its caller must allow for (the main program's ends the run, nothing to follow)
+                        State fail = s.copy();
+                        fail.cur().regs[0] = Reg.constant(0);
+                        if (exit(i, fail)) {
+                            if (fail.cp != null) {
+                                fail.cp.branches++;
+                            }
+                            work.push(fail);
+                        }
+                    }
+                    s.pc++;
+                    return true;
+                }
                 Reg r;
                 if (p.src[i] == Bpf.PSEUDO_MAP_FD) {
                     int index = p.imm[i];
@@ -1339,6 +1363,9 @@ public final class Verifier {
         if (type == ProgType.SCHED_CLS) {
             return skbCtxRead(i, base, off, size);
         }
+        if (type == ProgType.SOCKET_FILTER) {
+            return sockCtxRead(i, base, off, size);
+        }
         if (type != ProgType.XDP) {
             throw reject(i, "invalid bpf_context access off=" + off + " size=" + size);
         }
@@ -1407,6 +1434,82 @@ public final class Verifier {
         rewritten[i] = Bpf.encode(opcode, p.dst[i], p.src[i], runtimeOff, 0);
         ctxLoad[i] = true;
         return r;
+    }
+
+    /**
+     * A socket filter's {@code struct __sk_buff} ({@code sk_filter_is_valid_access}, then
+     * {@code bpf_skb_is_valid_access}): the u32 fields from len to hash, napi_id, gso_segs and gso_size,
+     * also by narrower loads of their low bytes; tc_classid, data, data_end, data_meta, the socket's
+     * fields, tstamp, wire_len and hwtstamp are the kernel's refusals here, and the sk pointer is
+     * modnet's (no {@code struct bpf_sock} yet).
+     */
+    private Reg sockCtxRead(int i, Reg base, long off, int size) {
+        if (base.off != 0 || base.varMax != 0) {
+            throw reject(i, "dereference of modified ctx ptr R" + p.src[i] + " off=" + base.off + " disallowed");
+        }
+        if ((p.op[i] & 0xe0) == Bpf.MEMSX) {
+            throw reject(i, "invalid bpf_context access off=" + off + " size=" + size);
+        }
+        long field = off & ~3L;
+        boolean readable = (field >= 0 && field <= 68) || field == 84 || field == 164 || field == 176;
+        if (!readable || size > 4 || off % size != 0) {
+            throw reject(i, "invalid bpf_context access off=" + off + " size=" + size);
+        }
+        Reg r = Reg.scalar();
+        r.unsigned(0, size == 4 ? 0xffffffffL : (1L << (size * 8)) - 1);
+        // the runtime keeps the fields little-endian at 16 + off: a narrow load of the low bytes reads them there
+        rewritten[i] = Bpf.encode(p.op[i], p.dst[i], p.src[i], 16 + (int) off, 0);
+        ctxLoad[i] = true;
+        return r;
+    }
+
+    /** A socket filter's store into {@code __sk_buff}: cb[0..4] only ({@code sk_filter_is_valid_access}). */
+    private void sockCtxWrite(int i, Reg base, long off, int size, Reg value, boolean atomic) {
+        if (atomic) {
+            throw reject(i, "BPF_ATOMIC stores into R" + p.dst[i] + " ctx is not allowed");
+        }
+        if (base.off != 0 || base.varMax != 0) {
+            throw reject(i, "dereference of modified ctx ptr R" + p.dst[i] + " off=" + base.off + " disallowed");
+        }
+        if (off < 48 || off + size > 68 || size > 4 || off % size != 0) {
+            throw reject(i, "invalid bpf_context access off=" + off + " size=" + size);
+        }
+        if (value != null && value.isPointer()) {
+            throw reject(i, "R" + p.src[i] + " leaks addr into ctx");
+        }
+        rewritten[i] = Bpf.encode(p.op[i], p.dst[i], p.src[i], 16 + (int) off, p.imm[i]);
+    }
+
+    /**
+     * {@code check_ld_abs}: the legacy packet loads are for the skb's program types, with r6 the
+     * context they read through (the program's r1 saved there); r1-r5 are clobbered as by a call and
+     * r0 holds the value, in network order. A load past the end ends the program at run time with 0.
+     */
+    private void ldAbs(int i, State s, Frame f, int o) {
+        if (type != ProgType.SOCKET_FILTER && type != ProgType.SCHED_CLS) {
+            throw reject(i, "BPF_LD_[ABS|IND] instructions not allowed for this program type");
+        }
+        if (!s.refs.isEmpty()) {
+            // the load may end the program, which would leak the reference
+            throw reject(i, "BPF_LD_[ABS|IND] cannot be mixed with socket references");
+        }
+        Reg ctx = f.regs[6];
+        if (ctx.kind == Kind.NOT_INIT) {
+            throw reject(i, "R6 !read_ok");
+        }
+        if (ctx.kind != Kind.CTX || ctx.off != 0 || ctx.varMax != 0) {
+            throw reject(i, "at the time of BPF_LD_ABS|IND R6 != pointer to skb");
+        }
+        if ((o & 0xe0) == Bpf.IND && f.regs[p.src[i]].kind == Kind.NOT_INIT) {
+            throw reject(i, "R" + p.src[i] + " !read_ok");
+        }
+        for (int r = 1; r <= 5; r++) {
+            f.regs[r] = new Reg();
+        }
+        Reg r0 = Reg.scalar();
+        int size = Bpf.bytes(o);
+        r0.unsigned(0, (1L << (size * 8)) - 1);
+        f.regs[0] = r0;
     }
 
     /**
@@ -1607,6 +1710,10 @@ public final class Verifier {
                 }
             }
             case CTX -> {
+                if (type == ProgType.SOCKET_FILTER) {
+                    sockCtxWrite(i, base, off, size, value, atomic);
+                    return;
+                }
                 if (type != ProgType.SCHED_CLS) {
                     throw reject(i, "invalid bpf_context access off=" + (base.off + off) + " size=" + size + " (the context is read-only)");
                 }

@@ -57,6 +57,26 @@ public abstract class Sock {
     public static final int SOCK_SNDBUF_LOCK = 1;
     public static final int SOCK_RCVBUF_LOCK = 2;
 
+    /**
+     * A socket filter ({@code struct sk_filter}) as the socket layer made it from what
+     * {@code SO_ATTACH_FILTER} or {@code SO_ATTACH_BPF} gave: the program a protocol runs through
+     * {@link #filter(SkBuff, int)} on each packet before it queues it.
+     * @since 1.11
+     */
+    public interface Filter {
+        /**
+         * How many bytes of {@code skb}, from its data (the transport header) on, to keep; 0 drops it.
+         * Runs on the softirq thread: allocates nothing, takes no lock.
+         */
+        long run(Sock sk, SkBuff skb);
+
+        /** {@code SO_GET_FILTER}: the classic instructions it was made from, or null for an eBPF program. */
+        long[] classic();
+
+        /** Detached, replaced, or its socket closed: lets go of the program. */
+        void release();
+    }
+
     /** A sleeper in {@code poll}, {@code epoll} or a selector: told whenever the socket's state may have changed. */
     @FunctionalInterface
     public interface Waiter {
@@ -108,6 +128,10 @@ public abstract class Sock {
     private volatile int shutdown;
     private volatile boolean dead;
     private volatile boolean parked;
+
+    /** The attached socket filter ({@code sk->sk_filter}), null for none; SO_LOCK_FILTER's flag. */
+    private volatile Filter filter;
+    private volatile boolean filterLocked;
 
     /** {@code sk_state}. */
     protected volatile int state = TCP_CLOSE;
@@ -241,6 +265,76 @@ public abstract class Sock {
         }
         wakeWaiters();
         return null;
+    }
+
+    /**
+     * {@code sk_filter_trim_cap}: runs the attached filter on {@code skb}, whose data is at its transport
+     * header. False when the filter dropped it — counted in the socket's drops; the caller counts it in
+     * its MIB as Linux does and frees it — else true, the skb cut to the length the filter kept but
+     * never below {@code cap} bytes (the transport header). Without a filter: true at once.
+     * @since 1.11
+     */
+    public final boolean filter(SkBuff skb, int cap) {
+        Filter f = filter;
+        if (f == null) {
+            return true;
+        }
+        long keep = f.run(this, skb);
+        if (keep == 0) {
+            drops.incrementAndGet();
+            return false;
+        }
+        if (keep < skb.len()) {
+            skb.trim((int) Math.min(skb.len(), Math.max(cap, keep)));
+        }
+        return true;
+    }
+
+    /**
+     * {@code sk_attach_filter}/{@code sk_attach_bpf}'s last step: {@code f} replaces the filter the
+     * socket had, which is released; EPERM when SO_LOCK_FILTER locked it (then {@code f} is released).
+     * @since 1.11
+     */
+    public final void attachFilter(Filter f) throws SockException {
+        Filter old;
+        lock.lock();
+        try {
+            if (filterLocked || dead) {
+                f.release();
+                throw SockException.of(filterLocked ? Errno.EPERM : Errno.EBADF);
+            }
+            old = filter;
+            filter = f;
+        } finally {
+            lock.unlock();
+        }
+        if (old != null) {
+            old.release();
+        }
+    }
+
+    /** The attached filter, or null. @since 1.11 */
+    public final Filter attachedFilter() {
+        return filter;
+    }
+
+    /** {@code sk_detach_filter}: EPERM when locked, ENOENT without a filter. */
+    private void detachFilter() throws SockException {
+        Filter old;
+        lock.lock();
+        try {
+            if (filterLocked) {
+                throw SockException.of(Errno.EPERM);
+            }
+            old = filter;
+            if (old == null) {
+                throw SockException.of(Errno.ENOENT);
+            }
+            filter = null;
+        } finally {
+            lock.unlock();
+        }
+        old.release();
     }
 
     private void rfree(SkBuff skb) {
@@ -588,6 +682,11 @@ public abstract class Sock {
         }
         release();
         drainReceiveQueue();
+        Filter f = filter; // sk_destruct lets go of the filter
+        filter = null;
+        if (f != null) {
+            f.release();
+        }
         wakeUp();
     }
 
@@ -803,6 +902,16 @@ public abstract class Sock {
             }
             case SocketCalls.SO_RCVTIMEO -> rcvTimeoNanos = timeout(v);
             case SocketCalls.SO_SNDTIMEO -> sndTimeoNanos = timeout(v);
+            case SocketCalls.SO_DETACH_FILTER -> detachFilter();
+            case SocketCalls.SO_LOCK_FILTER -> {
+                boolean lockIt = flag(v);
+                if (filterLocked && !lockIt) {
+                    throw SockException.of(Errno.EPERM); // a locked filter stays locked
+                }
+                filterLocked = lockIt;
+            }
+            // attaching needs the eBPF layer: the socket layer's setsockopt makes the filter and calls attachFilter
+            case SocketCalls.SO_ATTACH_FILTER, SocketCalls.SO_ATTACH_BPF -> throw SockException.of(Errno.EINVAL);
             case SocketCalls.SO_TYPE, SocketCalls.SO_ERROR, SocketCalls.SO_PROTOCOL, SocketCalls.SO_DOMAIN -> throw SockException.of(Errno.ENOPROTOOPT);
             default -> throw SockException.of(Errno.ENOPROTOOPT);
         }
@@ -859,6 +968,7 @@ public abstract class Sock {
                 case SocketCalls.SO_PROTOCOL -> new int[] { protocol };
                 case SocketCalls.SO_DOMAIN -> new int[] { SocketCalls.AF_INET };
                 case SocketCalls.SO_ERROR -> new int[] { takeError() };
+                case SocketCalls.SO_LOCK_FILTER -> new int[] { filterLocked ? 1 : 0 };
                 default -> throw SockException.of(Errno.ENOPROTOOPT);
             };
         } else if (level == SocketCalls.IPPROTO_IP && name == SocketCalls.IP_TTL) {

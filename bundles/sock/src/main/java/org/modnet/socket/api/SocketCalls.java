@@ -40,6 +40,21 @@ public interface SocketCalls extends AutoCloseable {
     int SO_REUSEPORT = 15;
     int SO_RCVTIMEO = 20;
     int SO_SNDTIMEO = 21;
+    /**
+     * Socket filters ({@code socket(7)}): {@code SO_ATTACH_FILTER} takes a classic BPF program (through
+     * {@link #setsockopt(int, int, int, ByteBuffer)}: its {@code struct sock_filter} array);
+     * {@code SO_ATTACH_BPF} an eBPF {@code SOCKET_FILTER} program — here its id, as {@code bpftool prog
+     * show} lists it and {@code BpfProg.id()} gives it, where Linux takes a descriptor of it;
+     * {@code SO_DETACH_FILTER} removes either ({@code SO_DETACH_BPF} is the same number);
+     * {@code SO_LOCK_FILTER} 1 forbids changing it from then on; {@code SO_GET_FILTER} reads a classic
+     * one back. @since 1.11
+     */
+    int SO_ATTACH_FILTER = 26;
+    int SO_GET_FILTER = SO_ATTACH_FILTER;
+    int SO_DETACH_FILTER = 27;
+    int SO_DETACH_BPF = SO_DETACH_FILTER;
+    int SO_LOCK_FILTER = 44;
+    int SO_ATTACH_BPF = 50;
     int SO_PROTOCOL = 38;
     int SO_DOMAIN = 39;
     /** {@code SO_MAX_PACING_RATE}: the most a socket is paced at, bytes per second (~0: no limit). @since 1.9 */
@@ -158,6 +173,17 @@ public interface SocketCalls extends AutoCloseable {
      * Too few values is EINVAL, as a short {@code optlen} is.
      */
     int setsockopt(int fd, int level, int name, int... value);
+
+    /**
+     * {@code setsockopt(2)} with the option's bytes as a C caller lays them out: for
+     * {@link #SO_ATTACH_FILTER}, the program's {@code struct sock_filter} array (8 bytes each,
+     * little-endian: u16 code, u8 jt, u8 jf, u32 k) from the buffer's position to its limit, which
+     * {@code struct sock_fprog} would point to. EINVAL for a program the kernel's checker refuses, EPERM
+     * when the filter is locked, ENOPROTOOPT for an option that takes no bytes here. @since 1.11
+     */
+    default int setsockopt(int fd, int level, int name, ByteBuffer value) {
+        return -org.modnet.api.net.Errno.ENOPROTOOPT.number();
+    }
 
     /** {@code getsockopt(2)}: fills {@code value} and returns how many integers the option has. */
     int getsockopt(int fd, int level, int name, int[] value);

@@ -116,6 +116,11 @@ public final class SocketProcess implements SocketCalls {
     }
 
     @Override
+    public int setsockopt(int fd, int level, int name, ByteBuffer value) {
+        return calls.setsockopt(fd, level, name, value);
+    }
+
+    @Override
     public int getsockopt(int fd, int level, int name, int[] value) {
         return calls.getsockopt(fd, level, name, value);
     }
