@@ -140,7 +140,7 @@ final class Icmp implements InetProtocol {
         }
         int inner = i + HEADER;
         int dest = Ipv4Header.daddr(skb, inner);
-        org.modnet.api.inet.RouteEntry r = net.fib.lookup(dest);
+        org.modnet.api.inet.RouteEntry r = net.rules.output(dest, 0, 0, 0, 0, 0, 0, 0);
         if (r != null && r.dev() != null) {
             net.pmtu.update(dest, skb.getU16(i + 6), r.dev().mtu(), net.core.nanoTime() / 1_000_000);
         }
