@@ -352,6 +352,16 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
     }
 
     @Override
+    public OutputRoute route(NetNamespace ns, int daddr, int saddr, int mark) {
+        Ipv4Net net = nets.get(ns);
+        if (net == null) {
+            return new OutputRoute(null, 0, Errno.ENETUNREACH);
+        }
+        Ipv4Output.Decision d = net.output.route(daddr, saddr, 0, mark);
+        return new OutputRoute(d.dev(), d.src(), d.error());
+    }
+
+    @Override
     public Errno send(NetNamespace ns, SkBuff skb, int saddr, int daddr, int protocol, int ttl, int tos) {
         Ipv4Net net = nets.get(ns);
         if (net == null) {
