@@ -349,4 +349,56 @@ final class FibRules {
                 && (sel.srcLen() == 0 || sel.srcLen() == r.srcLen() && sel.src() == r.src())
                 && (sel.dstLen() == 0 || sel.dstLen() == r.dstLen() && sel.dst() == r.dst()) && (sel.tos() == 0 || sel.tos() == r.tos());
     }
+
+    /**
+     * The rules as text for a hand-over ({@code TableState.extra}): one line a rule, its fields in the
+     * record's order, device names URL-encoded ({@code -} for none); null while they are the defaults.
+     */
+    synchronized String encode() {
+        if (rules.equals(FibRule.defaults())) {
+            return null;
+        }
+        StringBuilder sb = new StringBuilder();
+        for (FibRule r : rules) {
+            sb.append(r.priority()).append(' ').append(r.not()).append(' ').append(r.src()).append(' ').append(r.srcLen()).append(' ')
+                    .append(r.dst()).append(' ').append(r.dstLen()).append(' ').append(name(r.iif())).append(' ').append(name(r.oif()))
+                    .append(' ').append(r.fwmark()).append(' ').append(r.fwmask()).append(' ').append(r.tos()).append(' ')
+                    .append(r.ipproto()).append(' ').append(r.sportLo()).append(' ').append(r.sportHi()).append(' ').append(r.dportLo())
+                    .append(' ').append(r.dportHi()).append(' ').append(r.action()).append(' ').append(r.table()).append(' ')
+                    .append(r.gotoPriority()).append(' ').append(r.suppressPrefixlen()).append('\n');
+        }
+        return sb.toString();
+    }
+
+    /** The rules a previous version {@link #encode encoded}, in place of these; lines it cannot read are skipped. Returns them. */
+    synchronized int decode(String text) {
+        List<FibRule> read = new ArrayList<>();
+        for (String line : text.split("\n")) {
+            String[] f = line.split(" ");
+            if (f.length != 20) {
+                continue;
+            }
+            try {
+                read.add(new FibRule(Long.parseLong(f[0]), Boolean.parseBoolean(f[1]), Integer.parseInt(f[2]), Integer.parseInt(f[3]),
+                        Integer.parseInt(f[4]), Integer.parseInt(f[5]), unname(f[6]), unname(f[7]), Long.parseLong(f[8]),
+                        Long.parseLong(f[9]), Integer.parseInt(f[10]), Integer.parseInt(f[11]), Integer.parseInt(f[12]),
+                        Integer.parseInt(f[13]), Integer.parseInt(f[14]), Integer.parseInt(f[15]), f[16], Long.parseLong(f[17]),
+                        Long.parseLong(f[18]), Integer.parseInt(f[19])));
+            } catch (NumberFormatException e) {
+                // a line of another layout: left out
+            }
+        }
+        rules.clear();
+        rules.addAll(read);
+        compile();
+        return read.size();
+    }
+
+    private static String name(String dev) {
+        return dev == null ? "-" : "=" + java.net.URLEncoder.encode(dev, java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    private static String unname(String w) {
+        return w.equals("-") ? null : java.net.URLDecoder.decode(w.substring(1), java.nio.charset.StandardCharsets.UTF_8);
+    }
 }
