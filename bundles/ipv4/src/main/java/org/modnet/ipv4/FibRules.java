@@ -244,7 +244,9 @@ final class FibRules {
         }
         compiled = rs;
         defaultTable = tables.get(FibRule.DEFAULT);
-        custom = !rules.equals(FibRule.defaults());
+        // Linux keeps local and main merged in one trie until a rule is added (fib_unmerge), so its
+        // shortcut still finds local routes; a table 255 with routes by hand takes the rules here
+        custom = !rules.equals(FibRule.defaults()) || tables.containsKey(FibRule.LOCAL);
     }
 
     /** Devices came, went or were renamed: the kernel's routes and the rules' device names follow. */

@@ -258,4 +258,11 @@ class FibRulesTest {
         assertEquals(FibRule.defaults(), rules.rules());
         assertEquals(eth0, out(INTERNET, 0, 0).dev());
     }
+
+    @Test
+    void aRouteAddedToTheLocalTableIsFoundWithOnlyTheDefaultRules() throws Exception {
+        rules.tableOrNew(255).add(new RouteEntry("blackhole", 0x0a070000, 16, 0, null, 0, 0, "boot", "global"), false);
+        assertEquals("blackhole", out(0x0a070001, 0, 0).type(), "the local rule (0) comes before main");
+        assertEquals(eth0, out(INTERNET, 0, 0).dev());
+    }
 }
