@@ -187,7 +187,9 @@ final class Ipv4Fib {
 
     private void notify(int type, RouteEntry r) {
         if (ns.rtnlListening(Rtnetlink.RTNLGRP_IPV4_ROUTE)) {
-            ns.rtnlNotify(new RtnlMessage(type, r.dev(), r));
+            // rtmsg_fib: the table rides with a route of any table but main (ip monitor prints "table ID")
+            ns.rtnlNotify(new RtnlMessage(type, r.dev(), id == org.modnet.api.inet.FibRule.MAIN ? r
+                    : new org.modnet.api.inet.TableRoute(id, r)));
         }
     }
 }

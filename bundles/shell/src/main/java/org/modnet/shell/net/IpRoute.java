@@ -247,6 +247,11 @@ final class IpRoute {
         return format(r, Shown.ALL, null);
     }
 
+    /** A route of another table than main, marked {@code table NAME}, as {@code ip monitor} prints it. */
+    static String format(RouteEntry r, String tableName) {
+        return format(r, Shown.ALL, tableName);
+    }
+
     private static String format(RouteEntry r, Shown hide, String tableName) {
         StringBuilder sb = new StringBuilder();
         if (!r.type().equals("unicast")) {
