@@ -140,7 +140,7 @@ final class Icmp implements InetProtocol {
         }
         int inner = i + HEADER;
         int dest = Ipv4Header.daddr(skb, inner);
-        org.modnet.api.inet.RouteEntry r = net.fib.lookup(dest);
+        org.modnet.api.inet.RouteEntry r = net.rules.output(dest, 0, 0, 0, 0, 0, 0, 0);
         if (r != null && r.dev() != null) {
             net.pmtu.update(dest, skb.getU16(i + 6), r.dev().mtu(), net.core.nanoTime() / 1_000_000);
         }
@@ -296,10 +296,16 @@ final class Icmp implements InetProtocol {
 
     /** An echo request from {@code saddr} (0: the route's source). */
     Errno sendEcho(int daddr, int saddr, int id, int seq, int size, int ttl) {
+        return sendEcho(daddr, saddr, id, seq, size, ttl, 0);
+    }
+
+    /** An echo request carrying {@code mark} ({@code skb->mark}, as ping's SO_MARK sets it). */
+    Errno sendEcho(int daddr, int saddr, int id, int seq, int size, int ttl, int mark) {
         SkBuff skb = net.core.allocSkb(HEADER + size, 128);
         if (skb == null) {
             return Errno.ENOBUFS;
         }
+        skb.mark(mark);
         int o = skb.put(HEADER + size);
         skb.setU8(o, ECHO);
         skb.setU8(o + 1, 0);

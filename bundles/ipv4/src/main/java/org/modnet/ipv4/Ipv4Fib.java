@@ -14,13 +14,15 @@ import org.modnet.api.net.Rtnetlink;
 import org.modnet.api.net.RtnlMessage;
 
 /**
- * One namespace's routing table ({@code RT_TABLE_MAIN}) on the FIB trie. The kernel's own routes
- * (connected networks of the addresses of devices that are up) are remade whenever the namespace's
- * addresses or devices change; routes added by hand stay. Lookups take the lowest metric of the
- * longest prefix.
+ * One of a namespace's routing tables on the FIB trie. In the main table ({@code RT_TABLE_MAIN}) the
+ * kernel's own routes (connected networks of the addresses of devices that are up) are remade
+ * whenever the namespace's addresses or devices change; routes added by hand stay (in every table,
+ * while their device is in the namespace). Lookups take the lowest metric of the longest prefix.
  */
 final class Ipv4Fib {
     private final NetNamespace ns;
+    /** The table's id ({@code tb_id}): 254 main, 253 default, or any the user named. */
+    final long id;
     /** The writers' table, changed under this object's lock. */
     private final FibTrie<RouteEntry> trie = new FibTrie<>();
     private long generation = -1;
@@ -33,7 +35,12 @@ final class Ipv4Fib {
     private volatile long publishedGeneration = -1;
 
     Ipv4Fib(NetNamespace ns) {
+        this(ns, org.modnet.api.inet.FibRule.MAIN);
+    }
+
+    Ipv4Fib(NetNamespace ns, long id) {
         this.ns = ns;
+        this.id = id;
     }
 
     /** {@code fib_lookup}: the route for {@code daddr}, or null (network unreachable). Takes no lock unless addresses changed. */
@@ -128,7 +135,7 @@ final class Ipv4Fib {
             trie.exact(p[0], p[1]).clear();
             trie.prune(p[0], p[1]);
         }
-        for (NetDevice dev : ns.devices()) {
+        for (NetDevice dev : id == org.modnet.api.inet.FibRule.MAIN ? ns.devices() : java.util.List.<NetDevice>of()) {
             if (!dev.isUp()) {
                 continue;
             }
@@ -180,7 +187,9 @@ final class Ipv4Fib {
 
     private void notify(int type, RouteEntry r) {
         if (ns.rtnlListening(Rtnetlink.RTNLGRP_IPV4_ROUTE)) {
-            ns.rtnlNotify(new RtnlMessage(type, r.dev(), r));
+            // rtmsg_fib: the table rides with a route of any table but main (ip monitor prints "table ID")
+            ns.rtnlNotify(new RtnlMessage(type, r.dev(), id == org.modnet.api.inet.FibRule.MAIN ? r
+                    : new org.modnet.api.inet.TableRoute(id, r)));
         }
     }
 }

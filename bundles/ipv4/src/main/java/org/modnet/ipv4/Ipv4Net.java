@@ -21,7 +21,10 @@ final class Ipv4Net implements Ipv4Input.Routing {
     final org.modnet.api.net.NetCore core;
     final Ipv4Mib mib = new Ipv4Mib();
     final Ipv4Input input;
+    /** The main table ({@code rules.main}): what {@code ip route} changes without {@code table}. */
     final Ipv4Fib fib;
+    /** The routing policy rules and every table: what packets are routed by. */
+    final FibRules rules;
     private final AutoCloseable addressListener;
     final Ipv4Output output;
     /** Software segmentation ({@code inet_gso_segment}), set by the component; null where none is wired. */
@@ -120,12 +123,13 @@ final class Ipv4Net implements Ipv4Input.Routing {
         input.hooks(hooks, ns);
         this.defrag = new Ipv4Defrag(this);
         input.defrag(defrag::add);
-        this.fib = new Ipv4Fib(ns);
+        this.rules = new FibRules(ns);
+        this.fib = rules.main;
         // fib_netdev_event and fib_inetaddr_event: the kernel's routes follow links and addresses at once
         AutoCloseable l;
         try {
             l = ns.rtnlListen(org.modnet.api.net.Rtnetlink.mask(org.modnet.api.net.Rtnetlink.RTNLGRP_LINK)
-                    | org.modnet.api.net.Rtnetlink.mask(org.modnet.api.net.Rtnetlink.RTNLGRP_IPV4_IFADDR), m -> fib.addressesChanged());
+                    | org.modnet.api.net.Rtnetlink.mask(org.modnet.api.net.Rtnetlink.RTNLGRP_IPV4_IFADDR), m -> rules.linksChanged());
         } catch (UnsupportedOperationException e) {
             l = null; // a namespace without notifications: the kernel's routes are remade at the next lookup
         }
@@ -151,10 +155,11 @@ final class Ipv4Net implements Ipv4Input.Routing {
             return;
         }
         int daddr = Ipv4Header.daddr(skb, h);
-        RouteEntry r = fib.lookup(daddr);
+        RouteEntry r = route(skb, h, in);
         if (r == null || !r.type().equals("unicast") || r.dev() == null || !r.dev().isUp()) {
             mib.inc(Ipv4Mib.Counter.InNoRoutes);
-            int code = r == null || r.type().equals("unicast") ? 0 : r.type().equals("prohibit") ? 13 : 1;
+            // ip_error: no route or a rule's unreachable is net unreachable, a route's unreachable host unreachable
+            int code = r == null || r == FibRules.UNREACHABLE || r.type().equals("unicast") ? 0 : r.type().equals("prohibit") ? 13 : 1;
             if (r == null || !r.type().equals("blackhole")) {
                 icmp.sendError(skb, Icmp.DEST_UNREACH, code, 0);
             }
@@ -197,6 +202,25 @@ final class Ipv4Net implements Ipv4Input.Routing {
         output.finish(skb, r.dev(), r.gateway() != 0 ? r.gateway() : daddr);
     }
 
+    /**
+     * {@code ip_route_input_slow}'s {@code fib_lookup} for a packet to forward: through the rules, with
+     * its source, in device, mark, TOS, protocol and (for the first fragment of TCP, UDP, SCTP) ports.
+     */
+    private RouteEntry route(SkBuff skb, int h, NetDevice in) {
+        int daddr = Ipv4Header.daddr(skb, h);
+        int proto = Ipv4Header.protocol(skb, h);
+        int sport = 0;
+        int dport = 0;
+        int l4 = h + Ipv4Header.headerLen(skb, h);
+        if ((proto == 6 || proto == 17 || proto == 132) && (Ipv4Header.fragOff(skb, h) & Ipv4Header.OFFSET_MASK) == 0
+                && skb.len() >= l4 - h + 4) {
+            sport = skb.getU16(l4);
+            dport = skb.getU16(l4 + 2);
+        }
+        return rules.lookup(daddr, Ipv4Header.saddr(skb, h), in == null ? 0 : in.ifindex(), 0, skb.mark(),
+                skb.getU8(h + Ipv4Header.TOS), proto, sport, dport, null);
+    }
+
     void exit() {
         exit(false);
     }
@@ -227,9 +251,11 @@ final class Ipv4Net implements Ipv4Input.Routing {
     /** This namespace's share of a hand-over: routes added by hand, sysctl values, the IP and ICMP MIBs. */
     org.modnet.api.handover.NamespaceState export(long reasmDropped) {
         java.util.List<org.modnet.api.handover.RouteState> routes = new java.util.ArrayList<>();
-        for (RouteEntry r : fib.routes()) {
-            if (!"kernel".equals(r.protocol())) {
-                routes.add(new org.modnet.api.handover.RouteState(org.modnet.api.handover.RouteState.MAIN, r));
+        for (long id : rules.tableIds()) {
+            for (RouteEntry r : rules.table(id).routes()) {
+                if (!"kernel".equals(r.protocol())) {
+                    routes.add(new org.modnet.api.handover.RouteState((int) id, r)); // an id above 2^31 as its 32 bits
+                }
             }
         }
         java.util.Map<String, String> sysctls = new java.util.LinkedHashMap<>();
@@ -266,13 +292,12 @@ final class Ipv4Net implements Ipv4Input.Routing {
         int lost = 0;
         for (org.modnet.api.handover.RouteState rs : st.routes()) {
             RouteEntry r = rs.route();
-            if (rs.table() != org.modnet.api.handover.RouteState.MAIN
-                    || (r.dev() != null && ns.device(r.dev().ifindex()) != r.dev())) {
+            if (r.dev() != null && ns.device(r.dev().ifindex()) != r.dev()) {
                 lost++;
                 continue;
             }
             try {
-                fib.add(r, true);
+                rules.tableOrNew(Integer.toUnsignedLong(rs.table())).add(r, true);
             } catch (org.modnet.api.net.NetException e) {
                 lost++;
             }

@@ -31,6 +31,14 @@ final class Ipv4Output {
 
     /** {@code ip_route_output}: the device, source and next hop for {@code daddr}, or the error. */
     Decision route(int daddr) {
+        return route(daddr, 0, 0, 0);
+    }
+
+    /**
+     * {@code ip_route_output_key} for a flow with a source (0: any), an out device (0: any) and a mark:
+     * the device, source and next hop, or the error.
+     */
+    Decision route(int daddr, int saddr, int oif, int mark) {
         if (isLocal(daddr)) {
             NetDevice lo = net.ns.device("lo");
             if (lo == null || !lo.isUp()) {
@@ -38,7 +46,7 @@ final class Ipv4Output {
             }
             return new Decision(lo, daddr, daddr, null); // to ourselves: from the address itself
         }
-        RouteEntry r = net.fib.lookup(daddr);
+        RouteEntry r = net.rules.output(daddr, saddr, oif, mark, 0, 0, 0, 0);
         Errno e = error(r);
         if (e != null) {
             return new Decision(null, 0, 0, e);
@@ -51,10 +59,10 @@ final class Ipv4Output {
         return (daddr >>> 24) == 127 || net.classify(daddr, null) == Ipv4Input.Destination.LOCAL;
     }
 
-    /** Why a route cannot carry a packet (none, a reject type, its device down), or null. */
-    private static Errno error(RouteEntry r) {
-        if (r == null) {
-            return Errno.ENETUNREACH;
+    /** Why a route cannot carry a packet (none, a reject type or rule, its device down), or null. */
+    static Errno error(RouteEntry r) {
+        if (r == null || r == FibRules.UNREACHABLE) {
+            return Errno.ENETUNREACH; // fib4_rule_action: a rule's unreachable is -ENETUNREACH
         }
         switch (r.type()) {
             case "blackhole" -> {
@@ -97,7 +105,14 @@ final class Ipv4Output {
             }
             src = daddr;
         } else {
-            RouteEntry r = net.fib.lookup(daddr);
+            // the flow's keys as ip_queue_xmit and ip_route_output_ports give them: source, mark, TOS, ports
+            int sport = 0;
+            int dport = 0;
+            if ((protocol == 6 || protocol == 17 || protocol == 132) && skb.len() >= 4) {
+                sport = skb.getU16(skb.data());
+                dport = skb.getU16(skb.data() + 2);
+            }
+            RouteEntry r = net.rules.output(daddr, saddr, 0, skb.mark(), tos, protocol, sport, dport);
             Errno e = error(r);
             if (e != null) {
                 net.mib.inc(Ipv4Mib.Counter.OutNoRoutes);

@@ -64,6 +64,10 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
     /** Transport protocols that left (or are leaving) with a hand-over of their own: UDP's sockets when IPv4 is updated. */
     private final java.util.Set<Integer> waiting = ConcurrentHashMap.newKeySet();
     static final String HOLD_PROTOCOLS = "holdProtocols";
+    /** The extra key of a namespace's routing rules ({@code FibRules.encode}), followed by its name. @since state version 1 */
+    static final String RULES = "fibRules:";
+    /** The rules of the namespaces leaving with this version, by {@link #RULES} key. */
+    private final Map<String, String> leavingRules = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** IPv4 over a fixed neighbour table, without hand-over: how tests and benchmarks build a stack. */
     public Ipv4Protocol(NetCore core, NeighbourTable neighbours) {
@@ -192,6 +196,7 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
         if (handOver) {
             int reasm = net.defrag.dropForHandOver(); // in flight reassemblies are not carried: ReasmFails
             leaving.add(net.export(reasm));
+            keepRules(net);
         }
         net.exit(handOver);
     }
@@ -204,6 +209,7 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
         }
         for (Ipv4Net net : nets.values()) { // namespaces the core did not exit (none when it removed this service first)
             leaving.add(net.export(net.defrag.dropForHandOver()));
+            keepRules(net);
         }
         protocols.forEach((n, p) -> {
             if (p.handingOver()) {
@@ -211,10 +217,22 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
             }
         });
         String hold = waiting.stream().sorted().map(String::valueOf).collect(java.util.stream.Collectors.joining(","));
-        TableState st = new TableState(LAYER, stateVersion, leaving, hold.isEmpty() ? Map.of() : Map.of(HOLD_PROTOCOLS, hold));
+        Map<String, String> extra = new java.util.HashMap<>(leavingRules);
+        if (!hold.isEmpty()) {
+            extra.put(HOLD_PROTOCOLS, hold);
+        }
+        TableState st = new TableState(LAYER, stateVersion, leaving, extra);
         holder.deposit(st);
         LOG.info("ipv4: {} routes in {} namespaces handed over (state version {})",
                 st.namespaces().stream().mapToInt(n -> n.routes().size()).sum(), st.namespaces().size(), st.version());
+    }
+
+    /** A namespace's routing rules go with the deposit (in its extra: the layout of the namespaces' shares stays version 1). */
+    private void keepRules(Ipv4Net net) {
+        String rules = net.rules.encode();
+        if (rules != null) {
+            leavingRules.put(RULES + net.ns.name(), rules);
+        }
     }
 
     /** The state of every namespace, as it would be deposited (tests). */
@@ -242,6 +260,10 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
             Ipv4Net net = nets.computeIfAbsent(share.namespace(), this::newNet);
             lost += net.adopt(share);
             routes += share.routes().size();
+            String rules = st.extra().get(RULES + share.namespace().name());
+            if (rules != null) {
+                net.rules.decode(rules); // after the routes: the rules find their tables made
+            }
             for (String p : hold.split(",")) {
                 if (!p.isBlank()) {
                     net.input.holdFor(Integer.parseInt(p.trim())); // their next versions come after this one
@@ -348,6 +370,16 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
             return new OutputRoute(null, 0, Errno.ENETUNREACH);
         }
         Ipv4Output.Decision d = net.output.route(daddr);
+        return new OutputRoute(d.dev(), d.src(), d.error());
+    }
+
+    @Override
+    public OutputRoute route(NetNamespace ns, int daddr, int saddr, int mark) {
+        Ipv4Net net = nets.get(ns);
+        if (net == null) {
+            return new OutputRoute(null, 0, Errno.ENETUNREACH);
+        }
+        Ipv4Output.Decision d = net.output.route(daddr, saddr, 0, mark);
         return new OutputRoute(d.dev(), d.src(), d.error());
     }
 

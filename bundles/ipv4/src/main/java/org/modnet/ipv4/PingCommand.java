@@ -16,7 +16,7 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 
 /**
- * {@code ping [-bDfnOq] [-c COUNT] [-i INTERVAL] [-I ADDR|DEV] [-s SIZE] [-t TTL] [-W TIMEOUT] [-w DEADLINE]
+ * {@code ping [-bDfnOq] [-c COUNT] [-i INTERVAL] [-I ADDR|DEV] [-m MARK] [-s SIZE] [-t TTL] [-W TIMEOUT] [-w DEADLINE]
  * ADDRESS}, iputils' ping on modnet: echo requests from the current namespace, its lines and its
  * summary; -w keeps sending until COUNT replies came or the deadline passed, -I DEV takes the device's
  * first address as the source (modnet does not bind the route to the device, as SO_BINDTODEVICE does). Exit status 0 when a
@@ -25,7 +25,7 @@ import org.osgi.service.component.annotations.Reference;
 @Component(service = PingCommand.class, immediate = true, property = { "osgi.command.scope=" + Commands.SCOPE,
         "osgi.command.function=ping" })
 public final class PingCommand {
-    static final String USAGE = "Usage: ping [-bDfnOq] [-c count] [-i interval] [-I interface] [-s packetsize] [-t ttl] [-W timeout] [-w deadline] destination";
+    static final String USAGE = "Usage: ping [-bDfnOq] [-c count] [-i interval] [-I interface] [-m mark] [-s packetsize] [-t ttl] [-W timeout] [-w deadline] destination";
 
     private final NetCore core;
     private final Ipv4Protocol ipv4;
@@ -54,6 +54,7 @@ public final class PingCommand {
         boolean outstanding = false;
         boolean flood = false;
         String iface = null;
+        int mark = 0;
         String host = null;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
@@ -68,7 +69,7 @@ public final class PingCommand {
             for (int k = 1; k < a.length(); k++) {
                 char o = a.charAt(k);
                 String v = null;
-                if ("ciIstwW".indexOf(o) >= 0) {
+                if ("ciIstwWm".indexOf(o) >= 0) {
                     v = k + 1 < a.length() ? a.substring(k + 1) : value(args, ++i, o);
                     k = a.length();
                 }
@@ -81,6 +82,7 @@ public final class PingCommand {
                         case 'W' -> timeout = Double.parseDouble(v);
                         case 'w' -> deadline = Double.parseDouble(v);
                         case 'I' -> iface = v;
+                        case 'm' -> mark = (int) Long.parseLong(v); // SO_MARK: the routing rules' fwmark sees it
                         case 'q' -> quiet = true;
                         case 'n' -> {
                             // numeric output: modnet resolves no names anyway
@@ -145,7 +147,7 @@ public final class PingCommand {
             System.err.println("WARNING: pinging broadcast address");
         }
         String dst = toText(daddr);
-        Ipv4Output.Decision route = net.output.route(daddr);
+        Ipv4Output.Decision route = net.output.route(daddr, saddr, 0, mark);
         if (route.error() != null) {
             throw new CommandException("ping: connect: " + route.error().text(), 2);
         }
@@ -173,7 +175,7 @@ public final class PingCommand {
             sending:
             while (deadline > 0 ? (count == 0 || received < count) && System.nanoTime() < end : count == 0 || sent < count) {
                 int seq = sent + 1;
-                Errno err = net.icmp.sendEcho(daddr, saddr, id, seq & 0xffff, size, ttl);
+                Errno err = net.icmp.sendEcho(daddr, saddr, id, seq & 0xffff, size, ttl, mark);
                 sent++;
                 answered[seq & 0xffff] = false;
                 if (err != null) {

@@ -3,6 +3,7 @@ package org.modnet.ipv4;
 import java.util.ArrayList;
 import java.util.List;
 
+import org.modnet.api.inet.FibRule;
 import org.modnet.api.inet.RouteEntry;
 import org.modnet.api.inet.RouteTable;
 import org.modnet.api.net.Errno;
@@ -44,6 +45,55 @@ public final class RouteService implements RouteTable {
 
     @Override
     public void add(NetNamespace ns, RouteEntry e, boolean replace) throws NetException {
+        add(ns, FibRule.MAIN, e, replace);
+    }
+
+    @Override
+    public List<RouteEntry> routes(NetNamespace ns, long table) throws NetException {
+        Ipv4Net net = ipv4.net(ns);
+        Ipv4Fib t = net == null ? null : net.rules.table(table);
+        if (t == null) {
+            if (table == FibRule.LOCAL) {
+                return List.of(); // always there in Linux; the routes of modnet's own addresses are not kept in it
+            }
+            throw new NetException(Errno.ENOENT, "ipv4: FIB table does not exist");
+        }
+        return t.routes();
+    }
+
+    @Override
+    public List<Long> tables(NetNamespace ns) {
+        Ipv4Net net = ipv4.net(ns);
+        return net == null ? List.of() : net.rules.tableIds();
+    }
+
+    @Override
+    public void delete(NetNamespace ns, long table, int prefix, int len, int metric) throws NetException {
+        Ipv4Fib t = net(ns).rules.table(table);
+        if (t == null) {
+            throw new NetException(Errno.ESRCH);
+        }
+        t.delete(prefix, len, metric);
+    }
+
+    @Override
+    public List<FibRule> rules(NetNamespace ns) {
+        Ipv4Net net = ipv4.net(ns);
+        return net == null ? FibRule.defaults() : net.rules.rules();
+    }
+
+    @Override
+    public void addRule(NetNamespace ns, FibRule rule) throws NetException {
+        net(ns).rules.add(rule);
+    }
+
+    @Override
+    public void deleteRule(NetNamespace ns, FibRule selector) throws NetException {
+        net(ns).rules.delete(selector);
+    }
+
+    @Override
+    public void add(NetNamespace ns, long table, RouteEntry e, boolean replace) throws NetException {
         if (e.len() < 0 || e.len() > 32) {
             throw new NetException(Errno.EINVAL);
         }
@@ -53,7 +103,8 @@ public final class RouteService implements RouteTable {
         if (e.dev() != null && e.dev().namespace() != ns) {
             throw new NetException(Errno.ENODEV);
         }
-        net(ns).fib.add(new RouteEntry(e.type(), e.prefix() & FibTrie.mask(e.len()), e.len(), e.gateway(), e.dev(), e.src(),
+        Ipv4Net net = net(ns);
+        (table == FibRule.MAIN ? net.fib : net.rules.tableOrNew(table)).add(new RouteEntry(e.type(), e.prefix() & FibTrie.mask(e.len()), e.len(), e.gateway(), e.dev(), e.src(),
                 e.metric(), e.protocol(), e.scope()), replace);
     }
 
@@ -64,15 +115,40 @@ public final class RouteService implements RouteTable {
 
     @Override
     public Decision get(NetNamespace ns, int address) throws NetException {
+        return get(ns, address, Flow.NONE);
+    }
+
+    /**
+     * {@code inet_rtm_getroute}: an output route ({@code ip_route_output_key}) for the flow, or with
+     * {@code iif} an input one ({@code ip_route_input}: a packet from that device, which needs
+     * forwarding on: EHOSTUNREACH without it, as {@code ip_route_input_slow} answers).
+     */
+    @Override
+    public Decision get(NetNamespace ns, int address, Flow flow) throws NetException {
         Ipv4Net net = net(ns);
-        Ipv4Output.Decision d = net.output.route(address);
-        if (d.error() != null) {
-            throw new NetException(d.error());
+        if (net.output.isLocal(address)) {
+            Ipv4Output.Decision d = net.output.route(address);
+            if (d.error() != null) {
+                throw new NetException(d.error());
+            }
+            return new Decision(address, new RouteEntry("local", address, 32, 0, d.dev(), d.src(), 0, "kernel", "host"), d.nextHop(),
+                    d.src(), FibRule.LOCAL);
         }
-        RouteEntry r = net.fib.lookup(address);
-        RouteEntry route = r != null && r.dev() == d.dev() ? r
-                : new RouteEntry("local", address, 32, 0, d.dev(), d.src(), 0, "kernel", "host");
-        return new Decision(address, route, d.nextHop(), d.src());
+        long[] table = { FibRule.MAIN };
+        boolean input = flow.iif() != null;
+        RouteEntry r = net.rules.lookup(address, flow.saddr(), input ? flow.iif().ifindex() : FibRules.LOOPBACK_IFINDEX,
+                flow.oif() == null ? 0 : flow.oif().ifindex(), flow.mark(), flow.tos(), flow.protocol(), flow.sport(), flow.dport(), table);
+        Errno e = Ipv4Output.error(r);
+        if (input && (e != null || net.ipForward.get() == 0)) {
+            throw new NetException(e == null || net.ipForward.get() == 0 ? Errno.EHOSTUNREACH : e);
+        }
+        if (e != null) {
+            throw new NetException(e);
+        }
+        int nextHop = r.gateway() != 0 ? r.gateway() : address;
+        int src = flow.saddr() != 0 ? flow.saddr()
+                : r.src() != 0 ? r.src() : org.modnet.api.inet.Ipv4Addresses.select(r.dev(), nextHop, true);
+        return new Decision(address, r, nextHop, src, table[0]);
     }
 
     @Override
@@ -97,6 +173,8 @@ public final class RouteService implements RouteTable {
     @Override
     public RouteEntry lookup(NetNamespace ns, int daddr) {
         Ipv4Net net = ipv4.net(ns);
-        return net == null ? null : net.fib.lookup(daddr); // the FIB keeps the API's own records: nothing to copy
+        // through the rules (bpf_fib_lookup's own keys beyond the destination are not passed here);
+        // the FIB keeps the API's own records: nothing to copy
+        return net == null ? null : net.rules.output(daddr, 0, 0, 0, 0, 0, 0, 0);
     }
 }

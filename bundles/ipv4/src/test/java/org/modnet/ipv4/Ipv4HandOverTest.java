@@ -164,6 +164,27 @@ class Ipv4HandOverTest {
     }
 
     @Test
+    void routingRulesAndTablesSurviveAnUpdateAndStillSteer() throws Exception {
+        Ipv4Protocol v1 = forwardingRouter();
+        RouteService routes = new RouteService(v1);
+        routes.add(ns, 100, new RouteEntry("unicast", 0, 0, ip("10.0.1.254"), eth0, 0, 0, "boot", "global"), false);
+        org.modnet.api.inet.FibRule rule = new org.modnet.api.inet.FibRule(100, false, 0, 0, ip("10.9.0.0"), 16, "eth0", null, 7,
+                0xff, 0, 17, 0, 0, 0, 0, "table", 100, -1, -1);
+        routes.addRule(ns, rule);
+        stopForUpdate(v1);
+        Ipv4Protocol v2 = start(Ipv4Protocol.STATE_VERSION);
+        RouteService after = new RouteService(v2);
+        assertEquals(List.of(org.modnet.api.inet.FibRule.lookup(0, 255), rule, org.modnet.api.inet.FibRule.lookup(32766, 254),
+                org.modnet.api.inet.FibRule.lookup(32767, 253)), after.rules(ns));
+        assertEquals(ip("10.0.1.254"), after.routes(ns, 100).get(0).gateway(), "table 100's route came back");
+        receive("10.9.0.5", 2); // from 10.0.1.2 on eth0, UDP, no mark: the rule wants mark 7, so main
+        stack.run();
+        assertEquals(List.of(1, 2), sent);
+        assertEquals(eth0, v2.net(ns).rules.lookup(ip("10.9.0.5"), ip("10.0.1.2"), eth0.ifindex(), 0, 7, 0, 17, 1, 2, null).dev(),
+                "a marked packet from eth0 goes by table 100");
+    }
+
+    @Test
     void aNewVersionThatCannotReadTheStateRefusesItAndStartsEmpty() throws Exception {
         stopForUpdate(forwardingRouter());
         Ipv4Protocol v2 = start(Ipv4Protocol.STATE_VERSION + 1);

@@ -41,9 +41,10 @@ class RouteNotifyTest {
         });
         net = new Ipv4Net(ns, stack.core(), new NoNeighbours(), new NfHooks());
         ns.rtnlListen(Rtnetlink.mask(Rtnetlink.RTNLGRP_IPV4_ROUTE), m -> {
-            RouteEntry r = (RouteEntry) m.body();
+            RouteEntry r = m.body() instanceof org.modnet.api.inet.TableRoute t ? t.route() : (RouteEntry) m.body();
+            String table = m.body() instanceof org.modnet.api.inet.TableRoute t ? " table " + t.table() : "";
             heard.add((m.type() == Rtnetlink.RTM_NEWROUTE ? "new " : "del ") + Ipv4Addresses.format(r.prefix()) + "/" + r.len()
-                    + " " + r.protocol());
+                    + " " + r.protocol() + table);
         });
     }
 
@@ -74,6 +75,13 @@ class RouteNotifyTest {
                 eth0, 0, 0, "boot", "global"), false);
         net.fib.delete((int) Ipv4Addresses.parse("10.9.0.0"), 16, -1);
         assertEquals(List.of("new 10.9.0.0/16 boot", "del 10.9.0.0/16 boot"), heard);
+    }
+
+    @Test
+    void aRouteOfAnotherTableIsToldWithItsTable() throws Exception {
+        net.rules.tableOrNew(100).add(new RouteEntry("blackhole", (int) Ipv4Addresses.parse("10.9.0.0"), 16, 0, null, 0, 0, "boot",
+                "global"), false);
+        assertEquals(List.of("new 10.9.0.0/16 boot table 100"), heard);
     }
 
     @Test

@@ -546,6 +546,7 @@ final class TcpOutput {
             sk.segsOut += segs - 1;
             sk.dataSegsOut += segs - 1;
         }
+        skb.mark(sk.mark()); // sk_mark (SO_MARK): the routing rules' fwmark sees it
         sk.net.ipv4.send(sk.namespace(), skb, sk.laddr(), sk.raddr(), TcpAf.IPPROTO_TCP, sk.ttl(), tos, sk.dontFragment());
         return true;
     }

@@ -1366,7 +1366,7 @@ final class TcpSock extends Sock {
             if (err != 0 && remotePort != 0) { // a previous attempt failed: the socket may try again
                 remotePort = 0;
             }
-            Ipv4.OutputRoute route = net.ipv4.route(ns, addr.address());
+            Ipv4.OutputRoute route = net.ipv4.route(ns, addr.address(), boundAddress(), mark()); // through the rules: from, fwmark
             if (route.error() != null) {
                 throw SockException.of(route.error());
             }

@@ -152,7 +152,7 @@ final class UdpSock extends Sock {
             disconnect();
             return;
         }
-        Ipv4.OutputRoute route = net.ipv4.route(ns, addr.address());
+        Ipv4.OutputRoute route = net.ipv4.route(ns, addr.address(), boundAddress, mark());
         if (route.error() != null) {
             throw SockException.of(route.error());
         }
@@ -234,7 +234,7 @@ final class UdpSock extends Sock {
                 throw SockException.of(Errno.EACCES);
             }
             if (saddr == 0) {
-                Ipv4.OutputRoute route = net.ipv4.route(ns, daddr);
+                Ipv4.OutputRoute route = net.ipv4.route(ns, daddr, 0, mark());
                 if (route.error() != null) {
                     throw SockException.of(route.error());
                 }
@@ -272,6 +272,7 @@ final class UdpSock extends Sock {
         skb.setU16(o + 6, checksum(skb, o, HEADER + (int) len, saddr, daddr));
         skb.resetTransportHeader();
         skb.priority(priority()); // sk_priority (SO_PRIORITY)
+        skb.mark(mark()); // sk_mark (SO_MARK): the routing rules' fwmark and netfilter see it
         // DF for IP_PMTUDISC_DO and WANT; a datagram above the MTU goes in fragments without it, as WANT's does
         Errno err = net.ipv4.send(ns, skb, saddr, daddr, SocketCalls.IPPROTO_UDP, ttl(), tos(), dontFragment());
         if (err != null) {

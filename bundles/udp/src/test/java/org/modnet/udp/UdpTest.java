@@ -147,6 +147,22 @@ class UdpTest {
     }
 
     @Test
+    void soMarkIsTheMarkTheRoutingRulesSeeForTheSocketsDatagrams() throws Exception {
+        org.modnet.ipv4.RouteService routes = new org.modnet.ipv4.RouteService(s.ipv4);
+        routes.add(s.ns, 100, new org.modnet.api.inet.RouteEntry("blackhole", 0, 0, 0, null, 0, 0, "boot", "global"), false);
+        routes.addRule(s.ns, new org.modnet.api.inet.FibRule(100, false, 0, 0, 0, 0, null, null, 7, -1, 0, 0, 0, 0, 0, 0, "table", 100,
+                -1, -1));
+        int client = udpSocket();
+        SockAddr far = new SockAddr(0x0a090909, 5000);
+        assertEquals(-Errno.ENETUNREACH.number(), sys.sendto(client, text("x"), 0, far), "no mark: main, which has no route");
+        assertEquals(0, sys.setsockopt(client, SOL_SOCKET, SocketCalls.SO_MARK, 7));
+        int[] v = new int[1];
+        assertEquals(1, sys.getsockopt(client, SOL_SOCKET, SocketCalls.SO_MARK, v));
+        assertEquals(7, v[0]);
+        assertEquals(-Errno.EINVAL.number(), sys.sendto(client, text("x"), 0, far), "fwmark 7: table 100's blackhole");
+    }
+
+    @Test
     void connectedSocketBeatsWildcardAndFiltersPeers() {
         int wildcard = udpSocket();
         sys.setsockopt(wildcard, SOL_SOCKET, SocketCalls.SO_REUSEADDR, 1);

@@ -33,6 +33,14 @@ public interface Ipv4 {
     OutputRoute route(NetNamespace ns, int daddr);
 
     /**
+     * {@code ip_route_output_key} for a flow from {@code saddr} (0: any) carrying {@code mark}
+     * (SO_MARK): what the routing rules ({@code ip rule from, fwmark}) see. @since 1.8
+     */
+    default OutputRoute route(NetNamespace ns, int daddr, int saddr, int mark) {
+        return route(ns, daddr);
+    }
+
+    /**
      * Sends the skb's data as the payload of an IPv4 packet: header, netfilter's LOCAL_OUT and
      * POST_ROUTING, neighbour output, fragments where the MTU asks. {@code saddr} 0 takes the route's
      * source, {@code ttl} 0 the namespace's {@code ip_default_ttl}. Leave 64 bytes of headroom.

@@ -2,14 +2,31 @@ package org.modnet.api.inet;
 
 import java.util.List;
 
+import org.modnet.api.net.Errno;
+import org.modnet.api.net.NetDevice;
 import org.modnet.api.net.NetException;
 import org.modnet.api.net.NetNamespace;
 
 /** IPv4 routing per namespace ({@code ip route}): a service of the ipv4 bundle. */
 public interface RouteTable {
 
-    /** The result of {@code ip route get}: where a packet to an address would go. */
-    record Decision(int destination, RouteEntry route, int nextHop, int src) {
+    /**
+     * The result of {@code ip route get}: where a packet to an address would go, and the table whose
+     * route it took ({@code table} since 1.8).
+     */
+    record Decision(int destination, RouteEntry route, int nextHop, int src, long table) {
+        public Decision(int destination, RouteEntry route, int nextHop, int src) {
+            this(destination, route, nextHop, src, FibRule.MAIN);
+        }
+    }
+
+    /**
+     * What a lookup through the rules matches on besides the destination (Linux's {@code flowi4}):
+     * {@code ip route get ADDRESS from A iif DEV oif DEV mark M tos T ipproto P sport S dport D}.
+     * 0 and null for what is not given; without {@code iif} the packet is one this host sends. @since 1.8
+     */
+    record Flow(int saddr, NetDevice iif, NetDevice oif, int mark, int tos, int protocol, int sport, int dport) {
+        public static final Flow NONE = new Flow(0, null, null, 0, 0, 0, 0, 0);
     }
 
     /** Every route of the main table, in prefix order. */
@@ -56,5 +73,60 @@ public interface RouteTable {
             }
         }
         return best;
+    }
+
+    /**
+     * The routes of one table by id ({@code ip route show table ID}); ENOENT ("FIB table does not
+     * exist") for a table never made. The main table is {@link #routes(NetNamespace)}. @since 1.8
+     */
+    default List<RouteEntry> routes(NetNamespace ns, long table) throws NetException {
+        if (table == FibRule.MAIN) {
+            return routes(ns);
+        }
+        throw new NetException(Errno.ENOENT, "ipv4: FIB table does not exist");
+    }
+
+    /** The ids of the tables the namespace has (made by a route added to them, or built in). @since 1.8 */
+    default List<Long> tables(NetNamespace ns) {
+        return List.of(FibRule.MAIN);
+    }
+
+    /** {@code ip route add|replace ROUTE table ID}: the table is made on first use. @since 1.8 */
+    default void add(NetNamespace ns, long table, RouteEntry route, boolean replace) throws NetException {
+        if (table != FibRule.MAIN) {
+            throw new NetException(Errno.EOPNOTSUPP);
+        }
+        add(ns, route, replace);
+    }
+
+    /** {@code ip route del PREFIX [metric N] table ID}: ESRCH when there is no such route. @since 1.8 */
+    default void delete(NetNamespace ns, long table, int prefix, int len, int metric) throws NetException {
+        if (table != FibRule.MAIN) {
+            throw new NetException(Errno.ESRCH);
+        }
+        delete(ns, prefix, len, metric);
+    }
+
+    /** {@code ip route get ADDRESS} with the flow's other keys, through the rules. @since 1.8 */
+    default Decision get(NetNamespace ns, int address, Flow flow) throws NetException {
+        return get(ns, address);
+    }
+
+    /** The routing policy rules in the order they are tried ({@code ip rule list}). @since 1.8 */
+    default List<FibRule> rules(NetNamespace ns) {
+        return FibRule.defaults();
+    }
+
+    /**
+     * {@code ip rule add}: EEXIST for a rule equal to one there; EINVAL (with Linux's text) for a
+     * backward goto or a bad port range. @since 1.8
+     */
+    default void addRule(NetNamespace ns, FibRule rule) throws NetException {
+        throw new NetException(Errno.EOPNOTSUPP);
+    }
+
+    /** {@code ip rule del}: the first rule the given fields match goes; ENOENT when none. @since 1.8 */
+    default void deleteRule(NetNamespace ns, FibRule selector) throws NetException {
+        throw new NetException(Errno.ENOENT);
     }
 }

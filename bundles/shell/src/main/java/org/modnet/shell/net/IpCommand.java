@@ -106,10 +106,7 @@ final class IpCommand {
             case "netns" -> new IpNetns(inv, options).run(rest);
             case "route" -> new IpRoute(inv, namespace(options), options).run(rest);
             case "neighbor", "neighbour" -> new IpNeigh(inv, namespace(options), options).run(rest);
-            case "rule" -> {
-                namespace(options); // -n NAME must name a namespace
-                new IpRule(inv, options).run(rest);
-            }
+            case "rule" -> new IpRule(inv, namespace(options), options).run(rest);
             case "monitor" -> new IpMonitor(inv, namespace(options)).run(rest);
             case "help" -> throw new CommandException(USAGE, Iproute.SYNTAX);
             default -> throw new CommandException("ip " + object + ": not available in modnet yet", Iproute.SYNTAX);

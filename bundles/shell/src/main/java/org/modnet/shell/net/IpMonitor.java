@@ -128,7 +128,9 @@ final class IpMonitor {
             case Rtnetlink.RTNLGRP_IPV4_IFADDR -> m.body() instanceof IfAddress a
                     ? (label ? "[ADDR]" : "") + deleted + address(m.dev(), a) : null;
             case Rtnetlink.RTNLGRP_IPV4_ROUTE -> m.body() instanceof RouteEntry r
-                    ? (label ? "[ROUTE]" : "") + deleted + IpRoute.format(r) + " " : null;
+                    ? (label ? "[ROUTE]" : "") + deleted + IpRoute.format(r) + " "
+                    : m.body() instanceof org.modnet.api.inet.TableRoute t
+                            ? (label ? "[ROUTE]" : "") + deleted + IpRoute.format(t.route(), RtTables.name(t.table())) + " " : null;
             case Rtnetlink.RTNLGRP_NEIGH -> m.body() instanceof Neighbour n
                     ? (label ? "[NEIGH]" : "") + deleted + neighbour(n) : null;
             default -> null;

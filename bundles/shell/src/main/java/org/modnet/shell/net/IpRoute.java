@@ -4,6 +4,7 @@ import static org.modnet.shell.net.Iproute.matches;
 
 import java.util.List;
 
+import org.modnet.api.inet.FibRule;
 import org.modnet.api.inet.RouteEntry;
 import org.modnet.api.inet.RouteTable;
 import org.modnet.api.net.NetDevice;
@@ -74,15 +75,11 @@ final class IpRoute {
         String proto = null;
         int prefix = 0;
         int len = -1;
+        long tableId = FibRule.MAIN;
         while (args.more()) {
             String w = args.next();
             switch (w) {
-                case "table" -> {
-                    String t = args.value(Iproute::incomplete);
-                    if (!t.equals("main") && !t.equals("all") && !t.equals("254")) {
-                        return; // modnet has only main (issue 20: the local table and ip rule): nothing to flush
-                    }
-                }
+                case "table" -> tableId = tableId(args.value(Iproute::incomplete), "table id value is invalid\n");
                 case "dev", "oif" -> {
                     String name = args.value(Iproute::incomplete);
                     dev = ns.device(name);
@@ -99,17 +96,36 @@ final class IpRoute {
                 }
             }
         }
-        for (RouteEntry r : LocalTable.main(table().routes(ns))) {
-            if (dev != null && r.dev() != dev || proto != null && !proto.equals(r.protocol())
-                    || len >= 0 && (r.len() < len || (r.prefix() & mask(len)) != (prefix & mask(len)))) {
-                continue; // "PREFIX" as iproute2's default "root": the prefix and routes inside it
-            }
+        List<Long> ids = tableId == 0 ? table().tables(ns) : List.of(tableId);
+        for (long id : ids) {
+            List<RouteEntry> routes;
             try {
-                table().delete(ns, r.prefix(), r.len(), r.metric());
+                routes = id == FibRule.MAIN ? LocalTable.main(table().routes(ns)) : table().routes(ns, id);
             } catch (NetException e) {
-                // gone meanwhile
+                throw new CommandException("Error: " + e.getMessage() + ".\nFlush terminated", Iproute.KERNEL);
+            }
+            for (RouteEntry r : routes) {
+                if (dev != null && r.dev() != dev || proto != null && !proto.equals(r.protocol())
+                        || len >= 0 && (r.len() < len || (r.prefix() & mask(len)) != (prefix & mask(len)))) {
+                    continue; // "PREFIX" as iproute2's default "root": the prefix and routes inside it
+                }
+                try {
+                    table().delete(ns, id, r.prefix(), r.len(), r.metric());
+                } catch (NetException e) {
+                    // gone meanwhile
+                }
             }
         }
+    }
+
+    /** A table by name or number; {@code ip route}'s words for neither ({@code msg} differs by subcommand). */
+    private static long tableId(String w, String msg) {
+        // listing and flushing take "all" for 0 (RT_TABLE_UNSPEC: every table); add and del do not
+        Long id = w.equals("all") && msg.startsWith("table id") ? Long.valueOf(0) : RtTables.parse(w);
+        if (id == null) {
+            throw Iproute.invarg(msg, w);
+        }
+        return id;
     }
 
     /**
@@ -157,34 +173,23 @@ final class IpRoute {
                 throw Iproute.cannotFind(devName);
             }
         }
-        List<RouteEntry> main;
-        List<RouteEntry> local;
-        switch (table) {
-            case "main", "254" -> {
-                main = LocalTable.main(table().routes(ns));
-                local = List.of();
-            }
-            case "local", "255" -> {
-                main = List.of();
-                local = LocalTable.local(ns);
-            }
-            case "all", "0" -> {
-                main = LocalTable.main(table().routes(ns));
-                local = LocalTable.local(ns);
-            }
-            case "default", "253" -> throw new CommandException("Error: ipv4: FIB table does not exist.\nDump terminated", 2);
-            default -> {
-                if (!table.matches("\\d+")) {
-                    throw new CommandException("Error: argument \"" + table + "\" is wrong: table id value is invalid", 255);
-                }
-                throw new CommandException("Error: ipv4: FIB table does not exist.\nDump terminated", 2);
-            }
+        long tableId = tableId(table, "table id value is invalid\n");
+        // iproute2 dumps every table (table all, 0) in the kernel's hash order: by the id's low byte
+        List<Long> ids = new java.util.ArrayList<>(tableId == 0 ? table().tables(ns) : List.of(tableId));
+        if (tableId == 0 && !ids.contains(FibRule.LOCAL)) {
+            ids.add(FibRule.LOCAL);
         }
-        boolean marked = table.equals("all") || table.equals("0");
+        ids.sort(java.util.Comparator.comparingLong((Long id) -> id & 0xff).thenComparingLong(id -> id));
         Shown hide = new Shown(dev != null, proto != null, scope != null);
         List<Object> json = options.json() ? new java.util.ArrayList<>() : null;
-        for (List<RouteEntry> list : List.of(main, local)) {
-            boolean isLocal = list == local && !local.isEmpty();
+        for (long id : ids) {
+            List<RouteEntry> list;
+            try {
+                list = tableRoutes(id);
+            } catch (NetException e) {
+                throw new CommandException("Error: " + e.getMessage() + ".\nDump terminated", Iproute.KERNEL);
+            }
+            String marker = tableId == 0 && id != FibRule.MAIN ? RtTables.name(id) : null;
             for (RouteEntry r : list) {
                 if (dev != null && r.dev() != dev || proto != null && !proto.equals(r.protocol())
                         || scope != null && !scope.equals(r.scope()) || type != null && !type.equals(r.type())
@@ -192,15 +197,31 @@ final class IpRoute {
                     continue;
                 }
                 if (json != null) {
-                    json.add(json(r, hide, marked && isLocal));
+                    json.add(json(r, hide, marker));
                 } else {
-                    inv.out().println(format(r, hide, marked && isLocal));
+                    inv.out().println(format(r, hide, marker));
                 }
             }
         }
         if (json != null) {
             inv.out().print(Json.render(json, options.pretty()));
         }
+    }
+
+    /**
+     * The routes of one table as Linux lists them: main without the loopback's prefix route, local as
+     * modnet's own addresses make it (and any route added to it by hand).
+     */
+    private List<RouteEntry> tableRoutes(long id) throws NetException {
+        if (id == FibRule.MAIN) {
+            return LocalTable.main(table().routes(ns));
+        }
+        if (id == FibRule.LOCAL) {
+            List<RouteEntry> local = new java.util.ArrayList<>(LocalTable.local(ns));
+            local.addAll(table().routes(ns, id));
+            return local;
+        }
+        return table().routes(ns, id);
     }
 
     /** The route types {@code ip route} takes as a word. */
@@ -223,10 +244,15 @@ final class IpRoute {
 
     /** A route as {@code ip route show} prints it. */
     static String format(RouteEntry r) {
-        return format(r, Shown.ALL, false);
+        return format(r, Shown.ALL, null);
     }
 
-    private static String format(RouteEntry r, Shown hide, boolean tableLocal) {
+    /** A route of another table than main, marked {@code table NAME}, as {@code ip monitor} prints it. */
+    static String format(RouteEntry r, String tableName) {
+        return format(r, Shown.ALL, tableName);
+    }
+
+    private static String format(RouteEntry r, Shown hide, String tableName) {
         StringBuilder sb = new StringBuilder();
         if (!r.type().equals("unicast")) {
             sb.append(r.type()).append(' ');
@@ -238,8 +264,8 @@ final class IpRoute {
         if (r.dev() != null && !hide.dev()) {
             sb.append(" dev ").append(r.dev().name());
         }
-        if (tableLocal) {
-            sb.append(" table local");
+        if (tableName != null) {
+            sb.append(" table ").append(tableName);
         }
         if (!r.protocol().equals("boot") && !hide.proto()) {
             sb.append(" proto ").append(r.protocol());
@@ -258,10 +284,10 @@ final class IpRoute {
 
     /** A route as {@code ip -j route} prints it: the text's fields by their JSON names, and {@code flags}. */
     static java.util.Map<String, Object> json(RouteEntry r) {
-        return json(r, Shown.ALL, false);
+        return json(r, Shown.ALL, null);
     }
 
-    private static java.util.Map<String, Object> json(RouteEntry r, Shown hide, boolean tableLocal) {
+    private static java.util.Map<String, Object> json(RouteEntry r, Shown hide, String tableName) {
         java.util.Map<String, Object> o = Json.object();
         if (!r.type().equals("unicast")) {
             o.put("type", r.type());
@@ -273,8 +299,8 @@ final class IpRoute {
         if (r.dev() != null && !hide.dev()) {
             o.put("dev", r.dev().name());
         }
-        if (tableLocal) {
-            o.put("table", "local");
+        if (tableName != null) {
+            o.put("table", tableName);
         }
         if (!r.protocol().equals("boot") && !hide.proto()) {
             o.put("protocol", r.protocol());
@@ -302,10 +328,11 @@ final class IpRoute {
         NetDevice dev = null;
         String proto = "boot";
         String scope = null;
+        long tableId = FibRule.MAIN;
         while (args.more()) {
             String w = args.next();
             switch (w) {
-                case "unicast", "blackhole", "unreachable", "prohibit" -> type = w;
+                case "unicast", "blackhole", "unreachable", "prohibit", "throw" -> type = w;
                 case "via" -> via = address(args.value(Iproute::incomplete), "via");
                 case "dev", "oif" -> {
                     String name = args.value(Iproute::incomplete);
@@ -324,12 +351,7 @@ final class IpRoute {
                 }
                 case "proto", "protocol" -> proto = args.value(Iproute::incomplete);
                 case "scope" -> scope = args.value(Iproute::incomplete);
-                case "table" -> {
-                    String t = args.value(Iproute::incomplete);
-                    if (!t.equals("main") && !t.equals("254")) {
-                        throw new CommandException("ip route: only the main table is supported by modnet", Iproute.SYNTAX);
-                    }
-                }
+                case "table" -> tableId = tableId(args.value(Iproute::incomplete), "\"table\" value is invalid\n");
                 default -> {
                     if (prefix >= 0) {
                         throw Iproute.duparg2("to", w);
@@ -354,7 +376,7 @@ final class IpRoute {
             scope = type.equals("unicast") && via == 0 ? "link" : "global";
         }
         try {
-            table().add(ns, new RouteEntry(type, prefix, len, via, type.equals("unicast") ? dev : null, src, metric, proto, scope),
+            table().add(ns, tableId, new RouteEntry(type, prefix, len, via, type.equals("unicast") ? dev : null, src, metric, proto, scope),
                     replace);
         } catch (NetException e) {
             throw Iproute.rtnl(e);
@@ -379,9 +401,11 @@ final class IpRoute {
         int len = -1;
         int metric = -1;
         String type = null;
+        long tableId = FibRule.MAIN;
         while (args.more()) {
             String w = args.next();
-            if (prefix < 0 && (w.equals("unicast") || w.equals("blackhole") || w.equals("unreachable") || w.equals("prohibit"))) {
+            if (prefix < 0 && (w.equals("unicast") || w.equals("blackhole") || w.equals("unreachable") || w.equals("prohibit")
+                    || w.equals("throw"))) {
                 type = w; // ip route del TYPE PREFIX: only a route of that type
             } else if (w.equals("metric") || w.equals("preference") || w.equals("priority")) {
                 Integer m = Iproute.parseInt(args.value(Iproute::incomplete));
@@ -389,7 +413,9 @@ final class IpRoute {
                     throw Iproute.invarg("\"metric\" value is invalid\n", w);
                 }
                 metric = m;
-            } else if (w.equals("dev") || w.equals("via") || w.equals("proto") || w.equals("scope") || w.equals("table")) {
+            } else if (w.equals("table")) {
+                tableId = tableId(args.value(Iproute::incomplete), "\"table\" value is invalid\n");
+            } else if (w.equals("dev") || w.equals("via") || w.equals("proto") || w.equals("scope")) {
                 args.value(Iproute::incomplete); // selectors Linux also accepts; the prefix decides here
             } else {
                 int[] p = prefix(w);
@@ -402,7 +428,13 @@ final class IpRoute {
         }
         if (type != null) {
             RouteEntry match = null;
-            for (RouteEntry r : table().routes(ns)) {
+            List<RouteEntry> routes;
+            try {
+                routes = table().routes(ns, tableId);
+            } catch (NetException e) {
+                routes = List.of();
+            }
+            for (RouteEntry r : routes) {
                 if (r.prefix() == (prefix & mask(len)) && r.len() == len && r.type().equals(type) && (metric < 0 || r.metric() == metric)) {
                     match = r;
                     break;
@@ -414,43 +446,167 @@ final class IpRoute {
             metric = match.metric();
         }
         try {
-            table().delete(ns, prefix, len, metric);
+            table().delete(ns, tableId, prefix, len, metric);
         } catch (NetException e) {
             throw Iproute.rtnl(e);
         }
     }
 
+    /**
+     * {@code ip route get ADDRESS [from A] [iif DEV] [oif DEV] [mark M] [tos T] [ipproto P] [sport N]
+     * [dport N]}: the route a packet with those keys would take through the rules, printed as
+     * iproute2 prints the kernel's answer ({@code from} in place of {@code src} when a source is
+     * given, {@code table} when not main, {@code cache iif DEV} for an input route).
+     */
     private void get(Args args) {
         if (!args.more()) {
             throw Iproute.incomplete();
         }
-        String w = args.next();
-        int address = address(w, "to");
+        int address = -1;
+        boolean haveAddress = false;
+        int from = 0;
+        NetDevice iif = null;
+        NetDevice oif = null;
+        long mark = 0;
+        int tos = 0;
+        int protocol = 0;
+        int sport = 0;
+        int dport = 0;
+        while (args.more()) {
+            String w = args.next();
+            switch (w) {
+                case "from" -> from = address(args.value(Iproute::incomplete), "from");
+                case "iif" -> iif = device(args.value(Iproute::incomplete));
+                case "oif", "dev" -> oif = device(args.value(Iproute::incomplete));
+                case "mark" -> {
+                    String v = args.value(Iproute::incomplete);
+                    Long m = IpRule.u32(v);
+                    if (m == null) {
+                        throw Iproute.invarg("invalid mark value\n", v);
+                    }
+                    mark = m;
+                }
+                case "tos", "dsfield" -> {
+                    String v = args.value(Iproute::incomplete);
+                    try {
+                        tos = Integer.parseInt(v.startsWith("0x") ? v.substring(2) : v, 16);
+                    } catch (NumberFormatException e) {
+                        throw Iproute.invarg("TOS value is invalid\n", v);
+                    }
+                }
+                case "ipproto" -> {
+                    String v = args.value(Iproute::incomplete);
+                    protocol = switch (v) {
+                        case "tcp" -> 6;
+                        case "udp" -> 17;
+                        case "icmp" -> 1;
+                        case "sctp" -> 132;
+                        default -> {
+                            Integer n = Iproute.parseInt(v);
+                            if (n == null || n < 0 || n > 255) {
+                                throw Iproute.invarg("Invalid \"ipproto\" value\n", v);
+                            }
+                            yield n;
+                        }
+                    };
+                }
+                case "sport", "dport" -> {
+                    String v = args.value(Iproute::incomplete);
+                    Integer n = Iproute.parseInt(v);
+                    if (n == null || n < 0 || n > 65535) {
+                        throw Iproute.invarg("invalid " + w + "\n", v);
+                    }
+                    if (w.equals("sport")) {
+                        sport = n;
+                    } else {
+                        dport = n;
+                    }
+                }
+                case "to" -> {
+                    address = address(args.value(Iproute::incomplete), "to");
+                    haveAddress = true;
+                }
+                default -> {
+                    if (haveAddress) {
+                        throw Iproute.duparg2("to", w);
+                    }
+                    address = address(w, "to");
+                    haveAddress = true;
+                }
+            }
+        }
+        if (!haveAddress) {
+            throw Iproute.incomplete();
+        }
         RouteTable.Decision d;
         try {
-            d = table().get(ns, address);
+            d = table().get(ns, address, new RouteTable.Flow(from, iif, oif, (int) mark, tos, protocol, sport, dport));
         } catch (NetException e) {
             throw Iproute.rtnl(e);
         }
         RouteEntry r = d.route();
         boolean local = r.type().equals("local");
+        String fmt = org.modnet.api.inet.Ipv4Addresses.format(address);
+        java.util.Map<String, Object> o = Json.object();
         StringBuilder sb = new StringBuilder();
         if (local) {
             sb.append("local ");
+            o.put("type", "local");
         }
-        sb.append(org.modnet.api.inet.Ipv4Addresses.format(address));
+        sb.append(fmt);
+        o.put("dst", fmt);
+        if (from != 0) {
+            sb.append(" from ").append(org.modnet.api.inet.Ipv4Addresses.format(from));
+            o.put("from", org.modnet.api.inet.Ipv4Addresses.format(from));
+        }
         if (d.nextHop() != address) {
             sb.append(" via ").append(org.modnet.api.inet.Ipv4Addresses.format(d.nextHop()));
+            o.put("gateway", org.modnet.api.inet.Ipv4Addresses.format(d.nextHop()));
         }
-        sb.append(" dev ").append(r.dev().name()).append(" src ").append(org.modnet.api.inet.Ipv4Addresses.format(d.src())).append(" uid 0");
-        inv.out().println(sb);
+        sb.append(" dev ").append(r.dev().name());
+        o.put("dev", r.dev().name());
+        if (d.table() != FibRule.MAIN) {
+            sb.append(" table ").append(RtTables.name(d.table()));
+            o.put("table", RtTables.name(d.table()));
+        }
+        if (iif == null) {
+            if (from == 0 && d.src() != 0) {
+                sb.append(" src ").append(org.modnet.api.inet.Ipv4Addresses.format(d.src())); // rt_fill_info: prefsrc when no source was asked
+                o.put("prefsrc", org.modnet.api.inet.Ipv4Addresses.format(d.src()));
+            }
+            o.put("flags", List.of());
+            if (mark != 0) {
+                sb.append(mark >= 16 ? String.format(" mark 0x%x", mark) : " mark " + mark); // print_route: hex from 16 on
+                o.put("mark", mark);
+            }
+            sb.append(" uid 0");
+            o.put("uid", 0);
+        } else {
+            o.put("flags", List.of());
+        }
         RouteTable.PmtuException ex = local ? null : table().exception(ns, address);
+        if (options.json()) {
+            o.put("cache", List.of());
+            inv.out().print(Json.render(List.of(o), options.pretty()));
+            return;
+        }
+        inv.out().println(sb);
         if (ex != null) {
             // iproute2 prints the exception's expiry and its metrics, "lock" before a locked one
-            inv.out().println("    cache expires " + ex.expiresSec() + "sec mtu " + (ex.locked() ? "lock " : "") + ex.mtu());
+            inv.out().println("    cache expires " + ex.expiresSec() + "sec mtu " + (ex.locked() ? "lock " : "") + ex.mtu()
+                    + (iif != null ? " iif " + iif.name() : ""));
         } else {
-            inv.out().println(local ? "    cache <local>" : "    cache");
+            inv.out().println(local ? "    cache <local>" + (iif != null ? " iif " + iif.name() : "")
+                    : "    cache" + (iif != null ? " iif " + iif.name() : ""));
         }
+    }
+
+    private NetDevice device(String name) {
+        NetDevice d = ns.device(name);
+        if (d == null) {
+            throw Iproute.cannotFind(name);
+        }
+        return d;
     }
 
     /** {@code default}, {@code ADDR} (a /32) or {@code ADDR/PLEN}: the prefix and its length. */

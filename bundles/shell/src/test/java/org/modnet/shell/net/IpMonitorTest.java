@@ -59,6 +59,13 @@ class IpMonitorTest {
     }
 
     @Test
+    void aRouteOfAnotherTableCarriesItsTable() {
+        RouteEntry r = new RouteEntry("unicast", ip("10.5.0.0"), 16, 0, v0, 0, 0, "boot", "link");
+        assertEquals("10.5.0.0/16 dev v0 table 100 scope link ",
+                format(Rtnetlink.RTM_NEWROUTE, new org.modnet.api.inet.TableRoute(100, r), false));
+    }
+
+    @Test
     void neighbourShowsItsAddressOnlyWhileValid() {
         MacAddress mac = MacAddress.parse("02:00:00:00:00:03");
         Neighbour reachable = new Neighbour(ip("10.0.0.3"), v0, mac, NudState.REACHABLE, 0, 0, 0, 0, 0);

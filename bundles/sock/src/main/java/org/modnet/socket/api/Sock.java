@@ -118,6 +118,8 @@ public abstract class Sock {
     private volatile int tos;
     /** SO_PRIORITY ({@code sk_priority}); not handed over across an update of the socket bundle. */
     private volatile int priority;
+    /** SO_MARK ({@code sk_mark}): what the socket's packets carry in {@code skb->mark}, which routing rules match. */
+    private volatile int mark;
     /** {@code sk_max_pacing_rate}: bytes per second, -1 (Linux's ~0UL) for no limit. */
     private volatile long maxPacingRate = -1L;
     private volatile int pmtudisc = SocketCalls.IP_PMTUDISC_WANT; // inet_create's default (ip_no_pmtu_disc 0)
@@ -881,6 +883,11 @@ public abstract class Sock {
                 need(v, 1);
                 priority = v[0];
             }
+            case SocketCalls.SO_MARK -> {
+                // sock_setsockopt: CAP_NET_ADMIN, which modnet's processes have
+                need(v, 1);
+                mark = v[0];
+            }
             case SocketCalls.SO_MAX_PACING_RATE -> {
                 // sock_setsockopt: a 32-bit value (~0U: no limit) or, given 8 bytes, a 64-bit one
                 need(v, 1);
@@ -957,6 +964,7 @@ public abstract class Sock {
                 case SocketCalls.SO_RCVBUF -> new int[] { rcvbuf };
                 case SocketCalls.SO_SNDBUF -> new int[] { sndbuf };
                 case SocketCalls.SO_PRIORITY -> new int[] { priority };
+                case SocketCalls.SO_MARK -> new int[] { mark };
                 // sock_getsockopt with 4 bytes: the rate, ~0U when it does not fit (or there is no limit)
                 case SocketCalls.SO_MAX_PACING_RATE -> new int[] { maxPacingRate >= 0 && maxPacingRate < 0xffffffffL ? (int) maxPacingRate : -1 };
                 case SocketCalls.SO_REUSEADDR -> new int[] { reuseAddr ? 1 : 0 };
@@ -1164,6 +1172,11 @@ public abstract class Sock {
     /** SO_PRIORITY: what the socket's packets carry in {@code skb->priority}. @since 1.7 */
     public final int priority() {
         return priority;
+    }
+
+    /** SO_MARK: what the socket's packets carry in {@code skb->mark}, and the mark its routes are looked up with. @since 1.11 */
+    public final int mark() {
+        return mark;
     }
 
     public final boolean isNonBlocking() {

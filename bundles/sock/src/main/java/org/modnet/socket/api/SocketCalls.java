@@ -37,6 +37,8 @@ public interface SocketCalls extends AutoCloseable {
     /** The priority the socket's packets carry ({@code sk_priority} to {@code skb->priority}), which qdiscs classify by. @since 1.7 */
     int SO_PRIORITY = 12;
     int SO_LINGER = 13;
+    /** The mark the socket's packets carry ({@code sk_mark} to {@code skb->mark}), which {@code ip rule fwmark} matches. @since 1.11 */
+    int SO_MARK = 36;
     int SO_REUSEPORT = 15;
     int SO_RCVTIMEO = 20;
     int SO_SNDTIMEO = 21;
