@@ -203,4 +203,45 @@ class AfPacketInteropTest {
         assertTrue(ns.status() != 0 && ns.toString().contains("Cannot open network namespace \"nosuch-ns\""), ns.toString());
         assertTrue(Processes.run(MODNET, "attach", "-n", instance, "-c", "ip link show nope0").status() != 0, "nothing made");
     }
+
+    /** Waits until {@code ip link show DEV} in modnet does (or does not) say NO-CARRIER. */
+    private String awaitCarrier(boolean carrier) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        String link;
+        while ((link = modnet("ip link show " + dev)).contains("NO-CARRIER") == carrier) {
+            assertTrue(System.nanoTime() < deadline, (carrier ? "the carrier came back\n" : "the carrier went\n") + link);
+            Thread.sleep(100);
+        }
+        return link;
+    }
+
+    /**
+     * The Linux side changes under modnet: modnet's device deleted and made again on the same
+     * interface; the Linux interface set down (no carrier) and up (carrier, ping answered again);
+     * the Linux interface deleted (no carrier, said once in the log) while the stack keeps serving.
+     */
+    @Test
+    void theDeviceFollowsItsLinuxInterfaceDownUpAndAwayAndCanBeMadeAgain() throws Exception {
+        modnet("ip link del " + dev);
+        modnet("ip link add " + dev + " type afpacket dev " + lxb + " netns " + nsB + " ; ip addr add 10.95.0.2/24 dev " + dev
+                + " ; ip link set " + dev + " up");
+        Result ping = Processes.run("ip", "netns", "exec", nsA, "ping", "-c", "2", "-i", "0.2", "-W", "2", "10.95.0.2");
+        assertEquals(0, ping.status(), "made again on the same interface\n" + ping);
+
+        linux("ip", "-n", nsB, "link", "set", lxb, "down");
+        awaitCarrier(false);
+        linux("ip", "-n", nsB, "link", "set", lxb, "up");
+        awaitCarrier(true);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        do {
+            ping = Processes.run("ip", "netns", "exec", nsA, "ping", "-c", "1", "-W", "1", "10.95.0.2");
+        } while (ping.status() != 0 && System.nanoTime() < deadline);
+        assertEquals(0, ping.status(), "answered again once the Linux interface is up\n" + ping);
+
+        linux("ip", "-n", nsB, "link", "del", lxb);
+        awaitCarrier(false);
+        assertTrue(modnet("ping -c 1 127.0.0.1").contains("1 received"), "the stack keeps serving");
+        String log = Files.readString(this.log);
+        assertEquals(1, log.split("went away", -1).length - 1, "logged once:\n" + log);
+    }
 }

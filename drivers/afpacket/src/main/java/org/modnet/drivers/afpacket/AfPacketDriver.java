@@ -395,9 +395,15 @@ public final class AfPacketDriver implements LinkFactory, ModuleUsage {
         final Args args;
         volatile NetDevice dev;
         volatile boolean closed;
-        /** The Linux interface went away (the socket reports ENETDOWN): no polling, no carrier. */
+        /** The Linux interface went away (the socket reports ENETDOWN and its index is gone): no polling, no carrier. */
         volatile boolean broken;
+        /** The Linux interface is down (ENETDOWN while it still exists): no carrier until it is up and running. */
+        volatile boolean linuxDown;
+        final int ifindex;
         volatile boolean armed = true;
+        /** A NAPI poll is reading the ring (it must stay mapped until the poll leaves). */
+        private volatile boolean polling;
+        private final java.util.concurrent.atomic.AtomicBoolean unmapped = new java.util.concurrent.atomic.AtomicBoolean();
         /** The NAPI poll's and the statistics' own capture state and getsockopt buffers. */
         private final MemorySegment state = Arena.ofAuto().allocate(Packet.captureLayout());
         private final MemorySegment statsBuf = Arena.ofAuto().allocate(12, 4);
@@ -411,6 +417,7 @@ public final class AfPacketDriver implements LinkFactory, ModuleUsage {
 
         Port(Opened o, Args args) {
             this.fd = o.fd;
+            this.ifindex = o.ifindex;
             this.rx = new RxRing(o.ring, BLOCK_SIZE, BLOCK_NR);
             this.args = args;
         }
@@ -424,20 +431,37 @@ public final class AfPacketDriver implements LinkFactory, ModuleUsage {
             d.rxQueue(0).schedule();
         }
 
-        /** POLLERR: the socket's pending error; ENETDOWN means the Linux interface is gone. */
+        /**
+         * POLLERR: the socket's pending error, read (which clears it). ENETDOWN is what a packet socket
+         * hears when its interface is set down or unregistered: down, the carrier is off until the
+         * interface is up and running again; gone (its index no longer names it), the device stays
+         * without carrier and the socket is no longer polled.
+         */
         void error(MemorySegment irqState) {
             synchronized (statsBuf) {
                 int r = Packet.getsockopt(irqState, fd, Packet.SOL_SOCKET, Packet.SO_ERROR, statsBuf.asSlice(0, 4), statsLen);
                 int err = r < 0 ? -r : statsBuf.get(ValueLayout.JAVA_INT, 0);
+                if (err != Packet.ENETDOWN && err != Packet.ENODEV && err != Packet.ENXIO) {
+                    return;
+                }
                 NetDevice d = dev;
-                if (d != null) {
-                    d.stats().addShared(DeviceStats.Field.RX_ERRORS, 1);
+                try (Arena arena = Arena.ofConfined()) {
+                    if (Packet.ifreqInt(irqState, arena, fd, Packet.SIOCGIFINDEX, args.dev) != ifindex) {
+                        broken = true;
+                        LOG.warn("afpacket {}: the Linux interface {} went away; the device stays, without carrier",
+                                d == null ? "?" : d.name(), args.dev);
+                    } else {
+                        linuxDown = true;
+                    }
                 }
-                if (err == Packet.ENETDOWN || err == Packet.ENODEV || err == Packet.ENXIO) {
-                    broken = true;
-                    LOG.warn("afpacket {}: the Linux interface {} went away; the device stays, without carrier",
-                            d == null ? "?" : d.name(), args.dev);
-                }
+            }
+        }
+
+        /** Whether the Linux interface is up and running ({@code SIOCGIFFLAGS}: IFF_UP and IFF_RUNNING). */
+        private boolean linuxRunning(MemorySegment irqState) {
+            try (Arena arena = Arena.ofConfined()) {
+                int flags = Packet.ifreqInt(irqState, arena, fd, Packet.SIOCGIFFLAGS, args.dev);
+                return flags >= 0 && (flags & 0x41) == 0x41;
             }
         }
 
@@ -449,6 +473,9 @@ public final class AfPacketDriver implements LinkFactory, ModuleUsage {
             NetDevice d = dev;
             if (d == null || closed) {
                 return;
+            }
+            if (linuxDown && !broken && linuxRunning(irqState)) {
+                linuxDown = false; // the Linux interface is up again: the kernel has hooked the socket back on
             }
             synchronized (statsBuf) { // from the interrupt thread and ethtool -S; the kernel resets on each read
                 if (Packet.getsockopt(irqState, fd, Packet.SOL_PACKET, Packet.PACKET_STATISTICS, statsBuf, statsLen) < 0) {
@@ -474,10 +501,19 @@ public final class AfPacketDriver implements LinkFactory, ModuleUsage {
         /** In the NAPI poll: up to {@code budget} frames of the retired blocks, each copied into a packet buffer. */
         @Override
         public int fill(RxQueue queue, int budget) {
-            NetDevice d = dev;
-            if (d == null || closed) {
-                return 0;
+            polling = true; // before looking at closed: release() sees this, or this sees closed (both volatile)
+            try {
+                NetDevice d = dev;
+                return d == null || closed ? 0 : drain(d, queue, budget);
+            } finally {
+                polling = false;
+                if (closed) {
+                    unmap();
+                }
             }
+        }
+
+        private int drain(NetDevice d, RxQueue queue, int budget) {
             SkBuffPool pool = core.pool();
             int n = 0;
             long hdr;
@@ -538,7 +574,7 @@ public final class AfPacketDriver implements LinkFactory, ModuleUsage {
 
         @Override
         public boolean carrier(NetDevice self) {
-            return !broken;
+            return !broken && !linuxDown;
         }
 
         @Override
@@ -577,7 +613,17 @@ public final class AfPacketDriver implements LinkFactory, ModuleUsage {
         void release() {
             if (!closed) {
                 closed = true;
-                Packet.close(fd); // the ring stays mapped: a NAPI poll may still be reading it; the mapping goes with the process
+                Packet.close(fd); // the kernel keeps the ring while it is mapped
+                if (!polling) {
+                    unmap();
+                } // else the poll reading it unmaps it as it leaves
+            }
+        }
+
+        /** The ring unmapped, once, when no NAPI poll is in it. */
+        private void unmap() {
+            if (unmapped.compareAndSet(false, true)) {
+                Packet.munmap(rx.ring);
             }
         }
 

@@ -35,6 +35,7 @@ final class Packet {
     static final int TPACKET_V3 = 2;
     static final long SIOCGIFMTU = 0x8921;
     static final long SIOCGIFINDEX = 0x8933;
+    static final long SIOCGIFFLAGS = 0x8913;
     static final long SIOCGIFHWADDR = 0x8927;
     static final int PROT_READ = 1;
     static final int PROT_WRITE = 2;
