@@ -244,4 +244,31 @@ class AfPacketInteropTest {
         String log = Files.readString(this.log);
         assertEquals(1, log.split("went away", -1).length - 1, "logged once:\n" + log);
     }
+
+    /**
+     * An 802.1Q-tagged frame from Linux: the kernel takes the tag off before a packet socket sees the
+     * frame (TP_STATUS_VLAN_VALID, the tag beside it in the ring); the driver puts it back, so modnet's
+     * tcpdump shows the tag (TCI 0x600a: priority 3, VLAN 10) between the addresses and the ARP type.
+     */
+    @Test
+    void aVlanTagTheKernelTookOffIsBackInTheFrameModnetSees() throws Exception {
+        assumeTrue(Processes.onPath("python3"), "needs python3 for a raw tagged frame (.ci/run installs it)");
+        Path dump = dir.resolve("tcpdump.out");
+        Process capture = Processes.start(dump, MODNET, "attach", "-n", instance, "-c", "tcpdump -i " + dev + " -e -n -X -c 1 vlan");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!Files.readString(dump).contains("listening on")) {
+            assertTrue(System.nanoTime() < deadline && capture.isAlive(), "tcpdump did not start\n" + Files.readString(dump));
+            Thread.sleep(50);
+        }
+        String script = "import socket\n"
+                + "s=socket.socket(socket.AF_PACKET,socket.SOCK_RAW)\n"
+                + "s.bind(('" + lxa + "',0))\n"
+                + "arp=bytes.fromhex('0001080006040001')+b'\\x02'*6+bytes([10,94,0,1])+b'\\x00'*6+bytes([10,94,0,2])\n"
+                + "s.send(b'\\xff'*6+b'\\x02'*6+bytes.fromhex('8100600a0806')+arp)\n";
+        linux("ip", "netns", "exec", nsA, "python3", "-c", script);
+        assertTrue(capture.waitFor(20, TimeUnit.SECONDS), "tcpdump -c 1 saw the frame\n" + Files.readString(dump));
+        String seen = Files.readString(dump);
+        assertTrue(seen.contains("ethertype 802.1Q (0x8100), length 46") && seen.contains("0x0000:  600a 0806 0001 0800"), seen);
+        assertTrue(counter(modnet("ethtool -S " + dev), "rx_vlan_restored") >= 1);
+    }
 }
