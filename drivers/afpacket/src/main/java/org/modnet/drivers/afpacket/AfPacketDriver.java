@@ -1,0 +1,653 @@
+package org.modnet.drivers.afpacket;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.LongAdder;
+
+import org.modnet.api.inet.InetChecksum;
+import org.modnet.api.module.ModuleUsage;
+import org.modnet.api.net.DeviceSetup;
+import org.modnet.api.net.DeviceStats;
+import org.modnet.api.net.Errno;
+import org.modnet.api.net.LinkFactory;
+import org.modnet.api.net.NetCore;
+import org.modnet.api.net.NetDevice;
+import org.modnet.api.net.NetDeviceOps;
+import org.modnet.api.net.NetException;
+import org.modnet.api.net.NetNamespace;
+import org.modnet.api.net.RxQueue;
+import org.modnet.api.net.TxResult;
+import org.modnet.api.skb.Checksum;
+import org.modnet.api.skb.SkBuff;
+import org.modnet.api.skb.SkBuffPool;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code ip link add NAME type afpacket dev LINUXDEV [netns LINUXNS] [promisc on|off]}: a modnet device
+ * whose wire is an existing Linux interface, reached through a packet socket (packet(7)) —
+ * {@code socket(AF_PACKET, SOCK_RAW)} bound to the interface's index for every protocol (ETH_P_ALL),
+ * in the Linux network namespace modnet runs in or the named one ({@code ip netns}'s
+ * /var/run/netns/LINUXNS, entered with setns(2) by the thread that opens the socket; the socket stays
+ * there). PACKET_IGNORE_OUTGOING keeps modnet from hearing its own frames; PACKET_MR_PROMISC
+ * membership (unless {@code promisc off}) lets it hear frames for its own MAC address, which is not the
+ * Linux interface's. The device takes the Linux interface's MTU.
+ *
+ * <p>Receive is a TPACKET_V3 ring mmap'ed from the socket ({@link RxRing}): one "interrupt" thread
+ * sleeps in poll(2) until the kernel retires a block, masks the socket and schedules the NAPI poll,
+ * which copies the block's frames into packet buffers. A VLAN tag the kernel took off (TP_STATUS_VLAN_VALID)
+ * is put back in the frame; a checksum Linux left partial (TP_STATUS_CSUMNOTREADY: a frame made on this
+ * host whose checksum a NIC would have finished) is completed, as the TAP does with NEEDS_CSUM.
+ * Transmit is a non-blocking send(2) straight from the packet buffer. The kernel's ring drops
+ * (PACKET_STATISTICS tp_drops) are rx_missed_errors, as a NIC's ring overruns are.
+ */
+@Component(service = { LinkFactory.class, ModuleUsage.class }, immediate = true, property = LinkFactory.KIND + "=afpacket")
+public final class AfPacketDriver implements LinkFactory, ModuleUsage {
+    private static final Logger LOG = LoggerFactory.getLogger(AfPacketDriver.class);
+    /** The receive ring: 64 blocks of 64 KiB (4 MiB); a block holds one frame of up to about 64 KiB. */
+    static final int BLOCK_SIZE = 1 << 16;
+    static final int BLOCK_NR = 64;
+    static final int FRAME_SIZE = 2048;
+    /** How long the kernel keeps a block that is not full before it hands it over, in ms (the receive latency when quiet). */
+    static final int RETIRE_BLOCK_MS = 1;
+    /** Sockets one poll(2) watches at most. */
+    private static final int MAX_POLLED = 1024;
+    /** How often the interrupt thread collects the kernel's drop counters, at most. */
+    private static final long STATS_NANOS = 100_000_000L;
+    private static final ValueLayout.OfShort BE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+
+    private final NetCore core;
+    private final List<Port> ports = new CopyOnWriteArrayList<>();
+    private volatile boolean running = true;
+    private final Thread irq;
+    /** Wakes the interrupt thread out of poll(2) when a socket is armed again. */
+    private final int wakeup;
+    private final MemorySegment wakeupValue = Arena.ofAuto().allocate(8, 8);
+
+    /** Per thread that transmits or rings the doorbell: its errno capture state. */
+    private static final ThreadLocal<MemorySegment> STATE = ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(Packet.captureLayout()));
+
+    @Activate
+    public AfPacketDriver(@Reference NetCore core) {
+        this.core = core;
+        this.wakeup = Packet.eventfd();
+        if (wakeup < 0) {
+            throw new IllegalStateException("afpacket: eventfd failed, errno " + -wakeup);
+        }
+        wakeupValue.set(ValueLayout.JAVA_LONG, 0, 1);
+        this.irq = Thread.ofPlatform().name("afpacket-irq").daemon().start(this::irqLoop);
+    }
+
+    private void wake() {
+        Packet.write(STATE.get(), wakeup, wakeupValue, 8);
+    }
+
+    /** What {@code ip link add ... type afpacket} was asked for. */
+    record Args(String dev, String netns, boolean promisc) {
+        static Args parse(List<String> args) throws NetException {
+            String dev = null;
+            String netns = null;
+            boolean promisc = true;
+            for (int i = 0; i < args.size(); i++) {
+                String w = args.get(i);
+                switch (w) {
+                    case "dev", "netns", "promisc" -> {
+                        if (i + 1 >= args.size()) {
+                            throw new NetException(Errno.EINVAL, "afpacket: \"" + w + "\" needs an argument");
+                        }
+                        String v = args.get(++i);
+                        if (w.equals("dev")) {
+                            dev = v;
+                        } else if (w.equals("netns")) {
+                            if (v.isEmpty() || v.contains("/") || v.equals(".") || v.equals("..")) {
+                                throw new NetException(Errno.EINVAL, "afpacket: invalid netns name \"" + v + "\"");
+                            }
+                            netns = v;
+                        } else if (v.equals("on") || v.equals("off")) {
+                            promisc = v.equals("on");
+                        } else {
+                            throw new NetException(Errno.EINVAL, "afpacket: argument of \"promisc\" must be \"on\" or \"off\", not \"" + v + "\"");
+                        }
+                    }
+                    default -> throw new NetException(Errno.EINVAL, "afpacket: unknown argument \"" + w + "\"");
+                }
+            }
+            if (dev == null) {
+                throw new NetException(Errno.EINVAL, "afpacket: \"dev LINUXDEV\" is required");
+            }
+            if (dev.isEmpty() || dev.length() > 15 || dev.contains("/") || dev.chars().anyMatch(Character::isWhitespace)) {
+                throw new NetException(Errno.ENODEV, "Cannot find device \"" + dev + "\"");
+            }
+            return new Args(dev, netns, promisc);
+        }
+    }
+
+    /** A packet socket with its mapped ring, bound to a Linux interface. */
+    record Opened(int fd, MemorySegment ring, int mtu, int ifindex) {
+    }
+
+    @Override
+    public NetDevice create(NetNamespace ns, String name, List<String> words) throws NetException {
+        Args args = Args.parse(words);
+        if (ns.device(name) != null) {
+            throw new NetException(Errno.EEXIST);
+        }
+        Opened o = args.netns == null ? open(args) : openIn(args);
+        Port port = new Port(o, args);
+        DeviceSetup e = DeviceSetup.ether(name, "afpacket");
+        // the Linux interface's MTU, and no more: a larger frame would not leave it
+        DeviceSetup setup = new DeviceSetup(e.name(), e.kind(), e.type(), e.flags(), o.mtu, e.minMtu(), Math.max(e.minMtu(), o.mtu),
+                e.address(), e.broadcast(), e.txQueueLen(), e.qdisc(), 1, 1, e.rxRing(), e.rxRingMax(), e.txRing(), e.txRingMax(),
+                e.features(), e.fixedFeatures());
+        try {
+            port.dev = ns.register(setup, port);
+        } catch (NetException ex) {
+            port.release();
+            throw ex;
+        }
+        port.dev.rxQueue(0).setDriverPoll(port);
+        ports.add(port);
+        wake();
+        return port.dev;
+    }
+
+    /** Opens the socket from a thread that first enters the named Linux network namespace (setns(2) moves only that thread). */
+    private static Opened openIn(Args args) throws NetException {
+        Object[] out = new Object[1];
+        Thread t = Thread.ofPlatform().name("afpacket-setns").start(() -> {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment state = arena.allocate(Packet.captureLayout());
+                int nsfd = Packet.open(state, arena, "/var/run/netns/" + args.netns);
+                if (nsfd < 0) {
+                    out[0] = new NetException(Errno.EINVAL, "afpacket: Cannot open network namespace \"" + args.netns + "\": "
+                            + text(-nsfd));
+                    return;
+                }
+                int r = Packet.setns(state, nsfd);
+                Packet.close(nsfd);
+                if (r < 0) {
+                    out[0] = new NetException(Errno.EPERM, "afpacket: setting the network namespace \"" + args.netns + "\" failed: "
+                            + text(-r));
+                    return;
+                }
+                out[0] = open(args);
+            } catch (NetException e) {
+                out[0] = e;
+            } catch (RuntimeException e) {
+                out[0] = new NetException(Errno.EINVAL, "afpacket: " + e);
+            }
+        });
+        try {
+            t.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new NetException(Errno.EINTR);
+        }
+        if (out[0] instanceof NetException e) {
+            throw e;
+        }
+        return (Opened) out[0];
+    }
+
+    /**
+     * The packet socket, in the calling thread's network namespace: made protocol 0 so it hears nothing
+     * before its ring exists, the ring set up and mapped, then bound for every protocol, and promiscuous.
+     */
+    static Opened open(Args args) throws NetException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(Packet.captureLayout());
+            int fd = Packet.socket(state);
+            if (fd < 0) {
+                throw fd == -1 || fd == -13 ? new NetException(Errno.EPERM, "afpacket: a packet socket needs root (CAP_NET_RAW)")
+                        : new NetException(errno(-fd), "afpacket: socket(AF_PACKET) failed: " + text(-fd));
+            }
+            MemorySegment ring = null;
+            try {
+                int ifindex = Packet.ifreqInt(state, arena, fd, Packet.SIOCGIFINDEX, args.dev);
+                if (ifindex < 0) {
+                    throw new NetException(Errno.ENODEV, "Cannot find device \"" + args.dev + "\"");
+                }
+                int type = Packet.hardwareType(state, arena, fd, args.dev);
+                if (type != 1) { // ARPHRD_ETHER
+                    throw new NetException(Errno.EINVAL, "afpacket: " + args.dev + " is not an Ethernet interface");
+                }
+                int mtu = Packet.ifreqInt(state, arena, fd, Packet.SIOCGIFMTU, args.dev);
+                check(mtu, "SIOCGIFMTU");
+                check(Packet.setsockopt(state, fd, Packet.SOL_PACKET, Packet.PACKET_VERSION, arena.allocateFrom(ValueLayout.JAVA_INT,
+                        Packet.TPACKET_V3)), "PACKET_VERSION");
+                // struct tpacket_req3: block size and count, frame size and count, retire timeout, private size, features
+                MemorySegment req = arena.allocate(28, 4);
+                req.set(ValueLayout.JAVA_INT, 0, BLOCK_SIZE);
+                req.set(ValueLayout.JAVA_INT, 4, BLOCK_NR);
+                req.set(ValueLayout.JAVA_INT, 8, FRAME_SIZE);
+                req.set(ValueLayout.JAVA_INT, 12, BLOCK_SIZE / FRAME_SIZE * BLOCK_NR);
+                req.set(ValueLayout.JAVA_INT, 16, RETIRE_BLOCK_MS);
+                check(Packet.setsockopt(state, fd, Packet.SOL_PACKET, Packet.PACKET_RX_RING, req), "PACKET_RX_RING");
+                ring = Packet.mmap(state, fd, (long) BLOCK_SIZE * BLOCK_NR);
+                if (ring == null) {
+                    check(-Packet.errno(state), "mmap");
+                }
+                check(Packet.setsockopt(state, fd, Packet.SOL_PACKET, Packet.PACKET_IGNORE_OUTGOING, arena.allocateFrom(ValueLayout.JAVA_INT, 1)),
+                        "PACKET_IGNORE_OUTGOING");
+                check(Packet.bind(state, arena, fd, ifindex), "bind");
+                if (args.promisc) {
+                    MemorySegment mreq = arena.allocate(16, 4); // struct packet_mreq: ifindex, type, alen, address
+                    mreq.set(ValueLayout.JAVA_INT, 0, ifindex);
+                    mreq.set(ValueLayout.JAVA_SHORT, 4, (short) Packet.PACKET_MR_PROMISC);
+                    check(Packet.setsockopt(state, fd, Packet.SOL_PACKET, Packet.PACKET_ADD_MEMBERSHIP, mreq), "PACKET_ADD_MEMBERSHIP");
+                }
+                return new Opened(fd, ring, mtu, ifindex);
+            } catch (NetException | RuntimeException e) {
+                if (ring != null) {
+                    Packet.munmap(ring);
+                }
+                Packet.close(fd);
+                throw e;
+            }
+        }
+    }
+
+    private static void check(int r, String what) throws NetException {
+        if (r < 0) {
+            throw new NetException(errno(-r), "afpacket: " + what + " failed: " + text(-r));
+        }
+    }
+
+    private static Errno errno(int n) {
+        Errno e = Errno.of(n);
+        return e == null ? Errno.EINVAL : e;
+    }
+
+    /** strerror's words for errno {@code n}. */
+    private static String text(int n) {
+        Errno e = Errno.of(n);
+        return e == null ? "errno " + n : e.text();
+    }
+
+    /**
+     * The interrupt: waits in poll(2) for an armed socket whose ring has a retired block, masks it and
+     * schedules its NAPI poll; NAPI completing arms it again and rings the doorbell. Every 100 ms at most
+     * it also collects each socket's PACKET_STATISTICS drops.
+     */
+    private void irqLoop() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(Packet.captureLayout());
+            MemorySegment fds = arena.allocate(8L * (MAX_POLLED + 1));
+            MemorySegment drain = arena.allocate(8, 8);
+            Port[] now = new Port[MAX_POLLED];
+            long statsAt = System.nanoTime();
+            while (running) {
+                int n = 0;
+                for (Port p : ports) {
+                    if (p.armed && !p.broken && n < MAX_POLLED) {
+                        now[n++] = p;
+                    }
+                }
+                for (int i = 0; i < n; i++) {
+                    fds.set(ValueLayout.JAVA_INT, 8L * i, now[i].fd);
+                    fds.set(ValueLayout.JAVA_SHORT, 8L * i + 4, Packet.POLLIN);
+                    fds.set(ValueLayout.JAVA_SHORT, 8L * i + 6, (short) 0);
+                }
+                fds.set(ValueLayout.JAVA_INT, 8L * n, wakeup);
+                fds.set(ValueLayout.JAVA_SHORT, 8L * n + 4, Packet.POLLIN);
+                fds.set(ValueLayout.JAVA_SHORT, 8L * n + 6, (short) 0);
+                int ready = Packet.poll(state, fds, n + 1, 100);
+                long t = System.nanoTime();
+                if (t - statsAt >= STATS_NANOS) {
+                    statsAt = t;
+                    for (Port p : ports) {
+                        p.collectStats(state);
+                    }
+                }
+                if (ready <= 0) {
+                    continue;
+                }
+                if (fds.get(ValueLayout.JAVA_SHORT, 8L * n + 6) != 0) {
+                    Packet.read(state, wakeup, drain, 8);
+                }
+                for (int i = 0; i < n; i++) {
+                    short revents = fds.get(ValueLayout.JAVA_SHORT, 8L * i + 6);
+                    if ((revents & Packet.POLLERR) != 0) {
+                        now[i].error(state);
+                    } else if (revents != 0) {
+                        now[i].interrupt();
+                    }
+                }
+            }
+        } catch (RuntimeException e) {
+            LOG.error("afpacket: the interrupt thread stopped: {}", e.toString());
+        }
+    }
+
+    @Deactivate
+    void deactivate() {
+        running = false;
+        for (Port p : ports) {
+            NetDevice d = p.dev;
+            if (d != null) {
+                d.namespace().unregister(d);
+            }
+        }
+        wake();
+        try {
+            irq.join(2000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        Packet.close(wakeup);
+    }
+
+    /**
+     * A partial checksum completed in the frame of {@code len} bytes at {@code base} of {@code buf}: Linux
+     * left the pseudo-header's sum in the TCP or UDP checksum field (CHECKSUM_PARTIAL) for a NIC to finish,
+     * and the sum from the transport header to the end finishes it. False when the frame is not IPv4 or
+     * IPv6 carrying TCP or UDP directly, which Linux's partial checksums do not leave for a packet socket
+     * otherwise.
+     */
+    static boolean completeChecksum(MemorySegment buf, long base, int len) {
+        int l3 = 14;
+        if (len < l3) {
+            return false;
+        }
+        int proto = Short.toUnsignedInt(buf.get(BE16, base + 12));
+        while ((proto == 0x8100 || proto == 0x88a8) && len >= l3 + 4) {
+            proto = Short.toUnsignedInt(buf.get(BE16, base + l3 + 2));
+            l3 += 4;
+        }
+        int l4;
+        int next;
+        if (proto == 0x0800 && len >= l3 + 20) {
+            l4 = l3 + (buf.get(ValueLayout.JAVA_BYTE, base + l3) & 0x0f) * 4;
+            next = buf.get(ValueLayout.JAVA_BYTE, base + l3 + 9) & 0xff;
+        } else if (proto == 0x86dd && len >= l3 + 40) {
+            l4 = l3 + 40;
+            next = buf.get(ValueLayout.JAVA_BYTE, base + l3 + 6) & 0xff;
+        } else {
+            return false;
+        }
+        int field = switch (next) {
+            case 6 -> l4 + 16;
+            case 17 -> l4 + 6;
+            default -> -1;
+        };
+        if (field < 0 || field + 2 > len) {
+            return false;
+        }
+        int c = ~InetChecksum.sum(buf, base + l4, len - l4, 0) & 0xffff;
+        buf.set(BE16, base + field, (short) (c == 0 ? 0xffff : c));
+        return true;
+    }
+
+    /** One Linux interface's packet socket, its ring, and the modnet device it is the wire of (one queue). */
+    private final class Port implements NetDeviceOps, RxQueue.DriverPoll {
+        final int fd;
+        final RxRing rx;
+        final Args args;
+        volatile NetDevice dev;
+        volatile boolean closed;
+        /** The Linux interface went away (the socket reports ENETDOWN and its index is gone): no polling, no carrier. */
+        volatile boolean broken;
+        /** The Linux interface is down (ENETDOWN while it still exists): no carrier until it is up and running. */
+        volatile boolean linuxDown;
+        final int ifindex;
+        volatile boolean armed = true;
+        /** A NAPI poll is reading the ring (it must stay mapped until the poll leaves). */
+        private volatile boolean polling;
+        private final java.util.concurrent.atomic.AtomicBoolean unmapped = new java.util.concurrent.atomic.AtomicBoolean();
+        /** The NAPI poll's and the statistics' own capture state and getsockopt buffers. */
+        private final MemorySegment state = Arena.ofAuto().allocate(Packet.captureLayout());
+        private final MemorySegment statsBuf = Arena.ofAuto().allocate(12, 4);
+        private final MemorySegment statsLen = Arena.ofAuto().allocate(4, 4);
+        private final LongAdder kernelPackets = new LongAdder();
+        private final LongAdder kernelDrops = new LongAdder();
+        private final LongAdder freezes = new LongAdder();
+        private final LongAdder csumCompleted = new LongAdder();
+        private final LongAdder vlanRestored = new LongAdder();
+        private final LongAdder truncated = new LongAdder();
+
+        Port(Opened o, Args args) {
+            this.fd = o.fd;
+            this.ifindex = o.ifindex;
+            this.rx = new RxRing(o.ring, BLOCK_SIZE, BLOCK_NR);
+            this.args = args;
+        }
+
+        void interrupt() {
+            NetDevice d = dev;
+            if (d == null || closed) {
+                return;
+            }
+            armed = false;
+            d.rxQueue(0).schedule();
+        }
+
+        /**
+         * POLLERR: the socket's pending error, read (which clears it). ENETDOWN is what a packet socket
+         * hears when its interface is set down or unregistered: down, the carrier is off until the
+         * interface is up and running again; gone (its index no longer names it), the device stays
+         * without carrier and the socket is no longer polled.
+         */
+        void error(MemorySegment irqState) {
+            synchronized (statsBuf) {
+                int r = Packet.getsockopt(irqState, fd, Packet.SOL_SOCKET, Packet.SO_ERROR, statsBuf.asSlice(0, 4), statsLen);
+                int err = r < 0 ? -r : statsBuf.get(ValueLayout.JAVA_INT, 0);
+                if (err != Packet.ENETDOWN && err != Packet.ENODEV && err != Packet.ENXIO) {
+                    return;
+                }
+                NetDevice d = dev;
+                try (Arena arena = Arena.ofConfined()) {
+                    if (Packet.ifreqInt(irqState, arena, fd, Packet.SIOCGIFINDEX, args.dev) != ifindex) {
+                        broken = true;
+                        LOG.warn("afpacket {}: the Linux interface {} went away; the device stays, without carrier",
+                                d == null ? "?" : d.name(), args.dev);
+                    } else {
+                        linuxDown = true;
+                    }
+                }
+            }
+        }
+
+        /** Whether the Linux interface is up and running ({@code SIOCGIFFLAGS}: IFF_UP and IFF_RUNNING). */
+        private boolean linuxRunning(MemorySegment irqState) {
+            try (Arena arena = Arena.ofConfined()) {
+                int flags = Packet.ifreqInt(irqState, arena, fd, Packet.SIOCGIFFLAGS, args.dev);
+                return flags >= 0 && (flags & 0x41) == 0x41;
+            }
+        }
+
+        /**
+         * PACKET_STATISTICS (read and reset by the kernel): the frames the ring had no room for are this
+         * device's rx_missed_errors, as a NIC counts frames its full receive ring missed.
+         */
+        void collectStats(MemorySegment irqState) {
+            NetDevice d = dev;
+            if (d == null || closed) {
+                return;
+            }
+            if (linuxDown && !broken && linuxRunning(irqState)) {
+                linuxDown = false; // the Linux interface is up again: the kernel has hooked the socket back on
+            }
+            synchronized (statsBuf) { // from the interrupt thread and ethtool -S; the kernel resets on each read
+                if (Packet.getsockopt(irqState, fd, Packet.SOL_PACKET, Packet.PACKET_STATISTICS, statsBuf, statsLen) < 0) {
+                    return;
+                }
+                long packets = Integer.toUnsignedLong(statsBuf.get(ValueLayout.JAVA_INT, 0));
+                long drops = Integer.toUnsignedLong(statsBuf.get(ValueLayout.JAVA_INT, 4));
+                kernelPackets.add(packets);
+                kernelDrops.add(drops);
+                freezes.add(Integer.toUnsignedLong(statsBuf.get(ValueLayout.JAVA_INT, 8)));
+                if (drops > 0) {
+                    d.stats().addShared(DeviceStats.Field.RX_MISSED_ERRORS, drops);
+                }
+            }
+        }
+
+        @Override
+        public void rearm(RxQueue queue) {
+            armed = true;
+            wake();
+        }
+
+        /** In the NAPI poll: up to {@code budget} frames of the retired blocks, each copied into a packet buffer. */
+        @Override
+        public int fill(RxQueue queue, int budget) {
+            polling = true; // before looking at closed: release() sees this, or this sees closed (both volatile)
+            try {
+                NetDevice d = dev;
+                return d == null || closed ? 0 : drain(d, queue, budget);
+            } finally {
+                polling = false;
+                if (closed) {
+                    unmap();
+                }
+            }
+        }
+
+        private int drain(NetDevice d, RxQueue queue, int budget) {
+            SkBuffPool pool = core.pool();
+            int n = 0;
+            long hdr;
+            while (n < budget && (hdr = rx.next()) >= 0) {
+                SkBuff skb = pool.alloc(pool.bufferSize() - SkBuffPool.NET_SKB_PAD);
+                if (skb == null) {
+                    d.stats().addShared(DeviceStats.Field.RX_MISSED_ERRORS, 1); // no buffer: the frame stays in the ring
+                    return n;
+                }
+                n++;
+                if (take(d, hdr, skb)) {
+                    queue.receive(skb);
+                } else {
+                    skb.free();
+                }
+                rx.advance();
+            }
+            return n;
+        }
+
+        /** One frame of the ring into {@code skb}, its VLAN tag back in place and its checksum finished; false (counted) if it cannot be taken. */
+        private boolean take(NetDevice d, long hdr, SkBuff skb) {
+            int status = rx.status(hdr);
+            int snap = rx.snaplen(hdr);
+            long mac = rx.mac(hdr);
+            boolean vlan = (status & RxRing.TP_STATUS_VLAN_VALID) != 0;
+            int len = snap + (vlan ? 4 : 0);
+            if (snap != rx.len(hdr) || snap < 14 || mac + snap > rx.ring.byteSize() || len > skb.tailroom()) {
+                // cut short by the ring, or larger than a packet buffer (a Linux GRO or GSO frame)
+                truncated.increment();
+                d.stats().addShared(DeviceStats.Field.RX_LENGTH_ERRORS, 1);
+                d.stats().addShared(DeviceStats.Field.RX_ERRORS, 1);
+                return false;
+            }
+            MemorySegment m = skb.memory();
+            int at = skb.tail();
+            if (vlan) {
+                // the kernel keeps the tag beside the frame (hardware or software VLAN acceleration): back between the addresses and the type
+                MemorySegment.copy(rx.ring, mac, m, at, 12);
+                m.set(BE16, at + 12, (short) rx.vlanTpid(hdr, status));
+                m.set(BE16, at + 14, (short) rx.vlanTci(hdr));
+                MemorySegment.copy(rx.ring, mac + 12, m, at + 16, snap - 12);
+                vlanRestored.increment();
+            } else {
+                MemorySegment.copy(rx.ring, mac, m, at, snap);
+            }
+            skb.put(len);
+            if ((status & RxRing.TP_STATUS_CSUMNOTREADY) != 0) {
+                if (completeChecksum(m, at, len)) {
+                    csumCompleted.increment();
+                }
+                skb.ipSummed(Checksum.UNNECESSARY); // Linux vouches for a frame it made itself
+            } else if ((status & RxRing.TP_STATUS_CSUM_VALID) != 0) {
+                skb.ipSummed(Checksum.UNNECESSARY);
+            }
+            return true;
+        }
+
+        @Override
+        public boolean carrier(NetDevice self) {
+            return !broken && !linuxDown;
+        }
+
+        @Override
+        public TxResult startXmit(SkBuff skb, NetDevice self) {
+            DeviceStats stats = self.stats();
+            if (closed || broken || !skb.linearize()) {
+                stats.addShared(DeviceStats.Field.TX_DROPPED, 1);
+                skb.free();
+                return TxResult.OK;
+            }
+            int len = skb.len();
+            long w = Packet.send(STATE.get(), fd, skb.memory().address() + skb.data(), len);
+            if (w == len) {
+                stats.addShared(DeviceStats.Field.TX_PACKETS, 1);
+                stats.addShared(DeviceStats.Field.TX_BYTES, len);
+            } else {
+                // EAGAIN/ENOBUFS: the socket's or the interface's queue is full; anything else: the interface is down or gone
+                stats.addShared(w == -Packet.EAGAIN || w == -105 ? DeviceStats.Field.TX_FIFO_ERRORS : DeviceStats.Field.TX_ERRORS, 1);
+                stats.addShared(DeviceStats.Field.TX_DROPPED, 1);
+            }
+            skb.free();
+            return TxResult.OK;
+        }
+
+        @Override
+        public boolean deletable(NetDevice self) {
+            return true;
+        }
+
+        @Override
+        public void uninit(NetDevice self) {
+            ports.remove(this);
+            release();
+        }
+
+        void release() {
+            if (!closed) {
+                closed = true;
+                Packet.close(fd); // the kernel keeps the ring while it is mapped
+                if (!polling) {
+                    unmap();
+                } // else the poll reading it unmaps it as it leaves
+            }
+        }
+
+        /** The ring unmapped, once, when no NAPI poll is in it. */
+        private void unmap() {
+            if (unmapped.compareAndSet(false, true)) {
+                Packet.munmap(rx.ring);
+            }
+        }
+
+        @Override
+        public Map<String, String> driverInfo(NetDevice self) {
+            return Map.of("driver", "af_packet", "version", "TPACKET_V3", "bus-info", args.netns == null ? args.dev : args.netns + "/" + args.dev);
+        }
+
+        @Override
+        public Map<String, Long> ethtoolStats(NetDevice self) {
+            collectStats(STATE.get());
+            Map<String, Long> m = new LinkedHashMap<>();
+            m.put("tp_packets", kernelPackets.sum());
+            m.put("tp_drops", kernelDrops.sum());
+            m.put("tp_freeze_q_cnt", freezes.sum());
+            m.put("rx_csum_completed", csumCompleted.sum());
+            m.put("rx_vlan_restored", vlanRestored.sum());
+            m.put("rx_truncated", truncated.sum());
+            return m;
+        }
+    }
+
+    @Override
+    public Map<String, Integer> users() {
+        return Map.of(DEVICES, ports.size());
+    }
+}

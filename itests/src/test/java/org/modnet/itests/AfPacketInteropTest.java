@@ -1,0 +1,274 @@
+package org.modnet.itests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.modnet.itests.Processes.Result;
+
+/**
+ * modnet on an existing Linux interface through the AF_PACKET driver: a veth pair the test makes,
+ * {@code lxa} in Linux namespace A (10.95.0.1) and {@code lxb} in namespace B, where modnet's
+ * {@code afpacket} device binds its packet socket ({@code dev lxb netns B}) with its own MAC and
+ * address (10.95.0.2); Linux's stack in B has no address on lxb. Linux's ping, nc and curl in A talk
+ * to modnet as to any host. Needs root, iproute2, ethtool, iputils-ping, OpenBSD nc and curl (.ci/run
+ * installs them); skips otherwise.
+ */
+class AfPacketInteropTest {
+    private static final String MODNET = Processes.modnet().toString();
+    private final long id = ProcessHandle.current().pid() % 10000;
+    private final String nsA = "mnafp-a-" + id;
+    private final String nsB = "mnafp-b-" + id;
+    private final String lxa = "afa" + id;
+    private final String lxb = "afb" + id;
+    private final String dev = "afp" + id;
+    private final String instance = "it-afp-" + id;
+    private Process stack;
+    private Path log;
+    private Path dir;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        assumeTrue(Processes.isRoot(), "needs root for packet sockets and network namespaces (CI runs it as root)");
+        assumeTrue(Processes.onPath("ip") && Processes.onPath("ping") && Processes.onPath("ethtool"),
+                "needs iproute2, iputils-ping and ethtool (.ci/run installs them)");
+        linux("ip", "netns", "add", nsA);
+        linux("ip", "netns", "add", nsB);
+        linux("ip", "-n", nsA, "link", "add", lxa, "type", "veth", "peer", "name", lxb, "netns", nsB);
+        linux("ip", "-n", nsA, "addr", "add", "10.95.0.1/24", "dev", lxa);
+        // Linux hands the veth frames of at most the MTU (no TSO/GSO super-frames) and gathers none (no GRO):
+        // the packet socket sees the frames as on the wire; checksum offload stays on, so Linux's frames
+        // come with the partial checksums the driver completes
+        linux("ip", "netns", "exec", nsA, "ethtool", "-K", lxa, "tso", "off", "gso", "off");
+        linux("ip", "netns", "exec", nsB, "ethtool", "-K", lxb, "gro", "off");
+        linux("ip", "netns", "exec", nsB, "sysctl", "-q", "-w", "net.ipv6.conf." + lxb + ".disable_ipv6=1");
+        linux("ip", "-n", nsA, "link", "set", "lo", "up");
+        linux("ip", "-n", nsA, "link", "set", lxa, "up");
+        linux("ip", "-n", nsB, "link", "set", lxb, "up");
+        log = Files.createTempFile("modnet-afp", ".log");
+        stack = Processes.start(log, MODNET, "--stay", "-n", instance, "-c",
+                "ip link add " + dev + " type afpacket dev " + lxb + " netns " + nsB);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (Processes.run(MODNET, "attach", "-n", instance, "-c", "ip link show " + dev).status() != 0) {
+            assertTrue(System.nanoTime() < deadline && stack.isAlive(), "modnet did not come up:\n" + Files.readString(log));
+            Thread.sleep(100);
+        }
+        modnet("ip addr add 10.95.0.2/24 dev " + dev + " ; ip link set " + dev + " up");
+        dir = Files.createTempDirectory("modnet-afp");
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        if (stack != null) {
+            Processes.run(MODNET, "attach", "-n", instance, "-c", "shutdown");
+            stack.waitFor(20, TimeUnit.SECONDS);
+            stack.destroyForcibly();
+            Files.deleteIfExists(log);
+        }
+        Processes.run("ip", "netns", "del", nsA);
+        Processes.run("ip", "netns", "del", nsB);
+        if (dir != null) {
+            try (var files = Files.walk(dir)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    private static void linux(String... command) throws Exception {
+        Result r = Processes.run(command);
+        assertEquals(0, r.status(), String.join(" ", command) + "\n" + r);
+    }
+
+    private String modnet(String commands) throws Exception {
+        Result r = Processes.run(MODNET, "attach", "-n", instance, "-c", commands);
+        assertEquals(0, r.status(), commands + "\n" + r);
+        return r.out();
+    }
+
+    /** A column of the line under {@code RX:} or {@code TX:} of {@code ip -s link show}. */
+    private static long ipStat(String text, String dir, int column) {
+        String[] lines = text.split("\n");
+        for (int i = 0; i < lines.length - 1; i++) {
+            if (lines[i].trim().startsWith(dir + ":")) {
+                return Long.parseLong(lines[i + 1].trim().split("\\s+")[column]);
+            }
+        }
+        throw new AssertionError("no " + dir + " line in\n" + text);
+    }
+
+    private static long counter(String stats, String name) {
+        return stats.lines().map(String::trim).filter(l -> l.startsWith(name + ":"))
+                .mapToLong(l -> Long.parseLong(l.substring(name.length() + 1).trim())).findFirst()
+                .orElseThrow(() -> new AssertionError("no " + name + " in\n" + stats));
+    }
+
+    @Test
+    void linuxPingIsAnsweredByModnetOnTheLinuxInterfaceAndTheCountersMove() throws Exception {
+        String before = modnet("ip -s link show " + dev);
+        Result ping = Processes.run("ip", "netns", "exec", nsA, "ping", "-c", "3", "-i", "0.2", "-W", "2", "10.95.0.2");
+        assertEquals(0, ping.status(), ping.toString());
+        assertTrue(ping.out().contains("3 packets transmitted, 3 received"), ping.toString());
+        String back = modnet("ping -c 2 -i 0.2 10.95.0.1");
+        assertTrue(back.contains("2 packets transmitted, 2 received"), back);
+
+        String link = modnet("ip link show " + dev);
+        assertTrue(link.contains("mtu 1500"), "the Linux interface's MTU\n" + link);
+        Result neigh = Processes.run("ip", "-n", nsA, "neigh", "show", "10.95.0.2");
+        String mac = link.lines().filter(l -> l.contains("link/ether")).findFirst().orElseThrow().trim().split("\\s+")[1];
+        assertTrue(neigh.out().contains("lladdr " + mac), "Linux reached modnet's own MAC, not lxb's\n" + neigh + "\n" + link);
+
+        String after = modnet("ip -s link show " + dev);
+        assertTrue(ipStat(after, "RX", 1) - ipStat(before, "RX", 1) >= 4, "rx packets (3 echoes, ARP)\n" + before + after);
+        assertTrue(ipStat(after, "TX", 1) - ipStat(before, "TX", 1) >= 5, "tx packets (3 replies, 2 echoes)\n" + before + after);
+        assertTrue(ipStat(after, "RX", 0) > ipStat(before, "RX", 0), "rx bytes\n" + after);
+        String stats = modnet("ethtool -S " + dev);
+        assertTrue(counter(stats, "tp_packets") >= 4, "the kernel's PACKET_STATISTICS\n" + stats);
+        assertEquals(0, counter(stats, "tp_drops"), stats);
+        assertTrue(modnet("ethtool -i " + dev).contains("driver: af_packet"));
+    }
+
+    @Test
+    void linuxNcMovesTenMegabytesToModnetsNcIntact() throws Exception {
+        assumeTrue(Processes.onPath("nc"), "needs OpenBSD netcat (netcat-openbsd; .ci/run installs it)");
+        Path in = dir.resolve("in");
+        Path out = dir.resolve("out");
+        byte[] data = new byte[10 << 20];
+        new Random(95).nextBytes(data);
+        Files.write(in, data);
+        Path heard = dir.resolve("nc.log");
+        Process listener = Processes.start(heard, MODNET, "attach", "-n", instance, "-c", "nc -l 5001 > " + out);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!modnet("ss -t -l -n").contains(":5001 ")) {
+            assertTrue(System.nanoTime() < deadline && listener.isAlive(), "modnet's nc did not listen\n" + Files.readString(heard));
+            Thread.sleep(50);
+        }
+        long t0 = System.nanoTime();
+        Result sent = Processes.run("ip", "netns", "exec", nsA, "sh", "-c", "timeout 120 nc -N 10.95.0.2 5001 < " + in);
+        assertEquals(0, sent.status(), sent.toString());
+        assertTrue(listener.waitFor(60, TimeUnit.SECONDS), "modnet's nc ended at the end of the stream");
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        assertEquals(data.length, Files.size(out));
+        assertEquals(HttpIT.sha256(in), HttpIT.sha256(out));
+        String stats = modnet("ethtool -S " + dev);
+        // Linux's TCP left its checksums for the (veth's) hardware: the driver finished them, modnet's TCP took them
+        assertTrue(counter(stats, "rx_csum_completed") > 1000, stats);
+        System.out.println("Linux nc moved 10 MiB to modnet's nc over AF_PACKET in " + ms + " ms; " + stats.replace('\n', ' '));
+    }
+
+    @Test
+    void linuxCurlFetchesTenMegabytesFromModnetsHttpdIntact() throws Exception {
+        assumeTrue(Processes.onPath("curl"), "needs curl (.ci/run installs it)");
+        byte[] data = new byte[10 << 20];
+        new Random(96).nextBytes(data);
+        Files.write(dir.resolve("big.bin"), data);
+        Path httpdLog = dir.resolve("httpd.log");
+        Process httpd = Processes.start(httpdLog, MODNET, "attach", "-n", instance, "-c", "httpd -p 8080 -d " + dir);
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (!modnet("ss -t -l -n").contains(":8080 ")) {
+                assertTrue(System.nanoTime() < deadline && httpd.isAlive(), "httpd did not listen:\n" + Files.readString(httpdLog));
+                Thread.sleep(50);
+            }
+            String before = modnet("ip -s link show " + dev);
+            Path got = dir.resolve("got.bin");
+            Result r = Processes.run("ip", "netns", "exec", nsA, "curl", "-sS", "-m", "120", "-o", got.toString(), "-w",
+                    "%{http_code} %{size_download} %{exitcode}\\n%{time_total} %{speed_download}", "http://10.95.0.2:8080/big.bin");
+            assertEquals(0, r.status(), r.toString());
+            assertTrue(r.out().startsWith("200 10485760 0\n"), r.out());
+            assertEquals(HttpIT.sha256(dir.resolve("big.bin")), HttpIT.sha256(got));
+            String after = modnet("ip -s link show " + dev);
+            assertTrue(ipStat(after, "TX", 0) - ipStat(before, "TX", 0) > 10_485_760, "tx bytes\n" + before + after);
+            System.out.println("Linux curl fetched 10 MiB from modnet's httpd over AF_PACKET (time_total, speed_download): "
+                    + r.out().substring(r.out().indexOf('\n') + 1));
+        } finally {
+            Processes.run(MODNET, "attach", "-n", instance, "-c", "httpd stop -p 8080");
+            httpd.waitFor(20, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void aLinuxInterfaceThatIsNotThereIsRefusedInIpsWords() throws Exception {
+        Result r = Processes.run(MODNET, "attach", "-n", instance, "-c", "ip link add nope0 type afpacket dev nosuch0 netns " + nsB);
+        assertTrue(r.status() != 0, r.toString());
+        assertTrue(r.toString().contains("Cannot find device \"nosuch0\""), r.toString());
+        Result ns = Processes.run(MODNET, "attach", "-n", instance, "-c", "ip link add nope0 type afpacket dev " + lxb + " netns nosuch-ns");
+        assertTrue(ns.status() != 0 && ns.toString().contains("Cannot open network namespace \"nosuch-ns\""), ns.toString());
+        assertTrue(Processes.run(MODNET, "attach", "-n", instance, "-c", "ip link show nope0").status() != 0, "nothing made");
+    }
+
+    /** Waits until {@code ip link show DEV} in modnet does (or does not) say NO-CARRIER. */
+    private String awaitCarrier(boolean carrier) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        String link;
+        while ((link = modnet("ip link show " + dev)).contains("NO-CARRIER") == carrier) {
+            assertTrue(System.nanoTime() < deadline, (carrier ? "the carrier came back\n" : "the carrier went\n") + link);
+            Thread.sleep(100);
+        }
+        return link;
+    }
+
+    /**
+     * The Linux side changes under modnet: modnet's device deleted and made again on the same
+     * interface; the Linux interface set down (no carrier) and up (carrier, ping answered again);
+     * the Linux interface deleted (no carrier, said once in the log) while the stack keeps serving.
+     */
+    @Test
+    void theDeviceFollowsItsLinuxInterfaceDownUpAndAwayAndCanBeMadeAgain() throws Exception {
+        modnet("ip link del " + dev);
+        modnet("ip link add " + dev + " type afpacket dev " + lxb + " netns " + nsB + " ; ip addr add 10.95.0.2/24 dev " + dev
+                + " ; ip link set " + dev + " up");
+        Result ping = Processes.run("ip", "netns", "exec", nsA, "ping", "-c", "2", "-i", "0.2", "-W", "2", "10.95.0.2");
+        assertEquals(0, ping.status(), "made again on the same interface\n" + ping);
+
+        linux("ip", "-n", nsB, "link", "set", lxb, "down");
+        awaitCarrier(false);
+        linux("ip", "-n", nsB, "link", "set", lxb, "up");
+        awaitCarrier(true);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        do {
+            ping = Processes.run("ip", "netns", "exec", nsA, "ping", "-c", "1", "-W", "1", "10.95.0.2");
+        } while (ping.status() != 0 && System.nanoTime() < deadline);
+        assertEquals(0, ping.status(), "answered again once the Linux interface is up\n" + ping);
+
+        linux("ip", "-n", nsB, "link", "del", lxb);
+        awaitCarrier(false);
+        assertTrue(modnet("ping -c 1 127.0.0.1").contains("1 received"), "the stack keeps serving");
+        String log = Files.readString(this.log);
+        assertEquals(1, log.split("went away", -1).length - 1, "logged once:\n" + log);
+    }
+
+    /**
+     * An 802.1Q-tagged frame from Linux: the kernel takes the tag off before a packet socket sees the
+     * frame (TP_STATUS_VLAN_VALID, the tag beside it in the ring); the driver puts it back, so modnet's
+     * tcpdump shows the tag (TCI 0x600a: priority 3, VLAN 10) between the addresses and the ARP type.
+     */
+    @Test
+    void aVlanTagTheKernelTookOffIsBackInTheFrameModnetSees() throws Exception {
+        assumeTrue(Processes.onPath("python3"), "needs python3 for a raw tagged frame (.ci/run installs it)");
+        Path dump = dir.resolve("tcpdump.out");
+        Process capture = Processes.start(dump, MODNET, "attach", "-n", instance, "-c", "tcpdump -i " + dev + " -e -n -X -c 1 vlan");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!Files.readString(dump).contains("listening on")) {
+            assertTrue(System.nanoTime() < deadline && capture.isAlive(), "tcpdump did not start\n" + Files.readString(dump));
+            Thread.sleep(50);
+        }
+        String script = "import socket\n"
+                + "s=socket.socket(socket.AF_PACKET,socket.SOCK_RAW)\n"
+                + "s.bind(('" + lxa + "',0))\n"
+                + "arp=bytes.fromhex('0001080006040001')+b'\\x02'*6+bytes([10,94,0,1])+b'\\x00'*6+bytes([10,94,0,2])\n"
+                + "s.send(b'\\xff'*6+b'\\x02'*6+bytes.fromhex('8100600a0806')+arp)\n";
+        linux("ip", "netns", "exec", nsA, "python3", "-c", script);
+        assertTrue(capture.waitFor(20, TimeUnit.SECONDS), "tcpdump -c 1 saw the frame\n" + Files.readString(dump));
+        String seen = Files.readString(dump);
+        assertTrue(seen.contains("ethertype 802.1Q (0x8100), length 46") && seen.contains("0x0000:  600a 0806 0001 0800"), seen);
+        assertTrue(counter(modnet("ethtool -S " + dev), "rx_vlan_restored") >= 1);
+    }
+}
