@@ -526,6 +526,19 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
     }
 
     /**
+     * {@code tcp_v4_err}: an ICMP error quoting one of our segments ({@link TcpErr}). Counted as a
+     * segment in {@link #receive} is not: IPv4 counted the ICMP message.
+     */
+    @Override
+    public void error(SkBuff skb, int inner, int type, int code, int info) {
+        TcpNet net = skb.dev() == null ? null : nets.get(skb.dev().namespace());
+        if (net == null || leaving) {
+            return;
+        }
+        TcpErr.err(net, skb, inner, type, code, info, Math.max(core.currentCpu(), 0));
+    }
+
+    /**
      * {@code tcp_v4_send_reset} with no socket: never for a reset, nor for a segment to a broadcast or
      * multicast address. A segment with ACK is answered {@code <SEQ=SEG.ACK><CTL=RST>}, any other
      * {@code <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>} (SYN and FIN count in SEG.LEN); window 0, no
