@@ -28,6 +28,8 @@ final class TcpErr {
     static final int NR_ICMP_UNREACH = 15;
     /** {@code tcp_min_snd_mss}'s default: the MSS never falls below it, whatever the ICMP says. */
     static final int MIN_SND_MSS = 48;
+    /** {@code IP_MAX_MTU}: a route's MTU as TCP sees it is at most this (lo's 65536 is 65535). */
+    static final int IP_MAX_MTU = 65535;
 
     private TcpErr() {
     }
@@ -176,7 +178,7 @@ final class TcpErr {
         if (sk.state() == TCP_LISTEN || sk.state() == TCP_CLOSE || sk.frozen) {
             return;
         }
-        int mtu = sk.net.ipv4.pathMtu(sk.namespace(), sk.raddr());
+        int mtu = Math.min(sk.net.ipv4.pathMtu(sk.namespace(), sk.raddr()), IP_MAX_MTU);
         if (mtu == 0) {
             return;
         }
@@ -213,13 +215,14 @@ final class TcpErr {
      * {@code tcp_sync_mss} with {@code dst_mtu}): no larger than the path MTU IPv4 already knows.
      */
     static void initMss(TcpSock sk) {
-        int mtu = sk.net.ipv4.pathMtu(sk.namespace(), sk.raddr());
+        int mtu = Math.min(sk.net.ipv4.pathMtu(sk.namespace(), sk.raddr()), IP_MAX_MTU);
         if (mtu <= 0) {
             return;
         }
-        int before = sk.mss;
-        syncMss(sk, mtu);
-        sk.mss = Math.min(before, sk.mss);
+        // the MSS already holds the peer's clamp (its option, or a cookie's table entry): only the path is added
+        int m = Math.max(mtu - 40, MIN_SND_MSS) - (sk.rx.tstampOk ? TcpOutOptions.ALIGNED_TSTAMP : 0);
+        sk.pmtuCookie = mtu;
+        sk.mss = Math.min(sk.mss, m);
     }
 
     /**
