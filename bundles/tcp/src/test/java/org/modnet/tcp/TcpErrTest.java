@@ -270,6 +270,25 @@ class TcpErrTest {
     }
 
     @Test
+    void aHostUnreachableAboutTheHeadDuringBackoffRevertsOneBackoffStep() {
+        established();
+        write(100);
+        w.take();
+        for (int i = 0; i < 1000 && s.count(TcpMib.Ext.TCPTimeouts) < 3; i++) {
+            s.advance(10);
+        }
+        assertEquals(3, s.count(TcpMib.Ext.TCPTimeouts));
+        w.take();
+        long backedOff = sk().rtoMs;
+        icmp(3, 1, 0, syn.seq() + 1); // RFC 6069: the path is down, not congested
+        assertEquals(backedOff / 2, sk().rtoMs, "one doubling undone (tcp_ld_RTO_revert)");
+        s.advance(backedOff / 2 + backedOff / 4); // before the backed-off RTO; the wheel may round up (timer slack)
+        assertEquals(4, s.count(TcpMib.Ext.TCPTimeouts), "the next timeout comes at the reverted RTO, not the backed-off one");
+        icmp(3, 3, 0, syn.seq() + 1); // port unreachable reverts nothing
+        assertEquals(backedOff, sk().rtoMs);
+    }
+
+    @Test
     void ipRecverrReportsAnEstablishedConnectionsErrorAtOnce() {
         established();
         assertEquals(0, sys.setsockopt(fd, SocketCalls.IPPROTO_IP, SocketCalls.IP_RECVERR, new int[] { 1 }));
