@@ -312,6 +312,24 @@ class TcpErrTest {
     }
 
     @Test
+    void ipNoPmtuDiscMakesDontTheDefaultOfNewSockets() throws Exception {
+        int before = sys.socket(AF_INET, SOCK_STREAM, 0);
+        s.ns.sysctl().set("net.ipv4.ip_no_pmtu_disc", "1");
+        int after = sys.socket(AF_INET, SOCK_STREAM, 0);
+        int[] v = new int[1];
+        sys.getsockopt(before, SocketCalls.IPPROTO_IP, SocketCalls.IP_MTU_DISCOVER, v);
+        assertEquals(SocketCalls.IP_PMTUDISC_WANT, v[0]);
+        sys.getsockopt(after, SocketCalls.IPPROTO_IP, SocketCalls.IP_MTU_DISCOVER, v);
+        assertEquals(SocketCalls.IP_PMTUDISC_DONT, v[0], "inet_create's default with ip_no_pmtu_disc");
+    }
+
+    @Test
+    void ipMtuOnAnUnconnectedSocketIsEnotconn() {
+        int u = sys.socket(AF_INET, SOCK_STREAM, 0);
+        assertEquals(-Errno.ENOTCONN.number(), sys.getsockopt(u, SocketCalls.IPPROTO_IP, SocketCalls.IP_MTU, new int[1]));
+    }
+
+    @Test
     void aNetUnreachableAboutOurSynAckDropsTheRequest() {
         int l = sys.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
         assertEquals(0, sys.bind(l, new SockAddr(0, 5000)));
