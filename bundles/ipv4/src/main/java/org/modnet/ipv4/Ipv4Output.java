@@ -163,12 +163,34 @@ final class Ipv4Output {
                 || !net.hooks.run(org.modnet.api.netfilter.NfHook.POST_ROUTING, skb, net.ns, null, dev)) {
             return null; // a filter took it: its rule counters show it, and the sender sees success (EPERM comes with iptables)
         }
+        if (df && protocol == IPPROTO_TCP && !local && tooBig(skb, mtu)) {
+            // ip_fragment: a DF packet is cut only when its sender allowed it (ignore_df: UDP and raw
+            // sockets below IP_PMTUDISC_DO); TCP never does, so its segment is refused and the socket
+            // hears of the smaller MTU from an ICMP "fragmentation needed" sent to itself
+            net.mib.inc(Ipv4Mib.Counter.FragFails);
+            net.icmp.sendError(skb, Icmp.DEST_UNREACH, Icmp.FRAG_NEEDED, mtu);
+            skb.free();
+            return Errno.EMSGSIZE;
+        }
         if (finish(skb, dev, nextHop, mtu) != 0) {
             // ip_send_skb: net_xmit_errno turns NET_XMIT_DROP into ENOBUFS, counted as a discard
             net.mib.inc(Ipv4Mib.Counter.OutDiscards);
             return Errno.ENOBUFS;
         }
         return null;
+    }
+
+    /** IP protocol 6: the one transport whose DF segments are never fragmented here. */
+    private static final int IPPROTO_TCP = 6;
+
+    /** The packet (data at its IPv4 header), or each segment of a GSO one, exceeds {@code mtu}. */
+    private boolean tooBig(SkBuff skb, int mtu) {
+        if (!skb.isGso()) {
+            return skb.len() > mtu;
+        }
+        Ipv4Gso gso = net.gso;
+        int segLen = gso == null ? -1 : gso.networkSegLen(skb);
+        return segLen > mtu;
     }
 
     /**

@@ -226,7 +226,14 @@ public final class Interpreter {
                 verbose("inbound injected packet", nowUsecs(), p.toScript());
                 bed.settle();
             }
-            case Packet p -> throw ScriptFailure.skip(e.line(), "only TCP packets are supported ("
+            case IcmpPacket p when p.direction() == Packet.Direction.INBOUND -> {
+                waitUntil(start);
+                verifyLate(e.line(), "inbound packet", start);
+                packets.injectIcmp(e.line(), p);
+                verbose("inbound injected packet", nowUsecs(), "icmp " + p.type() + " " + p.code());
+                bed.settle();
+            }
+            case Packet p -> throw ScriptFailure.skip(e.line(), "only TCP packets and inbound ICMP are supported ("
                     + p.getClass().getSimpleName() + ")");
             case SystemCall c -> {
                 waitUntil(start);

@@ -96,6 +96,91 @@ final class PacketMatcher {
         }
     }
 
+    /**
+     * An inbound ICMP error ({@code < icmp unreachable frag_needed mtu 1200 [1:1461(1460)]}), as
+     * packetdrill's {@code new_icmp_packet} makes it: from the remote address, quoting the IPv4 header and
+     * the first 8 bytes of a TCP segment the socket under test sent, its sequence number in the live
+     * numbers of our side. Only ICMPv4 "destination unreachable" and "time exceeded" about TCP.
+     */
+    void injectIcmp(int line, IcmpPacket p) throws ScriptFailure {
+        if (!p.encapsulation().isEmpty() || p.echoed().protocol() != IcmpPacket.Protocol.TCP) {
+            throw ScriptFailure.skip(line, "only ICMP errors about TCP are supported");
+        }
+        int type;
+        int code;
+        switch (p.type()) {
+            case "unreachable" -> {
+                type = 3;
+                code = p.code() == null ? 0 : switch (p.code()) {
+                    case "net_unreachable" -> 0;
+                    case "host_unreachable" -> 1;
+                    case "protocol_unreachable" -> 2;
+                    case "port_unreachable" -> 3;
+                    case "frag_needed" -> 4;
+                    case "source_route_failed" -> 5;
+                    case "net_unknown" -> 6;
+                    case "host_unknown" -> 7;
+                    case "source_host_isolated" -> 8;
+                    case "net_prohibited" -> 9;
+                    case "host_prohibited" -> 10;
+                    case "net_unreachable_for_tos" -> 11;
+                    case "host_unreachable_for_tos" -> 12;
+                    case "packet_filtered" -> 13;
+                    case "precedence_violation" -> 14;
+                    case "precedence_cutoff" -> 15;
+                    default -> -1;
+                };
+            }
+            case "time_exceeded" -> {
+                type = 11;
+                code = p.code() == null || p.code().equals("ttl_exceeded") ? 0 : p.code().equals("fragment_reassembly_time_exceeded") ? 1 : -1;
+            }
+            default -> {
+                type = -1;
+                code = -1;
+            }
+        }
+        if (type < 0 || code < 0) {
+            throw new ScriptFailure(line, "unknown ICMP type/code: " + p.type() + " " + p.code());
+        }
+        PacketMatcher.Conn c = sockets.sut();
+        if (c == null) {
+            throw new ScriptFailure(line, "error handling packet: no socket under test for inbound packet");
+        }
+        int total = 20 + 8 + 20 + 8;
+        byte[] ip = new byte[total];
+        ip[0] = 0x45;
+        put16(ip, 2, total);
+        put16(ip, 4, ipId++);
+        ip[8] = 64;
+        ip[9] = 1;
+        put32(ip, 12, remote);
+        put32(ip, 16, local);
+        put16(ip, 10, checksum(ip, 0, 20, 0));
+        int i = 20;
+        ip[i] = (byte) type;
+        ip[i + 1] = (byte) code;
+        if (type == 3 && code == 4) {
+            put16(ip, i + 6, Math.max(p.mtu(), 0)); // next-hop MTU, RFC 1191
+        }
+        int q = i + 8; // the quoted segment, ours: local to remote, DF, as it left
+        ip[q] = 0x45;
+        put16(ip, q + 2, 20 + 20 + p.echoed().payloadLength());
+        put16(ip, q + 6, 0x4000);
+        ip[q + 8] = 64;
+        ip[q + 9] = 6;
+        put32(ip, q + 12, local);
+        put32(ip, q + 16, remote);
+        put16(ip, q + 10, checksum(ip, q, 20, 0));
+        put16(ip, q + 20, c.localPort);
+        put16(ip, q + 22, c.remotePort);
+        put32(ip, q + 24, (int) (c.localIsn + p.echoed().startSeq()));
+        put16(ip, i + 2, checksum(ip, i, total - 20, 0));
+        if (!bed.device().inject(ip)) {
+            throw new ScriptFailure(line, "error handling packet: tun0 refused the inbound packet (device down or ring full)");
+        }
+    }
+
     /** One option's bytes; inbound ones have their TS ecr and SACK blocks mapped into live numbers. */
     private void encode(int line, TcpOption o, ByteArrayOutputStream out, Conn c, boolean inbound) throws ScriptFailure {
         switch (o) {

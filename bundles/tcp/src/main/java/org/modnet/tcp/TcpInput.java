@@ -73,6 +73,7 @@ final class TcpInput {
             sk.sndWl1 = seq;
             sk.maxWindow = sk.sndWnd;
             sk.mss = Math.min(sk.rx.mssClamp, sk.advmss) - (sk.rx.tstampOk ? TcpOutOptions.ALIGNED_TSTAMP : 0);
+            TcpErr.initMss(sk);
             if (sk.retransmits == 0) {
                 sk.timers.rttSample(sk.nowMs() - sk.rttStampMs);
             }
@@ -944,6 +945,7 @@ final class TcpInput {
         sk.sndWl1 = seq;
         sk.maxWindow = sk.sndWnd;
         sk.mss = Math.min(sk.rx.mssClamp, sk.advmss) - (sk.rx.tstampOk ? TcpOutOptions.ALIGNED_TSTAMP : 0);
+        TcpErr.initMss(sk);
         sk.setState(TCP_SYN_RECV, cpu);
         sk.output.sendSyn(cpu, true);
     }

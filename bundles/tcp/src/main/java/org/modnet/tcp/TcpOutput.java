@@ -533,9 +533,12 @@ final class TcpOutput {
             sk.delackTimer.del();
         }
         int segs = 1;
-        if (len > sk.mss && sk.mss > 0) { // a GSO skb: many MSS under this one header, cut by the device or the core
-            segs = (len + sk.mss - 1) / sk.mss;
-            skb.gso(sk.mss, segs, org.modnet.api.net.NetdevFeatures.SKB_GSO_TCPV4);
+        // tcp_current_mss: SACK blocks beyond the timestamp the MSS allows for take their room from the
+        // payload, so every segment on the wire stays within the path MTU (IPv4 never fragments TCP's)
+        int goal = sk.mss - Math.max(optLen - (sk.rx.tstampOk ? TcpOutOptions.ALIGNED_TSTAMP : 0), 0);
+        if (len > goal && goal > 0) { // a GSO skb: many MSS under this one header, cut by the device or the core
+            segs = (len + goal - 1) / goal;
+            skb.gso(goal, segs, org.modnet.api.net.NetdevFeatures.SKB_GSO_TCPV4);
         }
         sk.net.mib.add(cpu, TcpMib.Tcp.OutSegs, segs); // tcp_skb_pcount
         sk.countOut(len);

@@ -730,6 +730,50 @@ final class TcpRecovery {
         frto = sk.net.frto.get() != 0 && (newRecovery || sk.retransmits > 0);
     }
 
+    /**
+     * {@code tcp_simple_retransmit} after the path MTU fell ({@code tcp_v4_mtu_reduced}): every queued
+     * segment longer than the new MSS was dropped on the way, so it is marked lost and split to the MSS
+     * ({@link TcpRtxQueue#split}, Linux's {@code tcp_fragment} as it retransmits); the connection enters
+     * Loss without touching the congestion window, since no more data is in the network than before, only
+     * its units changed: ssthresh is kept, and there is nothing to undo. Returns the sequence number of
+     * the first segment now lost, or {@code sndUna - 1} when none was (the timer then does the rest).
+     */
+    int simpleRetransmit(int cpu) {
+        int mss = Math.max(sk.mss, 1);
+        int first = sk.sndUna - 1;
+        boolean any = false;
+        for (int k = 0; k < q.size(); k++) {
+            int i = q.at(k);
+            if (q.end[i] - q.seq[i] <= mss || (q.sacked[i] & (TcpRtxQueue.SACKED_ACKED | TcpRtxQueue.FIN)) != 0) {
+                continue;
+            }
+            int n = q.split(k, mss);
+            for (int d = 0; d < n; d++) {
+                if (q.markLost(q.at(k + d), sk.net, cpu)) {
+                    lost++;
+                }
+            }
+            if (!any) {
+                first = q.seq[q.at(k)];
+                any = true;
+            }
+            k += n - 1;
+        }
+        if (q.lostOut == 0 || !any) {
+            return sk.sndUna - 1;
+        }
+        if (sk.caState != TcpCongestion.CA_LOSS) {
+            highSeq = sk.sndMax;
+            sk.cw.ssthresh = currentSsthresh();
+            priorSsthresh = 0;
+            undoMarker = 0;
+            setCaState(TcpCongestion.CA_LOSS);
+        }
+        frto = false; // not a timeout: nothing for F-RTO to check
+        tlpHighSeq = 0;
+        return first;
+    }
+
     // --- the state machine ---
 
     /**

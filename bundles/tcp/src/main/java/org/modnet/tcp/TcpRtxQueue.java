@@ -281,6 +281,63 @@ final class TcpRtxQueue {
         lostOut = 0;
     }
 
+    /**
+     * {@code tcp_fragment} of a queued segment for its retransmission at a smaller MSS (the path MTU
+     * fell, {@code tcp_simple_retransmit}): the {@code k}-th entry becomes pieces of at most {@code mss}
+     * bytes, each with the entry's marks and send state, and the counts follow. Returns how many pieces
+     * it is now: 1 when it fits already, is the FIN, or the queue is at {@link #MAX} (it then goes
+     * whole, and the output still cuts it to the MSS on the wire).
+     */
+    int split(int k, int mss) {
+        int i = at(k);
+        int s = seq[i];
+        int e = end[i];
+        if ((sacked[i] & FIN) != 0 || mss <= 0 || e - s <= mss) {
+            return 1;
+        }
+        int n = (e - s + mss - 1) / mss;
+        int extra = n - 1;
+        if (count + extra > MAX) {
+            return 1;
+        }
+        while (count + extra > seq.length) {
+            if (!grow()) {
+                return 1;
+            }
+        }
+        for (int m = count - 1; m > k; m--) {
+            copy(at(m), at(m + extra));
+        }
+        i = at(k);
+        byte marks = sacked[i];
+        for (int d = 1; d < n; d++) {
+            copy(i, at(k + d));
+        }
+        for (int d = 0; d < n; d++) {
+            int j = at(k + d);
+            seq[j] = s + d * mss;
+            end[j] = d == n - 1 ? e : s + (d + 1) * mss;
+            sacked[j] = marks;
+        }
+        count += extra;
+        packetsOut += extra;
+        sackedOut += (marks & SACKED_ACKED) != 0 ? extra : 0;
+        lostOut += (marks & LOST) != 0 ? extra : 0;
+        retransOut += (marks & SACKED_RETRANS) != 0 ? extra : 0;
+        return n;
+    }
+
+    private void copy(int from, int to) {
+        seq[to] = seq[from];
+        end[to] = end[from];
+        sacked[to] = sacked[from];
+        xmitUs[to] = xmitUs[from];
+        txDelivered[to] = txDelivered[from];
+        txDeliveredUs[to] = txDeliveredUs[from];
+        txFirstUs[to] = txFirstUs[from];
+        txAppLimited[to] = txAppLimited[from];
+    }
+
     /** The head's partial acknowledgement ({@code tcp_trim_head}): it now starts at {@code ack}. */
     void trimHead(int ack) {
         seq[at(0)] = ack;

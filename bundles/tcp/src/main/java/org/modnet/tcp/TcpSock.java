@@ -322,6 +322,14 @@ final class TcpSock extends Sock {
     int maxWindow;
     int mss = TcpOptions.MSS_DEFAULT;
     int advmss;
+    /** {@code icsk_pmtu_cookie}: the path MTU the MSS was last synced to ({@link TcpErr#syncMss}); 0 before. */
+    int pmtuCookie;
+    /** {@code tp->mtu_info}: the next-hop MTU of the last "fragmentation needed" ({@link TcpErr}). */
+    int mtuInfo;
+    /** {@code TCP_MTU_REDUCED_DEFERRED}: a frag-needed came while a user held the socket; done at release. */
+    volatile boolean mtuReducedDeferred;
+    /** {@code sk_err_soft}: an ICMP error the connection survives; reported only if it then times out. */
+    volatile Errno errSoft;
     boolean finQueued;
     boolean finSent;
     byte[] sbuf;
@@ -642,7 +650,7 @@ final class TcpSock extends Sock {
                     0, // last_ack_sent: not remembered, as in Linux
                     age(now, lastDataRecvMs), // last_data_recv
                     age(now, lastAckRecvMs), // last_ack_recv
-                    advmss > 0 ? Math.min(advmss + 40, 0xffff) : 0, // pmtu: at most IP_MAX_MTU
+                    pmtuCookie > 0 ? pmtuCookie : advmss > 0 ? Math.min(advmss + 40, 0xffff) : 0, // pmtu: at most IP_MAX_MTU
                     ring, // rcv_ssthresh
                     (int) Math.min(srttUs, Integer.MAX_VALUE), // rtt, usec
                     (int) Math.min(rttvarUs, Integer.MAX_VALUE), // rttvar, usec
@@ -842,6 +850,10 @@ final class TcpSock extends Sock {
     }
 
     private void drainBacklog(int cpu) {
+        if (mtuReducedDeferred) { // tcp_release_cb's TCP_MTU_REDUCED_DEFERRED
+            mtuReducedDeferred = false;
+            TcpErr.mtuReduced(this, cpu < 0 ? Math.max(net.core.currentCpu(), 0) : cpu);
+        }
         SkBuff skb;
         while ((skb = backlog.poll()) != null) {
             backlogBytes.addAndGet(-skb.truesize());
@@ -1555,6 +1567,7 @@ final class TcpSock extends Sock {
         child.advmss = route.device() == null ? TcpOptions.MSS_DEFAULT : Math.min(route.device().mtu(), IPV4_MAX_PMTU) - 40;
         child.advmss = child.clampMss(child.advmss);
         child.mss = Math.min(o.mssClamp, child.advmss) - (o.tstampOk ? TcpOutOptions.ALIGNED_TSTAMP : 0);
+        TcpErr.initMss(child);
         child.rcvWscale = o.wscaleOk ? child.windowShift() : 0;
         // the rings come when the handshake completes: a SYN costs no buffers (a flood stays cheap)
         child.state = TCP_SYN_RECV;
@@ -2327,6 +2340,9 @@ final class TcpSock extends Sock {
     /** {@code do_tcp_getsockopt}: TCP_MAXSEG is the current MSS (TCP_MAXSEG's value before a connection). */
     @Override
     protected int getProtocolOption(int level, int name, int[] out) throws SockException {
+        if (level == SocketCalls.IPPROTO_IP && name == SocketCalls.IP_MTU) {
+            return TcpErr.ipMtu(this, out);
+        }
         if (level != SocketCalls.IPPROTO_TCP) {
             throw SockException.of(Errno.ENOPROTOOPT);
         }
@@ -2688,6 +2704,7 @@ final class TcpSock extends Sock {
         child.routeDev = route.device();
         child.advmss = route.device() == null ? TcpOptions.MSS_DEFAULT : Math.min(route.device().mtu(), IPV4_MAX_PMTU) - 40;
         child.mss = Math.min(TcpSyncookies.MSSTAB[mssind], child.advmss) - (o.tstampOk ? TcpOutOptions.ALIGNED_TSTAMP : 0);
+        TcpErr.initMss(child);
         child.rcvWscale = o.wscaleOk ? child.windowShift() : 0;
         child.rcvWndRight = child.rcvNxt + Math.min(ringSize(child.rcvbuf()), 0xffff); // what the cookie SYN-ACK offered
         child.state = TCP_SYN_RECV;

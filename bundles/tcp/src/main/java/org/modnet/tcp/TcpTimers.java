@@ -68,7 +68,7 @@ final class TcpTimers {
                     int limit = sk.state() == TCP_SYN_SENT || sk.parent == null ? sk.net.synRetries.get() : sk.net.synackRetries.get();
                     if (sk.retransmits >= limit) {
                         if (sk.state() == TCP_SYN_SENT || sk.parent == null) {
-                            sk.reportError(Errno.ETIMEDOUT);
+                            sk.reportError(sk.errSoft != null ? sk.errSoft : Errno.ETIMEDOUT); // tcp_write_err: the soft error, if any
                         }
                         sk.done(c);
                         return;
@@ -277,7 +277,7 @@ final class TcpTimers {
 
     /** {@code tcp_write_err}: the connection timed out (ETIMEDOUT, TCPAbortOnTimeout) and ends. */
     void writeErr(int cpu) {
-        sk.reportError(Errno.ETIMEDOUT);
+        sk.reportError(sk.errSoft != null ? sk.errSoft : Errno.ETIMEDOUT); // an ICMP error seen meanwhile says why
         sk.net.mib.inc(cpu, TcpMib.Ext.TCPAbortOnTimeout);
         sk.done(cpu);
     }

@@ -266,14 +266,18 @@ class TcpGsoTest {
     }
 
     @Test
-    void gsoSegmentsLargerThanTheRouteMtuAreCutAndFragmentedBeforeTheDevice() throws Exception {
+    void tcpSegmentsLargerThanTheRouteMtuAreRefusedAndTheMssFollowsTheMtu() throws Exception {
         int[] fds = connect(); // MSS 1448 from va's MTU of 1500
-        va.setMtu(1000); // no path MTU discovery: TCP keeps its MSS, IPv4 must make it fit
+        va.setMtu(1000); // Linux's tcp_current_mss would see the route's MTU; here IPv4 refuses the first segment
         byte[] data = random(256 << 10);
         assertArrayEquals(data, move(fds[0], fds[1], data));
-        assertTrue(outgoing.stream().noneMatch(SkBuff::isGso), "no GSO skb reached a device it does not fit");
-        assertTrue(outgoing.stream().allMatch(k -> k.len() <= 1000 + 14), "every frame within the MTU");
-        assertTrue(s.ipv4.counters(s.ns).get("IpFragCreates") > data.length / 1448,
-                "each segment fragmented (ip_finish_output_gso, then ip_fragment)");
+        assertTrue(s.ipv4.counters(s.ns).get("IpFragFails") > 0, "ip_fragment refused TCP's DF segments (no ignore_df)");
+        assertEquals(0, s.ipv4.counters(s.ns).get("IpFragCreates"), "TCP's segments are never fragmented");
+        assertTrue(outgoing.stream().allMatch(k -> k.isGso() ? k.gsoSize() + 20 + 32 <= 1000 : k.len() <= 1000 + 14),
+                "every segment within the MTU, a GSO skb's too");
+        int[] mss = new int[1];
+        sa.getsockopt(fds[0], SocketCalls.IPPROTO_TCP, SocketCalls.TCP_MAXSEG, mss);
+        assertEquals(1000 - 40 - 12, mss[0], "the MSS synced to the MTU (tcp_sync_mss), timestamps taken off");
+        assertEquals(0, s.count(TcpMib.Ext.TCPTimeouts), "resent at once, not at the RTO");
     }
 }
