@@ -77,6 +77,13 @@ final class SysctlTree implements Sysctl {
     }
 
     @Override
+    public IntSysctl registerInt(String name, int defaultValue, int min, int max, java.util.function.IntConsumer onWrite) {
+        IntSysctl i = registerInt(name, defaultValue, min, max);
+        ((IntEntry) i).onWrite = onWrite; // a next version's listener replaces the last one's
+        return i;
+    }
+
+    @Override
     public IntSysctl registerInt(String name, IntSysctl parent, int min, int max) {
         Entry e = register(name, new FollowingEntry(name, parent, min, max));
         if (!(e instanceof IntSysctl i)) {
@@ -181,6 +188,8 @@ final class SysctlTree implements Sysctl {
         private final int max;
         private final int defaultValue;
         private volatile int value;
+        /** What a write by {@code sysctl -w} sets off, or null. */
+        volatile java.util.function.IntConsumer onWrite;
 
         IntEntry(String name, int value, int min, int max) {
             this.name = name;
@@ -219,11 +228,19 @@ final class SysctlTree implements Sysctl {
                 throw new NetException(Errno.EINVAL);
             }
             set(values[0]);
+            java.util.function.IntConsumer l = onWrite;
+            if (l != null) {
+                l.accept(values[0]);
+            }
         }
 
         @Override
         public void reset() {
             value = defaultValue;
+            java.util.function.IntConsumer l = onWrite;
+            if (l != null) {
+                l.accept(defaultValue);
+            }
         }
     }
 

@@ -15,6 +15,7 @@ import org.modnet.api.skb.SkBuff;
  * {@code Icmp} and {@code IcmpMsg} MIBs.
  */
 final class Icmp implements InetProtocol {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Icmp.class);
     static final int ECHO_REPLY = 0;
     static final int DEST_UNREACH = 3;
     static final int ECHO = 8;
@@ -86,6 +87,17 @@ final class Icmp implements InetProtocol {
         int nh = skb.networkHeader();
         int saddr = Ipv4Header.saddr(skb, nh);
         int daddr = Ipv4Header.daddr(skb, nh);
+        if ((daddr & 0xf0000000) == 0xe0000000 || net.classify(daddr, skb.dev()) == Ipv4Input.Destination.BROADCAST) {
+            // icmp_rcv, RFC 1122 3.2.2.6: an echo to a broadcast is ignored if icmp_echo_ignore_broadcasts;
+            // no other message (but timestamps and address masks, which modnet does not answer) is taken
+            if (type != ECHO || net.icmpEchoIgnoreBroadcasts.get() != 0) {
+                if (type == ECHO) {
+                    mib.inc(IcmpMib.Counter.InEchos);
+                }
+                mib.inc(IcmpMib.Counter.InErrors);
+                return;
+            }
+        }
         switch (type) {
             case ECHO -> {
                 mib.inc(IcmpMib.Counter.InEchos);
@@ -105,6 +117,9 @@ final class Icmp implements InetProtocol {
             case DEST_UNREACH, TIME_EXCEEDED, PARAMETER_PROB -> {
                 mib.inc(type == DEST_UNREACH ? IcmpMib.Counter.InDestUnreachs
                         : type == TIME_EXCEEDED ? IcmpMib.Counter.InTimeExcds : IcmpMib.Counter.InParmProbs);
+                if (bogus(skb, i, len, saddr, type)) {
+                    return;
+                }
                 if (type == DEST_UNREACH && skb.getU8(i + 1) == FRAG_NEEDED) {
                     fragNeeded(skb, i, len);
                 }
@@ -117,6 +132,28 @@ final class Icmp implements InetProtocol {
             default -> {
             }
         }
+    }
+
+    /**
+     * {@code icmp_unreach}: an error about a packet sent to a broadcast address violates RFC 1122; with
+     * {@code icmp_ignore_bogus_error_responses} 0 the kernel warns and drops it, with 1 (the default) it
+     * passes it on without a word.
+     */
+    private boolean bogus(SkBuff skb, int i, int len, int from, int type) {
+        if (len < HEADER + Ipv4Header.MIN_LEN || net.icmpIgnoreBogusErrorResponses.get() != 0) {
+            return false;
+        }
+        int inner = Ipv4Header.daddr(skb, i + HEADER);
+        if (net.classify(inner, null) != Ipv4Input.Destination.BROADCAST) {
+            return false;
+        }
+        LOG.warn("{} sent an invalid ICMP type {}, code {} error to a broadcast: {} on {}", dotted(from), type,
+                skb.getU8(i + 1), dotted(inner), skb.dev() == null ? "?" : skb.dev().name());
+        return true;
+    }
+
+    private static String dotted(int a) {
+        return (a >>> 24) + "." + ((a >>> 16) & 0xff) + "." + ((a >>> 8) & 0xff) + "." + (a & 0xff);
     }
 
     private boolean echoIgnored() {

@@ -49,7 +49,21 @@ final class Ipv4Net implements Ipv4Input.Routing {
 
     final NfHooks hooks;
     /** The sysctls this layer registered here, by name: what its exit removes and its hand-over lists. */
-    final java.util.List<String> sysctlNames = new java.util.ArrayList<>();
+    final java.util.List<String> sysctlNames = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** {@code net.ipv4.conf.{all,default,DEV}.*}: what IPv4 does per device. */
+    final Ipv4DevConf devconf;
+    final IntSysctl icmpEchoIgnoreBroadcasts;
+    final IntSysctl icmpIgnoreBogusErrorResponses;
+    final IntSysctl nonlocalBind;
+    /** {@code net.ipv4.ip_local_reserved_ports}, as the bitmap ephemeral port choice reads. */
+    final Ipv4ReservedPorts reservedPorts;
+    /** Packets dropped for a martian source or destination ({@code rt_cache}'s in_martian_src, in_martian_dst). */
+    final java.util.concurrent.atomic.AtomicLong martianSrc = new java.util.concurrent.atomic.AtomicLong();
+    final java.util.concurrent.atomic.AtomicLong martianDst = new java.util.concurrent.atomic.AtomicLong();
+    /** {@code net_ratelimit}'s budget for the martian warnings: 10 per 5 seconds. */
+    private final java.util.concurrent.atomic.AtomicLong martianLogWindow = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicInteger martianLogged = new java.util.concurrent.atomic.AtomicInteger();
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Ipv4Net.class);
 
     /** Registers through the namespace's tree and remembers each name registered (aliases too). */
     private record Owned(Sysctl tree, java.util.List<String> names) implements Sysctl {
@@ -57,6 +71,25 @@ final class Ipv4Net implements Ipv4Input.Routing {
         public IntSysctl registerInt(String name, int defaultValue, int min, int max) {
             names.add(name);
             return tree.registerInt(name, defaultValue, min, max);
+        }
+
+        @Override
+        public IntSysctl registerInt(String name, int defaultValue, int min, int max, java.util.function.IntConsumer onWrite) {
+            names.add(name);
+            return tree.registerInt(name, defaultValue, min, max, onWrite);
+        }
+
+        @Override
+        public IntSysctl registerInt(String name, IntSysctl parent, int min, int max) {
+            names.add(name);
+            return tree.registerInt(name, parent, min, max);
+        }
+
+        @Override
+        public org.modnet.api.net.StringSysctl registerString(String name, String defaultValue,
+                org.modnet.api.net.StringSysctl.Check check) {
+            names.add(name);
+            return tree.registerString(name, defaultValue, check);
         }
 
         @Override
@@ -98,9 +131,16 @@ final class Ipv4Net implements Ipv4Input.Routing {
         this.neighbours = neighbours;
         this.hooks = hooks;
         Sysctl s = new Owned(ns.sysctl(), sysctlNames);
-        this.ipForward = s.registerInt("net.ipv4.ip_forward", 0, 0, 1);
+        // devinet_sysctl_forward: a write copies itself into default and every device (inet_forward_change)
+        this.ipForward = s.registerInt("net.ipv4.ip_forward", 0, 0, 1, on -> forwardChange(on));
         // one value under two names in Linux (IPV4_DEVCONF_ALL(net, FORWARDING))
         s.alias("net.ipv4.conf.all.forwarding", "net.ipv4.ip_forward");
+        this.devconf = new Ipv4DevConf(ns.sysctl(), sysctlNames, ipForward);
+        this.icmpEchoIgnoreBroadcasts = s.registerInt("net.ipv4.icmp_echo_ignore_broadcasts", 1, 0, 1);
+        this.icmpIgnoreBogusErrorResponses = s.registerInt("net.ipv4.icmp_ignore_bogus_error_responses", 1, 0, 1);
+        this.nonlocalBind = s.registerInt("net.ipv4.ip_nonlocal_bind", 0, 0, 1);
+        this.reservedPorts = new Ipv4ReservedPorts();
+        s.registerString("net.ipv4.ip_local_reserved_ports", "", reservedPorts::parse);
         this.defaultTtl = s.registerInt("net.ipv4.ip_default_ttl", 64, 1, 255);
         this.fragTime = s.registerInt("net.ipv4.ipfrag_time", 30, 0, Integer.MAX_VALUE);
         this.fragHighThresh = s.registerInt("net.ipv4.ipfrag_high_thresh", 4194304, 0, Integer.MAX_VALUE);
@@ -116,7 +156,7 @@ final class Ipv4Net implements Ipv4Input.Routing {
         this.pmtu = new Ipv4Pmtu(s.registerInt("net.ipv4.route.mtu_expires", 600, 0, Integer.MAX_VALUE),
                 s.registerInt("net.ipv4.route.min_pmtu", 552, 68, 65535));
         this.input = new Ipv4Input(mib, this, this::forward);
-        input.forwarding(ipForward::get);
+        input.forwarding(dev -> devconf.get(dev, Ipv4DevConf.Key.forwarding));
         input.hooks(hooks, ns);
         this.defrag = new Ipv4Defrag(this);
         input.defrag(defrag::add);
@@ -296,6 +336,154 @@ final class Ipv4Net implements Ipv4Input.Routing {
             return Ipv4Input.Destination.BROADCAST;
         }
         return Ipv4Input.Destination.OTHER;
+    }
+
+    /**
+     * The source checks of {@code ip_route_input_slow} and {@code fib_validate_source} for a packet that
+     * arrived on {@code dev} (not lo, whose packets are our own): martian sources and destinations
+     * (multicast or limited broadcast source, 0.0.0.0/8, 127.0.0.0/8 unless {@code route_localnet}),
+     * one of our own addresses as source unless {@code accept_local}, and the reverse path filter
+     * ({@code rp_filter} 1: the route back to the source leaves by {@code dev}; 2: there is a route back
+     * at all), whose refusals count {@code TcpExtIPReversePathFilter}. Packets not for us that will not
+     * be forwarded are left to {@code ip_error} (InAddrErrors), as Linux checks no source for them.
+     * False when the packet is to be dropped (counted here, logged if {@code log_martians}).
+     */
+    @Override
+    public boolean sourceValid(SkBuff skb, int h, NetDevice dev, Ipv4Input.Destination d) {
+        if (dev == null || dev.type() == org.modnet.api.net.Eth.ARPHRD_LOOPBACK) {
+            return true;
+        }
+        int saddr = Ipv4Header.saddr(skb, h);
+        int daddr = Ipv4Header.daddr(skb, h);
+        if ((saddr & 0xf0000000) == 0xe0000000 || saddr == -1) {
+            return martianSource(skb, dev, saddr, daddr);
+        }
+        if (daddr == -1 || (saddr == 0 && daddr == 0)) {
+            return saddr == 0 || validateSource(skb, dev, saddr, daddr); // brd_input: DHCP's 0.0.0.0 passes
+        }
+        if ((saddr >>> 24) == 0) {
+            return martianSource(skb, dev, saddr, daddr);
+        }
+        if ((daddr >>> 24) == 0) {
+            return martianDestination(dev, saddr, daddr);
+        }
+        boolean localnet = devconf.get(dev, Ipv4DevConf.Key.route_localnet) != 0;
+        if ((daddr >>> 24) == 127 && !localnet) {
+            return martianDestination(dev, saddr, daddr);
+        }
+        if ((saddr >>> 24) == 127 && !localnet) {
+            return martianSource(skb, dev, saddr, daddr);
+        }
+        if (d == Ipv4Input.Destination.OTHER && devconf.get(dev, Ipv4DevConf.Key.forwarding) == 0) {
+            return true; // ip_error counts it as InAddrErrors
+        }
+        return validateSource(skb, dev, saddr, daddr);
+    }
+
+    /** {@code fib_validate_source}: false (counted, maybe logged) for a martian or reverse-path-filtered source. */
+    private boolean validateSource(SkBuff skb, NetDevice dev, int saddr, int daddr) {
+        int rpf = devconf.get(dev, Ipv4DevConf.Key.rp_filter);
+        boolean acceptLocal = devconf.get(dev, Ipv4DevConf.Key.accept_local) != 0;
+        boolean local = classify(saddr, null) == Ipv4Input.Destination.LOCAL;
+        if (rpf == 0) {
+            // the fast path: only our own addresses are refused as sources, unless accept_local
+            return !local || acceptLocal || martianSource(skb, dev, saddr, daddr);
+        }
+        if (local) {
+            if (!acceptLocal) {
+                return martianSource(skb, dev, saddr, daddr); // a local route's type is not unicast: -EINVAL
+            }
+            if (rpf != 1 || owns(dev, saddr)) {
+                return true; // the local route's device is the one that has the address
+            }
+            return reversePathFiltered(skb, dev, saddr, daddr);
+        }
+        RouteEntry back = fib.lookup(saddr);
+        if (back == null) {
+            return reversePathFiltered(skb, dev, saddr, daddr); // last_resort with rp_filter on
+        }
+        if (!back.type().equals("unicast")) {
+            return martianSource(skb, dev, saddr, daddr);
+        }
+        if (back.dev() == dev) {
+            return true;
+        }
+        if (rpf == 1 || !hasIpv4Address(dev)) {
+            return reversePathFiltered(skb, dev, saddr, daddr);
+        }
+        return true; // loose mode: a route back exists, by whichever device
+    }
+
+    private static boolean owns(NetDevice dev, int addr) {
+        for (IfAddress a : dev.addresses()) {
+            if (a.address() instanceof Inet4Address v4 && org.modnet.api.inet.Ipv4Addresses.toInt(v4) == addr) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean hasIpv4Address(NetDevice dev) {
+        for (IfAddress a : dev.addresses()) {
+            if (a.address() instanceof Inet4Address) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** -EXDEV: {@code LINUX_MIB_IPRPFILTER}, and the martian source warning if asked for. */
+    private boolean reversePathFiltered(SkBuff skb, NetDevice dev, int saddr, int daddr) {
+        mib.inc(Ipv4Mib.Counter.IPReversePathFilter);
+        return martianSource(skb, dev, saddr, daddr);
+    }
+
+    /** {@code ip_handle_martian_source}: counted, and with {@code log_martians} the kernel's two lines. */
+    private boolean martianSource(SkBuff skb, NetDevice dev, int saddr, int daddr) {
+        martianSrc.incrementAndGet();
+        if (devconf.get(dev, Ipv4DevConf.Key.log_martians) != 0 && logAllowed()) {
+            LOG.warn("martian source {} from {}, on dev {}", dotted(daddr), dotted(saddr), dev.name());
+            int mac = skb.macHeader();
+            int hlen = dev.type() == org.modnet.api.net.Eth.ARPHRD_ETHER ? org.modnet.api.net.Eth.ETH_HLEN : 0;
+            if (mac >= 0 && hlen > 0 && skb.networkHeader() - mac >= hlen) {
+                StringBuilder b = new StringBuilder("ll header: 00000000:");
+                for (int i = 0; i < hlen; i++) {
+                    b.append(String.format(" %02x", skb.getU8(mac + i)));
+                }
+                LOG.warn("{}", b);
+            }
+        }
+        return false;
+    }
+
+    /** {@code ip_route_input_slow}'s martian_destination. */
+    private boolean martianDestination(NetDevice dev, int saddr, int daddr) {
+        martianDst.incrementAndGet();
+        if (devconf.get(dev, Ipv4DevConf.Key.log_martians) != 0 && logAllowed()) {
+            LOG.warn("martian destination {} from {}, dev {}", dotted(daddr), dotted(saddr), dev.name());
+        }
+        return false;
+    }
+
+    /** {@code net_ratelimit}: 10 messages, then none until 5 seconds have passed. */
+    private boolean logAllowed() {
+        long now = core.nanoTime();
+        long start = martianLogWindow.get();
+        if (now - start > 5_000_000_000L && martianLogWindow.compareAndSet(start, now)) {
+            martianLogged.set(0);
+        }
+        return martianLogged.incrementAndGet() <= 10;
+    }
+
+    private static String dotted(int a) {
+        return (a >>> 24) + "." + ((a >>> 16) & 0xff) + "." + ((a >>> 8) & 0xff) + "." + (a & 0xff);
+    }
+
+    private void forwardChange(int on) {
+        Ipv4DevConf c = devconf;
+        if (c != null) {
+            c.forwardChange(on);
+        }
     }
 
     private Addresses current() {
