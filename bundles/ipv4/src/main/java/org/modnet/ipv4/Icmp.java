@@ -19,6 +19,7 @@ final class Icmp implements InetProtocol {
     static final int ECHO_REPLY = 0;
     static final int DEST_UNREACH = 3;
     static final int ECHO = 8;
+    static final int REDIRECT = 5;
     static final int TIME_EXCEEDED = 11;
     static final int PARAMETER_PROB = 12;
     static final int HEADER = 8;
@@ -113,6 +114,14 @@ final class Icmp implements InetProtocol {
                     long sent = ((long) skb.getU32(i + HEADER) << 32) | (skb.getU32(i + HEADER + 4) & 0xffffffffL);
                     l.reply(saddr, skb.getU16(i + 6), Ipv4Header.ttl(skb, nh), len, sent);
                 }
+            }
+            case REDIRECT -> {
+                mib.inc(IcmpMib.Counter.InRedirects);
+                if (len < HEADER + Ipv4Header.MIN_LEN) {
+                    mib.inc(IcmpMib.Counter.InErrors);
+                    return;
+                }
+                net.redirected(skb, i, saddr); // the transports' err handlers only update the route: done once here
             }
             case DEST_UNREACH, TIME_EXCEEDED, PARAMETER_PROB -> {
                 mib.inc(type == DEST_UNREACH ? IcmpMib.Counter.InDestUnreachs
@@ -320,7 +329,8 @@ final class Icmp implements InetProtocol {
         skb.setU16(o + 2, InetChecksum.checksum(skb, o, HEADER + quoted));
         mib.inc(IcmpMib.Counter.OutMsgs);
         mib.inc(type == DEST_UNREACH ? IcmpMib.Counter.OutDestUnreachs
-                : type == TIME_EXCEEDED ? IcmpMib.Counter.OutTimeExcds : IcmpMib.Counter.OutParmProbs);
+                : type == TIME_EXCEEDED ? IcmpMib.Counter.OutTimeExcds
+                : type == REDIRECT ? IcmpMib.Counter.OutRedirects : IcmpMib.Counter.OutParmProbs);
         mib.out(type);
         // from the address of the interface the packet came in on, as Linux's default (icmp_errors_use_inbound_ifaddr=0 picks the route's source)
         net.output.send(skb, 0, saddr, 1, 0, 0xc0, false);

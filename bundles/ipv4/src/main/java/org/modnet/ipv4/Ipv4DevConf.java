@@ -40,7 +40,15 @@ final class Ipv4DevConf {
         rp_filter(0, 0, Combine.MAX),
         accept_local(0, 0, Combine.OR),
         route_localnet(0, 0, Combine.OR),
-        log_martians(0, 0, Combine.OR);
+        log_martians(0, 0, Combine.OR),
+        /** {@code IN_DEV_RX_REDIRECTS}: see {@link Ipv4DevConf#acceptRedirects}. */
+        accept_redirects(1, 1, Combine.OR),
+        /** {@code IN_DEV_TX_REDIRECTS}. */
+        send_redirects(1, 1, Combine.OR),
+        /** {@code IN_DEV_SEC_REDIRECTS}. */
+        secure_redirects(1, 1, Combine.OR),
+        /** {@code IN_DEV_SHARED_MEDIA}. */
+        shared_media(1, 1, Combine.OR);
 
         final int all;
         final int dflt;
@@ -208,5 +216,16 @@ final class Ipv4DevConf {
             case AND -> (a != 0 && own != 0) ? 1 : 0;
             case MAX -> Math.max(a, own);
         };
+    }
+
+    /**
+     * {@code IN_DEV_RX_REDIRECTS}: a device that forwards takes redirects only if all and the device
+     * accept them; a host's device if either does.
+     */
+    boolean acceptRedirects(NetDevice dev) {
+        Dir d = dev == null ? null : dir(dev.ifindex());
+        int own = d != null ? d.get(Key.accept_redirects) : dflt.get(Key.accept_redirects);
+        int a = all.get(Key.accept_redirects);
+        return get(dev, Key.forwarding) != 0 ? a != 0 && own != 0 : a != 0 || own != 0;
     }
 }

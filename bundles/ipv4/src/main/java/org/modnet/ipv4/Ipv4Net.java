@@ -57,6 +57,8 @@ final class Ipv4Net implements Ipv4Input.Routing {
     final IntSysctl nonlocalBind;
     /** {@code net.ipv4.ip_local_reserved_ports}, as the bitmap ephemeral port choice reads. */
     final Ipv4ReservedPorts reservedPorts;
+    /** ICMP redirects: the router's back-off per sender, the host's next-hop exceptions. */
+    final Ipv4Redirects redirects = new Ipv4Redirects();
     /** Packets dropped for a martian source or destination ({@code rt_cache}'s in_martian_src, in_martian_dst). */
     final java.util.concurrent.atomic.AtomicLong martianSrc = new java.util.concurrent.atomic.AtomicLong();
     final java.util.concurrent.atomic.AtomicLong martianDst = new java.util.concurrent.atomic.AtomicLong();
@@ -223,6 +225,10 @@ final class Ipv4Net implements Ipv4Input.Routing {
             skb.free();
             return;
         }
+        if (r.dev() == in && doRedirect(skb, h, in, r.gateway())) {
+            // ip_rt_send_redirect: the sender could reach the next hop itself; the packet still goes
+            icmp.sendError(skb, Icmp.REDIRECT, 1, r.gateway() != 0 ? r.gateway() : daddr); // ICMP_REDIR_HOST
+        }
         // ip_decrease_ttl: one less hop, and the checksum adjusted in place (RFC 1624)
         skb.setU8(h + Ipv4Header.TTL, Ipv4Header.ttl(skb, h) - 1);
         int check = skb.getU16(h + Ipv4Header.CHECK) + 0x0100;
@@ -239,6 +245,93 @@ final class Ipv4Net implements Ipv4Input.Routing {
 
     void exit() {
         exit(false);
+    }
+
+    /**
+     * {@code __mkroute_input}'s IPSKB_DOREDIRECT for a packet leaving by the device it came in on:
+     * {@code send_redirects} is on, the sender is on a network of the device (its route back has no
+     * gateway) and, unless {@code shared_media}, on the same subnet as the next hop; then the sender's
+     * back-off allows one now.
+     */
+    private boolean doRedirect(SkBuff skb, int h, NetDevice dev, int gw) {
+        if (devconf.get(dev, Ipv4DevConf.Key.send_redirects) == 0) {
+            return false;
+        }
+        int saddr = Ipv4Header.saddr(skb, h);
+        RouteEntry back = fib.lookup(saddr);
+        if (back == null || back.dev() != dev || back.gateway() != 0 || !"unicast".equals(back.type())) {
+            return false;
+        }
+        if (devconf.get(dev, Ipv4DevConf.Key.shared_media) == 0 && !onlink(dev, saddr, gw)) {
+            return false;
+        }
+        return redirects.mayRedirect(saddr, core.nanoTime() / 1_000_000);
+    }
+
+    /** {@code inet_addr_onlink}: a subnet of the device holds {@code a} and (unless 0) {@code b}. */
+    private static boolean onlink(NetDevice dev, int a, int b) {
+        for (IfAddress ifa : dev.addresses()) {
+            if (ifa.address() instanceof Inet4Address v4) {
+                int addr = org.modnet.api.inet.Ipv4Addresses.toInt(v4);
+                int mask = ifa.prefixLen() == 0 ? 0 : -1 << (32 - ifa.prefixLen());
+                if (((a ^ addr) & mask) == 0 && (b == 0 || ((b ^ addr) & mask) == 0)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /**
+     * {@code __ip_do_redirect}: an ICMP redirect from {@code from} (at {@code i} in the skb) about a
+     * packet we sent. Taken only from the gateway our route uses now, for a new gateway that is not
+     * that one, not multicast, broadcast or 0.0.0.0, when the device accepts redirects
+     * ({@code IN_DEV_RX_REDIRECTS}); without {@code shared_media} the new gateway must share a subnet
+     * with the old and, with {@code secure_redirects}, be one of the default routes' gateways; with it,
+     * a unicast address. Then packets to the quoted destination go by the new gateway for 300 s. A
+     * refusal is logged with {@code log_martians}, in the kernel's words. (Linux waits to install the
+     * exception until the new gateway's neighbour entry is valid, resolving it first; modnet installs it
+     * at once, and ARP resolves the gateway when the next packet needs it.)
+     */
+    void redirected(SkBuff skb, int i, int from) {
+        int code = skb.getU8(i + 1) & 7;
+        if (code > 3) {
+            return;
+        }
+        int newGw = skb.getU32(i + 4);
+        int inner = i + 8;
+        int d = Ipv4Header.daddr(skb, inner);
+        NetDevice dev = skb.dev();
+        RouteEntry r = fib.lookup(d);
+        long now = core.nanoTime() / 1_000_000;
+        if (r == null || r.gateway() == 0 || dev == null || redirects.gateway(d, r.gateway(), now) != from) {
+            return; // not from the gateway we use toward it
+        }
+        boolean ok = newGw != from && devconf.acceptRedirects(dev) && (newGw & 0xf0000000) != 0xe0000000
+                && newGw != -1 && (newGw >>> 24) != 0;
+        if (ok && devconf.get(dev, Ipv4DevConf.Key.shared_media) == 0) {
+            ok = onlink(dev, newGw, from) && (devconf.get(dev, Ipv4DevConf.Key.secure_redirects) == 0 || defaultGateway(newGw, dev));
+        } else if (ok) {
+            ok = classify(newGw, null) == Ipv4Input.Destination.OTHER; // inet_addr_type: RTN_UNICAST
+        }
+        if (!ok) {
+            if (devconf.get(dev, Ipv4DevConf.Key.log_martians) != 0 && logAllowed()) {
+                LOG.info("Redirect from {} on {} about {} ignored\n  Advised path = {} -> {}", dotted(from), dev.name(),
+                        dotted(newGw), dotted(Ipv4Header.saddr(skb, inner)), dotted(d));
+            }
+            return;
+        }
+        redirects.learn(d, r.gateway(), newGw, now);
+    }
+
+    /** {@code ip_fib_check_default}: {@code gw} is the gateway of a default route by {@code dev}. */
+    private boolean defaultGateway(int gw, NetDevice dev) {
+        for (RouteEntry r : fib.routes()) {
+            if (r.len() == 0 && r.gateway() == gw && r.dev() == dev) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

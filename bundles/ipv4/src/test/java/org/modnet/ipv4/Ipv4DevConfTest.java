@@ -44,12 +44,15 @@ class Ipv4DevConfTest {
     private Ipv4Net net;
     /** Destinations the neighbour layer was asked to send to (forwarded or answered packets). */
     private final List<Integer> sent = new ArrayList<>();
+    /** ICMP messages sent: {type, code, the second word} each. */
+    private final List<int[]> icmpSent = new ArrayList<>();
+    private final long[] clock = { 1_000_000_000L };
     /** UDP datagrams delivered locally, by source address. */
     private final List<Integer> delivered = new ArrayList<>();
 
     @BeforeEach
     void setUp() throws Exception {
-        stack = StandaloneCore.manual(1, 256, () -> 0L);
+        stack = StandaloneCore.manual(1, 256, () -> clock[0]);
         ns = stack.core().addNamespace("r");
         ipv4 = new Ipv4Protocol(stack.core(), new Recording());
         stack.addPernet(ipv4, 10);
@@ -95,8 +98,14 @@ class Ipv4DevConfTest {
 
     /** A UDP-numbered IPv4 packet from {@code saddr} to {@code daddr} arriving on {@code dev}. */
     private void receive(NetDevice dev, String saddr, String daddr) throws Exception {
-        SkBuff skb = stack.core().allocSkb(14 + 28, 64);
-        int off = skb.put(14 + 28);
+        receive(dev, saddr, daddr, 17, new byte[8]);
+    }
+
+    /** An IPv4 packet of {@code protocol} carrying {@code payload}, arriving on {@code dev}. */
+    private void receive(NetDevice dev, String saddr, String daddr, int protocol, byte[] payload) throws Exception {
+        int len = 20 + payload.length;
+        SkBuff skb = stack.core().allocSkb(14 + len, 64);
+        int off = skb.put(14 + len);
         long mac = dev.address().bits();
         skb.setU16(off, (int) (mac >>> 32));
         skb.setU32(off + 2, (int) mac);
@@ -104,18 +113,41 @@ class Ipv4DevConfTest {
         skb.setU32(off + 8, 2);
         skb.setU16(off + 12, ETH_P_IP);
         int h = off + 14;
-        for (int i = 0; i < 28; i += 4) {
+        for (int i = 0; i < 20; i += 4) {
             skb.setU32(h + i, 0);
         }
+        for (int i = 0; i < payload.length; i++) {
+            skb.setU8(h + 20 + i, payload[i] & 0xff);
+        }
         skb.setU8(h + Ipv4Header.VERSION_IHL, 0x45);
-        skb.setU16(h + Ipv4Header.TOT_LEN, 28);
+        skb.setU16(h + Ipv4Header.TOT_LEN, len);
         skb.setU8(h + Ipv4Header.TTL, 64);
-        skb.setU8(h + Ipv4Header.PROTOCOL, 17);
+        skb.setU8(h + Ipv4Header.PROTOCOL, protocol);
         skb.setU32(h + Ipv4Header.SADDR, ip(saddr));
         skb.setU32(h + Ipv4Header.DADDR, ip(daddr));
         skb.setU16(h + Ipv4Header.CHECK, InetChecksum.checksum(skb, h, 20));
         dev.rxQueue(0).receive(skb);
         stack.run();
+    }
+
+    /** An ICMP redirect (host) to {@code gateway} quoting a UDP packet from {@code src} to {@code dst}. */
+    private byte[] redirect(String gateway, String src, String dst) throws Exception {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(8 + 28);
+        b.put((byte) 5).put((byte) 1).putShort((short) 0).putInt(ip(gateway));
+        b.put((byte) 0x45).put((byte) 0).putShort((short) 28).putInt(0).put((byte) 64).put((byte) 17).putShort((short) 0);
+        b.putInt(ip(src)).putInt(ip(dst)).putLong(0);
+        byte[] a = b.array();
+        long sum = 0;
+        for (int i = 0; i < a.length; i += 2) {
+            sum += ((a[i] & 0xff) << 8) | (a[i + 1] & 0xff);
+        }
+        while ((sum >>> 16) != 0) {
+            sum = (sum & 0xffff) + (sum >>> 16);
+        }
+        int c = (int) (~sum & 0xffff);
+        a[2] = (byte) (c >>> 8);
+        a[3] = (byte) c;
+        return a;
     }
 
     private long counter(String name) {
@@ -266,10 +298,103 @@ class Ipv4DevConfTest {
         assertTrue(ipv4.nonlocalBind(ns));
     }
 
+    // --- ICMP redirects ---
+
+    private void routeVia(String prefix, int len, String gateway, NetDevice dev) throws Exception {
+        new RouteService(ipv4).add(ns, new RouteEntry("unicast", ip(prefix), len, ip(gateway), dev, 0, 0, "boot", "global"), false);
+    }
+
+    @Test
+    void aRouterRedirectsAnOnLinkSenderWhosePacketLeavesTheWayItCameAndStillForwardsIt() throws Exception {
+        routeVia("10.9.0.0", 16, "10.0.1.254", eth0);
+        set("net.ipv4.ip_forward", "1");
+        receive(eth0, "10.0.1.2", "10.9.0.5");
+        assertEquals(List.of(ip("10.0.1.2"), ip("10.9.0.5")), sent, "the redirect, then the packet");
+        int[] r = icmpSent.get(0);
+        assertEquals(List.of(5, 1, ip("10.0.1.254")), List.of(r[0], r[1], r[2]), "redirect host, to the next hop");
+        assertEquals(1L, counter("IcmpOutRedirects"));
+    }
+
+    @Test
+    void redirectsBackOffPerSenderAndSendRedirectsZeroSendsNone() throws Exception {
+        routeVia("10.9.0.0", 16, "10.0.1.254", eth0);
+        set("net.ipv4.ip_forward", "1");
+        for (int i = 0; i < 5; i++) {
+            receive(eth0, "10.0.1.2", "10.9.0.5");
+        }
+        assertEquals(1, icmpSent.size(), "the second one only after 20 ms << 1");
+        clock[0] += 30_000_000L;
+        receive(eth0, "10.0.1.2", "10.9.0.5");
+        assertEquals(1, icmpSent.size());
+        clock[0] += 11_000_000L;
+        receive(eth0, "10.0.1.2", "10.9.0.5");
+        assertEquals(2, icmpSent.size());
+        set("net.ipv4.conf.all.send_redirects", "0");
+        set("net.ipv4.conf.eth0.send_redirects", "0");
+        clock[0] += 1_000_000_000L;
+        receive(eth0, "10.0.1.3", "10.9.0.5");
+        assertEquals(2, icmpSent.size());
+        assertEquals(8, sent.size() - icmpSent.size(), "every packet forwarded");
+    }
+
+    @Test
+    void aHostTakesARedirectFromItsGatewayAndSendsByTheNewOne() throws Exception {
+        routeVia("10.9.0.0", 16, "10.0.1.254", eth0);
+        receive(eth0, "10.0.1.99", "10.0.1.1", 1, redirect("10.0.1.7", "10.0.1.1", "10.9.0.5"));
+        assertEquals(ip("10.0.1.254"), net.output.route(ip("10.9.0.5")).nextHop(), "not from our gateway: ignored");
+        receive(eth0, "10.0.1.254", "10.0.1.1", 1, redirect("10.0.1.7", "10.0.1.1", "10.9.0.5"));
+        assertEquals(ip("10.0.1.7"), net.output.route(ip("10.9.0.5")).nextHop());
+        assertEquals(ip("10.0.1.254"), net.output.route(ip("10.9.0.6")).nextHop(), "for that destination only");
+        assertEquals(2L, counter("IcmpInRedirects"));
+        clock[0] += 301_000_000_000L;
+        assertEquals(ip("10.0.1.254"), net.output.route(ip("10.9.0.5")).nextHop(), "gone after 300 s");
+    }
+
+    @Test
+    void acceptRedirectsOffOnAHostIsBothOffAndOnARouterEitherOff() throws Exception {
+        routeVia("10.9.0.0", 16, "10.0.1.254", eth0);
+        set("net.ipv4.conf.all.accept_redirects", "0");
+        receive(eth0, "10.0.1.254", "10.0.1.1", 1, redirect("10.0.1.7", "10.0.1.1", "10.9.0.5"));
+        assertEquals(ip("10.0.1.7"), net.output.route(ip("10.9.0.5")).nextHop(), "a host: eth0 still accepts");
+        new RouteService(ipv4).flushCache(ns);
+        set("net.ipv4.conf.eth0.forwarding", "1");
+        receive(eth0, "10.0.1.254", "10.0.1.1", 1, redirect("10.0.1.7", "10.0.1.1", "10.9.0.5"));
+        assertEquals(ip("10.0.1.254"), net.output.route(ip("10.9.0.5")).nextHop(), "a router: all must accept too");
+    }
+
+    @Test
+    void withoutSharedMediaSecureRedirectsTakesOnlyADefaultGateway() throws Exception {
+        routeVia("10.9.0.0", 16, "10.0.1.254", eth0);
+        routeVia("0.0.0.0", 0, "10.0.1.8", eth0);
+        set("net.ipv4.conf.all.shared_media", "0");
+        set("net.ipv4.conf.eth0.shared_media", "0");
+        receive(eth0, "10.0.1.254", "10.0.1.1", 1, redirect("10.0.1.7", "10.0.1.1", "10.9.0.5"));
+        assertEquals(ip("10.0.1.254"), net.output.route(ip("10.9.0.5")).nextHop(), "10.0.1.7 is no default gateway");
+        receive(eth0, "10.0.1.254", "10.0.1.1", 1, redirect("10.0.1.8", "10.0.1.1", "10.9.0.5"));
+        assertEquals(ip("10.0.1.8"), net.output.route(ip("10.9.0.5")).nextHop());
+    }
+
+    @Test
+    void anEchoToABroadcastIsIgnoredUnlessIcmpEchoIgnoreBroadcastsIsOff() throws Exception {
+        byte[] echo = { 8, 0, (byte) 0xf7, (byte) 0xfe, 0, 1, 0, 0 }; // id 1 seq 0, checksum over these 8 bytes
+        receive(eth0, "10.0.1.2", "10.0.1.255", 1, echo);
+        assertEquals(List.of(), icmpSent);
+        assertEquals(1L, counter("IcmpInErrors"));
+        set("net.ipv4.icmp_echo_ignore_broadcasts", "0");
+        receive(eth0, "10.0.1.2", "10.0.1.255", 1, echo);
+        assertEquals(1, icmpSent.size());
+        assertEquals(0, icmpSent.get(0)[0], "an echo reply");
+    }
+
     private class Recording implements NeighbourTable {
         @Override
         public void output(SkBuff skb, NetDevice dev, int nextHop) {
-            sent.add(Ipv4Header.daddr(skb, skb.data()));
+            int h = skb.data();
+            sent.add(Ipv4Header.daddr(skb, h));
+            if (Ipv4Header.protocol(skb, h) == 1) {
+                int i = h + Ipv4Header.headerLen(skb, h);
+                icmpSent.add(new int[] { skb.getU8(i), skb.getU8(i + 1), skb.getU32(i + 4), nextHop });
+            }
             skb.free();
         }
 
