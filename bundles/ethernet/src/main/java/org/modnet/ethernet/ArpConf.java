@@ -27,6 +27,8 @@ final class ArpConf {
         arp_filter(false),
         /** {@code IN_DEV_ARP_ACCEPT}: max. */
         arp_accept(true),
+        /** {@code IN_DEV_ARP_NOTIFY}: max. */
+        arp_notify(true),
         /** {@code IN_DEV_ORCONF(DROP_GRATUITOUS_ARP)}: either. */
         drop_gratuitous_arp(false),
         /** {@code IN_DEV_PROXY_ARP}: either. */

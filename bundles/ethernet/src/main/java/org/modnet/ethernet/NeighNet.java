@@ -82,6 +82,10 @@ final class NeighNet {
     /** {@code net.ipv4.conf.*.arp_*}, {@code proxy_arp}, {@code drop_gratuitous_arp}. */
     final ArpConf conf;
     private final Inet inet;
+    /** Link notifications, for arp_notify; null where the namespace has none. */
+    private final AutoCloseable linkListener;
+    /** Each device's last seen state, {up, link address}: what tells NETDEV_UP and NETDEV_CHANGEADDR apart. */
+    private final Map<Integer, long[]> linkSeen = new ConcurrentHashMap<>();
     /** Each device's {@code net.ipv4.neigh.DEV.*}, by ifindex. */
     private final Map<Integer, NeighParams> devParms = new ConcurrentHashMap<>();
     private final NetCore core;
@@ -111,6 +115,13 @@ final class NeighNet {
         this.ns = ns;
         this.inet = inet;
         this.conf = new ArpConf(ns.sysctl());
+        AutoCloseable l;
+        try {
+            l = ns.rtnlListen(Rtnetlink.mask(Rtnetlink.RTNLGRP_LINK), this::linkChanged);
+        } catch (UnsupportedOperationException e) {
+            l = null; // a namespace without notifications: arp_notify has nothing to act on
+        }
+        this.linkListener = l;
         this.core = core;
         this.unreachable = unreachable;
         this.params = new NeighParams(ns.sysctl());
@@ -134,6 +145,7 @@ final class NeighNet {
     void deviceUp(NetDevice dev) {
         devParms.put(dev.ifindex(), new NeighParams(ns.sysctl(), dev.name(), params));
         conf.register(dev);
+        linkSeen.put(dev.ifindex(), new long[] { dev.isUp() ? 1 : 0, dev.address().bits() });
     }
 
     /** NETDEV_UNREGISTER ({@code neigh_ifdown}): its entries and its directory go. */
@@ -144,6 +156,7 @@ final class NeighNet {
             }
         }
         conf.unregister(dev);
+        linkSeen.remove(dev.ifindex());
         NeighParams p = devParms.remove(dev.ifindex());
         if (p != null) {
             ns.sysctl().unregister(NeighParams.PREFIX + p.name);
@@ -393,6 +406,42 @@ final class NeighNet {
             u.report(skb);
         } else {
             skb.free();
+        }
+    }
+
+    /**
+     * {@code inetdev_event}'s NETDEV_UP and NETDEV_CHANGEADDR: with {@code arp_notify}, a device that came
+     * up or took a new link address announces each of its addresses in a gratuitous request
+     * ({@code inetdev_send_gratuitous_arp}), so that neighbours update their caches at once.
+     */
+    private void linkChanged(RtnlMessage m) {
+        NetDevice dev = m.dev();
+        if (m.type() != Rtnetlink.RTM_NEWLINK || dev == null || dev.namespace() != ns) {
+            return;
+        }
+        long[] now = { dev.isUp() ? 1 : 0, dev.address().bits() };
+        long[] was = linkSeen.replace(dev.ifindex(), now);
+        if (was == null || now[0] == 0 || (was[0] == 1 && was[1] == now[1])) {
+            return; // unknown to ARP, down, or neither up nor a new address
+        }
+        if ((dev.flags() & (IfFlags.NOARP | IfFlags.LOOPBACK)) != 0 || conf.get(dev, ArpConf.Key.arp_notify) == 0) {
+            return;
+        }
+        for (org.modnet.api.net.IfAddress ifa : dev.addresses()) {
+            if (ifa.address() instanceof java.net.Inet4Address v4) {
+                int a = org.modnet.api.inet.Ipv4Addresses.toInt(v4);
+                send(dev, ArpHeader.ARPOP_REQUEST, MacAddress.BROADCAST, a, MacAddress.ZERO, a);
+            }
+        }
+    }
+
+    private void closeLinkListener() {
+        if (linkListener != null) {
+            try {
+                linkListener.close();
+            } catch (Exception e) {
+                // closing a subscription throws nothing
+            }
         }
     }
 
@@ -750,6 +799,7 @@ final class NeighNet {
 
     /** The old version is gone: timers stop and waiting packets are freed; the sysctls stay for the next version. */
     void retire() {
+        closeLinkListener();
         periodic.del();
         for (NeighEntry e : entries.values()) {
             remove(e);
@@ -798,6 +848,7 @@ final class NeighNet {
 
     /** The namespace goes: its entries, its periodic work and its device directories go with it. */
     void clear() {
+        closeLinkListener();
         periodic.del();
         for (NeighEntry e : entries.values()) {
             remove(e);

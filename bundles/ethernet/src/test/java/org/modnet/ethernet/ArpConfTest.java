@@ -211,6 +211,21 @@ class ArpConfTest {
         assertTrue(out.isEmpty());
     }
 
+    @Test
+    void arpNotifyAnnouncesTheAddressesOfADeviceThatComesUp() throws Exception {
+        eth0.close();
+        eth0.open();
+        stack.run();
+        assertTrue(out.isEmpty(), "arp_notify 0: nothing");
+        set("net.ipv4.conf.eth0.arp_notify", "1");
+        eth0.close();
+        eth0.open();
+        stack.run();
+        assertEquals(1, out.size());
+        assertEquals(List.of(ArpHeader.ARPOP_REQUEST, ETH0, ETH0), List.of(out.get(0)[0], out.get(0)[1], out.get(0)[2]),
+                "a gratuitous request for eth0's address");
+    }
+
     private org.modnet.api.inet.Ipv4 ipv4() {
         return (org.modnet.api.inet.Ipv4) java.lang.reflect.Proxy.newProxyInstance(getClass().getClassLoader(),
                 new Class<?>[] { org.modnet.api.inet.Ipv4.class }, (p, m, args) -> {

@@ -41,6 +41,8 @@ final class Ipv4DevConf {
         accept_local(0, 0, Combine.OR),
         route_localnet(0, 0, Combine.OR),
         log_martians(0, 0, Combine.OR),
+        /** RFC 1122 3.3.6 (802.11's "hole 196"): a unicast datagram in a link-layer broadcast or multicast is dropped. */
+        drop_unicast_in_l2_multicast(0, 0, Combine.OR),
         /** {@code IN_DEV_RX_REDIRECTS}: see {@link Ipv4DevConf#acceptRedirects}. */
         accept_redirects(1, 1, Combine.OR),
         /** {@code IN_DEV_TX_REDIRECTS}. */

@@ -62,6 +62,8 @@ final class Ipv4Net implements Ipv4Input.Routing {
     /** Packets dropped for a martian source or destination ({@code rt_cache}'s in_martian_src, in_martian_dst). */
     final java.util.concurrent.atomic.AtomicLong martianSrc = new java.util.concurrent.atomic.AtomicLong();
     final java.util.concurrent.atomic.AtomicLong martianDst = new java.util.concurrent.atomic.AtomicLong();
+    /** Unicast datagrams dropped for arriving in a link-layer broadcast or multicast ({@code drop_unicast_in_l2_multicast}). */
+    final java.util.concurrent.atomic.AtomicLong unicastInL2Multicast = new java.util.concurrent.atomic.AtomicLong();
     /** {@code net_ratelimit}'s budget for the martian warnings: 10 per 5 seconds. */
     private final java.util.concurrent.atomic.AtomicLong martianLogWindow = new java.util.concurrent.atomic.AtomicLong();
     private final java.util.concurrent.atomic.AtomicInteger martianLogged = new java.util.concurrent.atomic.AtomicInteger();
@@ -470,7 +472,17 @@ final class Ipv4Net implements Ipv4Input.Routing {
         if (d == Ipv4Input.Destination.OTHER && devconf.get(dev, Ipv4DevConf.Key.forwarding) == 0) {
             return true; // ip_error counts it as InAddrErrors
         }
-        return validateSource(skb, dev, saddr, daddr);
+        if (!validateSource(skb, dev, saddr, daddr)) {
+            return false;
+        }
+        // ip_rcv_finish_core: a unicast route for a frame sent to a link-layer group
+        if (d != Ipv4Input.Destination.BROADCAST && (skb.pktType() == org.modnet.api.skb.PktType.BROADCAST
+                || skb.pktType() == org.modnet.api.skb.PktType.MULTICAST)
+                && devconf.get(dev, Ipv4DevConf.Key.drop_unicast_in_l2_multicast) != 0) {
+            unicastInL2Multicast.incrementAndGet();
+            return false;
+        }
+        return true;
     }
 
     /** {@code fib_validate_source}: false (counted, maybe logged) for a martian or reverse-path-filtered source. */

@@ -101,12 +101,15 @@ class Ipv4DevConfTest {
         receive(dev, saddr, daddr, 17, new byte[8]);
     }
 
+    /** Where the next frames are sent at layer 2: this device's address, or all ones. */
+    private boolean l2Broadcast;
+
     /** An IPv4 packet of {@code protocol} carrying {@code payload}, arriving on {@code dev}. */
     private void receive(NetDevice dev, String saddr, String daddr, int protocol, byte[] payload) throws Exception {
         int len = 20 + payload.length;
         SkBuff skb = stack.core().allocSkb(14 + len, 64);
         int off = skb.put(14 + len);
-        long mac = dev.address().bits();
+        long mac = l2Broadcast ? 0xffffffffffffL : dev.address().bits();
         skb.setU16(off, (int) (mac >>> 32));
         skb.setU32(off + 2, (int) mac);
         skb.setU16(off + 6, 0x0200);
@@ -296,6 +299,19 @@ class Ipv4DevConfTest {
         assertFalse(ipv4.nonlocalBind(ns));
         set("net.ipv4.ip_nonlocal_bind", "1");
         assertTrue(ipv4.nonlocalBind(ns));
+    }
+
+    @Test
+    void aUnicastDatagramInALinkLayerBroadcastIsDroppedWhenAsked() throws Exception {
+        l2Broadcast = true;
+        receive(eth0, "10.0.1.2", "10.0.1.1");
+        assertEquals(1, delivered.size(), "taken by default");
+        set("net.ipv4.conf.eth0.drop_unicast_in_l2_multicast", "1");
+        receive(eth0, "10.0.1.2", "10.0.1.1");
+        assertEquals(1, delivered.size());
+        assertEquals(1L, net.unicastInL2Multicast.get());
+        receive(eth0, "10.0.1.2", "10.0.1.255");
+        assertEquals(2, delivered.size(), "a broadcast datagram is not concerned");
     }
 
     // --- ICMP redirects ---
