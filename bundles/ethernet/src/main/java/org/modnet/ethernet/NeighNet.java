@@ -122,6 +122,10 @@ final class NeighNet {
             l = null; // a namespace without notifications: arp_notify has nothing to act on
         }
         this.linkListener = l;
+        for (NetDevice dev : ns.devices()) { // lo came with the namespace, before ARP's init
+            conf.register(dev);
+            linkSeen.put(dev.ifindex(), new long[] { dev.isUp() ? 1 : 0, dev.address().bits() });
+        }
         this.core = core;
         this.unreachable = unreachable;
         this.params = new NeighParams(ns.sysctl());

@@ -123,6 +123,25 @@ class ArpConfTest {
     }
 
     @Test
+    void aDeviceMadeBeforeArpsInitOfANamespaceGetsItsKeysToo() throws Exception {
+        stack.addPernet(new org.modnet.api.net.PernetOperations() { // as lo is made, first of all
+            @Override
+            public void init(NetNamespace n) throws org.modnet.api.net.NetException {
+                n.register(DeviceSetup.ether("early0", "test"), (skb, d) -> {
+                    skb.free();
+                    return TxResult.OK;
+                });
+            }
+
+            @Override
+            public void exit(NetNamespace n) {
+            }
+        }, 0);
+        NetNamespace other = stack.core().addNamespace("o");
+        assertEquals("0", other.sysctl().get("net.ipv4.conf.early0.arp_ignore"));
+    }
+
+    @Test
     void arpIgnoreZeroAnswersForAnyOfOurAddressesOneOnlyForTheDevicesOwn() throws Exception {
         arrive(ArpHeader.ARPOP_REQUEST, ASKER, ETH1);
         assertEquals(1, replies(), "arp_ignore 0: eth1's address answered on eth0");

@@ -177,6 +177,9 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
 
     private Ipv4Net newNet(NetNamespace ns) {
         Ipv4Net net = new Ipv4Net(ns, core, neighbours, hooks);
+        for (NetDevice dev : ns.devices()) {
+            net.devconf.register(dev); // lo came with the namespace, before IPv4's init: its directory too
+        }
         net.gso = gso;
         protocols.forEach(net.input::addProtocol);
         return net;

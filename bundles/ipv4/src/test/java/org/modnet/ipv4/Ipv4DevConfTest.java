@@ -185,6 +185,25 @@ class Ipv4DevConfTest {
     }
 
     @Test
+    void aDeviceMadeBeforeIpv4sInitOfANamespaceGetsItsDirectoryToo() throws Exception {
+        stack.addPernet(new org.modnet.api.net.PernetOperations() { // as lo is made, first of all
+            @Override
+            public void init(NetNamespace n) throws NetException {
+                n.register(DeviceSetup.ether("early0", "test"), (skb, d) -> {
+                    skb.free();
+                    return TxResult.OK;
+                });
+            }
+
+            @Override
+            public void exit(NetNamespace n) {
+            }
+        }, 0);
+        NetNamespace other = stack.core().addNamespace("o");
+        assertEquals("0", other.sysctl().get("net.ipv4.conf.early0.rp_filter"));
+    }
+
+    @Test
     void defaultReachesDevicesUntilTheirOwnValueIsWrittenAndNewDevicesStartFromIt() throws Exception {
         set("net.ipv4.conf.eth0.log_martians", "0"); // written: eth0 keeps its own from now on
         set("net.ipv4.conf.default.log_martians", "1");

@@ -17,7 +17,7 @@ public interface Sysctl {
      * {@code onWrite} with the new value, as a kernel table's own {@code proc_handler} acts on a write
      * ({@code net.ipv4.conf.all.forwarding} copies itself into every device). Registering the name again
      * returns the first handle and makes the new listener the one called (a layer's next version).
-     * Implementations without listeners register a plain entry. @since 1.10
+     * Implementations without listeners register a plain entry. @since 1.11
      */
     default IntSysctl registerInt(String name, int defaultValue, int min, int max, java.util.function.IntConsumer onWrite) {
         return registerInt(name, defaultValue, min, max);
