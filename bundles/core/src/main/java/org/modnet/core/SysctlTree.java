@@ -78,8 +78,16 @@ final class SysctlTree implements Sysctl {
 
     @Override
     public IntSysctl registerInt(String name, int defaultValue, int min, int max, java.util.function.IntConsumer onWrite) {
-        IntSysctl i = registerInt(name, defaultValue, min, max);
-        ((IntEntry) i).onWrite = onWrite; // a next version's listener replaces the last one's
+        if (defaultValue < min || defaultValue > max) {
+            throw new IllegalArgumentException(name + ": default " + defaultValue + " outside [" + min + ", " + max + "]");
+        }
+        IntEntry fresh = new IntEntry(name, defaultValue, min, max);
+        fresh.onWrite = onWrite; // a configured value, applied as it registers, is a write the owner hears of
+        Entry e = register(name, fresh);
+        if (!(e instanceof IntEntry i)) {
+            throw new IllegalArgumentException(name + " is registered with several values");
+        }
+        i.onWrite = onWrite; // a next version's listener replaces the last one's
         return i;
     }
 

@@ -40,4 +40,15 @@ class SysctlWriteListenerTest {
         t.set("net.x", "4");
         assertEquals(List.of("old 3", "new 4"), heard);
     }
+
+    @Test
+    void aConfiguredValueTakenAsTheEntryRegistersIsHeardAsAWrite() {
+        SysctlConf conf = new SysctlConf();
+        conf.values(java.util.Map.of("net.ipv4.ip_forward", "1"));
+        SysctlTree t = new SysctlTree(conf);
+        List<Integer> heard = new ArrayList<>();
+        IntSysctl e = t.registerInt("net.ipv4.ip_forward", 0, 0, 1, heard::add);
+        assertEquals(1, e.get());
+        assertEquals(List.of(1), heard, "sysctl --system at boot: the handler copies it into the devices");
+    }
 }

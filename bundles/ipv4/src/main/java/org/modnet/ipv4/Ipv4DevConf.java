@@ -81,11 +81,12 @@ final class Ipv4DevConf {
     private final ConcurrentHashMap<Integer, NetDevice> devices = new ConcurrentHashMap<>();
 
     /**
-     * Registers {@code all} and {@code default}; {@code forwarding} is the entry already registered as
-     * {@code net.ipv4.ip_forward} (one value under two names in Linux). {@code owned} collects every
-     * name registered, for the layer's exit and hand-over.
+     * Registers {@code all} and {@code default}; {@code all.forwarding} is {@code net.ipv4.ip_forward}
+     * (one value under two names in Linux), which its owner registers next and hands over with
+     * {@link #allForwarding}. {@code owned} collects every name registered, for the layer's exit and
+     * hand-over.
      */
-    Ipv4DevConf(Sysctl sysctl, List<String> owned, IntSysctl ipForward) {
+    Ipv4DevConf(Sysctl sysctl, List<String> owned) {
         this.sysctl = sysctl;
         this.owned = owned;
         IntSysctl[] a = new IntSysctl[KEYS.length];
@@ -98,9 +99,13 @@ final class Ipv4DevConf {
                 a[k.ordinal()] = reg(PREFIX + "all." + k.name(), k.all, min, max);
             }
         }
-        a[Key.forwarding.ordinal()] = ipForward;
         this.all = new Dir("all", a);
         this.dflt = new Dir("default", d);
+    }
+
+    /** {@code net.ipv4.ip_forward}, registered with {@link #forwardChange} as its write handler. */
+    void allForwarding(IntSysctl ipForward) {
+        all.values[Key.forwarding.ordinal()] = ipForward;
     }
 
     private IntSysctl reg(String name, int value, int min, int max) {

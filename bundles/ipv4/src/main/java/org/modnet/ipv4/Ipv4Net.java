@@ -135,11 +135,13 @@ final class Ipv4Net implements Ipv4Input.Routing {
         this.neighbours = neighbours;
         this.hooks = hooks;
         Sysctl s = new Owned(ns.sysctl(), sysctlNames);
-        // devinet_sysctl_forward: a write copies itself into default and every device (inet_forward_change)
-        this.ipForward = s.registerInt("net.ipv4.ip_forward", 0, 0, 1, on -> forwardChange(on));
+        this.devconf = new Ipv4DevConf(ns.sysctl(), sysctlNames);
+        // devinet_sysctl_forward: a write (a configured value too) copies itself into default and every
+        // device (inet_forward_change)
+        this.ipForward = s.registerInt("net.ipv4.ip_forward", 0, 0, 1, devconf::forwardChange);
+        devconf.allForwarding(ipForward);
         // one value under two names in Linux (IPV4_DEVCONF_ALL(net, FORWARDING))
         s.alias("net.ipv4.conf.all.forwarding", "net.ipv4.ip_forward");
-        this.devconf = new Ipv4DevConf(ns.sysctl(), sysctlNames, ipForward);
         this.icmpEchoIgnoreBroadcasts = s.registerInt("net.ipv4.icmp_echo_ignore_broadcasts", 1, 0, 1);
         this.icmpIgnoreBogusErrorResponses = s.registerInt("net.ipv4.icmp_ignore_bogus_error_responses", 1, 0, 1);
         this.nonlocalBind = s.registerInt("net.ipv4.ip_nonlocal_bind", 0, 0, 1);
@@ -582,13 +584,6 @@ final class Ipv4Net implements Ipv4Input.Routing {
 
     private static String dotted(int a) {
         return (a >>> 24) + "." + ((a >>> 16) & 0xff) + "." + ((a >>> 8) & 0xff) + "." + (a & 0xff);
-    }
-
-    private void forwardChange(int on) {
-        Ipv4DevConf c = devconf;
-        if (c != null) {
-            c.forwardChange(on);
-        }
     }
 
     private Addresses current() {
