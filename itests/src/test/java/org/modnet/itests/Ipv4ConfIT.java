@@ -113,7 +113,8 @@ public class Ipv4ConfIT {
                 }
             }
             for (String k : new String[] { "net.ipv4.icmp_echo_ignore_broadcasts", "net.ipv4.icmp_ignore_bogus_error_responses",
-                    "net.ipv4.ip_nonlocal_bind", "net.ipv4.ip_local_reserved_ports", "net.ipv4.ip_forward" }) {
+                    "net.ipv4.ip_nonlocal_bind", "net.ipv4.ip_local_reserved_ports", "net.ipv4.ip_forward",
+                    "net.ipv4.icmp_errors_use_inbound_ifaddr" }) {
                 assertEquals(k, linux.get(k), ipv4.get(k));
             }
         } finally {

@@ -6,6 +6,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.modnet.api.inet.InetChecksum;
 import org.modnet.api.inet.InetProtocol;
 import org.modnet.api.net.Errno;
+import org.modnet.api.net.NetDevice;
 import org.modnet.api.skb.SkBuff;
 
 /**
@@ -332,8 +333,14 @@ final class Icmp implements InetProtocol {
                 : type == TIME_EXCEEDED ? IcmpMib.Counter.OutTimeExcds
                 : type == REDIRECT ? IcmpMib.Counter.OutRedirects : IcmpMib.Counter.OutParmProbs);
         mib.out(type);
-        // from the address of the interface the packet came in on, as Linux's default (icmp_errors_use_inbound_ifaddr=0 picks the route's source)
-        net.output.send(skb, 0, saddr, 1, 0, 0xc0, false);
+        // __icmp_send: the route's source back to the sender, or with icmp_errors_use_inbound_ifaddr the
+        // address of the device the packet came in on nearest the sender (inet_select_addr)
+        int from = 0;
+        NetDevice in = orig.dev();
+        if (in != null && net.icmpErrorsUseInboundIfaddr.get() != 0 && !net.output.isLocal(saddr)) {
+            from = org.modnet.api.inet.Ipv4Addresses.select(in, saddr, true);
+        }
+        net.output.send(skb, from, saddr, 1, 0, 0xc0, false);
     }
 
     /** Sends an echo request with {@code size} bytes of data (the first 8 the send time). */

@@ -55,6 +55,8 @@ final class Ipv4Net implements Ipv4Input.Routing {
     final IntSysctl icmpEchoIgnoreBroadcasts;
     final IntSysctl icmpIgnoreBogusErrorResponses;
     final IntSysctl nonlocalBind;
+    /** 1: an ICMP error about a received packet comes from the address of the device it came in on. */
+    final IntSysctl icmpErrorsUseInboundIfaddr;
     /** {@code net.ipv4.ip_local_reserved_ports}, as the bitmap ephemeral port choice reads. */
     final Ipv4ReservedPorts reservedPorts;
     /** ICMP redirects: the router's back-off per sender, the host's next-hop exceptions. */
@@ -145,6 +147,7 @@ final class Ipv4Net implements Ipv4Input.Routing {
         this.icmpEchoIgnoreBroadcasts = s.registerInt("net.ipv4.icmp_echo_ignore_broadcasts", 1, 0, 1);
         this.icmpIgnoreBogusErrorResponses = s.registerInt("net.ipv4.icmp_ignore_bogus_error_responses", 1, 0, 1);
         this.nonlocalBind = s.registerInt("net.ipv4.ip_nonlocal_bind", 0, 0, 1);
+        this.icmpErrorsUseInboundIfaddr = s.registerInt("net.ipv4.icmp_errors_use_inbound_ifaddr", 0, 0, 1);
         this.reservedPorts = new Ipv4ReservedPorts();
         s.registerString("net.ipv4.ip_local_reserved_ports", "", reservedPorts::parse);
         this.defaultTtl = s.registerInt("net.ipv4.ip_default_ttl", 64, 1, 255);

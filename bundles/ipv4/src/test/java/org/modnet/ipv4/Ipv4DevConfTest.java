@@ -410,6 +410,18 @@ class Ipv4DevConfTest {
     }
 
     @Test
+    void icmpErrorsUseInboundIfaddrAnswersFromTheDeviceThePacketCameIn() throws Exception {
+        routeVia("10.9.0.0", 16, "10.0.2.2", eth1); // the sender is reached by eth1, its packet came in on eth0
+        set("net.ipv4.ip_forward", "1");
+        receive(eth0, "10.9.0.5", "10.0.7.7"); // no route: network unreachable
+        assertEquals(ip("10.0.2.1"), icmpSent.get(0)[4], "the route's source toward the sender");
+        set("net.ipv4.icmp_errors_use_inbound_ifaddr", "1");
+        clock[0] += 2_000_000_000L; // past the ICMP rate limit toward that host
+        receive(eth0, "10.9.0.5", "10.0.7.7");
+        assertEquals(ip("10.0.1.1"), icmpSent.get(1)[4], "eth0's address");
+    }
+
+    @Test
     void anEchoToABroadcastIsIgnoredUnlessIcmpEchoIgnoreBroadcastsIsOff() throws Exception {
         byte[] echo = { 8, 0, (byte) 0xf7, (byte) 0xfe, 0, 1, 0, 0 }; // id 1 seq 0, checksum over these 8 bytes
         receive(eth0, "10.0.1.2", "10.0.1.255", 1, echo);
@@ -428,7 +440,7 @@ class Ipv4DevConfTest {
             sent.add(Ipv4Header.daddr(skb, h));
             if (Ipv4Header.protocol(skb, h) == 1) {
                 int i = h + Ipv4Header.headerLen(skb, h);
-                icmpSent.add(new int[] { skb.getU8(i), skb.getU8(i + 1), skb.getU32(i + 4), nextHop });
+                icmpSent.add(new int[] { skb.getU8(i), skb.getU8(i + 1), skb.getU32(i + 4), nextHop, Ipv4Header.saddr(skb, h) });
             }
             skb.free();
         }
