@@ -77,6 +77,21 @@ final class SysctlTree implements Sysctl {
     }
 
     @Override
+    public IntSysctl registerInt(String name, int defaultValue, int min, int max, java.util.function.IntConsumer onWrite) {
+        if (defaultValue < min || defaultValue > max) {
+            throw new IllegalArgumentException(name + ": default " + defaultValue + " outside [" + min + ", " + max + "]");
+        }
+        IntEntry fresh = new IntEntry(name, defaultValue, min, max);
+        fresh.onWrite = onWrite; // a configured value, applied as it registers, is a write the owner hears of
+        Entry e = register(name, fresh);
+        if (!(e instanceof IntEntry i)) {
+            throw new IllegalArgumentException(name + " is registered with several values");
+        }
+        i.onWrite = onWrite; // a next version's listener replaces the last one's
+        return i;
+    }
+
+    @Override
     public IntSysctl registerInt(String name, IntSysctl parent, int min, int max) {
         Entry e = register(name, new FollowingEntry(name, parent, min, max));
         if (!(e instanceof IntSysctl i)) {
@@ -181,6 +196,8 @@ final class SysctlTree implements Sysctl {
         private final int max;
         private final int defaultValue;
         private volatile int value;
+        /** What a write by {@code sysctl -w} sets off, or null. */
+        volatile java.util.function.IntConsumer onWrite;
 
         IntEntry(String name, int value, int min, int max) {
             this.name = name;
@@ -219,11 +236,19 @@ final class SysctlTree implements Sysctl {
                 throw new NetException(Errno.EINVAL);
             }
             set(values[0]);
+            java.util.function.IntConsumer l = onWrite;
+            if (l != null) {
+                l.accept(values[0]);
+            }
         }
 
         @Override
         public void reset() {
             value = defaultValue;
+            java.util.function.IntConsumer l = onWrite;
+            if (l != null) {
+                l.accept(defaultValue);
+            }
         }
     }
 

@@ -56,6 +56,59 @@ public final class ArpProtocol implements NeighbourTable, PacketHandler, PernetO
     private final List<NamespaceState> leaving = new java.util.concurrent.CopyOnWriteArrayList<>();
     /** Tables exported for the next version that still serve output until this version is deactivated. */
     private final Map<NetNamespace, NeighNet> retiring = new ConcurrentHashMap<>();
+    /** IPv4's routes and forwarding, for proxy_arp and arp_filter; absent while IPv4 is not there. */
+    private volatile org.modnet.api.inet.RouteTable routes;
+    private volatile org.modnet.api.inet.Ipv4 ipv4;
+    private final NeighNet.Inet inet = new NeighNet.Inet() {
+        @Override
+        public org.modnet.api.inet.RouteEntry route(NetNamespace ns, int daddr) {
+            org.modnet.api.inet.RouteTable r = routes;
+            return r == null ? null : r.lookup(ns, daddr);
+        }
+
+        @Override
+        public boolean forwarding(NetDevice dev) {
+            org.modnet.api.inet.Ipv4 ip = ipv4;
+            return ip != null && ip.forwarding(dev);
+        }
+    };
+
+    @Reference(cardinality = org.osgi.service.component.annotations.ReferenceCardinality.OPTIONAL,
+            policy = org.osgi.service.component.annotations.ReferencePolicy.DYNAMIC,
+            policyOption = org.osgi.service.component.annotations.ReferencePolicyOption.GREEDY)
+    void bindRoutes(org.modnet.api.inet.RouteTable r) {
+        routes = r;
+    }
+
+    void unbindRoutes(org.modnet.api.inet.RouteTable r) {
+        if (routes == r) {
+            routes = null;
+        }
+    }
+
+    @Reference(cardinality = org.osgi.service.component.annotations.ReferenceCardinality.OPTIONAL,
+            policy = org.osgi.service.component.annotations.ReferencePolicy.DYNAMIC,
+            policyOption = org.osgi.service.component.annotations.ReferencePolicyOption.GREEDY)
+    void bindIpv4(org.modnet.api.inet.Ipv4 ip) {
+        ipv4 = ip;
+    }
+
+    void unbindIpv4(org.modnet.api.inet.Ipv4 ip) {
+        if (ipv4 == ip) {
+            ipv4 = null;
+        }
+    }
+
+    /** The namespace's table, or null (tests). */
+    NeighNet netFor(NetNamespace ns) {
+        return nets.get(ns);
+    }
+
+    /** Binds IPv4's side by hand (tests): the route lookup and forwarding that proxy_arp and arp_filter ask. */
+    void inet(org.modnet.api.inet.RouteTable r, org.modnet.api.inet.Ipv4 ip) {
+        routes = r;
+        ipv4 = ip;
+    }
 
     /** ARP without hand-over: how tests and benchmarks build a stack. */
     public ArpProtocol(NetCore core) {
@@ -113,7 +166,7 @@ public final class ArpProtocol implements NeighbourTable, PacketHandler, PernetO
 
     @Override
     public void init(NetNamespace ns) {
-        nets.computeIfAbsent(ns, n -> new NeighNet(n, core, unreachable)); // an adopted namespace has its table
+        nets.computeIfAbsent(ns, n -> new NeighNet(n, core, unreachable, inet)); // an adopted namespace has its table
     }
 
     @Override
@@ -129,6 +182,7 @@ public final class ArpProtocol implements NeighbourTable, PacketHandler, PernetO
         }
         net.clear();
         ns.sysctl().unregister("net.ipv4.neigh");
+        net.conf.names().forEach(ns.sysctl()::unregister); // ARP's keys only: IPv4's stay in net.ipv4.conf
     }
 
     /** Leaving for an update: every namespace's neighbours go to the core's holder. */
@@ -171,7 +225,7 @@ public final class ArpProtocol implements NeighbourTable, PacketHandler, PernetO
         int n = 0;
         int lost = 0;
         for (NamespaceState share : st.namespaces()) {
-            NeighNet net = nets.computeIfAbsent(share.namespace(), ns -> new NeighNet(ns, core, unreachable));
+            NeighNet net = nets.computeIfAbsent(share.namespace(), ns -> new NeighNet(ns, core, unreachable, inet));
             lost += net.adopt(share);
             n += share.neighbours().size();
         }

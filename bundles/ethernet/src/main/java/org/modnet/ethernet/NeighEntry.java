@@ -144,12 +144,17 @@ final class NeighEntry {
 
     private void solicitAndArm(boolean broadcast) {
         MacAddress to;
+        int saddr = 0;
         synchronized (this) {
             probes++;
             to = broadcast ? null : lladdr;
             arm(parms.retransTimeMs.get());
+            SkBuff last = queue.peekLast(); // arp_solicit names the source of the latest packet waiting
+            if (last != null && last.protocol() == org.modnet.api.net.Eth.ETH_P_IP && last.headLen() >= 20) {
+                saddr = last.getU32(last.data() + 12);
+            }
         }
-        net.solicit(dev, address, to);
+        net.solicit(dev, address, to, saddr);
     }
 
     /** {@code neigh_timer_handler}: runs only in the states that keep a timer. */

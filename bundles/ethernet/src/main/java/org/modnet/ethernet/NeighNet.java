@@ -37,7 +37,34 @@ final class NeighNet {
     /** {@code struct neigh_statistics}, in {@code /proc/net/stat/arp_cache}'s column order; rcv_malformed is modnet's. */
     enum Stat {
         allocs, destroys, hash_grows, lookups, hits, res_failed, rcv_probes_mcast, rcv_probes_ucast, periodic_gc_runs,
-        forced_gc_runs, unresolved_discards, table_fulls, rcv_malformed
+        forced_gc_runs, unresolved_discards, table_fulls, rcv_malformed,
+        /** modnet's: gratuitous ARP dropped by {@code drop_gratuitous_arp}. */
+        rcv_garp_dropped,
+        /** {@code LINUX_MIB_ARPFILTER}: a request for us not answered because the route back leaves by another device. */
+        arp_filter,
+        /** modnet's: requests for another host answered by {@code proxy_arp}. */
+        proxy_replies
+    }
+
+    /** What ARP asks of IPv4 (bound when IPv4 is there): the route toward an address, forwarding per device. */
+    interface Inet {
+        /** {@code fib_lookup}'s route for {@code daddr}, or null. */
+        org.modnet.api.inet.RouteEntry route(NetNamespace ns, int daddr);
+
+        /** {@code IN_DEV_FORWARD} of the device. */
+        boolean forwarding(NetDevice dev);
+
+        Inet NONE = new Inet() {
+            @Override
+            public org.modnet.api.inet.RouteEntry route(NetNamespace ns, int daddr) {
+                return null;
+            }
+
+            @Override
+            public boolean forwarding(NetDevice dev) {
+                return false;
+            }
+        };
     }
 
     /** {@code neigh_forced_gc} keeps what was updated this recently, and runs above gc_thresh2 this often. */
@@ -52,6 +79,13 @@ final class NeighNet {
     /** {@code net.ipv4.neigh.default.*}, and the table's own knobs there. */
     final NeighParams params;
     final NeighParams.Table table;
+    /** {@code net.ipv4.conf.*.arp_*}, {@code proxy_arp}, {@code drop_gratuitous_arp}. */
+    final ArpConf conf;
+    private final Inet inet;
+    /** Link notifications, for arp_notify; null where the namespace has none. */
+    private final AutoCloseable linkListener;
+    /** Each device's last seen state, {up, link address}: what tells NETDEV_UP and NETDEV_CHANGEADDR apart. */
+    private final Map<Integer, long[]> linkSeen = new ConcurrentHashMap<>();
     /** Each device's {@code net.ipv4.neigh.DEV.*}, by ifindex. */
     private final Map<Integer, NeighParams> devParms = new ConcurrentHashMap<>();
     private final NetCore core;
@@ -74,7 +108,24 @@ final class NeighNet {
     }
 
     NeighNet(NetNamespace ns, NetCore core, NeighbourTable.Unreachable[] unreachable) {
+        this(ns, core, unreachable, Inet.NONE);
+    }
+
+    NeighNet(NetNamespace ns, NetCore core, NeighbourTable.Unreachable[] unreachable, Inet inet) {
         this.ns = ns;
+        this.inet = inet;
+        this.conf = new ArpConf(ns.sysctl());
+        AutoCloseable l;
+        try {
+            l = ns.rtnlListen(Rtnetlink.mask(Rtnetlink.RTNLGRP_LINK), this::linkChanged);
+        } catch (UnsupportedOperationException e) {
+            l = null; // a namespace without notifications: arp_notify has nothing to act on
+        }
+        this.linkListener = l;
+        for (NetDevice dev : ns.devices()) { // lo came with the namespace, before ARP's init
+            conf.register(dev);
+            linkSeen.put(dev.ifindex(), new long[] { dev.isUp() ? 1 : 0, dev.address().bits() });
+        }
         this.core = core;
         this.unreachable = unreachable;
         this.params = new NeighParams(ns.sysctl());
@@ -97,6 +148,8 @@ final class NeighNet {
     /** NETDEV_REGISTER: the device's {@code net.ipv4.neigh.DEV} directory, following default. */
     void deviceUp(NetDevice dev) {
         devParms.put(dev.ifindex(), new NeighParams(ns.sysctl(), dev.name(), params));
+        conf.register(dev);
+        linkSeen.put(dev.ifindex(), new long[] { dev.isUp() ? 1 : 0, dev.address().bits() });
     }
 
     /** NETDEV_UNREGISTER ({@code neigh_ifdown}): its entries and its directory go. */
@@ -106,6 +159,8 @@ final class NeighNet {
                 remove(e);
             }
         }
+        conf.unregister(dev);
+        linkSeen.remove(dev.ifindex());
         NeighParams p = devParms.remove(dev.ifindex());
         if (p != null) {
             ns.sysctl().unregister(NeighParams.PREFIX + p.name);
@@ -118,6 +173,7 @@ final class NeighNet {
      */
     void deviceRenamed(NetDevice dev, String oldName) {
         NeighParams old = devParms.get(dev.ifindex());
+        conf.rename(dev);
         ns.sysctl().unregister(NeighParams.PREFIX + oldName);
         NeighParams p = new NeighParams(ns.sysctl(), dev.name(), params);
         if (old != null) {
@@ -357,9 +413,62 @@ final class NeighNet {
         }
     }
 
+    /**
+     * {@code inetdev_event}'s NETDEV_UP and NETDEV_CHANGEADDR: with {@code arp_notify}, a device that came
+     * up or took a new link address announces each of its addresses in a gratuitous request
+     * ({@code inetdev_send_gratuitous_arp}), so that neighbours update their caches at once.
+     */
+    private void linkChanged(RtnlMessage m) {
+        NetDevice dev = m.dev();
+        if (m.type() != Rtnetlink.RTM_NEWLINK || dev == null || dev.namespace() != ns) {
+            return;
+        }
+        long[] now = { dev.isUp() ? 1 : 0, dev.address().bits() };
+        long[] was = linkSeen.replace(dev.ifindex(), now);
+        if (was == null || now[0] == 0 || (was[0] == 1 && was[1] == now[1])) {
+            return; // unknown to ARP, down, or neither up nor a new address
+        }
+        if ((dev.flags() & (IfFlags.NOARP | IfFlags.LOOPBACK)) != 0 || conf.get(dev, ArpConf.Key.arp_notify) == 0) {
+            return;
+        }
+        for (org.modnet.api.net.IfAddress ifa : dev.addresses()) {
+            if (ifa.address() instanceof java.net.Inet4Address v4) {
+                int a = org.modnet.api.inet.Ipv4Addresses.toInt(v4);
+                send(dev, ArpHeader.ARPOP_REQUEST, MacAddress.BROADCAST, a, MacAddress.ZERO, a);
+            }
+        }
+    }
+
+    private void closeLinkListener() {
+        if (linkListener != null) {
+            try {
+                linkListener.close();
+            } catch (Exception e) {
+                // closing a subscription throws nothing
+            }
+        }
+    }
+
     /** {@code arp_solicit}: a request for {@code target}, broadcast, or unicast to {@code to} when probing. */
     void solicit(NetDevice dev, int target, MacAddress to) {
-        int source = org.modnet.api.inet.Ipv4Addresses.select(dev, target, false);
+        solicit(dev, target, to, 0);
+    }
+
+    /**
+     * {@code arp_solicit} with the source of the packet waiting for the answer ({@code saddr}, 0 for
+     * none): {@code arp_announce} 0 names it if it is one of ours, 1 only if it is on a subnet of the
+     * device that holds the target, 2 never; otherwise the device's address for the target
+     * ({@code inet_select_addr}).
+     */
+    void solicit(NetDevice dev, int target, MacAddress to, int saddr) {
+        int source = switch (conf.get(dev, ArpConf.Key.arp_announce)) {
+            case 0 -> saddr != 0 && isLocal(saddr) ? saddr : 0;
+            case 1 -> saddr != 0 && isLocal(saddr) && onlink(dev, target, saddr) ? saddr : 0;
+            default -> 0;
+        };
+        if (source == 0) {
+            source = org.modnet.api.inet.Ipv4Addresses.select(dev, target, false);
+        }
         send(dev, ArpHeader.ARPOP_REQUEST, to == null ? MacAddress.BROADCAST : to, source, MacAddress.ZERO, target);
     }
 
@@ -416,9 +525,20 @@ final class NeighNet {
             stat(Stat.rcv_malformed); // no neighbour has a multicast, loopback or class D address
             return;
         }
+        if (sip == tip && conf.get(dev, ArpConf.Key.drop_gratuitous_arp) != 0) {
+            stat(Stat.rcv_garp_dropped); // 802.11 proxies: a gratuitous ARP is an attack there
+            return;
+        }
         boolean forUs = isLocal(tip);
         if (op == ArpHeader.ARPOP_REQUEST && forUs) {
             stat(skb.pktType() == PktType.HOST ? Stat.rcv_probes_ucast : Stat.rcv_probes_mcast);
+            boolean dontSend = arpIgnore(dev, sip, tip);
+            if (!dontSend && sip != 0 && conf.get(dev, ArpConf.Key.arp_filter) != 0) {
+                dontSend = arpFilter(dev, sip);
+            }
+            if (dontSend) {
+                return;
+            }
             if (sip != 0) {
                 learn(dev, sip, sha, NudState.STALE, true, true); // neigh_event_ns: the asker is a neighbour, STALE
             }
@@ -428,11 +548,106 @@ final class NeighNet {
         if (sip == 0) {
             return; // duplicate address detection probe of another host
         }
+        if (op == ArpHeader.ARPOP_REQUEST && proxies(dev, tip)) {
+            // arp_fwd_proxy: we route toward tip by another device, so we answer for it (Linux delays an
+            // answer to a broadcast request by up to proxy_delay; modnet answers at once)
+            learn(dev, sip, sha, NudState.STALE, true, true);
+            stat(Stat.proxy_replies);
+            send(dev, ArpHeader.ARPOP_REPLY, sha, tip, sha, sip);
+            return;
+        }
         // a reply to us confirms; other ARP (gratuitous, requests for others) only updates what we know
         boolean solicited = op == ArpHeader.ARPOP_REPLY && skb.pktType() == PktType.HOST && forUs;
         // arp_is_garp: a gratuitous ARP announces a move and overrides locktime
         boolean garp = tip == sip && (op == ArpHeader.ARPOP_REQUEST || tha(skb, a) == 0 || tha(skb, a) == sha.bits());
-        learn(dev, sip, sha, solicited ? NudState.REACHABLE : NudState.STALE, false, garp);
+        // arp_accept: unsolicited ARP (a gratuitous one, or a reply from a unicast address) may create an entry
+        boolean create = (garp || (op == ArpHeader.ARPOP_REPLY && !isLocal(sip))) && arpAccept(dev, sip);
+        learn(dev, sip, sha, solicited ? NudState.REACHABLE : NudState.STALE, create, garp);
+    }
+
+    /**
+     * {@code arp_ignore}: whether a request for our {@code tip} goes unanswered. 1: unless the device that
+     * got it has tip; 2: unless it has tip on a subnet that holds the asker; 3: unless tip's scope is
+     * more than host; 8: never answer; others (4-7, reserved): answer.
+     */
+    private boolean arpIgnore(NetDevice dev, int sip, int tip) {
+        return switch (conf.get(dev, ArpConf.Key.arp_ignore)) {
+            case 1 -> !confirm(dev, 0, tip, false);
+            case 2 -> !confirm(dev, sip, tip, false);
+            case 3 -> !confirmAnywhere(tip);
+            case 8 -> true;
+            default -> false;
+        };
+    }
+
+    /** {@code confirm_addr_indev}: {@code dev} has {@code local} (of scope link or wider unless host), on a subnet holding {@code dst} if not 0. */
+    private static boolean confirm(NetDevice dev, int dst, int local, boolean linkScopeOnly) {
+        for (org.modnet.api.net.IfAddress ifa : dev.addresses()) {
+            if (!(ifa.address() instanceof java.net.Inet4Address v4) || (linkScopeOnly && "host".equals(ifa.scope()))) {
+                continue;
+            }
+            int addr = org.modnet.api.inet.Ipv4Addresses.toInt(v4);
+            int mask = ifa.prefixLen() == 0 ? 0 : -1 << (32 - ifa.prefixLen());
+            if ((local == 0 || local == addr) && (dst == 0 || ((dst ^ addr) & mask) == 0)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** arp_ignore 3: some device has tip with a scope wider than host. */
+    private boolean confirmAnywhere(int tip) {
+        for (NetDevice d : ns.devices()) {
+            if (confirm(d, 0, tip, true)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** {@code inet_addr_onlink}: one of the device's subnets holds both addresses. */
+    private static boolean onlink(NetDevice dev, int a, int b) {
+        for (org.modnet.api.net.IfAddress ifa : dev.addresses()) {
+            if (ifa.address() instanceof java.net.Inet4Address v4) {
+                int addr = org.modnet.api.inet.Ipv4Addresses.toInt(v4);
+                int mask = ifa.prefixLen() == 0 ? 0 : -1 << (32 - ifa.prefixLen());
+                if (((a ^ addr) & mask) == 0 && ((b ^ addr) & mask) == 0) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /** {@code arp_filter}: the route back to the asker leaves by another device (or there is none): no answer. */
+    private boolean arpFilter(NetDevice dev, int sip) {
+        org.modnet.api.inet.RouteEntry r = inet.route(ns, sip);
+        if (r == null) {
+            return true;
+        }
+        if (r.dev() != dev) {
+            stat(Stat.arp_filter);
+            return true;
+        }
+        return false;
+    }
+
+    /** {@code arp_accept}: 0 no unsolicited entries, 1 yes, 2 only for an asker on one of the device's subnets. */
+    private boolean arpAccept(NetDevice dev, int sip) {
+        return switch (conf.get(dev, ArpConf.Key.arp_accept)) {
+            case 1 -> true;
+            case 2 -> confirm(dev, sip, 0, true);
+            default -> false;
+        };
+    }
+
+    /** {@code arp_fwd_proxy} under {@code IN_DEV_FORWARD}: proxy_arp is on and tip is routed out of another device. */
+    private boolean proxies(NetDevice dev, int tip) {
+        if (conf.get(dev, ArpConf.Key.proxy_arp) == 0 || !inet.forwarding(dev)) {
+            return false;
+        }
+        org.modnet.api.inet.RouteEntry r = inet.route(ns, tip);
+        return r != null && "unicast".equals(r.type()) && r.dev() != null && r.dev() != dev;
     }
 
     private static long tha(SkBuff skb, int a) {
@@ -588,6 +803,7 @@ final class NeighNet {
 
     /** The old version is gone: timers stop and waiting packets are freed; the sysctls stay for the next version. */
     void retire() {
+        closeLinkListener();
         periodic.del();
         for (NeighEntry e : entries.values()) {
             remove(e);
@@ -636,6 +852,7 @@ final class NeighNet {
 
     /** The namespace goes: its entries, its periodic work and its device directories go with it. */
     void clear() {
+        closeLinkListener();
         periodic.del();
         for (NeighEntry e : entries.values()) {
             remove(e);

@@ -6,6 +6,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.modnet.api.inet.InetChecksum;
 import org.modnet.api.inet.InetProtocol;
 import org.modnet.api.net.Errno;
+import org.modnet.api.net.NetDevice;
 import org.modnet.api.skb.SkBuff;
 
 /**
@@ -15,9 +16,11 @@ import org.modnet.api.skb.SkBuff;
  * {@code Icmp} and {@code IcmpMsg} MIBs.
  */
 final class Icmp implements InetProtocol {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Icmp.class);
     static final int ECHO_REPLY = 0;
     static final int DEST_UNREACH = 3;
     static final int ECHO = 8;
+    static final int REDIRECT = 5;
     static final int TIME_EXCEEDED = 11;
     static final int PARAMETER_PROB = 12;
     static final int HEADER = 8;
@@ -86,6 +89,17 @@ final class Icmp implements InetProtocol {
         int nh = skb.networkHeader();
         int saddr = Ipv4Header.saddr(skb, nh);
         int daddr = Ipv4Header.daddr(skb, nh);
+        if ((daddr & 0xf0000000) == 0xe0000000 || net.classify(daddr, skb.dev()) == Ipv4Input.Destination.BROADCAST) {
+            // icmp_rcv, RFC 1122 3.2.2.6: an echo to a broadcast is ignored if icmp_echo_ignore_broadcasts;
+            // no other message (but timestamps and address masks, which modnet does not answer) is taken
+            if (type != ECHO || net.icmpEchoIgnoreBroadcasts.get() != 0) {
+                if (type == ECHO) {
+                    mib.inc(IcmpMib.Counter.InEchos);
+                }
+                mib.inc(IcmpMib.Counter.InErrors);
+                return;
+            }
+        }
         switch (type) {
             case ECHO -> {
                 mib.inc(IcmpMib.Counter.InEchos);
@@ -102,9 +116,20 @@ final class Icmp implements InetProtocol {
                     l.reply(saddr, skb.getU16(i + 6), Ipv4Header.ttl(skb, nh), len, sent);
                 }
             }
+            case REDIRECT -> {
+                mib.inc(IcmpMib.Counter.InRedirects);
+                if (len < HEADER + Ipv4Header.MIN_LEN) {
+                    mib.inc(IcmpMib.Counter.InErrors);
+                    return;
+                }
+                net.redirected(skb, i, saddr); // the transports' err handlers only update the route: done once here
+            }
             case DEST_UNREACH, TIME_EXCEEDED, PARAMETER_PROB -> {
                 mib.inc(type == DEST_UNREACH ? IcmpMib.Counter.InDestUnreachs
                         : type == TIME_EXCEEDED ? IcmpMib.Counter.InTimeExcds : IcmpMib.Counter.InParmProbs);
+                if (bogus(skb, i, len, saddr, type)) {
+                    return;
+                }
                 if (type == DEST_UNREACH && skb.getU8(i + 1) == FRAG_NEEDED) {
                     fragNeeded(skb, i, len);
                 }
@@ -117,6 +142,28 @@ final class Icmp implements InetProtocol {
             default -> {
             }
         }
+    }
+
+    /**
+     * {@code icmp_unreach}: an error about a packet sent to a broadcast address violates RFC 1122; with
+     * {@code icmp_ignore_bogus_error_responses} 0 the kernel warns and drops it, with 1 (the default) it
+     * passes it on without a word.
+     */
+    private boolean bogus(SkBuff skb, int i, int len, int from, int type) {
+        if (len < HEADER + Ipv4Header.MIN_LEN || net.icmpIgnoreBogusErrorResponses.get() != 0) {
+            return false;
+        }
+        int inner = Ipv4Header.daddr(skb, i + HEADER);
+        if (net.classify(inner, null) != Ipv4Input.Destination.BROADCAST) {
+            return false;
+        }
+        LOG.warn("{} sent an invalid ICMP type {}, code {} error to a broadcast: {} on {}", dotted(from), type,
+                skb.getU8(i + 1), dotted(inner), skb.dev() == null ? "?" : skb.dev().name());
+        return true;
+    }
+
+    private static String dotted(int a) {
+        return (a >>> 24) + "." + ((a >>> 16) & 0xff) + "." + ((a >>> 8) & 0xff) + "." + (a & 0xff);
     }
 
     private boolean echoIgnored() {
@@ -283,10 +330,17 @@ final class Icmp implements InetProtocol {
         skb.setU16(o + 2, InetChecksum.checksum(skb, o, HEADER + quoted));
         mib.inc(IcmpMib.Counter.OutMsgs);
         mib.inc(type == DEST_UNREACH ? IcmpMib.Counter.OutDestUnreachs
-                : type == TIME_EXCEEDED ? IcmpMib.Counter.OutTimeExcds : IcmpMib.Counter.OutParmProbs);
+                : type == TIME_EXCEEDED ? IcmpMib.Counter.OutTimeExcds
+                : type == REDIRECT ? IcmpMib.Counter.OutRedirects : IcmpMib.Counter.OutParmProbs);
         mib.out(type);
-        // from the address of the interface the packet came in on, as Linux's default (icmp_errors_use_inbound_ifaddr=0 picks the route's source)
-        net.output.send(skb, 0, saddr, 1, 0, 0xc0, false);
+        // __icmp_send: the route's source back to the sender, or with icmp_errors_use_inbound_ifaddr the
+        // address of the device the packet came in on nearest the sender (inet_select_addr)
+        int from = 0;
+        NetDevice in = orig.dev();
+        if (in != null && net.icmpErrorsUseInboundIfaddr.get() != 0 && !net.output.isLocal(saddr)) {
+            from = org.modnet.api.inet.Ipv4Addresses.select(in, saddr, true);
+        }
+        net.output.send(skb, from, saddr, 1, 0, 0xc0, false);
     }
 
     /** Sends an echo request with {@code size} bytes of data (the first 8 the send time). */

@@ -11,9 +11,9 @@ import java.util.concurrent.atomic.AtomicLongArray;
  */
 final class IcmpMib {
     enum Counter {
-        InMsgs, InErrors, InCsumErrors, InDestUnreachs, InTimeExcds, InParmProbs, InEchos, InEchoReps, OutMsgs, OutErrors,
-        OutRateLimitGlobal, OutRateLimitHost,
-        OutDestUnreachs, OutTimeExcds, OutParmProbs, OutEchos, OutEchoReps
+        InMsgs, InErrors, InCsumErrors, InDestUnreachs, InTimeExcds, InParmProbs, InRedirects, InEchos, InEchoReps, OutMsgs,
+        OutErrors, OutRateLimitGlobal, OutRateLimitHost,
+        OutDestUnreachs, OutTimeExcds, OutParmProbs, OutRedirects, OutEchos, OutEchoReps
     }
 
     private final AtomicLongArray counters = new AtomicLongArray(Counter.values().length);

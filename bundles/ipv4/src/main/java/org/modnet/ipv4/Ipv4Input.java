@@ -34,6 +34,14 @@ final class Ipv4Input {
     /** The namespace's answer for a destination arriving on a device. */
     interface Routing {
         Destination classify(int daddr, NetDevice dev);
+
+        /**
+         * The source checks of the input route ({@code fib_validate_source}, martians): false to drop,
+         * counted by the routing side. The IPv4 header is at {@code h}.
+         */
+        default boolean sourceValid(SkBuff skb, int h, NetDevice dev, Destination d) {
+            return true;
+        }
     }
 
     /** What becomes of a packet for another host: {@code ip_forward}. */
@@ -44,7 +52,7 @@ final class Ipv4Input {
     private final Ipv4Mib mib;
     private final Routing routing;
     private final Forwarder forwarder;
-    private java.util.function.IntSupplier forwarding = () -> 0;
+    private java.util.function.ToIntFunction<NetDevice> forwarding = dev -> 0;
     /** ICMP's {@code icmp_send} for a packet no protocol takes (protocol unreachable). */
     private java.util.function.Consumer<SkBuff> protocolUnreachable = skb -> {
     };
@@ -94,8 +102,8 @@ final class Ipv4Input {
         this.forwarder = forwarder;
     }
 
-    /** {@code net.ipv4.ip_forward}: read per packet, as the kernel reads it. */
-    void forwarding(java.util.function.IntSupplier on) {
+    /** {@code IN_DEV_FORWARD}: the input device's {@code net.ipv4.conf.DEV.forwarding}, read per packet as the kernel reads it. */
+    void forwarding(java.util.function.ToIntFunction<NetDevice> on) {
         this.forwarding = on;
     }
 
@@ -242,7 +250,12 @@ final class Ipv4Input {
         if (!hooks.run(org.modnet.api.netfilter.NfHook.PRE_ROUTING, skb, ns, dev, null)) {
             return;
         }
-        switch (routing.classify(Ipv4Header.daddr(skb, h), dev)) {
+        Destination d = routing.classify(Ipv4Header.daddr(skb, h), dev);
+        if (!routing.sourceValid(skb, h, dev, d)) {
+            skb.free(); // counted by the routing side (martian, IPReversePathFilter)
+            return;
+        }
+        switch (d) {
             case LOCAL -> {
                 if (hooks.run(org.modnet.api.netfilter.NfHook.LOCAL_IN, skb, ns, dev, null)) {
                     localDeliver(skb, h, ihl, true);
@@ -256,7 +269,7 @@ final class Ipv4Input {
                 }
             }
             default -> {
-                if (forwarder != null && forwarding.getAsInt() == 1) {
+                if (forwarder != null && forwarding.applyAsInt(dev) != 0) {
                     forwarder.forward(skb, dev);
                 } else {
                     drop(skb, InAddrErrors); // not ours and not forwarded: ip_error counts it, sends nothing

@@ -21,7 +21,9 @@ final class Ipv4Mib {
         OutTransmits,
         InNoRoutes(true), InTruncatedPkts(true), InMcastPkts(true), OutMcastPkts(true), InBcastPkts(true), OutBcastPkts(true),
         InOctets(true), OutOctets(true), InMcastOctets(true), OutMcastOctets(true), InBcastOctets(true), OutBcastOctets(true),
-        InCsumErrors(true), InNoECTPkts(true), InECT1Pkts(true), InECT0Pkts(true), InCEPkts(true), ReasmOverlaps(true);
+        InCsumErrors(true), InNoECTPkts(true), InECT1Pkts(true), InECT0Pkts(true), InCEPkts(true), ReasmOverlaps(true),
+        /** {@code LINUX_MIB_IPRPFILTER}: nstat shows it with TCP's extended counters, where Linux keeps it. */
+        IPReversePathFilter(true);
 
         /** An {@code IpExt} counter ({@code /proc/net/netstat}), not an {@code Ip} one. */
         final boolean ext;
@@ -36,6 +38,9 @@ final class Ipv4Mib {
 
         /** The name nstat shows: {@code IpInReceives}, {@code IpExtInOctets}. */
         String mibName() {
+            if (this == IPReversePathFilter) {
+                return "TcpExt" + name();
+            }
             return (ext ? "IpExt" : "Ip") + name();
         }
     }

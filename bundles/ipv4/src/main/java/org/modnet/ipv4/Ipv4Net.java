@@ -52,7 +52,27 @@ final class Ipv4Net implements Ipv4Input.Routing {
 
     final NfHooks hooks;
     /** The sysctls this layer registered here, by name: what its exit removes and its hand-over lists. */
-    final java.util.List<String> sysctlNames = new java.util.ArrayList<>();
+    final java.util.List<String> sysctlNames = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** {@code net.ipv4.conf.{all,default,DEV}.*}: what IPv4 does per device. */
+    final Ipv4DevConf devconf;
+    final IntSysctl icmpEchoIgnoreBroadcasts;
+    final IntSysctl icmpIgnoreBogusErrorResponses;
+    final IntSysctl nonlocalBind;
+    /** 1: an ICMP error about a received packet comes from the address of the device it came in on. */
+    final IntSysctl icmpErrorsUseInboundIfaddr;
+    /** {@code net.ipv4.ip_local_reserved_ports}, as the bitmap ephemeral port choice reads. */
+    final Ipv4ReservedPorts reservedPorts;
+    /** ICMP redirects: the router's back-off per sender, the host's next-hop exceptions. */
+    final Ipv4Redirects redirects = new Ipv4Redirects();
+    /** Packets dropped for a martian source or destination ({@code rt_cache}'s in_martian_src, in_martian_dst). */
+    final java.util.concurrent.atomic.AtomicLong martianSrc = new java.util.concurrent.atomic.AtomicLong();
+    final java.util.concurrent.atomic.AtomicLong martianDst = new java.util.concurrent.atomic.AtomicLong();
+    /** Unicast datagrams dropped for arriving in a link-layer broadcast or multicast ({@code drop_unicast_in_l2_multicast}). */
+    final java.util.concurrent.atomic.AtomicLong unicastInL2Multicast = new java.util.concurrent.atomic.AtomicLong();
+    /** {@code net_ratelimit}'s budget for the martian warnings: 10 per 5 seconds. */
+    private final java.util.concurrent.atomic.AtomicLong martianLogWindow = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicInteger martianLogged = new java.util.concurrent.atomic.AtomicInteger();
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Ipv4Net.class);
 
     /** Registers through the namespace's tree and remembers each name registered (aliases too). */
     private record Owned(Sysctl tree, java.util.List<String> names) implements Sysctl {
@@ -60,6 +80,25 @@ final class Ipv4Net implements Ipv4Input.Routing {
         public IntSysctl registerInt(String name, int defaultValue, int min, int max) {
             names.add(name);
             return tree.registerInt(name, defaultValue, min, max);
+        }
+
+        @Override
+        public IntSysctl registerInt(String name, int defaultValue, int min, int max, java.util.function.IntConsumer onWrite) {
+            names.add(name);
+            return tree.registerInt(name, defaultValue, min, max, onWrite);
+        }
+
+        @Override
+        public IntSysctl registerInt(String name, IntSysctl parent, int min, int max) {
+            names.add(name);
+            return tree.registerInt(name, parent, min, max);
+        }
+
+        @Override
+        public org.modnet.api.net.StringSysctl registerString(String name, String defaultValue,
+                org.modnet.api.net.StringSysctl.Check check) {
+            names.add(name);
+            return tree.registerString(name, defaultValue, check);
         }
 
         @Override
@@ -101,9 +140,19 @@ final class Ipv4Net implements Ipv4Input.Routing {
         this.neighbours = neighbours;
         this.hooks = hooks;
         Sysctl s = new Owned(ns.sysctl(), sysctlNames);
-        this.ipForward = s.registerInt("net.ipv4.ip_forward", 0, 0, 1);
+        this.devconf = new Ipv4DevConf(ns.sysctl(), sysctlNames);
+        // devinet_sysctl_forward: a write (a configured value too) copies itself into default and every
+        // device (inet_forward_change)
+        this.ipForward = s.registerInt("net.ipv4.ip_forward", 0, 0, 1, devconf::forwardChange);
+        devconf.allForwarding(ipForward);
         // one value under two names in Linux (IPV4_DEVCONF_ALL(net, FORWARDING))
         s.alias("net.ipv4.conf.all.forwarding", "net.ipv4.ip_forward");
+        this.icmpEchoIgnoreBroadcasts = s.registerInt("net.ipv4.icmp_echo_ignore_broadcasts", 1, 0, 1);
+        this.icmpIgnoreBogusErrorResponses = s.registerInt("net.ipv4.icmp_ignore_bogus_error_responses", 1, 0, 1);
+        this.nonlocalBind = s.registerInt("net.ipv4.ip_nonlocal_bind", 0, 0, 1);
+        this.icmpErrorsUseInboundIfaddr = s.registerInt("net.ipv4.icmp_errors_use_inbound_ifaddr", 0, 0, 1);
+        this.reservedPorts = new Ipv4ReservedPorts();
+        s.registerString("net.ipv4.ip_local_reserved_ports", "", reservedPorts::parse);
         this.defaultTtl = s.registerInt("net.ipv4.ip_default_ttl", 64, 1, 255);
         this.fragTime = s.registerInt("net.ipv4.ipfrag_time", 30, 0, Integer.MAX_VALUE);
         this.fragHighThresh = s.registerInt("net.ipv4.ipfrag_high_thresh", 4194304, 0, Integer.MAX_VALUE);
@@ -119,7 +168,7 @@ final class Ipv4Net implements Ipv4Input.Routing {
         this.pmtu = new Ipv4Pmtu(s.registerInt("net.ipv4.route.mtu_expires", 600, 0, Integer.MAX_VALUE),
                 s.registerInt("net.ipv4.route.min_pmtu", 552, 68, 65535));
         this.input = new Ipv4Input(mib, this, this::forward);
-        input.forwarding(ipForward::get);
+        input.forwarding(dev -> devconf.get(dev, Ipv4DevConf.Key.forwarding));
         input.hooks(hooks, ns);
         this.defrag = new Ipv4Defrag(this);
         input.defrag(defrag::add);
@@ -188,6 +237,10 @@ final class Ipv4Net implements Ipv4Input.Routing {
             skb.free();
             return;
         }
+        if (r.dev() == in && doRedirect(skb, h, in, r.gateway())) {
+            // ip_rt_send_redirect: the sender could reach the next hop itself; the packet still goes
+            icmp.sendError(skb, Icmp.REDIRECT, 1, r.gateway() != 0 ? r.gateway() : daddr); // ICMP_REDIR_HOST
+        }
         // ip_decrease_ttl: one less hop, and the checksum adjusted in place (RFC 1624)
         skb.setU8(h + Ipv4Header.TTL, Ipv4Header.ttl(skb, h) - 1);
         int check = skb.getU16(h + Ipv4Header.CHECK) + 0x0100;
@@ -223,6 +276,93 @@ final class Ipv4Net implements Ipv4Input.Routing {
 
     void exit() {
         exit(false);
+    }
+
+    /**
+     * {@code __mkroute_input}'s IPSKB_DOREDIRECT for a packet leaving by the device it came in on:
+     * {@code send_redirects} is on, the sender is on a network of the device (its route back has no
+     * gateway) and, unless {@code shared_media}, on the same subnet as the next hop; then the sender's
+     * back-off allows one now.
+     */
+    private boolean doRedirect(SkBuff skb, int h, NetDevice dev, int gw) {
+        if (devconf.get(dev, Ipv4DevConf.Key.send_redirects) == 0) {
+            return false;
+        }
+        int saddr = Ipv4Header.saddr(skb, h);
+        RouteEntry back = fib.lookup(saddr);
+        if (back == null || back.dev() != dev || back.gateway() != 0 || !"unicast".equals(back.type())) {
+            return false;
+        }
+        if (devconf.get(dev, Ipv4DevConf.Key.shared_media) == 0 && !onlink(dev, saddr, gw)) {
+            return false;
+        }
+        return redirects.mayRedirect(saddr, core.nanoTime() / 1_000_000);
+    }
+
+    /** {@code inet_addr_onlink}: a subnet of the device holds {@code a} and (unless 0) {@code b}. */
+    private static boolean onlink(NetDevice dev, int a, int b) {
+        for (IfAddress ifa : dev.addresses()) {
+            if (ifa.address() instanceof Inet4Address v4) {
+                int addr = org.modnet.api.inet.Ipv4Addresses.toInt(v4);
+                int mask = ifa.prefixLen() == 0 ? 0 : -1 << (32 - ifa.prefixLen());
+                if (((a ^ addr) & mask) == 0 && (b == 0 || ((b ^ addr) & mask) == 0)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /**
+     * {@code __ip_do_redirect}: an ICMP redirect from {@code from} (at {@code i} in the skb) about a
+     * packet we sent. Taken only from the gateway our route uses now, for a new gateway that is not
+     * that one, not multicast, broadcast or 0.0.0.0, when the device accepts redirects
+     * ({@code IN_DEV_RX_REDIRECTS}); without {@code shared_media} the new gateway must share a subnet
+     * with the old and, with {@code secure_redirects}, be one of the default routes' gateways; with it,
+     * a unicast address. Then packets to the quoted destination go by the new gateway for 300 s. A
+     * refusal is logged with {@code log_martians}, in the kernel's words. (Linux waits to install the
+     * exception until the new gateway's neighbour entry is valid, resolving it first; modnet installs it
+     * at once, and ARP resolves the gateway when the next packet needs it.)
+     */
+    void redirected(SkBuff skb, int i, int from) {
+        int code = skb.getU8(i + 1) & 7;
+        if (code > 3) {
+            return;
+        }
+        int newGw = skb.getU32(i + 4);
+        int inner = i + 8;
+        int d = Ipv4Header.daddr(skb, inner);
+        NetDevice dev = skb.dev();
+        RouteEntry r = fib.lookup(d);
+        long now = core.nanoTime() / 1_000_000;
+        if (r == null || r.gateway() == 0 || dev == null || redirects.gateway(d, r.gateway(), now) != from) {
+            return; // not from the gateway we use toward it
+        }
+        boolean ok = newGw != from && devconf.acceptRedirects(dev) && (newGw & 0xf0000000) != 0xe0000000
+                && newGw != -1 && (newGw >>> 24) != 0;
+        if (ok && devconf.get(dev, Ipv4DevConf.Key.shared_media) == 0) {
+            ok = onlink(dev, newGw, from) && (devconf.get(dev, Ipv4DevConf.Key.secure_redirects) == 0 || defaultGateway(newGw, dev));
+        } else if (ok) {
+            ok = classify(newGw, null) == Ipv4Input.Destination.OTHER; // inet_addr_type: RTN_UNICAST
+        }
+        if (!ok) {
+            if (devconf.get(dev, Ipv4DevConf.Key.log_martians) != 0 && logAllowed()) {
+                LOG.info("Redirect from {} on {} about {} ignored\n  Advised path = {} -> {}", dotted(from), dev.name(),
+                        dotted(newGw), dotted(Ipv4Header.saddr(skb, inner)), dotted(d));
+            }
+            return;
+        }
+        redirects.learn(d, r.gateway(), newGw, now);
+    }
+
+    /** {@code ip_fib_check_default}: {@code gw} is the gateway of a default route by {@code dev}. */
+    private boolean defaultGateway(int gw, NetDevice dev) {
+        for (RouteEntry r : fib.routes()) {
+            if (r.len() == 0 && r.gateway() == gw && r.dev() == dev) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
@@ -321,6 +461,157 @@ final class Ipv4Net implements Ipv4Input.Routing {
             return Ipv4Input.Destination.BROADCAST;
         }
         return Ipv4Input.Destination.OTHER;
+    }
+
+    /**
+     * The source checks of {@code ip_route_input_slow} and {@code fib_validate_source} for a packet that
+     * arrived on {@code dev} (not lo, whose packets are our own): martian sources and destinations
+     * (multicast or limited broadcast source, 0.0.0.0/8, 127.0.0.0/8 unless {@code route_localnet}),
+     * one of our own addresses as source unless {@code accept_local}, and the reverse path filter
+     * ({@code rp_filter} 1: the route back to the source leaves by {@code dev}; 2: there is a route back
+     * at all), whose refusals count {@code TcpExtIPReversePathFilter}. Packets not for us that will not
+     * be forwarded are left to {@code ip_error} (InAddrErrors), as Linux checks no source for them.
+     * False when the packet is to be dropped (counted here, logged if {@code log_martians}).
+     */
+    @Override
+    public boolean sourceValid(SkBuff skb, int h, NetDevice dev, Ipv4Input.Destination d) {
+        if (dev == null || dev.type() == org.modnet.api.net.Eth.ARPHRD_LOOPBACK) {
+            return true;
+        }
+        int saddr = Ipv4Header.saddr(skb, h);
+        int daddr = Ipv4Header.daddr(skb, h);
+        if ((saddr & 0xf0000000) == 0xe0000000 || saddr == -1) {
+            return martianSource(skb, dev, saddr, daddr);
+        }
+        if (daddr == -1 || (saddr == 0 && daddr == 0)) {
+            return saddr == 0 || validateSource(skb, dev, saddr, daddr); // brd_input: DHCP's 0.0.0.0 passes
+        }
+        if ((saddr >>> 24) == 0) {
+            return martianSource(skb, dev, saddr, daddr);
+        }
+        if ((daddr >>> 24) == 0) {
+            return martianDestination(dev, saddr, daddr);
+        }
+        boolean localnet = devconf.get(dev, Ipv4DevConf.Key.route_localnet) != 0;
+        if ((daddr >>> 24) == 127 && !localnet) {
+            return martianDestination(dev, saddr, daddr);
+        }
+        if ((saddr >>> 24) == 127 && !localnet) {
+            return martianSource(skb, dev, saddr, daddr);
+        }
+        if (d == Ipv4Input.Destination.OTHER && devconf.get(dev, Ipv4DevConf.Key.forwarding) == 0) {
+            return true; // ip_error counts it as InAddrErrors
+        }
+        if (!validateSource(skb, dev, saddr, daddr)) {
+            return false;
+        }
+        // ip_rcv_finish_core: a unicast route for a frame sent to a link-layer group
+        if (d != Ipv4Input.Destination.BROADCAST && (skb.pktType() == org.modnet.api.skb.PktType.BROADCAST
+                || skb.pktType() == org.modnet.api.skb.PktType.MULTICAST)
+                && devconf.get(dev, Ipv4DevConf.Key.drop_unicast_in_l2_multicast) != 0) {
+            unicastInL2Multicast.incrementAndGet();
+            return false;
+        }
+        return true;
+    }
+
+    /** {@code fib_validate_source}: false (counted, maybe logged) for a martian or reverse-path-filtered source. */
+    private boolean validateSource(SkBuff skb, NetDevice dev, int saddr, int daddr) {
+        int rpf = devconf.get(dev, Ipv4DevConf.Key.rp_filter);
+        boolean acceptLocal = devconf.get(dev, Ipv4DevConf.Key.accept_local) != 0;
+        boolean local = classify(saddr, null) == Ipv4Input.Destination.LOCAL;
+        if (rpf == 0) {
+            // the fast path: only our own addresses are refused as sources, unless accept_local
+            return !local || acceptLocal || martianSource(skb, dev, saddr, daddr);
+        }
+        if (local) {
+            if (!acceptLocal) {
+                return martianSource(skb, dev, saddr, daddr); // a local route's type is not unicast: -EINVAL
+            }
+            if (rpf != 1 || owns(dev, saddr)) {
+                return true; // the local route's device is the one that has the address
+            }
+            return reversePathFiltered(skb, dev, saddr, daddr);
+        }
+        RouteEntry back = fib.lookup(saddr);
+        if (back == null) {
+            return reversePathFiltered(skb, dev, saddr, daddr); // last_resort with rp_filter on
+        }
+        if (!back.type().equals("unicast")) {
+            return martianSource(skb, dev, saddr, daddr);
+        }
+        if (back.dev() == dev) {
+            return true;
+        }
+        if (rpf == 1 || !hasIpv4Address(dev)) {
+            return reversePathFiltered(skb, dev, saddr, daddr);
+        }
+        return true; // loose mode: a route back exists, by whichever device
+    }
+
+    private static boolean owns(NetDevice dev, int addr) {
+        for (IfAddress a : dev.addresses()) {
+            if (a.address() instanceof Inet4Address v4 && org.modnet.api.inet.Ipv4Addresses.toInt(v4) == addr) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean hasIpv4Address(NetDevice dev) {
+        for (IfAddress a : dev.addresses()) {
+            if (a.address() instanceof Inet4Address) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** -EXDEV: {@code LINUX_MIB_IPRPFILTER}, and the martian source warning if asked for. */
+    private boolean reversePathFiltered(SkBuff skb, NetDevice dev, int saddr, int daddr) {
+        mib.inc(Ipv4Mib.Counter.IPReversePathFilter);
+        return martianSource(skb, dev, saddr, daddr);
+    }
+
+    /** {@code ip_handle_martian_source}: counted, and with {@code log_martians} the kernel's two lines. */
+    private boolean martianSource(SkBuff skb, NetDevice dev, int saddr, int daddr) {
+        martianSrc.incrementAndGet();
+        if (devconf.get(dev, Ipv4DevConf.Key.log_martians) != 0 && logAllowed()) {
+            LOG.warn("martian source {} from {}, on dev {}", dotted(daddr), dotted(saddr), dev.name());
+            int mac = skb.macHeader();
+            int hlen = dev.type() == org.modnet.api.net.Eth.ARPHRD_ETHER ? org.modnet.api.net.Eth.ETH_HLEN : 0;
+            if (mac >= 0 && hlen > 0 && skb.networkHeader() - mac >= hlen) {
+                StringBuilder b = new StringBuilder("ll header: 00000000:");
+                for (int i = 0; i < hlen; i++) {
+                    b.append(String.format(" %02x", skb.getU8(mac + i)));
+                }
+                LOG.warn("{}", b);
+            }
+        }
+        return false;
+    }
+
+    /** {@code ip_route_input_slow}'s martian_destination. */
+    private boolean martianDestination(NetDevice dev, int saddr, int daddr) {
+        martianDst.incrementAndGet();
+        if (devconf.get(dev, Ipv4DevConf.Key.log_martians) != 0 && logAllowed()) {
+            LOG.warn("martian destination {} from {}, dev {}", dotted(daddr), dotted(saddr), dev.name());
+        }
+        return false;
+    }
+
+    /** {@code net_ratelimit}: 10 messages, then none until 5 seconds have passed. */
+    private boolean logAllowed() {
+        long now = core.nanoTime();
+        long start = martianLogWindow.get();
+        if (now - start > 5_000_000_000L && martianLogWindow.compareAndSet(start, now)) {
+            martianLogged.set(0);
+        }
+        return martianLogged.incrementAndGet() <= 10;
+    }
+
+    private static String dotted(int a) {
+        return (a >>> 24) + "." + ((a >>> 16) & 0xff) + "." + ((a >>> 8) & 0xff) + "." + (a & 0xff);
     }
 
     private Addresses current() {

@@ -51,7 +51,7 @@ final class Ipv4Output {
         if (e != null) {
             return new Decision(null, 0, 0, e);
         }
-        int nextHop = r.gateway() != 0 ? r.gateway() : daddr;
+        int nextHop = r.gateway() != 0 ? net.redirects.gateway(daddr, r.gateway(), net.core.nanoTime() / 1_000_000) : daddr;
         return new Decision(r.dev(), source(r, nextHop), nextHop, null);
     }
 
@@ -121,7 +121,7 @@ final class Ipv4Output {
             }
             dev = r.dev();
             if (r.gateway() != 0) {
-                nextHop = r.gateway();
+                nextHop = net.redirects.gateway(daddr, r.gateway(), net.core.nanoTime() / 1_000_000); // a redirect's exception
             }
             src = saddr != 0 ? saddr : source(r, nextHop);
         }

@@ -181,9 +181,37 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
 
     private Ipv4Net newNet(NetNamespace ns) {
         Ipv4Net net = new Ipv4Net(ns, core, neighbours, hooks);
+        for (NetDevice dev : ns.devices()) {
+            net.devconf.register(dev); // lo came with the namespace, before IPv4's init: its directory too
+        }
         net.gso = gso;
         protocols.forEach(net.input::addProtocol);
         return net;
+    }
+
+    /** {@code inetdev_event} NETDEV_REGISTER: the device's {@code net.ipv4.conf.DEV} directory. */
+    @Override
+    public void netdevRegister(NetDevice dev) {
+        Ipv4Net net = nets.get(dev.namespace());
+        if (net != null) {
+            net.devconf.register(dev);
+        }
+    }
+
+    @Override
+    public void netdevUnregister(NetDevice dev) {
+        Ipv4Net net = nets.get(dev.namespace());
+        if (net != null) {
+            net.devconf.unregister(dev);
+        }
+    }
+
+    @Override
+    public void netdevChangeName(NetDevice dev, String oldName) {
+        Ipv4Net net = nets.get(dev.namespace());
+        if (net != null) {
+            net.devconf.rename(dev);
+        }
     }
 
     @Override
@@ -444,6 +472,24 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
     public int[] localPortRange(NetNamespace ns) {
         Ipv4Net net = nets.get(ns);
         return net == null ? new int[] { 32768, 60999 } : net.localPortRange.get();
+    }
+
+    @Override
+    public boolean forwarding(NetDevice in) {
+        Ipv4Net net = nets.get(in.namespace());
+        return net != null && net.devconf.get(in, Ipv4DevConf.Key.forwarding) != 0;
+    }
+
+    @Override
+    public boolean nonlocalBind(NetNamespace ns) {
+        Ipv4Net net = nets.get(ns);
+        return net != null && net.nonlocalBind.get() != 0;
+    }
+
+    @Override
+    public boolean reservedPort(NetNamespace ns, int port) {
+        Ipv4Net net = nets.get(ns);
+        return net != null && net.reservedPorts.reserved(port);
     }
 
     @Override

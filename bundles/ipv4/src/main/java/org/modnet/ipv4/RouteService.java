@@ -167,6 +167,7 @@ public final class RouteService implements RouteTable {
         Ipv4Net net = ipv4.net(ns);
         if (net != null) {
             net.pmtu.flush();
+            net.redirects.flush();
         }
     }
 

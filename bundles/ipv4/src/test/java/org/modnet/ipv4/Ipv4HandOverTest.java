@@ -185,6 +185,20 @@ class Ipv4HandOverTest {
     }
 
     @Test
+    void perDeviceConfSurvivesAndTheNewVersionHandlesForwardingWrites() throws Exception {
+        Ipv4Protocol v1 = forwardingRouter();
+        ns.sysctl().set("net.ipv4.conf.eth1.forwarding", "0");
+        ns.sysctl().set("net.ipv4.conf.eth0.rp_filter", "2");
+        stopForUpdate(v1);
+        start(Ipv4Protocol.STATE_VERSION);
+        assertEquals("0", ns.sysctl().get("net.ipv4.conf.eth1.forwarding"), "not overwritten by all.forwarding");
+        assertEquals("1", ns.sysctl().get("net.ipv4.conf.eth0.forwarding"));
+        assertEquals("2", ns.sysctl().get("net.ipv4.conf.eth0.rp_filter"));
+        ns.sysctl().set("net.ipv4.ip_forward", "0");
+        assertEquals("0", ns.sysctl().get("net.ipv4.conf.eth0.forwarding"), "the new version's handler copies the write");
+    }
+
+    @Test
     void aNewVersionThatCannotReadTheStateRefusesItAndStartsEmpty() throws Exception {
         stopForUpdate(forwardingRouter());
         Ipv4Protocol v2 = start(Ipv4Protocol.STATE_VERSION + 1);

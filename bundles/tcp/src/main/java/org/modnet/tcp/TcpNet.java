@@ -317,7 +317,7 @@ final class TcpNet {
         int start = ThreadLocalRandom.current().nextInt(n);
         for (int i = 0; i < n; i++) {
             int p = range[0] + (start + i) % n;
-            if (!bhash.containsKey(p) && !deathRow.holdsPort(p)) {
+            if (!ipv4.reservedPort(ns, p) && !bhash.containsKey(p) && !deathRow.holdsPort(p)) { // ip_local_reserved_ports skipped
                 bhash.computeIfAbsent(p, q -> new ArrayList<>(2)).add(sk);
                 return p;
             }
@@ -337,7 +337,7 @@ final class TcpNet {
         int start = ThreadLocalRandom.current().nextInt(n);
         for (int i = 0; i < n; i++) {
             int p = range[0] + (start + i) % n;
-            if (!bhash.containsKey(p) && deathRow.connectMayUse(p, laddr, raddr, rport)) {
+            if (!ipv4.reservedPort(ns, p) && !bhash.containsKey(p) && deathRow.connectMayUse(p, laddr, raddr, rport)) {
                 bhash.computeIfAbsent(p, q -> new ArrayList<>(2)).add(sk);
                 return p;
             }

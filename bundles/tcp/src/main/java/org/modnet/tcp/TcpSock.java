@@ -1132,7 +1132,8 @@ final class TcpSock extends Sock {
     @Override
     public void bind(SockAddr addr) throws SockException {
         Ipv4.AddressType t = net.ipv4.addressType(ns, addr.address());
-        if (t != Ipv4.AddressType.LOCAL && t != Ipv4.AddressType.ANY) {
+        // inet_addr_valid_or_nonlocal: net.ipv4.ip_nonlocal_bind lets a socket bind an address not (yet) ours
+        if (t != Ipv4.AddressType.LOCAL && t != Ipv4.AddressType.ANY && !net.ipv4.nonlocalBind(ns)) {
             throw SockException.of(Errno.EADDRNOTAVAIL);
         }
         lockSock();

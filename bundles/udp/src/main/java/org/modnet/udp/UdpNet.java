@@ -67,7 +67,7 @@ final class UdpNet {
         int start = ThreadLocalRandom.current().nextInt(n);
         for (int i = 0; i < n; i++) {
             int p = low + (start + i) % n;
-            if (!conflicts(sk, p, address)) {
+            if (!ipv4.reservedPort(ns, p) && !conflicts(sk, p, address)) { // ip_local_reserved_ports are skipped
                 hash(sk, p);
                 return p;
             }

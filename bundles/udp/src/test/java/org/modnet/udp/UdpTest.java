@@ -306,6 +306,33 @@ class UdpTest {
     }
 
     @Test
+    void ephemeralPortsSkipReservedOnesWhichAnExplicitBindMayStillTake() throws Exception {
+        s.ns.sysctl().set("net.ipv4.ip_local_port_range", "40000 40002");
+        s.ns.sysctl().set("net.ipv4.ip_local_reserved_ports", "40000,40002");
+        for (int i = 0; i < 5; i++) {
+            int fd = udpSocket();
+            assertEquals(0, sys.bind(fd, new SockAddr(0, 0)));
+            SockAddr[] me = new SockAddr[1];
+            sys.getsockname(fd, me);
+            assertEquals(40001, me[0].port(), "the one port not reserved");
+            sys.close(fd);
+        }
+        int fd = udpSocket();
+        assertEquals(0, sys.bind(fd, new SockAddr(0, 40000)), "a reserved port bound by number");
+    }
+
+    @Test
+    void ipNonlocalBindLetsASocketBindAnAddressNotOurs() throws Exception {
+        int fd = udpSocket();
+        assertEquals(-Errno.EADDRNOTAVAIL.number(), sys.bind(fd, new SockAddr(0x0a0a0a0a, 5000)));
+        s.ns.sysctl().set("net.ipv4.ip_nonlocal_bind", "1");
+        assertEquals(0, sys.bind(fd, new SockAddr(0x0a0a0a0a, 5000)));
+        SockAddr[] me = new SockAddr[1];
+        sys.getsockname(fd, me);
+        assertEquals(0x0a0a0a0a, me[0].address());
+    }
+
+    @Test
     void badArgumentsGetLinuxErrnos() {
         assertEquals(-Errno.EAFNOSUPPORT.number(), sys.socket(SocketCalls.AF_INET6, SOCK_DGRAM, 0));
         assertEquals(-Errno.ESOCKTNOSUPPORT.number(), sys.socket(AF_INET, SocketCalls.SOCK_STREAM, 0), "no TCP yet");
@@ -510,7 +537,9 @@ class UdpTest {
         org.modnet.api.skb.SkBuff frame = wire.get(0);
         assertEquals(0xffff, frame.getU16(frame.data()), "to the Ethernet broadcast address");
         assertEquals(0xffffffff, frame.getU32(frame.data() + 2));
-        // the frame comes back in, as another host's broadcast would
+        // the frame comes back in, as another host's broadcast would; its source is our own address,
+        // which the input route refuses as a martian unless accept_local (fib_validate_source)
+        s.ns.sysctl().set("net.ipv4.conf.d0.accept_local", "1");
         dev.rxQueue(0).receive(frame);
         s.run();
         SockAddr[] from = new SockAddr[1];

@@ -88,4 +88,25 @@ public interface Ipv4 {
             return false;
         }
     }
+
+    /**
+     * {@code IN_DEV_FORWARD}: {@code net.ipv4.conf.DEV.forwarding} of the device a packet came in on
+     * (the device's own value; {@code all.forwarding} is copied into it when written). @since 1.8
+     */
+    default boolean forwarding(NetDevice in) {
+        return forwarding(in.namespace());
+    }
+
+    /** {@code net.ipv4.ip_nonlocal_bind}: a socket may bind an address the namespace does not have. @since 1.8 */
+    default boolean nonlocalBind(NetNamespace ns) {
+        return false;
+    }
+
+    /**
+     * {@code inet_is_local_reserved_port}: {@code net.ipv4.ip_local_reserved_ports} holds the port, so an
+     * ephemeral port choice skips it (an explicit bind may still take it). @since 1.8
+     */
+    default boolean reservedPort(NetNamespace ns, int port) {
+        return false;
+    }
 }

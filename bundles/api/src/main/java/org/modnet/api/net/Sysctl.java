@@ -13,6 +13,17 @@ public interface Sysctl {
     IntSysctl registerInt(String name, int defaultValue, int min, int max);
 
     /**
+     * An integer entry whose writes by {@code sysctl -w} (not by {@link IntSysctl#set}) are followed by
+     * {@code onWrite} with the new value, as a kernel table's own {@code proc_handler} acts on a write
+     * ({@code net.ipv4.conf.all.forwarding} copies itself into every device). Registering the name again
+     * returns the first handle and makes the new listener the one called (a layer's next version).
+     * Implementations without listeners register a plain entry. @since 1.11
+     */
+    default IntSysctl registerInt(String name, int defaultValue, int min, int max, java.util.function.IntConsumer onWrite) {
+        return registerInt(name, defaultValue, min, max);
+    }
+
+    /**
      * An integer entry that reads as {@code parent} until it is written, and keeps its own value from
      * then on: a device's copy of a default ({@code net.ipv4.neigh.eth0.gc_stale_time} follows
      * {@code net.ipv4.neigh.default.gc_stale_time}, as {@code neigh_copy_dflt_parms} keeps it).
