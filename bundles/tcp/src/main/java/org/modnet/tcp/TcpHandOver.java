@@ -541,7 +541,10 @@ final class TcpHandOver {
      * a ring of its own.
      */
     private static void restoreRings(TcpSock sk, TcpConnectionState st) {
-        int sendLen = Math.max(sk.writeSeq - sk.sndUna, 0);
+        // the SYN's sequence number holds no byte: a connection whose SYN is not yet acknowledged has
+        // written nothing into its ring (which is not even made before the handshake)
+        boolean synUnacked = sk.state() == TcpSock.TCP_SYN_SENT || sk.state() == TcpSock.TCP_SYN_RECV;
+        int sendLen = Math.max(sk.writeSeq - sk.sndUna - (synUnacked ? 1 : 0), 0);
         int recvLen = Math.max(sk.rcvNxt - sk.copiedSeq - (sk.finReceived ? 1 : 0), 0);
         byte[] send = st.sendQueue();
         if (Integer.bitCount(send.length) == 1 && send.length >= sendLen) {

@@ -325,6 +325,29 @@ class TcpHandOverTest {
         assertEquals(0, p.count(TcpMib.Tcp.OutRsts));
     }
 
+    /**
+     * A connect still in SYN-SENT when the bundle is updated: its SYN's sequence number is no byte of
+     * the send ring (which is not made yet), so the next version adopts it and completes the handshake
+     * with the peer's SYN-ACK (it threw dividing by the empty ring's length, and TCP did not come up).
+     */
+    @Test
+    void aConnectInSynSentIsAdoptedAndCompletesWithTheNextVersion() throws Exception {
+        TcpPeer p = peer();
+        int c = p.sys.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        assertEquals(-Errno.EINPROGRESS.number(), p.sys.connect(c, new SockAddr(PEER, PEER_PORT)));
+        TcpPeer.Seg syn = p.out();
+        assertEquals(TcpHeader.SYN, syn.flags() & (TcpHeader.SYN | TcpHeader.ACK));
+        TcpLayerState deposit = p.s.swapTcp(TcpHandOver.STATE_VERSION).exported();
+        assertEquals(1, deposit.connections().size(), "the connecting socket went over");
+        SockAddr[] me = new SockAddr[1];
+        assertEquals(0, p.sys.getsockname(c, me));
+        p.in(PEER_PORT, me[0].port(), TcpHeader.SYN | TcpHeader.ACK, PEER_ISS, syn.seq() + 1, 65535, Segments.mss(1460), 0);
+        TcpPeer.Seg ack = p.out();
+        assertEquals(TcpHeader.ACK, ack.flags() & (TcpHeader.SYN | TcpHeader.ACK | TcpHeader.RST), "the handshake's last ACK");
+        assertEquals(PEER_ISS + 1, ack.ack());
+        assertEquals(3, p.sys.send(c, ByteBuffer.wrap(new byte[] { 1, 2, 3 }), SocketCalls.MSG_DONTWAIT), "and it carries data");
+    }
+
     /** A segment from the peer at 10.0.0.1 from {@code sport}, options given. */
     private static void inFrom(TcpPeer p, int sport, int flags, int seq, int ack, byte[] options) {
         p.in(sport, PORT, flags, seq, ack, 63, options, 0);
