@@ -317,7 +317,7 @@ final class TcpNet {
         int start = ThreadLocalRandom.current().nextInt(n);
         for (int i = 0; i < n; i++) {
             int p = range[0] + (start + i) % n;
-            if (!ipv4.reservedPort(ns, p) && !bhash.containsKey(p) && !deathRow.holdsPort(p)) { // ip_local_reserved_ports skipped
+            if (!bhash.containsKey(p) && !deathRow.holdsPort(p) && !ipv4.reservedPort(ns, p)) { // ip_local_reserved_ports skipped (asked last: a candidate in use costs no namespace lookup)
                 bhash.computeIfAbsent(p, q -> new ArrayList<>(2)).add(sk);
                 return p;
             }
@@ -337,7 +337,7 @@ final class TcpNet {
         int start = ThreadLocalRandom.current().nextInt(n);
         for (int i = 0; i < n; i++) {
             int p = range[0] + (start + i) % n;
-            if (!ipv4.reservedPort(ns, p) && !bhash.containsKey(p) && deathRow.connectMayUse(p, laddr, raddr, rport)) {
+            if (!bhash.containsKey(p) && !ipv4.reservedPort(ns, p) && deathRow.connectMayUse(p, laddr, raddr, rport)) {
                 bhash.computeIfAbsent(p, q -> new ArrayList<>(2)).add(sk);
                 return p;
             }
