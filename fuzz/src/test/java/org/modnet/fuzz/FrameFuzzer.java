@@ -158,6 +158,15 @@ public final class FrameFuzzer {
         Map<String, Long> mib() {
             Map<String, Long> m = new java.util.HashMap<>(ipv4.counters(ns));
             m.putAll(udp.counters(ns));
+            // martian drops show where Linux shows them: /proc/net/stat/rt_cache, read as a user would
+            java.util.List<String> rt = ipv4.read(ns);
+            String[] names = rt.get(0).trim().split("\\s+");
+            String[] values = rt.get(1).trim().split("\\s+");
+            for (int i = 0; i < names.length; i++) {
+                if (names[i].startsWith("in_martian")) {
+                    m.put(names[i], Long.parseLong(values[i], 16));
+                }
+            }
             return m;
         }
     }
@@ -332,7 +341,7 @@ public final class FrameFuzzer {
         long ipOut = m(mib1, mib0, "IpInHdrErrors") + m(mib1, mib0, "IpInAddrErrors") + m(mib1, mib0, "IpExtInTruncatedPkts")
                 + m(mib1, mib0, "IpInDiscards") + m(mib1, mib0, "IpExtInNoRoutes") + m(mib1, mib0, "IpInUnknownProtos")
                 + m(mib1, mib0, "IpInDelivers") + m(mib1, mib0, "IpForwDatagrams") + m(mib1, mib0, "IpReasmReqds")
-                - m(mib1, mib0, "IpReasmOKs");
+                - m(mib1, mib0, "IpReasmOKs") + m(mib1, mib0, "in_martian_src") + m(mib1, mib0, "in_martian_dst");
         if (ip != ipOut) {
             why.append("IpInReceives ").append(ip).append(" but IP's ends add up to ").append(ipOut).append('\n');
         }

@@ -69,6 +69,20 @@ final class Ipv4Net implements Ipv4Input.Routing {
     final java.util.concurrent.atomic.AtomicLong martianDst = new java.util.concurrent.atomic.AtomicLong();
     /** Unicast datagrams dropped for arriving in a link-layer broadcast or multicast ({@code drop_unicast_in_l2_multicast}). */
     final java.util.concurrent.atomic.AtomicLong unicastInL2Multicast = new java.util.concurrent.atomic.AtomicLong();
+    /**
+     * {@code /proc/net/stat/rt_cache} as Linux 6.x prints it (one line here, not one per CPU): the
+     * columns modnet counts are {@code in_no_route} (with {@code IpExtInNoRoutes}, as Linux counts both
+     * at once), {@code in_martian_dst} and {@code in_martian_src}; the rest are 0 (Linux's own
+     * {@code in_hit}, {@code out_hit} and {@code gc_*} have been 0 since the route cache went in 3.6).
+     */
+    java.util.List<String> rtCache() {
+        return java.util.List.of("entries  in_hit   in_slow_tot in_slow_mc in_no_route in_brd   in_martian_dst in_martian_src "
+                + "out_hit  out_slow_tot out_slow_mc gc_total gc_ignored gc_goal_miss gc_dst_overflow in_hlist_search out_hlist_search",
+                String.format("%08x %08x %08x    %08x   %08x    %08x %08x       %08x       %08x %08x     %08x    %08x %08x   "
+                        + "%08x     %08x        %08x        %08x", 0, 0, 0, 0, mib.get(Ipv4Mib.Counter.InNoRoutes), 0,
+                        martianDst.get(), martianSrc.get(), 0, 0, 0, 0, 0, 0, 0, 0, 0));
+    }
+
     /** {@code net_ratelimit}'s budget for the martian warnings: 10 per 5 seconds. */
     private final java.util.concurrent.atomic.AtomicLong martianLogWindow = new java.util.concurrent.atomic.AtomicLong();
     private final java.util.concurrent.atomic.AtomicInteger martianLogged = new java.util.concurrent.atomic.AtomicInteger();

@@ -39,10 +39,11 @@ import java.util.function.BooleanSupplier;
  * IPv4 away: frames of 0x0800 are then dropped and counted by the core, as Linux without IPv4 would.
  */
 @Component(service = { PacketHandler.class, PernetOperations.class, SnmpMib.class, Ipv4Protocol.class, Ipv4.class,
-        org.modnet.api.net.PacketOffload.class }, immediate = true, property = {
-        PacketHandler.ETHERTYPE + ":Integer=2048", PernetOperations.ORDER + ":Integer=10" })
+        org.modnet.api.net.PacketOffload.class, org.modnet.api.shell.ProcFile.class }, immediate = true, property = {
+        PacketHandler.ETHERTYPE + ":Integer=2048", PernetOperations.ORDER + ":Integer=10",
+        org.modnet.api.shell.ProcFile.PATH + "=/proc/net/stat/rt_cache" })
 public final class Ipv4Protocol implements PacketHandler, PernetOperations, SnmpMib, Ipv4, org.modnet.api.net.PacketOffload,
-        HandsOver {
+        org.modnet.api.shell.ProcFile, HandsOver {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Ipv4Protocol.class);
     /** The manifest header naming the layout of the state this version deposits and can adopt. */
     public static final String STATE_VERSION_HEADER = "Modnet-State-Version";
@@ -376,6 +377,13 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
     @Override
     public String mib() {
         return "Ip";
+    }
+
+    /** {@code /proc/net/stat/rt_cache}: where martian drops show ({@link Ipv4Net#rtCache}). */
+    @Override
+    public List<String> read(NetNamespace ns) {
+        Ipv4Net net = nets.get(ns);
+        return net == null ? null : net.rtCache();
     }
 
     @Override

@@ -283,6 +283,10 @@ class Ipv4DevConfTest {
         receive(eth0, "10.0.2.1", "10.0.1.1");
         assertEquals(List.of(), delivered);
         assertEquals(1L, net.martianSrc.get());
+        // where a user sees it: /proc/net/stat/rt_cache's in_martian_src column, as Linux shows it
+        List<String> rt = net.rtCache();
+        assertEquals("in_martian_src", rt.get(0).split("\\s+")[7]);
+        assertEquals("00000001", rt.get(1).split("\\s+")[7]);
         set("net.ipv4.conf.eth0.accept_local", "1");
         receive(eth0, "10.0.2.1", "10.0.1.1");
         assertEquals(List.of(ip("10.0.2.1")), delivered);
