@@ -2,33 +2,15 @@ package org.modnet.bench;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.net.InetAddress;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-import org.modnet.api.inet.InetChecksum;
-import org.modnet.api.inet.NudState;
-import org.modnet.api.net.DeviceSetup;
 import org.modnet.api.net.DeviceStats;
-import org.modnet.api.net.Eth;
-import org.modnet.api.net.IfAddress;
-import org.modnet.api.net.MacAddress;
-import org.modnet.api.net.NetDevice;
-import org.modnet.api.net.NetDeviceOps;
-import org.modnet.api.net.NetNamespace;
-import org.modnet.api.net.RxQueue;
-import org.modnet.api.net.TxResult;
-import org.modnet.api.skb.SkBuff;
-import org.modnet.api.skb.SkBuffPool;
-import org.modnet.core.StandaloneCore;
 import org.modnet.ebpf.api.AttachType;
 import org.modnet.ebpf.api.BpfProg;
 import org.modnet.ebpf.api.BpfSyscall;
 import org.modnet.ebpf.api.ProgType;
 import org.modnet.ebpf.impl.BpfSyscallImpl;
-import org.modnet.ethernet.ArpProtocol;
-import org.modnet.ipv4.Ipv4Protocol;
 import org.modnet.ipv4.RouteService;
 import org.modnet.xdp.EbpfXdpHook;
 import org.modnet.xdp.FibLookup;
@@ -48,8 +30,8 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Forwarding through a router namespace on one softirq: 60-byte IPv4/UDP frames from 10.0.1.2 to
- * 10.0.2.2 into R's ingress ring, then NAPI, {@code ip_rcv}, {@code ip_forward} (TTL, checksum), the
+ * Forwarding through {@link RouterRig}'s router namespace on one softirq: 60-byte IPv4/UDP frames from
+ * 10.0.1.2 to 10.0.2.2 into R's ingress ring, then NAPI, {@code ip_rcv}, {@code ip_forward} (TTL, checksum), the
  * neighbour (a permanent entry), the egress qdisc and a sink driver that frees each frame. With
  * {@code path=xdp-generic} or {@code xdp-native} an XDP program on the ingress forwards instead — it
  * asks {@code bpf_fib_lookup} where to, rewrites TTL, checksum and MACs, and redirects (JIT) — at the
@@ -64,9 +46,6 @@ import org.openjdk.jmh.annotations.Warmup;
 public class ForwardingBenchmark {
     /** The eBPF implementation, outside OSGi. */
     static final BpfSyscall BPF = new BpfSyscallImpl();
-
-    static final int BURST = 64;
-    static final int SIZE = 60;
 
     /** xdp_fwd in the assembler's syntax: parse, fib_lookup, TTL and checksum, MACs, redirect. */
     static final String FWD = """
@@ -140,104 +119,32 @@ public class ForwardingBenchmark {
     @Param({ "stack", "xdp-generic", "xdp-native" })
     public String path;
 
-    private StandaloneCore stack;
-    private SkBuffPool pool;
-    private RxQueue ingress;
-    private NetDevice out;
-    private final byte[] frame = new byte[SIZE];
-    private final MemorySegment page = Arena.ofAuto().allocate(256 + SIZE, 64);
+    private RouterRig rig;
+    private final MemorySegment page = Arena.ofAuto().allocate(256 + RouterRig.SIZE, 64);
 
     @Setup(Level.Trial)
     public void setUp() throws Exception {
-        stack = StandaloneCore.manual(1, 4096, System::nanoTime);
-        pool = stack.core().pool();
-        ArpProtocol arp = new ArpProtocol(stack.core());
-        Ipv4Protocol ipv4 = new Ipv4Protocol(stack.core(), arp);
-        stack.addPernet(arp, 5);
-        stack.addPernet(ipv4, 10);
-        stack.addHandler(Eth.ETH_P_ARP, arp);
-        stack.addHandler(Eth.ETH_P_IP, ipv4);
-        NetNamespace r = stack.core().addNamespace("R");
-        NetDevice in = r.register(DeviceSetup.ether("in0", "bench").withRings(1024, 4096, 0, 0), new NetDeviceOps() {
-            @Override
-            public TxResult startXmit(SkBuff skb, NetDevice d) {
-                skb.free();
-                return TxResult.OK;
-            }
-
-            @Override
-            public boolean nativeXdp(NetDevice d) {
-                return true;
-            }
-        });
-        out = r.register(DeviceSetup.ether("out0", "bench"), (skb, d) -> {
-            d.stats().inc(DeviceStats.Field.TX_PACKETS);
-            skb.free(); // the wire
-            return TxResult.OK;
-        });
-        in.addAddress(new IfAddress(InetAddress.getByName("10.0.1.1"), 24, null, "global", "in0"));
-        out.addAddress(new IfAddress(InetAddress.getByName("10.0.2.1"), 24, null, "global", "out0"));
-        in.open();
-        out.open();
-        r.sysctl().set("net.ipv4.ip_forward", "1");
-        arp.add(out, 0x0a000202, MacAddress.parse("02:00:00:00:02:02"), NudState.PERMANENT, false);
+        rig = new RouterRig();
         if (!path.equals("stack")) {
-            FibLookup fib = new FibLookup(new RouteService(ipv4), arp, ipv4);
-            BpfProg p = BPF.progLoad("xdp_fwd", BPF.assemble(FWD), ProgType.XDP, AttachType.DEFAULT, List.of(), null, null, "jit", false);
-            in.setXdp(new EbpfXdpHook(BPF, p), path.equals("xdp-native"));
+            FibLookup fib = new FibLookup(new RouteService(rig.ipv4), rig.arp, rig.ipv4);
+            BpfProg p = BPF.progLoad("xdp_fwd", BPF.assemble(FWD), ProgType.XDP, AttachType.DEFAULT, List.of(), fib.helpers(), null, "jit", false);
+            rig.in.setXdp(new EbpfXdpHook(BPF, p), path.equals("xdp-native"));
         }
-        ingress = in.rxQueue(0);
-        template(in.address());
         // the path under test must forward, not drop: and the XDP paths by redirecting, not by passing to the stack
-        if (forwardBurst() != BURST || (!path.equals("stack") && in.ethtoolStats().get("xdp_redirect") != BURST)) {
+        if (forwardBurst() != RouterRig.BURST || (!path.equals("stack") && rig.in.ethtoolStats().get("xdp_redirect") != RouterRig.BURST)) {
             throw new IllegalStateException("frames were not forwarded on the " + path + " path: "
-                    + out.stats().get(DeviceStats.Field.TX_PACKETS) + " " + in.ethtoolStats());
+                    + rig.out.stats().get(DeviceStats.Field.TX_PACKETS) + " " + rig.in.ethtoolStats());
         }
-    }
-
-    /** One frame, built once in an skb (for the checksum) and kept as bytes. */
-    private void template(MacAddress dst) {
-        SkBuff skb = pool.alloc(SIZE);
-        int o = skb.put(SIZE);
-        skb.setU16(o, (int) (dst.bits() >>> 32));
-        skb.setU32(o + 2, (int) dst.bits());
-        skb.setU16(o + 6, 0x0200);
-        skb.setU32(o + 8, 0x00000102);
-        skb.setU16(o + 12, Eth.ETH_P_IP);
-        int h = o + Eth.ETH_HLEN;
-        skb.setU8(h, 0x45);
-        skb.setU16(h + 2, SIZE - Eth.ETH_HLEN);
-        skb.setU8(h + 8, 64);
-        skb.setU8(h + 9, 17);
-        skb.setU32(h + 12, 0x0a000102);
-        skb.setU32(h + 16, 0x0a000202);
-        skb.setU16(h + 10, InetChecksum.checksum(skb, h, 20));
-        skb.getBytes(o, frame, 0, SIZE);
-        skb.free();
     }
 
     @TearDown(Level.Trial)
     public void tearDown() {
-        stack.shutdown();
+        rig.close();
     }
 
     @Benchmark
-    @OperationsPerInvocation(BURST)
+    @OperationsPerInvocation(RouterRig.BURST)
     public long forwardBurst() {
-        if (path.equals("xdp-native")) {
-            for (int i = 0; i < BURST; i++) {
-                MemorySegment.copy(frame, 0, page, ValueLayout.JAVA_BYTE, 256, SIZE); // the NIC's DMA into its page
-                ingress.receiveFrame(page, 256, SIZE);
-            }
-            stack.run();
-            return out.stats().get(DeviceStats.Field.TX_PACKETS);
-        }
-        for (int i = 0; i < BURST; i++) {
-            SkBuff skb = pool.alloc(SIZE);
-            skb.setBytes(skb.put(SIZE), frame, 0, SIZE);
-            ingress.receive(skb);
-        }
-        stack.run();
-        return out.stats().get(DeviceStats.Field.TX_PACKETS);
+        return path.equals("xdp-native") ? rig.forwardNativeBurst(page) : rig.forwardBurst();
     }
 }

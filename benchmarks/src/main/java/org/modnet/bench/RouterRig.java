@@ -1,5 +1,7 @@
 package org.modnet.bench;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.net.InetAddress;
 import java.util.Map;
 
@@ -23,28 +25,36 @@ import org.modnet.ethernet.ArpProtocol;
 import org.modnet.ipv4.Ipv4Protocol;
 
 /**
- * The router of the netfilter, nftables and conntrack forwarding benchmarks, which differ only in what
- * they load into it: namespace R on one manual softirq, {@code in0} (10.0.1.1/24, frames arrive on its
- * RX queue) and {@code out0} (10.0.2.1/24, a wire that counts and frees), forwarding on, the next hop's
- * neighbour permanent, and one UDP flow of 60-byte frames 10.0.1.2:40000 → 10.0.2.2:53.
+ * The router of the forwarding benchmarks (plain, XDP, qdiscs, tc filters, netfilter, nftables,
+ * conntrack), which differ only in what they load into it: namespace R on one manual softirq, {@code in0}
+ * (10.0.1.1/24, frames arrive on its RX queue; native XDP capable) and {@code out0} (10.0.2.1/24, a
+ * wire that counts and frees), forwarding on, the next hop's neighbour permanent, and one UDP flow of
+ * 60-byte frames 10.0.1.2:40000 → 10.0.2.2:53.
  */
-final class RouterRig implements AutoCloseable {
-    static final int BURST = 64;
-    static final int SIZE = 60;
+public final class RouterRig implements AutoCloseable {
+    public static final int BURST = 64;
+    public static final int SIZE = 60;
 
-    final StandaloneCore stack;
-    final NetNamespace r;
-    private final Ipv4Protocol ipv4;
+    public final StandaloneCore stack;
+    public final NetNamespace r;
+    public final ArpProtocol arp;
+    public final Ipv4Protocol ipv4;
+    public final NetDevice in;
+    public final NetDevice out;
     private final SkBuffPool pool;
-    private final NetDevice in;
-    private final NetDevice out;
     private final RxQueue ingress;
     private final byte[] frame = new byte[SIZE];
 
-    RouterRig() throws Exception {
+    /** The router with out0's default qdisc. */
+    public RouterRig() throws Exception {
+        this(null);
+    }
+
+    /** The router with {@code outQdisc} (the core's: {@code noqueue}, {@code pfifo_fast}) on out0, or its default if null. */
+    public RouterRig(String outQdisc) throws Exception {
         stack = StandaloneCore.manual(1, 4096, System::nanoTime);
         pool = stack.core().pool();
-        ArpProtocol arp = new ArpProtocol(stack.core());
+        arp = new ArpProtocol(stack.core());
         ipv4 = new Ipv4Protocol(stack.core(), arp);
         stack.addPernet(arp, 5);
         stack.addPernet(ipv4, 10);
@@ -63,7 +73,8 @@ final class RouterRig implements AutoCloseable {
                 return true;
             }
         });
-        out = r.register(DeviceSetup.ether("out0", "bench"), (skb, d) -> {
+        DeviceSetup outSetup = DeviceSetup.ether("out0", "bench");
+        out = r.register(outQdisc == null ? outSetup : outSetup.withQdisc(outQdisc), (skb, d) -> {
             d.stats().inc(DeviceStats.Field.TX_PACKETS);
             skb.free(); // the wire
             return TxResult.OK;
@@ -79,14 +90,14 @@ final class RouterRig implements AutoCloseable {
     }
 
     /** A netfilter hook function at {@code hook} and {@code priority}, as DS would give it to IPv4. */
-    void hook(NfHookFunction fn, String hook, int priority) throws Exception {
+    public void hook(NfHookFunction fn, String hook, int priority) throws Exception {
         java.lang.reflect.Method add = Ipv4Protocol.class.getDeclaredMethod("addHook", NfHookFunction.class, Map.class);
         add.setAccessible(true);
         add.invoke(ipv4, fn, Map.of(NfHookFunction.HOOK, hook, NfHookFunction.PRIORITY, priority));
     }
 
     /** The rules are loaded: the router must forward a burst, not drop it. */
-    void checkForwards() {
+    public void checkForwards() {
         if (forwardBurst() != BURST) {
             throw new IllegalStateException("frames were not forwarded: "
                     + out.stats().get(DeviceStats.Field.TX_PACKETS) + " " + in.ethtoolStats());
@@ -118,11 +129,24 @@ final class RouterRig implements AutoCloseable {
     }
 
     /** A burst of frames into {@code in0}'s queue and one softirq run; the frames {@code out0} sent so far. */
-    long forwardBurst() {
+    public long forwardBurst() {
         for (int i = 0; i < BURST; i++) {
             SkBuff skb = pool.alloc(SIZE);
             skb.setBytes(skb.put(SIZE), frame, 0, SIZE);
             ingress.receive(skb);
+        }
+        stack.run();
+        return out.stats().get(DeviceStats.Field.TX_PACKETS);
+    }
+
+    /**
+     * A burst as a native-XDP driver sees it: each frame copied into {@code page} at offset 256 (the NIC's
+     * DMA into its page) and handed over as a raw frame; the frames {@code out0} sent so far.
+     */
+    public long forwardNativeBurst(MemorySegment page) {
+        for (int i = 0; i < BURST; i++) {
+            MemorySegment.copy(frame, 0, page, ValueLayout.JAVA_BYTE, 256, SIZE);
+            ingress.receiveFrame(page, 256, SIZE);
         }
         stack.run();
         return out.stats().get(DeviceStats.Field.TX_PACKETS);

@@ -37,7 +37,7 @@ public final class QdiscCpuCost {
                 for (int n = 0; n < BURSTS; n++) {
                     b[i].forwardBurst();
                 }
-                ns[i][r] = (mx.getCurrentThreadCpuTime() - c0) / (double) (BURSTS * QdiscForwardingBenchmark.BURST);
+                ns[i][r] = (mx.getCurrentThreadCpuTime() - c0) / (double) (BURSTS * org.modnet.bench.RouterRig.BURST);
             }
         }
         for (int i = 0; i < kinds.length; i++) {

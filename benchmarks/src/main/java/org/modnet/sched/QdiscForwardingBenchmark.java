@@ -1,25 +1,9 @@
 package org.modnet.sched;
 
-import java.net.InetAddress;
 import java.util.concurrent.TimeUnit;
 
-import org.modnet.api.inet.InetChecksum;
-import org.modnet.api.inet.NudState;
-import org.modnet.api.net.DeviceSetup;
-import org.modnet.api.net.DeviceStats;
-import org.modnet.api.net.Eth;
-import org.modnet.api.net.IfAddress;
-import org.modnet.api.net.MacAddress;
-import org.modnet.api.net.NetDevice;
-import org.modnet.api.net.NetNamespace;
-import org.modnet.api.net.RxQueue;
-import org.modnet.api.net.TxResult;
 import org.modnet.api.sched.QdiscOps;
-import org.modnet.api.skb.SkBuff;
-import org.modnet.api.skb.SkBuffPool;
-import org.modnet.core.StandaloneCore;
-import org.modnet.ethernet.ArpProtocol;
-import org.modnet.ipv4.Ipv4Protocol;
+import org.modnet.bench.RouterRig;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -36,7 +20,7 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * {@code ForwardingBenchmark}'s router (60-byte IPv4/UDP frames from 10.0.1.2 to 10.0.2.2 through
+ * {@link RouterRig}'s router (60-byte IPv4/UDP frames from 10.0.1.2 to 10.0.2.2 through
  * namespace R: NAPI, {@code ip_rcv}, {@code ip_forward}, a permanent neighbour) with a given egress
  * qdisc on out0, put there by {@code tc qdisc replace}: {@code noqueue} (straight to the driver),
  * the core's built-in {@code pfifo_fast}, the sched bundle's {@code pfifo_fast}, {@code fq_codel},
@@ -49,46 +33,16 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 2)
 @Fork(value = 2, jvmArgsAppend = { "--enable-native-access=ALL-UNNAMED" })
 public class QdiscForwardingBenchmark {
-    static final int BURST = 64;
-    static final int SIZE = 60;
-
     /** The egress qdisc: {@code builtin} is the core's pfifo_fast with no sched bundle at work. */
     @Param({ "noqueue", "builtin", "pfifo_fast", "fq_codel", "netem" })
     public String qdisc;
 
-    private StandaloneCore stack;
-    private SkBuffPool pool;
-    private RxQueue ingress;
-    private NetDevice out;
-    private final byte[] frame = new byte[SIZE];
+    private RouterRig rig;
 
     @Setup(Level.Trial)
     public void setUp() throws Exception {
-        stack = StandaloneCore.manual(1, 4096, System::nanoTime);
-        pool = stack.core().pool();
-        ArpProtocol arp = new ArpProtocol(stack.core());
-        Ipv4Protocol ipv4 = new Ipv4Protocol(stack.core(), arp);
-        stack.addPernet(arp, 5);
-        stack.addPernet(ipv4, 10);
-        stack.addHandler(Eth.ETH_P_ARP, arp);
-        stack.addHandler(Eth.ETH_P_IP, ipv4);
-        NetNamespace r = stack.core().addNamespace("R");
-        NetDevice in = r.register(DeviceSetup.ether("in0", "bench").withRings(1024, 4096, 0, 0), (skb, d) -> {
-            skb.free();
-            return TxResult.OK;
-        });
-        out = r.register(DeviceSetup.ether("out0", "bench"), (skb, d) -> {
-            d.stats().inc(DeviceStats.Field.TX_PACKETS);
-            skb.free(); // the wire
-            return TxResult.OK;
-        });
-        in.addAddress(new IfAddress(InetAddress.getByName("10.0.1.1"), 24, null, "global", "in0"));
-        out.addAddress(new IfAddress(InetAddress.getByName("10.0.2.1"), 24, null, "global", "out0"));
-        in.open();
-        out.open();
-        r.sysctl().set("net.ipv4.ip_forward", "1");
-        arp.add(out, 0x0a000202, MacAddress.parse("02:00:00:00:02:02"), NudState.PERMANENT, false);
-        TcCommand tc = new TcCommand(stack.core(), stack.qdiscHook());
+        rig = new RouterRig();
+        TcCommand tc = new TcCommand(rig.stack.core(), rig.stack.qdiscHook());
         tc.addFamily(new NoqueueOps(), java.util.Map.of(QdiscOps.KIND, "noqueue"));
         tc.addFamily(new PfifoFastOps(), java.util.Map.of(QdiscOps.KIND, "pfifo_fast"));
         tc.addFamily(new FqCodelOps(), java.util.Map.of(QdiscOps.KIND, "fq_codel"));
@@ -96,50 +50,22 @@ public class QdiscForwardingBenchmark {
         if (!qdisc.equals("builtin")) {
             tc.run("R", "qdisc", "replace", "dev", "out0", "root", qdisc);
         }
-        if (!out.qdisc().equals(qdisc.equals("builtin") ? "pfifo_fast" : qdisc)) {
-            throw new IllegalStateException("out0 has " + out.qdisc());
+        if (!rig.out.qdisc().equals(qdisc.equals("builtin") ? "pfifo_fast" : qdisc)) {
+            throw new IllegalStateException("out0 has " + rig.out.qdisc());
         }
-        ingress = in.rxQueue(0);
-        template(in.address());
-        if (forwardBurst() != BURST) {
+        if (forwardBurst() != RouterRig.BURST) {
             throw new IllegalStateException("frames were not forwarded through " + qdisc);
         }
     }
 
-    private void template(MacAddress dst) {
-        SkBuff skb = pool.alloc(SIZE);
-        int o = skb.put(SIZE);
-        skb.setU16(o, (int) (dst.bits() >>> 32));
-        skb.setU32(o + 2, (int) dst.bits());
-        skb.setU16(o + 6, 0x0200);
-        skb.setU32(o + 8, 0x00000102);
-        skb.setU16(o + 12, Eth.ETH_P_IP);
-        int h = o + Eth.ETH_HLEN;
-        skb.setU8(h, 0x45);
-        skb.setU16(h + 2, SIZE - Eth.ETH_HLEN);
-        skb.setU8(h + 8, 64);
-        skb.setU8(h + 9, 17);
-        skb.setU32(h + 12, 0x0a000102);
-        skb.setU32(h + 16, 0x0a000202);
-        skb.setU16(h + 10, InetChecksum.checksum(skb, h, 20));
-        skb.getBytes(o, frame, 0, SIZE);
-        skb.free();
-    }
-
     @TearDown(Level.Trial)
     public void tearDown() {
-        stack.shutdown();
+        rig.close();
     }
 
     @Benchmark
-    @OperationsPerInvocation(BURST)
+    @OperationsPerInvocation(RouterRig.BURST)
     public long forwardBurst() {
-        for (int i = 0; i < BURST; i++) {
-            SkBuff skb = pool.alloc(SIZE);
-            skb.setBytes(skb.put(SIZE), frame, 0, SIZE);
-            ingress.receive(skb);
-        }
-        stack.run();
-        return out.stats().get(DeviceStats.Field.TX_PACKETS);
+        return rig.forwardBurst();
     }
 }
