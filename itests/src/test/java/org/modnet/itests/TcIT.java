@@ -381,4 +381,144 @@ public class TcIT {
         assertTrue(tc, m.find());
         assertTrue("each flow was held back for its rate: " + tc, Long.parseLong(m.group(1)) >= 2);
     }
+    /**
+     * netem duplicate and reorder seen where Linux users look: ping's {@code (DUP!)} replies and its
+     * {@code +N duplicates}, and a capture on the far side that shows each request twice, then the
+     * reordered requests ahead of the delayed ones. No ARP through netem (permanent entries): its
+     * packets would take places in netem's gap counter.
+     */
+    @Test
+    public void netemDuplicateAndReorderShowInPingAndInACapture() throws Exception {
+        ModnetRuntime.run(processor, "ns1", "ip neigh replace 10.0.0.2 lladdr " + b.address() + " dev " + a.name() + " nud permanent");
+        ModnetRuntime.run(processor, "ns2", "ip neigh replace 10.0.0.1 lladdr " + a.address() + " dev " + b.name() + " nud permanent");
+        ModnetRuntime.run(processor, "ns1", "tc qdisc add dev veth0 root netem duplicate '100%'");
+        java.util.concurrent.CompletableFuture<String> capture = capture("tcpdump -i veth1 -n -c 6 'icmp[icmptype] == icmp-echo'");
+        String ping = ModnetRuntime.run(processor, "ns1", "ping -c 3 -i 0.05 10.0.0.2");
+        // as iputils: ping ends with the third reply, so the third duplicate may come after it has stopped
+        Matcher dups = Pattern.compile("3 packets transmitted, 3 received, \\+([23]) duplicates, 0% packet loss").matcher(ping);
+        assertTrue(ping, dups.find());
+        assertEquals(ping, Integer.parseInt(dups.group(1)), ping.split("\\(DUP!\\)", -1).length - 1);
+        assertEquals("each request crosses twice", java.util.List.of(1, 1, 2, 2, 3, 3),
+                seqs(capture.get(10, java.util.concurrent.TimeUnit.SECONDS)));
+
+        // reorder 100% gap 3: two of every three wait 30 ms, the third goes at once, ahead of them. A new
+        // qdisc, not a replace: as Linux's netem_change, a change keeps the gap counter the duplicates moved
+        ModnetRuntime.run(processor, "ns1", "tc qdisc del dev veth0 root");
+        ModnetRuntime.run(processor, "ns1", "tc qdisc add dev veth0 root netem delay 30ms reorder '100%' gap 3");
+        assertThat(ModnetRuntime.run(processor, "ns1", "tc qdisc show dev veth0"), containsString("reorder 100% gap 3"));
+        capture = capture("tcpdump -i veth1 -n -c 6 'icmp[icmptype] == icmp-echo'");
+        ping = ModnetRuntime.run(processor, "ns1", "ping -c 6 -i 0.005 10.0.0.2");
+        assertThat(ping, containsString("6 packets transmitted, 6 received, 0% packet loss"));
+        java.util.List<Integer> order = seqs(capture.get(10, java.util.concurrent.TimeUnit.SECONDS));
+        assertEquals(order.toString(), java.util.List.of(1, 2, 3, 4, 5, 6), order.stream().sorted().toList());
+        assertTrue("the third request overtook the first two: " + order, order.indexOf(3) < order.indexOf(1));
+        assertTrue("and the sixth the fourth and fifth: " + order, order.indexOf(6) < order.indexOf(4));
+    }
+
+    /** tcpdump run in ns2 until it has its frames; returns once its tap is in place. */
+    private java.util.concurrent.CompletableFuture<String> capture(String line) throws Exception {
+        int before = taps();
+        java.util.concurrent.CompletableFuture<String> out = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return ModnetRuntime.runCapturing(processor, "ns2", line);
+            } catch (Exception e) {
+                return e.toString();
+            }
+        }, TcpAppsIT.THREADS);
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (taps() == before && !out.isDone() && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        Thread.sleep(100); // the core takes the registered tap into its handler list
+        return out;
+    }
+
+    /** How many ETH_P_ALL taps (tcpdump's packet sockets) are registered. */
+    private int taps() throws Exception {
+        org.osgi.framework.ServiceReference<?>[] refs = context.getServiceReferences(org.modnet.api.net.PacketHandler.class.getName(),
+                "(" + org.modnet.api.net.PacketHandler.ETHERTYPE + "=" + org.modnet.api.net.Eth.ETH_P_ALL + ")");
+        return refs == null ? 0 : refs.length;
+    }
+
+    /** The echo requests' sequence numbers in the order tcpdump printed them. */
+    private static java.util.List<Integer> seqs(String tcpdump) {
+        java.util.List<Integer> out = new java.util.ArrayList<>();
+        Matcher m = Pattern.compile("ICMP echo request, id \\d+, seq (\\d+),").matcher(tcpdump);
+        while (m.find()) {
+            out.add(Integer.parseInt(m.group(1)));
+        }
+        return out;
+    }
+
+    /**
+     * A UDP flood 25% above a 10 Mbit/s htb class: with fq_codel as the class's qdisc the standing queue's
+     * sojourn stays near CoDel's target (1 ms here, with a 10 ms interval so that it takes hold within the
+     * test's seconds as the default 5/100 ms does within minutes) and its statistics show the drops; with a
+     * 1000-packet pfifo the same flood queues for most of a second. Each datagram carries the time it was
+     * sent; the far side reads it as it arrives.
+     */
+    @Test
+    public void fqCodelKeepsAUdpFloodsStandingQueueNearItsTarget() throws Exception {
+        ModnetRuntime.service(context, org.modnet.api.sched.QdiscOps.class, "(modnet.qdisc.kind=fq_codel)");
+        double codel = standingQueue("fq_codel target 1ms interval 10ms");
+        String stats = ModnetRuntime.run(processor, "ns1", "tc -s qdisc show dev veth0");
+        Matcher dropped = Pattern.compile("qdisc fq_codel 10: parent 1:10 [^\n]*\n Sent \\d+ bytes \\d+ pkt \\(dropped (\\d+),").matcher(stats);
+        assertTrue(stats, dropped.find());
+        assertTrue("fq_codel dropped to keep its queue short: " + stats, Long.parseLong(dropped.group(1)) > 100);
+        assertTrue("sojourn " + codel + " ms with fq_codel (target 1 ms)\n" + stats, codel < 20);
+        ModnetRuntime.run(processor, "ns1", "tc qdisc del dev veth0 root");
+        double fifo = standingQueue("pfifo limit 1000");
+        assertTrue("sojourn " + fifo + " ms with a 1000-packet fifo", fifo > 200);
+    }
+
+    /** The mean one-way delay (ms) over the last second of a 4 s flood through htb 10 Mbit/s with {@code leaf} under it. */
+    private double standingQueue(String leaf) throws Exception {
+        // the socket layer's types only inside methods: the probe resolves them after the feature is installed
+        org.modnet.socket.api.Sockets sockets = ModnetRuntime.service(context, org.modnet.socket.api.Sockets.class, null);
+        ModnetRuntime.service(context, org.modnet.socket.api.SocketProtocol.class, null);
+        ModnetRuntime.run(processor, "ns1", "tc qdisc add dev veth0 root handle 1: htb default 10");
+        ModnetRuntime.run(processor, "ns1", "tc class add dev veth0 parent 1: classid 1:10 htb rate 10mbit");
+        ModnetRuntime.run(processor, "ns1", "tc qdisc add dev veth0 parent 1:10 handle 10: " + leaf);
+        ModnetRuntime.run(processor, "ns1", "sysctl -w net.core.wmem_max=16777216");
+        double sum = 0;
+        int n = 0;
+        try (org.modnet.socket.api.SocketCalls tx = sockets.process("flood", "ns1");
+                org.modnet.socket.api.SocketCalls rx = sockets.process("sink", "ns2")) {
+            int out = tx.socket(org.modnet.socket.api.SocketCalls.AF_INET, org.modnet.socket.api.SocketCalls.SOCK_DGRAM, 0);
+            // a send buffer for the whole queue (Linux caps SO_SNDBUF at wmem_max), else the sender's own
+            // buffer, not the qdisc, bounds the queue: a local sender blocks at about 90 datagrams
+            assertEquals(0, tx.setsockopt(out, org.modnet.socket.api.SocketCalls.SOL_SOCKET, org.modnet.socket.api.SocketCalls.SO_SNDBUF, 8 << 20));
+            int in = rx.socket(org.modnet.socket.api.SocketCalls.AF_INET, org.modnet.socket.api.SocketCalls.SOCK_DGRAM, 0);
+            assertEquals(0, rx.setsockopt(in, org.modnet.socket.api.SocketCalls.SOL_SOCKET, org.modnet.socket.api.SocketCalls.SO_RCVBUF, 4 << 20));
+            assertEquals(0, rx.bind(in, new org.modnet.socket.api.SockAddr(0, 9)));
+            org.modnet.socket.api.SockAddr to = new org.modnet.socket.api.SockAddr(0x0a000002, 9);
+            java.nio.ByteBuffer payload = java.nio.ByteBuffer.allocate(1250);
+            java.nio.ByteBuffer got = java.nio.ByteBuffer.allocate(2048);
+            long start = System.nanoTime();
+            long sent = 0;
+            // 1200 datagrams of 1292 bytes on the wire a second: 12.4 Mbit/s into 10
+            while (System.nanoTime() - start < 4_000_000_000L) {
+                long due = (System.nanoTime() - start) * 12 / 10_000_000L;
+                for (; sent < due; sent++) {
+                    payload.clear();
+                    payload.putLong(0, System.nanoTime());
+                    tx.sendto(out, payload, org.modnet.socket.api.SocketCalls.MSG_DONTWAIT, to);
+                }
+                while (true) {
+                    got.clear();
+                    if (rx.recvfrom(in, got, org.modnet.socket.api.SocketCalls.MSG_DONTWAIT, null) < 8) {
+                        break;
+                    }
+                    long now = System.nanoTime();
+                    if (now - start > 3_000_000_000L) {
+                        sum += (now - got.getLong(0)) / 1e6;
+                        n++;
+                    }
+                }
+                Thread.sleep(1);
+            }
+        }
+        assertTrue("datagrams arrived in the last second through " + leaf, n > 500);
+        return sum / n;
+    }
 }

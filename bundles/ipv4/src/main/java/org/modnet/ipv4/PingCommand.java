@@ -160,6 +160,7 @@ public final class PingCommand {
         } while (!net.icmp.listen(id, listener(events)));
         int sent = 0;
         int received = 0;
+        int duplicates = 0;
         int errors = 0;
         double min = Double.MAX_VALUE;
         double max = 0;
@@ -209,20 +210,26 @@ public final class PingCommand {
                     }
                     String stamp = timestamps ? String.format(Locale.ROOT, "[%.6f] ", System.currentTimeMillis() / 1000.0) : "";
                     if (e.reply) {
-                        received++;
+                        // iputils: a second reply to one request is a duplicate, not a reception; its time still counts
+                        boolean dup = answered[e.seq & 0xffff];
+                        if (dup) {
+                            duplicates++;
+                        } else {
+                            received++;
+                        }
                         heard = true;
                         answered[e.seq & 0xffff] = true;
                         min = Math.min(min, e.ms);
                         max = Math.max(max, e.ms);
                         sum += e.ms;
                         sum2 += e.ms * e.ms;
-                        ewma = received == 1 ? e.ms : ewma + (e.ms - ewma) / 8; // iputils' rtt/8
+                        ewma = received + duplicates == 1 ? e.ms : ewma + (e.ms - ewma) / 8; // iputils' rtt/8
                         if (flood) {
                             out.print("\b \b");
                             out.flush();
                         } else if (!quiet) {
                             out.println(stamp + e.bytes + " bytes from " + toText(e.from) + ": icmp_seq=" + e.seq + " ttl=" + e.ttl
-                                    + " time=" + rtt(e.ms) + " ms");
+                                    + " time=" + rtt(e.ms) + " ms" + (dup ? " (DUP!)" : ""));
                         }
                     } else {
                         errors++;
@@ -246,11 +253,13 @@ public final class PingCommand {
         out.println();
         out.println("--- " + host + " ping statistics ---");
         int loss = sent == 0 ? 0 : (int) ((sent - received) * 100L / sent);
-        out.println(sent + " packets transmitted, " + received + " received" + (errors > 0 ? ", +" + errors + " errors" : "")
+        out.println(sent + " packets transmitted, " + received + " received" + (duplicates > 0 ? ", +" + duplicates + " duplicates" : "")
+                + (errors > 0 ? ", +" + errors + " errors" : "")
                 + ", " + loss + "% packet loss, time " + time + "ms");
         if (received > 0) {
-            double avg = sum / received;
-            double mdev = Math.sqrt(Math.max(0, sum2 / received - avg * avg));
+            int timed = received + duplicates; // iputils averages over every reply, duplicates too
+            double avg = sum / timed;
+            double mdev = Math.sqrt(Math.max(0, sum2 / timed - avg * avg));
             String line = String.format(Locale.ROOT, "rtt min/avg/max/mdev = %.3f/%.3f/%.3f/%.3f ms", min, avg, max, mdev);
             if (flood) {
                 double ipg = sent > 1 ? (System.nanoTime() - start) / 1e6 / (sent - 1) : 0;
