@@ -11,10 +11,16 @@ import java.time.format.DateTimeFormatter;
  */
 final class Printer {
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HH:mm:ss.SSSSSS").withZone(ZoneId.systemDefault());
+    private static final DateTimeFormatter DATE_TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSS")
+            .withZone(ZoneId.systemDefault());
 
     private final boolean ethernet;
     private final int verbosity;
     private final TcpPrinter tcp;
+    /** tcpdump's {@code -t} count: 0 the time of day, 1 none, 2 epoch seconds, 3 since the last, 4 date and time, 5 since the first. */
+    private int stamps;
+    private Instant first;
+    private Instant last;
 
     /**
      * @param verbosity the number of {@code -v}s
@@ -31,6 +37,36 @@ final class Printer {
         this(ethernet, 0, false, false, TcpPrinter.DEFAULT_MAX_FLOWS);
     }
 
+    /** tcpdump's {@code -t}, {@code -tt}, {@code -ttt}, {@code -tttt}, {@code -ttttt}: how each line's time is printed. */
+    Printer stamps(int t) {
+        stamps = t;
+        return this;
+    }
+
+    /** The line's time as the {@code -t} count says, with its separating space (none for {@code -t}). */
+    private String stamp(Instant when) {
+        Instant prev = last;
+        if (first == null) {
+            first = when;
+        }
+        last = when;
+        return switch (stamps) {
+            case 0 -> TIME.format(when) + " ";
+            case 1 -> "";
+            case 2 -> String.format(java.util.Locale.ROOT, "%d.%06d ", when.getEpochSecond(), when.getNano() / 1000);
+            case 3 -> delta(prev == null ? when : prev, when);
+            case 4 -> DATE_TIME.format(when) + " ";
+            default -> delta(first, when);
+        };
+    }
+
+    /** A span as tcpdump prints {@code -ttt}/{@code -ttttt}: {@code 00:00:00.000123}. */
+    private static String delta(Instant from, Instant to) {
+        long us = Math.max(0, java.time.Duration.between(from, to).toNanos() / 1000);
+        long s = us / 1_000_000;
+        return String.format(java.util.Locale.ROOT, "%02d:%02d:%02d.%06d ", s / 3600, s / 60 % 60, s % 60, us % 1_000_000);
+    }
+
     TcpPrinter tcp() {
         return tcp;
     }
@@ -41,7 +77,7 @@ final class Printer {
     }
 
     String line(Frame f, Instant when) {
-        StringBuilder sb = new StringBuilder(TIME.format(when)).append(' ');
+        StringBuilder sb = new StringBuilder(stamp(when));
         if (ethernet && f.b.length >= 14) {
             sb.append(f.mac(6)).append(" > ").append(f.mac(0)).append(", ethertype ").append(typeName(f.ethertype))
                     .append(String.format(" (0x%04x)", f.ethertype)).append(", length ").append(f.b.length).append(": ");
@@ -104,6 +140,63 @@ final class Printer {
         return line.substring(0, sp + 1) + String.format("%-5s %-3s ", dev, dir) + line.substring(sp + 1);
     }
 
+    /** The quoted datagram's destination, as tcpdump names an ICMP error's subject; {@code [|icmp]} when cut short. */
+    private static String quotedDst(Frame f, int l4) {
+        return f.b.length >= l4 + 8 + 20 ? Frame.ip(f.u32(l4 + 8 + 16)) : "[|icmp]";
+    }
+
+    /** A destination unreachable as tcpdump's {@code icmp_print} words it, by code, about the datagram it quotes. */
+    private static StringBuilder unreachable(StringBuilder sb, Frame f, int l4) {
+        String dst = quotedDst(f, l4);
+        int code = f.u8(l4 + 1);
+        int q = l4 + 8;
+        int qihl = f.b.length > q ? (f.u8(q) & 0x0f) * 4 : 0;
+        int proto = f.b.length > q + 9 ? f.u8(q + 9) : -1;
+        return switch (code) {
+            case 0 -> sb.append("net ").append(dst).append(" unreachable");
+            case 1 -> sb.append("host ").append(dst).append(" unreachable");
+            case 2 -> sb.append(dst).append(" protocol ").append(proto).append(" unreachable");
+            case 3 -> {
+                if (f.b.length < q + qihl + 4 || qihl < 20) {
+                    yield sb.append(dst).append(" port [|icmp] unreachable");
+                }
+                int port = f.u16(q + qihl + 2);
+                yield proto == 6 || proto == 17
+                        ? sb.append(dst).append(proto == 6 ? " tcp port " : " udp port ").append(port).append(" unreachable")
+                        : sb.append(dst).append(" protocol ").append(proto).append(" port ").append(port).append(" unreachable");
+            }
+            case 4 -> {
+                int mtu = f.u16(l4 + 6);
+                yield sb.append(dst).append(" unreachable - need to frag").append(mtu != 0 ? " (mtu " + mtu + ")" : "");
+            }
+            case 5 -> sb.append(dst).append(" unreachable - source route failed");
+            case 6 -> sb.append("net ").append(dst).append(" unreachable - unknown");
+            case 7 -> sb.append("host ").append(dst).append(" unreachable - unknown");
+            case 8 -> sb.append(dst).append(" unreachable - source host isolated");
+            case 9 -> sb.append("net ").append(dst).append(" unreachable - admin prohibited");
+            case 10 -> sb.append("host ").append(dst).append(" unreachable - admin prohibited");
+            case 11 -> sb.append("net ").append(dst).append(" unreachable - tos prohibited");
+            case 12 -> sb.append("host ").append(dst).append(" unreachable - tos prohibited");
+            case 13 -> sb.append("host ").append(dst).append(" unreachable - admin prohibited filter");
+            case 14 -> sb.append("host ").append(dst).append(" unreachable - host precedence violation");
+            case 15 -> sb.append("host ").append(dst).append(" unreachable - precedence cutoff");
+            default -> sb.append(dst).append(" unreachable - #").append(code);
+        };
+    }
+
+    /** A redirect as tcpdump words it: the quoted destination and the gateway to use. */
+    private static StringBuilder redirect(StringBuilder sb, Frame f, int l4) {
+        String gw = Frame.ip(f.u32(l4 + 4));
+        String dst = quotedDst(f, l4);
+        return switch (f.u8(l4 + 1)) {
+            case 0 -> sb.append("redirect ").append(dst).append(" to net ").append(gw);
+            case 1 -> sb.append("redirect ").append(dst).append(" to host ").append(gw);
+            case 2 -> sb.append("redirect-tos ").append(dst).append(" to net ").append(gw);
+            case 3 -> sb.append("redirect-tos ").append(dst).append(" to host ").append(gw);
+            default -> sb.append("redirect ").append(dst).append(" to ").append(gw);
+        };
+    }
+
     private static String typeName(int type) {
         return switch (type) {
             case 0x0800 -> "IPv4";
@@ -159,8 +252,13 @@ final class Printer {
                 switch (type) {
                     case 8, 0 -> sb.append(type == 8 ? "echo request" : "echo reply").append(", id ").append(f.u16(l4 + 4))
                             .append(", seq ").append(f.u16(l4 + 6)).append(", length ").append(payload);
-                    case 3 -> sb.append(Frame.ip(f.daddr)).append(" unreachable, length ").append(payload);
-                    case 11 -> sb.append("time exceeded in-transit, length ").append(payload);
+                    case 3 -> unreachable(sb, f, l4).append(", length ").append(payload);
+                    case 4 -> sb.append("source quench, length ").append(payload);
+                    case 5 -> redirect(sb, f, l4).append(", length ").append(payload);
+                    case 11 -> sb.append(f.u8(l4 + 1) == 1 ? "ip reassembly time exceeded" : "time exceeded in-transit").append(", length ")
+                            .append(payload);
+                    case 12 -> sb.append(f.u8(l4 + 1) == 0 ? "parameter problem - octet " + f.u8(l4 + 4) : "parameter problem - code " + f.u8(l4 + 1))
+                            .append(", length ").append(payload);
                     default -> sb.append("type-#").append(type).append(", length ").append(payload);
                 }
                 if (verbosity > 0 && !f.moreFragments && l4 + payload <= f.b.length) {

@@ -35,7 +35,7 @@ import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
 
 /**
- * {@code tcpdump -i DEV|any [-c COUNT] [-w FILE] [-n] [-e] [-q] [-S] [-v] [-X|-XX] [-O] [EXPRESSION]}: while it runs, an
+ * {@code tcpdump -i DEV|any [-c COUNT] [-w FILE] [-n] [-e] [-q] [-S] [-t...] [-v] [-X|-XX] [-O] [EXPRESSION]}: while it runs, an
  * ETH_P_ALL tap (a packet socket) copies the frames DEV (or, for {@code any}, every device of the namespace)
  * receives and sends into a bounded queue; the command prints them in tcpdump's form or writes a pcap file.
  * Stops after COUNT frames, or on interrupt. {@code tcpdump -r FILE} reads a pcap or pcapng file instead.
@@ -45,9 +45,9 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
 @Component(service = TcpdumpCommand.class, immediate = true, property = { "osgi.command.scope=" + Commands.SCOPE,
         "osgi.command.function=tcpdump" })
 public final class TcpdumpCommand {
-    static final String USAGE = "Usage: tcpdump [-i interface | -r file] [-c count] [-w file] [-n] [-e] [-q] [-S] [-v] [-X] [-d] [-D] [-O] [expression]";
+    static final String USAGE = "Usage: tcpdump [-i interface | -r file] [-c count] [-w file] [-n] [-e] [-q] [-S] [-t] [-v] [-X] [-d] [-D] [-O] [expression]";
     /** The flags that take no value. */
-    private static final String FLAGS = "nleqdOvSDX";
+    private static final String FLAGS = "nleqdOvSDXt";
 
     private final BundleContext context;
     private final NetCore core;
@@ -98,6 +98,7 @@ public final class TcpdumpCommand {
         boolean absolute = false;
         boolean quick = false;
         boolean list = false;
+        int stamps = 0;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             switch (a) {
@@ -127,6 +128,7 @@ public final class TcpdumpCommand {
                                 case 'q' -> quick = true;
                                 case 'D' -> list = true;
                                 case 'X' -> hex++;
+                                case 't' -> stamps++; // -t none, -tt epoch, -ttt delta, -tttt date, -ttttt since the first
                                 default -> {
                                     // n, l: names are never resolved here and output is always line-buffered
                                 }
@@ -173,7 +175,7 @@ public final class TcpdumpCommand {
             System.err.println("tcpdump: filter program of " + bpf.length() + " instructions is interpreted (too large for the JIT)");
         }
         Predicate<Frame> filter = f -> bpf.test(f.b); // the expression compiled to eBPF, JIT-run on each frame
-        Printer printer = new Printer(ethernet, verbosity, absolute, quick, TcpPrinter.DEFAULT_MAX_FLOWS);
+        Printer printer = new Printer(ethernet, verbosity, absolute, quick, TcpPrinter.DEFAULT_MAX_FLOWS).stamps(stamps);
         if (read != null) {
             readFile(read, count, file == null ? null : Path.of(file), new Output(printer, false, hex), filter);
             return;

@@ -238,4 +238,24 @@ class TcpLinesTest {
         assertEquals(24 + 16 + syn.length, file.length);
         assertEquals(java.util.Arrays.toString(syn), java.util.Arrays.toString(java.util.Arrays.copyOfRange(file, 40, file.length)));
     }
+
+    @Test
+    void eachTimeStampOptionPrintsTheLinesTimeAsTcpdumpDoes() {
+        byte[] syn = segment(CLIENT, 40000, SERVER, 5000, 1000000, 0, SYN, 64240, linuxSynOptions(123, 0), 0);
+        java.time.Instant t0 = java.time.Instant.ofEpochSecond(1764930000L, 123456789);
+        java.time.Instant t1 = t0.plusNanos(1_500_250_000L);
+        assertTrue(new Printer(false).stamps(1).line(new Frame(syn), t0).startsWith("IP 10.0.0.1.40000 > "), "-t: no time");
+        assertTrue(new Printer(false).stamps(2).line(new Frame(syn), t0).startsWith("1764930000.123456 IP "), "-tt: epoch");
+        Printer delta = new Printer(false).stamps(3);
+        assertTrue(delta.line(new Frame(syn), t0).startsWith("00:00:00.000000 IP "), "-ttt: the first line is 0");
+        assertTrue(delta.line(new Frame(syn), t1).startsWith("00:00:01.500250 IP "), "-ttt: since the line before");
+        assertTrue(delta.line(new Frame(syn), t1.plusNanos(2000)).startsWith("00:00:00.000002 IP "));
+        String date = java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSS").withZone(java.time.ZoneId.systemDefault())
+                .format(t0);
+        assertTrue(new Printer(false).stamps(4).line(new Frame(syn), t0).startsWith(date + " IP "), "-tttt: date and time");
+        Printer first = new Printer(false).stamps(5);
+        first.line(new Frame(syn), t0);
+        first.line(new Frame(syn), t1);
+        assertTrue(first.line(new Frame(syn), t1.plusNanos(2000)).startsWith("00:00:01.500252 IP "), "-ttttt: since the first");
+    }
 }
