@@ -2,7 +2,6 @@ package org.modnet.shell.snmp;
 
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -59,10 +58,7 @@ final class Nstat {
 
     /** The lines {@code nstat} prints for these options, updating the history as nstat does. */
     List<String> run(NetNamespace ns, List<SnmpMib> mibs, Options o) {
-        Map<String, Long> now = new LinkedHashMap<>();
-        for (SnmpMib mib : mibs) {
-            now.putAll(mib.counters(ns));
-        }
+        Map<String, Long> now = ProcNetSnmp.all(mibs, ns);
         Map<String, Long> last = o.reset ? Map.of() : history.getOrDefault(ns, Map.of());
         List<Pattern> patterns = new ArrayList<>();
         for (String p : o.patterns) {

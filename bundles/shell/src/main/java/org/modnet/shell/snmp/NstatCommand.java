@@ -151,10 +151,7 @@ public final class NstatCommand {
 
     /** {@code netstat -s}: the counters of every MIB in net-tools' words. */
     private void statistics(NetNamespace ns) {
-        java.util.Map<String, Long> all = new java.util.LinkedHashMap<>();
-        for (SnmpMib mib : mibs) {
-            all.putAll(mib.counters(ns));
-        }
+        java.util.Map<String, Long> all = ProcNetSnmp.all(mibs, ns);
         boolean forwarding;
         try {
             forwarding = "1".equals(ns.sysctl().get("net.ipv4.ip_forward"));

@@ -61,12 +61,45 @@ public final class ProcNetSnmp implements ProcFile {
     }
 
     /** Every layer's counters in {@code ns}, in the order the layers registered. */
+    /** nstat's sections in its order: /proc/net/snmp's, then /proc/net/netstat's. */
+    private static final String[] SECTIONS = { "Ip", "Icmp", "IcmpMsg", "Tcp", "Udp", "UdpLite", "TcpExt", "IpExt" };
+
+    /**
+     * Every layer's counters as one table, by nstat's names in nstat's order. A name two layers give is one
+     * counter: IPv4 counts {@code TcpExtIPReversePathFilter}, and TCP's MIB lists it where Linux's table has
+     * it; the values add, and the layer that lists most of TcpExt sets the section's order.
+     */
     static Map<String, Long> all(List<SnmpMib> mibs, NetNamespace ns) {
-        Map<String, Long> all = new LinkedHashMap<>();
+        List<Map<String, Long>> parts = new ArrayList<>();
         for (SnmpMib m : mibs) {
-            all.putAll(m.counters(ns));
+            parts.add(m.counters(ns));
         }
+        parts.sort(java.util.Comparator.comparingLong(p -> -p.keySet().stream().filter(k -> k.startsWith("TcpExt")).count()));
+        Map<String, Long> merged = new LinkedHashMap<>();
+        for (Map<String, Long> p : parts) {
+            p.forEach((k, v) -> merged.merge(k, v, Long::sum));
+        }
+        Map<String, Long> all = new LinkedHashMap<>();
+        for (String section : SECTIONS) {
+            merged.forEach((k, v) -> {
+                if (section.equals(section(k))) {
+                    all.put(k, v);
+                }
+            });
+        }
+        merged.forEach(all::putIfAbsent);
         return all;
+    }
+
+    /** The section a counter's name belongs to: its longest prefix among {@link #SECTIONS}. */
+    private static String section(String name) {
+        String best = "";
+        for (String s : SECTIONS) {
+            if (name.startsWith(s) && s.length() > best.length()) {
+                best = s;
+            }
+        }
+        return best;
     }
 
     private static long sysctl(NetNamespace ns, String name, long fallback) {

@@ -56,6 +56,43 @@ class NstatTest {
                 nstat.run(ns, List.of(mib), Nstat.parse("-a", "*Deliv*")));
     }
 
+    /** A MIB of one layer, by its counters in order. */
+    private static SnmpMib layer(Map<String, Long> counters) {
+        return new SnmpMib() {
+            @Override
+            public String mib() {
+                return "x";
+            }
+
+            @Override
+            public Map<String, Long> counters(NetNamespace n) {
+                return counters;
+            }
+        };
+    }
+
+    @Test
+    void aNameTwoLayersGiveIsOneCounterInLinuxsPlaceAndSectionsComeInNstatsOrder() {
+        // IPv4 counts TcpExtIPReversePathFilter; TCP's table lists it where Linux's does, and comes later
+        Map<String, Long> ipv4 = new LinkedHashMap<>();
+        ipv4.put("TcpExtIPReversePathFilter", 3L);
+        ipv4.put("IpExtInOctets", 100L);
+        ipv4.put("IpInReceives", 5L);
+        Map<String, Long> tcp = new LinkedHashMap<>();
+        tcp.put("TcpActiveOpens", 1L);
+        tcp.put("TcpExtSyncookiesSent", 0L);
+        tcp.put("TcpExtTCPDeferAcceptDrop", 0L);
+        tcp.put("TcpExtIPReversePathFilter", 0L);
+        tcp.put("TcpExtTCPTimeWaitOverflow", 0L);
+        List<String> lines = nstat.run(ns, List.of(layer(ipv4), layer(tcp)), Nstat.parse("-az"));
+        assertEquals(List.of("#kernel", "IpInReceives                    5                  0.0", "TcpActiveOpens                  1                  0.0",
+                "TcpExtSyncookiesSent            0                  0.0", "TcpExtTCPDeferAcceptDrop        0                  0.0",
+                "TcpExtIPReversePathFilter       3                  0.0", "TcpExtTCPTimeWaitOverflow       0                  0.0",
+                "IpExtInOctets                   100                0.0"), lines);
+        assertEquals(List.of("TcpExt: SyncookiesSent TCPDeferAcceptDrop IPReversePathFilter TCPTimeWaitOverflow", "TcpExt: 0 0 3 0",
+                "IpExt: InOctets", "IpExt: 100"), ProcNetSnmp.netstat(ProcNetSnmp.all(List.of(layer(ipv4), layer(tcp)), ns)));
+    }
+
     @Test
     void anUnknownOptionIsRefused() {
         assertEquals("nstat: invalid option -- 'x'", assertThrows(IllegalArgumentException.class, () -> Nstat.parse("-x")).getMessage());
