@@ -101,7 +101,12 @@ class TcpOfoTest {
         assertEquals(0, p.count(TcpMib.Ext.OfoPruned));
         assertEquals(1, sock().ofoCount, "adjacent segments merged into one range");
         assertEquals(100_000, sock().ofoBytes);
-        p.drain();
+        int limit = sock().rbufLimit;
+        for (TcpPeer.Seg ack : p.drain()) {
+            assertEquals(P, ack.ack(), "each answered at once with the hole's sequence number");
+            assertTrue(ack.ack() + (ack.win() << 7) <= P + limit + 127,
+                    () -> "the window offers no more than the ring holds: " + (ack.win() << 7) + " of " + limit);
+        }
         data(0, 500);
         TcpPeer.Seg ack = p.drain().getLast();
         assertEquals(P + 100_500, ack.ack(), "the fill acknowledges everything");
