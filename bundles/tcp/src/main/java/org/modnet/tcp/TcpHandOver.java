@@ -20,7 +20,6 @@ import org.modnet.api.handover.TcpSequence;
 import org.modnet.api.handover.TcpSockOptions;
 import org.modnet.api.handover.TcpTimersState;
 import org.modnet.api.handover.TcpTimewaitState;
-import org.modnet.api.skb.SkBuff;
 import org.modnet.socket.api.SocketCalls;
 
 /**
@@ -163,13 +162,16 @@ final class TcpHandOver {
         int sendStart = send.length == 0 ? 0 : (sk.sndUna - sk.sbase) & (send.length - 1);
         byte[] recv = sk.rbuf == null ? TcpRings.NONE : sk.rbuf;
         int recvStart = recv.length == 0 ? 0 : (sk.copiedSeq - sk.rbase) & (recv.length - 1);
+        // each out-of-order range with its bytes, read from the ring where they wait beyond rcv_nxt
         List<TcpSegment> ofo = new ArrayList<>(sk.ofoCount);
         for (int i = 0; i < sk.ofoCount; i++) {
-            SkBuff s = sk.ofoSkb[i];
             int len = sk.ofoEnd[i] - sk.ofoSeq[i];
             byte[] payload = new byte[len];
-            if (len > 0 && (s.dataLen() == 0 || s.linearize())) {
-                s.getBytes(s.transportHeader(), payload, 0, len);
+            if (len > 0) {
+                int at = (sk.ofoSeq[i] - sk.rbase) & (recv.length - 1);
+                int first = Math.min(len, recv.length - at);
+                System.arraycopy(recv, at, payload, 0, first);
+                System.arraycopy(recv, 0, payload, first, len - first);
             }
             ofo.add(new TcpSegment(sk.ofoSeq[i], payload, sk.ofoFin[i]));
         }
@@ -371,23 +373,7 @@ final class TcpHandOver {
             restoreRings(sk, st);
         }
         int cpu = net.core.currentCpu();
-        for (TcpSegment s : st.outOfOrder()) {
-            SkBuff skb = net.core.allocSkb(Math.max(s.payload().length, 1), 0);
-            if (skb == null) {
-                net.mib.inc(cpu, TcpMib.Ext.TCPOFODrop); // the pool's cap: the peer's SACKed data is sent again
-                continue;
-            }
-            int at = skb.put(s.payload().length);
-            skb.setBytes(at, s.payload(), 0, s.payload().length);
-            skb.setTransportHeader(at);
-            sk.ofoReserve();
-            int i = sk.ofoCount++;
-            sk.ofoSkb[i] = skb;
-            sk.ofoSeq[i] = s.seq();
-            sk.ofoEnd[i] = s.seq() + s.payload().length;
-            sk.ofoFin[i] = s.fin();
-            sk.ofoTruesize += skb.truesize();
-        }
+        adoptOutOfOrder(sk, st.outOfOrder(), cpu);
         if (sk.raddr() != 0) { // sk_setup_caps: the route's device says whether GSO skbs may be built
             sk.routeDev = net.ipv4.route(net.ns, sk.raddr()).device();
         }
@@ -497,6 +483,48 @@ final class TcpHandOver {
     private static void arm(TcpTimer t, long ms) {
         if (ms >= 0 && !t.pending()) {
             t.mod(ms);
+        }
+    }
+
+    /**
+     * The out-of-order ranges again: each one's bytes go into the receive ring at their place beyond
+     * {@code rcv_nxt} and the range joins the queue, merged with the one before when they overlap or
+     * touch (a version that queued segments hands over one per segment). What cannot be kept (no ring,
+     * bytes not after {@code rcv_nxt}, the range table full) is TCPOFODrop: the peer sends it again.
+     */
+    private static void adoptOutOfOrder(TcpSock sk, List<TcpSegment> segments, int cpu) {
+        for (TcpSegment s : segments) {
+            int len = s.payload().length;
+            int end = s.seq() + len;
+            boolean joins = sk.ofoCount > 0 && !TcpSeq.after(s.seq(), sk.ofoEnd[sk.ofoCount - 1]);
+            if (sk.rbuf == null || !TcpSeq.after(s.seq(), sk.rcvNxt) || !joins && sk.ofoCount == TcpSock.OFO_MAX
+                    || joins && TcpSeq.before(s.seq(), sk.ofoSeq[sk.ofoCount - 1])) {
+                sk.net.mib.inc(cpu, TcpMib.Ext.TCPOFODrop);
+                continue;
+            }
+            sk.rcvRingReserve(end - sk.copiedSeq);
+            if (len > 0) {
+                int at = (s.seq() - sk.rbase) & (sk.rbuf.length - 1);
+                int first = Math.min(len, sk.rbuf.length - at);
+                System.arraycopy(s.payload(), 0, sk.rbuf, at, first);
+                System.arraycopy(s.payload(), first, sk.rbuf, 0, len - first);
+            }
+            sk.ofoReserve();
+            if (joins) {
+                int k = sk.ofoCount - 1;
+                sk.ofoBytes -= sk.ofoEnd[k] - sk.ofoSeq[k];
+                if (!TcpSeq.before(end, sk.ofoEnd[k])) {
+                    sk.ofoFin[k] = s.fin() || end == sk.ofoEnd[k] && sk.ofoFin[k];
+                    sk.ofoEnd[k] = end;
+                }
+                sk.ofoBytes += sk.ofoEnd[k] - sk.ofoSeq[k];
+            } else {
+                int k = sk.ofoCount++;
+                sk.ofoSeq[k] = s.seq();
+                sk.ofoEnd[k] = end;
+                sk.ofoFin[k] = s.fin();
+                sk.ofoBytes += len;
+            }
         }
     }
 

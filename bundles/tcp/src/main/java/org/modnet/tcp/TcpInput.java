@@ -509,7 +509,9 @@ final class TcpInput {
      * {@code tcp_try_rmem_schedule}: room for {@code size} more bytes while the receive memory is within
      * SO_RCVBUF and {@code tcp_mem[2]} (a connection may always hold {@code tcp_rmem[0]}); otherwise
      * {@code tcp_prune_queue} (PruneCalled) prunes the out-of-order queue, and RcvPruned counts when even
-     * that leaves the socket over its buffer.
+     * that leaves the socket over its buffer. What is charged is bytes in the ring, so a window of
+     * out-of-order data fits the buffer that offered it: only TCP's memory limits, or a buffer the user
+     * shrank, prune.
      */
     boolean rmemSchedule(int size, int seq, int cpu) {
         if (sk.rmemQueued() <= sk.rcvbuf() && sk.memAllowed(size)) {
@@ -532,10 +534,11 @@ final class TcpInput {
     }
 
     /**
-     * {@code tcp_prune_ofo_queue}: drops out-of-order segments from the highest sequence down, never one
+     * {@code tcp_prune_ofo_queue}: drops out-of-order ranges from the highest sequence down, never one
      * at or below the arriving {@code seq}, until the socket is within SO_RCVBUF and TCP is not under
      * memory pressure (freeing at least an eighth of the buffer at a time); OfoPruned, and the SACK
-     * blocks describe nothing any more. False when nothing could be dropped.
+     * blocks describe nothing any more. Their bytes stay in the ring unreferenced, to be written over.
+     * False when nothing could be dropped.
      */
     boolean pruneOfo(int seq, int cpu) {
         if (sk.ofoCount == 0 || !TcpSeq.after(sk.ofoSeq[sk.ofoCount - 1], seq)) {
@@ -544,11 +547,9 @@ final class TcpInput {
         int goal = sk.rcvbuf() >> 3;
         while (sk.ofoCount > 0 && TcpSeq.after(sk.ofoSeq[sk.ofoCount - 1], seq)) {
             sk.ofoCount--;
-            SkBuff s = sk.ofoSkb[sk.ofoCount];
-            sk.ofoSkb[sk.ofoCount] = null;
-            sk.ofoTruesize -= s.truesize();
-            goal -= s.truesize();
-            s.free();
+            int n = sk.ofoEnd[sk.ofoCount] - sk.ofoSeq[sk.ofoCount];
+            sk.ofoBytes -= n;
+            goal -= n;
             if (goal <= 0 || sk.ofoCount == 0) {
                 if (sk.rmemQueued() <= sk.rcvbuf() && !sk.net.tmem.underPressure()) {
                     break;
@@ -562,9 +563,21 @@ final class TcpInput {
         return true;
     }
 
+    /** In-order bytes go into the ring at {@code rcv_nxt}. */
     void copyToRing(SkBuff skb, int offset, int n) {
-        sk.rcvRingReserve(sk.rcvNxt - sk.copiedSeq + n);
-        int at = (sk.rcvNxt - sk.rbase) & (sk.rbuf.length - 1);
+        ringWrite(skb, offset, sk.rcvNxt, n);
+    }
+
+    /**
+     * {@code n} bytes of {@code skb} from {@code offset} go into the receive ring at sequence {@code seq}
+     * (at or beyond {@code rcv_nxt}), the ring growing first if it must, with what it holds kept.
+     */
+    void ringWrite(SkBuff skb, int offset, int seq, int n) {
+        if (n <= 0) {
+            return;
+        }
+        sk.rcvRingReserve(seq + n - sk.copiedSeq);
+        int at = (seq - sk.rbase) & (sk.rbuf.length - 1);
         int first = Math.min(n, sk.rbuf.length - at);
         skb.getBytes(offset, sk.rbuf, at, first);
         if (first < n) {
@@ -572,118 +585,129 @@ final class TcpInput {
         }
     }
 
+    /**
+     * {@code tcp_data_queue_ofo}: bytes ahead of {@code rcv_nxt} are copied into the receive ring at
+     * their place (beyond the in-order tail, in the room the window offered; the skb is freed by the
+     * caller at once) and only the range they fill is queued, merged with the ranges it overlaps or
+     * touches. Bytes all queued already are TCPOFOMerge and D-SACKed; an overlap is D-SACKed, and each
+     * queued range the segment covers whole is merged away (TCPOFOMerge); bytes the ring has are
+     * written again with the same data. Refused as TCPOFODrop: beyond the window, over the memory
+     * limits, or a new range past {@link TcpSock#OFO_MAX}. The SACK blocks learn the range
+     * ({@code tcp_sack_new_ofo_skb}).
+     */
     void ofoQueue(SkBuff skb, int payload, int seq, int len, boolean fin, int cpu) {
-        if (sk.ofoCount == OFO_MAX || len == 0 && !fin) {
-            sk.net.mib.inc(cpu, TcpMib.Ext.TCPOFODrop);
-            sk.drop = TcpDrops.Reason.TCP_OFO_DROP;
-            return;
-        }
         int end = seq + len;
-        if (TcpSeq.after(end, sk.rcvNxt + sk.rcvRoom())) {
+        if (len == 0 && !fin || TcpSeq.after(end, sk.rcvNxt + sk.rcvRoom())) {
             sk.net.mib.inc(cpu, TcpMib.Ext.TCPOFODrop);
             sk.drop = TcpDrops.Reason.TCP_OFO_DROP;
             return;
         }
-        if (len > 0 && ofoSack(seq, end, cpu)) {
-            return;
-        }
-        if (!rmemSchedule(skb.truesize(), seq, cpu)) {
+        if (!rmemSchedule(len, seq, cpu)) {
             sk.net.mib.inc(cpu, TcpMib.Ext.TCPOFODrop);
+            sk.drop = TcpDrops.Reason.PROTO_MEM;
             return;
         }
+        int i = 0; // the ranges [i, j) overlap or touch [seq, end)
+        while (i < sk.ofoCount && TcpSeq.before(sk.ofoEnd[i], seq)) {
+            i++;
+        }
+        int j = i;
+        while (j < sk.ofoCount && !TcpSeq.after(sk.ofoSeq[j], end)) {
+            j++;
+        }
+        for (int k = i; k < j; k++) {
+            if (len > 0 && !TcpSeq.after(sk.ofoSeq[k], seq) && !TcpSeq.after(end, sk.ofoEnd[k]) && sk.ofoSeq[k] != sk.ofoEnd[k]
+                    && (!fin || sk.ofoFin[k] && sk.ofoEnd[k] == end)) {
+                sk.net.mib.inc(cpu, TcpMib.Ext.TCPOFOMerge); // all the bytes are here already
+                sk.drop = TcpDrops.Reason.TCP_OFOMERGE;
+                dsackSet(seq, end, cpu);
+                if (sk.rx.sackOk) {
+                    sk.sacks.newOfo(seq, end);
+                }
+                return;
+            }
+        }
+        if (i == j && sk.ofoCount == OFO_MAX) {
+            sk.net.mib.inc(cpu, TcpMib.Ext.TCPOFODrop); // one more hole than the range table holds
+            sk.drop = TcpDrops.Reason.TCP_OFO_DROP;
+            return;
+        }
+        int mergedSeq = seq;
+        int mergedEnd = end;
+        int had = 0;
+        for (int k = i; k < j; k++) {
+            int s = sk.ofoSeq[k];
+            int e = sk.ofoEnd[k];
+            if (TcpSeq.before(s, seq) && TcpSeq.after(e, seq)) {
+                dsackSet(seq, TcpSeq.after(e, end) ? end : e, cpu); // a partial overlap on the left
+            } else if (!TcpSeq.before(s, seq) && TcpSeq.before(s, end) && s != e) {
+                dsackExtend(s, TcpSeq.after(e, end) ? end : e, cpu);
+                if (!TcpSeq.after(e, end) && (fin || !sk.ofoFin[k])) {
+                    sk.net.mib.inc(cpu, TcpMib.Ext.TCPOFOMerge); // covered whole: merged away
+                }
+            }
+            mergedSeq = TcpSeq.before(s, mergedSeq) ? s : mergedSeq;
+            mergedEnd = TcpSeq.after(e, mergedEnd) ? e : mergedEnd;
+            had += e - s;
+        }
+        boolean mergedFin = fin && end == mergedEnd || i < j && sk.ofoFin[j - 1] && sk.ofoEnd[j - 1] == mergedEnd;
+        // before the ranges change, so that a ring that grows keeps the queued ones; a FIN alone reserves
+        // its place too, as the ring must reach every range's end
+        sk.rcvRingReserve(end - sk.copiedSeq);
+        ringWrite(skb, payload, seq, len);
         sk.ofoReserve();
-        int i = sk.ofoCount;
-        while (i > 0 && TcpSeq.after(sk.ofoSeq[i - 1], seq)) {
-            i--;
+        if (i == j) {
+            System.arraycopy(sk.ofoSeq, i, sk.ofoSeq, i + 1, sk.ofoCount - i);
+            System.arraycopy(sk.ofoEnd, i, sk.ofoEnd, i + 1, sk.ofoCount - i);
+            System.arraycopy(sk.ofoFin, i, sk.ofoFin, i + 1, sk.ofoCount - i);
+            sk.ofoCount++;
+        } else if (j - i > 1) {
+            System.arraycopy(sk.ofoSeq, j, sk.ofoSeq, i + 1, sk.ofoCount - j);
+            System.arraycopy(sk.ofoEnd, j, sk.ofoEnd, i + 1, sk.ofoCount - j);
+            System.arraycopy(sk.ofoFin, j, sk.ofoFin, i + 1, sk.ofoCount - j);
+            sk.ofoCount -= j - i - 1;
         }
-        if (i > 0 && sk.ofoSeq[i - 1] == seq && sk.ofoEnd[i - 1] == end) {
-            sk.net.mib.inc(cpu, TcpMib.Ext.TCPOFOMerge); // the same bytes again
-            sk.drop = TcpDrops.Reason.TCP_OFOMERGE;
-            return;
-        }
-        SkBuff keep = skb.get(); // the caller frees its reference; the queue keeps this one
-        skb.setTransportHeader(payload);
-        System.arraycopy(sk.ofoSkb, i, sk.ofoSkb, i + 1, sk.ofoCount - i);
-        System.arraycopy(sk.ofoSeq, i, sk.ofoSeq, i + 1, sk.ofoCount - i);
-        System.arraycopy(sk.ofoEnd, i, sk.ofoEnd, i + 1, sk.ofoCount - i);
-        System.arraycopy(sk.ofoFin, i, sk.ofoFin, i + 1, sk.ofoCount - i);
-        sk.ofoSkb[i] = keep;
-        sk.ofoSeq[i] = seq;
-        sk.ofoEnd[i] = end;
-        sk.ofoFin[i] = fin;
-        sk.ofoCount++;
-        sk.ofoTruesize += keep.truesize();
+        sk.ofoSeq[i] = mergedSeq;
+        sk.ofoEnd[i] = mergedEnd;
+        sk.ofoFin[i] = mergedFin;
+        sk.ofoBytes += mergedEnd - mergedSeq - had;
         sk.net.mib.inc(cpu, TcpMib.Ext.TCPOFOQueue);
         sk.rcvOoopack++;
-        ofoMergeCovered(i, cpu);
+        if (sk.rx.sackOk) {
+            sk.sacks.newOfo(seq, end);
+        }
     }
 
     /**
-     * {@code tcp_data_queue_ofo}'s merges: queued segments that the one just queued at {@code i} covers
-     * whole (one starting where it starts, or any after it ending by its end) leave the queue, each
-     * counted as TCPOFOMerge; the D-SACK for them was set already. A FIN stays unless the new one has it.
+     * {@code tcp_ofo_queue}: ranges the hole's filling made in order join the stream. Their bytes are in
+     * the ring already: {@code rcv_nxt} moves over them, nothing is copied.
      */
-    void ofoMergeCovered(int i, int cpu) {
-        int seq = sk.ofoSeq[i];
-        int end = sk.ofoEnd[i];
-        boolean fin = sk.ofoFin[i];
-        while (i > 0 && sk.ofoSeq[i - 1] == seq && !TcpSeq.after(sk.ofoEnd[i - 1], end) && (fin || !sk.ofoFin[i - 1])) {
-            ofoRemove(i - 1, cpu);
-            i--;
-        }
-        while (i + 1 < sk.ofoCount && !TcpSeq.after(sk.ofoEnd[i + 1], end) && TcpSeq.before(sk.ofoSeq[i + 1], end)
-                && (fin || !sk.ofoFin[i + 1])) {
-            ofoRemove(i + 1, cpu);
-        }
-    }
-
-    void ofoRemove(int k, int cpu) {
-        SkBuff s = sk.ofoSkb[k];
-        System.arraycopy(sk.ofoSkb, k + 1, sk.ofoSkb, k, sk.ofoCount - k - 1);
-        System.arraycopy(sk.ofoSeq, k + 1, sk.ofoSeq, k, sk.ofoCount - k - 1);
-        System.arraycopy(sk.ofoEnd, k + 1, sk.ofoEnd, k, sk.ofoCount - k - 1);
-        System.arraycopy(sk.ofoFin, k + 1, sk.ofoFin, k, sk.ofoCount - k - 1);
-        sk.ofoCount--;
-        sk.ofoSkb[sk.ofoCount] = null;
-        sk.ofoTruesize -= s.truesize();
-        s.free();
-        sk.net.mib.inc(cpu, TcpMib.Ext.TCPOFOMerge);
-    }
-
-    /** {@code tcp_ofo_queue}: segments the hole's filling made in order join the stream. */
     void ofoSplice(int cpu) {
         while (sk.ofoCount > 0 && !sk.finReceived && TcpSeq.beforeOrEqual(sk.ofoSeq[0], sk.rcvNxt)) {
-            SkBuff s = sk.ofoSkb[0];
-            int seq = sk.ofoSeq[0];
             int end = sk.ofoEnd[0];
             boolean fin = sk.ofoFin[0];
-            System.arraycopy(sk.ofoSkb, 1, sk.ofoSkb, 0, sk.ofoCount - 1);
-            System.arraycopy(sk.ofoSeq, 1, sk.ofoSeq, 0, sk.ofoCount - 1);
-            System.arraycopy(sk.ofoEnd, 1, sk.ofoEnd, 0, sk.ofoCount - 1);
-            System.arraycopy(sk.ofoFin, 1, sk.ofoFin, 0, sk.ofoCount - 1);
+            sk.ofoBytes -= end - sk.ofoSeq[0];
             sk.ofoCount--;
-            sk.ofoSkb[sk.ofoCount] = null;
-            sk.ofoTruesize -= s.truesize();
+            System.arraycopy(sk.ofoSeq, 1, sk.ofoSeq, 0, sk.ofoCount);
+            System.arraycopy(sk.ofoEnd, 1, sk.ofoEnd, 0, sk.ofoCount);
+            System.arraycopy(sk.ofoFin, 1, sk.ofoFin, 0, sk.ofoCount);
             if (TcpSeq.after(end, sk.rcvNxt)) {
-                int skip = sk.rcvNxt - seq;
-                int n = Math.min(end - sk.rcvNxt, sk.rcvRoom());
-                copyToRing(s, s.transportHeader() + skip, n);
-                sk.rcvNxt += n;
+                int n = end - sk.rcvNxt;
+                sk.rcvNxt = end;
                 sk.rcvdSinceAck += n;
                 sk.bytesReceived += n;
-                if (fin && sk.rcvNxt == end) {
-                    finRcv(cpu);
-                }
-            } else if (fin && end == sk.rcvNxt) {
+            }
+            if (fin && end == sk.rcvNxt) {
                 finRcv(cpu);
             }
-            s.free();
         }
     }
 
     /** {@code tcp_fin}: the peer has no more to send. */
     void finRcv(int cpu) {
         sk.finReceived = true;
+        sk.ofoCount = 0; // tcp_fin purges the out-of-order queue: nothing comes after the FIN
+        sk.ofoBytes = 0;
         sk.rcvNxt++;
         sk.bytesReceived++; // tcp_rcv_nxt_update counts the FIN's sequence number too
         sk.setShutdownBits(sk.shutdownBits() | RCV_SHUTDOWN);
@@ -876,36 +900,6 @@ final class TcpInput {
         } else {
             dsackSet(seq, sk.rcvNxt, cpu);
         }
-    }
-
-    /**
-     * {@code tcp_data_queue_ofo}'s overlap rules: bytes all queued already are dropped (TCPOFOMerge) and
-     * D-SACKed; an overlap with what is queued is D-SACKed; either way the SACK blocks learn the range
-     * ({@code tcp_sack_new_ofo_skb}). True when the segment is to be dropped.
-     */
-    boolean ofoSack(int seq, int end, int cpu) {
-        boolean sack = sk.rx.sackOk;
-        for (int k = 0; k < sk.ofoCount; k++) {
-            if (!TcpSeq.after(sk.ofoSeq[k], seq) && !TcpSeq.after(end, sk.ofoEnd[k]) && sk.ofoSeq[k] != sk.ofoEnd[k]) {
-                sk.net.mib.inc(cpu, TcpMib.Ext.TCPOFOMerge);
-                dsackSet(seq, end, cpu);
-                if (sack) {
-                    sk.sacks.newOfo(seq, end);
-                }
-                return true;
-            }
-        }
-        for (int k = 0; k < sk.ofoCount; k++) {
-            if (TcpSeq.before(sk.ofoSeq[k], seq) && TcpSeq.after(sk.ofoEnd[k], seq)) {
-                dsackSet(seq, sk.ofoEnd[k], cpu); // a partial overlap on the left
-            } else if (!TcpSeq.before(sk.ofoSeq[k], seq) && TcpSeq.before(sk.ofoSeq[k], end) && sk.ofoSeq[k] != sk.ofoEnd[k]) {
-                dsackExtend(sk.ofoSeq[k], TcpSeq.after(sk.ofoEnd[k], end) ? end : sk.ofoEnd[k], cpu);
-            }
-        }
-        if (sack) {
-            sk.sacks.newOfo(seq, end);
-        }
-        return false;
     }
 
     /** An acceptable ACK (not an old one): probes were answered; keepalive's clock restarts. */

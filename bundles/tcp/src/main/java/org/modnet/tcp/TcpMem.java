@@ -10,7 +10,7 @@ import org.modnet.api.net.NetNamespace;
 /**
  * TCP's memory in one namespace ({@code tcp_memory_allocated}, {@code tcp_memory_pressure}) and the
  * limits Linux puts on it. Every connection charges the bytes it queues (unread bytes in its receive
- * ring, the out-of-order queue's truesize, unacknowledged bytes in its send ring) as they change;
+ * ring, the out-of-order bytes beyond them, unacknowledged bytes in its send ring) as they change;
  * {@code /proc/net/sockstat}'s TCP "mem" is the total in pages of 4096 bytes.
  *
  * <ul>

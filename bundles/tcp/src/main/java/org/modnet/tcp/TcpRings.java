@@ -8,7 +8,9 @@ package org.modnet.tcp;
  * doubles as data needs (so it is allocated a handful of times per connection, never per segment in
  * steady state) up to the power of two the buffer allows, and is given back when it has stayed empty
  * while no data moved for {@value #IDLE_MS} ms. The window we offer comes from the buffer's limit, not
- * from the ring's size at the moment.
+ * from the ring's size at the moment. The receive ring also holds the out-of-order bytes, at their
+ * offset from {@code rcv_nxt} beyond the in-order tail: it grows to reach them and keeps them when it
+ * grows, and is not given back while it holds any.
  */
 final class TcpRings {
     /** No ring yet: an established connection before its first byte, or after a quiet time. */

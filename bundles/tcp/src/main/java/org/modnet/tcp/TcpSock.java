@@ -61,9 +61,12 @@ final class TcpSock extends Sock {
     private static final int IPV4_MAX_PMTU = 65535;
     /** Segments acknowledged at once at the start of a connection ({@code icsk_ack.quick}). */
     private static final int QUICKACKS = 16;
-    /** Out-of-order segments kept (the {@code out_of_order_queue}'s bound here); more are TCPOFODrop. */
+    /**
+     * Out-of-order ranges kept (the {@code out_of_order_queue}'s bound here): adjacent and overlapping
+     * segments merge into one range, so this bounds the holes, not the segments; a segment that would
+     * need one more range is TCPOFODrop.
+     */
     static final int OFO_MAX = 64;
-    private static final SkBuff[] NO_SKBS = {};
     private static final int[] NO_INTS = {};
     private static final boolean[] NO_BOOLEANS = {};
     /** {@code net.ipv4.tcp_reordering}'s default: the reordering TCP_INFO reports. */
@@ -349,14 +352,19 @@ final class TcpSock extends Sock {
      */
     int rbufLimit;
     boolean finReceived;
-    /** The out-of-order queue, made with its first segment ({@link #ofoReserve}) and given back when quiet. */
-    SkBuff[] ofoSkb = NO_SKBS;
+    /**
+     * The out-of-order queue as ranges [ofoSeq, ofoEnd) in sequence order, apart and not touching, the
+     * last one's FIN in ofoFin (ofoEnd is the last byte's end; the FIN's number comes after it). Their
+     * bytes are in the receive ring already, at their offset from {@code rcv_nxt}, in the room the
+     * window offered; no skb is held. Made with the first range ({@link #ofoReserve}), given back when
+     * quiet.
+     */
     int[] ofoSeq = NO_INTS;
     int[] ofoEnd = NO_INTS;
     boolean[] ofoFin = NO_BOOLEANS;
     int ofoCount;
-    /** The out-of-order queue's truesize, charged against SO_RCVBUF with the unread bytes ({@code sk_rmem_alloc}). */
-    int ofoTruesize;
+    /** The out-of-order ranges' bytes, charged against SO_RCVBUF with the unread ones ({@code sk_rmem_alloc}). */
+    int ofoBytes;
     /** What this connection has charged to {@link TcpMem} (its queued bytes when last synced). */
     long memCharged;
     /** {@code rcvq_space}: bytes read in the last measured RTT, and where and when that measure began (DRS). */
@@ -1102,12 +1110,8 @@ final class TcpSock extends Sock {
             net.putPort(this, localPort);
             portHeld = false;
         }
-        for (int i = 0; i < ofoCount; i++) {
-            ofoSkb[i].free();
-            ofoSkb[i] = null;
-        }
         ofoCount = 0;
-        ofoTruesize = 0;
+        ofoBytes = 0;
         memSync(cpu);
         wake();
     }
@@ -1666,9 +1670,9 @@ final class TcpSock extends Sock {
 
     // --- memory charged (sk_rmem_alloc, tcp_mem) ---
 
-    /** {@code sk_rmem_alloc}: unread bytes in the receive ring and the out-of-order queue's truesize. */
+    /** {@code sk_rmem_alloc}: unread bytes in the receive ring and the out-of-order bytes beyond them. */
     int rmemQueued() {
-        return (rbuf == null ? 0 : Math.max(readable(), 0)) + ofoTruesize; // the FIN's sequence number holds no byte
+        return (rbuf == null ? 0 : Math.max(readable(), 0)) + ofoBytes; // the FIN's sequence number holds no byte
     }
 
     /**
@@ -2427,12 +2431,22 @@ final class TcpSock extends Sock {
         }
     }
 
-    /** The receive ring holds {@code need} bytes from {@code copied_seq}: allocated or doubled as data needs. */
+    /**
+     * The receive ring holds {@code need} bytes from {@code copied_seq}: allocated or doubled as data
+     * needs, keeping the unread bytes and the out-of-order ones beyond them.
+     */
     void rcvRingReserve(int need) {
         if (need > rbuf.length) {
-            rbuf = TcpRings.grow(rbuf, copiedSeq - rbase, Math.max(readable(), 0), need, rbufLimit);
+            rbuf = TcpRings.grow(rbuf, copiedSeq - rbase, rcvRingLive(), need, rbufLimit);
             rbase = copiedSeq;
         }
+    }
+
+    /** The ring's bytes that must stay, from {@code copied_seq}: up to the highest out-of-order byte, else the unread ones. */
+    int rcvRingLive() {
+        int live = Math.max(readable(), 0);
+        live = ofoCount == 0 ? live : Math.max(live, ofoEnd[ofoCount - 1] - copiedSeq);
+        return Math.min(live, rbuf.length); // every range's end was reserved: never more than the ring holds
     }
 
     /**
@@ -2447,7 +2461,7 @@ final class TcpSock extends Sock {
     /** A ring that is allocated and empty: the reclaim timer will give it back once the connection is quiet. */
     void ringEmptied() {
         if (!reclaimTimer.pending() && sbuf != null && (sbuf.length > 0 && !TcpSeq.after(writeSeq, sndUna)
-                || rbuf.length > 0 && readable() <= 0)) {
+                || rbuf.length > 0 && readable() <= 0 && ofoCount == 0)) {
             reclaimTimer.mod(TcpRings.IDLE_MS);
         }
     }
@@ -2483,11 +2497,10 @@ final class TcpSock extends Sock {
                 sbuf = TcpRings.NONE;
                 rec.q.release();
             }
-            if (readable() <= 0) {
+            if (readable() <= 0 && ofoCount == 0) { // out-of-order bytes live in the ring
                 rbuf = TcpRings.NONE;
             }
             if (ofoCount == 0) {
-                ofoSkb = NO_SKBS;
                 ofoSeq = ofoEnd = NO_INTS;
                 ofoFin = NO_BOOLEANS;
             }
@@ -2502,7 +2515,6 @@ final class TcpSock extends Sock {
      */
     void ofoReserve() {
         if (ofoSeq.length == 0) {
-            ofoSkb = new SkBuff[OFO_MAX];
             ofoSeq = new int[OFO_MAX];
             ofoEnd = new int[OFO_MAX];
             ofoFin = new boolean[OFO_MAX];

@@ -104,6 +104,50 @@ class TcpHandOverTest {
         return new long[] { fd, sa[0].tsval() };
     }
 
+    /** The peer's bytes [off, off + len) of {@code stream}, with FIN when {@code fin}. */
+    private static void bytes(TcpPeer p, byte[] stream, int off, int len, boolean fin, int tsval) {
+        p.in(PORT, TcpHeader.ACK | (fin ? TcpHeader.FIN : 0), P + off, p.iss + 1, 63, TcpPeer.ts(tsval, 0),
+                java.util.Arrays.copyOfRange(stream, off, off + len));
+    }
+
+    @Test
+    void outOfOrderRangesGoOverWithTheirBytesAndTheFilledHolesDeliverThemInOrder() throws Exception {
+        TcpPeer p = peer();
+        int l = p.listen(PORT);
+        int fd = p.accept(l, PORT, SYN, TcpPeer.ts(101, 0), null);
+        byte[] stream = new byte[5000];
+        for (int i = 0; i < stream.length; i++) {
+            stream[i] = (byte) (i * 13 + i / 256);
+        }
+        bytes(p, stream, 1000, 500, false, 102);
+        bytes(p, stream, 1500, 500, false, 103); // touches the first: one range [1000, 2000)
+        bytes(p, stream, 3000, 1000, false, 104);
+        bytes(p, stream, 4000, 1000, true, 105); // [3000, 5000) and the FIN
+        TcpConnectionState was = TcpHandOver.state(conn(p));
+        assertEquals(2, was.outOfOrder().size(), "two ranges");
+        TcpSegment a = was.outOfOrder().get(0);
+        TcpSegment b = was.outOfOrder().get(1);
+        assertEquals(P + 1000, a.seq());
+        assertArrayEquals(java.util.Arrays.copyOfRange(stream, 1000, 2000), a.payload(), "read from the ring");
+        assertEquals(false, a.fin());
+        assertEquals(P + 3000, b.seq());
+        assertArrayEquals(java.util.Arrays.copyOfRange(stream, 3000, 5000), b.payload());
+        assertTrue(b.fin());
+
+        p.s.swapTcp(TcpHandOver.STATE_VERSION);
+        TcpSock now = conn(p);
+        assertEquals(2, now.ofoCount);
+        assertEquals(3000, now.ofoBytes);
+        bytes(p, stream, 0, 1000, false, 106);
+        assertEquals(TcpSock.TCP_ESTABLISHED, now.state(), "the second hole is still open");
+        bytes(p, stream, 2000, 1000, false, 107);
+        assertEquals(TcpSock.TCP_CLOSE_WAIT, now.state(), "the FIN came in order with the last range");
+        ByteBuffer in = ByteBuffer.allocate(6000);
+        assertEquals(5000, p.sys.recv(fd, in, SocketCalls.MSG_DONTWAIT));
+        assertArrayEquals(stream, java.util.Arrays.copyOf(in.array(), 5000), "every byte in order, through the same descriptor");
+        assertEquals(0, p.sys.recv(fd, in, SocketCalls.MSG_DONTWAIT), "then the end of the stream");
+    }
+
     /** The rest of the script: the hole filled, everything acknowledged as it comes, the app reads it all. */
     private static byte[] after(TcpPeer p, int fd) {
         data(p, P + 100, 200, 1 + 8000, 63, 105);

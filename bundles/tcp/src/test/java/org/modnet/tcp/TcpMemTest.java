@@ -14,16 +14,14 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * TCP's memory as Linux manages it: the out-of-order queue bounded by SO_RCVBUF in truesize and pruned
- * from the top ({@code tcp_prune_queue}, {@code tcp_prune_ofo_queue}), {@code tcp_mem} and memory
- * pressure, sockstat's pages, and orphans ({@code tcp_max_orphans}, {@code tcp_orphan_retries}).
- *
- * <p>Every segment the peer sends sits in a 2048-byte pool buffer: truesize 2048 + 256 = 2304.
+ * TCP's memory as Linux manages it: the out-of-order bytes charged as they lie in the receive ring
+ * (so a window of them fits the buffer that offered it) and pruned from the top when the buffer or
+ * {@code tcp_mem} says so ({@code tcp_prune_queue}, {@code tcp_prune_ofo_queue}), {@code tcp_mem} and
+ * memory pressure, sockstat's pages, and orphans ({@code tcp_max_orphans}, {@code tcp_orphan_retries}).
  */
 class TcpMemTest {
     private static final int PORT = 5000;
     private static final int P = PEER_ISS + 1;
-    private static final int TRUESIZE = 2304;
 
     private TcpPeer p;
     private int l;
@@ -64,36 +62,54 @@ class TcpMemTest {
     }
 
     @Test
-    void theOutOfOrderQueueIsBoundedByTheReceiveBufferInTruesize() {
+    void outOfOrderBytesAreChargedAsBytesSoTheWholeBufferOfThemFitsAndNoneIsPruned() {
         int fd = smallBuffer();
-        for (int k = 1; k <= 10; k++) {
-            data(P + 1000 * k, 1000); // a hole at [P, P + 1000): all ten wait out of order
+        for (int k = 1; k <= 15; k++) {
+            data(P + 1000 * k, 1000); // a hole at [P, P + 1000): all fifteen wait out of order
         }
-        // 7 * 2304 = 16128 <= 16384, so the 8th is still taken (as sk_rmem_alloc <= sk_rcvbuf is checked
-        // before it is added); the 9th and 10th find the buffer over: nothing above them to prune
-        assertEquals(8, p.count(TcpMib.Ext.TCPOFOQueue));
-        assertEquals(2, p.count(TcpMib.Ext.PruneCalled));
-        assertEquals(2, p.count(TcpMib.Ext.RcvPruned));
-        assertEquals(2, p.count(TcpMib.Ext.TCPOFODrop));
+        // 15,000 bytes in a 16,384-byte buffer: charged at what they hold (an skb's truesize would have
+        // passed SO_RCVBUF by the 8th and dropped the rest)
+        assertEquals(15, p.count(TcpMib.Ext.TCPOFOQueue));
+        assertEquals(0, p.count(TcpMib.Ext.PruneCalled));
+        assertEquals(0, p.count(TcpMib.Ext.RcvPruned));
+        assertEquals(0, p.count(TcpMib.Ext.TCPOFODrop));
         assertEquals(0, p.count(TcpMib.Ext.OfoPruned));
         data(P, 1000);
-        assertEquals(9000, inq(fd), "the hole filled: the 8 queued join the stream");
+        assertEquals(16000, inq(fd), "the hole filled: everything queued joins the stream");
     }
 
     @Test
-    void aSegmentBelowTheQueuedOnesPrunesTheQueueFromTheTop() {
+    void outOfOrderDataBeyondTheBufferIsDroppedAndCounted() {
         int fd = smallBuffer();
+        data(P + 16000, 1000); // ends past rcv_nxt + 16384: no room promised for it
+        assertEquals(0, p.count(TcpMib.Ext.TCPOFOQueue));
+        assertEquals(1, p.count(TcpMib.Ext.TCPOFODrop));
+        data(P + 15000, 1000);
+        assertEquals(1, p.count(TcpMib.Ext.TCPOFOQueue), "the last bytes the buffer holds are taken");
+        assertEquals(0, inq(fd));
+    }
+
+    @Test
+    void aSegmentBelowTheQueuedOnesPrunesTheQueueFromTheTopWhenTheUserShrankTheBuffer() {
+        int fd = accept();
         for (int k = 1; k <= 8; k++) {
-            data(P + 1000 * k, 1000);
+            data(P + 1500 * k, 1000); // eight ranges of 1000 bytes, apart
         }
-        assertEquals(8 * TRUESIZE, 18432);
-        data(P + 500, 500); // over SO_RCVBUF: [P+8000, P+9000) goes so that this one fits
+        assertEquals(0, p.sys.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, 2304)); // 4608: SOCK_MIN_RCVBUF
+        data(P + 200, 300); // 8000 queued, over SO_RCVBUF: ranges go from the top until 4000 <= 4608
         assertEquals(1, p.count(TcpMib.Ext.PruneCalled));
         assertEquals(1, p.count(TcpMib.Ext.OfoPruned));
         assertEquals(0, p.count(TcpMib.Ext.RcvPruned));
         assertEquals(0, p.count(TcpMib.Ext.TCPOFODrop));
-        data(P, 500);
-        assertEquals(8000, inq(fd), "up to the pruned segment");
+        assertEquals(9, p.count(TcpMib.Ext.TCPOFOQueue));
+        data(P, 200);
+        assertEquals(500, inq(fd), "up to the next hole");
+        data(P + 500, 1000);
+        assertEquals(2500, inq(fd), "the first range joined");
+        data(P + 2500, 500);
+        data(P + 4000, 1000);
+        data(P + 5000, 1000);
+        assertEquals(7000, inq(fd), "up to the first pruned range: [P + 7000, P + 8000) must come again");
     }
 
     @Test
@@ -102,16 +118,21 @@ class TcpMemTest {
         assertEquals(0, p.s.tcp.memoryPages(p.s.ns));
         data(P, 1000);
         data(P + 1000, 1000);
-        data(P + 3000, 1000); // out of order: its truesize counts
-        assertEquals((2000 + TRUESIZE + 4095) / 4096, p.s.tcp.memoryPages(p.s.ns));
+        data(P + 3000, 1000); // out of order: its bytes count, not an skb's truesize
+        data(P + 4000, 1000);
+        data(P + 5000, 1000);
+        data(P + 6000, 200);
+        assertEquals(2, p.s.tcp.memoryPages(p.s.ns), "5,200 bytes");
         assertEquals(2000, p.sys.recv(fd, ByteBuffer.allocate(4000), 0));
-        assertEquals(1, p.s.tcp.memoryPages(p.s.ns), "the out-of-order segment's truesize stays");
+        assertEquals(1, p.s.tcp.memoryPages(p.s.ns), "the out-of-order bytes stay");
         data(P + 2000, 1000);
-        assertEquals(2000, p.sys.recv(fd, ByteBuffer.allocate(4000), 0));
+        assertEquals(4000, p.sys.recv(fd, ByteBuffer.allocate(4000), 0));
+        assertEquals(1, p.s.tcp.memoryPages(p.s.ns), "200 unread bytes");
+        assertEquals(200, p.sys.recv(fd, ByteBuffer.allocate(4000), 0));
         assertEquals(0, p.s.tcp.memoryPages(p.s.ns));
         assertEquals(200, p.sys.send(fd, ByteBuffer.allocate(200), 0));
         assertEquals(1, p.s.tcp.memoryPages(p.s.ns), "unacknowledged bytes count");
-        p.in(PORT, TcpHeader.ACK, P + 4000, p.iss + 201, 65535, new byte[0], 0);
+        p.in(PORT, TcpHeader.ACK, P + 6200, p.iss + 201, 65535, new byte[0], 0);
         assertEquals(0, p.s.tcp.memoryPages(p.s.ns));
     }
 
@@ -136,13 +157,15 @@ class TcpMemTest {
     void overTcpMemMaxOutOfOrderSegmentsAreRefusedBeyondTcpRmemMin() throws Exception {
         p.s.ns.sysctl().set("net.ipv4.tcp_mem", "1 1 1");
         int fd = accept();
-        data(P + 1000, 1000); // 2304 of truesize: TCP passes tcp_mem[2] (one page), but within tcp_rmem[0] (4096)
-        data(P + 2000, 1000); // 4608: over tcp_mem[2] and over tcp_rmem[0]: refused
-        assertEquals(1, p.count(TcpMib.Ext.TCPOFOQueue));
+        for (int k = 1; k <= 4; k++) {
+            data(P + 1000 * k, 1000); // up to 4000 bytes: within tcp_mem[2] (one page)
+        }
+        data(P + 6000, 1000); // 5000: over tcp_mem[2] and over tcp_rmem[0] (4096): refused, nothing above it to prune
+        assertEquals(4, p.count(TcpMib.Ext.TCPOFOQueue));
         assertEquals(1, p.count(TcpMib.Ext.TCPOFODrop));
         assertEquals(1, p.count(TcpMib.Ext.PruneCalled));
         data(P, 1000);
-        assertEquals(2000, inq(fd));
+        assertEquals(5000, inq(fd));
     }
 
     @Test

@@ -148,8 +148,17 @@ final class TcpPeer implements AutoCloseable {
         in(PEER_PORT, port, flags, seq, ack, win, options, payload);
     }
 
+    /** As {@link #in(int, int, int, int, int, byte[], int)}, with the payload's bytes given. */
+    void in(int port, int flags, int seq, int ack, int win, byte[] options, byte[] data) {
+        in(PEER_PORT, port, flags, seq, ack, win, options, data.length, data);
+    }
+
     /** As {@link #in(int, int, int, int, int, byte[], int)}, from the peer's port {@code sport}. */
     void in(int sport, int port, int flags, int seq, int ack, int win, byte[] options, int payload) {
+        in(sport, port, flags, seq, ack, win, options, payload, null);
+    }
+
+    private void in(int sport, int port, int flags, int seq, int ack, int win, byte[] options, int payload, byte[] data) {
         if (options.length % 4 != 0) {
             throw new IllegalArgumentException("options must fill whole words: " + options.length);
         }
@@ -176,7 +185,7 @@ final class TcpPeer implements AutoCloseable {
         TcpHeader.write(skb, th, sport, port, seq, ack, flags, win, options.length);
         skb.setBytes(th + 20, options, 0, options.length);
         for (int i = 0; i < payload; i++) {
-            skb.setU8(th + 20 + options.length + i, 'a' + i % 26);
+            skb.setU8(th + 20 + options.length + i, data != null ? data[i] : 'a' + i % 26);
         }
         TcpHeader.setChecksum(skb, th, tcpLen, TcpAf.inetPseudoSum(PEER, LOCAL, tcpLen));
         assertTrue(d0.rxQueue(0).receive(skb));
