@@ -127,6 +127,13 @@ final class TcpOutput {
                 paceSent(len);
                 continue;
             }
+            // tcp_snd_wnd_test: the next segment (a full MSS, or the rest of its skb) goes only when all of
+            // it fits the peer's window; never a sliver cut to what the window leaves (sender silly window
+            // avoidance, RFC 9293 3.8.6.2.1). The ACKs for what is in flight open it; with nothing in
+            // flight the probe timer sends into a window that stays smaller (tcp_write_wakeup)
+            if (sk.push.limit(sk.sndNxt, Math.min(sk.mss, sk.writeSeq - sk.sndNxt)) > wndRight - sk.sndNxt) {
+                break;
+            }
             if (!sk.rec.hasRoomFor(len)) {
                 sk.net.mib.inc(cpu, TcpMib.Ext.TCPWqueueTooBig);
                 break; // the scoreboard is full: the next ACK makes room
