@@ -325,9 +325,15 @@ public final class UdpProtocol implements InetProtocol, SocketProtocol, PernetOp
      */
     @Override
     public void error(SkBuff skb, int inner, int type, int code, int info) {
+        errorFoundSocket(skb, inner, type, code, info);
+    }
+
+    /** {@link #error}: false when no socket sent the quoted datagram (Icmp InErrors, counted by IPv4). */
+    @Override
+    public boolean errorFoundSocket(SkBuff skb, int inner, int type, int code, int info) {
         UdpNet net = skb.dev() == null ? null : nets.get(skb.dev().namespace());
         if (net == null) {
-            return;
+            return false;
         }
         int ihl = (skb.getU8(inner) & 0xf) * 4;
         int ourAddr = skb.getU32(inner + 12);
@@ -336,7 +342,7 @@ public final class UdpProtocol implements InetProtocol, SocketProtocol, PernetOp
         int theirPort = skb.getU16(inner + ihl + 2);
         UdpSock sk = net.lookup(theirAddr, theirPort, ourAddr, ourPort);
         if (sk == null) {
-            return;
+            return false;
         }
         Errno err;
         boolean hard;
@@ -363,13 +369,14 @@ public final class UdpProtocol implements InetProtocol, SocketProtocol, PernetOp
                 hard = false;
             }
             default -> {
-                return;
+                return true;
             }
         }
         if (!hard || sk.state() != Sock.TCP_ESTABLISHED) {
-            return;
+            return true;
         }
         sk.reportError(err);
+        return true;
     }
 
     // --- counters ---

@@ -206,6 +206,18 @@ class UdpTest {
         s.run();
         assertEquals(2, s.count(UdpMib.Counter.NoPorts));
         assertEquals(-Errno.EAGAIN.number(), sys.recv(loose, ByteBuffer.allocate(10), MSG_DONTWAIT));
+        assertEquals(0L, s.ipv4.counters(s.ns).get("IcmpInErrors"), "each error found its socket");
+    }
+
+    @Test
+    void anIcmpErrorForASocketThatIsGoneCountsIcmpInErrors() {
+        int client = udpSocket();
+        assertEquals(0, sys.connect(client, new SockAddr(LOCALHOST, 9)));
+        assertEquals(4, sys.send(client, text("ping"), 0));
+        assertEquals(0, sys.close(client)); // gone before the port unreachable comes back
+        s.run();
+        assertEquals(1L, s.ipv4.counters(s.ns).get("IcmpInDestUnreachs"));
+        assertEquals(1L, s.ipv4.counters(s.ns).get("IcmpInErrors"), "__udp4_lib_err found no socket");
     }
 
     @Test
