@@ -748,6 +748,145 @@ public class ShellIT {
         }
     }
 
+    /** ethtool's runs compared with Linux's, in a namespace with a veth pair v0/v1 (both up) and lo. */
+    private static final String[] ETHTOOL_RUNS = { "ethtool -i v0", "ethtool -k v0", "ethtool -l v0", "ethtool -i lo", "ethtool -S lo",
+            "ethtool -g lo", "ethtool -l lo", "ethtool -k lo", "ethtool -L lo combined 1", "ethtool -i nosuch" };
+
+    /**
+     * ethtool's output where both stacks can agree: {@code -k}'s values only for the features modnet's
+     * devices model (the rest: each line's name and indentation, in Linux's order), and the channel
+     * maximums, which are the CPUs on Linux (a veth's queues here), as N.
+     */
+    private static String ethtoolComparable(String run, String out) {
+        java.util.Set<String> modelled = java.util.Set.of("rx-checksumming", "tx-checksum-ip-generic", "tx-scatter-gather", "tx-tcp-segmentation",
+                "generic-segmentation-offload", "generic-receive-offload", "rx-vlan-offload", "tx-vlan-offload", "loopback");
+        StringBuilder b = new StringBuilder();
+        boolean maximums = false;
+        for (String line : out.split("\n")) {
+            maximums = line.equals("Pre-set maximums:") || maximums && !line.startsWith("Current");
+            if (maximums) {
+                line = line.replaceAll("\\d+", "N");
+            }
+            if (run.contains("-k") && line.contains(": ") && !line.startsWith("Features")) {
+                String name = line.substring(0, line.indexOf(": "));
+                if (!modelled.contains(name.strip())) {
+                    line = name; // modnet has not the feature: its name in Linux's place is what is compared
+                } else if (run.endsWith("lo")) {
+                    line = line.replace(" [fixed]", ""); // which of lo's are fixed differs: README
+                }
+            }
+            b.append(line).append('\n');
+        }
+        return b.toString();
+    }
+
+    /**
+     * ethtool (issue 20) beside Linux's ethtool for a veth pair and lo in a Linux namespace: veth's driver
+     * information, every feature name in Linux 6.18's order with the modelled ones' values, veth's
+     * channels, and lo's refusals in ethtool's words and exit statuses.
+     */
+    @Test
+    public void ethtoolAnswersAsLinuxsDriversDo() throws Exception {
+        sh("ip netns add ea");
+        sh("ip -n ea link add v0 type veth peer name v1 ; ip -n ea link set v0 up ; ip -n ea link set v1 up ; ip -n ea link set lo up");
+        java.util.List<String> ours = new java.util.ArrayList<>();
+        for (String r : ETHTOOL_RUNS) {
+            ours.add(ethtoolComparable(r, withStatus("ea", r)));
+        }
+        assertThat(ours.get(1), containsString("\ttx-checksum-ip-generic: on\n\ttx-checksum-ipv6\n"));
+        org.junit.Assume.assumeTrue("Linux's side needs root, iproute2's ip and ethtool",
+                Processes.isRoot() && Processes.onPath("ip") && Processes.onPath("ethtool"));
+        String p = "me" + ProcessHandle.current().pid() % 100000;
+        try {
+            linuxIp("netns", "add", p);
+            linuxIp("-n", p, "link", "add", "v0", "type", "veth", "peer", "name", "v1");
+            for (String d : new String[] { "v0", "v1", "lo" }) {
+                linuxIp("-n", p, "link", "set", d, "up");
+            }
+            java.util.List<String> differences = new java.util.ArrayList<>();
+            for (int i = 0; i < ETHTOOL_RUNS.length; i++) {
+                java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of("ip", "netns", "exec", p));
+                cmd.addAll(java.util.List.of(ETHTOOL_RUNS[i].split(" ")));
+                Processes.Result l = Processes.run(cmd.toArray(String[]::new));
+                String linux = ethtoolComparable(ETHTOOL_RUNS[i], l.out() + l.err() + "status " + l.status() + "\n");
+                if (!linux.equals(ours.get(i))) {
+                    differences.add(ETHTOOL_RUNS[i] + "\nLinux:\n" + linux + "modnet:\n" + ours.get(i));
+                }
+            }
+            assertEquals(String.join("\n", differences), 0, differences.size());
+        } finally {
+            Processes.run("ip", "netns", "del", p);
+        }
+    }
+
+    /** ip maddr's lines that both stacks have: without IPv6's (modnet has none) and with ifindexes as N. */
+    private static String maddrComparable(String out) {
+        StringBuilder b = new StringBuilder();
+        String device = null;
+        for (String line : out.split("\n")) {
+            if (line.startsWith("\tinet6 ") || line.startsWith("\tlink  33:33:") || line.isEmpty()) {
+                continue;
+            }
+            if (!line.startsWith("\t")) {
+                device = line.replaceAll("^\\d+:", "N:"); // printed only with a line of its own left
+                continue;
+            }
+            if (device != null) {
+                b.append(device).append('\n');
+                device = null;
+            }
+            b.append(line).append('\n');
+        }
+        return b.toString();
+    }
+
+    /** The ip maddr set-up, by {@code ip} in modnet or on Linux, in namespaces {@code a} and {@code b}. */
+    private static void maddrSetUp(String a, String b, java.util.function.Consumer<String> ip) {
+        for (String w : new String[] { "-n %a link add v0 type veth peer name v1", "-n %a link set v1 netns %b", "-n %a link add x0 type veth peer name x1",
+                "-n %a addr add 10.9.0.1/24 dev v0", "-n %a link set v0 up", "-n %b link set v1 up", "-n %a link set lo up",
+                "-n %a maddr add 01:00:5e:01:02:03 dev v0", "-n %a maddr add 01:00:5e:7f:00:09 dev x0" }) {
+            ip.accept(w.replace("%a", a).replace("%b", b));
+        }
+    }
+
+    /**
+     * ip maddr (issue 20) beside iproute2's for the same devices in two Linux namespaces: the all-hosts
+     * group on each device that is up (none on one that is down), its Ethernet mapping, static entries;
+     * IPv6's entries, which modnet does not have, left out.
+     */
+    @Test
+    public void ipMaddrListsTheAllHostsGroupAsLinuxDoes() throws Exception {
+        sh("ip netns add ma ; ip netns add mb");
+        maddrSetUp("ma", "mb", w -> shUnchecked("ip " + w));
+        String[] runs = { "-n %a maddr", "-n %b maddr", "-n %a maddr show dev v0", "-n %a maddr show x0" };
+        java.util.List<String> ours = new java.util.ArrayList<>();
+        for (String r : runs) {
+            ours.add(maddrComparable(sh("ip " + r.replace("%a", "ma").replace("%b", "mb"))));
+        }
+        assertEquals("N:\tlo\n\tinet  224.0.0.1\nN:\tv0\n\tlink  01:00:5e:00:00:01\n\tlink  01:00:5e:01:02:03 static\n\tinet  224.0.0.1\n"
+                + "N:\tx0\n\tlink  01:00:5e:7f:00:09 static\n", ours.get(0));
+        org.junit.Assume.assumeTrue("Linux's side needs root and iproute2's ip", Processes.isRoot() && Processes.onPath("ip"));
+        String p = "mm" + ProcessHandle.current().pid() % 100000;
+        try {
+            linuxIp("netns", "add", p + "a");
+            linuxIp("netns", "add", p + "b");
+            maddrSetUp(p + "a", p + "b", line -> {
+                try {
+                    linuxIp(line.split(" "));
+                } catch (Exception e) {
+                    throw new AssertionError(line, e);
+                }
+            });
+            for (int i = 0; i < runs.length; i++) {
+                String linux = maddrComparable(linuxIp(runs[i].replace("%a", p + "a").replace("%b", p + "b").split(" ")));
+                assertEquals("ip " + runs[i], linux, ours.get(i));
+            }
+        } finally {
+            Processes.run("ip", "netns", "del", p + "a");
+            Processes.run("ip", "netns", "del", p + "b");
+        }
+    }
+
     /** The ss runs compared with Linux's: selections, timers, the summary, listeners, TCP_INFO. */
     private static final String[] SS_RUNS = { "-t -a -n", "-u -a -n", "-t -a -n -o", "-s", "-l -n", "-t -u -l -n", "-tin", "-t -n" };
 
