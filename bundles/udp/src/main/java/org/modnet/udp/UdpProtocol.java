@@ -321,7 +321,8 @@ public final class UdpProtocol implements InetProtocol, SocketProtocol, PernetOp
      * {@code udp_err}: an ICMP error about a datagram we sent. A hard error (port, protocol or
      * administratively unreachable, fragmentation needed, parameter problem) becomes the pending error
      * of the connected socket that sent it, which its next call returns; unconnected sockets ignore
-     * errors, as Linux's without IP_RECVERR do.
+     * errors, as Linux's without IP_RECVERR do. With IP_RECVERR every error is queued on the socket's
+     * error queue ({@code recvmsg(MSG_ERRQUEUE)}) and becomes its pending error.
      */
     @Override
     public void error(SkBuff skb, int inner, int type, int code, int info) {
@@ -372,7 +373,11 @@ public final class UdpProtocol implements InetProtocol, SocketProtocol, PernetOp
                 return true;
             }
         }
-        if (!hard || sk.state() != Sock.TCP_ESTABLISHED) {
+        if (sk.recvErr()) {
+            // ip_icmp_error: every error, hard or soft, connected or not, is queued with the quoted payload
+            int offender = skb.getU32(skb.networkHeader() + 12);
+            sk.queueError(skb, inner + ihl + 8, err, type, code, info, offender, theirAddr, theirPort);
+        } else if (!hard || sk.state() != Sock.TCP_ESTABLISHED) {
             return true;
         }
         sk.reportError(err);
