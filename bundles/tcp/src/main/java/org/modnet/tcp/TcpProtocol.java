@@ -409,21 +409,12 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
             throw SockException.of(Errno.EAFNOSUPPORT); // the namespace is going away
         }
         TcpSock sk = new TcpSock(net);
-        if (noPmtuDisc(ns)) { // inet_create: net.ipv4.ip_no_pmtu_disc makes IP_PMTUDISC_DONT the default
+        if (net.noPmtuDisc.get() != 0) { // inet_create: net.ipv4.ip_no_pmtu_disc makes IP_PMTUDISC_DONT the default
             sk.setOption(org.modnet.socket.api.SocketCalls.IPPROTO_IP, org.modnet.socket.api.SocketCalls.IP_MTU_DISCOVER,
                     new int[] { org.modnet.socket.api.SocketCalls.IP_PMTUDISC_DONT });
         }
         net.created.add(sk);
         return sk;
-    }
-
-    private static boolean noPmtuDisc(NetNamespace ns) {
-        try {
-            String v = ns.sysctl() == null ? null : ns.sysctl().get("net.ipv4.ip_no_pmtu_disc");
-            return v != null && !"0".equals(v.trim());
-        } catch (org.modnet.api.net.NetException e) {
-            return false; // no IPv4 sysctls in the namespace: Linux's default, 0
-        }
     }
 
     @Override

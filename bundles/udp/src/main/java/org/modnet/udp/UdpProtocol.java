@@ -321,13 +321,20 @@ public final class UdpProtocol implements InetProtocol, SocketProtocol, PernetOp
      * {@code udp_err}: an ICMP error about a datagram we sent. A hard error (port, protocol or
      * administratively unreachable, fragmentation needed, parameter problem) becomes the pending error
      * of the connected socket that sent it, which its next call returns; unconnected sockets ignore
-     * errors, as Linux's without IP_RECVERR do.
+     * errors, as Linux's without IP_RECVERR do. With IP_RECVERR every error is queued on the socket's
+     * error queue ({@code recvmsg(MSG_ERRQUEUE)}) and becomes its pending error.
      */
     @Override
     public void error(SkBuff skb, int inner, int type, int code, int info) {
+        errorFoundSocket(skb, inner, type, code, info);
+    }
+
+    /** {@link #error}: false when no socket sent the quoted datagram (Icmp InErrors, counted by IPv4). */
+    @Override
+    public boolean errorFoundSocket(SkBuff skb, int inner, int type, int code, int info) {
         UdpNet net = skb.dev() == null ? null : nets.get(skb.dev().namespace());
         if (net == null) {
-            return;
+            return false;
         }
         int ihl = (skb.getU8(inner) & 0xf) * 4;
         int ourAddr = skb.getU32(inner + 12);
@@ -336,7 +343,7 @@ public final class UdpProtocol implements InetProtocol, SocketProtocol, PernetOp
         int theirPort = skb.getU16(inner + ihl + 2);
         UdpSock sk = net.lookup(theirAddr, theirPort, ourAddr, ourPort);
         if (sk == null) {
-            return;
+            return false;
         }
         Errno err;
         boolean hard;
@@ -363,13 +370,18 @@ public final class UdpProtocol implements InetProtocol, SocketProtocol, PernetOp
                 hard = false;
             }
             default -> {
-                return;
+                return true;
             }
         }
-        if (!hard || sk.state() != Sock.TCP_ESTABLISHED) {
-            return;
+        if (sk.recvErr()) {
+            // ip_icmp_error: every error, hard or soft, connected or not, is queued with the quoted payload
+            int offender = skb.getU32(skb.networkHeader() + 12);
+            sk.queueError(skb, inner + ihl + 8, err, type, code, info, offender, theirAddr, theirPort);
+        } else if (!hard || sk.state() != Sock.TCP_ESTABLISHED) {
+            return true;
         }
         sk.reportError(err);
+        return true;
     }
 
     // --- counters ---

@@ -206,6 +206,60 @@ class UdpTest {
         s.run();
         assertEquals(2, s.count(UdpMib.Counter.NoPorts));
         assertEquals(-Errno.EAGAIN.number(), sys.recv(loose, ByteBuffer.allocate(10), MSG_DONTWAIT));
+        assertEquals(0L, s.ipv4.counters(s.ns).get("IcmpInErrors"), "each error found its socket");
+    }
+
+    @Test
+    void withIpRecverrAnUnconnectedSocketReadsTheIcmpErrorFromItsErrorQueue() {
+        int client = udpSocket();
+        assertEquals(0, sys.setsockopt(client, SocketCalls.IPPROTO_IP, SocketCalls.IP_RECVERR, 1));
+        assertEquals(4, sys.sendto(client, text("ping"), 0, new SockAddr(LOCALHOST, 9)));
+        s.run();
+        PollFd[] p = { new PollFd(client, SocketCalls.POLLIN) };
+        assertEquals(1, sys.poll(p, 0));
+        assertTrue((p[0].revents & SocketCalls.POLLERR) != 0, "a queued error is pollable");
+        MsgHdr m = new MsgHdr(null, ByteBuffer.allocate(2));
+        assertEquals(2, sys.recvmsg(client, m, SocketCalls.MSG_ERRQUEUE), "the quoted payload, cut to the buffer");
+        assertEquals(SocketCalls.MSG_ERRQUEUE | SocketCalls.MSG_TRUNC, m.flags);
+        assertEquals(new SockAddr(LOCALHOST, 9), m.name, "where the datagram went");
+        assertEquals(new org.modnet.socket.api.SockExtendedErr(Errno.ECONNREFUSED.number(),
+                org.modnet.socket.api.SockExtendedErr.SO_EE_ORIGIN_ICMP, 3, 3, 0, 0, LOCALHOST), m.extendedErr);
+        assertEquals(-Errno.EAGAIN.number(), sys.recvmsg(client, new MsgHdr(null, ByteBuffer.allocate(8)), SocketCalls.MSG_ERRQUEUE));
+        assertEquals(-Errno.EAGAIN.number(), sys.recv(client, ByteBuffer.allocate(10), MSG_DONTWAIT), "sk_err went with the last entry");
+    }
+
+    @Test
+    void theErrorQueueIsBoundedAndSkErrReportsItOnce() {
+        int client = udpSocket();
+        assertEquals(0, sys.setsockopt(client, SocketCalls.IPPROTO_IP, SocketCalls.IP_RECVERR, 1));
+        for (int i = 0; i < org.modnet.socket.api.Sock.ERRQUEUE_SLOTS + 4; i++) {
+            sys.recv(client, ByteBuffer.allocate(10), MSG_DONTWAIT); // takes sk_err, which the next send would report
+            assertEquals(1, sys.sendto(client, text("x"), 0, new SockAddr(LOCALHOST, 9)));
+            s.run();
+        }
+        assertEquals(-Errno.ECONNREFUSED.number(), sys.recv(client, ByteBuffer.allocate(10), MSG_DONTWAIT), "the pending error first");
+        int queued = 0;
+        while (sys.recvmsg(client, new MsgHdr(null, ByteBuffer.allocate(8)), SocketCalls.MSG_ERRQUEUE) >= 0) {
+            queued++;
+        }
+        assertEquals(org.modnet.socket.api.Sock.ERRQUEUE_SLOTS, queued, "the rest refused");
+        assertEquals(0L, s.ipv4.counters(s.ns).get("IcmpInErrors"));
+        // turned off, nothing more is queued
+        assertEquals(0, sys.setsockopt(client, SocketCalls.IPPROTO_IP, SocketCalls.IP_RECVERR, 0));
+        sys.sendto(client, text("x"), 0, new SockAddr(LOCALHOST, 9));
+        s.run();
+        assertEquals(-Errno.EAGAIN.number(), sys.recvmsg(client, new MsgHdr(null, ByteBuffer.allocate(8)), SocketCalls.MSG_ERRQUEUE));
+    }
+
+    @Test
+    void anIcmpErrorForASocketThatIsGoneCountsIcmpInErrors() {
+        int client = udpSocket();
+        assertEquals(0, sys.connect(client, new SockAddr(LOCALHOST, 9)));
+        assertEquals(4, sys.send(client, text("ping"), 0));
+        assertEquals(0, sys.close(client)); // gone before the port unreachable comes back
+        s.run();
+        assertEquals(1L, s.ipv4.counters(s.ns).get("IcmpInDestUnreachs"));
+        assertEquals(1L, s.ipv4.counters(s.ns).get("IcmpInErrors"), "__udp4_lib_err found no socket");
     }
 
     @Test

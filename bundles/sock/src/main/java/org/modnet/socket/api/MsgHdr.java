@@ -11,6 +11,11 @@ public final class MsgHdr {
     public SockAddr name;
     public ByteBuffer[] iov;
     public int flags;
+    /**
+     * The {@code IP_RECVERR} control message {@code recvmsg(MSG_ERRQUEUE)} fills in: the queued error,
+     * null otherwise. @since 1.12
+     */
+    public SockExtendedErr extendedErr;
 
     public MsgHdr(SockAddr name, ByteBuffer... iov) {
         this.name = name;

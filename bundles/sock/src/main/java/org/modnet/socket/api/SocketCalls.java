@@ -92,6 +92,8 @@ public interface SocketCalls extends AutoCloseable {
 
     int MSG_PEEK = 0x2;
     int MSG_TRUNC = 0x20;
+    /** Read the socket's error queue ({@code IP_RECVERR}): the quoted payload, its destination and a {@link SockExtendedErr}. @since 1.12 */
+    int MSG_ERRQUEUE = 0x2000;
     int MSG_DONTWAIT = 0x40;
     /** {@code recv} waits until the whole buffer is filled (or the stream ends, an error, a signal or SO_RCVTIMEO). */
     int MSG_WAITALL = 0x100;
