@@ -92,6 +92,8 @@ final class FilterTable {
     volatile java.util.function.LongSupplier clock = System::nanoTime;
     /** What {@code -m addrtype} asks about an address: the namespace's classes once a namespace owns the table. */
     volatile AddrType.Classifier addrType = AddrType.NONE;
+    /** The namespace's {@code -m hashlimit} tables, shared by name with its other iptables tables. */
+    volatile Hashlimit.Registry hashlimits = new Hashlimit.Registry(() -> clock.getAsLong());
     volatile Consumer<String> log = org.slf4j.LoggerFactory.getLogger("org.modnet.netfilter.LOG")::warn;
 
     FilterTable() {
@@ -156,7 +158,11 @@ final class FilterTable {
         Rule[] rules = s.rules[ci];
         for (int i = 0; i < rules.length; i++) {
             Rule r = rules[i];
-            if (!r.matches(skb, nh, th, p, in, out)) {
+            int m = r.test(skb, nh, th, p, in, out);
+            if (m <= 0) {
+                if (m == Match.HOTDROP) {
+                    return DROP; // ipt_do_table: a hotdrop ends the walk with NF_DROP
+                }
                 continue;
             }
             r.packets.incrementAndGet();
@@ -306,6 +312,22 @@ final class FilterTable {
         user.clear();
         user.putAll(u);
         snapshot = s;
+        hashlimits.use(name, hashlimitNames(order));
+    }
+
+    /** The {@code --hashlimit-name}s this table's rules give: their tables live while one names them. */
+    private static java.util.Set<String> hashlimitNames(List<Chain> order) {
+        java.util.Set<String> names = new java.util.HashSet<>();
+        for (Chain c : order) {
+            for (Rule r : c.rules) {
+                for (Match m : r.matches) {
+                    if (m instanceof Hashlimit.Match h) {
+                        names.add(h.cfg.name);
+                    }
+                }
+            }
+        }
+        return names;
     }
 
     private void publish(List<Chain> order) {

@@ -79,6 +79,9 @@ final class Iptables {
         boolean markInv = false, connmarkInv = false;
         String limitRate = "3/hour";
         int limitBurst = Matches.Limit.DEFAULT_BURST;
+        int hashlimitAt = -1;
+        Hashlimit.Cfg hashlimit = null;
+        String hashlimitRate = null;
         List<String> targetOpts = new ArrayList<>();
         for (int i = 0; i < args.size(); i++) {
             String a = args.get(i);
@@ -223,6 +226,13 @@ final class Iptables {
                             if (addrAt < 0) {
                                 addrAt = matches.size();
                                 matches.add(null);
+                            }
+                        }
+                        case "hashlimit" -> {
+                            if (hashlimitAt < 0) {
+                                hashlimitAt = matches.size();
+                                matches.add(null);
+                                hashlimit = new Hashlimit.Cfg();
                             }
                         }
                         case "limit" -> {
@@ -439,6 +449,41 @@ final class Iptables {
                         limitBurst = (int) bu;
                     }
                 }
+                case "--hashlimit-upto", "--hashlimit-above", "--hashlimit-burst", "--hashlimit-mode", "--hashlimit-srcmask",
+                        "--hashlimit-dstmask", "--hashlimit-name", "--hashlimit-htable-size", "--hashlimit-htable-max",
+                        "--hashlimit-htable-expire", "--hashlimit-htable-gcinterval" -> {
+                    if (hashlimit == null) {
+                        throw syntax("unknown option \"" + a + "\"");
+                    }
+                    String v = need(args, ++i, opt);
+                    Hashlimit.Cfg h = hashlimit;
+                    switch (opt) {
+                        case "--hashlimit-upto", "--hashlimit-above" -> {
+                            if (hashlimitRate != null) {
+                                throw syntaxBlank("hashlimit: option \"" + hashlimitRate + "\" cannot be used together with \""
+                                        + opt + "\".");
+                            }
+                            Hashlimit.parseRate(h, opt, v);
+                            h.above = opt.equals("--hashlimit-above");
+                            hashlimitRate = opt;
+                        }
+                        case "--hashlimit-burst" -> {
+                            long bu = v.matches("[0-9]{1,9}") ? Long.parseLong(v) : -1;
+                            if (bu < 1 || bu > 1_000_000) {
+                                throw syntax("bad value for option \"--hashlimit-burst\", or out of range (1-1000000).");
+                            }
+                            h.burst = bu;
+                        }
+                        case "--hashlimit-mode" -> h.mode = Hashlimit.parseMode(opt, v);
+                        case "--hashlimit-srcmask" -> h.srcmask = (int) Math.min(Hashlimit.u32(opt, v), 255);
+                        case "--hashlimit-dstmask" -> h.dstmask = (int) Math.min(Hashlimit.u32(opt, v), 255);
+                        case "--hashlimit-name" -> h.name = v;
+                        case "--hashlimit-htable-size" -> h.size = Hashlimit.u32(opt, v);
+                        case "--hashlimit-htable-max" -> h.max = Hashlimit.u32(opt, v);
+                        case "--hashlimit-htable-expire" -> h.expire = Hashlimit.u32(opt, v);
+                        default -> h.gcinterval = Hashlimit.u32(opt, v);
+                    }
+                }
                 case "--log-prefix" -> {
                     String p = need(args, ++i, opt);
                     if (p.length() > 29) {
@@ -497,6 +542,25 @@ final class Iptables {
             }
             matches.set(limitAt, new Matches.Limit(Matches.Limit.parseRate(limitRate), limitBurst,
                     table != null ? table.clock : System::nanoTime));
+        }
+        if (hashlimitAt >= 0) {
+            if (hashlimit.name == null) {
+                throw syntaxBlank("hashlimit: option \"--hashlimit-name\" must be specified");
+            }
+            if (hashlimitRate == null) {
+                throw syntax("You have to specify --hashlimit");
+            }
+            if (hashlimit.expire < 0) {
+                hashlimit.expire = hashlimit.unit * 1000; // hashlimit_mt_check: the rate's unit, in ms
+            }
+            Hashlimit.Table ht = null;
+            if ("AIR".indexOf(c.cmd) >= 0) {
+                Hashlimit.check(hashlimit);
+                ht = table != null ? table.hashlimits.get(hashlimit) : new Hashlimit.Registry(System::nanoTime).get(hashlimit);
+            } else if (table != null) {
+                ht = table.hashlimits.table(hashlimit.name);
+            }
+            matches.set(hashlimitAt, new Hashlimit.Match(hashlimit, ht));
         }
         if (addrAt >= 0) {
             if (srcType == 0 && dstType == 0) {

@@ -71,27 +71,33 @@ final class Rule {
 
     /** The header part and every match: does the packet match (the target is not applied here). */
     boolean matches(SkBuff skb, int nh, int th, int p, NetDevice indev, NetDevice outdev) {
+        return test(skb, nh, th, p, indev, outdev) > 0;
+    }
+
+    /** As {@link #matches}: 1 or 0, or {@link Match#HOTDROP} when a match drops the packet itself. */
+    int test(SkBuff skb, int nh, int th, int p, NetDevice indev, NetDevice outdev) {
         if (((skb.getU32(nh + 12) & srcMask) == src) == srcInv) {
-            return false;
+            return 0;
         }
         if (((skb.getU32(nh + 16) & dstMask) == dst) == dstInv) {
-            return false;
+            return 0;
         }
         if (proto != 0 && (p == proto) == protoInv) {
-            return false;
+            return 0;
         }
         if (in != null && ifMatch(in, indev) == inInv) {
-            return false;
+            return 0;
         }
         if (out != null && ifMatch(out, outdev) == outInv) {
-            return false;
+            return 0;
         }
         for (Match m : matches) {
-            if (!m.matches(skb, nh, th, p)) {
-                return false;
+            int v = m.test(skb, nh, th, p);
+            if (v <= 0) {
+                return v;
             }
         }
-        return true;
+        return 1;
     }
 
     /** iptables' interface names: exact, or a prefix with a trailing {@code +}. */
