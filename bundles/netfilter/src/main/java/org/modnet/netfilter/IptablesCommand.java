@@ -84,6 +84,7 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
     /** Whether the raw and mangle tables' hook functions are registered: once a namespace has the table. */
     private boolean rawHooked, mangleHooked, deactivated;
     private volatile Ipv4 ipv4;
+    private volatile org.modnet.api.netfilter.IpSets ipsets;
     private final StateHolder holder;
     private final BooleanSupplier updating;
     private final int stateVersion;
@@ -333,6 +334,18 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
         hashlimitFilesChanged();
     }
 
+    /** The ipset bundle's sets, which {@code -m set} and SET name (none without the bundle: "Set X doesn't exist."). */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    void setIpSets(org.modnet.api.netfilter.IpSets s) {
+        ipsets = s;
+    }
+
+    void unsetIpSets(org.modnet.api.netfilter.IpSets s) {
+        if (ipsets == s) {
+            ipsets = null;
+        }
+    }
+
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
     void setIpv4(Ipv4 v) {
         ipv4 = v;
@@ -455,6 +468,21 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
         }
         if (ns != null) {
             t.hashlimits = hashlimits(ns);
+            t.sets = new FilterTable.SetLookup() {
+                @Override
+                public org.modnet.api.netfilter.IpSet get(String name) {
+                    org.modnet.api.netfilter.IpSets s = ipsets;
+                    return s == null ? null : s.set(ns, name);
+                }
+
+                @Override
+                public void references(String owner, Map<String, Integer> counts) {
+                    org.modnet.api.netfilter.IpSets s = ipsets;
+                    if (s != null) {
+                        s.references(ns, owner, counts);
+                    }
+                }
+            };
         }
         return t;
     }

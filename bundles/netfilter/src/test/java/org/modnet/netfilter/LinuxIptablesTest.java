@@ -121,6 +121,13 @@ class LinuxIptablesTest {
             "-A OUTPUT -m hashlimit --hashlimit-upto 333/day --hashlimit-mode dstport,srcip --hashlimit-name x4 -j ACCEPT",
             "-A OUTPUT -m hashlimit --hashlimit-above 7/m --hashlimit-name x4 -m comment --comment after -j DROP" };
 
+    private static final String[] SET_RULES = {
+            "-A INPUT -m set --match-set a src -j DROP",
+            "-A INPUT -p tcp -m set ! --match-set c dst,dst -m set --match-set a src,dst -j ACCEPT",
+            "-A FORWARD -j SET --add-set a src",
+            "-A FORWARD -j SET --add-set a dst --exist --timeout 10",
+            "-A FORWARD -j SET --add-set c src,dst --del-set a dst" };
+
     private static boolean have(String cmd) {
         for (String dir : System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin").split(":")) {
             if (Files.isExecutable(Path.of(dir, cmd))) {
@@ -216,6 +223,30 @@ class LinuxIptablesTest {
     @Test
     void hashlimitOutputIsLinuxs() throws Exception {
         compare("filter", HASHLIMIT_RULES, new FilterTable());
+    }
+
+    @Test
+    void setMatchAndTargetOutputIsLinuxs() throws Exception {
+        assumeTrue(have("ipset"), "ipset is not installed (apt-get install ipset)");
+        exec(List.of("ip", "netns", "exec", ns, "ipset", "create", "a", "hash:ip"));
+        exec(List.of("ip", "netns", "exec", ns, "ipset", "create", "c", "hash:ip,port"));
+        FilterTable t = new FilterTable();
+        SetMatchTest.Addresses a = new SetMatchTest.Addresses("a"), c = new SetMatchTest.Addresses("c");
+        t.sets = new FilterTable.SetLookup() {
+            @Override
+            public org.modnet.api.netfilter.IpSet get(String name) {
+                return name.equals("a") ? a : name.equals("c") ? c : null;
+            }
+
+            @Override
+            public void references(String owner, java.util.Map<String, Integer> counts) {
+            }
+        };
+        try {
+            compare("filter", SET_RULES, t);
+        } finally {
+            linux("-F");
+        }
     }
 
     @Test
