@@ -51,6 +51,8 @@ final class ConntrackTable {
 
     /** The NAT core's second half, for entries that go (their ports are free again); may be null. */
     volatile java.util.function.Consumer<NfConn> onDestroy;
+    /** What {@code conntrack -E} listens to. */
+    final ConntrackEvents events = new ConntrackEvents(this);
 
     ConntrackTable(Sysctl sysctl, LongSupplier millis, int nbuckets) {
         hash = new AtomicReferenceArray<>(nbuckets);
@@ -205,6 +207,7 @@ final class ConntrackTable {
         }
         int info = reply ? IP_CT_ESTABLISHED + IP_CT_IS_REPLY
                 : ct.has(NfConn.IPS_SEEN_REPLY) ? IP_CT_ESTABLISHED : IP_CT_NEW;
+        int oldState = ct.state, oldStatus = ct.status;
         if (!packet(ct, skb, th, proto, reply)) {
             invalid.incrementAndGet();
             return Verdict.ACCEPT; // the tracker refused it: it goes on as INVALID, the entry unchanged
@@ -212,6 +215,13 @@ final class ConntrackTable {
         // as nf_conntrack_in, the reply is marked seen after the tracker looked at the packet
         if (reply && !ct.has(NfConn.IPS_SEEN_REPLY)) {
             ct.set(NfConn.IPS_SEEN_REPLY);
+        }
+        if (ct.state != oldState || ct.status != oldStatus) {
+            // one event for what the packet changed (IPCT_PROTOINFO, IPCT_REPLY, IPCT_ASSURED), as the
+            // kernel's ecache gathers the bits and delivers them once
+            if (ct.has(NfConn.IPS_CONFIRMED) && !ct.has(NfConn.IPS_DYING)) {
+                events.event(ConntrackEvents.UPDATE, ct);
+            }
         }
         skb.nfct(ct, info);
         return Verdict.ACCEPT;
@@ -285,6 +295,7 @@ final class ConntrackTable {
                     ct.set(NfConn.IPS_ASSURED);
                 }
                 refresh(ct, now, tcpTimeouts[next].get());
+
             }
             case 17 -> {
                 if (ct.has(NfConn.IPS_SEEN_REPLY)) {
@@ -387,6 +398,7 @@ final class ConntrackTable {
             setCount(count.incrementAndGet());
             insert.incrementAndGet();
         }
+        events.event(ConntrackEvents.NEW, ct); // IPCT_NEW, delivered at confirm as the kernel does
         return Verdict.ACCEPT;
     }
 
@@ -441,6 +453,7 @@ final class ConntrackTable {
         if (d != null) {
             d.accept(ct);
         }
+        events.event(ConntrackEvents.DESTROY, ct);
         return true;
     }
 
