@@ -434,6 +434,17 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
         return t == null ? Verdict.ACCEPT : t.run(hook, skb, in, out);
     }
 
+    /** iptables-restore of these lines in {@code ns}, without a shell (benchmarks loading many rules at once). */
+    public void restoreLines(NetNamespace ns, List<String> lines) {
+        Iptables.restore(name -> table(ns, name), lines, false, false);
+    }
+
+    /** The raw table's NfHookFunction on PREROUTING and OUTPUT (public for benchmarks that run without OSGi). */
+    public Verdict rawHook(SkBuff skb, NfHook hook, NetNamespace ns, NetDevice in, NetDevice out) {
+        FilterTable t = rawTables.get(ns);
+        return t == null ? Verdict.ACCEPT : t.run(hook, skb, in, out);
+    }
+
     /** The NfNatLookup of the nat table's chains (public for benchmarks that run without OSGi). */
     public Verdict natLookup(SkBuff skb, NfHook hook, NetNamespace ns, NetDevice in, NetDevice out, NfNat nat) {
         FilterTable t = natTables.get(ns);
