@@ -392,6 +392,16 @@ public final class ConntrackComponent implements PernetOperations, ProcFile, Han
     public void conntrack(CommandSession session, String... args) {
         args = Commands.words(session, args);
         Object netns = session != null ? session.get(Commands.NETNS) : null;
+        if (java.util.Arrays.asList(args).contains("-E") || java.util.Arrays.asList(args).contains("--event")) {
+            // until Ctrl-C (the session's thread interrupted), as conntrack -E runs until SIGINT
+            Net n = net(Commands.namespace(core, netns, "conntrack"));
+            Thread me = Thread.currentThread();
+            Conntrack.events(n.table, args, l -> {
+                System.out.println(l);
+                System.out.flush();
+            }, me::isInterrupted, 50);
+            return;
+        }
         for (String l : run(Commands.namespace(core, netns, "conntrack"), args)) {
             System.out.println(l);
         }

@@ -74,12 +74,17 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
     /** The mangle (iptable_mangle.c) and raw (iptable_raw.c) tables, made when a command first names them. */
     private final Map<NetNamespace, FilterTable> mangleTables = new ConcurrentHashMap<>();
     private final Map<NetNamespace, FilterTable> rawTables = new ConcurrentHashMap<>();
+    /** Each namespace's {@code -m hashlimit} tables, shared by its iptables tables (the kernel's per-net list). */
+    private final Map<NetNamespace, Hashlimit.Registry> hashlimits = new ConcurrentHashMap<>();
+    /** {@code /proc/net/ipt_hashlimit/NAME}: one file service per name some namespace has. */
+    private final Map<String, ServiceRegistration<?>> hashlimitFiles = new java.util.HashMap<>();
     static final int PRI_RAW = -300, PRI_MANGLE = -150;
     private final List<ServiceRegistration<?>> regs = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final BundleContext context;
     /** Whether the raw and mangle tables' hook functions are registered: once a namespace has the table. */
     private boolean rawHooked, mangleHooked, deactivated;
     private volatile Ipv4 ipv4;
+    private volatile org.modnet.api.netfilter.IpSets ipsets;
     private final StateHolder holder;
     private final BooleanSupplier updating;
     private final int stateVersion;
@@ -325,6 +330,20 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
                 // the framework took it down already
             }
         }
+        hashlimits.clear();
+        hashlimitFilesChanged();
+    }
+
+    /** The ipset bundle's sets, which {@code -m set} and SET name (none without the bundle: "Set X doesn't exist."). */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    void setIpSets(org.modnet.api.netfilter.IpSets s) {
+        ipsets = s;
+    }
+
+    void unsetIpSets(org.modnet.api.netfilter.IpSets s) {
+        if (ipsets == s) {
+            ipsets = null;
+        }
     }
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
@@ -353,6 +372,55 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
         natTables.remove(ns);
         mangleTables.remove(ns);
         rawTables.remove(ns);
+        hashlimits.remove(ns);
+        hashlimitFilesChanged();
+    }
+
+    /** The namespace's hashlimit tables, made with the namespace's first iptables table. */
+    Hashlimit.Registry hashlimits(NetNamespace ns) {
+        return hashlimits.computeIfAbsent(ns, n -> {
+            Hashlimit.Registry r = new Hashlimit.Registry(core != null ? core::nanoTime : System::nanoTime);
+            r.onChange = this::hashlimitFilesChanged;
+            return r;
+        });
+    }
+
+    /** {@code cat /proc/net/ipt_hashlimit/NAME} in {@code ns}: its keys, or nothing when the namespace has no such table. */
+    List<String> hashlimitFile(NetNamespace ns, String name) {
+        Hashlimit.Registry r = hashlimits.get(ns);
+        Hashlimit.Table t = r == null ? null : r.table(name);
+        return t == null ? List.of() : t.proc();
+    }
+
+    /** Registers a file for each name some namespace has and takes down the files of names gone. */
+    private synchronized void hashlimitFilesChanged() {
+        if (context == null) {
+            return;
+        }
+        java.util.Set<String> names = new java.util.TreeSet<>();
+        hashlimits.values().forEach(r -> names.addAll(r.names()));
+        for (var it = hashlimitFiles.entrySet().iterator(); it.hasNext();) {
+            var e = it.next();
+            if (!names.contains(e.getKey())) {
+                try {
+                    e.getValue().unregister();
+                } catch (IllegalStateException gone) {
+                    // the framework took it down already
+                }
+                it.remove();
+            }
+        }
+        if (deactivated) {
+            return;
+        }
+        for (String n : names) {
+            if (!hashlimitFiles.containsKey(n)) {
+                Hashtable<String, Object> p = new Hashtable<>();
+                p.put(org.modnet.api.shell.ProcFile.PATH, "/proc/net/ipt_hashlimit/" + n);
+                org.modnet.api.shell.ProcFile f = ns -> hashlimitFile(ns, n);
+                hashlimitFiles.put(n, context.registerService(org.modnet.api.shell.ProcFile.class, f, p));
+            }
+        }
     }
 
     /** Namespaces with a table now. */
@@ -363,6 +431,17 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
     /** The NfHookFunction registered on the three hooks (public for benchmarks that run without OSGi). */
     public Verdict hook(SkBuff skb, NfHook hook, NetNamespace ns, NetDevice in, NetDevice out) {
         FilterTable t = tables.get(ns);
+        return t == null ? Verdict.ACCEPT : t.run(hook, skb, in, out);
+    }
+
+    /** iptables-restore of these lines in {@code ns}, without a shell (benchmarks loading many rules at once). */
+    public void restoreLines(NetNamespace ns, List<String> lines) {
+        Iptables.restore(name -> table(ns, name), lines, false, false);
+    }
+
+    /** The raw table's NfHookFunction on PREROUTING and OUTPUT (public for benchmarks that run without OSGi). */
+    public Verdict rawHook(SkBuff skb, NfHook hook, NetNamespace ns, NetDevice in, NetDevice out) {
+        FilterTable t = rawTables.get(ns);
         return t == null ? Verdict.ACCEPT : t.run(hook, skb, in, out);
     }
 
@@ -397,6 +476,24 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
         }
         if (core != null) {
             t.clock = core::nanoTime;
+        }
+        if (ns != null) {
+            t.hashlimits = hashlimits(ns);
+            t.sets = new FilterTable.SetLookup() {
+                @Override
+                public org.modnet.api.netfilter.IpSet get(String name) {
+                    org.modnet.api.netfilter.IpSets s = ipsets;
+                    return s == null ? null : s.set(ns, name);
+                }
+
+                @Override
+                public void references(String owner, Map<String, Integer> counts) {
+                    org.modnet.api.netfilter.IpSets s = ipsets;
+                    if (s != null) {
+                        s.references(ns, owner, counts);
+                    }
+                }
+            };
         }
         return t;
     }

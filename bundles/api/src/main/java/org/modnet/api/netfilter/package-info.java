@@ -3,7 +3,7 @@
  * connection tracking and NAT see its packets, and what they answer.
  */
 @Export
-@Version("1.2.0")
+@Version("1.3.0")
 package org.modnet.api.netfilter;
 
 import org.osgi.annotation.bundle.Export;
