@@ -25,6 +25,8 @@ final class Nft {
     private int pos;
     private String source;
     private boolean handles;
+    /** Where each element of the last element list read starts (its key's token), for errors about one of them. */
+    private List<Integer> elemToks = new ArrayList<>();
 
     private Nft(Ruleset rs) {
         this.rs = rs;
@@ -703,12 +705,14 @@ final class Nft {
     /** Adds {@code e} to {@code s}: an element already there is no change, unless a map gives its key other data (File exists). */
     private void addElements(Table t, NSet s, List<Elem> e, int tok) {
         List<Elem> all = new ArrayList<>(s.elems);
-        for (Elem x : e) {
+        List<Integer> at = elemToks;
+        for (int i = 0; i < e.size(); i++) {
+            Elem x = e.get(i);
             Elem had = all.stream().filter(y -> y.sameKey(x)).findFirst().orElse(null);
             if (had == null) {
                 all.add(x);
             } else if (!had.sameData(x)) {
-                throw error("Could not process rule: File exists", line());
+                throw error("Could not process rule: File exists", i < at.size() ? lineAt(at.get(i), at.get(i)) : line());
             }
         }
         if (all.size() > MAX_ELEMENTS) {
@@ -727,13 +731,13 @@ final class Nft {
         switch (verb) {
             case "add", "create" -> addElements(t, s, elementList(t, s.key, s.interval, s.map() ? s : null), pos);
             case "delete" -> {
-                int from = pos + 1;
                 List<Elem> gone = elementList(t, s.key, s.interval, s.map() ? s : null, true);
                 List<Elem> left = new ArrayList<>(s.elems);
                 for (int i = 0; i < gone.size(); i++) {
                     Elem g = gone.get(i);
                     if (!left.removeIf(y -> y.sameKey(g))) {
-                        throw error("Could not process rule: No such file or directory", lineAt(from, from));
+                        int k = elemToks.get(i);
+                        throw error("Could not process rule: No such file or directory", lineAt(k, k));
                     }
                 }
                 s.elems = left;
@@ -754,6 +758,8 @@ final class Nft {
     private List<Elem> elementList(Table t, List<Stmt.Type> key, boolean intervals, NSet map, boolean keysOnly) {
         expect("{");
         List<Elem> out = new ArrayList<>();
+        List<Integer> at = new ArrayList<>();
+        elemToks = at;
         while (true) {
             String w = elemWord();
             if (w.equals("}")) {
@@ -825,6 +831,7 @@ final class Nft {
                 }
             }
             out.add(e);
+            at.add(keyTok);
         }
     }
 

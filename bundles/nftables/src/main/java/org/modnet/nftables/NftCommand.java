@@ -138,6 +138,9 @@ public final class NftCommand implements PernetOperations {
     Ruleset ruleset(NetNamespace ns) {
         return rulesets.computeIfAbsent(ns, n -> {
             Ruleset r = new Ruleset();
+            if (core != null) {
+                r.clock = core::nanoTime; // limit counts by the instance's clock (virtual under test)
+            }
             r.rejecter = new Expr.Rejecter() {
                 @Override
                 public void reject(SkBuff skb, int code) {
