@@ -34,28 +34,91 @@ final class Nft {
 
     /** Runs {@code text} (commands separated by newlines or ';') atomically; returns what it prints. */
     static List<String> run(Ruleset rs, String text, boolean handles) {
+        return run(rs, text, handles, false, null);
+    }
+
+    /**
+     * Reads back what {@code nft -a list ruleset} printed of a previous version's ruleset, as it was:
+     * the handles its {@code # handle N} comments give, the counters' packets and bytes, and then each
+     * table's next handle ({@code "family name" -> next}) and the next table handle (key {@code ""}).
+     */
+    static void restore(Ruleset rs, String listing, java.util.Map<String, Integer> next) {
+        run(rs, listing, false, true, next);
+    }
+
+    /** {@code nft -a list ruleset} without a change: the published model is never changed in place. */
+    static List<String> list(Ruleset rs, boolean handles) {
         Nft n = new Nft(rs);
         n.handles = handles;
+        List<String> out = new ArrayList<>();
+        for (Table t : rs.model().tables) {
+            n.list(t, null, out);
+        }
+        return out;
+    }
+
+    /** Every table's next handle by {@code "family name"}, and the next table handle under {@code ""}. */
+    static java.util.Map<String, Integer> nextHandles(Ruleset rs) {
+        java.util.Map<String, Integer> out = new java.util.HashMap<>();
+        Model m = rs.model();
+        out.put("", m.nextTableHandle);
+        for (Table t : m.tables) {
+            out.put(t.family + " " + t.name, t.nextHandle);
+        }
+        return out;
+    }
+
+    private boolean restoring;
+
+    private static List<String> run(Ruleset rs, String text, boolean handles, boolean restore, java.util.Map<String, Integer> next) {
+        Nft n = new Nft(rs);
+        n.handles = handles;
+        n.restoring = restore;
         n.source = text;
         n.starts = new ArrayList<>();
-        n.toks = tokenize(text, n.starts);
+        n.toks = tokenize(text, n.starts, restore);
         n.pos = 0;
         return rs.change(m -> {
-            List<String> out = new ArrayList<>();
-            while (n.pos < n.toks.size()) {
-                String t = n.next();
-                if (t.equals(";") || t.equals("\n")) {
-                    continue;
+            if (next != null) {
+                List<String> out = n.runAll(m);
+                m.nextTableHandle = Math.max(m.nextTableHandle, next.getOrDefault("", 1));
+                for (Table t : m.tables) {
+                    t.nextHandle = Math.max(t.nextHandle, next.getOrDefault(t.family + " " + t.name, 1));
                 }
-                n.command(m, t, out);
+                return out;
             }
-            return out;
+            return n.runAll(m);
         });
+    }
+
+    private List<String> runAll(Model m) {
+        List<String> out = new ArrayList<>();
+        while (pos < toks.size()) {
+            String t = next();
+            if (t.equals(";") || t.equals("\n")) {
+                continue;
+            }
+            command(m, t, out);
+        }
+        return out;
+    }
+
+    /** The handle a restored listing gives the object just opened or the rule just read ({@code # handle N}), or 0. */
+    private int handle() {
+        if (restoring && peek().startsWith("#handle:")) {
+            return Integer.parseInt(next().substring(8));
+        }
+        return 0;
     }
 
     // ------------------------------------------------------------------ tokens
 
     static List<String> tokenize(String s, List<Integer> starts) {
+        return tokenize(s, starts, false);
+    }
+
+    /** {@code handles}: a {@code # handle N} comment is a token, {@code #handle:N}. */
+    static List<String> tokenize(String s, List<Integer> starts, boolean handles) {
         List<String> out = new ArrayList<>();
         int i = 0;
         while (i < s.length()) {
@@ -69,9 +132,16 @@ final class Nft {
                 }
             }
             if (c == '#') {
-                while (i < s.length() && s.charAt(i) != '\n') {
-                    i++;
+                int j = i;
+                while (j < s.length() && s.charAt(j) != '\n') {
+                    j++;
                 }
+                String comment = s.substring(i, j).strip();
+                if (handles && comment.matches("# handle [0-9]{1,9}")) {
+                    starts.add(i);
+                    out.add("#handle:" + comment.substring(9));
+                }
+                i = j;
             } else if (c == '\n') {
                 out.add("\n");
                 i++;
@@ -183,7 +253,7 @@ final class Nft {
 
     private boolean endOfStatement() {
         String p = peek();
-        return p.isEmpty() || p.equals(";") || p.equals("\n") || p.equals("}");
+        return p.isEmpty() || p.equals(";") || p.equals("\n") || p.equals("}") || p.startsWith("#handle:");
     }
 
     private String name() {
@@ -302,6 +372,10 @@ final class Nft {
             m.tables.add(t);
         }
         expect("{");
+        int th = handle();
+        if (th > 0) {
+            t.handle = th;
+        }
         // a block may jump to a chain it defines further down: declare its chains first, in order
         for (int i = pos, depth = 1; i < toks.size() && depth > 0; i++) {
             String w = toks.get(i);
@@ -348,6 +422,10 @@ final class Nft {
     /** {@code { type filter hook input priority 0; policy drop; [rules] }}. */
     private void chainBody(Table t, Chain c, boolean rules) {
         expect("{");
+        int ch = handle();
+        if (ch > 0) {
+            c.handle = ch;
+        }
         while (true) {
             String w = peek();
             switch (w) {
@@ -392,7 +470,8 @@ final class Nft {
                         throw syntax();
                     }
                     List<Stmt> st = statements(t, c);
-                    c.rules.add(new Rule(t.nextHandle++, st));
+                    int rh = handle();
+                    c.rules.add(new Rule(rh > 0 ? rh : t.nextHandle++, st));
                 }
             }
         }
@@ -615,7 +694,9 @@ final class Nft {
         NSet s = new NSet(name);
         setBody(t, s, map);
         if (old == null) {
-            s.handle = t.nextHandle++;
+            if (s.handle == 0) {
+                s.handle = t.nextHandle++;
+            }
             List<Elem> e = s.elems;
             s.elems = new ArrayList<>();
             addElements(t, s, e, nameTok);
@@ -630,6 +711,7 @@ final class Nft {
 
     private void setBody(Table t, NSet s, boolean map) {
         expect("{");
+        s.handle = handle();
         while (true) {
             String w = next();
             switch (w) {
@@ -958,6 +1040,12 @@ final class Nft {
                 case "counter" -> {
                     if (peek().equals("packets")) {
                         pos += 4; // nft list's own counter values, as nft -f reads them back: restart at 0
+                        if (restoring) {
+                            Expr.Counter c = new Expr.Counter(); // a previous version's counter counts on
+                            c.packets.set(Long.parseLong(toks.get(pos - 3)));
+                            c.bytes.set(Long.parseLong(toks.get(pos - 1)));
+                            yield new Stmt.Counter(c);
+                        }
                     }
                     yield new Stmt.Counter(new Expr.Counter());
                 }
