@@ -1,9 +1,6 @@
 package org.modnet.nftables;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Hashtable;
 import java.util.List;
@@ -27,6 +24,7 @@ import org.modnet.api.netfilter.NfHook;
 import org.modnet.api.netfilter.NfHookFunction;
 import org.modnet.api.netfilter.NfNat;
 import org.modnet.api.netfilter.NfNatLookup;
+import org.modnet.api.netfilter.NfRulesFile;
 import org.modnet.api.netfilter.Verdict;
 import org.modnet.api.shell.CommandException;
 import org.modnet.api.shell.Commands;
@@ -411,14 +409,10 @@ public final class NftCommand implements PernetOperations, HandsOver {
         }
         if (file != null) {
             String content;
-            if (file.equals("-")) {
-                content = new String(System.in.readAllBytes(), StandardCharsets.UTF_8);
-            } else {
-                try {
-                    content = Files.readString(Path.of(file));
-                } catch (IOException e) {
-                    throw new CommandException("Error: Could not process rule: No such file or directory\n" + file, 1);
-                }
+            try {
+                content = NfRulesFile.read(file);
+            } catch (IOException e) {
+                throw new CommandException("Error: Could not process rule: No such file or directory\n" + file, 1);
             }
             return apply(ns, content, handles);
         }
