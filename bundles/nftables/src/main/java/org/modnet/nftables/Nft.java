@@ -287,6 +287,7 @@ final class Nft {
                     case "chain" -> chain(m, verb, out);
                     case "rule" -> rule(m, verb);
                     case "set", "map" -> set(m, verb, out, obj.equals("map"));
+                    case "counter" -> counter(m, verb, out);
                     case "element" -> element(m, verb);
                     default -> throw syntax();
                 }
@@ -396,6 +397,10 @@ final class Nft {
                     if (peek().equals("{")) {
                         chainBody(t, c, true);
                     }
+                }
+                case "counter" -> {
+                    String cn = name();
+                    defineCounter(t, cn, false);
                 }
                 case "set", "map" -> {
                     String sn = name();
@@ -1038,6 +1043,15 @@ final class Nft {
                 }
                 case "limit" -> limit();
                 case "counter" -> {
+                    if (peek().equals("name")) {
+                        pos++;
+                        String cn = unquote(next());
+                        Ruleset.CounterObj o = t.counters.get(cn);
+                        if (o == null) {
+                            throw noent();
+                        }
+                        yield new Stmt.NamedCounter(cn, o.counter());
+                    }
                     if (peek().equals("packets")) {
                         pos += 4; // nft list's own counter values, as nft -f reads them back: restart at 0
                         if (restoring) {
@@ -1397,6 +1411,13 @@ final class Nft {
         out.add("table " + t.family + " " + t.name + " {" + (handles ? " # handle " + t.handle : ""));
         boolean first = true;
         if (only == null) {
+            for (Ruleset.CounterObj o : t.counters.values()) {
+                if (!first) {
+                    out.add("");
+                }
+                first = false;
+                printCounter(o, out);
+            }
             for (NSet s : t.sets.values()) {
                 if (!first) {
                     out.add("");
@@ -1431,6 +1452,84 @@ final class Nft {
             out.add("\t}");
         }
         out.add("}");
+    }
+
+    private void printCounter(Ruleset.CounterObj o, List<String> out) {
+        out.add("\tcounter " + o.name() + " {" + (handles ? " # handle " + o.handle() : ""));
+        out.add("\t\tpackets " + o.counter().packets.get() + " bytes " + o.counter().bytes.get());
+        out.add("\t}");
+    }
+
+    /** {@code add|create|delete|list|reset counter T NAME [{ packets N bytes M }]}. */
+    private void counter(Model m, String verb, List<String> out) {
+        Table t = table(m, true);
+        int nameTok = pos;
+        String name = name();
+        Ruleset.CounterObj o = t.counters.get(name);
+        switch (verb) {
+            case "add", "create" -> defineCounter(t, name, verb.equals("create"));
+            case "delete" -> {
+                if (o == null) {
+                    throw noent();
+                }
+                for (Chain c : t.chains.values()) {
+                    for (Rule r : c.rules) {
+                        for (Stmt st : r.stmts()) {
+                            if (st instanceof Stmt.NamedCounter n && n.name().equals(name)) {
+                                throw error("Could not process rule: Device or resource busy", lineAt(nameTok, nameTok));
+                            }
+                        }
+                    }
+                }
+                t.counters.remove(name);
+            }
+            case "list" -> {
+                if (o == null) {
+                    throw noent();
+                }
+                out.add("table " + t.family + " " + t.name + " {");
+                printCounter(o, out);
+                out.add("}");
+            }
+            default -> throw syntax();
+        }
+    }
+
+    /** A counter object, with the values {@code { packets N bytes M }} give it (nft list's own, as nft -f reads them back). */
+    private void defineCounter(Table t, String name, boolean create) {
+        Ruleset.CounterObj o = t.counters.get(name);
+        if (o != null && create) {
+            throw exists();
+        }
+        long packets = 0, bytes = 0;
+        int h = 0;
+        if (peek().equals("{")) {
+            pos++;
+            h = handle();
+            while (!peek().equals("}")) {
+                String w = next();
+                switch (w) {
+                    case "\n", ";" -> { }
+                    case "packets" -> packets = count(next());
+                    case "bytes" -> bytes = count(next());
+                    default -> throw syntax();
+                }
+            }
+            pos++;
+        }
+        if (o == null) {
+            Expr.Counter c = new Expr.Counter();
+            c.packets.set(packets);
+            c.bytes.set(bytes);
+            t.counters.put(name, new Ruleset.CounterObj(name, h > 0 ? h : t.nextHandle++, c));
+        }
+    }
+
+    private long count(String w) {
+        if (!w.matches("[0-9]{1,19}")) {
+            throw syntax();
+        }
+        return Long.parseLong(w);
     }
 
     private void printSet(NSet s, List<String> out) {

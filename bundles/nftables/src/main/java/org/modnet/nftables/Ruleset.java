@@ -29,6 +29,8 @@ final class Ruleset {
         int nextHandle = 1;
         final LinkedHashMap<String, Chain> chains = new LinkedHashMap<>();
         final LinkedHashMap<String, NSet> sets = new LinkedHashMap<>();
+        /** Named counters ({@code add counter T NAME}): nft lists them first. */
+        final LinkedHashMap<String, CounterObj> counters = new LinkedHashMap<>();
 
         Table(String family, String name) {
             this.family = family;
@@ -41,6 +43,7 @@ final class Ruleset {
             t.nextHandle = nextHandle;
             chains.forEach((k, c) -> t.chains.put(k, c.copy()));
             sets.forEach((k, s) -> t.sets.put(k, s.copy()));
+            t.counters.putAll(counters); // immutable but for the counter itself, which every version shares
             return t;
         }
     }
@@ -111,6 +114,10 @@ final class Ruleset {
             s.elems = new ArrayList<>(elems);
             return s;
         }
+    }
+
+    /** A named counter object (nft_counter as a stateful object): its counter is shared by every version of the model. */
+    record CounterObj(String name, int handle, Expr.Counter counter) {
     }
 
     /** A rule: its statements (immutable; counters inside them are shared between versions) and handle. */

@@ -186,6 +186,19 @@ interface Stmt {
         }
     }
 
+    /** {@code counter name "NAME"}: the named counter object, whose counter is looked up when the rule is read. */
+    record NamedCounter(String name, Expr.Counter c) implements Stmt {
+        @Override
+        public String print() {
+            return "counter name \"" + name + "\"";
+        }
+
+        @Override
+        public void compile(List<Expr> out, Ctx ctx) {
+            out.add(c);
+        }
+    }
+
     record Log(String prefix) implements Stmt {
         @Override
         public String print() {

@@ -154,6 +154,10 @@ class LinuxNftTest {
             add rule ip t pre dnat to ip daddr map @m
             add rule ip t pre dnat to tcp dport map { 443 : 10.0.0.6, 80 : 10.0.0.5 }
             add rule ip t pre ip saddr @m accept
+            add counter ip t cnt
+            add counter ip t c2 { packets 5 bytes 10 }
+            add rule ip t in counter name "cnt" accept
+            add rule ip t in ip saddr 10.0.0.1 counter name c2
             """;
 
     @Test
@@ -168,6 +172,7 @@ class LinuxNftTest {
             assertEquals(linux("-a", "list", "ruleset"), ours(rs, "list ruleset", true), "nft -a list ruleset");
             assertEquals(linux("list", "map", "ip", "t", "vm"), ours(rs, "list map ip t vm", false));
             assertEquals(linux("list", "set", "ip", "t", "cc"), ours(rs, "list set ip t cc", false));
+            assertEquals(linux("list", "counter", "ip", "t", "c2"), ours(rs, "list counter ip t c2", false));
             Files.writeString(file, linux("list", "ruleset"));
             linux("flush", "ruleset");
             linux("-f", file.toString());

@@ -110,6 +110,8 @@ class NftHandOverTest {
             add rule ip t input ip saddr . udp dport { 10.0.0.7 . 7 } counter accept
             add rule ip t input udp dport { 9, 19 } counter accept
             add rule ip t web ip saddr 10.0.0.1 counter accept
+            add counter ip t all
+            add rule ip t input counter name all
             add table inet other
             """;
 
@@ -118,7 +120,7 @@ class NftHandOverTest {
         for (NetNamespace n : List.of(one, two)) {
             nft(old, n, "-f", write(RULES));
         }
-        nft(old, one, "delete rule ip t input handle 10"); // the highest handle goes: the next rule gets 12 all the same
+        nft(old, one, "delete rule ip t input handle 10"); // handles are not reused: the next version must know where they stand
         assertEquals(Verdict.DROP, in(old, one, udp("192.0.2.9", 53)));
         assertEquals(Verdict.ACCEPT, in(old, one, udp("10.0.0.1", 80)));
         assertEquals(Verdict.ACCEPT, in(old, one, udp("10.0.0.9", 53)));

@@ -697,4 +697,25 @@ class NftTest {
         assertTrue(allocated < 100_000, allocated + " bytes for 200000 packets: something allocates per packet");
         assertEquals(220_000, accepted);
     }
+
+    @Test
+    void aNamedCounterCountsForEveryRuleThatNamesIt() {
+        nft("""
+                add table ip t
+                add chain ip t input { type filter hook input priority 0; }
+                add counter ip t web
+                add rule ip t input tcp dport 80 counter name "web" accept
+                add rule ip t input tcp dport 443 counter name web accept
+                """);
+        in(packet(6, "10.0.0.1", "10.0.0.2", 1, 80));
+        in(packet(6, "10.0.0.1", "10.0.0.2", 1, 443));
+        in(packet(6, "10.0.0.1", "10.0.0.2", 1, 22));
+        assertEquals(List.of("table ip t {", "\tcounter web {", "\t\tpackets 2 bytes 100", "\t}", "}"), nft("list counter ip t web"));
+        assertEquals("Error: Could not process rule: Device or resource busy\n"
+                + "delete counter ip t web\n"
+                + "                    ^^^", error("delete counter ip t web"));
+        assertEquals("Error: Could not process rule: No such file or directory\n"
+                + "add rule ip t input counter name \"nope\"\n"
+                + "                                 ^^^^^^", error("add rule ip t input counter name \"nope\""));
+    }
 }
