@@ -305,18 +305,20 @@ abstract class Expr {
         final long cost;
         final int burst;
         final boolean over;
+        /** How far ahead of now the bucket may be full again and still pass a packet: burst - 1 packets' worth, saturated. */
+        private final long slack;
         private final AtomicLong tat = new AtomicLong(Long.MIN_VALUE);
 
         Limit(long cost, int burst, boolean over) {
             this.cost = cost;
             this.burst = burst;
             this.over = over;
+            this.slack = burst - 1 > 0 && cost > Long.MAX_VALUE / 4 / (burst - 1) ? Long.MAX_VALUE / 4 : cost * (burst - 1);
         }
 
         @Override
         void eval(Regs r) {
             long now = r.clock.getAsLong();
-            long slack = cost * (burst - 1);
             while (true) {
                 long t = tat.get();
                 long from = t == Long.MIN_VALUE || t - now < 0 ? now : t;
