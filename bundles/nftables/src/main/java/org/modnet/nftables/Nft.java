@@ -712,6 +712,9 @@ final class Nft {
             throw error("Could not process rule: File exists", lineAt(nameTok, nameTok));
         }
         addElements(t, old, s.elems, nameTok);
+        if (old.vmap()) {
+            checkLoops(t);
+        }
     }
 
     private void setBody(Table t, NSet s, boolean map) {
@@ -816,7 +819,12 @@ final class Nft {
             throw noent();
         }
         switch (verb) {
-            case "add", "create" -> addElements(t, s, elementList(t, s.key, s.interval, s.map() ? s : null), pos);
+            case "add", "create" -> {
+                addElements(t, s, elementList(t, s.key, s.interval, s.map() ? s : null), pos);
+                if (s.vmap()) {
+                    checkLoops(t); // a verdict map's new jump may close a loop through the rules that look it up
+                }
+            }
             case "delete" -> {
                 List<Elem> gone = elementList(t, s.key, s.interval, s.map() ? s : null, true);
                 List<Elem> left = new ArrayList<>(s.elems);

@@ -718,4 +718,18 @@ class NftTest {
                 + "add rule ip t input counter name \"nope\"\n"
                 + "                                 ^^^^^^", error("add rule ip t input counter name \"nope\""));
     }
+
+    @Test
+    void aVerdictMapElementThatClosesAJumpLoopIsRefused() {
+        nft("""
+                add table ip t
+                add chain ip t a
+                add chain ip t b
+                add map ip t m { type inet_service : verdict; }
+                add rule ip t a tcp dport vmap @m
+                add rule ip t b goto a
+                """);
+        assertTrue(error("add element ip t m { 80 : goto b }").startsWith("Error: Could not process rule: Too many levels of symbolic links"));
+        assertEquals(List.of("table ip t {", "\tmap m {", "\t\ttype inet_service : verdict", "\t}", "}"), nft("list map ip t m"));
+    }
 }
