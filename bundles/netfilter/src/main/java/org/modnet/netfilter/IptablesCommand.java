@@ -1,11 +1,6 @@
 package org.modnet.netfilter;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.Hashtable;
@@ -675,18 +670,10 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
             }
         }
         List<String> lines;
-        if (file != null) {
-            try {
-                lines = Files.readAllLines(Path.of(file));
-            } catch (IOException e) {
-                throw new CommandException("Can't open " + file + ": No such file or directory", 1);
-            }
-        } else {
-            lines = new ArrayList<>();
-            BufferedReader r = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-            for (String l; (l = r.readLine()) != null;) {
-                lines.add(l);
-            }
+        try {
+            lines = org.modnet.api.netfilter.NfRulesFile.read(file).lines().toList();
+        } catch (IOException e) {
+            throw new CommandException("Can't open " + file + ": No such file or directory", 1);
         }
         NetNamespace ns = namespace(session, "iptables-restore");
         Iptables.restore(name -> table(ns, name), lines, noflush, counters);
