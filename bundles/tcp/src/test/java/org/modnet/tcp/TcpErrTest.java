@@ -345,7 +345,7 @@ class TcpErrTest {
 
     /** {@link #icmp} quoting a segment from our port {@code sport} to the peer's {@code dport}. */
     private void icmpFrom(int sport, int dport, int type, int code, int seq) {
-        syn = new TcpWire.Seg(LOCAL, PEER, sport, dport, 0, 0, 0, 0, 0, 0, 0, false, false, 0, 0);
+        syn = new TcpWire.Seg(LOCAL, PEER, sport, dport, 0, 0, 0, 0, 0, 0, 0, false, false, 0, 0, 0);
         icmpPorts = dport;
         icmp(type, code, 0, seq);
         icmpPorts = PORT;
