@@ -330,6 +330,28 @@ public class XdpIT {
     }
 
     @Test
+    public void bpftoolLoadsASocketFilterByTypeOrSectionAndShowsItAsSocketFilter() throws Exception {
+        Path obj = object("socket_count");
+        ModnetRuntime.run(processor, "bpftool prog load " + obj + " /sys/fs/bpf/sock type socket pinmaps /sys/fs/bpf/sock_maps");
+        String show = ModnetRuntime.run(processor, "bpftool prog show pinned /sys/fs/bpf/sock");
+        assertThat(show, containsString(": socket_filter  name count_all  jited"));
+        assertThat(show, containsString("map_ids "));
+        assertThat(ModnetRuntime.run(processor, "bpftool map show pinned /sys/fs/bpf/sock_maps/seen"), containsString("name seen"));
+        // without 'type', SEC("socket") says what it is, as libbpf guesses it
+        ModnetRuntime.run(processor, "bpftool prog load " + obj + " /sys/fs/bpf/sock_guessed");
+        assertThat(ModnetRuntime.run(processor, "bpftool prog show pinned /sys/fs/bpf/sock_guessed"), containsString(": socket_filter  name count_all"));
+        assertThat("a socket filter is no XDP program", ModnetRuntime.runCapturing(processor, "ns2",
+                "bpftool net attach xdp pinned /sys/fs/bpf/sock dev veth1"), containsString("invalid program type socket_filter for xdp"));
+        assertThat(ModnetRuntime.runCapturing(processor, null, "bpftool prog load " + obj + " /sys/fs/bpf/sock_k type kprobe"),
+                containsString("program type 'kprobe' is not supported"));
+        ModnetRuntime.run(processor, "rm /sys/fs/bpf/sock");
+        ModnetRuntime.run(processor, "rm /sys/fs/bpf/sock_guessed");
+        ModnetRuntime.run(processor, "rm -r /sys/fs/bpf/sock_maps");
+        assertThat("unpinned: unloaded", ModnetRuntime.run(processor, "bpftool prog show"),
+                org.hamcrest.CoreMatchers.not(containsString("count_all")));
+    }
+
+    @Test
     public void bpftoolRefusesBadPathsObjectsAndSpecs() throws Exception {
         Path obj = object();
         assertThat(ModnetRuntime.runCapturing(processor, null, "bpftool prog load " + obj + " /tmp/drop"),
