@@ -208,6 +208,18 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
                     }
                     yield new LpmTrie(id, name, keySize, valueSize, maxEntries, flags, null);
                 }
+                case Verifier.MAP_QUEUE, Verifier.MAP_STACK -> {
+                    if (keySize != 0) {
+                        throw new BpfException("map " + name + ": a queue or stack has no keys (key size 0), not " + keySize + " (EINVAL)");
+                    }
+                    yield new QueueStackMap(id, name, type, valueSize, maxEntries, flags);
+                }
+                case Verifier.MAP_BLOOM_FILTER -> {
+                    if (keySize != 0) {
+                        throw new BpfException("map " + name + ": a bloom filter has no keys (key size 0), not " + keySize + " (EINVAL)");
+                    }
+                    yield new BloomFilterMap(id, name, valueSize, maxEntries, flags, 0);
+                }
                 case Verifier.MAP_RINGBUF -> {
                     if (keySize != 0 || valueSize != 0) {
                         throw new BpfException("map " + name + ": a ring buffer has no keys or values (key and value size 0)");

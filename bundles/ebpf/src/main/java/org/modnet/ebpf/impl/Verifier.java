@@ -50,8 +50,11 @@ public final class Verifier {
     public static final int MAP_DEVMAP = 14;
     public static final int MAP_CPUMAP = 16;
     public static final int MAP_XSKMAP = 17;
+    public static final int MAP_QUEUE = 22;
+    public static final int MAP_STACK = 23;
     public static final int MAP_DEVMAP_HASH = 25;
     public static final int MAP_RINGBUF = 27;
+    public static final int MAP_BLOOM_FILTER = 30;
 
     /** What verification gives: the program to run, its log and its statistics. */
     public record Result(Program program, String log, int processed, int maxStack) {
@@ -2403,6 +2406,16 @@ public final class Verifier {
                     int size = want == HelperProto.Arg.PTR_TO_MAP_KEY ? map.keySize() : map.valueSize();
                     readableMemory(i, s, r, arg, size, want == HelperProto.Arg.PTR_TO_MAP_KEY ? "key" : "value");
                 }
+                case PTR_TO_UNINIT_MAP_VALUE -> {
+                    if (map == null) {
+                        throw reject(i, "R" + r + " a map value needs the map argument first");
+                    }
+                    if (map.type() == MAP_BLOOM_FILTER) {
+                        readableMemory(i, s, r, arg, map.valueSize(), "value"); // a bloom filter's peek reads the value it tests
+                    } else {
+                        writtenMemory(i, s, r, arg, map.valueSize()); // pop and peek fill it
+                    }
+                }
                 case PTR_TO_CTX -> {
                     if (arg.kind != Kind.CTX || arg.off != 0) {
                         throw reject(i, "R" + r + " type=" + kindName(arg.kind) + " expected=ctx");
@@ -2521,6 +2534,14 @@ public final class Verifier {
         }
         if (proto.name().startsWith("bpf_ringbuf") != (t == MAP_RINGBUF) && (proto.name().startsWith("bpf_ringbuf")
                 || proto.name().startsWith("bpf_map_"))) {
+            throw reject(i, "cannot pass map_type " + t + " into func " + proto.name() + "#" + proto.id());
+        }
+        // check_map_func_compatibility: queues and stacks only push, pop and peek; bloom filters push and peek
+        int id = proto.id();
+        boolean queueOp = id == HelperProtos.MAP_PUSH_ELEM || id == HelperProtos.MAP_POP_ELEM || id == HelperProtos.MAP_PEEK_ELEM;
+        boolean queue = t == MAP_QUEUE || t == MAP_STACK;
+        if (queue && !queueOp || t == MAP_BLOOM_FILTER && !(id == HelperProtos.MAP_PUSH_ELEM || id == HelperProtos.MAP_PEEK_ELEM)
+                || queueOp && !(queue || t == MAP_BLOOM_FILTER)) {
             throw reject(i, "cannot pass map_type " + t + " into func " + proto.name() + "#" + proto.id());
         }
     }
