@@ -366,11 +366,15 @@ public final class BpftoolCommand {
             case 5 -> "percpu_hash";
             case 6 -> "percpu_array";
             case 9 -> "lru_hash";
+            case 10 -> "lru_percpu_hash";
             case 11 -> "lpm_trie";
             case 14 -> "devmap";
             case 16 -> "cpumap";
+            case 22 -> "queue";
+            case 23 -> "stack";
             case 25 -> "devmap_hash";
             case 27 -> "ringbuf";
+            case 30 -> "bloom_filter";
             default -> "type " + type;
         };
     }

@@ -46,6 +46,7 @@ public final class Verifier {
     public static final int MAP_PERCPU_HASH = 5;
     public static final int MAP_PERCPU_ARRAY = 6;
     public static final int MAP_LRU_HASH = 9;
+    public static final int MAP_LRU_PERCPU_HASH = 10;
     public static final int MAP_LPM_TRIE = 11;
     public static final int MAP_DEVMAP = 14;
     public static final int MAP_CPUMAP = 16;
@@ -1623,6 +1624,11 @@ public final class Verifier {
     /** {@code BPF_F_WRONLY_PROG}: programs may write the map's values, not read them. */
     static final int BPF_F_WRONLY_PROG = 1 << 8;
 
+    /** {@code BPF_F_RDONLY_PROG}, which dev_map_init_map sets on every devmap and devmap_hash. */
+    private static boolean readOnlyToPrograms(MapSpec m) {
+        return (m.flags() & BpfMap.BPF_F_RDONLY_PROG) != 0 || m.type() == MAP_DEVMAP || m.type() == MAP_DEVMAP_HASH;
+    }
+
     private void checkMapValue(int i, int reg, Reg base, long off, int size, boolean read) {
         MapSpec m = maps.get(base.mapIndex);
         if (read && (m.flags() & BPF_F_WRONLY_PROG) != 0) {
@@ -1780,7 +1786,7 @@ public final class Verifier {
                 checkPacket(i, p.dst[i], base, off, size);
             }
             case MAP_VALUE -> {
-                if ((maps.get(base.mapIndex).flags() & BpfMap.BPF_F_RDONLY_PROG) != 0) {
+                if (readOnlyToPrograms(maps.get(base.mapIndex))) {
                     throw reject(i, "write into map forbidden, value_regno=" + (fromRegister ? p.src[i] : -1)
                             + " (" + maps.get(base.mapIndex).name() + " is read-only to programs)");
                 }
@@ -2526,7 +2532,9 @@ public final class Verifier {
         boolean tail = proto.name().equals("bpf_tail_call");
         int t = map.type();
         boolean redirectMap = t == MAP_DEVMAP || t == MAP_CPUMAP || t == MAP_DEVMAP_HASH || t == MAP_XSKMAP;
-        if (redirect != redirectMap && (redirect || proto.name().startsWith("bpf_map_"))) {
+        // a devmap's, devmap_hash's or xskmap's entries may also be looked up (its value read-only to programs)
+        boolean lookupOfRedirect = proto.id() == HelperProtos.MAP_LOOKUP_ELEM && redirectMap && t != MAP_CPUMAP;
+        if (redirect != redirectMap && !lookupOfRedirect && (redirect || proto.name().startsWith("bpf_map_"))) {
             throw reject(i, "cannot pass map_type " + t + " into func " + proto.name() + "#" + proto.id());
         }
         if (tail != (t == MAP_PROG_ARRAY) && (tail || proto.name().startsWith("bpf_map_"))) {
@@ -2564,7 +2572,7 @@ public final class Verifier {
             }
             case PKT, PKT_META -> checkPacket(i, r, arg, 0, (int) size);
             case MAP_VALUE -> {
-                if ((maps.get(arg.mapIndex).flags() & BpfMap.BPF_F_RDONLY_PROG) != 0) {
+                if (readOnlyToPrograms(maps.get(arg.mapIndex))) {
                     throw reject(i, "write into map forbidden, value_regno=" + r + " (" + maps.get(arg.mapIndex).name()
                             + " is read-only to programs)");
                 }
