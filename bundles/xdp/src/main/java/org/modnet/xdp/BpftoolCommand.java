@@ -363,6 +363,7 @@ public final class BpftoolCommand {
             case 1 -> "hash";
             case 2 -> "array";
             case 3 -> "prog_array";
+            case 4 -> "perf_event_array";
             case 5 -> "percpu_hash";
             case 6 -> "percpu_array";
             case 9 -> "lru_hash";
@@ -450,13 +451,13 @@ public final class BpftoolCommand {
     }
 
     /**
-     * {@code map event_pipe MAP [count N]}: prints the records of a ring buffer as they arrive, each as a
+     * {@code map event_pipe MAP [count N]}: prints the records of a perf event array (what
+     * {@code bpf_perf_event_output} wrote, every CPU's ring) or of a ring buffer as they arrive, each as a
      * header line and its bytes in hex, until N have come or the command is interrupted (Ctrl-C).
-     * (Linux's bpftool reads perf event arrays here; modnet's programs write ring buffers, so it reads those.)
      */
     private static void eventPipe(PrintStream out, BpfMap m, List<String> w) {
         if (!(m instanceof RingBuffer ring)) {
-            throw new CommandException("Error: map type " + typeName(m.type()) + " is not a ring buffer", 255);
+            throw new CommandException("Error: map type " + typeName(m.type()) + " is neither a perf event array nor a ring buffer", 255);
         }
         long limit = Long.MAX_VALUE;
         if (w.size() == 2 && w.get(0).equals("count")) {

@@ -33,6 +33,8 @@ public final class HelperProtos {
     public static final int L4_CSUM_REPLACE = 11;
     public static final int TAIL_CALL = 12;
     public static final int CLONE_REDIRECT = 13;
+    /** @since 2.4 */
+    public static final int PERF_EVENT_OUTPUT = 25;
     public static final int SKB_LOAD_BYTES = 26;
     /** @since 2.3 */
     public static final int GET_SOCKET_COOKIE = 46;
@@ -75,6 +77,8 @@ public final class HelperProtos {
             new HelperProto(GET_SMP_PROCESSOR_ID, "bpf_get_smp_processor_id", INTEGER),
             new HelperProto(TAIL_CALL, "bpf_tail_call", INTEGER, PTR_TO_CTX, CONST_MAP_PTR, ANYTHING),
             new HelperProto(REDIRECT, "bpf_redirect", INTEGER, ANYTHING, ANYTHING),
+            new HelperProto(PERF_EVENT_OUTPUT, "bpf_perf_event_output", INTEGER, PTR_TO_CTX, CONST_MAP_PTR, ANYTHING, PTR_TO_MEM,
+                    CONST_SIZE_OR_ZERO),
             new HelperProto(CSUM_DIFF, "bpf_csum_diff", INTEGER, PTR_TO_MEM, CONST_SIZE_OR_ZERO, PTR_TO_MEM, CONST_SIZE_OR_ZERO, ANYTHING),
             new HelperProto(XDP_ADJUST_HEAD, "bpf_xdp_adjust_head", INTEGER, PTR_TO_CTX, ANYTHING).changingPacket(),
             new HelperProto(REDIRECT_MAP, "bpf_redirect_map", INTEGER, CONST_MAP_PTR, ANYTHING, ANYTHING),

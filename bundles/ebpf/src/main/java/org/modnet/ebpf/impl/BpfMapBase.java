@@ -208,6 +208,7 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
                     }
                     yield new LpmTrie(id, name, keySize, valueSize, maxEntries, flags, null);
                 }
+                case Verifier.MAP_PERF_EVENT_ARRAY -> new PerfEventArrayMap(id, name, keySize, valueSize, maxEntries == 0 ? cpus : maxEntries, flags);
                 case Verifier.MAP_QUEUE, Verifier.MAP_STACK -> {
                     if (keySize != 0) {
                         throw new BpfException("map " + name + ": a queue or stack has no keys (key size 0), not " + keySize + " (EINVAL)");

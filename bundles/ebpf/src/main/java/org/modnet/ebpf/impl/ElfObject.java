@@ -374,11 +374,12 @@ public final class ElfObject implements BpfObject {
                         }
                     }
                     String name = name(var[1]);
-                    if (!attr.containsKey("type") || !attr.containsKey("max_entries")) {
+                    // libbpf sizes a perf event array left without max_entries to the CPUs
+                    if (!attr.containsKey("type") || !attr.containsKey("max_entries") && attr.get("type") != Verifier.MAP_PERF_EVENT_ARRAY) {
                         throw new BpfException("map " + name + ": its type or max_entries is missing");
                     }
                     out.add(new MapDef(name, attr.get("type"), attr.getOrDefault("key_size", 0), attr.getOrDefault("value_size", 0),
-                            attr.get("max_entries"), attr.getOrDefault("map_flags", 0)));
+                            attr.getOrDefault("max_entries", 0), attr.getOrDefault("map_flags", 0)));
                 }
             }
             return out;

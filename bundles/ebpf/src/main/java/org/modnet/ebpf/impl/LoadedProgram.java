@@ -248,6 +248,8 @@ public final class LoadedProgram implements BpfProg {
             case BloomFilterMap b -> b.push(m, r2, r3);
             default -> -22L; // the verifier lets no other map through
         });
+        h.register(HelperProtos.PERF_EVENT_OUTPUT, "bpf_perf_event_output", (OwnHelper) (r1, r2, r3, r4, r5, m) ->
+                map(maps, r2) instanceof PerfEventArrayMap a ? a.output(m, r3, r4, r5) : -22L);
         h.register(HelperProtos.MAP_POP_ELEM, "bpf_map_pop_elem", (OwnHelper) (r1, r2, r3, r4, r5, m) ->
                 map(maps, r1) instanceof QueueStackMap q ? q.pop(m, r2, true) : -22L);
         h.register(HelperProtos.MAP_PEEK_ELEM, "bpf_map_peek_elem", (OwnHelper) (r1, r2, r3, r4, r5, m) -> switch (map(maps, r1)) {

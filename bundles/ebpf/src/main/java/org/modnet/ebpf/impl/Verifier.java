@@ -43,6 +43,7 @@ public final class Verifier {
     public static final int MAP_HASH = 1;
     public static final int MAP_ARRAY = 2;
     public static final int MAP_PROG_ARRAY = 3;
+    public static final int MAP_PERF_EVENT_ARRAY = 4;
     public static final int MAP_PERCPU_HASH = 5;
     public static final int MAP_PERCPU_ARRAY = 6;
     public static final int MAP_LRU_HASH = 9;
@@ -2542,6 +2543,11 @@ public final class Verifier {
         }
         if (proto.name().startsWith("bpf_ringbuf") != (t == MAP_RINGBUF) && (proto.name().startsWith("bpf_ringbuf")
                 || proto.name().startsWith("bpf_map_"))) {
+            throw reject(i, "cannot pass map_type " + t + " into func " + proto.name() + "#" + proto.id());
+        }
+        // check_map_func_compatibility: a perf event array is for bpf_perf_event_output, which takes no other map
+        if ((t == MAP_PERF_EVENT_ARRAY) != (proto.id() == HelperProtos.PERF_EVENT_OUTPUT)
+                && (proto.id() == HelperProtos.PERF_EVENT_OUTPUT || proto.name().startsWith("bpf_map_"))) {
             throw reject(i, "cannot pass map_type " + t + " into func " + proto.name() + "#" + proto.id());
         }
         // check_map_func_compatibility: queues and stacks only push, pop and peek; bloom filters push and peek
