@@ -418,6 +418,21 @@ public class XdpIT {
      * tracelog} takes it until interrupted, after which the buffer no longer holds it.
      */
     @Test
+    public void aPerfEventArrayCarriesOneRecordPerIpv4FrameToBpftoolEventPipe() throws Exception {
+        Path obj = object("perf_events");
+        ModnetRuntime.run(processor, "bpftool prog load " + obj + " /sys/fs/bpf/perf_ipv4 pinmaps /sys/fs/bpf/perf");
+        assertThat(ModnetRuntime.run(processor, "bpftool map show pinned /sys/fs/bpf/perf/events"),
+                containsString("perf_event_array  name events"));
+        ModnetRuntime.run(processor, "ns2", "bpftool net attach xdp pinned /sys/fs/bpf/perf_ipv4 dev veth1");
+        assertThat(ModnetRuntime.run(processor, "ns1", "ping -c 2 -i 0.2 -W 2 10.0.0.2"), containsString("2 received"));
+        String events = ModnetRuntime.run(processor, "bpftool map event_pipe pinned /sys/fs/bpf/perf/events count 2");
+        assertEquals(events, 2, events.lines().filter(l -> l.contains("perf_event_array: 8 bytes")).count());
+        assertThat("10.0.0.1, 98 bytes (0x62), ICMP", events, containsString("0a 00 00 01 62 00 01 00"));
+        ModnetRuntime.run(processor, "ns2", "bpftool net detach xdp dev veth1");
+        ModnetRuntime.run(processor, "rm -r /sys/fs/bpf/perf /sys/fs/bpf/perf_ipv4");
+    }
+
+    @Test
     public void tracePrintkLinesAreReadFromTheTraceFileAndTheTracePipe() throws Exception {
         Path obj = object("global_data");
         ModnetRuntime.run(processor, "ns2", "ip link set dev veth1 xdp obj " + obj + " sec xdp");

@@ -475,7 +475,7 @@ public final class BpftoolCommand {
             int n = ring.consume(r -> {
                 if (seen[0]++ < want) {
                     java.time.Instant t = java.time.Instant.now();
-                    out.println(String.format("== @%d.%09d ringbuf: %d bytes =====", t.getEpochSecond(), t.getNano(), r.length));
+                    out.println(String.format("== @%d.%09d %s: %d bytes =====", t.getEpochSecond(), t.getNano(), typeName(m.type()), r.length));
                     for (int i = 0; i < r.length; i += 16) {
                         out.println(hex(java.util.Arrays.copyOfRange(r, i, Math.min(r.length, i + 16))));
                     }
