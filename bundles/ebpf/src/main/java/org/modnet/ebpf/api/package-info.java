@@ -14,7 +14,7 @@
  * classic BPF through {@link org.modnet.ebpf.api.BpfSyscall#progLoadClassic}).
  */
 @Export
-@Version("2.3.0")
+@Version("2.4.0")
 package org.modnet.ebpf.api;
 
 import org.osgi.annotation.bundle.Export;

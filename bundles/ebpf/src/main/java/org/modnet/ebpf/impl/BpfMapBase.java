@@ -140,7 +140,7 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
                                 (MemorySegment[]) st.get(0));
                     }
                 }
-                case Verifier.MAP_HASH, Verifier.MAP_PERCPU_HASH, Verifier.MAP_LRU_HASH, Verifier.MAP_DEVMAP_HASH -> {
+                case Verifier.MAP_HASH, Verifier.MAP_PERCPU_HASH, Verifier.MAP_LRU_HASH, Verifier.MAP_LRU_PERCPU_HASH, Verifier.MAP_DEVMAP_HASH -> {
                     if (h.layout() == HashMap.LAYOUT) {
                         return new HashMap(h.id(), h.name(), h.type(), h.keySize(), h.valueSize(), h.maxEntries(), h.flags(), h.cpus(), st);
                     }
@@ -196,17 +196,30 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
                     }
                     yield new ArrayMap(id, name, type, valueSize, maxEntries, flags, type == Verifier.MAP_PERCPU_ARRAY ? cpus : 1, null);
                 }
-                case Verifier.MAP_HASH, Verifier.MAP_PERCPU_HASH, Verifier.MAP_LRU_HASH, Verifier.MAP_DEVMAP_HASH -> {
+                case Verifier.MAP_HASH, Verifier.MAP_PERCPU_HASH, Verifier.MAP_LRU_HASH, Verifier.MAP_LRU_PERCPU_HASH, Verifier.MAP_DEVMAP_HASH -> {
                     if (keySize <= 0 || keySize > 512) {
                         throw new BpfException("map " + name + ": invalid key size " + keySize);
                     }
-                    yield new HashMap(id, name, type, keySize, valueSize, maxEntries, flags, type == Verifier.MAP_PERCPU_HASH ? cpus : 1, null);
+                    yield new HashMap(id, name, type, keySize, valueSize, maxEntries, flags, type == Verifier.MAP_PERCPU_HASH || type == Verifier.MAP_LRU_PERCPU_HASH ? cpus : 1, null);
                 }
                 case Verifier.MAP_LPM_TRIE -> {
                     if (keySize <= 4 || keySize > 4 + 256 || (flags & BPF_F_NO_PREALLOC) == 0) {
                         throw new BpfException("map " + name + ": an LPM trie needs a key of u32 prefix length plus data, and BPF_F_NO_PREALLOC");
                     }
                     yield new LpmTrie(id, name, keySize, valueSize, maxEntries, flags, null);
+                }
+                case Verifier.MAP_PERF_EVENT_ARRAY -> new PerfEventArrayMap(id, name, keySize, valueSize, maxEntries == 0 ? cpus : maxEntries, flags);
+                case Verifier.MAP_QUEUE, Verifier.MAP_STACK -> {
+                    if (keySize != 0) {
+                        throw new BpfException("map " + name + ": a queue or stack has no keys (key size 0), not " + keySize + " (EINVAL)");
+                    }
+                    yield new QueueStackMap(id, name, type, valueSize, maxEntries, flags);
+                }
+                case Verifier.MAP_BLOOM_FILTER -> {
+                    if (keySize != 0) {
+                        throw new BpfException("map " + name + ": a bloom filter has no keys (key size 0), not " + keySize + " (EINVAL)");
+                    }
+                    yield new BloomFilterMap(id, name, valueSize, maxEntries, flags, 0);
                 }
                 case Verifier.MAP_RINGBUF -> {
                     if (keySize != 0 || valueSize != 0) {
@@ -519,7 +532,7 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
         HashMap(int id, String name, int type, int keySize, int valueSize, int maxEntries, int flags, int cpus, List<Object> taken) {
             super(id, name, type, keySize, valueSize, maxEntries, flags, cpus, taken == null ? null : (MemorySegment[]) taken.get(0));
             this.words = (keySize + 7) / 8;
-            this.lru = type == Verifier.MAP_LRU_HASH;
+            this.lru = type == Verifier.MAP_LRU_HASH || type == Verifier.MAP_LRU_PERCPU_HASH;
             int tableSize = Integer.highestOneBit(Math.max(4, maxEntries) * 2 - 1) << 1;
             if (taken != null) {
                 this.keys = (long[]) taken.get(1);

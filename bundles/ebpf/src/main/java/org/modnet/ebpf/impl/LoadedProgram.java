@@ -243,6 +243,20 @@ public final class LoadedProgram implements BpfProg {
         });
         h.register(HelperProtos.MAP_UPDATE_ELEM, "bpf_map_update_elem", (OwnHelper) (r1, r2, r3, r4, r5, m) -> map(maps, r1).update(m, r2, r3, r4));
         h.register(HelperProtos.MAP_DELETE_ELEM, "bpf_map_delete_elem", (OwnHelper) (r1, r2, r3, r4, r5, m) -> map(maps, r1).delete(m, r2));
+        h.register(HelperProtos.MAP_PUSH_ELEM, "bpf_map_push_elem", (OwnHelper) (r1, r2, r3, r4, r5, m) -> switch (map(maps, r1)) {
+            case QueueStackMap q -> q.push(m, r2, r3);
+            case BloomFilterMap b -> b.push(m, r2, r3);
+            default -> -22L; // the verifier lets no other map through
+        });
+        h.register(HelperProtos.PERF_EVENT_OUTPUT, "bpf_perf_event_output", (OwnHelper) (r1, r2, r3, r4, r5, m) ->
+                map(maps, r2) instanceof PerfEventArrayMap a ? a.output(m, r3, r4, r5) : -22L);
+        h.register(HelperProtos.MAP_POP_ELEM, "bpf_map_pop_elem", (OwnHelper) (r1, r2, r3, r4, r5, m) ->
+                map(maps, r1) instanceof QueueStackMap q ? q.pop(m, r2, true) : -22L);
+        h.register(HelperProtos.MAP_PEEK_ELEM, "bpf_map_peek_elem", (OwnHelper) (r1, r2, r3, r4, r5, m) -> switch (map(maps, r1)) {
+            case QueueStackMap q -> q.pop(m, r2, false);
+            case BloomFilterMap b -> b.peek(m, r2);
+            default -> -22L;
+        });
         h.register(HelperProtos.KTIME_GET_NS, "bpf_ktime_get_ns", (OwnHelper) (r1, r2, r3, r4, r5, m) -> System.nanoTime());
         h.register(HelperProtos.GET_PRANDOM_U32, "bpf_get_prandom_u32",
                 (OwnHelper) (r1, r2, r3, r4, r5, m) -> ThreadLocalRandom.current().nextInt() & 0xffffffffL);
