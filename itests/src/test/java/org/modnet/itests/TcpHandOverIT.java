@@ -593,6 +593,9 @@ public class TcpHandOverIT {
                 .forEach(e -> System.out.println("TcpHandOverIT: sample " + e.getValue() + " " + e.getKey()));
         System.out.println("TcpHandOverIT: breakdown (ms from the update call): " + (refused ? "refused, nothing swapped" : breakdown(start, steps, left.get(), registered.get(), arrived.get(),
                 marks(oldTcp), marks(tcpProtocol()))));
+        if (!refused) {
+            System.out.println("TcpHandOverIT: old TCP: " + note(oldTcp) + "; new TCP: " + note(tcpProtocol()));
+        }
         Thread.sleep(500);
         long retransAfter = counter("a", "TcpRetransSegs") + counter("b", "TcpRetransSegs");
         Thread.sleep(500);
@@ -675,6 +678,15 @@ public class TcpHandOverIT {
         org.osgi.framework.ServiceReference<?>[] refs = context.getServiceReferences(org.modnet.api.inet.InetProtocol.class.getName(),
                 "(modnet.ipproto=6)");
         return refs == null ? null : context.getService(refs[0]);
+    }
+
+    /** TcpProtocol.handOverNote of {@code tcp}: what its freeze, or its adoption and warm-up, did. */
+    private static String note(Object tcp) {
+        try {
+            return tcp == null ? "" : (String) tcp.getClass().getMethod("handOverNote").invoke(tcp);
+        } catch (ReflectiveOperationException e) {
+            return "";
+        }
     }
 
     /** TcpProtocol.handOverMarks of {@code tcp}: made, freeze start, end, adopt start, end, attached. */

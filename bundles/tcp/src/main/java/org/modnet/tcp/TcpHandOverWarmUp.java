@@ -32,13 +32,21 @@ final class TcpHandOverWarmUp {
 
     /** Freezes and adopts {@code sockets} scratch sockets; returns how many were adopted. */
     static int run(NetCore core, Ipv4 ipv4, int sockets) {
+        return run(core, ipv4, sockets, () -> false);
+    }
+
+    /**
+     * As above, stopping before the next scratch socket once {@code enough} says so (the deposit it
+     * warms up for has come: the adoption itself must not wait for the warm-up).
+     */
+    static int run(NetCore core, Ipv4 ipv4, int sockets, java.util.function.BooleanSupplier enough) {
         CongestionControl cc = new CongestionControl(); // its own: the scratch namespaces never list in the real one
         TcpIsn isn = new TcpIsn(core::nanoTime);
         TcpNet from = new TcpNet(new Scratch(core), core, ipv4, isn, cc);
         TcpNet to = new TcpNet(new Scratch(core), core, ipv4, isn, cc);
         List<Runnable> clocks = new ArrayList<>(); // collected, never run: no timer is armed
         int adopted = 0;
-        for (int i = 0; i < sockets; i++) {
+        for (int i = 0; i < sockets && !enough.getAsBoolean(); i++) {
             TcpSock sk = new TcpSock(from);
             TcpConnectionState st = TcpHandOver.freeze(sk);
             TcpSock again = TcpHandOver.adopt(to, st, null, clocks);

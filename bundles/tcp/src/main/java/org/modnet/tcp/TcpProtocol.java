@@ -95,6 +95,11 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
      */
     private final long[] marks = new long[6];
 
+    /** What the last hand-over of this instance did (its freeze, or its adoption and warm-up), for the benchmark. */
+    public String handOverNote() {
+        return lastHandOver;
+    }
+
     /** A copy of {@link #marks}. */
     public long[] handOverMarks() {
         return marks.clone();
@@ -205,16 +210,24 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
      * freeze rather than after it. Null when nothing was or will be deposited.
      */
     static LayerState awaitDeposit(SocketHandOver holder, java.util.function.BooleanSupplier predecessorLeaving) {
-        return awaitDeposit(holder, predecessorLeaving, () -> { });
+        return awaitDeposit(holder, predecessorLeaving, came -> { });
     }
 
-    /** As above; {@code meanwhile} runs once if there is a wait (the warm-up of the adoption's code). */
-    static LayerState awaitDeposit(SocketHandOver holder, java.util.function.BooleanSupplier predecessorLeaving, Runnable meanwhile) {
+    /**
+     * As above; {@code meanwhile} runs once if there is a wait (the warm-up of the adoption's code),
+     * given a test that takes the deposit if it has come, so it stops as soon as there is one.
+     */
+    static LayerState awaitDeposit(SocketHandOver holder, java.util.function.BooleanSupplier predecessorLeaving,
+            java.util.function.Consumer<java.util.function.BooleanSupplier> meanwhile) {
         LayerState sockets = holder.take(LAYER);
         if (sockets != null || !predecessorLeaving.getAsBoolean()) {
             return sockets;
         }
-        meanwhile.run();
+        LayerState[] came = new LayerState[1];
+        meanwhile.accept(() -> came[0] != null || (came[0] = holder.take(LAYER)) != null);
+        if (came[0] != null) {
+            return came[0];
+        }
         long deadline = System.nanoTime() + DEPOSIT_WAIT_NANOS;
         while (predecessorLeaving.getAsBoolean() && System.nanoTime() < deadline) {
             java.util.concurrent.locks.LockSupport.parkNanos(50_000);
@@ -231,10 +244,10 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
      * sockets ({@link TcpHandOverWarmUp}), so the adoption that follows runs linked code. A failure
      * here costs only the warm-up.
      */
-    private void warmUp() {
+    private void warmUp(java.util.function.BooleanSupplier depositCame) {
         long start = System.nanoTime();
         try {
-            int n = TcpHandOverWarmUp.run(core, ipv4, TcpHandOverWarmUp.SOCKETS);
+            int n = TcpHandOverWarmUp.run(core, ipv4, TcpHandOverWarmUp.SOCKETS, depositCame);
             warmedUp = String.format("warmed up on %d scratch sockets in %.1f ms", n, (System.nanoTime() - start) / 1e6);
         } catch (RuntimeException e) {
             warmedUp = "warm-up failed: " + e;
