@@ -97,7 +97,8 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
 
     /** What the last hand-over of this instance did (its freeze, or its adoption and warm-up), for the benchmark. */
     public String handOverNote() {
-        return lastHandOver;
+        String w = warmedUp;
+        return w.isEmpty() ? lastHandOver : lastHandOver + " (" + w + ")";
     }
 
     /** A copy of {@link #marks}. */
@@ -214,8 +215,9 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
     }
 
     /**
-     * As above; {@code meanwhile} runs once if there is a wait (the warm-up of the adoption's code),
-     * given a test that takes the deposit if it has come, so it stops as soon as there is one.
+     * As above; {@code meanwhile} is called once if there is a wait, with a test that turns true once
+     * the wait is over: it starts the warm-up of the adoption's code beside the wait and must not block
+     * (the adoption never waits for the warm-up).
      */
     static LayerState awaitDeposit(SocketHandOver holder, java.util.function.BooleanSupplier predecessorLeaving,
             java.util.function.Consumer<java.util.function.BooleanSupplier> meanwhile) {
@@ -223,11 +225,17 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         if (sockets != null || !predecessorLeaving.getAsBoolean()) {
             return sockets;
         }
-        LayerState[] came = new LayerState[1];
-        meanwhile.accept(() -> came[0] != null || (came[0] = holder.take(LAYER)) != null);
-        if (came[0] != null) {
-            return came[0];
+        java.util.concurrent.atomic.AtomicBoolean over = new java.util.concurrent.atomic.AtomicBoolean();
+        meanwhile.accept(over::get);
+        try {
+            return pollDeposit(holder, predecessorLeaving);
+        } finally {
+            over.set(true);
         }
+    }
+
+    private static LayerState pollDeposit(SocketHandOver holder, java.util.function.BooleanSupplier predecessorLeaving) {
+        LayerState sockets;
         long deadline = System.nanoTime() + DEPOSIT_WAIT_NANOS;
         while (predecessorLeaving.getAsBoolean() && System.nanoTime() < deadline) {
             java.util.concurrent.locks.LockSupport.parkNanos(50_000);
@@ -240,19 +248,23 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
     }
 
     /**
-     * While the previous version freezes: this version's freeze and adoption code runs once on scratch
-     * sockets ({@link TcpHandOverWarmUp}), so the adoption that follows runs linked code. A failure
-     * here costs only the warm-up.
+     * While the previous version freezes: this version's freeze and adoption code runs on scratch
+     * sockets ({@link TcpHandOverWarmUp}) on a thread of its own, until the deposit comes, so the
+     * adoption that follows runs linked code and never waits for the warm-up. A failure here costs
+     * only the warm-up.
      */
-    private void warmUp(java.util.function.BooleanSupplier depositCame) {
-        long start = System.nanoTime();
-        try {
-            int n = TcpHandOverWarmUp.run(core, ipv4, TcpHandOverWarmUp.SOCKETS, depositCame);
-            warmedUp = String.format("warmed up on %d scratch sockets in %.1f ms", n, (System.nanoTime() - start) / 1e6);
-        } catch (RuntimeException e) {
-            warmedUp = "warm-up failed: " + e;
-            LOG.warn("tcp: hand-over warm-up failed (the adoption runs cold): {}", e.toString());
-        }
+    private void warmUp(java.util.function.BooleanSupplier over) {
+        Thread.ofPlatform().daemon().name("tcp-hand-over-warm-up").start(() -> {
+            long start = System.nanoTime();
+            try {
+                int n = TcpHandOverWarmUp.run(core, ipv4, TcpHandOverWarmUp.SOCKETS, over);
+                warmedUp = String.format("warmed up on %d scratch sockets in %.1f ms beside the previous version's freeze", n,
+                        (System.nanoTime() - start) / 1e6);
+            } catch (RuntimeException e) {
+                warmedUp = "warm-up failed: " + e;
+                LOG.warn("tcp: hand-over warm-up failed (the adoption runs cold): {}", e.toString());
+            }
+        });
     }
 
     /** What {@link #warmUp} did, for the benchmark; empty when it did not run. */
@@ -432,9 +444,8 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
             clocksFallback.mod(CLOCKS_FALLBACK_MS);
         }
         marks[4] = System.nanoTime();
-        lastHandOver = String.format("adopted %d connections, %d listeners, %d TIME-WAIT in %.1f ms%s", st.connections().size(),
-                st.listeners().size(), st.timewait().size(), (System.nanoTime() - start) / 1e6,
-                warmedUp.isEmpty() ? "" : " (" + warmedUp + " while the previous version froze)");
+        lastHandOver = String.format("adopted %d connections, %d listeners, %d TIME-WAIT in %.1f ms", st.connections().size(),
+                st.listeners().size(), st.timewait().size(), (System.nanoTime() - start) / 1e6);
         LOG.info("tcp: {} (state version {})", lastHandOver, st.version());
     }
 
