@@ -1570,4 +1570,52 @@ final class TcpRecovery {
         reoWndPersist = r.reoWndPersist();
         pending = r.timerPending();
     }
+
+    /**
+     * The delivery-rate sampler and what each segment in flight remembered when it went out (handover
+     * 1.5), in the scoreboard's order ({@link #handOver}).
+     */
+    org.modnet.api.handover.TcpRateState rateHandOver() {
+        int n = q.size();
+        int[] delivered = new int[n];
+        long[] deliveredUs = new long[n];
+        long[] firstTxUs = new long[n];
+        boolean[] appLimited = new boolean[n];
+        for (int k = 0; k < n; k++) {
+            int i = q.at(k);
+            delivered[k] = q.txDelivered[i];
+            deliveredUs[k] = q.txDeliveredUs[i];
+            firstTxUs[k] = q.txFirstUs[i];
+            appLimited[k] = q.txAppLimited[i];
+        }
+        return new org.modnet.api.handover.TcpRateState(rate.deliveredMstampUs, rate.firstTxMstampUs, rate.appLimited,
+                rate.rateDelivered, rate.rateIntervalUs, rate.rateAppLimited, delivered, deliveredUs, firstTxUs, appLimited);
+    }
+
+    /**
+     * Takes the sampler back, after {@link #adopt} made the scoreboard; the segments' entries only when
+     * the scoreboard has one per entry (else they start unsampled, as after a restart). Null (a version
+     * before 1.5): the sampler starts afresh.
+     */
+    void adoptRate(org.modnet.api.handover.TcpRateState r) {
+        if (r == null) {
+            return;
+        }
+        rate.deliveredMstampUs = r.deliveredMstampUs();
+        rate.firstTxMstampUs = r.firstTxMstampUs();
+        rate.appLimited = r.appLimited();
+        rate.rateDelivered = r.rateDelivered();
+        rate.rateIntervalUs = r.rateIntervalUs();
+        rate.rateAppLimited = r.rateAppLimited();
+        if (r.segmentDelivered().length != q.size()) {
+            return;
+        }
+        for (int k = 0; k < q.size(); k++) {
+            int i = q.at(k);
+            q.txDelivered[i] = r.segmentDelivered()[k];
+            q.txDeliveredUs[i] = r.segmentDeliveredUs()[k];
+            q.txFirstUs[i] = r.segmentFirstTxUs()[k];
+            q.txAppLimited[i] = r.segmentAppLimited()[k];
+        }
+    }
 }

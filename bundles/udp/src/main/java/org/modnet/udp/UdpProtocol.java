@@ -29,6 +29,9 @@ import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
 
 /**
  * UDP, IP protocol 17 ({@code net/ipv4/udp.c}): {@code udp_rcv} (length and checksum checks, unicast
@@ -56,7 +59,7 @@ public final class UdpProtocol implements InetProtocol, SocketProtocol, PernetOp
     static final String LAYER = "udp";
 
     private final Ipv4 ipv4;
-    private final SocketHandOver holder;
+    private volatile SocketHandOver holder;
     private final BooleanSupplier updating;
     private final int stateVersion;
     private final Map<NetNamespace, UdpNet> nets = new ConcurrentHashMap<>();
@@ -66,25 +69,60 @@ public final class UdpProtocol implements InetProtocol, SocketProtocol, PernetOp
     }
 
     /**
-     * The component: the holder keeps the sockets across an update of this bundle; the bundle's
-     * {@value #STATE_VERSION_HEADER} header says which state layout it writes and reads.
+     * The component: the holder (the socket layer's {@link SocketHandOver}, bound dynamically below, so
+     * an update of the socket layer does not take UDP down with it) keeps the sockets across an update
+     * of this bundle; the bundle's {@value #STATE_VERSION_HEADER} header says which state layout it
+     * writes and reads. The deposit is taken in {@link #activate}, once the holder is bound.
      */
     @Activate
-    public UdpProtocol(@Reference Ipv4 ipv4, @Reference SocketHandOver holder, BundleContext context) {
-        this(ipv4, holder, () -> beingUpdated(context), headerVersion(context.getBundle()));
+    public UdpProtocol(@Reference Ipv4 ipv4, BundleContext context) {
+        this(ipv4, null, () -> beingUpdated(context), headerVersion(context.getBundle()));
     }
 
-    /** Adopts what the previous version deposited, if any, before any packet or call reaches this one. */
+    /** With a holder given (the tests' wiring), adopts what the previous version deposited at once. */
     UdpProtocol(Ipv4 ipv4, SocketHandOver holder, BooleanSupplier updating, int stateVersion) {
         this.ipv4 = ipv4;
-        this.holder = holder;
         this.updating = updating;
         this.stateVersion = stateVersion;
         if (holder != null) {
-            LayerState st = holder.take(LAYER);
-            if (st != null) {
-                adopt(st);
+            this.holder = holder;
+            takeOver(holder);
+        }
+    }
+
+    /** DS: after the constructor and the holder's bind, before any service of this component is used. */
+    @Activate
+    void activate() {
+        SocketHandOver h = holder;
+        if (h != null) {
+            takeOver(h);
+        }
+    }
+
+    /**
+     * The socket layer's hand-over holder, dynamic and greedy: when the socket layer is updated, its old
+     * version's holder leaves and the next one's arrives while UDP stays (its sockets go to the next
+     * socket layer with its tables); it is asked only on UDP's own update.
+     */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY, unbind = "unsetHolder")
+    void setHolder(SocketHandOver h) {
+        holder = h;
+    }
+
+    void unsetHolder(SocketHandOver h) {
+        synchronized (this) {
+            if (holder == h) {
+                holder = null;
             }
+        }
+    }
+
+    /** Adopts what the previous version deposited, if any, before any packet or call reaches this one. */
+    private void takeOver(SocketHandOver holder) {
+        LayerState st = holder.take(LAYER);
+        if (st != null) {
+            adopt(holder, st);
         }
     }
 
@@ -113,15 +151,14 @@ public final class UdpProtocol implements InetProtocol, SocketProtocol, PernetOp
     }
 
     /**
-     * Leaving for an update of this bundle, or because the socket layer (the holder) leaves for one and
-     * takes this component with its service, or because IPv4 leaves for one (UDP's static reference to
+     * Leaving for an update of this bundle, or because IPv4 leaves for one (UDP's static reference to
      * {@code Ipv4} takes it down with IPv4 and brings it back with the next IPv4): the sockets go to the
-     * holder either way.
+     * holder either way. An update of the socket layer (the holder) no longer takes UDP down: the
+     * reference is dynamic, and the sockets stay in the socket layer's tables its next version takes.
      */
     @Override
     public boolean handingOver() {
-        return holder != null && (updating.getAsBoolean() || holder.handingOver()
-                || ipv4 instanceof org.modnet.api.handover.HandsOver h && h.handingOver());
+        return holder != null && (updating.getAsBoolean() || ipv4 instanceof org.modnet.api.handover.HandsOver h && h.handingOver());
     }
 
     /** {@code udp_init_net}; a namespace whose sockets were adopted already has its state. */
@@ -142,7 +179,8 @@ public final class UdpProtocol implements InetProtocol, SocketProtocol, PernetOp
     /** Leaving for an update: every socket's state goes to the holder, which keeps their descriptors. */
     @Deactivate
     void deactivate() {
-        if (!handingOver()) {
+        SocketHandOver holder = this.holder;
+        if (holder == null || !handingOver()) {
             return;
         }
         LayerState st = export();
@@ -166,7 +204,7 @@ public final class UdpProtocol implements InetProtocol, SocketProtocol, PernetOp
     }
 
     /** The new version's side: counters continue, each socket is remade and its descriptors moved to it. */
-    private void adopt(LayerState st) {
+    private void adopt(SocketHandOver holder, LayerState st) {
         if (st.version() != stateVersion || stateVersion != STATE_VERSION) {
             holder.refuse(st, "this udp reads state version " + STATE_VERSION + ", the deposit is version " + st.version());
             return;
