@@ -76,7 +76,13 @@ public class SideBySideIT {
         ip.accept("-n " + b + " link set eth1 up");
     }
 
-    private static final String CAPTURE = "tcpdump -t -n -l -c 8 -i eth1";
+    /**
+     * Two captures on the receiving side, one after the other: the ARP exchange, then the IP packets. On
+     * a loaded machine a reply can come after ARP's 1 s retransmit timer has asked again (as Linux's
+     * would): a third and fourth ARP line must not take the IP packets' places.
+     */
+    private static final String CAPTURE_ARP = "tcpdump -t -n -l -c 2 -i eth1 arp";
+    private static final String CAPTURE_IP = "tcpdump -t -n -l -c 6 -i eth1 ip";
     private static final String PING = "ping -c 2 -i 0.2 10.8.0.2";
     private static final String PROBE = "10.8.0.2 7777"; // nothing listens: port unreachable
 
@@ -114,7 +120,8 @@ public class SideBySideIT {
 
     /** {@code ip -s link} with every number and link address replaced: the layout alone. */
     static String layout(String ipStatsLink) {
-        return ipStatsLink.replaceAll("([0-9a-f]{2}:){5}[0-9a-f]{2}", "MAC").replaceAll("\\d+", "N").replaceAll(" +", " ");
+        return ipStatsLink.replaceAll("([0-9a-f]{2}:){5}[0-9a-f]{2}", "MAC").replaceAll("link-netns \\S+", "link-netns NS")
+                .replaceAll("\\d+", "N").replaceAll(" +", " ");
     }
 
     @Test
@@ -128,10 +135,11 @@ public class SideBySideIT {
                 throw new AssertionError(e);
             }
         });
-        CompletableFuture<String> capture = ModnetRuntime.capture(context, processor, "sb", CAPTURE);
+        CompletableFuture<String> arp = ModnetRuntime.capture(context, processor, "sb", CAPTURE_ARP);
+        CompletableFuture<String> ip = ModnetRuntime.capture(context, processor, "sb", CAPTURE_IP);
         sh("ip netns exec sa " + PING);
         ModnetRuntime.runCapturing(processor, "sa", "echo hi | nc -u -q 0.5 " + PROBE);
-        String raw = capture.get(15, TimeUnit.SECONDS);
+        String raw = arp.get(15, TimeUnit.SECONDS) + ip.get(15, TimeUnit.SECONDS);
         String ours = normalised(raw);
         Map<String, String> modnet = new LinkedHashMap<>();
         for (String v : new String[] { "cat /proc/net/snmp", "cat /proc/net/netstat", "cat /proc/net/dev", "nstat -az",
@@ -146,8 +154,9 @@ public class SideBySideIT {
                         && Processes.onPath("ping") && Processes.onPath("nc"));
         String la = "mside-a-" + ProcessHandle.current().pid();
         String lb = "mside-b-" + ProcessHandle.current().pid();
-        Path log = Files.createTempFile("modnet-side", ".tcpdump");
-        Process tcpdump = null;
+        Path arpLog = Files.createTempFile("modnet-side", ".arp");
+        Path ipLog = Files.createTempFile("modnet-side", ".ip");
+        List<Process> tcpdumps = new ArrayList<>();
         try {
             linux("ip", "netns", "add", la);
             linux("ip", "netns", "add", lb);
@@ -161,12 +170,15 @@ public class SideBySideIT {
                 cmd.addAll(List.of(w.split(" ")));
                 linux(cmd.toArray(String[]::new));
             });
-            List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", lb));
-            cmd.addAll(List.of(CAPTURE.split(" ")));
-            tcpdump = Processes.start(log, cmd.toArray(String[]::new));
-            long deadline = System.nanoTime() + 10_000_000_000L;
-            while (!Files.readString(log).contains("listening on") && System.nanoTime() < deadline) {
-                Thread.sleep(20);
+            for (String c : new String[] { CAPTURE_ARP, CAPTURE_IP }) {
+                Path log = c.equals(CAPTURE_ARP) ? arpLog : ipLog;
+                List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", lb));
+                cmd.addAll(List.of(c.split(" ")));
+                tcpdumps.add(Processes.start(log, cmd.toArray(String[]::new)));
+                long deadline = System.nanoTime() + 10_000_000_000L;
+                while (!Files.readString(log).contains("listening on") && System.nanoTime() < deadline) {
+                    Thread.sleep(20);
+                }
             }
             List<String> ping = new ArrayList<>(List.of("ip", "netns", "exec", la));
             ping.addAll(List.of(PING.split(" ")));
@@ -174,9 +186,11 @@ public class SideBySideIT {
             List<String> nc = new ArrayList<>(List.of("ip", "netns", "exec", la, "nc", "-u", "-q", "1", "-w", "1"));
             nc.addAll(List.of(PROBE.split(" ")));
             Processes.runWithInput("hi\n", nc.toArray(String[]::new));
-            assertTrue("Linux's tcpdump ended", tcpdump.waitFor(10, TimeUnit.SECONDS));
-            String theirs = normalised(Files.readString(log));
-            assertEquals("tcpdump's lines, Linux's first", theirs, ours);
+            for (Process p : tcpdumps) {
+                assertTrue("Linux's tcpdump ended", p.waitFor(10, TimeUnit.SECONDS));
+            }
+            String theirs = normalised(Files.readString(arpLog) + Files.readString(ipLog));
+            assertEquals("tcpdump's lines, Linux's first; modnet's as printed:\n" + raw, theirs, ours);
 
             Map<String, String> linux = new LinkedHashMap<>();
             for (String v : modnet.keySet()) {
@@ -230,12 +244,11 @@ public class SideBySideIT {
                 assertEquals(v, layout(linux.get(v)), layout(modnet.get(v)));
             }
         } finally {
-            if (tcpdump != null) {
-                tcpdump.destroyForcibly();
-            }
+            tcpdumps.forEach(Process::destroyForcibly);
             Processes.run("ip", "netns", "del", lb);
             Processes.run("ip", "netns", "del", la);
-            Files.deleteIfExists(log);
+            Files.deleteIfExists(arpLog);
+            Files.deleteIfExists(ipLog);
         }
     }
 
