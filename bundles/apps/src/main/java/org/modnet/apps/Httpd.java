@@ -167,6 +167,9 @@ final class Httpd {
             stats.connections.incrementAndGet();
             stats.open.incrementAndGet();
             ch.configureBlocking(false);
+            // the head and the body go in separate writes: with Nagle a small body would wait for the
+            // ACK of the head, which the client delays (40 ms a keep-alive request); nginx sets it too
+            ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
             Connection c = new Connection(ch);
             c.key = ch.register(sel, SelectionKey.OP_READ, c);
         }
