@@ -11,6 +11,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.apache.felix.service.command.CommandSession;
 import java.util.function.BooleanSupplier;
 
+import org.modnet.api.handover.BundleUpdates;
 import org.modnet.api.handover.HandsOver;
 import org.modnet.api.handover.NamespaceState;
 import org.modnet.api.handover.StateHolder;
@@ -51,8 +52,6 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
     /** NF_IP_PRI_FILTER. */
     static final int PRI_FILTER = 0;
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(IptablesCommand.class);
-    /** The manifest header naming the layout of the state this version deposits and can adopt. */
-    public static final String STATE_VERSION_HEADER = "Modnet-State-Version";
     /**
      * The layout of the {@link TableState} this code writes and reads: one {@link NamespaceState} per
      * namespace with a table, and in {@code extra} under {@code "INDEX/TABLE"} (INDEX: the namespace's
@@ -96,7 +95,7 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
      */
     @Activate
     public IptablesCommand(@Reference NetCore core, @Reference StateHolder holder, BundleContext context) {
-        this(core, holder, context, () -> beingUpdated(context), headerVersion(context.getBundle()));
+        this(core, holder, context, () -> BundleUpdates.beingUpdated(context), BundleUpdates.stateVersion(context.getBundle(), STATE_VERSION));
     }
 
     IptablesCommand(NetCore core, StateHolder holder, BundleContext context, BooleanSupplier updating, int stateVersion) {
@@ -202,28 +201,6 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
         @Override
         public boolean handingOver() {
             return IptablesCommand.this.handingOver();
-        }
-    }
-
-    private static int headerVersion(org.osgi.framework.Bundle b) {
-        String v = b.getHeaders().get(STATE_VERSION_HEADER);
-        try {
-            return v == null ? STATE_VERSION : Integer.parseInt(v.trim());
-        } catch (NumberFormatException e) {
-            return -1; // unreadable header: adopt nothing
-        }
-    }
-
-    /** The bundle is stopping for an update (a transient stop) while the framework keeps running. */
-    private static boolean beingUpdated(BundleContext context) {
-        try {
-            org.osgi.framework.Bundle b = context.getBundle();
-            org.osgi.framework.startlevel.BundleStartLevel sl = b.adapt(org.osgi.framework.startlevel.BundleStartLevel.class);
-            return b.getState() == org.osgi.framework.Bundle.STOPPING
-                    && context.getBundle(0).getState() == org.osgi.framework.Bundle.ACTIVE && sl != null
-                    && sl.isPersistentlyStarted();
-        } catch (IllegalStateException e) {
-            return false; // context no longer valid
         }
     }
 

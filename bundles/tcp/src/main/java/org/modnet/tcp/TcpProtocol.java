@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
+import org.modnet.api.handover.BundleUpdates;
 import org.modnet.api.inet.InetProtocol;
 import org.modnet.api.inet.Ipv4;
 import org.modnet.api.inet.SnmpMib;
@@ -27,7 +28,6 @@ import org.modnet.api.handover.TcpTimewaitState;
 import org.modnet.socket.api.SocketHandOver;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
-import org.osgi.framework.startlevel.BundleStartLevel;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -62,8 +62,6 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
     private static final int ECN_MASK = 3;
     private static final Logger LOG = LoggerFactory.getLogger(TcpProtocol.class);
 
-    /** The manifest header naming the layout of the state this version deposits and can adopt. */
-    public static final String STATE_VERSION_HEADER = "Modnet-State-Version";
     static final String LAYER = "tcp";
 
     private final NetCore core;
@@ -113,12 +111,12 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
     /**
      * The component: the holder (the socket layer's {@link SocketHandOver}, bound dynamically below, so
      * an update of the socket layer does not take TCP down with it) keeps the connections across an
-     * update of this bundle; the bundle's {@value #STATE_VERSION_HEADER} header says which state layout
+     * update of this bundle; the bundle's {@value BundleUpdates#STATE_VERSION_HEADER} header says which state layout
      * it writes and reads. The deposit is taken in {@link #activate}, once the holder is bound.
      */
     @Activate
     public TcpProtocol(@Reference NetCore core, @Reference Ipv4 ipv4, BundleContext context) {
-        this(core, ipv4, null, () -> beingUpdated(context), headerVersion(context.getBundle()), () -> predecessorStopping(context));
+        this(core, ipv4, null, () -> BundleUpdates.beingUpdated(context), BundleUpdates.stateVersion(context.getBundle(), TcpHandOver.STATE_VERSION), () -> predecessorStopping(context));
     }
 
     TcpProtocol(NetCore core, Ipv4 ipv4, SocketHandOver holder, java.util.function.BooleanSupplier updating,
@@ -285,30 +283,11 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         }
     }
 
-    private static int headerVersion(Bundle b) {
-        String v = b.getHeaders().get(STATE_VERSION_HEADER);
-        try {
-            return v == null ? TcpHandOver.STATE_VERSION : Integer.parseInt(v.trim());
-        } catch (NumberFormatException e) {
-            return -1; // unreadable header: adopt nothing
-        }
-    }
-
     /**
      * The bundle is stopping for an update (a transient stop: it stays persistently started) while the
      * framework keeps running. A framework shutting down, {@code stop} or {@code rmmod} close the
      * connections as before.
      */
-    private static boolean beingUpdated(BundleContext context) {
-        try {
-            Bundle b = context.getBundle();
-            BundleStartLevel sl = b.adapt(BundleStartLevel.class);
-            return b.getState() == Bundle.STOPPING && context.getBundle(0).getState() == Bundle.ACTIVE
-                    && sl != null && sl.isPersistentlyStarted();
-        } catch (IllegalStateException e) {
-            return false; // context no longer valid
-        }
-    }
 
     /**
      * Leaving for an update of this bundle, or because IPv4 leaves for one (TCP's static reference to

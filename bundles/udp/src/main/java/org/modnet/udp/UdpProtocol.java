@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BooleanSupplier;
 
+import org.modnet.api.handover.BundleUpdates;
 import org.modnet.api.handover.LayerState;
 import org.modnet.api.handover.SocketState;
 
@@ -22,9 +23,7 @@ import org.modnet.socket.api.Sock;
 import org.modnet.socket.api.SockException;
 import org.modnet.socket.api.SocketHandOver;
 import org.modnet.socket.api.SocketProtocol;
-import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
-import org.osgi.framework.startlevel.BundleStartLevel;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -52,8 +51,6 @@ public final class UdpProtocol implements InetProtocol, SocketProtocol, PernetOp
     private static final int PORT_UNREACH = 3;
 
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(UdpProtocol.class);
-    /** The manifest header naming the layout of the state this version deposits and can adopt. */
-    public static final String STATE_VERSION_HEADER = "Modnet-State-Version";
     /** The layout of {@link SocketState} this code writes and reads: {@code extra} holds addressLocked and portLocked. */
     static final int STATE_VERSION = 1;
     static final String LAYER = "udp";
@@ -71,12 +68,12 @@ public final class UdpProtocol implements InetProtocol, SocketProtocol, PernetOp
     /**
      * The component: the holder (the socket layer's {@link SocketHandOver}, bound dynamically below, so
      * an update of the socket layer does not take UDP down with it) keeps the sockets across an update
-     * of this bundle; the bundle's {@value #STATE_VERSION_HEADER} header says which state layout it
+     * of this bundle; the bundle's {@value BundleUpdates#STATE_VERSION_HEADER} header says which state layout it
      * writes and reads. The deposit is taken in {@link #activate}, once the holder is bound.
      */
     @Activate
     public UdpProtocol(@Reference Ipv4 ipv4, BundleContext context) {
-        this(ipv4, null, () -> beingUpdated(context), headerVersion(context.getBundle()));
+        this(ipv4, null, () -> BundleUpdates.beingUpdated(context), BundleUpdates.stateVersion(context.getBundle(), STATE_VERSION));
     }
 
     /** With a holder given (the tests' wiring), adopts what the previous version deposited at once. */
@@ -126,29 +123,10 @@ public final class UdpProtocol implements InetProtocol, SocketProtocol, PernetOp
         }
     }
 
-    private static int headerVersion(Bundle b) {
-        String v = b.getHeaders().get(STATE_VERSION_HEADER);
-        try {
-            return v == null ? STATE_VERSION : Integer.parseInt(v.trim());
-        } catch (NumberFormatException e) {
-            return -1; // unreadable header: adopt nothing
-        }
-    }
-
     /**
      * The bundle is stopping for an update (a transient stop: it stays persistently started) while the
      * framework keeps running. A framework shutting down, {@code stop} or {@code rmmod} close the sockets.
      */
-    private static boolean beingUpdated(BundleContext context) {
-        try {
-            Bundle b = context.getBundle();
-            BundleStartLevel sl = b.adapt(BundleStartLevel.class);
-            return b.getState() == Bundle.STOPPING && context.getBundle(0).getState() == Bundle.ACTIVE
-                    && sl != null && sl.isPersistentlyStarted();
-        } catch (IllegalStateException e) {
-            return false; // context no longer valid
-        }
-    }
 
     /**
      * Leaving for an update of this bundle, or because IPv4 leaves for one (UDP's static reference to

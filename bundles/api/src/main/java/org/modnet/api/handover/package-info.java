@@ -12,7 +12,7 @@
  * chrono and delivery-rate state as {@link org.modnet.api.handover.TcpSenderState} (1.5).
  */
 @Export
-@Version("1.5.0")
+@Version("1.6.0")
 package org.modnet.api.handover;
 
 import org.osgi.annotation.bundle.Export;
