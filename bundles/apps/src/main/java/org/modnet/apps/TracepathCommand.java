@@ -48,6 +48,8 @@ public final class TracepathCommand {
     static final long WAIT_NANOS = 1_000_000_000L;
     /** iputils' {@code struct probehdr}: what it reads back of the quoted probe. */
     private static final int PROBE_HEADER = 24;
+    /** Sends of one probe before "send failed", as iputils' probe_ttl tries. */
+    private static final int SEND_ATTEMPTS = 10;
     private static final int DEST_UNREACH = 3;
     private static final int PORT_UNREACH = 3;
     private static final int FRAG_NEEDED = 4;
@@ -146,17 +148,20 @@ public final class TracepathCommand {
             Answer got = null;
             long sent = 0;
             for (int p = 0; p < PROBES && got == null; p++) {
-                drain(sys, fd); // answers to earlier probes that came too late
-                sent = System.nanoTime();
-                int r = sys.sendto(fd, ByteBuffer.allocate(Math.max(0, mtu - 28)), 0, new SockAddr(daddr, dport));
-                if (r == -Errno.EMSGSIZE.number()) {
-                    SockExtendedErr local = localError(sys, fd);
-                    if (local != null && local.info() > 0 && local.info() < mtu) {
-                        mtu = local.info(); // the path MTU as this host knows it: probe again at that size
-                        out.println(localhost(ttl, mtu));
-                        p--;
-                        continue;
+                int r = -1;
+                // iputils' probe_ttl: up to 10 sends; a failed one reads the error queue first
+                for (int attempt = 0; attempt < SEND_ATTEMPTS && r < 0; attempt++) {
+                    drain(sys, fd); // answers to earlier probes that came too late
+                    sent = System.nanoTime();
+                    r = sys.sendto(fd, ByteBuffer.allocate(Math.max(0, mtu - 28)), 0, new SockAddr(daddr, dport));
+                    if (r == -Errno.EMSGSIZE.number()) {
+                        SockExtendedErr local = localError(sys, fd);
+                        if (local != null && local.info() > 0 && local.info() < mtu) {
+                            mtu = local.info(); // the path MTU as this host knows it: probe again at that size
+                            out.println(localhost(ttl, mtu));
+                        }
                     }
+                    // any other failure may be an earlier answer's sk_err, which the failed call took: send again
                 }
                 if (r < 0) {
                     out.println(String.format(Locale.ROOT, "%2d:  send failed", ttl));
