@@ -819,6 +819,45 @@ public class ShellIT {
         }
     }
 
+    /** ethtool -S's lines with each value as N: the names and their order. */
+    private static java.util.List<String> statNames(String out) {
+        return java.util.Arrays.stream(out.split("\n")).map(l -> l.replaceAll(": \\d+$", ": N")).toList();
+    }
+
+    /**
+     * {@code ethtool -S} of a veth (issue 20): Linux 6.x veth's names in its order ({@code peer_ifindex},
+     * receive queue 0's XDP counters, transmit queue 0's), modnet's own after them; beside a Linux veth
+     * pair's, name for name, the values left out.
+     */
+    @Test
+    public void ethtoolStatisticsOfAVethAreLinuxsNamesInLinuxsOrder() throws Exception {
+        sh("ip netns add est");
+        sh("ip -n est link add v0 type veth peer name v1 ; ip -n est link set v0 up ; ip -n est link set v1 up");
+        java.util.List<String> ours = statNames(sh("ip netns exec est ethtool -S v0"));
+        java.util.List<String> linuxs = java.util.List.of("NIC statistics:", "     peer_ifindex: N", "     rx_queue_0_xdp_packets: N",
+                "     rx_queue_0_xdp_bytes: N", "     rx_queue_0_drops: N", "     rx_queue_0_xdp_redirect: N", "     rx_queue_0_xdp_drops: N",
+                "     rx_queue_0_xdp_tx: N", "     rx_queue_0_xdp_tx_errors: N", "     tx_queue_0_xdp_xmit: N", "     tx_queue_0_xdp_xmit_errors: N");
+        assertEquals(String.join("\n", ours), linuxs, ours.subList(0, Math.min(ours.size(), linuxs.size())));
+        assertTrue(String.join("\n", ours), ours.contains("     rx_queue_0_packets: N")); // modnet's own, after Linux's
+        assertThat(sh("ip netns exec est ethtool -S v0"), containsString("     peer_ifindex: " + sh("ip -n est link show v1").split(":")[0].strip() + "\n"));
+
+        org.junit.Assume.assumeTrue("Linux's side needs root, iproute2's ip and ethtool",
+                Processes.isRoot() && Processes.onPath("ip") && Processes.onPath("ethtool"));
+        String p = "ms" + ProcessHandle.current().pid() % 100000;
+        try {
+            linuxIp("netns", "add", p);
+            linuxIp("-n", p, "link", "add", "v0", "type", "veth", "peer", "name", "v1");
+            linuxIp("-n", p, "link", "set", "v0", "up");
+            linuxIp("-n", p, "link", "set", "v1", "up");
+            Processes.Result l = Processes.run("ip", "netns", "exec", p, "ethtool", "-S", "v0");
+            assertEquals(l.toString(), 0, l.status());
+            java.util.List<String> linux = statNames(l.out());
+            assertEquals(String.join("\n", ours), linux, ours.subList(0, Math.min(ours.size(), linux.size())));
+        } finally {
+            Processes.run("ip", "netns", "del", p);
+        }
+    }
+
     /** ip maddr's lines that both stacks have: without IPv6's (modnet has none) and with ifindexes as N. */
     private static String maddrComparable(String out) {
         StringBuilder b = new StringBuilder();

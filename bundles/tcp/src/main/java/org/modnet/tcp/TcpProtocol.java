@@ -654,11 +654,17 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
      */
     @Override
     public void error(SkBuff skb, int inner, int type, int code, int info) {
+        errorFoundSocket(skb, inner, type, code, info);
+    }
+
+    /** {@link #error}: false when no socket, not even a TIME-WAIT one, has the quoted 4-tuple (Icmp InErrors). */
+    @Override
+    public boolean errorFoundSocket(SkBuff skb, int inner, int type, int code, int info) {
         TcpNet net = skb.dev() == null ? null : nets.get(skb.dev().namespace());
         if (net == null || leaving) {
-            return;
+            return true; // not counted: the module is going, not the socket
         }
-        TcpErr.err(net, skb, inner, type, code, info, Math.max(core.currentCpu(), 0));
+        return TcpErr.err(net, skb, inner, type, code, info, Math.max(core.currentCpu(), 0));
     }
 
     /**

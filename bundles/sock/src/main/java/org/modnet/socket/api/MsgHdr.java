@@ -16,6 +16,11 @@ public final class MsgHdr {
      * null otherwise. @since 1.12
      */
     public SockExtendedErr extendedErr;
+    /**
+     * The {@code IP_TTL} control message ({@code IP_RECVTTL} set) of {@code recvmsg(MSG_ERRQUEUE)}: the
+     * TTL the ICMP error arrived with; -1 otherwise. @since 1.13
+     */
+    public int ttl = -1;
 
     public MsgHdr(SockAddr name, ByteBuffer... iov) {
         this.name = name;

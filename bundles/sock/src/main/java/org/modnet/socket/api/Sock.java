@@ -125,10 +125,12 @@ public abstract class Sock {
     private volatile int pmtudisc = SocketCalls.IP_PMTUDISC_WANT; // inet_create's default (ip_no_pmtu_disc 0)
     /** IP_RECVERR ({@code inet->recverr}): errors reported on sends, and ICMP errors queued ({@link #queueError}). */
     private volatile boolean recverr;
+    /** IP_RECVTTL ({@code IP_CMSG_TTL}): {@code recvmsg(MSG_ERRQUEUE)} tells the TTL the ICMP error came with. */
+    private volatile boolean recvttl;
     /** {@code sk_error_queue}'s most entries; the receive buffer bounds it too, as on Linux. @since 1.12 */
     public static final int ERRQUEUE_SLOTS = 16;
-    /** Per entry: errno, origin, type, code, info, offender, the quoted destination's address and port. */
-    private static final int EE_FIELDS = 8;
+    /** Per entry: errno, origin, type, code, info, offender, the quoted destination's address and port, the ICMP's TTL. */
+    private static final int EE_FIELDS = 9;
     /** The error queue's payloads and fields, made when IP_RECVERR is first set (guarded by the lock). */
     private SkBuff[] errSkb;
     private int[] errFields;
@@ -601,8 +603,63 @@ public abstract class Sock {
             errFields[f + 5] = offender;
             errFields[f + 6] = addr;
             errFields[f + 7] = port;
+            errFields[f + 8] = icmp.getU8(icmp.networkHeader() + 8);
             errCount++;
             error = errno.number();
+            if (sleepers > 0) {
+                changed.signal();
+            }
+        } finally {
+            lock.unlock();
+        }
+        wakeWaiters();
+        return true;
+    }
+
+    /**
+     * {@code ip_local_error}: with IP_RECVERR set, queues an error found on this host before anything
+     * was sent ({@code SO_EE_ORIGIN_LOCAL}, no payload, no offender): EMSGSIZE with the MTU that refused
+     * the datagram in {@code info}, for the destination {@code addr} and the connected {@code port} (0
+     * when unconnected). Unlike an ICMP error it leaves {@code sk_err} alone: the send's own result says
+     * it. False (nothing queued) without IP_RECVERR or room, a full queue counted in the drops.
+     *
+     * @since 1.13
+     */
+    public final boolean queueLocalError(Errno errno, int info, int addr, int port) {
+        if (!recverr) {
+            return false;
+        }
+        SkBuff c = ns.core().allocSkb(0, 0);
+        if (c == null) {
+            drops.incrementAndGet();
+            return false;
+        }
+        int size = c.truesize();
+        if (rmemAlloc.get() + size >= rcvbuf || memory != null && !memory.charge(size)) {
+            c.free();
+            drops.incrementAndGet();
+            return false;
+        }
+        rmemAlloc.addAndGet(size);
+        c.setOwner(rfree);
+        lock.lock();
+        try {
+            if (dead || errSkb == null || errCount == ERRQUEUE_SLOTS) {
+                c.free();
+                drops.incrementAndGet();
+                return false;
+            }
+            int slot = (errHead + errCount) % ERRQUEUE_SLOTS;
+            errSkb[slot] = c;
+            int f = slot * EE_FIELDS;
+            java.util.Arrays.fill(errFields, f, f + EE_FIELDS, 0);
+            errFields[f] = errno.number();
+            errFields[f + 1] = SockExtendedErr.SO_EE_ORIGIN_LOCAL;
+            errFields[f + 4] = info;
+            errFields[f + 6] = addr;
+            errFields[f + 7] = port;
+            errFields[f + 8] = -1;
+            errCount++;
             if (sleepers > 0) {
                 changed.signal();
             }
@@ -630,6 +687,17 @@ public abstract class Sock {
      * becomes the next entry's errno, or 0. EAGAIN when the queue is empty: it never blocks.
      */
     public final int recvError(ByteBuffer[] iov, SockAddr[] from, int[] msgFlags, SockExtendedErr[] ee) throws SockException {
+        return recvError(iov, from, msgFlags, ee, null);
+    }
+
+    /**
+     * {@link #recvError(ByteBuffer[], SockAddr[], int[], SockExtendedErr[])}, and with IP_RECVTTL set the
+     * TTL the ICMP error arrived with in {@code ttl[0]} (the {@code IP_TTL} control message; -1 for a
+     * local error or without IP_RECVTTL).
+     *
+     * @since 1.13
+     */
+    public final int recvError(ByteBuffer[] iov, SockAddr[] from, int[] msgFlags, SockExtendedErr[] ee, int[] ttl) throws SockException {
         SkBuff skb;
         int[] f = new int[EE_FIELDS];
         lock.lock();
@@ -642,7 +710,9 @@ public abstract class Sock {
             System.arraycopy(errFields, errHead * EE_FIELDS, f, 0, EE_FIELDS);
             errHead = (errHead + 1) % ERRQUEUE_SLOTS;
             errCount--;
-            error = errCount == 0 ? 0 : errFields[errHead * EE_FIELDS]; // sock_dequeue_err_skb
+            // sock_dequeue_err_skb: sk_err becomes the next entry's errno if ICMP reported it, else 0
+            error = errCount == 0 || errFields[errHead * EE_FIELDS + 1] != SockExtendedErr.SO_EE_ORIGIN_ICMP ? 0
+                    : errFields[errHead * EE_FIELDS];
         } finally {
             lock.unlock();
         }
@@ -660,6 +730,9 @@ public abstract class Sock {
             }
             if (ee != null && ee.length > 0) {
                 ee[0] = new SockExtendedErr(f[0], f[1], f[2], f[3], f[4], 0, f[5]);
+            }
+            if (ttl != null && ttl.length > 0) {
+                ttl[0] = recvttl && f[1] == SockExtendedErr.SO_EE_ORIGIN_ICMP ? f[8] : -1;
             }
             return copied;
         } finally {
@@ -1001,6 +1074,9 @@ public abstract class Sock {
             if (v[0] == 0) {
                 purgeErrorQueue(); // ip_setsockopt: turning it off empties the queue
             }
+        } else if (level == SocketCalls.IPPROTO_IP && name == SocketCalls.IP_RECVTTL) {
+            need(v, 1);
+            recvttl = v[0] != 0;
         } else if (level == SocketCalls.IPPROTO_IP && (name == SocketCalls.IP_TTL || name == SocketCalls.IP_TOS)) {
             need(v, 1);
             if (name == SocketCalls.IP_TTL) {
@@ -1141,6 +1217,8 @@ public abstract class Sock {
             v = new int[] { pmtudisc };
         } else if (level == SocketCalls.IPPROTO_IP && name == SocketCalls.IP_RECVERR) {
             v = new int[] { recverr ? 1 : 0 };
+        } else if (level == SocketCalls.IPPROTO_IP && name == SocketCalls.IP_RECVTTL) {
+            v = new int[] { recvttl ? 1 : 0 };
         } else if (level == SocketCalls.SOL_TCP && name == SocketCalls.TCP_INFO && type == SocketCalls.SOCK_STREAM) {
             TcpInfo info = tcpInfo();
             if (info == null) {

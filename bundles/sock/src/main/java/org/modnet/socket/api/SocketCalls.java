@@ -68,6 +68,8 @@ public interface SocketCalls extends AutoCloseable {
     int IP_MTU_DISCOVER = 10;
     /** Extended error reporting ({@code ip(7)}); here only its effect on a send's result: ENOBUFS from a full qdisc reaches the sender. @since 1.6 */
     int IP_RECVERR = 11;
+    /** The {@code IP_TTL} control message: here, the TTL an ICMP error read with {@code MSG_ERRQUEUE} arrived with ({@link MsgHdr#ttl}). @since 1.13 */
+    int IP_RECVTTL = 12;
     /** getsockopt only: the path MTU of a connected socket's route (ENOTCONN unconnected). @since 1.10 */
     int IP_MTU = 14;
     /** IP_MTU_DISCOVER values: never DF; DF unless the route's MTU is locked (the default); always DF; and the ones that ignore the path MTU. @since 1.4 */
