@@ -33,6 +33,9 @@ class NstatTest {
     void absoluteWithZerosListsEveryCounterInNstatsColumns() {
         ip.put("IpInReceives", 5L);
         ip.put("IpInHdrErrors", 0L);
+        ip.put("IcmpInMsgs", 0L);
+        ip.put("TcpActiveOpens", 0L);
+        ip.put("UdpInDatagrams", 0L);
         List<String> lines = nstat.run(ns, List.of(mib), Nstat.parse("-az"));
         // as Linux's nstat reads /proc/net/snmp: Ip's columns after its two settings, and every other column too
         assertEquals(List.of("#kernel", "IpInReceives                    5                  0.0",
@@ -101,6 +104,16 @@ class NstatTest {
         assertEquals(wanted, lines.stream().filter(wanted::contains).toList(), "in this order");
         assertEquals(List.of("TcpExt: SyncookiesSent TCPDeferAcceptDrop IPReversePathFilter TCPTimeWaitOverflow", "TcpExt: 0 0 3 0",
                 "IpExt: InOctets", "IpExt: 100"), ProcNetSnmp.netstat(ProcNetSnmp.all(List.of(layer(ipv4), layer(tcp)), ns)));
+    }
+
+    @Test
+    void aSectionNoRunningLayerCountsIsLeftOut() {
+        Map<String, Long> udp = new LinkedHashMap<>();
+        udp.put("UdpInDatagrams", 2L);
+        List<String> names = nstat.run(ns, List.of(layer(udp)), Nstat.parse("-az")).stream().map(l -> l.split(" ")[0]).toList();
+        assertEquals(false, names.contains("IpInReceives"), "IPv4 stopped: no Ip section");
+        assertEquals(false, names.contains("IcmpInMsgs"));
+        assertEquals(true, names.contains("UdpLiteInDatagrams"), "UdpLite stands with Udp");
     }
 
     @Test
