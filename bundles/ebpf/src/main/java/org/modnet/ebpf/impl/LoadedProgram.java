@@ -96,7 +96,11 @@ public final class LoadedProgram implements BpfProg {
             List<HelperProto> protos, Helpers extra, String engine, boolean verbose, Consumer<String> tracePipe) throws BpfException {
         long[] original = insns.clone();
         Program checked = Program.of(name, insns);
-        Verifier.Checked c = Verifier.check(checked, type, attach, maps, protos, verbose);
+        Helpers helpers = standard(maps, tracePipe);
+        if (extra != null) {
+            extra.copyInto(helpers);
+        }
+        Verifier.Checked c = Verifier.check(checked, type, attach, maps, protos, f -> helpers.get(f) != null, verbose);
         Verifier.Result v = c.result();
         long[] code = v.program().instructions();
         for (int i = 0; i < code.length; i++) {
@@ -110,10 +114,6 @@ public final class LoadedProgram implements BpfProg {
             }
         }
         Program runnable = Program.of(name, code);
-        Helpers helpers = standard(maps, tracePipe);
-        if (extra != null) {
-            extra.copyInto(helpers);
-        }
         Executable e = Engines.byName(engine, runnable, helpers, maps, c.bases());
         LoadedProgram loaded = new LoadedProgram(id, original, engine, tracePipe, name, type, attach, runnable, e, List.copyOf(maps), v.log(), v.processed());
         PROGRAMS.put(loaded.id, loaded);

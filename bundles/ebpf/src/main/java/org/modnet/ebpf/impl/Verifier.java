@@ -332,6 +332,8 @@ public final class Verifier {
     private final AttachType attach;
     private final List<? extends MapSpec> maps;
     private final Map<Integer, HelperProto> protos;
+    /** Whether the load has an implementation of a helper: one with a prototype but none is the kernel's NULL func_proto. */
+    private final java.util.function.IntPredicate implemented;
     private final boolean verbose;
     private final StringBuilder log = new StringBuilder();
     private final long[] rewritten;
@@ -343,8 +345,9 @@ public final class Verifier {
     private int maxStack;
 
     private Verifier(Program p, ProgType type, AttachType attach, List<? extends MapSpec> maps, List<HelperProto> helpers,
-            boolean verbose) {
+            java.util.function.IntPredicate implemented, boolean verbose) {
         this.p = p;
+        this.implemented = implemented;
         this.type = type;
         this.attach = attach;
         this.maps = maps;
@@ -377,7 +380,17 @@ public final class Verifier {
     /** {@link #verify}, with what each load reads from. */
     static Checked check(Program p, ProgType type, AttachType attach, List<? extends MapSpec> maps, List<HelperProto> helpers,
             boolean verbose) throws BpfException {
-        Verifier v = new Verifier(p, type, attach, maps, helpers, verbose);
+        return check(p, type, attach, maps, helpers, id -> true, verbose);
+    }
+
+    /**
+     * {@link #check}, refusing a call to a helper the program type has a prototype for but the load
+     * has no implementation of ({@code implemented} false), as the kernel refuses a helper whose
+     * func_proto the program type does not give.
+     */
+    static Checked check(Program p, ProgType type, AttachType attach, List<? extends MapSpec> maps, List<HelperProto> helpers,
+            java.util.function.IntPredicate implemented, boolean verbose) throws BpfException {
+        Verifier v = new Verifier(p, type, attach, maps, helpers, implemented, verbose);
         try {
             v.run();
         } catch (Reject r) {
@@ -2374,6 +2387,10 @@ public final class Verifier {
         HelperProto proto = protos.get(id);
         if (proto == null) {
             throw reject(i, "invalid func unknown#" + id);
+        }
+        if (!implemented.test(id)) {
+            // check_helper_call: the program type's get_func_proto gave no function for it
+            throw reject(i, "unknown func " + proto.name() + "#" + id);
         }
         if (id == HelperProtos.TAIL_CALL && !s.refs.isEmpty()) {
             throw reject(i, "tail_call would lead to reference leak");
