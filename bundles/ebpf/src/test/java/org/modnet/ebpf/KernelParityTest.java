@@ -378,4 +378,46 @@ class KernelParityTest {
         String why = assertThrows(BpfException.class, () -> compile("raw_map", source)).getMessage();
         assertTrue(why.contains("fd 0 is not pointing to valid bpf_map"), why);
     }
+
+    static final String TAIL_CALL_FROM = """
+            struct {
+                __uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+                __uint(max_entries, 1);
+                __type(key, __u32);
+                __type(value, __u32);
+            } jumps SEC(".maps");
+            static __attribute__((noinline)) RET jump(struct xdp_md *ctx)
+            {
+                bpf_tail_call(ctx, &jumps, 0);
+                return RETURN;
+            }
+            SEC("xdp") int tail_from_sub(struct xdp_md *ctx)
+            {
+                jump(ctx);
+                return XDP_PASS;
+            }
+            """;
+
+    /**
+     * The BTF return type of an object's functions reaches the verifier through the service's load of an
+     * object's program ({@code progLoad(ProgramDef, ...)}, what bpftool prog load, ip link ... xdp obj and
+     * tc ... bpf obj call): a tail call from a void subprogram is refused with the kernel's words, from an
+     * int one it loads.
+     */
+    @Test
+    void aTailCallFromAVoidSubprogramIsRefusedThroughTheService() throws Exception {
+        org.modnet.ebpf.api.BpfSyscall bpf = new org.modnet.ebpf.impl.BpfSyscallImpl();
+        ElfObject voidSub = compile("tail_void", TAIL_CALL_FROM.replace("return RETURN;", "").replace("RET", "void"));
+        ElfObject.ProgramDef d = voidSub.program("xdp");
+        assertTrue(d.nonScalarReturns().length == 1, "one subprogram returns no int");
+        BpfException e = assertThrows(BpfException.class, () -> bpf.progLoad(d, ProgType.XDP, org.modnet.ebpf.api.AttachType.DEFAULT,
+                voidSub.createMaps(1), null, null, org.modnet.ebpf.api.BpfSyscall.INTERPRETER, false));
+        assertTrue(e.getMessage().contains("tail_call is only allowed in functions that return 'int'."), e.getMessage());
+
+        ElfObject intSub = compile("tail_int", TAIL_CALL_FROM.replace("RETURN", "0").replace("RET", "int"));
+        ElfObject.ProgramDef ok = intSub.program("xdp");
+        assertEquals(0, ok.nonScalarReturns().length);
+        bpf.progLoad(ok, ProgType.XDP, org.modnet.ebpf.api.AttachType.DEFAULT, intSub.createMaps(1), null, null,
+                org.modnet.ebpf.api.BpfSyscall.INTERPRETER, false).close();
+    }
 }

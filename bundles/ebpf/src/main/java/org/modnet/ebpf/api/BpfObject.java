@@ -33,8 +33,25 @@ public interface BpfObject {
         }
     }
 
-    /** A program: its section, its function name, its instructions with map references as {@code lddw} of the map's index. */
-    record ProgramDef(String section, String name, long[] insns) {
+    /**
+     * A program: its section, its function name, its instructions with map references as {@code lddw} of
+     * the map's index, and where the subprograms it appended start whose BTF prototype returns no int
+     * ({@code func_info}: they may not use LD_ABS/LD_IND or tail calls; empty without BTF).
+     */
+    record ProgramDef(String section, String name, long[] insns, int[] nonScalarReturns) {
+        public ProgramDef {
+            nonScalarReturns = nonScalarReturns == null ? new int[0] : nonScalarReturns.clone();
+        }
+
+        /** A program with no BTF function information. */
+        public ProgramDef(String section, String name, long[] insns) {
+            this(section, name, insns, new int[0]);
+        }
+
+        @Override
+        public int[] nonScalarReturns() {
+            return nonScalarReturns.clone();
+        }
     }
 
     String license();

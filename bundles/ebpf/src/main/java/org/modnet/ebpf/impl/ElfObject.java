@@ -523,8 +523,9 @@ public final class ElfObject implements BpfObject {
                         k++;
                     }
                 }
-                programs.add(new ProgramDef(s.name(), sym.name(), code));
-                nonScalarReturns.put(sym.name(), nonScalarReturns(order, placed));
+                int[] nonInt = nonScalarReturns(order, placed);
+                programs.add(new ProgramDef(s.name(), sym.name(), code, nonInt));
+                nonScalarReturns.put(sym.name(), nonInt);
             }
         }
     }

@@ -94,8 +94,18 @@ public final class LoadedProgram implements BpfProg {
     /** {@link #load} under the id {@code id} (0: the next free one), as a program adopted on an update keeps its own. */
     static LoadedProgram load(int id, String name, long[] insns, ProgType type, AttachType attach, List<BpfMapBase> maps,
             List<HelperProto> protos, Helpers extra, String engine, boolean verbose, Consumer<String> tracePipe) throws BpfException {
+        return load(id, name, insns, new int[0], type, attach, maps, protos, extra, engine, verbose, tracePipe);
+    }
+
+    /** {@link #load}, with the starts of the subprograms whose BTF return type is no int ({@code func_info}). */
+    static LoadedProgram load(int id, String name, long[] insns, int[] nonScalarReturns, ProgType type, AttachType attach,
+            List<BpfMapBase> maps, List<HelperProto> protos, Helpers extra, String engine, boolean verbose, Consumer<String> tracePipe)
+            throws BpfException {
         long[] original = insns.clone();
         Program checked = Program.of(name, insns);
+        if (nonScalarReturns.length > 0) {
+            checked = checked.withNonScalarReturns(nonScalarReturns);
+        }
         Helpers helpers = standard(maps, tracePipe);
         if (extra != null) {
             extra.copyInto(helpers);
