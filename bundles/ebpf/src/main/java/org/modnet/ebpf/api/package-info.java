@@ -14,7 +14,8 @@
  * classic BPF through {@link org.modnet.ebpf.api.BpfSyscall#progLoadClassic}).
  * 2.5.0: an object's programs carry their BTF function return types ({@link org.modnet.ebpf.api.BpfObject.ProgramDef#nonScalarReturns})
  * and load with them ({@link org.modnet.ebpf.api.BpfSyscall#progLoad(org.modnet.ebpf.api.BpfObject.ProgramDef, ProgType, AttachType,
- * java.util.List, Helpers, java.util.function.Consumer, String, boolean)}).
+ * java.util.List, Helpers, java.util.function.Consumer, String, boolean)}); {@code bpf_strtol}/{@code bpf_strtoul}
+ * ({@link org.modnet.ebpf.api.HelperProto.Arg#PTR_TO_LONG}).
  */
 @Export
 @Version("2.5.0")

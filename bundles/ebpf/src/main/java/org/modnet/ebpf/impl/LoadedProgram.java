@@ -295,8 +295,28 @@ public final class LoadedProgram implements BpfProg {
             return 0;
         });
         h.register(HelperProtos.RINGBUF_QUERY, "bpf_ringbuf_query", (OwnHelper) (r1, r2, r3, r4, r5, m) -> ringbuf(maps, r1).query(r2));
+        h.register(HelperProtos.STRTOL, "bpf_strtol", (OwnHelper) (r1, r2, r3, r4, r5, m) -> Strtox.strtol(buffer(m, r1, r2), r3, result(m, r4)));
+        h.register(HelperProtos.STRTOUL, "bpf_strtoul", (OwnHelper) (r1, r2, r3, r4, r5, m) -> Strtox.strtoul(buffer(m, r1, r2), r3, result(m, r4)));
         h.register(HelperProtos.CSUM_DIFF, "bpf_csum_diff", (OwnHelper) (r1, r2, r3, r4, r5, m) -> csumDiff(m, r1, r2, r3, r4, r5));
         return h;
+    }
+
+    /** A helper's input buffer: what the verifier proved readable, or a fault. */
+    private static MemorySegment buffer(Memory m, long addr, long len) {
+        MemorySegment s = m.slice(addr, len, false);
+        if (s == null) {
+            throw new BpfFault("the string is outside the program's memory");
+        }
+        return s;
+    }
+
+    /** A helper's 8-byte result: what the verifier proved writable, or a fault. */
+    private static MemorySegment result(Memory m, long addr) {
+        MemorySegment s = m.slice(addr, 8, true);
+        if (s == null) {
+            throw new BpfFault("the result is outside the program's writable memory");
+        }
+        return s;
     }
 
     /**

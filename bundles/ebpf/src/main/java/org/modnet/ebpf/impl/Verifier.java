@@ -2407,7 +2407,8 @@ public final class Verifier {
                 throw reject(i, "R" + r + " !read_ok");
             }
             boolean memory = want == HelperProto.Arg.PTR_TO_MAP_KEY || want == HelperProto.Arg.PTR_TO_MAP_VALUE
-                    || want == HelperProto.Arg.PTR_TO_MEM || want == HelperProto.Arg.PTR_TO_UNINIT_MEM;
+                    || want == HelperProto.Arg.PTR_TO_MEM || want == HelperProto.Arg.PTR_TO_UNINIT_MEM
+                    || want == HelperProto.Arg.PTR_TO_LONG;
             if (memory && (arg.kind == Kind.PKT || arg.kind == Kind.PKT_META) && !PKT_ACCESS.contains(proto.name())) {
                 // may_access_direct_pkt_data: only helpers whose prototype says pkt_access take packet memory
                 throw reject(i, "helper access to the packet is not allowed");
@@ -2467,6 +2468,14 @@ public final class Verifier {
                         throw reject(i, "R" + (r + 1) + " unbounded memory access, use 'var &= const' or 'if (var < const)'");
                     }
                     writtenMemory(i, s, r, arg, size.umax);
+                }
+                case PTR_TO_LONG -> {
+                    // check_func_arg: 8 writable bytes, aligned strictly (check_ptr_alignment with strict)
+                    if (arg.varMax == 0 && (arg.kind == Kind.STACK || arg.kind == Kind.MAP_VALUE) && arg.off % 8 != 0) {
+                        throw reject(i, "misaligned " + (arg.kind == Kind.STACK ? "stack" : "value") + " access off (0x0; 0x0)+" + arg.off
+                                + "+0 size 8");
+                    }
+                    writtenMemory(i, s, r, arg, 8);
                 }
                 case CONST_ALLOC_SIZE -> {
                     if (!arg.isConst()) {
