@@ -14,17 +14,22 @@ import org.osgi.annotation.versioning.ProviderType;
 public interface BpfObject {
     /**
      * A map the object defines ({@code .maps}, legacy {@code maps}, or {@code .data}/{@code .rodata}/
-     * {@code .bss} as single-entry arrays, whose initial bytes are {@code data}).
+     * {@code .bss} as single-entry arrays, whose initial bytes are {@code data}), and its {@code map_extra}
+     * (a bloom filter's hash count in its low 4 bits; since 2.5.0).
      */
-    record MapDef(String name, int type, int keySize, int valueSize, int maxEntries, int flags, byte[] data) {
+    record MapDef(String name, int type, int keySize, int valueSize, int maxEntries, int flags, byte[] data, long mapExtra) {
         public MapDef(String name, int type, int keySize, int valueSize, int maxEntries, int flags) {
-            this(name, type, keySize, valueSize, maxEntries, flags, null);
+            this(name, type, keySize, valueSize, maxEntries, flags, null, 0);
+        }
+
+        public MapDef(String name, int type, int keySize, int valueSize, int maxEntries, int flags, byte[] data) {
+            this(name, type, keySize, valueSize, maxEntries, flags, data, 0);
         }
 
         @Override
         public boolean equals(Object o) {
             return o instanceof MapDef m && name.equals(m.name) && type == m.type && keySize == m.keySize && valueSize == m.valueSize
-                    && maxEntries == m.maxEntries && flags == m.flags && Arrays.equals(data, m.data);
+                    && maxEntries == m.maxEntries && flags == m.flags && Arrays.equals(data, m.data) && mapExtra == m.mapExtra;
         }
 
         @Override

@@ -15,7 +15,8 @@
  * 2.5.0: an object's programs carry their BTF function return types ({@link org.modnet.ebpf.api.BpfObject.ProgramDef#nonScalarReturns})
  * and load with them ({@link org.modnet.ebpf.api.BpfSyscall#progLoad(org.modnet.ebpf.api.BpfObject.ProgramDef, ProgType, AttachType,
  * java.util.List, Helpers, java.util.function.Consumer, String, boolean)}); {@code bpf_strtol}/{@code bpf_strtoul}
- * ({@link org.modnet.ebpf.api.HelperProto.Arg#PTR_TO_LONG}).
+ * ({@link org.modnet.ebpf.api.HelperProto.Arg#PTR_TO_LONG}); a map's {@code map_extra} from BTF
+ * ({@link org.modnet.ebpf.api.BpfObject.MapDef#mapExtra}).
  */
 @Export
 @Version("2.5.0")
