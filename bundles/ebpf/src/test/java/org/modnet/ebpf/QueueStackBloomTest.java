@@ -160,4 +160,36 @@ class QueueStackBloomTest {
         assertArrayEquals(new byte[] { 5, 0, 0, 0 }, q.lookup(new byte[0]));
         assertEquals(List.of(), q.keys(), "no keys to dump");
     }
+
+    /**
+     * A bloom filter's hash count is its BTF-defined {@code map_extra} (libbpf's {@code __uint(map_extra, N)}):
+     * read from the object, given to the map, refused over 15 as bloom_map_alloc refuses it, and refused on
+     * any other map type as map_create does.
+     */
+    @Test
+    void mapExtraIsReadFromBtf() throws Exception {
+        String bloom = """
+                struct { __uint(type, BPF_MAP_TYPE_BLOOM_FILTER); __uint(max_entries, 64); __type(value, __u32); __uint(map_extra, N); } b SEC(".maps");
+                SEC("xdp") int f(struct xdp_md *ctx)
+                {
+                    __u32 v = 1;
+                    return bpf_map_peek_elem(&b, &v) == 0 ? XDP_PASS : XDP_DROP;
+                }
+                """;
+        ElfObject three = KernelParityTest.compile("bloom_extra3", bloom.replace("N)", "3)"));
+        assertEquals(3, three.maps().get(0).mapExtra());
+        List<BpfMapBase> maps = three.createMapsBase(1);
+        assertEquals(Verifier.MAP_BLOOM_FILTER, maps.get(0).type());
+
+        ElfObject sixteen = KernelParityTest.compile("bloom_extra16", bloom.replace("N)", "16)"));
+        BpfException e = assertThrows(BpfException.class, () -> sixteen.createMapsBase(1));
+        assertTrue(e.getMessage().contains("at most 15 hashes"), e.getMessage());
+
+        ElfObject array = KernelParityTest.compile("array_extra", """
+                struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, __u32); __uint(map_extra, 1); } a SEC(".maps");
+                SEC("xdp") int f(struct xdp_md *ctx) { return XDP_PASS; }
+                """);
+        e = assertThrows(BpfException.class, () -> array.createMapsBase(1));
+        assertTrue(e.getMessage().contains("map_extra 1 is only for a bloom filter (EINVAL)"), e.getMessage());
+    }
 }

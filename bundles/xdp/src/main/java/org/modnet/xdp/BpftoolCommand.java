@@ -302,8 +302,8 @@ public final class BpftoolCommand {
             for (int k = 0; k < defs.size(); k++) {
                 BpfObject.ProgramDef d = defs.get(k);
                 ProgType t = types.get(k);
-                loaded.add(bpf.progLoad(d.name(), d.insns(), t, t == ProgType.XDP ? AttachType.ofSection(d.section()) : AttachType.DEFAULT,
-                        maps, t == ProgType.XDP ? fib.helpers() : null, trace::printk));
+                loaded.add(bpf.progLoad(d, t, t == ProgType.XDP ? AttachType.ofSection(d.section()) : AttachType.DEFAULT,
+                        maps, t == ProgType.XDP ? fib.helpers() : null, trace::printk, BpfSyscall.JIT, false));
             }
             for (BpfProg p : loaded) {
                 pinned.add(fs.pin(all ? target + "/" + p.name() : target, p));

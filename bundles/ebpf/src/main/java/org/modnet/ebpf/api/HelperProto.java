@@ -32,7 +32,12 @@ public record HelperProto(int id, String name, Ret ret, List<Arg> args, boolean 
         /** A constant size to reserve ({@code bpf_ringbuf_reserve}). */
         CONST_ALLOC_SIZE,
         /** A reserved record, at its start: the helper releases it ({@code bpf_ringbuf_submit/discard}). */
-        PTR_TO_ALLOC_MEM
+        PTR_TO_ALLOC_MEM,
+        /**
+         * Eight bytes, 8-aligned, the helper writes a number to; need not be initialised
+         * ({@code ARG_PTR_TO_LONG}: {@code bpf_strtol}'s result). @since 2.5
+         */
+        PTR_TO_LONG
     }
 
     public enum Ret {

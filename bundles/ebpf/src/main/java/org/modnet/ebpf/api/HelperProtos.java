@@ -9,6 +9,7 @@ import static org.modnet.ebpf.api.HelperProto.Arg.PTR_TO_ALLOC_MEM;
 import static org.modnet.ebpf.api.HelperProto.Arg.PTR_TO_CTX;
 import static org.modnet.ebpf.api.HelperProto.Arg.PTR_TO_MAP_KEY;
 import static org.modnet.ebpf.api.HelperProto.Arg.PTR_TO_MAP_VALUE;
+import static org.modnet.ebpf.api.HelperProto.Arg.PTR_TO_LONG;
 import static org.modnet.ebpf.api.HelperProto.Arg.PTR_TO_MEM;
 import static org.modnet.ebpf.api.HelperProto.Arg.PTR_TO_UNINIT_MAP_VALUE;
 import static org.modnet.ebpf.api.HelperProto.Arg.PTR_TO_UNINIT_MEM;
@@ -54,6 +55,10 @@ public final class HelperProtos {
     public static final int MAP_POP_ELEM = 88;
     /** @since 2.4 */
     public static final int MAP_PEEK_ELEM = 89;
+    /** @since 2.5 */
+    public static final int STRTOL = 105;
+    /** @since 2.5 */
+    public static final int STRTOUL = 106;
     public static final int RINGBUF_OUTPUT = 130;
     public static final int RINGBUF_RESERVE = 131;
     public static final int RINGBUF_SUBMIT = 132;
@@ -75,6 +80,9 @@ public final class HelperProtos {
             new HelperProto(TRACE_PRINTK, "bpf_trace_printk", INTEGER, PTR_TO_MEM, CONST_SIZE),
             new HelperProto(GET_PRANDOM_U32, "bpf_get_prandom_u32", INTEGER),
             new HelperProto(GET_SMP_PROCESSOR_ID, "bpf_get_smp_processor_id", INTEGER),
+            // bpf_base_func_proto offers these to every program type loaded with CAP_BPF
+            new HelperProto(STRTOL, "bpf_strtol", INTEGER, PTR_TO_MEM, CONST_SIZE, ANYTHING, PTR_TO_LONG),
+            new HelperProto(STRTOUL, "bpf_strtoul", INTEGER, PTR_TO_MEM, CONST_SIZE, ANYTHING, PTR_TO_LONG),
             new HelperProto(TAIL_CALL, "bpf_tail_call", INTEGER, PTR_TO_CTX, CONST_MAP_PTR, ANYTHING),
             new HelperProto(REDIRECT, "bpf_redirect", INTEGER, ANYTHING, ANYTHING),
             new HelperProto(PERF_EVENT_OUTPUT, "bpf_perf_event_output", INTEGER, PTR_TO_CTX, CONST_MAP_PTR, ANYTHING, PTR_TO_MEM,
@@ -107,6 +115,9 @@ public final class HelperProtos {
             new HelperProto(TRACE_PRINTK, "bpf_trace_printk", INTEGER, PTR_TO_MEM, CONST_SIZE),
             new HelperProto(GET_PRANDOM_U32, "bpf_get_prandom_u32", INTEGER),
             new HelperProto(GET_SMP_PROCESSOR_ID, "bpf_get_smp_processor_id", INTEGER),
+            // bpf_base_func_proto offers these to every program type loaded with CAP_BPF
+            new HelperProto(STRTOL, "bpf_strtol", INTEGER, PTR_TO_MEM, CONST_SIZE, ANYTHING, PTR_TO_LONG),
+            new HelperProto(STRTOUL, "bpf_strtoul", INTEGER, PTR_TO_MEM, CONST_SIZE, ANYTHING, PTR_TO_LONG),
             new HelperProto(TAIL_CALL, "bpf_tail_call", INTEGER, PTR_TO_CTX, CONST_MAP_PTR, ANYTHING),
             new HelperProto(SKB_LOAD_BYTES, "bpf_skb_load_bytes", INTEGER, PTR_TO_CTX, ANYTHING, PTR_TO_UNINIT_MEM, CONST_SIZE),
             new HelperProto(GET_SOCKET_COOKIE, "bpf_get_socket_cookie", INTEGER, PTR_TO_CTX),
@@ -133,6 +144,9 @@ public final class HelperProtos {
             new HelperProto(TRACE_PRINTK, "bpf_trace_printk", INTEGER, PTR_TO_MEM, CONST_SIZE),
             new HelperProto(GET_PRANDOM_U32, "bpf_get_prandom_u32", INTEGER),
             new HelperProto(GET_SMP_PROCESSOR_ID, "bpf_get_smp_processor_id", INTEGER),
+            // bpf_base_func_proto offers these to every program type loaded with CAP_BPF
+            new HelperProto(STRTOL, "bpf_strtol", INTEGER, PTR_TO_MEM, CONST_SIZE, ANYTHING, PTR_TO_LONG),
+            new HelperProto(STRTOUL, "bpf_strtoul", INTEGER, PTR_TO_MEM, CONST_SIZE, ANYTHING, PTR_TO_LONG),
             new HelperProto(SKB_STORE_BYTES, "bpf_skb_store_bytes", INTEGER, PTR_TO_CTX, ANYTHING, PTR_TO_MEM, CONST_SIZE, ANYTHING)
                     .changingPacket(),
             new HelperProto(L3_CSUM_REPLACE, "bpf_l3_csum_replace", INTEGER, PTR_TO_CTX, ANYTHING, ANYTHING, ANYTHING, ANYTHING)

@@ -180,6 +180,19 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
     /** {@link #create} with the id {@code id} (0: the next free one). */
     static BpfMapBase create(int id, String name, int type, int keySize, int valueSize, int maxEntries, int flags, int cpus)
             throws BpfException {
+        return create(id, name, type, keySize, valueSize, maxEntries, flags, 0, cpus);
+    }
+
+    /** {@link #create} with the map's {@code map_extra}: a bloom filter's hash count (low 4 bits), 0 for every other type. */
+    static BpfMapBase create(int id, String name, int type, int keySize, int valueSize, int maxEntries, int flags, long mapExtra, int cpus)
+            throws BpfException {
+        if (mapExtra != 0 && type != Verifier.MAP_BLOOM_FILTER) {
+            // map_create: only a bloom filter (and an arena) has a map_extra
+            throw new BpfException("map " + name + ": map_extra " + mapExtra + " is only for a bloom filter (EINVAL)");
+        }
+        if (mapExtra < 0 || mapExtra > 0xf) {
+            throw new BpfException("map " + name + ": a bloom filter has at most 15 hashes, map_extra " + mapExtra + " (EINVAL)");
+        }
         if (valueSize > KMALLOC_MAX_SIZE) {
             throw new BpfException("map " + name + ": value size " + valueSize + " is too big (E2BIG): at most " + KMALLOC_MAX_SIZE);
         }
@@ -219,7 +232,7 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
                     if (keySize != 0) {
                         throw new BpfException("map " + name + ": a bloom filter has no keys (key size 0), not " + keySize + " (EINVAL)");
                     }
-                    yield new BloomFilterMap(id, name, valueSize, maxEntries, flags, 0);
+                    yield new BloomFilterMap(id, name, valueSize, maxEntries, flags, (int) mapExtra);
                 }
                 case Verifier.MAP_RINGBUF -> {
                     if (keySize != 0 || valueSize != 0) {

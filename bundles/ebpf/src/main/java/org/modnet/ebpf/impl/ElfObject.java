@@ -36,7 +36,8 @@ public final class ElfObject implements BpfObject {
     public List<BpfMapBase> createMapsBase(int cpus) throws BpfException {
         List<BpfMapBase> out = new ArrayList<>();
         for (MapDef m : maps) {
-            BpfMapBase map = BpfMapBase.create(m.name(), m.type(), m.keySize(), m.valueSize(), m.maxEntries(), m.flags(), cpus);
+            BpfMapBase map = BpfMapBase.create(0, m.name(), m.type(), m.keySize(), m.valueSize(), m.maxEntries(), m.flags(), m.mapExtra(),
+                    cpus);
             if (m.data() != null && map.update(new byte[4], m.data(), BpfMap.BPF_ANY) != 0) {
                 throw new BpfException("map " + m.name() + ": its initial data does not fit");
             }
@@ -361,7 +362,7 @@ public final class ElfObject implements BpfObject {
                         String member = name(b.getInt(mp));
                         int mt = b.getInt(mp + 4);
                         switch (member) {
-                            case "type", "max_entries", "map_flags", "key_size", "value_size" -> attr.put(member, arrayLength(mt));
+                            case "type", "max_entries", "map_flags", "key_size", "value_size", "map_extra" -> attr.put(member, arrayLength(mt));
                             case "key", "value" -> {
                                 int[] ptr = type(resolve(mt));
                                 if (ptr[0] != 2) {
@@ -379,7 +380,8 @@ public final class ElfObject implements BpfObject {
                         throw new BpfException("map " + name + ": its type or max_entries is missing");
                     }
                     out.add(new MapDef(name, attr.get("type"), attr.getOrDefault("key_size", 0), attr.getOrDefault("value_size", 0),
-                            attr.getOrDefault("max_entries", 0), attr.getOrDefault("map_flags", 0)));
+                            attr.getOrDefault("max_entries", 0), attr.getOrDefault("map_flags", 0), null,
+                            attr.getOrDefault("map_extra", 0) & 0xffffffffL));
                 }
             }
             return out;
@@ -523,8 +525,9 @@ public final class ElfObject implements BpfObject {
                         k++;
                     }
                 }
-                programs.add(new ProgramDef(s.name(), sym.name(), code));
-                nonScalarReturns.put(sym.name(), nonScalarReturns(order, placed));
+                int[] nonInt = nonScalarReturns(order, placed);
+                programs.add(new ProgramDef(s.name(), sym.name(), code, nonInt));
+                nonScalarReturns.put(sym.name(), nonInt);
             }
         }
     }

@@ -332,6 +332,8 @@ public final class Verifier {
     private final AttachType attach;
     private final List<? extends MapSpec> maps;
     private final Map<Integer, HelperProto> protos;
+    /** Whether the load has an implementation of a helper: one with a prototype but none is the kernel's NULL func_proto. */
+    private final java.util.function.IntPredicate implemented;
     private final boolean verbose;
     private final StringBuilder log = new StringBuilder();
     private final long[] rewritten;
@@ -343,8 +345,9 @@ public final class Verifier {
     private int maxStack;
 
     private Verifier(Program p, ProgType type, AttachType attach, List<? extends MapSpec> maps, List<HelperProto> helpers,
-            boolean verbose) {
+            java.util.function.IntPredicate implemented, boolean verbose) {
         this.p = p;
+        this.implemented = implemented;
         this.type = type;
         this.attach = attach;
         this.maps = maps;
@@ -377,7 +380,17 @@ public final class Verifier {
     /** {@link #verify}, with what each load reads from. */
     static Checked check(Program p, ProgType type, AttachType attach, List<? extends MapSpec> maps, List<HelperProto> helpers,
             boolean verbose) throws BpfException {
-        Verifier v = new Verifier(p, type, attach, maps, helpers, verbose);
+        return check(p, type, attach, maps, helpers, id -> true, verbose);
+    }
+
+    /**
+     * {@link #check}, refusing a call to a helper the program type has a prototype for but the load
+     * has no implementation of ({@code implemented} false), as the kernel refuses a helper whose
+     * func_proto the program type does not give.
+     */
+    static Checked check(Program p, ProgType type, AttachType attach, List<? extends MapSpec> maps, List<HelperProto> helpers,
+            java.util.function.IntPredicate implemented, boolean verbose) throws BpfException {
+        Verifier v = new Verifier(p, type, attach, maps, helpers, implemented, verbose);
         try {
             v.run();
         } catch (Reject r) {
@@ -2375,6 +2388,10 @@ public final class Verifier {
         if (proto == null) {
             throw reject(i, "invalid func unknown#" + id);
         }
+        if (!implemented.test(id)) {
+            // check_helper_call: the program type's get_func_proto gave no function for it
+            throw reject(i, "unknown func " + proto.name() + "#" + id);
+        }
         if (id == HelperProtos.TAIL_CALL && !s.refs.isEmpty()) {
             throw reject(i, "tail_call would lead to reference leak");
         }
@@ -2390,7 +2407,8 @@ public final class Verifier {
                 throw reject(i, "R" + r + " !read_ok");
             }
             boolean memory = want == HelperProto.Arg.PTR_TO_MAP_KEY || want == HelperProto.Arg.PTR_TO_MAP_VALUE
-                    || want == HelperProto.Arg.PTR_TO_MEM || want == HelperProto.Arg.PTR_TO_UNINIT_MEM;
+                    || want == HelperProto.Arg.PTR_TO_MEM || want == HelperProto.Arg.PTR_TO_UNINIT_MEM
+                    || want == HelperProto.Arg.PTR_TO_LONG;
             if (memory && (arg.kind == Kind.PKT || arg.kind == Kind.PKT_META) && !PKT_ACCESS.contains(proto.name())) {
                 // may_access_direct_pkt_data: only helpers whose prototype says pkt_access take packet memory
                 throw reject(i, "helper access to the packet is not allowed");
@@ -2450,6 +2468,14 @@ public final class Verifier {
                         throw reject(i, "R" + (r + 1) + " unbounded memory access, use 'var &= const' or 'if (var < const)'");
                     }
                     writtenMemory(i, s, r, arg, size.umax);
+                }
+                case PTR_TO_LONG -> {
+                    // check_func_arg: 8 writable bytes, aligned strictly (check_ptr_alignment with strict)
+                    if (arg.varMax == 0 && (arg.kind == Kind.STACK || arg.kind == Kind.MAP_VALUE) && arg.off % 8 != 0) {
+                        throw reject(i, "misaligned " + (arg.kind == Kind.STACK ? "stack" : "value") + " access off (0x0; 0x0)+" + arg.off
+                                + "+0 size 8");
+                    }
+                    writtenMemory(i, s, r, arg, 8);
                 }
                 case CONST_ALLOC_SIZE -> {
                     if (!arg.isConst()) {
