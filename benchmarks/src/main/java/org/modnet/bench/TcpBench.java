@@ -34,6 +34,8 @@ import org.modnet.tcp.TcpProtocol;
  *   bulk [SECONDS] [--manual] [--buf BYTES]   one connection A -> B, as fast as it goes
  *   crr [SECONDS] [--manual]                  connect, a 64-byte request, a 64-byte reply, close
  *   idle [COUNT] [--buf BYTES]                COUNT established connections held, heap per connection
+ *   goodput [SECONDS]                         the loss grid: one connection over netem, 100 ms RTT, 32 KiB
+ *                                             buffers, 0/1/2/5/10% loss, reno, cubic and bbr, on virtual time
  * </pre>
  *
  * {@code --manual}: one thread does everything (sends until the window is full, runs the softirq,
@@ -53,7 +55,11 @@ public final class TcpBench {
     private final TcpProtocol tcp;
 
     TcpBench(boolean threaded, int cpus, int buffers) throws Exception {
-        stack = threaded ? StandaloneCore.threaded(cpus, buffers) : StandaloneCore.manual(cpus, buffers, System::nanoTime);
+        this(threaded, cpus, buffers, System::nanoTime);
+    }
+
+    TcpBench(boolean threaded, int cpus, int buffers, java.util.function.LongSupplier clock) throws Exception {
+        stack = threaded ? StandaloneCore.threaded(cpus, buffers) : StandaloneCore.manual(cpus, buffers, clock);
         ArpProtocol arp = new ArpProtocol(stack.core());
         Ipv4Protocol ipv4 = new Ipv4Protocol(stack.core(), arp);
         tcp = new TcpProtocol(stack.core(), ipv4);
@@ -252,6 +258,98 @@ public final class TcpBench {
             }
         });
         return b.isEmpty() ? "no other counters" : b.toString();
+    }
+
+    // --- goodput under loss ---
+
+    /** smoltcp's published goodput at 10% loss over its own benchmark link (B/s): the comparison without Linux's grid. */
+    static final double SMOLTCP_10PCT = 37_775;
+
+    /**
+     * One point of the goodput grid on a fresh stack: A sends to B for {@code seconds} of virtual time
+     * (the core's clock moves 1 ms a step, so a minute of a 100 ms RTT link takes seconds), through
+     * {@code tc qdisc replace dev va|vb root netem delay 50ms loss L%} on both ends (100 ms RTT, the loss
+     * both ways), socket buffers of 32 KiB ({@code tcp_rmem} and {@code tcp_wmem} 4096 32768 32768: no
+     * autotuning past them), {@code algo} as {@code net.ipv4.tcp_congestion_control}.
+     * Returns bytes per second the receiver read.
+     */
+    static double goodputPoint(String algo, double lossPct, double seconds) throws Exception {
+        AtomicLong clock = new AtomicLong(1_000_000_000L);
+        TcpBench b = new TcpBench(false, 1, 16384, clock::get);
+        try {
+            b.tcp.addCongestion(new org.modnet.tcp_cubic.Cubic(), Map.of(org.modnet.api.tcp.TcpCongestionOps.NAME, "cubic"));
+            b.tcp.addCongestion(new org.modnet.tcp_bbr.Bbr(), Map.of(org.modnet.api.tcp.TcpCongestionOps.NAME, "bbr"));
+            org.modnet.sched.NetemLink tc = new org.modnet.sched.NetemLink(b.stack);
+            String loss = lossPct == Math.rint(lossPct) ? Integer.toString((int) lossPct) : Double.toString(lossPct);
+            tc.netem("A", "va", "delay", "50ms", "loss", loss + "%", "limit", "1000");
+            tc.netem("B", "vb", "delay", "50ms", "loss", loss + "%", "limit", "1000");
+            for (NetNamespace ns : List.of(b.nsA, b.nsB)) { // 32 KiB and no autotuning past it, as smoltcp's fixed buffers
+                ns.sysctl().set("net.core.rmem_max", Integer.toString(32 << 10));
+                ns.sysctl().set("net.core.wmem_max", Integer.toString(32 << 10));
+                ns.sysctl().set("net.ipv4.tcp_rmem", "4096 " + (32 << 10) + " " + (32 << 10));
+                ns.sysctl().set("net.ipv4.tcp_wmem", "4096 " + (32 << 10) + " " + (32 << 10));
+                ns.sysctl().set("net.ipv4.tcp_congestion_control", algo);
+            }
+            SocketCalls server = b.sockets.process("bench-server", "B");
+            SocketCalls client = b.sockets.process("bench-client", "A");
+            int l = check(server.socket(SocketCalls.AF_INET, SocketCalls.SOCK_STREAM | SocketCalls.SOCK_NONBLOCK, 0), "socket");
+            check(server.bind(l, new SockAddr(0, PORT)), "bind");
+            check(server.listen(l, 16), "listen");
+            int c = check(client.socket(SocketCalls.AF_INET, SocketCalls.SOCK_STREAM | SocketCalls.SOCK_NONBLOCK, 0), "socket");
+            client.connect(c, new SockAddr(SERVER, PORT));
+            int s = -11;
+            for (int ms = 0; ms < 30_000 && s < 0; ms++) { // the handshake, retried through loss
+                b.stack.run();
+                s = server.accept(l, null, SocketCalls.SOCK_NONBLOCK);
+                clock.addAndGet(1_000_000L);
+            }
+            check(s, "accept");
+            ByteBuffer out = ByteBuffer.allocate(64 << 10);
+            ByteBuffer in = ByteBuffer.allocate(64 << 10);
+            long start = clock.get();
+            long end = start + (long) (seconds * 1e9);
+            long received = 0;
+            while (clock.get() < end) {
+                out.clear();
+                int n = client.send(c, out, SocketCalls.MSG_DONTWAIT);
+                if (n != -11) {
+                    check(n, "send");
+                }
+                b.stack.run();
+                while (true) {
+                    in.clear();
+                    int r = server.recv(s, in, SocketCalls.MSG_DONTWAIT);
+                    if (r == -11) {
+                        break;
+                    }
+                    received += check(r, "recv");
+                }
+                b.stack.run();
+                clock.addAndGet(1_000_000L);
+            }
+            return received / ((clock.get() - start) / 1e9);
+        } finally {
+            b.close();
+        }
+    }
+
+    /** The grid: goodput for each algorithm and loss rate, printed as a table and as RESULT lines. */
+    static void goodputGrid(double seconds) throws Exception {
+        String[] algos = { "reno", "cubic", "bbr" };
+        double[] losses = { 0, 1, 2, 5, 10 };
+        System.out.printf("modnet goodput, one connection, netem delay 50ms each way (100 ms RTT), loss both ways,"
+                + " 32 KiB buffers, %.0f s of virtual time per point (B/s):%n", seconds);
+        System.out.printf("%-6s %10s %10s %10s %10s %10s%n", "algo", "0%", "1%", "2%", "5%", "10%");
+        for (String a : algos) {
+            StringBuilder row = new StringBuilder(String.format("%-6s", a));
+            for (double loss : losses) {
+                double g = goodputPoint(a, loss, seconds);
+                row.append(String.format(" %10.0f", g));
+                System.out.printf("RESULT goodput algo=%s loss=%.0f%% bytes_per_s=%.0f vs_smoltcp_10pct=%.2f%n", a, loss, g,
+                        g / SMOLTCP_10PCT);
+            }
+            System.out.println(row);
+        }
     }
 
     // --- connections per second ---
@@ -485,7 +583,7 @@ public final class TcpBench {
                 }
             }
         }
-        boolean threaded = !manual && !mode.equals("idle");
+        boolean threaded = !manual && !mode.equals("idle") && !mode.equals("goodput");
         TcpBench b = new TcpBench(threaded, threaded ? 2 : 1, Integer.getInteger("modnet.skb.buffers", 16384));
         try {
             if (buf > 0) {
@@ -496,6 +594,7 @@ public final class TcpBench {
                 b.vb.setRingParams(ring, 0);
             }
             switch (mode) {
+                case "goodput" -> goodputGrid(seconds);
                 case "bulk" -> b.bulk(seconds, manual);
                 case "crr" -> b.crr(seconds, manual);
                 case "idle" -> b.idle(count);

@@ -18,9 +18,10 @@ import org.modnet.itests.Processes.Result;
  * modnet on an existing Linux interface through the AF_PACKET driver: a veth pair the test makes,
  * {@code lxa} in Linux namespace A (10.95.0.1) and {@code lxb} in namespace B, where modnet's
  * {@code afpacket} device binds its packet socket ({@code dev lxb netns B}) with its own MAC and
- * address (10.95.0.2); Linux's stack in B has no address on lxb. Linux's ping, nc and curl in A talk
- * to modnet as to any host. Needs root, iproute2, ethtool, iputils-ping, OpenBSD nc and curl (.ci/run
- * installs them); skips otherwise.
+ * address (10.95.0.2); Linux's stack in B has no address on lxb. Linux's ping, nc, curl and iperf3 in A
+ * talk to modnet as to any host (Linux's TSO/GSO off on lxa: a packet socket on a TPACKET_V3 ring takes
+ * no virtio-net header, so frames cross at most the MTU). Needs root, iproute2, ethtool, iputils-ping,
+ * OpenBSD nc, curl, iperf3, tcpdump and tshark (.ci/run installs them); each test skips without its tools.
  */
 class AfPacketInteropTest {
     private static final String MODNET = Processes.modnet().toString();
@@ -188,6 +189,113 @@ class AfPacketInteropTest {
             assertTrue(ipStat(after, "TX", 0) - ipStat(before, "TX", 0) > 10_485_760, "tx bytes\n" + before + after);
             System.out.println("Linux curl fetched 10 MiB from modnet's httpd over AF_PACKET (time_total, speed_download): "
                     + r.out().substring(r.out().indexOf('\n') + 1));
+        } finally {
+            Processes.run(MODNET, "attach", "-n", instance, "-c", "httpd stop -p 8080");
+            httpd.waitFor(20, TimeUnit.SECONDS);
+        }
+    }
+
+    private static final long MB100 = 100L << 20;
+
+    private Path randomFile(String name, long size) throws Exception {
+        Path f = dir.resolve(name);
+        Random random = new Random(size ^ name.hashCode());
+        byte[] b = new byte[1 << 20];
+        try (java.io.OutputStream out = Files.newOutputStream(f)) {
+            for (long done = 0; done < size; done += b.length) {
+                random.nextBytes(b);
+                out.write(b, 0, (int) Math.min(b.length, size - done));
+            }
+        }
+        return f;
+    }
+
+    private void awaitModnetListener(int port, Process owner, Path ownerLog) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!modnet("ss -t -l -n").contains(":" + port + " ")) {
+            assertTrue(System.nanoTime() < deadline && owner.isAlive(), "modnet did not listen on " + port + ":\n" + Files.readString(ownerLog));
+            Thread.sleep(50);
+        }
+    }
+
+    @Test
+    void oneHundredMegabytesCrossEachWayBetweenLinuxNcAndModnetsNcIntactAndTheCaptureIsClean() throws Exception {
+        assumeTrue(Processes.onPath("nc"), "needs OpenBSD netcat (netcat-openbsd; .ci/run installs it)");
+        assumeTrue(Processes.onPath("tcpdump") && Processes.onPath("tshark"), "needs tcpdump and tshark (.ci/run installs them)");
+        Path in = randomFile("in-100m", MB100);
+        // Linux -> modnet, the first 400 TCP packets captured on Linux's end of the pair
+        Path pcap = dir.resolve("lxa.pcap");
+        Process capture = Processes.builder("ip", "netns", "exec", nsA, "tcpdump", "-i", lxa, "-c", "400", "-w",
+                pcap.toString(), "tcp").redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        Thread.sleep(1000); // tcpdump is listening
+        Path toModnet = dir.resolve("modnet-got");
+        Path heard = dir.resolve("nc-l.log");
+        Process listener = Processes.start(heard, MODNET, "attach", "-n", instance, "-c", "nc -l 5002 > " + toModnet);
+        awaitModnetListener(5002, listener, heard);
+        Result sent = Processes.run("ip", "netns", "exec", nsA, "sh", "-c", "timeout 300 nc -N 10.95.0.2 5002 < " + in);
+        assertEquals(0, sent.status(), sent.toString());
+        assertTrue(listener.waitFor(60, TimeUnit.SECONDS), "modnet's nc ended at the end of the stream");
+        assertEquals(MB100, Files.size(toModnet));
+        assertEquals(HttpIT.sha256(in), HttpIT.sha256(toModnet));
+        assertTrue(capture.waitFor(30, TimeUnit.SECONDS), "tcpdump -c 400 finished");
+        TapOffloadInteropTest.assertCaptureClean(pcap);
+
+        // modnet -> Linux: no -N on Linux's listener (its stdin at EOF would send its FIN first)
+        Path toLinux = dir.resolve("linux-got");
+        Process linuxListener = Processes.start(toLinux, "ip", "netns", "exec", nsA, "timeout", "300", "nc", "-l", "5003");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!Processes.run("ip", "netns", "exec", nsA, "ss", "-t", "-l", "-n").out().contains(":5003 ")) {
+            assertTrue(System.nanoTime() < deadline && linuxListener.isAlive(), "Linux's nc did not listen");
+            Thread.sleep(50);
+        }
+        modnet("nc -N 10.95.0.1 5003 < " + in);
+        assertTrue(linuxListener.waitFor(120, TimeUnit.SECONDS), "Linux's nc ended with the connection");
+        assertEquals(MB100, Files.size(toLinux));
+        assertEquals(HttpIT.sha256(in), HttpIT.sha256(toLinux));
+        String drops = modnet("ethtool -S " + dev);
+        assertEquals(0, counter(drops, "tp_drops"), "the kernel dropped nothing on modnet's ring\n" + drops);
+    }
+
+    @Test
+    void linuxIperf3CompletesAgainstModnetsServerBothWays() throws Exception {
+        assumeTrue(Processes.onPath("iperf3"), "needs iperf3 (.ci/run installs it)");
+        for (String extra : new String[] { "", "-R" }) {
+            Path serverLog = dir.resolve("iperf3-s" + extra + ".log");
+            Process server = Processes.start(serverLog, MODNET, "attach", "-n", instance, "-c", "iperf3 -s -1");
+            try {
+                awaitModnetListener(5201, server, serverLog);
+                Result r = Processes.run("ip", "netns", "exec", nsA, "sh", "-c", "iperf3 -c 10.95.0.2 -t 3 " + extra);
+                assertEquals(0, r.status(), extra + "\n" + r + "\n" + Files.readString(serverLog));
+                assertTrue(r.out().contains("iperf Done."), r.toString());
+                assertTrue(r.out().contains(" sender") && r.out().contains(" receiver"), "the summary's two lines\n" + r);
+                System.out.println("Linux iperf3 -c 10.95.0.2 -t 3 " + extra + " (modnet's server over AF_PACKET)\n" + r.out());
+                assertTrue(server.waitFor(20, TimeUnit.SECONDS), "iperf3 -s -1 ended after its one test\n" + Files.readString(serverLog));
+            } finally {
+                server.destroyForcibly();
+            }
+        }
+    }
+
+    @Test
+    void fiftyParallelLinuxCurlsAllGetTheirFileIntactFromModnetsHttpd() throws Exception {
+        assumeTrue(Processes.onPath("curl"), "needs curl (.ci/run installs it)");
+        Path small = randomFile("small.bin", 200_000);
+        String want = HttpIT.sha256(small);
+        Path httpdLog = dir.resolve("httpd50.log");
+        Process httpd = Processes.start(httpdLog, MODNET, "attach", "-n", instance, "-c", "httpd -p 8080 -d " + dir);
+        try {
+            awaitModnetListener(8080, httpd, httpdLog);
+            java.util.List<Process> curls = new java.util.ArrayList<>();
+            for (int i = 0; i < 50; i++) {
+                curls.add(Processes.builder("ip", "netns", "exec", nsA, "curl", "-sS", "-m", "60", "-o", dir.resolve("c" + i).toString(),
+                        "http://10.95.0.2:8080/small.bin").redirectErrorStream(true)
+                        .redirectOutput(dir.resolve("c" + i + ".log").toFile()).start());
+            }
+            for (int i = 0; i < curls.size(); i++) {
+                assertTrue(curls.get(i).waitFor(90, TimeUnit.SECONDS), "curl " + i + " ended");
+                assertEquals(0, curls.get(i).exitValue(), "curl " + i + ": " + Files.readString(dir.resolve("c" + i + ".log")));
+                assertEquals(want, HttpIT.sha256(dir.resolve("c" + i)), "curl " + i);
+            }
         } finally {
             Processes.run(MODNET, "attach", "-n", instance, "-c", "httpd stop -p 8080");
             httpd.waitFor(20, TimeUnit.SECONDS);

@@ -84,7 +84,14 @@ public class L3HandOverIT {
     private final int[] arrivals = new int[SEQ_MAX];
     private final long[] arrivalNanos = new long[SEQ_MAX];
     private final AtomicInteger arrived = new AtomicInteger();
-    private final AtomicLong arpAtB = new AtomicLong();
+    /**
+     * Broadcast ARP requests from r for b's address at b0: what r sends only when it has no entry for b
+     * (a kept entry that goes stale is confirmed by unicast probes first, {@code ucast_solicit}), so one
+     * after the swap means the swap lost the neighbour, however long the update took.
+     */
+    private final AtomicLong arpBroadcastsForB = new AtomicLong();
+    /** When each sequence number was sent, for the delay of each frame. */
+    private final long[] sendNanos = new long[SEQ_MAX];
 
     @Configuration
     public Option[] config() throws Exception {
@@ -135,11 +142,17 @@ public class L3HandOverIT {
             if (dev != b0) {
                 return;
             }
+            int h = skb.data();
             if (skb.protocol() == Eth.ETH_P_ARP) {
-                arpAtB.incrementAndGet();
+                // the Ethernet header is before data: a broadcast who-has 10.0.2.2 tell 10.0.2.1
+                int eth = skb.macHeaderWasSet() ? skb.macHeader() : h - 14;
+                boolean broadcast = eth >= 0 && skb.getU16(eth) == 0xffff && skb.getU32(eth + 2) == -1;
+                if (broadcast && skb.len() >= 28 && skb.getU16(h + 6) == 1 && skb.getU32(h + 14) == 0x0a000201
+                        && skb.getU32(h + 24) == 0x0a000202) {
+                    arpBroadcastsForB.incrementAndGet();
+                }
                 return;
             }
-            int h = skb.data();
             if (skb.protocol() == Eth.ETH_P_IP && skb.len() >= 32 && skb.getU8(h + 9) == 17 && skb.getU16(h + 22) == 9) {
                 int i = arrived.getAndIncrement();
                 if (i < SEQ_MAX) {
@@ -182,6 +195,7 @@ public class L3HandOverIT {
         skb.setU16(h + 22, 9);
         skb.setU16(h + 24, 12);
         skb.setU32(h + 28, seq);
+        sendNanos[seq] = System.nanoTime();
         skb.dev(a0);
         skb.protocol(Eth.ETH_P_IP);
         core.devQueueXmit(skb);
@@ -200,6 +214,10 @@ public class L3HandOverIT {
             }
         }
         throw new AssertionError("nstat has no " + name);
+    }
+
+    private String nstatLine(String ns, String name) throws Exception {
+        return name + " " + ip(ns, name);
     }
 
     /** A bundle's jar from the repo, rebuilt: the same classes, a manifest with {@code header: value} set. */
@@ -222,8 +240,11 @@ public class L3HandOverIT {
 
     /** What a flood through r did while {@code during} ran. */
     private record Flood(int sent, int received, int distinct, int reordered, long maxGapNanos, long swapNanos, long updateNanos,
-            String output) {
+            String output, long firstAfterSwapNanos, int delayed, long maxDelayNanos, long baseDelayNanos) {
     }
+
+    /** A frame counts as delayed by the swap when it took longer than this from a0 to b0. */
+    private static final long DELAYED_NANOS = 10_000_000;
 
     private Flood flood(java.util.concurrent.Callable<String> during) throws Exception {
         AtomicInteger sent = new AtomicInteger();
@@ -253,7 +274,20 @@ public class L3HandOverIT {
         int max = -1;
         long maxGap = 0;
         long swapGap = 0;
+        int swapEnd = -1;
+        int delayed = 0;
+        long maxDelay = 0;
+        long[] before = new long[n];
+        int nb = 0;
         for (int i = 0; i < n; i++) {
+            long delay = arrivalNanos[i] - sendNanos[arrivals[i]];
+            maxDelay = Math.max(maxDelay, delay);
+            if (delay > DELAYED_NANOS) {
+                delayed++;
+            }
+            if (arrivalNanos[i] < t0) {
+                before[nb++] = delay;
+            }
             seen.set(arrivals[i]);
             if (arrivals[i] < max) {
                 reordered++;
@@ -262,19 +296,34 @@ public class L3HandOverIT {
             if (i > 0) {
                 long gap = arrivalNanos[i] - arrivalNanos[i - 1];
                 maxGap = Math.max(maxGap, gap);
-                if (arrivalNanos[i] >= t0 && arrivalNanos[i - 1] <= t1) {
-                    swapGap = Math.max(swapGap, gap); // the pause around the swap: first frame after it
+                if (arrivalNanos[i] >= t0 && arrivalNanos[i - 1] <= t1 && gap > swapGap) {
+                    swapGap = gap; // the pause around the swap: it ends with the first frame the new version forwarded
+                    swapEnd = i;
                 }
             }
         }
-        return new Flood(sent.get(), n, seen.cardinality(), reordered, maxGap, swapGap, t1 - t0, out);
+        java.util.Arrays.sort(before, 0, nb);
+        long base = nb == 0 ? 0 : before[(int) (nb * 0.99)];
+        return new Flood(sent.get(), n, seen.cardinality(), reordered, maxGap, swapGap, t1 - t0, out,
+                swapEnd < 0 ? -1 : arrivalNanos[swapEnd] - t0, delayed, maxDelay, base);
     }
 
-    /** Frames lost on the way that a counter shows: the receive rings (a veth counts its peer's tx_dropped too) and r's IPv4. */
+    /**
+     * Frames lost on the way that a counter shows, each once, where Linux counts it: a frame the peer's
+     * ring refuses is the sending veth's tx_dropped (veth_xmit's {@code priv->dropped}; modnet's ring
+     * also counts it in the receiver's rx_missed_errors, which is therefore left out here), a frame the
+     * receiving side drops (the core's hold queue, no handler) its rx_dropped, and r's IPv4 discards.
+     */
     private long counted() throws Exception {
-        return ra.stats().get(DeviceStats.Field.RX_DROPPED) + ra.stats().get(DeviceStats.Field.RX_MISSED_ERRORS)
-                + core.namespace("r").device("rb").stats().get(DeviceStats.Field.TX_DROPPED) // the output ethernet's swap held
-                + b0.stats().get(DeviceStats.Field.RX_MISSED_ERRORS) + ip("r", "IpInDiscards") + ip("r", "IpOutDiscards");
+        NetDevice rb = core.namespace("r").device("rb");
+        return a0.stats().get(DeviceStats.Field.TX_DROPPED) + ra.stats().get(DeviceStats.Field.RX_DROPPED)
+                + rb.stats().get(DeviceStats.Field.TX_DROPPED) + b0.stats().get(DeviceStats.Field.RX_DROPPED)
+                + ip("r", "IpInDiscards") + ip("r", "IpOutDiscards");
+    }
+
+    /** The entry's address and device from {@code ip neigh show}, without its NUD state (which ages with time). */
+    private static String lladdr(String neigh) {
+        return neigh.replaceAll(" (REACHABLE|STALE|DELAY|PROBE)", "").trim();
     }
 
     private static String drops(NetDevice d) {
@@ -292,9 +341,12 @@ public class L3HandOverIT {
         System.out.println(what + ": " + drops(a0) + "; " + drops(ra) + "; " + drops(core.namespace("r").device("rb")) + "; " + drops(b0)
                 + "; holder " + holder() + "; softnet " + core.softnetStats());
         System.out.printf("%s under a forwarding flood: sent %d, arrived %d (%d distinct), reordered %d, counted drops %d,"
-                + " uncounted %d; update took %.1f ms; longest pause in arrivals around the swap %.1f ms (longest overall %.1f ms)%n%s%n",
+                + " uncounted %d; update took %.1f ms; longest pause in arrivals around the swap %.1f ms (longest overall %.1f ms);"
+                + " first frame forwarded by the new version %.1f ms after the update began; delayed > %d ms: %d"
+                + " (longest a0 -> b0 %.1f ms, p99 before the update %.2f ms)%n%s%n",
                 what, f.sent(), f.received(), f.distinct(), f.reordered(), counted, f.sent() - f.distinct() - counted,
-                f.updateNanos() / 1e6, f.swapNanos() / 1e6, f.maxGapNanos() / 1e6, f.output());
+                f.updateNanos() / 1e6, f.swapNanos() / 1e6, f.maxGapNanos() / 1e6, f.firstAfterSwapNanos() / 1e6,
+                DELAYED_NANOS / 1_000_000, f.delayed(), f.maxDelayNanos() / 1e6, f.baseDelayNanos() / 1e6, f.output());
     }
 
     @Test
@@ -304,7 +356,9 @@ public class L3HandOverIT {
         long modified = ipv4.getLastModified();
         Map<String, Long> before = holder();
         long countedBefore = counted();
-        long arpBefore = arpAtB.get();
+        String neighBefore = ModnetRuntime.run(processor, "r", "ip neigh show 10.0.2.2");
+        assertThat(neighBefore, containsString("lladdr"));
+        long broadcastsBefore = arpBroadcastsForB.get();
         Flood f = flood(() -> ModnetRuntime.run(processor, "update ipv4 " + jar));
         Map<String, Long> after = holder();
         long counted = counted() - countedBefore;
@@ -314,10 +368,16 @@ public class L3HandOverIT {
         assertEquals(1L, after.get("HandOverAdopted") - before.get("HandOverAdopted"));
         assertEquals("every frame sent arrived at b or is on a counter", f.sent(), f.distinct() + counted);
         assertTrue("frames arrived after the swap", f.received() > 0 && arrivalNanos[f.received() - 1] > 0);
-        assertEquals("no ARP after the swap: the router kept b's address", arpBefore, arpAtB.get());
+        assertEquals("no broadcast ARP request for b after the swap: the router kept b's address", broadcastsBefore,
+                arpBroadcastsForB.get());
+        assertEquals("the same neighbour entry for b", lladdr(neighBefore), lladdr(ModnetRuntime.run(processor, "r", "ip neigh show 10.0.2.2")));
         assertThat(ModnetRuntime.run(processor, "r", "ip route"), containsString("10.9.0.0/16 via 10.0.2.2 dev rb"));
         assertThat(ModnetRuntime.run(processor, "r", "sysctl net.ipv4.ip_forward"), containsString("net.ipv4.ip_forward = 1"));
         assertTrue("the flood went on through the new version", arrivalNanos[f.received() - 1] > 0);
+        // the ARP check can fail: a router that lost b's address asks for it by broadcast
+        ModnetRuntime.run(processor, "ip -n r neigh flush dev rb");
+        assertThat(ModnetRuntime.run(processor, "a", "ping -c 1 -W 2 10.0.2.2"), containsString("1 received"));
+        assertTrue("a lost neighbour shows as a broadcast ARP request at b", arpBroadcastsForB.get() > broadcastsBefore);
     }
 
     @Test
@@ -328,7 +388,10 @@ public class L3HandOverIT {
         int rfd = rx.socket(org.modnet.socket.api.SocketCalls.AF_INET, org.modnet.socket.api.SocketCalls.SOCK_DGRAM, 0);
         assertTrue(rfd >= 0);
         assertEquals(0, rx.bind(rfd, new org.modnet.socket.api.SockAddr(0, 7000)));
-        assertEquals(0, rx.setsockopt(rfd, org.modnet.socket.api.SocketCalls.SOL_SOCKET, org.modnet.socket.api.SocketCalls.SO_RCVTIMEO, 3, 0));
+        // a bound against a hang, not a timing check: the first datagram after the update goes through
+        // three new IPv4s and a new UDP whose classes are loaded and run interpreted first, which on a
+        // loaded machine took more than the 3 s this was (a datagram late, not lost; a lost one still fails)
+        assertEquals(0, rx.setsockopt(rfd, org.modnet.socket.api.SocketCalls.SOL_SOCKET, org.modnet.socket.api.SocketCalls.SO_RCVTIMEO, 60, 0));
         assertEquals(0, rx.setsockopt(rfd, org.modnet.socket.api.SocketCalls.SOL_SOCKET, org.modnet.socket.api.SocketCalls.SO_RCVBUF, 1 << 20));
         int tfd = tx.socket(org.modnet.socket.api.SocketCalls.AF_INET, org.modnet.socket.api.SocketCalls.SOCK_DGRAM, 0);
         org.modnet.socket.api.SockAddr to = new org.modnet.socket.api.SockAddr(0x0a000202, 7000);
@@ -346,7 +409,16 @@ public class L3HandOverIT {
         java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(16);
         for (int i = 0; i < 100; i++) {
             buf.clear();
-            assertEquals("datagram " + i + " on the receiver's descriptor, in order", 4, rx.recvfrom(rfd, buf, 0, null));
+            long t = System.nanoTime();
+            int n = rx.recvfrom(rfd, buf, 0, null);
+            if (i == 50) {
+                System.out.printf("udp across an update of ipv4: the first datagram after it came %.1f ms after the receive began%n",
+                        (System.nanoTime() - t) / 1e6);
+            }
+            if (n != 4) {
+                assertEquals("datagram " + i + " on the receiver's descriptor, in order (in b: " + nstatLine("b", "IpInDiscards")
+                        + ", " + nstatLine("b", "UdpInErrors") + "; holder " + holder() + ")", 4, n);
+            }
             assertEquals(i, buf.getInt(0));
         }
         assertEquals(0, tx.close(tfd));
@@ -359,13 +431,13 @@ public class L3HandOverIT {
         String neighBefore = ModnetRuntime.run(processor, "r", "ip neigh show dev rb");
         assertThat(neighBefore, containsString("lladdr"));
         long countedBefore = counted();
-        long arpBefore = arpAtB.get();
+        long broadcastsBefore = arpBroadcastsForB.get();
         Flood f = flood(() -> ModnetRuntime.run(processor, "update ethernet " + jar));
         long counted = counted() - countedBefore;
         report("ethernet update", f, counted);
         assertThat(f.output(), containsString("state handed over"));
         assertEquals("every frame sent arrived at b or is on a counter", f.sent(), f.distinct() + counted);
-        assertEquals("no ARP after the swap", arpBefore, arpAtB.get());
+        assertEquals("no broadcast ARP request for b after the swap: the neighbour was kept", broadcastsBefore, arpBroadcastsForB.get());
         String neighAfter = ModnetRuntime.run(processor, "r", "ip neigh show dev rb");
         assertEquals("the same link address", neighBefore.replaceAll(" (REACHABLE|STALE|DELAY|PROBE)", ""),
                 neighAfter.replaceAll(" (REACHABLE|STALE|DELAY|PROBE)", ""));

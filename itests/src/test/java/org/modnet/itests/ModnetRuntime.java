@@ -126,6 +126,35 @@ final class ModnetRuntime {
         return new org.modnet.api.net.NetDevice[] { a, b };
     }
 
+    /** How many ETH_P_ALL taps (tcpdump's packet sockets) are registered: a capture started listens once this grows. */
+    static int taps(org.osgi.framework.BundleContext context) throws Exception {
+        org.osgi.framework.ServiceReference<?>[] refs = context.getServiceReferences(org.modnet.api.net.PacketHandler.class.getName(),
+                "(" + org.modnet.api.net.PacketHandler.ETHERTYPE + "=" + org.modnet.api.net.Eth.ETH_P_ALL + ")");
+        return refs == null ? 0 : refs.length;
+    }
+
+    /**
+     * Runs {@code line} (a tcpdump) in {@code netns} on a thread of its own and returns once its tap is in
+     * place, or it ended; the future holds what it printed.
+     */
+    static java.util.concurrent.CompletableFuture<String> capture(org.osgi.framework.BundleContext context, CommandProcessor processor,
+            String netns, String line) throws Exception {
+        int before = taps(context);
+        java.util.concurrent.CompletableFuture<String> out = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return runCapturing(processor, netns, line);
+            } catch (Exception e) {
+                return e.toString();
+            }
+        }, r -> Thread.ofPlatform().daemon().start(r));
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (taps(context) == before && !out.isDone() && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        Thread.sleep(100); // the core takes the registered tap into its handler list
+        return out;
+    }
+
     /** The service, waiting up to 10 s for it (DS activates asynchronously). */
     static <T> T service(org.osgi.framework.BundleContext context, Class<T> type, String filter) throws Exception {
         org.osgi.util.tracker.ServiceTracker<T, T> tracker = filter == null

@@ -3,6 +3,8 @@ package org.modnet.itests;
 import static org.hamcrest.CoreMatchers.containsString;
 import static org.hamcrest.CoreMatchers.not;
 import static org.hamcrest.MatcherAssert.assertThat;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,7 +26,11 @@ import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
 import org.ops4j.pax.exam.spi.reactors.PerMethod;
 import org.osgi.framework.BundleContext;
 
-/** nft through the shell: a stateful inet filter input chain between two namespaces joined by a veth pair. */
+/**
+ * nft through the shell: a stateful inet filter input chain between two namespaces joined by a veth
+ * pair; and a ruleset with a verdict map, a concatenation, a limit and counters that filters and counts
+ * on across a live update of the nftables bundle under a ping flood, and across an update of IPv4.
+ */
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerMethod.class)
 public class NftablesIT {
@@ -122,5 +128,111 @@ public class NftablesIT {
 
         ModnetRuntime.run(processor, "ns2", "nft flush ruleset");
         assertThat(ping("ns1", "10.0.0.2"), containsString("2 received"));
+    }
+
+    /** A modnet bundle's jar, rebuilt: the same classes, a manifest with {@code header: value} added (a different jar). */
+    private static Path rebuilt(String bsn, String header, String value) throws Exception {
+        Path jar = ModnetRuntime.root().resolve("run-configs/target/repo/" + bsn + "-0.1.0-SNAPSHOT.jar");
+        Path out = Files.createTempFile(bsn + "-rebuilt", ".jar");
+        try (java.util.jar.JarInputStream in = new java.util.jar.JarInputStream(Files.newInputStream(jar))) {
+            java.util.jar.Manifest mf = new java.util.jar.Manifest(in.getManifest());
+            mf.getMainAttributes().putValue(header, value);
+            try (java.util.jar.JarOutputStream o = new java.util.jar.JarOutputStream(Files.newOutputStream(out), mf)) {
+                for (java.util.jar.JarEntry e; (e = in.getNextJarEntry()) != null;) {
+                    o.putNextEntry(new java.util.jar.JarEntry(e.getName()));
+                    in.transferTo(o);
+                    o.closeEntry();
+                }
+            }
+        }
+        return out;
+    }
+
+    /** The packets of the rule of {@code listing} that contains {@code rule}. */
+    private static long packets(String listing, String rule) {
+        for (String l : listing.split("\n")) {
+            if (l.contains(rule)) {
+                java.util.regex.Matcher m = java.util.regex.Pattern.compile("counter packets (\\d+)").matcher(l);
+                if (m.find()) {
+                    return Long.parseLong(m.group(1));
+                }
+            }
+        }
+        throw new AssertionError("no rule " + rule + " in " + listing);
+    }
+
+    private static String withoutCounters(String listing) {
+        return listing.replaceAll("counter packets \\d+ bytes \\d+", "counter");
+    }
+
+    @Test
+    public void theRulesetFiltersAndCountsOnAcrossUpdatesOfNftablesUnderPingsAndOfIpv4() throws Exception {
+        Path file = Files.createTempFile("nftables-it", ".nft");
+        Files.writeString(file, """
+                add table ip filter
+                add chain ip filter input { type filter hook input priority 0; policy drop; }
+                add chain ip filter pings
+                add map ip filter protos { type inet_proto : verdict; elements = { icmp : jump pings } }
+                add rule ip filter input meta l4proto vmap @protos
+                add rule ip filter input ip saddr . tcp dport { 10.0.0.1 . 5999 } counter accept
+                add rule ip filter input udp dport 9 counter drop
+                add rule ip filter pings icmp type echo-request limit rate 100000/second burst 100000 packets counter accept
+                add rule ip filter pings counter drop
+                """);
+        try {
+            ModnetRuntime.run(processor, "ns2", "nft -f " + file);
+        } finally {
+            Files.deleteIfExists(file);
+        }
+        assertThat(ping("ns1", "10.0.0.2"), containsString("2 packets transmitted, 2 received"));
+        String before = ModnetRuntime.run(processor, "ns2", "nft -a list ruleset");
+        long pingsBefore = packets(before, "icmp type echo-request");
+        org.modnet.api.handover.StateHolder holder = ModnetRuntime.service(context, org.modnet.api.handover.StateHolder.class, null);
+        long adopted = holder.counters().get("HandOverAdopted");
+
+        // 300 pings 10 ms apart: policy drop, so a ping lost while the rules change hands is a packet that saw no rule or half of them
+        CompletableFuture<String> flood = CompletableFuture.supplyAsync(() -> {
+            try {
+                return ModnetRuntime.runCapturing(processor, "ns1", "ping -c 300 -i 0.01 -W 2 10.0.0.2");
+            } catch (Exception e) {
+                return e.toString();
+            }
+        });
+        Thread.sleep(1000);
+        long t0 = System.nanoTime();
+        assertThat(ModnetRuntime.run(processor, "update nftables " + rebuilt("org.modnet.nftables", "Modnet-Rebuilt", "nft test")),
+                not(containsString("ERROR")));
+        long t1 = System.nanoTime();
+        String pinged = flood.get(30, TimeUnit.SECONDS);
+        for (int i = 0; i < 100 && ModnetRuntime.runCapturing(processor, "ns2", "nft list ruleset").contains("rror"); i++) {
+            Thread.sleep(50); // the new version's command registers as its component activates
+        }
+        String after = ModnetRuntime.run(processor, "ns2", "nft -a list ruleset");
+        System.out.printf("NftablesIT: update nftables took %.1f ms under pings: %s%n", (t1 - t0) / 1e6,
+                pinged.lines().filter(l -> l.contains("transmitted")).findFirst().orElse(pinged));
+        assertThat("every ping answered; the counters say which rule took any that was not:\n" + after, pinged,
+                containsString("300 packets transmitted, 300 received"));
+        assertEquals("the ruleset adopted", adopted + 1, (long) holder.counters().get("HandOverAdopted"));
+        assertEquals("the same ruleset with the same handles", withoutCounters(before), withoutCounters(after));
+        assertTrue("the counter counted on from where it was: " + after, packets(after, "icmp type echo-request") >= pingsBefore + 250);
+
+        // the new version filters: the policy drops what no rule accepts, the vmap still jumps, new rules get the next handle
+        assertThat(ModnetRuntime.runCapturing(processor, "ns1", "nc -z -v -w 1 10.0.0.2 6000"), not(containsString("succeeded")));
+        ModnetRuntime.run(processor, "ns2", "nft add rule ip filter pings icmp type echo-reply accept");
+        assertThat(ModnetRuntime.run(processor, "ns2", "nft -a list chain ip filter pings"),
+                containsString("icmp type echo-reply accept # handle 10\n"));
+
+        // an update of IPv4 keeps the hooks' functions: the rules go on filtering and counting
+        long pingsMid = packets(after, "icmp type echo-request");
+        assertThat(ModnetRuntime.run(processor, "update ipv4 " + rebuilt("org.modnet.ipv4", "Modnet-Rebuilt", "nft test")),
+                not(containsString("ERROR")));
+        String p2 = "";
+        for (int i = 0; i < 100 && !(p2 = ping("ns1", "10.0.0.2")).contains("2 received"); i++) {
+            Thread.sleep(50); // the new IPv4's ping command registers as its component activates
+        }
+        assertThat(p2, containsString("2 packets transmitted, 2 received"));
+        String last = ModnetRuntime.run(processor, "ns2", "nft -a list ruleset");
+        assertTrue(last, packets(last, "icmp type echo-request") >= pingsMid + 2);
+        assertThat(ModnetRuntime.runCapturing(processor, "ns1", "nc -z -v -w 1 10.0.0.2 6000"), not(containsString("succeeded")));
     }
 }

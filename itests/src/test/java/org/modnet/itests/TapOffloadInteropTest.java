@@ -194,7 +194,7 @@ class TapOffloadInteropTest {
      * checksum holds (CHECKSUM_PARTIAL, completed by no one because the bytes never leave the machine:
      * the same Linux's own capture of a veth transfer between two namespaces shows).
      */
-    private static void assertCaptureClean(Path pcap) throws Exception {
+    static void assertCaptureClean(Path pcap) throws Exception {
         Result malformed = Processes.run("tshark", "-r", pcap.toString(), "-o", "ip.check_checksum:TRUE", "-Y",
                 "_ws.malformed || ip.checksum.status == 0");
         assertEquals(0, malformed.status(), malformed.toString());

@@ -392,7 +392,8 @@ public class TcIT {
         ModnetRuntime.run(processor, "ns1", "ip neigh replace 10.0.0.2 lladdr " + b.address() + " dev " + a.name() + " nud permanent");
         ModnetRuntime.run(processor, "ns2", "ip neigh replace 10.0.0.1 lladdr " + a.address() + " dev " + b.name() + " nud permanent");
         ModnetRuntime.run(processor, "ns1", "tc qdisc add dev veth0 root netem duplicate '100%'");
-        java.util.concurrent.CompletableFuture<String> capture = capture("tcpdump -i veth1 -n -c 6 'icmp[icmptype] == icmp-echo'");
+        String echoes = "tcpdump -i veth1 -n -c 6 'icmp[icmptype] == icmp-echo'";
+        java.util.concurrent.CompletableFuture<String> capture = ModnetRuntime.capture(context, processor, "ns2", echoes);
         String ping = ModnetRuntime.run(processor, "ns1", "ping -c 3 -i 0.05 10.0.0.2");
         // as iputils: ping ends with the third reply, so the third duplicate may come after it has stopped
         Matcher dups = Pattern.compile("3 packets transmitted, 3 received, \\+([23]) duplicates, 0% packet loss").matcher(ping);
@@ -406,38 +407,13 @@ public class TcIT {
         ModnetRuntime.run(processor, "ns1", "tc qdisc del dev veth0 root");
         ModnetRuntime.run(processor, "ns1", "tc qdisc add dev veth0 root netem delay 30ms reorder '100%' gap 3");
         assertThat(ModnetRuntime.run(processor, "ns1", "tc qdisc show dev veth0"), containsString("reorder 100% gap 3"));
-        capture = capture("tcpdump -i veth1 -n -c 6 'icmp[icmptype] == icmp-echo'");
+        capture = ModnetRuntime.capture(context, processor, "ns2", echoes);
         ping = ModnetRuntime.run(processor, "ns1", "ping -c 6 -i 0.005 10.0.0.2");
         assertThat(ping, containsString("6 packets transmitted, 6 received, 0% packet loss"));
         java.util.List<Integer> order = seqs(capture.get(10, java.util.concurrent.TimeUnit.SECONDS));
         assertEquals(order.toString(), java.util.List.of(1, 2, 3, 4, 5, 6), order.stream().sorted().toList());
         assertTrue("the third request overtook the first two: " + order, order.indexOf(3) < order.indexOf(1));
         assertTrue("and the sixth the fourth and fifth: " + order, order.indexOf(6) < order.indexOf(4));
-    }
-
-    /** tcpdump run in ns2 until it has its frames; returns once its tap is in place. */
-    private java.util.concurrent.CompletableFuture<String> capture(String line) throws Exception {
-        int before = taps();
-        java.util.concurrent.CompletableFuture<String> out = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
-            try {
-                return ModnetRuntime.runCapturing(processor, "ns2", line);
-            } catch (Exception e) {
-                return e.toString();
-            }
-        }, TcpAppsIT.THREADS);
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        while (taps() == before && !out.isDone() && System.nanoTime() < deadline) {
-            Thread.sleep(10);
-        }
-        Thread.sleep(100); // the core takes the registered tap into its handler list
-        return out;
-    }
-
-    /** How many ETH_P_ALL taps (tcpdump's packet sockets) are registered. */
-    private int taps() throws Exception {
-        org.osgi.framework.ServiceReference<?>[] refs = context.getServiceReferences(org.modnet.api.net.PacketHandler.class.getName(),
-                "(" + org.modnet.api.net.PacketHandler.ETHERTYPE + "=" + org.modnet.api.net.Eth.ETH_P_ALL + ")");
-        return refs == null ? 0 : refs.length;
     }
 
     /** The echo requests' sequence numbers in the order tcpdump printed them. */

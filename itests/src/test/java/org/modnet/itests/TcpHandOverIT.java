@@ -327,9 +327,10 @@ public class TcpHandOverIT {
      * The socket layer's own update: {@code update org.modnet.socket} to a rebuilt jar while the same
      * streams run and a UDP flow goes from a to b, on descriptors opened before it. The socket API
      * bundle ({@code org.modnet.sock}) stays, so TCP and UDP are not refreshed: same bundle ids, ACTIVE,
-     * never stopped or resolved again; their components go down with the old socket layer's hand-over
-     * service and hand their sockets over through it, as on their own update. Every stream finishes
-     * intact without a reset, every datagram is received or on a counter, and the descriptors work after.
+     * never stopped or resolved again; their references to the socket layer's hand-over holder are
+     * dynamic, so their components stay too (the same instances, their services never leave) and their
+     * sockets go to the next socket layer with its tables. Every stream finishes intact without a reset,
+     * every datagram is received or on a counter, and the descriptors work after.
      */
     @Test
     public void streamsAndADatagramFlowGoOnAcrossAnUpdateOfTheSocketLayer() throws Exception {
@@ -352,6 +353,7 @@ public class TcpHandOverIT {
             dropsBefore.put(c, counter("b", c));
         }
         long txDroppedBefore = txDropped("a", "eth0");
+        Object udpBefore = udpProtocol();
         SocketCalls flowServer = sockets.process("flow-server", "b");
         int rfd = check(flowServer.socket(SocketCalls.AF_INET, SocketCalls.SOCK_DGRAM, 0), "socket");
         check(flowServer.setsockopt(rfd, SocketCalls.SOL_SOCKET, SocketCalls.SO_RCVBUF, 4 << 20), "SO_RCVBUF");
@@ -421,6 +423,7 @@ public class TcpHandOverIT {
         ByteBuffer last = ByteBuffer.allocate(16);
         assertEquals(5, check(flowServer.recv(rfd, last, 0), "recv after"));
         context.removeBundleListener(bundleWatch);
+        assertSame("the same UDP component runs", udpBefore, udpProtocol());
         for (String bsn : watchedBundles) {
             Bundle b = ModnetRuntime.bundleNamed(context, bsn);
             assertEquals(bsn + " is the same bundle", (long) ids.get(bsn), b.getBundleId());
@@ -590,6 +593,9 @@ public class TcpHandOverIT {
                 .forEach(e -> System.out.println("TcpHandOverIT: sample " + e.getValue() + " " + e.getKey()));
         System.out.println("TcpHandOverIT: breakdown (ms from the update call): " + (refused ? "refused, nothing swapped" : breakdown(start, steps, left.get(), registered.get(), arrived.get(),
                 marks(oldTcp), marks(tcpProtocol()))));
+        if (!refused) {
+            System.out.println("TcpHandOverIT: old TCP: " + note(oldTcp) + "; new TCP: " + note(tcpProtocol()));
+        }
         Thread.sleep(500);
         long retransAfter = counter("a", "TcpRetransSegs") + counter("b", "TcpRetransSegs");
         Thread.sleep(500);
@@ -644,6 +650,13 @@ public class TcpHandOverIT {
         if (refused) {
             assertEquals("nothing handed over", adoptedBefore, counter("a", "HandOverSocketsAdopted") + counter("b", "HandOverSocketsAdopted"));
             assertEquals("no service of TCP left", 0L, left.get());
+        } else if (bsn.equals("org.modnet.socket")) {
+            // TCP's reference to the socket layer's holder is dynamic: the socket layer's update does not
+            // bounce TCP, whose sockets stay in the socket layer's tables its next version takes
+            assertSame("the same TCP component runs", oldTcp, tcpProtocol());
+            assertEquals("TCP's services never left", 0L, left.get());
+            assertEquals("no socket was handed over", adoptedBefore, counter("a", "HandOverSocketsAdopted")
+                    + counter("b", "HandOverSocketsAdopted"));
         } else {
             // every descriptor was adopted: a's clients and b's listeners and accepted connections
             assertEquals(CONNECTIONS + 1 + otherSocketsA, counter("a", "HandOverSocketsAdopted"));
@@ -653,11 +666,27 @@ public class TcpHandOverIT {
         server.close();
     }
 
+    /** The running UDP's component instance. */
+    private Object udpProtocol() throws Exception {
+        org.osgi.framework.ServiceReference<?>[] refs = context.getServiceReferences(org.modnet.api.inet.InetProtocol.class.getName(),
+                "(modnet.ipproto=17)");
+        return refs == null ? null : context.getService(refs[0]);
+    }
+
     /** The running TCP's component instance (its class is private to its bundle: read by reflection). */
     private Object tcpProtocol() throws Exception {
         org.osgi.framework.ServiceReference<?>[] refs = context.getServiceReferences(org.modnet.api.inet.InetProtocol.class.getName(),
                 "(modnet.ipproto=6)");
         return refs == null ? null : context.getService(refs[0]);
+    }
+
+    /** TcpProtocol.handOverNote of {@code tcp}: what its freeze, or its adoption and warm-up, did. */
+    private static String note(Object tcp) {
+        try {
+            return tcp == null ? "" : (String) tcp.getClass().getMethod("handOverNote").invoke(tcp);
+        } catch (ReflectiveOperationException e) {
+            return "";
+        }
     }
 
     /** TcpProtocol.handOverMarks of {@code tcp}: made, freeze start, end, adopt start, end, attached. */

@@ -3,6 +3,7 @@ package org.modnet.itests;
 import static org.hamcrest.CoreMatchers.containsString;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertSame;
 import static org.junit.Assert.assertTrue;
 
 import java.io.InputStream;
@@ -97,8 +98,13 @@ public class UdpHandOverIT {
 
     /** The UDP bundle's jar, rebuilt: the same classes, a manifest with {@code header: value} added or replaced. */
     private static Path rebuiltUdp(String header, String value) throws Exception {
-        Path jar = ModnetRuntime.root().resolve("run-configs/target/repo/org.modnet.udp-0.1.0-SNAPSHOT.jar");
-        Path out = Files.createTempFile("org.modnet.udp-rebuilt", ".jar");
+        return rebuilt("org.modnet.udp", header, value);
+    }
+
+    /** Bundle {@code bsn}'s jar, rebuilt: the same classes, a manifest with {@code header: value} added or replaced. */
+    private static Path rebuilt(String bsn, String header, String value) throws Exception {
+        Path jar = ModnetRuntime.root().resolve("run-configs/target/repo/" + bsn + "-0.1.0-SNAPSHOT.jar");
+        Path out = Files.createTempFile(bsn + "-rebuilt", ".jar");
         try (JarInputStream in = new JarInputStream(Files.newInputStream(jar))) {
             Manifest mf = new Manifest(in.getManifest());
             mf.getMainAttributes().putValue(header, value);
@@ -202,6 +208,52 @@ public class UdpHandOverIT {
         assertEquals(1, counter("ns2", "HandOverSocketsAdopted"));
         check(tx.close(tfd));
         check(rx.close(rfd));
+    }
+
+    /**
+     * The socket layer's update does not bounce UDP: UDP's reference to the socket layer's hand-over
+     * holder is dynamic, so its component (and its services) stay through it, no socket is handed over,
+     * and a descriptor opened before the update receives after it.
+     */
+    @Test
+    public void anUpdateOfTheSocketLayerLeavesUdpRunningAndItsSocketsWhereTheyAre() throws Exception {
+        SocketCalls rx = sockets.process("receiver", "ns2");
+        int rfd = check(rx.socket(SocketCalls.AF_INET, SocketCalls.SOCK_DGRAM, 0));
+        check(rx.bind(rfd, new SockAddr(0, PORT)));
+        check(rx.setsockopt(rfd, SocketCalls.SOL_SOCKET, SocketCalls.SO_RCVTIMEO, 3, 0));
+        SocketCalls tx = sockets.process("sender", "ns1");
+        int tfd = check(tx.socket(SocketCalls.AF_INET, SocketCalls.SOCK_DGRAM, 0));
+        Object udpBefore = udpProtocol();
+        long adoptedBefore = counter("ns2", "HandOverSocketsAdopted");
+        java.util.concurrent.atomic.AtomicInteger udpLeft = new java.util.concurrent.atomic.AtomicInteger();
+        org.osgi.framework.ServiceListener watch = ev -> {
+            if (ev.getType() == org.osgi.framework.ServiceEvent.UNREGISTERING) {
+                udpLeft.incrementAndGet();
+            }
+        };
+        context.addServiceListener(watch, "(modnet.ipproto=17)");
+        Bundle socket = ModnetRuntime.bundleNamed(context, "org.modnet.socket");
+        try (InputStream in = Files.newInputStream(rebuilt("org.modnet.socket", "Modnet-Rebuilt", "udp hand-over test"))) {
+            socket.update(in);
+        }
+        ModnetRuntime.service(context, Sockets.class, null);
+        context.removeServiceListener(watch);
+        assertEquals("UDP's services never left", 0, udpLeft.get());
+        assertSame("the same UDP component runs", udpBefore, udpProtocol());
+        assertEquals("no socket handed over: UDP's stayed in the socket layer's tables", adoptedBefore,
+                counter("ns2", "HandOverSocketsAdopted"));
+        assertEquals(5, tx.sendto(tfd, ByteBuffer.wrap("after".getBytes()), 0, RECEIVER));
+        assertEquals("the descriptor opened before the update receives after it", 5,
+                rx.recvfrom(rfd, ByteBuffer.allocate(16), 0, null));
+        check(tx.close(tfd));
+        check(rx.close(rfd));
+    }
+
+    /** The running UDP's component instance (its class is private to its bundle). */
+    private Object udpProtocol() throws Exception {
+        org.osgi.framework.ServiceReference<?>[] refs = context.getServiceReferences(org.modnet.api.inet.InetProtocol.class.getName(),
+                "(modnet.ipproto=17)");
+        return refs == null ? null : context.getService(refs[0]);
     }
 
     @Test

@@ -330,6 +330,28 @@ public class XdpIT {
     }
 
     @Test
+    public void bpftoolLoadsASocketFilterByTypeOrSectionAndShowsItAsSocketFilter() throws Exception {
+        Path obj = object("socket_count");
+        ModnetRuntime.run(processor, "bpftool prog load " + obj + " /sys/fs/bpf/sock type socket pinmaps /sys/fs/bpf/sock_maps");
+        String show = ModnetRuntime.run(processor, "bpftool prog show pinned /sys/fs/bpf/sock");
+        assertThat(show, containsString(": socket_filter  name count_all  jited"));
+        assertThat(show, containsString("map_ids "));
+        assertThat(ModnetRuntime.run(processor, "bpftool map show pinned /sys/fs/bpf/sock_maps/seen"), containsString("name seen"));
+        // without 'type', SEC("socket") says what it is, as libbpf guesses it
+        ModnetRuntime.run(processor, "bpftool prog load " + obj + " /sys/fs/bpf/sock_guessed");
+        assertThat(ModnetRuntime.run(processor, "bpftool prog show pinned /sys/fs/bpf/sock_guessed"), containsString(": socket_filter  name count_all"));
+        assertThat("a socket filter is no XDP program", ModnetRuntime.runCapturing(processor, "ns2",
+                "bpftool net attach xdp pinned /sys/fs/bpf/sock dev veth1"), containsString("invalid program type socket_filter for xdp"));
+        assertThat(ModnetRuntime.runCapturing(processor, null, "bpftool prog load " + obj + " /sys/fs/bpf/sock_k type kprobe"),
+                containsString("program type 'kprobe' is not supported"));
+        ModnetRuntime.run(processor, "rm /sys/fs/bpf/sock");
+        ModnetRuntime.run(processor, "rm /sys/fs/bpf/sock_guessed");
+        ModnetRuntime.run(processor, "rm -r /sys/fs/bpf/sock_maps");
+        assertThat("unpinned: unloaded", ModnetRuntime.run(processor, "bpftool prog show"),
+                org.hamcrest.CoreMatchers.not(containsString("count_all")));
+    }
+
+    @Test
     public void bpftoolRefusesBadPathsObjectsAndSpecs() throws Exception {
         Path obj = object();
         assertThat(ModnetRuntime.runCapturing(processor, null, "bpftool prog load " + obj + " /tmp/drop"),
@@ -395,6 +417,21 @@ public class XdpIT {
      * instance's trace buffer: {@code cat /sys/kernel/tracing/trace} shows it, {@code bpftool prog
      * tracelog} takes it until interrupted, after which the buffer no longer holds it.
      */
+    @Test
+    public void aPerfEventArrayCarriesOneRecordPerIpv4FrameToBpftoolEventPipe() throws Exception {
+        Path obj = object("perf_events");
+        ModnetRuntime.run(processor, "bpftool prog load " + obj + " /sys/fs/bpf/perf_ipv4 pinmaps /sys/fs/bpf/perf");
+        assertThat(ModnetRuntime.run(processor, "bpftool map show pinned /sys/fs/bpf/perf/events"),
+                containsString("perf_event_array  name events"));
+        ModnetRuntime.run(processor, "ns2", "bpftool net attach xdp pinned /sys/fs/bpf/perf_ipv4 dev veth1");
+        assertThat(ModnetRuntime.run(processor, "ns1", "ping -c 2 -i 0.2 -W 2 10.0.0.2"), containsString("2 received"));
+        String events = ModnetRuntime.run(processor, "bpftool map event_pipe pinned /sys/fs/bpf/perf/events count 2");
+        assertEquals(events, 2, events.lines().filter(l -> l.contains("perf_event_array: 8 bytes")).count());
+        assertThat("10.0.0.1, 98 bytes (0x62), ICMP", events, containsString("0a 00 00 01 62 00 01 00"));
+        ModnetRuntime.run(processor, "ns2", "bpftool net detach xdp dev veth1");
+        ModnetRuntime.run(processor, "rm -r /sys/fs/bpf/perf /sys/fs/bpf/perf_ipv4");
+    }
+
     @Test
     public void tracePrintkLinesAreReadFromTheTraceFileAndTheTracePipe() throws Exception {
         Path obj = object("global_data");

@@ -167,6 +167,9 @@ final class Httpd {
             stats.connections.incrementAndGet();
             stats.open.incrementAndGet();
             ch.configureBlocking(false);
+            // the head and the body go in separate writes: with Nagle a small body would wait for the
+            // ACK of the head, which the client delays (40 ms a keep-alive request); nginx sets it too
+            ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
             Connection c = new Connection(ch);
             c.key = ch.register(sel, SelectionKey.OP_READ, c);
         }
@@ -298,12 +301,13 @@ final class Httpd {
             }
             while (file != null && fileLeft > 0) {
                 if (chunk == null) {
-                    chunk = ByteBuffer.allocate(CHUNK);
+                    // no larger than the answer: a small file on a keep-alive connection is not a CHUNK of garbage a request
+                    chunk = ByteBuffer.allocate((int) Math.min(CHUNK, fileLeft));
                     chunk.limit(0);
                 }
                 if (!chunk.hasRemaining()) {
                     chunk.clear();
-                    chunk.limit((int) Math.min(CHUNK, fileLeft));
+                    chunk.limit((int) Math.min(chunk.capacity(), fileLeft));
                     int n = file.read(chunk, filePos);
                     if (n <= 0) {
                         closeAfter = true; // the file shrank under us: the client sees a short body and the close

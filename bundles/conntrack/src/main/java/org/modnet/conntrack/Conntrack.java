@@ -190,4 +190,98 @@ final class Conntrack {
             default -> { }
         }
     }
+
+    /** How many events one {@code conntrack -E} can have waiting before it loses some (its socket buffer). */
+    static final int EVENT_RING = 4096;
+
+    /**
+     * {@code conntrack -E [-e NEW,UPDATE,DESTROY] [-p PROTO]}: prints each event as conntrack does
+     * ({@code    [NEW] tcp      6 120 SYN_SENT src=...}) until {@code stop} says so, then its summary;
+     * returns the number of events shown.
+     */
+    static int events(ConntrackTable t, String[] args, java.util.function.Consumer<String> out,
+            java.util.function.BooleanSupplier stop, long pollMillis) {
+        int mask = ConntrackEvents.NEW | ConntrackEvents.UPDATE | ConntrackEvents.DESTROY;
+        int proto = -1;
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            switch (a) {
+                case "-E", "--event" -> {
+                    if (i + 1 < args.length && (args[i + 1].equals("conntrack") || args[i + 1].equals("expect"))) {
+                        i++;
+                    }
+                }
+                case "-e", "--event-mask" -> {
+                    mask = 0;
+                    for (String w : value(args, ++i, a).split(",")) {
+                        mask |= switch (w.toUpperCase(Locale.ROOT)) {
+                            case "NEW" -> ConntrackEvents.NEW;
+                            case "UPDATE" -> ConntrackEvents.UPDATE;
+                            case "DESTROY" -> ConntrackEvents.DESTROY;
+                            case "ALL" -> ConntrackEvents.NEW | ConntrackEvents.UPDATE | ConntrackEvents.DESTROY;
+                            default -> throw error("unknown event `" + w + "'");
+                        };
+                    }
+                }
+                case "-p", "--proto", "--protonum" -> proto = switch (value(args, ++i, a).toLowerCase(Locale.ROOT)) {
+                    case "tcp", "6" -> 6;
+                    case "udp", "17" -> 17;
+                    case "icmp", "1" -> 1;
+                    default -> throw error("`" + args[i] + "' unsupported protocol");
+                };
+                default -> throw error("unknown option `" + a + "'");
+            }
+        }
+        ConntrackEvents.Listener l = t.events.listen(mask, proto, EVENT_RING);
+        int[] shown = { 0 };
+        boolean warned = false;
+        try {
+            ConntrackEvents.Listener.Sink sink = (type, ct, state, status, mark, seconds) -> {
+                out.accept(event(type, ct, state, status, mark, seconds));
+                shown[0]++;
+            };
+            while (true) {
+                l.drain(sink);
+                if (!warned && l.lost.get() > 0) {
+                    out.accept("WARNING: We have hit ENOBUFS! We are losing events.");
+                    warned = true;
+                }
+                if (stop.getAsBoolean()) {
+                    l.drain(sink);
+                    break;
+                }
+                try {
+                    Thread.sleep(pollMillis);
+                } catch (InterruptedException ctrlC) {
+                    l.drain(sink);
+                    break; // Ctrl-C: what came before it is shown, then the summary
+                }
+            }
+        } finally {
+            t.events.unlisten(l);
+        }
+        out.accept(VERSION + shown[0] + " flow events have been shown.");
+        return shown[0];
+    }
+
+    /** One event as conntrack -E prints it: the entry as it was when it happened, without use=. */
+    static String event(int type, NfConn ct, int state, int status, int mark, long seconds) {
+        StringBuilder b = new StringBuilder(String.format("%9s ", ConntrackEvents.NAMES[type]));
+        b.append(String.format("%-8s %d %d ", protoName(ct.proto), ct.proto, seconds));
+        if (ct.proto == 6) {
+            b.append(TcpConntrack.NAMES[state]).append(' ');
+        }
+        tuple(b, ct.orig, ct.proto);
+        if ((status & NfConn.IPS_SEEN_REPLY) == 0) {
+            b.append("[UNREPLIED] ");
+        }
+        tuple(b, ct.reply, ct.proto);
+        if ((status & NfConn.IPS_ASSURED) != 0) {
+            b.append("[ASSURED] ");
+        }
+        if (mark != 0) {
+            b.append("mark=").append(mark).append(' ');
+        }
+        return b.toString().stripTrailing();
+    }
 }

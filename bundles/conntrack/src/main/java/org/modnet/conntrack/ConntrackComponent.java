@@ -8,6 +8,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 import org.apache.felix.service.command.CommandSession;
+import org.modnet.api.handover.BundleUpdates;
 import org.modnet.api.inet.Ipv4Addresses;
 import org.modnet.api.net.NetCore;
 import org.modnet.api.net.NetDevice;
@@ -50,8 +51,6 @@ import org.osgi.service.component.annotations.ReferencePolicy;
 public final class ConntrackComponent implements PernetOperations, ProcFile, HandsOver {
     static final int PRI_CONNTRACK = -200, PRI_NAT_DST = -100, PRI_NAT_SRC = 100, PRI_CONNTRACK_CONFIRM = Integer.MAX_VALUE;
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ConntrackComponent.class);
-    /** The manifest header naming the layout of the state this version deposits and can adopt. */
-    public static final String STATE_VERSION_HEADER = "Modnet-State-Version";
     /**
      * The layout of the {@link TableState} this code writes and reads: per namespace its settable
      * sysctls, conntrack -S's counters, and in {@code extra} under {@code "INDEX/conntrack"} (INDEX: the
@@ -93,7 +92,7 @@ public final class ConntrackComponent implements PernetOperations, ProcFile, Han
      */
     @Activate
     public ConntrackComponent(@Reference NetCore core, @Reference StateHolder holder, BundleContext context) {
-        this(core, holder, context, () -> beingUpdated(context), headerVersion(context.getBundle()));
+        this(core, holder, context, () -> BundleUpdates.beingUpdated(context), BundleUpdates.stateVersion(context.getBundle(), STATE_VERSION));
     }
 
     ConntrackComponent(NetCore core, StateHolder holder, BundleContext context, BooleanSupplier updating, int stateVersion) {
@@ -156,28 +155,6 @@ public final class ConntrackComponent implements PernetOperations, ProcFile, Han
         @Override
         public boolean handingOver() {
             return ConntrackComponent.this.handingOver();
-        }
-    }
-
-    private static int headerVersion(org.osgi.framework.Bundle b) {
-        String v = b.getHeaders().get(STATE_VERSION_HEADER);
-        try {
-            return v == null ? STATE_VERSION : Integer.parseInt(v.trim());
-        } catch (NumberFormatException e) {
-            return -1; // unreadable header: adopt nothing
-        }
-    }
-
-    /** The bundle is stopping for an update (a transient stop) while the framework keeps running. */
-    private static boolean beingUpdated(BundleContext context) {
-        try {
-            org.osgi.framework.Bundle b = context.getBundle();
-            org.osgi.framework.startlevel.BundleStartLevel sl = b.adapt(org.osgi.framework.startlevel.BundleStartLevel.class);
-            return b.getState() == org.osgi.framework.Bundle.STOPPING
-                    && context.getBundle(0).getState() == org.osgi.framework.Bundle.ACTIVE && sl != null
-                    && sl.isPersistentlyStarted();
-        } catch (IllegalStateException e) {
-            return false; // context no longer valid
         }
     }
 
@@ -392,6 +369,16 @@ public final class ConntrackComponent implements PernetOperations, ProcFile, Han
     public void conntrack(CommandSession session, String... args) {
         args = Commands.words(session, args);
         Object netns = session != null ? session.get(Commands.NETNS) : null;
+        if (java.util.Arrays.asList(args).contains("-E") || java.util.Arrays.asList(args).contains("--event")) {
+            // until Ctrl-C (the session's thread interrupted), as conntrack -E runs until SIGINT
+            Net n = net(Commands.namespace(core, netns, "conntrack"));
+            Thread me = Thread.currentThread();
+            Conntrack.events(n.table, args, l -> {
+                System.out.println(l);
+                System.out.flush();
+            }, me::isInterrupted, 50);
+            return;
+        }
         for (String l : run(Commands.namespace(core, netns, "conntrack"), args)) {
             System.out.println(l);
         }

@@ -46,11 +46,15 @@ final class ConntrackTable {
             chainTooLong = new AtomicLong();
 
     final IntSysctl max, buckets, countSysctl, udpTimeout, udpTimeoutStream, icmpTimeout, genericTimeout;
+    /** {@code nf_conntrack_tcp_loose}: pick up a flow mid-stream; {@code _be_liberal}: only RSTs out of window are INVALID. */
+    final IntSysctl tcpLoose, tcpBeLiberal;
     final IntSysctl[] tcpTimeouts = new IntSysctl[TcpConntrack.NAMES.length];
     private final List<IntSysctl> settable = new ArrayList<>();
 
     /** The NAT core's second half, for entries that go (their ports are free again); may be null. */
     volatile java.util.function.Consumer<NfConn> onDestroy;
+    /** What {@code conntrack -E} listens to. */
+    final ConntrackEvents events = new ConntrackEvents(this);
 
     ConntrackTable(Sysctl sysctl, LongSupplier millis, int nbuckets) {
         hash = new AtomicReferenceArray<>(nbuckets);
@@ -70,8 +74,8 @@ final class ConntrackTable {
         tcpTimeouts[TcpConntrack.SYN_SENT2] = tcpTimeouts[TcpConntrack.SYN_SENT];
         reg(sysctl, p + "tcp_timeout_max_retrans", 300, 0, Integer.MAX_VALUE);
         reg(sysctl, p + "tcp_timeout_unacknowledged", 300, 0, Integer.MAX_VALUE);
-        reg(sysctl, p + "tcp_loose", 1, 0, 1);
-        reg(sysctl, p + "tcp_be_liberal", 1, 0, 1); // no window tracking: liberal is what this is
+        tcpLoose = reg(sysctl, p + "tcp_loose", 1, 0, 1);
+        tcpBeLiberal = reg(sysctl, p + "tcp_be_liberal", 0, 0, 1);
         udpTimeout = reg(sysctl, p + "udp_timeout", 30, 0, Integer.MAX_VALUE);
         udpTimeoutStream = reg(sysctl, p + "udp_timeout_stream", 120, 0, Integer.MAX_VALUE);
         icmpTimeout = reg(sysctl, p + "icmp_timeout", 30, 0, Integer.MAX_VALUE);
@@ -205,6 +209,7 @@ final class ConntrackTable {
         }
         int info = reply ? IP_CT_ESTABLISHED + IP_CT_IS_REPLY
                 : ct.has(NfConn.IPS_SEEN_REPLY) ? IP_CT_ESTABLISHED : IP_CT_NEW;
+        int oldState = ct.state, oldStatus = ct.status;
         if (!packet(ct, skb, th, proto, reply)) {
             invalid.incrementAndGet();
             return Verdict.ACCEPT; // the tracker refused it: it goes on as INVALID, the entry unchanged
@@ -212,6 +217,13 @@ final class ConntrackTable {
         // as nf_conntrack_in, the reply is marked seen after the tracker looked at the packet
         if (reply && !ct.has(NfConn.IPS_SEEN_REPLY)) {
             ct.set(NfConn.IPS_SEEN_REPLY);
+        }
+        if (ct.state != oldState || ct.status != oldStatus) {
+            // one event for what the packet changed (IPCT_PROTOINFO, IPCT_REPLY, IPCT_ASSURED), as the
+            // kernel's ecache gathers the bits and delivers them once
+            if (ct.has(NfConn.IPS_CONFIRMED) && !ct.has(NfConn.IPS_DYING)) {
+                events.event(ConntrackEvents.UPDATE, ct);
+            }
         }
         skb.nfct(ct, info);
         return Verdict.ACCEPT;
@@ -227,8 +239,8 @@ final class ConntrackTable {
         switch (proto) {
             case 6 -> {
                 state = TcpConntrack.newState(skb.getU8(th + 13));
-                if (state == TcpConntrack.INVALID) {
-                    invalid.incrementAndGet();
+                if (state == TcpConntrack.INVALID || state != TcpConntrack.SYN_SENT && tcpLoose.get() == 0) {
+                    invalid.incrementAndGet(); // tcp_new: without nf_conntrack_tcp_loose only a SYN opens a flow
                     return null;
                 }
             }
@@ -252,6 +264,9 @@ final class ConntrackTable {
         ct.orig.set(src, dst, sport, dport);
         ct.reply.set(dst, src, rsport, rdport);
         ct.state = proto == 6 ? TcpConntrack.NONE : 0;
+        if (proto == 6) {
+            TcpConntrack.start(ct.window, skb, skb.networkHeader(), th, state == TcpConntrack.SYN_SENT);
+        }
         ct.start = now();
         ct.timeout = ct.start;
         return ct;
@@ -272,6 +287,10 @@ final class ConntrackTable {
                 if (next == TcpConntrack.IGNORE) {
                     return true; // tcp_packet's ignore: let it through, change nothing
                 }
+                // plain stores: a flow's packets come through one softirq thread, as RSS steers them
+                if (!TcpConntrack.inWindow(ct.window, old, reply, index, skb, skb.networkHeader(), th, tcpBeLiberal.get() != 0)) {
+                    return false; // out of window: INVALID, the state unchanged
+                }
                 if (index == TcpConntrack.RST && !ct.has(NfConn.IPS_SEEN_REPLY) && ct.has(NfConn.IPS_CONFIRMED)) {
                     // tcp_packet: a RST the only answer (a closed port): no connection, the entry goes now
                     delete(ct);
@@ -285,6 +304,7 @@ final class ConntrackTable {
                     ct.set(NfConn.IPS_ASSURED);
                 }
                 refresh(ct, now, tcpTimeouts[next].get());
+
             }
             case 17 -> {
                 if (ct.has(NfConn.IPS_SEEN_REPLY)) {
@@ -387,6 +407,7 @@ final class ConntrackTable {
             setCount(count.incrementAndGet());
             insert.incrementAndGet();
         }
+        events.event(ConntrackEvents.NEW, ct); // IPCT_NEW, delivered at confirm as the kernel does
         return Verdict.ACCEPT;
     }
 
@@ -441,6 +462,7 @@ final class ConntrackTable {
         if (d != null) {
             d.accept(ct);
         }
+        events.event(ConntrackEvents.DESTROY, ct);
         return true;
     }
 
@@ -562,6 +584,10 @@ final class ConntrackTable {
         NfConn ct = new NfConn((int) v[0]);
         ct.status = ((int) v[1] | NfConn.IPS_CONFIRMED) & ~NfConn.IPS_DYING;
         ct.state = (int) v[2];
+        if (ct.window != null) {
+            // the windows are not handed over: the flow is tracked from here on as one picked up mid-stream
+            ct.window.flags[0] = ct.window.flags[1] = TcpConntrack.FLAG_SACK_PERM | TcpConntrack.FLAG_BE_LIBERAL;
+        }
         ct.timeout = now + v[3];
         ct.mark = (int) v[4];
         ct.lastDir = (int) v[5];

@@ -49,11 +49,14 @@ final class NfConn implements org.modnet.api.netfilter.NfConnMark {
     volatile int mark;
     /** When it was made (clock milliseconds): UDP calls a replied flow a stream after 2 s. */
     long start;
+    /** TCP's window tracking ({@code ct->proto.tcp.seen}), null for the other protocols. */
+    final TcpConntrack.Window window;
     /** MASQUERADE: the device whose address the flow took (0: none), and that address. */
     int masqIfindex, masqAddr;
 
     NfConn(int proto) {
         this.proto = proto;
+        this.window = proto == 6 ? new TcpConntrack.Window() : null;
         orig = new TupleHash(this, false, proto);
         reply = new TupleHash(this, true, proto);
     }

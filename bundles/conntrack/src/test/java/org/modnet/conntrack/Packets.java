@@ -9,7 +9,7 @@ import org.modnet.api.skb.SkBuffPool;
 final class Packets {
     static final int SYN = 0x02, ACK = 0x10, FIN = 0x01, RST = 0x04;
 
-    private final SkBuffPool pool = new SkBuffPool(64, 512);
+    private final SkBuffPool pool = new SkBuffPool(64, 2048);
 
     static int ip(String a) {
         return (int) Ipv4Addresses.parse(a);
@@ -48,6 +48,27 @@ final class Packets {
         skb.setU8(th + 13, flags);
         skb.setU16(th + 14, 65535);
         skb.setU16(th + 16, ~InetChecksum.sum(skb, th, 20, pseudo(s, d, 6, 20)) & 0xffff);
+        return skb;
+    }
+
+    /** A TCP segment with its sequence, acknowledgement, window, payload length and options (whole words). */
+    SkBuff tcp(String src, int sport, String dst, int dport, int flags, int seq, int ack, int win, int payload, int... options) {
+        int s = ip(src), d = ip(dst);
+        int optLen = options.length;
+        SkBuff skb = ipv4(6, s, d, 20 + optLen + payload);
+        int th = skb.networkHeader() + 20;
+        skb.setU16(th, sport);
+        skb.setU16(th + 2, dport);
+        skb.setU32(th + 4, seq);
+        skb.setU32(th + 8, ack);
+        skb.setU8(th + 12, ((20 + optLen) / 4) << 4);
+        skb.setU8(th + 13, flags);
+        skb.setU16(th + 14, win);
+        for (int i = 0; i < optLen; i++) {
+            skb.setU8(th + 20 + i, options[i]);
+        }
+        int len = 20 + optLen + payload;
+        skb.setU16(th + 16, ~InetChecksum.sum(skb, th, len, pseudo(s, d, 6, len)) & 0xffff);
         return skb;
     }
 

@@ -398,7 +398,7 @@ final class NetDev implements NetDevice {
 
     @Override
     public Map<String, Long> ethtoolStats() {
-        Map<String, Long> all = new LinkedHashMap<>(ops.ethtoolStats(this));
+        Map<String, Long> all = new LinkedHashMap<>();
         String[] names = { "xdp_aborted", "xdp_drop", "xdp_pass", "xdp_tx", "xdp_redirect" };
         for (int a = 0; a < names.length; a++) {
             all.put(names[a], xdpActions.get(a));
@@ -406,6 +406,7 @@ final class NetDev implements NetDevice {
         RxQueueImpl[] queues = rxQueues;
         for (RxQueueImpl q : queues) {
             all.put("rx_queue_" + q.index() + "_packets", q.packets());
+            all.put("rx_queue_" + q.index() + "_bytes", q.bytes());
             all.put("rx_queue_" + q.index() + "_irqs", q.napi().schedules());
             all.put("rx_queue_" + q.index() + "_polls", q.napi().polls());
             all.put("rx_queue_" + q.index() + "_ring_full_drops", q.ringDrops());
@@ -414,7 +415,7 @@ final class NetDev implements NetDevice {
         if (q != null) {
             all.put("tx_qdisc_drops", q.stats().drops());
         }
-        return all;
+        return ops.ethtoolStats(this, all);
     }
 
     @Override

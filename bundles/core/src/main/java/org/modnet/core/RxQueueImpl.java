@@ -27,6 +27,7 @@ final class RxQueueImpl implements RxQueue, Napi.Poller {
 
     private final java.util.concurrent.atomic.AtomicLong ringDrops = new java.util.concurrent.atomic.AtomicLong();
     private long packets; // written by the polling softirq only
+    private long bytes; // likewise
     /** The sender the frame {@link #next} took last is charged to (the poller's own). */
     private TxCompletion takenCompletion;
 
@@ -216,6 +217,7 @@ final class RxQueueImpl implements RxQueue, Napi.Poller {
         stats.add(DeviceStats.Field.RX_PACKETS, good);
         stats.add(DeviceStats.Field.RX_BYTES, bytes);
         packets += good;
+        this.bytes += bytes;
         if (charged != null) {
             charged.completed(chargedPackets, chargedBytes); // netdev_tx_completed_queue: may wake the sender's queue
         }
@@ -350,5 +352,9 @@ final class RxQueueImpl implements RxQueue, Napi.Poller {
 
     long packets() {
         return packets;
+    }
+
+    long bytes() {
+        return bytes;
     }
 }

@@ -378,4 +378,118 @@ class KernelParityTest {
         String why = assertThrows(BpfException.class, () -> compile("raw_map", source)).getMessage();
         assertTrue(why.contains("fd 0 is not pointing to valid bpf_map"), why);
     }
+
+    static final String TAIL_CALL_FROM = """
+            struct {
+                __uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+                __uint(max_entries, 1);
+                __type(key, __u32);
+                __type(value, __u32);
+            } jumps SEC(".maps");
+            static __attribute__((noinline)) RET jump(struct xdp_md *ctx)
+            {
+                bpf_tail_call(ctx, &jumps, 0);
+                return RETURN;
+            }
+            SEC("xdp") int tail_from_sub(struct xdp_md *ctx)
+            {
+                jump(ctx);
+                return XDP_PASS;
+            }
+            """;
+
+    /**
+     * The BTF return type of an object's functions reaches the verifier through the service's load of an
+     * object's program ({@code progLoad(ProgramDef, ...)}, what bpftool prog load, ip link ... xdp obj and
+     * tc ... bpf obj call): a tail call from a void subprogram is refused with the kernel's words, from an
+     * int one it loads.
+     */
+    @Test
+    void aTailCallFromAVoidSubprogramIsRefusedThroughTheService() throws Exception {
+        org.modnet.ebpf.api.BpfSyscall bpf = new org.modnet.ebpf.impl.BpfSyscallImpl();
+        ElfObject voidSub = compile("tail_void", TAIL_CALL_FROM.replace("return RETURN;", "").replace("RET", "void"));
+        ElfObject.ProgramDef d = voidSub.program("xdp");
+        assertTrue(d.nonScalarReturns().length == 1, "one subprogram returns no int");
+        BpfException e = assertThrows(BpfException.class, () -> bpf.progLoad(d, ProgType.XDP, org.modnet.ebpf.api.AttachType.DEFAULT,
+                voidSub.createMaps(1), null, null, org.modnet.ebpf.api.BpfSyscall.INTERPRETER, false));
+        assertTrue(e.getMessage().contains("tail_call is only allowed in functions that return 'int'."), e.getMessage());
+
+        ElfObject intSub = compile("tail_int", TAIL_CALL_FROM.replace("RETURN", "0").replace("RET", "int"));
+        ElfObject.ProgramDef ok = intSub.program("xdp");
+        assertEquals(0, ok.nonScalarReturns().length);
+        bpf.progLoad(ok, ProgType.XDP, org.modnet.ebpf.api.AttachType.DEFAULT, intSub.createMaps(1), null, null,
+                org.modnet.ebpf.api.BpfSyscall.INTERPRETER, false).close();
+    }
+
+    static final String STRTOX = """
+            struct {
+                __uint(type, BPF_MAP_TYPE_ARRAY);
+                __uint(max_entries, 1);
+                __type(key, __u32);
+                __type(value, long[4]);
+            } results SEC(".maps");
+            SEC("xdp") int parse(struct xdp_md *ctx)
+            {
+                void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+                char buf[24];
+                if (data + sizeof(buf) > end) return XDP_ABORTED;
+                __builtin_memcpy(buf, data, sizeof(buf));
+                __u32 k = 0;
+                long *out = bpf_map_lookup_elem(&results, &k);
+                if (!out) return XDP_ABORTED;
+                long v;
+                unsigned long u;
+                out[0] = bpf_strtol(buf, sizeof(buf), 0, &v);
+                out[1] = v;
+                out[2] = bpf_strtoul(buf, sizeof(buf), 0, &u);
+                out[3] = u;
+                return XDP_PASS;
+            }
+            """;
+
+    /** {@code bpf_strtol}/{@code bpf_strtoul} on a string the program copied from the packet: bytes read, -EINVAL, -ERANGE, as the kernel's. */
+    @ParameterizedTest
+    @ValueSource(strings = { "interpreter", "jit" })
+    void strtolAndStrtoulParseAsTheKernels(String engine) throws Exception {
+        ElfObject o = compile("strtox", STRTOX);
+        List<BpfMapBase> maps = o.createMapsBase(1);
+        ElfObject.ProgramDef d = o.program("xdp");
+        LoadedProgram p = LoadedProgram.load(d.name(), d.insns(), ProgType.XDP, maps, HelperProtos.XDP, XdpBuffer.helpers(maps), engine,
+                false, null);
+        BpfMapBase results = maps.stream().filter(m -> m.name().equals("results")).findFirst().orElseThrow();
+        // the string, then what strtol returns and stores, then strtoul's
+        Object[][] cases = {
+                { "  -0x1f", 7L, -31L, -22L, 0L },
+                { "0755 rest", 4L, 493L, 4L, 493L },
+                { "\t+12", -22L, 0L, -22L, 0L },
+                { "abc", -22L, 0L, -22L, 0L },
+                { "9223372036854775808", -34L, 0L, 19L, Long.MIN_VALUE },
+                { "18446744073709551616", -34L, 0L, -34L, 0L },
+                { "-9223372036854775808", 20L, Long.MIN_VALUE, -22L, 0L },
+                { "0x", 1L, 0L, 1L, 0L }, // base 0: no hex digit after the x, so octal 0
+        };
+        for (Object[] c : cases) {
+            MemorySegment frame = XdpRunTest.frame(64, 17);
+            MemorySegment.copy(java.util.Arrays.copyOf(((String) c[0]).getBytes(java.nio.charset.StandardCharsets.ISO_8859_1), 64), 0, frame,
+                    ValueLayout.JAVA_BYTE, XdpRunTest.HEADROOM, 64);
+            assertEquals(XdpBuffer.XDP_PASS, new XdpBuffer(p.memory(0)).run(p, frame, XdpRunTest.HEADROOM, 64, 3, 0), (String) c[0]);
+            java.nio.ByteBuffer v = java.nio.ByteBuffer.wrap(results.lookup(new byte[4])).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            assertEquals(List.of(c[1], c[2], c[3], c[4]), List.of(v.getLong(0), v.getLong(8), v.getLong(16), v.getLong(24)), (String) c[0]);
+        }
+    }
+
+    /** The result pointer must be 8-aligned, as check_func_arg checks ARG_PTR_TO_LONG strictly. */
+    @Test
+    void aMisalignedResultIsRefused() throws Exception {
+        ElfObject o = compile("strtox_misaligned", """
+                SEC("xdp") int parse(struct xdp_md *ctx)
+                {
+                    char buf[16] = "42";
+                    long v[2];
+                    bpf_strtol(buf, sizeof(buf), 0, (long *)((char *)v + 4));
+                    return XDP_PASS;
+                }
+                """);
+        assertTrue(refusal(o, "parse").contains("misaligned stack access"), refusal(o, "parse"));
+    }
 }

@@ -626,4 +626,33 @@ class XdpRunTest {
         long old32 = 0x44556677 + 5;
         assertEquals(0x11 + 0x2233 + (0x44556677 + 5 + 1) + 14 + old64 + old32, b.getLong(16));
     }
+
+    static final String CALLS_FIB_LOOKUP = """
+            stdw [%r10-8], 0
+            mov %r2, %r10
+            add %r2, -8
+            mov %r3, 8
+            mov %r4, 0
+            call 69
+            mov %r0, 2
+            exit
+            """;
+
+    /**
+     * A helper the XDP prototypes know but the load has no implementation of (bpf_fib_lookup with no
+     * FIB given) is refused at load as the kernel refuses a NULL func_proto, not left to abort every run.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = { "interpreter", "jit" })
+    void aHelperWithNoImplementationIsRefusedAtLoad(String engine) throws BpfException {
+        BpfException e = assertThrows(BpfException.class, () -> load(CALLS_FIB_LOOKUP, List.of(), engine, new ArrayList<>()));
+        assertTrue(e.getMessage().contains("unknown func bpf_fib_lookup#69"), e.getMessage());
+
+        org.modnet.ebpf.api.Helpers withFib = XdpBuffer.helpers(List.of());
+        withFib.register(HelperProtos.FIB_LOOKUP, "bpf_fib_lookup", (r1, r2, r3, r4, r5, m) -> 0);
+        LoadedProgram p = LoadedProgram.load("t", Assembler.assemble(CALLS_FIB_LOOKUP), ProgType.XDP, List.of(), HelperProtos.XDP, withFib,
+                engine, false, null);
+        assertEquals(XdpBuffer.XDP_PASS, new XdpBuffer(p.memory(0)).run(p, frame(60, 17), HEADROOM, 60, 3, 0),
+                "with an implementation the same program loads and runs");
+    }
 }

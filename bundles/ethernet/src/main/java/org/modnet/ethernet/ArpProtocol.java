@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
+import org.modnet.api.handover.BundleUpdates;
 import org.modnet.api.inet.Neighbour;
 import org.modnet.api.inet.NeighbourTable;
 import org.modnet.api.inet.NudState;
@@ -22,9 +23,7 @@ import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.Deactivate;
-import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
-import org.osgi.framework.startlevel.BundleStartLevel;
 import org.modnet.api.handover.HandsOver;
 import org.modnet.api.handover.NamespaceState;
 import org.modnet.api.handover.StateHolder;
@@ -40,8 +39,6 @@ import java.util.function.BooleanSupplier;
                 ProcFile.PATH + "=/proc/net/stat/arp_cache" })
 public final class ArpProtocol implements NeighbourTable, PacketHandler, PernetOperations, ProcFile, HandsOver {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ArpProtocol.class);
-    /** The manifest header naming the layout of the state this version deposits and can adopt. */
-    public static final String STATE_VERSION_HEADER = "Modnet-State-Version";
     /** The layout of {@link TableState} this code writes and reads: neighbours with their timers, arp_cache statistics. */
     static final int STATE_VERSION = 1;
     static final String LAYER = "ethernet";
@@ -117,11 +114,11 @@ public final class ArpProtocol implements NeighbourTable, PacketHandler, PernetO
 
     /**
      * The component: the core's holder keeps the neighbour tables across an update of this bundle, whose
-     * {@value #STATE_VERSION_HEADER} header says which state layout it writes and reads.
+     * {@value BundleUpdates#STATE_VERSION_HEADER} header says which state layout it writes and reads.
      */
     @Activate
     public ArpProtocol(@Reference NetCore core, @Reference StateHolder holder, BundleContext context) {
-        this(core, holder, () -> beingUpdated(context), headerVersion(context.getBundle()));
+        this(core, holder, () -> BundleUpdates.beingUpdated(context), BundleUpdates.stateVersion(context.getBundle(), STATE_VERSION));
     }
 
     /** Adopts what the previous version deposited, if any, before any packet or call reaches this one. */
@@ -135,27 +132,6 @@ public final class ArpProtocol implements NeighbourTable, PacketHandler, PernetO
             if (st != null) {
                 adopt(st);
             }
-        }
-    }
-
-    private static int headerVersion(Bundle b) {
-        String v = b.getHeaders().get(STATE_VERSION_HEADER);
-        try {
-            return v == null ? STATE_VERSION : Integer.parseInt(v.trim());
-        } catch (NumberFormatException e) {
-            return -1; // unreadable header: adopt nothing
-        }
-    }
-
-    /** The bundle is stopping for an update (a transient stop) while the framework keeps running. */
-    private static boolean beingUpdated(BundleContext context) {
-        try {
-            Bundle b = context.getBundle();
-            BundleStartLevel sl = b.adapt(BundleStartLevel.class);
-            return b.getState() == Bundle.STOPPING && context.getBundle(0).getState() == Bundle.ACTIVE
-                    && sl != null && sl.isPersistentlyStarted();
-        } catch (IllegalStateException e) {
-            return false; // context no longer valid
         }
     }
 

@@ -186,7 +186,8 @@ public final class FeatureManager implements FeatureService {
         Version version = Version.parseVersion(headers.getOrDefault(Constants.BUNDLE_VERSION, "0.0.0"));
         for (Bundle b : context.getBundles()) {
             if (bsn.equals(b.getSymbolicName())) {
-                if (b.getVersion().equals(version)) {
+                // the same version, or this jar's bundle updated live since (a staged update's #N location)
+                if (b.getVersion().equals(version) || FeaturePlan.installedFrom(b.getLocation(), jar.getFileName().toString())) {
                     return b;
                 }
                 if (!b.getLocation().startsWith(LOCATION_PREFIX)) {
@@ -333,7 +334,7 @@ public final class FeatureManager implements FeatureService {
     private Bundle findInstalled(MavenId id) {
         Version version = id.osgiVersion();
         for (Bundle b : context.getBundles()) {
-            if (b.getLocation().startsWith(LOCATION_PREFIX) && b.getLocation().endsWith("/" + id.fileName())) {
+            if (FeaturePlan.installedFrom(b.getLocation(), id.fileName())) {
                 return b;
             }
             if (id.artifact().equals(b.getSymbolicName()) && version.equals(b.getVersion())) {

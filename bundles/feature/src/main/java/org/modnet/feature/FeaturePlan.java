@@ -26,6 +26,20 @@ final class FeaturePlan {
         return null;
     }
 
+    /**
+     * Whether a feature installed the bundle at {@code location} from the jar {@code fileName}: its
+     * location is {@code feature:} and the jar's URL, or that with {@code #N} after it — the location a
+     * staged update gives the new bundle while the running one still holds the first
+     * ({@code update NAME FILE} on a {@code Modnet-Update: staged} module), so the feature still owns it.
+     */
+    static boolean installedFrom(String location, String fileName) {
+        if (!location.startsWith(FeatureManager.LOCATION_PREFIX)) {
+            return false;
+        }
+        String root = location.replaceFirst("#\\d+$", "");
+        return root.endsWith("/" + fileName);
+    }
+
     /** The first other installed feature that carries this configuration PID, or null if none does. */
     static String configurationNeededBy(String pid, Collection<FeatureInfo> others) {
         for (FeatureInfo f : others) {

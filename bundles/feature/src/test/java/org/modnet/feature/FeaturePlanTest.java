@@ -30,6 +30,18 @@ class FeaturePlanTest {
     }
 
     @Test
+    void aFeaturesBundleIsStillItsOwnAfterAStagedUpdateGaveItALocationEndingInHashN() {
+        String jar = "org.modnet.tcp-0.1.0-SNAPSHOT.jar";
+        String location = "feature:file:/opt/modnet/repo/" + jar;
+        assertTrue(FeaturePlan.installedFrom(location, jar));
+        assertTrue(FeaturePlan.installedFrom(location + "#2", jar), "the staged update's second location");
+        assertTrue(FeaturePlan.installedFrom(location + "#13", jar));
+        assertFalse(FeaturePlan.installedFrom("file:/opt/modnet/bundles/" + jar + "#2", jar), "the launcher's bundle, not a feature's");
+        assertFalse(FeaturePlan.installedFrom(location + "#2", "org.modnet.udp-0.1.0-SNAPSHOT.jar"));
+        assertFalse(FeaturePlan.installedFrom(location + "#x", jar), "only a number after # is the staged suffix");
+    }
+
+    @Test
     void aBundleAnotherInstalledFeatureListsIsKeptAndNamesThatFeature() {
         List<FeatureInfo> others = List.of(feature("xdp", List.of(UDP), Map.of()), feature("host", List.of(CORE, UDP), Map.of()));
         assertEquals("host", FeaturePlan.bundleNeededBy(CORE, others));

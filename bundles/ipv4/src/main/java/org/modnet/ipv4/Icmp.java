@@ -134,8 +134,8 @@ final class Icmp implements InetProtocol {
                     fragNeeded(skb, i, len);
                 }
                 errorAboutEcho(skb, i, len, saddr, type);
-                if (!probes.isEmpty()) {
-                    errorAboutProbe(skb, i, len, saddr, type);
+                if (!probes.isEmpty() && errorAboutProbe(skb, i, len, saddr, type)) {
+                    return; // the probe's sender took it, as its socket would on Linux
                 }
                 toTransport(skb, i, len, type);
             }
@@ -210,26 +210,29 @@ final class Icmp implements InetProtocol {
         }
     }
 
-    /** An ICMP error quoting one of traceroute's UDP probes (its source port): tell the traceroute. */
-    private void errorAboutProbe(SkBuff skb, int i, int len, int from, int type) {
+    /** An ICMP error quoting one of traceroute's UDP probes (its source port): tell the traceroute; false if none is. */
+    private boolean errorAboutProbe(SkBuff skb, int i, int len, int from, int type) {
         int inner = i + HEADER;
         if (len < HEADER + Ipv4Header.MIN_LEN + 8) {
-            return;
+            return false;
         }
         int ihl = Ipv4Header.headerLen(skb, inner);
         if (ihl < Ipv4Header.MIN_LEN || len < HEADER + ihl + 8 || Ipv4Header.protocol(skb, inner) != 17) {
-            return;
+            return false;
         }
         var l = probes.get(skb.getU16(inner + ihl));
         if (l != null) {
             l.accept(new TracerouteCommand.Answer(from, type, skb.getU8(i + 1), skb.getU16(inner + ihl + 2), System.nanoTime(),
                     skb.getU16(i + 6), Ipv4Header.ttl(skb, skb.networkHeader())));
+            return true;
         }
+        return false;
     }
 
     /**
      * {@code icmp_unreach}'s hand-off: the protocol of the quoted packet hears about the error
-     * ({@code err_handler}), when the quote holds its header and 8 bytes of its own.
+     * ({@code err_handler}), when the quote holds its header and 8 bytes of its own; an error for which
+     * the protocol has no socket is counted in InErrors, as its handler counts it on Linux.
      */
     private void toTransport(SkBuff skb, int i, int len, int type) {
         int inner = i + HEADER;
@@ -242,8 +245,8 @@ final class Icmp implements InetProtocol {
             return;
         }
         InetProtocol handler = net.input.protocol(protocol);
-        if (handler != null) {
-            handler.error(skb, inner, type, skb.getU8(i + 1), skb.getU32(i + 4));
+        if (handler != null && !handler.errorFoundSocket(skb, inner, type, skb.getU8(i + 1), skb.getU32(i + 4))) {
+            mib.inc(IcmpMib.Counter.InErrors);
         }
     }
 

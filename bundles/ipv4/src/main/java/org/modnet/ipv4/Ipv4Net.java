@@ -67,7 +67,12 @@ final class Ipv4Net implements Ipv4Input.Routing {
     /** Packets dropped for a martian source or destination ({@code rt_cache}'s in_martian_src, in_martian_dst). */
     final java.util.concurrent.atomic.AtomicLong martianSrc = new java.util.concurrent.atomic.AtomicLong();
     final java.util.concurrent.atomic.AtomicLong martianDst = new java.util.concurrent.atomic.AtomicLong();
-    /** Unicast datagrams dropped for arriving in a link-layer broadcast or multicast ({@code drop_unicast_in_l2_multicast}). */
+    /**
+     * Unicast datagrams dropped for arriving in a link-layer broadcast or multicast ({@code
+     * drop_unicast_in_l2_multicast}). Linux counts these in no MIB: {@code ip_rcv_finish_core} frees
+     * them with {@code SKB_DROP_REASON_UNICAST_IN_L2_MULTICAST}, seen only on the kfree_skb tracepoint,
+     * so neither {@code nstat} nor {@code ip -s link} shows them here either.
+     */
     final java.util.concurrent.atomic.AtomicLong unicastInL2Multicast = new java.util.concurrent.atomic.AtomicLong();
     /**
      * {@code /proc/net/stat/rt_cache} as Linux 6.x prints it (one line here, not one per CPU): the

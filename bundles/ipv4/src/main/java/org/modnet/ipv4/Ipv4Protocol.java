@@ -3,6 +3,7 @@ package org.modnet.ipv4;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
+import org.modnet.api.handover.BundleUpdates;
 import org.modnet.api.inet.InetProtocol;
 import org.modnet.api.inet.Ipv4;
 import org.modnet.api.net.Errno;
@@ -22,9 +23,7 @@ import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.component.annotations.Deactivate;
-import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
-import org.osgi.framework.startlevel.BundleStartLevel;
 import org.modnet.api.handover.HandsOver;
 import org.modnet.api.handover.NamespaceState;
 import org.modnet.api.handover.StateHolder;
@@ -45,8 +44,6 @@ import java.util.function.BooleanSupplier;
 public final class Ipv4Protocol implements PacketHandler, PernetOperations, SnmpMib, Ipv4, org.modnet.api.net.PacketOffload,
         org.modnet.api.shell.ProcFile, HandsOver {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Ipv4Protocol.class);
-    /** The manifest header naming the layout of the state this version deposits and can adopt. */
-    public static final String STATE_VERSION_HEADER = "Modnet-State-Version";
     /** The layout of {@link TableState} this code writes and reads: routes of RT_TABLE_MAIN, IP and ICMP MIBs, sysctls. */
     public static final int STATE_VERSION = 1;
     static final String LAYER = "ipv4";
@@ -78,12 +75,12 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
     /**
      * The component. The neighbour table (ARP, in the ethernet bundle) is bound dynamically, so an update
      * of ethernet leaves IPv4 and everything above it running; the core's holder keeps IPv4's tables across
-     * an update of this bundle, whose {@value #STATE_VERSION_HEADER} header says which state layout it
+     * an update of this bundle, whose {@value BundleUpdates#STATE_VERSION_HEADER} header says which state layout it
      * writes and reads.
      */
     @Activate
     public Ipv4Protocol(@Reference NetCore core, @Reference StateHolder holder, BundleContext context) {
-        this(core, null, holder, () -> beingUpdated(context), headerVersion(context.getBundle()));
+        this(core, null, holder, () -> BundleUpdates.beingUpdated(context), BundleUpdates.stateVersion(context.getBundle(), STATE_VERSION));
     }
 
     /**
@@ -141,29 +138,10 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
         return neighbours;
     }
 
-    private static int headerVersion(Bundle b) {
-        String v = b.getHeaders().get(STATE_VERSION_HEADER);
-        try {
-            return v == null ? STATE_VERSION : Integer.parseInt(v.trim());
-        } catch (NumberFormatException e) {
-            return -1; // unreadable header: adopt nothing
-        }
-    }
-
     /**
      * The bundle is stopping for an update (a transient stop: it stays persistently started) while the
      * framework keeps running. A framework shutting down, {@code stop} or {@code rmmod} drop the state.
      */
-    private static boolean beingUpdated(BundleContext context) {
-        try {
-            Bundle b = context.getBundle();
-            BundleStartLevel sl = b.adapt(BundleStartLevel.class);
-            return b.getState() == Bundle.STOPPING && context.getBundle(0).getState() == Bundle.ACTIVE
-                    && sl != null && sl.isPersistentlyStarted();
-        } catch (IllegalStateException e) {
-            return false; // context no longer valid
-        }
-    }
 
     @Override
     public boolean handingOver() {

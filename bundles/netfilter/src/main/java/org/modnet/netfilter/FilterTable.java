@@ -92,6 +92,27 @@ final class FilterTable {
     volatile java.util.function.LongSupplier clock = System::nanoTime;
     /** What {@code -m addrtype} asks about an address: the namespace's classes once a namespace owns the table. */
     volatile AddrType.Classifier addrType = AddrType.NONE;
+    /** Where {@code -m set} and SET find a set by name, and tell how many rules refer to each (the ipset bundle's). */
+    interface SetLookup {
+        org.modnet.api.netfilter.IpSet get(String name);
+
+        void references(String owner, Map<String, Integer> counts);
+    }
+
+    static final SetLookup NO_SETS = new SetLookup() {
+        @Override
+        public org.modnet.api.netfilter.IpSet get(String name) {
+            return null;
+        }
+
+        @Override
+        public void references(String owner, Map<String, Integer> counts) {
+        }
+    };
+
+    volatile SetLookup sets = NO_SETS;
+    /** The namespace's {@code -m hashlimit} tables, shared by name with its other iptables tables. */
+    volatile Hashlimit.Registry hashlimits = new Hashlimit.Registry(() -> clock.getAsLong());
     volatile Consumer<String> log = org.slf4j.LoggerFactory.getLogger("org.modnet.netfilter.LOG")::warn;
 
     FilterTable() {
@@ -156,7 +177,11 @@ final class FilterTable {
         Rule[] rules = s.rules[ci];
         for (int i = 0; i < rules.length; i++) {
             Rule r = rules[i];
-            if (!r.matches(skb, nh, th, p, in, out)) {
+            int m = r.test(skb, nh, th, p, in, out);
+            if (m <= 0) {
+                if (m == Match.HOTDROP) {
+                    return DROP; // ipt_do_table: a hotdrop ends the walk with NF_DROP
+                }
                 continue;
             }
             r.packets.incrementAndGet();
@@ -230,6 +255,15 @@ final class FilterTable {
                     break;
                 case TOS, DSCP, TTL:
                     Targets.ipHeader(r, skb, nh);
+                    break;
+                case SET:
+                    // xt_SET: add and delete the packet's key, then go on (XT_CONTINUE)
+                    if (r.addSet != null) {
+                        r.addSet.set.add(skb, nh, th, p, r.addSet.dim, r.addSet.srcFlags, r.setTimeout, r.setExist);
+                    }
+                    if (r.delSet != null) {
+                        r.delSet.set.del(skb, nh, th, p, r.delSet.dim, r.delSet.srcFlags);
+                    }
                     break;
                 default:
                     break;
@@ -306,6 +340,44 @@ final class FilterTable {
         user.clear();
         user.putAll(u);
         snapshot = s;
+        hashlimits.use(name, hashlimitNames(order));
+        sets.references("iptables/" + name, setReferences(order));
+    }
+
+    /** How many of this table's rules name each set (a rule counts once per -m set, --add-set and --del-set). */
+    private static Map<String, Integer> setReferences(List<Chain> order) {
+        Map<String, Integer> n = new HashMap<>();
+        for (Chain c : order) {
+            for (Rule r : c.rules) {
+                for (Match m : r.matches) {
+                    if (m instanceof Matches.Set s) {
+                        n.merge(s.name, 1, Integer::sum);
+                    }
+                }
+                if (r.addSet != null) {
+                    n.merge(r.addSet.name, 1, Integer::sum);
+                }
+                if (r.delSet != null) {
+                    n.merge(r.delSet.name, 1, Integer::sum);
+                }
+            }
+        }
+        return n;
+    }
+
+    /** The {@code --hashlimit-name}s this table's rules give: their tables live while one names them. */
+    private static java.util.Set<String> hashlimitNames(List<Chain> order) {
+        java.util.Set<String> names = new java.util.HashSet<>();
+        for (Chain c : order) {
+            for (Rule r : c.rules) {
+                for (Match m : r.matches) {
+                    if (m instanceof Hashlimit.Match h) {
+                        names.add(h.cfg.name);
+                    }
+                }
+            }
+        }
+        return names;
     }
 
     private void publish(List<Chain> order) {

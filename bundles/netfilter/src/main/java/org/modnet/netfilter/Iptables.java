@@ -79,6 +79,11 @@ final class Iptables {
         boolean markInv = false, connmarkInv = false;
         String limitRate = "3/hour";
         int limitBurst = Matches.Limit.DEFAULT_BURST;
+        int hashlimitAt = -1;
+        Hashlimit.Cfg hashlimit = null;
+        String hashlimitRate = null;
+        Matches.Set setMatch = null;
+        List<Matches.Set> setMatches = new ArrayList<>();
         List<String> targetOpts = new ArrayList<>();
         for (int i = 0; i < args.size(); i++) {
             String a = args.get(i);
@@ -225,6 +230,18 @@ final class Iptables {
                                 matches.add(null);
                             }
                         }
+                        case "set" -> {
+                            setMatch = new Matches.Set();
+                            setMatches.add(setMatch);
+                            matches.add(setMatch);
+                        }
+                        case "hashlimit" -> {
+                            if (hashlimitAt < 0) {
+                                hashlimitAt = matches.size();
+                                matches.add(null);
+                                hashlimit = new Hashlimit.Cfg();
+                            }
+                        }
                         case "limit" -> {
                             if (limitAt < 0) {
                                 limitAt = matches.size();
@@ -332,7 +349,7 @@ final class Iptables {
                     boolean go = opt.equals("-g") || opt.equals("--goto");
                     switch (t) {
                         case "ACCEPT", "DROP", "RETURN", "REJECT", "LOG", "SNAT", "DNAT", "MASQUERADE", "REDIRECT", "MARK",
-                                "CONNMARK", "NOTRACK", "CT", "TCPMSS", "TOS", "DSCP", "TTL" -> {
+                                "CONNMARK", "NOTRACK", "CT", "TCPMSS", "TOS", "DSCP", "TTL", "SET" -> {
                             if (go) {
                                 throw syntax("goto '" + t + "' is not a chain");
                             }
@@ -439,6 +456,92 @@ final class Iptables {
                         limitBurst = (int) bu;
                     }
                 }
+                case "--hashlimit-upto", "--hashlimit-above", "--hashlimit-burst", "--hashlimit-mode", "--hashlimit-srcmask",
+                        "--hashlimit-dstmask", "--hashlimit-name", "--hashlimit-htable-size", "--hashlimit-htable-max",
+                        "--hashlimit-htable-expire", "--hashlimit-htable-gcinterval" -> {
+                    if (hashlimit == null) {
+                        throw syntax("unknown option \"" + a + "\"");
+                    }
+                    String v = need(args, ++i, opt);
+                    Hashlimit.Cfg h = hashlimit;
+                    switch (opt) {
+                        case "--hashlimit-upto", "--hashlimit-above" -> {
+                            if (hashlimitRate != null) {
+                                throw syntaxBlank("hashlimit: option \"" + hashlimitRate + "\" cannot be used together with \""
+                                        + opt + "\".");
+                            }
+                            Hashlimit.parseRate(h, opt, v);
+                            h.above = opt.equals("--hashlimit-above");
+                            hashlimitRate = opt;
+                        }
+                        case "--hashlimit-burst" -> {
+                            long bu = v.matches("[0-9]{1,9}") ? Long.parseLong(v) : -1;
+                            if (bu < 1 || bu > 1_000_000) {
+                                throw syntax("bad value for option \"--hashlimit-burst\", or out of range (1-1000000).");
+                            }
+                            h.burst = bu;
+                        }
+                        case "--hashlimit-mode" -> h.mode = Hashlimit.parseMode(opt, v);
+                        case "--hashlimit-srcmask" -> h.srcmask = (int) Math.min(Hashlimit.u32(opt, v), 255);
+                        case "--hashlimit-dstmask" -> h.dstmask = (int) Math.min(Hashlimit.u32(opt, v), 255);
+                        case "--hashlimit-name" -> h.name = v;
+                        case "--hashlimit-htable-size" -> h.size = Hashlimit.u32(opt, v);
+                        case "--hashlimit-htable-max" -> h.max = Hashlimit.u32(opt, v);
+                        case "--hashlimit-htable-expire" -> h.expire = Hashlimit.u32(opt, v);
+                        default -> h.gcinterval = Hashlimit.u32(opt, v);
+                    }
+                }
+                case "--match-set" -> {
+                    if (setMatch == null || setMatch.name != null) {
+                        throw syntax("unknown option \"" + a + "\"");
+                    }
+                    if (i + 2 >= args.size() || args.get(i + 1).startsWith("-") || args.get(i + 2).startsWith("-")) {
+                        throw syntax("--match-set requires two args.");
+                    }
+                    setMatch.name = args.get(++i);
+                    setMatch.flags = args.get(++i);
+                    int[] d = Matches.dirs(setMatch.flags);
+                    setMatch.dim = d[0];
+                    setMatch.srcFlags = d[1];
+                    setMatch.inv = inv;
+                    setMatch.set = ipset(table, setMatch.name);
+                }
+                case "--add-set", "--del-set", "--exist", "--timeout" -> {
+                    if (r.kind != Rule.Kind.SET) {
+                        throw syntax("unknown option \"" + a + "\"");
+                    }
+                    if (opt.equals("--exist") || opt.equals("--timeout")) {
+                        if (r.addSet == null) {
+                            throw syntax(opt.equals("--exist") ? "Flag `--exist' can be used with `--add-set' only"
+                                    : "Option `--timeout' can be used with `--add-set' only");
+                        }
+                        if (opt.equals("--exist")) {
+                            r.setExist = true;
+                        } else {
+                            long t = Targets.u32(need(args, ++i, opt));
+                            if (t < 0) {
+                                throw syntax("Invalid value for option --timeout or out of range 0-4294967295.");
+                            }
+                            r.setTimeout = (int) Math.min(t, Integer.MAX_VALUE);
+                        }
+                    } else {
+                        if (i + 2 >= args.size() || args.get(i + 2).startsWith("-")) {
+                            throw syntax(opt + " requires two args.");
+                        }
+                        Matches.Set ref = new Matches.Set();
+                        ref.name = args.get(++i);
+                        ref.flags = args.get(++i);
+                        int[] d = Matches.dirs(ref.flags);
+                        ref.dim = d[0];
+                        ref.srcFlags = d[1];
+                        ref.set = ipset(table, ref.name);
+                        if (opt.equals("--add-set")) {
+                            r.addSet = ref;
+                        } else {
+                            r.delSet = ref;
+                        }
+                    }
+                }
                 case "--log-prefix" -> {
                     String p = need(args, ++i, opt);
                     if (p.length() > 29) {
@@ -498,6 +601,33 @@ final class Iptables {
             matches.set(limitAt, new Matches.Limit(Matches.Limit.parseRate(limitRate), limitBurst,
                     table != null ? table.clock : System::nanoTime));
         }
+        for (Matches.Set sm : setMatches) {
+            if (sm.name == null) {
+                throw syntax("You must specify `--match-set' with proper arguments");
+            }
+        }
+        if (r.kind == Rule.Kind.SET && r.addSet == null && r.delSet == null) {
+            throw syntax("You must specify either `--add-set' or `--del-set' or `--map-set'");
+        }
+        if (hashlimitAt >= 0) {
+            if (hashlimit.name == null) {
+                throw syntaxBlank("hashlimit: option \"--hashlimit-name\" must be specified");
+            }
+            if (hashlimitRate == null) {
+                throw syntax("You have to specify --hashlimit");
+            }
+            if (hashlimit.expire < 0) {
+                hashlimit.expire = hashlimit.unit * 1000; // hashlimit_mt_check: the rate's unit, in ms
+            }
+            Hashlimit.Table ht = null;
+            if ("AIR".indexOf(c.cmd) >= 0) {
+                Hashlimit.check(hashlimit);
+                ht = table != null ? table.hashlimits.get(hashlimit) : new Hashlimit.Registry(System::nanoTime).get(hashlimit);
+            } else if (table != null) {
+                ht = table.hashlimits.table(hashlimit.name);
+            }
+            matches.set(hashlimitAt, new Hashlimit.Match(hashlimit, ht));
+        }
         if (addrAt >= 0) {
             if (srcType == 0 && dstType == 0) {
                 throw syntax("addrtype: you must specify --src-type or --dst-type");
@@ -517,6 +647,15 @@ final class Iptables {
             }
         }
         return c;
+    }
+
+    /** libxt_set's get_set_byname: the set by its name, or iptables' words when the namespace has none. */
+    private static org.modnet.api.netfilter.IpSet ipset(FilterTable table, String name) {
+        org.modnet.api.netfilter.IpSet s = table != null ? table.sets.get(name) : null;
+        if (s == null) {
+            throw syntaxBlank("Set " + name + " doesn't exist.");
+        }
+        return s;
     }
 
     /**

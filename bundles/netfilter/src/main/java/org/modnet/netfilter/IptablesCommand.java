@@ -1,11 +1,6 @@
 package org.modnet.netfilter;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.Hashtable;
@@ -16,6 +11,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.apache.felix.service.command.CommandSession;
 import java.util.function.BooleanSupplier;
 
+import org.modnet.api.handover.BundleUpdates;
 import org.modnet.api.handover.HandsOver;
 import org.modnet.api.handover.NamespaceState;
 import org.modnet.api.handover.StateHolder;
@@ -56,8 +52,6 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
     /** NF_IP_PRI_FILTER. */
     static final int PRI_FILTER = 0;
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(IptablesCommand.class);
-    /** The manifest header naming the layout of the state this version deposits and can adopt. */
-    public static final String STATE_VERSION_HEADER = "Modnet-State-Version";
     /**
      * The layout of the {@link TableState} this code writes and reads: one {@link NamespaceState} per
      * namespace with a table, and in {@code extra} under {@code "INDEX/TABLE"} (INDEX: the namespace's
@@ -74,12 +68,17 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
     /** The mangle (iptable_mangle.c) and raw (iptable_raw.c) tables, made when a command first names them. */
     private final Map<NetNamespace, FilterTable> mangleTables = new ConcurrentHashMap<>();
     private final Map<NetNamespace, FilterTable> rawTables = new ConcurrentHashMap<>();
+    /** Each namespace's {@code -m hashlimit} tables, shared by its iptables tables (the kernel's per-net list). */
+    private final Map<NetNamespace, Hashlimit.Registry> hashlimits = new ConcurrentHashMap<>();
+    /** {@code /proc/net/ipt_hashlimit/NAME}: one file service per name some namespace has. */
+    private final Map<String, ServiceRegistration<?>> hashlimitFiles = new java.util.HashMap<>();
     static final int PRI_RAW = -300, PRI_MANGLE = -150;
     private final List<ServiceRegistration<?>> regs = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final BundleContext context;
     /** Whether the raw and mangle tables' hook functions are registered: once a namespace has the table. */
     private boolean rawHooked, mangleHooked, deactivated;
     private volatile Ipv4 ipv4;
+    private volatile org.modnet.api.netfilter.IpSets ipsets;
     private final StateHolder holder;
     private final BooleanSupplier updating;
     private final int stateVersion;
@@ -96,7 +95,7 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
      */
     @Activate
     public IptablesCommand(@Reference NetCore core, @Reference StateHolder holder, BundleContext context) {
-        this(core, holder, context, () -> beingUpdated(context), headerVersion(context.getBundle()));
+        this(core, holder, context, () -> BundleUpdates.beingUpdated(context), BundleUpdates.stateVersion(context.getBundle(), STATE_VERSION));
     }
 
     IptablesCommand(NetCore core, StateHolder holder, BundleContext context, BooleanSupplier updating, int stateVersion) {
@@ -205,28 +204,6 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
         }
     }
 
-    private static int headerVersion(org.osgi.framework.Bundle b) {
-        String v = b.getHeaders().get(STATE_VERSION_HEADER);
-        try {
-            return v == null ? STATE_VERSION : Integer.parseInt(v.trim());
-        } catch (NumberFormatException e) {
-            return -1; // unreadable header: adopt nothing
-        }
-    }
-
-    /** The bundle is stopping for an update (a transient stop) while the framework keeps running. */
-    private static boolean beingUpdated(BundleContext context) {
-        try {
-            org.osgi.framework.Bundle b = context.getBundle();
-            org.osgi.framework.startlevel.BundleStartLevel sl = b.adapt(org.osgi.framework.startlevel.BundleStartLevel.class);
-            return b.getState() == org.osgi.framework.Bundle.STOPPING
-                    && context.getBundle(0).getState() == org.osgi.framework.Bundle.ACTIVE && sl != null
-                    && sl.isPersistentlyStarted();
-        } catch (IllegalStateException e) {
-            return false; // context no longer valid
-        }
-    }
-
     @Override
     public boolean handingOver() {
         return holder != null && updating.getAsBoolean();
@@ -325,6 +302,20 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
                 // the framework took it down already
             }
         }
+        hashlimits.clear();
+        hashlimitFilesChanged();
+    }
+
+    /** The ipset bundle's sets, which {@code -m set} and SET name (none without the bundle: "Set X doesn't exist."). */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    void setIpSets(org.modnet.api.netfilter.IpSets s) {
+        ipsets = s;
+    }
+
+    void unsetIpSets(org.modnet.api.netfilter.IpSets s) {
+        if (ipsets == s) {
+            ipsets = null;
+        }
     }
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
@@ -353,6 +344,55 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
         natTables.remove(ns);
         mangleTables.remove(ns);
         rawTables.remove(ns);
+        hashlimits.remove(ns);
+        hashlimitFilesChanged();
+    }
+
+    /** The namespace's hashlimit tables, made with the namespace's first iptables table. */
+    Hashlimit.Registry hashlimits(NetNamespace ns) {
+        return hashlimits.computeIfAbsent(ns, n -> {
+            Hashlimit.Registry r = new Hashlimit.Registry(core != null ? core::nanoTime : System::nanoTime);
+            r.onChange = this::hashlimitFilesChanged;
+            return r;
+        });
+    }
+
+    /** {@code cat /proc/net/ipt_hashlimit/NAME} in {@code ns}: its keys, or nothing when the namespace has no such table. */
+    List<String> hashlimitFile(NetNamespace ns, String name) {
+        Hashlimit.Registry r = hashlimits.get(ns);
+        Hashlimit.Table t = r == null ? null : r.table(name);
+        return t == null ? List.of() : t.proc();
+    }
+
+    /** Registers a file for each name some namespace has and takes down the files of names gone. */
+    private synchronized void hashlimitFilesChanged() {
+        if (context == null) {
+            return;
+        }
+        java.util.Set<String> names = new java.util.TreeSet<>();
+        hashlimits.values().forEach(r -> names.addAll(r.names()));
+        for (var it = hashlimitFiles.entrySet().iterator(); it.hasNext();) {
+            var e = it.next();
+            if (!names.contains(e.getKey())) {
+                try {
+                    e.getValue().unregister();
+                } catch (IllegalStateException gone) {
+                    // the framework took it down already
+                }
+                it.remove();
+            }
+        }
+        if (deactivated) {
+            return;
+        }
+        for (String n : names) {
+            if (!hashlimitFiles.containsKey(n)) {
+                Hashtable<String, Object> p = new Hashtable<>();
+                p.put(org.modnet.api.shell.ProcFile.PATH, "/proc/net/ipt_hashlimit/" + n);
+                org.modnet.api.shell.ProcFile f = ns -> hashlimitFile(ns, n);
+                hashlimitFiles.put(n, context.registerService(org.modnet.api.shell.ProcFile.class, f, p));
+            }
+        }
     }
 
     /** Namespaces with a table now. */
@@ -363,6 +403,17 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
     /** The NfHookFunction registered on the three hooks (public for benchmarks that run without OSGi). */
     public Verdict hook(SkBuff skb, NfHook hook, NetNamespace ns, NetDevice in, NetDevice out) {
         FilterTable t = tables.get(ns);
+        return t == null ? Verdict.ACCEPT : t.run(hook, skb, in, out);
+    }
+
+    /** iptables-restore of these lines in {@code ns}, without a shell (benchmarks loading many rules at once). */
+    public void restoreLines(NetNamespace ns, List<String> lines) {
+        Iptables.restore(name -> table(ns, name), lines, false, false);
+    }
+
+    /** The raw table's NfHookFunction on PREROUTING and OUTPUT (public for benchmarks that run without OSGi). */
+    public Verdict rawHook(SkBuff skb, NfHook hook, NetNamespace ns, NetDevice in, NetDevice out) {
+        FilterTable t = rawTables.get(ns);
         return t == null ? Verdict.ACCEPT : t.run(hook, skb, in, out);
     }
 
@@ -397,6 +448,24 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
         }
         if (core != null) {
             t.clock = core::nanoTime;
+        }
+        if (ns != null) {
+            t.hashlimits = hashlimits(ns);
+            t.sets = new FilterTable.SetLookup() {
+                @Override
+                public org.modnet.api.netfilter.IpSet get(String name) {
+                    org.modnet.api.netfilter.IpSets s = ipsets;
+                    return s == null ? null : s.set(ns, name);
+                }
+
+                @Override
+                public void references(String owner, Map<String, Integer> counts) {
+                    org.modnet.api.netfilter.IpSets s = ipsets;
+                    if (s != null) {
+                        s.references(ns, owner, counts);
+                    }
+                }
+            };
         }
         return t;
     }
@@ -578,18 +647,10 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
             }
         }
         List<String> lines;
-        if (file != null) {
-            try {
-                lines = Files.readAllLines(Path.of(file));
-            } catch (IOException e) {
-                throw new CommandException("Can't open " + file + ": No such file or directory", 1);
-            }
-        } else {
-            lines = new ArrayList<>();
-            BufferedReader r = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-            for (String l; (l = r.readLine()) != null;) {
-                lines.add(l);
-            }
+        try {
+            lines = org.modnet.api.netfilter.NfRulesFile.read(file).lines().toList();
+        } catch (IOException e) {
+            throw new CommandException("Can't open " + file + ": No such file or directory", 1);
         }
         NetNamespace ns = namespace(session, "iptables-restore");
         Iptables.restore(name -> table(ns, name), lines, noflush, counters);

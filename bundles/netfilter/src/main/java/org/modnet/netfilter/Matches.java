@@ -473,4 +473,48 @@ final class Matches {
             b.append(" limit: avg ").append(rate(avg)).append(" burst ").append(burst);
         }
     }
+
+    /**
+     * {@code -m set [!] --match-set NAME src|dst[,...]} (xt_set revision 4's match): whether the set holds
+     * the packet's key, each dimension from the source or destination the flags say.
+     */
+    static final class Set implements Match {
+        String name;
+        org.modnet.api.netfilter.IpSet set;
+        int dim, srcFlags;
+        String flags;
+        boolean inv;
+
+        @Override
+        public boolean matches(SkBuff skb, int nh, int th, int proto) {
+            return set.test(skb, nh, th, proto, dim, srcFlags) ^ inv;
+        }
+
+        @Override
+        public void save(StringBuilder b) {
+            b.append(" -m set").append(inv ? " !" : "").append(" --match-set ").append(name).append(' ').append(flags);
+        }
+
+        @Override
+        public void list(StringBuilder b, boolean numeric) {
+            b.append(inv ? " ! match-set " : " match-set ").append(name).append(' ').append(flags);
+        }
+    }
+
+    /** libxt_set's parse_dirs: {@code src,dst,...} into a dimension count and the source bits; null when malformed. */
+    static int[] dirs(String flags) {
+        String[] w = flags.split(",", -1);
+        if (w.length > 6) {
+            throw Iptables.syntax("Can't be more src/dst options than 6.");
+        }
+        int src = 0;
+        for (int i = 0; i < w.length; i++) {
+            if (w[i].equals("src")) {
+                src |= 1 << i;
+            } else if (!w[i].equals("dst")) {
+                throw Iptables.syntax("You must spefify (the comma separated list of) 'src' or 'dst'.");
+            }
+        }
+        return new int[] { w.length, src };
+    }
 }

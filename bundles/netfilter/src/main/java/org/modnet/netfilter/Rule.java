@@ -13,7 +13,7 @@ import org.modnet.api.skb.SkBuff;
 final class Rule {
     enum Kind {
         ACCEPT, DROP, RETURN, JUMP, GOTO, REJECT, LOG, SNAT, DNAT, MASQUERADE, REDIRECT, MARK, CONNMARK, NOTRACK, CT, TCPMSS, TOS,
-        DSCP, TTL,
+        DSCP, TTL, SET,
         NONE
     }
 
@@ -50,6 +50,11 @@ final class Rule {
     /** TCPMSS: the MSS to set, or {@link Targets#CLAMP_PMTU}; 0 while neither option is given. */
     int mss;
 
+    /** SET: the set {@code --add-set} and {@code --del-set} name (null: none), {@code --exist}, {@code --timeout} (-1: the set's). */
+    Matches.Set addSet, delSet;
+    boolean setExist;
+    int setTimeout = -1;
+
     /** Resolved when a snapshot is built: the index of the chain a JUMP or GOTO goes to. */
     int targetChain = -1;
 
@@ -65,33 +70,40 @@ final class Rule {
         r.logLevel = logLevel; r.natMinAddr = natMinAddr; r.natMaxAddr = natMaxAddr; r.natMinPort = natMinPort;
         r.natMaxPort = natMaxPort; r.natFlags = natFlags; r.natTo = natTo; r.markValue = markValue; r.markMask = markMask; r.connmarkMode = connmarkMode;
         r.nfmask = nfmask; r.ctmask = ctmask; r.notrack = notrack; r.mss = mss; r.dscp = dscp; r.ttlMode = ttlMode;
-        r.ttlValue = ttlValue; r.packets = packets; r.bytes = bytes; r.targetChain = t;
+        r.ttlValue = ttlValue; r.addSet = addSet; r.delSet = delSet; r.setExist = setExist; r.setTimeout = setTimeout;
+        r.packets = packets; r.bytes = bytes; r.targetChain = t;
         return r;
     }
 
     /** The header part and every match: does the packet match (the target is not applied here). */
     boolean matches(SkBuff skb, int nh, int th, int p, NetDevice indev, NetDevice outdev) {
+        return test(skb, nh, th, p, indev, outdev) > 0;
+    }
+
+    /** As {@link #matches}: 1 or 0, or {@link Match#HOTDROP} when a match drops the packet itself. */
+    int test(SkBuff skb, int nh, int th, int p, NetDevice indev, NetDevice outdev) {
         if (((skb.getU32(nh + 12) & srcMask) == src) == srcInv) {
-            return false;
+            return 0;
         }
         if (((skb.getU32(nh + 16) & dstMask) == dst) == dstInv) {
-            return false;
+            return 0;
         }
         if (proto != 0 && (p == proto) == protoInv) {
-            return false;
+            return 0;
         }
         if (in != null && ifMatch(in, indev) == inInv) {
-            return false;
+            return 0;
         }
         if (out != null && ifMatch(out, outdev) == outInv) {
-            return false;
+            return 0;
         }
         for (Match m : matches) {
-            if (!m.matches(skb, nh, th, p)) {
-                return false;
+            int v = m.test(skb, nh, th, p);
+            if (v <= 0) {
+                return v;
             }
         }
-        return true;
+        return 1;
     }
 
     /** iptables' interface names: exact, or a prefix with a trailing {@code +}. */
@@ -157,6 +169,10 @@ final class Rule {
                 b.append(natFlagWords(true));
             }
             case MARK, CONNMARK, NOTRACK, CT, TCPMSS, TOS, DSCP, TTL -> Targets.save(this, b);
+            case SET -> {
+                b.append(" -j SET");
+                setWords(b, "--");
+            }
             default -> b.append(" -j ").append(kind.name());
         }
         return b.toString();
@@ -169,6 +185,22 @@ final class Rule {
             case NOTRACK -> "CT"; // the NOTRACK target is CT's revision 0: -L names it CT
             default -> kind.name();
         };
+    }
+
+    /** libxt_SET's save (prefix "--") and print (prefix ""): add-set, del-set, exist, timeout. */
+    private void setWords(StringBuilder b, String prefix) {
+        if (addSet != null) {
+            b.append(' ').append(prefix).append("add-set ").append(addSet.name).append(' ').append(addSet.flags);
+        }
+        if (delSet != null) {
+            b.append(' ').append(prefix).append("del-set ").append(delSet.name).append(' ').append(delSet.flags);
+        }
+        if (setExist) {
+            b.append(' ').append(prefix).append("exist");
+        }
+        if (setTimeout >= 0) {
+            b.append(' ').append(prefix).append("timeout ").append(setTimeout);
+        }
     }
 
     private static final String[] LEVELS = { "emerg", "alert", "crit", "error", "warn", "notice", "info", "debug" };
@@ -201,6 +233,7 @@ final class Rule {
                 b.append(natFlagWords(false));
             }
             case MARK, CONNMARK, NOTRACK, CT, TCPMSS, TOS, DSCP, TTL -> Targets.list(this, b, numeric);
+            case SET -> setWords(b, "");
             default -> { }
         }
         if (kind == Kind.REJECT) {

@@ -108,6 +108,26 @@ class LinuxIptablesTest {
             "-t raw -A OUTPUT -j CT --notrack",
             "-t raw -A OUTPUT -p tcp -j ACCEPT" };
 
+    private static final String[] HASHLIMIT_RULES = {
+            "-A INPUT -m hashlimit --hashlimit-upto 10/sec --hashlimit-name foo -j ACCEPT",
+            "-A INPUT -p tcp -m hashlimit --hashlimit-above 3/min --hashlimit-burst 7 --hashlimit-mode srcip,dstport "
+                    + "--hashlimit-srcmask 24 --hashlimit-name bar --hashlimit-htable-size 64 --hashlimit-htable-max 128 "
+                    + "--hashlimit-htable-expire 5000 --hashlimit-htable-gcinterval 500 -j DROP",
+            "-A INPUT -m hashlimit --hashlimit-upto 1000/hour --hashlimit-mode srcip,srcport,dstip,dstport --hashlimit-dstmask 16 "
+                    + "--hashlimit-name baz -j ACCEPT",
+            "-A FORWARD -m hashlimit --hashlimit-upto 60/min --hashlimit-name m -j ACCEPT",
+            "-A FORWARD -m hashlimit --hashlimit-upto 10/s --hashlimit-name n --hashlimit-htable-expire 10000 --hashlimit-burst 100",
+            "-A FORWARD -m hashlimit --hashlimit-name n --hashlimit-upto 10 --hashlimit-htable-gcinterval 1000 --hashlimit-dstmask 0",
+            "-A OUTPUT -m hashlimit --hashlimit-upto 333/day --hashlimit-mode dstport,srcip --hashlimit-name x4 -j ACCEPT",
+            "-A OUTPUT -m hashlimit --hashlimit-above 7/m --hashlimit-name x4 -m comment --comment after -j DROP" };
+
+    private static final String[] SET_RULES = {
+            "-A INPUT -m set --match-set a src -j DROP",
+            "-A INPUT -p tcp -m set ! --match-set c dst,dst -m set --match-set a src,dst -j ACCEPT",
+            "-A FORWARD -j SET --add-set a src",
+            "-A FORWARD -j SET --add-set a dst --exist --timeout 10",
+            "-A FORWARD -j SET --add-set c src,dst --del-set a dst" };
+
     private static boolean have(String cmd) {
         for (String dir : System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin").split(":")) {
             if (Files.isExecutable(Path.of(dir, cmd))) {
@@ -198,6 +218,35 @@ class LinuxIptablesTest {
         List<String> saved = Iptables.save(t, false, java.time.ZonedDateTime.now());
         assertEquals(Arrays.stream(save.split("\n")).map(l -> l.replaceAll(" on .*", "")).toList(),
                 saved.stream().map(l -> l.replaceAll(" on .*", "")).toList());
+    }
+
+    @Test
+    void hashlimitOutputIsLinuxs() throws Exception {
+        compare("filter", HASHLIMIT_RULES, new FilterTable());
+    }
+
+    @Test
+    void setMatchAndTargetOutputIsLinuxs() throws Exception {
+        assumeTrue(have("ipset"), "ipset is not installed (apt-get install ipset)");
+        exec(List.of("ip", "netns", "exec", ns, "ipset", "create", "a", "hash:ip"));
+        exec(List.of("ip", "netns", "exec", ns, "ipset", "create", "c", "hash:ip,port"));
+        FilterTable t = new FilterTable();
+        SetMatchTest.Addresses a = new SetMatchTest.Addresses("a"), c = new SetMatchTest.Addresses("c");
+        t.sets = new FilterTable.SetLookup() {
+            @Override
+            public org.modnet.api.netfilter.IpSet get(String name) {
+                return name.equals("a") ? a : name.equals("c") ? c : null;
+            }
+
+            @Override
+            public void references(String owner, java.util.Map<String, Integer> counts) {
+            }
+        };
+        try {
+            compare("filter", SET_RULES, t);
+        } finally {
+            linux("-F");
+        }
     }
 
     @Test

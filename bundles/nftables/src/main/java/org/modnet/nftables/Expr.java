@@ -177,8 +177,163 @@ abstract class Expr {
 
         @Override
         void eval(Regs r) {
-            if (set.contains(r.data[sreg]) == inv) {
+            if ((set.find(r.data, sreg) >= 0) == inv) {
                 r.verdict = Regs.BREAK;
+            }
+        }
+    }
+
+    /** nft_lookup on a data map: the element's data into {@code dreg..}; no element, no match. */
+    static final class MapLookup extends Expr {
+        final int sreg, dreg;
+        final SetData map;
+
+        MapLookup(int sreg, int dreg, SetData map) {
+            this.sreg = sreg;
+            this.dreg = dreg;
+            this.map = map;
+        }
+
+        @Override
+        void eval(Regs r) {
+            int i = map.find(r.data, sreg);
+            if (i < 0) {
+                r.verdict = Regs.BREAK;
+                return;
+            }
+            System.arraycopy(map.data, i * map.dataWidth, r.data, dreg, map.dataWidth);
+        }
+    }
+
+    /** nft_lookup on a verdict map: the element's verdict; no element, the rule goes on to the next. */
+    static final class Vmap extends Expr {
+        final int sreg;
+        final SetData map;
+
+        Vmap(int sreg, SetData map) {
+            this.sreg = sreg;
+            this.map = map;
+        }
+
+        @Override
+        void eval(Regs r) {
+            int i = map.find(r.data, sreg);
+            if (i < 0) {
+                r.verdict = Regs.BREAK;
+                return;
+            }
+            r.verdict = map.verdicts[i];
+            r.chain = map.chains[i];
+        }
+    }
+
+    /** nft_meta's {@code mark} (skb->mark) into a register. */
+    static final class MetaMark extends Expr {
+        final int dreg;
+
+        MetaMark(int dreg) {
+            this.dreg = dreg;
+        }
+
+        @Override
+        void eval(Regs r) {
+            r.data[dreg] = r.skb.mark();
+        }
+    }
+
+    /** nft_ct's {@code mark}: an untracked packet has none, and nothing of it matches. */
+    static final class CtMark extends Expr {
+        final int dreg;
+
+        CtMark(int dreg) {
+            this.dreg = dreg;
+        }
+
+        @Override
+        void eval(Regs r) {
+            if (r.skb.nfct() instanceof org.modnet.api.netfilter.NfConnMark ct) {
+                r.data[dreg] = ct.mark();
+            } else {
+                r.verdict = Regs.BREAK;
+            }
+        }
+    }
+
+    /** nft_meta_set_eval / nft_ct_set_eval for {@code mark}: the register into skb->mark or ct->mark. */
+    static final class SetMark extends Expr {
+        final boolean ct;
+        final int sreg;
+
+        SetMark(boolean ct, int sreg) {
+            this.ct = ct;
+            this.sreg = sreg;
+        }
+
+        @Override
+        void eval(Regs r) {
+            int v = r.data[sreg];
+            if (!ct) {
+                r.skb.mark(v);
+            } else if (r.skb.nfct() instanceof org.modnet.api.netfilter.NfConnMark c && c.mark() != v) {
+                c.mark(v);
+            }
+        }
+    }
+
+    /** nft_immediate with data: a value into a register. */
+    static final class Data extends Expr {
+        final int dreg, value;
+
+        Data(int dreg, int value) {
+            this.dreg = dreg;
+            this.value = value;
+        }
+
+        @Override
+        void eval(Regs r) {
+            r.data[dreg] = value;
+        }
+    }
+
+    /**
+     * nft_limit for packets: a token bucket of {@code burst} packets refilled one per {@code cost}
+     * nanoseconds, kept as the time the bucket is full again (a virtual scheduling time, one CAS per
+     * packet: no lock, no allocation). {@code over} inverts the match, as {@code limit rate over}.
+     * Made with its rule, so recompiling the ruleset keeps its state.
+     */
+    static final class Limit extends Expr {
+        final long cost;
+        final int burst;
+        final boolean over;
+        /** How far ahead of now the bucket may be full again and still pass a packet: burst - 1 packets' worth, saturated. */
+        private final long slack;
+        private final AtomicLong tat = new AtomicLong(Long.MIN_VALUE);
+
+        Limit(long cost, int burst, boolean over) {
+            this.cost = cost;
+            this.burst = burst;
+            this.over = over;
+            this.slack = burst - 1 > 0 && cost > Long.MAX_VALUE / 4 / (burst - 1) ? Long.MAX_VALUE / 4 : cost * (burst - 1);
+        }
+
+        @Override
+        void eval(Regs r) {
+            long now = r.clock.getAsLong();
+            while (true) {
+                long t = tat.get();
+                long from = t == Long.MIN_VALUE || t - now < 0 ? now : t;
+                if (from - now > slack) {
+                    if (!over) {
+                        r.verdict = Regs.BREAK; // over the rate: tokens stay as they were
+                    }
+                    return;
+                }
+                if (tat.compareAndSet(t, from + cost)) {
+                    if (over) {
+                        r.verdict = Regs.BREAK;
+                    }
+                    return;
+                }
             }
         }
     }
@@ -257,11 +412,18 @@ abstract class Expr {
     static final class Nat extends Expr {
         static final int SNAT = 0, DNAT = 1, MASQ = 2;
         final int kind, addr, port;
+        /** The register holding the address (a map's data), or -1 for {@code addr}. */
+        final int sreg;
 
         Nat(int kind, int addr, int port) {
+            this(kind, addr, port, -1);
+        }
+
+        Nat(int kind, int addr, int port, int sreg) {
             this.kind = kind;
             this.addr = addr;
             this.port = port;
+            this.sreg = sreg;
         }
 
         @Override
@@ -270,8 +432,9 @@ abstract class Expr {
                 r.verdict = Regs.ACCEPT;
                 return;
             }
+            int a = sreg < 0 ? addr : r.data[sreg];
             Verdict v = kind == MASQ ? r.nat.masquerade(r.skb, r.out, 0, 0, 0)
-                    : r.nat.setup(r.skb, r.hook, addr, addr, port, port, 0);
+                    : r.nat.setup(r.skb, r.hook, a, a, port, port, 0);
             r.verdict = v == Verdict.ACCEPT ? Regs.ACCEPT : Regs.DROP;
         }
     }

@@ -25,6 +25,8 @@ final class Nft {
     private int pos;
     private String source;
     private boolean handles;
+    /** Where each element of the last element list read starts (its key's token), for errors about one of them. */
+    private List<Integer> elemToks = new ArrayList<>();
 
     private Nft(Ruleset rs) {
         this.rs = rs;
@@ -32,28 +34,91 @@ final class Nft {
 
     /** Runs {@code text} (commands separated by newlines or ';') atomically; returns what it prints. */
     static List<String> run(Ruleset rs, String text, boolean handles) {
+        return run(rs, text, handles, false, null);
+    }
+
+    /**
+     * Reads back what {@code nft -a list ruleset} printed of a previous version's ruleset, as it was:
+     * the handles its {@code # handle N} comments give, the counters' packets and bytes, and then each
+     * table's next handle ({@code "family name" -> next}) and the next table handle (key {@code ""}).
+     */
+    static void restore(Ruleset rs, String listing, java.util.Map<String, Integer> next) {
+        run(rs, listing, false, true, next);
+    }
+
+    /** {@code nft -a list ruleset} without a change: the published model is never changed in place. */
+    static List<String> list(Ruleset rs, boolean handles) {
         Nft n = new Nft(rs);
         n.handles = handles;
+        List<String> out = new ArrayList<>();
+        for (Table t : rs.model().tables) {
+            n.list(t, null, out);
+        }
+        return out;
+    }
+
+    /** Every table's next handle by {@code "family name"}, and the next table handle under {@code ""}. */
+    static java.util.Map<String, Integer> nextHandles(Ruleset rs) {
+        java.util.Map<String, Integer> out = new java.util.HashMap<>();
+        Model m = rs.model();
+        out.put("", m.nextTableHandle);
+        for (Table t : m.tables) {
+            out.put(t.family + " " + t.name, t.nextHandle);
+        }
+        return out;
+    }
+
+    private boolean restoring;
+
+    private static List<String> run(Ruleset rs, String text, boolean handles, boolean restore, java.util.Map<String, Integer> next) {
+        Nft n = new Nft(rs);
+        n.handles = handles;
+        n.restoring = restore;
         n.source = text;
         n.starts = new ArrayList<>();
-        n.toks = tokenize(text, n.starts);
+        n.toks = tokenize(text, n.starts, restore);
         n.pos = 0;
         return rs.change(m -> {
-            List<String> out = new ArrayList<>();
-            while (n.pos < n.toks.size()) {
-                String t = n.next();
-                if (t.equals(";") || t.equals("\n")) {
-                    continue;
+            if (next != null) {
+                List<String> out = n.runAll(m);
+                m.nextTableHandle = Math.max(m.nextTableHandle, next.getOrDefault("", 1));
+                for (Table t : m.tables) {
+                    t.nextHandle = Math.max(t.nextHandle, next.getOrDefault(t.family + " " + t.name, 1));
                 }
-                n.command(m, t, out);
+                return out;
             }
-            return out;
+            return n.runAll(m);
         });
+    }
+
+    private List<String> runAll(Model m) {
+        List<String> out = new ArrayList<>();
+        while (pos < toks.size()) {
+            String t = next();
+            if (t.equals(";") || t.equals("\n")) {
+                continue;
+            }
+            command(m, t, out);
+        }
+        return out;
+    }
+
+    /** The handle a restored listing gives the object just opened or the rule just read ({@code # handle N}), or 0. */
+    private int handle() {
+        if (restoring && peek().startsWith("#handle:")) {
+            return Integer.parseInt(next().substring(8));
+        }
+        return 0;
     }
 
     // ------------------------------------------------------------------ tokens
 
     static List<String> tokenize(String s, List<Integer> starts) {
+        return tokenize(s, starts, false);
+    }
+
+    /** {@code handles}: a {@code # handle N} comment is a token, {@code #handle:N}. */
+    static List<String> tokenize(String s, List<Integer> starts, boolean handles) {
         List<String> out = new ArrayList<>();
         int i = 0;
         while (i < s.length()) {
@@ -67,9 +132,16 @@ final class Nft {
                 }
             }
             if (c == '#') {
-                while (i < s.length() && s.charAt(i) != '\n') {
-                    i++;
+                int j = i;
+                while (j < s.length() && s.charAt(j) != '\n') {
+                    j++;
                 }
+                String comment = s.substring(i, j).strip();
+                if (handles && comment.matches("# handle [0-9]{1,9}")) {
+                    starts.add(i);
+                    out.add("#handle:" + comment.substring(9));
+                }
+                i = j;
             } else if (c == '\n') {
                 out.add("\n");
                 i++;
@@ -114,6 +186,35 @@ final class Nft {
         return line + "\n" + " ".repeat(at - from) + "^".repeat(Math.max(1, toks.get(t).length()));
     }
 
+    /** The line of token {@code from} with carets under tokens {@code from..to}. */
+    private String lineAt(int from, int to) {
+        return marked(-1, -1, from, to);
+    }
+
+    /**
+     * The line of token {@code cFrom} as nft marks an expression under an error: tildes under tokens
+     * {@code tFrom..tTo} (none when -1), carets under {@code cFrom..cTo}.
+     */
+    private String marked(int tFrom, int tTo, int cFrom, int cTo) {
+        cFrom = Math.max(0, Math.min(cFrom, toks.size() - 1));
+        cTo = Math.max(cFrom, Math.min(cTo, toks.size() - 1));
+        int at = starts.get(cFrom);
+        int from = source.lastIndexOf('\n', at - 1) + 1;
+        int to = source.indexOf('\n', from);
+        String line = source.substring(from, to < 0 ? source.length() : to);
+        char[] mark = new char[line.length()];
+        java.util.Arrays.fill(mark, ' ');
+        if (tFrom >= 0) {
+            for (int i = starts.get(tFrom) - from; i < starts.get(tTo) + toks.get(tTo).length() - from && i < mark.length; i++) {
+                mark[i] = '~';
+            }
+        }
+        for (int i = at - from; i < starts.get(cTo) + toks.get(cTo).length() - from && i < mark.length; i++) {
+            mark[i] = '^';
+        }
+        return line + "\n" + new String(mark).stripTrailing();
+    }
+
     static CommandException error(String msg, String line) {
         return new CommandException("Error: " + msg + (line == null ? "" : "\n" + line.stripTrailing()), 1);
     }
@@ -152,7 +253,7 @@ final class Nft {
 
     private boolean endOfStatement() {
         String p = peek();
-        return p.isEmpty() || p.equals(";") || p.equals("\n") || p.equals("}");
+        return p.isEmpty() || p.equals(";") || p.equals("\n") || p.equals("}") || p.startsWith("#handle:");
     }
 
     private String name() {
@@ -185,7 +286,8 @@ final class Nft {
                     case "table" -> table(m, verb, out);
                     case "chain" -> chain(m, verb, out);
                     case "rule" -> rule(m, verb);
-                    case "set" -> set(m, verb, out);
+                    case "set", "map" -> set(m, verb, out, obj.equals("map"));
+                    case "counter" -> counter(m, verb, out);
                     case "element" -> element(m, verb);
                     default -> throw syntax();
                 }
@@ -271,6 +373,10 @@ final class Nft {
             m.tables.add(t);
         }
         expect("{");
+        int th = handle();
+        if (th > 0) {
+            t.handle = th;
+        }
         // a block may jump to a chain it defines further down: declare its chains first, in order
         for (int i = pos, depth = 1; i < toks.size() && depth > 0; i++) {
             String w = toks.get(i);
@@ -292,9 +398,13 @@ final class Nft {
                         chainBody(t, c, true);
                     }
                 }
-                case "set" -> {
-                    NSet s = setIn(t, name(), false);
-                    setBody(t, s);
+                case "counter" -> {
+                    String cn = name();
+                    defineCounter(t, cn, false);
+                }
+                case "set", "map" -> {
+                    String sn = name();
+                    define(t, sn, w.equals("map"), false);
                 }
                 default -> throw syntax();
             }
@@ -317,6 +427,10 @@ final class Nft {
     /** {@code { type filter hook input priority 0; policy drop; [rules] }}. */
     private void chainBody(Table t, Chain c, boolean rules) {
         expect("{");
+        int ch = handle();
+        if (ch > 0) {
+            c.handle = ch;
+        }
         while (true) {
             String w = peek();
             switch (w) {
@@ -361,7 +475,8 @@ final class Nft {
                         throw syntax();
                     }
                     List<Stmt> st = statements(t, c);
-                    c.rules.add(new Rule(t.nextHandle++, st));
+                    int rh = handle();
+                    c.rules.add(new Rule(rh > 0 ? rh : t.nextHandle++, st));
                 }
             }
         }
@@ -450,9 +565,16 @@ final class Nft {
         for (Chain c : t.chains.values()) {
             for (Rule r : c.rules) {
                 for (Stmt s : r.stmts()) {
-                    if (s instanceof Stmt.Verdict v && chain.equals(v.chain())) {
+                    if (s.targets(t).contains(chain)) {
                         return true;
                     }
+                }
+            }
+        }
+        for (NSet s : t.sets.values()) {
+            for (Elem e : s.elems) {
+                if (e.verdict() != null && chain.equals(e.verdict().chain())) {
+                    return true;
                 }
             }
         }
@@ -511,38 +633,23 @@ final class Nft {
         }
         for (Rule r : c.rules) {
             for (Stmt s : r.stmts()) {
-                if (s instanceof Stmt.Verdict v && v.chain() != null) {
-                    if (v.chain().equals(start)) {
+                for (String target : s.targets(t)) {
+                    if (target.equals(start)) {
                         throw error("Could not process rule: Too many levels of symbolic links", line());
                     }
-                    depth(t, t.chains.get(v.chain()), start, d + 1);
+                    depth(t, t.chains.get(target), start, d + 1);
                 }
             }
         }
     }
 
-    private NSet setIn(Table t, String name, boolean create) {
-        NSet s = t.sets.get(name);
-        if (s != null && create) {
-            throw exists();
-        }
-        if (s == null) {
-            s = new NSet(name);
-            s.handle = t.nextHandle++;
-            t.sets.put(name, s);
-        }
-        return s;
-    }
-
-    private void set(Model m, String verb, List<String> out) {
+    private void set(Model m, String verb, List<String> out, boolean map) {
         Table t = table(m, true);
+        int nameTok = pos;
         String name = name();
         NSet s = t.sets.get(name);
         switch (verb) {
-            case "add", "create" -> {
-                s = setIn(t, name, verb.equals("create"));
-                setBody(t, s);
-            }
+            case "add", "create" -> define(t, name, map, verb.equals("create"));
             case "delete" -> {
                 if (s == null) {
                     throw noent();
@@ -550,8 +657,8 @@ final class Nft {
                 for (Chain c : t.chains.values()) {
                     for (Rule r : c.rules) {
                         for (Stmt st : r.stmts()) {
-                            if (st instanceof Stmt.Match x && name.equals(x.setName())) {
-                                throw error("Could not process rule: Device or resource busy", line());
+                            if (name.equals(st.setName())) {
+                                throw error("Could not process rule: Device or resource busy", lineAt(nameTok, nameTok));
                             }
                         }
                     }
@@ -579,8 +686,40 @@ final class Nft {
     /** The most elements a set holds (nft's {@code size}; modnet bounds every set). */
     static final int MAX_ELEMENTS = 65536;
 
-    private void setBody(Table t, NSet s) {
+    /**
+     * {@code set|map NAME { type ...; [flags interval;] [elements = { ... }] }}: a new set, or more
+     * elements for one of the same type; another type is {@code File exists}, as the kernel answers.
+     */
+    private void define(Table t, String name, boolean map, boolean create) {
+        int nameTok = pos - 1;
+        NSet old = t.sets.get(name);
+        if (old != null && create) {
+            throw exists();
+        }
+        NSet s = new NSet(name);
+        setBody(t, s, map);
+        if (old == null) {
+            if (s.handle == 0) {
+                s.handle = t.nextHandle++;
+            }
+            List<Elem> e = s.elems;
+            s.elems = new ArrayList<>();
+            addElements(t, s, e, nameTok);
+            t.sets.put(name, s);
+            return;
+        }
+        if (!old.type.equals(s.type) || !java.util.Objects.equals(old.dataType, s.dataType) || old.interval != s.interval) {
+            throw error("Could not process rule: File exists", lineAt(nameTok, nameTok));
+        }
+        addElements(t, old, s.elems, nameTok);
+        if (old.vmap()) {
+            checkLoops(t);
+        }
+    }
+
+    private void setBody(Table t, NSet s, boolean map) {
         expect("{");
+        s.handle = handle();
         while (true) {
             String w = next();
             switch (w) {
@@ -592,48 +731,84 @@ final class Nft {
                     return;
                 }
                 case "type" -> {
-                    String ty = next();
-                    if (!ty.equals("ipv4_addr") && !ty.equals("inet_service") && !ty.equals("inet_proto")) {
-                        throw error("unknown datatype " + ty, line());
+                    List<Stmt.Type> key = new ArrayList<>();
+                    StringBuilder kn = new StringBuilder();
+                    do {
+                        String ty = next();
+                        Stmt.Type k = Values.typeOf(ty);
+                        if (k == null) {
+                            throw error("unknown datatype " + ty, line());
+                        }
+                        kn.append(kn.isEmpty() ? "" : " . ").append(ty);
+                        key.add(k);
+                    } while (peek().equals(".") && next().equals("."));
+                    s.type = kn.toString();
+                    s.key = List.copyOf(key);
+                    if (map) {
+                        expect(":");
+                        String dt = next();
+                        if (dt.equals("verdict")) {
+                            s.dataType = dt;
+                        } else {
+                            List<Stmt.Type> data = new ArrayList<>();
+                            StringBuilder dn = new StringBuilder();
+                            while (true) {
+                                Stmt.Type d = Values.typeOf(dt);
+                                if (d == null) {
+                                    throw error("unknown datatype " + dt, line());
+                                }
+                                data.add(d);
+                                dn.append(dn.isEmpty() ? "" : " . ").append(dt);
+                                if (!peek().equals(".")) {
+                                    break;
+                                }
+                                pos++;
+                                dt = next();
+                            }
+                            s.dataType = dn.toString();
+                            s.data = List.copyOf(data);
+                        }
                     }
-                    s.type = ty;
                 }
                 case "flags" -> {
                     String f = next();
                     if (!f.equals("interval")) {
                         throw error("Could not process rule: Operation not supported (set flags " + f + ")", line());
                     }
+                    if (s.key.size() > 1) {
+                        throw error("Could not process rule: Operation not supported (intervals of a concatenation are not in modnet yet)", line());
+                    }
                     s.interval = true;
                 }
                 case "elements" -> {
                     expect("=");
-                    addElements(s);
+                    if (s.type == null) {
+                        throw error("set definition does not specify key", line());
+                    }
+                    s.elems.addAll(elementList(t, s.key, s.interval, s.map() ? s : null));
                 }
                 default -> throw syntax();
             }
         }
     }
 
-    private static Stmt.Type setType(NSet s) {
-        return switch (s.type) {
-            case "ipv4_addr" -> Stmt.Type.ADDR;
-            case "inet_service" -> Stmt.Type.PORT;
-            default -> Stmt.Type.PROTO;
-        };
-    }
-
-    private void addElements(NSet s) {
-        List<long[]> e = elementList(setType(s), s.interval);
-        List<long[]> all = new ArrayList<>(s.elems);
-        for (long[] x : e) {
-            if (all.stream().noneMatch(y -> y[0] == x[0] && y[1] == x[1])) {
+    /** Adds {@code e} to {@code s}: an element already there is no change, unless a map gives its key other data (File exists). */
+    private void addElements(Table t, NSet s, List<Elem> e, int tok) {
+        List<Elem> all = new ArrayList<>(s.elems);
+        List<Integer> at = elemToks;
+        for (int i = 0; i < e.size(); i++) {
+            Elem x = e.get(i);
+            Elem had = all.stream().filter(y -> y.sameKey(x)).findFirst().orElse(null);
+            if (had == null) {
                 all.add(x);
+            } else if (!had.sameData(x)) {
+                throw error("Could not process rule: File exists", i < at.size() ? lineAt(at.get(i), at.get(i)) : line());
             }
         }
         if (all.size() > MAX_ELEMENTS) {
             throw error("Could not process rule: No space left on device", line());
         }
-        all.sort(Comparator.comparingLong(x -> x[0]));
+        all.sort(Elem.ORDER);
         s.elems = all;
     }
 
@@ -644,13 +819,20 @@ final class Nft {
             throw noent();
         }
         switch (verb) {
-            case "add", "create" -> addElements(s);
+            case "add", "create" -> {
+                addElements(t, s, elementList(t, s.key, s.interval, s.map() ? s : null), pos);
+                if (s.vmap()) {
+                    checkLoops(t); // a verdict map's new jump may close a loop through the rules that look it up
+                }
+            }
             case "delete" -> {
-                List<long[]> gone = elementList(setType(s), s.interval);
-                List<long[]> left = new ArrayList<>(s.elems);
-                for (long[] g : gone) {
-                    if (!left.removeIf(y -> y[0] == g[0] && y[1] == g[1])) {
-                        throw noent();
+                List<Elem> gone = elementList(t, s.key, s.interval, s.map() ? s : null, true);
+                List<Elem> left = new ArrayList<>(s.elems);
+                for (int i = 0; i < gone.size(); i++) {
+                    Elem g = gone.get(i);
+                    if (!left.removeIf(y -> y.sameKey(g))) {
+                        int k = elemToks.get(i);
+                        throw error("Could not process rule: No such file or directory", lineAt(k, k));
                     }
                 }
                 s.elems = left;
@@ -659,24 +841,120 @@ final class Nft {
         }
     }
 
-    /** {@code { a, b-c, d/len }}: prefixes and ranges only where {@code intervals}. */
-    private List<long[]> elementList(Stmt.Type type, boolean intervals) {
+    private List<Elem> elementList(Table t, List<Stmt.Type> key, boolean intervals, NSet map) {
+        return elementList(t, key, intervals, map, false);
+    }
+
+    /**
+     * {@code { KEY[ : DATA], ... }}: a key is one value per part of a concatenation ({@code a . b}),
+     * prefixes and ranges only where {@code intervals}; a map's elements carry data of its type or a
+     * verdict ({@code accept}, {@code jump CHAIN}); {@code keysOnly} for delete, where data may be left out.
+     */
+    private List<Elem> elementList(Table t, List<Stmt.Type> key, boolean intervals, NSet map, boolean keysOnly) {
         expect("{");
-        List<long[]> out = new ArrayList<>();
+        List<Elem> out = new ArrayList<>();
+        List<Integer> at = new ArrayList<>();
+        elemToks = at;
         while (true) {
-            String w = next();
+            String w = elemWord();
             if (w.equals("}")) {
                 return out;
             }
             if (w.equals(",") || w.equals("\n")) {
                 continue;
             }
-            long[] e = element(type, w);
-            if (e[0] != e[1] && !intervals) {
-                throw error("Could not process rule: Invalid argument (a range or prefix in a set without flags interval)", line());
+            int keyTok = pos - 1;
+            long[] lo = new long[key.size()], hi = new long[key.size()];
+            for (int i = 0; i < key.size(); i++) {
+                if (i > 0) {
+                    if (!peek().equals(".")) {
+                        throw error("invalid data type, expected " + Values.describe(key), lineAt(keyTok, keyTok));
+                    }
+                    pos++;
+                    w = elemWord();
+                }
+                long[] e = element(key.get(i), w);
+                if (e[0] != e[1] && (!intervals || key.size() > 1)) {
+                    throw error("Could not process rule: Invalid argument (a range or prefix in a set without flags interval)", line());
+                }
+                lo[i] = e[0];
+                hi[i] = e[1];
+            }
+            if (peek().equals(".")) {
+                pos++;
+                next();
+                throw error("Can't parse symbolic invalid expressions", line());
+            }
+            long[] data = null;
+            Stmt.Verdict verdict = null;
+            if (map != null && !(keysOnly && !peek().equals(":"))) {
+                if (!elemWord().equals(":")) {
+                    throw syntax();
+                }
+                if (map.vmap()) {
+                    String v = next();
+                    switch (v) {
+                        case "accept", "drop", "return" -> verdict = new Stmt.Verdict(v, null);
+                        case "jump", "goto" -> {
+                            String c = name();
+                            if (!t.chains.containsKey(c)) {
+                                throw error("Could not process rule: No such file or directory", lineAt(keyTok, keyTok));
+                            }
+                            if (t.chains.get(c).base()) {
+                                throw error("Could not process rule: Operation not supported (jump to a base chain)", lineAt(keyTok, keyTok));
+                            }
+                            verdict = new Stmt.Verdict(v, c);
+                        }
+                        default -> throw error("syntax error, unexpected string", line());
+                    }
+                } else {
+                    data = new long[map.data.size()];
+                    for (int i = 0; i < data.length; i++) {
+                        if (i > 0) {
+                            if (!next().equals(".")) {
+                                throw syntax();
+                            }
+                        }
+                        data[i] = value(map.data.get(i), next());
+                    }
+                }
+            }
+            Elem e = new Elem(lo, hi, data, verdict);
+            for (Elem o : out) {
+                if (o.sameKey(e) && map != null && !o.sameData(e)) {
+                    throw error("Could not process rule: File exists", lineAt(keyTok, keyTok));
+                }
             }
             out.add(e);
+            at.add(keyTok);
         }
+    }
+
+    /** The next token, a {@code KEY:DATA} written without spaces taken as three. */
+    private String elemWord() {
+        String w = next();
+        int c = w.indexOf(':');
+        if (c < 0 || w.length() == 1 || w.startsWith("\"")) {
+            return w;
+        }
+        int at = starts.get(pos - 1);
+        List<String> parts = new ArrayList<>();
+        List<Integer> where = new ArrayList<>();
+        if (c > 0) {
+            parts.add(w.substring(0, c));
+            where.add(at);
+        }
+        parts.add(":");
+        where.add(at + c);
+        if (c + 1 < w.length()) {
+            parts.add(w.substring(c + 1));
+            where.add(at + c + 1);
+        }
+        toks.remove(pos - 1);
+        starts.remove(pos - 1);
+        toks.addAll(pos - 1, parts);
+        starts.addAll(pos - 1, where);
+        return toks.get(pos - 1);
     }
 
     private long[] element(Stmt.Type type, String w) {
@@ -715,6 +993,8 @@ final class Nft {
                 case PORT -> "Could not resolve service: Servname not supported for ai_socktype";
                 case PROTO -> "Could not resolve protocol name";
                 case ICMP -> "Could not parse ICMP type";
+                case MARK -> v == -2 ? "Value " + new java.math.BigInteger(w.startsWith("0x") ? w.substring(2) : w, w.startsWith("0x") ? 16 : 10)
+                        + " exceeds valid range 0-4294967295" : "Could not parse packet mark";
                 default -> "Could not parse conntrack state";
             };
             throw error(what, line());
@@ -744,48 +1024,50 @@ final class Nft {
         while (!endOfStatement()) {
             String w = next();
             Stmt s = switch (w) {
-                case "ip" -> {
-                    String f = next();
+                case "ip", "icmp" -> {
                     ipv4Dep = true;
-                    yield match(t, switch (f) {
-                        case "saddr" -> Stmt.Field.IP_SADDR;
-                        case "daddr" -> Stmt.Field.IP_DADDR;
-                        case "protocol" -> Stmt.Field.IP_PROTOCOL;
-                        default -> throw syntax();
-                    });
+                    yield fieldStmt(t, w);
                 }
-                case "tcp", "udp" -> {
-                    String f = next();
-                    boolean tcp = w.equals("tcp");
-                    yield match(t, switch (f) {
-                        case "sport" -> tcp ? Stmt.Field.TCP_SPORT : Stmt.Field.UDP_SPORT;
-                        case "dport" -> tcp ? Stmt.Field.TCP_DPORT : Stmt.Field.UDP_DPORT;
-                        default -> throw syntax();
-                    });
-                }
-                case "icmp" -> {
-                    expect("type");
-                    ipv4Dep = true;
-                    yield match(t, Stmt.Field.ICMP_TYPE);
-                }
+                case "tcp", "udp", "mark" -> fieldStmt(t, w);
                 case "meta" -> {
-                    String k = next();
-                    if (k.equals("l4proto")) {
-                        yield match(t, Stmt.Field.META_L4PROTO);
-                    }
+                    String k = peek();
                     if (k.equals("iifname") || k.equals("oifname") || k.equals("iif") || k.equals("oif")) {
+                        pos++;
                         yield ifname(k);
                     }
-                    throw syntax();
+                    if (k.equals("mark") && pos + 1 < toks.size() && toks.get(pos + 1).equals("set")) {
+                        pos += 2;
+                        yield setMark(t, false);
+                    }
+                    yield fieldStmt(t, w);
                 }
                 case "iifname", "oifname", "iif", "oif" -> ifname(w);
                 case "ct" -> {
-                    expect("state");
-                    yield match(t, Stmt.Field.CT_STATE);
+                    if (peek().equals("mark") && pos + 1 < toks.size() && toks.get(pos + 1).equals("set")) {
+                        pos += 2;
+                        yield setMark(t, true);
+                    }
+                    yield fieldStmt(t, w);
                 }
+                case "limit" -> limit();
                 case "counter" -> {
+                    if (peek().equals("name")) {
+                        pos++;
+                        String cn = unquote(next());
+                        Ruleset.CounterObj o = t.counters.get(cn);
+                        if (o == null) {
+                            throw noent();
+                        }
+                        yield new Stmt.NamedCounter(cn, o.counter());
+                    }
                     if (peek().equals("packets")) {
                         pos += 4; // nft list's own counter values, as nft -f reads them back: restart at 0
+                        if (restoring) {
+                            Expr.Counter c = new Expr.Counter(); // a previous version's counter counts on
+                            c.packets.set(Long.parseLong(toks.get(pos - 3)));
+                            c.bytes.set(Long.parseLong(toks.get(pos - 1)));
+                            yield new Stmt.Counter(c);
+                        }
                     }
                     yield new Stmt.Counter(new Expr.Counter());
                 }
@@ -812,6 +1094,10 @@ final class Nft {
                 case "masquerade" -> new Stmt.Nat(Expr.Nat.MASQ, 0, 0);
                 case "snat", "dnat" -> {
                     expect("to");
+                    int kind = w.equals("snat") ? Expr.Nat.SNAT : Expr.Nat.DNAT;
+                    if (FIELD_WORDS.contains(peek())) {
+                        yield new Stmt.NatMap(kind, mapSrc(t, Stmt.Type.ADDR));
+                    }
                     String a = next();
                     int port = 0;
                     int colon = a.indexOf(':');
@@ -834,6 +1120,196 @@ final class Nft {
             throw syntax();
         }
         return out;
+    }
+
+    /** The words a payload, meta or ct expression starts with. */
+    private static final java.util.Set<String> FIELD_WORDS = java.util.Set.of("ip", "tcp", "udp", "icmp", "meta", "ct", "mark");
+
+    /** One expression nft names ({@code ip saddr}, {@code tcp dport}, {@code meta mark}, {@code ct state}), its first word read. */
+    private Stmt.Field field(String w) {
+        String f = w.equals("mark") ? "" : next();
+        return switch (w) {
+            case "ip" -> switch (f) {
+                case "saddr" -> Stmt.Field.IP_SADDR;
+                case "daddr" -> Stmt.Field.IP_DADDR;
+                case "protocol" -> Stmt.Field.IP_PROTOCOL;
+                default -> throw syntax();
+            };
+            case "tcp", "udp" -> switch (f) {
+                case "sport" -> w.equals("tcp") ? Stmt.Field.TCP_SPORT : Stmt.Field.UDP_SPORT;
+                case "dport" -> w.equals("tcp") ? Stmt.Field.TCP_DPORT : Stmt.Field.UDP_DPORT;
+                default -> throw syntax();
+            };
+            case "icmp" -> {
+                if (!f.equals("type")) {
+                    throw syntax();
+                }
+                yield Stmt.Field.ICMP_TYPE;
+            }
+            case "meta" -> switch (f) {
+                case "l4proto" -> Stmt.Field.META_L4PROTO;
+                case "mark" -> Stmt.Field.META_MARK;
+                default -> throw syntax();
+            };
+            case "mark" -> Stmt.Field.META_MARK;
+            case "ct" -> switch (f) {
+                case "state" -> Stmt.Field.CT_STATE;
+                case "mark" -> Stmt.Field.CT_MARK;
+                default -> throw syntax();
+            };
+            default -> throw syntax();
+        };
+    }
+
+    /** {@code KEY[ . KEY...]}, its first word read: the parts of a concatenation. */
+    private List<Stmt.Field> fields(String w) {
+        List<Stmt.Field> fs = new ArrayList<>();
+        fs.add(field(w));
+        while (peek().equals(".")) {
+            pos++;
+            fs.add(field(next()));
+        }
+        return fs;
+    }
+
+    /** A statement led by an expression: a match, a concatenation's lookup, or a verdict map. */
+    private Stmt fieldStmt(Table t, String w) {
+        int from = pos - 1;
+        List<Stmt.Field> fs = fields(w);
+        int to = pos - 1;
+        if (peek().equals("vmap")) {
+            pos++;
+            List<Stmt.Type> key = Stmt.types(fs);
+            String v = next();
+            if (v.startsWith("@")) {
+                NSet s = namedSet(t, v.substring(1));
+                if (!s.vmap() || !s.key.equals(key)) {
+                    throw error("datatype mismatch, map expects " + Values.describe(s.key) + ", mapping expression has type "
+                            + Values.describe(key), marked(from, to, pos - 1, pos - 1));
+                }
+                return new Stmt.Vmap(fs, null, s.name);
+            }
+            pos--;
+            NSet anon = new NSet("");
+            anon.dataType = "verdict";
+            List<Elem> e = elementList(t, key, key.size() == 1, anon);
+            e.sort(Elem.ORDER);
+            t.nextHandle++; // the anonymous map is an object of the table with its own handle, made before the rule
+            return new Stmt.Vmap(fs, e, null);
+        }
+        if (fs.size() == 1) {
+            return match(t, fs.get(0), from, to);
+        }
+        boolean neq = false;
+        if (peek().equals("!=")) {
+            pos++;
+            neq = true;
+        }
+        List<Stmt.Type> key = Stmt.types(fs);
+        String v = next();
+        if (v.startsWith("@")) {
+            NSet s = namedSet(t, v.substring(1));
+            if (!s.key.equals(key)) {
+                throw error("datatype mismatch, expected " + Values.describe(s.key) + ", expression has type "
+                        + Values.describe(key), marked(from, to, pos - 1, pos - 1));
+            }
+            return new Stmt.Concat(fs, neq, null, s.name);
+        }
+        if (!v.equals("{")) {
+            throw syntax(); // a concatenation is matched against a set here
+        }
+        pos--;
+        List<Elem> e = elementList(t, key, false, null);
+        e.sort(Elem.ORDER);
+        t.nextHandle++;
+        return new Stmt.Concat(fs, neq, e, null);
+    }
+
+    private NSet namedSet(Table t, String name) {
+        NSet s = t.sets.get(name);
+        if (s == null) {
+            throw error("Could not process rule: No such file or directory", line());
+        }
+        return s;
+    }
+
+    /** {@code KEY map { k : v, ... }} or {@code KEY map @m}, the map's data of {@code data}'s type. */
+    private Stmt.MapSrc mapSrc(Table t, Stmt.Type data) {
+        int from = pos;
+        List<Stmt.Field> fs = fields(next());
+        int to = pos - 1;
+        expect("map");
+        List<Stmt.Type> key = Stmt.types(fs);
+        String v = next();
+        if (v.startsWith("@")) {
+            NSet s = namedSet(t, v.substring(1));
+            if (!s.map() || s.vmap() || !s.key.equals(key) || !s.data.equals(List.of(data))) {
+                throw error("datatype mismatch, map expects " + Values.describe(s.key) + ", mapping expression has type "
+                        + Values.describe(key), marked(from, to, pos - 1, pos - 1));
+            }
+            return new Stmt.MapSrc(fs, null, s.name, s.data);
+        }
+        pos--;
+        NSet anon = new NSet("");
+        anon.dataType = Values.typeName(data);
+        anon.data = List.of(data);
+        List<Elem> e = elementList(t, key, key.size() == 1, anon);
+        e.sort(Elem.ORDER);
+        t.nextHandle++;
+        return new Stmt.MapSrc(fs, e, null, List.of(data));
+    }
+
+    /** {@code meta|ct mark set} read: a value, the other mark, or a map's mark. */
+    private Stmt setMark(Table t, boolean ct) {
+        String w = peek();
+        if ((w.equals("meta") || w.equals("ct")) && pos + 1 < toks.size() && toks.get(pos + 1).equals("mark")
+                && (pos + 2 >= toks.size() || !toks.get(pos + 2).equals("map"))) {
+            pos += 2;
+            return new Stmt.SetMark(ct, 0, w.equals("ct") ? Stmt.Field.CT_MARK : Stmt.Field.META_MARK, null);
+        }
+        if (FIELD_WORDS.contains(w)) {
+            return new Stmt.SetMark(ct, 0, null, mapSrc(t, Stmt.Type.MARK));
+        }
+        return new Stmt.SetMark(ct, value(Stmt.Type.MARK, next()), null, null);
+    }
+
+    /** {@code limit rate [over] N/UNIT [burst B packets]}, {@code limit} read. */
+    private Stmt limit() {
+        int from = pos - 1;
+        expect("rate");
+        boolean over = false;
+        if (peek().equals("over")) {
+            pos++;
+            over = true;
+        }
+        String r = next();
+        int slash = r.indexOf('/');
+        if (slash <= 0 || !r.substring(0, slash).matches("[0-9]{1,18}")) {
+            throw syntax();
+        }
+        long rate = Long.parseLong(r.substring(0, slash));
+        String unit = r.substring(slash + 1);
+        if (Stmt.Limit.unitNanos(unit) < 0) {
+            throw error("syntax error, unexpected string", line());
+        }
+        if (rate == 0) {
+            throw error("Could not process rule: Invalid argument", lineAt(from, pos - 1));
+        }
+        int burst = 5; // nft's default for a packet limit
+        if (peek().equals("burst")) {
+            int b0 = pos;
+            pos++;
+            burst = integer(next());
+            if (peek().equals("packets")) {
+                pos++;
+            } else if (peek().equals("bytes")) {
+                throw error("Could not process rule: Operation not supported (byte limits are not in modnet yet)", line());
+            }
+            if (burst <= 0) {
+                throw error("packet limit burst must be > 0", lineAt(b0, pos - 1));
+            }
+        }
+        return Stmt.Limit.of(rate, unit, burst, over);
     }
 
     private Stmt reject(Table t, boolean ipv4Dep) {
@@ -884,7 +1360,7 @@ final class Nft {
         return new Stmt.Ifname(key.startsWith("meta ") ? key.substring(5) : key, neq, n);
     }
 
-    private Stmt match(Table t, Stmt.Field f) {
+    private Stmt match(Table t, Stmt.Field f, int from, int to) {
         boolean neq = false;
         if (peek().equals("!=")) {
             pos++;
@@ -895,18 +1371,13 @@ final class Nft {
         String w = next();
         if (w.equals("{")) {
             pos--;
-            List<long[]> e = elementList(f.type, f.type != Stmt.Type.CTSTATE);
+            List<Elem> e = elementList(t, List.of(f.type), f.type != Stmt.Type.CTSTATE, null);
             if (e.isEmpty()) {
                 throw syntax();
             }
-            if (f.type == Stmt.Type.CTSTATE) {
-                // nft keeps an anonymous set of ct states as written and prints it back as a set
-                e.sort(Comparator.comparingLong(x -> x[0]));
-            } else {
-                e.sort(Comparator.comparingLong(x -> x[0]));
-            }
+            e.sort(Elem.ORDER);
             t.nextHandle++; // the anonymous set is an object of the table with its own handle, made before the rule
-            return new Stmt.Match(f, neq, Stmt.Rhs.SET, 0, 0, e.toArray(new long[0][]), null);
+            return new Stmt.Match(f, neq, Stmt.Rhs.SET, 0, 0, e, null);
         }
         if (w.startsWith("@")) {
             String sn = w.substring(1);
@@ -914,8 +1385,9 @@ final class Nft {
             if (s == null) {
                 throw error("Could not process rule: No such file or directory (set " + sn + ")", line());
             }
-            if (setType(s) != f.type && !(f.type == Stmt.Type.ADDR && s.type.equals("ipv4_addr"))) {
-                throw error("datatype mismatch, expected " + f.type.name().toLowerCase() + ", set has type " + s.type, line());
+            if (!s.key.equals(List.of(f.type))) {
+                throw error("datatype mismatch, expected " + Values.describe(s.key) + ", expression has type "
+                        + Values.describe(List.of(f.type)), marked(from, to, pos - 1, pos - 1));
             }
             return new Stmt.Match(f, neq, Stmt.Rhs.NAMED, 0, 0, null, sn);
         }
@@ -947,6 +1419,13 @@ final class Nft {
         out.add("table " + t.family + " " + t.name + " {" + (handles ? " # handle " + t.handle : ""));
         boolean first = true;
         if (only == null) {
+            for (Ruleset.CounterObj o : t.counters.values()) {
+                if (!first) {
+                    out.add("");
+                }
+                first = false;
+                printCounter(o, out);
+            }
             for (NSet s : t.sets.values()) {
                 if (!first) {
                     out.add("");
@@ -983,21 +1462,104 @@ final class Nft {
         out.add("}");
     }
 
+    private void printCounter(Ruleset.CounterObj o, List<String> out) {
+        out.add("\tcounter " + o.name() + " {" + (handles ? " # handle " + o.handle() : ""));
+        out.add("\t\tpackets " + o.counter().packets.get() + " bytes " + o.counter().bytes.get());
+        out.add("\t}");
+    }
+
+    /** {@code add|create|delete|list|reset counter T NAME [{ packets N bytes M }]}. */
+    private void counter(Model m, String verb, List<String> out) {
+        Table t = table(m, true);
+        int nameTok = pos;
+        String name = name();
+        Ruleset.CounterObj o = t.counters.get(name);
+        switch (verb) {
+            case "add", "create" -> defineCounter(t, name, verb.equals("create"));
+            case "delete" -> {
+                if (o == null) {
+                    throw noent();
+                }
+                for (Chain c : t.chains.values()) {
+                    for (Rule r : c.rules) {
+                        for (Stmt st : r.stmts()) {
+                            if (st instanceof Stmt.NamedCounter n && n.name().equals(name)) {
+                                throw error("Could not process rule: Device or resource busy", lineAt(nameTok, nameTok));
+                            }
+                        }
+                    }
+                }
+                t.counters.remove(name);
+            }
+            case "list" -> {
+                if (o == null) {
+                    throw noent();
+                }
+                out.add("table " + t.family + " " + t.name + " {");
+                printCounter(o, out);
+                out.add("}");
+            }
+            default -> throw syntax();
+        }
+    }
+
+    /** A counter object, with the values {@code { packets N bytes M }} give it (nft list's own, as nft -f reads them back). */
+    private void defineCounter(Table t, String name, boolean create) {
+        Ruleset.CounterObj o = t.counters.get(name);
+        if (o != null && create) {
+            throw exists();
+        }
+        long packets = 0, bytes = 0;
+        int h = 0;
+        if (peek().equals("{")) {
+            pos++;
+            h = handle();
+            while (!peek().equals("}")) {
+                String w = next();
+                switch (w) {
+                    case "\n", ";" -> { }
+                    case "packets" -> packets = count(next());
+                    case "bytes" -> bytes = count(next());
+                    default -> throw syntax();
+                }
+            }
+            pos++;
+        }
+        if (o == null) {
+            Expr.Counter c = new Expr.Counter();
+            c.packets.set(packets);
+            c.bytes.set(bytes);
+            t.counters.put(name, new Ruleset.CounterObj(name, h > 0 ? h : t.nextHandle++, c));
+        }
+    }
+
+    private long count(String w) {
+        if (!w.matches("[0-9]{1,19}")) {
+            throw syntax();
+        }
+        return Long.parseLong(w);
+    }
+
     private void printSet(NSet s, List<String> out) {
-        out.add("\tset " + s.name + " {" + (handles ? " # handle " + s.handle : ""));
-        out.add("\t\ttype " + s.type);
+        out.add("\t" + (s.map() ? "map " : "set ") + s.name + " {" + (handles ? " # handle " + s.handle : ""));
+        out.add("\t\ttype " + s.type + (s.map() ? " : " + s.dataType : ""));
         if (s.interval) {
             out.add("\t\tflags interval");
         }
         if (!s.elems.isEmpty()) {
-            Stmt.Type ty = setType(s);
+            // nft's calculate_delim: a named set's elements go on new lines, so many per line by key type
             StringBuilder b = new StringBuilder("\t\telements = { ");
             for (int i = 0; i < s.elems.size(); i++) {
-                long[] e = s.elems.get(i);
-                b.append(i > 0 ? ", " : "").append(Values.print(ty, e[0]));
-                if (e[1] != e[0]) {
-                    b.append(Values.printRange(ty, e));
+                if (i > 0) {
+                    b.append(",");
+                    if (Values.breakAfter(s.key, i)) {
+                        out.add(b.toString());
+                        b = new StringBuilder("\t\t\t     ");
+                    } else {
+                        b.append(" ");
+                    }
                 }
+                b.append(s.elems.get(i).print(s.key, s.data));
             }
             out.add(b.append(" }").toString());
         }

@@ -1,16 +1,20 @@
 package org.modnet.nftables;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Hashtable;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
+import java.util.function.BooleanSupplier;
+
 import org.apache.felix.service.command.CommandSession;
+import org.modnet.api.handover.BundleUpdates;
+import org.modnet.api.handover.HandsOver;
+import org.modnet.api.handover.NamespaceState;
+import org.modnet.api.handover.StateHolder;
+import org.modnet.api.handover.TableState;
 import org.modnet.api.inet.InetChecksum;
 import org.modnet.api.inet.Ipv4;
 import org.modnet.api.net.NetCore;
@@ -21,6 +25,7 @@ import org.modnet.api.netfilter.NfHook;
 import org.modnet.api.netfilter.NfHookFunction;
 import org.modnet.api.netfilter.NfNat;
 import org.modnet.api.netfilter.NfNatLookup;
+import org.modnet.api.netfilter.NfRulesFile;
 import org.modnet.api.netfilter.Verdict;
 import org.modnet.api.shell.CommandException;
 import org.modnet.api.shell.Commands;
@@ -41,10 +46,28 @@ import org.osgi.service.component.annotations.ReferencePolicy;
  * one function serves every namespace's chains at that hook and priority, and stays registered once
  * made. Nat chains are asked by the conntrack bundle's NAT core at -100 (dstnat) and 100 (srcnat). A
  * namespace's ruleset is made the first time nft touches it.
+ *
+ * <p>On an update of this bundle the rulesets go to the next version through the core's {@link
+ * StateHolder} as {@code nft -a list ruleset} prints them (handles and counters included), and the hook
+ * functions and nat lookups {@linkplain HandsOver hand over}: IPv4 and the NAT core keep running the old
+ * ones until the new version, which adopted the rulesets first, registers its own at the same places.
  */
 @Component(service = { NftCommand.class, PernetOperations.class }, immediate = true, property = {
         "osgi.command.scope=" + Commands.SCOPE, "osgi.command.function=nft", PernetOperations.ORDER + ":Integer=41" })
-public final class NftCommand implements PernetOperations {
+public final class NftCommand implements PernetOperations, HandsOver {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(NftCommand.class);
+    /**
+     * The layout of the {@link TableState} this code writes and reads: one {@link NamespaceState} per
+     * namespace with a ruleset; in {@code extra}, under {@code "INDEX/ruleset"} (INDEX: the namespace's
+     * place in the list) its {@code nft -a list ruleset}, under {@code "INDEX/next"} each table's next
+     * handle as {@code family name=N} lines ({@code =N} alone: the next table handle), and under
+     * {@code "hooks"} the hook functions registered, as {@code HOOK:PRIORITY} separated by commas.
+     */
+    static final int STATE_VERSION = 1;
+    static final String LAYER = "nftables";
+    private final StateHolder holder;
+    private final BooleanSupplier updating;
+    private final int stateVersion;
     private final NetCore core;
     private final Map<NetNamespace, Ruleset> rulesets = new ConcurrentHashMap<>();
     private final List<ServiceRegistration<?>> regs = new ArrayList<>();
@@ -53,20 +76,146 @@ public final class NftCommand implements PernetOperations {
     /** The hook functions made so far, by {@code hook index << 32 | priority}. */
     private final Map<Long, ServiceRegistration<?>> hookRegs = new ConcurrentHashMap<>();
 
+    /** Without OSGi (tests, benchmarks): no hook services, no hand-over. */
+    public NftCommand(NetCore core, BundleContext context) {
+        this(core, null, context, () -> false, STATE_VERSION);
+    }
+
+    /**
+     * The component: it adopts what its previous version deposited before it registers a hook function,
+     * so the functions that replace the old ones already hold the rules.
+     */
     @Activate
-    public NftCommand(@Reference NetCore core, BundleContext context) {
+    public NftCommand(@Reference NetCore core, @Reference StateHolder holder, BundleContext context) {
+        this(core, holder, context, () -> BundleUpdates.beingUpdated(context), BundleUpdates.stateVersion(context.getBundle(), STATE_VERSION));
+    }
+
+    NftCommand(NetCore core, StateHolder holder, BundleContext context, BooleanSupplier updating, int stateVersion) {
         this.core = core;
         this.context = context;
+        this.holder = holder;
+        this.updating = updating;
+        this.stateVersion = stateVersion;
+        java.util.Set<Long> hooks = new java.util.TreeSet<>();
+        if (holder != null) {
+            TableState st = holder.take(LAYER);
+            if (st != null) {
+                hooks.addAll(adopt(st));
+            }
+        }
         if (context == null) {
             return;
         }
-        NfNatLookup nat = this::natLookup;
+        NfNatLookup nat = new NatHook();
         for (NfHook h : new NfHook[] { NfHook.PRE_ROUTING, NfHook.LOCAL_IN, NfHook.LOCAL_OUT, NfHook.POST_ROUTING }) {
             Hashtable<String, Object> p = new Hashtable<>();
             p.put(NfHookFunction.HOOK, h.name());
             p.put(NfHookFunction.PRIORITY, h == NfHook.PRE_ROUTING || h == NfHook.LOCAL_OUT ? -100 : 100);
             regs.add(context.registerService(NfNatLookup.class, nat, p));
         }
+        for (Ruleset rs : rulesets.values()) {
+            hooks.addAll(rs.filterHooks());
+        }
+        register(hooks);
+    }
+
+    /** The nat chains' lookup; the NAT core keeps it while this version hands over. */
+    private final class NatHook implements NfNatLookup, HandsOver {
+        @Override
+        public Verdict lookup(SkBuff skb, NfHook hook, NetNamespace ns, NetDevice in, NetDevice out, NfNat nat) {
+            return natLookup(skb, hook, ns, in, out, nat);
+        }
+
+        @Override
+        public boolean handingOver() {
+            return NftCommand.this.handingOver();
+        }
+    }
+
+    /** The filter base chains of every namespace at one hook and priority; IPv4 keeps it while this version hands over. */
+    private final class FilterHook implements NfHookFunction, HandsOver {
+        private final int prio;
+
+        FilterHook(int prio) {
+            this.prio = prio;
+        }
+
+        @Override
+        public Verdict hook(SkBuff skb, NfHook h, NetNamespace ns, NetDevice in, NetDevice out) {
+            Ruleset r = rulesets.get(ns);
+            return r == null ? Verdict.ACCEPT : r.run(h, skb, in, out, prio);
+        }
+
+        @Override
+        public boolean handingOver() {
+            return NftCommand.this.handingOver();
+        }
+    }
+
+    @Override
+    public boolean handingOver() {
+        return holder != null && updating.getAsBoolean();
+    }
+
+    /**
+     * Every namespace's ruleset as {@code nft -a list ruleset} prints it, for the next version. The
+     * rulesets stay here: the old hook functions run them until the next version's replace them.
+     */
+    TableState export() {
+        List<NamespaceState> namespaces = new ArrayList<>();
+        Map<String, String> extra = new java.util.HashMap<>();
+        for (Map.Entry<NetNamespace, Ruleset> e : rulesets.entrySet()) {
+            int i = namespaces.size();
+            namespaces.add(new NamespaceState(e.getKey(), Map.of(), Map.of(), List.of(), List.of(), Map.of()));
+            extra.put(i + "/ruleset", String.join("\n", Nft.list(e.getValue(), true)));
+            StringBuilder next = new StringBuilder();
+            Nft.nextHandles(e.getValue()).forEach((k, v) -> next.append(k).append('=').append(v).append('\n'));
+            extra.put(i + "/next", next.toString());
+        }
+        StringBuilder hooks = new StringBuilder();
+        for (long key : new java.util.TreeSet<>(hookRegs.keySet())) {
+            hooks.append(hooks.isEmpty() ? "" : ",").append(NfHook.values()[(int) (key >>> 32)]).append(':').append((int) key);
+        }
+        extra.put("hooks", hooks.toString());
+        return new TableState(LAYER, stateVersion, namespaces, extra);
+    }
+
+    /**
+     * The previous version's rulesets, read back with their handles and counters; returns the hook
+     * functions it had (they must all be replaced). A layout this code cannot read is refused.
+     */
+    java.util.Set<Long> adopt(TableState st) {
+        java.util.Set<Long> hooks = new java.util.TreeSet<>();
+        if (st.version() != stateVersion || stateVersion != STATE_VERSION) {
+            holder.refuse(st, "this nftables reads state version " + STATE_VERSION + ", the deposit is version " + st.version());
+            return hooks;
+        }
+        String h = st.extra().getOrDefault("hooks", "");
+        for (String k : h.isEmpty() ? new String[0] : h.split(",")) {
+            int colon = k.indexOf(':');
+            hooks.add((long) NfHook.valueOf(k.substring(0, colon)).ordinal() << 32
+                    | (Integer.parseInt(k.substring(colon + 1)) & 0xffffffffL));
+        }
+        int lost = 0;
+        for (int i = 0; i < st.namespaces().size(); i++) {
+            NetNamespace ns = st.namespaces().get(i).namespace();
+            Map<String, Integer> next = new java.util.HashMap<>();
+            for (String l : st.extra().getOrDefault(i + "/next", "").split("\n")) {
+                int eq = l.lastIndexOf('=');
+                if (eq >= 0) {
+                    next.put(l.substring(0, eq), Integer.parseInt(l.substring(eq + 1)));
+                }
+            }
+            try {
+                Nft.restore(ruleset(ns), st.extra().getOrDefault(i + "/ruleset", ""), next);
+            } catch (CommandException e) {
+                lost++; // the namespace starts with an empty ruleset, as a failed nft -f leaves it
+                LOG.warn("nftables: the ruleset of a namespace could not be restored: {}", e.getMessage());
+            }
+        }
+        LOG.info("nftables: the rulesets of {} namespaces adopted, {} not restored (state version {})", st.namespaces().size(),
+                lost, st.version());
+        return hooks;
     }
 
     /** Registers a hook function for every hook and priority a filter base chain now has (not on the packet path). */
@@ -74,16 +223,21 @@ public final class NftCommand implements PernetOperations {
         if (context == null) {
             return;
         }
-        for (long key : rs.filterHooks()) {
+        register(rs.filterHooks());
+    }
+
+    /** A hook function at each {@code hook << 32 | priority} not registered yet. */
+    private synchronized void register(java.util.Set<Long> keys) {
+        if (context == null || deactivated) {
+            return;
+        }
+        for (long key : keys) {
             if (hookRegs.containsKey(key)) {
                 continue;
             }
             NfHook hook = NfHook.values()[(int) (key >>> 32)];
             int prio = (int) key;
-            NfHookFunction fn = (skb, h, ns, in, out) -> {
-                Ruleset r = rulesets.get(ns);
-                return r == null ? Verdict.ACCEPT : r.run(h, skb, in, out, prio);
-            };
+            NfHookFunction fn = new FilterHook(prio);
             Hashtable<String, Object> p = new Hashtable<>();
             p.put(NfHookFunction.HOOK, hook.name());
             p.put(NfHookFunction.PRIORITY, prio);
@@ -91,8 +245,19 @@ public final class NftCommand implements PernetOperations {
         }
     }
 
+    private boolean deactivated;
+
     @Deactivate
     void deactivate() {
+        if (handingOver()) {
+            TableState st = export();
+            // the old hook functions filter (and count) on until the next version's replace them: it takes the rulesets as they are then
+            holder.deposit(st, this::export);
+            LOG.info("nftables: the rulesets of {} namespaces handed over (state version {})", st.namespaces().size(), st.version());
+        }
+        synchronized (this) {
+            deactivated = true; // a command still running makes no new hook function
+        }
         regs.addAll(hookRegs.values());
         for (ServiceRegistration<?> r : regs) {
             try {
@@ -121,6 +286,9 @@ public final class NftCommand implements PernetOperations {
 
     @Override
     public void exit(NetNamespace ns) {
+        if (handingOver()) {
+            return; // the core calls this as the service goes, before deactivate exports the rulesets
+        }
         rulesets.remove(ns);
     }
 
@@ -138,6 +306,9 @@ public final class NftCommand implements PernetOperations {
     Ruleset ruleset(NetNamespace ns) {
         return rulesets.computeIfAbsent(ns, n -> {
             Ruleset r = new Ruleset();
+            if (core != null) {
+                r.clock = core::nanoTime; // limit counts by the instance's clock (virtual under test)
+            }
             r.rejecter = new Expr.Rejecter() {
                 @Override
                 public void reject(SkBuff skb, int code) {
@@ -215,14 +386,10 @@ public final class NftCommand implements PernetOperations {
         }
         if (file != null) {
             String content;
-            if (file.equals("-")) {
-                content = new String(System.in.readAllBytes(), StandardCharsets.UTF_8);
-            } else {
-                try {
-                    content = Files.readString(Path.of(file));
-                } catch (IOException e) {
-                    throw new CommandException("Error: Could not process rule: No such file or directory\n" + file, 1);
-                }
+            try {
+                content = NfRulesFile.read(file);
+            } catch (IOException e) {
+                throw new CommandException("Error: Could not process rule: No such file or directory\n" + file, 1);
             }
             return apply(ns, content, handles);
         }

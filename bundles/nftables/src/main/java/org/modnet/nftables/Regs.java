@@ -30,6 +30,8 @@ final class Regs {
     NetDevice in, out;
     NfHook hook;
     NfNat nat;
+    /** The instance's clock (nanoseconds), for limit. */
+    java.util.function.LongSupplier clock;
 
     /** In use by a packet on this thread; a packet sent from inside a rule (reject's answer) takes the next one. */
     private boolean busy;
@@ -53,7 +55,8 @@ final class Regs {
         return r;
     }
 
-    void set(SkBuff skb, NfHook hook, NetDevice in, NetDevice out, NfNat nat) {
+    void set(SkBuff skb, NfHook hook, NetDevice in, NetDevice out, NfNat nat, java.util.function.LongSupplier clock) {
+        this.clock = clock;
         this.skb = skb;
         this.hook = hook;
         this.in = in;

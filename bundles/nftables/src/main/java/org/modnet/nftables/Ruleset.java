@@ -29,6 +29,8 @@ final class Ruleset {
         int nextHandle = 1;
         final LinkedHashMap<String, Chain> chains = new LinkedHashMap<>();
         final LinkedHashMap<String, NSet> sets = new LinkedHashMap<>();
+        /** Named counters ({@code add counter T NAME}): nft lists them first. */
+        final LinkedHashMap<String, CounterObj> counters = new LinkedHashMap<>();
 
         Table(String family, String name) {
             this.family = family;
@@ -41,6 +43,7 @@ final class Ruleset {
             t.nextHandle = nextHandle;
             chains.forEach((k, c) -> t.chains.put(k, c.copy()));
             sets.forEach((k, s) -> t.sets.put(k, s.copy()));
+            t.counters.putAll(counters); // immutable but for the counter itself, which every version shares
             return t;
         }
     }
@@ -78,10 +81,23 @@ final class Ruleset {
     static final class NSet {
         final String name;
         int handle;
+        /** The key's type as nft lists it ({@code ipv4_addr . inet_service}), its parts, and a map's data. */
         String type;
+        List<Stmt.Type> key = List.of();
+        /** A map's data type as listed ({@code verdict}, {@code ipv4_addr}), null for a set. */
+        String dataType;
+        List<Stmt.Type> data = List.of();
         boolean interval;
-        /** Elements as inclusive unsigned ranges, in the order added. */
-        List<long[]> elems = new ArrayList<>();
+        /** Elements in nft's listing order. */
+        List<Elem> elems = new ArrayList<>();
+
+        boolean map() {
+            return dataType != null;
+        }
+
+        boolean vmap() {
+            return "verdict".equals(dataType);
+        }
 
         NSet(String name) {
             this.name = name;
@@ -91,10 +107,17 @@ final class Ruleset {
             NSet s = new NSet(name);
             s.handle = handle;
             s.type = type;
+            s.key = key;
+            s.dataType = dataType;
+            s.data = data;
             s.interval = interval;
             s.elems = new ArrayList<>(elems);
             return s;
         }
+    }
+
+    /** A named counter object (nft_counter as a stateful object): its counter is shared by every version of the model. */
+    record CounterObj(String name, int handle, Expr.Counter counter) {
     }
 
     /** A rule: its statements (immutable; counters inside them are shared between versions) and handle. */
@@ -136,6 +159,8 @@ final class Ruleset {
     private volatile Model model = new Model();
     private volatile Compiled compiled = new Compiled(new Expr[0][][], new Base[5][]);
     volatile Expr.Rejecter rejecter;
+    /** The instance's clock (the core's, virtual in tests), for limit. */
+    volatile java.util.function.LongSupplier clock = System::nanoTime;
     volatile Consumer<String> log = org.slf4j.LoggerFactory.getLogger("org.modnet.nftables.log")::warn;
 
     Ruleset() {
@@ -191,14 +216,15 @@ final class Ruleset {
             Map<String, Integer> names = byTable.get(ti++);
             Map<String, SetData> sets = new HashMap<>();
             for (NSet s : t.sets.values()) {
-                sets.put(s.name, setData(s.elems, s.interval));
+                sets.put(s.name, SetData.build(s.elems, s.interval, s.key.size(), s.vmap() ? 0 : s.data.size(), s.vmap() ? names : null));
             }
+            Stmt.Ctx ctx = new Stmt.Ctx(names, sets, rejecter, log);
             for (Chain c : t.chains.values()) {
                 Expr[][] rules = new Expr[c.rules.size()][];
                 for (int i = 0; i < rules.length; i++) {
                     List<Expr> e = new ArrayList<>();
                     for (Stmt s : c.rules.get(i).stmts()) {
-                        s.compile(e, names, sets, rejecter, log);
+                        s.compile(e, ctx);
                     }
                     rules[i] = e.toArray(new Expr[0]);
                 }
@@ -216,17 +242,6 @@ final class Ruleset {
             hk[i] = l.toArray(new Base[0]);
         }
         return new Compiled(chains, hk);
-    }
-
-    static SetData setData(List<long[]> elems, boolean interval) {
-        if (interval) {
-            return SetData.intervals(elems.toArray(new long[0][]));
-        }
-        int[] keys = new int[elems.size()];
-        for (int i = 0; i < keys.length; i++) {
-            keys[i] = (int) elems.get(i)[0];
-        }
-        return SetData.exact(keys);
     }
 
     // ------------------------------------------------------------------ packet path
@@ -263,7 +278,7 @@ final class Ruleset {
             return Verdict.ACCEPT;
         }
         Regs r = Regs.acquire();
-        r.set(skb, hook, in, out, nat);
+        r.set(skb, hook, in, out, nat, clock);
         try {
             for (Base b : bases) {
                 if (b.nat() != natType || onePrio && b.prio() != prio) {

@@ -11,9 +11,72 @@ import java.util.function.Consumer;
 interface Stmt {
     String print();
 
-    void compile(List<Expr> out, Map<String, Integer> chains, Map<String, SetData> sets, Expr.Rejecter rejecter,
-            Consumer<String> log);
+    void compile(List<Expr> out, Ctx ctx);
 
+    /** The named set or map this statement looks up, or null. */
+    default String setName() {
+        return null;
+    }
+
+    /** The chains this statement may jump or go to (its verdict, its verdict map's elements). */
+    default List<String> targets(Ruleset.Table t) {
+        return List.of();
+    }
+
+    /** What compiling a rule needs from its table: chain indexes, the named sets compiled, and the instance's services. */
+    record Ctx(Map<String, Integer> chains, Map<String, SetData> sets, Expr.Rejecter rejecter, Consumer<String> log) {
+    }
+
+    /** The loads of {@code fields} into registers 1.. (a concatenation: one register per part), their protocol checks first. */
+    static void load(List<Field> fields, List<Expr> out) {
+        for (Field f : fields) {
+            if (f.needs >= 0) {
+                out.add(new Expr.MetaL4proto(1));
+                out.add(new Expr.Cmp(1, f.needs, false));
+            }
+        }
+        for (int i = 0; i < fields.size(); i++) {
+            Field f = fields.get(i);
+            int reg = 1 + i;
+            switch (f) {
+                case META_L4PROTO -> out.add(new Expr.MetaL4proto(reg));
+                case CT_STATE -> out.add(new Expr.CtState(reg));
+                case META_MARK -> out.add(new Expr.MetaMark(reg));
+                case CT_MARK -> out.add(new Expr.CtMark(reg));
+                default -> out.add(new Expr.Payload(f.transport, f.off, f.len, reg));
+            }
+        }
+    }
+
+    static String words(List<Field> fields) {
+        StringBuilder b = new StringBuilder();
+        for (Field f : fields) {
+            b.append(b.isEmpty() ? "" : " . ").append(f.words);
+        }
+        return b.toString();
+    }
+
+    static List<Type> types(List<Field> fields) {
+        return fields.stream().map(f -> f.type).toList();
+    }
+
+    /** An anonymous set or map as nft lists it in a rule: {@code { a, b }} on one line. */
+    static String anonymous(List<Elem> elems, List<Type> key, List<Type> data) {
+        StringBuilder b = new StringBuilder("{ ");
+        for (int i = 0; i < elems.size(); i++) {
+            b.append(i > 0 ? ", " : "").append(elems.get(i).print(key, data));
+        }
+        return b.append(" }").toString();
+    }
+
+    static boolean interval(List<Elem> elems) {
+        for (Elem e : elems) {
+            if (e.range()) {
+                return true;
+            }
+        }
+        return false;
+    }
     /** A header field or key nft names ({@code ip saddr}, {@code tcp dport}, {@code ct state}). */
     enum Field {
         IP_SADDR("ip saddr", false, 12, 4, Type.ADDR, -1),
@@ -25,7 +88,9 @@ interface Stmt {
         UDP_DPORT("udp dport", true, 2, 2, Type.PORT, 17),
         ICMP_TYPE("icmp type", true, 0, 1, Type.ICMP, 1),
         META_L4PROTO("meta l4proto", false, 0, 0, Type.PROTO, -1),
-        CT_STATE("ct state", false, 0, 0, Type.CTSTATE, -1);
+        CT_STATE("ct state", false, 0, 0, Type.CTSTATE, -1),
+        META_MARK("meta mark", false, 0, 0, Type.MARK, -1),
+        CT_MARK("ct mark", false, 0, 0, Type.MARK, -1);
 
         final String words;
         final boolean transport;
@@ -45,7 +110,7 @@ interface Stmt {
     }
 
     enum Type {
-        ADDR, PORT, PROTO, ICMP, CTSTATE
+        ADDR, PORT, PROTO, ICMP, CTSTATE, MARK
     }
 
     /** How the right-hand side was written. */
@@ -54,7 +119,7 @@ interface Stmt {
     }
 
     /** {@code FIELD [!=] RHS}. For PREFIX {@code b} is the length; for RANGE {@code a-b}; SET holds {@code elems}. */
-    record Match(Field field, boolean neq, Rhs rhs, long a, long b, long[][] elems, String setName) implements Stmt {
+    record Match(Field field, boolean neq, Rhs rhs, long a, long b, List<Elem> elems, String setName) implements Stmt {
         @Override
         public String print() {
             StringBuilder s = new StringBuilder(field.words).append(' ');
@@ -67,33 +132,15 @@ interface Stmt {
                 case RANGE -> s.append(Values.print(field.type, a)).append('-').append(Values.print(field.type, b));
                 case NAMED -> s.append('@').append(setName);
                 case FLAGS -> s.append(Values.ctStates(a, ","));
-                case SET -> {
-                    s.append("{ ");
-                    for (int i = 0; i < elems.length; i++) {
-                        s.append(i > 0 ? ", " : "").append(Values.print(field.type, elems[i][0]));
-                        if (elems[i][1] != elems[i][0]) {
-                            s.append(Values.printRange(field.type, elems[i]));
-                        }
-                    }
-                    s.append(" }");
-                }
+                case SET -> s.append(anonymous(elems, List.of(field.type), null));
                 default -> { }
             }
             return s.toString();
         }
 
         @Override
-        public void compile(List<Expr> out, Map<String, Integer> chains, Map<String, SetData> sets, Expr.Rejecter rejecter,
-                Consumer<String> log) {
-            if (field.needs >= 0) {
-                out.add(new Expr.MetaL4proto(1));
-                out.add(new Expr.Cmp(1, field.needs, false));
-            }
-            switch (field) {
-                case META_L4PROTO -> out.add(new Expr.MetaL4proto(1));
-                case CT_STATE -> out.add(new Expr.CtState(1));
-                default -> out.add(new Expr.Payload(field.transport, field.off, field.len, 1));
-            }
+        public void compile(List<Expr> out, Ctx ctx) {
+            load(List.of(field), out);
             switch (rhs) {
                 case VALUE -> out.add(new Expr.Cmp(1, (int) a, neq));
                 case PREFIX -> {
@@ -106,14 +153,8 @@ interface Stmt {
                     out.add(new Expr.Bitwise(1, 1, (int) a, 0));
                     out.add(new Expr.Cmp(1, 0, !neq));
                 }
-                case SET -> {
-                    boolean interval = false;
-                    for (long[] e : elems) {
-                        interval |= e[0] != e[1];
-                    }
-                    out.add(new Expr.Lookup(1, Ruleset.setData(List.of(elems), interval), neq));
-                }
-                case NAMED -> out.add(new Expr.Lookup(1, sets.get(setName), neq));
+                case SET -> out.add(new Expr.Lookup(1, SetData.build(elems, interval(elems), 1, 0, null), neq));
+                case NAMED -> out.add(new Expr.Lookup(1, ctx.sets().get(setName), neq));
                 default -> { }
             }
         }
@@ -127,8 +168,7 @@ interface Stmt {
         }
 
         @Override
-        public void compile(List<Expr> out, Map<String, Integer> chains, Map<String, SetData> sets, Expr.Rejecter rejecter,
-                Consumer<String> log) {
+        public void compile(List<Expr> out, Ctx ctx) {
             out.add(new Expr.MetaIfname(key.startsWith("o"), name, neq));
         }
     }
@@ -141,8 +181,20 @@ interface Stmt {
         }
 
         @Override
-        public void compile(List<Expr> out, Map<String, Integer> chains, Map<String, SetData> sets, Expr.Rejecter rejecter,
-                Consumer<String> log) {
+        public void compile(List<Expr> out, Ctx ctx) {
+            out.add(c);
+        }
+    }
+
+    /** {@code counter name "NAME"}: the named counter object, whose counter is looked up when the rule is read. */
+    record NamedCounter(String name, Expr.Counter c) implements Stmt {
+        @Override
+        public String print() {
+            return "counter name \"" + name + "\"";
+        }
+
+        @Override
+        public void compile(List<Expr> out, Ctx ctx) {
             out.add(c);
         }
     }
@@ -154,9 +206,8 @@ interface Stmt {
         }
 
         @Override
-        public void compile(List<Expr> out, Map<String, Integer> chains, Map<String, SetData> sets, Expr.Rejecter rejecter,
-                Consumer<String> log) {
-            out.add(new Expr.Log(prefix, log));
+        public void compile(List<Expr> out, Ctx ctx) {
+            out.add(new Expr.Log(prefix, ctx.log()));
         }
     }
 
@@ -167,17 +218,24 @@ interface Stmt {
             return chain == null ? word : word + " " + chain;
         }
 
-        @Override
-        public void compile(List<Expr> out, Map<String, Integer> chains, Map<String, SetData> sets, Expr.Rejecter rejecter,
-                Consumer<String> log) {
-            int code = switch (word) {
+        int code() {
+            return switch (word) {
                 case "accept" -> Regs.ACCEPT;
                 case "drop" -> Regs.DROP;
                 case "return" -> Regs.RETURN;
                 case "jump" -> Regs.JUMP;
                 default -> Regs.GOTO;
             };
-            out.add(new Expr.Immediate(code, chain == null ? -1 : chains.get(chain)));
+        }
+
+        @Override
+        public List<String> targets(Ruleset.Table t) {
+            return chain == null ? List.of() : List.of(chain);
+        }
+
+        @Override
+        public void compile(List<Expr> out, Ctx ctx) {
+            out.add(new Expr.Immediate(code(), chain == null ? -1 : ctx.chains().get(chain)));
         }
     }
 
@@ -189,9 +247,8 @@ interface Stmt {
         }
 
         @Override
-        public void compile(List<Expr> out, Map<String, Integer> chains, Map<String, SetData> sets, Expr.Rejecter rejecter,
-                Consumer<String> log) {
-            out.add(new Expr.Reject(code, tcpReset, rejecter));
+        public void compile(List<Expr> out, Ctx ctx) {
+            out.add(new Expr.Reject(code, tcpReset, ctx.rejecter()));
         }
     }
 
@@ -206,9 +263,137 @@ interface Stmt {
         }
 
         @Override
-        public void compile(List<Expr> out, Map<String, Integer> chains, Map<String, SetData> sets, Expr.Rejecter rejecter,
-                Consumer<String> log) {
+        public void compile(List<Expr> out, Ctx ctx) {
             out.add(new Expr.Nat(kind, addr, port));
+        }
+    }
+
+    /** {@code KEY . KEY [!=] { ... }} or {@code @set}: a concatenation looked up in a set. */
+    record Concat(List<Field> fields, boolean neq, List<Elem> elems, String setName) implements Stmt {
+        @Override
+        public String print() {
+            return words(fields) + (neq ? " != " : " ") + (setName != null ? "@" + setName : anonymous(elems, types(fields), null));
+        }
+
+        @Override
+        public void compile(List<Expr> out, Ctx ctx) {
+            load(fields, out);
+            SetData d = setName != null ? ctx.sets().get(setName) : SetData.build(elems, false, fields.size(), 0, null);
+            out.add(new Expr.Lookup(1, d, neq));
+        }
+    }
+
+    /** {@code KEY vmap { k : VERDICT, ... }} or {@code vmap @map}. */
+    record Vmap(List<Field> fields, List<Elem> elems, String setName) implements Stmt {
+        @Override
+        public String print() {
+            return words(fields) + " vmap " + (setName != null ? "@" + setName : anonymous(elems, types(fields), null));
+        }
+
+        @Override
+        public List<String> targets(Ruleset.Table t) {
+            List<Elem> l = elems;
+            if (setName != null) {
+                Ruleset.NSet s = t.sets.get(setName);
+                l = s == null ? List.of() : s.elems;
+            }
+            return l.stream().filter(e -> e.verdict() != null && e.verdict().chain() != null).map(e -> e.verdict().chain()).toList();
+        }
+
+        @Override
+        public void compile(List<Expr> out, Ctx ctx) {
+            load(fields, out);
+            SetData d = setName != null ? ctx.sets().get(setName)
+                    : SetData.build(elems, interval(elems), fields.size(), 0, ctx.chains());
+            out.add(new Expr.Vmap(1, d));
+        }
+    }
+
+    /** {@code KEY map { k : v, ... }} or {@code KEY map @map}: a value looked up, into register 1 (nat's address, a mark). */
+    record MapSrc(List<Field> fields, List<Elem> elems, String setName, List<Type> data) {
+        String print() {
+            return words(fields) + " map " + (setName != null ? "@" + setName : anonymous(elems, types(fields), data));
+        }
+
+        void compile(List<Expr> out, Ctx ctx) {
+            load(fields, out);
+            SetData d = setName != null ? ctx.sets().get(setName)
+                    : SetData.build(elems, interval(elems), fields.size(), data.size(), null);
+            out.add(new Expr.MapLookup(1, 1, d));
+        }
+    }
+
+    /** {@code dnat to KEY map { ... }}, {@code snat to KEY map @m}. */
+    record NatMap(int kind, MapSrc src) implements Stmt {
+        @Override
+        public String print() {
+            return (kind == Expr.Nat.SNAT ? "snat to " : "dnat to ") + src.print();
+        }
+
+        @Override
+        public String setName() {
+            return src.setName();
+        }
+
+        @Override
+        public void compile(List<Expr> out, Ctx ctx) {
+            src.compile(out, ctx);
+            out.add(new Expr.Nat(kind, 0, 0, 1));
+        }
+    }
+
+    /** {@code meta mark set V}, {@code ct mark set V}: V a value, the other mark, or a map's data. */
+    record SetMark(boolean ct, long value, Field from, MapSrc map) implements Stmt {
+        @Override
+        public String print() {
+            String v = map != null ? map.print() : from != null ? from.words : Values.print(Type.MARK, value);
+            return (ct ? "ct" : "meta") + " mark set " + v;
+        }
+
+        @Override
+        public String setName() {
+            return map == null ? null : map.setName();
+        }
+
+        @Override
+        public void compile(List<Expr> out, Ctx ctx) {
+            if (map != null) {
+                map.compile(out, ctx);
+            } else if (from != null) {
+                load(List.of(from), out);
+            } else {
+                out.add(new Expr.Data(1, (int) value));
+            }
+            out.add(new Expr.SetMark(ct, 1));
+        }
+    }
+
+    /** {@code limit rate [over] N/UNIT [burst B packets]}; its bucket is made with the rule and so carries over every recompile. */
+    record Limit(long rate, String unit, int burst, boolean over, Expr.Limit bucket) implements Stmt {
+        static long unitNanos(String unit) {
+            return switch (unit) {
+                case "second" -> 1_000_000_000L;
+                case "minute" -> 60_000_000_000L;
+                case "hour" -> 3_600_000_000_000L;
+                case "day" -> 86_400_000_000_000L;
+                case "week" -> 604_800_000_000_000L;
+                default -> -1;
+            };
+        }
+
+        static Limit of(long rate, String unit, int burst, boolean over) {
+            return new Limit(rate, unit, burst, over, new Expr.Limit(unitNanos(unit) / rate, burst, over));
+        }
+
+        @Override
+        public String print() {
+            // nft leaves out the default burst of 5 packets
+            return "limit rate " + (over ? "over " : "") + rate + "/" + unit + (burst != 5 ? " burst " + burst + " packets" : "");
+        }
+
+        @Override
+        public void compile(List<Expr> out, Ctx ctx) {
+            out.add(bucket);
         }
     }
 }

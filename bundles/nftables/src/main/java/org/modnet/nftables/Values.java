@@ -22,6 +22,7 @@ final class Values {
             case PROTO -> v == 6 ? "tcp" : v == 17 ? "udp" : v == 1 ? "icmp" : Long.toString(v);
             case ICMP -> v < ICMP.size() && !ICMP.get((int) v).isEmpty() ? ICMP.get((int) v) : Long.toString(v);
             case CTSTATE -> ctStates(v, ",");
+            case MARK -> String.format("0x%08x", v);
             default -> Long.toString(v);
         };
     }
@@ -36,7 +37,7 @@ final class Values {
         return b.toString();
     }
 
-    /** A value of type {@code t} in nft's words, or -1 when it is not one. */
+    /** A value of type {@code t} in nft's words, or -1 when it is not one (-2: a number beyond the type's range). */
     static long parse(Stmt.Type t, String w) {
         String s = w.toLowerCase(Locale.ROOT);
         switch (t) {
@@ -76,6 +77,14 @@ final class Values {
                 int i = ICMP.indexOf(s);
                 return i >= 0 && !s.isEmpty() ? i : s.matches("[0-9]{1,3}") && Integer.parseInt(s) < 256 ? Integer.parseInt(s) : -1;
             }
+            case MARK -> {
+                try {
+                    long v = s.startsWith("0x") ? Long.parseLong(s.substring(2), 16) : Long.parseLong(s);
+                    return v >= 0 && v <= 0xffffffffL ? v : -2;
+                } catch (NumberFormatException e) {
+                    return -1;
+                }
+            }
             case CTSTATE -> {
                 for (int i = 0; i < CT_NAMES.length; i++) {
                     if (CT_NAMES[i].equals(s)) {
@@ -88,6 +97,63 @@ final class Values {
                 return -1;
             }
         }
+    }
+
+    /** A set or map type's name as nft writes it, or null for one modnet does not know. */
+    static Stmt.Type typeOf(String name) {
+        return switch (name) {
+            case "ipv4_addr" -> Stmt.Type.ADDR;
+            case "inet_service" -> Stmt.Type.PORT;
+            case "inet_proto" -> Stmt.Type.PROTO;
+            case "mark" -> Stmt.Type.MARK;
+            default -> null;
+        };
+    }
+
+    static String typeName(Stmt.Type t) {
+        return switch (t) {
+            case ADDR -> "ipv4_addr";
+            case PORT -> "inet_service";
+            case PROTO -> "inet_proto";
+            case MARK -> "mark";
+            case ICMP -> "icmp_type";
+            default -> "ct_state";
+        };
+    }
+
+    /** nft's description of a type in a datatype mismatch. */
+    static String describe(java.util.List<Stmt.Type> key) {
+        if (key.size() > 1) {
+            StringBuilder b = new StringBuilder("concatenation of (");
+            for (int i = 0; i < key.size(); i++) {
+                b.append(i > 0 ? ", " : "").append(describe(java.util.List.of(key.get(i))));
+            }
+            return b.append(")").toString();
+        }
+        return switch (key.get(0)) {
+            case ADDR -> "IPv4 address";
+            case PORT -> "internet network service";
+            case PROTO -> "Internet protocol";
+            case MARK -> "packet mark";
+            case ICMP -> "ICMP type";
+            default -> "conntrack state";
+        };
+    }
+
+    /**
+     * nft's separator after the {@code count}th element of a named set of key type {@code key}
+     * (calculate_delim): a new line after every 2 addresses, every 5 ports or marks, every element of a
+     * concatenation.
+     */
+    static boolean breakAfter(java.util.List<Stmt.Type> key, int count) {
+        if (key.size() > 1) {
+            return true;
+        }
+        return switch (key.get(0)) {
+            case PORT, PROTO, MARK -> count % 5 == 0;
+            case ADDR, CTSTATE -> count % 2 == 0;
+            default -> true;
+        };
     }
 
     /** An interval element: a prefix where it is one ({@code /24}), else {@code -END}. */

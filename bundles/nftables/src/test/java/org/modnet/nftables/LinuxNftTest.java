@@ -107,4 +107,80 @@ class LinuxNftTest {
             Files.deleteIfExists(file);
         }
     }
+
+    /** Maps, verdict maps, concatenations, limits and marks, as {@code nft list} prints them. */
+    static final String MAPS = """
+            add table ip t
+            add chain ip t c
+            add map ip t m { type ipv4_addr : ipv4_addr; }
+            add element ip t m { 10.0.0.2 : 192.168.0.2, 10.0.0.1 : 192.168.0.1 }
+            add map ip t vm { type inet_service : verdict; }
+            add element ip t vm { 22 : accept, 80 : drop, 8080 : jump c }
+            add set ip t cc { type ipv4_addr . inet_service; }
+            add element ip t cc { 10.0.0.2 . 80, 10.0.0.1 . 22, 10.0.0.1 . 21 }
+            add map ip t cm { type ipv4_addr . inet_service : verdict; elements = { 1.1.1.1 . 1 : accept, 1.1.1.2 . 2 : drop } }
+            add set ip t a5 { type ipv4_addr; elements = { 10.0.0.1, 10.0.0.2, 10.0.0.3, 10.0.0.4, 10.0.0.5 } }
+            add set ip t p12 { type inet_service; elements = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 } }
+            add map ip t r { type ipv4_addr : verdict; flags interval; elements = { 10.0.0.0/8 : accept, 192.168.1.1-192.168.1.9 : jump c } }
+            add map ip t p7 { type inet_service : verdict; elements = { 1 : accept, 2 : accept, 3 : accept, 4 : accept, 5 : accept, 6 : drop, 7 : drop } }
+            add map ip t mk { type ipv4_addr : mark; elements = { 1.1.1.1 : 0x5 } }
+            add set ip t mm { type mark; elements = { 1, 0x10 } }
+            add chain ip t in { type filter hook input priority 0; }
+            add chain ip t pre { type nat hook prerouting priority dstnat; }
+            add rule ip t in tcp dport vmap { 80 : drop, 22 : accept }
+            add rule ip t in tcp dport vmap @vm
+            add rule ip t in ip saddr vmap { 10.0.0.1 : accept, 192.168.0.0/16 : drop }
+            add rule ip t in ip saddr . tcp dport @cc accept
+            add rule ip t in ip saddr . tcp dport { 10.0.0.3 . 443, 10.0.0.1 . 22 } accept
+            add rule ip t in ip saddr . tcp dport vmap { 10.0.0.1 . 22 : accept }
+            add rule ip t in ip saddr vmap @r
+            add rule ip t in limit rate 10/second accept
+            add rule ip t in limit rate 10/second burst 20 packets accept
+            add rule ip t in limit rate over 100/minute drop
+            add rule ip t in limit rate 5/hour burst 5 packets counter
+            add rule ip t in limit rate 1/day
+            add rule ip t in meta mark set 0x1
+            add rule ip t in meta mark 0x1 accept
+            add rule ip t in meta mark set 42
+            add rule ip t in mark 5 accept
+            add rule ip t in ct mark set 0x10
+            add rule ip t in ct mark 0x10 accept
+            add rule ip t in ct mark set meta mark
+            add rule ip t in meta mark set ct mark
+            add rule ip t in meta mark != 3 drop
+            add rule ip t in meta mark { 1, 2 } accept
+            add rule ip t in meta mark set ip saddr map @mk
+            add rule ip t pre dnat to ip daddr map { 10.0.0.1 : 192.168.0.1 }
+            add rule ip t pre dnat to ip daddr map @m
+            add rule ip t pre dnat to tcp dport map { 443 : 10.0.0.6, 80 : 10.0.0.5 }
+            add rule ip t pre ip saddr @m accept
+            add counter ip t cnt
+            add counter ip t c2 { packets 5 bytes 10 }
+            add rule ip t in counter name "cnt" accept
+            add rule ip t in ip saddr 10.0.0.1 counter name c2
+            """;
+
+    @Test
+    void mapsConcatenationsLimitsAndMarksListAsLinuxs() throws Exception {
+        Path file = Files.createTempFile("modnet-nft", ".nft");
+        try {
+            Files.writeString(file, MAPS);
+            linux("-f", file.toString());
+            Ruleset rs = new Ruleset();
+            Nft.run(rs, MAPS, false);
+            assertEquals(linux("list", "ruleset"), ours(rs, "list ruleset", false), "nft list ruleset");
+            assertEquals(linux("-a", "list", "ruleset"), ours(rs, "list ruleset", true), "nft -a list ruleset");
+            assertEquals(linux("list", "map", "ip", "t", "vm"), ours(rs, "list map ip t vm", false));
+            assertEquals(linux("list", "set", "ip", "t", "cc"), ours(rs, "list set ip t cc", false));
+            assertEquals(linux("list", "counter", "ip", "t", "c2"), ours(rs, "list counter ip t c2", false));
+            Files.writeString(file, linux("list", "ruleset"));
+            linux("flush", "ruleset");
+            linux("-f", file.toString());
+            Nft.run(rs, "flush ruleset", false);
+            Nft.run(rs, Files.readString(file), false);
+            assertEquals(linux("list", "ruleset"), ours(rs, "list ruleset", false), "after nft list ruleset | nft -f -");
+        } finally {
+            Files.deleteIfExists(file);
+        }
+    }
 }

@@ -394,7 +394,9 @@ class NftTest {
         assertEquals(Verdict.DROP, in(packet(1, "10.0.0.1", "10.0.0.2", 8, 0)));
         assertEquals(List.of(13, -1, 3), codes);
         assertEquals(1, lines.size());
-        assertTrue(lines.get(0).startsWith("seven: IN=eth0 OUT= SRC=10.0.0.1 DST=10.0.0.2 LEN=38"), lines.get(0));
+        // the same line iptables' LOG writes (api.netfilter's NfLogLine); the test packet's UDP length is 0
+        assertEquals("seven: IN=eth0 OUT= SRC=10.0.0.1 DST=10.0.0.2 LEN=38 TOS=0x00 PREC=0x00 TTL=64 ID=0 PROTO=UDP SPT=1 DPT=7 LEN=0",
+                lines.get(0));
     }
 
     @Test
@@ -457,5 +459,277 @@ class NftTest {
                 .getMessage().startsWith("Error: Could not resolve service"));
         assertTrue(assertThrows(CommandException.class, () -> nft("add rule ip t c ip saddr @none drop")).getMessage()
                 .startsWith("Error: Could not process rule: No such file or directory"));
+    }
+
+    // ------------------------------------------------------------------ maps, concatenations, limit, marks
+
+    @Test
+    void verdictMapsPickTheVerdictByKeyAndAMissGoesOnToTheNextRule() {
+        nft("""
+                add table ip t
+                add chain ip t input { type filter hook input priority 0; policy drop; }
+                add chain ip t web
+                add map ip t ports { type inet_service : verdict; elements = { 22 : accept, 80 : jump web } }
+                add rule ip t input tcp dport vmap @ports
+                add rule ip t input udp dport vmap { 53 : accept, 1000-2000 : drop }
+                add rule ip t input udp dport 1500 accept
+                add rule ip t input udp dport 9 accept
+                add rule ip t web ip saddr 10.0.0.1 accept
+                """);
+        assertEquals(Verdict.ACCEPT, in(packet(6, "10.0.0.9", "10.0.0.2", 1, 22)));
+        assertEquals(Verdict.ACCEPT, in(packet(6, "10.0.0.1", "10.0.0.2", 1, 80)));
+        assertEquals(Verdict.DROP, in(packet(6, "10.0.0.9", "10.0.0.2", 1, 80)), "web returns to input, then its policy");
+        assertEquals(Verdict.DROP, in(packet(6, "10.0.0.9", "10.0.0.2", 1, 443)));
+        assertEquals(Verdict.ACCEPT, in(packet(17, "10.0.0.9", "10.0.0.2", 1, 53)));
+        assertEquals(Verdict.DROP, in(packet(17, "10.0.0.9", "10.0.0.2", 1, 1500)), "the vmap decides before the next rule");
+        assertEquals(Verdict.ACCEPT, in(packet(17, "10.0.0.9", "10.0.0.2", 1, 9)), "no element: the next rule");
+        nft("add element ip t ports { 443 : accept }");
+        assertEquals(Verdict.ACCEPT, in(packet(6, "10.0.0.9", "10.0.0.2", 1, 443)));
+        nft("delete element ip t ports { 22 }");
+        assertEquals(Verdict.DROP, in(packet(6, "10.0.0.9", "10.0.0.2", 1, 22)));
+        assertEquals("\t\telements = { 80 : jump web, 443 : accept }", nft("list map ip t ports").get(3));
+    }
+
+    @Test
+    void concatenationsMatchAddressAndPortTogether() {
+        nft("""
+                add table ip t
+                add chain ip t input { type filter hook input priority 0; policy drop; }
+                add set ip t allowed { type ipv4_addr . inet_service; elements = { 10.0.0.1 . 22, 10.0.0.2 . 80 } }
+                add rule ip t input ip saddr . tcp dport @allowed accept
+                add rule ip t input ip saddr . udp dport { 10.0.0.3 . 53 } accept
+                add rule ip t input ip daddr . tcp dport vmap { 10.0.0.9 . 25 : accept }
+                """);
+        assertEquals(Verdict.ACCEPT, in(packet(6, "10.0.0.1", "10.0.0.2", 1, 22)));
+        assertEquals(Verdict.DROP, in(packet(6, "10.0.0.1", "10.0.0.2", 1, 80)), "the address of one element, the port of another");
+        assertEquals(Verdict.ACCEPT, in(packet(6, "10.0.0.2", "10.0.0.2", 1, 80)));
+        assertEquals(Verdict.DROP, in(packet(17, "10.0.0.1", "10.0.0.2", 1, 22)), "tcp dport needs tcp");
+        assertEquals(Verdict.ACCEPT, in(packet(17, "10.0.0.3", "10.0.0.2", 1, 53)));
+        assertEquals(Verdict.ACCEPT, in(packet(6, "10.0.0.5", "10.0.0.9", 1, 25)));
+        assertEquals(Verdict.DROP, in(packet(6, "10.0.0.5", "10.0.0.8", 1, 25)));
+    }
+
+    @Test
+    void dnatToAMapsAddressBindsThroughTheNatCore() {
+        List<String> calls = new ArrayList<>();
+        org.modnet.api.netfilter.NfNat nat = (org.modnet.api.netfilter.NfNat) Proxy.newProxyInstance(
+                NftTest.class.getClassLoader(), new Class<?>[] { org.modnet.api.netfilter.NfNat.class }, (p, m, a) -> {
+                    calls.add(a[1] + " " + LogLine.addr((Integer) a[2]));
+                    return Verdict.ACCEPT;
+                });
+        nft("""
+                add table ip nat
+                add chain ip nat pre { type nat hook prerouting priority dstnat; }
+                add map ip nat fwd { type inet_service : ipv4_addr; elements = { 80 : 10.0.0.5, 443 : 10.0.0.6 } }
+                add rule ip nat pre tcp dport map @fwd dnat to 10.0.0.9
+                """.replace("tcp dport map @fwd dnat to 10.0.0.9", "dnat to tcp dport map @fwd"));
+        assertEquals(Verdict.ACCEPT, rs.run(NfHook.PRE_ROUTING, packet(6, "8.8.8.8", "1.2.3.4", 1, 443), eth0, null, true, nat));
+        assertEquals(Verdict.ACCEPT, rs.run(NfHook.PRE_ROUTING, packet(6, "8.8.8.8", "1.2.3.4", 1, 22), eth0, null, true, nat));
+        assertEquals(List.of("PRE_ROUTING 10.0.0.6"), calls, "no element, no binding");
+    }
+
+    @Test
+    void limitLetsTheBurstThroughThenOnePacketPerInterval() {
+        long[] now = { 5_000_000_000L };
+        rs.clock = () -> now[0];
+        nft("""
+                add table ip t
+                add chain ip t input { type filter hook input priority 0; policy drop; }
+                add rule ip t input udp dport 1 limit rate 10/second burst 3 packets accept
+                add rule ip t input udp dport 2 limit rate over 10/second drop
+                add rule ip t input udp dport 2 accept
+                """);
+        SkBuff one = packet(17, "10.0.0.1", "10.0.0.2", 9, 1);
+        int passed = 0;
+        for (int i = 0; i < 10; i++) {
+            passed += in(one) == Verdict.ACCEPT ? 1 : 0;
+        }
+        assertEquals(3, passed, "the burst");
+        now[0] += 100_000_000L; // a tenth of a second: one more token
+        assertEquals(Verdict.ACCEPT, in(one));
+        assertEquals(Verdict.DROP, in(one));
+        now[0] += 10_000_000_000L; // the bucket fills to its burst, no more
+        passed = 0;
+        for (int i = 0; i < 10; i++) {
+            passed += in(one) == Verdict.ACCEPT ? 1 : 0;
+        }
+        assertEquals(3, passed);
+        SkBuff two = packet(17, "10.0.0.1", "10.0.0.2", 9, 2);
+        int dropped = 0;
+        for (int i = 0; i < 10; i++) {
+            dropped += in(two) == Verdict.DROP ? 1 : 0;
+        }
+        assertEquals(5, dropped, "over matches what exceeds the default burst of 5");
+        nft("add rule ip t input udp dport 3 accept"); // a recompile keeps the buckets as they are
+        assertEquals(Verdict.DROP, in(one));
+    }
+
+    /** A tracked connection's mark, as conntrack's entries offer it. */
+    private static final class Conn implements org.modnet.api.netfilter.NfConnMark {
+        int mark;
+
+        @Override
+        public int mark() {
+            return mark;
+        }
+
+        @Override
+        public void mark(int m) {
+            mark = m;
+        }
+    }
+
+    @Test
+    void metaAndCtMarksAreSetAndMatched() {
+        nft("""
+                add table ip t
+                add chain ip t input { type filter hook input priority 0; policy drop; }
+                add map ip t marks { type ipv4_addr : mark; elements = { 10.0.0.7 : 0x7 } }
+                add rule ip t input ct mark 0x2a accept
+                add rule ip t input udp dport 1 meta mark set 0x2a
+                add rule ip t input udp dport 1 ct mark set meta mark
+                add rule ip t input udp dport 2 meta mark set ip saddr map @marks
+                add rule ip t input meta mark 0x7 accept
+                add rule ip t input mark 0x2a accept
+                """);
+        SkBuff one = packet(17, "10.0.0.1", "10.0.0.2", 9, 1);
+        Conn ct = new Conn();
+        one.nfct(ct, SkBuff.IP_CT_NEW);
+        assertEquals(Verdict.ACCEPT, in(one));
+        assertEquals(42, one.mark());
+        assertEquals(42, ct.mark, "ct mark set meta mark");
+        SkBuff again = packet(17, "10.0.0.1", "10.0.0.2", 9, 5);
+        again.nfct(ct, SkBuff.IP_CT_ESTABLISHED);
+        assertEquals(Verdict.ACCEPT, in(again), "the connection's mark");
+        assertEquals(Verdict.DROP, in(packet(17, "10.0.0.1", "10.0.0.2", 9, 5)), "untracked: no ct mark to match");
+        SkBuff seven = packet(17, "10.0.0.7", "10.0.0.2", 9, 2);
+        assertEquals(Verdict.ACCEPT, in(seven));
+        assertEquals(7, seven.mark());
+        assertEquals(Verdict.DROP, in(packet(17, "10.0.0.8", "10.0.0.2", 9, 2)), "no element: no mark");
+    }
+
+    private String error(String cmd) {
+        return assertThrows(CommandException.class, () -> nft(cmd)).getMessage();
+    }
+
+    @Test
+    void mapErrorsAreNftsWordsWithItsMarks() {
+        nft("""
+                add table ip t
+                add chain ip t c
+                add chain ip t in { type filter hook input priority 0; }
+                add map ip t m { type ipv4_addr : ipv4_addr; elements = { 10.0.0.1 : 192.168.0.1 } }
+                add map ip t vm { type inet_service : verdict; elements = { 22 : accept } }
+                add set ip t cc { type ipv4_addr . inet_service; }
+                add rule ip t in tcp dport vmap @vm
+                """);
+        List<String> before = nft("list ruleset");
+        assertEquals("Error: Could not process rule: No such file or directory\n"
+                + "add element ip t vm { 9 : jump nope }\n"
+                + "                      ^", error("add element ip t vm { 9 : jump nope }"));
+        assertEquals("Error: datatype mismatch, map expects IPv4 address, mapping expression has type internet network service\n"
+                + "add rule ip t in tcp dport vmap @m\n"
+                + "                 ~~~~~~~~~      ^^", error("add rule ip t in tcp dport vmap @m"));
+        assertEquals("Error: datatype mismatch, expected concatenation of (IPv4 address, internet network service), expression has type IPv4 address\n"
+                + "add rule ip t in ip saddr @cc accept\n"
+                + "                 ~~~~~~~~ ^^^", error("add rule ip t in ip saddr @cc accept"));
+        assertEquals("Error: invalid data type, expected concatenation of (IPv4 address, internet network service)\n"
+                + "add element ip t cc { 10.0.0.9 }\n"
+                + "                      ^^^^^^^^", error("add element ip t cc { 10.0.0.9 }"));
+        assertEquals("Error: Could not process rule: Invalid argument\n"
+                + "add rule ip t in limit rate 0/second\n"
+                + "                 ^^^^^^^^^^^^^^^^^^^", error("add rule ip t in limit rate 0/second"));
+        assertEquals("Error: packet limit burst must be > 0\n"
+                + "add rule ip t in limit rate 10/second burst 0 packets\n"
+                + "                                      ^^^^^^^^^^^^^^^", error("add rule ip t in limit rate 10/second burst 0 packets"));
+        assertEquals("Error: Could not parse packet mark\n"
+                + "add rule ip t in meta mark set foo\n"
+                + "                               ^^^", error("add rule ip t in meta mark set foo"));
+        assertEquals("Error: Value 4294967296 exceeds valid range 0-4294967295\n"
+                + "add rule ip t in meta mark 0x100000000\n"
+                + "                           ^^^^^^^^^^^", error("add rule ip t in meta mark 0x100000000"));
+        assertEquals("Error: Could not process rule: File exists\n"
+                + "add element ip t m { 10.0.0.1 : 1.2.3.4 }\n"
+                + "                     ^^^^^^^^", error("add element ip t m { 10.0.0.1 : 1.2.3.4 }"));
+        assertEquals("Error: Could not process rule: File exists\n"
+                + "add map ip t m { type ipv4_addr : inet_service; }\n"
+                + "             ^", error("add map ip t m { type ipv4_addr : inet_service; }"));
+        assertEquals("Error: Could not process rule: File exists\n"
+                + "add rule ip t in ip saddr vmap { 10.0.0.1 : accept, 10.0.0.1 : drop }\n"
+                + "                                                    ^^^^^^^^",
+                error("add rule ip t in ip saddr vmap { 10.0.0.1 : accept, 10.0.0.1 : drop }"));
+        assertEquals("Error: Could not process rule: No such file or directory\n"
+                + "delete element ip t m { 10.0.0.77 }\n"
+                + "                        ^^^^^^^^^", error("delete element ip t m { 10.0.0.77 }"));
+        assertEquals("Error: Could not process rule: Device or resource busy\n"
+                + "delete map ip t vm\n"
+                + "                ^^", error("delete map ip t vm"));
+        assertEquals(before, nft("list ruleset"), "nothing changed");
+    }
+
+    @Test
+    void mapsConcatenationsLimitsAndMarksAllocateNothingPerPacket() {
+        nft("""
+                add table ip t
+                add chain ip t input { type filter hook input priority 0; policy drop; }
+                add chain ip t web
+                add map ip t vm { type inet_service : verdict; elements = { 22 : drop, 443 : jump web } }
+                add set ip t cc { type ipv4_addr . inet_service; elements = { 10.0.0.1 . 443, 10.0.0.2 . 80 } }
+                add map ip t mk { type ipv4_addr : mark; elements = { 10.0.0.1 : 0x1 } }
+                add rule ip t input meta mark set ip saddr map @mk
+                add rule ip t input limit rate 1000000/second burst 1000000 packets counter
+                add rule ip t input tcp dport vmap @vm
+                add rule ip t web ip saddr . tcp dport @cc meta mark 0x1 ct mark set 0x5 accept
+                """);
+        SkBuff tcp = packet(6, "10.0.0.1", "10.0.0.2", 40000, 443);
+        tcp.nfct(new Conn(), SkBuff.IP_CT_NEW);
+        var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long id = Thread.currentThread().threadId();
+        int accepted = 0;
+        for (int i = 0; i < 20_000; i++) {
+            accepted += in(tcp) == Verdict.ACCEPT ? 1 : 0;
+        }
+        long before = threads.getThreadAllocatedBytes(id);
+        for (int i = 0; i < 200_000; i++) {
+            accepted += in(tcp) == Verdict.ACCEPT ? 1 : 0;
+        }
+        long allocated = threads.getThreadAllocatedBytes(id) - before;
+        assertTrue(allocated < 100_000, allocated + " bytes for 200000 packets: something allocates per packet");
+        assertEquals(220_000, accepted);
+    }
+
+    @Test
+    void aNamedCounterCountsForEveryRuleThatNamesIt() {
+        nft("""
+                add table ip t
+                add chain ip t input { type filter hook input priority 0; }
+                add counter ip t web
+                add rule ip t input tcp dport 80 counter name "web" accept
+                add rule ip t input tcp dport 443 counter name web accept
+                """);
+        in(packet(6, "10.0.0.1", "10.0.0.2", 1, 80));
+        in(packet(6, "10.0.0.1", "10.0.0.2", 1, 443));
+        in(packet(6, "10.0.0.1", "10.0.0.2", 1, 22));
+        assertEquals(List.of("table ip t {", "\tcounter web {", "\t\tpackets 2 bytes 100", "\t}", "}"), nft("list counter ip t web"));
+        assertEquals("Error: Could not process rule: Device or resource busy\n"
+                + "delete counter ip t web\n"
+                + "                    ^^^", error("delete counter ip t web"));
+        assertEquals("Error: Could not process rule: No such file or directory\n"
+                + "add rule ip t input counter name \"nope\"\n"
+                + "                                 ^^^^^^", error("add rule ip t input counter name \"nope\""));
+    }
+
+    @Test
+    void aVerdictMapElementThatClosesAJumpLoopIsRefused() {
+        nft("""
+                add table ip t
+                add chain ip t a
+                add chain ip t b
+                add map ip t m { type inet_service : verdict; }
+                add rule ip t a tcp dport vmap @m
+                add rule ip t b goto a
+                """);
+        assertTrue(error("add element ip t m { 80 : goto b }").startsWith("Error: Could not process rule: Too many levels of symbolic links"));
+        assertEquals(List.of("table ip t {", "\tmap m {", "\t\ttype inet_service : verdict", "\t}", "}"), nft("list map ip t m"));
     }
 }

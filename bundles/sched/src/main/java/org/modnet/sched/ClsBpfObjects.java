@@ -120,12 +120,12 @@ public final class ClsBpfObjects implements ClsBpfLoader {
             throw new CommandException("Error fetching ELF ancillary data: " + e.getMessage() + "\nUnable to load program", 1);
         }
         try {
-            return bpf.progLoad(def.name(), def.insns(), ProgType.SCHED_CLS, AttachType.DEFAULT, maps, helpers, null, BpfSyscall.JIT,
+            return bpf.progLoad(def, ProgType.SCHED_CLS, AttachType.DEFAULT, maps, helpers, null, BpfSyscall.JIT,
                     verbose);
         } catch (BpfException e) {
             String log = e.getMessage();
             try { // the verbose log, as tc prints it on a refusal
-                bpf.progLoad(def.name(), def.insns(), ProgType.SCHED_CLS, AttachType.DEFAULT, maps, helpers, null, BpfSyscall.JIT, true);
+                bpf.progLoad(def, ProgType.SCHED_CLS, AttachType.DEFAULT, maps, helpers, null, BpfSyscall.JIT, true);
             } catch (BpfException verbose2) {
                 log = verbose2.getMessage();
             }

@@ -294,10 +294,15 @@ final class Process implements SocketCalls {
         }
         SockAddr[] from = new SockAddr[1];
         int[] msgFlags = new int[1];
-        int r = call(fd, flags, s -> s.recvmsg(msg.iov, from, flags, msgFlags));
+        org.modnet.socket.api.SockExtendedErr[] ee = new org.modnet.socket.api.SockExtendedErr[1];
+        boolean errQueue = (flags & SocketCalls.MSG_ERRQUEUE) != 0;
+        int[] ttl = { -1 };
+        int r = call(fd, flags, s -> errQueue ? s.recvError(msg.iov, from, msgFlags, ee, ttl) : s.recvmsg(msg.iov, from, flags, msgFlags));
         if (r >= 0) {
             msg.name = from[0];
             msg.flags = msgFlags[0];
+            msg.extendedErr = ee[0];
+            msg.ttl = ttl[0];
         }
         return r;
     }

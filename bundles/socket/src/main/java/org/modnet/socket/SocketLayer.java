@@ -10,6 +10,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import org.modnet.api.handover.BundleUpdates;
 import org.modnet.api.handover.LayerState;
 import org.modnet.api.inet.SnmpMib;
 import org.modnet.api.net.Errno;
@@ -24,9 +25,7 @@ import org.modnet.socket.api.SocketLayerState;
 import org.modnet.socket.api.SocketProcess;
 import org.modnet.socket.api.SocketProtocol;
 import org.modnet.socket.api.Sockets;
-import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
-import org.osgi.framework.startlevel.BundleStartLevel;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -56,8 +55,6 @@ public final class SocketLayer implements Sockets, PernetOperations, SocketHandO
 
     /** The layout of {@link SocketLayerState} this version writes and reads. */
     static final int STATE_VERSION = 1;
-    /** The manifest header naming the layout of the state this version deposits and can adopt. */
-    public static final String STATE_VERSION_HEADER = "Modnet-State-Version";
 
     private final NetCore core;
     private final java.util.function.BooleanSupplier updating;
@@ -88,7 +85,7 @@ public final class SocketLayer implements Sockets, PernetOperations, SocketHandO
     /** The component: adopts what the previous version of this bundle deposited, if anything. */
     @Activate
     public SocketLayer(@Reference NetCore core, BundleContext context) {
-        this(core, () -> beingUpdated(context), headerVersion(context.getBundle()), SocketLayerState.take());
+        this(core, () -> BundleUpdates.beingUpdated(context), BundleUpdates.stateVersion(context.getBundle(), STATE_VERSION), SocketLayerState.take());
     }
 
     /**
@@ -156,29 +153,10 @@ public final class SocketLayer implements Sockets, PernetOperations, SocketHandO
         }
     }
 
-    private static int headerVersion(Bundle b) {
-        String v = b.getHeaders().get(STATE_VERSION_HEADER);
-        try {
-            return v == null ? STATE_VERSION : Integer.parseInt(v.trim());
-        } catch (NumberFormatException e) {
-            return -1; // unreadable header: adopt nothing
-        }
-    }
-
     /**
      * The bundle is stopping for an update (a transient stop: it stays persistently started) while the
      * framework keeps running; {@code stop}, {@code rmmod} or a shutdown close the sockets.
      */
-    private static boolean beingUpdated(BundleContext context) {
-        try {
-            Bundle b = context.getBundle();
-            BundleStartLevel sl = b.adapt(BundleStartLevel.class);
-            return b.getState() == Bundle.STOPPING && context.getBundle(0).getState() == Bundle.ACTIVE
-                    && sl != null && sl.isPersistentlyStarted();
-        } catch (IllegalStateException e) {
-            return false; // context no longer valid
-        }
-    }
 
     /**
      * Leaving for an update of this bundle: the protocols, which go down with this version's

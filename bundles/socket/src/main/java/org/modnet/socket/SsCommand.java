@@ -183,7 +183,11 @@ final class SsCommand {
         if (all) {
             return true;
         }
-        return listening ? listens : !listens;
+        if (listening) {
+            return listens;
+        }
+        // ss's default, SS_CONN: neither listening nor closed, nor TIME-WAIT, nor a request (SYN-RECV)
+        return !listens && !st.equals("time-wait") && !(st.equals("syn-recv") && s.type() == SocketCalls.SOCK_STREAM);
     }
 
     private static boolean stateMatches(String filter, Sock s) {
@@ -390,22 +394,36 @@ final class SsCommand {
 
     // --- output ---
 
+    /** ss's columns: Netid, State, Recv-Q, Send-Q, Local Address:, Port, Peer Address:, Port, Process, and an empty last one. */
+    private static final String[] HEADER = { "Netid", "State", "Recv-Q", "Send-Q", "Local Address:", "Port", "Peer Address:", "Port", "Process", "" };
+    /** What ss prints before each column but the first on a line. */
+    private static final String[] LDELIM = { "", " ", " ", " ", " ", "", " ", "", "", "" };
+    private static final int COL_PROC = 8;
+
+    /**
+     * The lines as iproute2 6.1's ss renders its column buffer when its output is no terminal: each column
+     * as wide as its longest field plus its delimiter (the local and peer addresses right-aligned), with
+     * no spreading to a screen width. The field still being written when ss renders, the last line's
+     * Process field, is not measured: ss measures a field when it moves past it. The Process field holds
+     * what follows the addresses: {@code users:}, the timer, {@code -e}'s details and, after a new line
+     * and a tab, {@code -m}'s and {@code -i}'s.
+     */
     private void print(List<Sock> socks, boolean netid) {
+        boolean[] disabled = new boolean[HEADER.length];
+        disabled[0] = !netid;
+        disabled[1] = singleState(); // one state asked for: ss leaves the State column out
         List<String[]> rows = new ArrayList<>();
-        Map<Integer, String> details = new java.util.HashMap<>();
         if (!noHeader) {
-            rows.add(netid ? new String[] { "Netid", "State", "Recv-Q", "Send-Q", "Local Address:Port", "Peer Address:Port", "Process" }
-                    : new String[] { "State", "Recv-Q", "Send-Q", "Local Address:Port", "Peer Address:Port", "Process" });
+            rows.add(HEADER.clone());
         }
         for (Sock s : socks) {
-            String local = endpoint(s.localAddress(), false);
-            String peer = endpoint(s.remoteAddress(), true);
             StringBuilder process = new StringBuilder();
             if (processes && !s.users().isEmpty()) {
-                process.append("users:(").append(s.users()).append(")");
+                process.append(" users:(").append(s.users()).append(")");
             }
             boolean full = !miniSock(s);
-            if (options && s.type() == SocketCalls.SOCK_STREAM) {
+            boolean stream = s.type() == SocketCalls.SOCK_STREAM;
+            if (options && stream) {
                 process.append(SsTcpInfo.timer(s.timer()));
             }
             if (extended) {
@@ -416,67 +434,77 @@ final class SsCommand {
                             .append((sh & Sock.SEND_SHUTDOWN) != 0 ? '-' : '>');
                 }
             }
-            String cell = process.toString().strip();
-            StringBuilder detail = new StringBuilder();
-            boolean stream = s.type() == SocketCalls.SOCK_STREAM;
-            if (!full && (memory || info)) {
-                details.put(rows.size(), "\t"); // a timewait or request sock has neither: the line stays empty, as in ss
-            } else if (full && (memory || info && stream)) { // ss puts -m and -i on a line of their own, after a tab
-                if (memory) {
-                    detail.append(SsTcpInfo.skmem(s));
+            if (memory || info && stream) { // ss puts -m and -i on a line of their own, after a tab
+                process.append("\n\t");
+                if (full && memory) {
+                    process.append(SsTcpInfo.skmem(s));
                 }
-                TcpInfo ti = info && stream ? s.tcpInfo() : null;
+                TcpInfo ti = full && info && stream ? s.tcpInfo() : null;
                 if (ti != null) {
-                    detail.append(SsTcpInfo.stats(ti, s.congestionControl(), s.bbrInfo(), s.state() == Sock.TCP_LISTEN, options, numeric));
+                    process.append(SsTcpInfo.stats(ti, s.congestionControl(), s.bbrInfo(), s.state() == Sock.TCP_LISTEN, options, numeric));
                 }
-                details.put(rows.size(), "\t" + detail);
             }
-            String[] row = { stateName(s), String.valueOf(s.recvQueue()), String.valueOf(s.sendQueue()), local, peer, cell };
-            if (netid) {
-                String[] withId = new String[7];
-                withId[0] = s.netid();
-                System.arraycopy(row, 0, withId, 1, 6);
-                row = withId;
-            }
-            rows.add(row);
+            rows.add(new String[] { s.netid(), stateName(s), String.format(java.util.Locale.ROOT, "%-6d", s.recvQueue()),
+                    String.format(java.util.Locale.ROOT, "%-6d", s.sendQueue()), address(s.localAddress()), port(s.localAddress()),
+                    address(s.remoteAddress()), port(s.remoteAddress()), process.toString(), "" });
         }
-        if (singleState()) { // one state asked for: ss leaves the State column out
-            int at = netid ? 1 : 0;
-            for (int n = 0; n < rows.size(); n++) {
-                String[] r = rows.get(n);
-                String[] less = new String[r.length - 1];
-                System.arraycopy(r, 0, less, 0, at);
-                System.arraycopy(r, at + 1, less, at, r.length - at - 1);
-                rows.set(n, less);
-            }
-        }
-        int cols = rows.isEmpty() ? 0 : rows.get(0).length;
-        int[] width = new int[cols];
-        for (String[] r : rows) {
-            for (int c = 0; c < cols; c++) {
-                width[c] = Math.max(width[c], r[c].length());
-            }
-        }
+        int[] width = widths(rows, disabled, !socks.isEmpty());
+        StringBuilder b = new StringBuilder();
         for (int n = 0; n < rows.size(); n++) {
             String[] r = rows.get(n);
-            StringBuilder b = new StringBuilder();
-            for (int c = 0; c < cols; c++) {
-                boolean addressColumn = c >= cols - 3 && c < cols - 1;
-                String cell = r[c];
-                if (c == cols - 1) {
-                    b.append(cell);
-                } else if (addressColumn && c == cols - 3) {
-                    b.append(" ".repeat(width[c] - cell.length())).append(cell).append("   "); // local: right-aligned, as ss
-                } else {
-                    b.append(cell).append(" ".repeat(width[c] - cell.length())).append("   ");
+            boolean started = false;
+            boolean last = n == rows.size() - 1 && !socks.isEmpty();
+            for (int c = 0; c < r.length; c++) {
+                if (disabled[c] || last && c > COL_PROC) {
+                    continue;
+                }
+                int printed = 0;
+                if (started) {
+                    b.append(LDELIM[c]);
+                    printed = LDELIM[c].length();
+                }
+                started = true;
+                boolean right = c == 4 || c == 6;
+                if (right && width[c] > 0) {
+                    int pad = width[c] - r[c].length() - printed;
+                    b.append(" ".repeat(Math.max(pad, 0)));
+                    printed += Math.max(pad, 0);
+                }
+                b.append(r[c]);
+                printed += r[c].length();
+                if (!right && width[c] > 0) {
+                    b.append(" ".repeat(Math.max(width[c] - printed, 0)));
                 }
             }
-            out.println(b.toString().stripTrailing());
-            String d = details.get(n);
-            if (d != null) {
-                out.println(d);
+            b.append('\n');
+        }
+        out.print(b);
+    }
+
+    /** ss's render_calc_width without a screen: the longest measured field, plus the delimiter after the first column. */
+    private static int[] widths(List<String[]> rows, boolean[] disabled, boolean lastUnmeasured) {
+        int[] max = new int[HEADER.length];
+        for (int n = 0; n < rows.size(); n++) {
+            String[] r = rows.get(n);
+            for (int c = 0; c < r.length; c++) {
+                if (lastUnmeasured && n == rows.size() - 1 && c >= COL_PROC) {
+                    break;
+                }
+                max[c] = Math.max(max[c], r[c].length());
             }
         }
+        int[] width = new int[HEADER.length];
+        boolean first = true;
+        for (int c = 0; c < width.length; c++) {
+            if (disabled[c]) {
+                continue;
+            }
+            width[c] = !first && max[c] > 0 ? max[c] + LDELIM[c].length() : max[c];
+            if (width[c] > 0) {
+                first = false;
+            }
+        }
+        return width;
     }
 
     /** {@code state X} naming exactly one TCP state (ss's state mask has one bit), with nothing excluded. */
@@ -489,10 +517,14 @@ final class SsCommand {
         return s.type() == SocketCalls.SOCK_STREAM && (s.state() == Sock.TCP_TIME_WAIT || s.state() == Sock.TCP_SYN_RECV);
     }
 
-    /** {@code 10.0.0.1:53}, {@code 0.0.0.0:*} for a port that is not set, {@code *:*} for no peer. */
-    private static String endpoint(SockAddr a, boolean peer) {
-        String port = a.port() == 0 ? "*" : String.valueOf(a.port());
-        return Ipv4Addresses.format(a.address()) + ":" + port;
+    /** The address field with ss's delimiter: {@code 10.0.0.1:}. */
+    private static String address(SockAddr a) {
+        return Ipv4Addresses.format(a.address()) + ":";
+    }
+
+    /** The port field: {@code *} for a port that is not set. */
+    private static String port(SockAddr a) {
+        return a.port() == 0 ? "*" : String.valueOf(a.port());
     }
 
     /**
@@ -517,6 +549,8 @@ final class SsCommand {
         out.println(transport("UDP", udpCount));
         out.println(transport("TCP", t.inuse));
         out.println(transport("INET", udpCount + t.inuse));
+        out.println(transport("FRAG", 0)); // modnet's reassembly queues are not in sockstat: none counted here
+        out.println();
     }
 
     private static String transport(String name, int n) {

@@ -118,11 +118,10 @@ class SsCommandTest {
         sock("0.0.0.0", 53, "0.0.0.0", 0);
         sock("10.0.0.1", 40000, "10.0.0.2", 53);
         String all = ss("-u", "-a", "-n");
-        List<String> lines = all.lines().toList();
-        assertEquals(3, lines.size(), all);
-        assertTrue(lines.get(0).matches("State\\s+Recv-Q\\s+Send-Q\\s+Local Address:Port\\s+Peer Address:Port\\s+Process"), lines.get(0));
-        assertTrue(lines.get(1).matches("UNCONN\\s+0\\s+0\\s+0\\.0\\.0\\.0:53\\s+0\\.0\\.0\\.0:\\*"), lines.get(1));
-        assertTrue(lines.get(2).matches("ESTAB\\s+0\\s+0\\s+10\\.0\\.0\\.1:40000\\s+10\\.0\\.0\\.2:53"), lines.get(2));
+        // as iproute2 6.1's ss prints into a pipe: columns as wide as their fields, the last line's Process field unmeasured
+        assertEquals("State  Recv-Q Send-Q Local Address:Port  Peer Address:PortProcess\n"
+                + "UNCONN 0      0            0.0.0.0:53         0.0.0.0:*          \n"
+                + "ESTAB  0      0           10.0.0.1:40000     10.0.0.2:53         \n", all);
         assertEquals(2, ss("-u", "-n").lines().count(), "without -a: connected sockets only");
         assertTrue(ss("-u", "-l", "-n").contains(":53 "), "-l: the unconnected ones");
         assertEquals(1, ss("-u", "-H", "-n").lines().count(), "-H: no header");

@@ -44,8 +44,10 @@ final class TcpErr {
      * {@code tcp_v4_err}: an ICMP error quoting a segment we sent ({@code inner}: the quoted IPv4 header;
      * its header and 8 bytes of ours are there, IPv4's {@code icmp_unreach} checked). IPv4 has already
      * learned the path MTU from a "fragmentation needed" (its route exception), for every protocol.
+     * False when no socket has the quoted 4-tuple (IPv4 then counts Icmp InErrors); a TIME-WAIT one is
+     * a socket that ignores it.
      */
-    static void err(TcpNet net, SkBuff skb, int inner, int type, int code, int info, int cpu) {
+    static boolean err(TcpNet net, SkBuff skb, int inner, int type, int code, int info, int cpu) {
         int ihl = (skb.getU8(inner) & 0xf) * 4;
         int ourAddr = skb.getU32(inner + 12);
         int theirAddr = skb.getU32(inner + 16);
@@ -55,13 +57,12 @@ final class TcpErr {
         int seq = skb.getU32(th + TcpHeader.SEQ);
         TcpSock sk = net.lookupEstablished(theirAddr, theirPort, ourAddr, ourPort);
         if (sk == null) {
-            // a TIME-WAIT sock ignores it; with no socket at all Linux counts Icmp InErrors, which IPv4 keeps
-            return;
+            return net.deathRow.lookup(theirAddr, theirPort, ourAddr, ourPort) != null;
         }
         if (sk.state() == TCP_SYN_RECV && sk.parent != null) {
             reqErr(net, sk, seq, type == PARAMETERPROB || type == TIME_EXCEEDED
                     || type == DEST_UNREACH && (code == NET_UNREACH || code == HOST_UNREACH), cpu);
-            return;
+            return true;
         }
         java.util.concurrent.locks.ReentrantLock lock = sk.sockLock();
         boolean owned = lock.isHeldByCurrentThread() || !lock.tryLock();
@@ -71,27 +72,27 @@ final class TcpErr {
                 net.mib.inc(cpu, TcpMib.Ext.LockDroppedIcmps); // counted, and what needs no lock still happens
             }
             if (sk.state() == TCP_CLOSE || sk.frozen) {
-                return;
+                return true;
             }
             // RFC 5927 4.1: only a quote of what is in flight is believed (snd_nxt here is the highest sent)
             if (sk.state() != TCP_LISTEN && !between(seq, sk.sndUna, sk.sndMax)) {
                 net.mib.inc(cpu, TcpMib.Ext.OutOfWindowIcmps);
-                return;
+                return true;
             }
             Errno err;
             switch (type) {
                 case REDIRECT, SOURCE_QUENCH -> {
-                    return; // IPv4 keeps no redirected routes; a source quench is ignored (RFC 6633)
+                    return true; // IPv4 keeps no redirected routes; a source quench is ignored (RFC 6633)
                 }
                 case PARAMETERPROB -> err = Errno.EPROTO;
                 case TIME_EXCEEDED -> err = Errno.EHOSTUNREACH;
                 case DEST_UNREACH -> {
                     if (code > NR_ICMP_UNREACH) {
-                        return;
+                        return true;
                     }
                     if (fragNeeded) {
                         if (sk.state() == TCP_LISTEN) {
-                            return;
+                            return true;
                         }
                         sk.mtuInfo = info & 0xffff;
                         if (!owned) {
@@ -99,7 +100,7 @@ final class TcpErr {
                         } else {
                             sk.mtuReducedDeferred = true; // done as the holder lets go (tcp_release_cb)
                         }
-                        return;
+                        return true;
                     }
                     err = UNREACH_ERRNO[code];
                     if (!owned && (code == NET_UNREACH || code == HOST_UNREACH)) {
@@ -107,7 +108,7 @@ final class TcpErr {
                     }
                 }
                 default -> {
-                    return;
+                    return true;
                 }
             }
             if (sk.state() == TCP_SYN_SENT || sk.state() == TCP_SYN_RECV) {
@@ -117,7 +118,7 @@ final class TcpErr {
                 } else {
                     sk.errSoft = err;
                 }
-                return;
+                return true;
             }
             // RFC 1122 4.2.3.9: an established connection keeps trying; the error is told only if it then
             // times out, or at once to a socket that asked with IP_RECVERR
@@ -133,6 +134,7 @@ final class TcpErr {
                 sk.unlockSock(cpu); // the holder let go before it could see the flag: release runs it now
             }
         }
+        return true;
     }
 
     /** {@code between(seq, s1, s2)}: s1 <= seq <= s2, modulo 2^32. */

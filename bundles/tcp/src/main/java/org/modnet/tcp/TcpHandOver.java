@@ -15,11 +15,14 @@ import org.modnet.api.handover.TcpEstimator;
 import org.modnet.api.handover.TcpListenerState;
 import org.modnet.api.handover.TcpNamespaceState;
 import org.modnet.api.handover.TcpNegotiated;
+import org.modnet.api.handover.TcpPathState;
 import org.modnet.api.handover.TcpSegment;
+import org.modnet.api.handover.TcpSenderState;
 import org.modnet.api.handover.TcpSequence;
 import org.modnet.api.handover.TcpSockOptions;
 import org.modnet.api.handover.TcpTimersState;
 import org.modnet.api.handover.TcpTimewaitState;
+import org.modnet.api.net.Errno;
 import org.modnet.socket.api.SocketCalls;
 
 /**
@@ -197,7 +200,51 @@ final class TcpHandOver {
         counters.put("last_data_recv", sk.lastDataRecvMs);
         counters.put("last_ack_recv", sk.lastAckRecvMs);
         return new TcpConnectionState(socketState(sk), seq, opt, rtt, cong, send, sendStart, recv, recvStart, ofo, sk.push.marks(), timers,
-                tcpOpts, counters, sk.rec.handOver());
+                tcpOpts, counters, sk.rec.handOver(), path(sk), sender(sk));
+    }
+
+    /** ECN, the path MTU and the soft error (1.5). */
+    static TcpPathState path(TcpSock sk) {
+        Errno soft = sk.errSoft;
+        return new TcpPathState(sk.ecnFlags, sk.deliveredCe, sk.pmtuCookie, sk.mtuInfo, sk.mtuReducedDeferred,
+                soft == null ? 0 : soft.number());
+    }
+
+    /** F-RTO, pacing, the chronograph and the rate sampler (1.5). */
+    static TcpSenderState sender(TcpSock sk) {
+        return new TcpSenderState(sk.rec.frto, sk.pacingRate, sk.pacingNeeded, sk.wstampNs, sk.chronoType, sk.chronoStartUs,
+                sk.chronoStat.clone(), sk.rec.rateHandOver());
+    }
+
+    /** The path part back; null (a version before 1.5): what a new connection starts with. */
+    private static void adoptPath(TcpSock sk, TcpPathState p) {
+        if (p == null) {
+            return;
+        }
+        sk.ecnFlags = p.ecnFlags();
+        sk.deliveredCe = p.deliveredCe();
+        sk.pmtuCookie = p.pmtuCookie();
+        sk.mtuInfo = p.mtuInfo();
+        sk.mtuReducedDeferred = p.mtuReducedDeferred();
+        sk.errSoft = p.softErrno() == 0 ? null : Errno.of(p.softErrno());
+    }
+
+    /**
+     * The sender part back, after the algorithm was initialised again (its pacing rate is the
+     * connection's, as its window is); null (a version before 1.5): as a new connection starts.
+     */
+    private static void adoptSender(TcpSock sk, TcpSenderState s) {
+        if (s == null) {
+            return;
+        }
+        sk.rec.frto = s.frto();
+        sk.pacingRate = s.pacingRate();
+        sk.pacingNeeded = s.pacingNeeded();
+        sk.wstampNs = s.wstampNs();
+        sk.chronoType = s.chronoType();
+        sk.chronoStartUs = s.chronoStartUs();
+        System.arraycopy(s.chronoStatUs(), 0, sk.chronoStat, 0, Math.min(s.chronoStatUs().length, sk.chronoStat.length));
+        sk.rec.adoptRate(s.rate());
     }
 
     /** The socket's common part; {@code extra} holds the scalars only this implementation reads. */
@@ -393,6 +440,8 @@ final class TcpHandOver {
         }
         sk.memSync(cpu);
         sk.rec.adopt(st.recovery()); // the scoreboard, or one made afresh from what is in flight
+        adoptPath(sk, st.path());
+        adoptSender(sk, st.sender()); // after the scoreboard: the rate sampler's entries are per segment
         TcpTimersState tm = st.timers();
         if (clocks == null) {
             startClocks(sk, tm);
@@ -450,6 +499,10 @@ final class TcpHandOver {
         }
         if (sk.ackPending && !sk.delackTimer.pending()) {
             sk.delackTimer.mod(TcpSock.DELACK_MS);
+        }
+        long wait = sk.wstampNs - sk.net.core.nanoTime();
+        if (wait > 0 && sk.writeSeq != sk.sndNxt && !sk.pacingTimer.pending()) { // unsent bytes wait for their departure time
+            sk.pacingTimer.mod(Math.max(1, (wait + 999_999) / 1_000_000)); // tcp_pace_kick at the departure time handed over
         }
         if (sk.keepalive() && !sk.keepaliveTimer.pending() && !sk.isClosed()) {
             sk.keepaliveTimer.mod(sk.timers.keepaliveTimeMs());

@@ -77,6 +77,8 @@ final class TcpNet {
     final IntSysctl ecn;
     /** {@code net.ipv4.tcp_ecn_fallback}: a retransmitted SYN stops asking for ECN (RFC 3168 6.1.1.1). */
     final IntSysctl ecnFallback;
+    /** {@code net.ipv4.ip_no_pmtu_disc}, IPv4's entry (the one registered first is shared): read as each socket is made. */
+    final IntSysctl noPmtuDisc;
     final IntSysctl keepaliveTime;
     final IntSysctl keepaliveIntvl;
     final IntSysctl keepaliveProbes;
@@ -139,6 +141,7 @@ final class TcpNet {
         frto = s.registerInt("net.ipv4.tcp_frto", 2, 0, 2);
         ecn = s.registerInt("net.ipv4.tcp_ecn", 2, 0, 2); // Linux 6.x allows 3..5 for AccECN, not modelled
         ecnFallback = s.registerInt("net.ipv4.tcp_ecn_fallback", 1, 0, 1);
+        noPmtuDisc = s.registerInt("net.ipv4.ip_no_pmtu_disc", 0, 0, 3); // as Ipv4Net registers it
         keepaliveTime = s.registerInt("net.ipv4.tcp_keepalive_time", 7200, 1, Integer.MAX_VALUE);
         keepaliveIntvl = s.registerInt("net.ipv4.tcp_keepalive_intvl", 75, 1, Integer.MAX_VALUE);
         keepaliveProbes = s.registerInt("net.ipv4.tcp_keepalive_probes", 9, 0, 255);

@@ -44,7 +44,7 @@ final class TcpOutput {
      * is armed for it (TCPPacingDeferred... Linux counts none) and nothing goes now. With fq below, the
      * same departure times travel in each skb's tstamp and fq holds them too, as Linux's EDT model.
      */
-    private boolean pacingCheck() {
+    boolean pacingCheck() {
         if (!paced()) {
             return false;
         }
@@ -63,7 +63,7 @@ final class TcpOutput {
      * rate, from now or from the previous departure time if that is within {@link #PACING_SLACK_NS}.
      * Linux paces only after the first 10 data segments (the initial window goes at once), as here.
      */
-    private void paceSent(int len) {
+    void paceSent(int len) {
         if (!paced()) {
             return;
         }
@@ -102,8 +102,8 @@ final class TcpOutput {
             int wndRight = sk.sndUna + sk.sndWnd;
             int len = Math.min(Math.min(sk.mss, sk.writeSeq - sk.sndNxt), wndRight - sk.sndNxt);
             boolean retransmitting = TcpSeq.before(sk.sndNxt, sk.retransHigh) && TcpSeq.before(sk.sndNxt, sk.sndMax);
-            if (TcpSeq.before(sk.sndNxt, sk.sndMax)) { // the RTO's go-back resend: what the peer SACKed stays, the rest goes by skb
-                int past = sk.rec.skipSacked(sk.sndNxt);
+            if (TcpSeq.before(sk.sndNxt, sk.sndMax)) { // the RTO's go-back resend: what is marked lost goes again, by skb
+                int past = sk.rec.resendFrom(sk.sndNxt);
                 if (past != sk.sndNxt) {
                     sk.sndNxt = TcpSeq.min(past, sk.sndMax);
                     continue;
@@ -114,12 +114,12 @@ final class TcpOutput {
                 if (len <= 0) {
                     break;
                 }
-                if (!transmit(sk.sndNxt, len, TcpHeader.ACK | (sk.push.marked(sk.sndNxt + len) ? TcpHeader.PSH : 0), cpu)) {
+                if (!transmit(sk.sndNxt, len, TcpHeader.ACK | pshFlag(sk.sndNxt, len), cpu)) {
                     if (len <= sk.mss) {
                         break;
                     }
                     len = sk.rec.resendEnd(sk.sndNxt, 1, sk.sndNxt + len) - sk.sndNxt; // no large buffer free: one segment
-                    if (!transmit(sk.sndNxt, len, TcpHeader.ACK | (sk.push.marked(sk.sndNxt + len) ? TcpHeader.PSH : 0), cpu)) {
+                    if (!transmit(sk.sndNxt, len, TcpHeader.ACK | pshFlag(sk.sndNxt, len), cpu)) {
                         break;
                     }
                 }
@@ -168,6 +168,7 @@ final class TcpOutput {
             segmentSent(len, retrans, cpu);
             paceSent(len);
         }
+        finResentOrSkipped();
         cwndLimited |= sk.rec.inFlight() >= sk.cw.cwnd;
         if (sk.sndNxt != sentBefore) {
             sk.chronoStart(TcpSock.CHRONO_BUSY);
@@ -189,12 +190,27 @@ final class TcpOutput {
     }
 
     /**
+     * The go-back resend reached the FIN it sent before: when the resend passes it by (in Loss a FIN not
+     * marked lost, as F-RTO's new data), it is still out and is not sent again.
+     */
+    private void finResentOrSkipped() {
+        if (!sk.finQueued || sk.finSent || !TcpSeq.before(sk.writeSeq, sk.sndMax)) {
+            return;
+        }
+        if (sk.sndNxt == sk.sndMax || sk.sndNxt == sk.writeSeq && sk.rec.resendFrom(sk.writeSeq) != sk.writeSeq) {
+            sk.sndNxt = sk.sndMax;
+            sk.finSent = true;
+        }
+    }
+
+    /**
      * {@code tcp_retransmit_skb} for the entries [s, e) of the scoreboard (or the FIN): sent again from the
-     * ring with the push mark the original had (Linux forces PSH only on new GSO skbs). RetransSegs.
+     * ring with the push mark the original had, and PSH on one of more than one segment as on every GSO
+     * skb ({@code __tcp_transmit_skb}). RetransSegs.
      */
     boolean retransmit(int s, int e, boolean fin, int cpu) {
         int len = fin ? 0 : e - s;
-        int flags = TcpHeader.ACK | (fin ? TcpHeader.FIN : sk.push.marked(e) ? TcpHeader.PSH : 0);
+        int flags = TcpHeader.ACK | (fin ? TcpHeader.FIN : pshFlag(s, len));
         if (!transmit(s, len, flags, cpu)) {
             return false;
         }

@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
+import org.modnet.api.handover.BundleUpdates;
 import org.modnet.api.inet.InetProtocol;
 import org.modnet.api.inet.Ipv4;
 import org.modnet.api.inet.SnmpMib;
@@ -27,7 +28,6 @@ import org.modnet.api.handover.TcpTimewaitState;
 import org.modnet.socket.api.SocketHandOver;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
-import org.osgi.framework.startlevel.BundleStartLevel;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -62,8 +62,6 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
     private static final int ECN_MASK = 3;
     private static final Logger LOG = LoggerFactory.getLogger(TcpProtocol.class);
 
-    /** The manifest header naming the layout of the state this version deposits and can adopt. */
-    public static final String STATE_VERSION_HEADER = "Modnet-State-Version";
     static final String LAYER = "tcp";
 
     private final NetCore core;
@@ -72,10 +70,12 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
     /** One header view per softirq CPU; threads outside the softirqs use {@link #threadViews}. */
     private final TcpHeader[] views;
     private final ThreadLocal<TcpHeader> threadViews = ThreadLocal.withInitial(TcpHeader::new);
-    private final TcpIsn isn;
+    /** The ISN and timestamp keys: the previous version's when it deposited them (set before any namespace is made). */
+    private TcpIsn isn;
     /** The congestion-control algorithms: Reno, then the services bound below. */
     private final CongestionControl cc = new CongestionControl();
-    private final SocketHandOver holder;
+    private volatile SocketHandOver holder;
+    private final java.util.function.BooleanSupplier predecessorLeaving;
     private final java.util.function.BooleanSupplier updating;
     private final int stateVersion;
     /**
@@ -93,6 +93,12 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
      */
     private final long[] marks = new long[6];
 
+    /** What the last hand-over of this instance did (its freeze, or its adoption and warm-up), for the benchmark. */
+    public String handOverNote() {
+        String w = warmedUp;
+        return w.isEmpty() ? lastHandOver : lastHandOver + " (" + w + ")";
+    }
+
     /** A copy of {@link #marks}. */
     public long[] handOverMarks() {
         return marks.clone();
@@ -103,40 +109,86 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
     }
 
     /**
-     * The component: the holder keeps the connections across an update of this bundle; the bundle's
-     * {@value #STATE_VERSION_HEADER} header says which state layout it writes and reads.
+     * The component: the holder (the socket layer's {@link SocketHandOver}, bound dynamically below, so
+     * an update of the socket layer does not take TCP down with it) keeps the connections across an
+     * update of this bundle; the bundle's {@value BundleUpdates#STATE_VERSION_HEADER} header says which state layout
+     * it writes and reads. The deposit is taken in {@link #activate}, once the holder is bound.
      */
     @Activate
-    public TcpProtocol(@Reference NetCore core, @Reference Ipv4 ipv4, @Reference SocketHandOver holder,
-            BundleContext context) {
-        this(core, ipv4, holder, () -> beingUpdated(context), headerVersion(context.getBundle()));
+    public TcpProtocol(@Reference NetCore core, @Reference Ipv4 ipv4, BundleContext context) {
+        this(core, ipv4, null, () -> BundleUpdates.beingUpdated(context), BundleUpdates.stateVersion(context.getBundle(), TcpHandOver.STATE_VERSION), () -> predecessorStopping(context));
+    }
+
+    TcpProtocol(NetCore core, Ipv4 ipv4, SocketHandOver holder, java.util.function.BooleanSupplier updating,
+            int stateVersion) {
+        this(core, ipv4, holder, updating, stateVersion, () -> false);
+    }
+
+    /**
+     * With a holder given (the tests' wiring), adopts what the previous version deposited at once;
+     * the component adopts in {@link #activate}.
+     */
+    TcpProtocol(NetCore core, Ipv4 ipv4, SocketHandOver holder, java.util.function.BooleanSupplier updating,
+            int stateVersion, java.util.function.BooleanSupplier predecessorLeaving) {
+        marks[0] = System.nanoTime();
+        this.core = core;
+        this.ipv4 = ipv4;
+        this.updating = updating;
+        this.stateVersion = stateVersion;
+        this.predecessorLeaving = predecessorLeaving;
+        this.views = new TcpHeader[core.cpus()];
+        for (int i = 0; i < views.length; i++) {
+            views[i] = new TcpHeader();
+        }
+        this.inReceive = new java.util.concurrent.atomic.AtomicIntegerArray((core.cpus() + 1) * 16); // a cache line each
+        this.isn = new TcpIsn(core::nanoTime);
+        if (holder != null) {
+            this.holder = holder;
+            takeOver(holder);
+        }
+    }
+
+    /** DS: after the constructor and the holder's bind, before any service of this component is used. */
+    @Activate
+    void activate() {
+        SocketHandOver h = holder;
+        if (h != null) {
+            takeOver(h);
+        }
+    }
+
+    /**
+     * The socket layer's hand-over holder, dynamic and greedy: when the socket layer is updated, its old
+     * version's holder leaves and its next one arrives while TCP stays (its sockets are not parked: they
+     * go to the next socket layer with its tables); it is asked only on TCP's own update.
+     */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY, unbind = "unsetHolder")
+    void setHolder(SocketHandOver h) {
+        holder = h;
+    }
+
+    void unsetHolder(SocketHandOver h) {
+        synchronized (this) {
+            if (holder == h) {
+                holder = null;
+            }
+        }
     }
 
     /**
      * Adopts what the previous version deposited, if any, before any segment or call reaches this one:
      * the secrets first (ISNs continue), then every namespace's sockets.
      */
-    TcpProtocol(NetCore core, Ipv4 ipv4, SocketHandOver holder, java.util.function.BooleanSupplier updating,
-            int stateVersion) {
-        marks[0] = System.nanoTime();
-        this.core = core;
-        this.ipv4 = ipv4;
-        this.holder = holder;
-        this.updating = updating;
-        this.stateVersion = stateVersion;
-        this.views = new TcpHeader[core.cpus()];
-        for (int i = 0; i < views.length; i++) {
-            views[i] = new TcpHeader();
-        }
-        this.inReceive = new java.util.concurrent.atomic.AtomicIntegerArray((core.cpus() + 1) * 16); // a cache line each
-        LayerState sockets = holder == null ? null : holder.take(LAYER);
-        TcpLayerState tcp = holder == null || sockets == null ? null
-                : holder.takeDetail(LAYER) instanceof TcpLayerState t ? t : null;
+    private void takeOver(SocketHandOver holder) {
+        LayerState sockets = awaitDeposit(holder, predecessorLeaving, this::warmUp);
+        TcpLayerState tcp = sockets == null ? null : holder.takeDetail(LAYER) instanceof TcpLayerState t ? t : null;
         boolean readable = sockets != null && tcp != null && sockets.version() == TcpHandOver.STATE_VERSION
                 && tcp.version() == TcpHandOver.STATE_VERSION && stateVersion == TcpHandOver.STATE_VERSION;
         TcpNamespaceState first = readable && !tcp.namespaces().isEmpty() ? tcp.namespaces().get(0) : null;
-        this.isn = first == null ? new TcpIsn(core::nanoTime)
-                : new TcpIsn(core::nanoTime, first.isnKey0(), first.isnKey1(), first.tsKey0(), first.tsKey1());
+        if (first != null) {
+            this.isn = new TcpIsn(core::nanoTime, first.isnKey0(), first.isnKey1(), first.tsKey0(), first.tsKey1());
+        }
         if (sockets != null) {
             if (readable) {
                 adopt(sockets, tcp);
@@ -147,12 +199,87 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         }
     }
 
-    private static int headerVersion(Bundle b) {
-        String v = b.getHeaders().get(STATE_VERSION_HEADER);
+    /** How long a new version started beside its predecessor's stop waits for that predecessor's deposit. */
+    static final long DEPOSIT_WAIT_NANOS = 10_000_000_000L;
+
+    /**
+     * The previous version's deposit: at once when it is there; when the previous version is still
+     * stopping (a staged update starts this version beside that stop, see the shell's {@code update}),
+     * waited for while it freezes, so Felix finishing its stop and SCR starting this one run beside the
+     * freeze rather than after it. Null when nothing was or will be deposited.
+     */
+    static LayerState awaitDeposit(SocketHandOver holder, java.util.function.BooleanSupplier predecessorLeaving) {
+        return awaitDeposit(holder, predecessorLeaving, came -> { });
+    }
+
+    /**
+     * As above; {@code meanwhile} is called once if there is a wait, with a test that turns true once
+     * the wait is over: it starts the warm-up of the adoption's code beside the wait and must not block
+     * (the adoption never waits for the warm-up).
+     */
+    static LayerState awaitDeposit(SocketHandOver holder, java.util.function.BooleanSupplier predecessorLeaving,
+            java.util.function.Consumer<java.util.function.BooleanSupplier> meanwhile) {
+        LayerState sockets = holder.take(LAYER);
+        if (sockets != null || !predecessorLeaving.getAsBoolean()) {
+            return sockets;
+        }
+        java.util.concurrent.atomic.AtomicBoolean over = new java.util.concurrent.atomic.AtomicBoolean();
+        meanwhile.accept(over::get);
         try {
-            return v == null ? TcpHandOver.STATE_VERSION : Integer.parseInt(v.trim());
-        } catch (NumberFormatException e) {
-            return -1; // unreadable header: adopt nothing
+            return pollDeposit(holder, predecessorLeaving);
+        } finally {
+            over.set(true);
+        }
+    }
+
+    private static LayerState pollDeposit(SocketHandOver holder, java.util.function.BooleanSupplier predecessorLeaving) {
+        LayerState sockets;
+        long deadline = System.nanoTime() + DEPOSIT_WAIT_NANOS;
+        while (predecessorLeaving.getAsBoolean() && System.nanoTime() < deadline) {
+            java.util.concurrent.locks.LockSupport.parkNanos(50_000);
+            sockets = holder.take(LAYER);
+            if (sockets != null) {
+                return sockets;
+            }
+        }
+        return holder.take(LAYER); // deposited as it finished stopping
+    }
+
+    /**
+     * While the previous version freezes: this version's freeze and adoption code runs on scratch
+     * sockets ({@link TcpHandOverWarmUp}) on a thread of its own, until the deposit comes, so the
+     * adoption that follows runs linked code and never waits for the warm-up. A failure here costs
+     * only the warm-up.
+     */
+    private void warmUp(java.util.function.BooleanSupplier over) {
+        Thread.ofPlatform().daemon().name("tcp-hand-over-warm-up").start(() -> {
+            long start = System.nanoTime();
+            try {
+                int n = TcpHandOverWarmUp.run(core, ipv4, TcpHandOverWarmUp.SOCKETS, over);
+                warmedUp = String.format("warmed up on %d scratch sockets in %.1f ms beside the previous version's freeze", n,
+                        (System.nanoTime() - start) / 1e6);
+            } catch (RuntimeException e) {
+                warmedUp = "warm-up failed: " + e;
+                LOG.warn("tcp: hand-over warm-up failed (the adoption runs cold): {}", e.toString());
+            }
+        });
+    }
+
+    /** What {@link #warmUp} did, for the benchmark; empty when it did not run. */
+    volatile String warmedUp = "";
+
+    /** Another bundle of this module is stopping: a staged update started this one beside its stop. */
+    private static boolean predecessorStopping(BundleContext context) {
+        try {
+            Bundle me = context.getBundle();
+            for (Bundle b : context.getBundles()) {
+                if (b != me && me.getSymbolicName().equals(b.getSymbolicName()) && b.getState() == Bundle.STOPPING) {
+                    return true;
+                }
+            }
+            return false;
+        } catch (IllegalStateException e) {
+            return false; // context no longer valid
         }
     }
 
@@ -161,27 +288,17 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
      * framework keeps running. A framework shutting down, {@code stop} or {@code rmmod} close the
      * connections as before.
      */
-    private static boolean beingUpdated(BundleContext context) {
-        try {
-            Bundle b = context.getBundle();
-            BundleStartLevel sl = b.adapt(BundleStartLevel.class);
-            return b.getState() == Bundle.STOPPING && context.getBundle(0).getState() == Bundle.ACTIVE
-                    && sl != null && sl.isPersistentlyStarted();
-        } catch (IllegalStateException e) {
-            return false; // context no longer valid
-        }
-    }
 
     /**
-     * Leaving for an update of this bundle, or because the socket layer (the holder) leaves for one and
-     * takes this component with its service, or because IPv4 leaves for one (TCP's static reference to
+     * Leaving for an update of this bundle, or because IPv4 leaves for one (TCP's static reference to
      * {@code Ipv4} takes it down with IPv4 and brings it back with the next IPv4, which holds protocol 6
-     * meanwhile): the connections are frozen and go to the holder either way.
+     * meanwhile): the connections are frozen and go to the holder either way. An update of the socket
+     * layer (the holder) no longer takes TCP down: the reference to it is dynamic, and TCP's sockets
+     * stay where they are, in the socket layer's tables that its next version takes.
      */
     @Override
     public boolean handingOver() {
-        return holder != null && (updating.getAsBoolean() || holder.handingOver()
-                || ipv4 instanceof org.modnet.api.handover.HandsOver h && h.handingOver());
+        return holder != null && (updating.getAsBoolean() || ipv4 instanceof org.modnet.api.handover.HandsOver ip && ip.handingOver());
     }
 
     @Override
@@ -199,7 +316,8 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
     /** Leaving for an update: every socket is frozen and its state goes to the holder, which keeps the descriptors. */
     @Deactivate
     void deactivate() {
-        if (!handingOver()) {
+        SocketHandOver holder = this.holder;
+        if (holder == null || !handingOver()) {
             return;
         }
         long start = System.nanoTime();
@@ -270,6 +388,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
 
     /** The new version's side: counters and keys, then each socket remade, hashed, its descriptors moved to it. */
     void adopt(LayerState sockets, TcpLayerState st) {
+        SocketHandOver holder = this.holder;
         long start = System.nanoTime();
         marks[3] = start;
         for (TcpNamespaceState ns : st.namespaces()) {
@@ -409,21 +528,12 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
             throw SockException.of(Errno.EAFNOSUPPORT); // the namespace is going away
         }
         TcpSock sk = new TcpSock(net);
-        if (noPmtuDisc(ns)) { // inet_create: net.ipv4.ip_no_pmtu_disc makes IP_PMTUDISC_DONT the default
+        if (net.noPmtuDisc.get() != 0) { // inet_create: net.ipv4.ip_no_pmtu_disc makes IP_PMTUDISC_DONT the default
             sk.setOption(org.modnet.socket.api.SocketCalls.IPPROTO_IP, org.modnet.socket.api.SocketCalls.IP_MTU_DISCOVER,
                     new int[] { org.modnet.socket.api.SocketCalls.IP_PMTUDISC_DONT });
         }
         net.created.add(sk);
         return sk;
-    }
-
-    private static boolean noPmtuDisc(NetNamespace ns) {
-        try {
-            String v = ns.sysctl() == null ? null : ns.sysctl().get("net.ipv4.ip_no_pmtu_disc");
-            return v != null && !"0".equals(v.trim());
-        } catch (org.modnet.api.net.NetException e) {
-            return false; // no IPv4 sysctls in the namespace: Linux's default, 0
-        }
     }
 
     @Override
@@ -544,11 +654,17 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
      */
     @Override
     public void error(SkBuff skb, int inner, int type, int code, int info) {
+        errorFoundSocket(skb, inner, type, code, info);
+    }
+
+    /** {@link #error}: false when no socket, not even a TIME-WAIT one, has the quoted 4-tuple (Icmp InErrors). */
+    @Override
+    public boolean errorFoundSocket(SkBuff skb, int inner, int type, int code, int info) {
         TcpNet net = skb.dev() == null ? null : nets.get(skb.dev().namespace());
         if (net == null || leaving) {
-            return;
+            return true; // not counted: the module is going, not the socket
         }
-        TcpErr.err(net, skb, inner, type, code, info, Math.max(core.currentCpu(), 0));
+        return TcpErr.err(net, skb, inner, type, code, info, Math.max(core.currentCpu(), 0));
     }
 
     /**

@@ -157,12 +157,14 @@ final class TcpRecovery {
         if (fin) {
             q.add(s, s + 1, true, now);
             rate.skbSent(q, q.at(q.size() - 1), sk.delivered, first, now);
+            q.sacked[q.at(q.size() - 1)] |= TcpRtxQueue.SKB_END;
             return true;
         }
         for (int off = 0; off < len; off += m) {
             q.add(s + off, s + Math.min(off + m, len), false, now);
             rate.skbSent(q, q.at(q.size() - 1), sk.delivered, first && off == 0, now);
         }
+        q.sacked[q.at(q.size() - 1)] |= TcpRtxQueue.SKB_END; // one transmit is one skb of Linux's queue
         return true;
     }
 
@@ -203,23 +205,38 @@ final class TcpRecovery {
         undoRetrans += n;
     }
 
-    /** Where the go-back resend from {@code s} continues: past a SACKed entry, which the peer holds. */
-    int skipSacked(int s) {
+    /**
+     * Whether the go-back resend passes the entry by: the peer SACKed it, or (in Loss) it is not marked
+     * lost or its retransmission is already out. Linux retransmits in Loss only what {@code
+     * tcp_enter_loss} marked lost ({@code tcp_xmit_retransmit_queue}), so new data that F-RTO sent after
+     * the timeout, which nothing marked lost, is not sent twice when the loss shows real (RFC 5682 3.1
+     * step 3.a rewinds the resend to snd_una).
+     */
+    private boolean resendSkips(int i) {
+        byte m = q.sacked[i];
+        if ((m & TcpRtxQueue.SACKED_ACKED) != 0) {
+            return true;
+        }
+        return sk.caState == TcpCongestion.CA_LOSS && (m & (TcpRtxQueue.LOST | TcpRtxQueue.SACKED_RETRANS)) != TcpRtxQueue.LOST;
+    }
+
+    /** Where the go-back resend from {@code s} continues: past the entries {@link #resendSkips} passes by. */
+    int resendFrom(int s) {
         int k = q.find(s);
-        while (k >= 0 && k < q.size() && (q.sacked[q.at(k)] & TcpRtxQueue.SACKED_ACKED) != 0) {
+        while (k >= 0 && k < q.size() && resendSkips(q.at(k))) {
             s = q.end[q.at(k)];
             k++;
         }
         return s;
     }
 
-    /** How far the go-back resend from {@code s} may go in one block: up to {@code segs} unSACKed entries. */
+    /** How far the go-back resend from {@code s} may go in one block: up to {@code segs} entries of one skb. */
     int resendEnd(int s, int segs, int limit) {
         int k = q.find(s);
         if (k < 0) {
             return limit;
         }
-        int e = q.unsackedRunEnd(k, segs, limit);
+        int e = q.unsackedRunEnd(k, segs, limit, sk.caState == TcpCongestion.CA_LOSS);
         return TcpSeq.after(e, limit) ? limit : e;
     }
 
@@ -927,7 +944,8 @@ final class TcpRecovery {
 
     /**
      * RFC 5682 3.1 step 3.a: the loss was real. Linux then retransmits what is marked lost; here the
-     * RTO's go-back resend takes up again from snd_una (it skips what the peer SACKed).
+     * RTO's go-back resend takes up again from snd_una and sends only that ({@link #resendSkips}): not
+     * what the peer SACKed, not the head already resent, not the new data F-RTO sent.
      */
     private void frtoLossWasReal() {
         frto = false;
@@ -1366,10 +1384,16 @@ final class TcpRecovery {
         if (!sk.output.retransmit(q.seq[i], q.end[i], fin, cpu)) {
             return false;
         }
+        sk.output.paceSent(fin ? 0 : q.end[i] - q.seq[i]);
         long now = nowUs();
         q.markProbe(i, now);
         rate.skbSent(q, i, sk.delivered, false, now);
         return true;
+    }
+
+    /** Lost entries wait to go again and the window has room ({@code tcp_tsq_write}'s test). */
+    boolean retransmitsWaiting() {
+        return q.lostOut > q.retransOut && sk.cw.cwnd > inFlight();
     }
 
     /** {@code tcp_process_tlp_ack}: the probe's answer; an ACK beyond it means a loss was repaired (TCPLossProbeRecovery). */
@@ -1394,7 +1418,9 @@ final class TcpRecovery {
 
     /**
      * {@code tcp_xmit_retransmit_queue}: lost entries not yet resent go, in order, while the window
-     * (PRR's in a reduction) has room; contiguous ones of one skb go together. TCPFastRetrans.
+     * (PRR's in a reduction) has room and the pacing timer lets them ({@code tcp_pacing_check}: a paced
+     * connection spaces its retransmissions at the pacing rate as it does new data, and the pacing timer
+     * sends the rest); contiguous ones of one skb go together. TCPFastRetrans.
      */
     void xmitRetransmitQueue(int cpu) {
         if (q.packetsOut == 0 || sk.caState == TcpCongestion.CA_LOSS) {
@@ -1404,7 +1430,7 @@ final class TcpRecovery {
         int maxSegs = TcpTso.canGso(sk.routeDev) ? TcpTso.GSO_MAX_SEGS : 1;
         for (int k = 0; k < q.size(); k++) {
             int segs = sk.cw.cwnd - inFlight();
-            if (segs <= 0 || q.retransOut >= q.lostOut) {
+            if (segs <= 0 || q.retransOut >= q.lostOut || sk.output.pacingCheck()) {
                 break;
             }
             int i = q.at(k);
@@ -1419,7 +1445,8 @@ final class TcpRecovery {
                 int limit = q.seq[i] + sk.push.limit(q.seq[i], Integer.MAX_VALUE >> 1);
                 while (n < Math.min(segs, maxSegs) && k + n < q.size()) {
                     int j = q.at(k + n);
-                    if ((q.sacked[j] & (TcpRtxQueue.LOST | TcpRtxQueue.SACKED_ACKED | TcpRtxQueue.SACKED_RETRANS | TcpRtxQueue.FIN)) != TcpRtxQueue.LOST
+                    if ((q.sacked[q.at(k + n - 1)] & TcpRtxQueue.SKB_END) != 0 // tcp_retransmit_skb sends one skb
+                            || (q.sacked[j] & (TcpRtxQueue.LOST | TcpRtxQueue.SACKED_ACKED | TcpRtxQueue.SACKED_RETRANS | TcpRtxQueue.FIN)) != TcpRtxQueue.LOST
                             || TcpSeq.after(q.end[j], limit) || q.end[j] - q.seq[j] != sk.mss || q.end[i] - q.seq[i] != sk.mss) {
                         break;
                     }
@@ -1437,6 +1464,7 @@ final class TcpRecovery {
                     break;
                 }
             }
+            sk.output.paceSent(fin ? 0 : e - q.seq[i]); // tcp_update_skb_after_send: the next departure is later
             long now = nowUs();
             if (retransStamp == 0) {
                 retransStamp = sk.tsNow();
@@ -1541,5 +1569,53 @@ final class TcpRecovery {
         reoWndSteps = r.reoWndSteps();
         reoWndPersist = r.reoWndPersist();
         pending = r.timerPending();
+    }
+
+    /**
+     * The delivery-rate sampler and what each segment in flight remembered when it went out (handover
+     * 1.5), in the scoreboard's order ({@link #handOver}).
+     */
+    org.modnet.api.handover.TcpRateState rateHandOver() {
+        int n = q.size();
+        int[] delivered = new int[n];
+        long[] deliveredUs = new long[n];
+        long[] firstTxUs = new long[n];
+        boolean[] appLimited = new boolean[n];
+        for (int k = 0; k < n; k++) {
+            int i = q.at(k);
+            delivered[k] = q.txDelivered[i];
+            deliveredUs[k] = q.txDeliveredUs[i];
+            firstTxUs[k] = q.txFirstUs[i];
+            appLimited[k] = q.txAppLimited[i];
+        }
+        return new org.modnet.api.handover.TcpRateState(rate.deliveredMstampUs, rate.firstTxMstampUs, rate.appLimited,
+                rate.rateDelivered, rate.rateIntervalUs, rate.rateAppLimited, delivered, deliveredUs, firstTxUs, appLimited);
+    }
+
+    /**
+     * Takes the sampler back, after {@link #adopt} made the scoreboard; the segments' entries only when
+     * the scoreboard has one per entry (else they start unsampled, as after a restart). Null (a version
+     * before 1.5): the sampler starts afresh.
+     */
+    void adoptRate(org.modnet.api.handover.TcpRateState r) {
+        if (r == null) {
+            return;
+        }
+        rate.deliveredMstampUs = r.deliveredMstampUs();
+        rate.firstTxMstampUs = r.firstTxMstampUs();
+        rate.appLimited = r.appLimited();
+        rate.rateDelivered = r.rateDelivered();
+        rate.rateIntervalUs = r.rateIntervalUs();
+        rate.rateAppLimited = r.rateAppLimited();
+        if (r.segmentDelivered().length != q.size()) {
+            return;
+        }
+        for (int k = 0; k < q.size(); k++) {
+            int i = q.at(k);
+            q.txDelivered[i] = r.segmentDelivered()[k];
+            q.txDeliveredUs[i] = r.segmentDeliveredUs()[k];
+            q.txFirstUs[i] = r.segmentFirstTxUs()[k];
+            q.txAppLimited[i] = r.segmentAppLimited()[k];
+        }
     }
 }

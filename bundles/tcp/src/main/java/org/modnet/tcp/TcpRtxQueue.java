@@ -23,6 +23,13 @@ final class TcpRtxQueue {
     static final byte RETRANS = SACKED_RETRANS | EVER_RETRANS;
     /** {@code TCPCB_FIN} of modnet's entry: the segment is the FIN's sequence number. */
     static final byte FIN = 0x10;
+    /**
+     * modnet's: the entry ends one skb as Linux's queue would hold it (what one transmit put on the wire,
+     * a GSO skb of several entries or one segment). A retransmission never spans two, as {@code
+     * tcp_retransmit_skb} sends one skb at a time, so the segment boundaries and PSH flags of a resend are
+     * Linux's.
+     */
+    static final byte SKB_END = 0x20;
 
     /** The most segments one connection keeps in flight: far more than any window modnet offers. */
     static final int MAX = 1 << 16;
@@ -317,7 +324,7 @@ final class TcpRtxQueue {
             int j = at(k + d);
             seq[j] = s + d * mss;
             end[j] = d == n - 1 ? e : s + (d + 1) * mss;
-            sacked[j] = marks;
+            sacked[j] = (byte) (marks | SKB_END); // tcp_fragment: each piece its own skb
         }
         count += extra;
         packetsOut += extra;
@@ -345,13 +352,16 @@ final class TcpRtxQueue {
 
     /**
      * The entries sent from {@code s} on that go again as one block: up to {@code maxSegs}, contiguous,
-     * neither SACKed nor a FIN, ending where {@code limit} (the push mark) says. Returns the end.
+     * neither SACKed nor a FIN, within one skb ({@link #SKB_END}), ending where {@code limit} (the push
+     * mark) says; with {@code lostOnly} (in Loss) only entries marked lost and not yet resent. Returns
+     * the end.
      */
-    int unsackedRunEnd(int k, int maxSegs, int limit) {
+    int unsackedRunEnd(int k, int maxSegs, int limit, boolean lostOnly) {
         int e = end[at(k)];
         for (int n = 1; n < maxSegs && k + n < count; n++) {
             int i = at(k + n);
-            if ((sacked[i] & (SACKED_ACKED | FIN)) != 0 || TcpSeq.after(end[i], limit)) {
+            if ((sacked[at(k + n - 1)] & SKB_END) != 0 || (sacked[i] & (SACKED_ACKED | FIN)) != 0 || TcpSeq.after(end[i], limit)
+                    || lostOnly && (sacked[i] & (LOST | SACKED_RETRANS)) != LOST) {
                 break;
             }
             e = end[i];

@@ -1974,14 +1974,21 @@ final class TcpSock extends Sock {
         return done;
     }
 
-    /** {@code tcp_cleanup_rbuf}: a window update once reading has opened it by two segments or more. */
+    /**
+     * {@code tcp_cleanup_rbuf}: a window update when the window announced has fallen to half of the
+     * largest this ring can announce (its clamp) or less and reading at least doubled it — Linux's
+     * "raised significantly". Not on every read that frees two segments: a bulk receiver taking 64 KB
+     * GSO frames would send an update per read on top of the ACK per frame.
+     */
     private void cleanupRbuf(int cpu) {
-        if (state == TCP_CLOSE) {
-            return;
+        if (state == TCP_CLOSE || (shutdownBits() & RCV_SHUTDOWN) != 0) {
+            return; // nothing more comes: an opened window is useless (tcp_cleanup_rbuf says the same)
         }
-        int free = Math.min(rbufLimit - (rcvNxt - copiedSeq), 0xffff << rcvWscale); // no more than a window can say
-        int announced = rcvWndRight - rcvNxt;
-        if (free - announced >= 2 * Math.max(advmss, 1) || announced < Math.max(advmss, 1) && free > announced) {
+        int clamp = Math.min(rbufLimit, 0xffff << rcvWscale); // no more than a window can say
+        int free = Math.min(rbufLimit - (rcvNxt - copiedSeq), clamp);
+        int announced = Math.max(rcvWndRight - rcvNxt, 0);
+        // a window under a segment is not worth announcing (silly window avoidance, __tcp_select_window)
+        if (2L * announced <= clamp && free >= Math.min(Math.max(advmss, 1), clamp >> 1) && free >= 2L * announced) {
             output.sendAck(cpu);
         }
     }

@@ -197,7 +197,9 @@ final class TcpSyncookies {
                 syn.getU32(t + TcpHeader.SEQ) + 1, TcpHeader.SYN | TcpHeader.ACK | ecnFlags, window, optLen);
         opts.write(skb, o + TcpHeader.MIN_LEN);
         TcpHeader.setChecksum(skb, o, hlen, TcpAf.inetPseudoSum(saddr, daddr, hlen));
-        net.ipv4.send(net.ns, skb, saddr, daddr, TcpAf.IPPROTO_TCP, ttl, tos, true); // the listener's IP_PMTUDISC_WANT
+        // the listener's TOS without its ECN bits, as every SYN-ACK (a SYN-ACK is never ECT, RFC 3168 6.1.1);
+        // the listener's IP_PMTUDISC_WANT
+        net.ipv4.send(net.ns, skb, saddr, daddr, TcpAf.IPPROTO_TCP, ttl, tos & ~TcpEcn.INET_ECN_MASK, true);
         return true;
     }
 }

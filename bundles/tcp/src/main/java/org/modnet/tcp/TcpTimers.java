@@ -149,10 +149,10 @@ final class TcpTimers {
         }
     }
 
-    /** {@code tcp_delack_timer}: the ACK owed goes out (DelayedACKs); a socket the user holds is DelayedACKLocked. */
     /**
-     * {@code tcp_pace_kick}: the paced departure time came; what the windows allow goes on. A socket
-     * busy in a user call is tried again a millisecond later (Linux defers it to {@code release_sock}).
+     * {@code tcp_pace_kick} and {@code tcp_tsq_write}: the paced departure time came; lost segments
+     * waiting to go again go first, then what the windows allow of new data. A socket busy in a user
+     * call is tried again a millisecond later (Linux defers it to {@code release_sock}).
      */
     void pacingTimer() {
         if (sk.frozen) {
@@ -164,13 +164,18 @@ final class TcpTimers {
         }
         try {
             if (sk.state() != TCP_CLOSE) {
-                sk.output.writeXmit(sk.net.core.currentCpu());
+                int c = sk.net.core.currentCpu();
+                if (sk.rec.retransmitsWaiting()) {
+                    sk.rec.xmitRetransmitQueue(c);
+                }
+                sk.output.writeXmit(c);
             }
         } finally {
             sk.unlockSock(sk.net.core.currentCpu());
         }
     }
 
+    /** {@code tcp_delack_timer}: the ACK owed goes out (DelayedACKs); a socket the user holds is DelayedACKLocked. */
     void delackTimer() {
         if (sk.frozen) {
             return; // handed over: the next version armed its own

@@ -229,6 +229,15 @@ class TcpErrTest {
         assertEquals(Errno.ECONNREFUSED.number(), getsockopt(SOL_SOCKET, SocketCalls.SO_ERROR));
         assertEquals(1, s.count(TcpMib.Tcp.AttemptFails));
         assertTrue(w.take().isEmpty(), "no SYN again");
+        assertEquals(0L, s.ipv4.counters(s.ns).get("IcmpInErrors"), "the error found its socket");
+    }
+
+    @Test
+    void anErrorQuotingNoConnectionCountsIcmpInErrors() {
+        connectStarted();
+        icmpFrom(syn.sport() + 1, PORT, 3, 3, 0); // tcp_v4_err: no socket for the quote is ICMP_MIB_INERRORS
+        assertEquals(1L, s.ipv4.counters(s.ns).get("IcmpInErrors"));
+        assertEquals(0, s.count(TcpMib.Tcp.AttemptFails), "the connect is not touched");
     }
 
     @Test
@@ -345,7 +354,7 @@ class TcpErrTest {
 
     /** {@link #icmp} quoting a segment from our port {@code sport} to the peer's {@code dport}. */
     private void icmpFrom(int sport, int dport, int type, int code, int seq) {
-        syn = new TcpWire.Seg(LOCAL, PEER, sport, dport, 0, 0, 0, 0, 0, 0, 0, false, false, 0, 0);
+        syn = new TcpWire.Seg(LOCAL, PEER, sport, dport, 0, 0, 0, 0, 0, 0, 0, false, false, 0, 0, 0);
         icmpPorts = dport;
         icmp(type, code, 0, seq);
         icmpPorts = PORT;

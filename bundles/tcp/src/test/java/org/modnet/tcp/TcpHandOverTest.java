@@ -23,6 +23,8 @@ import org.junit.jupiter.api.Test;
 import org.modnet.api.handover.SocketState;
 import org.modnet.api.handover.TcpConnectionState;
 import org.modnet.api.handover.TcpLayerState;
+import org.modnet.api.handover.TcpRateState;
+import org.modnet.api.handover.TcpSenderState;
 import org.modnet.api.handover.TcpSegment;
 import org.modnet.api.net.Errno;
 import org.modnet.socket.api.SockAddr;
@@ -334,6 +336,137 @@ class TcpHandOverTest {
         assertEquals(x.timers(), y.timers(), "timers armed with the time that was left");
         assertEquals(x.tcpOptions(), y.tcpOptions());
         assertEquals(x.counters(), y.counters());
+        assertEquals(x.path(), y.path(), "ECN, path MTU, soft error");
+        sameSender(x.sender(), y.sender());
+    }
+
+    private static void sameSender(TcpSenderState x, TcpSenderState y) {
+        assertEquals(x.frto(), y.frto(), "F-RTO");
+        assertEquals(x.pacingRate(), y.pacingRate(), "sk_pacing_rate");
+        assertEquals(x.pacingNeeded(), y.pacingNeeded());
+        assertEquals(x.wstampNs(), y.wstampNs(), "tcp_wstamp_ns");
+        assertEquals(x.chronoType(), y.chronoType());
+        assertEquals(x.chronoStartUs(), y.chronoStartUs());
+        assertArrayEquals(x.chronoStatUs(), y.chronoStatUs(), "busy, rwnd- and sndbuf-limited times");
+        TcpRateState r = x.rate();
+        TcpRateState t = y.rate();
+        assertEquals(List.of(r.deliveredMstampUs(), r.firstTxMstampUs(), r.appLimited(), r.rateDelivered(), r.rateIntervalUs(),
+                r.rateAppLimited()), List.of(t.deliveredMstampUs(), t.firstTxMstampUs(), t.appLimited(), t.rateDelivered(),
+                        t.rateIntervalUs(), t.rateAppLimited()), "the rate sampler");
+        assertArrayEquals(r.segmentDelivered(), t.segmentDelivered(), "tx.delivered of each segment in flight");
+        assertArrayEquals(r.segmentDeliveredUs(), t.segmentDeliveredUs());
+        assertArrayEquals(r.segmentFirstTxUs(), t.segmentFirstTxUs());
+        assertArrayEquals(r.segmentAppLimited(), t.segmentAppLimited());
+    }
+
+    /** A connection mid-transfer in {@code p}, swapped after {@code set} changed its old version; returns {old, new}. */
+    private static TcpSock[] swapAfter(TcpPeer p, java.util.function.Consumer<TcpSock> set) {
+        before(p);
+        p.drain();
+        TcpSock old = conn(p);
+        set.accept(old);
+        p.s.swapTcp(TcpHandOver.STATE_VERSION);
+        TcpSock now = conn(p);
+        assertNotNull(now);
+        assertNotSame(old, now);
+        return new TcpSock[] { old, now };
+    }
+
+    @Test
+    void theEcnStateCrossesTheSwapAndTheNextAckStillEchoesTheCongestionMark() throws Exception {
+        TcpPeer p = peer();
+        TcpSock[] s = swapAfter(p, old -> {
+            // as tcp_ecn_check_ce leaves it after a CE-marked segment: ECE owed until the peer's CWR
+            old.ecnFlags = TcpEcn.TCP_ECN_OK | TcpEcn.TCP_ECN_DEMAND_CWR | TcpEcn.TCP_ECN_SEEN;
+            old.deliveredCe = 7;
+        });
+        assertEquals(s[0].ecnFlags, s[1].ecnFlags, "tp->ecn_flags");
+        assertEquals(7, s[1].deliveredCe, "tp->delivered_ce");
+        data(p, P + 100, 200, 1 + 8000, 63, 105); // fills the hole: answered at once
+        List<TcpPeer.Seg> out = p.drain();
+        assertTrue(!out.isEmpty() && out.stream().allMatch(g -> (g.flags() & TcpHeader.ECE) != 0),
+                "every segment the new version sends echoes the mark: " + out);
+    }
+
+    @Test
+    void thePathMtuAndTheSoftErrorCrossTheSwap() throws Exception {
+        TcpPeer p = peer();
+        TcpSock[] s = swapAfter(p, old -> {
+            old.pmtuCookie = 1400; // tcp_sync_mss after a frag-needed for 1400
+            old.mtuInfo = 1400;
+            old.errSoft = Errno.EHOSTUNREACH; // an ICMP host unreachable the connection survived
+        });
+        assertEquals(1400, s[1].pmtuCookie, "icsk_pmtu_cookie");
+        assertEquals(1400, s[1].mtuInfo, "tp->mtu_info");
+        assertSame(Errno.EHOSTUNREACH, s[1].errSoft, "sk_err_soft, reported if the connection times out");
+    }
+
+    @Test
+    void theFrtoFlagCrossesTheSwap() throws Exception {
+        TcpPeer p = peer();
+        TcpSock[] s = swapAfter(p, old -> old.rec.frto = true); // a timeout F-RTO is still checking (RFC 5682)
+        assertTrue(s[1].rec.frto, "tp->frto");
+        TcpSock[] t = swapAfter(peer(), old -> old.rec.frto = false);
+        assertTrue(!t[1].rec.frto);
+    }
+
+    @Test
+    void theRateSamplerAndEachSegmentsDeliveryStampCrossTheSwap() throws Exception {
+        TcpPeer p = peer();
+        TcpRateState[] was = new TcpRateState[1];
+        TcpSock[] s = swapAfter(p, old -> {
+            old.rec.rate.rateDelivered = 11;
+            old.rec.rate.rateIntervalUs = 22_000;
+            old.rec.rate.rateAppLimited = true;
+            was[0] = old.rec.rateHandOver();
+        });
+        TcpRateState now = s[1].rec.rateHandOver();
+        assertTrue(was[0].segmentDelivered().length > 0, "segments in flight, each with its delivery stamp");
+        assertArrayEquals(was[0].segmentDelivered(), now.segmentDelivered());
+        assertArrayEquals(was[0].segmentDeliveredUs(), now.segmentDeliveredUs());
+        assertArrayEquals(was[0].segmentFirstTxUs(), now.segmentFirstTxUs());
+        assertArrayEquals(was[0].segmentAppLimited(), now.segmentAppLimited());
+        assertEquals(was[0].deliveredMstampUs(), now.deliveredMstampUs());
+        assertEquals(was[0].firstTxMstampUs(), now.firstTxMstampUs());
+        assertEquals(was[0].appLimited(), now.appLimited());
+        assertEquals(11, now.rateDelivered(), "TCP_INFO's last sample");
+        assertEquals(22_000, now.rateIntervalUs());
+        assertTrue(now.rateAppLimited());
+    }
+
+    @Test
+    void pacingAndTheChronographCrossTheSwapAndThePacingTimerWaitsForTheDepartureTime() throws Exception {
+        TcpPeer p = peer();
+        long[] departure = new long[1];
+        TcpSock[] s = swapAfter(p, old -> {
+            old.pacingRate = 1_250_000; // 10 Mbit/s, as an algorithm that paces sets it
+            old.pacingNeeded = true;
+            departure[0] = old.net.core.nanoTime() + 40_000_000L; // the next segment leaves in 40 ms
+            old.wstampNs = departure[0];
+            old.chronoType = TcpSock.CHRONO_RWND_LIMITED;
+            old.chronoStartUs = 123;
+            old.chronoStat[TcpSock.CHRONO_BUSY] = 4_000;
+            old.chronoStat[TcpSock.CHRONO_RWND_LIMITED] = 5_000;
+            old.chronoStat[TcpSock.CHRONO_SNDBUF_LIMITED] = 6_000;
+        });
+        TcpSock now = s[1];
+        assertEquals(1_250_000, now.pacingRate, "sk_pacing_rate, not the algorithm's fresh one");
+        assertTrue(now.pacingNeeded);
+        assertEquals(departure[0], now.wstampNs, "tcp_wstamp_ns on the core's clock");
+        assertEquals(TcpSock.CHRONO_RWND_LIMITED, now.chronoType);
+        assertEquals(123, now.chronoStartUs);
+        assertArrayEquals(new long[] { 0, 4_000, 5_000, 6_000 }, now.chronoStat, "busy_time, rwnd_limited, sndbuf_limited go on");
+        assertTrue(now.writeSeq != now.sndNxt, "unsent bytes wait");
+        assertTrue(now.pacingTimer.pending(), "the pacing timer is armed for their departure time");
+        assertEquals(40, now.pacingTimer.remainingMs(), 1);
+    }
+
+    @Test
+    void aDepositWithoutThePathAndSenderPartsReadsAsBefore15() {
+        TcpConnectionState old = new TcpConnectionState(null, null, null, null, null, new byte[0], 0, new byte[0], 0, List.of(),
+                new int[0], null, null, java.util.Map.of(), null);
+        assertEquals(null, old.path(), "a 1.4 version's deposit: the new version starts the path part afresh");
+        assertEquals(null, old.sender());
     }
 
     @Test
@@ -424,6 +557,80 @@ class TcpHandOverTest {
         p.s.advance(TcpSock.TIMEWAIT_MS + 5_000, 100); // the wheel's slack at 60 s: up to 4 s late, never early
         assertEquals(tw + 1, p.count(TcpMib.Ext.TW), "it ends on the new version's timer");
         assertEquals(0, p.s.tcp.net(p.s.ns).deathRow.all().size());
+    }
+
+    /**
+     * A staged update starts the new version beside the old one's stop: the new version, made while the
+     * old one has not frozen yet, waits for the deposit instead of starting empty, then adopts the
+     * connection, which goes on with its bytes.
+     */
+    @Test
+    void aNewVersionMadeBeforeTheOldOneFrozeWaitsForItsDepositAndAdopts() throws Exception {
+        TcpPeer p = peer();
+        long[] a = before(p);
+        p.drain();
+        TcpSock old = conn(p);
+        java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
+        boolean[] waited = new boolean[1];
+        Thread next = p.s.swapTcpBesideTheStop(stopping, () -> {
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            waited[0] = true;
+        });
+        p.s.finishBesideTheStop(next);
+        assertTrue(waited[0]);
+        assertTrue(old.frozen, "the old version froze after the new one was made");
+        TcpSock now = conn(p);
+        assertNotNull(now, "the new version waited for the deposit and adopted the connection");
+        assertNotSame(old, now);
+        p.none(); // the swap sends nothing
+        assertArrayEquals(expectedRead(), after(p, (int) a[0]), "the bytes read through the same descriptor");
+    }
+
+    /** What {@link #after} reads: the peer's 100 bytes in order, then the 200 that filled the hole and the 200 beyond it. */
+    private static byte[] expectedRead() throws Exception {
+        TcpPeer plain = new TcpPeer();
+        try {
+            long[] a = before(plain);
+            return after(plain, (int) a[0]);
+        } finally {
+            plain.close();
+        }
+    }
+
+    /**
+     * The warm-up a new version runs while its predecessor freezes freezes and adopts scratch sockets
+     * only: the running namespace keeps its sockets, its sysctls and its counters.
+     */
+    @Test
+    void theWarmUpFreezesAndAdoptsScratchSocketsAndTouchesNothingRunning() throws Exception {
+        TcpPeer p = peer();
+        before(p);
+        p.drain();
+        TcpNet net = p.s.tcp.net(p.s.ns);
+        int sockets = p.s.tcp.sockets();
+        java.util.Map<String, Long> mib = net.mib.snapshot();
+        String sysctls = p.s.ns.sysctl().all().toString();
+        assertEquals(8, TcpHandOverWarmUp.run(p.s.stack.core(), p.s.ipv4, 8));
+        assertEquals(sockets, p.s.tcp.sockets(), "the running namespace's hashes");
+        assertEquals(mib, net.mib.snapshot(), "its MIB");
+        assertEquals(sysctls, p.s.ns.sysctl().all().toString(), "its sysctls");
+        p.s.advance(1_000);
+        assertEquals(0, p.count(TcpMib.Tcp.OutRsts), "nothing sent for the scratch sockets");
+    }
+
+    @Test
+    void aNewVersionWithNoPredecessorStoppingDoesNotWaitAndStartsEmpty() throws Exception {
+        TcpStack s = new TcpStack();
+        try {
+            java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
+            assertEquals(null, TcpProtocol.awaitDeposit(s.sockets, stopping::get), "nothing deposited, nobody stopping");
+        } finally {
+            s.close();
+        }
     }
 
     @Test

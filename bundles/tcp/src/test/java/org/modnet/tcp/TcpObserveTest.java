@@ -169,13 +169,13 @@ class TcpObserveTest {
         String out = ss("-t", "-i", "-n");
         String[] lines = out.split("\n");
         assertEquals(5, lines.length, out);
-        String detail = lines[lines[1].endsWith(":7000") ? 2 : 4]; // after the client's row: its peer is :7000
+        String detail = lines[lines[1].stripTrailing().endsWith(":7000") ? 2 : 4]; // after the client's row: its peer is :7000
         // no delivery_rate or app_limited: on the virtual clock the ACK came at the instant of the send, a
         // rate sample shorter than min_rtt, which tcp_rate_gen discards (TcpRateTest pins app_limited)
         Matcher m = Pattern.compile("^\t reno wscale:(\\d+),(\\d+) rto:200 rtt:([0-9.]+)/([0-9.]+) mss:(\\d+) pmtu:65535 rcvmss:536"
                 + " advmss:65495 cwnd:(\\d+) bytes_sent:1000 bytes_acked:1001 segs_out:(\\d+) segs_in:(\\d+) data_segs_out:1 send (\\d+)bps"
                 + " lastsnd:300 lastrcv:300 lastack:300 pacing_rate (\\d+)bps delivered:2 rcv_space:(\\d+) rcv_ssthresh:(\\d+)"
-                + " minrtt:([0-9.]+) snd_wnd:(\\d+)$").matcher(detail);
+                + " minrtt:([0-9.]+) snd_wnd:(\\d+) *$").matcher(detail); // padded to the Process column, as ss pads it
         assertTrue(m.matches(), detail);
         assertTrue(out.split("\n")[0].startsWith("State"), out);
         String opts = ss("-t", "-i", "-o");
@@ -233,7 +233,7 @@ class TcpObserveTest {
         assertTrue(tw.matches("(?s).*\n0 +0 +127\\.0\\.0\\.1:" + port + " +127\\.0\\.0\\.1:7000 +timer:\\(timewait,1min,0\\) ino:0 sk:[0-9a-f]+\n"),
                 tw);
         assertTrue(ss("-t", "-a", "-m", "-i").contains("\nTIME-WAIT"), "with its state when more than one is shown");
-        assertTrue(ss("-t", "-a", "-m", "-i").matches("(?s).*\nTIME-WAIT[^\n]*\n\t\n.*"), "and an empty detail line, as ss prints it");
+        assertTrue(ss("-t", "-a", "-m", "-i").matches("(?s).*\nTIME-WAIT[^\n]*\n\t *\n.*"), "and an empty detail line, as ss prints it");
         List<String> proc = ProcNetTcp.lines(s.tcp.net(s.ns).hashed(), s.tcp.net(s.ns).deathRow.all());
         assertEquals("  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode", proc.get(0).stripTrailing());
         assertTrue(proc.stream().allMatch(l -> l.length() == 149), "padded as seq_pad pads");

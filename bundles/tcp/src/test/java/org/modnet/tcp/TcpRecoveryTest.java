@@ -143,6 +143,68 @@ class TcpRecoveryTest {
         assertEquals(0, p.count(TcpMib.Ext.TCPSpuriousRTOs));
     }
 
+    /**
+     * RFC 5682 3.1 step 3.a as Linux does it: once the loss shows real only what the timeout marked lost
+     * goes again; the new data F-RTO sent was never marked lost and is not sent a second time.
+     */
+    @Test
+    void frtoNeverResendsItsNewDataWhenTheLossShowsReal() throws Exception {
+        rtoWithMoreToSend(2);
+        ack(MSS);
+        List<Integer> fresh = p.drain().stream().map(o -> (o.seq() - q) / MSS).toList();
+        assertEquals(List.of(10, 11), fresh, "F-RTO's new data: two segments, the window after the head's ACK");
+        ack(MSS, 10 * MSS, 11 * MSS); // the first new segment SACKed: the loss was real
+        java.util.Set<Integer> resent = new java.util.TreeSet<>();
+        for (int round = 0; round < 12; round++) {
+            List<Integer> sent = p.drain().stream().map(o -> (o.seq() - q) / MSS).toList();
+            assertTrue(sent.stream().noneMatch(n -> n == 10 || n == 11), "new data sent again: " + sent);
+            if (sent.isEmpty()) {
+                break;
+            }
+            resent.addAll(sent);
+            int highest = sent.stream().filter(n -> n < 10).max(Integer::compare).orElse(9);
+            ack((highest + 1) * MSS, 10 * MSS, 11 * MSS); // each resend arrives
+        }
+        assertTrue(resent.containsAll(List.of(1, 2, 3, 4, 5, 6, 7, 8, 9)), "what the timeout marked lost went again: " + resent);
+        assertEquals(0, p.count(TcpMib.Ext.TCPSpuriousRTOs));
+    }
+
+    /**
+     * {@code tcp_xmit_retransmit_queue} honours the pacing timer ({@code tcp_pacing_check}): a paced
+     * connection (an algorithm that asks for pacing, as BBR) does not burst its lost segments out at
+     * once with a wide-open window; they leave one departure time apart, the pacing timer sending the rest.
+     */
+    @Test
+    void lostSegmentsOfAPacedConnectionGoAgainAtThePacingRateNotInABurst() throws Exception {
+        p = new TcpPeer();
+        p.s.tcp.addCongestion(new TcpBbrTest.FixedRate(), java.util.Map.of(org.modnet.api.tcp.TcpCongestionOps.NAME, "fixed"));
+        p.s.ns.sysctl().set("net.ipv4.tcp_congestion_control", "fixed");
+        p.s.ns.sysctl().set("net.ipv4.tcp_recovery", "0"); // the duplicate threshold marks at once, no RACK timer
+        int l = p.listen(PORT);
+        byte[] syn = Segments.opts(Segments.mss(MSS), Segments.nop(), Segments.nop(), Segments.sackPerm(), Segments.nop(), Segments.ws(7));
+        fd = p.accept(l, PORT, syn, new byte[0], null);
+        q = p.iss + 1;
+        assertEquals(20 * MSS, p.sys.send(fd, ByteBuffer.allocate(20 * MSS), 0));
+        List<TcpPeer.Seg> first = new java.util.ArrayList<>(p.drain()); // the initial window at once
+        for (int ms = 0; ms < 50 && first.size() < 11; ms++) {
+            p.s.advance(1, 1);
+            first.addAll(p.drain()); // the loss probe: one new segment, paced, as data past the first ten is
+        }
+        assertEquals(11, first.size(), "" + first);
+        ack(0, 4 * MSS, 11 * MSS); // 5 to 11 SACKed: the first four are lost
+        assertEquals(4, info().lost());
+        List<TcpPeer.Seg> now = p.drain();
+        assertEquals(1, now.size(), "one retransmission now, the next at its departure time: " + now);
+        List<TcpPeer.Seg> later = new java.util.ArrayList<>();
+        for (int ms = 0; ms < 50 && later.size() < 3; ms++) {
+            p.s.advance(1, 1);
+            later.addAll(p.drain());
+        }
+        assertEquals(List.of(q + MSS, q + 2 * MSS, q + 3 * MSS), later.stream().map(TcpPeer.Seg::seq).toList(),
+                "the pacing timer sent the rest in order");
+        assertTrue(later.get(2).ms() - now.get(0).ms() >= 4, "spaced, not a burst: " + now + later);
+    }
+
     @Test
     void withTcpFrtoOffTheRtoResendGoesOnAfterTheHeadsAck() throws Exception {
         rtoWithMoreToSend(0);

@@ -91,6 +91,44 @@ final class TcpStack implements AutoCloseable {
     }
 
     /**
+     * A staged update as the shell runs it: once the old component's services are gone, the new one is
+     * made on another thread (SCR starting the new bundle) while the old one still has to freeze; it
+     * waits for the deposit. Returns the thread making the new version; {@link #finishBesideTheStop}
+     * registers it.
+     */
+    Thread swapTcpBesideTheStop(java.util.concurrent.atomic.AtomicBoolean predecessorStopping, Runnable whileWaiting) {
+        TcpProtocol old = tcp;
+        updating.set(true);
+        predecessorStopping.set(true);
+        sockets.removeProtocol(old);
+        ipv4.removeProtocol(old, Map.of(InetProtocol.PROTOCOL, 6));
+        ipv4.removeOffload(old, Map.of(InetProtocol.PROTOCOL, 6));
+        old.exit(ns);
+        TcpProtocol[] made = new TcpProtocol[1];
+        Thread next = Thread.ofPlatform().start(() -> made[0] = new TcpProtocol(stack.core(), ipv4, sockets, updating::get,
+                TcpHandOver.STATE_VERSION, predecessorStopping::get));
+        whileWaiting.run();
+        old.deactivate();
+        updating.set(false);
+        predecessorStopping.set(false);
+        nextBeside = made;
+        return next;
+    }
+
+    private TcpProtocol[] nextBeside;
+
+    /** The new version made beside the stop registers: IPv4 and the socket layer bind it. */
+    void finishBesideTheStop(Thread next) throws InterruptedException {
+        next.join();
+        tcp = nextBeside[0];
+        stack.addPernet(tcp, 20);
+        ipv4.addProtocol(tcp, Map.of(InetProtocol.PROTOCOL, 6));
+        ipv4.addOffload(tcp, Map.of(InetProtocol.PROTOCOL, 6));
+        sockets.addProtocol(tcp, Map.of(SocketProtocol.FAMILY, 2, SocketProtocol.TYPE, 1, SocketProtocol.PROTOCOL, 6,
+                SocketProtocol.DEFAULT, true));
+    }
+
+    /**
      * An update of the IPv4 bundle as Felix and DS run it: IPv4's service leaves handing over, and DS
      * deactivates TCP with it (its reference to {@code Ipv4} is static), TCP handing over because IPv4
      * does (IPv4 holds protocol 6); then IPv4's namespaces exit and it deposits its tables, naming

@@ -149,6 +149,17 @@ class TcpSyncookiesTest {
         assertEquals(0, s.count(TcpMib.Ext.SyncookiesSent), "request socks while the queue has room");
     }
 
+    /** A cookie SYN-ACK carries the listener's TOS as any SYN-ACK does, but never its ECN bits (INET_ECN_MASK). */
+    @Test
+    void aCookieSynackTakesTheListenersTosWithoutItsEcnBits() {
+        assertEquals(0, sys.setsockopt(listener, SocketCalls.IPPROTO_IP, SocketCalls.IP_TOS, 0x13));
+        fillSynQueue();
+        peer.send(PEER, SPORT, 5000, SYN, PISS, 0, 65535, synOptions(4321), 0);
+        TcpWire.Seg synack = peer.one();
+        assertEquals(1, s.count(TcpMib.Ext.SyncookiesSent), synack::toString);
+        assertEquals(0x10, synack.tos(), "DSCP kept, ECN bits cleared");
+    }
+
     @Test
     void withTheSynQueueFullASynIsAnsweredWithACookieThatTheAckTurnsIntoAConnection() {
         fillSynQueue();

@@ -107,6 +107,30 @@ class TcpTimewaitTest {
     }
 
     @Test
+    void anIcmpErrorAboutATimeWaitConnectionFindsASocketThatIgnoresIt() {
+        serverClosesFirst();
+        // tcp_v4_err: a TIME-WAIT sock is not "no socket" (no Icmp InErrors); another port is
+        assertTrue(TcpErr.err(net(), quote(5000, SPORT, siss + 1), 0, 3, 3, 0, 0));
+        assertNotNull(tw(), "the error leaves it be");
+        assertEquals(false, TcpErr.err(net(), quote(5001, SPORT, siss + 1), 0, 3, 3, 0, 0));
+    }
+
+    /** The IPv4 header and 8 bytes of a segment we sent, as an ICMP error quotes it, at offset 0. */
+    private org.modnet.api.skb.SkBuff quote(int sport, int dport, int seq) {
+        org.modnet.api.skb.SkBuff skb = s.stack.core().allocSkb(28, 0);
+        int o = skb.put(28);
+        skb.setBytes(o, new byte[28], 0, 28);
+        skb.setU8(o, 0x45);
+        skb.setU8(o + 9, 6);
+        skb.setU32(o + 12, TcpWire.LOCAL);
+        skb.setU32(o + 16, PEER);
+        skb.setU16(o + 20, sport);
+        skb.setU16(o + 22, dport);
+        skb.setU32(o + 24, seq);
+        return skb;
+    }
+
+    @Test
     void aRetransmittedFinIsAcknowledgedAndRestartsTwoMsl() {
         serverClosesFirst();
         int peerTs = tsval; // the TSval of the FIN that ended the connection: ts_recent

@@ -26,7 +26,7 @@ final class TcpWire {
 
     /** A segment the stack sent: its addresses, header fields and the options that matter here. */
     record Seg(int saddr, int daddr, int sport, int dport, int seq, int ack, int flags, int window, int len, int mss, int wscale,
-            boolean sackOk, boolean ts, int tsval, int tsecr) {
+            boolean sackOk, boolean ts, int tsval, int tsecr, int tos) {
         boolean is(int f) {
             return flags == f;
         }
@@ -108,7 +108,7 @@ final class TcpWire {
             p += Math.max(len, 2);
         }
         out.add(new Seg(f.getU32(ip + 12), f.getU32(ip + 16), f.getU16(th), f.getU16(th + 2), f.getU32(th + 4), f.getU32(th + 8),
-                f.getU8(th + 13), f.getU16(th + 14), total - (th - ip) - hlen, mss, ws, sack, ts, tsval, tsecr));
+                f.getU8(th + 13), f.getU16(th + 14), total - (th - ip) - hlen, mss, ws, sack, ts, tsval, tsecr, f.getU8(ip + 1)));
     }
 
     /** The segments sent since the last call, taken. */

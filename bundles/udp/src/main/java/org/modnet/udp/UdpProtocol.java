@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BooleanSupplier;
 
+import org.modnet.api.handover.BundleUpdates;
 import org.modnet.api.handover.LayerState;
 import org.modnet.api.handover.SocketState;
 
@@ -22,13 +23,14 @@ import org.modnet.socket.api.Sock;
 import org.modnet.socket.api.SockException;
 import org.modnet.socket.api.SocketHandOver;
 import org.modnet.socket.api.SocketProtocol;
-import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
-import org.osgi.framework.startlevel.BundleStartLevel;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
 
 /**
  * UDP, IP protocol 17 ({@code net/ipv4/udp.c}): {@code udp_rcv} (length and checksum checks, unicast
@@ -49,14 +51,12 @@ public final class UdpProtocol implements InetProtocol, SocketProtocol, PernetOp
     private static final int PORT_UNREACH = 3;
 
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(UdpProtocol.class);
-    /** The manifest header naming the layout of the state this version deposits and can adopt. */
-    public static final String STATE_VERSION_HEADER = "Modnet-State-Version";
     /** The layout of {@link SocketState} this code writes and reads: {@code extra} holds addressLocked and portLocked. */
     static final int STATE_VERSION = 1;
     static final String LAYER = "udp";
 
     private final Ipv4 ipv4;
-    private final SocketHandOver holder;
+    private volatile SocketHandOver holder;
     private final BooleanSupplier updating;
     private final int stateVersion;
     private final Map<NetNamespace, UdpNet> nets = new ConcurrentHashMap<>();
@@ -66,34 +66,60 @@ public final class UdpProtocol implements InetProtocol, SocketProtocol, PernetOp
     }
 
     /**
-     * The component: the holder keeps the sockets across an update of this bundle; the bundle's
-     * {@value #STATE_VERSION_HEADER} header says which state layout it writes and reads.
+     * The component: the holder (the socket layer's {@link SocketHandOver}, bound dynamically below, so
+     * an update of the socket layer does not take UDP down with it) keeps the sockets across an update
+     * of this bundle; the bundle's {@value BundleUpdates#STATE_VERSION_HEADER} header says which state layout it
+     * writes and reads. The deposit is taken in {@link #activate}, once the holder is bound.
      */
     @Activate
-    public UdpProtocol(@Reference Ipv4 ipv4, @Reference SocketHandOver holder, BundleContext context) {
-        this(ipv4, holder, () -> beingUpdated(context), headerVersion(context.getBundle()));
+    public UdpProtocol(@Reference Ipv4 ipv4, BundleContext context) {
+        this(ipv4, null, () -> BundleUpdates.beingUpdated(context), BundleUpdates.stateVersion(context.getBundle(), STATE_VERSION));
     }
 
-    /** Adopts what the previous version deposited, if any, before any packet or call reaches this one. */
+    /** With a holder given (the tests' wiring), adopts what the previous version deposited at once. */
     UdpProtocol(Ipv4 ipv4, SocketHandOver holder, BooleanSupplier updating, int stateVersion) {
         this.ipv4 = ipv4;
-        this.holder = holder;
         this.updating = updating;
         this.stateVersion = stateVersion;
         if (holder != null) {
-            LayerState st = holder.take(LAYER);
-            if (st != null) {
-                adopt(st);
+            this.holder = holder;
+            takeOver(holder);
+        }
+    }
+
+    /** DS: after the constructor and the holder's bind, before any service of this component is used. */
+    @Activate
+    void activate() {
+        SocketHandOver h = holder;
+        if (h != null) {
+            takeOver(h);
+        }
+    }
+
+    /**
+     * The socket layer's hand-over holder, dynamic and greedy: when the socket layer is updated, its old
+     * version's holder leaves and the next one's arrives while UDP stays (its sockets go to the next
+     * socket layer with its tables); it is asked only on UDP's own update.
+     */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY, unbind = "unsetHolder")
+    void setHolder(SocketHandOver h) {
+        holder = h;
+    }
+
+    void unsetHolder(SocketHandOver h) {
+        synchronized (this) {
+            if (holder == h) {
+                holder = null;
             }
         }
     }
 
-    private static int headerVersion(Bundle b) {
-        String v = b.getHeaders().get(STATE_VERSION_HEADER);
-        try {
-            return v == null ? STATE_VERSION : Integer.parseInt(v.trim());
-        } catch (NumberFormatException e) {
-            return -1; // unreadable header: adopt nothing
+    /** Adopts what the previous version deposited, if any, before any packet or call reaches this one. */
+    private void takeOver(SocketHandOver holder) {
+        LayerState st = holder.take(LAYER);
+        if (st != null) {
+            adopt(holder, st);
         }
     }
 
@@ -101,27 +127,16 @@ public final class UdpProtocol implements InetProtocol, SocketProtocol, PernetOp
      * The bundle is stopping for an update (a transient stop: it stays persistently started) while the
      * framework keeps running. A framework shutting down, {@code stop} or {@code rmmod} close the sockets.
      */
-    private static boolean beingUpdated(BundleContext context) {
-        try {
-            Bundle b = context.getBundle();
-            BundleStartLevel sl = b.adapt(BundleStartLevel.class);
-            return b.getState() == Bundle.STOPPING && context.getBundle(0).getState() == Bundle.ACTIVE
-                    && sl != null && sl.isPersistentlyStarted();
-        } catch (IllegalStateException e) {
-            return false; // context no longer valid
-        }
-    }
 
     /**
-     * Leaving for an update of this bundle, or because the socket layer (the holder) leaves for one and
-     * takes this component with its service, or because IPv4 leaves for one (UDP's static reference to
+     * Leaving for an update of this bundle, or because IPv4 leaves for one (UDP's static reference to
      * {@code Ipv4} takes it down with IPv4 and brings it back with the next IPv4): the sockets go to the
-     * holder either way.
+     * holder either way. An update of the socket layer (the holder) no longer takes UDP down: the
+     * reference is dynamic, and the sockets stay in the socket layer's tables its next version takes.
      */
     @Override
     public boolean handingOver() {
-        return holder != null && (updating.getAsBoolean() || holder.handingOver()
-                || ipv4 instanceof org.modnet.api.handover.HandsOver h && h.handingOver());
+        return holder != null && (updating.getAsBoolean() || ipv4 instanceof org.modnet.api.handover.HandsOver h && h.handingOver());
     }
 
     /** {@code udp_init_net}; a namespace whose sockets were adopted already has its state. */
@@ -142,7 +157,8 @@ public final class UdpProtocol implements InetProtocol, SocketProtocol, PernetOp
     /** Leaving for an update: every socket's state goes to the holder, which keeps their descriptors. */
     @Deactivate
     void deactivate() {
-        if (!handingOver()) {
+        SocketHandOver holder = this.holder;
+        if (holder == null || !handingOver()) {
             return;
         }
         LayerState st = export();
@@ -166,7 +182,7 @@ public final class UdpProtocol implements InetProtocol, SocketProtocol, PernetOp
     }
 
     /** The new version's side: counters continue, each socket is remade and its descriptors moved to it. */
-    private void adopt(LayerState st) {
+    private void adopt(SocketHandOver holder, LayerState st) {
         if (st.version() != stateVersion || stateVersion != STATE_VERSION) {
             holder.refuse(st, "this udp reads state version " + STATE_VERSION + ", the deposit is version " + st.version());
             return;
@@ -321,13 +337,20 @@ public final class UdpProtocol implements InetProtocol, SocketProtocol, PernetOp
      * {@code udp_err}: an ICMP error about a datagram we sent. A hard error (port, protocol or
      * administratively unreachable, fragmentation needed, parameter problem) becomes the pending error
      * of the connected socket that sent it, which its next call returns; unconnected sockets ignore
-     * errors, as Linux's without IP_RECVERR do.
+     * errors, as Linux's without IP_RECVERR do. With IP_RECVERR every error is queued on the socket's
+     * error queue ({@code recvmsg(MSG_ERRQUEUE)}) and becomes its pending error.
      */
     @Override
     public void error(SkBuff skb, int inner, int type, int code, int info) {
+        errorFoundSocket(skb, inner, type, code, info);
+    }
+
+    /** {@link #error}: false when no socket sent the quoted datagram (Icmp InErrors, counted by IPv4). */
+    @Override
+    public boolean errorFoundSocket(SkBuff skb, int inner, int type, int code, int info) {
         UdpNet net = skb.dev() == null ? null : nets.get(skb.dev().namespace());
         if (net == null) {
-            return;
+            return false;
         }
         int ihl = (skb.getU8(inner) & 0xf) * 4;
         int ourAddr = skb.getU32(inner + 12);
@@ -336,7 +359,7 @@ public final class UdpProtocol implements InetProtocol, SocketProtocol, PernetOp
         int theirPort = skb.getU16(inner + ihl + 2);
         UdpSock sk = net.lookup(theirAddr, theirPort, ourAddr, ourPort);
         if (sk == null) {
-            return;
+            return false;
         }
         Errno err;
         boolean hard;
@@ -363,13 +386,18 @@ public final class UdpProtocol implements InetProtocol, SocketProtocol, PernetOp
                 hard = false;
             }
             default -> {
-                return;
+                return true;
             }
         }
-        if (!hard || sk.state() != Sock.TCP_ESTABLISHED) {
-            return;
+        if (sk.recvErr()) {
+            // ip_icmp_error: every error, hard or soft, connected or not, is queued with the quoted payload
+            int offender = skb.getU32(skb.networkHeader() + 12);
+            sk.queueError(skb, inner + ihl + 8, err, type, code, info, offender, theirAddr, theirPort);
+        } else if (!hard || sk.state() != Sock.TCP_ESTABLISHED) {
+            return true;
         }
         sk.reportError(err);
+        return true;
     }
 
     // --- counters ---

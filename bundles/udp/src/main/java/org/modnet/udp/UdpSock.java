@@ -248,6 +248,8 @@ final class UdpSock extends Sock {
             // path MTU (DO) or the device's (PROBE, INTERFACE ignore what ICMP taught)
             int mtu = pmtud == SocketCalls.IP_PMTUDISC_DO ? net.ipv4.pathMtu(ns, daddr) : deviceMtu(daddr);
             if (mtu > 0 && 20 + HEADER + len > mtu) {
+                // ip_local_error: an IP_RECVERR socket (tracepath) reads the MTU that refused it from its error queue
+                queueLocalError(Errno.EMSGSIZE, mtu, daddr, state == TCP_ESTABLISHED ? remotePort : 0);
                 throw SockException.of(Errno.EMSGSIZE);
             }
         }

@@ -206,6 +206,116 @@ class UdpTest {
         s.run();
         assertEquals(2, s.count(UdpMib.Counter.NoPorts));
         assertEquals(-Errno.EAGAIN.number(), sys.recv(loose, ByteBuffer.allocate(10), MSG_DONTWAIT));
+        assertEquals(0L, s.ipv4.counters(s.ns).get("IcmpInErrors"), "each error found its socket");
+    }
+
+    @Test
+    void aConnectedSocketsNextSendAfterAPortUnreachableFailsWithEconnrefusedAndClearsIt() {
+        int client = udpSocket();
+        assertEquals(0, sys.connect(client, new SockAddr(LOCALHOST, 9)));
+        assertEquals(4, sys.send(client, text("ping"), 0));
+        s.run();
+        // udp_sendmsg -> sock_alloc_send_pskb: sk_err is returned, and taken, before anything is sent
+        assertEquals(-Errno.ECONNREFUSED.number(), sys.send(client, text("ping"), 0));
+        assertEquals(1, s.count(UdpMib.Counter.OutDatagrams), "the failed send sent nothing");
+        assertEquals(1, s.count(UdpMib.Counter.NoPorts));
+        assertEquals(4, sys.send(client, text("ping"), 0), "reported once: the send after goes out");
+        s.run();
+        assertEquals(2, s.count(UdpMib.Counter.OutDatagrams));
+        assertEquals(-Errno.ECONNREFUSED.number(), sys.sendto(client, text("ping"), 0, new SockAddr(LOCALHOST, 9)),
+                "sendto with an address fails alike");
+    }
+
+    @Test
+    void withIpRecverrAnUnconnectedSocketReadsTheIcmpErrorFromItsErrorQueue() {
+        int client = udpSocket();
+        assertEquals(0, sys.setsockopt(client, SocketCalls.IPPROTO_IP, SocketCalls.IP_RECVERR, 1));
+        assertEquals(4, sys.sendto(client, text("ping"), 0, new SockAddr(LOCALHOST, 9)));
+        s.run();
+        PollFd[] p = { new PollFd(client, SocketCalls.POLLIN) };
+        assertEquals(1, sys.poll(p, 0));
+        assertTrue((p[0].revents & SocketCalls.POLLERR) != 0, "a queued error is pollable");
+        MsgHdr m = new MsgHdr(null, ByteBuffer.allocate(2));
+        assertEquals(2, sys.recvmsg(client, m, SocketCalls.MSG_ERRQUEUE), "the quoted payload, cut to the buffer");
+        assertEquals(SocketCalls.MSG_ERRQUEUE | SocketCalls.MSG_TRUNC, m.flags);
+        assertEquals(new SockAddr(LOCALHOST, 9), m.name, "where the datagram went");
+        assertEquals(new org.modnet.socket.api.SockExtendedErr(Errno.ECONNREFUSED.number(),
+                org.modnet.socket.api.SockExtendedErr.SO_EE_ORIGIN_ICMP, 3, 3, 0, 0, LOCALHOST), m.extendedErr);
+        assertEquals(-Errno.EAGAIN.number(), sys.recvmsg(client, new MsgHdr(null, ByteBuffer.allocate(8)), SocketCalls.MSG_ERRQUEUE));
+        assertEquals(-Errno.EAGAIN.number(), sys.recv(client, ByteBuffer.allocate(10), MSG_DONTWAIT), "sk_err went with the last entry");
+    }
+
+    @Test
+    void ipRecvttlTellsTheTtlTheIcmpErrorCameWith() {
+        int client = udpSocket();
+        assertEquals(0, sys.setsockopt(client, SocketCalls.IPPROTO_IP, SocketCalls.IP_RECVERR, 1));
+        assertEquals(0, sys.setsockopt(client, SocketCalls.IPPROTO_IP, SocketCalls.IP_RECVTTL, 1));
+        assertEquals(4, sys.sendto(client, text("ping"), 0, new SockAddr(LOCALHOST, 9)));
+        s.run();
+        MsgHdr m = new MsgHdr(null, ByteBuffer.allocate(8));
+        assertEquals(4, sys.recvmsg(client, m, SocketCalls.MSG_ERRQUEUE));
+        assertEquals(64, m.ttl, "the port unreachable left with ip_default_ttl and crossed no router");
+    }
+
+    @Test
+    void aDatagramAboveThePathMtuQueuesALocalEmsgsizeWithTheMtuForIpRecverr() throws Exception {
+        var dev = s.ns.register(org.modnet.api.net.DeviceSetup.ether("d0", "test"), (skb, d) -> {
+            skb.free();
+            return org.modnet.api.net.TxResult.OK;
+        });
+        dev.addAddress(new org.modnet.api.net.IfAddress(java.net.InetAddress.getByName("10.0.0.1"), 24,
+                java.net.InetAddress.getByName("10.0.0.255"), "global", "d0"));
+        dev.open();
+        int fd = udpSocket();
+        assertEquals(0, sys.setsockopt(fd, SocketCalls.IPPROTO_IP, SocketCalls.IP_MTU_DISCOVER, SocketCalls.IP_PMTUDISC_DO));
+        SockAddr far = new SockAddr(0x0a000002, 44444);
+        assertEquals(-Errno.EMSGSIZE.number(), sys.sendto(fd, ByteBuffer.allocate(2000), 0, far));
+        assertEquals(-Errno.EAGAIN.number(), sys.recvmsg(fd, new MsgHdr(null, ByteBuffer.allocate(8)), SocketCalls.MSG_ERRQUEUE),
+                "nothing queued without IP_RECVERR");
+        assertEquals(0, sys.setsockopt(fd, SocketCalls.IPPROTO_IP, SocketCalls.IP_RECVERR, 1));
+        assertEquals(-Errno.EMSGSIZE.number(), sys.sendto(fd, ByteBuffer.allocate(2000), 0, far));
+        // ip_local_error: origin LOCAL, ee_info the MTU, the destination without a port (unconnected), no payload
+        MsgHdr m = new MsgHdr(null, ByteBuffer.allocate(8));
+        assertEquals(0, sys.recvmsg(fd, m, SocketCalls.MSG_ERRQUEUE));
+        assertEquals(new org.modnet.socket.api.SockExtendedErr(Errno.EMSGSIZE.number(),
+                org.modnet.socket.api.SockExtendedErr.SO_EE_ORIGIN_LOCAL, 0, 0, 1500, 0, 0), m.extendedErr);
+        assertEquals(new SockAddr(0x0a000002, 0), m.name);
+        assertEquals(-1, m.ttl);
+        assertEquals(1472, sys.sendto(fd, ByteBuffer.allocate(1472), 0, far), "sk_err was left alone: a send that fits goes");
+    }
+
+    @Test
+    void theErrorQueueIsBoundedAndSkErrReportsItOnce() {
+        int client = udpSocket();
+        assertEquals(0, sys.setsockopt(client, SocketCalls.IPPROTO_IP, SocketCalls.IP_RECVERR, 1));
+        for (int i = 0; i < org.modnet.socket.api.Sock.ERRQUEUE_SLOTS + 4; i++) {
+            sys.recv(client, ByteBuffer.allocate(10), MSG_DONTWAIT); // takes sk_err, which the next send would report
+            assertEquals(1, sys.sendto(client, text("x"), 0, new SockAddr(LOCALHOST, 9)));
+            s.run();
+        }
+        assertEquals(-Errno.ECONNREFUSED.number(), sys.recv(client, ByteBuffer.allocate(10), MSG_DONTWAIT), "the pending error first");
+        int queued = 0;
+        while (sys.recvmsg(client, new MsgHdr(null, ByteBuffer.allocate(8)), SocketCalls.MSG_ERRQUEUE) >= 0) {
+            queued++;
+        }
+        assertEquals(org.modnet.socket.api.Sock.ERRQUEUE_SLOTS, queued, "the rest refused");
+        assertEquals(0L, s.ipv4.counters(s.ns).get("IcmpInErrors"));
+        // turned off, nothing more is queued
+        assertEquals(0, sys.setsockopt(client, SocketCalls.IPPROTO_IP, SocketCalls.IP_RECVERR, 0));
+        sys.sendto(client, text("x"), 0, new SockAddr(LOCALHOST, 9));
+        s.run();
+        assertEquals(-Errno.EAGAIN.number(), sys.recvmsg(client, new MsgHdr(null, ByteBuffer.allocate(8)), SocketCalls.MSG_ERRQUEUE));
+    }
+
+    @Test
+    void anIcmpErrorForASocketThatIsGoneCountsIcmpInErrors() {
+        int client = udpSocket();
+        assertEquals(0, sys.connect(client, new SockAddr(LOCALHOST, 9)));
+        assertEquals(4, sys.send(client, text("ping"), 0));
+        assertEquals(0, sys.close(client)); // gone before the port unreachable comes back
+        s.run();
+        assertEquals(1L, s.ipv4.counters(s.ns).get("IcmpInDestUnreachs"));
+        assertEquals(1L, s.ipv4.counters(s.ns).get("IcmpInErrors"), "__udp4_lib_err found no socket");
     }
 
     @Test

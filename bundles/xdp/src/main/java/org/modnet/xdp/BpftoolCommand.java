@@ -36,7 +36,7 @@ import org.osgi.service.component.annotations.Reference;
 @Component(service = BpftoolCommand.class, immediate = true, property = { "osgi.command.scope=" + Commands.SCOPE,
         "osgi.command.function=bpftool" })
 public final class BpftoolCommand {
-    static final String USAGE = "Usage: bpftool prog { show [PROG] | dump xlated PROG | pin PROG FILE | load OBJ FILE [type xdp] [pinmaps DIR] |"
+    static final String USAGE = "Usage: bpftool prog { show [PROG] | dump xlated PROG | pin PROG FILE | load OBJ FILE [type { xdp | socket }] [pinmaps DIR] |"
             + " loadall OBJ DIR [pinmaps DIR] | run PROG data_in FILE [data_out FILE] [repeat N] | tracelog }\n"
             + "       bpftool map { show [MAP] | dump MAP | lookup MAP key BYTES | update MAP key BYTES value BYTES [noexist|exist|any] |"
             + " delete MAP key BYTES | pin MAP FILE | event_pipe MAP [count N] }\n"
@@ -245,7 +245,8 @@ public final class BpftoolCommand {
     /**
      * {@code prog load OBJ FILE}: the object's first program loaded and pinned at FILE; {@code loadall OBJ DIR}
      * every program, each pinned at DIR/NAME. {@code pinmaps DIR} pins the object's maps too. The
-     * program type comes from the section ("xdp", "xdp/...") or {@code type}.
+     * program type comes from the section ("xdp", "xdp/...", "socket") or {@code type} ({@code xdp}, or {@code socket}
+     * for a socket filter, {@code BPF_PROG_TYPE_SOCKET_FILTER}, that a socket attaches with {@code SO_ATTACH_BPF}).
      */
     private void load(List<String> w, boolean all) {
         if (w.size() < 2) {
@@ -266,9 +267,11 @@ public final class BpftoolCommand {
                 pinmaps = w.get(++i);
             }
         }
-        if (type != null && !type.equals("xdp")) {
-            throw new CommandException("Error: program type '" + type + "' is not supported by modnet (xdp is)", 255);
-        }
+        ProgType asked = type == null ? null : switch (type) {
+            case "xdp" -> ProgType.XDP;
+            case "socket" -> ProgType.SOCKET_FILTER;
+            default -> throw new CommandException("Error: program type '" + type + "' is not supported by modnet (xdp and socket are)", 255);
+        };
         BpfFs.path(all ? target + "/x" : target); // refuse a path outside the bpf fs before loading anything
         BpfObject o;
         try {
@@ -282,20 +285,25 @@ public final class BpftoolCommand {
         if (defs.isEmpty()) {
             throw new CommandException("Error: object file " + file + " doesn't contain any bpf program", 255);
         }
+        List<ProgType> types = new ArrayList<>();
         for (BpfObject.ProgramDef d : defs) {
-            if (type == null && !(d.section().equals("xdp") || d.section().startsWith("xdp/") || d.section().startsWith("xdp."))) {
+            ProgType t = asked != null ? asked : guessType(d.section());
+            if (t == null) {
                 throw new CommandException("Error: failed to guess program type from ELF section '" + d.section()
-                        + "' (modnet loads xdp programs; pass 'type xdp' to load it as one)", 255);
+                        + "' (modnet loads xdp and socket programs; pass 'type xdp' or 'type socket' to load it as one)", 255);
             }
+            types.add(t);
         }
         List<BpfProg> loaded = new ArrayList<>();
         List<String> pinned = new ArrayList<>();
         boolean done = false;
         try {
             List<BpfMap> maps = o.createMaps(core.cpus());
-            for (BpfObject.ProgramDef d : defs) {
-                loaded.add(bpf.progLoad(d.name(), d.insns(), ProgType.XDP, AttachType.ofSection(d.section()), maps, fib.helpers(),
-                        trace::printk));
+            for (int k = 0; k < defs.size(); k++) {
+                BpfObject.ProgramDef d = defs.get(k);
+                ProgType t = types.get(k);
+                loaded.add(bpf.progLoad(d, t, t == ProgType.XDP ? AttachType.ofSection(d.section()) : AttachType.DEFAULT,
+                        maps, t == ProgType.XDP ? fib.helpers() : null, trace::printk, BpfSyscall.JIT, false));
             }
             for (BpfProg p : loaded) {
                 pinned.add(fs.pin(all ? target + "/" + p.name() : target, p));
@@ -314,6 +322,14 @@ public final class BpftoolCommand {
             }
             loaded.forEach(BpfProg::close); // the pins hold what loaded
         }
+    }
+
+    /** libbpf's section names for the types modnet loads ({@code section_defs}); null for any other. */
+    private static ProgType guessType(String section) {
+        if (section.equals("xdp") || section.startsWith("xdp/") || section.startsWith("xdp.")) {
+            return ProgType.XDP;
+        }
+        return section.equals("socket") || section.startsWith("socket/") ? ProgType.SOCKET_FILTER : null;
     }
 
     private List<BpfMap> maps() {
@@ -347,14 +363,19 @@ public final class BpftoolCommand {
             case 1 -> "hash";
             case 2 -> "array";
             case 3 -> "prog_array";
+            case 4 -> "perf_event_array";
             case 5 -> "percpu_hash";
             case 6 -> "percpu_array";
             case 9 -> "lru_hash";
+            case 10 -> "lru_percpu_hash";
             case 11 -> "lpm_trie";
             case 14 -> "devmap";
             case 16 -> "cpumap";
+            case 22 -> "queue";
+            case 23 -> "stack";
             case 25 -> "devmap_hash";
             case 27 -> "ringbuf";
+            case 30 -> "bloom_filter";
             default -> "type " + type;
         };
     }
@@ -430,13 +451,13 @@ public final class BpftoolCommand {
     }
 
     /**
-     * {@code map event_pipe MAP [count N]}: prints the records of a ring buffer as they arrive, each as a
+     * {@code map event_pipe MAP [count N]}: prints the records of a perf event array (what
+     * {@code bpf_perf_event_output} wrote, every CPU's ring) or of a ring buffer as they arrive, each as a
      * header line and its bytes in hex, until N have come or the command is interrupted (Ctrl-C).
-     * (Linux's bpftool reads perf event arrays here; modnet's programs write ring buffers, so it reads those.)
      */
     private static void eventPipe(PrintStream out, BpfMap m, List<String> w) {
         if (!(m instanceof RingBuffer ring)) {
-            throw new CommandException("Error: map type " + typeName(m.type()) + " is not a ring buffer", 255);
+            throw new CommandException("Error: map type " + typeName(m.type()) + " is neither a perf event array nor a ring buffer", 255);
         }
         long limit = Long.MAX_VALUE;
         if (w.size() == 2 && w.get(0).equals("count")) {
@@ -454,7 +475,7 @@ public final class BpftoolCommand {
             int n = ring.consume(r -> {
                 if (seen[0]++ < want) {
                     java.time.Instant t = java.time.Instant.now();
-                    out.println(String.format("== @%d.%09d ringbuf: %d bytes =====", t.getEpochSecond(), t.getNano(), r.length));
+                    out.println(String.format("== @%d.%09d %s: %d bytes =====", t.getEpochSecond(), t.getNano(), typeName(m.type()), r.length));
                     for (int i = 0; i < r.length; i += 16) {
                         out.println(hex(java.util.Arrays.copyOfRange(r, i, Math.min(r.length, i + 16))));
                     }

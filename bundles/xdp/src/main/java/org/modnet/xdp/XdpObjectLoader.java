@@ -56,8 +56,8 @@ public final class XdpObjectLoader implements XdpLoader {
                         + " of " + file);
             }
             List<BpfMap> maps = o.createMaps(core.cpus());
-            BpfProg p = bpf.progLoad(prog.name(), prog.insns(), ProgType.XDP, AttachType.ofSection(prog.section()), maps, fib.helpers(),
-                    trace::printk);
+            BpfProg p = bpf.progLoad(prog, ProgType.XDP, AttachType.ofSection(prog.section()), maps, fib.helpers(), trace::printk,
+                    BpfSyscall.JIT, false);
             String refused = EbpfXdpHook.notForADevice(p);
             if (refused != null) {
                 p.close();

@@ -99,6 +99,7 @@ class EbpfXdpHookTest {
         stack.run();
         assertEquals(2L, vb.ethtoolStats().get("xdp_drop"));
         assertEquals(1L, vb.ethtoolStats().get("xdp_pass"));
+        assertEquals(2L, vb.ethtoolStats().get("rx_queue_0_xdp_drops"), "veth's name for them, as ethtool -S shows Linux's");
         assertEquals(before + 1, ip(b, "IpInReceives"), "only the UDP packet reached IPv4");
         vb.setXdp(null);
         send(1, 8);

@@ -16,15 +16,27 @@ import java.util.Map;
  * out-of-order segments, the push marks (sequence numbers where a write ended with PSH), the timers
  * as what was left of them, TCP's socket options, and the counters {@code TCP_INFO} and {@code ss -i}
  * show, by {@code tcp_info}'s field names; since 1.3 the loss-recovery state ({@link TcpRecoveryState}),
- * null from an older version.
+ * null from an older version; since 1.5 what the connection learnt about its path ({@link TcpPathState}:
+ * ECN, path MTU, soft error) and the sender's F-RTO, pacing, chrono and rate-sampler state ({@link
+ * TcpSenderState}), each null from an older version (the new version starts them afresh, as a new
+ * connection would).
  */
 public record TcpConnectionState(SocketState socket, TcpSequence sequence, TcpNegotiated options,
         TcpEstimator rtt, TcpCongestion congestion, byte[] sendQueue, int sendStart, byte[] receiveQueue, int receiveStart,
         List<TcpSegment> outOfOrder, int[] pushMarks, TcpTimersState timers, TcpSockOptions tcpOptions,
-        Map<String, Long> counters, TcpRecoveryState recovery) {
+        Map<String, Long> counters, TcpRecoveryState recovery, TcpPathState path, TcpSenderState sender) {
     public TcpConnectionState {
         outOfOrder = List.copyOf(outOfOrder);
         counters = Map.copyOf(counters);
+    }
+
+    /** A state without the path and sender parts (1.3, 1.4): the new version starts them afresh. */
+    public TcpConnectionState(SocketState socket, TcpSequence sequence, TcpNegotiated options, TcpEstimator rtt,
+            TcpCongestion congestion, byte[] sendQueue, int sendStart, byte[] receiveQueue, int receiveStart,
+            List<TcpSegment> outOfOrder, int[] pushMarks, TcpTimersState timers, TcpSockOptions tcpOptions,
+            Map<String, Long> counters, TcpRecoveryState recovery) {
+        this(socket, sequence, options, rtt, congestion, sendQueue, sendStart, receiveQueue, receiveStart, outOfOrder,
+                pushMarks, timers, tcpOptions, counters, recovery, null, null);
     }
 
     /** A state without the loss-recovery part (before 1.3): the new version starts its scoreboard afresh. */
@@ -33,7 +45,7 @@ public record TcpConnectionState(SocketState socket, TcpSequence sequence, TcpNe
             List<TcpSegment> outOfOrder, int[] pushMarks, TcpTimersState timers, TcpSockOptions tcpOptions,
             Map<String, Long> counters) {
         this(socket, sequence, options, rtt, congestion, sendQueue, sendStart, receiveQueue, receiveStart, outOfOrder,
-                pushMarks, timers, tcpOptions, counters, null);
+                pushMarks, timers, tcpOptions, counters, null, null, null);
     }
 
     /** {@code n} bytes of the send ring from its start, as a plain array. */

@@ -7,10 +7,12 @@
  * org.modnet.api.handover.StateHolder} (the core's) for tables: IPv4's routes and sysctls, ARP's
  * neighbours (1.1: {@code TableState}, {@code NamespaceState}, {@code RouteState}, {@code NeighbourState}); TCP's connections,
  * listeners, TIME-WAIT socks and secrets travel as {@link org.modnet.api.handover.TcpLayerState} (1.2), a
- * connection's SACK scoreboard and recovery state as {@link org.modnet.api.handover.TcpRecoveryState} (1.3).
+ * connection's SACK scoreboard and recovery state as {@link org.modnet.api.handover.TcpRecoveryState} (1.3),
+ * its ECN, path MTU and soft error as {@link org.modnet.api.handover.TcpPathState} and its F-RTO, pacing,
+ * chrono and delivery-rate state as {@link org.modnet.api.handover.TcpSenderState} (1.5).
  */
 @Export
-@Version("1.4.0")
+@Version("1.6.0")
 package org.modnet.api.handover;
 
 import org.osgi.annotation.bundle.Export;

@@ -26,6 +26,19 @@ public interface InetProtocol extends HandsOver {
     }
 
     /**
+     * {@link #error}, answering whether a socket of this protocol was there for it: Linux's
+     * {@code err_handler} returns {@code -ENOENT} when none is ({@code __udp4_lib_err},
+     * {@code tcp_v4_err}), and the error is then counted in Icmp InErrors. A handler that does not say
+     * counts as having found one.
+     *
+     * @since 1.9
+     */
+    default boolean errorFoundSocket(SkBuff skb, int inner, int type, int code, int info) {
+        error(skb, inner, type, code, info);
+        return true;
+    }
+
+    /**
      * IPv4 took this handler and has delivered to it, in arrival order, the packets it held while the
      * previous version handed over. A version that adopted state starts the clocks the hand-over
      * stopped now (TCP's retransmission, delayed-ACK and keepalive timers), so neither the adoption nor

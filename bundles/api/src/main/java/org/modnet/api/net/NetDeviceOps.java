@@ -59,6 +59,20 @@ public interface NetDeviceOps {
     }
 
     /**
+     * {@code ethtool -S}'s whole list: the driver's counters under its own (Linux's) names, in its
+     * order, then the stack's generic ones ({@code generic}: XDP verdicts and each receive queue's
+     * packets, bytes, interrupts, polls and ring drops, in their order), from which a driver may take
+     * the values of its names. By default {@link #ethtoolStats(NetDevice)}, then the generic ones.
+     *
+     * @since 1.12
+     */
+    default Map<String, Long> ethtoolStats(NetDevice dev, Map<String, Long> generic) {
+        Map<String, Long> all = new java.util.LinkedHashMap<>(ethtoolStats(dev));
+        all.putAll(generic);
+        return all;
+    }
+
+    /**
      * {@code ndo_fix_features}: what the driver can offer now of the features that are on (a veth whose
      * peer runs native XDP takes no segmentation offload). Called on the packet path: no allocation.
      */

@@ -1,9 +1,11 @@
 /**
  * Netfilter's hook points ({@code include/linux/netfilter.h}): where a protocol lets packet filters,
- * connection tracking and NAT see its packets, and what they answer.
+ * connection tracking and NAT see its packets, and what they answer; and what iptables and nftables
+ * share: the LOG line ({@link org.modnet.api.netfilter.NfLogLine}) and their rules file
+ * ({@link org.modnet.api.netfilter.NfRulesFile}), since 1.3.
  */
 @Export
-@Version("1.2.0")
+@Version("1.3.0")
 package org.modnet.api.netfilter;
 
 import org.osgi.annotation.bundle.Export;

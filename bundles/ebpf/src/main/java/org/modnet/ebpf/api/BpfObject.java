@@ -14,17 +14,22 @@ import org.osgi.annotation.versioning.ProviderType;
 public interface BpfObject {
     /**
      * A map the object defines ({@code .maps}, legacy {@code maps}, or {@code .data}/{@code .rodata}/
-     * {@code .bss} as single-entry arrays, whose initial bytes are {@code data}).
+     * {@code .bss} as single-entry arrays, whose initial bytes are {@code data}), and its {@code map_extra}
+     * (a bloom filter's hash count in its low 4 bits; since 2.5.0).
      */
-    record MapDef(String name, int type, int keySize, int valueSize, int maxEntries, int flags, byte[] data) {
+    record MapDef(String name, int type, int keySize, int valueSize, int maxEntries, int flags, byte[] data, long mapExtra) {
         public MapDef(String name, int type, int keySize, int valueSize, int maxEntries, int flags) {
-            this(name, type, keySize, valueSize, maxEntries, flags, null);
+            this(name, type, keySize, valueSize, maxEntries, flags, null, 0);
+        }
+
+        public MapDef(String name, int type, int keySize, int valueSize, int maxEntries, int flags, byte[] data) {
+            this(name, type, keySize, valueSize, maxEntries, flags, data, 0);
         }
 
         @Override
         public boolean equals(Object o) {
             return o instanceof MapDef m && name.equals(m.name) && type == m.type && keySize == m.keySize && valueSize == m.valueSize
-                    && maxEntries == m.maxEntries && flags == m.flags && Arrays.equals(data, m.data);
+                    && maxEntries == m.maxEntries && flags == m.flags && Arrays.equals(data, m.data) && mapExtra == m.mapExtra;
         }
 
         @Override
@@ -33,8 +38,25 @@ public interface BpfObject {
         }
     }
 
-    /** A program: its section, its function name, its instructions with map references as {@code lddw} of the map's index. */
-    record ProgramDef(String section, String name, long[] insns) {
+    /**
+     * A program: its section, its function name, its instructions with map references as {@code lddw} of
+     * the map's index, and where the subprograms it appended start whose BTF prototype returns no int
+     * ({@code func_info}: they may not use LD_ABS/LD_IND or tail calls; empty without BTF).
+     */
+    record ProgramDef(String section, String name, long[] insns, int[] nonScalarReturns) {
+        public ProgramDef {
+            nonScalarReturns = nonScalarReturns == null ? new int[0] : nonScalarReturns.clone();
+        }
+
+        /** A program with no BTF function information. */
+        public ProgramDef(String section, String name, long[] insns) {
+            this(section, name, insns, new int[0]);
+        }
+
+        @Override
+        public int[] nonScalarReturns() {
+            return nonScalarReturns.clone();
+        }
     }
 
     String license();

@@ -45,6 +45,16 @@ public interface BpfSyscall {
             Consumer<String> tracePipe, String engine, boolean verbose) throws BpfException;
 
     /**
+     * {@link #progLoad} of a program from an object ({@link #objOpen}), with what its BTF says of its
+     * functions (the kernel's {@code func_info}: a subprogram returning no int may not use LD_ABS or
+     * tail calls). Every loader of an ELF object should load through this one. Since 2.5.0.
+     */
+    default BpfProg progLoad(BpfObject.ProgramDef def, ProgType type, AttachType attach, List<BpfMap> maps, Helpers extra,
+            Consumer<String> tracePipe, String engine, boolean verbose) throws BpfException {
+        return progLoad(def.name(), def.insns(), type, attach, maps, extra, tracePipe, engine, verbose);
+    }
+
+    /**
      * A {@link ProgType#RAW} program run on a frame's bytes, checked for what no engine may run but not
      * verified (the caller generated it: {@code tcpdump}'s filter); no helpers. Throws when the engine
      * cannot take it (the JIT, for a program too large for one JVM method).

@@ -23,6 +23,8 @@ public record HelperProto(int id, String name, Ret ret, List<Arg> args, boolean 
         PTR_TO_MEM,
         /** A pointer to memory the helper fills, which need not be initialised, whose size is the next argument. */
         PTR_TO_UNINIT_MEM,
+        /** A map value's worth of memory the helper fills ({@code ARG_PTR_TO_MAP_VALUE | MEM_UNINIT}: pop, peek). @since 2.4 */
+        PTR_TO_UNINIT_MAP_VALUE,
         /** A known, positive size for the previous memory argument. */
         CONST_SIZE,
         /** A known size, which may be 0. */
@@ -30,7 +32,12 @@ public record HelperProto(int id, String name, Ret ret, List<Arg> args, boolean 
         /** A constant size to reserve ({@code bpf_ringbuf_reserve}). */
         CONST_ALLOC_SIZE,
         /** A reserved record, at its start: the helper releases it ({@code bpf_ringbuf_submit/discard}). */
-        PTR_TO_ALLOC_MEM
+        PTR_TO_ALLOC_MEM,
+        /**
+         * Eight bytes, 8-aligned, the helper writes a number to; need not be initialised
+         * ({@code ARG_PTR_TO_LONG}: {@code bpf_strtol}'s result). @since 2.5
+         */
+        PTR_TO_LONG
     }
 
     public enum Ret {

@@ -9,7 +9,9 @@ import static org.modnet.ebpf.api.HelperProto.Arg.PTR_TO_ALLOC_MEM;
 import static org.modnet.ebpf.api.HelperProto.Arg.PTR_TO_CTX;
 import static org.modnet.ebpf.api.HelperProto.Arg.PTR_TO_MAP_KEY;
 import static org.modnet.ebpf.api.HelperProto.Arg.PTR_TO_MAP_VALUE;
+import static org.modnet.ebpf.api.HelperProto.Arg.PTR_TO_LONG;
 import static org.modnet.ebpf.api.HelperProto.Arg.PTR_TO_MEM;
+import static org.modnet.ebpf.api.HelperProto.Arg.PTR_TO_UNINIT_MAP_VALUE;
 import static org.modnet.ebpf.api.HelperProto.Arg.PTR_TO_UNINIT_MEM;
 import static org.modnet.ebpf.api.HelperProto.Ret.INTEGER;
 import static org.modnet.ebpf.api.HelperProto.Ret.PTR_TO_ALLOC_MEM_OR_NULL;
@@ -32,6 +34,8 @@ public final class HelperProtos {
     public static final int L4_CSUM_REPLACE = 11;
     public static final int TAIL_CALL = 12;
     public static final int CLONE_REDIRECT = 13;
+    /** @since 2.4 */
+    public static final int PERF_EVENT_OUTPUT = 25;
     public static final int SKB_LOAD_BYTES = 26;
     /** @since 2.3 */
     public static final int GET_SOCKET_COOKIE = 46;
@@ -45,6 +49,16 @@ public final class HelperProtos {
     public static final int XDP_ADJUST_META = 54;
     public static final int XDP_ADJUST_TAIL = 65;
     public static final int FIB_LOOKUP = 69;
+    /** @since 2.4 */
+    public static final int MAP_PUSH_ELEM = 87;
+    /** @since 2.4 */
+    public static final int MAP_POP_ELEM = 88;
+    /** @since 2.4 */
+    public static final int MAP_PEEK_ELEM = 89;
+    /** @since 2.5 */
+    public static final int STRTOL = 105;
+    /** @since 2.5 */
+    public static final int STRTOUL = 106;
     public static final int RINGBUF_OUTPUT = 130;
     public static final int RINGBUF_RESERVE = 131;
     public static final int RINGBUF_SUBMIT = 132;
@@ -59,12 +73,20 @@ public final class HelperProtos {
             new HelperProto(MAP_LOOKUP_ELEM, "bpf_map_lookup_elem", PTR_TO_MAP_VALUE_OR_NULL, CONST_MAP_PTR, PTR_TO_MAP_KEY),
             new HelperProto(MAP_UPDATE_ELEM, "bpf_map_update_elem", INTEGER, CONST_MAP_PTR, PTR_TO_MAP_KEY, PTR_TO_MAP_VALUE, ANYTHING),
             new HelperProto(MAP_DELETE_ELEM, "bpf_map_delete_elem", INTEGER, CONST_MAP_PTR, PTR_TO_MAP_KEY),
+            new HelperProto(MAP_PUSH_ELEM, "bpf_map_push_elem", INTEGER, CONST_MAP_PTR, PTR_TO_MAP_VALUE, ANYTHING),
+            new HelperProto(MAP_POP_ELEM, "bpf_map_pop_elem", INTEGER, CONST_MAP_PTR, PTR_TO_UNINIT_MAP_VALUE),
+            new HelperProto(MAP_PEEK_ELEM, "bpf_map_peek_elem", INTEGER, CONST_MAP_PTR, PTR_TO_UNINIT_MAP_VALUE),
             new HelperProto(KTIME_GET_NS, "bpf_ktime_get_ns", INTEGER),
             new HelperProto(TRACE_PRINTK, "bpf_trace_printk", INTEGER, PTR_TO_MEM, CONST_SIZE),
             new HelperProto(GET_PRANDOM_U32, "bpf_get_prandom_u32", INTEGER),
             new HelperProto(GET_SMP_PROCESSOR_ID, "bpf_get_smp_processor_id", INTEGER),
+            // bpf_base_func_proto offers these to every program type loaded with CAP_BPF
+            new HelperProto(STRTOL, "bpf_strtol", INTEGER, PTR_TO_MEM, CONST_SIZE, ANYTHING, PTR_TO_LONG),
+            new HelperProto(STRTOUL, "bpf_strtoul", INTEGER, PTR_TO_MEM, CONST_SIZE, ANYTHING, PTR_TO_LONG),
             new HelperProto(TAIL_CALL, "bpf_tail_call", INTEGER, PTR_TO_CTX, CONST_MAP_PTR, ANYTHING),
             new HelperProto(REDIRECT, "bpf_redirect", INTEGER, ANYTHING, ANYTHING),
+            new HelperProto(PERF_EVENT_OUTPUT, "bpf_perf_event_output", INTEGER, PTR_TO_CTX, CONST_MAP_PTR, ANYTHING, PTR_TO_MEM,
+                    CONST_SIZE_OR_ZERO),
             new HelperProto(CSUM_DIFF, "bpf_csum_diff", INTEGER, PTR_TO_MEM, CONST_SIZE_OR_ZERO, PTR_TO_MEM, CONST_SIZE_OR_ZERO, ANYTHING),
             new HelperProto(XDP_ADJUST_HEAD, "bpf_xdp_adjust_head", INTEGER, PTR_TO_CTX, ANYTHING).changingPacket(),
             new HelperProto(REDIRECT_MAP, "bpf_redirect_map", INTEGER, CONST_MAP_PTR, ANYTHING, ANYTHING),
@@ -86,10 +108,16 @@ public final class HelperProtos {
             new HelperProto(MAP_LOOKUP_ELEM, "bpf_map_lookup_elem", PTR_TO_MAP_VALUE_OR_NULL, CONST_MAP_PTR, PTR_TO_MAP_KEY),
             new HelperProto(MAP_UPDATE_ELEM, "bpf_map_update_elem", INTEGER, CONST_MAP_PTR, PTR_TO_MAP_KEY, PTR_TO_MAP_VALUE, ANYTHING),
             new HelperProto(MAP_DELETE_ELEM, "bpf_map_delete_elem", INTEGER, CONST_MAP_PTR, PTR_TO_MAP_KEY),
+            new HelperProto(MAP_PUSH_ELEM, "bpf_map_push_elem", INTEGER, CONST_MAP_PTR, PTR_TO_MAP_VALUE, ANYTHING),
+            new HelperProto(MAP_POP_ELEM, "bpf_map_pop_elem", INTEGER, CONST_MAP_PTR, PTR_TO_UNINIT_MAP_VALUE),
+            new HelperProto(MAP_PEEK_ELEM, "bpf_map_peek_elem", INTEGER, CONST_MAP_PTR, PTR_TO_UNINIT_MAP_VALUE),
             new HelperProto(KTIME_GET_NS, "bpf_ktime_get_ns", INTEGER),
             new HelperProto(TRACE_PRINTK, "bpf_trace_printk", INTEGER, PTR_TO_MEM, CONST_SIZE),
             new HelperProto(GET_PRANDOM_U32, "bpf_get_prandom_u32", INTEGER),
             new HelperProto(GET_SMP_PROCESSOR_ID, "bpf_get_smp_processor_id", INTEGER),
+            // bpf_base_func_proto offers these to every program type loaded with CAP_BPF
+            new HelperProto(STRTOL, "bpf_strtol", INTEGER, PTR_TO_MEM, CONST_SIZE, ANYTHING, PTR_TO_LONG),
+            new HelperProto(STRTOUL, "bpf_strtoul", INTEGER, PTR_TO_MEM, CONST_SIZE, ANYTHING, PTR_TO_LONG),
             new HelperProto(TAIL_CALL, "bpf_tail_call", INTEGER, PTR_TO_CTX, CONST_MAP_PTR, ANYTHING),
             new HelperProto(SKB_LOAD_BYTES, "bpf_skb_load_bytes", INTEGER, PTR_TO_CTX, ANYTHING, PTR_TO_UNINIT_MEM, CONST_SIZE),
             new HelperProto(GET_SOCKET_COOKIE, "bpf_get_socket_cookie", INTEGER, PTR_TO_CTX),
@@ -109,10 +137,16 @@ public final class HelperProtos {
             new HelperProto(MAP_LOOKUP_ELEM, "bpf_map_lookup_elem", PTR_TO_MAP_VALUE_OR_NULL, CONST_MAP_PTR, PTR_TO_MAP_KEY),
             new HelperProto(MAP_UPDATE_ELEM, "bpf_map_update_elem", INTEGER, CONST_MAP_PTR, PTR_TO_MAP_KEY, PTR_TO_MAP_VALUE, ANYTHING),
             new HelperProto(MAP_DELETE_ELEM, "bpf_map_delete_elem", INTEGER, CONST_MAP_PTR, PTR_TO_MAP_KEY),
+            new HelperProto(MAP_PUSH_ELEM, "bpf_map_push_elem", INTEGER, CONST_MAP_PTR, PTR_TO_MAP_VALUE, ANYTHING),
+            new HelperProto(MAP_POP_ELEM, "bpf_map_pop_elem", INTEGER, CONST_MAP_PTR, PTR_TO_UNINIT_MAP_VALUE),
+            new HelperProto(MAP_PEEK_ELEM, "bpf_map_peek_elem", INTEGER, CONST_MAP_PTR, PTR_TO_UNINIT_MAP_VALUE),
             new HelperProto(KTIME_GET_NS, "bpf_ktime_get_ns", INTEGER),
             new HelperProto(TRACE_PRINTK, "bpf_trace_printk", INTEGER, PTR_TO_MEM, CONST_SIZE),
             new HelperProto(GET_PRANDOM_U32, "bpf_get_prandom_u32", INTEGER),
             new HelperProto(GET_SMP_PROCESSOR_ID, "bpf_get_smp_processor_id", INTEGER),
+            // bpf_base_func_proto offers these to every program type loaded with CAP_BPF
+            new HelperProto(STRTOL, "bpf_strtol", INTEGER, PTR_TO_MEM, CONST_SIZE, ANYTHING, PTR_TO_LONG),
+            new HelperProto(STRTOUL, "bpf_strtoul", INTEGER, PTR_TO_MEM, CONST_SIZE, ANYTHING, PTR_TO_LONG),
             new HelperProto(SKB_STORE_BYTES, "bpf_skb_store_bytes", INTEGER, PTR_TO_CTX, ANYTHING, PTR_TO_MEM, CONST_SIZE, ANYTHING)
                     .changingPacket(),
             new HelperProto(L3_CSUM_REPLACE, "bpf_l3_csum_replace", INTEGER, PTR_TO_CTX, ANYTHING, ANYTHING, ANYTHING, ANYTHING)

@@ -12,9 +12,14 @@
  * 2.2.0: every user of programs moves to the adopted ones ({@link org.modnet.ebpf.api.BpfRebind}), not only XDP's hooks.
  * 2.3.0: socket filters ({@link org.modnet.ebpf.api.ProgType#SOCKET_FILTER}, {@link org.modnet.ebpf.api.SkFilterContext},
  * classic BPF through {@link org.modnet.ebpf.api.BpfSyscall#progLoadClassic}).
+ * 2.5.0: an object's programs carry their BTF function return types ({@link org.modnet.ebpf.api.BpfObject.ProgramDef#nonScalarReturns})
+ * and load with them ({@link org.modnet.ebpf.api.BpfSyscall#progLoad(org.modnet.ebpf.api.BpfObject.ProgramDef, ProgType, AttachType,
+ * java.util.List, Helpers, java.util.function.Consumer, String, boolean)}); {@code bpf_strtol}/{@code bpf_strtoul}
+ * ({@link org.modnet.ebpf.api.HelperProto.Arg#PTR_TO_LONG}); a map's {@code map_extra} from BTF
+ * ({@link org.modnet.ebpf.api.BpfObject.MapDef#mapExtra}).
  */
 @Export
-@Version("2.3.0")
+@Version("2.5.0")
 package org.modnet.ebpf.api;
 
 import org.osgi.annotation.bundle.Export;

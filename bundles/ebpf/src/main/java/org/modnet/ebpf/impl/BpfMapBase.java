@@ -140,7 +140,7 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
                                 (MemorySegment[]) st.get(0));
                     }
                 }
-                case Verifier.MAP_HASH, Verifier.MAP_PERCPU_HASH, Verifier.MAP_LRU_HASH, Verifier.MAP_DEVMAP_HASH -> {
+                case Verifier.MAP_HASH, Verifier.MAP_PERCPU_HASH, Verifier.MAP_LRU_HASH, Verifier.MAP_LRU_PERCPU_HASH, Verifier.MAP_DEVMAP_HASH -> {
                     if (h.layout() == HashMap.LAYOUT) {
                         return new HashMap(h.id(), h.name(), h.type(), h.keySize(), h.valueSize(), h.maxEntries(), h.flags(), h.cpus(), st);
                     }
@@ -180,6 +180,19 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
     /** {@link #create} with the id {@code id} (0: the next free one). */
     static BpfMapBase create(int id, String name, int type, int keySize, int valueSize, int maxEntries, int flags, int cpus)
             throws BpfException {
+        return create(id, name, type, keySize, valueSize, maxEntries, flags, 0, cpus);
+    }
+
+    /** {@link #create} with the map's {@code map_extra}: a bloom filter's hash count (low 4 bits), 0 for every other type. */
+    static BpfMapBase create(int id, String name, int type, int keySize, int valueSize, int maxEntries, int flags, long mapExtra, int cpus)
+            throws BpfException {
+        if (mapExtra != 0 && type != Verifier.MAP_BLOOM_FILTER) {
+            // map_create: only a bloom filter (and an arena) has a map_extra
+            throw new BpfException("map " + name + ": map_extra " + mapExtra + " is only for a bloom filter (EINVAL)");
+        }
+        if (mapExtra < 0 || mapExtra > 0xf) {
+            throw new BpfException("map " + name + ": a bloom filter has at most 15 hashes, map_extra " + mapExtra + " (EINVAL)");
+        }
         if (valueSize > KMALLOC_MAX_SIZE) {
             throw new BpfException("map " + name + ": value size " + valueSize + " is too big (E2BIG): at most " + KMALLOC_MAX_SIZE);
         }
@@ -196,17 +209,30 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
                     }
                     yield new ArrayMap(id, name, type, valueSize, maxEntries, flags, type == Verifier.MAP_PERCPU_ARRAY ? cpus : 1, null);
                 }
-                case Verifier.MAP_HASH, Verifier.MAP_PERCPU_HASH, Verifier.MAP_LRU_HASH, Verifier.MAP_DEVMAP_HASH -> {
+                case Verifier.MAP_HASH, Verifier.MAP_PERCPU_HASH, Verifier.MAP_LRU_HASH, Verifier.MAP_LRU_PERCPU_HASH, Verifier.MAP_DEVMAP_HASH -> {
                     if (keySize <= 0 || keySize > 512) {
                         throw new BpfException("map " + name + ": invalid key size " + keySize);
                     }
-                    yield new HashMap(id, name, type, keySize, valueSize, maxEntries, flags, type == Verifier.MAP_PERCPU_HASH ? cpus : 1, null);
+                    yield new HashMap(id, name, type, keySize, valueSize, maxEntries, flags, type == Verifier.MAP_PERCPU_HASH || type == Verifier.MAP_LRU_PERCPU_HASH ? cpus : 1, null);
                 }
                 case Verifier.MAP_LPM_TRIE -> {
                     if (keySize <= 4 || keySize > 4 + 256 || (flags & BPF_F_NO_PREALLOC) == 0) {
                         throw new BpfException("map " + name + ": an LPM trie needs a key of u32 prefix length plus data, and BPF_F_NO_PREALLOC");
                     }
                     yield new LpmTrie(id, name, keySize, valueSize, maxEntries, flags, null);
+                }
+                case Verifier.MAP_PERF_EVENT_ARRAY -> new PerfEventArrayMap(id, name, keySize, valueSize, maxEntries == 0 ? cpus : maxEntries, flags);
+                case Verifier.MAP_QUEUE, Verifier.MAP_STACK -> {
+                    if (keySize != 0) {
+                        throw new BpfException("map " + name + ": a queue or stack has no keys (key size 0), not " + keySize + " (EINVAL)");
+                    }
+                    yield new QueueStackMap(id, name, type, valueSize, maxEntries, flags);
+                }
+                case Verifier.MAP_BLOOM_FILTER -> {
+                    if (keySize != 0) {
+                        throw new BpfException("map " + name + ": a bloom filter has no keys (key size 0), not " + keySize + " (EINVAL)");
+                    }
+                    yield new BloomFilterMap(id, name, valueSize, maxEntries, flags, (int) mapExtra);
                 }
                 case Verifier.MAP_RINGBUF -> {
                     if (keySize != 0 || valueSize != 0) {
@@ -519,7 +545,7 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
         HashMap(int id, String name, int type, int keySize, int valueSize, int maxEntries, int flags, int cpus, List<Object> taken) {
             super(id, name, type, keySize, valueSize, maxEntries, flags, cpus, taken == null ? null : (MemorySegment[]) taken.get(0));
             this.words = (keySize + 7) / 8;
-            this.lru = type == Verifier.MAP_LRU_HASH;
+            this.lru = type == Verifier.MAP_LRU_HASH || type == Verifier.MAP_LRU_PERCPU_HASH;
             int tableSize = Integer.highestOneBit(Math.max(4, maxEntries) * 2 - 1) << 1;
             if (taken != null) {
                 this.keys = (long[]) taken.get(1);

@@ -36,7 +36,8 @@ public final class ElfObject implements BpfObject {
     public List<BpfMapBase> createMapsBase(int cpus) throws BpfException {
         List<BpfMapBase> out = new ArrayList<>();
         for (MapDef m : maps) {
-            BpfMapBase map = BpfMapBase.create(m.name(), m.type(), m.keySize(), m.valueSize(), m.maxEntries(), m.flags(), cpus);
+            BpfMapBase map = BpfMapBase.create(0, m.name(), m.type(), m.keySize(), m.valueSize(), m.maxEntries(), m.flags(), m.mapExtra(),
+                    cpus);
             if (m.data() != null && map.update(new byte[4], m.data(), BpfMap.BPF_ANY) != 0) {
                 throw new BpfException("map " + m.name() + ": its initial data does not fit");
             }
@@ -59,6 +60,8 @@ public final class ElfObject implements BpfObject {
     private final List<Symbol> symbols = new ArrayList<>();
     private final List<MapDef> maps = new ArrayList<>();
     private final List<ProgramDef> programs = new ArrayList<>();
+    /** Per program: where its appended .text functions whose BTF return type is no int or enum start (the kernel's func_info). */
+    private final Map<String, int[]> nonScalarReturns = new HashMap<>();
     private String license = "";
 
     private record Section(int index, String name, int type, long flags, long offset, long size, int link, int info) {
@@ -305,6 +308,25 @@ public final class ElfObject implements BpfObject {
             };
         }
 
+        /** Whether FUNC {@code name}'s prototype returns an int of at most 8 bytes or an enum; null if BTF has no such FUNC. */
+        Boolean returnsScalar(String name) throws BpfException {
+            for (int id = 1; id < types.size(); id++) {
+                int[] t = types.get(id);
+                if (t[0] == 12 && name(t[1]).equals(name)) {
+                    int[] proto = type(resolve(t[2]));
+                    if (proto[0] != 13) {
+                        return null;
+                    }
+                    if (proto[2] == 0) {
+                        return false; // void
+                    }
+                    int[] ret = type(resolve(proto[2]));
+                    return ret[0] == 1 && ret[2] <= 8 || ret[0] == 6 || ret[0] == 19;
+                }
+            }
+            return null;
+        }
+
         /** {@code int (*name)[N]}: N. */
         private int arrayLength(int ptr) throws BpfException {
             int[] p = type(resolve(ptr));
@@ -340,7 +362,7 @@ public final class ElfObject implements BpfObject {
                         String member = name(b.getInt(mp));
                         int mt = b.getInt(mp + 4);
                         switch (member) {
-                            case "type", "max_entries", "map_flags", "key_size", "value_size" -> attr.put(member, arrayLength(mt));
+                            case "type", "max_entries", "map_flags", "key_size", "value_size", "map_extra" -> attr.put(member, arrayLength(mt));
                             case "key", "value" -> {
                                 int[] ptr = type(resolve(mt));
                                 if (ptr[0] != 2) {
@@ -353,11 +375,13 @@ public final class ElfObject implements BpfObject {
                         }
                     }
                     String name = name(var[1]);
-                    if (!attr.containsKey("type") || !attr.containsKey("max_entries")) {
+                    // libbpf sizes a perf event array left without max_entries to the CPUs
+                    if (!attr.containsKey("type") || !attr.containsKey("max_entries") && attr.get("type") != Verifier.MAP_PERF_EVENT_ARRAY) {
                         throw new BpfException("map " + name + ": its type or max_entries is missing");
                     }
                     out.add(new MapDef(name, attr.get("type"), attr.getOrDefault("key_size", 0), attr.getOrDefault("value_size", 0),
-                            attr.get("max_entries"), attr.getOrDefault("map_flags", 0)));
+                            attr.getOrDefault("max_entries", 0), attr.getOrDefault("map_flags", 0), null,
+                            attr.getOrDefault("map_extra", 0) & 0xffffffffL));
                 }
             }
             return out;
@@ -501,9 +525,41 @@ public final class ElfObject implements BpfObject {
                         k++;
                     }
                 }
-                programs.add(new ProgramDef(s.name(), sym.name(), code));
+                int[] nonInt = nonScalarReturns(order, placed);
+                programs.add(new ProgramDef(s.name(), sym.name(), code, nonInt));
+                nonScalarReturns.put(sym.name(), nonInt);
             }
         }
+    }
+
+    /**
+     * Where, in a program, the functions it appended from .text start whose BTF prototype returns no int
+     * or enum ({@code check_btf_func}: such a subprogram may not use LD_ABS or tail calls). Empty without BTF.
+     */
+    public int[] nonScalarReturns(String program) {
+        return nonScalarReturns.getOrDefault(program, new int[0]).clone();
+    }
+
+    private int[] nonScalarReturns(List<int[]> order, Map<Integer, Integer> placed) throws BpfException {
+        Section btfSection = named(".BTF");
+        Section text = named(".text");
+        if (btfSection == null || text == null || order.isEmpty()) {
+            return new int[0];
+        }
+        Btf btf = new Btf(btfSection);
+        List<Integer> out = new ArrayList<>();
+        for (int[] fn : order) {
+            for (Symbol sym : symbols) {
+                if (sym.section() == text.index() && sym.type() == STT_FUNC && sym.value() / 8 == fn[0]) {
+                    Boolean scalar = btf.returnsScalar(sym.name());
+                    if (scalar != null && !scalar) {
+                        out.add(placed.get(fn[0]));
+                    }
+                    break;
+                }
+            }
+        }
+        return out.stream().mapToInt(Integer::intValue).toArray();
     }
 
     /** The .text instruction a call relocated by {@code r} goes to (libbpf: the symbol's offset plus imm + 1, or the function). */

@@ -94,9 +94,23 @@ public final class LoadedProgram implements BpfProg {
     /** {@link #load} under the id {@code id} (0: the next free one), as a program adopted on an update keeps its own. */
     static LoadedProgram load(int id, String name, long[] insns, ProgType type, AttachType attach, List<BpfMapBase> maps,
             List<HelperProto> protos, Helpers extra, String engine, boolean verbose, Consumer<String> tracePipe) throws BpfException {
+        return load(id, name, insns, new int[0], type, attach, maps, protos, extra, engine, verbose, tracePipe);
+    }
+
+    /** {@link #load}, with the starts of the subprograms whose BTF return type is no int ({@code func_info}). */
+    static LoadedProgram load(int id, String name, long[] insns, int[] nonScalarReturns, ProgType type, AttachType attach,
+            List<BpfMapBase> maps, List<HelperProto> protos, Helpers extra, String engine, boolean verbose, Consumer<String> tracePipe)
+            throws BpfException {
         long[] original = insns.clone();
         Program checked = Program.of(name, insns);
-        Verifier.Checked c = Verifier.check(checked, type, attach, maps, protos, verbose);
+        if (nonScalarReturns.length > 0) {
+            checked = checked.withNonScalarReturns(nonScalarReturns);
+        }
+        Helpers helpers = standard(maps, tracePipe);
+        if (extra != null) {
+            extra.copyInto(helpers);
+        }
+        Verifier.Checked c = Verifier.check(checked, type, attach, maps, protos, f -> helpers.get(f) != null, verbose);
         Verifier.Result v = c.result();
         long[] code = v.program().instructions();
         for (int i = 0; i < code.length; i++) {
@@ -110,10 +124,6 @@ public final class LoadedProgram implements BpfProg {
             }
         }
         Program runnable = Program.of(name, code);
-        Helpers helpers = standard(maps, tracePipe);
-        if (extra != null) {
-            extra.copyInto(helpers);
-        }
         Executable e = Engines.byName(engine, runnable, helpers, maps, c.bases());
         LoadedProgram loaded = new LoadedProgram(id, original, engine, tracePipe, name, type, attach, runnable, e, List.copyOf(maps), v.log(), v.processed());
         PROGRAMS.put(loaded.id, loaded);
@@ -243,6 +253,20 @@ public final class LoadedProgram implements BpfProg {
         });
         h.register(HelperProtos.MAP_UPDATE_ELEM, "bpf_map_update_elem", (OwnHelper) (r1, r2, r3, r4, r5, m) -> map(maps, r1).update(m, r2, r3, r4));
         h.register(HelperProtos.MAP_DELETE_ELEM, "bpf_map_delete_elem", (OwnHelper) (r1, r2, r3, r4, r5, m) -> map(maps, r1).delete(m, r2));
+        h.register(HelperProtos.MAP_PUSH_ELEM, "bpf_map_push_elem", (OwnHelper) (r1, r2, r3, r4, r5, m) -> switch (map(maps, r1)) {
+            case QueueStackMap q -> q.push(m, r2, r3);
+            case BloomFilterMap b -> b.push(m, r2, r3);
+            default -> -22L; // the verifier lets no other map through
+        });
+        h.register(HelperProtos.PERF_EVENT_OUTPUT, "bpf_perf_event_output", (OwnHelper) (r1, r2, r3, r4, r5, m) ->
+                map(maps, r2) instanceof PerfEventArrayMap a ? a.output(m, r3, r4, r5) : -22L);
+        h.register(HelperProtos.MAP_POP_ELEM, "bpf_map_pop_elem", (OwnHelper) (r1, r2, r3, r4, r5, m) ->
+                map(maps, r1) instanceof QueueStackMap q ? q.pop(m, r2, true) : -22L);
+        h.register(HelperProtos.MAP_PEEK_ELEM, "bpf_map_peek_elem", (OwnHelper) (r1, r2, r3, r4, r5, m) -> switch (map(maps, r1)) {
+            case QueueStackMap q -> q.pop(m, r2, false);
+            case BloomFilterMap b -> b.peek(m, r2);
+            default -> -22L;
+        });
         h.register(HelperProtos.KTIME_GET_NS, "bpf_ktime_get_ns", (OwnHelper) (r1, r2, r3, r4, r5, m) -> System.nanoTime());
         h.register(HelperProtos.GET_PRANDOM_U32, "bpf_get_prandom_u32",
                 (OwnHelper) (r1, r2, r3, r4, r5, m) -> ThreadLocalRandom.current().nextInt() & 0xffffffffL);
@@ -271,8 +295,28 @@ public final class LoadedProgram implements BpfProg {
             return 0;
         });
         h.register(HelperProtos.RINGBUF_QUERY, "bpf_ringbuf_query", (OwnHelper) (r1, r2, r3, r4, r5, m) -> ringbuf(maps, r1).query(r2));
+        h.register(HelperProtos.STRTOL, "bpf_strtol", (OwnHelper) (r1, r2, r3, r4, r5, m) -> Strtox.strtol(buffer(m, r1, r2), r3, result(m, r4)));
+        h.register(HelperProtos.STRTOUL, "bpf_strtoul", (OwnHelper) (r1, r2, r3, r4, r5, m) -> Strtox.strtoul(buffer(m, r1, r2), r3, result(m, r4)));
         h.register(HelperProtos.CSUM_DIFF, "bpf_csum_diff", (OwnHelper) (r1, r2, r3, r4, r5, m) -> csumDiff(m, r1, r2, r3, r4, r5));
         return h;
+    }
+
+    /** A helper's input buffer: what the verifier proved readable, or a fault. */
+    private static MemorySegment buffer(Memory m, long addr, long len) {
+        MemorySegment s = m.slice(addr, len, false);
+        if (s == null) {
+            throw new BpfFault("the string is outside the program's memory");
+        }
+        return s;
+    }
+
+    /** A helper's 8-byte result: what the verifier proved writable, or a fault. */
+    private static MemorySegment result(Memory m, long addr) {
+        MemorySegment s = m.slice(addr, 8, true);
+        if (s == null) {
+            throw new BpfFault("the result is outside the program's writable memory");
+        }
+        return s;
     }
 
     /**

@@ -21,6 +21,8 @@ public final class Program {
     /** For {@code lddw}: the 64-bit immediate, at the first slot. */
     final long[] imm64;
     private boolean[] second;
+    /** The kernel's func_info in part: subprograms (their first instruction) whose BTF return type is no int. */
+    private int[] nonScalarReturns = new int[0];
 
     private Program(String name, long[] insns) {
         this.name = name;
@@ -51,6 +53,22 @@ public final class Program {
 
     public String name() {
         return name;
+    }
+
+    /** This program with the starts of its subprograms that return no int, as BTF says ({@code func_info}). */
+    public Program withNonScalarReturns(int[] starts) {
+        Program p = new Program(name, insns);
+        p.nonScalarReturns = starts.clone();
+        try {
+            p.check();
+        } catch (BpfException e) {
+            throw new IllegalStateException("a checked program no longer checks", e);
+        }
+        return p;
+    }
+
+    int[] nonScalarReturns() {
+        return nonScalarReturns;
     }
 
     /** The instructions as loaded (a copy). */

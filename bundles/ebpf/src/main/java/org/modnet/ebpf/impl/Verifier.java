@@ -43,15 +43,20 @@ public final class Verifier {
     public static final int MAP_HASH = 1;
     public static final int MAP_ARRAY = 2;
     public static final int MAP_PROG_ARRAY = 3;
+    public static final int MAP_PERF_EVENT_ARRAY = 4;
     public static final int MAP_PERCPU_HASH = 5;
     public static final int MAP_PERCPU_ARRAY = 6;
     public static final int MAP_LRU_HASH = 9;
+    public static final int MAP_LRU_PERCPU_HASH = 10;
     public static final int MAP_LPM_TRIE = 11;
     public static final int MAP_DEVMAP = 14;
     public static final int MAP_CPUMAP = 16;
     public static final int MAP_XSKMAP = 17;
+    public static final int MAP_QUEUE = 22;
+    public static final int MAP_STACK = 23;
     public static final int MAP_DEVMAP_HASH = 25;
     public static final int MAP_RINGBUF = 27;
+    public static final int MAP_BLOOM_FILTER = 30;
 
     /** What verification gives: the program to run, its log and its statistics. */
     public record Result(Program program, String log, int processed, int maxStack) {
@@ -79,6 +84,8 @@ public final class Verifier {
         ALLOC_MEM, ALLOC_MEM_OR_NULL
     }
 
+    private static final long MASK32 = 0xffffffffL;
+
     /** A register's abstract value. */
     private static final class Reg {
         Kind kind = Kind.NOT_INIT;
@@ -98,6 +105,12 @@ public final class Verifier {
         int mapIndex = -1;
         /** Reserved memory: its size. */
         long memSize;
+        /** Scalars: unsigned bounds of the low 32 bits (the kernel's u32_min_value / u32_max_value), always true of the value. */
+        long u32min;
+        long u32max = MASK32;
+        /** Scalars: signed bounds of the low 32 bits read as an int (s32_min_value / s32_max_value). */
+        long s32min = Integer.MIN_VALUE;
+        long s32max = Integer.MAX_VALUE;
 
         Reg copy() {
             Reg r = new Reg();
@@ -113,6 +126,10 @@ public final class Verifier {
             r.frame = frame;
             r.mapIndex = mapIndex;
             r.memSize = memSize;
+            r.u32min = u32min;
+            r.u32max = u32max;
+            r.s32min = s32min;
+            r.s32max = s32max;
             return r;
         }
 
@@ -132,6 +149,8 @@ public final class Verifier {
             kind = Kind.SCALAR;
             umin = umax = v;
             smin = smax = v;
+            u32min = u32max = v & MASK32;
+            s32min = s32max = (int) v;
         }
 
         void unknown() {
@@ -143,6 +162,10 @@ public final class Verifier {
             off = varMax = range = 0;
             id = 0;
             mapIndex = -1;
+            u32min = 0;
+            u32max = MASK32;
+            s32min = Integer.MIN_VALUE;
+            s32max = Integer.MAX_VALUE;
         }
 
         /** Unsigned bounds [lo, hi]; signed ones follow when they do not wrap. */
@@ -157,6 +180,28 @@ public final class Verifier {
                 smin = Long.MIN_VALUE;
                 smax = Long.MAX_VALUE;
             }
+            if (lo >>> 32 == hi >>> 32) { // one 2^32 block: the low halves are ordered as the values are
+                u32min = Math.max(u32min, lo & MASK32);
+                u32max = Math.min(u32max, hi & MASK32);
+            }
+        }
+
+        /** The low 32 bits' unsigned bounds, from what is known of them and of the whole value. */
+        long lo32() {
+            return umin >>> 32 == umax >>> 32 ? Math.max(u32min, umin & MASK32) : u32min;
+        }
+
+        long hi32() {
+            return umin >>> 32 == umax >>> 32 ? Math.min(u32max, umax & MASK32) : u32max;
+        }
+
+        /** The low 32 bits' signed bounds, from what is known of them and of the whole value. */
+        long slo32() {
+            return smin >= Integer.MIN_VALUE && smax <= Integer.MAX_VALUE ? Math.max(s32min, smin) : s32min;
+        }
+
+        long shi32() {
+            return smin >= Integer.MIN_VALUE && smax <= Integer.MAX_VALUE ? Math.min(s32max, smax) : s32max;
         }
 
         boolean isConst() {
@@ -171,7 +216,9 @@ public final class Verifier {
             return switch (kind) {
                 case NOT_INIT -> "?";
                 case SCALAR -> isConst() ? Long.toString(umin)
-                        : "scalar(umin=" + umin + ",umax=" + Long.toUnsignedString(umax) + ",smin=" + smin + ",smax=" + smax + ")";
+                        : "scalar(umin=" + umin + ",umax=" + Long.toUnsignedString(umax) + ",smin=" + smin + ",smax=" + smax
+                                + (u32min != 0 || u32max != MASK32 ? ",u32_min=" + u32min + ",u32_max=" + u32max : "")
+                                + (s32min != Integer.MIN_VALUE || s32max != Integer.MAX_VALUE ? ",s32_min=" + s32min + ",s32_max=" + s32max : "") + ")";
                 case CTX -> "ctx(off=" + off + ")";
                 case PKT -> "pkt(id=" + id + ",off=" + off + ",r=" + range + (varMax > 0 ? ",var<=" + varMax : "") + ")";
                 case PKT_END -> "pkt_end";
@@ -188,7 +235,7 @@ public final class Verifier {
 
         String key() {
             return kind.ordinal() + ":" + umin + ":" + umax + ":" + smin + ":" + smax + ":" + off + ":" + varMax + ":" + id + ":"
-                    + range + ":" + frame + ":" + mapIndex + ":" + memSize;
+                    + range + ":" + frame + ":" + mapIndex + ":" + memSize + ":" + u32min + ":" + u32max + ":" + s32min + ":" + s32max;
         }
     }
 
@@ -285,6 +332,8 @@ public final class Verifier {
     private final AttachType attach;
     private final List<? extends MapSpec> maps;
     private final Map<Integer, HelperProto> protos;
+    /** Whether the load has an implementation of a helper: one with a prototype but none is the kernel's NULL func_proto. */
+    private final java.util.function.IntPredicate implemented;
     private final boolean verbose;
     private final StringBuilder log = new StringBuilder();
     private final long[] rewritten;
@@ -296,8 +345,9 @@ public final class Verifier {
     private int maxStack;
 
     private Verifier(Program p, ProgType type, AttachType attach, List<? extends MapSpec> maps, List<HelperProto> helpers,
-            boolean verbose) {
+            java.util.function.IntPredicate implemented, boolean verbose) {
         this.p = p;
+        this.implemented = implemented;
         this.type = type;
         this.attach = attach;
         this.maps = maps;
@@ -330,7 +380,17 @@ public final class Verifier {
     /** {@link #verify}, with what each load reads from. */
     static Checked check(Program p, ProgType type, AttachType attach, List<? extends MapSpec> maps, List<HelperProto> helpers,
             boolean verbose) throws BpfException {
-        Verifier v = new Verifier(p, type, attach, maps, helpers, verbose);
+        return check(p, type, attach, maps, helpers, id -> true, verbose);
+    }
+
+    /**
+     * {@link #check}, refusing a call to a helper the program type has a prototype for but the load
+     * has no implementation of ({@code implemented} false), as the kernel refuses a helper whose
+     * func_proto the program type does not give.
+     */
+    static Checked check(Program p, ProgType type, AttachType attach, List<? extends MapSpec> maps, List<HelperProto> helpers,
+            java.util.function.IntPredicate implemented, boolean verbose) throws BpfException {
+        Verifier v = new Verifier(p, type, attach, maps, helpers, implemented, verbose);
         try {
             v.run();
         } catch (Reject r) {
@@ -378,6 +438,7 @@ public final class Verifier {
 
     private void run() {
         checkControlFlow();
+        checkFuncInfo();
         State init = new State();
         Frame f = new Frame();
         for (int i = 0; i < 11; i++) {
@@ -411,6 +472,43 @@ public final class Verifier {
         r.frame = frame;
         r.off = off;
         return r;
+    }
+
+    /**
+     * {@code check_btf_func}: a subprogram whose BTF prototype returns no int (void, a pointer) may not use
+     * LD_ABS / LD_IND or tail calls, which return from it with an int.
+     */
+    private void checkFuncInfo() {
+        int[] starts = p.nonScalarReturns();
+        if (starts.length == 0) {
+            return;
+        }
+        java.util.TreeSet<Integer> subprogs = new java.util.TreeSet<>();
+        subprogs.add(0);
+        for (int i = 0; i < p.length(); i++) {
+            if (!p.isSecondHalf(i) && p.op[i] == (Bpf.JMP | Bpf.CALL) && p.src[i] == Bpf.PSEUDO_CALL) {
+                subprogs.add(i + p.imm[i] + 1);
+            }
+        }
+        for (int start : starts) {
+            if (start <= 0 || start >= p.length()) {
+                continue;
+            }
+            Integer next = subprogs.higher(start);
+            int end = next == null ? p.length() : next;
+            for (int i = start; i < end; i++) {
+                if (p.isSecondHalf(i)) {
+                    continue;
+                }
+                int mode = p.op[i] & 0xe0;
+                if ((p.op[i] & 0x07) == Bpf.LD && (mode == Bpf.ABS || mode == Bpf.IND)) {
+                    throw reject(i, "LD_ABS is only allowed in functions that return 'int'.");
+                }
+                if (p.op[i] == (Bpf.JMP | Bpf.CALL) && p.src[i] == 0 && p.imm[i] == HelperProtos.TAIL_CALL) {
+                    throw reject(i, "tail_call is only allowed in functions that return 'int'.");
+                }
+            }
+        }
     }
 
     /** Every instruction reachable; exits and jumps stay inside the program (checked by {@link Program}). */
@@ -612,7 +710,8 @@ public final class Verifier {
         }
         return switch (old.kind) {
             case SCALAR -> !precise || Long.compareUnsigned(old.umin, cur.umin) <= 0 && Long.compareUnsigned(cur.umax, old.umax) <= 0
-                    && old.smin <= cur.smin && cur.smax <= old.smax;
+                    && old.smin <= cur.smin && cur.smax <= old.smax && old.lo32() <= cur.lo32() && cur.hi32() <= old.hi32()
+                    && old.slo32() <= cur.slo32() && cur.shi32() <= old.shi32();
             case PKT, PKT_META -> old.off == cur.off && cur.varMax <= old.varMax && old.range <= cur.range && sameId(old.id, cur.id, ids, back);
             case MAP_VALUE -> old.mapIndex == cur.mapIndex && old.off == cur.off && cur.varMax <= old.varMax;
             case MAP_VALUE_OR_NULL -> old.mapIndex == cur.mapIndex && old.off == cur.off && sameId(old.id, cur.id, ids, back);
@@ -1043,7 +1142,7 @@ public final class Verifier {
                     r.unknown(); // a partial copy of a pointer is a number
                     r.unsigned(0, 0xffffffffL);
                 } else if (!(r.umax >= 0 && r.umax <= 0xffffffffL)) {
-                    r.unsigned(0, 0xffffffffL);
+                    r.unsigned(r.lo32(), r.hi32()); // the low half, zero-extended: its bounds are the value's
                 }
             }
             f.regs[d] = r;
@@ -1054,11 +1153,9 @@ public final class Verifier {
         }
         Reg dst = read(i, f, d);
         if (operation == Bpf.NEG || operation == Bpf.END) {
-            if (dst.isPointer()) {
-                throw reject(i, "R" + d + " pointer arithmetic prohibited");
-            }
+            // a pointer negated or swapped is a number (is_pointer_value: refused only where pointers may not leak)
             Reg r = Reg.scalar();
-            if (dst.isConst()) {
+            if (dst.isConst() && !dst.isPointer()) {
                 long v = operation == Bpf.NEG ? (wide ? -dst.umin : -(int) dst.umin & 0xffffffffL)
                         : (o & Bpf.X) != 0 || wide ? Interpreter.bswap(dst.umin, p.imm[i]) : Interpreter.toLe(dst.umin, p.imm[i]);
                 r.setConst(v);
@@ -1093,8 +1190,18 @@ public final class Verifier {
         if (!wide) {
             throw reject(i, "R" + d + " 32-bit pointer arithmetic prohibited");
         }
-        if (operation != Bpf.ADD && !(operation == Bpf.SUB && dst.isPointer())) {
+        if (operation == Bpf.SUB && !dst.isPointer()) {
+            throw reject(i, "R" + d + " tried to subtract pointer from scalar");
+        }
+        if (operation != Bpf.ADD && operation != Bpf.SUB) {
             throw reject(i, "R" + d + " pointer arithmetic with " + opName(operation) + " operator prohibited");
+        }
+        if (operation == Bpf.SUB && ptr.kind == Kind.STACK) {
+            // adjust_ptr_min_max_vals: never from the frame pointer, not even a constant (JITs may not handle it)
+            throw reject(i, "R" + d + " subtraction from stack pointer prohibited");
+        }
+        if (ptr.kind == Kind.MAP_PTR && operation == Bpf.ADD && other.isConst() && other.umin == 0) {
+            return ptr.copy(); // adjust_ptr_min_max_vals: a map pointer plus a known 0 stays the map
         }
         switch (ptr.kind) {
             case MAP_PTR, PKT_END -> throw reject(i, "R" + d + " pointer arithmetic on " + kindName(ptr.kind) + " prohibited");
@@ -1471,12 +1578,11 @@ public final class Verifier {
         if (base.off != 0 || base.varMax != 0) {
             throw reject(i, "dereference of modified ctx ptr R" + p.dst[i] + " off=" + base.off + " disallowed");
         }
-        if (off < 48 || off + size > 68 || size > 4 || off % size != 0) {
+        // bpf_skb_is_valid_access: cb[] by any aligned size up to 8 that ends within cb[4]
+        if (off < 48 || off + size > 68 || off % size != 0) {
             throw reject(i, "invalid bpf_context access off=" + off + " size=" + size);
         }
-        if (value != null && value.isPointer()) {
-            throw reject(i, "R" + p.src[i] + " leaks addr into ctx");
-        }
+        // a pointer stored is a number to whoever reads it back: privileged programs may (allow_ptr_leaks)
         rewritten[i] = Bpf.encode(p.op[i], p.dst[i], p.src[i], 16 + (int) off, p.imm[i]);
     }
 
@@ -1532,6 +1638,11 @@ public final class Verifier {
     /** {@code BPF_F_WRONLY_PROG}: programs may write the map's values, not read them. */
     static final int BPF_F_WRONLY_PROG = 1 << 8;
 
+    /** {@code BPF_F_RDONLY_PROG}, which dev_map_init_map sets on every devmap and devmap_hash. */
+    private static boolean readOnlyToPrograms(MapSpec m) {
+        return (m.flags() & BpfMap.BPF_F_RDONLY_PROG) != 0 || m.type() == MAP_DEVMAP || m.type() == MAP_DEVMAP_HASH;
+    }
+
     private void checkMapValue(int i, int reg, Reg base, long off, int size, boolean read) {
         MapSpec m = maps.get(base.mapIndex);
         if (read && (m.flags() & BPF_F_WRONLY_PROG) != 0) {
@@ -1573,11 +1684,7 @@ public final class Verifier {
         Frame f = s.frames.get(base.frame);
         int lo = stackOffset(i, p.src[i], base, off, size);
         maxStack = Math.max(maxStack, Bpf.STACK_SIZE - lo);
-        for (int k = lo; k < lo + size; k++) {
-            if (f.slot[k] == 0) {
-                throw reject(i, "invalid read from stack R" + p.src[i] + " off " + (base.off + off) + "+" + (k - lo) + " size " + size);
-            }
-        }
+        // bytes never written read as an unknown number: a privileged load may (allow_uninit_stack, CAP_PERFMON)
         Reg spilled = f.spill[lo / 8];
         if (lo % 8 == 0 && f.slot[lo] == 2 && spilled != null && size <= spillSize(f, lo)) {
             if (size == 8) {
@@ -1614,6 +1721,12 @@ public final class Verifier {
             return out;
         }
         long mask = (1L << (size * 8)) - 1;
+        if (size < 4) {
+            out.u32min = 0; // fewer bytes than the low half: what was known of it says nothing of them
+            out.u32max = MASK32;
+            out.s32min = Integer.MIN_VALUE;
+            out.s32max = Integer.MAX_VALUE;
+        }
         if (r.isConst()) {
             out.setConst(r.umin & mask);
         } else if (r.umax >= 0 && r.umax <= mask) {
@@ -1633,9 +1746,7 @@ public final class Verifier {
         Reg value = fromRegister ? read(i, f, p.src[i]) : Reg.constant(p.imm[i]);
         noteBase(i, baseOf(base));
         long off = p.off[i];
-        if (atomic && value.isPointer()) {
-            throw reject(i, "R" + p.src[i + 0] + " leaks addr into mem");
-        }
+        // an atomic add of a pointer stores a number (check_atomic refuses it only where pointers may not leak)
         if (atomic && base.varMax == 0 && (base.kind == Kind.STACK || base.kind == Kind.MAP_VALUE) && (base.off + off) % size != 0) {
             // check_atomic checks alignment strictly, whatever the architecture allows for plain accesses
             throw reject(i, "misaligned " + (base.kind == Kind.STACK ? "stack" : "value") + " access off (0x0; 0x0)+" + base.off + "+"
@@ -1689,7 +1800,7 @@ public final class Verifier {
                 checkPacket(i, p.dst[i], base, off, size);
             }
             case MAP_VALUE -> {
-                if ((maps.get(base.mapIndex).flags() & BpfMap.BPF_F_RDONLY_PROG) != 0) {
+                if (readOnlyToPrograms(maps.get(base.mapIndex))) {
                     throw reject(i, "write into map forbidden, value_regno=" + (fromRegister ? p.src[i] : -1)
                             + " (" + maps.get(base.mapIndex).name() + " is read-only to programs)");
                 }
@@ -1862,14 +1973,9 @@ public final class Verifier {
         }
         long amin = a.umin;
         long amax = a.umax;
-        if (j32) {
-            if (!(a.umax >= 0 && a.umax <= 0xffffffffL) || !(b.umax >= 0 && b.umax <= 0xffffffffL)) {
-                return null;
-            }
-        }
         boolean signed = operation == Bpf.JSGT || operation == Bpf.JSGE || operation == Bpf.JSLT || operation == Bpf.JSLE;
-        if (signed && j32) {
-            return null;
+        if (j32) {
+            return refine32(i, operation, signed, x, fall, taken);
         }
         if (b.isConst()) {
             return narrow(operation, signed, fall.cur().regs[d], taken.cur().regs[d], b.umin, false);
@@ -1881,6 +1987,107 @@ public final class Verifier {
             return null;
         }
         return null;
+    }
+
+    /**
+     * A 32-bit comparison of scalars ({@code is_branch_taken} and {@code reg_set_min_max} on the subregisters):
+     * decided, or learned into the low halves' bounds of both branches' copies, when one side's low half is
+     * a constant.
+     */
+    private Boolean refine32(int i, int operation, boolean signed, boolean x, State fall, State taken) {
+        int d = p.dst[i];
+        Reg a = fall.cur().regs[d];
+        Reg b = x ? fall.cur().regs[p.src[i]] : Reg.constant(p.imm[i] & MASK32);
+        int reg;
+        long k;
+        boolean reversed;
+        if (b.lo32() == b.hi32()) {
+            reg = d;
+            k = b.lo32();
+            reversed = false;
+        } else if (a.lo32() == a.hi32()) {
+            reg = p.src[i];
+            k = a.lo32();
+            reversed = true;
+        } else {
+            return null;
+        }
+        Reg fr = fall.cur().regs[reg];
+        Reg tr = taken.cur().regs[reg];
+        Reg f32 = low32(fr);
+        Reg t32 = low32(tr);
+        Boolean decided = narrow(operation, signed, f32, t32, signed ? (int) k : k, reversed);
+        if (decided == null) {
+            learn32(fr, f32, signed);
+            learn32(tr, t32, signed);
+        }
+        return decided;
+    }
+
+    /** A scalar standing for a register's low half: its unsigned bounds and its signed ones, each sharpened by the other. */
+    private static Reg low32(Reg r) {
+        Reg t = Reg.scalar();
+        long lo = r.lo32();
+        long hi = r.hi32();
+        long slo = r.slo32();
+        long shi = r.shi32();
+        if (slo >= 0) { // one sign: the two readings order alike
+            lo = Math.max(lo, slo);
+            hi = Math.min(hi, shi);
+        } else if (shi < 0) {
+            lo = Math.max(lo, slo + (1L << 32));
+            hi = Math.min(hi, shi + (1L << 32));
+        }
+        if (hi < 1L << 31) {
+            slo = Math.max(slo, lo);
+            shi = Math.min(shi, hi);
+        } else if (lo >= 1L << 31) {
+            slo = Math.max(slo, lo - (1L << 32));
+            shi = Math.min(shi, hi - (1L << 32));
+        }
+        t.unsigned(lo, hi);
+        t.smin = slo;
+        t.smax = shi;
+        return t;
+    }
+
+    /** What a branch proved of a register's low half ({@code t}, as {@link #low32} made it) kept in the register. */
+    private static void learn32(Reg r, Reg t, boolean signed) {
+        long lo = r.lo32();
+        long hi = r.hi32();
+        long slo = r.slo32();
+        long shi = r.shi32();
+        if (signed) { // t's signed bounds are the low half's; its unsigned ones follow where the sign is one
+            slo = Math.max(slo, t.smin);
+            shi = Math.min(shi, t.smax);
+            if (slo >= 0) {
+                lo = Math.max(lo, slo);
+                hi = Math.min(hi, shi);
+            } else if (shi < 0) {
+                lo = Math.max(lo, slo + (1L << 32));
+                hi = Math.min(hi, shi + (1L << 32));
+            }
+        } else { // t's unsigned bounds are the low half's (its signed ones are those same numbers, not an int's)
+            lo = Math.max(lo, t.umin);
+            hi = Math.min(hi, t.umax);
+            if (hi < 1L << 31) {
+                slo = Math.max(slo, lo);
+                shi = Math.min(shi, hi);
+            } else if (lo >= 1L << 31) {
+                slo = Math.max(slo, lo - (1L << 32));
+                shi = Math.min(shi, hi - (1L << 32));
+            }
+        }
+        r.u32min = lo;
+        r.u32max = hi;
+        r.s32min = slo;
+        r.s32max = shi;
+        if (r.umax >= 0 && r.umax <= MASK32) { // upper half zero: the value is its low half
+            r.unsigned(Math.max(r.umin, lo), Math.min(r.umax, hi));
+        } else if (r.smin >= Integer.MIN_VALUE && r.smax <= Integer.MAX_VALUE) { // the value is its low half sign-extended
+            r.smin = Math.max(r.smin, slo);
+            r.smax = Math.min(r.smax, shi);
+        }
     }
 
     /**
@@ -2181,6 +2388,10 @@ public final class Verifier {
         if (proto == null) {
             throw reject(i, "invalid func unknown#" + id);
         }
+        if (!implemented.test(id)) {
+            // check_helper_call: the program type's get_func_proto gave no function for it
+            throw reject(i, "unknown func " + proto.name() + "#" + id);
+        }
         if (id == HelperProtos.TAIL_CALL && !s.refs.isEmpty()) {
             throw reject(i, "tail_call would lead to reference leak");
         }
@@ -2196,7 +2407,8 @@ public final class Verifier {
                 throw reject(i, "R" + r + " !read_ok");
             }
             boolean memory = want == HelperProto.Arg.PTR_TO_MAP_KEY || want == HelperProto.Arg.PTR_TO_MAP_VALUE
-                    || want == HelperProto.Arg.PTR_TO_MEM || want == HelperProto.Arg.PTR_TO_UNINIT_MEM;
+                    || want == HelperProto.Arg.PTR_TO_MEM || want == HelperProto.Arg.PTR_TO_UNINIT_MEM
+                    || want == HelperProto.Arg.PTR_TO_LONG;
             if (memory && (arg.kind == Kind.PKT || arg.kind == Kind.PKT_META) && !PKT_ACCESS.contains(proto.name())) {
                 // may_access_direct_pkt_data: only helpers whose prototype says pkt_access take packet memory
                 throw reject(i, "helper access to the packet is not allowed");
@@ -2218,6 +2430,16 @@ public final class Verifier {
                     }
                     int size = want == HelperProto.Arg.PTR_TO_MAP_KEY ? map.keySize() : map.valueSize();
                     readableMemory(i, s, r, arg, size, want == HelperProto.Arg.PTR_TO_MAP_KEY ? "key" : "value");
+                }
+                case PTR_TO_UNINIT_MAP_VALUE -> {
+                    if (map == null) {
+                        throw reject(i, "R" + r + " a map value needs the map argument first");
+                    }
+                    if (map.type() == MAP_BLOOM_FILTER) {
+                        readableMemory(i, s, r, arg, map.valueSize(), "value"); // a bloom filter's peek reads the value it tests
+                    } else {
+                        writtenMemory(i, s, r, arg, map.valueSize()); // pop and peek fill it
+                    }
                 }
                 case PTR_TO_CTX -> {
                     if (arg.kind != Kind.CTX || arg.off != 0) {
@@ -2246,6 +2468,14 @@ public final class Verifier {
                         throw reject(i, "R" + (r + 1) + " unbounded memory access, use 'var &= const' or 'if (var < const)'");
                     }
                     writtenMemory(i, s, r, arg, size.umax);
+                }
+                case PTR_TO_LONG -> {
+                    // check_func_arg: 8 writable bytes, aligned strictly (check_ptr_alignment with strict)
+                    if (arg.varMax == 0 && (arg.kind == Kind.STACK || arg.kind == Kind.MAP_VALUE) && arg.off % 8 != 0) {
+                        throw reject(i, "misaligned " + (arg.kind == Kind.STACK ? "stack" : "value") + " access off (0x0; 0x0)+" + arg.off
+                                + "+0 size 8");
+                    }
+                    writtenMemory(i, s, r, arg, 8);
                 }
                 case CONST_ALLOC_SIZE -> {
                     if (!arg.isConst()) {
@@ -2329,7 +2559,9 @@ public final class Verifier {
         boolean tail = proto.name().equals("bpf_tail_call");
         int t = map.type();
         boolean redirectMap = t == MAP_DEVMAP || t == MAP_CPUMAP || t == MAP_DEVMAP_HASH || t == MAP_XSKMAP;
-        if (redirect != redirectMap && (redirect || proto.name().startsWith("bpf_map_"))) {
+        // a devmap's, devmap_hash's or xskmap's entries may also be looked up (its value read-only to programs)
+        boolean lookupOfRedirect = proto.id() == HelperProtos.MAP_LOOKUP_ELEM && redirectMap && t != MAP_CPUMAP;
+        if (redirect != redirectMap && !lookupOfRedirect && (redirect || proto.name().startsWith("bpf_map_"))) {
             throw reject(i, "cannot pass map_type " + t + " into func " + proto.name() + "#" + proto.id());
         }
         if (tail != (t == MAP_PROG_ARRAY) && (tail || proto.name().startsWith("bpf_map_"))) {
@@ -2337,6 +2569,19 @@ public final class Verifier {
         }
         if (proto.name().startsWith("bpf_ringbuf") != (t == MAP_RINGBUF) && (proto.name().startsWith("bpf_ringbuf")
                 || proto.name().startsWith("bpf_map_"))) {
+            throw reject(i, "cannot pass map_type " + t + " into func " + proto.name() + "#" + proto.id());
+        }
+        // check_map_func_compatibility: a perf event array is for bpf_perf_event_output, which takes no other map
+        if ((t == MAP_PERF_EVENT_ARRAY) != (proto.id() == HelperProtos.PERF_EVENT_OUTPUT)
+                && (proto.id() == HelperProtos.PERF_EVENT_OUTPUT || proto.name().startsWith("bpf_map_"))) {
+            throw reject(i, "cannot pass map_type " + t + " into func " + proto.name() + "#" + proto.id());
+        }
+        // check_map_func_compatibility: queues and stacks only push, pop and peek; bloom filters push and peek
+        int id = proto.id();
+        boolean queueOp = id == HelperProtos.MAP_PUSH_ELEM || id == HelperProtos.MAP_POP_ELEM || id == HelperProtos.MAP_PEEK_ELEM;
+        boolean queue = t == MAP_QUEUE || t == MAP_STACK;
+        if (queue && !queueOp || t == MAP_BLOOM_FILTER && !(id == HelperProtos.MAP_PUSH_ELEM || id == HelperProtos.MAP_PEEK_ELEM)
+                || queueOp && !(queue || t == MAP_BLOOM_FILTER)) {
             throw reject(i, "cannot pass map_type " + t + " into func " + proto.name() + "#" + proto.id());
         }
     }
@@ -2359,7 +2604,7 @@ public final class Verifier {
             }
             case PKT, PKT_META -> checkPacket(i, r, arg, 0, (int) size);
             case MAP_VALUE -> {
-                if ((maps.get(arg.mapIndex).flags() & BpfMap.BPF_F_RDONLY_PROG) != 0) {
+                if (readOnlyToPrograms(maps.get(arg.mapIndex))) {
                     throw reject(i, "write into map forbidden, value_regno=" + r + " (" + maps.get(arg.mapIndex).name()
                             + " is read-only to programs)");
                 }
@@ -2374,12 +2619,7 @@ public final class Verifier {
             case STACK -> {
                 Frame f = s.frames.get(arg.frame);
                 int lo = stackOffset(i, r, arg, 0, (int) Math.max(size, 1));
-                for (int k = lo; k < lo + size; k++) {
-                    if (f.slot[k] == 0) {
-                        throw reject(i, "invalid indirect read from stack R" + r + " off " + arg.off + "+" + (k - lo) + " size " + size
-                                + " (the " + what + " is not initialized)");
-                    }
-                }
+                // never-written bytes are passed as they are: privileged programs may (allow_uninit_stack)
             }
             case PKT, PKT_META -> checkPacket(i, r, arg, 0, (int) size);
             case MAP_VALUE -> checkMapValue(i, r, arg, 0, (int) size, true);

@@ -100,6 +100,9 @@ final class EthtoolCommand {
         List<String> rest = words.subList(devAt + 1, words.size());
         NetNamespace ns = inv.namespace("ethtool");
         NetDevice dev = ns.device(devName);
+        if (dev != null && "loopback".equals(dev.kind())) {
+            loopbackRefuses(mode); // Linux's loopback has no ethtool_ops beyond the link and features
+        }
         switch (mode) {
             case "" -> settings(devName, dev, rest);
             case "-i" -> driver(dev, rest);
@@ -150,6 +153,21 @@ final class EthtoolCommand {
     /** {@code perror(what)} for the errno the missing device or unsupported operation gives. */
     private static CommandException perror(String what, Errno errno, int status) {
         return new CommandException(what + ": " + errno.text(), status);
+    }
+
+    /**
+     * What Linux's lo answers: no driver information, rings, channels or statistics (its
+     * {@code ethtool_ops} has only {@code get_link}, {@code get_ts_info} and the link settings).
+     */
+    private static void loopbackRefuses(String mode) {
+        switch (mode) {
+            case "-i" -> throw perror("Cannot get driver information", Errno.EOPNOTSUPP, 71);
+            case "-S" -> throw new CommandException("no stats available", 94);
+            case "-g", "-l", "-L" -> throw new CommandException("netlink error: " + Errno.EOPNOTSUPP.text(), 1);
+            case "-G" -> throw new CommandException("netlink error: " + Errno.EOPNOTSUPP.text(), 81);
+            default -> {
+            }
+        }
     }
 
     // --- ethtool DEV ---
@@ -290,16 +308,75 @@ final class EthtoolCommand {
 
     // --- -k, -K ---
 
+    /**
+     * ethtool 6.1's {@code -k} lines as it prints them over Linux 6.18's feature names: a legacy name
+     * heading the kernel features it stands for (indented under it), then every other feature in the
+     * kernel's bit order. A feature the device does not have is off and fixed, as on Linux.
+     */
+    private static final List<List<String>> FEATURE_LINES = List.of(List.of("rx-checksumming"),
+            List.of("tx-checksumming", "tx-checksum-ipv4", "tx-checksum-ip-generic", "tx-checksum-ipv6", "tx-checksum-fcoe-crc",
+                    "tx-checksum-sctp"),
+            List.of("scatter-gather", "tx-scatter-gather", "tx-scatter-gather-fraglist"),
+            List.of("tcp-segmentation-offload", "tx-tcp-segmentation", "tx-tcp-ecn-segmentation", "tx-tcp-mangleid-segmentation",
+                    "tx-tcp6-segmentation", "tx-tcp-accecn-segmentation"));
+    private static final List<String> OTHER_FEATURES = List.of(
+            "generic-segmentation-offload", "generic-receive-offload", "large-receive-offload", "rx-vlan-offload",
+            "tx-vlan-offload", "ntuple-filters", "receive-hashing", "highdma", "rx-vlan-filter", "vlan-challenged",
+            "tx-gso-robust", "tx-fcoe-segmentation", "tx-gre-segmentation", "tx-gre-csum-segmentation",
+            "tx-ipxip4-segmentation", "tx-ipxip6-segmentation", "tx-udp_tnl-segmentation",
+            "tx-udp_tnl-csum-segmentation", "tx-gso-partial", "tx-tunnel-remcsum-segmentation", "tx-sctp-segmentation",
+            "tx-esp-segmentation", "tx-udp-segmentation", "tx-gso-list", "tx-nocache-copy", "loopback", "rx-fcs",
+            "rx-all", "tx-vlan-stag-hw-insert", "rx-vlan-stag-hw-parse", "rx-vlan-stag-filter", "l2-fwd-offload",
+            "hw-tc-offload", "esp-hw-offload", "esp-tx-csum-hw-offload", "rx-udp_tunnel-port-offload",
+            "tls-hw-tx-offload", "tls-hw-rx-offload", "rx-gro-hw", "tls-hw-record", "rx-gro-list", "macsec-hw-offload",
+            "rx-udp-gro-forwarding", "hsr-tag-ins-offload", "hsr-tag-rm-offload", "hsr-fwd-offload", "hsr-dup-offload");
+
+    /** The kernel features a modnet device keeps under the legacy name of their group. */
+    private static final Map<String, String> BY_LEGACY_NAME = Map.of("tx-checksum-ip-generic", "tx-checksumming",
+            "tx-scatter-gather", "scatter-gather", "tx-tcp-segmentation", "tcp-segmentation-offload");
+
     private void showFeatures(String name, NetDevice dev, List<String> rest) {
         noArgs(rest);
         if (dev == null) {
             throw perror("Cannot get device feature names", Errno.ENODEV, 1);
         }
-        inv.out().println("Features for " + name + ":");
+        Map<String, Boolean> features = dev.features();
         java.util.Set<String> fixed = dev.fixedFeatures();
-        for (Map.Entry<String, Boolean> f : ordered(dev.features()).entrySet()) {
-            inv.out().println(f.getKey() + ": " + onOff(f.getValue()) + (fixed.contains(f.getKey()) ? " [fixed]" : ""));
+        java.util.Set<String> shown = new java.util.HashSet<>();
+        StringBuilder b = new StringBuilder("Features for " + name + ":\n");
+        for (List<String> group : FEATURE_LINES) {
+            if (group.size() == 1) {
+                b.append(featureLine(group.get(0), features, fixed, shown));
+                continue;
+            }
+            // a legacy name over several features: on if any is, never marked fixed, as ethtool prints it
+            StringBuilder children = new StringBuilder();
+            boolean any = false;
+            for (String k : group.subList(1, group.size())) {
+                String own = BY_LEGACY_NAME.getOrDefault(k, k);
+                any |= Boolean.TRUE.equals(features.get(own));
+                children.append('\t').append(featureLine(k, features, fixed, shown));
+            }
+            b.append(group.get(0)).append(": ").append(onOff(any)).append('\n').append(children);
         }
+        for (String k : OTHER_FEATURES) {
+            b.append(featureLine(k, features, fixed, shown));
+        }
+        for (Map.Entry<String, Boolean> f : new TreeMap<>(features).entrySet()) {
+            if (!shown.contains(f.getKey())) { // a feature of modnet's own, after Linux's
+                b.append(f.getKey()).append(": ").append(onOff(f.getValue())).append(fixed.contains(f.getKey()) ? " [fixed]" : "").append('\n');
+            }
+        }
+        inv.out().print(b);
+    }
+
+    /** {@code NAME: on|off[ [fixed]]}: the device's state of the feature, or off and fixed when it has none. */
+    private static String featureLine(String kernelName, Map<String, Boolean> features, java.util.Set<String> fixed, java.util.Set<String> shown) {
+        String own = BY_LEGACY_NAME.getOrDefault(kernelName, kernelName);
+        Boolean on = features.get(own);
+        shown.add(own);
+        boolean isFixed = on == null || fixed.contains(own);
+        return kernelName + ": " + onOff(on) + (isFixed ? " [fixed]" : "") + "\n";
     }
 
     /** The legacy offloads first, in ethtool's order, then the other features by name. */

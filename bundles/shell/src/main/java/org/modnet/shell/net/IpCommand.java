@@ -23,7 +23,7 @@ final class IpCommand {
 
     static final String USAGE = """
             Usage: ip [ OPTIONS ] OBJECT { COMMAND | help }
-            where  OBJECT := { address | link | monitor | neigh | netns | route | rule }
+            where  OBJECT := { address | link | maddress | monitor | neigh | netns | route | rule }
                    OPTIONS := { -s[tatistics] | -d[etails] | -o[neline] | -br[ief] |
                                 -4 | -j[son] | -p[retty] | -n[etns] name }""";
 
@@ -108,6 +108,7 @@ final class IpCommand {
             case "neighbor", "neighbour" -> new IpNeigh(inv, namespace(options), options).run(rest);
             case "rule" -> new IpRule(inv, namespace(options), options).run(rest);
             case "monitor" -> new IpMonitor(inv, namespace(options)).run(rest);
+            case "maddress" -> new IpMaddr(inv, namespace(options), inv.routes() != null).run(rest);
             case "help" -> throw new CommandException(USAGE, Iproute.SYNTAX);
             default -> throw new CommandException("ip " + object + ": not available in modnet yet", Iproute.SYNTAX);
         }

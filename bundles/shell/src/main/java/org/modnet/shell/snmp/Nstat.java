@@ -58,7 +58,7 @@ final class Nstat {
 
     /** The lines {@code nstat} prints for these options, updating the history as nstat does. */
     List<String> run(NetNamespace ns, List<SnmpMib> mibs, Options o) {
-        Map<String, Long> now = ProcNetSnmp.all(mibs, ns);
+        Map<String, Long> now = ProcNetSnmp.nstat(ProcNetSnmp.all(mibs, ns));
         Map<String, Long> last = o.reset ? Map.of() : history.getOrDefault(ns, Map.of());
         List<Pattern> patterns = new ArrayList<>();
         for (String p : o.patterns) {

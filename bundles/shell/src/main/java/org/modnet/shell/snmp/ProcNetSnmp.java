@@ -91,6 +91,42 @@ public final class ProcNetSnmp implements ProcFile {
         return all;
     }
 
+    /** What nstat leaves out as no counters ({@code useless_numbers} in iproute2's nstat.c): settings and gauges. */
+    private static final List<String> NOT_COUNTERS = List.of("IpForwarding", "IpDefaultTTL", "TcpRtoAlgorithm", "TcpRtoMin", "TcpRtoMax",
+            "TcpMaxConn", "TcpCurrEstab");
+
+    /**
+     * The counters as nstat reads them: every name of {@code /proc/net/snmp} and {@code /proc/net/netstat}
+     * (Icmp's per-type columns and UdpLite's zeros too) in their order, then the layers' own counters that
+     * no Linux file has (VLAN's, the hand-over's), without nstat's settings and gauges. A section no
+     * running layer counts is left out (a stopped IPv4's Ip and Icmp: Linux cannot unload IPv4, modnet
+     * can); UdpLite stands with Udp.
+     */
+    static Map<String, Long> nstat(Map<String, Long> c) {
+        java.util.Set<String> present = new java.util.HashSet<>();
+        c.keySet().forEach(k -> present.add(section(k)));
+        if (present.contains("Udp")) {
+            present.add("UdpLite");
+        }
+        List<String> lines = new ArrayList<>(snmp(c, false, 64));
+        lines.addAll(netstat(c));
+        Map<String, Long> out = new LinkedHashMap<>();
+        for (int i = 0; i + 1 < lines.size(); i += 2) {
+            String[] names = lines.get(i).split(" ");
+            String[] values = lines.get(i + 1).split(" ");
+            String mib = names[0].substring(0, names[0].length() - 1);
+            if (!present.contains(mib)) {
+                continue;
+            }
+            for (int k = 1; k < names.length; k++) {
+                out.put(mib + names[k], Long.parseLong(values[k]));
+            }
+        }
+        c.forEach(out::putIfAbsent);
+        NOT_COUNTERS.forEach(out::remove);
+        return out;
+    }
+
     /** The section a counter's name belongs to: its longest prefix among {@link #SECTIONS}. */
     private static String section(String name) {
         String best = "";

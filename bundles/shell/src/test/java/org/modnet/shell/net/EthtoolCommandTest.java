@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.modnet.shell.net.TestShell.lines;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -68,9 +69,15 @@ class EthtoolCommandTest {
     }
 
     @Test
-    void showsFeaturesLegacyOffloadsFirstAndMarksTheFixedOnes() {
-        assertEquals(lines("Features for veth0:", "rx-checksumming: on", "tx-checksumming: on",
-                "generic-receive-offload: off", "large-receive-offload: off [fixed]"), shell.ethtool("-k veth0"));
+    void showsEveryFeatureLinuxNamesInEthtoolsOrderWithTheMissingOnesOffAndFixed() {
+        String k = shell.ethtool("-k veth0");
+        List<String> l = k.lines().toList();
+        assertEquals(64, l.size(), "the header and Linux 6.18's 63 lines: " + k);
+        assertEquals(List.of("Features for veth0:", "rx-checksumming: on", "tx-checksumming: on", "\ttx-checksum-ipv4: off [fixed]",
+                "\ttx-checksum-ip-generic: on", "\ttx-checksum-ipv6: off [fixed]", "\ttx-checksum-fcoe-crc: off [fixed]",
+                "\ttx-checksum-sctp: off [fixed]", "scatter-gather: off", "\ttx-scatter-gather: off [fixed]"), l.subList(0, 10));
+        assertTrue(k.contains("\ngeneric-receive-offload: off\nlarge-receive-offload: off [fixed]\n"), k);
+        assertTrue(k.endsWith("\nhsr-dup-offload: off [fixed]\n"), k);
     }
 
     @Test
@@ -115,6 +122,20 @@ class EthtoolCommandTest {
         CommandException e = shell.ethtoolFails("-S lo");
         assertEquals("no stats available", e.getMessage());
         assertEquals(94, e.status());
+    }
+
+    @Test
+    void loopbackRefusesWhatLinuxsLoopbackHasNoOperationFor() {
+        String[][] refusals = { { "-i lo", "Cannot get driver information: Operation not supported", "71" },
+                { "-S lo", "no stats available", "94" }, { "-g lo", "netlink error: Operation not supported", "1" },
+                { "-l lo", "netlink error: Operation not supported", "1" }, { "-L lo combined 1", "netlink error: Operation not supported", "1" },
+                { "-G lo rx 100", "netlink error: Operation not supported", "81" } };
+        for (String[] r : refusals) {
+            CommandException e = shell.ethtoolFails(r[0]);
+            assertEquals(r[1], e.getMessage(), r[0]);
+            assertEquals(Integer.parseInt(r[2]), e.status(), r[0]);
+        }
+        assertTrue(shell.ethtool("-k lo").startsWith("Features for lo:\n"), "its features it shows");
     }
 
     @Test

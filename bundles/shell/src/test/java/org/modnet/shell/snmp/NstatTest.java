@@ -33,9 +33,21 @@ class NstatTest {
     void absoluteWithZerosListsEveryCounterInNstatsColumns() {
         ip.put("IpInReceives", 5L);
         ip.put("IpInHdrErrors", 0L);
+        ip.put("IcmpInMsgs", 0L);
+        ip.put("TcpActiveOpens", 0L);
+        ip.put("UdpInDatagrams", 0L);
         List<String> lines = nstat.run(ns, List.of(mib), Nstat.parse("-az"));
+        // as Linux's nstat reads /proc/net/snmp: Ip's columns after its two settings, and every other column too
         assertEquals(List.of("#kernel", "IpInReceives                    5                  0.0",
-                "IpInHdrErrors                   0                  0.0"), lines);
+                "IpInHdrErrors                   0                  0.0", "IpInAddrErrors                  0                  0.0"),
+                lines.subList(0, 4));
+        List<String> names = lines.stream().map(l -> l.split(" ")[0]).toList();
+        for (String n : List.of("IcmpInTimestamps", "IcmpOutAddrMaskReps", "TcpActiveOpens", "UdpInDatagrams", "UdpLiteMemErrors")) {
+            assertEquals(true, names.contains(n), n);
+        }
+        for (String n : List.of("IpForwarding", "IpDefaultTTL", "TcpRtoAlgorithm", "TcpRtoMin", "TcpRtoMax", "TcpMaxConn", "TcpCurrEstab")) {
+            assertEquals(false, names.contains(n), n + " is a setting or a gauge: nstat leaves it out");
+        }
     }
 
     @Test
@@ -85,12 +97,23 @@ class NstatTest {
         tcp.put("TcpExtIPReversePathFilter", 0L);
         tcp.put("TcpExtTCPTimeWaitOverflow", 0L);
         List<String> lines = nstat.run(ns, List.of(layer(ipv4), layer(tcp)), Nstat.parse("-az"));
-        assertEquals(List.of("#kernel", "IpInReceives                    5                  0.0", "TcpActiveOpens                  1                  0.0",
+        List<String> wanted = List.of("IpInReceives                    5                  0.0", "TcpActiveOpens                  1                  0.0",
                 "TcpExtSyncookiesSent            0                  0.0", "TcpExtTCPDeferAcceptDrop        0                  0.0",
                 "TcpExtIPReversePathFilter       3                  0.0", "TcpExtTCPTimeWaitOverflow       0                  0.0",
-                "IpExtInOctets                   100                0.0"), lines);
+                "IpExtInOctets                   100                0.0");
+        assertEquals(wanted, lines.stream().filter(wanted::contains).toList(), "in this order");
         assertEquals(List.of("TcpExt: SyncookiesSent TCPDeferAcceptDrop IPReversePathFilter TCPTimeWaitOverflow", "TcpExt: 0 0 3 0",
                 "IpExt: InOctets", "IpExt: 100"), ProcNetSnmp.netstat(ProcNetSnmp.all(List.of(layer(ipv4), layer(tcp)), ns)));
+    }
+
+    @Test
+    void aSectionNoRunningLayerCountsIsLeftOut() {
+        Map<String, Long> udp = new LinkedHashMap<>();
+        udp.put("UdpInDatagrams", 2L);
+        List<String> names = nstat.run(ns, List.of(layer(udp)), Nstat.parse("-az")).stream().map(l -> l.split(" ")[0]).toList();
+        assertEquals(false, names.contains("IpInReceives"), "IPv4 stopped: no Ip section");
+        assertEquals(false, names.contains("IcmpInMsgs"));
+        assertEquals(true, names.contains("UdpLiteInDatagrams"), "UdpLite stands with Udp");
     }
 
     @Test

@@ -11,6 +11,16 @@ public final class MsgHdr {
     public SockAddr name;
     public ByteBuffer[] iov;
     public int flags;
+    /**
+     * The {@code IP_RECVERR} control message {@code recvmsg(MSG_ERRQUEUE)} fills in: the queued error,
+     * null otherwise. @since 1.12
+     */
+    public SockExtendedErr extendedErr;
+    /**
+     * The {@code IP_TTL} control message ({@code IP_RECVTTL} set) of {@code recvmsg(MSG_ERRQUEUE)}: the
+     * TTL the ICMP error arrived with; -1 otherwise. @since 1.13
+     */
+    public int ttl = -1;
 
     public MsgHdr(SockAddr name, ByteBuffer... iov) {
         this.name = name;

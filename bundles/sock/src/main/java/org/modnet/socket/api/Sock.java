@@ -123,8 +123,19 @@ public abstract class Sock {
     /** {@code sk_max_pacing_rate}: bytes per second, -1 (Linux's ~0UL) for no limit. */
     private volatile long maxPacingRate = -1L;
     private volatile int pmtudisc = SocketCalls.IP_PMTUDISC_WANT; // inet_create's default (ip_no_pmtu_disc 0)
-    /** IP_RECVERR ({@code inet->recverr}): only its effect on what a send reports is modelled, no error queue. */
+    /** IP_RECVERR ({@code inet->recverr}): errors reported on sends, and ICMP errors queued ({@link #queueError}). */
     private volatile boolean recverr;
+    /** IP_RECVTTL ({@code IP_CMSG_TTL}): {@code recvmsg(MSG_ERRQUEUE)} tells the TTL the ICMP error came with. */
+    private volatile boolean recvttl;
+    /** {@code sk_error_queue}'s most entries; the receive buffer bounds it too, as on Linux. @since 1.12 */
+    public static final int ERRQUEUE_SLOTS = 16;
+    /** Per entry: errno, origin, type, code, info, offender, the quoted destination's address and port, the ICMP's TTL. */
+    private static final int EE_FIELDS = 9;
+    /** The error queue's payloads and fields, made when IP_RECVERR is first set (guarded by the lock). */
+    private SkBuff[] errSkb;
+    private int[] errFields;
+    private int errHead;
+    private int errCount;
     private volatile boolean nonBlocking;
     private volatile int error; // sk_err, an errno number
     private volatile int shutdown;
@@ -545,6 +556,209 @@ public abstract class Sock {
         wakeUp();
     }
 
+    /**
+     * {@code ip_icmp_error} and {@code sock_queue_err_skb}: with IP_RECVERR set, queues an ICMP error
+     * about a datagram this socket sent — the quoted payload from {@code payload} to the end of
+     * {@code icmp} (a clone is kept, charged to the receive buffer), the errno, the ICMP type, code and
+     * info, the ICMP sender and the quoted destination — and sets {@code sk_err}. False (and nothing
+     * queued) without IP_RECVERR; a full receive buffer or queue refuses it, counted in the socket's
+     * drops (Linux frees it without a count).
+     */
+    public final boolean queueError(SkBuff icmp, int payload, Errno errno, int type, int code, int info, int offender, int addr,
+            int port) {
+        if (!recverr) {
+            return false;
+        }
+        SkBuff c = icmp.clone();
+        if (c == null || c.pull(payload - c.data()) < 0) {
+            if (c != null) {
+                c.free();
+            }
+            drops.incrementAndGet();
+            return false;
+        }
+        int size = c.truesize();
+        if (rmemAlloc.get() + size >= rcvbuf || memory != null && !memory.charge(size)) {
+            c.free();
+            drops.incrementAndGet();
+            return false;
+        }
+        rmemAlloc.addAndGet(size);
+        c.setOwner(rfree);
+        lock.lock();
+        try {
+            if (dead || errSkb == null || errCount == ERRQUEUE_SLOTS) {
+                c.free();
+                drops.incrementAndGet();
+                return false;
+            }
+            int slot = (errHead + errCount) % ERRQUEUE_SLOTS;
+            errSkb[slot] = c;
+            int f = slot * EE_FIELDS;
+            errFields[f] = errno.number();
+            errFields[f + 1] = SockExtendedErr.SO_EE_ORIGIN_ICMP;
+            errFields[f + 2] = type;
+            errFields[f + 3] = code;
+            errFields[f + 4] = info;
+            errFields[f + 5] = offender;
+            errFields[f + 6] = addr;
+            errFields[f + 7] = port;
+            errFields[f + 8] = icmp.getU8(icmp.networkHeader() + 8);
+            errCount++;
+            error = errno.number();
+            if (sleepers > 0) {
+                changed.signal();
+            }
+        } finally {
+            lock.unlock();
+        }
+        wakeWaiters();
+        return true;
+    }
+
+    /**
+     * {@code ip_local_error}: with IP_RECVERR set, queues an error found on this host before anything
+     * was sent ({@code SO_EE_ORIGIN_LOCAL}, no payload, no offender): EMSGSIZE with the MTU that refused
+     * the datagram in {@code info}, for the destination {@code addr} and the connected {@code port} (0
+     * when unconnected). Unlike an ICMP error it leaves {@code sk_err} alone: the send's own result says
+     * it. False (nothing queued) without IP_RECVERR or room, a full queue counted in the drops.
+     *
+     * @since 1.13
+     */
+    public final boolean queueLocalError(Errno errno, int info, int addr, int port) {
+        if (!recverr) {
+            return false;
+        }
+        SkBuff c = ns.core().allocSkb(0, 0);
+        if (c == null) {
+            drops.incrementAndGet();
+            return false;
+        }
+        int size = c.truesize();
+        if (rmemAlloc.get() + size >= rcvbuf || memory != null && !memory.charge(size)) {
+            c.free();
+            drops.incrementAndGet();
+            return false;
+        }
+        rmemAlloc.addAndGet(size);
+        c.setOwner(rfree);
+        lock.lock();
+        try {
+            if (dead || errSkb == null || errCount == ERRQUEUE_SLOTS) {
+                c.free();
+                drops.incrementAndGet();
+                return false;
+            }
+            int slot = (errHead + errCount) % ERRQUEUE_SLOTS;
+            errSkb[slot] = c;
+            int f = slot * EE_FIELDS;
+            java.util.Arrays.fill(errFields, f, f + EE_FIELDS, 0);
+            errFields[f] = errno.number();
+            errFields[f + 1] = SockExtendedErr.SO_EE_ORIGIN_LOCAL;
+            errFields[f + 4] = info;
+            errFields[f + 6] = addr;
+            errFields[f + 7] = port;
+            errFields[f + 8] = -1;
+            errCount++;
+            if (sleepers > 0) {
+                changed.signal();
+            }
+        } finally {
+            lock.unlock();
+        }
+        wakeWaiters();
+        return true;
+    }
+
+    /** Entries on the error queue. */
+    public final int errorQueueLength() {
+        lock.lock();
+        try {
+            return errCount;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * {@code ip_recv_error}: {@code recvmsg(MSG_ERRQUEUE)} — the oldest queued error's payload into
+     * {@code iov} ({@code MSG_TRUNC} if it did not fit), its destination in {@code from[0]}, its
+     * {@code sock_extended_err} in {@code ee[0]}, {@code MSG_ERRQUEUE} in the flags; {@code sk_err}
+     * becomes the next entry's errno, or 0. EAGAIN when the queue is empty: it never blocks.
+     */
+    public final int recvError(ByteBuffer[] iov, SockAddr[] from, int[] msgFlags, SockExtendedErr[] ee) throws SockException {
+        return recvError(iov, from, msgFlags, ee, null);
+    }
+
+    /**
+     * {@link #recvError(ByteBuffer[], SockAddr[], int[], SockExtendedErr[])}, and with IP_RECVTTL set the
+     * TTL the ICMP error arrived with in {@code ttl[0]} (the {@code IP_TTL} control message; -1 for a
+     * local error or without IP_RECVTTL).
+     *
+     * @since 1.13
+     */
+    public final int recvError(ByteBuffer[] iov, SockAddr[] from, int[] msgFlags, SockExtendedErr[] ee, int[] ttl) throws SockException {
+        SkBuff skb;
+        int[] f = new int[EE_FIELDS];
+        lock.lock();
+        try {
+            if (errCount == 0) {
+                throw SockException.of(Errno.EAGAIN);
+            }
+            skb = errSkb[errHead];
+            errSkb[errHead] = null;
+            System.arraycopy(errFields, errHead * EE_FIELDS, f, 0, EE_FIELDS);
+            errHead = (errHead + 1) % ERRQUEUE_SLOTS;
+            errCount--;
+            // sock_dequeue_err_skb: sk_err becomes the next entry's errno if ICMP reported it, else 0
+            error = errCount == 0 || errFields[errHead * EE_FIELDS + 1] != SockExtendedErr.SO_EE_ORIGIN_ICMP ? 0
+                    : errFields[errHead * EE_FIELDS];
+        } finally {
+            lock.unlock();
+        }
+        try {
+            int len = skb.len();
+            if (skb.dataLen() > 0 && !skb.linearize()) {
+                throw SockException.of(Errno.ENOMEM);
+            }
+            int copied = copyOut(skb, skb.data(), len, iov);
+            if (msgFlags != null && msgFlags.length > 0) {
+                msgFlags[0] |= SocketCalls.MSG_ERRQUEUE | (copied < len ? SocketCalls.MSG_TRUNC : 0);
+            }
+            if (from != null && from.length > 0) {
+                from[0] = new SockAddr(f[6], f[7]);
+            }
+            if (ee != null && ee.length > 0) {
+                ee[0] = new SockExtendedErr(f[0], f[1], f[2], f[3], f[4], 0, f[5]);
+            }
+            if (ttl != null && ttl.length > 0) {
+                ttl[0] = recvttl && f[1] == SockExtendedErr.SO_EE_ORIGIN_ICMP ? f[8] : -1;
+            }
+            return copied;
+        } finally {
+            skb.free();
+        }
+    }
+
+    private void purgeErrorQueue() {
+        while (true) {
+            SkBuff skb;
+            lock.lock();
+            try {
+                if (errCount == 0) {
+                    return;
+                }
+                skb = errSkb[errHead];
+                errSkb[errHead] = null;
+                errHead = (errHead + 1) % ERRQUEUE_SLOTS;
+                errCount--;
+            } finally {
+                lock.unlock();
+            }
+            skb.free();
+        }
+    }
+
     /** {@code sock_error}: the pending error, cleared; 0 if none. */
     public final int takeError() {
         lock.lock();
@@ -645,7 +859,7 @@ public abstract class Sock {
         }
         int mask = 0;
         int sh = shutdown;
-        if (error != 0) {
+        if (error != 0 || errCount != 0) { // sk_err or a queued error: datagram_poll's EPOLLERR
             mask |= SocketCalls.POLLERR;
         }
         if (sh == (RCV_SHUTDOWN | SEND_SHUTDOWN)) {
@@ -684,6 +898,7 @@ public abstract class Sock {
         }
         release();
         drainReceiveQueue();
+        purgeErrorQueue();
         Filter f = filter; // sk_destruct lets go of the filter
         filter = null;
         if (f != null) {
@@ -846,7 +1061,22 @@ public abstract class Sock {
             pmtudisc = v[0];
         } else if (level == SocketCalls.IPPROTO_IP && name == SocketCalls.IP_RECVERR) {
             need(v, 1);
+            lock.lock();
+            try {
+                if (v[0] != 0 && errSkb == null) {
+                    errSkb = new SkBuff[ERRQUEUE_SLOTS];
+                    errFields = new int[ERRQUEUE_SLOTS * EE_FIELDS];
+                }
+            } finally {
+                lock.unlock();
+            }
             recverr = v[0] != 0;
+            if (v[0] == 0) {
+                purgeErrorQueue(); // ip_setsockopt: turning it off empties the queue
+            }
+        } else if (level == SocketCalls.IPPROTO_IP && name == SocketCalls.IP_RECVTTL) {
+            need(v, 1);
+            recvttl = v[0] != 0;
         } else if (level == SocketCalls.IPPROTO_IP && (name == SocketCalls.IP_TTL || name == SocketCalls.IP_TOS)) {
             need(v, 1);
             if (name == SocketCalls.IP_TTL) {
@@ -987,6 +1217,8 @@ public abstract class Sock {
             v = new int[] { pmtudisc };
         } else if (level == SocketCalls.IPPROTO_IP && name == SocketCalls.IP_RECVERR) {
             v = new int[] { recverr ? 1 : 0 };
+        } else if (level == SocketCalls.IPPROTO_IP && name == SocketCalls.IP_RECVTTL) {
+            v = new int[] { recvttl ? 1 : 0 };
         } else if (level == SocketCalls.SOL_TCP && name == SocketCalls.TCP_INFO && type == SocketCalls.SOCK_STREAM) {
             TcpInfo info = tcpInfo();
             if (info == null) {

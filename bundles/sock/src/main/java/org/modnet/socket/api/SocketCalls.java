@@ -68,6 +68,8 @@ public interface SocketCalls extends AutoCloseable {
     int IP_MTU_DISCOVER = 10;
     /** Extended error reporting ({@code ip(7)}); here only its effect on a send's result: ENOBUFS from a full qdisc reaches the sender. @since 1.6 */
     int IP_RECVERR = 11;
+    /** The {@code IP_TTL} control message: here, the TTL an ICMP error read with {@code MSG_ERRQUEUE} arrived with ({@link MsgHdr#ttl}). @since 1.13 */
+    int IP_RECVTTL = 12;
     /** getsockopt only: the path MTU of a connected socket's route (ENOTCONN unconnected). @since 1.10 */
     int IP_MTU = 14;
     /** IP_MTU_DISCOVER values: never DF; DF unless the route's MTU is locked (the default); always DF; and the ones that ignore the path MTU. @since 1.4 */
@@ -92,6 +94,8 @@ public interface SocketCalls extends AutoCloseable {
 
     int MSG_PEEK = 0x2;
     int MSG_TRUNC = 0x20;
+    /** Read the socket's error queue ({@code IP_RECVERR}): the quoted payload, its destination and a {@link SockExtendedErr}. @since 1.12 */
+    int MSG_ERRQUEUE = 0x2000;
     int MSG_DONTWAIT = 0x40;
     /** {@code recv} waits until the whole buffer is filled (or the stream ends, an error, a signal or SO_RCVTIMEO). */
     int MSG_WAITALL = 0x100;

@@ -182,4 +182,35 @@ final class VethEnd implements NetDeviceOps {
         stats.put("peer_ifindex", p == null ? 0L : (long) p.ifindex());
         return stats;
     }
+
+    /**
+     * {@code veth_get_strings} / {@code veth_get_ethtool_stats} (Linux 6.x): {@code peer_ifindex}, each
+     * receive queue's {@code veth_rq_stats_desc} and each transmit queue's {@code veth_tq_stats_desc},
+     * then modnet's own. modnet's veth always receives through its NAPI ring, as Linux's does with GRO
+     * or XDP on, so a queue's {@code xdp_packets}/{@code xdp_bytes} are what its poll took and
+     * {@code drops} what its full ring refused. modnet counts XDP verdicts per device, not per queue:
+     * queue 0 carries them. No frame is redirected into a veth ({@code ndo_xdp_xmit}) nor fails XDP_TX
+     * unnoticed here, so those stay 0.
+     */
+    @Override
+    public Map<String, Long> ethtoolStats(NetDevice self, Map<String, Long> generic) {
+        Map<String, Long> stats = ethtoolStats(self);
+        for (int i = 0; i < self.rxQueues(); i++) {
+            String q = "rx_queue_" + i + "_";
+            boolean first = i == 0;
+            stats.put(q + "xdp_packets", generic.getOrDefault(q + "packets", 0L));
+            stats.put(q + "xdp_bytes", generic.getOrDefault(q + "bytes", 0L));
+            stats.put(q + "drops", generic.getOrDefault(q + "ring_full_drops", 0L));
+            stats.put(q + "xdp_redirect", first ? generic.getOrDefault("xdp_redirect", 0L) : 0L);
+            stats.put(q + "xdp_drops", first ? generic.getOrDefault("xdp_drop", 0L) : 0L);
+            stats.put(q + "xdp_tx", first ? generic.getOrDefault("xdp_tx", 0L) : 0L);
+            stats.put(q + "xdp_tx_errors", 0L);
+        }
+        for (int i = 0; i < self.txQueues(); i++) {
+            stats.put("tx_queue_" + i + "_xdp_xmit", 0L);
+            stats.put("tx_queue_" + i + "_xdp_xmit_errors", 0L);
+        }
+        stats.putAll(generic);
+        return stats;
+    }
 }

@@ -1,4 +1,4 @@
-package org.modnet.ipv4;
+package org.modnet.apps;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 

@@ -1,0 +1,180 @@
+package org.modnet.tcp;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SortedMap;
+import java.util.TreeMap;
+
+import org.modnet.api.handover.TcpConnectionState;
+import org.modnet.api.inet.Ipv4;
+import org.modnet.api.net.IntSysctl;
+import org.modnet.api.net.IntVectorSysctl;
+import org.modnet.api.net.NetCore;
+import org.modnet.api.net.NetDevice;
+import org.modnet.api.net.NetException;
+import org.modnet.api.net.NetNamespace;
+import org.modnet.api.net.Sysctl;
+
+/**
+ * Runs the hand-over's own code once before it is needed: a few scratch sockets in a scratch namespace
+ * (never registered with the core, never hashed where a segment can find them, their timers never
+ * armed) are frozen and adopted into a second scratch namespace, then dropped. A version started beside
+ * its predecessor's stop does this while the predecessor freezes, so its adoption runs linked and
+ * resolved code (the lambdas of a socket's timers bootstrapped, the records' classes initialised)
+ * instead of paying for that with the held segments waiting.
+ */
+final class TcpHandOverWarmUp {
+    /** Enough to link every path of a freeze and an adoption; the JIT's thresholds are not the aim. */
+    static final int SOCKETS = 32;
+
+    private TcpHandOverWarmUp() {
+    }
+
+    /** Freezes and adopts {@code sockets} scratch sockets; returns how many were adopted. */
+    static int run(NetCore core, Ipv4 ipv4, int sockets) {
+        return run(core, ipv4, sockets, () -> false);
+    }
+
+    /**
+     * As above, stopping before the next scratch socket once {@code enough} says so (the deposit it
+     * warms up for has come: the adoption itself must not wait for the warm-up).
+     */
+    static int run(NetCore core, Ipv4 ipv4, int sockets, java.util.function.BooleanSupplier enough) {
+        CongestionControl cc = new CongestionControl(); // its own: the scratch namespaces never list in the real one
+        TcpIsn isn = new TcpIsn(core::nanoTime);
+        TcpNet from = new TcpNet(new Scratch(core), core, ipv4, isn, cc);
+        TcpNet to = new TcpNet(new Scratch(core), core, ipv4, isn, cc);
+        List<Runnable> clocks = new ArrayList<>(); // collected, never run: no timer is armed
+        int adopted = 0;
+        for (int i = 0; i < sockets && !enough.getAsBoolean(); i++) {
+            TcpSock sk = new TcpSock(from);
+            TcpConnectionState st = TcpHandOver.freeze(sk);
+            TcpSock again = TcpHandOver.adopt(to, st, null, clocks);
+            if (again != null) {
+                adopted++;
+            }
+        }
+        return adopted;
+    }
+
+    /** A namespace only the warm-up knows: its own sysctl values, no devices, not in the core's list. */
+    private record Scratch(NetCore core) implements NetNamespace {
+        @Override
+        public String name() {
+            return "tcp-hand-over-warm-up";
+        }
+
+        @Override
+        public boolean isInitNet() {
+            return false;
+        }
+
+        @Override
+        public List<NetDevice> devices() {
+            return List.of();
+        }
+
+        @Override
+        public NetDevice device(String name) {
+            return null;
+        }
+
+        @Override
+        public NetDevice device(int ifindex) {
+            return null;
+        }
+
+        @Override
+        public NetDevice register(org.modnet.api.net.DeviceSetup setup, org.modnet.api.net.NetDeviceOps ops) throws NetException {
+            throw new NetException(org.modnet.api.net.Errno.EPERM);
+        }
+
+        @Override
+        public void unregister(NetDevice dev) {
+        }
+
+        @Override
+        public Sysctl sysctl() {
+            return SYSCTL.get();
+        }
+
+        @Override
+        public long addressGeneration() {
+            return 0;
+        }
+
+        /** One tree per scratch namespace would be right; one per thread is enough for two scratch nets of defaults. */
+        private static final ThreadLocal<Sysctl> SYSCTL = ThreadLocal.withInitial(Values::new);
+    }
+
+    /** Registered entries hold their defaults; nothing reads them by name. */
+    private static final class Values implements Sysctl {
+        private final SortedMap<String, String> all = new TreeMap<>();
+
+        @Override
+        public IntSysctl registerInt(String name, int defaultValue, int min, int max) {
+            all.put(name, Integer.toString(defaultValue));
+            int[] v = { defaultValue };
+            return new IntSysctl() {
+                @Override
+                public String name() {
+                    return name;
+                }
+
+                @Override
+                public int get() {
+                    return v[0];
+                }
+
+                @Override
+                public void set(int value) {
+                    v[0] = value;
+                }
+            };
+        }
+
+        @Override
+        public IntVectorSysctl registerInts(String name, int[] defaults, int min, int max, boolean ordered) {
+            int[][] v = { defaults.clone() };
+            return new IntVectorSysctl() {
+                @Override
+                public String name() {
+                    return name;
+                }
+
+                @Override
+                public int[] get() {
+                    return v[0];
+                }
+
+                @Override
+                public void set(int... values) {
+                    v[0] = values.clone();
+                }
+            };
+        }
+
+        @Override
+        public void unregister(String prefix) {
+        }
+
+        @Override
+        public String get(String name) throws NetException {
+            String v = all.get(name);
+            if (v == null) {
+                throw new NetException(org.modnet.api.net.Errno.ENOENT);
+            }
+            return v;
+        }
+
+        @Override
+        public void set(String name, String value) throws NetException {
+            throw new NetException(org.modnet.api.net.Errno.EPERM);
+        }
+
+        @Override
+        public SortedMap<String, String> all() {
+            return new TreeMap<>(all);
+        }
+    }
+}

@@ -1,0 +1,82 @@
+package org.modnet.tcp;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.modnet.tcp.TcpPeer.PEER_ISS;
+
+import java.nio.ByteBuffer;
+import java.util.List;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code tcp_cleanup_rbuf}'s window update after a read: sent only when the window announced had
+ * fallen to half of the largest the socket can announce or less and the read at least doubles it;
+ * a read that leaves a wide window open sends nothing (the next ACK carries the new edge).
+ */
+class TcpWindowUpdateTest {
+    private static final int PORT = 5000;
+    private static final int P = PEER_ISS + 1;
+
+    private TcpPeer p;
+    private int fd;
+    private int seq = P;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        p = new TcpPeer();
+        int l = p.listen(PORT);
+        fd = p.accept(l, PORT, Segments.mss(1000), new byte[0], null); // no window scaling: the field is the window
+    }
+
+    @AfterEach
+    void tearDown() {
+        p.close();
+    }
+
+    /** One full segment from the peer; the window of the last segment the stack sent back, or -1 if none. */
+    private int segment() {
+        p.in(PORT, TcpHeader.ACK, seq, p.iss + 1, 65535, new byte[0], 1000);
+        seq += 1000;
+        int win = -1;
+        for (TcpPeer.Seg s : p.drain()) {
+            win = s.win();
+        }
+        return win;
+    }
+
+    private int read(int len) {
+        return p.sys.recv(fd, ByteBuffer.allocate(len), 0);
+    }
+
+    @Test
+    void aReadThatLeavesTheWindowWideOpenSendsNoWindowUpdate() {
+        int win = -1;
+        for (int i = 0; i < 4; i++) {
+            win = Math.max(win, segment());
+        }
+        assertTrue(win > 0, "the data was acknowledged with a window");
+        assertEquals(3000, read(3000));
+        List<TcpPeer.Seg> after = p.drain();
+        assertTrue(after.isEmpty(), "no window update for a window still above half its largest: " + after);
+    }
+
+    @Test
+    void aReadThatMoreThanDoublesAWindowDownToHalfItsLargestAnnouncesIt() {
+        int first = segment();
+        int win = first;
+        for (int i = 0; i < 200 && win > first / 2; i++) {
+            int w = segment();
+            win = w < 0 ? win : w;
+        }
+        assertTrue(win <= first / 2, "the window fell to half: " + first + " then " + win);
+        int queued = seq - P;
+        assertEquals(queued, read(queued));
+        List<TcpPeer.Seg> after = p.drain();
+        assertEquals(1, after.size(), "one window update: " + after);
+        assertEquals(TcpHeader.ACK, after.get(0).flags());
+        assertTrue(after.get(0).win() >= 2 * win, "the window reopened: " + win + " then " + after.get(0).win());
+    }
+}
