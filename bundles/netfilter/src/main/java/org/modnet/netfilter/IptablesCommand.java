@@ -57,7 +57,9 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
      * The layout of the {@link TableState} this code writes and reads: one {@link NamespaceState} per
      * namespace with a table, and in {@code extra} under {@code "INDEX/TABLE"} (INDEX: the namespace's
      * place in the list) the table as {@code iptables-save -c} prints it, rules and policies with their
-     * counters; {@code iptables-restore -c} is how the new version reads it back.
+     * counters; {@code iptables-restore -c} is how the new version reads it back. Under
+     * {@code "INDEX/hashlimit/NAME"} each {@code -m hashlimit} table's live buckets (Hashlimit.Table#export),
+     * a key a previous version without them leaves out and the next ignores when no rule names it.
      */
     static final int STATE_VERSION = 1;
     static final String LAYER = "netfilter";
@@ -272,6 +274,16 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
             }
             made.sort((x, y) -> Long.compare(x.loaded, y.loaded));
             extra.put(i + "/order", String.join(",", made.stream().map(t -> t.name).toList()));
+            // -m hashlimit's buckets, from the registry the tables hold (deactivate forgets the map's)
+            Hashlimit.Registry hl = made.isEmpty() ? null : made.get(0).hashlimits;
+            if (hl != null) {
+                for (String name : hl.names()) {
+                    Hashlimit.Table t = hl.table(name);
+                    if (t != null) {
+                        extra.put(i + "/hashlimit/" + name, String.join("\n", t.export()));
+                    }
+                }
+            }
         }
         return new TableState(LAYER, stateVersion, namespaces, extra);
     }
@@ -284,6 +296,7 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
         }
         int rules = 0;
         int lost = 0;
+        int lostKeys = 0;
         for (int i = 0; i < st.namespaces().size(); i++) {
             NetNamespace ns = st.namespaces().get(i).namespace();
             String order = st.extra().get(i + "/order");
@@ -301,9 +314,23 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
                     LOG.warn("netfilter: the {} table of a namespace could not be restored: {}", name, e.getMessage());
                 }
             }
+            // the buckets, into the tables the restored rules made (a name no rule gives any more has none)
+            String prefix = i + "/hashlimit/";
+            for (Map.Entry<String, String> e : st.extra().entrySet()) {
+                if (!e.getKey().startsWith(prefix) || e.getValue().isEmpty()) {
+                    continue;
+                }
+                Hashlimit.Registry r = hashlimits.get(ns);
+                Hashlimit.Table t = r == null ? null : r.table(e.getKey().substring(prefix.length()));
+                for (String line : e.getValue().split("\n")) {
+                    if (t == null || !t.adopt(line)) {
+                        lostKeys++;
+                    }
+                }
+            }
         }
-        LOG.info("netfilter: {} rules in {} namespaces adopted, {} tables not restored (state version {})", rules,
-                st.namespaces().size(), lost, st.version());
+        LOG.info("netfilter: {} rules in {} namespaces adopted, {} tables not restored, {} hashlimit keys lost (state version {})",
+                rules, st.namespaces().size(), lost, lostKeys, st.version());
     }
 
     @Deactivate
