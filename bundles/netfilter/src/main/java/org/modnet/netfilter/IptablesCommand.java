@@ -360,6 +360,12 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
     void setIpSets(org.modnet.api.netfilter.IpSets s) {
         ipsets = s;
+        // a new ipset version (after an update): the rules take its sets, which hold the old ones' elements
+        for (Map<NetNamespace, FilterTable> m : List.of(tables, natTables, mangleTables, rawTables)) {
+            for (FilterTable t : m.values()) {
+                t.relinkSets();
+            }
+        }
     }
 
     void unsetIpSets(org.modnet.api.netfilter.IpSets s) {
