@@ -108,6 +108,9 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
         this.stateVersion = stateVersion;
         this.context = context;
         if (holder != null) {
+            // the ipset bundle's sets before the rules are restored: DS binds the optional reference only
+            // after the constructor, and a -m set rule whose set is missing would fail its whole table
+            ipsets = currentIpSets(context);
             TableState st = holder.take(LAYER);
             if (st != null) {
                 adopt(st);
@@ -204,6 +207,20 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
         @Override
         public boolean handingOver() {
             return IptablesCommand.this.handingOver();
+        }
+    }
+
+    /** The IpSets service there is now, or null (DS binds it to {@link #setIpSets} later as well). */
+    private static org.modnet.api.netfilter.IpSets currentIpSets(BundleContext context) {
+        if (context == null) {
+            return null;
+        }
+        try {
+            org.osgi.framework.ServiceReference<org.modnet.api.netfilter.IpSets> ref =
+                    context.getServiceReference(org.modnet.api.netfilter.IpSets.class);
+            return ref == null ? null : context.getService(ref);
+        } catch (IllegalStateException e) {
+            return null;
         }
     }
 
