@@ -203,4 +203,107 @@ public class ConntrackIT {
         assertThat(listed, containsString("Chain FORWARD (policy DROP 2 packets, 168 bytes)"));
         assertThat(ModnetRuntime.run(processor, "r", "conntrack -L"), containsString("src=10.0.1.2 dst=10.0.2.2 type=8 code=0"));
     }
+
+    /** A {@code conntrack -E} running in r's namespace in its own session, until {@link #ctrlC}. */
+    private record Watch(org.apache.felix.service.command.CommandSession session, Thread thread,
+            java.io.ByteArrayOutputStream bytes, java.util.concurrent.atomic.AtomicReference<Object> ended) {
+        String text() {
+            return bytes.toString(java.nio.charset.StandardCharsets.UTF_8);
+        }
+    }
+
+    private Watch watch(String line) throws Exception {
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream out = new java.io.PrintStream(bytes, true, java.nio.charset.StandardCharsets.UTF_8);
+        org.apache.felix.service.command.CommandSession session = processor.createSession(java.io.InputStream.nullInputStream(), out, out);
+        session.put(org.modnet.api.shell.Commands.NETNS, "r");
+        java.util.concurrent.atomic.AtomicReference<Object> ended = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread t = new Thread(() -> {
+            try {
+                ended.set(session.execute(line));
+            } catch (Exception e) {
+                ended.set(e);
+            }
+        });
+        t.start();
+        Thread.sleep(300); // the command starts listening
+        return new Watch(session, t, bytes, ended);
+    }
+
+    /** Ctrl-C: the job's interrupt; the command prints its summary and ends. */
+    private String ctrlC(Watch w, String until) throws Exception {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (!w.text().contains(until) && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        Thread.sleep(200); // what came has been printed
+        w.session().foregroundJob().interrupt();
+        w.thread().join(10_000);
+        org.junit.Assert.assertFalse("Ctrl-C ended it", w.thread().isAlive());
+        w.session().close();
+        org.junit.Assert.assertTrue("no error but Ctrl-C's: " + w.ended().get(),
+                w.ended().get() == null || w.ended().get() instanceof InterruptedException);
+        return w.text();
+    }
+
+    /**
+     * {@code conntrack -E} through the shell on the router: a UDP flow's and a TCP connection's events as
+     * conntrack prints them ({@code [NEW]}, {@code [UPDATE]} to ESTABLISHED and {@code [ASSURED]},
+     * {@code [DESTROY]} when {@code conntrack -F} empties the table), {@code -e NEW} showing only the new
+     * flows, each ended by Ctrl-C with conntrack's summary line.
+     */
+    @Test
+    public void conntrackEventsShowTheFlowsLivesUntilCtrlC() throws Exception {
+        ModnetRuntime.run(processor, null, "ip -n b route add default via 10.0.2.1");
+        ModnetRuntime.run(processor, "r", "conntrack -F");
+        Watch all = watch("conntrack -E");
+        Watch onlyNew = watch("conntrack -E -e NEW");
+
+        ModnetRuntime.runCapturing(processor, "a", "echo hello | nc -u -q 0.5 10.0.2.2 5002");
+        CompletableFuture<String> tcp = CompletableFuture.supplyAsync(() -> {
+            try {
+                return ModnetRuntime.runCapturing(processor, "b", "nc -l 5998");
+            } catch (Exception e) {
+                return e.toString();
+            }
+        });
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (!ModnetRuntime.run(processor, "b", "ss -t -l -n").contains(":5998") && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertThat(ModnetRuntime.runCapturing(processor, "a", "nc -z -v -w 5 10.0.2.2 5998"), containsString("succeeded!"));
+        tcp.get(20, TimeUnit.SECONDS);
+        // the connection's last segments pass before the flush: a late one would be picked up mid-stream
+        // as a new ESTABLISHED entry (nf_conntrack_tcp_loose), as Linux does
+        deadline = System.nanoTime() + 10_000_000_000L;
+        while (!ModnetRuntime.run(processor, "r", "conntrack -L -p tcp").contains("TIME_WAIT") && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        ModnetRuntime.run(processor, "r", "conntrack -F");
+
+        String events = ctrlC(all, "[DESTROY] tcp");
+        // the seconds left as the event happened: the timeout, or a second less on a slow machine
+        String udpNew = "(?m)^    \\[NEW\\] udp      17 (30|29) src=10\\.0\\.1\\.2 dst=10\\.0\\.2\\.2 sport=\\d+ dport=5002 \\[UNREPLIED\\] "
+                + "src=10\\.0\\.2\\.2 dst=10\\.0\\.1\\.2 sport=5002 dport=\\d+$";
+        String tcpNew = "(?m)^    \\[NEW\\] tcp      6 (120|119) SYN_SENT src=10\\.0\\.1\\.2 dst=10\\.0\\.2\\.2 sport=\\d+ dport=5998 \\[UNREPLIED\\] ";
+        assertFound(events, udpNew);
+        assertFound(events, "(?m)^\\[DESTROY\\] udp      17 \\d+ src=10\\.0\\.1\\.2 dst=10\\.0\\.2\\.2 sport=\\d+ dport=5002 \\[UNREPLIED\\] ");
+        assertFound(events, tcpNew);
+        assertFound(events, "(?m)^ \\[UPDATE\\] tcp      6 (60|59) SYN_RECV src=10\\.0\\.1\\.2 dst=10\\.0\\.2\\.2 sport=\\d+ dport=5998 src=");
+        assertFound(events, "(?m)^ \\[UPDATE\\] tcp      6 \\d+ ESTABLISHED src=10\\.0\\.1\\.2 dst=10\\.0\\.2\\.2 sport=\\d+ dport=5998 "
+                + "src=10\\.0\\.2\\.2 dst=10\\.0\\.1\\.2 sport=5998 dport=\\d+ \\[ASSURED\\]$");
+        assertFound(events, "(?m)^ \\[UPDATE\\] tcp      6 \\d+ TIME_WAIT src=10\\.0\\.1\\.2 .* \\[ASSURED\\]$");
+        assertFound(events, "(?m)^\\[DESTROY\\] tcp      6 \\d+ TIME_WAIT src=10\\.0\\.1\\.2 ");
+        // conntrack's summary line after Ctrl-C does not reach the session's output here (ConntrackEventsTest checks it)
+
+        String news = ctrlC(onlyNew, "[NEW] tcp");
+        assertFound(news, udpNew);
+        assertFound(news, tcpNew);
+        assertThat(news, not(containsString("[UPDATE]")));
+        assertThat(news, not(containsString("[DESTROY]")));
+    }
+
+    private static void assertFound(String text, String regex) {
+        org.junit.Assert.assertTrue(regex + " in:\n" + text, java.util.regex.Pattern.compile(regex).matcher(text).find());
+    }
 }

@@ -413,4 +413,71 @@ public class NfHandOverIT {
         assertThat(ModnetRuntime.runCapturing(processor, "a", ping), containsString("2 packets transmitted, 0 received"));
         assertEquals(4, packets(saved("filter"), "-A FORWARD -p icmp -j DROP"));
     }
+
+    /** r's {@code /proc/net/ipt_hashlimit/pings}, once its file is registered (the ls of the directory if it never is). */
+    private String pings() throws Exception {
+        String out = ModnetRuntime.runCapturing(processor, "r", "cat /proc/net/ipt_hashlimit/pings");
+        for (int i = 0; i < 100 && out.contains("(failed: "); i++) {
+            Thread.sleep(50);
+            out = ModnetRuntime.runCapturing(processor, "r", "cat /proc/net/ipt_hashlimit/pings");
+        }
+        return out + ModnetRuntime.runCapturing(processor, "r", "ls /proc/net/ipt_hashlimit");
+    }
+
+    /** Runs {@code line} in r until its command is there (a component activating after an update). */
+    private String onceThere(String line) throws Exception {
+        String out = ModnetRuntime.runCapturing(processor, "r", line);
+        for (int i = 0; i < 100 && out.contains("(failed: "); i++) {
+            Thread.sleep(50);
+            out = ModnetRuntime.runCapturing(processor, "r", line);
+        }
+        return out;
+    }
+
+    /**
+     * An ipset set with elements and timeouts survives {@code update ipset} (the rules that name it use the
+     * new version's set, which the new {@code ipset} command changes), and a {@code -m hashlimit} table's
+     * buckets survive {@code update netfilter}: a source that spent its burst is still limited after it.
+     */
+    @Test
+    public void ipsetContentsAndHashlimitBucketsSurviveUpdatesOfTheirBundles() throws Exception {
+        ModnetRuntime.run(processor, null, "ip -n b route add default via 10.0.2.1");
+        ModnetRuntime.run(processor, "r", "ipset create blocked hash:ip timeout 600");
+        ModnetRuntime.run(processor, "r", "ipset add blocked 10.0.1.2");
+        ModnetRuntime.run(processor, "r", "ipset add blocked 10.0.1.77 timeout 300");
+        ModnetRuntime.run(processor, "r", "iptables -A FORWARD -m set --match-set blocked src -j DROP");
+        ModnetRuntime.run(processor, "r", "iptables -A INPUT -p icmp -m hashlimit --hashlimit-upto 1/hour --hashlimit-burst 2 "
+                + "--hashlimit-mode srcip --hashlimit-name pings -j ACCEPT");
+        ModnetRuntime.run(processor, "r", "iptables -A INPUT -p icmp -j DROP");
+        assertThat(ModnetRuntime.runCapturing(processor, "a", "ping -c 1 -W 1 10.0.2.2"), containsString("0 received"));
+        assertThat(ModnetRuntime.runCapturing(processor, "a", "ping -c 3 -i 0.2 -W 1 10.0.1.1"),
+                containsString("3 packets transmitted, 2 received"));
+        assertThat("before the updates", pings(), containsString(" 10.0.1.2:0->0.0.0.0:0 "));
+
+        assertThat(ModnetRuntime.run(processor, "update ipset " + rebuilt("org.modnet.ipset", "Modnet-Rebuilt", "ipset test")),
+                not(containsString("ERROR")));
+        String listed = onceThere("ipset list blocked");
+        assertThat(listed, containsString("Header: family inet hashsize 1024 maxelem 65536 timeout 600 bucketsize 12 initval 0x"));
+        assertThat(listed, containsString("References: 1"));
+        assertTrue(listed, listed.matches("(?s).*\\n10\\.0\\.1\\.2 timeout 5[0-9][0-9]\\n.*"));
+        assertTrue(listed, listed.matches("(?s).*\\n10\\.0\\.1\\.77 timeout 2[0-9][0-9]\\n.*"));
+        assertThat("the rule still drops what the set holds", ModnetRuntime.runCapturing(processor, "a", "ping -c 1 -W 1 10.0.2.2"),
+                containsString("0 received"));
+        ModnetRuntime.run(processor, "r", "ipset del blocked 10.0.1.2");
+        assertThat("the rule reads the new version's set", ModnetRuntime.runCapturing(processor, "a", "ping -c 1 -W 1 10.0.2.2"),
+                containsString("1 packets transmitted, 1 received"));
+        assertThat(ModnetRuntime.runCapturing(processor, "r", "ipset destroy blocked"),
+                containsString("Set cannot be destroyed: it is in use by a kernel component"));
+
+        assertThat(ModnetRuntime.run(processor, "update netfilter " + rebuilt("org.modnet.netfilter", "Modnet-Rebuilt", "nf test")),
+                not(containsString("ERROR")));
+        onceThere("iptables -S");
+        assertThat("after update netfilter", pings(), containsString(" 10.0.1.2:0->0.0.0.0:0 "));
+        assertThat("10.0.1.2's burst is still spent", ModnetRuntime.runCapturing(processor, "a", "ping -c 1 -W 1 10.0.1.1"),
+                containsString("0 received"));
+        assertThat("b's bucket is a new one, full", ModnetRuntime.runCapturing(processor, "b", "ping -c 1 -W 1 10.0.2.1"),
+                containsString("1 packets transmitted, 1 received"));
+        assertThat(ModnetRuntime.run(processor, "r", "iptables -S FORWARD"),
+                containsString("-A FORWARD -m set --match-set blocked src -j DROP"));
+    }
 }

@@ -72,8 +72,12 @@ public final class ConntrackComponent implements PernetOperations, ProcFile, Han
     private final List<ServiceRegistration<?>> regs = new ArrayList<>();
     /** The NAT tables' lookups by hook ordinal. */
     private final List<List<NfNatLookup>> lookups = new ArrayList<>();
-    /** Lookups of a nat table that left for an update, kept until its next version registers. */
-    private final java.util.Set<NfNatLookup> retiringLookups = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /**
+     * Lookups of a nat table that left for an update, kept until its next version registers; each with
+     * its owner (the registering bundle's id, which an update keeps; {@link #NO_OWNER} without OSGi).
+     */
+    private final Map<NfNatLookup, Object> retiringLookups = new ConcurrentHashMap<>();
+    private static final Object NO_OWNER = "";
     private final Timer gc;
 
     private final StateHolder holder;
@@ -237,7 +241,12 @@ public final class ConntrackComponent implements PernetOperations, ProcFile, Han
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
     void addLookup(NfNatLookup l, Map<String, Object> props) {
-        addLookup(NfHook.valueOf(String.valueOf(props.get(NfHookFunction.HOOK))), l);
+        addLookup(NfHook.valueOf(String.valueOf(props.get(NfHookFunction.HOOK))), l, owner(props));
+    }
+
+    private static Object owner(Map<String, Object> props) {
+        Object id = props.get("service.bundleid");
+        return id != null ? id : NO_OWNER;
     }
 
     /**
@@ -246,7 +255,7 @@ public final class ConntrackComponent implements PernetOperations, ProcFile, Han
      */
     void removeLookup(NfNatLookup l, Map<String, Object> props) {
         if (l instanceof HandsOver h && h.handingOver()) {
-            retiringLookups.add(l);
+            retiringLookups.put(l, owner(props));
             return;
         }
         for (List<NfNatLookup> list : lookups) {
@@ -256,12 +265,24 @@ public final class ConntrackComponent implements PernetOperations, ProcFile, Han
 
     /** A NAT table's lookup, for tests and benchmarks that run without OSGi. */
     public void addLookup(NfHook hook, NfNatLookup l) {
+        addLookup(hook, l, NO_OWNER);
+    }
+
+    /**
+     * A lookup registered by {@code owner}: it takes the place of that owner's retiring lookup at the
+     * hook, and of no other module's (iptables' and nftables' nat tables, updated at the same moment,
+     * each keep NATing until their own next version is there).
+     */
+    void addLookup(NfHook hook, NfNatLookup l, Object owner) {
         List<NfNatLookup> list = lookups.get(hook.ordinal());
-        list.removeIf(retiringLookups::contains); // the next version takes the old one's place
+        list.removeIf(x -> owner.equals(retiringLookups.get(x))); // the next version takes the old one's place
         list.add(l);
-        if (lookups.stream().noneMatch(x -> x.stream().anyMatch(retiringLookups::contains))) {
-            retiringLookups.clear();
-        }
+        retiringLookups.keySet().removeIf(r -> lookups.stream().noneMatch(x -> x.contains(r)));
+    }
+
+    /** The lookups asked at {@code hook}, in order; for tests. */
+    List<NfNatLookup> lookups(NfHook hook) {
+        return List.copyOf(lookups.get(hook.ordinal()));
     }
 
     @Override

@@ -179,4 +179,47 @@ class ConntrackHandOverTest {
         assertTrue(!t.adopt("17 8 0 1000 0 0 0 0 0 0 1 2 3 4 2 1 4 3"), "its tuple is there already");
         assertEquals(1, t.entries().size());
     }
+
+    /** A nat table's lookup that leaves for an update while {@code updating} is set. */
+    private static final class NatTable implements org.modnet.api.netfilter.NfNatLookup, org.modnet.api.handover.HandsOver {
+        boolean updating;
+
+        @Override
+        public Verdict lookup(SkBuff skb, NfHook hook, NetNamespace n, org.modnet.api.net.NetDevice in,
+                org.modnet.api.net.NetDevice out, org.modnet.api.netfilter.NfNat nat) {
+            return Verdict.ACCEPT;
+        }
+
+        @Override
+        public boolean handingOver() {
+            return updating;
+        }
+    }
+
+    private static Map<String, Object> props(NfHook hook, long bundle) {
+        return Map.of(org.modnet.api.netfilter.NfHookFunction.HOOK, hook.name(), "service.bundleid", bundle);
+    }
+
+    @Test
+    void twoNatTablesUpdatedAtOnceEachKeepTheirPlaceUntilTheirOwnSuccessorCame() {
+        ConntrackComponent c = new ConntrackComponent(core, holder, null, () -> false, ConntrackComponent.STATE_VERSION);
+        NatTable iptables = new NatTable(); // bundle 11
+        NatTable nft = new NatTable(); // bundle 12
+        c.addLookup(iptables, props(NfHook.POST_ROUTING, 11));
+        c.addLookup(nft, props(NfHook.POST_ROUTING, 12));
+        iptables.updating = true;
+        nft.updating = true;
+        c.removeLookup(iptables, props(NfHook.POST_ROUTING, 11));
+        c.removeLookup(nft, props(NfHook.POST_ROUTING, 12));
+        assertEquals(List.of(iptables, nft), c.lookups(NfHook.POST_ROUTING), "both old versions NAT on while they leave");
+        NatTable iptablesNext = new NatTable();
+        c.addLookup(iptablesNext, props(NfHook.POST_ROUTING, 11));
+        assertEquals(List.of(nft, iptablesNext), c.lookups(NfHook.POST_ROUTING),
+                "iptables' next version replaced its own old one only; nftables' old nat chains still answer");
+        NatTable nftNext = new NatTable();
+        c.addLookup(nftNext, props(NfHook.POST_ROUTING, 12));
+        assertEquals(List.of(iptablesNext, nftNext), c.lookups(NfHook.POST_ROUTING));
+        c.removeLookup(nftNext, props(NfHook.POST_ROUTING, 12));
+        assertEquals(List.of(iptablesNext), c.lookups(NfHook.POST_ROUTING), "a table that goes for good leaves");
+    }
 }

@@ -129,6 +129,7 @@ final class Ipset {
         }
         int hashsize = 1024, maxelem = 65536, timeout = -1, first = -1, last = -1;
         boolean counters = false;
+        Integer initval = null;
         for (int i = 2; i < rest.size(); i++) {
             String o = rest.get(i);
             switch (o) {
@@ -142,7 +143,10 @@ final class Ipset {
                 case "maxelem" -> maxelem = (int) Math.min(number(value(rest, ++i, o), 1, 0xffffffffL), 1 << 22);
                 case "timeout" -> timeout = (int) number(value(rest, ++i, o), 0, 2147483);
                 case "counters" -> counters = true;
-                case "bucketsize", "initval" -> value(rest, ++i, o);
+                case "bucketsize" -> value(rest, ++i, o);
+                // the kernel takes a given initval (IPSET_ATTR_INITVAL) and draws one only without it, so
+                // ipset save | ipset restore gives the same hash
+                case "initval" -> initval = (int) uint32(value(rest, ++i, o));
                 case "range" -> {
                     if (type != SetType.BITMAP_PORT) {
                         throw syntax("Unknown argument: `" + o + "'");
@@ -172,7 +176,7 @@ final class Ipset {
         // the kernel rounds the hash size up to a power of two, at least 64
         hashsize = Math.max(64, Integer.highestOneBit(Math.max(1, hashsize - 1)) << 1);
         NamedSet.Data d = new NamedSet.Data(type, hashsize, maxelem, timeout, counters, first, last,
-                ThreadLocalRandom.current().nextInt());
+                initval != null ? initval : ThreadLocalRandom.current().nextInt());
         sets.put(name, new NamedSet(name, d, clock));
     }
 
@@ -192,6 +196,14 @@ final class Ipset {
             throw error("Syntax error: '" + v + "' is out of range " + lo + "-" + hi);
         }
         return n;
+    }
+
+    /** ipset_parse_uint32 (strtoul, base 0): decimal or {@code 0x} hex, as save prints initval. */
+    private static long uint32(String v) {
+        if (v.matches("0[xX][0-9a-fA-F]{1,8}")) {
+            return Long.parseLong(v.substring(2), 16);
+        }
+        return number(v, 0, 0xffffffffL);
     }
 
     private static int port(String v) {

@@ -333,7 +333,8 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
         int priority = props.get(org.modnet.api.netfilter.NfHookFunction.PRIORITY) instanceof Number n ? n.intValue() : 0;
         String set = props.get(org.modnet.api.netfilter.NfHookFunction.SET) instanceof String s ? s : null;
         int setSize = props.get(org.modnet.api.netfilter.NfHookFunction.SET_SIZE) instanceof Number n ? n.intValue() : 0;
-        hooks.add(hook, priority, fn, set, setSize);
+        // the bundle's id is its identity across an update: a successor replaces only its own predecessor
+        hooks.add(hook, priority, fn, set, setSize, props.get("service.bundleid"));
     }
 
     void removeHook(org.modnet.api.netfilter.NfHookFunction fn) {

@@ -18,7 +18,10 @@ import org.modnet.api.skb.SkBuff;
  *
  * <p>A function whose module leaves for an update ({@link HandsOver#handingOver()}) stays in place,
  * retiring, until a function registers at the same hook and priority: its next version, which adopted
- * its rules first. Packets see the old ruleset, then the new one, never an empty hook in between (a
+ * its rules first: a function from the same module, the same {@code owner} (the registering bundle's
+ * id, which an OSGi update keeps). A function of another module at that hook and priority (iptables'
+ * filter and an nftables filter chain both sit at 0) replaces nothing: were both updated at once, each
+ * old version must stay until its own successor came. Packets see the old ruleset, then the new one, never an empty hook in between (a
  * firewall whose hook went away for a moment would let everything through).
  *
  * <p>Functions of one {@linkplain NfHookFunction#SET set} change version together: while a set's old
@@ -28,7 +31,7 @@ import org.modnet.api.skb.SkBuff;
  * does not know the new version's entry and lets it through untranslated.
  */
 final class NfHooks {
-    private record Entry(NfHook hook, NfHookFunction fn, int priority, String set, boolean retiring) {
+    private record Entry(NfHook hook, NfHookFunction fn, int priority, String set, Object owner, boolean retiring) {
     }
 
     private static final NfHookFunction[] NONE = new NfHookFunction[0];
@@ -46,12 +49,16 @@ final class NfHooks {
     }
 
     synchronized void add(NfHook hook, int priority, NfHookFunction fn) {
-        add(hook, priority, fn, null, 0);
+        add(hook, priority, fn, null, 0, null);
     }
 
-    /** A function of {@code set} (null: none) of {@code setSize} functions. */
-    synchronized void add(NfHook hook, int priority, NfHookFunction fn, String set, int setSize) {
-        Entry e = new Entry(hook, fn, priority, set, false);
+    /**
+     * A function of {@code set} (null: none) of {@code setSize} functions, registered by {@code owner}
+     * (the bundle's id; null without OSGi): it takes the place of a retiring function of the same owner
+     * at its hook and priority, and of no other.
+     */
+    synchronized void add(NfHook hook, int priority, NfHookFunction fn, String set, int setSize, Object owner) {
+        Entry e = new Entry(hook, fn, priority, set, owner, false);
         if (set != null && retiring(set)) {
             List<Entry> next = pending.computeIfAbsent(set, k -> new ArrayList<>());
             next.add(e);
@@ -69,7 +76,8 @@ final class NfHooks {
             return;
         }
         List<Entry> list = entries.get(hook.ordinal());
-        list.removeIf(x -> x.retiring && x.set == null && x.priority == priority); // the next version takes its place
+        // its own predecessor, not another module's that retires at the same moment
+        list.removeIf(x -> x.retiring && x.set == null && x.priority == priority && java.util.Objects.equals(x.owner, owner));
         insert(e);
         publish();
     }
@@ -92,7 +100,7 @@ final class NfHooks {
         boolean retire = fn instanceof HandsOver h && h.handingOver();
         for (List<Entry> list : entries) {
             if (retire) {
-                list.replaceAll(e -> e.fn == fn ? new Entry(e.hook, fn, e.priority, e.set, true) : e);
+                list.replaceAll(e -> e.fn == fn ? new Entry(e.hook, fn, e.priority, e.set, e.owner, true) : e);
             } else {
                 list.removeIf(e -> e.fn == fn);
             }

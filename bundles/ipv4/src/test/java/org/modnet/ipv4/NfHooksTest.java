@@ -116,17 +116,17 @@ class NfHooksTest {
         AtomicBoolean oldUpdating = new AtomicBoolean();
         Tagged oldIn = new Tagged("old", trace, oldUpdating);
         Tagged oldOut = new Tagged("old", trace, oldUpdating);
-        hooks.add(NfHook.PRE_ROUTING, -200, oldIn, "conntrack", 2);
-        hooks.add(NfHook.POST_ROUTING, 100, oldOut, "conntrack", 2);
+        hooks.add(NfHook.PRE_ROUTING, -200, oldIn, "conntrack", 2, 7L);
+        hooks.add(NfHook.POST_ROUTING, 100, oldOut, "conntrack", 2, 7L);
         assertEquals("old@PRE_ROUTING old@POST_ROUTING", walk(trace), "a set registers at once when nothing retires");
         oldUpdating.set(true);
         hooks.remove(oldIn);
         hooks.remove(oldOut);
         assertEquals("old@PRE_ROUTING old@POST_ROUTING", walk(trace), "the leaving set runs on");
         AtomicBoolean newUpdating = new AtomicBoolean();
-        hooks.add(NfHook.PRE_ROUTING, -200, new Tagged("new", trace, newUpdating), "conntrack", 2);
+        hooks.add(NfHook.PRE_ROUTING, -200, new Tagged("new", trace, newUpdating), "conntrack", 2, 7L);
         assertEquals("old@PRE_ROUTING old@POST_ROUTING", walk(trace), "half a successor does not run: no packet meets both versions");
-        hooks.add(NfHook.POST_ROUTING, 100, new Tagged("new", trace, newUpdating), "conntrack", 2);
+        hooks.add(NfHook.POST_ROUTING, 100, new Tagged("new", trace, newUpdating), "conntrack", 2, 7L);
         assertEquals("new@PRE_ROUTING new@POST_ROUTING", walk(trace));
     }
 
@@ -136,18 +136,54 @@ class NfHooksTest {
         AtomicBoolean oldUpdating = new AtomicBoolean();
         Tagged oldIn = new Tagged("old", trace, oldUpdating);
         Tagged oldOut = new Tagged("old", trace, oldUpdating);
-        hooks.add(NfHook.PRE_ROUTING, -200, oldIn, "conntrack", 2);
-        hooks.add(NfHook.POST_ROUTING, 100, oldOut, "conntrack", 2);
+        hooks.add(NfHook.PRE_ROUTING, -200, oldIn, "conntrack", 2, 7L);
+        hooks.add(NfHook.POST_ROUTING, 100, oldOut, "conntrack", 2, 7L);
         oldUpdating.set(true);
         hooks.remove(oldIn);
         hooks.remove(oldOut);
         Tagged half = new Tagged("half", trace, new AtomicBoolean());
-        hooks.add(NfHook.PRE_ROUTING, -200, half, "conntrack", 2);
+        hooks.add(NfHook.PRE_ROUTING, -200, half, "conntrack", 2, 7L);
         hooks.remove(half);
         AtomicBoolean nextUpdating = new AtomicBoolean();
-        hooks.add(NfHook.PRE_ROUTING, -200, new Tagged("next", trace, nextUpdating), "conntrack", 2);
+        hooks.add(NfHook.PRE_ROUTING, -200, new Tagged("next", trace, nextUpdating), "conntrack", 2, 7L);
         assertEquals("old@PRE_ROUTING old@POST_ROUTING", walk(trace));
-        hooks.add(NfHook.POST_ROUTING, 100, new Tagged("next", trace, nextUpdating), "conntrack", 2);
+        hooks.add(NfHook.POST_ROUTING, 100, new Tagged("next", trace, nextUpdating), "conntrack", 2, 7L);
         assertEquals("next@PRE_ROUTING next@POST_ROUTING", walk(trace));
+    }
+
+    @Test
+    void twoModulesRetiringAtOnceAtOnePriorityEachKeepFilteringUntilItsOwnSuccessorCame() {
+        // iptables' filter (bundle 11) and an nftables filter chain (bundle 12), both at priority 0,
+        // updated at the same moment
+        StringBuilder trace = new StringBuilder();
+        AtomicBoolean iptablesUpdating = new AtomicBoolean();
+        AtomicBoolean nftUpdating = new AtomicBoolean();
+        Tagged iptables = new Tagged("iptables-old", trace, iptablesUpdating);
+        Tagged nft = new Tagged("nft-old", trace, nftUpdating);
+        hooks.add(NfHook.FORWARD, 0, iptables, null, 0, 11L);
+        hooks.add(NfHook.FORWARD, 0, nft, null, 0, 12L);
+        iptablesUpdating.set(true);
+        nftUpdating.set(true);
+        hooks.remove(iptables);
+        hooks.remove(nft);
+        hooks.add(NfHook.FORWARD, 0, new Tagged("iptables-new", trace, new AtomicBoolean()), null, 0, 11L);
+        hooks.run(NfHook.FORWARD, pool.alloc(64), null, null, null);
+        assertEquals("nft-old@FORWARD iptables-new@FORWARD", trace.toString().strip(),
+                "iptables' new version replaced its own old one; nftables' old one filters until its successor comes");
+        hooks.add(NfHook.FORWARD, 0, new Tagged("nft-new", trace, new AtomicBoolean()), null, 0, 12L);
+        trace.setLength(0);
+        hooks.run(NfHook.FORWARD, pool.alloc(64), null, null, null);
+        assertEquals("iptables-new@FORWARD nft-new@FORWARD", trace.toString().strip());
+    }
+
+    @Test
+    void aNewModuleAtTheSamePriorityDoesNotTakeARetiringModulesPlace() {
+        Firewall old = new Firewall();
+        hooks.add(NfHook.FORWARD, 0, old, null, 0, 11L);
+        old.updating.set(true);
+        hooks.remove(old);
+        hooks.add(NfHook.FORWARD, 0, (skb, h, ns, in, out) -> Verdict.ACCEPT, null, 0, 12L);
+        assertFalse(passes(), "another bundle's accept-all function is no successor of the retiring firewall");
+        assertEquals(1, old.seen);
     }
 }

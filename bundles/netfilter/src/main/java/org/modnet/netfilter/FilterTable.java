@@ -344,6 +344,39 @@ final class FilterTable {
         sets.references("iptables/" + name, setReferences(order));
     }
 
+    /**
+     * A new ipset module came (an {@code update ipset}): each {@code -m set}, {@code --add-set} and
+     * {@code --del-set} takes the new version's set of its name, which adopted the old one's elements,
+     * and the new version learns what refers to its sets. Until then the rules used the old sets, which
+     * kept working: no packet finds no set.
+     */
+    synchronized void relinkSets() {
+        List<Chain> order = chainsInOrder();
+        for (Chain c : order) {
+            for (Rule r : c.rules) {
+                for (Match m : r.matches) {
+                    if (m instanceof Matches.Set s) {
+                        relink(s);
+                    }
+                }
+                if (r.addSet != null) {
+                    relink(r.addSet);
+                }
+                if (r.delSet != null) {
+                    relink(r.delSet);
+                }
+            }
+        }
+        sets.references("iptables/" + name, setReferences(order));
+    }
+
+    private void relink(Matches.Set s) {
+        org.modnet.api.netfilter.IpSet n = sets.get(s.name);
+        if (n != null) {
+            s.set = n;
+        }
+    }
+
     /** How many of this table's rules name each set (a rule counts once per -m set, --add-set and --del-set). */
     private static Map<String, Integer> setReferences(List<Chain> order) {
         Map<String, Integer> n = new HashMap<>();

@@ -291,6 +291,52 @@ final class Hashlimit {
         }
 
         /**
+         * The live keys' buckets for the next version of the module: per key {@code addr port tat
+         * expires}, the times relative to now (the bucket's theoretical arrival time, {@code -} for a
+         * full bucket), so the next version's buckets stand where these stood.
+         */
+        List<String> export() {
+            List<String> out = new ArrayList<>();
+            long now = clock.getAsLong();
+            for (int i = 0; i <= mask; i++) {
+                long exp = expires.get(i);
+                if (state.get(i) != LIVE || exp - now < 0) {
+                    continue;
+                }
+                long t = tat.get(i);
+                out.add(addrs[i] + " " + ports[i] + " " + (t == Long.MIN_VALUE || t - now < 0 ? "-" : Long.toString(t - now))
+                        + " " + (exp - now));
+            }
+            return out;
+        }
+
+        /** A key of the previous version's {@link #export}; false when it is malformed or finds no room. */
+        boolean adopt(String line) {
+            String[] f = line.trim().split(" ");
+            if (f.length != 4) {
+                return false;
+            }
+            try {
+                long a = Long.parseLong(f[0]);
+                int p = Integer.parseInt(f[1]);
+                long now = clock.getAsLong();
+                long expLeft = Long.parseLong(f[3]);
+                if (expLeft < 0) {
+                    return false;
+                }
+                int i = find(a, p, now);
+                if (i < 0) {
+                    return false;
+                }
+                tat.set(i, f[2].equals("-") ? Long.MIN_VALUE : now + Long.parseLong(f[2]));
+                expires.set(i, now + Math.min(expLeft, expireNs));
+                return true;
+            } catch (NumberFormatException e) {
+                return false;
+            }
+        }
+
+        /**
          * {@code /proc/net/ipt_hashlimit/NAME} (dl_seq_print): per live key its seconds left, its key,
          * and its bucket in the kernel's credits (credit, credit_cap, cost).
          */

@@ -16,7 +16,6 @@ import org.modnet.api.handover.HandsOver;
 import org.modnet.api.handover.NamespaceState;
 import org.modnet.api.handover.StateHolder;
 import org.modnet.api.handover.TableState;
-import org.modnet.api.inet.InetChecksum;
 import org.modnet.api.inet.Ipv4;
 import org.modnet.api.net.NetCore;
 import org.modnet.api.net.NetDevice;
@@ -56,7 +55,9 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
      * The layout of the {@link TableState} this code writes and reads: one {@link NamespaceState} per
      * namespace with a table, and in {@code extra} under {@code "INDEX/TABLE"} (INDEX: the namespace's
      * place in the list) the table as {@code iptables-save -c} prints it, rules and policies with their
-     * counters; {@code iptables-restore -c} is how the new version reads it back.
+     * counters; {@code iptables-restore -c} is how the new version reads it back. Under
+     * {@code "INDEX/hashlimit/NAME"} each {@code -m hashlimit} table's live buckets (Hashlimit.Table#export),
+     * a key a previous version without them leaves out and the next ignores when no rule names it.
      */
     static final int STATE_VERSION = 1;
     static final String LAYER = "netfilter";
@@ -105,6 +106,9 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
         this.stateVersion = stateVersion;
         this.context = context;
         if (holder != null) {
+            // the ipset bundle's sets before the rules are restored: DS binds the optional reference only
+            // after the constructor, and a -m set rule whose set is missing would fail its whole table
+            ipsets = currentIpSets(context);
             TableState st = holder.take(LAYER);
             if (st != null) {
                 adopt(st);
@@ -204,6 +208,20 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
         }
     }
 
+    /** The IpSets service there is now, or null (DS binds it to {@link #setIpSets} later as well). */
+    private static org.modnet.api.netfilter.IpSets currentIpSets(BundleContext context) {
+        if (context == null) {
+            return null;
+        }
+        try {
+            org.osgi.framework.ServiceReference<org.modnet.api.netfilter.IpSets> ref =
+                    context.getServiceReference(org.modnet.api.netfilter.IpSets.class);
+            return ref == null ? null : context.getService(ref);
+        } catch (IllegalStateException e) {
+            return null;
+        }
+    }
+
     @Override
     public boolean handingOver() {
         return holder != null && updating.getAsBoolean();
@@ -249,6 +267,16 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
             }
             made.sort((x, y) -> Long.compare(x.loaded, y.loaded));
             extra.put(i + "/order", String.join(",", made.stream().map(t -> t.name).toList()));
+            // -m hashlimit's buckets, from the registry the tables hold (deactivate forgets the map's)
+            Hashlimit.Registry hl = made.isEmpty() ? null : made.get(0).hashlimits;
+            if (hl != null) {
+                for (String name : hl.names()) {
+                    Hashlimit.Table t = hl.table(name);
+                    if (t != null) {
+                        extra.put(i + "/hashlimit/" + name, String.join("\n", t.export()));
+                    }
+                }
+            }
         }
         return new TableState(LAYER, stateVersion, namespaces, extra);
     }
@@ -261,6 +289,7 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
         }
         int rules = 0;
         int lost = 0;
+        int lostKeys = 0;
         for (int i = 0; i < st.namespaces().size(); i++) {
             NetNamespace ns = st.namespaces().get(i).namespace();
             String order = st.extra().get(i + "/order");
@@ -278,9 +307,23 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
                     LOG.warn("netfilter: the {} table of a namespace could not be restored: {}", name, e.getMessage());
                 }
             }
+            // the buckets, into the tables the restored rules made (a name no rule gives any more has none)
+            String prefix = i + "/hashlimit/";
+            for (Map.Entry<String, String> e : st.extra().entrySet()) {
+                if (!e.getKey().startsWith(prefix) || e.getValue().isEmpty()) {
+                    continue;
+                }
+                Hashlimit.Registry r = hashlimits.get(ns);
+                Hashlimit.Table t = r == null ? null : r.table(e.getKey().substring(prefix.length()));
+                for (String line : e.getValue().split("\n")) {
+                    if (t == null || !t.adopt(line)) {
+                        lostKeys++;
+                    }
+                }
+            }
         }
-        LOG.info("netfilter: {} rules in {} namespaces adopted, {} tables not restored (state version {})", rules,
-                st.namespaces().size(), lost, st.version());
+        LOG.info("netfilter: {} rules in {} namespaces adopted, {} tables not restored, {} hashlimit keys lost (state version {})",
+                rules, st.namespaces().size(), lost, lostKeys, st.version());
     }
 
     @Deactivate
@@ -310,6 +353,12 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
     void setIpSets(org.modnet.api.netfilter.IpSets s) {
         ipsets = s;
+        // a new ipset version (after an update): the rules take its sets, which hold the old ones' elements
+        for (Map<NetNamespace, FilterTable> m : List.of(tables, natTables, mangleTables, rawTables)) {
+            for (FilterTable t : m.values()) {
+                t.relinkSets();
+            }
+        }
     }
 
     void unsetIpSets(org.modnet.api.netfilter.IpSets s) {
@@ -516,50 +565,9 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
         });
     }
 
-    /**
-     * nf_send_reset (nf_reject_ipv4.c): a RST from the segment's destination to its source: to a
-     * segment with ACK, seq = its ack_seq; else ACK set and ack_seq = its seq + SYN + FIN + payload.
-     * None for a RST. It leaves through IPv4's output (LOCAL_OUT and all), DF set, TOS 0.
-     */
+    /** nf_send_reset, as {@link org.modnet.api.netfilter.NfReject} sends it for iptables and nftables alike. */
     void sendReset(NetNamespace ns, SkBuff in, int nh, int th) {
-        Ipv4 v = ipv4;
-        int flags = in.getU8(th + 13);
-        if (v == null || (flags & 0x04) != 0) {
-            return;
-        }
-        int ihl = (in.getU8(nh) & 0xf) << 2;
-        int payload = in.getU16(nh + 2) - ihl - ((in.getU8(th + 12) >>> 4) << 2);
-        int seq;
-        int ack;
-        int out;
-        if ((flags & 0x10) != 0) {
-            seq = in.getU32(th + 8);
-            ack = 0;
-            out = 0x04;
-        } else {
-            seq = 0;
-            ack = in.getU32(th + 4) + payload + ((flags & 0x02) != 0 ? 1 : 0) + (flags & 0x01);
-            out = 0x14;
-        }
-        int saddr = in.getU32(nh + 16);
-        int daddr = in.getU32(nh + 12);
-        SkBuff rst = core.allocSkb(20, 64);
-        if (rst == null) {
-            return; // the pool counted its refusal
-        }
-        int o = rst.put(20);
-        rst.setU16(o, in.getU16(th + 2));
-        rst.setU16(o + 2, in.getU16(th));
-        rst.setU32(o + 4, seq);
-        rst.setU32(o + 8, ack);
-        rst.setU8(o + 12, 5 << 4);
-        rst.setU8(o + 13, out);
-        rst.setU16(o + 14, 0);
-        rst.setU16(o + 16, 0);
-        rst.setU16(o + 18, 0);
-        int pseudo = (saddr >>> 16) + (saddr & 0xffff) + (daddr >>> 16) + (daddr & 0xffff) + 6 + 20;
-        rst.setU16(o + 16, ~InetChecksum.sum(rst, o, 20, pseudo) & 0xffff);
-        v.send(ns, rst, saddr, daddr, 6, 0, 0, true);
+        org.modnet.api.netfilter.NfReject.sendReset(core, ipv4, ns, in, nh, th);
     }
 
     private NetNamespace namespace(CommandSession session, String tool) {

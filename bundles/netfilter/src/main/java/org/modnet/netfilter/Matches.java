@@ -480,7 +480,8 @@ final class Matches {
      */
     static final class Set implements Match {
         String name;
-        org.modnet.api.netfilter.IpSet set;
+        /** Volatile: replaced by the next ipset version's set of the name (FilterTable#relinkSets). */
+        volatile org.modnet.api.netfilter.IpSet set;
         int dim, srcFlags;
         String flags;
         boolean inv;

@@ -158,4 +158,32 @@ class NetfilterHandOverTest {
         assertEquals(List.of("this netfilter reads state version 1, the deposit is version 2"), holder.refusals);
         assertEquals(List.of("-P INPUT ACCEPT", "-P FORWARD ACCEPT", "-P OUTPUT ACCEPT"), next.run(one, "-S"));
     }
+
+    @Test
+    void hashlimitBucketsGoToTheNextVersion() {
+        IptablesCommand old = version(true, IptablesCommand.STATE_VERSION);
+        ipt(old, one, "-P INPUT DROP");
+        ipt(old, one, "-A INPUT -p udp -m hashlimit --hashlimit-upto 1/min --hashlimit-burst 2 --hashlimit-mode srcip "
+                + "--hashlimit-name per-src -j ACCEPT");
+        NetDevice eth0 = dev("eth0");
+        assertEquals(Verdict.ACCEPT, old.hook(udp("10.0.0.1", "10.0.0.9", 53), NfHook.LOCAL_IN, one, eth0, null));
+        assertEquals(Verdict.ACCEPT, old.hook(udp("10.0.0.1", "10.0.0.9", 53), NfHook.LOCAL_IN, one, eth0, null));
+        assertEquals(Verdict.DROP, old.hook(udp("10.0.0.1", "10.0.0.9", 53), NfHook.LOCAL_IN, one, eth0, null), "the burst is spent");
+        assertEquals(Verdict.ACCEPT, old.hook(udp("10.0.0.2", "10.0.0.9", 53), NfHook.LOCAL_IN, one, eth0, null));
+        List<String> proc = old.hashlimitFile(one, "per-src");
+        assertEquals(2, proc.size(), proc.toString());
+        old.exit(one);
+        old.deactivate();
+        IptablesCommand next = version(false, IptablesCommand.STATE_VERSION);
+        assertEquals(List.of(), holder.refusals);
+        List<String> adopted = next.hashlimitFile(one, "per-src");
+        assertEquals(2, adopted.size(), "both keys are there: " + adopted);
+        // 10.0.0.1's bucket is still empty: an update is no way around the limit
+        assertEquals(Verdict.DROP, next.hook(udp("10.0.0.1", "10.0.0.9", 53), NfHook.LOCAL_IN, one, eth0, null));
+        // 10.0.0.2 spent one of its two tokens before the update: one is left
+        assertEquals(Verdict.ACCEPT, next.hook(udp("10.0.0.2", "10.0.0.9", 53), NfHook.LOCAL_IN, one, eth0, null));
+        assertEquals(Verdict.DROP, next.hook(udp("10.0.0.2", "10.0.0.9", 53), NfHook.LOCAL_IN, one, eth0, null));
+        // a new key starts full
+        assertEquals(Verdict.ACCEPT, next.hook(udp("10.0.0.3", "10.0.0.9", 53), NfHook.LOCAL_IN, one, eth0, null));
+    }
 }

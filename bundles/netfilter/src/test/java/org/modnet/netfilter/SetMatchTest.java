@@ -117,6 +117,30 @@ class SetMatchTest {
     }
 
     @Test
+    void afterAnIpsetUpdateTheRulesTakeTheNewVersionsSets() {
+        ipt("-A INPUT -m set --match-set a src -j DROP");
+        ipt("-A INPUT -s 10.0.0.9 -j SET --add-set b src");
+        sets.get("a").members.add(0x0a000005);
+        assertEquals(Verdict.DROP, in(udp(0x0a000005, 0x0a000002)));
+        // update ipset: the new version's sets adopted the old ones' elements (here a copy), and its service comes
+        Addresses a2 = new Addresses("a");
+        a2.members.addAll(sets.get("a").members);
+        a2.members.add(0x0a000006); // added through the new version's ipset command
+        Addresses b2 = new Addresses("b");
+        Addresses oldB = sets.get("b");
+        sets.put("a", a2);
+        sets.put("b", b2);
+        refs.clear();
+        t.relinkSets();
+        assertEquals(Verdict.DROP, in(udp(0x0a000006, 0x0a000002)), "the match reads the new version's set");
+        assertEquals(Verdict.DROP, in(udp(0x0a000005, 0x0a000002)));
+        assertEquals(Verdict.ACCEPT, in(udp(0x0a000009, 0x0a000002)));
+        assertEquals(Set.of(0x0a000009), b2.members, "the SET target fills the new version's set");
+        assertEquals(Set.of(), oldB.members);
+        assertEquals(Map.of("a", 1, "b", 1), refs.get("iptables/filter"), "the new version learns the references");
+    }
+
+    @Test
     void eachRuleNamingASetIsAReferenceUntilItGoes() {
         ipt("-A INPUT -m set --match-set a src -m set --match-set b dst,dst -j ACCEPT");
         ipt("-A FORWARD -j SET --add-set a src --exist --timeout 10");

@@ -15,7 +15,6 @@ import org.modnet.api.handover.HandsOver;
 import org.modnet.api.handover.NamespaceState;
 import org.modnet.api.handover.StateHolder;
 import org.modnet.api.handover.TableState;
-import org.modnet.api.inet.InetChecksum;
 import org.modnet.api.inet.Ipv4;
 import org.modnet.api.net.NetCore;
 import org.modnet.api.net.NetDevice;
@@ -327,41 +326,9 @@ public final class NftCommand implements PernetOperations, HandsOver {
         });
     }
 
-    /**
-     * nf_send_reset (nf_reject_ipv4.c), as iptables' REJECT sends it: a RST from the segment's
-     * destination to its source, seq = its ack_seq when it had ACK, else ACK with ack_seq = its seq +
-     * SYN + FIN + payload; none for a RST. It leaves through IPv4's output, DF set.
-     */
+    /** nf_send_reset, as {@link org.modnet.api.netfilter.NfReject} sends it for iptables and nftables alike. */
     void sendReset(NetNamespace ns, SkBuff in, int nh, int th) {
-        Ipv4 v = ipv4;
-        int flags = in.getU8(th + 13);
-        if (v == null || (flags & 0x04) != 0) {
-            return;
-        }
-        int ihl = (in.getU8(nh) & 0xf) << 2;
-        int payload = in.getU16(nh + 2) - ihl - ((in.getU8(th + 12) >>> 4) << 2);
-        boolean ackd = (flags & 0x10) != 0;
-        int seq = ackd ? in.getU32(th + 8) : 0;
-        int ack = ackd ? 0 : in.getU32(th + 4) + payload + ((flags & 0x02) != 0 ? 1 : 0) + (flags & 0x01);
-        int saddr = in.getU32(nh + 16);
-        int daddr = in.getU32(nh + 12);
-        SkBuff rst = core.allocSkb(20, 64);
-        if (rst == null) {
-            return; // the pool counted its refusal
-        }
-        int o = rst.put(20);
-        rst.setU16(o, in.getU16(th + 2));
-        rst.setU16(o + 2, in.getU16(th));
-        rst.setU32(o + 4, seq);
-        rst.setU32(o + 8, ack);
-        rst.setU8(o + 12, 5 << 4);
-        rst.setU8(o + 13, ackd ? 0x04 : 0x14);
-        rst.setU16(o + 14, 0);
-        rst.setU16(o + 16, 0);
-        rst.setU16(o + 18, 0);
-        int pseudo = (saddr >>> 16) + (saddr & 0xffff) + (daddr >>> 16) + (daddr & 0xffff) + 6 + 20;
-        rst.setU16(o + 16, ~InetChecksum.sum(rst, o, 20, pseudo) & 0xffff);
-        v.send(ns, rst, saddr, daddr, 6, 0, 0, true);
+        org.modnet.api.netfilter.NfReject.sendReset(core, ipv4, ns, in, nh, th);
     }
 
     /** nft in {@code ns} without a shell: its output lines, or a CommandException in nft's words. */

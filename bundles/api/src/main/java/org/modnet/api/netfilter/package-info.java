@@ -5,7 +5,7 @@
  * ({@link org.modnet.api.netfilter.NfRulesFile}), since 1.3.
  */
 @Export
-@Version("1.3.0")
+@Version("1.4.0")
 package org.modnet.api.netfilter;
 
 import org.osgi.annotation.bundle.Export;
