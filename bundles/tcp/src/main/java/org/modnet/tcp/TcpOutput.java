@@ -89,6 +89,7 @@ final class TcpOutput {
         int maxSegs = TcpTso.canGso(sk.routeDev)
                 ? TcpTso.maxSegs(sk.mss, sk.maxWindow, sk.cw.cwnd, sk.cw.ssthresh, sk.srttUs, sk.net.minTsoSegs.get()) : 1;
         boolean cwndLimited = false;
+        boolean rwndLimited = false; // is_rwnd_limited: the window, not the data, stopped the loop
         int sentBefore = sk.sndNxt;
         while (TcpSeq.before(sk.sndNxt, sk.writeSeq)) {
             if (pacingCheck()) {
@@ -132,6 +133,7 @@ final class TcpOutput {
             // avoidance, RFC 9293 3.8.6.2.1). The ACKs for what is in flight open it; with nothing in
             // flight the probe timer sends into a window that stays smaller (tcp_write_wakeup)
             if (sk.push.limit(sk.sndNxt, Math.min(sk.mss, sk.writeSeq - sk.sndNxt)) > wndRight - sk.sndNxt) {
+                rwndLimited = true;
                 break;
             }
             if (!sk.rec.hasRoomFor(len)) {
@@ -174,7 +176,7 @@ final class TcpOutput {
             sk.chronoStart(TcpSock.CHRONO_BUSY);
         }
         // tcp_write_xmit: data waits that the peer's window does not take
-        if (TcpSeq.before(sk.sndNxt, sk.writeSeq) && !TcpSeq.before(sk.sndNxt, sk.sndUna + sk.sndWnd)) {
+        if (TcpSeq.before(sk.sndNxt, sk.writeSeq) && (rwndLimited || !TcpSeq.before(sk.sndNxt, sk.sndUna + sk.sndWnd))) {
             sk.chronoStart(TcpSock.CHRONO_RWND_LIMITED);
         } else {
             sk.chronoStop(TcpSock.CHRONO_RWND_LIMITED);
