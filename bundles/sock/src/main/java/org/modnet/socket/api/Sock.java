@@ -577,43 +577,8 @@ public abstract class Sock {
             drops.incrementAndGet();
             return false;
         }
-        int size = c.truesize();
-        if (rmemAlloc.get() + size >= rcvbuf || memory != null && !memory.charge(size)) {
-            c.free();
-            drops.incrementAndGet();
-            return false;
-        }
-        rmemAlloc.addAndGet(size);
-        c.setOwner(rfree);
-        lock.lock();
-        try {
-            if (dead || errSkb == null || errCount == ERRQUEUE_SLOTS) {
-                c.free();
-                drops.incrementAndGet();
-                return false;
-            }
-            int slot = (errHead + errCount) % ERRQUEUE_SLOTS;
-            errSkb[slot] = c;
-            int f = slot * EE_FIELDS;
-            errFields[f] = errno.number();
-            errFields[f + 1] = SockExtendedErr.SO_EE_ORIGIN_ICMP;
-            errFields[f + 2] = type;
-            errFields[f + 3] = code;
-            errFields[f + 4] = info;
-            errFields[f + 5] = offender;
-            errFields[f + 6] = addr;
-            errFields[f + 7] = port;
-            errFields[f + 8] = icmp.getU8(icmp.networkHeader() + 8);
-            errCount++;
-            error = errno.number();
-            if (sleepers > 0) {
-                changed.signal();
-            }
-        } finally {
-            lock.unlock();
-        }
-        wakeWaiters();
-        return true;
+        return enqueueError(c, errno, SockExtendedErr.SO_EE_ORIGIN_ICMP, type, code, info, offender, addr, port,
+                icmp.getU8(icmp.networkHeader() + 8), true);
     }
 
     /**
@@ -634,6 +599,16 @@ public abstract class Sock {
             drops.incrementAndGet();
             return false;
         }
+        return enqueueError(c, errno, SockExtendedErr.SO_EE_ORIGIN_LOCAL, 0, 0, info, 0, addr, port, -1, false);
+    }
+
+    /**
+     * {@code sock_queue_err_skb}: {@code c} charged to the receive buffer and put on the error queue with
+     * its {@code sock_extended_err} fields ({@code ttl} -1 when none came with it), and {@code sk_err} set
+     * when {@code setError}; a full buffer or queue, or a dead socket, frees it and counts a drop.
+     */
+    private boolean enqueueError(SkBuff c, Errno errno, int origin, int type, int code, int info, int offender, int addr, int port,
+            int ttl, boolean setError) {
         int size = c.truesize();
         if (rmemAlloc.get() + size >= rcvbuf || memory != null && !memory.charge(size)) {
             c.free();
@@ -652,14 +627,19 @@ public abstract class Sock {
             int slot = (errHead + errCount) % ERRQUEUE_SLOTS;
             errSkb[slot] = c;
             int f = slot * EE_FIELDS;
-            java.util.Arrays.fill(errFields, f, f + EE_FIELDS, 0);
             errFields[f] = errno.number();
-            errFields[f + 1] = SockExtendedErr.SO_EE_ORIGIN_LOCAL;
+            errFields[f + 1] = origin;
+            errFields[f + 2] = type;
+            errFields[f + 3] = code;
             errFields[f + 4] = info;
+            errFields[f + 5] = offender;
             errFields[f + 6] = addr;
             errFields[f + 7] = port;
-            errFields[f + 8] = -1;
+            errFields[f + 8] = ttl;
             errCount++;
+            if (setError) {
+                error = errno.number();
+            }
             if (sleepers > 0) {
                 changed.signal();
             }
