@@ -581,10 +581,21 @@ final class TcpOutput {
 
     /**
      * {@code tcp_select_window}: the free space of the receive ring, never moving the right edge back
-     * (RFC 9293 3.8.6.2.2), scaled by our shift; unscaled and at most 65535 on a SYN.
+     * (RFC 9293 3.8.6.2.2), scaled by our shift; unscaled and at most 65535 on a SYN. Below half the
+     * ring free, {@code __tcp_select_window}'s receiver-side silly window avoidance (RFC 1122
+     * 4.2.3.3): the free space rounded down to the scale, and none at all when that is less than one
+     * of the peer's segments ({@code icsk_ack.rcv_mss}) or a sixteenth of the ring, so a slow reader
+     * opens the window a segment at a time and never by slivers.
      */
     int selectWindow(boolean syn) {
-        int free = sk.rbuf == null ? ringSize(sk.rcvbuf()) : sk.rbufLimit - (sk.rcvNxt - sk.copiedSeq);
+        int full = sk.rbuf == null ? ringSize(sk.rcvbuf()) : sk.rbufLimit;
+        int free = full - (sk.rcvNxt - sk.copiedSeq);
+        if (!syn && free < full >> 1) {
+            free &= -(1 << sk.rcvWscale);
+            if (free < full >> 4 || free < Math.min(sk.ackRcvMss(), full)) {
+                free = 0;
+            }
+        }
         int win = Math.max(free, sk.rcvWndRight - sk.rcvNxt);
         int promised = sk.rcvWndRight - sk.rcvNxt;
         if (!syn && win >> sk.rcvWscale << sk.rcvWscale < promised) { // tcp_select_window: scaling must not shrink a promise: round it up

@@ -588,14 +588,14 @@ final class TcpSock extends Sock {
         if (payload > 0) {
             dataSegsIn += segs;
             lastDataRecvMs = nowMs();
-            if (payload >= initialRcvMss()) { // tcp_measure_rcv_mss: only a segment as large as the guess raises it
+            if (payload >= ackRcvMss()) { // tcp_measure_rcv_mss: only a segment as large as the guess raises it
                 rcvMss = advmss > 0 ? Math.min(payload, advmss) : payload;
             }
         }
     }
 
     /** {@code icsk_ack.rcv_mss}, or before a segment raised it {@code tcp_initialize_rcv_mss}'s guess (536 at most). */
-    private int initialRcvMss() {
+    int ackRcvMss() {
         return rcvMss > 0 ? rcvMss : Math.min(TcpOptions.MSS_DEFAULT, Math.max(Math.min(advmss > 0 ? advmss : mss, mss), 1));
     }
 
@@ -648,7 +648,7 @@ final class TcpSock extends Sock {
                     (int) Math.min(rtoMs * 1000, Integer.MAX_VALUE), // rto, usec
                     dataSegsIn > 0 ? (int) (DELACK_MS * 1000) : 0, // ato, usec
                     mss, // snd_mss
-                    initialRcvMss(), // rcv_mss
+                    ackRcvMss(), // rcv_mss
                     rec.q.packetsOut, // unacked
                     rec.q.sackedOut, // sacked
                     rec.q.lostOut, // lost

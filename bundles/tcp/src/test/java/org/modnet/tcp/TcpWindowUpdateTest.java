@@ -79,4 +79,27 @@ class TcpWindowUpdateTest {
         assertEquals(TcpHeader.ACK, after.get(0).flags());
         assertTrue(after.get(0).win() >= 2 * win, "the window reopened: " + win + " then " + after.get(0).win());
     }
+
+    /**
+     * {@code __tcp_select_window}'s silly window avoidance on the receiving side: a reader that takes a
+     * few bytes at a time never makes the stack announce less than one segment; the window stays shut
+     * until a segment fits, then opens by whole segments' worth.
+     */
+    @Test
+    void aSlowReaderNeverOpensTheWindowBySlivers() {
+        int win = segment();
+        for (int i = 0; i < 1000 && win >= 1000; i++) {
+            int w = segment();
+            win = w < 0 ? win : w;
+        }
+        assertEquals(0, win, "the window closes instead of offering less than a segment");
+        for (int i = 0; i < 40; i++) {
+            assertEquals(100, read(100));
+            p.in(PORT, TcpHeader.ACK, seq - 1, p.iss + 1, 65535, new byte[0], 0); // a zero-window probe's ACK
+            for (TcpPeer.Seg s : p.drain()) {
+                assertTrue(s.win() == 0 || s.win() >= 1000, "no window below one segment after reading " + (i + 1) * 100
+                        + " bytes: " + s);
+            }
+        }
+    }
 }
