@@ -370,8 +370,7 @@ final class TcpInput {
             flag &= ~TcpRecovery.FLAG_SET_XMIT_TIMER;
         }
         rec.ackDone(ack, priorUna, flag, deliveredBefore, lostBefore, rttUs, cpu);
-        sk.wake(); // sk_stream_write_space: room in the send buffer
-        return true;
+        return true; // a writer waiting for room is woken by newSpace, once a third of the buffer is free
     }
 
     /**
@@ -740,8 +739,9 @@ final class TcpInput {
     /**
      * {@code tcp_check_space} and {@code tcp_new_space}: once an ACK freed room that a writer waited
      * for ({@code SOCK_NOSPACE}), SO_SNDBUF grows with the congestion window when it should; the writer
-     * is woken (by the caller) and the wait ends when a third of the buffer is free
-     * ({@code sk_stream_is_writeable}). An emptied ring is offered to {@link #memReclaim}.
+     * (a blocked sendmsg, poll and epoll's POLLOUT) is woken only when a third of the buffer is free
+     * ({@code sk_stream_write_space} tests {@code sk_stream_is_writeable}), not by every ACK. An
+     * emptied ring is offered to {@link #memReclaim}.
      */
     void newSpace(int cpu) {
         if (sk.noSpace && sk.state() != TCP_CLOSE) {
@@ -752,6 +752,7 @@ final class TcpInput {
             if (sk.sndRingLimit() - queued >= queued >> 1) {
                 sk.noSpace = false;
                 sk.chronoStop(TcpSock.CHRONO_SNDBUF_LIMITED);
+                sk.wake();
             }
         }
         sk.ringEmptied();
