@@ -246,13 +246,11 @@ public final class TracerouteCommand {
         };
     }
 
-    /** A UDP probe from {@code sport} to {@code dport} with {@code payload} bytes, sent with {@code ttl}. */
+    /**
+     * A UDP probe from {@code sport} to {@code dport} with {@code payload} bytes, sent with {@code ttl}
+     * and without DF, as traceroute sends it unless told {@code -F}.
+     */
     static Errno sendUdp(Ipv4Net net, int saddr, int daddr, int sport, int dport, int payload, int ttl) {
-        return sendUdp(net, saddr, daddr, sport, dport, payload, ttl, false);
-    }
-
-    /** {@link #sendUdp(Ipv4Net, int, int, int, int, int, int)} with DF as {@code df} says (tracepath's IP_PMTUDISC_PROBE). */
-    static Errno sendUdp(Ipv4Net net, int saddr, int daddr, int sport, int dport, int payload, int ttl, boolean df) {
         int udpLen = 8 + Math.max(0, payload);
         org.modnet.api.skb.SkBuff skb = net.core.allocSkb(udpLen, 128);
         if (skb == null) {
@@ -266,7 +264,7 @@ public final class TracerouteCommand {
         for (int k = 8; k < udpLen; k++) {
             skb.setU8(o + k, 0x40 + (k - 8) % 32);
         }
-        return net.output.send(skb, saddr, daddr, 17, ttl, 0, df);
+        return net.output.send(skb, saddr, daddr, 17, ttl, 0, false);
     }
 
     private static Icmp.EchoListener echoListener(LinkedBlockingQueue<Answer> answers) {
