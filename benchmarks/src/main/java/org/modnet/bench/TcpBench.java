@@ -281,6 +281,10 @@ public final class TcpBench {
             b.tcp.addCongestion(new org.modnet.tcp_bbr.Bbr(), Map.of(org.modnet.api.tcp.TcpCongestionOps.NAME, "bbr"));
             org.modnet.sched.NetemLink tc = new org.modnet.sched.NetemLink(b.stack);
             String loss = lossPct == Math.rint(lossPct) ? Integer.toString((int) lossPct) : Double.toString(lossPct);
+            for (var dev : List.of(b.va, b.vb)) { // one segment a frame, so the loss hits segments, as on smoltcp's link
+                dev.setFeature("tcp-segmentation-offload", false);
+                dev.setFeature("generic-segmentation-offload", false);
+            }
             tc.netem("A", "va", "delay", "50ms", "loss", loss + "%", "limit", "1000");
             tc.netem("B", "vb", "delay", "50ms", "loss", loss + "%", "limit", "1000");
             for (NetNamespace ns : List.of(b.nsA, b.nsB)) { // 32 KiB and no autotuning past it, as smoltcp's fixed buffers
