@@ -342,11 +342,23 @@ public class L3HandOverIT {
                 + "; holder " + holder() + "; softnet " + core.softnetStats());
         System.out.printf("%s under a forwarding flood: sent %d, arrived %d (%d distinct), reordered %d, counted drops %d,"
                 + " uncounted %d; update took %.1f ms; longest pause in arrivals around the swap %.1f ms (longest overall %.1f ms);"
-                + " first frame forwarded by the new version %.1f ms after the update began; delayed > %d ms: %d"
-                + " (longest a0 -> b0 %.1f ms, p99 before the update %.2f ms)%n%s%n",
+                + " last frame forwarded by the old version %.1f ms and first by the new version %.1f ms after the update began;"
+                + " delayed > %d ms: %d (longest a0 -> b0 %.1f ms, p99 before the update %.2f ms); r's %s, %s; load average %s%n%s%n",
                 what, f.sent(), f.received(), f.distinct(), f.reordered(), counted, f.sent() - f.distinct() - counted,
-                f.updateNanos() / 1e6, f.swapNanos() / 1e6, f.maxGapNanos() / 1e6, f.firstAfterSwapNanos() / 1e6,
-                DELAYED_NANOS / 1_000_000, f.delayed(), f.maxDelayNanos() / 1e6, f.baseDelayNanos() / 1e6, f.output());
+                f.updateNanos() / 1e6, f.swapNanos() / 1e6, f.maxGapNanos() / 1e6, (f.firstAfterSwapNanos() - f.swapNanos()) / 1e6,
+                f.firstAfterSwapNanos() / 1e6,
+                DELAYED_NANOS / 1_000_000, f.delayed(), f.maxDelayNanos() / 1e6, f.baseDelayNanos() / 1e6, nstatLine("r", "IpInDiscards"),
+                nstatLine("r", "IpOutDiscards"), loadAverage(), f.output());
+    }
+
+    /** The machine's load average (1, 5, 15 minutes), for the benchmark's record: the swap's times depend on it. */
+    private static String loadAverage() {
+        try {
+            String[] w = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+            return w[0] + " " + w[1] + " " + w[2];
+        } catch (java.io.IOException e) {
+            return "unknown";
+        }
     }
 
     @Test

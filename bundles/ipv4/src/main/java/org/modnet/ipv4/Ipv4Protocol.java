@@ -71,6 +71,10 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
     private final Map<String, String> leavingRules = new java.util.concurrent.ConcurrentHashMap<>();
     /** Packets the namespaces leaving with this version held for UDP and TCP (leaving before it), in order. */
     private final List<SkBuff> leavingHeld = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** A staged update started this version beside its predecessor's stop: the deposit may be on its way. */
+    private final BooleanSupplier predecessorLeaving;
+    /** How long a version started beside its predecessor's stop waits for that predecessor's deposit. */
+    static final long DEPOSIT_WAIT_NANOS = 10_000_000_000L;
     /** Where the component registers its packet path (null in tests, which wire the core by hand). */
     private final BundleContext context;
     /** {@code register_pernet_subsys} and {@code dev_add_pack}: the core's view of this version, registered by hand. */
@@ -144,6 +148,7 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
             BundleContext context) {
         this.core = core;
         this.context = context;
+        this.predecessorLeaving = context == null ? () -> false : () -> BundleUpdates.predecessorStopping(context);
         this.neighbours = new NeighbourSlot(core, this::discard);
         this.gso = new Ipv4Gso(core);
         this.holder = holder;
@@ -162,7 +167,8 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
             neighbours.bind(table);
         }
         if (holder != null) {
-            TableState st = holder.take(LAYER);
+            // started beside the old version's stop (a staged update): its deposit comes when its users have gone
+            TableState st = BundleUpdates.awaitDeposit(() -> holder.take(LAYER), predecessorLeaving, DEPOSIT_WAIT_NANOS, over -> { });
             if (st != null) {
                 adopt(st);
             }
