@@ -371,10 +371,41 @@ public class L3HandOverIT {
         String neighBefore = ModnetRuntime.run(processor, "r", "ip neigh show 10.0.2.2");
         assertThat(neighBefore, containsString("lladdr"));
         long broadcastsBefore = arpBroadcastsForB.get();
-        Flood f = flood(() -> ModnetRuntime.run(processor, "update ipv4 " + jar));
+        long[] start = new long[1];
+        Map<String, Long> marks = new java.util.concurrent.ConcurrentHashMap<>();
+        org.osgi.framework.ServiceListener steps = ev -> {
+            String[] classes = (String[]) ev.getServiceReference().getProperty(org.osgi.framework.Constants.OBJECTCLASS);
+            String what = java.util.Arrays.asList(classes).contains(PacketHandler.class.getName())
+                    && Integer.valueOf(Eth.ETH_P_IP).equals(ev.getServiceReference().getProperty(PacketHandler.ETHERTYPE)) ? "packet handler"
+                    : java.util.Arrays.asList(classes).contains(org.modnet.api.inet.Ipv4.class.getName()) ? "Ipv4 service" : null;
+            if (what != null) {
+                marks.putIfAbsent(what + (ev.getType() == org.osgi.framework.ServiceEvent.REGISTERED ? " back" : " left"), System.nanoTime());
+            }
+        };
+        org.osgi.framework.SynchronousBundleListener bundleSteps = ev -> {
+            if ("org.modnet.ipv4".equals(ev.getBundle().getSymbolicName()) && ev.getType() == org.osgi.framework.BundleEvent.STARTING) {
+                marks.putIfAbsent("new bundle starting", System.nanoTime());
+            }
+        };
+        context.addServiceListener(steps);
+        context.addBundleListener(bundleSteps);
+        Flood f;
+        try {
+            f = flood(() -> {
+                start[0] = System.nanoTime();
+                return ModnetRuntime.run(processor, "update ipv4 " + jar);
+            });
+        } finally {
+            context.removeServiceListener(steps);
+            context.removeBundleListener(bundleSteps);
+        }
         Map<String, Long> after = holder();
         long counted = counted() - countedBefore;
         report("ipv4 update", f, counted);
+        StringBuilder timeline = new StringBuilder("ipv4 update's steps, ms after the command began:");
+        marks.entrySet().stream().sorted(Map.Entry.comparingByValue())
+                .forEach(e -> timeline.append(String.format(" %s %.1f;", e.getKey(), (e.getValue() - start[0]) / 1e6)));
+        System.out.println(timeline);
         Bundle now = ModnetRuntime.bundleNamed(context, "org.modnet.ipv4");
         assertTrue("the bundle was updated (staged: a new bundle)", now.getBundleId() != ipv4.getBundleId() || now.getLastModified() != modified);
         assertThat(f.output(), containsString("state handed over"));

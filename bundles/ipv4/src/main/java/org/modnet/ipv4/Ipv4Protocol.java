@@ -69,6 +69,8 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
     static final String RULES = "fibRules:";
     /** The rules of the namespaces leaving with this version, by {@link #RULES} key. */
     private final Map<String, String> leavingRules = new java.util.concurrent.ConcurrentHashMap<>();
+    /** The namespaces whose share of the deposit was taken. */
+    private final java.util.Set<NetNamespace> exported = ConcurrentHashMap.newKeySet();
     /** Packets the namespaces leaving with this version held for UDP and TCP (leaving before it), in order. */
     private final List<SkBuff> leavingHeld = new java.util.concurrent.CopyOnWriteArrayList<>();
     /** A staged update started this version beside its predecessor's stop: the deposit may be on its way. */
@@ -275,11 +277,13 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
 
     @Override
     public void exit(NetNamespace ns) {
-        Ipv4Net net = nets.remove(ns);
-        if (net == null) {
+        boolean handOver = handingOver();
+        // leaving for an update, the namespace's state stays for the frames still on their way through
+        // this version (the core took the handler away just before): they are forwarded, not dropped
+        Ipv4Net net = handOver ? nets.get(ns) : nets.remove(ns);
+        if (net == null || handOver && !exported.add(ns)) {
             return;
         }
-        boolean handOver = handingOver();
         if (handOver) {
             int reasm = net.defrag.dropForHandOver(); // in flight reassemblies are not carried: ReasmFails
             leavingHeld.addAll(net.input.takeHeld()); // before the export: a refusal of the hold queue is in its MIB
@@ -297,6 +301,9 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
             return;
         }
         for (Ipv4Net net : nets.values()) { // namespaces the core did not exit (none when it removed this service first)
+            if (!exported.add(net.ns)) {
+                continue;
+            }
             int reasm = net.defrag.dropForHandOver();
             leavingHeld.addAll(net.input.takeHeld());
             leaving.add(net.export(reasm));
