@@ -177,6 +177,16 @@ public final class NetCoreComponent implements NetCore, org.modnet.api.handover.
     }
 
     @Override
+    public void depositHeld(String layer, List<org.modnet.api.skb.SkBuff> packets) {
+        engine.tables().depositHeld(layer, packets);
+    }
+
+    @Override
+    public List<org.modnet.api.skb.SkBuff> takeHeld(String layer) {
+        return engine.tables().takeHeld(layer);
+    }
+
+    @Override
     public void refuse(org.modnet.api.handover.TableState state, String why) {
         engine.tables().refuse(state, why);
     }

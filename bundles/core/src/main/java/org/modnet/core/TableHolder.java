@@ -28,6 +28,10 @@ final class TableHolder implements StateHolder {
     private final AtomicLong deposited = new AtomicLong();
     private final AtomicLong adopted = new AtomicLong();
     private final AtomicLong refused = new AtomicLong();
+    /** Packets a leaving layer held for the layers above it, by layer, until its next version takes them. */
+    private final Map<String, java.util.List<org.modnet.api.skb.SkBuff>> heldAbove = new ConcurrentHashMap<>();
+    private final AtomicLong heldPassed = new AtomicLong();
+    private final AtomicLong heldPassedDrops = new AtomicLong();
 
     TableHolder(PacketDispatch dispatch) {
         this.dispatch = dispatch;
@@ -67,6 +71,22 @@ final class TableHolder implements StateHolder {
     }
 
     @Override
+    public void depositHeld(String layer, java.util.List<org.modnet.api.skb.SkBuff> packets) {
+        java.util.List<org.modnet.api.skb.SkBuff> earlier = heldAbove.put(layer, java.util.List.copyOf(packets));
+        heldPassed.addAndGet(packets.size());
+        if (earlier != null) { // nobody took them: an update that never came
+            earlier.forEach(org.modnet.api.skb.SkBuff::free);
+            heldPassedDrops.addAndGet(earlier.size());
+        }
+    }
+
+    @Override
+    public java.util.List<org.modnet.api.skb.SkBuff> takeHeld(String layer) {
+        java.util.List<org.modnet.api.skb.SkBuff> packets = heldAbove.remove(layer);
+        return packets == null ? java.util.List.of() : packets;
+    }
+
+    @Override
     public void refuse(TableState state, String why) {
         adopted.decrementAndGet(); // taken, but not adopted
         refused.incrementAndGet();
@@ -84,6 +104,8 @@ final class TableHolder implements StateHolder {
         out.put("HandOverHeldDelivered", held[1]);
         out.put("HandOverHeldDrops", held[2]);
         out.put("HandOverHeldExpired", held[3]);
+        out.put("HandOverHeldPassed", heldPassed.get());
+        out.put("HandOverHeldPassedDrops", heldPassedDrops.get());
         return out;
     }
 }

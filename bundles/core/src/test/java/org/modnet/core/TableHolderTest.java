@@ -46,4 +46,24 @@ class TableHolderTest {
         holder.deposit(now, () -> tables(2, "other layout"));
         assertSame(now, holder.take("conntrack"), "the later tables must be in the deposit's layout");
     }
+
+    @Test
+    void packetsALeavingLayerHeldAreTakenOnceInOrder() {
+        org.modnet.api.skb.SkBuffPool pool = new org.modnet.api.skb.SkBuffPool(8, 256);
+        org.modnet.api.skb.SkBuff first = pool.alloc(20);
+        org.modnet.api.skb.SkBuff second = pool.alloc(20);
+        holder.depositHeld("ipv4", List.of(first, second));
+        assertEquals(List.of(first, second), holder.takeHeld("ipv4"));
+        assertEquals(List.of(), holder.takeHeld("ipv4"), "given once");
+        assertEquals(2L, holder.counters().get("HandOverHeldPassed"));
+    }
+
+    @Test
+    void heldPacketsNobodyTookAreFreedAndCountedWhenTheNextDepositReplacesThem() {
+        org.modnet.api.skb.SkBuffPool pool = new org.modnet.api.skb.SkBuffPool(8, 256);
+        holder.depositHeld("ipv4", List.of(pool.alloc(20), pool.alloc(20)));
+        holder.depositHeld("ipv4", List.of());
+        assertEquals(0, pool.inUse(), "the first deposit's packets went back to the pool");
+        assertEquals(2L, holder.counters().get("HandOverHeldPassedDrops"));
+    }
 }

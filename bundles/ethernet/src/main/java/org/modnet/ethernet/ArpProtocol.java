@@ -147,15 +147,19 @@ public final class ArpProtocol implements NeighbourTable, PacketHandler, PernetO
 
     @Override
     public void exit(NetNamespace ns) {
-        NeighNet net = nets.remove(ns);
+        NeighNet net = nets.get(ns);
         if (net == null) {
             return;
         }
         if (handingOver()) {
+            // IPv4 may send through this version until it lets go of it: the table retires before it
+            // leaves the live ones, so a packet sent meanwhile (the export takes a while) finds one of them
+            retiring.put(ns, net);
+            nets.remove(ns);
             leaving.add(net.export()); // the sysctls stay registered for the next version
-            retiring.put(ns, net); // IPv4 may send through this version until it lets go of it
             return;
         }
+        nets.remove(ns);
         net.clear();
         ns.sysctl().unregister("net.ipv4.neigh");
         net.conf.names().forEach(ns.sysctl()::unregister); // ARP's keys only: IPv4's stay in net.ipv4.conf

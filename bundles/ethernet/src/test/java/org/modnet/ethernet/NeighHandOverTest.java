@@ -134,6 +134,40 @@ class NeighHandOverTest {
     }
 
     @Test
+    void aPacketIpv4SendsWhileTheCoreTakesTheNamespaceFromTheLeavingVersionGoesOut() throws Exception {
+        ArpProtocol[] v1 = new ArpProtocol[1];
+        boolean[] sending = { false };
+        int[] sent = { 0 };
+        // IPv4 sends at every moment of the swap: here each time the leaving version asks whether it is updated
+        v1[0] = new ArpProtocol(stack.core(), stack.tables(), () -> {
+            if (sending[0]) {
+                SkBuff skb = stack.core().pool().alloc(40);
+                skb.put(40);
+                skb.protocol(Eth.ETH_P_IP);
+                assertTrue(v1[0].outputStatus(skb, a, B) != org.modnet.api.sched.Qdisc.NET_XMIT_DROP, "sent through the leaving table");
+                sent[0]++;
+            }
+            return updating;
+        }, ArpProtocol.STATE_VERSION);
+        stack.addPernet(v1[0], 5);
+        stack.addHandler(Eth.ETH_P_ARP, v1[0]);
+        v1[0].setUnreachable(SkBuff::free);
+        sendIp(v1[0]);
+        assertEquals(NudState.REACHABLE, v1[0].lookup(a, B).state());
+        sending[0] = true;
+        updating = true;
+        stack.removeHandler(Eth.ETH_P_ARP, v1[0]);
+        stack.removePernet(v1[0]); // exit for a and b, as DS's unregistration of the old version makes the core do
+        sending[0] = false;
+        v1[0].deactivate();
+        updating = false;
+        stack.run();
+        assertTrue(sent[0] > 0);
+        assertEquals(0L, a.stats().get(DeviceStats.Field.TX_DROPPED), "none found neither a live nor a retiring table");
+        assertEquals(1 + sent[0], deliveredAtB, "each reached B");
+    }
+
+    @Test
     void theEntrysTimerRunsOnInTheNewVersion() throws Exception {
         ArpProtocol v2 = resolvedThenUpdated();
         advance(60_000); // past any reachable_time (15 to 45 s): the carried timer moves it to STALE

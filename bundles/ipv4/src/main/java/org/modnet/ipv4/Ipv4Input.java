@@ -176,6 +176,39 @@ final class Ipv4Input {
         return heldDrops;
     }
 
+    /**
+     * This version leaves for an update: the packets held so far, in arrival order, for the next version
+     * to hold ahead of anything newer. A packet that would be held after this (one still on its way
+     * through this version as it leaves) is an InDiscards.
+     */
+    java.util.List<SkBuff> takeHeld() {
+        synchronized (held) {
+            java.util.List<SkBuff> out = new java.util.ArrayList<>(heldCount);
+            for (int i = 0; i < heldCount; i++) {
+                out.add(held[i]);
+                held[i] = null;
+            }
+            heldCount = 0;
+            heldTaken = true;
+            return out;
+        }
+    }
+
+    /** The packets {@link #takeHeld} took went to the next version: nothing is held here any more. */
+    private boolean heldTaken; // guarded by held
+
+    /**
+     * The previous version's held packet (data at its transport header, network header set), queued
+     * behind those before it. The protocol's new handler gets it when it registers.
+     */
+    void holdAdopted(SkBuff skb) {
+        int protocol = Ipv4Header.protocol(skb, skb.networkHeader());
+        if (!heldFor[protocol]) {
+            holdFor(protocol); // it was held for a protocol the deposit did not name: its next version may still come
+        }
+        hold(skb, protocol);
+    }
+
     /** A packet (data at its transport header) for a protocol whose new version has not registered yet. */
     private void hold(SkBuff skb, int protocol) {
         synchronized (held) {
@@ -185,7 +218,7 @@ final class Ipv4Input {
                 now.receive(skb);
                 return;
             }
-            if (heldCount == HELD_MAX) {
+            if (heldCount == HELD_MAX || heldTaken) {
                 heldDrops++;
                 drop(skb, InDiscards);
                 return;

@@ -402,6 +402,10 @@ final class Ipv4Net implements Ipv4Input.Routing {
             return; // the component took the reassembly queues (ReasmFails) and the state already
         }
         defrag.clear();
+        for (SkBuff skb : input.takeHeld()) { // held for a protocol whose next version no longer comes here
+            mib.inc(Ipv4Mib.Counter.InDiscards);
+            skb.free();
+        }
         for (String name : sysctlNames) {
             ns.sysctl().unregister(name);
         }

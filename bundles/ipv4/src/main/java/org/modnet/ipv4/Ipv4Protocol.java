@@ -36,11 +36,14 @@ import java.util.function.BooleanSupplier;
  * state ({@code ipv4_mib_ops}), the transport protocols registered by number
  * ({@code inet_add_protocol}), and the {@code Ip} MIB for {@code nstat}. Stopping this bundle takes
  * IPv4 away: frames of 0x0800 are then dropped and counted by the core, as Linux without IPv4 would.
+ * <p>
+ * The packet handler and the per-namespace operations are registered by this component itself, apart
+ * from its DS services, and leave in its own deactivation: on an update, DS takes the users of
+ * {@code Ipv4} (UDP and TCP, each handing its sockets over) down first, and this version forwards
+ * meanwhile; the core holds 0x0800 only from this version's own deposit on.
  */
-@Component(service = { PacketHandler.class, PernetOperations.class, SnmpMib.class, Ipv4Protocol.class, Ipv4.class,
-        org.modnet.api.net.PacketOffload.class, org.modnet.api.shell.ProcFile.class }, immediate = true, property = {
-        PacketHandler.ETHERTYPE + ":Integer=2048", PernetOperations.ORDER + ":Integer=10",
-        org.modnet.api.shell.ProcFile.PATH + "=/proc/net/stat/rt_cache" })
+@Component(service = { SnmpMib.class, Ipv4Protocol.class, Ipv4.class, org.modnet.api.shell.ProcFile.class }, immediate = true,
+        property = org.modnet.api.shell.ProcFile.PATH + "=/proc/net/stat/rt_cache")
 public final class Ipv4Protocol implements PacketHandler, PernetOperations, SnmpMib, Ipv4, org.modnet.api.net.PacketOffload,
         org.modnet.api.shell.ProcFile, HandsOver {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Ipv4Protocol.class);
@@ -66,6 +69,19 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
     static final String RULES = "fibRules:";
     /** The rules of the namespaces leaving with this version, by {@link #RULES} key. */
     private final Map<String, String> leavingRules = new java.util.concurrent.ConcurrentHashMap<>();
+    /** The namespaces whose share of the deposit was taken. */
+    private final java.util.Set<NetNamespace> exported = ConcurrentHashMap.newKeySet();
+    /** Packets the namespaces leaving with this version held for UDP and TCP (leaving before it), in order. */
+    private final List<SkBuff> leavingHeld = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** A staged update started this version beside its predecessor's stop: the deposit may be on its way. */
+    private final BooleanSupplier predecessorLeaving;
+    /** How long a version started beside its predecessor's stop waits for that predecessor's deposit. */
+    static final long DEPOSIT_WAIT_NANOS = 10_000_000_000L;
+    /** Where the component registers its packet path (null in tests, which wire the core by hand). */
+    private final BundleContext context;
+    /** {@code register_pernet_subsys} and {@code dev_add_pack}: the core's view of this version, registered by hand. */
+    private org.osgi.framework.ServiceRegistration<?> pernetReg;
+    private org.osgi.framework.ServiceRegistration<?> packetReg;
 
     /** IPv4 over a fixed neighbour table, without hand-over: how tests and benchmarks build a stack. */
     public Ipv4Protocol(NetCore core, NeighbourTable neighbours) {
@@ -80,7 +96,46 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
      */
     @Activate
     public Ipv4Protocol(@Reference NetCore core, @Reference StateHolder holder, BundleContext context) {
-        this(core, null, holder, () -> BundleUpdates.beingUpdated(context), BundleUpdates.stateVersion(context.getBundle(), STATE_VERSION));
+        this(core, null, holder, () -> BundleUpdates.beingUpdated(context), BundleUpdates.stateVersion(context.getBundle(), STATE_VERSION),
+                context);
+    }
+
+    /**
+     * DS, once the state is adopted: the per-namespace operations first (the core runs init for every
+     * namespace an adoption did not bring), then the packet handler, which gets the frames the core held
+     * during the swap first, in order.
+     */
+    @Activate
+    void activate() {
+        java.util.Hashtable<String, Object> pernet = new java.util.Hashtable<>();
+        pernet.put(PernetOperations.ORDER, 10);
+        pernetReg = context.registerService(PernetOperations.class, this, pernet);
+        java.util.Hashtable<String, Object> packet = new java.util.Hashtable<>();
+        packet.put(PacketHandler.ETHERTYPE, 2048);
+        packetReg = context.registerService(new String[] { PacketHandler.class.getName(),
+                org.modnet.api.net.PacketOffload.class.getName() }, this, packet);
+    }
+
+    /**
+     * The packet path leaves: the handler first (leaving for an update, the core holds 0x0800 from now
+     * on), then the per-namespace operations (the core runs exit for every namespace: its share of the
+     * deposit is taken there).
+     */
+    private void leavePath() {
+        unregister(packetReg);
+        packetReg = null;
+        unregister(pernetReg);
+        pernetReg = null;
+    }
+
+    private static void unregister(org.osgi.framework.ServiceRegistration<?> reg) {
+        if (reg != null) {
+            try {
+                reg.unregister();
+            } catch (IllegalStateException e) {
+                // already gone with the bundle
+            }
+        }
     }
 
     /**
@@ -88,7 +143,14 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
      * Public for the tests of the layers above, which update IPv4 under their own state.
      */
     public Ipv4Protocol(NetCore core, NeighbourTable table, StateHolder holder, BooleanSupplier updating, int stateVersion) {
+        this(core, table, holder, updating, stateVersion, null);
+    }
+
+    private Ipv4Protocol(NetCore core, NeighbourTable table, StateHolder holder, BooleanSupplier updating, int stateVersion,
+            BundleContext context) {
         this.core = core;
+        this.context = context;
+        this.predecessorLeaving = context == null ? () -> false : () -> BundleUpdates.predecessorStopping(context);
         this.neighbours = new NeighbourSlot(core, this::discard);
         this.gso = new Ipv4Gso(core);
         this.holder = holder;
@@ -107,10 +169,30 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
             neighbours.bind(table);
         }
         if (holder != null) {
-            TableState st = holder.take(LAYER);
+            // started beside the old version's stop (a staged update): its deposit comes when its users have gone
+            TableState st = BundleUpdates.awaitDeposit(() -> holder.take(LAYER), predecessorLeaving, DEPOSIT_WAIT_NANOS, over -> { });
             if (st != null) {
                 adopt(st);
             }
+            adoptHeld(holder.takeHeld(LAYER));
+        }
+    }
+
+    /**
+     * What the previous version held for UDP and TCP while they were handed over before it left: held
+     * here first, in order, ahead of the frames the core held, until their next versions register.
+     */
+    private void adoptHeld(List<SkBuff> packets) {
+        for (SkBuff skb : packets) {
+            Ipv4Net net = skb.dev() == null ? null : nets.get(skb.dev().namespace());
+            if (net == null) { // its namespace went, or the state was refused: nobody holds it
+                if (skb.dev() != null) {
+                    skb.dev().stats().addShared(DeviceStats.Field.RX_DROPPED, 1);
+                }
+                skb.free();
+                continue;
+            }
+            net.input.holdAdopted(skb);
         }
     }
 
@@ -195,13 +277,16 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
 
     @Override
     public void exit(NetNamespace ns) {
-        Ipv4Net net = nets.remove(ns);
-        if (net == null) {
+        boolean handOver = handingOver();
+        // leaving for an update, the namespace's state stays for the frames still on their way through
+        // this version (the core took the handler away just before): they are forwarded, not dropped
+        Ipv4Net net = handOver ? nets.get(ns) : nets.remove(ns);
+        if (net == null || handOver && !exported.add(ns)) {
             return;
         }
-        boolean handOver = handingOver();
         if (handOver) {
             int reasm = net.defrag.dropForHandOver(); // in flight reassemblies are not carried: ReasmFails
+            leavingHeld.addAll(net.input.takeHeld()); // before the export: a refusal of the hold queue is in its MIB
             leaving.add(net.export(reasm));
             keepRules(net);
         }
@@ -211,11 +296,17 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
     /** Leaving for an update: every namespace's routes, sysctls and counters go to the core's holder. */
     @Deactivate
     public void deactivate() {
+        leavePath();
         if (!handingOver()) {
             return;
         }
         for (Ipv4Net net : nets.values()) { // namespaces the core did not exit (none when it removed this service first)
-            leaving.add(net.export(net.defrag.dropForHandOver()));
+            if (!exported.add(net.ns)) {
+                continue;
+            }
+            int reasm = net.defrag.dropForHandOver();
+            leavingHeld.addAll(net.input.takeHeld());
+            leaving.add(net.export(reasm));
             keepRules(net);
         }
         protocols.forEach((n, p) -> {
@@ -229,6 +320,7 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
             extra.put(HOLD_PROTOCOLS, hold);
         }
         TableState st = new TableState(LAYER, stateVersion, leaving, extra);
+        holder.depositHeld(LAYER, leavingHeld); // before the tables: a new version that has the tables finds these too
         holder.deposit(st);
         LOG.info("ipv4: {} routes in {} namespaces handed over (state version {})",
                 st.namespaces().stream().mapToInt(n -> n.routes().size()).sum(), st.namespaces().size(), st.version());

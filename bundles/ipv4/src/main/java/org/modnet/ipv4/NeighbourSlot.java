@@ -42,11 +42,35 @@ final class NeighbourSlot implements NeighbourTable {
     private long heldTotal; // guarded by held
     private long heldDrops; // guarded by held
     private int holdGeneration; // guarded by held
+    /** Calls into a table in progress, per CPU (a cache line each, the last for threads outside softirq). */
+    private final java.util.concurrent.atomic.AtomicIntegerArray inTable;
 
     /** @param discard counts a packet that cannot be sent (OutDiscards in its namespace) and frees it */
     NeighbourSlot(NetCore core, Consumer<SkBuff> discard) {
         this.core = core;
         this.discard = discard;
+        this.inTable = new java.util.concurrent.atomic.AtomicIntegerArray((core.cpus() + 1) * 16);
+    }
+
+    private int enter() {
+        int cpu = core.currentCpu();
+        int slot = (cpu >= 0 && cpu < core.cpus() ? cpu : core.cpus()) * 16;
+        inTable.incrementAndGet(slot);
+        return slot;
+    }
+
+    /**
+     * {@code synchronize_net}: the table is no longer read; waits until the calls that read it before have
+     * returned, so the table's version may retire (its deactivation follows this unbind) without a
+     * packet still on its way into it.
+     */
+    private void synchronizeNet() {
+        long deadline = System.nanoTime() + 1_000_000_000L;
+        for (int i = 0; i < inTable.length(); i += 16) {
+            while (inTable.get(i) != 0 && System.nanoTime() < deadline) {
+                Thread.onSpinWait();
+            }
+        }
     }
 
     /** The table arrived (ARP started, or its next version): held packets go to it first, then the path is its. */
@@ -82,6 +106,7 @@ final class NeighbourSlot implements NeighbourTable {
             core.timer(0, () -> expire(generation)).mod(HOLD_TIMEOUT_MS);
         }
         table = null;
+        synchronizeNet();
     }
 
     /** Nobody came: the held packets are discarded. */
@@ -111,9 +136,14 @@ final class NeighbourSlot implements NeighbourTable {
 
     @Override
     public int outputStatus(SkBuff skb, NetDevice dev, int nextHop) {
-        NeighbourTable t = table;
-        if (t != null) {
-            return t.outputStatus(skb, dev, nextHop); // the usual path: the table's answer (a full qdisc's drop)
+        int slot = enter(); // before the read: an unbind waits for this call
+        try {
+            NeighbourTable t = table;
+            if (t != null) {
+                return t.outputStatus(skb, dev, nextHop); // the usual path: the table's answer (a full qdisc's drop)
+            }
+        } finally {
+            inTable.decrementAndGet(slot);
         }
         output(skb, dev, nextHop);
         return 0;
@@ -121,10 +151,15 @@ final class NeighbourSlot implements NeighbourTable {
 
     @Override
     public void output(SkBuff skb, NetDevice dev, int nextHop) {
-        NeighbourTable t = table;
-        if (t != null) {
-            t.output(skb, dev, nextHop);
-            return;
+        int slot = enter();
+        try {
+            NeighbourTable t = table;
+            if (t != null) {
+                t.output(skb, dev, nextHop);
+                return;
+            }
+        } finally {
+            inTable.decrementAndGet(slot);
         }
         if (!holding) {
             skb.dev(dev);
@@ -132,7 +167,7 @@ final class NeighbourSlot implements NeighbourTable {
             return;
         }
         synchronized (held) {
-            t = table;
+            NeighbourTable t = table;
             if (t != null) { // the new version came while this packet waited for the lock
                 t.output(skb, dev, nextHop);
                 return;

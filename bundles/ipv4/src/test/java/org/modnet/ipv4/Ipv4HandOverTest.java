@@ -276,6 +276,29 @@ class Ipv4HandOverTest {
     }
 
     @Test
+    void packetsTheLeavingIpv4HeldForATransportReachItsNextVersionAheadOfTheFramesTheCoreHeld() throws Exception {
+        Ipv4Protocol v1 = forwardingRouter();
+        Transport udp1 = new Transport();
+        v1.addProtocol(udp1, Map.of(org.modnet.api.inet.InetProtocol.PROTOCOL, 17));
+        udp1.leaving = true; // UDP leaves first (DS takes the users of Ipv4 down), IPv4 still handles 0x0800
+        v1.removeProtocol(udp1, Map.of(org.modnet.api.inet.InetProtocol.PROTOCOL, 17));
+        receive("10.0.1.1", 2);
+        receive("10.0.1.1", 3);
+        stack.run();
+        stopForUpdate(v1); // then IPv4's own deposit: from here the core holds the frames
+        receive("10.0.1.1", 4);
+        Ipv4Protocol v2 = start(Ipv4Protocol.STATE_VERSION);
+        stack.run();
+        receive("10.0.1.1", 5);
+        stack.run();
+        Transport udp2 = new Transport();
+        v2.addProtocol(udp2, Map.of(org.modnet.api.inet.InetProtocol.PROTOCOL, 17));
+        assertEquals(List.of(2, 3, 4, 5), udp2.got, "the old IPv4's held packets first, then the core's, then the new IPv4's");
+        assertEquals(0L, v2.counters(ns).get("IpInDiscards"));
+        assertEquals(2L, stack.tables().counters().get("HandOverHeldPassed"));
+    }
+
+    @Test
     void anEarlierUpdatesTimeoutDoesNotReleaseALaterUpdatesFrames() throws Exception {
         stopForUpdate(forwardingRouter());
         Ipv4Protocol v2 = start(Ipv4Protocol.STATE_VERSION);

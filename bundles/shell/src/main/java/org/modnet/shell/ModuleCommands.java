@@ -754,8 +754,9 @@ public final class ModuleCommands {
     /**
      * Stops the old version (transiently: its components hand over, as on {@code Bundle.update}) and
      * starts the new one beside that stop instead of after it: once the old version's protocol services
-     * (those with {@code modnet.ipproto}) are gone and no other bundle uses them any more (IPv4 holds
-     * their segments, the socket layer has parked their descriptors), the new bundle starts on this
+     * (those with {@code modnet.ipproto}, or IPv4's {@code Ipv4}) are gone and no other bundle uses them
+     * any more (IPv4 holds their segments, the socket layer has parked their descriptors; for IPv4, UDP
+     * and TCP have handed their sockets over while the old IPv4 still forwards), the new bundle starts on this
      * thread while the old one freezes on another; the new component waits for the deposit. Felix
      * finishing the old bundle's stop and SCR starting the new one leave the frozen window. A module
      * without such a service is stopped, then started, as before.
@@ -770,7 +771,8 @@ public final class ModuleCommands {
             }
         };
         try {
-            context.addServiceListener(watch, "(" + org.modnet.api.inet.InetProtocol.PROTOCOL + "=*)");
+            context.addServiceListener(watch, "(|(" + org.modnet.api.inet.InetProtocol.PROTOCOL + "=*)(" + org.osgi.framework.Constants.OBJECTCLASS
+                    + "=" + org.modnet.api.inet.Ipv4.class.getName() + "))");
         } catch (InvalidSyntaxException e) {
             throw new IllegalStateException(e); // a constant filter
         }

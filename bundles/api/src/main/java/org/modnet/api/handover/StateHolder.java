@@ -1,6 +1,9 @@
 package org.modnet.api.handover;
 
+import java.util.List;
 import java.util.Map;
+
+import org.modnet.api.skb.SkBuff;
 
 /**
  * The holder of a layer's tables across its update, kept by the core, which outlives both versions:
@@ -31,6 +34,24 @@ public interface StateHolder {
 
     /** The new version cannot read the deposit: it starts empty; the refusal is logged and counted. */
     void refuse(TableState state, String why);
+
+    /**
+     * Packets a leaving version held for the layers above it that were being handed over with it (IPv4's
+     * segments for UDP and TCP, which leave before IPv4 does when IPv4 is updated), in arrival order, each
+     * with its data at its transport header and its network header set. Its next version takes them with
+     * its tables ({@link #takeHeld}) and holds them first, ahead of the frames the core held meanwhile, so
+     * none is lost and none overtaken. A holder that does not keep them frees them. Replaces packets of
+     * the same layer that nobody took (they are freed and counted).
+     * @since 1.7
+     */
+    default void depositHeld(String layer, List<SkBuff> packets) {
+        packets.forEach(SkBuff::free);
+    }
+
+    /** The packets {@link #depositHeld} keeps for {@code layer}, removed from the holder; empty if none. @since 1.7 */
+    default List<SkBuff> takeHeld(String layer) {
+        return List.of();
+    }
 
     /**
      * The holder's counters: {@code HandOverDeposits}, {@code HandOverAdopted}, {@code HandOverRefused},
