@@ -7,8 +7,9 @@
  * C function in the program's symbol table (RTE_BPF_XTYPE_FUNC), an open-addressed table of 1024
  * 16-byte keys probed by two 64-bit compares, as modnet's hash map probes them.
  *
- * Prints one line per program: name, median ns per run of the JIT'd function over 15 samples, and
- * the same for rte_bpf_exec (DPDK's interpreter).
+ * Prints one line per program: name, median ns per run of the JIT'd function over 15 samples of about
+ * a second each (argv[1]: seconds per sample), as JMH's iterations on modnet's side, and the same for
+ * rte_bpf_exec (DPDK's interpreter; samples of a fifth of that).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -171,13 +172,29 @@ static int cmp(const void *a, const void *b)
 
 #define SAMPLES 15
 static volatile uint64_t sink;
+/* how long one sample runs, as long as one of JMH's measurement iterations (-r 1: 1 s) */
+static double sample_ns = 1e9;
+
+/* how many runs of f take about sample_ns */
+static long calibrate(uint64_t (*f)(void *), void *ctx)
+{
+    long runs = 1000;
+    for (;;) {
+        double t0 = now_ns();
+        for (long r = 0; r < runs; r++)
+            sink += f(ctx);
+        double t = now_ns() - t0;
+        if (t > 5e7)
+            return (long)(runs * (sample_ns / t)) + 1;
+        runs *= 2;
+    }
+}
 
 /* median over SAMPLES of the ns per run of `runs` runs */
-static double time_jit(uint64_t (*f)(void *), void *ctx, long runs)
+static double time_jit(uint64_t (*f)(void *), void *ctx)
 {
     double s[SAMPLES];
-    for (long w = 0; w < runs; w++)
-        sink += f(ctx);
+    long runs = calibrate(f, ctx);
     for (int k = 0; k < SAMPLES; k++) {
         uint64_t acc = 0;
         double t0 = now_ns();
@@ -192,6 +209,8 @@ static double time_jit(uint64_t (*f)(void *), void *ctx, long runs)
 
 static double time_vm(const struct rte_bpf *bpf, void *ctx, long runs)
 {
+    if (runs < 1)
+        runs = 1;
     double s[SAMPLES];
     for (int k = 0; k < SAMPLES; k++) {
         uint64_t acc = 0;
@@ -206,7 +225,7 @@ static double time_vm(const struct rte_bpf *bpf, void *ctx, long runs)
 }
 
 static int bench(const char *name, const struct ebpf_insn *ins, uint32_t n, void *frame, size_t len,
-        uint64_t expect, long runs)
+        uint64_t expect)
 {
     struct rte_bpf_xsym xsym[1];
     memset(xsym, 0, sizeof(xsym));
@@ -236,8 +255,8 @@ static int bench(const char *name, const struct ebpf_insn *ins, uint32_t n, void
                 (unsigned long)got, (unsigned long)vm, (unsigned long)expect);
         return 1;
     }
-    double j = time_jit(jit.func, frame, runs);
-    double v = time_vm(bpf, frame, runs / 4);
+    double j = time_jit(jit.func, frame);
+    double v = time_vm(bpf, frame, (long)(sample_ns / 5 / (j * 10)));
     printf("%-6s jit %8.2f ns  interpreter %8.2f ns  (%u insns, %zu bytes of x86-64)\n", name, j, v, n, jit.sz);
     rte_bpf_destroy(bpf);
     return 0;
@@ -245,7 +264,8 @@ static int bench(const char *name, const struct ebpf_insn *ins, uint32_t n, void
 
 int main(int argc, char **argv)
 {
-    long runs = argc > 1 ? atol(argv[1]) : 2000000;
+    if (argc > 1)
+        sample_ns = atof(argv[1]) * 1e9;
     /* the frame XdpProgramBenchmark runs: Ethernet, IPv4 10.0.0.1 -> 10.0.0.2, UDP 12345 -> 53 */
     static uint8_t frame[FRAME] __attribute__((aligned(64)));
     frame[12] = 0x08;
@@ -279,8 +299,8 @@ int main(int argc, char **argv)
         sum = (sum & 0xffff) + (sum >> 16);
     uint32_t csum_n = build_csum();
     int rc = 0;
-    rc |= bench("parse", parse_prog, LEN(parse_prog), frame, FRAME, 1, runs);
-    rc |= bench("csum", csum_prog, csum_n, big, CSUM_LEN, sum & 3, runs / 8);
-    rc |= bench("flow", flow_prog, LEN(flow_prog), frame, FRAME, 1, runs);
+    rc |= bench("parse", parse_prog, LEN(parse_prog), frame, FRAME, 1);
+    rc |= bench("csum", csum_prog, csum_n, big, CSUM_LEN, sum & 3);
+    rc |= bench("flow", flow_prog, LEN(flow_prog), frame, FRAME, 1);
     return rc;
 }
