@@ -63,6 +63,10 @@ final class Jit {
     private static final MethodTypeDesc MT_STORE_IN = MethodTypeDesc.of(CD_void, CD_SEGMENT, CD_int, CD_long, CD_long);
     private static final MethodTypeDesc MT_STORE_IN_RESULT = MethodTypeDesc.of(CD_long, CD_SEGMENT, CD_int, CD_long, CD_long);
     private static final MethodTypeDesc MT_STORE = MethodTypeDesc.of(CD_void, CD_long, CD_long);
+    private static final ClassDesc CD_PLAIN = ClassDesc.of(PlainMemory.class.getName());
+    private static final MethodTypeDesc MT_PLAIN_LOAD = MethodTypeDesc.of(CD_long, CD_Object, CD_long);
+    private static final MethodTypeDesc MT_PLAIN_STORE = MethodTypeDesc.of(CD_void, CD_Object, CD_long, CD_long);
+    private static final MethodTypeDesc MT_PLAIN_ATOMIC = MethodTypeDesc.of(CD_long, CD_Object, CD_long, CD_long, CD_long);
 
     /** What the hidden class implements: the entry with r1, r2 and the frame pointer. */
     public interface Code {
@@ -200,6 +204,17 @@ final class Jit {
         private static final int STACK_BYTES = BUDGET + 2;
         private static final int CTX_SEGMENT = STACK_BYTES + 1;
         private static final int PACKET_SEGMENT = CTX_SEGMENT + 1;
+        /** For plain accesses ({@link PlainMemory}): the context's and the packet's base objects and displacements. */
+        private static final int CTX_BASE = PACKET_SEGMENT + 1;
+        private static final int PACKET_BASE = CTX_BASE + 1;
+        private static final int CTX_DISP = PACKET_BASE + 1;
+        private static final int PACKET_DISP = CTX_DISP + 2;
+        /**
+         * Whether accesses the verifier proved compile to plain loads and stores: the program was
+         * verified, the JVM offers {@link PlainMemory}, and {@code -Dmodnet.ebpf.jit.checked=true} (which
+         * benchmarks set to measure what the checks cost) is not given.
+         */
+        private final boolean plain;
 
         Emitter(Program p, Helpers helpers, List<BpfMapBase> maps, int[] bases, boolean[] targets, ClassDesc self, CodeBuilder code,
                 int from, int to) {
@@ -212,6 +227,7 @@ final class Jit {
             this.code = code;
             this.from = from;
             this.to = to;
+            this.plain = bases != null && PlainMemory.AVAILABLE && !Boolean.getBoolean("modnet.ebpf.jit.checked");
             this.labels = new Label[to - from];
             for (int i = 0; i < labels.length; i++) {
                 labels[i] = code.newLabel();
@@ -262,6 +278,10 @@ final class Jit {
                 code.invokevirtual(CD_MEMORY, "region", MethodTypeDesc.of(CD_SEGMENT, CD_int));
                 code.astore(slot);
             }
+            if (plain) {
+                plainRegion(CTX_SEGMENT, LoadedProgram.CTX_REGION, CTX_BASE, CTX_DISP, Verifier.BASE_CTX);
+                plainRegion(PACKET_SEGMENT, LoadedProgram.PACKET_REGION, PACKET_BASE, PACKET_DISP, Verifier.BASE_PACKET);
+            }
             for (int i = from; i < to; i++) {
                 code.labelBinding(labels[i - from]);
                 if (p.isSecondHalf(i)) {
@@ -269,6 +289,77 @@ final class Jit {
                 }
                 insn(i);
             }
+        }
+
+        /**
+         * The base object and displacement of a region for plain accesses, into their locals, when this
+         * subprogram has a proven access there; a fault when the run set no such region (no proven
+         * access can then be right).
+         */
+        private void plainRegion(int segment, int region, int baseSlot, int dispSlot, int kind) {
+            boolean used = false;
+            for (int i = from; i < to && !used; i++) {
+                used = bases[i] == kind;
+            }
+            if (!used) {
+                code.aconst_null();
+                code.astore(baseSlot);
+                code.lconst_0();
+                code.lstore(dispSlot);
+                return;
+            }
+            code.aload(segment);
+            code.invokestatic(CD_JIT, "plainBase", MethodTypeDesc.of(CD_Object, CD_SEGMENT));
+            code.astore(baseSlot);
+            code.aload(segment);
+            code.ldc(region);
+            code.invokestatic(CD_JIT, "plainDisplacement", MethodTypeDesc.of(CD_long, CD_SEGMENT, CD_int));
+            code.lstore(dispSlot);
+        }
+
+        /**
+         * Where access {@code i} through {@code base} (plus {@code off}) was proven in bounds and can be
+         * a plain access: pushes the base object and the offset from it, and says true. The stack
+         * through the frame pointer, the context and the packet, and the values of a map shared by all
+         * CPUs whose values are native (their address a constant of the code).
+         */
+        private boolean plainAddress(int i, int base, int off, boolean write, boolean atomic) {
+            if (!plain) {
+                return false;
+            }
+            if (base == 10) {
+                code.aload(STACK_BYTES);
+                load(10);
+                code.ldc(PlainMemory.BYTE_ARRAY_BASE - Memory.base(Memory.STACK) + off);
+                code.ladd();
+                return true;
+            }
+            int to = bases[i];
+            if (to == Verifier.BASE_CTX && !write && !atomic || to == Verifier.BASE_PACKET && !atomic) {
+                code.aload(to == Verifier.BASE_CTX ? CTX_BASE : PACKET_BASE);
+                load(base);
+                code.lload(to == Verifier.BASE_CTX ? CTX_DISP : PACKET_DISP);
+                code.ladd();
+                if (off != 0) {
+                    code.ldc((long) off);
+                    code.ladd();
+                }
+                return true;
+            }
+            if (to >= Verifier.BASE_MAP && to - Verifier.BASE_MAP < maps.size()) {
+                int map = to - Verifier.BASE_MAP;
+                BpfMapBase m = maps.get(map);
+                if (m.cpus() != 1 || write && (m.flags() & BpfMap.BPF_F_RDONLY_PROG) != 0 || !m.values[0].isNative()) {
+                    return false;
+                }
+                // the values' segment is held by the class data (the map): its address stays valid while this code runs
+                code.aconst_null();
+                load(base);
+                code.ldc(PlainMemory.displacement(m.values[0], LoadedProgram.FIRST_MAP_REGION + map) + off);
+                code.ladd();
+                return true;
+            }
+            return false;
         }
 
         private void insn(int i) {
@@ -291,7 +382,9 @@ final class Jit {
                 }
                 case Bpf.LDX -> {
                     int size = Bpf.bytes(o);
-                    if (s == 10) {
+                    if (plainAddress(i, s, off, false, false)) {
+                        code.invokestatic(CD_PLAIN, "load" + size * 8, MT_PLAIN_LOAD);
+                    } else if (s == 10) {
                         stackAddress(off);
                         code.invokestatic(CD_MEMORY, "stackLoad" + size * 8, MethodTypeDesc.of(CD_long, CD_BYTES, CD_long));
                     } else if (direct(i, s, off, false)) {
@@ -368,7 +461,10 @@ final class Jit {
 
         /** A store of {@code size} bytes through {@code base}: the frame pointer's, a proven region's, or the general way; {@code value} pushes the value. */
         private void storeInsn(int i, int base, int off, int size, Runnable value) {
-            if (base == 10) {
+            if (plainAddress(i, base, off, true, false)) {
+                value.run();
+                code.invokestatic(CD_PLAIN, "store" + size * 8, MT_PLAIN_STORE);
+            } else if (base == 10) {
                 stackAddress(off);
                 value.run();
                 code.invokestatic(CD_MEMORY, "stackStore" + size * 8, MethodTypeDesc.of(CD_void, CD_BYTES, CD_long, CD_long));
@@ -566,7 +662,13 @@ final class Jit {
             int size = Bpf.bytes(o);
             if ((imm & ~Bpf.FETCH) == Bpf.ADD) {
                 // the common case (counters) its own small method, which HotSpot inlines
-                if (direct(i, d, off, true)) {
+                if (d != 10 && plainAddress(i, d, off, true, true)) {
+                    load(d);
+                    code.ldc((long) off);
+                    code.ladd();
+                    load(s);
+                    code.invokestatic(CD_PLAIN, size == 4 ? "atomicAdd32" : "atomicAdd64", MT_PLAIN_ATOMIC);
+                } else if (direct(i, d, off, true)) {
                     load(s);
                     code.invokestatic(CD_MEMORY, size == 4 ? "atomicAddIn32" : "atomicAddIn64", MT_STORE_IN_RESULT);
                 } else {
@@ -842,6 +944,19 @@ final class Jit {
             throw new BpfFault("call to unknown helper " + id);
         }
         return helper.call(r1, r2, r3, r4, r5, mem);
+    }
+
+    /** The base object of a region's plain accesses; a fault when the run set no such region. */
+    public static Object plainBase(java.lang.foreign.MemorySegment seg) {
+        if (seg == null || !PlainMemory.serves(seg)) {
+            throw new BpfFault("a proven access reaches a region this run did not set");
+        }
+        return PlainMemory.base(seg);
+    }
+
+    /** The displacement of a region's plain accesses ({@link PlainMemory#displacement}). */
+    public static long plainDisplacement(java.lang.foreign.MemorySegment seg, int id) {
+        return PlainMemory.displacement(seg, id);
     }
 
     public static boolean tailCalled(Memory m) {
