@@ -59,6 +59,7 @@ final class Jit {
     private static final MethodTypeDesc MT_LOAD = MethodTypeDesc.of(CD_long, CD_long);
     private static final ClassDesc CD_SEGMENT = ClassDesc.of(java.lang.foreign.MemorySegment.class.getName());
     private static final ClassDesc CD_BYTES = ConstantDescs.CD_byte.arrayType();
+    private static final ClassDesc CD_LONGS = ConstantDescs.CD_long.arrayType();
     private static final MethodTypeDesc MT_LOAD_IN = MethodTypeDesc.of(CD_long, CD_SEGMENT, CD_int, CD_long);
     private static final MethodTypeDesc MT_STORE_IN = MethodTypeDesc.of(CD_void, CD_SEGMENT, CD_int, CD_long, CD_long);
     private static final MethodTypeDesc MT_STORE_IN_RESULT = MethodTypeDesc.of(CD_long, CD_SEGMENT, CD_int, CD_long, CD_long);
@@ -94,6 +95,12 @@ final class Jit {
                             code.return_();
                         });
                         cb.withMethodBody("run", MT_RUN, ClassFile.ACC_PUBLIC, code -> {
+                            // the run's packet native and its context a long[] (XDP's and tc's): the variant whose
+                            // proven context and packet accesses are plain; else the one that checks them
+                            Label checkedRun = code.newLabel();
+                            code.aload(1);
+                            code.invokestatic(CD_JIT, "plainRun", MethodTypeDesc.of(CD_boolean, CD_MEMORY));
+                            code.ifeq(checkedRun);
                             code.aload(1);
                             code.aload(2);
                             code.lload(3);
@@ -104,12 +111,25 @@ final class Jit {
                             code.lload(7);
                             code.invokestatic(self, "sub0", MT_SUB);
                             code.lreturn();
+                            code.labelBinding(checkedRun);
+                            code.aload(1);
+                            code.aload(2);
+                            code.lload(3);
+                            code.lload(5);
+                            code.lconst_0();
+                            code.lconst_0();
+                            code.lconst_0();
+                            code.lload(7);
+                            code.invokestatic(self, "checked0", MT_SUB);
+                            code.lreturn();
                         });
                         for (int k = 0; k < starts.size(); k++) {
                             int from = starts.get(k);
                             int to = k + 1 < starts.size() ? starts.get(k + 1) : p.length();
                             cb.withMethodBody("sub" + from, MT_SUB, ClassFile.ACC_PUBLIC | ClassFile.ACC_STATIC,
-                                    code -> new Emitter(p, helpers, maps, bases, targets, self, code, from, to).emit());
+                                    code -> new Emitter(p, helpers, maps, bases, targets, self, code, from, to, true).emit());
+                            cb.withMethodBody("checked" + from, MT_SUB, ClassFile.ACC_PUBLIC | ClassFile.ACC_STATIC,
+                                    code -> new Emitter(p, helpers, maps, bases, targets, self, code, from, to, false).emit());
                         }
                     });
         } catch (IllegalArgumentException | IllegalStateException e) {
@@ -204,10 +224,9 @@ final class Jit {
         private static final int STACK_BYTES = BUDGET + 2;
         private static final int CTX_SEGMENT = STACK_BYTES + 1;
         private static final int PACKET_SEGMENT = CTX_SEGMENT + 1;
-        /** For plain accesses ({@link PlainMemory}): the context's and the packet's base objects and displacements. */
+        /** For plain accesses ({@link PlainMemory}): the context's array, its displacement and the native packet's. */
         private static final int CTX_BASE = PACKET_SEGMENT + 1;
-        private static final int PACKET_BASE = CTX_BASE + 1;
-        private static final int CTX_DISP = PACKET_BASE + 1;
+        private static final int CTX_DISP = CTX_BASE + 1;
         private static final int PACKET_DISP = CTX_DISP + 2;
         /**
          * Whether accesses the verifier proved compile to plain loads and stores: the program was
@@ -215,9 +234,19 @@ final class Jit {
          * benchmarks set to measure what the checks cost) is not given.
          */
         private final boolean plain;
+        /**
+         * Whether this is the variant for runs whose packet is native memory and whose context is a
+         * {@code long[]} ({@link Jit#plainRun}), where proven context and packet accesses are plain too
+         * (the packet's base a constant null: raw memory to C2); the other variant checks them.
+         */
+        private final boolean plainRegions;
+        /** The name of this variant's methods, before the subprogram's start. */
+        private final String prefix;
 
         Emitter(Program p, Helpers helpers, List<BpfMapBase> maps, int[] bases, boolean[] targets, ClassDesc self, CodeBuilder code,
-                int from, int to) {
+                int from, int to, boolean plainRegions) {
+            this.plainRegions = plainRegions;
+            this.prefix = plainRegions ? "sub" : "checked";
             this.p = p;
             this.helpers = helpers;
             this.maps = maps;
@@ -278,9 +307,16 @@ final class Jit {
                 code.invokevirtual(CD_MEMORY, "region", MethodTypeDesc.of(CD_SEGMENT, CD_int));
                 code.astore(slot);
             }
-            if (plain) {
-                plainRegion(CTX_SEGMENT, LoadedProgram.CTX_REGION, CTX_BASE, CTX_DISP, Verifier.BASE_CTX);
-                plainRegion(PACKET_SEGMENT, LoadedProgram.PACKET_REGION, PACKET_BASE, PACKET_DISP, Verifier.BASE_PACKET);
+            if (plain && plainRegions) {
+                code.aload(CTX_SEGMENT);
+                code.invokestatic(CD_JIT, "plainContext", MethodTypeDesc.of(CD_LONGS, CD_SEGMENT));
+                code.astore(CTX_BASE);
+                for (int region : new int[] { LoadedProgram.CTX_REGION, LoadedProgram.PACKET_REGION }) {
+                    code.aload(region == LoadedProgram.CTX_REGION ? CTX_SEGMENT : PACKET_SEGMENT);
+                    code.ldc(region);
+                    code.invokestatic(CD_JIT, "plainDisplacement", MethodTypeDesc.of(CD_long, CD_SEGMENT, CD_int));
+                    code.lstore(region == LoadedProgram.CTX_REGION ? CTX_DISP : PACKET_DISP);
+                }
             }
             for (int i = from; i < to; i++) {
                 code.labelBinding(labels[i - from]);
@@ -289,32 +325,6 @@ final class Jit {
                 }
                 insn(i);
             }
-        }
-
-        /**
-         * The base object and displacement of a region for plain accesses, into their locals, when this
-         * subprogram has a proven access there; a fault when the run set no such region (no proven
-         * access can then be right).
-         */
-        private void plainRegion(int segment, int region, int baseSlot, int dispSlot, int kind) {
-            boolean used = false;
-            for (int i = from; i < to && !used; i++) {
-                used = bases[i] == kind;
-            }
-            if (!used) {
-                code.aconst_null();
-                code.astore(baseSlot);
-                code.lconst_0();
-                code.lstore(dispSlot);
-                return;
-            }
-            code.aload(segment);
-            code.invokestatic(CD_JIT, "plainBase", MethodTypeDesc.of(CD_Object, CD_SEGMENT));
-            code.astore(baseSlot);
-            code.aload(segment);
-            code.ldc(region);
-            code.invokestatic(CD_JIT, "plainDisplacement", MethodTypeDesc.of(CD_long, CD_SEGMENT, CD_int));
-            code.lstore(dispSlot);
         }
 
         /**
@@ -335,8 +345,12 @@ final class Jit {
                 return true;
             }
             int to = bases[i];
-            if (to == Verifier.BASE_CTX && !write && !atomic || to == Verifier.BASE_PACKET && !atomic) {
-                code.aload(to == Verifier.BASE_CTX ? CTX_BASE : PACKET_BASE);
+            if (plainRegions && (to == Verifier.BASE_CTX && !write && !atomic || to == Verifier.BASE_PACKET && !atomic)) {
+                if (to == Verifier.BASE_CTX) {
+                    code.aload(CTX_BASE);
+                } else {
+                    code.aconst_null();
+                }
                 load(base);
                 code.lload(to == Verifier.BASE_CTX ? CTX_DISP : PACKET_DISP);
                 code.ladd();
@@ -854,7 +868,7 @@ final class Jit {
                 }
                 load(10);
                 code.invokestatic(CD_JIT, "frame", MethodTypeDesc.of(CD_long, CD_long));
-                code.invokestatic(self, "sub" + target, MT_SUB);
+                code.invokestatic(self, prefix + target, MT_SUB);
                 store(0);
                 tailCheck(); // a tail call in the subprogram ends the whole program
                 return;
@@ -946,12 +960,14 @@ final class Jit {
         return helper.call(r1, r2, r3, r4, r5, mem);
     }
 
-    /** The base object of a region's plain accesses; a fault when the run set no such region. */
-    public static Object plainBase(java.lang.foreign.MemorySegment seg) {
-        if (seg == null || !PlainMemory.serves(seg)) {
-            throw new BpfFault("a proven access reaches a region this run did not set");
-        }
-        return PlainMemory.base(seg);
+    /** Whether a run's packet is native memory and its context a {@code long[]}: the variant with plain accesses to both runs it. */
+    public static boolean plainRun(Memory m) {
+        return m.plainRegions();
+    }
+
+    /** The context's array, for the variant {@link #plainRun} chose. */
+    public static long[] plainContext(java.lang.foreign.MemorySegment seg) {
+        return (long[]) seg.heapBase().orElseThrow();
     }
 
     /** The displacement of a region's plain accesses ({@link PlainMemory#displacement}). */

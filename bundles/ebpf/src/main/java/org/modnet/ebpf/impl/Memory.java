@@ -58,6 +58,12 @@ public final class Memory implements BpfMemory {
     }
 
     private Object attachment;
+    /** The packet region native memory and the context's a {@code long[]}: what the JIT's plain variant needs ({@link Jit#plainRun}). */
+    private boolean plainRegions;
+
+    boolean plainRegions() {
+        return plainRegions;
+    }
 
     /** A tail call ran another program: its r0 is this run's result ({@code bpf_tail_call} does not return). */
     boolean tailCalled;
@@ -108,6 +114,11 @@ public final class Memory implements BpfMemory {
         }
         regions[id] = seg;
         writable[id] = canWrite;
+        if (id == LoadedProgram.CTX_REGION || id == LoadedProgram.PACKET_REGION) {
+            MemorySegment ctx = regions[LoadedProgram.CTX_REGION];
+            MemorySegment packet = LoadedProgram.PACKET_REGION < regions.length ? regions[LoadedProgram.PACKET_REGION] : null;
+            plainRegions = packet != null && packet.isNative() && ctx != null && ctx.heapBase().orElse(null) instanceof long[];
+        }
         return (long) id << SHIFT;
     }
 

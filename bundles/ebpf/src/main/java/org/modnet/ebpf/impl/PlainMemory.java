@@ -15,7 +15,8 @@ import org.modnet.ebpf.api.BpfFault;
  * for these ({@code sun.misc.Unsafe}'s accessors, reached through method handles held in static finals,
  * which C2 inlines to one instruction). An address is a base object (a heap segment's array, or null
  * for native memory) and a displacement that the JIT computes once per subprogram for the packet and
- * the context, and once per program for a map's values.
+ * the context, and once per program for a map's values. The JIT's variant with plain context and packet
+ * accesses runs only where the packet is native and the context a {@code long[]} ({@link Jit#plainRun}).
  *
  * <p>Safe only where the verifier's proof holds and the region's segment stays as large as the run was
  * told: {@link XdpBuffer} and {@link SkbBuffer} refuse a frame whose {@code data_end} lies past its
@@ -93,14 +94,9 @@ final class PlainMemory {
     private PlainMemory() {
     }
 
-    /** The object a plain access to {@code seg} is relative to: its array, or null for native memory (and for no segment). */
-    static Object base(MemorySegment seg) {
-        return seg == null ? null : seg.heapBase().orElse(null);
-    }
-
     /**
-     * What to add to an address of region {@code id} to get the plain access's offset from
-     * {@link #base}; 0 for no segment (a proven access cannot reach a region the run did not set).
+     * What to add to an address of region {@code id} to get the plain access's offset from its base
+     * object (the segment's array, or null for native memory); 0 for no segment.
      */
     static long displacement(MemorySegment seg, int id) {
         if (seg == null) {
@@ -110,12 +106,6 @@ final class PlainMemory {
         long start = array == null ? seg.address()
                 : seg.address() + (array instanceof byte[] ? BYTE_ARRAY_BASE : array instanceof long[] ? LONG_ARRAY_BASE : -1L << 62);
         return start - ((long) id << Memory.SHIFT);
-    }
-
-    /** Whether {@link #displacement} can serve {@code seg}: native, or a byte[] or long[] heap segment. */
-    static boolean serves(MemorySegment seg) {
-        Object array = seg.heapBase().orElse(null);
-        return array == null || array instanceof byte[] || array instanceof long[];
     }
 
     static long load8(Object base, long off) {
