@@ -65,8 +65,7 @@ final class Jit {
     private static final MethodTypeDesc MT_STORE_IN_RESULT = MethodTypeDesc.of(CD_long, CD_SEGMENT, CD_int, CD_long, CD_long);
     private static final MethodTypeDesc MT_STORE = MethodTypeDesc.of(CD_void, CD_long, CD_long);
     private static final ClassDesc CD_PLAIN = ClassDesc.of(PlainMemory.class.getName());
-    private static final MethodTypeDesc MT_PLAIN_LOAD = MethodTypeDesc.of(CD_long, CD_Object, CD_long);
-    private static final MethodTypeDesc MT_PLAIN_STORE = MethodTypeDesc.of(CD_void, CD_Object, CD_long, CD_long);
+    private static final ClassDesc CD_UNSAFE = ClassDesc.of("sun.misc.Unsafe");
     private static final MethodTypeDesc MT_PLAIN_ATOMIC = MethodTypeDesc.of(CD_long, CD_Object, CD_long, CD_long, CD_long);
 
     /** What the hidden class implements: the entry with r1, r2 and the frame pointer. */
@@ -146,6 +145,7 @@ final class Jit {
             for (BpfMapBase m : maps) {
                 data.add(m.cpus() == 1 ? m.values[0] : null);
             }
+            data.add(PlainMemory.UNSAFE); // the plain accesses' accessor, last
             MethodHandles.Lookup lookup = MethodHandles.lookup().defineHiddenClassWithClassData(bytes,
                     java.util.Collections.unmodifiableList(data), true);
             Code code = (Code) lookup.findConstructor(lookup.lookupClass(), java.lang.invoke.MethodType.methodType(void.class))
@@ -338,6 +338,7 @@ final class Jit {
                 return false;
             }
             if (base == 10) {
+                unsafe(atomic);
                 code.aload(STACK_BYTES);
                 load(10);
                 code.ldc(PlainMemory.BYTE_ARRAY_BASE - Memory.base(Memory.STACK) + off);
@@ -346,6 +347,7 @@ final class Jit {
             }
             int to = bases[i];
             if (plainRegions && (to == Verifier.BASE_CTX && !write && !atomic || to == Verifier.BASE_PACKET && !atomic)) {
+                unsafe(atomic);
                 if (to == Verifier.BASE_CTX) {
                     code.aload(CTX_BASE);
                 } else {
@@ -367,6 +369,7 @@ final class Jit {
                     return false;
                 }
                 // the values' segment is held by the class data (the map): its address stays valid while this code runs
+                unsafe(atomic);
                 code.aconst_null();
                 load(base);
                 code.ldc(PlainMemory.displacement(m.values[0], LoadedProgram.FIRST_MAP_REGION + map) + off);
@@ -374,6 +377,60 @@ final class Jit {
                 return true;
             }
             return false;
+        }
+
+        /** The Unsafe instance, first of a plain access's operands (not for an atomic, which calls {@link PlainMemory}). */
+        private void unsafe(boolean atomic) {
+            if (!atomic) {
+                code.ldc(DynamicConstantDesc.ofNamed(ConstantDescs.BSM_CLASS_DATA_AT, ConstantDescs.DEFAULT_NAME, CD_UNSAFE,
+                        helpers.size() + 2 * maps.size()));
+            }
+        }
+
+        /** A plain load of {@code size} bytes from the operands {@link #plainAddress} pushed, zero-extended to a long. */
+        private void plainLoad(int size) {
+            switch (size) {
+                case 1 -> {
+                    code.invokevirtual(CD_UNSAFE, "getByte", MethodTypeDesc.of(ConstantDescs.CD_byte, CD_Object, CD_long));
+                    code.i2l();
+                    code.ldc(0xffL);
+                    code.land();
+                }
+                case 2 -> {
+                    code.invokevirtual(CD_UNSAFE, "getShort", MethodTypeDesc.of(ConstantDescs.CD_short, CD_Object, CD_long));
+                    code.i2l();
+                    code.ldc(0xffffL);
+                    code.land();
+                }
+                case 4 -> {
+                    code.invokevirtual(CD_UNSAFE, "getInt", MethodTypeDesc.of(CD_int, CD_Object, CD_long));
+                    code.i2l();
+                    code.ldc(0xffffffffL);
+                    code.land();
+                }
+                default -> code.invokevirtual(CD_UNSAFE, "getLong", MethodTypeDesc.of(CD_long, CD_Object, CD_long));
+            }
+        }
+
+        /** A plain store of the long on the stack, {@code size} bytes of it, to the operands {@link #plainAddress} pushed. */
+        private void plainStore(int size) {
+            switch (size) {
+                case 1 -> {
+                    code.l2i();
+                    code.i2b();
+                    code.invokevirtual(CD_UNSAFE, "putByte", MethodTypeDesc.of(CD_void, CD_Object, CD_long, ConstantDescs.CD_byte));
+                }
+                case 2 -> {
+                    code.l2i();
+                    code.i2s();
+                    code.invokevirtual(CD_UNSAFE, "putShort", MethodTypeDesc.of(CD_void, CD_Object, CD_long, ConstantDescs.CD_short));
+                }
+                case 4 -> {
+                    code.l2i();
+                    code.invokevirtual(CD_UNSAFE, "putInt", MethodTypeDesc.of(CD_void, CD_Object, CD_long, CD_int));
+                }
+                default -> code.invokevirtual(CD_UNSAFE, "putLong", MethodTypeDesc.of(CD_void, CD_Object, CD_long, CD_long));
+            }
         }
 
         private void insn(int i) {
@@ -397,7 +454,7 @@ final class Jit {
                 case Bpf.LDX -> {
                     int size = Bpf.bytes(o);
                     if (plainAddress(i, s, off, false, false)) {
-                        code.invokestatic(CD_PLAIN, "load" + size * 8, MT_PLAIN_LOAD);
+                        plainLoad(size);
                     } else if (s == 10) {
                         stackAddress(off);
                         code.invokestatic(CD_MEMORY, "stackLoad" + size * 8, MethodTypeDesc.of(CD_long, CD_BYTES, CD_long));
@@ -477,7 +534,7 @@ final class Jit {
         private void storeInsn(int i, int base, int off, int size, Runnable value) {
             if (plainAddress(i, base, off, true, false)) {
                 value.run();
-                code.invokestatic(CD_PLAIN, "store" + size * 8, MT_PLAIN_STORE);
+                plainStore(size);
             } else if (base == 10) {
                 stackAddress(off);
                 value.run();
