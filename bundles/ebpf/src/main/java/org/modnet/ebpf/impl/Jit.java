@@ -308,15 +308,16 @@ final class Jit {
                 code.astore(slot);
             }
             if (plain && plainRegions) {
-                code.aload(CTX_SEGMENT);
-                code.invokestatic(CD_JIT, "plainContext", MethodTypeDesc.of(CD_LONGS, CD_SEGMENT));
+                // what the memory worked out when its regions were set (once per buffer, not per run)
+                code.aload(MEM);
+                code.invokevirtual(CD_MEMORY, "plainContext", MethodTypeDesc.of(CD_LONGS));
                 code.astore(CTX_BASE);
-                for (int region : new int[] { LoadedProgram.CTX_REGION, LoadedProgram.PACKET_REGION }) {
-                    code.aload(region == LoadedProgram.CTX_REGION ? CTX_SEGMENT : PACKET_SEGMENT);
-                    code.ldc(region);
-                    code.invokestatic(CD_JIT, "plainDisplacement", MethodTypeDesc.of(CD_long, CD_SEGMENT, CD_int));
-                    code.lstore(region == LoadedProgram.CTX_REGION ? CTX_DISP : PACKET_DISP);
-                }
+                code.aload(MEM);
+                code.invokevirtual(CD_MEMORY, "plainContextDisplacement", MethodTypeDesc.of(CD_long));
+                code.lstore(CTX_DISP);
+                code.aload(MEM);
+                code.invokevirtual(CD_MEMORY, "plainPacketDisplacement", MethodTypeDesc.of(CD_long));
+                code.lstore(PACKET_DISP);
             }
             for (int i = from; i < to; i++) {
                 code.labelBinding(labels[i - from]);
@@ -1022,15 +1023,6 @@ final class Jit {
         return m.plainRegions();
     }
 
-    /** The context's array, for the variant {@link #plainRun} chose. */
-    public static long[] plainContext(java.lang.foreign.MemorySegment seg) {
-        return (long[]) seg.heapBase().orElseThrow();
-    }
-
-    /** The displacement of a region's plain accesses ({@link PlainMemory#displacement}). */
-    public static long plainDisplacement(java.lang.foreign.MemorySegment seg, int id) {
-        return PlainMemory.displacement(seg, id);
-    }
 
     public static boolean tailCalled(Memory m) {
         return m.tailCalled;
