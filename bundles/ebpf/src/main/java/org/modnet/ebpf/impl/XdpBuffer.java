@@ -140,12 +140,11 @@ public final class XdpBuffer implements XdpContext {
         try {
             action = p.run(memory, Memory.base(LoadedProgram.CTX_REGION), 0);
         } catch (BpfFault f) {
-            return XDP_ABORTED;
-        } finally {
-            rxTimestamp = -1; // the metadata described this frame only
-            rxHashGiven = false;
-            rxVlanGiven = false;
+            action = XDP_ABORTED;
         }
+        rxTimestamp = -1; // the metadata described this frame only
+        rxHashGiven = false;
+        rxVlanGiven = false;
         return action < 0 || action > XDP_REDIRECT ? XDP_ABORTED : (int) action;
     }
 
