@@ -29,7 +29,11 @@ import org.openjdk.jmh.annotations.Warmup;
  * XDP programs on a 64-byte UDP frame, one core, interpreter against JIT: {@code drop} is XDP_DROP
  * (the run's own cost: context, program, action); {@code flow} parses Ethernet and IPv4, builds the
  * 5-tuple on the stack and looks it up in a hash map of 1024 flows, counting hits with an atomic add;
- * {@code parse} is flow without the lookup and the add.
+ * {@code parse} is flow without the lookup and the add; {@code csum} sums a 1 KiB frame as 256
+ * 32-bit words (RFC 1071, unrolled: one bounds check, then 256 proven loads), as
+ * {@code benchmarks/native/rte_bpf_bench.c} runs the same programs under DPDK's JIT
+ * ({@code bin/modnet-ebpf-bench}). {@code access=checked} compiles every memory access with its
+ * bounds check, as the JIT did before proven accesses became plain loads: before and after in one run.
  * One op is one frame. The hook in the driver path (pktgen frames) adds NAPI's cost to this.
  */
 @State(Scope.Thread)
@@ -85,30 +89,60 @@ public class XdpProgramBenchmark {
             lock add [%r0+0], %r1
             """, "");
 
+    /** RFC 1071 over {@link #CSUM_LEN} bytes of the frame: 32-bit words into 64 bits, folded to 16; r0 its low 2 bits. */
+    static final String CSUM = csum();
+
+    static final int CSUM_LEN = 1024;
+
+    private static String csum() {
+        StringBuilder b = new StringBuilder("""
+                ldxw %r2, [%r1+0]
+                ldxw %r3, [%r1+4]
+                mov %r4, %r2
+                add %r4, 1024
+                jgt %r4, %r3, pass
+                mov %r0, 0
+                """);
+        for (int off = 0; off < CSUM_LEN; off += 4) {
+            b.append("ldxw %r5, [%r2+").append(off).append("]\nadd %r0, %r5\n");
+        }
+        b.append("mov %r5, %r0\nrsh %r5, 32\nmov32 %r0, %r0\nadd %r0, %r5\n".repeat(2));
+        b.append("mov %r5, %r0\nrsh %r5, 16\nand %r0, 0xffff\nadd %r0, %r5\n".repeat(2));
+        b.append("and %r0, 3\nexit\npass:\nmov %r0, 2\nexit\n");
+        return b.toString();
+    }
+
     @Param({ "interpreter", "jit" })
     public String engine;
 
+    /** {@code plain}: accesses the verifier proved compile to plain loads and stores; {@code checked}: each keeps its bounds check. */
+    @Param({ "plain", "checked" })
+    public String access;
+
     static final String LOOKUP = FLOW.replace("lock add [%r0+0], %r1\n", "");
 
-    @Param({ "drop", "parse", "lookup", "flow" })
+    @Param({ "drop", "parse", "lookup", "flow", "csum" })
     public String program;
 
     private BpfProg prog;
     private XdpContext xdp;
     private MemorySegment frame;
+    private int len = 64;
 
     @Setup
     public void setUp() throws Exception {
+        System.setProperty("modnet.ebpf.jit.checked", String.valueOf(access.equals("checked")));
         BpfMap flows = BPF.mapCreate("flows", BpfMap.MAP_HASH, 16, 8, 1024, 0, 1);
         List<BpfMap> maps = List.of(flows);
         prog = BPF.progLoad(program, BPF.assemble(switch (program) {
             case "drop" -> DROP;
             case "parse" -> PARSE;
             case "lookup" -> LOOKUP;
+            case "csum" -> CSUM;
             default -> FLOW;
         }), ProgType.XDP, AttachType.DEFAULT, maps, null, null, engine, false);
         xdp = prog.xdpContext(0);
-        frame = Arena.ofAuto().allocate(256 + 64, 64); // as a driver's buffers are: cache-line aligned
+        frame = Arena.ofAuto().allocate(256 + CSUM_LEN, 64); // as a driver's buffers are: cache-line aligned
         byte[] f = new byte[64];
         f[12] = 0x08;
         f[14] = 0x45;
@@ -128,6 +162,26 @@ public class XdpProgramBenchmark {
             other[1] = (byte) (i >>> 8);
             flows.update(other, new byte[8], BpfMap.BPF_ANY);
         }
+        if (program.equals("csum")) {
+            long sum = 0;
+            for (int i = 0; i < CSUM_LEN; i++) {
+                frame.set(ValueLayout.JAVA_BYTE, 256 + i, (byte) (i * 7 + 1)); // as rte_bpf_bench.c fills it
+            }
+            for (int i = 0; i < CSUM_LEN; i += 4) {
+                sum += frame.get(ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN), 256 + i) & 0xffffffffL;
+            }
+            for (int r = 0; r < 2; r++) {
+                sum = (sum & 0xffffffffL) + (sum >>> 32);
+            }
+            for (int r = 0; r < 2; r++) {
+                sum = (sum & 0xffff) + (sum >>> 16);
+            }
+            if (xdp.run(frame, 256, CSUM_LEN, 1, 0) != (int) (sum & 3)) {
+                throw new IllegalStateException("the checksum program summed the frame wrong");
+            }
+            len = CSUM_LEN;
+            return;
+        }
         if (run() != XdpContext.XDP_DROP) {
             throw new IllegalStateException("the program did not match the frame");
         }
@@ -135,6 +189,6 @@ public class XdpProgramBenchmark {
 
     @Benchmark
     public int run() {
-        return xdp.run(frame, 256, 64, 1, 0);
+        return xdp.run(frame, 256, len, 1, 0);
     }
 }

@@ -161,8 +161,18 @@ public final class EbpfXdpHook implements XdpHook {
      * leaving through {@code egressIfindex} for a devmap entry's program, else 0); the skb then takes
      * the frame's start and end where the program moved them. Returns the action.
      */
+    /** {@code XDP_RSS_TYPE_L4}: a hash over the flow's ports, of an unknown L3 (the skb does not say which). */
+    private static final int XDP_RSS_TYPE_L4 = 1 << 3;
+
     private static int runOn(SkBuff skb, NetDevice dev, XdpContext x, int rxQueue, int egressIfindex) {
         x.device(dev);
+        // what the skb knows of the frame, for the bpf_xdp_metadata_rx_* kfuncs (veth's xmo_rx_* serve them from the skb too)
+        if (skb.hash() != 0) {
+            x.rxHash(skb.hash(), XDP_RSS_TYPE_L4);
+        }
+        if (skb.tstamp() != 0) {
+            x.rxTimestamp(skb.tstamp());
+        }
         int start = skb.data();
         int action = x.run(skb.memory(), start, skb.len(), dev.ifindex(), rxQueue, egressIfindex);
         int moved = x.data() - start;

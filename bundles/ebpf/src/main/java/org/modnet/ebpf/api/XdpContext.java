@@ -32,6 +32,22 @@ public interface XdpContext {
     /** {@link #run} for a devmap entry's program: the frame leaves through {@code egressIfindex} ({@code ctx->egress_ifindex}). */
     int run(MemorySegment buffer, int data, int len, int ifindex, int rxQueue, int egressIfindex);
 
+    /**
+     * The next frame's receive timestamp in ns, as the device took it: what {@code
+     * bpf_xdp_metadata_rx_timestamp} gives the program during the next {@link #run} (after which it is
+     * forgotten; without it the kfunc returns -ENODATA). @since 2.6
+     */
+    default void rxTimestamp(long ns) {
+    }
+
+    /** The next frame's RSS hash and its {@code enum xdp_rss_hash_type}, for {@code bpf_xdp_metadata_rx_hash}. @since 2.6 */
+    default void rxHash(int hash, int rssType) {
+    }
+
+    /** The next frame's stripped VLAN tag (protocol such as 0x8100, TCI), for {@code bpf_xdp_metadata_rx_vlan_tag}. @since 2.6 */
+    default void rxVlanTag(int proto, int tci) {
+    }
+
     /** Where the frame starts after the run. */
     int data();
 

@@ -17,9 +17,11 @@
  * java.util.List, Helpers, java.util.function.Consumer, String, boolean)}); {@code bpf_strtol}/{@code bpf_strtoul}
  * ({@link org.modnet.ebpf.api.HelperProto.Arg#PTR_TO_LONG}); a map's {@code map_extra} from BTF
  * ({@link org.modnet.ebpf.api.BpfObject.MapDef#mapExtra}).
+ * 2.6.0: a frame's receive metadata for XDP's kfuncs ({@link org.modnet.ebpf.api.XdpContext#rxTimestamp},
+ * {@link org.modnet.ebpf.api.XdpContext#rxHash}, {@link org.modnet.ebpf.api.XdpContext#rxVlanTag}).
  */
 @Export
-@Version("2.5.0")
+@Version("2.6.0")
 package org.modnet.ebpf.api;
 
 import org.osgi.annotation.bundle.Export;

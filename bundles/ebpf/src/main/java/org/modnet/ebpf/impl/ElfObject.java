@@ -457,7 +457,7 @@ public final class ElfObject implements BpfObject {
                 int size = len;
                 ArrayDeque<Integer> reach = new ArrayDeque<>();
                 for (long[] r : relocs) {
-                    if (r[0] >= start && r[0] < start + len && r[2] == R_BPF_64_32) {
+                    if (r[0] >= start && r[0] < start + len && r[2] == R_BPF_64_32 && !kfunc(r)) {
                         reach.add(textTarget(all[(int) r[0]], r));
                     }
                 }
@@ -472,7 +472,7 @@ public final class ElfObject implements BpfObject {
                     size += fn[1] - fn[0];
                     for (int k = fn[0]; k < fn[1]; k++) {
                         long[] r = relocationAt(textRelocs, k);
-                        if (r != null && r[2] == R_BPF_64_32) {
+                        if (r != null && r[2] == R_BPF_64_32 && !kfunc(r)) {
                             reach.add(textTarget(textInsns[k], r));
                         } else if (r == null && Bpf.opcode(textInsns[k]) == (Bpf.JMP | Bpf.CALL) && Bpf.src(textInsns[k]) == Bpf.PSEUDO_CALL) {
                             reach.add(k + Bpf.imm(textInsns[k]) + 1); // a call inside .text clang resolved itself
@@ -562,6 +562,12 @@ public final class ElfObject implements BpfObject {
         return out.stream().mapToInt(Integer::intValue).toArray();
     }
 
+    /** Whether relocation {@code r} names an extern with no section: a kernel function ({@code __ksym}) the loader resolves. */
+    private boolean kfunc(long[] r) {
+        Symbol sym = symbols.get((int) r[1]);
+        return r[2] == R_BPF_64_32 && sym.section() == 0 && !sym.name().isEmpty();
+    }
+
     /** The .text instruction a call relocated by {@code r} goes to (libbpf: the symbol's offset plus imm + 1, or the function). */
     private int textTarget(long insn, long[] r) throws BpfException {
         Symbol sym = symbols.get((int) r[1]);
@@ -626,6 +632,15 @@ public final class ElfObject implements BpfObject {
         } else if (r[2] == R_BPF_64_32) {
             if (op != (Bpf.JMP | Bpf.CALL)) {
                 throw new BpfException("a relocation in " + where + " at insn " + at + " is not on a call");
+            }
+            if (kfunc(r)) {
+                // libbpf's bpf_object__resolve_ksym_func_btf_id: the kfunc's id, or the object is refused
+                Kfuncs.Kfunc k = Kfuncs.byName(sym.name());
+                if (k == null) {
+                    throw new BpfException(Kfuncs.notFound(sym.name()));
+                }
+                code[at] = Bpf.encode(op, 0, Kfuncs.PSEUDO_KFUNC_CALL, 0, k.id());
+                return;
             }
             Section target = sym.section() < sections.size() ? sections.get(sym.section()) : null;
             if (target == null || !target.name().equals(".text")) {

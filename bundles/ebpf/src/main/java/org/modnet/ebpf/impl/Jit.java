@@ -59,10 +59,14 @@ final class Jit {
     private static final MethodTypeDesc MT_LOAD = MethodTypeDesc.of(CD_long, CD_long);
     private static final ClassDesc CD_SEGMENT = ClassDesc.of(java.lang.foreign.MemorySegment.class.getName());
     private static final ClassDesc CD_BYTES = ConstantDescs.CD_byte.arrayType();
+    private static final ClassDesc CD_LONGS = ConstantDescs.CD_long.arrayType();
     private static final MethodTypeDesc MT_LOAD_IN = MethodTypeDesc.of(CD_long, CD_SEGMENT, CD_int, CD_long);
     private static final MethodTypeDesc MT_STORE_IN = MethodTypeDesc.of(CD_void, CD_SEGMENT, CD_int, CD_long, CD_long);
     private static final MethodTypeDesc MT_STORE_IN_RESULT = MethodTypeDesc.of(CD_long, CD_SEGMENT, CD_int, CD_long, CD_long);
     private static final MethodTypeDesc MT_STORE = MethodTypeDesc.of(CD_void, CD_long, CD_long);
+    private static final ClassDesc CD_PLAIN = ClassDesc.of(PlainMemory.class.getName());
+    private static final ClassDesc CD_UNSAFE = ClassDesc.of("sun.misc.Unsafe");
+    private static final MethodTypeDesc MT_PLAIN_ATOMIC = MethodTypeDesc.of(CD_long, CD_Object, CD_long, CD_long, CD_long);
 
     /** What the hidden class implements: the entry with r1, r2 and the frame pointer. */
     public interface Code {
@@ -90,6 +94,12 @@ final class Jit {
                             code.return_();
                         });
                         cb.withMethodBody("run", MT_RUN, ClassFile.ACC_PUBLIC, code -> {
+                            // the run's packet native and its context a long[] (XDP's and tc's): the variant whose
+                            // proven context and packet accesses are plain; else the one that checks them
+                            Label checkedRun = code.newLabel();
+                            code.aload(1);
+                            code.invokestatic(CD_JIT, "plainRun", MethodTypeDesc.of(CD_boolean, CD_MEMORY));
+                            code.ifeq(checkedRun);
                             code.aload(1);
                             code.aload(2);
                             code.lload(3);
@@ -100,12 +110,25 @@ final class Jit {
                             code.lload(7);
                             code.invokestatic(self, "sub0", MT_SUB);
                             code.lreturn();
+                            code.labelBinding(checkedRun);
+                            code.aload(1);
+                            code.aload(2);
+                            code.lload(3);
+                            code.lload(5);
+                            code.lconst_0();
+                            code.lconst_0();
+                            code.lconst_0();
+                            code.lload(7);
+                            code.invokestatic(self, "checked0", MT_SUB);
+                            code.lreturn();
                         });
                         for (int k = 0; k < starts.size(); k++) {
                             int from = starts.get(k);
                             int to = k + 1 < starts.size() ? starts.get(k + 1) : p.length();
                             cb.withMethodBody("sub" + from, MT_SUB, ClassFile.ACC_PUBLIC | ClassFile.ACC_STATIC,
-                                    code -> new Emitter(p, helpers, maps, bases, targets, self, code, from, to).emit());
+                                    code -> new Emitter(p, helpers, maps, bases, targets, self, code, from, to, true).emit());
+                            cb.withMethodBody("checked" + from, MT_SUB, ClassFile.ACC_PUBLIC | ClassFile.ACC_STATIC,
+                                    code -> new Emitter(p, helpers, maps, bases, targets, self, code, from, to, false).emit());
                         }
                     });
         } catch (IllegalArgumentException | IllegalStateException e) {
@@ -122,6 +145,7 @@ final class Jit {
             for (BpfMapBase m : maps) {
                 data.add(m.cpus() == 1 ? m.values[0] : null);
             }
+            data.add(PlainMemory.UNSAFE); // the plain accesses' accessor, last
             MethodHandles.Lookup lookup = MethodHandles.lookup().defineHiddenClassWithClassData(bytes,
                     java.util.Collections.unmodifiableList(data), true);
             Code code = (Code) lookup.findConstructor(lookup.lookupClass(), java.lang.invoke.MethodType.methodType(void.class))
@@ -200,9 +224,29 @@ final class Jit {
         private static final int STACK_BYTES = BUDGET + 2;
         private static final int CTX_SEGMENT = STACK_BYTES + 1;
         private static final int PACKET_SEGMENT = CTX_SEGMENT + 1;
+        /** For plain accesses ({@link PlainMemory}): the context's array, its displacement and the native packet's. */
+        private static final int CTX_BASE = PACKET_SEGMENT + 1;
+        private static final int CTX_DISP = CTX_BASE + 1;
+        private static final int PACKET_DISP = CTX_DISP + 2;
+        /**
+         * Whether accesses the verifier proved compile to plain loads and stores: the program was
+         * verified, the JVM offers {@link PlainMemory}, and {@code -Dmodnet.ebpf.jit.checked=true} (which
+         * benchmarks set to measure what the checks cost) is not given.
+         */
+        private final boolean plain;
+        /**
+         * Whether this is the variant for runs whose packet is native memory and whose context is a
+         * {@code long[]} ({@link Jit#plainRun}), where proven context and packet accesses are plain too
+         * (the packet's base a constant null: raw memory to C2); the other variant checks them.
+         */
+        private final boolean plainRegions;
+        /** The name of this variant's methods, before the subprogram's start. */
+        private final String prefix;
 
         Emitter(Program p, Helpers helpers, List<BpfMapBase> maps, int[] bases, boolean[] targets, ClassDesc self, CodeBuilder code,
-                int from, int to) {
+                int from, int to, boolean plainRegions) {
+            this.plainRegions = plainRegions;
+            this.prefix = plainRegions ? "sub" : "checked";
             this.p = p;
             this.helpers = helpers;
             this.maps = maps;
@@ -212,6 +256,7 @@ final class Jit {
             this.code = code;
             this.from = from;
             this.to = to;
+            this.plain = bases != null && PlainMemory.AVAILABLE && !Boolean.getBoolean("modnet.ebpf.jit.checked");
             this.labels = new Label[to - from];
             for (int i = 0; i < labels.length; i++) {
                 labels[i] = code.newLabel();
@@ -262,12 +307,130 @@ final class Jit {
                 code.invokevirtual(CD_MEMORY, "region", MethodTypeDesc.of(CD_SEGMENT, CD_int));
                 code.astore(slot);
             }
+            if (plain && plainRegions) {
+                // what the memory worked out when its regions were set (once per buffer, not per run)
+                code.aload(MEM);
+                code.invokevirtual(CD_MEMORY, "plainContext", MethodTypeDesc.of(CD_LONGS));
+                code.astore(CTX_BASE);
+                code.aload(MEM);
+                code.invokevirtual(CD_MEMORY, "plainContextDisplacement", MethodTypeDesc.of(CD_long));
+                code.lstore(CTX_DISP);
+                code.aload(MEM);
+                code.invokevirtual(CD_MEMORY, "plainPacketDisplacement", MethodTypeDesc.of(CD_long));
+                code.lstore(PACKET_DISP);
+            }
             for (int i = from; i < to; i++) {
                 code.labelBinding(labels[i - from]);
                 if (p.isSecondHalf(i)) {
                     continue;
                 }
                 insn(i);
+            }
+        }
+
+        /**
+         * Where access {@code i} through {@code base} (plus {@code off}) was proven in bounds and can be
+         * a plain access: pushes the base object and the offset from it, and says true. The stack
+         * through the frame pointer, the context and the packet, and the values of a map shared by all
+         * CPUs whose values are native (their address a constant of the code).
+         */
+        private boolean plainAddress(int i, int base, int off, boolean write, boolean atomic) {
+            if (!plain) {
+                return false;
+            }
+            if (base == 10) {
+                unsafe(atomic);
+                code.aload(STACK_BYTES);
+                load(10);
+                code.ldc(PlainMemory.BYTE_ARRAY_BASE - Memory.base(Memory.STACK) + off);
+                code.ladd();
+                return true;
+            }
+            int to = bases[i];
+            if (plainRegions && (to == Verifier.BASE_CTX && !write && !atomic || to == Verifier.BASE_PACKET && !atomic)) {
+                unsafe(atomic);
+                if (to == Verifier.BASE_CTX) {
+                    code.aload(CTX_BASE);
+                } else {
+                    code.aconst_null();
+                }
+                load(base);
+                code.lload(to == Verifier.BASE_CTX ? CTX_DISP : PACKET_DISP);
+                code.ladd();
+                if (off != 0) {
+                    code.ldc((long) off);
+                    code.ladd();
+                }
+                return true;
+            }
+            if (to >= Verifier.BASE_MAP && to - Verifier.BASE_MAP < maps.size()) {
+                int map = to - Verifier.BASE_MAP;
+                BpfMapBase m = maps.get(map);
+                if (m.cpus() != 1 || write && (m.flags() & BpfMap.BPF_F_RDONLY_PROG) != 0 || !m.values[0].isNative()) {
+                    return false;
+                }
+                // the values' segment is held by the class data (the map): its address stays valid while this code runs
+                unsafe(atomic);
+                code.aconst_null();
+                load(base);
+                code.ldc(PlainMemory.displacement(m.values[0], LoadedProgram.FIRST_MAP_REGION + map) + off);
+                code.ladd();
+                return true;
+            }
+            return false;
+        }
+
+        /** The Unsafe instance, first of a plain access's operands (not for an atomic, which calls {@link PlainMemory}). */
+        private void unsafe(boolean atomic) {
+            if (!atomic) {
+                code.ldc(DynamicConstantDesc.ofNamed(ConstantDescs.BSM_CLASS_DATA_AT, ConstantDescs.DEFAULT_NAME, CD_UNSAFE,
+                        helpers.size() + 2 * maps.size()));
+            }
+        }
+
+        /** A plain load of {@code size} bytes from the operands {@link #plainAddress} pushed, zero-extended to a long. */
+        private void plainLoad(int size) {
+            switch (size) {
+                case 1 -> {
+                    code.invokevirtual(CD_UNSAFE, "getByte", MethodTypeDesc.of(ConstantDescs.CD_byte, CD_Object, CD_long));
+                    code.i2l();
+                    code.ldc(0xffL);
+                    code.land();
+                }
+                case 2 -> {
+                    code.invokevirtual(CD_UNSAFE, "getShort", MethodTypeDesc.of(ConstantDescs.CD_short, CD_Object, CD_long));
+                    code.i2l();
+                    code.ldc(0xffffL);
+                    code.land();
+                }
+                case 4 -> {
+                    code.invokevirtual(CD_UNSAFE, "getInt", MethodTypeDesc.of(CD_int, CD_Object, CD_long));
+                    code.i2l();
+                    code.ldc(0xffffffffL);
+                    code.land();
+                }
+                default -> code.invokevirtual(CD_UNSAFE, "getLong", MethodTypeDesc.of(CD_long, CD_Object, CD_long));
+            }
+        }
+
+        /** A plain store of the long on the stack, {@code size} bytes of it, to the operands {@link #plainAddress} pushed. */
+        private void plainStore(int size) {
+            switch (size) {
+                case 1 -> {
+                    code.l2i();
+                    code.i2b();
+                    code.invokevirtual(CD_UNSAFE, "putByte", MethodTypeDesc.of(CD_void, CD_Object, CD_long, ConstantDescs.CD_byte));
+                }
+                case 2 -> {
+                    code.l2i();
+                    code.i2s();
+                    code.invokevirtual(CD_UNSAFE, "putShort", MethodTypeDesc.of(CD_void, CD_Object, CD_long, ConstantDescs.CD_short));
+                }
+                case 4 -> {
+                    code.l2i();
+                    code.invokevirtual(CD_UNSAFE, "putInt", MethodTypeDesc.of(CD_void, CD_Object, CD_long, CD_int));
+                }
+                default -> code.invokevirtual(CD_UNSAFE, "putLong", MethodTypeDesc.of(CD_void, CD_Object, CD_long, CD_long));
             }
         }
 
@@ -291,7 +454,9 @@ final class Jit {
                 }
                 case Bpf.LDX -> {
                     int size = Bpf.bytes(o);
-                    if (s == 10) {
+                    if (plainAddress(i, s, off, false, false)) {
+                        plainLoad(size);
+                    } else if (s == 10) {
                         stackAddress(off);
                         code.invokestatic(CD_MEMORY, "stackLoad" + size * 8, MethodTypeDesc.of(CD_long, CD_BYTES, CD_long));
                     } else if (direct(i, s, off, false)) {
@@ -368,7 +533,10 @@ final class Jit {
 
         /** A store of {@code size} bytes through {@code base}: the frame pointer's, a proven region's, or the general way; {@code value} pushes the value. */
         private void storeInsn(int i, int base, int off, int size, Runnable value) {
-            if (base == 10) {
+            if (plainAddress(i, base, off, true, false)) {
+                value.run();
+                plainStore(size);
+            } else if (base == 10) {
                 stackAddress(off);
                 value.run();
                 code.invokestatic(CD_MEMORY, "stackStore" + size * 8, MethodTypeDesc.of(CD_void, CD_BYTES, CD_long, CD_long));
@@ -566,7 +734,13 @@ final class Jit {
             int size = Bpf.bytes(o);
             if ((imm & ~Bpf.FETCH) == Bpf.ADD) {
                 // the common case (counters) its own small method, which HotSpot inlines
-                if (direct(i, d, off, true)) {
+                if (d != 10 && plainAddress(i, d, off, true, true)) {
+                    load(d);
+                    code.ldc((long) off);
+                    code.ladd();
+                    load(s);
+                    code.invokestatic(CD_PLAIN, size == 4 ? "atomicAdd32" : "atomicAdd64", MT_PLAIN_ATOMIC);
+                } else if (direct(i, d, off, true)) {
                     load(s);
                     code.invokestatic(CD_MEMORY, size == 4 ? "atomicAddIn32" : "atomicAddIn64", MT_STORE_IN_RESULT);
                 } else {
@@ -752,7 +926,7 @@ final class Jit {
                 }
                 load(10);
                 code.invokestatic(CD_JIT, "frame", MethodTypeDesc.of(CD_long, CD_long));
-                code.invokestatic(self, "sub" + target, MT_SUB);
+                code.invokestatic(self, prefix + target, MT_SUB);
                 store(0);
                 tailCheck(); // a tail call in the subprogram ends the whole program
                 return;
@@ -843,6 +1017,12 @@ final class Jit {
         }
         return helper.call(r1, r2, r3, r4, r5, mem);
     }
+
+    /** Whether a run's packet is native memory and its context a {@code long[]}: the variant with plain accesses to both runs it. */
+    public static boolean plainRun(Memory m) {
+        return m.plainRegions();
+    }
+
 
     public static boolean tailCalled(Memory m) {
         return m.tailCalled;

@@ -114,6 +114,11 @@ public final class LoadedProgram implements BpfProg {
         Verifier.Result v = c.result();
         long[] code = v.program().instructions();
         for (int i = 0; i < code.length; i++) {
+            if (Bpf.opcode(code[i]) == (Bpf.JMP | Bpf.CALL) && Bpf.src(code[i]) == Kfuncs.PSEUDO_KFUNC_CALL) {
+                // a verified kfunc call: the runtime's helper for it
+                code[i] = Bpf.encode(Bpf.JMP | Bpf.CALL, 0, 0, 0, Kfuncs.HELPER_BASE + Bpf.imm(code[i]));
+                continue;
+            }
             if (Bpf.opcode(code[i]) == (Bpf.LD | Bpf.IMM | Bpf.DW) && Bpf.src(code[i]) != 0) {
                 int index = Bpf.imm(code[i]);
                 long value = Bpf.src(code[i]) == Bpf.PSEUDO_MAP_FD ? MAP_HANDLE + index

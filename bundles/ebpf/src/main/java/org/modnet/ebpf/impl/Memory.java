@@ -58,6 +58,29 @@ public final class Memory implements BpfMemory {
     }
 
     private Object attachment;
+    /** The packet region native memory and the context's a {@code long[]}: what the JIT's plain variant needs ({@link Jit#plainRun}). */
+    private boolean plainRegions;
+
+    /** The context's array and the displacements of the context's and the packet's plain accesses, while {@link #plainRegions}. */
+    private long[] plainContext;
+    private long plainContextDisplacement;
+    private long plainPacketDisplacement;
+
+    boolean plainRegions() {
+        return plainRegions;
+    }
+
+    long[] plainContext() {
+        return plainContext;
+    }
+
+    long plainContextDisplacement() {
+        return plainContextDisplacement;
+    }
+
+    long plainPacketDisplacement() {
+        return plainPacketDisplacement;
+    }
 
     /** A tail call ran another program: its r0 is this run's result ({@code bpf_tail_call} does not return). */
     boolean tailCalled;
@@ -108,6 +131,16 @@ public final class Memory implements BpfMemory {
         }
         regions[id] = seg;
         writable[id] = canWrite;
+        if (id == LoadedProgram.CTX_REGION || id == LoadedProgram.PACKET_REGION) {
+            MemorySegment ctx = regions[LoadedProgram.CTX_REGION];
+            MemorySegment packet = LoadedProgram.PACKET_REGION < regions.length ? regions[LoadedProgram.PACKET_REGION] : null;
+            plainRegions = packet != null && packet.isNative() && ctx != null && ctx.heapBase().orElse(null) instanceof long[];
+            if (plainRegions) {
+                plainContext = (long[]) ctx.heapBase().orElseThrow();
+                plainContextDisplacement = PlainMemory.displacement(ctx, LoadedProgram.CTX_REGION);
+                plainPacketDisplacement = PlainMemory.displacement(packet, LoadedProgram.PACKET_REGION);
+            }
+        }
         return (long) id << SHIFT;
     }
 

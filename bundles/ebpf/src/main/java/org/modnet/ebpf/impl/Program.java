@@ -279,7 +279,7 @@ public final class Program {
                 if (cls != Bpf.JMP || off[i] != 0) {
                     throw new BpfException(i, "BPF_CALL uses reserved fields");
                 }
-                if (x ? src[i] != 0 || imm[i] != 0 : dst[i] != 0 || src[i] > Bpf.PSEUDO_CALL) {
+                if (x ? src[i] != 0 || imm[i] != 0 : dst[i] != 0 || src[i] > Kfuncs.PSEUDO_KFUNC_CALL) {
                     throw new BpfException(i, "BPF_CALL uses reserved fields");
                 }
             }

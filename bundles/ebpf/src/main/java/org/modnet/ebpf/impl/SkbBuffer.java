@@ -175,13 +175,15 @@ public final class SkbBuffer implements TcContext, SkFilterContext {
             this.buffer = buffer;
             this.writable = writable;
         }
-        this.data = data;
-        this.dataEnd = dataEnd;
-        this.macHeader = data; // tc's packet starts at the Ethernet header; a socket filter's packet() sets both after
-        this.networkHeader = data + 14;
+        // the JIT's proven packet accesses are plain loads: [data, data_end) must lie in the buffer
+        long size = buffer.byteSize();
+        this.data = (int) Math.clamp(data, 0, size);
+        this.dataEnd = (int) Math.clamp(dataEnd, this.data, size);
+        this.macHeader = this.data; // tc's packet starts at the Ethernet header; a socket filter's packet() sets both after
+        this.networkHeader = this.data + 14;
         long base = Memory.base(LoadedProgram.PACKET_REGION);
-        ctxWords[0] = le(base + data);
-        ctxWords[1] = le(base + dataEnd);
+        ctxWords[0] = le(base + this.data);
+        ctxWords[1] = le(base + this.dataEnd);
     }
 
     private static long le(long v) {

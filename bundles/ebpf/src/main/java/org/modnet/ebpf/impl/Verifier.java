@@ -977,6 +977,10 @@ public final class Verifier {
                             int t = p.target(i);
                             args = t >= 0 && t < n ? liveRegs[t] & 0x3e : 0x3e;
                             preciseArgs = t >= 0 && t < n ? preciseRegs[t] & 0x3e : 0x3e;
+                        } else if (sr == Kfuncs.PSEUDO_KFUNC_CALL) {
+                            Kfuncs.Kfunc k = Kfuncs.byId(p.imm[i]);
+                            args = k == null ? 0x3e : (1 << (k.written().length + 2)) - 2; // the context, then its memory
+                            preciseArgs = args;
                         } else {
                             HelperProto h = protos.get(p.imm[i]);
                             args = h == null ? 0x3e : (1 << (h.args().size() + 1)) - 2;
@@ -2383,6 +2387,10 @@ public final class Verifier {
             s.pc = p.target(i);
             return;
         }
+        if (p.src[i] == Kfuncs.PSEUDO_KFUNC_CALL) {
+            kfuncCall(i, s, f);
+            return;
+        }
         int id = p.imm[i];
         HelperProto proto = protos.get(id);
         if (proto == null) {
@@ -2547,6 +2555,40 @@ public final class Verifier {
                 }
             }
         }
+        s.pc = i + 1;
+    }
+
+    /**
+     * A call of a kernel function ({@code check_kfunc_call}): one modnet serves, allowed for the program
+     * type, the context in r1 and, in the next registers, memory of the sizes it fills; r0 a number.
+     */
+    private void kfuncCall(int i, State s, Frame f) {
+        Kfuncs.Kfunc k = Kfuncs.byId(p.imm[i]);
+        if (k == null) {
+            throw reject(i, "kernel btf_id " + p.imm[i] + " is not a function");
+        }
+        if (type != ProgType.XDP) {
+            throw reject(i, "calling kernel function " + k.name() + " is not allowed");
+        }
+        Reg ctx = f.regs[1];
+        if (ctx.kind == Kind.NOT_INIT) {
+            throw reject(i, "R1 !read_ok");
+        }
+        if (ctx.kind != Kind.CTX || ctx.off != 0 || ctx.varMax != 0) {
+            throw reject(i, "arg#0 expected pointer to ctx, but got " + kindName(ctx.kind));
+        }
+        for (int a = 0; a < k.written().length; a++) {
+            int r = a + 2;
+            Reg arg = f.regs[r];
+            if (arg.kind == Kind.NOT_INIT) {
+                throw reject(i, "R" + r + " !read_ok");
+            }
+            writtenMemory(i, s, r, arg, k.written()[a]);
+        }
+        for (int r = 1; r <= 5; r++) {
+            f.regs[r] = new Reg(); // caller-saved registers are clobbered
+        }
+        f.regs[0] = Reg.scalar();
         s.pc = i + 1;
     }
 

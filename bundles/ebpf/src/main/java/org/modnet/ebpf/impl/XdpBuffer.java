@@ -43,6 +43,14 @@ public final class XdpBuffer implements XdpContext {
     private int redirectProgram;
     private int egressIfindex;
     private Object device;
+    /** The next frame's receive metadata for the {@link Kfuncs} ({@code bpf_xdp_metadata_rx_*}); -1 / false: none given. */
+    private long rxTimestamp = -1;
+    private boolean rxHashGiven;
+    private int rxHash;
+    private int rxHashType;
+    private boolean rxVlanGiven;
+    private int rxVlanProto;
+    private int rxVlanTci;
 
     /** The program {@link #run(MemorySegment, int, int, int, int)} runs: the one whose memory this is. */
     private final LoadedProgram program;
@@ -100,7 +108,7 @@ public final class XdpBuffer implements XdpContext {
      * Runs the program on the frame at [{@code data}, {@code data + len}) of {@code buffer} (the bytes
      * before {@code data} are headroom {@code bpf_xdp_adjust_head} may grow into). Returns the action;
      * a program that faults gives XDP_ABORTED, as the kernel's exception path would, and an action
-     * outside 0..4 is XDP_ABORTED too.
+     * outside 0..4 is XDP_ABORTED too, and so is a frame that does not lie within its buffer.
      */
     public int run(LoadedProgram p, MemorySegment buffer, int data, int len, int ifindex, int rxQueue) {
         return run(p, buffer, data, len, ifindex, rxQueue, 0);
@@ -111,6 +119,9 @@ public final class XdpBuffer implements XdpContext {
      * through {@code egressIfindex}, which the program reads as {@code ctx->egress_ifindex}.
      */
     public int run(LoadedProgram p, MemorySegment buffer, int data, int len, int ifindex, int rxQueue, int egressIfindex) {
+        if (data < 0 || len < 0 || (long) data + len > buffer.byteSize()) {
+            return XDP_ABORTED; // the JIT's proven packet accesses are plain loads: data_end must lie in the buffer
+        }
         if (this.buffer != buffer) {
             memory.set(LoadedProgram.PACKET_REGION, buffer, true);
             this.buffer = buffer;
@@ -129,8 +140,11 @@ public final class XdpBuffer implements XdpContext {
         try {
             action = p.run(memory, Memory.base(LoadedProgram.CTX_REGION), 0);
         } catch (BpfFault f) {
-            return XDP_ABORTED;
+            action = XDP_ABORTED;
         }
+        rxTimestamp = -1; // the metadata described this frame only
+        rxHashGiven = false;
+        rxVlanGiven = false;
         return action < 0 || action > XDP_REDIRECT ? XDP_ABORTED : (int) action;
     }
 
@@ -180,6 +194,56 @@ public final class XdpBuffer implements XdpContext {
         return redirectProgram;
     }
 
+    @Override
+    public void rxTimestamp(long ns) {
+        rxTimestamp = ns < 0 ? -1 : ns;
+    }
+
+    @Override
+    public void rxHash(int hash, int rssType) {
+        rxHash = hash;
+        rxHashType = rssType;
+        rxHashGiven = true;
+    }
+
+    @Override
+    public void rxVlanTag(int proto, int tci) {
+        rxVlanProto = proto;
+        rxVlanTci = tci;
+        rxVlanGiven = true;
+    }
+
+    // --- the XDP kfuncs: 0 and the value written where the program said (the verifier proved it writable), or -ENODATA ---
+
+    /** {@code bpf_xdp_metadata_rx_timestamp(ctx, u64 *timestamp)}. */
+    long rxTimestamp(Memory m, long at) {
+        if (rxTimestamp < 0) {
+            return Kfuncs.ENODATA;
+        }
+        m.store64(at, rxTimestamp);
+        return 0;
+    }
+
+    /** {@code bpf_xdp_metadata_rx_hash(ctx, u32 *hash, enum xdp_rss_hash_type *rss_type)}. */
+    long rxHash(Memory m, long hashAt, long typeAt) {
+        if (!rxHashGiven) {
+            return Kfuncs.ENODATA;
+        }
+        m.store32(hashAt, rxHash);
+        m.store32(typeAt, rxHashType);
+        return 0;
+    }
+
+    /** {@code bpf_xdp_metadata_rx_vlan_tag(ctx, __be16 *vlan_proto, u16 *vlan_tci)}: the protocol in network order, as the kernel gives it. */
+    long rxVlanTag(Memory m, long protoAt, long tciAt) {
+        if (!rxVlanGiven) {
+            return Kfuncs.ENODATA;
+        }
+        m.store16(protoAt, Short.reverseBytes((short) rxVlanProto));
+        m.store16(tciAt, rxVlanTci);
+        return 0;
+    }
+
     // --- the XDP helpers ---
 
     /** {@code bpf_xdp_adjust_head}: moves the start; the frame keeps at least an Ethernet header. */
@@ -219,6 +283,7 @@ public final class XdpBuffer implements XdpContext {
     /** The helpers XDP adds to the standard ones: adjust head/tail/meta, redirect, redirect_map. */
     public static Helpers helpers(List<BpfMapBase> maps) {
         Helpers h = new Helpers();
+        Kfuncs.registerXdp(h);
         h.register(HelperProtos.XDP_ADJUST_HEAD, "bpf_xdp_adjust_head", (OwnHelper) (r1, r2, r3, r4, r5, m) -> of(m).adjustHead((int) r2));
         h.register(HelperProtos.XDP_ADJUST_TAIL, "bpf_xdp_adjust_tail", (OwnHelper) (r1, r2, r3, r4, r5, m) -> of(m).adjustTail((int) r2));
         h.register(HelperProtos.XDP_ADJUST_META, "bpf_xdp_adjust_meta", (OwnHelper) (r1, r2, r3, r4, r5, m) -> of(m).adjustMeta((int) r2));
