@@ -173,6 +173,30 @@ class HttpdCurlTest {
     }
 
     @Test
+    void locationFollowsTheDirectorysRedirectToItsSlash() throws Exception {
+        Files.createDirectory(root.resolve("dir"));
+        Files.writeString(root.resolve("dir/index.html"), "hi\n");
+        Run r = curl("-s", "-L", "-w", "%{http_code} %{num_redirects} %{url_effective}", url("/dir"));
+        assertEquals(0, r.status(), r.err());
+        assertEquals("hi\n200 1 " + url("/dir/"), new String(r.out(), StandardCharsets.US_ASCII));
+        Run once = curl("-s", "-o", "page", "-w", "%{http_code} %{num_redirects} [%{redirect_url}]", url("/dir"));
+        assertEquals("301 0 [" + url("/dir/") + "]", new String(once.out(), StandardCharsets.US_ASCII));
+        Run heads = curl("-s", "-I", "-L", url("/dir"));
+        String h = new String(heads.out(), StandardCharsets.ISO_8859_1);
+        assertTrue(h.startsWith("HTTP/1.1 301 Moved Permanently\r\n") && h.contains("Location: /dir/\r\n")
+                && h.contains("\r\n\r\nHTTP/1.1 200 OK\r\n"), "both heads, as curl -I -L prints them: " + h);
+    }
+
+    @Test
+    void moreRedirectsThanMaxRedirsIsFortySeven() throws Exception {
+        Files.createDirectory(root.resolve("dir"));
+        Run r = curl("-sS", "-L", "--max-redirs", "0", "-w", "%{http_code} %{num_redirects} %{exitcode}\n", url("/dir"));
+        assertEquals(47, r.status());
+        assertEquals("301 0 47\n", new String(r.out(), StandardCharsets.US_ASCII));
+        assertEquals("curl: (47) Maximum (0) redirects followed\n", r.err());
+    }
+
+    @Test
     void anInterruptEndsTheServerAndFreesItsPort() throws Exception {
         serving.interrupt(); // what Ctrl-C does to the shell's command thread
         serving.join(10_000);
