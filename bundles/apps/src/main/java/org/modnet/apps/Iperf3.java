@@ -1320,13 +1320,24 @@ final class Iperf3 {
     }
 
     private Map<String, Object> serveOne(Options so, ServerSocketChannel l, SocketChannel control) throws IOException {
-        String cookie = readCookie(control);
+        // iperf3's own words for a client that is not iperf3 (IERECVCOOKIE, IERECVPARAMS): the test ends, the server goes on
+        String cookie;
+        try {
+            cookie = readCookie(control);
+        } catch (IOException e) {
+            throw new IOException("unable to receive cookie at server: " + e.getMessage(), e);
+        }
         InetSocketAddress peer = (InetSocketAddress) control.getRemoteAddress();
         if (!so.json()) {
             out.println("Accepted connection from " + peer.getAddress().getHostAddress() + ", port " + peer.getPort());
         }
         writeState(control, PARAM_EXCHANGE);
-        Map<String, Object> p = readJson(control);
+        Map<String, Object> p;
+        try {
+            p = readJson(control);
+        } catch (IOException e) {
+            throw new IOException("unable to receive parameters from client: " + e.getMessage(), e);
+        }
         Options o = fromParams(p, so);
         Test test = new Test(o, false, cookie);
         try {
