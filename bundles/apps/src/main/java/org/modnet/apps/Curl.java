@@ -448,7 +448,9 @@ final class Curl {
             info(close ? "Closing connection " + conn : "Connection #" + conn + " to host " + u.host() + " left intact");
             return location;
         } catch (IOException e) {
-            throw new Failure(56, "Recv failure: " + (e.getMessage() == null ? "Connection reset by peer" : e.getMessage()));
+            // curl says strerror(errno): ECONNRESET is "Connection reset by peer", where Java says "Connection reset"
+            String why = e.getMessage() == null || e.getMessage().equals("Connection reset") ? "Connection reset by peer" : e.getMessage();
+            throw new Failure(56, "Recv failure: " + why);
         }
     }
 
