@@ -322,6 +322,8 @@ final class Iperf3 {
         long lastLost;
         /** TCP_INFO's samples, as iperf3's TCP sender keeps them: tcpi_total_retrans now and at the last interval. */
         volatile long retransTotal;
+        /** The sender's latest TCP_INFO, taken by its own thread between writes (the reporter never waits for the socket's lock). */
+        volatile TcpInfo latest;
         long lastRetrans;
         long maxCwnd;
         long maxSndWnd;
@@ -375,7 +377,7 @@ final class Iperf3 {
 
         /** iperf3's per-interval TCP_INFO sample: cwnd in bytes, the peer's window, the smoothed RTT's extremes. */
         TcpInfo sample() {
-            TcpInfo i = tcpInfo();
+            TcpInfo i = latest;
             if (i != null) {
                 maxCwnd = Math.max(maxCwnd, (long) i.sndCwnd() * i.sndMss());
                 maxSndWnd = Math.max(maxSndWnd, Integer.toUnsignedLong(i.sndWnd()));
@@ -561,12 +563,22 @@ final class Iperf3 {
         void tcpSend(Stream s) throws IOException {
             ByteBuffer b = ByteBuffer.allocate(o.len());
             random.nextBytes(b.array());
+            long nextInfo = 0;
+            if (tcpInfo) {
+                s.latest = s.tcpInfo();
+            }
             while (!done && !byteLimitReached()) {
                 b.clear();
                 while (b.hasRemaining() && !done) {
                     int n = s.tcp.write(b);
                     s.bytes.addAndGet(n);
                     sent.addAndGet(n);
+                }
+                long now = System.nanoTime();
+                if (tcpInfo && now - nextInfo >= 0) {
+                    // TCP_INFO takes the socket's lock: taken here, between writes, every 10 ms at most
+                    s.latest = s.tcpInfo();
+                    nextInfo = now + 10_000_000L;
                 }
             }
         }
