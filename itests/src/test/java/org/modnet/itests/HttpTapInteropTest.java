@@ -19,7 +19,10 @@ import org.modnet.itests.Processes.Result;
  * makes (10.96.0.1 Linux, 10.96.0.2 modnet): Linux's curl fetches 10 MB from modnet's httpd intact,
  * modnet's curl fetches 10 MB from Linux's {@code python3 -m http.server} intact, and both curls give
  * the same {@code -w} output and exit status for a 200, a 404 with {@code -f} and a refused port; 50
- * Linux curls at once are all served intact, and a 20 KB header line is a counted 431.
+ * Linux curls at once are all served intact; a 20 KB header line, a 10 MB one and 101 fields are a
+ * counted 431, a body on a keep-alive connection is dropped so the next request on it is served, one
+ * over 1 MiB is 413; both curls follow a directory's 301 alike ({@code -L}, {@code --max-redirs}), from
+ * modnet's httpd and from Python's.
  * Needs root, /dev/net/tun, iproute2, curl and python3 (.ci/run installs them); skips otherwise.
  */
 class HttpTapInteropTest {
@@ -144,6 +147,55 @@ class HttpTapInteropTest {
             assertTrue(modnet("httpd status -p 8080").contains("BadRequests: 1\n"), "counted");
             assertEquals("200", linuxCurl("-s", "-o", "/dev/null", "-w", "%{http_code}", "http://10.96.0.2:8080/small.bin").out());
 
+            // a 10 MB header line (python: curl's arguments cannot hold it) and 101 fields: 431 each, counted
+            Result huge = Processes.run("ip", "netns", "exec", netns, "python3", "-c", "import socket\n"
+                    + "s = socket.create_connection(('10.96.0.2', 8080))\n"
+                    + "s.sendall(b'GET / HTTP/1.1\\r\\nHost: x\\r\\nX-Big: ')\n"
+                    + "try:\n"
+                    + "    s.sendall(b'a' * (10 << 20))\n" // httpd answers and drops the rest until our FIN (a lingering close)
+                    + "    s.shutdown(socket.SHUT_WR)\n"
+                    + "except OSError:\n"
+                    + "    pass\n"
+                    + "print(s.recv(4096).split(b'\\r\\n')[0].decode())\n");
+            assertEquals("HTTP/1.1 431 Request Header Fields Too Large\n", huge.out(), huge.toString());
+            java.util.List<String> many = new java.util.ArrayList<>(java.util.List.of("-s", "-o", "/dev/null", "-w", "%{http_code}"));
+            for (int i = 0; i < 101; i++) {
+                many.add("-H");
+                many.add("X-" + i + ": v");
+            }
+            many.add("http://10.96.0.2:8080/small.bin");
+            assertEquals("431", linuxCurl(many.toArray(String[]::new)).out());
+
+            // a body on a keep-alive connection is read and dropped: curl --next reuses the connection (0 new)
+            Files.write(dir.resolve("body.bin"), new byte[5000]);
+            Result post = linuxCurl("-s", "--data-binary", "@" + dir.resolve("body.bin"), "-o", "/dev/null", "-w", "%{http_code} %{num_connects}\\n",
+                    "http://10.96.0.2:8080/small.bin", "--next", "-s", "-o", "/dev/null", "-w", "%{http_code} %{num_connects}\\n",
+                    "http://10.96.0.2:8080/small.bin");
+            assertEquals("405 1\n200 0\n", post.out(), post.toString());
+            // over 1 MiB: curl sends Expect: 100-continue, httpd answers 413 at once and closes
+            Files.write(dir.resolve("big-body.bin"), new byte[2_000_000]);
+            Result tooBig = linuxCurl("-s", "--data-binary", "@" + dir.resolve("big-body.bin"), "-o", "/dev/null", "-w", "%{http_code}",
+                    "http://10.96.0.2:8080/small.bin");
+            assertEquals("413", tooBig.out(), tooBig.toString());
+            assertTrue(modnet("httpd status -p 8080").contains("BadRequests: 4\n"), "431, 431, 431 and 413 counted");
+
+            // a directory without its slash: 301 to it; -L follows, and --max-redirs 0 is curl's 47, from both curls
+            Files.createDirectories(dir.resolve("sub"));
+            Files.writeString(dir.resolve("sub/index.html"), "sub\n");
+            String wl = "%{http_code} %{num_redirects} %{url_effective} %{exitcode}\\n";
+            assertEquals("200 1 http://10.96.0.2:8080/sub/ 0\n", linuxCurl("-s", "-L", "-o", "/dev/null", "-w", wl, "http://10.96.0.2:8080/sub").out());
+            for (String flags : new String[] { "-L", "-L --max-redirs 0", "" }) {
+                java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("-s", "-o", "/dev/null", "-w", wl));
+                if (!flags.isEmpty()) {
+                    args.addAll(java.util.List.of(flags.split(" ")));
+                }
+                args.add("http://10.96.0.2:8080/sub");
+                Result linux = linuxCurl(args.toArray(String[]::new));
+                Result ours = modnetCurl("-s -o /dev/null -w '" + wl + "' " + flags + " http://10.96.0.2:8080/sub");
+                assertEquals(linux.out(), ours.out(), flags + "\nLinux: " + linux + "\nmodnet: " + ours);
+                assertEquals(linux.status(), ours.status(), flags + "\nLinux: " + linux + "\nmodnet: " + ours);
+            }
+
             // the same requests from both curls: the same -w line and exit status
             String[][] cases = { { "-f", "http://10.96.0.2:8080/big.bin" }, { "-f", "http://10.96.0.2:8080/nope" },
                     { "-f", "http://10.96.0.2:8081/" } };
@@ -182,7 +234,17 @@ class HttpTapInteropTest {
             System.out.println("modnet's curl fetched 10 MiB from Linux's python3 http.server over the TAP in " + ms
                     + " ms with bin/modnet attach (curl's time_total and speed_download: " + r.out().substring(r.out().indexOf('\n') + 1) + ")");
 
-            // Python's HTTP/1.0 server: the same answers to both curls
+            // Python's HTTP/1.0 server: the same answers to both curls; a directory without its slash is its 301, -L follows it
+            Files.createDirectories(dir.resolve("pydir"));
+            Files.writeString(dir.resolve("pydir/index.html"), "py\n");
+            String wl = "%{http_code} %{num_redirects} %{url_effective} [%{redirect_url}] %{exitcode}\\n";
+            for (String flags : new String[] { "-L", "" }) {
+                Result linux = linuxCurl("-s", flags.isEmpty() ? "-s" : flags, "-o", "/dev/null", "-w", wl, "http://10.96.0.1:8000/pydir");
+                Result ours = modnetCurl("-s " + flags + " -o /dev/null -w '" + wl + "' http://10.96.0.1:8000/pydir");
+                assertEquals(linux.out(), ours.out(), flags + "\nLinux: " + linux + "\nmodnet: " + ours);
+                assertEquals(linux.status(), ours.status());
+            }
+            assertTrue(modnetCurl("-s -L http://10.96.0.1:8000/pydir").out().equals("py\n"));
             for (String url : new String[] { "http://10.96.0.1:8000/big.bin", "http://10.96.0.1:8000/nope" }) {
                 Result linux = linuxCurl("-s", "-f", "-o", "/dev/null", "-w", W, url);
                 Result ours = modnetCurl("-s -f -o /dev/null -w '" + W + "' " + url);

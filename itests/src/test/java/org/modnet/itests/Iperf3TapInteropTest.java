@@ -20,11 +20,19 @@ import org.modnet.itests.Processes.Result;
  * modnet's iperf3 against Linux's over a real TAP, the Linux end in a namespace this test makes
  * (10.95.0.1 Linux, 10.95.0.2 modnet): Linux's {@code iperf3 -c} against modnet's {@code iperf3 -s},
  * both directions ({@code -R}), and modnet's client against Linux's {@code iperf3 -s}, each completing
- * with {@code -J} whose sender and receiver sums agree. Needs root, /dev/net/tun, iproute2 and iperf3
+ * with {@code -J} whose sender and receiver sums agree, and the TCP sender's Retr and Cwnd columns
+ * (TCP_INFO) where Linux's iperf3 prints them. Needs root, /dev/net/tun, iproute2 and iperf3
  * (.ci/run installs them); skips otherwise.
  */
 class Iperf3TapInteropTest {
+    /** iperf3 3.12's header with TCP_INFO's columns (locale.c's report_bw_retrans_cwnd_header). */
+    private static final String HEADER_RETR_CWND = "[ ID] Interval           Transfer     Bitrate         Retr  Cwnd";
+
     private static final String MODNET = Processes.modnet().toString();
+    /** A sender's summary line with its retransmit count: "...Gbits/sec    3             sender". */
+    private static final Pattern SENDER_RETR = Pattern.compile("/sec +\\d+ +sender\n");
+    /** An interval line with Retr and Cwnd: "...Gbits/sec    0   1.25 MBytes       ". */
+    private static final Pattern CWND_LINE = Pattern.compile("/sec +\\d+ +[0-9.]+ [KMG]?Bytes {7}\n");
     private static final Pattern SUM = Pattern.compile("\"(sum_sent|sum_received)\":\\s*\\{[^}]*?\"bytes\":\\s*(\\d+)");
     private final long id = ProcessHandle.current().pid() % 10000;
     private final String netns = "mnt-ipf-" + id;
@@ -101,8 +109,16 @@ class Iperf3TapInteropTest {
                 Result text = Processes.run(cmd.toArray(String[]::new));
                 assertEquals(0, text.status(), extra + "\n" + text + "\n" + Files.readString(serverLog));
                 assertTrue(text.out().contains("iperf Done."), text.toString());
-                // modnet's sender reports no retransmit counts (as iperf3 without TCP_INFO): no column, not -1
+                // modnet's sender reports its TCP_INFO retransmits: -R's summary has the Retr column, never -1
                 assertTrue(!text.out().contains("4294967295"), text.toString());
+                if (extra.contains("-R")) {
+                    assertTrue(text.out().contains("Bitrate         Retr\n") && SENDER_RETR.matcher(text.out()).find(),
+                            "the sender's retransmits from modnet's results:\n" + text);
+                    assertTrue(server.waitFor(20, TimeUnit.SECONDS), Files.readString(serverLog));
+                    String served = Files.readString(serverLog);
+                    assertTrue(served.contains(HEADER_RETR_CWND) && CWND_LINE.matcher(served).find(),
+                            "modnet's sending server prints Retr and Cwnd as Linux's does:\n" + served);
+                }
                 System.out.println("Linux iperf3 -c 10.95.0.2 -t 3 " + String.join(" ", extra) + " (modnet's server)\n" + text.out());
                 assertTrue(server.waitFor(20, TimeUnit.SECONDS), Files.readString(serverLog));
                 server = Processes.start(serverLog, MODNET, "attach", "-n", instance, "-c", "iperf3 -s -1");
@@ -137,6 +153,12 @@ class Iperf3TapInteropTest {
                 Result text = retry("iperf3 -c 10.95.0.1 " + args);
                 assertEquals(0, text.status(), args + "\n" + text);
                 assertTrue(text.out().contains("iperf Done."), text.toString());
+                // modnet's client: Retr and Cwnd from TCP_INFO when it sends, Linux's retransmits in -R's summary
+                assertTrue(text.out().contains(HEADER_RETR_CWND), text.toString());
+                assertTrue(SENDER_RETR.matcher(text.out()).find(), text.toString());
+                if (!args.contains("-R")) {
+                    assertTrue(CWND_LINE.matcher(text.out()).find(), text.toString());
+                }
                 System.out.println("modnet iperf3 -c 10.95.0.1 " + args + " (Linux's server)\n" + text.out());
                 Result json = retry("iperf3 -c 10.95.0.1 -J " + args);
                 assertEquals(0, json.status(), json.toString());

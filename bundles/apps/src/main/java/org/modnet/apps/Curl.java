@@ -28,7 +28,11 @@ import java.util.Map;
  * ({@code curl: (N) ...}) and exit codes: 1 unsupported protocol, 2 bad option, 3 bad URL, 6 a host
  * name (modnet has no resolver: addresses only, and localhost), 7 could not connect, 8 a reply that is
  * not HTTP, 18 a body cut short, 22 {@code -f} on a status of 400 or more, 23 the output cannot be
- * written, 28 a timeout ({@code -m}, {@code --connect-timeout}), 52 an empty reply.
+ * written, 28 a timeout ({@code -m}, {@code --connect-timeout}), 47 more redirects than
+ * {@code --max-redirs} allows (50 by default) with {@code -L}, 52 an empty reply. {@code -L} follows a
+ * 300, 301, 302, 303, 307 or 308 answer's {@code Location} (absolute, absolute-path or relative to the
+ * URL it answered, RFC 3986 5.2) on a new connection, as curl does for any 3xx libcurl follows; the
+ * bodies of the answers it follows are read and dropped.
  */
 final class Curl {
     static final String USER_AGENT = "curl/7.88.1";
@@ -54,6 +58,9 @@ final class Curl {
     private final List<String> headers = new ArrayList<>();
     private double maxTime;
     private double connectTimeout;
+    private boolean followLocation;
+    /** curl's --max-redirs default (CURLOPT_MAXREDIRS is 50 in the curl tool); -1 is no limit. */
+    private long maxRedirs = 50;
 
     // what -w reports
     private int httpCode;
@@ -70,6 +77,11 @@ final class Curl {
     private int exitCode;
     private int numConnects;
     private String httpVersion = "0";
+    private int numRedirects;
+    private String redirectUrl = "";
+    private String effectiveUrl;
+    /** The output, opened when the first body (or head, with -i or -I) is written and kept across redirects. */
+    private OutputStream sink;
 
     Curl(SelectorProvider provider, PrintStream out, PrintStream err, Path cwd) {
         this.provider = provider;
@@ -142,6 +154,8 @@ final class Curl {
                     case "request" -> method = value(args, ++i, a);
                     case "max-time" -> maxTime = seconds(value(args, ++i, a), a);
                     case "connect-timeout" -> connectTimeout = seconds(value(args, ++i, a), a);
+                    case "location" -> followLocation = true;
+                    case "max-redirs" -> maxRedirs = redirs(value(args, ++i, a), a);
                     default -> throw new Failure(2, "option " + a + ": is unknown");
                 }
                 continue;
@@ -160,6 +174,7 @@ final class Curl {
                     case 'S' -> showError = true;
                     case 'f' -> fail = true;
                     case 'v' -> verbose = true;
+                    case 'L' -> followLocation = true;
                     case 'o', 'w', 'r', 'H', 'X', 'm' -> {
                         String v = k + 1 < a.length() ? a.substring(k + 1) : value(args, ++i, "-" + c);
                         switch (c) {
@@ -187,6 +202,19 @@ final class Curl {
             throw new Failure(2, "option " + option + ": requires parameter");
         }
         return args.get(i);
+    }
+
+    /** --max-redirs: a count, or -1 for no limit, as curl takes it. */
+    private static long redirs(String v, String option) throws Failure {
+        try {
+            long n = Long.parseLong(v);
+            if (n >= -1) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // below
+        }
+        throw new Failure(2, "option " + option + ": expected a proper numerical parameter");
     }
 
     private static double seconds(String v, String option) throws Failure {
@@ -270,11 +298,55 @@ final class Curl {
         return secs > 0 ? t0 + (long) (secs * 1e9) : Long.MAX_VALUE;
     }
 
+    /** The URL, then each Location -L follows, up to --max-redirs; the output stays open across them. */
     private void transfer(long t0, CurlProgress meter) throws Failure, InterruptedException {
+        effectiveUrl = url;
         Url u = parseUrl(url);
         if (meter != null) {
             meter.begin();
         }
+        boolean ok = false;
+        try {
+            while (true) {
+                String location = fetch(u, t0, meter);
+                if (location == null) {
+                    break;
+                }
+                redirectUrl = resolve(u, location);
+                if (!followLocation) {
+                    break;
+                }
+                if (maxRedirs >= 0 && numRedirects >= maxRedirs) {
+                    throw new Failure(47, "Maximum (" + maxRedirs + ") redirects followed");
+                }
+                info("Issue another request to this URL: '" + redirectUrl + "'");
+                u = parseUrl(redirectUrl);
+                effectiveUrl = redirectUrl;
+                redirectUrl = "";
+                numRedirects++;
+            }
+            ok = true;
+        } finally {
+            if (sink != null) {
+                try {
+                    sink.flush();
+                    if (sink != out) {
+                        sink.close();
+                    }
+                } catch (IOException e) {
+                    if (ok) {
+                        throw new Failure(23, "Failure writing output to destination");
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * One request and its answer on a new connection. Returns the answer's Location when it is a
+     * redirect (3xx) with one, else null; with -L its body is dropped instead of written.
+     */
+    private String fetch(Url u, long t0, CurlProgress meter) throws Failure, InterruptedException {
         long total = deadline(t0, maxTime);
         long connectBy = Math.min(total, deadline(t0, connectTimeout > 0 ? connectTimeout : 300));
         String addr = org.modnet.api.inet.Ipv4Addresses.format(u.address());
@@ -282,8 +354,7 @@ final class Curl {
         remotePort = u.port();
         long size = -1;
         long received = 0;
-        OutputStream sink = null;
-        boolean ok = false;
+        int conn = numConnects;
         try (SocketChannel ch = provider.openSocketChannel(); Selector sel = provider.openSelector()) {
             info("  Trying " + addr + ":" + u.port() + "...");
             ch.configureBlocking(false);
@@ -304,13 +375,13 @@ final class Curl {
             } catch (ConnectException e) {
                 info("connect to " + addr + " port " + u.port() + " failed: " + e.getMessage());
                 info("Failed to connect to " + u.host() + " port " + u.port() + " after " + ms(t0) + " ms: Couldn't connect to server");
-                info("Closing connection 0");
+                info("Closing connection " + conn);
                 throw new Failure(7, "Failed to connect to " + u.host() + " port " + u.port() + " after " + ms(t0)
                         + " ms: Couldn't connect to server");
             }
-            numConnects = 1;
+            numConnects++;
             timeConnect = (System.nanoTime() - t0) / 1e9;
-            info("Connected to " + u.host() + " (" + addr + ") port " + u.port() + " (#0)");
+            info("Connected to " + u.host() + " (" + addr + ") port " + u.port() + " (#" + conn + ")");
             String m = method != null ? method : head ? "HEAD" : "GET";
             byte[] request = request(m, u);
             sizeRequest = request.length;
@@ -350,40 +421,95 @@ final class Curl {
             }
             boolean noBody = m.equals("HEAD") || httpCode == 204 || httpCode == 304;
             if (fail && httpCode >= 400) {
-                info("Closing connection 0");
+                info("Closing connection " + conn);
                 throw new Failure(22, "The requested URL returned error: " + httpCode);
             }
-            sink = open(u);
+            // libcurl's redirects: 300, 301, 302, 303, 307 and 308 with a Location (304, 305, 306 are not)
+            String location = switch (httpCode) {
+                case 300, 301, 302, 303, 307, 308 -> h.get("location");
+                default -> null;
+            };
+            boolean follow = followLocation && location != null;
+            if (sink == null && (!follow || head || include)) {
+                sink = open(parseUrl(url)); // -O names the file after the URL typed, wherever it leads
+            }
             if (head || include) {
                 sink.write(r.headBytes);
             }
             if (!noBody) {
-                Body body = new Body(r, sink, meter, chunked ? -2 : size, t0);
+                Body body = new Body(r, follow ? OutputStream.nullOutputStream() : sink, meter, chunked ? -2 : size, t0);
                 received = chunked ? body.chunked() : body.counted(size);
             }
             sizeDownload = received;
-            if (meter != null) {
+            if (meter != null && !follow) {
                 meter.end(size, received, System.nanoTime());
             }
             boolean close = "close".equalsIgnoreCase(h.getOrDefault("connection", "")) || httpVersion.equals("1.0");
-            info(close ? "Closing connection 0" : "Connection #0 to host " + u.host() + " left intact");
-            ok = true;
+            info(close ? "Closing connection " + conn : "Connection #" + conn + " to host " + u.host() + " left intact");
+            return location;
         } catch (IOException e) {
-            throw new Failure(56, "Recv failure: " + (e.getMessage() == null ? "Connection reset by peer" : e.getMessage()));
-        } finally {
-            if (sink != null) {
-                try {
-                    sink.flush();
-                    if (sink != out) {
-                        sink.close();
-                    }
-                } catch (IOException e) {
-                    if (ok) {
-                        throw new Failure(23, "Failure writing output to destination");
-                    }
+            // curl says strerror(errno): ECONNRESET is "Connection reset by peer", where Java says "Connection reset"
+            String why = e.getMessage() == null || e.getMessage().equals("Connection reset") ? "Connection reset by peer" : e.getMessage();
+            throw new Failure(56, "Recv failure: " + why);
+        }
+    }
+
+    /**
+     * A Location against the URL that answered it (RFC 3986 5.2): absolute ({@code http://...}),
+     * network-path ({@code //host/...}), absolute-path ({@code /...}), query-only or relative to the
+     * base's directory, with its dot segments removed and any fragment dropped.
+     */
+    static String resolve(Url base, String location) {
+        String loc = location.trim();
+        int hash = loc.indexOf('#');
+        if (hash >= 0) {
+            loc = loc.substring(0, hash);
+        }
+        if (loc.matches("(?i)^[a-z][a-z0-9+.-]*://.*")) {
+            return loc;
+        }
+        if (loc.startsWith("//")) {
+            return "http:" + loc;
+        }
+        String origin = "http://" + base.hostHeader();
+        String basePath = base.path();
+        int q = basePath.indexOf('?');
+        String baseNoQuery = q < 0 ? basePath : basePath.substring(0, q);
+        if (loc.isEmpty()) {
+            return origin + basePath;
+        }
+        if (loc.startsWith("?")) {
+            return origin + baseNoQuery + loc;
+        }
+        String path = loc.startsWith("/") ? loc : baseNoQuery.substring(0, baseNoQuery.lastIndexOf('/') + 1) + loc;
+        int lq = path.indexOf('?');
+        String query = lq < 0 ? "" : path.substring(lq);
+        return origin + removeDotSegments(lq < 0 ? path : path.substring(0, lq)) + query;
+    }
+
+    /** RFC 3986 5.2.4: "." and ".." segments out of an absolute path. */
+    static String removeDotSegments(String path) {
+        List<String> out = new ArrayList<>();
+        String[] segs = path.split("/", -1);
+        for (int i = 1; i < segs.length; i++) {
+            String seg = segs[i];
+            boolean last = i == segs.length - 1;
+            if (seg.equals(".")) {
+                if (last) {
+                    out.add("");
                 }
+            } else if (seg.equals("..")) {
+                if (!out.isEmpty()) {
+                    out.remove(out.size() - 1);
+                }
+                if (last) {
+                    out.add("");
+                }
+            } else {
+                out.add(seg);
             }
         }
+        return "/" + String.join("/", out);
     }
 
     private static byte[] bytes(int a) {
@@ -718,7 +844,10 @@ final class Curl {
             case "time_starttransfer" -> String.format(Locale.ROOT, "%.6f", timeStart);
             case "speed_download" -> Long.toString(timeTotal > 0 ? (long) (sizeDownload / timeTotal) : 0);
             case "content_type" -> contentType == null ? "" : contentType;
-            case "url_effective", "url" -> url;
+            case "url" -> url;
+            case "url_effective" -> effectiveUrl == null ? url : effectiveUrl;
+            case "num_redirects" -> Integer.toString(numRedirects);
+            case "redirect_url" -> redirectUrl;
             case "remote_ip" -> remoteIp;
             case "remote_port" -> remotePort == 0 ? "" : Integer.toString(remotePort);
             case "num_connects" -> Integer.toString(numConnects);

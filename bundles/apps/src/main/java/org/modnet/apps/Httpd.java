@@ -27,6 +27,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * in {@code refused}); a head of at most {@link #HEAD_BUFFER} bytes (larger: 431, counted in {@code bad});
  * {@link #KEEPALIVE_TIMEOUT_NS} idle between requests and {@link #TIMEOUT_NS} for a head to arrive or
  * an answer to drain (Apache's KeepAliveTimeout 5 and Timeout 60), counted in {@code timeouts}.
+ *
+ * <p>A request's body (Content-Length or chunked) is read and dropped before the answer, as Apache's
+ * ap_discard_request_body does, so the next request on the connection parses; at most
+ * {@link HttpRequest#LIMIT_REQUEST_BODY} of it (more: 413 and close, counted in {@code bad}). A client
+ * that sent {@code Expect: 100-continue} gets its 100 first.
  */
 final class Httpd {
     static final int MAX_CONNECTIONS = 1024;
@@ -38,6 +43,7 @@ final class Httpd {
     static final long TIMEOUT_NS = 60_000_000_000L;
     /** Apache's lingering close: after our FIN, what the client still sends is read and dropped for up to 2 s. */
     static final long LINGER_NS = 2_000_000_000L;
+    private static final byte[] CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
     /** The Common Log Format's time: [10/Oct/2000:13:55:36 +0000]. */
     private static final java.time.format.DateTimeFormatter CLF_TIME = java.time.format.DateTimeFormatter
             .ofPattern("dd/MMM/yyyy:HH:mm:ss Z", java.util.Locale.US).withZone(java.time.ZoneOffset.UTC);
@@ -186,6 +192,10 @@ final class Httpd {
         long filePos;
         long fileLeft;
         ByteBuffer chunk;
+        /** A request whose body is being read and dropped; answered when the body has all come. */
+        HttpRequest pending;
+        long bodyLeft;
+        HttpChunkedBody chunks;
         boolean closeAfter;
         boolean answering;
         boolean lingering;
@@ -197,7 +207,7 @@ final class Httpd {
         }
 
         boolean expired(long now) {
-            long limit = lingering ? LINGER_NS : answering || inLen > 0 ? TIMEOUT_NS : KEEPALIVE_TIMEOUT_NS;
+            long limit = lingering ? LINGER_NS : answering || inLen > 0 || pending != null ? TIMEOUT_NS : KEEPALIVE_TIMEOUT_NS;
             return now - since > limit;
         }
 
@@ -227,30 +237,74 @@ final class Httpd {
 
         /** Parses the next request from what has arrived and starts its answer, if there is a whole head. */
         void next() throws IOException {
-            if (answering || closed || inLen == 0) {
+            if (answering || closed || (inLen == 0 && pending == null)) {
                 return;
             }
-            HttpRequest.Parsed p = HttpRequest.parse(in, 0, inLen);
             HttpFiles.Response r;
-            HttpRequest req = null;
-            if (p.complete()) {
-                req = p.request();
-                System.arraycopy(in, p.consumed(), in, 0, inLen - p.consumed());
-                inLen -= p.consumed();
+            HttpRequest req = pending;
+            int refused = 0;
+            if (req == null) {
+                HttpRequest.Parsed p = HttpRequest.parse(in, 0, inLen);
+                if (p.complete()) {
+                    req = p.request();
+                    drop(p.consumed());
+                    pending = req;
+                    bodyLeft = req.contentLength();
+                    chunks = req.chunked() ? new HttpChunkedBody(HttpRequest.LIMIT_REQUEST_BODY) : null;
+                    if (req.expectsContinue() && (bodyLeft > 0 || chunks != null)) {
+                        // a 25-byte write on a connection with nothing else queued: it fits in the send buffer
+                        ch.write(ByteBuffer.wrap(CONTINUE));
+                    }
+                } else if (p.status() != 0 || inLen == HEAD_BUFFER) {
+                    refused = p.status() != 0 ? p.status() : 431;
+                } else {
+                    return; // more of the head is on its way
+                }
+            }
+            if (refused == 0) {
+                refused = discardBody();
+                if (refused < 0) {
+                    return; // more of the body is on its way
+                }
+                pending = null;
+            }
+            if (refused == 0) {
                 r = files.respond(req, Instant.now());
-            } else if (p.status() != 0 || inLen == HEAD_BUFFER) {
+            } else {
                 stats.bad.incrementAndGet();
-                r = files.refusal(p.status() != 0 ? p.status() : 431, Instant.now());
+                r = files.refusal(refused, Instant.now());
                 inLen = 0;
                 key.interestOps(0);
-            } else {
-                return; // more of the head is on its way
             }
             stats.accesses.incrementAndGet();
             if (log != null) {
                 log.println(commonLog(req, r));
             }
             start(r);
+        }
+
+        /** Reads and drops what has come of the pending request's body: 0 when it has all come, -1 for more, or a refusal. */
+        private int discardBody() {
+            if (chunks != null) {
+                drop(chunks.consume(in, 0, inLen));
+                if (chunks.status() != 0) {
+                    return chunks.status();
+                }
+                if (!chunks.done()) {
+                    return -1;
+                }
+                chunks = null;
+                return 0;
+            }
+            int n = (int) Math.min(bodyLeft, inLen);
+            drop(n);
+            bodyLeft -= n;
+            return bodyLeft > 0 ? -1 : 0;
+        }
+
+        private void drop(int n) {
+            System.arraycopy(in, n, in, 0, inLen - n);
+            inLen -= n;
         }
 
         private String commonLog(HttpRequest req, HttpFiles.Response r) {

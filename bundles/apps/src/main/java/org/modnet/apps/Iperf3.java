@@ -27,6 +27,9 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicLong;
 
+import org.modnet.socket.api.TcpInfo;
+import org.modnet.socket.api.TcpSocketOptions;
+
 /**
  * iperf3 on modnet's sockets, speaking iperf3's control protocol so Linux's iperf3 is the peer either
  * way. The client opens a control connection and sends a 37-byte cookie (36 characters and a NUL);
@@ -41,8 +44,10 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Blocking sockets, one thread per stream and one for the reporter, as iperf3's 3.16+ threads do.
  * The client keeps the time (or the byte count for {@code -n}) in both directions, as iperf3's does.
- * The TCP sender's retransmits and cwnd come from TCP_INFO, which a SocketChannel does not reach:
- * the lines are iperf3's for a system without it (no Retr/Cwnd columns, sender_has_retransmits -1).
+ * The TCP sender's Retr and Cwnd columns come from TCP_INFO ({@code tcpi_total_retrans}, {@code
+ * tcpi_snd_cwnd * tcpi_snd_mss}), which modnet's channels give as {@link TcpSocketOptions#TCP_INFO};
+ * on channels without it (the JDK's) the lines are iperf3's for a system without TCP_INFO (no
+ * Retr/Cwnd columns, sender_has_retransmits 0).
  */
 final class Iperf3 {
     static final int DEFAULT_PORT = 5201;
@@ -315,6 +320,17 @@ final class Iperf3 {
         long lastBytes;
         long lastPackets;
         long lastLost;
+        /** TCP_INFO's samples, as iperf3's TCP sender keeps them: tcpi_total_retrans now and at the last interval. */
+        volatile long retransTotal;
+        /** The sender's latest TCP_INFO, taken by its own thread between writes (the reporter never waits for the socket's lock). */
+        volatile TcpInfo latest;
+        long lastRetrans;
+        long maxCwnd;
+        long maxSndWnd;
+        long maxRtt;
+        long minRtt = Long.MAX_VALUE;
+        long rttSum;
+        long rttSamples;
         String localHost = "";
         int localPort;
         String remoteHost = "";
@@ -345,9 +361,38 @@ final class Iperf3 {
             }
         }
 
+        /** TCP_INFO now, or null on a channel that has no such option (the JDK's) or is closed. */
+        TcpInfo tcpInfo() {
+            if (tcp == null || !tcp.supportedOptions().contains(TcpSocketOptions.TCP_INFO)) {
+                return null;
+            }
+            try {
+                TcpInfo i = tcp.getOption(TcpSocketOptions.TCP_INFO);
+                retransTotal = Integer.toUnsignedLong(i.totalRetrans());
+                return i;
+            } catch (IOException | RuntimeException e) {
+                return null;
+            }
+        }
+
+        /** iperf3's per-interval TCP_INFO sample: cwnd in bytes, the peer's window, the smoothed RTT's extremes. */
+        TcpInfo sample() {
+            TcpInfo i = latest;
+            if (i != null) {
+                maxCwnd = Math.max(maxCwnd, (long) i.sndCwnd() * i.sndMss());
+                maxSndWnd = Math.max(maxSndWnd, Integer.toUnsignedLong(i.sndWnd()));
+                maxRtt = Math.max(maxRtt, i.rtt());
+                minRtt = Math.min(minRtt, i.rtt());
+                rttSum += i.rtt();
+                rttSamples++;
+            }
+            return i;
+        }
+
         void close() {
             try {
                 if (tcp != null) {
+                    tcpInfo(); // the final retransmit count, before the socket goes
                     tcp.close();
                 } else if (udp != null) {
                     udp.close();
@@ -459,6 +504,8 @@ final class Iperf3 {
         final AtomicLong sent = new AtomicLong();
         final AtomicLong received = new AtomicLong();
         final List<Object> intervals = new ArrayList<>();
+        /** Whether every TCP stream gives TCP_INFO: the sender's Retr and Cwnd columns (iperf3's has_tcpinfo_retransmits). */
+        boolean tcpInfo;
         volatile boolean done;
         long startNanos;
         long startCpu;
@@ -482,6 +529,7 @@ final class Iperf3 {
         }
 
         void start() {
+            tcpInfo = !o.udp() && !streams.isEmpty() && streams.stream().allMatch(s -> s.tcpInfo() != null);
             startNanos = System.nanoTime();
             startCpu = cpuNanos();
             for (Stream s : streams) {
@@ -515,12 +563,22 @@ final class Iperf3 {
         void tcpSend(Stream s) throws IOException {
             ByteBuffer b = ByteBuffer.allocate(o.len());
             random.nextBytes(b.array());
+            long nextInfo = 0;
+            if (tcpInfo) {
+                s.latest = s.tcpInfo();
+            }
             while (!done && !byteLimitReached()) {
                 b.clear();
                 while (b.hasRemaining() && !done) {
                     int n = s.tcp.write(b);
                     s.bytes.addAndGet(n);
                     sent.addAndGet(n);
+                }
+                long now = System.nanoTime();
+                if (tcpInfo && now - nextInfo >= 0) {
+                    // TCP_INFO takes the socket's lock: taken here, between writes, every 10 ms at most
+                    s.latest = s.tcpInfo();
+                    nextInfo = now + 10_000_000L;
                 }
             }
         }
@@ -648,9 +706,13 @@ final class Iperf3 {
             long sumPackets = 0;
             long sumLost = 0;
             double sumJitter = 0;
+            long sumRetr = 0;
+            boolean retr = tcpInfo && sending;
             if (!o.json()) {
                 if (first) {
-                    out.println(o.udp() ? (sending ? Iperf3Format.HEADER_UDP_SENDER : Iperf3Format.HEADER_UDP) : Iperf3Format.HEADER);
+                    // Linux's client prints the Retr/Cwnd header receiving too (-R), with blank columns; its server does not
+                    out.println(o.udp() ? (sending ? Iperf3Format.HEADER_UDP_SENDER : Iperf3Format.HEADER_UDP)
+                            : tcpInfo && (sending || client) ? Iperf3Format.HEADER_RETR_CWND : Iperf3Format.HEADER);
                 } else if (streams.size() > 1) {
                     out.println(Iperf3Format.SEPARATOR);
                 }
@@ -669,15 +731,26 @@ final class Iperf3 {
                 sumPackets += dp;
                 sumLost += dl;
                 sumJitter += s.jitter;
+                TcpInfo info = retr ? s.sample() : null;
+                long dr = s.retransTotal - s.lastRetrans;
+                s.lastRetrans = s.retransTotal;
+                sumRetr += dr;
                 if (!o.json()) {
-                    out.println(!o.udp() ? Iperf3Format.tcp(s.socket, from, to, db, "")
+                    out.println(info != null ? Iperf3Format.tcpRetrCwnd(s.socket, from, to, db, dr, (long) info.sndCwnd() * info.sndMss())
+                            : retr ? Iperf3Format.tcpRetr(s.socket, from, to, db, dr, "")
+                            : !o.udp() ? Iperf3Format.tcp(s.socket, from, to, db, "")
                             : udpSender ? Iperf3Format.udpSender(s.socket, from, to, db, dp)
                                     : Iperf3Format.udp(s.socket, from, to, db, s.jitter * 1e3, dl, dp, ""));
                 }
-                js.add(intervalJson(s.socket, from, to, db, dp, dl, s.jitter));
+                Map<String, Object> sj = intervalJson(s.socket, from, to, db, dp, dl, s.jitter);
+                if (retr) {
+                    tcpInfoJson(sj, dr, info);
+                }
+                js.add(sj);
             }
             if (streams.size() > 1 && !o.json()) {
-                out.println(!o.udp() ? Iperf3Format.tcp(-1, from, to, sumBytes, "")
+                out.println(retr ? Iperf3Format.tcpRetr(-1, from, to, sumBytes, sumRetr, "")
+                        : !o.udp() ? Iperf3Format.tcp(-1, from, to, sumBytes, "")
                         : udpSender ? Iperf3Format.udpSender(-1, from, to, sumBytes, sumPackets)
                                 : Iperf3Format.udp(-1, from, to, sumBytes, sumJitter / streams.size() * 1e3, sumLost, sumPackets, ""));
             }
@@ -685,6 +758,9 @@ final class Iperf3 {
             iv.put("streams", js);
             Map<String, Object> sum = intervalJson(0, from, to, sumBytes, sumPackets, sumLost, sumJitter / streams.size());
             sum.remove("socket");
+            if (retr) {
+                tcpInfoJson(sum, sumRetr, null);
+            }
             iv.put("sum", sum);
             intervals.add(iv);
         }
@@ -712,6 +788,22 @@ final class Iperf3 {
             return m;
         }
 
+        /** A TCP sender's interval keys from TCP_INFO, in 3.12's order before "omitted"; the sum has only retransmits. */
+        private void tcpInfoJson(Map<String, Object> m, long retransmits, TcpInfo info) {
+            Object omitted = m.remove("omitted");
+            Object sender = m.remove("sender");
+            m.put("retransmits", retransmits);
+            if (info != null) {
+                m.put("snd_cwnd", (long) info.sndCwnd() * info.sndMss());
+                m.put("snd_wnd", Integer.toUnsignedLong(info.sndWnd()));
+                m.put("rtt", Integer.toUnsignedLong(info.rtt()));
+                m.put("rttvar", Integer.toUnsignedLong(info.rttvar()));
+                m.put("pmtu", Integer.toUnsignedLong(info.pmtu()));
+            }
+            m.put("omitted", omitted);
+            m.put("sender", sender);
+        }
+
         /** This side's results for EXCHANGE_RESULTS, as iperf3's send_results builds them. */
         Map<String, Object> results() {
             Map<String, Object> r = new LinkedHashMap<>();
@@ -719,9 +811,9 @@ final class Iperf3 {
             r.put("cpu_util_total", cpu[0]);
             r.put("cpu_util_user", cpu[1]);
             r.put("cpu_util_system", cpu[2]);
-            // a sender without TCP_INFO says 0 (no retransmit counts), a receiver -1, as Linux's iperf3 does;
-            // -1 from a sender would have Linux's client print it as 4294967295 retransmits
-            r.put("sender_has_retransmits", sending ? 0 : UNKNOWN);
+            // a sender says 1 with TCP_INFO, 0 without (no retransmit counts), a receiver -1, as Linux's iperf3
+            // does; -1 from a sender would have Linux's client print it as 4294967295 retransmits
+            r.put("sender_has_retransmits", sending ? (tcpInfo ? 1 : 0) : UNKNOWN);
             if (!o.udp()) {
                 r.put("congestion_used", "cubic");
             }
@@ -730,7 +822,7 @@ final class Iperf3 {
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("id", s.id);
                 m.put("bytes", s.bytes.get());
-                m.put("retransmits", UNKNOWN);
+                m.put("retransmits", sending && tcpInfo ? s.retransTotal : UNKNOWN);
                 m.put("jitter", sending ? 0.0 : s.jitter);
                 m.put("errors", sending ? 0 : s.lost);
                 m.put("omitted_errors", 0);
@@ -1023,6 +1115,10 @@ final class Iperf3 {
         long sumRecvPackets = 0;
         long sumLost = 0;
         double sumJitter = 0;
+        long sumRetr = 0;
+        // the sender's retransmits: ours from TCP_INFO, or the server's when it sent (-R) and said it has them
+        boolean retr = !o.udp() && (test.sending ? test.tcpInfo
+                : remote != null && Iperf3Json.asLong(remote.get("sender_has_retransmits"), UNKNOWN) == 1);
         List<String> lines = new ArrayList<>();
         for (Stream s : test.streams) {
             Map<String, Object> p = peer.getOrDefault(s.id, Map.of());
@@ -1055,9 +1151,23 @@ final class Iperf3 {
             } else {
                 Map<String, Object> snd = sideJson(s.socket, dur, sent, o, true);
                 Map<String, Object> rcv = sideJson(s.socket, dur, recv, o, false);
+                long r = test.sending ? s.retransTotal : Iperf3Json.asLong(p.get("retransmits"), 0);
+                if (retr) {
+                    sumRetr += r;
+                    snd.put("retransmits", r);
+                    if (test.sending && s.rttSamples > 0) {
+                        snd.put("max_snd_cwnd", s.maxCwnd);
+                        snd.put("max_snd_wnd", s.maxSndWnd);
+                        snd.put("max_rtt", s.maxRtt);
+                        snd.put("min_rtt", s.minRtt);
+                        snd.put("mean_rtt", s.rttSum / s.rttSamples);
+                    }
+                    snd.put("sender", snd.remove("sender"));
+                }
                 st.put("sender", snd);
                 st.put("receiver", rcv);
-                lines.add(Iperf3Format.tcp(s.socket, 0, dur, sent, "sender"));
+                lines.add(retr ? Iperf3Format.tcpRetr(s.socket, 0, dur, sent, r, "sender")
+                        : Iperf3Format.tcp(s.socket, 0, dur, sent, "sender"));
                 lines.add(Iperf3Format.tcp(s.socket, 0, dur, recv, "receiver"));
             }
             streams.add(st);
@@ -1067,6 +1177,10 @@ final class Iperf3 {
         Map<String, Object> sumRecvJson = sideJson(0, dur, sumRecv, o, false);
         sumSentJson.remove("socket");
         sumRecvJson.remove("socket");
+        if (retr) {
+            sumSentJson.put("retransmits", sumRetr);
+            sumSentJson.put("sender", sumSentJson.remove("sender"));
+        }
         double avgJitter = test.streams.isEmpty() ? 0 : sumJitter / test.streams.size();
         if (o.udp()) {
             Map<String, Object> sum = new LinkedHashMap<>(sumRecvJson);
@@ -1103,14 +1217,15 @@ final class Iperf3 {
         }
         if (!o.json()) {
             out.println(Iperf3Format.SEPARATOR);
-            out.println(o.udp() ? Iperf3Format.HEADER_UDP : Iperf3Format.HEADER);
+            out.println(o.udp() ? Iperf3Format.HEADER_UDP : retr ? Iperf3Format.HEADER_RETR : Iperf3Format.HEADER);
             lines.forEach(out::println);
             if (test.streams.size() > 1) {
                 if (o.udp()) {
                     out.println(Iperf3Format.udp(-1, 0, dur, sumSent, 0, 0, sumSentPackets, "sender"));
                     out.println(Iperf3Format.udp(-1, 0, dur, sumRecv, avgJitter * 1e3, sumLost, sumRecvPackets, "receiver"));
                 } else {
-                    out.println(Iperf3Format.tcp(-1, 0, dur, sumSent, "sender"));
+                    out.println(retr ? Iperf3Format.tcpRetr(-1, 0, dur, sumSent, sumRetr, "sender")
+                            : Iperf3Format.tcp(-1, 0, dur, sumSent, "sender"));
                     out.println(Iperf3Format.tcp(-1, 0, dur, sumRecv, "receiver"));
                 }
             }
@@ -1217,13 +1332,24 @@ final class Iperf3 {
     }
 
     private Map<String, Object> serveOne(Options so, ServerSocketChannel l, SocketChannel control) throws IOException {
-        String cookie = readCookie(control);
+        // iperf3's own words for a client that is not iperf3 (IERECVCOOKIE, IERECVPARAMS): the test ends, the server goes on
+        String cookie;
+        try {
+            cookie = readCookie(control);
+        } catch (IOException e) {
+            throw new IOException("unable to receive cookie at server: " + e.getMessage(), e);
+        }
         InetSocketAddress peer = (InetSocketAddress) control.getRemoteAddress();
         if (!so.json()) {
             out.println("Accepted connection from " + peer.getAddress().getHostAddress() + ", port " + peer.getPort());
         }
         writeState(control, PARAM_EXCHANGE);
-        Map<String, Object> p = readJson(control);
+        Map<String, Object> p;
+        try {
+            p = readJson(control);
+        } catch (IOException e) {
+            throw new IOException("unable to receive parameters from client: " + e.getMessage(), e);
+        }
         Options o = fromParams(p, so);
         Test test = new Test(o, false, cookie);
         try {
@@ -1315,8 +1441,10 @@ final class Iperf3 {
         }
         double dur = test.endSeconds;
         String role = test.sending ? "sender" : "receiver";
+        boolean retr = test.tcpInfo && test.sending;
         out.println(Iperf3Format.SEPARATOR);
-        out.println(o.udp() ? Iperf3Format.HEADER_UDP : Iperf3Format.HEADER);
+        out.println(o.udp() ? Iperf3Format.HEADER_UDP : retr ? Iperf3Format.HEADER_RETR : Iperf3Format.HEADER);
+        long sumRetr = 0;
         long sum = 0;
         long packets = 0;
         long lost = 0;
@@ -1325,11 +1453,14 @@ final class Iperf3 {
             sum += b;
             packets += s.packets;
             lost += s.lost;
+            sumRetr += s.retransTotal;
             out.println(o.udp() ? Iperf3Format.udp(s.socket, 0, dur, b, s.jitter * 1e3, s.lost, s.packets, role)
+                    : retr ? Iperf3Format.tcpRetr(s.socket, 0, dur, b, s.retransTotal, role)
                     : Iperf3Format.tcp(s.socket, 0, dur, b, role));
         }
         if (test.streams.size() > 1) {
-            out.println(o.udp() ? Iperf3Format.udp(-1, 0, dur, sum, 0, lost, packets, role) : Iperf3Format.tcp(-1, 0, dur, sum, role));
+            out.println(o.udp() ? Iperf3Format.udp(-1, 0, dur, sum, 0, lost, packets, role)
+                    : retr ? Iperf3Format.tcpRetr(-1, 0, dur, sum, sumRetr, role) : Iperf3Format.tcp(-1, 0, dur, sum, role));
         }
     }
 

@@ -15,6 +15,7 @@ final class Iperf3Format {
     static final String BANNER = "-----------------------------------------------------------";
     static final String HEADER = "[ ID] Interval           Transfer     Bitrate";
     static final String HEADER_RETR = "[ ID] Interval           Transfer     Bitrate         Retr";
+    static final String HEADER_RETR_CWND = "[ ID] Interval           Transfer     Bitrate         Retr  Cwnd";
     static final String HEADER_UDP_SENDER = "[ ID] Interval           Transfer     Bitrate         Total Datagrams";
     static final String HEADER_UDP = "[ ID] Interval           Transfer     Bitrate         Jitter    Lost/Total Datagrams";
 
@@ -58,6 +59,11 @@ final class Iperf3Format {
     /** A TCP sender's summary line with its retransmits: report_bw_retrans_format. */
     static String tcpRetr(int socket, double start, double end, long bytes, long retransmits, String role) {
         return head(socket, start, end, bytes, end - start) + String.format(Locale.ROOT, "  %3d             %s", retransmits, role);
+    }
+
+    /** A TCP sender's interval line with TCP_INFO's retransmits and cwnd in bytes: report_bw_retrans_cwnd_format. */
+    static String tcpRetrCwnd(int socket, double start, double end, long bytes, long retransmits, long cwndBytes) {
+        return head(socket, start, end, bytes, end - start) + String.format(Locale.ROOT, "  %3d   %ss       ", retransmits, bytes(cwndBytes));
     }
 
     /** A UDP sender's interval line: report_bw_udp_sender_format (datagrams sent). */

@@ -55,6 +55,19 @@ class CurlTest {
     }
 
     @Test
+    void aLocationResolvesAgainstTheUrlThatAnsweredAsRfc3986Says() throws Exception {
+        Curl.Url base = Curl.parseUrl("http://10.0.0.2:8080/a/b/c?q=1");
+        assertEquals("http://10.0.0.2:8080/a/b/c/", Curl.resolve(Curl.parseUrl("http://10.0.0.2:8080/a/b/c"), "/a/b/c/"));
+        assertEquals("http://10.0.0.2:8080/a/b/d", Curl.resolve(base, "d"));
+        assertEquals("http://10.0.0.2:8080/a/d/e", Curl.resolve(base, "../d/e#frag"));
+        assertEquals("http://10.0.0.2:8080/", Curl.resolve(base, "../../../.."));
+        assertEquals("http://10.0.0.2:8080/a/b/c?r=2", Curl.resolve(base, "?r=2"));
+        assertEquals("http://10.0.0.3/x", Curl.resolve(base, "http://10.0.0.3/x"));
+        assertEquals("http://10.0.0.4:81/y", Curl.resolve(base, "//10.0.0.4:81/y"));
+        assertEquals("http://10.0.0.2/z", Curl.resolve(Curl.parseUrl("10.0.0.2/a"), "/z"));
+    }
+
+    @Test
     void aHostNameIsUnresolvedAnotherSchemeUnsupportedABadPortMalformed() {
         assertEquals(6, assertThrows(Curl.Failure.class, () -> Curl.parseUrl("http://example.com/")).code);
         Curl.Failure https = assertThrows(Curl.Failure.class, () -> Curl.parseUrl("https://10.0.0.1/"));

@@ -60,6 +60,31 @@ class CurlWireTest {
     }
 
     @Test
+    void aRedirectLoopStopsAfterFiftyWithCurlsFortySeven() throws Exception {
+        server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        serving = Thread.ofPlatform().daemon().start(() -> {
+            while (!server.isClosed()) {
+                try (Socket s = server.accept()) {
+                    byte[] b = new byte[4096];
+                    int n = 0;
+                    while (!new String(b, 0, n, StandardCharsets.ISO_8859_1).contains("\r\n\r\n")) {
+                        n += s.getInputStream().read(b, n, b.length - n);
+                    }
+                    s.getOutputStream().write("HTTP/1.1 302 Found\r\nLocation: loop\r\nContent-Length: 3\r\n\r\nabc"
+                            .getBytes(StandardCharsets.ISO_8859_1));
+                } catch (Exception e) {
+                    return;
+                }
+            }
+        });
+        Run r = curl("-sS", "-L", "-w", "%{http_code} %{num_redirects} %{size_download}\n",
+                "http://127.0.0.1:" + server.getLocalPort() + "/loop");
+        assertEquals(47, r.status());
+        assertEquals("302 50 3\n", r.out(), "the bodies of followed redirects are dropped, not written");
+        assertEquals("curl: (47) Maximum (50) redirects followed\n", r.err());
+    }
+
+    @Test
     void aChunkedBodyIsDecodedAndItsSizeCounted() throws Exception {
         int port = serve("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\nX-Trailer: t\r\n\r\n");
         Run r = curl("-s", "-w", "|%{size_download}", "http://127.0.0.1:" + port + "/");

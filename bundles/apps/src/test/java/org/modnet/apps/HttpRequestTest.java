@@ -83,9 +83,59 @@ class HttpRequestTest {
     }
 
     @Test
-    void aRequestWithABodyIsRefusedRatherThanLeftUnread() {
-        assertEquals(413, parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello").status());
-        assertEquals(501, parse("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n").status());
+    void aBodysFramingComesFromContentLengthOrChunked() {
+        String head = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n";
+        HttpRequest.Parsed p = parse(head + "hello");
+        assertEquals(head.length(), p.consumed(), "the head only: the body is the connection's to read and drop");
+        assertEquals(5, p.request().contentLength());
+        HttpRequest chunked = parse("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\nExpect: 100-continue\r\n\r\n").request();
+        assertTrue(chunked.chunked());
+        assertTrue(chunked.expectsContinue());
+        assertEquals(0, chunked.contentLength());
+    }
+
+    @Test
+    void badBodyFramingIsRefusedAsNginxRefusesIt() {
+        assertEquals(413, parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: " + (HttpRequest.LIMIT_REQUEST_BODY + 1) + "\r\n\r\n").status());
+        assertEquals(400, parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n").status());
+        assertEquals(400, parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n").status());
+        assertEquals(400, parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999\r\n\r\n").status());
+        assertEquals(400, parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n").status());
+        assertEquals(501, parse("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n").status());
+    }
+
+    private static HttpChunkedBody chunks(String body, long limit) {
+        HttpChunkedBody c = new HttpChunkedBody(limit);
+        byte[] b = body.getBytes(StandardCharsets.ISO_8859_1);
+        for (int i = 0; i < b.length && !c.done() && c.status() == 0; i++) {
+            int n = c.consume(b, i, 1);
+            if (c.status() == 0) {
+                assertEquals(1, n, "byte by byte, as a slow client sends it");
+            }
+        }
+        return c;
+    }
+
+    @Test
+    void aChunkedBodyIsReadToItsTrailersEndAndNoFurther() {
+        String body = "5;name=x\r\nhello\r\nA\r\n0123456789\r\n0\r\nX-Trailer: t\r\n\r\n";
+        byte[] b = (body + "GET / HTTP/1.1\r\n").getBytes(StandardCharsets.ISO_8859_1);
+        HttpChunkedBody c = new HttpChunkedBody(1000);
+        assertEquals(body.length(), c.consume(b, 0, b.length), "the next request stays unread");
+        assertTrue(c.done());
+        assertEquals(15, c.total());
+        assertTrue(chunks(body, 1000).done());
+        assertTrue(chunks("0\n\n", 1000).done(), "bare LFs, as the head's lines may end");
+    }
+
+    @Test
+    void aChunkedBodyPastTheLimitIs413AndBadFramingIs400() {
+        assertEquals(413, chunks("400\r\n", 1000).status());
+        assertEquals(413, chunks("3e8\r\n" + "a".repeat(1000) + "\r\n1\r\n", 1000).status());
+        assertEquals(400, chunks("zz\r\n", 1000).status());
+        assertEquals(400, chunks("5\r\nhelloXX", 1000).status());
+        assertEquals(400, chunks("1234567890abcdef0\r\n", Long.MAX_VALUE).status());
+        assertEquals(400, chunks("5;" + "x".repeat(HttpRequest.LIMIT_REQUEST_FIELD_SIZE + 1), 1000).status());
     }
 
     @Test

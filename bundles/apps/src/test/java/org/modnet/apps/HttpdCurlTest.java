@@ -173,6 +173,75 @@ class HttpdCurlTest {
     }
 
     @Test
+    void locationFollowsTheDirectorysRedirectToItsSlash() throws Exception {
+        Files.createDirectory(root.resolve("dir"));
+        Files.writeString(root.resolve("dir/index.html"), "hi\n");
+        Run r = curl("-s", "-L", "-w", "%{http_code} %{num_redirects} %{url_effective}", url("/dir"));
+        assertEquals(0, r.status(), r.err());
+        assertEquals("hi\n200 1 " + url("/dir/"), new String(r.out(), StandardCharsets.US_ASCII));
+        Run once = curl("-s", "-o", "page", "-w", "%{http_code} %{num_redirects} [%{redirect_url}]", url("/dir"));
+        assertEquals("301 0 [" + url("/dir/") + "]", new String(once.out(), StandardCharsets.US_ASCII));
+        Run heads = curl("-s", "-I", "-L", url("/dir"));
+        String h = new String(heads.out(), StandardCharsets.ISO_8859_1);
+        assertTrue(h.startsWith("HTTP/1.1 301 Moved Permanently\r\n") && h.contains("Location: /dir/\r\n")
+                && h.contains("\r\n\r\nHTTP/1.1 200 OK\r\n"), "both heads, as curl -I -L prints them: " + h);
+    }
+
+    @Test
+    void moreRedirectsThanMaxRedirsIsFortySeven() throws Exception {
+        Files.createDirectory(root.resolve("dir"));
+        Run r = curl("-sS", "-L", "--max-redirs", "0", "-w", "%{http_code} %{num_redirects} %{exitcode}\n", url("/dir"));
+        assertEquals(47, r.status());
+        assertEquals("301 0 47\n", new String(r.out(), StandardCharsets.US_ASCII));
+        assertEquals("curl: (47) Maximum (0) redirects followed\n", r.err());
+    }
+
+    /** Sends {@code request} on one connection and reads until the server closes it. */
+    private String exchange(String request) throws Exception {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress("127.0.0.1", port));
+            s.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
+            s.shutdownOutput(); // our FIN ends the server's lingering close at once
+            return new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+        }
+    }
+
+    @Test
+    void requestBodiesAreReadAndDroppedSoTheNextRequestOnTheConnectionParses() throws Exception {
+        Files.writeString(root.resolve("a.txt"), "AAA");
+        String all = exchange("POST /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nGET /x HTTP"
+                + "GET /a.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nGET \r\n0\r\n\r\n"
+                + "GET /a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        assertTrue(all.startsWith("HTTP/1.1 405 Method Not Allowed\r\n"), all);
+        int first = all.indexOf("HTTP/1.1 200 OK");
+        int second = all.indexOf("HTTP/1.1 200 OK", first + 1);
+        assertTrue(first > 0 && second > first && all.endsWith("\r\n\r\nAAA"), "405, then two 200s: " + all);
+        assertEquals(3, httpd.stats.accesses.get());
+        assertEquals(0, httpd.stats.bad.get());
+    }
+
+    @Test
+    void aContinueComesBeforeTheBodyAndATooLargeBodyIs413AndClosed() throws Exception {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress("127.0.0.1", port));
+            s.getOutputStream().write("PUT /up HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n"
+                    .getBytes(StandardCharsets.ISO_8859_1));
+            byte[] cont = s.getInputStream().readNBytes(25);
+            assertEquals("HTTP/1.1 100 Continue\r\n\r\n", new String(cont, StandardCharsets.ISO_8859_1));
+            s.getOutputStream().write("abcGET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+            String rest = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+            assertTrue(rest.startsWith("HTTP/1.1 405 ") && rest.contains("HTTP/1.1 404 Not Found"), rest);
+        }
+        String big = exchange("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n");
+        assertTrue(big.startsWith("HTTP/1.1 413 ") && big.contains("Connection: close"), big);
+        String chunked = exchange("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + "100000\r\n" + "a".repeat(1 << 20) + "\r\n1\r\nb\r\n0\r\n\r\n");
+        assertTrue(chunked.startsWith("HTTP/1.1 413 "), "a chunked body past 1 MiB: " + chunked.substring(0, Math.min(200, chunked.length())));
+        assertEquals(2, httpd.stats.bad.get());
+        assertEquals(0, curl("-s", "-o", "again", url("/data.bin")).status(), "and the server goes on serving");
+    }
+
+    @Test
     void anInterruptEndsTheServerAndFreesItsPort() throws Exception {
         serving.interrupt(); // what Ctrl-C does to the shell's command thread
         serving.join(10_000);

@@ -80,6 +80,42 @@ class Iperf3LoopbackTest {
                 .orElseThrow(() -> new AssertionError("no " + prefix + " " + role + " line in\n" + out));
     }
 
+    /** Sends {@code first}, and after the server's PARAM_EXCHANGE {@code then}; true if the server then closed on it. */
+    private boolean garbage(byte[] first, byte[] then) throws Exception {
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write(first);
+            if (then != null) {
+                assertEquals(Iperf3.PARAM_EXCHANGE, s.getInputStream().read());
+                s.getOutputStream().write(then);
+            } else {
+                s.shutdownOutput();
+            }
+            return s.getInputStream().read() < 0;
+        }
+    }
+
+    @Test
+    void aClientSpeakingGarbageGetsIperf3sErrorAndTheServerServesTheNext() throws Exception {
+        startServer();
+        byte[] cookie = new byte[Iperf3.COOKIE_SIZE];
+        Arrays.fill(cookie, (byte) 'x');
+        assertTrue(garbage(cookie, new byte[] { 0x7f, (byte) 0xff, (byte) 0xff, (byte) 0xff }), "closed on a 2 GB parameter block");
+        assertTrue(garbage(cookie, new byte[] { 0, 0, 0, 3, 'n', 'o', '!' }), "closed on parameters that are not JSON");
+        assertTrue(garbage("GET / HTTP/1.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII), null), "closed on a short cookie");
+        Run r = client("-t", "1");
+        assertEquals(0, r.status(), r.out());
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!serverOut.toString(StandardCharsets.UTF_8).contains("(test #5)") && System.nanoTime() < deadline) {
+            Thread.sleep(20); // the server prints its summary and listens again after the client is done
+        }
+        String served = serverOut.toString(StandardCharsets.UTF_8);
+        assertTrue(served.contains("iperf3: error - unable to receive parameters from client: bad JSON length 2147483647\n"), served);
+        assertTrue(served.contains("iperf3: error - unable to receive parameters from client: JSON: "), served);
+        assertTrue(served.contains("iperf3: error - unable to receive cookie at server: the peer has closed the connection\n"), served);
+        assertTrue(served.contains("Server listening on " + port + " (test #5)"), served);
+    }
+
     @Test
     void tcpClientAndServerAgreeOnTheBytes() throws Exception {
         startServer();

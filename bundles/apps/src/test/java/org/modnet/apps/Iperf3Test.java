@@ -147,6 +147,18 @@ class Iperf3Test {
     }
 
     @Test
+    void aSendersIntervalLineHasTcpInfosRetrAndCwndAsLinuxsIperf3Prints() {
+        // from Linux's iperf3 3.12 -c 127.0.0.1 -P 2: "[  5]   0.00-1.00   sec   866 MBytes  7.24 Gbits/sec    1   2.00 MBytes       "
+        assertEquals("[  5]   0.00-1.00   sec   866 MBytes  7.26 Gbits/sec    1   2.00 MBytes       ",
+                Iperf3Format.tcpRetrCwnd(5, 0, 1.0, 866L * 1024 * 1024, 1, 2L * 1024 * 1024));
+        assertEquals("[  5]   1.00-1.01   sec  3.75 MBytes  3.93 Gbits/sec    0   1.25 MBytes       ",
+                Iperf3Format.tcpRetrCwnd(5, 1.0, 1.008, 3_932_160, 0, 1_310_720));
+        assertEquals("[SUM]   0.00-1.00   sec  1.69 GBytes  14.5 Gbits/sec    1             ",
+                Iperf3Format.tcpRetr(-1, 0, 1.0, 1_811_939_328L, 1, ""));
+        assertEquals("[ ID] Interval           Transfer     Bitrate         Retr  Cwnd", Iperf3Format.HEADER_RETR_CWND);
+    }
+
+    @Test
     void lossPercentIsTwoSignificantDigits() {
         assertEquals("0", Iperf3Format.g2(0));
         assertEquals("1.2", Iperf3Format.g2(1.234));

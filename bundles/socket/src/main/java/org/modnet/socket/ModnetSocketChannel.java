@@ -31,6 +31,8 @@ import org.modnet.socket.api.Sock;
 import org.modnet.socket.api.SockAddr;
 import org.modnet.socket.api.SockException;
 import org.modnet.socket.api.SocketCalls;
+import org.modnet.socket.api.TcpInfo;
+import org.modnet.socket.api.TcpSocketOptions;
 
 /**
  * A {@link SocketChannel} on one modnet stream socket (TCP): what {@code sun.nio.ch.SocketChannelImpl}
@@ -49,7 +51,7 @@ final class ModnetSocketChannel extends SocketChannel implements ModnetChannel {
     private static final Set<SocketOption<?>> OPTIONS = Set.of(StandardSocketOptions.SO_RCVBUF,
             StandardSocketOptions.SO_SNDBUF, StandardSocketOptions.SO_REUSEADDR, StandardSocketOptions.SO_REUSEPORT,
             StandardSocketOptions.SO_KEEPALIVE, StandardSocketOptions.SO_LINGER, StandardSocketOptions.TCP_NODELAY,
-            StandardSocketOptions.IP_TOS);
+            StandardSocketOptions.IP_TOS, TcpSocketOptions.TCP_INFO);
 
     private final ModnetSelectorProvider provider;
     private final Sock sock;
@@ -485,7 +487,7 @@ final class ModnetSocketChannel extends SocketChannel implements ModnetChannel {
     @Override
     public <T> SocketChannel setOption(SocketOption<T> name, T value) throws IOException {
         Objects.requireNonNull(name, "name");
-        if (!OPTIONS.contains(name)) {
+        if (!OPTIONS.contains(name) || name == TcpSocketOptions.TCP_INFO) {
             throw new UnsupportedOperationException("'" + name + "' not supported");
         }
         if (!name.type().isInstance(value)) {
@@ -545,6 +547,13 @@ final class ModnetSocketChannel extends SocketChannel implements ModnetChannel {
             ensureOpen();
             int[] v = new int[2];
             try {
+                if (name == TcpSocketOptions.TCP_INFO) {
+                    TcpInfo info = sock.tcpInfo(); // tcp_get_info: any state, as Linux answers before connect too
+                    if (info == null) {
+                        throw new SocketException(Errno.ENOPROTOOPT.text());
+                    }
+                    return (T) info;
+                }
                 if (name == StandardSocketOptions.TCP_NODELAY) {
                     sock.getOption(SocketCalls.IPPROTO_TCP, SocketCalls.TCP_NODELAY, v);
                     return (T) Boolean.valueOf(v[0] != 0);

@@ -34,6 +34,8 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.modnet.core.StandaloneCore;
+import org.modnet.socket.api.TcpInfo;
+import org.modnet.socket.api.TcpSocketOptions;
 
 /** Java's SocketChannel and ServerSocketChannel from modnet's provider, over modnet's TCP on lo. */
 class TcpSocketChannelTest {
@@ -349,6 +351,42 @@ class TcpSocketChannelTest {
                 c.configureBlocking(false);
                 assertThrows(java.nio.channels.IllegalBlockingModeException.class, () -> c.socket().getInputStream().read());
                 a.close();
+            }
+        }
+    }
+    @Test
+    void tcpInfoIsAChannelOptionWithTheSendersCwndAndRetransmits() throws Exception {
+        try (ServerSocketChannel server = provider.openServerSocketChannel(); SocketChannel c = provider.openSocketChannel()) {
+            server.bind(new InetSocketAddress("127.0.0.1", 0));
+            c.connect(server.getLocalAddress());
+            try (SocketChannel a = server.accept()) {
+                assertTrue(c.supportedOptions().contains(TcpSocketOptions.TCP_INFO));
+                byte[] data = random(1 << 20, 7);
+                CompletableFuture<Integer> read = CompletableFuture.supplyAsync(() -> {
+                    ByteBuffer b = ByteBuffer.allocate(64 * 1024);
+                    int total = 0;
+                    try {
+                        while (total < data.length) {
+                            b.clear();
+                            total += a.read(b);
+                        }
+                    } catch (java.io.IOException e) {
+                        throw new RuntimeException(e);
+                    }
+                    return total;
+                }, THREADS);
+                ByteBuffer out = ByteBuffer.wrap(data);
+                while (out.hasRemaining()) {
+                    c.write(out);
+                }
+                assertEquals(data.length, read.get(30, TimeUnit.SECONDS));
+                TcpInfo info = c.getOption(TcpSocketOptions.TCP_INFO);
+                assertEquals(1, info.state(), "TCP_ESTABLISHED");
+                assertTrue(info.sndMss() > 0 && info.sndCwnd() >= 10, "what iperf3's Cwnd column multiplies: " + info);
+                assertTrue(info.bytesSent() >= data.length, "tcpi_bytes_sent " + info.bytesSent());
+                assertEquals(0, info.totalRetrans(), "nothing is lost on lo");
+                assertEquals(data.length, a.getOption(TcpSocketOptions.TCP_INFO).bytesReceived());
+                assertThrows(UnsupportedOperationException.class, () -> c.setOption(TcpSocketOptions.TCP_INFO, info));
             }
         }
     }
