@@ -309,7 +309,33 @@ public final class TcpBench {
             long start = clock.get();
             long end = start + (long) (seconds * 1e9);
             long received = 0;
+            boolean trace = Boolean.getBoolean("modnet.goodput.trace");
+            org.modnet.socket.api.Sock snd = trace ? b.tcp.sockets(b.nsA).stream()
+                    .filter(k -> k.tcpInfo() != null && k.tcpInfo().state() == 1).findFirst().orElse(null) : null;
+            long[] caMs = new long[5];
+            long idleMs = 0;
+            long limitedMs = 0;
+            int every = Integer.getInteger("modnet.goodput.series", 0);
+            long step = 0;
             while (clock.get() < end) {
+                if (snd != null) {
+                    org.modnet.socket.api.TcpInfo ti = snd.tcpInfo();
+                    if (every > 0 && step++ % every == 0) {
+                        long[] bi = snd.bbrInfo();
+                        System.out.printf("SERIES t=%d ms ca=%d cwnd=%d inflight=%d unacked=%d sacked=%d lost=%d retrans=%d"
+                                + " sndwnd=%d pacing=%d bbr=%s rcvd=%d%n", (clock.get() - start) / 1_000_000, ti.caState(),
+                                ti.sndCwnd(), ti.unacked() - ti.sacked() - ti.lost() + ti.retrans(), ti.unacked(), ti.sacked(),
+                                ti.lost(), ti.retrans(), ti.sndWnd(), ti.pacingRate(),
+                                bi == null ? "-" : java.util.Arrays.toString(bi), received);
+                    }
+                    caMs[Math.min(ti.caState(), 4)]++;
+                    if (ti.unacked() - ti.sacked() - ti.lost() + ti.retrans() <= 0) {
+                        idleMs++;
+                    }
+                    if (ti.unacked() - ti.sacked() - ti.lost() + ti.retrans() >= ti.sndCwnd()) {
+                        limitedMs++;
+                    }
+                }
                 out.clear();
                 int n = client.send(c, out, SocketCalls.MSG_DONTWAIT);
                 if (n != -11) {
@@ -327,6 +353,13 @@ public final class TcpBench {
                 b.stack.run();
                 clock.addAndGet(1_000_000L);
             }
+            if (snd != null) {
+                org.modnet.socket.api.TcpInfo ti = snd.tcpInfo();
+                System.out.printf("TRACE %s %s%%: ms in ca_state open/disorder/cwr/recovery/loss %d/%d/%d/%d/%d, nothing in flight %d ms,"
+                        + " cwnd-full %d ms, cwnd %d ssthresh %d rto %d us srtt %d us retrans %d rto-count %d%n  sender %s%n  receiver %s%n",
+                        algo, loss, caMs[0], caMs[1], caMs[2], caMs[3], caMs[4], idleMs, limitedMs, ti.sndCwnd(), ti.sndSsthresh(),
+                        ti.rto(), ti.rtt(), ti.totalRetrans(), ti.totalRto(), nonZero(b.tcp.counters(b.nsA)), nonZero(b.tcp.counters(b.nsB)));
+            }
             return received / ((clock.get() - start) / 1e9);
         } finally {
             b.close();
@@ -335,8 +368,9 @@ public final class TcpBench {
 
     /** The grid: goodput for each algorithm and loss rate, printed as a table and as RESULT lines. */
     static void goodputGrid(double seconds) throws Exception {
-        String[] algos = { "reno", "cubic", "bbr" };
-        double[] losses = { 0, 1, 2, 5, 10 };
+        String[] algos = System.getProperty("modnet.goodput.algos", "reno,cubic,bbr").split(",");
+        double[] losses = java.util.Arrays.stream(System.getProperty("modnet.goodput.losses", "0,1,2,5,10").split(","))
+                .mapToDouble(Double::parseDouble).toArray();
         System.out.printf("modnet goodput, one connection, netem delay 50ms each way (100 ms RTT), loss both ways,"
                 + " 32 KiB buffers, %.0f s of virtual time per point (B/s):%n", seconds);
         System.out.printf("%-6s %10s %10s %10s %10s %10s%n", "algo", "0%", "1%", "2%", "5%", "10%");

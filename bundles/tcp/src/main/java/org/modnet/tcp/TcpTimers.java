@@ -22,7 +22,11 @@ final class TcpTimers {
 
     /** RFC 6298 2.2/2.3 with Linux's floor: RTO = SRTT + max(4 * RTTVAR, tcp_rto_min). */
     long rttSample(long ms) {
-        long r = Math.max(ms, 0) * 1000 + 1; // microseconds, never zero
+        // microseconds, never zero: a whole number of ms, 1 us only for a delta of 0 (tcp_rtt_tsopt_us's
+        // min_delta). Never ms * 1000 + 1: the minimum RTT would then exceed a rate sample's interval of
+        // the same ms count, tcp_rate_gen would drop every sample (interval < min_rtt), and BBR would
+        // see no round end, staying in STARTUP's gain or, past ten seconds, in PROBE_RTT for good.
+        long r = ms > 0 ? ms * 1000 : 1;
         sk.minRttUs = sk.minRttUs == 0 ? r : Math.min(sk.minRttUs, r);
         if (sk.srttUs == 0) {
             sk.srttUs = r;
