@@ -578,8 +578,10 @@ final class TcpRecovery {
         if (inCwndReduction()) {
             cwndReduction(ackedSacked, newlyLost);
         } else if (mayRaiseCwnd() && ackedSacked > 0) {
-            sk.congAck(ack, ackedSacked, rttUs);
+            sk.congAck(ack, ackedSacked, rttUs); // which updates the pacing rate
+            return;
         }
+        sk.updatePacingRate(); // tcp_cong_control: on every ACK, in a reduction too (TSO autosizing reads it)
     }
 
     /** {@code tcp_may_raise_cwnd}: in order data acknowledged (any progress once reordering is high). */
