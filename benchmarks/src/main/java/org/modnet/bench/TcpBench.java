@@ -35,7 +35,10 @@ import org.modnet.tcp.TcpProtocol;
  *   crr [SECONDS] [--manual]                  connect, a 64-byte request, a 64-byte reply, close
  *   idle [COUNT] [--buf BYTES]                COUNT established connections held, heap per connection
  *   goodput [SECONDS]                         the loss grid: one connection over netem, 100 ms RTT, 32 KiB
- *                                             buffers, 0/1/2/5/10% loss, reno, cubic and bbr, on virtual time
+ *                                             buffers, 0/1/2/5/10% loss, reno, cubic and bbr, on virtual time;
+ *                                             -Dmodnet.goodput.runs=N: the median of N loss patterns (netem seeds),
+ *                                             .algos=/.losses= a part of the grid, .trace=true one point's
+ *                                             counters and time per ca_state, .series=MS its state every MS
  * </pre>
  *
  * {@code --manual}: one thread does everything (sends until the window is full, runs the softirq,
@@ -274,6 +277,11 @@ public final class TcpBench {
      * Returns bytes per second the receiver read.
      */
     static double goodputPoint(String algo, double lossPct, double seconds) throws Exception {
+        return goodputPoint(algo, lossPct, seconds, -1);
+    }
+
+    /** One point with netem's {@code seed N} on each end (N and N + 1), or its default seed when {@code seed} is negative. */
+    static double goodputPoint(String algo, double lossPct, double seconds, long seed) throws Exception {
         AtomicLong clock = new AtomicLong(1_000_000_000L);
         TcpBench b = new TcpBench(false, 1, 16384, clock::get);
         try {
@@ -281,8 +289,13 @@ public final class TcpBench {
             b.tcp.addCongestion(new org.modnet.tcp_bbr.Bbr(), Map.of(org.modnet.api.tcp.TcpCongestionOps.NAME, "bbr"));
             org.modnet.sched.NetemLink tc = new org.modnet.sched.NetemLink(b.stack);
             String loss = lossPct == Math.rint(lossPct) ? Integer.toString((int) lossPct) : Double.toString(lossPct);
-            tc.netem("A", "va", "delay", "50ms", "loss", loss + "%", "limit", "1000");
-            tc.netem("B", "vb", "delay", "50ms", "loss", loss + "%", "limit", "1000");
+            if (seed < 0) {
+                tc.netem("A", "va", "delay", "50ms", "loss", loss + "%", "limit", "1000");
+                tc.netem("B", "vb", "delay", "50ms", "loss", loss + "%", "limit", "1000");
+            } else {
+                tc.netem("A", "va", "delay", "50ms", "loss", loss + "%", "limit", "1000", "seed", Long.toString(seed));
+                tc.netem("B", "vb", "delay", "50ms", "loss", loss + "%", "limit", "1000", "seed", Long.toString(seed + 1));
+            }
             for (NetNamespace ns : List.of(b.nsA, b.nsB)) { // 32 KiB and no autotuning past it, as smoltcp's fixed buffers
                 ns.sysctl().set("net.core.rmem_max", Integer.toString(32 << 10));
                 ns.sysctl().set("net.core.wmem_max", Integer.toString(32 << 10));
@@ -371,13 +384,26 @@ public final class TcpBench {
         String[] algos = System.getProperty("modnet.goodput.algos", "reno,cubic,bbr").split(",");
         double[] losses = java.util.Arrays.stream(System.getProperty("modnet.goodput.losses", "0,1,2,5,10").split(","))
                 .mapToDouble(Double::parseDouble).toArray();
+        int runs = Integer.getInteger("modnet.goodput.runs", 1);
         System.out.printf("modnet goodput, one connection, netem delay 50ms each way (100 ms RTT), loss both ways,"
                 + " 32 KiB buffers, %.0f s of virtual time per point (B/s):%n", seconds);
         System.out.printf("%-6s %10s %10s %10s %10s %10s%n", "algo", "0%", "1%", "2%", "5%", "10%");
         for (String a : algos) {
             StringBuilder row = new StringBuilder(String.format("%-6s", a));
             for (double loss : losses) {
-                double g = goodputPoint(a, loss, seconds);
+                double g;
+                if (runs <= 1) {
+                    g = goodputPoint(a, loss, seconds);
+                } else { // several loss patterns (netem seeds 1000 + 10 r): the median, and the spread
+                    double[] v = new double[runs];
+                    for (int r = 0; r < runs; r++) {
+                        v[r] = goodputPoint(a, loss, seconds, 1000 + 10L * r);
+                    }
+                    java.util.Arrays.sort(v);
+                    g = v[runs / 2];
+                    System.out.printf("RUNS goodput algo=%s loss=%.0f%% sorted=%s%n", a, loss, java.util.Arrays.toString(
+                            java.util.Arrays.stream(v).mapToLong(Math::round).toArray()));
+                }
                 row.append(String.format(" %10.0f", g));
                 System.out.printf("RESULT goodput algo=%s loss=%.0f%% bytes_per_s=%.0f vs_smoltcp_10pct=%.2f%n", a, loss, g,
                         g / SMOLTCP_10PCT);
