@@ -38,7 +38,8 @@ import org.modnet.tcp.TcpProtocol;
  *                                             buffers, 0/1/2/5/10% loss, reno, cubic and bbr, on virtual time;
  *                                             -Dmodnet.goodput.runs=N: the median of N loss patterns (netem seeds),
  *                                             .algos=/.losses= a part of the grid, .trace=true one point's
- *                                             counters and time per ca_state, .series=MS its state every MS
+ *                                             counters and time per ca_state, .series=MS its state every MS,
+ *                                             .stepNs= the virtual clock's step (1 ms)
  * </pre>
  *
  * {@code --manual}: one thread does everything (sends until the window is full, runs the softirq,
@@ -329,11 +330,12 @@ public final class TcpBench {
             long idleMs = 0;
             long limitedMs = 0;
             int every = Integer.getInteger("modnet.goodput.series", 0);
+            long stepNs = Long.getLong("modnet.goodput.stepNs", 1_000_000L); // the virtual clock's step
             long step = 0;
             while (clock.get() < end) {
                 if (snd != null) {
                     org.modnet.socket.api.TcpInfo ti = snd.tcpInfo();
-                    if (every > 0 && step++ % every == 0) {
+                    if (every > 0 && step++ % Math.max(every * 1_000_000L / stepNs, 1) == 0) {
                         long[] bi = snd.bbrInfo();
                         System.out.printf("SERIES t=%d ms ca=%d cwnd=%d inflight=%d unacked=%d sacked=%d lost=%d retrans=%d"
                                 + " sndwnd=%d pacing=%d bbr=%s rcvd=%d%n", (clock.get() - start) / 1_000_000, ti.caState(),
@@ -341,12 +343,12 @@ public final class TcpBench {
                                 ti.lost(), ti.retrans(), ti.sndWnd(), ti.pacingRate(),
                                 bi == null ? "-" : java.util.Arrays.toString(bi), received);
                     }
-                    caMs[Math.min(ti.caState(), 4)]++;
+                    caMs[Math.min(ti.caState(), 4)] += stepNs; // ns until printed
                     if (ti.unacked() - ti.sacked() - ti.lost() + ti.retrans() <= 0) {
-                        idleMs++;
+                        idleMs += stepNs;
                     }
                     if (ti.unacked() - ti.sacked() - ti.lost() + ti.retrans() >= ti.sndCwnd()) {
-                        limitedMs++;
+                        limitedMs += stepNs;
                     }
                 }
                 out.clear();
@@ -364,9 +366,14 @@ public final class TcpBench {
                     received += check(r, "recv");
                 }
                 b.stack.run();
-                clock.addAndGet(1_000_000L);
+                clock.addAndGet(stepNs);
             }
             if (snd != null) {
+                for (int k = 0; k < caMs.length; k++) {
+                    caMs[k] /= 1_000_000L;
+                }
+                idleMs /= 1_000_000L;
+                limitedMs /= 1_000_000L;
                 org.modnet.socket.api.TcpInfo ti = snd.tcpInfo();
                 System.out.printf("TRACE %s %s%%: ms in ca_state open/disorder/cwr/recovery/loss %d/%d/%d/%d/%d, nothing in flight %d ms,"
                         + " cwnd-full %d ms, cwnd %d ssthresh %d rto %d us srtt %d us retrans %d rto-count %d%n  sender %s%n  receiver %s%n",
