@@ -35,7 +35,11 @@ import org.modnet.tcp.TcpProtocol;
  *   crr [SECONDS] [--manual]                  connect, a 64-byte request, a 64-byte reply, close
  *   idle [COUNT] [--buf BYTES]                COUNT established connections held, heap per connection
  *   goodput [SECONDS]                         the loss grid: one connection over netem, 100 ms RTT, 32 KiB
- *                                             buffers, 0/1/2/5/10% loss, reno, cubic and bbr, on virtual time
+ *                                             buffers, 0/1/2/5/10% loss, reno, cubic and bbr, on virtual time;
+ *                                             -Dmodnet.goodput.runs=N: the median of N loss patterns (netem seeds),
+ *                                             .algos=/.losses= a part of the grid, .trace=true one point's
+ *                                             counters and time per ca_state, .series=MS its state every MS,
+ *                                             .stepNs= the virtual clock's step (1 ms)
  * </pre>
  *
  * {@code --manual}: one thread does everything (sends until the window is full, runs the softirq,
@@ -274,6 +278,11 @@ public final class TcpBench {
      * Returns bytes per second the receiver read.
      */
     static double goodputPoint(String algo, double lossPct, double seconds) throws Exception {
+        return goodputPoint(algo, lossPct, seconds, -1);
+    }
+
+    /** One point with netem's {@code seed N} on each end (N and N + 1), or its default seed when {@code seed} is negative. */
+    static double goodputPoint(String algo, double lossPct, double seconds, long seed) throws Exception {
         AtomicLong clock = new AtomicLong(1_000_000_000L);
         TcpBench b = new TcpBench(false, 1, 16384, clock::get);
         try {
@@ -285,8 +294,13 @@ public final class TcpBench {
                 dev.setFeature("tcp-segmentation-offload", false);
                 dev.setFeature("generic-segmentation-offload", false);
             }
-            tc.netem("A", "va", "delay", "50ms", "loss", loss + "%", "limit", "1000");
-            tc.netem("B", "vb", "delay", "50ms", "loss", loss + "%", "limit", "1000");
+            if (seed < 0) {
+                tc.netem("A", "va", "delay", "50ms", "loss", loss + "%", "limit", "1000");
+                tc.netem("B", "vb", "delay", "50ms", "loss", loss + "%", "limit", "1000");
+            } else {
+                tc.netem("A", "va", "delay", "50ms", "loss", loss + "%", "limit", "1000", "seed", Long.toString(seed));
+                tc.netem("B", "vb", "delay", "50ms", "loss", loss + "%", "limit", "1000", "seed", Long.toString(seed + 1));
+            }
             for (NetNamespace ns : List.of(b.nsA, b.nsB)) { // 32 KiB and no autotuning past it, as smoltcp's fixed buffers
                 ns.sysctl().set("net.core.rmem_max", Integer.toString(32 << 10));
                 ns.sysctl().set("net.core.wmem_max", Integer.toString(32 << 10));
@@ -313,7 +327,34 @@ public final class TcpBench {
             long start = clock.get();
             long end = start + (long) (seconds * 1e9);
             long received = 0;
+            boolean trace = Boolean.getBoolean("modnet.goodput.trace");
+            org.modnet.socket.api.Sock snd = trace ? b.tcp.sockets(b.nsA).stream()
+                    .filter(k -> k.tcpInfo() != null && k.tcpInfo().state() == 1).findFirst().orElse(null) : null;
+            long[] caMs = new long[5];
+            long idleMs = 0;
+            long limitedMs = 0;
+            int every = Integer.getInteger("modnet.goodput.series", 0);
+            long stepNs = Long.getLong("modnet.goodput.stepNs", 1_000_000L); // the virtual clock's step
+            long step = 0;
             while (clock.get() < end) {
+                if (snd != null) {
+                    org.modnet.socket.api.TcpInfo ti = snd.tcpInfo();
+                    if (every > 0 && step++ % Math.max(every * 1_000_000L / stepNs, 1) == 0) {
+                        long[] bi = snd.bbrInfo();
+                        System.out.printf("SERIES t=%d ms ca=%d cwnd=%d inflight=%d unacked=%d sacked=%d lost=%d retrans=%d"
+                                + " sndwnd=%d pacing=%d bbr=%s rcvd=%d%n", (clock.get() - start) / 1_000_000, ti.caState(),
+                                ti.sndCwnd(), ti.unacked() - ti.sacked() - ti.lost() + ti.retrans(), ti.unacked(), ti.sacked(),
+                                ti.lost(), ti.retrans(), ti.sndWnd(), ti.pacingRate(),
+                                bi == null ? "-" : java.util.Arrays.toString(bi), received);
+                    }
+                    caMs[Math.min(ti.caState(), 4)] += stepNs; // ns until printed
+                    if (ti.unacked() - ti.sacked() - ti.lost() + ti.retrans() <= 0) {
+                        idleMs += stepNs;
+                    }
+                    if (ti.unacked() - ti.sacked() - ti.lost() + ti.retrans() >= ti.sndCwnd()) {
+                        limitedMs += stepNs;
+                    }
+                }
                 out.clear();
                 int n = client.send(c, out, SocketCalls.MSG_DONTWAIT);
                 if (n != -11) {
@@ -329,7 +370,19 @@ public final class TcpBench {
                     received += check(r, "recv");
                 }
                 b.stack.run();
-                clock.addAndGet(1_000_000L);
+                clock.addAndGet(stepNs);
+            }
+            if (snd != null) {
+                for (int k = 0; k < caMs.length; k++) {
+                    caMs[k] /= 1_000_000L;
+                }
+                idleMs /= 1_000_000L;
+                limitedMs /= 1_000_000L;
+                org.modnet.socket.api.TcpInfo ti = snd.tcpInfo();
+                System.out.printf("TRACE %s %s%%: ms in ca_state open/disorder/cwr/recovery/loss %d/%d/%d/%d/%d, nothing in flight %d ms,"
+                        + " cwnd-full %d ms, cwnd %d ssthresh %d rto %d us srtt %d us retrans %d rto-count %d%n  sender %s%n  receiver %s%n",
+                        algo, loss, caMs[0], caMs[1], caMs[2], caMs[3], caMs[4], idleMs, limitedMs, ti.sndCwnd(), ti.sndSsthresh(),
+                        ti.rto(), ti.rtt(), ti.totalRetrans(), ti.totalRto(), nonZero(b.tcp.counters(b.nsA)), nonZero(b.tcp.counters(b.nsB)));
             }
             return received / ((clock.get() - start) / 1e9);
         } finally {
@@ -339,15 +392,29 @@ public final class TcpBench {
 
     /** The grid: goodput for each algorithm and loss rate, printed as a table and as RESULT lines. */
     static void goodputGrid(double seconds) throws Exception {
-        String[] algos = { "reno", "cubic", "bbr" };
-        double[] losses = { 0, 1, 2, 5, 10 };
+        String[] algos = System.getProperty("modnet.goodput.algos", "reno,cubic,bbr").split(",");
+        double[] losses = java.util.Arrays.stream(System.getProperty("modnet.goodput.losses", "0,1,2,5,10").split(","))
+                .mapToDouble(Double::parseDouble).toArray();
+        int runs = Integer.getInteger("modnet.goodput.runs", 1);
         System.out.printf("modnet goodput, one connection, netem delay 50ms each way (100 ms RTT), loss both ways,"
                 + " 32 KiB buffers, %.0f s of virtual time per point (B/s):%n", seconds);
         System.out.printf("%-6s %10s %10s %10s %10s %10s%n", "algo", "0%", "1%", "2%", "5%", "10%");
         for (String a : algos) {
             StringBuilder row = new StringBuilder(String.format("%-6s", a));
             for (double loss : losses) {
-                double g = goodputPoint(a, loss, seconds);
+                double g;
+                if (runs <= 1) {
+                    g = goodputPoint(a, loss, seconds);
+                } else { // several loss patterns (netem seeds 1000 + 10 r): the median, and the spread
+                    double[] v = new double[runs];
+                    for (int r = 0; r < runs; r++) {
+                        v[r] = goodputPoint(a, loss, seconds, 1000 + 10L * r);
+                    }
+                    java.util.Arrays.sort(v);
+                    g = v[runs / 2];
+                    System.out.printf("RUNS goodput algo=%s loss=%.0f%% sorted=%s%n", a, loss, java.util.Arrays.toString(
+                            java.util.Arrays.stream(v).mapToLong(Math::round).toArray()));
+                }
                 row.append(String.format(" %10.0f", g));
                 System.out.printf("RESULT goodput algo=%s loss=%.0f%% bytes_per_s=%.0f vs_smoltcp_10pct=%.2f%n", a, loss, g,
                         g / SMOLTCP_10PCT);

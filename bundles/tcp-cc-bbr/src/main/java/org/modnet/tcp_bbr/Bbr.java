@@ -251,9 +251,19 @@ public final class Bbr implements TcpCongestionOps, ModuleUsage {
         }
         int mss = Math.max(sk.mss(), 1);
         long bytes = Math.min(rate >>> PACING_SHIFT, GSO_MAX_BYTES);
-        int minSegs = rate < (MIN_TSO_RATE >>> 3) ? 1 : 2; // bbr_min_tso_segs
-        int segs = (int) Math.max(bytes / mss, minSegs);
+        int segs = (int) Math.max(bytes / mss, minTsoSegs(rate));
         return Math.min(segs, 0x7f);
+    }
+
+    /** {@code bbr_min_tso_segs}: one segment per burst below {@code bbr_min_tso_rate} (1.2 Mbit/s), else two. */
+    static int minTsoSegs(long pacingRate) {
+        return pacingRate >= 0 && pacingRate < (MIN_TSO_RATE >>> 3) ? 1 : 2;
+    }
+
+    /** {@code min_tso_segs}: TCP's TSO autosizing takes BBR's floor, as {@code tcp_tso_segs} asks {@code ca_ops->min_tso_segs}. */
+    @Override
+    public int minTsoSegs(TcpCongestionState sk) {
+        return minTsoSegs(sk.pacingRate());
     }
 
     /** {@code bbr_save_cwnd}: the window to return to after recovery or PROBE_RTT. */

@@ -243,4 +243,17 @@ class BbrTest {
         assertEquals(RTT_US, i.minRttUs());
         assertEquals(Bbr.CWND_GAIN, i.cwndGain());
     }
+
+    /** {@code bbr_min_tso_segs}: one segment per burst below 1.2 Mbit/s of pacing, else two. */
+    @Test
+    void minTsoSegsIsOneBelowTheMinTsoRate() {
+        Bbr bbr = new Bbr();
+        Conn c = new Conn();
+        c.pacingRate(149_999);
+        assertEquals(1, bbr.minTsoSegs(c));
+        c.pacingRate(150_000);
+        assertEquals(2, bbr.minTsoSegs(c));
+        c.pacingRate(-1);
+        assertEquals(2, bbr.minTsoSegs(c), "~0: no rate yet");
+    }
 }

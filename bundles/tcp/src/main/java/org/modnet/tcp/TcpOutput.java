@@ -87,7 +87,7 @@ final class TcpOutput {
         sk.push.acked(sk.sndUna);
         slowStartAfterIdleCheck();
         int maxSegs = TcpTso.canGso(sk.routeDev)
-                ? TcpTso.maxSegs(sk.mss, sk.maxWindow, sk.cw.cwnd, sk.cw.ssthresh, sk.srttUs, sk.net.minTsoSegs.get()) : 1;
+                ? TcpTso.maxSegs(sk.mss, sk.maxWindow, sk.pacingRate, sk.minTsoSegs()) : 1;
         boolean cwndLimited = false;
         boolean rwndLimited = false; // is_rwnd_limited: the window, not the data, stopped the loop
         int sentBefore = sk.sndNxt;

@@ -578,8 +578,10 @@ final class TcpRecovery {
         if (inCwndReduction()) {
             cwndReduction(ackedSacked, newlyLost);
         } else if (mayRaiseCwnd() && ackedSacked > 0) {
-            sk.congAck(ack, ackedSacked, rttUs);
+            sk.congAck(ack, ackedSacked, rttUs); // which updates the pacing rate
+            return;
         }
+        sk.updatePacingRate(); // tcp_cong_control: on every ACK, in a reduction too (TSO autosizing reads it)
     }
 
     /** {@code tcp_may_raise_cwnd}: in order data acknowledged (any progress once reordering is high). */
@@ -1351,8 +1353,9 @@ final class TcpRecovery {
     }
 
     /**
-     * {@code tcp_send_loss_probe}: one probe per tail-loss episode: a new segment if the window allows,
-     * else the last segment again (TCPLossProbes); then the RTO from now.
+     * {@code tcp_send_loss_probe}: one probe per tail-loss episode: a new segment if all of it fits the
+     * peer's window ({@link #nextSegmentFitsWindow}), else the last segment again (TCPLossProbes); then
+     * the RTO from now.
      */
     void sendLossProbe(int cpu) {
         if (tlpHighSeq != 0) {
@@ -1361,8 +1364,7 @@ final class TcpRecovery {
         }
         tlpRetrans = false;
         boolean sent;
-        if (TcpSeq.before(sk.sndNxt, sk.writeSeq) && sk.sndNxt == sk.sndMax
-                && TcpSeq.before(sk.sndNxt, sk.sndUna + sk.sndWnd)) {
+        if (TcpSeq.before(sk.sndNxt, sk.writeSeq) && sk.sndNxt == sk.sndMax && nextSegmentFitsWindow()) {
             int before = q.packetsOut;
             sk.output.sendNewSegment(cpu);
             sent = q.packetsOut > before;
@@ -1376,6 +1378,16 @@ final class TcpRecovery {
             pending = 0;
         }
         rearmRto();
+    }
+
+    /**
+     * {@code tcp_snd_wnd_test} for the probe's new data: all of the next segment (a full MSS, or the rest
+     * of its skb) fits the peer's window. Otherwise the probe is the last segment again, never a sliver
+     * of new data cut to what the window leaves.
+     */
+    private boolean nextSegmentFitsWindow() {
+        int len = sk.push.limit(sk.sndNxt, Math.min(sk.mss, sk.writeSeq - sk.sndNxt));
+        return len > 0 && !TcpSeq.after(sk.sndNxt + len, sk.sndUna + sk.sndWnd);
     }
 
     private boolean probeLast(int cpu) {

@@ -236,7 +236,7 @@ final class TcpSock extends Sock {
 
         @Override
         public int tsoSegsGoal() {
-            return TcpTso.maxSegs(sk.mss, sk.maxWindow, cwnd, ssthresh, sk.srttUs, 2);
+            return TcpTso.maxSegs(sk.mss, sk.maxWindow, sk.pacingRate, sk.minTsoSegs());
         }
 
         @Override
@@ -999,6 +999,15 @@ final class TcpSock extends Sock {
             return true;
         }
         return false;
+    }
+
+    /**
+     * {@code tcp_tso_segs}' floor: the algorithm's {@code min_tso_segs} if it has one, else
+     * {@code net.ipv4.tcp_min_tso_segs}.
+     */
+    int minTsoSegs() {
+        int m = caInit ? ca.ops.minTsoSegs(cw) : 0;
+        return m > 0 ? m : net.minTsoSegs.get();
     }
 
     /**

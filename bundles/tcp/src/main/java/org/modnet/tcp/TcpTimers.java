@@ -22,7 +22,13 @@ final class TcpTimers {
 
     /** RFC 6298 2.2/2.3 with Linux's floor: RTO = SRTT + max(4 * RTTVAR, tcp_rto_min). */
     long rttSample(long ms) {
-        long r = Math.max(ms, 0) * 1000 + 1; // microseconds, never zero
+        // microseconds, never zero: N ms is N * 1000 us, as tcp_rtt_tsopt_us converts ticks. A delta of 0
+        // is under a millisecond: 1 us here (Linux's tsopt path takes a whole tick there, but Linux times
+        // most ACKs in us from the skb's send time, where such an RTT reads as what it is). Never
+        // ms * 1000 + 1: the minimum RTT would then exceed a rate sample's interval of the same ms
+        // count, tcp_rate_gen would drop every sample (interval < min_rtt), and BBR would see no round
+        // end, staying in STARTUP's gain or, past ten seconds, in PROBE_RTT for good.
+        long r = ms > 0 ? ms * 1000 : 1;
         sk.minRttUs = sk.minRttUs == 0 ? r : Math.min(sk.minRttUs, r);
         if (sk.srttUs == 0) {
             sk.srttUs = r;

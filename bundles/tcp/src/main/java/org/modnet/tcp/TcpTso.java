@@ -35,7 +35,7 @@ final class TcpTso {
      * {@code tcp_xmit_size_goal} and {@code tcp_tso_segs}: at most how many MSS-sized segments one skb
      * carries now; 1 means no GSO.
      */
-    static int maxSegs(int mss, int maxWindow, int cwnd, int ssthresh, long srttUs, int minTsoSegs) {
+    static int maxSegs(int mss, int maxWindow, long pacingRate, int minTsoSegs) {
         if (mss <= 0) {
             return 1;
         }
@@ -44,7 +44,7 @@ final class TcpTso {
             goal = Math.min(goal, maxWindow >> 1);
         }
         int segs = Math.max(goal / mss, 1);
-        return Math.max(Math.min(segs, autosize(mss, cwnd, ssthresh, srttUs, minTsoSegs)), 1);
+        return Math.max(Math.min(segs, autosize(mss, pacingRate, minTsoSegs)), 1);
     }
 
     /**
@@ -87,18 +87,16 @@ final class TcpTso {
     static final int MAX_TSO_DEFERRED_MSS = 2;
 
     /**
-     * {@code tcp_tso_autosize}: the segments of {@code sk_pacing_rate >> sk_pacing_shift} bytes, at least
-     * {@code tcp_min_tso_segs}; the pacing rate as {@code tcp_update_pacing_rate} makes it (200% of
-     * cwnd * mss / srtt in slow start, 120% after). Without an RTT sample the rate is unlimited.
+     * {@code tcp_tso_autosize}: about a millisecond ({@code sk_pacing_shift}) of data at the pacing rate,
+     * whoever set it ({@code tcp_update_pacing_rate} from cwnd/SRTT, or the algorithm, as BBR does), but
+     * never fewer than {@code minTsoSegs} segments; no rate yet (~0): as many as the size bound lets.
      */
-    static int autosize(int mss, int cwnd, int ssthresh, long srttUs, int minTsoSegs) {
-        if (srttUs <= 0) {
+    static int autosize(int mss, long pacingRate, int minTsoSegs) {
+        if (pacingRate < 0) {
             return GSO_MAX_SEGS;
         }
-        long rate = (long) mss * cwnd * 1_000_000L / srttUs;
-        rate = rate * (cwnd < ssthresh / 2 ? 200 : 120) / 100;
-        long bytes = rate >> PACING_SHIFT;
-        long segs = Math.max(bytes / mss, minTsoSegs);
+        long bytes = Math.min(pacingRate >> PACING_SHIFT, GSO_MAX_SIZE);
+        long segs = Math.max(bytes / Math.max(mss, 1), minTsoSegs);
         return (int) Math.min(segs, GSO_MAX_SEGS);
     }
 }

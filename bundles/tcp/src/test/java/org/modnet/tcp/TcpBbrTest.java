@@ -235,4 +235,38 @@ class TcpBbrTest {
         assertEquals(0, sys.setsockopt(c, SocketCalls.SOL_SOCKET, SocketCalls.SO_MAX_PACING_RATE, new int[] { -1 }));
         assertEquals(-1L, snd.tcpInfo().maxPacingRate(), "~0U: no limit again");
     }
+
+    /**
+     * TSO autosizing takes the algorithm's min_tso_segs (tcp_tso_segs asks ca_ops->min_tso_segs): BBR
+     * paced below bbr_min_tso_rate (1.2 Mbit/s, 150 kB/s) asks for one segment per burst where the
+     * sysctl says three, and the burst is then what a millisecond at that rate carries, at least that.
+     */
+    @Test
+    void bbrsMinTsoSegsReplacesTheSysctlsFloorAtALowPacingRate() throws NetException {
+        s.ns.sysctl().set("net.ipv4.tcp_min_tso_segs", "3");
+        s.ns.sysctl().set("net.ipv4.tcp_congestion_control", "bbr");
+        int c = sys.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        assertEquals(0, sys.setsockopt(c, SocketCalls.SOL_SOCKET, SocketCalls.SO_MAX_PACING_RATE, new int[] { 100_000 }));
+        int l = sys.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        assertEquals(0, sys.bind(l, new SockAddr(LOCALHOST, 7106)));
+        assertEquals(0, sys.listen(l, 8));
+        sys.connect(c, new SockAddr(LOCALHOST, 7106));
+        s.run();
+        TcpSock snd = s.tcp.net(s.ns).hashed().stream()
+                .filter(k -> k.state() == TcpSock.TCP_ESTABLISHED && k.remoteAddress().port() == 7106).findFirst().orElseThrow();
+        assertEquals(100_000L, snd.tcpInfo().pacingRate());
+        assertEquals(1, snd.minTsoSegs(), "BBR's floor at 100 kB/s");
+        assertEquals(0, sys.setsockopt(c, SocketCalls.SOL_SOCKET, SocketCalls.SO_MAX_PACING_RATE, new int[] { 1_000_000 }));
+        assertEquals(0, sys.setsockopt(c, SocketCalls.SOL_TCP, TcpCongestion.TCP_CONGESTION, TcpCongestion.nameWords("reno")));
+        assertEquals(3, snd.minTsoSegs(), "Reno has none: the sysctl's");
+    }
+
+    @Test
+    void tsoAutosizeIsAMillisecondAtThePacingRateAndAtLeastTheFloor() {
+        assertEquals(6, TcpTso.autosize(1448, 10_000_000, 2), "10 MB/s: 9765 bytes a millisecond");
+        assertEquals(2, TcpTso.autosize(1448, 1_000_000, 2), "976 bytes: the floor");
+        assertEquals(1, TcpTso.autosize(1448, 100_000, 1));
+        assertEquals(TcpTso.GSO_MAX_SEGS, TcpTso.autosize(1448, -1, 2), "no rate yet (~0)");
+        assertEquals(45, TcpTso.autosize(1448, Long.MAX_VALUE, 2), "bounded by the 64 KiB GSO size");
+    }
 }

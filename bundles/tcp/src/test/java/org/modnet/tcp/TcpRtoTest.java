@@ -64,6 +64,25 @@ class TcpRtoTest {
         assertTrue(rto >= 250 && rto <= 270, "RTO from the handshake's sample: " + rto);
     }
 
+    /**
+     * A sample of whole milliseconds is that many thousand microseconds, as tcp_rtt_tsopt_us converts
+     * (1 us only for a delta of 0): min_rtt must not exceed a rate sample's interval of the same length,
+     * or tcp_rate_gen drops the sample as a compressed ACK train (BBR then never ends a round).
+     */
+    @Test
+    void aFiftyMillisecondSampleIsFiftyThousandMicroseconds() {
+        int l = p.listen(PORT);
+        p.in(PORT, TcpHeader.SYN, PEER_ISS, 0, 65535, Segments.mss(1000), 0);
+        assertEquals(TcpHeader.SYN | TcpHeader.ACK, p.out().flags());
+        p.s.advance(50);
+        p.in(PORT, TcpHeader.ACK, P, p.iss + 1, 65535, new byte[0], 0);
+        assertTrue(p.sys.accept(l, null, 0) >= 3);
+        TcpSock sk = p.s.tcp.net(p.s.ns).hashed().stream().filter(k -> k.state() == TcpSock.TCP_ESTABLISHED)
+                .findFirst().orElseThrow();
+        assertEquals(50_000, sk.tcpInfo().minRtt(), "min_rtt");
+        assertEquals(50_000, sk.tcpInfo().rtt(), "srtt");
+    }
+
     @Test
     void aRetransmittedSynAckGivesNoSample() {
         int l = p.listen(PORT);

@@ -73,4 +73,13 @@ public interface TcpCongestionOps {
     default int undoCwnd(TcpCongestionState sk) {
         return TcpCongestion.renoUndoCwnd(sk);
     }
+
+    /**
+     * {@code min_tso_segs}: the fewest segments a GSO burst carries for this connection now (TSO
+     * autosizing's floor, {@code tcp_tso_autosize}); 0, the default, leaves it to
+     * {@code net.ipv4.tcp_min_tso_segs}. BBR asks for one at low pacing rates. Since 1.3.
+     */
+    default int minTsoSegs(TcpCongestionState sk) {
+        return 0;
+    }
 }
