@@ -371,6 +371,7 @@ public final class BpftoolCommand {
             case 11 -> "lpm_trie";
             case 14 -> "devmap";
             case 16 -> "cpumap";
+            case 17 -> "xskmap";
             case 22 -> "queue";
             case 23 -> "stack";
             case 25 -> "devmap_hash";

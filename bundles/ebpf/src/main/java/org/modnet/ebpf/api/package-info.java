@@ -17,9 +17,11 @@
  * java.util.List, Helpers, java.util.function.Consumer, String, boolean)}); {@code bpf_strtol}/{@code bpf_strtoul}
  * ({@link org.modnet.ebpf.api.HelperProto.Arg#PTR_TO_LONG}); a map's {@code map_extra} from BTF
  * ({@link org.modnet.ebpf.api.BpfObject.MapDef#mapExtra}).
+ * 2.6.0: xskmaps ({@link org.modnet.ebpf.api.BpfMap#MAP_XSKMAP}): a redirect to an AF_XDP socket
+ * ({@link org.modnet.ebpf.api.XdpContext#redirectXsk}).
  */
 @Export
-@Version("2.5.0")
+@Version("2.6.0")
 package org.modnet.ebpf.api;
 
 import org.osgi.annotation.bundle.Export;

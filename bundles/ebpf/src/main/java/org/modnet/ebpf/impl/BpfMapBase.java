@@ -134,7 +134,8 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
         List<Object> st = h.storage();
         try {
             switch (h.type()) {
-                case Verifier.MAP_ARRAY, Verifier.MAP_PERCPU_ARRAY, Verifier.MAP_PROG_ARRAY, Verifier.MAP_DEVMAP, Verifier.MAP_CPUMAP -> {
+                case Verifier.MAP_ARRAY, Verifier.MAP_PERCPU_ARRAY, Verifier.MAP_PROG_ARRAY, Verifier.MAP_DEVMAP, Verifier.MAP_CPUMAP,
+                        Verifier.MAP_XSKMAP -> {
                     if (h.layout() == ArrayMap.LAYOUT) {
                         return new ArrayMap(h.id(), h.name(), h.type(), h.valueSize(), h.maxEntries(), h.flags(), h.cpus(),
                                 (MemorySegment[]) st.get(0));
@@ -201,8 +202,14 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
             throw new BpfException("map " + name + ": a " + kind + " has 4-byte keys and values of 4 or 8 bytes (struct bpf_"
                     + kind + "_val), not " + keySize + " and " + valueSize);
         }
+        if (type == Verifier.MAP_XSKMAP && (keySize != 4 || valueSize != 4)) {
+            // xsk_map_alloc: a u32 queue index, a u32 socket fd
+            throw new BpfException("map " + name + ": an xskmap has 4-byte keys and 4-byte values (an AF_XDP socket's fd), not "
+                    + keySize + " and " + valueSize + " (EINVAL)");
+        }
         try {
             return switch (type) {
+                case Verifier.MAP_XSKMAP -> new ArrayMap(id, name, type, valueSize, maxEntries, flags, 1, null);
                 case Verifier.MAP_ARRAY, Verifier.MAP_PERCPU_ARRAY, Verifier.MAP_PROG_ARRAY, Verifier.MAP_DEVMAP, Verifier.MAP_CPUMAP -> {
                     if (keySize != 4) {
                         throw new BpfException("map " + name + ": an array's key must be 4 bytes, not " + keySize);
@@ -500,6 +507,15 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
 
         @Override
         protected long remove(MemorySegment key) {
+            if (type() == Verifier.MAP_XSKMAP) {
+                // xsk_map_delete_elem: the slot names no socket again (fd 0: an AF_XDP socket's fd is never 0)
+                int slot = find(key);
+                if (slot < 0) {
+                    return EINVAL;
+                }
+                clear(slot);
+                return 0;
+            }
             return EINVAL; // array elements cannot be deleted
         }
 
