@@ -18,7 +18,8 @@
  * ({@link org.modnet.ebpf.api.HelperProto.Arg#PTR_TO_LONG}); a map's {@code map_extra} from BTF
  * ({@link org.modnet.ebpf.api.BpfObject.MapDef#mapExtra}).
  * 2.6.0: xskmaps ({@link org.modnet.ebpf.api.BpfMap#MAP_XSKMAP}): a redirect to an AF_XDP socket
- * ({@link org.modnet.ebpf.api.XdpContext#redirectXsk}).
+ * ({@link org.modnet.ebpf.api.XdpContext#redirectXsk}); a program's BTF return types travel in the hand-over
+ * ({@link org.modnet.ebpf.api.ProgHandOver#nonScalarReturns}).
  */
 @Export
 @Version("2.6.0")

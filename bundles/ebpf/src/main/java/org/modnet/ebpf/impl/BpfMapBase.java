@@ -151,6 +151,21 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
                         return new LpmTrie(h.id(), h.name(), h.keySize(), h.valueSize(), h.maxEntries(), h.flags(), st);
                     }
                 }
+                case Verifier.MAP_QUEUE, Verifier.MAP_STACK -> {
+                    if (h.layout() == QueueStackMap.LAYOUT) {
+                        return new QueueStackMap(h.id(), h.name(), h.type(), h.valueSize(), h.maxEntries(), h.flags(), st);
+                    }
+                }
+                case Verifier.MAP_BLOOM_FILTER -> {
+                    if (h.layout() == BloomFilterMap.LAYOUT) {
+                        return new BloomFilterMap(h.id(), h.name(), h.valueSize(), h.maxEntries(), h.flags(), 0, st);
+                    }
+                }
+                case Verifier.MAP_PERF_EVENT_ARRAY -> {
+                    if (h.layout() == PerfEventArrayMap.LAYOUT) {
+                        return new PerfEventArrayMap(h.id(), h.name(), h.keySize(), h.valueSize(), h.maxEntries(), h.flags(), st);
+                    }
+                }
                 default -> {
                 }
             }
