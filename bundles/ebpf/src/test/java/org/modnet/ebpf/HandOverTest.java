@@ -366,4 +366,47 @@ class HandOverTest {
         q.close();
         p.close();
     }
+
+    /** An array of maps keeps its template and its slots' maps: the adopted program counts into the same inner map. */
+    @Test
+    void anArrayOfMapsKeepsItsInnerMapsAcrossTheUpdate() throws Exception {
+        BpfMap inner = old.mapCreate("inner", BpfMap.MAP_ARRAY, 4, 8, 1, 0, 1);
+        BpfMap outer = old.mapCreate("outer", BpfMap.MAP_ARRAY_OF_MAPS, 4, 4, 2, 0, inner);
+        assertEquals(0, outer.update(key(1), key(inner.id()), BpfMap.BPF_ANY));
+        BpfProg p = old.progLoad("count", old.assemble("""
+                stw [%r10-4], 1
+                mov %r2, %r10
+                add %r2, -4
+                ldmap %r1, 0
+                call 1
+                jeq %r0, 0, out
+                stw [%r10-8], 0
+                mov %r1, %r0
+                mov %r2, %r10
+                add %r2, -8
+                call 1
+                jeq %r0, 0, out
+                mov %r1, 1
+                lock add [%r0+0], %r1
+                out:
+                mov %r0, 1
+                exit
+                """), ProgType.XDP, AttachType.DEFAULT, List.of(outer), null, null);
+        p.xdpContext(0).run(frame, 256, 64, 1, 0);
+
+        BpfAdoption adopted = next.adopt(handOver(outer, inner));
+        assertEquals(0, adopted.mapsCopied());
+        BpfMap o = adopted.map(outer.id());
+        assertEquals(BpfMap.MAP_ARRAY_OF_MAPS, o.type());
+        assertArrayEquals(key(inner.id()), o.lookup(key(1)), "the slot names the same map");
+        assertNull(o.lookup(key(0)));
+        BpfProg q = adopted.prog(p.id());
+        assertNotNull(q, adopted.refused().toString());
+        q.xdpContext(0).run(frame, 256, 64, 1, 0);
+        assertEquals(2, u64(inner.lookup(key(0))), "the adopted program counted into the inner map through the adopted outer one");
+        BpfMap wrongShape = next.mapCreate("wide", BpfMap.MAP_ARRAY, 4, 16, 1, 0, 1);
+        assertEquals(-22, o.update(key(0), key(wrongShape.id()), BpfMap.BPF_ANY), "the template came along");
+        p.close();
+        q.close();
+    }
 }

@@ -36,8 +36,11 @@ public final class ElfObject implements BpfObject {
     public List<BpfMapBase> createMapsBase(int cpus) throws BpfException {
         List<BpfMapBase> out = new ArrayList<>();
         for (MapDef m : maps) {
-            BpfMapBase map = BpfMapBase.create(0, m.name(), m.type(), m.keySize(), m.valueSize(), m.maxEntries(), m.flags(), m.mapExtra(),
-                    cpus);
+            MapDef in = inner.get(m.name());
+            BpfMapBase map = in != null
+                    ? BpfMapBase.createOuter(0, m.name(), m.type(), m.keySize(), m.valueSize(), m.maxEntries(), m.flags(),
+                            new MapSpec.Template(in.name(), in.type(), in.keySize(), in.valueSize(), in.maxEntries(), in.flags()))
+                    : BpfMapBase.create(0, m.name(), m.type(), m.keySize(), m.valueSize(), m.maxEntries(), m.flags(), m.mapExtra(), cpus);
             if (m.data() != null && map.update(new byte[4], m.data(), BpfMap.BPF_ANY) != 0) {
                 throw new BpfException("map " + m.name() + ": its initial data does not fit");
             }
@@ -59,6 +62,8 @@ public final class ElfObject implements BpfObject {
     private final List<Section> sections = new ArrayList<>();
     private final List<Symbol> symbols = new ArrayList<>();
     private final List<MapDef> maps = new ArrayList<>();
+    /** The inner map templates of the arrays and hashes of maps, by the outer map's name. */
+    private final Map<String, MapDef> inner = new HashMap<>();
     private final List<ProgramDef> programs = new ArrayList<>();
     /** Per program: where its appended .text functions whose BTF return type is no int or enum start (the kernel's func_info). */
     private final Map<String, int[]> nonScalarReturns = new HashMap<>();
@@ -327,6 +332,38 @@ public final class ElfObject implements BpfObject {
             return null;
         }
 
+        /** A map definition's attributes, by name; {@code inner[0]} the struct {@code __array(values, ...)} points to, if any. */
+        private Map<String, Integer> attributes(int[] st, String mapName, int[] inner) throws BpfException {
+            Map<String, Integer> attr = new HashMap<>();
+            for (int m = 0; m < st[3]; m++) {
+                int mp = st[4] + 12 * m;
+                String member = name(b.getInt(mp));
+                int mt = b.getInt(mp + 4);
+                switch (member) {
+                    case "type", "max_entries", "map_flags", "key_size", "value_size", "map_extra" -> attr.put(member, arrayLength(mt));
+                    case "key", "value" -> {
+                        int[] ptr = type(resolve(mt));
+                        if (ptr[0] != 2) {
+                            throw new BpfException("BTF: map " + mapName + "'s " + member + " is not a pointer");
+                        }
+                        attr.put(member + "_size", size(ptr[2]));
+                    }
+                    case "values" -> {
+                        int[] arr = type(resolve(mt));
+                        int[] ptr = arr[0] == 3 ? type(resolve(b.getInt(arr[4]))) : null;
+                        int target = ptr != null && ptr[0] == 2 ? resolve(ptr[2]) : 0;
+                        if (target == 0 || type(target)[0] != 4) {
+                            throw new BpfException("BTF: map " + mapName + "'s values are not an array of pointers to a map definition");
+                        }
+                        inner[0] = target;
+                    }
+                    default -> {
+                    }
+                }
+            }
+            return attr;
+        }
+
         /** {@code int (*name)[N]}: N. */
         private int arrayLength(int ptr) throws BpfException {
             int[] p = type(resolve(ptr));
@@ -356,25 +393,23 @@ public final class ElfObject implements BpfObject {
                     if (st[0] != 4) {
                         throw new BpfException("BTF: map " + name(var[1]) + " is not a struct");
                     }
-                    Map<String, Integer> attr = new HashMap<>();
-                    for (int m = 0; m < st[3]; m++) {
-                        int mp = st[4] + 12 * m;
-                        String member = name(b.getInt(mp));
-                        int mt = b.getInt(mp + 4);
-                        switch (member) {
-                            case "type", "max_entries", "map_flags", "key_size", "value_size", "map_extra" -> attr.put(member, arrayLength(mt));
-                            case "key", "value" -> {
-                                int[] ptr = type(resolve(mt));
-                                if (ptr[0] != 2) {
-                                    throw new BpfException("BTF: map " + name(var[1]) + "'s " + member + " is not a pointer");
-                                }
-                                attr.put(member + "_size", size(ptr[2]));
-                            }
-                            default -> {
-                            }
-                        }
-                    }
                     String name = name(var[1]);
+                    int[] innerStruct = new int[1];
+                    Map<String, Integer> attr = attributes(st, name, innerStruct);
+                    if (innerStruct[0] != 0) {
+                        // __array(values, struct inner): the inner map template; the outer map's values are maps (4 bytes)
+                        int type = attr.getOrDefault("type", 0);
+                        if (type != Verifier.MAP_ARRAY_OF_MAPS && type != Verifier.MAP_HASH_OF_MAPS) {
+                            throw new BpfException("map " + name + ": values of maps need an array or hash of maps (type 12 or 13), not " + type);
+                        }
+                        Map<String, Integer> in = attributes(type(innerStruct[0]), name + ".inner", new int[1]);
+                        if (!in.containsKey("type") || !in.containsKey("max_entries")) {
+                            throw new BpfException("map " + name + ": its inner map's type or max_entries is missing");
+                        }
+                        inner.put(name, new MapDef(name + ".inner", in.get("type"), in.getOrDefault("key_size", 0), in.getOrDefault("value_size", 0),
+                                in.get("max_entries"), in.getOrDefault("map_flags", 0)));
+                        attr.put("value_size", 4);
+                    }
                     // libbpf sizes a perf event array left without max_entries to the CPUs
                     if (!attr.containsKey("type") || !attr.containsKey("max_entries") && attr.get("type") != Verifier.MAP_PERF_EVENT_ARRAY) {
                         throw new BpfException("map " + name + ": its type or max_entries is missing");
