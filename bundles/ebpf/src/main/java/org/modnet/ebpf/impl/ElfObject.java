@@ -349,13 +349,13 @@ public final class ElfObject implements BpfObject {
                         attr.put(member + "_size", size(ptr[2]));
                     }
                     case "values" -> {
+                        // __array(values, struct inner) in a map of maps; a prog array's __array(values, int (void *)) names programs
                         int[] arr = type(resolve(mt));
                         int[] ptr = arr[0] == 3 ? type(resolve(b.getInt(arr[4]))) : null;
                         int target = ptr != null && ptr[0] == 2 ? resolve(ptr[2]) : 0;
-                        if (target == 0 || type(target)[0] != 4) {
-                            throw new BpfException("BTF: map " + mapName + "'s values are not an array of pointers to a map definition");
+                        if (target != 0 && type(target)[0] == 4) {
+                            inner[0] = target;
                         }
-                        inner[0] = target;
                     }
                     default -> {
                     }
