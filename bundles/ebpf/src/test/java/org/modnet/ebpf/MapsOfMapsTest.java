@@ -176,4 +176,50 @@ class MapsOfMapsTest {
                 """, maps);
         assertTrue(valueTooFar.contains("invalid access to map value, value_size=8 off=8 size=8"), "the template's value size: " + valueTooFar);
     }
+
+    /** Values of two inner maps looked up in one run are both there: a write through the first lands in the first. */
+    @ParameterizedTest
+    @ValueSource(strings = { "interpreter", "jit" })
+    void valuesOfTwoInnerMapsAreReachableAtOnce(String engine) throws Exception {
+        BpfMap a = BPF.mapCreate("a", BpfMap.MAP_ARRAY, 4, 8, 1, 0, 1);
+        BpfMap b = BPF.mapCreate("b", BpfMap.MAP_ARRAY, 4, 8, 1, 0, 1);
+        BpfMap outer = BPF.mapCreate("outer", BpfMap.MAP_ARRAY_OF_MAPS, 4, 4, 2, 0, a);
+        assertEquals(0, outer.update(key(0), key(a.id()), BpfMap.BPF_ANY));
+        assertEquals(0, outer.update(key(1), key(b.id()), BpfMap.BPF_ANY));
+        BpfProg p = BPF.progLoad("two", BPF.assemble("""
+                stw [%r10-4], 0
+                mov %r2, %r10
+                add %r2, -4
+                ldmap %r1, 0
+                call 1
+                jeq %r0, 0, out
+                mov %r1, %r0
+                stw [%r10-8], 0
+                mov %r2, %r10
+                add %r2, -8
+                call 1
+                jeq %r0, 0, out
+                mov %r6, %r0
+                stw [%r10-4], 1
+                mov %r2, %r10
+                add %r2, -4
+                ldmap %r1, 0
+                call 1
+                jeq %r0, 0, out
+                mov %r1, %r0
+                mov %r2, %r10
+                add %r2, -8
+                call 1
+                jeq %r0, 0, out
+                stdw [%r0+0], 22
+                stdw [%r6+0], 11
+                out:
+                mov %r0, 2
+                exit
+                """), ProgType.XDP, AttachType.DEFAULT, List.of(outer), null, null, engine, false);
+        assertEquals(XdpContext.XDP_PASS, p.xdpContext(0).run(frame, 256, 64, 1, 0));
+        assertEquals(11, u64(a.lookup(key(0))));
+        assertEquals(22, u64(b.lookup(key(0))));
+        p.close();
+    }
 }

@@ -245,14 +245,29 @@ public final class LoadedProgram implements BpfProg {
     }
 
     /**
-     * {@code bpf_map_lookup_elem}: a value's address in the program's numbering; for an array or hash of
-     * maps the inner map's handle; in an inner map, the value's address in the region kept for its outer
-     * map's inner maps, which this lookup points at the inner map's values.
+     * Where each map's inner maps' regions start, after the program's own maps' ({@code maps.size()} of
+     * them): one region per value slot of each array or hash of maps, so values of two inner maps the
+     * program looked up are both reachable at once.
      */
-    private static long lookup(List<BpfMapBase> maps, Memory m, long handle, long keyAddr) {
+    private static int[] innerBases(List<BpfMapBase> maps) {
+        int[] base = new int[maps.size()];
+        int next = FIRST_MAP_REGION + maps.size();
+        for (int i = 0; i < maps.size(); i++) {
+            base[i] = next;
+            next += maps.get(i).innerBySlot == null ? 0 : maps.get(i).innerBySlot.length;
+        }
+        return base;
+    }
+
+    /**
+     * {@code bpf_map_lookup_elem}: a value's address in the program's numbering; for an array or hash of
+     * maps the inner map's handle; in an inner map, the value's address in the region kept for the slot
+     * that names it, which this lookup points at the inner map's values.
+     */
+    private static long lookup(List<BpfMapBase> maps, int[] innerBases, Memory m, long handle, long keyAddr) {
         if ((handle & 0xffff_0000_0000_0000L) == INNER_HANDLE) {
             BpfMapBase in = inner(maps, handle);
-            int region = FIRST_MAP_REGION + maps.size() + ((int) (handle >>> 32) & 0xffff);
+            int region = innerBases[(int) (handle >>> 32) & 0xffff] + (int) handle;
             in.attachAt(m, region);
             return in.lookup(m, keyAddr, region);
         }
@@ -292,7 +307,8 @@ public final class LoadedProgram implements BpfProg {
     /** The helpers every program type has: maps, time, random numbers, the CPU, trace_printk, csum_diff, ring buffers. */
     static Helpers standard(List<BpfMapBase> maps, Consumer<String> tracePipe) {
         Helpers h = new Helpers();
-        h.register(HelperProtos.MAP_LOOKUP_ELEM, "bpf_map_lookup_elem", (OwnHelper) (r1, r2, r3, r4, r5, m) -> lookup(maps, m, r1, r2));
+        int[] innerBases = innerBases(maps);
+        h.register(HelperProtos.MAP_LOOKUP_ELEM, "bpf_map_lookup_elem", (OwnHelper) (r1, r2, r3, r4, r5, m) -> lookup(maps, innerBases, m, r1, r2));
         h.register(HelperProtos.MAP_UPDATE_ELEM, "bpf_map_update_elem", (OwnHelper) (r1, r2, r3, r4, r5, m) -> map(maps, r1).update(m, r2, r3, r4));
         h.register(HelperProtos.MAP_DELETE_ELEM, "bpf_map_delete_elem", (OwnHelper) (r1, r2, r3, r4, r5, m) -> map(maps, r1).delete(m, r2));
         h.register(HelperProtos.MAP_PUSH_ELEM, "bpf_map_push_elem", (OwnHelper) (r1, r2, r3, r4, r5, m) -> switch (map(maps, r1)) {
