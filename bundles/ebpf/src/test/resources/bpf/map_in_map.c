@@ -26,7 +26,9 @@ struct {
 	__uint(max_entries, 8);
 	__type(key, __u32);
 	__array(values, struct inner_map);
-} by_ifindex SEC(".maps");
+} by_ifindex SEC(".maps") = {
+	.values = { [3] = &inner_b },	/* set at load, as libbpf sets it: key 3 names inner_b */
+};
 
 /* The frame counts in slot 0 of the map for its receive queue; a queue with no map passes. */
 SEC("xdp")

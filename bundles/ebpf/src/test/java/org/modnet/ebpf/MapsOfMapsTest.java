@@ -82,6 +82,9 @@ class MapsOfMapsTest {
         assertEquals(1, u64(b.lookup(key(0))), "the slot now names inner_b");
         assertEquals(2, u64(a.lookup(key(0))));
 
+        assertArrayEquals(key(b.id()), byIfindex.lookup(key(3)), "the object's own initial value: .values = { [3] = &inner_b }");
+        assertEquals(XdpContext.XDP_DROP, i.run(frame, 256, 64, 3, 0));
+        assertEquals(1, u64(b.lookup(key(1))), "counted in inner_b, which the object put at key 3");
         assertEquals(0, byIfindex.update(key(7), key(a.id()), BpfMap.BPF_ANY));
         assertEquals(XdpContext.XDP_DROP, i.run(frame, 256, 64, 7, 0));
         assertEquals(XdpContext.XDP_PASS, i.run(frame, 256, 64, 8, 0), "no map for ifindex 8");

@@ -46,6 +46,21 @@ public final class ElfObject implements BpfObject {
             }
             out.add(map);
         }
+        for (Map.Entry<String, Map<Integer, String>> e : initialInner.entrySet()) {
+            BpfMapBase outer = out.stream().filter(m -> m.name().equals(e.getKey())).findFirst().orElseThrow();
+            for (Map.Entry<Integer, String> slot : e.getValue().entrySet()) {
+                BpfMapBase in = out.stream().filter(m -> m.name().equals(slot.getValue())).findFirst()
+                        .orElseThrow(() -> new BpfException("map " + e.getKey() + ": slot " + slot.getKey() + " names " + slot.getValue()
+                                + ", which is not a map of the object"));
+                int k = slot.getKey();
+                int id = in.id();
+                int r = outer.update(new byte[] { (byte) k, (byte) (k >>> 8), (byte) (k >>> 16), (byte) (k >>> 24) },
+                        new byte[] { (byte) id, (byte) (id >>> 8), (byte) (id >>> 16), (byte) (id >>> 24) }, BpfMap.BPF_ANY);
+                if (r != 0) {
+                    throw new BpfException("map " + e.getKey() + ": can't set slot " + k + " to map " + slot.getValue() + " (errno " + -r + ")");
+                }
+            }
+        }
         return out;
     }
 
@@ -64,6 +79,10 @@ public final class ElfObject implements BpfObject {
     private final List<MapDef> maps = new ArrayList<>();
     /** The inner map templates of the arrays and hashes of maps, by the outer map's name. */
     private final Map<String, MapDef> inner = new HashMap<>();
+    /** Where in {@code .maps} each map of maps' {@code values} array lies: [its first byte, its end], by the map's name. */
+    private final Map<String, long[]> valuesAt = new HashMap<>();
+    /** A map of maps' initial slots ({@code .values = { [1] = &inner_a }}): slot to inner map name, by the outer map's name. */
+    private final Map<String, Map<Integer, String>> initialInner = new HashMap<>();
     private final List<ProgramDef> programs = new ArrayList<>();
     /** Per program: where its appended .text functions whose BTF return type is no int or enum start (the kernel's func_info). */
     private final Map<String, int[]> nonScalarReturns = new HashMap<>();
@@ -224,6 +243,16 @@ public final class ElfObject implements BpfObject {
                 throw new BpfException("the .maps section needs BTF (build with -g)");
             }
             maps.addAll(new Btf(btf).maps());
+            // libbpf's init_map_in_map_slots: a relocation in .maps against a map fills a map of maps' slot
+            for (long[] r : relocations(btfMaps)) {
+                long at = r[0] * 8;
+                for (Map.Entry<String, long[]> e : valuesAt.entrySet()) {
+                    if (at >= e.getValue()[0] && at < e.getValue()[1]) {
+                        initialInner.computeIfAbsent(e.getKey(), x -> new java.util.TreeMap<>())
+                                .put((int) ((at - e.getValue()[0]) / 8), symbols.get((int) r[1]).name());
+                    }
+                }
+            }
         }
         maps.addAll(data); // after the object's own maps, as libbpf adds its internal maps
     }
@@ -364,6 +393,17 @@ public final class ElfObject implements BpfObject {
             return attr;
         }
 
+        /** The byte offset of a map definition's {@code values} member. */
+        private long valuesOffset(int[] st) throws BpfException {
+            for (int m = 0; m < st[3]; m++) {
+                int mp = st[4] + 12 * m;
+                if (name(b.getInt(mp)).equals("values")) {
+                    return (b.getInt(mp + 8) & 0xffffffL) / 8;
+                }
+            }
+            return 0;
+        }
+
         /** {@code int (*name)[N]}: N. */
         private int arrayLength(int ptr) throws BpfException {
             int[] p = type(resolve(ptr));
@@ -401,6 +441,13 @@ public final class ElfObject implements BpfObject {
                         int type = attr.getOrDefault("type", 0);
                         if (type != Verifier.MAP_ARRAY_OF_MAPS && type != Verifier.MAP_HASH_OF_MAPS) {
                             throw new BpfException("map " + name + ": values of maps need an array or hash of maps (type 12 or 13), not " + type);
+                        }
+                        // where the variable is: its ELF symbol's (clang leaves the DATASEC offsets 0; libbpf fixes them from the symbols)
+                        Section mapsSection = named(".maps");
+                        Symbol sym = symbols.stream().filter(x -> x.name().equals(name) && mapsSection != null && x.section() == mapsSection.index())
+                                .findFirst().orElse(null);
+                        if (sym != null) {
+                            valuesAt.put(name, new long[] { sym.value() + valuesOffset(st), sym.value() + sym.size() });
                         }
                         Map<String, Integer> in = attributes(type(innerStruct[0]), name + ".inner", new int[1]);
                         if (!in.containsKey("type") || !in.containsKey("max_entries")) {
