@@ -259,7 +259,7 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
             throw new BpfException("map " + name + ": a map of type " + inner.type() + " cannot be an inner map (EINVAL)");
         }
         BpfMapBase m = create(id, name, type == Verifier.MAP_ARRAY_OF_MAPS ? Verifier.MAP_ARRAY : Verifier.MAP_HASH, keySize, 4,
-                maxEntries, flags, 0, 1, type);
+                maxEntries, flags, 0, 1);
         m.innerTemplate = new MapSpec.Template(inner.name(), inner.type(), inner.keySize(), inner.valueSize(), inner.maxEntries(),
                 inner.flags());
         m.innerBySlot = new BpfMapBase[maxEntries];
@@ -313,12 +313,6 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
     /** {@link #create} with the map's {@code map_extra}: a bloom filter's hash count (low 4 bits), 0 for every other type. */
     static BpfMapBase create(int id, String name, int type, int keySize, int valueSize, int maxEntries, int flags, long mapExtra, int cpus)
             throws BpfException {
-        return create(id, name, type, keySize, valueSize, maxEntries, flags, mapExtra, cpus, type);
-    }
-
-    /** {@link #create}; {@code outerType} the array or hash of maps being made as an array or hash of ids, else {@code type}. */
-    private static BpfMapBase create(int id, String name, int type, int keySize, int valueSize, int maxEntries, int flags, long mapExtra,
-            int cpus, int outerType) throws BpfException {
         if (mapExtra != 0 && type != Verifier.MAP_BLOOM_FILTER) {
             // map_create: only a bloom filter (and an arena) has a map_extra
             throw new BpfException("map " + name + ": map_extra " + mapExtra + " is only for a bloom filter (EINVAL)");
