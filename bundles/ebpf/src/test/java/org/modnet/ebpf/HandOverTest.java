@@ -207,4 +207,206 @@ class HandOverTest {
         BpfException e = assertThrows(BpfException.class, () -> next.adopt(new BpfHandOver(BpfHandOver.VERSION + 1, List.of(), List.of())));
         assertTrue(e.getMessage().contains("cannot adopt state version"), e.getMessage());
     }
+
+    /**
+     * Issue 21's map types survive the update: a queue and a stack keep their values in order, a bloom
+     * filter its bits and hash count, an LRU per-CPU hash, a devmap_hash and an xskmap their entries, a
+     * perf event array its unread records — each taken over (shared with the old version), none copied.
+     */
+    @Test
+    void theNewerMapTypesAreTakenOverWithTheirContents() throws Exception {
+        BpfMap queue = old.mapCreate("q", 22, 0, 4, 4, 0, 1);
+        BpfMap stack = old.mapCreate("s", 23, 0, 4, 4, 0, 1);
+        BpfMap bloom = ((BpfSyscallImpl) old).objOpen(bloomObject()).createMaps(1).get(0);
+        BpfMap lru = old.mapCreate("lru", 10, 4, 8, 4, 0, 2);
+        BpfMap devs = old.mapCreate("devs", BpfMap.MAP_DEVMAP_HASH, 4, 4, 4, 0, 1);
+        BpfMap xsks = old.mapCreate("xsks", BpfMap.MAP_XSKMAP, 4, 4, 4, 0, 1);
+        BpfMap events = old.mapCreate("events", 4, 4, 4, 1, 0, 1);
+        for (int v : new int[] { 1, 2, 3 }) {
+            assertEquals(0, queue.update(new byte[0], key(v), BpfMap.BPF_ANY));
+            assertEquals(0, stack.update(new byte[0], key(v), BpfMap.BPF_ANY));
+        }
+        assertEquals(0, bloom.update(new byte[0], key(42), BpfMap.BPF_ANY));
+        assertEquals(0, lru.update(key(7), new byte[] { 9, 0, 0, 0, 0, 0, 0, 0 }, BpfMap.BPF_ANY));
+        assertEquals(0, devs.update(key(5), key(3), BpfMap.BPF_ANY));
+        assertEquals(0, xsks.update(key(0), key(12), BpfMap.BPF_ANY));
+        BpfProg out = old.progLoad("out", old.assemble("""
+                stw [%r10-4], 77
+                mov %r4, %r10
+                add %r4, -4
+                mov %r5, 4
+                ldmap %r2, 0
+                mov %r3, 0
+                call 25
+                mov %r0, 2
+                exit
+                """), ProgType.XDP, AttachType.DEFAULT, List.of(events), null, null);
+        out.xdpContext(0).run(frame, 256, 64, 1, 0);
+
+        BpfAdoption adopted = next.adopt(handOver(queue, stack, bloom, lru, devs, xsks, events));
+        assertEquals(0, adopted.mapsCopied(), "every one taken over");
+        assertEquals(7, adopted.mapsTakenOver());
+        BpfMap q = adopted.map(queue.id());
+        assertEquals(22, q.type(), "BPF_MAP_TYPE_QUEUE");
+        assertArrayEquals(key(1), q.lookup(new byte[0]), "the queue's oldest first");
+        assertArrayEquals(key(3), adopted.map(stack.id()).lookup(new byte[0]), "the stack's newest first");
+        assertEquals(0, queue.update(new byte[0], key(4), BpfMap.BPF_ANY));
+        assertEquals(-7, q.update(new byte[0], key(5), BpfMap.BPF_ANY), "one ring: the old version's push filled the new one's");
+        BpfMap b = adopted.map(bloom.id());
+        assertEquals(0, b.update(new byte[0], key(43), BpfMap.BPF_ANY));
+        assertEquals(9, u64(adopted.map(lru.id()).lookup(key(7), 1)), "each CPU's value");
+        assertArrayEquals(key(3), adopted.map(devs.id()).lookup(key(5)));
+        assertArrayEquals(key(12), adopted.map(xsks.id()).lookup(key(0)), "the socket the slot names");
+        assertEquals(1, adopted.progs().size());
+        BpfMap ev = adopted.map(events.id());
+        List<byte[]> records = new ArrayList<>();
+        ((org.modnet.ebpf.api.RingBuffer) ev).consume(records::add);
+        assertEquals(1, records.size(), "the record the old version wrote, read once through the new map");
+        assertEquals(77, records.get(0)[0]);
+        out.close();
+        assertTrue(bloomMayHold(b, 42) && bloomMayHold(b, 43), "the bits the old version set, and the new one's");
+        assertFalse(bloomMayHold(b, 7) && bloomMayHold(b, 8) && bloomMayHold(b, 9), "not every value: the filter answers");
+    }
+
+    private boolean bloomMayHold(BpfMap bloom, int v) throws Exception {
+        BpfProg p = next.progLoad("peek", next.assemble("""
+                stw [%r10-4], %VALUE%
+                mov %r2, %r10
+                add %r2, -4
+                ldmap %r1, 0
+                call 89
+                mov %r1, %r0
+                mov %r0, 2
+                jeq %r1, 0, out
+                mov %r0, 1
+                out:
+                exit
+                """.replace("%VALUE%", String.valueOf(v))), ProgType.XDP, AttachType.DEFAULT, List.of(bloom), null, null);
+        try {
+            return p.xdpContext(0).run(frame, 256, 64, 1, 0) == 2;
+        } finally {
+            p.close();
+        }
+    }
+
+    /** A bloom filter of 3 hashes (map_extra) needs an object: mapCreate has no map_extra. */
+    private static byte[] bloomObject() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(ElfObjectTest.clang(), "needs clang and libbpf-dev (.ci/run installs them)");
+        java.nio.file.Path src = java.nio.file.Files.createTempFile("bloom", ".c");
+        java.nio.file.Files.writeString(src, """
+                #include <linux/bpf.h>
+                #include <bpf/bpf_helpers.h>
+                struct {
+                	__uint(type, BPF_MAP_TYPE_BLOOM_FILTER);
+                	__uint(max_entries, 64);
+                	__type(value, __u32);
+                	__uint(map_extra, 3);
+                } seen SEC(".maps");
+                SEC("xdp")
+                int pass(struct xdp_md *ctx)
+                {
+                	__u32 v = 1;
+                	return bpf_map_peek_elem(&seen, &v) == 0 ? XDP_PASS : XDP_DROP;
+                }
+                char _license[] SEC("license") = "GPL";
+                """);
+        java.nio.file.Path obj = java.nio.file.Path.of(src + ".o");
+        String arch = new String(new ProcessBuilder("uname", "-m").start().getInputStream().readAllBytes()).strip();
+        Process p = new ProcessBuilder("clang", "-O2", "-g", "-target", "bpf", "-I/usr/include/" + arch + "-linux-gnu", "-c", src.toString(), "-o",
+                obj.toString()).redirectErrorStream(true).start();
+        String log = new String(p.getInputStream().readAllBytes());
+        assertEquals(0, p.waitFor(), log);
+        return java.nio.file.Files.readAllBytes(obj);
+    }
+
+    /**
+     * A program's BTF return types travel with it: the new verifier holds the adopted program to them
+     * ({@code tail_call is only allowed in functions that return 'int'}) and hands them on again.
+     */
+    @Test
+    void aProgramsBtfReturnTypesSurviveTheUpdate() throws Exception {
+        long[] insns = old.assemble("""
+                call local f
+                mov %r0, 2
+                exit
+                f:
+                mov %r0, 0
+                exit
+                """);
+        BpfProg p = old.progLoad(new org.modnet.ebpf.api.BpfObject.ProgramDef("xdp", "withf", insns, new int[] { 3 }), ProgType.XDP,
+                AttachType.DEFAULT, List.of(), null, null, BpfSyscall.JIT, false);
+        ProgHandOver h = old.handOver().progs().stream().filter(x -> x.id() == p.id()).findFirst().orElseThrow();
+        assertArrayEquals(new int[] { 3 }, h.nonScalarReturns(), "f returns no int, as its BTF said");
+        BpfAdoption adopted = next.adopt(new BpfHandOver(BpfHandOver.VERSION, List.of(), List.of(h)));
+        BpfProg q = adopted.prog(p.id());
+        assertNotNull(q, adopted.refused().toString());
+        ProgHandOver again = next.handOver().progs().stream().filter(x -> x.id() == p.id()).findFirst().orElseThrow();
+        assertArrayEquals(new int[] { 3 }, again.nonScalarReturns(), "and on to the update after");
+
+        BpfMap pa = old.mapCreate("pa", BpfMap.MAP_PROG_ARRAY, 4, 4, 1, 0, 1);
+        BpfProg t = old.progLoad("tail", old.assemble("""
+                call local f
+                mov %r0, 2
+                exit
+                f:
+                ldmap %r2, 0
+                mov %r3, 0
+                call 12
+                mov %r0, 0
+                exit
+                """), ProgType.XDP, AttachType.DEFAULT, List.of(pa), null, null);
+        BpfHandOver th = handOver(pa);
+        ProgHandOver plain = th.progs().stream().filter(x -> x.id() == t.id()).findFirst().orElseThrow();
+        ProgHandOver typed = new ProgHandOver(plain.id(), plain.name(), plain.type(), plain.attach(), plain.insns(), plain.engine(),
+                plain.mapIds(), plain.extra(), plain.tracePipe(), new int[] { 3 });
+        BpfAdoption refused = next.adopt(new BpfHandOver(th.version(), th.maps(), List.of(typed)));
+        assertTrue(refused.refused().getOrDefault(t.id(), "").contains("tail_call is only allowed in functions that return 'int'"),
+                "the new verifier read f's BTF return type: " + refused.refused());
+        t.close();
+        q.close();
+        p.close();
+    }
+
+    /** An array of maps keeps its template and its slots' maps: the adopted program counts into the same inner map. */
+    @Test
+    void anArrayOfMapsKeepsItsInnerMapsAcrossTheUpdate() throws Exception {
+        BpfMap inner = old.mapCreate("inner", BpfMap.MAP_ARRAY, 4, 8, 1, 0, 1);
+        BpfMap outer = old.mapCreate("outer", BpfMap.MAP_ARRAY_OF_MAPS, 4, 4, 2, 0, inner);
+        assertEquals(0, outer.update(key(1), key(inner.id()), BpfMap.BPF_ANY));
+        BpfProg p = old.progLoad("count", old.assemble("""
+                stw [%r10-4], 1
+                mov %r2, %r10
+                add %r2, -4
+                ldmap %r1, 0
+                call 1
+                jeq %r0, 0, out
+                stw [%r10-8], 0
+                mov %r1, %r0
+                mov %r2, %r10
+                add %r2, -8
+                call 1
+                jeq %r0, 0, out
+                mov %r1, 1
+                lock add [%r0+0], %r1
+                out:
+                mov %r0, 1
+                exit
+                """), ProgType.XDP, AttachType.DEFAULT, List.of(outer), null, null);
+        p.xdpContext(0).run(frame, 256, 64, 1, 0);
+
+        BpfAdoption adopted = next.adopt(handOver(outer, inner));
+        assertEquals(0, adopted.mapsCopied());
+        BpfMap o = adopted.map(outer.id());
+        assertEquals(BpfMap.MAP_ARRAY_OF_MAPS, o.type());
+        assertArrayEquals(key(inner.id()), o.lookup(key(1)), "the slot names the same map");
+        assertNull(o.lookup(key(0)));
+        BpfProg q = adopted.prog(p.id());
+        assertNotNull(q, adopted.refused().toString());
+        q.xdpContext(0).run(frame, 256, 64, 1, 0);
+        assertEquals(2, u64(inner.lookup(key(0))), "the adopted program counted into the inner map through the adopted outer one");
+        BpfMap wrongShape = next.mapCreate("wide", BpfMap.MAP_ARRAY, 4, 16, 1, 0, 1);
+        assertEquals(-22, o.update(key(0), key(wrongShape.id()), BpfMap.BPF_ANY), "the template came along");
+        p.close();
+        q.close();
+    }
 }

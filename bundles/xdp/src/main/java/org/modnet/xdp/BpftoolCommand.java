@@ -369,8 +369,11 @@ public final class BpftoolCommand {
             case 9 -> "lru_hash";
             case 10 -> "lru_percpu_hash";
             case 11 -> "lpm_trie";
+            case 12 -> "array_of_maps";
+            case 13 -> "hash_of_maps";
             case 14 -> "devmap";
             case 16 -> "cpumap";
+            case 17 -> "xskmap";
             case 22 -> "queue";
             case 23 -> "stack";
             case 25 -> "devmap_hash";
@@ -401,7 +404,7 @@ public final class BpftoolCommand {
                 for (byte[] k : keys) {
                     byte[] v = m.lookup(k);
                     if (v != null) {
-                        out.println("key: " + hex(k) + "  value: " + hex(v));
+                        out.println(entry(m, k, v));
                     }
                 }
                 out.println("Found " + keys.size() + " element" + (keys.size() == 1 ? "" : "s"));
@@ -412,11 +415,11 @@ public final class BpftoolCommand {
                 if (v == null) {
                     throw new CommandException("Error: lookup failed: No such file or directory", 255);
                 }
-                out.println("key: " + hex(k) + "  value: " + hex(v));
+                out.println(entry(m, k, v));
             }
             case "update" -> {
                 long how = rest.contains("noexist") ? BpfMap.BPF_NOEXIST : rest.contains("exist") ? BpfMap.BPF_EXIST : BpfMap.BPF_ANY;
-                int r = m.update(bytes(rest, "key", m.keySize()), bytes(rest, "value", m.valueSize()), how);
+                int r = m.update(bytes(rest, "key", m.keySize()), ofMaps(m) ? innerMap(rest) : bytes(rest, "value", m.valueSize()), how);
                 if (r < 0) {
                     throw new CommandException("Error: update failed: " + errno(r), 255);
                 }
@@ -436,6 +439,35 @@ public final class BpftoolCommand {
             case "event_pipe" -> eventPipe(out, m, rest);
             default -> throw new CommandException("Error: unknown command '" + verb + "'\n" + USAGE, 255);
         }
+    }
+
+    private static boolean ofMaps(BpfMap m) {
+        return m.type() == BpfMap.MAP_ARRAY_OF_MAPS || m.type() == BpfMap.MAP_HASH_OF_MAPS;
+    }
+
+    /** An entry as bpftool prints it: a map of maps' value is the inner map's id ({@code inner_map_id: 5}). */
+    private static String entry(BpfMap m, byte[] k, byte[] v) {
+        if (ofMaps(m) && v.length == 4) {
+            return "key: " + hex(k) + "  inner_map_id: " + java.nio.ByteBuffer.wrap(v).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt();
+        }
+        return "key: " + hex(k) + "  value: " + hex(v);
+    }
+
+    /** A map of maps' update value: {@code value id N} or {@code value pinned FILE}, the inner map (its id, little-endian). */
+    private byte[] innerMap(List<String> w) {
+        int at = w.indexOf("value");
+        if (at < 0) {
+            throw new CommandException("Error: did not find value", 255);
+        }
+        if (at + 2 >= w.size()) {
+            throw new CommandException("Error: value for a map of maps is a map: id MAP_ID or pinned FILE", 255);
+        }
+        String kind = w.get(at + 1);
+        if (!kind.equals("id") && !kind.equals("pinned")) {
+            throw new CommandException("Error: value for a map of maps is a map: id MAP_ID or pinned FILE, got '" + kind + "'", 255);
+        }
+        int id = map(kind, w.get(at + 2)).id();
+        return new byte[] { (byte) id, (byte) (id >>> 8), (byte) (id >>> 16), (byte) (id >>> 24) };
     }
 
     private void show(PrintStream out, BpfMap m) {

@@ -136,6 +136,9 @@ public final class EbpfXdpHook implements XdpHook {
         PerCpu c = perCpu(dev);
         int action = runOn(skb, dev, c.own, rxQueue, 0);
         if (action == XDP_REDIRECT) {
+            if (c.own.redirectXsk() >= 0) {
+                return toSocket(skb, dev, rxQueue, c.own.redirectXsk());
+            }
             return redirect(skb, dev, rxQueue, c);
         }
         return action;
@@ -151,9 +154,25 @@ public final class EbpfXdpHook implements XdpHook {
         int start = x.data();
         int length = x.length();
         if (action == XDP_REDIRECT) {
-            action = redirectFrame(buffer, start, length, dev, rxQueue, c);
+            XdpSock xs = x.redirectXsk() >= 0 ? XdpSock.byFd(x.redirectXsk()) : null;
+            action = x.redirectXsk() < 0 ? redirectFrame(buffer, start, length, dev, rxQueue, c)
+                    : xs != null && xs.rcv(buffer, start, length, dev, rxQueue) ? XDP_REDIRECT : XDP_ABORTED;
         }
         return XdpHook.frameResult(action, start, length);
+    }
+
+    /**
+     * XDP_REDIRECT through an xskmap (generic XDP, {@code xsk_generic_rcv}): the frame copied into the
+     * AF_XDP socket's UMEM and the skb freed; a socket that is gone, bound elsewhere, or out of room
+     * fails the redirect (XDP_ABORTED, counted by the socket where it is its own).
+     */
+    private static int toSocket(SkBuff skb, NetDevice dev, int rxQueue, int fd) {
+        XdpSock xs = XdpSock.byFd(fd);
+        if (xs == null || !xs.rcv(skb.memory(), skb.data(), skb.len(), dev, rxQueue)) {
+            return XDP_ABORTED;
+        }
+        skb.free();
+        return XDP_REDIRECT;
     }
 
     /**

@@ -188,4 +188,56 @@ class XdpHandOverTest {
         held[0].close();
         assertTrue(!held[0].loaded(), "its user held the only reference");
     }
+
+    /**
+     * An AF_XDP socket outlives an update of the ebpf bundle: the xskmap is taken over with the socket in
+     * its slot, the adopted program redirects to it, and no frame misses the socket; closing it then
+     * empties the adopted map's slot.
+     */
+    @Test
+    void anAfXdpSocketKeepsItsFramesComingAcrossAnUpdate() throws Exception {
+        BpfSyscall old = new BpfSyscallImpl(() -> true);
+        BpfMap xsks = old.mapCreate("xsks", BpfMap.MAP_XSKMAP, 4, 4, 4, 0, 1);
+        BpfProg p = old.progLoad("xsk", old.assemble("""
+                ldxw %r2, [%r1+16]
+                ldmap %r1, 0
+                mov %r3, 2
+                call 51
+                exit
+                """), ProgType.XDP, AttachType.DEFAULT, List.of(xsks), null, null);
+        net.vb.setXdp(new EbpfXdpHook(old, p), true);
+        detach.bindBpf(old);
+        AfXdpFamily family = new AfXdpFamily(old);
+        java.lang.foreign.MemorySegment umem = java.lang.foreign.Arena.ofAuto().allocate(16 * 4096, 4096);
+        org.modnet.api.xsk.XdpSocket s = family.socket(net.b);
+        s.umemReg(new org.modnet.api.xsk.XdpUmemReg(umem, 4096, 0, 0));
+        for (int ring : new int[] { 5, 6, 2 }) {
+            s.ringSize(ring, 16);
+        }
+        org.modnet.api.xsk.XskRing fq = s.ring(org.modnet.api.xsk.XdpSocket.XDP_UMEM_FILL_RING);
+        int f = fq.reserve(16);
+        for (int i = 0; i < 16; i++) {
+            fq.addr(f + i, i * 4096L);
+        }
+        fq.submit(16);
+        s.bind(net.vb.ifindex(), 0, 0);
+        assertEquals(0, xsks.update(new byte[4], new byte[] { (byte) s.fd(), 0, 0, 0 }, BpfMap.BPF_ANY));
+        send(2);
+
+        detach.unbindBpf(old);
+        send(1);
+        BpfSyscall next = new BpfSyscallImpl();
+        family.setBpf(next);
+        detach.bindBpf(next);
+        send(2);
+        assertEquals(5, s.ring(org.modnet.api.xsk.XdpSocket.XDP_RX_RING).peek(16), "every frame reached the socket");
+        assertEquals(5L, net.vb.ethtoolStats().get("xdp_redirect"));
+        BpfMap adopted = next.maps().stream().filter(m -> m.id() == xsks.id()).findFirst().orElseThrow();
+        assertEquals(BpfMap.MAP_XSKMAP, adopted.type());
+        s.close();
+        assertEquals(0, adopted.lookup(new byte[4])[0], "closing the socket emptied the adopted map's slot");
+        send(1);
+        assertEquals(1L, net.vb.ethtoolStats().get("xdp_pass"), "an empty slot: the flags' XDP_PASS");
+        net.vb.setXdp(null);
+    }
 }

@@ -6,6 +6,7 @@ public enum Errno {
     ENOENT(2, "No such file or directory"),
     ESRCH(3, "No such process"),
     EINTR(4, "Interrupted system call"),
+    ENXIO(6, "No such device or address"),
     E2BIG(7, "Argument list too long"),
     EBADF(9, "Bad file descriptor"),
     EAGAIN(11, "Resource temporarily unavailable"),

@@ -31,6 +31,8 @@ public interface BpfMap {
     int MAP_DEVMAP = 14;
     int MAP_CPUMAP = 16;
     int MAP_XSKMAP = 17;
+    int MAP_ARRAY_OF_MAPS = 12;
+    int MAP_HASH_OF_MAPS = 13;
     int MAP_DEVMAP_HASH = 25;
     int MAP_RINGBUF = 27;
 

@@ -25,6 +25,15 @@ public interface BpfSyscall {
     BpfMap mapCreate(String name, int type, int keySize, int valueSize, int maxEntries, int flags, int cpus) throws BpfException;
 
     /** Reads an ELF object ({@code bpf_object__open_mem}); throws what is wrong with it. Loads nothing. */
+    /**
+     * {@code BPF_MAP_CREATE} of an array or hash of maps ({@link BpfMap#MAP_ARRAY_OF_MAPS},
+     * {@link BpfMap#MAP_HASH_OF_MAPS}) whose values are maps shaped as {@code inner} (its
+     * {@code inner_map_fd}); 4-byte values, each an inner map's id. Since 2.6.
+     */
+    default BpfMap mapCreate(String name, int type, int keySize, int valueSize, int maxEntries, int flags, BpfMap inner) throws BpfException {
+        throw new BpfException("map " + name + ": maps of maps are not supported by this implementation");
+    }
+
     BpfObject objOpen(byte[] elf) throws BpfException;
 
     /**

@@ -62,4 +62,12 @@ public interface XdpContext {
 
     /** The id of the program the devmap or cpumap entry names, 0 for none. */
     int redirectProgram();
+
+    /**
+     * XDP_REDIRECT's target through an xskmap ({@code BPF_MAP_TYPE_XSKMAP}): the fd of the AF_XDP
+     * socket the entry names, which the runtime resolves; -1 for another target. Since 2.6.0.
+     */
+    default int redirectXsk() {
+        return -1;
+    }
 }

@@ -19,6 +19,10 @@
  * ({@link org.modnet.ebpf.api.BpfObject.MapDef#mapExtra}).
  * 2.6.0: a frame's receive metadata for XDP's kfuncs ({@link org.modnet.ebpf.api.XdpContext#rxTimestamp},
  * {@link org.modnet.ebpf.api.XdpContext#rxHash}, {@link org.modnet.ebpf.api.XdpContext#rxVlanTag}).
+ * 2.6.0 (also): xskmaps ({@link org.modnet.ebpf.api.BpfMap#MAP_XSKMAP}): a redirect to an AF_XDP socket
+ * ({@link org.modnet.ebpf.api.XdpContext#redirectXsk}); a program's BTF return types travel in the hand-over
+ * ({@link org.modnet.ebpf.api.ProgHandOver#nonScalarReturns}); arrays and hashes of maps
+ * ({@link org.modnet.ebpf.api.BpfSyscall#mapCreate(String, int, int, int, int, int, org.modnet.ebpf.api.BpfMap)}).
  */
 @Export
 @Version("2.6.0")

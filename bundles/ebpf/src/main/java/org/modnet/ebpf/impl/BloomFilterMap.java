@@ -25,17 +25,46 @@ final class BloomFilterMap extends BpfMapBase {
     private final int hashes;
     private final int entries;
 
+    /**
+     * Storage: the bit array and the hash count. A version that hashes values differently must number its
+     * layout anew: its bits would not answer for the values the old one added.
+     */
+    static final int LAYOUT = 1;
+
     BloomFilterMap(int id, String name, int valueSize, int maxEntries, int flags, int mapExtra) {
+        this(id, name, valueSize, maxEntries, flags, mapExtra, null);
+    }
+
+    /** A bloom filter over a previous version's {@link #storage()} (null: a fresh one): both versions then share its bits. */
+    BloomFilterMap(int id, String name, int valueSize, int maxEntries, int flags, int mapExtra, List<Object> taken) {
         super(id, name, Verifier.MAP_BLOOM_FILTER, 0, valueSize, 1, flags, 1, null);
         if (valueSize == 0 || maxEntries <= 0 || (mapExtra & ~0xf) != 0) {
             throw new IllegalArgumentException("map " + name + ": a bloom filter needs a value size, max_entries and at most 15 hashes (EINVAL)");
         }
-        this.hashes = (mapExtra & 0xf) == 0 ? 5 : mapExtra & 0xf;
-        long n = (long) maxEntries * hashes * 7 / 5; // / ln 2, as bloom_map_alloc approximates it
-        long size = Long.highestOneBit(Math.max(64, Math.min(n, 1L << 32) - 1)) << 1;
-        this.bits = new long[(int) (size / 64)];
-        this.mask = size - 1;
+        if (taken != null) {
+            this.bits = (long[]) taken.get(0);
+            this.hashes = (Integer) taken.get(1);
+        } else {
+            this.hashes = (mapExtra & 0xf) == 0 ? 5 : mapExtra & 0xf;
+            long n = (long) maxEntries * hashes * 7 / 5; // / ln 2, as bloom_map_alloc approximates it
+            long size = Long.highestOneBit(Math.max(64, Math.min(n, 1L << 32) - 1)) << 1;
+            this.bits = new long[(int) (size / 64)];
+        }
+        if (Long.bitCount(bits.length) != 1 || hashes < 1 || hashes > 15) {
+            throw new IllegalArgumentException("map " + name + ": not a bloom filter's storage");
+        }
+        this.mask = (long) bits.length * 64 - 1;
         this.entries = maxEntries;
+    }
+
+    @Override
+    protected int layout() {
+        return LAYOUT;
+    }
+
+    @Override
+    protected List<Object> storage() {
+        return List.of(bits, hashes);
     }
 
     /** {@code bpf_map_push_elem}: only BPF_ANY. */

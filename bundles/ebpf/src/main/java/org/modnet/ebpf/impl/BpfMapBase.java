@@ -121,8 +121,33 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
 
     /** This map as the next version adopts it. */
     final org.modnet.ebpf.api.MapHandOver handOver() {
-        return new org.modnet.ebpf.api.MapHandOver(id, name, type, keySize, valueSize, maxEntries(), flags, values.length, layout(), storage(),
+        List<Object> st = storage();
+        if (innerTemplate != null) {
+            // an array or hash of maps: its array's or hash's storage, then the template; the slots name their maps by id
+            st = new ArrayList<>(st);
+            MapSpec t = innerTemplate;
+            st.add(new int[] { t.type(), t.keySize(), t.valueSize(), t.maxEntries(), t.flags() });
+        }
+        return new org.modnet.ebpf.api.MapHandOver(id, name, type(), keySize, valueSize, maxEntries(), flags, values.length, layout(), st,
                 this::export);
+    }
+
+    /**
+     * After an update: an adopted array or hash of maps finds each slot's inner map, by the id its value
+     * holds, among the maps adopted ({@code adopted}, by id).
+     */
+    final void relinkInner(java.util.Map<Integer, BpfMapBase> adopted) {
+        if (innerTemplate == null) {
+            return;
+        }
+        for (byte[] k : keys()) {
+            int slot = find(MemorySegment.ofArray(k));
+            byte[] v = slot < 0 ? null : values[0].asSlice((long) slot * stride, 4).toArray(ValueLayout.JAVA_BYTE);
+            BpfMapBase m = v == null ? null : adopted.get(u32(v, 0));
+            if (slot >= 0) {
+                innerBySlot[slot] = m != null && innerFits(m) ? m : null;
+            }
+        }
     }
 
     /**
@@ -134,7 +159,8 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
         List<Object> st = h.storage();
         try {
             switch (h.type()) {
-                case Verifier.MAP_ARRAY, Verifier.MAP_PERCPU_ARRAY, Verifier.MAP_PROG_ARRAY, Verifier.MAP_DEVMAP, Verifier.MAP_CPUMAP -> {
+                case Verifier.MAP_ARRAY, Verifier.MAP_PERCPU_ARRAY, Verifier.MAP_PROG_ARRAY, Verifier.MAP_DEVMAP, Verifier.MAP_CPUMAP,
+                        Verifier.MAP_XSKMAP -> {
                     if (h.layout() == ArrayMap.LAYOUT) {
                         return new ArrayMap(h.id(), h.name(), h.type(), h.valueSize(), h.maxEntries(), h.flags(), h.cpus(),
                                 (MemorySegment[]) st.get(0));
@@ -148,6 +174,34 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
                 case Verifier.MAP_LPM_TRIE -> {
                     if (h.layout() == LpmTrie.LAYOUT) {
                         return new LpmTrie(h.id(), h.name(), h.keySize(), h.valueSize(), h.maxEntries(), h.flags(), st);
+                    }
+                }
+                case Verifier.MAP_ARRAY_OF_MAPS, Verifier.MAP_HASH_OF_MAPS -> {
+                    if (h.layout() == ArrayMap.LAYOUT || h.layout() == HashMap.LAYOUT) {
+                        int[] t = (int[]) st.get(st.size() - 1);
+                        List<Object> own = st.subList(0, st.size() - 1);
+                        BpfMapBase m = h.type() == Verifier.MAP_ARRAY_OF_MAPS
+                                ? new ArrayMap(h.id(), h.name(), Verifier.MAP_ARRAY, h.valueSize(), h.maxEntries(), h.flags(), 1,
+                                        (MemorySegment[]) own.get(0))
+                                : new HashMap(h.id(), h.name(), Verifier.MAP_HASH, h.keySize(), h.valueSize(), h.maxEntries(), h.flags(), 1, own);
+                        m.innerTemplate = new MapSpec.Template(h.name() + ".inner", t[0], t[1], t[2], t[3], t[4]);
+                        m.innerBySlot = new BpfMapBase[h.maxEntries()];
+                        return m; // its slots' maps found once every map is adopted (relinkInner)
+                    }
+                }
+                case Verifier.MAP_QUEUE, Verifier.MAP_STACK -> {
+                    if (h.layout() == QueueStackMap.LAYOUT) {
+                        return new QueueStackMap(h.id(), h.name(), h.type(), h.valueSize(), h.maxEntries(), h.flags(), st);
+                    }
+                }
+                case Verifier.MAP_BLOOM_FILTER -> {
+                    if (h.layout() == BloomFilterMap.LAYOUT) {
+                        return new BloomFilterMap(h.id(), h.name(), h.valueSize(), h.maxEntries(), h.flags(), 0, st);
+                    }
+                }
+                case Verifier.MAP_PERF_EVENT_ARRAY -> {
+                    if (h.layout() == PerfEventArrayMap.LAYOUT) {
+                        return new PerfEventArrayMap(h.id(), h.name(), h.keySize(), h.valueSize(), h.maxEntries(), h.flags(), st);
                     }
                 }
                 default -> {
@@ -183,6 +237,79 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
         return create(id, name, type, keySize, valueSize, maxEntries, flags, 0, cpus);
     }
 
+    /**
+     * An array or hash of maps ({@code BPF_MAP_TYPE_ARRAY_OF_MAPS}, {@code HASH_OF_MAPS}) whose values are
+     * maps shaped as {@code inner} ({@code inner_map_fd}'s map, or the BTF {@code __array(values, ...)}
+     * template): 4-byte values, each an inner map's id.
+     */
+    static BpfMapBase createOuter(int id, String name, int type, int keySize, int valueSize, int maxEntries, int flags, MapSpec inner)
+            throws BpfException {
+        if (type != Verifier.MAP_ARRAY_OF_MAPS && type != Verifier.MAP_HASH_OF_MAPS) {
+            throw new BpfException("map " + name + ": only an array or hash of maps has an inner map (EINVAL)");
+        }
+        if (inner == null) {
+            throw new BpfException("map " + name + ": a map of maps needs an inner map template (inner_map_fd) (EINVAL)");
+        }
+        if (valueSize != 4) {
+            throw new BpfException("map " + name + ": a map of maps' values are 4 bytes (a map), not " + valueSize + " (EINVAL)");
+        }
+        if (inner.innerMap() != null || inner.type() == Verifier.MAP_PROG_ARRAY || inner.type() == Verifier.MAP_RINGBUF
+                || inner.type() == Verifier.MAP_PERF_EVENT_ARRAY || inner.type() == Verifier.MAP_XSKMAP) {
+            // bpf_map_meta_alloc: no maps of maps of maps, and not the types whose ops lack map_meta_equal
+            throw new BpfException("map " + name + ": a map of type " + inner.type() + " cannot be an inner map (EINVAL)");
+        }
+        BpfMapBase m = create(id, name, type == Verifier.MAP_ARRAY_OF_MAPS ? Verifier.MAP_ARRAY : Verifier.MAP_HASH, keySize, 4,
+                maxEntries, flags, 0, 1);
+        m.innerTemplate = new MapSpec.Template(inner.name(), inner.type(), inner.keySize(), inner.valueSize(), inner.maxEntries(),
+                inner.flags());
+        m.innerBySlot = new BpfMapBase[maxEntries];
+        return m;
+    }
+
+    /** For an array or hash of maps: the template its values' maps match. */
+    private MapSpec innerTemplate;
+    /** For an array or hash of maps: the inner map in each value slot, held as the kernel holds a reference to it. */
+    BpfMapBase[] innerBySlot;
+
+    @Override
+    public MapSpec innerMap() {
+        return innerTemplate;
+    }
+
+    /** The inner map a program's lookup of the key at {@code keyAddr} finds: its value slot, or -1. */
+    final int innerSlot(Memory mem, long keyAddr) {
+        MemorySegment key = mem.regionOf(keyAddr, keySize, false);
+        if (key == null) {
+            throw new BpfFault("map " + name + ": key outside the program's memory");
+        }
+        int slot = find(key, keyAddr & 0xffffffffL);
+        return slot >= 0 && innerBySlot[slot] != null ? slot : -1;
+    }
+
+    /** Makes this map's values region {@code region} of {@code memory}: an inner map a program just looked up. */
+    final void attachAt(Memory memory, int region) {
+        memory.set(region, values[Math.min(memory.cpu(), values.length - 1)], (flags & BPF_F_RDONLY_PROG) == 0);
+    }
+
+    /** The map of this id still reachable, or null. */
+    static BpfMapBase byId(int id) {
+        synchronized (ALL) {
+            for (BpfMapBase m : ALL.keySet()) {
+                if (m.id == id) {
+                    return m;
+                }
+            }
+        }
+        return null;
+    }
+
+    /** {@code bpf_map_meta_equal}: {@code m} can be a value of this map of maps. */
+    private boolean innerFits(BpfMapBase m) {
+        MapSpec t = innerTemplate;
+        return m.type == t.type() && m.keySize == t.keySize() && m.valueSize == t.valueSize() && m.maxEntries() == t.maxEntries()
+                && m.flags == t.flags() && m.innerTemplate == null;
+    }
+
     /** {@link #create} with the map's {@code map_extra}: a bloom filter's hash count (low 4 bits), 0 for every other type. */
     static BpfMapBase create(int id, String name, int type, int keySize, int valueSize, int maxEntries, int flags, long mapExtra, int cpus)
             throws BpfException {
@@ -201,8 +328,14 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
             throw new BpfException("map " + name + ": a " + kind + " has 4-byte keys and values of 4 or 8 bytes (struct bpf_"
                     + kind + "_val), not " + keySize + " and " + valueSize);
         }
+        if (type == Verifier.MAP_XSKMAP && (keySize != 4 || valueSize != 4)) {
+            // xsk_map_alloc: a u32 queue index, a u32 socket fd
+            throw new BpfException("map " + name + ": an xskmap has 4-byte keys and 4-byte values (an AF_XDP socket's fd), not "
+                    + keySize + " and " + valueSize + " (EINVAL)");
+        }
         try {
             return switch (type) {
+                case Verifier.MAP_XSKMAP -> new ArrayMap(id, name, type, valueSize, maxEntries, flags, 1, null);
                 case Verifier.MAP_ARRAY, Verifier.MAP_PERCPU_ARRAY, Verifier.MAP_PROG_ARRAY, Verifier.MAP_DEVMAP, Verifier.MAP_CPUMAP -> {
                     if (keySize != 4) {
                         throw new BpfException("map " + name + ": an array's key must be 4 bytes, not " + keySize);
@@ -234,6 +367,8 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
                     }
                     yield new BloomFilterMap(id, name, valueSize, maxEntries, flags, (int) mapExtra);
                 }
+                case Verifier.MAP_ARRAY_OF_MAPS, Verifier.MAP_HASH_OF_MAPS -> throw new BpfException("map " + name
+                        + ": a map of maps needs an inner map template (inner_map_fd) (EINVAL)");
                 case Verifier.MAP_RINGBUF -> {
                     if (keySize != 0 || valueSize != 0) {
                         throw new BpfException("map " + name + ": a ring buffer has no keys or values (key and value size 0)");
@@ -263,7 +398,7 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
 
     @Override
     public int type() {
-        return type;
+        return innerTemplate == null ? type : type == Verifier.MAP_ARRAY ? Verifier.MAP_ARRAY_OF_MAPS : Verifier.MAP_HASH_OF_MAPS;
     }
 
     @Override
@@ -361,6 +496,12 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
         if (key.length != keySize) {
             return null;
         }
+        if (innerTemplate != null) {
+            int s = find(MemorySegment.ofArray(key));
+            if (s < 0 || innerBySlot[s] == null) {
+                return null; // an array of maps' empty slot: ENOENT, as the kernel answers
+            }
+        }
         int slot = find(MemorySegment.ofArray(key));
         if (slot < 0) {
             return null;
@@ -372,6 +513,9 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
     public int update(byte[] key, byte[] value, long how) {
         if (key.length != keySize || value.length != valueSize) {
             return EINVAL;
+        }
+        if (innerTemplate != null) {
+            return updateOuter(key, value, how);
         }
         if (type == Verifier.MAP_CPUMAP && Integer.compareUnsigned(u32(value, 0), CPUMAP_MAX_QSIZE) > 0) {
             return EOVERFLOW; // cpu_map_update_elem's sanity limit on the queue size
@@ -392,7 +536,42 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
     }
 
     public int delete(byte[] key) {
-        return key.length != keySize ? EINVAL : (int) remove(MemorySegment.ofArray(key));
+        if (key.length != keySize) {
+            return EINVAL;
+        }
+        if (innerTemplate != null) {
+            synchronized (this) {
+                int slot = find(MemorySegment.ofArray(key));
+                int r = type == Verifier.MAP_ARRAY ? (slot < 0 ? ENOENT : 0) : (int) remove(MemorySegment.ofArray(key));
+                if (r == 0 && slot >= 0) {
+                    if (type == Verifier.MAP_ARRAY) {
+                        clear(slot); // an array of maps' slot names no map again
+                    }
+                    innerBySlot[slot] = null;
+                }
+                return r;
+            }
+        }
+        return (int) remove(MemorySegment.ofArray(key));
+    }
+
+    /**
+     * An array or hash of maps' update from user space: the value names the inner map by id (the kernel's
+     * by fd); EBADF for no such map, EINVAL for one not shaped as the template ({@code bpf_map_meta_equal}).
+     */
+    private synchronized int updateOuter(byte[] key, byte[] value, long how) {
+        BpfMapBase inner = byId(u32(value, 0));
+        if (inner == null) {
+            return -9; // EBADF
+        }
+        if (!innerFits(inner)) {
+            return EINVAL;
+        }
+        int r = (int) put(MemorySegment.ofArray(key), MemorySegment.ofArray(value), how, 0);
+        if (r == 0) {
+            innerBySlot[find(MemorySegment.ofArray(key))] = inner;
+        }
+        return r;
     }
 
     /**
@@ -500,6 +679,15 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
 
         @Override
         protected long remove(MemorySegment key) {
+            if (type() == Verifier.MAP_XSKMAP) {
+                // xsk_map_delete_elem: the slot names no socket again (fd 0: an AF_XDP socket's fd is never 0)
+                int slot = find(key);
+                if (slot < 0) {
+                    return EINVAL;
+                }
+                clear(slot);
+                return 0;
+            }
             return EINVAL; // array elements cannot be deleted
         }
 

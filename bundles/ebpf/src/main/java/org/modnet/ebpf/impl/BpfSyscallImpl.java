@@ -108,6 +108,9 @@ public final class BpfSyscallImpl implements BpfSyscall {
                 lostMaps.put(m.id(), String.valueOf(e.getMessage())); // its programs are refused below
             }
         }
+        for (BpfMapBase m : maps.values()) {
+            m.relinkInner(maps);
+        }
         List<BpfProg> progs = new ArrayList<>();
         java.util.Map<Integer, String> refused = new java.util.TreeMap<>();
         for (ProgHandOver p : state.progs()) {
@@ -124,7 +127,8 @@ public final class BpfSyscallImpl implements BpfSyscall {
                 continue;
             }
             try {
-                progs.add(load(p.id(), p.name(), p.insns(), p.type(), p.attach(), own, p.extra(), p.tracePipe(), p.engine(), false));
+                progs.add(load(p.id(), p.name(), p.insns(), p.nonScalarReturns(), p.type(), p.attach(), own, p.extra(), p.tracePipe(),
+                        p.engine(), false));
             } catch (BpfException | RuntimeException e) {
                 refused.put(p.id(), String.valueOf(e.getMessage())); // never crash on a program this verifier refuses
             }
@@ -135,6 +139,14 @@ public final class BpfSyscallImpl implements BpfSyscall {
     @Override
     public BpfMap mapCreate(String name, int type, int keySize, int valueSize, int maxEntries, int flags, int cpus) throws BpfException {
         return BpfMapBase.create(name, type, keySize, valueSize, maxEntries, flags, cpus);
+    }
+
+    @Override
+    public BpfMap mapCreate(String name, int type, int keySize, int valueSize, int maxEntries, int flags, BpfMap inner) throws BpfException {
+        if (!(inner instanceof BpfMapBase in)) {
+            throw new BpfException("map " + name + ": the inner map was not created by this bpf implementation (EINVAL)");
+        }
+        return BpfMapBase.createOuter(0, name, type, keySize, valueSize, maxEntries, flags, in);
     }
 
     @Override

@@ -36,12 +36,30 @@ public final class ElfObject implements BpfObject {
     public List<BpfMapBase> createMapsBase(int cpus) throws BpfException {
         List<BpfMapBase> out = new ArrayList<>();
         for (MapDef m : maps) {
-            BpfMapBase map = BpfMapBase.create(0, m.name(), m.type(), m.keySize(), m.valueSize(), m.maxEntries(), m.flags(), m.mapExtra(),
-                    cpus);
+            MapDef in = inner.get(m.name());
+            BpfMapBase map = in != null
+                    ? BpfMapBase.createOuter(0, m.name(), m.type(), m.keySize(), m.valueSize(), m.maxEntries(), m.flags(),
+                            new MapSpec.Template(in.name(), in.type(), in.keySize(), in.valueSize(), in.maxEntries(), in.flags()))
+                    : BpfMapBase.create(0, m.name(), m.type(), m.keySize(), m.valueSize(), m.maxEntries(), m.flags(), m.mapExtra(), cpus);
             if (m.data() != null && map.update(new byte[4], m.data(), BpfMap.BPF_ANY) != 0) {
                 throw new BpfException("map " + m.name() + ": its initial data does not fit");
             }
             out.add(map);
+        }
+        for (Map.Entry<String, Map<Integer, String>> e : initialInner.entrySet()) {
+            BpfMapBase outer = out.stream().filter(m -> m.name().equals(e.getKey())).findFirst().orElseThrow();
+            for (Map.Entry<Integer, String> slot : e.getValue().entrySet()) {
+                BpfMapBase in = out.stream().filter(m -> m.name().equals(slot.getValue())).findFirst()
+                        .orElseThrow(() -> new BpfException("map " + e.getKey() + ": slot " + slot.getKey() + " names " + slot.getValue()
+                                + ", which is not a map of the object"));
+                int k = slot.getKey();
+                int id = in.id();
+                int r = outer.update(new byte[] { (byte) k, (byte) (k >>> 8), (byte) (k >>> 16), (byte) (k >>> 24) },
+                        new byte[] { (byte) id, (byte) (id >>> 8), (byte) (id >>> 16), (byte) (id >>> 24) }, BpfMap.BPF_ANY);
+                if (r != 0) {
+                    throw new BpfException("map " + e.getKey() + ": can't set slot " + k + " to map " + slot.getValue() + " (errno " + -r + ")");
+                }
+            }
         }
         return out;
     }
@@ -59,6 +77,12 @@ public final class ElfObject implements BpfObject {
     private final List<Section> sections = new ArrayList<>();
     private final List<Symbol> symbols = new ArrayList<>();
     private final List<MapDef> maps = new ArrayList<>();
+    /** The inner map templates of the arrays and hashes of maps, by the outer map's name. */
+    private final Map<String, MapDef> inner = new HashMap<>();
+    /** Where in {@code .maps} each map of maps' {@code values} array lies: [its first byte, its end], by the map's name. */
+    private final Map<String, long[]> valuesAt = new HashMap<>();
+    /** A map of maps' initial slots ({@code .values = { [1] = &inner_a }}): slot to inner map name, by the outer map's name. */
+    private final Map<String, Map<Integer, String>> initialInner = new HashMap<>();
     private final List<ProgramDef> programs = new ArrayList<>();
     /** Per program: where its appended .text functions whose BTF return type is no int or enum start (the kernel's func_info). */
     private final Map<String, int[]> nonScalarReturns = new HashMap<>();
@@ -219,6 +243,16 @@ public final class ElfObject implements BpfObject {
                 throw new BpfException("the .maps section needs BTF (build with -g)");
             }
             maps.addAll(new Btf(btf).maps());
+            // libbpf's init_map_in_map_slots: a relocation in .maps against a map fills a map of maps' slot
+            for (long[] r : relocations(btfMaps)) {
+                long at = r[0] * 8;
+                for (Map.Entry<String, long[]> e : valuesAt.entrySet()) {
+                    if (at >= e.getValue()[0] && at < e.getValue()[1]) {
+                        initialInner.computeIfAbsent(e.getKey(), x -> new java.util.TreeMap<>())
+                                .put((int) ((at - e.getValue()[0]) / 8), symbols.get((int) r[1]).name());
+                    }
+                }
+            }
         }
         maps.addAll(data); // after the object's own maps, as libbpf adds its internal maps
     }
@@ -327,6 +361,49 @@ public final class ElfObject implements BpfObject {
             return null;
         }
 
+        /** A map definition's attributes, by name; {@code inner[0]} the struct {@code __array(values, ...)} points to, if any. */
+        private Map<String, Integer> attributes(int[] st, String mapName, int[] inner) throws BpfException {
+            Map<String, Integer> attr = new HashMap<>();
+            for (int m = 0; m < st[3]; m++) {
+                int mp = st[4] + 12 * m;
+                String member = name(b.getInt(mp));
+                int mt = b.getInt(mp + 4);
+                switch (member) {
+                    case "type", "max_entries", "map_flags", "key_size", "value_size", "map_extra" -> attr.put(member, arrayLength(mt));
+                    case "key", "value" -> {
+                        int[] ptr = type(resolve(mt));
+                        if (ptr[0] != 2) {
+                            throw new BpfException("BTF: map " + mapName + "'s " + member + " is not a pointer");
+                        }
+                        attr.put(member + "_size", size(ptr[2]));
+                    }
+                    case "values" -> {
+                        // __array(values, struct inner) in a map of maps; a prog array's __array(values, int (void *)) names programs
+                        int[] arr = type(resolve(mt));
+                        int[] ptr = arr[0] == 3 ? type(resolve(b.getInt(arr[4]))) : null;
+                        int target = ptr != null && ptr[0] == 2 ? resolve(ptr[2]) : 0;
+                        if (target != 0 && type(target)[0] == 4) {
+                            inner[0] = target;
+                        }
+                    }
+                    default -> {
+                    }
+                }
+            }
+            return attr;
+        }
+
+        /** The byte offset of a map definition's {@code values} member. */
+        private long valuesOffset(int[] st) throws BpfException {
+            for (int m = 0; m < st[3]; m++) {
+                int mp = st[4] + 12 * m;
+                if (name(b.getInt(mp)).equals("values")) {
+                    return (b.getInt(mp + 8) & 0xffffffL) / 8;
+                }
+            }
+            return 0;
+        }
+
         /** {@code int (*name)[N]}: N. */
         private int arrayLength(int ptr) throws BpfException {
             int[] p = type(resolve(ptr));
@@ -356,25 +433,30 @@ public final class ElfObject implements BpfObject {
                     if (st[0] != 4) {
                         throw new BpfException("BTF: map " + name(var[1]) + " is not a struct");
                     }
-                    Map<String, Integer> attr = new HashMap<>();
-                    for (int m = 0; m < st[3]; m++) {
-                        int mp = st[4] + 12 * m;
-                        String member = name(b.getInt(mp));
-                        int mt = b.getInt(mp + 4);
-                        switch (member) {
-                            case "type", "max_entries", "map_flags", "key_size", "value_size", "map_extra" -> attr.put(member, arrayLength(mt));
-                            case "key", "value" -> {
-                                int[] ptr = type(resolve(mt));
-                                if (ptr[0] != 2) {
-                                    throw new BpfException("BTF: map " + name(var[1]) + "'s " + member + " is not a pointer");
-                                }
-                                attr.put(member + "_size", size(ptr[2]));
-                            }
-                            default -> {
-                            }
-                        }
-                    }
                     String name = name(var[1]);
+                    int[] innerStruct = new int[1];
+                    Map<String, Integer> attr = attributes(st, name, innerStruct);
+                    if (innerStruct[0] != 0) {
+                        // __array(values, struct inner): the inner map template; the outer map's values are maps (4 bytes)
+                        int type = attr.getOrDefault("type", 0);
+                        if (type != Verifier.MAP_ARRAY_OF_MAPS && type != Verifier.MAP_HASH_OF_MAPS) {
+                            throw new BpfException("map " + name + ": values of maps need an array or hash of maps (type 12 or 13), not " + type);
+                        }
+                        // where the variable is: its ELF symbol's (clang leaves the DATASEC offsets 0; libbpf fixes them from the symbols)
+                        Section mapsSection = named(".maps");
+                        Symbol sym = symbols.stream().filter(x -> x.name().equals(name) && mapsSection != null && x.section() == mapsSection.index())
+                                .findFirst().orElse(null);
+                        if (sym != null) {
+                            valuesAt.put(name, new long[] { sym.value() + valuesOffset(st), sym.value() + sym.size() });
+                        }
+                        Map<String, Integer> in = attributes(type(innerStruct[0]), name + ".inner", new int[1]);
+                        if (!in.containsKey("type") || !in.containsKey("max_entries")) {
+                            throw new BpfException("map " + name + ": its inner map's type or max_entries is missing");
+                        }
+                        inner.put(name, new MapDef(name + ".inner", in.get("type"), in.getOrDefault("key_size", 0), in.getOrDefault("value_size", 0),
+                                in.get("max_entries"), in.getOrDefault("map_flags", 0)));
+                        attr.put("value_size", 4);
+                    }
                     // libbpf sizes a perf event array left without max_entries to the CPUs
                     if (!attr.containsKey("type") || !attr.containsKey("max_entries") && attr.get("type") != Verifier.MAP_PERF_EVENT_ARRAY) {
                         throw new BpfException("map " + name + ": its type or max_entries is missing");

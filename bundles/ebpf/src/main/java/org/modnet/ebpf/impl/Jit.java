@@ -580,7 +580,8 @@ final class Jit {
                         return -1;
                     }
                     long index = p.imm64[j] - LoadedProgram.MAP_HANDLE;
-                    return index >= 0 && index < maps.size() ? (int) index : -1;
+                    // a map of maps' lookup answers an inner map, not a value: the helper's way
+                    return index >= 0 && index < maps.size() && maps.get((int) index).innerMap() == null ? (int) index : -1;
                 }
             }
             return -1;

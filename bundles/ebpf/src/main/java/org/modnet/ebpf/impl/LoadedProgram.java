@@ -31,6 +31,11 @@ public final class LoadedProgram implements BpfProg {
     public static final int FIRST_MAP_REGION = Memory.FIRST_FREE + 2;
     /** What an {@code lddw} of map N becomes: an opaque handle the helpers decode (programs cannot use it otherwise). */
     static final long MAP_HANDLE = 0x7ead_0000_0000_0000L;
+    /**
+     * What a lookup in an array or hash of maps answers: this tag, the outer map's index among the
+     * program's maps (bits 32..47) and the value slot naming the inner map (bits 0..31).
+     */
+    static final long INNER_HANDLE = 0x7eae_0000_0000_0000L;
 
     private static final java.util.concurrent.atomic.AtomicInteger IDS = new java.util.concurrent.atomic.AtomicInteger();
     /** Loaded programs by id, as a prog array names them ({@code bpf_prog_get}). */
@@ -131,6 +136,7 @@ public final class LoadedProgram implements BpfProg {
         Program runnable = Program.of(name, code);
         Executable e = Engines.byName(engine, runnable, helpers, maps, c.bases());
         LoadedProgram loaded = new LoadedProgram(id, original, engine, tracePipe, name, type, attach, runnable, e, List.copyOf(maps), v.log(), v.processed());
+        loaded.nonScalarReturns = nonScalarReturns.clone();
         PROGRAMS.put(loaded.id, loaded);
         return loaded;
     }
@@ -142,10 +148,13 @@ public final class LoadedProgram implements BpfProg {
         return l;
     }
 
+    /** The starts of the subprograms whose BTF return type is no int, as its loader gave them. */
+    private int[] nonScalarReturns = new int[0];
+
     /** This program as the next version adopts it: what its loader gave, its maps by id. */
     org.modnet.ebpf.api.ProgHandOver handOver() {
         return new org.modnet.ebpf.api.ProgHandOver(id, name, type, attach, original, requestedEngine,
-                maps.stream().map(BpfMapBase::id).toList(), callerExtra, tracePipe);
+                maps.stream().map(BpfMapBase::id).toList(), callerExtra, tracePipe, nonScalarReturns);
     }
 
     /** The program's id: what a prog array holds to name it for {@code bpf_tail_call}, and a devmap entry for its program. */
@@ -222,7 +231,58 @@ public final class LoadedProgram implements BpfProg {
 
     /** The map behind a handle from {@code lddw}; a fault for anything else. */
     public static BpfMapBase map(List<BpfMapBase> maps, long handle) {
+        if ((handle & 0xffff_0000_0000_0000L) == INNER_HANDLE) {
+            return inner(maps, handle);
+        }
         return maps.get(mapIndex(maps, handle));
+    }
+
+    /** The inner map an {@link #INNER_HANDLE} names; a fault when its slot was emptied since the lookup. */
+    private static BpfMapBase inner(List<BpfMapBase> maps, long handle) {
+        int outer = (int) (handle >>> 32) & 0xffff;
+        int slot = (int) handle;
+        BpfMapBase[] bySlot = outer < maps.size() ? maps.get(outer).innerBySlot : null;
+        BpfMapBase m = bySlot != null && slot >= 0 && slot < bySlot.length ? bySlot[slot] : null;
+        if (m == null) {
+            throw new BpfFault("not a map: 0x" + Long.toHexString(handle));
+        }
+        return m;
+    }
+
+    /**
+     * Where each map's inner maps' regions start, after the program's own maps' ({@code maps.size()} of
+     * them): one region per value slot of each array or hash of maps, so values of two inner maps the
+     * program looked up are both reachable at once.
+     */
+    private static int[] innerBases(List<BpfMapBase> maps) {
+        int[] base = new int[maps.size()];
+        int next = FIRST_MAP_REGION + maps.size();
+        for (int i = 0; i < maps.size(); i++) {
+            base[i] = next;
+            next += maps.get(i).innerBySlot == null ? 0 : maps.get(i).innerBySlot.length;
+        }
+        return base;
+    }
+
+    /**
+     * {@code bpf_map_lookup_elem}: a value's address in the program's numbering; for an array or hash of
+     * maps the inner map's handle; in an inner map, the value's address in the region kept for the slot
+     * that names it, which this lookup points at the inner map's values.
+     */
+    private static long lookup(List<BpfMapBase> maps, int[] innerBases, Memory m, long handle, long keyAddr) {
+        if ((handle & 0xffff_0000_0000_0000L) == INNER_HANDLE) {
+            BpfMapBase in = inner(maps, handle);
+            int region = innerBases[(int) (handle >>> 32) & 0xffff] + (int) handle;
+            in.attachAt(m, region);
+            return in.lookup(m, keyAddr, region);
+        }
+        int i = mapIndex(maps, handle);
+        BpfMapBase b = maps.get(i);
+        if (b.innerBySlot != null) {
+            int slot = b.innerSlot(m, keyAddr);
+            return slot < 0 ? 0 : INNER_HANDLE | (long) i << 32 | slot;
+        }
+        return b.lookup(m, keyAddr, FIRST_MAP_REGION + i); // an address in this program's numbering
     }
 
     private static int mapIndex(List<BpfMapBase> maps, long handle) {
@@ -252,10 +312,8 @@ public final class LoadedProgram implements BpfProg {
     /** The helpers every program type has: maps, time, random numbers, the CPU, trace_printk, csum_diff, ring buffers. */
     static Helpers standard(List<BpfMapBase> maps, Consumer<String> tracePipe) {
         Helpers h = new Helpers();
-        h.register(HelperProtos.MAP_LOOKUP_ELEM, "bpf_map_lookup_elem", (OwnHelper) (r1, r2, r3, r4, r5, m) -> {
-            int i = mapIndex(maps, r1);
-            return maps.get(i).lookup(m, r2, FIRST_MAP_REGION + i); // an address in this program's numbering
-        });
+        int[] innerBases = innerBases(maps);
+        h.register(HelperProtos.MAP_LOOKUP_ELEM, "bpf_map_lookup_elem", (OwnHelper) (r1, r2, r3, r4, r5, m) -> lookup(maps, innerBases, m, r1, r2));
         h.register(HelperProtos.MAP_UPDATE_ELEM, "bpf_map_update_elem", (OwnHelper) (r1, r2, r3, r4, r5, m) -> map(maps, r1).update(m, r2, r3, r4));
         h.register(HelperProtos.MAP_DELETE_ELEM, "bpf_map_delete_elem", (OwnHelper) (r1, r2, r3, r4, r5, m) -> map(maps, r1).delete(m, r2));
         h.register(HelperProtos.MAP_PUSH_ELEM, "bpf_map_push_elem", (OwnHelper) (r1, r2, r3, r4, r5, m) -> switch (map(maps, r1)) {

@@ -18,4 +18,13 @@ public interface MapSpec {
     default int flags() {
         return 0;
     }
+
+    /** An array or hash of maps' inner map template ({@code inner_map_meta}): what its values are maps of; null for other maps. */
+    default MapSpec innerMap() {
+        return null;
+    }
+
+    /** A map's shape alone: an inner map template. */
+    record Template(String name, int type, int keySize, int valueSize, int maxEntries, int flags) implements MapSpec {
+    }
 }

@@ -32,17 +32,37 @@ final class PerfEventArrayMap extends BpfMapBase implements RingBuffer {
     private static final int ENOSPC = -28;
     private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED;
 
+    /** Storage: the rings, their heads and tails, their guards and the lost count: a record written by either version is read once. */
+    static final int LAYOUT = 1;
+
     private final MemorySegment[] rings;
     private final long[] head;
     private final long[] tail;
     private final AtomicBoolean[] taken;
-    private final LongAdder dropped = new LongAdder();
+    private final LongAdder dropped;
 
     PerfEventArrayMap(int id, String name, int keySize, int valueSize, int maxEntries, int flags) {
+        this(id, name, keySize, valueSize, maxEntries, flags, null);
+    }
+
+    /** A perf event array over a previous version's {@link #storage()} (null: fresh rings). */
+    PerfEventArrayMap(int id, String name, int keySize, int valueSize, int maxEntries, int flags, List<Object> st) {
         super(id, name, Verifier.MAP_PERF_EVENT_ARRAY, 4, 4, maxEntries, flags, 1, null);
         if (keySize != 4 || valueSize != 4) {
             throw new IllegalArgumentException("map " + name + ": a perf event array has 4-byte keys and values (EINVAL)");
         }
+        if (st != null) {
+            rings = (MemorySegment[]) st.get(0);
+            head = (long[]) st.get(1);
+            tail = (long[]) st.get(2);
+            taken = (AtomicBoolean[]) st.get(3);
+            dropped = (LongAdder) st.get(4);
+            if (rings.length != maxEntries || head.length != maxEntries || tail.length != maxEntries || taken.length != maxEntries) {
+                throw new IllegalArgumentException("map " + name + ": not a perf event array's storage");
+            }
+            return;
+        }
+        dropped = new LongAdder();
         rings = new MemorySegment[maxEntries];
         head = new long[maxEntries];
         tail = new long[maxEntries];
@@ -51,6 +71,16 @@ final class PerfEventArrayMap extends BpfMapBase implements RingBuffer {
             rings[i] = Arena.ofAuto().allocate(RING_BYTES, 8);
             taken[i] = new AtomicBoolean();
         }
+    }
+
+    @Override
+    protected int layout() {
+        return LAYOUT;
+    }
+
+    @Override
+    protected List<Object> storage() {
+        return List.of(rings, head, tail, taken, dropped);
     }
 
     /** {@code bpf_perf_event_output(ctx, map, flags, data, size)} from a program running on {@code mem}'s CPU. */

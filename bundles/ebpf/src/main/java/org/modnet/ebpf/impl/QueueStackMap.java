@@ -21,19 +21,44 @@ final class QueueStackMap extends BpfMapBase {
     private static final int EINVAL = -22;
     private static final int EBUSY = -16;
 
+    /** Storage: the values' segments, the ring's {@link #HEAD} and {@link #COUNT}, the guard, the EBUSY count. */
+    static final int LAYOUT = 1;
+    private static final int HEAD = 0;
+    private static final int COUNT = 1;
+
     private final boolean stack;
-    private final AtomicBoolean taken = new AtomicBoolean();
-    private final LongAdder busy = new LongAdder();
+    private final AtomicBoolean taken;
+    private final LongAdder busy;
     /** The oldest value's slot, and how many are held: written only while {@link #taken} is held. */
-    private int head;
-    private int count;
+    private final int[] ring;
 
     QueueStackMap(int id, String name, int type, int valueSize, int maxEntries, int flags) {
-        super(id, name, type, 0, valueSize, maxEntries, flags, 1, null);
+        this(id, name, type, valueSize, maxEntries, flags, null);
+    }
+
+    /** A queue or stack over a previous version's {@link #storage()} (null: a fresh one): both versions then share one ring. */
+    QueueStackMap(int id, String name, int type, int valueSize, int maxEntries, int flags, List<Object> taken) {
+        super(id, name, type, 0, valueSize, maxEntries, flags, 1, taken == null ? null : (MemorySegment[]) taken.get(0));
         if (valueSize == 0) {
             throw new IllegalArgumentException("map " + name + ": a queue or stack needs a value size (EINVAL)");
         }
         this.stack = type == Verifier.MAP_STACK;
+        this.ring = taken == null ? new int[2] : (int[]) taken.get(1);
+        this.taken = taken == null ? new AtomicBoolean() : (AtomicBoolean) taken.get(2);
+        this.busy = taken == null ? new LongAdder() : (LongAdder) taken.get(3);
+        if (ring.length != 2) {
+            throw new IllegalArgumentException("map " + name + ": not a queue's storage");
+        }
+    }
+
+    @Override
+    protected int layout() {
+        return LAYOUT;
+    }
+
+    @Override
+    protected List<Object> storage() {
+        return List.of((Object) values, ring, taken, busy);
     }
 
     /** Pushes, pops and peeks refused because another CPU held the ring (EBUSY). */
@@ -68,15 +93,15 @@ final class QueueStackMap extends BpfMapBase {
             return EBUSY;
         }
         try {
-            if (count == maxEntries()) {
+            if (ring[COUNT] == maxEntries()) {
                 if (flags != BPF_EXIST) {
                     return E2BIG;
                 }
-                head = (head + 1) % maxEntries(); // the oldest goes, for a queue and a stack alike
-                count--;
+                ring[HEAD] = (ring[HEAD] + 1) % maxEntries(); // the oldest goes, for a queue and a stack alike
+                ring[COUNT]--;
             }
-            write((head + count) % maxEntries(), value, 0);
-            count++;
+            write((ring[HEAD] + ring[COUNT]) % maxEntries(), value, 0);
+            ring[COUNT]++;
             return 0;
         } finally {
             taken.set(false);
@@ -89,15 +114,15 @@ final class QueueStackMap extends BpfMapBase {
             return EBUSY;
         }
         try {
-            if (count == 0) {
+            if (ring[COUNT] == 0) {
                 return ENOENT;
             }
-            int slot = stack ? (head + count - 1) % maxEntries() : head;
+            int slot = stack ? (ring[HEAD] + ring[COUNT] - 1) % maxEntries() : ring[HEAD];
             MemorySegment.copy(values[0], (long) slot * stride, out, 0, valueSize());
             if (delete) {
-                count--;
+                ring[COUNT]--;
                 if (!stack) {
-                    head = (head + 1) % maxEntries();
+                    ring[HEAD] = (ring[HEAD] + 1) % maxEntries();
                 }
             }
             return 0;

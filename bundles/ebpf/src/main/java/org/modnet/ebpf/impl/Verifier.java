@@ -57,6 +57,8 @@ public final class Verifier {
     public static final int MAP_DEVMAP_HASH = 25;
     public static final int MAP_RINGBUF = 27;
     public static final int MAP_BLOOM_FILTER = 30;
+    public static final int MAP_ARRAY_OF_MAPS = 12;
+    public static final int MAP_HASH_OF_MAPS = 13;
 
     /** What verification gives: the program to run, its log and its statistics. */
     public record Result(Program program, String log, int processed, int maxStack) {
@@ -80,6 +82,8 @@ public final class Verifier {
 
     private enum Kind {
         NOT_INIT, SCALAR, CTX, PKT, PKT_END, PKT_META, STACK, MAP_PTR, MAP_VALUE, MAP_VALUE_OR_NULL, RAW,
+        /** What a lookup in an array or hash of maps gives: an inner map (mapIndex: its outer map's template) or NULL. */
+        MAP_PTR_OR_NULL,
         /** A ring buffer record a program reserved ({@code bpf_ringbuf_reserve}): memSize bytes, a reference to release. */
         ALLOC_MEM, ALLOC_MEM_OR_NULL
     }
@@ -227,6 +231,7 @@ public final class Verifier {
                 case MAP_PTR -> "map_ptr(" + mapIndex + ")";
                 case MAP_VALUE -> "map_value(map=" + mapIndex + ",off=" + off + (varMax > 0 ? ",var<=" + varMax : "") + ")";
                 case MAP_VALUE_OR_NULL -> "map_value_or_null(id=" + id + ")";
+                case MAP_PTR_OR_NULL -> "map_ptr_or_null(id=" + id + ")";
                 case RAW -> "mem";
                 case ALLOC_MEM -> "alloc_mem(ref=" + id + ",size=" + memSize + ",off=" + off + (varMax > 0 ? ",var<=" + varMax : "") + ")";
                 case ALLOC_MEM_OR_NULL -> "alloc_mem_or_null(ref=" + id + ",size=" + memSize + ")";
@@ -344,13 +349,26 @@ public final class Verifier {
     private int processed;
     private int maxStack;
 
+    /** The program's maps (what lddw's map references index), then at {@code realMaps + i} map i's inner map template. */
+    private final int realMaps;
+
+    /** The maps, then each one's inner map template ({@code inner_map_meta}, null for a map that holds no maps). */
+    private static List<MapSpec> withTemplates(List<? extends MapSpec> maps) {
+        List<MapSpec> all = new java.util.ArrayList<>(maps);
+        for (MapSpec m : maps) {
+            all.add(m.innerMap());
+        }
+        return all;
+    }
+
     private Verifier(Program p, ProgType type, AttachType attach, List<? extends MapSpec> maps, List<HelperProto> helpers,
             java.util.function.IntPredicate implemented, boolean verbose) {
         this.p = p;
         this.implemented = implemented;
         this.type = type;
         this.attach = attach;
-        this.maps = maps;
+        this.maps = withTemplates(maps);
+        this.realMaps = maps.size();
         this.protos = new HashMap<>();
         for (HelperProto h : helpers) {
             protos.put(h.id(), h);
@@ -719,6 +737,7 @@ public final class Verifier {
                     && sameId(old.id, cur.id, ids, back);
             case STACK -> old.frame == cur.frame && old.off == cur.off;
             case MAP_PTR -> old.mapIndex == cur.mapIndex;
+            case MAP_PTR_OR_NULL -> old.mapIndex == cur.mapIndex && sameId(old.id, cur.id, ids, back);
             default -> old.off == cur.off && old.varMax == cur.varMax; // ctx, pkt_end, raw memory
         };
     }
@@ -1074,7 +1093,7 @@ public final class Verifier {
                 Reg r;
                 if (p.src[i] == Bpf.PSEUDO_MAP_FD) {
                     int index = p.imm[i];
-                    if (index < 0 || index >= maps.size()) {
+                    if (index < 0 || index >= realMaps) {
                         throw reject(i, "fd " + index + " is not pointing to valid bpf_map");
                     }
                     r = new Reg();
@@ -1082,7 +1101,7 @@ public final class Verifier {
                     r.mapIndex = index;
                 } else if (p.src[i] == Bpf.PSEUDO_MAP_VALUE) {
                     int index = p.imm[i];
-                    if (index < 0 || index >= maps.size()) {
+                    if (index < 0 || index >= realMaps) {
                         throw reject(i, "fd " + index + " is not pointing to valid bpf_map");
                     }
                     r = new Reg();
@@ -1209,7 +1228,7 @@ public final class Verifier {
         }
         switch (ptr.kind) {
             case MAP_PTR, PKT_END -> throw reject(i, "R" + d + " pointer arithmetic on " + kindName(ptr.kind) + " prohibited");
-            case MAP_VALUE_OR_NULL, ALLOC_MEM_OR_NULL ->
+            case MAP_VALUE_OR_NULL, ALLOC_MEM_OR_NULL, MAP_PTR_OR_NULL ->
                     throw reject(i, "R" + d + " pointer arithmetic on " + kindName(ptr.kind) + " prohibited, null-check it first");
             default -> {
             }
@@ -1397,6 +1416,7 @@ public final class Verifier {
             case MAP_PTR -> "map_ptr";
             case MAP_VALUE -> "map_value";
             case MAP_VALUE_OR_NULL -> "map_value_or_null";
+            case MAP_PTR_OR_NULL -> "map_ptr_or_null";
             case RAW -> "mem";
             case ALLOC_MEM -> "alloc_mem";
             case ALLOC_MEM_OR_NULL -> "alloc_mem_or_null";
@@ -1958,7 +1978,8 @@ public final class Verifier {
             return null;
         }
         // NULL checks
-        if ((operation == Bpf.JEQ || operation == Bpf.JNE) && !j32 && (a.kind == Kind.MAP_VALUE_OR_NULL || a.kind == Kind.ALLOC_MEM_OR_NULL)
+        if ((operation == Bpf.JEQ || operation == Bpf.JNE) && !j32
+                && (a.kind == Kind.MAP_VALUE_OR_NULL || a.kind == Kind.ALLOC_MEM_OR_NULL || a.kind == Kind.MAP_PTR_OR_NULL)
                 && b.isConst() && b.umin == 0) {
             State isNull = operation == Bpf.JEQ ? taken : fall;
             State notNull = operation == Bpf.JEQ ? fall : taken;
@@ -2303,14 +2324,21 @@ public final class Verifier {
     }
 
     private static void nullOrValue(Reg r, int id, boolean isNull) {
-        if ((r.kind == Kind.MAP_VALUE_OR_NULL || r.kind == Kind.ALLOC_MEM_OR_NULL) && r.id == id) {
+        if ((r.kind == Kind.MAP_VALUE_OR_NULL || r.kind == Kind.ALLOC_MEM_OR_NULL || r.kind == Kind.MAP_PTR_OR_NULL) && r.id == id) {
             if (isNull) {
                 r.setConst(0);
                 r.mapIndex = -1;
                 r.id = 0;
                 r.memSize = 0;
             } else {
-                r.kind = r.kind == Kind.MAP_VALUE_OR_NULL ? Kind.MAP_VALUE : Kind.ALLOC_MEM;
+                r.kind = switch (r.kind) {
+                    case MAP_VALUE_OR_NULL -> Kind.MAP_VALUE;
+                    case MAP_PTR_OR_NULL -> Kind.MAP_PTR; // an inner map: usable only as a map argument
+                    default -> Kind.ALLOC_MEM;
+                };
+                if (r.kind == Kind.MAP_PTR) {
+                    r.id = 0;
+                }
             }
         }
     }
@@ -2520,8 +2548,10 @@ public final class Verifier {
         switch (proto.ret()) {
             case PTR_TO_MAP_VALUE_OR_NULL -> {
                 r0 = new Reg();
-                r0.kind = Kind.MAP_VALUE_OR_NULL;
-                r0.mapIndex = mapIndex;
+                boolean ofMaps = mapIndex >= 0 && mapIndex < realMaps && maps.get(mapIndex).innerMap() != null;
+                // check_helper_call: a map of maps' lookup gives CONST_PTR_TO_MAP | PTR_MAYBE_NULL, of its inner_map_meta
+                r0.kind = ofMaps ? Kind.MAP_PTR_OR_NULL : Kind.MAP_VALUE_OR_NULL;
+                r0.mapIndex = ofMaps ? realMaps + mapIndex : mapIndex;
                 r0.id = nextId++;
             }
             case PTR_TO_ALLOC_MEM_OR_NULL -> {
@@ -2611,6 +2641,10 @@ public final class Verifier {
         }
         if (proto.name().startsWith("bpf_ringbuf") != (t == MAP_RINGBUF) && (proto.name().startsWith("bpf_ringbuf")
                 || proto.name().startsWith("bpf_map_"))) {
+            throw reject(i, "cannot pass map_type " + t + " into func " + proto.name() + "#" + proto.id());
+        }
+        // check_map_func_compatibility: a program only looks a map of maps up (its inner maps are the user's to set)
+        if ((t == MAP_ARRAY_OF_MAPS || t == MAP_HASH_OF_MAPS) && proto.id() != HelperProtos.MAP_LOOKUP_ELEM) {
             throw reject(i, "cannot pass map_type " + t + " into func " + proto.name() + "#" + proto.id());
         }
         // check_map_func_compatibility: a perf event array is for bpf_perf_event_output, which takes no other map

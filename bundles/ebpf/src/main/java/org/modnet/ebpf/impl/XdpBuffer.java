@@ -41,6 +41,8 @@ public final class XdpBuffer implements XdpContext {
     private int redirectCpu = -1;
     /** The program of the devmap entry the frame was redirected through (its id), 0 for none. */
     private int redirectProgram;
+    /** Where XDP_REDIRECT through an xskmap sends the frame: the AF_XDP socket's fd, or -1. */
+    private int redirectXsk = -1;
     private int egressIfindex;
     private Object device;
     /** The next frame's receive metadata for the {@link Kfuncs} ({@code bpf_xdp_metadata_rx_*}); -1 / false: none given. */
@@ -134,6 +136,7 @@ public final class XdpBuffer implements XdpContext {
         this.redirectIfindex = -1;
         this.redirectCpu = -1;
         this.redirectProgram = 0;
+        this.redirectXsk = -1;
         this.egressIfindex = egressIfindex;
         publish();
         long action;
@@ -244,6 +247,11 @@ public final class XdpBuffer implements XdpContext {
         return 0;
     }
 
+    @Override
+    public int redirectXsk() {
+        return redirectXsk;
+    }
+
     // --- the XDP helpers ---
 
     /** {@code bpf_xdp_adjust_head}: moves the start; the frame keeps at least an Ethernet header. */
@@ -292,6 +300,7 @@ public final class XdpBuffer implements XdpContext {
             x.redirectIfindex = (int) r1; // the last redirect a program asks for is the one it gets
             x.redirectCpu = -1;
             x.redirectProgram = 0;
+            x.redirectXsk = -1;
             return XDP_REDIRECT;
         });
         h.register(HelperProtos.REDIRECT_MAP, "bpf_redirect_map", (OwnHelper) (r1, r2, r3, r4, r5, m) -> {
@@ -302,11 +311,20 @@ public final class XdpBuffer implements XdpContext {
             if (value == null) {
                 return r3 & 0x3; // the lower bits of flags: the action when the key is not there
             }
-            // a devmap's value is the target's ifindex, a cpumap's the queue size (struct bpf_cpumap_val): 0 is no entry
+            // a devmap's value is the target's ifindex, a cpumap's the queue size (struct bpf_cpumap_val), an xskmap's a socket's fd: 0 is no entry
             int target = (value[0] & 0xff) | (value[1] & 0xff) << 8 | (value[2] & 0xff) << 16 | (value[3] & 0xff) << 24;
             if (target == 0) {
                 return r3 & 0x3;
             }
+            if (map.type() == Verifier.MAP_XSKMAP) {
+                // an xskmap's value is the AF_XDP socket's fd: the runtime finds the socket, bound to this device and queue
+                x.redirectXsk = target;
+                x.redirectIfindex = -1;
+                x.redirectCpu = -1;
+                x.redirectProgram = 0;
+                return XDP_REDIRECT;
+            }
+            x.redirectXsk = -1;
             if (map.type() == Verifier.MAP_CPUMAP) {
                 x.redirectCpu = (int) r2;
             } else {
