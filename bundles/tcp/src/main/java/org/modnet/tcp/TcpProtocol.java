@@ -91,7 +91,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
      * TcpHandOverIT's breakdown of the swap: made, freeze start and end, adopt start and end, attached.
      * Written once per step, never on the packet path.
      */
-    private final long[] marks = new long[6];
+    private final long[] marks = new long[8];
 
     /** What the last hand-over of this instance did (its freeze, or its adoption and warm-up), for the benchmark. */
     public String handOverNote() {
@@ -99,7 +99,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         return w.isEmpty() ? lastHandOver : lastHandOver + " (" + w + ")";
     }
 
-    /** A copy of {@link #marks}. */
+    /** A copy of {@link #marks}: made, freeze start, end, adopt start, end, attached, lazy pass start, end. */
     public long[] handOverMarks() {
         return marks.clone();
     }
@@ -142,6 +142,10 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         }
         this.inReceive = new java.util.concurrent.atomic.AtomicIntegerArray((core.cpus() + 1) * 16); // a cache line each
         this.isn = new TcpIsn(core::nanoTime);
+        // the pass that remakes the connections left for later: on a thread of its own for the component,
+        // so IPv4's registration goes on; in the tests' wiring (a holder given) at once, on virtual time
+        this.lazyPass = holder != null ? Runnable::run
+                : r -> Thread.ofPlatform().daemon().name("tcp-adopt").start(r);
         if (holder != null) {
             this.holder = holder;
             takeOver(holder);
@@ -316,6 +320,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
     /** Leaving for an update: every socket is frozen and its state goes to the holder, which keeps the descriptors. */
     @Deactivate
     void deactivate() {
+        finishAdoption(); // what an update just before left for later is remade, to be frozen or closed with the rest
         SocketHandOver holder = this.holder;
         if (holder == null || !handingOver()) {
             return;
@@ -408,28 +413,63 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
                 holder.adopted(ls.socket().id(), l);
             }
         }
+        // a connection a segment finds by its 4-tuple is remade when it is first touched, or by the pass
+        // after IPv4 delivered what it held: the first segment does not wait for all of them
+        boolean defer = holder != null && Boolean.parseBoolean(System.getProperty(LAZY_PROPERTY, "true"));
+        Map<TcpNet, TcpLazyAdopt> later = new java.util.IdentityHashMap<>();
+        int now = 0;
         for (TcpConnectionState c : st.connections()) {
-            TcpSock sk = TcpHandOver.adopt(net(c.socket().namespace(), true), c, null, clocks);
+            TcpNet net = net(c.socket().namespace(), true);
+            if (defer && TcpLazyAdopt.deferrable(c)) {
+                later.computeIfAbsent(net, n -> new TcpLazyAdopt()).add(c);
+                continue;
+            }
+            now++;
+            TcpSock sk = TcpHandOver.adopt(net, c, null, clocks);
             if (holder != null && !sk.isClosed()) {
                 holder.adopted(c.socket().id(), sk);
             }
         }
-        if (holder != null) {
+        synchronized (this) {
+            stoppedClocks = clocks;
+            lazySockets = later.isEmpty() ? null : sockets;
+            lazyHolder = holder;
+        }
+        later.forEach((net, t) -> net.lazy = t); // published: a segment may find them from here on
+        if (holder != null && later.isEmpty()) {
             holder.finished(sockets);
         }
-        stoppedClocks = clocks;
-        if (!clocks.isEmpty()) { // an IPv4 that never calls attached: start them anyway, a second late
+        if (!clocks.isEmpty() || !later.isEmpty()) { // an IPv4 that never calls attached: start them anyway, a second late
             clocksFallback = core.timer(Math.max(cpu, 0), this::attached);
             clocksFallback.mod(CLOCKS_FALLBACK_MS);
         }
         marks[4] = System.nanoTime();
-        lastHandOver = String.format("adopted %d connections, %d listeners, %d TIME-WAIT in %.1f ms", st.connections().size(),
-                st.listeners().size(), st.timewait().size(), (System.nanoTime() - start) / 1e6);
+        lastHandOver = String.format("adopted %d listeners, %d TIME-WAIT and %d of %d connections in %.1f ms, %d left to their "
+                + "first segment or the pass", st.listeners().size(), st.timewait().size(), now, st.connections().size(),
+                (System.nanoTime() - start) / 1e6, st.connections().size() - now);
         LOG.info("tcp: {} (state version {})", lastHandOver, st.version());
     }
 
-    /** The adopted sockets' timer starts, run once by {@link #attached}; null when none wait. */
-    private volatile List<Runnable> stoppedClocks;
+    /** The adopted sockets' timer starts, run once by {@link #attached}; null once it ran (guarded by this). */
+    private List<Runnable> stoppedClocks = new ArrayList<>();
+    /** {@link #attached} ran: a connection remade since starts its clocks at once (guarded by this). */
+    private boolean clocksStarted;
+    /** The deposit's sockets while connections in it wait to be remade; the holder hears {@code finished} after the last (guarded by this). */
+    private LayerState lazySockets;
+    private SocketHandOver lazyHolder;
+    /** Runs {@link #finishAdoption} once IPv4 has delivered what it held. */
+    private final java.util.concurrent.Executor lazyPass;
+    /** Serialises {@link #finishAdoption}: the pass and a deactivation that comes during it. */
+    private final Object passLock = new Object();
+    private final java.util.concurrent.atomic.AtomicInteger remadeOnSegment = new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicInteger remadeByPass = new java.util.concurrent.atomic.AtomicInteger();
+    /** Connections the last adoption left for later that a segment remade, and that the pass remade. */
+    int[] remade() {
+        return new int[] { remadeOnSegment.get(), remadeByPass.get() };
+    }
+
+    /** {@code -Dmodnet.tcp.lazyadopt=false} remakes every connection inside the adoption, as before (for the benchmark's comparison). */
+    static final String LAZY_PROPERTY = "modnet.tcp.lazyadopt";
     private org.modnet.api.net.Timer clocksFallback;
     static final long CLOCKS_FALLBACK_MS = 1000;
 
@@ -443,9 +483,12 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
             marks[5] = System.nanoTime();
         }
         List<Runnable> clocks;
+        boolean pass;
         synchronized (this) {
             clocks = stoppedClocks;
             stoppedClocks = null;
+            clocksStarted = true;
+            pass = lazySockets != null;
         }
         if (clocks == null) {
             return;
@@ -455,6 +498,106 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         }
         for (Runnable r : clocks) {
             r.run();
+        }
+        if (pass) {
+            lazyPass.execute(this::finishAdoption);
+        }
+    }
+
+    /** Clocks of a connection remade after the adoption: queued for {@link #attached}, or started now if it ran. */
+    private void startOrQueue(List<Runnable> clocks) {
+        synchronized (this) {
+            if (!clocksStarted) {
+                stoppedClocks.addAll(clocks);
+                return;
+            }
+        }
+        for (Runnable r : clocks) {
+            r.run();
+        }
+    }
+
+    /**
+     * A segment found no connection: if its 4-tuple names one the adoption left for later, that one is
+     * remade now (once, by whichever thread comes first) and the established hash has it.
+     */
+    private TcpSock touch(TcpNet net, TcpLazyAdopt lazy, int raddr, int rport, int laddr, int lport) {
+        TcpLazyAdopt.Pending p = lazy.find(raddr, rport, laddr, lport);
+        if (p == null) {
+            return null;
+        }
+        if (remake(net, p)) {
+            remadeOnSegment.incrementAndGet();
+        }
+        return net.lookupEstablished(raddr, rport, laddr, lport);
+    }
+
+    /** Remakes one connection left for later and moves its descriptors to it; false if another thread did. */
+    private boolean remake(TcpNet net, TcpLazyAdopt.Pending p) {
+        if (p.done) {
+            return false;
+        }
+        List<Runnable> clocks = new ArrayList<>(1);
+        synchronized (p) {
+            if (p.done) {
+                return false;
+            }
+            try {
+                TcpSock sk = TcpHandOver.adopt(net, p.state, null, clocks);
+                SocketHandOver h = lazyHolder;
+                if (h != null && !sk.isClosed()) {
+                    h.adopted(p.state.socket().id(), sk);
+                }
+            } catch (RuntimeException e) { // its parked descriptor is closed by finished, as one not adopted
+                LOG.warn("tcp: could not remake a connection handed over: {}", e.toString());
+                clocks.clear();
+            } finally {
+                p.done = true;
+            }
+        }
+        startOrQueue(clocks);
+        return true;
+    }
+
+    /**
+     * The pass: every connection still waiting is remade, then the holder closes what no one adopted and
+     * wakes the descriptors' waiters. Run once IPv4 has delivered what it held, and by a deactivation
+     * before it freezes (it waits for a pass in progress).
+     */
+    void finishAdoption() {
+        synchronized (passLock) {
+            LayerState sockets;
+            SocketHandOver holder;
+            synchronized (this) {
+                sockets = lazySockets;
+                holder = lazyHolder;
+            }
+            if (sockets == null) {
+                return;
+            }
+            long start = System.nanoTime();
+            marks[6] = start;
+            for (TcpNet net : nets.values()) {
+                TcpLazyAdopt lazy = net.lazy;
+                if (lazy == null) {
+                    continue;
+                }
+                for (TcpLazyAdopt.Pending p : lazy.all) {
+                    if (remake(net, p)) {
+                        remadeByPass.incrementAndGet();
+                    }
+                }
+                net.lazy = null;
+            }
+            synchronized (this) {
+                lazySockets = null;
+            }
+            if (holder != null) {
+                holder.finished(sockets);
+            }
+            marks[7] = System.nanoTime();
+            lastHandOver = lastHandOver + String.format("; then %d remade on their first segment, %d by the pass in %.1f ms",
+                    remadeOnSegment.get(), remadeByPass.get(), (marks[7] - start) / 1e6);
         }
     }
 
@@ -615,6 +758,10 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         int dport = th.dest();
         skb.setTransportHeader(skb.data());
         TcpSock sk = net.lookupEstablished(saddr, sport, daddr, dport);
+        TcpLazyAdopt lazy = net.lazy;
+        if (sk == null && lazy != null) { // just after an update: its connection may not be remade yet
+            sk = touch(net, lazy, saddr, sport, daddr, dport);
+        }
         if (sk == null) {
             TcpTimewaitSock tw = net.deathRow.lookup(saddr, sport, daddr, dport);
             if (tw != null && !net.deathRow.receive(tw, skb, cpu)) {
