@@ -91,7 +91,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
      * TcpHandOverIT's breakdown of the swap: made, freeze start and end, adopt start and end, attached.
      * Written once per step, never on the packet path.
      */
-    private final long[] marks = new long[8];
+    private final long[] marks = new long[9];
 
     /** What the last hand-over of this instance did (its freeze, or its adoption and warm-up), for the benchmark. */
     public String handOverNote() {
@@ -99,7 +99,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         return w.isEmpty() ? lastHandOver : lastHandOver + " (" + w + ")";
     }
 
-    /** A copy of {@link #marks}: made, freeze start, end, adopt start, end, attached, lazy pass start, end. */
+    /** A copy of {@link #marks}: made, freeze start, end, adopt start, end, attached, lazy pass start, end, first segment. */
     public long[] handOverMarks() {
         return marks.clone();
     }
@@ -719,6 +719,9 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         int cpu = core.currentCpu();
         int slot = (cpu >= 0 && cpu < views.length ? cpu : views.length) * 16;
         inReceive.incrementAndGet(slot);
+        if (marks[8] == 0) { // the first segment this version handles, for the benchmark: a plain read after that
+            marks[8] = System.nanoTime();
+        }
         try {
             if (leaving) { // checked after the count: the hand-over waits for those that read false
                 droppedLeaving.incrementAndGet();
