@@ -50,6 +50,16 @@ final class TcpHandOver {
      */
     static void freeze(TcpNet net, List<TcpConnectionState> connections, List<TcpListenerState> listeners,
             List<TcpTimewaitState> timewait, List<SocketState> sockets) {
+        freeze(net, connections, listeners, timewait, sockets, null, null);
+    }
+
+    /**
+     * As above; with {@code later} given, a connection in the established hash only has its clocks
+     * stopped ({@link #stopClocks}): it goes to {@code later}, its socket's id and 4-tuple to {@code
+     * laterStates} (and {@code sockets} if a descriptor names it), and is frozen when the next version asks.
+     */
+    static void freeze(TcpNet net, List<TcpConnectionState> connections, List<TcpListenerState> listeners,
+            List<TcpTimewaitState> timewait, List<SocketState> sockets, List<TcpSock> later, List<SocketState> laterStates) {
         Set<TcpSock> all = Collections.newSetFromMap(new IdentityHashMap<>());
         all.addAll(net.hashed());
         all.addAll(net.created);
@@ -67,6 +77,15 @@ final class TcpHandOver {
             }
         }
         for (TcpSock sk : plain) {
+            if (later != null && deferrable(sk)) {
+                SocketState s = stopClocks(sk);
+                later.add(sk);
+                laterStates.add(s);
+                if (!sk.isClosed()) {
+                    sockets.add(s);
+                }
+                continue;
+            }
             TcpConnectionState st = freeze(sk);
             connections.add(st);
             if (!sk.isClosed()) {
@@ -150,6 +169,46 @@ final class TcpHandOver {
         return t.pending() ? Math.max(0, t.remainingMs()) : TcpTimersState.NONE;
     }
 
+    /** A timer stopped ahead of the freeze: what was left then, or, if a callback running then armed it again, what is left now. */
+    private static long since(long stopped, TcpTimer t) {
+        return stopped == TcpTimersState.NONE ? left(t) : stopped;
+    }
+
+    /**
+     * The first step of a deferred freeze ({@link org.modnet.api.handover.TcpDeferredConnections}): the
+     * connection's clocks stop now, what was left of each kept for its state, so nothing fires while the
+     * segments that would answer it wait in IPv4's hold queue; the rest of the freeze comes when the next
+     * version asks for it. Returns the socket's common part, its id and 4-tuple, for the holder.
+     */
+    static SocketState stopClocks(TcpSock sk) {
+        sk.lockSock();
+        try {
+            sk.stoppedTimers = new TcpTimersState(left(sk.rtxTimer), left(sk.delackTimer), left(sk.keepaliveTimer),
+                    left(sk.twTimer));
+            sk.rtxTimer.del();
+            sk.delackTimer.del();
+            sk.twTimer.del();
+            sk.keepaliveTimer.del();
+            sk.pacingTimer.del();
+            sk.reclaimTimer.del();
+            return new SocketState(sk.inode(), sk.namespace(), SocketCalls.AF_INET, sk.type(), sk.protocol(), sk.state(),
+                    sk.laddr(), sk.lport(), sk.boundAddress(), sk.raddr(), sk.rport(), sk.shutdownBits(), 0, sk.options(),
+                    List.of(), sk.drops(), HASHED);
+        } finally {
+            sk.sockLock().unlock();
+        }
+    }
+
+    private static final Map<String, Long> HASHED = Map.of("hashed", 1L);
+
+    /**
+     * Whether the freeze of {@code sk} may wait for the next version to ask (see {@link #stopClocks}):
+     * a connection in the established hash, found by its 4-tuple, not a listener's child.
+     */
+    static boolean deferrable(TcpSock sk) {
+        return sk.hashed && sk.parent == null && sk.state() != TcpSock.TCP_LISTEN && sk.raddr() != 0 && sk.rport() != 0;
+    }
+
     static TcpConnectionState state(TcpSock sk) {
         TcpSequence seq = new TcpSequence(sk.iss, sk.sndUna, sk.sndNxt, sk.sndMax, sk.writeSeq, sk.sndWnd, sk.sndWl1,
                 sk.maxWindow, sk.irs, sk.rcvNxt, sk.copiedSeq, sk.rcvWndRight, sk.lastAckSent, sk.rx.sndWscale,
@@ -178,8 +237,11 @@ final class TcpHandOver {
             }
             ofo.add(new TcpSegment(sk.ofoSeq[i], payload, sk.ofoFin[i]));
         }
-        TcpTimersState timers = new TcpTimersState(left(sk.rtxTimer), left(sk.delackTimer), left(sk.keepaliveTimer),
-                left(sk.twTimer));
+        TcpTimersState was = sk.stoppedTimers; // stopped ahead of the freeze: what was left then, unless armed again since
+        TcpTimersState timers = was == null
+                ? new TcpTimersState(left(sk.rtxTimer), left(sk.delackTimer), left(sk.keepaliveTimer), left(sk.twTimer))
+                : new TcpTimersState(since(was.retransmitMs(), sk.rtxTimer), since(was.delackMs(), sk.delackTimer),
+                        since(was.keepaliveMs(), sk.keepaliveTimer), since(was.finWait2Ms(), sk.twTimer));
         TcpSockOptions tcpOpts = new TcpSockOptions((sk.nonagle & TcpSock.NAGLE_OFF) != 0,
                 (sk.nonagle & TcpSock.NAGLE_CORK) != 0, sk.keepaliveTime, sk.keepaliveIntvl, sk.keepaliveProbes,
                 sk.userTimeoutMs, sk.rx.userMss);

@@ -21,7 +21,10 @@ import org.modnet.api.handover.TcpConnectionState;
 final class TcpLazyAdopt {
     /** A deposited connection waiting to be remade. */
     static final class Pending {
-        final TcpConnectionState state;
+        /** The state deposited, or null when the previous version freezes it on asking ({@code freeze}). */
+        private final TcpConnectionState state;
+        private final java.util.function.LongFunction<TcpConnectionState> freeze;
+        private final long id;
         final int laddr;
         final int lport;
         final int raddr;
@@ -29,13 +32,19 @@ final class TcpLazyAdopt {
         /** Remade (guarded by this entry's monitor; volatile for the readers that only test it). */
         volatile boolean done;
 
-        Pending(TcpConnectionState state) {
-            SocketState s = state.socket();
+        Pending(SocketState s, TcpConnectionState state, java.util.function.LongFunction<TcpConnectionState> freeze) {
             this.state = state;
+            this.freeze = freeze;
+            this.id = s.id();
             this.laddr = s.localAddress();
             this.lport = s.localPort();
             this.raddr = s.remoteAddress();
             this.rport = s.remotePort();
+        }
+
+        /** The connection's state: deposited, or frozen by the previous version now; null if it no longer knows it. */
+        TcpConnectionState state() {
+            return state != null ? state : freeze.apply(id);
         }
     }
 
@@ -61,7 +70,15 @@ final class TcpLazyAdopt {
     }
 
     void add(TcpConnectionState st) {
-        Pending p = new Pending(st);
+        add(new Pending(st.socket(), st, null));
+    }
+
+    /** A connection the previous version deposited in place: {@code freeze} gives its state when it is remade. */
+    void add(SocketState s, java.util.function.LongFunction<TcpConnectionState> freeze) {
+        add(new Pending(s, null, freeze));
+    }
+
+    private void add(Pending p) {
         int i = TcpNet.ehashfn(p.laddr, p.lport, p.raddr, p.rport);
         Pending[] old = slots[i];
         Pending[] now = java.util.Arrays.copyOf(old, old.length + 1);

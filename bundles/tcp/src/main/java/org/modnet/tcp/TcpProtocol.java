@@ -21,6 +21,7 @@ import org.modnet.socket.api.SocketProtocol;
 import org.modnet.api.handover.LayerState;
 import org.modnet.api.handover.SocketState;
 import org.modnet.api.handover.TcpConnectionState;
+import org.modnet.api.handover.TcpDeferredConnections;
 import org.modnet.api.handover.TcpLayerState;
 import org.modnet.api.handover.TcpListenerState;
 import org.modnet.api.handover.TcpNamespaceState;
@@ -116,7 +117,8 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
      */
     @Activate
     public TcpProtocol(@Reference NetCore core, @Reference Ipv4 ipv4, BundleContext context) {
-        this(core, ipv4, null, () -> BundleUpdates.beingUpdated(context), BundleUpdates.stateVersion(context.getBundle(), TcpHandOver.STATE_VERSION), () -> predecessorStopping(context));
+        this(core, ipv4, null, () -> BundleUpdates.beingUpdated(context), BundleUpdates.stateVersion(context.getBundle(), TcpHandOver.STATE_VERSION), () -> predecessorStopping(context),
+                () -> successorTakesDeferred(context));
     }
 
     TcpProtocol(NetCore core, Ipv4 ipv4, SocketHandOver holder, java.util.function.BooleanSupplier updating,
@@ -130,7 +132,14 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
      */
     TcpProtocol(NetCore core, Ipv4 ipv4, SocketHandOver holder, java.util.function.BooleanSupplier updating,
             int stateVersion, java.util.function.BooleanSupplier predecessorLeaving) {
+        this(core, ipv4, holder, updating, stateVersion, predecessorLeaving, () -> true);
+    }
+
+    /** As above; {@code successorDefers} says whether the next version takes connections handed over in place. */
+    TcpProtocol(NetCore core, Ipv4 ipv4, SocketHandOver holder, java.util.function.BooleanSupplier updating,
+            int stateVersion, java.util.function.BooleanSupplier predecessorLeaving, java.util.function.BooleanSupplier successorDefers) {
         marks[0] = System.nanoTime();
+        this.successorDefers = successorDefers;
         this.core = core;
         this.ipv4 = ipv4;
         this.updating = updating;
@@ -193,9 +202,10 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         if (first != null) {
             this.isn = new TcpIsn(core::nanoTime, first.isnKey0(), first.isnKey1(), first.tsKey0(), first.tsKey1());
         }
+        TcpDeferredConnections inPlace = sockets != null && holder.takeDetail(DEFERRED) instanceof TcpDeferredConnections d ? d : null;
         if (sockets != null) {
             if (readable) {
-                adopt(sockets, tcp);
+                adopt(sockets, tcp, inPlace);
             } else {
                 holder.refuse(sockets, "this tcp reads state version " + TcpHandOver.STATE_VERSION + ", the deposit is version "
                         + sockets.version() + (tcp == null ? " without its connections" : ""));
@@ -272,6 +282,60 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
     /** What {@link #warmUp} did, for the benchmark; empty when it did not run. */
     volatile String warmedUp = "";
 
+    /**
+     * The bundle of this module installed beside this one (a staged update's next version) says it takes
+     * connections handed over in place ({@value #DEFERRED_HEADER}); Felix's own update, which shows no
+     * next version before this one stops, and an older next version get every connection frozen.
+     */
+    private static boolean successorTakesDeferred(BundleContext context) {
+        try {
+            Bundle me = context.getBundle();
+            for (Bundle b : context.getBundles()) {
+                if (b != me && me.getSymbolicName().equals(b.getSymbolicName()) && b.getState() != Bundle.UNINSTALLED
+                        && b.getHeaders("").get(DEFERRED_HEADER) != null) {
+                    return true;
+                }
+            }
+            return false;
+        } catch (IllegalStateException e) {
+            return false;
+        }
+    }
+
+    static final String DEFERRED_HEADER = "Modnet-Tcp-Deferred";
+    /** The holder's key for {@link TcpDeferredConnections}, beside {@link #LAYER}'s {@link TcpLayerState}. */
+    static final String DEFERRED = "tcp-deferred";
+    private final java.util.function.BooleanSupplier successorDefers;
+
+    /** A connection deposited in place: frozen once, by the next version's first need or by {@link #deactivate}. */
+    private static final class Deferred {
+        final TcpSock sk;
+        TcpConnectionState state; // guarded by this
+
+        Deferred(TcpSock sk) {
+            this.sk = sk;
+        }
+    }
+
+    /** The connections deposited in place by socket id, read-only once deposited. */
+    private volatile Map<Long, Deferred> deferred = Map.of();
+    private final java.util.concurrent.atomic.AtomicInteger frozenOnAsk = new java.util.concurrent.atomic.AtomicInteger();
+
+    /** {@link TcpDeferredConnections#freeze}: the connection of socket {@code id} frozen now if it is not yet. */
+    private TcpConnectionState freezeDeferred(long id) {
+        Deferred d = deferred.get(id);
+        if (d == null) {
+            return null;
+        }
+        synchronized (d) {
+            if (d.state == null) {
+                d.state = TcpHandOver.freeze(d.sk);
+                frozenOnAsk.incrementAndGet();
+            }
+            return d.state;
+        }
+    }
+
     /** Another bundle of this module is stopping: a staged update started this one beside its stop. */
     private static boolean predecessorStopping(BundleContext context) {
         try {
@@ -329,13 +393,35 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         marks[1] = start;
         leaving = true; // before the wait: a segment that comes later is dropped, never answered with a reset
         synchronizeNet();
-        LayerState sockets = export();
+        boolean inPlace = successorDefers.getAsBoolean() && Boolean.parseBoolean(System.getProperty(LAZY_PROPERTY, "true"));
+        List<TcpSock> later = inPlace ? new ArrayList<>() : null;
+        List<SocketState> laterStates = inPlace ? new ArrayList<>() : null;
+        LayerState sockets = export(later, laterStates);
         TcpLayerState tcp = (TcpLayerState) pending;
+        if (later != null && !later.isEmpty()) {
+            Map<Long, Deferred> byId = new java.util.HashMap<>();
+            for (TcpSock sk : later) {
+                byId.put(sk.inode(), new Deferred(sk));
+            }
+            deferred = byId;
+            holder.depositDetail(DEFERRED, new TcpDeferredConnections(laterStates, this::freezeDeferred));
+        }
         holder.depositDetail(LAYER, tcp);
         holder.deposit(sockets);
         marks[2] = System.nanoTime();
         lastHandOver = String.format("froze %d connections, %d listeners, %d TIME-WAIT in %.1f ms", tcp.connections().size(),
                 tcp.listeners().size(), tcp.timewait().size(), (System.nanoTime() - start) / 1e6);
+        if (later != null && !later.isEmpty()) {
+            // the rest frozen here, so that none of this version's code runs once its bundle has stopped
+            long rest = System.nanoTime();
+            int asked = frozenOnAsk.get();
+            for (TcpSock sk : later) {
+                freezeDeferred(sk.inode());
+            }
+            int mine = frozenOnAsk.get() - asked;
+            lastHandOver += String.format(" and stopped the clocks of %d more, deposited in place; then froze %d of them in %.1f ms,"
+                    + " the next version asked for %d first", later.size(), mine, (System.nanoTime() - rest) / 1e6, later.size() - mine);
+        }
         LOG.info("tcp: {} (state version {})", lastHandOver, tcp.version());
     }
 
@@ -370,6 +456,11 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
 
     /** Freezes every namespace: the sockets' common part for the holder, the rest in {@link #pending}. */
     LayerState export() {
+        return export(null, null);
+    }
+
+    /** As above; with {@code later} given, connections are deposited in place (see {@link TcpHandOver#stopClocks}). */
+    LayerState export(List<TcpSock> later, List<SocketState> laterStates) {
         List<SocketState> sockets = new ArrayList<>();
         List<TcpConnectionState> connections = new ArrayList<>();
         List<TcpListenerState> listeners = new ArrayList<>();
@@ -377,7 +468,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         List<TcpNamespaceState> namespaces = new ArrayList<>();
         Map<NetNamespace, Map<String, Long>> counters = new java.util.HashMap<>();
         for (TcpNet net : nets.values()) {
-            TcpHandOver.freeze(net, connections, listeners, timewait, sockets);
+            TcpHandOver.freeze(net, connections, listeners, timewait, sockets, later, laterStates);
             TcpNamespaceState ns = TcpHandOver.namespace(net);
             namespaces.add(ns);
             counters.put(net.ns, ns.mib());
@@ -386,13 +477,33 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         return new LayerState(LAYER, stateVersion, sockets, counters);
     }
 
-    /** The detail of the last {@link #export} (what {@link #deactivate} deposited), for tests. */
+    /**
+     * The detail of the last {@link #export} (what {@link #deactivate} deposited), for tests: with the
+     * connections deposited in place among its connections, as they were frozen.
+     */
     TcpLayerState exported() {
-        return (TcpLayerState) pending;
+        TcpLayerState t = (TcpLayerState) pending;
+        if (deferred.isEmpty()) {
+            return t;
+        }
+        List<TcpConnectionState> all = new ArrayList<>(t.connections());
+        for (Deferred d : deferred.values()) {
+            synchronized (d) {
+                if (d.state != null) {
+                    all.add(d.state);
+                }
+            }
+        }
+        return new TcpLayerState(t.version(), t.namespaces(), all, t.listeners(), t.timewait());
     }
 
     /** The new version's side: counters and keys, then each socket remade, hashed, its descriptors moved to it. */
     void adopt(LayerState sockets, TcpLayerState st) {
+        adopt(sockets, st, null);
+    }
+
+    /** As above, with the connections the previous version deposited in place, if any. */
+    void adopt(LayerState sockets, TcpLayerState st, TcpDeferredConnections inPlace) {
         SocketHandOver holder = this.holder;
         long start = System.nanoTime();
         marks[3] = start;
@@ -430,6 +541,25 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
                 holder.adopted(c.socket().id(), sk);
             }
         }
+        int inPlaceCount = inPlace == null ? 0 : inPlace.connections().size();
+        if (inPlace != null) {
+            for (SocketState s : inPlace.connections()) {
+                TcpNet net = net(s.namespace(), true);
+                if (defer) {
+                    later.computeIfAbsent(net, n -> new TcpLazyAdopt()).add(s, inPlace.freeze());
+                    continue;
+                }
+                TcpConnectionState c = inPlace.freeze().apply(s.id());
+                if (c == null) {
+                    continue; // the previous version no longer knows it: its descriptor is closed by finished
+                }
+                now++;
+                TcpSock sk = TcpHandOver.adopt(net, c, null, clocks);
+                if (holder != null && !sk.isClosed()) {
+                    holder.adopted(c.socket().id(), sk);
+                }
+            }
+        }
         synchronized (this) {
             stoppedClocks = clocks;
             lazySockets = later.isEmpty() ? null : sockets;
@@ -445,8 +575,8 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         }
         marks[4] = System.nanoTime();
         lastHandOver = String.format("adopted %d listeners, %d TIME-WAIT and %d of %d connections in %.1f ms, %d left to their "
-                + "first segment or the pass", st.listeners().size(), st.timewait().size(), now, st.connections().size(),
-                (System.nanoTime() - start) / 1e6, st.connections().size() - now);
+                + "first segment or the pass", st.listeners().size(), st.timewait().size(), now, st.connections().size() + inPlaceCount,
+                (System.nanoTime() - start) / 1e6, st.connections().size() + inPlaceCount - now);
         LOG.info("tcp: {} (state version {})", lastHandOver, st.version());
     }
 
@@ -543,10 +673,13 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
                 return false;
             }
             try {
-                TcpSock sk = TcpHandOver.adopt(net, p.state, null, clocks);
-                SocketHandOver h = lazyHolder;
-                if (h != null && !sk.isClosed()) {
-                    h.adopted(p.state.socket().id(), sk);
+                TcpConnectionState st = p.state();
+                if (st != null) {
+                    TcpSock sk = TcpHandOver.adopt(net, st, null, clocks);
+                    SocketHandOver h = lazyHolder;
+                    if (h != null && !sk.isClosed()) {
+                        h.adopted(st.socket().id(), sk);
+                    }
                 }
             } catch (RuntimeException e) { // its parked descriptor is closed by finished, as one not adopted
                 LOG.warn("tcp: could not remake a connection handed over: {}", e.toString());

@@ -495,6 +495,11 @@ final class TcpSock extends Sock {
      * it on the socket that adopts this one), and closing it sends nothing.
      */
     volatile boolean frozen;
+    /**
+     * What was left of the timers when a hand-over stopped them ahead of the freeze ({@link
+     * TcpHandOver#stopClocks}); null otherwise. Guarded by the socket's lock.
+     */
+    org.modnet.api.handover.TcpTimersState stoppedTimers;
 
     /** Takes what every socket shares from a handed-over state ({@link Sock#adopt}), for {@link TcpHandOver}. */
     void adoptSocket(org.modnet.api.handover.SocketState st) {

@@ -565,6 +565,32 @@ class TcpHandOverTest {
         assertEquals(0, p.count(TcpMib.Tcp.OutRsts));
     }
 
+    /**
+     * A connection deposited in place has its clocks stopped at the deposit and is frozen only when the
+     * next version asks: nothing fires in between (its ACKs wait in IPv4's hold queue), and the state it
+     * is frozen into carries what was left of its timers at the deposit.
+     */
+    @Test
+    void aConnectionDepositedInPlaceStopsItsClocksAtOnceAndCarriesWhatWasLeftWhenFrozenLater() throws Exception {
+        TcpPeer p = peer();
+        before(p);
+        p.drain();
+        TcpSock sk = conn(p);
+        assertTrue(sk.rtxTimer.pending() && sk.keepaliveTimer.pending(), "data in flight, keepalive on");
+        long left = sk.rtxTimer.remainingMs();
+        SocketState s = TcpHandOver.stopClocks(sk);
+        assertEquals(sk.inode(), s.id());
+        assertEquals(PEER_PORT, s.remotePort());
+        assertTrue(!sk.rtxTimer.pending() && !sk.keepaliveTimer.pending() && !sk.delackTimer.pending(), "stopped");
+        assertTrue(!sk.frozen, "not frozen yet");
+        p.s.advance(10_000);
+        p.none(); // no retransmission, no keepalive while it waits
+        TcpConnectionState st = TcpHandOver.freeze(sk);
+        assertTrue(sk.frozen);
+        assertEquals(left, st.timers().retransmitMs(), 1, "the retransmission timer's time left at the deposit");
+        assertTrue(st.timers().keepaliveMs() >= 0, "keepalive carried");
+    }
+
     /** A segment from the peer at 10.0.0.1 from {@code sport}, options given. */
     private static void inFrom(TcpPeer p, int sport, int flags, int seq, int ack, byte[] options) {
         p.in(sport, PORT, flags, seq, ack, 63, options, 0);

@@ -9,10 +9,11 @@
  * listeners, TIME-WAIT socks and secrets travel as {@link org.modnet.api.handover.TcpLayerState} (1.2), a
  * connection's SACK scoreboard and recovery state as {@link org.modnet.api.handover.TcpRecoveryState} (1.3),
  * its ECN, path MTU and soft error as {@link org.modnet.api.handover.TcpPathState} and its F-RTO, pacing,
- * chrono and delivery-rate state as {@link org.modnet.api.handover.TcpSenderState} (1.5).
+ * chrono and delivery-rate state as {@link org.modnet.api.handover.TcpSenderState} (1.5); connections frozen
+ * when the new version first needs them as {@link org.modnet.api.handover.TcpDeferredConnections} (1.7).
  */
 @Export
-@Version("1.6.0")
+@Version("1.7.0")
 package org.modnet.api.handover;
 
 import org.osgi.annotation.bundle.Export;
