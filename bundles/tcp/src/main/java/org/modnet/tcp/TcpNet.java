@@ -107,6 +107,11 @@ final class TcpNet {
      * are (always, but in the moments after an update).
      */
     volatile TcpLazyAdopt lazy;
+    /**
+     * When a hand-over stopped every connection's clocks here ({@code core.nanoTime}), 0 if it did not:
+     * timers then do nothing and the freeze carries what was left of them at this instant.
+     */
+    volatile long clocksStoppedNanos;
 
     /** The namespace's congestion control: its default, the allowed ones, their sysctls. */
     final CongestionControl.PerNet cong;

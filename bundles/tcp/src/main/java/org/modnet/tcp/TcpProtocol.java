@@ -324,13 +324,16 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
     /** {@link TcpDeferredConnections#freeze}: the connection of socket {@code id} frozen now if it is not yet. */
     private TcpConnectionState freezeDeferred(long id) {
         Deferred d = deferred.get(id);
-        if (d == null) {
-            return null;
-        }
+        return d == null ? null : freezeDeferred(d, true);
+    }
+
+    private TcpConnectionState freezeDeferred(Deferred d, boolean asked) {
         synchronized (d) {
             if (d.state == null) {
                 d.state = TcpHandOver.freeze(d.sk);
-                frozenOnAsk.incrementAndGet();
+                if (asked) {
+                    frozenOnAsk.incrementAndGet();
+                }
             }
             return d.state;
         }
@@ -414,13 +417,13 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         if (later != null && !later.isEmpty()) {
             // the rest frozen here, so that none of this version's code runs once its bundle has stopped
             long rest = System.nanoTime();
-            int asked = frozenOnAsk.get();
+            Map<Long, Deferred> byId = deferred;
             for (TcpSock sk : later) {
-                freezeDeferred(sk.inode());
+                freezeDeferred(byId.get(sk.inode()), false);
             }
-            int mine = frozenOnAsk.get() - asked;
-            lastHandOver += String.format(" and stopped the clocks of %d more, deposited in place; then froze %d of them in %.1f ms,"
-                    + " the next version asked for %d first", later.size(), mine, (System.nanoTime() - rest) / 1e6, later.size() - mine);
+            int asked = frozenOnAsk.get();
+            lastHandOver += String.format(" and %d deposited in place (clocks stopped); then froze them in %.1f ms, %d of them"
+                    + " asked for first by the next version", later.size(), (System.nanoTime() - rest) / 1e6, asked);
         }
         LOG.info("tcp: {} (state version {})", lastHandOver, tcp.version());
     }

@@ -578,13 +578,14 @@ class TcpHandOverTest {
         TcpSock sk = conn(p);
         assertTrue(sk.rtxTimer.pending() && sk.keepaliveTimer.pending(), "data in flight, keepalive on");
         long left = sk.rtxTimer.remainingMs();
-        SocketState s = TcpHandOver.stopClocks(sk);
+        TcpHandOver.stopClocks(p.s.tcp.net(p.s.ns));
+        SocketState s = TcpHandOver.inPlace(sk);
         assertEquals(sk.inode(), s.id());
         assertEquals(PEER_PORT, s.remotePort());
-        assertTrue(!sk.rtxTimer.pending() && !sk.keepaliveTimer.pending() && !sk.delackTimer.pending(), "stopped");
         assertTrue(!sk.frozen, "not frozen yet");
-        p.s.advance(10_000);
+        p.s.advance(10_000); // past the retransmission timer's expiry and keepalive's
         p.none(); // no retransmission, no keepalive while it waits
+        assertTrue(sk.firedWhileStopped != 0, "the retransmission timer came due and did nothing");
         TcpConnectionState st = TcpHandOver.freeze(sk);
         assertTrue(sk.frozen);
         assertEquals(left, st.timers().retransmitMs(), 1, "the retransmission timer's time left at the deposit");
