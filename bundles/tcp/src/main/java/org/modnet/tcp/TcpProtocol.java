@@ -435,8 +435,12 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
     private void synchronizeNet() {
         long deadline = System.nanoTime() + 1_000_000_000L;
         for (int i = 0; i < inReceive.length(); i += 16) {
-            while (inReceive.get(i) != 0 && System.nanoTime() < deadline) {
-                Thread.onSpinWait();
+            for (int spins = 0; inReceive.get(i) != 0 && System.nanoTime() < deadline; spins++) {
+                if (spins < 100) {
+                    Thread.onSpinWait();
+                } else {
+                    Thread.yield(); // a softirq thread preempted inside receive needs this core more than the spin does
+                }
             }
         }
     }
