@@ -50,6 +50,19 @@ final class TcpHandOver {
      */
     static void freeze(TcpNet net, List<TcpConnectionState> connections, List<TcpListenerState> listeners,
             List<TcpTimewaitState> timewait, List<SocketState> sockets) {
+        freeze(net, connections, listeners, timewait, sockets, null, null);
+    }
+
+    /**
+     * As above; with {@code later} given, the namespace's clocks stop ({@link #stopClocks}) and a
+     * connection in the established hash is not frozen yet: it goes to {@code later}, its socket's id and 4-tuple to {@code
+     * laterStates} (and {@code sockets} if a descriptor names it), and is frozen when the next version asks.
+     */
+    static void freeze(TcpNet net, List<TcpConnectionState> connections, List<TcpListenerState> listeners,
+            List<TcpTimewaitState> timewait, List<SocketState> sockets, List<TcpSock> later, List<SocketState> laterStates) {
+        if (later != null) {
+            stopClocks(net);
+        }
         Set<TcpSock> all = Collections.newSetFromMap(new IdentityHashMap<>());
         all.addAll(net.hashed());
         all.addAll(net.created);
@@ -67,6 +80,15 @@ final class TcpHandOver {
             }
         }
         for (TcpSock sk : plain) {
+            if (later != null && deferrable(sk)) {
+                SocketState s = inPlace(sk);
+                later.add(sk);
+                laterStates.add(s);
+                if (!sk.isClosed()) {
+                    sockets.add(s);
+                }
+                continue;
+            }
             TcpConnectionState st = freeze(sk);
             connections.add(st);
             if (!sk.isClosed()) {
@@ -150,6 +172,38 @@ final class TcpHandOver {
         return t.pending() ? Math.max(0, t.remainingMs()) : TcpTimersState.NONE;
     }
 
+    /** What was left of a timer when the clocks stopped: pending then (still, or it fired since and did nothing), or none. */
+    private static long leftAt(TcpTimer t, long stopped, int fired) {
+        return t.pending() || fired != 0 ? Math.max(0, t.remainingAtMs(stopped)) : TcpTimersState.NONE;
+    }
+
+    /**
+     * The first step of a deposit in place ({@link org.modnet.api.handover.TcpDeferredConnections}): every
+     * connection's clocks in {@code net} stop at once — a timer that comes due does nothing, and the freeze
+     * carries what was left of each at this instant — so nothing fires while the segments that would
+     * answer it wait in IPv4's hold queue, and the freeze itself can wait for the next version to ask.
+     */
+    static void stopClocks(TcpNet net) {
+        net.clocksStoppedNanos = Math.max(1, net.core.nanoTime());
+    }
+
+    /** A connection deposited in place: its socket's id and 4-tuple, no more, for the holder and the next version. */
+    static SocketState inPlace(TcpSock sk) {
+        return new SocketState(sk.inode(), sk.namespace(), SocketCalls.AF_INET, sk.type(), sk.protocol(), sk.state(),
+                sk.laddr(), sk.lport(), sk.boundAddress(), sk.raddr(), sk.rport(), sk.shutdownBits(), 0, sk.options(),
+                List.of(), sk.drops(), HASHED);
+    }
+
+    private static final Map<String, Long> HASHED = Map.of("hashed", 1L);
+
+    /**
+     * Whether the freeze of {@code sk} may wait for the next version to ask (see {@link #stopClocks}):
+     * a connection in the established hash, found by its 4-tuple, not a listener's child.
+     */
+    static boolean deferrable(TcpSock sk) {
+        return sk.hashed && sk.parent == null && sk.state() != TcpSock.TCP_LISTEN && sk.raddr() != 0 && sk.rport() != 0;
+    }
+
     static TcpConnectionState state(TcpSock sk) {
         TcpSequence seq = new TcpSequence(sk.iss, sk.sndUna, sk.sndNxt, sk.sndMax, sk.writeSeq, sk.sndWnd, sk.sndWl1,
                 sk.maxWindow, sk.irs, sk.rcvNxt, sk.copiedSeq, sk.rcvWndRight, sk.lastAckSent, sk.rx.sndWscale,
@@ -178,8 +232,14 @@ final class TcpHandOver {
             }
             ofo.add(new TcpSegment(sk.ofoSeq[i], payload, sk.ofoFin[i]));
         }
-        TcpTimersState timers = new TcpTimersState(left(sk.rtxTimer), left(sk.delackTimer), left(sk.keepaliveTimer),
-                left(sk.twTimer));
+        long stopped = sk.net.clocksStoppedNanos; // the clocks stopped before the freeze: what was left then
+        int fired = sk.firedWhileStopped;
+        TcpTimersState timers = stopped == 0
+                ? new TcpTimersState(left(sk.rtxTimer), left(sk.delackTimer), left(sk.keepaliveTimer), left(sk.twTimer))
+                : new TcpTimersState(leftAt(sk.rtxTimer, stopped, fired & TcpSock.FIRED_RTX),
+                        leftAt(sk.delackTimer, stopped, fired & TcpSock.FIRED_DELACK),
+                        leftAt(sk.keepaliveTimer, stopped, fired & TcpSock.FIRED_KEEPALIVE),
+                        leftAt(sk.twTimer, stopped, fired & TcpSock.FIRED_TW));
         TcpSockOptions tcpOpts = new TcpSockOptions((sk.nonagle & TcpSock.NAGLE_OFF) != 0,
                 (sk.nonagle & TcpSock.NAGLE_CORK) != 0, sk.keepaliveTime, sk.keepaliveIntvl, sk.keepaliveProbes,
                 sk.userTimeoutMs, sk.rx.userMss);

@@ -26,7 +26,7 @@ import org.modnet.socket.api.SockException;
  * lock and without allocating; changes (connect, accept, close) take the table's monitor.
  */
 final class TcpNet {
-    private static final int EHASH_SLOTS = 4096;
+    static final int EHASH_SLOTS = 4096;
     private static final int LHASH_SLOTS = 256;
     private static final TcpSock[] NONE = new TcpSock[0];
 
@@ -102,6 +102,16 @@ final class TcpNet {
      * reset) are found here when the bundle hands its state to its next version.
      */
     final java.util.Set<TcpSock> created = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /**
+     * Connections a new version adopted but has not remade yet ({@link TcpLazyAdopt}); null once all
+     * are (always, but in the moments after an update).
+     */
+    volatile TcpLazyAdopt lazy;
+    /**
+     * When a hand-over stopped every connection's clocks here ({@code core.nanoTime}), 0 if it did not:
+     * timers then do nothing and the freeze carries what was left of them at this instant.
+     */
+    volatile long clocksStoppedNanos;
 
     /** The namespace's congestion control: its default, the allowed ones, their sysctls. */
     final CongestionControl.PerNet cong;
@@ -178,7 +188,7 @@ final class TcpNet {
 
     // --- the established hash ---
 
-    private static int ehashfn(int laddr, int lport, int raddr, int rport) {
+    static int ehashfn(int laddr, int lport, int raddr, int rport) {
         int h = laddr * 31 + raddr;
         h = h * 31 + (lport << 16 | rport);
         h ^= h >>> 16;

@@ -495,6 +495,27 @@ final class TcpSock extends Sock {
      * it on the socket that adopts this one), and closing it sends nothing.
      */
     volatile boolean frozen;
+    /** The timers that fired after a hand-over stopped the namespace's clocks ({@code FIRED_*} bits; written by the timer thread). */
+    volatile int firedWhileStopped;
+    static final int FIRED_RTX = 1;
+    static final int FIRED_DELACK = 2;
+    static final int FIRED_TW = 4;
+    static final int FIRED_KEEPALIVE = 8;
+
+    /**
+     * A timer callback's first question: the namespace's clocks stopped for a hand-over ({@link
+     * TcpHandOver#stopClocks}), so the timer does nothing and is noted as fired; its expiry stays for the
+     * freeze to read what was left at the stop.
+     */
+    boolean stoppedClock(int bit) {
+        if (net.clocksStoppedNanos == 0) {
+            return false;
+        }
+        if (bit != 0) {
+            firedWhileStopped |= bit;
+        }
+        return true;
+    }
 
     /** Takes what every socket shares from a handed-over state ({@link Sock#adopt}), for {@link TcpHandOver}. */
     void adoptSocket(org.modnet.api.handover.SocketState st) {
@@ -2490,7 +2511,7 @@ final class TcpSock extends Sock {
      * come within the idle time; a busy connection sees this timer at most once per idle time.
      */
     private void memReclaim() {
-        if (frozen) {
+        if (frozen || stoppedClock(0)) {
             return;
         }
         if (!lock.tryLock()) {

@@ -35,6 +35,11 @@ final class TcpTimer implements Timer {
         return timer.pending();
     }
 
+    /** Milliseconds from {@code nanos} until it fires, or fired (negative when it was overdue then). */
+    long remainingAtMs(long nanos) {
+        return Math.floorDiv(expiresNanos - nanos, 1_000_000L);
+    }
+
     /** Milliseconds until it fires (negative when overdue); meaningful while {@link #pending}. */
     long remainingMs() {
         return Math.floorDiv(expiresNanos - nanoTime.getAsLong(), 1_000_000L);

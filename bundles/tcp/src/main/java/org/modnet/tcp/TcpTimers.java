@@ -48,6 +48,9 @@ final class TcpTimers {
      * nothing in flight and a zero window, a window probe. A socket the user holds tries again shortly.
      */
     void retransmitTimer() {
+        if (sk.stoppedClock(TcpSock.FIRED_RTX)) {
+            return; // the clocks stopped for a hand-over: what was left at the stop goes over
+        }
         if (sk.frozen) {
             return; // handed over: the next version armed its own
         }
@@ -161,6 +164,9 @@ final class TcpTimers {
      * call is tried again a millisecond later (Linux defers it to {@code release_sock}).
      */
     void pacingTimer() {
+        if (sk.stoppedClock(0)) {
+            return; // the clocks stopped for a hand-over: what was left at the stop goes over
+        }
         if (sk.frozen) {
             return;
         }
@@ -183,6 +189,9 @@ final class TcpTimers {
 
     /** {@code tcp_delack_timer}: the ACK owed goes out (DelayedACKs); a socket the user holds is DelayedACKLocked. */
     void delackTimer() {
+        if (sk.stoppedClock(TcpSock.FIRED_DELACK)) {
+            return; // the clocks stopped for a hand-over: what was left at the stop goes over
+        }
         if (sk.frozen) {
             return; // handed over: the next version armed its own
         }
@@ -206,6 +215,9 @@ final class TcpTimers {
      * took its place). TIME-WAIT itself is always a {@link TcpTimewaitSock} now.
      */
     void timewaitTimer() {
+        if (sk.stoppedClock(TcpSock.FIRED_TW)) {
+            return; // the clocks stopped for a hand-over: what was left at the stop goes over
+        }
         if (sk.frozen) {
             return; // handed over: the next version armed its own
         }
@@ -246,6 +258,9 @@ final class TcpTimers {
      * and ends with ETIMEDOUT. Data in flight is the retransmission timer's business.
      */
     void keepaliveTimer() {
+        if (sk.stoppedClock(TcpSock.FIRED_KEEPALIVE)) {
+            return; // the clocks stopped for a hand-over: what was left at the stop goes over
+        }
         if (sk.frozen) {
             return; // handed over: the next version armed its own
         }

@@ -225,7 +225,8 @@ class TcpHandOverTest {
         long[] pendingBetween = new long[1];
         p.s.swapTcp(TcpHandOver.STATE_VERSION, () -> {
             p.s.advance(TcpProtocol.CLOCKS_FALLBACK_MS - 10); // a registration slower than the timer: on the old clocks an RTO
-            pendingBetween[0] = conn(p).rtxTimer.pending() ? 1 : 0;
+            TcpSock c = conn(p); // not remade yet (left for its first segment or the pass), or remade with its clocks stopped
+            pendingBetween[0] = c != null && c.rtxTimer.pending() ? 1 : 0;
         });
         assertEquals(0, pendingBetween[0], "not armed before IPv4 took the new version");
         p.none(); // nothing resent while it waited
@@ -523,6 +524,72 @@ class TcpHandOverTest {
         assertEquals(TcpHeader.ACK, ack.flags() & (TcpHeader.SYN | TcpHeader.ACK | TcpHeader.RST), "the handshake's last ACK");
         assertEquals(PEER_ISS + 1, ack.ack());
         assertEquals(3, p.sys.send(c, ByteBuffer.wrap(new byte[] { 1, 2, 3 }), SocketCalls.MSG_DONTWAIT), "and it carries data");
+    }
+
+    /**
+     * The adoption remakes the listener at once and leaves the connections for later: one whose segment
+     * IPv4 held through the swap is remade when that segment reaches the new version, the other by the
+     * pass once IPv4 has delivered what it held; both go on through their descriptors, no reset.
+     */
+    @Test
+    void aConnectionIsRemadeOnItsFirstSegmentAndTheOthersByThePassAfterTheHeldSegments() throws Exception {
+        TcpPeer p = peer();
+        int l = p.listen(PORT);
+        int first = p.accept(l, PORT, SYN, TcpPeer.ts(101, 0), null);
+        int firstIss = p.iss;
+        int second = PEER_PORT + 1;
+        inFrom(p, second, TcpHeader.SYN, 5000, 0, SYN);
+        int secondIss = p.out().seq();
+        inFrom(p, second, TcpHeader.ACK, 5001, secondIss + 1, TcpPeer.ts(102, 0));
+        int other = p.sys.accept(l, null, SOCK_NONBLOCK);
+        assertTrue(other >= 0);
+        p.drain();
+        p.iss = firstIss; // the second SYN-ACK moved it
+        boolean[] between = new boolean[3];
+        p.s.swapTcp(TcpHandOver.STATE_VERSION, () -> {
+            TcpNet net = p.s.tcp.net(p.s.ns);
+            between[0] = net.lookupListener(LOCAL, PORT) != null;
+            between[1] = conn(p) == null && net.lookupEstablished(PEER, second, LOCAL, PORT) == null;
+            data(p, P, 10, 1, 63, 103); // to the first connection, held by IPv4 while no TCP is registered
+        });
+        assertTrue(between[0], "the listener is remade inside the adoption");
+        assertTrue(between[1], "the connections are left for later");
+        assertArrayEquals(new int[] { 1, 1 }, p.s.tcp.remade(), "one on its held segment, one by the pass");
+        assertNotNull(conn(p));
+        assertNotNull(p.s.tcp.net(p.s.ns).lookupEstablished(PEER, second, LOCAL, PORT));
+        assertEquals(10, p.sys.recv(first, ByteBuffer.allocate(100), SocketCalls.MSG_DONTWAIT), "the held bytes, read through the old descriptor");
+        assertEquals(3, p.sys.send(other, ByteBuffer.wrap(new byte[] { 1, 2, 3 }), SocketCalls.MSG_DONTWAIT));
+        List<TcpPeer.Seg> out = p.drain();
+        assertTrue(out.stream().anyMatch(g -> g.len() == 3), "the second connection sends: " + out);
+        assertTrue(out.stream().noneMatch(g -> (g.flags() & TcpHeader.RST) != 0));
+        assertEquals(0, p.count(TcpMib.Tcp.OutRsts));
+    }
+
+    /**
+     * A connection deposited in place has its clocks stopped at the deposit and is frozen only when the
+     * next version asks: nothing fires in between (its ACKs wait in IPv4's hold queue), and the state it
+     * is frozen into carries what was left of its timers at the deposit.
+     */
+    @Test
+    void aConnectionDepositedInPlaceStopsItsClocksAtOnceAndCarriesWhatWasLeftWhenFrozenLater() throws Exception {
+        TcpPeer p = peer();
+        before(p);
+        p.drain();
+        TcpSock sk = conn(p);
+        assertTrue(sk.rtxTimer.pending() && sk.keepaliveTimer.pending(), "data in flight, keepalive on");
+        long left = sk.rtxTimer.remainingMs();
+        TcpHandOver.stopClocks(p.s.tcp.net(p.s.ns));
+        SocketState s = TcpHandOver.inPlace(sk);
+        assertEquals(sk.inode(), s.id());
+        assertEquals(PEER_PORT, s.remotePort());
+        assertTrue(!sk.frozen, "not frozen yet");
+        p.s.advance(10_000); // past the retransmission timer's expiry and keepalive's
+        p.none(); // no retransmission, no keepalive while it waits
+        assertTrue(sk.firedWhileStopped != 0, "the retransmission timer came due and did nothing");
+        TcpConnectionState st = TcpHandOver.freeze(sk);
+        assertTrue(sk.frozen);
+        assertEquals(left, st.timers().retransmitMs(), 1, "the retransmission timer's time left at the deposit");
+        assertTrue(st.timers().keepaliveMs() >= 0, "keepalive carried");
     }
 
     /** A segment from the peer at 10.0.0.1 from {@code sport}, options given. */

@@ -10,7 +10,9 @@
  * connection's SACK scoreboard and recovery state as {@link org.modnet.api.handover.TcpRecoveryState} (1.3),
  * its ECN, path MTU and soft error as {@link org.modnet.api.handover.TcpPathState} and its F-RTO, pacing,
  * chrono and delivery-rate state as {@link org.modnet.api.handover.TcpSenderState} (1.5). The packets a leaving
- * layer held for the layers above it go to its next version through {@code StateHolder.depositHeld} (1.7).
+ * layer held for the layers above it go to its next version through {@code StateHolder.depositHeld} (1.7);
+ * connections frozen when the new version first needs them as
+ * {@link org.modnet.api.handover.TcpDeferredConnections} (1.7).
  */
 @Export
 @Version("1.7.0")
