@@ -108,7 +108,7 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
         if (holder != null) {
             // the ipset bundle's sets before the rules are restored: DS binds the optional reference only
             // after the constructor, and a -m set rule whose set is missing would fail its whole table
-            ipsets = currentIpSets(context);
+            ipsets = currentIpSets();
             TableState st = holder.take(LAYER);
             if (st != null) {
                 adopt(st);
@@ -208,17 +208,39 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
         }
     }
 
+    /**
+     * The IpSets service got by hand before DS binds it, released by {@link #releaseIpSets} once DS holds
+     * it (or this component goes): a get without its unget would keep the service's use count up.
+     */
+    private org.osgi.framework.ServiceReference<org.modnet.api.netfilter.IpSets> ipsetsByHand;
+
     /** The IpSets service there is now, or null (DS binds it to {@link #setIpSets} later as well). */
-    private static org.modnet.api.netfilter.IpSets currentIpSets(BundleContext context) {
+    private org.modnet.api.netfilter.IpSets currentIpSets() {
         if (context == null) {
             return null;
         }
         try {
             org.osgi.framework.ServiceReference<org.modnet.api.netfilter.IpSets> ref =
                     context.getServiceReference(org.modnet.api.netfilter.IpSets.class);
-            return ref == null ? null : context.getService(ref);
+            org.modnet.api.netfilter.IpSets s = ref == null ? null : context.getService(ref);
+            if (s != null) {
+                ipsetsByHand = ref;
+            }
+            return s;
         } catch (IllegalStateException e) {
             return null;
+        }
+    }
+
+    private synchronized void releaseIpSets() {
+        org.osgi.framework.ServiceReference<org.modnet.api.netfilter.IpSets> ref = ipsetsByHand;
+        ipsetsByHand = null;
+        if (ref != null) {
+            try {
+                context.ungetService(ref);
+            } catch (IllegalStateException gone) {
+                // this bundle's context is no longer valid: the framework released it
+            }
         }
     }
 
@@ -347,12 +369,14 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
         }
         hashlimits.clear();
         hashlimitFilesChanged();
+        releaseIpSets();
     }
 
     /** The ipset bundle's sets, which {@code -m set} and SET name (none without the bundle: "Set X doesn't exist."). */
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
     void setIpSets(org.modnet.api.netfilter.IpSets s) {
         ipsets = s;
+        releaseIpSets(); // DS holds it now
         // a new ipset version (after an update): the rules take its sets, which hold the old ones' elements
         for (Map<NetNamespace, FilterTable> m : List.of(tables, natTables, mangleTables, rawTables)) {
             for (FilterTable t : m.values()) {
