@@ -130,6 +130,36 @@ public class NftablesIT {
         assertThat(ping("ns1", "10.0.0.2"), containsString("2 received"));
     }
 
+    private long ipInReceives(String ns) throws Exception {
+        for (String line : ModnetRuntime.run(processor, ns, "nstat -az").split("\n")) {
+            String[] f = line.trim().split("\\s+");
+            if (f.length >= 2 && f[0].equals("IpInReceives")) {
+                return Long.parseLong(f[1]);
+            }
+        }
+        throw new AssertionError("no IpInReceives in nstat -az");
+    }
+
+    @Test
+    public void netdevIngressChainDropsBeforeIpv4SeesTheFrameAndCountsIt() throws Exception {
+        ModnetRuntime.run(processor, "ns2", "nft add table netdev T");
+        ModnetRuntime.run(processor, "ns2", "nft 'add chain netdev T C { type filter hook ingress device veth1 priority 0; }'");
+        ModnetRuntime.run(processor, "ns2", "nft add rule netdev T C ip saddr 10.0.0.1 icmp type echo-request counter drop");
+        long before = ipInReceives("ns2");
+        assertThat(ping("ns1", "10.0.0.2"), containsString("2 packets transmitted, 0 received"));
+        assertThat(ModnetRuntime.run(processor, "ns2", "nft list ruleset"), containsString("""
+                table netdev T {
+                	chain C {
+                		type filter hook ingress device "veth1" priority filter; policy accept;
+                		ip saddr 10.0.0.1 icmp type echo-request counter packets 2 bytes 168 drop
+                	}
+                }"""));
+        assertEquals("IPv4 never saw the dropped requests", before, ipInReceives("ns2"));
+
+        ModnetRuntime.run(processor, "ns2", "nft delete table netdev T");
+        assertThat(ping("ns1", "10.0.0.2"), containsString("2 packets transmitted, 2 received"));
+    }
+
     /** A modnet bundle's jar, rebuilt: the same classes, a manifest with {@code header: value} added (a different jar). */
     private static Path rebuilt(String bsn, String header, String value) throws Exception {
         Path jar = ModnetRuntime.root().resolve("run-configs/target/repo/" + bsn + "-0.1.0-SNAPSHOT.jar");

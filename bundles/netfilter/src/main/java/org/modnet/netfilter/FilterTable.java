@@ -246,6 +246,8 @@ final class FilterTable {
                 case CT:
                     if (r.notrack) {
                         Targets.notrack(skb);
+                    } else {
+                        Targets.ctTemplate(r, skb);
                     }
                     break;
                 case TCPMSS:

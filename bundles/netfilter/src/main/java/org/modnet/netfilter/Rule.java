@@ -47,6 +47,8 @@ final class Rule {
     int dscp, ttlMode = -1, ttlValue;
     /** CT: {@code --notrack} given. */
     boolean notrack;
+    /** CT: {@code --zone N}'s template (one per rule, shared by its packets), null without it. */
+    org.modnet.api.netfilter.NfCtTemplate ctTemplate;
     /** TCPMSS: the MSS to set, or {@link Targets#CLAMP_PMTU}; 0 while neither option is given. */
     int mss;
 
@@ -69,7 +71,7 @@ final class Rule {
         r.matches = matches; r.kind = kind; r.target = target; r.rejectWith = rejectWith; r.logPrefix = logPrefix;
         r.logLevel = logLevel; r.natMinAddr = natMinAddr; r.natMaxAddr = natMaxAddr; r.natMinPort = natMinPort;
         r.natMaxPort = natMaxPort; r.natFlags = natFlags; r.natTo = natTo; r.markValue = markValue; r.markMask = markMask; r.connmarkMode = connmarkMode;
-        r.nfmask = nfmask; r.ctmask = ctmask; r.notrack = notrack; r.mss = mss; r.dscp = dscp; r.ttlMode = ttlMode;
+        r.nfmask = nfmask; r.ctmask = ctmask; r.notrack = notrack; r.ctTemplate = ctTemplate; r.mss = mss; r.dscp = dscp; r.ttlMode = ttlMode;
         r.ttlValue = ttlValue; r.addSet = addSet; r.delSet = delSet; r.setExist = setExist; r.setTimeout = setTimeout;
         r.packets = packets; r.bytes = bytes; r.targetChain = t;
         return r;

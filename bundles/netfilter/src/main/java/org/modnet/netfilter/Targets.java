@@ -74,6 +74,13 @@ final class Targets {
         }
     }
 
+    /** xt_CT's ct_target with a template: a packet conntrack has not seen yet is tracked in the rule's zone. */
+    static void ctTemplate(Rule r, SkBuff skb) {
+        if (skb.nfct() == null && r.ctTemplate != null) {
+            skb.nfct(r.ctTemplate, SkBuff.IP_CT_NEW);
+        }
+    }
+
     /** xt_CT's notrack_tg: a packet conntrack has not seen yet is left out of tracking. */
     static void notrack(SkBuff skb) {
         if (skb.nfct() == null) {
@@ -198,7 +205,8 @@ final class Targets {
                 }
             }
             case NOTRACK -> b.append(" -j NOTRACK");
-            case CT -> b.append(r.notrack ? " -j CT --notrack" : " -j CT");
+            case CT -> b.append(r.notrack ? " -j CT --notrack" : " -j CT")
+                    .append(r.ctTemplate != null ? " --zone " + r.ctTemplate.zone() : "");
             case TCPMSS -> b.append(" -j TCPMSS").append(r.mss == CLAMP_PMTU ? " --clamp-mss-to-pmtu" : " --set-mss " + r.mss);
             case TOS -> b.append(String.format(" -j TOS --set-tos 0x%02x/0x%02x", r.markValue, r.markMask));
             case DSCP -> b.append(String.format(" -j DSCP --set-dscp 0x%02x", r.dscp));
@@ -276,7 +284,7 @@ final class Targets {
                 }
             }
             case NOTRACK -> b.append(" NOTRACK");
-            case CT -> b.append(r.notrack ? " CT notrack" : " CT");
+            case CT -> b.append(r.notrack ? " CT notrack" : " CT").append(r.ctTemplate != null ? " zone " + r.ctTemplate.zone() : "");
             case TCPMSS -> b.append(r.mss == CLAMP_PMTU ? " TCPMSS clamp to PMTU" : " TCPMSS set " + r.mss);
             default -> { }
         }
@@ -288,7 +296,7 @@ final class Targets {
     static final List<String> OPTIONS = List.of("--set-mark", "--set-xmark", "--and-mark", "--or-mark", "--xor-mark",
             "--save-mark", "--restore-mark", "--mask", "--nfmask", "--ctmask", "--notrack", "--set-mss",
             "--clamp-mss-to-pmtu", "--set-tos", "--and-tos", "--or-tos", "--xor-tos", "--set-dscp", "--set-dscp-class",
-            "--ttl-set", "--ttl-dec", "--ttl-inc");
+            "--ttl-set", "--ttl-dec", "--ttl-inc", "--zone");
 
     /** xtables_strtoui over a whole word: decimal, 0x hex or 0 octal, 0..2^32-1; -1L when it is not. */
     static long u32(String s) {
@@ -422,10 +430,19 @@ final class Targets {
                 }
             }
             case CT -> {
-                if (!opt.equals("--notrack")) {
+                if (opt.equals("--zone")) {
+                    String v = arg.get();
+                    long z = u32(v);
+                    if (z < 0 || z > 65535) {
+                        throw Iptables.syntaxBlank("Cannot parse " + v + " as a zone ID");
+                    }
+                    // libxt_CT keeps zone 0 as no zone: -S prints no --zone for it
+                    r.ctTemplate = z == 0 ? null : new org.modnet.api.netfilter.NfCtTemplate((int) z);
+                } else if (opt.equals("--notrack")) {
+                    r.notrack = true;
+                } else {
                     throw Iptables.syntax("unknown option \"" + opt + "\"");
                 }
-                r.notrack = true;
             }
             case TCPMSS -> {
                 if (opt.equals("--clamp-mss-to-pmtu")) {

@@ -259,6 +259,42 @@ abstract class Expr {
         }
     }
 
+    /** nft_ct_get_eval for {@code zone}: the flow's zone, a template's before conntrack, else 0. */
+    static final class CtZone extends Expr {
+        final int dreg;
+
+        CtZone(int dreg) {
+            this.dreg = dreg;
+        }
+
+        @Override
+        void eval(Regs r) {
+            Object ct = r.skb.nfct();
+            r.data[dreg] = ct instanceof org.modnet.api.netfilter.NfConnMark c ? c.zone()
+                    : ct instanceof org.modnet.api.netfilter.NfCtTemplate t ? t.zone() : 0;
+        }
+    }
+
+    /**
+     * nft_ct_set_zone_eval: a packet conntrack has not seen yet carries the zone's template (made when
+     * the rule is compiled, so the packet path allocates nothing); a tracked one keeps its flow's zone.
+     */
+    static final class SetZone extends Expr {
+        final org.modnet.api.netfilter.NfCtTemplate template;
+
+        SetZone(org.modnet.api.netfilter.NfCtTemplate template) {
+            this.template = template;
+        }
+
+        @Override
+        void eval(Regs r) {
+            Object ct = r.skb.nfct();
+            if (ct == null || ct instanceof org.modnet.api.netfilter.NfCtTemplate) {
+                r.skb.nfct(template, org.modnet.api.skb.SkBuff.IP_CT_NEW);
+            }
+        }
+    }
+
     /** nft_meta_set_eval / nft_ct_set_eval for {@code mark}: the register into skb->mark or ct->mark. */
     static final class SetMark extends Expr {
         final boolean ct;

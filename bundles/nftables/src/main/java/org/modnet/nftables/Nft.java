@@ -445,18 +445,33 @@ final class Nft {
                     if (!type.equals("filter") && !type.equals("nat")) {
                         throw error("Could not process rule: No such file or directory (chain type " + type + ")", line());
                     }
+                    int typeTok = pos - 2;
                     expect("hook");
                     String hook = next();
-                    if (!Arrays.asList(Ruleset.HOOKS).contains(hook)) {
-                        throw error("unknown chain hook", line());
+                    boolean netdev = t.family.equals("netdev");
+                    if (netdev ? !hook.equals("ingress") : !Arrays.asList(Ruleset.HOOKS).contains(hook)) {
+                        if (!hook.equals("ingress") && !Arrays.asList(Ruleset.HOOKS).contains(hook)) {
+                            throw error("unknown chain hook", line());
+                        }
+                        throw error("The " + t.family + " family does not support this hook", line());
+                    }
+                    String device = null;
+                    if (peek().equals("device")) {
+                        pos++;
+                        device = unquote(next());
                     }
                     expect("priority");
                     int prio = priority();
-                    if (t.family.equals("netdev")) {
-                        throw error("Could not process rule: Operation not supported (netdev hooks are not in modnet yet)", line());
+                    if (netdev && device == null) {
+                        // nft marks the whole definition, from type to the priority's end
+                        throw error("Missing `device' in this chain definition", lineAt(typeTok, pos - 1));
+                    }
+                    if (netdev && !type.equals("filter")) {
+                        throw error("Could not process rule: Operation not supported", line());
                     }
                     c.type = type;
                     c.hook = hook;
+                    c.device = device;
                     c.prio = prio;
                 }
                 case "policy" -> {
@@ -1047,6 +1062,10 @@ final class Nft {
                         pos += 2;
                         yield setMark(t, true);
                     }
+                    if (peek().equals("zone") && pos + 1 < toks.size() && toks.get(pos + 1).equals("set")) {
+                        pos += 2;
+                        yield new Stmt.SetZone((int) value(Stmt.Type.PORT, next()));
+                    }
                     yield fieldStmt(t, w);
                 }
                 case "limit" -> limit();
@@ -1155,6 +1174,7 @@ final class Nft {
             case "ct" -> switch (f) {
                 case "state" -> Stmt.Field.CT_STATE;
                 case "mark" -> Stmt.Field.CT_MARK;
+                case "zone" -> Stmt.Field.CT_ZONE;
                 default -> throw syntax();
             };
             default -> throw syntax();
@@ -1444,7 +1464,8 @@ final class Nft {
             first = false;
             out.add("\tchain " + c.name + " {" + (handles ? " # handle " + c.handle : ""));
             if (c.base()) {
-                out.add("\t\ttype " + c.type + " hook " + c.hook + " priority " + priorityName(c.prio) + "; policy "
+                out.add("\t\ttype " + c.type + " hook " + c.hook + (c.device != null ? " device \"" + c.device + "\"" : "")
+                        + " priority " + priorityName(c.prio) + "; policy "
                         + (c.policyDrop ? "drop" : "accept") + ";");
             }
             for (Rule r : c.rules) {
