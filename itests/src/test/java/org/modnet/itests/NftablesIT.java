@@ -160,6 +160,23 @@ public class NftablesIT {
         assertThat(ping("ns1", "10.0.0.2"), containsString("2 packets transmitted, 2 received"));
     }
 
+    @Test
+    public void ctZoneFromIptablesOrNftPutsTheFlowInItsZone() throws Exception {
+        ModnetRuntime.run(processor, "ns2", "iptables -t raw -A PREROUTING -p icmp -j CT --zone 5");
+        assertThat(ping("ns1", "10.0.0.2"), containsString("2 received"));
+        String listed = ModnetRuntime.run(processor, "ns2", "conntrack -L -p icmp");
+        assertThat(listed, containsString("src=10.0.0.1 dst=10.0.0.2 type=8 code=0 id="));
+        assertThat(listed, containsString(" mark=0 zone=5 use=1\n"));
+        assertThat(ModnetRuntime.run(processor, "ns2", "cat /proc/net/nf_conntrack"), containsString(" zone=5 use=2"));
+
+        ModnetRuntime.run(processor, "ns2", "iptables -t raw -F");
+        ModnetRuntime.run(processor, "ns2", "conntrack -F");
+        ModnetRuntime.run(processor, "ns2", "nft 'add table ip raw; add chain ip raw pre { type filter hook prerouting priority raw; }'");
+        ModnetRuntime.run(processor, "ns2", "nft add rule ip raw pre ct zone set 9");
+        assertThat(ping("ns1", "10.0.0.2"), containsString("2 received"));
+        assertThat(ModnetRuntime.run(processor, "ns2", "conntrack -L -p icmp"), containsString(" mark=0 zone=9 use=1\n"));
+    }
+
     /** A modnet bundle's jar, rebuilt: the same classes, a manifest with {@code header: value} added (a different jar). */
     private static Path rebuilt(String bsn, String header, String value) throws Exception {
         Path jar = ModnetRuntime.root().resolve("run-configs/target/repo/" + bsn + "-0.1.0-SNAPSHOT.jar");
