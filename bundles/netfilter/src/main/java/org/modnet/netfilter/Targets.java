@@ -19,7 +19,7 @@ final class Targets {
     static final int TTL_SET = 0, TTL_INC = 1, TTL_DEC = 2;
     /** The targets that take options of their own. */
     static final java.util.Set<Rule.Kind> TAKES_OPTIONS = java.util.EnumSet.of(Rule.Kind.MARK, Rule.Kind.CONNMARK,
-            Rule.Kind.CT, Rule.Kind.TCPMSS, Rule.Kind.TOS, Rule.Kind.DSCP, Rule.Kind.TTL);
+            Rule.Kind.CT, Rule.Kind.TCPMSS, Rule.Kind.TOS, Rule.Kind.DSCP, Rule.Kind.TTL, Rule.Kind.NFQUEUE);
     /** libxt_TOS's symbolic values (each with the mask 0x3f), in its order. */
     private static final String[] TOS_NAMES = { "Minimize-Delay", "Maximize-Throughput", "Maximize-Reliability",
             "Minimize-Cost", "Normal-Service" };
@@ -296,7 +296,7 @@ final class Targets {
     static final List<String> OPTIONS = List.of("--set-mark", "--set-xmark", "--and-mark", "--or-mark", "--xor-mark",
             "--save-mark", "--restore-mark", "--mask", "--nfmask", "--ctmask", "--notrack", "--set-mss",
             "--clamp-mss-to-pmtu", "--set-tos", "--and-tos", "--or-tos", "--xor-tos", "--set-dscp", "--set-dscp-class",
-            "--ttl-set", "--ttl-dec", "--ttl-inc", "--zone");
+            "--ttl-set", "--ttl-dec", "--ttl-inc", "--zone", "--queue-num", "--queue-bypass");
 
     /** xtables_strtoui over a whole word: decimal, 0x hex or 0 octal, 0..2^32-1; -1L when it is not. */
     static long u32(String s) {
@@ -427,6 +427,19 @@ final class Targets {
                             }
                         }
                     }
+                }
+            }
+            case NFQUEUE -> {
+                if (opt.equals("--queue-num")) {
+                    long n = u32(arg.get());
+                    if (n < 0 || n > 65535) {
+                        throw Iptables.syntaxBlank("NFQUEUE: bad value for option \"--queue-num\", or out of range (0-65535).");
+                    }
+                    r.queueNum = (int) n;
+                } else if (opt.equals("--queue-bypass")) {
+                    r.queueBypass = true;
+                } else {
+                    throw Iptables.syntax("unknown option \"" + opt + "\"");
                 }
             }
             case CT -> {

@@ -259,6 +259,38 @@ abstract class Expr {
         }
     }
 
+    /** The QUEUE verdict's way to the namespace's queues ({@code nf_queue}). */
+    interface Queuer {
+        /** STOLEN: queued; DROP: refused and counted; ACCEPT: bypassed. */
+        org.modnet.api.netfilter.Verdict queue(SkBuff skb, org.modnet.api.netfilter.NfHook hook, org.modnet.api.net.NetDevice in,
+                org.modnet.api.net.NetDevice out,
+                int num, boolean bypass, org.modnet.api.netfilter.NfHookFunction from);
+    }
+
+    /** nft_queue_eval: NF_QUEUE to queue {@code num}; without a consumer (or a hook to resume at) a drop, unless bypass. */
+    static final class Queue extends Expr {
+        final int num;
+        final boolean bypass;
+
+        Queue(int num, boolean bypass) {
+            this.num = num;
+            this.bypass = bypass;
+        }
+
+        @Override
+        void eval(Regs r) {
+            Queuer q = r.queuer;
+            org.modnet.api.netfilter.Verdict v = q == null || r.from == null
+                    ? (bypass ? org.modnet.api.netfilter.Verdict.ACCEPT : org.modnet.api.netfilter.Verdict.DROP)
+                    : q.queue(r.skb, r.hook, r.in, r.out, num, bypass, r.from);
+            r.verdict = switch (v) {
+                case STOLEN -> Regs.STOLEN;
+                case ACCEPT -> Regs.ACCEPT;
+                default -> Regs.DROP;
+            };
+        }
+    }
+
     /** nft_ct_get_eval for {@code zone}: the flow's zone, a template's before conntrack, else 0. */
     static final class CtZone extends Expr {
         final int dreg;

@@ -1111,6 +1111,7 @@ final class Nft {
                 }
                 case "reject" -> reject(t, ipv4Dep);
                 case "masquerade" -> new Stmt.Nat(Expr.Nat.MASQ, 0, 0);
+                case "queue" -> queue();
                 case "snat", "dnat" -> {
                     expect("to");
                     int kind = w.equals("snat") ? Expr.Nat.SNAT : Expr.Nat.DNAT;
@@ -1291,6 +1292,35 @@ final class Nft {
             return new Stmt.SetMark(ct, 0, null, mapSrc(t, Stmt.Type.MARK));
         }
         return new Stmt.SetMark(ct, value(Stmt.Type.MARK, next()), null, null);
+    }
+
+    /**
+     * {@code queue [num N] [bypass]} or as nft lists it, {@code queue [flags bypass] to N}; {@code queue}
+     * read. A range of queues ({@code num 2-3}, fanout) is not taken.
+     */
+    private Stmt queue() {
+        int num = 0;
+        boolean bypass = false;
+        while (true) {
+            String w = peek();
+            if (w.equals("num") || w.equals("to")) {
+                pos++;
+                String n = next();
+                if (!n.matches("[0-9]{1,5}") || Integer.parseInt(n) > 65535) {
+                    throw syntax();
+                }
+                num = Integer.parseInt(n);
+            } else if (w.equals("bypass")) {
+                pos++;
+                bypass = true;
+            } else if (w.equals("flags")) {
+                pos++;
+                expect("bypass");
+                bypass = true;
+            } else {
+                return new Stmt.Queue(num, bypass);
+            }
+        }
     }
 
     /** {@code limit rate [over] N/UNIT [burst B packets]}, {@code limit} read. */

@@ -146,7 +146,7 @@ public final class NftCommand implements PernetOperations, HandsOver {
         @Override
         public Verdict hook(SkBuff skb, NfHook h, NetNamespace ns, NetDevice in, NetDevice out) {
             Ruleset r = rulesets.get(ns);
-            return r == null ? Verdict.ACCEPT : r.run(h, skb, in, out, prio);
+            return r == null ? Verdict.ACCEPT : r.run(h, skb, in, out, prio, this);
         }
 
         @Override
@@ -292,6 +292,20 @@ public final class NftCommand implements PernetOperations, HandsOver {
         }
     }
 
+    /** nfnetlink_queue's queues (the netfilter bundle's), which the queue statement hands packets to. */
+    private volatile org.modnet.api.netfilter.NfQueue nfqueue;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    void setNfQueue(org.modnet.api.netfilter.NfQueue q) {
+        nfqueue = q;
+    }
+
+    void unsetNfQueue(org.modnet.api.netfilter.NfQueue q) {
+        if (nfqueue == q) {
+            nfqueue = null;
+        }
+    }
+
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
     void setIngress(NfIngress i) {
         ingress = i;
@@ -388,6 +402,10 @@ public final class NftCommand implements PernetOperations, HandsOver {
             if (core != null) {
                 r.clock = core::nanoTime; // limit counts by the instance's clock (virtual under test)
             }
+            r.queuer = (skb, hook, in, out, num, bypass, from) -> {
+                org.modnet.api.netfilter.NfQueue q = nfqueue;
+                return q == null ? (bypass ? Verdict.ACCEPT : Verdict.DROP) : q.enqueue(skb, hook, n, in, out, num, bypass, from);
+            };
             r.rejecter = new Expr.Rejecter() {
                 @Override
                 public void reject(SkBuff skb, int code) {

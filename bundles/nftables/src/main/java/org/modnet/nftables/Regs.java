@@ -11,7 +11,7 @@ import org.modnet.api.skb.SkBuff;
  */
 final class Regs {
     /** Verdict codes (NF_DROP, NF_ACCEPT and nf_tables' own negative ones). */
-    static final int DROP = 0, ACCEPT = 1, CONTINUE = -1, BREAK = -2, JUMP = -3, GOTO = -4, RETURN = -5;
+    static final int DROP = 0, ACCEPT = 1, CONTINUE = -1, BREAK = -2, JUMP = -3, GOTO = -4, RETURN = -5, STOLEN = -6;
     /** NFT_JUMP_STACK_SIZE. */
     static final int STACK = 16;
 
@@ -30,6 +30,9 @@ final class Regs {
     NetDevice in, out;
     NfHook hook;
     NfNat nat;
+    /** The hook function running the chain (where a queued packet resumes), and the way to the queues; null: none. */
+    org.modnet.api.netfilter.NfHookFunction from;
+    Expr.Queuer queuer;
     /** The instance's clock (nanoseconds), for limit. */
     java.util.function.LongSupplier clock;
 
@@ -107,5 +110,6 @@ final class Regs {
         in = null;
         out = null;
         nat = null;
+        from = null;
     }
 }

@@ -313,11 +313,24 @@ final class Ruleset {
 
     /** The filter base chains of the hook at priority {@code prio} only: what the hook function registered at it runs. */
     Verdict run(NfHook hook, SkBuff skb, NetDevice in, NetDevice out, int prio) {
-        return run(hook, skb, in, out, false, null, true, prio);
+        return run(hook, skb, in, out, false, null, true, prio, null);
     }
+
+    /** As above, from hook function {@code from}: a queued packet resumes after it. */
+    Verdict run(NfHook hook, SkBuff skb, NetDevice in, NetDevice out, int prio, org.modnet.api.netfilter.NfHookFunction from) {
+        return run(hook, skb, in, out, false, null, true, prio, from);
+    }
+
+    /** The QUEUE verdict's way to the namespace's queues; null: queue drops (or bypasses). */
+    volatile Expr.Queuer queuer;
 
     private Verdict run(NfHook hook, SkBuff skb, NetDevice in, NetDevice out, boolean natType, NfNat nat, boolean onePrio,
             int prio) {
+        return run(hook, skb, in, out, natType, nat, onePrio, prio, null);
+    }
+
+    private Verdict run(NfHook hook, SkBuff skb, NetDevice in, NetDevice out, boolean natType, NfNat nat, boolean onePrio,
+            int prio, org.modnet.api.netfilter.NfHookFunction from) {
         Compiled c = compiled;
         Base[] bases = c.hooks()[hookIndex(hook)];
         if (bases.length == 0) {
@@ -325,12 +338,17 @@ final class Ruleset {
         }
         Regs r = Regs.acquire();
         r.set(skb, hook, in, out, nat, clock);
+        r.from = from;
+        r.queuer = queuer;
         try {
             for (Base b : bases) {
                 if (b.nat() != natType || onePrio && b.prio() != prio) {
                     continue;
                 }
                 int v = doChain(c.chains(), b.chain(), r);
+                if (v == Regs.STOLEN) {
+                    return Verdict.STOLEN; // the queue holds it now
+                }
                 if (v == Regs.DROP || (v == Regs.CONTINUE && b.policyDrop())) {
                     return Verdict.DROP;
                 }
@@ -365,7 +383,7 @@ final class Ruleset {
                 if (v == Regs.CONTINUE || v == Regs.BREAK) {
                     continue;
                 }
-                if (v == Regs.ACCEPT || v == Regs.DROP) {
+                if (v == Regs.ACCEPT || v == Regs.DROP || v == Regs.STOLEN) {
                     return v;
                 }
                 if (v == Regs.JUMP) {

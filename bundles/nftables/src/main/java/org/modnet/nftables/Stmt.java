@@ -214,6 +214,19 @@ interface Stmt {
         }
     }
 
+    /** {@code queue [num N] [bypass]}, listed as nft 1.0.6 does: {@code queue [flags bypass] to N}. */
+    record Queue(int num, boolean bypass) implements Stmt {
+        @Override
+        public String print() {
+            return "queue" + (bypass ? " flags bypass" : "") + " to " + num;
+        }
+
+        @Override
+        public void compile(List<Expr> out, Ctx ctx) {
+            out.add(new Expr.Queue(num, bypass));
+        }
+    }
+
     /** accept, drop, return, jump CHAIN, goto CHAIN. */
     record Verdict(String word, String chain) implements Stmt {
         @Override

@@ -47,6 +47,7 @@ class NftIngressTest {
         SkBuff skb = pool.alloc(200);
         skb.reserve(32);
         skb.put(28);
+        skb.resetNetworkHeader();
         skb.protocol(ethertype);
         int at = skb.data();
         skb.setU8(at, 0x45);
@@ -157,6 +158,33 @@ class NftIngressTest {
         assertEquals(Verdict.ACCEPT, rs.run(org.modnet.api.netfilter.NfHook.PRE_ROUTING, skb, veth0, null, false, null));
         assertEquals(new org.modnet.api.netfilter.NfCtTemplate(7), skb.nfct());
         assertTrue(nft("list ruleset").contains("\t\tct zone 7 counter packets 1 bytes 28"));
+    }
+
+    @Test
+    void queueListsAsNft106AndHandsThePacketToTheQueue() {
+        nft("""
+                add table ip t
+                add chain ip t c { type filter hook input priority 0; }
+                add rule ip t c ip saddr 10.0.0.1 queue num 3 bypass
+                add rule ip t c queue num 4
+                add rule ip t c queue
+                """);
+        assertEquals(List.of("\t\tip saddr 10.0.0.1 queue flags bypass to 3", "\t\tqueue to 4", "\t\tqueue to 0"),
+                nft("list chain ip t c").subList(3, 6));
+        org.modnet.api.netfilter.NfHookFunction from = (skb, hook, ns, in, out) -> Verdict.ACCEPT;
+        List<Integer> queued = new java.util.ArrayList<>();
+        rs.queuer = (skb, hook, in, out, num, bypass, f) -> {
+            assertSame(from, f);
+            queued.add(num);
+            return num == 3 ? Verdict.ACCEPT : Verdict.STOLEN; // queue 3 has no consumer: bypassed
+        };
+        assertEquals(Verdict.ACCEPT, rs.run(org.modnet.api.netfilter.NfHook.LOCAL_IN, frame(0x0800, "10.0.0.1"), veth0, null, 0, from),
+                "bypass: accepted at this hook, as NF_ACCEPT");
+        assertEquals(Verdict.STOLEN, rs.run(org.modnet.api.netfilter.NfHook.LOCAL_IN, frame(0x0800, "10.0.0.9"), veth0, null, 0, from));
+        assertEquals(List.of(3, 4), queued);
+        rs.queuer = null;
+        assertEquals(Verdict.DROP, rs.run(org.modnet.api.netfilter.NfHook.LOCAL_IN, frame(0x0800, "10.0.0.9"), veth0, null, 0, from),
+                "no nfnetlink_queue: dropped");
     }
 
     /** The core's side, as a map of the hooks attached. */
