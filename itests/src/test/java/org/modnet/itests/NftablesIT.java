@@ -177,6 +177,36 @@ public class NftablesIT {
         assertThat(ModnetRuntime.run(processor, "ns2", "conntrack -L -p icmp"), containsString(" mark=0 zone=9 use=1\n"));
     }
 
+    @Test
+    public void nfqueueHoldsPacketsUntilItsConsumerAcceptsThem() throws Exception {
+        ModnetRuntime.run(processor, "ns2", "iptables -A INPUT -p icmp -j NFQUEUE --queue-num 3");
+        assertThat("no consumer: dropped", ping("ns1", "10.0.0.2"), containsString("2 packets transmitted, 0 received"));
+
+        CompletableFuture<String> consumer = CompletableFuture.supplyAsync(() -> {
+            try {
+                return ModnetRuntime.runCapturing(processor, "ns2", "nfqueue -q 3 -c 2 -t 20");
+            } catch (Exception e) {
+                return e.toString();
+            }
+        });
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (!ModnetRuntime.run(processor, "ns2", "cat /proc/net/netfilter/nfnetlink_queue").startsWith("    3 ")
+                && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertThat(ping("ns1", "10.0.0.2"), containsString("2 packets transmitted, 2 received"));
+        String judged = consumer.get(30, TimeUnit.SECONDS);
+        assertThat(judged, containsString("id=1 hook=INPUT IN=veth1 OUT= "));
+        assertThat(judged, containsString(" SRC=10.0.0.1 DST=10.0.0.2 "));
+        assertThat(judged, containsString(" ACCEPT\n"));
+        assertThat(judged, containsString("2 packets judged on queue 3"));
+
+        ModnetRuntime.run(processor, "ns2", "iptables -R INPUT 1 -p icmp -j NFQUEUE --queue-num 3 --queue-bypass");
+        assertThat("bypass: through without a consumer", ping("ns1", "10.0.0.2"), containsString("2 received"));
+        assertThat(ModnetRuntime.run(processor, "ns2", "iptables -S INPUT"),
+                containsString("-A INPUT -p icmp -j NFQUEUE --queue-num 3 --queue-bypass"));
+    }
+
     /** A modnet bundle's jar, rebuilt: the same classes, a manifest with {@code header: value} added (a different jar). */
     private static Path rebuilt(String bsn, String header, String value) throws Exception {
         Path jar = ModnetRuntime.root().resolve("run-configs/target/repo/" + bsn + "-0.1.0-SNAPSHOT.jar");
