@@ -69,9 +69,42 @@ final class Nft {
     }
 
     private boolean restoring;
+    /** The line (from 1) of the place the last error message marked, for {@code nft -f}'s {@code FILE:LINE:} prefix. */
+    private int errLine;
+
+    /**
+     * {@code nft -f FILE}: as {@link #run(Ruleset, String, boolean)}, and an error starts with nft's
+     * {@code FILE:LINE:FIRST-LAST: } (the columns, from 1, of the first and last character it marks).
+     */
+    static List<String> runFile(Ruleset rs, String text, boolean handles, String file) {
+        Nft n = new Nft(rs);
+        try {
+            return run(n, rs, text, handles, false, null);
+        } catch (CommandException e) {
+            if (n.errLine == 0 || e.getMessage() == null || !e.getMessage().startsWith("Error: ")) {
+                throw e;
+            }
+            String[] l = e.getMessage().split("\n", -1);
+            int first, last;
+            if (l.length >= 3 && l[l.length - 1].indexOf('^') >= 0) {
+                String marks = l[l.length - 1];
+                first = Math.min(marks.indexOf('^') < 0 ? Integer.MAX_VALUE : marks.indexOf('^'),
+                        marks.indexOf('~') < 0 ? Integer.MAX_VALUE : marks.indexOf('~')) + 1;
+                last = Math.max(marks.lastIndexOf('^'), marks.lastIndexOf('~')) + 1;
+            } else {
+                // a newline marked: the column after the line's last character, as nft's caret sits there
+                int len = l.length >= 2 ? l[1].length() : 0;
+                first = last = len + 1;
+            }
+            throw new CommandException(file + ":" + n.errLine + ":" + first + "-" + last + ": " + e.getMessage(), e.status());
+        }
+    }
 
     private static List<String> run(Ruleset rs, String text, boolean handles, boolean restore, java.util.Map<String, Integer> next) {
-        Nft n = new Nft(rs);
+        return run(new Nft(rs), rs, text, handles, restore, next);
+    }
+
+    private static List<String> run(Nft n, Ruleset rs, String text, boolean handles, boolean restore, java.util.Map<String, Integer> next) {
         n.handles = handles;
         n.restoring = restore;
         n.source = text;
@@ -177,6 +210,7 @@ final class Nft {
         int t = Math.max(0, Math.min(pos - 1, toks.size() - 1));
         int at = starts.get(t);
         int from = source.lastIndexOf('\n', at - (toks.get(t).equals("\n") ? 1 : 0)) + 1;
+        errLine = lineOf(from);
         int to = source.indexOf('\n', from);
         String line = source.substring(from, to < 0 ? source.length() : to);
         if (toks.get(t).equals("\n")) {
@@ -184,6 +218,17 @@ final class Nft {
         }
         // nft's caret line: spaces to the token, a caret under each of its characters
         return line + "\n" + " ".repeat(at - from) + "^".repeat(Math.max(1, toks.get(t).length()));
+    }
+
+    /** The line number (from 1) of the source's character {@code at}. */
+    private int lineOf(int at) {
+        int n = 1;
+        for (int i = 0; i < at && i < source.length(); i++) {
+            if (source.charAt(i) == '\n') {
+                n++;
+            }
+        }
+        return n;
     }
 
     /** The line of token {@code from} with carets under tokens {@code from..to}. */
@@ -200,6 +245,7 @@ final class Nft {
         cTo = Math.max(cFrom, Math.min(cTo, toks.size() - 1));
         int at = starts.get(cFrom);
         int from = source.lastIndexOf('\n', at - 1) + 1;
+        errLine = lineOf(from);
         int to = source.indexOf('\n', from);
         String line = source.substring(from, to < 0 ? source.length() : to);
         char[] mark = new char[line.length()];

@@ -456,7 +456,11 @@ public final class NftCommand implements PernetOperations, HandsOver {
             } catch (IOException e) {
                 throw new CommandException("Error: Could not process rule: No such file or directory\n" + file, 1);
             }
-            return apply(ns, content, handles);
+            Ruleset rs = ruleset(ns);
+            List<String> out = Nft.runFile(rs, content, handles, file);
+            syncHooks(rs);
+            syncIngress(ns, rs);
+            return out;
         }
         if (text.isEmpty()) {
             return List.of();

@@ -187,6 +187,18 @@ class NftIngressTest {
                 "no nfnetlink_queue: dropped");
     }
 
+    @Test
+    void anErrorInAFileStartsWithItsNameLineAndColumnsAsNftDoes() {
+        // nft 1.0.6 -f on Linux 6.18: /tmp/f.nft:2:15-20: Error: Could not process rule: No such file or directory
+        CommandException e = assertThrows(CommandException.class,
+                () -> Nft.runFile(rs, "add table ip t\nadd rule ip t nosuch accept\n", false, "/tmp/f.nft"));
+        assertEquals("""
+                /tmp/f.nft:2:15-20: Error: Could not process rule: No such file or directory
+                add rule ip t nosuch accept
+                              ^^^^^^""", e.getMessage());
+        assertEquals(List.of(), nft("list ruleset"), "all of it or nothing");
+    }
+
     /** The core's side, as a map of the hooks attached. */
     private static final class Core implements NfIngress {
         final Map<NetDevice, Hook> hooks = new HashMap<>();
