@@ -233,7 +233,29 @@ final class Ipset {
     // ------------------------------------------------------------------ elements
 
     /** An element as given on the command line, with its options. */
-    private record Element(List<Long> keys, int cidr, int timeout, String text) {
+    /** {@code cidrs}: each key's prefix length (hash:net), parallel to {@code keys}; {@code cidr}: the first's. */
+    private record Element(List<Long> keys, List<Integer> cidrs, int cidr, int timeout, String text) {
+    }
+
+    /**
+     * ip_set_range_to_cidr: the fewest networks that cover {@code lo..hi} exactly, each the largest block
+     * aligned at its start that does not pass {@code hi}.
+     */
+    static List<long[]> rangeToCidrs(long lo, long hi) {
+        List<long[]> out = new ArrayList<>();
+        while (lo <= hi) {
+            int len = 32;
+            while (len > 0) {
+                long size = 1L << (32 - (len - 1));
+                if ((lo & (size - 1)) != 0 || lo + size - 1 > hi) {
+                    break;
+                }
+                len--;
+            }
+            out.add(new long[] { lo, len });
+            lo += 1L << (32 - len);
+        }
+        return out;
     }
 
     /** Parses {@code ELEMENT [timeout N] [packets N bytes N]} for the set's type into its keys. */
@@ -241,7 +263,34 @@ final class Ipset {
         String e = need(rest, 1, "second", cmd);
         NamedSet.Data d = s.data;
         List<Long> keys = new ArrayList<>();
+        List<Integer> cidrs = new ArrayList<>();
         int cidr = 32;
+        int dashAt = e.indexOf('-');
+        if (dashAt > 0 && (d.type == SetType.HASH_IP || d.type == SetType.HASH_NET)) {
+            // FROM-TO: every address (hash:ip) or the networks that cover the range (hash:net)
+            long lo = address(e.substring(0, dashAt)) & 0xffffffffL;
+            long hi = address(e.substring(dashAt + 1)) & 0xffffffffL;
+            if (lo > hi) { // the kernel's uadt swaps them
+                long x = lo;
+                lo = hi;
+                hi = x;
+            }
+            if (d.type == SetType.HASH_IP) {
+                if (hi - lo + 1 > d.maxelem) {
+                    throw error("Hash is full, cannot add more elements");
+                }
+                for (long a = lo; a <= hi; a++) {
+                    keys.add(a);
+                    cidrs.add(32);
+                }
+            } else {
+                for (long[] n : rangeToCidrs(lo, hi)) {
+                    keys.add(NamedSet.netKey((int) n[0], (int) n[1]));
+                    cidrs.add((int) n[1]);
+                }
+            }
+            return options(d, rest, new Element(keys, cidrs, cidrs.get(0), -2, e));
+        }
         switch (d.type) {
             case HASH_IP -> {
                 int slash = e.indexOf('/');
@@ -299,6 +348,14 @@ final class Ipset {
                 }
             }
         }
+        while (cidrs.size() < keys.size()) {
+            cidrs.add(cidr);
+        }
+        return options(d, rest, new Element(keys, cidrs, cidr, -2, e));
+    }
+
+    /** The element's options: {@code timeout N}, {@code packets N bytes N}. */
+    private Element options(NamedSet.Data d, List<String> rest, Element el) {
         int timeout = -2;
         for (int i = 2; i < rest.size(); i++) {
             String o = rest.get(i);
@@ -320,7 +377,7 @@ final class Ipset {
                 default -> throw syntax("Unknown argument: `" + o + "'");
             }
         }
-        return new Element(keys, cidr, timeout, e);
+        return new Element(el.keys(), el.cidrs(), el.cidr(), timeout, el.text());
     }
 
     private static int servicePort(String s, int proto) {
@@ -344,7 +401,8 @@ final class Ipset {
         NamedSet.Data d = s.data;
         long now = s.now();
         int t = e.timeout == -2 ? d.timeout : e.timeout;
-        for (long k : e.keys) {
+        for (int ki = 0; ki < e.keys.size(); ki++) {
+            long k = e.keys.get(ki);
             SetTable.Added r = d.table.add(k, NamedSet.expiry(t, now), exist, now);
             if (r == SetTable.Added.FULL) {
                 throw error(d.type.hash() ? "Hash is full, cannot add more elements" : "Element is out of the range of the set");
@@ -353,7 +411,7 @@ final class Ipset {
                 throw error("Element cannot be added to the set: it's already added");
             }
             if (r == SetTable.Added.ADDED && d.type == SetType.HASH_NET) {
-                d.cidrs.incrementAndGet(e.cidr);
+                d.cidrs.incrementAndGet(e.cidrs.get(ki));
             }
         }
     }
@@ -362,10 +420,11 @@ final class Ipset {
         NamedSet s = existing(need(rest, 0, "first", "del"));
         Element e = element(s, rest, "del");
         NamedSet.Data d = s.data;
-        for (long k : e.keys) {
+        for (int ki = 0; ki < e.keys.size(); ki++) {
+            long k = e.keys.get(ki);
             if (d.table.del(k, s.now())) {
                 if (d.type == SetType.HASH_NET) {
-                    d.cidrs.decrementAndGet(e.cidr);
+                    d.cidrs.decrementAndGet(e.cidrs.get(ki));
                 }
             } else if (!exist) {
                 throw error("Element cannot be deleted from the set: it's not added");

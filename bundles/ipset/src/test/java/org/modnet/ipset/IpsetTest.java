@@ -185,4 +185,26 @@ class IpsetTest {
         assertEquals("ipset v7.17: Mandatory option `range' is missing\n" + Ipset.HELP, error("create bm bitmap:port"));
         assertEquals(List.of("a", "c", "d"), run("list -n"), "nothing was made by the refused lines");
     }
+
+    @Test
+    void aRangeAddsEachAddressOrTheNetworksThatCoverItAsIpsetDoes() {
+        // ipset 7.17 on Linux 6.18 saved these elements for the same commands
+        run("create a hash:ip");
+        run("add a 10.0.0.3-10.0.0.1");
+        run("create n hash:net");
+        run("add n 10.0.0.1-10.0.0.9");
+        List<String> saved = run("save").stream().filter(l -> l.startsWith("add ")).sorted().toList();
+        assertEquals(List.of("add a 10.0.0.1", "add a 10.0.0.2", "add a 10.0.0.3", "add n 10.0.0.1", "add n 10.0.0.2/31",
+                "add n 10.0.0.4/30", "add n 10.0.0.8/31"), saved);
+        assertTrue(test("n", udp(0x0a000009, 1, 0x0a000002, 2), 1, 1));
+        assertTrue(!test("n", udp(0x0a00000a, 1, 0x0a000002, 2), 1, 1));
+        run("del n 10.0.0.1-10.0.0.9");
+        assertTrue(!test("n", udp(0x0a000009, 1, 0x0a000002, 2), 1, 1));
+    }
+
+    @Test
+    void rangeToCidrsCoversTheRangeExactly() {
+        assertEquals(List.of("167772160/24"), Ipset.rangeToCidrs(0x0a000000L, 0x0a0000ffL).stream().map(n -> n[0] + "/" + n[1]).toList());
+        assertEquals(4, Ipset.rangeToCidrs(0x0a000001L, 0x0a000009L).size());
+    }
 }
