@@ -36,6 +36,22 @@ final class Ipset {
         return new CommandException(VERSION + ": " + msg + "\n" + HELP, 2);
     }
 
+    /**
+     * The garbage collector's pass over every set with timeouts (mtype_gc, which a timer runs per set):
+     * expired elements become tombstones by compare-and-set, so packets testing and adding at the same
+     * time are never blocked; returns how many went.
+     */
+    synchronized int gc() {
+        int n = 0;
+        for (NamedSet s : sets.values()) {
+            NamedSet.Data d = s.data;
+            if (d.timeout >= 0) {
+                n += d.table.expire(s.now());
+            }
+        }
+        return n;
+    }
+
     synchronized NamedSet set(String name) {
         return sets.get(name);
     }
@@ -234,7 +250,10 @@ final class Ipset {
 
     /** An element as given on the command line, with its options. */
     /** {@code cidrs}: each key's prefix length (hash:net), parallel to {@code keys}; {@code cidr}: the first's. */
-    private record Element(List<Long> keys, List<Integer> cidrs, int cidr, int timeout, String text) {
+    private record Element(List<Long> keys, List<Integer> cidrs, int cidr, int timeout, String text, int flags) {
+        Element(List<Long> keys, List<Integer> cidrs, int cidr, int timeout, String text) {
+            this(keys, cidrs, cidr, timeout, text, 0);
+        }
     }
 
     /**
@@ -357,9 +376,16 @@ final class Ipset {
     /** The element's options: {@code timeout N}, {@code packets N bytes N}. */
     private Element options(NamedSet.Data d, List<String> rest, Element el) {
         int timeout = -2;
+        int flags = 0;
         for (int i = 2; i < rest.size(); i++) {
             String o = rest.get(i);
             switch (o) {
+                case "nomatch" -> {
+                    if (d.type != SetType.HASH_NET) {
+                        throw syntax("Unknown argument: `nomatch'");
+                    }
+                    flags |= SetTable.NOMATCH;
+                }
                 case "timeout" -> {
                     String v = value(rest, ++i, o);
                     long t = number(v, 0, 2147483);
@@ -377,7 +403,7 @@ final class Ipset {
                 default -> throw syntax("Unknown argument: `" + o + "'");
             }
         }
-        return new Element(el.keys(), el.cidrs(), el.cidr(), timeout, el.text());
+        return new Element(el.keys(), el.cidrs(), el.cidr(), timeout, el.text(), flags);
     }
 
     private static int servicePort(String s, int proto) {
@@ -403,7 +429,7 @@ final class Ipset {
         int t = e.timeout == -2 ? d.timeout : e.timeout;
         for (int ki = 0; ki < e.keys.size(); ki++) {
             long k = e.keys.get(ki);
-            SetTable.Added r = d.table.add(k, NamedSet.expiry(t, now), exist, now);
+            SetTable.Added r = d.table.add(k, NamedSet.expiry(t, now), exist, now, e.flags);
             if (r == SetTable.Added.FULL) {
                 throw error(d.type.hash() ? "Hash is full, cannot add more elements" : "Element is out of the range of the set");
             }
@@ -440,13 +466,13 @@ final class Ipset {
         long now = s.now();
         boolean in = true;
         for (long k : e.keys) {
-            boolean found = d.table.find(k, now) >= 0;
-            if (!found && d.type == SetType.HASH_NET && e.cidr == 32) {
-                for (int c = 31; c >= 0 && !found; c--) {
-                    found = d.cidrs.get(c) > 0 && d.table.find(NamedSet.netKey((int) k, c), now) >= 0;
+            int slot = d.table.find(k, now);
+            if (slot < 0 && d.type == SetType.HASH_NET && e.cidr == 32) {
+                for (int c = 31; c >= 0 && slot < 0; c--) {
+                    slot = d.cidrs.get(c) > 0 ? d.table.find(NamedSet.netKey((int) k, c), now) : -1;
                 }
             }
-            in &= found;
+            in &= slot >= 0 && (d.table.flags(slot) & SetTable.NOMATCH) == 0; // a nomatch network is NOT in the set
         }
         String what = e.text + " is" + (in ? "" : " NOT") + " in set " + s.name + ".";
         if (!in) {
@@ -502,7 +528,7 @@ final class Ipset {
         long now = s.now();
         d.table.expire(now); // the collector's pass the kernel's timer would have made
         List<long[]> all = new ArrayList<>();
-        d.table.forEach(now, (k, exp, p, by) -> all.add(new long[] { k, exp, p, by }));
+        d.table.forEach(now, (SetTable.FlagVisitor) (k, exp, p, by, f) -> all.add(new long[] { k, exp, p, by, f }));
         if (d.type == SetType.BITMAP_PORT) {
             all.sort((x, y) -> Long.compare(x[0], y[0]));
         }
@@ -514,6 +540,9 @@ final class Ipset {
             }
             if (d.counters) {
                 b.append(" packets ").append(e[2]).append(" bytes ").append(e[3]);
+            }
+            if ((e[4] & SetTable.NOMATCH) != 0) {
+                b.append(" nomatch");
             }
             out.add(b.toString());
         }

@@ -207,4 +207,30 @@ class IpsetTest {
         assertEquals(List.of("167772160/24"), Ipset.rangeToCidrs(0x0a000000L, 0x0a0000ffL).stream().map(n -> n[0] + "/" + n[1]).toList());
         assertEquals(4, Ipset.rangeToCidrs(0x0a000001L, 0x0a000009L).size());
     }
+
+    @Test
+    void aNomatchNetworkIsCutOutOfTheLargerOneAsIpsetDoes() {
+        // ipset 7.17 on Linux 6.18: list "10.1.0.0/16 nomatch", test "10.1.2.3 is NOT in set n."
+        run("create n hash:net");
+        run("add n 10.0.0.0/8");
+        run("add n 10.1.0.0/16 nomatch");
+        assertTrue(run("list n").contains("10.1.0.0/16 nomatch"));
+        assertTrue(run("save n").contains("add n 10.1.0.0/16 nomatch"));
+        assertEquals("10.1.2.3 is NOT in set n.", error("test n 10.1.2.3"));
+        assertEquals(List.of("Warning: 10.2.2.3 is in set n."), run("test n 10.2.2.3"));
+        assertTrue(!test("n", udp(0x0a010203, 1, 0x0b000001, 2), 1, 1), "the packet path honours nomatch");
+        assertTrue(test("n", udp(0x0a020203, 1, 0x0b000001, 2), 1, 1));
+        run("create a hash:ip");
+        assertTrue(error("add a 10.0.0.1 nomatch").startsWith("ipset v7.17: Unknown argument: `nomatch'"));
+    }
+
+    @Test
+    void theCollectorTakesExpiredElementsWithoutAListOrAFullSet() {
+        run("create t hash:ip timeout 5");
+        run("add t 10.0.0.1");
+        run("add t 10.0.0.2 timeout 100");
+        now[0] += 6_000_000_000L;
+        assertEquals(1, ipset.gc());
+        assertEquals(1, ipset.set("t").data.table.count());
+    }
 }
