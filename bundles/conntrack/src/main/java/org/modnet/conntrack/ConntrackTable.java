@@ -48,6 +48,8 @@ final class ConntrackTable {
     final IntSysctl max, buckets, countSysctl, udpTimeout, udpTimeoutStream, icmpTimeout, genericTimeout;
     /** {@code nf_conntrack_tcp_loose}: pick up a flow mid-stream; {@code _be_liberal}: only RSTs out of window are INVALID. */
     final IntSysctl tcpLoose, tcpBeLiberal;
+    /** {@code nf_conntrack_tcp_max_retrans} (3) and the timeouts of a flow retransmitting that often or with data unacknowledged. */
+    final IntSysctl tcpMaxRetrans, tcpTimeoutMaxRetrans, tcpTimeoutUnacknowledged;
     final IntSysctl[] tcpTimeouts = new IntSysctl[TcpConntrack.NAMES.length];
     private final List<IntSysctl> settable = new ArrayList<>();
 
@@ -72,8 +74,9 @@ final class ConntrackTable {
             }
         }
         tcpTimeouts[TcpConntrack.SYN_SENT2] = tcpTimeouts[TcpConntrack.SYN_SENT];
-        reg(sysctl, p + "tcp_timeout_max_retrans", 300, 0, Integer.MAX_VALUE);
-        reg(sysctl, p + "tcp_timeout_unacknowledged", 300, 0, Integer.MAX_VALUE);
+        tcpTimeoutMaxRetrans = reg(sysctl, p + "tcp_timeout_max_retrans", 300, 0, Integer.MAX_VALUE);
+        tcpTimeoutUnacknowledged = reg(sysctl, p + "tcp_timeout_unacknowledged", 300, 0, Integer.MAX_VALUE);
+        tcpMaxRetrans = reg(sysctl, p + "tcp_max_retrans", 3, 0, 255);
         tcpLoose = reg(sysctl, p + "tcp_loose", 1, 0, 1);
         tcpBeLiberal = reg(sysctl, p + "tcp_be_liberal", 0, 0, 1);
         udpTimeout = reg(sysctl, p + "udp_timeout", 30, 0, Integer.MAX_VALUE);
@@ -314,7 +317,16 @@ final class ConntrackTable {
                         && (old == TcpConntrack.SYN_RECV || old == TcpConntrack.ESTABLISHED) && !ct.has(NfConn.IPS_ASSURED)) {
                     ct.set(NfConn.IPS_ASSURED);
                 }
-                refresh(ct, now, tcpTimeouts[next].get());
+                int timeout = tcpTimeouts[next].get();
+                // tcp_packet: a segment sent again and again, or data the peer has not acknowledged, gets the shorter timeout
+                TcpConntrack.Window w = ct.window;
+                if (w.retrans >= tcpMaxRetrans.get() && tcpTimeoutMaxRetrans.get() < timeout) {
+                    timeout = tcpTimeoutMaxRetrans.get();
+                } else if (((w.flags[0] | w.flags[1]) & TcpConntrack.FLAG_DATA_UNACKNOWLEDGED) != 0
+                        && tcpTimeoutUnacknowledged.get() < timeout) {
+                    timeout = tcpTimeoutUnacknowledged.get();
+                }
+                refresh(ct, now, timeout);
 
             }
             case 17 -> {
