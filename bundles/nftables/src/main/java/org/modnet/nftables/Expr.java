@@ -417,6 +417,28 @@ abstract class Expr {
         }
     }
 
+    /**
+     * nft_quota: the packet's bytes are added to what the quota has consumed; at or past its bytes the
+     * rule stops matching ({@code over}: starts matching), as nft_overquota decides. One atomic add, no lock.
+     */
+    static final class Quota extends Expr {
+        final long bytes;
+        final boolean over;
+        final AtomicLong consumed = new AtomicLong();
+
+        Quota(long bytes, boolean over) {
+            this.bytes = bytes;
+            this.over = over;
+        }
+
+        @Override
+        void eval(Regs r) {
+            if ((consumed.addAndGet(r.len) >= bytes) ^ over) {
+                r.verdict = Regs.BREAK;
+            }
+        }
+    }
+
     /** nft_immediate with a verdict: accept, drop, return, or jump/goto to a chain (its index). */
     static final class Immediate extends Expr {
         final int code, chain;

@@ -334,6 +334,7 @@ final class Nft {
                     case "rule" -> rule(m, verb);
                     case "set", "map" -> set(m, verb, out, obj.equals("map"));
                     case "counter" -> counter(m, verb, out);
+                    case "quota" -> quota(m, verb, out);
                     case "element" -> element(m, verb);
                     default -> throw syntax();
                 }
@@ -447,6 +448,10 @@ final class Nft {
                 case "counter" -> {
                     String cn = name();
                     defineCounter(t, cn, false);
+                }
+                case "quota" -> {
+                    String qn = name();
+                    defineQuota(t, qn, false);
                 }
                 case "set", "map" -> {
                     String sn = name();
@@ -1115,6 +1120,18 @@ final class Nft {
                     yield fieldStmt(t, w);
                 }
                 case "limit" -> limit();
+                case "quota" -> {
+                    if (!peek().equals("name")) {
+                        throw syntax(); // anonymous quotas are not taken: name a quota object
+                    }
+                    pos++;
+                    String qn = unquote(next());
+                    Ruleset.QuotaObj o = t.quotas.get(qn);
+                    if (o == null) {
+                        throw noent();
+                    }
+                    yield new Stmt.NamedQuota(qn, o.quota());
+                }
                 case "counter" -> {
                     if (peek().equals("name")) {
                         pos++;
@@ -1515,12 +1532,20 @@ final class Nft {
         out.add("table " + t.family + " " + t.name + " {" + (handles ? " # handle " + t.handle : ""));
         boolean first = true;
         if (only == null) {
-            for (Ruleset.CounterObj o : t.counters.values()) {
+            // stateful objects in the order they were made, as the kernel keeps them
+            List<Object> objs = new ArrayList<>(t.counters.values());
+            objs.addAll(t.quotas.values());
+            objs.sort(java.util.Comparator.comparingInt(o -> o instanceof Ruleset.CounterObj c ? c.handle() : ((Ruleset.QuotaObj) o).handle()));
+            for (Object o : objs) {
                 if (!first) {
                     out.add("");
                 }
                 first = false;
-                printCounter(o, out);
+                if (o instanceof Ruleset.CounterObj c) {
+                    printCounter(c, out);
+                } else {
+                    printQuota((Ruleset.QuotaObj) o, out);
+                }
             }
             for (NSet s : t.sets.values()) {
                 if (!first) {
@@ -1563,6 +1588,101 @@ final class Nft {
         out.add("\tcounter " + o.name() + " {" + (handles ? " # handle " + o.handle() : ""));
         out.add("\t\tpackets " + o.counter().packets.get() + " bytes " + o.counter().bytes.get());
         out.add("\t}");
+    }
+
+    private void printQuota(Ruleset.QuotaObj o, List<String> out) {
+        Expr.Quota q = o.quota();
+        out.add("\tquota " + o.name() + " {" + (handles ? " # handle " + o.handle() : ""));
+        long used = q.consumed.get();
+        out.add("\t\t" + (q.over ? "over " : "") + bytesUnit(q.bytes) + (used > 0 ? " used " + bytesUnit(used) : ""));
+        out.add("\t}");
+    }
+
+    /** nft's data unit: the largest of bytes, kbytes, mbytes that divides the value. */
+    private static String bytesUnit(long v) {
+        String[] units = { "bytes", "kbytes", "mbytes" };
+        int u = 0;
+        while (u < units.length - 1 && v >= 1024 && v % 1024 == 0) {
+            v /= 1024;
+            u++;
+        }
+        return v + " " + units[u];
+    }
+
+    private long bytesValue(String n, String unit) {
+        long v = count(n);
+        return switch (unit) {
+            case "bytes" -> v;
+            case "kbytes" -> v << 10;
+            case "mbytes" -> v << 20;
+            case "gbytes" -> v << 30;
+            default -> throw syntax();
+        };
+    }
+
+    /** {@code add|create|delete|list quota T NAME [{ [over] N UNIT [used N UNIT] }]}. */
+    private void quota(Model m, String verb, List<String> out) {
+        Table t = table(m, true);
+        int nameTok = pos;
+        String name = name();
+        Ruleset.QuotaObj o = t.quotas.get(name);
+        switch (verb) {
+            case "add", "create" -> defineQuota(t, name, verb.equals("create"));
+            case "delete" -> {
+                if (o == null) {
+                    throw noent();
+                }
+                for (Chain c : t.chains.values()) {
+                    for (Rule r : c.rules) {
+                        for (Stmt st : r.stmts()) {
+                            if (st instanceof Stmt.NamedQuota n && n.name().equals(name)) {
+                                throw error("Could not process rule: Device or resource busy", lineAt(nameTok, nameTok));
+                            }
+                        }
+                    }
+                }
+                t.quotas.remove(name);
+            }
+            case "list" -> {
+                if (o == null) {
+                    throw noent();
+                }
+                out.add("table " + t.family + " " + t.name + " {");
+                printQuota(o, out);
+                out.add("}");
+            }
+            default -> throw syntax();
+        }
+    }
+
+    private void defineQuota(Table t, String name, boolean create) {
+        Ruleset.QuotaObj o = t.quotas.get(name);
+        if (o != null && create) {
+            throw exists();
+        }
+        expect("{");
+        int h = handle();
+        boolean over = false;
+        long bytes = -1, used = 0;
+        while (!peek().equals("}")) {
+            String w = next();
+            switch (w) {
+                case "\n", ";" -> { }
+                case "over" -> over = true;
+                case "until" -> over = false;
+                case "used" -> used = bytesValue(next(), next());
+                default -> bytes = bytesValue(w, next());
+            }
+        }
+        pos++;
+        if (bytes < 0) {
+            throw syntax();
+        }
+        if (o == null) {
+            Expr.Quota q = new Expr.Quota(bytes, over);
+            q.consumed.set(used);
+            t.quotas.put(name, new Ruleset.QuotaObj(name, h > 0 ? h : t.nextHandle++, q));
+        }
     }
 
     /** {@code add|create|delete|list|reset counter T NAME [{ packets N bytes M }]}. */

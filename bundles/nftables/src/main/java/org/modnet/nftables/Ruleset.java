@@ -31,6 +31,8 @@ final class Ruleset {
         final LinkedHashMap<String, NSet> sets = new LinkedHashMap<>();
         /** Named counters ({@code add counter T NAME}): nft lists them first. */
         final LinkedHashMap<String, CounterObj> counters = new LinkedHashMap<>();
+        /** Named quotas ({@code add quota T NAME { [over] N UNIT [used N UNIT] }}), listed with the counters by handle. */
+        final LinkedHashMap<String, QuotaObj> quotas = new LinkedHashMap<>();
 
         Table(String family, String name) {
             this.family = family;
@@ -44,6 +46,7 @@ final class Ruleset {
             chains.forEach((k, c) -> t.chains.put(k, c.copy()));
             sets.forEach((k, s) -> t.sets.put(k, s.copy()));
             t.counters.putAll(counters); // immutable but for the counter itself, which every version shares
+            t.quotas.putAll(quotas);
             return t;
         }
     }
@@ -121,6 +124,10 @@ final class Ruleset {
 
     /** A named counter object (nft_counter as a stateful object): its counter is shared by every version of the model. */
     record CounterObj(String name, int handle, Expr.Counter counter) {
+    }
+
+    /** A named quota object (nft_quota as a stateful object): its consumed bytes are shared by every version. */
+    record QuotaObj(String name, int handle, Expr.Quota quota) {
     }
 
     /** A rule: its statements (immutable; counters inside them are shared between versions) and handle. */

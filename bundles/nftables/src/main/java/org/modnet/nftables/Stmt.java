@@ -202,6 +202,19 @@ interface Stmt {
         }
     }
 
+    /** {@code quota name "NAME"}: the named quota object's state, shared by every rule naming it. */
+    record NamedQuota(String name, Expr.Quota q) implements Stmt {
+        @Override
+        public String print() {
+            return "quota name \"" + name + "\"";
+        }
+
+        @Override
+        public void compile(List<Expr> out, Ctx ctx) {
+            out.add(q);
+        }
+    }
+
     record Log(String prefix) implements Stmt {
         @Override
         public String print() {

@@ -199,6 +199,35 @@ class NftIngressTest {
         assertEquals(List.of(), nft("list ruleset"), "all of it or nothing");
     }
 
+    @Test
+    void aNamedQuotaMatchesUntilItsBytesAreUsedAndListsAsNftDoes() {
+        nft("""
+                add table ip t
+                add quota ip t q1 { 25 mbytes }
+                add quota ip t q2 { over 100 bytes used 10 bytes }
+                add chain ip t c { type filter hook input priority 0; }
+                add rule ip t c quota name q2 drop
+                """);
+        // nft 1.0.6 on Linux 6.18
+        assertEquals(List.of("table ip t { # handle 1", "\tquota q1 { # handle 1", "\t\t25 mbytes", "\t}", "",
+                "\tquota q2 { # handle 2", "\t\tover 100 bytes used 10 bytes", "\t}", "", "\tchain c { # handle 3",
+                "\t\ttype filter hook input priority filter; policy accept;", "\t\tquota name \"q2\" drop # handle 4", "\t}", "}"),
+                Nft.run(rs, "list ruleset", true));
+        // 10 used + 28 + 28 + 28 = 94 < 100: under; the fourth packet takes it to 122: over, and drops
+        for (int i = 0; i < 3; i++) {
+            assertEquals(Verdict.ACCEPT, rs.run(org.modnet.api.netfilter.NfHook.LOCAL_IN, frame(0x0800, "10.0.0.1"), veth0, null, 0, null));
+        }
+        assertEquals(Verdict.DROP, rs.run(org.modnet.api.netfilter.NfHook.LOCAL_IN, frame(0x0800, "10.0.0.1"), veth0, null, 0, null));
+        assertTrue(nft("list quota ip t q2").contains("\t\tover 100 bytes used 122 bytes"));
+        CommandException e = assertThrows(CommandException.class, () -> nft("delete quota ip t q2"));
+        assertTrue(e.getMessage().startsWith("Error: Could not process rule: Device or resource busy"), e.getMessage());
+        assertThrows(CommandException.class, () -> nft("add rule ip t c quota name nosuch"));
+        // nft list ruleset reads back to the same ruleset, used bytes and all
+        Ruleset other = new Ruleset();
+        Nft.run(other, String.join("\n", Nft.list(rs, false)), false);
+        assertEquals(Nft.list(rs, false), Nft.list(other, false));
+    }
+
     /** The core's side, as a map of the hooks attached. */
     private static final class Core implements NfIngress {
         final Map<NetDevice, Hook> hooks = new HashMap<>();
