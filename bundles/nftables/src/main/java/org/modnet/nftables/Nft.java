@@ -335,6 +335,7 @@ final class Nft {
                     case "set", "map" -> set(m, verb, out, obj.equals("map"));
                     case "counter" -> counter(m, verb, out);
                     case "quota" -> quota(m, verb, out);
+                    case "limit" -> limitObj(m, verb, out);
                     case "element" -> element(m, verb);
                     default -> throw syntax();
                 }
@@ -452,6 +453,10 @@ final class Nft {
                 case "quota" -> {
                     String qn = name();
                     defineQuota(t, qn, false);
+                }
+                case "limit" -> {
+                    String ln = name();
+                    defineLimit(t, ln, false);
                 }
                 case "set", "map" -> {
                     String sn = name();
@@ -1119,7 +1124,18 @@ final class Nft {
                     }
                     yield fieldStmt(t, w);
                 }
-                case "limit" -> limit();
+                case "limit" -> {
+                    if (peek().equals("name")) {
+                        pos++;
+                        String ln = unquote(next());
+                        Ruleset.LimitObj o = t.limits.get(ln);
+                        if (o == null) {
+                            throw noent();
+                        }
+                        yield new Stmt.NamedLimit(ln, o.limit());
+                    }
+                    yield limit();
+                }
                 case "quota" -> {
                     if (!peek().equals("name")) {
                         throw syntax(); // anonymous quotas are not taken: name a quota object
@@ -1535,7 +1551,9 @@ final class Nft {
             // stateful objects in the order they were made, as the kernel keeps them
             List<Object> objs = new ArrayList<>(t.counters.values());
             objs.addAll(t.quotas.values());
-            objs.sort(java.util.Comparator.comparingInt(o -> o instanceof Ruleset.CounterObj c ? c.handle() : ((Ruleset.QuotaObj) o).handle()));
+            objs.addAll(t.limits.values());
+            objs.sort(java.util.Comparator.comparingInt(o -> o instanceof Ruleset.CounterObj c ? c.handle()
+                    : o instanceof Ruleset.QuotaObj q ? q.handle() : ((Ruleset.LimitObj) o).handle()));
             for (Object o : objs) {
                 if (!first) {
                     out.add("");
@@ -1543,8 +1561,10 @@ final class Nft {
                 first = false;
                 if (o instanceof Ruleset.CounterObj c) {
                     printCounter(c, out);
+                } else if (o instanceof Ruleset.QuotaObj q) {
+                    printQuota(q, out);
                 } else {
-                    printQuota((Ruleset.QuotaObj) o, out);
+                    printLimit((Ruleset.LimitObj) o, out);
                 }
             }
             for (NSet s : t.sets.values()) {
@@ -1618,6 +1638,67 @@ final class Nft {
             case "gbytes" -> v << 30;
             default -> throw syntax();
         };
+    }
+
+    private void printLimit(Ruleset.LimitObj o, List<String> out) {
+        out.add("\tlimit " + o.name() + " {" + (handles ? " # handle " + o.handle() : ""));
+        out.add("\t\t" + o.limit().print().substring("limit ".length()));
+        out.add("\t}");
+    }
+
+    /** {@code add|create|delete|list limit T NAME [{ rate [over] N/UNIT [burst N packets] }]}. */
+    private void limitObj(Model m, String verb, List<String> out) {
+        Table t = table(m, true);
+        int nameTok = pos;
+        String name = name();
+        Ruleset.LimitObj o = t.limits.get(name);
+        switch (verb) {
+            case "add", "create" -> defineLimit(t, name, verb.equals("create"));
+            case "delete" -> {
+                if (o == null) {
+                    throw noent();
+                }
+                for (Chain c : t.chains.values()) {
+                    for (Rule r : c.rules) {
+                        for (Stmt st : r.stmts()) {
+                            if (st instanceof Stmt.NamedLimit n && n.name().equals(name)) {
+                                throw error("Could not process rule: Device or resource busy", lineAt(nameTok, nameTok));
+                            }
+                        }
+                    }
+                }
+                t.limits.remove(name);
+            }
+            case "list" -> {
+                if (o == null) {
+                    throw noent();
+                }
+                out.add("table " + t.family + " " + t.name + " {");
+                printLimit(o, out);
+                out.add("}");
+            }
+            default -> throw syntax();
+        }
+    }
+
+    private void defineLimit(Table t, String name, boolean create) {
+        Ruleset.LimitObj o = t.limits.get(name);
+        if (o != null && create) {
+            throw exists();
+        }
+        expect("{");
+        int h = handle();
+        while (peek().equals("\n") || peek().equals(";")) {
+            pos++;
+        }
+        Stmt.Limit l = (Stmt.Limit) limit();
+        while (peek().equals("\n") || peek().equals(";")) {
+            pos++;
+        }
+        expect("}");
+        if (o == null) {
+            t.limits.put(name, new Ruleset.LimitObj(name, h > 0 ? h : t.nextHandle++, l));
+        }
     }
 
     /** {@code add|create|delete|list quota T NAME [{ [over] N UNIT [used N UNIT] }]}. */

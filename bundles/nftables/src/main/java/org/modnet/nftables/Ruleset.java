@@ -33,6 +33,8 @@ final class Ruleset {
         final LinkedHashMap<String, CounterObj> counters = new LinkedHashMap<>();
         /** Named quotas ({@code add quota T NAME { [over] N UNIT [used N UNIT] }}), listed with the counters by handle. */
         final LinkedHashMap<String, QuotaObj> quotas = new LinkedHashMap<>();
+        /** Named limits ({@code add limit T NAME { rate [over] N/UNIT [burst N packets] }}). */
+        final LinkedHashMap<String, LimitObj> limits = new LinkedHashMap<>();
 
         Table(String family, String name) {
             this.family = family;
@@ -47,6 +49,7 @@ final class Ruleset {
             sets.forEach((k, s) -> t.sets.put(k, s.copy()));
             t.counters.putAll(counters); // immutable but for the counter itself, which every version shares
             t.quotas.putAll(quotas);
+            t.limits.putAll(limits);
             return t;
         }
     }
@@ -124,6 +127,10 @@ final class Ruleset {
 
     /** A named counter object (nft_counter as a stateful object): its counter is shared by every version of the model. */
     record CounterObj(String name, int handle, Expr.Counter counter) {
+    }
+
+    /** A named limit object (nft_limit as a stateful object): one token bucket for every rule naming it. */
+    record LimitObj(String name, int handle, Stmt.Limit limit) {
     }
 
     /** A named quota object (nft_quota as a stateful object): its consumed bytes are shared by every version. */

@@ -202,6 +202,19 @@ interface Stmt {
         }
     }
 
+    /** {@code limit name "NAME"}: the named limit object's bucket, shared by every rule naming it. */
+    record NamedLimit(String name, Limit l) implements Stmt {
+        @Override
+        public String print() {
+            return "limit name \"" + name + "\"";
+        }
+
+        @Override
+        public void compile(List<Expr> out, Ctx ctx) {
+            out.add(l.bucket());
+        }
+    }
+
     /** {@code quota name "NAME"}: the named quota object's state, shared by every rule naming it. */
     record NamedQuota(String name, Expr.Quota q) implements Stmt {
         @Override

@@ -228,6 +228,34 @@ class NftIngressTest {
         assertEquals(Nft.list(rs, false), Nft.list(other, false));
     }
 
+    @Test
+    void aNamedLimitIsOneBucketForEveryRuleNamingItAndListsAsNftDoes() {
+        nft("""
+                add table ip t
+                add limit ip t l1 { rate 10/second }
+                add limit ip t l2 { rate over 2/second burst 1 packets }
+                add chain ip t c { type filter hook input priority 0; }
+                add rule ip t c limit name l2 drop
+                add rule ip t c iifname "veth1" limit name l2 drop
+                """);
+        // nft 1.0.6 on Linux 6.18 (its byte limits, l2's "mbytes/second", are not taken here)
+        assertEquals(List.of("table ip t { # handle 1", "\tlimit l1 { # handle 1", "\t\trate 10/second", "\t}", "",
+                "\tlimit l2 { # handle 2", "\t\trate over 2/second burst 1 packets", "\t}", "", "\tchain c { # handle 3",
+                "\t\ttype filter hook input priority filter; policy accept;", "\t\tlimit name \"l2\" drop # handle 4",
+                "\t\tiifname \"veth1\" limit name \"l2\" drop # handle 5", "\t}", "}"), Nft.run(rs, "list ruleset", true));
+        long[] now = { 1_000_000_000_000L };
+        rs.clock = () -> now[0]; // read by each packet's registers
+        // the burst of 1 lets the first packet under the rate; the next, at the same instant, is over it
+        assertEquals(Verdict.ACCEPT, rs.run(org.modnet.api.netfilter.NfHook.LOCAL_IN, frame(0x0800, "10.0.0.1"), veth0, null, 0, null));
+        assertEquals(Verdict.DROP, rs.run(org.modnet.api.netfilter.NfHook.LOCAL_IN, frame(0x0800, "10.0.0.1"), veth0, null, 0, null));
+        assertTrue(assertThrows(CommandException.class, () -> nft("delete limit ip t l2")).getMessage()
+                .startsWith("Error: Could not process rule: Device or resource busy"));
+        nft("delete limit ip t l1");
+        Ruleset other = new Ruleset();
+        Nft.run(other, String.join("\n", Nft.list(rs, false)), false);
+        assertEquals(Nft.list(rs, false), Nft.list(other, false));
+    }
+
     /** The core's side, as a map of the hooks attached. */
     private static final class Core implements NfIngress {
         final Map<NetDevice, Hook> hooks = new HashMap<>();
