@@ -846,9 +846,6 @@ final class Nft {
                     if (!f.equals("interval")) {
                         throw error("Could not process rule: Operation not supported (set flags " + f + ")", line());
                     }
-                    if (s.key.size() > 1) {
-                        throw error("Could not process rule: Operation not supported (intervals of a concatenation are not in modnet yet)", line());
-                    }
                     s.interval = true;
                 }
                 case "elements" -> {
@@ -945,7 +942,7 @@ final class Nft {
                     w = elemWord();
                 }
                 long[] e = element(key.get(i), w);
-                if (e[0] != e[1] && (!intervals || key.size() > 1)) {
+                if (e[0] != e[1] && !intervals) {
                     throw error("Could not process rule: Invalid argument (a range or prefix in a set without flags interval)", line());
                 }
                 lo[i] = e[0];
@@ -1319,7 +1316,7 @@ final class Nft {
             throw syntax(); // a concatenation is matched against a set here
         }
         pos--;
-        List<Elem> e = elementList(t, key, false, null);
+        List<Elem> e = elementList(t, key, true, null); // an anonymous set takes ranges as nft makes it an interval set
         e.sort(Elem.ORDER);
         t.nextHandle++;
         return new Stmt.Concat(fs, neq, e, null);

@@ -320,7 +320,7 @@ interface Stmt {
         @Override
         public void compile(List<Expr> out, Ctx ctx) {
             load(fields, out);
-            SetData d = setName != null ? ctx.sets().get(setName) : SetData.build(elems, false, fields.size(), 0, null);
+            SetData d = setName != null ? ctx.sets().get(setName) : SetData.build(elems, elems.stream().anyMatch(Elem::range), fields.size(), 0, null);
             out.add(new Expr.Lookup(1, d, neq));
         }
     }

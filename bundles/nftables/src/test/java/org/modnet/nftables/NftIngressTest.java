@@ -256,6 +256,30 @@ class NftIngressTest {
         assertEquals(Nft.list(rs, false), Nft.list(other, false));
     }
 
+    @Test
+    void rangesInsideAConcatenationMatchPartByPartAndListAsNftDoes() {
+        nft("""
+                add table ip t
+                add chain ip t c { type filter hook input priority 0; }
+                add rule ip t c ip saddr . ip daddr { 10.0.0.0/8 . 10.0.0.2-10.0.0.3, 192.168.1.1 . 10.0.0.9 } drop
+                add set ip t s { type ipv4_addr . ipv4_addr; flags interval; }
+                add element ip t s { 10.0.0.0/8 . 10.0.0.2-10.0.0.3, 192.168.1.1 . 10.0.0.9 }
+                add rule ip t c ip saddr . ip daddr @s counter
+                """);
+        List<String> l = nft("list ruleset");
+        assertTrue(l.contains("\t\tip saddr . ip daddr { 10.0.0.0/8 . 10.0.0.2/31, 192.168.1.1 . 10.0.0.9 } drop"), String.join("\n", l));
+        assertTrue(l.contains("\t\tflags interval"));
+        assertEquals(Verdict.DROP, rs.run(org.modnet.api.netfilter.NfHook.LOCAL_IN, frame(0x0800, "10.9.9.9"), veth0, null, 0, null),
+                "10.9.9.9 . 10.0.0.2: in the first element's two ranges");
+        SkBuff other = frame(0x0800, "10.9.9.9");
+        other.setU32(other.networkHeader() + 16, (int) Values.parse(Stmt.Type.ADDR, "10.0.0.4"));
+        assertEquals(Verdict.ACCEPT, rs.run(org.modnet.api.netfilter.NfHook.LOCAL_IN, other, veth0, null, 0, null), "10.0.0.4 is past the range");
+        assertTrue(nft("list set ip t s").stream().anyMatch(x -> x.contains("10.0.0.0/8 . 10.0.0.2/31,")));
+        Ruleset back = new Ruleset();
+        Nft.run(back, String.join("\n", Nft.list(rs, false)), false);
+        assertEquals(Nft.list(rs, false), Nft.list(back, false));
+    }
+
     /** The core's side, as a map of the hooks attached. */
     private static final class Core implements NfIngress {
         final Map<NetDevice, Hook> hooks = new HashMap<>();
