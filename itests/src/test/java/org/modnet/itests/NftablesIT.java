@@ -130,6 +130,83 @@ public class NftablesIT {
         assertThat(ping("ns1", "10.0.0.2"), containsString("2 received"));
     }
 
+    private long ipInReceives(String ns) throws Exception {
+        for (String line : ModnetRuntime.run(processor, ns, "nstat -az").split("\n")) {
+            String[] f = line.trim().split("\\s+");
+            if (f.length >= 2 && f[0].equals("IpInReceives")) {
+                return Long.parseLong(f[1]);
+            }
+        }
+        throw new AssertionError("no IpInReceives in nstat -az");
+    }
+
+    @Test
+    public void netdevIngressChainDropsBeforeIpv4SeesTheFrameAndCountsIt() throws Exception {
+        ModnetRuntime.run(processor, "ns2", "nft add table netdev T");
+        ModnetRuntime.run(processor, "ns2", "nft 'add chain netdev T C { type filter hook ingress device veth1 priority 0; }'");
+        ModnetRuntime.run(processor, "ns2", "nft add rule netdev T C ip saddr 10.0.0.1 icmp type echo-request counter drop");
+        long before = ipInReceives("ns2");
+        assertThat(ping("ns1", "10.0.0.2"), containsString("2 packets transmitted, 0 received"));
+        assertThat(ModnetRuntime.run(processor, "ns2", "nft list ruleset"), containsString("""
+                table netdev T {
+                	chain C {
+                		type filter hook ingress device "veth1" priority filter; policy accept;
+                		ip saddr 10.0.0.1 icmp type echo-request counter packets 2 bytes 168 drop
+                	}
+                }"""));
+        assertEquals("IPv4 never saw the dropped requests", before, ipInReceives("ns2"));
+
+        ModnetRuntime.run(processor, "ns2", "nft delete table netdev T");
+        assertThat(ping("ns1", "10.0.0.2"), containsString("2 packets transmitted, 2 received"));
+    }
+
+    @Test
+    public void ctZoneFromIptablesOrNftPutsTheFlowInItsZone() throws Exception {
+        ModnetRuntime.run(processor, "ns2", "iptables -t raw -A PREROUTING -p icmp -j CT --zone 5");
+        assertThat(ping("ns1", "10.0.0.2"), containsString("2 received"));
+        String listed = ModnetRuntime.run(processor, "ns2", "conntrack -L -p icmp");
+        assertThat(listed, containsString("src=10.0.0.1 dst=10.0.0.2 type=8 code=0 id="));
+        assertThat(listed, containsString(" mark=0 zone=5 use=1\n"));
+        assertThat(ModnetRuntime.run(processor, "ns2", "cat /proc/net/nf_conntrack"), containsString(" zone=5 use=2"));
+
+        ModnetRuntime.run(processor, "ns2", "iptables -t raw -F");
+        ModnetRuntime.run(processor, "ns2", "conntrack -F");
+        ModnetRuntime.run(processor, "ns2", "nft 'add table ip raw; add chain ip raw pre { type filter hook prerouting priority raw; }'");
+        ModnetRuntime.run(processor, "ns2", "nft add rule ip raw pre ct zone set 9");
+        assertThat(ping("ns1", "10.0.0.2"), containsString("2 received"));
+        assertThat(ModnetRuntime.run(processor, "ns2", "conntrack -L -p icmp"), containsString(" mark=0 zone=9 use=1\n"));
+    }
+
+    @Test
+    public void nfqueueHoldsPacketsUntilItsConsumerAcceptsThem() throws Exception {
+        ModnetRuntime.run(processor, "ns2", "iptables -A INPUT -p icmp -j NFQUEUE --queue-num 3");
+        assertThat("no consumer: dropped", ping("ns1", "10.0.0.2"), containsString("2 packets transmitted, 0 received"));
+
+        CompletableFuture<String> consumer = CompletableFuture.supplyAsync(() -> {
+            try {
+                return ModnetRuntime.runCapturing(processor, "ns2", "nfqueue -q 3 -c 2 -t 20");
+            } catch (Exception e) {
+                return e.toString();
+            }
+        });
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (!ModnetRuntime.run(processor, "ns2", "cat /proc/net/netfilter/nfnetlink_queue").startsWith("    3 ")
+                && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertThat(ping("ns1", "10.0.0.2"), containsString("2 packets transmitted, 2 received"));
+        String judged = consumer.get(30, TimeUnit.SECONDS);
+        assertThat(judged, containsString("id=1 hook=INPUT IN=veth1 OUT= "));
+        assertThat(judged, containsString(" SRC=10.0.0.1 DST=10.0.0.2 "));
+        assertThat(judged, containsString(" ACCEPT\n"));
+        assertThat(judged, containsString("2 packets judged on queue 3"));
+
+        ModnetRuntime.run(processor, "ns2", "iptables -R INPUT 1 -p icmp -j NFQUEUE --queue-num 3 --queue-bypass");
+        assertThat("bypass: through without a consumer", ping("ns1", "10.0.0.2"), containsString("2 received"));
+        assertThat(ModnetRuntime.run(processor, "ns2", "iptables -S INPUT"),
+                containsString("-A INPUT -p icmp -j NFQUEUE --queue-num 3 --queue-bypass"));
+    }
+
     /** A modnet bundle's jar, rebuilt: the same classes, a manifest with {@code header: value} added (a different jar). */
     private static Path rebuilt(String bsn, String header, String value) throws Exception {
         Path jar = ModnetRuntime.root().resolve("run-configs/target/repo/" + bsn + "-0.1.0-SNAPSHOT.jar");

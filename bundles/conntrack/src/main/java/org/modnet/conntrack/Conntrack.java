@@ -174,9 +174,10 @@ final class Conntrack {
         }
         b.append("mark=").append(ct.mark).append(' ');
         if (proc) {
-            b.append("zone=0 use=2"); // the reader holds a reference too
+            b.append("zone=").append(ct.zone).append(" use=2"); // the reader holds a reference too
         } else {
-            b.append("use=1");
+            // conntrack-tools prints a zone only when the kernel sends one (CTA_ZONE: not for zone 0)
+            b.append(ct.zone != 0 ? "zone=" + ct.zone + " " : "").append("use=1");
         }
         return b.toString();
     }

@@ -48,6 +48,8 @@ final class ConntrackTable {
     final IntSysctl max, buckets, countSysctl, udpTimeout, udpTimeoutStream, icmpTimeout, genericTimeout;
     /** {@code nf_conntrack_tcp_loose}: pick up a flow mid-stream; {@code _be_liberal}: only RSTs out of window are INVALID. */
     final IntSysctl tcpLoose, tcpBeLiberal;
+    /** {@code nf_conntrack_tcp_max_retrans} (3) and the timeouts of a flow retransmitting that often or with data unacknowledged. */
+    final IntSysctl tcpMaxRetrans, tcpTimeoutMaxRetrans, tcpTimeoutUnacknowledged;
     final IntSysctl[] tcpTimeouts = new IntSysctl[TcpConntrack.NAMES.length];
     private final List<IntSysctl> settable = new ArrayList<>();
 
@@ -72,8 +74,9 @@ final class ConntrackTable {
             }
         }
         tcpTimeouts[TcpConntrack.SYN_SENT2] = tcpTimeouts[TcpConntrack.SYN_SENT];
-        reg(sysctl, p + "tcp_timeout_max_retrans", 300, 0, Integer.MAX_VALUE);
-        reg(sysctl, p + "tcp_timeout_unacknowledged", 300, 0, Integer.MAX_VALUE);
+        tcpTimeoutMaxRetrans = reg(sysctl, p + "tcp_timeout_max_retrans", 300, 0, Integer.MAX_VALUE);
+        tcpTimeoutUnacknowledged = reg(sysctl, p + "tcp_timeout_unacknowledged", 300, 0, Integer.MAX_VALUE);
+        tcpMaxRetrans = reg(sysctl, p + "tcp_max_retrans", 3, 0, 255);
         tcpLoose = reg(sysctl, p + "tcp_loose", 1, 0, 1);
         tcpBeLiberal = reg(sysctl, p + "tcp_be_liberal", 0, 0, 1);
         udpTimeout = reg(sysctl, p + "udp_timeout", 30, 0, Integer.MAX_VALUE);
@@ -116,8 +119,8 @@ final class ConntrackTable {
         return clock.getAsLong();
     }
 
-    private int bucket(int src, int dst, int sport, int dport, int proto) {
-        int h = seed;
+    private int bucket(int src, int dst, int sport, int dport, int proto, int zone) {
+        int h = seed ^ zone * 0x61c88647;
         h = (h ^ src) * 0x9e3779b1;
         h = (h ^ dst) * 0x85ebca6b;
         h = (h ^ (sport << 16 | dport)) * 0xc2b2ae35;
@@ -125,11 +128,16 @@ final class ConntrackTable {
         return (h ^ h >>> 15) & mask;
     }
 
-    /** {@code __nf_conntrack_find}: the live entry's tuple node for this tuple, or null. */
+    /** {@code __nf_conntrack_find}: the live entry's tuple node for this tuple in zone 0, or null. */
     NfConn.TupleHash find(int src, int dst, int sport, int dport, int proto) {
+        return find(src, dst, sport, dport, proto, 0);
+    }
+
+    /** {@code __nf_conntrack_find} in {@code zone}: equal tuples of different zones are different flows. */
+    NfConn.TupleHash find(int src, int dst, int sport, int dport, int proto, int zone) {
         long now = now();
-        for (NfConn.TupleHash h = hash.get(bucket(src, dst, sport, dport, proto)); h != null; h = h.next) {
-            if (h.equals(src, dst, sport, dport, proto)) {
+        for (NfConn.TupleHash h = hash.get(bucket(src, dst, sport, dport, proto, zone)); h != null; h = h.next) {
+            if (h.equals(src, dst, sport, dport, proto, zone)) {
                 if (h.ct.timeout - now < 0) {
                     delete(h.ct); // nf_ct_is_expired: gone at the first look after its time
                     return null;
@@ -148,8 +156,13 @@ final class ConntrackTable {
      * a new flow the full table cannot take is dropped.
      */
     Verdict in(SkBuff skb) {
+        int zone = 0;
         if (skb.nfct() != null) {
-            return Verdict.ACCEPT; // seen already on this host (loopback), or untracked
+            if (!(skb.nfct() instanceof org.modnet.api.netfilter.NfCtTemplate tmpl)) {
+                return Verdict.ACCEPT; // seen already on this host (loopback), or untracked
+            }
+            zone = tmpl.zone(); // CT --zone in raw: the flow lives in that zone (nf_ct_zone_tmpl)
+            skb.nfct(null, SkBuff.NFCT_NONE);
         }
         int nh = skb.networkHeader();
         int ihl = (skb.getU8(nh) & 0xf) << 2;
@@ -180,7 +193,7 @@ final class ConntrackTable {
             case 1 -> {
                 int type = skb.getU8(th);
                 if (Icmp.isError(type)) {
-                    return icmpError(skb, th, totLen - ihl);
+                    return icmpError(skb, th, totLen - ihl, zone);
                 }
                 sport = skb.getU16(th + 4);
                 dport = type << 8 | skb.getU8(th + 1);
@@ -190,7 +203,7 @@ final class ConntrackTable {
                 dport = 0;
             }
         }
-        NfConn.TupleHash h = find(src, dst, sport, dport, proto);
+        NfConn.TupleHash h = find(src, dst, sport, dport, proto, zone);
         NfConn ct;
         boolean reply;
         if (h == null) {
@@ -201,6 +214,7 @@ final class ConntrackTable {
             if (ct == FULL) {
                 return Verdict.DROP;
             }
+            ct.zone = zone;
             reply = false;
         } else {
             found.incrementAndGet();
@@ -303,7 +317,16 @@ final class ConntrackTable {
                         && (old == TcpConntrack.SYN_RECV || old == TcpConntrack.ESTABLISHED) && !ct.has(NfConn.IPS_ASSURED)) {
                     ct.set(NfConn.IPS_ASSURED);
                 }
-                refresh(ct, now, tcpTimeouts[next].get());
+                int timeout = tcpTimeouts[next].get();
+                // tcp_packet: a segment sent again and again, or data the peer has not acknowledged, gets the shorter timeout
+                TcpConntrack.Window w = ct.window;
+                if (w.retrans >= tcpMaxRetrans.get() && tcpTimeoutMaxRetrans.get() < timeout) {
+                    timeout = tcpTimeoutMaxRetrans.get();
+                } else if (((w.flags[0] | w.flags[1]) & TcpConntrack.FLAG_DATA_UNACKNOWLEDGED) != 0
+                        && tcpTimeoutUnacknowledged.get() < timeout) {
+                    timeout = tcpTimeoutUnacknowledged.get();
+                }
+                refresh(ct, now, timeout);
 
             }
             case 17 -> {
@@ -335,7 +358,7 @@ final class ConntrackTable {
      * icmp_error_message: an ICMP error belongs to the flow its quoted header came from (RELATED, in
      * that flow's direction reversed); one quoting no tracked flow is INVALID.
      */
-    private Verdict icmpError(SkBuff skb, int th, int icmpLen) {
+    private Verdict icmpError(SkBuff skb, int th, int icmpLen, int zone) {
         int inner = th + 8;
         if (icmpLen < 8 + 20 || inner + 20 > skb.tail()) {
             invalid.incrementAndGet();
@@ -371,7 +394,7 @@ final class ConntrackTable {
         }
         // icmp_error_message looks up the quoted packet's tuple inverted: the way an answer to it would go,
         // which after NAT is the tuple the entry holds
-        NfConn.TupleHash h = find(idst, isrc, sport, dport, proto);
+        NfConn.TupleHash h = find(idst, isrc, sport, dport, proto, zone);
         if (h == null) {
             invalid.incrementAndGet(); // a forged error, or one for a flow long gone: not RELATED to anything
             return Verdict.ACCEPT;
@@ -412,8 +435,8 @@ final class ConntrackTable {
     }
 
     private boolean findLocked(NfConn.TupleHash t) {
-        for (NfConn.TupleHash h = hash.get(bucket(t.src, t.dst, t.sport, t.dport, t.proto)); h != null; h = h.next) {
-            if (h.equals(t.src, t.dst, t.sport, t.dport, t.proto) && h.ct.timeout - now() >= 0) {
+        for (NfConn.TupleHash h = hash.get(bucket(t.src, t.dst, t.sport, t.dport, t.proto, t.ct.zone)); h != null; h = h.next) {
+            if (h.equals(t.src, t.dst, t.sport, t.dport, t.proto, t.ct.zone) && h.ct.timeout - now() >= 0) {
                 return true;
             }
         }
@@ -421,13 +444,13 @@ final class ConntrackTable {
     }
 
     private void link(NfConn.TupleHash t) {
-        int b = bucket(t.src, t.dst, t.sport, t.dport, t.proto);
+        int b = bucket(t.src, t.dst, t.sport, t.dport, t.proto, t.ct.zone);
         t.next = hash.get(b);
         hash.set(b, t);
     }
 
     private void unlink(NfConn.TupleHash t) {
-        int b = bucket(t.src, t.dst, t.sport, t.dport, t.proto);
+        int b = bucket(t.src, t.dst, t.sport, t.dport, t.proto, t.ct.zone);
         NfConn.TupleHash h = hash.get(b);
         if (h == t) {
             hash.set(b, t.next);
@@ -551,7 +574,8 @@ final class ConntrackTable {
      * One entry as the hand-over carries it (state version 1), 18 decimal numbers: protocol, status,
      * TCP state, milliseconds left, mark, last direction, last index, age in milliseconds, MASQUERADE's
      * ifindex and address, then the original tuple and the reply tuple (source, destination, source
-     * port, destination port each; the reply tuple is where the NAT binding is).
+     * port, destination port each; the reply tuple is where the NAT binding is), and a 19th, the zone,
+     * only when it is not 0 (so a version that reads 18 still takes every zone-0 entry).
      */
     String export(NfConn ct) {
         long now = now();
@@ -559,7 +583,7 @@ final class ConntrackTable {
         return ct.proto + " " + ct.status + " " + ct.state + " " + Math.max(0, ct.timeout - now) + " " + ct.mark + " "
                 + ct.lastDir + " " + ct.lastIndex + " " + Math.max(0, now - ct.start) + " " + ct.masqIfindex + " "
                 + ct.masqAddr + " " + o.src + " " + o.dst + " " + o.sport + " " + o.dport + " " + r.src + " " + r.dst + " "
-                + r.sport + " " + r.dport;
+                + r.sport + " " + r.dport + (ct.zone != 0 ? " " + ct.zone : "");
     }
 
     /**
@@ -569,12 +593,12 @@ final class ConntrackTable {
      */
     boolean adopt(String line) {
         String[] w = line.trim().split(" ");
-        if (w.length != 18) {
+        if (w.length != 18 && w.length != 19) {
             return false;
         }
-        long[] v = new long[18];
+        long[] v = new long[w.length];
         try {
-            for (int i = 0; i < 18; i++) {
+            for (int i = 0; i < w.length; i++) {
                 v[i] = Long.parseLong(w[i]);
             }
         } catch (NumberFormatException e) {
@@ -597,6 +621,7 @@ final class ConntrackTable {
         ct.masqAddr = (int) v[9];
         ct.orig.set((int) v[10], (int) v[11], (int) v[12], (int) v[13]);
         ct.reply.set((int) v[14], (int) v[15], (int) v[16], (int) v[17]);
+        ct.zone = w.length == 19 ? (int) v[18] & 0xffff : 0;
         synchronized (this) {
             if (count.get() >= max.get() || findLocked(ct.orig) || findLocked(ct.reply)) {
                 return false;

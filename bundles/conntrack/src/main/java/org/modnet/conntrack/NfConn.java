@@ -24,8 +24,8 @@ final class NfConn implements org.modnet.api.netfilter.NfConnMark {
             this.proto = proto;
         }
 
-        boolean equals(int s, int d, int sp, int dp, int p) {
-            return src == s && dst == d && sport == sp && dport == dp && proto == p;
+        boolean equals(int s, int d, int sp, int dp, int p, int z) {
+            return src == s && dst == d && sport == sp && dport == dp && proto == p && ct.zone == z;
         }
 
         void set(int s, int d, int sp, int dp) {
@@ -51,6 +51,8 @@ final class NfConn implements org.modnet.api.netfilter.NfConnMark {
     long start;
     /** TCP's window tracking ({@code ct->proto.tcp.seen}), null for the other protocols. */
     final TcpConntrack.Window window;
+    /** The conntrack zone ({@code nf_ct_zone}), from the template the packet that made it carried; part of both tuples' keys. */
+    int zone;
     /** MASQUERADE: the device whose address the flow took (0: none), and that address. */
     int masqIfindex, masqAddr;
 
@@ -69,6 +71,11 @@ final class NfConn implements org.modnet.api.netfilter.NfConnMark {
     @Override
     public void mark(int m) {
         mark = m;
+    }
+
+    @Override
+    public int zone() {
+        return zone;
     }
 
     boolean has(int bit) {

@@ -91,6 +91,44 @@ final class TcpConntrack {
     static final class Window {
         final int[] end = new int[2], maxend = new int[2], maxwin = new int[2], maxack = new int[2], scale = new int[2],
                 flags = new int[2];
+        /** The last in-window segment ({@code last_dir}, {@code last_seq}, ...) and how often it came again ({@code retrans}). */
+        int lastWinDir = -1, lastSeq, lastAck, lastEnd, lastWin, retrans;
+    }
+
+    /**
+     * tcp_sack: the highest right edge of the segment's SACK blocks, if above {@code sack} (the ACK): data
+     * the receiver holds is data it has seen, so the sender's window check may count up to it.
+     */
+    static int sack(SkBuff skb, int th, int sack) {
+        int doff = (skb.getU8(th + 12) >>> 4) << 2;
+        int o = th + 20, stop = Math.min(th + doff, skb.tail());
+        while (o < stop) {
+            int kind = skb.getU8(o);
+            if (kind == 0) {
+                break;
+            }
+            if (kind == 1) {
+                o++;
+                continue;
+            }
+            if (o + 1 >= stop) {
+                break;
+            }
+            int len = skb.getU8(o + 1);
+            if (len < 2 || o + len > stop) {
+                break; // a malformed option ends the walk
+            }
+            if (kind == 5 && len >= 10 && (len - 2) % 8 == 0) {
+                for (int b = o + 2; b < o + len; b += 8) {
+                    int right = skb.getU32(b + 4);
+                    if (after(right, sack)) {
+                        sack = right;
+                    }
+                }
+            }
+            o += len;
+        }
+        return sack;
     }
 
     private static boolean before(int a, int b) {
@@ -170,7 +208,11 @@ final class TcpConntrack {
         int seq = skb.getU32(th + 4);
         int ack = skb.getU32(th + 8);
         int sack = ack;
+        if ((w.flags[rdir] & FLAG_SACK_PERM) != 0 && ackSet) {
+            sack = sack(skb, th, sack); // the receiver allowed SACK: its blocks count as acknowledged
+        }
         int win = skb.getU16(th + 14);
+        int winRaw = win;
         int end = end(skb, nh, th);
         if (w.maxwin[dir] == 0) {
             if (syn) {
@@ -246,6 +288,17 @@ final class TcpConntrack {
             }
             if (ack == w.end[rdir]) {
                 w.flags[rdir] &= ~FLAG_DATA_UNACKNOWLEDGED;
+            }
+            // the same segment again (retransmitted): counted, so a stalled flow gets the shorter timeout
+            if (w.lastWinDir == dir && w.lastSeq == seq && w.lastAck == ack && w.lastEnd == end && w.lastWin == winRaw) {
+                w.retrans++;
+            } else {
+                w.lastWinDir = dir;
+                w.lastSeq = seq;
+                w.lastAck = ack;
+                w.lastEnd = end;
+                w.lastWin = winRaw;
+                w.retrans = 0;
             }
             return true;
         }

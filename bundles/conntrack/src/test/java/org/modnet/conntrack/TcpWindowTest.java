@@ -153,4 +153,64 @@ class TcpWindowTest {
         assertEquals(SkBuff.IP_CT_ESTABLISHED + SkBuff.IP_CT_IS_REPLY, server(R | A, 0, 1001, 0, 0));
         assertEquals(0, t.invalid.get());
     }
+
+    /** SACK permitted (kind 4, length 2) and two NOPs: one word. */
+    private static final int[] SACK_PERM = { 4, 2, 1, 1 };
+
+    /** Two NOPs and one SACK block {@code left..right} (kind 5, length 10): three words. */
+    private static int[] sackBlock(int left, int right) {
+        return new int[] { 1, 1, 5, 10, left >>> 24, (left >>> 16) & 0xff, (left >>> 8) & 0xff, left & 0xff,
+                right >>> 24, (right >>> 16) & 0xff, (right >>> 8) & 0xff, right & 0xff };
+    }
+
+    private void handshake(boolean sackPermitted) {
+        client(S, 1000, 0, 1000, 0, sackPermitted ? SACK_PERM : new int[0]);
+        server(S | A, 5000, 1001, 1000, 0, sackPermitted ? SACK_PERM : new int[0]);
+        client(A, 1001, 5001, 1000, 0);
+    }
+
+    @Test
+    void aSackBlockMovesTheSendersEdgeAsTcpSackDoes() {
+        handshake(true);
+        client(A, 1001, 5001, 1000, 500); // lost on the way
+        client(A, 1501, 5001, 1000, 500);
+        // the server holds 1501..2001 and says so: the edge moves to 2001 + its window
+        assertEquals(SkBuff.IP_CT_ESTABLISHED + SkBuff.IP_CT_IS_REPLY, server(A, 5001, 1001, 1000, 0, sackBlock(1501, 2001)));
+        assertEquals(SkBuff.IP_CT_ESTABLISHED, client(A, 2501, 5001, 1000, 100), "within the window the SACK opened");
+    }
+
+    @Test
+    void withoutSackPermittedTheBlocksAreIgnored() {
+        handshake(false);
+        client(A, 1001, 5001, 1000, 500);
+        client(A, 1501, 5001, 1000, 500);
+        server(A, 5001, 1001, 1000, 0, sackBlock(1501, 2001));
+        assertEquals(-1, client(A, 2501, 5001, 1000, 100), "past the window the plain ACK gave");
+        assertEquals(1, t.invalid.get());
+    }
+
+    @Test
+    void aSackBlockPastWhatWasSentIsInvalid() {
+        handshake(true);
+        client(A, 1001, 5001, 1000, 500);
+        assertEquals(-1, server(A, 5001, 1001, 1000, 0, sackBlock(1501, 2001)), "it claims data never sent");
+        assertEquals(1, t.invalid.get());
+    }
+
+    @Test
+    void aSegmentSentAgainAndAgainGetsTheRetransmissionTimeout() throws Exception {
+        sysctl.set("net.netfilter.nf_conntrack_tcp_timeout_unacknowledged", "1000");
+        sysctl.set("net.netfilter.nf_conntrack_tcp_timeout_max_retrans", "200");
+        handshake(false);
+        client(A, 1001, 5001, 1000, 100);
+        assertEquals(1000, t.secondsLeft(only()), "data unacknowledged");
+        for (int i = 1; i <= 3; i++) {
+            client(A, 1001, 5001, 1000, 100); // the same segment again
+            assertEquals(i, only().window.retrans);
+        }
+        assertEquals(200, t.secondsLeft(only()), "nf_conntrack_tcp_max_retrans (3) reached");
+        server(A, 5001, 1101, 1000, 0);
+        assertEquals(0, only().window.retrans, "another segment starts the count again");
+        assertEquals(432000, t.secondsLeft(only()));
+    }
 }

@@ -338,12 +338,16 @@ final class CoreEngine implements NetCore, org.modnet.api.sched.QdiscHook {
     @Override
     public void netifReceiveSkb(SkBuff skb) {
         NetDevice dev = skb.dev();
-        dispatch.deliver(skb, dev, dev instanceof NetDev d ? d.tcHook(true) : null);
+        if (dev instanceof NetDev d) {
+            dispatch.deliver(skb, dev, d.tcHook(true), d.nfIngress());
+        } else {
+            dispatch.deliver(skb, dev, null);
+        }
     }
 
     /** The NAPI poll's hand-off: the frame came in on {@code dev}. */
     void receive(SkBuff skb, NetDev dev) {
-        dispatch.deliver(skb, dev, dev.tcHook(true));
+        dispatch.deliver(skb, dev, dev.tcHook(true), dev.nfIngress());
     }
 
     @Override
@@ -433,6 +437,14 @@ final class CoreEngine implements NetCore, org.modnet.api.sched.QdiscHook {
     @Override
     public org.modnet.api.sched.TcHook tcHook(NetDevice dev, boolean ingress) {
         return netDev(dev).tcHook(ingress);
+    }
+
+    org.modnet.api.netfilter.NfIngress.Hook attachIngress(NetDevice dev, org.modnet.api.netfilter.NfIngress.Hook hook) {
+        return netDev(dev).attachNfIngress(hook);
+    }
+
+    org.modnet.api.netfilter.NfIngress.Hook ingressHook(NetDevice dev) {
+        return netDev(dev).nfIngress();
     }
 
     @Override

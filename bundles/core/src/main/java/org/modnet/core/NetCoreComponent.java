@@ -31,9 +31,11 @@ import org.osgi.service.component.annotations.ReferencePolicy;
  * {@code org.modnet.sysctl} (a feature may carry it): sysctl names to values for every namespace;
  * deleting it puts those sysctls back to their defaults.
  */
-@Component(service = { NetCore.class, org.modnet.api.handover.StateHolder.class, org.modnet.api.sched.QdiscHook.class }, immediate = true,
+@Component(service = { NetCore.class, org.modnet.api.handover.StateHolder.class, org.modnet.api.sched.QdiscHook.class,
+        org.modnet.api.netfilter.NfIngress.class }, immediate = true,
         configurationPid = SysctlConf.PID, configurationPolicy = ConfigurationPolicy.OPTIONAL)
-public final class NetCoreComponent implements NetCore, org.modnet.api.handover.StateHolder, org.modnet.api.sched.QdiscHook {
+public final class NetCoreComponent implements NetCore, org.modnet.api.handover.StateHolder, org.modnet.api.sched.QdiscHook,
+        org.modnet.api.netfilter.NfIngress {
     private final CoreEngine engine;
 
     @Activate
@@ -105,6 +107,16 @@ public final class NetCoreComponent implements NetCore, org.modnet.api.handover.
     @Override
     public org.modnet.api.sched.TcHook tcHook(NetDevice dev, boolean ingress) {
         return engine.tcHook(dev, ingress);
+    }
+
+    @Override
+    public org.modnet.api.netfilter.NfIngress.Hook attachIngress(NetDevice dev, org.modnet.api.netfilter.NfIngress.Hook hook) {
+        return engine.attachIngress(dev, hook);
+    }
+
+    @Override
+    public org.modnet.api.netfilter.NfIngress.Hook ingressHook(NetDevice dev) {
+        return engine.ingressHook(dev);
     }
 
     @Deactivate

@@ -89,6 +89,8 @@ final class NetDev implements NetDevice {
     /** A clsact/ingress qdisc's classifiers ({@code dev->miniq_ingress}, {@code miniq_egress}); null: none. */
     private volatile org.modnet.api.sched.TcHook tcIngress;
     private volatile org.modnet.api.sched.TcHook tcEgress;
+    /** The netdev family's ingress chains ({@code dev->nf_hooks_ingress}); null: none. */
+    private volatile org.modnet.api.netfilter.NfIngress.Hook nfIngress;
     /** XDP actions by number (aborted, drop, pass, tx, redirect), counted from several queues at once. */
     private final java.util.concurrent.atomic.AtomicLongArray xdpActions = new java.util.concurrent.atomic.AtomicLongArray(5);
 
@@ -371,6 +373,16 @@ final class NetDev implements NetDevice {
 
     org.modnet.api.sched.TcHook tcHook(boolean ingress) {
         return ingress ? tcIngress : tcEgress;
+    }
+
+    org.modnet.api.netfilter.NfIngress.Hook nfIngress() {
+        return nfIngress;
+    }
+
+    org.modnet.api.netfilter.NfIngress.Hook attachNfIngress(org.modnet.api.netfilter.NfIngress.Hook hook) {
+        org.modnet.api.netfilter.NfIngress.Hook old = nfIngress;
+        nfIngress = hook;
+        return old;
     }
 
     org.modnet.api.sched.TcHook attachTc(boolean ingress, org.modnet.api.sched.TcHook hook) {

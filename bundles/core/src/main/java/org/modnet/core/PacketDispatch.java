@@ -159,11 +159,26 @@ final class PacketDispatch {
 
     /** As {@link #deliver(SkBuff, NetDevice)}, with the device's clsact ingress hook between the taps and the handlers ({@code sch_handle_ingress}). */
     void deliver(SkBuff skb, NetDevice dev, org.modnet.api.sched.TcHook ingress) {
+        deliver(skb, dev, ingress, null);
+    }
+
+    /** As above, with the netdev family's ingress chains after tc's ({@code nf_ingress}, as {@code __netif_receive_skb_core} orders them). */
+    void deliver(SkBuff skb, NetDevice dev, org.modnet.api.sched.TcHook ingress, org.modnet.api.netfilter.NfIngress.Hook nf) {
         for (PacketHandler tap : taps) {
             tap.receive(skb.get(), dev);
         }
         if (ingress != null && ingress.run(skb, dev, true) != org.modnet.api.sched.TcHook.TC_ACT_OK) {
             return; // dropped (counted by the hook) or redirected
+        }
+        if (nf != null) {
+            org.modnet.api.netfilter.Verdict v = nf.ingress(skb, dev);
+            if (v == org.modnet.api.netfilter.Verdict.DROP) {
+                skb.free(); // counted by the chain's rules, as Linux's NF_DROP here is
+                return;
+            }
+            if (v == org.modnet.api.netfilter.Verdict.STOLEN) {
+                return;
+            }
         }
         PacketHandler[] handlers = byType[skb.protocol() & 0xffff];
         if (handlers == null && heldType == (skb.protocol() & 0xffff)) {

@@ -36,6 +36,22 @@ final class Ipset {
         return new CommandException(VERSION + ": " + msg + "\n" + HELP, 2);
     }
 
+    /**
+     * The garbage collector's pass over every set with timeouts (mtype_gc, which a timer runs per set):
+     * expired elements become tombstones by compare-and-set, so packets testing and adding at the same
+     * time are never blocked; returns how many went.
+     */
+    synchronized int gc() {
+        int n = 0;
+        for (NamedSet s : sets.values()) {
+            NamedSet.Data d = s.data;
+            if (d.timeout >= 0) {
+                n += d.table.expire(s.now());
+            }
+        }
+        return n;
+    }
+
     synchronized NamedSet set(String name) {
         return sets.get(name);
     }
@@ -233,7 +249,32 @@ final class Ipset {
     // ------------------------------------------------------------------ elements
 
     /** An element as given on the command line, with its options. */
-    private record Element(List<Long> keys, int cidr, int timeout, String text) {
+    /** {@code cidrs}: each key's prefix length (hash:net), parallel to {@code keys}; {@code cidr}: the first's. */
+    private record Element(List<Long> keys, List<Integer> cidrs, int cidr, int timeout, String text, int flags) {
+        Element(List<Long> keys, List<Integer> cidrs, int cidr, int timeout, String text) {
+            this(keys, cidrs, cidr, timeout, text, 0);
+        }
+    }
+
+    /**
+     * ip_set_range_to_cidr: the fewest networks that cover {@code lo..hi} exactly, each the largest block
+     * aligned at its start that does not pass {@code hi}.
+     */
+    static List<long[]> rangeToCidrs(long lo, long hi) {
+        List<long[]> out = new ArrayList<>();
+        while (lo <= hi) {
+            int len = 32;
+            while (len > 0) {
+                long size = 1L << (32 - (len - 1));
+                if ((lo & (size - 1)) != 0 || lo + size - 1 > hi) {
+                    break;
+                }
+                len--;
+            }
+            out.add(new long[] { lo, len });
+            lo += 1L << (32 - len);
+        }
+        return out;
     }
 
     /** Parses {@code ELEMENT [timeout N] [packets N bytes N]} for the set's type into its keys. */
@@ -241,7 +282,34 @@ final class Ipset {
         String e = need(rest, 1, "second", cmd);
         NamedSet.Data d = s.data;
         List<Long> keys = new ArrayList<>();
+        List<Integer> cidrs = new ArrayList<>();
         int cidr = 32;
+        int dashAt = e.indexOf('-');
+        if (dashAt > 0 && (d.type == SetType.HASH_IP || d.type == SetType.HASH_NET)) {
+            // FROM-TO: every address (hash:ip) or the networks that cover the range (hash:net)
+            long lo = address(e.substring(0, dashAt)) & 0xffffffffL;
+            long hi = address(e.substring(dashAt + 1)) & 0xffffffffL;
+            if (lo > hi) { // the kernel's uadt swaps them
+                long x = lo;
+                lo = hi;
+                hi = x;
+            }
+            if (d.type == SetType.HASH_IP) {
+                if (hi - lo + 1 > d.maxelem) {
+                    throw error("Hash is full, cannot add more elements");
+                }
+                for (long a = lo; a <= hi; a++) {
+                    keys.add(a);
+                    cidrs.add(32);
+                }
+            } else {
+                for (long[] n : rangeToCidrs(lo, hi)) {
+                    keys.add(NamedSet.netKey((int) n[0], (int) n[1]));
+                    cidrs.add((int) n[1]);
+                }
+            }
+            return options(d, rest, new Element(keys, cidrs, cidrs.get(0), -2, e));
+        }
         switch (d.type) {
             case HASH_IP -> {
                 int slash = e.indexOf('/');
@@ -299,10 +367,25 @@ final class Ipset {
                 }
             }
         }
+        while (cidrs.size() < keys.size()) {
+            cidrs.add(cidr);
+        }
+        return options(d, rest, new Element(keys, cidrs, cidr, -2, e));
+    }
+
+    /** The element's options: {@code timeout N}, {@code packets N bytes N}. */
+    private Element options(NamedSet.Data d, List<String> rest, Element el) {
         int timeout = -2;
+        int flags = 0;
         for (int i = 2; i < rest.size(); i++) {
             String o = rest.get(i);
             switch (o) {
+                case "nomatch" -> {
+                    if (d.type != SetType.HASH_NET) {
+                        throw syntax("Unknown argument: `nomatch'");
+                    }
+                    flags |= SetTable.NOMATCH;
+                }
                 case "timeout" -> {
                     String v = value(rest, ++i, o);
                     long t = number(v, 0, 2147483);
@@ -320,7 +403,7 @@ final class Ipset {
                 default -> throw syntax("Unknown argument: `" + o + "'");
             }
         }
-        return new Element(keys, cidr, timeout, e);
+        return new Element(el.keys(), el.cidrs(), el.cidr(), timeout, el.text(), flags);
     }
 
     private static int servicePort(String s, int proto) {
@@ -344,8 +427,9 @@ final class Ipset {
         NamedSet.Data d = s.data;
         long now = s.now();
         int t = e.timeout == -2 ? d.timeout : e.timeout;
-        for (long k : e.keys) {
-            SetTable.Added r = d.table.add(k, NamedSet.expiry(t, now), exist, now);
+        for (int ki = 0; ki < e.keys.size(); ki++) {
+            long k = e.keys.get(ki);
+            SetTable.Added r = d.table.add(k, NamedSet.expiry(t, now), exist, now, e.flags);
             if (r == SetTable.Added.FULL) {
                 throw error(d.type.hash() ? "Hash is full, cannot add more elements" : "Element is out of the range of the set");
             }
@@ -353,7 +437,7 @@ final class Ipset {
                 throw error("Element cannot be added to the set: it's already added");
             }
             if (r == SetTable.Added.ADDED && d.type == SetType.HASH_NET) {
-                d.cidrs.incrementAndGet(e.cidr);
+                d.cidrs.incrementAndGet(e.cidrs.get(ki));
             }
         }
     }
@@ -362,10 +446,11 @@ final class Ipset {
         NamedSet s = existing(need(rest, 0, "first", "del"));
         Element e = element(s, rest, "del");
         NamedSet.Data d = s.data;
-        for (long k : e.keys) {
+        for (int ki = 0; ki < e.keys.size(); ki++) {
+            long k = e.keys.get(ki);
             if (d.table.del(k, s.now())) {
                 if (d.type == SetType.HASH_NET) {
-                    d.cidrs.decrementAndGet(e.cidr);
+                    d.cidrs.decrementAndGet(e.cidrs.get(ki));
                 }
             } else if (!exist) {
                 throw error("Element cannot be deleted from the set: it's not added");
@@ -381,13 +466,13 @@ final class Ipset {
         long now = s.now();
         boolean in = true;
         for (long k : e.keys) {
-            boolean found = d.table.find(k, now) >= 0;
-            if (!found && d.type == SetType.HASH_NET && e.cidr == 32) {
-                for (int c = 31; c >= 0 && !found; c--) {
-                    found = d.cidrs.get(c) > 0 && d.table.find(NamedSet.netKey((int) k, c), now) >= 0;
+            int slot = d.table.find(k, now);
+            if (slot < 0 && d.type == SetType.HASH_NET && e.cidr == 32) {
+                for (int c = 31; c >= 0 && slot < 0; c--) {
+                    slot = d.cidrs.get(c) > 0 ? d.table.find(NamedSet.netKey((int) k, c), now) : -1;
                 }
             }
-            in &= found;
+            in &= slot >= 0 && (d.table.flags(slot) & SetTable.NOMATCH) == 0; // a nomatch network is NOT in the set
         }
         String what = e.text + " is" + (in ? "" : " NOT") + " in set " + s.name + ".";
         if (!in) {
@@ -443,7 +528,7 @@ final class Ipset {
         long now = s.now();
         d.table.expire(now); // the collector's pass the kernel's timer would have made
         List<long[]> all = new ArrayList<>();
-        d.table.forEach(now, (k, exp, p, by) -> all.add(new long[] { k, exp, p, by }));
+        d.table.forEach(now, (SetTable.FlagVisitor) (k, exp, p, by, f) -> all.add(new long[] { k, exp, p, by, f }));
         if (d.type == SetType.BITMAP_PORT) {
             all.sort((x, y) -> Long.compare(x[0], y[0]));
         }
@@ -455,6 +540,9 @@ final class Ipset {
             }
             if (d.counters) {
                 b.append(" packets ").append(e[2]).append(" bytes ").append(e[3]);
+            }
+            if ((e[4] & SetTable.NOMATCH) != 0) {
+                b.append(" nomatch");
             }
             out.add(b.toString());
         }

@@ -50,6 +50,9 @@ public final class IpsetComponent implements IpSets, PernetOperations, HandsOver
 
     private final NetCore core;
     private final Map<NetNamespace, Ipset> nets = new ConcurrentHashMap<>();
+    /** The collector of expired elements: one timer on the core's wheel, every second (null without a core). */
+    private final org.modnet.api.net.Timer gcTimer;
+    private volatile boolean gcStopped;
     private final StateHolder holder;
     private final java.util.function.BooleanSupplier updating;
     private final int stateVersion;
@@ -70,6 +73,10 @@ public final class IpsetComponent implements IpSets, PernetOperations, HandsOver
         this.holder = holder;
         this.updating = updating;
         this.stateVersion = stateVersion;
+        this.gcTimer = core != null ? core.timer(0, this::gc) : null;
+        if (gcTimer != null) {
+            gcTimer.mod(GC_MILLIS);
+        }
         if (holder != null) {
             TableState st = holder.take(LAYER);
             if (st != null) {
@@ -120,9 +127,26 @@ public final class IpsetComponent implements IpSets, PernetOperations, HandsOver
 
     @Deactivate
     void deactivate() {
+        gcStopped = true;
+        if (gcTimer != null) {
+            gcTimer.del();
+        }
         if (handingOver()) {
             // the rules use the old sets until the next version's service comes: it takes them as they are then
             holder.deposit(export(), this::export);
+        }
+    }
+
+    /** How often expired elements are collected (Linux: the set's timeout / 3, at least a second). */
+    static final long GC_MILLIS = 1000;
+
+    /** The timer's function: each namespace's sets with timeouts lose their expired elements, then it re-arms. */
+    void gc() {
+        for (Ipset s : nets.values()) {
+            s.gc();
+        }
+        if (!gcStopped && gcTimer != null) {
+            gcTimer.mod(GC_MILLIS);
         }
     }
 

@@ -35,7 +35,7 @@ final class NamedSet implements IpSet {
             this.first = first;
             this.last = last;
             this.initval = initval;
-            this.table = new SetTable(type == SetType.BITMAP_PORT ? last - first + 1 : maxelem, counters);
+            this.table = new SetTable(type == SetType.BITMAP_PORT ? last - first + 1 : maxelem, counters, type == SetType.HASH_NET);
         }
     }
 
@@ -120,8 +120,8 @@ final class NamedSet implements IpSet {
             long k = key(d, skb, nh, th, proto, dim, srcFlags);
             slot = k < 0 ? -1 : d.table.find(k, now);
         }
-        if (slot < 0) {
-            return false;
+        if (slot < 0 || (d.table.flags(slot) & SetTable.NOMATCH) != 0) {
+            return false; // a nomatch network: its addresses are out of the set, however large a network holds them
         }
         d.table.count(slot, skb.getU16(nh + 2));
         return true;

@@ -23,9 +23,17 @@ final class SetTable {
     /** When each key expires (core nanoseconds); 0: never. */
     private final AtomicLongArray expires;
     private final AtomicLongArray packets, bytes;
+    /** hash:net's per-element flags ({@link #NOMATCH}), null for the other types. */
+    private final java.util.concurrent.atomic.AtomicIntegerArray flags;
+    /** {@code IPSET_FLAG_NOMATCH}: a network that is excluded from the larger ones that hold it. */
+    static final int NOMATCH = 1;
     private final AtomicInteger count = new AtomicInteger();
 
     SetTable(int maxelem, boolean counters) {
+        this(maxelem, counters, false);
+    }
+
+    SetTable(int maxelem, boolean counters, boolean flagged) {
         this.maxelem = maxelem;
         int slots = Integer.highestOneBit(Math.max(16, 2 * maxelem - 1)) << 1;
         mask = slots - 1;
@@ -36,11 +44,17 @@ final class SetTable {
         expires = new AtomicLongArray(slots);
         packets = counters ? new AtomicLongArray(slots) : null;
         bytes = counters ? new AtomicLongArray(slots) : null;
+        flags = flagged ? new java.util.concurrent.atomic.AtomicIntegerArray(slots) : null;
+    }
+
+    /** The element's flags (0 for a set without them). */
+    int flags(int slot) {
+        return flags == null ? 0 : flags.get(slot);
     }
 
     /** What the slots take, for {@code Size in memory}. */
     long memory() {
-        return (long) (mask + 1) * 8 * (packets != null ? 4 : 2);
+        return (long) (mask + 1) * 8 * (packets != null ? 4 : 2) + (flags != null ? (mask + 1) * 4L : 0);
     }
 
     int count() {
@@ -84,6 +98,11 @@ final class SetTable {
      * {@code exist}, which renews its expiry (ipset's {@code -exist}). An expired key counts as gone.
      */
     Added add(long key, long expiry, boolean exist, long now) {
+        return add(key, expiry, exist, now, 0);
+    }
+
+    /** As above with the element's flags, set before the key is published (and on a re-add with {@code exist}). */
+    Added add(long key, long expiry, boolean exist, long now, int f) {
         for (int attempt = 0; attempt < 8; attempt++) {
             int i = hash(key) & mask;
             int free = -1;
@@ -96,6 +115,9 @@ final class SetTable {
                         return Added.EXISTS;
                     }
                     boolean was = live(exp, now);
+                    if (flags != null) {
+                        flags.set(i, f);
+                    }
                     expires.set(i, expiry);
                     if (!was) {
                         clearCounters(i); // an expired element comes back new
@@ -125,6 +147,9 @@ final class SetTable {
                 return Added.FULL;
             }
             expires.set(free, expiry);
+            if (flags != null) {
+                flags.set(free, f);
+            }
             clearCounters(free);
             if (keys.compareAndSet(free, freeWas, key)) {
                 return Added.ADDED;
@@ -186,12 +211,21 @@ final class SetTable {
         void element(long key, long expiry, long packets, long bytes);
     }
 
+    /** Each live element with its flags. */
+    interface FlagVisitor {
+        void element(long key, long expiry, long packets, long bytes, int flags);
+    }
+
     void forEach(long now, Visitor v) {
+        forEach(now, (FlagVisitor) (k, exp, p, b, f) -> v.element(k, exp, p, b));
+    }
+
+    void forEach(long now, FlagVisitor v) {
         for (int i = 0; i <= mask; i++) {
             long k = keys.get(i);
             long exp = expires.get(i);
             if (k >= 0 && live(exp, now)) {
-                v.element(k, exp, packets != null ? packets.get(i) : 0, bytes != null ? bytes.get(i) : 0);
+                v.element(k, exp, packets != null ? packets.get(i) : 0, bytes != null ? bytes.get(i) : 0, flags(i));
             }
         }
     }

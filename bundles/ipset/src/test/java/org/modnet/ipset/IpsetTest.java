@@ -185,4 +185,52 @@ class IpsetTest {
         assertEquals("ipset v7.17: Mandatory option `range' is missing\n" + Ipset.HELP, error("create bm bitmap:port"));
         assertEquals(List.of("a", "c", "d"), run("list -n"), "nothing was made by the refused lines");
     }
+
+    @Test
+    void aRangeAddsEachAddressOrTheNetworksThatCoverItAsIpsetDoes() {
+        // ipset 7.17 on Linux 6.18 saved these elements for the same commands
+        run("create a hash:ip");
+        run("add a 10.0.0.3-10.0.0.1");
+        run("create n hash:net");
+        run("add n 10.0.0.1-10.0.0.9");
+        List<String> saved = run("save").stream().filter(l -> l.startsWith("add ")).sorted().toList();
+        assertEquals(List.of("add a 10.0.0.1", "add a 10.0.0.2", "add a 10.0.0.3", "add n 10.0.0.1", "add n 10.0.0.2/31",
+                "add n 10.0.0.4/30", "add n 10.0.0.8/31"), saved);
+        assertTrue(test("n", udp(0x0a000009, 1, 0x0a000002, 2), 1, 1));
+        assertTrue(!test("n", udp(0x0a00000a, 1, 0x0a000002, 2), 1, 1));
+        run("del n 10.0.0.1-10.0.0.9");
+        assertTrue(!test("n", udp(0x0a000009, 1, 0x0a000002, 2), 1, 1));
+    }
+
+    @Test
+    void rangeToCidrsCoversTheRangeExactly() {
+        assertEquals(List.of("167772160/24"), Ipset.rangeToCidrs(0x0a000000L, 0x0a0000ffL).stream().map(n -> n[0] + "/" + n[1]).toList());
+        assertEquals(4, Ipset.rangeToCidrs(0x0a000001L, 0x0a000009L).size());
+    }
+
+    @Test
+    void aNomatchNetworkIsCutOutOfTheLargerOneAsIpsetDoes() {
+        // ipset 7.17 on Linux 6.18: list "10.1.0.0/16 nomatch", test "10.1.2.3 is NOT in set n."
+        run("create n hash:net");
+        run("add n 10.0.0.0/8");
+        run("add n 10.1.0.0/16 nomatch");
+        assertTrue(run("list n").contains("10.1.0.0/16 nomatch"));
+        assertTrue(run("save n").contains("add n 10.1.0.0/16 nomatch"));
+        assertEquals("10.1.2.3 is NOT in set n.", error("test n 10.1.2.3"));
+        assertEquals(List.of("Warning: 10.2.2.3 is in set n."), run("test n 10.2.2.3"));
+        assertTrue(!test("n", udp(0x0a010203, 1, 0x0b000001, 2), 1, 1), "the packet path honours nomatch");
+        assertTrue(test("n", udp(0x0a020203, 1, 0x0b000001, 2), 1, 1));
+        run("create a hash:ip");
+        assertTrue(error("add a 10.0.0.1 nomatch").startsWith("ipset v7.17: Unknown argument: `nomatch'"));
+    }
+
+    @Test
+    void theCollectorTakesExpiredElementsWithoutAListOrAFullSet() {
+        run("create t hash:ip timeout 5");
+        run("add t 10.0.0.1");
+        run("add t 10.0.0.2 timeout 100");
+        now[0] += 6_000_000_000L;
+        assertEquals(1, ipset.gc());
+        assertEquals(1, ipset.set("t").data.table.count());
+    }
 }

@@ -228,6 +228,13 @@ final class Ipv4Input {
         }
     }
 
+    /** {@code ip_local_deliver_finish} for a packet a LOCAL_IN function queued and user space accepted. */
+    void localInFinish(SkBuff skb, NetDevice dev) {
+        int h = skb.networkHeader();
+        int ihl = (skb.getU8(h) & 0xf) << 2;
+        localDeliver(skb, h, ihl, routing.classify(Ipv4Header.daddr(skb, h), dev) != Destination.BROADCAST);
+    }
+
     /** The handler of a protocol number, or null. */
     InetProtocol protocol(int protocol) {
         return protocols.get(protocol & 0xff);
@@ -283,6 +290,11 @@ final class Ipv4Input {
         if (!hooks.run(org.modnet.api.netfilter.NfHook.PRE_ROUTING, skb, ns, dev, null)) {
             return;
         }
+        rcvFinish(skb, dev, h, ihl);
+    }
+
+    /** {@code ip_rcv_finish}: after PRE_ROUTING, the routing decision (also where a queued packet goes on, {@code nf_reinject}). */
+    void rcvFinish(SkBuff skb, NetDevice dev, int h, int ihl) {
         Destination d = routing.classify(Ipv4Header.daddr(skb, h), dev);
         if (!routing.sourceValid(skb, h, dev, d)) {
             skb.free(); // counted by the routing side (martian, IPReversePathFilter)

@@ -267,11 +267,45 @@ final class Ipv4Net implements Ipv4Input.Routing {
         if (!hooks.run(org.modnet.api.netfilter.NfHook.FORWARD, skb, ns, in, r.dev())) {
             return;
         }
+        forwardFinish(skb, r.dev(), r.gateway() != 0 ? r.gateway() : daddr);
+    }
+
+    /** {@code ip_forward_finish}: after FORWARD (also where a queued packet goes on, {@code nf_reinject}). */
+    void forwardFinish(SkBuff skb, NetDevice out, int nextHop) {
         mib.inc(Ipv4Mib.Counter.ForwDatagrams);
-        if (!hooks.run(org.modnet.api.netfilter.NfHook.POST_ROUTING, skb, ns, null, r.dev())) {
+        if (!hooks.run(org.modnet.api.netfilter.NfHook.POST_ROUTING, skb, ns, null, out)) {
             return;
         }
-        output.finish(skb, r.dev(), r.gateway() != 0 ? r.gateway() : daddr);
+        output.finish(skb, out, nextHop);
+    }
+
+    /** The next hop toward {@code daddr} looked up again, or the address itself when no route gives one. */
+    private int nextHop(int daddr) {
+        Ipv4Output.Decision d = output.route(daddr);
+        return d.error() == null && d.nextHop() != 0 ? d.nextHop() : daddr;
+    }
+
+    /**
+     * {@code nf_reinject} with NF_ACCEPT: the hook's functions after {@code from}, then the path on from
+     * that hook ({@code okfn}). A forwarded or sent packet's next hop is looked up again.
+     */
+    void reinject(SkBuff skb, org.modnet.api.netfilter.NfHook hook, org.modnet.api.netfilter.NfHookFunction from, NetDevice in,
+            NetDevice out) {
+        if (!hooks.runAfter(hook, from, skb, ns, in, out)) {
+            return;
+        }
+        int h = skb.networkHeader();
+        switch (hook) {
+            case PRE_ROUTING -> input.rcvFinish(skb, in, h, (skb.getU8(h) & 0xf) << 2);
+            case LOCAL_IN -> input.localInFinish(skb, in);
+            case FORWARD -> forwardFinish(skb, out, nextHop(Ipv4Header.daddr(skb, h)));
+            case LOCAL_OUT -> {
+                if (hooks.run(org.modnet.api.netfilter.NfHook.POST_ROUTING, skb, ns, null, out)) {
+                    output.finish(skb, out, nextHop(Ipv4Header.daddr(skb, h)));
+                }
+            }
+            case POST_ROUTING -> output.finish(skb, out, nextHop(Ipv4Header.daddr(skb, h)));
+        }
     }
 
     /**

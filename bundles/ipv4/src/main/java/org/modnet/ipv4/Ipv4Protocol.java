@@ -471,6 +471,17 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
     // --- what the transport protocols use (Ipv4) ---
 
     @Override
+    public void nfReinject(SkBuff skb, org.modnet.api.netfilter.NfHook hook, org.modnet.api.netfilter.NfHookFunction from,
+            NetNamespace ns, NetDevice in, NetDevice out) {
+        Ipv4Net net = nets.get(ns);
+        if (net == null) {
+            skb.free(); // the namespace's IPv4 went while the packet waited
+            return;
+        }
+        net.reinject(skb, hook, from, in, out);
+    }
+
+    @Override
     public OutputRoute route(NetNamespace ns, int daddr) {
         Ipv4Net net = nets.get(ns);
         if (net == null) {

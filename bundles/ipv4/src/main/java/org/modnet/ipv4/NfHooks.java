@@ -117,6 +117,34 @@ final class NfHooks {
     }
 
     /**
+     * {@code nf_reinject}: the hook's functions after {@code from}, which queued the packet. True: the
+     * packet goes on. False: dropped (freed here) or stolen, or {@code from} is no longer at the hook
+     * (updated, unregistered while the packet waited), which drops it as the ruleset it was judged by is gone.
+     */
+    boolean runAfter(NfHook hook, NfHookFunction from, SkBuff skb, NetNamespace ns, NetDevice in, NetDevice out) {
+        NfHookFunction[] fns = table[hook.ordinal()];
+        int i = 0;
+        while (i < fns.length && fns[i] != from) {
+            i++;
+        }
+        if (i == fns.length) {
+            skb.free();
+            return false;
+        }
+        for (i++; i < fns.length; i++) {
+            Verdict v = fns[i].hook(skb, hook, ns, in, out);
+            if (v == Verdict.DROP) {
+                skb.free();
+                return false;
+            }
+            if (v == Verdict.STOLEN) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
      * Runs the hook's functions. True: the packet goes on. False: it was dropped (and freed here) or
      * stolen by a function.
      */

@@ -186,4 +186,29 @@ class NfHooksTest {
         assertFalse(passes(), "another bundle's accept-all function is no successor of the retiring firewall");
         assertEquals(1, old.seen);
     }
+
+    @Test
+    void aReinjectedPacketRunsOnlyTheFunctionsAfterTheOneThatQueuedIt() {
+        java.util.List<String> ran = new java.util.ArrayList<>();
+        NfHookFunction queuer = (skb, hook, ns, in, out) -> {
+            ran.add("queuer");
+            return Verdict.STOLEN;
+        };
+        hooks.add(NfHook.LOCAL_IN, -10, (skb, hook, ns, in, out) -> {
+            ran.add("before");
+            return Verdict.ACCEPT;
+        });
+        hooks.add(NfHook.LOCAL_IN, 0, queuer);
+        hooks.add(NfHook.LOCAL_IN, 10, (skb, hook, ns, in, out) -> {
+            ran.add("after");
+            return Verdict.ACCEPT;
+        });
+        SkBuff skb = pool.alloc(64);
+        assertEquals(true, hooks.runAfter(NfHook.LOCAL_IN, queuer, skb, null, null, null));
+        assertEquals(java.util.List.of("after"), ran);
+        hooks.remove(queuer);
+        int used = pool.inUse();
+        assertEquals(false, hooks.runAfter(NfHook.LOCAL_IN, queuer, skb, null, null, null), "its function is gone: dropped");
+        assertEquals(used - 1, pool.inUse());
+    }
 }

@@ -41,7 +41,15 @@ final class FilterTable {
     final String name;
     final String[] builtin;
     private final NfHook[] hooks;
-    static final int CONTINUE = 2, ACCEPT = 1, DROP = 0;
+    static final int CONTINUE = 2, ACCEPT = 1, DROP = 0, STOLEN = 3;
+
+    /** The QUEUE verdict's way to the namespace's queues ({@code nf_queue}), set by the command; null: none. */
+    interface Queuer {
+        /** STOLEN: queued; DROP: refused and counted; ACCEPT: bypassed. */
+        Verdict queue(SkBuff skb, NfHook hook, NetDevice in, NetDevice out, int num, boolean bypass);
+    }
+
+    volatile Queuer queuer;
     /** Linux's jump stack bound (xt_jumpstack's depth): deeper is a loop refused at load. */
     static final int MAX_DEPTH = 64;
 
@@ -169,7 +177,7 @@ final class FilterTable {
             c.bytes.addAndGet(len);
             return c.policy == Rule.Kind.DROP ? Verdict.DROP : Verdict.ACCEPT;
         }
-        return v == ACCEPT ? Verdict.ACCEPT : Verdict.DROP;
+        return v == ACCEPT ? Verdict.ACCEPT : v == STOLEN ? Verdict.STOLEN : Verdict.DROP;
     }
 
     private int eval(Snapshot s, int ci, int depth, SkBuff skb, int nh, int th, int p, int len, NetDevice in,
@@ -234,6 +242,13 @@ final class FilterTable {
                 case LOG:
                     log.accept(Log.format(r.logPrefix, skb, nh, th, p, in, out));
                     break;
+                case NFQUEUE, QUEUE: {
+                    // xt_NFQUEUE: NF_QUEUE with the number; without nfnetlink_queue a packet is dropped unless bypass
+                    Queuer q = queuer;
+                    Verdict qv = q != null ? q.queue(skb, hook, in, out, r.queueNum, r.queueBypass)
+                            : r.queueBypass ? Verdict.ACCEPT : Verdict.DROP;
+                    return qv == Verdict.STOLEN ? STOLEN : qv == Verdict.ACCEPT ? ACCEPT : DROP;
+                }
                 case MARK:
                     Targets.mark(r, skb);
                     break;
@@ -246,6 +261,8 @@ final class FilterTable {
                 case CT:
                     if (r.notrack) {
                         Targets.notrack(skb);
+                    } else {
+                        Targets.ctTemplate(r, skb);
                     }
                     break;
                 case TCPMSS:

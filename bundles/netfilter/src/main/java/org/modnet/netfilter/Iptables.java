@@ -115,7 +115,7 @@ final class Iptables {
             if (Targets.TAKES_OPTIONS.contains(r.kind) && Targets.OPTIONS.contains(opt)) {
                 final int at = i + 1;
                 Targets.option(r, opt, () -> need(args, at, opt), targetOpts);
-                if (!opt.equals("--notrack") && !opt.equals("--clamp-mss-to-pmtu") && !opt.equals("--save-mark")
+                if (!opt.equals("--notrack") && !opt.equals("--clamp-mss-to-pmtu") && !opt.equals("--save-mark") && !opt.equals("--queue-bypass")
                         && !opt.equals("--restore-mark")) {
                     i++;
                 }
@@ -349,7 +349,7 @@ final class Iptables {
                     boolean go = opt.equals("-g") || opt.equals("--goto");
                     switch (t) {
                         case "ACCEPT", "DROP", "RETURN", "REJECT", "LOG", "SNAT", "DNAT", "MASQUERADE", "REDIRECT", "MARK",
-                                "CONNMARK", "NOTRACK", "CT", "TCPMSS", "TOS", "DSCP", "TTL", "SET" -> {
+                                "CONNMARK", "NOTRACK", "CT", "TCPMSS", "TOS", "DSCP", "TTL", "SET", "NFQUEUE", "QUEUE" -> {
                             if (go) {
                                 throw syntax("goto '" + t + "' is not a chain");
                             }

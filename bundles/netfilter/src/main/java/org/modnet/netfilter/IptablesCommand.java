@@ -108,7 +108,7 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
         if (holder != null) {
             // the ipset bundle's sets before the rules are restored: DS binds the optional reference only
             // after the constructor, and a -m set rule whose set is missing would fail its whole table
-            ipsets = currentIpSets(context);
+            ipsets = currentIpSets();
             TableState st = holder.take(LAYER);
             if (st != null) {
                 adopt(st);
@@ -116,6 +116,7 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
         }
         if (context != null) {
             NfHookFunction fn = new FilterHook();
+            filterFn = fn;
             for (NfHook h : new NfHook[] { NfHook.LOCAL_IN, NfHook.FORWARD, NfHook.LOCAL_OUT }) {
                 Hashtable<String, Object> p = new Hashtable<>();
                 p.put(NfHookFunction.HOOK, h.name());
@@ -154,6 +155,11 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
 
     private void registerTable(BundleContext context, Map<NetNamespace, FilterTable> map, NfHook[] hooks, int priority) {
         NfHookFunction fn = new TableHook(map);
+        if (map == rawTables) {
+            rawFn = fn;
+        } else {
+            mangleFn = fn;
+        }
         for (NfHook h : hooks) {
             Hashtable<String, Object> p = new Hashtable<>();
             p.put(NfHookFunction.HOOK, h.name());
@@ -208,17 +214,72 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
         }
     }
 
+    /**
+     * The IpSets service got by hand before DS binds it, released by {@link #releaseIpSets} once DS holds
+     * it (or this component goes): a get without its unget would keep the service's use count up.
+     */
+    private org.osgi.framework.ServiceReference<org.modnet.api.netfilter.IpSets> ipsetsByHand;
+
+    /** The hook functions of the filter, raw and mangle tables: where a queued packet's reinjection resumes. */
+    private volatile NfHookFunction filterFn, rawFn, mangleFn;
+    /** nfnetlink_queue's queues (this bundle's NfQueueCore), which NFQUEUE hands packets to. */
+    private volatile org.modnet.api.netfilter.NfQueue nfqueue;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    void setNfQueue(org.modnet.api.netfilter.NfQueue q) {
+        nfqueue = q;
+    }
+
+    void unsetNfQueue(org.modnet.api.netfilter.NfQueue q) {
+        if (nfqueue == q) {
+            nfqueue = null;
+        }
+    }
+
+    /** NFQUEUE's way to the queues for a table of {@code ns}: nat's lookups are no hook function, so nothing resumes there. */
+    private FilterTable.Queuer queuer(FilterTable t, NetNamespace ns) {
+        return (skb, hook, in, out, num, bypass) -> {
+            org.modnet.api.netfilter.NfQueue q = nfqueue;
+            NfHookFunction from = switch (t.name) {
+                case "filter" -> filterFn;
+                case "raw" -> rawFn;
+                case "mangle" -> mangleFn;
+                default -> null;
+            };
+            if (q == null || from == null) {
+                return bypass ? Verdict.ACCEPT : Verdict.DROP;
+            }
+            return q.enqueue(skb, hook, ns, in, out, num, bypass, from);
+        };
+    }
+
     /** The IpSets service there is now, or null (DS binds it to {@link #setIpSets} later as well). */
-    private static org.modnet.api.netfilter.IpSets currentIpSets(BundleContext context) {
+    private org.modnet.api.netfilter.IpSets currentIpSets() {
         if (context == null) {
             return null;
         }
         try {
             org.osgi.framework.ServiceReference<org.modnet.api.netfilter.IpSets> ref =
                     context.getServiceReference(org.modnet.api.netfilter.IpSets.class);
-            return ref == null ? null : context.getService(ref);
+            org.modnet.api.netfilter.IpSets s = ref == null ? null : context.getService(ref);
+            if (s != null) {
+                ipsetsByHand = ref;
+            }
+            return s;
         } catch (IllegalStateException e) {
             return null;
+        }
+    }
+
+    private synchronized void releaseIpSets() {
+        org.osgi.framework.ServiceReference<org.modnet.api.netfilter.IpSets> ref = ipsetsByHand;
+        ipsetsByHand = null;
+        if (ref != null) {
+            try {
+                context.ungetService(ref);
+            } catch (IllegalStateException gone) {
+                // this bundle's context is no longer valid: the framework released it
+            }
         }
     }
 
@@ -347,12 +408,14 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
         }
         hashlimits.clear();
         hashlimitFilesChanged();
+        releaseIpSets();
     }
 
     /** The ipset bundle's sets, which {@code -m set} and SET name (none without the bundle: "Set X doesn't exist."). */
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
     void setIpSets(org.modnet.api.netfilter.IpSets s) {
         ipsets = s;
+        releaseIpSets(); // DS holds it now
         // a new ipset version (after an update): the rules take its sets, which hold the old ones' elements
         for (Map<NetNamespace, FilterTable> m : List.of(tables, natTables, mangleTables, rawTables)) {
             for (FilterTable t : m.values()) {
@@ -499,6 +562,7 @@ public final class IptablesCommand implements PernetOperations, HandsOver {
             t.clock = core::nanoTime;
         }
         if (ns != null) {
+            t.queuer = queuer(t, ns);
             t.hashlimits = hashlimits(ns);
             t.sets = new FilterTable.SetLookup() {
                 @Override

@@ -13,7 +13,7 @@ import org.modnet.api.skb.SkBuff;
 final class Rule {
     enum Kind {
         ACCEPT, DROP, RETURN, JUMP, GOTO, REJECT, LOG, SNAT, DNAT, MASQUERADE, REDIRECT, MARK, CONNMARK, NOTRACK, CT, TCPMSS, TOS,
-        DSCP, TTL, SET,
+        DSCP, TTL, SET, NFQUEUE, QUEUE,
         NONE
     }
 
@@ -47,6 +47,11 @@ final class Rule {
     int dscp, ttlMode = -1, ttlValue;
     /** CT: {@code --notrack} given. */
     boolean notrack;
+    /** CT: {@code --zone N}'s template (one per rule, shared by its packets), null without it. */
+    org.modnet.api.netfilter.NfCtTemplate ctTemplate;
+    /** NFQUEUE: the queue number and {@code --queue-bypass} (QUEUE is queue 0 without bypass). */
+    int queueNum;
+    boolean queueBypass;
     /** TCPMSS: the MSS to set, or {@link Targets#CLAMP_PMTU}; 0 while neither option is given. */
     int mss;
 
@@ -69,7 +74,7 @@ final class Rule {
         r.matches = matches; r.kind = kind; r.target = target; r.rejectWith = rejectWith; r.logPrefix = logPrefix;
         r.logLevel = logLevel; r.natMinAddr = natMinAddr; r.natMaxAddr = natMaxAddr; r.natMinPort = natMinPort;
         r.natMaxPort = natMaxPort; r.natFlags = natFlags; r.natTo = natTo; r.markValue = markValue; r.markMask = markMask; r.connmarkMode = connmarkMode;
-        r.nfmask = nfmask; r.ctmask = ctmask; r.notrack = notrack; r.mss = mss; r.dscp = dscp; r.ttlMode = ttlMode;
+        r.nfmask = nfmask; r.ctmask = ctmask; r.notrack = notrack; r.ctTemplate = ctTemplate; r.queueNum = queueNum; r.queueBypass = queueBypass; r.mss = mss; r.dscp = dscp; r.ttlMode = ttlMode;
         r.ttlValue = ttlValue; r.addSet = addSet; r.delSet = delSet; r.setExist = setExist; r.setTimeout = setTimeout;
         r.packets = packets; r.bytes = bytes; r.targetChain = t;
         return r;
@@ -173,6 +178,7 @@ final class Rule {
                 b.append(" -j SET");
                 setWords(b, "--");
             }
+            case NFQUEUE -> b.append(" -j NFQUEUE --queue-num ").append(queueNum).append(queueBypass ? " --queue-bypass" : "");
             default -> b.append(" -j ").append(kind.name());
         }
         return b.toString();
@@ -234,6 +240,7 @@ final class Rule {
             }
             case MARK, CONNMARK, NOTRACK, CT, TCPMSS, TOS, DSCP, TTL -> Targets.list(this, b, numeric);
             case SET -> setWords(b, "");
+            case NFQUEUE -> b.append(" NFQUEUE num ").append(queueNum).append(queueBypass ? " bypass" : "");
             default -> { }
         }
         if (kind == Kind.REJECT) {

@@ -19,7 +19,7 @@ final class Targets {
     static final int TTL_SET = 0, TTL_INC = 1, TTL_DEC = 2;
     /** The targets that take options of their own. */
     static final java.util.Set<Rule.Kind> TAKES_OPTIONS = java.util.EnumSet.of(Rule.Kind.MARK, Rule.Kind.CONNMARK,
-            Rule.Kind.CT, Rule.Kind.TCPMSS, Rule.Kind.TOS, Rule.Kind.DSCP, Rule.Kind.TTL);
+            Rule.Kind.CT, Rule.Kind.TCPMSS, Rule.Kind.TOS, Rule.Kind.DSCP, Rule.Kind.TTL, Rule.Kind.NFQUEUE);
     /** libxt_TOS's symbolic values (each with the mask 0x3f), in its order. */
     private static final String[] TOS_NAMES = { "Minimize-Delay", "Maximize-Throughput", "Maximize-Reliability",
             "Minimize-Cost", "Normal-Service" };
@@ -71,6 +71,13 @@ final class Targets {
                 }
             }
             default -> skb.mark((skb.mark() & ~r.nfmask) ^ (ct.mark() & r.ctmask));
+        }
+    }
+
+    /** xt_CT's ct_target with a template: a packet conntrack has not seen yet is tracked in the rule's zone. */
+    static void ctTemplate(Rule r, SkBuff skb) {
+        if (skb.nfct() == null && r.ctTemplate != null) {
+            skb.nfct(r.ctTemplate, SkBuff.IP_CT_NEW);
         }
     }
 
@@ -198,7 +205,8 @@ final class Targets {
                 }
             }
             case NOTRACK -> b.append(" -j NOTRACK");
-            case CT -> b.append(r.notrack ? " -j CT --notrack" : " -j CT");
+            case CT -> b.append(r.notrack ? " -j CT --notrack" : " -j CT")
+                    .append(r.ctTemplate != null ? " --zone " + r.ctTemplate.zone() : "");
             case TCPMSS -> b.append(" -j TCPMSS").append(r.mss == CLAMP_PMTU ? " --clamp-mss-to-pmtu" : " --set-mss " + r.mss);
             case TOS -> b.append(String.format(" -j TOS --set-tos 0x%02x/0x%02x", r.markValue, r.markMask));
             case DSCP -> b.append(String.format(" -j DSCP --set-dscp 0x%02x", r.dscp));
@@ -276,7 +284,7 @@ final class Targets {
                 }
             }
             case NOTRACK -> b.append(" NOTRACK");
-            case CT -> b.append(r.notrack ? " CT notrack" : " CT");
+            case CT -> b.append(r.notrack ? " CT notrack" : " CT").append(r.ctTemplate != null ? " zone " + r.ctTemplate.zone() : "");
             case TCPMSS -> b.append(r.mss == CLAMP_PMTU ? " TCPMSS clamp to PMTU" : " TCPMSS set " + r.mss);
             default -> { }
         }
@@ -288,7 +296,7 @@ final class Targets {
     static final List<String> OPTIONS = List.of("--set-mark", "--set-xmark", "--and-mark", "--or-mark", "--xor-mark",
             "--save-mark", "--restore-mark", "--mask", "--nfmask", "--ctmask", "--notrack", "--set-mss",
             "--clamp-mss-to-pmtu", "--set-tos", "--and-tos", "--or-tos", "--xor-tos", "--set-dscp", "--set-dscp-class",
-            "--ttl-set", "--ttl-dec", "--ttl-inc");
+            "--ttl-set", "--ttl-dec", "--ttl-inc", "--zone", "--queue-num", "--queue-bypass");
 
     /** xtables_strtoui over a whole word: decimal, 0x hex or 0 octal, 0..2^32-1; -1L when it is not. */
     static long u32(String s) {
@@ -421,11 +429,33 @@ final class Targets {
                     }
                 }
             }
-            case CT -> {
-                if (!opt.equals("--notrack")) {
+            case NFQUEUE -> {
+                if (opt.equals("--queue-num")) {
+                    long n = u32(arg.get());
+                    if (n < 0 || n > 65535) {
+                        throw Iptables.syntaxBlank("NFQUEUE: bad value for option \"--queue-num\", or out of range (0-65535).");
+                    }
+                    r.queueNum = (int) n;
+                } else if (opt.equals("--queue-bypass")) {
+                    r.queueBypass = true;
+                } else {
                     throw Iptables.syntax("unknown option \"" + opt + "\"");
                 }
-                r.notrack = true;
+            }
+            case CT -> {
+                if (opt.equals("--zone")) {
+                    String v = arg.get();
+                    long z = u32(v);
+                    if (z < 0 || z > 65535) {
+                        throw Iptables.syntaxBlank("Cannot parse " + v + " as a zone ID");
+                    }
+                    // libxt_CT keeps zone 0 as no zone: -S prints no --zone for it
+                    r.ctTemplate = z == 0 ? null : new org.modnet.api.netfilter.NfCtTemplate((int) z);
+                } else if (opt.equals("--notrack")) {
+                    r.notrack = true;
+                } else {
+                    throw Iptables.syntax("unknown option \"" + opt + "\"");
+                }
             }
             case TCPMSS -> {
                 if (opt.equals("--clamp-mss-to-pmtu")) {

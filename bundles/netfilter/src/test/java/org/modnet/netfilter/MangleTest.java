@@ -269,6 +269,30 @@ class MangleTest {
     }
 
     @Test
+    void ctZoneLeavesItsTemplateForConntrackAndPrintsAsLinux() {
+        // what iptables 1.8.9 and Linux 6.18 print for the same rules
+        ipt(raw, "-t raw -A PREROUTING -p udp -j CT --zone 5");
+        SkBuff skb = udp();
+        raw.run(NfHook.PRE_ROUTING, skb, null, null);
+        assertEquals(new org.modnet.api.netfilter.NfCtTemplate(5), skb.nfct());
+        assertEquals(List.of("-A PREROUTING -p udp -j CT --zone 5"), ipt(raw, "-t raw -S PREROUTING").subList(1, 2));
+        assertEquals("CT         17   --  0.0.0.0/0            0.0.0.0/0            CT zone 5", ipt(raw, "-t raw -L -n").get(2));
+        SkBuff tracked = udp();
+        Conn ct = new Conn();
+        tracked.nfct(ct, SkBuff.IP_CT_NEW);
+        raw.run(NfHook.PRE_ROUTING, tracked, null, null);
+        assertSame(ct, tracked.nfct(), "a packet conntrack has seen keeps its entry and its zone");
+        ipt(raw, "-t raw -D PREROUTING -p udp -j CT --zone 5");
+        assertEquals(List.of("-P PREROUTING ACCEPT", "-P OUTPUT ACCEPT"), ipt(raw, "-t raw -S"));
+    }
+
+    @Test
+    void aZoneOutOfRangeIsRefusedInIptablesWords() {
+        assertEquals("iptables v1.8.9 (legacy): Cannot parse 70000 as a zone ID\n\nTry `iptables -h' or 'iptables --help' for more information.",
+                error(raw, "-t raw -A OUTPUT -j CT --zone 70000"));
+    }
+
+    @Test
     void notrackOutsideRawIsRefusedAsTheKernelRefusesIt() {
         assertEquals("iptables: Invalid argument. Run `dmesg' for more information.",
                 error(mangle, "-t mangle -A PREROUTING -j NOTRACK"));

@@ -259,6 +259,74 @@ abstract class Expr {
         }
     }
 
+    /** The QUEUE verdict's way to the namespace's queues ({@code nf_queue}). */
+    interface Queuer {
+        /** STOLEN: queued; DROP: refused and counted; ACCEPT: bypassed. */
+        org.modnet.api.netfilter.Verdict queue(SkBuff skb, org.modnet.api.netfilter.NfHook hook, org.modnet.api.net.NetDevice in,
+                org.modnet.api.net.NetDevice out,
+                int num, boolean bypass, org.modnet.api.netfilter.NfHookFunction from);
+    }
+
+    /** nft_queue_eval: NF_QUEUE to queue {@code num}; without a consumer (or a hook to resume at) a drop, unless bypass. */
+    static final class Queue extends Expr {
+        final int num;
+        final boolean bypass;
+
+        Queue(int num, boolean bypass) {
+            this.num = num;
+            this.bypass = bypass;
+        }
+
+        @Override
+        void eval(Regs r) {
+            Queuer q = r.queuer;
+            org.modnet.api.netfilter.Verdict v = q == null || r.from == null
+                    ? (bypass ? org.modnet.api.netfilter.Verdict.ACCEPT : org.modnet.api.netfilter.Verdict.DROP)
+                    : q.queue(r.skb, r.hook, r.in, r.out, num, bypass, r.from);
+            r.verdict = switch (v) {
+                case STOLEN -> Regs.STOLEN;
+                case ACCEPT -> Regs.ACCEPT;
+                default -> Regs.DROP;
+            };
+        }
+    }
+
+    /** nft_ct_get_eval for {@code zone}: the flow's zone, a template's before conntrack, else 0. */
+    static final class CtZone extends Expr {
+        final int dreg;
+
+        CtZone(int dreg) {
+            this.dreg = dreg;
+        }
+
+        @Override
+        void eval(Regs r) {
+            Object ct = r.skb.nfct();
+            r.data[dreg] = ct instanceof org.modnet.api.netfilter.NfConnMark c ? c.zone()
+                    : ct instanceof org.modnet.api.netfilter.NfCtTemplate t ? t.zone() : 0;
+        }
+    }
+
+    /**
+     * nft_ct_set_zone_eval: a packet conntrack has not seen yet carries the zone's template (made when
+     * the rule is compiled, so the packet path allocates nothing); a tracked one keeps its flow's zone.
+     */
+    static final class SetZone extends Expr {
+        final org.modnet.api.netfilter.NfCtTemplate template;
+
+        SetZone(org.modnet.api.netfilter.NfCtTemplate template) {
+            this.template = template;
+        }
+
+        @Override
+        void eval(Regs r) {
+            Object ct = r.skb.nfct();
+            if (ct == null || ct instanceof org.modnet.api.netfilter.NfCtTemplate) {
+                r.skb.nfct(template, org.modnet.api.skb.SkBuff.IP_CT_NEW);
+            }
+        }
+    }
+
     /** nft_meta_set_eval / nft_ct_set_eval for {@code mark}: the register into skb->mark or ct->mark. */
     static final class SetMark extends Expr {
         final boolean ct;
@@ -346,6 +414,28 @@ abstract class Expr {
         void eval(Regs r) {
             packets.incrementAndGet();
             bytes.addAndGet(r.len);
+        }
+    }
+
+    /**
+     * nft_quota: the packet's bytes are added to what the quota has consumed; at or past its bytes the
+     * rule stops matching ({@code over}: starts matching), as nft_overquota decides. One atomic add, no lock.
+     */
+    static final class Quota extends Expr {
+        final long bytes;
+        final boolean over;
+        final AtomicLong consumed = new AtomicLong();
+
+        Quota(long bytes, boolean over) {
+            this.bytes = bytes;
+            this.over = over;
+        }
+
+        @Override
+        void eval(Regs r) {
+            if ((consumed.addAndGet(r.len) >= bytes) ^ over) {
+                r.verdict = Regs.BREAK;
+            }
         }
     }
 

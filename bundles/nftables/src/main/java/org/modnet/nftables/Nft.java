@@ -69,9 +69,42 @@ final class Nft {
     }
 
     private boolean restoring;
+    /** The line (from 1) of the place the last error message marked, for {@code nft -f}'s {@code FILE:LINE:} prefix. */
+    private int errLine;
+
+    /**
+     * {@code nft -f FILE}: as {@link #run(Ruleset, String, boolean)}, and an error starts with nft's
+     * {@code FILE:LINE:FIRST-LAST: } (the columns, from 1, of the first and last character it marks).
+     */
+    static List<String> runFile(Ruleset rs, String text, boolean handles, String file) {
+        Nft n = new Nft(rs);
+        try {
+            return run(n, rs, text, handles, false, null);
+        } catch (CommandException e) {
+            if (n.errLine == 0 || e.getMessage() == null || !e.getMessage().startsWith("Error: ")) {
+                throw e;
+            }
+            String[] l = e.getMessage().split("\n", -1);
+            int first, last;
+            if (l.length >= 3 && l[l.length - 1].indexOf('^') >= 0) {
+                String marks = l[l.length - 1];
+                first = Math.min(marks.indexOf('^') < 0 ? Integer.MAX_VALUE : marks.indexOf('^'),
+                        marks.indexOf('~') < 0 ? Integer.MAX_VALUE : marks.indexOf('~')) + 1;
+                last = Math.max(marks.lastIndexOf('^'), marks.lastIndexOf('~')) + 1;
+            } else {
+                // a newline marked: the column after the line's last character, as nft's caret sits there
+                int len = l.length >= 2 ? l[1].length() : 0;
+                first = last = len + 1;
+            }
+            throw new CommandException(file + ":" + n.errLine + ":" + first + "-" + last + ": " + e.getMessage(), e.status());
+        }
+    }
 
     private static List<String> run(Ruleset rs, String text, boolean handles, boolean restore, java.util.Map<String, Integer> next) {
-        Nft n = new Nft(rs);
+        return run(new Nft(rs), rs, text, handles, restore, next);
+    }
+
+    private static List<String> run(Nft n, Ruleset rs, String text, boolean handles, boolean restore, java.util.Map<String, Integer> next) {
         n.handles = handles;
         n.restoring = restore;
         n.source = text;
@@ -177,6 +210,7 @@ final class Nft {
         int t = Math.max(0, Math.min(pos - 1, toks.size() - 1));
         int at = starts.get(t);
         int from = source.lastIndexOf('\n', at - (toks.get(t).equals("\n") ? 1 : 0)) + 1;
+        errLine = lineOf(from);
         int to = source.indexOf('\n', from);
         String line = source.substring(from, to < 0 ? source.length() : to);
         if (toks.get(t).equals("\n")) {
@@ -184,6 +218,17 @@ final class Nft {
         }
         // nft's caret line: spaces to the token, a caret under each of its characters
         return line + "\n" + " ".repeat(at - from) + "^".repeat(Math.max(1, toks.get(t).length()));
+    }
+
+    /** The line number (from 1) of the source's character {@code at}. */
+    private int lineOf(int at) {
+        int n = 1;
+        for (int i = 0; i < at && i < source.length(); i++) {
+            if (source.charAt(i) == '\n') {
+                n++;
+            }
+        }
+        return n;
     }
 
     /** The line of token {@code from} with carets under tokens {@code from..to}. */
@@ -200,6 +245,7 @@ final class Nft {
         cTo = Math.max(cFrom, Math.min(cTo, toks.size() - 1));
         int at = starts.get(cFrom);
         int from = source.lastIndexOf('\n', at - 1) + 1;
+        errLine = lineOf(from);
         int to = source.indexOf('\n', from);
         String line = source.substring(from, to < 0 ? source.length() : to);
         char[] mark = new char[line.length()];
@@ -288,6 +334,8 @@ final class Nft {
                     case "rule" -> rule(m, verb);
                     case "set", "map" -> set(m, verb, out, obj.equals("map"));
                     case "counter" -> counter(m, verb, out);
+                    case "quota" -> quota(m, verb, out);
+                    case "limit" -> limitObj(m, verb, out);
                     case "element" -> element(m, verb);
                     default -> throw syntax();
                 }
@@ -402,6 +450,14 @@ final class Nft {
                     String cn = name();
                     defineCounter(t, cn, false);
                 }
+                case "quota" -> {
+                    String qn = name();
+                    defineQuota(t, qn, false);
+                }
+                case "limit" -> {
+                    String ln = name();
+                    defineLimit(t, ln, false);
+                }
                 case "set", "map" -> {
                     String sn = name();
                     define(t, sn, w.equals("map"), false);
@@ -445,18 +501,33 @@ final class Nft {
                     if (!type.equals("filter") && !type.equals("nat")) {
                         throw error("Could not process rule: No such file or directory (chain type " + type + ")", line());
                     }
+                    int typeTok = pos - 2;
                     expect("hook");
                     String hook = next();
-                    if (!Arrays.asList(Ruleset.HOOKS).contains(hook)) {
-                        throw error("unknown chain hook", line());
+                    boolean netdev = t.family.equals("netdev");
+                    if (netdev ? !hook.equals("ingress") : !Arrays.asList(Ruleset.HOOKS).contains(hook)) {
+                        if (!hook.equals("ingress") && !Arrays.asList(Ruleset.HOOKS).contains(hook)) {
+                            throw error("unknown chain hook", line());
+                        }
+                        throw error("The " + t.family + " family does not support this hook", line());
+                    }
+                    String device = null;
+                    if (peek().equals("device")) {
+                        pos++;
+                        device = unquote(next());
                     }
                     expect("priority");
                     int prio = priority();
-                    if (t.family.equals("netdev")) {
-                        throw error("Could not process rule: Operation not supported (netdev hooks are not in modnet yet)", line());
+                    if (netdev && device == null) {
+                        // nft marks the whole definition, from type to the priority's end
+                        throw error("Missing `device' in this chain definition", lineAt(typeTok, pos - 1));
+                    }
+                    if (netdev && !type.equals("filter")) {
+                        throw error("Could not process rule: Operation not supported", line());
                     }
                     c.type = type;
                     c.hook = hook;
+                    c.device = device;
                     c.prio = prio;
                 }
                 case "policy" -> {
@@ -775,9 +846,6 @@ final class Nft {
                     if (!f.equals("interval")) {
                         throw error("Could not process rule: Operation not supported (set flags " + f + ")", line());
                     }
-                    if (s.key.size() > 1) {
-                        throw error("Could not process rule: Operation not supported (intervals of a concatenation are not in modnet yet)", line());
-                    }
                     s.interval = true;
                 }
                 case "elements" -> {
@@ -874,7 +942,7 @@ final class Nft {
                     w = elemWord();
                 }
                 long[] e = element(key.get(i), w);
-                if (e[0] != e[1] && (!intervals || key.size() > 1)) {
+                if (e[0] != e[1] && !intervals) {
                     throw error("Could not process rule: Invalid argument (a range or prefix in a set without flags interval)", line());
                 }
                 lo[i] = e[0];
@@ -1047,9 +1115,36 @@ final class Nft {
                         pos += 2;
                         yield setMark(t, true);
                     }
+                    if (peek().equals("zone") && pos + 1 < toks.size() && toks.get(pos + 1).equals("set")) {
+                        pos += 2;
+                        yield new Stmt.SetZone((int) value(Stmt.Type.PORT, next()));
+                    }
                     yield fieldStmt(t, w);
                 }
-                case "limit" -> limit();
+                case "limit" -> {
+                    if (peek().equals("name")) {
+                        pos++;
+                        String ln = unquote(next());
+                        Ruleset.LimitObj o = t.limits.get(ln);
+                        if (o == null) {
+                            throw noent();
+                        }
+                        yield new Stmt.NamedLimit(ln, o.limit());
+                    }
+                    yield limit();
+                }
+                case "quota" -> {
+                    if (!peek().equals("name")) {
+                        throw syntax(); // anonymous quotas are not taken: name a quota object
+                    }
+                    pos++;
+                    String qn = unquote(next());
+                    Ruleset.QuotaObj o = t.quotas.get(qn);
+                    if (o == null) {
+                        throw noent();
+                    }
+                    yield new Stmt.NamedQuota(qn, o.quota());
+                }
                 case "counter" -> {
                     if (peek().equals("name")) {
                         pos++;
@@ -1092,6 +1187,7 @@ final class Nft {
                 }
                 case "reject" -> reject(t, ipv4Dep);
                 case "masquerade" -> new Stmt.Nat(Expr.Nat.MASQ, 0, 0);
+                case "queue" -> queue();
                 case "snat", "dnat" -> {
                     expect("to");
                     int kind = w.equals("snat") ? Expr.Nat.SNAT : Expr.Nat.DNAT;
@@ -1155,6 +1251,7 @@ final class Nft {
             case "ct" -> switch (f) {
                 case "state" -> Stmt.Field.CT_STATE;
                 case "mark" -> Stmt.Field.CT_MARK;
+                case "zone" -> Stmt.Field.CT_ZONE;
                 default -> throw syntax();
             };
             default -> throw syntax();
@@ -1219,7 +1316,7 @@ final class Nft {
             throw syntax(); // a concatenation is matched against a set here
         }
         pos--;
-        List<Elem> e = elementList(t, key, false, null);
+        List<Elem> e = elementList(t, key, true, null); // an anonymous set takes ranges as nft makes it an interval set
         e.sort(Elem.ORDER);
         t.nextHandle++;
         return new Stmt.Concat(fs, neq, e, null);
@@ -1271,6 +1368,35 @@ final class Nft {
             return new Stmt.SetMark(ct, 0, null, mapSrc(t, Stmt.Type.MARK));
         }
         return new Stmt.SetMark(ct, value(Stmt.Type.MARK, next()), null, null);
+    }
+
+    /**
+     * {@code queue [num N] [bypass]} or as nft lists it, {@code queue [flags bypass] to N}; {@code queue}
+     * read. A range of queues ({@code num 2-3}, fanout) is not taken.
+     */
+    private Stmt queue() {
+        int num = 0;
+        boolean bypass = false;
+        while (true) {
+            String w = peek();
+            if (w.equals("num") || w.equals("to")) {
+                pos++;
+                String n = next();
+                if (!n.matches("[0-9]{1,5}") || Integer.parseInt(n) > 65535) {
+                    throw syntax();
+                }
+                num = Integer.parseInt(n);
+            } else if (w.equals("bypass")) {
+                pos++;
+                bypass = true;
+            } else if (w.equals("flags")) {
+                pos++;
+                expect("bypass");
+                bypass = true;
+            } else {
+                return new Stmt.Queue(num, bypass);
+            }
+        }
     }
 
     /** {@code limit rate [over] N/UNIT [burst B packets]}, {@code limit} read. */
@@ -1419,12 +1545,24 @@ final class Nft {
         out.add("table " + t.family + " " + t.name + " {" + (handles ? " # handle " + t.handle : ""));
         boolean first = true;
         if (only == null) {
-            for (Ruleset.CounterObj o : t.counters.values()) {
+            // stateful objects in the order they were made, as the kernel keeps them
+            List<Object> objs = new ArrayList<>(t.counters.values());
+            objs.addAll(t.quotas.values());
+            objs.addAll(t.limits.values());
+            objs.sort(java.util.Comparator.comparingInt(o -> o instanceof Ruleset.CounterObj c ? c.handle()
+                    : o instanceof Ruleset.QuotaObj q ? q.handle() : ((Ruleset.LimitObj) o).handle()));
+            for (Object o : objs) {
                 if (!first) {
                     out.add("");
                 }
                 first = false;
-                printCounter(o, out);
+                if (o instanceof Ruleset.CounterObj c) {
+                    printCounter(c, out);
+                } else if (o instanceof Ruleset.QuotaObj q) {
+                    printQuota(q, out);
+                } else {
+                    printLimit((Ruleset.LimitObj) o, out);
+                }
             }
             for (NSet s : t.sets.values()) {
                 if (!first) {
@@ -1444,7 +1582,8 @@ final class Nft {
             first = false;
             out.add("\tchain " + c.name + " {" + (handles ? " # handle " + c.handle : ""));
             if (c.base()) {
-                out.add("\t\ttype " + c.type + " hook " + c.hook + " priority " + priorityName(c.prio) + "; policy "
+                out.add("\t\ttype " + c.type + " hook " + c.hook + (c.device != null ? " device \"" + c.device + "\"" : "")
+                        + " priority " + priorityName(c.prio) + "; policy "
                         + (c.policyDrop ? "drop" : "accept") + ";");
             }
             for (Rule r : c.rules) {
@@ -1466,6 +1605,162 @@ final class Nft {
         out.add("\tcounter " + o.name() + " {" + (handles ? " # handle " + o.handle() : ""));
         out.add("\t\tpackets " + o.counter().packets.get() + " bytes " + o.counter().bytes.get());
         out.add("\t}");
+    }
+
+    private void printQuota(Ruleset.QuotaObj o, List<String> out) {
+        Expr.Quota q = o.quota();
+        out.add("\tquota " + o.name() + " {" + (handles ? " # handle " + o.handle() : ""));
+        long used = q.consumed.get();
+        out.add("\t\t" + (q.over ? "over " : "") + bytesUnit(q.bytes) + (used > 0 ? " used " + bytesUnit(used) : ""));
+        out.add("\t}");
+    }
+
+    /** nft's data unit: the largest of bytes, kbytes, mbytes that divides the value. */
+    private static String bytesUnit(long v) {
+        String[] units = { "bytes", "kbytes", "mbytes" };
+        int u = 0;
+        while (u < units.length - 1 && v >= 1024 && v % 1024 == 0) {
+            v /= 1024;
+            u++;
+        }
+        return v + " " + units[u];
+    }
+
+    private long bytesValue(String n, String unit) {
+        long v = count(n);
+        return switch (unit) {
+            case "bytes" -> v;
+            case "kbytes" -> v << 10;
+            case "mbytes" -> v << 20;
+            case "gbytes" -> v << 30;
+            default -> throw syntax();
+        };
+    }
+
+    private void printLimit(Ruleset.LimitObj o, List<String> out) {
+        out.add("\tlimit " + o.name() + " {" + (handles ? " # handle " + o.handle() : ""));
+        out.add("\t\t" + o.limit().print().substring("limit ".length()));
+        out.add("\t}");
+    }
+
+    /** {@code add|create|delete|list limit T NAME [{ rate [over] N/UNIT [burst N packets] }]}. */
+    private void limitObj(Model m, String verb, List<String> out) {
+        Table t = table(m, true);
+        int nameTok = pos;
+        String name = name();
+        Ruleset.LimitObj o = t.limits.get(name);
+        switch (verb) {
+            case "add", "create" -> defineLimit(t, name, verb.equals("create"));
+            case "delete" -> {
+                if (o == null) {
+                    throw noent();
+                }
+                for (Chain c : t.chains.values()) {
+                    for (Rule r : c.rules) {
+                        for (Stmt st : r.stmts()) {
+                            if (st instanceof Stmt.NamedLimit n && n.name().equals(name)) {
+                                throw error("Could not process rule: Device or resource busy", lineAt(nameTok, nameTok));
+                            }
+                        }
+                    }
+                }
+                t.limits.remove(name);
+            }
+            case "list" -> {
+                if (o == null) {
+                    throw noent();
+                }
+                out.add("table " + t.family + " " + t.name + " {");
+                printLimit(o, out);
+                out.add("}");
+            }
+            default -> throw syntax();
+        }
+    }
+
+    private void defineLimit(Table t, String name, boolean create) {
+        Ruleset.LimitObj o = t.limits.get(name);
+        if (o != null && create) {
+            throw exists();
+        }
+        expect("{");
+        int h = handle();
+        while (peek().equals("\n") || peek().equals(";")) {
+            pos++;
+        }
+        Stmt.Limit l = (Stmt.Limit) limit();
+        while (peek().equals("\n") || peek().equals(";")) {
+            pos++;
+        }
+        expect("}");
+        if (o == null) {
+            t.limits.put(name, new Ruleset.LimitObj(name, h > 0 ? h : t.nextHandle++, l));
+        }
+    }
+
+    /** {@code add|create|delete|list quota T NAME [{ [over] N UNIT [used N UNIT] }]}. */
+    private void quota(Model m, String verb, List<String> out) {
+        Table t = table(m, true);
+        int nameTok = pos;
+        String name = name();
+        Ruleset.QuotaObj o = t.quotas.get(name);
+        switch (verb) {
+            case "add", "create" -> defineQuota(t, name, verb.equals("create"));
+            case "delete" -> {
+                if (o == null) {
+                    throw noent();
+                }
+                for (Chain c : t.chains.values()) {
+                    for (Rule r : c.rules) {
+                        for (Stmt st : r.stmts()) {
+                            if (st instanceof Stmt.NamedQuota n && n.name().equals(name)) {
+                                throw error("Could not process rule: Device or resource busy", lineAt(nameTok, nameTok));
+                            }
+                        }
+                    }
+                }
+                t.quotas.remove(name);
+            }
+            case "list" -> {
+                if (o == null) {
+                    throw noent();
+                }
+                out.add("table " + t.family + " " + t.name + " {");
+                printQuota(o, out);
+                out.add("}");
+            }
+            default -> throw syntax();
+        }
+    }
+
+    private void defineQuota(Table t, String name, boolean create) {
+        Ruleset.QuotaObj o = t.quotas.get(name);
+        if (o != null && create) {
+            throw exists();
+        }
+        expect("{");
+        int h = handle();
+        boolean over = false;
+        long bytes = -1, used = 0;
+        while (!peek().equals("}")) {
+            String w = next();
+            switch (w) {
+                case "\n", ";" -> { }
+                case "over" -> over = true;
+                case "until" -> over = false;
+                case "used" -> used = bytesValue(next(), next());
+                default -> bytes = bytesValue(w, next());
+            }
+        }
+        pos++;
+        if (bytes < 0) {
+            throw syntax();
+        }
+        if (o == null) {
+            Expr.Quota q = new Expr.Quota(bytes, over);
+            q.consumed.set(used);
+            t.quotas.put(name, new Ruleset.QuotaObj(name, h > 0 ? h : t.nextHandle++, q));
+        }
     }
 
     /** {@code add|create|delete|list|reset counter T NAME [{ packets N bytes M }]}. */

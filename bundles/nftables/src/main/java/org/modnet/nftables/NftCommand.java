@@ -22,6 +22,7 @@ import org.modnet.api.net.NetNamespace;
 import org.modnet.api.net.PernetOperations;
 import org.modnet.api.netfilter.NfHook;
 import org.modnet.api.netfilter.NfHookFunction;
+import org.modnet.api.netfilter.NfIngress;
 import org.modnet.api.netfilter.NfNat;
 import org.modnet.api.netfilter.NfNatLookup;
 import org.modnet.api.netfilter.NfRulesFile;
@@ -74,6 +75,9 @@ public final class NftCommand implements PernetOperations, HandsOver {
     private final BundleContext context;
     /** The hook functions made so far, by {@code hook index << 32 | priority}. */
     private final Map<Long, ServiceRegistration<?>> hookRegs = new ConcurrentHashMap<>();
+    /** The core's netdev ingress hooks, and the function this version put on each device there. */
+    private volatile NfIngress ingress;
+    private final Map<NetDevice, NfIngress.Hook> ingressHooks = new ConcurrentHashMap<>();
 
     /** Without OSGi (tests, benchmarks): no hook services, no hand-over. */
     public NftCommand(NetCore core, BundleContext context) {
@@ -142,7 +146,7 @@ public final class NftCommand implements PernetOperations, HandsOver {
         @Override
         public Verdict hook(SkBuff skb, NfHook h, NetNamespace ns, NetDevice in, NetDevice out) {
             Ruleset r = rulesets.get(ns);
-            return r == null ? Verdict.ACCEPT : r.run(h, skb, in, out, prio);
+            return r == null ? Verdict.ACCEPT : r.run(h, skb, in, out, prio, this);
         }
 
         @Override
@@ -256,6 +260,16 @@ public final class NftCommand implements PernetOperations, HandsOver {
         }
         synchronized (this) {
             deactivated = true; // a command still running makes no new hook function
+            NfIngress ing = ingress;
+            if (!handingOver() && ing != null) {
+                // on an update the old functions run on until the next version's replace them, as at IPv4's hooks
+                ingressHooks.forEach((dev, h) -> {
+                    if (ing.ingressHook(dev) == h) {
+                        ing.attachIngress(dev, null);
+                    }
+                });
+            }
+            ingressHooks.clear();
         }
         regs.addAll(hookRegs.values());
         for (ServiceRegistration<?> r : regs) {
@@ -276,6 +290,86 @@ public final class NftCommand implements PernetOperations, HandsOver {
         if (ipv4 == v) {
             ipv4 = null;
         }
+    }
+
+    /** nfnetlink_queue's queues (the netfilter bundle's), which the queue statement hands packets to. */
+    private volatile org.modnet.api.netfilter.NfQueue nfqueue;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    void setNfQueue(org.modnet.api.netfilter.NfQueue q) {
+        nfqueue = q;
+    }
+
+    void unsetNfQueue(org.modnet.api.netfilter.NfQueue q) {
+        if (nfqueue == q) {
+            nfqueue = null;
+        }
+    }
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    void setIngress(NfIngress i) {
+        ingress = i;
+        rulesets.forEach(this::syncIngress);
+    }
+
+    void unsetIngress(NfIngress i) {
+        if (ingress == i) {
+            ingress = null;
+            ingressHooks.clear(); // the core that held them is gone
+        }
+    }
+
+    /**
+     * Puts a function on the ingress of each device of {@code ns} a netdev chain names and takes it off
+     * the ones none names any more (not on the packet path). With no netdev chain a device keeps no
+     * hook: its frames pay the core's one null check.
+     */
+    private synchronized void syncIngress(NetNamespace ns, Ruleset rs) {
+        NfIngress ing = ingress;
+        if (ing == null || deactivated) {
+            return;
+        }
+        java.util.Set<String> want = rs.ingressDevices();
+        for (NetDevice d : ns.devices()) {
+            NfIngress.Hook have = ingressHooks.get(d);
+            if (want.contains(d.name()) && have == null) {
+                NfIngress.Hook h = (skb, dev) -> {
+                    Ruleset r = rulesets.get(ns);
+                    return r == null ? Verdict.ACCEPT : r.runIngress(skb, dev);
+                };
+                ingressHooks.put(d, h);
+                ing.attachIngress(d, h);
+            } else if (!want.contains(d.name()) && have != null) {
+                ingressHooks.remove(d);
+                if (ing.ingressHook(d) == have) {
+                    ing.attachIngress(d, null);
+                }
+            }
+        }
+    }
+
+    @Override
+    public void netdevRegister(NetDevice dev) {
+        Ruleset rs = rulesets.get(dev.namespace());
+        if (rs != null) {
+            syncIngress(dev.namespace(), rs); // a chain may name a device before it exists, as Linux 6 allows
+        }
+    }
+
+    @Override
+    public void netdevUnregister(NetDevice dev) {
+        synchronized (this) {
+            NfIngress.Hook h = ingressHooks.remove(dev);
+            NfIngress ing = ingress;
+            if (h != null && ing != null && ing.ingressHook(dev) == h) {
+                ing.attachIngress(dev, null);
+            }
+        }
+    }
+
+    @Override
+    public void netdevChangeName(NetDevice dev, String oldName) {
+        netdevRegister(dev);
     }
 
     @Override
@@ -308,6 +402,10 @@ public final class NftCommand implements PernetOperations, HandsOver {
             if (core != null) {
                 r.clock = core::nanoTime; // limit counts by the instance's clock (virtual under test)
             }
+            r.queuer = (skb, hook, in, out, num, bypass, from) -> {
+                org.modnet.api.netfilter.NfQueue q = nfqueue;
+                return q == null ? (bypass ? Verdict.ACCEPT : Verdict.DROP) : q.enqueue(skb, hook, n, in, out, num, bypass, from);
+            };
             r.rejecter = new Expr.Rejecter() {
                 @Override
                 public void reject(SkBuff skb, int code) {
@@ -358,7 +456,11 @@ public final class NftCommand implements PernetOperations, HandsOver {
             } catch (IOException e) {
                 throw new CommandException("Error: Could not process rule: No such file or directory\n" + file, 1);
             }
-            return apply(ns, content, handles);
+            Ruleset rs = ruleset(ns);
+            List<String> out = Nft.runFile(rs, content, handles, file);
+            syncHooks(rs);
+            syncIngress(ns, rs);
+            return out;
         }
         if (text.isEmpty()) {
             return List.of();
@@ -370,6 +472,7 @@ public final class NftCommand implements PernetOperations, HandsOver {
         Ruleset rs = ruleset(ns);
         List<String> out = Nft.run(rs, text, handles);
         syncHooks(rs);
+        syncIngress(ns, rs);
         return out;
     }
 

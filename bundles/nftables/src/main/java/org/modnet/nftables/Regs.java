@@ -11,7 +11,7 @@ import org.modnet.api.skb.SkBuff;
  */
 final class Regs {
     /** Verdict codes (NF_DROP, NF_ACCEPT and nf_tables' own negative ones). */
-    static final int DROP = 0, ACCEPT = 1, CONTINUE = -1, BREAK = -2, JUMP = -3, GOTO = -4, RETURN = -5;
+    static final int DROP = 0, ACCEPT = 1, CONTINUE = -1, BREAK = -2, JUMP = -3, GOTO = -4, RETURN = -5, STOLEN = -6;
     /** NFT_JUMP_STACK_SIZE. */
     static final int STACK = 16;
 
@@ -30,6 +30,9 @@ final class Regs {
     NetDevice in, out;
     NfHook hook;
     NfNat nat;
+    /** The hook function running the chain (where a queued packet resumes), and the way to the queues; null: none. */
+    org.modnet.api.netfilter.NfHookFunction from;
+    Expr.Queuer queuer;
     /** The instance's clock (nanoseconds), for limit. */
     java.util.function.LongSupplier clock;
 
@@ -71,6 +74,35 @@ final class Regs {
         th = fragOff == 0 && nh + ihl + need <= skb.tail() ? nh + ihl : -1;
     }
 
+    /**
+     * The registers for a frame at a device's ingress: the data is at the network header, not yet
+     * checked by IPv4, so a frame that is not a whole IPv4 header has none ({@code nh} -1).
+     */
+    void setIngress(SkBuff skb, NetDevice dev, java.util.function.LongSupplier clock) {
+        this.clock = clock;
+        this.skb = skb;
+        this.hook = null;
+        this.in = dev;
+        this.out = null;
+        this.nat = null;
+        int at = skb.data();
+        int avail = skb.tail() - at;
+        if ((skb.protocol() & 0xffff) != 0x0800 || avail < 20 || (skb.getU8(at) >> 4) != 4 || (skb.getU8(at) & 0xf) < 5) {
+            nh = -1;
+            th = -1;
+            proto = 0;
+            len = skb.len();
+            return;
+        }
+        nh = at;
+        int ihl = (skb.getU8(nh) & 0xf) << 2;
+        proto = skb.getU8(nh + 9);
+        len = skb.getU16(nh + 2);
+        int fragOff = skb.getU16(nh + 6) & 0x1fff;
+        int need = proto == 6 ? 20 : proto == 1 || proto == 17 ? 8 : 4;
+        th = fragOff == 0 && nh + ihl + need <= skb.tail() ? nh + ihl : -1;
+    }
+
     /** Drops the references to the packet once judged and frees the registers. */
     void release() {
         busy = false;
@@ -78,5 +110,6 @@ final class Regs {
         in = null;
         out = null;
         nat = null;
+        from = null;
     }
 }

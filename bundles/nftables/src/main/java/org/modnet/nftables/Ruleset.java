@@ -31,6 +31,10 @@ final class Ruleset {
         final LinkedHashMap<String, NSet> sets = new LinkedHashMap<>();
         /** Named counters ({@code add counter T NAME}): nft lists them first. */
         final LinkedHashMap<String, CounterObj> counters = new LinkedHashMap<>();
+        /** Named quotas ({@code add quota T NAME { [over] N UNIT [used N UNIT] }}), listed with the counters by handle. */
+        final LinkedHashMap<String, QuotaObj> quotas = new LinkedHashMap<>();
+        /** Named limits ({@code add limit T NAME { rate [over] N/UNIT [burst N packets] }}). */
+        final LinkedHashMap<String, LimitObj> limits = new LinkedHashMap<>();
 
         Table(String family, String name) {
             this.family = family;
@@ -44,6 +48,8 @@ final class Ruleset {
             chains.forEach((k, c) -> t.chains.put(k, c.copy()));
             sets.forEach((k, s) -> t.sets.put(k, s.copy()));
             t.counters.putAll(counters); // immutable but for the counter itself, which every version shares
+            t.quotas.putAll(quotas);
+            t.limits.putAll(limits);
             return t;
         }
     }
@@ -54,6 +60,8 @@ final class Ruleset {
         /** filter or nat for a base chain, null for a regular one. */
         String type;
         String hook;
+        /** The device a netdev ingress chain is bound to (by name: it may come later, as Linux 6 allows). */
+        String device;
         int prio;
         boolean policyDrop;
         List<Rule> rules = new ArrayList<>();
@@ -71,6 +79,7 @@ final class Ruleset {
             c.handle = handle;
             c.type = type;
             c.hook = hook;
+            c.device = device;
             c.prio = prio;
             c.policyDrop = policyDrop;
             c.rules = new ArrayList<>(rules);
@@ -120,6 +129,14 @@ final class Ruleset {
     record CounterObj(String name, int handle, Expr.Counter counter) {
     }
 
+    /** A named limit object (nft_limit as a stateful object): one token bucket for every rule naming it. */
+    record LimitObj(String name, int handle, Stmt.Limit limit) {
+    }
+
+    /** A named quota object (nft_quota as a stateful object): its consumed bytes are shared by every version. */
+    record QuotaObj(String name, int handle, Expr.Quota quota) {
+    }
+
     /** A rule: its statements (immutable; counters inside them are shared between versions) and handle. */
     record Rule(int handle, List<Stmt> stmts) {
     }
@@ -149,22 +166,25 @@ final class Ruleset {
     }
 
     /** A base chain as the packet path sees it. */
-    record Base(int chain, int prio, boolean policyDrop, boolean nat) {
+    record Base(int chain, int prio, boolean policyDrop, boolean nat, String device) {
     }
+
+    /** The compiled hooks' slot for the netdev family's ingress, after IPv4's five. */
+    static final int INGRESS = 5;
 
     /** What the packet path reads: every chain's rules as expression arrays, base chains per hook by priority. */
     record Compiled(Expr[][][] chains, Base[][] hooks) {
     }
 
     private volatile Model model = new Model();
-    private volatile Compiled compiled = new Compiled(new Expr[0][][], new Base[5][]);
+    private volatile Compiled compiled = new Compiled(new Expr[0][][], new Base[6][]);
     volatile Expr.Rejecter rejecter;
     /** The instance's clock (the core's, virtual in tests), for limit. */
     volatile java.util.function.LongSupplier clock = System::nanoTime;
     volatile Consumer<String> log = org.slf4j.LoggerFactory.getLogger("org.modnet.nftables.log")::warn;
 
     Ruleset() {
-        for (int i = 0; i < 5; i++) {
+        for (int i = 0; i < 6; i++) {
             compiled.hooks()[i] = new Base[0];
         }
     }
@@ -208,7 +228,7 @@ final class Ruleset {
         }
         Expr[][][] chains = new Expr[all.size()][][];
         List<List<Base>> hooks = new ArrayList<>();
-        for (int i = 0; i < 5; i++) {
+        for (int i = 0; i < 6; i++) {
             hooks.add(new ArrayList<>());
         }
         int ti = 0;
@@ -230,13 +250,13 @@ final class Ruleset {
                 }
                 chains[index.get(c)] = rules;
                 if (c.base()) {
-                    int h = Arrays.asList(HOOKS).indexOf(c.hook);
-                    hooks.get(h).add(new Base(index.get(c), c.prio, c.policyDrop, c.type.equals("nat")));
+                    int h = c.hook.equals("ingress") ? INGRESS : Arrays.asList(HOOKS).indexOf(c.hook);
+                    hooks.get(h).add(new Base(index.get(c), c.prio, c.policyDrop, c.type.equals("nat"), c.device));
                 }
             }
         }
-        Base[][] hk = new Base[5][];
-        for (int i = 0; i < 5; i++) {
+        Base[][] hk = new Base[6][];
+        for (int i = 0; i < 6; i++) {
             List<Base> l = hooks.get(i);
             l.sort((a, b) -> Integer.compare(a.prio(), b.prio())); // stable: equal priorities in the order made
             hk[i] = l.toArray(new Base[0]);
@@ -250,7 +270,7 @@ final class Ruleset {
     java.util.Set<Long> filterHooks() {
         java.util.Set<Long> out = new java.util.HashSet<>();
         Base[][] hk = compiled.hooks();
-        for (int h = 0; h < hk.length; h++) {
+        for (int h = 0; h < INGRESS; h++) {
             for (Base b : hk[h]) {
                 if (!b.nat()) {
                     out.add((long) h << 32 | (b.prio() & 0xffffffffL));
@@ -260,6 +280,46 @@ final class Ruleset {
         return out;
     }
 
+    /** The devices some netdev ingress chain names: the ones whose ingress needs a hook. */
+    java.util.Set<String> ingressDevices() {
+        java.util.Set<String> out = new java.util.HashSet<>();
+        for (Base b : compiled.hooks()[INGRESS]) {
+            out.add(b.device());
+        }
+        return out;
+    }
+
+    /**
+     * nft_do_chain for the netdev family's ingress ({@code nf_hook_ingress}): the chains bound to
+     * {@code dev} by priority, before IPv4 sees the frame. A frame that is not IPv4 (ARP) has no
+     * network header for {@code ip} and {@code tcp} expressions, so they do not match it (nft's implicit
+     * {@code meta protocol ip} dependency in this family).
+     */
+    Verdict runIngress(SkBuff skb, NetDevice dev) {
+        Compiled c = compiled;
+        Base[] bases = c.hooks()[INGRESS];
+        if (bases.length == 0) {
+            return Verdict.ACCEPT;
+        }
+        String name = dev.name();
+        Regs r = Regs.acquire();
+        r.setIngress(skb, dev, clock);
+        try {
+            for (Base b : bases) {
+                if (!name.equals(b.device())) {
+                    continue;
+                }
+                int v = doChain(c.chains(), b.chain(), r);
+                if (v == Regs.DROP || (v == Regs.CONTINUE && b.policyDrop())) {
+                    return Verdict.DROP;
+                }
+            }
+            return Verdict.ACCEPT;
+        } finally {
+            r.release();
+        }
+    }
+
     /** nft_do_chain over the hook's base chains of one type ({@code nat}: the nat chains, with the NAT core). */
     Verdict run(NfHook hook, SkBuff skb, NetDevice in, NetDevice out, boolean natType, NfNat nat) {
         return run(hook, skb, in, out, natType, nat, false, 0);
@@ -267,11 +327,24 @@ final class Ruleset {
 
     /** The filter base chains of the hook at priority {@code prio} only: what the hook function registered at it runs. */
     Verdict run(NfHook hook, SkBuff skb, NetDevice in, NetDevice out, int prio) {
-        return run(hook, skb, in, out, false, null, true, prio);
+        return run(hook, skb, in, out, false, null, true, prio, null);
     }
+
+    /** As above, from hook function {@code from}: a queued packet resumes after it. */
+    Verdict run(NfHook hook, SkBuff skb, NetDevice in, NetDevice out, int prio, org.modnet.api.netfilter.NfHookFunction from) {
+        return run(hook, skb, in, out, false, null, true, prio, from);
+    }
+
+    /** The QUEUE verdict's way to the namespace's queues; null: queue drops (or bypasses). */
+    volatile Expr.Queuer queuer;
 
     private Verdict run(NfHook hook, SkBuff skb, NetDevice in, NetDevice out, boolean natType, NfNat nat, boolean onePrio,
             int prio) {
+        return run(hook, skb, in, out, natType, nat, onePrio, prio, null);
+    }
+
+    private Verdict run(NfHook hook, SkBuff skb, NetDevice in, NetDevice out, boolean natType, NfNat nat, boolean onePrio,
+            int prio, org.modnet.api.netfilter.NfHookFunction from) {
         Compiled c = compiled;
         Base[] bases = c.hooks()[hookIndex(hook)];
         if (bases.length == 0) {
@@ -279,12 +352,17 @@ final class Ruleset {
         }
         Regs r = Regs.acquire();
         r.set(skb, hook, in, out, nat, clock);
+        r.from = from;
+        r.queuer = queuer;
         try {
             for (Base b : bases) {
                 if (b.nat() != natType || onePrio && b.prio() != prio) {
                     continue;
                 }
                 int v = doChain(c.chains(), b.chain(), r);
+                if (v == Regs.STOLEN) {
+                    return Verdict.STOLEN; // the queue holds it now
+                }
                 if (v == Regs.DROP || (v == Regs.CONTINUE && b.policyDrop())) {
                     return Verdict.DROP;
                 }
@@ -319,7 +397,7 @@ final class Ruleset {
                 if (v == Regs.CONTINUE || v == Regs.BREAK) {
                     continue;
                 }
-                if (v == Regs.ACCEPT || v == Regs.DROP) {
+                if (v == Regs.ACCEPT || v == Regs.DROP || v == Regs.STOLEN) {
                     return v;
                 }
                 if (v == Regs.JUMP) {

@@ -17,6 +17,8 @@ final class SetData {
     private final boolean[] used;
     private final int[] slotIndex;
     private final int[] lo, hi, rangeIndex;
+    /** A concatenation with ranges: each element's {@code width} lows and highs, searched in turn (nft_set_pipapo's job, linearly). */
+    private int[] cLo, cHi, cIndex;
     /** A data map's values, {@link #dataWidth} words per element. */
     final int[] data;
     final int dataWidth;
@@ -60,6 +62,21 @@ final class SetData {
                 verdicts[i] = e.verdict().code();
                 targets[i] = e.verdict().chain() == null ? -1 : chains.getOrDefault(e.verdict().chain(), -1);
             }
+        }
+        if (interval && width > 1) {
+            int[] clo = new int[n * width], chi = new int[n * width], cidx = new int[n];
+            for (int i = 0; i < n; i++) {
+                for (int w = 0; w < width; w++) {
+                    clo[i * width + w] = (int) elems.get(i).lo()[w];
+                    chi[i * width + w] = (int) elems.get(i).hi()[w];
+                }
+                cidx[i] = i;
+            }
+            SetData d = new SetData(width, null, null, null, null, null, null, data, dataWidth, verdicts, targets, n);
+            d.cLo = clo;
+            d.cHi = chi;
+            d.cIndex = cidx;
+            return d;
         }
         if (interval && width == 1) {
             List<long[]> r = new ArrayList<>(); // lo, hi, element index
@@ -131,6 +148,19 @@ final class SetData {
             for (int i = hash(regs, sreg, width) & m; used[i]; i = (i + 1) & m) {
                 if (equal(slots, i * width, regs, sreg, width)) {
                     return slotIndex[i];
+                }
+            }
+            return -1;
+        }
+        if (cLo != null) {
+            for (int e = 0; e < cIndex.length; e++) {
+                boolean in = true;
+                for (int w = 0; w < width && in; w++) {
+                    int k = regs[sreg + w];
+                    in = Integer.compareUnsigned(k, cLo[e * width + w]) >= 0 && Integer.compareUnsigned(k, cHi[e * width + w]) <= 0;
+                }
+                if (in) {
+                    return cIndex[e];
                 }
             }
             return -1;

@@ -43,6 +43,7 @@ interface Stmt {
                 case CT_STATE -> out.add(new Expr.CtState(reg));
                 case META_MARK -> out.add(new Expr.MetaMark(reg));
                 case CT_MARK -> out.add(new Expr.CtMark(reg));
+                case CT_ZONE -> out.add(new Expr.CtZone(reg));
                 default -> out.add(new Expr.Payload(f.transport, f.off, f.len, reg));
             }
         }
@@ -90,7 +91,9 @@ interface Stmt {
         META_L4PROTO("meta l4proto", false, 0, 0, Type.PROTO, -1),
         CT_STATE("ct state", false, 0, 0, Type.CTSTATE, -1),
         META_MARK("meta mark", false, 0, 0, Type.MARK, -1),
-        CT_MARK("ct mark", false, 0, 0, Type.MARK, -1);
+        CT_MARK("ct mark", false, 0, 0, Type.MARK, -1),
+        /** A 16-bit number written and printed in decimal, as an inet_service is (nft's ct_zone type). */
+        CT_ZONE("ct zone", false, 0, 0, Type.PORT, -1);
 
         final String words;
         final boolean transport;
@@ -199,6 +202,32 @@ interface Stmt {
         }
     }
 
+    /** {@code limit name "NAME"}: the named limit object's bucket, shared by every rule naming it. */
+    record NamedLimit(String name, Limit l) implements Stmt {
+        @Override
+        public String print() {
+            return "limit name \"" + name + "\"";
+        }
+
+        @Override
+        public void compile(List<Expr> out, Ctx ctx) {
+            out.add(l.bucket());
+        }
+    }
+
+    /** {@code quota name "NAME"}: the named quota object's state, shared by every rule naming it. */
+    record NamedQuota(String name, Expr.Quota q) implements Stmt {
+        @Override
+        public String print() {
+            return "quota name \"" + name + "\"";
+        }
+
+        @Override
+        public void compile(List<Expr> out, Ctx ctx) {
+            out.add(q);
+        }
+    }
+
     record Log(String prefix) implements Stmt {
         @Override
         public String print() {
@@ -208,6 +237,19 @@ interface Stmt {
         @Override
         public void compile(List<Expr> out, Ctx ctx) {
             out.add(new Expr.Log(prefix, ctx.log()));
+        }
+    }
+
+    /** {@code queue [num N] [bypass]}, listed as nft 1.0.6 does: {@code queue [flags bypass] to N}. */
+    record Queue(int num, boolean bypass) implements Stmt {
+        @Override
+        public String print() {
+            return "queue" + (bypass ? " flags bypass" : "") + " to " + num;
+        }
+
+        @Override
+        public void compile(List<Expr> out, Ctx ctx) {
+            out.add(new Expr.Queue(num, bypass));
         }
     }
 
@@ -278,7 +320,7 @@ interface Stmt {
         @Override
         public void compile(List<Expr> out, Ctx ctx) {
             load(fields, out);
-            SetData d = setName != null ? ctx.sets().get(setName) : SetData.build(elems, false, fields.size(), 0, null);
+            SetData d = setName != null ? ctx.sets().get(setName) : SetData.build(elems, elems.stream().anyMatch(Elem::range), fields.size(), 0, null);
             out.add(new Expr.Lookup(1, d, neq));
         }
     }
@@ -339,6 +381,24 @@ interface Stmt {
         public void compile(List<Expr> out, Ctx ctx) {
             src.compile(out, ctx);
             out.add(new Expr.Nat(kind, 0, 0, 1));
+        }
+    }
+
+    /** {@code ct zone set N} (nft_ct_set_zone_eval): the packet's flow is tracked in zone N, as CT --zone does. */
+    record SetZone(int zone) implements Stmt {
+        @Override
+        public String print() {
+            return "ct zone set " + zone;
+        }
+
+        @Override
+        public String setName() {
+            return null;
+        }
+
+        @Override
+        public void compile(List<Expr> out, Ctx ctx) {
+            out.add(new Expr.SetZone(new org.modnet.api.netfilter.NfCtTemplate(zone)));
         }
     }
 

@@ -109,4 +109,15 @@ public interface Ipv4 {
     default boolean reservedPort(NetNamespace ns, int port) {
         return false;
     }
+
+    /**
+     * {@code nf_reinject} with {@code NF_ACCEPT}: a packet a hook function {@code from} queued (the QUEUE
+     * verdict) and user space accepted goes on through the hook's functions after {@code from} and then
+     * along the path from that hook. A packet whose function is gone (updated, unregistered) is dropped.
+     * Without this layer's support it is freed. @since 1.10
+     */
+    default void nfReinject(SkBuff skb, org.modnet.api.netfilter.NfHook hook, org.modnet.api.netfilter.NfHookFunction from,
+            NetNamespace ns, org.modnet.api.net.NetDevice in, org.modnet.api.net.NetDevice out) {
+        skb.free();
+    }
 }

@@ -12,4 +12,9 @@ public interface NfConnMark {
 
     /** Sets {@code ct->mark} (a plain store, as {@code WRITE_ONCE(ct->mark, ...)}). */
     void mark(int mark);
+
+    /** The conntrack zone the connection lives in ({@code nf_ct_zone}); 0 unless a template gave one. @since 1.5 */
+    default int zone() {
+        return 0;
+    }
 }
