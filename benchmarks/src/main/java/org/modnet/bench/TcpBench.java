@@ -33,6 +33,8 @@ import org.modnet.tcp.TcpProtocol;
  * <pre>
  *   bulk [SECONDS] [--manual] [--buf BYTES]   one connection A -> B, as fast as it goes
  *   crr [SECONDS] [--manual]                  connect, a 64-byte request, a 64-byte reply, close
+ *   rr [SECONDS]                              one connection, a 64-byte request and a 64-byte reply at a time
+ *                                             (one thread, as --manual): bytes allocated per round trip
  *   idle [COUNT] [--buf BYTES]                COUNT established connections held, heap per connection
  *   goodput [SECONDS]                         the loss grid: one connection over netem, 100 ms RTT, 32 KiB
  *                                             buffers, 0/1/2/5/10% loss, reno, cubic and bbr, on virtual time;
@@ -548,6 +550,63 @@ public final class TcpBench {
         return n;
     }
 
+    // --- request/response ---
+
+    /**
+     * netperf's TCP_RR on one thread: a 64-byte request, a 64-byte reply, on one connection kept open,
+     * the softirqs run in between; round trips per second and the bytes every thread allocated per round
+     * trip (the packet path, the socket calls and TCP: 0 is the aim).
+     */
+    void rr(double seconds) throws Exception {
+        SocketCalls server = sockets.process("bench-server", "B");
+        SocketCalls client = sockets.process("bench-client", "A");
+        int l = check(server.socket(SocketCalls.AF_INET, SocketCalls.SOCK_STREAM, 0), "socket");
+        check(server.bind(l, new SockAddr(0, PORT)), "bind");
+        check(server.listen(l, 16), "listen");
+        int c = check(client.socket(SocketCalls.AF_INET, SocketCalls.SOCK_STREAM | SocketCalls.SOCK_NONBLOCK, 0), "socket");
+        int r = client.connect(c, new SockAddr(SERVER, PORT));
+        if (r != -115) {
+            check(r, "connect");
+        }
+        stack.run();
+        int s = check(server.accept(l, null, SocketCalls.SOCK_NONBLOCK), "accept");
+        check(client.setsockopt(c, SocketCalls.IPPROTO_TCP, SocketCalls.TCP_NODELAY, 1), "TCP_NODELAY");
+        check(server.setsockopt(s, SocketCalls.IPPROTO_TCP, SocketCalls.TCP_NODELAY, 1), "TCP_NODELAY");
+        ByteBuffer b = ByteBuffer.allocate(64);
+        long warm = manualRr(client, c, server, s, b, 2_000_000_000L);
+        Cost start = Cost.now();
+        long n = manualRr(client, c, server, s, b, (long) (seconds * 1e9));
+        Cost cost = Cost.now().since(start);
+        System.out.printf("modnet rr (one thread): %.0f round trips/s (%d in %.2f s; warm-up %d), CPU %.1f us and %.1f bytes allocated per round trip, %d GCs%n",
+                n * 1e9 / cost.wallNanos, n, cost.wallNanos / 1e9, warm, cost.cpuNanos / 1e3 / n, (double) cost.allocated / n, cost.gcs);
+        System.out.printf("RESULT rr_per_s=%.0f alloc_b_per_rr=%.1f%n", n * 1e9 / cost.wallNanos, (double) cost.allocated / n);
+        client.close();
+        server.close();
+    }
+
+    private long manualRr(SocketCalls client, int c, SocketCalls server, int s, ByteBuffer b, long nanos) {
+        long end = System.nanoTime() + nanos;
+        long n = 0;
+        while (System.nanoTime() < end) {
+            b.clear();
+            check(client.send(c, b, 0), "send");
+            stack.run();
+            b.clear();
+            if (check(server.recv(s, b, 0), "server recv") != 64) {
+                throw new IllegalStateException("short request");
+            }
+            b.flip();
+            check(server.send(s, b, 0), "server send");
+            stack.run();
+            b.clear();
+            if (check(client.recv(c, b, 0), "recv") != 64) {
+                throw new IllegalStateException("short reply");
+            }
+            n++;
+        }
+        return n;
+    }
+
     // --- idle connections ---
 
     /** {@code count} established connections, both ends in this heap; bytes of heap per connection after GC. */
@@ -654,7 +713,7 @@ public final class TcpBench {
                 }
             }
         }
-        boolean threaded = !manual && !mode.equals("idle") && !mode.equals("goodput");
+        boolean threaded = !manual && !mode.equals("idle") && !mode.equals("goodput") && !mode.equals("rr");
         TcpBench b = new TcpBench(threaded, threaded ? 2 : 1, Integer.getInteger("modnet.skb.buffers", 16384));
         try {
             if (buf > 0) {
@@ -668,8 +727,9 @@ public final class TcpBench {
                 case "goodput" -> goodputGrid(seconds);
                 case "bulk" -> b.bulk(seconds, manual);
                 case "crr" -> b.crr(seconds, manual);
+                case "rr" -> b.rr(seconds);
                 case "idle" -> b.idle(count);
-                default -> throw new IllegalArgumentException("usage: TcpBench bulk|crr [SECONDS] [--manual] [--buf BYTES] | idle [COUNT] [--buf BYTES]");
+                default -> throw new IllegalArgumentException("usage: TcpBench bulk|crr|rr [SECONDS] [--manual] [--buf BYTES] | idle [COUNT] [--buf BYTES]");
             }
         } finally {
             b.close();

@@ -11,14 +11,14 @@ import java.nio.channels.spi.AbstractSelectableChannel;
 import java.nio.channels.spi.AbstractSelectionKey;
 import java.nio.channels.spi.AbstractSelector;
 import java.util.AbstractSet;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.LockSupport;
 
 import org.modnet.socket.api.Sock;
 import org.modnet.socket.api.SocketCalls;
@@ -71,8 +71,14 @@ final class ModnetSelector extends AbstractSelector {
         }
     };
 
-    private final ReentrantLock lock = new ReentrantLock();
-    private final Condition changed = lock.newCondition();
+    /**
+     * {@link #keys} as an array, replaced whole under {@link #keysLock} as keys come and go: a
+     * selection walks it without an iterator (the httpd selects once a request).
+     */
+    private volatile Key[] keyArray = new Key[0];
+    private final Object keysLock = new Object();
+    /** The thread asleep in a selection, unparked by {@link #signal} (a condition's wait would allocate a node per sleep). */
+    private volatile Thread selecting;
     /** Something may have changed since the selecting thread last looked: it looks again before sleeping. */
     private volatile boolean pending;
     /** {@link #wakeup()} was called and no selection has returned since. */
@@ -144,12 +150,10 @@ final class ModnetSelector extends AbstractSelector {
 
     /** The waiter's work: note the change and wake the selecting thread, if any. */
     private void signal() {
-        pending = true;
-        lock.lock();
-        try {
-            changed.signalAll();
-        } finally {
-            lock.unlock();
+        pending = true; // before reading selecting: a selector that missed this flag is seen asleep, and unparked
+        Thread t = selecting;
+        if (t != null) {
+            LockSupport.unpark(t);
         }
     }
 
@@ -169,7 +173,12 @@ final class ModnetSelector extends AbstractSelector {
         Key k = new Key(this, channel);
         k.attach(att);
         k.interestOps(ops);
-        keys.add(k);
+        synchronized (keysLock) {
+            keys.add(k);
+            Key[] more = Arrays.copyOf(keyArray, keyArray.length + 1);
+            more[more.length - 1] = k;
+            keyArray = more;
+        }
         channel.sock().addWaiter(waiter);
         signal(); // a select in progress takes the new key into account
         return k;
@@ -228,24 +237,24 @@ final class ModnetSelector extends AbstractSelector {
                     if (woken || Thread.currentThread().isInterrupted() || (slept && closedChannels > 0)) {
                         return 0;
                     }
-                    lock.lock();
+                    selecting = Thread.currentThread(); // before looking at pending (see signal)
                     try {
                         while (!pending && !woken) {
+                            if (Thread.currentThread().isInterrupted()) {
+                                return 0; // the selection returns; the interrupt stays set
+                            }
                             if (nanos < 0) {
-                                changed.await();
+                                LockSupport.park(this);
                             } else {
                                 long left = deadline - System.nanoTime();
                                 if (left <= 0) {
                                     return 0;
                                 }
-                                changed.awaitNanos(left);
+                                LockSupport.parkNanos(this, left);
                             }
                         }
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt(); // the selection returns; the interrupt stays set
-                        return 0;
                     } finally {
-                        lock.unlock();
+                        selecting = null;
                     }
                     slept = true;
                 }
@@ -264,7 +273,9 @@ final class ModnetSelector extends AbstractSelector {
      */
     private int dropClosedAndCancelled() {
         int closed = 0;
-        for (SelectionKey k : keys) {
+        Key[] ks = keyArray;
+        for (int i = 0; i < ks.length; i++) {
+            Key k = ks[i];
             if (!k.channel().isOpen()) {
                 k.cancel();
                 closed++;
@@ -273,6 +284,9 @@ final class ModnetSelector extends AbstractSelector {
         Set<SelectionKey> cancelled = cancelledKeys();
         List<SelectionKey> gone;
         synchronized (cancelled) {
+            if (cancelled.isEmpty()) {
+                return closed; // nothing to copy: a selection allocates nothing
+            }
             gone = List.copyOf(cancelled);
             cancelled.clear();
         }
@@ -284,7 +298,21 @@ final class ModnetSelector extends AbstractSelector {
 
     /** Takes a key out of both sets, deregisters it from its channel and this selector off its socket. */
     private void forget(Key k) {
-        if (keys.remove(k)) {
+        boolean had;
+        synchronized (keysLock) {
+            had = keys.remove(k);
+            if (had) {
+                Key[] ks = keyArray;
+                Key[] fewer = new Key[ks.length - 1];
+                for (int i = 0, j = 0; i < ks.length; i++) {
+                    if (ks[i] != k && j < fewer.length) {
+                        fewer[j++] = ks[i];
+                    }
+                }
+                keyArray = fewer;
+            }
+        }
+        if (had) {
             k.channel.sock().removeWaiter(waiter);
         }
         selected.remove(k);
@@ -297,8 +325,9 @@ final class ModnetSelector extends AbstractSelector {
      */
     private int updateReady() {
         int updated = 0;
-        for (SelectionKey sk : keys) {
-            Key k = (Key) sk;
+        Key[] ks = keyArray;
+        for (int i = 0; i < ks.length; i++) {
+            Key k = ks[i];
             if (!k.isValid()) {
                 continue;
             }

@@ -352,8 +352,23 @@ final class ModnetSocketChannel extends SocketChannel implements ModnetChannel {
     @Override
     public int read(ByteBuffer dst) throws IOException {
         Objects.requireNonNull(dst, "dst");
-        return (int) read(new ByteBuffer[] { dst }, 0, 1);
+        if (dst.isReadOnly()) {
+            throw new IllegalArgumentException("Read-only buffer");
+        }
+        readLock.lock();
+        try {
+            readOne[0] = dst; // no array per call: a request/response server reads once a request
+            return (int) readLocked(readOne);
+        } finally {
+            readOne[0] = null;
+            readLock.unlock();
+        }
     }
+
+    /** The one buffer of {@link #read(ByteBuffer)}, under the read lock. */
+    private final ByteBuffer[] readOne = new ByteBuffer[1];
+    /** The one buffer of {@link #write(ByteBuffer)}, under the write lock. */
+    private final ByteBuffer[] writeOne = new ByteBuffer[1];
 
     /**
      * {@code recvmsg(2)}: what is there, up to the buffers' room; -1 at the end of the stream (or after
@@ -370,33 +385,37 @@ final class ModnetSocketChannel extends SocketChannel implements ModnetChannel {
         }
         readLock.lock();
         try {
-            ensureOpen();
-            if (!connected) {
-                throw new NotYetConnectedException();
-            }
-            if (inputClosed) {
-                return -1;
-            }
-            if (remaining(iov) == 0) {
-                return 0;
-            }
-            boolean done = false;
-            try {
-                begin();
-                int n = iov.length == 1 ? sock.recv(iov[0], null, 0) : sock.recvmsg(iov, null, 0, new int[1]);
-                done = true;
-                return n == 0 ? -1 : n;
-            } catch (SockException e) {
-                if (e.errno() == Errno.EAGAIN) {
-                    done = true;
-                    return 0;
-                }
-                throw failed(e);
-            } finally {
-                end(done);
-            }
+            return readLocked(iov);
         } finally {
             readLock.unlock();
+        }
+    }
+
+    private long readLocked(ByteBuffer[] iov) throws IOException {
+        ensureOpen();
+        if (!connected) {
+            throw new NotYetConnectedException();
+        }
+        if (inputClosed) {
+            return -1;
+        }
+        if (remaining(iov) == 0) {
+            return 0;
+        }
+        boolean done = false;
+        try {
+            begin();
+            int n = iov.length == 1 ? sock.recv(iov[0], null, 0) : sock.recvmsg(iov, null, 0, new int[1]);
+            done = true;
+            return n == 0 ? -1 : n;
+        } catch (SockException e) {
+            if (e.errno() == Errno.EAGAIN) {
+                done = true;
+                return 0;
+            }
+            throw failed(e);
+        } finally {
+            end(done);
         }
     }
 
@@ -430,7 +449,14 @@ final class ModnetSocketChannel extends SocketChannel implements ModnetChannel {
     @Override
     public int write(ByteBuffer src) throws IOException {
         Objects.requireNonNull(src, "src");
-        return (int) write(new ByteBuffer[] { src }, 0, 1);
+        writeLock.lock();
+        try {
+            writeOne[0] = src;
+            return (int) writeLocked(writeOne);
+        } finally {
+            writeOne[0] = null;
+            writeLock.unlock();
+        }
     }
 
     /**
@@ -443,42 +469,46 @@ final class ModnetSocketChannel extends SocketChannel implements ModnetChannel {
         ByteBuffer[] iov = Arrays.copyOfRange(srcs, offset, offset + length);
         writeLock.lock();
         try {
-            ensureOpen();
-            if (!connected) {
-                throw new NotYetConnectedException();
-            }
-            if (outputClosed) {
-                throw new ClosedChannelException();
-            }
-            long total = 0;
-            boolean done = false;
-            try {
-                begin();
-                while (remaining(iov) > 0) {
-                    int n;
-                    try {
-                        n = iov.length == 1 ? sock.send(iov[0], null, 0) : sock.sendmsg(iov, null, 0);
-                    } catch (SockException e) {
-                        if (e.errno() == Errno.EAGAIN) {
-                            break;
-                        }
-                        if (total > 0 && e.errno() != Errno.EINTR) {
-                            break; // what was sent counts; the error comes with the next call
-                        }
-                        throw failed(e);
-                    }
-                    total += n;
-                    if (!isBlocking()) {
-                        break;
-                    }
-                }
-                done = true;
-                return total;
-            } finally {
-                end(done);
-            }
+            return writeLocked(iov);
         } finally {
             writeLock.unlock();
+        }
+    }
+
+    private long writeLocked(ByteBuffer[] iov) throws IOException {
+        ensureOpen();
+        if (!connected) {
+            throw new NotYetConnectedException();
+        }
+        if (outputClosed) {
+            throw new ClosedChannelException();
+        }
+        long total = 0;
+        boolean done = false;
+        try {
+            begin();
+            while (remaining(iov) > 0) {
+                int n;
+                try {
+                    n = iov.length == 1 ? sock.send(iov[0], null, 0) : sock.sendmsg(iov, null, 0);
+                } catch (SockException e) {
+                    if (e.errno() == Errno.EAGAIN) {
+                        break;
+                    }
+                    if (total > 0 && e.errno() != Errno.EINTR) {
+                        break; // what was sent counts; the error comes with the next call
+                    }
+                    throw failed(e);
+                }
+                total += n;
+                if (!isBlocking()) {
+                    break;
+                }
+            }
+            done = true;
+            return total;
+        } finally {
+            end(done);
         }
     }
 

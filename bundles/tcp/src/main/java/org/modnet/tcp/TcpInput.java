@@ -437,8 +437,10 @@ final class TcpInput {
                     sk.drop = TcpDrops.Reason.PROTO_MEM;
                 }
             }
-            copyToRing(skb, payload + skip, take);
-            sk.rcvNxt += take;
+            int eaten = sk.ucopy(skb, payload + skip, take); // a sleeping reader's buffer first (tp->ucopy)
+            sk.rcvNxt += eaten;
+            copyToRing(skb, payload + skip + eaten, take - eaten);
+            sk.rcvNxt += take - eaten;
             sk.rcvdSinceAck += take;
             sk.bytesReceived += take;
         }

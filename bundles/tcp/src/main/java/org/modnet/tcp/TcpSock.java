@@ -272,6 +272,15 @@ final class TcpSock extends Sock {
     private int wakeups;
     /** The owner is in {@link #await}, past or at its backlog check: {@link #deliver} must not leave a segment queued. */
     private volatile boolean userSleeping;
+    /**
+     * {@code tp->ucopy}: the buffer of a reader asleep in recvmsg with nothing to read, lent under the
+     * socket lock; in-order bytes that arrive meanwhile go from the skb straight into it
+     * ({@link #ucopy}) instead of through the receive ring, one copy per byte fewer. Null when no
+     * reader waits so.
+     */
+    private ByteBuffer ucopyBuf;
+    /** Bytes {@link #ucopy} put in the lent buffer since it was lent ({@code copied_seq} moved by as many). */
+    private int ucopied;
     final TcpOptions rx = new TcpOptions();
     final TcpOutOptions txOpts = new TcpOutOptions();
     final Cwnd cw = new Cwnd(this);
@@ -1925,11 +1934,72 @@ final class TcpSock extends Sock {
                 if (nanos == 0) {
                     throw SockException.of(Errno.EAGAIN);
                 }
-                await(nanos < 0 ? -1 : Math.max(0, deadline - System.nanoTime()));
+                ByteBuffer lend = peek ? null : one != null ? one : iov.length == 1 ? iov[0] : null;
+                int n = lend == null ? 0 : awaitUcopy(lend, nanos < 0 ? -1 : Math.max(0, deadline - System.nanoTime()));
+                if (lend == null) {
+                    await(nanos < 0 ? -1 : Math.max(0, deadline - System.nanoTime()));
+                }
+                if (n > 0) {
+                    copied += n;
+                    if (!waitAll || !hasRemaining(one, iov)) {
+                        return copied;
+                    }
+                }
             }
         } finally {
             releaseSock();
         }
+    }
+
+    /**
+     * Sleeps as {@link #await} with {@code buf} lent to the softirq ({@code tp->ucopy}, as Linux's
+     * prequeue let the sleeping reader's own buffer take in-order data): the bytes it put there, after
+     * the same bookkeeping as a read from the ring. An error or a timeout after some bytes arrived
+     * returns the bytes; the error comes with the next call.
+     */
+    private int awaitUcopy(ByteBuffer buf, long nanos) throws SockException {
+        ucopyBuf = buf;
+        ucopied = 0;
+        try {
+            await(nanos);
+        } catch (SockException e) {
+            if (ucopied == 0 || e.errno() == Errno.EBADF) {
+                throw e;
+            }
+        } finally {
+            ucopyBuf = null;
+        }
+        int n = ucopied;
+        ucopied = 0;
+        if (n > 0) {
+            int cpu = net.core.currentCpu();
+            input.rcvSpaceAdjust();
+            cleanupRbuf(cpu);
+            memSync(cpu);
+            if (rbuf != null) {
+                ringEmptied();
+            }
+        }
+        return n;
+    }
+
+    /**
+     * From {@code tcp_data_queue}, under the lock: up to {@code n} in-order bytes of {@code skb} at
+     * {@code offset} straight into the buffer a sleeping reader lent ({@link #awaitUcopy}), when it
+     * has read everything before them; {@code copied_seq} moves with {@code rcv_nxt}. What went.
+     */
+    int ucopy(SkBuff skb, int offset, int n) {
+        ByteBuffer b = ucopyBuf;
+        if (b == null || copiedSeq != rcvNxt || ofoCount != 0 || frozen) {
+            return 0;
+        }
+        int k = Sock.copyOut(skb, offset, n, b);
+        ucopied += k;
+        copiedSeq += k;
+        if (!b.hasRemaining()) {
+            ucopyBuf = null; // full: the rest goes to the ring
+        }
+        return k;
     }
 
     private static boolean hasRemaining(ByteBuffer one, ByteBuffer[] iov) {

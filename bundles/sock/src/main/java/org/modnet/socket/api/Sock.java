@@ -6,7 +6,6 @@ import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -95,7 +94,13 @@ public abstract class Sock {
     private final Condition changed = lock.newCondition();
     private int sleepers; // guarded by lock
     private final ArrayDeque<SkBuff> receiveQueue = new ArrayDeque<>(); // guarded by lock
-    private final CopyOnWriteArrayList<Waiter> waiters = new CopyOnWriteArrayList<>();
+    /**
+     * The pollers (selectors) watching this socket, replaced whole under its own monitor on add and
+     * remove: a wake-up walks the array, making no iterator (it runs on every segment that changes
+     * readiness).
+     */
+    private volatile Waiter[] waiters = NO_WAITERS;
+    private static final Waiter[] NO_WAITERS = new Waiter[0];
 
     private final AtomicInteger rmemAlloc = new AtomicInteger();
     private final AtomicInteger wmemAlloc = new AtomicInteger();
@@ -792,10 +797,9 @@ public abstract class Sock {
     }
 
     private void wakeWaiters() {
-        if (!waiters.isEmpty()) {
-            for (Waiter w : waiters) {
-                w.wake(this);
-            }
+        Waiter[] ws = waiters;
+        for (int i = 0; i < ws.length; i++) {
+            ws[i].wake(this);
         }
     }
 
@@ -822,12 +826,35 @@ public abstract class Sock {
     }
 
     public final void addWaiter(Waiter w) {
-        waiters.addIfAbsent(w);
+        synchronized (waiterLock) {
+            Waiter[] ws = waiters;
+            for (Waiter x : ws) {
+                if (x.equals(w)) {
+                    return;
+                }
+            }
+            Waiter[] more = java.util.Arrays.copyOf(ws, ws.length + 1);
+            more[ws.length] = w;
+            waiters = more;
+        }
     }
 
     public final void removeWaiter(Waiter w) {
-        waiters.remove(w);
+        synchronized (waiterLock) {
+            Waiter[] ws = waiters;
+            for (int i = 0; i < ws.length; i++) {
+                if (ws[i].equals(w)) {
+                    Waiter[] fewer = new Waiter[ws.length - 1];
+                    System.arraycopy(ws, 0, fewer, 0, i);
+                    System.arraycopy(ws, i + 1, fewer, i, ws.length - i - 1);
+                    waiters = fewer.length == 0 ? NO_WAITERS : fewer;
+                    return;
+                }
+            }
+        }
     }
+
+    private final Object waiterLock = new Object();
 
     /**
      * The {@code poll} mask now: readable with a queued datagram, a pending error or a read shutdown;

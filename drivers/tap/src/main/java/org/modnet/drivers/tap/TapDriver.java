@@ -65,6 +65,8 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
 
     private final NetCore core;
     private final List<Tap> taps = new CopyOnWriteArrayList<>();
+    /** {@link #taps} as an array for the interrupt thread, which walks it on every wake-up without an iterator. */
+    private volatile Tap[] polled = new Tap[0];
     private volatile boolean running = true;
     private final Thread irq;
 
@@ -167,6 +169,7 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
             tap.dev.setTxQueues(queues);
         }
         taps.add(tap);
+        polled = taps.toArray(new Tap[0]);
         wake();
         return tap.dev;
     }
@@ -184,7 +187,7 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
             Queue[] now = new Queue[MAX_POLLED];
             while (running) {
                 int n = 0;
-                for (Tap t : taps) {
+                for (Tap t : polled) {
                     t.negotiate(state);
                     for (Queue q : t.queues) {
                         if (q.armed && !q.broken && n < MAX_POLLED) { // a queue that failed is not polled: no spin
@@ -312,7 +315,7 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
                     iov.set(ValueLayout.JAVA_LONG, 24, spare.tailroom() - room);
                     r = Tun.readv(state, fd, iov, 2);
                 } else {
-                    r = Tun.read(state, fd, skb.memory().asSlice(skb.tail(), room), room);
+                    r = Tun.readAt(state, fd, skb.memory(), skb.tail(), room);
                 }
                 if (r > room) {
                     // a GSO frame: its first bytes move in front of the rest, in the large buffer
@@ -348,7 +351,7 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
             int at = XDP_HEADROOM - Tun.VNET_HDR_LEN; // the header lands in the headroom, the frame at XDP_HEADROOM
             int n = 0;
             while (n < budget) {
-                long r = Tun.read(state, fd, page.asSlice(at), page.byteSize() - at);
+                long r = Tun.readAt(state, fd, page, at, page.byteSize() - at);
                 if (r <= 0) {
                     if (r != -Tun.EAGAIN && r != 0) {
                         failed(d, r);
@@ -636,7 +639,7 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
             buf.set(LE16, at + 6, (short) start);
             buf.set(LE16, at + 8, (short) offset);
             buf.set(LE16, at + 10, (short) 0);
-            long w = Tun.write(scratch.state, q.fd, buf.asSlice(at), len + Tun.VNET_HDR_LEN);
+            long w = Tun.writeAt(scratch.state, q.fd, buf, at, len + Tun.VNET_HDR_LEN);
             if (w == len + Tun.VNET_HDR_LEN) {
                 stats.addShared(DeviceStats.Field.TX_PACKETS, 1);
                 stats.addShared(DeviceStats.Field.TX_BYTES, len);
@@ -665,6 +668,7 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
         @Override
         public void uninit(NetDevice self) {
             taps.remove(this);
+            polled = taps.toArray(new Tap[0]);
             if (!closed) {
                 closed = true;
                 for (Queue q : queues) {

@@ -60,6 +60,11 @@ final class Tun {
             FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT), -1);
     private static final MethodHandle WRITE = downcall("write",
             FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG), -1);
+    /** read(2) and write(2) on a raw address: no segment slice made per frame (the packet path allocates nothing). */
+    private static final MethodHandle READ_AT = downcall("read",
+            FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG), -1);
+    private static final MethodHandle WRITE_AT = downcall("write",
+            FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG), -1);
     private static final MethodHandle POLL = downcall("poll",
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT), -1);
     private static final MethodHandle CLOSE = downcall("close", FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT), -1);
@@ -119,6 +124,29 @@ final class Tun {
     static long read(MemorySegment state, int fd, MemorySegment buf, long len) {
         try {
             return result((long) READ.invokeExact(state, fd, buf, len), state);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /**
+     * A non-blocking read into {@code len} bytes at {@code offset} of the native segment {@code buf}
+     * (checked here, so the kernel never writes outside it): bytes read, -EAGAIN, or -errno.
+     */
+    static long readAt(MemorySegment state, int fd, MemorySegment buf, long offset, long len) {
+        java.util.Objects.checkFromIndexSize(offset, len, buf.byteSize());
+        try {
+            return result((long) READ_AT.invokeExact(state, fd, buf.address() + offset, len), state);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /** write(2) of {@code len} bytes at {@code offset} of the native segment {@code buf}: bytes written, or -errno. */
+    static long writeAt(MemorySegment state, int fd, MemorySegment buf, long offset, long len) {
+        java.util.Objects.checkFromIndexSize(offset, len, buf.byteSize());
+        try {
+            return result((long) WRITE_AT.invokeExact(state, fd, buf.address() + offset, len), state);
         } catch (Throwable t) {
             throw new IllegalStateException(t);
         }
