@@ -205,6 +205,37 @@ public class NftablesIT {
         assertThat("bypass: through without a consumer", ping("ns1", "10.0.0.2"), containsString("2 received"));
         assertThat(ModnetRuntime.run(processor, "ns2", "iptables -S INPUT"),
                 containsString("-A INPUT -p icmp -j NFQUEUE --queue-num 3 --queue-bypass"));
+
+        // a later hook function (an nft chain after the filter table) drops the echoes: ACCEPT goes on into it,
+        // NF_STOP skips it
+        ModnetRuntime.run(processor, "ns2", "iptables -R INPUT 1 -p icmp -j NFQUEUE --queue-num 3");
+        ModnetRuntime.run(processor, "ns2", "nft add table ip late");
+        ModnetRuntime.run(processor, "ns2", "nft add chain ip late in '{ type filter hook input priority 10; }'");
+        ModnetRuntime.run(processor, "ns2", "nft add rule ip late in icmp type echo-request drop");
+        assertThat("accepted from the queue, dropped by the later chain", pingThroughQueue("--accept"),
+                containsString("2 packets transmitted, 0 received"));
+        assertThat("stopped: the later chain is skipped", pingThroughQueue("--stop"),
+                containsString("2 packets transmitted, 2 received"));
+        ModnetRuntime.run(processor, "ns2", "nft delete table ip late");
+    }
+
+    /** Two pings from ns1 while {@code nfqueue -q 3 VERDICT -c 2} judges them in ns2; ping's output. */
+    private String pingThroughQueue(String verdict) throws Exception {
+        CompletableFuture<String> consumer = CompletableFuture.supplyAsync(() -> {
+            try {
+                return ModnetRuntime.runCapturing(processor, "ns2", "nfqueue -q 3 " + verdict + " -c 2 -t 20");
+            } catch (Exception e) {
+                return e.toString();
+            }
+        });
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (!ModnetRuntime.run(processor, "ns2", "cat /proc/net/netfilter/nfnetlink_queue").startsWith("    3 ")
+                && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        String out = ping("ns1", "10.0.0.2");
+        assertThat(consumer.get(30, TimeUnit.SECONDS), containsString("2 packets judged on queue 3"));
+        return out;
     }
 
     /** A modnet bundle's jar, rebuilt: the same classes, a manifest with {@code header: value} added (a different jar). */

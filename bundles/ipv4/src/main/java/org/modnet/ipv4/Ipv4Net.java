@@ -286,12 +286,23 @@ final class Ipv4Net implements Ipv4Input.Routing {
     }
 
     /**
-     * {@code nf_reinject} with NF_ACCEPT: the hook's functions after {@code from}, then the path on from
-     * that hook ({@code okfn}). A forwarded or sent packet's next hop is looked up again.
+     * {@code nf_reinject}: with NF_ACCEPT the hook's functions after {@code from}, with NF_REPEAT
+     * {@code from} and those after it, with NF_STOP none; then the path on from that hook
+     * ({@code okfn}). Any other verdict frees the packet. A forwarded or sent packet's next hop is
+     * looked up again.
      */
     void reinject(SkBuff skb, org.modnet.api.netfilter.NfHook hook, org.modnet.api.netfilter.NfHookFunction from, NetDevice in,
-            NetDevice out) {
-        if (!hooks.runAfter(hook, from, skb, ns, in, out)) {
+            NetDevice out, org.modnet.api.netfilter.Verdict verdict) {
+        boolean goesOn = switch (verdict) {
+            case ACCEPT -> hooks.runAfter(hook, from, skb, ns, in, out, false);
+            case REPEAT -> hooks.runAfter(hook, from, skb, ns, in, out, true);
+            case STOP -> true;
+            default -> {
+                skb.free();
+                yield false;
+            }
+        };
+        if (!goesOn) {
             return;
         }
         int h = skb.networkHeader();

@@ -473,12 +473,18 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
     @Override
     public void nfReinject(SkBuff skb, org.modnet.api.netfilter.NfHook hook, org.modnet.api.netfilter.NfHookFunction from,
             NetNamespace ns, NetDevice in, NetDevice out) {
+        nfReinject(skb, hook, from, ns, in, out, org.modnet.api.netfilter.Verdict.ACCEPT);
+    }
+
+    @Override
+    public void nfReinject(SkBuff skb, org.modnet.api.netfilter.NfHook hook, org.modnet.api.netfilter.NfHookFunction from,
+            NetNamespace ns, NetDevice in, NetDevice out, org.modnet.api.netfilter.Verdict verdict) {
         Ipv4Net net = nets.get(ns);
         if (net == null) {
             skb.free(); // the namespace's IPv4 went while the packet waited
             return;
         }
-        net.reinject(skb, hook, from, in, out);
+        net.reinject(skb, hook, from, in, out, verdict);
     }
 
     @Override

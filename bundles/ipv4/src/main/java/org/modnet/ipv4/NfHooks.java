@@ -122,6 +122,11 @@ final class NfHooks {
      * (updated, unregistered while the packet waited), which drops it as the ruleset it was judged by is gone.
      */
     boolean runAfter(NfHook hook, NfHookFunction from, SkBuff skb, NetNamespace ns, NetDevice in, NetDevice out) {
+        return runAfter(hook, from, skb, ns, in, out, false);
+    }
+
+    /** {@link #runAfter}, with {@code from} itself run first when {@code repeat} (NF_REPEAT). */
+    boolean runAfter(NfHook hook, NfHookFunction from, SkBuff skb, NetNamespace ns, NetDevice in, NetDevice out, boolean repeat) {
         NfHookFunction[] fns = table[hook.ordinal()];
         int i = 0;
         while (i < fns.length && fns[i] != from) {
@@ -131,7 +136,7 @@ final class NfHooks {
             skb.free();
             return false;
         }
-        for (i++; i < fns.length; i++) {
+        for (i = repeat ? i : i + 1; i < fns.length; i++) {
             Verdict v = fns[i].hook(skb, hook, ns, in, out);
             if (v == Verdict.DROP) {
                 skb.free();

@@ -188,6 +188,30 @@ class NfHooksTest {
     }
 
     @Test
+    void aRepeatVerdictRunsTheQueueingFunctionAgainThenThoseAfterIt() {
+        java.util.List<String> ran = new java.util.ArrayList<>();
+        NfHookFunction queuer = (skb, hook, ns, in, out) -> {
+            ran.add("queuer");
+            return ran.indexOf("queuer") == ran.size() - 1 ? Verdict.STOLEN : Verdict.ACCEPT; // queues the first time, passes the repeat
+        };
+        hooks.add(NfHook.LOCAL_IN, -10, (skb, hook, ns, in, out) -> {
+            ran.add("before");
+            return Verdict.ACCEPT;
+        });
+        hooks.add(NfHook.LOCAL_IN, 0, queuer);
+        hooks.add(NfHook.LOCAL_IN, 10, (skb, hook, ns, in, out) -> {
+            ran.add("after");
+            return Verdict.ACCEPT;
+        });
+        SkBuff skb = pool.alloc(64);
+        assertEquals(false, hooks.run(NfHook.LOCAL_IN, skb, null, null, null), "queued: stolen");
+        assertEquals(java.util.List.of("before", "queuer"), ran);
+        assertEquals(true, hooks.runAfter(NfHook.LOCAL_IN, queuer, skb, null, null, null, true));
+        assertEquals(java.util.List.of("before", "queuer", "queuer", "after"), ran, "NF_REPEAT: the queuer again, not the ones before it");
+        skb.free();
+    }
+
+    @Test
     void aReinjectedPacketRunsOnlyTheFunctionsAfterTheOneThatQueuedIt() {
         java.util.List<String> ran = new java.util.ArrayList<>();
         NfHookFunction queuer = (skb, hook, ns, in, out) -> {

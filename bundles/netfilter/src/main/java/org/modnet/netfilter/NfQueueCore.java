@@ -167,10 +167,11 @@ public final class NfQueueCore implements NfQueue, ProcFile {
             }
             total.decrementAndGet();
             Ipv4 ip = ipv4;
-            if (v == Verdict.ACCEPT && ip != null) {
-                ip.nfReinject(t.skb(), t.hook(), t.from(), ns, t.in(), t.out());
+            boolean goesOn = v == Verdict.ACCEPT || v == Verdict.REPEAT || v == Verdict.STOP;
+            if (goesOn && ip != null) {
+                ip.nfReinject(t.skb(), t.hook(), t.from(), ns, t.in(), t.out(), v);
             } else {
-                if (v == Verdict.ACCEPT) {
+                if (goesOn) {
                     userDropped.incrementAndGet(); // IPv4 went: it cannot go on
                 }
                 t.skb().free();
@@ -299,6 +300,8 @@ public final class NfQueueCore implements NfQueue, ProcFile {
                 case "-q", "--queue-num" -> num = number(args, ++i, 65535);
                 case "--accept" -> v = Verdict.ACCEPT;
                 case "--drop" -> v = Verdict.DROP;
+                case "--repeat" -> v = Verdict.REPEAT;
+                case "--stop" -> v = Verdict.STOP;
                 case "-c", "--count" -> count = number(args, ++i, Integer.MAX_VALUE);
                 case "-t", "--timeout" -> seconds = number(args, ++i, Integer.MAX_VALUE);
                 default -> throw new CommandException("nfqueue: unknown option \"" + args[i] + "\"\n" + USAGE, 2);
@@ -326,7 +329,7 @@ public final class NfQueueCore implements NfQueue, ProcFile {
                 if (p == null) {
                     continue;
                 }
-                out.accept(line(p) + " " + (v == Verdict.ACCEPT ? "ACCEPT" : "DROP"));
+                out.accept(line(p) + " " + v);
                 l.verdict(p, v);
                 judged++;
                 if (seconds > 0) {
@@ -339,7 +342,7 @@ public final class NfQueueCore implements NfQueue, ProcFile {
         out.accept(judged + " packets judged on queue " + num);
     }
 
-    private static final String USAGE = "Usage: nfqueue -q N [--accept|--drop] [-c COUNT] [-t SECONDS]";
+    private static final String USAGE = "Usage: nfqueue -q N [--accept|--drop|--repeat|--stop] [-c COUNT] [-t SECONDS]";
 
     private static int number(String[] args, int i, int max) throws CommandException {
         if (i >= args.length || !args[i].matches("[0-9]{1,10}") || Long.parseLong(args[i]) > max) {

@@ -29,14 +29,16 @@ class NfQueueTest {
     private final NetNamespace ns = (NetNamespace) Proxy.newProxyInstance(NetNamespace.class.getClassLoader(),
             new Class<?>[] { NetNamespace.class }, (p, m, a) -> m.getName().equals("hashCode") ? 3 : m.getName().equals("equals") ? p == a[0] : null);
     private final NfHookFunction from = (skb, hook, n, in, out) -> Verdict.ACCEPT;
-    /** What IPv4 was asked to reinject. */
+    /** What IPv4 was asked to reinject, and with which verdict. */
     private final List<SkBuff> reinjected = new ArrayList<>();
+    private final List<Verdict> reinjectedVerdicts = new ArrayList<>();
 
     NfQueueTest() {
         queues.setIpv4((Ipv4) Proxy.newProxyInstance(Ipv4.class.getClassLoader(), new Class<?>[] { Ipv4.class }, (p, m, a) -> {
             if (m.getName().equals("nfReinject")) {
                 assertSame(from, a[2], "reinjection resumes after the function that queued");
                 reinjected.add((SkBuff) a[0]);
+                reinjectedVerdicts.add(a.length > 6 ? (Verdict) a[6] : Verdict.ACCEPT);
             }
             return null;
         }));
@@ -87,6 +89,24 @@ class NfQueueTest {
             l.verdict(p, Verdict.ACCEPT);
             assertEquals(List.of(skb), reinjected);
             assertNull(l.take(0), "one packet, one take");
+        }
+    }
+
+    @Test
+    void repeatAndStopGoBackToIpv4WithTheirVerdictAndStolenDrops() throws Exception {
+        try (NfQueue.Listener l = queues.bind(ns, 4)) {
+            for (int i = 0; i < 3; i++) {
+                assertEquals(Verdict.STOLEN, enqueue(udp(), 4, false));
+            }
+            int used = pool.inUse();
+            l.verdict(l.take(0), Verdict.REPEAT);
+            l.verdict(l.take(0), Verdict.STOP);
+            l.verdict(l.take(0), Verdict.STOLEN);
+            assertEquals(List.of(Verdict.REPEAT, Verdict.STOP), reinjectedVerdicts);
+            assertEquals(used - 1, pool.inUse(), "a STOLEN verdict from user space frees the packet");
+        }
+        for (SkBuff skb : reinjected) {
+            skb.free();
         }
     }
 
@@ -153,7 +173,7 @@ class NfQueueTest {
         assertTrue(out.get(0).startsWith("id=1 hook=INPUT IN= OUT= SRC=10.0.0.1 DST=10.0.0.2 ") && out.get(0).endsWith(" DROP"), out.get(0));
         assertEquals("1 packets judged on queue 7", out.get(1));
         assertTrue(reinjected.isEmpty());
-        assertEquals("nfqueue: a queue number is required (-q N)\nUsage: nfqueue -q N [--accept|--drop] [-c COUNT] [-t SECONDS]",
+        assertEquals("nfqueue: a queue number is required (-q N)\nUsage: nfqueue -q N [--accept|--drop|--repeat|--stop] [-c COUNT] [-t SECONDS]",
                 assertThrows(CommandException.class, () -> queues.run(ns, new String[] { "--drop" }, out::add)).getMessage());
     }
 

@@ -120,4 +120,21 @@ public interface Ipv4 {
             NetNamespace ns, org.modnet.api.net.NetDevice in, org.modnet.api.net.NetDevice out) {
         skb.free();
     }
+
+    /**
+     * {@code nf_reinject} with user space's verdict: ACCEPT as {@link #nfReinject(SkBuff,
+     * org.modnet.api.netfilter.NfHook, org.modnet.api.netfilter.NfHookFunction, NetNamespace,
+     * org.modnet.api.net.NetDevice, org.modnet.api.net.NetDevice)}; REPEAT runs {@code from} again first; STOP
+     * skips the hook's later functions and goes on along the path; any other verdict frees the packet.
+     * @since 1.11
+     */
+    default void nfReinject(SkBuff skb, org.modnet.api.netfilter.NfHook hook, org.modnet.api.netfilter.NfHookFunction from,
+            NetNamespace ns, org.modnet.api.net.NetDevice in, org.modnet.api.net.NetDevice out,
+            org.modnet.api.netfilter.Verdict verdict) {
+        if (verdict == org.modnet.api.netfilter.Verdict.ACCEPT) {
+            nfReinject(skb, hook, from, ns, in, out);
+        } else {
+            skb.free();
+        }
+    }
 }

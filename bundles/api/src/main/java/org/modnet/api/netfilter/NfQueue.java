@@ -36,7 +36,11 @@ public interface NfQueue {
         /** The next packet, waiting at most {@code millis}; null when none came. */
         Packet take(long millis) throws InterruptedException;
 
-        /** {@code NFQNL_MSG_VERDICT}: ACCEPT or DROP (anything else drops). A packet gets one verdict. */
+        /**
+         * {@code NFQNL_MSG_VERDICT}: ACCEPT (on through the hook's later functions), DROP, REPEAT (the
+         * queueing function again, then the later ones) or STOP (on from the hook, skipping its later
+         * functions); STOLEN drops. A packet gets one verdict.
+         */
         void verdict(Packet p, Verdict v);
 
         /** Unbinds: the packets still waiting are dropped and counted ({@code user_dropped}). */

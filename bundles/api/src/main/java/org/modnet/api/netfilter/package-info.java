@@ -3,10 +3,11 @@
  * connection tracking and NAT see its packets, and what they answer; and what iptables and nftables
  * share: the LOG line ({@link org.modnet.api.netfilter.NfLogLine}) and their rules file
  * ({@link org.modnet.api.netfilter.NfRulesFile}), since 1.3; the netdev ingress hook ({@link org.modnet.api.netfilter.NfIngress}) and conntrack zones
- * ({@link org.modnet.api.netfilter.NfCtTemplate}), since 1.5.
+ * ({@link org.modnet.api.netfilter.NfCtTemplate}), since 1.5; the queue verdicts REPEAT and STOP
+ * ({@link org.modnet.api.netfilter.Verdict}), since 1.6.
  */
 @Export
-@Version("1.5.0")
+@Version("1.6.0")
 package org.modnet.api.netfilter;
 
 import org.osgi.annotation.bundle.Export;
