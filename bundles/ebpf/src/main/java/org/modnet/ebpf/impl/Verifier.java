@@ -342,6 +342,8 @@ public final class Verifier {
     private final boolean verbose;
     private final StringBuilder log = new StringBuilder();
     private final long[] rewritten;
+    /** The instructions some path reached; the others are dead code ({@code sanitize_dead_code}). */
+    private final boolean[] reached;
     /** Per load, store or atomic: what its base pointed into on the paths seen so far; -1 before the first. */
     private final int[] bases;
     private final boolean[] ctxLoad;
@@ -375,6 +377,7 @@ public final class Verifier {
         }
         this.verbose = verbose;
         this.rewritten = p.instructions();
+        this.reached = new boolean[p.length()];
         this.bases = new int[p.length()];
         java.util.Arrays.fill(bases, -1);
         this.ctxLoad = new boolean[p.length()];
@@ -481,6 +484,24 @@ public final class Verifier {
                 log.append("from branch to ").append(s.pc).append(": ").append(regs(s)).append('\n');
             }
             walk(s, work, explored);
+        }
+        sanitizeDeadCode();
+    }
+
+    /**
+     * {@code sanitize_dead_code}: an instruction no path reaches (a branch the verifier proved never taken)
+     * becomes {@code ja -1}, so that what it says (a write to the frame pointer, say, that the kernel checks
+     * only where it is reached) never runs.
+     */
+    private void sanitizeDeadCode() {
+        long trap = Bpf.encode(Bpf.JMP | Bpf.JA, 0, 0, -1, 0);
+        for (int i = 0; i < reached.length; i++) {
+            if (!reached[i] && !p.isSecondHalf(i)) {
+                rewritten[i] = trap;
+                if (p.op[i] == (Bpf.LD | Bpf.IMM | Bpf.DW)) {
+                    rewritten[i + 1] = trap;
+                }
+            }
         }
     }
 
@@ -1067,6 +1088,10 @@ public final class Verifier {
         int o = p.op[i];
         int cls = o & 7;
         Frame f = s.cur();
+        reached[i] = true;
+        if (p.dst[i] == 10 && (cls == Bpf.ALU || cls == Bpf.ALU64 || cls == Bpf.LDX || o == (Bpf.LD | Bpf.IMM | Bpf.DW))) {
+            throw reject(i, "frame pointer is read only"); // check_reg_arg: where the write is reached, as the kernel checks it
+        }
         switch (cls) {
             case Bpf.ALU, Bpf.ALU64 -> {
                 alu(i, f, o, cls == Bpf.ALU64);
@@ -1988,6 +2013,14 @@ public final class Verifier {
             markNull(notNull, id, false);
             return null;
         }
+        // two pointers, one that may be NULL and one that cannot be: where they are equal the first is
+        // not NULL either (check_cond_jmp_op's mark_ptr_not_null_reg, that register alone)
+        if ((operation == Bpf.JEQ || operation == Bpf.JNE) && !j32 && x && isPointer(a) && isPointer(b) && maybeNull(a) != maybeNull(b)) {
+            State equal = operation == Bpf.JEQ ? taken : fall;
+            Reg r = equal.cur().regs[maybeNull(a) ? d : sreg];
+            nullOrValue(r, r.id, false);
+            return null;
+        }
         // is_branch_taken: a map value or a reserved record (reg_not_null) is never NULL
         if ((operation == Bpf.JEQ || operation == Bpf.JNE) && !j32 && (a.kind == Kind.MAP_VALUE || a.kind == Kind.ALLOC_MEM)
                 && b.isConst() && b.umin == 0) {
@@ -2323,6 +2356,14 @@ public final class Verifier {
         }
     }
 
+    private static boolean isPointer(Reg r) {
+        return r.kind != Kind.SCALAR && r.kind != Kind.NOT_INIT;
+    }
+
+    private static boolean maybeNull(Reg r) {
+        return r.kind == Kind.MAP_VALUE_OR_NULL || r.kind == Kind.ALLOC_MEM_OR_NULL || r.kind == Kind.MAP_PTR_OR_NULL;
+    }
+
     private static void nullOrValue(Reg r, int id, boolean isNull) {
         if ((r.kind == Kind.MAP_VALUE_OR_NULL || r.kind == Kind.ALLOC_MEM_OR_NULL || r.kind == Kind.MAP_PTR_OR_NULL) && r.id == id) {
             if (isNull) {
@@ -2363,10 +2404,10 @@ public final class Verifier {
     private Boolean exit(int i, State s) {
         Frame f = s.cur();
         Reg r0 = f.regs[0];
-        if (r0.kind == Kind.NOT_INIT) {
-            throw reject(i, "R0 !read_ok");
-        }
         if (s.frames.size() == 1) {
+            if (r0.kind == Kind.NOT_INIT) {
+                throw reject(i, "R0 !read_ok"); // check_return_code: the program's own exit only
+            }
             if (!s.refs.isEmpty()) {
                 var ref = s.refs.firstEntry();
                 throw reject(i, "Unreleased reference id=" + ref.getKey() + " alloc_insn=" + ref.getValue()
@@ -2384,6 +2425,7 @@ public final class Verifier {
         if (r0.isPointer() && r0.kind == Kind.STACK && r0.frame == s.frames.size() - 1) {
             throw reject(i, "cannot return a pointer to the callee's stack");
         }
+        // prepare_func_exit: a subprogram hands back whatever r0 holds, unset too; the caller that reads it is refused
         Reg ret = r0.copy();
         int returnPc = f.returnPc;
         s.frames.remove(s.frames.size() - 1);
