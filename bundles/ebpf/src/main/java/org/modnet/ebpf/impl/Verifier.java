@@ -1898,9 +1898,8 @@ public final class Verifier {
         if (size != 4 || off % 4 != 0 || !writable) {
             throw reject(i, "invalid bpf_context access off=" + off + " size=" + size);
         }
-        if (value.isPointer()) {
-            throw reject(i, "R" + p.src[i] + " leaks addr into ctx");
-        }
+        // a pointer stored is a number to whoever reads it back: a privileged load may (check_mem_access's
+        // "leaks addr into ctx" is is_pointer_value, false under allow_ptr_leaks), as socket filters may
         rewritten[i] = Bpf.encode(p.op[i], p.dst[i], p.src[i], 16 + (int) off, p.imm[i]);
     }
 
