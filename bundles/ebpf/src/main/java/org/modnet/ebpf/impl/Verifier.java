@@ -1270,6 +1270,13 @@ public final class Verifier {
         if (operation == Bpf.SUB) {
             throw reject(i, "R" + d + " subtraction of a variable from a pointer is prohibited");
         }
+        if (ptr.kind == Kind.STACK && Long.compareUnsigned(other.umax, 1 << 29) > 0 && other.smin >= -(1 << 29) && other.smax <= (1 << 29)) {
+            // a variable offset that may be negative (fp + [-16, -8]): kept as the least offset plus a
+            // non-negative variable part, the range check_stack_access_within_bounds takes from smin/smax
+            r.off += other.smin;
+            r.varMax += other.smax - other.smin;
+            return r;
+        }
         if (Long.compareUnsigned(other.umax, 1 << 29) > 0) {
             throw reject(i, "R" + d + " unbounded variable offset " + other.describe() + " added to " + kindName(ptr.kind));
         }
@@ -1410,6 +1417,22 @@ public final class Verifier {
         }
         if (known) {
             r.unsigned(lo, hi);
+        }
+        if (wide && (operation == Bpf.ADD || operation == Bpf.SUB) && (!known || lo < 0 || hi < 0)) {
+            // scalar_min_max_add / _sub: the signed bounds, where they do not overflow (a small number
+            // minus a larger one is negative, which the unsigned bounds cannot say)
+            try {
+                long slo = operation == Bpf.ADD ? Math.addExact(dst.smin, src.smin) : Math.subtractExact(dst.smin, src.smax);
+                long shi = operation == Bpf.ADD ? Math.addExact(dst.smax, src.smax) : Math.subtractExact(dst.smax, src.smin);
+                if (!known && (slo < 0) == (shi < 0)) {
+                    r.umin = slo; // one sign: the unsigned order is the signed one (__reg_deduce_bounds)
+                    r.umax = shi;
+                }
+                r.smin = Math.max(r.smin, slo);
+                r.smax = Math.min(r.smax, shi);
+            } catch (ArithmeticException overflow) {
+                // unknown, as it was
+            }
         }
         return r;
     }
@@ -1729,8 +1752,30 @@ public final class Verifier {
         return (int) (at + Bpf.STACK_SIZE);
     }
 
+    /**
+     * The slot range [lo, hi) of a privileged access at a variable offset ({@code check_stack_access_within_bounds}
+     * with the least and greatest offset): all of it inside the frame.
+     */
+    private int[] stackRange(int i, int reg, Reg base, long off, int size) {
+        long min = base.off + off;
+        long max = base.off + base.varMax + off;
+        if (min < -Bpf.STACK_SIZE || max + size > 0) {
+            throw reject(i, "invalid variable-offset stack access R" + reg + " var_off=(" + min + "; " + max + ") size=" + size);
+        }
+        return new int[] {(int) (min + Bpf.STACK_SIZE), (int) (max + size + Bpf.STACK_SIZE)};
+    }
+
     private Reg stackRead(int i, State s, Reg base, long off, int size) {
         Frame f = s.frames.get(base.frame);
+        if (base.varMax != 0) {
+            // check_stack_read_var_off: a privileged load may read any byte of the range (allow_uninit_stack,
+            // allow_ptr_leaks), and what it reads is an unknown number of the load's size
+            int[] range = stackRange(i, p.src[i], base, off, size);
+            maxStack = Math.max(maxStack, Bpf.STACK_SIZE - range[0]);
+            Reg data = Reg.scalar();
+            bounds(data, size, false);
+            return data;
+        }
         int lo = stackOffset(i, p.src[i], base, off, size);
         maxStack = Math.max(maxStack, Bpf.STACK_SIZE - lo);
         // bytes never written read as an unknown number: a privileged load may (allow_uninit_stack, CAP_PERFMON)
@@ -1804,6 +1849,20 @@ public final class Verifier {
         switch (base.kind) {
             case STACK -> {
                 Frame target = s.frames.get(base.frame);
+                if (base.varMax != 0 && !atomic) {
+                    // check_stack_write_var_off: any byte of the range may be the one written, so each is a
+                    // number now and every spill it touches is lost (a privileged load may, allow_uninit_stack)
+                    int[] range = stackRange(i, p.dst[i], base, off, size);
+                    maxStack = Math.max(maxStack, Bpf.STACK_SIZE - range[0]);
+                    for (int k = range[0]; k < range[1]; k++) {
+                        if (target.slot[k] == 2) {
+                            Arrays.fill(target.slot, (k / 8) * 8, (k / 8) * 8 + 8, (byte) 1);
+                            target.spill[k / 8] = null;
+                        }
+                        target.slot[k] = 1;
+                    }
+                    return;
+                }
                 int lo = stackOffset(i, p.dst[i], base, off, size);
                 maxStack = Math.max(maxStack, Bpf.STACK_SIZE - lo);
                 if (atomic) {
