@@ -30,9 +30,9 @@ import org.modnet.ebpf.impl.Verifier;
  * as such. Runs where clang and the package are installed ({@code apt-get install linux-source-6.12}).
  */
 class KernelSelftestAgreementTest {
-    /** Socket filters' false accepts (none) and agreement floor (per cent): 231 of 238 (97.1%) when last raised. */
+    /** Socket filters' false accepts (none) and agreement floor (per cent): 241 of 243 (99.2%) when last raised. */
     private static final int SOCKET_FALSE_ACCEPTS = 0;
-    private static final int SOCKET_AGREEMENT = 97;
+    private static final int SOCKET_AGREEMENT = 99;
 
     private static final Path TARBALL = Path.of("/usr/src/linux-source-6.12.tar.xz");
     private static final String PROGS = "linux-source-6.12/tools/testing/selftests/bpf/progs";
@@ -234,7 +234,7 @@ class KernelSelftestAgreementTest {
         System.out.println(report);
         assertTrue(total > 0, "no program ran");
         assertTrue(falseAccepts == 0, "the kernel refuses what modnet loads:\n" + report);
-        assertTrue(agreed * 100 >= 98 * total, "agreement fell below 98%:\n" + report);
+        assertTrue(agreed * 100 >= 99 * total, "agreement fell below 99% (206 of 207 when last raised):\n" + report);
         // socket filters (issue 21): the kernel's refusals all refused, agreement held at what it reached
         assertTrue(socketTotal > 0, "no socket program ran");
         assertTrue(socketFalseAccepts <= SOCKET_FALSE_ACCEPTS, "more socket programs the kernel refuses load:\n" + report);

@@ -151,6 +151,69 @@ class VerifierTest {
         assertEquals(32, (short) (r.program().instructions()[0] >>> 16), "egress_ifindex is the u32 at 32 in the runtime context");
     }
 
+    /**
+     * A pointer that may be NULL, found equal to one already checked, is not NULL either (the kernel's
+     * {@code mark_ptr_or_null_regs} on a JEQ/JNE of two pointers): selftest verifier_jeq_infer_not_null.
+     */
+    @Test
+    void aMaybeNullPointerEqualToACheckedOneIsNotNull() throws Exception {
+        String two = LOOKUP + "mov %r6, %r0\nldmap %r1, 0\nmov %r2, %r10\nadd %r2, -4\ncall 1\nmov %r7, %r0\njeq %r6, 0, out\n";
+        verify(two + "jne %r6, %r7, out\nldxw %r0, [%r7+0]\nout:\nmov %r0, 0\nexit");
+        verify(two + "jeq %r7, %r6, read\nja out\nread:\nldxw %r0, [%r7+0]\nout:\nmov %r0, 0\nexit");
+        // the branch where they differ learns nothing: r7 may still be NULL
+        assertThrows(BpfException.class, () -> verify(two + "jeq %r6, %r7, out\nldxw %r0, [%r7+0]\nout:\nmov %r0, 0\nexit"));
+        // two unchecked pointers equal to each other may both be NULL
+        assertThrows(BpfException.class, () -> verify(LOOKUP + "mov %r6, %r0\nldmap %r1, 0\nmov %r2, %r10\nadd %r2, -4\ncall 1\n"
+                + "jne %r6, %r0, out\nldxw %r0, [%r0+0]\nout:\nmov %r0, 0\nexit"));
+    }
+
+    /** A checked map value is never NULL: the second test's NULL branch is dead (selftest lookup_and_null_branch_prediction). */
+    @Test
+    void aCheckedMapValueIsNeverNullSoItsNullBranchIsDead() throws Exception {
+        String asm = LOOKUP + "mov %r6, %r0\njeq %r6, 0, out\njne %r6, 0, out\nadd %r10, 10\nout:\nmov %r0, 0\nexit";
+        long[] in = Assembler.assemble(asm);
+        long[] out = verify(asm).program().instructions();
+        // the dead write is sanitized away (sanitize_dead_code: ja -1), no engine ever sees it; live code stays
+        assertEquals(org.modnet.ebpf.api.Bpf.encode(org.modnet.ebpf.api.Bpf.JMP | org.modnet.ebpf.api.Bpf.JA, 0, 0, -1, 0), out[9]);
+        assertEquals(in[8], out[8]);
+        assertEquals(in[10], out[10]);
+    }
+
+    /**
+     * A subprogram that leaves r0 unset returns it unset (prepare_func_exit): only a caller that reads it,
+     * or the program's own exit, is refused (selftest verifier_scalar_ids precision_stack).
+     */
+    @Test
+    void aSubprogramMayReturnWithR0UnsetWhenTheCallerDoesNotReadIt() throws Exception {
+        String sub = "sub:\nmov %r2, 1\nexit\n";
+        verify("call local sub\nmov %r0, 2\nexit\n" + sub);
+        BpfException e = assertThrows(BpfException.class, () -> verify("call local sub\nadd %r0, 2\nexit\n" + sub));
+        assertTrue(e.getMessage().contains("R0 !read_ok"), e.getMessage());
+        e = assertThrows(BpfException.class, () -> verify("call local sub\nexit\n" + sub));
+        assertTrue(e.getMessage().contains("R0 !read_ok"), e.getMessage());
+    }
+
+    /**
+     * A privileged program may write and read the stack at a variable offset (fp + [-16, -8]: a small number
+     * minus a larger one keeps its signed bounds); every byte of the range is a number after the write, so
+     * a pointer spilled there is lost (selftests verifier_var_off stack_write_priv_vs_unpriv and _followed_by_read).
+     */
+    @Test
+    void aStackAccessAtAVariableOffsetInsideTheFrameIsAccepted() throws Exception {
+        String fpVar = "ldxw %r2, [%r1+16]\nand %r2, 8\nsub %r2, 16\nadd %r2, %r10\n";
+        verify(fpVar + "mov %r0, 0\nstxdw [%r2+0], %r0\nexit");
+        verify(fpVar + "mov %r0, 0\nstxdw [%r2+0], %r0\nldxdw %r3, [%r2+0]\nmov %r0, 0\nexit");
+        // beyond the frame at its least offset
+        assertThrows(BpfException.class, () -> verify(fpVar + "mov %r0, 0\nstxdw [%r2-504], %r0\nexit"));
+        // beyond the frame pointer at its greatest
+        assertThrows(BpfException.class, () -> verify(fpVar + "mov %r0, 0\nstxdw [%r2+4], %r0\nexit"));
+        // a map value spilled at fp-8 may have been overwritten: its fill is a number, no pointer to read through
+        BpfException e = assertThrows(BpfException.class, () -> verify(LOOKUP + "jeq %r0, 0, out\nstxdw [%r10-8], %r0\n"
+                + "ldxw %r2, [%r0+0]\nand %r2, 8\nsub %r2, 16\nadd %r2, %r10\nmov %r3, 0\nstxdw [%r2+0], %r3\n"
+                + "ldxdw %r4, [%r10-8]\nldxdw %r0, [%r4+0]\nout:\nmov %r0, 0\nexit"));
+        assertTrue(e.getMessage().contains("invalid mem access 'scalar'"), e.getMessage());
+    }
+
     @Test
     void mapValuesAfterANullCheckBoundedLoopsCallsAndSpillsAreAccepted() throws Exception {
         verify(LOOKUP + """
@@ -266,7 +329,7 @@ class VerifierTest {
                 Arguments.of("modified context", "add %r1, 4\nldxw %r0, [%r1+0]\nexit", "dereference of modified ctx ptr"),
                 Arguments.of("below the stack", "stdw [%r10-520], 1\nmov %r0, 1\nexit", "invalid stack off=-520"),
                 Arguments.of("above the frame pointer", "stdw [%r10+0], 1\nmov %r0, 1\nexit", "invalid stack off=0 size=8"),
-                Arguments.of("variable stack offset", "ldxw %r2, [%r1+12]\nand %r2, 7\nmov %r3, %r10\nadd %r3, %r2\nstb [%r3-16], 1\nmov %r0, 1\nexit", "variable stack access"),
+                Arguments.of("variable stack offset past the frame pointer", "ldxw %r2, [%r1+12]\nand %r2, 7\nmov %r3, %r10\nadd %r3, %r2\nstb [%r3-4], 1\nmov %r0, 1\nexit", "invalid variable-offset stack access"),
                 Arguments.of("NULL dereference", "mov %r2, 0\nldxb %r0, [%r2+0]\nexit", "R2 invalid mem access 'scalar'"),
                 Arguments.of("store into read-only global data", "ldmapval %r1, 6, 8\nstw [%r1+0], 7\nmov %r0, 2\nexit",
                         "2: write into map forbidden, value_regno=-1"),
@@ -312,7 +375,7 @@ class VerifierTest {
                 Arguments.of("part of a spilled pointer used as one", "stxdw [%r10-8], %r1\nldxw %r2, [%r10-8]\nldxb %r0, [%r2+0]\nexit", "1: invalid size of register fill"),
                 Arguments.of("a map that does not exist", "ldmap %r1, 9\nmov %r0, 1\nexit", "fd 9 is not pointing to valid bpf_map"),
                 Arguments.of("callee's stack returned", "call local f\nldxb %r0, [%r0+0]\nexit\nf:\nmov %r0, %r10\nexit", "cannot return a pointer to the callee's stack"),
-                Arguments.of("callee without r0", "call local f\nmov %r0, 1\nexit\nf:\nexit", "R0 !read_ok"),
+                Arguments.of("callee without r0, read by the caller", "call local f\nadd %r0, 1\nexit\nf:\nexit", "R0 !read_ok"),
                 Arguments.of("map value written without the check", LOOKUP + "stdw [%r0+0], 1\nmov %r0, 1\nexit", "R0 invalid mem access 'map_value_or_null'"),
                 Arguments.of("packet index added after the check", ETH + "ldxb %r5, [%r2+0]\nand %r5, 7\nadd %r2, %r5\nldxb %r0, [%r2+0]\ndrop:\nmov %r0, 1\nexit", "outside of the packet"),
                 Arguments.of("a jump out of the program", "ja +5\nexit", "jump out of range"),

@@ -157,7 +157,6 @@ public final class Program {
                     if (off[i] != 0 || src[i] > 6) {
                         throw new BpfException(i, "invalid BPF_LD_IMM insn");
                     }
-                    writes(i);
                     second[i + 1] = true;
                     imm64[i] = (imm[i] & 0xffffffffL) | ((long) imm[i + 1] << 32);
                 }
@@ -166,7 +165,6 @@ public final class Program {
                     if ((mode != Bpf.MEM && mode != Bpf.MEMSX) || (mode == Bpf.MEMSX && (o & 0x18) == Bpf.DW) || imm[i] != 0) {
                         throw new BpfException(i, mode == Bpf.MEM || mode == Bpf.MEMSX ? "BPF_LDX uses reserved fields" : "unknown opcode " + hex(o));
                     }
-                    writes(i);
                 }
                 case Bpf.ST -> {
                     if ((o & 0xe0) != Bpf.MEM || src[i] != 0) {
@@ -230,12 +228,6 @@ public final class Program {
         return i + 1 + off[i];
     }
 
-    private void writes(int i) throws BpfException {
-        if (dst[i] == 10) {
-            throw new BpfException(i, "frame pointer is read only");
-        }
-    }
-
     private void checkAlu(int i, int o, int cls) throws BpfException {
         int operation = o & 0xf0;
         boolean x = (o & Bpf.X) != 0;
@@ -263,7 +255,6 @@ public final class Program {
             }
             default -> throw new BpfException(i, "unknown opcode " + hex(o));
         }
-        writes(i);
     }
 
     private void checkJump(int i, int o, int cls) throws BpfException {

@@ -342,6 +342,8 @@ public final class Verifier {
     private final boolean verbose;
     private final StringBuilder log = new StringBuilder();
     private final long[] rewritten;
+    /** The instructions some path reached; the others are dead code ({@code sanitize_dead_code}). */
+    private final boolean[] reached;
     /** Per load, store or atomic: what its base pointed into on the paths seen so far; -1 before the first. */
     private final int[] bases;
     private final boolean[] ctxLoad;
@@ -375,6 +377,7 @@ public final class Verifier {
         }
         this.verbose = verbose;
         this.rewritten = p.instructions();
+        this.reached = new boolean[p.length()];
         this.bases = new int[p.length()];
         java.util.Arrays.fill(bases, -1);
         this.ctxLoad = new boolean[p.length()];
@@ -481,6 +484,24 @@ public final class Verifier {
                 log.append("from branch to ").append(s.pc).append(": ").append(regs(s)).append('\n');
             }
             walk(s, work, explored);
+        }
+        sanitizeDeadCode();
+    }
+
+    /**
+     * {@code sanitize_dead_code}: an instruction no path reaches (a branch the verifier proved never taken)
+     * becomes {@code ja -1}, so that what it says (a write to the frame pointer, say, that the kernel checks
+     * only where it is reached) never runs.
+     */
+    private void sanitizeDeadCode() {
+        long trap = Bpf.encode(Bpf.JMP | Bpf.JA, 0, 0, -1, 0);
+        for (int i = 0; i < reached.length; i++) {
+            if (!reached[i] && !p.isSecondHalf(i)) {
+                rewritten[i] = trap;
+                if (p.op[i] == (Bpf.LD | Bpf.IMM | Bpf.DW)) {
+                    rewritten[i + 1] = trap;
+                }
+            }
         }
     }
 
@@ -1067,6 +1088,10 @@ public final class Verifier {
         int o = p.op[i];
         int cls = o & 7;
         Frame f = s.cur();
+        reached[i] = true;
+        if (p.dst[i] == 10 && (cls == Bpf.ALU || cls == Bpf.ALU64 || cls == Bpf.LDX || o == (Bpf.LD | Bpf.IMM | Bpf.DW))) {
+            throw reject(i, "frame pointer is read only"); // check_reg_arg: where the write is reached, as the kernel checks it
+        }
         switch (cls) {
             case Bpf.ALU, Bpf.ALU64 -> {
                 alu(i, f, o, cls == Bpf.ALU64);
@@ -1245,6 +1270,13 @@ public final class Verifier {
         if (operation == Bpf.SUB) {
             throw reject(i, "R" + d + " subtraction of a variable from a pointer is prohibited");
         }
+        if (ptr.kind == Kind.STACK && Long.compareUnsigned(other.umax, 1 << 29) > 0 && other.smin >= -(1 << 29) && other.smax <= (1 << 29)) {
+            // a variable offset that may be negative (fp + [-16, -8]): kept as the least offset plus a
+            // non-negative variable part, the range check_stack_access_within_bounds takes from smin/smax
+            r.off += other.smin;
+            r.varMax += other.smax - other.smin;
+            return r;
+        }
         if (Long.compareUnsigned(other.umax, 1 << 29) > 0) {
             throw reject(i, "R" + d + " unbounded variable offset " + other.describe() + " added to " + kindName(ptr.kind));
         }
@@ -1385,6 +1417,22 @@ public final class Verifier {
         }
         if (known) {
             r.unsigned(lo, hi);
+        }
+        if (wide && (operation == Bpf.ADD || operation == Bpf.SUB) && (!known || lo < 0 || hi < 0)) {
+            // scalar_min_max_add / _sub: the signed bounds, where they do not overflow (a small number
+            // minus a larger one is negative, which the unsigned bounds cannot say)
+            try {
+                long slo = operation == Bpf.ADD ? Math.addExact(dst.smin, src.smin) : Math.subtractExact(dst.smin, src.smax);
+                long shi = operation == Bpf.ADD ? Math.addExact(dst.smax, src.smax) : Math.subtractExact(dst.smax, src.smin);
+                if (!known && (slo < 0) == (shi < 0)) {
+                    r.umin = slo; // one sign: the unsigned order is the signed one (__reg_deduce_bounds)
+                    r.umax = shi;
+                }
+                r.smin = Math.max(r.smin, slo);
+                r.smax = Math.min(r.smax, shi);
+            } catch (ArithmeticException overflow) {
+                // unknown, as it was
+            }
         }
         return r;
     }
@@ -1704,8 +1752,30 @@ public final class Verifier {
         return (int) (at + Bpf.STACK_SIZE);
     }
 
+    /**
+     * The slot range [lo, hi) of a privileged access at a variable offset ({@code check_stack_access_within_bounds}
+     * with the least and greatest offset): all of it inside the frame.
+     */
+    private int[] stackRange(int i, int reg, Reg base, long off, int size) {
+        long min = base.off + off;
+        long max = base.off + base.varMax + off;
+        if (min < -Bpf.STACK_SIZE || max + size > 0) {
+            throw reject(i, "invalid variable-offset stack access R" + reg + " var_off=(" + min + "; " + max + ") size=" + size);
+        }
+        return new int[] {(int) (min + Bpf.STACK_SIZE), (int) (max + size + Bpf.STACK_SIZE)};
+    }
+
     private Reg stackRead(int i, State s, Reg base, long off, int size) {
         Frame f = s.frames.get(base.frame);
+        if (base.varMax != 0) {
+            // check_stack_read_var_off: a privileged load may read any byte of the range (allow_uninit_stack,
+            // allow_ptr_leaks), and what it reads is an unknown number of the load's size
+            int[] range = stackRange(i, p.src[i], base, off, size);
+            maxStack = Math.max(maxStack, Bpf.STACK_SIZE - range[0]);
+            Reg data = Reg.scalar();
+            bounds(data, size, false);
+            return data;
+        }
         int lo = stackOffset(i, p.src[i], base, off, size);
         maxStack = Math.max(maxStack, Bpf.STACK_SIZE - lo);
         // bytes never written read as an unknown number: a privileged load may (allow_uninit_stack, CAP_PERFMON)
@@ -1779,6 +1849,20 @@ public final class Verifier {
         switch (base.kind) {
             case STACK -> {
                 Frame target = s.frames.get(base.frame);
+                if (base.varMax != 0 && !atomic) {
+                    // check_stack_write_var_off: any byte of the range may be the one written, so each is a
+                    // number now and every spill it touches is lost (a privileged load may, allow_uninit_stack)
+                    int[] range = stackRange(i, p.dst[i], base, off, size);
+                    maxStack = Math.max(maxStack, Bpf.STACK_SIZE - range[0]);
+                    for (int k = range[0]; k < range[1]; k++) {
+                        if (target.slot[k] == 2) {
+                            Arrays.fill(target.slot, (k / 8) * 8, (k / 8) * 8 + 8, (byte) 1);
+                            target.spill[k / 8] = null;
+                        }
+                        target.slot[k] = 1;
+                    }
+                    return;
+                }
                 int lo = stackOffset(i, p.dst[i], base, off, size);
                 maxStack = Math.max(maxStack, Bpf.STACK_SIZE - lo);
                 if (atomic) {
@@ -1873,9 +1957,8 @@ public final class Verifier {
         if (size != 4 || off % 4 != 0 || !writable) {
             throw reject(i, "invalid bpf_context access off=" + off + " size=" + size);
         }
-        if (value.isPointer()) {
-            throw reject(i, "R" + p.src[i] + " leaks addr into ctx");
-        }
+        // a pointer stored is a number to whoever reads it back: a privileged load may (check_mem_access's
+        // "leaks addr into ctx" is is_pointer_value, false under allow_ptr_leaks), as socket filters may
         rewritten[i] = Bpf.encode(p.op[i], p.dst[i], p.src[i], 16 + (int) off, p.imm[i]);
     }
 
@@ -1986,6 +2069,14 @@ public final class Verifier {
             int id = a.id; // read before the first marking turns this register into 0
             markNull(isNull, id, true);
             markNull(notNull, id, false);
+            return null;
+        }
+        // two pointers, one that may be NULL and one that cannot be: where they are equal the first is
+        // not NULL either (check_cond_jmp_op's mark_ptr_not_null_reg, that register alone)
+        if ((operation == Bpf.JEQ || operation == Bpf.JNE) && !j32 && x && isPointer(a) && isPointer(b) && maybeNull(a) != maybeNull(b)) {
+            State equal = operation == Bpf.JEQ ? taken : fall;
+            Reg r = equal.cur().regs[maybeNull(a) ? d : sreg];
+            nullOrValue(r, r.id, false);
             return null;
         }
         // is_branch_taken: a map value or a reserved record (reg_not_null) is never NULL
@@ -2323,6 +2414,14 @@ public final class Verifier {
         }
     }
 
+    private static boolean isPointer(Reg r) {
+        return r.kind != Kind.SCALAR && r.kind != Kind.NOT_INIT;
+    }
+
+    private static boolean maybeNull(Reg r) {
+        return r.kind == Kind.MAP_VALUE_OR_NULL || r.kind == Kind.ALLOC_MEM_OR_NULL || r.kind == Kind.MAP_PTR_OR_NULL;
+    }
+
     private static void nullOrValue(Reg r, int id, boolean isNull) {
         if ((r.kind == Kind.MAP_VALUE_OR_NULL || r.kind == Kind.ALLOC_MEM_OR_NULL || r.kind == Kind.MAP_PTR_OR_NULL) && r.id == id) {
             if (isNull) {
@@ -2363,10 +2462,10 @@ public final class Verifier {
     private Boolean exit(int i, State s) {
         Frame f = s.cur();
         Reg r0 = f.regs[0];
-        if (r0.kind == Kind.NOT_INIT) {
-            throw reject(i, "R0 !read_ok");
-        }
         if (s.frames.size() == 1) {
+            if (r0.kind == Kind.NOT_INIT) {
+                throw reject(i, "R0 !read_ok"); // check_return_code: the program's own exit only
+            }
             if (!s.refs.isEmpty()) {
                 var ref = s.refs.firstEntry();
                 throw reject(i, "Unreleased reference id=" + ref.getKey() + " alloc_insn=" + ref.getValue()
@@ -2384,6 +2483,7 @@ public final class Verifier {
         if (r0.isPointer() && r0.kind == Kind.STACK && r0.frame == s.frames.size() - 1) {
             throw reject(i, "cannot return a pointer to the callee's stack");
         }
+        // prepare_func_exit: a subprogram hands back whatever r0 holds, unset too; the caller that reads it is refused
         Reg ret = r0.copy();
         int returnPc = f.returnPc;
         s.frames.remove(s.frames.size() - 1);
