@@ -18,7 +18,7 @@ import java.util.Arrays;
  * what it was for up to that second, as nginx's is.
  *
  * <p>{@link #SIZE} entries, direct-mapped by a hash of the path; a new path takes its slot's place
- * (counted in {@link #evictions}). A descriptor in use by an answer still being written stays open until
+ * (counted in httpd status's {@code FileCacheEvictions}). A descriptor in use by an answer still being written stays open until
  * that answer lets it go. One thread (httpd's loop) uses it.
  */
 final class HttpFileCache {
@@ -57,10 +57,11 @@ final class HttpFileCache {
 
     private final HttpFiles files;
     private final Entry[] table = new Entry[SIZE];
-    long evictions;
+    private final java.util.concurrent.atomic.AtomicLong evictions;
 
-    HttpFileCache(HttpFiles files) {
+    HttpFileCache(HttpFiles files, java.util.concurrent.atomic.AtomicLong evictions) {
         this.files = files;
+        this.evictions = evictions;
     }
 
     /**
@@ -91,7 +92,9 @@ final class HttpFileCache {
             boolean same = Arrays.equals(e.key, 0, e.key.length, b, from, to);
             if (n != null || same) { // a stale entry goes; another path's stays unless this one takes its slot
                 table[slot] = null;
-                evictions += same ? 0 : 1;
+                if (!same) {
+                    evictions.incrementAndGet();
+                }
                 drop(e);
             }
         }

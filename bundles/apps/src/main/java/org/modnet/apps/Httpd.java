@@ -58,6 +58,8 @@ final class Httpd {
         final AtomicLong bad = new AtomicLong();
         final AtomicLong timeouts = new AtomicLong();
         final AtomicLong resets = new AtomicLong();
+        /** Files the open-file cache let go for another path taking their slot ({@link HttpFileCache}). */
+        final AtomicLong cacheEvictions = new AtomicLong();
     }
 
     private final SelectorProvider provider;
@@ -86,7 +88,7 @@ final class Httpd {
         this.files = files;
         this.port = port;
         this.log = log;
-        this.cache = new HttpFileCache(files);
+        this.cache = new HttpFileCache(files, stats.cacheEvictions);
     }
 
     private static byte[] ascii(String s) {

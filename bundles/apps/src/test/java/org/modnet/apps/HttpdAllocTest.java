@@ -33,27 +33,9 @@ class HttpdAllocTest {
     void repeatedGetsOnOneConnectionAllocateAlmostNothing() throws Exception {
         byte[] body = "small file\n".repeat(40).getBytes(StandardCharsets.US_ASCII);
         Files.write(root.resolve("small.txt"), body);
-        Httpd httpd = null;
-        ServerSocketChannel server = null;
-        int port;
-        for (port = 18580; ; port++) {
-            httpd = new Httpd(SelectorProvider.provider(), new HttpFiles(root), port, null);
-            try {
-                server = httpd.bind();
-                break;
-            } catch (java.net.BindException e) {
-                // the next port
-            }
-        }
-        ServerSocketChannel s = server;
-        Httpd h = httpd;
-        Thread serving = Thread.ofPlatform().daemon().start(() -> {
-            try {
-                h.serve(s);
-            } catch (Exception e) {
-                throw new RuntimeException(e);
-            }
-        });
+        Httpd h = start();
+        Thread serving = this.serving;
+        int port = h.port();
         var mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         try (Socket c = new Socket()) {
             c.connect(new InetSocketAddress("127.0.0.1", port));
@@ -77,7 +59,83 @@ class HttpdAllocTest {
             assertTrue(perRequest < 256, perRequest + " bytes a request");
             assertEquals(n + 20_001, h.stats.accesses.get());
         } finally {
-            httpd.stop();
+            h.stop();
+            serving.join(10_000);
+        }
+    }
+
+    private Thread serving;
+
+    private Httpd start() throws Exception {
+        for (int port = 18580; ; port++) {
+            Httpd httpd = new Httpd(SelectorProvider.provider(), new HttpFiles(root), port, null);
+            try {
+                ServerSocketChannel server = httpd.bind();
+                serving = Thread.ofPlatform().daemon().start(() -> {
+                    try {
+                        httpd.serve(server);
+                    } catch (Exception e) {
+                        throw new RuntimeException(e);
+                    }
+                });
+                return httpd;
+            } catch (java.net.BindException e) {
+                // the next port
+            }
+        }
+    }
+
+    /** One GET on its own connection (HTTP/1.0, closed after): the whole answer as text. */
+    private static String fetch(int port, String path) throws Exception {
+        try (Socket c = new Socket()) {
+            c.connect(new InetSocketAddress("127.0.0.1", port));
+            c.getOutputStream().write(("GET " + path + " HTTP/1.0\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            return new String(c.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+        }
+    }
+
+    @Test
+    void moreFilesThanTheCacheHoldsAreAllServedAndTheEvictionsCounted() throws Exception {
+        int files = HttpFileCache.SIZE * 3;
+        for (int i = 0; i < files; i++) {
+            Files.writeString(root.resolve("f" + i + ".txt"), "file " + i + "\n");
+        }
+        Httpd h = start();
+        try {
+            for (int round = 0; round < 2; round++) {
+                for (int i = 0; i < files; i++) {
+                    String r = fetch(h.port(), "/f" + i + ".txt");
+                    assertTrue(r.startsWith("HTTP/1.1 200 OK\r\n"), r);
+                    assertTrue(r.endsWith("\r\n\r\nfile " + i + "\n"), r);
+                }
+            }
+            assertTrue(h.stats.cacheEvictions.get() > 0, "evictions counted: " + h.stats.cacheEvictions.get());
+            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+            AppCommands.status(h, new java.io.PrintStream(out, true, StandardCharsets.UTF_8));
+            assertTrue(out.toString(StandardCharsets.UTF_8).contains("FileCacheEvictions: " + h.stats.cacheEvictions.get() + "\n"));
+        } finally {
+            h.stop();
+            serving.join(10_000);
+        }
+    }
+
+    @Test
+    void aChangedFileIsServedAsItIsNowAfterTheCachesSecond() throws Exception {
+        Path f = root.resolve("a.txt");
+        Files.writeString(f, "old\n");
+        Httpd h = start();
+        try {
+            assertTrue(fetch(h.port(), "/a.txt").endsWith("\r\nContent-Length: 4\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nold\n"));
+            Files.writeString(f, "newer\n");
+            Files.setLastModifiedTime(f, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() + 5000));
+            Thread.sleep(HttpFileCache.VALID_NS / 1_000_000 + 200); // past the entry's second: it is checked again
+            String r = fetch(h.port(), "/a.txt");
+            assertTrue(r.endsWith("\r\nContent-Length: 6\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nnewer\n"), r);
+            Files.delete(f);
+            Thread.sleep(HttpFileCache.VALID_NS / 1_000_000 + 200);
+            assertTrue(fetch(h.port(), "/a.txt").startsWith("HTTP/1.1 404 Not Found\r\n"));
+        } finally {
+            h.stop();
             serving.join(10_000);
         }
     }
