@@ -163,6 +163,7 @@ public final class AppCommands {
         out.println("BadRequests: " + s.bad.get());
         out.println("Timeouts: " + s.timeouts.get());
         out.println("Resets: " + s.resets.get());
+        out.println("FileCacheEvictions: " + s.cacheEvictions.get());
     }
 
     private static String value(List<String> a, int i, String option) {

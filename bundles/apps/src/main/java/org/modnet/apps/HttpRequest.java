@@ -189,6 +189,170 @@ record HttpRequest(String method, String target, int minor, List<Header> headers
         return cl != null && Long.parseLong(cl) > LIMIT_REQUEST_BODY ? 413 : 0;
     }
 
+    /**
+     * What {@link #scan} found in a plain GET or HEAD head, in place: where the path is in the buffer
+     * and how the connection goes on. One per server thread, reused for every request.
+     */
+    static final class Plain {
+        boolean head;
+        int pathFrom;
+        int pathTo;
+        int minor;
+        boolean close;
+    }
+
+    /**
+     * The allocation-free parse of the common request: {@code GET} or {@code HEAD} of a plain path (no
+     * percent escape, no dot segment, no trailing slash, no absolute form), HTTP/1.x, a Host on 1.1, and
+     * no Content-Length, Transfer-Encoding, Expect or Range. Returns the bytes the head takes, with
+     * {@code out} filled in, or 0 for anything else (a head not all here, a refusal, any other shape),
+     * which {@link #parse} then reads as before: this is only a shortcut to the answer it would give.
+     */
+    static int scan(byte[] b, int len, Plain out) {
+        int p;
+        if (len > 4 && b[0] == 'G' && b[1] == 'E' && b[2] == 'T' && b[3] == ' ') {
+            out.head = false;
+            p = 4;
+        } else if (len > 5 && b[0] == 'H' && b[1] == 'E' && b[2] == 'A' && b[3] == 'D' && b[4] == ' ') {
+            out.head = true;
+            p = 5;
+        } else {
+            return 0;
+        }
+        if (p >= len || b[p] != '/') {
+            return 0;
+        }
+        int from = p;
+        int pathTo = -1;
+        int limit = Math.min(len, LIMIT_REQUEST_LINE);
+        for (; p < limit && b[p] != ' '; p++) {
+            int c = b[p] & 0xff;
+            if (c < 0x21 || c > 0x7e) {
+                return 0;
+            }
+            if (pathTo < 0) {
+                if (c == '?') {
+                    pathTo = p;
+                } else if (c == '%' || c == '\\' || (c == '.' && b[p - 1] == '/')) {
+                    return 0; // escapes, dot segments and hidden names: parse and decode's way
+                }
+            }
+        }
+        if (pathTo < 0) {
+            pathTo = p;
+        }
+        if (b[pathTo - 1] == '/') {
+            return 0; // a directory: its index or its listing
+        }
+        // " HTTP/1.x" and the line's end
+        if (p + 9 >= len || b[p] != ' ' || b[p + 1] != 'H' || b[p + 2] != 'T' || b[p + 3] != 'T' || b[p + 4] != 'P'
+                || b[p + 5] != '/' || b[p + 6] != '1' || b[p + 7] != '.' || b[p + 8] < '0' || b[p + 8] > '9') {
+            return 0;
+        }
+        int minor = b[p + 8] - '0';
+        p += 9;
+        if (b[p] == '\r') {
+            p++;
+        }
+        if (p >= len || b[p] != '\n') {
+            return 0;
+        }
+        p++;
+        boolean host = false;
+        boolean close = false;
+        boolean keepAlive = false;
+        for (int fields = 0; ; fields++) {
+            int e = indexOf(b, p, Math.min(len, p + LIMIT_REQUEST_FIELD_SIZE + 1), '\n');
+            if (e < 0) {
+                return 0;
+            }
+            int end = trimCr(b, p, e);
+            if (end == p) {
+                p = e + 1;
+                break;
+            }
+            if (fields >= LIMIT_REQUEST_FIELDS) {
+                return 0;
+            }
+            int colon = p;
+            while (colon < end && tchar(b[colon] & 0xff)) {
+                colon++;
+            }
+            if (colon == p || colon == end || b[colon] != ':') {
+                return 0; // no name, a blank before the colon, a folded line: parse refuses it
+            }
+            int v = colon + 1;
+            int ve = end;
+            while (v < ve && blank(b[v])) {
+                v++;
+            }
+            while (ve > v && blank(b[ve - 1])) {
+                ve--;
+            }
+            int n = colon - p;
+            if (named(b, p, n, "Host")) {
+                host = true;
+            } else if (named(b, p, n, "Connection")) {
+                // RFC 9110 7.6.1: a comma-separated list of options, any case
+                int o = v;
+                while (o <= ve) {
+                    int c = o;
+                    while (c < ve && b[c] != ',') {
+                        c++;
+                    }
+                    int a = o;
+                    int z = c;
+                    while (a < z && (b[a] & 0xff) <= ' ') {
+                        a++;
+                    }
+                    while (z > a && (b[z - 1] & 0xff) <= ' ') {
+                        z--;
+                    }
+                    close |= named(b, a, z - a, "close");
+                    keepAlive |= named(b, a, z - a, "keep-alive");
+                    o = c + 1;
+                }
+            } else if (named(b, p, n, "Content-Length") || named(b, p, n, "Transfer-Encoding") || named(b, p, n, "Expect")
+                    || named(b, p, n, "Range")) {
+                return 0;
+            }
+            p = e + 1;
+        }
+        if (minor >= 1 && !host) {
+            return 0;
+        }
+        out.pathFrom = from;
+        out.pathTo = pathTo;
+        out.minor = minor;
+        out.close = minor >= 1 ? close : !keepAlive;
+        return p;
+    }
+
+    /** The blanks String.strip takes off a value that matter here: space, tab and the other ASCII whitespace. */
+    private static boolean blank(byte c) {
+        return c == ' ' || c == '\t' || (c >= 0x0a && c <= 0x0d) || (c >= 0x1c && c <= 0x1f);
+    }
+
+    /** Whether {@code b[from, from+n)} is {@code name} in any case (ASCII). */
+    private static boolean named(byte[] b, int from, int n, String name) {
+        if (n != name.length()) {
+            return false;
+        }
+        for (int i = 0; i < n; i++) {
+            int c = b[from + i] & 0xff;
+            int d = name.charAt(i);
+            int l = d | 0x20;
+            if (c != d && !(l >= 'a' && l <= 'z' && (c | 0x20) == l)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean tchar(int c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || "!#$%&'*+-.^_`|~".indexOf(c) >= 0;
+    }
+
     private static Parsed refuse(int status) {
         return new Parsed(null, 0, status);
     }

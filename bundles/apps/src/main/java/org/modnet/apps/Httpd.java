@@ -58,6 +58,8 @@ final class Httpd {
         final AtomicLong bad = new AtomicLong();
         final AtomicLong timeouts = new AtomicLong();
         final AtomicLong resets = new AtomicLong();
+        /** Files the open-file cache let go for another path taking their slot ({@link HttpFileCache}). */
+        final AtomicLong cacheEvictions = new AtomicLong();
     }
 
     private final SelectorProvider provider;
@@ -67,6 +69,18 @@ final class Httpd {
     final Stats stats = new Stats();
     private volatile boolean stopping;
     private volatile Selector selector;
+    /** The loop's own: the plain request being answered, the known files, the Date line, the answer's bytes. */
+    private final HttpRequest.Plain plain = new HttpRequest.Plain();
+    private final HttpFileCache cache;
+    private long dateSecond = Long.MIN_VALUE;
+    private byte[] dateLine;
+    /** Where every answer's head (and its file's first chunk) is put together; a connection keeps a copy only of what the socket did not take. */
+    private final ByteBuffer scratch = ByteBuffer.allocate(CHUNK);
+    private static final byte[] STATUS_200 = ascii("HTTP/1.1 200 OK\r\n");
+    private static final byte[] SERVER_LINE = ascii("Server: " + HttpFiles.SERVER + "\r\n");
+    private static final byte[] CLOSE_LINE = ascii("Connection: close\r\n");
+    private static final byte[] KEEPALIVE_LINE = ascii("Connection: keep-alive\r\n");
+    private static final byte[] CRLF = ascii("\r\n");
 
     /** @param log where {@code -v} writes one Common Log Format line per request; null for none */
     Httpd(SelectorProvider provider, HttpFiles files, int port, PrintStream log) {
@@ -74,6 +88,21 @@ final class Httpd {
         this.files = files;
         this.port = port;
         this.log = log;
+        this.cache = new HttpFileCache(files, stats.cacheEvictions);
+    }
+
+    private static byte[] ascii(String s) {
+        return s.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    }
+
+    /** The Date header line, formatted once a second as nginx's ngx_time_update does. */
+    private byte[] dateLine() {
+        long sec = System.currentTimeMillis() / 1000;
+        if (sec != dateSecond) {
+            dateLine = ascii("Date: " + HttpFiles.HTTP_DATE.format(Instant.ofEpochSecond(sec)) + "\r\n");
+            dateSecond = sec;
+        }
+        return dateLine;
     }
 
     int port() {
@@ -158,6 +187,7 @@ final class Httpd {
             }
         } finally {
             selector = null;
+            cache.clear();
             server.close();
         }
     }
@@ -186,12 +216,16 @@ final class Httpd {
         final SocketChannel ch;
         SelectionKey key;
         byte[] in = new byte[8192]; // grows to HEAD_BUFFER for a long head
+        ByteBuffer inBuf = ByteBuffer.wrap(in);
         int inLen;
-        ByteBuffer head;
+        /** What is ready to send and not yet sent: the loop's scratch, or this connection's copy of it when the socket is full. */
+        ByteBuffer out;
         FileChannel file;
+        /** The cache's entry whose descriptor {@link #file} is (not closed here), or null for a file of this answer's own. */
+        HttpFileCache.Entry cached;
+        ByteBuffer spill;
         long filePos;
         long fileLeft;
-        ByteBuffer chunk;
         /** A request whose body is being read and dropped; answered when the body has all come. */
         HttpRequest pending;
         long bodyLeft;
@@ -215,15 +249,18 @@ final class Httpd {
             if (lingering) {
                 // unread bytes at close would make TCP send a reset that can overtake our answer
                 // (RFC 9112 9.6): they are read and dropped until the client's FIN
-                if (ch.read(ByteBuffer.wrap(in)) < 0) {
+                inBuf.clear();
+                if (ch.read(inBuf) < 0) {
                     close();
                 }
                 return;
             }
             if (inLen == in.length && in.length < HEAD_BUFFER) {
                 in = java.util.Arrays.copyOf(in, Math.min(HEAD_BUFFER, in.length * 2));
+                inBuf = ByteBuffer.wrap(in);
             }
-            int n = ch.read(ByteBuffer.wrap(in, inLen, in.length - inLen));
+            inBuf.limit(in.length).position(inLen);
+            int n = ch.read(inBuf);
             if (n < 0) {
                 close(); // the client closed: whatever it half-sent has no answer to wait for
                 return;
@@ -243,6 +280,9 @@ final class Httpd {
             HttpFiles.Response r;
             HttpRequest req = pending;
             int refused = 0;
+            if (req == null && log == null && plain()) {
+                return;
+            }
             if (req == null) {
                 HttpRequest.Parsed p = HttpRequest.parse(in, 0, inLen);
                 if (p.complete()) {
@@ -281,6 +321,66 @@ final class Httpd {
                 log.println(commonLog(req, r));
             }
             start(r);
+        }
+
+        /**
+         * The answer to a plain GET or HEAD of a known file (see {@link HttpRequest#scan}), with nothing
+         * allocated: false for any other request, which {@link #next} answers the ordinary way.
+         */
+        private boolean plain() throws IOException {
+            HttpRequest.Plain q = plain;
+            int consumed = HttpRequest.scan(in, inLen, q);
+            if (consumed == 0) {
+                return false;
+            }
+            HttpFileCache.Entry e = cache.acquire(in, q.pathFrom, q.pathTo, System.nanoTime());
+            if (e == null) {
+                return false;
+            }
+            drop(consumed);
+            stats.accesses.incrementAndGet();
+            answering = true;
+            closeAfter = q.close;
+            ByteBuffer b = scratch.clear();
+            b.put(STATUS_200).put(dateLine()).put(SERVER_LINE).put(e.headers);
+            if (q.close) {
+                b.put(CLOSE_LINE);
+            } else if (q.minor == 0) {
+                b.put(KEEPALIVE_LINE); // a 1.0 client that asked for it is told it has it
+            }
+            b.put(CRLF);
+            if (!q.head && e.size > 0) {
+                cached = e;
+                file = e.channel;
+                filePos = 0;
+                fileLeft = e.size;
+                fill(b);
+            } else {
+                cache.release(e);
+            }
+            out = b.flip();
+            since = System.nanoTime();
+            write();
+            return true;
+        }
+
+        /** Reads the next of the file into the rest of {@code b} (in fill mode). */
+        private void fill(ByteBuffer b) throws IOException {
+            int room = (int) Math.min(b.remaining(), fileLeft);
+            if (room == 0) {
+                return;
+            }
+            int lim = b.limit();
+            b.limit(b.position() + room);
+            int n = file.read(b, filePos);
+            b.limit(lim);
+            if (n <= 0) {
+                closeAfter = true; // the file shrank under us: the client sees a short body and the close
+                fileLeft = 0;
+                return;
+            }
+            filePos += n;
+            fileLeft -= n;
         }
 
         /** Reads and drops what has come of the pending request's body: 0 when it has all come, -1 for more, or a refusal. */
@@ -323,71 +423,70 @@ final class Httpd {
             answering = true;
             closeAfter = r.close();
             byte[] h = r.headBytes();
-            if (r.body() != null && !r.head()) {
-                head = ByteBuffer.allocate(h.length + r.body().length).put(h).put(r.body()).flip();
-            } else {
-                head = ByteBuffer.wrap(h);
+            byte[] body = r.body() != null && !r.head() ? r.body() : null;
+            int n = h.length + (body != null ? body.length : 0);
+            ByteBuffer b = n <= scratch.capacity() ? scratch.clear() : ByteBuffer.allocate(n);
+            b.put(h);
+            if (body != null) {
+                b.put(body);
             }
             if (r.file() != null && !r.head() && r.length() > 0) {
                 try {
                     file = FileChannel.open(r.file(), StandardOpenOption.READ);
+                    filePos = r.offset();
+                    fileLeft = r.length();
+                    if (b == scratch) {
+                        fill(b); // the head and the first of the file in one segment
+                    }
                 } catch (IOException e) {
                     // the file went between the answer and now: the head is sent, the connection closes short
                     closeAfter = true;
                     file = null;
+                    fileLeft = 0;
                 }
-                filePos = r.offset();
-                fileLeft = r.length();
             }
+            out = b.flip();
             since = System.nanoTime();
             write();
         }
 
         void write() throws IOException {
-            if (head != null) {
-                ch.write(head);
-                if (head.hasRemaining()) {
-                    want(SelectionKey.OP_WRITE);
-                    return;
-                }
-                stats.bytes.addAndGet(head.limit());
-                head = null;
-            }
-            while (file != null && fileLeft > 0) {
-                if (chunk == null) {
-                    // no larger than the answer: a small file on a keep-alive connection is not a CHUNK of garbage a request
-                    chunk = ByteBuffer.allocate((int) Math.min(CHUNK, fileLeft));
-                    chunk.limit(0);
-                }
-                if (!chunk.hasRemaining()) {
-                    chunk.clear();
-                    chunk.limit((int) Math.min(chunk.capacity(), fileLeft));
-                    int n = file.read(chunk, filePos);
-                    if (n <= 0) {
-                        closeAfter = true; // the file shrank under us: the client sees a short body and the close
-                        break;
+            while (true) {
+                if (out != null) {
+                    int w = ch.write(out);
+                    stats.bytes.addAndGet(w);
+                    if (out.hasRemaining()) {
+                        if (out == scratch) {
+                            // the loop's scratch is the next answer's: what the socket did not take is kept here
+                            // (one buffer for the whole answer, dropped at its end: an idle connection holds none)
+                            if (spill == null || spill.capacity() < out.remaining()) {
+                                spill = ByteBuffer.allocate(fileLeft > 0 ? CHUNK : out.remaining());
+                            }
+                            out = spill.clear().put(out).flip();
+                        }
+                        since = System.nanoTime();
+                        want(SelectionKey.OP_WRITE);
+                        return;
                     }
-                    chunk.flip();
+                    out = null;
                 }
-                int w = ch.write(chunk);
-                filePos += w;
-                fileLeft -= w;
-                stats.bytes.addAndGet(w);
-                if (chunk.hasRemaining()) {
-                    since = System.nanoTime();
-                    want(SelectionKey.OP_WRITE);
-                    return;
+                if (file == null || fileLeft <= 0) {
+                    break;
                 }
+                ByteBuffer b = scratch.clear();
+                fill(b);
+                if (b.position() == 0) {
+                    break;
+                }
+                out = b.flip();
             }
             finish();
         }
 
         private void finish() throws IOException {
-            if (file != null) {
-                file.close();
-                file = null;
-            }
-            chunk = null; // an idle keep-alive connection holds no chunk
+            closeFile();
+            out = null;
+            spill = null;
             answering = false;
             if (closeAfter) {
                 ch.shutdownOutput();
@@ -400,6 +499,16 @@ final class Httpd {
             since = System.nanoTime();
             want(SelectionKey.OP_READ);
             next(); // a pipelined request already here
+        }
+
+        private void closeFile() throws IOException {
+            if (cached != null) {
+                cache.release(cached);
+                cached = null;
+            } else if (file != null) {
+                file.close();
+            }
+            file = null;
         }
 
         private void want(int ops) {
@@ -416,9 +525,7 @@ final class Httpd {
             stats.open.decrementAndGet();
             key.cancel();
             try {
-                if (file != null) {
-                    file.close();
-                }
+                closeFile();
                 ch.close();
             } catch (IOException e) {
                 // closing: nothing left to tell

@@ -146,4 +146,66 @@ class HttpRequestTest {
         assertTrue(parse("GET / HTTP/1.0\r\nConnection: foo, keep-alive\r\n\r\n").request().keepAlive());
         assertNull(parse("GET / HTTP/1.0\r\n\r\n").request().header("Host"));
     }
+
+    /** scan's answer for a head, or 0; when it takes one, parse reads the same request from it. */
+    private static int scan(String s, HttpRequest.Plain q) {
+        byte[] b = s.getBytes(StandardCharsets.ISO_8859_1);
+        int n = HttpRequest.scan(b, b.length, q);
+        if (n > 0) {
+            HttpRequest.Parsed p = HttpRequest.parse(b, 0, b.length);
+            assertTrue(p.complete(), s);
+            assertEquals(p.consumed(), n, s);
+            assertEquals(p.request().is("HEAD"), q.head, s);
+            String target = p.request().target();
+            int qm = target.indexOf('?');
+            assertEquals(qm < 0 ? target : target.substring(0, qm), new String(b, q.pathFrom, q.pathTo - q.pathFrom, StandardCharsets.ISO_8859_1), s);
+            assertEquals(p.request().minor(), q.minor, s);
+            assertEquals(!p.request().keepAlive(), q.close, s);
+        }
+        return n;
+    }
+
+    @Test
+    void theInPlaceScanTakesPlainGetsAndHeadsAsParseReadsThem() {
+        HttpRequest.Plain q = new HttpRequest.Plain();
+        String head = "GET /a/b.txt?x=1 HTTP/1.1\r\nHost: h\r\nUser-Agent: curl/8\r\nAccept: */*\r\n\r\n";
+        assertEquals(head.length(), scan(head + "GET /next", q));
+        assertFalse(q.close);
+        assertTrue(scan("HEAD /f HTTP/1.1\nhost:h\n\n", q) > 0);
+        assertTrue(q.head);
+        assertTrue(scan("GET /f HTTP/1.1\r\nHost: h\r\nConnection: Upgrade ,  CLOSE \r\n\r\n", q) > 0);
+        assertTrue(q.close);
+        assertTrue(scan("GET /f HTTP/1.0\r\n\r\n", q) > 0);
+        assertTrue(q.close, "1.0 closes unless asked");
+        assertTrue(scan("GET /f HTTP/1.0\r\nconnection: Keep-Alive\r\n\r\n", q) > 0);
+        assertFalse(q.close);
+        assertTrue(scan("GET /f HTTP/1.1\r\nHost: h\r\nConnection: closed, -lose\r\n\r\n", q) > 0);
+        assertFalse(q.close, "only the whole option counts");
+    }
+
+    @Test
+    void theInPlaceScanLeavesEverythingElseToParse() {
+        HttpRequest.Plain q = new HttpRequest.Plain();
+        for (String s : new String[] {
+                "GET /f HTTP/1.1\r\nHost: h\r\n", // not all here
+                "GET /f HTTP/1.1\r\n\r\n", // no Host
+                "POST /f HTTP/1.1\r\nHost: h\r\n\r\n", "get /f HTTP/1.1\r\nHost: h\r\n\r\n",
+                "\r\nGET /f HTTP/1.1\r\nHost: h\r\n\r\n", "GET  /f HTTP/1.1\r\nHost: h\r\n\r\n",
+                "GET /f  HTTP/1.1\r\nHost: h\r\n\r\n", "GET /f HTTP/2.0\r\nHost: h\r\n\r\n",
+                "GET /f HTTP/1.1 \r\nHost: h\r\n\r\n", "GET http://h/f HTTP/1.1\r\nHost: h\r\n\r\n",
+                "GET /a%20b HTTP/1.1\r\nHost: h\r\n\r\n", "GET /../etc/passwd HTTP/1.1\r\nHost: h\r\n\r\n",
+                "GET /a/./b HTTP/1.1\r\nHost: h\r\n\r\n", "GET /.hidden HTTP/1.1\r\nHost: h\r\n\r\n",
+                "GET /dir/ HTTP/1.1\r\nHost: h\r\n\r\n", "GET / HTTP/1.1\r\nHost: h\r\n\r\n",
+                "GET /a\\b HTTP/1.1\r\nHost: h\r\n\r\n", "GET /\u00e9 HTTP/1.1\r\nHost: h\r\n\r\n",
+                "GET /f HTTP/1.1\r\nHost: h\r\nRange: bytes=0-1\r\n\r\n",
+                "GET /f HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n",
+                "GET /f HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n",
+                "GET /f HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\n\r\n",
+                "GET /f HTTP/1.1\r\nHost: h\r\nBad Name: x\r\n\r\n", "GET /f HTTP/1.1\r\nHost : h\r\n\r\n",
+                "GET /f HTTP/1.1\r\nHost: h\r\nX: a\r\n folded\r\n\r\n",
+                "GET /f HTTP/1.1\r\nHost: h\r\n" + "X: y\r\n".repeat(100) + "\r\n",
+                "GET /f HTTP/1.1\r\nHost: h\r\nX: " + "y".repeat(9000) + "\r\n\r\n" }) {
+            assertEquals(0, scan(s, q), s);
+        }
+    }
 }

@@ -68,6 +68,8 @@ public final class AfPacketDriver implements LinkFactory, ModuleUsage {
 
     private final NetCore core;
     private final List<Port> ports = new CopyOnWriteArrayList<>();
+    /** {@link #ports} as an array for the interrupt thread, which walks it on every wake-up without an iterator. */
+    private volatile Port[] polled = new Port[0];
     private volatile boolean running = true;
     private final Thread irq;
     /** Wakes the interrupt thread out of poll(2) when a socket is armed again. */
@@ -156,7 +158,10 @@ public final class AfPacketDriver implements LinkFactory, ModuleUsage {
             throw ex;
         }
         port.dev.rxQueue(0).setDriverPoll(port);
-        ports.add(port);
+        synchronized (ports) { // the snapshot after the change, whichever of two changes ends last
+            ports.add(port);
+            polled = ports.toArray(new Port[0]);
+        }
         wake();
         return port.dev;
     }
@@ -288,8 +293,10 @@ public final class AfPacketDriver implements LinkFactory, ModuleUsage {
             long statsAt = System.nanoTime();
             while (running) {
                 int n = 0;
-                for (Port p : ports) {
-                    if (p.armed && !p.broken && n < MAX_POLLED) {
+                Port[] all = polled;
+                for (int i = 0; i < all.length && n < MAX_POLLED; i++) {
+                    Port p = all[i];
+                    if (p.armed && !p.broken) {
                         now[n++] = p;
                     }
                 }
@@ -305,7 +312,7 @@ public final class AfPacketDriver implements LinkFactory, ModuleUsage {
                 long t = System.nanoTime();
                 if (t - statsAt >= STATS_NANOS) {
                     statsAt = t;
-                    for (Port p : ports) {
+                    for (Port p : all) {
                         p.collectStats(state);
                     }
                 }
@@ -606,7 +613,10 @@ public final class AfPacketDriver implements LinkFactory, ModuleUsage {
 
         @Override
         public void uninit(NetDevice self) {
-            ports.remove(this);
+            synchronized (ports) {
+                ports.remove(this);
+                polled = ports.toArray(new Port[0]);
+            }
             release();
         }
 
