@@ -43,6 +43,16 @@ final class Tun {
     /** The bit that says the segments carry ECN's CWR (only with {@code TUN_F_TSO_ECN}, not asked for). */
     static final int VIRTIO_NET_HDR_GSO_ECN = 0x80;
     static final short POLLIN = 0x1;
+    /** epoll(7): a queue's descriptor is watched once per arming ({@code EPOLLONESHOT}), as an interrupt re-enabled by NAPI. */
+    static final int EPOLLIN = 0x1;
+    static final int EPOLLONESHOT = 1 << 30;
+    static final int EPOLL_CTL_ADD = 1;
+    static final int EPOLL_CTL_MOD = 3;
+    private static final int EPOLL_CLOEXEC = 0x80000;
+    /** struct epoll_event: packed on x86-64 (12 bytes, the data at 4), naturally aligned elsewhere (16, at 8). */
+    static final boolean EPOLL_PACKED = "amd64".equals(System.getProperty("os.arch")) || "x86_64".equals(System.getProperty("os.arch"));
+    static final int EPOLL_EVENT_SIZE = EPOLL_PACKED ? 12 : 16;
+    static final int EPOLL_DATA_OFFSET = EPOLL_PACKED ? 4 : 8;
     static final int EAGAIN = 11;
 
     private static final Linker LINKER = Linker.nativeLinker();
@@ -67,6 +77,12 @@ final class Tun {
             FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG), -1);
     private static final MethodHandle POLL = downcall("poll",
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT), -1);
+    private static final MethodHandle EPOLL_CREATE1 = downcall("epoll_create1",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT), -1);
+    private static final MethodHandle EPOLL_CTL = downcall("epoll_ctl",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS), -1);
+    private static final MethodHandle EPOLL_WAIT = downcall("epoll_wait",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT), -1);
     private static final MethodHandle CLOSE = downcall("close", FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT), -1);
     private static final MethodHandle EVENTFD = downcall("eventfd",
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT), -1);
@@ -188,6 +204,44 @@ final class Tun {
         } catch (Throwable t) {
             throw new IllegalStateException(t);
         }
+    }
+
+    /** An epoll instance (close-on-exec); the fd or -errno. */
+    static int epollCreate() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE);
+            return (int) result((int) EPOLL_CREATE1.invokeExact(state, EPOLL_CLOEXEC), state);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /**
+     * epoll_ctl(2) for {@code fd} with {@code events}, its data the fd itself; {@code event} is the
+     * caller's own room for one struct epoll_event. 0 or -errno.
+     */
+    static int epollCtl(MemorySegment state, int epfd, int op, int fd, int events, MemorySegment event) {
+        event.set(ValueLayout.JAVA_INT_UNALIGNED, 0, events);
+        event.set(ValueLayout.JAVA_LONG_UNALIGNED, EPOLL_DATA_OFFSET, fd);
+        try {
+            return (int) result((int) EPOLL_CTL.invokeExact(state, epfd, op, fd, event), state);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /** epoll_wait(2) into {@code max} struct epoll_event for at most {@code ms}: how many are ready, or -errno. */
+    static int epollWait(MemorySegment state, int epfd, MemorySegment events, int max, int ms) {
+        try {
+            return (int) result((int) EPOLL_WAIT.invokeExact(state, epfd, events, max, ms), state);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /** The fd an epoll_wait result names (its data, as {@link #epollCtl} set it). */
+    static int epollFd(MemorySegment events, int i) {
+        return (int) events.get(ValueLayout.JAVA_LONG_UNALIGNED, (long) EPOLL_EVENT_SIZE * i + EPOLL_DATA_OFFSET);
     }
 
     static void close(int fd) {
