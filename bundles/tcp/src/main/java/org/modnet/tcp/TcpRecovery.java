@@ -1220,7 +1220,7 @@ final class TcpRecovery {
 
     /** {@code tcp_rack_advance}: a segment sent at {@code xmitNs} was delivered; the newest such is RACK's reference. */
     private void rackAdvance(byte marks, int end, long xmitNs) {
-        long rtt = (sk.net.core.nanoTime() - xmitNs) / 1000;
+        long rtt = nowUs() - xmitNs / 1000; // in us from the us stamps, as tcp_stamp_us_delta (the +1 ns never shortens it)
         if (rtt < sk.minRttUs && (marks & TcpRtxQueue.RETRANS) != 0) {
             return; // the original or the retransmission: ambiguous
         }
