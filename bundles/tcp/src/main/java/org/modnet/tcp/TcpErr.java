@@ -266,7 +266,7 @@ final class TcpErr {
             return; // no backoff left to undo
         }
         sk.rtoMs = rto;
-        long sentUs = sk.rec.q.xmitUs[sk.rec.q.at(0)];
+        long sentUs = sk.rec.q.xmitNs[sk.rec.q.at(0)] / 1000;
         long remaining = rto - (sk.rec.nowUs() - sentUs) / 1000;
         if (remaining > 0) {
             sk.rec.resetXmitTimer(TcpRecovery.ICSK_TIME_RETRANS, remaining);

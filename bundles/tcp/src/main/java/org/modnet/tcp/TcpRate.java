@@ -71,7 +71,7 @@ final class TcpRate implements TcpRateSample {
     }
 
     /**
-     * {@code tcp_rate_skb_delivered}: entry {@code i}, sent at {@code xmitUs}, was acknowledged or SACKed.
+     * {@code tcp_rate_skb_delivered}: entry {@code i}, sent at {@code xmitNs}, was acknowledged or SACKed.
      * The most recently sent of the ACK's segments is the sample's reference; a SACKed entry is counted
      * once (its stamp is cleared, so the cumulative ACK that later covers it adds nothing).
      */
@@ -79,7 +79,7 @@ final class TcpRate implements TcpRateSample {
         if (q.txDeliveredUs[i] == 0) {
             return; // sampled already when SACKed, or sent before sampling began (a handed-over entry)
         }
-        long tx = q.xmitUs[i];
+        long tx = q.xmitNs[i] / 1000; // Linux samples rates in µs (tcp_skb_timestamp_us)
         if (priorDelivered == 0 || sentAfter(tx, firstTxMstampUs, q.end[i], lastEndSeq)) {
             priorDelivered = q.txDelivered[i];
             priorMstampUs = q.txDeliveredUs[i];

@@ -85,7 +85,7 @@ final class TcpRecovery {
     /** {@code tp->frto}: this timeout is checked for being spurious (RFC 5682) before the go-back resend goes on. */
     boolean frto;
     /** RACK ({@code tp->rack}): the newest delivered segment's send time and end, the RTT it gave. */
-    long rackMstampUs;
+    long rackMstampNs;
     int rackEndSeq;
     long rackRttUs;
     boolean rackAdvanced;
@@ -102,12 +102,32 @@ final class TcpRecovery {
     private final int[] sackStart = new int[TcpOptions.NUM_SACKS + 1];
     private final int[] sackEnd = new int[TcpOptions.NUM_SACKS + 1];
 
+    /** The stamp of this connection's last transmit ({@link #xmitStampNs}). */
+    private long lastXmitNs = Long.MIN_VALUE;
+
     TcpRecovery(TcpSock sk) {
         this.sk = sk;
     }
 
     long nowUs() {
         return sk.net.core.nanoTime() / 1000;
+    }
+
+    /**
+     * The send stamp of a transmit ({@code tcp_wstamp_ns}, which becomes each skb's {@code skb_mstamp_ns}):
+     * the stack's clock in ns, and strictly later than this connection's previous transmit. Linux's clock
+     * moves between two transmits, so a retransmission sent after new data carries a later stamp; a clock
+     * that stands still while the stack runs (virtual time) would give both the same stamp, and RACK would
+     * break the tie by sequence and take the retransmission for the older one. The segments of one
+     * transmit share its stamp and are told apart by sequence, as in Linux.
+     */
+    long xmitStampNs() {
+        long t = sk.net.core.nanoTime();
+        if (t <= lastXmitNs) {
+            t = lastXmitNs + 1;
+        }
+        lastXmitNs = t;
+        return t;
     }
 
     boolean isSack() {
@@ -152,16 +172,17 @@ final class TcpRecovery {
             sk.net.mib.inc(cpu, TcpMib.Ext.TCPWqueueTooBig);
             return false;
         }
-        long now = nowUs();
+        long ns = xmitStampNs();
+        long now = ns / 1000;
         boolean first = q.packetsOut == 0;
         if (fin) {
-            q.add(s, s + 1, true, now);
+            q.add(s, s + 1, true, ns);
             rate.skbSent(q, q.at(q.size() - 1), sk.delivered, first, now);
             q.sacked[q.at(q.size() - 1)] |= TcpRtxQueue.SKB_END;
             return true;
         }
         for (int off = 0; off < len; off += m) {
-            q.add(s + off, s + Math.min(off + m, len), false, now);
+            q.add(s + off, s + Math.min(off + m, len), false, ns);
             rate.skbSent(q, q.at(q.size() - 1), sk.delivered, first && off == 0, now);
         }
         q.sacked[q.at(q.size() - 1)] |= TcpRtxQueue.SKB_END; // one transmit is one skb of Linux's queue
@@ -180,7 +201,8 @@ final class TcpRecovery {
         if (k < 0) {
             return;
         }
-        long now = nowUs();
+        long ns = xmitStampNs();
+        long now = ns / 1000;
         if (retransStamp == 0) {
             retransStamp = sk.tsNow();
         }
@@ -190,7 +212,7 @@ final class TcpRecovery {
                 break;
             }
             if ((q.sacked[i] & TcpRtxQueue.SACKED_ACKED) == 0) {
-                q.markRetrans(i, now);
+                q.markRetrans(i, ns);
                 rate.skbSent(q, i, sk.delivered, false, now);
                 countUndoRetrans(1);
             }
@@ -354,7 +376,7 @@ final class TcpRecovery {
                 flag |= FLAG_ORIG_SACK_ACKED;
             }
         }
-        rackAdvance(m, q.end[i], q.xmitUs[i]);
+        rackAdvance(m, q.end[i], q.xmitNs[i]);
         rate.skbDelivered(q, i, true);
         q.markSacked(i);
         sk.delivered++;
@@ -490,7 +512,7 @@ final class TcpRecovery {
             rate.skbDelivered(q, i, false);
             if ((m & TcpRtxQueue.SACKED_ACKED) == 0 && isSack()) {
                 sk.delivered++;
-                rackAdvance(m, q.end[i], q.xmitUs[i]);
+                rackAdvance(m, q.end[i], q.xmitNs[i]);
             }
             q.removeHead();
             pkts++;
@@ -1188,20 +1210,24 @@ final class TcpRecovery {
 
     // --- RACK (tcp_recovery.c) ---
 
+    /**
+     * {@code tcp_skb_sent_after} on the send stamps. Linux compares µs stamps; modnet compares the ns
+     * stamps ({@link #xmitStampNs}), which order the transmits of one µs as they went.
+     */
     private static boolean sentAfter(long t1, long t2, int seq1, int seq2) {
         return t1 > t2 || t1 == t2 && TcpSeq.after(seq1, seq2);
     }
 
-    /** {@code tcp_rack_advance}: a segment sent at {@code xmitUs} was delivered; the newest such is RACK's reference. */
-    private void rackAdvance(byte marks, int end, long xmitUs) {
-        long rtt = nowUs() - xmitUs;
+    /** {@code tcp_rack_advance}: a segment sent at {@code xmitNs} was delivered; the newest such is RACK's reference. */
+    private void rackAdvance(byte marks, int end, long xmitNs) {
+        long rtt = nowUs() - xmitNs / 1000; // in us from the us stamps, as tcp_stamp_us_delta (the +1 ns never shortens it)
         if (rtt < sk.minRttUs && (marks & TcpRtxQueue.RETRANS) != 0) {
             return; // the original or the retransmission: ambiguous
         }
         rackAdvanced = true;
         rackRttUs = rtt;
-        if (sentAfter(xmitUs, rackMstampUs, end, rackEndSeq)) {
-            rackMstampUs = xmitUs;
+        if (sentAfter(xmitNs, rackMstampNs, end, rackEndSeq)) {
+            rackMstampNs = xmitNs;
             rackEndSeq = end;
         }
     }
@@ -1236,10 +1262,10 @@ final class TcpRecovery {
             if ((m & TcpRtxQueue.SACKED_ACKED) != 0 || (m & TcpRtxQueue.LOST) != 0 && (m & TcpRtxQueue.SACKED_RETRANS) == 0) {
                 continue;
             }
-            if (!sentAfter(rackMstampUs, q.xmitUs[i], rackEndSeq, q.end[i])) {
+            if (!sentAfter(rackMstampNs, q.xmitNs[i], rackEndSeq, q.end[i])) {
                 continue;
             }
-            long remaining = rackRttUs + reoWnd - (now - q.xmitUs[i]);
+            long remaining = rackRttUs + reoWnd - (now - q.xmitNs[i] / 1000);
             if (remaining <= 0) {
                 markLost(i, cpu);
             } else {
@@ -1303,7 +1329,7 @@ final class TcpRecovery {
         if (q.size() == 0) {
             return sk.rtoMs * 1000;
         }
-        return q.xmitUs[q.at(0)] + sk.rtoMs * 1000 - nowUs();
+        return q.xmitNs[q.at(0)] / 1000 + sk.rtoMs * 1000 - nowUs();
     }
 
     /** {@code tcp_rearm_rto}: the RTO from now, or what is left of the head's after a probe or reordering timer. */
@@ -1397,8 +1423,9 @@ final class TcpRecovery {
             return false;
         }
         sk.output.paceSent(fin ? 0 : q.end[i] - q.seq[i]);
-        long now = nowUs();
-        q.markProbe(i, now);
+        long ns = xmitStampNs();
+        long now = ns / 1000;
+        q.markProbe(i, ns);
         rate.skbSent(q, i, sk.delivered, false, now);
         return true;
     }
@@ -1477,12 +1504,13 @@ final class TcpRecovery {
                 }
             }
             sk.output.paceSent(fin ? 0 : e - q.seq[i]); // tcp_update_skb_after_send: the next departure is later
-            long now = nowUs();
+            long ns = xmitStampNs();
+            long now = ns / 1000;
             if (retransStamp == 0) {
                 retransStamp = sk.tsNow();
             }
             for (int d = 0; d < n; d++) {
-                q.markRetrans(q.at(k + d), now);
+                q.markRetrans(q.at(k + d), ns);
                 rate.skbSent(q, q.at(k + d), sk.delivered, false, now);
             }
             countUndoRetrans(n);
@@ -1519,11 +1547,11 @@ final class TcpRecovery {
             int i = q.at(k);
             ends[k] = q.end[i];
             marks[k] = q.sacked[i];
-            sent[k] = q.xmitUs[i];
+            sent[k] = q.xmitNs[i] / 1000;
         }
         return new TcpRecoveryState(ends, marks, sent, reordering, reordSeen, dsackDups, lost, highSeq, undoMarker,
                 undoRetrans, retransStamp, priorSsthresh, priorCwnd, prrDelivered, prrOut, tlpHighSeq, tlpRetrans,
-                isSackReneg, rackMstampUs, rackEndSeq, rackRttUs, reoWndSteps, reoWndPersist, pending);
+                isSackReneg, rackMstampNs / 1000, rackEndSeq, rackRttUs, reoWndSteps, reoWndPersist, pending);
     }
 
     /**
@@ -1534,13 +1562,13 @@ final class TcpRecovery {
         q.clear();
         if (r == null) {
             int m = Math.max(sk.mss, 1);
-            long now = nowUs();
+            long ns = xmitStampNs();
             int end = sk.finSent ? sk.sndMax - 1 : sk.sndMax;
             for (int s = sk.sndUna; TcpSeq.before(s, end); s += m) {
-                q.add(s, TcpSeq.min(s + m, end), false, now);
+                q.add(s, TcpSeq.min(s + m, end), false, ns);
             }
             if (sk.finSent && TcpSeq.before(sk.sndUna, sk.sndMax)) {
-                q.add(sk.sndMax - 1, sk.sndMax, true, now);
+                q.add(sk.sndMax - 1, sk.sndMax, true, ns);
             }
             if (sk.caState == TcpCongestion.CA_LOSS) {
                 q.markAllLost(true);
@@ -1550,7 +1578,7 @@ final class TcpRecovery {
         int s = sk.sndUna;
         for (int k = 0; k < r.segmentEnds().length; k++) {
             byte m = r.segmentMarks()[k];
-            q.add(s, r.segmentEnds()[k], (m & TcpRtxQueue.FIN) != 0, r.segmentSentUs()[k]);
+            q.add(s, r.segmentEnds()[k], (m & TcpRtxQueue.FIN) != 0, r.segmentSentUs()[k] * 1000);
             int i = q.at(q.size() - 1);
             if ((m & TcpRtxQueue.SACKED_ACKED) != 0) {
                 q.markSacked(i);
@@ -1575,7 +1603,7 @@ final class TcpRecovery {
         tlpHighSeq = r.tlpHighSeq();
         tlpRetrans = r.tlpRetrans();
         isSackReneg = r.sackReneg();
-        rackMstampUs = r.rackMstampUs();
+        rackMstampNs = r.rackMstampUs() * 1000;
         rackEndSeq = r.rackEndSeq();
         rackRttUs = r.rackRttUs();
         reoWndSteps = r.reoWndSteps();

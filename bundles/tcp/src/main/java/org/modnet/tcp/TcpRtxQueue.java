@@ -4,7 +4,7 @@ package org.modnet.tcp;
  * The retransmission queue's scoreboard ({@code sk->tcp_rtx_queue} and {@code TCP_SKB_CB(skb)->sacked}):
  * one entry per segment sent and not yet cumulatively acknowledged, in sequence order, each with its
  * marks ({@link #SACKED_ACKED}, {@link #SACKED_RETRANS}, {@link #LOST}, {@link #EVER_RETRANS}) and the
- * time it last went out ({@code skb_mstamp}), and the counts Linux keeps of them: {@code packets_out},
+ * time it last went out in ns ({@code skb_mstamp_ns}, {@link TcpRecovery#xmitStampNs}), and the counts Linux keeps of them: {@code packets_out},
  * {@code sacked_out}, {@code lost_out}, {@code retrans_out}. modnet keeps the bytes in the send ring, so
  * an entry is only the segment's bounds: a GSO send makes one entry per MSS, as Linux's SACK processing
  * would fragment its skb, and nothing here allocates on the packet path (the arrays double, rarely,
@@ -46,7 +46,8 @@ final class TcpRtxQueue {
     int[] seq = NO_INTS;
     int[] end = NO_INTS;
     byte[] sacked = NO_BYTES;
-    long[] xmitUs = NO_LONGS;
+    /** {@code skb->skb_mstamp_ns}: when the entry last went out, ns of the stack's clock. */
+    long[] xmitNs = NO_LONGS;
     /** {@code TCP_SKB_CB(skb)->tx} ({@link TcpRate}): the delivery state when the entry last went out. */
     int[] txDelivered = NO_INTS;
     long[] txDeliveredUs = NO_LONGS;
@@ -80,10 +81,10 @@ final class TcpRtxQueue {
     }
 
     /**
-     * {@code tcp_event_new_data_sent}: [s, e) went out for the first time at {@code nowUs}. False when
+     * {@code tcp_event_new_data_sent}: [s, e) went out for the first time at {@code nowNs}. False when
      * the queue is at its bound (the caller does not send).
      */
-    boolean add(int s, int e, boolean fin, long nowUs) {
+    boolean add(int s, int e, boolean fin, long nowNs) {
         if (count == seq.length && !grow()) {
             return false;
         }
@@ -91,7 +92,7 @@ final class TcpRtxQueue {
         seq[i] = s;
         end[i] = e;
         sacked[i] = fin ? FIN : 0;
-        xmitUs[i] = nowUs;
+        xmitNs[i] = nowNs;
         count++;
         packetsOut++;
         return true;
@@ -105,7 +106,7 @@ final class TcpRtxQueue {
         if (count == 0) {
             seq = end = txDelivered = NO_INTS;
             sacked = NO_BYTES;
-            xmitUs = txDeliveredUs = txFirstUs = NO_LONGS;
+            xmitNs = txDeliveredUs = txFirstUs = NO_LONGS;
             txAppLimited = NO_BOOLEANS;
             head = 0;
         }
@@ -139,7 +140,7 @@ final class TcpRtxQueue {
             s[k] = seq[i];
             e[k] = end[i];
             m[k] = sacked[i];
-            t[k] = xmitUs[i];
+            t[k] = xmitNs[i];
             td[k] = txDelivered[i];
             tdu[k] = txDeliveredUs[i];
             tfu[k] = txFirstUs[i];
@@ -152,7 +153,7 @@ final class TcpRtxQueue {
         seq = s;
         end = e;
         sacked = m;
-        xmitUs = t;
+        xmitNs = t;
         head = 0;
         return true;
     }
@@ -218,20 +219,20 @@ final class TcpRtxQueue {
         return true;
     }
 
-    /** {@code tcp_retransmit_skb}'s marks: the entry went again at {@code nowUs} and that copy is in flight. */
-    void markRetrans(int i, long nowUs) {
+    /** {@code tcp_retransmit_skb}'s marks: the entry went again at {@code nowNs} and that copy is in flight. */
+    void markRetrans(int i, long nowNs) {
         byte m = sacked[i];
         if ((m & SACKED_RETRANS) == 0) {
             retransOut++;
         }
         sacked[i] = (byte) (m | RETRANS);
-        xmitUs[i] = nowUs;
+        xmitNs[i] = nowNs;
     }
 
     /** {@code __tcp_retransmit_skb} alone (the loss probe's resend): sent again, but no copy counted in flight. */
-    void markProbe(int i, long nowUs) {
+    void markProbe(int i, long nowNs) {
         sacked[i] = (byte) (sacked[i] | EVER_RETRANS);
-        xmitUs[i] = nowUs;
+        xmitNs[i] = nowNs;
     }
 
     /** {@code tcp_sacktag_one}: the entry is SACKed; a lost or retransmitted mark leaves the counts. */
@@ -338,7 +339,7 @@ final class TcpRtxQueue {
         seq[to] = seq[from];
         end[to] = end[from];
         sacked[to] = sacked[from];
-        xmitUs[to] = xmitUs[from];
+        xmitNs[to] = xmitNs[from];
         txDelivered[to] = txDelivered[from];
         txDeliveredUs[to] = txDeliveredUs[from];
         txFirstUs[to] = txFirstUs[from];

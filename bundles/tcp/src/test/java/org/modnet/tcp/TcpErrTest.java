@@ -379,7 +379,7 @@ class TcpErrTest {
             assertEquals(bounds[k][0], q.seq[i]);
             assertEquals(bounds[k][1], q.end[i]);
         }
-        assertEquals(8, q.xmitUs[q.at(3)]);
+        assertEquals(8, q.xmitNs[q.at(3)]);
         assertTrue((q.sacked[q.at(4)] & TcpRtxQueue.FIN) != 0);
         assertEquals(1, q.split(4, 600), "the FIN is never split");
     }

@@ -228,6 +228,40 @@ class TcpRecoveryTest {
         assertTrue(p.count(TcpMib.Ext.TCPFastRetrans) >= 1);
     }
 
+    /**
+     * RACK orders segments by their send stamps, and by sequence only when the stamps tie
+     * ({@code tcp_skb_sent_after}). New data goes out (the application's write) and, in the same instant of
+     * a clock that stands still while the stack runs (the benchmarks' virtual time), a SACK marks the
+     * second segment lost and it goes again: the retransmission left after the new data. One RTT later
+     * the new data is SACKed and the retransmission's ACK is still on its way. With one stamp for both
+     * the tie went to the higher sequence, the retransmission was taken for the older one, marked lost
+     * at once and sent a third time (a D-SACK later); its own stamp is later, so it is not marked until
+     * something sent after it is delivered.
+     */
+    @Test
+    void aRetransmissionSentAfterNewDataInTheSameInstantIsNotMarkedLostWhenThatDataIsSacked() throws Exception {
+        open(true, 6);
+        p.s.clock.addAndGet(100_000_000L);
+        ack(MSS); // min_rtt and srtt 100 ms
+        assertEquals(MSS, p.sys.send(fd, ByteBuffer.allocate(MSS), 0)); // the seventh segment, now
+        assertEquals(q + 6 * MSS, p.out().seq());
+        ack(MSS, 2 * MSS, 6 * MSS); // four SACKed: the second is lost (no reordering window in recovery)
+        TcpPeer.Seg again = p.out();
+        assertEquals(q + MSS, again.seq(), "the second segment again, after the seventh, at the same clock reading");
+        assertEquals(1, info().retrans());
+        p.s.clock.addAndGet(100_000_000L);
+        ack(MSS, 2 * MSS, 7 * MSS); // the seventh SACKed, one RTT after it went; the retransmission is not yet acked
+        assertEquals(0, p.count(TcpMib.Ext.TCPLostRetransmit), "sent after the seventh: not lost by its delivery");
+        assertEquals(1, info().retrans(), "the retransmission still in flight");
+        assertTrue(p.drain().stream().noneMatch(o -> o.seq() == q + MSS && o.len() > 0), "not sent a third time");
+        assertEquals(MSS, p.sys.send(fd, ByteBuffer.allocate(MSS), 0)); // the eighth, after the retransmission
+        assertEquals(q + 7 * MSS, p.out().seq());
+        p.s.clock.addAndGet(100_000_000L);
+        ack(MSS, 2 * MSS, 8 * MSS); // the eighth SACKed and still no ACK of the retransmission: that one is lost
+        assertEquals(1, p.count(TcpMib.Ext.TCPLostRetransmit), "sent before the eighth, and its RTT is past");
+        assertEquals(q + MSS, p.out().seq(), "and goes again");
+    }
+
     @Test
     void sackedSegmentsLeaveTheFlightAndTheThirdMarksTheHeadLostAndResendsIt() throws Exception {
         open(true, 6);

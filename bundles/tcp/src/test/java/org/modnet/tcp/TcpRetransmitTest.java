@@ -419,13 +419,16 @@ class TcpRetransmitTest {
         int n = 8; // few enough that the test wire's receive ring never fills
         Random loss = new Random(23);
         int[] burst = { 0 };
-        drop = x -> { // 1% alone, and now and then a burst of 20, as an overflowing ring drops
-            if (burst[0] > 0) {
-                burst[0]--;
+        long[] burstMs = { 0 };
+        drop = x -> { // 1% alone, and now and then a burst of up to 20 in one ms, as an overflowing ring drops
+            if (burst[0] > 0 && x.ms() == burstMs[0]) { // a ring overflows for what arrives together, not for
+                burst[0]--;                              // a lone connection's retransmissions minutes apart
                 return true;
             }
+            burst[0] = 0;
             if (loss.nextInt(1000) < 2) {
                 burst[0] = 20;
+                burstMs[0] = x.ms();
             }
             return loss.nextInt(100) < 1;
         };
