@@ -1646,11 +1646,23 @@ final class Nft {
     /** {@code add|create|delete|list limit T NAME [{ rate [over] N/UNIT [burst N packets] }]}. */
     private void limitObj(Model m, String verb, List<String> out) {
         Table t = table(m, true);
+        statefulObject(t, verb, out, t.limits, (st, name) -> st instanceof Stmt.NamedLimit n && n.name().equals(name),
+                this::defineLimit, this::printLimit);
+    }
+
+    /**
+     * The verbs every named stateful object (counter, quota, limit) takes: {@code add|create} define it,
+     * {@code delete} refuses one a rule still names (EBUSY, as the kernel's {@code nft_obj} use count does),
+     * {@code list} prints it inside its table.
+     */
+    private <O> void statefulObject(Table t, String verb, List<String> out, java.util.Map<String, O> objects,
+            java.util.function.BiPredicate<Stmt, String> names, ObjectDefiner define,
+            java.util.function.BiConsumer<O, List<String>> print) {
         int nameTok = pos;
         String name = name();
-        Ruleset.LimitObj o = t.limits.get(name);
+        O o = objects.get(name);
         switch (verb) {
-            case "add", "create" -> defineLimit(t, name, verb.equals("create"));
+            case "add", "create" -> define.define(t, name, verb.equals("create"));
             case "delete" -> {
                 if (o == null) {
                     throw noent();
@@ -1658,24 +1670,30 @@ final class Nft {
                 for (Chain c : t.chains.values()) {
                     for (Rule r : c.rules) {
                         for (Stmt st : r.stmts()) {
-                            if (st instanceof Stmt.NamedLimit n && n.name().equals(name)) {
+                            if (names.test(st, name)) {
                                 throw error("Could not process rule: Device or resource busy", lineAt(nameTok, nameTok));
                             }
                         }
                     }
                 }
-                t.limits.remove(name);
+                objects.remove(name);
             }
             case "list" -> {
                 if (o == null) {
                     throw noent();
                 }
                 out.add("table " + t.family + " " + t.name + " {");
-                printLimit(o, out);
+                print.accept(o, out);
                 out.add("}");
             }
             default -> throw syntax();
         }
+    }
+
+    /** Reads a named object's definition ({@code { ... }}) into table {@code t}; {@code create} refuses one that exists. */
+    @FunctionalInterface
+    private interface ObjectDefiner {
+        void define(Table t, String name, boolean create);
     }
 
     private void defineLimit(Table t, String name, boolean create) {
@@ -1701,36 +1719,8 @@ final class Nft {
     /** {@code add|create|delete|list quota T NAME [{ [over] N UNIT [used N UNIT] }]}. */
     private void quota(Model m, String verb, List<String> out) {
         Table t = table(m, true);
-        int nameTok = pos;
-        String name = name();
-        Ruleset.QuotaObj o = t.quotas.get(name);
-        switch (verb) {
-            case "add", "create" -> defineQuota(t, name, verb.equals("create"));
-            case "delete" -> {
-                if (o == null) {
-                    throw noent();
-                }
-                for (Chain c : t.chains.values()) {
-                    for (Rule r : c.rules) {
-                        for (Stmt st : r.stmts()) {
-                            if (st instanceof Stmt.NamedQuota n && n.name().equals(name)) {
-                                throw error("Could not process rule: Device or resource busy", lineAt(nameTok, nameTok));
-                            }
-                        }
-                    }
-                }
-                t.quotas.remove(name);
-            }
-            case "list" -> {
-                if (o == null) {
-                    throw noent();
-                }
-                out.add("table " + t.family + " " + t.name + " {");
-                printQuota(o, out);
-                out.add("}");
-            }
-            default -> throw syntax();
-        }
+        statefulObject(t, verb, out, t.quotas, (st, name) -> st instanceof Stmt.NamedQuota n && n.name().equals(name),
+                this::defineQuota, this::printQuota);
     }
 
     private void defineQuota(Table t, String name, boolean create) {
@@ -1766,36 +1756,8 @@ final class Nft {
     /** {@code add|create|delete|list|reset counter T NAME [{ packets N bytes M }]}. */
     private void counter(Model m, String verb, List<String> out) {
         Table t = table(m, true);
-        int nameTok = pos;
-        String name = name();
-        Ruleset.CounterObj o = t.counters.get(name);
-        switch (verb) {
-            case "add", "create" -> defineCounter(t, name, verb.equals("create"));
-            case "delete" -> {
-                if (o == null) {
-                    throw noent();
-                }
-                for (Chain c : t.chains.values()) {
-                    for (Rule r : c.rules) {
-                        for (Stmt st : r.stmts()) {
-                            if (st instanceof Stmt.NamedCounter n && n.name().equals(name)) {
-                                throw error("Could not process rule: Device or resource busy", lineAt(nameTok, nameTok));
-                            }
-                        }
-                    }
-                }
-                t.counters.remove(name);
-            }
-            case "list" -> {
-                if (o == null) {
-                    throw noent();
-                }
-                out.add("table " + t.family + " " + t.name + " {");
-                printCounter(o, out);
-                out.add("}");
-            }
-            default -> throw syntax();
-        }
+        statefulObject(t, verb, out, t.counters, (st, name) -> st instanceof Stmt.NamedCounter n && n.name().equals(name),
+                this::defineCounter, this::printCounter);
     }
 
     /** A counter object, with the values {@code { packets N bytes M }} give it (nft list's own, as nft -f reads them back). */
