@@ -100,25 +100,11 @@ final class Jit {
                             code.aload(1);
                             code.invokestatic(CD_JIT, "plainRun", MethodTypeDesc.of(CD_boolean, CD_MEMORY));
                             code.ifeq(checkedRun);
-                            code.aload(1);
-                            code.aload(2);
-                            code.lload(3);
-                            code.lload(5);
-                            code.lconst_0();
-                            code.lconst_0();
-                            code.lconst_0();
-                            code.lload(7);
+                            entryArgs(code);
                             code.invokestatic(self, "sub0", MT_SUB);
                             code.lreturn();
                             code.labelBinding(checkedRun);
-                            code.aload(1);
-                            code.aload(2);
-                            code.lload(3);
-                            code.lload(5);
-                            code.lconst_0();
-                            code.lconst_0();
-                            code.lconst_0();
-                            code.lload(7);
+                            entryArgs(code);
                             code.invokestatic(self, "checked0", MT_SUB);
                             code.lreturn();
                         });
@@ -1017,6 +1003,21 @@ final class Jit {
             throw new BpfFault("call to unknown helper " + id);
         }
         return helper.call(r1, r2, r3, r4, r5, mem);
+    }
+
+    /**
+     * {@code run}'s arguments as the main subprogram takes them ({@link #MT_SUB}): memory, helpers, r1-r2,
+     * r3-r5 zero, and the stack's base; pushed before either variant's call.
+     */
+    private static void entryArgs(CodeBuilder code) {
+        code.aload(1);
+        code.aload(2);
+        code.lload(3);
+        code.lload(5);
+        code.lconst_0();
+        code.lconst_0();
+        code.lconst_0();
+        code.lload(7);
     }
 
     /** Whether a run's packet is native memory and its context a {@code long[]}: the variant with plain accesses to both runs it. */
