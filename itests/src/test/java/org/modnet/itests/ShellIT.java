@@ -653,9 +653,12 @@ public class ShellIT {
         sh("ip -n aa link set v0 up ; ip -n ab link set v1 up");
         String[] runs = { "arping -c 2 -I v0 10.7.0.2", "arping -c 1 10.7.0.2", "arping -c 1 -I v0 10.7.0.9",
                 "arping -c 2 -D -I v0 10.7.0.2", "arping -c 1 -D -I v0 10.7.0.77", "arping -c 1 -U -I v0 10.7.0.1",
-                "arping -w 2 -I v0 10.7.0.2", "arping -c 2 -b -I v0 10.7.0.2", "arping -c 1 -q -I v0 10.7.0.9",
+                "arping -w 2 -I v0 10.7.0.2", "arping -c 1 -q -I v0 10.7.0.9", "arping -c 2 -b -I v0 10.7.0.2",
                 "arping -c 1 -I lo 127.0.0.1", "arping -c 1 -I v9 10.7.0.2", "arping -c 0 -I v0 10.7.0.2",
                 "arping -c 1 -s 10.7.0.55 -I v0 10.7.0.2" };
+        // -w 2's third request is answered after it ends, on both stacks; the silent address asked next
+        // makes that late reply nobody's, where a run asking 10.7.0.2 on a loaded machine could count it
+        // (arping's packet socket takes any reply from its target, on Linux as here)
         java.util.Map<String, String> ours = new java.util.LinkedHashMap<>();
         for (String r : runs) {
             ours.put(r, unaddressed(withStatus("aa", r)));
@@ -666,7 +669,7 @@ public class ShellIT {
         assertEquals("ARPING 10.7.0.2 from 0.0.0.0 v0\nUnicast reply from 10.7.0.2 [MAC]  Tms\nSent 1 probes (1 broadcast(s))\n"
                 + "Received 1 response(s)\nstatus 1\n", ours.get(runs[3]));
         assertThat(ours.get(runs[6]), containsString("Sent 3 probes (1 broadcast(s))\nReceived 2 response(s)\nstatus 0\n"));
-        assertEquals("status 1\n", ours.get(runs[8]));
+        assertEquals("status 1\n", ours.get(runs[7]));
         assertEquals("arping: Device v9 not available.\nstatus 2\n", ours.get(runs[10]));
         // the asked host learned the asker, as Linux's does from a request for one of its addresses
         assertThat(sh("ip -n ab neigh show 10.7.0.1"), containsString("10.7.0.1 dev v1 lladdr "));

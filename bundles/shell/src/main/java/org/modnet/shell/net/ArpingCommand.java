@@ -305,8 +305,8 @@ public final class ArpingCommand {
                 } else if (due && o.timeoutSeconds() <= 0) {
                     break; // one interval after the last request
                 }
-                if (now >= end) {
-                    break;
+                if (now >= end - 1_000_000) {
+                    break; // the deadline's check on the same beat: -w 2's third request is its last word, no reply is waited for
                 }
                 boolean more = o.count() < 0 || ticks < o.count();
                 long nextProbe = more || o.timeoutSeconds() <= 0 ? start + ticks * interval : end; // all sent: -w waits for replies
