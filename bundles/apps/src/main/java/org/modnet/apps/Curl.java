@@ -31,8 +31,9 @@ import java.util.Map;
  * written, 28 a timeout ({@code -m}, {@code --connect-timeout}), 47 more redirects than
  * {@code --max-redirs} allows (50 by default) with {@code -L}, 52 an empty reply. {@code -L} follows a
  * 300, 301, 302, 303, 307 or 308 answer's {@code Location} (absolute, absolute-path or relative to the
- * URL it answered, RFC 3986 5.2) on a new connection, as curl does for any 3xx libcurl follows; the
- * bodies of the answers it follows are read and dropped.
+ * URL it answered, RFC 3986 5.2), as curl does for any 3xx libcurl follows: on the same connection
+ * when the answer left it intact and the next URL names the same host and port, else on a new one;
+ * the bodies of the answers it follows are read and dropped.
  */
 final class Curl {
     static final String USER_AGENT = "curl/7.88.1";
@@ -327,6 +328,10 @@ final class Curl {
             }
             ok = true;
         } finally {
+            if (kept != null) {
+                kept.close(); // curl's connection cache goes at exit, without a line for it
+                kept = null;
+            }
             if (sink != null) {
                 try {
                     sink.flush();
@@ -342,20 +347,71 @@ final class Curl {
         }
     }
 
+    /** An open connection: kept after an answer that left it intact, for the next request to the same host and port. */
+    private record Conn(SocketChannel ch, Selector sel, SelectionKey key, int address, int port, int number) {
+        void close() {
+            try (SocketChannel c = ch; Selector s = sel) {
+                // both closed
+            } catch (IOException ignored) {
+                // going anyway
+            }
+        }
+    }
+
+    /** The connection the last answer left intact, or null. */
+    private Conn kept;
+
+    /** A reused connection the server had closed before this request's answer began: curl connects again. */
+    private static final class Died extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        Died() {
+            super(null, null, false, false);
+        }
+    }
+
     /**
-     * One request and its answer on a new connection. Returns the answer's Location when it is a
-     * redirect (3xx) with one, else null; with -L its body is dropped instead of written.
+     * One request and its answer, on the connection the last answer left intact when it goes to the
+     * same host and port (curl's connection cache: "Re-using existing connection"), else on a new one.
+     * A reused connection that turns out closed before the answer begins is replaced by a fresh
+     * connect, as libcurl retries a dead cached connection once. Returns the answer's Location when it
+     * is a redirect (3xx) with one, else null; with -L its body is dropped instead of written.
      */
     private String fetch(Url u, long t0, CurlProgress meter) throws Failure, InterruptedException {
+        Conn c = kept;
+        kept = null;
+        if (c != null && (c.address() != u.address() || c.port() != u.port())) {
+            c.close(); // curl keeps it cached and closes it at exit without a word: the same for the output
+            c = null;
+        }
+        if (c != null) {
+            info("Found bundle for host: 0x" + Integer.toHexString(System.identityHashCode(c)) + " [serially]");
+            info("Can not multiplex, even if we wanted to");
+            info("Re-using existing connection #" + c.number() + " with host " + u.host());
+            try {
+                return exchange(c, u, t0, meter, true);
+            } catch (Died d) {
+                info("Connection died, retrying a fresh connect (retry count: 1)");
+            }
+        }
+        try {
+            return exchange(connect(u, t0), u, t0, meter, false);
+        } catch (Died d) {
+            throw new IllegalStateException("only a reused connection dies", d); // exchange throws Died only when reused
+        }
+    }
+
+    /** A new connection to the URL's host and port, counted in num_connects. */
+    private Conn connect(Url u, long t0) throws Failure, InterruptedException {
         long total = deadline(t0, maxTime);
         long connectBy = Math.min(total, deadline(t0, connectTimeout > 0 ? connectTimeout : 300));
         String addr = org.modnet.api.inet.Ipv4Addresses.format(u.address());
-        remoteIp = addr;
-        remotePort = u.port();
-        long size = -1;
-        long received = 0;
         int conn = numConnects;
-        try (SocketChannel ch = provider.openSocketChannel(); Selector sel = provider.openSelector()) {
+        SocketChannel ch = null;
+        Selector sel = null;
+        try {
+            ch = provider.openSocketChannel();
+            sel = provider.openSelector();
             info("  Trying " + addr + ":" + u.port() + "...");
             ch.configureBlocking(false);
             SelectionKey key;
@@ -382,20 +438,60 @@ final class Curl {
             numConnects++;
             timeConnect = (System.nanoTime() - t0) / 1e9;
             info("Connected to " + u.host() + " (" + addr + ") port " + u.port() + " (#" + conn + ")");
+            Conn c = new Conn(ch, sel, key, u.address(), u.port(), conn);
+            ch = null; // the connection owns them now
+            sel = null;
+            return c;
+        } catch (IOException e) {
+            throw new Failure(7, "Failed to connect to " + u.host() + " port " + u.port() + " after " + ms(t0) + " ms: " + e.getMessage());
+        } finally {
+            if (ch != null || sel != null) {
+                new Conn(ch, sel, null, 0, 0, conn).close();
+            }
+        }
+    }
+
+    /**
+     * The request on {@code c} and its answer. The connection is kept for the next request when the
+     * answer leaves it intact, else closed. {@link Died} when {@code reused} and the server had closed
+     * it before any of the answer came.
+     */
+    private String exchange(Conn c, Url u, long t0, CurlProgress meter, boolean reused) throws Failure, InterruptedException, Died {
+        long total = deadline(t0, maxTime);
+        remoteIp = org.modnet.api.inet.Ipv4Addresses.format(u.address());
+        remotePort = u.port();
+        long size = -1;
+        long received = 0;
+        int conn = c.number();
+        SocketChannel ch = c.ch();
+        Selector sel = c.sel();
+        SelectionKey key = c.key();
+        boolean keep = false;
+        try {
             String m = method != null ? method : head ? "HEAD" : "GET";
             byte[] request = request(m, u);
             sizeRequest = request.length;
             ByteBuffer rq = ByteBuffer.wrap(request);
             key.interestOps(SelectionKey.OP_WRITE);
-            while (rq.hasRemaining()) {
-                ch.write(rq);
-                if (rq.hasRemaining()) {
-                    await(sel, total, t0, 0, -1);
-                }
-            }
-            key.interestOps(SelectionKey.OP_READ);
-            // the head of the answer (skipping 1xx interim answers), then the body
             Reader r = new Reader(ch, sel, total, t0);
+            try {
+                while (rq.hasRemaining()) {
+                    ch.write(rq);
+                    if (rq.hasRemaining()) {
+                        await(sel, total, t0, 0, -1);
+                    }
+                }
+                key.interestOps(SelectionKey.OP_READ);
+                if (reused && !r.fill()) {
+                    throw new Died(); // the server closed it while it sat in the cache
+                }
+            } catch (IOException e) {
+                if (reused) {
+                    throw new Died(); // reset or a broken pipe on the cached connection
+                }
+                throw e;
+            }
+            // the head of the answer (skipping 1xx interim answers), then the body
             Map<String, String> h;
             while (true) {
                 h = readHead(r);
@@ -444,13 +540,22 @@ final class Curl {
             if (meter != null && !follow) {
                 meter.end(size, received, System.nanoTime());
             }
-            boolean close = "close".equalsIgnoreCase(h.getOrDefault("connection", "")) || httpVersion.equals("1.0");
+            // a body read to the end of the stream (no length, not chunked) used the connection up
+            boolean close = "close".equalsIgnoreCase(h.getOrDefault("connection", "")) || httpVersion.equals("1.0")
+                    || !noBody && !chunked && size < 0;
             info(close ? "Closing connection " + conn : "Connection #" + conn + " to host " + u.host() + " left intact");
+            keep = !close && !r.buf.hasRemaining(); // bytes past the answer: not a connection to send the next request on
             return location;
         } catch (IOException e) {
             // curl says strerror(errno): ECONNRESET is "Connection reset by peer", where Java says "Connection reset"
             String why = e.getMessage() == null || e.getMessage().equals("Connection reset") ? "Connection reset by peer" : e.getMessage();
             throw new Failure(56, "Recv failure: " + why);
+        } finally {
+            if (keep) {
+                kept = c;
+            } else {
+                c.close();
+            }
         }
     }
 

@@ -84,6 +84,59 @@ class CurlWireTest {
         assertEquals("curl: (47) Maximum (50) redirects followed\n", r.err());
     }
 
+    /** Answers every request on each connection it accepts with the next of {@code answers}; closes a connection after {@code perConnection} answers. */
+    private int serveInTurn(int perConnection, String... answers) throws Exception {
+        server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        serving = Thread.ofPlatform().daemon().start(() -> {
+            int next = 0;
+            while (!server.isClosed() && next < answers.length) {
+                try (Socket s = server.accept()) {
+                    for (int k = 0; k < perConnection && next < answers.length; k++) {
+                        byte[] b = new byte[4096];
+                        int n = 0;
+                        while (!new String(b, 0, n, StandardCharsets.ISO_8859_1).contains("\r\n\r\n")) {
+                            int got = s.getInputStream().read(b, n, b.length - n);
+                            if (got < 0) {
+                                throw new java.io.EOFException();
+                            }
+                            n += got;
+                        }
+                        s.getOutputStream().write(answers[next++].getBytes(StandardCharsets.ISO_8859_1));
+                    }
+                } catch (Exception e) {
+                    return;
+                }
+            }
+        });
+        return server.getLocalPort();
+    }
+
+    @Test
+    void aRedirectToTheSameHostReusesTheConnectionAsCurlDoes() throws Exception {
+        int port = serveInTurn(2, "HTTP/1.1 302 Found\r\nLocation: /b\r\nContent-Length: 0\r\n\r\n",
+                "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
+        Run r = curl("-s", "-v", "-L", "-w", "|%{num_connects} %{num_redirects}", "http://127.0.0.1:" + port + "/a");
+        assertEquals(0, r.status(), r.err());
+        assertEquals("hello|1 1", r.out());
+        assertTrue(r.err().contains("* Connection #0 to host 127.0.0.1 left intact\n* Issue another request to this URL: 'http://127.0.0.1:"
+                + port + "/b'\n* Found bundle for host: 0x"), r.err());
+        assertTrue(r.err().contains(" [serially]\n* Can not multiplex, even if we wanted to\n* Re-using existing connection #0 with host 127.0.0.1\n> GET /b HTTP/1.1\n"),
+                r.err());
+        assertEquals(1, r.err().split("Trying", -1).length - 1, "one connect: " + r.err());
+    }
+
+    @Test
+    void aReusedConnectionTheServerClosedIsReplacedByAFreshConnect() throws Exception {
+        int port = serveInTurn(1, "HTTP/1.1 302 Found\r\nLocation: /b\r\nContent-Length: 0\r\n\r\n",
+                "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
+        Run r = curl("-s", "-v", "-L", "-w", "|%{num_connects} %{num_redirects}", "http://127.0.0.1:" + port + "/a");
+        assertEquals(0, r.status(), r.err());
+        assertEquals("hello|2 1", r.out());
+        assertTrue(r.err().contains("* Re-using existing connection #0 with host 127.0.0.1\n"), r.err());
+        assertTrue(r.err().contains("* Connection died, retrying a fresh connect (retry count: 1)\n*   Trying 127.0.0.1:" + port
+                + "...\n* Connected to 127.0.0.1 (127.0.0.1) port " + port + " (#1)\n"), r.err());
+    }
+
     @Test
     void aChunkedBodyIsDecodedAndItsSizeCounted() throws Exception {
         int port = serve("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\nX-Trailer: t\r\n\r\n");
