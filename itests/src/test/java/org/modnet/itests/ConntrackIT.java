@@ -86,17 +86,7 @@ public class ConntrackIT {
                 containsString("MASQUERADE  0    --  *      rb      0.0.0.0/0            0.0.0.0/0"));
 
         // UDP: the server's own conntrack sees the router's address as the source
-        CompletableFuture<String> listener = CompletableFuture.supplyAsync(() -> {
-            try {
-                return ModnetRuntime.runCapturing(processor, "b", "nc -u -l -W 1 5002");
-            } catch (Exception e) {
-                return e.toString();
-            }
-        });
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        while (!ModnetRuntime.run(processor, "b", "ss -u -a -n").contains(":5002") && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-        }
+        CompletableFuture<String> listener = ModnetRuntime.serve(processor, "b", "nc -u -l -W 1 5002", true, 5002);
         ModnetRuntime.runCapturing(processor, "a", "echo hello | nc -u -q 0.5 10.0.2.2 5002");
         assertThat(listener.get(20, TimeUnit.SECONDS), containsString("hello"));
         assertThat(ModnetRuntime.run(processor, "b", "conntrack -L -p udp"),
@@ -107,17 +97,7 @@ public class ConntrackIT {
                 containsString("ipv4     2 udp      17 "));
 
         // TCP: a connection made and closed through the router, tracked and assured there
-        CompletableFuture<String> tcp = CompletableFuture.supplyAsync(() -> {
-            try {
-                return ModnetRuntime.runCapturing(processor, "b", "nc -l 5998");
-            } catch (Exception e) {
-                return e.toString();
-            }
-        });
-        deadline = System.nanoTime() + 10_000_000_000L;
-        while (!ModnetRuntime.run(processor, "b", "ss -t -l -n").contains(":5998") && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-        }
+        CompletableFuture<String> tcp = ModnetRuntime.serve(processor, "b", "nc -l 5998", false, 5998);
         assertThat(ModnetRuntime.runCapturing(processor, "a", "nc -z -v -w 5 10.0.2.2 5998"),
                 containsString("succeeded!"));
         tcp.get(20, TimeUnit.SECONDS);
@@ -130,7 +110,7 @@ public class ConntrackIT {
 
         // the masquerade address goes: its flows go with it
         ModnetRuntime.run(processor, null, "ip -n r addr del 10.0.2.1/24 dev rb");
-        deadline = System.nanoTime() + 10_000_000_000L;
+        long deadline = System.nanoTime() + 10_000_000_000L;
         String after = ModnetRuntime.run(processor, "r", "conntrack -L");
         while (after.contains("dst=10.0.2.1") && System.nanoTime() < deadline) {
             Thread.sleep(100);
@@ -168,17 +148,7 @@ public class ConntrackIT {
     public void dnatForwardsAPortOfTheRouterToTheServerBehindIt() throws Exception {
         ModnetRuntime.run(processor, null, "ip -n b route add default via 10.0.2.1");
         ModnetRuntime.run(processor, "r", "iptables -t nat -A PREROUTING -i ra -p tcp --dport 8080 -j DNAT --to-destination 10.0.2.2:5998");
-        CompletableFuture<String> tcp = CompletableFuture.supplyAsync(() -> {
-            try {
-                return ModnetRuntime.runCapturing(processor, "b", "nc -l 5998");
-            } catch (Exception e) {
-                return e.toString();
-            }
-        });
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        while (!ModnetRuntime.run(processor, "b", "ss -t -l -n").contains(":5998") && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-        }
+        CompletableFuture<String> tcp = ModnetRuntime.serve(processor, "b", "nc -l 5998", false, 5998);
         assertThat(ModnetRuntime.runCapturing(processor, "a", "nc -z -v -w 5 10.0.1.1 8080"),
                 containsString("Connection to 10.0.1.1 8080 port [tcp/*] succeeded!"));
         tcp.get(20, TimeUnit.SECONDS);
@@ -260,22 +230,12 @@ public class ConntrackIT {
         Watch onlyNew = watch("conntrack -E -e NEW");
 
         ModnetRuntime.runCapturing(processor, "a", "echo hello | nc -u -q 0.5 10.0.2.2 5002");
-        CompletableFuture<String> tcp = CompletableFuture.supplyAsync(() -> {
-            try {
-                return ModnetRuntime.runCapturing(processor, "b", "nc -l 5998");
-            } catch (Exception e) {
-                return e.toString();
-            }
-        });
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        while (!ModnetRuntime.run(processor, "b", "ss -t -l -n").contains(":5998") && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-        }
+        CompletableFuture<String> tcp = ModnetRuntime.serve(processor, "b", "nc -l 5998", false, 5998);
         assertThat(ModnetRuntime.runCapturing(processor, "a", "nc -z -v -w 5 10.0.2.2 5998"), containsString("succeeded!"));
         tcp.get(20, TimeUnit.SECONDS);
         // the connection's last segments pass before the flush: a late one would be picked up mid-stream
         // as a new ESTABLISHED entry (nf_conntrack_tcp_loose), as Linux does
-        deadline = System.nanoTime() + 10_000_000_000L;
+        long deadline = System.nanoTime() + 10_000_000_000L;
         while (!ModnetRuntime.run(processor, "r", "conntrack -L -p tcp").contains("TIME_WAIT") && System.nanoTime() < deadline) {
             Thread.sleep(20);
         }

@@ -3,7 +3,6 @@ package org.modnet.itests;
 import static org.hamcrest.CoreMatchers.containsString;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.junit.Assert.assertEquals;
-import static org.junit.Assert.assertTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
@@ -70,18 +69,7 @@ public class HttpIT {
         ModnetRuntime.vethPair(context, core);
         assertThat(ModnetRuntime.run(processor, "ns1", "ping -c 1 -W 2 10.0.0.2"), containsString("1 received"));
         dir = Files.createTempDirectory("modnet-httpd");
-        httpd = CompletableFuture.supplyAsync(() -> {
-            try {
-                return ModnetRuntime.runCapturing(processor, "ns2", "httpd -p 8080 -d " + dir);
-            } catch (Exception e) {
-                return e.toString();
-            }
-        }, TcpAppsIT.THREADS);
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        while (!ModnetRuntime.run(processor, "ns2", "ss -t -l -n").contains(":8080 ")) {
-            assertTrue("httpd did not listen: " + (httpd.isDone() ? httpd.get() : ""), System.nanoTime() < deadline);
-            Thread.sleep(20);
-        }
+        httpd = ModnetRuntime.serve(processor, "ns2", "httpd -p 8080 -d " + dir, false, 8080);
     }
 
     @After

@@ -107,6 +107,34 @@ final class ModnetRuntime {
     }
 
     /**
+     * Runs {@code line}, a server ({@code nc -l}, {@code httpd}, ...), in {@code netns} on a thread of its
+     * own and returns once {@code ss} there lists {@code port} (a TCP listener, or with {@code udp} a bound
+     * UDP socket); fails when the server ended or did not get there within 10 s. The future holds what
+     * the server printed.
+     */
+    static java.util.concurrent.CompletableFuture<String> serve(CommandProcessor processor, String netns, String line, boolean udp,
+            int port) throws Exception {
+        java.util.concurrent.CompletableFuture<String> server = new java.util.concurrent.CompletableFuture<>();
+        Thread.ofPlatform().daemon().name("itest-server-" + port).start(() -> {
+            try {
+                server.complete(runCapturing(processor, netns, line));
+            } catch (Exception e) {
+                server.complete(e.toString());
+            }
+        });
+        String ss = udp ? "ss -u -a -n" : "ss -t -l -n";
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (!run(processor, netns, ss).contains(":" + port + " ")) {
+            if (server.isDone() || System.nanoTime() > deadline) {
+                throw new AssertionError(line + " in " + netns + " did not " + (udp ? "bind " : "listen on ") + port + ": "
+                        + (server.isDone() ? server.get() : "still running after 10 s"));
+            }
+            Thread.sleep(20);
+        }
+        return server;
+    }
+
+    /**
      * Namespaces ns1 and ns2 joined by a veth pair, up and addressed: veth0 10.0.0.1/24 in ns1,
      * veth1 10.0.0.2/24 in ns2. Returns {veth0, veth1}.
      */

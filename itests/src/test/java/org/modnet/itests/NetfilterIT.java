@@ -88,17 +88,7 @@ public class NetfilterIT {
     @Test
     public void udpIsBlockedByPortAndAllowedAgain() throws Exception {
         ModnetRuntime.run(processor, "ns2", "iptables -A INPUT -p udp --dport 5002 -j DROP");
-        CompletableFuture<String> listener = CompletableFuture.supplyAsync(() -> {
-            try {
-                return ModnetRuntime.runCapturing(processor, "ns2", "nc -u -l -k -W 1 5002");
-            } catch (Exception e) {
-                return e.toString();
-            }
-        });
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        while (!ModnetRuntime.run(processor, "ns2", "ss -u -a -n").contains(":5002") && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-        }
+        CompletableFuture<String> listener = ModnetRuntime.serve(processor, "ns2", "nc -u -l -k -W 1 5002", true, 5002);
         ModnetRuntime.runCapturing(processor, "ns1", "echo blocked | nc -u -q 0.5 10.0.0.2 5002");
         assertThat(ModnetRuntime.run(processor, "ns2", "iptables -L INPUT -n -v"),
                 containsString("    1    36 DROP       17   --  *      *       0.0.0.0/0            0.0.0.0/0            udp dpt:5002"));
@@ -119,17 +109,7 @@ public class NetfilterIT {
 
     @Test
     public void rejectWithTcpResetRefusesAConnectionToAListeningPort() throws Exception {
-        CompletableFuture<String> listener = CompletableFuture.supplyAsync(() -> {
-            try {
-                return ModnetRuntime.runCapturing(processor, "ns2", "nc -l 5998");
-            } catch (Exception e) {
-                return e.toString();
-            }
-        });
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        while (!ModnetRuntime.run(processor, "ns2", "ss -t -l -n").contains(":5998") && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-        }
+        CompletableFuture<String> listener = ModnetRuntime.serve(processor, "ns2", "nc -l 5998", false, 5998);
         ModnetRuntime.run(processor, "ns2", "iptables -A INPUT -p tcp --dport 5998 -j REJECT --reject-with tcp-reset");
         long start = System.nanoTime();
         String refused = ModnetRuntime.runCapturing(processor, "ns1", "nc -z -v -w 5 10.0.0.2 5998");

@@ -89,17 +89,7 @@ public class NftablesIT {
         assertThat(ModnetRuntime.run(processor, "ns2", "nft list chain inet filter input"),
                 containsString("\t\ticmp type echo-request counter packets 2 bytes 168 drop\n"));
 
-        CompletableFuture<String> listener = CompletableFuture.supplyAsync(() -> {
-            try {
-                return ModnetRuntime.runCapturing(processor, "ns2", "nc -l 5999");
-            } catch (Exception e) {
-                return e.toString();
-            }
-        });
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        while (!ModnetRuntime.run(processor, "ns2", "ss -t -l -n").contains(":5999") && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-        }
+        CompletableFuture<String> listener = ModnetRuntime.serve(processor, "ns2", "nc -l 5999", false, 5999);
         assertThat(ModnetRuntime.runCapturing(processor, "ns1", "nc -z -v -w 5 10.0.0.2 5999"),
                 containsString("Connection to 10.0.0.2 5999 port [tcp/*] succeeded!"));
         listener.get(20, TimeUnit.SECONDS);
