@@ -1290,12 +1290,16 @@ final class TcpRecovery {
 
     /** {@code tcp_rack_reo_timeout}: the reordering window passed; what is now lost goes, in Recovery. */
     void rackReoTimeout(int cpu) {
+        flag = 0; // a timer, no ACK: the last ACK's flags must not count (tcp_cwnd_reduction's flag is 0 here)
         int prior = inFlight();
+        int lostBefore = lost;
         rackDetectLoss(cpu);
         if (prior != inFlight()) {
             if (sk.caState != TcpCongestion.CA_RECOVERY) {
                 enterRecovery(cpu);
-                cwndReduction(1, 0);
+                if (!sk.ca.hasCongControl) {
+                    cwndReduction(1, lost - lostBefore); // Linux leaves an algorithm with its own cong_control (BBR) its window
+                }
             }
             xmitRetransmitQueue(cpu);
         }

@@ -205,6 +205,43 @@ class TcpRecoveryTest {
         assertTrue(later.get(2).ms() - now.get(0).ms() >= 4, "spaced, not a burst: " + now + later);
     }
 
+    /**
+     * {@code tcp_rack_reo_timeout}: when the reordering timer marks segments lost, recovery begins, and PRR
+     * ({@code tcp_cwnd_reduction}) cuts the window only for an algorithm without its own {@code
+     * cong_control}; one with it (BBR) keeps the window it set, as Linux skips the reduction for it.
+     */
+    @Test
+    void aRackReorderingTimeoutLeavesTheWindowOfAnAlgorithmWithItsOwnCongControl() throws Exception {
+        p = new TcpPeer();
+        p.s.tcp.addCongestion(new TcpBbrTest.FixedRate(), java.util.Map.of(org.modnet.api.tcp.TcpCongestionOps.NAME, "fixed"));
+        p.s.ns.sysctl().set("net.ipv4.tcp_congestion_control", "fixed");
+        int l = p.listen(PORT);
+        byte[] syn = Segments.opts(Segments.mss(MSS), Segments.nop(), Segments.nop(), Segments.sackPerm(), Segments.nop(), Segments.ws(7));
+        p.in(PORT, TcpHeader.SYN, TcpPeer.PEER_ISS, 0, 65535, syn, 0);
+        assertEquals(TcpHeader.SYN | TcpHeader.ACK, p.out().flags());
+        p.s.clock.addAndGet(100_000_000L);
+        q = p.iss + 1;
+        ack(0); // the handshake's ACK: min_rtt and srtt 100 ms
+        fd = p.sys.accept(l, null, org.modnet.socket.api.SocketCalls.SOCK_NONBLOCK);
+        assertTrue(fd >= 3);
+        assertEquals(4 * MSS, p.sys.send(fd, ByteBuffer.allocate(4 * MSS), 0));
+        List<TcpPeer.Seg> sent = new java.util.ArrayList<>(p.drain());
+        for (int ms = 0; ms < 50 && sent.size() < 4; ms++) {
+            p.s.advance(1, 1);
+            sent.addAll(p.drain()); // paced
+        }
+        assertEquals(4, sent.size(), "" + sent);
+        p.s.advance(100 - (sent.get(3).ms() - sent.get(0).ms()), 1);
+        ack(0, 3 * MSS, 4 * MSS); // the last SACKed: RACK waits a reordering window before marking the others
+        assertEquals(0, info().lost());
+        int cwnd = info().sndCwnd();
+        p.s.advance(40, 1);
+        TcpInfo i = info();
+        assertEquals(TcpInfo.TCP_CA_RECOVERY, i.caState());
+        assertEquals(3, i.lost(), "the reordering timer marked the three sent before the SACKed one");
+        assertEquals(cwnd, i.sndCwnd(), "the algorithm's window, not PRR's (which would be the one retransmission)");
+    }
+
     @Test
     void withTcpFrtoOffTheRtoResendGoesOnAfterTheHeadsAck() throws Exception {
         rtoWithMoreToSend(0);
