@@ -49,6 +49,21 @@ class TcpRecoveryTest {
         p.drain();
     }
 
+    /** A SACK connection whose handshake took {@code ms} (its ACK that much after the SYN-ACK): srtt and min_rtt that. */
+    private void openTimed(long ms) throws Exception {
+        p = new TcpPeer();
+        int l = p.listen(PORT);
+        byte[] syn = Segments.opts(Segments.mss(MSS), Segments.nop(), Segments.nop(), Segments.sackPerm(), Segments.nop(), Segments.ws(7));
+        p.in(PORT, TcpHeader.SYN, PEER_ISS, 0, 65535, syn, 0);
+        assertEquals(TcpHeader.SYN | TcpHeader.ACK, p.out().flags());
+        p.s.clock.addAndGet(ms * 1_000_000L);
+        q = p.iss + 1;
+        ack(0);
+        fd = p.sys.accept(l, null, org.modnet.socket.api.SocketCalls.SOCK_NONBLOCK);
+        assertTrue(fd >= 3);
+        assertEquals(ms * 1000, info().rtt());
+    }
+
     private TcpSock conn() {
         return p.s.tcp.net(p.s.ns).lookupEstablished(PEER, PEER_PORT, LOCAL, PORT);
     }
@@ -240,6 +255,52 @@ class TcpRecoveryTest {
         assertEquals(TcpInfo.TCP_CA_RECOVERY, i.caState());
         assertEquals(3, i.lost(), "the reordering timer marked the three sent before the SACKed one");
         assertEquals(cwnd, i.sndCwnd(), "the algorithm's window, not PRR's (which would be the one retransmission)");
+    }
+
+    /**
+     * {@code tcp_clean_rtx_queue}'s {@code seq_rtt_us}: an ACK times the segment it acknowledges from that
+     * segment's send stamp, in microseconds ({@code tcp_stamp_us_delta}), not in whole milliseconds.
+     */
+    @Test
+    void anAckTimesTheSegmentItAcknowledgesInMicroseconds() throws Exception {
+        openTimed(10);
+        assertEquals(MSS, p.sys.send(fd, ByteBuffer.allocate(MSS), 0));
+        p.out();
+        p.s.clock.addAndGet(1_500_000L); // 1.5 ms
+        ack(MSS);
+        assertEquals(1500, info().minRtt(), "the sample in us");
+        assertEquals((7 * 10_000 + 1500) / 8, info().rtt());
+    }
+
+    /**
+     * {@code tcp_ack_update_rtt}: an ACK that acknowledges nothing new but SACKs a segment sent once times
+     * that segment ({@code sack_rtt_us}); the newest SACKed gives the minimum RTT ({@code ca_rtt_us}).
+     */
+    @Test
+    void aSackAloneGivesAnRttSample() throws Exception {
+        openTimed(10);
+        assertEquals(3 * MSS, p.sys.send(fd, ByteBuffer.allocate(3 * MSS), 0));
+        assertEquals(3, p.drain().size());
+        p.s.clock.addAndGet(30_000_000L);
+        ack(0, 2 * MSS, 3 * MSS); // the last SACKed 30 ms after it went
+        assertEquals(10_000 + (30_000 - 10_000) / 8, info().rtt(), "srtt moved an eighth towards 30 ms");
+        assertEquals(10_000, info().minRtt());
+    }
+
+    /**
+     * Karn's rule as {@code tcp_clean_rtx_queue} keeps it: an ACK that covers a retransmitted segment gives
+     * no sample from the send stamps, though it also covers segments sent once.
+     */
+    @Test
+    void anAckOfARetransmissionGivesNoRttSample() throws Exception {
+        openTimed(10);
+        assertEquals(2 * MSS, p.sys.send(fd, ByteBuffer.allocate(2 * MSS), 0));
+        assertEquals(2, p.drain().size());
+        p.s.advance(1000, 5); // the loss probe and the RTO resend the segments
+        assertTrue(p.count(TcpMib.Ext.TCPLossProbes) > 0);
+        int srtt = info().rtt();
+        ack(2 * MSS);
+        assertEquals(srtt, info().rtt(), "no sample from an ACK of a retransmission");
     }
 
     @Test
