@@ -154,4 +154,36 @@ public class TcpEcnIT {
             server.close();
         }
     }
+
+    /**
+     * A route's {@code features ecn} as a person sets it on Linux: with {@code tcp_ecn} at its default 2 on
+     * both ends, a's connection to b asks for ECN because a's route to b has the feature; {@code ip route}
+     * shows it, and {@code ss -i -o} shows the connection negotiated ECN.
+     */
+    @Test
+    public void aRouteWithFeaturesEcnNegotiatesEcnWithTcpEcnAtItsDefault() throws Exception {
+        for (String c : new String[] { "ip netns add a ; ip netns add b",
+                "ip -n a link add a0 type veth peer name b0 ; ip -n a link set b0 netns b",
+                "ip -n a addr add 10.12.1.1/24 dev a0 ; ip -n b addr add 10.12.1.2/24 dev b0",
+                "ip -n a link set a0 up ; ip -n b link set b0 up",
+                "ip -n a route add 10.12.2.0/24 dev a0 features ecn",
+                "ip -n b addr add 10.12.2.2/32 dev b0" }) {
+            sh(c);
+        }
+        assertThat(sh("ip -n a route show"), containsString("10.12.2.0/24 dev a0 scope link features ecn"));
+        Sockets sockets = ModnetRuntime.service(context, Sockets.class, null);
+        SocketCalls server = sockets.process("sink", "b");
+        int l = server.socket(SocketCalls.AF_INET, SocketCalls.SOCK_STREAM, 0);
+        assertEquals(0, server.bind(l, new SockAddr(0, 5001)));
+        assertEquals(0, server.listen(l, 16));
+        try (SocketCalls client = sockets.process("source", "a")) {
+            int c = client.socket(SocketCalls.AF_INET, SocketCalls.SOCK_STREAM, 0);
+            assertEquals(0, client.connect(c, new SockAddr(0x0a0c0202, 5001)));
+            int a = server.accept(l, null, 0);
+            assertTrue(a >= 0);
+            assertThat("the route's feature asked for ECN (ss -i -o)", sh("ip netns exec a ss -t -i -n -o"), containsString(" ecn"));
+        } finally {
+            server.close();
+        }
+    }
 }

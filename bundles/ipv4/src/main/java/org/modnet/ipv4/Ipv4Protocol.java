@@ -508,6 +508,16 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
     }
 
     @Override
+    public int routeFeatures(NetNamespace ns, int daddr, int saddr, int mark) {
+        Ipv4Net net = nets.get(ns);
+        if (net == null || net.output.isLocal(daddr)) {
+            return 0;
+        }
+        org.modnet.api.inet.RouteEntry r = net.rules.output(daddr, saddr, 0, mark, 0, 0, 0, 0);
+        return Ipv4Output.error(r) == null ? r.features() : 0;
+    }
+
+    @Override
     public Errno send(NetNamespace ns, SkBuff skb, int saddr, int daddr, int protocol, int ttl, int tos) {
         Ipv4Net net = nets.get(ns);
         if (net == null) {

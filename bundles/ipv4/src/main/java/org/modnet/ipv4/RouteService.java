@@ -105,7 +105,7 @@ public final class RouteService implements RouteTable {
         }
         Ipv4Net net = net(ns);
         (table == FibRule.MAIN ? net.fib : net.rules.tableOrNew(table)).add(new RouteEntry(e.type(), e.prefix() & FibTrie.mask(e.len()), e.len(), e.gateway(), e.dev(), e.src(),
-                e.metric(), e.protocol(), e.scope()), replace);
+                e.metric(), e.protocol(), e.scope(), e.features()), replace);
     }
 
     @Override

@@ -23,11 +23,24 @@ final class CongestionControl {
     static final class Ca {
         final String name;
         final TcpCongestionOps ops;
+        /** Linux's {@code ops->cong_control != NULL}: the algorithm overrides {@link TcpCongestionOps#congControl}. */
+        final boolean hasCongControl;
         volatile boolean gone;
 
         Ca(String name, TcpCongestionOps ops) {
             this.name = name;
             this.ops = ops;
+            this.hasCongControl = overridesCongControl(ops);
+        }
+    }
+
+    /** Looked up once, when the algorithm registers, never on the packet path. */
+    static boolean overridesCongControl(TcpCongestionOps ops) {
+        try {
+            return ops.getClass().getMethod("congControl", TcpCongestionState.class, int.class, int.class, long.class)
+                    .getDeclaringClass() != TcpCongestionOps.class;
+        } catch (NoSuchMethodException e) {
+            return false;
         }
     }
 

@@ -1,5 +1,6 @@
 package org.modnet.tcp;
 
+import org.modnet.api.inet.RouteEntry;
 import org.modnet.api.skb.SkBuff;
 
 /**
@@ -37,7 +38,8 @@ final class TcpEcn {
      */
     static int synFlags(TcpSock sk, boolean again) {
         if (!again) {
-            sk.ecnFlags = sk.net.ecn.get() == 1 ? TCP_ECN_OK : 0;
+            boolean useEcn = sk.net.ecn.get() == 1 || routeEcn(sk.net, sk.raddr(), sk.laddr(), sk.mark());
+            sk.ecnFlags = useEcn ? TCP_ECN_OK : 0;
         }
         if ((sk.ecnFlags & TCP_ECN_OK) == 0 || again && sk.net.ecnFallback.get() != 0) {
             return 0;
@@ -77,7 +79,20 @@ final class TcpEcn {
         }
         boolean ect = (syn.getU8(syn.networkHeader() + 1) & INET_ECN_MASK) != INET_ECN_NOT_ECT;
         boolean res1 = (syn.getU8(th + TcpHeader.DOFF) & 0x0f) != 0;
-        return (!ect || res1) && net.ecn.get() != 0;
+        if (ect && !res1) {
+            return false;
+        }
+        // the route back to the SYN's sender may allow ECN whatever tcp_ecn says ({@code ecn_ok_dst})
+        return net.ecn.get() != 0 || routeEcn(net, syn.getU32(syn.networkHeader() + 12), syn.getU32(syn.networkHeader() + 16), syn.mark());
+    }
+
+    /**
+     * {@code dst_feature(dst, RTAX_FEATURE_ECN)}: the route to {@code daddr} was added with {@code features
+     * ecn} ({@code ip route ... features ecn}), which asks for and accepts ECN with that destination even
+     * when {@code tcp_ecn} would not. Looked up only when tcp_ecn alone does not decide, at a SYN.
+     */
+    static boolean routeEcn(TcpNet net, int daddr, int saddr, int mark) {
+        return (net.ipv4.routeFeatures(net.ns, daddr, saddr, mark) & RouteEntry.RTAX_FEATURE_ECN) != 0;
     }
 
     /**

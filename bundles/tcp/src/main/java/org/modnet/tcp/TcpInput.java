@@ -345,15 +345,9 @@ final class TcpInput {
         flag |= rec.sacktag(ack, priorUna, cpu);
         sk.sndUna = priorUna;
         if (acked <= 0) {
-            rec.ackDone(ack, priorUna, flag, deliveredBefore, lostBefore, -1, cpu);
+            long rttUs = rec.ackUpdateRtt(flag); // a SACK times what it delivered too
+            rec.ackDone(ack, priorUna, rec.rttFlag, deliveredBefore, lostBefore, rttUs, cpu);
             return true;
-        }
-        long now = sk.nowMs();
-        long rttUs = -1;
-        if (sk.rx.tstampOk && sk.rx.sawTstamp && sk.rx.rcvTsecr != 0) {
-            rttUs = sk.timers.rttSample(sk.tsNow() - sk.rx.rcvTsecr); // RFC 7323 4.3: timestamps measure every ACK, retransmitted or not
-        } else if (sk.rttTiming && TcpSeq.afterOrEqual(ack, sk.rttSeq)) {
-            rttUs = sk.timers.rttSample(now - sk.rttStampMs); // Karn: retransmission stopped the timing
         }
         if (sk.rttTiming && TcpSeq.afterOrEqual(ack, sk.rttSeq)) {
             sk.rttTiming = false;
@@ -361,6 +355,8 @@ final class TcpInput {
         sk.sndUna = ack;
         sk.memSync(cpu);
         flag |= rec.cleanRtxQueue(ack, priorUna, priorFack, cpu);
+        long rttUs = rec.ackUpdateRtt(flag);
+        flag = rec.rttFlag;
         sk.chronoStop(TcpSock.CHRONO_BUSY); // tcp_clean_rtx_queue: all acknowledged and nothing waiting ends the busy time
         sk.bytesAcked += acked;
         sk.retransmits = 0;

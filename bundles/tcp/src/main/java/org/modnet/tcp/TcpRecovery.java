@@ -99,6 +99,16 @@ final class TcpRecovery {
     /** One ACK's scratch (tcp_sacktag_state), kept here so nothing is allocated per ACK. */
     private int reord;
     private int flag;
+    /**
+     * The send stamps this ACK times (ns, {@link #NO_STAMP} for none): the first and last never
+     * retransmitted segment it SACKed ({@code first_sackt}, {@code last_sackt}) and it acknowledged
+     * ({@code first_ackt}, {@code last_ackt} of {@code tcp_clean_rtx_queue}).
+     */
+    private long firstSacktNs = NO_STAMP;
+    private long lastSacktNs = NO_STAMP;
+    private long firstAcktNs = NO_STAMP;
+    private long lastAcktNs = NO_STAMP;
+    static final long NO_STAMP = Long.MIN_VALUE;
     private final int[] sackStart = new int[TcpOptions.NUM_SACKS + 1];
     private final int[] sackEnd = new int[TcpOptions.NUM_SACKS + 1];
 
@@ -274,6 +284,7 @@ final class TcpRecovery {
     int sacktag(int ack, int priorUna, int cpu) {
         int n = sk.rx.numRcvSacks;
         flag = 0;
+        firstSacktNs = lastSacktNs = NO_STAMP;
         if (n == 0 || !isSack()) {
             return 0;
         }
@@ -375,6 +386,10 @@ final class TcpRecovery {
             if (!TcpSeq.after(q.end[i], highSeq)) {
                 flag |= FLAG_ORIG_SACK_ACKED;
             }
+            if (firstSacktNs == NO_STAMP) {
+                firstSacktNs = q.xmitNs[i];
+            }
+            lastSacktNs = q.xmitNs[i];
         }
         rackAdvance(m, q.end[i], q.xmitNs[i]);
         rate.skbDelivered(q, i, true);
@@ -489,6 +504,7 @@ final class TcpRecovery {
         int f = 0;
         int pkts = 0;
         int reordC = sk.sndMax;
+        firstAcktNs = lastAcktNs = NO_STAMP;
         while (q.size() > 0) {
             int i = q.at(0);
             if (TcpSeq.after(q.end[i], ack)) {
@@ -502,6 +518,10 @@ final class TcpRecovery {
             if ((m & TcpRtxQueue.RETRANS) != 0) {
                 f |= FLAG_RETRANS_DATA_ACKED;
             } else if ((m & TcpRtxQueue.SACKED_ACKED) == 0) {
+                lastAcktNs = q.xmitNs[i];
+                if (firstAcktNs == NO_STAMP) {
+                    firstAcktNs = lastAcktNs;
+                }
                 if (TcpSeq.before(q.seq[i], reordC)) {
                     reordC = q.seq[i];
                 }
@@ -541,6 +561,54 @@ final class TcpRecovery {
         }
         return f;
     }
+
+    /**
+     * {@code tcp_clean_rtx_queue}'s RTT and {@code tcp_ack_update_rtt}: in us from the send stamps of what
+     * this ACK delivered ({@code tcp_stamp_us_delta}). The oldest segment it acknowledged gives {@code
+     * seq_rtt_us}, unless a retransmission was acknowledged too (Karn); else the oldest it SACKed. The
+     * newest gives {@code ca_rtt_us} (a SACKed one first), which the minimum RTT and the rate sample take.
+     * Only without either does a timestamp echo time an ACK of new data ({@code tcp_rtt_tsopt_us}: a tick
+     * is a millisecond, and an echo of this tick counts one): Linux prefers the ACK's timing, as middle
+     * boxes may rewrite TSecr. Returns {@code ca_rtt_us} ({@code rs->rtt_us}), -1 without a sample; with
+     * only a SACK's sample it may set {@link #FLAG_SET_XMIT_TIMER} in {@code f}, which is returned in
+     * {@link #rttFlag}.
+     */
+    long ackUpdateRtt(int f) {
+        long now = nowUs();
+        long seqRtt = -1;
+        long caRtt = -1;
+        long sackRtt = -1;
+        if (firstAcktNs != NO_STAMP && (f & FLAG_RETRANS_DATA_ACKED) == 0) {
+            seqRtt = now - firstAcktNs / 1000;
+            caRtt = now - lastAcktNs / 1000;
+        }
+        if (firstSacktNs != NO_STAMP) {
+            sackRtt = now - firstSacktNs / 1000;
+            caRtt = now - lastSacktNs / 1000;
+        }
+        firstSacktNs = lastSacktNs = firstAcktNs = lastAcktNs = NO_STAMP;
+        rttFlag = f;
+        if (seqRtt < 0) {
+            seqRtt = sackRtt;
+        }
+        if (seqRtt < 0 && sk.rx.tstampOk && sk.rx.sawTstamp && sk.rx.rcvTsecr != 0 && (f & FLAG_ACKED) != 0) {
+            int ticks = sk.tsNow() - sk.rx.rcvTsecr;
+            if (ticks >= 0) {
+                seqRtt = caRtt = Math.max(ticks, 1) * 1000L;
+            }
+        }
+        if (seqRtt < 0) {
+            return caRtt;
+        }
+        sk.timers.rttSampleUs(seqRtt, caRtt);
+        if ((f & FLAG_ACKED) == 0 && sackRtt >= 0 && q.size() > 0 && sackRtt > now - q.xmitNs[q.at(0)] / 1000) {
+            rttFlag |= FLAG_SET_XMIT_TIMER; // timed by data sent before the head's last (re)transmission
+        }
+        return caRtt;
+    }
+
+    /** The flags {@link #ackUpdateRtt} returns. */
+    int rttFlag;
 
     /**
      * The rest of {@code tcp_ack} once the queue is cleaned: the loss probe's answer, the recovery state
@@ -1290,12 +1358,16 @@ final class TcpRecovery {
 
     /** {@code tcp_rack_reo_timeout}: the reordering window passed; what is now lost goes, in Recovery. */
     void rackReoTimeout(int cpu) {
+        flag = 0; // a timer, no ACK: the last ACK's flags must not count (tcp_cwnd_reduction's flag is 0 here)
         int prior = inFlight();
+        int lostBefore = lost;
         rackDetectLoss(cpu);
         if (prior != inFlight()) {
             if (sk.caState != TcpCongestion.CA_RECOVERY) {
                 enterRecovery(cpu);
-                cwndReduction(1, 0);
+                if (!sk.ca.hasCongControl) {
+                    cwndReduction(1, lost - lostBefore); // Linux leaves an algorithm with its own cong_control (BBR) its window
+                }
             }
             xmitRetransmitQueue(cpu);
         }

@@ -22,14 +22,24 @@ final class TcpTimers {
 
     /** RFC 6298 2.2/2.3 with Linux's floor: RTO = SRTT + max(4 * RTTVAR, tcp_rto_min). */
     long rttSample(long ms) {
-        // microseconds, never zero: N ms is N * 1000 us, as tcp_rtt_tsopt_us converts ticks. A delta of 0
-        // is under a millisecond: 1 us here (Linux's tsopt path takes a whole tick there, but Linux times
-        // most ACKs in us from the skb's send time, where such an RTT reads as what it is). Never
-        // ms * 1000 + 1: the minimum RTT would then exceed a rate sample's interval of the same ms
+        // microseconds, never zero: N ms is N * 1000 us. A delta of 0 is under a millisecond: 1 us here.
+        // Never ms * 1000 + 1: the minimum RTT would then exceed a rate sample's interval of the same ms
         // count, tcp_rate_gen would drop every sample (interval < min_rtt), and BBR would see no round
         // end, staying in STARTUP's gain or, past ten seconds, in PROBE_RTT for good.
         long r = ms > 0 ? ms * 1000 : 1;
-        sk.minRttUs = sk.minRttUs == 0 ? r : Math.min(sk.minRttUs, r);
+        return rttSampleUs(r, r);
+    }
+
+    /**
+     * {@code tcp_ack_update_rtt}'s update: the minimum RTT from {@code caRttUs} (the newest (S)ACKed
+     * segment's), the smoothed RTT and the RTO from {@code seqRttUs} (the oldest's). A sample of 0 us (a
+     * clock that stood still) counts as 1 us, for the reason {@link #rttSample} gives. Returns the
+     * estimator's sample.
+     */
+    long rttSampleUs(long seqRttUs, long caRttUs) {
+        long r = Math.max(seqRttUs, 1);
+        long ca = Math.max(caRttUs, 1);
+        sk.minRttUs = sk.minRttUs == 0 ? ca : Math.min(sk.minRttUs, ca);
         if (sk.srttUs == 0) {
             sk.srttUs = r;
             sk.rttvarUs = r / 2;

@@ -101,6 +101,37 @@ class TcpEcnTest {
         assertEquals(TcpHeader.SYN | TcpHeader.ACK, p.out().flags());
     }
 
+    /** {@code ip route add 10.0.0.1/32 dev d0 features ecn}: the host route to the peer with RTAX_FEATURE_ECN. */
+    private void routeWithFeaturesEcn() throws Exception {
+        new org.modnet.ipv4.RouteService(p.s.ipv4).add(p.s.ns, new org.modnet.api.inet.RouteEntry("unicast", PEER, 32, 0, p.d0, 0, 0,
+                "boot", "link", org.modnet.api.inet.RouteEntry.RTAX_FEATURE_ECN), false);
+    }
+
+    /** {@code tcp_ecn_send_syn}: a route with {@code features ecn} makes the SYN ask though tcp_ecn is 2. */
+    @Test
+    void aRouteWithFeaturesEcnMakesAConnectingStackAskWithTcpEcnTwo() throws Exception {
+        peer(2);
+        routeWithFeaturesEcn();
+        int fd = p.sys.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        assertEquals(0, p.sys.bind(fd, new SockAddr(LOCAL, LPORT)));
+        assertEquals(-Errno.EINPROGRESS.number(), p.sys.connect(fd, new SockAddr(PEER, PEER_PORT)));
+        TcpPeer.Seg syn = p.out();
+        assertEquals(TcpHeader.SYN | ECE_CWR, syn.flags(), "dst_feature(dst, RTAX_FEATURE_ECN)");
+        p.in(PEER_PORT, LPORT, TcpHeader.SYN | TcpHeader.ACK | TcpHeader.ECE, PEER_ISS, syn.seq() + 1, 65535, synOpts(), 0);
+        p.out();
+        assertTrue(ecnOk(sockInfo(LPORT)));
+    }
+
+    /** {@code tcp_ecn_create_request}'s {@code ecn_ok_dst}: a listener with tcp_ecn 0 agrees with a peer whose route has it. */
+    @Test
+    void aRouteWithFeaturesEcnMakesAListenerAgreeWithTcpEcnZero() throws Exception {
+        peer(0);
+        routeWithFeaturesEcn();
+        p.listen(PORT);
+        p.in(PORT, TcpHeader.SYN | ECE_CWR, PEER_ISS, 0, 65535, synOpts(), 0);
+        assertEquals(TcpHeader.SYN | TcpHeader.ACK | TcpHeader.ECE, p.out().flags());
+    }
+
     @Test
     void aSynAckWithEceAndCwrIsNoAgreement() throws Exception {
         peer(1);

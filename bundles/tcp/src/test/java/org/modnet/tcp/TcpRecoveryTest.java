@@ -49,6 +49,21 @@ class TcpRecoveryTest {
         p.drain();
     }
 
+    /** A SACK connection whose handshake took {@code ms} (its ACK that much after the SYN-ACK): srtt and min_rtt that. */
+    private void openTimed(long ms) throws Exception {
+        p = new TcpPeer();
+        int l = p.listen(PORT);
+        byte[] syn = Segments.opts(Segments.mss(MSS), Segments.nop(), Segments.nop(), Segments.sackPerm(), Segments.nop(), Segments.ws(7));
+        p.in(PORT, TcpHeader.SYN, PEER_ISS, 0, 65535, syn, 0);
+        assertEquals(TcpHeader.SYN | TcpHeader.ACK, p.out().flags());
+        p.s.clock.addAndGet(ms * 1_000_000L);
+        q = p.iss + 1;
+        ack(0);
+        fd = p.sys.accept(l, null, org.modnet.socket.api.SocketCalls.SOCK_NONBLOCK);
+        assertTrue(fd >= 3);
+        assertEquals(ms * 1000, info().rtt());
+    }
+
     private TcpSock conn() {
         return p.s.tcp.net(p.s.ns).lookupEstablished(PEER, PEER_PORT, LOCAL, PORT);
     }
@@ -203,6 +218,89 @@ class TcpRecoveryTest {
         assertEquals(List.of(q + MSS, q + 2 * MSS, q + 3 * MSS), later.stream().map(TcpPeer.Seg::seq).toList(),
                 "the pacing timer sent the rest in order");
         assertTrue(later.get(2).ms() - now.get(0).ms() >= 4, "spaced, not a burst: " + now + later);
+    }
+
+    /**
+     * {@code tcp_rack_reo_timeout}: when the reordering timer marks segments lost, recovery begins, and PRR
+     * ({@code tcp_cwnd_reduction}) cuts the window only for an algorithm without its own {@code
+     * cong_control}; one with it (BBR) keeps the window it set, as Linux skips the reduction for it.
+     */
+    @Test
+    void aRackReorderingTimeoutLeavesTheWindowOfAnAlgorithmWithItsOwnCongControl() throws Exception {
+        p = new TcpPeer();
+        p.s.tcp.addCongestion(new TcpBbrTest.FixedRate(), java.util.Map.of(org.modnet.api.tcp.TcpCongestionOps.NAME, "fixed"));
+        p.s.ns.sysctl().set("net.ipv4.tcp_congestion_control", "fixed");
+        int l = p.listen(PORT);
+        byte[] syn = Segments.opts(Segments.mss(MSS), Segments.nop(), Segments.nop(), Segments.sackPerm(), Segments.nop(), Segments.ws(7));
+        p.in(PORT, TcpHeader.SYN, TcpPeer.PEER_ISS, 0, 65535, syn, 0);
+        assertEquals(TcpHeader.SYN | TcpHeader.ACK, p.out().flags());
+        p.s.clock.addAndGet(100_000_000L);
+        q = p.iss + 1;
+        ack(0); // the handshake's ACK: min_rtt and srtt 100 ms
+        fd = p.sys.accept(l, null, org.modnet.socket.api.SocketCalls.SOCK_NONBLOCK);
+        assertTrue(fd >= 3);
+        assertEquals(4 * MSS, p.sys.send(fd, ByteBuffer.allocate(4 * MSS), 0));
+        List<TcpPeer.Seg> sent = new java.util.ArrayList<>(p.drain());
+        for (int ms = 0; ms < 50 && sent.size() < 4; ms++) {
+            p.s.advance(1, 1);
+            sent.addAll(p.drain()); // paced
+        }
+        assertEquals(4, sent.size(), "" + sent);
+        p.s.advance(100 - (sent.get(3).ms() - sent.get(0).ms()), 1);
+        ack(0, 3 * MSS, 4 * MSS); // the last SACKed: RACK waits a reordering window before marking the others
+        assertEquals(0, info().lost());
+        int cwnd = info().sndCwnd();
+        p.s.advance(40, 1);
+        TcpInfo i = info();
+        assertEquals(TcpInfo.TCP_CA_RECOVERY, i.caState());
+        assertEquals(3, i.lost(), "the reordering timer marked the three sent before the SACKed one");
+        assertEquals(cwnd, i.sndCwnd(), "the algorithm's window, not PRR's (which would be the one retransmission)");
+    }
+
+    /**
+     * {@code tcp_clean_rtx_queue}'s {@code seq_rtt_us}: an ACK times the segment it acknowledges from that
+     * segment's send stamp, in microseconds ({@code tcp_stamp_us_delta}), not in whole milliseconds.
+     */
+    @Test
+    void anAckTimesTheSegmentItAcknowledgesInMicroseconds() throws Exception {
+        openTimed(10);
+        assertEquals(MSS, p.sys.send(fd, ByteBuffer.allocate(MSS), 0));
+        p.out();
+        p.s.clock.addAndGet(1_500_000L); // 1.5 ms
+        ack(MSS);
+        assertEquals(1500, info().minRtt(), "the sample in us");
+        assertEquals((7 * 10_000 + 1500) / 8, info().rtt());
+    }
+
+    /**
+     * {@code tcp_ack_update_rtt}: an ACK that acknowledges nothing new but SACKs a segment sent once times
+     * that segment ({@code sack_rtt_us}); the newest SACKed gives the minimum RTT ({@code ca_rtt_us}).
+     */
+    @Test
+    void aSackAloneGivesAnRttSample() throws Exception {
+        openTimed(10);
+        assertEquals(3 * MSS, p.sys.send(fd, ByteBuffer.allocate(3 * MSS), 0));
+        assertEquals(3, p.drain().size());
+        p.s.clock.addAndGet(30_000_000L);
+        ack(0, 2 * MSS, 3 * MSS); // the last SACKed 30 ms after it went
+        assertEquals(10_000 + (30_000 - 10_000) / 8, info().rtt(), "srtt moved an eighth towards 30 ms");
+        assertEquals(10_000, info().minRtt());
+    }
+
+    /**
+     * Karn's rule as {@code tcp_clean_rtx_queue} keeps it: an ACK that covers a retransmitted segment gives
+     * no sample from the send stamps, though it also covers segments sent once.
+     */
+    @Test
+    void anAckOfARetransmissionGivesNoRttSample() throws Exception {
+        openTimed(10);
+        assertEquals(2 * MSS, p.sys.send(fd, ByteBuffer.allocate(2 * MSS), 0));
+        assertEquals(2, p.drain().size());
+        p.s.advance(1000, 5); // the loss probe and the RTO resend the segments
+        assertTrue(p.count(TcpMib.Ext.TCPLossProbes) > 0);
+        int srtt = info().rtt();
+        ack(2 * MSS);
+        assertEquals(srtt, info().rtt(), "no sample from an ACK of a retransmission");
     }
 
     @Test

@@ -41,6 +41,15 @@ public interface Ipv4 {
     }
 
     /**
+     * The {@code RTAX_FEATURES} of the route a flow from {@code saddr} (0: any) with {@code mark} to {@code
+     * daddr} takes ({@code dst_feature}): {@link RouteEntry#RTAX_FEATURE_ECN}; 0 with no route, for a
+     * local destination, or from an IPv4 without route features. @since 1.12
+     */
+    default int routeFeatures(NetNamespace ns, int daddr, int saddr, int mark) {
+        return 0;
+    }
+
+    /**
      * Sends the skb's data as the payload of an IPv4 packet: header, netfilter's LOCAL_OUT and
      * POST_ROUTING, neighbour output, fragments where the MTU asks. {@code saddr} 0 takes the route's
      * source, {@code ttl} 0 the namespace's {@code ip_default_ttl}. Leave 64 bytes of headroom.

@@ -279,6 +279,9 @@ final class IpRoute {
         if (r.metric() != 0) {
             sb.append(" metric ").append(r.metric());
         }
+        if ((r.features() & RouteEntry.RTAX_FEATURE_ECN) != 0) {
+            sb.append(" features ecn"); // print_rta_metrics' RTAX_FEATURES
+        }
         return sb.toString();
     }
 
@@ -315,6 +318,11 @@ final class IpRoute {
             o.put("metric", r.metric());
         }
         o.put("flags", List.of()); // RTNH_F_*: none of them (onlink, dead, linkdown) is set by modnet
+        if ((r.features() & RouteEntry.RTAX_FEATURE_ECN) != 0) {
+            java.util.Map<String, Object> metrics = Json.object();
+            metrics.put("ecn", null); // iproute2's print_rtax_features: "metrics":[{"ecn":null}]
+            o.put("metrics", List.of(metrics));
+        }
         return o;
     }
 
@@ -328,11 +336,19 @@ final class IpRoute {
         NetDevice dev = null;
         String proto = "boot";
         String scope = null;
+        int features = 0;
         long tableId = FibRule.MAIN;
         while (args.more()) {
             String w = args.next();
             switch (w) {
                 case "unicast", "blackhole", "unreachable", "prohibit", "throw" -> type = w;
+                case "features" -> {
+                    String f = args.value(Iproute::incomplete);
+                    if (!f.equals("ecn")) {
+                        throw Iproute.invarg("\"features\" value not valid\n", f);
+                    }
+                    features |= RouteEntry.RTAX_FEATURE_ECN;
+                }
                 case "via" -> via = address(args.value(Iproute::incomplete), "via");
                 case "dev", "oif" -> {
                     String name = args.value(Iproute::incomplete);
@@ -376,7 +392,7 @@ final class IpRoute {
             scope = type.equals("unicast") && via == 0 ? "link" : "global";
         }
         try {
-            table().add(ns, tableId, new RouteEntry(type, prefix, len, via, type.equals("unicast") ? dev : null, src, metric, proto, scope),
+            table().add(ns, tableId, new RouteEntry(type, prefix, len, via, type.equals("unicast") ? dev : null, src, metric, proto, scope, features),
                     replace);
         } catch (NetException e) {
             throw Iproute.rtnl(e);

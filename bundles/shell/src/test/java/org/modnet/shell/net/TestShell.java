@@ -35,13 +35,16 @@ final class TestShell {
         }
     }
 
+    /** The route table {@code ip route} works on; null: none (IPv4 absent). */
+    org.modnet.api.inet.RouteTable routes;
+
     FakeNamespace init() {
         return core.ns("init_net");
     }
 
     Invocation invocation() {
         return new Invocation(coreRunning ? core : null, session, new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8), links::get, null, null, new Invocation.ProcFiles() {
+                new PrintStream(err, true, StandardCharsets.UTF_8), links::get, routes, null, new Invocation.ProcFiles() {
                     @Override
                     public List<String> read(String path, org.modnet.api.net.NetNamespace ns) {
                         return procFiles.get(path);
