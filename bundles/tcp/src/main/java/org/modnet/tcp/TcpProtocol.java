@@ -119,6 +119,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
     public TcpProtocol(@Reference NetCore core, @Reference Ipv4 ipv4, BundleContext context) {
         this(core, ipv4, null, () -> BundleUpdates.beingUpdated(context), BundleUpdates.stateVersion(context.getBundle(), TcpHandOver.STATE_VERSION), () -> BundleUpdates.predecessorStopping(context),
                 () -> successorTakesDeferred(context));
+        this.firstAskWaitNanos = Long.getLong(FIRST_ASK_WAIT_PROPERTY, 250) * 1_000_000;
     }
 
     TcpProtocol(NetCore core, Ipv4 ipv4, SocketHandOver holder, java.util.function.BooleanSupplier updating,
@@ -372,6 +373,8 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         lastHandOver = String.format("froze %d connections, %d listeners, %d TIME-WAIT in %.1f ms", tcp.connections().size(),
                 tcp.listeners().size(), tcp.timewait().size(), (System.nanoTime() - start) / 1e6);
         if (later != null && !later.isEmpty()) {
+            long waited = System.nanoTime();
+            awaitFirstAsk();
             // the rest frozen here, so that none of this version's code runs once its bundle has stopped
             long rest = System.nanoTime();
             Map<Long, Deferred> byId = deferred;
@@ -379,10 +382,33 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
                 freezeDeferred(byId.get(sk.inode()), false);
             }
             int asked = frozenOnAsk.get();
-            lastHandOver += String.format(" and %d deposited in place (clocks stopped); then froze them in %.1f ms, %d of them"
-                    + " asked for first by the next version", later.size(), (System.nanoTime() - rest) / 1e6, asked);
+            lastHandOver += String.format(" and %d deposited in place (clocks stopped); waited %.1f ms for the next version's first"
+                    + " ask, then froze them in %.1f ms, %d of them asked for first by the next version", later.size(),
+                    (rest - waited) / 1e6, (System.nanoTime() - rest) / 1e6, asked);
         }
         LOG.info("tcp: {} (state version {})", lastHandOver, tcp.version());
+    }
+
+    /**
+     * How long a deposit in place waits for the next version's first ask before this version freezes the
+     * rest itself: 0 in the tests' wiring (the next version is made after this one's deactivation);
+     * {@value #FIRST_ASK_WAIT_PROPERTY} ms (default 250) for the component, whose next version starts beside the stop.
+     */
+    private long firstAskWaitNanos;
+    static final String FIRST_ASK_WAIT_PROPERTY = "modnet.tcp.firstaskwait.ms";
+
+    /**
+     * After a deposit in place, until the next version asks for its first connection (it has adopted and
+     * a held segment reached it) or {@link #firstAskWaitNanos} passes: this version's freeze of the rest,
+     * a walk over every connection, would otherwise share the two cores with the next version's adoption
+     * and its first segments, the very steps the traffic waits for. After that it freezes the rest beside
+     * the next version's asks, as before.
+     */
+    private void awaitFirstAsk() {
+        long until = System.nanoTime() + firstAskWaitNanos;
+        while (frozenOnAsk.get() == 0 && System.nanoTime() - until < 0) {
+            java.util.concurrent.locks.LockSupport.parkNanos(100_000);
+        }
     }
 
     /**
