@@ -722,8 +722,12 @@ public final class ModuleCommands {
             throw new CommandException(refused + "Unknown symbol in module (the framework cannot resolve the new version)" + kept, 1);
         }
         long resolved = System.nanoTime();
-        // modnet.update.warm=false skips the warm-up: for the benchmark's comparison only
-        Warm warm = "false".equals(context.getProperty("modnet.update.warm")) ? null : warmBeside(next, jar);
+        // modnet.update.warm: false skips the warm-up, before waits for it before the stop (as it was): the benchmark's comparisons only
+        String how = context.getProperty("modnet.update.warm");
+        Warm warm = "false".equals(how) ? null : warmBeside(next, jar);
+        if (warm != null && "before".equals(how)) {
+            warm.await(10_000);
+        }
         Map<String, Long> handOverBefore = handOverCounters();
         long freeze = System.nanoTime();
         List<String> down;
@@ -853,15 +857,20 @@ public final class ModuleCommands {
         volatile long took;
         volatile Thread thread;
 
-        String report() {
+        /** Waits up to {@code ms} for the thread to finish. */
+        void await(long ms) {
             Thread t = thread;
             if (t != null) {
                 try {
-                    t.join(1_000); // it has usually finished with the swap; the report waits no longer than this
+                    t.join(ms);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }
             }
+        }
+
+        String report() {
+            await(1_000); // it has usually finished with the swap; the report waits no longer than this
             long ns = took;
             return count(classes, "classes") + " loaded beside the swap" + (ns == 0 ? " (still loading)" : String.format(" in %.1f ms", ns / 1e6));
         }
