@@ -183,6 +183,12 @@ public final class NetCoreComponent implements NetCore, org.modnet.api.handover.
         engine.tables().deposit(state);
     }
 
+    /** A deposit whose tables still change after the old version's deactivation: {@link #take} asks {@code latest}. */
+    @Override
+    public void deposit(org.modnet.api.handover.TableState now, java.util.function.Supplier<org.modnet.api.handover.TableState> latest) {
+        engine.tables().deposit(now, latest);
+    }
+
     @Override
     public org.modnet.api.handover.TableState take(String layer) {
         return engine.tables().take(layer);

@@ -613,6 +613,7 @@ public final class ModuleCommands {
         if (args.length < 1 || args.length > 2 || args[0].isEmpty()) {
             throw new CommandException("Usage: update NAME|ID [FILE|URL]", 1);
         }
+        long called = System.nanoTime();
         String name = args[0];
         Bundle bundle = find(name);
         if (bundle == null) {
@@ -651,7 +652,7 @@ public final class ModuleCommands {
             throw new CommandException(refused + "Unknown symbol in module (" + missing + ")" + kept, 1);
         }
         if (check.staged && isStaged(bundle)) {
-            stagedUpdate(bundle, from, jar, oldVersion, refused, kept);
+            stagedUpdate(bundle, from, jar, oldVersion, refused, kept, called);
             return;
         }
         byte[] old = currentJar(bundle);
@@ -691,15 +692,18 @@ public final class ModuleCommands {
 
     /**
      * The staged update of a module whose old and new versions declare {@code Modnet-Update: staged}:
-     * the new jar is installed as a second bundle, resolved, and its classes loaded and initialised
-     * while the old version still carries the traffic. Only then is the old version stopped
-     * (transiently, which its components read as an update: they freeze and deposit their state), the
-     * new one started (it adopts the state and registers) and the old bundle uninstalled. The frozen
-     * window holds the hand-over itself, not Felix writing and resolving a revision or a cold class
-     * loader. The module gets a new bundle id, which the output says. A failure before the freeze
-     * leaves the old version untouched; after it, the new bundle is removed and the old one restarted.
+     * the new jar is installed as a second bundle and resolved while the old version still carries the
+     * traffic; then the old version is stopped (transiently, which its components read as an update:
+     * they freeze and deposit their state), the new one started beside that stop (it adopts the state
+     * and registers) and the old bundle uninstalled. The new version's classes are loaded and
+     * initialised on a thread of their own from the moment it resolves ({@link #warmBeside}), its
+     * components' classes first, so the swap neither waits for the warm-up nor runs a cold class loader
+     * for the classes it meets first. The frozen window holds the hand-over itself, not Felix writing
+     * and resolving a revision. The module gets a new bundle id, which the output says. A failure
+     * before the freeze leaves the old version untouched; after it, the new bundle is removed and the
+     * old one restarted.
      */
-    private void stagedUpdate(Bundle old, String from, byte[] jar, String oldVersion, String refused, String kept) {
+    private void stagedUpdate(Bundle old, String from, byte[] jar, String oldVersion, String refused, String kept, long called) {
         long t0 = System.nanoTime();
         Bundle next;
         try {
@@ -707,6 +711,7 @@ public final class ModuleCommands {
         } catch (BundleException | IllegalStateException e) {
             throw new CommandException(refused + e.getMessage() + kept, 1);
         }
+        long installed = System.nanoTime();
         org.osgi.framework.startlevel.BundleStartLevel oldLevel = old.adapt(org.osgi.framework.startlevel.BundleStartLevel.class);
         org.osgi.framework.startlevel.BundleStartLevel nextLevel = next.adapt(org.osgi.framework.startlevel.BundleStartLevel.class);
         if (oldLevel != null && nextLevel != null) {
@@ -716,9 +721,13 @@ public final class ModuleCommands {
             uninstallQuietly(next);
             throw new CommandException(refused + "Unknown symbol in module (the framework cannot resolve the new version)" + kept, 1);
         }
-        // modnet.update.warm=false skips the warm-up: for the benchmark's comparison only
-        int classes = "false".equals(context.getProperty("modnet.update.warm")) ? 0 : warm(next, jar);
-        long warmed = System.nanoTime();
+        long resolved = System.nanoTime();
+        // modnet.update.warm: false skips the warm-up, before waits for it before the stop (as it was): the benchmark's comparisons only
+        String how = context.getProperty("modnet.update.warm");
+        Warm warm = "false".equals(how) ? null : warmBeside(next, jar);
+        if (warm != null && "before".equals(how)) {
+            warm.await(10_000);
+        }
         Map<String, Long> handOverBefore = handOverCounters();
         long freeze = System.nanoTime();
         List<String> down;
@@ -747,8 +756,9 @@ public final class ModuleCommands {
         refresh(List.of(old));
         System.out.println("update: " + next.getSymbolicName() + " " + oldVersion + " -> " + next.getVersion() + " from " + from
                 + "; staged: installed beside the running version as bundle " + next.getBundleId() + " (was " + oldId
-                + ", uninstalled), " + count(classes, "classes") + " loaded in " + (warmed - t0) / 1_000_000
-                + " ms before the freeze; " + state(next) + handOverReport(handOverBefore, swapMs));
+                + ", uninstalled); " + String.format("read and checked in %.1f ms, installed in %.1f ms, resolved in %.1f ms",
+                        (t0 - called) / 1e6, (installed - t0) / 1e6, (resolved - installed) / 1e6)
+                + (warm == null ? "" : ", " + warm.report()) + "; " + state(next) + handOverReport(handOverBefore, swapMs));
     }
 
     /**
@@ -840,36 +850,82 @@ public final class ModuleCommands {
         return location;
     }
 
+    /** The new version's class loading beside the swap: how far it got, for the command's report. */
+    private static final class Warm {
+        final long start = System.nanoTime();
+        volatile int classes;
+        volatile long took;
+        volatile Thread thread;
+
+        /** Waits up to {@code ms} for the thread to finish. */
+        void await(long ms) {
+            Thread t = thread;
+            if (t != null) {
+                try {
+                    t.join(ms);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+
+        String report() {
+            await(1_000); // it has usually finished with the swap; the report waits no longer than this
+            long ns = took;
+            return count(classes, "classes") + " loaded beside the swap" + (ns == 0 ? " (still loading)" : String.format(" in %.1f ms", ns / 1e6));
+        }
+    }
+
     /**
-     * Loads and initialises every class in the new version's jar through its class loader, before the
-     * freeze: the swap then runs no class loading, verification or static initialisation. A class that
-     * cannot load here (an optional import missing) is left to load at first use, as it would have.
+     * Loads and initialises the classes of the new version's jar through its class loader, on a thread
+     * of its own started as soon as it resolves: the classes of its components ({@code Service-Component}'s
+     * implementations) first, which SCR's activation meets first, then the rest in the jar's order. The
+     * swap does not wait for it: a class it has not reached yet loads at first use, as it would have
+     * (a class both threads want is loaded once, the other waiting for it). A class that cannot load here (an optional
+     * import missing) is left to load at first use too.
      */
-    private static int warm(Bundle next, byte[] jar) {
+    private static Warm warmBeside(Bundle next, byte[] jar) {
+        Warm w = new Warm();
         BundleWiring wiring = next.adapt(BundleWiring.class);
         ClassLoader loader = wiring == null ? null : wiring.getClassLoader();
         if (loader == null) {
-            return 0;
+            w.took = 1;
+            return w;
         }
-        int n = 0;
+        List<String> first = new ArrayList<>();
+        List<String> rest = new ArrayList<>();
+        Pattern implementation = Pattern.compile("<implementation\\s+class=\"([^\"]+)\"");
         try (java.util.jar.JarInputStream in = new java.util.jar.JarInputStream(new java.io.ByteArrayInputStream(jar))) {
             for (java.util.jar.JarEntry e; (e = in.getNextJarEntry()) != null;) {
                 String name = e.getName();
-                if (!name.endsWith(".class") || name.startsWith("META-INF/") || name.endsWith("package-info.class")
-                        || name.equals("module-info.class")) {
-                    continue;
-                }
-                try {
-                    Class.forName(name.substring(0, name.length() - 6).replace('/', '.'), true, loader);
-                    n++;
-                } catch (ClassNotFoundException | LinkageError | RuntimeException ignored) {
-                    // loaded at first use instead
+                if (name.startsWith("OSGI-INF/") && name.endsWith(".xml")) {
+                    Matcher m = implementation.matcher(new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
+                    if (m.find()) {
+                        first.add(m.group(1));
+                    }
+                } else if (name.endsWith(".class") && !name.startsWith("META-INF/") && !name.endsWith("package-info.class")
+                        && !name.equals("module-info.class")) {
+                    rest.add(name.substring(0, name.length() - 6).replace('/', '.'));
                 }
             }
         } catch (IOException ignored) {
             // read once already by ModuleCheck: cannot happen
         }
-        return n;
+        rest.removeAll(first);
+        first.addAll(rest);
+        w.thread = Thread.ofPlatform().daemon().name("modnet-update-warm-" + next.getBundleId()).start(() -> {
+            int n = 0;
+            for (String c : first) {
+                try {
+                    Class.forName(c, true, loader);
+                    w.classes = ++n;
+                } catch (ClassNotFoundException | LinkageError | RuntimeException ignored) {
+                    // loaded at first use instead (or the bundle went: a failed swap)
+                }
+            }
+            w.took = Math.max(1, System.nanoTime() - w.start);
+        });
+        return w;
     }
 
     /** After a failed staged swap: the new bundle goes, the old one starts again; says what happened. */

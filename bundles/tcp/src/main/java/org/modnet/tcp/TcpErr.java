@@ -56,6 +56,10 @@ final class TcpErr {
         int theirPort = skb.getU16(th + TcpHeader.DEST);
         int seq = skb.getU32(th + TcpHeader.SEQ);
         TcpSock sk = net.lookupEstablished(theirAddr, theirPort, ourAddr, ourPort);
+        TcpLazyAdopt lazy = net.lazy;
+        if (sk == null && lazy != null && lazy.remake(theirAddr, theirPort, ourAddr, ourPort)) {
+            sk = net.lookupEstablished(theirAddr, theirPort, ourAddr, ourPort); // just after an update: remade for its error
+        }
         if (sk == null) {
             return net.deathRow.lookup(theirAddr, theirPort, ourAddr, ourPort) != null;
         }

@@ -16,7 +16,9 @@ import org.modnet.api.handover.TcpConnectionState;
  *
  * <p>Built by one thread before the protocol is registered, read-only afterwards but for each
  * entry's {@code done}; an entry is remade under its own monitor, once, by whichever thread comes
- * first (a softirq or the pass), and stays here done until the pass drops the table.
+ * first (a softirq, the pass, or a call that must see it as Linux would see a live connection:
+ * {@code ss} and {@code lsmod}'s walk, an ICMP error quoting it, a {@code bind} or port search that
+ * meets its local port), and stays here done until the pass drops the table.
  */
 final class TcpLazyAdopt {
     /** A deposited connection waiting to be remade. */
@@ -53,8 +55,22 @@ final class TcpLazyAdopt {
     private final Pending[][] slots = new Pending[TcpNet.EHASH_SLOTS][];
     /** Every entry, in deposit order, for the pass. */
     final List<Pending> all = new ArrayList<>();
+    /** The local ports the entries hold: a port search skips them as it skips a bound port. */
+    private final java.util.BitSet ports = new java.util.BitSet(65536);
+    /** Remakes an entry for a call that needs it now (true if this call did, false if another thread had). */
+    private final java.util.function.Predicate<Pending> remake;
 
+    /** A table with nothing to remake an entry with, for the tests that read its hash alone. */
     TcpLazyAdopt() {
+        this(p -> false);
+    }
+
+    /**
+     * {@code remake} remakes an entry when a call needs the connection as a live one before the pass gets
+     * to it: {@code ss} and {@code lsmod} count it, an ICMP error finds it, a {@code bind} meets its port.
+     */
+    TcpLazyAdopt(java.util.function.Predicate<Pending> remake) {
+        this.remake = remake;
         java.util.Arrays.fill(slots, NONE);
     }
 
@@ -85,6 +101,45 @@ final class TcpLazyAdopt {
         now[old.length] = p;
         slots[i] = now;
         all.add(p);
+        ports.set(p.lport);
+    }
+
+    /** Whether an entry, remade or not, holds local port {@code port}. Allocates nothing. */
+    boolean holdsPort(int port) {
+        return ports.get(port);
+    }
+
+    /** The connection of a segment from raddr:rport to laddr:lport remade now if it waits here; false if none is here. */
+    boolean remake(int raddr, int rport, int laddr, int lport) {
+        Pending p = find(raddr, rport, laddr, lport);
+        if (p == null) {
+            return false;
+        }
+        if (!p.done) {
+            remake.test(p);
+        }
+        return true;
+    }
+
+    /** Every connection still waiting that holds local port {@code port} remade now: a bind to it then meets them as live ones. */
+    void remakePort(int port) {
+        if (!ports.get(port)) {
+            return;
+        }
+        for (Pending p : all) {
+            if (p.lport == port && !p.done) {
+                remake.test(p);
+            }
+        }
+    }
+
+    /** Every connection still waiting remade now: a walk of the hashes ({@code ss}, {@code lsmod}) then sees them all. */
+    void remakeAll() {
+        for (Pending p : all) {
+            if (!p.done) {
+                remake.test(p);
+            }
+        }
     }
 
     /** The entry of a segment from raddr:rport to laddr:lport; null if none. Allocates nothing. */

@@ -293,6 +293,10 @@ final class TcpNet {
      * orphans, TIME-WAIT), as {@code /proc/net/tcp} and {@code inet_diag_dump_icsk} walk them.
      */
     List<TcpSock> hashed() {
+        TcpLazyAdopt l = lazy;
+        if (l != null) { // just after an update: the connections not remade yet are live ones all the same
+            l.remakeAll();
+        }
         List<TcpSock> all = new ArrayList<>();
         for (int i = 0; i < LHASH_SLOTS; i++) {
             TcpSock[] slot = lhash.get(i);
@@ -317,7 +321,15 @@ final class TcpNet {
      * their addresses differ (neither the wildcard), or both set SO_REUSEADDR and neither listens, or
      * both set SO_REUSEPORT. EADDRINUSE otherwise, or when no ephemeral port is free.
      */
-    synchronized int getPort(TcpSock sk, int port, int addr) throws SockException {
+    int getPort(TcpSock sk, int port, int addr) throws SockException {
+        TcpLazyAdopt l = lazy;
+        if (l != null && port != 0) { // just after an update: a connection not remade yet holds its port as a live one does
+            l.remakePort(port);
+        }
+        return bindPort(sk, port, addr, l);
+    }
+
+    private synchronized int bindPort(TcpSock sk, int port, int addr, TcpLazyAdopt l) throws SockException {
         if (port != 0) {
             if (conflicts(sk, port, addr, false)) {
                 throw SockException.of(Errno.EADDRINUSE);
@@ -330,7 +342,8 @@ final class TcpNet {
         int start = ThreadLocalRandom.current().nextInt(n);
         for (int i = 0; i < n; i++) {
             int p = range[0] + (start + i) % n;
-            if (!bhash.containsKey(p) && !deathRow.holdsPort(p) && !ipv4.reservedPort(ns, p)) { // ip_local_reserved_ports skipped (asked last: a candidate in use costs no namespace lookup)
+            // ip_local_reserved_ports skipped (asked last: a candidate in use costs no namespace lookup)
+            if (!bhash.containsKey(p) && !deathRow.holdsPort(p) && (l == null || !l.holdsPort(p)) && !ipv4.reservedPort(ns, p)) {
                 bhash.computeIfAbsent(p, q -> new ArrayList<>(2)).add(sk);
                 return p;
             }
@@ -345,12 +358,14 @@ final class TcpNet {
      * is none. (Linux also shares a port other connect()s chose, 4-tuples apart; modnet does not yet.)
      */
     synchronized int connectPort(TcpSock sk, int laddr, int raddr, int rport) throws SockException {
+        TcpLazyAdopt l = lazy; // just after an update: a port a connection not remade yet holds is taken
         int[] range = ipv4.localPortRange(ns);
         int n = range[1] - range[0] + 1;
         int start = ThreadLocalRandom.current().nextInt(n);
         for (int i = 0; i < n; i++) {
             int p = range[0] + (start + i) % n;
-            if (!bhash.containsKey(p) && !ipv4.reservedPort(ns, p) && deathRow.connectMayUse(p, laddr, raddr, rport)) {
+            if (!bhash.containsKey(p) && (l == null || !l.holdsPort(p)) && !ipv4.reservedPort(ns, p)
+                    && deathRow.connectMayUse(p, laddr, raddr, rport)) {
                 bhash.computeIfAbsent(p, q -> new ArrayList<>(2)).add(sk);
                 return p;
             }
@@ -359,8 +374,14 @@ final class TcpNet {
     }
 
     /** {@code inet_csk_listen_start}'s second check: another socket on the port may not listen or be bound alike. */
-    synchronized boolean listenConflicts(TcpSock sk) {
-        return conflicts(sk, sk.lport(), sk.laddr(), true);
+    boolean listenConflicts(TcpSock sk) {
+        TcpLazyAdopt l = lazy;
+        if (l != null) {
+            l.remakePort(sk.lport());
+        }
+        synchronized (this) {
+            return conflicts(sk, sk.lport(), sk.laddr(), true);
+        }
     }
 
     private boolean conflicts(TcpSock sk, int port, int addr, boolean listening) {

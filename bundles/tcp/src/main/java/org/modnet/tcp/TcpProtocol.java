@@ -117,8 +117,9 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
      */
     @Activate
     public TcpProtocol(@Reference NetCore core, @Reference Ipv4 ipv4, BundleContext context) {
-        this(core, ipv4, null, () -> BundleUpdates.beingUpdated(context), BundleUpdates.stateVersion(context.getBundle(), TcpHandOver.STATE_VERSION), () -> predecessorStopping(context),
+        this(core, ipv4, null, () -> BundleUpdates.beingUpdated(context), BundleUpdates.stateVersion(context.getBundle(), TcpHandOver.STATE_VERSION), () -> BundleUpdates.predecessorStopping(context),
                 () -> successorTakesDeferred(context));
+        this.firstAskWaitNanos = Long.getLong(FIRST_ASK_WAIT_PROPERTY, 250) * 1_000_000;
     }
 
     TcpProtocol(NetCore core, Ipv4 ipv4, SocketHandOver holder, java.util.function.BooleanSupplier updating,
@@ -217,46 +218,18 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
     static final long DEPOSIT_WAIT_NANOS = 10_000_000_000L;
 
     /**
-     * The previous version's deposit: at once when it is there; when the previous version is still
-     * stopping (a staged update starts this version beside that stop, see the shell's {@code update}),
-     * waited for while it freezes, so Felix finishing its stop and SCR starting this one run beside the
-     * freeze rather than after it. Null when nothing was or will be deposited.
+     * The previous version's deposit ({@link BundleUpdates#awaitDeposit}): at once when it is there; when
+     * the previous version is still stopping (a staged update starts this version beside that stop, see
+     * the shell's {@code update}), waited for while it freezes. Null when nothing was or will be deposited.
      */
     static LayerState awaitDeposit(SocketHandOver holder, java.util.function.BooleanSupplier predecessorLeaving) {
         return awaitDeposit(holder, predecessorLeaving, came -> { });
     }
 
-    /**
-     * As above; {@code meanwhile} is called once if there is a wait, with a test that turns true once
-     * the wait is over: it starts the warm-up of the adoption's code beside the wait and must not block
-     * (the adoption never waits for the warm-up).
-     */
+    /** As above; {@code meanwhile} starts the warm-up beside the wait (see {@link BundleUpdates#awaitDeposit}). */
     static LayerState awaitDeposit(SocketHandOver holder, java.util.function.BooleanSupplier predecessorLeaving,
             java.util.function.Consumer<java.util.function.BooleanSupplier> meanwhile) {
-        LayerState sockets = holder.take(LAYER);
-        if (sockets != null || !predecessorLeaving.getAsBoolean()) {
-            return sockets;
-        }
-        java.util.concurrent.atomic.AtomicBoolean over = new java.util.concurrent.atomic.AtomicBoolean();
-        meanwhile.accept(over::get);
-        try {
-            return pollDeposit(holder, predecessorLeaving);
-        } finally {
-            over.set(true);
-        }
-    }
-
-    private static LayerState pollDeposit(SocketHandOver holder, java.util.function.BooleanSupplier predecessorLeaving) {
-        LayerState sockets;
-        long deadline = System.nanoTime() + DEPOSIT_WAIT_NANOS;
-        while (predecessorLeaving.getAsBoolean() && System.nanoTime() < deadline) {
-            java.util.concurrent.locks.LockSupport.parkNanos(50_000);
-            sockets = holder.take(LAYER);
-            if (sockets != null) {
-                return sockets;
-            }
-        }
-        return holder.take(LAYER); // deposited as it finished stopping
+        return BundleUpdates.awaitDeposit(() -> holder.take(LAYER), predecessorLeaving, DEPOSIT_WAIT_NANOS, meanwhile);
     }
 
     /**
@@ -339,21 +312,6 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         }
     }
 
-    /** Another bundle of this module is stopping: a staged update started this one beside its stop. */
-    private static boolean predecessorStopping(BundleContext context) {
-        try {
-            Bundle me = context.getBundle();
-            for (Bundle b : context.getBundles()) {
-                if (b != me && me.getSymbolicName().equals(b.getSymbolicName()) && b.getState() == Bundle.STOPPING) {
-                    return true;
-                }
-            }
-            return false;
-        } catch (IllegalStateException e) {
-            return false; // context no longer valid
-        }
-    }
-
     /**
      * The bundle is stopping for an update (a transient stop: it stays persistently started) while the
      * framework keeps running. A framework shutting down, {@code stop} or {@code rmmod} close the
@@ -415,6 +373,8 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         lastHandOver = String.format("froze %d connections, %d listeners, %d TIME-WAIT in %.1f ms", tcp.connections().size(),
                 tcp.listeners().size(), tcp.timewait().size(), (System.nanoTime() - start) / 1e6);
         if (later != null && !later.isEmpty()) {
+            long waited = System.nanoTime();
+            awaitFirstAsk();
             // the rest frozen here, so that none of this version's code runs once its bundle has stopped
             long rest = System.nanoTime();
             Map<Long, Deferred> byId = deferred;
@@ -422,10 +382,33 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
                 freezeDeferred(byId.get(sk.inode()), false);
             }
             int asked = frozenOnAsk.get();
-            lastHandOver += String.format(" and %d deposited in place (clocks stopped); then froze them in %.1f ms, %d of them"
-                    + " asked for first by the next version", later.size(), (System.nanoTime() - rest) / 1e6, asked);
+            lastHandOver += String.format(" and %d deposited in place (clocks stopped); waited %.1f ms for the next version's first"
+                    + " ask, then froze them in %.1f ms, %d of them asked for first by the next version", later.size(),
+                    (rest - waited) / 1e6, (System.nanoTime() - rest) / 1e6, asked);
         }
         LOG.info("tcp: {} (state version {})", lastHandOver, tcp.version());
+    }
+
+    /**
+     * How long a deposit in place waits for the next version's first ask before this version freezes the
+     * rest itself: 0 in the tests' wiring (the next version is made after this one's deactivation);
+     * {@value #FIRST_ASK_WAIT_PROPERTY} ms (default 250) for the component, whose next version starts beside the stop.
+     */
+    private long firstAskWaitNanos;
+    static final String FIRST_ASK_WAIT_PROPERTY = "modnet.tcp.firstaskwait.ms";
+
+    /**
+     * After a deposit in place, until the next version asks for its first connection (it has adopted and
+     * a held segment reached it) or {@link #firstAskWaitNanos} passes: this version's freeze of the rest,
+     * a walk over every connection, would otherwise share the two cores with the next version's adoption
+     * and its first segments, the very steps the traffic waits for. After that it freezes the rest beside
+     * the next version's asks, as before.
+     */
+    private void awaitFirstAsk() {
+        long until = System.nanoTime() + firstAskWaitNanos;
+        while (frozenOnAsk.get() == 0 && System.nanoTime() - until < 0) {
+            java.util.concurrent.locks.LockSupport.parkNanos(100_000);
+        }
     }
 
     /**
@@ -539,7 +522,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         for (TcpConnectionState c : st.connections()) {
             TcpNet net = net(c.socket().namespace(), true);
             if (defer && TcpLazyAdopt.deferrable(c)) {
-                later.computeIfAbsent(net, n -> new TcpLazyAdopt()).add(c);
+                later.computeIfAbsent(net, this::lazyTable).add(c);
                 continue;
             }
             now++;
@@ -553,7 +536,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
             for (SocketState s : inPlace.connections()) {
                 TcpNet net = net(s.namespace(), true);
                 if (defer) {
-                    later.computeIfAbsent(net, n -> new TcpLazyAdopt()).add(s, inPlace.freeze());
+                    later.computeIfAbsent(net, this::lazyTable).add(s, inPlace.freeze());
                     continue;
                 }
                 TcpConnectionState c = inPlace.freeze().apply(s.id());
@@ -595,14 +578,26 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
     private LayerState lazySockets;
     private SocketHandOver lazyHolder;
     /** Runs {@link #finishAdoption} once IPv4 has delivered what it held. */
-    private final java.util.concurrent.Executor lazyPass;
+    private volatile java.util.concurrent.Executor lazyPass;
+
+    /** The tests' wiring: the pass runs where {@code e} says, so a test can look into the moments before it. */
+    void passBy(java.util.concurrent.Executor e) {
+        lazyPass = e;
+    }
     /** Serialises {@link #finishAdoption}: the pass and a deactivation that comes during it. */
     private final Object passLock = new Object();
     private final java.util.concurrent.atomic.AtomicInteger remadeOnSegment = new java.util.concurrent.atomic.AtomicInteger();
     private final java.util.concurrent.atomic.AtomicInteger remadeByPass = new java.util.concurrent.atomic.AtomicInteger();
+    /** Remade for a call that needed them live before the pass: ss, lsmod, an ICMP error, a bind to their port. */
+    private final java.util.concurrent.atomic.AtomicInteger remadeOnCall = new java.util.concurrent.atomic.AtomicInteger();
     /** Connections the last adoption left for later that a segment remade, and that the pass remade. */
     int[] remade() {
         return new int[] { remadeOnSegment.get(), remadeByPass.get() };
+    }
+
+    /** Connections the last adoption left for later that a call remade before the pass (ss, lsmod, ICMP, bind). */
+    int remadeOnCall() {
+        return remadeOnCall.get();
     }
 
     /** {@code -Dmodnet.tcp.lazyadopt=false} remakes every connection inside the adoption, as before (for the benchmark's comparison). */
@@ -667,6 +662,17 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
             remadeOnSegment.incrementAndGet();
         }
         return net.lookupEstablished(raddr, rport, laddr, lport);
+    }
+
+    /** The table of {@code net}'s connections left for later; a call that needs one as a live connection remakes it. */
+    private TcpLazyAdopt lazyTable(TcpNet net) {
+        return new TcpLazyAdopt(p -> {
+            boolean did = remake(net, p);
+            if (did) {
+                remadeOnCall.incrementAndGet();
+            }
+            return did;
+        });
     }
 
     /** Remakes one connection left for later and moves its descriptors to it; false if another thread did. */
@@ -736,8 +742,8 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
                 holder.finished(sockets);
             }
             marks[7] = System.nanoTime();
-            lastHandOver = lastHandOver + String.format("; then %d remade on their first segment, %d by the pass in %.1f ms",
-                    remadeOnSegment.get(), remadeByPass.get(), (marks[7] - start) / 1e6);
+            lastHandOver = lastHandOver + String.format("; then %d remade on their first segment, %d for a call, %d by the pass in %.1f ms",
+                    remadeOnSegment.get(), remadeOnCall.get(), remadeByPass.get(), (marks[7] - start) / 1e6);
         }
     }
 

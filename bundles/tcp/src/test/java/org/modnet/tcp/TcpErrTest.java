@@ -308,6 +308,28 @@ class TcpErrTest {
         assertEquals(Sock.TCP_ESTABLISHED, sk().state(), "the connection goes on");
     }
 
+    /**
+     * Issue 15: just after an update of TCP, before its pass has remade every connection, an ICMP error
+     * quoting one not remade yet finds it (remade for it) as Linux's {@code tcp_v4_err} finds a live
+     * connection: not counted as quoting no socket, and it acts (here a "fragmentation needed" in
+     * window shrinks the MSS).
+     */
+    @Test
+    void anErrorQuotingAConnectionNotRemadeYetAfterAnUpdateFindsIt() {
+        established();
+        write(1460);
+        w.take();
+        List<Runnable> pass = new java.util.ArrayList<>();
+        s.pass = pass::add;
+        s.swapTcp(TcpHandOver.STATE_VERSION);
+        assertEquals(null, sk(), "not remade yet");
+        icmp(3, 4, 1200, syn.seq() + 1);
+        assertEquals(0L, s.ipv4.counters(s.ns).get("IcmpInErrors"), "the error found its socket");
+        assertEquals(1160, sk().mss, "remade for it, and the error acted: MSS = 1200 - 40");
+        pass.forEach(Runnable::run);
+        assertEquals(1160, getsockopt(SocketCalls.IPPROTO_TCP, SocketCalls.TCP_MAXSEG));
+    }
+
     @Test
     void ipMtuDiscoverDontKeepsTheMss() {
         established();

@@ -566,6 +566,57 @@ class TcpHandOverTest {
     }
 
     /**
+     * Issue 15, the lazy adoption's caveats: a connection the new version has not remade yet is a live
+     * connection all the same. {@code ss} lists it and {@code lsmod}'s "Used by" counts it (once, before
+     * and after the pass): the walk remakes what still waits.
+     */
+    @Test
+    void ssAndLsmodSeeAConnectionNotRemadeYetAndCountItOnce() throws Exception {
+        TcpPeer p = peer();
+        int l = p.listen(PORT);
+        p.accept(l, PORT, SYN, TcpPeer.ts(101, 0), null);
+        List<Runnable> pass = new ArrayList<>();
+        p.s.pass = pass::add;
+        p.s.swapTcp(TcpHandOver.STATE_VERSION);
+        assertEquals(1, pass.size(), "the pass waits");
+        assertEquals(null, conn(p), "the connection is not remade yet");
+        assertTrue(p.s.tcp.sockets(p.s.ns).stream().anyMatch(k -> k instanceof TcpSock t && t.rport() == PEER_PORT
+                && t.state() == TcpSock.TCP_ESTABLISHED), "ss lists it");
+        assertEquals(2, p.s.tcp.sockets(), "lsmod's Used by: the listener and the connection");
+        assertEquals(1, p.s.tcp.remadeOnCall());
+        pass.forEach(Runnable::run);
+        assertEquals(2, p.s.tcp.sockets(), "counted once after the pass");
+        assertArrayEquals(new int[] { 0, 0 }, p.s.tcp.remade(), "nothing left for the pass");
+    }
+
+    /**
+     * A connection not remade yet holds its local port as a live one does: a {@code bind} to it is
+     * refused with EADDRINUSE, and a port search (bind to port 0, connect from none) does not pick it.
+     */
+    @Test
+    void aBindToThePortOfAConnectionNotRemadeYetIsRefusedAndNoPortSearchTakesIt() throws Exception {
+        TcpPeer p = peer();
+        int l = p.listen(PORT);
+        p.accept(l, PORT, SYN, TcpPeer.ts(101, 0), null);
+        assertEquals(0, p.sys.close(l)); // the connection alone holds the port now
+        p.s.ns.sysctl().set("net.ipv4.ip_local_port_range", PORT + " " + PORT);
+        List<Runnable> pass = new ArrayList<>();
+        p.s.pass = pass::add;
+        p.s.swapTcp(TcpHandOver.STATE_VERSION);
+        assertEquals(null, conn(p), "the connection is not remade yet");
+        int ephemeral = p.sys.socket(AF_INET, SOCK_STREAM, 0);
+        assertEquals(-Errno.EADDRINUSE.number(), p.sys.bind(ephemeral, new SockAddr(0, 0)), "no other port in the range");
+        int connecting = p.sys.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        assertEquals(-Errno.EADDRNOTAVAIL.number(), p.sys.connect(connecting, new SockAddr(PEER, PEER_PORT + 1)));
+        int fd = p.sys.socket(AF_INET, SOCK_STREAM, 0);
+        assertEquals(-Errno.EADDRINUSE.number(), p.sys.bind(fd, new SockAddr(0, PORT)), "bind(2) as Linux answers it");
+        assertNotNull(conn(p), "remade for the bind");
+        pass.forEach(Runnable::run);
+        assertEquals(-Errno.EADDRINUSE.number(), p.sys.bind(fd, new SockAddr(0, PORT)), "and after the pass");
+        p.none();
+    }
+
+    /**
      * A connection deposited in place has its clocks stopped at the deposit and is frozen only when the
      * next version asks: nothing fires in between (its ACKs wait in IPv4's hold queue), and the state it
      * is frozen into carries what was left of its timers at the deposit.

@@ -70,6 +70,12 @@ final class TcpStack implements AutoCloseable {
         return swapTcp(stateVersion, () -> { });
     }
 
+    /**
+     * Where the next TCP runs its pass over the connections it left for later (null: at once, when IPv4
+     * has delivered what it held): a test that keeps it can look into the moments before it.
+     */
+    java.util.concurrent.Executor pass;
+
     /** As {@link #swapTcp(int)}, running {@code between} when the next TCP has adopted and not yet registered. */
     TcpProtocol swapTcp(int stateVersion, Runnable between) {
         TcpProtocol old = tcp;
@@ -81,6 +87,9 @@ final class TcpStack implements AutoCloseable {
         old.deactivate();
         updating.set(false);
         tcp = new TcpProtocol(stack.core(), ipv4, sockets, updating::get, stateVersion);
+        if (pass != null) {
+            tcp.passBy(pass);
+        }
         stack.addPernet(tcp, 20);
         between.run();
         ipv4.addProtocol(tcp, Map.of(InetProtocol.PROTOCOL, 6));
