@@ -346,30 +346,48 @@ final class Jit {
                 code.lconst_0();
                 store(r);
             }
-            code.ldc(Interpreter.MAX_STEPS);
-            code.lstore(BUDGET);
+            // only what the body uses: a small subprogram stays under C2's inlining size (FreqInlineSize,
+            // 325 bytes) and runs inside its caller's compiled code
+            if (jumpsBack()) {
+                code.ldc(Interpreter.MAX_STEPS);
+                code.lstore(BUDGET);
+            }
             code.aload(MEM);
             code.invokevirtual(CD_MEMORY, "stackBytes", MethodTypeDesc.of(CD_BYTES));
             code.astore(STACK_BYTES);
             for (int slot : new int[] { CTX_SEGMENT, PACKET_SEGMENT }) {
                 if (plain && plainRegions && (slot == CTX_SEGMENT || !hasAtomic())) {
-                    code.aconst_null(); // this variant's context and packet accesses are plain: no segment read per run
-                } else {
-                    code.aload(MEM);
-                    code.ldc(slot == CTX_SEGMENT ? LoadedProgram.CTX_REGION : LoadedProgram.PACKET_REGION);
-                    code.invokevirtual(CD_MEMORY, "region", MethodTypeDesc.of(CD_SEGMENT, CD_int));
+                    continue; // this variant's context and packet accesses are plain: no segment read per run
                 }
+                code.aload(MEM);
+                code.ldc(slot == CTX_SEGMENT ? LoadedProgram.CTX_REGION : LoadedProgram.PACKET_REGION);
+                code.invokevirtual(CD_MEMORY, "region", MethodTypeDesc.of(CD_SEGMENT, CD_int));
                 code.astore(slot);
             }
+            // a dry run of the sequence points: whether the scratch words' address is needed at all
+            for (int i = from; i < to; i++) {
+                if (!p.isSecondHalf(i)) {
+                    if (targets[i]) {
+                        straight = 0;
+                    }
+                    sequence(i, false);
+                }
+            }
+            boolean points = sequencePoints > 0;
+            java.util.Arrays.fill(depth, 0);
+            straight = 0;
+            sequencePoints = 0;
             if (plain) {
                 // the stack's plain offsets from r10 (a 64-bit displacement added once, not at every access)
                 load(10);
                 code.ldc(PlainMemory.BYTE_ARRAY_BASE - Memory.base(Memory.STACK));
                 code.ladd();
                 code.lstore(STACK_DISP);
-                code.aload(MEM);
-                code.invokevirtual(CD_MEMORY, "scratchAddress", MethodTypeDesc.of(CD_long));
-                code.lstore(SCRATCH);
+                if (points) {
+                    code.aload(MEM);
+                    code.invokevirtual(CD_MEMORY, "scratchAddress", MethodTypeDesc.of(CD_long));
+                    code.lstore(SCRATCH);
+                }
                 code.ldc(DynamicConstantDesc.ofNamed(ConstantDescs.BSM_CLASS_DATA_AT, ConstantDescs.DEFAULT_NAME, CD_UNSAFE,
                         helpers.size() + 2 * maps.size()));
                 code.astore(UNSAFE);
@@ -395,8 +413,23 @@ final class Jit {
                     straight = 0; // a merge: C2 starts a new block here
                 }
                 insn(i);
-                sequence(i);
+                sequence(i, true);
             }
+        }
+
+        /** Whether this subprogram jumps backwards (and so counts down a budget). */
+        private boolean jumpsBack() {
+            for (int i = from; i < to; i++) {
+                int cls = p.op[i] & 0x07;
+                int operation = p.op[i] & 0xf0;
+                if (!p.isSecondHalf(i) && (cls == Bpf.JMP || cls == Bpf.JMP32) && operation != Bpf.CALL && operation != Bpf.EXIT) {
+                    int target = cls == Bpf.JMP32 && operation == Bpf.JA ? i + 1 + p.imm[i] : i + 1 + p.off[i];
+                    if (target <= i) {
+                        return true;
+                    }
+                }
+            }
+            return false;
         }
 
         /** Whether this subprogram has an atomic instruction (whose packet accesses go through the packet's segment). */
@@ -411,9 +444,10 @@ final class Jit {
 
         /**
          * After instruction {@code i}: what it did to the registers' chains, and a sequence point where a
-         * straight run or a chain has grown long ({@link #STRAIGHT_RUN}, {@link #MAX_DEPTH}).
+         * straight run or a chain has grown long ({@link #STRAIGHT_RUN}, {@link #MAX_DEPTH}); with
+         * {@code emit} false, only counted.
          */
-        private void sequence(int i) {
+        private void sequence(int i, boolean emit) {
             int o = p.op[i];
             int cls = o & 0x07;
             int d = p.dst[i];
@@ -451,6 +485,12 @@ final class Jit {
                 }
             }
             if (!plain || straight < STRAIGHT_RUN && depth[deepest] < MAX_DEPTH) {
+                return;
+            }
+            if (!emit) {
+                sequencePoints++;
+                depth[deepest] = 0;
+                straight = 0;
                 return;
             }
             // a plain store of the deepest chain's register to a word of the memory's own (native, per CPU):
