@@ -104,4 +104,70 @@ class JitPlainAccessTest {
         assertEquals(0, java.nio.ByteBuffer.wrap(counts.lookup(new byte[4])).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong(0),
                 "the program never ran");
     }
+
+    /** RFC 1071 over 1 KiB of the frame, unrolled: 256 loads and adds in one straight run (the JIT's sequence points in it). */
+    private static String checksum() {
+        StringBuilder b = new StringBuilder(CHECKED + "mov %r0, 0\n");
+        for (int off = 0; off < 1024; off += 4) {
+            b.append("ldxw %r5, [%r2+").append(off).append("]\nadd %r0, %r5\n");
+        }
+        b.append("mov %r5, %r0\nrsh %r5, 32\nmov32 %r0, %r0\nadd %r0, %r5\n".repeat(2));
+        b.append("mov %r5, %r0\nrsh %r5, 16\nand %r0, 0xffff\nadd %r0, %r5\n".repeat(2));
+        return b.append(RESULT).toString();
+    }
+
+    /** The 1 KiB bounds check the long programs start with, r2 the frame. */
+    private static final String CHECKED = """
+            ldxw %r2, [%r1+0]
+            ldxw %r3, [%r1+4]
+            mov %r4, %r2
+            add %r4, 1024
+            jgt %r4, %r3, pass
+            """;
+
+    /** Their end: the whole of r0 into the frame's first 8 bytes, XDP_PASS. */
+    private static final String RESULT = "stxdw [%r2+0], %r0\npass:\nmov %r0, 2\nexit\n";
+
+    /** A chain of 400 dependent operations on r0 and r6 (longer than a C2 expression tree may be). */
+    private static String chain() {
+        StringBuilder b = new StringBuilder(CHECKED + "ldxw %r6, [%r2+4]\nmov %r0, 7\n");
+        for (int k = 0; k < 100; k++) {
+            b.append("mul %r0, 31\nadd %r0, %r6\nxor %r6, %r0\nrsh %r6, 3\n");
+        }
+        return b.append("add %r0, %r6\n").append(RESULT).toString();
+    }
+
+    private static long runOnce(String source, String engine) throws Exception {
+        BpfProg prog = BPF.progLoad("long", BPF.assemble(source), ProgType.XDP, AttachType.DEFAULT, List.of(), null, null, engine, false);
+        MemorySegment f = Arena.ofAuto().allocate(256 + 1024, 64);
+        for (int i = 0; i < 1024; i++) {
+            f.set(ValueLayout.JAVA_BYTE, 256 + i, (byte) (i * 7 + 1));
+        }
+        assertEquals(XdpContext.XDP_PASS, prog.xdpContext(0).run(f, 256, 1024, 1, 0));
+        return f.get(ValueLayout.JAVA_LONG_UNALIGNED, 256);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = { "checksum", "chain" })
+    void longStraightRunsGiveTheInterpretersResult(String which) throws Exception {
+        String source = which.equals("checksum") ? checksum() : chain();
+        long interpreter = runOnce(source, "interpreter");
+        long jit = runOnce(source, "jit");
+        if (which.equals("checksum")) {
+            long sum = 0;
+            for (int i = 0; i < 1024; i += 4) {
+                for (int k = 0; k < 4; k++) {
+                    sum += (long) ((i + k) * 7 + 1 & 0xff) << 8 * k;
+                }
+            }
+            for (int r = 0; r < 2; r++) {
+                sum = (sum & 0xffffffffL) + (sum >>> 32);
+            }
+            for (int r = 0; r < 2; r++) {
+                sum = (sum & 0xffff) + (sum >>> 16);
+            }
+            assertEquals(sum, interpreter, "RFC 1071 over the 1 KiB");
+        }
+        assertEquals(interpreter, jit);
+    }
 }

@@ -53,8 +53,14 @@ final class Jit {
     private static final ClassDesc CD_HASH_MAP = ClassDesc.of(BpfMapBase.HashMap.class.getName());
     private static final ClassDesc CD_BPF_MEMORY = ClassDesc.of(BpfMemory.class.getName());
     private static final MethodTypeDesc MT_HELPER = MethodTypeDesc.of(CD_long, CD_long, CD_long, CD_long, CD_long, CD_long, CD_BPF_MEMORY);
-    private static final MethodTypeDesc MT_SUB = MethodTypeDesc.of(CD_long, CD_MEMORY, CD_HELPERS, CD_long, CD_long, CD_long,
-            CD_long, CD_long, CD_long);
+    /**
+     * A subprogram: r1-r5 and r10, then the memory and the helpers. The registers come first so that
+     * slots 0 and 2, which the JVM loads and stores with one-byte instructions, can hold the two
+     * registers the subprogram uses most (a large program stays under HotSpot's 8000-byte limit
+     * for compiling a method, {@code HugeMethodLimit}, longer).
+     */
+    private static final MethodTypeDesc MT_SUB = MethodTypeDesc.of(CD_long, CD_long, CD_long, CD_long, CD_long, CD_long,
+            CD_long, CD_MEMORY, CD_HELPERS);
     private static final MethodTypeDesc MT_RUN = MethodTypeDesc.of(CD_long, CD_MEMORY, CD_HELPERS, CD_long, CD_long, CD_long);
     private static final MethodTypeDesc MT_LOAD = MethodTypeDesc.of(CD_long, CD_long);
     private static final ClassDesc CD_SEGMENT = ClassDesc.of(java.lang.foreign.MemorySegment.class.getName());
@@ -202,9 +208,9 @@ final class Jit {
         private final int from;
         private final int to;
         private final Label[] labels;
-        private static final int MEM = 0;
-        private static final int HELPERS = 1;
-        private static final int R0 = 14; // r0..r10 in slots 14, 16, ..., 34; the budget after them
+        private static final int MEM = 12;
+        private static final int HELPERS = 13;
+        private static final int R0 = 14; // r0..r10 in slots 14, 16, ..., 34 (but the two most used in 0 and 2); the budget after them
         private static final int BUDGET = R0 + 2 * 11;
         /** The stack's bytes, the context's and the packet's segments, read once when the subprogram starts (a run never changes them). */
         private static final int STACK_BYTES = BUDGET + 2;
@@ -214,6 +220,26 @@ final class Jit {
         private static final int CTX_BASE = PACKET_SEGMENT + 1;
         private static final int CTX_DISP = CTX_BASE + 1;
         private static final int PACKET_DISP = CTX_DISP + 2;
+        /** The frame pointer as a plain access's offset into the stack's bytes (r10 never changes in a subprogram). */
+        private static final int STACK_DISP = PACKET_DISP + 2;
+        /** The native address of the memory's sequence-point words ({@link Memory#scratchAddress}). */
+        private static final int SCRATCH = STACK_DISP + 2;
+        /** The {@code sun.misc.Unsafe} instance of the plain accesses (two bytes to load, a constant three). */
+        private static final int UNSAFE = SCRATCH + 2;
+        /**
+         * A sequence point every this many instructions of a straight run (no jump, call or jump target
+         * between): a plain store of a register to {@link #SCRATCH}, which keeps C2 from scheduling every
+         * load of a long unrolled run first (a 1 KiB checksum's 256 loads, then 256 spills and reloads)
+         * and gives the matcher a root (see {@link #MAX_DEPTH}).
+         */
+        private static final int STRAIGHT_RUN = 16;
+        /**
+         * How long a chain of dependent ALU results may grow before a sequence point stores its register:
+         * C2 matches a chain of single-use values as one expression tree and gives up on the whole method
+         * past {@code MaxLabelRootDepth} (1100) levels ("Out of stack space"), about four levels per
+         * eBPF add; a stored value has a second use, so the tree ends there.
+         */
+        private static final int MAX_DEPTH = 64;
         /**
          * Whether accesses the verifier proved compile to plain loads and stores: the program was
          * verified, the JVM offers {@link PlainMemory}, and {@code -Dmodnet.ebpf.jit.checked=true} (which
@@ -228,6 +254,12 @@ final class Jit {
         private final boolean plainRegions;
         /** The name of this variant's methods, before the subprogram's start. */
         private final String prefix;
+        /** How many dependent ALU results each register's value stands on since it was loaded, set or stored ({@link #MAX_DEPTH}). */
+        private final int[] depth = new int[11];
+        /** Instructions since the last jump, call, jump target or sequence point ({@link #STRAIGHT_RUN}). */
+        private int straight;
+        /** Sequence points emitted so far: which scratch word the next one stores to. */
+        private int sequencePoints;
 
         Emitter(Program p, Helpers helpers, List<BpfMapBase> maps, int[] bases, boolean[] targets, ClassDesc self, CodeBuilder code,
                 int from, int to, boolean plainRegions) {
@@ -243,14 +275,46 @@ final class Jit {
             this.from = from;
             this.to = to;
             this.plain = bases != null && PlainMemory.AVAILABLE && !Boolean.getBoolean("modnet.ebpf.jit.checked");
+            this.hot = hotRegisters();
             this.labels = new Label[to - from];
             for (int i = 0; i < labels.length; i++) {
                 labels[i] = code.newLabel();
             }
         }
 
-        private static int slot(int reg) {
-            return R0 + 2 * reg;
+        /** The two registers in slots 0 and 2 (see {@link Jit#MT_SUB}). */
+        private final int[] hot;
+
+        private int slot(int reg) {
+            return reg == hot[0] ? 0 : reg == hot[1] ? 2 : R0 + 2 * reg;
+        }
+
+        /** The two registers the subprogram names most often. */
+        private int[] hotRegisters() {
+            int[] uses = new int[11];
+            for (int i = from; i < to; i++) {
+                if (!p.isSecondHalf(i)) {
+                    for (int r : new int[] { p.dst[i], p.src[i] }) {
+                        if (r >= 0 && r < 11) {
+                            uses[r]++;
+                        }
+                    }
+                }
+            }
+            uses[10] = 0; // r10 is read once, for the stack's displacement
+            int first = 0;
+            for (int r = 1; r < 10; r++) {
+                if (uses[r] > uses[first]) {
+                    first = r;
+                }
+            }
+            int second = first == 0 ? 1 : 0;
+            for (int r = 0; r < 10; r++) {
+                if (r != first && uses[r] > uses[second]) {
+                    second = r;
+                }
+            }
+            return new int[] { first, second };
         }
 
         private void load(int reg) {
@@ -269,29 +333,64 @@ final class Jit {
         }
 
         void emit() {
-            // parameters: mem 0, helpers 1, r1..r5 at 2..10, r10 at 12
-            code.lconst_0();
-            store(0);
-            for (int r = 1; r <= 5; r++) {
-                code.lload(2 + 2 * (r - 1));
+            // parameters: r1..r5 at 0..8, r10 at 10, mem 12, helpers 13; pushed first, since the most used
+            // registers' slots are 0 and 2
+            for (int r = 1; r <= 6; r++) {
+                code.lload(2 * (r - 1));
+            }
+            store(10);
+            for (int r = 5; r >= 1; r--) {
                 store(r);
             }
-            for (int r = 6; r <= 9; r++) {
+            for (int r : new int[] { 0, 6, 7, 8, 9 }) {
                 code.lconst_0();
                 store(r);
             }
-            code.lload(12);
-            store(10);
-            code.ldc(Interpreter.MAX_STEPS);
-            code.lstore(BUDGET);
+            // only what the body uses: a small subprogram stays under C2's inlining size (FreqInlineSize,
+            // 325 bytes) and runs inside its caller's compiled code
+            if (jumpsBack()) {
+                code.ldc(Interpreter.MAX_STEPS);
+                code.lstore(BUDGET);
+            }
             code.aload(MEM);
             code.invokevirtual(CD_MEMORY, "stackBytes", MethodTypeDesc.of(CD_BYTES));
             code.astore(STACK_BYTES);
             for (int slot : new int[] { CTX_SEGMENT, PACKET_SEGMENT }) {
+                if (plain && plainRegions && (slot == CTX_SEGMENT || !hasAtomic())) {
+                    continue; // this variant's context and packet accesses are plain: no segment read per run
+                }
                 code.aload(MEM);
                 code.ldc(slot == CTX_SEGMENT ? LoadedProgram.CTX_REGION : LoadedProgram.PACKET_REGION);
                 code.invokevirtual(CD_MEMORY, "region", MethodTypeDesc.of(CD_SEGMENT, CD_int));
                 code.astore(slot);
+            }
+            // a dry run of the sequence points: whether the scratch words' address is needed at all
+            for (int i = from; i < to; i++) {
+                if (!p.isSecondHalf(i)) {
+                    if (targets[i]) {
+                        straight = 0;
+                    }
+                    sequence(i, false);
+                }
+            }
+            boolean points = sequencePoints > 0;
+            java.util.Arrays.fill(depth, 0);
+            straight = 0;
+            sequencePoints = 0;
+            if (plain) {
+                // the stack's plain offsets from r10 (a 64-bit displacement added once, not at every access)
+                load(10);
+                code.ldc(PlainMemory.BYTE_ARRAY_BASE - Memory.base(Memory.STACK));
+                code.ladd();
+                code.lstore(STACK_DISP);
+                if (points) {
+                    code.aload(MEM);
+                    code.invokevirtual(CD_MEMORY, "scratchAddress", MethodTypeDesc.of(CD_long));
+                    code.lstore(SCRATCH);
+                }
+                code.ldc(DynamicConstantDesc.ofNamed(ConstantDescs.BSM_CLASS_DATA_AT, ConstantDescs.DEFAULT_NAME, CD_UNSAFE,
+                        helpers.size() + 2 * maps.size()));
+                code.astore(UNSAFE);
             }
             if (plain && plainRegions) {
                 // what the memory worked out when its regions were set (once per buffer, not per run)
@@ -310,8 +409,101 @@ final class Jit {
                 if (p.isSecondHalf(i)) {
                     continue;
                 }
+                if (targets[i]) {
+                    straight = 0; // a merge: C2 starts a new block here
+                }
                 insn(i);
+                sequence(i, true);
             }
+        }
+
+        /** Whether this subprogram jumps backwards (and so counts down a budget). */
+        private boolean jumpsBack() {
+            for (int i = from; i < to; i++) {
+                int cls = p.op[i] & 0x07;
+                int operation = p.op[i] & 0xf0;
+                if (!p.isSecondHalf(i) && (cls == Bpf.JMP || cls == Bpf.JMP32) && operation != Bpf.CALL && operation != Bpf.EXIT) {
+                    int target = cls == Bpf.JMP32 && operation == Bpf.JA ? i + 1 + p.imm[i] : i + 1 + p.off[i];
+                    if (target <= i) {
+                        return true;
+                    }
+                }
+            }
+            return false;
+        }
+
+        /** Whether this subprogram has an atomic instruction (whose packet accesses go through the packet's segment). */
+        private boolean hasAtomic() {
+            for (int i = from; i < to; i++) {
+                if (!p.isSecondHalf(i) && (p.op[i] & 0x07) == Bpf.STX && (p.op[i] & 0xe0) == Bpf.ATOMIC) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        /**
+         * After instruction {@code i}: what it did to the registers' chains, and a sequence point where a
+         * straight run or a chain has grown long ({@link #STRAIGHT_RUN}, {@link #MAX_DEPTH}); with
+         * {@code emit} false, only counted.
+         */
+        private void sequence(int i, boolean emit) {
+            int o = p.op[i];
+            int cls = o & 0x07;
+            int d = p.dst[i];
+            int s = p.src[i];
+            switch (cls) {
+                case Bpf.ALU, Bpf.ALU64 -> {
+                    boolean x = (o & Bpf.X) != 0;
+                    if ((o & 0xf0) == Bpf.MOV) {
+                        depth[d] = x ? depth[s] + (cls == Bpf.ALU || p.off[i] != 0 ? 1 : 0) : 0;
+                    } else {
+                        depth[d] = Math.max(depth[d], x && (o & 0xf0) != Bpf.END ? depth[s] : 0) + 1;
+                    }
+                }
+                case Bpf.LD, Bpf.LDX -> depth[(o & 0xe0) == Bpf.ABS || (o & 0xe0) == Bpf.IND ? 0 : d] = cls == Bpf.LDX ? 1 : 0;
+                case Bpf.STX -> {
+                    if ((o & 0xe0) == Bpf.ATOMIC && ((p.imm[i] & Bpf.FETCH) != 0 || p.imm[i] == Bpf.CMPXCHG)) {
+                        depth[p.imm[i] == Bpf.CMPXCHG ? 0 : s] = 1;
+                    }
+                }
+                case Bpf.JMP, Bpf.JMP32 -> {
+                    if ((o & 0xf0) == Bpf.CALL) {
+                        java.util.Arrays.fill(depth, 0, 6, 0);
+                    }
+                    straight = 0; // a branch ends C2's block: loads after it stay after it
+                    return;
+                }
+                default -> {
+                }
+            }
+            straight++;
+            int deepest = 0;
+            for (int r = 1; r < 10; r++) {
+                if (depth[r] > depth[deepest]) {
+                    deepest = r;
+                }
+            }
+            if (!plain || straight < STRAIGHT_RUN && depth[deepest] < MAX_DEPTH) {
+                return;
+            }
+            if (!emit) {
+                sequencePoints++;
+                depth[deepest] = 0;
+                straight = 0;
+                return;
+            }
+            // a plain store of the deepest chain's register to a word of the memory's own (native, per CPU):
+            // raw memory, as the packet's and the maps' plain accesses are, so C2 keeps loads on their side of it
+            unsafe(false);
+            code.aconst_null();
+            code.lload(SCRATCH);
+            code.ldc(8L * (sequencePoints++ % Memory.SCRATCH_WORDS));
+            code.ladd();
+            load(deepest);
+            code.invokevirtual(CD_UNSAFE, "putLong", MethodTypeDesc.of(CD_void, CD_Object, CD_long, CD_long));
+            depth[deepest] = 0;
+            straight = 0;
         }
 
         /**
@@ -327,9 +519,11 @@ final class Jit {
             if (base == 10) {
                 unsafe(atomic);
                 code.aload(STACK_BYTES);
-                load(10);
-                code.ldc(PlainMemory.BYTE_ARRAY_BASE - Memory.base(Memory.STACK) + off);
-                code.ladd();
+                code.lload(STACK_DISP);
+                if (off != 0) {
+                    code.ldc((long) off);
+                    code.ladd();
+                }
                 return true;
             }
             int to = bases[i];
@@ -369,8 +563,7 @@ final class Jit {
         /** The Unsafe instance, first of a plain access's operands (not for an atomic, which calls {@link PlainMemory}). */
         private void unsafe(boolean atomic) {
             if (!atomic) {
-                code.ldc(DynamicConstantDesc.ofNamed(ConstantDescs.BSM_CLASS_DATA_AT, ConstantDescs.DEFAULT_NAME, CD_UNSAFE,
-                        helpers.size() + 2 * maps.size()));
+                code.aload(UNSAFE);
             }
         }
 
@@ -906,13 +1099,13 @@ final class Jit {
         private void call(int i, int o, int d, int s, int imm) {
             if ((o & Bpf.X) == 0 && s == Bpf.PSEUDO_CALL) {
                 int target = i + 1 + imm;
-                code.aload(MEM);
-                code.aload(HELPERS);
                 for (int r = 1; r <= 5; r++) {
                     load(r);
                 }
                 load(10);
                 code.invokestatic(CD_JIT, "frame", MethodTypeDesc.of(CD_long, CD_long));
+                code.aload(MEM);
+                code.aload(HELPERS);
                 code.invokestatic(self, prefix + target, MT_SUB);
                 store(0);
                 tailCheck(); // a tail call in the subprogram ends the whole program
@@ -1006,18 +1199,18 @@ final class Jit {
     }
 
     /**
-     * {@code run}'s arguments as the main subprogram takes them ({@link #MT_SUB}): memory, helpers, r1-r2,
-     * r3-r5 zero, and the stack's base; pushed before either variant's call.
+     * {@code run}'s arguments as the main subprogram takes them ({@link #MT_SUB}): r1-r2, r3-r5 zero,
+     * the stack's base, memory and helpers; pushed before either variant's call.
      */
     private static void entryArgs(CodeBuilder code) {
-        code.aload(1);
-        code.aload(2);
         code.lload(3);
         code.lload(5);
         code.lconst_0();
         code.lconst_0();
         code.lconst_0();
         code.lload(7);
+        code.aload(1);
+        code.aload(2);
     }
 
     /** Whether a run's packet is native memory and its context a {@code long[]}: the variant with plain accesses to both runs it. */

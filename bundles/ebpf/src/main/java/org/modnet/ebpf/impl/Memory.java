@@ -40,6 +40,14 @@ public final class Memory implements BpfMemory {
     private final byte[] stackBytes;
     private final MemorySegment stack;
     private final int cpu;
+    /**
+     * Native words the JIT's sequence points store to ({@code Jit}: a store every few instructions of a
+     * long straight run, which C2 keeps in order with the plain loads around it); nothing reads them.
+     * One memory's own, so CPUs do not share their cache line.
+     */
+    private final MemorySegment scratch = java.lang.foreign.Arena.ofAuto().allocate(8L * SCRATCH_WORDS, 64);
+    /** How many words {@link #scratch} holds: C2 folds a store into a later one to the same address, so points use different words. */
+    static final int SCRATCH_WORDS = 64;
 
     private static final VarHandle STACK_16 = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
     private static final VarHandle STACK_32 = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
@@ -113,6 +121,11 @@ public final class Memory implements BpfMemory {
 
     public int cpu() {
         return cpu;
+    }
+
+    /** Where the JIT's sequence points store ({@link #scratch}). */
+    long scratchAddress() {
+        return scratch.address();
     }
 
     /** The frame pointer of the first frame: the top of the stack. */
