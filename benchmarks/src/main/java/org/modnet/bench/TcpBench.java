@@ -38,6 +38,7 @@ import org.modnet.tcp.TcpProtocol;
  *   idle [COUNT] [--buf BYTES]                COUNT established connections held, heap per connection
  *   goodput [SECONDS]                         the loss grid: one connection over netem, 100 ms RTT, 32 KiB
  *                                             buffers, 0/1/2/5/10% loss, reno, cubic and bbr, on virtual time;
+ *                                             -Dmodnet.goodput.delay=50ms: netem's delay each way;
  *                                             -Dmodnet.goodput.runs=N: the median of N loss patterns (netem seeds),
  *                                             .algos=/.losses= a part of the grid, .trace=true one point's
  *                                             counters and time per ca_state, .series=MS its state every MS,
@@ -296,12 +297,13 @@ public final class TcpBench {
                 dev.setFeature("tcp-segmentation-offload", false);
                 dev.setFeature("generic-segmentation-offload", false);
             }
+            String delay = System.getProperty("modnet.goodput.delay", "50ms"); // each way: another path RTT, as netem takes it
             if (seed < 0) {
-                tc.netem("A", "va", "delay", "50ms", "loss", loss + "%", "limit", "1000");
-                tc.netem("B", "vb", "delay", "50ms", "loss", loss + "%", "limit", "1000");
+                tc.netem("A", "va", "delay", delay, "loss", loss + "%", "limit", "1000");
+                tc.netem("B", "vb", "delay", delay, "loss", loss + "%", "limit", "1000");
             } else {
-                tc.netem("A", "va", "delay", "50ms", "loss", loss + "%", "limit", "1000", "seed", Long.toString(seed));
-                tc.netem("B", "vb", "delay", "50ms", "loss", loss + "%", "limit", "1000", "seed", Long.toString(seed + 1));
+                tc.netem("A", "va", "delay", delay, "loss", loss + "%", "limit", "1000", "seed", Long.toString(seed));
+                tc.netem("B", "vb", "delay", delay, "loss", loss + "%", "limit", "1000", "seed", Long.toString(seed + 1));
             }
             for (NetNamespace ns : List.of(b.nsA, b.nsB)) { // 32 KiB and no autotuning past it, as smoltcp's fixed buffers
                 ns.sysctl().set("net.core.rmem_max", Integer.toString(32 << 10));
@@ -398,8 +400,8 @@ public final class TcpBench {
         double[] losses = java.util.Arrays.stream(System.getProperty("modnet.goodput.losses", "0,1,2,5,10").split(","))
                 .mapToDouble(Double::parseDouble).toArray();
         int runs = Integer.getInteger("modnet.goodput.runs", 1);
-        System.out.printf("modnet goodput, one connection, netem delay 50ms each way (100 ms RTT), loss both ways,"
-                + " 32 KiB buffers, %.0f s of virtual time per point (B/s):%n", seconds);
+        System.out.printf("modnet goodput, one connection, netem delay %s each way, loss both ways,"
+                + " 32 KiB buffers, %.0f s of virtual time per point (B/s):%n", System.getProperty("modnet.goodput.delay", "50ms"), seconds);
         System.out.printf("%-6s %10s %10s %10s %10s %10s%n", "algo", "0%", "1%", "2%", "5%", "10%");
         for (String a : algos) {
             StringBuilder row = new StringBuilder(String.format("%-6s", a));
