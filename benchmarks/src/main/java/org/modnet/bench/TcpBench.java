@@ -337,6 +337,8 @@ public final class TcpBench {
             long[] caMs = new long[5];
             long idleMs = 0;
             long limitedMs = 0;
+            long srttSum = 0;
+            long srttN = 0;
             int every = Integer.getInteger("modnet.goodput.series", 0);
             long stepNs = Long.getLong("modnet.goodput.stepNs", 1_000_000L); // the virtual clock's step
             long step = 0;
@@ -352,6 +354,8 @@ public final class TcpBench {
                                 bi == null ? "-" : java.util.Arrays.toString(bi), received);
                     }
                     caMs[Math.min(ti.caState(), 4)] += stepNs; // ns until printed
+                    srttSum += ti.rtt(); // iperf3's mean_rtt is the mean of tcpi_rtt: the same here, every step
+                    srttN++;
                     if (ti.unacked() - ti.sacked() - ti.lost() + ti.retrans() <= 0) {
                         idleMs += stepNs;
                     }
@@ -384,9 +388,10 @@ public final class TcpBench {
                 limitedMs /= 1_000_000L;
                 org.modnet.socket.api.TcpInfo ti = snd.tcpInfo();
                 System.out.printf("TRACE %s %s%%: ms in ca_state open/disorder/cwr/recovery/loss %d/%d/%d/%d/%d, nothing in flight %d ms,"
-                        + " cwnd-full %d ms, cwnd %d ssthresh %d rto %d us srtt %d us retrans %d rto-count %d%n  sender %s%n  receiver %s%n",
+                        + " cwnd-full %d ms, cwnd %d ssthresh %d rto %d us srtt %d us (mean %d us) retrans %d rto-count %d%n  sender %s%n  receiver %s%n",
                         algo, loss, caMs[0], caMs[1], caMs[2], caMs[3], caMs[4], idleMs, limitedMs, ti.sndCwnd(), ti.sndSsthresh(),
-                        ti.rto(), ti.rtt(), ti.totalRetrans(), ti.totalRto(), nonZero(b.tcp.counters(b.nsA)), nonZero(b.tcp.counters(b.nsB)));
+                        ti.rto(), ti.rtt(), srttN == 0 ? 0 : srttSum / srttN, ti.totalRetrans(), ti.totalRto(), nonZero(b.tcp.counters(b.nsA)),
+                        nonZero(b.tcp.counters(b.nsB)));
             }
             return received / ((clock.get() - start) / 1e9);
         } finally {
