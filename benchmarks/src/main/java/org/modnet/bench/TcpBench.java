@@ -38,6 +38,7 @@ import org.modnet.tcp.TcpProtocol;
  *   idle [COUNT] [--buf BYTES]                COUNT established connections held, heap per connection
  *   goodput [SECONDS]                         the loss grid: one connection over netem, 100 ms RTT, 32 KiB
  *                                             buffers, 0/1/2/5/10% loss, reno, cubic and bbr, on virtual time;
+ *                                             -Dmodnet.goodput.delay=50ms: netem's delay each way;
  *                                             -Dmodnet.goodput.runs=N: the median of N loss patterns (netem seeds),
  *                                             .algos=/.losses= a part of the grid, .trace=true one point's
  *                                             counters and time per ca_state, .series=MS its state every MS,
@@ -258,8 +259,8 @@ public final class TcpBench {
     private static String nonZero(Map<String, Long> counters) {
         StringBuilder b = new StringBuilder();
         counters.forEach((k, v) -> {
-            if (v != 0 && !k.matches("Tcp(InSegs|OutSegs|ActiveOpens|PassiveOpens|CurrEstab|RtoAlgorithm|RtoMin|RtoMax|MaxConn"
-                    + "|ExtTCPOrigDataSent|ExtTCPPureAcks|ExtTCPHPAcks|ExtTCPHPHits|ExtDelayedACKs)")) {
+            if (v != 0 && !k.matches("Tcp(ActiveOpens|PassiveOpens|CurrEstab|RtoAlgorithm|RtoMin|RtoMax|MaxConn"
+                    + "|ExtTCPOrigDataSent|ExtTCPPureAcks|ExtTCPHPAcks|ExtTCPHPHits)")) { // segments and delayed ACKs: beside Linux's nstat
                 b.append(b.isEmpty() ? "" : " ").append(k).append(' ').append(v);
             }
         });
@@ -296,12 +297,13 @@ public final class TcpBench {
                 dev.setFeature("tcp-segmentation-offload", false);
                 dev.setFeature("generic-segmentation-offload", false);
             }
+            String delay = System.getProperty("modnet.goodput.delay", "50ms"); // each way: another path RTT, as netem takes it
             if (seed < 0) {
-                tc.netem("A", "va", "delay", "50ms", "loss", loss + "%", "limit", "1000");
-                tc.netem("B", "vb", "delay", "50ms", "loss", loss + "%", "limit", "1000");
+                tc.netem("A", "va", "delay", delay, "loss", loss + "%", "limit", "1000");
+                tc.netem("B", "vb", "delay", delay, "loss", loss + "%", "limit", "1000");
             } else {
-                tc.netem("A", "va", "delay", "50ms", "loss", loss + "%", "limit", "1000", "seed", Long.toString(seed));
-                tc.netem("B", "vb", "delay", "50ms", "loss", loss + "%", "limit", "1000", "seed", Long.toString(seed + 1));
+                tc.netem("A", "va", "delay", delay, "loss", loss + "%", "limit", "1000", "seed", Long.toString(seed));
+                tc.netem("B", "vb", "delay", delay, "loss", loss + "%", "limit", "1000", "seed", Long.toString(seed + 1));
             }
             for (NetNamespace ns : List.of(b.nsA, b.nsB)) { // 32 KiB and no autotuning past it, as smoltcp's fixed buffers
                 ns.sysctl().set("net.core.rmem_max", Integer.toString(32 << 10));
@@ -335,6 +337,8 @@ public final class TcpBench {
             long[] caMs = new long[5];
             long idleMs = 0;
             long limitedMs = 0;
+            long srttSum = 0;
+            long srttN = 0;
             int every = Integer.getInteger("modnet.goodput.series", 0);
             long stepNs = Long.getLong("modnet.goodput.stepNs", 1_000_000L); // the virtual clock's step
             long step = 0;
@@ -350,6 +354,8 @@ public final class TcpBench {
                                 bi == null ? "-" : java.util.Arrays.toString(bi), received);
                     }
                     caMs[Math.min(ti.caState(), 4)] += stepNs; // ns until printed
+                    srttSum += ti.rtt(); // iperf3's mean_rtt is the mean of tcpi_rtt: the same here, every step
+                    srttN++;
                     if (ti.unacked() - ti.sacked() - ti.lost() + ti.retrans() <= 0) {
                         idleMs += stepNs;
                     }
@@ -382,9 +388,10 @@ public final class TcpBench {
                 limitedMs /= 1_000_000L;
                 org.modnet.socket.api.TcpInfo ti = snd.tcpInfo();
                 System.out.printf("TRACE %s %s%%: ms in ca_state open/disorder/cwr/recovery/loss %d/%d/%d/%d/%d, nothing in flight %d ms,"
-                        + " cwnd-full %d ms, cwnd %d ssthresh %d rto %d us srtt %d us retrans %d rto-count %d%n  sender %s%n  receiver %s%n",
+                        + " cwnd-full %d ms, cwnd %d ssthresh %d rto %d us srtt %d us (mean %d us) retrans %d rto-count %d%n  sender %s%n  receiver %s%n",
                         algo, loss, caMs[0], caMs[1], caMs[2], caMs[3], caMs[4], idleMs, limitedMs, ti.sndCwnd(), ti.sndSsthresh(),
-                        ti.rto(), ti.rtt(), ti.totalRetrans(), ti.totalRto(), nonZero(b.tcp.counters(b.nsA)), nonZero(b.tcp.counters(b.nsB)));
+                        ti.rto(), ti.rtt(), srttN == 0 ? 0 : srttSum / srttN, ti.totalRetrans(), ti.totalRto(), nonZero(b.tcp.counters(b.nsA)),
+                        nonZero(b.tcp.counters(b.nsB)));
             }
             return received / ((clock.get() - start) / 1e9);
         } finally {
@@ -398,8 +405,8 @@ public final class TcpBench {
         double[] losses = java.util.Arrays.stream(System.getProperty("modnet.goodput.losses", "0,1,2,5,10").split(","))
                 .mapToDouble(Double::parseDouble).toArray();
         int runs = Integer.getInteger("modnet.goodput.runs", 1);
-        System.out.printf("modnet goodput, one connection, netem delay 50ms each way (100 ms RTT), loss both ways,"
-                + " 32 KiB buffers, %.0f s of virtual time per point (B/s):%n", seconds);
+        System.out.printf("modnet goodput, one connection, netem delay %s each way, loss both ways,"
+                + " 32 KiB buffers, %.0f s of virtual time per point (B/s):%n", System.getProperty("modnet.goodput.delay", "50ms"), seconds);
         System.out.printf("%-6s %10s %10s %10s %10s %10s%n", "algo", "0%", "1%", "2%", "5%", "10%");
         for (String a : algos) {
             StringBuilder row = new StringBuilder(String.format("%-6s", a));

@@ -470,9 +470,10 @@ public final class Cubic implements TcpCongestionOps, ModuleUsage {
             long now = sk.nowUs();
             if (now - ca.lastAckUs <= p.hystartAckDeltaUs) {
                 ca.lastAckUs = now;
-                // Linux adds hystart_ack_delay for a paced socket and halves without pacing: modnet's
-                // TCP does not pace, so the train need only outlast half the minimum RTT
-                long threshold = ca.delayMinUs >> 1;
+                // the minimum RTT plus hystart_ack_delay (a TSO burst's time at the pacing rate, at most
+                // 1 ms), halved as for a socket nothing paces (sk_pacing_status SK_PACING_NONE: CUBIC
+                // asks for no pacing and modnet has no fq to give it)
+                long threshold = (ca.delayMinUs + hystartAckDelayUs(sk.pacingRate())) >> 1;
                 if (now - ca.roundStartUs > threshold) {
                     ca.found = true;
                     sk.mibAdd(TcpCongestion.MIB_HYSTART_TRAIN_DETECT, 1);
@@ -494,6 +495,14 @@ public final class Cubic implements TcpCongestionOps, ModuleUsage {
                 sk.ssthresh(cwnd);
             }
         }
+    }
+
+    /**
+     * {@code hystart_ack_delay}: how long two 64 KB GSO bursts take at the pacing rate ({@code
+     * sk_pacing_rate}, which TCP keeps for every socket), at most 1 ms; 0 without a rate.
+     */
+    static long hystartAckDelayUs(long pacingRate) {
+        return pacingRate <= 0 ? 0 : Math.min(1000L, 2L * 65536 * 1_000_000 / pacingRate);
     }
 
     /** {@code HYSTART_DELAY_THRESH}: clamped to 4..16 ms. */

@@ -21,6 +21,12 @@ class CubicTest {
         int nxt = 1000;
         long nowUs = 5_000_000;
         long lastSendUs;
+        long pacing = -1; // sk_pacing_rate, -1: none
+
+        @Override
+        public long pacingRate() {
+            return pacing;
+        }
         Object priv;
         final long[] mib = new long[4];
 
@@ -318,6 +324,28 @@ class CubicTest {
         assertEquals(40, c.ssthresh);
         assertEquals(1, c.mib[TcpCongestion.MIB_HYSTART_TRAIN_DETECT]);
         assertEquals(40, c.mib[TcpCongestion.MIB_HYSTART_TRAIN_CWND]);
+    }
+
+    @Test
+    void hystartAckTrainWaitsHalfOfHystartAckDelayLongerOnAPacedRate() {
+        Cubic cubic = new Cubic(new Cubic.Params(true, 717, 0, 41, true, true, Cubic.HYSTART_ACK_TRAIN, 16, 2000));
+        Conn c = new Conn();
+        start(cubic, c);
+        c.pacing = 131_072_000; // two 64 KB bursts take 1 ms at this rate: hystart_ack_delay is 1 ms
+        assertEquals(1000, Cubic.hystartAckDelayUs(c.pacing));
+        assertEquals(1000, Cubic.hystartAckDelayUs(1_000), "at most 1 ms");
+        assertEquals(0, Cubic.hystartAckDelayUs(-1), "no rate, no delay");
+        c.cwnd = 40;
+        c.nxt = c.una + 40_000;
+        // ACKs 0.6 ms apart, the minimum RTT 20 ms: the threshold is (20 + 1) / 2 = 10.5 ms, not 10
+        for (int i = 1; i <= 17; i++) {
+            c.nowUs += 600;
+            cubic.pktsAcked(c, 1, 20_000);
+        }
+        assertEquals(Integer.MAX_VALUE, c.ssthresh, "10.2 ms of train: past half the RTT, not past 10.5 ms");
+        c.nowUs += 600;
+        cubic.pktsAcked(c, 1, 20_000);
+        assertEquals(40, c.ssthresh, "10.8 ms: the train ends slow start");
     }
 
     @Test

@@ -539,7 +539,7 @@ final class TcpOutput {
         int tos = TcpEcn.tos(sk, seq, len, flags); // tcp_ecn_send: before CWR is taken off the queue
         flags = TcpEcn.sendFlags(sk, seq, len, flags);
         boolean syn = (flags & TcpHeader.SYN) != 0;
-        int win = selectWindow(syn);
+        int win = selectWindow(syn, cpu);
         TcpHeader.write(skb, o, sk.lport(), sk.rport(), seq, (flags & TcpHeader.ACK) != 0 ? sk.rcvNxt : 0, flags, win, optLen);
         sk.txOpts.write(skb, o + TcpHeader.MIN_LEN);
         if (len > 0) {
@@ -579,6 +579,9 @@ final class TcpOutput {
         return true;
     }
 
+    /** The window the last segment offered, scaled as sent ({@code tp->rcv_wnd}, for the zero-window counters); -1 before any. */
+    private int advertisedWnd = -1;
+
     /**
      * {@code tcp_select_window}: the free space of the receive ring, never moving the right edge back
      * (RFC 9293 3.8.6.2.2), scaled by our shift; unscaled and at most 65535 on a SYN. Below half the
@@ -587,7 +590,7 @@ final class TcpOutput {
      * of the peer's segments ({@code icsk_ack.rcv_mss}) or a sixteenth of the ring, so a slow reader
      * opens the window a segment at a time and never by slivers.
      */
-    int selectWindow(boolean syn) {
+    int selectWindow(boolean syn, int cpu) {
         int full = sk.rbuf == null ? ringSize(sk.rcvbuf()) : sk.rbufLimit;
         int free = full - (sk.rcvNxt - sk.copiedSeq);
         if (!syn && free < full >> 1) {
@@ -598,6 +601,9 @@ final class TcpOutput {
         }
         int win = Math.max(free, sk.rcvWndRight - sk.rcvNxt);
         int promised = sk.rcvWndRight - sk.rcvNxt;
+        if (!syn && free == 0 && promised > 0) {
+            sk.net.mib.inc(cpu, TcpMib.Ext.TCPWantZeroWindowAdv); // tcp_select_window: no room, but a promise is kept
+        }
         if (!syn && win >> sk.rcvWscale << sk.rcvWscale < promised) { // tcp_select_window: scaling must not shrink a promise: round it up
             win = promised + (1 << sk.rcvWscale) - 1 & -(1 << sk.rcvWscale);
         }
@@ -607,6 +613,12 @@ final class TcpOutput {
             return win;
         }
         int scaled = Math.min(win >> sk.rcvWscale, 0xffff);
+        if (scaled == 0 && advertisedWnd != 0) {
+            sk.net.mib.inc(cpu, TcpMib.Ext.TCPToZeroWindowAdv);
+        } else if (scaled != 0 && advertisedWnd == 0) {
+            sk.net.mib.inc(cpu, TcpMib.Ext.TCPFromZeroWindowAdv);
+        }
+        advertisedWnd = scaled; // tcp_select_window's old_win: the last window sent (rcv_wnd)
         sk.rcvWndRight = sk.rcvNxt + (scaled << sk.rcvWscale);
         return scaled;
     }

@@ -133,6 +133,11 @@ final class TcpSock extends Sock {
         }
 
         @Override
+        public int priorCwnd() {
+            return sk.rec.priorCwnd;
+        }
+
+        @Override
         public int packetsInFlight() {
             int m = Math.max(sk.mss, 1);
             return (sk.sndNxt - sk.sndUna + m - 1) / m;

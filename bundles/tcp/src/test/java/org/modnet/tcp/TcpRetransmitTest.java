@@ -284,6 +284,9 @@ class TcpRetransmitTest {
         assertTrue(out.hasRemaining(), "the reader does not read: the window closes and the sender stops");
         s.advance(3000);
         assertTrue(s.count(TcpMib.Ext.TCPWinProbe) > 0, "a zero window is probed");
+        TcpMib rx = s.tcp.net(db.namespace()).mib;
+        assertEquals(1, rx.get(TcpMib.Ext.TCPToZeroWindowAdv), "the reader's side offered a zero window once (tcp_select_window)");
+        assertEquals(0, rx.get(TcpMib.Ext.TCPFromZeroWindowAdv), "and has not opened it yet");
         ByteArrayOutputStream got = new ByteArrayOutputStream();
         ByteBuffer buf = ByteBuffer.allocate(65536);
         for (int i = 0; i < 10_000 && got.size() < data.length; i++) {
@@ -300,6 +303,7 @@ class TcpRetransmitTest {
             }
         }
         assertArrayEquals(data, got.toByteArray(), "reading reopened the window and everything came");
+        assertTrue(rx.get(TcpMib.Ext.TCPFromZeroWindowAdv) >= 1, "reading reopened the window (TCPFromZeroWindowAdv)");
     }
 
     @Test

@@ -96,9 +96,13 @@ public final class TcpCongestion {
         return Math.max(sk.cwnd() >>> 1, 2);
     }
 
-    /** {@code tcp_reno_undo_cwnd}: the window before the loss was halved. */
+    /**
+     * {@code tcp_reno_undo_cwnd}: the window before the reduction, {@code max(cwnd, prior_cwnd)} as
+     * Linux has it since 4.13. Twice ssthresh (the older rule) is that window for Reno's halving but
+     * 1.4 times it for CUBIC's beta of 0.7, which Linux's CUBIC also undoes with this function.
+     */
     public static int renoUndoCwnd(TcpCongestionState sk) {
-        return Math.max(sk.cwnd(), sk.ssthresh() == Integer.MAX_VALUE ? sk.cwnd() : sk.ssthresh() << 1);
+        return Math.max(sk.cwnd(), sk.priorCwnd());
     }
 
     /** A name as {@code setsockopt(TCP_CONGESTION)} passes it: its bytes, NUL-padded, as little-endian words. */

@@ -19,6 +19,15 @@ public interface TcpCongestionState {
 
     void ssthresh(int segments);
 
+    /**
+     * {@code prior_cwnd}: the window when the last reduction (recovery, CWR or a timeout) began, what
+     * {@link TcpCongestion#renoUndoCwnd} restores. A state that does not track it says twice ssthresh,
+     * which was Linux's undo before 4.13 (Reno's halving makes it the same).
+     */
+    default int priorCwnd() {
+        return ssthresh() == Integer.MAX_VALUE ? cwnd() : ssthresh() << 1;
+    }
+
     /** {@code snd_cwnd_cnt}: the linear increase's counter. */
     int cwndCnt();
 

@@ -8,7 +8,7 @@
  * 1.3 adds {@link TcpCongestionOps#minTsoSegs}, the algorithm's floor for TSO autosizing.
  */
 @Export
-@Version("1.3.0")
+@Version("1.4.0")
 package org.modnet.api.tcp;
 
 import org.osgi.annotation.bundle.Export;
