@@ -46,7 +46,7 @@ final class ModnetSelector extends AbstractSelector {
     private final Set<SelectionKey> publicKeys = Collections.unmodifiableSet(keys);
     /**
      * The selected-key set: the keys in {@link #selectedArray}'s first {@link #selectedEnd} slots, a
-     * removed key's slot null until the next selection packs the array (a key knows its slot). Nothing
+     * removed key's slot null until the set empties or a full array is packed (a key knows its slot). Nothing
      * is allocated per key selected or removed; the array grows only with the number of keys.
      * Selector's selected-key set is not thread-safe: the selecting thread and the caller share it.
      */
