@@ -2,6 +2,7 @@ package org.modnet.apps;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
@@ -13,8 +14,8 @@ import java.nio.channels.SocketChannel;
 import java.nio.channels.spi.SelectorProvider;
 import java.nio.file.StandardOpenOption;
 import java.time.Instant;
-import java.util.Iterator;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 
 /**
  * httpd's event loop: one thread, one {@link Selector} on modnet sockets, every connection a small
@@ -69,6 +70,10 @@ final class Httpd {
     final Stats stats = new Stats();
     private volatile boolean stopping;
     private volatile Selector selector;
+    /** The listening socket {@link #serve} was given, for {@link #ready}. */
+    private ServerSocketChannel listener;
+    /** {@link #ready} as the selection's action, made once. */
+    private final Consumer<SelectionKey> onReady = this::ready;
     /** The loop's own: the plain request being answered, the known files, the Date line, the answer's bytes. */
     private final HttpRequest.Plain plain = new HttpRequest.Plain();
     private final HttpFileCache cache;
@@ -142,30 +147,12 @@ final class Httpd {
             selector = sel;
             server.register(sel, SelectionKey.OP_ACCEPT);
             long lastSweep = System.nanoTime();
+            listener = server;
             while (!stopping && !Thread.currentThread().isInterrupted()) {
-                sel.select(250);
-                Iterator<SelectionKey> it = sel.selectedKeys().iterator();
-                while (it.hasNext()) {
-                    SelectionKey k = it.next();
-                    it.remove();
-                    if (!k.isValid()) {
-                        continue;
-                    }
-                    if (k.isAcceptable()) {
-                        accept(server, sel);
-                        continue;
-                    }
-                    Connection c = (Connection) k.attachment();
-                    try {
-                        if (k.isWritable()) {
-                            c.write();
-                        } else if (k.isReadable()) {
-                            c.read();
-                        }
-                    } catch (IOException e) {
-                        stats.resets.incrementAndGet(); // a reset or a broken pipe: that client is gone
-                        c.close();
-                    }
+                try {
+                    sel.select(onReady, 250); // no selected-key set: nothing allocated per wake-up
+                } catch (UncheckedIOException e) {
+                    throw e.getCause(); // the listener's accept failed
                 }
                 long now = System.nanoTime();
                 if (now - lastSweep > 1_000_000_000L) {
@@ -189,6 +176,32 @@ final class Httpd {
             selector = null;
             cache.clear();
             server.close();
+        }
+    }
+
+    /** One ready key of the loop's selection. */
+    private void ready(SelectionKey k) {
+        if (!k.isValid()) {
+            return;
+        }
+        if (k.isAcceptable()) {
+            try {
+                accept(listener, k.selector());
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            return;
+        }
+        Connection c = (Connection) k.attachment();
+        try {
+            if (k.isWritable()) {
+                c.write();
+            } else if (k.isReadable()) {
+                c.read();
+            }
+        } catch (IOException e) {
+            stats.resets.incrementAndGet(); // a reset or a broken pipe: that client is gone
+            c.close();
         }
     }
 

@@ -15,10 +15,12 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Consumer;
 
 import org.modnet.socket.api.Sock;
 import org.modnet.socket.api.SocketCalls;
@@ -42,34 +44,131 @@ import org.modnet.socket.api.SocketCalls;
 final class ModnetSelector extends AbstractSelector {
     private final Set<SelectionKey> keys = ConcurrentHashMap.newKeySet();
     private final Set<SelectionKey> publicKeys = Collections.unmodifiableSet(keys);
-    private final Set<SelectionKey> selected = ConcurrentHashMap.newKeySet();
+    /**
+     * The selected-key set: the keys in {@link #selectedArray}'s first {@link #selectedEnd} slots, a
+     * removed key's slot null until the set empties or a full array is packed (a key knows its slot). Nothing
+     * is allocated per key selected or removed; the array grows only with the number of keys.
+     * Selector's selected-key set is not thread-safe: the selecting thread and the caller share it.
+     */
+    private Key[] selectedArray = new Key[4];
+    private int selectedEnd;
+    private int selectedCount;
     /** The selected-key set as the caller sees it: keys may be removed, never added. */
     private final Set<SelectionKey> publicSelected = new AbstractSet<>() {
         @Override
         public Iterator<SelectionKey> iterator() {
-            return selected.iterator();
+            return new SelectedIterator();
         }
 
         @Override
         public int size() {
-            return selected.size();
+            return selectedCount;
         }
 
         @Override
         public boolean contains(Object o) {
-            return selected.contains(o);
+            return o instanceof Key k && k.selector == ModnetSelector.this && k.selectedSlot >= 0;
         }
 
         @Override
         public boolean remove(Object o) {
-            return selected.remove(o);
+            return o instanceof Key k && k.selector == ModnetSelector.this && unselect(k);
         }
 
         @Override
         public void clear() {
-            selected.clear();
+            for (int i = 0; i < selectedEnd; i++) {
+                Key k = selectedArray[i];
+                if (k != null) {
+                    k.selectedSlot = -1;
+                    selectedArray[i] = null;
+                }
+            }
+            selectedEnd = 0;
+            selectedCount = 0;
         }
     };
+
+    /** Walks the selected keys' slots; small enough for the JIT to keep it off the heap. */
+    private final class SelectedIterator implements Iterator<SelectionKey> {
+        private int next = -1;
+        private int last = -1;
+
+        SelectedIterator() {
+            next = advance(0);
+        }
+
+        private int advance(int i) {
+            while (i < selectedEnd && selectedArray[i] == null) {
+                i++;
+            }
+            return i;
+        }
+
+        @Override
+        public boolean hasNext() {
+            return next < selectedEnd;
+        }
+
+        @Override
+        public SelectionKey next() {
+            if (next >= selectedEnd) {
+                throw new java.util.NoSuchElementException();
+            }
+            last = next;
+            next = advance(next + 1);
+            return selectedArray[last];
+        }
+
+        @Override
+        public void remove() {
+            if (last < 0 || selectedArray[last] == null) {
+                throw new IllegalStateException();
+            }
+            unselect(selectedArray[last]);
+            last = -1;
+        }
+    }
+
+    /** Adds a key to the selected-key set (it is not in it). */
+    private void addSelected(Key k) {
+        if (selectedEnd == selectedArray.length) {
+            packSelected();
+            if (selectedEnd == selectedArray.length) {
+                selectedArray = Arrays.copyOf(selectedArray, selectedArray.length * 2);
+            }
+        }
+        k.selectedSlot = selectedEnd;
+        selectedArray[selectedEnd++] = k;
+        selectedCount++;
+    }
+
+    private boolean unselect(Key k) {
+        int slot = k.selectedSlot;
+        if (slot < 0) {
+            return false;
+        }
+        selectedArray[slot] = null;
+        k.selectedSlot = -1;
+        if (--selectedCount == 0) {
+            selectedEnd = 0; // every slot before the end is null: the array starts over
+        }
+        return true;
+    }
+
+    /** Moves the selected keys to the front of their array, in order, over the slots of removed ones. */
+    private void packSelected() {
+        int j = 0;
+        for (int i = 0; i < selectedEnd; i++) {
+            Key k = selectedArray[i];
+            if (k != null) {
+                selectedArray[i] = null;
+                selectedArray[j] = k;
+                k.selectedSlot = j++;
+            }
+        }
+        selectedEnd = j;
+    }
 
     /**
      * {@link #keys} as an array, replaced whole under {@link #keysLock} as keys come and go: a
@@ -81,6 +180,8 @@ final class ModnetSelector extends AbstractSelector {
     private volatile Thread selecting;
     /** Something may have changed since the selecting thread last looked: it looks again before sleeping. */
     private volatile boolean pending;
+    /** Selections with an action so far: a key found ready in one carries its number. */
+    private long actionRounds;
     /** {@link #wakeup()} was called and no selection has returned since. */
     private volatile boolean woken;
     /** On the wait queue of every registered channel's socket. */
@@ -96,6 +197,10 @@ final class ModnetSelector extends AbstractSelector {
         private final ModnetChannel channel;
         private volatile int interest;
         private volatile int ready;
+        /** Its slot in the selected-key set's array, or -1 when it is not in that set. */
+        private int selectedSlot = -1;
+        /** The number of the last {@link #select(Consumer, long)} that found it ready (the action's pass). */
+        private long firedIn;
 
         Key(ModnetSelector selector, ModnetChannel channel) {
             this.selector = selector;
@@ -198,71 +303,115 @@ final class ModnetSelector extends AbstractSelector {
 
     @Override
     public int selectNow() throws IOException {
-        return doSelect(0);
+        return doSelect(null, 0);
     }
 
     /** Waits up to {@code timeout} milliseconds; 0 waits for ever, as {@link Selector#select(long)} says. */
     @Override
     public int select(long timeout) throws IOException {
-        if (timeout < 0) {
-            throw new IllegalArgumentException("Negative timeout");
-        }
-        return doSelect(timeout == 0 ? -1 : TimeUnit.MILLISECONDS.toNanos(timeout));
+        return doSelect(null, nanos(timeout));
     }
 
     @Override
     public int select() throws IOException {
-        return doSelect(-1);
+        return doSelect(null, -1);
+    }
+
+    /**
+     * The selection that hands each ready key to {@code action} instead of the selected-key set, as
+     * {@code SelectorImpl.processReadyEvents} does (Selector's default copies the set per selection):
+     * the key's ready set is exactly what its channel is ready for now; the selected-key set is left
+     * alone. The action runs after the selection's wait, synchronized on this selector.
+     */
+    @Override
+    public int select(Consumer<SelectionKey> action, long timeout) throws IOException {
+        return doSelect(Objects.requireNonNull(action), nanos(timeout));
+    }
+
+    @Override
+    public int select(Consumer<SelectionKey> action) throws IOException {
+        return doSelect(Objects.requireNonNull(action), -1);
+    }
+
+    @Override
+    public int selectNow(Consumer<SelectionKey> action) throws IOException {
+        return doSelect(Objects.requireNonNull(action), 0);
+    }
+
+    private static long nanos(long timeoutMillis) {
+        if (timeoutMillis < 0) {
+            throw new IllegalArgumentException("Negative timeout");
+        }
+        return timeoutMillis == 0 ? -1 : TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
     }
 
     /**
      * The selection: drop cancelled keys, poll every socket, and sleep until a socket's waiter, a
-     * wakeup, an interrupt or the timeout ends it. {@code nanos} -1 waits for ever, 0 does not wait.
+     * wakeup, an interrupt or the timeout ends it; then, with an {@code action}, hand it the keys found
+     * ready. {@code nanos} -1 waits for ever, 0 does not wait.
      */
-    private int doSelect(long nanos) throws IOException {
+    private int doSelect(Consumer<SelectionKey> action, long nanos) throws IOException {
         ensureOpen();
         synchronized (this) {
             ensureOpen();
-            long deadline = System.nanoTime() + Math.max(nanos, 0);
-            boolean slept = false;
-            try {
-                begin(); // an interrupt wakes the selection up
-                while (true) {
-                    pending = false; // a change from here on makes the loop look again
-                    int closedChannels = dropClosedAndCancelled();
-                    int n = updateReady();
-                    if (n > 0 || nanos == 0) {
-                        return n;
-                    }
-                    if (woken || Thread.currentThread().isInterrupted() || (slept && closedChannels > 0)) {
-                        return 0;
-                    }
-                    selecting = Thread.currentThread(); // before looking at pending (see signal)
-                    try {
-                        while (!pending && !woken) {
-                            if (Thread.currentThread().isInterrupted()) {
-                                return 0; // the selection returns; the interrupt stays set
-                            }
-                            if (nanos < 0) {
-                                LockSupport.park(this);
-                            } else {
-                                long left = deadline - System.nanoTime();
-                                if (left <= 0) {
-                                    return 0;
-                                }
-                                LockSupport.parkNanos(this, left);
-                            }
-                        }
-                    } finally {
-                        selecting = null;
-                    }
-                    slept = true;
-                }
-            } finally {
-                woken = false; // this selection consumed any wakeup
-                end();
-                dropClosedAndCancelled();
+            long round = action == null ? 0 : ++actionRounds;
+            int n = waitReady(round, nanos);
+            if (action == null || n == 0) {
+                return n;
             }
+            Key[] ks = keyArray;
+            for (int i = 0; i < ks.length; i++) {
+                Key k = ks[i];
+                if (k.firedIn == round) {
+                    action.accept(k);
+                    ensureOpen(); // the action closed the selector: ClosedSelectorException, as Selector says
+                }
+            }
+            return n;
+        }
+    }
+
+    /** The part of {@link #doSelect} that waits: how many keys were found ready (for {@code round}'s action, if not 0). */
+    private int waitReady(long round, long nanos) {
+        long deadline = System.nanoTime() + Math.max(nanos, 0);
+        boolean slept = false;
+        try {
+            begin(); // an interrupt wakes the selection up
+            while (true) {
+                pending = false; // a change from here on makes the loop look again
+                int closedChannels = dropClosedAndCancelled();
+                int n = updateReady(round);
+                if (n > 0 || nanos == 0) {
+                    return n;
+                }
+                if (woken || Thread.currentThread().isInterrupted() || (slept && closedChannels > 0)) {
+                    return 0;
+                }
+                selecting = Thread.currentThread(); // before looking at pending (see signal)
+                try {
+                    while (!pending && !woken) {
+                        if (Thread.currentThread().isInterrupted()) {
+                            return 0; // the selection returns; the interrupt stays set
+                        }
+                        if (nanos < 0) {
+                            LockSupport.park(this);
+                        } else {
+                            long left = deadline - System.nanoTime();
+                            if (left <= 0) {
+                                return 0;
+                            }
+                            LockSupport.parkNanos(this, left);
+                        }
+                    }
+                } finally {
+                    selecting = null;
+                }
+                slept = true;
+            }
+        } finally {
+            woken = false; // this selection consumed any wakeup
+            end();
+            dropClosedAndCancelled();
         }
     }
 
@@ -315,15 +464,17 @@ final class ModnetSelector extends AbstractSelector {
         if (had) {
             k.channel.sock().removeWaiter(waiter);
         }
-        selected.remove(k);
+        unselect(k);
         deregister(k);
     }
 
     /**
-     * Polls every valid key's socket and updates the selected-key set; returns how many keys were added
-     * to it or got new ready operations.
+     * Polls every valid key's socket; returns how many keys were found ready. For a selection with an
+     * action ({@code round} not 0) a ready key gets exactly the ready operations and the round's mark;
+     * otherwise it is added to the selected-key set, or gets new ready operations there, and only those
+     * additions and changes are counted.
      */
-    private int updateReady() {
+    private int updateReady(long round) {
         int updated = 0;
         Key[] ks = keyArray;
         for (int i = 0; i < ks.length; i++) {
@@ -335,7 +486,11 @@ final class ModnetSelector extends AbstractSelector {
             if (ops == 0) {
                 continue;
             }
-            if (selected.contains(k)) {
+            if (round != 0) {
+                k.ready = ops;
+                k.firedIn = round;
+                updated++;
+            } else if (k.selectedSlot >= 0) {
                 int before = k.ready;
                 if ((before | ops) != before) {
                     k.ready = before | ops;
@@ -343,7 +498,7 @@ final class ModnetSelector extends AbstractSelector {
                 }
             } else {
                 k.ready = ops;
-                selected.add(k);
+                addSelected(k);
                 updated++;
             }
         }

@@ -108,6 +108,113 @@ class ModnetSelectorTest {
     }
 
     @Test
+    void aSelectionWithAnActionHandsItEachReadyKeyAndLeavesTheSelectedSetAlone() throws Exception {
+        try (Selector selector = stack.provider().openSelector(); DatagramChannel a = stack.channel();
+                DatagramChannel b = stack.channel(); DatagramChannel idle = stack.channel()) {
+            a.configureBlocking(false);
+            b.configureBlocking(false);
+            idle.bind(local(8010)).configureBlocking(false);
+            SelectionKey ka = a.register(selector, SelectionKey.OP_WRITE);
+            SelectionKey kb = b.register(selector, SelectionKey.OP_READ | SelectionKey.OP_WRITE);
+            idle.register(selector, SelectionKey.OP_READ);
+            java.util.List<SelectionKey> seen = new java.util.ArrayList<>();
+            assertEquals(2, selector.select(seen::add, 1000));
+            assertEquals(java.util.Set.of(ka, kb), java.util.Set.copyOf(seen), "the two writable keys, not the idle one");
+            assertEquals(2, seen.size(), "each once");
+            assertEquals(SelectionKey.OP_WRITE, kb.readyOps());
+            assertTrue(selector.selectedKeys().isEmpty(), "an action's selection adds nothing to the set");
+
+            seen.clear();
+            assertEquals(2, selector.selectNow(seen::add), "still ready: handed over again, unlike a selected key");
+            assertEquals(2, seen.size());
+        }
+    }
+
+    @Test
+    void anActionThatClosesTheSelectorEndsTheSelectionWithClosedSelectorException() throws Exception {
+        Selector selector = stack.provider().openSelector();
+        try (DatagramChannel ch = stack.channel()) {
+            ch.configureBlocking(false);
+            ch.register(selector, SelectionKey.OP_WRITE);
+            assertThrows(ClosedSelectorException.class, () -> selector.selectNow(k -> {
+                try {
+                    selector.close();
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }));
+            assertFalse(selector.isOpen());
+        }
+    }
+
+    @Test
+    void keysRemovedThroughTheIteratorLeaveTheSelectedSetAndComeBackAtTheNextSelection() throws Exception {
+        try (Selector selector = stack.provider().openSelector()) {
+            java.util.List<DatagramChannel> chs = new java.util.ArrayList<>();
+            java.util.Set<SelectionKey> all = new java.util.HashSet<>();
+            for (int i = 0; i < 9; i++) { // more than the set's first array holds
+                DatagramChannel ch = stack.channel();
+                ch.configureBlocking(false);
+                chs.add(ch);
+                all.add(ch.register(selector, SelectionKey.OP_WRITE));
+            }
+            try {
+                for (int round = 0; round < 3; round++) {
+                    assertEquals(9, selector.selectNow());
+                    assertEquals(9, selector.selectedKeys().size());
+                    assertEquals(all, java.util.Set.copyOf(selector.selectedKeys()));
+                    int removed = 0;
+                    for (var it = selector.selectedKeys().iterator(); it.hasNext();) {
+                        SelectionKey k = it.next();
+                        assertTrue(selector.selectedKeys().contains(k));
+                        if (removed++ % 2 == 0) {
+                            it.remove();
+                            assertFalse(selector.selectedKeys().contains(k));
+                            assertThrows(IllegalStateException.class, it::remove, "once per next()");
+                        }
+                    }
+                    assertEquals(4, selector.selectedKeys().size(), "the five removed are gone");
+                    assertEquals(5, selector.selectNow(), "the five removed come back; the four left did not change");
+                    assertEquals(9, selector.selectedKeys().size());
+                    selector.selectedKeys().clear();
+                    assertTrue(selector.selectedKeys().isEmpty());
+                    assertFalse(selector.selectedKeys().iterator().hasNext());
+                }
+            } finally {
+                for (DatagramChannel ch : chs) {
+                    ch.close();
+                }
+            }
+        }
+    }
+
+    /**
+     * httpd's loop selects once a request: a selection with an action allocates nothing (the JDK's
+     * default copies the selected-key set each time; a selected-key set of hash nodes made one a key).
+     */
+    @Test
+    void aSelectionWithAnActionAllocatesNothing() throws Exception {
+        var mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        try (Selector selector = stack.provider().openSelector(); DatagramChannel ch = stack.channel()) {
+            ch.configureBlocking(false);
+            ch.register(selector, SelectionKey.OP_WRITE);
+            int[] count = new int[1];
+            java.util.function.Consumer<SelectionKey> action = k -> count[0]++;
+            for (int i = 0; i < 20_000; i++) {
+                selector.select(action, 1000);
+            }
+            int n = 20_000;
+            long before = mx.getCurrentThreadAllocatedBytes();
+            for (int i = 0; i < n; i++) {
+                selector.select(action, 1000);
+            }
+            long bytes = mx.getCurrentThreadAllocatedBytes() - before;
+            assertEquals(2 * n, count[0]);
+            assertTrue(bytes < n, bytes + " bytes over " + n + " selections");
+        }
+    }
+
+    @Test
     void aPendingErrorMakesTheKeyReadyForItsInterest() throws Exception {
         try (Selector selector = stack.provider().openSelector(); DatagramChannel ch = stack.channel()) {
             ch.connect(local(9)).configureBlocking(false);
