@@ -221,6 +221,7 @@ class HandOverTest {
         BpfMap lru = old.mapCreate("lru", 10, 4, 8, 4, 0, 2);
         BpfMap devs = old.mapCreate("devs", BpfMap.MAP_DEVMAP_HASH, 4, 4, 4, 0, 1);
         BpfMap xsks = old.mapCreate("xsks", BpfMap.MAP_XSKMAP, 4, 4, 4, 0, 1);
+        old.xskSockets(fd -> fd == 12); // the AF_XDP family's one socket
         BpfMap events = old.mapCreate("events", 4, 4, 4, 1, 0, 1);
         for (int v : new int[] { 1, 2, 3 }) {
             assertEquals(0, queue.update(new byte[0], key(v), BpfMap.BPF_ANY));

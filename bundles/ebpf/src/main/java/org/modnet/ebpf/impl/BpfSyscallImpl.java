@@ -137,6 +137,11 @@ public final class BpfSyscallImpl implements BpfSyscall {
     }
 
     @Override
+    public void xskSockets(java.util.function.IntPredicate open) {
+        BpfMapBase.xskSockets = open;
+    }
+
+    @Override
     public BpfMap mapCreate(String name, int type, int keySize, int valueSize, int maxEntries, int flags, int cpus) throws BpfException {
         return BpfMapBase.create(name, type, keySize, valueSize, maxEntries, flags, cpus);
     }
