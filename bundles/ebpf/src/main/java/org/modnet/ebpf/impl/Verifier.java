@@ -238,8 +238,10 @@ public final class Verifier {
             };
         }
 
-        String key() {
-            return kind.ordinal() + ":" + umin + ":" + umax + ":" + smin + ":" + smax + ":" + off + ":" + varMax + ":" + id + ":"
+        /** The state's text; a scalar's id by {@code scalarIds}, which numbers them in the order met (links, not names, matter). */
+        String key(Map<Integer, Integer> scalarIds) {
+            int shown = kind == Kind.SCALAR && id != 0 ? scalarIds.computeIfAbsent(id, k -> scalarIds.size() + 1) : id;
+            return kind.ordinal() + ":" + umin + ":" + umax + ":" + smin + ":" + smax + ":" + off + ":" + varMax + ":" + shown + ":"
                     + range + ":" + frame + ":" + mapIndex + ":" + memSize + ":" + u32min + ":" + u32max + ":" + s32min + ":" + s32max;
         }
     }
@@ -315,15 +317,16 @@ public final class Verifier {
 
         String key() {
             StringBuilder b = new StringBuilder();
+            Map<Integer, Integer> scalarIds = new HashMap<>();
             for (Frame f : frames) {
                 for (Reg r : f.regs) {
-                    b.append(r.key()).append('|');
+                    b.append(r.key(scalarIds)).append('|');
                 }
                 for (int i = 0; i < f.slot.length; i++) {
                     b.append(f.slot[i]);
                 }
                 for (Reg r : f.spill) {
-                    b.append(r == null ? "-" : r.key()).append(';');
+                    b.append(r == null ? "-" : r.key(scalarIds)).append(';');
                 }
                 b.append(f.returnPc).append('#');
             }
@@ -678,6 +681,7 @@ public final class Verifier {
         }
         Map<Integer, Integer> ids = new HashMap<>();
         Map<Integer, Integer> back = new HashMap<>();
+        tmpIds = 0;
         int last = old.frames.size() - 1;
         for (int k = 0; k <= last; k++) {
             Frame o = old.frames.get(k);
@@ -739,8 +743,11 @@ public final class Verifier {
         return true;
     }
 
+    /** {@code idmap->tmp_id_gen}: ids standing for cur's unlinked scalars in one comparison, each its own (negative: no real id is). */
+    private int tmpIds;
+
     /** {@code regsafe}. */
-    private static boolean regSafe(Reg old, Reg cur, boolean precise, Map<Integer, Integer> ids, Map<Integer, Integer> back) {
+    private boolean regSafe(Reg old, Reg cur, boolean precise, Map<Integer, Integer> ids, Map<Integer, Integer> back) {
         if (old.kind == Kind.NOT_INIT) {
             return true;
         }
@@ -748,9 +755,11 @@ public final class Verifier {
             return false;
         }
         return switch (old.kind) {
+            // check_scalar_ids: scalars old had linked (sync_linked_regs narrowed them together) must be linked alike in cur
             case SCALAR -> !precise || Long.compareUnsigned(old.umin, cur.umin) <= 0 && Long.compareUnsigned(cur.umax, old.umax) <= 0
                     && old.smin <= cur.smin && cur.smax <= old.smax && old.lo32() <= cur.lo32() && cur.hi32() <= old.hi32()
-                    && old.slo32() <= cur.slo32() && cur.shi32() <= old.shi32();
+                    && old.slo32() <= cur.slo32() && cur.shi32() <= old.shi32()
+                    && (old.id == 0 || sameId(old.id, cur.id != 0 ? cur.id : -(++tmpIds), ids, back));
             case PKT, PKT_META -> old.off == cur.off && cur.varMax <= old.varMax && old.range <= cur.range && sameId(old.id, cur.id, ids, back);
             case MAP_VALUE -> old.mapIndex == cur.mapIndex && old.off == cur.off && cur.varMax <= old.varMax;
             case MAP_VALUE_OR_NULL -> old.mapIndex == cur.mapIndex && old.off == cur.off && sameId(old.id, cur.id, ids, back);
@@ -1175,7 +1184,16 @@ public final class Verifier {
         boolean readsSrc = x && operation != Bpf.END && operation != Bpf.NEG;
         Reg src = readsSrc ? read(i, f, p.src[i]) : Reg.constant(wide ? p.imm[i] : p.imm[i] & 0xffffffffL);
         if (operation == Bpf.MOV) {
+            // assign_scalar_id_before_mov: a copy of a scalar is linked to it (same id), so what a branch
+            // learns of one the other learns too (sync_linked_regs); a 32-bit copy only of a value that fits
+            boolean link = x && p.off[i] == 0 && src.kind == Kind.SCALAR && (wide || Long.compareUnsigned(src.umax, MASK32) <= 0);
+            if (link && src.id == 0 && !src.isConst()) {
+                src.id = nextId++;
+            }
             Reg r = src.copy();
+            if (!link && r.kind == Kind.SCALAR) {
+                r.id = 0;
+            }
             if (x && p.off[i] != 0) {
                 if (src.isPointer()) {
                     throw reject(i, "R" + p.src[i] + " sign-extension of a pointer is prohibited");
@@ -1828,8 +1846,15 @@ public final class Verifier {
         } else {
             out.unsigned(0, mask);
         }
-        out.id = 0;
+        if (!fits(r, size)) {
+            out.id = 0; // a narrowing spill or fill breaks the link: the values differ
+        }
         return out;
+    }
+
+    /** The scalar's value fits in {@code size} bytes ({@code get_reg_width}): a copy that wide is the same value. */
+    private static boolean fits(Reg r, int size) {
+        return size == 8 || Long.compareUnsigned(r.umax, (1L << (size * 8)) - 1) <= 0;
     }
 
     private void store(int i, State s, Frame f, boolean fromRegister) {
@@ -1890,6 +1915,9 @@ public final class Verifier {
                         }
                     }
                     Arrays.fill(target.slot, lo, lo + size, (byte) 2);
+                    if (fromRegister && value.kind == Kind.SCALAR && value.id == 0 && !value.isConst() && fits(value, size)) {
+                        value.id = nextId++; // the spill is linked to the register (check_stack_write_fixed_off)
+                    }
                     target.spill[lo / 8] = narrowed(value, size);
                 } else {
                     for (int k = lo; k < lo + size; k++) {
@@ -2001,6 +2029,12 @@ public final class Verifier {
         s.pc = i + 1;
         Boolean decided = refine(i, operation, j32, x, s, taken);
         if (decided == null) {
+            for (State st : new State[] { s, taken }) {
+                syncLinked(st, st.cur().regs[p.dst[i]]);
+                if (x) {
+                    syncLinked(st, st.cur().regs[p.src[i]]);
+                }
+            }
             if (taken.cp != null) {
                 taken.cp.branches++; // one more path below the last checkpoint
             }
@@ -2015,6 +2049,25 @@ public final class Verifier {
             s.pc = taken.pc;
         }
         return true;
+    }
+
+    /** {@code sync_linked_regs}: every scalar linked to {@code known} (its id) takes what a branch learned of it. */
+    private static void syncLinked(State s, Reg known) {
+        if (known.kind != Kind.SCALAR || known.id == 0) {
+            return;
+        }
+        for (Frame f : s.frames) {
+            for (int r = 0; r < f.regs.length; r++) {
+                if (f.regs[r] != known && f.regs[r].kind == Kind.SCALAR && f.regs[r].id == known.id) {
+                    f.regs[r] = known.copy();
+                }
+            }
+            for (int n = 0; n < f.spill.length; n++) {
+                if (f.spill[n] != null && f.spill[n] != known && f.spill[n].kind == Kind.SCALAR && f.spill[n].id == known.id) {
+                    f.spill[n] = known.copy();
+                }
+            }
+        }
     }
 
     /**
