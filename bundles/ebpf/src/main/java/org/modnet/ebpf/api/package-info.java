@@ -25,7 +25,8 @@
  * ({@link org.modnet.ebpf.api.BpfSyscall#mapCreate(String, int, int, int, int, int, org.modnet.ebpf.api.BpfMap)}).
  * 2.7.0: tc's {@code bpf_get_hash_recalc} ({@link org.modnet.ebpf.api.HelperProtos#GET_HASH_RECALC});
  * {@link org.modnet.ebpf.api.BpfMap#BPF_F_INNER_MAP}; the AF_XDP sockets an xskmap update checks its fd against
- * ({@link org.modnet.ebpf.api.BpfSyscall#xskSockets}).
+ * ({@link org.modnet.ebpf.api.BpfSyscall#xskSockets}); an object's global functions and their BTF argument types
+ * ({@link org.modnet.ebpf.api.BpfObject.ProgramDef#globalFuncs}).
  */
 @Export
 @Version("2.7.0")

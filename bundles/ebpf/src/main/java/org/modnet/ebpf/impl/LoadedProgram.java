@@ -106,10 +106,17 @@ public final class LoadedProgram implements BpfProg {
     static LoadedProgram load(int id, String name, long[] insns, int[] nonScalarReturns, ProgType type, AttachType attach,
             List<BpfMapBase> maps, List<HelperProto> protos, Helpers extra, String engine, boolean verbose, Consumer<String> tracePipe)
             throws BpfException {
+        return load(id, name, insns, nonScalarReturns, new int[0], type, attach, maps, protos, extra, engine, verbose, tracePipe);
+    }
+
+    /** {@link #load}, with the global functions the verifier checks apart ({@code BpfObject.ProgramDef#globalFuncs}). */
+    static LoadedProgram load(int id, String name, long[] insns, int[] nonScalarReturns, int[] globalFuncs, ProgType type,
+            AttachType attach, List<BpfMapBase> maps, List<HelperProto> protos, Helpers extra, String engine, boolean verbose,
+            Consumer<String> tracePipe) throws BpfException {
         long[] original = insns.clone();
         Program checked = Program.of(name, insns);
-        if (nonScalarReturns.length > 0) {
-            checked = checked.withNonScalarReturns(nonScalarReturns);
+        if (nonScalarReturns.length > 0 || globalFuncs.length > 0) {
+            checked = checked.withNonScalarReturns(nonScalarReturns).withGlobalFuncs(globalFuncs);
         }
         Helpers helpers = standard(maps, tracePipe);
         if (extra != null) {
