@@ -127,8 +127,8 @@ public final class BpfSyscallImpl implements BpfSyscall {
                 continue;
             }
             try {
-                progs.add(load(p.id(), p.name(), p.insns(), p.nonScalarReturns(), p.type(), p.attach(), own, p.extra(), p.tracePipe(),
-                        p.engine(), false));
+                progs.add(load(p.id(), p.name(), p.insns(), p.nonScalarReturns(), p.globalFuncs(), p.type(), p.attach(), own, p.extra(),
+                        p.tracePipe(), p.engine(), false));
             } catch (BpfException | RuntimeException e) {
                 refused.put(p.id(), String.valueOf(e.getMessage())); // never crash on a program this verifier refuses
             }
