@@ -221,6 +221,7 @@ class HandOverTest {
         BpfMap lru = old.mapCreate("lru", 10, 4, 8, 4, 0, 2);
         BpfMap devs = old.mapCreate("devs", BpfMap.MAP_DEVMAP_HASH, 4, 4, 4, 0, 1);
         BpfMap xsks = old.mapCreate("xsks", BpfMap.MAP_XSKMAP, 4, 4, 4, 0, 1);
+        old.xskSockets(fd -> fd == 12); // the AF_XDP family's one socket
         BpfMap events = old.mapCreate("events", 4, 4, 4, 1, 0, 1);
         for (int v : new int[] { 1, 2, 3 }) {
             assertEquals(0, queue.update(new byte[0], key(v), BpfMap.BPF_ANY));
@@ -342,6 +343,32 @@ class HandOverTest {
         assertNotNull(q, adopted.refused().toString());
         ProgHandOver again = next.handOver().progs().stream().filter(x -> x.id() == p.id()).findFirst().orElseThrow();
         assertArrayEquals(new int[] { 3 }, again.nonScalarReturns(), "and on to the update after");
+
+        // a global function's information too: f verified apart, so its caller cannot count on the 0 it returns
+        long[] caller = old.assemble("""
+                call local f
+                jeq %r0, 0, zero
+                mov %r0, %r9
+                exit
+                zero:
+                mov %r0, 2
+                exit
+                f:
+                mov %r0, 0
+                exit
+                """);
+        BpfProg g = old.progLoad(new org.modnet.ebpf.api.BpfObject.ProgramDef("xdp", "withg", caller, new int[0], new int[0]), ProgType.XDP,
+                AttachType.DEFAULT, List.of(), null, null, BpfSyscall.JIT, false);
+        ProgHandOver gh = old.handOver().progs().stream().filter(x -> x.id() == g.id()).findFirst().orElseThrow();
+        assertArrayEquals(new int[0], gh.globalFuncs());
+        BpfProg withGlobal = old.progLoad(new org.modnet.ebpf.api.BpfObject.ProgramDef("xdp", "withglobal", insns, new int[0],
+                new int[] { 3, 0, 0 }), ProgType.XDP, AttachType.DEFAULT, List.of(), null, null, BpfSyscall.JIT, false);
+        ProgHandOver wh = old.handOver().progs().stream().filter(x -> x.id() == withGlobal.id()).findFirst().orElseThrow();
+        assertArrayEquals(new int[] { 3, 0, 0 }, wh.globalFuncs(), "its global function travels with it");
+        ProgHandOver global = new ProgHandOver(gh.id(), gh.name(), gh.type(), gh.attach(), gh.insns(), gh.engine(), gh.mapIds(), gh.extra(),
+                gh.tracePipe(), gh.nonScalarReturns(), new int[] { 6, 0, 0 });
+        BpfAdoption strict = next.adopt(new BpfHandOver(BpfHandOver.VERSION, List.of(), List.of(global)));
+        assertTrue(strict.refused().getOrDefault(g.id(), "").contains("R9 !read_ok"), "the adopted program's f is global: " + strict.refused());
 
         BpfMap pa = old.mapCreate("pa", BpfMap.MAP_PROG_ARRAY, 4, 4, 1, 0, 1);
         BpfProg t = old.progLoad("tail", old.assemble("""

@@ -30,7 +30,7 @@ import org.modnet.ebpf.impl.Verifier;
  * as such. Runs where clang and the package are installed ({@code apt-get install linux-source-6.12}).
  */
 class KernelSelftestAgreementTest {
-    /** Socket filters' false accepts (none) and agreement floor (per cent): 241 of 243 (99.2%) when last raised. */
+    /** Socket filters' false accepts (none) and agreement floor (per cent): 242 of 243 (99.6%) when last raised. */
     private static final int SOCKET_FALSE_ACCEPTS = 0;
     private static final int SOCKET_AGREEMENT = 99;
 
@@ -136,7 +136,7 @@ class KernelSelftestAgreementTest {
         List<String> unbuilt = new ArrayList<>();
         Map<String, String> falseAccepted = new LinkedHashMap<>();
         Map<String, String> falseRejected = new LinkedHashMap<>();
-        StringBuilder report = new StringBuilder("file: agreed / false-accept / false-reject\n");
+        StringBuilder report = new StringBuilder("file: agreed / false-accept / false-reject (XDP and tc) [socket filters]\n");
         for (Path f : files) {
             List<Case> cases = cases(compiled(f)).stream()
                     .filter(c -> c.section().equals("xdp") || ProgType.ofSection(c.section()) == ProgType.SCHED_CLS
@@ -165,6 +165,7 @@ class KernelSelftestAgreementTest {
             int a = 0;
             int fa = 0;
             int fr = 0;
+            int[] sock = new int[3];
             for (Case c : cases) {
                 boolean socket = ProgType.ofSection(c.section()) == ProgType.SOCKET_FILTER;
                 ElfObject.ProgramDef d = o.programs().stream().filter(p -> p.name().equals(c.function())).findFirst().orElse(null);
@@ -176,7 +177,8 @@ class KernelSelftestAgreementTest {
                 {
                     ProgType type = ProgType.ofSection(c.section());
                     try {
-                        Verifier.verify(Program.of(d.name(), d.insns()).withNonScalarReturns(o.nonScalarReturns(d.name())), type, maps,
+                        Verifier.verify(Program.of(d.name(), d.insns()).withNonScalarReturns(o.nonScalarReturns(d.name()))
+                                .withGlobalFuncs(o.globalFuncs(d.name())), type, maps,
                                 type == ProgType.XDP ? HelperProtos.XDP : type == ProgType.SOCKET_FILTER ? HelperProtos.SOCKET_FILTER : HelperProtos.SCHED_CLS, false);
                     } catch (BpfException e) {
                         why = e.getMessage();
@@ -187,11 +189,14 @@ class KernelSelftestAgreementTest {
                 if (socket) {
                     if (c.failure() == (why != null)) {
                         socketAgreed++;
+                        sock[0]++;
                     } else if (c.failure()) {
                         socketFalseAccepts++;
+                        sock[1]++;
                         falseAccepted.put("socket " + base + ":" + c.function(), String.join(" | ", c.messages()));
                     } else {
                         socketFalseRejects++;
+                        sock[2]++;
                         falseRejected.put("socket " + base + ":" + c.function(), why);
                     }
                     continue;
@@ -216,7 +221,11 @@ class KernelSelftestAgreementTest {
             agreed += a;
             falseAccepts += fa;
             falseRejects += fr;
-            report.append(base).append(": ").append(a).append(" / ").append(fa).append(" / ").append(fr).append('\n');
+            report.append(base).append(": ").append(a).append(" / ").append(fa).append(" / ").append(fr);
+            if (sock[0] + sock[1] + sock[2] > 0) {
+                report.append(" [").append(sock[0]).append(" / ").append(sock[1]).append(" / ").append(sock[2]).append(']');
+            }
+            report.append('\n');
         }
         int total = agreed + falseAccepts + falseRejects;
         report.append("total: ").append(agreed).append(" agreed of ").append(total).append(String.format(" (%.1f%%)", 100.0 * agreed / total))
@@ -234,7 +243,7 @@ class KernelSelftestAgreementTest {
         System.out.println(report);
         assertTrue(total > 0, "no program ran");
         assertTrue(falseAccepts == 0, "the kernel refuses what modnet loads:\n" + report);
-        assertTrue(agreed * 100 >= 99 * total, "agreement fell below 99% (206 of 207 when last raised):\n" + report);
+        assertTrue(agreed * 100 >= 99 * total, "agreement fell below 99% (207 of 207 when last raised):\n" + report);
         // socket filters (issue 21): the kernel's refusals all refused, agreement held at what it reached
         assertTrue(socketTotal > 0, "no socket program ran");
         assertTrue(socketFalseAccepts <= SOCKET_FALSE_ACCEPTS, "more socket programs the kernel refuses load:\n" + report);

@@ -112,6 +112,46 @@ class MapsOfMapsTest {
         assertThrows(BpfException.class, () -> BPF.mapCreate("o", BpfMap.MAP_ARRAY_OF_MAPS, 4, 4, 2, 0, 1), "no template");
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = { "interpreter", "jit" })
+    void innerArraysMadeWithBpfFInnerMapMayDifferInSizeAndEachBoundsItsOwnLookups(String engine) throws Exception {
+        Assumptions.assumeTrue(ElfObjectTest.clang(), "needs clang and libbpf-dev (.ci/run installs them)");
+        BpfObject o = BPF.objOpen(ElfObjectTest.build("inner_map_sizes.c", "v3"));
+        List<BpfMap> maps = o.createMaps(1);
+        BpfMap small = named(maps, "inner_small");
+        BpfMap big = named(maps, "inner_big");
+        BpfMap outer = named(maps, "outer");
+        assertArrayEquals(key(small.id()), outer.lookup(key(0)));
+        assertArrayEquals(key(big.id()), outer.lookup(key(1)), "64 entries beside the template's 4: BPF_F_INNER_MAP");
+        XdpContext x = load(o, "count_at_ifindex", maps, engine).xdpContext(0);
+        assertEquals(XdpContext.XDP_DROP, x.run(frame, 256, 64, 40, 1), "index 40 of the 64-entry map");
+        assertEquals(1, u64(big.lookup(key(40))));
+        assertEquals(XdpContext.XDP_PASS, x.run(frame, 256, 64, 40, 0), "index 40 is past the 4-entry map's end");
+        assertEquals(XdpContext.XDP_DROP, x.run(frame, 256, 64, 3, 0));
+        assertEquals(1, u64(small.lookup(key(3))));
+    }
+
+    @Test
+    void bpfFInnerMapIsAnArraysFlagAndOnlyArraysCompareMaxEntries() throws Exception {
+        BpfMap template = BPF.mapCreate("t", BpfMap.MAP_ARRAY, 4, 8, 4, BpfMap.BPF_F_INNER_MAP, 1);
+        BpfMap outer = BPF.mapCreate("outer", BpfMap.MAP_ARRAY_OF_MAPS, 4, 4, 2, 0, template);
+        BpfMap bigger = BPF.mapCreate("bigger", BpfMap.MAP_ARRAY, 4, 8, 100, BpfMap.BPF_F_INNER_MAP, 1);
+        BpfMap unflagged = BPF.mapCreate("unflagged", BpfMap.MAP_ARRAY, 4, 8, 4, 0, 1);
+        assertEquals(0, outer.update(key(0), key(bigger.id()), BpfMap.BPF_ANY));
+        assertEquals(-22, outer.update(key(1), key(unflagged.id()), BpfMap.BPF_ANY), "bpf_map_meta_equal: the flags differ");
+        // a hash's lookups are bounded by its own table: bpf_map_meta_equal leaves max_entries out
+        BpfMap hashTemplate = BPF.mapCreate("ht", BpfMap.MAP_HASH, 4, 8, 4, 0, 1);
+        BpfMap hashOuter = BPF.mapCreate("houter", BpfMap.MAP_ARRAY_OF_MAPS, 4, 4, 2, 0, hashTemplate);
+        BpfMap bigHash = BPF.mapCreate("bh", BpfMap.MAP_HASH, 4, 8, 1000, 0, 1);
+        assertEquals(0, hashOuter.update(key(0), key(bigHash.id()), BpfMap.BPF_ANY));
+        BpfException onHash = assertThrows(BpfException.class, () -> BPF.mapCreate("h", BpfMap.MAP_HASH, 4, 8, 4, BpfMap.BPF_F_INNER_MAP, 1));
+        assertTrue(onHash.getMessage().contains("EINVAL"), onHash.getMessage());
+        assertThrows(BpfException.class, () -> BPF.mapCreate("p", BpfMap.MAP_PERCPU_ARRAY, 4, 8, 4, BpfMap.BPF_F_INNER_MAP, 1),
+                "array_map_alloc_check: a plain array only");
+        assertThrows(BpfException.class, () -> BPF.mapCreate("o", BpfMap.MAP_ARRAY_OF_MAPS, 4, 4, 2, BpfMap.BPF_F_INNER_MAP, template),
+                "not on the outer map");
+    }
+
     private String refusal(String asm, List<BpfMap> maps) {
         BpfException e = assertThrows(BpfException.class,
                 () -> BPF.progLoad("p", BPF.assemble(asm), ProgType.XDP, AttachType.DEFAULT, maps, null, null));

@@ -223,4 +223,68 @@ class TcProgramTest {
         assertEquals(0, c.run());
         assertEquals(42, c.mark());
     }
+
+    /** A TCP/IPv4 frame from 10.0.0.1 to 10.0.0.2, source port {@code sport}, destination port 80. */
+    private static MemorySegment tcpFrame(int sport) {
+        MemorySegment f = frame();
+        f.set(java.lang.foreign.ValueLayout.JAVA_BYTE, 12, (byte) 0x08); // ethertype IPv4
+        f.set(java.lang.foreign.ValueLayout.JAVA_BYTE, 23, (byte) 6);
+        f.set(java.lang.foreign.ValueLayout.JAVA_BYTE, 34, (byte) (sport >> 8));
+        f.set(java.lang.foreign.ValueLayout.JAVA_BYTE, 35, (byte) sport);
+        f.set(java.lang.foreign.ValueLayout.JAVA_BYTE, 37, (byte) 80);
+        return f;
+    }
+
+    @Test
+    void getHashRecalcGivesTheFlowHashAndKeepsItInTheSkb() throws Exception {
+        // r0 = bpf_get_hash_recalc(skb); and skb->hash read after it must be the same value
+        String asm = """
+                mov %r6, %r1
+                call 34
+                ldxw %r2, [%r6+68]
+                jeq %r0, %r2, same
+                mov %r0, 0
+                exit
+                same:
+                exit
+                """;
+        for (String engine : List.of(BpfSyscall.INTERPRETER, BpfSyscall.JIT)) {
+            BpfProg p = load(asm, engine);
+            TcContext c = p.tcContext(0);
+            c.fields(64, 0, 0, 0, 0x0008, 0, 1, 1, 0);
+            c.packet(tcpFrame(1000), 0, 64, true);
+            int a = c.run();
+            assertTrue(a != 0, engine + ": a frame without a hash gets one, and __sk_buff.hash holds it");
+            c.fields(64, 0, 0, 0, 0x0008, 0, 1, 1, 0);
+            c.packet(tcpFrame(1000), 0, 64, true);
+            assertEquals(a, c.run(), engine + ": the same flow, the same hash");
+            c.fields(64, 0, 0, 0, 0x0008, 0, 1, 1, 0);
+            c.packet(tcpFrame(1001), 0, 64, true);
+            assertTrue(c.run() != a, engine + ": another source port, another flow");
+            c.fields(64, 0, 0, 0, 0x0008, 0, 1, 1, 0x1234);
+            c.packet(tcpFrame(1000), 0, 64, true);
+            assertEquals(0x1234, c.run(), engine + ": a frame that has a hash keeps it (skb_get_hash computes only a missing one)");
+        }
+    }
+
+    @Test
+    void getHashRecalcIsATcHelperNotASocketFiltersOrXdps() {
+        String asm = """
+                call 34
+                mov %r0, 0
+                exit
+                """;
+        BpfException sock = assertThrows(BpfException.class, () -> Verifier.verify(Program.of("t", Assembler.assemble(asm)),
+                ProgType.SOCKET_FILTER, List.of(), HelperProtos.SOCKET_FILTER, false));
+        assertTrue(sock.getMessage().contains("invalid func unknown#34"), sock.getMessage());
+        BpfException xdp = assertThrows(BpfException.class, () -> Verifier.verify(Program.of("t", Assembler.assemble(asm)),
+                ProgType.XDP, List.of(), HelperProtos.XDP, false));
+        assertTrue(xdp.getMessage().contains("invalid func unknown#34"), xdp.getMessage());
+        BpfException noCtx = assertThrows(BpfException.class, () -> verify("""
+                mov %r1, 0
+                call 34
+                exit
+                """));
+        assertTrue(noCtx.getMessage().contains("expected=ctx"), noCtx.getMessage());
+    }
 }

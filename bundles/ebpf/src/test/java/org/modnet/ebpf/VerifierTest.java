@@ -396,4 +396,89 @@ class VerifierTest {
     void theCorpusIsLargeEnough() {
         assertTrue(unsafe().count() >= 60, "at least 60 unsafe programs: " + unsafe().count());
     }
+
+    /** Two paths meet at {@code L}: on the first r8 is a copy of r6, on the second of r7 ({@code BODY} follows). */
+    private static String twoCopies(String second) {
+        return """
+                call 7
+                mov %r6, %r0
+                call 7
+                mov %r7, %r0
+                call 7
+                jgt %r0, 5, other
+                mov %r8, %r6
+                ja L
+                other:
+                mov %r8, """ + second + """
+
+                L:
+                jgt %r6, 10, out
+                jgt %r8, 10, bad
+                out:
+                mov %r0, 0
+                exit
+                bad:
+                mov %r0, %r9
+                exit
+                """;
+    }
+
+    @Test
+    void aCopyOfAScalarLearnsTheBoundItsOriginalIsCheckedAgainst() throws Exception {
+        // sync_linked_regs: r8 = r6, then r6 <= 10 makes r8 <= 10 too, so "bad" (a read of r9, never set) is dead
+        verify(twoCopies("%r6"));
+        // a 32-bit copy of a value that fits in 32 bits is linked too (the kernel's selftest subreg_equality_1)
+        verify("""
+                call 5
+                stxdw [%r10-8], %r0
+                ldxw %r2, [%r10-8]
+                mov32 %r3, %r2
+                jlt32 %r2, 9, small
+                exit
+                small:
+                jlt %r3, 9, fine
+                mov %r0, %r1
+                fine:
+                exit
+                """);
+        // ... and not one whose upper half may be set (subreg_equality_2): the copy learns nothing
+        BpfException wide = assertThrows(BpfException.class, () -> verify("""
+                call 5
+                mov %r2, %r0
+                mov32 %r3, %r2
+                jlt32 %r2, 9, small
+                exit
+                small:
+                jlt %r3, 9, fine
+                mov %r0, %r1
+                fine:
+                exit
+                """));
+        assertTrue(wide.getMessage().contains("R1 !read_ok"), wide.getMessage());
+    }
+
+    @Test
+    void aStateWhoseCopiesAreNotLinkedIsNotCoveredByOneWhoseAre() {
+        // the first path's checkpoint at L had r8 linked to r6 (so "bad" was dead there); the second path's r8
+        // is r7's copy, which r6's check says nothing of: check_scalar_ids keeps it from being pruned
+        BpfException e = assertThrows(BpfException.class, () -> verify(twoCopies("%r7")));
+        assertTrue(e.getMessage().contains("R9 !read_ok"), e.getMessage());
+    }
+
+    @Test
+    void aScalarSpilledAndFilledStaysLinkedToItsRegister() throws Exception {
+        verify("""
+                call 7
+                stxdw [%r10-8], %r0
+                jgt %r0, 10, out
+                ldxdw %r2, [%r10-8]
+                jgt %r2, 10, bad
+                out:
+                mov %r0, 0
+                exit
+                bad:
+                mov %r0, %r9
+                exit
+                """);
+    }
 }

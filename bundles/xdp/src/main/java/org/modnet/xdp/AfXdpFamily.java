@@ -30,11 +30,13 @@ public final class AfXdpFamily implements AfXdp {
 
     /** Outside OSGi: with {@code bpf}'s maps. */
     public AfXdpFamily(BpfSyscall bpf) {
-        this.bpf = bpf;
+        setBpf(bpf);
     }
 
+    /** The eBPF implementation's xskmaps take as a value only the fd of one of these sockets ({@code sockfd_lookup}). */
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     void setBpf(BpfSyscall bpf) {
+        bpf.xskSockets(fd -> XdpSock.byFd(fd) != null);
         this.bpf = bpf;
     }
 

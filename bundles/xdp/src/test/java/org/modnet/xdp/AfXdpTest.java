@@ -314,4 +314,28 @@ class AfXdpTest {
     void anXskmapHasFourByteKeysAndValues() {
         assertThrows(org.modnet.ebpf.api.BpfException.class, () -> BPF.mapCreate("x", BpfMap.MAP_XSKMAP, 4, 8, 4, 0, 1));
     }
+
+    private static byte[] le(int v) {
+        return ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(v).array();
+    }
+
+    @Test
+    void anXskmapTakesOnlyAnOpenAfXdpSocketsFd() throws Exception {
+        BpfMap m = BPF.mapCreate("x", BpfMap.MAP_XSKMAP, 4, 4, 4, 0, 1);
+        XdpSocket s = socket(8);
+        XdpSocket t = socket(8);
+        assertEquals(-88, m.update(new byte[4], le(1), BpfMap.BPF_ANY), "a standard stream is no socket: ENOTSOCK");
+        assertEquals(-9, m.update(new byte[4], le(t.fd() + 1000), BpfMap.BPF_ANY), "no such fd: EBADF (sockfd_lookup)");
+        assertEquals(-2, m.update(new byte[4], le(s.fd()), BpfMap.BPF_EXIST), "an empty slot has nothing to replace: ENOENT");
+        assertEquals(0, m.update(new byte[4], le(s.fd()), BpfMap.BPF_NOEXIST));
+        assertEquals(0, m.update(new byte[4], le(s.fd()), BpfMap.BPF_NOEXIST), "the same socket again: nothing changes");
+        assertEquals(-17, m.update(new byte[4], le(t.fd()), BpfMap.BPF_NOEXIST), "the slot holds another socket: EEXIST");
+        assertEquals(0, m.update(new byte[4], le(t.fd()), BpfMap.BPF_EXIST));
+        assertArrayEquals(le(t.fd()), m.lookup(new byte[4]));
+        assertEquals(-7, m.update(le(4), le(s.fd()), BpfMap.BPF_ANY), "past max_entries: E2BIG");
+        assertEquals(-22, m.update(le(1), le(s.fd()), 3), "unknown flags: EINVAL");
+        t.close();
+        assertEquals(-9, m.update(le(1), le(t.fd()), BpfMap.BPF_ANY), "a closed socket's fd names nothing");
+        s.close();
+    }
 }

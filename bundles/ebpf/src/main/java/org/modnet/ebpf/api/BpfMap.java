@@ -19,6 +19,11 @@ public interface BpfMap {
     int BPF_F_NO_PREALLOC = 1;
     /** {@code BPF_F_RDONLY_PROG}: programs may read the values, not write them. */
     int BPF_F_RDONLY_PROG = 1 << 7;
+    /**
+     * {@code BPF_F_INNER_MAP}: an array made to be an inner map, whose fellow inner maps may have other
+     * {@code max_entries} than the template (arrays only). @since 2.7
+     */
+    int BPF_F_INNER_MAP = 1 << 12;
 
     /** {@code BPF_MAP_TYPE_*} numbers, as {@code include/uapi/linux/bpf.h} gives them. */
     int MAP_HASH = 1;

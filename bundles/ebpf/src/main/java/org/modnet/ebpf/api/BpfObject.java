@@ -43,19 +43,36 @@ public interface BpfObject {
      * the map's index, and where the subprograms it appended start whose BTF prototype returns no int
      * ({@code func_info}: they may not use LD_ABS/LD_IND or tail calls; empty without BTF).
      */
-    record ProgramDef(String section, String name, long[] insns, int[] nonScalarReturns) {
+    record ProgramDef(String section, String name, long[] insns, int[] nonScalarReturns, int[] globalFuncs) {
         public ProgramDef {
             nonScalarReturns = nonScalarReturns == null ? new int[0] : nonScalarReturns.clone();
+            globalFuncs = globalFuncs == null ? new int[0] : globalFuncs.clone();
         }
 
         /** A program with no BTF function information. */
         public ProgramDef(String section, String name, long[] insns) {
-            this(section, name, insns, new int[0]);
+            this(section, name, insns, new int[0], new int[0]);
+        }
+
+        /** A program with its subprograms' return types and no global functions. */
+        public ProgramDef(String section, String name, long[] insns, int[] nonScalarReturns) {
+            this(section, name, insns, nonScalarReturns, new int[0]);
         }
 
         @Override
         public int[] nonScalarReturns() {
             return nonScalarReturns.clone();
+        }
+
+        /**
+         * The global ({@code BTF_FUNC_GLOBAL}) functions appended to the program, which the verifier checks
+         * apart from their callers with their arguments as BTF types them: for each, its first instruction,
+         * 1 if it returns no int (else 0), its argument count, and per argument 0 (a number) or 1 (the
+         * context). @since 2.7
+         */
+        @Override
+        public int[] globalFuncs() {
+            return globalFuncs.clone();
         }
     }
 

@@ -97,6 +97,14 @@ public interface BpfSyscall {
     List<String> disassemble(long[] insns);
 
     /**
+     * The AF_XDP family's sockets, as an xskmap update asks for them ({@code xsk_map_update_elem}'s
+     * {@code sockfd_lookup}): {@code open} says whether an fd names an open AF_XDP socket. Until a family
+     * says so, no fd does and an update is EBADF. @since 2.7
+     */
+    default void xskSockets(java.util.function.IntPredicate open) {
+    }
+
+    /**
      * True while this implementation is leaving for an update (not a stop): its user hands its maps and
      * programs to the next version ({@link #handOver()}, {@link #adopt}) instead of unloading them.
      * @since 2.1

@@ -34,6 +34,8 @@ public final class HelperProtos {
     public static final int L4_CSUM_REPLACE = 11;
     public static final int TAIL_CALL = 12;
     public static final int CLONE_REDIRECT = 13;
+    /** {@code bpf_get_hash_recalc}: tc's flow hash of the frame. @since 2.7 */
+    public static final int GET_HASH_RECALC = 34;
     /** @since 2.4 */
     public static final int PERF_EVENT_OUTPUT = 25;
     public static final int SKB_LOAD_BYTES = 26;
@@ -130,7 +132,7 @@ public final class HelperProtos {
 
     /**
      * What a tc program ({@link ProgType#SCHED_CLS}) may call: the maps and the common helpers, and
-     * the skb's: load and store bytes, checksum replacement, redirect, clone-redirect, change head.
+     * the skb's: load and store bytes, checksum replacement, redirect, clone-redirect, change head, the flow hash.
      * Those that may move or rewrite the packet invalidate the program's packet pointers.
      */
     public static final List<HelperProto> SCHED_CLS = List.of(
@@ -157,6 +159,7 @@ public final class HelperProtos {
             new HelperProto(CLONE_REDIRECT, "bpf_clone_redirect", INTEGER, PTR_TO_CTX, ANYTHING, ANYTHING).changingPacket(),
             new HelperProto(REDIRECT, "bpf_redirect", INTEGER, ANYTHING, ANYTHING),
             new HelperProto(SKB_LOAD_BYTES, "bpf_skb_load_bytes", INTEGER, PTR_TO_CTX, ANYTHING, PTR_TO_UNINIT_MEM, CONST_SIZE),
+            new HelperProto(GET_HASH_RECALC, "bpf_get_hash_recalc", INTEGER, PTR_TO_CTX),
             new HelperProto(CSUM_DIFF, "bpf_csum_diff", INTEGER, PTR_TO_MEM, CONST_SIZE_OR_ZERO, PTR_TO_MEM, CONST_SIZE_OR_ZERO, ANYTHING),
             new HelperProto(SKB_CHANGE_HEAD, "bpf_skb_change_head", INTEGER, PTR_TO_CTX, ANYTHING, ANYTHING).changingPacket());
 }

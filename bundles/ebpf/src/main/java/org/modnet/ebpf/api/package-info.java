@@ -23,9 +23,14 @@
  * ({@link org.modnet.ebpf.api.XdpContext#redirectXsk}); a program's BTF return types travel in the hand-over
  * ({@link org.modnet.ebpf.api.ProgHandOver#nonScalarReturns}); arrays and hashes of maps
  * ({@link org.modnet.ebpf.api.BpfSyscall#mapCreate(String, int, int, int, int, int, org.modnet.ebpf.api.BpfMap)}).
+ * 2.7.0: tc's {@code bpf_get_hash_recalc} ({@link org.modnet.ebpf.api.HelperProtos#GET_HASH_RECALC});
+ * {@link org.modnet.ebpf.api.BpfMap#BPF_F_INNER_MAP}; the AF_XDP sockets an xskmap update checks its fd against
+ * ({@link org.modnet.ebpf.api.BpfSyscall#xskSockets}); an object's global functions and their BTF argument types
+ * ({@link org.modnet.ebpf.api.BpfObject.ProgramDef#globalFuncs}), handed over with the program
+ * ({@link org.modnet.ebpf.api.ProgHandOver#globalFuncs}).
  */
 @Export
-@Version("2.6.0")
+@Version("2.7.0")
 package org.modnet.ebpf.api;
 
 import org.osgi.annotation.bundle.Export;

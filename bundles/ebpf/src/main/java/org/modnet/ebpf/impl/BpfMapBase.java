@@ -30,6 +30,11 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
     private static final int EINVAL = -22;
     private static final int ENOMEM = -12;
     private static final int EOVERFLOW = -75;
+    private static final int EBADF = -9;
+    private static final int ENOTSOCK = -88;
+
+    /** Whether an fd names an open AF_XDP socket (the family tells, {@link BpfSyscallImpl#xskSockets}); null: none does. */
+    static volatile java.util.function.IntPredicate xskSockets;
     /** The largest queue a cpumap entry may ask for ({@code struct bpf_cpumap_val.qsize}). */
     private static final int CPUMAP_MAX_QSIZE = 16384;
 
@@ -253,6 +258,9 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
         if (valueSize != 4) {
             throw new BpfException("map " + name + ": a map of maps' values are 4 bytes (a map), not " + valueSize + " (EINVAL)");
         }
+        if ((flags & BPF_F_INNER_MAP) != 0) {
+            throw new BpfException("map " + name + ": BPF_F_INNER_MAP is only for an array (EINVAL)");
+        }
         if (inner.innerMap() != null || inner.type() == Verifier.MAP_PROG_ARRAY || inner.type() == Verifier.MAP_RINGBUF
                 || inner.type() == Verifier.MAP_PERF_EVENT_ARRAY || inner.type() == Verifier.MAP_XSKMAP) {
             // bpf_map_meta_alloc: no maps of maps of maps, and not the types whose ops lack map_meta_equal
@@ -303,11 +311,17 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
         return null;
     }
 
-    /** {@code bpf_map_meta_equal}: {@code m} can be a value of this map of maps. */
+    /**
+     * {@code map_meta_equal}: {@code m} can be a value of this map of maps — the template's type, sizes and
+     * flags; and its {@code max_entries} for an array not made with {@link #BPF_F_INNER_MAP}
+     * ({@code array_map_meta_equal}: lookups in it are bounded by the template's), the kernel's only
+     * types that compare it, other maps' lookups being bounded by their own.
+     */
     private boolean innerFits(BpfMapBase m) {
         MapSpec t = innerTemplate;
-        return m.type == t.type() && m.keySize == t.keySize() && m.valueSize == t.valueSize() && m.maxEntries() == t.maxEntries()
-                && m.flags == t.flags() && m.innerTemplate == null;
+        boolean entries = t.type() == Verifier.MAP_ARRAY && (t.flags() & BPF_F_INNER_MAP) == 0;
+        return m.type == t.type() && m.keySize == t.keySize() && m.valueSize == t.valueSize()
+                && (!entries || m.maxEntries() == t.maxEntries()) && m.flags == t.flags() && m.innerTemplate == null;
     }
 
     /** {@link #create} with the map's {@code map_extra}: a bloom filter's hash count (low 4 bits), 0 for every other type. */
@@ -322,6 +336,10 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
         }
         if (valueSize > KMALLOC_MAX_SIZE) {
             throw new BpfException("map " + name + ": value size " + valueSize + " is too big (E2BIG): at most " + KMALLOC_MAX_SIZE);
+        }
+        if ((flags & BPF_F_INNER_MAP) != 0 && type != Verifier.MAP_ARRAY) {
+            // array_map_alloc_check: only a plain array may be made an inner map of other sizes (a hash's flags have no such bit)
+            throw new BpfException("map " + name + ": BPF_F_INNER_MAP is only for an array (EINVAL)");
         }
         if (redirectMap(type) && (keySize != 4 || (valueSize != 4 && valueSize != 8))) {
             String kind = type == Verifier.MAP_CPUMAP ? "cpumap" : "devmap";
@@ -517,6 +535,9 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
         if (innerTemplate != null) {
             return updateOuter(key, value, how);
         }
+        if (type == Verifier.MAP_XSKMAP) {
+            return updateXsk(key, value, how);
+        }
         if (type == Verifier.MAP_CPUMAP && Integer.compareUnsigned(u32(value, 0), CPUMAP_MAX_QSIZE) > 0) {
             return EOVERFLOW; // cpu_map_update_elem's sanity limit on the queue size
         }
@@ -553,6 +574,40 @@ public abstract class BpfMapBase implements MapSpec, BpfMap {
             }
         }
         return (int) remove(MemorySegment.ofArray(key));
+    }
+
+    /**
+     * {@code xsk_map_update_elem}: the value is an AF_XDP socket's fd — ENOTSOCK for a standard stream (0-2),
+     * EBADF for an fd no AF_XDP socket has (modnet's other sockets have no fds, so such an fd is not open);
+     * a slot holds a socket or none (0), so BPF_NOEXIST and BPF_EXIST mean what they say.
+     */
+    private synchronized int updateXsk(byte[] key, byte[] value, long how) {
+        if (how < 0 || how > BPF_EXIST) {
+            return EINVAL;
+        }
+        int slot = find(MemorySegment.ofArray(key));
+        if (slot < 0) {
+            return E2BIG;
+        }
+        int fd = u32(value, 0);
+        if (fd >= 0 && fd <= 2) {
+            return ENOTSOCK;
+        }
+        java.util.function.IntPredicate open = xskSockets;
+        if (open == null || !open.test(fd)) {
+            return EBADF;
+        }
+        int old = values[0].get(ValueLayout.JAVA_INT_UNALIGNED, (long) slot * stride);
+        if (old == fd) {
+            return 0;
+        }
+        if (old != 0 && how == BPF_NOEXIST) {
+            return EEXIST;
+        }
+        if (old == 0 && how == BPF_EXIST) {
+            return ENOENT;
+        }
+        return (int) put(MemorySegment.ofArray(key), MemorySegment.ofArray(value), BPF_ANY, 0);
     }
 
     /**

@@ -127,13 +127,18 @@ public final class BpfSyscallImpl implements BpfSyscall {
                 continue;
             }
             try {
-                progs.add(load(p.id(), p.name(), p.insns(), p.nonScalarReturns(), p.type(), p.attach(), own, p.extra(), p.tracePipe(),
-                        p.engine(), false));
+                progs.add(load(p.id(), p.name(), p.insns(), p.nonScalarReturns(), p.globalFuncs(), p.type(), p.attach(), own, p.extra(),
+                        p.tracePipe(), p.engine(), false));
             } catch (BpfException | RuntimeException e) {
                 refused.put(p.id(), String.valueOf(e.getMessage())); // never crash on a program this verifier refuses
             }
         }
         return new BpfAdoption(progs, List.copyOf(maps.values()), refused, maps.size() - copied[0], copied[0]);
+    }
+
+    @Override
+    public void xskSockets(java.util.function.IntPredicate open) {
+        BpfMapBase.xskSockets = open;
     }
 
     @Override
@@ -163,7 +168,8 @@ public final class BpfSyscallImpl implements BpfSyscall {
     @Override
     public BpfProg progLoad(BpfObject.ProgramDef def, ProgType type, AttachType attach, List<BpfMap> maps, Helpers extra,
             Consumer<String> tracePipe, String engine, boolean verbose) throws BpfException {
-        return load(0, def.name(), def.insns(), def.nonScalarReturns(), type, attach, maps, extra, tracePipe, engine, verbose);
+        return load(0, def.name(), def.insns(), def.nonScalarReturns(), def.globalFuncs(), type, attach, maps, extra, tracePipe, engine,
+                verbose);
     }
 
     private LoadedProgram load(int id, String name, long[] insns, ProgType type, AttachType attach, List<BpfMap> maps, Helpers extra,
@@ -173,6 +179,12 @@ public final class BpfSyscallImpl implements BpfSyscall {
 
     private LoadedProgram load(int id, String name, long[] insns, int[] nonScalarReturns, ProgType type, AttachType attach,
             List<BpfMap> maps, Helpers extra, Consumer<String> tracePipe, String engine, boolean verbose) throws BpfException {
+        return load(id, name, insns, nonScalarReturns, new int[0], type, attach, maps, extra, tracePipe, engine, verbose);
+    }
+
+    private LoadedProgram load(int id, String name, long[] insns, int[] nonScalarReturns, int[] globalFuncs, ProgType type,
+            AttachType attach, List<BpfMap> maps, Helpers extra, Consumer<String> tracePipe, String engine, boolean verbose)
+            throws BpfException {
         List<BpfMapBase> own = new ArrayList<>(maps.size());
         for (BpfMap m : maps) {
             if (!(m instanceof BpfMapBase b)) {
@@ -191,7 +203,7 @@ public final class BpfSyscallImpl implements BpfSyscall {
         if (extra != null) {
             extra.copyInto(helpers);
         }
-        LoadedProgram p = LoadedProgram.load(id, name, insns, nonScalarReturns, type, attach, own, type == ProgType.XDP ? HelperProtos.XDP
+        LoadedProgram p = LoadedProgram.load(id, name, insns, nonScalarReturns, globalFuncs, type, attach, own, type == ProgType.XDP ? HelperProtos.XDP
                 : type == ProgType.SCHED_CLS ? HelperProtos.SCHED_CLS : type == ProgType.SOCKET_FILTER ? HelperProtos.SOCKET_FILTER : List.of(),
                 helpers, engine, verbose, tracePipe);
         p.callerExtra = extra;

@@ -14,6 +14,7 @@ import org.modnet.ebpf.api.Bpf;
 import org.modnet.ebpf.api.BpfException;
 import org.modnet.ebpf.api.BpfMap;
 import org.modnet.ebpf.api.BpfObject;
+import org.modnet.ebpf.api.ProgType;
 
 /**
  * An eBPF object file as stock clang writes it ({@code clang -O2 -g -target bpf -c}), read as libbpf
@@ -86,6 +87,7 @@ public final class ElfObject implements BpfObject {
     private final List<ProgramDef> programs = new ArrayList<>();
     /** Per program: where its appended .text functions whose BTF return type is no int or enum start (the kernel's func_info). */
     private final Map<String, int[]> nonScalarReturns = new HashMap<>();
+    private final Map<String, int[]> globalFuncs = new HashMap<>();
     private String license = "";
 
     private record Section(int index, String name, int type, long flags, long offset, long size, int link, int info) {
@@ -361,6 +363,42 @@ public final class ElfObject implements BpfObject {
             return null;
         }
 
+        /**
+         * FUNC {@code name}'s arguments when it is global ({@code BTF_FUNC_GLOBAL} linkage) and each is a
+         * number (0: an int or enum) or the context of {@code type} (1: a pointer to {@code struct xdp_md} for
+         * XDP, {@code struct __sk_buff} for tc and socket filters, as {@code btf_is_prog_ctx_type} takes
+         * them); null for a static function, one with other arguments, or none in BTF.
+         */
+        int[] globalArgs(String name, ProgType type) throws BpfException {
+            for (int id = 1; id < types.size(); id++) {
+                int[] t = types.get(id);
+                if (t[0] != 12 || !name(t[1]).equals(name)) {
+                    continue;
+                }
+                int[] proto = type(resolve(t[2]));
+                if (t[3] != 1 || proto[0] != 13 || proto[3] > 5) {
+                    return null;
+                }
+                String ctx = type == ProgType.XDP ? "xdp_md" : type == ProgType.SCHED_CLS || type == ProgType.SOCKET_FILTER ? "__sk_buff" : null;
+                int[] args = new int[proto[3]];
+                for (int a = 0; a < args.length; a++) {
+                    int[] at = type(resolve(b.getInt(proto[4] + 8 * a + 4)));
+                    if (at[0] == 1 || at[0] == 6 || at[0] == 19) {
+                        args[a] = 0;
+                        continue;
+                    }
+                    int[] to = at[0] == 2 && at[2] != 0 ? type(resolve(at[2])) : null;
+                    if (to != null && to[0] == 4 && ctx != null && name(to[1]).equals(ctx)) {
+                        args[a] = 1;
+                        continue;
+                    }
+                    return null;
+                }
+                return args;
+            }
+            return null;
+        }
+
         /** A map definition's attributes, by name; {@code inner[0]} the struct {@code __array(values, ...)} points to, if any. */
         private Map<String, Integer> attributes(int[] st, String mapName, int[] inner) throws BpfException {
             Map<String, Integer> attr = new HashMap<>();
@@ -608,8 +646,10 @@ public final class ElfObject implements BpfObject {
                     }
                 }
                 int[] nonInt = nonScalarReturns(order, placed);
-                programs.add(new ProgramDef(s.name(), sym.name(), code, nonInt));
+                int[] globals = globalFuncs(order, placed, ProgType.ofSection(s.name()));
+                programs.add(new ProgramDef(s.name(), sym.name(), code, nonInt, globals));
                 nonScalarReturns.put(sym.name(), nonInt);
+                globalFuncs.put(sym.name(), globals);
             }
         }
     }
@@ -620,6 +660,45 @@ public final class ElfObject implements BpfObject {
      */
     public int[] nonScalarReturns(String program) {
         return nonScalarReturns.getOrDefault(program, new int[0]).clone();
+    }
+
+    /** The program's global functions as {@link ProgramDef#globalFuncs} lists them; empty without BTF. */
+    public int[] globalFuncs(String program) {
+        return globalFuncs.getOrDefault(program, new int[0]).clone();
+    }
+
+    /**
+     * The functions appended from .text that BTF says are global ({@code BTF_FUNC_GLOBAL}) and whose
+     * arguments are numbers or the program type's context. One with an argument pointing to other memory
+     * (the kernel's {@code PTR_TO_MEM}, not modelled) is left out: the verifier follows it from its callers
+     * as a static function.
+     */
+    private int[] globalFuncs(List<int[]> order, Map<Integer, Integer> placed, ProgType type) throws BpfException {
+        Section btfSection = named(".BTF");
+        Section text = named(".text");
+        if (btfSection == null || text == null || order.isEmpty()) {
+            return new int[0];
+        }
+        Btf btf = new Btf(btfSection);
+        List<Integer> out = new ArrayList<>();
+        for (int[] fn : order) {
+            for (Symbol sym : symbols) {
+                if (sym.section() == text.index() && sym.type() == STT_FUNC && sym.value() / 8 == fn[0]) {
+                    int[] args = btf.globalArgs(sym.name(), type);
+                    Boolean scalar = btf.returnsScalar(sym.name());
+                    if (args != null) {
+                        out.add(placed.get(fn[0]));
+                        out.add(scalar != null && !scalar ? 1 : 0);
+                        out.add(args.length);
+                        for (int a : args) {
+                            out.add(a);
+                        }
+                    }
+                    break;
+                }
+            }
+        }
+        return out.stream().mapToInt(Integer::intValue).toArray();
     }
 
     private int[] nonScalarReturns(List<int[]> order, Map<Integer, Integer> placed) throws BpfException {

@@ -106,10 +106,17 @@ public final class LoadedProgram implements BpfProg {
     static LoadedProgram load(int id, String name, long[] insns, int[] nonScalarReturns, ProgType type, AttachType attach,
             List<BpfMapBase> maps, List<HelperProto> protos, Helpers extra, String engine, boolean verbose, Consumer<String> tracePipe)
             throws BpfException {
+        return load(id, name, insns, nonScalarReturns, new int[0], type, attach, maps, protos, extra, engine, verbose, tracePipe);
+    }
+
+    /** {@link #load}, with the global functions the verifier checks apart ({@code BpfObject.ProgramDef#globalFuncs}). */
+    static LoadedProgram load(int id, String name, long[] insns, int[] nonScalarReturns, int[] globalFuncs, ProgType type,
+            AttachType attach, List<BpfMapBase> maps, List<HelperProto> protos, Helpers extra, String engine, boolean verbose,
+            Consumer<String> tracePipe) throws BpfException {
         long[] original = insns.clone();
         Program checked = Program.of(name, insns);
-        if (nonScalarReturns.length > 0) {
-            checked = checked.withNonScalarReturns(nonScalarReturns);
+        if (nonScalarReturns.length > 0 || globalFuncs.length > 0) {
+            checked = checked.withNonScalarReturns(nonScalarReturns).withGlobalFuncs(globalFuncs);
         }
         Helpers helpers = standard(maps, tracePipe);
         if (extra != null) {
@@ -137,6 +144,7 @@ public final class LoadedProgram implements BpfProg {
         Executable e = Engines.byName(engine, runnable, helpers, maps, c.bases());
         LoadedProgram loaded = new LoadedProgram(id, original, engine, tracePipe, name, type, attach, runnable, e, List.copyOf(maps), v.log(), v.processed());
         loaded.nonScalarReturns = nonScalarReturns.clone();
+        loaded.globalFuncs = globalFuncs.clone();
         PROGRAMS.put(loaded.id, loaded);
         return loaded;
     }
@@ -150,11 +158,13 @@ public final class LoadedProgram implements BpfProg {
 
     /** The starts of the subprograms whose BTF return type is no int, as its loader gave them. */
     private int[] nonScalarReturns = new int[0];
+    /** Its global functions, as its loader gave them. */
+    private int[] globalFuncs = new int[0];
 
     /** This program as the next version adopts it: what its loader gave, its maps by id. */
     org.modnet.ebpf.api.ProgHandOver handOver() {
         return new org.modnet.ebpf.api.ProgHandOver(id, name, type, attach, original, requestedEngine,
-                maps.stream().map(BpfMapBase::id).toList(), callerExtra, tracePipe, nonScalarReturns);
+                maps.stream().map(BpfMapBase::id).toList(), callerExtra, tracePipe, nonScalarReturns, globalFuncs);
     }
 
     /** The program's id: what a prog array holds to name it for {@code bpf_tail_call}, and a devmap entry for its program. */

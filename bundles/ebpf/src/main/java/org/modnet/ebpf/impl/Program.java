@@ -23,6 +23,8 @@ public final class Program {
     private boolean[] second;
     /** The kernel's func_info in part: subprograms (their first instruction) whose BTF return type is no int. */
     private int[] nonScalarReturns = new int[0];
+    /** Global functions, as {@code BpfObject.ProgramDef#globalFuncs} lists them. */
+    private int[] globalFuncs = new int[0];
 
     private Program(String name, long[] insns) {
         this.name = name;
@@ -57,8 +59,18 @@ public final class Program {
 
     /** This program with the starts of its subprograms that return no int, as BTF says ({@code func_info}). */
     public Program withNonScalarReturns(int[] starts) {
+        return with(starts, globalFuncs);
+    }
+
+    /** This program with its global functions ({@code BpfObject.ProgramDef#globalFuncs}), which the verifier checks apart. */
+    public Program withGlobalFuncs(int[] funcs) {
+        return with(nonScalarReturns, funcs);
+    }
+
+    private Program with(int[] starts, int[] funcs) {
         Program p = new Program(name, insns);
         p.nonScalarReturns = starts.clone();
+        p.globalFuncs = funcs.clone();
         try {
             p.check();
         } catch (BpfException e) {
@@ -69,6 +81,10 @@ public final class Program {
 
     int[] nonScalarReturns() {
         return nonScalarReturns;
+    }
+
+    int[] globalFuncs() {
+        return globalFuncs;
     }
 
     /** The instructions as loaded (a copy). */

@@ -238,8 +238,10 @@ public final class Verifier {
             };
         }
 
-        String key() {
-            return kind.ordinal() + ":" + umin + ":" + umax + ":" + smin + ":" + smax + ":" + off + ":" + varMax + ":" + id + ":"
+        /** The state's text; a scalar's id by {@code scalarIds}, which numbers them in the order met (links, not names, matter). */
+        String key(Map<Integer, Integer> scalarIds) {
+            int shown = kind == Kind.SCALAR && id != 0 ? scalarIds.computeIfAbsent(id, k -> scalarIds.size() + 1) : id;
+            return kind.ordinal() + ":" + umin + ":" + umax + ":" + smin + ":" + smax + ":" + off + ":" + varMax + ":" + shown + ":"
                     + range + ":" + frame + ":" + mapIndex + ":" + memSize + ":" + u32min + ":" + u32max + ":" + s32min + ":" + s32max;
         }
     }
@@ -297,9 +299,12 @@ public final class Verifier {
         Checkpoint cp;
         /** References held on this path (ring buffer records reserved, not yet submitted or discarded): id to the reserving insn. */
         java.util.TreeMap<Integer, Integer> refs = new java.util.TreeMap<>();
+        /** A global function's own walk: its frame 0 is that function's, whose exit hands back a number. */
+        boolean global;
 
         State copy() {
             State s = new State();
+            s.global = global;
             for (Frame f : frames) {
                 s.frames.add(f.copy());
             }
@@ -315,15 +320,16 @@ public final class Verifier {
 
         String key() {
             StringBuilder b = new StringBuilder();
+            Map<Integer, Integer> scalarIds = new HashMap<>();
             for (Frame f : frames) {
                 for (Reg r : f.regs) {
-                    b.append(r.key()).append('|');
+                    b.append(r.key(scalarIds)).append('|');
                 }
                 for (int i = 0; i < f.slot.length; i++) {
                     b.append(f.slot[i]);
                 }
                 for (Reg r : f.spill) {
-                    b.append(r == null ? "-" : r.key()).append(';');
+                    b.append(r == null ? "-" : r.key(scalarIds)).append(';');
                 }
                 b.append(f.returnPc).append('#');
             }
@@ -354,6 +360,18 @@ public final class Verifier {
     /** The program's maps (what lddw's map references index), then at {@code realMaps + i} map i's inner map template. */
     private final int realMaps;
 
+    /**
+     * Global functions by first instruction ({@code BTF_FUNC_GLOBAL}): 1 if BTF says it returns no int, then
+     * its arguments' kinds (0 a number, 1 the context). A call to one is checked against these and gives an
+     * unknown number; the function itself is verified once, apart, from those arguments ({@code do_check_subprogs}).
+     */
+    private final Map<Integer, int[]> globals = new HashMap<>();
+    /** Global functions a reached call named, to verify after the main program; and those verified. */
+    private final ArrayDeque<Integer> globalsCalled = new ArrayDeque<>();
+    private final Set<Integer> globalsChecked = new HashSet<>();
+    /** Per global function: whether it, or a function it calls, may move the packet (a helper with changesPacket). */
+    private final Map<Integer, Boolean> movesPacket = new HashMap<>();
+
     /** The maps, then each one's inner map template ({@code inner_map_meta}, null for a map that holds no maps). */
     private static List<MapSpec> withTemplates(List<? extends MapSpec> maps) {
         List<MapSpec> all = new java.util.ArrayList<>(maps);
@@ -381,6 +399,13 @@ public final class Verifier {
         this.bases = new int[p.length()];
         java.util.Arrays.fill(bases, -1);
         this.ctxLoad = new boolean[p.length()];
+        int[] g = p.globalFuncs();
+        for (int k = 0; k + 2 < g.length; k += 3 + g[k + 2]) {
+            int[] desc = new int[1 + g[k + 2]];
+            desc[0] = g[k + 1];
+            System.arraycopy(g, k + 3, desc, 1, g[k + 2]);
+            globals.put(g[k], desc);
+        }
     }
 
     /**
@@ -478,14 +503,105 @@ public final class Verifier {
         new Liveness().run();
         @SuppressWarnings("unchecked")
         List<Checkpoint>[] explored = new List[p.length()];
-        while (!work.isEmpty()) {
-            State s = work.pop();
-            if (verbose && s.pc != 0 && log.length() < LOG_LIMIT) {
-                log.append("from branch to ").append(s.pc).append(": ").append(regs(s)).append('\n');
+        while (true) {
+            while (!work.isEmpty()) {
+                State s = work.pop();
+                if (verbose && s.pc != 0 && log.length() < LOG_LIMIT) {
+                    log.append("from branch to ").append(s.pc).append(": ").append(regs(s)).append('\n');
+                }
+                walk(s, work, explored);
             }
-            walk(s, work, explored);
+            Integer g = globalsCalled.poll();
+            if (g == null) {
+                break;
+            }
+            if (globalsChecked.add(g)) {
+                work.push(globalEntry(g));
+            }
         }
         sanitizeDeadCode();
+    }
+
+    /** A global function's first state ({@code btf_prepare_func_args}): its arguments as BTF types them, nothing else known. */
+    private State globalEntry(int start) {
+        int[] desc = globals.get(start);
+        State g = new State();
+        g.global = true;
+        g.pc = start;
+        Frame gf = new Frame();
+        for (int r = 0; r < 11; r++) {
+            gf.regs[r] = new Reg();
+        }
+        for (int a = 1; a < desc.length; a++) {
+            Reg arg = Reg.scalar();
+            if (desc[a] == 1) {
+                arg.kind = Kind.CTX;
+            }
+            gf.regs[a] = arg;
+        }
+        gf.regs[10] = stackPointer(0, 0);
+        g.frames.add(gf);
+        if (verbose && log.length() < LOG_LIMIT) {
+            log.append("Validating global function at insn ").append(start).append(": ").append(regs(g)).append('\n');
+        }
+        return g;
+    }
+
+    /** The global function at {@code start}, or one it calls, may call a helper that moves the packet. */
+    private boolean movesPacket(int start) {
+        Boolean known = movesPacket.get(start);
+        if (known != null) {
+            return known;
+        }
+        boolean[] seen = new boolean[p.length()];
+        ArrayDeque<Integer> q = new ArrayDeque<>(List.of(start));
+        boolean moves = false;
+        while (!q.isEmpty() && !moves) {
+            int i = q.poll();
+            if (i < 0 || i >= p.length() || seen[i]) {
+                continue;
+            }
+            seen[i] = true;
+            int o = p.op[i];
+            int cls = o & 7;
+            if (o == (Bpf.JMP | Bpf.CALL)) {
+                if (p.src[i] == Bpf.PSEUDO_CALL) {
+                    q.add(p.target(i));
+                } else if (p.src[i] == 0 && protos.get(p.imm[i]) != null && protos.get(p.imm[i]).changesPacket()) {
+                    moves = true;
+                }
+                q.add(i + 1);
+            } else if (o == (Bpf.LD | Bpf.IMM | Bpf.DW)) {
+                q.add(i + 2);
+            } else if ((cls == Bpf.JMP || cls == Bpf.JMP32) && (o & 0xf0) == Bpf.EXIT) {
+                continue;
+            } else if ((cls == Bpf.JMP || cls == Bpf.JMP32) && (o & 0xf0) == Bpf.JA) {
+                q.add(p.target(i));
+            } else if (cls == Bpf.JMP || cls == Bpf.JMP32) {
+                q.add(i + 1);
+                q.add(p.target(i));
+            } else {
+                q.add(i + 1);
+            }
+        }
+        movesPacket.put(start, moves);
+        return moves;
+    }
+
+    /** A packet-moving helper ran: every packet pointer of the state is a number now. */
+    private static void invalidatePacket(State s) {
+        for (Frame fr : s.frames) {
+            for (int r = 0; r <= 10; r++) {
+                if (samePacket(fr.regs[r].kind)) {
+                    fr.regs[r] = Reg.scalar(); // the packet moved: old pointers are numbers now
+                }
+            }
+            for (int k = 0; k < fr.spill.length; k++) {
+                if (fr.spill[k] != null && samePacket(fr.spill[k].kind)) {
+                    fr.spill[k] = Reg.scalar();
+                }
+            }
+        }
     }
 
     /**
@@ -673,11 +789,12 @@ public final class Verifier {
      * (else any scalar: the kernel's imprecise scalars), anything where old had nothing.
      */
     private boolean covers(State old, State cur, int pc) {
-        if (old.frames.size() != cur.frames.size() || !old.refs.keySet().equals(cur.refs.keySet())) {
+        if (old.frames.size() != cur.frames.size() || !old.refs.keySet().equals(cur.refs.keySet()) || old.global != cur.global) {
             return false;
         }
         Map<Integer, Integer> ids = new HashMap<>();
         Map<Integer, Integer> back = new HashMap<>();
+        tmpIds = 0;
         int last = old.frames.size() - 1;
         for (int k = 0; k <= last; k++) {
             Frame o = old.frames.get(k);
@@ -739,8 +856,11 @@ public final class Verifier {
         return true;
     }
 
+    /** {@code idmap->tmp_id_gen}: ids standing for cur's unlinked scalars in one comparison, each its own (negative: no real id is). */
+    private int tmpIds;
+
     /** {@code regsafe}. */
-    private static boolean regSafe(Reg old, Reg cur, boolean precise, Map<Integer, Integer> ids, Map<Integer, Integer> back) {
+    private boolean regSafe(Reg old, Reg cur, boolean precise, Map<Integer, Integer> ids, Map<Integer, Integer> back) {
         if (old.kind == Kind.NOT_INIT) {
             return true;
         }
@@ -748,9 +868,11 @@ public final class Verifier {
             return false;
         }
         return switch (old.kind) {
+            // check_scalar_ids: scalars old had linked (sync_linked_regs narrowed them together) must be linked alike in cur
             case SCALAR -> !precise || Long.compareUnsigned(old.umin, cur.umin) <= 0 && Long.compareUnsigned(cur.umax, old.umax) <= 0
                     && old.smin <= cur.smin && cur.smax <= old.smax && old.lo32() <= cur.lo32() && cur.hi32() <= old.hi32()
-                    && old.slo32() <= cur.slo32() && cur.shi32() <= old.shi32();
+                    && old.slo32() <= cur.slo32() && cur.shi32() <= old.shi32()
+                    && (old.id == 0 || sameId(old.id, cur.id != 0 ? cur.id : -(++tmpIds), ids, back));
             case PKT, PKT_META -> old.off == cur.off && cur.varMax <= old.varMax && old.range <= cur.range && sameId(old.id, cur.id, ids, back);
             case MAP_VALUE -> old.mapIndex == cur.mapIndex && old.off == cur.off && cur.varMax <= old.varMax;
             case MAP_VALUE_OR_NULL -> old.mapIndex == cur.mapIndex && old.off == cur.off && sameId(old.id, cur.id, ids, back);
@@ -1175,7 +1297,16 @@ public final class Verifier {
         boolean readsSrc = x && operation != Bpf.END && operation != Bpf.NEG;
         Reg src = readsSrc ? read(i, f, p.src[i]) : Reg.constant(wide ? p.imm[i] : p.imm[i] & 0xffffffffL);
         if (operation == Bpf.MOV) {
+            // assign_scalar_id_before_mov: a copy of a scalar is linked to it (same id), so what a branch
+            // learns of one the other learns too (sync_linked_regs); a 32-bit copy only of a value that fits
+            boolean link = x && p.off[i] == 0 && src.kind == Kind.SCALAR && (wide || Long.compareUnsigned(src.umax, MASK32) <= 0);
+            if (link && src.id == 0 && !src.isConst()) {
+                src.id = nextId++;
+            }
             Reg r = src.copy();
+            if (!link && r.kind == Kind.SCALAR) {
+                r.id = 0;
+            }
             if (x && p.off[i] != 0) {
                 if (src.isPointer()) {
                     throw reject(i, "R" + p.src[i] + " sign-extension of a pointer is prohibited");
@@ -1336,6 +1467,8 @@ public final class Verifier {
         long hi = -1L;
         boolean known = false;
         boolean bounded = dst.umax >= 0 && src.umax >= 0; // both below 2^63: no unsigned wrap in sums
+        long arshMin = Long.MIN_VALUE;
+        long arshMax = Long.MAX_VALUE;
         switch (operation) {
             case Bpf.ADD -> {
                 if (bounded && dst.umax <= Long.MAX_VALUE - src.umax) {
@@ -1391,6 +1524,19 @@ public final class Verifier {
                     }
                 }
             }
+            case Bpf.ARSH -> {
+                if (src.isConst() && wide) {
+                    // scalar_min_max_arsh: an arithmetic shift keeps the signed order
+                    int c = (int) (src.umin & 63);
+                    arshMin = dst.smin >> c;
+                    arshMax = dst.smax >> c;
+                    if (arshMin >= 0) {
+                        lo = arshMin;
+                        hi = arshMax;
+                        known = true;
+                    }
+                }
+            }
             case Bpf.MOD -> {
                 if (src.isConst() && src.umin > 0 && signed == 0) {
                     lo = 0;
@@ -1417,6 +1563,10 @@ public final class Verifier {
         }
         if (known) {
             r.unsigned(lo, hi);
+        }
+        if (wide && operation == Bpf.ARSH && !known) {
+            r.smin = arshMin;
+            r.smax = arshMax;
         }
         if (wide && (operation == Bpf.ADD || operation == Bpf.SUB) && (!known || lo < 0 || hi < 0)) {
             // scalar_min_max_add / _sub: the signed bounds, where they do not overflow (a small number
@@ -1828,8 +1978,15 @@ public final class Verifier {
         } else {
             out.unsigned(0, mask);
         }
-        out.id = 0;
+        if (!fits(r, size)) {
+            out.id = 0; // a narrowing spill or fill breaks the link: the values differ
+        }
         return out;
+    }
+
+    /** The scalar's value fits in {@code size} bytes ({@code get_reg_width}): a copy that wide is the same value. */
+    private static boolean fits(Reg r, int size) {
+        return size == 8 || Long.compareUnsigned(r.umax, (1L << (size * 8)) - 1) <= 0;
     }
 
     private void store(int i, State s, Frame f, boolean fromRegister) {
@@ -1890,6 +2047,9 @@ public final class Verifier {
                         }
                     }
                     Arrays.fill(target.slot, lo, lo + size, (byte) 2);
+                    if (fromRegister && value.kind == Kind.SCALAR && value.id == 0 && !value.isConst() && fits(value, size)) {
+                        value.id = nextId++; // the spill is linked to the register (check_stack_write_fixed_off)
+                    }
                     target.spill[lo / 8] = narrowed(value, size);
                 } else {
                     for (int k = lo; k < lo + size; k++) {
@@ -2001,6 +2161,12 @@ public final class Verifier {
         s.pc = i + 1;
         Boolean decided = refine(i, operation, j32, x, s, taken);
         if (decided == null) {
+            for (State st : new State[] { s, taken }) {
+                syncLinked(st, st.cur().regs[p.dst[i]]);
+                if (x) {
+                    syncLinked(st, st.cur().regs[p.src[i]]);
+                }
+            }
             if (taken.cp != null) {
                 taken.cp.branches++; // one more path below the last checkpoint
             }
@@ -2015,6 +2181,25 @@ public final class Verifier {
             s.pc = taken.pc;
         }
         return true;
+    }
+
+    /** {@code sync_linked_regs}: every scalar linked to {@code known} (its id) takes what a branch learned of it. */
+    private static void syncLinked(State s, Reg known) {
+        if (known.kind != Kind.SCALAR || known.id == 0) {
+            return;
+        }
+        for (Frame f : s.frames) {
+            for (int r = 0; r < f.regs.length; r++) {
+                if (f.regs[r] != known && f.regs[r].kind == Kind.SCALAR && f.regs[r].id == known.id) {
+                    f.regs[r] = known.copy();
+                }
+            }
+            for (int n = 0; n < f.spill.length; n++) {
+                if (f.spill[n] != null && f.spill[n] != known && f.spill[n].kind == Kind.SCALAR && f.spill[n].id == known.id) {
+                    f.spill[n] = known.copy();
+                }
+            }
+        }
     }
 
     /**
@@ -2474,6 +2659,10 @@ public final class Verifier {
             if (r0.kind != Kind.SCALAR && type == ProgType.RAW) {
                 throw reject(i, "R0 leaks addr as return value");
             }
+            if (s.global && r0.kind != Kind.SCALAR) {
+                // check_return_code: a global function returns a number to callers that know nothing of it
+                throw reject(i, "At subprogram exit the register R0 is not a scalar value (" + kindName(r0.kind) + ")");
+            }
             // XDP and tc: check_return_code lets a privileged loader's program return a pointer
             // (allow_ptr_leaks), and neither has a return range; the runtime takes it as an unknown action
             // an XDP program may return any number (check_return_code has no range for XDP): an action
@@ -2500,6 +2689,10 @@ public final class Verifier {
         Frame f = s.cur();
         if ((p.op[i] & Bpf.X) != 0) {
             throw reject(i, "indirect calls (callx) are not allowed in verified programs");
+        }
+        if (p.src[i] == Bpf.PSEUDO_CALL && globals.containsKey(p.target(i))) {
+            globalCall(i, s, f, p.target(i));
+            return;
         }
         if (p.src[i] == Bpf.PSEUDO_CALL) {
             if (s.frames.size() >= Bpf.MAX_FRAMES) {
@@ -2684,6 +2877,43 @@ public final class Verifier {
                     }
                 }
             }
+        }
+        s.pc = i + 1;
+    }
+
+    /**
+     * A call of a global function ({@code check_func_call} with {@code subprog_is_global}): the arguments
+     * checked against its BTF types ({@code btf_check_subprog_call}), its body verified apart once, and the
+     * caller goes on with an unknown number in r0 and r1-r5 clobbered.
+     */
+    private void globalCall(int i, State s, Frame f, int target) {
+        int[] desc = globals.get(target);
+        if (desc[0] != 0) {
+            throw reject(i, "Global function at insn " + target + " doesn't return scalar. Only those are supported.");
+        }
+        for (int a = 1; a < desc.length; a++) {
+            Reg arg = f.regs[a];
+            if (desc[a] == 0 && arg.kind != Kind.SCALAR) {
+                throw reject(i, "R" + a + " is not a scalar");
+            }
+            if (desc[a] == 1) {
+                if (arg.kind != Kind.CTX) {
+                    throw reject(i, "arg#" + (a - 1) + " expects pointer to ctx");
+                }
+                if (arg.off != 0 || arg.varMax != 0) {
+                    throw reject(i, "dereference of modified ctx ptr R" + a + " off=" + arg.off + " disallowed");
+                }
+            }
+        }
+        if (!globalsChecked.contains(target)) {
+            globalsCalled.add(target);
+        }
+        for (int r = 1; r <= 5; r++) {
+            f.regs[r] = new Reg();
+        }
+        f.regs[0] = Reg.scalar();
+        if (movesPacket(target)) {
+            invalidatePacket(s);
         }
         s.pc = i + 1;
     }
