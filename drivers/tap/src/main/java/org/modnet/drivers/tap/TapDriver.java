@@ -34,10 +34,11 @@ import org.slf4j.LoggerFactory;
  * {@code ip link add NAME type tap [multi_queue] [numqueues N]}: a modnet device whose wire is a Linux
  * TAP interface of the same name ({@code /dev/net/tun}, IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, and
  * IFF_MULTI_QUEUE with a file descriptor per queue), made, or an existing persistent one attached.
- * One "interrupt" thread sleeps in poll(2) on every queue's file descriptor; a readable queue is
- * masked and its NAPI instance scheduled, and the NAPI poll reads the frames — non-blocking, up to its
- * budget, straight into packet buffers — as a NIC's poll cleans its receive ring; NAPI completing
- * unmasks the queue. Transmit is a non-blocking write. Native XDP ({@code xdpdrv}) runs in that thread on the TAP's own buffer before
+ * The softirq thread of the CPU that polls a queue waits for it itself when idle ({@link CpuWait}, an
+ * epoll set per CPU), as an idle CPU takes its interrupt; where it cannot, one "interrupt" thread sleeps
+ * in epoll_wait on the queue's file descriptor. Either way a readable queue has its NAPI instance
+ * scheduled, and the NAPI poll reads the frames — non-blocking, up to its budget, straight into packet
+ * buffers — as a NIC's poll cleans its receive ring; NAPI completing unmasks the queue. Transmit is a non-blocking write. Native XDP ({@code xdpdrv}) runs in that thread on the TAP's own buffer before
  * any skb, as tun runs it before building one. Needs root (CAP_NET_ADMIN) and /dev/net/tun, and says so otherwise.
  */
 @Component(service = { LinkFactory.class, ModuleUsage.class }, immediate = true, property = LinkFactory.KIND + "=tap")
