@@ -138,6 +138,16 @@ final class RxQueueImpl implements RxQueue, Napi.Poller {
     }
 
     @Override
+    public boolean setIdleWait(IdleWait wait) {
+        return napi.softirq().setIdleWait(wait);
+    }
+
+    @Override
+    public void clearIdleWait(IdleWait wait) {
+        napi.softirq().clearIdleWait(wait);
+    }
+
+    @Override
     public void completed() {
         DriverPoll d = driverPoll;
         if (d != null) {

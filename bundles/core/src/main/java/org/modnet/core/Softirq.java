@@ -7,6 +7,7 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntSupplier;
 import java.util.function.LongSupplier;
 
+import org.modnet.api.net.RxQueue;
 import org.modnet.api.net.SoftnetStat;
 
 /**
@@ -56,6 +57,8 @@ final class Softirq {
     private volatile boolean sleeping;
     private volatile Thread thread;
     private volatile boolean stopped;
+    /** A driver's interrupt this thread waits for itself when idle, instead of parking ({@link RxQueue.IdleWait}); null: none. */
+    private volatile RxQueue.IdleWait idleWait;
 
     // softnet_stat: written by this softirq only, read by anyone
     private volatile long processed;
@@ -104,8 +107,40 @@ final class Softirq {
     /** A timer was armed for before the end of the thread's sleep: wake it, as an IPI wakes an idle CPU. */
     private void kick() {
         Thread t = thread;
-        if (t != null) {
-            LockSupport.unpark(t);
+        if (t != null && t != Thread.currentThread()) {
+            wakeThread(t);
+        }
+    }
+
+    /** Wakes the sleeping thread: out of its driver's idle wait, if it sleeps there, else out of park. */
+    private void wakeThread(Thread t) {
+        RxQueue.IdleWait w = idleWait;
+        if (w != null) {
+            w.wake();
+        }
+        LockSupport.unpark(t); // also when a waiter was just set or taken back: the thread may sleep either way
+    }
+
+    /**
+     * Lets this CPU's thread wait in {@code w} when idle; false if the thread is not running (tests run
+     * rounds by hand) or another driver's waiter is set.
+     */
+    synchronized boolean setIdleWait(RxQueue.IdleWait w) {
+        if (thread == null || stopped || (idleWait != null && idleWait != w)) {
+            return false;
+        }
+        if (idleWait != w) {
+            idleWait = w;
+            LockSupport.unpark(thread); // parked until further notice: it must come to wait in w instead
+        }
+        return true;
+    }
+
+    /** Takes {@code w} back, and wakes the thread out of it (it parks from then on). */
+    synchronized void clearIdleWait(RxQueue.IdleWait w) {
+        if (idleWait == w) {
+            idleWait = null;
+            w.wake();
         }
     }
 
@@ -117,8 +152,8 @@ final class Softirq {
             napi.nextScheduled = head;
         } while (!SCHEDULED.compareAndSet(this, head, napi));
         Thread t = thread;
-        if (t != null && (boolean) SLEEPING.getVolatile(this)) {
-            LockSupport.unpark(t);
+        if (t != null && (boolean) SLEEPING.getVolatile(this) && t != Thread.currentThread()) {
+            wakeThread(t); // not from the thread itself: its driver's idle wait scheduling what it found
         }
     }
 
@@ -216,7 +251,7 @@ final class Softirq {
         stopped = true;
         Thread t = thread;
         if (t != null) {
-            LockSupport.unpark(t);
+            wakeThread(t);
             try {
                 t.join(5000);
             } catch (InterruptedException e) {
@@ -235,12 +270,21 @@ final class Softirq {
             if (SCHEDULED.getVolatile(this) == null && pollList.isEmpty() && !stopped) {
                 // NOHZ: sleep until the next timer is due; an earlier one armed meanwhile kicks us
                 long until = timers.sleep();
+                RxQueue.IdleWait w = idleWait;
                 if (until == TimerWheel.NEVER) {
-                    LockSupport.park(this);
+                    if (w != null) {
+                        w.idle(-1); // the CPU idles waiting for its interrupts, which schedule NAPI here
+                    } else {
+                        LockSupport.park(this);
+                    }
                 } else {
                     long nanos = until * 1_000_000 - nanoClock.getAsLong();
                     if (nanos > 0) {
-                        LockSupport.parkNanos(this, nanos);
+                        if (w != null) {
+                            w.idle(nanos);
+                        } else {
+                            LockSupport.parkNanos(this, nanos);
+                        }
                     }
                 }
                 timers.awake();

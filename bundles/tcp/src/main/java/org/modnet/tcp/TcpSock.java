@@ -275,6 +275,16 @@ final class TcpSock extends Sock {
     private Thread[] sleepers = new Thread[2];
     private int sleeperCount;
     private int wakeups;
+    /**
+     * Set (under the lock) while {@link #unlockSock} or {@link #deliver} processes segments it lets go of
+     * the lock after: a sleeper they wake is kept in {@link #wokenAtRelease} and unparked after the
+     * unlock, as Linux's reader woken by {@code sk_data_ready} finds the socket released by the time it
+     * runs. Unparked at once, the reader spun and yielded for the lock while the softirq went on to
+     * send its ACK (a write to the TAP, under the lock).
+     */
+    private boolean wakeAtRelease;
+    /** The sleeper woken while {@link #wakeAtRelease}: unparked once the lock is let go. */
+    private Thread wokenAtRelease;
     /** The owner is in {@link #await}, past or at its backlog check: {@link #deliver} must not leave a segment queued. */
     private volatile boolean userSleeping;
     /**
@@ -872,10 +882,21 @@ final class TcpSock extends Sock {
      */
     void unlockSock(int cpu) {
         while (true) {
+            Thread woken = null;
             if (lock.getHoldCount() == 1) {
-                drainBacklog(cpu);
+                wakeAtRelease = true;
+                try {
+                    drainBacklog(cpu);
+                } finally {
+                    wakeAtRelease = false;
+                    woken = wokenAtRelease;
+                    wokenAtRelease = null;
+                }
             }
             lock.unlock();
+            if (woken != null) {
+                LockSupport.unpark(woken); // after the unlock: it takes the lock at once instead of spinning for it
+            }
             if (backlog.isEmpty() || lock.isHeldByCurrentThread() || !lock.tryLock()) {
                 return;
             }
@@ -917,6 +938,7 @@ final class TcpSock extends Sock {
             return;
         }
         if (!lock.isHeldByCurrentThread() && lock.tryLock()) {
+            wakeAtRelease = true; // the reader this segment wakes is unparked by unlockSock, once the lock is free
             try {
                 drainBacklog(cpu); // what came before it first: never reorder a connection's segments
                 process(skb, cpu);
@@ -1169,6 +1191,10 @@ final class TcpSock extends Sock {
     void wakeSleepers() {
         SleepListener.notifyWoken(this, null);
         wakeups++;
+        if (wakeAtRelease && sleeperCount == 1 && (wokenAtRelease == null || wokenAtRelease == sleepers[0])) {
+            wokenAtRelease = sleepers[0]; // unparked by unlockSock after the unlock
+            return;
+        }
         for (int i = 0; i < sleeperCount; i++) {
             LockSupport.unpark(sleepers[i]);
         }

@@ -76,6 +76,42 @@ public interface RxQueue {
         throw new UnsupportedOperationException("setDriverPoll");
     }
 
+    /**
+     * A driver's interrupt that the queue's CPU waits for itself when it is idle, as an idle CPU takes
+     * its interrupts and runs the softirq on the way out of them, with no thread between: the softirq
+     * thread, with no NAPI instance scheduled and no timer due, sleeps in {@link #idle} instead of
+     * parking, and the driver schedules the queues it finds ready there. Frames then cost no wake-up of
+     * a separate interrupt thread and no unmasking per NAPI cycle (nobody else waits for the interrupt).
+     *
+     * @since 1.14
+     */
+    interface IdleWait {
+        /**
+         * Called by the softirq thread with nothing to do: waits up to {@code nanos} (negative: no limit)
+         * for the driver's interrupt or {@link #wake}, and schedules what became ready.
+         */
+        void idle(long nanos);
+
+        /** Ends the current {@link #idle} at once, or the next one if none runs now: work was raised. From any thread. */
+        void wake();
+    }
+
+    /**
+     * Lets the softirq thread of this queue's CPU wait in {@code wait} when idle ({@link IdleWait}); null
+     * takes back {@code wait} if it is the one set. False when that CPU has no softirq thread of its own
+     * (tests that run the softirq by hand) or waits in another driver's already: the driver then keeps
+     * its own interrupt thread.
+     *
+     * @since 1.14
+     */
+    default boolean setIdleWait(IdleWait wait) {
+        return false;
+    }
+
+    /** Takes {@code wait} back from the softirq thread of this queue's CPU if it is the one set ({@link #setIdleWait}). */
+    default void clearIdleWait(IdleWait wait) {
+    }
+
     /** {@code napi_schedule} from the driver's interrupt: the queue will be polled soon on its CPU. */
     default void schedule() {
         throw new UnsupportedOperationException("schedule");

@@ -6,6 +6,7 @@ import java.lang.foreign.ValueLayout;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.locks.LockSupport;
 
 import org.modnet.api.inet.InetChecksum;
 import org.modnet.api.net.DeviceSetup;
@@ -33,10 +34,11 @@ import org.slf4j.LoggerFactory;
  * {@code ip link add NAME type tap [multi_queue] [numqueues N]}: a modnet device whose wire is a Linux
  * TAP interface of the same name ({@code /dev/net/tun}, IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, and
  * IFF_MULTI_QUEUE with a file descriptor per queue), made, or an existing persistent one attached.
- * One "interrupt" thread sleeps in poll(2) on every queue's file descriptor; a readable queue is
- * masked and its NAPI instance scheduled, and the NAPI poll reads the frames — non-blocking, up to its
- * budget, straight into packet buffers — as a NIC's poll cleans its receive ring; NAPI completing
- * unmasks the queue. Transmit is a non-blocking write. Native XDP ({@code xdpdrv}) runs in that thread on the TAP's own buffer before
+ * The softirq thread of the CPU that polls a queue waits for it itself when idle ({@link CpuWait}, an
+ * epoll set per CPU), as an idle CPU takes its interrupt; where it cannot, one "interrupt" thread sleeps
+ * in epoll_wait on the queue's file descriptor. Either way a readable queue has its NAPI instance
+ * scheduled, and the NAPI poll reads the frames — non-blocking, up to its budget, straight into packet
+ * buffers — as a NIC's poll cleans its receive ring; NAPI completing unmasks the queue. Transmit is a non-blocking write. Native XDP ({@code xdpdrv}) runs in that thread on the TAP's own buffer before
  * any skb, as tun runs it before building one. Needs root (CAP_NET_ADMIN) and /dev/net/tun, and says so otherwise.
  */
 @Component(service = { LinkFactory.class, ModuleUsage.class }, immediate = true, property = LinkFactory.KIND + "=tap")
@@ -81,6 +83,12 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
      */
     private final int epfd;
     private final MemorySegment wakeupValue = Arena.ofAuto().allocate(8, 8);
+    /**
+     * Per CPU, the epoll set its softirq thread sleeps in when idle ({@link RxQueue.IdleWait}), watching
+     * the queues that CPU polls: made when a queue there first needs it. A queue whose CPU has one is not
+     * in {@link #epfd}: its frames wake the softirq thread directly, as an interrupt wakes an idle CPU.
+     */
+    private final CpuWait[] cpuWaits;
 
     @Activate
     public TapDriver(@Reference NetCore core) {
@@ -102,6 +110,7 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
             throw new IllegalStateException("tap: epoll_ctl failed, errno " + -r);
         }
         wakeupValue.set(ValueLayout.JAVA_LONG, 0, 1);
+        this.cpuWaits = new CpuWait[Math.max(core.cpus(), 1)];
         this.irq = Thread.ofPlatform().name("tap-irq").daemon().start(this::irqLoop);
     }
 
@@ -193,7 +202,7 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
         taps.add(tap);
         polled = taps.toArray(new Tap[0]);
         for (Queue q : tap.queues) {
-            q.watch(Tun.EPOLL_CTL_ADD);
+            q.attach();
         }
         wake();
         return tap.dev;
@@ -253,6 +262,13 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
                 d.namespace().unregister(d);
             }
         }
+        synchronized (cpuWaits) {
+            for (CpuWait w : cpuWaits) {
+                if (w != null) {
+                    w.close();
+                }
+            }
+        }
         wake();
         try {
             irq.join(2000);
@@ -261,6 +277,108 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
         }
         Tun.close(epfd);
         Tun.close(wakeup);
+    }
+
+    /** The idle wait of CPU {@code cpu}'s softirq thread, made on first use; null if its descriptors could not be made. */
+    private CpuWait cpuWait(int cpu) {
+        synchronized (cpuWaits) {
+            int i = Math.floorMod(cpu, cpuWaits.length);
+            if (cpuWaits[i] == null && running) {
+                int ep = Tun.epollCreate();
+                int ev = ep < 0 ? -1 : Tun.eventfd();
+                if (ev < 0) {
+                    if (ep >= 0) {
+                        Tun.close(ep);
+                    }
+                    return null;
+                }
+                CpuWait w = new CpuWait(ep, ev);
+                if (!w.watch(Tun.EPOLL_CTL_ADD, ev)) {
+                    Tun.close(ep);
+                    Tun.close(ev);
+                    return null;
+                }
+                cpuWaits[i] = w;
+            }
+            return cpuWaits[i];
+        }
+    }
+
+    /**
+     * A CPU's idle wait: the softirq thread, with nothing to do, sleeps in {@code epoll_wait} on the
+     * descriptors of the queues it polls (level-triggered: nobody else waits on them, and the thread only
+     * comes here once their NAPI completed, so there is nothing to mask or unmask per cycle) and an
+     * eventfd that {@link #wake} rings when work is raised from another thread.
+     */
+    private final class CpuWait implements RxQueue.IdleWait {
+        private static final int MAX_EVENTS = 64;
+        final int epfd;
+        final int efd;
+        /** The softirq that took this wait, through one of its queues: asked to give it back when the driver stops. */
+        volatile RxQueue via;
+        /** Set before the descriptors close: an idle call that sees it returns; one already inside is woken and waited for. */
+        private volatile boolean closed;
+        private volatile boolean inIdle;
+        // the softirq thread's own: one thread idles in a CPU's wait
+        private final MemorySegment state = Arena.ofAuto().allocate(Tun.captureLayout());
+        private final MemorySegment events = Arena.ofAuto().allocate((long) Tun.EPOLL_EVENT_SIZE * MAX_EVENTS, 8);
+        private final MemorySegment drain = Arena.ofAuto().allocate(8, 8);
+
+        CpuWait(int epfd, int efd) {
+            this.epfd = epfd;
+            this.efd = efd;
+        }
+
+        @Override
+        public void idle(long nanos) {
+            inIdle = true;
+            try {
+                if (closed) {
+                    return;
+                }
+                int ms = nanos < 0 ? -1 : (int) Math.min(Integer.MAX_VALUE, (nanos + 999_999) / 1_000_000);
+                int ready = Tun.epollWait(state, epfd, events, MAX_EVENTS, ms);
+                for (int i = 0; i < ready; i++) {
+                    int fd = Tun.epollFd(events, i);
+                    if (fd == efd) {
+                        Tun.read(state, efd, drain, 8); // rung by wake: reset it
+                        continue;
+                    }
+                    Queue q = queueOf(fd);
+                    if (q != null) {
+                        q.interrupt(); // napi_schedule on this very thread: polled as soon as this returns
+                    }
+                }
+            } finally {
+                inIdle = false;
+            }
+        }
+
+        @Override
+        public void wake() {
+            Tun.write(SCRATCH.get().state, efd, wakeupValue, 8);
+        }
+
+        /** {@code fd} in or out of the set, level-triggered; false (nothing changed) if refused. */
+        boolean watch(int op, int fd) {
+            Scratch sc = SCRATCH.get();
+            return Tun.epollCtl(sc.state, epfd, op, fd, Tun.EPOLLIN, sc.event) >= 0;
+        }
+
+        /** The softirq gives the wait back and leaves it; then its descriptors close. */
+        void close() {
+            closed = true;
+            RxQueue q = via;
+            if (q != null) {
+                q.clearIdleWait(this);
+            }
+            wake();
+            for (int i = 0; inIdle && i < 2000; i++) {
+                LockSupport.parkNanos(1_000_000); // it was woken: a moment at most
+            }
+            Tun.close(epfd);
+            Tun.close(efd);
+        }
     }
 
     /** One queue of a TAP: its file descriptor, its receive queue (whose NAPI poll reads it), and the buffer native XDP reads into. */
@@ -274,6 +392,8 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
         volatile boolean broken;
         /** The interrupt is enabled: the interrupt thread watches the descriptor (off from the interrupt until NAPI completes). */
         volatile boolean armed = true;
+        /** The idle wait of the CPU that polls this queue, when that CPU's softirq thread waits for it itself; else null (the interrupt thread does). */
+        volatile CpuWait waiter;
         /** The NAPI poll's own capture state for reads (one poll of a queue at a time, by NAPI's rule). */
         private final MemorySegment state = Arena.ofAuto().allocate(Tun.captureLayout());
         /** readv's two iovecs: a packet buffer's room, then the spare large buffer past as many bytes. */
@@ -302,10 +422,27 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
             d.rxQueue(index).schedule();
         }
 
+        /**
+         * Where the queue's interrupt is taken: in the idle wait of the CPU that polls it, or, when that
+         * CPU runs no softirq thread of its own or waits in another driver's already, by the interrupt thread.
+         */
+        void attach() {
+            RxQueue rq = tap.dev.rxQueue(index);
+            CpuWait w = cpuWait(rq.cpu());
+            if (w != null && rq.setIdleWait(w)) {
+                w.via = rq;
+                if (w.watch(Tun.EPOLL_CTL_ADD, fd)) {
+                    waiter = w;
+                    return;
+                }
+            }
+            watch(Tun.EPOLL_CTL_ADD);
+        }
+
         @Override
         public void rearm(RxQueue queue) {
             armed = true;
-            if (!broken) { // a queue that failed is not watched again: its descriptor would be ready for ever
+            if (waiter == null && !broken) { // in a CPU's idle wait it is watched level-triggered, never masked // a queue that failed is not watched again: its descriptor would be ready for ever
                 watch(Tun.EPOLL_CTL_MOD);
             }
         }
@@ -422,6 +559,10 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
         private void failed(NetDevice d, long r) {
             d.stats().addShared(DeviceStats.Field.RX_ERRORS, 1);
             broken = true; // a TAP whose reads fail (its interface deleted) would make poll(2) return at once, for ever
+            CpuWait w = waiter;
+            if (w != null) {
+                w.watch(Tun.EPOLL_CTL_DEL, fd); // likewise the idle wait, level-triggered
+            }
             if (!tap.reported) {
                 tap.reported = true; // said once
                 LOG.warn("tap {}: read failed with errno {}; the device stays, without carrier, counting what it cannot send", d.name(), -r);

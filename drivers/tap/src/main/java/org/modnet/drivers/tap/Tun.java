@@ -47,6 +47,7 @@ final class Tun {
     static final int EPOLLIN = 0x1;
     static final int EPOLLONESHOT = 1 << 30;
     static final int EPOLL_CTL_ADD = 1;
+    static final int EPOLL_CTL_DEL = 2;
     static final int EPOLL_CTL_MOD = 3;
     private static final int EPOLL_CLOEXEC = 0x80000;
     /** struct epoll_event: packed on x86-64 (12 bytes, the data at 4), naturally aligned elsewhere (16, at 8). */
