@@ -682,19 +682,15 @@ public final class ElfObject implements BpfObject {
         Btf btf = new Btf(btfSection);
         List<Integer> out = new ArrayList<>();
         for (int[] fn : order) {
-            for (Symbol sym : symbols) {
-                if (sym.section() == text.index() && sym.type() == STT_FUNC && sym.value() / 8 == fn[0]) {
-                    int[] args = btf.globalArgs(sym.name(), type);
-                    Boolean scalar = btf.returnsScalar(sym.name());
-                    if (args != null) {
-                        out.add(placed.get(fn[0]));
-                        out.add(scalar != null && !scalar ? 1 : 0);
-                        out.add(args.length);
-                        for (int a : args) {
-                            out.add(a);
-                        }
-                    }
-                    break;
+            String name = textFunction(text, fn[0]);
+            int[] args = name == null ? null : btf.globalArgs(name, type);
+            if (args != null) {
+                Boolean scalar = btf.returnsScalar(name);
+                out.add(placed.get(fn[0]));
+                out.add(scalar != null && !scalar ? 1 : 0);
+                out.add(args.length);
+                for (int a : args) {
+                    out.add(a);
                 }
             }
         }
@@ -710,17 +706,23 @@ public final class ElfObject implements BpfObject {
         Btf btf = new Btf(btfSection);
         List<Integer> out = new ArrayList<>();
         for (int[] fn : order) {
-            for (Symbol sym : symbols) {
-                if (sym.section() == text.index() && sym.type() == STT_FUNC && sym.value() / 8 == fn[0]) {
-                    Boolean scalar = btf.returnsScalar(sym.name());
-                    if (scalar != null && !scalar) {
-                        out.add(placed.get(fn[0]));
-                    }
-                    break;
-                }
+            String name = textFunction(text, fn[0]);
+            Boolean scalar = name == null ? null : btf.returnsScalar(name);
+            if (scalar != null && !scalar) {
+                out.add(placed.get(fn[0]));
             }
         }
         return out.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    /** The name of the function symbol at instruction {@code insn} of .text, or null. */
+    private String textFunction(Section text, int insn) {
+        for (Symbol sym : symbols) {
+            if (sym.section() == text.index() && sym.type() == STT_FUNC && sym.value() / 8 == insn) {
+                return sym.name();
+            }
+        }
+        return null;
     }
 
     /** Whether relocation {@code r} names an extern with no section: a kernel function ({@code __ksym}) the loader resolves. */

@@ -2865,18 +2865,7 @@ public final class Verifier {
         }
         f.regs[0] = r0;
         if (proto.changesPacket()) {
-            for (Frame fr : s.frames) {
-                for (int r = 0; r <= 10; r++) {
-                    if (samePacket(fr.regs[r].kind)) {
-                        fr.regs[r] = Reg.scalar(); // the packet moved: old pointers are numbers now
-                    }
-                }
-                for (int k = 0; k < fr.spill.length; k++) {
-                    if (fr.spill[k] != null && samePacket(fr.spill[k].kind)) {
-                        fr.spill[k] = Reg.scalar();
-                    }
-                }
-            }
+            invalidatePacket(s);
         }
         s.pc = i + 1;
     }
