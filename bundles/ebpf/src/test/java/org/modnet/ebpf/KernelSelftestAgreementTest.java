@@ -177,8 +177,8 @@ class KernelSelftestAgreementTest {
                 {
                     ProgType type = ProgType.ofSection(c.section());
                     try {
-                        Verifier.verify(Program.of(d.name(), d.insns()).withNonScalarReturns(o.nonScalarReturns(d.name()))
-                                .withGlobalFuncs(o.globalFuncs(d.name())), type, maps,
+                        Verifier.verify(Program.of(d.name(), d.insns()).withNonScalarReturns(d.nonScalarReturns())
+                                .withGlobalFuncs(d.globalFuncs()), type, maps,
                                 type == ProgType.XDP ? HelperProtos.XDP : type == ProgType.SOCKET_FILTER ? HelperProtos.SOCKET_FILTER : HelperProtos.SCHED_CLS, false);
                     } catch (BpfException e) {
                         why = e.getMessage();

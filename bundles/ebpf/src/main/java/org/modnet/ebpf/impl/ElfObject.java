@@ -85,9 +85,8 @@ public final class ElfObject implements BpfObject {
     /** A map of maps' initial slots ({@code .values = { [1] = &inner_a }}): slot to inner map name, by the outer map's name. */
     private final Map<String, Map<Integer, String>> initialInner = new HashMap<>();
     private final List<ProgramDef> programs = new ArrayList<>();
-    /** Per program: where its appended .text functions whose BTF return type is no int or enum start (the kernel's func_info). */
-    private final Map<String, int[]> nonScalarReturns = new HashMap<>();
-    private final Map<String, int[]> globalFuncs = new HashMap<>();
+    /** The object's BTF, read once at its first use; null until then, or without a .BTF section. */
+    private Btf btf;
     private String license = "";
 
     private record Section(int index, String name, int type, long flags, long offset, long size, int link, int info) {
@@ -240,11 +239,10 @@ public final class ElfObject implements BpfObject {
             }
         }
         if (btfMaps != null) {
-            Section btf = named(".BTF");
-            if (btf == null) {
+            if (btf() == null) {
                 throw new BpfException("the .maps section needs BTF (build with -g)");
             }
-            maps.addAll(new Btf(btf).maps());
+            maps.addAll(btf.maps());
             // libbpf's init_map_in_map_slots: a relocation in .maps against a map fills a map of maps' slot
             for (long[] r : relocations(btfMaps)) {
                 long at = r[0] * 8;
@@ -645,74 +643,56 @@ public final class ElfObject implements BpfObject {
                         k++;
                     }
                 }
-                int[] nonInt = nonScalarReturns(order, placed);
-                int[] globals = globalFuncs(order, placed, ProgType.ofSection(s.name()));
-                programs.add(new ProgramDef(s.name(), sym.name(), code, nonInt, globals));
-                nonScalarReturns.put(sym.name(), nonInt);
-                globalFuncs.put(sym.name(), globals);
+                int[][] funcInfo = funcInfo(order, placed, ProgType.ofSection(s.name()));
+                programs.add(new ProgramDef(s.name(), sym.name(), code, funcInfo[0], funcInfo[1]));
             }
         }
     }
 
-    /**
-     * Where, in a program, the functions it appended from .text start whose BTF prototype returns no int
-     * or enum ({@code check_btf_func}: such a subprogram may not use LD_ABS or tail calls). Empty without BTF.
-     */
-    public int[] nonScalarReturns(String program) {
-        return nonScalarReturns.getOrDefault(program, new int[0]).clone();
-    }
-
-    /** The program's global functions as {@link ProgramDef#globalFuncs} lists them; empty without BTF. */
-    public int[] globalFuncs(String program) {
-        return globalFuncs.getOrDefault(program, new int[0]).clone();
-    }
-
-    /**
-     * The functions appended from .text that BTF says are global ({@code BTF_FUNC_GLOBAL}) and whose
-     * arguments are numbers or the program type's context. One with an argument pointing to other memory
-     * (the kernel's {@code PTR_TO_MEM}, not modelled) is left out: the verifier follows it from its callers
-     * as a static function.
-     */
-    private int[] globalFuncs(List<int[]> order, Map<Integer, Integer> placed, ProgType type) throws BpfException {
-        Section btfSection = named(".BTF");
-        Section text = named(".text");
-        if (btfSection == null || text == null || order.isEmpty()) {
-            return new int[0];
+    /** The object's BTF, read at the first call; null without a .BTF section. */
+    private Btf btf() throws BpfException {
+        if (btf == null) {
+            Section s = named(".BTF");
+            btf = s == null ? null : new Btf(s);
         }
-        Btf btf = new Btf(btfSection);
-        List<Integer> out = new ArrayList<>();
-        for (int[] fn : order) {
+        return btf;
+    }
+
+    /**
+     * What BTF says of the functions a program appended from .text (the kernel's func_info), both empty
+     * without BTF: [0] where those start whose prototype returns no int or enum ({@code check_btf_func}:
+     * such a subprogram may not use LD_ABS or tail calls), {@link ProgramDef#nonScalarReturns}; [1] its
+     * global functions ({@code BTF_FUNC_GLOBAL}) whose arguments are numbers or the program type's
+     * context, as {@link ProgramDef#globalFuncs} lists them. A global function with an argument pointing
+     * to other memory (the kernel's {@code PTR_TO_MEM}, not modelled) is left out of [1]: the verifier
+     * follows it from its callers as a static function.
+     */
+    private int[][] funcInfo(List<int[]> order, Map<Integer, Integer> placed, ProgType type) throws BpfException {
+        Section text = named(".text");
+        Btf types = text == null || order.isEmpty() ? null : btf();
+        List<Integer> nonScalar = new ArrayList<>();
+        List<Integer> globals = new ArrayList<>();
+        for (int[] fn : types == null ? List.<int[]>of() : order) {
             String name = textFunction(text, fn[0]);
-            int[] args = name == null ? null : btf.globalArgs(name, type);
+            if (name == null) {
+                continue;
+            }
+            Boolean scalar = types.returnsScalar(name);
+            boolean noInt = scalar != null && !scalar;
+            if (noInt) {
+                nonScalar.add(placed.get(fn[0]));
+            }
+            int[] args = types.globalArgs(name, type);
             if (args != null) {
-                Boolean scalar = btf.returnsScalar(name);
-                out.add(placed.get(fn[0]));
-                out.add(scalar != null && !scalar ? 1 : 0);
-                out.add(args.length);
+                globals.add(placed.get(fn[0]));
+                globals.add(noInt ? 1 : 0);
+                globals.add(args.length);
                 for (int a : args) {
-                    out.add(a);
+                    globals.add(a);
                 }
             }
         }
-        return out.stream().mapToInt(Integer::intValue).toArray();
-    }
-
-    private int[] nonScalarReturns(List<int[]> order, Map<Integer, Integer> placed) throws BpfException {
-        Section btfSection = named(".BTF");
-        Section text = named(".text");
-        if (btfSection == null || text == null || order.isEmpty()) {
-            return new int[0];
-        }
-        Btf btf = new Btf(btfSection);
-        List<Integer> out = new ArrayList<>();
-        for (int[] fn : order) {
-            String name = textFunction(text, fn[0]);
-            Boolean scalar = name == null ? null : btf.returnsScalar(name);
-            if (scalar != null && !scalar) {
-                out.add(placed.get(fn[0]));
-            }
-        }
-        return out.stream().mapToInt(Integer::intValue).toArray();
+        return new int[][] { nonScalar.stream().mapToInt(Integer::intValue).toArray(), globals.stream().mapToInt(Integer::intValue).toArray() };
     }
 
     /** The name of the function symbol at instruction {@code insn} of .text, or null. */
