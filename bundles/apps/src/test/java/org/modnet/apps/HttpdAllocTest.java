@@ -8,8 +8,6 @@ import java.io.OutputStream;
 import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.nio.channels.ServerSocketChannel;
-import java.nio.channels.spi.SelectorProvider;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -68,22 +66,9 @@ class HttpdAllocTest {
     private Thread serving;
 
     private Httpd start() throws Exception {
-        for (int port = 18580; ; port++) {
-            Httpd httpd = new Httpd(SelectorProvider.provider(), new HttpFiles(root), port, null);
-            try {
-                ServerSocketChannel server = httpd.bind();
-                serving = Thread.ofPlatform().daemon().start(() -> {
-                    try {
-                        httpd.serve(server);
-                    } catch (Exception e) {
-                        throw new RuntimeException(e);
-                    }
-                });
-                return httpd;
-            } catch (java.net.BindException e) {
-                // the next port
-            }
-        }
+        HttpdServing running = HttpdServing.start(root, 18580);
+        serving = running.thread();
+        return running.httpd();
     }
 
     /** One GET on its own connection (HTTP/1.0, closed after): the whole answer as text. */

@@ -40,22 +40,10 @@ class HttpdCurlTest {
         data = new byte[300_000];
         new Random(19).nextBytes(data);
         Files.write(root.resolve("data.bin"), data);
-        for (port = 18080; ; port++) {
-            httpd = new Httpd(SelectorProvider.provider(), new HttpFiles(root), port, null);
-            try {
-                ServerSocketChannel server = httpd.bind();
-                serving = Thread.ofPlatform().daemon().start(() -> {
-                    try {
-                        httpd.serve(server);
-                    } catch (Exception e) {
-                        throw new RuntimeException(e);
-                    }
-                });
-                break;
-            } catch (java.net.BindException e) {
-                // the next port
-            }
-        }
+        HttpdServing running = HttpdServing.start(root, 18080);
+        httpd = running.httpd();
+        serving = running.thread();
+        port = httpd.port();
     }
 
     @AfterEach

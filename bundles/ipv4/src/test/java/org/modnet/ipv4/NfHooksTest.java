@@ -187,13 +187,8 @@ class NfHooksTest {
         assertEquals(1, old.seen);
     }
 
-    @Test
-    void aRepeatVerdictRunsTheQueueingFunctionAgainThenThoseAfterIt() {
-        java.util.List<String> ran = new java.util.ArrayList<>();
-        NfHookFunction queuer = (skb, hook, ns, in, out) -> {
-            ran.add("queuer");
-            return ran.indexOf("queuer") == ran.size() - 1 ? Verdict.STOLEN : Verdict.ACCEPT; // queues the first time, passes the repeat
-        };
+    /** At LOCAL_IN: a function before {@code queuer} and one after it, each noting in {@code ran} that it ran. */
+    private void aroundTheQueuer(NfHookFunction queuer, java.util.List<String> ran) {
         hooks.add(NfHook.LOCAL_IN, -10, (skb, hook, ns, in, out) -> {
             ran.add("before");
             return Verdict.ACCEPT;
@@ -203,6 +198,16 @@ class NfHooksTest {
             ran.add("after");
             return Verdict.ACCEPT;
         });
+    }
+
+    @Test
+    void aRepeatVerdictRunsTheQueueingFunctionAgainThenThoseAfterIt() {
+        java.util.List<String> ran = new java.util.ArrayList<>();
+        NfHookFunction queuer = (skb, hook, ns, in, out) -> {
+            ran.add("queuer");
+            return ran.indexOf("queuer") == ran.size() - 1 ? Verdict.STOLEN : Verdict.ACCEPT; // queues the first time, passes the repeat
+        };
+        aroundTheQueuer(queuer, ran);
         SkBuff skb = pool.alloc(64);
         assertEquals(false, hooks.run(NfHook.LOCAL_IN, skb, null, null, null), "queued: stolen");
         assertEquals(java.util.List.of("before", "queuer"), ran);
@@ -218,15 +223,7 @@ class NfHooksTest {
             ran.add("queuer");
             return Verdict.STOLEN;
         };
-        hooks.add(NfHook.LOCAL_IN, -10, (skb, hook, ns, in, out) -> {
-            ran.add("before");
-            return Verdict.ACCEPT;
-        });
-        hooks.add(NfHook.LOCAL_IN, 0, queuer);
-        hooks.add(NfHook.LOCAL_IN, 10, (skb, hook, ns, in, out) -> {
-            ran.add("after");
-            return Verdict.ACCEPT;
-        });
+        aroundTheQueuer(queuer, ran);
         SkBuff skb = pool.alloc(64);
         assertEquals(true, hooks.runAfter(NfHook.LOCAL_IN, queuer, skb, null, null, null));
         assertEquals(java.util.List.of("after"), ran);
