@@ -601,19 +601,26 @@ final class IpRoute {
             o.put("flags", List.of());
         }
         RouteTable.PmtuException ex = local ? null : table().exception(ns, address);
+        // the cached route carries the route's metrics: Linux's `ip route get` shows "features ecn" on the cache line
+        boolean ecn = (r.features() & RouteEntry.RTAX_FEATURE_ECN) != 0;
         if (options.json()) {
             o.put("cache", List.of());
+            if (ecn) {
+                java.util.Map<String, Object> metrics = Json.object();
+                metrics.put("ecn", null);
+                o.put("metrics", List.of(metrics));
+            }
             inv.out().print(Json.render(List.of(o), options.pretty()));
             return;
         }
         inv.out().println(sb);
+        String features = ecn ? " features ecn" : "";
         if (ex != null) {
             // iproute2 prints the exception's expiry and its metrics, "lock" before a locked one
             inv.out().println("    cache expires " + ex.expiresSec() + "sec mtu " + (ex.locked() ? "lock " : "") + ex.mtu()
-                    + (iif != null ? " iif " + iif.name() : ""));
+                    + features + (iif != null ? " iif " + iif.name() : ""));
         } else {
-            inv.out().println(local ? "    cache <local>" + (iif != null ? " iif " + iif.name() : "")
-                    : "    cache" + (iif != null ? " iif " + iif.name() : ""));
+            inv.out().println((local ? "    cache <local>" : "    cache") + features + (iif != null ? " iif " + iif.name() : ""));
         }
     }
 

@@ -35,7 +35,7 @@ class IpRouteFeaturesTest {
 
             @Override
             public Decision get(NetNamespace ns, int address) {
-                return null;
+                return new Decision(address, added.get(0), address, 0x0a090001);
             }
         };
     }
@@ -61,5 +61,21 @@ class IpRouteFeaturesTest {
         CommandException e = shell.ipFails("route add 10.9.0.0/24 dev lo features foo");
         assertEquals("Error: argument \"foo\" is wrong: \"features\" value not valid\n", e.getMessage());
         assertTrue(added.isEmpty());
+    }
+
+    @Test
+    void routeGetShowsTheFeatureOnTheCacheLineAsLinuxDoes() {
+        // Linux 6.18, iproute2 6.1: "10.9.0.5 dev v0 src 10.9.0.1 uid 0 \n    cache features ecn "
+        shell.ip("route add 10.9.0.0/24 dev lo features ecn");
+        assertEquals("10.9.0.5 dev lo src 10.9.0.1 uid 0\n    cache features ecn", shell.ip("route get 10.9.0.5").strip());
+        String json = shell.ip("-j route get 10.9.0.5");
+        assertTrue(json.contains("\"uid\":0,\"cache\":[],\"metrics\":[{\"ecn\":null}]"), json);
+    }
+
+    @Test
+    void routeGetWithoutFeaturesShowsABareCacheLine() {
+        shell.ip("route add 10.9.0.0/24 dev lo");
+        assertEquals("10.9.0.5 dev lo src 10.9.0.1 uid 0\n    cache", shell.ip("route get 10.9.0.5").strip());
+        assertTrue(!shell.ip("-j route get 10.9.0.5").contains("metrics"));
     }
 }
