@@ -182,4 +182,25 @@ class TcpRcvWindowTest {
         assertEquals(2304, clamp(), "SOCK_MIN_RCVBUF / 2 at least");
         assertEquals(-22, p.sys.setsockopt(fd, IPPROTO_TCP, TcpSock.TCP_WINDOW_CLAMP, 0), "EINVAL: 0 only before connecting");
     }
+
+    /**
+     * {@code tcp_prune_queue}'s {@code tcp_clamp_window}: out-of-order data over a buffer the user shrank
+     * prunes the queue from the top (PruneCalled, OfoPruned), and as the memory passed the buffer, whose
+     * size the user fixed, {@code rcv_ssthresh} falls to two segments: the windows that follow offer no
+     * more than that once the edge offered is used up.
+     */
+    @Test
+    void memoryOverTheBufferClampsRcvSsthreshToTwoSegments() {
+        fd = p.accept(l, PORT, Segments.mss(1000), new byte[0], null);
+        for (int k = 1; k <= 8; k++) {
+            p.in(PORT, TcpHeader.ACK, P + 1500 * k, p.iss + 1, 65535, new byte[0], 1000); // eight ranges, apart
+        }
+        assertEquals(64076, info().rcvSsthresh());
+        assertEquals(0, p.sys.setsockopt(fd, org.modnet.socket.api.SocketCalls.SOL_SOCKET, org.modnet.socket.api.SocketCalls.SO_RCVBUF,
+                2304)); // 4608, SOCK_MIN_RCVBUF
+        p.in(PORT, TcpHeader.ACK, P + 200, p.iss + 1, 65535, new byte[0], 300); // 8000 queued: over it
+        assertEquals(1, p.count(TcpMib.Ext.PruneCalled));
+        assertEquals(1, p.count(TcpMib.Ext.OfoPruned));
+        assertEquals(2920, info().rcvSsthresh(), "two of our segments (advmss 1460)");
+    }
 }
