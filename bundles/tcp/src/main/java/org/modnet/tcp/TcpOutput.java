@@ -623,7 +623,8 @@ final class TcpOutput {
      * down to the scale, and none when that is less than one of the peer's segments ({@code rcv_mss})
      * or a sixteenth of the buffer's window, so a slow reader opens the window a segment at a time.
      * Window-scaled, the window is rounded up to the scale; unscaled, it stays a multiple of the
-     * segment, the one offered kept while it is within a segment of the free space. Changes nothing.
+     * segment, the one offered kept while it is within a segment of the free space. Under TCP memory
+     * pressure with less than half free, {@code rcv_ssthresh} falls to four segments, as in Linux.
      */
     int freeWindow() {
         int mss = sk.ackRcvMss();
@@ -637,6 +638,9 @@ final class TcpOutput {
             }
         }
         if (free < full >> 1) {
+            if (sk.net.tmem.underPressure()) {
+                sk.rcvSsthresh = Math.min(sk.rcvSsthresh, 4 * sk.advmss); // tcp_adjust_rcv_ssthresh
+            }
             free &= -(1 << sk.rcvWscale);
             if (free < allowed >> 4 || free < mss) {
                 return 0;
