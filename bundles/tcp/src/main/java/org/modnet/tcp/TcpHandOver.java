@@ -338,6 +338,8 @@ final class TcpHandOver {
         x.put("rings", sk.sbuf != null ? 1L : 0L);
         x.put("rbufLimit", (long) sk.rbufLimit);
         x.put("rcvMss", (long) sk.rcvMss);
+        x.put("rcvWindow", (long) sk.rcvWnd | (long) sk.scalingRatio << 32); // rcv_wnd, scaling_ratio
+        x.put("rcvClamp", (long) sk.windowClamp | (long) sk.rcvSsthresh << 32); // window_clamp, rcv_ssthresh
         x.put("sackNum", (long) sk.sacks.num);
         for (int i = 0; i < sk.sacks.num; i++) {
             x.put("sackStart" + i, (long) sk.sacks.start[i]);
@@ -665,6 +667,12 @@ final class TcpHandOver {
         sk.portHeld = x.getOrDefault("portHeld", 0L) != 0;
         sk.rbufLimit = x.getOrDefault("rbufLimit", 0L).intValue();
         sk.rcvMss = x.getOrDefault("rcvMss", 0L).intValue();
+        long w = x.getOrDefault("rcvWindow", (long) TcpSock.TCP_DEFAULT_SCALING_RATIO << 32); // from before they were kept: offer the buffer's window
+        long c = x.getOrDefault("rcvClamp", 0xffffffffL << 32);
+        sk.rcvWnd = (int) w;
+        sk.scalingRatio = (int) (w >>> 32);
+        sk.windowClamp = (int) c == 0 ? sk.fullSpace() : (int) c;
+        sk.rcvSsthresh = (int) (c >>> 32) == -1 ? sk.windowClamp : (int) (c >>> 32);
         int num = x.getOrDefault("sackNum", 0L).intValue();
         sk.sacks.num = Math.min(num, sk.sacks.start.length);
         for (int i = 0; i < sk.sacks.num; i++) {

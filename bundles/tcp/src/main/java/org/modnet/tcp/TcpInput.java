@@ -55,6 +55,7 @@ final class TcpInput {
             if (!sk.rx.wscaleOk) {
                 sk.rx.sndWscale = 0;
                 sk.rcvWscale = 0;
+                sk.windowClamp = Math.min(sk.windowClamp, 0xffff); // no scale: no window past 16 bits
             }
             sk.tsRecent = sk.rx.rcvTsval;
             sk.tsRecentStampMs = sk.nowMs();
@@ -433,6 +434,9 @@ final class TcpInput {
                     sk.drop = TcpDrops.Reason.PROTO_MEM;
                 }
             }
+            if (take >= 128) {
+                growWindow(skb.truesize(), take); // tcp_event_data_recv
+            }
             int eaten = sk.ucopy(skb, payload + skip, take); // a sleeping reader's buffer first (tp->ucopy)
             sk.rcvNxt += eaten;
             copyToRing(skb, payload + skip + eaten, take - eaten);
@@ -456,11 +460,84 @@ final class TcpInput {
         sk.wake();
     }
 
-    /** {@code tcp_init_buffer_space}: the first RTT's measure starts at ten segments or the ring, if smaller. */
+    /**
+     * {@code tcp_init_buffer_space}: the window clamp is the buffer's window, less one segment kept back
+     * for the application ({@code tcp_app_win} 31, Linux's default, reserves nothing more); {@code
+     * rcv_ssthresh} within it; the first RTT's measure starts at ten segments or the window, if smaller.
+     */
     void initBufferSpace() {
-        sk.rcvqSpace = Math.min(sk.rbuf == null ? 0 : sk.rbufLimit, INIT_CWND * Math.max(sk.advmss, 1));
+        int advmss = Math.max(sk.advmss, 1);
+        int maxwin = sk.fullSpace();
+        if (Integer.compareUnsigned(sk.windowClamp, maxwin) >= 0) {
+            sk.windowClamp = maxwin;
+            if (maxwin > 4 * advmss) {
+                sk.windowClamp = Math.max(maxwin - (maxwin >> TCP_APP_WIN), 4 * advmss);
+            }
+        }
+        if (sk.windowClamp > 2 * advmss && sk.windowClamp + advmss > maxwin) { // force the reservation of one segment
+            sk.windowClamp = Math.max(2 * advmss, maxwin - advmss);
+        }
+        sk.rcvSsthresh = Math.min(sk.rcvSsthresh, sk.windowClamp);
+        sk.rcvqSpace = Math.min(Math.min(sk.rcvSsthresh, sk.rcvWnd), INIT_CWND * advmss);
         sk.rcvqSeq = sk.copiedSeq;
         sk.rcvqTimeMs = sk.nowMs();
+    }
+
+    /** {@code tcp_app_win}: a 1/2^31 of the window is the application's, i.e. none (Linux's default). */
+    static final int TCP_APP_WIN = 31;
+
+    /**
+     * {@code tcp_grow_window}: a data segment of {@code len} bytes that arrived in {@code truesize}
+     * raises {@code rcv_ssthresh} towards the clamp and the free buffer's window, by two segments (or
+     * twice the segment) when its overhead is no worse than the ratio plans for, by {@code
+     * __tcp_grow_window}'s smaller steps when it is, and asks for a quick ACK to announce it. Under
+     * TCP memory pressure {@code rcv_ssthresh} falls to four segments instead.
+     */
+    void growWindow(int truesize, int len) {
+        int room = Math.min(sk.windowClamp, sk.tcpSpace()) - sk.rcvSsthresh;
+        if (room <= 0) {
+            return;
+        }
+        if (sk.net.tmem.underPressure()) {
+            sk.rcvSsthresh = Math.min(sk.rcvSsthresh, 4 * sk.advmss); // tcp_adjust_rcv_ssthresh
+            return;
+        }
+        int incr = sk.winFromSpace(truesize) <= len ? 2 * sk.advmss : growWindowSlow(truesize, len);
+        if (incr > 0) {
+            incr = Math.max(incr, 2 * len);
+            sk.rcvSsthresh += Math.min(room, incr);
+            sk.quickAcks = Math.max(sk.quickAcks, 1); // icsk_ack.quick |= 1: the next ACK carries the wider window
+        }
+    }
+
+    /** {@code __tcp_grow_window}: a wasteful segment still grows the window while it is small against {@code tcp_rmem[2]}. */
+    private int growWindowSlow(int truesize, int len) {
+        int t = sk.winFromSpace(truesize) >> 1;
+        int window = sk.winFromSpace(sk.net.rmem.get()[2]) >> 1;
+        while (sk.rcvSsthresh <= window) {
+            if (t <= len) {
+                return 2 * sk.ackRcvMss();
+            }
+            t >>= 1;
+            window >>= 1;
+        }
+        return 0;
+    }
+
+    /**
+     * {@code tcp_clamp_window}: the receive memory passed the buffer. An autotuned buffer grows to what
+     * is queued ({@code tcp_rmem[2]} at most, not under memory pressure); if that is still short, {@code
+     * rcv_ssthresh} falls to two segments, so the windows offered shrink as the reads and arrivals move.
+     */
+    void clampWindow() {
+        int rmem2 = sk.net.rmem.get()[2];
+        if (sk.rcvbuf() < rmem2 && (sk.userLocks() & SOCK_RCVBUF_LOCK) == 0 && !sk.net.tmem.underPressure()) {
+            sk.setSockBuffers(sk.sndbuf(), Math.min(sk.rmemQueued(), rmem2), sk.userLocks());
+            growRbuf();
+        }
+        if (sk.rmemQueued() > sk.rcvbuf()) {
+            sk.rcvSsthresh = Math.min(sk.windowClamp, 2 * sk.advmss);
+        }
     }
 
     /**
@@ -482,9 +559,10 @@ final class TcpInput {
             if (sk.net.tmem.moderateRcvbuf.get() != 0 && (sk.userLocks() & SOCK_RCVBUF_LOCK) == 0) {
                 long rcvwin = ((long) copied << 1) + 16L * sk.advmss;
                 rcvwin += (rcvwin * (copied - sk.rcvqSpace) / sk.rcvqSpace) << 1;
-                int want = (int) Math.min(rcvwin * 2, sk.net.rmem.get()[2]); // tcp_space_from_win
+                int want = (int) Math.min((rcvwin << TCP_RMEM_TO_WIN_SCALE) / sk.scalingRatio, sk.net.rmem.get()[2]); // tcp_space_from_win
                 if (want > sk.rcvbuf()) {
                     sk.setSockBuffers(sk.sndbuf(), want, sk.userLocks());
+                    sk.windowClamp = sk.winFromSpace(want); // the clamp follows along
                     growRbuf();
                 }
             }
@@ -499,7 +577,7 @@ final class TcpInput {
      * ring itself grows to it only as data needs ({@link #rcvRingReserve}).
      */
     void growRbuf() {
-        sk.rbufLimit = Math.max(sk.rbufLimit, Math.min(ringSize(sk.rcvbuf()), sk.rbufLimit << 1));
+        sk.rbufLimit = Math.max(sk.rbufLimit, Math.min(rcvRingSize(sk.rcvbuf()), sk.rbufLimit << 1));
     }
 
     /**
@@ -515,6 +593,9 @@ final class TcpInput {
             return true;
         }
         sk.net.mib.inc(cpu, TcpMib.Ext.PruneCalled);
+        if (sk.rmemQueued() >= sk.rcvbuf()) {
+            clampWindow(); // tcp_prune_queue
+        }
         if (sk.rmemQueued() > sk.rcvbuf() || sk.net.tmem.underPressure()) {
             pruneOfo(seq, cpu);
         }
@@ -670,6 +751,9 @@ final class TcpInput {
         sk.ofoBytes += mergedEnd - mergedSeq - had;
         sk.net.mib.inc(cpu, TcpMib.Ext.TCPOFOQueue);
         sk.rcvOoopack++;
+        if (len > 0) {
+            growWindow(skb.truesize(), len); // tcp_data_queue_ofo
+        }
         if (sk.rx.sackOk) {
             sk.sacks.newOfo(seq, end);
         }
@@ -929,6 +1013,7 @@ final class TcpInput {
         if (!sk.rx.wscaleOk) {
             sk.rx.sndWscale = 0;
             sk.rcvWscale = 0;
+            sk.windowClamp = Math.min(sk.windowClamp, 0xffff);
         }
         sk.irs = seq;
         sk.rcvNxt = seq + 1;

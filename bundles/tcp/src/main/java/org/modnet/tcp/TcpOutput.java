@@ -583,44 +583,83 @@ final class TcpOutput {
     private int advertisedWnd = -1;
 
     /**
-     * {@code tcp_select_window}: the free space of the receive ring, never moving the right edge back
-     * (RFC 9293 3.8.6.2.2), scaled by our shift; unscaled and at most 65535 on a SYN. Below half the
-     * ring free, {@code __tcp_select_window}'s receiver-side silly window avoidance (RFC 1122
-     * 4.2.3.3): the free space rounded down to the scale, and none at all when that is less than one
-     * of the peer's segments ({@code icsk_ack.rcv_mss}) or a sixteenth of the ring, so a slow reader
-     * opens the window a segment at a time and never by slivers.
+     * {@code tcp_select_window}: the window {@link #freeWindow} offers, unless that would move the right
+     * edge offered before back (RFC 9293 3.8.6.2.2; Linux's {@code tcp_shrink_window} 0): then the
+     * edge stays, rounded up to the scale (TCPWantZeroWindowAdv when no room was wanted at all). At
+     * most 65535 scaled; on a SYN, {@code rcv_wnd} from {@link TcpSock#selectInitialWindow}, unscaled.
+     * TCPToZeroWindowAdv and TCPFromZeroWindowAdv count the window closing and opening.
      */
     int selectWindow(boolean syn, int cpu) {
-        int full = sk.rbuf == null ? ringSize(sk.rcvbuf()) : sk.rbufLimit;
-        int free = full - (sk.rcvNxt - sk.copiedSeq);
-        if (!syn && free < full >> 1) {
-            free &= -(1 << sk.rcvWscale);
-            if (free < full >> 4 || free < Math.min(sk.ackRcvMss(), full)) {
-                free = 0;
-            }
-        }
-        int win = Math.max(free, sk.rcvWndRight - sk.rcvNxt);
-        int promised = sk.rcvWndRight - sk.rcvNxt;
-        if (!syn && free == 0 && promised > 0) {
-            sk.net.mib.inc(cpu, TcpMib.Ext.TCPWantZeroWindowAdv); // tcp_select_window: no room, but a promise is kept
-        }
-        if (!syn && win >> sk.rcvWscale << sk.rcvWscale < promised) { // tcp_select_window: scaling must not shrink a promise: round it up
-            win = promised + (1 << sk.rcvWscale) - 1 & -(1 << sk.rcvWscale);
-        }
         if (syn) {
-            win = Math.min(win, 0xffff);
+            int win = Math.min(sk.rcvWnd, 0xffff);
             sk.rcvWndRight = sk.rcvNxt + win;
             return win;
         }
-        int scaled = Math.min(win >> sk.rcvWscale, 0xffff);
+        int unit = 1 << sk.rcvWscale;
+        int cur = Math.max(sk.rcvWndRight - sk.rcvNxt, 0); // tcp_receive_window
+        int win = freeWindow();
+        if (win < cur) {
+            if (win == 0) {
+                sk.net.mib.inc(cpu, TcpMib.Ext.TCPWantZeroWindowAdv);
+            }
+            win = (int) Math.min((cur + (long) unit - 1) & -unit, Integer.MAX_VALUE);
+        }
+        sk.rcvWnd = win;
+        int scaled = (int) Math.min((long) win >> sk.rcvWscale, 0xffff);
         if (scaled == 0 && advertisedWnd != 0) {
             sk.net.mib.inc(cpu, TcpMib.Ext.TCPToZeroWindowAdv);
         } else if (scaled != 0 && advertisedWnd == 0) {
             sk.net.mib.inc(cpu, TcpMib.Ext.TCPFromZeroWindowAdv);
         }
-        advertisedWnd = scaled; // tcp_select_window's old_win: the last window sent (rcv_wnd)
+        advertisedWnd = scaled;
         sk.rcvWndRight = sk.rcvNxt + (scaled << sk.rcvWscale);
         return scaled;
+    }
+
+    /**
+     * {@code __tcp_select_window}: the window the free buffer holds ({@code tcp_space}, at the scaling
+     * ratio), at most {@code rcv_ssthresh}. Below half the largest window ({@code window_clamp} or the
+     * whole buffer's), the receiver's silly window avoidance (RFC 1122 4.2.3.3): the free space rounded
+     * down to the scale, and none when that is less than one of the peer's segments ({@code rcv_mss})
+     * or a sixteenth of the buffer's window, so a slow reader opens the window a segment at a time.
+     * Window-scaled, the window is rounded up to the scale; unscaled, it stays a multiple of the
+     * segment, the one offered kept while it is within a segment of the free space. Under TCP memory
+     * pressure with less than half free, {@code rcv_ssthresh} falls to four segments, as in Linux.
+     */
+    int freeWindow() {
+        int mss = sk.ackRcvMss();
+        int free = sk.tcpSpace();
+        int allowed = sk.fullSpace();
+        int full = Math.min(sk.windowClamp == 0 ? allowed : sk.windowClamp, allowed);
+        if (mss > full) {
+            mss = full;
+            if (mss <= 0) {
+                return 0;
+            }
+        }
+        if (free < full >> 1) {
+            if (sk.net.tmem.underPressure()) {
+                sk.rcvSsthresh = Math.min(sk.rcvSsthresh, 4 * sk.advmss); // tcp_adjust_rcv_ssthresh
+            }
+            free &= -(1 << sk.rcvWscale);
+            if (free < allowed >> 4 || free < mss) {
+                return 0;
+            }
+        }
+        if (free > sk.rcvSsthresh) {
+            free = sk.rcvSsthresh;
+        }
+        if (sk.rcvWscale != 0) {
+            int unit = 1 << sk.rcvWscale;
+            return (int) Math.min((free + (long) unit - 1) & -unit, Integer.MAX_VALUE);
+        }
+        int window = sk.rcvWnd;
+        if (window <= free - mss || window > free) {
+            window = free - free % mss;
+        } else if (mss == full && free > window + (full >> 1)) {
+            window = free;
+        }
+        return window;
     }
 
     void writeXmitRetrans(int cpu) {

@@ -371,8 +371,8 @@ final class TcpSock extends Sock {
     byte[] rbuf;
     int rbase;
     /**
-     * The receive ring's size as the buffer allows it ({@link #allocRings}, doubled by DRS): the window
-     * we offer comes from this, minus what is queued, whatever the ring holds now. 0 before the handshake.
+     * The receive ring's most as the buffer allows it ({@link #allocRings}, doubled by DRS): it holds the
+     * whole buffer, so every window offered fits, whatever the ring holds now. 0 before the handshake.
      */
     int rbufLimit;
     boolean finReceived;
@@ -488,6 +488,21 @@ final class TcpSock extends Sock {
     int ecnFlags;
     int rcvOoopack;
     int rcvMss;
+    /**
+     * {@code tp->scaling_ratio}: the payload a byte of receive buffer is expected to hold, in 256ths
+     * ({@code tcp_win_from_space}). Measured as Linux measures it ({@code tcp_measure_rcv_mss}): a full
+     * segment's payload over the {@link SkBuff#truesize} it arrived in (the driver's data area and a
+     * head). modnet copies the payload into the receive ring at once, so what stays charged ({@link
+     * #rmemQueued}) is payload only: the buffer planned at the arriving skbs' ratio holds the window's
+     * bytes with room to spare, the room Linux finds only by coalescing and collapsing its queue.
+     */
+    int scalingRatio = TCP_DEFAULT_SCALING_RATIO;
+    /** {@code tp->window_clamp}: the largest window to offer; TCP_WINDOW_CLAMP sets it (0: unset before the handshake). */
+    int windowClamp;
+    /** {@code tp->rcv_ssthresh}: the window offered grows to this, which each data segment raises ({@link TcpInput#growWindow}). */
+    int rcvSsthresh;
+    /** {@code tp->rcv_wnd}: the window the last segment offered, unscaled (the SYN's from {@link #selectInitialWindow}). */
+    int rcvWnd;
     /** The route's device ({@code sk_setup_caps}): whether it takes GSO skbs is read from it per write. */
     org.modnet.api.net.NetDevice routeDev;
     long minRttUs;
@@ -633,9 +648,29 @@ final class TcpSock extends Sock {
         if (payload > 0) {
             dataSegsIn += segs;
             lastDataRecvMs = nowMs();
-            if (payload >= ackRcvMss()) { // tcp_measure_rcv_mss: only a segment as large as the guess raises it
+            int guess = ackRcvMss();
+            if (payload >= guess) { // tcp_measure_rcv_mss: only a segment as large as the guess raises it
+                if (payload != guess) {
+                    measureScalingRatio(skb);
+                }
                 rcvMss = advmss > 0 ? Math.min(payload, advmss) : payload;
             }
+        }
+    }
+
+    /**
+     * {@code tcp_measure_rcv_mss}'s scaling ratio: the segment's payload over the truesize it arrived in
+     * (a GSO skb's whole payload over its whole truesize); when it moves, the window clamp becomes the
+     * buffer's window at the new ratio, and DRS's measure no more than that.
+     */
+    private void measureScalingRatio(SkBuff skb) {
+        int len = skb.len() - (skb.getU8(skb.data() + TcpHeader.DOFF) >>> 4) * 4;
+        int ratio = (int) Math.min(((long) len << TCP_RMEM_TO_WIN_SCALE) / Math.max(skb.truesize(), 1), 255);
+        ratio = Math.max(ratio, 1);
+        if (ratio != scalingRatio) {
+            scalingRatio = ratio;
+            windowClamp = fullSpace();
+            rcvqSpace = Math.min(rcvqSpace, windowClamp);
         }
     }
 
@@ -675,7 +710,6 @@ final class TcpSock extends Sock {
             int options = (rx.tstampOk ? TcpInfo.TCPI_OPT_TIMESTAMPS : 0) | (rx.sackOk ? TcpInfo.TCPI_OPT_SACK : 0)
                     | (rx.wscaleOk ? TcpInfo.TCPI_OPT_WSCALE : 0) | ((ecnFlags & TcpEcn.TCP_ECN_OK) != 0 ? TcpInfo.TCPI_OPT_ECN : 0)
                     | ((ecnFlags & TcpEcn.TCP_ECN_SEEN) != 0 ? TcpInfo.TCPI_OPT_ECN_SEEN : 0);
-            int ring = rbufLimit > 0 ? rbufLimit : ringSize(rcvbuf());
             int rcvWnd = synced ? Math.max(rcvWndRight - rcvNxt, 0) : 0;
             long pacing = pacingRate; // ~0 until the first RTT sample, as sk_pacing_rate starts
             int notsent = TcpSeq.after(writeSeq, sndNxt) ? writeSeq - sndNxt : 0;
@@ -704,7 +738,7 @@ final class TcpSock extends Sock {
                     age(now, lastDataRecvMs), // last_data_recv
                     age(now, lastAckRecvMs), // last_ack_recv
                     pmtuCookie > 0 ? pmtuCookie : advmss > 0 ? Math.min(advmss + 40, 0xffff) : 0, // pmtu: at most IP_MAX_MTU
-                    ring, // rcv_ssthresh
+                    synced ? rcvSsthresh : 0, // rcv_ssthresh
                     (int) Math.min(srttUs, Integer.MAX_VALUE), // rtt, usec
                     (int) Math.min(rttvarUs, Integer.MAX_VALUE), // rttvar, usec
                     cw.ssthresh == Integer.MAX_VALUE ? TcpInfo.INFINITE_SSTHRESH : cw.ssthresh, // snd_ssthresh
@@ -712,7 +746,7 @@ final class TcpSock extends Sock {
                     advmss, // advmss
                     rec.reordering, // reordering
                     0, // rcv_rtt
-                    Math.min(ring, INIT_CWND * Math.max(advmss, 1)), // rcv_space
+                    synced ? rcvqSpace : 0, // rcv_space: rcvq_space.space, DRS's last RTT's read
                     totalRetrans, // total_retrans
                     pacing, // pacing_rate
                     maxPacingRate(), // max_pacing_rate (SO_MAX_PACING_RATE): ~0, no limit
@@ -1492,7 +1526,7 @@ final class TcpSock extends Sock {
             writeSeq = iss + 1;
             sbase = iss + 1;
             retransHigh = iss;
-            rcvWscale = windowShift();
+            selectInitialWindow(advmss, true);
             allocRings();
             state = TCP_SYN_SENT;
             retransmits = 0;
@@ -1527,24 +1561,82 @@ final class TcpSock extends Sock {
         }
     }
 
+    /** {@code TCP_RMEM_TO_WIN_SCALE}, and {@code TCP_DEFAULT_SCALING_RATIO}: half of a buffer is window until measured. */
+    static final int TCP_RMEM_TO_WIN_SCALE = 8;
+    static final int TCP_DEFAULT_SCALING_RATIO = 1 << (TCP_RMEM_TO_WIN_SCALE - 1);
+    /** {@code SOCK_MIN_RCVBUF / 2}: the least TCP_WINDOW_CLAMP takes. */
+    static final int MIN_WINDOW_CLAMP = 2304;
+
+    /** {@code tcp_win_from_space}: the window {@code space} bytes of buffer hold at the scaling ratio. */
+    int winFromSpace(int space) {
+        return (int) ((long) space * scalingRatio >> TCP_RMEM_TO_WIN_SCALE);
+    }
+
+    /** {@code tcp_space}: the window the free buffer holds (negative when over it): unread, out-of-order and backlog bytes taken. */
+    int tcpSpace() {
+        return winFromSpace(rcvbuf() - backlogBytes.get() - rmemQueued());
+    }
+
+    /** {@code tcp_full_space}: the window the whole buffer holds. */
+    int fullSpace() {
+        return winFromSpace(rcvbuf());
+    }
+
     /**
-     * The window scale we offer ({@code tcp_select_initial_window}): the smallest shift that lets the
-     * largest receive buffer fit 16 bits — {@code tcp_rmem[2]}, as autotuning may grow to it, unless the
-     * user set SO_RCVBUF.
+     * {@code tcp_select_initial_window} (with {@code tcp_connect_init}'s and {@code
+     * tcp_openreq_init_rwin}'s clamp for a buffer the user set): the SYN's window, the whole buffer's
+     * window at the default ratio rounded down to the MSS; the window scale for the largest buffer the
+     * connection may reach ({@code tcp_rmem[2]} or {@code rmem_max}, whichever is more) within the
+     * clamp; {@code rcv_ssthresh} starts at the SYN's window.
      */
-    private int windowShift() {
+    void selectInitialWindow(int mss, boolean wscaleOk) {
+        int clamp = initialClamp(windowClamp);
+        rcvWnd = initialRcvWnd(mss, clamp);
+        rcvWscale = wscaleOk ? initialWscale(rcvWnd, clamp) : 0;
+        windowClamp = Math.min(0xffff << rcvWscale, clamp);
+        rcvSsthresh = rcvWnd;
+    }
+
+    /** The clamp the initial window obeys: TCP_WINDOW_CLAMP, the buffer's window if the user set the buffer, else none. */
+    private int initialClamp(int clamp) {
+        int space = fullSpace();
+        if ((userLocks() & SOCK_RCVBUF_LOCK) != 0 && (clamp > space || clamp == 0)) {
+            clamp = space;
+        }
+        return clamp == 0 ? 0xffff << TcpOptions.MAX_WSCALE : clamp;
+    }
+
+    /** The SYN's {@code rcv_wnd}: the buffer's window within the clamp, a multiple of the MSS (tcp_workaround_signed_windows 0). */
+    private int initialRcvWnd(int mss, int clamp) {
+        int space = Math.max(Math.min(clamp, fullSpace()), 0);
+        return mss > 0 && space > mss ? space - space % mss : space;
+    }
+
+    /** The window scale for the largest buffer the connection may reach, within the clamp. */
+    private int initialWscale(int space, int clamp) {
         if (net.windowScaling.get() == 0) {
             return 0;
         }
-        // tcp_select_initial_window: the scale is sized for the largest buffer autotuning may reach
-        // (tcp_rmem[2]), not the buffer at hand, so the window can grow without a new handshake; a
-        // buffer the user set does not grow
-        long space = ringSize(rcvbuf());
-        if ((userLocks() & SOCK_RCVBUF_LOCK) == 0) {
-            space = Math.max(space, net.rmem.get()[2]);
+        long most = Math.min(Math.max(Math.max(space, net.rmem.get()[2]), rmemMax()), clamp);
+        return Math.max(0, Math.min(63 - Long.numberOfLeadingZeros(Math.max(most, 1)) - 15, TcpOptions.MAX_WSCALE));
+    }
+
+    /** {@code net.core.rmem_max}. */
+    private int rmemMax() {
+        try {
+            return Integer.parseInt(ns.sysctl().get("net.core.rmem_max"));
+        } catch (org.modnet.api.net.NetException | NumberFormatException e) {
+            return 212992;
         }
-        int shift = 63 - Long.numberOfLeadingZeros(space) - 15; // ilog2(space) - 15
-        return Math.max(0, Math.min(shift, TcpOptions.MAX_WSCALE));
+    }
+
+    /**
+     * The receive ring's most: a power of two that holds the whole buffer (what the window at any
+     * scaling ratio promises, and the out-of-order bytes beyond), allocated only as data needs it.
+     */
+    static int rcvRingSize(int bytes) {
+        int n = Integer.highestOneBit(Math.max(bytes, 4096) - 1) << 1;
+        return Math.min(n, 1 << 24);
     }
 
     static int ringSize(int bytes) {
@@ -1561,7 +1653,7 @@ final class TcpSock extends Sock {
         if (sbuf == null) {
             sbuf = TcpRings.NONE;
             rbuf = TcpRings.NONE;
-            rbufLimit = ringSize(rcvbuf());
+            rbufLimit = rcvRingSize(rcvbuf());
         }
     }
 
@@ -1643,7 +1735,8 @@ final class TcpSock extends Sock {
         child.advmss = child.clampMss(child.advmss);
         child.mss = Math.min(o.mssClamp, child.advmss) - (o.tstampOk ? TcpOutOptions.ALIGNED_TSTAMP : 0);
         TcpErr.initMss(child);
-        child.rcvWscale = o.wscaleOk ? child.windowShift() : 0;
+        child.windowClamp = windowClamp; // sk_clone: the listener's TCP_WINDOW_CLAMP
+        child.selectInitialWindow(child.advmss - (o.tstampOk ? TcpOutOptions.ALIGNED_TSTAMP : 0), o.wscaleOk);
         // the rings come when the handshake completes: a SYN costs no buffers (a flood stays cheap)
         child.state = TCP_SYN_RECV;
         if (!net.ehashInsert(child)) {
@@ -2107,7 +2200,7 @@ final class TcpSock extends Sock {
 
     /**
      * {@code tcp_cleanup_rbuf}: a window update when the window announced has fallen to half of the
-     * largest this ring can announce (its clamp) or less and reading at least doubled it — Linux's
+     * window clamp or less and reading at least doubled what {@code __tcp_select_window} offers — Linux's
      * "raised significantly". Not on every read that frees two segments: a bulk receiver taking 64 KB
      * GSO frames would send an update per read on top of the ACK per frame.
      */
@@ -2115,12 +2208,12 @@ final class TcpSock extends Sock {
         if (state == TCP_CLOSE || (shutdownBits() & RCV_SHUTDOWN) != 0) {
             return; // nothing more comes: an opened window is useless (tcp_cleanup_rbuf says the same)
         }
-        int clamp = Math.min(rbufLimit, 0xffff << rcvWscale); // no more than a window can say
-        int free = Math.min(rbufLimit - (rcvNxt - copiedSeq), clamp);
-        int announced = Math.max(rcvWndRight - rcvNxt, 0);
-        // a window under a segment is not worth announcing (silly window avoidance, __tcp_select_window)
-        if (2L * announced <= clamp && free >= Math.min(Math.max(advmss, 1), clamp >> 1) && free >= 2L * announced) {
-            output.sendAck(cpu);
+        int announced = Math.max(rcvWndRight - rcvNxt, 0); // tcp_receive_window
+        if (2L * announced <= Integer.toUnsignedLong(windowClamp)) {
+            int free = output.freeWindow(); // __tcp_select_window: zero when under a segment is free
+            if (free != 0 && free >= 2L * announced) {
+                output.sendAck(cpu);
+            }
         }
     }
 
@@ -2452,10 +2545,41 @@ final class TcpSock extends Sock {
                     }
                     userTimeoutMs = val;
                 }
+                case TCP_WINDOW_CLAMP -> setWindowClamp(val);
                 default -> throw SockException.of(Errno.ENOPROTOOPT);
             }
         } finally {
             releaseSock();
+        }
+    }
+
+    /** {@code TCP_WINDOW_CLAMP} ({@code include/uapi/linux/tcp.h}): the largest window to offer. */
+    static final int TCP_WINDOW_CLAMP = 10;
+
+    /**
+     * {@code tcp_set_window_clamp}: 0 forgets the clamp, only on a closed socket (EINVAL otherwise); a
+     * value is at least {@code SOCK_MIN_RCVBUF / 2}; lowering the clamp lowers {@code rcv_ssthresh} with
+     * it (the window offered shrinks as reads and arrivals move it, never its right edge), raising it
+     * lets {@code rcv_ssthresh} rise to the window last offered.
+     */
+    private void setWindowClamp(int val) throws SockException {
+        if (val == 0) {
+            if (state != TCP_CLOSE) {
+                throw SockException.of(Errno.EINVAL);
+            }
+            windowClamp = 0;
+            return;
+        }
+        int clamp = Math.max(val, MIN_WINDOW_CLAMP);
+        if (clamp == windowClamp) {
+            return;
+        }
+        int old = windowClamp;
+        windowClamp = clamp;
+        if (Integer.compareUnsigned(clamp, old) < 0) {
+            rcvSsthresh = Math.min(rcvSsthresh, clamp); // __tcp_adjust_rcv_ssthresh: no reserved memory in modnet
+        } else {
+            rcvSsthresh = Math.max(Math.min(rcvWnd, clamp), rcvSsthresh);
         }
     }
 
@@ -2506,6 +2630,7 @@ final class TcpSock extends Sock {
             case SocketCalls.TCP_KEEPINTVL -> (int) (timers.keepaliveIntvlMs() / 1000);
             case SocketCalls.TCP_KEEPCNT -> timers.keepaliveProbesMax();
             case SocketCalls.TCP_USER_TIMEOUT -> userTimeoutMs;
+            case TCP_WINDOW_CLAMP -> windowClamp;
             default -> throw SockException.of(Errno.ENOPROTOOPT);
         };
         if (out == null || out.length < 1) {
@@ -2778,9 +2903,11 @@ final class TcpSock extends Sock {
         int off = net.isn.tsOff(net.timestamps.get(), daddr, saddr);
         boolean ecnOk = o.tstampOk && TcpEcn.createRequest(net, skb); // a cookie keeps ECN in the timestamp alone
         int tsval = TcpSyncookies.timestamp((int) nowMs(), o.wscaleOk, o.sndWscale, o.sackOk, ecnOk) + off;
-        int wscale = o.wscaleOk ? windowShift() : 0;
+        int clamp = initialClamp(windowClamp);
+        int rcvWnd = initialRcvWnd(clampMss(adv) - (o.tstampOk ? TcpOutOptions.ALIGNED_TSTAMP : 0), clamp);
+        int wscale = o.wscaleOk ? initialWscale(rcvWnd, clamp) : 0;
         int optLen = txOpts.synAck(adv, o.wscaleOk, wscale, o.tstampOk, tsval, o.rcvTsval, o.sackOk);
-        int window = Math.min(ringSize(rcvbuf()), 0xffff);
+        int window = Math.min(rcvWnd, 0xffff);
         if (TcpSyncookies.sendSynack(net, skb, iss, window, ecnOk ? TcpHeader.ECE : 0, txOpts, optLen, ttl(), tos())) {
             net.mib.inc(cpu, TcpMib.Tcp.OutSegs);
         }
@@ -2856,8 +2983,9 @@ final class TcpSock extends Sock {
         child.advmss = route.device() == null ? TcpOptions.MSS_DEFAULT : Math.min(route.device().mtu(), IPV4_MAX_PMTU) - 40;
         child.mss = Math.min(TcpSyncookies.MSSTAB[mssind], child.advmss) - (o.tstampOk ? TcpOutOptions.ALIGNED_TSTAMP : 0);
         TcpErr.initMss(child);
-        child.rcvWscale = o.wscaleOk ? child.windowShift() : 0;
-        child.rcvWndRight = child.rcvNxt + Math.min(ringSize(child.rcvbuf()), 0xffff); // what the cookie SYN-ACK offered
+        child.windowClamp = windowClamp;
+        child.selectInitialWindow(child.clampMss(child.advmss) - (o.tstampOk ? TcpOutOptions.ALIGNED_TSTAMP : 0), o.wscaleOk);
+        child.rcvWndRight = child.rcvNxt + Math.min(child.rcvWnd, 0xffff); // what the cookie SYN-ACK offered
         child.state = TCP_SYN_RECV;
         child.lock.lock(); // before it is visible: another CPU's segment for it waits in its backlog
         try {

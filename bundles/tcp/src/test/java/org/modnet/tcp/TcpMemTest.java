@@ -62,30 +62,32 @@ class TcpMemTest {
     }
 
     @Test
-    void outOfOrderBytesAreChargedAsBytesSoTheWholeBufferOfThemFitsAndNoneIsPruned() {
+    void outOfOrderBytesAreChargedAsBytesSoTheWholeWindowOfThemFitsAndNoneIsPruned() {
         int fd = smallBuffer();
-        for (int k = 1; k <= 15; k++) {
-            data(P + 1000 * k, 1000); // a hole at [P, P + 1000): all fifteen wait out of order
+        // the SYN-ACK offered the buffer's window at the default ratio, half: 8192, 7300 in whole segments
+        for (int k = 1; k <= 6; k++) {
+            data(P + 1000 * k, 1000); // a hole at [P, P + 1000): all six wait out of order
         }
-        // 15,000 bytes in a 16,384-byte buffer: charged at what they hold (an skb's truesize would have
-        // passed SO_RCVBUF by the 8th and dropped the rest)
-        assertEquals(15, p.count(TcpMib.Ext.TCPOFOQueue));
+        // 6,000 bytes charged at what they hold, not at the 2,304 of each skb's truesize
+        assertEquals(6, p.count(TcpMib.Ext.TCPOFOQueue));
         assertEquals(0, p.count(TcpMib.Ext.PruneCalled));
         assertEquals(0, p.count(TcpMib.Ext.RcvPruned));
         assertEquals(0, p.count(TcpMib.Ext.TCPOFODrop));
         assertEquals(0, p.count(TcpMib.Ext.OfoPruned));
+        assertEquals(2, p.s.tcp.memoryPages(p.s.ns), "6,000 bytes: two pages");
         data(P, 1000);
-        assertEquals(16000, inq(fd), "the hole filled: everything queued joins the stream");
+        assertEquals(7000, inq(fd), "the hole filled: everything queued joins the stream");
     }
 
     @Test
-    void outOfOrderDataBeyondTheBufferIsDroppedAndCounted() {
+    void outOfOrderDataBeyondTheWindowIsDroppedAndTheLastBytesItOffersAreKept() {
         int fd = smallBuffer();
-        data(P + 16000, 1000); // ends past rcv_nxt + 16384: no room promised for it
+        data(P + 8000, 1000); // starts past rcv_nxt + 7300, the window offered: tcp_sequence drops it, a dupack says where
         assertEquals(0, p.count(TcpMib.Ext.TCPOFOQueue));
-        assertEquals(1, p.count(TcpMib.Ext.TCPOFODrop));
-        data(P + 15000, 1000);
-        assertEquals(1, p.count(TcpMib.Ext.TCPOFOQueue), "the last bytes the buffer holds are taken");
+        assertEquals(P, p.drain().getLast().ack());
+        data(P + 6000, 1000);
+        assertEquals(1, p.count(TcpMib.Ext.TCPOFOQueue), "the last bytes the window offers are taken");
+        assertEquals(0, p.count(TcpMib.Ext.TCPOFODrop));
         assertEquals(0, inq(fd));
     }
 
@@ -242,8 +244,9 @@ class TcpMemTest {
         assertEquals(131072, opt(fd, SO_RCVBUF));
         seq = oneRtt(fd, seq, 40, 30); // 40000 read in an RTT: DRS grows the buffer
         // rcvwin = 2 * 40000 + 16 * 1460 = 103360, plus twice its share of the growth:
-        // 2 * (103360 * (40000 - 14600) / 14600) = 359636; rcvbuf = tcp_space_from_win = 2 * 462996
-        assertEquals(925992, opt(fd, SO_RCVBUF));
+        // 2 * (103360 * (40000 - 14600) / 14600) = 359636; rcvbuf = tcp_space_from_win at the scaling
+        // ratio of a 1000-byte segment in a 2304-byte skb (111/256): 462996 * 256 / 111
+        assertEquals(1067810, opt(fd, SO_RCVBUF));
         assertTrue(p.drain().stream().anyMatch(x -> x.win() << 7 > 131072), "the window opens past the first ring");
         seq = oneRtt(fd, seq, 200, 30);
         assertEquals(6291456, opt(fd, SO_RCVBUF), "tcp_rmem[2] at most");
