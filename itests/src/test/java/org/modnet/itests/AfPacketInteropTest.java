@@ -24,16 +24,15 @@ import org.modnet.itests.Processes.Result;
  * OpenBSD nc, curl, iperf3, tcpdump and tshark (.ci/run installs them); each test skips without its tools.
  */
 class AfPacketInteropTest {
-    private static final String MODNET = Processes.modnet().toString();
-    private final long id = ProcessHandle.current().pid() % 10000;
+    private static final String MODNET = InteropRig.MODNET;
+    private final long id = InteropRig.ID;
     private final String nsA = "mnafp-a-" + id;
     private final String nsB = "mnafp-b-" + id;
     private final String lxa = "afa" + id;
     private final String lxb = "afb" + id;
     private final String dev = "afp" + id;
     private final String instance = "it-afp-" + id;
-    private Process stack;
-    private Path log;
+    private final InteropRig rig = new InteropRig(instance);
     private Path dir;
 
     @BeforeEach
@@ -41,8 +40,8 @@ class AfPacketInteropTest {
         assumeTrue(Processes.isRoot(), "needs root for packet sockets and network namespaces (CI runs it as root)");
         assumeTrue(Processes.onPath("ip") && Processes.onPath("ping") && Processes.onPath("ethtool"),
                 "needs iproute2, iputils-ping and ethtool (.ci/run installs them)");
-        linux("ip", "netns", "add", nsA);
-        linux("ip", "netns", "add", nsB);
+        rig.netns(nsA);
+        rig.netns(nsB);
         linux("ip", "-n", nsA, "link", "add", lxa, "type", "veth", "peer", "name", lxb, "netns", nsB);
         linux("ip", "-n", nsA, "addr", "add", "10.95.0.1/24", "dev", lxa);
         // Linux hands the veth frames of at most the MTU (no TSO/GSO super-frames) and gathers none (no GRO):
@@ -54,44 +53,22 @@ class AfPacketInteropTest {
         linux("ip", "-n", nsA, "link", "set", "lo", "up");
         linux("ip", "-n", nsA, "link", "set", lxa, "up");
         linux("ip", "-n", nsB, "link", "set", lxb, "up");
-        log = Files.createTempFile("modnet-afp", ".log");
-        stack = Processes.start(log, MODNET, "--stay", "-n", instance, "-c",
-                "ip link add " + dev + " type afpacket dev " + lxb + " netns " + nsB);
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (Processes.run(MODNET, "attach", "-n", instance, "-c", "ip link show " + dev).status() != 0) {
-            assertTrue(System.nanoTime() < deadline && stack.isAlive(), "modnet did not come up:\n" + Files.readString(log));
-            Thread.sleep(100);
-        }
+        rig.start("ip link add " + dev + " type afpacket dev " + lxb + " netns " + nsB, dev, 60);
         modnet("ip addr add 10.95.0.2/24 dev " + dev + " ; ip link set " + dev + " up");
-        dir = Files.createTempDirectory("modnet-afp");
+        dir = rig.dir();
     }
 
     @AfterEach
     void tearDown() throws Exception {
-        if (stack != null) {
-            Processes.run(MODNET, "attach", "-n", instance, "-c", "shutdown");
-            stack.waitFor(20, TimeUnit.SECONDS);
-            stack.destroyForcibly();
-            Files.deleteIfExists(log);
-        }
-        Processes.run("ip", "netns", "del", nsA);
-        Processes.run("ip", "netns", "del", nsB);
-        if (dir != null) {
-            try (var files = Files.walk(dir)) {
-                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
-        }
+        rig.close();
     }
 
     private static void linux(String... command) throws Exception {
-        Result r = Processes.run(command);
-        assertEquals(0, r.status(), String.join(" ", command) + "\n" + r);
+        InteropRig.linux(command);
     }
 
     private String modnet(String commands) throws Exception {
-        Result r = Processes.run(MODNET, "attach", "-n", instance, "-c", commands);
-        assertEquals(0, r.status(), commands + "\n" + r);
-        return r.out();
+        return rig.modnet(commands);
     }
 
     /** A column of the line under {@code RX:} or {@code TX:} of {@code ip -s link show}. */
@@ -211,11 +188,7 @@ class AfPacketInteropTest {
     }
 
     private void awaitModnetListener(int port, Process owner, Path ownerLog) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (!modnet("ss -t -l -n").contains(":" + port + " ")) {
-            assertTrue(System.nanoTime() < deadline && owner.isAlive(), "modnet did not listen on " + port + ":\n" + Files.readString(ownerLog));
-            Thread.sleep(50);
-        }
+        rig.awaitListening(port, owner, ownerLog);
     }
 
     @Test
@@ -349,7 +322,7 @@ class AfPacketInteropTest {
         linux("ip", "-n", nsB, "link", "del", lxb);
         awaitCarrier(false);
         assertTrue(modnet("ping -c 1 127.0.0.1").contains("1 received"), "the stack keeps serving");
-        String log = Files.readString(this.log);
+        String log = Files.readString(rig.log());
         assertEquals(1, log.split("went away", -1).length - 1, "logged once:\n" + log);
     }
 

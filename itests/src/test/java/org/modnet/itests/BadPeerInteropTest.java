@@ -27,14 +27,13 @@ import org.modnet.itests.Processes.Result;
  * is served afterwards. Needs root, /dev/net/tun, iproute2, curl, python3 and iperf3; skips otherwise.
  */
 class BadPeerInteropTest {
-    private static final String MODNET = Processes.modnet().toString();
-    private final long id = ProcessHandle.current().pid() % 10000;
+    private static final String MODNET = InteropRig.MODNET;
+    private final long id = InteropRig.ID;
     private final String netns = "mnt-bad-" + id;
     private final String tapA = "batap" + id;
     private final String tapB = "bbtap" + id;
     private final String instance = "it-bad-" + id;
-    private Process stack;
-    private Path log;
+    private final InteropRig rig = new InteropRig(instance);
     private Path dir;
 
     @BeforeEach
@@ -43,24 +42,12 @@ class BadPeerInteropTest {
         assumeTrue(Files.exists(Path.of("/dev/net/tun")), "needs /dev/net/tun");
         assumeTrue(Processes.onPath("ip") && Processes.onPath("curl") && Processes.onPath("python3") && Processes.onPath("iperf3"),
                 "needs iproute2, curl, python3 and iperf3 (.ci/run installs them)");
-        log = Files.createTempFile("modnet-bad", ".log");
-        stack = Processes.start(log, MODNET, "--stay", "-n", instance, "-c",
-                "ip link add " + tapA + " type tap ; ip link add " + tapB + " type tap");
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (Processes.run(MODNET, "attach", "-n", instance, "-c", "ip link show " + tapB).status() != 0) {
-            assertTrue(System.nanoTime() < deadline && stack.isAlive(), "modnet did not come up:\n" + Files.readString(log));
-            Thread.sleep(100);
-        }
-        linux("ip", "netns", "add", netns);
+        rig.start("ip link add " + tapA + " type tap ; ip link add " + tapB + " type tap", tapB, 30);
+        rig.netns(netns);
         linux("ip", "-n", netns, "link", "set", "lo", "up");
-        String[][] taps = { { tapA, "10.94.0" }, { tapB, "10.94.1" } };
-        for (String[] t : taps) {
-            linux("ip", "link", "set", t[0], "netns", netns);
-            linux("ip", "-n", netns, "addr", "add", t[1] + ".1/24", "dev", t[0]);
-            linux("ip", "-n", netns, "link", "set", t[0], "up");
-            modnet("ip addr add " + t[1] + ".2/24 dev " + t[0] + " ; ip link set " + t[0] + " up");
-        }
-        dir = Files.createTempDirectory("modnet-bad");
+        rig.wireTap(tapA, netns, "10.94.0");
+        rig.wireTap(tapB, netns, "10.94.1");
+        dir = rig.dir();
         byte[] data = new byte[10 << 20];
         new Random(94).nextBytes(data);
         Files.write(dir.resolve("big.bin"), data);
@@ -68,36 +55,19 @@ class BadPeerInteropTest {
 
     @AfterEach
     void tearDown() throws Exception {
-        if (stack != null) {
-            Processes.run(MODNET, "attach", "-n", instance, "-c", "shutdown");
-            stack.waitFor(20, TimeUnit.SECONDS);
-            stack.destroyForcibly();
-            Processes.run("ip", "netns", "del", netns);
-            Files.deleteIfExists(log);
-        }
-        if (dir != null) {
-            try (var files = Files.walk(dir)) {
-                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
-        }
+        rig.close();
     }
 
     private static void linux(String... command) throws Exception {
-        Result r = Processes.run(command);
-        assertEquals(0, r.status(), String.join(" ", command) + "\n" + r);
+        InteropRig.linux(command);
     }
 
     private String modnet(String commands) throws Exception {
-        Result r = Processes.run(MODNET, "attach", "-n", instance, "-c", commands);
-        assertEquals(0, r.status(), commands + "\n" + r);
-        return r.out();
+        return rig.modnet(commands);
     }
 
     private Result inNetns(String... command) throws Exception {
-        String[] full = new String[4 + command.length];
-        System.arraycopy(new String[] { "ip", "netns", "exec", netns }, 0, full, 0, 4);
-        System.arraycopy(command, 0, full, 4, command.length);
-        return Processes.run(full);
+        return InteropRig.inNetns(netns, command);
     }
 
     /** A python3 script run in the Linux namespace; its standard output. */
@@ -108,11 +78,7 @@ class BadPeerInteropTest {
     }
 
     private void awaitListening(int port, Process server, Path serverLog) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (!modnet("ss -t -l -n").contains(":" + port + " ")) {
-            assertTrue(System.nanoTime() < deadline && server.isAlive(), "nothing listens on " + port + ":\n" + Files.readString(serverLog));
-            Thread.sleep(50);
-        }
+        rig.awaitListening(port, server, serverLog);
     }
 
     /** The value of counter {@code name} in {@code text} ("Name: 3" or "Name 3"). */

@@ -26,14 +26,13 @@ import org.modnet.itests.Processes.Result;
  * Needs root, /dev/net/tun, iproute2, curl and python3 (.ci/run installs them); skips otherwise.
  */
 class HttpTapInteropTest {
-    private static final String MODNET = Processes.modnet().toString();
+    private static final String MODNET = InteropRig.MODNET;
     private static final String W = "%{http_code} %{size_download} %{exitcode}\\n";
-    private final long id = ProcessHandle.current().pid() % 10000;
+    private final long id = InteropRig.ID;
     private final String netns = "mnt-http-" + id;
     private final String tap = "htap" + id;
     private final String instance = "it-http-" + id;
-    private Process stack;
-    private Path log;
+    private final InteropRig rig = new InteropRig(instance);
     private Path dir;
 
     @BeforeEach
@@ -42,20 +41,11 @@ class HttpTapInteropTest {
         assumeTrue(Files.exists(Path.of("/dev/net/tun")), "needs /dev/net/tun");
         assumeTrue(Processes.onPath("ip") && Processes.onPath("curl") && Processes.onPath("python3"),
                 "needs iproute2, curl and python3 (.ci/run installs them)");
-        log = Files.createTempFile("modnet-http", ".log");
-        stack = Processes.start(log, MODNET, "--stay", "-n", instance, "-c", "ip link add " + tap + " type tap");
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (Processes.run(MODNET, "attach", "-n", instance, "-c", "ip link show " + tap).status() != 0) {
-            assertTrue(System.nanoTime() < deadline && stack.isAlive(), "modnet did not come up:\n" + Files.readString(log));
-            Thread.sleep(100);
-        }
-        linux("ip", "netns", "add", netns);
-        linux("ip", "link", "set", tap, "netns", netns);
-        linux("ip", "-n", netns, "addr", "add", "10.96.0.1/24", "dev", tap);
-        linux("ip", "-n", netns, "link", "set", tap, "up");
+        rig.start("ip link add " + tap + " type tap", tap, 30);
+        rig.netns(netns);
+        rig.wireTap(tap, netns, "10.96.0");
         linux("ip", "-n", netns, "link", "set", "lo", "up");
-        modnet("ip addr add 10.96.0.2/24 dev " + tap + " ; ip link set " + tap + " up");
-        dir = Files.createTempDirectory("modnet-http");
+        dir = rig.dir();
         byte[] data = new byte[10 << 20];
         new Random(96).nextBytes(data);
         Files.write(dir.resolve("big.bin"), data);
@@ -63,29 +53,15 @@ class HttpTapInteropTest {
 
     @AfterEach
     void tearDown() throws Exception {
-        if (stack != null) {
-            Processes.run(MODNET, "attach", "-n", instance, "-c", "shutdown");
-            stack.waitFor(20, TimeUnit.SECONDS);
-            stack.destroyForcibly();
-            Processes.run("ip", "netns", "del", netns);
-            Files.deleteIfExists(log);
-        }
-        if (dir != null) {
-            try (var files = Files.walk(dir)) {
-                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
-        }
+        rig.close();
     }
 
     private static void linux(String... command) throws Exception {
-        Result r = Processes.run(command);
-        assertEquals(0, r.status(), String.join(" ", command) + "\n" + r);
+        InteropRig.linux(command);
     }
 
     private String modnet(String commands) throws Exception {
-        Result r = Processes.run(MODNET, "attach", "-n", instance, "-c", commands);
-        assertEquals(0, r.status(), commands + "\n" + r);
-        return r.out();
+        return rig.modnet(commands);
     }
 
     private Result linuxCurl(String... args) throws Exception {

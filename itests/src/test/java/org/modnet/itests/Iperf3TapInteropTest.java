@@ -28,54 +28,36 @@ class Iperf3TapInteropTest {
     /** iperf3 3.12's header with TCP_INFO's columns (locale.c's report_bw_retrans_cwnd_header). */
     private static final String HEADER_RETR_CWND = "[ ID] Interval           Transfer     Bitrate         Retr  Cwnd";
 
-    private static final String MODNET = Processes.modnet().toString();
+    private static final String MODNET = InteropRig.MODNET;
     /** A sender's summary line with its retransmit count: "...Gbits/sec    3             sender". */
     private static final Pattern SENDER_RETR = Pattern.compile("/sec +\\d+ +sender\n");
     /** An interval line with Retr and Cwnd: "...Gbits/sec    0   1.25 MBytes       ". */
     private static final Pattern CWND_LINE = Pattern.compile("/sec +\\d+ +[0-9.]+ [KMG]?Bytes {7}\n");
     private static final Pattern SUM = Pattern.compile("\"(sum_sent|sum_received)\":\\s*\\{[^}]*?\"bytes\":\\s*(\\d+)");
-    private final long id = ProcessHandle.current().pid() % 10000;
+    private final long id = InteropRig.ID;
     private final String netns = "mnt-ipf-" + id;
     private final String tap = "itap" + id;
     private final String instance = "it-ipf-" + id;
-    private Process stack;
-    private Path log;
+    private final InteropRig rig = new InteropRig(instance);
 
     @BeforeEach
     void setUp() throws Exception {
         assumeTrue(Processes.isRoot(), "needs root to create a TAP and a network namespace (CI runs it as root)");
         assumeTrue(Files.exists(Path.of("/dev/net/tun")), "needs /dev/net/tun");
         assumeTrue(Processes.onPath("ip") && Processes.onPath("iperf3"), "needs iproute2 and iperf3 (.ci/run installs them)");
-        log = Files.createTempFile("modnet-iperf3", ".log");
-        stack = Processes.start(log, MODNET, "--stay", "-n", instance, "-c", "ip link add " + tap + " type tap");
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (Processes.run(MODNET, "attach", "-n", instance, "-c", "ip link show " + tap).status() != 0) {
-            assertTrue(System.nanoTime() < deadline && stack.isAlive(), "modnet did not come up:\n" + Files.readString(log));
-            Thread.sleep(100);
-        }
-        linux("ip", "netns", "add", netns);
-        linux("ip", "link", "set", tap, "netns", netns);
-        linux("ip", "-n", netns, "addr", "add", "10.95.0.1/24", "dev", tap);
-        linux("ip", "-n", netns, "link", "set", tap, "up");
+        rig.start("ip link add " + tap + " type tap", tap, 30);
+        rig.netns(netns);
+        rig.wireTap(tap, netns, "10.95.0");
         linux("ip", "-n", netns, "link", "set", "lo", "up");
-        Result r = Processes.run(MODNET, "attach", "-n", instance, "-c", "ip addr add 10.95.0.2/24 dev " + tap + " ; ip link set " + tap + " up");
-        assertEquals(0, r.status(), r.toString());
     }
 
     @AfterEach
     void tearDown() throws Exception {
-        if (stack != null) {
-            Processes.run(MODNET, "attach", "-n", instance, "-c", "shutdown");
-            stack.waitFor(20, TimeUnit.SECONDS);
-            stack.destroyForcibly();
-            Processes.run("ip", "netns", "del", netns);
-            Files.deleteIfExists(log);
-        }
+        rig.close();
     }
 
     private static void linux(String... command) throws Exception {
-        Result r = Processes.run(command);
-        assertEquals(0, r.status(), String.join(" ", command) + "\n" + r);
+        InteropRig.linux(command);
     }
 
     /** -J's sum_sent and sum_received bytes: both there, both positive, the receiver's not above the sender's. */

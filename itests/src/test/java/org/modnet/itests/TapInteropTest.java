@@ -19,58 +19,39 @@ import org.modnet.itests.Processes.Result;
  * test's own namespace. Needs root, /dev/net/tun, iproute2 and iputils-ping (CI installs them).
  */
 class TapInteropTest {
-    private static final String MODNET = Processes.modnet().toString();
-    private final long id = ProcessHandle.current().pid() % 10000;
+    private static final String MODNET = InteropRig.MODNET;
+    private final long id = InteropRig.ID;
     private final String netns = "mnt-it-" + id;
     private final String tap = "mtap" + id;
     private final String instance = "it-tap-" + id;
-    private Process stack;
-    private Path log;
+    private final InteropRig rig = new InteropRig(instance);
 
     @BeforeEach
     void setUp() throws Exception {
         assumeTrue(Processes.isRoot(), "needs root to create a TAP and a network namespace (CI runs it as root)");
         assumeTrue(Files.exists(Path.of("/dev/net/tun")), "needs /dev/net/tun");
         assumeTrue(Processes.onPath("ip") && Processes.onPath("ping"), "needs iproute2 and iputils-ping (.ci/run installs them)");
-        log = Files.createTempFile("modnet-tap", ".log");
-        stack = Processes.start(log, MODNET, "--stay", "-n", instance, "-c", "ip link add " + tap + " type tap");
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (Processes.run(MODNET, "attach", "-n", instance, "-c", "ip link show " + tap).status() != 0) {
-            assertTrue(System.nanoTime() < deadline && stack.isAlive(), "modnet did not come up:\n" + Files.readString(log));
-            Thread.sleep(100);
-        }
-        linux("ip", "netns", "add", netns);
+        rig.start("ip link add " + tap + " type tap", tap, 30);
+        rig.netns(netns);
         wire(tap, "10.99.0");
     }
 
     /** The Linux end of a TAP into the test's namespace as NET.1, modnet's end NET.2, both up. */
     private void wire(String dev, String net) throws Exception {
-        linux("ip", "link", "set", dev, "netns", netns);
-        linux("ip", "-n", netns, "addr", "add", net + ".1/24", "dev", dev);
-        linux("ip", "-n", netns, "link", "set", dev, "up");
-        modnet("ip addr add " + net + ".2/24 dev " + dev + " ; ip link set " + dev + " up");
+        rig.wireTap(dev, netns, net);
     }
 
     @AfterEach
     void tearDown() throws Exception {
-        if (stack != null) {
-            Processes.run(MODNET, "attach", "-n", instance, "-c", "shutdown");
-            stack.waitFor(20, TimeUnit.SECONDS);
-            stack.destroyForcibly();
-            Processes.run("ip", "netns", "del", netns);
-            Files.deleteIfExists(log);
-        }
+        rig.close();
     }
 
     private static void linux(String... command) throws Exception {
-        Result r = Processes.run(command);
-        assertEquals(0, r.status(), String.join(" ", command) + "\n" + r);
+        InteropRig.linux(command);
     }
 
     private String modnet(String commands) throws Exception {
-        Result r = Processes.run(MODNET, "attach", "-n", instance, "-c", commands);
-        assertEquals(0, r.status(), commands + "\n" + r);
-        return r.out();
+        return rig.modnet(commands);
     }
 
     @Test
@@ -376,7 +357,7 @@ class TapInteropTest {
         }
         assertTrue(modnet("ping -c 1 127.0.0.1").contains("1 received"), "the stack keeps serving");
         assertTrue(modnet("ip -s link show " + tap).contains(tap));
-        String log = Files.readString(this.log);
+        String log = Files.readString(rig.log());
         assertEquals(1, log.split("read failed", -1).length - 1, "logged once:\n" + log);
     }
 }

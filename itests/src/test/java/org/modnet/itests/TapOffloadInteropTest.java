@@ -26,14 +26,13 @@ import org.modnet.itests.Processes.Result;
  * (.ci/run installs them); skips otherwise.
  */
 class TapOffloadInteropTest {
-    private static final String MODNET = Processes.modnet().toString();
+    private static final String MODNET = InteropRig.MODNET;
     private static final long MB100 = 100L << 20;
-    private final long id = ProcessHandle.current().pid() % 10000;
+    private final long id = InteropRig.ID;
     private final String netns = "mnt-gso-" + id;
     private final String tap = "gtap" + id;
     private final String instance = "it-gso-" + id;
-    private Process stack;
-    private Path log;
+    private final InteropRig rig = new InteropRig(instance);
     private Path dir;
 
     @BeforeEach
@@ -42,47 +41,24 @@ class TapOffloadInteropTest {
         assumeTrue(Files.exists(Path.of("/dev/net/tun")), "needs /dev/net/tun");
         assumeTrue(Processes.onPath("ip") && Processes.onPath("nc") && Processes.onPath("ethtool"),
                 "needs iproute2, OpenBSD nc and ethtool (.ci/run installs them)");
-        log = Files.createTempFile("modnet-gso", ".log");
-        dir = Files.createTempDirectory("modnet-gso");
-        stack = Processes.start(log, MODNET, "--stay", "-n", instance, "-c", "ip link add " + tap + " type tap");
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (Processes.run(MODNET, "attach", "-n", instance, "-c", "ip link show " + tap).status() != 0) {
-            assertTrue(System.nanoTime() < deadline && stack.isAlive(), "modnet did not come up:\n" + Files.readString(log));
-            Thread.sleep(100);
-        }
-        linux("ip", "netns", "add", netns);
-        linux("ip", "link", "set", tap, "netns", netns);
-        linux("ip", "-n", netns, "addr", "add", "10.94.0.1/24", "dev", tap);
-        linux("ip", "-n", netns, "link", "set", tap, "up");
+        dir = rig.dir();
+        rig.start("ip link add " + tap + " type tap", tap, 30);
+        rig.netns(netns);
+        rig.wireTap(tap, netns, "10.94.0");
         linux("ip", "-n", netns, "link", "set", "lo", "up");
-        modnet("ip addr add 10.94.0.2/24 dev " + tap + " ; ip link set " + tap + " up");
     }
 
     @AfterEach
     void tearDown() throws Exception {
-        if (stack != null) {
-            Processes.run(MODNET, "attach", "-n", instance, "-c", "shutdown");
-            stack.waitFor(20, TimeUnit.SECONDS);
-            stack.destroyForcibly();
-            Processes.run("ip", "netns", "del", netns);
-            Files.deleteIfExists(log);
-        }
-        if (dir != null) {
-            try (var files = Files.walk(dir)) {
-                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
-        }
+        rig.close();
     }
 
     private static void linux(String... command) throws Exception {
-        Result r = Processes.run(command);
-        assertEquals(0, r.status(), String.join(" ", command) + "\n" + r);
+        InteropRig.linux(command);
     }
 
     private String modnet(String commands) throws Exception {
-        Result r = Processes.run(MODNET, "attach", "-n", instance, "-c", commands);
-        assertEquals(0, r.status(), commands + "\n" + r);
-        return r.out();
+        return rig.modnet(commands);
     }
 
     /** One of modnet's {@code ethtool -S} counters for the TAP. */

@@ -24,6 +24,7 @@ import org.modnet.api.net.Rtnetlink;
 import org.modnet.api.net.RxQueue;
 import org.modnet.api.net.TxResult;
 import org.modnet.api.sched.Qdisc;
+import org.modnet.api.skb.FlowDissector;
 import org.modnet.api.skb.SkBuff;
 
 /**
@@ -591,7 +592,7 @@ final class NetDev implements NetDevice {
         if (n == 1) {
             return 0;
         }
-        return (int) (((FlowHash.get(skb) & 0xffffffffL) * n) >>> 32);
+        return (int) (((FlowDissector.skbGetHash(skb) & 0xffffffffL) * n) >>> 32);
     }
 
     @Override

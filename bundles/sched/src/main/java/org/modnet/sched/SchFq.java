@@ -5,6 +5,7 @@ import java.util.List;
 import org.modnet.api.net.Timer;
 import org.modnet.api.sched.QdiscEnv;
 import org.modnet.api.shell.CommandException;
+import org.modnet.api.skb.FlowDissector;
 import org.modnet.api.skb.SkBuff;
 
 /**
@@ -225,7 +226,7 @@ final class SchFq extends SchedQdisc {
         if (owner != null) {
             k = (long) System.identityHashCode(owner) << 1; // the socket
         } else {
-            k = ((long) (flowHash(skb) & p.orphanMask()) << 1) | 1; // orphans: a pseudo socket per hash, as Linux
+            k = ((long) (FlowDissector.skbGetHash(skb) & p.orphanMask()) << 1) | 1; // orphans: a pseudo socket per hash, as Linux
         }
         long h = k * 0x9e3779b97f4a7c15L;
         int base = (int) (h >>> 40) & mask;
@@ -261,30 +262,6 @@ final class SchFq extends SchedQdisc {
         flows++;
         inactiveFlows++;
         return free;
-    }
-
-    /** A hash of an IPv4 frame's addresses, protocol and ports ({@code skb_get_hash}), cached in the skb. */
-    private static int flowHash(SkBuff skb) {
-        int h = skb.hash();
-        if (h != 0) {
-            return h;
-        }
-        int d = skb.data();
-        if (skb.headLen() >= 34 && skb.getU16(d + 12) == 0x0800 && (skb.getU8(d + 14) >> 4) == 4) {
-            int ip = d + 14;
-            int proto = skb.getU8(ip + 9);
-            h = skb.getU32(ip + 12) * 0x9e3779b1 ^ skb.getU32(ip + 16) * 0x85ebca6b ^ proto;
-            int l4 = ip + (skb.getU8(ip) & 0xf) * 4;
-            if ((proto == 6 || proto == 17) && l4 + 4 <= skb.tail()) {
-                h ^= skb.getU32(l4) * 0xc2b2ae35;
-            }
-        } else {
-            h = skb.protocol() * 0x9e3779b1;
-        }
-        h ^= h >>> 16;
-        h = h == 0 ? 1 : h;
-        skb.hash(h);
-        return h;
     }
 
     @Override

@@ -5,6 +5,7 @@ import java.util.List;
 import org.modnet.api.net.DeviceStats;
 import org.modnet.api.sched.QdiscEnv;
 import org.modnet.api.shell.CommandException;
+import org.modnet.api.skb.FlowDissector;
 import org.modnet.api.skb.SkBuff;
 
 /**
@@ -142,30 +143,8 @@ final class SchFqCodel extends SchedQdisc {
 
     /** {@code fq_codel_classify} without filters: the flow hash scaled to the table. */
     private int classify(SkBuff skb) {
-        int h = skb.hash();
-        if (h == 0) {
-            h = flowHash(skb);
-            skb.hash(h); // skb_get_hash keeps what it computed
-        }
+        int h = FlowDissector.skbGetHash(skb);
         return (int) (((h & 0xffffffffL) * queues.length) >>> 32);
-    }
-
-    /** A flow hash of an IPv4 frame's addresses, protocol and ports, for frames that carry none. */
-    private static int flowHash(SkBuff skb) {
-        int d = skb.data();
-        int vihl;
-        if (skb.headLen() < 34 || skb.getU16(d + 12) != 0x0800 || ((vihl = skb.getU8(d + 14)) >> 4) != 4) {
-            return skb.protocol() * 0x9e3779b1;
-        }
-        int ip = d + 14;
-        int proto = skb.getU8(ip + 9);
-        int h = skb.getU32(ip + 12) * 0x9e3779b1 ^ skb.getU32(ip + 16) * 0x85ebca6b ^ proto;
-        int l4 = ip + (vihl & 0xf) * 4;
-        if ((proto == 6 || proto == 17) && l4 + 4 <= skb.tail()) {
-            h ^= skb.getU32(l4) * 0xc2b2ae35;
-        }
-        h ^= h >>> 16;
-        return h == 0 ? 1 : h;
     }
 
     /** Where the IPv4 header of an Ethernet frame starts (absolute), or -1. */

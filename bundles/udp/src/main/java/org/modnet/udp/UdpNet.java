@@ -11,6 +11,7 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
 import org.modnet.api.inet.Ipv4;
 import org.modnet.api.net.Errno;
 import org.modnet.api.net.NetNamespace;
+import org.modnet.api.skb.FlowDissector;
 import org.modnet.socket.api.SockException;
 import org.modnet.socket.api.SockMemory;
 
@@ -22,6 +23,8 @@ import org.modnet.socket.api.SockMemory;
 final class UdpNet {
     private static final int SLOTS = 1024;
     private static final UdpSock[] NONE = new UdpSock[0];
+    /** {@code udp_ehash_secret}: random once per boot in Linux, fixed here so a run is reproducible. */
+    private static final int UDP_EHASH_SECRET = 0x2545f491;
 
     final NetNamespace ns;
     final Ipv4 ipv4;
@@ -143,8 +146,8 @@ final class UdpNet {
         if (group < 2) {
             return best;
         }
-        // reuseport_select_sock: the member the flow's hash picks, so a flow stays on one socket
-        int pick = Integer.remainderUnsigned(flowHash(saddr, sport, daddr, dport), group);
+        // reuseport_select_sock: the member the flow's hash (udp_ehashfn) picks, so a flow stays on one socket
+        int pick = Integer.remainderUnsigned(FlowDissector.jhash3words(daddr, saddr, dport << 16 | sport, UDP_EHASH_SECRET), group);
         for (UdpSock sk : slot) {
             if (sk.reusePort() && score(sk, saddr, sport, daddr, dport) == bestScore && pick-- == 0) {
                 return sk;
@@ -180,14 +183,6 @@ final class UdpNet {
             score += 4;
         }
         return score;
-    }
-
-    private static int flowHash(int saddr, int sport, int daddr, int dport) {
-        int h = saddr * 0x9e3779b1 ^ daddr * 0x85ebca6b ^ ((sport << 16) | dport) * 0xc2b2ae35;
-        h ^= h >>> 16;
-        h *= 0x7feb352d;
-        h ^= h >>> 15;
-        return h;
     }
 
     /**

@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
+import org.modnet.api.skb.FlowDissector;
 import org.modnet.ebpf.api.BpfFault;
 import org.modnet.ebpf.api.HelperProtos;
 import org.modnet.ebpf.api.Helpers;
@@ -290,44 +291,17 @@ public final class SkbBuffer implements TcContext, SkFilterContext {
 
     /**
      * {@code bpf_get_hash_recalc} ({@code skb_get_hash}): the frame's flow hash, computed when it has none
-     * yet and kept in {@code __sk_buff.hash}, so a later read of the field sees it. The keys and the mixing
-     * are core's {@code FlowHash}'s (IPv4 addresses, protocol, and ports unless a fragment; any other frame
-     * by its ethertype), so the program's hash is the one the stack computes for the frame after the run.
+     * yet and kept in {@code __sk_buff.hash}, so a later read of the field sees it. The stack's own
+     * {@link FlowDissector}, so the program's hash is the one the stack computes for the frame after the run.
      */
     long hashRecalc() {
         int h = ctx.get(CTX_U32, 16 + 68);
         if (h == 0) {
-            h = flowHash();
+            int protocol = Short.reverseBytes((short) ctx.get(CTX_U32, 16 + 16)) & 0xffff; // __sk_buff.protocol is in network order
+            h = FlowDissector.frameHash(buffer, data, dataEnd, protocol);
             field(68, h);
         }
         return h & 0xffffffffL;
-    }
-
-    private int flowHash() {
-        int len = dataEnd - data;
-        int vihl;
-        if (len < 14 + 20 || (buffer.get(BE_U16, data + 12L) & 0xffff) != 0x0800
-                || ((vihl = buffer.get(ValueLayout.JAVA_BYTE, data + 14L) & 0xff) >> 4) != 4) {
-            int protocol = Short.reverseBytes((short) ctx.get(CTX_U32, 16 + 16)) & 0xffff; // __sk_buff.protocol is in network order
-            return mixHash(protocol * 0x9e3779b1);
-        }
-        long ip = data + 14L;
-        int proto = buffer.get(ValueLayout.JAVA_BYTE, ip + 9) & 0xff;
-        int h = buffer.get(BE_U32, ip + 12) * 0x9e3779b1 ^ buffer.get(BE_U32, ip + 16) * 0x85ebca6b ^ proto;
-        long l4 = ip + (vihl & 0xf) * 4;
-        boolean fragment = (buffer.get(BE_U16, ip + 6) & 0x3fff) != 0;
-        if (!fragment && (proto == 6 || proto == 17) && l4 + 4 <= dataEnd) {
-            h ^= buffer.get(BE_U32, l4) * 0xc2b2ae35;
-        }
-        return mixHash(h);
-    }
-
-    /** A final mix; never 0, which means "no hash". */
-    private static int mixHash(int h) {
-        h ^= h >>> 16;
-        h *= 0x7feb352d;
-        h ^= h >>> 15;
-        return h == 0 ? 1 : h;
     }
 
     /** One's complement addition of 16-bit words, carries folded in later. */
