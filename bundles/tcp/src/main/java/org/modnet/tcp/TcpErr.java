@@ -213,7 +213,35 @@ final class TcpErr {
         int m = Math.min(pmtu - 40, sk.rx.mssClamp);
         m = Math.max(m, MIN_SND_MSS) - (sk.rx.tstampOk ? TcpOutOptions.ALIGNED_TSTAMP : 0);
         sk.pmtuCookie = pmtu;
-        sk.mss = m;
+        sk.mss = boundToHalfWnd(sk, m);
+    }
+
+    /**
+     * {@code tcp_bound_to_half_wnd}: no segment larger than half the largest window the peer has offered
+     * (the whole window while that is at most 536 bytes), so that two segments fit in it and one's ACK
+     * can come while the other is out; never below 68 bytes less the TCP header. Linux applies it to
+     * the MSS in {@code tcp_sync_mss}; it matters on a large-MTU path such as lo, where a receiver's
+     * first window (64240 for a 131072-byte buffer) is smaller than one 65483-byte segment.
+     */
+    static int boundToHalfWnd(TcpSock sk, int mss) {
+        int cutoff = sk.maxWindow > TcpOptions.MSS_DEFAULT ? sk.maxWindow >>> 1 : sk.maxWindow;
+        if (cutoff > 0 && mss > cutoff) {
+            return Math.max(cutoff, 68 - 20 - (sk.rx.tstampOk ? TcpOutOptions.ALIGNED_TSTAMP : 0));
+        }
+        return mss;
+    }
+
+    /**
+     * The peer's window grew past the largest it had offered ({@code tcp_ack_update_window} calls
+     * {@code tcp_sync_mss} then): the MSS is worked out again from the path, so a bound that half the
+     * old window set is lifted as far as the new one allows.
+     */
+    static void maxWindowGrew(TcpSock sk) {
+        if (sk.pmtuCookie > 0) {
+            syncMss(sk, sk.pmtuCookie);
+        } else {
+            sk.mss = boundToHalfWnd(sk, Math.min(sk.rx.mssClamp, sk.advmss) - (sk.rx.tstampOk ? TcpOutOptions.ALIGNED_TSTAMP : 0));
+        }
     }
 
     /**
@@ -222,13 +250,13 @@ final class TcpErr {
      */
     static void initMss(TcpSock sk) {
         int mtu = Math.min(sk.net.ipv4.pathMtu(sk.namespace(), sk.raddr()), IP_MAX_MTU);
-        if (mtu <= 0) {
-            return;
+        if (mtu > 0) {
+            // the MSS already holds the peer's clamp (its option, or a cookie's table entry): only the path is added
+            int m = Math.max(mtu - 40, MIN_SND_MSS) - (sk.rx.tstampOk ? TcpOutOptions.ALIGNED_TSTAMP : 0);
+            sk.pmtuCookie = mtu;
+            sk.mss = Math.min(sk.mss, m);
         }
-        // the MSS already holds the peer's clamp (its option, or a cookie's table entry): only the path is added
-        int m = Math.max(mtu - 40, MIN_SND_MSS) - (sk.rx.tstampOk ? TcpOutOptions.ALIGNED_TSTAMP : 0);
-        sk.pmtuCookie = mtu;
-        sk.mss = Math.min(sk.mss, m);
+        sk.mss = boundToHalfWnd(sk, sk.mss);
     }
 
     /**

@@ -186,7 +186,11 @@ final class TcpInput {
             sk.rtxTimer.del();
             sk.retransmits = 0;
             sk.sndWnd = skb.getU16(th + TcpHeader.WINDOW) << sk.rx.sndWscale;
+            boolean grew = sk.sndWnd > sk.maxWindow;
             sk.maxWindow = sk.sndWnd;
+            if (grew) {
+                TcpErr.maxWindowGrew(sk); // the SYN's unscaled window bounded the MSS; the scaled one may lift it
+            }
             sk.sndWl1 = seq;
             sk.setState(TCP_ESTABLISHED, cpu);
             sk.establishedHook();
@@ -329,7 +333,10 @@ final class TcpInput {
         if (TcpSeq.after(ack, sk.sndUna) || TcpSeq.after(seq, sk.sndWl1) || (seq == sk.sndWl1 && TcpSeq.afterOrEqual(ack, sk.sndUna))) {
             sk.sndWnd = wnd;
             sk.sndWl1 = seq;
-            sk.maxWindow = Math.max(sk.maxWindow, wnd);
+            if (wnd > sk.maxWindow) {
+                sk.maxWindow = wnd;
+                TcpErr.maxWindowGrew(sk);
+            }
         }
         ackReceived(ack, cpu);
         int acked = ack - sk.sndUna;

@@ -665,7 +665,13 @@ final class TcpSock extends Sock {
      */
     private void measureScalingRatio(SkBuff skb) {
         int len = skb.len() - (skb.getU8(skb.data() + TcpHeader.DOFF) >>> 4) * 4;
-        int ratio = (int) Math.min(((long) len << TCP_RMEM_TO_WIN_SCALE) / Math.max(skb.truesize(), 1), 255);
+        // modnet's large-pool buffer (64 KiB) takes any payload up to its size and goes back to its pool as
+        // soon as the payload is copied into the ring; Linux's skb for the same payload (lo's, or GRO's) is
+        // a head and the pages the payload fills, so the ratio is taken over that (a head and whole 4 KiB
+        // pages), never over more than the buffer itself: a 32,741-byte segment over lo measures 253/256 as
+        // on Linux, not 126/256, which offered less than one segment of window and stalled the sender
+        int truesize = Math.min(skb.truesize(), HEAD_TRUESIZE + ((len + PAGE_SIZE - 1) & -PAGE_SIZE));
+        int ratio = (int) Math.min(((long) len << TCP_RMEM_TO_WIN_SCALE) / Math.max(truesize, 1), 255);
         ratio = Math.max(ratio, 1);
         if (ratio != scalingRatio) {
             scalingRatio = ratio;
@@ -1563,6 +1569,9 @@ final class TcpSock extends Sock {
 
     /** {@code TCP_RMEM_TO_WIN_SCALE}, and {@code TCP_DEFAULT_SCALING_RATIO}: half of a buffer is window until measured. */
     static final int TCP_RMEM_TO_WIN_SCALE = 8;
+    /** {@code sizeof(struct sk_buff)} as modnet counts it in a truesize, and a page: Linux's skb of page frags. */
+    private static final int HEAD_TRUESIZE = 256;
+    private static final int PAGE_SIZE = 4096;
     static final int TCP_DEFAULT_SCALING_RATIO = 1 << (TCP_RMEM_TO_WIN_SCALE - 1);
     /** {@code SOCK_MIN_RCVBUF / 2}: the least TCP_WINDOW_CLAMP takes. */
     static final int MIN_WINDOW_CLAMP = 2304;
@@ -2975,7 +2984,9 @@ final class TcpSock extends Sock {
         child.writeSeq = ack;
         child.sbase = ack;
         child.retransHigh = child.iss;
-        child.sndWnd = skb.getU16(th + TcpHeader.WINDOW);
+        // the cookie's ACK is past the handshake: its window is scaled (tcp_create_openreq_child), by the
+        // scale the cookie's timestamp carried
+        child.sndWnd = skb.getU16(th + TcpHeader.WINDOW) << (o.wscaleOk ? o.sndWscale : 0);
         child.sndWl1 = child.irs;
         child.maxWindow = child.sndWnd;
         Ipv4.OutputRoute route = net.ipv4.route(ns, saddr);

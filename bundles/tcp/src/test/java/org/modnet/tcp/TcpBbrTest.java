@@ -159,8 +159,9 @@ class TcpBbrTest {
         s.ns.sysctl().set("net.ipv4.tcp_congestion_control", "fixed");
         int[] p = connect(7103);
         TcpSock snd = established(7103);
-        long perSegNs = snd.mss * 1_000_000_000L / FixedRate.RATE; // about 100 ms for lo's 65483-byte segments
-        int total = 40 * snd.mss;
+        // lo's 65483-byte segments (the first ones half that, tcp_bound_to_half_wnd, till the peer's window grows)
+        long perSegNs = 65483 * 1_000_000_000L / FixedRate.RATE; // about 100 ms a full segment
+        int total = 40 * 65483;
         int sent = 0;
         int got = 0;
         long[] bytesAt = new long[50];

@@ -274,10 +274,12 @@ class TcpRingsTest {
     }
 
     @Test
-    @org.junit.jupiter.api.Disabled("rwnd17: with Linux's receive window (a 131072 buffer offers ~64-127 KB over lo, under two"
-            + " 65483-byte segments) the sender goes cwnd-limited with sub-MSS segments and cwnd grows; not yet analysed")
-    void aTransferThePeersWindowLimitsGrowsNeitherCwndNorSndbuf() {
-        connect(0); // tcp_rmem[1] 131072: the receiver's window, a few segments of lo's MSS, is the limit
+    void aTransferThePeersWindowLimitsGrowsNeitherCwndNorSndbuf() throws Exception {
+        // tcp_rmem[1] 131072 without autotuning: the receiver's window, two segments of lo's MSS, is the limit
+        // (with tcp_moderate_rcvbuf 1 the buffer grows to megabytes over lo, as Linux's does, and cwnd with it)
+        newStack();
+        s.ns.sysctl().set("net.ipv4.tcp_moderate_rcvbuf", "0");
+        connect(0);
         bulk(16L << 20);
         assertEquals(10, info(client).sndCwnd(), "tcp_is_cwnd_limited: an ACK grows only a window that limits");
     }
@@ -302,5 +304,26 @@ class TcpRingsTest {
         s.ns.sysctl().set("net.ipv4.tcp_wmem", "4096 16384 1000000");
         connect(0);
         assertEquals(1000000, sndbuf(client), "min(2626560, tcp_wmem[2])");
+    }
+
+    @Test
+    void overLoNoSegmentIsLargerThanHalfThePeersLargestWindow() {
+        connect(0);
+        // the SYN-ACK offered 65483 (half of 131072 in whole segments: one): tcp_bound_to_half_wnd halves lo's MSS
+        assertEquals(65483 / 2, info(client).sndMss(), "tcp_sync_mss: half the largest window the peer offered");
+        bulk(4L << 20);
+        assertTrue(info(client).sndWnd() >= 2 * 65483, "the window grew: " + info(client).sndWnd());
+        assertEquals(65483, info(client).sndMss(), "the window grew past two segments: the path's MSS again");
+    }
+
+    @Test
+    void aFullSegmentOverLoLeavesAWindowOfAtLeastASegment() throws Exception {
+        newStack();
+        s.ns.sysctl().set("net.ipv4.tcp_moderate_rcvbuf", "0");
+        connect(0);
+        bulk(1L << 20);
+        // the scaling ratio over what Linux's skb of that payload would cost (a head and its pages), not the
+        // 64 KiB pool buffer it came in: about two segments offered, where 126/256 offered under one (32,384)
+        assertTrue(info(server).rcvWnd() >= 65483, "window " + info(server).rcvWnd());
     }
 }
