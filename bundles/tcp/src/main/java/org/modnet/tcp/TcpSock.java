@@ -407,9 +407,19 @@ final class TcpSock extends Sock {
     int rcvdSinceAck;
     int quickAcks = QUICKACKS;
 
-    // --- retransmission (RFC 6298) ---
+    // --- retransmission: Linux's tcp_rtt_estimator and tcp_set_rto (TcpTimers#rttEstimator) ---
+    /** The smoothed RTT, srtt_us >> 3: what everything else reads. */
     long srttUs;
+    /** Linux's srtt_us, eight times the smoothed RTT (its fraction kept). */
+    long srtt8Us;
+    /** Linux's mdev_us: four times the mean deviation, falling samples weighing less. */
+    long mdevUs;
+    /** Linux's mdev_max_us: the largest mdev_us this RTT, at least tcp_rto_min. */
+    long mdevMaxUs;
+    /** Linux's rttvar_us: what the RTO adds to srtt, never below tcp_rto_min; decays once an RTT. */
     long rttvarUs;
+    /** Linux's rtt_seq: the RTT ends (rttvar may decay) once snd_una passes it. */
+    int rttvarSeq;
     long rtoMs = RTO_INIT_MS;
     int retransmits;
     boolean rttTiming;
@@ -706,7 +716,7 @@ final class TcpSock extends Sock {
                     pmtuCookie > 0 ? pmtuCookie : advmss > 0 ? Math.min(advmss + 40, 0xffff) : 0, // pmtu: at most IP_MAX_MTU
                     ring, // rcv_ssthresh
                     (int) Math.min(srttUs, Integer.MAX_VALUE), // rtt, usec
-                    (int) Math.min(rttvarUs, Integer.MAX_VALUE), // rttvar, usec
+                    (int) Math.min(mdevUs >> 2, Integer.MAX_VALUE), // rttvar, usec: mdev_us >> 2, as tcp_get_info
                     cw.ssthresh == Integer.MAX_VALUE ? TcpInfo.INFINITE_SSTHRESH : cw.ssthresh, // snd_ssthresh
                     cw.cwnd, // snd_cwnd
                     advmss, // advmss
