@@ -268,6 +268,7 @@ final class TcpTimers {
         }
         try {
             if (sk.ackPending && sk.state() != TCP_CLOSE) {
+                sk.atoMs = Math.min(sk.atoMs << 1, sk.rtoMs); // tcp_delack_timer_handler: the delayed ACK missed, inflate ato
                 sk.net.mib.inc(sk.net.core.currentCpu(), TcpMib.Ext.DelayedACKs);
                 sk.output.sendAck(sk.net.core.currentCpu());
             }
