@@ -339,6 +339,13 @@ public final class TcpBench {
             long limitedMs = 0;
             long srttSum = 0;
             long srttN = 0;
+            long cwndSum = 0;
+            long rtoSum = 0;
+            long lastSendNs = clock.get(); // the sender's silences: the time between two data transmissions over 150 ms
+            int segsOut = 0;
+            int silences = 0;
+            int[] silenceBins = new int[44]; // 50 ms bins, the last one 2.15 s and over
+            long silentNs = 0;
             int every = Integer.getInteger("modnet.goodput.series", 0);
             long stepNs = Long.getLong("modnet.goodput.stepNs", 1_000_000L); // the virtual clock's step
             long step = 0;
@@ -354,7 +361,18 @@ public final class TcpBench {
                                 bi == null ? "-" : java.util.Arrays.toString(bi), received);
                     }
                     caMs[Math.min(ti.caState(), 4)] += stepNs; // ns until printed
+                    if (ti.dataSegsOut() != segsOut) { // as a capture at the sender would see them (Linux's side: CAPTURE=1)
+                        if (clock.get() - lastSendNs > 150_000_000L) {
+                            silences++;
+                            silentNs += clock.get() - lastSendNs;
+                            silenceBins[(int) Math.min((clock.get() - lastSendNs) / 50_000_000L, silenceBins.length - 1)]++;
+                        }
+                        segsOut = ti.dataSegsOut();
+                        lastSendNs = clock.get();
+                    }
                     srttSum += ti.rtt(); // iperf3's mean_rtt is the mean of tcpi_rtt: the same here, every step
+                    cwndSum += ti.sndCwnd();
+                    rtoSum += ti.rto();
                     srttN++;
                     if (ti.unacked() - ti.sacked() - ti.lost() + ti.retrans() <= 0) {
                         idleMs += stepNs;
@@ -388,10 +406,20 @@ public final class TcpBench {
                 limitedMs /= 1_000_000L;
                 org.modnet.socket.api.TcpInfo ti = snd.tcpInfo();
                 System.out.printf("TRACE %s %s%%: ms in ca_state open/disorder/cwr/recovery/loss %d/%d/%d/%d/%d, nothing in flight %d ms,"
+                        + " sender silent over 150 ms %d times, %d ms in all,"
                         + " cwnd-full %d ms, cwnd %d ssthresh %d rto %d us srtt %d us (mean %d us) retrans %d rto-count %d%n  sender %s%n  receiver %s%n",
-                        algo, loss, caMs[0], caMs[1], caMs[2], caMs[3], caMs[4], idleMs, limitedMs, ti.sndCwnd(), ti.sndSsthresh(),
+                        algo, loss, caMs[0], caMs[1], caMs[2], caMs[3], caMs[4], idleMs, silences, silentNs / 1_000_000L, limitedMs, ti.sndCwnd(), ti.sndSsthresh(),
                         ti.rto(), ti.rtt(), srttN == 0 ? 0 : srttSum / srttN, ti.totalRetrans(), ti.totalRto(), nonZero(b.tcp.counters(b.nsA)),
                         nonZero(b.tcp.counters(b.nsB)));
+                StringBuilder bins = new StringBuilder("  silences by 50 ms from 150 ms:");
+                for (int k = 3; k < silenceBins.length; k++) {
+                    if (silenceBins[k] > 0) {
+                        bins.append(' ').append(k * 50).append(':').append(silenceBins[k]);
+                    }
+                }
+                System.out.println(bins);
+                System.out.printf("  mean cwnd %.2f, mean rto %d us (each step, as the ss -ti samples of Linux's side)%n",
+                        srttN == 0 ? 0.0 : (double) cwndSum / srttN, srttN == 0 ? 0 : rtoSum / srttN);
             }
             return received / ((clock.get() - start) / 1e9);
         } finally {

@@ -291,8 +291,7 @@ final class TcpErr {
                 || sk.state() == TCP_SYN_RECV) {
             return;
         }
-        long base = sk.srttUs == 0 ? RTO_INIT_MS
-                : Math.min(RTO_MAX_MS, sk.srttUs / 1000 + Math.max(4 * sk.rttvarUs / 1000, RTO_MIN_MS));
+        long base = sk.timers.rtoFromEstimate(); // __tcp_set_rto, or TCP_TIMEOUT_INIT without a sample
         long rto = Math.max(base, sk.rtoMs >> 1);
         if (rto >= sk.rtoMs) {
             return; // no backoff left to undo

@@ -413,7 +413,6 @@ final class TcpInput {
             }
             return;
         }
-        sk.lrcvTimeMs = sk.nowMs();
         if (TcpSeq.after(seq, sk.rcvNxt)) {
             if (len > 0) {
                 TcpEcn.checkCe(sk, skb); // tcp_data_queue_ofo
@@ -421,7 +420,7 @@ final class TcpInput {
             ofoQueue(skb, payload, seq, len, fin, cpu);
             sk.memSync(cpu);
             sk.ackPending = true;
-            sk.quickAcks = Math.max(sk.quickAcks, 1); // a hole: acknowledge at once (a duplicate ACK)
+            sk.ackNow = true; // a hole: acknowledge at once (a duplicate ACK), ato untouched
             return;
         }
         oldData(seq, len, fin, cpu);
@@ -450,10 +449,13 @@ final class TcpInput {
             sk.rcvNxt += take - eaten;
             sk.rcvdSinceAck += take;
             sk.bytesReceived += take;
+            if (take > 0) {
+                eventDataRecv();
+            }
         }
         sk.ackPending = true;
         if (n <= 0 && !(fin && n == 0)) {
-            sk.quickAcks = Math.max(sk.quickAcks, 1); // a retransmission: acknowledge at once (a dupack)
+            enterQuickackMode(); // a retransmission: acknowledge at once (a dupack), and the next few too
             sk.drop = TcpDrops.Reason.TCP_OLD_DATA;
         }
         if (fin && n >= 0) {
@@ -815,14 +817,81 @@ final class TcpInput {
         if (!sk.ackPending) {
             return;
         }
-        if (sk.quickAcks > 0 || sk.rcvdSinceAck >= 2 * sk.mss || sk.state() != TCP_ESTABLISHED && sk.state() != TCP_CLOSE) {
-            if (sk.quickAcks > 0) {
-                sk.quickAcks--;
+        if (sk.ackNow || sk.quickAcks > 0 || sk.rcvdSinceAck >= 2 * sk.mss || sk.state() != TCP_ESTABLISHED && sk.state() != TCP_CLOSE) {
+            if (sk.quickAcks > 0 && --sk.quickAcks == 0) {
+                sk.atoMs = DELACK_MS; // tcp_dec_quickack_mode: leaving quick-ACK mode deflates ato
             }
             sk.output.sendAck(cpu);
-        } else if (!sk.delackTimer.pending()) {
-            sk.delackTimer.mod(DELACK_MS);
+        } else {
+            sendDelayedAck(cpu);
         }
+    }
+
+    /**
+     * {@code tcp_send_delayed_ack}: the ACK waits ato, which past 40 ms is held to the smoothed RTT (at
+     * least 40 ms) and half a second, and always to TCP_DELACK_MAX. A timer already running keeps its
+     * earlier deadline, and one due within a quarter of ato sends the ACK now.
+     */
+    void sendDelayedAck(int cpu) {
+        long ato = sk.atoMs;
+        if (ato > DELACK_MS) {
+            long maxAto = 500; // HZ / 2; no pingpong mode or pushed-ACK bound here
+            if (sk.srttUs > 0) {
+                maxAto = Math.min(maxAto, Math.max((sk.srttUs + 999) / 1000, DELACK_MS));
+            }
+            ato = Math.min(ato, maxAto);
+        }
+        ato = Math.min(ato, DELACK_MAX_MS);
+        if (sk.delackTimer.pending()) {
+            long left = sk.delackTimer.remainingMs();
+            if (left <= ato >> 2) {
+                sk.output.sendAck(cpu);
+                return;
+            }
+            if (left <= ato) {
+                return;
+            }
+        }
+        sk.delackTimer.mod(ato);
+    }
+
+    /**
+     * {@code tcp_event_data_recv}'s delayed-ACK estimator, for data taken in order: the first arms
+     * quick-ACK mode and sets ato to 40 ms; then a segment within 20 ms of the last halves ato towards
+     * 20 ms + ato / 2, one within ato takes it to ato / 2 + the gap (at most the RTO), and one after more
+     * than the RTO (the sender stalled) re-enters quick-ACK mode, so the restart is acknowledged at once.
+     */
+    void eventDataRecv() {
+        long now = sk.nowMs();
+        if (sk.atoMs == 0) {
+            incrQuickack();
+            sk.atoMs = DELACK_MS;
+        } else {
+            long m = now - sk.lrcvTimeMs;
+            if (m <= DELACK_MS / 2) {
+                sk.atoMs = (sk.atoMs >> 1) + DELACK_MS / 2;
+            } else if (m < sk.atoMs) {
+                sk.atoMs = Math.min((sk.atoMs >> 1) + m, sk.rtoMs);
+            } else if (m > sk.rtoMs) {
+                incrQuickack();
+            }
+        }
+        sk.lrcvTimeMs = now;
+    }
+
+    /** {@code tcp_incr_quickack}: quick ACKs for half the window in segments (2 at least), at most TCP_MAX_QUICKACKS. */
+    void incrQuickack() {
+        int quickacks = Math.max(sk.rcvWndRight - sk.rcvNxt, 0) / (2 * Math.max(sk.ackRcvMss(), 1));
+        if (quickacks == 0) {
+            quickacks = 2;
+        }
+        sk.quickAcks = Math.max(sk.quickAcks, Math.min(quickacks, TcpSock.QUICKACKS));
+    }
+
+    /** {@code tcp_enter_quickack_mode}: quick ACKs, and ato back to 40 ms (no pingpong mode to leave here). */
+    void enterQuickackMode() {
+        incrQuickack();
+        sk.atoMs = DELACK_MS;
     }
 
     /**
@@ -970,7 +1039,7 @@ final class TcpInput {
         if (!TcpSeq.after(end, sk.rcvNxt)) {
             sk.net.mib.inc(cpu, TcpMib.Ext.DelayedACKLost);
             dsackSet(seq, end, cpu);
-            sk.quickAcks = Math.max(sk.quickAcks, 1);
+            enterQuickackMode(); // tcp_data_queue's "a retransmit, 2nd most common case"
         } else {
             dsackSet(seq, sk.rcvNxt, cpu);
         }

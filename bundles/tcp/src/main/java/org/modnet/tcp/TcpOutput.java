@@ -554,6 +554,7 @@ final class TcpOutput {
         if ((flags & TcpHeader.ACK) != 0) {
             sk.lastAckSent = sk.rcvNxt;
             sk.ackPending = false;
+            sk.ackNow = false;
             sk.rcvdSinceAck = 0;
             sk.delackTimer.del();
         }

@@ -53,14 +53,16 @@ final class TcpSock extends Sock {
     static final long RTO_INIT_MS = 1000;
     static final long RTO_MIN_MS = 200;
     static final long RTO_MAX_MS = 120_000;
-    /** {@code TCP_DELACK_MAX}-like delayed ACK: 40 ms ({@code TCP_DELACK_MIN}). */
+    /** {@code TCP_DELACK_MIN} and {@code TCP_ATO_MIN}: 40 ms, the shortest delayed ACK and where ato starts. */
     static final long DELACK_MS = 40;
+    /** {@code TCP_DELACK_MAX}: a delayed ACK never waits longer (icsk_delack_max's default), 200 ms. */
+    static final long DELACK_MAX_MS = 200;
     /** {@code TCP_INIT_CWND}. */
     static final int INIT_CWND = 10;
     /** {@code IPV4_MAX_PMTU}: an MSS never makes a datagram longer than IP's 16-bit length (lo's MTU is 65536). */
     private static final int IPV4_MAX_PMTU = 65535;
-    /** Segments acknowledged at once at the start of a connection ({@code icsk_ack.quick}). */
-    private static final int QUICKACKS = 16;
+    /** {@code TCP_MAX_QUICKACKS}: segments acknowledged at once in quick-ACK mode, at most ({@code icsk_ack.quick}). */
+    static final int QUICKACKS = 16;
     /**
      * Out-of-order ranges kept (the {@code out_of_order_queue}'s bound here): adjacent and overlapping
      * segments merge into one range, so this bounds the holes, not the segments; a segment that would
@@ -404,12 +406,26 @@ final class TcpSock extends Sock {
 
     // --- ACKs ---
     boolean ackPending;
+    /** {@code ICSK_ACK_NOW}: this one ACK goes at once (a hole), without entering quick-ACK mode. */
+    boolean ackNow;
     int rcvdSinceAck;
     int quickAcks = QUICKACKS;
+    /** {@code icsk_ack.ato}: the delayed ACK's timeout, learnt from the gaps between segments (0 before data). */
+    long atoMs;
 
-    // --- retransmission (RFC 6298) ---
+    // --- retransmission: Linux's tcp_rtt_estimator and tcp_set_rto (TcpTimers#rttEstimator) ---
+    /** The smoothed RTT, srtt_us >> 3: what everything else reads. */
     long srttUs;
+    /** Linux's srtt_us, eight times the smoothed RTT (its fraction kept). */
+    long srtt8Us;
+    /** Linux's mdev_us: four times the mean deviation, falling samples weighing less. */
+    long mdevUs;
+    /** Linux's mdev_max_us: the largest mdev_us this RTT, at least tcp_rto_min. */
+    long mdevMaxUs;
+    /** Linux's rttvar_us: what the RTO adds to srtt, never below tcp_rto_min; decays once an RTT. */
     long rttvarUs;
+    /** Linux's rtt_seq: the RTT ends (rttvar may decay) once snd_una passes it. */
+    int rttvarSeq;
     long rtoMs = RTO_INIT_MS;
     int retransmits;
     boolean rttTiming;
@@ -731,7 +747,7 @@ final class TcpSock extends Sock {
                     rec.rate.rateAppLimited, // delivery_rate_app_limited
                     0, // fastopen_client_fail
                     (int) Math.min(rtoMs * 1000, Integer.MAX_VALUE), // rto, usec
-                    dataSegsIn > 0 ? (int) (DELACK_MS * 1000) : 0, // ato, usec
+                    (int) (atoMs * 1000), // ato, usec: icsk_ack.ato
                     mss, // snd_mss
                     ackRcvMss(), // rcv_mss
                     rec.q.packetsOut, // unacked
@@ -746,7 +762,7 @@ final class TcpSock extends Sock {
                     pmtuCookie > 0 ? pmtuCookie : advmss > 0 ? Math.min(advmss + 40, 0xffff) : 0, // pmtu: at most IP_MAX_MTU
                     synced ? rcvSsthresh : 0, // rcv_ssthresh
                     (int) Math.min(srttUs, Integer.MAX_VALUE), // rtt, usec
-                    (int) Math.min(rttvarUs, Integer.MAX_VALUE), // rttvar, usec
+                    (int) Math.min(mdevUs >> 2, Integer.MAX_VALUE), // rttvar, usec: mdev_us >> 2, as tcp_get_info
                     cw.ssthresh == Integer.MAX_VALUE ? TcpInfo.INFINITE_SSTHRESH : cw.ssthresh, // snd_ssthresh
                     cw.cwnd, // snd_cwnd
                     advmss, // advmss

@@ -20,7 +20,7 @@ final class TcpTimers {
         this.sk = sk;
     }
 
-    /** RFC 6298 2.2/2.3 with Linux's floor: RTO = SRTT + max(4 * RTTVAR, tcp_rto_min). */
+    /** An RTT sample of {@code ms} milliseconds (the handshake's), for the estimator and the minimum RTT. */
     long rttSample(long ms) {
         // microseconds, never zero: N ms is N * 1000 us. A delta of 0 is under a millisecond: 1 us here.
         // Never ms * 1000 + 1: the minimum RTT would then exceed a rate sample's interval of the same ms
@@ -40,15 +40,71 @@ final class TcpTimers {
         long r = Math.max(seqRttUs, 1);
         long ca = Math.max(caRttUs, 1);
         sk.minRttUs = sk.minRttUs == 0 ? ca : Math.min(sk.minRttUs, ca);
-        if (sk.srttUs == 0) {
-            sk.srttUs = r;
-            sk.rttvarUs = r / 2;
-        } else {
-            sk.rttvarUs = (3 * sk.rttvarUs + Math.abs(sk.srttUs - r)) / 4;
-            sk.srttUs = (7 * sk.srttUs + r) / 8;
-        }
-        sk.rtoMs = Math.min(RTO_MAX_MS, sk.srttUs / 1000 + Math.max(4 * sk.rttvarUs / 1000, RTO_MIN_MS));
+        rttEstimator(r);
+        sk.rtoMs = rtoFromEstimate(); // tcp_set_rto
         return r;
+    }
+
+    /**
+     * {@code tcp_rtt_estimator}: Linux's, not RFC 6298's. srtt moves an eighth of the way to the sample;
+     * mdev (kept four times over) a quarter of the way to the sample's distance from srtt, but only a
+     * thirty-second when the sample is below srtt (a falling RTT must not raise the RTO, nor drop it fast).
+     * The RTO adds rttvar, the largest mdev seen this RTT and never below tcp_rto_min, which falls at most
+     * once an RTT (when snd_una passes {@code rtt_seq}), by a quarter of its distance to that largest
+     * mdev. So under a steady RTT the RTO is srtt + 200 ms, and a burst of variance holds it up for an RTT
+     * at least, where RFC 6298's srtt + max(4 rttvar, 200 ms) would drop with the next sample.
+     */
+    void rttEstimator(long mUs) {
+        long rtoMinUs = RTO_MIN_MS * 1000;
+        // srtt8Us is the truth; srttUs alone was set (a hand-over's restore): start from it
+        long srtt8 = Math.max(sk.srtt8Us >> 3, 1) == sk.srttUs ? sk.srtt8Us : sk.srttUs << 3;
+        long m = mUs;
+        if (srtt8 != 0) {
+            m -= srtt8 >> 3; // the error in the estimate
+            srtt8 += m; // srtt = 7/8 srtt + 1/8 sample
+            if (m < 0) {
+                m = -m - (sk.mdevUs >> 2);
+                if (m > 0) {
+                    m >>= 3; // a falling sample weighs an eighth as much: Linux's variant of Eifel's rule
+                }
+            } else {
+                m -= sk.mdevUs >> 2;
+            }
+            sk.mdevUs += m; // mdev = 3/4 mdev + 1/4 |error|
+            if (sk.mdevUs > sk.mdevMaxUs) {
+                sk.mdevMaxUs = sk.mdevUs;
+                if (sk.mdevMaxUs > sk.rttvarUs) {
+                    sk.rttvarUs = sk.mdevMaxUs;
+                }
+            }
+            if (TcpSeq.after(sk.sndUna, sk.rttvarSeq)) { // an RTT ended: rttvar decays towards this RTT's largest mdev
+                if (sk.mdevMaxUs < sk.rttvarUs) {
+                    sk.rttvarUs -= (sk.rttvarUs - sk.mdevMaxUs) >> 2;
+                }
+                sk.rttvarSeq = sk.sndMax;
+                sk.mdevMaxUs = rtoMinUs;
+            }
+        } else { // the first sample: the RTO is 3 samples, or the sample and tcp_rto_min
+            srtt8 = m << 3;
+            sk.mdevUs = m << 1;
+            sk.rttvarUs = Math.max(sk.mdevUs, rtoMinUs);
+            sk.mdevMaxUs = sk.rttvarUs;
+            sk.rttvarSeq = sk.sndMax;
+        }
+        sk.srtt8Us = Math.max(srtt8, 1);
+        sk.srttUs = Math.max(sk.srtt8Us >> 3, 1);
+    }
+
+    /**
+     * {@code __tcp_set_rto} and {@code tcp_bound_rto}: srtt + rttvar, rounded up to the timer's tick (a
+     * millisecond here, as {@code usecs_to_jiffies} rounds up), at most TCP_RTO_MAX; TCP_TIMEOUT_INIT
+     * before any sample.
+     */
+    long rtoFromEstimate() {
+        if (sk.srttUs == 0) {
+            return RTO_INIT_MS;
+        }
+        return Math.min(RTO_MAX_MS, (sk.srttUs + sk.rttvarUs + 999) / 1000);
     }
 
     /**
@@ -212,6 +268,7 @@ final class TcpTimers {
         }
         try {
             if (sk.ackPending && sk.state() != TCP_CLOSE) {
+                sk.atoMs = Math.min(sk.atoMs << 1, sk.rtoMs); // tcp_delack_timer_handler: the delayed ACK missed, inflate ato
                 sk.net.mib.inc(sk.net.core.currentCpu(), TcpMib.Ext.DelayedACKs);
                 sk.output.sendAck(sk.net.core.currentCpu());
             }

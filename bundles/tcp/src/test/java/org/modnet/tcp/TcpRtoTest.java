@@ -132,4 +132,77 @@ class TcpRtoTest {
         long rto = firstRetransmissionAfter(fd);
         assertTrue(rto <= 1_020, "the RTO was not doubled by the probes: " + rto);
     }
+
+    /** An established socket with no RTT sample yet, for the estimator's own tests. */
+    private TcpSock freshEstimator() {
+        int l = p.listen(PORT);
+        p.accept(l, PORT, Segments.mss(1000), new byte[0], null);
+        TcpSock sk = p.s.tcp.net(p.s.ns).hashed().stream().filter(k -> k.state() == TcpSock.TCP_ESTABLISHED)
+                .findFirst().orElseThrow();
+        sk.srttUs = sk.srtt8Us = sk.mdevUs = sk.mdevMaxUs = sk.rttvarUs = 0;
+        return sk;
+    }
+
+    /** One sample with snd_una and snd_nxt (the highest sent) as the ACK leaves them; {srtt, mdev_us, rttvar_us, RTO ms}. */
+    private static long[] sample(TcpSock sk, long us, int una, int nxt) {
+        sk.sndUna = una;
+        sk.sndMax = nxt;
+        sk.timers.rttSampleUs(us, us);
+        return new long[] {sk.srttUs, sk.mdevUs, sk.rttvarUs, sk.rtoMs};
+    }
+
+    /**
+     * tcp_rtt_estimator and tcp_set_rto, sample by sample (the figures are Linux's arithmetic on the same
+     * samples, HZ 1000): a 300 ms spike among 100 ms samples raises rttvar to mdev's 312.5 ms and the RTO
+     * to 438 ms; the falling samples after it lower mdev by a 32nd of their error, not a quarter, and
+     * rttvar stays until snd_una passes the RTT's mark (rtt_seq), then falls a quarter of the way to the
+     * RTT's largest mdev (tcp_rto_min) once an RTT. RFC 6298's estimator would give 100 + 4 x 68.75 =
+     * 375 ms at the spike and be back under 300 ms within three samples.
+     */
+    @Test
+    void theRtoFollowsLinuxsEstimatorThroughAnRttSpike() {
+        TcpSock sk = freshEstimator();
+        long[][] expected = {
+            {100_000, 200_000, 200_000, 300}, // first: mdev 2 x sample, rttvar at least tcp_rto_min
+            {100_000, 150_000, 200_000, 300},
+            {125_000, 312_500, 312_500, 438}, // the spike
+            {121_875, 259_375, 312_500, 435}, // falling: mdev -= a 32nd of its distance, rttvar held
+            {119_140, 216_407, 312_500, 432}, // snd_una passed rtt_seq: this RTT's largest mdev was the spike's
+            {116_748, 181_446, 312_500, 430},
+            {114_654, 152_833, 284_375, 400}, // the next RTT: rttvar falls a quarter of the way to 200 ms
+            {112_822, 129_279, 263_282, 377},
+            {111_220, 109_782, 247_462, 359},
+        };
+        long[] us = {100_000, 100_000, 300_000, 100_000, 100_000, 100_000, 100_000, 100_000, 100_000};
+        int[] una = {1001, 2001, 3001, 4001, 11002, 12001, 21002, 31002, 41002};
+        int[] nxt = {11001, 12001, 13001, 14001, 21001, 22001, 31001, 41001, 51001};
+        for (int k = 0; k < us.length; k++) {
+            assertEquals(java.util.Arrays.toString(expected[k]), java.util.Arrays.toString(sample(sk, us[k], una[k], nxt[k])),
+                    "sample " + k + " of " + us[k] + " us");
+        }
+    }
+
+    /** A steady RTT gives srtt + tcp_rto_min, whatever the RTT: rttvar never falls below 200 ms. */
+    @Test
+    void aSteadyRttGivesSrttPlusTheMinimumRto() {
+        TcpSock sk = freshEstimator();
+        long[] last = null;
+        for (int k = 0; k < 50; k++) {
+            last = sample(sk, 40_000, 1000 * (k + 1) + 1, 1000 * (k + 2));
+        }
+        assertEquals(40_000, last[0], "srtt");
+        assertEquals(200_000, last[2], "rttvar_us at tcp_rto_min");
+        assertEquals(240, last[3], "RTO");
+        assertEquals(last[1] >> 2, sk.tcpInfo().rttvar(), "tcpi_rttvar is mdev_us >> 2, as tcp_get_info");
+    }
+
+    /**
+     * The RTO rounds up to the tick, as usecs_to_jiffies does: a first sample of 100.5 ms gives srtt
+     * 100.5 and rttvar 201 ms (twice the sample), 301.5 ms: 302, not 301.
+     */
+    @Test
+    void theRtoRoundsUpToTheMillisecond() {
+        TcpSock sk = freshEstimator();
+        assertEquals(302, sample(sk, 100_500, 1001, 11001)[3]);
+    }
 }
