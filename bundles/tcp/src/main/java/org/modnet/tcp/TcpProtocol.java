@@ -313,15 +313,11 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
     }
 
     /**
-     * The bundle is stopping for an update (a transient stop: it stays persistently started) while the
-     * framework keeps running. A framework shutting down, {@code stop} or {@code rmmod} close the
-     * connections as before.
-     */
-
-    /**
-     * Leaving for an update of this bundle, or because IPv4 leaves for one (TCP's static reference to
+     * Leaving for an update of this bundle (a transient stop while the framework keeps running: it stays
+     * persistently started), or because IPv4 leaves for one (TCP's static reference to
      * {@code Ipv4} takes it down with IPv4 and brings it back with the next IPv4, which holds protocol 6
-     * meanwhile): the connections are frozen and go to the holder either way. An update of the socket
+     * meanwhile): the connections are frozen and go to the holder either way. A framework shutting down,
+     * {@code stop} or {@code rmmod} close the connections as before. An update of the socket
      * layer (the holder) no longer takes TCP down: the reference to it is dynamic, and TCP's sockets
      * stay where they are, in the socket layer's tables that its next version takes.
      */

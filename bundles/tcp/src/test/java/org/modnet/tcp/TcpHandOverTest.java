@@ -403,6 +403,24 @@ class TcpHandOverTest {
     }
 
     @Test
+    void ipRecverrCrossesTheSwapAndTheNextVersionQueuesErrors() throws Exception {
+        TcpPeer p = peer();
+        TcpSock[] s = swapAfter(p, old -> {
+            try {
+                old.setOption(SocketCalls.IPPROTO_IP, SocketCalls.IP_RECVERR, new int[] { 1 });
+            } catch (org.modnet.socket.api.SockException e) {
+                throw new AssertionError(e);
+            }
+        });
+        assertTrue(s[1].recvErr(), "inet->recverr");
+        int[] v = new int[1];
+        s[1].getOption(SocketCalls.IPPROTO_IP, SocketCalls.IP_RECVERR, v);
+        assertEquals(1, v[0], "getsockopt(IP_RECVERR) on the adopted socket");
+        // the error queue was made with the option: an error the new version meets is queued, not lost
+        assertTrue(s[1].queueLocalError(Errno.EMSGSIZE, 1400, PEER, PEER_PORT), "a local error queued on the adopted socket");
+    }
+
+    @Test
     void theFrtoFlagCrossesTheSwap() throws Exception {
         TcpPeer p = peer();
         TcpSock[] s = swapAfter(p, old -> old.rec.frto = true); // a timeout F-RTO is still checking (RFC 5682)
