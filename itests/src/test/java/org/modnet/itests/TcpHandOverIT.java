@@ -525,10 +525,13 @@ public class TcpHandOverIT {
         long rstsBefore = counter("a", "TcpOutRsts") + counter("b", "TcpOutRsts");
         // when the old version's services leave and the new version's arrive (IPv4 hands it the held segments then)
         AtomicLong left = new AtomicLong();
+        AtomicLong leftCpu = new AtomicLong(); // the stopping thread's CPU time then: against the old TCP's at its freeze
         AtomicLong arrived = new AtomicLong();
         org.osgi.framework.ServiceListener watch = ev -> {
             if (ev.getType() == org.osgi.framework.ServiceEvent.UNREGISTERING) {
-                left.compareAndSet(0, System.nanoTime());
+                if (left.compareAndSet(0, System.nanoTime())) {
+                    leftCpu.set(java.lang.management.ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime());
+                }
             } else if (ev.getType() == org.osgi.framework.ServiceEvent.REGISTERED) {
                 arrived.compareAndSet(0, System.nanoTime());
             }
@@ -635,6 +638,11 @@ public class TcpHandOverIT {
         Thread.sleep(500); // the new version's pass over the connections left for later runs after the held segments
         System.out.println("TcpHandOverIT: breakdown (ms from the update call): " + (refused ? "refused, nothing swapped" : breakdown(start, steps, left.get(), registered.get(), arrived.get(),
                 marks(oldTcp), marks(tcpProtocol()))));
+        long[] oldMarks = marks(oldTcp);
+        if (!refused && oldMarks.length >= 10 && oldMarks[9] != 0 && leftCpu.get() != 0) {
+            System.out.printf("TcpHandOverIT: update: the stopping thread from the services leaving to the freeze: %.1f ms, %.1f ms of its CPU%n",
+                    (oldMarks[1] - left.get()) / 1e6, (oldMarks[9] - leftCpu.get()) / 1e6);
+        }
         if (!refused) {
             System.out.println("TcpHandOverIT: old TCP: " + note(oldTcp) + "; new TCP: " + note(tcpProtocol()));
         }

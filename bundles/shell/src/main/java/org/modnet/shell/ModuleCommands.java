@@ -1014,32 +1014,26 @@ public final class ModuleCommands {
      * would refuse, said before anything is installed. {@code replacing}'s own exports do not count.
      */
     private String missingImport(ModuleCheck check, Bundle replacing) {
+        Map<String, List<org.osgi.framework.Version>> exported = null; // every bundle's exports, read once (an update's own clock runs)
         for (ModuleCheck.Import imp : check.imports) {
             if (imp.optional() || check.exports.contains(imp.pkg()) || imp.pkg().startsWith("java.")) {
                 continue;
             }
-            boolean found = false;
-            for (Bundle b : context.getBundles()) {
-                if (b == replacing || b.getState() == Bundle.UNINSTALLED) {
-                    continue;
-                }
-                BundleRevision rev = b.adapt(BundleRevision.class);
-                if (rev == null) {
-                    continue;
-                }
-                for (BundleCapability cap : rev.getDeclaredCapabilities(BundleRevision.PACKAGE_NAMESPACE)) {
-                    Object v = cap.getAttributes().get("version");
-                    if (imp.pkg().equals(cap.getAttributes().get(BundleRevision.PACKAGE_NAMESPACE))
-                            && imp.range().includes(v instanceof org.osgi.framework.Version ver ? ver : org.osgi.framework.Version.emptyVersion)) {
-                        found = true;
-                        break;
+            if (exported == null) {
+                exported = new java.util.HashMap<>();
+                for (Bundle b : context.getBundles()) {
+                    BundleRevision rev = b == replacing || b.getState() == Bundle.UNINSTALLED ? null : b.adapt(BundleRevision.class);
+                    if (rev == null) {
+                        continue;
+                    }
+                    for (BundleCapability cap : rev.getDeclaredCapabilities(BundleRevision.PACKAGE_NAMESPACE)) {
+                        Object v = cap.getAttributes().get("version");
+                        exported.computeIfAbsent(String.valueOf(cap.getAttributes().get(BundleRevision.PACKAGE_NAMESPACE)), k -> new ArrayList<>())
+                                .add(v instanceof org.osgi.framework.Version ver ? ver : org.osgi.framework.Version.emptyVersion);
                     }
                 }
-                if (found) {
-                    break;
-                }
             }
-            if (!found) {
+            if (!exported.getOrDefault(imp.pkg(), List.of()).stream().anyMatch(imp.range()::includes)) {
                 return "nothing exports package " + imp.pkg() + " in version " + imp.range() + available(imp.pkg());
             }
         }

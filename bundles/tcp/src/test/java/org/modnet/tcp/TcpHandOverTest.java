@@ -759,6 +759,29 @@ class TcpHandOverTest {
     }
 
     @Test
+    void theFreezeWarmUpFreezesScratchSocketsAndTouchesNothingRunningNorLaterSwaps() throws Exception {
+        TcpPeer p = peer();
+        before(p);
+        p.drain();
+        TcpNet net = p.s.tcp.net(p.s.ns);
+        int sockets = p.s.tcp.sockets();
+        java.util.Map<String, Long> mib = net.mib.snapshot();
+        String sysctls = p.s.ns.sysctl().all().toString();
+        TcpSock running = conn(p);
+        assertEquals(4 * 10, TcpHandOverWarmUp.runFreezeSide(p.s.stack.core(), p.s.ipv4, 10, () -> false));
+        assertEquals(0, TcpHandOverWarmUp.runFreezeSide(p.s.stack.core(), p.s.ipv4, 10, () -> true), "stops when told");
+        assertEquals(sockets, p.s.tcp.sockets(), "the running namespace's hashes");
+        assertEquals(mib, net.mib.snapshot(), "its MIB");
+        assertEquals(sysctls, p.s.ns.sysctl().all().toString(), "its sysctls");
+        assertTrue(!running.frozen, "the running connection is not frozen");
+        p.s.advance(1_000);
+        assertEquals(0, p.count(TcpMib.Tcp.OutRsts), "nothing sent for the scratch sockets");
+        p.s.swapTcp(TcpHandOver.STATE_VERSION); // and an update afterwards hands the connection over as ever
+        assertNotNull(conn(p));
+        assertNotSame(running, conn(p));
+    }
+
+    @Test
     void aNewVersionWithNoPredecessorStoppingDoesNotWaitAndStartsEmpty() throws Exception {
         TcpStack s = new TcpStack();
         try {
