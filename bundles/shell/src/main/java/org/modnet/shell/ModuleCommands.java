@@ -621,7 +621,6 @@ public final class ModuleCommands {
         }
         String refused = "update: ERROR: could not update '" + name + "': ";
         String kept = "; the running version is unchanged";
-        Set<String> before = exports(bundle);
         String oldVersion = bundle.getVersion().toString();
         String from = args.length == 2 ? args[1] : bundle.getLocation();
         byte[] jar;
@@ -655,6 +654,7 @@ public final class ModuleCommands {
             stagedUpdate(bundle, from, jar, oldVersion, refused, kept, called);
             return;
         }
+        Set<String> before = exports(bundle);
         byte[] old = currentJar(bundle);
         Map<String, Long> handOverBefore = handOverCounters();
         long t0 = System.nanoTime();
@@ -892,28 +892,29 @@ public final class ModuleCommands {
             w.took = 1;
             return w;
         }
-        List<String> first = new ArrayList<>();
-        List<String> rest = new ArrayList<>();
-        Pattern implementation = Pattern.compile("<implementation\\s+class=\"([^\"]+)\"");
-        try (java.util.jar.JarInputStream in = new java.util.jar.JarInputStream(new java.io.ByteArrayInputStream(jar))) {
-            for (java.util.jar.JarEntry e; (e = in.getNextJarEntry()) != null;) {
-                String name = e.getName();
-                if (name.startsWith("OSGI-INF/") && name.endsWith(".xml")) {
-                    Matcher m = implementation.matcher(new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
-                    if (m.find()) {
-                        first.add(m.group(1));
-                    }
-                } else if (name.endsWith(".class") && !name.startsWith("META-INF/") && !name.endsWith("package-info.class")
-                        && !name.equals("module-info.class")) {
-                    rest.add(name.substring(0, name.length() - 6).replace('/', '.'));
-                }
-            }
-        } catch (IOException ignored) {
-            // read once already by ModuleCheck: cannot happen
-        }
-        rest.removeAll(first);
-        first.addAll(rest);
         w.thread = Thread.ofPlatform().daemon().name("modnet-update-warm-" + next.getBundleId()).start(() -> {
+            // the jar's walk too is on this thread: the command goes on to the stop at once
+            List<String> first = new ArrayList<>();
+            List<String> rest = new ArrayList<>();
+            Pattern implementation = Pattern.compile("<implementation\\s+class=\"([^\"]+)\"");
+            try (java.util.jar.JarInputStream in = new java.util.jar.JarInputStream(new java.io.ByteArrayInputStream(jar))) {
+                for (java.util.jar.JarEntry e; (e = in.getNextJarEntry()) != null;) {
+                    String name = e.getName();
+                    if (name.startsWith("OSGI-INF/") && name.endsWith(".xml")) {
+                        Matcher m = implementation.matcher(new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
+                        if (m.find()) {
+                            first.add(m.group(1));
+                        }
+                    } else if (name.endsWith(".class") && !name.startsWith("META-INF/") && !name.endsWith("package-info.class")
+                            && !name.equals("module-info.class")) {
+                        rest.add(name.substring(0, name.length() - 6).replace('/', '.'));
+                    }
+                }
+            } catch (IOException ignored) {
+                // read once already by ModuleCheck: cannot happen
+            }
+            rest.removeAll(first);
+            first.addAll(rest);
             int n = 0;
             for (String c : first) {
                 try {
