@@ -59,6 +59,7 @@ public class TcpHandOverIT {
     private static final boolean BIG = Boolean.getBoolean("modnet.bigtcp");
     /** Samples the updating thread's stack every 0.2 ms during the update and prints where it was. */
     private static final boolean SAMPLE = Boolean.getBoolean("modnet.handover.sample");
+    private static final boolean STOP_TIMELINE = Boolean.getBoolean("modnet.handover.stoptimeline");
     private static final int CONNECTIONS = BIG ? 1000 : 200;
     /** Each epoll connection's stream: 1 MiB with 200 connections, 256 KiB with 1,000 (the same order of bytes in all). */
     private static final int PER_CONNECTION = Integer.getInteger("modnet.handover.bytes", BIG ? 256 << 10 : 1 << 20);
@@ -524,10 +525,13 @@ public class TcpHandOverIT {
         long rstsBefore = counter("a", "TcpOutRsts") + counter("b", "TcpOutRsts");
         // when the old version's services leave and the new version's arrive (IPv4 hands it the held segments then)
         AtomicLong left = new AtomicLong();
+        AtomicLong leftCpu = new AtomicLong(); // the stopping thread's CPU time then: against the old TCP's at its freeze
         AtomicLong arrived = new AtomicLong();
         org.osgi.framework.ServiceListener watch = ev -> {
             if (ev.getType() == org.osgi.framework.ServiceEvent.UNREGISTERING) {
-                left.compareAndSet(0, System.nanoTime());
+                if (left.compareAndSet(0, System.nanoTime())) {
+                    leftCpu.set(java.lang.management.ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime());
+                }
             } else if (ev.getType() == org.osgi.framework.ServiceEvent.REGISTERED) {
                 arrived.compareAndSet(0, System.nanoTime());
             }
@@ -571,7 +575,41 @@ public class TcpHandOverIT {
                 java.util.concurrent.locks.LockSupport.parkNanos(200_000);
             }
         });
+        // the old version's stop thread alone, sampled often and cheaply, as a timeline: what runs between its
+        // services leaving and its freeze (its users' unbinds), for -Dmodnet.handover.stoptimeline=true
+        java.util.List<String> stopTimeline = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        java.util.concurrent.atomic.AtomicBoolean timing = new java.util.concurrent.atomic.AtomicBoolean(STOP_TIMELINE);
+        long[] timelineStart = new long[1];
+        Thread timeline = Thread.ofPlatform().daemon().start(() -> {
+            ThreadGroup root = Thread.currentThread().getThreadGroup();
+            while (root.getParent() != null) {
+                root = root.getParent();
+            }
+            Thread stop = null;
+            Thread[] all = new Thread[512];
+            String last = null;
+            while (timing.get()) {
+                if (stop == null || !stop.isAlive()) {
+                    stop = null;
+                    int n = root.enumerate(all);
+                    for (int i = 0; i < n; i++) {
+                        if (all[i].getName().startsWith("modnet-update-stop")) {
+                            stop = all[i];
+                        }
+                    }
+                }
+                if (stop != null) {
+                    String k = deepFrames(stop.getStackTrace());
+                    if (!k.equals(last)) {
+                        stopTimeline.add(String.format("%.1f %s", (System.nanoTime() - timelineStart[0]) / 1e6, k));
+                        last = k;
+                    }
+                }
+                java.util.concurrent.locks.LockSupport.parkNanos(50_000);
+            }
+        });
         long start = System.nanoTime();
+        timelineStart[0] = start;
         long wokeBefore = wakeups.get();
         updateStart.set(start);
         long lastModified = ModnetRuntime.bundleNamed(context, bsn).getLastModified();
@@ -586,15 +624,25 @@ public class TcpHandOverIT {
         }
         sampling.set(false);
         sampler.join();
+        timing.set(false);
+        timeline.join();
+        for (String line : stopTimeline) {
+            System.out.println("TcpHandOverIT: stop thread at " + line);
+        }
         System.out.println("TcpHandOverIT: epoll_wait returned " + (wakeups.get() - wokeBefore) + " times in both loops during the update");
         context.removeServiceListener(watch);
         hook.unregister();
         context.removeBundleListener(stepWatch);
-        samples.entrySet().stream().sorted(Map.Entry.<String, Integer>comparingByValue().reversed()).limit(25)
+        samples.entrySet().stream().sorted(Map.Entry.<String, Integer>comparingByValue().reversed()).limit(40)
                 .forEach(e -> System.out.println("TcpHandOverIT: sample " + e.getValue() + " " + e.getKey()));
         Thread.sleep(500); // the new version's pass over the connections left for later runs after the held segments
         System.out.println("TcpHandOverIT: breakdown (ms from the update call): " + (refused ? "refused, nothing swapped" : breakdown(start, steps, left.get(), registered.get(), arrived.get(),
                 marks(oldTcp), marks(tcpProtocol()))));
+        long[] oldMarks = marks(oldTcp);
+        if (!refused && oldMarks.length >= 10 && oldMarks[9] != 0 && leftCpu.get() != 0) {
+            System.out.printf("TcpHandOverIT: update: the stopping thread from the services leaving to the freeze: %.1f ms, %.1f ms of its CPU%n",
+                    (oldMarks[1] - left.get()) / 1e6, (oldMarks[9] - leftCpu.get()) / 1e6);
+        }
         if (!refused) {
             System.out.println("TcpHandOverIT: old TCP: " + note(oldTcp) + "; new TCP: " + note(tcpProtocol()));
         }
@@ -708,6 +756,22 @@ public class TcpHandOverIT {
                 k.append(f.getClassName().replaceAll(".*\\.", "")).append('.').append(f.getMethodName()).append(':')
                         .append(f.getLineNumber()).append(" < ");
                 if (++shown == 4) {
+                    break;
+                }
+            }
+        }
+        return k.toString();
+    }
+
+    /** A stack sample's key for the stop thread: its top frame and the next six of modnet's, with SCR's between. */
+    private static String deepFrames(StackTraceElement[] st) {
+        StringBuilder k = new StringBuilder();
+        int shown = 0;
+        for (StackTraceElement f : st) {
+            if (shown == 0 || f.getClassName().startsWith("org.modnet") || f.getClassName().contains("scr.impl.manager")) {
+                k.append(f.getClassName().replaceAll(".*\\.", "")).append('.').append(f.getMethodName()).append(':')
+                        .append(f.getLineNumber()).append(" < ");
+                if (++shown == 8) {
                     break;
                 }
             }

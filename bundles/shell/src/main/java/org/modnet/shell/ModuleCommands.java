@@ -621,7 +621,6 @@ public final class ModuleCommands {
         }
         String refused = "update: ERROR: could not update '" + name + "': ";
         String kept = "; the running version is unchanged";
-        Set<String> before = exports(bundle);
         String oldVersion = bundle.getVersion().toString();
         String from = args.length == 2 ? args[1] : bundle.getLocation();
         byte[] jar;
@@ -655,6 +654,7 @@ public final class ModuleCommands {
             stagedUpdate(bundle, from, jar, oldVersion, refused, kept, called);
             return;
         }
+        Set<String> before = exports(bundle);
         byte[] old = currentJar(bundle);
         Map<String, Long> handOverBefore = handOverCounters();
         long t0 = System.nanoTime();
@@ -892,28 +892,29 @@ public final class ModuleCommands {
             w.took = 1;
             return w;
         }
-        List<String> first = new ArrayList<>();
-        List<String> rest = new ArrayList<>();
-        Pattern implementation = Pattern.compile("<implementation\\s+class=\"([^\"]+)\"");
-        try (java.util.jar.JarInputStream in = new java.util.jar.JarInputStream(new java.io.ByteArrayInputStream(jar))) {
-            for (java.util.jar.JarEntry e; (e = in.getNextJarEntry()) != null;) {
-                String name = e.getName();
-                if (name.startsWith("OSGI-INF/") && name.endsWith(".xml")) {
-                    Matcher m = implementation.matcher(new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
-                    if (m.find()) {
-                        first.add(m.group(1));
-                    }
-                } else if (name.endsWith(".class") && !name.startsWith("META-INF/") && !name.endsWith("package-info.class")
-                        && !name.equals("module-info.class")) {
-                    rest.add(name.substring(0, name.length() - 6).replace('/', '.'));
-                }
-            }
-        } catch (IOException ignored) {
-            // read once already by ModuleCheck: cannot happen
-        }
-        rest.removeAll(first);
-        first.addAll(rest);
         w.thread = Thread.ofPlatform().daemon().name("modnet-update-warm-" + next.getBundleId()).start(() -> {
+            // the jar's walk too is on this thread: the command goes on to the stop at once
+            List<String> first = new ArrayList<>();
+            List<String> rest = new ArrayList<>();
+            Pattern implementation = Pattern.compile("<implementation\\s+class=\"([^\"]+)\"");
+            try (java.util.jar.JarInputStream in = new java.util.jar.JarInputStream(new java.io.ByteArrayInputStream(jar))) {
+                for (java.util.jar.JarEntry e; (e = in.getNextJarEntry()) != null;) {
+                    String name = e.getName();
+                    if (name.startsWith("OSGI-INF/") && name.endsWith(".xml")) {
+                        Matcher m = implementation.matcher(new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
+                        if (m.find()) {
+                            first.add(m.group(1));
+                        }
+                    } else if (name.endsWith(".class") && !name.startsWith("META-INF/") && !name.endsWith("package-info.class")
+                            && !name.equals("module-info.class")) {
+                        rest.add(name.substring(0, name.length() - 6).replace('/', '.'));
+                    }
+                }
+            } catch (IOException ignored) {
+                // read once already by ModuleCheck: cannot happen
+            }
+            rest.removeAll(first);
+            first.addAll(rest);
             int n = 0;
             for (String c : first) {
                 try {
@@ -1014,32 +1015,26 @@ public final class ModuleCommands {
      * would refuse, said before anything is installed. {@code replacing}'s own exports do not count.
      */
     private String missingImport(ModuleCheck check, Bundle replacing) {
+        Map<String, List<org.osgi.framework.Version>> exported = null; // every bundle's exports, read once (an update's own clock runs)
         for (ModuleCheck.Import imp : check.imports) {
             if (imp.optional() || check.exports.contains(imp.pkg()) || imp.pkg().startsWith("java.")) {
                 continue;
             }
-            boolean found = false;
-            for (Bundle b : context.getBundles()) {
-                if (b == replacing || b.getState() == Bundle.UNINSTALLED) {
-                    continue;
-                }
-                BundleRevision rev = b.adapt(BundleRevision.class);
-                if (rev == null) {
-                    continue;
-                }
-                for (BundleCapability cap : rev.getDeclaredCapabilities(BundleRevision.PACKAGE_NAMESPACE)) {
-                    Object v = cap.getAttributes().get("version");
-                    if (imp.pkg().equals(cap.getAttributes().get(BundleRevision.PACKAGE_NAMESPACE))
-                            && imp.range().includes(v instanceof org.osgi.framework.Version ver ? ver : org.osgi.framework.Version.emptyVersion)) {
-                        found = true;
-                        break;
+            if (exported == null) {
+                exported = new java.util.HashMap<>();
+                for (Bundle b : context.getBundles()) {
+                    BundleRevision rev = b == replacing || b.getState() == Bundle.UNINSTALLED ? null : b.adapt(BundleRevision.class);
+                    if (rev == null) {
+                        continue;
+                    }
+                    for (BundleCapability cap : rev.getDeclaredCapabilities(BundleRevision.PACKAGE_NAMESPACE)) {
+                        Object v = cap.getAttributes().get("version");
+                        exported.computeIfAbsent(String.valueOf(cap.getAttributes().get(BundleRevision.PACKAGE_NAMESPACE)), k -> new ArrayList<>())
+                                .add(v instanceof org.osgi.framework.Version ver ? ver : org.osgi.framework.Version.emptyVersion);
                     }
                 }
-                if (found) {
-                    break;
-                }
             }
-            if (!found) {
+            if (!exported.getOrDefault(imp.pkg(), List.of()).stream().anyMatch(imp.range()::includes)) {
                 return "nothing exports package " + imp.pkg() + " in version " + imp.range() + available(imp.pkg());
             }
         }

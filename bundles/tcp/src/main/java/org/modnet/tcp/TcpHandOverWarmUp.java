@@ -57,6 +57,46 @@ final class TcpHandOverWarmUp {
         return adopted;
     }
 
+    /** Rounds of {@link #runFreezeSide}: past C2's thresholds for the per-connection steps (5,000 calls, 15,000 with loops). */
+    static final int FREEZE_ROUNDS = 4_000;
+    /** Scratch sockets {@link #runFreezeSide} goes round: each round freezes every one of them. */
+    private static final int FREEZE_SOCKETS = 4;
+
+    /**
+     * The old version's side of a hand-over, run by a running version once, some time after it started
+     * (see {@code TcpProtocol}): a few scratch sockets in a scratch namespace each listed as a deposit in
+     * place lists a connection and frozen as the next version's ask freezes it, {@code rounds} times, and
+     * the namespace's counters and secrets read as the deposit reads them. An update's walk over every
+     * connection then runs compiled code from its first connection instead of starting in the
+     * interpreter, with the segments of 1,000 connections held meanwhile. Stops early once {@code enough}
+     * says so (the version began to leave). Returns the sockets frozen.
+     */
+    static int runFreezeSide(NetCore core, Ipv4 ipv4, int rounds, java.util.function.BooleanSupplier enough) {
+        CongestionControl cc = new CongestionControl();
+        TcpNet net = new TcpNet(new Scratch(core), core, ipv4, new TcpIsn(core::nanoTime), cc);
+        TcpSock[] sks = new TcpSock[FREEZE_SOCKETS];
+        for (int i = 0; i < sks.length; i++) {
+            sks[i] = new TcpSock(net);
+        }
+        long sink = 0;
+        int frozen = 0;
+        for (int r = 0; r < rounds && !enough.getAsBoolean(); r++) {
+            for (TcpSock sk : sks) {
+                sink += TcpHandOver.deferrable(sk) ? 1 : 0;
+                sink += TcpHandOver.inPlace(sk).id();
+                sink += TcpHandOver.freeze(sk).sequence().sndNxt();
+                frozen++;
+            }
+            if ((r & 63) == 0) {
+                sink += TcpHandOver.namespace(net).mib().size();
+            }
+        }
+        for (TcpSock sk : sks) {
+            net.created.remove(sk);
+        }
+        return sink == Long.MIN_VALUE ? -1 : frozen; // the sink keeps the results alive for the JIT
+    }
+
     /** A namespace only the warm-up knows: its own sysctl values, no devices, not in the core's list. */
     private record Scratch(NetCore core) implements NetNamespace {
         @Override

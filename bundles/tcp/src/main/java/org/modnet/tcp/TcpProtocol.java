@@ -92,7 +92,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
      * TcpHandOverIT's breakdown of the swap: made, freeze start and end, adopt start and end, attached.
      * Written once per step, never on the packet path.
      */
-    private final long[] marks = new long[9];
+    private final long[] marks = new long[10];
 
     /** What the last hand-over of this instance did (its freeze, or its adoption and warm-up), for the benchmark. */
     public String handOverNote() {
@@ -100,7 +100,11 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         return w.isEmpty() ? lastHandOver : lastHandOver + " (" + w + ")";
     }
 
-    /** A copy of {@link #marks}: made, freeze start, end, adopt start, end, attached, lazy pass start, end, first segment. */
+    /**
+     * A copy of {@link #marks}: made, freeze start, end, adopt start, end, attached, lazy pass start, end, first segment;
+     * then the stopping thread's CPU time (ns) when the freeze began, which the benchmark sets against that thread's when the
+     * services left.
+     */
     public long[] handOverMarks() {
         return marks.clone();
     }
@@ -120,6 +124,51 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         this(core, ipv4, null, () -> BundleUpdates.beingUpdated(context), BundleUpdates.stateVersion(context.getBundle(), TcpHandOver.STATE_VERSION), () -> BundleUpdates.predecessorStopping(context),
                 () -> successorTakesDeferred(context));
         this.firstAskWaitNanos = Long.getLong(FIRST_ASK_WAIT_PROPERTY, 250) * 1_000_000;
+        this.warmFreezeAfterMs = Boolean.parseBoolean(System.getProperty(WARM_FREEZE_PROPERTY, "true")) ? WARM_FREEZE_AFTER_MS : -1;
+    }
+
+    /** {@code -Dmodnet.tcp.warmfreeze=false} leaves the freeze's code cold until an update (the benchmark's comparison). */
+    static final String WARM_FREEZE_PROPERTY = "modnet.tcp.warmfreeze";
+    /** How long after its activation a running version warms its freeze: past its own adoption's pass and start-up. */
+    static final long WARM_FREEZE_AFTER_MS = 2_000;
+    /** When {@link #warmFreeze} runs after the activation, in ms; -1 (the tests' wiring) never. */
+    private long warmFreezeAfterMs = -1;
+    /** Set first thing in {@link #deactivate}: {@link #warmFreeze} stops. */
+    private volatile boolean gone;
+    /** What {@link #warmFreeze} did, for the benchmark; empty until it ran. */
+    volatile String warmedFreeze = "";
+
+    /**
+     * Once, {@link #WARM_FREEZE_AFTER_MS} after the activation, on a thread of its own: this version's
+     * freeze code runs on scratch sockets ({@link TcpHandOverWarmUp#runFreezeSide}) until the JIT has
+     * compiled it, so that the walk over every connection when an update comes (with their segments
+     * held) does not start in the interpreter. About 16,000 scratch freezes, once per version; stops as
+     * soon as this version begins to leave.
+     */
+    private void warmFreeze() {
+        long after = warmFreezeAfterMs;
+        if (after < 0) {
+            return;
+        }
+        Thread.ofPlatform().daemon().name("tcp-warm-freeze").start(() -> {
+            try {
+                Thread.sleep(after);
+                if (gone) {
+                    return;
+                }
+                java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+                long cpu = mx.getCurrentThreadCpuTime();
+                long start = System.nanoTime();
+                int n = TcpHandOverWarmUp.runFreezeSide(core, ipv4, TcpHandOverWarmUp.FREEZE_ROUNDS, () -> gone);
+                warmedFreeze = String.format("freeze warmed on %d scratch freezes in %.1f ms, %.1f ms of CPU", n,
+                        (System.nanoTime() - start) / 1e6, (mx.getCurrentThreadCpuTime() - cpu) / 1e6);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (RuntimeException e) {
+                warmedFreeze = "freeze warm-up failed: " + e;
+                LOG.warn("tcp: the freeze's warm-up failed (an update freezes cold): {}", e.toString());
+            }
+        });
     }
 
     TcpProtocol(NetCore core, Ipv4 ipv4, SocketHandOver holder, java.util.function.BooleanSupplier updating,
@@ -169,6 +218,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         if (h != null) {
             takeOver(h);
         }
+        warmFreeze();
     }
 
     /**
@@ -313,15 +363,11 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
     }
 
     /**
-     * The bundle is stopping for an update (a transient stop: it stays persistently started) while the
-     * framework keeps running. A framework shutting down, {@code stop} or {@code rmmod} close the
-     * connections as before.
-     */
-
-    /**
-     * Leaving for an update of this bundle, or because IPv4 leaves for one (TCP's static reference to
+     * Leaving for an update of this bundle (a transient stop while the framework keeps running: it stays
+     * persistently started), or because IPv4 leaves for one (TCP's static reference to
      * {@code Ipv4} takes it down with IPv4 and brings it back with the next IPv4, which holds protocol 6
-     * meanwhile): the connections are frozen and go to the holder either way. An update of the socket
+     * meanwhile): the connections are frozen and go to the holder either way. A framework shutting down,
+     * {@code stop} or {@code rmmod} close the connections as before. An update of the socket
      * layer (the holder) no longer takes TCP down: the reference to it is dynamic, and TCP's sockets
      * stay where they are, in the socket layer's tables that its next version takes.
      */
@@ -345,6 +391,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
     /** Leaving for an update: every socket is frozen and its state goes to the holder, which keeps the descriptors. */
     @Deactivate
     void deactivate() {
+        gone = true; // the freeze's warm-up stops, whether this version hands over or closes
         finishAdoption(); // what an update just before left for later is remade, to be frozen or closed with the rest
         SocketHandOver holder = this.holder;
         if (holder == null || !handingOver()) {
@@ -352,12 +399,17 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         }
         long start = System.nanoTime();
         marks[1] = start;
+        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        long cpu = mx.getCurrentThreadCpuTime();
+        marks[9] = cpu;
         leaving = true; // before the wait: a segment that comes later is dropped, never answered with a reset
         synchronizeNet();
+        long synced = System.nanoTime();
         boolean inPlace = successorDefers.getAsBoolean() && Boolean.parseBoolean(System.getProperty(LAZY_PROPERTY, "true"));
         List<TcpSock> later = inPlace ? new ArrayList<>() : null;
         List<SocketState> laterStates = inPlace ? new ArrayList<>() : null;
         LayerState sockets = export(later, laterStates);
+        long walked = System.nanoTime();
         TcpLayerState tcp = (TcpLayerState) pending;
         if (later != null && !later.isEmpty()) {
             Map<Long, Deferred> byId = new java.util.HashMap<>();
@@ -370,8 +422,10 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         holder.depositDetail(LAYER, tcp);
         holder.deposit(sockets);
         marks[2] = System.nanoTime();
-        lastHandOver = String.format("froze %d connections, %d listeners, %d TIME-WAIT in %.1f ms", tcp.connections().size(),
-                tcp.listeners().size(), tcp.timewait().size(), (System.nanoTime() - start) / 1e6);
+        lastHandOver = String.format("froze %d connections, %d listeners, %d TIME-WAIT in %.1f ms (%.1f ms of CPU; synchronize_net %.1f ms,"
+                + " the walk %.1f ms, the deposit %.1f ms; %s)", tcp.connections().size(), tcp.listeners().size(), tcp.timewait().size(),
+                (marks[2] - start) / 1e6, (mx.getCurrentThreadCpuTime() - cpu) / 1e6, (synced - start) / 1e6, (walked - synced) / 1e6,
+                (marks[2] - walked) / 1e6, warmedFreeze.isEmpty() ? "its code cold" : warmedFreeze);
         if (later != null && !later.isEmpty()) {
             long waited = System.nanoTime();
             awaitFirstAsk();

@@ -403,6 +403,24 @@ class TcpHandOverTest {
     }
 
     @Test
+    void ipRecverrCrossesTheSwapAndTheNextVersionQueuesErrors() throws Exception {
+        TcpPeer p = peer();
+        TcpSock[] s = swapAfter(p, old -> {
+            try {
+                old.setOption(SocketCalls.IPPROTO_IP, SocketCalls.IP_RECVERR, new int[] { 1 });
+            } catch (org.modnet.socket.api.SockException e) {
+                throw new AssertionError(e);
+            }
+        });
+        assertTrue(s[1].recvErr(), "inet->recverr");
+        int[] v = new int[1];
+        s[1].getOption(SocketCalls.IPPROTO_IP, SocketCalls.IP_RECVERR, v);
+        assertEquals(1, v[0], "getsockopt(IP_RECVERR) on the adopted socket");
+        // the error queue was made with the option: an error the new version meets is queued, not lost
+        assertTrue(s[1].queueLocalError(Errno.EMSGSIZE, 1400, PEER, PEER_PORT), "a local error queued on the adopted socket");
+    }
+
+    @Test
     void theFrtoFlagCrossesTheSwap() throws Exception {
         TcpPeer p = peer();
         TcpSock[] s = swapAfter(p, old -> old.rec.frto = true); // a timeout F-RTO is still checking (RFC 5682)
@@ -738,6 +756,29 @@ class TcpHandOverTest {
         assertEquals(sysctls, p.s.ns.sysctl().all().toString(), "its sysctls");
         p.s.advance(1_000);
         assertEquals(0, p.count(TcpMib.Tcp.OutRsts), "nothing sent for the scratch sockets");
+    }
+
+    @Test
+    void theFreezeWarmUpFreezesScratchSocketsAndTouchesNothingRunningNorLaterSwaps() throws Exception {
+        TcpPeer p = peer();
+        before(p);
+        p.drain();
+        TcpNet net = p.s.tcp.net(p.s.ns);
+        int sockets = p.s.tcp.sockets();
+        java.util.Map<String, Long> mib = net.mib.snapshot();
+        String sysctls = p.s.ns.sysctl().all().toString();
+        TcpSock running = conn(p);
+        assertEquals(4 * 10, TcpHandOverWarmUp.runFreezeSide(p.s.stack.core(), p.s.ipv4, 10, () -> false));
+        assertEquals(0, TcpHandOverWarmUp.runFreezeSide(p.s.stack.core(), p.s.ipv4, 10, () -> true), "stops when told");
+        assertEquals(sockets, p.s.tcp.sockets(), "the running namespace's hashes");
+        assertEquals(mib, net.mib.snapshot(), "its MIB");
+        assertEquals(sysctls, p.s.ns.sysctl().all().toString(), "its sysctls");
+        assertTrue(!running.frozen, "the running connection is not frozen");
+        p.s.advance(1_000);
+        assertEquals(0, p.count(TcpMib.Tcp.OutRsts), "nothing sent for the scratch sockets");
+        p.s.swapTcp(TcpHandOver.STATE_VERSION); // and an update afterwards hands the connection over as ever
+        assertNotNull(conn(p));
+        assertNotSame(running, conn(p));
     }
 
     @Test

@@ -12,10 +12,11 @@
  * chrono and delivery-rate state as {@link org.modnet.api.handover.TcpSenderState} (1.5). The packets a leaving
  * layer held for the layers above it go to its next version through {@code StateHolder.depositHeld} (1.7);
  * connections frozen when the new version first needs them as
- * {@link org.modnet.api.handover.TcpDeferredConnections} (1.7).
+ * {@link org.modnet.api.handover.TcpDeferredConnections} (1.7). A socket's {@code IP_RECVERR} travels in its
+ * {@link org.modnet.api.handover.SockOptions} (1.8).
  */
 @Export
-@Version("1.7.0")
+@Version("1.8.0")
 package org.modnet.api.handover;
 
 import org.osgi.annotation.bundle.Export;

@@ -984,7 +984,7 @@ public abstract class Sock {
     /** The options a hand-over carries. @since 1.5 */
     public final SockOptions options() {
         return new SockOptions(rcvbuf, sndbuf, userLocks, reuseAddr, reusePort, broadcast, keepalive, lingerOnOff,
-                lingerSeconds, rcvTimeoNanos, sndTimeoNanos, ttl, tos, pmtudisc, nonBlocking);
+                lingerSeconds, rcvTimeoNanos, sndTimeoNanos, ttl, tos, pmtudisc, nonBlocking, recverr);
     }
 
     /**
@@ -1041,6 +1041,18 @@ public abstract class Sock {
         tos = o.tos();
         pmtudisc = o.pmtudisc();
         nonBlocking = o.nonBlocking();
+        if (o.recvErr()) { // the error queue itself is not carried: it starts empty, as after a fresh setsockopt
+            lock.lock();
+            try {
+                if (errSkb == null) {
+                    errSkb = new SkBuff[ERRQUEUE_SLOTS];
+                    errFields = new int[ERRQUEUE_SLOTS * EE_FIELDS];
+                }
+            } finally {
+                lock.unlock();
+            }
+        }
+        recverr = o.recvErr();
         state = st.state();
         localAddress = st.localAddress();
         localPort = st.localPort();
