@@ -285,6 +285,8 @@ final class TcpSock extends Sock {
     private boolean wakeAtRelease;
     /** The sleeper woken while {@link #wakeAtRelease}: unparked once the lock is let go. */
     private Thread wokenAtRelease;
+    /** Pollers (a selector, epoll) to wake once the lock is let go, for the same reason as {@link #wokenAtRelease}. */
+    private boolean pollersAtRelease;
     /** The owner is in {@link #await}, past or at its backlog check: {@link #deliver} must not leave a segment queued. */
     private volatile boolean userSleeping;
     /**
@@ -883,6 +885,7 @@ final class TcpSock extends Sock {
     void unlockSock(int cpu) {
         while (true) {
             Thread woken = null;
+            boolean pollers = false;
             if (lock.getHoldCount() == 1) {
                 wakeAtRelease = true;
                 try {
@@ -891,11 +894,16 @@ final class TcpSock extends Sock {
                     wakeAtRelease = false;
                     woken = wokenAtRelease;
                     wokenAtRelease = null;
+                    pollers = pollersAtRelease;
+                    pollersAtRelease = false;
                 }
             }
             lock.unlock();
             if (woken != null) {
                 LockSupport.unpark(woken); // after the unlock: it takes the lock at once instead of spinning for it
+            }
+            if (pollers) {
+                wakeUp(); // likewise a selector's thread, which reads the socket as soon as it runs
             }
             if (backlog.isEmpty() || lock.isHeldByCurrentThread() || !lock.tryLock()) {
                 return;
@@ -1184,6 +1192,10 @@ final class TcpSock extends Sock {
 
     void wake() {
         wakeSleepers();
+        if (wakeAtRelease) {
+            pollersAtRelease = true; // woken by unlockSock after the unlock
+            return;
+        }
         wakeUp();
     }
 
