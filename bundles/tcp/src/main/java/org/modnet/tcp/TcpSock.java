@@ -945,6 +945,7 @@ final class TcpSock extends Sock {
             skb.free();
             return;
         }
+        markNapiId(net.core.currentNapiId()); // sk_mark_napi_id, as tcp_v4_rcv does: where busy polling looks
         if (!lock.isHeldByCurrentThread() && lock.tryLock()) {
             wakeAtRelease = true; // the reader this segment wakes is unparked by unlockSock, once the lock is free
             try {
