@@ -361,13 +361,8 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
 
         /** {@code fd} in or out of the set, level-triggered; false (nothing changed) if refused. */
         boolean watch(int op, int fd) {
-            return watch(op, fd, Tun.EPOLLIN);
-        }
-
-        /** {@code fd}'s events in the set: 0 masks it (a busy poller reads it), EPOLLIN watches it again. */
-        boolean watch(int op, int fd, int events) {
             Scratch sc = SCRATCH.get();
-            return Tun.epollCtl(sc.state, epfd, op, fd, events, sc.event) >= 0;
+            return Tun.epollCtl(sc.state, epfd, op, fd, Tun.EPOLLIN, sc.event) >= 0;
         }
 
         /** The softirq gives the wait back and leaves it; then its descriptors close. */
@@ -399,7 +394,7 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
         volatile boolean armed = true;
         /** The idle wait of the CPU that polls this queue, when that CPU's softirq thread waits for it itself; else null (the interrupt thread does). */
         volatile CpuWait waiter;
-        /** A busy poller masked the queue in its CPU's idle wait ({@link #disarm}); NAPI completing watches it again. */
+        /** A busy poller took the queue's descriptor out of its epoll set ({@link #disarm}); NAPI completing puts it back. */
         private volatile boolean busyMasked;
         /** The NAPI poll's own capture state for reads (one poll of a queue at a time, by NAPI's rule). */
         private final MemorySegment state = Arena.ofAuto().allocate(Tun.captureLayout());
@@ -453,38 +448,39 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
                 return; // a queue that failed is not watched again: its descriptor would be ready for ever
             }
             CpuWait w = waiter;
-            if (w == null) {
-                watch(Tun.EPOLL_CTL_MOD);
-            } else if (busyMasked) { // in a CPU's idle wait it is watched level-triggered, masked only for a busy poller
+            if (busyMasked) { // back into the set a busy poller took it out of: readable already, the wait sees it at once
                 busyMasked = false;
-                w.watch(Tun.EPOLL_CTL_MOD, fd, Tun.EPOLLIN); // readable already: the wait sees it at once
+                if (w != null) {
+                    w.watch(Tun.EPOLL_CTL_ADD, fd);
+                } else {
+                    watch(Tun.EPOLL_CTL_ADD);
+                }
+            } else if (w == null) {
+                watch(Tun.EPOLL_CTL_MOD); // in a CPU's idle wait it is watched level-triggered, never masked otherwise
             }
         }
 
         /**
-         * A busy poller took the queue: frames it reads itself must not wake the softirq thread. Out of the
-         * interrupt thread's set it is already (one-shot, taken when it fired or re-armed only on
-         * completion); in the CPU's idle wait its events go to none until {@link #rearm}.
+         * A busy poller took the queue: frames it reads itself must wake nobody, so the descriptor leaves
+         * the epoll set it is in until {@link #rearm}. Taken out, not modified to no events: epoll adds
+         * EPOLLERR and EPOLLHUP to every mask, and a waiter whose item is still there is woken in the
+         * kernel by each frame, finds nothing to report and sleeps again (2 wake-ups a request measured).
          */
         @Override
         public void disarm(RxQueue queue) {
-            CpuWait w = waiter;
-            armed = false;
-            if (w != null && !broken && !busyMasked) {
-                busyMasked = w.watch(Tun.EPOLL_CTL_MOD, fd, 0);
-            } else if (w == null && !broken) {
-                watch(Tun.EPOLL_CTL_MOD, 0);
+            if (broken || busyMasked) {
+                return;
             }
+            armed = false;
+            CpuWait w = waiter;
+            Scratch sc = SCRATCH.get();
+            busyMasked = Tun.epollCtl(sc.state, w != null ? w.epfd : epfd, Tun.EPOLL_CTL_DEL, fd, 0, sc.event) >= 0;
         }
 
         /** Watches the descriptor for one readable event (the interrupt enabled); a refusal is an rx error, counted. */
         void watch(int op) {
-            watch(op, Tun.EPOLLIN | Tun.EPOLLONESHOT);
-        }
-
-        private void watch(int op, int events) {
             Scratch sc = SCRATCH.get();
-            if (Tun.epollCtl(sc.state, epfd, op, fd, events, sc.event) < 0) {
+            if (Tun.epollCtl(sc.state, epfd, op, fd, Tun.EPOLLIN | Tun.EPOLLONESHOT, sc.event) < 0) {
                 NetDevice d = tap.dev;
                 if (d != null) {
                     d.stats().addShared(DeviceStats.Field.RX_ERRORS, 1);
