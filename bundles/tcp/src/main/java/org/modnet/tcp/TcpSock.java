@@ -1920,6 +1920,11 @@ final class TcpSock extends Sock {
         long nanos = nonBlock ? 0 : timeoutNanos(SocketCalls.SO_RCVTIMEO);
         long deadline = System.nanoTime() + nanos;
         int copied = 0;
+        int busy = busyPollUsecs();
+        if (busy > 0 && !nonBlock && state == TCP_ESTABLISHED && readable() == 0) {
+            // tcp_recvmsg's sk_busy_loop, before lock_sock: poll the queue this socket receives from ourselves
+            net.core.napiBusyLoop(napiId(), busyReadEnd, busy * 1000L);
+        }
         lockSock();
         try {
             while (true) {
@@ -2088,6 +2093,9 @@ final class TcpSock extends Sock {
     }
 
     /** Bytes in order not yet read (the FIN is not one). */
+    /** What ends a blocking read's busy poll: bytes to read, or the connection left ESTABLISHED or failed (read without the lock). */
+    private final java.util.function.BooleanSupplier busyReadEnd = () -> readable() > 0 || state != TCP_ESTABLISHED || hasError();
+
     private int readable() {
         if (rbuf == null) {
             return 0;

@@ -116,4 +116,33 @@ class TcpBusyPollTest {
             }
         }
     }
+
+    @Test
+    void aBlockingReadWithBusyReadOnReadsLoopbackFramesItselfAndTheQueueTakesNoInterrupt() throws Exception {
+        try (TcpStack s = new TcpStack(StandaloneCore.threaded(1, 8192))) {
+            s.ns.sysctl().set("net.core.busy_read", "5000000"); // each socket made from now on: SO_BUSY_POLL 5 s
+            SelectorProvider provider = s.sockets.provider("");
+            try (ServerSocketChannel server = provider.openServerSocketChannel(); SocketChannel client = provider.openSocketChannel()) {
+                server.bind(new InetSocketAddress("127.0.0.1", 7302));
+                client.connect(new InetSocketAddress("127.0.0.1", 7302));
+                SocketChannel accepted = server.accept();
+                client.write(ByteBuffer.wrap(new byte[] { 1 }));
+                assertEquals(1, accepted.read(ByteBuffer.allocate(16)));
+                Thread.sleep(300); // the first byte's delayed ACK and any other frame have gone by
+                long irqs = s.ns.device("lo").ethtoolStats().get("rx_queue_0_irqs");
+                Thread sender = Thread.ofPlatform().start(() -> {
+                    try {
+                        Thread.sleep(100);
+                        client.write(ByteBuffer.wrap(new byte[] { 2, 3, 4 }));
+                    } catch (Exception e) {
+                        throw new RuntimeException(e);
+                    }
+                });
+                ByteBuffer got = ByteBuffer.allocate(16);
+                assertEquals(3, accepted.read(got), "a blocking read, busy polling lo's queue meanwhile");
+                assertEquals(irqs, s.ns.device("lo").ethtoolStats().get("rx_queue_0_irqs"), "lo's queue took no interrupt");
+                sender.join();
+            }
+        }
+    }
 }
