@@ -100,6 +100,11 @@ final class CoreEngine implements NetCore, org.modnet.api.sched.QdiscHook {
         s.registerInt("net.core.wmem_max", 212992, 256, Integer.MAX_VALUE);
         s.registerInt("net.core.somaxconn", 4096, 0, Integer.MAX_VALUE);
         s.registerInt("net.core.optmem_max", 131072, 0, Integer.MAX_VALUE);
+        // busy polling (Documentation/admin-guide/sysctl/net.rst): microseconds a blocking read
+        // (busy_read, each socket's SO_BUSY_POLL default) and a poll or select (busy_poll) spin on the
+        // device queue a socket last received from before sleeping; 0, Linux's default, is off
+        s.registerInt("net.core.busy_read", 0, 0, Integer.MAX_VALUE);
+        s.registerInt("net.core.busy_poll", 0, 0, Integer.MAX_VALUE);
     }
 
     Object rtnl() {
@@ -146,6 +151,89 @@ final class CoreEngine implements NetCore, org.modnet.api.sched.QdiscHook {
             }
         }
         return -1;
+    }
+
+    /** {@code MIN_NAPI_ID}: NAPI ids start above the CPUs' numbers ({@code NR_CPUS} + 1 on Debian's kernels). */
+    static final int MIN_NAPI_ID = 8193;
+    /** {@code BUSY_POLL_BUDGET}: frames one busy poll takes at most. */
+    static final int BUSY_POLL_BUDGET = 8;
+    /** {@code napi_hash}: instance {@code MIN_NAPI_ID + i} at {@code i}, weakly (a device that went takes its own with it). */
+    @SuppressWarnings("unchecked")
+    private volatile java.lang.ref.WeakReference<Napi>[] napiHash = new java.lang.ref.WeakReference[0];
+
+    /** {@code napi_hash_add}: gives {@code napi} its id. */
+    synchronized void hashNapi(Napi napi) {
+        java.lang.ref.WeakReference<Napi>[] h = java.util.Arrays.copyOf(napiHash, napiHash.length + 1);
+        h[h.length - 1] = new java.lang.ref.WeakReference<>(napi);
+        napi.id(MIN_NAPI_ID + h.length - 1);
+        napiHash = h;
+    }
+
+    /** {@code napi_by_id}: null for an id never given or whose device went. */
+    Napi napiById(int id) {
+        java.lang.ref.WeakReference<Napi>[] h = napiHash;
+        int i = id - MIN_NAPI_ID;
+        return i < 0 || i >= h.length ? null : h[i].get();
+    }
+
+    @Override
+    public int currentNapiId() {
+        Thread t = Thread.currentThread();
+        for (Softirq s : softirqs) {
+            if (s.runsOn(t)) {
+                Napi n = s.polling;
+                return n == null ? 0 : n.id();
+            }
+        }
+        return 0;
+    }
+
+    @Override
+    public void napiBusyLoop(int napiId, java.util.function.BooleanSupplier loopEnd, long nanos) {
+        Napi napi = napiById(napiId);
+        if (napi == null || nanos <= 0) {
+            return;
+        }
+        Softirq s = napi.softirq();
+        long start = System.nanoTime(); // busy_loop_current_time: the wall clock, even where the core's is virtual
+        boolean owned = false;
+        try {
+            while (true) {
+                if (s.tryBh()) {
+                    Thread previous = s.enter();
+                    try {
+                        if (!owned) {
+                            owned = napi.busyPollStart(); // not while the softirq has it scheduled: it reads the frames then
+                        }
+                        if (owned) {
+                            s.polling = napi;
+                            napi.busyPoll(BUSY_POLL_BUDGET);
+                        }
+                    } finally {
+                        s.polling = null;
+                        s.exit(previous);
+                        s.unlockBh();
+                    }
+                }
+                if (loopEnd.getAsBoolean() || System.nanoTime() - start >= nanos) {
+                    return;
+                }
+                Thread.onSpinWait();
+            }
+        } finally {
+            if (owned) {
+                s.lockBh();
+                Thread previous = s.enter();
+                try {
+                    s.polling = napi;
+                    napi.busyPollStop(BUSY_POLL_BUDGET);
+                } finally {
+                    s.polling = null;
+                    s.exit(previous);
+                    s.unlockBh();
+                }
+            }
+        }
     }
 
     @Override

@@ -30,10 +30,16 @@ final class Napi {
         /** The instance completed (unmasked): a driver that masked its interrupt enables it again. */
         default void completed() {
         }
+
+        /** A busy poller took the instance: a driver masks its interrupt until {@link #completed}. */
+        default void busyPollStarted() {
+        }
     }
 
     private final Softirq softirq;
     private final Poller poller;
+    /** {@code napi_id}, for busy polling ({@link CoreEngine#napiBusyLoop}); 0 when not hashed. */
+    private volatile int id;
     @SuppressWarnings("unused") // through STATE
     private volatile int state;
     /** Link in the softirq's list of newly scheduled instances; touched only by that list. */
@@ -49,6 +55,51 @@ final class Napi {
 
     Softirq softirq() {
         return softirq;
+    }
+
+    int id() {
+        return id;
+    }
+
+    void id(int id) {
+        this.id = id;
+    }
+
+    /**
+     * {@code napi_busy_loop}'s take: SCHED, if nobody holds it (neither the softirq nor an interrupt),
+     * the driver's interrupt masked meanwhile. False when taken: the softirq polls it now, or will.
+     */
+    boolean busyPollStart() {
+        if (!STATE.compareAndSet(this, 0, SCHED)) {
+            return false;
+        }
+        poller.busyPollStarted();
+        return true;
+    }
+
+    /** One poll by a busy poller that holds SCHED ({@link #busyPollStart}): no completion. How many frames. */
+    int busyPoll(int budget) {
+        polls++;
+        return poller.poll(this, budget);
+    }
+
+    /**
+     * {@code busy_poll_stop}: one more poll, which completes the instance (the interrupt enabled again)
+     * when it finds less than its budget and nothing came in meanwhile; otherwise the instance stays
+     * scheduled and goes to its softirq, as {@code __napi_schedule} would.
+     */
+    void busyPollStop(int budget) {
+        int s = (int) STATE.getVolatile(this);
+        if ((s & MISSED) != 0) {
+            STATE.compareAndSet(this, s, s & ~MISSED); // the poll below reads what the interrupt saw
+        }
+        polls++;
+        int done = poller.poll(this, budget);
+        if (done < budget && complete()) {
+            poller.completed();
+            return;
+        }
+        softirq.raise(this); // still SCHED: the softirq's poll list takes it from here
     }
 
     /** {@code napi_schedule}: true if this call took the interrupt and queued the instance. */

@@ -280,6 +280,16 @@ public final class NetCoreComponent implements NetCore, org.modnet.api.handover.
     }
 
     @Override
+    public int currentNapiId() {
+        return engine.currentNapiId();
+    }
+
+    @Override
+    public void napiBusyLoop(int napiId, java.util.function.BooleanSupplier loopEnd, long nanos) {
+        engine.napiBusyLoop(napiId, loopEnd, nanos);
+    }
+
+    @Override
     public boolean enqueueToBacklog(SkBuff skb, int cpu) {
         return engine.enqueueToBacklog(skb, cpu);
     }

@@ -36,6 +36,7 @@ final class RxQueueImpl implements RxQueue, Napi.Poller {
         this.index = index;
         this.ring = new SkbRing(ringSize, true); // tags: the sender a frame is charged to (TxCompletion)
         this.napi = new Napi(softirq, this);
+        dev.core().hashNapi(napi);
     }
 
     @Override
@@ -145,6 +146,14 @@ final class RxQueueImpl implements RxQueue, Napi.Poller {
     @Override
     public void clearIdleWait(IdleWait wait) {
         napi.softirq().clearIdleWait(wait);
+    }
+
+    @Override
+    public void busyPollStarted() {
+        DriverPoll d = driverPoll;
+        if (d != null) {
+            d.disarm(this);
+        }
     }
 
     @Override

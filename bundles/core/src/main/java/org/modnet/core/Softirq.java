@@ -28,12 +28,14 @@ final class Softirq {
 
     private static final VarHandle SCHEDULED;
     private static final VarHandle SLEEPING;
+    private static final VarHandle BH;
 
     static {
         try {
             MethodHandles.Lookup l = MethodHandles.lookup();
             SCHEDULED = l.findVarHandle(Softirq.class, "scheduled", Napi.class);
             SLEEPING = l.findVarHandle(Softirq.class, "sleeping", boolean.class);
+            BH = l.findVarHandle(Softirq.class, "bh", int.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -59,6 +61,20 @@ final class Softirq {
     private volatile boolean stopped;
     /** A driver's interrupt this thread waits for itself when idle, instead of parking ({@link RxQueue.IdleWait}); null: none. */
     private volatile RxQueue.IdleWait idleWait;
+
+    /**
+     * 1 while this CPU's softirq context is held ({@code local_bh_disable}): by its thread for a round
+     * of timers and polls, or by a busy poller for one poll ({@link CoreEngine#napiBusyLoop}). Two
+     * threads never run one CPU's softirq at once, which per-CPU counters rely on.
+     */
+    @SuppressWarnings("unused") // through BH
+    private volatile int bh;
+    /** The thread waits for {@link #bh}: busy pollers let it have it before their next poll. */
+    private volatile boolean bhWanted;
+    /** The NAPI instance polled in this softirq context now ({@code skb->napi_id}'s source), or null; the {@link #bh} holder's. */
+    Napi polling;
+    /** Times the thread came back from sleeping (parked or in its driver's idle wait): a wake-up each. */
+    private volatile long wakeups;
 
     // softnet_stat: written by this softirq only, read by anyone
     private volatile long processed;
@@ -94,10 +110,44 @@ final class Softirq {
         return t == thread || t == runner;
     }
 
-    private Thread enter() {
+    Thread enter() {
         Thread previous = runner;
         runner = Thread.currentThread();
         return previous;
+    }
+
+    void exit(Thread previous) {
+        runner = previous;
+    }
+
+    /** A busy poller's try for this CPU's softirq context: false while the thread holds it or waits for it. */
+    boolean tryBh() {
+        return !bhWanted && BH.compareAndSet(this, 0, 1);
+    }
+
+    /** Takes this CPU's softirq context, waiting for a busy poller's poll to end (a few frames at most). */
+    void lockBh() {
+        if (BH.compareAndSet(this, 0, 1)) {
+            return;
+        }
+        bhWanted = true;
+        for (int spins = 0; !BH.compareAndSet(this, 0, 1); spins++) {
+            if (spins < 1000) {
+                Thread.onSpinWait();
+            } else {
+                Thread.yield(); // the holder may have lost its CPU
+            }
+        }
+        bhWanted = false;
+    }
+
+    void unlockBh() {
+        BH.setRelease(this, 0);
+    }
+
+    /** Times the thread was woken from its sleep. */
+    long wakeups() {
+        return wakeups;
     }
 
     int cpu() {
@@ -183,7 +233,14 @@ final class Softirq {
                 break;
             }
             Napi napi = pollList.pollFirst();
-            if (napi.poll(w, work)) {
+            polling = napi;
+            boolean again;
+            try {
+                again = napi.poll(w, work);
+            } finally {
+                polling = null;
+            }
+            if (again) {
                 pollList.addLast(napi); // used its whole weight, or work came in meanwhile: to the tail
             }
             polled++;
@@ -262,8 +319,15 @@ final class Softirq {
 
     private void run() {
         while (!stopped) {
-            runTimers();
-            if (netRxAction()) {
+            boolean more;
+            lockBh();
+            try {
+                runTimers();
+                more = netRxAction();
+            } finally {
+                unlockBh();
+            }
+            if (more) {
                 continue;
             }
             SLEEPING.setVolatile(this, true);
@@ -288,6 +352,7 @@ final class Softirq {
                     }
                 }
                 timers.awake();
+                wakeups = wakeups + 1;
             }
             SLEEPING.setVolatile(this, false);
         }

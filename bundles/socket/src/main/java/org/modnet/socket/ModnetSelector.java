@@ -186,6 +186,16 @@ final class ModnetSelector extends AbstractSelector {
     private volatile boolean woken;
     /** On the wait queue of every registered channel's socket. */
     private final Sock.Waiter waiter = s -> signal();
+    /**
+     * Busy polling, as epoll does it ({@code ep_busy_loop}): {@code net.core.busy_poll} of the first
+     * registered socket's namespace (microseconds, 0 off) and its core; null until a channel registers.
+     */
+    private volatile org.modnet.api.net.IntSysctl busyPoll;
+    private volatile org.modnet.api.net.NetCore core;
+    /** {@code ep->napi_id}: the NAPI instance the socket last found ready received from; 0 for none yet. */
+    private volatile int busyNapiId;
+    /** What ends a busy poll: a socket changed (its waiter ran), or a wakeup. */
+    private final java.util.function.BooleanSupplier busyLoopEnd = () -> pending || woken;
 
     ModnetSelector(ModnetSelectorProvider provider) {
         super(provider);
@@ -285,6 +295,17 @@ final class ModnetSelector extends AbstractSelector {
             keyArray = more;
         }
         channel.sock().addWaiter(waiter);
+        int napi = channel.sock().napiId();
+        if (napi != 0) {
+            busyNapiId = napi; // as ep_insert sets it for a socket that has received already
+        }
+        if (busyPoll == null) {
+            org.modnet.api.net.NetNamespace ns = channel.sock().namespace();
+            if (ns != null) {
+                core = ns.core();
+                busyPoll = ns.sysctl().registerInt("net.core.busy_poll", 0, 0, Integer.MAX_VALUE); // the core's entry, registered already
+            }
+        }
         signal(); // a select in progress takes the new key into account
         return k;
     }
@@ -375,6 +396,7 @@ final class ModnetSelector extends AbstractSelector {
     private int waitReady(long round, long nanos) {
         long deadline = System.nanoTime() + Math.max(nanos, 0);
         boolean slept = false;
+        boolean busied = false;
         try {
             begin(); // an interrupt wakes the selection up
             while (true) {
@@ -386,6 +408,12 @@ final class ModnetSelector extends AbstractSelector {
                 }
                 if (woken || Thread.currentThread().isInterrupted() || (slept && closedChannels > 0)) {
                     return 0;
+                }
+                if (!busied) {
+                    busied = true;
+                    if (busyLoop(nanos < 0 ? Long.MAX_VALUE : deadline - System.nanoTime())) {
+                        continue; // something changed while this thread polled the device itself: look again
+                    }
                 }
                 selecting = Thread.currentThread(); // before looking at pending (see signal)
                 try {
@@ -413,6 +441,25 @@ final class ModnetSelector extends AbstractSelector {
             end();
             dropClosedAndCancelled();
         }
+    }
+
+    /**
+     * {@code ep_busy_loop}: with {@code net.core.busy_poll} on and a NAPI instance known, polls that
+     * device queue on this thread for up to as many microseconds (or {@code left} nanoseconds) before
+     * sleeping; true when a socket changed or a wakeup came meanwhile.
+     */
+    private boolean busyLoop(long left) {
+        org.modnet.api.net.IntSysctl bp = busyPoll;
+        int napi = busyNapiId;
+        if (bp == null || napi == 0 || left <= 0) {
+            return false;
+        }
+        int usecs = bp.get();
+        if (usecs <= 0) {
+            return false;
+        }
+        core.napiBusyLoop(napi, busyLoopEnd, Math.min(left, usecs * 1000L));
+        return pending || woken;
     }
 
     /**
@@ -482,9 +529,14 @@ final class ModnetSelector extends AbstractSelector {
             if (!k.isValid()) {
                 continue;
             }
-            int ops = k.channel.readyOps(k.channel.sock().poll(), k.interest);
+            Sock sk = k.channel.sock();
+            int ops = k.channel.readyOps(sk.poll(), k.interest);
             if (ops == 0) {
                 continue;
+            }
+            int napi = sk.napiId();
+            if (napi != 0) {
+                busyNapiId = napi; // ep_set_busy_poll_napi_id
             }
             if (round != 0) {
                 k.ready = ops;

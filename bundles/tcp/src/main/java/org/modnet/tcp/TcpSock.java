@@ -287,6 +287,8 @@ final class TcpSock extends Sock {
     private boolean wakeAtRelease;
     /** The sleeper woken while {@link #wakeAtRelease}: unparked once the lock is let go. */
     private Thread wokenAtRelease;
+    /** Pollers (a selector, epoll) to wake once the lock is let go, for the same reason as {@link #wokenAtRelease}. */
+    private boolean pollersAtRelease;
     /** The owner is in {@link #await}, past or at its backlog check: {@link #deliver} must not leave a segment queued. */
     private volatile boolean userSleeping;
     /**
@@ -939,6 +941,7 @@ final class TcpSock extends Sock {
     void unlockSock(int cpu) {
         while (true) {
             Thread woken = null;
+            boolean pollers = false;
             if (lock.getHoldCount() == 1) {
                 wakeAtRelease = true;
                 try {
@@ -947,11 +950,16 @@ final class TcpSock extends Sock {
                     wakeAtRelease = false;
                     woken = wokenAtRelease;
                     wokenAtRelease = null;
+                    pollers = pollersAtRelease;
+                    pollersAtRelease = false;
                 }
             }
             lock.unlock();
             if (woken != null) {
                 LockSupport.unpark(woken); // after the unlock: it takes the lock at once instead of spinning for it
+            }
+            if (pollers) {
+                wakeUp(); // likewise a selector's thread, which reads the socket as soon as it runs
             }
             if (backlog.isEmpty() || lock.isHeldByCurrentThread() || !lock.tryLock()) {
                 return;
@@ -993,6 +1001,7 @@ final class TcpSock extends Sock {
             skb.free();
             return;
         }
+        markNapiId(net.core.currentNapiId()); // sk_mark_napi_id, as tcp_v4_rcv does: where busy polling looks
         if (!lock.isHeldByCurrentThread() && lock.tryLock()) {
             wakeAtRelease = true; // the reader this segment wakes is unparked by unlockSock, once the lock is free
             try {
@@ -1240,6 +1249,10 @@ final class TcpSock extends Sock {
 
     void wake() {
         wakeSleepers();
+        if (wakeAtRelease) {
+            pollersAtRelease = true; // woken by unlockSock after the unlock
+            return;
+        }
         wakeUp();
     }
 
@@ -2025,6 +2038,11 @@ final class TcpSock extends Sock {
         long nanos = nonBlock ? 0 : timeoutNanos(SocketCalls.SO_RCVTIMEO);
         long deadline = System.nanoTime() + nanos;
         int copied = 0;
+        int busy = busyPollUsecs();
+        if (busy > 0 && !nonBlock && state == TCP_ESTABLISHED && readable() == 0) {
+            // tcp_recvmsg's sk_busy_loop, before lock_sock: poll the queue this socket receives from ourselves
+            net.core.napiBusyLoop(napiId(), busyReadEnd, busy * 1000L);
+        }
         lockSock();
         try {
             while (true) {
@@ -2193,6 +2211,9 @@ final class TcpSock extends Sock {
     }
 
     /** Bytes in order not yet read (the FIN is not one). */
+    /** What ends a blocking read's busy poll: bytes to read, or the connection left ESTABLISHED or failed (read without the lock). */
+    private final java.util.function.BooleanSupplier busyReadEnd = () -> readable() > 0 || state != TCP_ESTABLISHED || hasError();
+
     private int readable() {
         if (rbuf == null) {
             return 0;

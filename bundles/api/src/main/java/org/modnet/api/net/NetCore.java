@@ -34,6 +34,30 @@ public interface NetCore {
         return -1;
     }
 
+    /**
+     * The id of the NAPI instance whose poll runs on the calling thread now ({@code skb->napi_id} as
+     * {@code skb_mark_napi_id} sets it), for {@code sk_mark_napi_id}; 0 outside a poll. Ids start
+     * above the CPUs' numbers, as {@code MIN_NAPI_ID} does.
+     *
+     * @since 1.15
+     */
+    default int currentNapiId() {
+        return 0;
+    }
+
+    /**
+     * {@code napi_busy_loop}: the calling thread polls NAPI instance {@code napiId} itself, running
+     * the stack on what it reads (in that instance's softirq context, which it excludes meanwhile),
+     * until {@code loopEnd} says so or {@code nanos} pass; the driver's interrupt stays masked while it
+     * does, so the softirq thread is not woken for those frames. When it stops, one more poll
+     * completes the instance (the interrupt enabled again), or leaves it to the softirq when work is
+     * left. Returns at once for an unknown id (0) or a queue the softirq is polling now. Allocates nothing.
+     *
+     * @since 1.15
+     */
+    default void napiBusyLoop(int napiId, java.util.function.BooleanSupplier loopEnd, long nanos) {
+    }
+
     /** Per-CPU receive statistics, {@code /proc/net/softnet_stat}. */
     List<SoftnetStat> softnetStats();
 

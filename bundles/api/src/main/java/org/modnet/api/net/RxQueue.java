@@ -70,6 +70,15 @@ public interface RxQueue {
 
         /** NAPI completed: the driver enables its interrupt again (level-triggered, so nothing is missed). */
         void rearm(RxQueue queue);
+
+        /**
+         * A busy poller took the queue ({@code napi_busy_loop}): the driver masks its interrupt until
+         * {@link #rearm}, so frames the poller reads itself wake nobody.
+         *
+         * @since 1.15
+         */
+        default void disarm(RxQueue queue) {
+        }
     }
 
     default void setDriverPoll(DriverPoll poll) {

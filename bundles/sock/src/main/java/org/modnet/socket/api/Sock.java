@@ -125,6 +125,10 @@ public abstract class Sock {
     private volatile int priority;
     /** SO_MARK ({@code sk_mark}): what the socket's packets carry in {@code skb->mark}, which routing rules match. */
     private volatile int mark;
+    /** {@code sk_ll_usec}: SO_BUSY_POLL, from {@code net.core.busy_read} when the socket is made. */
+    private volatile int llUsec;
+    /** {@code sk_napi_id}: the NAPI instance this socket last received from ({@link #markNapiId}), 0 before any. */
+    private volatile int napiId;
     /** {@code sk_max_pacing_rate}: bytes per second, -1 (Linux's ~0UL) for no limit. */
     private volatile long maxPacingRate = -1L;
     private volatile int pmtudisc = SocketCalls.IP_PMTUDISC_WANT; // inet_create's default (ip_no_pmtu_disc 0)
@@ -168,6 +172,7 @@ public abstract class Sock {
         this.memory = memory;
         this.rcvbuf = coreSysctl(ns, "net.core.rmem_default", 212992);
         this.sndbuf = coreSysctl(ns, "net.core.wmem_default", 212992);
+        this.llUsec = Math.max(0, coreSysctl(ns, "net.core.busy_read", 0)); // sock_init_data
     }
 
     private static int coreSysctl(NetNamespace ns, String name, int fallback) {
@@ -1144,6 +1149,15 @@ public abstract class Sock {
                         : v[0] == -1 ? -1L : Integer.toUnsignedLong(v[0]);
                 maxPacingRate = rate;
             }
+            case SocketCalls.SO_BUSY_POLL -> {
+                // sock_setsockopt: a negative time is EINVAL; raising it needs CAP_NET_ADMIN, which modnet's processes have
+                need(v, 1);
+                if (v[0] < 0) {
+                    throw SockException.of(Errno.EINVAL);
+                }
+                llUsec = v[0];
+            }
+            case SocketCalls.SO_INCOMING_NAPI_ID -> throw SockException.of(Errno.ENOPROTOOPT); // get only
             case SocketCalls.SO_REUSEADDR -> reuseAddr = flag(v);
             case SocketCalls.SO_REUSEPORT -> reusePort = flag(v);
             case SocketCalls.SO_BROADCAST -> broadcast = flag(v);
@@ -1216,6 +1230,8 @@ public abstract class Sock {
                 case SocketCalls.SO_MARK -> new int[] { mark };
                 // sock_getsockopt with 4 bytes: the rate, ~0U when it does not fit (or there is no limit)
                 case SocketCalls.SO_MAX_PACING_RATE -> new int[] { maxPacingRate >= 0 && maxPacingRate < 0xffffffffL ? (int) maxPacingRate : -1 };
+                case SocketCalls.SO_BUSY_POLL -> new int[] { llUsec };
+                case SocketCalls.SO_INCOMING_NAPI_ID -> new int[] { napiId };
                 case SocketCalls.SO_REUSEADDR -> new int[] { reuseAddr ? 1 : 0 };
                 case SocketCalls.SO_REUSEPORT -> new int[] { reusePort ? 1 : 0 };
                 case SocketCalls.SO_BROADCAST -> new int[] { broadcast ? 1 : 0 };
@@ -1291,6 +1307,27 @@ public abstract class Sock {
 
     public final NetNamespace namespace() {
         return ns;
+    }
+
+    /**
+     * {@code sk_mark_napi_id}: the protocol's receive path (softirq context) notes the NAPI instance
+     * the packet came from, which busy polling polls ({@link org.modnet.api.net.NetCore#currentNapiId()}).
+     * @since 1.15
+     */
+    public final void markNapiId(int id) {
+        if (id != 0 && napiId != id) {
+            napiId = id;
+        }
+    }
+
+    /** {@code sk_napi_id}: 0 before the socket received anything through a NAPI poll. @since 1.15 */
+    public final int napiId() {
+        return napiId;
+    }
+
+    /** {@code sk_ll_usec}: SO_BUSY_POLL's microseconds, 0 for none ({@code sk_can_busy_loop}). @since 1.15 */
+    public final int busyPollUsecs() {
+        return llUsec;
     }
 
     public final int type() {

@@ -61,6 +61,14 @@ public interface SocketCalls extends AutoCloseable {
     int SO_DOMAIN = 39;
     /** {@code SO_MAX_PACING_RATE}: the most a socket is paced at, bytes per second (~0: no limit). @since 1.9 */
     int SO_MAX_PACING_RATE = 47;
+    /**
+     * {@code SO_BUSY_POLL}: microseconds a blocking read or a poll of the socket polls its device's
+     * queue itself before it sleeps ({@code sk_ll_usec}; {@code net.core.busy_read} is its default).
+     * @since 1.15
+     */
+    int SO_BUSY_POLL = 46;
+    /** {@code SO_INCOMING_NAPI_ID} (get only): the NAPI instance the socket last received from, 0 before any. @since 1.15 */
+    int SO_INCOMING_NAPI_ID = 56;
 
     int IP_TOS = 1;
     int IP_TTL = 2;

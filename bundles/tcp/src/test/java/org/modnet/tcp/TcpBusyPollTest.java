@@ -1,0 +1,148 @@
+package org.modnet.tcp;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.modnet.socket.api.SocketCalls.AF_INET;
+import static org.modnet.socket.api.SocketCalls.SOCK_NONBLOCK;
+import static org.modnet.socket.api.SocketCalls.SOCK_STREAM;
+import static org.modnet.socket.api.SocketCalls.SOL_SOCKET;
+
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.channels.spi.SelectorProvider;
+
+import org.junit.jupiter.api.Test;
+import org.modnet.api.net.Errno;
+import org.modnet.core.StandaloneCore;
+import org.modnet.socket.api.SockAddr;
+import org.modnet.socket.api.SocketCalls;
+
+/**
+ * Busy polling from TCP's side: {@code SO_BUSY_POLL} (its default {@code net.core.busy_read}),
+ * {@code sk_napi_id} learnt on receive ({@code SO_INCOMING_NAPI_ID}), and a selector with
+ * {@code net.core.busy_poll} on reading lo's frames on its own thread: lo's queue takes no interrupt.
+ */
+class TcpBusyPollTest {
+    private static final int LOCALHOST = 0x7f000001;
+
+    @Test
+    void soBusyPollStartsAtBusyReadAndIsSetPerSocket() throws Exception {
+        try (TcpStack s = new TcpStack()) {
+            SocketCalls sys = s.process();
+            int[] v = new int[1];
+            int before = sys.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+            assertEquals(1, sys.getsockopt(before, SOL_SOCKET, SocketCalls.SO_BUSY_POLL, v));
+            assertEquals(0, v[0], "off by default, as Linux");
+            s.ns.sysctl().set("net.core.busy_read", "50");
+            int after = sys.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+            assertEquals(1, sys.getsockopt(after, SOL_SOCKET, SocketCalls.SO_BUSY_POLL, v));
+            assertEquals(50, v[0], "sock_init_data: busy_read is a new socket's default");
+            assertEquals(1, sys.getsockopt(before, SOL_SOCKET, SocketCalls.SO_BUSY_POLL, v));
+            assertEquals(0, v[0], "a socket made before keeps its own");
+            assertEquals(0, sys.setsockopt(before, SOL_SOCKET, SocketCalls.SO_BUSY_POLL, 20));
+            assertEquals(1, sys.getsockopt(before, SOL_SOCKET, SocketCalls.SO_BUSY_POLL, v));
+            assertEquals(20, v[0]);
+            assertEquals(-Errno.EINVAL.number(), sys.setsockopt(before, SOL_SOCKET, SocketCalls.SO_BUSY_POLL, -1));
+            assertEquals(-Errno.ENOPROTOOPT.number(), sys.setsockopt(before, SOL_SOCKET, SocketCalls.SO_INCOMING_NAPI_ID, 1),
+                    "SO_INCOMING_NAPI_ID is read only");
+            sys.close();
+        }
+    }
+
+    @Test
+    void aSocketLearnsTheNapiIdOfTheQueueItReceivedFrom() throws Exception {
+        try (TcpStack s = new TcpStack()) {
+            SocketCalls sys = s.process();
+            int l = sys.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+            assertEquals(0, sys.bind(l, new SockAddr(LOCALHOST, 7300)));
+            assertEquals(0, sys.listen(l, 8));
+            int c = sys.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+            int[] v = new int[1];
+            assertEquals(1, sys.getsockopt(c, SOL_SOCKET, SocketCalls.SO_INCOMING_NAPI_ID, v));
+            assertEquals(0, v[0], "nothing received yet");
+            sys.connect(c, new SockAddr(LOCALHOST, 7300));
+            s.run();
+            int a = sys.accept(l, null, SOCK_NONBLOCK);
+            assertTrue(a >= 0, "accept: " + SocketCalls.strerror(a));
+            assertEquals(1, sys.getsockopt(c, SOL_SOCKET, SocketCalls.SO_INCOMING_NAPI_ID, v));
+            int napi = v[0];
+            assertTrue(napi >= 8193, "lo's queue's id, above the CPUs' numbers (MIN_NAPI_ID): " + napi);
+            assertEquals(1, sys.getsockopt(a, SOL_SOCKET, SocketCalls.SO_INCOMING_NAPI_ID, v));
+            assertEquals(napi, v[0], "both ends receive through lo's one queue");
+            sys.close();
+        }
+    }
+
+    @Test
+    void aSelectorWithBusyPollOnReadsLoopbackFramesItselfAndTheQueueTakesNoInterrupt() throws Exception {
+        try (TcpStack s = new TcpStack(StandaloneCore.threaded(1, 8192))) {
+            SelectorProvider provider = s.sockets.provider("");
+            try (ServerSocketChannel server = provider.openServerSocketChannel(); SocketChannel client = provider.openSocketChannel();
+                    Selector selector = provider.openSelector()) {
+                server.bind(new InetSocketAddress("127.0.0.1", 7301));
+                client.connect(new InetSocketAddress("127.0.0.1", 7301));
+                SocketChannel accepted = server.accept();
+                accepted.configureBlocking(false);
+                // one exchange first: the accepted socket has received through lo's queue (sk_napi_id)
+                client.write(ByteBuffer.wrap(new byte[] { 1 }));
+                accepted.register(selector, SelectionKey.OP_READ);
+                assertEquals(1, selector.select(10_000));
+                selector.selectedKeys().clear();
+                assertEquals(1, accepted.read(ByteBuffer.allocate(16)));
+
+                s.ns.sysctl().set("net.core.busy_poll", "5000000"); // 5 s: the whole wait below is a busy poll
+                Thread.sleep(300); // the first byte's delayed ACK and any other frame have gone by
+                long irqs = s.ns.device("lo").ethtoolStats().get("rx_queue_0_irqs");
+                long polls = s.ns.device("lo").ethtoolStats().get("rx_queue_0_polls");
+                Thread sender = Thread.ofPlatform().start(() -> {
+                    try {
+                        Thread.sleep(100);
+                        client.write(ByteBuffer.wrap(new byte[] { 2, 3, 4 }));
+                    } catch (Exception e) {
+                        throw new RuntimeException(e);
+                    }
+                });
+                assertEquals(1, selector.select(10_000), "the bytes arrived while the selector polled lo's queue");
+                sender.join();
+                ByteBuffer got = ByteBuffer.allocate(16);
+                assertEquals(3, accepted.read(got));
+                assertEquals(irqs, s.ns.device("lo").ethtoolStats().get("rx_queue_0_irqs"),
+                        "lo's queue took no interrupt: the busy poller held it, so nothing woke the softirq for those frames");
+                assertTrue(s.ns.device("lo").ethtoolStats().get("rx_queue_0_polls") > polls, "polled by the selector's thread");
+            }
+        }
+    }
+
+    @Test
+    void aBlockingReadWithBusyReadOnReadsLoopbackFramesItselfAndTheQueueTakesNoInterrupt() throws Exception {
+        try (TcpStack s = new TcpStack(StandaloneCore.threaded(1, 8192))) {
+            s.ns.sysctl().set("net.core.busy_read", "5000000"); // each socket made from now on: SO_BUSY_POLL 5 s
+            SelectorProvider provider = s.sockets.provider("");
+            try (ServerSocketChannel server = provider.openServerSocketChannel(); SocketChannel client = provider.openSocketChannel()) {
+                server.bind(new InetSocketAddress("127.0.0.1", 7302));
+                client.connect(new InetSocketAddress("127.0.0.1", 7302));
+                SocketChannel accepted = server.accept();
+                client.write(ByteBuffer.wrap(new byte[] { 1 }));
+                assertEquals(1, accepted.read(ByteBuffer.allocate(16)));
+                Thread.sleep(300); // the first byte's delayed ACK and any other frame have gone by
+                long irqs = s.ns.device("lo").ethtoolStats().get("rx_queue_0_irqs");
+                Thread sender = Thread.ofPlatform().start(() -> {
+                    try {
+                        Thread.sleep(100);
+                        client.write(ByteBuffer.wrap(new byte[] { 2, 3, 4 }));
+                    } catch (Exception e) {
+                        throw new RuntimeException(e);
+                    }
+                });
+                ByteBuffer got = ByteBuffer.allocate(16);
+                assertEquals(3, accepted.read(got), "a blocking read, busy polling lo's queue meanwhile");
+                assertEquals(irqs, s.ns.device("lo").ethtoolStats().get("rx_queue_0_irqs"), "lo's queue took no interrupt");
+                sender.join();
+            }
+        }
+    }
+}
