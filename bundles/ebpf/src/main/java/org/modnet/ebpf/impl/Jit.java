@@ -145,7 +145,9 @@ final class Jit {
             return new Executable() {
                 @Override
                 public long run(Memory memory, long r1, long r2) {
-                    memory.tailCalled = false;
+                    if (memory.tailCalled) {
+                        memory.tailCalled = false; // a load per run, a store only after a fault left it set
+                    }
                     return code.run(memory, helpers, r1, r2, memory.stackTop());
                 }
 
@@ -397,8 +399,7 @@ final class Jit {
                 code.aload(MEM);
                 code.invokevirtual(CD_MEMORY, "plainContext", MethodTypeDesc.of(CD_LONGS));
                 code.astore(CTX_BASE);
-                code.aload(MEM);
-                code.invokevirtual(CD_MEMORY, "plainContextDisplacement", MethodTypeDesc.of(CD_long));
+                code.ldc(PlainMemory.LONG_ARRAY_BASE - Memory.base(LoadedProgram.CTX_REGION)); // the context from its array's start (Memory#set)
                 code.lstore(CTX_DISP);
                 code.aload(MEM);
                 code.invokevirtual(CD_MEMORY, "plainPacketDisplacement", MethodTypeDesc.of(CD_long));
