@@ -169,6 +169,9 @@ public final class XdpBuffer implements XdpContext {
         int action = run(p, buffer, data, len, ifindex, rxQueue, 0);
         long ctx = Memory.base(LoadedProgram.CTX_REGION);
         for (long r = 1; r < repeat; r++) {
+            // each run reads the frame anew, as the kernel's does: no instruction on x86, but C2 may not hoist
+            // the program's loads of the unchanging frame out of this loop and run it once
+            java.lang.invoke.VarHandle.acquireFence();
             long a;
             try {
                 a = p.run(memory, ctx, 0);
