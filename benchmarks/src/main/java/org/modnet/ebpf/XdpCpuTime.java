@@ -12,8 +12,11 @@ import java.util.Arrays;
  * CPU time does not ({@code bin/modnet-ebpf-bench} prints both sides' CPU times beside each other).
  * One program per JVM, so no other program's profile shapes the code C2 compiles for this one.
  *
- * <pre>java -cp benchmarks.jar org.modnet.ebpf.XdpCpuTime PROGRAM [SECONDS_PER_SAMPLE]</pre>
- * prints {@code PROGRAM wall W ns cpu C ns}.
+ * <pre>java -cp benchmarks.jar org.modnet.ebpf.XdpCpuTime PROGRAM [SECONDS_PER_SAMPLE [frame|testrun]]</pre>
+ * prints {@code PROGRAM wall W ns cpu C ns}. {@code frame} (the default) is XDP's per-frame run, the
+ * context written for every frame as a driver's receive does; {@code testrun} is {@code BPF_PROG_TEST_RUN}'s
+ * shape ({@code XdpContext#testRun}, what {@code bpftool prog run ... repeat N} runs): the context set once and
+ * the program run a sample's runs on it, as DPDK's driver calls its function on one frame.
  */
 public final class XdpCpuTime {
     private static final int SAMPLES = 15;
@@ -28,20 +31,31 @@ public final class XdpCpuTime {
         b.program = args[0];
         b.setUp();
         double seconds = args.length > 1 ? Double.parseDouble(args[1]) : 1.0;
+        boolean testRun = args.length > 2 && args[2].equals("testrun");
         ThreadMXBean threads = ManagementFactory.getThreadMXBean();
         // warm-up as JMH's five iterations of a second: C2 has compiled the run by then
         long sink = 0;
         long end = System.nanoTime() + (long) (5e9 * seconds);
         while (System.nanoTime() < end) {
-            for (int r = 0; r < 10_000; r++) {
-                sink += b.run();
+            if (testRun) {
+                sink += b.testRun(10_000);
+            } else {
+                for (int r = 0; r < 10_000; r++) {
+                    java.lang.invoke.VarHandle.acquireFence();
+                    sink += b.run();
+                }
             }
         }
         // runs per sample: about `seconds` of the thread's CPU time
         long runs = 100_000;
         long c0 = threads.getCurrentThreadCpuTime();
-        for (long r = 0; r < runs; r++) {
-            sink += b.run();
+        if (testRun) {
+            sink += b.testRun(runs);
+        } else {
+            for (long r = 0; r < runs; r++) {
+                java.lang.invoke.VarHandle.acquireFence();
+                sink += b.run();
+            }
         }
         runs = Math.max(1, (long) (runs * seconds * 1e9 / Math.max(1, threads.getCurrentThreadCpuTime() - c0)));
         double[] wall = new double[SAMPLES];
@@ -49,8 +63,13 @@ public final class XdpCpuTime {
         for (int k = 0; k < SAMPLES; k++) {
             long w = System.nanoTime();
             long c = threads.getCurrentThreadCpuTime();
-            for (long r = 0; r < runs; r++) {
-                sink += b.run();
+            if (testRun) {
+                sink += b.testRun(runs);
+            } else {
+                for (long r = 0; r < runs; r++) {
+                    java.lang.invoke.VarHandle.acquireFence(); // each run reads the frame anew (XdpContext#testRun's reason)
+                    sink += b.run();
+                }
             }
             cpu[k] = (threads.getCurrentThreadCpuTime() - c) / (double) runs;
             wall[k] = (System.nanoTime() - w) / (double) runs;

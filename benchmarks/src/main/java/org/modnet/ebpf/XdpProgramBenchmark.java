@@ -191,4 +191,9 @@ public class XdpProgramBenchmark {
     public int run() {
         return xdp.run(frame, 256, len, 1, 0);
     }
+
+    /** {@code BPF_PROG_TEST_RUN}'s shape: the context set once, the program run {@code repeat} times ({@link XdpContext#testRun}). */
+    public int testRun(long repeat) {
+        return xdp.testRun(frame, 256, len, 1, 0, repeat);
+    }
 }

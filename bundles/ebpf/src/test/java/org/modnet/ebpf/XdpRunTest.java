@@ -148,6 +148,46 @@ class XdpRunTest {
 
     @ParameterizedTest
     @ValueSource(strings = { "interpreter", "jit" })
+    void aRunAfterARedirectSeesNoTargetAndTheQueueItWasGiven(String engine) throws Exception {
+        BpfMapBase ports = BpfMapBase.create("ports", Verifier.MAP_DEVMAP, 4, 4, 4, 0, 1);
+        assertEquals(0, ports.update(new byte[] { 1, 0, 0, 0 }, new byte[] { 7, 0, 0, 0 }, BpfMapBase.BPF_ANY));
+        LoadedProgram p = load(REDIRECT_BY_RX_QUEUE, List.of(ports), engine, new ArrayList<>());
+        XdpBuffer x = new XdpBuffer(p.memory(0));
+        assertEquals(XdpBuffer.XDP_REDIRECT, x.run(p, frame(60, 17), HEADROOM, 60, 3, 1));
+        assertEquals(7, x.redirectIfindex());
+        assertEquals(XdpBuffer.XDP_PASS, x.run(p, frame(60, 17), HEADROOM, 60, 3, 0), "queue 0's slot is empty: the queue word was rewritten");
+        assertEquals(-1, x.redirectIfindex(), "the last run redirected nowhere");
+        assertEquals(-1, x.redirectCpu());
+        assertEquals(-1, x.redirectXsk());
+        assertEquals(XdpBuffer.XDP_REDIRECT, x.run(p, frame(60, 17), HEADROOM, 60, 3, 1), "and queue 1 again");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = { "interpreter", "jit" })
+    void aTestRunPreparesTheContextOnceAndKeepsWhatARunMoved(String engine) throws Exception {
+        // adjust_head by -4 each run while the headroom lasts, as the kernel's BPF_PROG_TEST_RUN with repeat keeps the moved frame
+        LoadedProgram p = load("""
+                mov %r2, -4
+                call 44
+                jne %r0, 0, full
+                mov %r0, 3
+                exit
+                full:
+                mov %r0, 1
+                exit
+                """, List.of(), engine, new ArrayList<>());
+        XdpBuffer x = new XdpBuffer(p.memory(0));
+        MemorySegment f = frame(60, 17);
+        assertEquals(XdpBuffer.XDP_TX, x.testRun(p, f, HEADROOM, 60, 1, 0, 10));
+        assertEquals(HEADROOM - 40, x.data(), "ten runs, each 4 bytes further into the headroom");
+        assertEquals(100, x.length());
+        assertEquals(XdpBuffer.XDP_DROP, x.testRun(p, f, 2, 60, 1, 0, 2), "the second run finds no headroom left");
+        assertEquals(XdpBuffer.XDP_TX, x.run(p, f, HEADROOM, 60, 1, 0), "a per-frame run starts from the frame it is given");
+        assertEquals(HEADROOM - 4, x.data());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = { "interpreter", "jit" })
     void devmapAndCpumapValuesAreTheirStructsAndNameTheirEntrysProgram(String engine) throws Exception {
         BpfException size = assertThrows(BpfException.class, () -> BpfMapBase.create("ports", Verifier.MAP_DEVMAP, 4, 12, 4, 0, 1));
         assertEquals("map ports: a devmap has 4-byte keys and values of 4 or 8 bytes (struct bpf_devmap_val), not 4 and 12",

@@ -33,6 +33,20 @@ public interface XdpContext {
     int run(MemorySegment buffer, int data, int len, int ifindex, int rxQueue, int egressIfindex);
 
     /**
+     * {@code BPF_PROG_TEST_RUN} with {@code repeat} ({@code bpftool prog run ... repeat N}): the frame's
+     * context prepared once, then the program run {@code repeat} times on it with nothing written between
+     * runs, as the kernel's {@code bpf_test_run} does; what one run moves (adjust_head) the next sees
+     * (this default, for a context that cannot, runs it per frame). Returns the last run's action, as {@link #run} gives it. Since 2.8.0.
+     */
+    default int testRun(MemorySegment buffer, int data, int len, int ifindex, int rxQueue, long repeat) {
+        int action = run(buffer, data, len, ifindex, rxQueue);
+        for (long r = 1; r < repeat; r++) {
+            action = run(buffer, data, len, ifindex, rxQueue);
+        }
+        return action;
+    }
+
+    /**
      * The next frame's receive timestamp in ns, as the device took it: what {@code
      * bpf_xdp_metadata_rx_timestamp} gives the program during the next {@link #run} (after which it is
      * forgotten; without it the kfunc returns -ENODATA). @since 2.6

@@ -28,9 +28,10 @@
  * ({@link org.modnet.ebpf.api.BpfSyscall#xskSockets}); an object's global functions and their BTF argument types
  * ({@link org.modnet.ebpf.api.BpfObject.ProgramDef#globalFuncs}), handed over with the program
  * ({@link org.modnet.ebpf.api.ProgHandOver#globalFuncs}).
+ * 2.8.0: {@code BPF_PROG_TEST_RUN}'s shape, the context prepared once for many runs ({@link org.modnet.ebpf.api.XdpContext#testRun}).
  */
 @Export
-@Version("2.7.0")
+@Version("2.8.0")
 package org.modnet.ebpf.api;
 
 import org.osgi.annotation.bundle.Export;

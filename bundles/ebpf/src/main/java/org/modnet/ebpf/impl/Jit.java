@@ -145,7 +145,9 @@ final class Jit {
             return new Executable() {
                 @Override
                 public long run(Memory memory, long r1, long r2) {
-                    memory.tailCalled = false;
+                    if (memory.tailCalled) {
+                        memory.tailCalled = false; // a load per run, a store only after a fault left it set
+                    }
                     return code.run(memory, helpers, r1, r2, memory.stackTop());
                 }
 
@@ -397,8 +399,7 @@ final class Jit {
                 code.aload(MEM);
                 code.invokevirtual(CD_MEMORY, "plainContext", MethodTypeDesc.of(CD_LONGS));
                 code.astore(CTX_BASE);
-                code.aload(MEM);
-                code.invokevirtual(CD_MEMORY, "plainContextDisplacement", MethodTypeDesc.of(CD_long));
+                code.ldc(PlainMemory.LONG_ARRAY_BASE - Memory.base(LoadedProgram.CTX_REGION)); // the context from its array's start (Memory#set)
                 code.lstore(CTX_DISP);
                 code.aload(MEM);
                 code.invokevirtual(CD_MEMORY, "plainPacketDisplacement", MethodTypeDesc.of(CD_long));
@@ -412,9 +413,75 @@ final class Jit {
                 if (targets[i]) {
                     straight = 0; // a merge: C2 starts a new block here
                 }
+                int pairs = plain ? sumPairs(i) : 0;
+                if (pairs >= 2) {
+                    sum(i, pairs);
+                    for (int j = i; j < i + 2 * pairs; j++) {
+                        if (j > i) {
+                            code.labelBinding(labels[j - from]); // no jump lands inside (sumPairs)
+                        }
+                        sequence(j, true);
+                    }
+                    i += 2 * pairs - 1;
+                    continue;
+                }
                 insn(i);
                 sequence(i, true);
             }
+        }
+
+        /** How many loads into one register each added to another ({@link #sum}) start at {@code i}: at most 4. */
+        private int sumPairs(int i) {
+            if (i + 1 >= to || p.isSecondHalf(i)) {
+                return 0;
+            }
+            int t = p.dst[i];
+            int acc = p.dst[i + 1];
+            int pairs = 0;
+            while (pairs < 4) {
+                int a = i + 2 * pairs;
+                int b = a + 1;
+                if (b >= to || (pairs > 0 && targets[a]) || targets[b]) {
+                    break;
+                }
+                boolean load = p.op[a] == (Bpf.LDX | Bpf.MEM | (p.op[a] & 0x18)) && p.dst[a] == t && p.src[a] != t && p.src[a] != acc;
+                boolean add = p.op[b] == (Bpf.ALU64 | Bpf.ADD | Bpf.X) && p.dst[b] == acc && p.src[b] == t && p.off[b] == 0;
+                if (!load || !add || acc == t || acc == 10 || t == 10) {
+                    break;
+                }
+                pairs++;
+            }
+            return pairs;
+        }
+
+        /**
+         * {@code pairs} (2 to 4) of "load t; acc += t" (a checksum's words): the loaded words summed as a
+         * tree first and then added to acc, so the chain of dependent adds through acc is a quarter as
+         * long (a 64-bit add is associative, so acc ends the same; t ends with the last word, as the
+         * instructions leave it). A fault in any load ends the run, so no partial sum is ever seen.
+         */
+        private void sum(int i, int pairs) {
+            int t = p.dst[i];
+            int acc = p.dst[i + 1];
+            load(acc);
+            for (int j = 0; j < pairs; j++) {
+                loadValue(i + 2 * j);
+                if (j == pairs - 1) {
+                    code.dup2();
+                    store(t);
+                }
+                if (j % 2 == 1) {
+                    code.ladd(); // w(j-1) + w(j)
+                }
+                if (j == 3) {
+                    code.ladd(); // (w0 + w1) + (w2 + w3)
+                }
+            }
+            if (pairs == 3) {
+                code.ladd(); // (w0 + w1) + w2
+            }
+            code.ladd();
+            store(acc);
         }
 
         /** Whether this subprogram jumps backwards (and so counts down a budget). */
@@ -632,27 +699,7 @@ final class Jit {
                     }
                 }
                 case Bpf.LDX -> {
-                    int size = Bpf.bytes(o);
-                    if (plainAddress(i, s, off, false, false)) {
-                        plainLoad(size);
-                    } else if (s == 10) {
-                        stackAddress(off);
-                        code.invokestatic(CD_MEMORY, "stackLoad" + size * 8, MethodTypeDesc.of(CD_long, CD_BYTES, CD_long));
-                    } else if (direct(i, s, off, false)) {
-                        code.invokestatic(CD_MEMORY, "loadIn" + size * 8, MT_LOAD_IN);
-                    } else {
-                        generalAddress(s, off);
-                        code.invokevirtual(CD_MEMORY, "load" + size * 8, MT_LOAD);
-                    }
-                    if ((o & 0xe0) == Bpf.MEMSX) {
-                        code.l2i();
-                        if (size == 1) {
-                            code.i2b();
-                        } else if (size == 2) {
-                            code.i2s();
-                        }
-                        code.i2l();
-                    }
+                    loadValue(i);
                     store(d);
                 }
                 case Bpf.ST -> storeInsn(i, d, off, Bpf.bytes(o), () -> code.ldc((long) imm));
@@ -665,6 +712,34 @@ final class Jit {
                 }
                 case Bpf.JMP, Bpf.JMP32 -> jump(i, o, d, s, off, imm, cls);
                 default -> throw new IllegalStateException("insn " + i + ": unknown opcode");
+            }
+        }
+
+        /** Pushes what load instruction {@code i} reads (sign-extended for MEMSX), as a long. */
+        private void loadValue(int i) {
+            int o = p.op[i];
+            int s = p.src[i];
+            int off = p.off[i];
+            int size = Bpf.bytes(o);
+            if (plainAddress(i, s, off, false, false)) {
+                plainLoad(size);
+            } else if (s == 10) {
+                stackAddress(off);
+                code.invokestatic(CD_MEMORY, "stackLoad" + size * 8, MethodTypeDesc.of(CD_long, CD_BYTES, CD_long));
+            } else if (direct(i, s, off, false)) {
+                code.invokestatic(CD_MEMORY, "loadIn" + size * 8, MT_LOAD_IN);
+            } else {
+                generalAddress(s, off);
+                code.invokevirtual(CD_MEMORY, "load" + size * 8, MT_LOAD);
+            }
+            if ((o & 0xe0) == Bpf.MEMSX) {
+                code.l2i();
+                if (size == 1) {
+                    code.i2b();
+                } else if (size == 2) {
+                    code.i2s();
+                }
+                code.i2l();
             }
         }
 

@@ -69,9 +69,8 @@ public final class Memory implements BpfMemory {
     /** The packet region native memory and the context's a {@code long[]}: what the JIT's plain variant needs ({@link Jit#plainRun}). */
     private boolean plainRegions;
 
-    /** The context's array and the displacements of the context's and the packet's plain accesses, while {@link #plainRegions}. */
+    /** The context's array and the displacement of the packet's plain accesses, while {@link #plainRegions}. */
     private long[] plainContext;
-    private long plainContextDisplacement;
     private long plainPacketDisplacement;
 
     boolean plainRegions() {
@@ -80,10 +79,6 @@ public final class Memory implements BpfMemory {
 
     long[] plainContext() {
         return plainContext;
-    }
-
-    long plainContextDisplacement() {
-        return plainContextDisplacement;
     }
 
     long plainPacketDisplacement() {
@@ -147,10 +142,11 @@ public final class Memory implements BpfMemory {
         if (id == LoadedProgram.CTX_REGION || id == LoadedProgram.PACKET_REGION) {
             MemorySegment ctx = regions[LoadedProgram.CTX_REGION];
             MemorySegment packet = LoadedProgram.PACKET_REGION < regions.length ? regions[LoadedProgram.PACKET_REGION] : null;
-            plainRegions = packet != null && packet.isNative() && ctx != null && ctx.heapBase().orElse(null) instanceof long[];
+            // a context from its array's start: its plain accesses' displacement is a constant of the JIT's code
+            plainRegions = packet != null && packet.isNative() && ctx != null && ctx.heapBase().orElse(null) instanceof long[]
+                    && ctx.address() == 0;
             if (plainRegions) {
                 plainContext = (long[]) ctx.heapBase().orElseThrow();
-                plainContextDisplacement = PlainMemory.displacement(ctx, LoadedProgram.CTX_REGION);
                 plainPacketDisplacement = PlainMemory.displacement(packet, LoadedProgram.PACKET_REGION);
             }
         }

@@ -37,7 +37,7 @@ final class PlainMemory {
     private static final boolean BIG_ENDIAN = ByteOrder.nativeOrder() == ByteOrder.BIG_ENDIAN;
     /** Where a {@code byte[]}'s first element is from its object's start. */
     static final long BYTE_ARRAY_BASE;
-    private static final long LONG_ARRAY_BASE;
+    static final long LONG_ARRAY_BASE;
     private static final MethodHandle ADD_INT;
     private static final MethodHandle ADD_LONG;
 

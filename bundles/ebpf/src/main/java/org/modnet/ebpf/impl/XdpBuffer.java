@@ -31,11 +31,19 @@ public final class XdpBuffer implements XdpContext {
     private final MemorySegment ctx = MemorySegment.ofArray(ctxWords);
     private static final boolean BIG_ENDIAN_HOST = ByteOrder.nativeOrder() == ByteOrder.BIG_ENDIAN;
     private MemorySegment buffer;
-    private int data;
-    private int dataEnd;
-    private int meta;
+    /** The packet region's base: what the context's pointer words hold beyond the frame's offsets. */
+    private static final long PACKET_BASE = Memory.base(LoadedProgram.PACKET_REGION);
+    /** The receive queue's words of the context as last published: written again only when they change. */
     private int ifindex;
     private int rxQueue;
+    /**
+     * What a run may have left that the next must not see: {@link #REDIRECTED} (a redirect helper set
+     * the targets) and {@link #RX_META} (the driver gave the frame's receive metadata). A run resets only
+     * what this says changed, not every field per frame.
+     */
+    private int dirty;
+    private static final int REDIRECTED = 1;
+    private static final int RX_META = 2;
     /** Where XDP_REDIRECT sends the frame: an ifindex, or -1 ({@code redirectCpu} for a cpumap). */
     private int redirectIfindex = -1;
     private int redirectCpu = -1;
@@ -128,37 +136,87 @@ public final class XdpBuffer implements XdpContext {
             memory.set(LoadedProgram.PACKET_REGION, buffer, true);
             this.buffer = buffer;
         }
-        this.data = data;
-        this.dataEnd = data + len;
-        this.meta = data;
-        this.ifindex = ifindex;
-        this.rxQueue = rxQueue;
-        this.redirectIfindex = -1;
-        this.redirectCpu = -1;
-        this.redirectProgram = 0;
-        this.redirectXsk = -1;
-        this.egressIfindex = egressIfindex;
-        publish();
+        // per frame only where the frame lies; the queue's words when they change (a driver's queue keeps
+        // its ifindex and queue), the redirect targets only after a run that set them
+        ctxWords[0] = le(PACKET_BASE + data);
+        ctxWords[1] = le(PACKET_BASE + data + len);
+        ctxWords[2] = ctxWords[0];
+        if (ifindex != this.ifindex || rxQueue != this.rxQueue || egressIfindex != this.egressIfindex) {
+            queue(ifindex, rxQueue, egressIfindex);
+        }
+        if ((dirty & REDIRECTED) != 0) {
+            clearRedirect();
+        }
         long action;
         try {
             action = p.run(memory, Memory.base(LoadedProgram.CTX_REGION), 0);
         } catch (BpfFault f) {
             action = XDP_ABORTED;
         }
-        rxTimestamp = -1; // the metadata described this frame only
-        rxHashGiven = false;
-        rxVlanGiven = false;
+        if ((dirty & RX_META) != 0) {
+            clearRxMeta(); // the metadata described this frame only
+        }
         return action < 0 || action > XDP_REDIRECT ? XDP_ABORTED : (int) action;
     }
 
-    /** The context as the rewritten loads read it: pointers at 0, 8, 16; indexes at 24, 28, 32. */
-    private void publish() {
-        long base = Memory.base(LoadedProgram.PACKET_REGION);
-        ctxWords[0] = le(base + data);
-        ctxWords[1] = le(base + dataEnd);
-        ctxWords[2] = le(base + meta);
+    /**
+     * {@code BPF_PROG_TEST_RUN} with {@code repeat}: the frame's context prepared once and the program
+     * run {@code repeat} times on it, as the kernel's {@code bpf_test_run} does (no context written per
+     * run; what a run moves with {@code adjust_head} the next one sees, as in the kernel). Returns the
+     * last run's action, as {@link #run}; {@code repeat} below 1 is one run.
+     */
+    public int testRun(LoadedProgram p, MemorySegment buffer, int data, int len, int ifindex, int rxQueue, long repeat) {
+        int action = run(p, buffer, data, len, ifindex, rxQueue, 0);
+        long ctx = Memory.base(LoadedProgram.CTX_REGION);
+        for (long r = 1; r < repeat; r++) {
+            // each run reads the frame anew, as the kernel's does: no instruction on x86, but C2 may not hoist
+            // the program's loads of the unchanging frame out of this loop and run it once
+            java.lang.invoke.VarHandle.acquireFence();
+            long a;
+            try {
+                a = p.run(memory, ctx, 0);
+            } catch (BpfFault f) {
+                a = XDP_ABORTED;
+            }
+            action = a < 0 || a > XDP_REDIRECT ? XDP_ABORTED : (int) a;
+        }
+        return action;
+    }
+
+    @Override
+    public int testRun(MemorySegment buffer, int data, int len, int ifindex, int rxQueue, long repeat) {
+        return testRun(program, buffer, data, len, ifindex, rxQueue, repeat);
+    }
+
+    /** The context's words of the receiving queue and the egress device. */
+    private void queue(int ifindex, int rxQueue, int egressIfindex) {
+        this.ifindex = ifindex;
+        this.rxQueue = rxQueue;
+        this.egressIfindex = egressIfindex;
         ctxWords[3] = le(ifindex & 0xffffffffL | (long) rxQueue << 32);
         ctxWords[4] = le(egressIfindex & 0xffffffffL);
+    }
+
+    private void clearRedirect() {
+        redirectIfindex = -1;
+        redirectCpu = -1;
+        redirectProgram = 0;
+        redirectXsk = -1;
+        dirty &= ~REDIRECTED;
+    }
+
+    private void clearRxMeta() {
+        rxTimestamp = -1;
+        rxHashGiven = false;
+        rxVlanGiven = false;
+        dirty &= ~RX_META;
+    }
+
+    /** The context's pointer words after the helpers moved data, data_end or data_meta. */
+    private void publish(int data, int dataEnd, int meta) {
+        ctxWords[0] = le(PACKET_BASE + data);
+        ctxWords[1] = le(PACKET_BASE + dataEnd);
+        ctxWords[2] = le(PACKET_BASE + meta);
     }
 
     /** A word as the program's little-endian loads read it. */
@@ -169,16 +227,20 @@ public final class XdpBuffer implements XdpContext {
     /** Where the frame starts now (after {@code adjust_head}). */
     @Override
     public int data() {
-        return data;
+        return (int) (le(ctxWords[0]) - PACKET_BASE);
     }
 
     public int dataEnd() {
-        return dataEnd;
+        return (int) (le(ctxWords[1]) - PACKET_BASE);
+    }
+
+    private int meta() {
+        return (int) (le(ctxWords[2]) - PACKET_BASE);
     }
 
     @Override
     public int length() {
-        return dataEnd - data;
+        return dataEnd() - data();
     }
 
     @Override
@@ -200,6 +262,7 @@ public final class XdpBuffer implements XdpContext {
     @Override
     public void rxTimestamp(long ns) {
         rxTimestamp = ns < 0 ? -1 : ns;
+        dirty |= RX_META;
     }
 
     @Override
@@ -207,6 +270,7 @@ public final class XdpBuffer implements XdpContext {
         rxHash = hash;
         rxHashType = rssType;
         rxHashGiven = true;
+        dirty |= RX_META;
     }
 
     @Override
@@ -214,6 +278,7 @@ public final class XdpBuffer implements XdpContext {
         rxVlanProto = proto;
         rxVlanTci = tci;
         rxVlanGiven = true;
+        dirty |= RX_META;
     }
 
     // --- the XDP kfuncs: 0 and the value written where the program said (the verifier proved it writable), or -ENODATA ---
@@ -256,35 +321,34 @@ public final class XdpBuffer implements XdpContext {
 
     /** {@code bpf_xdp_adjust_head}: moves the start; the frame keeps at least an Ethernet header. */
     long adjustHead(long delta) {
-        long start = data + delta;
+        int dataEnd = dataEnd();
+        long start = data() + delta;
         if (start < 0 || start > dataEnd - ETH_HLEN) {
             return -22;
         }
-        data = (int) start;
-        meta = data;
-        publish();
+        publish((int) start, dataEnd, (int) start);
         return 0;
     }
 
     /** {@code bpf_xdp_adjust_tail}: moves the end, within the buffer, keeping an Ethernet header. */
     long adjustTail(long delta) {
-        long end = dataEnd + delta;
+        int data = data();
+        long end = dataEnd() + delta;
         if (end < data + ETH_HLEN || end > buffer.byteSize()) {
             return -22;
         }
-        dataEnd = (int) end;
-        publish();
+        publish(data, (int) end, meta());
         return 0;
     }
 
     /** {@code bpf_xdp_adjust_meta}: metadata grows into the headroom before the data (a multiple of 4, at most 32). */
     long adjustMeta(long delta) {
-        long m = meta + delta;
+        int data = data();
+        long m = meta() + delta;
         if (delta % 4 != 0 || m < 0 || m > data || data - m > 32) {
             return -22;
         }
-        meta = (int) m;
-        publish();
+        publish(data, dataEnd(), (int) m);
         return 0;
     }
 
@@ -297,6 +361,7 @@ public final class XdpBuffer implements XdpContext {
         h.register(HelperProtos.XDP_ADJUST_META, "bpf_xdp_adjust_meta", (OwnHelper) (r1, r2, r3, r4, r5, m) -> of(m).adjustMeta((int) r2));
         h.register(HelperProtos.REDIRECT, "bpf_redirect", (OwnHelper) (r1, r2, r3, r4, r5, m) -> {
             XdpBuffer x = of(m);
+            x.dirty |= REDIRECTED;
             x.redirectIfindex = (int) r1; // the last redirect a program asks for is the one it gets
             x.redirectCpu = -1;
             x.redirectProgram = 0;
@@ -305,6 +370,7 @@ public final class XdpBuffer implements XdpContext {
         });
         h.register(HelperProtos.REDIRECT_MAP, "bpf_redirect_map", (OwnHelper) (r1, r2, r3, r4, r5, m) -> {
             XdpBuffer x = of(m);
+            x.dirty |= REDIRECTED;
             BpfMapBase map = LoadedProgram.map(maps, r1);
             byte[] key = { (byte) r2, (byte) (r2 >>> 8), (byte) (r2 >>> 16), (byte) (r2 >>> 24) };
             byte[] value = map.keySize() == 4 ? map.lookup(key) : null;
