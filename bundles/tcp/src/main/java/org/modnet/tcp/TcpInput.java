@@ -461,7 +461,11 @@ final class TcpInput {
         if (fin && n >= 0) {
             finRcv(cpu);
         }
+        boolean hole = sk.ofoCount > 0;
         ofoSplice(cpu);
+        if (hole && sk.ofoCount == 0) {
+            sk.ackNow = true; // RFC 5681 4.2, as tcp_data_queue: the gap filled is acknowledged at once (ICSK_ACK_NOW)
+        }
         if (sk.sacks.num > 0) {
             sk.sacks.remove(sk.rcvNxt, sk.ofoCount == 0);
         }
@@ -812,12 +816,15 @@ final class TcpInput {
         sk.wake();
     }
 
-    /** {@code __tcp_ack_snd_check}: two full segments or a quick-ACK moment is an ACK now; otherwise the delayed ACK. */
+    /** {@code __tcp_ack_snd_check}: more than a segment with the window's edge moving, a quick-ACK moment or a hole is an ACK now; otherwise the delayed ACK. */
     void ackSndCheck(int cpu) {
         if (!sk.ackPending) {
             return;
         }
-        if (sk.ackNow || sk.quickAcks > 0 || sk.rcvdSinceAck >= 2 * sk.mss || sk.state() != TCP_ESTABLISHED && sk.state() != TCP_CLOSE) {
+        // more than one full segment since the last ACK, and the window's right edge would move (the reader
+        // has taken what came, else its read acknowledges: tcp_cleanup_rbuf); a quick-ACK moment; a hole
+        boolean frames = sk.rcvdSinceAck > sk.ackRcvMss() && (sk.rcvNxt == sk.copiedSeq || sk.output.freeWindow() >= sk.rcvWnd);
+        if (sk.ackNow || sk.quickAcks > 0 || frames || sk.state() != TCP_ESTABLISHED && sk.state() != TCP_CLOSE) {
             if (sk.quickAcks > 0 && --sk.quickAcks == 0) {
                 sk.atoMs = DELACK_MS; // tcp_dec_quickack_mode: leaving quick-ACK mode deflates ato
             }
@@ -835,7 +842,7 @@ final class TcpInput {
     void sendDelayedAck(int cpu) {
         long ato = sk.atoMs;
         if (ato > DELACK_MS) {
-            long maxAto = 500; // HZ / 2; no pingpong mode or pushed-ACK bound here
+            long maxAto = (sk.ackPushed & TcpSock.ACK_PUSHED) != 0 ? DELACK_MAX_MS : 500; // HZ / 2, TCP_DELACK_MAX when pushed
             if (sk.srttUs > 0) {
                 maxAto = Math.min(maxAto, Math.max((sk.srttUs + 999) / 1000, DELACK_MS));
             }

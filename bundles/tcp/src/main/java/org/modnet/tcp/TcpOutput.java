@@ -555,6 +555,7 @@ final class TcpOutput {
             sk.lastAckSent = sk.rcvNxt;
             sk.ackPending = false;
             sk.ackNow = false;
+            sk.ackPushed = 0; // inet_csk_clear_xmit_timer(ICSK_TIME_DACK): icsk_ack.pending cleared
             sk.rcvdSinceAck = 0;
             sk.delackTimer.del();
         }

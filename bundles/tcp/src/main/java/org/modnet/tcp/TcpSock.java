@@ -411,6 +411,14 @@ final class TcpSock extends Sock {
     /** {@code ICSK_ACK_NOW}: this one ACK goes at once (a hole), without entering quick-ACK mode. */
     boolean ackNow;
     int rcvdSinceAck;
+    /** {@code ICSK_ACK_PUSHED}: a segment that looked like the end of a write (PSH on a full one, or a short one) is unacknowledged. */
+    static final int ACK_PUSHED = 1;
+    /** {@code ICSK_ACK_PUSHED2}: two such segments. */
+    static final int ACK_PUSHED2 = 2;
+    /** {@code icsk_ack.pending}'s PUSHED bits, cleared by every ACK sent. */
+    int ackPushed;
+    /** {@code icsk_ack.last_seg_size}: the payload of the last short segment that could set the MSS estimate, else 0. */
+    int lastSegSize;
     int quickAcks = QUICKACKS;
     /** {@code icsk_ack.ato}: the delayed ACK's timeout, learnt from the gaps between segments (0 before data). */
     long atoMs;
@@ -667,11 +675,36 @@ final class TcpSock extends Sock {
             dataSegsIn += segs;
             lastDataRecvMs = nowMs();
             int guess = ackRcvMss();
+            int flags = skb.getU8(skb.data() + TcpHeader.FLAGS);
+            int lss = lastSegSize;
+            lastSegSize = 0;
             if (payload >= guess) { // tcp_measure_rcv_mss: only a segment as large as the guess raises it
                 if (payload != guess) {
                     measureScalingRatio(skb);
                 }
                 rcvMss = advmss > 0 ? Math.min(payload, advmss) : payload;
+                if ((flags & TcpHeader.PSH) != 0) {
+                    ackPushed |= ACK_PUSHED; // likely a write's end: the reader's taking it all is an ACK at once
+                }
+            } else {
+                // a short segment: one whose length (header included) says "full sized" twice running is the MSS
+                // now (a path with a smaller MTU); otherwise it ends a write and is pushed
+                int hdr = (skb.getU8(skb.data() + TcpHeader.DOFF) >>> 4) * 4;
+                int len = payload + hdr;
+                int remnant = TcpHeader.FIN | TcpHeader.URG | TcpHeader.SYN | TcpHeader.PSH; // TCP_REMNANT
+                if (len >= TcpOptions.MSS_DEFAULT + TcpHeader.MIN_LEN
+                        || len >= TCP_MIN_MSS + TcpHeader.MIN_LEN && (flags & remnant) == 0) {
+                    len -= TcpHeader.MIN_LEN + (rx.tstampOk ? TcpOutOptions.ALIGNED_TSTAMP : 0); // tcp_header_len
+                    lastSegSize = len;
+                    if (len == lss) {
+                        rcvMss = len;
+                        return;
+                    }
+                }
+                if ((ackPushed & ACK_PUSHED) != 0) {
+                    ackPushed |= ACK_PUSHED2;
+                }
+                ackPushed |= ACK_PUSHED;
             }
         }
     }
@@ -1598,6 +1631,8 @@ final class TcpSock extends Sock {
 
     /** {@code TCP_RMEM_TO_WIN_SCALE}, and {@code TCP_DEFAULT_SCALING_RATIO}: half of a buffer is window until measured. */
     static final int TCP_RMEM_TO_WIN_SCALE = 8;
+    /** {@code TCP_MIN_MSS}. */
+    static final int TCP_MIN_MSS = 88;
     /** {@code sizeof(struct sk_buff)} as modnet counts it in a truesize, and a page: Linux's skb of page frags. */
     private static final int HEAD_TRUESIZE = 256;
     private static final int PAGE_SIZE = 4096;
@@ -2064,7 +2099,7 @@ final class TcpSock extends Sock {
                     if (!peek && n > 0) {
                         copiedSeq += n;
                         input.rcvSpaceAdjust();
-                        cleanupRbuf(net.core.currentCpu());
+                        cleanupRbuf(net.core.currentCpu(), n);
                         memSync(net.core.currentCpu());
                         ringEmptied();
                     }
@@ -2141,7 +2176,7 @@ final class TcpSock extends Sock {
         if (n > 0) {
             int cpu = net.core.currentCpu();
             input.rcvSpaceAdjust();
-            cleanupRbuf(cpu);
+            cleanupRbuf(cpu, n);
             memSync(cpu);
             if (rbuf != null) {
                 ringEmptied();
@@ -2250,7 +2285,15 @@ final class TcpSock extends Sock {
      * "raised significantly". Not on every read that frees two segments: a bulk receiver taking 64 KB
      * GSO frames would send an update per read on top of the ACK per frame.
      */
-    private void cleanupRbuf(int cpu) {
+    private void cleanupRbuf(int cpu, int copied) {
+        // an ACK the input held back: more than one segment since the last one (the ACK per two segments
+        // that __tcp_ack_snd_check leaves to the read), or the read emptied the queue of a pushed segment
+        // (PUSHED2, or PUSHED: modnet has no pingpong mode, so never interactive)
+        if (ackPending && (rcvdSinceAck > ackRcvMss()
+                || copied > 0 && (ackPushed & (ACK_PUSHED | ACK_PUSHED2)) != 0 && rmemQueued() == 0)) {
+            output.sendAck(cpu);
+            return;
+        }
         if (state == TCP_CLOSE || (shutdownBits() & RCV_SHUTDOWN) != 0) {
             return; // nothing more comes: an opened window is useless (tcp_cleanup_rbuf says the same)
         }

@@ -36,9 +36,14 @@ class TcpWindowUpdateTest {
         p.close();
     }
 
-    /** One full segment from the peer; the window of the last segment the stack sent back, or -1 if none. */
+    /**
+     * One full segment from the peer, then 250 ms; the window of the last segment the stack sent back, or
+     * -1 if none. Past quick-ACK mode, a receiver whose reader takes nothing sends no ACK at once while
+     * its window's right edge cannot move ({@code __tcp_ack_snd_check}); the delayed ACK carries it.
+     */
     private int segment() {
         p.in(PORT, TcpHeader.ACK, seq, p.iss + 1, 65535, new byte[0], 1000);
+        p.s.advance(250, 10);
         seq += 1000;
         int win = -1;
         for (TcpPeer.Seg s : p.drain()) {
