@@ -240,8 +240,16 @@ final class TcpErr {
         if (sk.pmtuCookie > 0) {
             syncMss(sk, sk.pmtuCookie);
         } else {
-            sk.mss = boundToHalfWnd(sk, Math.min(sk.rx.mssClamp, sk.advmss) - (sk.rx.tstampOk ? TcpOutOptions.ALIGNED_TSTAMP : 0));
+            sk.mss = boundToHalfWnd(sk, optionMss(sk));
         }
+    }
+
+    /**
+     * The MSS the handshake's options allow, before the path has a say: the peer's clamp (its option, or
+     * TCP_MAXSEG) within our own advertised MSS, less the timestamp option each segment carries.
+     */
+    static int optionMss(TcpSock sk) {
+        return Math.min(sk.rx.mssClamp, sk.advmss) - (sk.rx.tstampOk ? TcpOutOptions.ALIGNED_TSTAMP : 0);
     }
 
     /**

@@ -73,7 +73,7 @@ final class TcpInput {
             sk.sndWnd = skb.getU16(th + TcpHeader.WINDOW);
             sk.sndWl1 = seq;
             sk.maxWindow = sk.sndWnd;
-            sk.mss = Math.min(sk.rx.mssClamp, sk.advmss) - (sk.rx.tstampOk ? TcpOutOptions.ALIGNED_TSTAMP : 0);
+            sk.mss = TcpErr.optionMss(sk);
             TcpErr.initMss(sk);
             if (sk.retransmits == 0) {
                 sk.timers.rttSample(sk.nowMs() - sk.rttStampMs);
@@ -1105,7 +1105,7 @@ final class TcpInput {
         sk.sndWnd = skb.getU16(th + TcpHeader.WINDOW);
         sk.sndWl1 = seq;
         sk.maxWindow = sk.sndWnd;
-        sk.mss = Math.min(sk.rx.mssClamp, sk.advmss) - (sk.rx.tstampOk ? TcpOutOptions.ALIGNED_TSTAMP : 0);
+        sk.mss = TcpErr.optionMss(sk);
         TcpErr.initMss(sk);
         sk.setState(TCP_SYN_RECV, cpu);
         sk.output.sendSyn(cpu, true);

@@ -1806,7 +1806,7 @@ final class TcpSock extends Sock {
         child.routeDev = route.device();
         child.advmss = route.device() == null ? TcpOptions.MSS_DEFAULT : Math.min(route.device().mtu(), IPV4_MAX_PMTU) - 40;
         child.advmss = child.clampMss(child.advmss);
-        child.mss = Math.min(o.mssClamp, child.advmss) - (o.tstampOk ? TcpOutOptions.ALIGNED_TSTAMP : 0);
+        child.mss = TcpErr.optionMss(child); // child.rx is o
         TcpErr.initMss(child);
         child.windowClamp = windowClamp; // sk_clone: the listener's TCP_WINDOW_CLAMP
         child.selectInitialWindow(child.advmss - (o.tstampOk ? TcpOutOptions.ALIGNED_TSTAMP : 0), o.wscaleOk);
