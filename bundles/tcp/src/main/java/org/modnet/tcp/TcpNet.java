@@ -51,6 +51,8 @@ final class TcpNet {
     final IntSysctl finTimeout;
     final IntSysctl maxSynBacklog;
     final IntSysctl somaxconn;
+    /** {@code net.core.rmem_max}: the window scale is for it when it passes {@code tcp_rmem[2]}. */
+    final IntSysctl rmemMax;
     final IntSysctl abortOnOverflow;
     final IntSysctl invalidRatelimit;
     final IntVectorSysctl wmem;
@@ -134,6 +136,7 @@ final class TcpNet {
         finTimeout = s.registerInt("net.ipv4.tcp_fin_timeout", 60, 0, Integer.MAX_VALUE);
         maxSynBacklog = s.registerInt("net.ipv4.tcp_max_syn_backlog", 4096, 0, Integer.MAX_VALUE);
         somaxconn = s.registerInt("net.core.somaxconn", 4096, 0, Integer.MAX_VALUE);
+        rmemMax = s.registerInt("net.core.rmem_max", 212992, 256, Integer.MAX_VALUE); // as the core registers it
         abortOnOverflow = s.registerInt("net.ipv4.tcp_abort_on_overflow", 0, 0, 1);
         invalidRatelimit = s.registerInt("net.ipv4.tcp_invalid_ratelimit", 500, 0, Integer.MAX_VALUE);
         wmem = s.registerInts("net.ipv4.tcp_wmem", new int[] { 4096, 16384, 4194304 }, 1, Integer.MAX_VALUE, true);

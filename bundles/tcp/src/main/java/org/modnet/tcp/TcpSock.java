@@ -1690,17 +1690,8 @@ final class TcpSock extends Sock {
         if (net.windowScaling.get() == 0) {
             return 0;
         }
-        long most = Math.min(Math.max(Math.max(space, net.rmem.get()[2]), rmemMax()), clamp);
+        long most = Math.min(Math.max(Math.max(space, net.rmem.get()[2]), net.rmemMax.get()), clamp);
         return Math.max(0, Math.min(63 - Long.numberOfLeadingZeros(Math.max(most, 1)) - 15, TcpOptions.MAX_WSCALE));
-    }
-
-    /** {@code net.core.rmem_max}. */
-    private int rmemMax() {
-        try {
-            return Integer.parseInt(ns.sysctl().get("net.core.rmem_max"));
-        } catch (org.modnet.api.net.NetException | NumberFormatException e) {
-            return 212992;
-        }
     }
 
     /**

@@ -97,6 +97,14 @@ class TcpRcvWindowTest {
         assertEquals(64240, sa[0].win(), "a SYN's window is never scaled");
     }
 
+    @Test
+    void theWindowScaleFollowsRmemMaxWrittenAboveTcpRmem() throws Exception {
+        p.s.ns.sysctl().set("net.core.rmem_max", "16777216");
+        TcpPeer.Seg[] sa = new TcpPeer.Seg[1];
+        fd = p.accept(l, PORT, Segments.opts(Segments.mss(1000), Segments.nop(), Segments.ws(7)), new byte[0], sa);
+        assertEquals(9, sa[0].ws(), "ilog2(rmem_max 16777216) - 15: tcp_select_initial_window takes the larger");
+    }
+
     /**
      * Arrivals that nobody reads: the first segment measures the ratio (1000 in 2304: 111/256) and the
      * clamp falls to the buffer's window at it (56832); the free buffer's window, in whole segments,
