@@ -721,7 +721,7 @@ final class TcpSock extends Sock {
         // a head and the pages the payload fills, so the ratio is taken over that (a head and whole 4 KiB
         // pages), never over more than the buffer itself: a 32,741-byte segment over lo measures 253/256 as
         // on Linux, not 126/256, which offered less than one segment of window and stalled the sender
-        int truesize = Math.min(skb.truesize(), HEAD_TRUESIZE + ((len + PAGE_SIZE - 1) & -PAGE_SIZE));
+        int truesize = Math.min(skb.truesize(), SkBuff.HEAD_TRUESIZE + ((len + PAGE_SIZE - 1) & -PAGE_SIZE));
         int ratio = (int) Math.min(((long) len << TCP_RMEM_TO_WIN_SCALE) / Math.max(truesize, 1), 255);
         ratio = Math.max(ratio, 1);
         if (ratio != scalingRatio) {
@@ -1633,8 +1633,7 @@ final class TcpSock extends Sock {
     static final int TCP_RMEM_TO_WIN_SCALE = 8;
     /** {@code TCP_MIN_MSS}. */
     static final int TCP_MIN_MSS = 88;
-    /** {@code sizeof(struct sk_buff)} as modnet counts it in a truesize, and a page: Linux's skb of page frags. */
-    private static final int HEAD_TRUESIZE = 256;
+    /** A page: Linux's skb of page frags, for the truesize the scaling ratio is measured against. */
     private static final int PAGE_SIZE = 4096;
     static final int TCP_DEFAULT_SCALING_RATIO = 1 << (TCP_RMEM_TO_WIN_SCALE - 1);
     /** {@code SOCK_MIN_RCVBUF / 2}: the least TCP_WINDOW_CLAMP takes. */

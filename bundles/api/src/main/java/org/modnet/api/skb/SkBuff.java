@@ -36,8 +36,11 @@ public final class SkBuff {
     /** {@code MAX_SKB_FRAGS}. */
     public static final int MAX_SKB_FRAGS = 17;
 
-    /** What a head costs beyond its data area, for {@link #truesize} ({@code sizeof(struct sk_buff)}). */
-    static final int HEAD_TRUESIZE = 256;
+    /**
+     * What a head costs beyond its data area, for {@link #truesize} ({@code sizeof(struct sk_buff)}): a
+     * layer that estimates a truesize (TCP's receive-window ratio) counts it as this one does. @since 1.4
+     */
+    public static final int HEAD_TRUESIZE = 256;
 
     private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
     private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
