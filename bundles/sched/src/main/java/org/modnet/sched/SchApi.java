@@ -391,10 +391,8 @@ final class SchApi {
             }
             out.add(line.append(opts).toString());
             statLines(out, stats, st, qlen, bytes, xstats);
-            if (cur != null && cur.qdisc() instanceof SchMq mq) {
-                showMq(out, dev, only == null, stats, cur, mq);
-            } else if (defaultMq) {
-                showDefaultMq(out, dev, only == null, stats);
+            if (cur != null && cur.qdisc() instanceof SchMq || defaultMq) {
+                showMq(out, dev, only == null, stats, cur);
             } else if (cur != null && cur.qdisc() instanceof ClassfulQdisc cls) {
                 Map<Integer, Attached> kids = children.getOrDefault(dev, Map.of());
                 for (Map.Entry<Integer, Attached> k : new java.util.TreeMap<>(kids).entrySet()) {
@@ -420,36 +418,27 @@ final class SchApi {
         return out;
     }
 
-    /** mq's children, one per queue, last queue first as the kernel dumps them; 0: for a default one. */
-    private void showMq(List<String> out, NetDevice dev, boolean withDev, boolean stats, Attached root, SchMq mq) {
+    /**
+     * mq's children, one per queue, last queue first as the kernel dumps them: a configured mq's
+     * ({@code root}), or with {@code root} null the default one {@code attach_default_qdiscs} made
+     * (handle 0:, a queue with no qdisc shown as noqueue).
+     */
+    private void showMq(List<String> out, NetDevice dev, boolean withDev, boolean stats, Attached root) {
+        SchMq mq = root == null ? null : (SchMq) root.qdisc();
+        int major = root == null ? 0 : root.handle();
         Map<Integer, Attached> kids = children.getOrDefault(dev, Map.of());
-        for (int i = mq.queues(); i >= 1; i--) {
-            int classid = root.handle() | i;
-            Qdisc c = mq.child(i - 1);
+        for (int i = mq == null ? dev.txQueues() : mq.queues(); i >= 1; i--) {
+            int classid = major | i;
+            Qdisc c = mq == null ? hook.txQdisc(dev, i - 1) : mq.child(i - 1);
             Attached a = kids.get(classid);
-            int h = a != null && a.qdisc() == c ? a.handle() : 0;
-            StringBuilder cl = new StringBuilder("qdisc ").append(c.kind()).append(' ').append(TcUtil.handle(h)).append(' ');
+            int h = c != null && a != null && a.qdisc() == c ? a.handle() : 0;
+            StringBuilder cl = new StringBuilder("qdisc ").append(c == null ? "noqueue" : c.kind()).append(' ')
+                    .append(TcUtil.handle(h)).append(' ');
             if (withDev) {
                 cl.append("dev ").append(dev.name()).append(' ');
             }
             // sprint_tc_classid: a class of major 0 (the default mq's) is ":N"
-            cl.append("parent ").append(root.handle() == 0 ? ":" + Integer.toHexString(i) : TcUtil.handle(classid)).append(' ');
-            synchronized (c) {
-                out.add(cl.append(c.options()).toString());
-                statLines(out, stats, c.stats(), c.qlen(), c.backlogBytes(), c.xstats());
-            }
-        }
-    }
-
-    /** The default mq's children (handle 0:, parent :N), last queue first, as the kernel dumps them. */
-    private void showDefaultMq(List<String> out, NetDevice dev, boolean withDev, boolean stats) {
-        for (int i = dev.txQueues(); i >= 1; i--) {
-            Qdisc c = hook.txQdisc(dev, i - 1);
-            StringBuilder cl = new StringBuilder("qdisc ").append(c == null ? "noqueue" : c.kind()).append(" 0: ");
-            if (withDev) {
-                cl.append("dev ").append(dev.name()).append(' ');
-            }
-            cl.append("parent :").append(Integer.toHexString(i)).append(' '); // sprint_tc_classid: no major, ":N"
+            cl.append("parent ").append(major == 0 ? ":" + Integer.toHexString(i) : TcUtil.handle(classid)).append(' ');
             if (c == null) {
                 out.add(cl.toString());
                 statLines(out, stats, new QdiscStats(), 0, 0, null);
