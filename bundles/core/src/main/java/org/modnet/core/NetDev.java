@@ -592,7 +592,7 @@ final class NetDev implements NetDevice {
         if (n == 1) {
             return 0;
         }
-        return (int) (((FlowDissector.skbGetHash(skb) & 0xffffffffL) * n) >>> 32);
+        return FlowDissector.reciprocalScale(FlowDissector.skbGetHash(skb), n);
     }
 
     @Override

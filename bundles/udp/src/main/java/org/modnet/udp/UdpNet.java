@@ -24,7 +24,7 @@ final class UdpNet {
     private static final int SLOTS = 1024;
     private static final UdpSock[] NONE = new UdpSock[0];
     /** {@code udp_ehash_secret}: random once per boot in Linux, fixed here so a run is reproducible. */
-    private static final int UDP_EHASH_SECRET = 0x2545f491;
+    static final int UDP_EHASH_SECRET = 0x2545f491;
 
     final NetNamespace ns;
     final Ipv4 ipv4;
@@ -147,7 +147,7 @@ final class UdpNet {
             return best;
         }
         // reuseport_select_sock: the member the flow's hash (udp_ehashfn) picks, so a flow stays on one socket
-        int pick = Integer.remainderUnsigned(FlowDissector.jhash3words(daddr, saddr, dport << 16 | sport, UDP_EHASH_SECRET), group);
+        int pick = FlowDissector.reciprocalScale(FlowDissector.jhash3words(daddr, saddr, dport << 16 | sport, UDP_EHASH_SECRET), group);
         for (UdpSock sk : slot) {
             if (sk.reusePort() && score(sk, saddr, sport, daddr, dport) == bestScore && pick-- == 0) {
                 return sk;

@@ -388,6 +388,32 @@ class UdpTest {
         assertTrue(got[0] > 0 && got[1] > 0, "both sockets get flows: " + got[0] + "/" + got[1]);
     }
 
+    /** reuseport_select_sock: the flow's hash scaled onto the group (reciprocal_scale), members in the order they bound. */
+    @Test
+    void reuseportPicksTheMemberTheHashScalesOntoAsLinuxDoes() {
+        int[] group = new int[3];
+        for (int k = 0; k < group.length; k++) {
+            group[k] = udpSocket();
+            assertEquals(0, sys.setsockopt(group[k], SOL_SOCKET, SocketCalls.SO_REUSEPORT, 1));
+            assertEquals(0, sys.bind(group[k], new SockAddr(LOCALHOST, 8000)));
+        }
+        int unlikeRemainder = 0;
+        for (int sport = 40000; sport < 40032; sport++) {
+            int hash = org.modnet.api.skb.FlowDissector.jhash3words(LOCALHOST, LOCALHOST, 8000 << 16 | sport, UdpNet.UDP_EHASH_SECRET);
+            int want = (int) (((hash & 0xffffffffL) * 3) >>> 32);
+            unlikeRemainder += want != Integer.remainderUnsigned(hash, 3) ? 1 : 0;
+            int c = udpSocket();
+            assertEquals(0, sys.bind(c, new SockAddr(LOCALHOST, sport)));
+            sys.sendto(c, text("x"), 0, new SockAddr(LOCALHOST, 8000));
+            s.run();
+            for (int k = 0; k < group.length; k++) {
+                assertEquals(k == want ? 1 : 0, drain(group[k]), "port " + sport + ": member " + want);
+            }
+            sys.close(c);
+        }
+        assertTrue(unlikeRemainder > 0, "some flows the remainder would send elsewhere");
+    }
+
     private int drain(int fd) {
         int n = 0;
         while (sys.recv(fd, ByteBuffer.allocate(10), MSG_DONTWAIT) >= 0) {

@@ -118,6 +118,14 @@ public final class FlowDissector {
         return jhashFinal(a + iv, b + iv, c + iv);
     }
 
+    /**
+     * {@code reciprocal_scale}: a 32-bit hash onto [0, n) by its high bits ({@code (u64)hash * n >> 32}),
+     * as Linux picks a TX queue or a SO_REUSEPORT socket; the remainder would pick another one. @since 1.4
+     */
+    public static int reciprocalScale(int hash, int n) {
+        return (int) (((hash & 0xffffffffL) * n) >>> 32);
+    }
+
     /** {@code __jhash_final}: c, after the last three words are mixed into a, b and c. */
     private static int jhashFinal(int a, int b, int c) {
         c ^= b;

@@ -49,6 +49,14 @@ class FlowDissectorTest {
     }
 
     @Test
+    void reciprocalScalePicksByTheHashsHighBitsNotItsRemainder() {
+        assertEquals(0, FlowDissector.reciprocalScale(0x55555554, 3), "below a third of 2^32");
+        assertEquals(1, FlowDissector.reciprocalScale(0x80000000, 3), "half way: the middle one (the remainder is 2)");
+        assertEquals(2, FlowDissector.reciprocalScale(0xffffffff, 3), "the top: the last one (the remainder is 0)");
+        assertEquals(0, FlowDissector.reciprocalScale(0xffffffff, 1));
+    }
+
+    @Test
     void aFrameHashesByItsAddressesProtocolAndPorts() {
         int h = hashOf(ipv4(6, A, 1000, B, 80, 0));
         assertEquals(h, hashOf(ipv4(6, A, 1000, B, 80, 0)), "the same flow, the same hash");
