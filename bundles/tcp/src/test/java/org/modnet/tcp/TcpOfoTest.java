@@ -14,7 +14,6 @@ import java.util.Random;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.modnet.socket.api.SockAddr;
 import org.modnet.socket.api.SocketCalls;
 
 /**
@@ -77,12 +76,7 @@ class TcpOfoTest {
     }
 
     private TcpSock sock() {
-        SockAddr[] me = new SockAddr[1];
-        SockAddr[] peer = new SockAddr[1];
-        p.sys.getsockname(fd, me);
-        p.sys.getpeername(fd, peer);
-        return (TcpSock) p.s.sockets.sockets("").stream()
-                .filter(k -> k.localAddress().equals(me[0]) && k.remoteAddress().equals(peer[0])).findFirst().orElseThrow();
+        return p.s.sock(p.sys, fd);
     }
 
     @Test

@@ -11,7 +11,6 @@ import java.nio.ByteBuffer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.modnet.socket.api.SockAddr;
 import org.modnet.socket.api.TcpInfo;
 
 /**
@@ -54,12 +53,7 @@ class TcpRcvWindowTest {
     }
 
     private TcpSock sock() {
-        SockAddr[] me = new SockAddr[1];
-        SockAddr[] peer = new SockAddr[1];
-        p.sys.getsockname(fd, me);
-        p.sys.getpeername(fd, peer);
-        return (TcpSock) p.s.sockets.sockets("").stream()
-                .filter(k -> k.localAddress().equals(me[0]) && k.remoteAddress().equals(peer[0])).findFirst().orElseThrow();
+        return p.s.sock(p.sys, fd);
     }
 
     private TcpInfo info() {

@@ -59,12 +59,7 @@ class TcpRingsTest {
     }
 
     private TcpSock sock(int fd) {
-        SockAddr[] me = new SockAddr[1];
-        SockAddr[] peer = new SockAddr[1];
-        sys.getsockname(fd, me);
-        sys.getpeername(fd, peer);
-        return (TcpSock) s.sockets.sockets("").stream()
-                .filter(k -> k.localAddress().equals(me[0]) && k.remoteAddress().equals(peer[0])).findFirst().orElseThrow();
+        return s.sock(sys, fd);
     }
 
     private int sndbuf(int fd) {

@@ -11,6 +11,7 @@ import org.modnet.drivers.loopback.Loopback;
 import org.modnet.ethernet.ArpProtocol;
 import org.modnet.ipv4.Ipv4Protocol;
 import org.modnet.socket.SocketLayer;
+import org.modnet.socket.api.SockAddr;
 import org.modnet.socket.api.SocketCalls;
 import org.modnet.socket.api.SocketProtocol;
 
@@ -219,6 +220,16 @@ final class TcpStack implements AutoCloseable {
             left -= step;
             stack.run();
         }
+    }
+
+    /** The connected socket behind {@code fd} of {@code sys}: the one with its local and peer address. */
+    TcpSock sock(SocketCalls sys, int fd) {
+        SockAddr[] me = new SockAddr[1];
+        SockAddr[] peer = new SockAddr[1];
+        sys.getsockname(fd, me);
+        sys.getpeername(fd, peer);
+        return (TcpSock) sockets.sockets("").stream()
+                .filter(k -> k.localAddress().equals(me[0]) && k.remoteAddress().equals(peer[0])).findFirst().orElseThrow();
     }
 
     @Override
