@@ -265,7 +265,7 @@ final class NetDev implements NetDevice {
             if (next == null) {
                 kids = defaultChildren();
                 // attach_default_qdiscs: mq over a default per queue, or attach_one_default_qdisc: today's default, new
-                target = kids != null ? new DefaultMq(kids) : core.defaultQdisc().create(this, noQueue);
+                target = kids != null ? new Mq(kids) : core.defaultQdisc().create(this, noQueue);
                 defaultQdisc = target;
             } else {
                 target = "noqueue".equals(next.kind()) ? null : next;
@@ -323,7 +323,7 @@ final class NetDev implements NetDevice {
             return;
         }
         boolean theirs = kind.equals(old.kind())
-                || old instanceof DefaultMq mq && mq.children().stream().anyMatch(c -> c != null && kind.equals(c.kind()));
+                || old instanceof Mq mq && mq.children().stream().anyMatch(c -> c != null && kind.equals(c.kind()));
         if (!theirs) {
             return;
         }
@@ -531,16 +531,17 @@ final class NetDev implements NetDevice {
     }
 
     /**
-     * {@code mq_attach}: {@code rootQdisc} becomes the root (shown, holding no frame) and queue i feeds
-     * {@code children.get(i)} (null: noqueue) with its own run flag and stopped flag. Returns the root
-     * it replaced; frames queued in the old qdiscs are freed, counted in tx_dropped.
+     * {@code mq_attach}: {@code rootQdisc} becomes the root (shown, holding no frame; null: the core's
+     * own {@link Mq} over the children) and queue i feeds {@code children.get(i)} (null: noqueue) with
+     * its own run flag and stopped flag. Returns the root it replaced; frames queued in the old qdiscs
+     * are freed, counted in tx_dropped.
      */
     Qdisc graftMulti(Qdisc rootQdisc, List<Qdisc> children) throws NetException {
         synchronized (graftLock) {
             if (children.size() != realNumTxQueues) {
                 throw new NetException(Errno.EINVAL);
             }
-            Qdisc old = graft(rootQdisc);
+            Qdisc old = graft(rootQdisc != null ? rootQdisc : new Mq(children));
             perQueueSlots(children);
             return old;
         }
@@ -559,6 +560,9 @@ final class NetDev implements NetDevice {
             TxSlot slot = slots[index];
             Qdisc target = q == null || "noqueue".equals(q.kind()) ? null : q;
             Qdisc old = slot.qdisc;
+            if (root.qdisc instanceof Mq mq && q != null) {
+                mq.child(index, q); // mq_graft: the root's sums and destroy follow the queue's new qdisc
+            }
             if (old == null) {
                 slot.qdisc = target;
             } else {

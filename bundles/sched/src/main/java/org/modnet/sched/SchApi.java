@@ -66,8 +66,13 @@ final class SchApi {
             return null;
         }
         Qdisc now = hook.qdisc(dev);
-        boolean on = "noqueue".equals(a.qdisc().kind()) ? now == null : now == a.qdisc();
+        boolean on = "noqueue".equals(a.qdisc().kind()) ? now == null : now == onDevice(a.qdisc());
         return on ? a : null;
+    }
+
+    /** What the core has on the device for a root tc attached: tc's mq is the core's own mq. */
+    private static Qdisc onDevice(Qdisc q) {
+        return q instanceof SchMq mq ? mq.root() : q;
     }
 
     /** {@code tc qdisc add|replace|change|link}: {@code create} and {@code exclusive}/{@code replace} as NLM_F_* flags. */
@@ -165,7 +170,7 @@ final class SchApi {
     }
 
     private boolean attachedNowhere(Qdisc q) {
-        return attached.values().stream().noneMatch(a -> a.qdisc() == q);
+        return attached.values().stream().noneMatch(a -> a.qdisc() == q || onDevice(a.qdisc()) == q);
     }
 
     /** {@code tc qdisc del}: the root goes and the device's default comes back. */

@@ -4,37 +4,42 @@ import java.util.List;
 
 import org.modnet.api.net.NetDevice;
 import org.modnet.api.net.NetException;
-import org.modnet.api.sched.MqQdisc;
 import org.modnet.api.sched.Qdisc;
 import org.modnet.api.sched.QdiscHook;
+import org.modnet.api.sched.QdiscStats;
+import org.modnet.api.skb.SkBuff;
 
 /**
- * {@code tc qdisc ... root mq} ({@link MqQdisc}), and the core's default mq once tc takes it over:
- * {@code tc qdisc replace dev D parent H:N KIND} grafts onto queue N-1.
+ * {@code tc qdisc ... root mq}, and the core's default mq once tc takes it over: the classes of the
+ * core's own mq root ({@code sch_mq} is built into the core, which counts and destroys its children),
+ * so {@code tc qdisc replace dev D parent H:N KIND} grafts onto queue N-1.
  */
-final class SchMq extends MqQdisc implements ClassfulQdisc {
+final class SchMq implements ClassfulQdisc {
     private final NetDevice dev;
     private QdiscHook hook;
+    /** The core's mq on the device, which this one's qdisc calls go to. */
+    private Qdisc root;
     /** A fresh default child, for a queue whose qdisc is deleted ({@code tc qdisc del ... parent H:N}). */
     private java.util.function.Supplier<Qdisc> defaults;
-    /** The children as grafted, kept to destroy them with the root (the core forgets them when it goes). */
+    /** The children as grafted, queue 0's first. */
     private List<Qdisc> children = List.of();
 
     SchMq(NetDevice dev) {
         this.dev = dev;
     }
 
-    /** {@code mq_init} + {@code mq_attach}: the children (one per queue) go onto the device's queues. */
+    /** {@code mq_init} + {@code mq_attach}: the core's mq over the children (one per queue) goes on the device. */
     void attach(QdiscHook hook, List<Qdisc> kids, java.util.function.Supplier<Qdisc> defaults) throws NetException {
         this.hook = hook;
         this.defaults = defaults;
         this.children = List.copyOf(kids);
-        hook.graftMulti(dev, this, kids);
+        hook.graftMulti(dev, null, kids);
+        this.root = hook.qdisc(dev);
     }
 
-    @Override
-    protected List<Qdisc> children() {
-        return children;
+    /** The qdisc the core has on the device for this one. */
+    Qdisc root() {
+        return root;
     }
 
     int queues() {
@@ -77,5 +82,54 @@ final class SchMq extends MqQdisc implements ClassfulQdisc {
         now[index] = q;
         children = List.of(now);
         return old;
+    }
+
+    // the qdisc itself is the core's mq
+
+    @Override
+    public String kind() {
+        return "mq";
+    }
+
+    @Override
+    public int enqueue(SkBuff skb) {
+        return root.enqueue(skb);
+    }
+
+    @Override
+    public SkBuff dequeue() {
+        return root.dequeue();
+    }
+
+    @Override
+    public void requeue(SkBuff skb) {
+        root.requeue(skb);
+    }
+
+    @Override
+    public int qlen() {
+        return root.qlen();
+    }
+
+    @Override
+    public int backlogBytes() {
+        return root.backlogBytes();
+    }
+
+    @Override
+    public int reset() {
+        return root.reset();
+    }
+
+    @Override
+    public QdiscStats stats() {
+        return root.stats();
+    }
+
+    @Override
+    public void destroy() {
+        if (root != null) { // null: never attached, nothing grafted
+            root.destroy();
+        }
     }
 }

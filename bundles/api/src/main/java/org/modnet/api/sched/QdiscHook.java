@@ -25,7 +25,10 @@ public interface QdiscHook {
      * {@code mq_attach}: puts the multi-queue root {@code root} on the device (shown by {@link #qdisc},
      * holding no frame itself) and gives transmit queue i its own qdisc {@code children.get(i)}
      * ({@code kind() == "noqueue"}: none). {@code children} has one entry per transmit queue.
-     * Returns the root it replaced, as {@link #graft}.
+     * {@code root} null: the core's own {@code mq} ({@code sch_mq}, the one its default for a
+     * multi-queue device is), whose counters are its children's sum and which destroys them with
+     * itself; {@link #graftTx} keeps its children current (since 1.4). Returns the root it replaced,
+     * as {@link #graft}.
      *
      * @throws org.modnet.api.net.NetException EINVAL when the count is not the device's queue count
      * @since 1.2

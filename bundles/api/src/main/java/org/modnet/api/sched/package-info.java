@@ -6,7 +6,7 @@
  * {@link TcHook} a {@code clsact} qdisc puts on a device's ingress and egress.
  */
 @Export
-@Version("1.3.0")
+@Version("1.4.0")
 package org.modnet.api.sched;
 
 import org.osgi.annotation.bundle.Export;
