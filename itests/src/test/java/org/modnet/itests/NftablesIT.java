@@ -172,18 +172,7 @@ public class NftablesIT {
         ModnetRuntime.run(processor, "ns2", "iptables -A INPUT -p icmp -j NFQUEUE --queue-num 3");
         assertThat("no consumer: dropped", ping("ns1", "10.0.0.2"), containsString("2 packets transmitted, 0 received"));
 
-        CompletableFuture<String> consumer = CompletableFuture.supplyAsync(() -> {
-            try {
-                return ModnetRuntime.runCapturing(processor, "ns2", "nfqueue -q 3 -c 2 -t 20");
-            } catch (Exception e) {
-                return e.toString();
-            }
-        });
-        long deadline = System.nanoTime() + 20_000_000_000L;
-        while (!ModnetRuntime.run(processor, "ns2", "cat /proc/net/netfilter/nfnetlink_queue").startsWith("    3 ")
-                && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-        }
+        CompletableFuture<String> consumer = nfqueueConsumer("-c 2 -t 20");
         assertThat(ping("ns1", "10.0.0.2"), containsString("2 packets transmitted, 2 received"));
         String judged = consumer.get(30, TimeUnit.SECONDS);
         assertThat(judged, containsString("id=1 hook=INPUT IN=veth1 OUT= "));
@@ -209,11 +198,14 @@ public class NftablesIT {
         ModnetRuntime.run(processor, "ns2", "nft delete table ip late");
     }
 
-    /** Two pings from ns1 while {@code nfqueue -q 3 VERDICT -c 2} judges them in ns2; ping's output. */
-    private String pingThroughQueue(String verdict) throws Exception {
+    /**
+     * {@code nfqueue -q 3 ARGS} in ns2 on its own thread, returned once {@code
+     * /proc/net/netfilter/nfnetlink_queue} lists queue 3 bound (20 s at most); its output.
+     */
+    private CompletableFuture<String> nfqueueConsumer(String args) throws Exception {
         CompletableFuture<String> consumer = CompletableFuture.supplyAsync(() -> {
             try {
-                return ModnetRuntime.runCapturing(processor, "ns2", "nfqueue -q 3 " + verdict + " -c 2 -t 20");
+                return ModnetRuntime.runCapturing(processor, "ns2", "nfqueue -q 3 " + args);
             } catch (Exception e) {
                 return e.toString();
             }
@@ -223,6 +215,12 @@ public class NftablesIT {
                 && System.nanoTime() < deadline) {
             Thread.sleep(20);
         }
+        return consumer;
+    }
+
+    /** Two pings from ns1 while {@code nfqueue -q 3 VERDICT -c 2} judges them in ns2; ping's output. */
+    private String pingThroughQueue(String verdict) throws Exception {
+        CompletableFuture<String> consumer = nfqueueConsumer(verdict + " -c 2 -t 20");
         String out = ping("ns1", "10.0.0.2");
         assertThat(consumer.get(30, TimeUnit.SECONDS), containsString("2 packets judged on queue 3"));
         return out;
