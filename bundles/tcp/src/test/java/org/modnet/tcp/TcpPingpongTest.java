@@ -136,12 +136,19 @@ class TcpPingpongTest {
     }
 
     @Test
-    void aSlowAnswerDoesNotCount() {
+    void aSlowAnswerDoesNotCountAQuickOneDoes() {
         request();
         read();
         p.s.advance(100, 5); // past ato (40 ms): the delayed ACK went, and the answer is no quick reply
         p.drain();
         answer();
         assertFalse(sock().inPingpong());
+        // the next one answered at once counts
+        request();
+        read();
+        answer();
+        assertTrue(sock().inPingpong());
+        assertEquals(List.of(), request());
+        assertEquals(List.of(), read());
     }
 }
