@@ -17,6 +17,10 @@ import java.util.Arrays;
  * ({@link #VALID_NS}, nginx's open_file_cache_valid is 60 s): a file changed in between is served with
  * what it was for up to that second, as nginx's is.
  *
+ * <p>A file of at most {@link #BODY_MAX} bytes is also kept in memory, read when its entry is made and
+ * dropped with it (the same once-a-second check of size, time and inode stands for its content): its
+ * answer is the header and these bytes, with no read of the file a request.
+ *
  * <p>{@link #SIZE} entries, direct-mapped by a hash of the path; a new path takes its slot's place
  * (counted in httpd status's {@code FileCacheEvictions}). A descriptor in use by an answer still being written stays open until
  * that answer lets it go. One thread (httpd's loop) uses it.
@@ -24,6 +28,8 @@ import java.util.Arrays;
 final class HttpFileCache {
     static final int SIZE = 64;
     static final long VALID_NS = 1_000_000_000L;
+    /** The largest file whose bytes an entry keeps (a page). */
+    static final int BODY_MAX = 4096;
 
     static final class Entry {
         final byte[] key;
@@ -34,11 +40,13 @@ final class HttpFileCache {
         final FileChannel channel;
         /** The header lines from Last-Modified to Content-Type, each CRLF-terminated. */
         final byte[] headers;
+        /** The file's bytes, for a file of at most {@link #BODY_MAX}; else null (read from {@link #channel}). */
+        final byte[] body;
         long checked;
         int users;
         boolean evicted;
 
-        Entry(byte[] key, Path file, BasicFileAttributes a, FileChannel channel, byte[] headers, long now) {
+        Entry(byte[] key, Path file, BasicFileAttributes a, FileChannel channel, byte[] headers, byte[] body, long now) {
             this.key = key;
             this.file = file;
             this.fileKey = a.fileKey();
@@ -46,6 +54,7 @@ final class HttpFileCache {
             this.mtime = a.lastModifiedTime().toMillis();
             this.channel = channel;
             this.headers = headers;
+            this.body = body;
             this.checked = now;
         }
 
@@ -152,10 +161,22 @@ final class HttpFileCache {
                     + "Accept-Ranges: bytes\r\n"
                     + "Content-Length: " + a.size() + "\r\n"
                     + "Content-Type: " + HttpFiles.contentType(file.getFileName().toString()) + "\r\n";
-            return new Entry(Arrays.copyOfRange(b, from, to), file, a, ch, h.getBytes(StandardCharsets.ISO_8859_1), now);
+            return new Entry(Arrays.copyOfRange(b, from, to), file, a, ch, h.getBytes(StandardCharsets.ISO_8859_1), body(ch, a.size()), now);
         } catch (IOException | SecurityException x) {
             return null;
         }
+    }
+
+    /** The bytes of a small file as its metadata found it; null for a larger one, or one that changed size while read. */
+    private static byte[] body(FileChannel ch, long size) throws IOException {
+        if (size > BODY_MAX) {
+            return null;
+        }
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate((int) size + 1); // one more: a file grown since is seen
+        while (ch.read(b, b.position()) > 0 && b.hasRemaining()) {
+            // until the end of the file or one byte past the size
+        }
+        return b.position() == size ? Arrays.copyOf(b.array(), (int) size) : null;
     }
 
     private static int hash(byte[] b, int from, int to) {

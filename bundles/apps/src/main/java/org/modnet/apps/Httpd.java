@@ -362,7 +362,10 @@ final class Httpd {
                 b.put(KEEPALIVE_LINE); // a 1.0 client that asked for it is told it has it
             }
             b.put(CRLF);
-            if (!q.head && e.size > 0) {
+            if (!q.head && e.body != null && e.body.length <= b.remaining()) {
+                b.put(e.body); // a small file's bytes from the cache: no read of the file
+                cache.release(e);
+            } else if (!q.head && e.size > 0) {
                 cached = e;
                 file = e.channel;
                 filePos = 0;

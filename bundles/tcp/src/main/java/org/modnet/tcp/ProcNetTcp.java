@@ -90,7 +90,7 @@ public final class ProcNetTcp implements ProcFile {
         int ssthresh = listen ? 0 : info.sndSsthresh() >= 0xffff || info.sndSsthresh() == TcpInfo.INFINITE_SSTHRESH ? -1 : info.sndSsthresh();
         return addrs + String.format(Locale.ROOT, " %08X:%08X %02X:%08X %08X %5d %8d %d %d %s %d %d %d %d %d", listen ? 0 : sk.sendQueue(), sk.recvQueue(), tr,
                 when, info.retransmits(), 0, info.probes(), sk.isClosed() ? 0 : sk.inode(), 1, NO_POINTER, sk.rtoMs() / 10,
-                info.ato() / 10_000, listen || info.dataSegsIn() == 0 ? 0 : sk.quickAcks() << 1, info.sndCwnd(), ssthresh);
+                info.ato() / 10_000, listen || info.dataSegsIn() == 0 ? 0 : sk.quickAcks() << 1 | (sk.inPingpong() ? 1 : 0), info.sndCwnd(), ssthresh);
     }
 
     /** {@code jiffies_delta_to_clock_t}: milliseconds to USER_HZ ticks, never below zero. */

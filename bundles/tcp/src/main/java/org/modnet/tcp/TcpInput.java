@@ -824,8 +824,9 @@ final class TcpInput {
         // more than one full segment since the last ACK, and the window's right edge would move (the reader
         // has taken what came, else its read acknowledges: tcp_cleanup_rbuf); a quick-ACK moment; a hole
         boolean frames = sk.rcvdSinceAck > sk.ackRcvMss() && (sk.rcvNxt == sk.copiedSeq || sk.output.freeWindow() >= sk.rcvWnd);
-        if (sk.ackNow || sk.quickAcks > 0 || frames || sk.state() != TCP_ESTABLISHED && sk.state() != TCP_CLOSE) {
-            if (sk.quickAcks > 0 && --sk.quickAcks == 0) {
+        boolean quick = sk.quickAcks > 0 && !sk.inPingpong(); // tcp_in_quickack_mode: not on an interactive connection
+        if (sk.ackNow || quick || frames || sk.state() != TCP_ESTABLISHED && sk.state() != TCP_CLOSE) {
+            if (quick && --sk.quickAcks == 0) {
                 sk.atoMs = DELACK_MS; // tcp_dec_quickack_mode: leaving quick-ACK mode deflates ato
             }
             sk.output.sendAck(cpu);
@@ -842,7 +843,7 @@ final class TcpInput {
     void sendDelayedAck(int cpu) {
         long ato = sk.atoMs;
         if (ato > DELACK_MS) {
-            long maxAto = (sk.ackPushed & TcpSock.ACK_PUSHED) != 0 ? DELACK_MAX_MS : 500; // HZ / 2, TCP_DELACK_MAX when pushed
+            long maxAto = sk.inPingpong() || (sk.ackPushed & TcpSock.ACK_PUSHED) != 0 ? DELACK_MAX_MS : 500; // HZ / 2, TCP_DELACK_MAX when interactive or pushed
             if (sk.srttUs > 0) {
                 maxAto = Math.min(maxAto, Math.max((sk.srttUs + 999) / 1000, DELACK_MS));
             }
@@ -895,9 +896,10 @@ final class TcpInput {
         sk.quickAcks = Math.max(sk.quickAcks, Math.min(quickacks, TcpSock.QUICKACKS));
     }
 
-    /** {@code tcp_enter_quickack_mode}: quick ACKs, and ato back to 40 ms (no pingpong mode to leave here). */
+    /** {@code tcp_enter_quickack_mode}: quick ACKs, out of pingpong mode, and ato back to 40 ms. */
     void enterQuickackMode() {
         incrQuickack();
+        sk.pingpong = 0;
         sk.atoMs = DELACK_MS;
     }
 

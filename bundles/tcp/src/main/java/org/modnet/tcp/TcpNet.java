@@ -71,6 +71,12 @@ final class TcpNet {
     final IntSysctl minTsoSegs;
     /** {@code net.ipv4.tcp_tso_win_divisor}: TSO deferral waits while less than 1/N of the window may go. */
     final IntSysctl tsoWinDivisor;
+    /**
+     * {@code net.ipv4.tcp_pingpong_thresh}: data replies sent within ato of the last data received before a
+     * connection counts as request/response (pingpong): its reads and quick-ACK moments no longer
+     * acknowledge a request on their own; the answer carries the ACK.
+     */
+    final IntSysctl pingpongThresh;
     /** {@code net.ipv4.tcp_slow_start_after_idle}: restart from the initial window after an idle RTO (RFC 2861). */
     final IntSysctl slowStartAfterIdle;
     /** {@code net.ipv4.tcp_frto}: F-RTO (RFC 5682, its SACK-enhanced variant) after a timeout; 0 turns it off. */
@@ -150,6 +156,7 @@ final class TcpNet {
         earlyRetrans = s.registerInt("net.ipv4.tcp_early_retrans", 3, 0, 4);
         minTsoSegs = s.registerInt("net.ipv4.tcp_min_tso_segs", 2, 1, TcpTso.GSO_MAX_SEGS);
         tsoWinDivisor = s.registerInt("net.ipv4.tcp_tso_win_divisor", 3, 0, Integer.MAX_VALUE);
+        pingpongThresh = s.registerInt("net.ipv4.tcp_pingpong_thresh", 1, 1, 255);
         slowStartAfterIdle = s.registerInt("net.ipv4.tcp_slow_start_after_idle", 1, 0, 1);
         frto = s.registerInt("net.ipv4.tcp_frto", 2, 0, 2);
         ecn = s.registerInt("net.ipv4.tcp_ecn", 2, 0, 2); // Linux 6.x allows 3..5 for AccECN, not modelled

@@ -312,6 +312,9 @@ final class TcpOutput {
             sk.ca.ops.cwndEvent(sk.cw, TcpCongestion.CA_EVENT_TX_START); // tcp_event_data_sent, before lsndtime moves
         }
         sk.idleFromMs = 0;
+        if (sk.atoMs > 0 && sk.nowMs() - sk.lrcvTimeMs < sk.atoMs && sk.pingpong < 255) {
+            sk.pingpong++; // tcp_event_data_sent: a reply within ato of the last data received (inet_csk_inc_pingpong_cnt)
+        }
         if (retrans) {
             sk.net.mib.add(cpu, TcpMib.Tcp.RetransSegs, segs);
             sk.totalRetrans += segs;

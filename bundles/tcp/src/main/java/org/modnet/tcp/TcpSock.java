@@ -420,6 +420,8 @@ final class TcpSock extends Sock {
     /** {@code icsk_ack.last_seg_size}: the payload of the last short segment that could set the MSS estimate, else 0. */
     int lastSegSize;
     int quickAcks = QUICKACKS;
+    /** {@code icsk_ack.pingpong}: data replies sent within ato of the data they answer, up to 255; 0 leaves the mode. */
+    int pingpong;
     /** {@code icsk_ack.ato}: the delayed ACK's timeout, learnt from the gaps between segments (0 before data). */
     long atoMs;
 
@@ -865,6 +867,11 @@ final class TcpSock extends Sock {
     /** {@code icsk_ack.quick}: ACKs still to be sent at once ({@code /proc/net/tcp}'s qack column, doubled). */
     int quickAcks() {
         return quickAcks;
+    }
+
+    /** {@code inet_csk_in_pingpong_mode}: the connection is interactive (request/response) by net.ipv4.tcp_pingpong_thresh. */
+    boolean inPingpong() {
+        return pingpong >= net.pingpongThresh.get();
     }
 
     /** {@code sk_get_meminfo} for a connection: unread bytes, bytes queued to send, the backlog. */
@@ -2278,9 +2285,10 @@ final class TcpSock extends Sock {
     private void cleanupRbuf(int cpu, int copied) {
         // an ACK the input held back: more than one segment since the last one (the ACK per two segments
         // that __tcp_ack_snd_check leaves to the read), or the read emptied the queue of a pushed segment
-        // (PUSHED2, or PUSHED: modnet has no pingpong mode, so never interactive)
+        // (PUSHED2, or PUSHED on a connection that is not interactive: a request's answer carries its ACK)
         if (ackPending && (rcvdSinceAck > ackRcvMss()
-                || copied > 0 && (ackPushed & (ACK_PUSHED | ACK_PUSHED2)) != 0 && rmemQueued() == 0)) {
+                || copied > 0 && ((ackPushed & ACK_PUSHED2) != 0 || (ackPushed & ACK_PUSHED) != 0 && !inPingpong())
+                        && rmemQueued() == 0)) {
             output.sendAck(cpu);
             return;
         }

@@ -268,7 +268,12 @@ final class TcpTimers {
         }
         try {
             if (sk.ackPending && sk.state() != TCP_CLOSE) {
-                sk.atoMs = Math.min(sk.atoMs << 1, sk.rtoMs); // tcp_delack_timer_handler: the delayed ACK missed, inflate ato
+                if (!sk.inPingpong()) {
+                    sk.atoMs = Math.min(sk.atoMs << 1, sk.rtoMs); // tcp_delack_timer_handler: the delayed ACK missed, inflate ato
+                } else {
+                    sk.pingpong = 0; // no answer carried it: the connection is not request/response after all, deflate ato
+                    sk.atoMs = DELACK_MS;
+                }
                 sk.net.mib.inc(sk.net.core.currentCpu(), TcpMib.Ext.DelayedACKs);
                 sk.output.sendAck(sk.net.core.currentCpu());
             }
