@@ -2562,8 +2562,8 @@ final class TcpSock extends Sock {
     /**
      * {@code do_tcp_setsockopt}: TCP_NODELAY and TCP_CORK (setting the one or clearing the other pushes what waits),
      * TCP_MAXSEG (88..32767, or 0 to forget it), TCP_KEEPIDLE/TCP_KEEPINTVL (1..32767 s), TCP_KEEPCNT
-     * (1..127), TCP_USER_TIMEOUT (ms, not negative). EINVAL for a value out of range, ENOPROTOOPT for an
-     * option TCP does not have.
+     * (1..127), TCP_USER_TIMEOUT (ms, not negative), TCP_QUICKACK. EINVAL for a value out of range,
+     * ENOPROTOOPT for an option TCP does not have.
      */
     @Override
     protected void setProtocolOption(int level, int name, int[] v) throws SockException {
@@ -2633,6 +2633,7 @@ final class TcpSock extends Sock {
                     userTimeoutMs = val;
                 }
                 case TCP_WINDOW_CLAMP -> setWindowClamp(val);
+                case TCP_QUICKACK -> setQuickack(val, c);
                 default -> throw SockException.of(Errno.ENOPROTOOPT);
             }
         } finally {
@@ -2642,6 +2643,29 @@ final class TcpSock extends Sock {
 
     /** {@code TCP_WINDOW_CLAMP} ({@code include/uapi/linux/tcp.h}): the largest window to offer. */
     static final int TCP_WINDOW_CLAMP = 10;
+    /** {@code TCP_QUICKACK} ({@code include/uapi/linux/tcp.h}): leave (non-zero) or enter (0) pingpong mode. */
+    static final int TCP_QUICKACK = 12;
+
+    /**
+     * {@code __tcp_sock_set_quickack}: 0 makes the connection interactive (its ACKs wait for an answer to
+     * carry them); non-zero leaves pingpong mode and, on an established connection with an ACK due,
+     * sends that ACK now as a read that emptied a pushed segment would. An even non-zero value
+     * acknowledges now and goes back to pingpong mode: Linux's one-off quick ACK.
+     */
+    private void setQuickack(int val, int cpu) {
+        if (val == 0) {
+            pingpong = net.pingpongThresh.get(); // inet_csk_enter_pingpong_mode
+            return;
+        }
+        pingpong = 0;
+        if ((state == TCP_ESTABLISHED || state == TCP_CLOSE_WAIT) && ackPending) {
+            ackPushed |= ACK_PUSHED;
+            cleanupRbuf(cpu, 1);
+            if ((val & 1) == 0) {
+                pingpong = net.pingpongThresh.get();
+            }
+        }
+    }
 
     /**
      * {@code tcp_set_window_clamp}: 0 forgets the clamp, only on a closed socket (EINVAL otherwise); a
@@ -2718,6 +2742,7 @@ final class TcpSock extends Sock {
             case SocketCalls.TCP_KEEPCNT -> timers.keepaliveProbesMax();
             case SocketCalls.TCP_USER_TIMEOUT -> userTimeoutMs;
             case TCP_WINDOW_CLAMP -> windowClamp;
+            case TCP_QUICKACK -> inPingpong() ? 0 : 1;
             default -> throw SockException.of(Errno.ENOPROTOOPT);
         };
         if (out == null || out.length < 1) {

@@ -11,7 +11,7 @@ import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.modnet.socket.api.SockAddr;
+import org.modnet.socket.api.SocketCalls;
 
 /**
  * Linux's pingpong (interactive) mode, {@code icsk_ack.pingpong}: a data reply sent within ato of the
@@ -67,12 +67,17 @@ class TcpPingpongTest {
     }
 
     private TcpSock sock() {
-        SockAddr[] me = new SockAddr[1];
-        SockAddr[] peer = new SockAddr[1];
-        p.sys.getsockname(fd, me);
-        p.sys.getpeername(fd, peer);
-        return (TcpSock) p.s.sockets.sockets("").stream()
-                .filter(k -> k.localAddress().equals(me[0]) && k.remoteAddress().equals(peer[0])).findFirst().orElseThrow();
+        return p.s.sock(p.sys, fd);
+    }
+
+    private int quickack() {
+        int[] v = new int[1];
+        assertEquals(1, p.sys.getsockopt(fd, SocketCalls.SOL_TCP, TcpSock.TCP_QUICKACK, v), "one word");
+        return v[0];
+    }
+
+    private void quickack(int val) {
+        assertEquals(0, p.sys.setsockopt(fd, SocketCalls.SOL_TCP, TcpSock.TCP_QUICKACK, new int[] {val}));
     }
 
     @Test
@@ -150,5 +155,45 @@ class TcpPingpongTest {
         assertTrue(sock().inPingpong());
         assertEquals(List.of(), request());
         assertEquals(List.of(), read());
+    }
+
+    /**
+     * TCP_QUICKACK as {@code __tcp_sock_set_quickack}: like tcp_cleanup_rbuf's pushed rule it acknowledges
+     * only what the application has read out; unread data waits for the read or the timer.
+     */
+    @Test
+    void tcpQuickackZeroEntersTheModeAndOneLeavesItAcknowledgingWhatIsDue() {
+        assertEquals(1, quickack(), "a new connection is not interactive");
+        request(); // quick-ACKed: nothing due
+        read();
+        quickack(0);
+        assertTrue(sock().inPingpong());
+        assertEquals(0, quickack());
+        assertEquals(List.of(), request(), "interactive: no ACK at arrival");
+        assertEquals(List.of(), read(), "nor from the read");
+        quickack(1);
+        List<TcpPeer.Seg> now = p.drain();
+        assertEquals(1, now.size(), "TCP_QUICKACK 1 sends the ACK that was due: " + now);
+        assertEquals(seq, now.get(0).ack());
+        assertFalse(sock().inPingpong());
+        assertEquals(1, quickack());
+        quickack(1);
+        assertEquals(List.of(), p.drain(), "nothing due: nothing sent");
+    }
+
+    @Test
+    void tcpQuickackTwoAcknowledgesAndStaysInteractive() {
+        request();
+        read();
+        answer();
+        assertTrue(sock().inPingpong());
+        assertEquals(List.of(), request());
+        assertEquals(List.of(), read());
+        quickack(2);
+        List<TcpPeer.Seg> now = p.drain();
+        assertEquals(1, now.size(), "the ACK due goes at once: " + now);
+        assertEquals(seq, now.get(0).ack());
+        assertTrue(sock().inPingpong(), "an even value goes back to pingpong mode");
+        assertEquals(0, quickack());
     }
 }
