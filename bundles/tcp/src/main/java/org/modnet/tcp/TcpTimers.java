@@ -269,7 +269,8 @@ final class TcpTimers {
         try {
             if (sk.ackPending && sk.state() != TCP_CLOSE) {
                 if (!sk.inPingpong()) {
-                    sk.atoMs = Math.min(sk.atoMs << 1, sk.rtoMs); // tcp_delack_timer_handler: the delayed ACK missed, inflate ato
+                    // tcp_delack_timer_handler: the delayed ACK missed, inflate ato, at most the RTO and TCP_DELACK_MAX
+                    sk.atoMs = Math.min(Math.min(sk.atoMs << 1, sk.rtoMs), DELACK_MAX_MS);
                 } else {
                     sk.pingpong = 0; // no answer carried it: the connection is not request/response after all, deflate ato
                     sk.atoMs = DELACK_MS;

@@ -62,7 +62,7 @@ class TcpDelayedAckTest {
     }
 
     @Test
-    void aMissedDelayedAckDoublesAtoWhichTheSmoothedRttBounds() {
+    void aMissedDelayedAckDoublesAtoWhichTheSmoothedRttAndDelackMaxBound() {
         assertEquals(0, ackDelayOfOneSegment(), "the first data: quick-ACK mode");
         assertEquals(40, sk.atoMs, "TCP_ATO_MIN");
         sk.quickAcks = 0; // quick-ACK mode spent
@@ -74,7 +74,7 @@ class TcpDelayedAckTest {
         assertEquals(160, sk.atoMs);
         p.s.advance(10); // about 100 ms again, now within ato: ato / 2 + the gap
         assertWheel(100, ackDelayOfOneSegment(), "ato of 160 ms and more held to the smoothed RTT, 100 ms");
-        assertEquals(300, sk.atoMs, "doubled again, at most the RTO");
+        assertEquals(200, sk.atoMs, "doubled again, at most the RTO (300 ms here) and TCP_DELACK_MAX (200 ms)");
     }
 
     @Test
