@@ -16,7 +16,9 @@ import java.util.Arrays;
  * prints {@code PROGRAM wall W ns cpu C ns}. {@code frame} (the default) is XDP's per-frame run, the
  * context written for every frame as a driver's receive does; {@code testrun} is {@code BPF_PROG_TEST_RUN}'s
  * shape ({@code XdpContext#testRun}, what {@code bpftool prog run ... repeat N} runs): the context set once and
- * the program run a sample's runs on it, as DPDK's driver calls its function on one frame.
+ * the program run a sample's runs on it, as DPDK's driver calls its function on one frame. Both loops keep the
+ * context's object and the frame in locals ({@link XdpProgramBenchmark#runs}), as DPDK's keeps its function
+ * and frame in registers.
  */
 public final class XdpCpuTime {
     private static final int SAMPLES = 15;
@@ -40,10 +42,7 @@ public final class XdpCpuTime {
             if (testRun) {
                 sink += b.testRun(10_000);
             } else {
-                for (int r = 0; r < 10_000; r++) {
-                    java.lang.invoke.VarHandle.acquireFence();
-                    sink += b.run();
-                }
+                sink += b.runs(10_000);
             }
         }
         // runs per sample: about `seconds` of the thread's CPU time
@@ -52,10 +51,7 @@ public final class XdpCpuTime {
         if (testRun) {
             sink += b.testRun(runs);
         } else {
-            for (long r = 0; r < runs; r++) {
-                java.lang.invoke.VarHandle.acquireFence();
-                sink += b.run();
-            }
+            sink += b.runs(runs);
         }
         runs = Math.max(1, (long) (runs * seconds * 1e9 / Math.max(1, threads.getCurrentThreadCpuTime() - c0)));
         double[] wall = new double[SAMPLES];
@@ -66,10 +62,7 @@ public final class XdpCpuTime {
             if (testRun) {
                 sink += b.testRun(runs);
             } else {
-                for (long r = 0; r < runs; r++) {
-                    java.lang.invoke.VarHandle.acquireFence(); // each run reads the frame anew (XdpContext#testRun's reason)
-                    sink += b.run();
-                }
+                sink += b.runs(runs); // an acquire fence a run: each run reads the frame anew (XdpContext#testRun's reason)
             }
             cpu[k] = (threads.getCurrentThreadCpuTime() - c) / (double) runs;
             wall[k] = (System.nanoTime() - w) / (double) runs;

@@ -105,6 +105,115 @@ class JitPlainAccessTest {
                 "the program never ran");
     }
 
+    /** The map value after {@code runs} runs on {@code f}: the count and the last sum, as {@link #run}. */
+    private static long[] counted(BpfMap counts) {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(counts.lookup(new byte[4])).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        return new long[] { b.getLong(0), b.getLong(8) };
+    }
+
+    /**
+     * BPF_PROG_TEST_RUN's shape: the JIT's direct entry (the context's array, the packet's displacement and
+     * the stack kept for the whole test run, a native frame) and its fallback (a heap frame) do every run as
+     * the interpreter does: 1000 atomic counts, the packet's bytes through the stack into the map value.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = { false, true })
+    void aTestRunCountsEveryRunAsTheInterpreter(boolean heap) throws Exception {
+        long[][] got = new long[2][];
+        for (String engine : new String[] { "jit", "interpreter" }) {
+            BpfMap counts = BPF.mapCreate("counts", BpfMap.MAP_ARRAY, 4, 16, 1, 0, 1);
+            BpfProg prog = BPF.progLoad("plain", BPF.assemble(PROGRAM), ProgType.XDP, AttachType.DEFAULT, List.of(counts), null, null,
+                    engine, false);
+            XdpContext x = prog.xdpContext(0);
+            assertEquals(XdpContext.XDP_TX, x.testRun(frame(heap), 256, 64, 1, 0, 1000));
+            got[engine.equals("jit") ? 0 : 1] = counted(counts);
+        }
+        long expected = (60 * 3 + 1 & 0xff) + (63 * 3 + 1 & 0xff) + ((61 * 3 + 1 & 0xff) | (62 * 3 + 1 & 0xff) << 8);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(new long[] { 1000, expected }, got[0]);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(got[1], got[0]);
+    }
+
+    /**
+     * Per-frame runs on frames in different buffers, native and heap, one after another: each run reads
+     * the buffer it was given (the direct entry's packet displacement is the memory's of that run, not
+     * one kept from an earlier buffer), and a frame too long for its buffer is still never run.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = { "interpreter", "jit" })
+    void eachRunReadsTheBufferItIsGiven(String engine) throws Exception {
+        BpfMap counts = BPF.mapCreate("counts", BpfMap.MAP_ARRAY, 4, 16, 1, 0, 1);
+        BpfProg prog = BPF.progLoad("plain", BPF.assemble(PROGRAM), ProgType.XDP, AttachType.DEFAULT, List.of(counts), null, null,
+                engine, false);
+        XdpContext x = prog.xdpContext(0);
+        MemorySegment a = frame(false);
+        MemorySegment b = Arena.ofAuto().allocate(512 + 64, 64);
+        MemorySegment h = frame(true);
+        for (int i = 0; i < 64; i++) {
+            b.set(ValueLayout.JAVA_BYTE, 300 + i, (byte) (i * 5 + 2));
+            h.set(ValueLayout.JAVA_BYTE, 256 + i, (byte) (i * 11 + 3));
+        }
+        long sumA = (60 * 3 + 1 & 0xff) + (63 * 3 + 1 & 0xff) + ((61 * 3 + 1 & 0xff) | (62 * 3 + 1 & 0xff) << 8);
+        long sumB = (60 * 5 + 2 & 0xff) + (63 * 5 + 2 & 0xff) + ((61 * 5 + 2 & 0xff) | (62 * 5 + 2 & 0xff) << 8);
+        long sumH = (60 * 11 + 3 & 0xff) + (63 * 11 + 3 & 0xff) + ((61 * 11 + 3 & 0xff) | (62 * 11 + 3 & 0xff) << 8);
+        for (int round = 0; round < 200; round++) { // past C2's compilation of the run, where the JIT's entry is inlined
+            assertEquals(XdpContext.XDP_TX, x.run(a, 256, 64, 1, 0));
+            assertEquals(sumA, counted(counts)[1], "frame a, round " + round);
+            assertEquals(XdpContext.XDP_TX, x.run(b, 300, 64, 1, 0));
+            assertEquals(sumB, counted(counts)[1], "frame b at another offset, round " + round);
+            assertEquals(XdpContext.XDP_TX, x.run(h, 256, 64, 1, 0));
+            assertEquals(sumH, counted(counts)[1], "a heap frame, round " + round);
+            assertEquals(XdpContext.XDP_ABORTED, x.run(a, 300, 64, 1, 0), "data_end past the buffer");
+            assertEquals(XdpContext.XDP_PASS, x.run(b, 300, 40, 1, 0), "data_end before the bytes the program reads");
+        }
+        assertEquals(3 * 200, counted(counts)[0], "three runs a round reached the count");
+    }
+
+    /**
+     * A bpf-to-bpf call from the direct entry: the callee (its own method, which reads the packet's
+     * displacement and the context from the memory) and the entry see the same frame.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = { "interpreter", "jit" })
+    void aSubprogramCalledFromTheEntryReadsTheSameFrame(String engine) throws Exception {
+        BpfProg prog = BPF.progLoad("sub", BPF.assemble("""
+                mov %r6, %r1
+                ldxw %r2, [%r6+0]
+                ldxw %r3, [%r6+4]
+                mov %r4, %r2
+                add %r4, 64
+                jgt %r4, %r3, pass
+                ldxb %r7, [%r2+10]
+                mov %r1, %r6
+                call local second
+                add %r0, %r7
+                stxdw [%r10-8], %r0
+                ldxdw %r0, [%r10-8]
+                and %r0, 3
+                exit
+                pass:
+                mov %r0, 2
+                exit
+                second:
+                ldxw %r2, [%r1+0]
+                ldxw %r3, [%r1+4]
+                mov %r4, %r2
+                add %r4, 64
+                jgt %r4, %r3, none
+                ldxb %r0, [%r2+20]
+                exit
+                none:
+                mov %r0, 0
+                exit
+                """), ProgType.XDP, AttachType.DEFAULT, List.of(), null, null, engine, false);
+        XdpContext x = prog.xdpContext(0);
+        MemorySegment f = frame(false);
+        int expected = (int) (((10 * 3 + 1) + (20 * 3 + 1)) & 3);
+        for (int round = 0; round < 200; round++) {
+            assertEquals(expected, x.run(f, 256, 64, 1, 0));
+        }
+        assertEquals(expected, x.testRun(f, 256, 64, 1, 0, 1000));
+    }
+
     /** RFC 1071 over 1 KiB of the frame, unrolled: 256 loads and adds in one straight run (the JIT's sequence points in it). */
     private static String checksum() {
         StringBuilder b = new StringBuilder(CHECKED + "mov %r0, 0\n");

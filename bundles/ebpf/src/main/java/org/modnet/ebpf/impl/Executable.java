@@ -10,6 +10,15 @@ import org.modnet.ebpf.api.BpfFault;
 public interface Executable {
     long run(Memory memory, long r1, long r2);
 
+    /**
+     * The JIT's code whose {@link Jit.Code#runPlain} runs a verified program with plain context and packet
+     * accesses, for runs {@link Jit#plainRun} allows; null where there is none (the interpreter, an
+     * unverified program, {@code -Dmodnet.ebpf.jit.checked=true}, a JVM without the plain accessors).
+     */
+    default Jit.Code plainCode() {
+        return null;
+    }
+
     /** "interpreter" or "jit". */
     String engine();
 }

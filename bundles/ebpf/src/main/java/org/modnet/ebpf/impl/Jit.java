@@ -62,6 +62,15 @@ final class Jit {
     private static final MethodTypeDesc MT_SUB = MethodTypeDesc.of(CD_long, CD_long, CD_long, CD_long, CD_long, CD_long,
             CD_long, CD_MEMORY, CD_HELPERS);
     private static final MethodTypeDesc MT_RUN = MethodTypeDesc.of(CD_long, CD_MEMORY, CD_HELPERS, CD_long, CD_long, CD_long);
+    /**
+     * The main subprogram's entry for {@link Code#runPlain}: {@link #MT_SUB}, then the stack's bytes, the
+     * context's array and the packet's displacement, which the caller hands over (in slots 14, 15 and
+     * 16-17) instead of the subprogram reading them from the memory at every run.
+     */
+    private static final MethodTypeDesc MT_ENTRY = MethodTypeDesc.of(CD_long, CD_long, CD_long, CD_long, CD_long, CD_long,
+            CD_long, CD_MEMORY, CD_HELPERS, ConstantDescs.CD_byte.arrayType(), ConstantDescs.CD_long.arrayType(), CD_long);
+    private static final MethodTypeDesc MT_RUN_PLAIN = MethodTypeDesc.of(CD_long, CD_MEMORY, ConstantDescs.CD_long.arrayType(), CD_long,
+            ConstantDescs.CD_byte.arrayType(), CD_long);
     private static final MethodTypeDesc MT_LOAD = MethodTypeDesc.of(CD_long, CD_long);
     private static final ClassDesc CD_SEGMENT = ClassDesc.of(java.lang.foreign.MemorySegment.class.getName());
     private static final ClassDesc CD_BYTES = ConstantDescs.CD_byte.arrayType();
@@ -77,7 +86,20 @@ final class Jit {
     /** What the hidden class implements: the entry with r1, r2 and the frame pointer. */
     public interface Code {
         long run(Memory mem, Helpers helpers, long r1, long r2, long r10);
+
+        /**
+         * A run of the variant with plain context and packet accesses, r1 the context, r2 zero, the frame
+         * pointer the stack's top, the helpers the class's own: what {@link Jit#plainRun} allows, with what
+         * that variant reads from the memory at every run ({@link Memory#plainContext}, {@link
+         * Memory#plainPacketDisplacement}, {@link Memory#stackBytes}) handed over by the caller, which
+         * can keep them in registers ({@link XdpBuffer#testRun}): a run is then the program's own code, as a
+         * native JIT's called function is. Only where {@link Executable#plainCode} gave this code.
+         */
+        long runPlain(Memory mem, long[] ctx, long packetDisplacement, byte[] stack, long r1);
     }
+
+    /** The frame pointer of a run's first frame ({@link Memory#stackTop}: the stack's size is fixed). */
+    private static final long STACK_TOP = Memory.base(Memory.STACK) + (long) Bpf.STACK_SIZE * Bpf.MAX_FRAMES;
 
     private Jit() {
     }
@@ -114,13 +136,32 @@ final class Jit {
                             code.invokestatic(self, "checked0", MT_SUB);
                             code.lreturn();
                         });
+                        cb.withMethodBody("runPlain", MT_RUN_PLAIN, ClassFile.ACC_PUBLIC, code -> {
+                            code.lload(6); // r1 (this, the memory, the context's array, the displacement, the stack's bytes before it)
+                            code.lconst_0();
+                            code.lconst_0();
+                            code.lconst_0();
+                            code.lconst_0();
+                            code.ldc(STACK_TOP);
+                            code.aload(1);
+                            code.ldc(DynamicConstantDesc.ofNamed(ConstantDescs.BSM_CLASS_DATA_AT, ConstantDescs.DEFAULT_NAME, CD_HELPERS,
+                                    helpers.size() + 2 * maps.size() + 1));
+                            code.aload(5); // the stack's bytes
+                            code.aload(2); // the context's array
+                            code.lload(3); // the packet's displacement
+                            code.invokestatic(self, "entry0", MT_ENTRY);
+                            code.lreturn();
+                        });
+                        int end0 = starts.size() > 1 ? starts.get(1) : p.length();
+                        cb.withMethodBody("entry0", MT_ENTRY, ClassFile.ACC_PUBLIC | ClassFile.ACC_STATIC,
+                                code -> new Emitter(p, helpers, maps, bases, targets, self, code, 0, end0, true, true).emit());
                         for (int k = 0; k < starts.size(); k++) {
                             int from = starts.get(k);
                             int to = k + 1 < starts.size() ? starts.get(k + 1) : p.length();
                             cb.withMethodBody("sub" + from, MT_SUB, ClassFile.ACC_PUBLIC | ClassFile.ACC_STATIC,
-                                    code -> new Emitter(p, helpers, maps, bases, targets, self, code, from, to, true).emit());
+                                    code -> new Emitter(p, helpers, maps, bases, targets, self, code, from, to, true, false).emit());
                             cb.withMethodBody("checked" + from, MT_SUB, ClassFile.ACC_PUBLIC | ClassFile.ACC_STATIC,
-                                    code -> new Emitter(p, helpers, maps, bases, targets, self, code, from, to, false).emit());
+                                    code -> new Emitter(p, helpers, maps, bases, targets, self, code, from, to, false, false).emit());
                         }
                     });
         } catch (IllegalArgumentException | IllegalStateException e) {
@@ -137,12 +178,20 @@ final class Jit {
             for (BpfMapBase m : maps) {
                 data.add(m.cpus() == 1 ? m.values[0] : null);
             }
-            data.add(PlainMemory.UNSAFE); // the plain accesses' accessor, last
+            data.add(PlainMemory.UNSAFE); // the plain accesses' accessor
+            data.add(helpers); // runPlain's helpers, last
             MethodHandles.Lookup lookup = MethodHandles.lookup().defineHiddenClassWithClassData(bytes,
                     java.util.Collections.unmodifiableList(data), true);
             Code code = (Code) lookup.findConstructor(lookup.lookupClass(), java.lang.invoke.MethodType.methodType(void.class))
                     .invoke();
+            // entry0's accesses are plain only where the emitter's are (a verified program, the accessors there)
+            boolean plainEntry = bases != null && PlainMemory.AVAILABLE && !Boolean.getBoolean("modnet.ebpf.jit.checked");
             return new Executable() {
+                @Override
+                public Code plainCode() {
+                    return plainEntry ? code : null;
+                }
+
                 @Override
                 public long run(Memory memory, long r1, long r2) {
                     if (memory.tailCalled) {
@@ -263,8 +312,15 @@ final class Jit {
         /** Sequence points emitted so far: which scratch word the next one stores to. */
         private int sequencePoints;
 
+        /**
+         * Whether this is {@code entry0} ({@link Jit#MT_ENTRY}): the stack's bytes, the context's array and
+         * the packet's displacement are its parameters, not read from the memory.
+         */
+        private final boolean entry;
+
         Emitter(Program p, Helpers helpers, List<BpfMapBase> maps, int[] bases, boolean[] targets, ClassDesc self, CodeBuilder code,
-                int from, int to, boolean plainRegions) {
+                int from, int to, boolean plainRegions, boolean entry) {
+            this.entry = entry;
             this.plainRegions = plainRegions;
             this.prefix = plainRegions ? "sub" : "checked";
             this.p = p;
@@ -335,6 +391,16 @@ final class Jit {
         }
 
         void emit() {
+            if (entry) {
+                // the caller's stack bytes, context array and packet displacement (slots 14-17, which the
+                // registers' slots reuse below) into their own slots first
+                code.aload(14);
+                code.astore(STACK_BYTES);
+                code.aload(15);
+                code.astore(CTX_BASE);
+                code.lload(16);
+                code.lstore(PACKET_DISP);
+            }
             // parameters: r1..r5 at 0..8, r10 at 10, mem 12, helpers 13; pushed first, since the most used
             // registers' slots are 0 and 2
             for (int r = 1; r <= 6; r++) {
@@ -354,9 +420,11 @@ final class Jit {
                 code.ldc(Interpreter.MAX_STEPS);
                 code.lstore(BUDGET);
             }
-            code.aload(MEM);
-            code.invokevirtual(CD_MEMORY, "stackBytes", MethodTypeDesc.of(CD_BYTES));
-            code.astore(STACK_BYTES);
+            if (!entry) {
+                code.aload(MEM);
+                code.invokevirtual(CD_MEMORY, "stackBytes", MethodTypeDesc.of(CD_BYTES));
+                code.astore(STACK_BYTES);
+            }
             for (int slot : new int[] { CTX_SEGMENT, PACKET_SEGMENT }) {
                 if (plain && plainRegions && (slot == CTX_SEGMENT || !hasAtomic())) {
                     continue; // this variant's context and packet accesses are plain: no segment read per run
@@ -395,15 +463,18 @@ final class Jit {
                 code.astore(UNSAFE);
             }
             if (plain && plainRegions) {
-                // what the memory worked out when its regions were set (once per buffer, not per run)
-                code.aload(MEM);
-                code.invokevirtual(CD_MEMORY, "plainContext", MethodTypeDesc.of(CD_LONGS));
-                code.astore(CTX_BASE);
+                // what the memory worked out when its regions were set (once per buffer, not per run); entry0's
+                // caller handed them over
+                if (!entry) {
+                    code.aload(MEM);
+                    code.invokevirtual(CD_MEMORY, "plainContext", MethodTypeDesc.of(CD_LONGS));
+                    code.astore(CTX_BASE);
+                    code.aload(MEM);
+                    code.invokevirtual(CD_MEMORY, "plainPacketDisplacement", MethodTypeDesc.of(CD_long));
+                    code.lstore(PACKET_DISP);
+                }
                 code.ldc(PlainMemory.LONG_ARRAY_BASE - Memory.base(LoadedProgram.CTX_REGION)); // the context from its array's start (Memory#set)
                 code.lstore(CTX_DISP);
-                code.aload(MEM);
-                code.invokevirtual(CD_MEMORY, "plainPacketDisplacement", MethodTypeDesc.of(CD_long));
-                code.lstore(PACKET_DISP);
             }
             for (int i = from; i < to; i++) {
                 code.labelBinding(labels[i - from]);

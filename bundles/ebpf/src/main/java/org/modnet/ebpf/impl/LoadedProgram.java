@@ -51,6 +51,8 @@ public final class LoadedProgram implements BpfProg {
     private final AttachType attach;
     private final Program program;
     private final Executable executable;
+    /** The JIT's code with plain context and packet accesses ({@link Executable#plainCode}), or null: XDP's runs call it directly. */
+    final Jit.Code plainCode;
     private final List<BpfMapBase> maps;
     private final String log;
     private final int processed;
@@ -75,6 +77,7 @@ public final class LoadedProgram implements BpfProg {
         this.attach = attach;
         this.program = program;
         this.executable = executable;
+        this.plainCode = executable.plainCode();
         this.maps = maps;
         this.log = log;
         this.processed = processed;

@@ -33,9 +33,8 @@ public final class XdpBuffer implements XdpContext {
     private MemorySegment buffer;
     /** The packet region's base: what the context's pointer words hold beyond the frame's offsets. */
     private static final long PACKET_BASE = Memory.base(LoadedProgram.PACKET_REGION);
-    /** The receive queue's words of the context as last published: written again only when they change. */
-    private int ifindex;
-    private int rxQueue;
+    /** The context's address, the program's r1. */
+    private static final long CTX_BASE = Memory.base(LoadedProgram.CTX_REGION);
     /**
      * What a run may have left that the next must not see: {@link #REDIRECTED} (a redirect helper set
      * the targets) and {@link #RX_META} (the driver gave the frame's receive metadata). A run resets only
@@ -51,7 +50,6 @@ public final class XdpBuffer implements XdpContext {
     private int redirectProgram;
     /** Where XDP_REDIRECT through an xskmap sends the frame: the AF_XDP socket's fd, or -1. */
     private int redirectXsk = -1;
-    private int egressIfindex;
     private Object device;
     /** The next frame's receive metadata for the {@link Kfuncs} ({@code bpf_xdp_metadata_rx_*}); -1 / false: none given. */
     private long rxTimestamp = -1;
@@ -136,20 +134,32 @@ public final class XdpBuffer implements XdpContext {
             memory.set(LoadedProgram.PACKET_REGION, buffer, true);
             this.buffer = buffer;
         }
-        // per frame only where the frame lies; the queue's words when they change (a driver's queue keeps
-        // its ifindex and queue), the redirect targets only after a run that set them
-        ctxWords[0] = le(PACKET_BASE + data);
-        ctxWords[1] = le(PACKET_BASE + data + len);
-        ctxWords[2] = ctxWords[0];
-        if (ifindex != this.ifindex || rxQueue != this.rxQueue || egressIfindex != this.egressIfindex) {
-            queue(ifindex, rxQueue, egressIfindex);
-        }
+        // per frame the context's words (where the frame lies, the queue), the redirect targets only after a run
+        // that set them
+        long[] words = ctxWords;
+        long start = le(PACKET_BASE + data);
+        words[0] = start;
+        words[1] = le(PACKET_BASE + data + len);
+        words[2] = start;
+        // the queue's words stored every frame: two stores to the line just written are fewer instructions than
+        // loading and comparing what they held
+        words[3] = le(ifindex & 0xffffffffL | (long) rxQueue << 32);
+        words[4] = le(egressIfindex & 0xffffffffL);
         if ((dirty & REDIRECTED) != 0) {
             clearRedirect();
         }
         long action;
         try {
-            action = p.run(memory, Memory.base(LoadedProgram.CTX_REGION), 0);
+            Jit.Code c = p.plainCode;
+            if (c != null && memory.plainRegions()) {
+                // the JIT's plain variant called directly, with what it reads from the memory handed over
+                if (memory.tailCalled) {
+                    memory.tailCalled = false; // as Executable#run: a load per run, a store only after a fault left it set
+                }
+                action = c.runPlain(memory, memory.plainContext(), memory.plainPacketDisplacement(), memory.stackBytes(), CTX_BASE);
+            } else {
+                action = p.run(memory, CTX_BASE, 0);
+            }
         } catch (BpfFault f) {
             action = XDP_ABORTED;
         }
@@ -167,7 +177,30 @@ public final class XdpBuffer implements XdpContext {
      */
     public int testRun(LoadedProgram p, MemorySegment buffer, int data, int len, int ifindex, int rxQueue, long repeat) {
         int action = run(p, buffer, data, len, ifindex, rxQueue, 0);
-        long ctx = Memory.base(LoadedProgram.CTX_REGION);
+        long ctx = CTX_BASE;
+        Jit.Code c = p.plainCode;
+        if (c != null && memory.plainRegions()) {
+            // the JIT's plain variant with its context array, packet displacement and stack in registers for
+            // the whole test run (no run changes them: the helpers move the context's words, not its regions),
+            // as DPDK's driver holds its function and frame
+            long[] words = memory.plainContext();
+            long displacement = memory.plainPacketDisplacement();
+            byte[] stack = memory.stackBytes();
+            for (long r = 1; r < repeat; r++) {
+                java.lang.invoke.VarHandle.acquireFence(); // each run reads the frame anew (below)
+                long a;
+                try {
+                    if (memory.tailCalled) {
+                        memory.tailCalled = false;
+                    }
+                    a = c.runPlain(memory, words, displacement, stack, ctx);
+                } catch (BpfFault f) {
+                    a = XDP_ABORTED;
+                }
+                action = a < 0 || a > XDP_REDIRECT ? XDP_ABORTED : (int) a;
+            }
+            return action;
+        }
         for (long r = 1; r < repeat; r++) {
             // each run reads the frame anew, as the kernel's does: no instruction on x86, but C2 may not hoist
             // the program's loads of the unchanging frame out of this loop and run it once
@@ -186,15 +219,6 @@ public final class XdpBuffer implements XdpContext {
     @Override
     public int testRun(MemorySegment buffer, int data, int len, int ifindex, int rxQueue, long repeat) {
         return testRun(program, buffer, data, len, ifindex, rxQueue, repeat);
-    }
-
-    /** The context's words of the receiving queue and the egress device. */
-    private void queue(int ifindex, int rxQueue, int egressIfindex) {
-        this.ifindex = ifindex;
-        this.rxQueue = rxQueue;
-        this.egressIfindex = egressIfindex;
-        ctxWords[3] = le(ifindex & 0xffffffffL | (long) rxQueue << 32);
-        ctxWords[4] = le(egressIfindex & 0xffffffffL);
     }
 
     private void clearRedirect() {
