@@ -377,7 +377,9 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
     public void addProtocol(InetProtocol protocol, Map<String, Object> props) {
         if (props.get(InetProtocol.PROTOCOL) instanceof Number n) {
             protocols.put(n.intValue(), protocol);
-            nets.values().forEach(net -> net.input.addProtocol(n.intValue(), protocol));
+            for (Ipv4Net net : nets.values()) { // a loop, not a lambda: no class spun for it inside an update's swap
+                net.input.addProtocol(n.intValue(), protocol);
+            }
             protocol.attached(); // what was held for it is delivered: an adopting version starts its clocks
         }
     }
@@ -389,12 +391,12 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
             if (handOver) {
                 waiting.add(n.intValue()); // if this version leaves too, the next one holds them
             }
-            nets.values().forEach(net -> {
+            for (Ipv4Net net : nets.values()) { // a loop, not a lambda: its class would be spun here, inside the swap
                 if (handOver) {
                     net.input.holdFor(n.intValue());
                 }
                 net.input.removeProtocol(n.intValue(), protocol);
-            });
+            }
         }
     }
 

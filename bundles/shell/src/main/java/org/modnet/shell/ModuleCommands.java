@@ -730,13 +730,16 @@ public final class ModuleCommands {
         }
         Map<String, Long> handOverBefore = handOverCounters();
         long freeze = System.nanoTime();
+        // the stop's steps, for the report: begun, the protocol service left, its users let go (the new version's start called), that
+        // start returned; then the stopping thread's CPU time when it began and when the protocol service left (ns)
+        long[] at = new long[6];
         List<String> down;
         try {
             if ("false".equals(context.getProperty("modnet.update.overlap"))) { // the benchmark's comparison only
                 old.stop(Bundle.STOP_TRANSIENT);
                 next.start();
             } else {
-                startBesideTheStop(old, next);
+                startBesideTheStop(old, next, at);
             }
             down = awaitServices(next);
         } catch (BundleException | IllegalStateException e) {
@@ -758,7 +761,8 @@ public final class ModuleCommands {
                 + "; staged: installed beside the running version as bundle " + next.getBundleId() + " (was " + oldId
                 + ", uninstalled); " + String.format("read and checked in %.1f ms, installed in %.1f ms, resolved in %.1f ms",
                         (t0 - called) / 1e6, (installed - t0) / 1e6, (resolved - installed) / 1e6)
-                + (warm == null ? "" : ", " + warm.report()) + "; " + state(next) + handOverReport(handOverBefore, swapMs));
+                + (warm == null ? "" : ", " + warm.report()) + stopSteps(called, at) + "; " + state(next)
+                + handOverReport(handOverBefore, swapMs));
     }
 
     /**
@@ -771,12 +775,14 @@ public final class ModuleCommands {
      * finishing the old bundle's stop and SCR starting the new one leave the frozen window. A module
      * without such a service is stopped, then started, as before.
      */
-    private void startBesideTheStop(Bundle old, Bundle next) throws BundleException {
+    private void startBesideTheStop(Bundle old, Bundle next, long[] at) throws BundleException {
         CountDownLatch left = new CountDownLatch(1);
         java.util.concurrent.atomic.AtomicReference<ServiceReference<?>> leaving = new java.util.concurrent.atomic.AtomicReference<>();
         org.osgi.framework.ServiceListener watch = ev -> {
             if (ev.getType() == org.osgi.framework.ServiceEvent.UNREGISTERING && ev.getServiceReference().getBundle() == old
                     && leaving.compareAndSet(null, ev.getServiceReference())) {
+                at[1] = System.nanoTime();
+                at[5] = java.lang.management.ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime(); // the stopping thread's
                 left.countDown();
             }
         };
@@ -787,7 +793,9 @@ public final class ModuleCommands {
             throw new IllegalStateException(e); // a constant filter
         }
         java.util.concurrent.CompletableFuture<Void> stopped = new java.util.concurrent.CompletableFuture<>();
+        at[0] = System.nanoTime();
         Thread.ofPlatform().name("modnet-update-stop-" + old.getBundleId()).start(() -> {
+            at[4] = java.lang.management.ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
             try {
                 old.stop(Bundle.STOP_TRANSIENT); // stays persistently started
                 stopped.complete(null);
@@ -807,7 +815,9 @@ public final class ModuleCommands {
             if (stopped.isCompletedExceptionally()) {
                 stopped.join(); // throws: the old version's stop failed, the new one is not started
             }
+            at[2] = System.nanoTime();
             next.start();
+            at[3] = System.nanoTime();
             stopped.get(ACTIVATION_WAIT_MS, TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -820,6 +830,16 @@ public final class ModuleCommands {
         } finally {
             context.removeServiceListener(watch);
         }
+    }
+
+    /** The staged stop's steps in ms from the call, for the command's line; empty when the stop did not run beside the start. */
+    private static String stopSteps(long called, long[] at) {
+        if (at[0] == 0 || at[1] == 0 || at[3] == 0) {
+            return "";
+        }
+        return String.format("; the stop began %.1f ms after the call, the protocol service left at %.1f (%.1f ms of the stopping"
+                + " thread's CPU), its users let go and the new version's start began at %.1f (returned at %.1f)", (at[0] - called) / 1e6,
+                (at[1] - called) / 1e6, at[5] == 0 || at[4] == 0 ? -1.0 : (at[5] - at[4]) / 1e6, (at[2] - called) / 1e6, (at[3] - called) / 1e6);
     }
 
     /** Whether a bundle other than its own still uses the service (has not run its unbind yet). */

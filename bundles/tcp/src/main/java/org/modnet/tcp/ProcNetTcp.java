@@ -8,9 +8,6 @@ import org.modnet.api.net.NetNamespace;
 import org.modnet.api.shell.ProcFile;
 import org.modnet.socket.api.SockTimer;
 import org.modnet.socket.api.TcpInfo;
-import org.osgi.service.component.annotations.Activate;
-import org.osgi.service.component.annotations.Component;
-import org.osgi.service.component.annotations.Reference;
 
 /**
  * {@code /proc/net/tcp} ({@code tcp4_seq_show}): one line per hashed socket, listeners first, in
@@ -20,9 +17,8 @@ import org.osgi.service.component.annotations.Reference;
  * quick-ACK/pingpong (quick ACKs are armed by the first data received, as {@code tcp_incr_quickack} arms them), cwnd and ssthresh ({@code -1} in the first slow start). SYN-RECV and TIME-WAIT
  * have the shorter lines of a request and a timewait sock. Every line is padded to 149 columns, as
  * {@code seq_pad} pads it. Kernel addresses print as zeros, as {@code %pK} does for a reader without
- * {@code CAP_SYSLOG}.
+ * {@code CAP_SYSLOG}. Registered by {@link TcpProtocol} itself, which unregisters it after its hand-over.
  */
-@Component(service = ProcFile.class, immediate = true, property = ProcFile.PATH + "=/proc/net/tcp")
 public final class ProcNetTcp implements ProcFile {
     /** {@code TMPSZ - 1}: the width every line is padded to. */
     private static final int WIDTH = 149;
@@ -31,8 +27,7 @@ public final class ProcNetTcp implements ProcFile {
 
     private final TcpProtocol tcp;
 
-    @Activate
-    public ProcNetTcp(@Reference TcpProtocol tcp) {
+    public ProcNetTcp(TcpProtocol tcp) {
         this.tcp = tcp;
     }
 

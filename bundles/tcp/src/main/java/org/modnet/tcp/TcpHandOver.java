@@ -211,7 +211,8 @@ final class TcpHandOver {
         TcpNegotiated opt = new TcpNegotiated(sk.mss, sk.advmss, sk.rx.mssClamp, sk.rx.userMss, sk.rx.wscaleOk,
                 sk.rx.tstampOk, sk.rx.sackOk, sk.tsRecent, sk.tsRecentStampMs, sk.tsOff);
         TcpEstimator rtt = new TcpEstimator(sk.srttUs, sk.rttvarUs, sk.rtoMs, sk.minRttUs, sk.retransmits, sk.backoff,
-                sk.rttTiming, sk.rttSeq, sk.rttStampMs, sk.retransHigh, sk.probesOut, sk.probesTstampMs, sk.headSentMs);
+                sk.rttTiming, sk.rttSeq, sk.rttStampMs, sk.retransHigh, sk.probesOut, sk.probesTstampMs, sk.headSentMs,
+                sk.mdevUs, sk.mdevMaxUs, sk.rttvarSeq, sk.atoMs, sk.ackPushed, sk.lastSegSize);
         TcpCongestion cong = new TcpCongestion(sk.congestionControl(), sk.cw.cwnd, sk.cw.ssthresh, sk.cw.cwndCnt,
                 sk.cw.cwndClamp);
         // the rings themselves, not copies: the frozen shell never touches them again
@@ -274,6 +275,33 @@ final class TcpHandOver {
     static TcpSenderState sender(TcpSock sk) {
         return new TcpSenderState(sk.rec.frto, sk.pacingRate, sk.pacingNeeded, sk.wstampNs, sk.chronoType, sk.chronoStartUs,
                 sk.chronoStat.clone(), sk.rec.rateHandOver());
+    }
+
+    /**
+     * The estimator's deviation and the delayed-ACK state (1.9). A deposit from before 1.9 has neither:
+     * the deviation starts as {@code tcp_rtt_estimator}'s first measurement starts it, with the
+     * deposit's rttvar standing for that measurement's ({@code mdev_us} and {@code mdev_max_us} at
+     * rttvar, the RTT ending once {@code snd_una} passes what is sent now), so rttvar decays from the
+     * next RTT on instead of holding until {@code snd_una} passes a {@code rtt_seq} of 0; {@code ato},
+     * the PUSHED bits and {@code last_seg_size} start at 0, as a connection's before its first data
+     * ({@code tcp_event_data_recv} sets ato to {@code TCP_ATO_MIN} on the next segment).
+     */
+    static void adoptVariance(TcpSock sk, TcpEstimator r) {
+        if (r.carriesVariance()) {
+            sk.mdevUs = r.mdevUs();
+            sk.mdevMaxUs = r.mdevMaxUs();
+            sk.rttvarSeq = r.rttvarSeq();
+            sk.atoMs = r.atoMs();
+            sk.ackPushed = r.ackPushed() & (TcpSock.ACK_PUSHED | TcpSock.ACK_PUSHED2);
+            sk.lastSegSize = r.lastSegSize();
+        } else {
+            sk.mdevUs = r.srttUs() == 0 ? 0 : r.rttvarUs();
+            sk.mdevMaxUs = sk.mdevUs;
+            sk.rttvarSeq = sk.sndMax;
+            sk.atoMs = 0;
+            sk.ackPushed = 0;
+            sk.lastSegSize = 0;
+        }
     }
 
     /** The path part back; null (a version before 1.5): what a new connection starts with. */
@@ -446,6 +474,7 @@ final class TcpHandOver {
         sk.probesOut = r.probesOut();
         sk.probesTstampMs = r.probesTstampMs();
         sk.headSentMs = r.headSentMs();
+        adoptVariance(sk, r);
         TcpCongestion c = st.congestion();
         sk.cw.cwnd = c.cwnd();
         sk.cw.ssthresh = c.ssthresh();

@@ -3,17 +3,15 @@ package org.modnet.tcp;
 import java.util.Map;
 
 import org.modnet.api.module.ModuleUsage;
-import org.osgi.service.component.annotations.Activate;
-import org.osgi.service.component.annotations.Component;
-import org.osgi.service.component.annotations.Reference;
 
-/** The TCP module's users for lsmod and rmmod: its sockets across namespaces, as each holds the module. */
-@Component(service = ModuleUsage.class)
+/**
+ * The TCP module's users for lsmod and rmmod: its sockets across namespaces, as each holds the module.
+ * Registered by {@link TcpProtocol} itself, which unregisters it after its hand-over.
+ */
 public final class TcpModuleUsage implements ModuleUsage {
     private final TcpProtocol tcp;
 
-    @Activate
-    public TcpModuleUsage(@Reference TcpProtocol tcp) {
+    public TcpModuleUsage(TcpProtocol tcp) {
         this.tcp = tcp;
     }
 

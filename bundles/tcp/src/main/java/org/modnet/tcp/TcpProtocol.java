@@ -124,6 +124,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         this(core, ipv4, null, () -> BundleUpdates.beingUpdated(context), BundleUpdates.stateVersion(context.getBundle(), TcpHandOver.STATE_VERSION), () -> BundleUpdates.predecessorStopping(context),
                 () -> successorTakesDeferred(context));
         this.firstAskWaitNanos = Long.getLong(FIRST_ASK_WAIT_PROPERTY, 250) * 1_000_000;
+        this.context = context;
         this.warmFreezeAfterMs = Boolean.parseBoolean(System.getProperty(WARM_FREEZE_PROPERTY, "true")) ? WARM_FREEZE_AFTER_MS : -1;
     }
 
@@ -219,6 +220,41 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
             takeOver(h);
         }
         warmFreeze();
+        registerUsers();
+    }
+
+    /** The bundle's context (the component's wiring; null in the tests'): {@link #registerUsers}. */
+    private BundleContext context;
+    /** {@code /proc/net/tcp} and lsmod's count, registered by {@link #registerUsers}. */
+    private final List<org.osgi.framework.ServiceRegistration<?>> users = new ArrayList<>();
+
+    /**
+     * {@code /proc/net/tcp} ({@link ProcNetTcp}) and the module's users for lsmod ({@link TcpModuleUsage}),
+     * registered by this component itself, not as components of their own: SCR disposes a stopping
+     * bundle's components one after the other in its {@code Service-Component} order, which bnd writes
+     * by class name, so these two (each a service to unregister, a component to deactivate) went before
+     * the protocol on every update, on the hand-over's path; now they go at the end of {@link #deactivate},
+     * after the deposit, beside the next version's adoption.
+     */
+    private void registerUsers() {
+        BundleContext c = context;
+        if (c == null) {
+            return;
+        }
+        users.add(c.registerService(org.modnet.api.shell.ProcFile.class, new ProcNetTcp(this),
+                new java.util.Hashtable<>(Map.of(org.modnet.api.shell.ProcFile.PATH, "/proc/net/tcp"))));
+        users.add(c.registerService(org.modnet.api.module.ModuleUsage.class, new TcpModuleUsage(this), null));
+    }
+
+    private void unregisterUsers() {
+        for (org.osgi.framework.ServiceRegistration<?> r : users) {
+            try {
+                r.unregister();
+            } catch (IllegalStateException gone) {
+                // the bundle's stop took it already
+            }
+        }
+        users.clear();
     }
 
     /**
@@ -388,9 +424,18 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         }
     }
 
-    /** Leaving for an update: every socket is frozen and its state goes to the holder, which keeps the descriptors. */
+    /** The hand-over or the close ({@link #leave}), then {@code /proc/net/tcp} and lsmod's count go ({@link #registerUsers}). */
     @Deactivate
     void deactivate() {
+        try {
+            leave();
+        } finally {
+            unregisterUsers();
+        }
+    }
+
+    /** Leaving for an update: every socket is frozen and its state goes to the holder, which keeps the descriptors. */
+    private void leave() {
         gone = true; // the freeze's warm-up stops, whether this version hands over or closes
         finishAdoption(); // what an update just before left for later is remade, to be frozen or closed with the rest
         SocketHandOver holder = this.holder;

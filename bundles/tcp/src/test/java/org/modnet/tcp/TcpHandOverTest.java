@@ -22,6 +22,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.modnet.api.handover.SocketState;
 import org.modnet.api.handover.TcpConnectionState;
+import org.modnet.api.handover.TcpEstimator;
 import org.modnet.api.handover.TcpLayerState;
 import org.modnet.api.handover.TcpRateState;
 import org.modnet.api.handover.TcpSenderState;
@@ -480,6 +481,46 @@ class TcpHandOverTest {
         assertEquals(40, now.pacingTimer.remainingMs(), 1);
     }
 
+    /**
+     * The estimator's deviation ({@code mdev_us}, {@code mdev_max_us}, {@code rtt_seq}) and the delayed-ACK
+     * state ({@code ato}, {@code ICSK_ACK_PUSHED}, {@code last_seg_size}) cross the swap (1.9): before, the
+     * new version started them at 0, so rttvar held until {@code snd_una} passed sequence 0, the next
+     * delayed ACK waited TCP_ATO_MIN whatever ato had learnt, and a pushed segment's read was not ACKed at once.
+     */
+    @Test
+    void theDeviationAndTheDelayedAckStateCrossTheSwap() throws Exception {
+        TcpPeer p = peer();
+        TcpSock[] s = swapAfter(p, old -> {
+            old.mdevUs = 12_345;
+            old.mdevMaxUs = 234_567;
+            old.rttvarSeq = old.sndUna + 1_000;
+            old.atoMs = 77;
+            old.ackPushed = TcpSock.ACK_PUSHED | TcpSock.ACK_PUSHED2;
+            old.lastSegSize = 321;
+        });
+        TcpSock now = s[1];
+        assertEquals(List.of(12_345L, 234_567L, s[0].sndUna + 1_000, 77L, TcpSock.ACK_PUSHED | TcpSock.ACK_PUSHED2, 321),
+                List.of(now.mdevUs, now.mdevMaxUs, now.rttvarSeq, now.atoMs, now.ackPushed, now.lastSegSize),
+                "mdev_us, mdev_max_us, rtt_seq, ato, the PUSHED bits, last_seg_size");
+        assertEquals(TcpHandOver.state(s[0]).rtt(), TcpHandOver.state(now).rtt());
+    }
+
+    /** A deposit from before 1.9 is read: the deviation starts at the rttvar it carried, the ACK state as before data. */
+    @Test
+    void anEstimatorWithoutTheDeviationReadsAsBefore19() throws Exception {
+        TcpPeer p = peer();
+        before(p);
+        p.drain();
+        TcpSock sk = conn(p);
+        sk.atoMs = 77;
+        sk.ackPushed = TcpSock.ACK_PUSHED;
+        TcpEstimator old = new TcpEstimator(10_000, 210_000, 211, 9_000, 0, 0, false, 0, 0, 0, 0, 0, 0);
+        assertTrue(!old.carriesVariance());
+        TcpHandOver.adoptVariance(sk, old);
+        assertEquals(List.of(210_000L, 210_000L, sk.sndMax, 0L, 0, 0),
+                List.of(sk.mdevUs, sk.mdevMaxUs, sk.rttvarSeq, sk.atoMs, sk.ackPushed, sk.lastSegSize));
+    }
+
     @Test
     void aDepositWithoutThePathAndSenderPartsReadsAsBefore15() {
         TcpConnectionState old = new TcpConnectionState(null, null, null, null, null, new byte[0], 0, new byte[0], 0, List.of(),
@@ -738,47 +779,50 @@ class TcpHandOverTest {
     }
 
     /**
+     * A connection mid-transfer and what a warm-up on scratch sockets must leave as it was: the running
+     * namespace's hashes, its MIB and its sysctls (the set-up both warm-up tests share).
+     */
+    private record Running(TcpPeer p, TcpNet net, int sockets, java.util.Map<String, Long> mib, String sysctls, TcpSock conn) {
+        /** Asserts the warm-up touched none of it, left the connection running and sent nothing for its scratch sockets. */
+        void untouched() {
+            assertEquals(sockets, p.s.tcp.sockets(), "the running namespace's hashes");
+            assertEquals(mib, net.mib.snapshot(), "its MIB");
+            assertEquals(sysctls, p.s.ns.sysctl().all().toString(), "its sysctls");
+            assertTrue(!conn.frozen, "the running connection is not frozen");
+            p.s.advance(1_000);
+            assertEquals(0, p.count(TcpMib.Tcp.OutRsts), "nothing sent for the scratch sockets");
+        }
+    }
+
+    private Running running() throws Exception {
+        TcpPeer p = peer();
+        before(p);
+        p.drain();
+        TcpNet net = p.s.tcp.net(p.s.ns);
+        return new Running(p, net, p.s.tcp.sockets(), net.mib.snapshot(), p.s.ns.sysctl().all().toString(), conn(p));
+    }
+
+    /**
      * The warm-up a new version runs while its predecessor freezes freezes and adopts scratch sockets
      * only: the running namespace keeps its sockets, its sysctls and its counters.
      */
     @Test
     void theWarmUpFreezesAndAdoptsScratchSocketsAndTouchesNothingRunning() throws Exception {
-        TcpPeer p = peer();
-        before(p);
-        p.drain();
-        TcpNet net = p.s.tcp.net(p.s.ns);
-        int sockets = p.s.tcp.sockets();
-        java.util.Map<String, Long> mib = net.mib.snapshot();
-        String sysctls = p.s.ns.sysctl().all().toString();
-        assertEquals(8, TcpHandOverWarmUp.run(p.s.stack.core(), p.s.ipv4, 8));
-        assertEquals(sockets, p.s.tcp.sockets(), "the running namespace's hashes");
-        assertEquals(mib, net.mib.snapshot(), "its MIB");
-        assertEquals(sysctls, p.s.ns.sysctl().all().toString(), "its sysctls");
-        p.s.advance(1_000);
-        assertEquals(0, p.count(TcpMib.Tcp.OutRsts), "nothing sent for the scratch sockets");
+        Running r = running();
+        assertEquals(8, TcpHandOverWarmUp.run(r.p().s.stack.core(), r.p().s.ipv4, 8));
+        r.untouched();
     }
 
     @Test
     void theFreezeWarmUpFreezesScratchSocketsAndTouchesNothingRunningNorLaterSwaps() throws Exception {
-        TcpPeer p = peer();
-        before(p);
-        p.drain();
-        TcpNet net = p.s.tcp.net(p.s.ns);
-        int sockets = p.s.tcp.sockets();
-        java.util.Map<String, Long> mib = net.mib.snapshot();
-        String sysctls = p.s.ns.sysctl().all().toString();
-        TcpSock running = conn(p);
+        Running r = running();
+        TcpPeer p = r.p();
         assertEquals(4 * 10, TcpHandOverWarmUp.runFreezeSide(p.s.stack.core(), p.s.ipv4, 10, () -> false));
         assertEquals(0, TcpHandOverWarmUp.runFreezeSide(p.s.stack.core(), p.s.ipv4, 10, () -> true), "stops when told");
-        assertEquals(sockets, p.s.tcp.sockets(), "the running namespace's hashes");
-        assertEquals(mib, net.mib.snapshot(), "its MIB");
-        assertEquals(sysctls, p.s.ns.sysctl().all().toString(), "its sysctls");
-        assertTrue(!running.frozen, "the running connection is not frozen");
-        p.s.advance(1_000);
-        assertEquals(0, p.count(TcpMib.Tcp.OutRsts), "nothing sent for the scratch sockets");
+        r.untouched();
         p.s.swapTcp(TcpHandOver.STATE_VERSION); // and an update afterwards hands the connection over as ever
         assertNotNull(conn(p));
-        assertNotSame(running, conn(p));
+        assertNotSame(r.conn(), conn(p));
     }
 
     @Test

@@ -13,10 +13,12 @@
  * layer held for the layers above it go to its next version through {@code StateHolder.depositHeld} (1.7);
  * connections frozen when the new version first needs them as
  * {@link org.modnet.api.handover.TcpDeferredConnections} (1.7). A socket's {@code IP_RECVERR} travels in its
- * {@link org.modnet.api.handover.SockOptions} (1.8).
+ * {@link org.modnet.api.handover.SockOptions} (1.8). The rest of the RTT estimator ({@code mdev_us},
+ * {@code mdev_max_us}, {@code rtt_seq}) and of the delayed-ACK state ({@code ato}, {@code ICSK_ACK_PUSHED},
+ * {@code last_seg_size}) travel in {@link org.modnet.api.handover.TcpEstimator} (1.9).
  */
 @Export
-@Version("1.8.0")
+@Version("1.9.0")
 package org.modnet.api.handover;
 
 import org.osgi.annotation.bundle.Export;
