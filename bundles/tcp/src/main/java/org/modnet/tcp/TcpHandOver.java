@@ -212,7 +212,7 @@ final class TcpHandOver {
                 sk.rx.tstampOk, sk.rx.sackOk, sk.tsRecent, sk.tsRecentStampMs, sk.tsOff);
         TcpEstimator rtt = new TcpEstimator(sk.srttUs, sk.rttvarUs, sk.rtoMs, sk.minRttUs, sk.retransmits, sk.backoff,
                 sk.rttTiming, sk.rttSeq, sk.rttStampMs, sk.retransHigh, sk.probesOut, sk.probesTstampMs, sk.headSentMs,
-                sk.mdevUs, sk.mdevMaxUs, sk.rttvarSeq, sk.atoMs, sk.ackPushed, sk.lastSegSize);
+                sk.mdevUs, sk.mdevMaxUs, sk.rttvarSeq, sk.atoMs, sk.ackPushed, sk.lastSegSize, sk.pingpong);
         TcpCongestion cong = new TcpCongestion(sk.congestionControl(), sk.cw.cwnd, sk.cw.ssthresh, sk.cw.cwndCnt,
                 sk.cw.cwndClamp);
         // the rings themselves, not copies: the frozen shell never touches them again
@@ -294,6 +294,7 @@ final class TcpHandOver {
             sk.atoMs = r.atoMs();
             sk.ackPushed = r.ackPushed() & (TcpSock.ACK_PUSHED | TcpSock.ACK_PUSHED2);
             sk.lastSegSize = r.lastSegSize();
+            sk.pingpong = Math.min(Math.max(r.pingpong(), 0), 255); // a u8 in Linux
         } else {
             sk.mdevUs = r.srttUs() == 0 ? 0 : r.rttvarUs();
             sk.mdevMaxUs = sk.mdevUs;
@@ -301,6 +302,7 @@ final class TcpHandOver {
             sk.atoMs = 0;
             sk.ackPushed = 0;
             sk.lastSegSize = 0;
+            sk.pingpong = 0; // not interactive until its next quick answer
         }
     }
 

@@ -497,11 +497,13 @@ class TcpHandOverTest {
             old.atoMs = 77;
             old.ackPushed = TcpSock.ACK_PUSHED | TcpSock.ACK_PUSHED2;
             old.lastSegSize = 321;
+            old.pingpong = 3;
         });
         TcpSock now = s[1];
-        assertEquals(List.of(12_345L, 234_567L, s[0].sndUna + 1_000, 77L, TcpSock.ACK_PUSHED | TcpSock.ACK_PUSHED2, 321),
-                List.of(now.mdevUs, now.mdevMaxUs, now.rttvarSeq, now.atoMs, now.ackPushed, now.lastSegSize),
-                "mdev_us, mdev_max_us, rtt_seq, ato, the PUSHED bits, last_seg_size");
+        assertEquals(List.of(12_345L, 234_567L, s[0].sndUna + 1_000, 77L, TcpSock.ACK_PUSHED | TcpSock.ACK_PUSHED2, 321, 3),
+                List.of(now.mdevUs, now.mdevMaxUs, now.rttvarSeq, now.atoMs, now.ackPushed, now.lastSegSize, now.pingpong),
+                "mdev_us, mdev_max_us, rtt_seq, ato, the PUSHED bits, last_seg_size, pingpong");
+        assertTrue(now.inPingpong(), "an interactive connection stays interactive across the update");
         assertEquals(TcpHandOver.state(s[0]).rtt(), TcpHandOver.state(now).rtt());
     }
 
@@ -514,11 +516,12 @@ class TcpHandOverTest {
         TcpSock sk = conn(p);
         sk.atoMs = 77;
         sk.ackPushed = TcpSock.ACK_PUSHED;
+        sk.pingpong = 2;
         TcpEstimator old = new TcpEstimator(10_000, 210_000, 211, 9_000, 0, 0, false, 0, 0, 0, 0, 0, 0);
         assertTrue(!old.carriesVariance());
         TcpHandOver.adoptVariance(sk, old);
-        assertEquals(List.of(210_000L, 210_000L, sk.sndMax, 0L, 0, 0),
-                List.of(sk.mdevUs, sk.mdevMaxUs, sk.rttvarSeq, sk.atoMs, sk.ackPushed, sk.lastSegSize));
+        assertEquals(List.of(210_000L, 210_000L, sk.sndMax, 0L, 0, 0, 0),
+                List.of(sk.mdevUs, sk.mdevMaxUs, sk.rttvarSeq, sk.atoMs, sk.ackPushed, sk.lastSegSize, sk.pingpong));
     }
 
     @Test

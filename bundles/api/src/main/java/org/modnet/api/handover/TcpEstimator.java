@@ -12,12 +12,14 @@ package org.modnet.api.handover;
  * ends when {@code snd_una} passes it), {@code icsk_ack.ato} ({@code atoMs}, 0 before any data), the
  * {@code ICSK_ACK_PUSHED} and {@code ICSK_ACK_PUSHED2} bits of {@code icsk_ack.pending} ({@code
  * ackPushed}: {@link #ACK_PUSHED}, {@link #ACK_PUSHED2}) and {@code icsk_ack.last_seg_size} ({@code
- * lastSegSize}). A deposit from before 1.9 has none of them: {@code mdevUs} is {@link #NOT_CARRIED} and
+ * lastSegSize}), and {@code icsk_ack.pingpong} ({@code pingpong}: the answers counted toward
+ * interactive mode, 0 when not). A deposit from before 1.9 has none of them: {@code mdevUs} is {@link #NOT_CARRIED} and
  * the new version starts them as Linux's estimator and receiver start them (see its adoption).
  */
 public record TcpEstimator(long srttUs, long rttvarUs, long rtoMs, long minRttUs, int retransmits, int backoff,
         boolean rttTiming, int rttSeq, long rttStampMs, int retransHigh, int probesOut, long probesTstampMs,
-        long headSentMs, long mdevUs, long mdevMaxUs, int rttvarSeq, long atoMs, int ackPushed, int lastSegSize) {
+        long headSentMs, long mdevUs, long mdevMaxUs, int rttvarSeq, long atoMs, int ackPushed, int lastSegSize,
+        int pingpong) {
 
     /** {@code mdevUs} of a deposit made before 1.9, which carried none of the fields after {@code headSentMs}. */
     public static final long NOT_CARRIED = -1;
@@ -30,7 +32,7 @@ public record TcpEstimator(long srttUs, long rttvarUs, long rtoMs, long minRttUs
     public TcpEstimator(long srttUs, long rttvarUs, long rtoMs, long minRttUs, int retransmits, int backoff, boolean rttTiming,
             int rttSeq, long rttStampMs, int retransHigh, int probesOut, long probesTstampMs, long headSentMs) {
         this(srttUs, rttvarUs, rtoMs, minRttUs, retransmits, backoff, rttTiming, rttSeq, rttStampMs, retransHigh, probesOut,
-                probesTstampMs, headSentMs, NOT_CARRIED, 0, 0, 0, 0, 0);
+                probesTstampMs, headSentMs, NOT_CARRIED, 0, 0, 0, 0, 0, 0);
     }
 
     /** Whether the deposit carried 1.9's fields (see {@link #NOT_CARRIED}). */
