@@ -334,6 +334,17 @@ public final class TcpBench {
             boolean trace = Boolean.getBoolean("modnet.goodput.trace");
             org.modnet.socket.api.Sock snd = trace ? b.tcp.sockets(b.nsA).stream()
                     .filter(k -> k.tcpInfo() != null && k.tcpInfo().state() == 1).findFirst().orElse(null) : null;
+            // the receiver's ACK delay for data that arrived in order, as bin/modnet-goodput-linux's capture at
+            // the receiver measures Linux's (to the millisecond step here): bytes newly in order, then the
+            // next step the receiver sent a segment in (its ACK covers them)
+            org.modnet.socket.api.Sock rcv = trace ? b.tcp.sockets(b.nsB).stream()
+                    .filter(k -> k.tcpInfo() != null && k.tcpInfo().state() == 1).findFirst().orElse(null) : null;
+            long rcvBytes = rcv == null ? 0 : rcv.tcpInfo().bytesReceived();
+            int rcvSegsOut = rcv == null ? 0 : rcv.tcpInfo().segsOut();
+            java.util.ArrayDeque<long[]> inOrder = new java.util.ArrayDeque<>(); // {arrival ns, segments}
+            long ackDelaySegs = 0;
+            long ackDelayNsSum = 0;
+            long ackDelayedSegs = 0;
             long[] caMs = new long[5];
             long idleMs = 0;
             long limitedMs = 0;
@@ -381,6 +392,40 @@ public final class TcpBench {
                         limitedMs += stepNs;
                     }
                 }
+                if (rcv != null) {
+                    org.modnet.socket.api.TcpInfo ri = rcv.tcpInfo();
+                    if (ri.bytesReceived() != rcvBytes) {
+                        inOrder.add(new long[] { clock.get(), Math.max((ri.bytesReceived() - rcvBytes) / 1448, 1) });
+                        rcvBytes = ri.bytesReceived();
+                    }
+                    if (ri.segsOut() != rcvSegsOut) {
+                        rcvSegsOut = ri.segsOut();
+                        for (long[] a : inOrder) {
+                            long d = clock.get() - a[0] - stepNs; // seen a step after its arrival and ACK
+                            ackDelaySegs += a[1];
+                            ackDelayNsSum += a[1] * Math.max(d, 0);
+                            ackDelayedSegs += d > 0 ? a[1] : 0;
+                        }
+                        inOrder.clear();
+                    }
+                }
+                if (rcv != null) {
+                    org.modnet.socket.api.TcpInfo ri = rcv.tcpInfo();
+                    if (ri.bytesReceived() != rcvBytes) {
+                        inOrder.add(new long[] { clock.get(), Math.max((ri.bytesReceived() - rcvBytes) / 1448, 1) });
+                        rcvBytes = ri.bytesReceived();
+                    }
+                    if (ri.segsOut() != rcvSegsOut) {
+                        rcvSegsOut = ri.segsOut();
+                        for (long[] a : inOrder) {
+                            long d = clock.get() - a[0] - stepNs; // seen a step after its arrival and ACK
+                            ackDelaySegs += a[1];
+                            ackDelayNsSum += a[1] * Math.max(d, 0);
+                            ackDelayedSegs += d > 0 ? a[1] : 0;
+                        }
+                        inOrder.clear();
+                    }
+                }
                 out.clear();
                 int n = client.send(c, out, SocketCalls.MSG_DONTWAIT);
                 if (n != -11) {
@@ -418,6 +463,8 @@ public final class TcpBench {
                     }
                 }
                 System.out.println(bins);
+                System.out.printf("  receiver: in-order segments %d, ACK delay mean %.2f ms, %.1f%% over one step%n", ackDelaySegs,
+                        ackDelaySegs == 0 ? 0.0 : ackDelayNsSum / 1e6 / ackDelaySegs, ackDelaySegs == 0 ? 0.0 : 100.0 * ackDelayedSegs / ackDelaySegs);
                 System.out.printf("  mean cwnd %.2f, mean rto %d us (each step, as the ss -ti samples of Linux's side)%n",
                         srttN == 0 ? 0.0 : (double) cwndSum / srttN, srttN == 0 ? 0 : rtoSum / srttN);
             }
