@@ -355,6 +355,7 @@ public final class TcpBench {
             long lastSendNs = clock.get(); // the sender's silences: the time between two data transmissions over 150 ms
             int segsOut = 0;
             int silences = 0;
+            int[] sendBursts = new int[6]; // data segments the sender sent in one step: 1, 2, ... 5 and more
             int[] silenceBins = new int[44]; // 50 ms bins, the last one 2.15 s and over
             long silentNs = 0;
             int every = Integer.getInteger("modnet.goodput.series", 0);
@@ -378,6 +379,7 @@ public final class TcpBench {
                             silentNs += clock.get() - lastSendNs;
                             silenceBins[(int) Math.min((clock.get() - lastSendNs) / 50_000_000L, silenceBins.length - 1)]++;
                         }
+                        sendBursts[Math.min(ti.dataSegsOut() - segsOut, sendBursts.length - 1)]++;
                         segsOut = ti.dataSegsOut();
                         lastSendNs = clock.get();
                     }
@@ -463,6 +465,10 @@ public final class TcpBench {
                     }
                 }
                 System.out.println(bins);
+                int bursts = java.util.Arrays.stream(sendBursts).sum();
+                System.out.printf("  sender: %d sending steps, of 1/2/3/4/5+ segments %.1f/%.1f/%.1f/%.1f/%.1f%%%n", bursts,
+                        100.0 * sendBursts[1] / Math.max(bursts, 1), 100.0 * sendBursts[2] / Math.max(bursts, 1), 100.0 * sendBursts[3] / Math.max(bursts, 1),
+                        100.0 * sendBursts[4] / Math.max(bursts, 1), 100.0 * sendBursts[5] / Math.max(bursts, 1));
                 System.out.printf("  receiver: in-order segments %d, ACK delay mean %.2f ms, %.1f%% over one step%n", ackDelaySegs,
                         ackDelaySegs == 0 ? 0.0 : ackDelayNsSum / 1e6 / ackDelaySegs, ackDelaySegs == 0 ? 0.0 : 100.0 * ackDelayedSegs / ackDelaySegs);
                 System.out.printf("  mean cwnd %.2f, mean rto %d us (each step, as the ss -ti samples of Linux's side)%n",
