@@ -334,6 +334,17 @@ public final class TcpBench {
             boolean trace = Boolean.getBoolean("modnet.goodput.trace");
             org.modnet.socket.api.Sock snd = trace ? b.tcp.sockets(b.nsA).stream()
                     .filter(k -> k.tcpInfo() != null && k.tcpInfo().state() == 1).findFirst().orElse(null) : null;
+            // the receiver's ACK delay for data that arrived in order, as bin/modnet-goodput-linux's capture at
+            // the receiver measures Linux's (to the millisecond step here): bytes newly in order, then the
+            // next step the receiver sent a segment in (its ACK covers them)
+            org.modnet.socket.api.Sock rcv = trace ? b.tcp.sockets(b.nsB).stream()
+                    .filter(k -> k.tcpInfo() != null && k.tcpInfo().state() == 1).findFirst().orElse(null) : null;
+            long rcvBytes = rcv == null ? 0 : rcv.tcpInfo().bytesReceived();
+            int rcvSegsOut = rcv == null ? 0 : rcv.tcpInfo().segsOut();
+            java.util.ArrayDeque<long[]> inOrder = new java.util.ArrayDeque<>(); // {arrival ns, segments}
+            long ackDelaySegs = 0;
+            long ackDelayNsSum = 0;
+            long ackDelayedSegs = 0;
             long[] caMs = new long[5];
             long idleMs = 0;
             long limitedMs = 0;
@@ -344,6 +355,7 @@ public final class TcpBench {
             long lastSendNs = clock.get(); // the sender's silences: the time between two data transmissions over 150 ms
             int segsOut = 0;
             int silences = 0;
+            int[] sendBursts = new int[6]; // data segments the sender sent in one step: 1, 2, ... 5 and more
             int[] silenceBins = new int[44]; // 50 ms bins, the last one 2.15 s and over
             long silentNs = 0;
             int every = Integer.getInteger("modnet.goodput.series", 0);
@@ -367,6 +379,7 @@ public final class TcpBench {
                             silentNs += clock.get() - lastSendNs;
                             silenceBins[(int) Math.min((clock.get() - lastSendNs) / 50_000_000L, silenceBins.length - 1)]++;
                         }
+                        sendBursts[Math.min(ti.dataSegsOut() - segsOut, sendBursts.length - 1)]++;
                         segsOut = ti.dataSegsOut();
                         lastSendNs = clock.get();
                     }
@@ -379,6 +392,40 @@ public final class TcpBench {
                     }
                     if (ti.unacked() - ti.sacked() - ti.lost() + ti.retrans() >= ti.sndCwnd()) {
                         limitedMs += stepNs;
+                    }
+                }
+                if (rcv != null) {
+                    org.modnet.socket.api.TcpInfo ri = rcv.tcpInfo();
+                    if (ri.bytesReceived() != rcvBytes) {
+                        inOrder.add(new long[] { clock.get(), Math.max((ri.bytesReceived() - rcvBytes) / 1448, 1) });
+                        rcvBytes = ri.bytesReceived();
+                    }
+                    if (ri.segsOut() != rcvSegsOut) {
+                        rcvSegsOut = ri.segsOut();
+                        for (long[] a : inOrder) {
+                            long d = clock.get() - a[0] - stepNs; // seen a step after its arrival and ACK
+                            ackDelaySegs += a[1];
+                            ackDelayNsSum += a[1] * Math.max(d, 0);
+                            ackDelayedSegs += d > 0 ? a[1] : 0;
+                        }
+                        inOrder.clear();
+                    }
+                }
+                if (rcv != null) {
+                    org.modnet.socket.api.TcpInfo ri = rcv.tcpInfo();
+                    if (ri.bytesReceived() != rcvBytes) {
+                        inOrder.add(new long[] { clock.get(), Math.max((ri.bytesReceived() - rcvBytes) / 1448, 1) });
+                        rcvBytes = ri.bytesReceived();
+                    }
+                    if (ri.segsOut() != rcvSegsOut) {
+                        rcvSegsOut = ri.segsOut();
+                        for (long[] a : inOrder) {
+                            long d = clock.get() - a[0] - stepNs; // seen a step after its arrival and ACK
+                            ackDelaySegs += a[1];
+                            ackDelayNsSum += a[1] * Math.max(d, 0);
+                            ackDelayedSegs += d > 0 ? a[1] : 0;
+                        }
+                        inOrder.clear();
                     }
                 }
                 out.clear();
@@ -418,6 +465,12 @@ public final class TcpBench {
                     }
                 }
                 System.out.println(bins);
+                int bursts = java.util.Arrays.stream(sendBursts).sum();
+                System.out.printf("  sender: %d sending steps, of 1/2/3/4/5+ segments %.1f/%.1f/%.1f/%.1f/%.1f%%%n", bursts,
+                        100.0 * sendBursts[1] / Math.max(bursts, 1), 100.0 * sendBursts[2] / Math.max(bursts, 1), 100.0 * sendBursts[3] / Math.max(bursts, 1),
+                        100.0 * sendBursts[4] / Math.max(bursts, 1), 100.0 * sendBursts[5] / Math.max(bursts, 1));
+                System.out.printf("  receiver: in-order segments %d, ACK delay mean %.2f ms, %.1f%% over one step%n", ackDelaySegs,
+                        ackDelaySegs == 0 ? 0.0 : ackDelayNsSum / 1e6 / ackDelaySegs, ackDelaySegs == 0 ? 0.0 : 100.0 * ackDelayedSegs / ackDelaySegs);
                 System.out.printf("  mean cwnd %.2f, mean rto %d us (each step, as the ss -ti samples of Linux's side)%n",
                         srttN == 0 ? 0.0 : (double) cwndSum / srttN, srttN == 0 ? 0 : rtoSum / srttN);
             }

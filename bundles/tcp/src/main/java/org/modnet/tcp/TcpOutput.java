@@ -515,7 +515,9 @@ final class TcpOutput {
         if (!again) {
             sk.rttStampMs = sk.nowMs();
         }
-        build(sk.iss, 0, flags, optLen, cpu);
+        // OutSegs: a listener's SYN-ACK each time (tcp_make_synack), our own SYN the first time only (its
+        // end_seq is snd_nxt when it goes again, and __tcp_transmit_skb counts only what passes snd_nxt)
+        build(sk.iss, 0, flags, optLen, !again || sk.state() == TCP_SYN_RECV && sk.parent != null, cpu);
     }
 
     /** Builds and sends one segment of {@code len} bytes from the send ring at {@code seq}. */
@@ -525,14 +527,21 @@ final class TcpOutput {
         if (len > 0 && seq == sk.writeSeq) {
             len = 0;
         }
-        boolean sent = build(seq, len, flags, optLen, cpu);
+        int endSeq = seq + len + ((flags & TcpHeader.FIN) != 0 ? 1 : 0);
+        boolean sent = build(seq, len, flags, optLen, endSeq == seq || TcpSeq.after(endSeq, sk.sndMax), cpu);
         if (sent && sk.txOpts.numSackBlocks > 0) {
             sk.sacks.dsack = false; // tcp_options_write: a D-SACK block goes once
         }
         return sent;
     }
 
-    boolean build(int seq, int len, int flags, int optLen, int cpu) {
+    /**
+     * Builds and sends one segment. {@code countOut}: Tcp OutSegs counts it, as {@code __tcp_transmit_skb}
+     * does only for a segment that carries something past {@code snd_nxt} (Linux's highest sent, modnet's
+     * {@code sndMax}) or no sequence space at all (an ACK, a reset, a window probe): a retransmission is
+     * RetransSegs alone, so {@code nstat}'s OutSegs and RetransSegs add up to what went, as on Linux.
+     */
+    boolean build(int seq, int len, int flags, int optLen, boolean countOut, int cpu) {
         int hlen = TcpHeader.MIN_LEN + optLen;
         SkBuff skb = sk.net.core.allocSkb(hlen + len, HEADROOM);
         if (skb == null) {
@@ -570,7 +579,9 @@ final class TcpOutput {
             segs = (len + goal - 1) / goal;
             skb.gso(goal, segs, org.modnet.api.net.NetdevFeatures.SKB_GSO_TCPV4);
         }
-        sk.net.mib.add(cpu, TcpMib.Tcp.OutSegs, segs); // tcp_skb_pcount
+        if (countOut) {
+            sk.net.mib.add(cpu, TcpMib.Tcp.OutSegs, segs); // tcp_skb_pcount
+        }
         sk.countOut(len);
         if (len > 0 && paced()) {
             skb.tstamp(sk.wstampNs); // EDT: fq holds the skb until then (internal pacing already waited for it)

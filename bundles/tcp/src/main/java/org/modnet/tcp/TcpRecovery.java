@@ -803,18 +803,7 @@ final class TcpRecovery {
                 sk.net.mib.inc(cpu, failed);
             }
         }
-        if (q.headSacked()) {
-            // tcp_timeout_mark_lost: the RTO found the head SACKed but never acknowledged, so the peer
-            // dropped what it SACKed (a receiver pruning its queue): every mark goes, all is resent;
-            // kept, the go-back resend would skip the SACKed head and the connection would stall
-            isSackReneg = true;
-        }
-        if (isSackReneg) {
-            sk.net.mib.inc(cpu, TcpMib.Ext.TCPSACKReneging);
-        }
-        int before = q.lostOut;
-        q.markAllLost(isSackReneg || !isSack());
-        lost += Math.max(q.lostOut - before, 0);
+        timeoutMarkLost(cpu);
         if (sk.caState <= TcpCongestion.CA_DISORDER || !TcpSeq.after(highSeq, sk.sndUna)
                 || sk.caState == TcpCongestion.CA_LOSS && sk.retransmits == 0) {
             priorSsthresh = currentSsthresh();
@@ -837,6 +826,41 @@ final class TcpRecovery {
         // RFC 5682 3.1 step 1: F-RTO unless a recovery was already under way, but again on a timeout of
         // the same snd_una (3.2); Linux's condition in tcp_enter_loss (no path MTU probing here)
         frto = sk.net.frto.get() != 0 && (newRecovery || sk.retransmits > 0);
+    }
+
+    /**
+     * {@code tcp_timeout_mark_lost}: the head is lost, and with RACK each entry after it whose RACK
+     * timeout has run out ({@code tcp_rack_skb_timeout} with no reordering window: sent longer than RACK's
+     * RTT ago); an entry sent within the last RACK RTT is not marked yet (Linux: "Don't mark recently sent
+     * ones lost yet"), stays in flight and is not resent unless RACK or the next timeout finds it lost.
+     * Marking is {@code tcp_mark_skb_lost}'s: a lost retransmission loses its retransmitted mark
+     * (TCPLostRetransmit), a SACKed entry is left alone. A head found SACKed but never acknowledged means
+     * the peer dropped what it SACKed (a receiver pruning its queue): every SACK mark goes and everything
+     * is lost (TCPSACKReneging); kept, the go-back resend would skip the SACKed head and stall.
+     */
+    private void timeoutMarkLost(int cpu) {
+        boolean reneg = q.headSacked();
+        if (reneg) {
+            sk.net.mib.inc(cpu, TcpMib.Ext.TCPSACKReneging);
+            isSackReneg = true;
+            q.clearSacks();
+        } else if (!isSack()) {
+            q.sackedOut = 0; // tcp_reset_reno_sack
+        }
+        boolean rack = isRack();
+        long now = nowUs();
+        for (int k = 0; k < q.size(); k++) {
+            int i = q.at(k);
+            if (!reneg && rack && k > 0 && rackRttUs - (now - q.xmitNs[i] / 1000) > 0) {
+                continue;
+            }
+            markLost(i, cpu);
+        }
+        if (q.size() > 0) {
+            // tcp_retransmit_timer sends the head again whatever its marks: a copy still counted in flight
+            // (an undone recovery's retransmission) is taken out here and counted again when it goes
+            q.unmarkRetrans(q.at(0));
+        }
     }
 
     /**

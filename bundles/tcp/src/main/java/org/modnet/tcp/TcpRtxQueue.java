@@ -251,15 +251,32 @@ final class TcpRtxQueue {
         }
     }
 
-    /**
-     * {@code tcp_timeout_mark_lost} for {@code tcp_enter_loss}: every entry not SACKed is lost and no
-     * retransmission is in flight; after reneging ({@code is_sack_reneg}) the SACK marks go too.
-     */
     /** The oldest segment out is marked SACKed: the peer has reneged on it if the RTO finds it so. */
     boolean headSacked() {
         return count > 0 && (sacked[at(0)] & SACKED_ACKED) != 0;
     }
 
+    /** Reneging ({@code tcp_timeout_mark_lost}): no entry is SACKed any more. */
+    void clearSacks() {
+        for (int k = 0; k < count; k++) {
+            int i = at(k);
+            sacked[i] = (byte) (sacked[i] & ~SACKED_ACKED);
+        }
+        sackedOut = 0;
+    }
+
+    /** The entry's retransmitted copy no longer counts in flight (it goes again now). */
+    void unmarkRetrans(int i) {
+        if ((sacked[i] & SACKED_RETRANS) != 0) {
+            sacked[i] = (byte) (sacked[i] & ~SACKED_RETRANS);
+            retransOut--;
+        }
+    }
+
+    /**
+     * Every entry not SACKed is lost and no retransmission is in flight; with {@code clearSacks} the SACK
+     * marks go too (a connection adopted in Loss, whose marks were not handed over).
+     */
     void markAllLost(boolean clearSacks) {
         for (int k = 0; k < count; k++) {
             int i = at(k);

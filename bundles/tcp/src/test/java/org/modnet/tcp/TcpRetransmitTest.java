@@ -150,6 +150,40 @@ class TcpRetransmitTest {
     }
 
     @Test
+    void outSegsLeavesRetransmissionsToRetransSegs() throws Exception {
+        // __tcp_transmit_skb counts OutSegs only for a segment reaching past snd_nxt or taking no sequence
+        // space: the SYN and the data segment sent again count in RetransSegs alone, so every frame the
+        // client sent is in exactly one of the two
+        s.ns.sysctl().set("net.ipv4.tcp_recovery", "0");
+        s.ns.sysctl().set("net.ipv4.tcp_early_retrans", "0");
+        boolean[] once = { false, false };
+        drop = x -> x.from() == s.ns && ((x.flags() & 0x02) != 0 && !once[0] && (once[0] = true)
+                || x.len() > 0 && !once[1] && (once[1] = true));
+        int[] fds = connect0();
+        assertEquals(3000, a.send(fds[0], ByteBuffer.wrap(new byte[3000]), 0));
+        s.run();
+        s.advance(5000); // the SYN went twice: no RTT sample, the RTO is the fallback's 3 s (tcp_init_transfer)
+        assertEquals(3000, b.recv(fds[1], ByteBuffer.allocate(4000), MSG_DONTWAIT), () -> "the hole filled by the RTO: " + seen);
+        long fromA = seen.stream().filter(x -> x.from() == s.ns).count();
+        assertEquals(2, s.count(TcpMib.Tcp.RetransSegs), "the SYN and the first data segment went twice: " + seen);
+        assertEquals(fromA - 2, s.count(TcpMib.Tcp.OutSegs), "OutSegs: every frame but the two retransmissions: " + seen);
+    }
+
+    /** {@link #connect} through a lost SYN: the client's SYN goes again after the initial RTO. */
+    private int[] connect0() {
+        int l = b.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        assertEquals(0, b.bind(l, new SockAddr(0, 8000)));
+        assertEquals(0, b.listen(l, 8));
+        int c = a.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        assertEquals(-Errno.EINPROGRESS.number(), a.connect(c, new SockAddr(B, 8000)));
+        s.run();
+        s.advance(1500);
+        int sfd = b.accept(l, null, SOCK_NONBLOCK);
+        assertTrue(sfd >= 3, "accept: " + SocketCalls.strerror(sfd));
+        return new int[] { c, sfd };
+    }
+
+    @Test
     void theTimerBacksOffExponentiallyAndGivesUpAfterTcpRetries2() throws Exception {
         s.ns.sysctl().set("net.ipv4.tcp_early_retrans", "0"); // the RTO alone, no loss probe before it
         int[] fds = connect();
