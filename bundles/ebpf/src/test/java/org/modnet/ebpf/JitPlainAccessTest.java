@@ -15,7 +15,10 @@ import org.modnet.ebpf.api.BpfProg;
 import org.modnet.ebpf.api.BpfSyscall;
 import org.modnet.ebpf.api.ProgType;
 import org.modnet.ebpf.api.XdpContext;
+import org.modnet.ebpf.api.HelperProtos;
 import org.modnet.ebpf.impl.BpfSyscallImpl;
+import org.modnet.ebpf.impl.LoadedProgram;
+import org.modnet.ebpf.impl.XdpBuffer;
 
 /**
  * The JIT's proven accesses are plain loads and stores (no bounds check left): they must read and
@@ -166,6 +169,48 @@ class JitPlainAccessTest {
             assertEquals(XdpContext.XDP_PASS, x.run(b, 300, 40, 1, 0), "data_end before the bytes the program reads");
         }
         assertEquals(3 * 200, counted(counts)[0], "three runs a round reached the count");
+    }
+
+    /** r0 = data_end - data - {@code less}: an action from the frame's length, read through the context. */
+    private static LoadedProgram lengthLess(int less, String engine) throws Exception {
+        var insns = BPF.assemble("""
+                ldxw %r2, [%r1+0]
+                ldxw %r3, [%r1+4]
+                mov %r0, %r3
+                sub %r0, %r2
+                sub %r0, LESS
+                exit
+                """.replace("LESS", Integer.toString(less)));
+        return LoadedProgram.load("len" + less, insns, ProgType.XDP, List.of(), HelperProtos.XDP,
+                XdpBuffer.helpers(List.of()), engine, false, null);
+    }
+
+    /**
+     * One buffer running two programs in turn (what the per-frame run binds with the buffer is the program's
+     * of that run, not the last one's), on native and heap frames, and the action's range as the kernel's: 0
+     * to XDP_REDIRECT kept, above it or negative XDP_ABORTED; the interpreter and the JIT alike.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = { "interpreter", "jit" })
+    void eachRunRunsTheProgramItNamesAndAnUnknownActionAborts(String engine) throws Exception {
+        LoadedProgram a = lengthLess(60, engine);
+        LoadedProgram b = lengthLess(59, engine);
+        XdpBuffer x = new XdpBuffer(a.memory(0));
+        MemorySegment n = frame(false);
+        MemorySegment h = frame(true);
+        for (int round = 0; round < 200; round++) { // past C2's compilation of the run
+            for (MemorySegment f : new MemorySegment[] { n, h }) {
+                assertEquals(XdpContext.XDP_PASS, x.run(a, f, 256, 62, 1, 0), "a, 62 bytes, round " + round);
+                assertEquals(XdpContext.XDP_TX, x.run(b, f, 256, 62, 1, 0), "b, 62 bytes, round " + round);
+                assertEquals(XdpContext.XDP_TX, x.run(a, f, 256, 63, 1, 0));
+                assertEquals(XdpContext.XDP_REDIRECT, x.run(b, f, 256, 63, 1, 0), "4: the last action there is");
+                assertEquals(XdpContext.XDP_REDIRECT, x.run(a, f, 256, 64, 1, 0));
+                assertEquals(XdpContext.XDP_ABORTED, x.run(b, f, 256, 64, 1, 0), "5: no action, XDP_ABORTED");
+                assertEquals(XdpContext.XDP_ABORTED, x.run(a, f, 256, 59, 1, 0), "-1: no action, XDP_ABORTED");
+                assertEquals(XdpContext.XDP_ABORTED, x.run(b, f, 256, 59, 1, 0));
+                assertEquals(XdpContext.XDP_DROP, x.run(a, f, 256, 61, 1, 0));
+            }
+        }
     }
 
     /**

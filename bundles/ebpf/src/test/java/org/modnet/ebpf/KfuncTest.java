@@ -122,6 +122,41 @@ class KfuncTest {
         assertEquals(-61, ByteBuffer.wrap(maps.get(0).lookup(key)).order(ByteOrder.LITTLE_ENDIAN).getLong(), "the second frame had none");
     }
 
+    /**
+     * Metadata given for one frame and not the next is gone by the next run, all of it, also where the driver
+     * gives the next frame part of it (the run clears what the last frame had before the program, not after).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = { "interpreter", "jit" })
+    void theNextFramesMetadataReplacesAllOfTheLasts(String engine) throws Exception {
+        ElfObject o = KernelParityTest.compile("kfunc_hints", PROGRAMS);
+        ElfObject.ProgramDef d = o.program("xdp");
+        List<BpfMapBase> maps = o.createMapsBase(1);
+        LoadedProgram p = LoadedProgram.load(d.name(), d.insns(), ProgType.XDP, maps, HelperProtos.XDP, XdpBuffer.helpers(maps), engine,
+                false, null);
+        XdpBuffer x = new XdpBuffer(p.memory(0));
+        for (int round = 0; round < 3; round++) {
+            x.rxHash(7, 0);
+            x.rxTimestamp(1000 + round);
+            x.run(p, KernelParityTest.udp(5, 53), XdpRunTest.HEADROOM, 64, 1, 0);
+            assertEquals(0, slot(maps, 0), "the timestamp given");
+            assertEquals(1000 + round, slot(maps, 1));
+            assertEquals(0, slot(maps, 2), "the hash given");
+            x.rxTimestamp(2000 + round); // the next frame: a timestamp, no hash
+            x.run(p, KernelParityTest.udp(5, 53), XdpRunTest.HEADROOM, 64, 1, 0);
+            assertEquals(2000 + round, slot(maps, 1), "this frame's timestamp");
+            assertEquals(-61, slot(maps, 2), "no hash for this frame: the last frame's is gone");
+            x.run(p, KernelParityTest.udp(5, 53), XdpRunTest.HEADROOM, 64, 1, 0);
+            assertEquals(-61, slot(maps, 0), "the third frame had none");
+            assertEquals(-61, slot(maps, 2));
+        }
+    }
+
+    private static long slot(List<BpfMapBase> maps, int k) {
+        byte[] key = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(k).array();
+        return ByteBuffer.wrap(maps.get(0).lookup(key)).order(ByteOrder.LITTLE_ENDIAN).getLong();
+    }
+
     @Test
     void anyOtherKfuncIsRefusedByNameInLibbpfsWords() {
         BpfException e = assertThrows(BpfException.class, () -> KernelParityTest.compile("kfunc_unknown", """

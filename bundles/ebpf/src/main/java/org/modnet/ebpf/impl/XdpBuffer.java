@@ -43,6 +43,24 @@ public final class XdpBuffer implements XdpContext {
     private int dirty;
     private static final int REDIRECTED = 1;
     private static final int RX_META = 2;
+    /**
+     * The receive metadata described the frame of the last run: the next run, or the next metadata the driver
+     * gives, clears it. So the per-frame run tests {@link #dirty} once, before the program, not again after it.
+     */
+    private static final int RX_META_RUN = 4;
+    /** The frame's buffer's size, read once per buffer: the frame's bounds are checked against it per frame. */
+    private long bufferSize;
+    /**
+     * What the per-frame run calls, set when the buffer or the program changes ({@link #bind}): the JIT's plain
+     * code of {@link #boundProgram} where the memory's regions allow it, else null; and its context array,
+     * packet displacement and stack, which only {@link #bind} changes (only this buffer sets the memory's
+     * context and packet regions).
+     */
+    private LoadedProgram boundProgram;
+    private Jit.Code plain;
+    private long[] plainWords;
+    private long plainDisplacement;
+    private byte[] plainStack;
     /** Where XDP_REDIRECT sends the frame: an ifindex, or -1 ({@code redirectCpu} for a cpumap). */
     private int redirectIfindex = -1;
     private int redirectCpu = -1;
@@ -127,15 +145,14 @@ public final class XdpBuffer implements XdpContext {
      * through {@code egressIfindex}, which the program reads as {@code ctx->egress_ifindex}.
      */
     public int run(LoadedProgram p, MemorySegment buffer, int data, int len, int ifindex, int rxQueue, int egressIfindex) {
-        if (data < 0 || len < 0 || (long) data + len > buffer.byteSize()) {
+        if (this.buffer != buffer || boundProgram != p) {
+            bind(p, buffer);
+        }
+        if ((data | len) < 0 || (long) data + len > bufferSize) {
             return XDP_ABORTED; // the JIT's proven packet accesses are plain loads: data_end must lie in the buffer
         }
-        if (this.buffer != buffer) {
-            memory.set(LoadedProgram.PACKET_REGION, buffer, true);
-            this.buffer = buffer;
-        }
-        // per frame the context's words (where the frame lies, the queue), the redirect targets only after a run
-        // that set them
+        // per frame the context's words (where the frame lies, the queue); what a run left (redirect targets, the
+        // last frame's receive metadata) cleared only after a run that set it, one test for both
         long[] words = ctxWords;
         long start = le(PACKET_BASE + data);
         words[0] = start;
@@ -145,28 +162,65 @@ public final class XdpBuffer implements XdpContext {
         // loading and comparing what they held
         words[3] = le(ifindex & 0xffffffffL | (long) rxQueue << 32);
         words[4] = le(egressIfindex & 0xffffffffL);
-        if ((dirty & REDIRECTED) != 0) {
-            clearRedirect();
+        if (dirty != 0) {
+            beforeRun();
         }
         long action;
         try {
-            Jit.Code c = p.plainCode;
-            if (c != null && memory.plainRegions()) {
-                // the JIT's plain variant called directly, with what it reads from the memory handed over
-                if (memory.tailCalled) {
-                    memory.tailCalled = false; // as Executable#run: a load per run, a store only after a fault left it set
-                }
-                action = c.runPlain(memory, memory.plainContext(), memory.plainPacketDisplacement(), memory.stackBytes(), CTX_BASE);
+            Jit.Code c = plain;
+            if (c != null) {
+                // the JIT's plain variant called directly, with what it reads from the memory bound with the buffer;
+                // memory.tailCalled is false here: a tail call's caller clears it, a fault's handler below
+                action = c.runPlain(memory, plainWords, plainDisplacement, plainStack, CTX_BASE);
             } else {
                 action = p.run(memory, CTX_BASE, 0);
             }
         } catch (BpfFault f) {
+            memory.tailCalled = false; // a fault between a tail call and its caller's read of the result left it set
             action = XDP_ABORTED;
+        } catch (RuntimeException | Error e) {
+            memory.tailCalled = false; // not the next run's to see
+            throw e;
         }
-        if ((dirty & RX_META) != 0) {
-            clearRxMeta(); // the metadata described this frame only
+        // an unknown action is XDP_ABORTED (the kernel's bpf_warn_invalid_xdp_action): one unsigned compare
+        return Long.compareUnsigned(action, XDP_REDIRECT) > 0 ? XDP_ABORTED : (int) action;
+    }
+
+    /** Points the memory's packet region at {@code buffer} and binds what the per-frame run calls for {@code p}. */
+    private void bind(LoadedProgram p, MemorySegment buffer) {
+        if (this.buffer != buffer) {
+            memory.set(LoadedProgram.PACKET_REGION, buffer, true);
+            this.buffer = buffer;
+            bufferSize = buffer.byteSize();
         }
-        return action < 0 || action > XDP_REDIRECT ? XDP_ABORTED : (int) action;
+        boundProgram = p;
+        Jit.Code c = p.plainCode;
+        if (c != null && memory.plainRegions()) {
+            plain = c;
+            plainWords = memory.plainContext();
+            plainDisplacement = memory.plainPacketDisplacement();
+            plainStack = memory.stackBytes();
+        } else {
+            plain = null;
+            plainWords = null;
+            plainStack = null;
+        }
+        if (memory.tailCalled) {
+            memory.tailCalled = false;
+        }
+    }
+
+    /** What the last run left: its redirect targets, and the receive metadata of its frame unless given for this one. */
+    private void beforeRun() {
+        int d = dirty;
+        if ((d & REDIRECTED) != 0) {
+            clearRedirect();
+        }
+        if ((d & RX_META_RUN) != 0) {
+            clearRxMeta(); // the metadata described the last frame only
+        } else if ((d & RX_META) != 0) {
+            dirty = dirty & ~RX_META | RX_META_RUN; // given for this frame: cleared before the next
+        }
     }
 
     /**
@@ -178,26 +232,24 @@ public final class XdpBuffer implements XdpContext {
     public int testRun(LoadedProgram p, MemorySegment buffer, int data, int len, int ifindex, int rxQueue, long repeat) {
         int action = run(p, buffer, data, len, ifindex, rxQueue, 0);
         long ctx = CTX_BASE;
-        Jit.Code c = p.plainCode;
-        if (c != null && memory.plainRegions()) {
+        Jit.Code c = plain;
+        if (c != null && boundProgram == p) {
             // the JIT's plain variant with its context array, packet displacement and stack in registers for
             // the whole test run (no run changes them: the helpers move the context's words, not its regions),
             // as DPDK's driver holds its function and frame
-            long[] words = memory.plainContext();
-            long displacement = memory.plainPacketDisplacement();
-            byte[] stack = memory.stackBytes();
+            long[] words = plainWords;
+            long displacement = plainDisplacement;
+            byte[] stack = plainStack;
             for (long r = 1; r < repeat; r++) {
                 java.lang.invoke.VarHandle.acquireFence(); // each run reads the frame anew (below)
                 long a;
                 try {
-                    if (memory.tailCalled) {
-                        memory.tailCalled = false;
-                    }
                     a = c.runPlain(memory, words, displacement, stack, ctx);
                 } catch (BpfFault f) {
+                    memory.tailCalled = false;
                     a = XDP_ABORTED;
                 }
-                action = a < 0 || a > XDP_REDIRECT ? XDP_ABORTED : (int) a;
+                action = Long.compareUnsigned(a, XDP_REDIRECT) > 0 ? XDP_ABORTED : (int) a;
             }
             return action;
         }
@@ -233,7 +285,15 @@ public final class XdpBuffer implements XdpContext {
         rxTimestamp = -1;
         rxHashGiven = false;
         rxVlanGiven = false;
-        dirty &= ~RX_META;
+        dirty &= ~(RX_META | RX_META_RUN);
+    }
+
+    /** Before the driver gives the next frame's receive metadata: the last frame's is gone, all of it. */
+    private void nextRxMeta() {
+        if ((dirty & RX_META_RUN) != 0) {
+            clearRxMeta();
+        }
+        dirty |= RX_META;
     }
 
     /** The context's pointer words after the helpers moved data, data_end or data_meta. */
@@ -285,24 +345,24 @@ public final class XdpBuffer implements XdpContext {
 
     @Override
     public void rxTimestamp(long ns) {
+        nextRxMeta();
         rxTimestamp = ns < 0 ? -1 : ns;
-        dirty |= RX_META;
     }
 
     @Override
     public void rxHash(int hash, int rssType) {
+        nextRxMeta();
         rxHash = hash;
         rxHashType = rssType;
         rxHashGiven = true;
-        dirty |= RX_META;
     }
 
     @Override
     public void rxVlanTag(int proto, int tci) {
+        nextRxMeta();
         rxVlanProto = proto;
         rxVlanTci = tci;
         rxVlanGiven = true;
-        dirty |= RX_META;
     }
 
     // --- the XDP kfuncs: 0 and the value written where the program said (the verifier proved it writable), or -ENODATA ---
