@@ -411,23 +411,6 @@ public final class TcpBench {
                         inOrder.clear();
                     }
                 }
-                if (rcv != null) {
-                    org.modnet.socket.api.TcpInfo ri = rcv.tcpInfo();
-                    if (ri.bytesReceived() != rcvBytes) {
-                        inOrder.add(new long[] { clock.get(), Math.max((ri.bytesReceived() - rcvBytes) / 1448, 1) });
-                        rcvBytes = ri.bytesReceived();
-                    }
-                    if (ri.segsOut() != rcvSegsOut) {
-                        rcvSegsOut = ri.segsOut();
-                        for (long[] a : inOrder) {
-                            long d = clock.get() - a[0] - stepNs; // seen a step after its arrival and ACK
-                            ackDelaySegs += a[1];
-                            ackDelayNsSum += a[1] * Math.max(d, 0);
-                            ackDelayedSegs += d > 0 ? a[1] : 0;
-                        }
-                        inOrder.clear();
-                    }
-                }
                 out.clear();
                 int n = client.send(c, out, SocketCalls.MSG_DONTWAIT);
                 if (n != -11) {
