@@ -232,8 +232,10 @@ class Iperf3LoopbackTest {
                 List<String> a = new ArrayList<>(List.of("-t", "1"));
                 a.addAll(extra);
                 Run r = client(a.toArray(String[]::new));
-                // Linux's server answers ACCESS_DENIED, then re-opens its listener, after each client
-                for (int tries = 0; tries < 20 && (r.out().contains("the server is busy") || r.out().contains("Connection refused")); tries++) {
+                // Linux's server answers ACCESS_DENIED, then re-opens its listener, after each client: a connect in
+                // that gap is refused, or reset when it was queued on the listener the server then closed
+                for (int tries = 0; tries < 20 && (r.out().contains("the server is busy") || r.out().contains("Connection refused")
+                        || r.out().contains("control socket has closed unexpectedly: Connection reset")); tries++) {
                     Thread.sleep(200);
                     r = client(a.toArray(String[]::new));
                 }

@@ -1,6 +1,7 @@
 package org.modnet.tcp;
 
 import java.util.ArrayList;
+import java.util.Hashtable;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -9,10 +10,12 @@ import org.modnet.api.handover.BundleUpdates;
 import org.modnet.api.inet.InetProtocol;
 import org.modnet.api.inet.Ipv4;
 import org.modnet.api.inet.SnmpMib;
+import org.modnet.api.module.ModuleUsage;
 import org.modnet.api.net.NetCore;
 import org.modnet.api.net.NetNamespace;
 import org.modnet.api.net.PernetOperations;
 import org.modnet.api.net.Errno;
+import org.modnet.api.shell.ProcFile;
 import org.modnet.api.skb.SkBuff;
 import org.modnet.api.tcp.TcpCongestionOps;
 import org.modnet.socket.api.Sock;
@@ -29,6 +32,7 @@ import org.modnet.api.handover.TcpTimewaitState;
 import org.modnet.socket.api.SocketHandOver;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -226,7 +230,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
     /** The bundle's context (the component's wiring; null in the tests'): {@link #registerUsers}. */
     private BundleContext context;
     /** {@code /proc/net/tcp} and lsmod's count, registered by {@link #registerUsers}. */
-    private final List<org.osgi.framework.ServiceRegistration<?>> users = new ArrayList<>();
+    private final List<ServiceRegistration<?>> users = new ArrayList<>();
 
     /**
      * {@code /proc/net/tcp} ({@link ProcNetTcp}) and the module's users for lsmod ({@link TcpModuleUsage}),
@@ -241,13 +245,12 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         if (c == null) {
             return;
         }
-        users.add(c.registerService(org.modnet.api.shell.ProcFile.class, new ProcNetTcp(this),
-                new java.util.Hashtable<>(Map.of(org.modnet.api.shell.ProcFile.PATH, "/proc/net/tcp"))));
-        users.add(c.registerService(org.modnet.api.module.ModuleUsage.class, new TcpModuleUsage(this), null));
+        users.add(c.registerService(ProcFile.class, new ProcNetTcp(this), new Hashtable<>(Map.of(ProcFile.PATH, "/proc/net/tcp"))));
+        users.add(c.registerService(ModuleUsage.class, new TcpModuleUsage(this), null));
     }
 
     private void unregisterUsers() {
-        for (org.osgi.framework.ServiceRegistration<?> r : users) {
+        for (ServiceRegistration<?> r : users) {
             try {
                 r.unregister();
             } catch (IllegalStateException gone) {
