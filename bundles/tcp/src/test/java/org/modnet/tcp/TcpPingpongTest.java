@@ -66,6 +66,14 @@ class TcpPingpongTest {
         return out;
     }
 
+    /** One request read and answered at once: the answer within ato makes the connection interactive. */
+    private void becomeInteractive() {
+        request();
+        read();
+        answer();
+        assertTrue(sock().inPingpong());
+    }
+
     private TcpSock sock() {
         return p.s.sock(p.sys, fd);
     }
@@ -102,10 +110,7 @@ class TcpPingpongTest {
 
     @Test
     void aDelayedAckTimerThatFiresLeavesPingpongMode() {
-        request();
-        read();
-        answer();
-        assertTrue(sock().inPingpong());
+        becomeInteractive();
         // a request the application does not answer: the delayed ACK goes when its timer fires
         assertEquals(List.of(), request());
         assertEquals(List.of(), read());
@@ -149,10 +154,7 @@ class TcpPingpongTest {
         answer();
         assertFalse(sock().inPingpong());
         // the next one answered at once counts
-        request();
-        read();
-        answer();
-        assertTrue(sock().inPingpong());
+        becomeInteractive();
         assertEquals(List.of(), request());
         assertEquals(List.of(), read());
     }
@@ -183,10 +185,7 @@ class TcpPingpongTest {
 
     @Test
     void tcpQuickackTwoAcknowledgesAndStaysInteractive() {
-        request();
-        read();
-        answer();
-        assertTrue(sock().inPingpong());
+        becomeInteractive();
         assertEquals(List.of(), request());
         assertEquals(List.of(), read());
         quickack(2);
