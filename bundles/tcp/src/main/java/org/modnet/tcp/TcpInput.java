@@ -807,7 +807,10 @@ final class TcpInput {
         sk.setShutdownBits(sk.shutdownBits() | RCV_SHUTDOWN);
         sk.quickAcks = Math.max(sk.quickAcks, 1);
         switch (sk.state()) {
-            case TCP_SYN_RECV, TCP_ESTABLISHED -> sk.setState(TCP_CLOSE_WAIT, cpu);
+            case TCP_SYN_RECV, TCP_ESTABLISHED -> {
+                sk.setState(TCP_CLOSE_WAIT, cpu);
+                sk.enterPingpongMode(); // a peer that has said all it will gets no more quick ACKs
+            }
             case TCP_FIN_WAIT1 -> sk.setState(TCP_CLOSING, cpu);
             case TCP_FIN_WAIT2 -> sk.enterTimewait(cpu); // the ACK of the FIN goes from ackSndCheck
             default -> {

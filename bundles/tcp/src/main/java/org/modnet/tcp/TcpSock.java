@@ -874,6 +874,11 @@ final class TcpSock extends Sock {
         return pingpong >= net.pingpongThresh.get();
     }
 
+    /** {@code inet_csk_enter_pingpong_mode}: interactive at once, as if threshold answers had been sent. */
+    void enterPingpongMode() {
+        pingpong = net.pingpongThresh.get();
+    }
+
     /** {@code sk_get_meminfo} for a connection: unread bytes, bytes queued to send, the backlog. */
     @Override
     public long[] memInfo() {
@@ -2654,7 +2659,7 @@ final class TcpSock extends Sock {
      */
     private void setQuickack(int val, int cpu) {
         if (val == 0) {
-            pingpong = net.pingpongThresh.get(); // inet_csk_enter_pingpong_mode
+            enterPingpongMode();
             return;
         }
         pingpong = 0;
@@ -2662,7 +2667,7 @@ final class TcpSock extends Sock {
             ackPushed |= ACK_PUSHED;
             cleanupRbuf(cpu, 1);
             if ((val & 1) == 0) {
-                pingpong = net.pingpongThresh.get();
+                enterPingpongMode();
             }
         }
     }

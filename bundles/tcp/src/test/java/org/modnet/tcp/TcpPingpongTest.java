@@ -195,4 +195,18 @@ class TcpPingpongTest {
         assertTrue(sock().inPingpong(), "an even value goes back to pingpong mode");
         assertEquals(0, quickack());
     }
+
+    /** {@code tcp_fin}: ESTABLISHED to CLOSE_WAIT enters pingpong mode at the threshold, answered or not. */
+    @Test
+    void aFinOnAnEstablishedConnectionEntersPingpongMode() throws Exception {
+        p.s.ns.sysctl().set("net.ipv4.tcp_pingpong_thresh", "3");
+        request();
+        read();
+        assertEquals(1, quickack(), "no answer yet: not interactive");
+        p.in(PORT, TcpHeader.ACK | TcpHeader.FIN, seq, acked, 65535, new byte[0], 0);
+        p.drain();
+        assertEquals(TcpSock.TCP_CLOSE_WAIT, sock().state());
+        assertTrue(sock().inPingpong(), "the threshold (3) reached by the FIN alone");
+        assertEquals(0, quickack());
+    }
 }
