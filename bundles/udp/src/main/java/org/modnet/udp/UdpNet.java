@@ -103,23 +103,33 @@ final class UdpNet {
         slots.set(i, now);
     }
 
-    /** {@code udp_lib_unhash}. */
+    /**
+     * {@code udp_lib_unhash}. An SO_REUSEPORT member leaves its group as {@code reuseport_detach_sock}
+     * has it: the group's last member takes its place, so the hash picks the socket Linux's would.
+     */
     synchronized void unhash(UdpSock sk, int port) {
         int i = slot(port);
         UdpSock[] old = slots.get(i);
         int at = -1;
+        int last = -1; // the group's last member
         for (int k = 0; k < old.length; k++) {
             if (old[k] == sk) {
                 at = k;
+            } else if (sk.reusePort() && old[k].reusePort() && old[k].port() == port
+                    && old[k].boundAddress() == sk.boundAddress()) {
+                last = k;
             }
         }
         if (at < 0) {
             return;
         }
-        UdpSock[] now = new UdpSock[old.length - 1];
-        System.arraycopy(old, 0, now, 0, at);
-        System.arraycopy(old, at + 1, now, at, old.length - at - 1);
-        slots.set(i, now.length == 0 ? NONE : now);
+        UdpSock[] now = old.clone();
+        if (last > at) {
+            now[at] = now[last];
+            at = last;
+        }
+        System.arraycopy(now, at + 1, now, at, now.length - at - 1);
+        slots.set(i, now.length == 1 ? NONE : Arrays.copyOf(now, now.length - 1));
     }
 
     /**

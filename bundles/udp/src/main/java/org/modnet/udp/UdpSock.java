@@ -181,13 +181,13 @@ final class UdpSock extends Sock {
             state = TCP_CLOSE;
             remoteAddress = 0;
             remotePort = 0;
+            if (!portLocked && localPort != 0) {
+                net.unhash(this, localPort); // before the address goes: it names the SO_REUSEPORT group left
+                localPort = 0;
+            }
             if (!addressLocked) {
                 boundAddress = 0;
                 localAddress = 0;
-            }
-            if (!portLocked && localPort != 0) {
-                net.unhash(this, localPort);
-                localPort = 0;
             }
         } finally {
             lock.unlock();

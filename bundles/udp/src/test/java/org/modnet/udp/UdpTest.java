@@ -414,6 +414,34 @@ class UdpTest {
         assertTrue(unlikeRemainder > 0, "some flows the remainder would send elsewhere");
     }
 
+    /** reuseport_detach_sock: the group's last member takes the place of the one that closed. */
+    @Test
+    void reuseportCloseMovesTheLastMemberIntoTheClosedOnesPlace() {
+        int[] group = new int[4];
+        for (int k = 0; k < group.length; k++) {
+            group[k] = udpSocket();
+            assertEquals(0, sys.setsockopt(group[k], SOL_SOCKET, SocketCalls.SO_REUSEPORT, 1));
+            assertEquals(0, sys.bind(group[k], new SockAddr(LOCALHOST, 8000)));
+        }
+        sys.close(group[1]);
+        int[] linux = { group[0], group[3], group[2] };
+        int movedPicked = 0;
+        for (int sport = 40000; sport < 40032; sport++) {
+            int hash = org.modnet.api.skb.FlowDissector.jhash3words(LOCALHOST, LOCALHOST, 8000 << 16 | sport, UdpNet.UDP_EHASH_SECRET);
+            int want = (int) (((hash & 0xffffffffL) * linux.length) >>> 32);
+            movedPicked += want != 0 ? 1 : 0;
+            int c = udpSocket();
+            assertEquals(0, sys.bind(c, new SockAddr(LOCALHOST, sport)));
+            sys.sendto(c, text("x"), 0, new SockAddr(LOCALHOST, 8000));
+            s.run();
+            for (int k = 0; k < linux.length; k++) {
+                assertEquals(k == want ? 1 : 0, drain(linux[k]), "port " + sport + ": slot " + want);
+            }
+            sys.close(c);
+        }
+        assertTrue(movedPicked > 0, "some flows hash onto the slots whose member bind order would change");
+    }
+
     private int drain(int fd) {
         int n = 0;
         while (sys.recv(fd, ByteBuffer.allocate(10), MSG_DONTWAIT) >= 0) {
