@@ -89,6 +89,8 @@ public abstract class Sock {
     private final int protocol;
     private final long inode = INODES.incrementAndGet();
     private final SockMemory memory;
+    /** The namespace's {@code net.core} sysctls this socket reads. */
+    private final CoreSysctls core;
 
     protected final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
@@ -170,16 +172,18 @@ public abstract class Sock {
         this.type = type;
         this.protocol = protocol;
         this.memory = memory;
-        this.rcvbuf = coreSysctl(ns, "net.core.rmem_default", 212992);
-        this.sndbuf = coreSysctl(ns, "net.core.wmem_default", 212992);
-        this.llUsec = Math.max(0, coreSysctl(ns, "net.core.busy_read", 0)); // sock_init_data
+        this.core = CoreSysctls.of(ns);
+        this.rcvbuf = core.rmemDefault.get();
+        this.sndbuf = core.wmemDefault.get();
+        this.llUsec = Math.max(0, core.busyRead.get()); // sock_init_data
     }
 
-    private static int coreSysctl(NetNamespace ns, String name, int fallback) {
+    /** {@code net.ipv4.ip_default_ttl}, 64 while IPv4 is not there: IPv4's entry, gone with it, so read by name. */
+    private int defaultTtl() {
         try {
-            return Integer.parseInt(ns.sysctl().get(name));
+            return Integer.parseInt(ns.sysctl().get("net.ipv4.ip_default_ttl"));
         } catch (org.modnet.api.net.NetException | NumberFormatException e) {
-            return fallback;
+            return 64;
         }
     }
 
@@ -1120,14 +1124,14 @@ public abstract class Sock {
         switch (name) {
             case SocketCalls.SO_RCVBUF -> {
                 need(v, 1);
-                int max = coreSysctl(ns, "net.core.rmem_max", 212992);
+                int max = core.rmemMax.get();
                 rcvbuf = Math.max(MIN_RCVBUF, (int) Math.min(Integer.MAX_VALUE, 2L * Math.min(Math.max(v[0], 0), max)));
                 userLocks |= SOCK_RCVBUF_LOCK;
                 wakeUp();
             }
             case SocketCalls.SO_SNDBUF -> {
                 need(v, 1);
-                int max = coreSysctl(ns, "net.core.wmem_max", 212992);
+                int max = core.wmemMax.get();
                 sndbuf = Math.max(MIN_SNDBUF, (int) Math.min(Integer.MAX_VALUE, 2L * Math.min(Math.max(v[0], 0), max)));
                 userLocks |= SOCK_SNDBUF_LOCK;
                 wakeUp();
@@ -1245,7 +1249,7 @@ public abstract class Sock {
                 default -> throw SockException.of(Errno.ENOPROTOOPT);
             };
         } else if (level == SocketCalls.IPPROTO_IP && name == SocketCalls.IP_TTL) {
-            v = new int[] { ttl == -1 ? coreSysctl(ns, "net.ipv4.ip_default_ttl", 64) : ttl };
+            v = new int[] { ttl == -1 ? defaultTtl() : ttl };
         } else if (level == SocketCalls.IPPROTO_IP && name == SocketCalls.IP_TOS) {
             v = new int[] { tos };
         } else if (level == SocketCalls.IPPROTO_IP && name == SocketCalls.IP_MTU_DISCOVER) {
