@@ -391,25 +391,11 @@ class UdpTest {
     /** reuseport_select_sock: the flow's hash scaled onto the group (reciprocal_scale), members in the order they bound. */
     @Test
     void reuseportPicksTheMemberTheHashScalesOntoAsLinuxDoes() {
-        int[] group = new int[3];
-        for (int k = 0; k < group.length; k++) {
-            group[k] = udpSocket();
-            assertEquals(0, sys.setsockopt(group[k], SOL_SOCKET, SocketCalls.SO_REUSEPORT, 1));
-            assertEquals(0, sys.bind(group[k], new SockAddr(LOCALHOST, 8000)));
-        }
+        int[] group = reuseportGroup(3);
         int unlikeRemainder = 0;
         for (int sport = 40000; sport < 40032; sport++) {
-            int hash = org.modnet.api.skb.FlowDissector.jhash3words(LOCALHOST, LOCALHOST, 8000 << 16 | sport, UdpNet.UDP_EHASH_SECRET);
-            int want = (int) (((hash & 0xffffffffL) * 3) >>> 32);
-            unlikeRemainder += want != Integer.remainderUnsigned(hash, 3) ? 1 : 0;
-            int c = udpSocket();
-            assertEquals(0, sys.bind(c, new SockAddr(LOCALHOST, sport)));
-            sys.sendto(c, text("x"), 0, new SockAddr(LOCALHOST, 8000));
-            s.run();
-            for (int k = 0; k < group.length; k++) {
-                assertEquals(k == want ? 1 : 0, drain(group[k]), "port " + sport + ": member " + want);
-            }
-            sys.close(c);
+            int want = sendPicks(sport, group);
+            unlikeRemainder += want != Integer.remainderUnsigned(flowHash(sport), 3) ? 1 : 0;
         }
         assertTrue(unlikeRemainder > 0, "some flows the remainder would send elsewhere");
     }
@@ -417,29 +403,45 @@ class UdpTest {
     /** reuseport_detach_sock: the group's last member takes the place of the one that closed. */
     @Test
     void reuseportCloseMovesTheLastMemberIntoTheClosedOnesPlace() {
-        int[] group = new int[4];
-        for (int k = 0; k < group.length; k++) {
+        int[] group = reuseportGroup(4);
+        sys.close(group[1]);
+        int movedPicked = 0;
+        for (int sport = 40000; sport < 40032; sport++) {
+            movedPicked += sendPicks(sport, group[0], group[3], group[2]) != 0 ? 1 : 0;
+        }
+        assertTrue(movedPicked > 0, "some flows hash onto the slots whose member bind order would change");
+    }
+
+    /** n UDP sockets with SO_REUSEPORT bound to 127.0.0.1:8000, in bind order. */
+    private int[] reuseportGroup(int n) {
+        int[] group = new int[n];
+        for (int k = 0; k < n; k++) {
             group[k] = udpSocket();
             assertEquals(0, sys.setsockopt(group[k], SOL_SOCKET, SocketCalls.SO_REUSEPORT, 1));
             assertEquals(0, sys.bind(group[k], new SockAddr(LOCALHOST, 8000)));
         }
-        sys.close(group[1]);
-        int[] linux = { group[0], group[3], group[2] };
-        int movedPicked = 0;
-        for (int sport = 40000; sport < 40032; sport++) {
-            int hash = org.modnet.api.skb.FlowDissector.jhash3words(LOCALHOST, LOCALHOST, 8000 << 16 | sport, UdpNet.UDP_EHASH_SECRET);
-            int want = (int) (((hash & 0xffffffffL) * linux.length) >>> 32);
-            movedPicked += want != 0 ? 1 : 0;
-            int c = udpSocket();
-            assertEquals(0, sys.bind(c, new SockAddr(LOCALHOST, sport)));
-            sys.sendto(c, text("x"), 0, new SockAddr(LOCALHOST, 8000));
-            s.run();
-            for (int k = 0; k < linux.length; k++) {
-                assertEquals(k == want ? 1 : 0, drain(linux[k]), "port " + sport + ": slot " + want);
-            }
-            sys.close(c);
+        return group;
+    }
+
+    private static int flowHash(int sport) {
+        return org.modnet.api.skb.FlowDissector.jhash3words(LOCALHOST, LOCALHOST, 8000 << 16 | sport, UdpNet.UDP_EHASH_SECRET);
+    }
+
+    /**
+     * Sends one datagram from 127.0.0.1:sport to port 8000 and checks that the group's member in the slot
+     * the flow's hash scales onto (reciprocal_scale) got it and no other did; returns that slot.
+     */
+    private int sendPicks(int sport, int... slots) {
+        int want = (int) (((flowHash(sport) & 0xffffffffL) * slots.length) >>> 32);
+        int c = udpSocket();
+        assertEquals(0, sys.bind(c, new SockAddr(LOCALHOST, sport)));
+        sys.sendto(c, text("x"), 0, new SockAddr(LOCALHOST, 8000));
+        s.run();
+        for (int k = 0; k < slots.length; k++) {
+            assertEquals(k == want ? 1 : 0, drain(slots[k]), "port " + sport + ": slot " + want);
         }
-        assertTrue(movedPicked > 0, "some flows hash onto the slots whose member bind order would change");
+        sys.close(c);
+        return want;
     }
 
     private int drain(int fd) {
