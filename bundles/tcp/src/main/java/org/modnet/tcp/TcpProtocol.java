@@ -227,22 +227,10 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
             takeOver(h);
         }
         warmFreeze();
-        boolean later;
-        synchronized (this) {
-            later = stoppedClocks == null || !stoppedClocks.isEmpty() || lazySockets != null;
-            usersLater = later && !clocksStarted;
-        }
-        if (!usersLater) {
-            registerUsers();
-        }
+        // here, not later (after IPv4's attach): the previous version's /proc/net/tcp may leave before that,
+        // and a reader would find none between the two
+        registerUsers();
     }
-
-    /**
-     * This version adopted connections whose clocks wait for IPv4's {@link #attached}: its {@code /proc/net/tcp}
-     * and lsmod's count are registered there, after IPv4 has handed it the segments it held, not between
-     * the adoption and the first segment (guarded by this).
-     */
-    private boolean usersLater;
 
     /** The bundle's context (the component's wiring; null in the tests'): {@link #registerUsers}. */
     private BundleContext context;
@@ -264,7 +252,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         }
         synchronized (users) {
             if (gone) {
-                return; // deactivated before IPv4 attached it
+                return; // deactivated already
             }
             try {
                 // ranked above the previous version's, which stays registered until its stop ends: a reader
@@ -739,10 +727,26 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
             clocksFallback.mod(CLOCKS_FALLBACK_MS);
         }
         marks[4] = System.nanoTime();
+        // no lambda here: its class would be spun on the way to the first segment
+        long[] report = { st.listeners().size(), st.timewait().size(), now, st.connections().size() + inPlaceCount,
+                marks[4] - start, st.version() };
+        if (clocksFallback == null) {
+            reportAdoption(report);
+        } else {
+            synchronized (this) {
+                adoptionReport = report; // formatted and logged by attached, after the first segments, not before them
+            }
+        }
+    }
+
+    /** The adoption's numbers for the log, until {@link #attached} writes them (guarded by this). */
+    private long[] adoptionReport;
+
+    /** The adoption's line: listeners, TIME-WAIT, connections remade, all, ns taken, state version. */
+    private void reportAdoption(long[] r) {
         lastHandOver = String.format("adopted %d listeners, %d TIME-WAIT and %d of %d connections in %.1f ms, %d left to their "
-                + "first segment or the pass", st.listeners().size(), st.timewait().size(), now, st.connections().size() + inPlaceCount,
-                (System.nanoTime() - start) / 1e6, st.connections().size() + inPlaceCount - now);
-        LOG.info("tcp: {} (state version {})", lastHandOver, st.version());
+                + "first segment or the pass", r[0], r[1], r[2], r[3], r[4] / 1e6, r[3] - r[2]);
+        LOG.info("tcp: {} (state version {})", lastHandOver, r[5]);
     }
 
     /** The adopted sockets' timer starts, run once by {@link #attached}; null once it ran (guarded by this). */
@@ -806,16 +810,16 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         for (Runnable r : clocks) {
             r.run();
         }
+        long[] report;
+        synchronized (this) {
+            report = adoptionReport;
+            adoptionReport = null;
+        }
+        if (report != null) {
+            reportAdoption(report); // before the pass appends its own part
+        }
         if (pass) {
             lazyPass.execute(this::finishAdoption);
-        }
-        boolean users;
-        synchronized (this) {
-            users = usersLater;
-            usersLater = false;
-        }
-        if (users) {
-            registerUsers();
         }
     }
 
