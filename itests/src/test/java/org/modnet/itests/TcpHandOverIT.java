@@ -571,6 +571,24 @@ public class TcpHandOverIT {
             }
         };
         context.addServiceListener(leaves, "(service.bundleid=" + updatedId + ")");
+        // /proc/net/tcp as the shell reads it (the best-ranked file of the path) when the new version's comes:
+        // the old version's stays registered until its stop ends, and the reader must see the new one's
+        String procFilter = "(&(objectClass=org.modnet.api.shell.ProcFile)(modnet.proc.path=/proc/net/tcp))";
+        java.util.List<String> procSeen = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        org.osgi.framework.ServiceListener procWatch = ev -> {
+            if (ev.getType() == org.osgi.framework.ServiceEvent.REGISTERED) {
+                try {
+                    org.osgi.framework.ServiceReference<?>[] all = context.getServiceReferences((String) null, procFilter);
+                    org.osgi.framework.ServiceReference<?> best = java.util.Arrays.stream(all).max(org.osgi.framework.ServiceReference::compareTo)
+                            .orElseThrow();
+                    procSeen.add(all.length + " registered, the reader's from bundle " + best.getBundle().getBundleId()
+                            + (best.equals(ev.getServiceReference()) ? " (the new one)" : " (not the new one)"));
+                } catch (org.osgi.framework.InvalidSyntaxException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+        };
+        context.addServiceListener(procWatch, procFilter);
         Object oldTcp = tcpProtocol();
         Map<String, Integer> samples = new java.util.concurrent.ConcurrentHashMap<>();
         java.util.concurrent.atomic.AtomicBoolean sampling = new java.util.concurrent.atomic.AtomicBoolean(SAMPLE);
@@ -647,6 +665,7 @@ public class TcpHandOverIT {
         hook.unregister();
         context.removeBundleListener(stepWatch);
         context.removeServiceListener(leaves);
+        context.removeServiceListener(procWatch);
         if (!refused) {
             StringBuilder order = new StringBuilder();
             long firstCpu = leaving.isEmpty() ? 0 : (long) leaving.get(0)[1];
@@ -742,6 +761,11 @@ public class TcpHandOverIT {
         // /proc/net/tcp and lsmod's count go after the protocol's hand-over (TcpProtocol registers them itself):
         // as components of their own, SCR disposed them first, on the hand-over's path
         assertTrue("the protocol's services leave first: " + leavingOrder, protocolFirst);
+        if (bsn.equals("org.modnet.tcp") && !refused) {
+            System.out.println("TcpHandOverIT: update: /proc/net/tcp when the new version's came: " + procSeen);
+            assertTrue("the reader of /proc/net/tcp sees the new version's as soon as it is there: " + procSeen,
+                    !procSeen.isEmpty() && procSeen.stream().allMatch(x -> x.endsWith("(the new one)")));
+        }
         client.close();
         server.close();
     }

@@ -118,6 +118,12 @@ public final class SocketLayer implements Sockets, PernetOperations, SocketHandO
             pids = from.pids();
             processes = from.processes();
             monitor = from.monitor();
+            owners.forEach((sock, p) -> { // the protocols' park switches, which the sockets carry
+                java.util.concurrent.atomic.AtomicBoolean g = sock.parkGate();
+                if (g != null) {
+                    gates.putIfAbsent(p, g);
+                }
+            });
             synchronized (processes) {
                 for (SocketProcess p : processes) {
                     NetNamespace ns = namespace(p.calls().netns());
@@ -197,10 +203,11 @@ public final class SocketLayer implements Sockets, PernetOperations, SocketHandO
     void deactivate() {
         if (handingOver()) {
             long start = System.nanoTime();
+            awaitParkWalk();
             for (Set<Sock> set : open.values()) { // the protocols' sockets not parked by their unbind yet
                 for (Sock s : set) {
                     SocketProtocol p = owners.get(s);
-                    if (p != null && p.handingOver() && !s.isParked()) {
+                        if (p != null && p.handingOver() && !parked.containsKey(s.inode())) {
                         parked.put(s.inode(), s);
                         s.park();
                     }
@@ -244,34 +251,103 @@ public final class SocketLayer implements Sockets, PernetOperations, SocketHandO
                         || "true".equals(props.get(SocketProtocol.DEFAULT)));
         protocols.add(e);
         for (Sock s : List.copyOf(unowned)) { // sockets this protocol adopted in its activation
-            if (s.type() == e.type() && s.protocol() == e.number()) {
-                owners.put(s, p);
-                unowned.remove(s);
-            }
+            claim(s, e);
         }
+    }
+
+    /** An adopted socket of {@code e}'s kind becomes that protocol's: listed as its, parked with it. */
+    private boolean claim(Sock s, Entry e) {
+        if (s.type() != e.type() || s.protocol() != e.number()) {
+            return false;
+        }
+        owners.put(s, e.protocol());
+        s.parkWith(gate(e.protocol()));
+        unowned.remove(s);
+        return true;
+    }
+
+    /**
+     * Each protocol's park switch ({@link Sock#parkWith}), shared by all its sockets; removed and set
+     * when it leaves for an update. Made again from the sockets by a next version of this layer.
+     */
+    private final Map<SocketProtocol, java.util.concurrent.atomic.AtomicBoolean> gates = new ConcurrentHashMap<>();
+
+    private java.util.concurrent.atomic.AtomicBoolean gate(SocketProtocol p) {
+        return gates.computeIfAbsent(p, k -> new java.util.concurrent.atomic.AtomicBoolean());
     }
 
     /**
      * A protocol leaves: its sockets are closed, and calls on their descriptors return EBADF — unless
      * it is being updated and hands its sockets over: then they are parked until the new version
-     * adopts them ({@link SocketHandOver}).
+     * adopts them ({@link SocketHandOver}). The park is one write: the switch all its sockets share
+     * ({@link Sock#parkWith}), so the framework's dispatch of the protocol's unregistration, and the
+     * protocol's freeze behind it, do not wait for a walk over every descriptor; that walk (the holder's
+     * table of parked sockets, each socket's own park and its waiters' wake-up) runs after, on a thread
+     * of its own, and whatever reads that table waits for it ({@link #awaitParkWalk}).
      */
     public void removeProtocol(SocketProtocol p) {
         protocols.removeIf(e -> e.protocol() == p);
         if (retired) {
             return; // unbound after this version handed over: its sockets are the next version's
         }
-        boolean handOver = p.handingOver();
+        if (p.handingOver()) {
+            java.util.concurrent.atomic.AtomicBoolean g = gates.remove(p);
+            if (g != null) {
+                g.set(true); // every socket of p reads as parked from here on
+            }
+            awaitParkWalk(); // one at a time (a protocol that left just before)
+            indexed = false;
+            parkWalk = Thread.ofPlatform().daemon().name("socket-park").start(() -> parkAll(p));
+            return;
+        }
+        gates.remove(p);
         for (Set<Sock> set : open.values()) {
             for (Sock s : List.copyOf(set)) {
                 if (owner(s) == p) {
-                    if (handOver) {
-                        parked.put(s.inode(), s);
-                        s.park();
-                    } else {
-                        s.close();
-                        set.remove(s);
-                    }
+                    s.close();
+                    set.remove(s);
+                }
+            }
+        }
+    }
+
+    /** The walk behind a protocol's park: every socket of {@code p} in the parked table, then each one's own park. */
+    private void parkAll(SocketProtocol p) {
+        List<Sock> mine = new ArrayList<>();
+        for (Set<Sock> set : open.values()) {
+            for (Sock s : set) {
+                if (owner(s) == p) {
+                    parked.put(s.inode(), s);
+                    mine.add(s);
+                }
+            }
+        }
+        indexed = true;
+        synchronized (monitor) {
+            monitor.notifyAll(); // a reader of the table waiting for it
+        }
+        for (Sock s : mine) {
+            s.park(); // its waiters woken: they see a parked socket, and the new one once adopted
+        }
+    }
+
+    /** The last {@link #removeProtocol}'s walk; null when none ran. */
+    private volatile Thread parkWalk;
+    /** The last walk has filled the parked table (its sockets' own parks may still be going on). */
+    private volatile boolean indexed = true;
+
+    /** Waits until the last protocol's walk has filled the parked table: before anything reads or changes it. */
+    private void awaitParkWalk() {
+        if (indexed) {
+            return;
+        }
+        synchronized (monitor) {
+            while (!indexed) {
+                try {
+                    monitor.wait(PARK_POLL_MILLIS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
                 }
             }
         }
@@ -340,6 +416,7 @@ public final class SocketLayer implements Sockets, PernetOperations, SocketHandO
 
     @Override
     public void adopted(long id, Sock now) {
+        awaitParkWalk();
         Sock old = parked.remove(id);
         if (old == null) {
             old = openById(id); // accepted as its protocol was leaving, after the sockets were parked
@@ -358,6 +435,11 @@ public final class SocketLayer implements Sockets, PernetOperations, SocketHandO
         set.remove(old);
         owners.remove(old);
         unowned.add(now);
+        for (Entry e : protocols) { // remade after its protocol registered (a lazy adoption): claimed now
+            if (claim(now, e)) {
+                break;
+            }
+        }
         now.users(old.users());
         successors.put(old, now);
         count(now.namespace(), ADOPTED);
@@ -383,6 +465,7 @@ public final class SocketLayer implements Sockets, PernetOperations, SocketHandO
 
     @Override
     public void finished(LayerState state) {
+        awaitParkWalk();
         closeSuperseded();
         for (var st : state.sockets()) {
             Sock old = parked.remove(st.id());
@@ -521,6 +604,7 @@ public final class SocketLayer implements Sockets, PernetOperations, SocketHandO
                 Set<Sock> set = open.computeIfAbsent(ns, n -> ConcurrentHashMap.newKeySet());
                 set.add(s);
                 owners.put(s, e.protocol());
+                s.parkWith(gate(e.protocol()));
                 return s;
             }
         }
@@ -538,7 +622,9 @@ public final class SocketLayer implements Sockets, PernetOperations, SocketHandO
         }
         open.computeIfAbsent(child.namespace(), n -> ConcurrentHashMap.newKeySet()).add(child);
         owners.put(child, owner);
-        if (listener.isParked()) { // accepted as the protocol left for an update: the child waits for its successor too
+        child.parkWith(listener.parkGate());
+        if (listener.isParked()) {
+            awaitParkWalk(); // accepted as the protocol left for an update: the child waits for its successor too
             parked.put(child.inode(), child);
             child.park();
             Sock now = early.remove(child.inode());

@@ -69,6 +69,11 @@ final class LoopSock extends Sock {
         return "udp";
     }
 
+    /** The socket's own lock, for a test that holds it as a call in progress would. */
+    java.util.concurrent.locks.ReentrantLock lockForTest() {
+        return lock;
+    }
+
     private int pickPort() {
         while (true) {
             int p = net.ephemeral.getAndIncrement();

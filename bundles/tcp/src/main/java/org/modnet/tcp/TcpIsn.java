@@ -19,10 +19,12 @@ import java.util.function.LongSupplier;
  */
 final class TcpIsn {
     private final LongSupplier nanos;
-    private final long seqK0;
-    private final long seqK1;
-    private final long tsK0;
-    private final long tsK1;
+    // not final: a version started beside its predecessor's stop makes its namespaces before the keys come
+    // with the deposit (adoptKeys); set before any of them is published to a segment or a call
+    private long seqK0;
+    private long seqK1;
+    private long tsK0;
+    private long tsK1;
 
     /** Fresh secrets from {@link SecureRandom}; {@code nanos} is the core's clock. */
     TcpIsn(LongSupplier nanos) {
@@ -36,6 +38,17 @@ final class TcpIsn {
     /** Given secrets: for tests, and to carry the secrets over a bundle update. */
     TcpIsn(LongSupplier nanos, long seqK0, long seqK1, long tsK0, long tsK1) {
         this.nanos = nanos;
+        this.seqK0 = seqK0;
+        this.seqK1 = seqK1;
+        this.tsK0 = tsK0;
+        this.tsK1 = tsK1;
+    }
+
+    /**
+     * The previous version's secrets, which its deposit carries: set before this version's namespaces,
+     * made while it waited for that deposit, see any segment or call (its services are not registered yet).
+     */
+    void adoptKeys(long seqK0, long seqK1, long tsK0, long tsK1) {
         this.seqK0 = seqK0;
         this.seqK1 = seqK1;
         this.tsK0 = tsK0;

@@ -32,6 +32,7 @@ import org.modnet.api.handover.TcpTimewaitState;
 import org.modnet.socket.api.SocketHandOver;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.ServiceReference;
 import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -76,7 +77,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
     private final TcpHeader[] views;
     private final ThreadLocal<TcpHeader> threadViews = ThreadLocal.withInitial(TcpHeader::new);
     /** The ISN and timestamp keys: the previous version's when it deposited them (set before any namespace is made). */
-    private TcpIsn isn;
+    private final TcpIsn isn;
     /** The congestion-control algorithms: Reno, then the services bound below. */
     private final CongestionControl cc = new CongestionControl();
     private volatile SocketHandOver holder;
@@ -101,7 +102,9 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
     /** What the last hand-over of this instance did (its freeze, or its adoption and warm-up), for the benchmark. */
     public String handOverNote() {
         String w = warmedUp;
-        return w.isEmpty() ? lastHandOver : lastHandOver + " (" + w + ")";
+        String p = prebuilt;
+        String note = p.isEmpty() ? lastHandOver : lastHandOver + "; " + p;
+        return w.isEmpty() ? note : note + " (" + w + ")";
     }
 
     /**
@@ -224,6 +227,8 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
             takeOver(h);
         }
         warmFreeze();
+        // here, not later (after IPv4's attach): the previous version's /proc/net/tcp may leave before that,
+        // and a reader would find none between the two
         registerUsers();
     }
 
@@ -245,19 +250,49 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         if (c == null) {
             return;
         }
-        users.add(c.registerService(ProcFile.class, new ProcNetTcp(this), new Hashtable<>(Map.of(ProcFile.PATH, "/proc/net/tcp"))));
-        users.add(c.registerService(ModuleUsage.class, new TcpModuleUsage(this), null));
+        synchronized (users) {
+            if (gone) {
+                return; // deactivated already
+            }
+            try {
+                // ranked above the previous version's, which stays registered until its stop ends: a reader
+                // of /proc/net/tcp (the shell takes the best-ranked file of a path) sees this version's only,
+                // the one whose sockets these are since its adoption, and the previous one's until then
+                users.add(c.registerService(ProcFile.class, new ProcNetTcp(this), new Hashtable<>(Map.of(ProcFile.PATH, PROC_NET_TCP,
+                        org.osgi.framework.Constants.SERVICE_RANKING, procRanking(c)))));
+                users.add(c.registerService(ModuleUsage.class, new TcpModuleUsage(this), null));
+            } catch (IllegalStateException stopping) {
+                // the bundle stopped under the late registration: nothing to show
+            }
+        }
+    }
+
+    static final String PROC_NET_TCP = "/proc/net/tcp";
+
+    /** One above the highest ranking of a {@code /proc/net/tcp} registered now (a previous version's), else 0. */
+    private static int procRanking(BundleContext c) {
+        int top = -1;
+        try {
+            for (ServiceReference<ProcFile> r : c.getServiceReferences(ProcFile.class, "(" + ProcFile.PATH + "=" + PROC_NET_TCP + ")")) {
+                top = Math.max(top, r.getProperty(org.osgi.framework.Constants.SERVICE_RANKING) instanceof Integer i ? i : 0);
+            }
+        } catch (org.osgi.framework.InvalidSyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+        return top == Integer.MAX_VALUE ? top : top + 1;
     }
 
     private void unregisterUsers() {
-        for (ServiceRegistration<?> r : users) {
-            try {
-                r.unregister();
-            } catch (IllegalStateException gone) {
-                // the bundle's stop took it already
+        synchronized (users) {
+            for (ServiceRegistration<?> r : users) {
+                try {
+                    r.unregister();
+                } catch (IllegalStateException gone) {
+                    // the bundle's stop took it already
+                }
             }
+            users.clear();
         }
-        users.clear();
     }
 
     /**
@@ -289,8 +324,8 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         boolean readable = sockets != null && tcp != null && sockets.version() == TcpHandOver.STATE_VERSION
                 && tcp.version() == TcpHandOver.STATE_VERSION && stateVersion == TcpHandOver.STATE_VERSION;
         TcpNamespaceState first = readable && !tcp.namespaces().isEmpty() ? tcp.namespaces().get(0) : null;
-        if (first != null) {
-            this.isn = new TcpIsn(core::nanoTime, first.isnKey0(), first.isnKey1(), first.tsKey0(), first.tsKey1());
+        if (first != null) { // the namespaces made before the deposit hold this very TcpIsn: they see the keys too
+            isn.adoptKeys(first.isnKey0(), first.isnKey1(), first.tsKey0(), first.tsKey1());
         }
         TcpDeferredConnections inPlace = sockets != null && holder.takeDetail(DEFERRED) instanceof TcpDeferredConnections d ? d : null;
         if (sockets != null) {
@@ -302,6 +337,30 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
             }
         }
     }
+
+    /**
+     * A version started beside its predecessor's stop makes its per-namespace state (the hash tables,
+     * the sysctls, the MIB, the timewait death row) for every namespace there is while that predecessor
+     * freezes, so that the adoption, once the deposit comes, only copies the state in. The keys the
+     * deposit carries are set into the {@link TcpIsn} these namespaces share; the syncookie keys and the
+     * counters by {@link TcpHandOver#adopt(TcpNet, TcpNamespaceState)}. A namespace made for nothing
+     * (no state came for it) is what {@link #init} would have made.
+     */
+    private void prebuildNets(java.util.function.BooleanSupplier over) {
+        long start = System.nanoTime();
+        int made = 0;
+        for (NetNamespace ns : core.namespaces()) {
+            if (over.getAsBoolean()) {
+                break; // the deposit came: the adoption makes the rest, as it would have made them all
+            }
+            net(ns, true); // the adoption's own net(ns, true) waits for one being made here
+            made++;
+        }
+        prebuilt = String.format("%d namespaces made before the deposit in %.1f ms", made, (System.nanoTime() - start) / 1e6);
+    }
+
+    /** What {@link #prebuildNets} did, for the benchmark; empty when it did not run. */
+    private volatile String prebuilt = "";
 
     /** How long a new version started beside its predecessor's stop waits for that predecessor's deposit. */
     static final long DEPOSIT_WAIT_NANOS = 10_000_000_000L;
@@ -322,13 +381,15 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
     }
 
     /**
-     * While the previous version freezes: this version's freeze and adoption code runs on scratch
+     * While the previous version freezes: this version's namespaces are made ({@link #prebuildNets}), then its
+     * freeze and adoption code runs on scratch
      * sockets ({@link TcpHandOverWarmUp}) on a thread of its own, until the deposit comes, so the
      * adoption that follows runs linked code and never waits for the warm-up. A failure here costs
      * only the warm-up.
      */
     private void warmUp(java.util.function.BooleanSupplier over) {
         Thread.ofPlatform().daemon().name("tcp-hand-over-warm-up").start(() -> {
+            prebuildNets(over); // first: what the adoption needs; the warm-up only makes it faster
             long start = System.nanoTime();
             try {
                 int n = TcpHandOverWarmUp.run(core, ipv4, TcpHandOverWarmUp.SOCKETS, over);
@@ -666,10 +727,26 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
             clocksFallback.mod(CLOCKS_FALLBACK_MS);
         }
         marks[4] = System.nanoTime();
+        // no lambda here: its class would be spun on the way to the first segment
+        long[] report = { st.listeners().size(), st.timewait().size(), now, st.connections().size() + inPlaceCount,
+                marks[4] - start, st.version() };
+        if (clocksFallback == null) {
+            reportAdoption(report);
+        } else {
+            synchronized (this) {
+                adoptionReport = report; // formatted and logged by attached, after the first segments, not before them
+            }
+        }
+    }
+
+    /** The adoption's numbers for the log, until {@link #attached} writes them (guarded by this). */
+    private long[] adoptionReport;
+
+    /** The adoption's line: listeners, TIME-WAIT, connections remade, all, ns taken, state version. */
+    private void reportAdoption(long[] r) {
         lastHandOver = String.format("adopted %d listeners, %d TIME-WAIT and %d of %d connections in %.1f ms, %d left to their "
-                + "first segment or the pass", st.listeners().size(), st.timewait().size(), now, st.connections().size() + inPlaceCount,
-                (System.nanoTime() - start) / 1e6, st.connections().size() + inPlaceCount - now);
-        LOG.info("tcp: {} (state version {})", lastHandOver, st.version());
+                + "first segment or the pass", r[0], r[1], r[2], r[3], r[4] / 1e6, r[3] - r[2]);
+        LOG.info("tcp: {} (state version {})", lastHandOver, r[5]);
     }
 
     /** The adopted sockets' timer starts, run once by {@link #attached}; null once it ran (guarded by this). */
@@ -732,6 +809,14 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         }
         for (Runnable r : clocks) {
             r.run();
+        }
+        long[] report;
+        synchronized (this) {
+            report = adoptionReport;
+            adoptionReport = null;
+        }
+        if (report != null) {
+            reportAdoption(report); // before the pass appends its own part
         }
         if (pass) {
             lazyPass.execute(this::finishAdoption);

@@ -770,6 +770,36 @@ class TcpHandOverTest {
         assertArrayEquals(expectedRead(), after(p, (int) a[0]), "the bytes read through the same descriptor");
     }
 
+    /**
+     * Beside the stop, the new version makes its namespaces while it waits for the deposit (not after it, in
+     * the adoption): the secrets the deposit carries reach those namespaces all the same, so the ISNs and
+     * the syncookies go on from the old version's keys.
+     */
+    @Test
+    void aNewVersionMadeBesideTheStopMakesItsNamespacesBeforeTheDepositAndTakesItsKeys() throws Exception {
+        TcpPeer p = peer();
+        int l = p.listen(PORT);
+        p.accept(l, PORT, SYN, TcpPeer.ts(101, 0), null);
+        TcpNet before = p.s.tcp.net(p.s.ns);
+        int isn = before.isn.hash(LOCAL, PEER, PORT, 33333);
+        long[] cookie = before.cookies.keys();
+        java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread next = p.s.swapTcpBesideTheStop(stopping, () -> {
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        p.s.finishBesideTheStop(next);
+        TcpNet after = p.s.tcp.net(p.s.ns);
+        assertNotSame(before, after);
+        assertTrue(p.s.tcp.handOverNote().contains(" namespaces made before the deposit"), p.s.tcp.handOverNote());
+        assertEquals(isn, after.isn.hash(LOCAL, PEER, PORT, 33333), "ISNs keep their key in a namespace made before it came");
+        assertArrayEquals(cookie, after.cookies.keys(), "cookies sent before stay valid");
+        assertNotNull(conn(p), "the connection adopted into it");
+    }
+
     /** What {@link #after} reads: the peer's 100 bytes in order, then the 200 that filled the hole and the 200 beyond it. */
     private static byte[] expectedRead() throws Exception {
         TcpPeer plain = new TcpPeer();

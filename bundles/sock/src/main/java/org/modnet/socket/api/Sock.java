@@ -152,6 +152,11 @@ public abstract class Sock {
     private volatile int shutdown;
     private volatile boolean dead;
     private volatile boolean parked;
+    /**
+     * Shared by every socket of one protocol's registration: set once when that protocol leaves for an
+     * update, it parks them all at once ({@link #isParked}); null for none. @since 1.16
+     */
+    private volatile java.util.concurrent.atomic.AtomicBoolean parkGate;
 
     /** The attached socket filter ({@code sk->sk_filter}), null for none; SO_LOCK_FILTER's flag. */
     private volatile Filter filter;
@@ -402,7 +407,7 @@ public abstract class Sock {
                 if (dead) {
                     throw SockException.of(Errno.EBADF);
                 }
-                if (parked) {
+                if (isParked()) {
                     throw SockException.of(Errno.EAGAIN); // the caller retries on the socket that adopts this one
                 }
                 int err = takeErrorLocked();
@@ -985,9 +990,30 @@ public abstract class Sock {
         wakeWaiters();
     }
 
-    /** Whether {@link #park()} was called. @since 1.5 */
+    /**
+     * Whether {@link #park()} was called, or this socket's protocol left for an update and set the gate
+     * it shares with its other sockets ({@link #parkWith}). @since 1.5
+     */
     public final boolean isParked() {
-        return parked;
+        if (parked) {
+            return true;
+        }
+        java.util.concurrent.atomic.AtomicBoolean g = parkGate;
+        return g != null && g.get();
+    }
+
+    /**
+     * The socket layer's switch for this socket's protocol: when the protocol leaves for an update the
+     * layer sets it, and every socket that shares it reads as parked at once, with no walk over them
+     * (their waiters are woken, and {@link #park()} called, afterwards, off the protocol's way out). @since 1.16
+     */
+    public final void parkWith(java.util.concurrent.atomic.AtomicBoolean gate) {
+        parkGate = gate;
+    }
+
+    /** The switch given to {@link #parkWith}, or null. @since 1.16 */
+    public final java.util.concurrent.atomic.AtomicBoolean parkGate() {
+        return parkGate;
     }
 
     /** The options a hand-over carries. @since 1.5 */
