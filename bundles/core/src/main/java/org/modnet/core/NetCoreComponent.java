@@ -42,7 +42,7 @@ public final class NetCoreComponent implements NetCore, org.modnet.api.handover.
 
     @Activate
     public NetCoreComponent(BundleContext context, Map<String, Object> properties) {
-        int hz = Jiffies.hz(context.getProperty(Jiffies.PROPERTY)); // refuses a value that is no CONFIG_HZ
+        int hz = Jiffies.hz(context.getProperty(Jiffies.PROPERTY)); // refuses a value that is no CONFIG_HZ, by name
         if (hz != Jiffies.HZ) {
             throw new IllegalArgumentException(Jiffies.PROPERTY + "=" + hz + " is a framework property only: the jiffy is "
                     + Jiffies.HZ + "; set it on the JVM's command line (-D" + Jiffies.PROPERTY + "=" + hz + ")");

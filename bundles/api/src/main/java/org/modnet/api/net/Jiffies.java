@@ -19,8 +19,12 @@ public final class Jiffies {
     /** {@code CONFIG_HZ} when {@value #PROPERTY} is not set: Debian's. */
     public static final int DEFAULT_HZ = 250;
 
-    /** {@code HZ}: jiffies a second, from {@value #PROPERTY}. */
-    public static final int HZ = hz(System.getProperty(PROPERTY));
+    /**
+     * {@code HZ}: jiffies a second, from {@value #PROPERTY}; {@link #DEFAULT_HZ} for a value that is no
+     * CONFIG_HZ, which the core refuses at its start with {@link #hz}'s message (and {@code bin/modnet}
+     * before the JVM starts).
+     */
+    public static final int HZ = hzOrDefault(System.getProperty(PROPERTY));
 
     private static final long NSEC_PER_SEC = 1_000_000_000L;
 
@@ -48,6 +52,14 @@ public final class Jiffies {
                     + ": not a CONFIG_HZ of Linux's; choose 100, 250, 300 or 1000 (default " + DEFAULT_HZ + ")");
         }
         return hz;
+    }
+
+    private static int hzOrDefault(String value) {
+        try {
+            return hz(value);
+        } catch (IllegalArgumentException e) {
+            return DEFAULT_HZ;
+        }
     }
 
     /** {@code msecs_to_jiffies} at {@link #HZ}: rounded up. */
