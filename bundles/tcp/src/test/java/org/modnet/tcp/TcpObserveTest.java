@@ -313,8 +313,8 @@ class TcpObserveTest {
         assertEquals(1, i.totalRto());
         assertEquals(408_000, i.rto());
         String out = ss("-t", "-o", "-i", "-n", "dst", "10.0.0.2");
-        // 408 ms from the retransmission 40 ms ago: the 204 ms RTO (51 jiffies) went off in the tick after its
-        // expiry, as Linux's wheel has it, 210 ms after the send that came 2 ms into a tick
+        // 408 ms from the retransmission, which went 40 ms ago (lastsnd:40): the 204 ms RTO (51 jiffies) went
+        // off in a tick after its expiry, as Linux's wheel takes it, not at 201 ms as with millisecond timers
         assertTrue(out.contains(" timer:(on,368ms,1)"), out);
         assertTrue(out.contains(" backoff:1 ") && out.contains(" bytes_retrans:500 ") && out.contains(" retrans:1/1 ")
                 && out.contains(" lost:1 ") && out.contains(" unacked:1 "), out);
