@@ -554,6 +554,11 @@ final class CoreEngine implements NetCore, org.modnet.api.sched.QdiscHook {
     }
 
     @Override
+    public org.modnet.api.net.Timer hrtimer(int cpu, Runnable function) {
+        return softirqs[Math.floorMod(cpu, softirqs.length)].hrtimer(function);
+    }
+
+    @Override
     public long nanoTime() {
         return nanoClock.getAsLong();
     }

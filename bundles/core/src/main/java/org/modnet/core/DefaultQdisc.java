@@ -120,7 +120,7 @@ final class DefaultQdisc {
 
             @Override
             public Timer timer(Runnable function) {
-                return core.timer(dev.ifindex(), function);
+                return core.hrtimer(dev.ifindex(), function);
             }
 
             @Override

@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.Map;
 
 import org.modnet.api.net.Eth;
+import org.modnet.api.net.Jiffies;
 import org.modnet.api.net.NetCore;
 import org.modnet.api.net.NetDevice;
 import org.modnet.api.net.NetException;
@@ -27,6 +28,7 @@ import org.osgi.service.component.annotations.ReferencePolicy;
  * The core as a service. Packet handlers ({@code dev_add_pack}) and per-namespace operations of the
  * layers are dynamic references: a protocol bundle that starts or stops changes the path at once.
  * Framework properties: {@code modnet.cpus} (softirq threads, default the processors, at most 8),
+ * {@code modnet.hz} (the jiffy, {@link Jiffies}: 100, 250 by default, 300 or 1000),
  * {@code modnet.skb.buffers} and {@code modnet.skb.size} (the packet pool). Configuration Admin PID
  * {@code org.modnet.sysctl} (a feature may carry it): sysctl names to values for every namespace;
  * deleting it puts those sysctls back to their defaults.
@@ -40,6 +42,11 @@ public final class NetCoreComponent implements NetCore, org.modnet.api.handover.
 
     @Activate
     public NetCoreComponent(BundleContext context, Map<String, Object> properties) {
+        int hz = Jiffies.hz(context.getProperty(Jiffies.PROPERTY)); // refuses a value that is no CONFIG_HZ, by name
+        if (hz != Jiffies.HZ) {
+            throw new IllegalArgumentException(Jiffies.PROPERTY + "=" + hz + " is a framework property only: the jiffy is "
+                    + Jiffies.HZ + "; set it on the JVM's command line (-D" + Jiffies.PROPERTY + "=" + hz + ")");
+        }
         int cpus = intProperty(context, "modnet.cpus", Math.min(8, Runtime.getRuntime().availableProcessors()));
         int buffers = intProperty(context, "modnet.skb.buffers", 16384);
         int size = intProperty(context, "modnet.skb.size", 2048);
@@ -302,6 +309,11 @@ public final class NetCoreComponent implements NetCore, org.modnet.api.handover.
     @Override
     public org.modnet.api.net.Timer timer(int cpu, Runnable function) {
         return engine.timer(cpu, function);
+    }
+
+    @Override
+    public org.modnet.api.net.Timer hrtimer(int cpu, Runnable function) {
+        return engine.hrtimer(cpu, function);
     }
 
     @Override

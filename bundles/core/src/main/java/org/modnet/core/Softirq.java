@@ -7,6 +7,7 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntSupplier;
 import java.util.function.LongSupplier;
 
+import org.modnet.api.net.Jiffies;
 import org.modnet.api.net.RxQueue;
 import org.modnet.api.net.SoftnetStat;
 
@@ -46,8 +47,10 @@ final class Softirq {
     private final IntSupplier budget;
     private final IntSupplier budgetUsecs;
     private final LongSupplier nanoClock;
-    /** This CPU's timers ({@code TIMER_SOFTIRQ}). */
+    /** This CPU's timers ({@code TIMER_SOFTIRQ}), in jiffies at {@link Jiffies#HZ}. */
     private final TimerWheel timers;
+    /** Its high-resolution timers ({@code HRTIMER_SOFTIRQ}), in milliseconds. */
+    private final TimerWheel hrtimers;
 
     /** Newly scheduled instances, pushed by any thread (a lock-free stack through {@code Napi.nextScheduled}). */
     @SuppressWarnings("unused") // through SCHEDULED
@@ -88,18 +91,24 @@ final class Softirq {
         this.budget = budget;
         this.budgetUsecs = budgetUsecs;
         this.nanoClock = nanoClock;
-        this.timers = new TimerWheel(() -> nanoClock.getAsLong() / 1_000_000, this::kick);
+        this.timers = TimerWheel.jiffies(nanoClock, Jiffies.HZ, this::kick);
+        this.hrtimers = new TimerWheel(() -> nanoClock.getAsLong() / 1_000_000, this::kick);
     }
 
     org.modnet.api.net.Timer timer(Runnable function) {
         return timers.timer(function);
     }
 
+    org.modnet.api.net.Timer hrtimer(Runnable function) {
+        return hrtimers.timer(function);
+    }
+
     /** {@code run_timer_softirq}: calls the timers that are due by the clock; returns how many ran. */
     int runTimers() {
         Thread previous = enter();
         try {
-            return timers.advance(nanoClock.getAsLong() / 1_000_000);
+            long now = nanoClock.getAsLong();
+            return hrtimers.advance(now / 1_000_000) + timers.advance(Jiffies.at(now, Jiffies.HZ));
         } finally {
             runner = previous;
         }
@@ -333,16 +342,19 @@ final class Softirq {
             SLEEPING.setVolatile(this, true);
             if (SCHEDULED.getVolatile(this) == null && pollList.isEmpty() && !stopped) {
                 // NOHZ: sleep until the next timer is due; an earlier one armed meanwhile kicks us
-                long until = timers.sleep();
+                long untilMs = hrtimers.sleep();
+                long untilJiffy = timers.sleep();
+                long until = Math.min(untilMs == TimerWheel.NEVER ? Long.MAX_VALUE : untilMs * 1_000_000,
+                        untilJiffy == TimerWheel.NEVER ? Long.MAX_VALUE : Jiffies.nanos(untilJiffy, Jiffies.HZ));
                 RxQueue.IdleWait w = idleWait;
-                if (until == TimerWheel.NEVER) {
+                if (until == Long.MAX_VALUE) {
                     if (w != null) {
                         w.idle(-1); // the CPU idles waiting for its interrupts, which schedule NAPI here
                     } else {
                         LockSupport.park(this);
                     }
                 } else {
-                    long nanos = until * 1_000_000 - nanoClock.getAsLong();
+                    long nanos = until - nanoClock.getAsLong();
                     if (nanos > 0) {
                         if (w != null) {
                             w.idle(nanos);
@@ -352,6 +364,7 @@ final class Softirq {
                     }
                 }
                 timers.awake();
+                hrtimers.awake();
                 wakeups = wakeups + 1;
             }
             SLEEPING.setVolatile(this, false);

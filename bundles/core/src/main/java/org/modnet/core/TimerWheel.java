@@ -1,15 +1,19 @@
 package org.modnet.core;
 
 import java.util.function.LongSupplier;
+import java.util.function.LongUnaryOperator;
 
+import org.modnet.api.net.Jiffies;
 import org.modnet.api.net.Timer;
 
 /**
  * A hierarchical timer wheel as {@code kernel/time/timer.c} has it since Linux 4.8: 8 levels of 64
- * buckets; level 0 has 1 ms buckets, each next level 8 times coarser, so a timer fires a little
- * late (by less than 8/63 of its delay, the wheel's "slack"), never early, and nothing cascades.
- * Arming and expiring are O(1). One wheel per softirq thread; a lock guards it, since any thread may
- * arm a timer on it.
+ * buckets; level 0's buckets are one tick of its clock, each next level 8 times coarser, so a timer
+ * fires a little late (by less than 8/63 of its delay, the wheel's "slack"), never early, and nothing
+ * cascades. Arming and expiring are O(1). The tick is the jiffy for the kernel's timers (at HZ=250,
+ * level 0 is 4 ms, level 1 32 ms, level 2 256 ms, as timer.c's header tabulates), and the millisecond
+ * for modnet's stand-in for hrtimers. Two wheels per softirq thread; a lock guards each, since any
+ * thread may arm a timer on it.
  *
  * <p>The owner sleeps until the wheel's next expiry ({@link #sleep}, the kernel's
  * {@code get_next_timer_interrupt} under NOHZ). Arming a timer from any thread for earlier than that
@@ -46,12 +50,13 @@ final class TimerWheel {
 
         @Override
         public void mod(long delayMillis) {
-            long now = millis.getAsLong();
+            long now = ticks.getAsLong();
+            long delay = delayTicks.applyAsLong(Math.max(0, delayMillis));
             boolean wake;
             synchronized (TimerWheel.this) {
                 unlink(this);
                 forward(now);
-                expires = now + Math.max(0, delayMillis);
+                expires = now + delay;
                 link(this);
                 wake = expires < sleepUntil;
                 if (wake) {
@@ -81,23 +86,47 @@ final class TimerWheel {
     private final Entry[] buckets = new Entry[LEVELS * LVL_SIZE];
     /** One bit per non-empty bucket, a word per level ({@code pending_map}). */
     private final long[] pendingMap = new long[LEVELS];
-    private final LongSupplier millis;
+    private final LongSupplier ticks;
+    /** A delay in milliseconds to ticks, rounded up ({@code msecs_to_jiffies}). */
+    private final LongUnaryOperator delayTicks;
+    /**
+     * Linux's {@code calc_index}: a timer goes in the bucket after the one its expiry truncates to, on
+     * level 0 too (it may be armed at the very end of a tick), so a jiffy timer due at tick e fires at
+     * e + 1. The millisecond wheel, hrtimers' stand-in, fires at its expiry.
+     */
+    private final boolean linuxIndex;
     private final Runnable kick;
-    private long clk; // the wheel's time, in ms: the next tick to process
+    private long clk; // the wheel's time, in ticks: the next tick to process
     private int pending;
     /** The tick the owner sleeps until, {@link #NEVER}; {@code Long.MIN_VALUE} while it is awake. */
     private long sleepUntil = Long.MIN_VALUE;
 
-    /** A wheel on the clock {@code millis} (jiffies), starting at its time now, whose owner is never asleep. */
+    /** A wheel ticking each millisecond of the clock {@code millis}, starting at its time now, whose owner is never asleep. */
     TimerWheel(LongSupplier millis) {
         this(millis, () -> { });
     }
 
-    /** A wheel whose owner is woken by {@code kick} when a timer is armed for before the end of its sleep. */
+    /** A millisecond wheel whose owner is woken by {@code kick} when a timer is armed for before the end of its sleep. */
     TimerWheel(LongSupplier millis, Runnable kick) {
-        this.millis = millis;
+        this(millis, ms -> ms, kick, false);
+    }
+
+    /**
+     * A wheel on the clock {@code ticks}, whose timers' delays in milliseconds {@code delayTicks} turns
+     * into ticks, rounding up; its owner is woken by {@code kick} as above; {@code linuxIndex}: Linux's
+     * bucket rounding, one tick past the expiry.
+     */
+    TimerWheel(LongSupplier ticks, LongUnaryOperator delayTicks, Runnable kick, boolean linuxIndex) {
+        this.ticks = ticks;
+        this.delayTicks = delayTicks;
+        this.linuxIndex = linuxIndex;
         this.kick = kick;
-        this.clk = millis.getAsLong();
+        this.clk = ticks.getAsLong();
+    }
+
+    /** A wheel ticking each jiffy at {@code hz} of the nanosecond clock {@code nanoClock}: the kernel's timers. */
+    static TimerWheel jiffies(LongSupplier nanoClock, int hz, Runnable kick) {
+        return new TimerWheel(() -> Jiffies.at(nanoClock.getAsLong(), hz), ms -> Jiffies.fromMsecs(ms, hz), kick, true);
     }
 
     Timer timer(Runnable function) {
@@ -117,7 +146,7 @@ final class TimerWheel {
             lvl++;
         }
         int shift = lvl * LVL_CLK_SHIFT;
-        long slot = lvl == 0 ? expires : (expires + (1L << shift) - 1) >>> shift;
+        long slot = linuxIndex ? (expires >>> shift) + 1 : lvl == 0 ? expires : (expires + (1L << shift) - 1) >>> shift;
         return lvl * LVL_SIZE + (int) (slot & (LVL_SIZE - 1));
     }
 
@@ -168,7 +197,7 @@ final class TimerWheel {
      * pending), and from now until {@link #awake} a timer armed for earlier kicks it.
      */
     synchronized long sleep() {
-        forward(millis.getAsLong());
+        forward(ticks.getAsLong());
         sleepUntil = nextTick();
         return sleepUntil;
     }
@@ -201,22 +230,22 @@ final class TimerWheel {
     }
 
     /**
-     * {@code run_timers}: moves the wheel's time to {@code nowMillis}, calling every timer that is
-     * due, outside the lock (a function may re-arm its timer). Returns how many ran.
+     * {@code run_timers}: moves the wheel's time to the tick {@code nowTicks}, calling every timer that
+     * is due, outside the lock (a function may re-arm its timer). Returns how many ran.
      */
-    int advance(long nowMillis) {
+    int advance(long nowTicks) {
         int ran = 0;
         while (true) {
             Entry due = null;
             synchronized (this) {
                 if (pending == 0) {
-                    clk = Math.max(clk, nowMillis);
+                    clk = Math.max(clk, nowTicks);
                     return ran;
                 }
-                if (clk > nowMillis) {
+                if (clk > nowTicks) {
                     return ran;
                 }
-                forward(nowMillis); // over empty ticks in one step, after a long sleep too
+                forward(nowTicks); // over empty ticks in one step, after a long sleep too
                 // collect this tick's buckets on every level whose granularity the tick completes
                 for (int lvl = 0; lvl < LEVELS; lvl++) {
                     int shift = lvl * LVL_CLK_SHIFT;

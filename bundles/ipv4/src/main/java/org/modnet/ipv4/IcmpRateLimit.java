@@ -7,6 +7,7 @@ import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.function.IntUnaryOperator;
 
 import org.modnet.api.net.IntSysctl;
+import org.modnet.api.net.Jiffies;
 
 /**
  * How many ICMP messages may leave, as {@code net/ipv4/icmp.c} decides: types in
@@ -109,18 +110,19 @@ final class IcmpRateLimit {
     }
 
     /**
-     * {@code inet_peer_xrlim_allow}: the destination's bucket earns one token a millisecond up to
-     * {@code 6 * icmp_ratelimit}; a message takes {@code icmp_ratelimit}. A destination not in the table
+     * {@code inet_peer_xrlim_allow}: the destination's bucket earns one token a jiffy up to
+     * {@code 6 * icmp_ratelimit}; a message takes {@code icmp_ratelimit} (milliseconds rounded up to
+     * jiffies, as {@code proc_dointvec_ms_jiffies} stores it). A destination not in the table
      * starts with a full bucket; taking its place from another whose bucket was not yet full forgets a
      * limit, and is counted ({@link #evictions()}).
      */
     boolean hostAllow(int destination, long nowMs) {
-        long timeout = ratelimit.get();
+        long timeout = Jiffies.fromMsecs(ratelimit.get());
         if (timeout <= 0 || destination == 0) {
             return true;
         }
         long cap = Math.min(BURST_FACTOR * timeout, Integer.MAX_VALUE);
-        int now = (int) nowMs;
+        int now = (int) Jiffies.at(nowMs * 1_000_000, Jiffies.HZ);
         int set = 2 * (mix(destination ^ seed) & (SETS - 1));
         for (;;) {
             int slot = -1;

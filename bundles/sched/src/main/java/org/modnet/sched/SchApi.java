@@ -624,7 +624,7 @@ final class SchApi {
 
             @Override
             public Timer timer(Runnable function) {
-                return core.timer(dev.ifindex(), function);
+                return core.hrtimer(dev.ifindex(), function);
             }
 
             @Override

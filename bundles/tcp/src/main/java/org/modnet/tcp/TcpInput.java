@@ -3,6 +3,7 @@ package org.modnet.tcp;
 import static org.modnet.tcp.TcpSock.*;
 
 import org.modnet.api.net.Errno;
+import org.modnet.api.net.Jiffies;
 import org.modnet.api.skb.SkBuff;
 
 /**
@@ -846,9 +847,10 @@ final class TcpInput {
     void sendDelayedAck(int cpu) {
         long ato = sk.atoMs;
         if (ato > DELACK_MS) {
-            long maxAto = sk.inPingpong() || (sk.ackPushed & TcpSock.ACK_PUSHED) != 0 ? DELACK_MAX_MS : 500; // HZ / 2, TCP_DELACK_MAX when interactive or pushed
+            // HZ / 2, TCP_DELACK_MAX when interactive or pushed
+            long maxAto = sk.inPingpong() || (sk.ackPushed & TcpSock.ACK_PUSHED) != 0 ? DELACK_MAX_MS : Jiffies.delayMsecs(Jiffies.HZ / 2);
             if (sk.srttUs > 0) {
-                maxAto = Math.min(maxAto, Math.max((sk.srttUs + 999) / 1000, DELACK_MS));
+                maxAto = Math.min(maxAto, Math.max(TcpSock.usecsToJiffiesMs(sk.srttUs), DELACK_MS));
             }
             ato = Math.min(ato, maxAto);
         }

@@ -45,8 +45,6 @@ final class TcpRecovery {
     static final int TCP_RACK_NO_DUPTHRESH = 0x4;
     /** {@code TCP_RACK_RECOVERY_THRESH}: recoveries a widened reordering window persists for. */
     static final int TCP_RACK_RECOVERY_THRESH = 16;
-    /** {@code TCP_TIMEOUT_MIN}: two jiffies at HZ=1000. */
-    static final long TCP_TIMEOUT_MIN_MS = 2;
 
     /** {@code icsk_pending}: what the retransmission timer's slot is armed for. */
     static final int ICSK_TIME_RETRANS = 1;
@@ -1375,7 +1373,8 @@ final class TcpRecovery {
         rackAdvanced = false;
         long timeout = rackDetectLoss(cpu);
         if (timeout > 0) {
-            resetXmitTimer(ICSK_TIME_REO_TIMEOUT, Math.min((timeout + 999) / 1000 + TCP_TIMEOUT_MIN_MS, sk.rtoMs));
+            // usecs_to_jiffies(timeout + TCP_TIMEOUT_MIN_US): 25 ms left is 7 jiffies (28 ms) at HZ=250
+            resetXmitTimer(ICSK_TIME_REO_TIMEOUT, Math.min(TcpSock.usecsToJiffiesMs(timeout + TcpSock.TIMEOUT_MIN_US), sk.rtoMs));
         }
         return timeout > 0;
     }
@@ -1437,7 +1436,7 @@ final class TcpRecovery {
         }
         long rto = sk.rtoMs;
         if (pending == ICSK_TIME_REO_TIMEOUT || pending == ICSK_TIME_LOSS_PROBE) {
-            rto = Math.max((rtoDeltaUs() + 999) / 1000, 1);
+            rto = TcpSock.usecsToJiffiesMs(Math.max(rtoDeltaUs(), 1));
         }
         resetXmitTimer(ICSK_TIME_RETRANS, rto);
     }
@@ -1460,17 +1459,17 @@ final class TcpRecovery {
                 || sk.caState != TcpCongestion.CA_OPEN && sk.caState != TcpCongestion.CA_CWR) {
             return false;
         }
-        long timeoutUs;
+        long timeout; // ms, whole jiffies
         if (sk.srttUs > 0) {
-            timeoutUs = 2 * sk.srttUs + (q.packetsOut == 1 ? RTO_MIN_MS * 1000 : TCP_TIMEOUT_MIN_MS * 1000);
+            timeout = TcpSock.usecsToJiffiesMs(2 * sk.srttUs + (q.packetsOut == 1 ? RTO_MIN_MS * 1000 : TcpSock.TIMEOUT_MIN_US));
         } else {
-            timeoutUs = RTO_INIT_MS * 1000;
+            timeout = RTO_INIT_MS;
         }
         long rtoDelta = advancingRto ? sk.rtoMs * 1000 : rtoDeltaUs();
         if (rtoDelta > 0) {
-            timeoutUs = Math.min(timeoutUs, rtoDelta);
+            timeout = Math.min(timeout, TcpSock.usecsToJiffiesMs(rtoDelta));
         }
-        resetXmitTimer(ICSK_TIME_LOSS_PROBE, (timeoutUs + 999) / 1000);
+        resetXmitTimer(ICSK_TIME_LOSS_PROBE, timeout);
         return true;
     }
 

@@ -7,6 +7,7 @@ import java.util.concurrent.locks.LockSupport;
 
 import org.modnet.api.inet.Ipv4;
 import org.modnet.api.net.Errno;
+import org.modnet.api.net.Jiffies;
 import org.modnet.api.net.Timer;
 import org.modnet.api.skb.SkBuff;
 import org.modnet.api.tcp.TcpCongestion;
@@ -49,14 +50,26 @@ final class TcpSock extends Sock {
     static final int HEADROOM = 64;
     /** {@code TCP_TIMEWAIT_LEN}: 2MSL, 60 s. */
     static final long TIMEWAIT_MS = 60_000;
-    /** {@code TCP_TIMEOUT_INIT}, {@code TCP_RTO_MIN}, {@code TCP_RTO_MAX} (ms). */
-    static final long RTO_INIT_MS = 1000;
-    static final long RTO_MIN_MS = 200;
-    static final long RTO_MAX_MS = 120_000;
-    /** {@code TCP_DELACK_MIN} and {@code TCP_ATO_MIN}: 40 ms, the shortest delayed ACK and where ato starts. */
-    static final long DELACK_MS = 40;
-    /** {@code TCP_DELACK_MAX}: a delayed ACK never waits longer (icsk_delack_max's default), 200 ms. */
-    static final long DELACK_MAX_MS = 200;
+    /** {@code TCP_TIMEOUT_INIT} (HZ), {@code TCP_RTO_MIN} (HZ/5), {@code TCP_RTO_MAX} (120 HZ), in ms at {@link Jiffies#HZ}. */
+    static final long RTO_INIT_MS = Jiffies.delayMsecs(Jiffies.HZ);
+    static final long RTO_MIN_MS = Jiffies.delayMsecs(Jiffies.HZ / 5);
+    static final long RTO_MAX_MS = Jiffies.delayMsecs(120L * Jiffies.HZ);
+    /** {@code TCP_DELACK_MIN} and {@code TCP_ATO_MIN}: HZ/25 (40 ms), the shortest delayed ACK and where ato starts. */
+    static final long DELACK_MS = Jiffies.delayMsecs(Jiffies.HZ / 25);
+    /** {@code TCP_DELACK_MAX}: HZ/5 (200 ms); a delayed ACK never waits longer (icsk_delack_max's default). */
+    static final long DELACK_MAX_MS = Jiffies.delayMsecs(Jiffies.HZ / 5);
+    /** {@code TCP_TIMEOUT_MIN}: 2 jiffies, the shortest timeout of TCP's timers (8 ms at HZ=250), in ms. */
+    static final long TIMEOUT_MIN_MS = Jiffies.delayMsecs(2);
+    /** {@code TCP_TIMEOUT_MIN_US}: 2 ms, whatever HZ is. */
+    static final long TIMEOUT_MIN_US = 2000;
+
+    /**
+     * {@code usecs_to_jiffies}: {@code us} rounded up to whole jiffies, as the milliseconds a timer is armed
+     * with ({@link Jiffies#delayMsecs}): 25,001 us is 28 ms at HZ=250, 26 at HZ=1000.
+     */
+    static long usecsToJiffiesMs(long us) {
+        return Jiffies.delayMsecs(Jiffies.fromUsecs(us));
+    }
     /** {@code TCP_INIT_CWND}. */
     static final int INIT_CWND = 10;
     /** {@code IPV4_MAX_PMTU}: an MSS never makes a datagram longer than IP's 16-bit length (lo's MTU is 65536). */
@@ -611,7 +624,7 @@ final class TcpSock extends Sock {
         this.twTimer = new TcpTimer(net.core.timer(cpu, timers::timewaitTimer), net.core::nanoTime);
         this.keepaliveTimer = new TcpTimer(net.core.timer(cpu, timers::keepaliveTimer), net.core::nanoTime);
         this.reclaimTimer = new TcpTimer(net.core.timer(cpu, this::memReclaim), net.core::nanoTime);
-        this.pacingTimer = new TcpTimer(net.core.timer(cpu, timers::pacingTimer), net.core::nanoTime);
+        this.pacingTimer = new TcpTimer(net.core.hrtimer(cpu, timers::pacingTimer), net.core::nanoTime);
         setBuffers(net.wmem.get()[1], net.rmem.get()[1], 0); // tcp_init_sock: tcp_wmem[1] and tcp_rmem[1]
         this.ca = net.cong.dflt(); // tcp_assign_congestion_control
     }

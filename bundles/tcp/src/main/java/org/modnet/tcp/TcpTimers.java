@@ -3,6 +3,7 @@ package org.modnet.tcp;
 import static org.modnet.tcp.TcpSock.*;
 
 import org.modnet.api.net.Errno;
+import org.modnet.api.net.Jiffies;
 
 /**
  * TCP's timers for one connection, as Linux's {@code net/ipv4/tcp_timer.c}: the retransmission timer
@@ -96,15 +97,15 @@ final class TcpTimers {
     }
 
     /**
-     * {@code __tcp_set_rto} and {@code tcp_bound_rto}: srtt + rttvar, rounded up to the timer's tick (a
-     * millisecond here, as {@code usecs_to_jiffies} rounds up), at most TCP_RTO_MAX; TCP_TIMEOUT_INIT
+     * {@code __tcp_set_rto} and {@code tcp_bound_rto}: srtt + rttvar, rounded up to the jiffy (as
+     * {@code usecs_to_jiffies} does: 4 ms at HZ=250), at most TCP_RTO_MAX; TCP_TIMEOUT_INIT
      * before any sample.
      */
     long rtoFromEstimate() {
         if (sk.srttUs == 0) {
             return RTO_INIT_MS;
         }
-        return Math.min(RTO_MAX_MS, (sk.srttUs + sk.rttvarUs + 999) / 1000);
+        return Math.min(RTO_MAX_MS, TcpSock.usecsToJiffiesMs(sk.srttUs + sk.rttvarUs));
     }
 
     /**
@@ -338,7 +339,7 @@ final class TcpTimers {
             return; // handed over: the next version armed its own
         }
         if (!sk.sockLock().tryLock()) {
-            sk.keepaliveTimer.mod(50); // HZ / 20
+            sk.keepaliveTimer.mod(Jiffies.delayMsecs(Jiffies.HZ / 20)); // HZ / 20: 48 ms at HZ=250
             return;
         }
         try {

@@ -67,7 +67,9 @@ class TcpDelayedAckTest {
         assertEquals(40, sk.atoMs, "TCP_ATO_MIN");
         sk.quickAcks = 0; // quick-ACK mode spent
         p.s.advance(100);
-        assertEquals(40, ackDelayOfOneSegment(), "ato 40 ms; the timer fires and doubles it");
+        // ato 40 ms is 10 jiffies at HZ=250; the wheel takes a timer in the tick after its expiry, as Linux's
+        // calc_index does: the ACK leaves 44 ms after a segment that came at the start of a tick
+        assertEquals(44, ackDelayOfOneSegment(), "ato 40 ms; the timer fires and doubles it");
         assertEquals(80, sk.atoMs);
         p.s.advance(100 - 40 - 1); // about 100 ms between the segments: no shorter than ato, ato stays
         assertWheel(80, ackDelayOfOneSegment(), "the doubled ato");
@@ -92,7 +94,7 @@ class TcpDelayedAckTest {
         ackDelayOfOneSegment();
         sk.quickAcks = 0;
         p.s.advance(100);
-        assertEquals(40, ackDelayOfOneSegment());
+        assertEquals(44, ackDelayOfOneSegment(), "ato 40 ms: 10 jiffies and the tick after");
         p.s.advance(1_000); // the sender stalled longer than the RTO: quick-ACK mode again
         assertEquals(0, ackDelayOfOneSegment());
         assertTrue(sk.quickAcks > 0, "quick ACKs left: " + sk.quickAcks);

@@ -221,7 +221,8 @@ class TcpKeepaliveTest {
         }
         assertTrue(probes >= 2, "probes: " + probes);
         long took = now() - firstProbe;
-        assertTrue(took >= 5000 && took <= 5100, "ended by the user timeout after the first probe: " + took);
+        // and the wheel's slack: at HZ=250 a timer of 2 s and more sits on the level of 256 ms buckets
+        assertTrue(took >= 5000 && took <= 5000 + 256 + 4, "ended by the user timeout after the first probe: " + took);
         assertEquals(Errno.ETIMEDOUT.number(), soError());
         assertEquals(1, p.count(TcpMib.Ext.TCPAbortOnTimeout));
     }

@@ -108,7 +108,7 @@ class TcpObserveTest {
         assertEquals(1, v.dataSegsIn());
         assertEquals(c.segsOut(), v.segsIn(), "every segment the client sent reached the server");
         assertEquals(2, c.delivered(), "the SYN and the data segment");
-        assertEquals(201_000, c.rto(), "rto in microseconds: srtt + tcp_rto_min rounded up to the tick, Linux's rto:201 on lo");
+        assertEquals(204_000, c.rto(), "rto in microseconds: srtt + tcp_rto_min rounded up to the jiffy, Linux's rto:204 on lo at HZ=250");
         assertTrue(c.rtt() > 0 && c.minRtt() > 0 && c.minRtt() <= c.rtt(), "rtt " + c.rtt() + " min " + c.minRtt());
         assertEquals(500, c.lastDataSent(), "ms since the data went");
         assertEquals(500, v.lastDataRecv());
@@ -172,7 +172,7 @@ class TcpObserveTest {
         String detail = lines[lines[1].stripTrailing().endsWith(":7000") ? 2 : 4]; // after the client's row: its peer is :7000
         // no delivery_rate or app_limited: on the virtual clock the ACK came at the instant of the send, a
         // rate sample shorter than min_rtt, which tcp_rate_gen discards (TcpRateTest pins app_limited)
-        Matcher m = Pattern.compile("^\t reno wscale:(\\d+),(\\d+) rto:201 rtt:([0-9.]+)/([0-9.]+) mss:(\\d+) pmtu:65535 rcvmss:536"
+        Matcher m = Pattern.compile("^\t reno wscale:(\\d+),(\\d+) rto:204 rtt:([0-9.]+)/([0-9.]+) mss:(\\d+) pmtu:65535 rcvmss:536"
                 + " advmss:65495 cwnd:(\\d+) bytes_sent:1000 bytes_acked:1001 segs_out:(\\d+) segs_in:(\\d+) data_segs_out:1 send (\\d+)bps"
                 + " lastsnd:300 lastrcv:300 lastack:300 pacing_rate (\\d+)bps delivered:2 rcv_space:(\\d+) rcv_ssthresh:(\\d+)"
                 + " minrtt:([0-9.]+) snd_wnd:(\\d+) *$").matcher(detail); // padded to the Process column, as ss pads it
@@ -188,7 +188,7 @@ class TcpObserveTest {
         send(client, 100); // not yet processed: in flight, the timer running
         String out = ss("-t", "-o", "-e");
         Sock c = sockOf(localPort(client));
-        assertTrue(out.contains(" timer:(on,201ms,0) ino:" + c.inode() + " sk:" + Long.toHexString(c.inode()) + " <->"), out);
+        assertTrue(out.contains(" timer:(on,204ms,0) ino:" + c.inode() + " sk:" + Long.toHexString(c.inode()) + " <->"), out);
         s.run();
         assertEquals(0, sys.shutdown(client, SocketCalls.SHUT_WR));
         s.run();
@@ -311,9 +311,11 @@ class TcpObserveTest {
         assertEquals(500, i.bytesRetrans());
         assertEquals(1000, i.bytesSent(), "the original and the retransmission");
         assertEquals(1, i.totalRto());
-        assertEquals(402_000, i.rto());
+        assertEquals(408_000, i.rto());
         String out = ss("-t", "-o", "-i", "-n", "dst", "10.0.0.2");
-        assertTrue(out.contains(" timer:(on,362ms,1)"), out); // 402 ms from the retransmission at 201 ms
+        // 408 ms from the retransmission, which went 40 ms ago (lastsnd:40): the 204 ms RTO (51 jiffies) went
+        // off in a tick after its expiry, as Linux's wheel takes it, not at 201 ms as with millisecond timers
+        assertTrue(out.contains(" timer:(on,368ms,1)"), out);
         assertTrue(out.contains(" backoff:1 ") && out.contains(" bytes_retrans:500 ") && out.contains(" retrans:1/1 ")
                 && out.contains(" lost:1 ") && out.contains(" unacked:1 "), out);
         b.close();

@@ -153,8 +153,8 @@ class TcpRtoTest {
 
     /**
      * tcp_rtt_estimator and tcp_set_rto, sample by sample (the figures are Linux's arithmetic on the same
-     * samples, HZ 1000): a 300 ms spike among 100 ms samples raises rttvar to mdev's 312.5 ms and the RTO
-     * to 438 ms; the falling samples after it lower mdev by a 32nd of their error, not a quarter, and
+     * samples, HZ 250, the RTO in whole 4 ms jiffies): a 300 ms spike among 100 ms samples raises rttvar to
+     * mdev's 312.5 ms and the RTO to 440 ms (437.5 rounded up); the falling samples after it lower mdev by a 32nd of their error, not a quarter, and
      * rttvar stays until snd_una passes the RTT's mark (rtt_seq), then falls a quarter of the way to the
      * RTT's largest mdev (tcp_rto_min) once an RTT. RFC 6298's estimator would give 100 + 4 x 68.75 =
      * 375 ms at the spike and be back under 300 ms within three samples.
@@ -165,13 +165,13 @@ class TcpRtoTest {
         long[][] expected = {
             {100_000, 200_000, 200_000, 300}, // first: mdev 2 x sample, rttvar at least tcp_rto_min
             {100_000, 150_000, 200_000, 300},
-            {125_000, 312_500, 312_500, 438}, // the spike
-            {121_875, 259_375, 312_500, 435}, // falling: mdev -= a 32nd of its distance, rttvar held
+            {125_000, 312_500, 312_500, 440}, // the spike
+            {121_875, 259_375, 312_500, 436}, // falling: mdev -= a 32nd of its distance, rttvar held
             {119_140, 216_407, 312_500, 432}, // snd_una passed rtt_seq: this RTT's largest mdev was the spike's
-            {116_748, 181_446, 312_500, 430},
+            {116_748, 181_446, 312_500, 432},
             {114_654, 152_833, 284_375, 400}, // the next RTT: rttvar falls a quarter of the way to 200 ms
-            {112_822, 129_279, 263_282, 377},
-            {111_220, 109_782, 247_462, 359},
+            {112_822, 129_279, 263_282, 380},
+            {111_220, 109_782, 247_462, 360},
         };
         long[] us = {100_000, 100_000, 300_000, 100_000, 100_000, 100_000, 100_000, 100_000, 100_000};
         int[] una = {1001, 2001, 3001, 4001, 11002, 12001, 21002, 31002, 41002};
@@ -197,12 +197,12 @@ class TcpRtoTest {
     }
 
     /**
-     * The RTO rounds up to the tick, as usecs_to_jiffies does: a first sample of 100.5 ms gives srtt
-     * 100.5 and rttvar 201 ms (twice the sample), 301.5 ms: 302, not 301.
+     * The RTO rounds up to the jiffy, as usecs_to_jiffies does: a first sample of 100.5 ms gives srtt
+     * 100.5 and rttvar 201 ms (twice the sample), 301.5 ms: 304 at HZ=250 (76 jiffies), not 301 nor 302.
      */
     @Test
-    void theRtoRoundsUpToTheMillisecond() {
+    void theRtoRoundsUpToTheJiffy() {
         TcpSock sk = freshEstimator();
-        assertEquals(302, sample(sk, 100_500, 1001, 11001)[3]);
+        assertEquals(304, sample(sk, 100_500, 1001, 11001)[3]);
     }
 }

@@ -83,6 +83,15 @@ public interface NetCore {
      */
     Timer timer(int cpu, Runnable function);
 
+    /**
+     * A high-resolution timer ({@code hrtimer_setup}) whose function runs on softirq thread
+     * {@code cpu % cpus()}: {@link Timer#mod}'s delay counts in milliseconds, not rounded to jiffies, as
+     * the qdisc watchdog and TCP's pacing timer have it in Linux. By default, a jiffy {@link #timer}.
+     */
+    default Timer hrtimer(int cpu, Runnable function) {
+        return timer(cpu, function);
+    }
+
     /** The core's clock in nanoseconds: what timers and budgets count by (virtual in tests). */
     long nanoTime();
 
