@@ -214,6 +214,53 @@ class JitPlainAccessTest {
     }
 
     /**
+     * A program that reads the context's data_meta, ingress_ifindex and rx_queue_index run in turn with one that
+     * reads only data and data_end (whose runs set only those two words) on one buffer, the first through the
+     * buffer's own per-frame run: each run sees its own frame's words, and the own run runs its own program again
+     * after the other's; for 200 rounds (past C2's compilation), the interpreter and the JIT alike.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = { "interpreter", "jit" })
+    void aProgramReadingTheWholeContextAfterOneThatDoesNotSeesItsOwnFrame(String engine) throws Exception {
+        LoadedProgram a = lengthLess(60, engine);
+        LoadedProgram q = LoadedProgram.load("queue", BPF.assemble("""
+                ldxw %r2, [%r1+0]
+                ldxw %r3, [%r1+4]
+                ldxw %r4, [%r1+8]
+                ldxw %r5, [%r1+12]
+                ldxw %r6, [%r1+16]
+                mov %r9, 0
+                mov %r8, %r4
+                add %r8, 1
+                jgt %r8, %r2, nometa
+                mov %r9, 1
+                nometa:
+                mov %r7, %r2
+                add %r7, 8
+                jgt %r7, %r3, pass
+                lsh %r9, 32
+                lsh %r6, 16
+                add %r9, %r6
+                add %r9, %r5
+                stxdw [%r2+0], %r9
+                pass:
+                mov %r0, 2
+                exit
+                """), ProgType.XDP, List.of(), HelperProtos.XDP, XdpBuffer.helpers(List.of()), engine, false, null);
+        XdpBuffer x = (XdpBuffer) a.xdpContext(0);
+        MemorySegment f = frame(false);
+        for (int round = 0; round < 200; round++) {
+            int ifindex = round + 1;
+            int queue = round % 7;
+            assertEquals(XdpContext.XDP_PASS, x.run(f, 256, 62, 1000 + round, 9), "a through its own run, round " + round);
+            assertEquals(XdpContext.XDP_PASS, x.run(q, f, 250 - round % 5, 64, ifindex, queue));
+            assertEquals((long) queue << 16 | ifindex, f.get(ValueLayout.JAVA_LONG_UNALIGNED, 250 - round % 5),
+                    "q's frame: its ingress_ifindex and queue, data_meta at data (no metadata), round " + round);
+            assertEquals(XdpContext.XDP_DROP, x.run(f, 256, 61, 1, 0), "a again, not q, round " + round);
+        }
+    }
+
+    /**
      * A bpf-to-bpf call from the direct entry: the callee (its own method, which reads the packet's
      * displacement and the context from the memory) and the entry see the same frame.
      */

@@ -34,9 +34,18 @@ public final class Engines {
      * goes there ({@code bases}, from {@link Verifier#check}; null when unknown).
      */
     static Executable byName(String name, Program p, Helpers helpers, List<BpfMapBase> maps, int[] bases) throws BpfException {
+        return byName(name, p, helpers, maps, bases, false);
+    }
+
+    /**
+     * {@link #byName}; {@code packetArgs}: an XDP program no call of which moves the packet (the verifier's
+     * {@link Verifier.Checked#movesPacket}), whose JIT'ed entry may take data and data_end from its caller.
+     */
+    static Executable byName(String name, Program p, Helpers helpers, List<BpfMapBase> maps, int[] bases, boolean packetArgs)
+            throws BpfException {
         return switch (name) {
             case "interpreter" -> interpreter(p, helpers);
-            case "jit" -> Jit.compile(p, helpers, maps, bases);
+            case "jit" -> Jit.compile(p, helpers, maps, bases, packetArgs);
             default -> throw new BpfException("no engine named " + name);
         };
     }

@@ -63,14 +63,16 @@ final class Jit {
             CD_long, CD_MEMORY, CD_HELPERS);
     private static final MethodTypeDesc MT_RUN = MethodTypeDesc.of(CD_long, CD_MEMORY, CD_HELPERS, CD_long, CD_long, CD_long);
     /**
-     * The main subprogram's entry for {@link Code#runPlain}: {@link #MT_SUB}, then the stack's bytes, the
-     * context's array and the packet's displacement, which the caller hands over (in slots 14, 15 and
-     * 16-17) instead of the subprogram reading them from the memory at every run.
+     * The main subprogram's entry for {@link Code#runPlain}: the memory, the stack's bytes, the context's array,
+     * the packet's displacement and the frame's start and end, which the caller hands over instead of the
+     * subprogram reading them from the memory and the context at every run. Six arguments, all in registers
+     * in HotSpot's calling convention; r1 (the context), r2-r5 (zero), r10 (the stack's top) and the helpers
+     * are constants of the code.
      */
-    private static final MethodTypeDesc MT_ENTRY = MethodTypeDesc.of(CD_long, CD_long, CD_long, CD_long, CD_long, CD_long,
-            CD_long, CD_MEMORY, CD_HELPERS, ConstantDescs.CD_byte.arrayType(), ConstantDescs.CD_long.arrayType(), CD_long);
+    private static final MethodTypeDesc MT_ENTRY = MethodTypeDesc.of(CD_long, CD_MEMORY, ConstantDescs.CD_byte.arrayType(),
+            ConstantDescs.CD_long.arrayType(), CD_long, CD_long, CD_long);
     private static final MethodTypeDesc MT_RUN_PLAIN = MethodTypeDesc.of(CD_long, CD_MEMORY, ConstantDescs.CD_long.arrayType(), CD_long,
-            ConstantDescs.CD_byte.arrayType(), CD_long);
+            ConstantDescs.CD_byte.arrayType(), CD_long, CD_long);
     private static final MethodTypeDesc MT_LOAD = MethodTypeDesc.of(CD_long, CD_long);
     private static final ClassDesc CD_SEGMENT = ClassDesc.of(java.lang.foreign.MemorySegment.class.getName());
     private static final ClassDesc CD_BYTES = ConstantDescs.CD_byte.arrayType();
@@ -94,8 +96,14 @@ final class Jit {
          * Memory#plainPacketDisplacement}, {@link Memory#stackBytes}) handed over by the caller, which
          * can keep them in registers ({@link XdpBuffer#testRun}): a run is then the program's own code, as a
          * native JIT's called function is. Only where {@link Executable#plainCode} gave this code.
+         *
+         * <p>{@code data} and {@code dataEnd} are the XDP context's first two words as the caller just set them
+         * (the frame's start, also data_meta's, and its end): where no call the verifier reached moves the
+         * packet ({@link Verifier.Checked#movesPacket}), the main subprogram's loads of {@code ctx->data},
+         * {@code ctx->data_end} and {@code ctx->data_meta} are these arguments, not loads of what the caller
+         * has just stored; elsewhere they are loaded from the context, which the helpers update.
          */
-        long runPlain(Memory mem, long[] ctx, long packetDisplacement, byte[] stack, long r1);
+        long runPlain(Memory mem, long[] ctx, long packetDisplacement, byte[] stack, long data, long dataEnd);
     }
 
     /** The frame pointer of a run's first frame ({@link Memory#stackTop}: the stack's size is fixed). */
@@ -106,6 +114,20 @@ final class Jit {
 
     /** Compiles the program; throws if it cannot (a subprogram too large for one JVM method). */
     static Executable compile(Program p, Helpers helpers, List<BpfMapBase> maps, int[] bases) throws BpfException {
+        return compile(p, helpers, maps, bases, false);
+    }
+
+    /**
+     * {@link #compile}; {@code packetArgs}: the program is XDP's and no call the verifier reached moves the
+     * packet, so {@code entry0} takes data, data_end and data_meta from {@link Code#runPlain}'s arguments.
+     */
+    static Executable compile(Program p, Helpers helpers, List<BpfMapBase> maps, int[] bases, boolean packetArgs) throws BpfException {
+        byte[] bytes = build(p, helpers, maps, bases, packetArgs);
+        return define(p, bytes, helpers, maps, bases);
+    }
+
+    /** The hidden class's bytes: {@code run}, {@code runPlain}, {@code entry0} and each subprogram's two variants. */
+    static byte[] build(Program p, Helpers helpers, List<BpfMapBase> maps, int[] bases, boolean packetArgs) throws BpfException {
         List<Integer> starts = subprograms(p);
         boolean[] targets = jumpTargets(p);
         String name = Jit.class.getPackageName() + ".BpfProgram$" + SEQUENCE.incrementAndGet();
@@ -137,36 +159,36 @@ final class Jit {
                             code.lreturn();
                         });
                         cb.withMethodBody("runPlain", MT_RUN_PLAIN, ClassFile.ACC_PUBLIC, code -> {
-                            code.lload(6); // r1 (this, the memory, the context's array, the displacement, the stack's bytes before it)
-                            code.lconst_0();
-                            code.lconst_0();
-                            code.lconst_0();
-                            code.lconst_0();
-                            code.ldc(STACK_TOP);
+                            // this, the memory, the context's array, the displacement (3-4), the stack's bytes, data (6-7), data_end (8-9)
                             code.aload(1);
-                            code.ldc(DynamicConstantDesc.ofNamed(ConstantDescs.BSM_CLASS_DATA_AT, ConstantDescs.DEFAULT_NAME, CD_HELPERS,
-                                    helpers.size() + 2 * maps.size() + 1));
-                            code.aload(5); // the stack's bytes
-                            code.aload(2); // the context's array
-                            code.lload(3); // the packet's displacement
+                            code.aload(5);
+                            code.aload(2);
+                            code.lload(3);
+                            code.lload(6);
+                            code.lload(8);
                             code.invokestatic(self, "entry0", MT_ENTRY);
                             code.lreturn();
                         });
                         int end0 = starts.size() > 1 ? starts.get(1) : p.length();
                         cb.withMethodBody("entry0", MT_ENTRY, ClassFile.ACC_PUBLIC | ClassFile.ACC_STATIC,
-                                code -> new Emitter(p, helpers, maps, bases, targets, self, code, 0, end0, true, true).emit());
+                                code -> new Emitter(p, helpers, maps, bases, targets, self, code, 0, end0, true, true, packetArgs).emit());
                         for (int k = 0; k < starts.size(); k++) {
                             int from = starts.get(k);
                             int to = k + 1 < starts.size() ? starts.get(k + 1) : p.length();
                             cb.withMethodBody("sub" + from, MT_SUB, ClassFile.ACC_PUBLIC | ClassFile.ACC_STATIC,
-                                    code -> new Emitter(p, helpers, maps, bases, targets, self, code, from, to, true, false).emit());
+                                    code -> new Emitter(p, helpers, maps, bases, targets, self, code, from, to, true, false, false).emit());
                             cb.withMethodBody("checked" + from, MT_SUB, ClassFile.ACC_PUBLIC | ClassFile.ACC_STATIC,
-                                    code -> new Emitter(p, helpers, maps, bases, targets, self, code, from, to, false, false).emit());
+                                    code -> new Emitter(p, helpers, maps, bases, targets, self, code, from, to, false, false, false).emit());
                         }
                     });
         } catch (IllegalArgumentException | IllegalStateException e) {
             throw new BpfException("the JIT cannot compile " + p.name() + ": " + e.getMessage());
         }
+        return bytes;
+    }
+
+    /** Defines the class {@link #build} made, with its class data, and gives its code as an {@link Executable}. */
+    private static Executable define(Program p, byte[] bytes, Helpers helpers, List<BpfMapBase> maps, int[] bases) throws BpfException {
         try {
             // the class data: the helpers by number, then the maps, then the maps' values (one segment
             // for all CPUs, or null for per-CPU maps), which call sites load as constants
@@ -208,6 +230,22 @@ final class Jit {
         } catch (Throwable e) {
             throw new BpfException("the JIT's class for " + p.name() + " was refused by the JVM: " + e);
         }
+    }
+
+    /**
+     * HotSpot's {@code HugeMethodLimit}: a method with more bytecode than this is never compiled (with the default
+     * {@code -XX:+DontCompileHugeMethods}), so a subprogram past it would run in the interpreter for ever.
+     */
+    static final int HUGE_METHOD_LIMIT = 8000;
+
+    /** The bytecode size of each method of a class {@link #build} made, by name. */
+    static java.util.Map<String, Integer> methodSizes(byte[] bytes) {
+        java.util.Map<String, Integer> sizes = new java.util.TreeMap<>();
+        for (java.lang.classfile.MethodModel m : ClassFile.of().parse(bytes).methods()) {
+            m.findAttribute(java.lang.classfile.Attributes.code())
+                    .ifPresent(c -> sizes.put(m.methodName().stringValue(), c.codeLength()));
+        }
+        return sizes;
     }
 
     /** Which instructions a jump or call lands on: where what a register holds depends on the way in. */
@@ -277,6 +315,9 @@ final class Jit {
         private static final int SCRATCH = STACK_DISP + 2;
         /** The {@code sun.misc.Unsafe} instance of the plain accesses (two bytes to load, a constant three). */
         private static final int UNSAFE = SCRATCH + 2;
+        /** {@code entry0}'s data (also data_meta's) and data_end, from its caller ({@link Code#runPlain}). */
+        private static final int DATA_ARG = UNSAFE + 1;
+        private static final int END_ARG = DATA_ARG + 2;
         /**
          * A sequence point every this many instructions of a straight run (no jump, call or jump target
          * between): a plain store of a register to {@link #SCRATCH}, which keeps C2 from scheduling every
@@ -317,10 +358,13 @@ final class Jit {
          * the packet's displacement are its parameters, not read from the memory.
          */
         private final boolean entry;
+        /** In {@code entry0}: the context's data, data_end and data_meta loads are its arguments ({@link Code#runPlain}). */
+        private final boolean packetArgs;
 
         Emitter(Program p, Helpers helpers, List<BpfMapBase> maps, int[] bases, boolean[] targets, ClassDesc self, CodeBuilder code,
-                int from, int to, boolean plainRegions, boolean entry) {
+                int from, int to, boolean plainRegions, boolean entry, boolean packetArgs) {
             this.entry = entry;
+            this.packetArgs = entry && packetArgs && bases != null;
             this.plainRegions = plainRegions;
             this.prefix = plainRegions ? "sub" : "checked";
             this.p = p;
@@ -392,19 +436,35 @@ final class Jit {
 
         void emit() {
             if (entry) {
-                // the caller's stack bytes, context array and packet displacement (slots 14-17, which the
-                // registers' slots reuse below) into their own slots first
-                code.aload(14);
-                code.astore(STACK_BYTES);
-                code.aload(15);
-                code.astore(CTX_BASE);
-                code.lload(16);
+                // the caller's memory (slot 0), stack bytes (1), context array (2), packet displacement (3-4), data
+                // (5-6) and data_end (7-8) into their own slots first: the registers' slots reuse 0-8 below
+                code.lload(7);
+                code.lstore(END_ARG);
+                code.lload(5);
+                code.lstore(DATA_ARG);
+                code.lload(3);
                 code.lstore(PACKET_DISP);
-            }
-            // parameters: r1..r5 at 0..8, r10 at 10, mem 12, helpers 13; pushed first, since the most used
-            // registers' slots are 0 and 2
-            for (int r = 1; r <= 6; r++) {
-                code.lload(2 * (r - 1));
+                code.aload(2);
+                code.astore(CTX_BASE);
+                code.aload(1);
+                code.astore(STACK_BYTES);
+                code.aload(0);
+                code.astore(MEM);
+                code.ldc(DynamicConstantDesc.ofNamed(ConstantDescs.BSM_CLASS_DATA_AT, ConstantDescs.DEFAULT_NAME, CD_HELPERS,
+                        helpers.size() + 2 * maps.size() + 1));
+                code.astore(HELPERS);
+                // r1 the context, r2-r5 zero, r10 the stack's top: a run's first frame
+                code.ldc(Memory.base(LoadedProgram.CTX_REGION));
+                for (int r = 2; r <= 5; r++) {
+                    code.lconst_0();
+                }
+                code.ldc(STACK_TOP);
+            } else {
+                // parameters: r1..r5 at 0..8, r10 at 10, mem 12, helpers 13; pushed first, since the most used
+                // registers' slots are 0 and 2
+                for (int r = 1; r <= 6; r++) {
+                    code.lload(2 * (r - 1));
+                }
             }
             store(10);
             for (int r = 5; r >= 1; r--) {
@@ -792,7 +852,11 @@ final class Jit {
             int s = p.src[i];
             int off = p.off[i];
             int size = Bpf.bytes(o);
-            if (plainAddress(i, s, off, false, false)) {
+            if (packetArgs && bases[i] == Verifier.BASE_CTX && size == 8 && (off == 0 || off == 8 || off == 16)) {
+                // ctx->data, ->data_end, ->data_meta (the verifier's rewrite: 64-bit loads at 0, 8, 16 of the
+                // runtime's context, through the context itself, never an offset pointer): what the caller stored
+                code.lload(off == 8 ? END_ARG : DATA_ARG);
+            } else if (plainAddress(i, s, off, false, false)) {
                 plainLoad(size);
             } else if (s == 10) {
                 stackAddress(off);

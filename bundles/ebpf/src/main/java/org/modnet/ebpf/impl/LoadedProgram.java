@@ -53,6 +53,12 @@ public final class LoadedProgram implements BpfProg {
     private final Executable executable;
     /** The JIT's code with plain context and packet accesses ({@link Executable#plainCode}), or null: XDP's runs call it directly. */
     final Jit.Code plainCode;
+    /**
+     * Whether an XDP run must set the context's words past data and data_end ({@link XdpBuffer#run}): data_meta,
+     * the queue's and the egress device's. False where the verifier found that nothing of the program reads them
+     * ({@link #wholeXdpContext(Program, int[], boolean)}); true for any other program.
+     */
+    boolean wholeXdpContext = true;
     private final List<BpfMapBase> maps;
     private final String log;
     private final int processed;
@@ -144,12 +150,40 @@ public final class LoadedProgram implements BpfProg {
             }
         }
         Program runnable = Program.of(name, code);
-        Executable e = Engines.byName(engine, runnable, helpers, maps, c.bases());
+        Executable e = Engines.byName(engine, runnable, helpers, maps, c.bases(), type == ProgType.XDP && !c.movesPacket());
         LoadedProgram loaded = new LoadedProgram(id, original, engine, tracePipe, name, type, attach, runnable, e, List.copyOf(maps), v.log(), v.processed());
+        loaded.wholeXdpContext = wholeXdpContext(runnable, c.bases(), c.movesPacket());
         loaded.nonScalarReturns = nonScalarReturns.clone();
         loaded.globalFuncs = globalFuncs.clone();
         PROGRAMS.put(loaded.id, loaded);
         return loaded;
+    }
+
+    /**
+     * Whether something of a verified program may read the XDP context's words past data and data_end: a load from
+     * the context at data_meta or after (the verifier's rewrite puts data_meta at 16, the queue's words from 24), a
+     * call that moves the packet (its helper reads and writes data_meta), a tail call (the next program reads the
+     * context as it is), or a call of any helper but the maps' lookup, update and delete (a helper given r1 may read
+     * it). The driver reads data and data_end after the run ({@link XdpBuffer#data}), so those are always set.
+     */
+    static boolean wholeXdpContext(Program p, int[] bases, boolean movesPacket) {
+        if (movesPacket || bases == null) {
+            return true;
+        }
+        for (int i = 0; i < p.length(); i++) {
+            if (p.isSecondHalf(i)) {
+                continue;
+            }
+            int o = p.op[i];
+            if (o == (Bpf.JMP | Bpf.CALL) && p.src[i] != Bpf.PSEUDO_CALL
+                    && (p.src[i] != 0 || p.imm[i] < HelperProtos.MAP_LOOKUP_ELEM || p.imm[i] > HelperProtos.MAP_DELETE_ELEM)) {
+                return true;
+            }
+            if ((o & 0x07) == Bpf.LDX && bases[i] == Verifier.BASE_CTX && p.off[i] >= 16) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Every loaded program, by id: what {@code bpftool prog show} lists. */

@@ -77,7 +77,13 @@ public final class Verifier {
      * anything else or different things on different paths): the JIT reaches those regions' segments
      * directly, as the kernel's JIT knows what a verified access points to.
      */
-    record Checked(Result result, int[] bases) {
+    /**
+     * What the verifier found, beside its verdict: what each access's base points into ({@link #bases}), and
+     * whether a call it reached may move the packet's start, end or metadata ({@code movesPacket}: a helper
+     * with {@code changesPacket}, such as {@code bpf_xdp_adjust_head}); where none does, the context's packet
+     * words hold for the whole run what the run began with, and the JIT may take them from its caller.
+     */
+    record Checked(Result result, int[] bases, boolean movesPacket) {
     }
 
     private enum Kind {
@@ -353,6 +359,8 @@ public final class Verifier {
     /** Per load, store or atomic: what its base pointed into on the paths seen so far; -1 before the first. */
     private final int[] bases;
     private final boolean[] ctxLoad;
+    /** A call the verifier reached may move the packet ({@link Checked#movesPacket}). */
+    private boolean packetMoved;
     private int nextId = 1;
     private int processed;
     private int maxStack;
@@ -448,7 +456,7 @@ public final class Verifier {
         for (int i = 0; i < bases.length; i++) {
             bases[i] = Math.max(0, v.bases[i]);
         }
-        return new Checked(new Result(out, v.log.toString(), v.processed, v.maxStack), bases);
+        return new Checked(new Result(out, v.log.toString(), v.processed, v.maxStack), bases, v.packetMoved);
     }
 
     /** A refusal with the verifier's log. */
@@ -2866,6 +2874,7 @@ public final class Verifier {
         f.regs[0] = r0;
         if (proto.changesPacket()) {
             invalidatePacket(s);
+            packetMoved = true;
         }
         s.pc = i + 1;
     }
@@ -2903,6 +2912,7 @@ public final class Verifier {
         f.regs[0] = Reg.scalar();
         if (movesPacket(target)) {
             invalidatePacket(s);
+            packetMoved = true;
         }
         s.pc = i + 1;
     }

@@ -57,6 +57,13 @@ public final class XdpBuffer implements XdpContext {
      * context and packet regions).
      */
     private LoadedProgram boundProgram;
+    /**
+     * The buffer bound with {@link #program} (the one {@link #run(MemorySegment, int, int, int, int)} runs), else
+     * null: that run compares one reference per frame, not the buffer's and the program's.
+     */
+    private MemorySegment ownBuffer;
+    /** {@link LoadedProgram#wholeXdpContext} of {@link #boundProgram}: whether a run sets data_meta and the queue's words. */
+    private boolean wholeContext = true;
     private Jit.Code plain;
     private long[] plainWords;
     private long plainDisplacement;
@@ -109,12 +116,18 @@ public final class XdpBuffer implements XdpContext {
 
     @Override
     public int run(MemorySegment buffer, int data, int len, int ifindex, int rxQueue) {
-        return run(program, buffer, data, len, ifindex, rxQueue, 0);
+        if (ownBuffer != buffer) {
+            bind(program, buffer);
+        }
+        return runBound(program, data, len, ifindex, rxQueue, 0);
     }
 
     @Override
     public int run(MemorySegment buffer, int data, int len, int ifindex, int rxQueue, int egressIfindex) {
-        return run(program, buffer, data, len, ifindex, rxQueue, egressIfindex);
+        if (ownBuffer != buffer) {
+            bind(program, buffer);
+        }
+        return runBound(program, data, len, ifindex, rxQueue, egressIfindex);
     }
 
     /** What {@link #device(Object)} set on the buffer behind a program's memory; a fault outside XDP. */
@@ -148,20 +161,29 @@ public final class XdpBuffer implements XdpContext {
         if (this.buffer != buffer || boundProgram != p) {
             bind(p, buffer);
         }
+        return runBound(p, data, len, ifindex, rxQueue, egressIfindex);
+    }
+
+    /** {@link #run} once {@link #bind} has bound {@code p} and the frame's buffer. */
+    private int runBound(LoadedProgram p, int data, int len, int ifindex, int rxQueue, int egressIfindex) {
         if ((data | len) < 0 || (long) data + len > bufferSize) {
             return XDP_ABORTED; // the JIT's proven packet accesses are plain loads: data_end must lie in the buffer
         }
-        // per frame the context's words (where the frame lies, the queue); what a run left (redirect targets, the
-        // last frame's receive metadata) cleared only after a run that set it, one test for both
+        // per frame the context's words (where the frame lies; data_meta and the queue's where the program may read
+        // them); what a run left (redirect targets, the last frame's receive metadata) cleared only after a run that
+        // set it, one test for both
         long[] words = ctxWords;
-        long start = le(PACKET_BASE + data);
-        words[0] = start;
-        words[1] = le(PACKET_BASE + data + len);
-        words[2] = start;
-        // the queue's words stored every frame: two stores to the line just written are fewer instructions than
-        // loading and comparing what they held
-        words[3] = le(ifindex & 0xffffffffL | (long) rxQueue << 32);
-        words[4] = le(egressIfindex & 0xffffffffL);
+        long start = PACKET_BASE + data;
+        long end = start + len;
+        words[0] = le(start); // data and data_end always: the driver reads them after the run (data(), length())
+        words[1] = le(end);
+        if (wholeContext) {
+            words[2] = le(start);
+            // the queue's words stored every frame: two stores to the line just written are fewer instructions than
+            // loading and comparing what they held
+            words[3] = le(ifindex & 0xffffffffL | (long) rxQueue << 32);
+            words[4] = le(egressIfindex & 0xffffffffL);
+        }
         if (dirty != 0) {
             beforeRun();
         }
@@ -169,9 +191,10 @@ public final class XdpBuffer implements XdpContext {
         try {
             Jit.Code c = plain;
             if (c != null) {
-                // the JIT's plain variant called directly, with what it reads from the memory bound with the buffer;
+                // the JIT's plain variant called directly, with what it reads from the memory bound with the buffer and
+                // the frame's start and end (which its loads of ctx->data and data_end are, where nothing moves them);
                 // memory.tailCalled is false here: a tail call's caller clears it, a fault's handler below
-                action = c.runPlain(memory, plainWords, plainDisplacement, plainStack, CTX_BASE);
+                action = c.runPlain(memory, plainWords, plainDisplacement, plainStack, start, end);
             } else {
                 action = p.run(memory, CTX_BASE, 0);
             }
@@ -194,6 +217,8 @@ public final class XdpBuffer implements XdpContext {
             bufferSize = buffer.byteSize();
         }
         boundProgram = p;
+        ownBuffer = p == program ? buffer : null;
+        wholeContext = p.wholeXdpContext;
         Jit.Code c = p.plainCode;
         if (c != null && memory.plainRegions()) {
             plain = c;
@@ -231,9 +256,14 @@ public final class XdpBuffer implements XdpContext {
      */
     public int testRun(LoadedProgram p, MemorySegment buffer, int data, int len, int ifindex, int rxQueue, long repeat) {
         int action = run(p, buffer, data, len, ifindex, rxQueue, 0);
+        if ((data | len) < 0 || (long) data + len > bufferSize) {
+            return XDP_ABORTED; // a frame outside its buffer runs no program (run's check), however many times
+        }
         long ctx = CTX_BASE;
         Jit.Code c = plain;
         if (c != null && boundProgram == p) {
+            long start = PACKET_BASE + data; // what the context's data and data_end hold: no run moves them where the code reads these
+            long end = start + len;
             // the JIT's plain variant with its context array, packet displacement and stack in registers for
             // the whole test run (no run changes them: the helpers move the context's words, not its regions),
             // as DPDK's driver holds its function and frame
@@ -244,7 +274,7 @@ public final class XdpBuffer implements XdpContext {
                 java.lang.invoke.VarHandle.acquireFence(); // each run reads the frame anew (below)
                 long a;
                 try {
-                    a = c.runPlain(memory, words, displacement, stack, ctx);
+                    a = c.runPlain(memory, words, displacement, stack, start, end);
                 } catch (BpfFault f) {
                     memory.tailCalled = false;
                     a = XDP_ABORTED;
