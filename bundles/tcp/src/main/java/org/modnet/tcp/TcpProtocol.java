@@ -259,7 +259,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
                 // of /proc/net/tcp (the shell takes the best-ranked file of a path) sees this version's only,
                 // the one whose sockets these are since its adoption, and the previous one's until then
                 users.add(c.registerService(ProcFile.class, new ProcNetTcp(this), new Hashtable<>(Map.of(ProcFile.PATH, PROC_NET_TCP,
-                        org.osgi.framework.Constants.SERVICE_RANKING, procRanking(c)))));
+                        org.osgi.framework.Constants.SERVICE_RANKING, ProcRanking.next(c)))));
                 users.add(c.registerService(ModuleUsage.class, new TcpModuleUsage(this), null));
             } catch (IllegalStateException stopping) {
                 // the bundle stopped under the late registration: nothing to show
@@ -269,17 +269,24 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
 
     static final String PROC_NET_TCP = "/proc/net/tcp";
 
-    /** One above the highest ranking of a {@code /proc/net/tcp} registered now (a previous version's), else 0. */
-    private static int procRanking(BundleContext c) {
-        int top = -1;
-        try {
-            for (ServiceReference<ProcFile> r : c.getServiceReferences(ProcFile.class, "(" + ProcFile.PATH + "=" + PROC_NET_TCP + ")")) {
-                top = Math.max(top, r.getProperty(org.osgi.framework.Constants.SERVICE_RANKING) instanceof Integer i ? i : 0);
+    /**
+     * One above the highest ranking of a {@code /proc/net/tcp} registered now (a previous version's), else 0.
+     * A class of its own: its handler names {@code InvalidSyntaxException}, which the verifier would otherwise
+     * load with TcpProtocol, and the stacks built without OSGi (packetdrill's testbed, the benchmarks, the
+     * fuzzers) have no OSGi framework on their class path.
+     */
+    private static final class ProcRanking {
+        static int next(BundleContext c) {
+            int top = -1;
+            try {
+                for (ServiceReference<ProcFile> r : c.getServiceReferences(ProcFile.class, "(" + ProcFile.PATH + "=" + PROC_NET_TCP + ")")) {
+                    top = Math.max(top, r.getProperty(org.osgi.framework.Constants.SERVICE_RANKING) instanceof Integer i ? i : 0);
+                }
+            } catch (org.osgi.framework.InvalidSyntaxException e) {
+                throw new IllegalStateException(e);
             }
-        } catch (org.osgi.framework.InvalidSyntaxException e) {
-            throw new IllegalStateException(e);
+            return top == Integer.MAX_VALUE ? top : top + 1;
         }
-        return top == Integer.MAX_VALUE ? top : top + 1;
     }
 
     private void unregisterUsers() {
