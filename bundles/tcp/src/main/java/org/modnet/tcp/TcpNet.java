@@ -15,6 +15,7 @@ import org.modnet.api.net.IntSysctl;
 import org.modnet.api.net.IntVectorSysctl;
 import org.modnet.api.net.NetCore;
 import org.modnet.api.net.NetNamespace;
+import org.modnet.api.skb.FlowDissector;
 import org.modnet.socket.api.SockException;
 
 /**
@@ -27,6 +28,8 @@ import org.modnet.socket.api.SockException;
  */
 final class TcpNet {
     static final int EHASH_SLOTS = 4096;
+    /** {@code inet_ehash_secret}: random once per boot in Linux, fixed here so a run is reproducible. */
+    static final int INET_EHASH_SECRET = 0x5bd1e995;
     private static final int LHASH_SLOTS = 256;
     private static final TcpSock[] NONE = new TcpSock[0];
 
@@ -243,24 +246,55 @@ final class TcpNet {
     // --- the listening hash ---
 
     /**
-     * {@code __inet_lookup_listener}: a listener on lport bound to laddr beats one bound to 0.0.0.0
-     * ({@code compute_score}).
+     * {@code __inet_lookup_listener}: the listener a SYN from saddr:sport to laddr:lport goes to. One
+     * bound to laddr beats one bound to 0.0.0.0 (Linux looks the exact address up first); among the
+     * SO_REUSEPORT group bound alike, the member the SYN's 4-tuple hash ({@code inet_ehashfn}) scales
+     * onto ({@code reuseport_select_sock}), so a flow always lands on the same one. Without a lock and
+     * without allocating: the slot's array is the group's order.
      */
+    TcpSock lookupListener(int saddr, int sport, int laddr, int lport) {
+        TcpSock[] slot = lhash.get(lport & (LHASH_SLOTS - 1));
+        TcpSock sk = lookupBound(slot, saddr, sport, laddr, lport, laddr);
+        return sk != null || laddr == 0 ? sk : lookupBound(slot, saddr, sport, laddr, lport, 0);
+    }
+
+    /** The listener on lport, the group's first when it is an SO_REUSEPORT group (no flow to hash). */
     TcpSock lookupListener(int laddr, int lport) {
-        TcpSock best = null;
-        for (TcpSock sk : lhash.get(lport & (LHASH_SLOTS - 1))) {
-            if (sk.lport() != lport) {
-                continue;
-            }
-            int bound = sk.laddr();
-            if (bound == laddr) {
-                return sk;
-            }
-            if (bound == 0 && best == null) {
-                best = sk;
+        TcpSock[] slot = lhash.get(lport & (LHASH_SLOTS - 1));
+        TcpSock sk = lookupBound(slot, 0, 0, laddr, lport, laddr);
+        return sk != null || laddr == 0 ? sk : lookupBound(slot, 0, 0, laddr, lport, 0);
+    }
+
+    /**
+     * {@code inet_lhash2_lookup} for the listeners on lport bound to {@code bound}: the first, or when it
+     * set SO_REUSEPORT, the group member {@code reciprocal_scale(inet_ehashfn(...), members)} picks.
+     * (The group's members are the listeners on the address and port with SO_REUSEPORT: one user, no
+     * bound device in modnet; {@code bind} and {@code listen} let no other listener share them.)
+     */
+    private static TcpSock lookupBound(TcpSock[] slot, int saddr, int sport, int laddr, int lport, int bound) {
+        TcpSock first = null;
+        int members = 0;
+        for (TcpSock sk : slot) {
+            if (sk.lport() == lport && sk.laddr() == bound) {
+                if (first == null) {
+                    first = sk;
+                }
+                if (sk.reusePort()) {
+                    members++;
+                }
             }
         }
-        return best;
+        if (first == null || !first.reusePort() || members < 2 || (saddr == 0 && sport == 0)) {
+            return first;
+        }
+        int pick = FlowDissector.reciprocalScale(
+                FlowDissector.jhash3words(laddr, saddr, lport << 16 | sport, INET_EHASH_SECRET), members);
+        for (TcpSock sk : slot) {
+            if (sk.lport() == lport && sk.laddr() == bound && sk.reusePort() && pick-- == 0) {
+                return sk;
+            }
+        }
+        return first;
     }
 
     synchronized void listenHash(TcpSock sk) {
@@ -271,12 +305,36 @@ final class TcpNet {
         lhash.set(i, now);
     }
 
+    /**
+     * {@code inet_unhash}. An SO_REUSEPORT member leaves its group as {@code reuseport_detach_sock} has
+     * it: the group's last member takes its place, so a SYN's hash picks the listener Linux's would.
+     */
     synchronized void listenUnhash(TcpSock sk) {
         int i = sk.lport() & (LHASH_SLOTS - 1);
-        TcpSock[] now = without(lhash.get(i), sk);
-        if (now != null) {
-            lhash.set(i, now);
+        TcpSock[] old = lhash.get(i);
+        int at = -1;
+        int last = -1; // the group's last member
+        for (int k = 0; k < old.length; k++) {
+            TcpSock o = old[k];
+            if (o == sk) {
+                at = k;
+            } else if (sk.reusePort() && o.reusePort() && o.lport() == sk.lport() && o.laddr() == sk.laddr()) {
+                last = k;
+            }
         }
+        if (at < 0) {
+            return;
+        }
+        if (last > at) {
+            TcpSock[] moved = old.clone();
+            moved[at] = moved[last];
+            old = moved;
+            at = last;
+        }
+        TcpSock[] now = old.length == 1 ? NONE : new TcpSock[old.length - 1];
+        System.arraycopy(old, 0, now, 0, at);
+        System.arraycopy(old, at + 1, now, at, old.length - at - 1);
+        lhash.set(i, now);
     }
 
     private static TcpSock[] without(TcpSock[] old, TcpSock sk) {

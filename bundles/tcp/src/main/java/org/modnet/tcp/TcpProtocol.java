@@ -1112,7 +1112,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
                 skb.free(); // answered by the TIME-WAIT sock (tcp_timewait_state_process)
                 return;
             }
-            sk = net.lookupListener(daddr, dport);
+            sk = net.lookupListener(saddr, sport, daddr, dport);
             if (tw != null) { // a newer SYN recycled the TIME-WAIT: the listener takes it with the ISN left
                 if (sk != null) {
                     sk.deliver(skb, cpu);

@@ -2973,7 +2973,7 @@ final class TcpSock extends Sock {
             return;
         }
         if (tw != null) { // a SYN that recycled the TIME-WAIT: the listener's
-            TcpSock l = net.lookupListener(localAddress, localPort);
+            TcpSock l = net.lookupListener(remoteAddress, remotePort, localAddress, localPort);
             if (l != null) {
                 l.deliver(skb.get(), cpu);
                 passedOn = true;

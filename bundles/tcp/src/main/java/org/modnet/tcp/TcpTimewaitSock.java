@@ -528,7 +528,7 @@ final class TcpTimewaitSock {
             int[] isn = own ? isnOut[cpu] : threadIsnOut.get();
             int r = tw.process(skb, opt, cpu, isn);
             if (r == TW_SYN) {
-                TcpSock listener = tw.net.lookupListener(tw.laddr, tw.lport);
+                TcpSock listener = tw.net.lookupListener(tw.raddr, tw.rport, tw.laddr, tw.lport);
                 if (listener != null) {
                     tw.kill();
                     if (own) {
