@@ -63,10 +63,17 @@ final class TcpHandOver {
         if (later != null) {
             stopClocks(net);
         }
-        Set<TcpSock> all = Collections.newSetFromMap(new IdentityHashMap<>());
-        all.addAll(net.hashed());
-        all.addAll(net.created);
-        all.addAll(net.orphans);
+        // in the hashes' order first: listeners go over in their SO_REUSEPORT group's order, which the next
+        // version's listen hash rebuilds as deposited (a flow's hash then picks the same member after the swap)
+        Set<TcpSock> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        List<TcpSock> all = new ArrayList<>();
+        for (List<TcpSock> from : List.of(net.hashed(), List.copyOf(net.created), List.copyOf(net.orphans))) {
+            for (TcpSock sk : from) {
+                if (seen.add(sk)) {
+                    all.add(sk);
+                }
+            }
+        }
         Map<TcpSock, List<TcpSock>> children = new IdentityHashMap<>();
         List<TcpSock> listening = new ArrayList<>();
         List<TcpSock> plain = new ArrayList<>();

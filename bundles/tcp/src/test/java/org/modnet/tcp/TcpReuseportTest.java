@@ -68,6 +68,15 @@ class TcpReuseportTest {
         assertTrue(unlikeBindOrder > 0, "some SYNs hash onto the slots whose member the close changed");
     }
 
+    @Test
+    void theGroupsOrderCrossesAHandOver() {
+        int[] group = group(4);
+        p.s.swapTcp(TcpHandOver.STATE_VERSION);
+        for (int sport = 42000; sport < 42032; sport++) {
+            handshakeLandsOnPick(sport, group);
+        }
+    }
+
     /** n listeners with SO_REUSEPORT on LOCAL:PORT, in the order they listened. */
     private int[] group(int n) {
         int[] group = new int[n];
