@@ -116,9 +116,9 @@ final class Napi {
         if (!STATE.compareAndSet(this, 0, SCHED)) {
             return false;
         }
-        if (!irqDeferred) {
-            poller.busyPollStarted(); // off already when a deferred completion left it so
-        }
+        // even when a deferred completion left the interrupt off: a driver whose softirq path never masks (the
+        // TAP's level-triggered idle wait) masks it only here; one that is masked already returns at once
+        poller.busyPollStarted();
         return true;
     }
 
