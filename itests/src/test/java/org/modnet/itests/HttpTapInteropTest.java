@@ -326,9 +326,12 @@ class HttpTapInteropTest {
             for (String l : lines) {
                 assertTrue(l.startsWith("200 1 "), r.out());
             }
-            // the connection's SYN takes the interrupt (httpd's selector knows no NAPI instance before a socket
-            // received); from its first busy poll on, the TAP's queue is httpd's
-            assertTrue(irqs <= 5, "the TAP's queue took " + irqs + " interrupts for 40 requests with preferred busy polling");
+            // the connection's first segments take the interrupt (httpd's selector knows no NAPI instance before a
+            // socket received); from its first busy poll on, the TAP's queue is httpd's, but for frames that come
+            // while it is between polls and the softirq's own completion has not yet deferred: at most 5 and 8
+            // measured at load 7 (17 when a busy poll skipped the mask after a deferred completion, 20-21 without
+            // prefer, 43-46 without busy polling)
+            assertTrue(irqs < 14, "the TAP's queue took " + irqs + " interrupts for 40 requests with preferred busy polling");
         } finally {
             modnet("httpd stop -p 8082");
             httpd.waitFor(20, TimeUnit.SECONDS);
