@@ -291,4 +291,53 @@ class HttpTapInteropTest {
             Files.deleteIfExists(httpdLog);
         }
     }
+
+    /**
+     * Preferred busy polling (httpd --prefer-busy-poll: its selector's EPIOCSPARAMS prefer_busy_poll, and the
+     * TAP's napi_defer_hard_irqs and gro_flush_timeout): between httpd's polls the TAP's interrupt stays off,
+     * so a request that comes while httpd answers the one before waits for its next poll instead of taking
+     * the interrupt: the 40 requests take almost none (20-21 without prefer, 43-46 without busy polling).
+     */
+    @Test
+    void withPreferredBusyPollingTheTapsInterruptStaysOffBetweenHttpdsPolls() throws Exception {
+        Files.write(dir.resolve("rr"), new byte[] { 'x' });
+        assertTrue(modnet("sysctl -w net.core.busy_poll=1000000").contains("net.core.busy_poll = 1000000"));
+        assertEquals("0", modnet("cat /sys/class/net/" + tap + "/napi_defer_hard_irqs").trim(), "off by default, as Linux");
+        modnet("echo 1000 | tee /sys/class/net/" + tap + "/napi_defer_hard_irqs; echo 2000000000 | tee /sys/class/net/" + tap + "/gro_flush_timeout");
+        assertEquals("2000000000", modnet("cat /sys/class/net/" + tap + "/gro_flush_timeout").trim());
+        Path httpdLog = Files.createTempFile("modnet-httpd", ".log");
+        Process httpd = Processes.start(httpdLog, MODNET, "attach", "-n", instance, "-c", "httpd -p 8082 -d " + dir + " --prefer-busy-poll");
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (!modnet("ss -t -l -n").contains(":8082 ")) {
+                assertTrue(System.nanoTime() < deadline && httpd.isAlive(), "httpd did not listen:\n" + Files.readString(httpdLog));
+                Thread.sleep(50);
+            }
+            java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("-sS", "-w", "%{http_code} %{size_download} %{num_connects}\\n"));
+            for (int i = 0; i < 40; i++) {
+                args.addAll(java.util.List.of("-o", "/dev/null", "http://10.96.0.2:8082/rr"));
+            }
+            long before = tapInterrupts();
+            Result r = linuxCurl(args.toArray(new String[0]));
+            long irqs = tapInterrupts() - before;
+            assertEquals(0, r.status(), r.toString());
+            String[] lines = r.out().split("\n");
+            assertEquals(40, lines.length, r.out());
+            for (String l : lines) {
+                assertTrue(l.startsWith("200 1 "), r.out());
+            }
+            // the connection's first segments take the interrupt (httpd's selector knows no NAPI instance before a
+            // socket received); from its first busy poll on, the TAP's queue is httpd's, but for frames that come
+            // while it is between polls and the softirq's own completion has not yet deferred: at most 5 and 8
+            // measured at load 7 (17 when a busy poll skipped the mask after a deferred completion, 20-21 without
+            // prefer, 43-46 without busy polling)
+            assertTrue(irqs < 14, "the TAP's queue took " + irqs + " interrupts for 40 requests with preferred busy polling");
+        } finally {
+            modnet("httpd stop -p 8082");
+            httpd.waitFor(20, TimeUnit.SECONDS);
+            Files.deleteIfExists(httpdLog);
+            modnet("echo 0 | tee /sys/class/net/" + tap + "/napi_defer_hard_irqs; echo 0 | tee /sys/class/net/" + tap + "/gro_flush_timeout");
+            modnet("sysctl -w net.core.busy_poll=0");
+        }
+    }
 }

@@ -69,7 +69,7 @@ public final class AppCommands {
         return p;
     }
 
-    static final String HTTPD_USAGE = "Usage: httpd [-p PORT] [-d DIR] [-v]\n"
+    static final String HTTPD_USAGE = "Usage: httpd [-p PORT] [-d DIR] [-v] [--busy-poll USECS] [--busy-poll-budget N] [--prefer-busy-poll]\n"
             + "       httpd stop [-p PORT]\n"
             + "       httpd status [-p PORT]";
 
@@ -86,6 +86,9 @@ public final class AppCommands {
         int port = 80;
         Path dir = Path.of(System.getProperty("user.dir", "."));
         boolean verbose = false;
+        long busyPollUsecs = 0;
+        int busyPollBudget = 0;
+        boolean preferBusyPoll = false;
         String sub = null;
         for (int i = 0; i < a.size(); i++) {
             String w = a.get(i);
@@ -93,6 +96,11 @@ public final class AppCommands {
                 case "-p" -> port = port(value(a, ++i, w));
                 case "-d", "-h" -> dir = Path.of(value(a, ++i, w));
                 case "-v" -> verbose = true;
+                // its epoll instance's EPIOCSPARAMS, as a Linux server sets them: busy poll for USECS (0: net.core.busy_poll),
+                // N frames a poll, the device's interrupt kept off between polls (napi_defer_hard_irqs, gro_flush_timeout)
+                case "--busy-poll" -> busyPollUsecs = number(value(a, ++i, w), w, Integer.MAX_VALUE);
+                case "--busy-poll-budget" -> busyPollBudget = (int) number(value(a, ++i, w), w, 0xffff);
+                case "--prefer-busy-poll" -> preferBusyPoll = true;
                 case "-f" -> {
                     // foreground: the only way httpd runs here (busybox's flag, accepted)
                 }
@@ -122,6 +130,7 @@ public final class AppCommands {
             throw new CommandException("httpd: " + dir + ": No such directory", 1);
         }
         Httpd h = new Httpd(provider(ns, "httpd"), new HttpFiles(dir), port, verbose ? System.out : null);
+        h.busyPoll(busyPollUsecs, busyPollBudget, preferBusyPoll);
         ServerSocketChannel server;
         try {
             server = h.bind();
@@ -147,6 +156,19 @@ public final class AppCommands {
         if (Thread.interrupted()) {
             throw new InterruptedException();
         }
+    }
+
+    /** A whole number 0..{@code max} for option {@code opt}, or httpd's usage error. */
+    private static long number(String v, String opt, long max) {
+        try {
+            long n = Long.parseLong(v);
+            if (n >= 0 && n <= max) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // the error below
+        }
+        throw new CommandException("httpd: invalid number '" + v + "' for " + opt + "\n" + HTTPD_USAGE, 1);
     }
 
     /** mod_status's machine-readable lines ({@code ?auto}), with modnet's own refusals after them. */

@@ -118,6 +118,17 @@ final class Httpd {
         return files;
     }
 
+    /** EPIOCSPARAMS for the selector {@link #serve} opens: busy poll microseconds (0: the sysctl's), budget, preferred. */
+    private long busyPollUsecs;
+    private int busyPollBudget;
+    private boolean preferBusyPoll;
+
+    void busyPoll(long usecs, int budget, boolean prefer) {
+        busyPollUsecs = usecs;
+        busyPollBudget = budget;
+        preferBusyPoll = prefer;
+    }
+
     /** Ends {@link #serve} from another thread (httpd stop). */
     void stop() {
         stopping = true;
@@ -144,6 +155,13 @@ final class Httpd {
     /** Serves until {@link #stop} or an interrupt (Ctrl-C); closes every connection and the listener. */
     void serve(ServerSocketChannel server) throws IOException {
         try (Selector sel = provider.openSelector()) {
+            if ((busyPollUsecs > 0 || busyPollBudget > 0 || preferBusyPoll) && sel instanceof org.modnet.socket.api.EpollParams ep) {
+                try {
+                    ep.setEpollParams(busyPollUsecs, busyPollBudget, preferBusyPoll ? 1 : 0); // ioctl(epfd, EPIOCSPARAMS, ...)
+                } catch (org.modnet.socket.api.SockException e) {
+                    throw new IOException("EPIOCSPARAMS: " + e.getMessage(), e);
+                }
+            }
             selector = sel;
             server.register(sel, SelectionKey.OP_ACCEPT);
             long lastSweep = System.nanoTime();

@@ -15,14 +15,14 @@ import org.osgi.service.component.annotations.Component;
 
 /**
  * The few text tools a shell user pipes command output through: {@code echo}, {@code grep},
- * {@code head}, {@code tail}, {@code wc -l}, {@code sort}, {@code uniq}, {@code cut}, {@code tee}, and
+ * {@code head}, {@code tail}, {@code wc -l}, {@code sort}, {@code uniq}, {@code cut} ({@code tee} is the shell bundle's, which also writes modnet's /sys and /proc/sys), and
  * {@code sleep}, as GNU coreutils' (sort compares as in the C locale). They read the pipe (standard input) and write standard
  * output, as their POSIX namesakes do, so {@code ip link | grep UP} works in Gogo.
  */
 @Component(service = ShellUtilities.class, immediate = true, property = {
         "osgi.command.scope=" + Commands.SCOPE, "osgi.command.function=echo", "osgi.command.function=grep",
         "osgi.command.function=head", "osgi.command.function=tail", "osgi.command.function=wc", "osgi.command.function=sleep",
-        "osgi.command.function=sort", "osgi.command.function=uniq", "osgi.command.function=cut", "osgi.command.function=tee" })
+        "osgi.command.function=sort", "osgi.command.function=uniq", "osgi.command.function=cut" })
 public final class ShellUtilities {
 
     public void echo(String... words) {
@@ -374,33 +374,6 @@ public final class ShellUtilities {
 
     private static boolean picked(boolean[] pick, int k) {
         return k < pick.length ? pick[k] : pick[pick.length - 1];
-    }
-
-    /** {@code tee [-a] FILE...}: standard input to standard output and to each file (appended with {@code -a}). */
-    public void tee(String... args) throws IOException {
-        args = Commands.words(args);
-        boolean append = false;
-        java.util.List<java.io.PrintStream> outs = new java.util.ArrayList<>();
-        try {
-            for (String a : args) {
-                if (a.equals("-a")) {
-                    append = true;
-                    continue;
-                }
-                java.nio.file.Path p = java.nio.file.Path.of(a);
-                outs.add(new java.io.PrintStream(java.nio.file.Files.newOutputStream(p, java.nio.file.StandardOpenOption.CREATE,
-                        java.nio.file.StandardOpenOption.WRITE, append ? java.nio.file.StandardOpenOption.APPEND
-                                : java.nio.file.StandardOpenOption.TRUNCATE_EXISTING), true, StandardCharsets.UTF_8));
-            }
-            for (String l : lines()) {
-                System.out.println(l);
-                for (java.io.PrintStream o : outs) {
-                    o.println(l);
-                }
-            }
-        } finally {
-            outs.forEach(java.io.PrintStream::close);
-        }
     }
 
     private static String operand(String tool, String[] args, int i) {

@@ -190,6 +190,12 @@ final class CoreEngine implements NetCore, org.modnet.api.sched.QdiscHook {
 
     @Override
     public void napiBusyLoop(int napiId, java.util.function.BooleanSupplier loopEnd, long nanos) {
+        napiBusyLoop(napiId, loopEnd, nanos, false, 0);
+    }
+
+    @Override
+    public void napiBusyLoop(int napiId, java.util.function.BooleanSupplier loopEnd, long nanos, boolean prefer, int budget) {
+        int pollBudget = budget > 0 ? budget : BUSY_POLL_BUDGET;
         Napi napi = napiById(napiId);
         if (napi == null || nanos <= 0) {
             return;
@@ -207,7 +213,7 @@ final class CoreEngine implements NetCore, org.modnet.api.sched.QdiscHook {
                         }
                         if (owned) {
                             s.polling = napi;
-                            napi.busyPoll(BUSY_POLL_BUDGET);
+                            napi.busyPoll(pollBudget);
                         }
                     } finally {
                         s.polling = null;
@@ -226,7 +232,7 @@ final class CoreEngine implements NetCore, org.modnet.api.sched.QdiscHook {
                 Thread previous = s.enter();
                 try {
                     s.polling = napi;
-                    napi.busyPollStop(BUSY_POLL_BUDGET);
+                    napi.busyPollStop(pollBudget, prefer); // with prefer, the interrupt may stay off: the watchdog's then
                 } finally {
                     s.polling = null;
                     s.exit(previous);

@@ -9,6 +9,14 @@ import java.lang.invoke.VarHandle;
  * on its softirq thread; later ones only note MISSED. The softirq thread calls {@link #poll} with a
  * budget; a poll that does less than its budget completes ({@code napi_complete_done}), which
  * unmasks, unless work arrived meanwhile (MISSED), in which case the instance stays scheduled.
+ *
+ * <p>With the device's {@code napi_defer_hard_irqs} and {@code gro_flush_timeout} set, a completion
+ * leaves the interrupt off (the driver is not told) and arms the instance's watchdog
+ * ({@code napi->timer}) for {@code gro_flush_timeout} instead, as many times in a row as
+ * {@code napi_defer_hard_irqs} (a poll that found frames starts the count again); the watchdog, fired
+ * by the softirq thread, schedules the instance if nobody holds it. A preferred busy poll
+ * ({@code SO_PREFER_BUSY_POLL}) ends that way too, so the queue stays the busy poller's between its
+ * polls and no interrupt wakes the softirq thread for its frames.
  */
 final class Napi {
     private static final int SCHED = 1;
@@ -34,7 +42,32 @@ final class Napi {
         /** A busy poller took the instance: a driver masks its interrupt until {@link #completed}. */
         default void busyPollStarted() {
         }
+
+        /** The device's {@code napi_defer_hard_irqs}: 0, none. */
+        default int deferHardIrqs() {
+            return 0;
+        }
+
+        /** The device's {@code gro_flush_timeout}, nanoseconds: 0, none. */
+        default long groFlushTimeout() {
+            return 0;
+        }
     }
+
+    private static final VarHandle WATCHDOG;
+
+    static {
+        try {
+            WATCHDOG = MethodHandles.lookup().findVarHandle(Napi.class, "watchdogAt", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /** What a completion did: the instance stays scheduled (work came in), the interrupt is back, or it stays off (deferred). */
+    private static final int STILL_SCHEDULED = 0;
+    private static final int IRQ_ON = 1;
+    private static final int IRQ_DEFERRED = 2;
 
     private final Softirq softirq;
     private final Poller poller;
@@ -47,6 +80,16 @@ final class Napi {
 
     private long schedules; // interrupts taken: written by whoever wins SCHED, one at a time
     private long polls; // written by the polling softirq thread only
+    /** {@code defer_hard_irqs_count}: completions left that keep the interrupt off; the SCHED holder's. */
+    private int deferCount;
+    /** The interrupt was left off by a deferred completion and not yet given back ({@link Poller#completed}); the SCHED holder's. */
+    private volatile boolean irqDeferred;
+    /** The watchdog's deadline on the softirq's clock ({@link Softirq#now}), or 0 when not armed. */
+    @SuppressWarnings("unused") // through WATCHDOG
+    private volatile long watchdogAt;
+    /** Link in the softirq's stack of newly armed watchdogs; touched only by that stack. */
+    Napi nextArmed;
+    private long watchdogFires; // the softirq thread's
 
     Napi(Softirq softirq, Poller poller) {
         this.softirq = softirq;
@@ -73,6 +116,8 @@ final class Napi {
         if (!STATE.compareAndSet(this, 0, SCHED)) {
             return false;
         }
+        // even when a deferred completion left the interrupt off: a driver whose softirq path never masks (the
+        // TAP's level-triggered idle wait) masks it only here; one that is masked already returns at once
         poller.busyPollStarted();
         return true;
     }
@@ -86,20 +131,91 @@ final class Napi {
     /**
      * {@code busy_poll_stop}: one more poll, which completes the instance (the interrupt enabled again)
      * when it finds less than its budget and nothing came in meanwhile; otherwise the instance stays
-     * scheduled and goes to its softirq, as {@code __napi_schedule} would.
+     * scheduled and goes to its softirq, as {@code __napi_schedule} would. With {@code prefer} and the
+     * device's {@code napi_defer_hard_irqs} and {@code gro_flush_timeout} set, the interrupt stays off
+     * and the watchdog is armed instead, and a full budget only gives SCHED back (the watchdog polls).
      */
-    void busyPollStop(int budget) {
+    void busyPollStop(int budget, boolean prefer) {
         int s = (int) STATE.getVolatile(this);
         if ((s & MISSED) != 0) {
             STATE.compareAndSet(this, s, s & ~MISSED); // the poll below reads what the interrupt saw
         }
+        boolean skipSchedule = false;
+        if (prefer) {
+            deferCount = poller.deferHardIrqs();
+            long timeout = poller.groFlushTimeout();
+            if (deferCount > 0 && timeout > 0) {
+                armWatchdog(timeout);
+                skipSchedule = true;
+            }
+        }
         polls++;
         int done = poller.poll(this, budget);
-        if (done < budget && complete()) {
-            poller.completed();
+        if (done < budget) {
+            switch (completeDone(done)) {
+                case IRQ_ON -> irqOn();
+                case STILL_SCHEDULED -> softirq.raise(this);
+                default -> { // deferred: the watchdog takes it from here
+                }
+            }
+            return;
+        }
+        if (skipSchedule) {
+            irqDeferred = true;
+            STATE.getAndBitwiseAnd(this, ~(SCHED | MISSED)); // __busy_poll_stop: the armed watchdog schedules it
             return;
         }
         softirq.raise(this); // still SCHED: the softirq's poll list takes it from here
+    }
+
+    void busyPollStop(int budget) {
+        busyPollStop(budget, false);
+    }
+
+    private void irqOn() {
+        irqDeferred = false;
+        poller.completed();
+    }
+
+    /** Arms the watchdog {@code nanos} from now (re-arms it if armed: {@code hrtimer_start} moves it). */
+    private void armWatchdog(long nanos) {
+        long at = softirq.now() + nanos;
+        if (at == 0) {
+            at = 1;
+        }
+        if ((long) WATCHDOG.getAndSet(this, at) == 0) {
+            softirq.watchdogArmed(this, at); // newly armed: onto the softirq's list, which wakes for it
+        }
+    }
+
+    /** The device's interrupt is off since a deferred completion: a frame pushed now does not schedule the instance. */
+    boolean irqDeferred() {
+        return irqDeferred;
+    }
+
+    /** The watchdog's deadline, 0 when not armed. */
+    long watchdogAt() {
+        return (long) WATCHDOG.getVolatile(this);
+    }
+
+    /**
+     * {@code napi_watchdog}, on the softirq thread, for the deadline {@code at} it found due: disarms,
+     * and schedules the instance if nobody holds it (without MISSED: no interrupt came). False if the
+     * deadline moved meanwhile (re-armed): the watchdog stays armed.
+     */
+    boolean fireWatchdog(long at) {
+        if (!WATCHDOG.compareAndSet(this, at, 0L)) {
+            return false;
+        }
+        watchdogFires++;
+        if (STATE.compareAndSet(this, 0, SCHED)) {
+            softirq.raise(this);
+        }
+        return true;
+    }
+
+    long watchdogFires() {
+        return watchdogFires;
     }
 
     /** {@code napi_schedule}: true if this call took the interrupt and queued the instance. */
@@ -135,11 +251,43 @@ final class Napi {
         if (done >= budget) {
             return true;
         }
-        if (!complete()) {
-            return true;
+        switch (completeDone(done)) {
+            case STILL_SCHEDULED:
+                return true;
+            case IRQ_ON:
+                irqOn();
+                return false;
+            default:
+                return false; // the interrupt stays off; the watchdog schedules the instance again
         }
-        poller.completed();
-        return false;
+    }
+
+    /**
+     * {@code napi_complete_done} with its deferral: a poll that found frames starts the count again
+     * ({@code napi_defer_hard_irqs}); while the count lasts and {@code gro_flush_timeout} is set, the
+     * instance completes with the interrupt left off and the watchdog armed.
+     */
+    private int completeDone(int workDone) {
+        if (workDone > 0) {
+            deferCount = poller.deferHardIrqs();
+        }
+        long timeout = 0;
+        boolean irq = true;
+        if (deferCount > 0) {
+            deferCount--;
+            timeout = poller.groFlushTimeout();
+            irq = timeout <= 0;
+        }
+        if (!irq) {
+            irqDeferred = true; // before SCHED goes: the next holder reads it
+        }
+        if (!complete()) {
+            return STILL_SCHEDULED;
+        }
+        if (timeout > 0) {
+            armWatchdog(timeout);
+        }
+        return irq ? IRQ_ON : IRQ_DEFERRED;
     }
 
     /**

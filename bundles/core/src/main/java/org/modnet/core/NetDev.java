@@ -55,6 +55,9 @@ final class NetDev implements NetDevice {
     private volatile int mtu;
     private volatile MacAddress address;
     private volatile int txQueueLen;
+    /** {@code napi_defer_hard_irqs} and {@code gro_flush_timeout} (ns): read by the device's NAPI instances at each completion. */
+    private volatile int napiDeferHardIrqs;
+    private volatile long groFlushTimeout;
     private volatile int rxRing;
     private volatile int txRing;
     private volatile RxQueueImpl[] rxQueues;
@@ -196,6 +199,32 @@ final class NetDev implements NetDevice {
     @Override
     public int txQueueLen() {
         return txQueueLen;
+    }
+
+    @Override
+    public int napiDeferHardIrqs() {
+        return napiDeferHardIrqs;
+    }
+
+    @Override
+    public void setNapiDeferHardIrqs(int count) throws NetException {
+        if (count < 0) {
+            throw new NetException(org.modnet.api.net.Errno.ERANGE, "napi_defer_hard_irqs: " + count); // above S32_MAX as Linux reads it
+        }
+        napiDeferHardIrqs = count;
+    }
+
+    @Override
+    public long groFlushTimeout() {
+        return groFlushTimeout;
+    }
+
+    @Override
+    public void setGroFlushTimeout(long nanos) throws NetException {
+        if (nanos < 0) {
+            throw new NetException(org.modnet.api.net.Errno.EINVAL, "gro_flush_timeout: " + nanos);
+        }
+        groFlushTimeout = nanos;
     }
 
     @Override

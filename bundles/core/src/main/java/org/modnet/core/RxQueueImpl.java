@@ -64,7 +64,17 @@ final class RxQueueImpl implements RxQueue, Napi.Poller {
             return false;
         }
         if (Thread.currentThread() != filling) {
-            napi.schedule(); // from the poll's own fill the frame is drained by that same poll
+            // from the poll's own fill the frame is drained by that same poll; with the interrupt deferred
+            // (napi_defer_hard_irqs) it waits for a busy poll or the NAPI watchdog, unless the interrupt
+            // came back meanwhile (its completion looks at the ring after clearing the flag: the fence pairs with that)
+            if (!napi.irqDeferred()) {
+                napi.schedule();
+            } else {
+                java.lang.invoke.VarHandle.fullFence();
+                if (!napi.irqDeferred()) {
+                    napi.schedule();
+                }
+            }
         }
         return true;
     }
@@ -157,10 +167,22 @@ final class RxQueueImpl implements RxQueue, Napi.Poller {
     }
 
     @Override
+    public int deferHardIrqs() {
+        return dev.napiDeferHardIrqs();
+    }
+
+    @Override
+    public long groFlushTimeout() {
+        return dev.groFlushTimeout();
+    }
+
+    @Override
     public void completed() {
         DriverPoll d = driverPoll;
         if (d != null) {
             d.rearm(this);
+        } else if (ring.pending() > 0) {
+            napi.schedule(); // a frame pushed while the interrupt was deferred: level-triggered, it fires now
         }
     }
 

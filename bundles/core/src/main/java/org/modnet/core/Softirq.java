@@ -30,6 +30,7 @@ final class Softirq {
     private static final VarHandle SCHEDULED;
     private static final VarHandle SLEEPING;
     private static final VarHandle BH;
+    private static final VarHandle ARMED;
 
     static {
         try {
@@ -37,6 +38,7 @@ final class Softirq {
             SCHEDULED = l.findVarHandle(Softirq.class, "scheduled", Napi.class);
             SLEEPING = l.findVarHandle(Softirq.class, "sleeping", boolean.class);
             BH = l.findVarHandle(Softirq.class, "bh", int.class);
+            ARMED = l.findVarHandle(Softirq.class, "armed", Napi.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -55,6 +57,14 @@ final class Softirq {
     /** Newly scheduled instances, pushed by any thread (a lock-free stack through {@code Napi.nextScheduled}). */
     @SuppressWarnings("unused") // through SCHEDULED
     private volatile Napi scheduled;
+    /** NAPI watchdogs newly armed ({@code napi->timer}), pushed by any thread (a lock-free stack through {@code Napi.nextArmed}). */
+    @SuppressWarnings("unused") // through ARMED
+    private volatile Napi armed;
+    /** The armed watchdogs this thread watches ({@code hrtimer}s of this CPU); the thread's own. */
+    private Napi[] watched = new Napi[16];
+    private int watchedCount;
+    /** The earliest watched deadline ({@link #nanoClock}), or {@link Long#MAX_VALUE}: where the thread's sleep ends for them. */
+    private volatile long watchdogNext = Long.MAX_VALUE;
     /** The poll list, owned by the softirq thread. */
     private final ArrayDeque<Napi> pollList = new ArrayDeque<>(64);
     private final int[] work = new int[1];
@@ -203,6 +213,69 @@ final class Softirq {
         }
     }
 
+    /** The clock watchdogs are armed on (the core's). */
+    long now() {
+        return nanoClock.getAsLong();
+    }
+
+    /**
+     * A NAPI watchdog went from disarmed to armed for {@code at}: onto this CPU's list; the thread is
+     * woken only if it sleeps past {@code at} (a re-armed watchdog, the busy poller's usual case, wakes nobody).
+     */
+    void watchdogArmed(Napi napi, long at) {
+        Napi head;
+        do {
+            head = (Napi) ARMED.getVolatile(this);
+            napi.nextArmed = head;
+        } while (!ARMED.compareAndSet(this, head, napi));
+        Thread t = thread;
+        if (t != null && t != Thread.currentThread() && (boolean) SLEEPING.getVolatile(this) && at - watchdogNext < 0) {
+            wakeThread(t);
+        }
+    }
+
+    /**
+     * The hrtimer interrupt for the watchdogs: fires those due (a watchdog re-armed later stays),
+     * and notes the earliest left. Returns how many fired.
+     */
+    int runWatchdogs() {
+        for (Napi n = (Napi) ARMED.getAndSet(this, (Napi) null); n != null;) {
+            Napi next = n.nextArmed;
+            n.nextArmed = null;
+            if (watchedCount == watched.length) {
+                watched = java.util.Arrays.copyOf(watched, watchedCount * 2); // more devices than ever before on this CPU
+            }
+            watched[watchedCount++] = n;
+            n = next;
+        }
+        long now = nanoClock.getAsLong();
+        long next = Long.MAX_VALUE;
+        int fired = 0;
+        for (int i = 0; i < watchedCount;) {
+            Napi n = watched[i];
+            long at = n.watchdogAt();
+            if (at != 0 && now - at >= 0) {
+                if (n.fireWatchdog(at)) {
+                    fired++;
+                    at = 0;
+                } else {
+                    at = n.watchdogAt(); // re-armed meanwhile: later
+                }
+            }
+            if (at == 0) { // fired: pushed anew when armed again
+                watched[i] = watched[--watchedCount];
+                watched[watchedCount] = null;
+                continue;
+            }
+            if (next == Long.MAX_VALUE || at - next < 0) {
+                next = at;
+            }
+            i++;
+        }
+        watchdogNext = next;
+        return fired;
+    }
+
     /** {@code raise_softirq}: queue a NAPI instance that just took SCHED, and wake the thread. */
     void raise(Napi napi) {
         Napi head;
@@ -332,6 +405,7 @@ final class Softirq {
             lockBh();
             try {
                 runTimers();
+                runWatchdogs();
                 more = netRxAction();
             } finally {
                 unlockBh();
@@ -340,32 +414,46 @@ final class Softirq {
                 continue;
             }
             SLEEPING.setVolatile(this, true);
-            if (SCHEDULED.getVolatile(this) == null && pollList.isEmpty() && !stopped) {
-                // NOHZ: sleep until the next timer is due; an earlier one armed meanwhile kicks us
+            boolean asked = false;
+            while (SCHEDULED.getVolatile(this) == null && pollList.isEmpty() && !stopped && ARMED.getVolatile(this) == null) {
+                // NOHZ: sleep until the next timer (jiffy or high-resolution) or NAPI watchdog is due; an earlier
+                // one armed meanwhile kicks us
                 long untilMs = hrtimers.sleep();
                 long untilJiffy = timers.sleep();
+                asked = true;
                 long until = Math.min(untilMs == TimerWheel.NEVER ? Long.MAX_VALUE : untilMs * 1_000_000,
                         untilJiffy == TimerWheel.NEVER ? Long.MAX_VALUE : Jiffies.nanos(untilJiffy, Jiffies.HZ));
                 RxQueue.IdleWait w = idleWait;
-                if (until == Long.MAX_VALUE) {
+                long now = nanoClock.getAsLong();
+                long nanos = until == Long.MAX_VALUE ? -1 : until - now;
+                if (until != Long.MAX_VALUE && nanos <= 0) {
+                    break; // a timer is due: a round in the softirq context
+                }
+                long dog = watchdogNext;
+                if (dog != Long.MAX_VALUE && (nanos < 0 || dog - now < nanos)) {
+                    nanos = Math.max(1, dog - now);
+                }
+                if (nanos < 0) {
                     if (w != null) {
                         w.idle(-1); // the CPU idles waiting for its interrupts, which schedule NAPI here
                     } else {
                         LockSupport.park(this);
                     }
-                } else {
-                    long nanos = until - nanoClock.getAsLong();
-                    if (nanos > 0) {
-                        if (w != null) {
-                            w.idle(nanos);
-                        } else {
-                            LockSupport.parkNanos(this, nanos);
-                        }
+                } else if (nanos > 0) {
+                    if (w != null) {
+                        w.idle(nanos);
+                    } else {
+                        LockSupport.parkNanos(this, nanos);
                     }
                 }
+                wakeups = wakeups + 1;
+                // a watchdog re-armed later than this sleep's end (a busy poller's, at each of its polls) is looked
+                // at again here, outside the softirq context the poller holds: nothing due, back to sleep
+                runWatchdogs();
+            }
+            if (asked) {
                 timers.awake();
                 hrtimers.awake();
-                wakeups = wakeups + 1;
             }
             SLEEPING.setVolatile(this, false);
         }

@@ -41,7 +41,7 @@ import org.modnet.socket.api.SocketCalls;
  * set changed. When a registered channel is closed during a select, the select returns (0 unless
  * another key became ready) with that channel's key gone.
  */
-final class ModnetSelector extends AbstractSelector {
+final class ModnetSelector extends AbstractSelector implements org.modnet.socket.api.EpollParams {
     private final Set<SelectionKey> keys = ConcurrentHashMap.newKeySet();
     private final Set<SelectionKey> publicKeys = Collections.unmodifiableSet(keys);
     /**
@@ -194,6 +194,10 @@ final class ModnetSelector extends AbstractSelector {
     private volatile org.modnet.api.net.NetCore core;
     /** {@code ep->napi_id}: the NAPI instance the socket last found ready received from; 0 for none yet. */
     private volatile int busyNapiId;
+    /** {@code ep->busy_poll_usecs}, {@code ep->busy_poll_budget}, {@code ep->prefer_busy_poll}: EPIOCSPARAMS's. */
+    private volatile long epBusyPollUsecs;
+    private volatile int epBusyPollBudget;
+    private volatile boolean epPreferBusyPoll;
     /** What ends a busy poll: a socket changed (its waiter ran), or a wakeup. */
     private final java.util.function.BooleanSupplier busyLoopEnd = () -> pending || woken;
 
@@ -454,12 +458,42 @@ final class ModnetSelector extends AbstractSelector {
         if (bp == null || napi == 0 || left <= 0) {
             return false;
         }
-        int usecs = bp.get();
+        long usecs = epBusyPollUsecs; // ep_busy_loop_on / ep_busy_loop_timeout: the instance's own, else the sysctl
+        if (usecs == 0) {
+            usecs = bp.get();
+        }
         if (usecs <= 0) {
             return false;
         }
-        core.napiBusyLoop(napi, busyLoopEnd, Math.min(left, usecs * 1000L));
+        core.napiBusyLoop(napi, busyLoopEnd, Math.min(left, usecs * 1000L), epPreferBusyPoll, epBusyPollBudget);
         return pending || woken;
+    }
+
+    @Override
+    public void setEpollParams(long busyPollUsecs, int busyPollBudget, int preferBusyPoll) throws org.modnet.socket.api.SockException {
+        // ep_eventpoll_bp_ioctl's checks (the budget above NAPI_POLL_WEIGHT needs CAP_NET_ADMIN, which modnet's processes have)
+        if (busyPollUsecs < 0 || busyPollUsecs > Integer.MAX_VALUE || busyPollBudget < 0 || busyPollBudget > 0xffff
+                || preferBusyPoll < 0 || preferBusyPoll > 1) {
+            throw org.modnet.socket.api.SockException.of(org.modnet.api.net.Errno.EINVAL);
+        }
+        epBusyPollUsecs = busyPollUsecs;
+        epBusyPollBudget = busyPollBudget;
+        epPreferBusyPoll = preferBusyPoll == 1;
+    }
+
+    @Override
+    public long busyPollUsecs() {
+        return epBusyPollUsecs;
+    }
+
+    @Override
+    public int busyPollBudget() {
+        return epBusyPollBudget;
+    }
+
+    @Override
+    public boolean preferBusyPoll() {
+        return epPreferBusyPoll;
     }
 
     /**

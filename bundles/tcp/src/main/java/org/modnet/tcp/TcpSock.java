@@ -2091,7 +2091,7 @@ final class TcpSock extends Sock {
         int busy = busyPollUsecs();
         if (busy > 0 && !nonBlock && state == TCP_ESTABLISHED && readable() == 0) {
             // tcp_recvmsg's sk_busy_loop, before lock_sock: poll the queue this socket receives from ourselves
-            net.core.napiBusyLoop(napiId(), busyReadEnd, busy * 1000L);
+            net.core.napiBusyLoop(napiId(), busyReadEnd, busy * 1000L, preferBusyPoll(), busyPollBudget()); // sk_busy_loop: the socket's own prefer and budget
         }
         lockSock();
         try {

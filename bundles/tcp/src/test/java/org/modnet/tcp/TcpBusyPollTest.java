@@ -53,6 +53,44 @@ class TcpBusyPollTest {
         }
     }
 
+    /**
+     * SO_PREFER_BUSY_POLL (69) and SO_BUSY_POLL_BUDGET (70) as Linux's sock_setsockopt takes them: off
+     * and 0 by default, per socket, the flag any non-zero int, the budget a u16 (EINVAL outside it; the
+     * CAP_NET_ADMIN rule for raising either does not apply to modnet's processes).
+     */
+    @Test
+    void soPreferBusyPollAndSoBusyPollBudget() throws Exception {
+        try (TcpStack s = new TcpStack()) {
+            SocketCalls sys = s.process();
+            int[] v = new int[1];
+            int a = sys.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+            int b = sys.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+            assertEquals(69, SocketCalls.SO_PREFER_BUSY_POLL);
+            assertEquals(70, SocketCalls.SO_BUSY_POLL_BUDGET);
+            assertEquals(1, sys.getsockopt(a, SOL_SOCKET, SocketCalls.SO_PREFER_BUSY_POLL, v));
+            assertEquals(0, v[0], "off by default");
+            assertEquals(1, sys.getsockopt(a, SOL_SOCKET, SocketCalls.SO_BUSY_POLL_BUDGET, v));
+            assertEquals(0, v[0], "0: BUSY_POLL_BUDGET");
+            assertEquals(0, sys.setsockopt(a, SOL_SOCKET, SocketCalls.SO_PREFER_BUSY_POLL, 5));
+            assertEquals(1, sys.getsockopt(a, SOL_SOCKET, SocketCalls.SO_PREFER_BUSY_POLL, v));
+            assertEquals(1, v[0], "a boolean: any non-zero value is 1");
+            assertEquals(1, sys.getsockopt(b, SOL_SOCKET, SocketCalls.SO_PREFER_BUSY_POLL, v));
+            assertEquals(0, v[0], "per socket");
+            assertEquals(0, sys.setsockopt(a, SOL_SOCKET, SocketCalls.SO_PREFER_BUSY_POLL, 0));
+            assertEquals(1, sys.getsockopt(a, SOL_SOCKET, SocketCalls.SO_PREFER_BUSY_POLL, v));
+            assertEquals(0, v[0]);
+            assertEquals(0, sys.setsockopt(a, SOL_SOCKET, SocketCalls.SO_BUSY_POLL_BUDGET, 64));
+            assertEquals(1, sys.getsockopt(a, SOL_SOCKET, SocketCalls.SO_BUSY_POLL_BUDGET, v));
+            assertEquals(64, v[0]);
+            assertEquals(0, sys.setsockopt(a, SOL_SOCKET, SocketCalls.SO_BUSY_POLL_BUDGET, 65535), "above NAPI_POLL_WEIGHT: allowed with CAP_NET_ADMIN");
+            assertEquals(-Errno.EINVAL.number(), sys.setsockopt(a, SOL_SOCKET, SocketCalls.SO_BUSY_POLL_BUDGET, 65536), "a u16");
+            assertEquals(-Errno.EINVAL.number(), sys.setsockopt(a, SOL_SOCKET, SocketCalls.SO_BUSY_POLL_BUDGET, -1));
+            assertEquals(1, sys.getsockopt(a, SOL_SOCKET, SocketCalls.SO_BUSY_POLL_BUDGET, v));
+            assertEquals(65535, v[0], "a refused value changes nothing");
+            sys.close();
+        }
+    }
+
     @Test
     void aSocketLearnsTheNapiIdOfTheQueueItReceivedFrom() throws Exception {
         try (TcpStack s = new TcpStack()) {
@@ -113,6 +151,74 @@ class TcpBusyPollTest {
                 assertEquals(irqs, s.ns.device("lo").ethtoolStats().get("rx_queue_0_irqs"),
                         "lo's queue took no interrupt: the busy poller held it, so nothing woke the softirq for those frames");
                 assertTrue(s.ns.device("lo").ethtoolStats().get("rx_queue_0_polls") > polls, "polled by the selector's thread");
+            }
+        }
+    }
+
+    /**
+     * epoll's EPIOCSPARAMS on modnet's selector (an epoll instance): its own busy_poll_usecs with
+     * net.core.busy_poll left at 0, and prefer_busy_poll with lo's napi_defer_hard_irqs and
+     * gro_flush_timeout set: a frame that comes between two selections (the application busy elsewhere)
+     * takes no interrupt either; it waits in lo's queue for the next selection's busy poll.
+     */
+    @Test
+    void aSelectorWithPreferredBusyPollKeepsLoopbacksInterruptOffBetweenSelections() throws Exception {
+        try (TcpStack s = new TcpStack(StandaloneCore.threaded(1, 8192))) {
+            SelectorProvider provider = s.sockets.provider("");
+            try (ServerSocketChannel server = provider.openServerSocketChannel(); SocketChannel client = provider.openSocketChannel();
+                    Selector selector = provider.openSelector()) {
+                org.modnet.socket.api.EpollParams ep = (org.modnet.socket.api.EpollParams) selector;
+                assertEquals(0, ep.busyPollUsecs());
+                assertEquals(0, ep.busyPollBudget());
+                assertTrue(!ep.preferBusyPoll(), "EPIOCGPARAMS of a new instance: all 0");
+                for (long[] bad : new long[][] { { 1L << 31, 0, 0 }, { 0, 65536, 0 }, { 0, 0, 2 }, { -1, 0, 0 } }) {
+                    org.modnet.socket.api.SockException e = org.junit.jupiter.api.Assertions.assertThrows(org.modnet.socket.api.SockException.class,
+                            () -> ep.setEpollParams(bad[0], (int) bad[1], (int) bad[2]));
+                    assertEquals(Errno.EINVAL, e.errno());
+                }
+                server.bind(new InetSocketAddress("127.0.0.1", 7303));
+                client.connect(new InetSocketAddress("127.0.0.1", 7303));
+                SocketChannel accepted = server.accept();
+                accepted.configureBlocking(false);
+                client.write(ByteBuffer.wrap(new byte[] { 1 }));
+                accepted.register(selector, SelectionKey.OP_READ);
+                assertEquals(1, selector.select(10_000));
+                selector.selectedKeys().clear();
+                assertEquals(1, accepted.read(ByteBuffer.allocate(16)));
+
+                assertEquals("0", s.ns.sysctl().get("net.core.busy_poll"));
+                ep.setEpollParams(5_000_000, 16, 1); // 5 s, 16 frames a poll, preferred
+                assertEquals(5_000_000, ep.busyPollUsecs());
+                assertEquals(16, ep.busyPollBudget());
+                assertTrue(ep.preferBusyPoll());
+                s.ns.device("lo").setNapiDeferHardIrqs(100);
+                s.ns.device("lo").setGroFlushTimeout(java.util.concurrent.TimeUnit.SECONDS.toNanos(60)); // longer than the test
+                Thread.sleep(300); // the first byte's delayed ACK and any other frame have gone by
+                long irqs = s.ns.device("lo").ethtoolStats().get("rx_queue_0_irqs");
+                ByteBuffer got = ByteBuffer.allocate(16);
+                for (int round = 0; round < 3; round++) {
+                    Thread sender = Thread.ofPlatform().start(() -> {
+                        try {
+                            Thread.sleep(50);
+                            client.write(ByteBuffer.wrap(new byte[] { 2, 3, 4 }));
+                        } catch (Exception e) {
+                            throw new RuntimeException(e);
+                        }
+                    });
+                    assertEquals(1, selector.select(10_000), "the bytes arrived while the selector polled lo's queue");
+                    sender.join();
+                    selector.selectedKeys().clear();
+                    got.clear();
+                    assertEquals(3, accepted.read(got));
+                    client.write(ByteBuffer.wrap(new byte[] { 5, 6 })); // between selections: waits for the next poll
+                    Thread.sleep(50);
+                    assertEquals(1, selector.select(10_000), "found by the next selection's busy poll");
+                    selector.selectedKeys().clear();
+                    got.clear();
+                    assertEquals(2, accepted.read(got));
+                }
+                assertEquals(irqs, s.ns.device("lo").ethtoolStats().get("rx_queue_0_irqs"),
+                        "lo's queue took no interrupt in three rounds, between selections either");
             }
         }
     }

@@ -58,6 +58,21 @@ public interface NetCore {
     default void napiBusyLoop(int napiId, java.util.function.BooleanSupplier loopEnd, long nanos) {
     }
 
+    /**
+     * {@code napi_busy_loop} with {@code prefer_busy_poll} and a budget, as {@code SO_PREFER_BUSY_POLL},
+     * {@code SO_BUSY_POLL_BUDGET} and epoll's {@code EPIOCSPARAMS} ask: {@code budget} frames a poll
+     * (0: {@code BUSY_POLL_BUDGET}, 8); with {@code prefer} and the device's {@code napi_defer_hard_irqs}
+     * and {@code gro_flush_timeout} both set, the poll that ends the loop leaves the device's interrupt
+     * off and arms the instance's watchdog instead: the next busy poll finds the queue its own, and the
+     * softirq takes over only when the watchdog fires ({@code gro_flush_timeout} after the last poll),
+     * for as many polls as {@code napi_defer_hard_irqs} before the interrupt comes back.
+     *
+     * @since 1.16
+     */
+    default void napiBusyLoop(int napiId, java.util.function.BooleanSupplier loopEnd, long nanos, boolean prefer, int budget) {
+        napiBusyLoop(napiId, loopEnd, nanos);
+    }
+
     /** Per-CPU receive statistics, {@code /proc/net/softnet_stat}. */
     List<SoftnetStat> softnetStats();
 

@@ -42,6 +42,48 @@ public interface NetDevice {
 
     int txQueueLen();
 
+    /**
+     * {@code napi_defer_hard_irqs} ({@code /sys/class/net/DEV/napi_defer_hard_irqs}): how many NAPI
+     * completions in a row leave the device's interrupt off and arm the instance's watchdog for
+     * {@code gro_flush_timeout} instead; also what a preferred busy poll ({@code SO_PREFER_BUSY_POLL})
+     * needs to keep the interrupt off after it stops. 0, Linux's default: off.
+     *
+     * @since 1.16
+     */
+    default int napiDeferHardIrqs() {
+        return 0;
+    }
+
+    /**
+     * Sets {@link #napiDeferHardIrqs()}, as a write to the sysfs file does.
+     *
+     * @throws NetException ERANGE above {@code S32_MAX} or below 0 (sysfs's check), EOPNOTSUPP for a device without NAPI
+     * @since 1.16
+     */
+    default void setNapiDeferHardIrqs(int count) throws NetException {
+        throw new NetException(Errno.EOPNOTSUPP, name() + ": no NAPI instance");
+    }
+
+    /**
+     * {@code gro_flush_timeout} ({@code /sys/class/net/DEV/gro_flush_timeout}), nanoseconds: the NAPI
+     * watchdog's delay while the interrupt is deferred ({@link #napiDeferHardIrqs()}). 0, Linux's default: off.
+     *
+     * @since 1.16
+     */
+    default long groFlushTimeout() {
+        return 0;
+    }
+
+    /**
+     * Sets {@link #groFlushTimeout()}, as a write to the sysfs file does.
+     *
+     * @throws NetException EINVAL below 0, EOPNOTSUPP for a device without NAPI
+     * @since 1.16
+     */
+    default void setGroFlushTimeout(long nanos) throws NetException {
+        throw new NetException(Errno.EOPNOTSUPP, name() + ": no NAPI instance");
+    }
+
     /** {@code UP}, {@code DOWN}, {@code UNKNOWN} (no carrier notion, as lo), {@code LOWERLAYERDOWN}. */
     String operState();
 

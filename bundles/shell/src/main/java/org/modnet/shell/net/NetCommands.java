@@ -26,7 +26,7 @@ import org.osgi.service.component.annotations.ReferencePolicy;
  */
 @Component(service = NetCommands.class, immediate = true, property = { "osgi.command.scope=" + Commands.SCOPE,
         "osgi.command.function=ip", "osgi.command.function=sysctl", "osgi.command.function=ethtool",
-        "osgi.command.function=cat", "osgi.command.function=ls" })
+        "osgi.command.function=cat", "osgi.command.function=ls", "osgi.command.function=tee" })
 public final class NetCommands {
     private final BundleContext context;
 
@@ -65,6 +65,11 @@ public final class NetCommands {
     /** {@code cat /proc/net/dev | /proc/net/softnet_stat | /proc/sys/net/...}. */
     public void cat(CommandSession session, String... args) {
         new CatCommand(invocation(session)).run(words(session, args));
+    }
+
+    /** {@code tee [-a] FILE...}: standard input to standard output and to modnet's writable sysfs attributes. */
+    public void tee(CommandSession session, String... args) {
+        new TeeCommand(invocation(session)).run(words(session, args));
     }
 
     /** {@code ls [-1] [PATH...]}: modnet's /proc and /sys views, the host's files elsewhere. */

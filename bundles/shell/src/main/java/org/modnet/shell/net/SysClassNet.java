@@ -18,8 +18,10 @@ final class SysClassNet {
     /** What sysfs's {@code statistics/} holds: {@code rtnl_link_stats64}'s fields but rx_otherhost_dropped. */
     static final List<String> STATISTICS;
     /** The attributes modnet has, sorted as {@code ls} prints them. */
-    static final List<String> ATTRIBUTES = List.of("addr_len", "address", "broadcast", "carrier", "carrier_changes", "flags", "ifindex", "iflink",
-            "mtu", "operstate", "queues", "statistics", "tx_queue_len", "type");
+    static final List<String> ATTRIBUTES = List.of("addr_len", "address", "broadcast", "carrier", "carrier_changes", "flags", "gro_flush_timeout",
+            "ifindex", "iflink", "mtu", "napi_defer_hard_irqs", "operstate", "queues", "statistics", "tx_queue_len", "type");
+    /** The attributes a write sets ({@code tee}): NAPI's deferral of the device's interrupt, as busy polling with SO_PREFER_BUSY_POLL uses it. */
+    static final List<String> WRITABLE = List.of("gro_flush_timeout", "napi_defer_hard_irqs");
     /** A transmit queue's directory ({@code netdev_queue_default_attrs}) as modnet has it. */
     static final List<String> TX_QUEUE = List.of("tx_maxrate", "tx_timeout");
     /** {@code byte_queue_limits/} of a transmit queue of a device with a queue ({@code netdev_uses_bql}). */
@@ -189,6 +191,8 @@ final class SysClassNet {
                     : new Node(null, null, "Invalid argument");
             // dev->flags: IFF_RUNNING and IFF_LOWER_UP are dev_get_flags()'s view of the carrier, not among them
             case "carrier_changes" -> Node.file(Long.toString(dev.carrierChanges()));
+            case "gro_flush_timeout" -> Node.file(Long.toString(dev.groFlushTimeout()));
+            case "napi_defer_hard_irqs" -> Node.file(Integer.toString(dev.napiDeferHardIrqs()));
             case "flags" -> Node.file(String.format("0x%x", dev.flags() & ~(IfFlags.RUNNING | IfFlags.LOWER_UP)));
             case "ifindex" -> Node.file(Integer.toString(dev.ifindex()));
             case "iflink" -> Node.file(Integer.toString(dev.link() == null ? dev.ifindex() : dev.link().ifindex()));

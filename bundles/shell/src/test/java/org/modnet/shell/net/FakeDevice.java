@@ -31,6 +31,8 @@ final class FakeDevice implements NetDevice {
     MacAddress address;
     MacAddress broadcast;
     int txQueueLen = 1000;
+    int napiDeferHardIrqs;
+    long groFlushTimeout;
     FakeNamespace ns;
     org.modnet.api.net.XdpHook xdp;
 
@@ -101,6 +103,26 @@ final class FakeDevice implements NetDevice {
     @Override
     public int mtu() {
         return mtu;
+    }
+
+    @Override
+    public int napiDeferHardIrqs() {
+        return napiDeferHardIrqs;
+    }
+
+    @Override
+    public void setNapiDeferHardIrqs(int count) {
+        napiDeferHardIrqs = count;
+    }
+
+    @Override
+    public long groFlushTimeout() {
+        return groFlushTimeout;
+    }
+
+    @Override
+    public void setGroFlushTimeout(long nanos) {
+        groFlushTimeout = nanos;
     }
 
     @Override

@@ -103,8 +103,8 @@ class SysClassNetTest {
     @Test
     void lsOfADeviceAndItsStatistics() {
         FakeCore.vethPair(shell.init(), "veth0", "veth1");
-        assertEquals(lines("addr_len", "address", "broadcast", "carrier", "carrier_changes", "flags", "ifindex", "iflink", "mtu", "operstate",
-                "queues", "statistics", "tx_queue_len", "type"), shell.ls("/sys/class/net/veth0"));
+        assertEquals(lines("addr_len", "address", "broadcast", "carrier", "carrier_changes", "flags", "gro_flush_timeout", "ifindex", "iflink", "mtu",
+                "napi_defer_hard_irqs", "operstate", "queues", "statistics", "tx_queue_len", "type"), shell.ls("/sys/class/net/veth0"));
         String stats = shell.ls("/sys/class/net/veth0/statistics");
         assertEquals(lines("collisions", "multicast", "rx_bytes", "rx_compressed", "rx_crc_errors", "rx_dropped", "rx_errors",
                 "rx_fifo_errors", "rx_frame_errors", "rx_length_errors", "rx_missed_errors", "rx_nohandler", "rx_over_errors",
@@ -115,6 +115,40 @@ class SysClassNetTest {
         }
         assertEquals(lines("/sys/class/net/veth0/mtu"), shell.ls("/sys/class/net/veth0/mtu"), "a file: its name");
         assertEquals("cat: /sys/class/net/veth0: Is a directory", shell.catFails("/sys/class/net/veth0").getMessage());
+    }
+
+    /** napi_defer_hard_irqs and gro_flush_timeout: 0 by default, set by a write as Linux's sysfs takes it ({@code echo N | tee FILE}). */
+    @Test
+    void napiDeferHardIrqsAndGroFlushTimeoutAreWrittenWithTee() {
+        FakeCore.vethPair(shell.init(), "veth0", "veth1");
+        assertEquals("0\n", shell.cat("/sys/class/net/veth0/napi_defer_hard_irqs"));
+        assertEquals("0\n", shell.cat("/sys/class/net/veth0/gro_flush_timeout"));
+        assertEquals("2\n", shell.tee("2\n", "/sys/class/net/veth0/napi_defer_hard_irqs"), "tee copies its input");
+        shell.tee("200000\n", "/sys/class/net/veth0/gro_flush_timeout");
+        assertEquals("2\n", shell.cat("/sys/class/net/veth0/napi_defer_hard_irqs"));
+        assertEquals("200000\n", shell.cat("/sys/class/net/veth0/gro_flush_timeout"));
+        assertEquals("0\n", shell.cat("/sys/class/net/veth1/napi_defer_hard_irqs"), "per device");
+        assertEquals("tee: /sys/class/net/veth0/napi_defer_hard_irqs: Numerical result out of range",
+                shell.teeFails("2147483648\n", "/sys/class/net/veth0/napi_defer_hard_irqs").getMessage());
+        assertEquals("tee: /sys/class/net/veth0/gro_flush_timeout: Invalid argument",
+                shell.teeFails("-1\n", "/sys/class/net/veth0/gro_flush_timeout").getMessage());
+        assertEquals("tee: /sys/class/net/veth0/mtu: Permission denied", shell.teeFails("9000\n", "/sys/class/net/veth0/mtu").getMessage());
+        assertEquals("tee: /sys/class/net/nope/gro_flush_timeout: No such file or directory",
+                shell.teeFails("1\n", "/sys/class/net/nope/gro_flush_timeout").getMessage());
+        assertEquals("2\n", shell.cat("/sys/class/net/veth0/napi_defer_hard_irqs"), "a refused write changes nothing");
+    }
+
+    /** tee writes the host's files elsewhere (appended with -a), as GNU tee, and modnet's sysctls under /proc/sys. */
+    @Test
+    void teeCopiesToHostFilesAndAppendsWithAAndWritesSysctls(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path f = dir.resolve("out");
+        assertEquals("x\ny\n", shell.tee("x\ny\n", f.toString()));
+        assertEquals("x\ny\n", java.nio.file.Files.readString(f));
+        shell.tee("z\n", "-a " + f);
+        assertEquals("x\ny\nz\n", java.nio.file.Files.readString(f));
+        shell.tee("1\n", "/proc/sys/net/ipv4/ip_forward");
+        assertEquals("1\n", shell.cat("/proc/sys/net/ipv4/ip_forward"));
+        assertEquals("tee: /proc/sys/net/nope: No such file or directory", shell.teeFails("1\n", "/proc/sys/net/nope").getMessage());
     }
 
     @Test

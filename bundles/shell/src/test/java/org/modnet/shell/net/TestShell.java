@@ -96,6 +96,21 @@ final class TestShell {
         return fails(() -> ethtool(line));
     }
 
+    /** {@code echo INPUT | tee LINE}: what tee printed. */
+    String tee(String input, String line) {
+        java.io.InputStream in = System.in;
+        System.setIn(new java.io.ByteArrayInputStream(input.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        try {
+            return run(line, w -> new TeeCommand(invocation()).run(w));
+        } finally {
+            System.setIn(in);
+        }
+    }
+
+    CommandException teeFails(String input, String line) {
+        return fails(() -> tee(input, line));
+    }
+
     CommandException catFails(String line) {
         return fails(() -> cat(line));
     }

@@ -129,6 +129,10 @@ public abstract class Sock {
     private volatile int mark;
     /** {@code sk_ll_usec}: SO_BUSY_POLL, from {@code net.core.busy_read} when the socket is made. */
     private volatile int llUsec;
+    /** {@code sk_prefer_busy_poll}: SO_PREFER_BUSY_POLL. */
+    private volatile boolean preferBusyPoll;
+    /** {@code sk_busy_poll_budget}: SO_BUSY_POLL_BUDGET, 0 for {@code BUSY_POLL_BUDGET}. */
+    private volatile int busyPollBudget;
     /** {@code sk_napi_id}: the NAPI instance this socket last received from ({@link #markNapiId}), 0 before any. */
     private volatile int napiId;
     /** {@code sk_max_pacing_rate}: bytes per second, -1 (Linux's ~0UL) for no limit. */
@@ -1187,6 +1191,15 @@ public abstract class Sock {
                 }
                 llUsec = v[0];
             }
+            // sock_setsockopt: raising either needs CAP_NET_ADMIN, which modnet's processes have
+            case SocketCalls.SO_PREFER_BUSY_POLL -> preferBusyPoll = flag(v);
+            case SocketCalls.SO_BUSY_POLL_BUDGET -> {
+                need(v, 1);
+                if (v[0] < 0 || v[0] > 0xffff) {
+                    throw SockException.of(Errno.EINVAL); // a u16
+                }
+                busyPollBudget = v[0];
+            }
             case SocketCalls.SO_INCOMING_NAPI_ID -> throw SockException.of(Errno.ENOPROTOOPT); // get only
             case SocketCalls.SO_REUSEADDR -> reuseAddr = flag(v);
             case SocketCalls.SO_REUSEPORT -> reusePort = flag(v);
@@ -1262,6 +1275,8 @@ public abstract class Sock {
                 case SocketCalls.SO_MAX_PACING_RATE -> new int[] { maxPacingRate >= 0 && maxPacingRate < 0xffffffffL ? (int) maxPacingRate : -1 };
                 case SocketCalls.SO_BUSY_POLL -> new int[] { llUsec };
                 case SocketCalls.SO_INCOMING_NAPI_ID -> new int[] { napiId };
+                case SocketCalls.SO_PREFER_BUSY_POLL -> new int[] { preferBusyPoll ? 1 : 0 };
+                case SocketCalls.SO_BUSY_POLL_BUDGET -> new int[] { busyPollBudget };
                 case SocketCalls.SO_REUSEADDR -> new int[] { reuseAddr ? 1 : 0 };
                 case SocketCalls.SO_REUSEPORT -> new int[] { reusePort ? 1 : 0 };
                 case SocketCalls.SO_BROADCAST -> new int[] { broadcast ? 1 : 0 };
@@ -1358,6 +1373,16 @@ public abstract class Sock {
     /** {@code sk_ll_usec}: SO_BUSY_POLL's microseconds, 0 for none ({@code sk_can_busy_loop}). @since 1.15 */
     public final int busyPollUsecs() {
         return llUsec;
+    }
+
+    /** {@code sk_prefer_busy_poll}: SO_PREFER_BUSY_POLL. @since 1.16 */
+    public final boolean preferBusyPoll() {
+        return preferBusyPoll;
+    }
+
+    /** {@code sk_busy_poll_budget}: SO_BUSY_POLL_BUDGET, 0 for the default. @since 1.16 */
+    public final int busyPollBudget() {
+        return busyPollBudget;
     }
 
     public final int type() {

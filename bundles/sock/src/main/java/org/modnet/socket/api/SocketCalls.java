@@ -69,6 +69,14 @@ public interface SocketCalls extends AutoCloseable {
     int SO_BUSY_POLL = 46;
     /** {@code SO_INCOMING_NAPI_ID} (get only): the NAPI instance the socket last received from, 0 before any. @since 1.15 */
     int SO_INCOMING_NAPI_ID = 56;
+    /**
+     * {@code SO_PREFER_BUSY_POLL} (boolean): a busy poll of the socket keeps its device's interrupt off
+     * when it stops, with the device's {@code napi_defer_hard_irqs} and {@code gro_flush_timeout} set
+     * ({@code sk_prefer_busy_poll}). @since 1.16
+     */
+    int SO_PREFER_BUSY_POLL = 69;
+    /** {@code SO_BUSY_POLL_BUDGET}: frames a busy poll of the socket takes at most, 0..65535 (0: 8, {@code BUSY_POLL_BUDGET}). @since 1.16 */
+    int SO_BUSY_POLL_BUDGET = 70;
 
     int IP_TOS = 1;
     int IP_TTL = 2;

@@ -323,6 +323,7 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
         private final MemorySegment state = Arena.ofAuto().allocate(Tun.captureLayout());
         private final MemorySegment events = Arena.ofAuto().allocate((long) Tun.EPOLL_EVENT_SIZE * MAX_EVENTS, 8);
         private final MemorySegment drain = Arena.ofAuto().allocate(8, 8);
+        private final MemorySegment timespec = Arena.ofAuto().allocate(16, 8);
 
         CpuWait(int epfd, int efd) {
             this.epfd = epfd;
@@ -336,8 +337,10 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
                 if (closed) {
                     return;
                 }
-                int ms = nanos < 0 ? -1 : (int) Math.min(Integer.MAX_VALUE, (nanos + 999_999) / 1_000_000);
-                int ready = Tun.epollWait(state, epfd, events, MAX_EVENTS, ms);
+                // to the nanosecond where the sleep ends within a millisecond: a NAPI watchdog's gro_flush_timeout is microseconds
+                int ready = nanos < 0 ? Tun.epollWait(state, epfd, events, MAX_EVENTS, -1)
+                        : nanos < 1_000_000 ? Tun.epollWaitNanos(state, epfd, events, MAX_EVENTS, nanos, timespec)
+                        : Tun.epollWait(state, epfd, events, MAX_EVENTS, (int) Math.min(Integer.MAX_VALUE, (nanos + 999_999) / 1_000_000));
                 for (int i = 0; i < ready; i++) {
                     int fd = Tun.epollFd(events, i);
                     if (fd == efd) {

@@ -84,6 +84,11 @@ final class Tun {
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS), -1);
     private static final MethodHandle EPOLL_WAIT = downcall("epoll_wait",
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT), -1);
+    /** epoll_pwait2(2) (Linux 5.11, glibc 2.35): a timeout in nanoseconds; null where libc lacks it. */
+    private static final MethodHandle EPOLL_PWAIT2 = LINKER.defaultLookup().find("epoll_pwait2")
+            .map(sym -> LINKER.downcallHandle(sym, FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS,
+                    ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS), ERRNO_OPTION))
+            .orElse(null);
     private static final MethodHandle CLOSE = downcall("close", FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT), -1);
     private static final MethodHandle EVENTFD = downcall("eventfd",
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT), -1);
@@ -235,6 +240,23 @@ final class Tun {
     static int epollWait(MemorySegment state, int epfd, MemorySegment events, int max, int ms) {
         try {
             return (int) result((int) EPOLL_WAIT.invokeExact(state, epfd, events, max, ms), state);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /**
+     * epoll_pwait2(2) for at most {@code nanos} (a struct timespec in {@code timespec}, 16 bytes), as
+     * {@link #epollWait} otherwise; where libc has no epoll_pwait2, epoll_wait for as many whole milliseconds, rounded up.
+     */
+    static int epollWaitNanos(MemorySegment state, int epfd, MemorySegment events, int max, long nanos, MemorySegment timespec) {
+        if (EPOLL_PWAIT2 == null) {
+            return epollWait(state, epfd, events, max, (int) Math.min(Integer.MAX_VALUE, (nanos + 999_999) / 1_000_000));
+        }
+        timespec.set(ValueLayout.JAVA_LONG, 0, nanos / 1_000_000_000L);
+        timespec.set(ValueLayout.JAVA_LONG, 8, nanos % 1_000_000_000L);
+        try {
+            return (int) result((int) EPOLL_PWAIT2.invokeExact(state, epfd, events, max, timespec, MemorySegment.NULL), state);
         } catch (Throwable t) {
             throw new IllegalStateException(t);
         }

@@ -1,0 +1,206 @@
+package org.modnet.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.modnet.api.skb.SkBuffPool;
+
+/**
+ * Preferred busy polling ({@code SO_PREFER_BUSY_POLL}, epoll's {@code prefer_busy_poll}) with the
+ * device's {@code napi_defer_hard_irqs} and {@code gro_flush_timeout}: between an application's busy
+ * polls the device's interrupt stays off and nothing wakes the softirq thread; frames that arrive
+ * then wait for the next busy poll. When the application stops polling, the NAPI watchdog (fired by
+ * the softirq thread, {@code gro_flush_timeout} after the last poll) polls the queue
+ * {@code napi_defer_hard_irqs} times and then gives the interrupt back. The core's clock here is the
+ * test's: the watchdog is due only when the test moves it, so everything asserted is a count.
+ */
+class NapiPreferBusyPollTest {
+    private final AtomicLong clock = new AtomicLong(1_000_000_000L);
+    private final CoreEngine core = new CoreEngine(1, true, new SkBuffPool(64, 2048), clock::get);
+
+    @AfterEach
+    void tearDown() {
+        core.shutdown();
+    }
+
+    /** Frames waiting in "hardware"; an interrupt when enabled schedules NAPI, as in {@link NapiBusyPollTest}. */
+    private final class FakeDriver implements Napi.Poller {
+        final AtomicInteger waiting = new AtomicInteger();
+        volatile boolean irqEnabled = true;
+        final List<String> pollers = new ArrayList<>();
+        final AtomicInteger received = new AtomicInteger();
+        final AtomicInteger masks = new AtomicInteger();
+        final AtomicInteger unmasks = new AtomicInteger();
+        volatile int defer;
+        volatile long timeout;
+        Napi napi;
+
+        void arrive() {
+            waiting.incrementAndGet();
+            if (irqEnabled) {
+                irqEnabled = false;
+                napi.schedule();
+            }
+        }
+
+        @Override
+        public synchronized int poll(Napi n, int budget) {
+            int done = 0;
+            while (done < budget && waiting.get() > 0) {
+                waiting.decrementAndGet();
+                pollers.add(Thread.currentThread().getName());
+                received.incrementAndGet();
+                done++;
+            }
+            if (done == 0) {
+                pollers.add(Thread.currentThread().getName() + " (empty)");
+            }
+            return done;
+        }
+
+        @Override
+        public void busyPollStarted() {
+            if (irqEnabled) {
+                masks.incrementAndGet(); // a mask that changes something: the interrupt was on
+            }
+            irqEnabled = false;
+        }
+
+        @Override
+        public void completed() {
+            unmasks.incrementAndGet();
+            irqEnabled = true;
+            if (waiting.get() > 0) {
+                irqEnabled = false;
+                napi.schedule();
+            }
+        }
+
+        @Override
+        public int deferHardIrqs() {
+            return defer;
+        }
+
+        @Override
+        public long groFlushTimeout() {
+            return timeout;
+        }
+    }
+
+    private FakeDriver driver(int defer, long timeout) {
+        FakeDriver d = new FakeDriver();
+        d.defer = defer;
+        d.timeout = timeout;
+        d.napi = new Napi(core.softirq(0), d);
+        core.hashNapi(d.napi);
+        return d;
+    }
+
+    private void awaitAsleep() throws InterruptedException {
+        for (int i = 0; i < 200; i++) {
+            long before = core.softirq(0).wakeups();
+            Thread.sleep(20);
+            if (core.softirq(0).wakeups() == before && !core.softirq(0).hasWork()) {
+                return;
+            }
+        }
+    }
+
+    /** One busy poll, as a selector's: until {@code frames} in all were read. */
+    private void busyPoll(FakeDriver d, boolean prefer, int frames) {
+        core.napiBusyLoop(d.napi.id(), () -> d.received.get() >= frames, TimeUnit.SECONDS.toNanos(10), prefer, 0);
+    }
+
+    /** One busy poll during which a frame arrives (the poller holds the instance: the interrupt is masked). */
+    private void busyPollOneArriving(FakeDriver d, boolean prefer) {
+        int frames = d.received.get() + 1;
+        boolean[] arrived = new boolean[1];
+        core.napiBusyLoop(d.napi.id(), () -> {
+            if (!arrived[0]) {
+                arrived[0] = true; // the loop polls once before it asks: masked by then
+                d.arrive();
+            }
+            return d.received.get() >= frames;
+        }, TimeUnit.SECONDS.toNanos(10), prefer, 0);
+    }
+
+    @Test
+    void betweenPreferredBusyPollsTheInterruptStaysOffAndTheSoftirqThreadSleeps() throws Exception {
+        FakeDriver d = driver(2, TimeUnit.SECONDS.toNanos(10));
+        awaitAsleep();
+        long wakeups = core.softirq(0).wakeups();
+        busyPollOneArriving(d, true);
+        for (int round = 2; round <= 20; round++) {
+            d.arrive(); // comes while the application answers the one before: no interrupt, it waits for the poll
+            busyPoll(d, true, round);
+        }
+        assertEquals(20, d.received.get());
+        String me = Thread.currentThread().getName();
+        assertTrue(d.pollers.stream().allMatch(p -> p.startsWith(me)), "every frame read by the application's own polls: " + d.pollers);
+        assertEquals(1, d.masks.get(), "the interrupt masked once, by the first poll");
+        assertEquals(0, d.unmasks.get(), "and never given back between polls");
+        assertEquals(0, d.napi.schedules(), "no interrupt taken");
+        assertFalse(d.napi.isScheduled(), "SCHED is free for the next poll");
+        assertTrue(d.napi.watchdogAt() != 0, "the watchdog is armed");
+        assertEquals(0, d.napi.watchdogFires());
+        awaitAsleep();
+        assertEquals(wakeups + 1, core.softirq(0).wakeups(), "the softirq thread woke once, to note the newly armed watchdog; not per poll");
+    }
+
+    @Test
+    void whenTheApplicationStopsTheWatchdogPollsDeferTimesThenTheInterruptIsBack() throws Exception {
+        FakeDriver d = driver(2, TimeUnit.SECONDS.toNanos(10));
+        awaitAsleep();
+        busyPollOneArriving(d, true);
+        assertEquals(0, d.unmasks.get());
+        d.arrive(); // after the application stopped polling: waits for the watchdog
+        awaitAsleep();
+        assertEquals(1, d.waiting.get(), "nobody read it yet");
+        for (int i = 0; i < 500 && d.unmasks.get() == 0; i++) {
+            clock.addAndGet(TimeUnit.SECONDS.toNanos(11)); // gro_flush_timeout passes
+            core.softirq(0).timer(() -> {
+            }).mod(0); // a timer due now: the softirq thread runs its round (its watchdogs too)
+            Thread.sleep(10);
+        }
+        assertEquals(2, d.received.get(), "the watchdog's poll read it");
+        assertTrue(d.pollers.contains("ksoftirqd/0"), "read by the softirq thread: " + d.pollers);
+        assertEquals(2, d.pollers.stream().filter("ksoftirqd/0 (empty)"::equals).count(),
+                "a poll that found frames starts napi_defer_hard_irqs (2) again: two empty polls, the first still deferred");
+        assertEquals(3, d.napi.watchdogFires(), "each of the three by the watchdog");
+        assertEquals(1, d.unmasks.get(), "then the interrupt is on again");
+        assertTrue(d.irqEnabled);
+        assertEquals(0, d.napi.watchdogAt(), "and the watchdog disarmed");
+        long irqs = d.napi.schedules();
+        d.arrive();
+        for (int i = 0; i < 500 && d.received.get() < 3; i++) {
+            Thread.sleep(10);
+        }
+        assertEquals(3, d.received.get());
+        assertEquals(irqs + 1, d.napi.schedules(), "the next frame takes the interrupt, as without busy polling");
+    }
+
+    @Test
+    void withoutPreferOrWithoutTheDeviceKnobsTheInterruptComesBackAfterEachPoll() throws Exception {
+        FakeDriver plain = driver(2, TimeUnit.SECONDS.toNanos(10));
+        awaitAsleep();
+        busyPollOneArriving(plain, false);
+        assertEquals(1, plain.unmasks.get(), "not preferred: busy_poll_stop enables the interrupt");
+        assertEquals(0, plain.napi.watchdogAt());
+        FakeDriver noTimeout = driver(2, 0);
+        busyPollOneArriving(noTimeout, true);
+        assertEquals(1, noTimeout.unmasks.get(), "gro_flush_timeout 0: nothing defers");
+        FakeDriver noDefer = driver(0, TimeUnit.SECONDS.toNanos(10));
+        busyPollOneArriving(noDefer, true);
+        assertEquals(1, noDefer.unmasks.get(), "napi_defer_hard_irqs 0: nothing defers");
+        assertEquals(0, noDefer.napi.watchdogAt());
+    }
+}
