@@ -3,13 +3,16 @@ package org.modnet.itests;
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
+import static org.modnet.itests.TcpStreams.check;
+import static org.modnet.itests.TcpStreams.receiveAll;
+import static org.modnet.itests.TcpStreams.sendAll;
+import static org.modnet.itests.TcpStreams.sha256;
 
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -21,6 +24,7 @@ import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.modnet.api.feature.FeatureService;
 import org.modnet.api.net.NetCore;
+import org.modnet.itests.TcpStreams.Stream;
 import org.modnet.socket.api.EpollEvent;
 import org.modnet.socket.api.SockAddr;
 import org.modnet.socket.api.SocketCalls;
@@ -86,93 +90,6 @@ public class TcpBulkIT {
         return ModnetRuntime.run(processor, line);
     }
 
-    private static int check(int r, String what) {
-        if (r < 0) {
-            throw new IllegalStateException(what + ": " + SocketCalls.strerror(r));
-        }
-        return r;
-    }
-
-    /** A reproducible stream of bytes: {@code seed} picks it; the sender and the checker make the same one. */
-    private static final class Stream {
-        private final SplittableRandom random;
-        private final MessageDigest digest = sha256();
-        private final ByteBuffer chunk = ByteBuffer.allocate(64 << 10);
-        private long left;
-
-        Stream(long seed, long bytes) {
-            random = new SplittableRandom(seed);
-            left = bytes;
-            chunk.limit(0);
-        }
-
-        /** The next bytes to send (empty at the end); what {@code send} takes is consumed from it. */
-        ByteBuffer next() {
-            if (!chunk.hasRemaining() && left > 0) {
-                chunk.clear();
-                int n = (int) Math.min(chunk.capacity(), left);
-                for (int i = 0; i < n; i += 8) {
-                    chunk.putLong(i, random.nextLong());
-                }
-                chunk.limit(n);
-                digest.update(chunk.array(), 0, n);
-                left -= n;
-            }
-            return chunk;
-        }
-
-        boolean done() {
-            return left == 0 && !chunk.hasRemaining();
-        }
-    }
-
-    private static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new AssertionError(e);
-        }
-    }
-
-    /** Sends {@code bytes} of the stream {@code seed} on {@code fd}, blocking; its SHA-256. */
-    private static byte[] sendAll(SocketCalls p, int fd, long seed, long bytes) {
-        Stream s = new Stream(seed, bytes);
-        while (!s.done()) {
-            check(p.send(fd, s.next(), 0), "send");
-        }
-        return s.digest.digest();
-    }
-
-    /** Reads {@code fd} to its end, blocking; the byte count and SHA-256 of what came. */
-    private static Object[] receiveAll(SocketCalls p, int fd) {
-        MessageDigest d = sha256();
-        ByteBuffer b = ByteBuffer.allocate(64 << 10);
-        long total = 0;
-        while (true) {
-            b.clear();
-            int n = check(p.recv(fd, b, 0), "recv");
-            if (n == 0) {
-                return new Object[] { total, d.digest() };
-            }
-            d.update(b.array(), 0, n);
-            total += n;
-        }
-    }
-
-    /** A connection from a to b: { client process, client fd, server process, server fd }. */
-    private Object[] connect(int port) {
-        SocketCalls server = sockets.process("bulk-server", "b");
-        SocketCalls client = sockets.process("bulk-client", "a");
-        int l = check(server.socket(SocketCalls.AF_INET, SocketCalls.SOCK_STREAM, 0), "socket");
-        check(server.bind(l, new SockAddr(0, port)), "bind");
-        check(server.listen(l, 16), "listen");
-        int c = check(client.socket(SocketCalls.AF_INET, SocketCalls.SOCK_STREAM, 0), "socket");
-        check(client.connect(c, new SockAddr(B, port)), "connect");
-        int s = check(server.accept(l, null, 0), "accept");
-        server.close(l);
-        return new Object[] { client, c, server, s };
-    }
-
     /** One way: {@code bytes} from {@code from} to {@code to}, then the sender's FIN; the time it took is printed. */
     private static void oneWay(String what, SocketCalls from, int ffd, SocketCalls to, int tfd, long seed, long bytes) throws Exception {
         long t0 = System.nanoTime();
@@ -188,7 +105,7 @@ public class TcpBulkIT {
 
     @Test
     public void aStreamFromAToBArrivesIntact() throws Exception {
-        Object[] c = connect(5001);
+        Object[] c = TcpStreams.connect(sockets, "a", "b", B, 5001);
         try {
             oneWay("a -> b", (SocketCalls) c[0], (int) c[1], (SocketCalls) c[2], (int) c[3], 1, STREAM_BYTES);
         } finally {
@@ -199,7 +116,7 @@ public class TcpBulkIT {
 
     @Test
     public void aStreamFromBToAArrivesIntact() throws Exception {
-        Object[] c = connect(5002);
+        Object[] c = TcpStreams.connect(sockets, "a", "b", B, 5002);
         try {
             oneWay("b -> a", (SocketCalls) c[2], (int) c[3], (SocketCalls) c[0], (int) c[1], 2, STREAM_BYTES);
         } finally {
@@ -210,7 +127,7 @@ public class TcpBulkIT {
 
     @Test
     public void streamsBothWaysAtOnceOnOneConnectionArriveIntact() throws Exception {
-        Object[] c = connect(5003);
+        Object[] c = TcpStreams.connect(sockets, "a", "b", B, 5003);
         SocketCalls client = (SocketCalls) c[0];
         SocketCalls server = (SocketCalls) c[2];
         int cfd = (int) c[1];

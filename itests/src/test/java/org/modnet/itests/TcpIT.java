@@ -5,6 +5,7 @@ import static org.hamcrest.CoreMatchers.not;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
+import static org.modnet.itests.TcpStreams.counter;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -101,12 +102,6 @@ public class TcpIT {
             s = (s & 0xffff) + (s >>> 16);
         }
         return (int) ~s & 0xffff;
-    }
-
-    private static long counter(String nstat, String name) {
-        Matcher m = Pattern.compile("(?m)^" + name + "\\s+(\\d+)").matcher(nstat);
-        assertTrue("no " + name + " in:\n" + nstat, m.find());
-        return Long.parseLong(m.group(1));
     }
 
     @Test
