@@ -21,6 +21,7 @@ final class Printer {
     private int stamps;
     private Instant first;
     private Instant last;
+    private boolean truncated;
 
     /**
      * @param verbosity the number of {@code -v}s
@@ -76,7 +77,16 @@ final class Printer {
         return new Printer(ethernet).line(f, when);
     }
 
+    /**
+     * Whether the last {@link #line} stopped short at a truncated header ({@code [|icmp]}): tcpdump's
+     * {@code -X} then dumps the frame from its link header, as its printer's hex dump after a truncation does.
+     */
+    boolean truncated() {
+        return truncated;
+    }
+
     String line(Frame f, Instant when) {
+        truncated = false;
         StringBuilder sb = new StringBuilder(stamp(when));
         if (ethernet && f.b.length >= 14) {
             sb.append(f.mac(6)).append(" > ").append(f.mac(0)).append(", ethertype ").append(typeName(f.ethertype))
@@ -229,10 +239,15 @@ final class Printer {
             sb.append("IP [|ip]");
             return;
         }
+        sb.append("IP ");
+        ipBody(sb, f);
+    }
+
+    /** An IPv4 packet after tcpdump's {@code IP }: the {@code -v} block, then the protocol's line. */
+    private void ipBody(StringBuilder sb, Frame f) {
         int totLen = f.u16(16);
         int l4 = 14 + f.ihl;
         int payload = totLen - f.ihl;
-        sb.append("IP ");
         if (verbosity > 0) {
             header(sb, f, totLen);
         }
@@ -249,6 +264,14 @@ final class Printer {
                     return;
                 }
                 int type = f.u8(l4);
+                if ((type == 3 || type == 5) && f.b.length < l4 + 8 + 20) {
+                    // icmp_print words these by the quoted header's destination, which is not all there:
+                    // tcpdump gives up on the line before its "ICMP"
+                    sb.setLength(sb.length() - "ICMP ".length());
+                    sb.append(" [|icmp]");
+                    truncated = true;
+                    return;
+                }
                 switch (type) {
                     case 8, 0 -> sb.append(type == 8 ? "echo request" : "echo reply").append(", id ").append(f.u16(l4 + 4))
                             .append(", seq ").append(f.u16(l4 + 6)).append(", length ").append(payload);
@@ -268,6 +291,11 @@ final class Printer {
                         sb.append(" (wrong icmp cksum ").append(Integer.toHexString(carried)).append(" (->")
                                 .append(Integer.toHexString(~rest & 0xffff)).append(")!)");
                     }
+                }
+                if (verbosity > 0 && (type == 3 || type == 4 || type == 5 || type == 11 || type == 12)) {
+                    // an error's -v line goes on with the datagram it quotes, printed as a packet of its own
+                    sb.append("\n\t");
+                    quoted(sb, f, l4 + 8);
                 }
             }
             case 17 -> {
@@ -297,6 +325,24 @@ final class Printer {
         if (f.moreFragments && verbosity == 0) {
             sb.append(" (frag ").append(f.u16(18)).append(':').append(payload).append('@').append(f.fragOffset).append("+)");
         }
+    }
+
+    /**
+     * The datagram an ICMP error quotes from {@code at} on, as tcpdump's icmp_print hands it to ip_print:
+     * its header block and its own line, from what the error carries (often less than its length says).
+     */
+    private void quoted(StringBuilder sb, Frame f, int at) {
+        int n = Math.max(0, f.b.length - at);
+        byte[] inner = new byte[14 + n];
+        inner[12] = 0x08;
+        System.arraycopy(f.b, at, inner, 14, n);
+        sb.append("IP ");
+        Frame q = new Frame(inner);
+        if (!q.ipv4) {
+            sb.append("[|ip]");
+            return;
+        }
+        ipBody(sb, q);
     }
 
     /** print-ip.c's {@code -v} block: {@code (tos 0x0, ttl 64, id 1, offset 0, flags [DF], proto TCP (6), length 60)}. */

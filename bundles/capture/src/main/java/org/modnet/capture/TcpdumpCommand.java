@@ -78,7 +78,7 @@ public final class TcpdumpCommand {
             if (any) {
                 line = Printer.withDevice(line, c.dev, c.type);
             }
-            return hex == 0 ? line : line + Printer.hex(c.bytes, hex > 1);
+            return hex == 0 ? line : line + Printer.hex(c.bytes, hex > 1 || printer.truncated());
         }
     }
 

@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -94,7 +95,26 @@ class TcpdumpAgreesTest {
         l.add(badUdp);
         l.add(ipOnly(1, bytes(8, 0, 0xf7, 0xf5, 0, 7, 0, 3, 0, 0, 0, 0)));
         l.add(ipOnly(1, bytes(8, 0, 0xf7, 0xf3, 0, 7, 0, 3, 0, 0, 0, 0)));
+        // ICMP errors: with -v tcpdump goes on with the datagram each quotes
+        byte[] echo = ipOnly(1, bytes(8, 0, 0xf7, 0xf5, 0, 7, 0, 3, 0, 0, 0, 0));
+        l.add(icmpError(3, 3, 0, Arrays.copyOfRange(echo, 14, echo.length)));
+        l.add(icmpError(3, 3, 0, Arrays.copyOfRange(udp, 14, udp.length)));
+        byte[] syn = segment(C, 40005, S, 80, 77, 0, SYN, 64240, linuxSynOptions(9, 0), 0);
+        l.add(icmpError(11, 0, 0, Arrays.copyOfRange(syn, 14, 14 + 28)));
+        l.add(icmpError(3, 4, 1400, Arrays.copyOfRange(syn, 14, syn.length)));
+        l.add(icmpError(3, 1, 0, Arrays.copyOfRange(syn, 14, 14 + 12)));
         return l;
+    }
+
+    /** An ICMP error (type, code, the 32 bits after the checksum) from S to C, quoting {@code quoted}; checksums right. */
+    private static byte[] icmpError(int type, int code, int rest, byte[] quoted) {
+        byte[] icmp = ByteBuffer.allocate(8 + quoted.length).put((byte) type).put((byte) code).putShort((short) 0).putInt(rest)
+                .put(quoted).array();
+        byte[] f = ipOnly(1, icmp);
+        int sum = ~TcpPrinter.sum(new Frame(f), 34, icmp.length, -1, 2) & 0xffff;
+        f[36] = (byte) (sum >> 8);
+        f[37] = (byte) sum;
+        return f;
     }
 
     /** An IPv4 packet (id 1, no DF, ttl 64, correct header checksum) around {@code l4}. */
@@ -140,7 +160,7 @@ class TcpdumpAgreesTest {
         for (byte[] f : frames) {
             String line = printer.line(new Frame(f), Instant.EPOCH);
             if (flag.startsWith("-X")) {
-                line += Printer.hex(f, flag.equals("-XX"));
+                line += Printer.hex(f, flag.equals("-XX") || printer.truncated());
             }
             ours.append(line, line.indexOf(' ') + 1, line.length()).append('\n');
         }
