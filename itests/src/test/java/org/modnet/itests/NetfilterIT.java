@@ -101,8 +101,16 @@ public class NetfilterIT {
     @Test
     public void rejectAnswersWithPortUnreachable() throws Exception {
         ModnetRuntime.run(processor, "ns2", "iptables -A INPUT -p icmp -j REJECT");
+        // on the wire: the ICMP error the rule names, from ns2, quoting the echo request
+        CompletableFuture<String> wire = ModnetRuntime.capture(context, processor, "ns1",
+                "tcpdump -i veth0 -n -v -c 1 src host 10.0.0.2 and icmp");
         String out = ping("ns1", "10.0.0.2");
         assertThat(out, containsString("Destination Port Unreachable"));
+        String error = wire.get(10, TimeUnit.SECONDS);
+        assertThat(error, containsString("10.0.0.2 > 10.0.0.1: ICMP"));
+        assertThat(error, containsString("ICMP 10.0.0.2 protocol 1 port "));
+        assertThat(error, containsString(" unreachable, length 92"));
+        assertThat(error, containsString("10.0.0.1 > 10.0.0.2: ICMP echo request"));
         ModnetRuntime.run(processor, "ns2", "iptables -R INPUT 1 -p icmp -j REJECT --reject-with icmp-host-unreachable");
         assertThat(ping("ns1", "10.0.0.2"), containsString("Destination Host Unreachable"));
     }
@@ -111,11 +119,19 @@ public class NetfilterIT {
     public void rejectWithTcpResetRefusesAConnectionToAListeningPort() throws Exception {
         CompletableFuture<String> listener = ModnetRuntime.serve(processor, "ns2", "nc -l 5998", false, 5998);
         ModnetRuntime.run(processor, "ns2", "iptables -A INPUT -p tcp --dport 5998 -j REJECT --reject-with tcp-reset");
+        // on the wire: the RST answering the SYN, its checksum right, from the port the SYN asked for
+        CompletableFuture<String> wire = ModnetRuntime.capture(context, processor, "ns1",
+                "tcpdump -i veth0 -n -v -c 1 src host 10.0.0.2 and tcp");
         long start = System.nanoTime();
         String refused = ModnetRuntime.runCapturing(processor, "ns1", "nc -z -v -w 5 10.0.0.2 5998");
         long ms = (System.nanoTime() - start) / 1_000_000;
         assertThat(refused, containsString("nc: connect to 10.0.0.2 port 5998 (tcp) failed: Connection refused"));
         assertTrue("refused at once by the RST, not by a timeout: " + ms + " ms", ms < 4000);
+        String rst = wire.get(10, TimeUnit.SECONDS);
+        assertThat(rst, containsString("10.0.0.2.5998 > 10.0.0.1."));
+        assertThat(rst, containsString("Flags [R.], cksum 0x"));
+        assertThat(rst, containsString(" (correct), seq 0, ack "));
+        assertThat(rst, containsString(", win 0, length 0"));
         assertThat(ModnetRuntime.run(processor, "ns2", "iptables -L INPUT -n -v"),
                 containsString("REJECT     6    --  *      *       0.0.0.0/0            0.0.0.0/0            tcp dpt:5998 reject-with tcp-reset"));
         ModnetRuntime.run(processor, "ns2", "iptables -F INPUT");
