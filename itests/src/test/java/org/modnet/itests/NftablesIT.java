@@ -331,4 +331,44 @@ public class NftablesIT {
         assertTrue(last, packets(last, "icmp type echo-request") >= pingsMid + 2);
         assertThat(ModnetRuntime.runCapturing(processor, "ns1", "nc -z -v -w 1 10.0.0.2 6000"), not(containsString("succeeded")));
     }
+    /**
+     * {@code nft list ruleset | nft -f -} carries a ruleset (sets with elements, a verdict map, a nat chain,
+     * counters) to another namespace and reads back as the same listing; a listing saved to a file reads back
+     * after {@code flush ruleset} too. The pipe's two sides run at once, one under {@code ip netns exec}.
+     */
+    @Test
+    public void aListedRulesetRoundTripsThroughAPipeAndAFile() throws Exception {
+        for (String c : new String[] { "nft add table inet filter",
+                "nft 'add chain inet filter input { type filter hook input priority 0; policy drop; }'",
+                "nft 'add set inet filter bad { type ipv4_addr; flags interval; }'",
+                "nft 'add element inet filter bad { 192.0.2.0/24, 198.51.100.7 }'",
+                "nft 'add map inet filter ports { type inet_service : verdict; elements = { 22 : accept, 80 : drop } }'",
+                "nft add rule inet filter input ct state established,related counter accept",
+                "nft add rule inet filter input ip saddr @bad counter drop",
+                "nft add rule inet filter input tcp dport vmap @ports",
+                "nft add table ip nat",
+                "nft 'add chain ip nat post { type nat hook postrouting priority srcnat; }'",
+                "nft add rule ip nat post oifname veth1 masquerade" }) {
+            ModnetRuntime.run(processor, "ns2", c);
+        }
+        ping("ns1", "10.0.0.2"); // a counter that is not zero
+        String listed = ModnetRuntime.run(processor, "ns2", "nft list ruleset");
+        assertThat(listed, containsString("elements = { 192.0.2.0/24, 198.51.100.7 }"));
+        assertEquals("", ModnetRuntime.run(processor, "ns1", "nft list ruleset").strip());
+
+        ModnetRuntime.run(processor, null, "ip netns exec ns2 nft list ruleset | ip netns exec ns1 nft -f -");
+        assertEquals(listed, ModnetRuntime.run(processor, "ns1", "nft list ruleset"));
+        assertEquals("ns2's own ruleset is unchanged", listed, ModnetRuntime.run(processor, "ns2", "nft list ruleset"));
+
+        Path file = Files.createTempFile("nftables-it", ".nft");
+        try {
+            ModnetRuntime.run(processor, "ns1", "nft list ruleset > " + file);
+            ModnetRuntime.run(processor, "ns1", "nft flush ruleset");
+            assertEquals("", ModnetRuntime.run(processor, "ns1", "nft list ruleset").strip());
+            ModnetRuntime.run(processor, "ns1", "nft -f " + file);
+            assertEquals(listed, ModnetRuntime.run(processor, "ns1", "nft list ruleset"));
+        } finally {
+            Files.deleteIfExists(file);
+        }
+    }
 }

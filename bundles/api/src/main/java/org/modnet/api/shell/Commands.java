@@ -11,7 +11,42 @@ public final class Commands {
      */
     public static final String NETNS = "modnet.netns";
 
+    /**
+     * The namespace {@code ip netns exec} runs its one command in, for that command's thread only: a
+     * pipeline's other commands run on other threads of the same session and keep the session's own.
+     */
+    private static final ThreadLocal<String> EXEC_NETNS = new ThreadLocal<>();
+
     private Commands() {
+    }
+
+    /**
+     * Runs {@code action} on this thread with every command it calls in namespace {@code name} (empty for
+     * {@code init_net}), as {@code ip netns exec NAME cmd} runs {@code cmd}: {@link #namespace} and
+     * {@link #netns} answer that name here until it returns, whatever the session's {@link #NETNS} says,
+     * and nothing changes for the session's other threads (the other side of {@code ip netns exec a X | Y}).
+     */
+    public static <T> T inNamespace(String name, java.util.concurrent.Callable<T> action) throws Exception {
+        String previous = EXEC_NETNS.get();
+        EXEC_NETNS.set(name == null ? "" : name);
+        try {
+            return action.call();
+        } finally {
+            if (previous == null) {
+                EXEC_NETNS.remove();
+            } else {
+                EXEC_NETNS.set(previous);
+            }
+        }
+    }
+
+    /**
+     * The namespace name a command on this thread acts in: the one {@link #inNamespace} set here, else
+     * {@code sessionValue} (the session's {@link #NETNS} variable, or null).
+     */
+    public static Object netns(Object sessionValue) {
+        String exec = EXEC_NETNS.get();
+        return exec != null ? exec : sessionValue;
     }
 
     /**
@@ -64,14 +99,15 @@ public final class Commands {
     }
 
     /**
-     * The namespace a command runs in: the one the session's {@link #NETNS} variable names (what
-     * {@code ip netns exec} sets), else {@code init_net}. A name that no longer exists is the tool's
+     * The namespace a command runs in: the one {@code ip netns exec} runs it in ({@link #inNamespace}),
+     * else the one the session's {@link #NETNS} variable names, else {@code init_net}. A name that no longer exists is the tool's
      * error, in its own words.
      *
      * @param variable the session's {@code NETNS} value, or null
      */
     public static org.modnet.api.net.NetNamespace namespace(org.modnet.api.net.NetCore core, Object variable, String tool) {
-        String name = variable == null ? "" : variable.toString();
+        Object effective = netns(variable);
+        String name = effective == null ? "" : effective.toString();
         if (name.isEmpty()) {
             return core.initNet();
         }

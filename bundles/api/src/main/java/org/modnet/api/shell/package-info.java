@@ -4,7 +4,7 @@
  * words ({@code Commands.words}: an unset variable is an empty word).
  */
 @Export
-@Version("1.2.0")
+@Version("1.3.0")
 package org.modnet.api.shell;
 
 import org.osgi.annotation.bundle.Export;

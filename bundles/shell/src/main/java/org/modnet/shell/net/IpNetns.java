@@ -2,11 +2,12 @@ package org.modnet.shell.net;
 
 import static org.modnet.shell.net.Iproute.matches;
 
+import java.util.ArrayList;
 import java.util.List;
-import java.util.regex.Pattern;
 
 import org.apache.felix.service.command.CommandSession;
 import org.apache.felix.service.command.Converter;
+import org.apache.felix.service.command.Function;
 import org.modnet.api.net.Errno;
 import org.modnet.api.net.NetCore;
 import org.modnet.api.net.NetException;
@@ -25,8 +26,6 @@ final class IpNetns {
             	ip netns { delete | del } NAME
             	ip netns exec NAME cmd ...""";
 
-    /** Words Gogo reads back as they are; anything else is quoted. */
-    private static final Pattern PLAIN = Pattern.compile("[A-Za-z0-9_./:+,-]+");
 
     private final Invocation inv;
     private final IpCommand.Options options;
@@ -133,11 +132,21 @@ final class IpNetns {
         if (session == null) {
             throw new CommandException("ip netns exec: needs a shell session", Iproute.FAILED);
         }
-        String line = commandLine(words.subList(1, words.size()));
-        Object previous = session.get(Commands.NETNS);
-        session.put(Commands.NETNS, ns.isInitNet() ? null : ns.name());
+        // One command, run here on this command's own thread, as ip netns exec runs one program: the
+        // shell around it made the pipeline, so in `ip netns exec a nft list ruleset | nft -f -` only the
+        // left side is in a. (Setting the session's variable instead put the right side, which runs at
+        // the same time on another thread of the session, in a too.)
+        String command = words.get(1);
+        Object target = session.get(command); // a variable holding a closure, as Gogo looks first
+        if (!(target instanceof Function) && command.indexOf(':') < 0) {
+            target = session.get("*:" + command); // a command of any scope, as Gogo resolves a bare name
+        }
+        if (!(target instanceof Function function)) {
+            throw new CommandException("exec of \"" + command + "\" failed: No such file or directory", Iproute.SYNTAX);
+        }
+        List<Object> args = new ArrayList<>(words.subList(2, words.size()));
         try {
-            Object result = session.execute(line);
+            Object result = Commands.inNamespace(ns.isInitNet() ? "" : ns.name(), () -> function.execute(session, args));
             if (result != null) {
                 inv.out().println(session.format(result, Converter.INSPECT));
             }
@@ -147,38 +156,7 @@ final class IpNetns {
             Thread.currentThread().interrupt();
             throw new CommandException("", 130); // Ctrl-C ended the command: no words, the status a shell gives
         } catch (Exception e) {
-            throw new CommandException("exec of \"" + words.get(1) + "\" failed: " + e.getMessage(), Iproute.SYNTAX);
-        } finally {
-            session.put(Commands.NETNS, previous);
+            throw new CommandException("exec of \"" + command + "\" failed: " + e.getMessage(), Iproute.SYNTAX);
         }
-    }
-
-    /** The words as one Gogo line that reads back as the same words. */
-    static String commandLine(List<String> words) {
-        StringBuilder b = new StringBuilder();
-        for (String w : words) {
-            if (!b.isEmpty()) {
-                b.append(' ');
-            }
-            b.append(quote(w));
-        }
-        return b.toString();
-    }
-
-    static String quote(String w) {
-        if (PLAIN.matcher(w).matches()) {
-            return w;
-        }
-        if (w.indexOf('\'') < 0) {
-            return "'" + w + "'";
-        }
-        StringBuilder b = new StringBuilder("\"");
-        for (char c : w.toCharArray()) {
-            if (c == '"' || c == '\\' || c == '$') {
-                b.append('\\');
-            }
-            b.append(c);
-        }
-        return b.append('"').toString();
     }
 }

@@ -6,14 +6,17 @@ import org.modnet.api.net.NetNamespace;
 import org.modnet.api.shell.CommandException;
 import org.modnet.api.shell.Commands;
 
-/** Which network namespace a command acts in: the session's {@link Commands#NETNS}, else init_net. */
+/**
+ * Which network namespace a command acts in: the one {@code ip netns exec} runs it in on this thread, else
+ * the session's {@link Commands#NETNS}, else init_net.
+ */
 final class Namespaces {
     private Namespaces() {
     }
 
     /** The name the session names, or null for init_net. */
     static String currentName(CommandSession session) {
-        Object name = session == null ? null : session.get(Commands.NETNS);
+        Object name = Commands.netns(session == null ? null : session.get(Commands.NETNS));
         if (name == null) {
             return null;
         }

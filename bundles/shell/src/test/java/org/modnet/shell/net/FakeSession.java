@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 
 import org.apache.felix.service.command.CommandSession;
+import org.apache.felix.service.command.Function;
 import org.apache.felix.service.command.Job;
 import org.apache.felix.service.command.JobListener;
 import org.modnet.api.shell.Commands;
@@ -35,9 +36,24 @@ final class FakeSession implements CommandSession {
         return runner.run(line.toString());
     }
 
+    /**
+     * A variable, or, for a name without a dot that no variable holds, the command of that name as Gogo's
+     * {@code get} resolves it: a function that records its words as one line and the namespace it acts in
+     * (what {@code ip netns exec} gave its thread, else the session's), then hands the line to the runner.
+     */
     @Override
     public Object get(String name) {
-        return variables.get(name);
+        if (variables.containsKey(name) || name.contains(".")) {
+            return variables.get(name);
+        }
+        return (Function) (session, args) -> {
+            StringBuilder line = new StringBuilder(name.startsWith("*:") ? name.substring(2) : name);
+            for (Object a : args) {
+                line.append(' ').append(a);
+            }
+            executed.add(new Executed(line.toString(), Commands.netns(variables.get(Commands.NETNS))));
+            return runner.run(line.toString());
+        };
     }
 
     @Override
