@@ -33,12 +33,20 @@ public final class WatchCommand {
             session = org.apache.felix.service.command.Job.Utils.current().session();
         }
         CommandSession s = session;
+        // under ip netns exec NS, watch's command line runs in NS every round, as Linux's watch and the shell
+        // it starts inherit the namespace: the line runs as a job of its own, on other threads, so it is
+        // given the session's variable for the round
+        Object execNs = Commands.netns(null);
         InputStream in = System.in;
         PrintStream out = System.out;
         Watch.Runner runner = line -> {
             ByteArrayOutputStream buffer = new ByteArrayOutputStream();
             PrintStream capture = new PrintStream(buffer, true, StandardCharsets.UTF_8);
             threadIO.setStreams(in, capture, capture);
+            Object sessionNs = execNs == null ? null : s.get(Commands.NETNS);
+            if (execNs != null) {
+                s.put(Commands.NETNS, execNs);
+            }
             try {
                 s.execute(line);
             } catch (InterruptedException e) {
@@ -50,6 +58,9 @@ public final class WatchCommand {
             } catch (Exception e) {
                 capture.println(e.getMessage());
             } finally {
+                if (execNs != null) {
+                    s.put(Commands.NETNS, sessionNs);
+                }
                 threadIO.close();
             }
             if (Thread.currentThread().isInterrupted()) {
