@@ -45,6 +45,8 @@ final class Iptables {
         Rule rule;
         String policy;
         boolean ruleGiven;
+        /** {@code -c PKTS BYTES} ({@code --set-counters}): the new rule's or the policy's counters; null: none given. */
+        long[] counters;
     }
 
     private static final Map<String, Character> LONG = Map.ofEntries(Map.entry("--append", 'A'),
@@ -185,6 +187,20 @@ final class Iptables {
                         }
                     };
                     r.protoInv = inv;
+                    c.ruleGiven = true;
+                }
+                case "-c", "--set-counters" -> {
+                    if (i + 2 >= args.size() || args.get(i + 1).startsWith("-") || args.get(i + 2).startsWith("-")) {
+                        throw syntax("-c requires packet and byte counter");
+                    }
+                    c.counters = new long[] { counter(args.get(++i), "packet"), counter(args.get(++i), "byte") };
+                }
+                case "-f", "--fragment" -> {
+                    if (r.frag) {
+                        throw syntax("multiple -f flags not allowed");
+                    }
+                    r.frag = true;
+                    r.fragInv = inv;
                     c.ruleGiven = true;
                 }
                 case "-i", "--in-interface", "-o", "--out-interface" -> {
@@ -389,8 +405,9 @@ final class Iptables {
                     r.natTo = v;
                 }
                 case "--random", "--random-fully" -> {
-                    if (r.kind != Rule.Kind.SNAT && r.kind != Rule.Kind.DNAT && r.kind != Rule.Kind.MASQUERADE
-                            && r.kind != Rule.Kind.REDIRECT) {
+                    // iptables 1.8.9: --random for all four NAT targets, --random-fully for SNAT and MASQUERADE only
+                    if (r.kind != Rule.Kind.SNAT && r.kind != Rule.Kind.MASQUERADE
+                            && (opt.equals("--random-fully") || r.kind != Rule.Kind.DNAT && r.kind != Rule.Kind.REDIRECT)) {
                         throw syntax("unknown option \"" + a + "\"");
                     }
                     r.natFlags |= opt.equals("--random") ? org.modnet.api.netfilter.NfNat.RANDOM
@@ -917,7 +934,19 @@ final class Iptables {
         }
     }
 
+    /** One number of {@code -c}: iptables reads it with sscanf's %llu. */
+    private static long counter(String v, String what) {
+        if (!v.matches("[0-9]{1,19}")) {
+            throw syntax("-c " + what + " counter not numeric");
+        }
+        return Long.parseLong(v);
+    }
+
     static void apply(Cmd c, Map<String, FilterTable.Chain> b, TreeMap<String, FilterTable.Chain> u, List<String> out) {
+        if (c.counters != null && c.rule != null && "AIR".indexOf(c.cmd) >= 0) {
+            c.rule.packets.set(c.counters[0]);
+            c.rule.bytes.set(c.counters[1]);
+        }
         switch (c.cmd) {
             case 'A', 'I', 'R', 'C' -> {
                 FilterTable.Chain ch = existing(b, u, c.chain);
@@ -1047,15 +1076,22 @@ final class Iptables {
                     throw fail("Bad policy name. Run `dmesg' for more information.");
                 }
                 ch.policy = Rule.Kind.valueOf(c.policy);
+                if (c.counters != null) {
+                    // a fresh pair, as iptables-restore's [P:B]: the old snapshot's packets keep counting on the old one
+                    ch.packets = new java.util.concurrent.atomic.AtomicLong(c.counters[0]);
+                    ch.bytes = new java.util.concurrent.atomic.AtomicLong(c.counters[1]);
+                }
             }
             case 'L' -> list(c, b, u, out);
             case 'S' -> {
                 for (FilterTable.Chain ch : selected(c, b, u)) {
-                    out.add(ch.builtin ? "-P " + ch.name + " " + ch.policy : "-N " + ch.name);
+                    // -S -v: the counters as iptables-legacy prints them (-c PKTS BYTES), a policy's too
+                    out.add(ch.builtin ? "-P " + ch.name + " " + ch.policy
+                            + (c.verbose ? " -c " + ch.packets.get() + " " + ch.bytes.get() : "") : "-N " + ch.name);
                 }
                 for (FilterTable.Chain ch : selected(c, b, u)) {
                     for (Rule r : ch.rules) {
-                        out.add("-A " + ch.name + r.save());
+                        out.add("-A " + ch.name + r.save(c.verbose));
                     }
                 }
             }
@@ -1177,7 +1213,7 @@ final class Iptables {
         l.append(r.protoInv ? '!' : ' ');
         String pn = Names.protoName(r.proto);
         l.append(pad(c.numeric || pn == null ? Integer.toString(r.proto) : pn, 5));
-        l.append("-- ");
+        l.append(r.fragInv ? '!' : '-').append(r.frag ? 'f' : '-').append(' ');
         if (c.verbose) {
             String in = r.in != null ? r.in : c.numeric ? "*" : "any";
             String ou = r.out != null ? r.out : c.numeric ? "*" : "any";
