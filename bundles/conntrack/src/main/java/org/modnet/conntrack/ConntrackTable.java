@@ -688,7 +688,8 @@ final class ConntrackTable {
         ct.reply.set((int) v[14], (int) v[15], (int) v[16], (int) v[17]);
         ct.zone = w.length == 19 ? (int) v[18] & 0xffff : 0;
         synchronized (this) {
-            if (count.get() >= max.get() || findLocked(ct.orig) || findLocked(ct.reply)) {
+            int limit = max.get();
+            if (limit != 0 && count.get() >= limit || findLocked(ct.orig) || findLocked(ct.reply)) {
                 return false;
             }
             link(ct.orig);

@@ -214,6 +214,10 @@ class ConntrackTableTest {
         sysctl.set("net.netfilter.nf_conntrack_max", "0");
         assertEquals(SkBuff.IP_CT_NEW, pass(p.udp("10.0.0.1", 5000, "10.0.0.2", 53)));
         assertEquals(1, t.count.get());
+        TestSysctl s2 = new TestSysctl();
+        ConntrackTable next = new ConntrackTable(s2, () -> now, 64);
+        s2.set("net.netfilter.nf_conntrack_max", "0");
+        assertTrue(next.adopt(t.export(only())), "a hand-over into an unbounded table");
     }
 
     @Test
