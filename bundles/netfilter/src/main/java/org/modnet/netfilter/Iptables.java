@@ -109,6 +109,7 @@ final class Iptables {
                     }
                     if ("LSFZX".indexOf(c.cmd) >= 0 && i + 1 < args.size() && !args.get(i + 1).startsWith("-")) {
                         c.chain = args.get(++i);
+                        i = ruleNumber(c, args, i);
                     }
                     continue;
                 }
@@ -146,6 +147,7 @@ final class Iptables {
                     setCmd(c, opt.charAt(1));
                     if (i + 1 < args.size() && !args.get(i + 1).startsWith("-")) {
                         c.chain = args.get(++i);
+                        i = ruleNumber(c, args, i);
                     }
                 }
                 case "-t", "--table" -> {
@@ -792,6 +794,14 @@ final class Iptables {
         return args.get(i);
     }
 
+    /** {@code -L|-S CHAIN RULENUM}: only that rule (iptables 1.8.9); the index of the last argument read. */
+    private static int ruleNumber(Cmd c, List<String> args, int i) {
+        if ((c.cmd == 'L' || c.cmd == 'S') && i + 1 < args.size() && args.get(i + 1).matches("[0-9]+")) {
+            c.num = number(args.get(++i));
+        }
+        return i;
+    }
+
     private static int number(String s) {
         try {
             int n = Integer.parseInt(s);
@@ -1084,6 +1094,14 @@ final class Iptables {
             }
             case 'L' -> list(c, b, u, out);
             case 'S' -> {
+                if (c.num > 0) {
+                    // one rule: no policy line, nothing when the chain has no such rule
+                    FilterTable.Chain ch = existing(b, u, c.chain);
+                    if (c.num <= ch.rules.size()) {
+                        out.add("-A " + ch.name + ch.rules.get(c.num - 1).save(c.verbose));
+                    }
+                    break;
+                }
                 for (FilterTable.Chain ch : selected(c, b, u)) {
                     // -S -v: the counters as iptables-legacy prints them (-c PKTS BYTES), a policy's too
                     out.add(ch.builtin ? "-P " + ch.name + " " + ch.policy
@@ -1163,6 +1181,14 @@ final class Iptables {
 
     private static void list(Cmd c, Map<String, FilterTable.Chain> b, TreeMap<String, FilterTable.Chain> u,
             List<String> out) {
+        if (c.num > 0) {
+            // -L CHAIN N: that rule's line alone, without the chain's header
+            FilterTable.Chain ch = existing(b, u, c.chain);
+            if (c.num <= ch.rules.size()) {
+                out.add(line(ch.rules.get(c.num - 1), c.num, c));
+            }
+            return;
+        }
         boolean first = true;
         for (FilterTable.Chain ch : selected(c, b, u)) {
             if (!first) {

@@ -491,4 +491,16 @@ class IptablesTest {
         assertEquals("iptables v1.8.9 (legacy): -c packet counter not numeric", e.getMessage().lines().findFirst().orElseThrow());
         assertEquals(2, e.status());
     }
+
+    @Test
+    void listAndListRulesTakeARuleNumber() {
+        ipt("-A INPUT -p tcp -j ACCEPT");
+        ipt("-A INPUT -p udp -c 9 9 -j DROP");
+        assertEquals(List.of("-A INPUT -p udp -c 9 9 -j DROP"), ipt("-S INPUT 2 -v"));
+        assertEquals(List.of("ACCEPT     tcp  --  anywhere             anywhere            "), ipt("-L INPUT 1"));
+        assertEquals(List.of(), ipt("-S INPUT 99"), "no such rule: nothing, as iptables-legacy prints");
+        CommandException e = assertThrows(CommandException.class, () -> ipt("-S INPUT 0"));
+        assertEquals("iptables v1.8.9 (legacy): Invalid rule number `0'", e.getMessage().lines().findFirst().orElseThrow());
+        assertEquals(2, e.status());
+    }
 }

@@ -193,7 +193,8 @@ class LinuxIptablesTest {
             linux(r);
             Iptables.run(t, Restore.split(r).toArray(new String[0]));
         }
-        for (String show : new String[] { "-S", "-S web", "-L", "-L -n", "-L -n -v --line-numbers", "-L -v -x", "-L web -n", "-S -v" }) {
+        for (String show : new String[] { "-S", "-S web", "-L", "-L -n", "-L -n -v --line-numbers", "-L -v -x", "-L web -n", "-S -v",
+                "-L INPUT 2", "-L INPUT 2 -n -v --line-numbers", "-S INPUT 3", "-S INPUT 2 -v", "-L web 1 -n" }) {
             String ours = String.join("\n", Iptables.run(t, show.split(" "))) + "\n";
             assertEquals(linux(show), ours, "iptables " + show);
         }
