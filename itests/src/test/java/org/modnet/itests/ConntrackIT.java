@@ -93,6 +93,10 @@ public class ConntrackIT {
                 containsString("src=10.0.2.1 dst=10.0.2.2 sport="));
         assertThat(ModnetRuntime.run(processor, "r", "conntrack -L -p udp -s 10.0.1.2"),
                 containsString("udp      17 "));
+        assertThat(ModnetRuntime.run(processor, "r", "conntrack -L -p udp -s 10.0.1.2 -w 0"),
+                containsString("udp      17 "));
+        assertThat(ModnetRuntime.run(processor, "r", "conntrack -L -p udp -s 10.0.1.2 -w 3"),
+                not(containsString("udp      17 ")));
         assertThat(ModnetRuntime.run(processor, "r", "cat /proc/net/nf_conntrack"),
                 containsString("ipv4     2 udp      17 "));
 

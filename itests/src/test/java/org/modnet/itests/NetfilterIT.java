@@ -70,6 +70,8 @@ public class NetfilterIT {
         assertThat(ping("ns1", "10.0.0.2"), containsString("2 packets transmitted, 0 received"));
         assertThat(ModnetRuntime.run(processor, "ns2", "iptables -L INPUT -n -v -x"), containsString(
                 "\n       2      168 DROP       1    --  *      *       0.0.0.0/0            0.0.0.0/0            icmptype 8\n"));
+        assertThat(ModnetRuntime.run(processor, "ns2", "iptables -S INPUT -v"),
+                containsString("-A INPUT -p icmp -m icmp --icmp-type 8 -c 2 168 -j DROP\n"));
         ModnetRuntime.run(processor, "ns2", "iptables -R INPUT 1 -p icmp --icmp-type echo-request -j LOG --log-prefix \"ping: \"");
         assertThat(ping("ns1", "10.0.0.2"), containsString("2 packets transmitted, 2 received"));
         assertThat(ModnetRuntime.run(processor, "ns2", "iptables -L INPUT -n -v"),

@@ -10,7 +10,7 @@ import org.modnet.api.shell.CommandException;
 
 /**
  * The {@code conntrack} command (conntrack-tools 1.4.7): {@code -L}, {@code -D}, {@code -F}, {@code -C}
- * and {@code -S} with the filters {@code -p -s -d -r -q --sport --dport --state}, printing entries as it
+ * and {@code -S} with the filters {@code -p -s -d -r -q --sport --dport --state -w}, printing entries as it
  * does ({@code tcp      6 431999 ESTABLISHED src=... [ASSURED] mark=0 use=1}), and the lines of
  * {@code /proc/net/nf_conntrack}. The summary conntrack writes to stderr is the last line here.
  */
@@ -30,7 +30,7 @@ final class Conntrack {
         char cmd = 0;
         int proto = -1;
         long s = -1, d = -1, r = -1, q = -1;
-        int sport = -1, dport = -1, state = -1;
+        int sport = -1, dport = -1, state = -1, zone = -1;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             switch (a) {
@@ -78,18 +78,22 @@ final class Conntrack {
                         throw error("unknown TCP state `" + v + "'");
                     }
                 }
+                // -w/--zone, --orig-zone, --reply-zone: conntrack-tools reads them with strtoul into a u16; one
+                // zone per flow here (no CT --zone-orig/--zone-reply), so the three filter alike
+                case "-w", "--zone", "--orig-zone", "--reply-zone" -> zone = (int) strtoul(value(args, ++i, a)) & 0xffff;
                 case "-n", "--src-nat", "-g", "--dst-nat" -> { }
                 default -> throw error("unknown option `" + a + "'");
             }
         }
-        final int fp = proto, fs = sport, fd = dport, fst = state;
+        final int fp = proto, fs = sport, fd = dport, fst = state, fz = zone;
         final long ls = s, ld = d, lr = r, lq = q;
         Predicate<NfConn> filter = ct -> (fp < 0 || ct.proto == fp)
                 && (ls < 0 || ct.orig.src == (int) ls) && (ld < 0 || ct.orig.dst == (int) ld)
                 && (lr < 0 || ct.reply.src == (int) lr) && (lq < 0 || ct.reply.dst == (int) lq)
                 && (fs < 0 || (ct.proto == 6 || ct.proto == 17) && ct.orig.sport == fs)
                 && (fd < 0 || (ct.proto == 6 || ct.proto == 17) && ct.orig.dport == fd)
-                && (fst < 0 || ct.proto == 6 && ct.state == fst);
+                && (fst < 0 || ct.proto == 6 && ct.state == fst)
+                && (fz < 0 || ct.zone == fz);
         List<String> out = new ArrayList<>();
         switch (cmd) {
             case 'L' -> {
@@ -121,6 +125,30 @@ final class Conntrack {
             default -> throw error("no command specified");
         }
         return out;
+    }
+
+    /** C's strtoul(v, NULL, 0): a decimal, 0x hex or 0 octal prefix of the text, 0 when there is none. */
+    static long strtoul(String v) {
+        String t = v.strip();
+        int radix = 10, i = 0;
+        if (t.startsWith("0x") || t.startsWith("0X")) {
+            radix = 16;
+            i = 2;
+        } else if (t.startsWith("0")) {
+            radix = 8;
+        }
+        long n = 0;
+        for (; i < t.length(); i++) {
+            int dgt = Character.digit(t.charAt(i), radix);
+            if (dgt < 0) {
+                break;
+            }
+            n = n * radix + dgt;
+            if (n > 0xffffffffL) {
+                return 0xffffffffL; // ULONG_MAX as a 32-bit tool sees it; truncated to the zone's 16 bits anyway
+            }
+        }
+        return n;
     }
 
     private static String value(String[] args, int i, String opt) {

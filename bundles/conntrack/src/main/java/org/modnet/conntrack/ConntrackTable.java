@@ -207,7 +207,7 @@ final class ConntrackTable {
         NfConn ct;
         boolean reply;
         if (h == null) {
-            ct = newConn(skb, th, src, dst, sport, dport, proto);
+            ct = newConn(skb, th, src, dst, sport, dport, proto, zone);
             if (ct == null) {
                 return Verdict.ACCEPT; // INVALID, counted
             }
@@ -247,7 +247,7 @@ final class ConntrackTable {
     private static final NfConn FULL = new NfConn(0);
 
     /** init_conntrack: an unconfirmed entry for the packet's flow, null when its tracker refuses it. */
-    private NfConn newConn(SkBuff skb, int th, int src, int dst, int sport, int dport, int proto) {
+    private NfConn newConn(SkBuff skb, int th, int src, int dst, int sport, int dport, int proto, int zone) {
         int state = 0;
         int rsport = dport, rdport = sport;
         switch (proto) {
@@ -270,7 +270,9 @@ final class ConntrackTable {
             }
             default -> { }
         }
-        if (count.get() >= max.get()) {
+        int limit = max.get();
+        if (limit != 0 && count.get() >= limit && !earlyDrop(bucket(src, dst, sport, dport, proto, zone))) {
+            gcEarlyDrop = true; // the collector's next round evicts what it may (conntrack_gc_work.early_drop)
             drop.incrementAndGet(); // "nf_conntrack: table full, dropping packet"
             return FULL;
         }
@@ -350,6 +352,58 @@ final class ConntrackTable {
         return true;
     }
 
+    /** Linux's NF_CT_EVICTION_RANGE: how many buckets, from the new tuple's, early drop looks at. */
+    static final int EVICTION_RANGE = 8;
+
+    /** Set when a new flow found the table full and nothing to evict: the next {@link #gc} evicts (gc_worker's early_drop). */
+    volatile boolean gcEarlyDrop;
+
+    /**
+     * early_drop: makes room for a new flow by deleting the entries not ASSURED (nor dying, nor unconfirmed)
+     * of the first of {@link #EVICTION_RANGE} buckets, from the new tuple's on, that holds any; counted in
+     * {@code early_drop}. Expired entries met on the way go too. The walk takes no lock (bounded by the
+     * range's chains); only a deletion takes the table's lock, as the kernel's takes its bucket lock.
+     * False when no entry could go: the new flow is dropped.
+     */
+    private boolean earlyDrop(int first) {
+        long now = now();
+        for (int i = 0; i < EVICTION_RANGE; i++) {
+            int drops = 0;
+            for (NfConn.TupleHash h = hash.get((first + i) & mask); h != null; h = h.next) {
+                NfConn c = h.ct;
+                if (c.timeout - now < 0) {
+                    delete(c); // nf_ct_gc_expired
+                    continue;
+                }
+                int st = c.status;
+                if ((st & (NfConn.IPS_ASSURED | NfConn.IPS_DYING)) != 0 || (st & NfConn.IPS_CONFIRMED) == 0) {
+                    continue;
+                }
+                if (delete(c)) {
+                    drops++;
+                }
+            }
+            if (drops != 0) {
+                earlyDrop.addAndGet(drops);
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** tcp_can_early_drop: a TCP flow on its way out may go though it was assured. */
+    private static boolean canEarlyDrop(NfConn ct) {
+        if (!ct.has(NfConn.IPS_ASSURED)) {
+            return true;
+        }
+        if (ct.proto != 6) {
+            return false;
+        }
+        int s = ct.state;
+        return s == TcpConntrack.FIN_WAIT || s == TcpConntrack.LAST_ACK || s == TcpConntrack.TIME_WAIT
+                || s == TcpConntrack.CLOSE || s == TcpConntrack.CLOSE_WAIT;
+    }
+
     private static void refresh(NfConn ct, long now, int seconds) {
         ct.timeout = now + seconds * 1000L;
     }
@@ -420,8 +474,9 @@ final class ConntrackTable {
                 insertFailed.incrementAndGet(); // a clash: another packet of the flow won the race
                 return Verdict.DROP;
             }
-            if (count.get() >= max.get()) {
-                drop.incrementAndGet();
+            int limit = max.get();
+            if (limit != 0 && count.get() >= limit) {
+                drop.incrementAndGet(); // filled by others between this flow's first look and its confirm
                 return Verdict.DROP;
             }
             ct.set(NfConn.IPS_CONFIRMED);
@@ -514,13 +569,23 @@ final class ConntrackTable {
         return gone;
     }
 
-    /** gc_worker: removes every expired entry; returns how many. */
+    /**
+     * gc_worker: removes every expired entry; returns how many. After a new flow found the table full with
+     * nothing to evict, this round also kills, while the table is at 95% of {@code nf_conntrack_max} or
+     * more, the entries early drop may take (not assured, or TCP closing: {@code gc_worker_can_early_drop}).
+     */
     int gc() {
         long now = now();
+        int max95 = 0;
+        if (gcEarlyDrop) {
+            gcEarlyDrop = false;
+            max95 = max.get() / 100 * 95;
+        }
         List<NfConn> dead = new ArrayList<>();
         for (int i = 0; i < hash.length(); i++) {
             for (NfConn.TupleHash h = hash.get(i); h != null; h = h.next) {
-                if (!h.reply && h.ct.timeout - now < 0) {
+                if (!h.reply && (h.ct.timeout - now < 0
+                        || max95 != 0 && count.get() - dead.size() >= max95 && canEarlyDrop(h.ct))) {
                     dead.add(h.ct);
                 }
             }
@@ -623,7 +688,8 @@ final class ConntrackTable {
         ct.reply.set((int) v[14], (int) v[15], (int) v[16], (int) v[17]);
         ct.zone = w.length == 19 ? (int) v[18] & 0xffff : 0;
         synchronized (this) {
-            if (count.get() >= max.get() || findLocked(ct.orig) || findLocked(ct.reply)) {
+            int limit = max.get();
+            if (limit != 0 && count.get() >= limit || findLocked(ct.orig) || findLocked(ct.reply)) {
                 return false;
             }
             link(ct.orig);

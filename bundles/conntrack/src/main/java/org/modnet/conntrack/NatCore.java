@@ -153,8 +153,8 @@ final class NatCore implements NfNat {
 
     /**
      * nf_nat_l4proto_unique_tuple: a free port in the range (by default: 1-511, 600-1023 or 1024-65535 by
-     * where the port was; every id for ICMP), searched from a start that depends on the tuple (or at
-     * random with --random), at most 128 tries in a shrinking window as Linux does.
+     * where the port was; every id for ICMP), searched from a random start (a destination range without
+     * --random or --random-fully from its first port), at most 128 tries in a shrinking window as Linux does.
      */
     int uniquePort(NfConn ct, boolean src, int addr, int port, int minPort, int maxPort, int flags) {
         int lo, hi;
@@ -177,10 +177,12 @@ final class NatCore implements NfNat {
             hi = 0xffff;
         }
         int range = hi - lo + 1;
-        NfConn.TupleHash o = ct.orig;
-        int off = (flags & (RANDOM | RANDOM_FULLY)) != 0
+        // Linux 6.x: a random start (get_random_u16) for every source manip and for any manip with --random or
+        // --random-fully (NF_NAT_RANGE_PROTO_RANDOM_ALL: in Linux 6.12 the two flags choose ports alike);
+        // a destination range without them is searched from its first port. ThreadLocalRandom: no lock, no allocation.
+        int off = (flags & (RANDOM | RANDOM_FULLY)) != 0 || src
                 ? java.util.concurrent.ThreadLocalRandom.current().nextInt(range)
-                : Integer.remainderUnsigned((o.src * 0x9e3779b1) ^ (o.dst * 0x85ebca6b) ^ (o.dport * 0xc2b2ae35), range);
+                : 0;
         int attempts = Math.min(range, 128);
         while (true) {
             for (int i = 0; i < attempts; i++, off++) {
@@ -193,7 +195,7 @@ final class NatCore implements NfNat {
                 return -1;
             }
             attempts /= 2;
-            off += java.util.concurrent.ThreadLocalRandom.current().nextInt(range);
+            off = java.util.concurrent.ThreadLocalRandom.current().nextInt(range); // another round from a new random start
         }
     }
 

@@ -137,16 +137,87 @@ class ConntrackTableTest {
         other.free();
     }
 
+    /** A TCP handshake through {@code tt}: the flow ends ESTABLISHED and ASSURED. */
+    private void assured(ConntrackTable tt, String client, int port) {
+        for (SkBuff skb : new SkBuff[] { p.tcp(client, port, "10.0.0.2", 80, Packets.SYN),
+                p.tcp("10.0.0.2", 80, client, port, Packets.SYN | Packets.ACK), p.tcp(client, port, "10.0.0.2", 80, Packets.ACK) }) {
+            assertEquals(Verdict.ACCEPT, tt.in(skb));
+            assertEquals(Verdict.ACCEPT, tt.confirm(skb));
+            skb.free();
+        }
+    }
+
     @Test
-    void fullTableDropsTheNewFlowCountsItAndKeepsTrackedOnes() throws Exception {
-        sysctl.set("net.netfilter.nf_conntrack_max", "1");
-        pass(p.udp("10.0.0.1", 5000, "10.0.0.2", 53));
-        SkBuff second = p.udp("10.0.0.1", 5001, "10.0.0.2", 53);
-        assertEquals(Verdict.DROP, t.in(second));
-        second.free();
+    void fullTableOfAssuredFlowsDropsTheNewFlowCountsItAndKeepsTrackedOnes() throws Exception {
+        sysctl.set("net.netfilter.nf_conntrack_max", "2");
+        assured(t, "10.0.0.1", 40000);
+        assured(t, "10.0.0.1", 40001);
+        SkBuff third = p.udp("10.0.0.1", 5001, "10.0.0.2", 53);
+        assertEquals(Verdict.DROP, t.in(third), "nothing to evict: every flow is assured");
+        third.free();
         assertEquals(1, t.drop.get());
-        assertEquals(SkBuff.IP_CT_ESTABLISHED + SkBuff.IP_CT_IS_REPLY, pass(p.udp("10.0.0.2", 53, "10.0.0.1", 5000)));
-        assertEquals("1", sysctl.get("net.netfilter.nf_conntrack_count"));
+        assertEquals(0, t.earlyDrop.get());
+        assertEquals(SkBuff.IP_CT_ESTABLISHED + SkBuff.IP_CT_IS_REPLY, pass(p.tcp("10.0.0.2", 80, "10.0.0.1", 40000, Packets.ACK)));
+        assertEquals(SkBuff.IP_CT_ESTABLISHED, pass(p.tcp("10.0.0.1", 40001, "10.0.0.2", 80, Packets.ACK)));
+        assertEquals("2", sysctl.get("net.netfilter.nf_conntrack_count"));
+        assertTrue(Conntrack.run(t, "-S").get(0).contains(" drop=1 early_drop=0 "), Conntrack.run(t, "-S").get(0));
+    }
+
+    @Test
+    void fullTableEvictsAnUnassuredFlowForTheNewOneAndCountsEarlyDrop() throws Exception {
+        // 8 buckets: the eviction range (NF_CT_EVICTION_RANGE) covers the whole table, wherever the hash puts things
+        TestSysctl s8 = new TestSysctl();
+        ConntrackTable t8 = new ConntrackTable(s8, () -> now, 8);
+        s8.set("net.netfilter.nf_conntrack_max", "2");
+        assured(t8, "10.0.0.1", 40000);
+        SkBuff udp = p.udp("10.0.0.1", 5000, "10.0.0.2", 53); // unreplied: not assured
+        t8.in(udp);
+        t8.confirm(udp);
+        udp.free();
+        SkBuff next = p.udp("10.0.0.1", 5001, "10.0.0.2", 53);
+        assertEquals(Verdict.ACCEPT, t8.in(next));
+        assertEquals(Verdict.ACCEPT, t8.confirm(next));
+        assertEquals(SkBuff.IP_CT_NEW, next.nfctInfo());
+        next.free();
+        assertEquals(1, t8.earlyDrop.get());
+        assertEquals(0, t8.drop.get());
+        assertNull(t8.find(Packets.ip("10.0.0.1"), Packets.ip("10.0.0.2"), 5000, 53, 17), "the unassured flow made room");
+        assertTrue(t8.find(Packets.ip("10.0.0.1"), Packets.ip("10.0.0.2"), 40000, 80, 6) != null, "the assured one stays");
+        assertTrue(t8.find(Packets.ip("10.0.0.1"), Packets.ip("10.0.0.2"), 5001, 53, 17) != null);
+        assertEquals(2, t8.count.get());
+        assertTrue(Conntrack.run(t8, "-S").get(0).contains(" insert=3 insert_failed=0 drop=0 early_drop=1 "),
+                Conntrack.run(t8, "-S").get(0));
+    }
+
+    @Test
+    void aFullTableWithNothingToEvictHasTheCollectorKillClosingFlowsAbove95Percent() throws Exception {
+        sysctl.set("net.netfilter.nf_conntrack_max", "100");
+        for (int i = 0; i < 100; i++) {
+            assured(t, "10.0.1." + (i + 1), 40000);
+        }
+        // one flow closing: FIN, its ACK; still assured, so early drop leaves it, but gc_worker's early drop may take it
+        pass(p.tcp("10.0.1.1", 40000, "10.0.0.2", 80, Packets.FIN | Packets.ACK));
+        pass(p.tcp("10.0.0.2", 80, "10.0.1.1", 40000, Packets.ACK));
+        SkBuff next = p.udp("10.0.0.1", 5001, "10.0.0.2", 53);
+        assertEquals(Verdict.DROP, t.in(next));
+        next.free();
+        assertEquals(1, t.drop.get());
+        assertEquals(1, t.gc(), "the closing flow goes; the established ones stay");
+        assertEquals(99, t.count.get());
+        assertNull(t.find(Packets.ip("10.0.1.1"), Packets.ip("10.0.0.2"), 40000, 80, 6));
+        assertEquals(0, t.gc(), "once: the next round only expires");
+        assertEquals(SkBuff.IP_CT_NEW, pass(p.udp("10.0.0.1", 5001, "10.0.0.2", 53)));
+    }
+
+    @Test
+    void aMaxOfZeroIsNoLimit() throws Exception {
+        sysctl.set("net.netfilter.nf_conntrack_max", "0");
+        assertEquals(SkBuff.IP_CT_NEW, pass(p.udp("10.0.0.1", 5000, "10.0.0.2", 53)));
+        assertEquals(1, t.count.get());
+        TestSysctl s2 = new TestSysctl();
+        ConntrackTable next = new ConntrackTable(s2, () -> now, 64);
+        s2.set("net.netfilter.nf_conntrack_max", "0");
+        assertTrue(next.adopt(t.export(only())), "a hand-over into an unbounded table");
     }
 
     @Test

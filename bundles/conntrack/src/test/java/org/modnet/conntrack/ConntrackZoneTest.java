@@ -72,4 +72,24 @@ class ConntrackZoneTest {
         }
         assertEquals(List.of(0, 5), next.entries().stream().map(c -> c.zone).sorted().toList());
     }
+
+    @Test
+    void listAndDeleteFilterByZoneAsConntrackToolsReadsIt() {
+        pass(p.udp("10.0.0.1", 5000, "10.0.0.2", 53), ZONE5);
+        pass(p.udp("10.0.0.1", 5001, "10.0.0.2", 53), null);
+        List<String> z5 = Conntrack.run(t, "-L", "-w", "5");
+        assertEquals(2, z5.size());
+        assertTrue(z5.get(0).contains("sport=5000") && z5.get(0).contains(" zone=5 "), z5.get(0));
+        assertEquals("conntrack v1.4.7 (conntrack-tools): 1 flow entries have been shown.", z5.get(1));
+        List<String> z0 = Conntrack.run(t, "-L", "--zone", "0");
+        assertTrue(z0.get(0).contains("sport=5001"), z0.get(0));
+        assertEquals(2, z0.size());
+        // strtoul into a u16: 0x5 is 5, 65541 wraps to 5, text with no digits is 0
+        assertEquals(2, Conntrack.run(t, "-L", "--orig-zone", "0x5").size());
+        assertEquals(2, Conntrack.run(t, "-L", "-w", "65541").size());
+        assertTrue(Conntrack.run(t, "-L", "-w", "abc").get(0).contains("sport=5001"));
+        assertEquals(1, Conntrack.run(t, "-L", "-w", "7").size(), "no flow in zone 7: only the summary");
+        assertEquals("conntrack v1.4.7 (conntrack-tools): 1 flow entries have been deleted.", Conntrack.run(t, "-D", "-w", "5").get(1));
+        assertEquals(List.of(0), t.entries().stream().map(c -> c.zone).toList(), "zone 0's flow stays");
+    }
 }

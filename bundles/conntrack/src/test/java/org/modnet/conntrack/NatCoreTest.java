@@ -145,4 +145,50 @@ class NatCoreTest {
         // RFC 1624's example: HC = 0xdd2f, m = 0x5555 -> m' = 0x3285 gives 0x0000
         assertEquals(0x0000, Csum.replace16(0xdd2f, 0x5555, 0x3285));
     }
+
+    /** A DNATed SYN to the router's 8080 with {@code flags}, from client port {@code cport}: the port it was sent to. */
+    private int dnatPort(int cport, int minPort, int maxPort, int flags) {
+        SkBuff in = p.tcp("192.168.1.2", cport, "192.168.1.1", 8080, Packets.SYN);
+        t.in(in);
+        assertEquals(Verdict.ACCEPT, nat.setup(in, NfHook.PRE_ROUTING, Packets.ip("10.0.0.2"), Packets.ip("10.0.0.2"),
+                minPort, maxPort, flags));
+        nat.packet(in, NfHook.PRE_ROUTING);
+        NatCore.nullBinding(in, NfHook.POST_ROUTING);
+        assertEquals(Verdict.ACCEPT, t.confirm(in));
+        int port = Packets.dport(in);
+        in.free();
+        return port;
+    }
+
+    @Test
+    void aDestinationRangeWithoutRandomIsTakenFromItsFirstPortAndWithRandomAnywhere() {
+        // nf_nat_l4proto_unique_tuple: off 0 for a DST manip unless NF_NAT_RANGE_PROTO_RANDOM_ALL
+        assertEquals(9000, dnatPort(40000, 9000, 9999, 0));
+        assertEquals(9000, dnatPort(40001, 9000, 9999, 0), "another client: its reply tuple differs, the port is free");
+        java.util.Set<Integer> seen = new java.util.HashSet<>();
+        for (int i = 0; i < 20; i++) {
+            int port = dnatPort(41000 + i, 9000, 9999, org.modnet.api.netfilter.NfNat.RANDOM_FULLY);
+            assertTrue(port >= 9000 && port <= 9999, "port " + port);
+            seen.add(port);
+        }
+        assertTrue(seen.size() > 1, "random starts: " + seen);
+    }
+
+    @Test
+    void randomFullyRemapsAFreeSourcePortAtRandomWithinTheDefaultRange() {
+        java.util.Set<Integer> seen = new java.util.HashSet<>();
+        for (int i = 0; i < 20; i++) {
+            SkBuff out = p.udp("10.0.0." + (2 + i), 5000, "192.168.1.2", 53);
+            t.in(out);
+            assertEquals(Verdict.ACCEPT, nat.setup(out, NfHook.POST_ROUTING, ROUTER, ROUTER, 0, 0,
+                    org.modnet.api.netfilter.NfNat.RANDOM_FULLY));
+            nat.packet(out, NfHook.POST_ROUTING);
+            assertEquals(Verdict.ACCEPT, t.confirm(out));
+            int port = Packets.sport(out);
+            assertTrue(port >= 1024 && port <= 65535, "port " + port);
+            seen.add(port);
+            out.free();
+        }
+        assertTrue(seen.size() > 1, "a random draw each time: " + seen);
+    }
 }

@@ -45,6 +45,8 @@ final class Iptables {
         Rule rule;
         String policy;
         boolean ruleGiven;
+        /** {@code -c PKTS BYTES} ({@code --set-counters}): the new rule's or the policy's counters; null: none given. */
+        long[] counters;
     }
 
     private static final Map<String, Character> LONG = Map.ofEntries(Map.entry("--append", 'A'),
@@ -107,6 +109,7 @@ final class Iptables {
                     }
                     if ("LSFZX".indexOf(c.cmd) >= 0 && i + 1 < args.size() && !args.get(i + 1).startsWith("-")) {
                         c.chain = args.get(++i);
+                        i = ruleNumber(c, args, i);
                     }
                     continue;
                 }
@@ -144,6 +147,7 @@ final class Iptables {
                     setCmd(c, opt.charAt(1));
                     if (i + 1 < args.size() && !args.get(i + 1).startsWith("-")) {
                         c.chain = args.get(++i);
+                        i = ruleNumber(c, args, i);
                     }
                 }
                 case "-t", "--table" -> {
@@ -185,6 +189,20 @@ final class Iptables {
                         }
                     };
                     r.protoInv = inv;
+                    c.ruleGiven = true;
+                }
+                case "-c", "--set-counters" -> {
+                    if (i + 2 >= args.size() || args.get(i + 1).startsWith("-") || args.get(i + 2).startsWith("-")) {
+                        throw syntax("-c requires packet and byte counter");
+                    }
+                    c.counters = new long[] { counter(args.get(++i), "packet"), counter(args.get(++i), "byte") };
+                }
+                case "-f", "--fragment" -> {
+                    if (r.frag) {
+                        throw syntax("multiple -f flags not allowed");
+                    }
+                    r.frag = true;
+                    r.fragInv = inv;
                     c.ruleGiven = true;
                 }
                 case "-i", "--in-interface", "-o", "--out-interface" -> {
@@ -389,8 +407,9 @@ final class Iptables {
                     r.natTo = v;
                 }
                 case "--random", "--random-fully" -> {
-                    if (r.kind != Rule.Kind.SNAT && r.kind != Rule.Kind.DNAT && r.kind != Rule.Kind.MASQUERADE
-                            && r.kind != Rule.Kind.REDIRECT) {
+                    // iptables 1.8.9: --random for all four NAT targets, --random-fully for SNAT and MASQUERADE only
+                    if (r.kind != Rule.Kind.SNAT && r.kind != Rule.Kind.MASQUERADE
+                            && (opt.equals("--random-fully") || r.kind != Rule.Kind.DNAT && r.kind != Rule.Kind.REDIRECT)) {
                         throw syntax("unknown option \"" + a + "\"");
                     }
                     r.natFlags |= opt.equals("--random") ? org.modnet.api.netfilter.NfNat.RANDOM
@@ -775,6 +794,14 @@ final class Iptables {
         return args.get(i);
     }
 
+    /** {@code -L|-S CHAIN RULENUM}: only that rule (iptables 1.8.9); the index of the last argument read. */
+    private static int ruleNumber(Cmd c, List<String> args, int i) {
+        if ((c.cmd == 'L' || c.cmd == 'S') && i + 1 < args.size() && args.get(i + 1).matches("[0-9]+")) {
+            c.num = number(args.get(++i));
+        }
+        return i;
+    }
+
     private static int number(String s) {
         try {
             int n = Integer.parseInt(s);
@@ -917,7 +944,19 @@ final class Iptables {
         }
     }
 
+    /** One number of {@code -c}: iptables reads it with sscanf's %llu. */
+    private static long counter(String v, String what) {
+        if (!v.matches("[0-9]{1,19}")) {
+            throw syntax("-c " + what + " counter not numeric");
+        }
+        return Long.parseLong(v);
+    }
+
     static void apply(Cmd c, Map<String, FilterTable.Chain> b, TreeMap<String, FilterTable.Chain> u, List<String> out) {
+        if (c.counters != null && c.rule != null && "AIR".indexOf(c.cmd) >= 0) {
+            c.rule.packets.set(c.counters[0]);
+            c.rule.bytes.set(c.counters[1]);
+        }
         switch (c.cmd) {
             case 'A', 'I', 'R', 'C' -> {
                 FilterTable.Chain ch = existing(b, u, c.chain);
@@ -1047,15 +1086,30 @@ final class Iptables {
                     throw fail("Bad policy name. Run `dmesg' for more information.");
                 }
                 ch.policy = Rule.Kind.valueOf(c.policy);
+                if (c.counters != null) {
+                    // a fresh pair, as iptables-restore's [P:B]: the old snapshot's packets keep counting on the old one
+                    ch.packets = new java.util.concurrent.atomic.AtomicLong(c.counters[0]);
+                    ch.bytes = new java.util.concurrent.atomic.AtomicLong(c.counters[1]);
+                }
             }
             case 'L' -> list(c, b, u, out);
             case 'S' -> {
+                if (c.num > 0) {
+                    // one rule: no policy line, nothing when the chain has no such rule
+                    FilterTable.Chain ch = existing(b, u, c.chain);
+                    if (c.num <= ch.rules.size()) {
+                        out.add("-A " + ch.name + ch.rules.get(c.num - 1).save(c.verbose));
+                    }
+                    break;
+                }
                 for (FilterTable.Chain ch : selected(c, b, u)) {
-                    out.add(ch.builtin ? "-P " + ch.name + " " + ch.policy : "-N " + ch.name);
+                    // -S -v: the counters as iptables-legacy prints them (-c PKTS BYTES), a policy's too
+                    out.add(ch.builtin ? "-P " + ch.name + " " + ch.policy
+                            + (c.verbose ? " -c " + ch.packets.get() + " " + ch.bytes.get() : "") : "-N " + ch.name);
                 }
                 for (FilterTable.Chain ch : selected(c, b, u)) {
                     for (Rule r : ch.rules) {
-                        out.add("-A " + ch.name + r.save());
+                        out.add("-A " + ch.name + r.save(c.verbose));
                     }
                 }
             }
@@ -1127,6 +1181,14 @@ final class Iptables {
 
     private static void list(Cmd c, Map<String, FilterTable.Chain> b, TreeMap<String, FilterTable.Chain> u,
             List<String> out) {
+        if (c.num > 0) {
+            // -L CHAIN N: that rule's line alone, without the chain's header
+            FilterTable.Chain ch = existing(b, u, c.chain);
+            if (c.num <= ch.rules.size()) {
+                out.add(line(ch.rules.get(c.num - 1), c.num, c));
+            }
+            return;
+        }
         boolean first = true;
         for (FilterTable.Chain ch : selected(c, b, u)) {
             if (!first) {
@@ -1177,7 +1239,7 @@ final class Iptables {
         l.append(r.protoInv ? '!' : ' ');
         String pn = Names.protoName(r.proto);
         l.append(pad(c.numeric || pn == null ? Integer.toString(r.proto) : pn, 5));
-        l.append("-- ");
+        l.append(r.fragInv ? '!' : '-').append(r.frag ? 'f' : '-').append(' ');
         if (c.verbose) {
             String in = r.in != null ? r.in : c.numeric ? "*" : "any";
             String ou = r.out != null ? r.out : c.numeric ? "*" : "any";

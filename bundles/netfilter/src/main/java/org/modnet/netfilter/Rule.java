@@ -23,6 +23,8 @@ final class Rule {
     boolean protoInv;
     String in, out; // null: any
     boolean inInv, outInv;
+    /** {@code -f} ({@code IPT_F_FRAG}): second and later fragments only; with {@code fragInv} ({@code ! -f}) the others. */
+    boolean frag, fragInv;
     Match[] matches = new Match[0];
     Kind kind = Kind.NONE;
     String target; // the chain of a jump or goto, or the target's name
@@ -71,6 +73,7 @@ final class Rule {
         Rule r = new Rule();
         r.src = src; r.srcMask = srcMask; r.dst = dst; r.dstMask = dstMask; r.srcInv = srcInv; r.dstInv = dstInv;
         r.proto = proto; r.protoInv = protoInv; r.in = in; r.out = out; r.inInv = inInv; r.outInv = outInv;
+        r.frag = frag; r.fragInv = fragInv;
         r.matches = matches; r.kind = kind; r.target = target; r.rejectWith = rejectWith; r.logPrefix = logPrefix;
         r.logLevel = logLevel; r.natMinAddr = natMinAddr; r.natMaxAddr = natMaxAddr; r.natMinPort = natMinPort;
         r.natMaxPort = natMaxPort; r.natFlags = natFlags; r.natTo = natTo; r.markValue = markValue; r.markMask = markMask; r.connmarkMode = connmarkMode;
@@ -102,6 +105,9 @@ final class Rule {
         if (out != null && ifMatch(out, outdev) == outInv) {
             return 0;
         }
+        if (frag && ((skb.getU16(nh + 6) & 0x1fff) != 0) == fragInv) {
+            return 0; // ip_packet_match: -f wants a fragment offset, ! -f none
+        }
         for (Match m : matches) {
             int v = m.test(skb, nh, th, p);
             if (v <= 0) {
@@ -130,6 +136,11 @@ final class Rule {
 
     /** The rule as {@code iptables -S} prints it after {@code -A CHAIN}. */
     String save() {
+        return save(false);
+    }
+
+    /** As {@link #save()}; with {@code counters}, {@code -S -v}'s {@code -c PKTS BYTES} before the target. */
+    String save(boolean counters) {
         StringBuilder b = new StringBuilder();
         if (srcMask != 0 || src != 0) {
             b.append(srcInv ? " ! -s " : " -s ").append(cidr(src, srcMask));
@@ -147,8 +158,14 @@ final class Rule {
             String n = Names.protoName(proto);
             b.append(protoInv ? " ! -p " : " -p ").append(n != null ? n : Integer.toString(proto));
         }
+        if (frag) {
+            b.append(fragInv ? " ! -f" : " -f");
+        }
         for (Match m : matches) {
             m.save(b);
+        }
+        if (counters) {
+            b.append(" -c ").append(packets.get()).append(' ').append(bytes.get());
         }
         switch (kind) {
             case NONE -> { }

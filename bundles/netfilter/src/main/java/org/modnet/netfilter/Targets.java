@@ -92,7 +92,7 @@ final class Targets {
      * xt_TCPMSS's tcpmss_mangle_packet: lowers the MSS option of a SYN to the rule's value or, with
      * {@code --clamp-mss-to-pmtu}, to the path MTU less 40 (here the smaller of the two devices' MTUs:
      * Linux asks the route both ways, modnet's routes carry the device's MTU). A larger MSS is kept, as
-     * Linux keeps it. A SYN without the option is left as it is (Linux inserts one; not here yet).
+     * Linux keeps it. A SYN without the option gets one ({@link #insertMss}).
      * The checksum is fixed incrementally (RFC 1624), or left to the device when it is still partial.
      *
      * @return false when the packet must be dropped (a header shorter than its data offset, or no MTU)
@@ -147,7 +147,46 @@ final class Targets {
             }
             i += len;
         }
+        insertMss(skb, nh, th, tcplen, doff, newmss);
         return true;
+    }
+
+    /**
+     * tcpmss_mangle_packet's second half: a SYN with no MSS option gets one, first among its options, of
+     * the rule's value but at most 536 (RFC 1122's default for a peer that sent none), when nothing follows
+     * the header (moving data could make the SYN too large) and the data offset can grow. The options
+     * move back 4 bytes, the data offset, the IPv4 total length and both checksums are fixed incrementally
+     * (a CHECKSUM_PARTIAL skb's check field holds the pseudo-header's sum: only the length goes into it).
+     * Linux grows the skb when its tailroom is short; the packet path allocates nothing, so a linear skb
+     * without 4 bytes of tailroom (never one from the pools, made with room) goes on unchanged.
+     */
+    private static void insertMss(SkBuff skb, int nh, int th, int tcplen, int doff, int newmss) {
+        if (tcplen > doff || doff >= 60 || th + tcplen != skb.tail() || skb.tailroom() < 4 || skb.len() != skb.tail() - skb.data()) {
+            return;
+        }
+        int mss = Math.min(newmss, 536);
+        skb.put(4);
+        for (int i = th + doff - 1; i >= th + 20; i--) {
+            skb.setU8(i + 4, skb.getU8(i)); // memmove: the options 4 bytes on, 16-bit sums unchanged
+        }
+        skb.setU8(th + 20, 2);
+        skb.setU8(th + 21, 4);
+        skb.setU16(th + 22, mss);
+        int oldWord = skb.getU16(th + 12);
+        skb.setU8(th + 12, (skb.getU8(th + 12) & 0x0f) | ((doff + 4) >>> 2) << 4);
+        int check = skb.getU16(th + 16);
+        if (skb.ipSummed() == Checksum.PARTIAL) {
+            check = ~csumReplace16(~check & 0xffff, tcplen, tcplen + 4) & 0xffff; // the pseudo-header's length
+        } else {
+            check = csumReplace16(check, tcplen, tcplen + 4);
+            check = csumReplace16(check, 0, 0x0204);
+            check = csumReplace16(check, 0, mss);
+            check = csumReplace16(check, oldWord, skb.getU16(th + 12));
+        }
+        skb.setU16(th + 16, check);
+        int totLen = skb.getU16(nh + 2);
+        skb.setU16(nh + 2, totLen + 4);
+        skb.setU16(nh + 10, csumReplace16(skb.getU16(nh + 10), totLen, totLen + 4));
     }
 
     /**

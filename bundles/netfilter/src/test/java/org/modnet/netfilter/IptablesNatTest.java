@@ -151,4 +151,22 @@ class IptablesNatTest {
         skb.free();
         assertEquals(List.of("PRE_ROUTING a000009-a000009:0-0 0", "POST_ROUTING 1020304-1020306:1000-2000 1"), calls);
     }
+
+    @Test
+    void randomFullyIsForSnatAndMasqueradeOnlyAsIptablesTakesIt() {
+        ipt(nat, "-t nat -A POSTROUTING -j MASQUERADE --random-fully");
+        ipt(nat, "-t nat -A POSTROUTING -j SNAT --to-source 1.2.3.4 --random --random-fully");
+        ipt(nat, "-t nat -A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.2 --random");
+        ipt(nat, "-t nat -A PREROUTING -p tcp -j REDIRECT --random");
+        assertEquals(List.of("-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.2 --random",
+                "-A PREROUTING -p tcp -j REDIRECT --random"), ipt(nat, "-t nat -S PREROUTING").subList(1, 3));
+        assertEquals(List.of("-A POSTROUTING -j MASQUERADE --random-fully",
+                "-A POSTROUTING -j SNAT --to-source 1.2.3.4 --random --random-fully"), ipt(nat, "-t nat -S POSTROUTING").subList(1, 3));
+        for (String refused : new String[] { "-t nat -A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.2 --random-fully",
+                "-t nat -A PREROUTING -p tcp -j REDIRECT --random-fully" }) {
+            CommandException e = assertThrows(CommandException.class, () -> ipt(nat, refused));
+            assertEquals(2, e.status());
+            assertEquals("iptables v1.8.9 (legacy): unknown option \"--random-fully\"", e.getMessage().lines().findFirst().orElseThrow());
+        }
+    }
 }

@@ -448,4 +448,59 @@ class IptablesTest {
                 List.of("*filter", "[5:x] -A INPUT -j ACCEPT", "COMMIT"), false, true));
         assertEquals("iptables-restore: Bad parameter: [5:x] -A INPUT -j ACCEPT", e.getMessage());
     }
+
+    /** {@link #packet} as a fragment: the MF bit and the offset (in 8-byte units) set, the header checksum ignored. */
+    private SkBuff fragment(int offset, boolean more) {
+        SkBuff skb = packet(17, "1.1.1.1", "2.2.2.2", 1, 53, 0);
+        skb.setU16(skb.networkHeader() + 6, (more ? 0x2000 : 0) | offset);
+        return skb;
+    }
+
+    @Test
+    void fragmentFlagMatchesSecondAndLaterFragmentsAndItsInverseTheRest() {
+        ipt("-A INPUT ! -f -j ACCEPT");
+        ipt("-A INPUT -f -j DROP");
+        assertEquals(Verdict.ACCEPT, t.run(NfHook.LOCAL_IN, packet(17, "1.1.1.1", "2.2.2.2", 1, 53, 0), dev("eth0"), null));
+        assertEquals(Verdict.ACCEPT, t.run(NfHook.LOCAL_IN, fragment(0, true), dev("eth0"), null), "a first fragment is not -f");
+        assertEquals(Verdict.DROP, t.run(NfHook.LOCAL_IN, fragment(185, true), dev("eth0"), null));
+        assertEquals(Verdict.DROP, t.run(NfHook.LOCAL_IN, fragment(370, false), dev("eth0"), null), "the last one too");
+        // -S -v: the counters as iptables-legacy prints them, before the target
+        assertEquals(List.of("-P INPUT ACCEPT -c 0 0", "-P FORWARD ACCEPT -c 0 0", "-P OUTPUT ACCEPT -c 0 0",
+                "-A INPUT ! -f -c 2 76 -j ACCEPT", "-A INPUT -f -c 2 76 -j DROP"), ipt("-S -v"));
+        assertEquals(List.of("Chain INPUT (policy ACCEPT)", "target     prot opt source               destination         ",
+                "ACCEPT     0    !f  0.0.0.0/0            0.0.0.0/0           ",
+                "DROP       0    -f  0.0.0.0/0            0.0.0.0/0           "), ipt("-L INPUT -n"));
+        CommandException e = assertThrows(CommandException.class, () -> ipt("-A INPUT -f -f -j DROP"));
+        assertEquals(2, e.status());
+        assertEquals("iptables v1.8.9 (legacy): multiple -f flags not allowed", e.getMessage().lines().findFirst().orElseThrow());
+        ipt("-D INPUT -f -j DROP");
+        assertEquals(List.of("-P INPUT ACCEPT", "-P FORWARD ACCEPT", "-P OUTPUT ACCEPT", "-A INPUT ! -f -j ACCEPT"), ipt("-S"));
+    }
+
+    @Test
+    void setCountersGivesARuleOrAPolicyItsCounts() {
+        ipt("-A INPUT -c 5 100 -p tcp -j ACCEPT");
+        ipt("-I INPUT -p udp --set-counters 7 300 -j DROP");
+        ipt("-P INPUT DROP -c 3 4");
+        assertEquals(List.of("-P INPUT DROP -c 3 4", "-A INPUT -p udp -c 7 300 -j DROP", "-A INPUT -p tcp -c 5 100 -j ACCEPT"),
+                ipt("-S INPUT -v"));
+        assertEquals("Chain INPUT (policy DROP 3 packets, 4 bytes)", ipt("-L INPUT -n -v").get(0));
+        CommandException e = assertThrows(CommandException.class, () -> ipt("-A INPUT -c 5 -j DROP"));
+        assertEquals("iptables v1.8.9 (legacy): -c requires packet and byte counter", e.getMessage().lines().findFirst().orElseThrow());
+        e = assertThrows(CommandException.class, () -> ipt("-A INPUT -c x 5 -j DROP"));
+        assertEquals("iptables v1.8.9 (legacy): -c packet counter not numeric", e.getMessage().lines().findFirst().orElseThrow());
+        assertEquals(2, e.status());
+    }
+
+    @Test
+    void listAndListRulesTakeARuleNumber() {
+        ipt("-A INPUT -p tcp -j ACCEPT");
+        ipt("-A INPUT -p udp -c 9 9 -j DROP");
+        assertEquals(List.of("-A INPUT -p udp -c 9 9 -j DROP"), ipt("-S INPUT 2 -v"));
+        assertEquals(List.of("ACCEPT     tcp  --  anywhere             anywhere            "), ipt("-L INPUT 1"));
+        assertEquals(List.of(), ipt("-S INPUT 99"), "no such rule: nothing, as iptables-legacy prints");
+        CommandException e = assertThrows(CommandException.class, () -> ipt("-S INPUT 0"));
+        assertEquals("iptables v1.8.9 (legacy): Invalid rule number `0'", e.getMessage().lines().findFirst().orElseThrow());
+        assertEquals(2, e.status());
+    }
 }

@@ -326,6 +326,85 @@ class MangleTest {
                 ipt(mangle, "-t mangle -L FORWARD").get(2));
     }
 
+    /** A SYN with options nop, nop, sackOK (no MSS) and {@code payload} bytes after the header; both checksums right. */
+    private SkBuff synWithoutMss(int payload) {
+        SkBuff skb = pool.alloc(200);
+        skb.reserve(32);
+        int tl = 24 + payload;
+        skb.put(20 + tl);
+        skb.resetNetworkHeader();
+        int nh = skb.networkHeader();
+        for (int i = 0; i < 20 + tl; i++) {
+            skb.setU8(nh + i, 0);
+        }
+        skb.setU8(nh, 0x45);
+        skb.setU16(nh + 2, 20 + tl);
+        skb.setU8(nh + 8, 64);
+        skb.setU8(nh + 9, 6);
+        skb.setU32(nh + 12, 0x0a000001);
+        skb.setU32(nh + 16, 0x0a000002);
+        skb.setU16(nh + 10, InetChecksum.checksum(skb, nh, 20));
+        int th = nh + 20;
+        skb.setU16(th, 1000);
+        skb.setU16(th + 2, 80);
+        skb.setU32(th + 4, 12345);
+        skb.setU8(th + 12, 6 << 4);
+        skb.setU8(th + 13, 0x02);
+        skb.setU16(th + 14, 64240);
+        skb.setU8(th + 20, 1);
+        skb.setU8(th + 21, 1);
+        skb.setU8(th + 22, 4);
+        skb.setU8(th + 23, 2);
+        for (int i = 0; i < payload; i++) {
+            skb.setU8(th + 24 + i, 'a' + i);
+        }
+        skb.setU16(th + 16, tcpChecksum(skb));
+        return skb;
+    }
+
+    @Test
+    void tcpmssInsertsTheOptionIntoASynWithoutOneAtMost536() {
+        ipt(mangle, "-t mangle -A FORWARD -p tcp --syn -j TCPMSS --set-mss 1200");
+        SkBuff skb = synWithoutMss(0);
+        int nh = skb.networkHeader(), th = nh + 20;
+        assertEquals(Verdict.ACCEPT, mangle.run(NfHook.FORWARD, skb, null, null));
+        assertEquals(48, skb.getU16(nh + 2), "the IPv4 total length grew by the option");
+        assertEquals(48, skb.len());
+        assertEquals(7, skb.getU8(th + 12) >>> 4, "data offset 28 bytes");
+        assertEquals(List.of(2, 4, 536, 1, 1, 4, 2), List.of(skb.getU8(th + 20), skb.getU8(th + 21), skb.getU16(th + 22),
+                skb.getU8(th + 24), skb.getU8(th + 25), skb.getU8(th + 26), skb.getU8(th + 27)),
+                "MSS first (RFC 1122's 536 for a peer that sent none), the other options after it");
+        assertEquals(tcpChecksum(skb), skb.getU16(th + 16));
+        assertEquals(true, ipChecksumOk(skb));
+
+        ipt(mangle, "-t mangle -R FORWARD 1 -p tcp --syn -j TCPMSS --set-mss 500");
+        SkBuff low = synWithoutMss(0);
+        mangle.run(NfHook.FORWARD, low, null, null);
+        assertEquals(500, low.getU16(th + 22), "a value below 536 is the rule's");
+        assertEquals(tcpChecksum(low), low.getU16(th + 16));
+
+        SkBuff data = synWithoutMss(10);
+        mangle.run(NfHook.FORWARD, data, null, null);
+        assertEquals(54, data.getU16(nh + 2), "data after the header: left as it was");
+        assertEquals(6, data.getU8(th + 12) >>> 4);
+        assertEquals(tcpChecksum(data), data.getU16(th + 16));
+    }
+
+    @Test
+    void tcpmssInsertingIntoAPartialChecksumFixesOnlyThePseudoHeadersLength() {
+        ipt(mangle, "-t mangle -A FORWARD -p tcp --syn -j TCPMSS --set-mss 1400");
+        SkBuff skb = synWithoutMss(0);
+        int nh = skb.networkHeader(), th = nh + 20;
+        // tcp_v4_send_check with offload: the check field holds the pseudo-header's folded sum
+        int pseudo = 0x0a00 + 0x0001 + 0x0a00 + 0x0002 + 6;
+        skb.setU16(th + 16, pseudo + 24);
+        skb.csumPartial(th, 16);
+        mangle.run(NfHook.FORWARD, skb, null, null);
+        assertEquals(536, skb.getU16(th + 22));
+        assertEquals(pseudo + 28, skb.getU16(th + 16), "the new length in the pseudo-header's sum; the device sums the rest");
+        assertEquals(true, ipChecksumOk(skb));
+    }
+
     @Test
     void tcpmssWithoutASynMatchOrInTheWrongPlaceIsRefused() {
         String inval = "iptables: Invalid argument. Run `dmesg' for more information.";
