@@ -579,9 +579,18 @@ final class Nft {
         return Integer.parseInt(w);
     }
 
-    /** How nft prints a base chain's priority: the standard name when it is one (±offset within 10 of it). */
-    static String priorityName(int p) {
+    /**
+     * How nft prints a base chain's priority: the standard name when it is one (±offset within 10 of it)
+     * and the name fits the family and hook (std_prio_family_hook_compat: {@code dstnat} only at
+     * prerouting, {@code srcnat} only at postrouting, the netdev family only {@code filter}).
+     */
+    static String priorityName(int p, String family, String hook) {
         for (int i = 0; i < PRIO_VALUES.length; i++) {
+            String n = PRIO_NAMES[i];
+            if (!n.equals("filter") && (family.equals("netdev") || n.equals("dstnat") && !hook.equals("prerouting")
+                    || n.equals("srcnat") && !hook.equals("postrouting"))) {
+                continue;
+            }
             int d = p - PRIO_VALUES[i];
             if (d == 0) {
                 return PRIO_NAMES[i];
@@ -1061,6 +1070,8 @@ final class Nft {
                 case PORT -> "Could not resolve service: Servname not supported for ai_socktype";
                 case PROTO -> "Could not resolve protocol name";
                 case ICMP -> "Could not parse ICMP type";
+                case CTSTATUS -> "Could not parse conntrack status";
+                case PKTTYPE -> "Could not parse packet type";
                 case MARK -> v == -2 ? "Value " + new java.math.BigInteger(w.startsWith("0x") ? w.substring(2) : w, w.startsWith("0x") ? 16 : 10)
                         + " exceeds valid range 0-4294967295" : "Could not parse packet mark";
                 default -> "Could not parse conntrack state";
@@ -1076,7 +1087,11 @@ final class Nft {
     private List<Stmt> statements(Table t, Chain c) {
         List<Stmt> out = statements(t);
         for (Stmt s : out) {
-            if (s instanceof Stmt.Nat && c.base() && !c.type.equals("nat")) {
+            if ((s instanceof Stmt.Nat || s instanceof Stmt.NatMap) && c.base() && !c.type.equals("nat")) {
+                throw error("Could not process rule: Operation not supported", line());
+            }
+            if (s instanceof Stmt.Nat n && c.base() && (n.kind() == Expr.Nat.REDIR && !c.hook.equals("prerouting") && !c.hook.equals("output")
+                    || n.kind() == Expr.Nat.MASQ && !c.hook.equals("postrouting"))) {
                 throw error("Could not process rule: Operation not supported", line());
             }
             if (s instanceof Stmt.Reject && c.base() && !(c.hook.equals("input") || c.hook.equals("forward") || c.hook.equals("output"))) {
@@ -1096,7 +1111,7 @@ final class Nft {
                     ipv4Dep = true;
                     yield fieldStmt(t, w);
                 }
-                case "tcp", "udp", "mark" -> fieldStmt(t, w);
+                case "tcp", "udp", "mark", "th", "udplite", "sctp", "dccp", "pkttype" -> fieldStmt(t, w);
                 case "meta" -> {
                     String k = peek();
                     if (k.equals("iifname") || k.equals("oifname") || k.equals("iif") || k.equals("oif")) {
@@ -1135,7 +1150,7 @@ final class Nft {
                 }
                 case "quota" -> {
                     if (!peek().equals("name")) {
-                        throw syntax(); // anonymous quotas are not taken: name a quota object
+                        yield anonymousQuota();
                     }
                     pos++;
                     String qn = unquote(next());
@@ -1186,25 +1201,54 @@ final class Nft {
                     yield new Stmt.Verdict(w, c);
                 }
                 case "reject" -> reject(t, ipv4Dep);
-                case "masquerade" -> new Stmt.Nat(Expr.Nat.MASQ, 0, 0);
+                case "masquerade", "redirect" -> {
+                    int kind = w.equals("masquerade") ? Expr.Nat.MASQ : Expr.Nat.REDIR;
+                    if (!peek().equals("to")) {
+                        yield new Stmt.Nat(kind, 0, 0);
+                    }
+                    int kw = pos - 1;
+                    pos++;
+                    String p = next();
+                    if (!p.startsWith(":")) {
+                        throw syntax();
+                    }
+                    int[] ports = natPorts(p.substring(1));
+                    needTransport(out, kw, 1);
+                    yield new Stmt.Nat(kind, 0, 0, ports[0], ports[1]);
+                }
                 case "queue" -> queue();
                 case "snat", "dnat" -> {
+                    int kw = pos - 1;
                     expect("to");
                     int kind = w.equals("snat") ? Expr.Nat.SNAT : Expr.Nat.DNAT;
                     if (FIELD_WORDS.contains(peek())) {
                         yield new Stmt.NatMap(kind, mapSrc(t, Stmt.Type.ADDR));
                     }
                     String a = next();
-                    int port = 0;
+                    int[] ports = { 0, 0 };
                     int colon = a.indexOf(':');
                     if (colon > 0) {
-                        port = (int) value(Stmt.Type.PORT, a.substring(colon + 1));
+                        ports = natPorts(a.substring(colon + 1));
+                        needTransport(out, kw, colon + 1);
                         a = a.substring(0, colon);
                     }
-                    yield new Stmt.Nat(w.equals("snat") ? Expr.Nat.SNAT : Expr.Nat.DNAT, (int) value(Stmt.Type.ADDR, a), port);
+                    long[] addrs = element(Stmt.Type.ADDR, a);
+                    if (a.indexOf('/') > 0) {
+                        throw syntax();
+                    }
+                    yield new Stmt.Nat(kind, (int) addrs[0], (int) addrs[1], ports[0], ports[1]);
                 }
                 default -> throw syntax();
             };
+            if (s instanceof Stmt.Match m && (m.field() == Stmt.Field.TH_SPORT || m.field() == Stmt.Field.TH_DPORT) && !out.isEmpty()
+                    && out.get(out.size() - 1) instanceof Stmt.Match d && !d.neq() && d.rhs() == Stmt.Rhs.VALUE
+                    && (d.field() == Stmt.Field.META_L4PROTO || d.field() == Stmt.Field.IP_PROTOCOL && t.family.equals("ip"))) {
+                // th after one transport protocol is that protocol's own header field (nft's payload_dependency_kill)
+                Stmt.Field own = thOf((int) d.a(), m.field() == Stmt.Field.TH_SPORT);
+                if (own != null) {
+                    s = new Stmt.Match(own, m.neq(), m.rhs(), m.a(), m.b(), m.elems(), m.setName());
+                }
+            }
             if (s instanceof Stmt.Match m && m.field().needs >= 0 && !out.isEmpty()
                     && out.get(out.size() - 1) instanceof Stmt.Match d && !d.neq() && d.rhs() == Stmt.Rhs.VALUE
                     && (d.field() == Stmt.Field.META_L4PROTO || d.field() == Stmt.Field.IP_PROTOCOL && t.family.equals("ip")) && d.a() == m.field().needs) {
@@ -1218,13 +1262,39 @@ final class Nft {
         return out;
     }
 
+    /** The field of protocol {@code proto}'s header that {@code th sport|dport} is, or null for a protocol with no ports. */
+    private static Stmt.Field thOf(int proto, boolean src) {
+        return switch (proto) {
+            case 6 -> src ? Stmt.Field.TCP_SPORT : Stmt.Field.TCP_DPORT;
+            case 17 -> src ? Stmt.Field.UDP_SPORT : Stmt.Field.UDP_DPORT;
+            case 136 -> src ? Stmt.Field.UDPLITE_SPORT : Stmt.Field.UDPLITE_DPORT;
+            case 132 -> src ? Stmt.Field.SCTP_SPORT : Stmt.Field.SCTP_DPORT;
+            case 33 -> src ? Stmt.Field.DCCP_SPORT : Stmt.Field.DCCP_DPORT;
+            default -> null;
+        };
+    }
+
     /** The words a payload, meta or ct expression starts with. */
-    private static final java.util.Set<String> FIELD_WORDS = java.util.Set.of("ip", "tcp", "udp", "icmp", "meta", "ct", "mark");
+    private static final java.util.Set<String> FIELD_WORDS = java.util.Set.of("ip", "tcp", "udp", "icmp", "meta", "ct", "mark", "th",
+            "udplite", "sctp", "dccp", "pkttype");
 
     /** One expression nft names ({@code ip saddr}, {@code tcp dport}, {@code meta mark}, {@code ct state}), its first word read. */
     private Stmt.Field field(String w) {
-        String f = w.equals("mark") ? "" : next();
+        String f = w.equals("mark") || w.equals("pkttype") ? "" : next();
         return switch (w) {
+            case "th", "udplite", "sctp", "dccp" -> {
+                boolean src = f.equals("sport");
+                if (!src && !f.equals("dport")) {
+                    throw syntax();
+                }
+                yield switch (w) {
+                    case "th" -> src ? Stmt.Field.TH_SPORT : Stmt.Field.TH_DPORT;
+                    case "udplite" -> src ? Stmt.Field.UDPLITE_SPORT : Stmt.Field.UDPLITE_DPORT;
+                    case "sctp" -> src ? Stmt.Field.SCTP_SPORT : Stmt.Field.SCTP_DPORT;
+                    default -> src ? Stmt.Field.DCCP_SPORT : Stmt.Field.DCCP_DPORT;
+                };
+            }
+            case "pkttype" -> Stmt.Field.META_PKTTYPE;
             case "ip" -> switch (f) {
                 case "saddr" -> Stmt.Field.IP_SADDR;
                 case "daddr" -> Stmt.Field.IP_DADDR;
@@ -1245,6 +1315,7 @@ final class Nft {
             case "meta" -> switch (f) {
                 case "l4proto" -> Stmt.Field.META_L4PROTO;
                 case "mark" -> Stmt.Field.META_MARK;
+                case "pkttype" -> Stmt.Field.META_PKTTYPE;
                 default -> throw syntax();
             };
             case "mark" -> Stmt.Field.META_MARK;
@@ -1252,6 +1323,7 @@ final class Nft {
                 case "state" -> Stmt.Field.CT_STATE;
                 case "mark" -> Stmt.Field.CT_MARK;
                 case "zone" -> Stmt.Field.CT_ZONE;
+                case "status" -> Stmt.Field.CT_STATUS;
                 default -> throw syntax();
             };
             default -> throw syntax();
@@ -1399,6 +1471,45 @@ final class Nft {
         }
     }
 
+    /** A NAT statement's {@code P} or {@code P-P}. */
+    private int[] natPorts(String w) {
+        int dash = w.indexOf('-');
+        int lo = (int) value(Stmt.Type.PORT, dash > 0 ? w.substring(0, dash) : w);
+        int hi = dash > 0 ? (int) value(Stmt.Type.PORT, w.substring(dash + 1)) : lo;
+        if (hi < lo) {
+            throw error("Range has zero or negative size", line());
+        }
+        return new int[] { lo, hi };
+    }
+
+    /**
+     * A NAT port needs a transport protocol matched before it in the rule (a tcp/udp field, {@code meta
+     * l4proto}, {@code ip protocol}); else nft's error, the statement's word marked and the port under carets
+     * (the last token read, from character {@code at}).
+     */
+    private void needTransport(List<Stmt> before, int kwTok, int at) {
+        for (Stmt s : before) {
+            if (s instanceof Stmt.Match m && (m.field().needs > 1 && m.field().transport
+                    || !m.neq() && (m.field() == Stmt.Field.META_L4PROTO || m.field() == Stmt.Field.IP_PROTOCOL))) {
+                return;
+            }
+        }
+        int tok = pos - 1;
+        String base = marked(kwTok, kwTok, tok, tok);
+        int nl = base.indexOf('\n');
+        String line = base.substring(0, nl);
+        char[] mark = base.substring(nl + 1).toCharArray();
+        int from = starts.get(tok) - (source.lastIndexOf('\n', starts.get(tok) - 1) + 1);
+        char[] full = java.util.Arrays.copyOf(mark, Math.max(mark.length, from + toks.get(tok).length()));
+        for (int i = mark.length; i < full.length; i++) {
+            full[i] = ' ';
+        }
+        for (int i = from; i < from + at; i++) {
+            full[i] = ' ';
+        }
+        throw error("transport protocol mapping is only valid after transport protocol match", line + "\n" + new String(full).stripTrailing());
+    }
+
     /** {@code limit rate [over] N/UNIT [burst B packets]}, {@code limit} read. */
     private Stmt limit() {
         int from = pos - 1;
@@ -1409,6 +1520,9 @@ final class Nft {
             over = true;
         }
         String r = next();
+        if (r.matches("[0-9]{1,18}") && peek().matches("[kmg]?bytes/.*")) {
+            return byteLimit(from, Long.parseLong(r), over);
+        }
         int slash = r.indexOf('/');
         if (slash <= 0 || !r.substring(0, slash).matches("[0-9]{1,18}")) {
             throw syntax();
@@ -1436,6 +1550,55 @@ final class Nft {
             }
         }
         return Stmt.Limit.of(rate, unit, burst, over);
+    }
+
+    /** The rest of {@code limit rate [over] N BYTES/UNIT [burst B BYTES]}, N read. */
+    private Stmt byteLimit(int from, long n, boolean over) {
+        String w = next();
+        int slash = w.indexOf('/');
+        long rate = bytesValue(Long.toString(n), w.substring(0, slash));
+        String unit = w.substring(slash + 1);
+        if (Stmt.Limit.unitNanos(unit) < 0) {
+            throw error("syntax error, unexpected string", line());
+        }
+        if (rate == 0) {
+            throw error("Could not process rule: Invalid argument", lineAt(from, pos - 1));
+        }
+        long burst = 0; // nft's default for a byte limit
+        if (peek().equals("burst")) {
+            pos++;
+            String b = next();
+            String u = next();
+            if (u.equals("packets")) {
+                throw syntax();
+            }
+            burst = bytesValue(b, u);
+        }
+        if (Math.unsignedMultiplyHigh(Stmt.Limit.unitNanos(unit), rate + burst) != 0) {
+            // the bucket, unit * (rate + burst) nanoseconds, does not fit nft_limit_init's u64 (EOVERFLOW)
+            throw error("Could not process rule: Value too large for defined data type", lineAt(from, pos - 1));
+        }
+        return Stmt.Limit.ofBytes(rate, unit, burst, over);
+    }
+
+    /** {@code quota [over|until] N UNIT [used N UNIT]}, {@code quota} read: the rule's own quota. */
+    private Stmt anonymousQuota() {
+        boolean over = false;
+        if (peek().equals("over")) {
+            pos++;
+            over = true;
+        } else if (peek().equals("until")) {
+            pos++;
+        }
+        long bytes = bytesValue(next(), next());
+        long used = 0;
+        if (peek().equals("used")) {
+            pos++;
+            used = bytesValue(next(), next());
+        }
+        Expr.Quota q = new Expr.Quota(bytes, over);
+        q.consumed.set(used);
+        return new Stmt.Quota(q);
     }
 
     private Stmt reject(Table t, boolean ipv4Dep) {
@@ -1497,7 +1660,8 @@ final class Nft {
         String w = next();
         if (w.equals("{")) {
             pos--;
-            List<Elem> e = elementList(t, List.of(f.type), f.type != Stmt.Type.CTSTATE, null);
+            List<Elem> e = elementList(t, List.of(f.type), f.type == Stmt.Type.ADDR || f.type == Stmt.Type.PORT
+                    || f.type == Stmt.Type.MARK || f.type == Stmt.Type.PROTO || f.type == Stmt.Type.ICMP, null);
             if (e.isEmpty()) {
                 throw syntax();
             }
@@ -1517,7 +1681,7 @@ final class Nft {
             }
             return new Stmt.Match(f, neq, Stmt.Rhs.NAMED, 0, 0, null, sn);
         }
-        if (f.type == Stmt.Type.CTSTATE) {
+        if (f.type == Stmt.Type.CTSTATE || f.type == Stmt.Type.CTSTATUS) {
             long mask = value(f.type, w);
             while (peek().equals(",")) {
                 pos++;
@@ -1583,7 +1747,7 @@ final class Nft {
             out.add("\tchain " + c.name + " {" + (handles ? " # handle " + c.handle : ""));
             if (c.base()) {
                 out.add("\t\ttype " + c.type + " hook " + c.hook + (c.device != null ? " device \"" + c.device + "\"" : "")
-                        + " priority " + priorityName(c.prio) + "; policy "
+                        + " priority " + priorityName(c.prio, t.family, c.hook) + "; policy "
                         + (c.policyDrop ? "drop" : "accept") + ";");
             }
             for (Rule r : c.rules) {
@@ -1615,15 +1779,8 @@ final class Nft {
         out.add("\t}");
     }
 
-    /** nft's data unit: the largest of bytes, kbytes, mbytes that divides the value. */
     private static String bytesUnit(long v) {
-        String[] units = { "bytes", "kbytes", "mbytes" };
-        int u = 0;
-        while (u < units.length - 1 && v >= 1024 && v % 1024 == 0) {
-            v /= 1024;
-            u++;
-        }
-        return v + " " + units[u];
+        return Values.bytesUnit(v);
     }
 
     private long bytesValue(String n, String unit) {

@@ -44,6 +44,8 @@ interface Stmt {
                 case META_MARK -> out.add(new Expr.MetaMark(reg));
                 case CT_MARK -> out.add(new Expr.CtMark(reg));
                 case CT_ZONE -> out.add(new Expr.CtZone(reg));
+                case CT_STATUS -> out.add(new Expr.CtStatus(reg));
+                case META_PKTTYPE -> out.add(new Expr.MetaPkttype(reg));
                 default -> out.add(new Expr.Payload(f.transport, f.off, f.len, reg));
             }
         }
@@ -87,11 +89,24 @@ interface Stmt {
         TCP_DPORT("tcp dport", true, 2, 2, Type.PORT, 6),
         UDP_SPORT("udp sport", true, 0, 2, Type.PORT, 17),
         UDP_DPORT("udp dport", true, 2, 2, Type.PORT, 17),
+        /** The transport header's ports whatever the protocol (nft's {@code th}): no protocol dependency. */
+        TH_SPORT("th sport", true, 0, 2, Type.PORT, -1),
+        TH_DPORT("th dport", true, 2, 2, Type.PORT, -1),
+        UDPLITE_SPORT("udplite sport", true, 0, 2, Type.PORT, 136),
+        UDPLITE_DPORT("udplite dport", true, 2, 2, Type.PORT, 136),
+        SCTP_SPORT("sctp sport", true, 0, 2, Type.PORT, 132),
+        SCTP_DPORT("sctp dport", true, 2, 2, Type.PORT, 132),
+        DCCP_SPORT("dccp sport", true, 0, 2, Type.PORT, 33),
+        DCCP_DPORT("dccp dport", true, 2, 2, Type.PORT, 33),
         ICMP_TYPE("icmp type", true, 0, 1, Type.ICMP, 1),
         META_L4PROTO("meta l4proto", false, 0, 0, Type.PROTO, -1),
         CT_STATE("ct state", false, 0, 0, Type.CTSTATE, -1),
         META_MARK("meta mark", false, 0, 0, Type.MARK, -1),
         CT_MARK("ct mark", false, 0, 0, Type.MARK, -1),
+        /** The connection's IPS_* status bits (nft's ct_status type). */
+        CT_STATUS("ct status", false, 0, 0, Type.CTSTATUS, -1),
+        /** skb->pkt_type (PACKET_HOST 0, BROADCAST 1, MULTICAST 2, OTHERHOST 3). */
+        META_PKTTYPE("meta pkttype", false, 0, 0, Type.PKTTYPE, -1),
         /** A 16-bit number written and printed in decimal, as an inet_service is (nft's ct_zone type). */
         CT_ZONE("ct zone", false, 0, 0, Type.PORT, -1);
 
@@ -113,7 +128,7 @@ interface Stmt {
     }
 
     enum Type {
-        ADDR, PORT, PROTO, ICMP, CTSTATE, MARK
+        ADDR, PORT, PROTO, ICMP, CTSTATE, MARK, CTSTATUS, PKTTYPE
     }
 
     /** How the right-hand side was written. */
@@ -134,7 +149,7 @@ interface Stmt {
                 case PREFIX -> s.append(Values.print(field.type, a)).append('/').append(b);
                 case RANGE -> s.append(Values.print(field.type, a)).append('-').append(Values.print(field.type, b));
                 case NAMED -> s.append('@').append(setName);
-                case FLAGS -> s.append(Values.ctStates(a, ","));
+                case FLAGS -> s.append(Values.print(field.type, a));
                 case SET -> s.append(anonymous(elems, List.of(field.type), null));
                 default -> { }
             }
@@ -228,6 +243,20 @@ interface Stmt {
         }
     }
 
+    /** {@code quota [over] N UNIT [used N UNIT]}, an anonymous quota: its state is made with the rule and carries over every recompile. */
+    record Quota(Expr.Quota q) implements Stmt {
+        @Override
+        public String print() {
+            long used = q.consumed.get();
+            return "quota " + (q.over ? "over " : "") + Values.bytesUnit(q.bytes) + (used > 0 ? " used " + Values.bytesUnit(used) : "");
+        }
+
+        @Override
+        public void compile(List<Expr> out, Ctx ctx) {
+            out.add(q);
+        }
+    }
+
     record Log(String prefix) implements Stmt {
         @Override
         public String print() {
@@ -294,19 +323,28 @@ interface Stmt {
         }
     }
 
-    /** masquerade, {@code snat to ADDR[:PORT]}, {@code dnat to ADDR[:PORT]}. */
-    record Nat(int kind, int addr, int port) implements Stmt {
+    /**
+     * masquerade [to :P[-P]], redirect [to :P[-P]], {@code snat|dnat to A[-A][:P[-P]]}: an address range
+     * ({@code addrLo..addrHi}, 0 for masquerade and redirect) and a port range (0..0: the port is kept).
+     */
+    record Nat(int kind, int addrLo, int addrHi, int portLo, int portHi) implements Stmt {
+        Nat(int kind, int addr, int port) {
+            this(kind, addr, addr, port, port);
+        }
+
         @Override
         public String print() {
-            if (kind == Expr.Nat.MASQ) {
-                return "masquerade";
+            String ports = portLo == 0 && portHi == 0 ? "" : ":" + portLo + (portHi != portLo ? "-" + portHi : "");
+            if (kind == Expr.Nat.MASQ || kind == Expr.Nat.REDIR) {
+                return (kind == Expr.Nat.MASQ ? "masquerade" : "redirect") + (ports.isEmpty() ? "" : " to " + ports);
             }
-            return (kind == Expr.Nat.SNAT ? "snat to " : "dnat to ") + LogLine.addr(addr) + (port != 0 ? ":" + port : "");
+            return (kind == Expr.Nat.SNAT ? "snat to " : "dnat to ") + LogLine.addr(addrLo)
+                    + (addrHi != addrLo ? "-" + LogLine.addr(addrHi) : "") + ports;
         }
 
         @Override
         public void compile(List<Expr> out, Ctx ctx) {
-            out.add(new Expr.Nat(kind, addr, port));
+            out.add(new Expr.Nat(kind, addrLo, addrHi, portLo, portHi, -1));
         }
     }
 
@@ -380,7 +418,7 @@ interface Stmt {
         @Override
         public void compile(List<Expr> out, Ctx ctx) {
             src.compile(out, ctx);
-            out.add(new Expr.Nat(kind, 0, 0, 1));
+            out.add(new Expr.Nat(kind, 0, 0, 0, 0, 1));
         }
     }
 
@@ -428,8 +466,11 @@ interface Stmt {
         }
     }
 
-    /** {@code limit rate [over] N/UNIT [burst B packets]}; its bucket is made with the rule and so carries over every recompile. */
-    record Limit(long rate, String unit, int burst, boolean over, Expr.Limit bucket) implements Stmt {
+    /**
+     * {@code limit rate [over] N/UNIT [burst B packets]} or, a byte limit, {@code limit rate [over] N
+     * BYTES/UNIT [burst B BYTES]}; its bucket is made with the rule and so carries over every recompile.
+     */
+    record Limit(long rate, String unit, long burst, boolean over, boolean bytes, Expr bucket) implements Stmt {
         static long unitNanos(String unit) {
             return switch (unit) {
                 case "second" -> 1_000_000_000L;
@@ -442,11 +483,20 @@ interface Stmt {
         }
 
         static Limit of(long rate, String unit, int burst, boolean over) {
-            return new Limit(rate, unit, burst, over, new Expr.Limit(unitNanos(unit) / rate, burst, over));
+            return new Limit(rate, unit, burst, over, false, new Expr.Limit(unitNanos(unit) / rate, burst, over));
+        }
+
+        /** A byte limit: {@code rate} bytes per unit, {@code burst} bytes more in the bucket (nft's default 0). */
+        static Limit ofBytes(long rate, String unit, long burst, boolean over) {
+            return new Limit(rate, unit, burst, over, true, new Expr.ByteLimit(unitNanos(unit), rate, burst, over));
         }
 
         @Override
         public String print() {
+            if (bytes) {
+                return "limit rate " + (over ? "over " : "") + Values.bytesUnit(rate) + "/" + unit
+                        + (burst != 0 ? " burst " + Values.bytesUnit(burst) : "");
+            }
             // nft leaves out the default burst of 5 packets
             return "limit rate " + (over ? "over " : "") + rate + "/" + unit + (burst != 5 ? " burst " + burst + " packets" : "");
         }

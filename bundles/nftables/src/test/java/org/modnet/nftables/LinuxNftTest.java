@@ -183,4 +183,83 @@ class LinuxNftTest {
             Files.deleteIfExists(file);
         }
     }
+
+    /** Issue 18's later expressions and statements: th, ct status, meta pkttype, redirect, NAT ranges, byte limits, anonymous quotas. */
+    static final String EXPRS = """
+            add table inet t
+            add chain inet t c { type filter hook input priority 0; }
+            add rule inet t c th dport 22 accept
+            add rule inet t c meta l4proto tcp th dport 22 accept
+            add rule inet t c meta l4proto udp th sport != 53 accept
+            add rule inet t c meta l4proto { tcp, udp } th dport 53 accept
+            add rule inet t c th sport 1000-2000 drop
+            add rule inet t c th dport { 80, 443 } accept
+            add rule inet t c meta l4proto udplite th dport 5 accept
+            add rule inet t c meta l4proto sctp th dport 5 accept
+            add rule inet t c meta l4proto dccp th dport != 5 accept
+            add rule inet t c sctp sport 9
+            add rule inet t c udplite sport 10 drop
+            add rule inet t c dccp dport 11 drop
+            add rule inet t c meta l4proto 33 accept
+            add rule inet t c ct status dnat accept
+            add rule inet t c ct status assured,confirmed accept
+            add rule inet t c ct status { expected, seen-reply } accept
+            add rule inet t c ct status != snat drop
+            add rule inet t c ct status dying drop
+            add rule inet t c meta pkttype broadcast drop
+            add rule inet t c meta pkttype { host, multicast, other } accept
+            add rule inet t c pkttype multicast drop
+            add rule inet t c meta pkttype != host drop
+            add rule inet t c limit rate 10 mbytes/second accept
+            add rule inet t c limit rate over 10 mbytes/second drop
+            add rule inet t c limit rate 10 mbytes/second burst 1000 bytes accept
+            add rule inet t c limit rate 1 kbytes/second burst 5 kbytes accept
+            add rule inet t c limit rate 1025 bytes/second accept
+            add rule inet t c limit rate 10 kbytes/minute accept
+            add rule inet t c quota 10 mbytes accept
+            add rule inet t c quota over 10 mbytes drop
+            add rule inet t c quota until 500 kbytes accept
+            add rule inet t c quota 1025 bytes
+            add rule inet t c quota 2 mbytes used 1024 kbytes
+            add limit inet t lb { rate 4 mbytes/second burst 1 mbytes }
+            add rule inet t c limit name "lb" accept
+            add table ip n
+            add chain ip n pre { type nat hook prerouting priority dstnat; }
+            add chain ip n post { type nat hook postrouting priority srcnat; }
+            add chain ip n out { type nat hook output priority -100; }
+            add rule ip n pre redirect
+            add rule ip n pre tcp dport 81 redirect to :8080
+            add rule ip n pre tcp dport 80 redirect to :8080-8090
+            add rule ip n pre tcp dport 82 dnat to 10.0.0.2:8000-8010
+            add rule ip n pre dnat to 10.0.0.2-10.0.0.5
+            add rule ip n pre ip protocol tcp redirect to :1
+            add rule ip n pre ip protocol tcp th dport 7 redirect to :2
+            add rule ip n out udp dport 53 redirect to :5353
+            add rule ip n post meta l4proto udp snat to 1.2.3.4-1.2.3.6:1000-2000
+            add rule ip n post meta l4proto tcp masquerade to :1024-2048
+            add rule ip n post udp dport 5 masquerade to :1024
+            add rule ip n post tcp sport 3 snat to 1.2.3.4:1000
+            add rule ip n post meta l4proto { tcp, udp } snat to 1.2.3.4:1000
+            """;
+
+    @Test
+    void issue18sExpressionsAndStatementsListAsLinuxs() throws Exception {
+        Path file = Files.createTempFile("modnet-nft", ".nft");
+        try {
+            Files.writeString(file, EXPRS);
+            linux("-f", file.toString());
+            Ruleset rs = new Ruleset();
+            Nft.run(rs, EXPRS, false);
+            assertEquals(linux("list", "ruleset"), ours(rs, "list ruleset", false), "nft list ruleset");
+            assertEquals(linux("-a", "list", "ruleset"), ours(rs, "list ruleset", true), "nft -a list ruleset");
+            Files.writeString(file, linux("list", "ruleset"));
+            linux("flush", "ruleset");
+            linux("-f", file.toString());
+            Nft.run(rs, "flush ruleset", false);
+            Nft.run(rs, Files.readString(file), false);
+            assertEquals(linux("list", "ruleset"), ours(rs, "list ruleset", false), "after nft list ruleset | nft -f -");
+        } finally {
+            Files.deleteIfExists(file);
+        }
+    }
 }
