@@ -226,6 +226,52 @@ abstract class Expr {
         }
     }
 
+    /** nft_lookup on a set with timeouts: a live element's key (one whose time has passed no longer matches, at once). */
+    static final class DynLookup extends Expr {
+        final int sreg;
+        final DynSet set;
+        final boolean inv;
+
+        DynLookup(int sreg, DynSet set, boolean inv) {
+            this.sreg = sreg;
+            this.set = set;
+            this.inv = inv;
+        }
+
+        @Override
+        void eval(Regs r) {
+            if (set.contains(r.data, sreg, r.clock.getAsLong()) == inv) {
+                r.verdict = Regs.BREAK;
+            }
+        }
+    }
+
+    /**
+     * nft_dynset: the key in registers 1.. into the set, expiring {@code timeoutNs} from now (0: never);
+     * a full set refuses it (counted) and the rule does not match, as nft_dynset_eval breaks.
+     */
+    static final class Dynset extends Expr {
+        final DynSet set;
+        final long timeoutNs, timeoutMs;
+        final boolean update;
+
+        Dynset(DynSet set, long timeoutNs, long timeoutMs, boolean update) {
+            this.set = set;
+            this.timeoutNs = timeoutNs;
+            this.timeoutMs = timeoutMs;
+            this.update = update;
+        }
+
+        @Override
+        void eval(Regs r) {
+            long now = r.clock.getAsLong();
+            long exp = timeoutNs == 0 ? 0 : now + timeoutNs == 0 ? 1 : now + timeoutNs;
+            if (!set.insert(r.data, 1, now, exp, timeoutMs, update)) {
+                r.verdict = Regs.BREAK;
+            }
+        }
+    }
+
     /** nft_lookup on a data map: the element's data into {@code dreg..}; no element, no match. */
     static final class MapLookup extends Expr {
         final int sreg, dreg;

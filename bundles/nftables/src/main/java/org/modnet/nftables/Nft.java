@@ -32,6 +32,28 @@ final class Nft {
         this.rs = rs;
     }
 
+    /**
+     * Changes to the element tables of sets that already exist ({@link DynSet}s the published ruleset
+     * uses): made only once the whole change has been published, so a failing command changes nothing.
+     */
+    private final List<Runnable> after = new ArrayList<>();
+    /** The element tables made by this change, which no packet sees yet: changed at once. */
+    private final java.util.Set<DynSet> fresh = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    /** The sets this change made (nft marks a set {@code dynamic} when a rule of the same batch adds to it). */
+    private final java.util.Set<NSet> made = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+
+    private void dynChange(DynSet d, Runnable r) {
+        if (fresh.contains(d)) {
+            r.run();
+        } else {
+            after.add(r);
+        }
+    }
+
+    private long now() {
+        return rs.clock.getAsLong();
+    }
+
     /** Runs {@code text} (commands separated by newlines or ';') atomically; returns what it prints. */
     static List<String> run(Ruleset rs, String text, boolean handles) {
         return run(rs, text, handles, false, null);
@@ -111,7 +133,7 @@ final class Nft {
         n.starts = new ArrayList<>();
         n.toks = tokenize(text, n.starts, restore);
         n.pos = 0;
-        return rs.change(m -> {
+        List<String> result = rs.change(m -> {
             if (next != null) {
                 List<String> out = n.runAll(m);
                 m.nextTableHandle = Math.max(m.nextTableHandle, next.getOrDefault("", 1));
@@ -122,6 +144,8 @@ final class Nft {
             }
             return n.runAll(m);
         });
+        n.after.forEach(Runnable::run);
+        return result;
     }
 
     private List<String> runAll(Model m) {
@@ -750,6 +774,10 @@ final class Nft {
                     throw noent();
                 }
                 s.elems = new ArrayList<>();
+                if (s.dyn != null) {
+                    DynSet d = s.dyn;
+                    dynChange(d, d::clear);
+                }
             }
             case "list" -> {
                 if (s == null) {
@@ -782,13 +810,18 @@ final class Nft {
             if (s.handle == 0) {
                 s.handle = t.nextHandle++;
             }
+            made.add(s);
             List<Elem> e = s.elems;
             s.elems = new ArrayList<>();
+            if (s.timeouts() || s.dynamicFlag) {
+                makeDyn(s);
+            }
             addElements(t, s, e, nameTok);
             t.sets.put(name, s);
             return;
         }
-        if (!old.type.equals(s.type) || !java.util.Objects.equals(old.dataType, s.dataType) || old.interval != s.interval) {
+        if (!old.type.equals(s.type) || !java.util.Objects.equals(old.dataType, s.dataType) || old.interval != s.interval
+                || old.timeouts() != s.timeouts()) {
             throw error("Could not process rule: File exists", lineAt(nameTok, nameTok));
         }
         addElements(t, old, s.elems, nameTok);
@@ -851,18 +884,42 @@ final class Nft {
                     }
                 }
                 case "flags" -> {
-                    String f = next();
-                    if (!f.equals("interval")) {
-                        throw error("Could not process rule: Operation not supported (set flags " + f + ")", line());
+                    do {
+                        String f = next();
+                        switch (f) {
+                            case "interval" -> s.interval = true;
+                            case "timeout" -> s.timeoutFlag = true;
+                            case "dynamic" -> s.dynamicFlag = true;
+                            default -> throw error("Could not process rule: Operation not supported (set flags " + f + ")", line());
+                        }
+                    } while (peek().equals(",") && next().equals(","));
+                    checkTimeouts(s);
+                }
+                case "timeout", "gc-interval" -> {
+                    long ms = Values.parseTime(next());
+                    if (ms < 0) {
+                        throw syntax();
                     }
-                    s.interval = true;
+                    if (w.equals("timeout")) {
+                        s.timeout = ms;
+                    } else {
+                        s.gcInterval = ms;
+                    }
+                    checkTimeouts(s);
+                }
+                case "size" -> {
+                    long n = count(next());
+                    if (n <= 0 || n > MAX_ELEMENTS) {
+                        throw error("Could not process rule: Operation not supported (size beyond modnet's " + MAX_ELEMENTS + ")", line());
+                    }
+                    s.size = (int) n;
                 }
                 case "elements" -> {
                     expect("=");
                     if (s.type == null) {
                         throw error("set definition does not specify key", line());
                     }
-                    s.elems.addAll(elementList(t, s.key, s.interval, s.map() ? s : null));
+                    s.elems.addAll(elementList(t, s.key, s.interval, s.map() ? s : null, false, s.timeouts()));
                 }
                 default -> throw syntax();
             }
@@ -871,6 +928,26 @@ final class Nft {
 
     /** Adds {@code e} to {@code s}: an element already there is no change, unless a map gives its key other data (File exists). */
     private void addElements(Table t, NSet s, List<Elem> e, int tok) {
+        if (s.dyn != null) {
+            DynSet d = s.dyn;
+            long now = now();
+            int adding = 0;
+            for (Elem x : e) {
+                adding += d.contains(key(x), 0, now) ? 0 : 1;
+            }
+            if (d.count.get() + adding > d.limit) {
+                throw error("Could not process rule: No space left on device", line());
+            }
+            long setTimeout = s.timeout;
+            dynChange(d, () -> {
+                for (Elem x : e) {
+                    long ms = x.timeout() > 0 ? x.timeout() : setTimeout;
+                    long exp = x.expires() != 0 ? x.expires() : ms == 0 ? 0 : now + ms * 1_000_000L;
+                    d.insert(key(x), 0, now, exp, x.timeout(), false);
+                }
+            });
+            return;
+        }
         List<Elem> all = new ArrayList<>(s.elems);
         List<Integer> at = elemToks;
         for (int i = 0; i < e.size(); i++) {
@@ -889,6 +966,34 @@ final class Nft {
         s.elems = all;
     }
 
+    /** An element's key as registers hold it. */
+    private static int[] key(Elem e) {
+        int[] k = new int[e.lo().length];
+        for (int i = 0; i < k.length; i++) {
+            k[i] = (int) e.lo()[i];
+        }
+        return k;
+    }
+
+    /** A set's own element table (nft_set_hash with timeouts), with the elements it had. */
+    private void makeDyn(NSet s) {
+        DynSet d = new DynSet(s.key.size(), s.size > 0 ? s.size : MAX_ELEMENTS);
+        fresh.add(d);
+        s.dyn = d;
+        for (Elem x : s.elems) {
+            d.insert(key(x), 0, 0, 0, 0, false);
+        }
+        s.elems = new ArrayList<>();
+    }
+
+    /** Timeouts are taken on sets of exact keys: an interval set or a map with them is not in modnet. */
+    private void checkTimeouts(NSet s) {
+        if ((s.timeouts() || s.dynamicFlag) && (s.interval || s.map())) {
+            throw error("Could not process rule: Operation not supported (timeouts and dynamic updates on interval sets and maps are not in modnet)",
+                    line());
+        }
+    }
+
     private void element(Model m, String verb) {
         Table t = table(m, true);
         NSet s = t.sets.get(name());
@@ -897,13 +1002,25 @@ final class Nft {
         }
         switch (verb) {
             case "add", "create" -> {
-                addElements(t, s, elementList(t, s.key, s.interval, s.map() ? s : null), pos);
+                addElements(t, s, elementList(t, s.key, s.interval, s.map() ? s : null, false, s.timeouts()), pos);
                 if (s.vmap()) {
                     checkLoops(t); // a verdict map's new jump may close a loop through the rules that look it up
                 }
             }
             case "delete" -> {
-                List<Elem> gone = elementList(t, s.key, s.interval, s.map() ? s : null, true);
+                List<Elem> gone = elementList(t, s.key, s.interval, s.map() ? s : null, true, false);
+                if (s.dyn != null) {
+                    DynSet d = s.dyn;
+                    long now = now();
+                    for (int i = 0; i < gone.size(); i++) {
+                        if (!d.contains(key(gone.get(i)), 0, now)) {
+                            int k = elemToks.get(i);
+                            throw error("Could not process rule: No such file or directory", lineAt(k, k));
+                        }
+                    }
+                    dynChange(d, () -> gone.forEach(g -> d.remove(key(g), now)));
+                    return;
+                }
                 List<Elem> left = new ArrayList<>(s.elems);
                 for (int i = 0; i < gone.size(); i++) {
                     Elem g = gone.get(i);
@@ -919,7 +1036,7 @@ final class Nft {
     }
 
     private List<Elem> elementList(Table t, List<Stmt.Type> key, boolean intervals, NSet map) {
-        return elementList(t, key, intervals, map, false);
+        return elementList(t, key, intervals, map, false, false);
     }
 
     /**
@@ -927,7 +1044,7 @@ final class Nft {
      * prefixes and ranges only where {@code intervals}; a map's elements carry data of its type or a
      * verdict ({@code accept}, {@code jump CHAIN}); {@code keysOnly} for delete, where data may be left out.
      */
-    private List<Elem> elementList(Table t, List<Stmt.Type> key, boolean intervals, NSet map, boolean keysOnly) {
+    private List<Elem> elementList(Table t, List<Stmt.Type> key, boolean intervals, NSet map, boolean keysOnly, boolean timeouts) {
         expect("{");
         List<Elem> out = new ArrayList<>();
         List<Integer> at = new ArrayList<>();
@@ -961,6 +1078,24 @@ final class Nft {
                 pos++;
                 next();
                 throw error("Can't parse symbolic invalid expressions", line());
+            }
+            long timeout = 0, expires = 0;
+            while (peek().equals("timeout") || peek().equals("expires")) {
+                String what = next();
+                long ms = Values.parseTime(next());
+                if (ms < 0) {
+                    throw syntax();
+                }
+                if (!timeouts) {
+                    // the kernel takes no time on an element of a set without timeouts (EINVAL)
+                    throw error("Could not process rule: Invalid argument", lineAt(keyTok, keyTok));
+                }
+                if (what.equals("timeout")) {
+                    timeout = ms;
+                } else {
+                    expires = now() + ms * 1_000_000L;
+                    expires = expires == 0 ? 1 : expires;
+                }
             }
             long[] data = null;
             Stmt.Verdict verdict = null;
@@ -996,7 +1131,7 @@ final class Nft {
                     }
                 }
             }
-            Elem e = new Elem(lo, hi, data, verdict);
+            Elem e = new Elem(lo, hi, data, verdict, timeout, expires);
             for (Elem o : out) {
                 if (o.sameKey(e) && map != null && !o.sameData(e)) {
                     throw error("Could not process rule: File exists", lineAt(keyTok, keyTok));
@@ -1189,6 +1324,7 @@ final class Nft {
                     }
                     yield new Stmt.Log(prefix);
                 }
+                case "add", "update" -> dynset(t, w.equals("update"));
                 case "accept", "drop", "return" -> new Stmt.Verdict(w, null);
                 case "jump", "goto" -> {
                     String c = name();
@@ -1260,6 +1396,50 @@ final class Nft {
             throw syntax();
         }
         return out;
+    }
+
+    /** {@code add|update @SET { KEY [timeout T] }}, the verb read (nft_dynset). */
+    private Stmt dynset(Table t, boolean update) {
+        String v = next();
+        if (!v.startsWith("@")) {
+            throw syntax();
+        }
+        int setTok = pos - 1;
+        NSet s = namedSet(t, v.substring(1));
+        expect("{");
+        int from = pos;
+        List<Stmt.Field> fs = fields(next());
+        int to = pos - 1;
+        long timeout = 0;
+        if (peek().equals("timeout")) {
+            pos++;
+            timeout = Values.parseTime(next());
+            if (timeout < 0) {
+                throw syntax();
+            }
+        }
+        expect("}");
+        if (!s.key.equals(Stmt.types(fs))) {
+            throw error("datatype mismatch, expected " + Values.describe(s.key) + ", expression has type "
+                    + Values.describe(Stmt.types(fs)), marked(from, to, setTok, setTok));
+        }
+        if (s.interval || s.map() || timeout > 0 && !s.timeouts()) {
+            throw error("Could not process rule: Operation not supported", line());
+        }
+        if (s.size == 0) {
+            s.size = 65535; // nft_dynset_init gives a set without a size the default one
+        }
+        if (s.dyn == null) {
+            makeDyn(s); // the set becomes one the packet path adds to: its elements go to their own table
+        } else {
+            DynSet d = s.dyn;
+            int size = s.size;
+            dynChange(d, () -> d.limit = size);
+        }
+        if (made.contains(s)) {
+            s.dynamicFlag = true;
+        }
+        return new Stmt.Dynset(update, s.name, fs, timeout);
     }
 
     /** The field of protocol {@code proto}'s header that {@code th sport|dport} is, or null for a protocol with no ports. */
@@ -1957,13 +2137,35 @@ final class Nft {
     private void printSet(NSet s, List<String> out) {
         out.add("\t" + (s.map() ? "map " : "set ") + s.name + " {" + (handles ? " # handle " + s.handle : ""));
         out.add("\t\ttype " + s.type + (s.map() ? " : " + s.dataType : ""));
-        if (s.interval) {
-            out.add("\t\tflags interval");
+        if (s.size > 0) {
+            out.add("\t\tsize " + s.size);
         }
-        if (!s.elems.isEmpty()) {
+        // nft lists the flags when there is one besides timeout, or timeout without the set's own timeout
+        if (s.interval || s.dynamicFlag || s.timeoutFlag && s.timeout == 0) {
+            List<String> f = new ArrayList<>();
+            if (s.dynamicFlag) {
+                f.add("dynamic");
+            }
+            if (s.interval) {
+                f.add("interval");
+            }
+            if (s.timeouts()) {
+                f.add("timeout");
+            }
+            out.add("\t\tflags " + String.join(",", f));
+        }
+        if (s.timeout > 0) {
+            out.add("\t\ttimeout " + Values.time(s.timeout));
+        }
+        if (s.gcInterval > 0) {
+            out.add("\t\tgc-interval " + Values.time(s.gcInterval));
+        }
+        long now = now();
+        List<Elem> elems = s.dyn != null ? s.dyn.elements(now) : s.elems;
+        if (!elems.isEmpty()) {
             // nft's calculate_delim: a named set's elements go on new lines, so many per line by key type
             StringBuilder b = new StringBuilder("\t\telements = { ");
-            for (int i = 0; i < s.elems.size(); i++) {
+            for (int i = 0; i < elems.size(); i++) {
                 if (i > 0) {
                     b.append(",");
                     if (Values.breakAfter(s.key, i)) {
@@ -1973,7 +2175,7 @@ final class Nft {
                         b.append(" ");
                     }
                 }
-                b.append(s.elems.get(i).print(s.key, s.data));
+                b.append(elems.get(i).print(s.key, s.data, s.timeout, now));
             }
             out.add(b.append(" }").toString());
         }

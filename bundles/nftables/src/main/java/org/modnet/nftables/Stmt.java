@@ -24,7 +24,13 @@ interface Stmt {
     }
 
     /** What compiling a rule needs from its table: chain indexes, the named sets compiled, and the instance's services. */
-    record Ctx(Map<String, Integer> chains, Map<String, SetData> sets, Expr.Rejecter rejecter, Consumer<String> log) {
+    record Ctx(Map<String, Integer> chains, Map<String, SetData> sets, Map<String, Ruleset.NSet> nsets, Expr.Rejecter rejecter,
+            Consumer<String> log) {
+        /** The named set's lookup: its elements with timeouts, or its compiled form. */
+        Expr lookup(String name, boolean inv) {
+            Ruleset.NSet s = nsets.get(name);
+            return s != null && s.dyn != null ? new Expr.DynLookup(1, s.dyn, inv) : new Expr.Lookup(1, sets.get(name), inv);
+        }
     }
 
     /** The loads of {@code fields} into registers 1.. (a concatenation: one register per part), their protocol checks first. */
@@ -172,7 +178,7 @@ interface Stmt {
                     out.add(new Expr.Cmp(1, 0, !neq));
                 }
                 case SET -> out.add(new Expr.Lookup(1, SetData.build(elems, interval(elems), 1, 0, null), neq));
-                case NAMED -> out.add(new Expr.Lookup(1, ctx.sets().get(setName), neq));
+                case NAMED -> out.add(ctx.lookup(setName, neq));
                 default -> { }
             }
         }
@@ -358,8 +364,11 @@ interface Stmt {
         @Override
         public void compile(List<Expr> out, Ctx ctx) {
             load(fields, out);
-            SetData d = setName != null ? ctx.sets().get(setName) : SetData.build(elems, elems.stream().anyMatch(Elem::range), fields.size(), 0, null);
-            out.add(new Expr.Lookup(1, d, neq));
+            if (setName != null) {
+                out.add(ctx.lookup(setName, neq));
+                return;
+            }
+            out.add(new Expr.Lookup(1, SetData.build(elems, elems.stream().anyMatch(Elem::range), fields.size(), 0, null), neq));
         }
     }
 
@@ -419,6 +428,30 @@ interface Stmt {
         public void compile(List<Expr> out, Ctx ctx) {
             src.compile(out, ctx);
             out.add(new Expr.Nat(kind, 0, 0, 0, 0, 1));
+        }
+    }
+
+    /**
+     * {@code add|update @SET { KEY [timeout T] }} (nft_dynset): the packet's key into the set from the
+     * packet path; {@code update} starts an element's time again, {@code add} leaves a live one alone.
+     */
+    record Dynset(boolean update, String set, List<Field> fields, long timeout) implements Stmt {
+        @Override
+        public String print() {
+            return (update ? "update @" : "add @") + set + " { " + words(fields) + (timeout > 0 ? " timeout " + Values.time(timeout) : "") + " }";
+        }
+
+        @Override
+        public String setName() {
+            return set;
+        }
+
+        @Override
+        public void compile(List<Expr> out, Ctx ctx) {
+            load(fields, out);
+            Ruleset.NSet s = ctx.nsets().get(set);
+            long ms = timeout > 0 ? timeout : s.timeout;
+            out.add(new Expr.Dynset(s.dyn, ms * 1_000_000L, timeout, update));
         }
     }
 

@@ -52,6 +52,43 @@ final class Values {
         return b.toString();
     }
 
+    /** nft's time (time_print): days, hours, minutes, seconds and milliseconds, each where not 0 ({@code 2m30s}). */
+    static String time(long ms) {
+        long[] div = { 86_400_000L, 3_600_000L, 60_000L, 1000L, 1L };
+        String[] unit = { "d", "h", "m", "s", "ms" };
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < div.length; i++) {
+            long n = ms / div[i];
+            ms %= div[i];
+            if (n > 0) {
+                b.append(n).append(unit[i]);
+            }
+        }
+        return b.isEmpty() ? "0s" : b.toString();
+    }
+
+    /** nft's time as written ({@code 30s}, {@code 1h30m}, {@code 1500ms}, a bare number of seconds) in milliseconds, or -1. */
+    static long parseTime(String w) {
+        if (w.matches("[0-9]{1,9}")) {
+            return Long.parseLong(w) * 1000;
+        }
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("([0-9]{1,9})(ms|d|h|m|s)").matcher(w);
+        long ms = 0;
+        int at = 0;
+        while (m.find() && m.start() == at) {
+            long n = Long.parseLong(m.group(1));
+            ms += n * switch (m.group(2)) {
+                case "d" -> 86_400_000L;
+                case "h" -> 3_600_000L;
+                case "m" -> 60_000L;
+                case "s" -> 1000L;
+                default -> 1L;
+            };
+            at = m.end();
+        }
+        return at == w.length() && at > 0 ? ms : -1;
+    }
+
     /** nft's data unit (get_rate): the largest of bytes, kbytes, mbytes that divides the value. */
     static String bytesUnit(long v) {
         String[] units = { "bytes", "kbytes", "mbytes" };

@@ -262,4 +262,58 @@ class LinuxNftTest {
             Files.deleteIfExists(file);
         }
     }
+
+    /** Sets with timeouts and the rules that add to them from the packet path. */
+    static final String TIMEOUTS = """
+            add table ip t
+            add set ip t s { type ipv4_addr; flags timeout; timeout 30s; gc-interval 1m; }
+            add set ip t s2 { type ipv4_addr; flags timeout; }
+            add set ip t s3 { type ipv4_addr; timeout 1h; elements = { 10.0.0.1, 10.0.0.2 timeout 10s } }
+            add set ip t s4 { type ipv4_addr . inet_service; flags timeout; size 65535; }
+            add set ip t s6 { type ipv4_addr; size 100; }
+            add set ip t s7 { type ipv4_addr; flags dynamic; }
+            add element ip t s { 10.0.0.1 timeout 10s, 10.0.0.2, 10.0.0.3 timeout 30s }
+            add element ip t s2 { 10.0.0.3 timeout 2m30s, 10.0.0.4 timeout 1d, 10.0.0.5 timeout 1h1m, 10.0.0.6 }
+            add element ip t s4 { 10.0.0.1 . 22 timeout 90s }
+            add chain ip t c { type filter hook input priority 0; }
+            add rule ip t c add @s { ip saddr }
+            add rule ip t c update @s { ip saddr timeout 10s }
+            add rule ip t c update @s2 { ip saddr timeout 1m } counter
+            add rule ip t c ip saddr @s2 accept
+            add rule ip t c tcp dport 22 add @s4 { ip saddr . tcp dport timeout 30s }
+            add rule ip t c add @s6 { ip saddr }
+            add rule ip t c ip saddr . tcp dport @s4 drop
+            """;
+
+    /** Linux's time left differs by the milliseconds the commands took: compared without it. */
+    private static String expiresMasked(String listing) {
+        return listing.replaceAll("expires [0-9dhms]+", "expires X");
+    }
+
+    @Test
+    void setTimeoutsAndPacketPathUpdatesListAsLinuxs() throws Exception {
+        Path file = Files.createTempFile("modnet-nft", ".nft");
+        try {
+            Files.writeString(file, TIMEOUTS);
+            linux("-f", file.toString());
+            Ruleset rs = new Ruleset();
+            Nft.run(rs, TIMEOUTS, false);
+            // a set made before, then a rule that adds to it: the kernel gives it its size, nft no dynamic flag
+            linux("add", "set", "ip", "t", "late", "{ type ipv4_addr; }");
+            Nft.run(rs, "add set ip t late { type ipv4_addr; }", false);
+            linux("add", "rule", "ip", "t", "c", "update", "@late", "{ ip saddr }");
+            Nft.run(rs, "add rule ip t c update @late { ip saddr }", false);
+            assertEquals(expiresMasked(linux("list", "ruleset")), expiresMasked(ours(rs, "list ruleset", false)), "nft list ruleset");
+            assertEquals(expiresMasked(linux("-a", "list", "ruleset")), expiresMasked(ours(rs, "list ruleset", true)), "nft -a list ruleset");
+            assertEquals(expiresMasked(linux("list", "set", "ip", "t", "s2")), expiresMasked(ours(rs, "list set ip t s2", false)));
+            Files.writeString(file, linux("list", "ruleset"));
+            linux("flush", "ruleset");
+            linux("-f", file.toString());
+            Nft.run(rs, "flush ruleset", false);
+            Nft.run(rs, Files.readString(file), false);
+            assertEquals(expiresMasked(linux("list", "ruleset")), expiresMasked(ours(rs, "list ruleset", false)), "after nft list ruleset | nft -f -");
+        } finally {
+            Files.deleteIfExists(file);
+        }
+    }
 }

@@ -928,4 +928,118 @@ class NftTest {
         assertTrue(allocated < 100_000, allocated + " bytes for 200000 packets: something allocates per packet");
         assertEquals(220_000, accepted);
     }
+
+    @Test
+    void elementsTimeOutStopMatchingAtOnceAndTheCollectorFreesThem() {
+        long[] now = { 7_000_000_000L };
+        rs.clock = () -> now[0];
+        nft("""
+                add table ip t
+                add chain ip t input { type filter hook input priority 0; policy accept; }
+                add set ip t s { type ipv4_addr; flags timeout; timeout 30s; gc-interval 1m; }
+                add element ip t s { 10.0.0.1 timeout 10s, 10.0.0.2, 10.0.0.3 timeout 30s }
+                add set ip t forever { type ipv4_addr; flags timeout; elements = { 10.0.0.9, 10.0.0.8 timeout 1s } }
+                add rule ip t input ip saddr @s drop
+                add rule ip t input ip saddr @forever drop
+                """);
+        assertEquals(List.of("table ip t {", "\tset s {", "\t\ttype ipv4_addr", "\t\ttimeout 30s", "\t\tgc-interval 1m",
+                "\t\telements = { 10.0.0.1 timeout 10s expires 10s, 10.0.0.2 expires 30s,", "\t\t\t     10.0.0.3 expires 30s }", "\t}", "}"),
+                nft("list set ip t s"));
+        assertEquals(Verdict.DROP, in(packet(17, "10.0.0.1", "10.0.0.99", 1, 2)));
+        now[0] += 9_999_000_000L;
+        assertEquals("\t\telements = { 10.0.0.1 timeout 10s expires 1ms, 10.0.0.2 expires 20s1ms,", nft("list set ip t s").get(5));
+        assertEquals(Verdict.DROP, in(packet(17, "10.0.0.1", "10.0.0.99", 1, 2)));
+        now[0] += 1_000_000L;
+        assertEquals(Verdict.ACCEPT, in(packet(17, "10.0.0.1", "10.0.0.99", 1, 2)), "its time has passed: no match, before any collector");
+        assertEquals(Verdict.DROP, in(packet(17, "10.0.0.2", "10.0.0.99", 1, 2)));
+        assertEquals(Verdict.DROP, in(packet(17, "10.0.0.9", "10.0.0.99", 1, 2)), "no timeout: never expires");
+        assertEquals(Verdict.ACCEPT, in(packet(17, "10.0.0.8", "10.0.0.99", 1, 2)));
+        assertEquals(2, rs.gcNow(), "10.0.0.1 and 10.0.0.8 freed");
+        assertEquals("\t\telements = { 10.0.0.2 expires 20s, 10.0.0.3 expires 20s }", nft("list set ip t s").get(5));
+        nft("add element ip t s { 10.0.0.1 }"); // a freed key comes back with the set's timeout
+        assertEquals(Verdict.DROP, in(packet(17, "10.0.0.1", "10.0.0.99", 1, 2)));
+        nft("delete element ip t s { 10.0.0.2 }");
+        assertEquals(Verdict.ACCEPT, in(packet(17, "10.0.0.2", "10.0.0.99", 1, 2)));
+        assertEquals("Error: Could not process rule: No such file or directory\n"
+                + "delete element ip t s { 10.0.0.2 }\n"
+                + "                        ^^^^^^^^", error("delete element ip t s { 10.0.0.2 }"));
+        nft("add set ip t plain { type ipv4_addr; }");
+        assertEquals("Error: Could not process rule: Invalid argument\n"
+                + "add element ip t plain { 10.0.0.1 timeout 1s }\n"
+                + "                         ^^^^^^^^", error("add element ip t plain { 10.0.0.1 timeout 1s }"));
+        nft("flush set ip t s");
+        assertEquals(Verdict.ACCEPT, in(packet(17, "10.0.0.3", "10.0.0.99", 1, 2)));
+    }
+
+    @Test
+    void addAndUpdateFromThePacketPathAFullSetRefusesAndCounts() {
+        long[] now = { 1_000_000_000L };
+        rs.clock = () -> now[0];
+        nft("""
+                add table ip t
+                add set ip t seen { type ipv4_addr; size 2; flags timeout; timeout 1m; }
+                add set ip t ports { type ipv4_addr . inet_service; flags timeout; }
+                add chain ip t input { type filter hook input priority 0; policy accept; }
+                add rule ip t input ip saddr @seen counter drop
+                add rule ip t input udp dport 9 update @seen { ip saddr timeout 10s }
+                add rule ip t input udp dport 8 add @seen { ip saddr }
+                add rule ip t input udp dport 7 add @ports { ip saddr . udp dport timeout 5s } counter
+                """);
+        assertEquals(Verdict.ACCEPT, in(packet(17, "10.0.0.1", "10.0.0.99", 1, 9)));
+        assertEquals(Verdict.DROP, in(packet(17, "10.0.0.1", "10.0.0.99", 1, 9)), "added by the first");
+        assertEquals(Verdict.ACCEPT, in(packet(17, "10.0.0.2", "10.0.0.99", 1, 8)));
+        assertEquals(Verdict.ACCEPT, in(packet(17, "10.0.0.3", "10.0.0.99", 1, 8)), "full at size 2: refused");
+        assertEquals(Verdict.ACCEPT, in(packet(17, "10.0.0.3", "10.0.0.99", 1, 8)));
+        DynSet seen = rs.model().tables.get(0).sets.get("seen").dyn;
+        assertEquals(2, seen.refused.get());
+        assertEquals(List.of("\t\tsize 2", "\t\tflags dynamic,timeout", "\t\ttimeout 1m",
+                "\t\telements = { 10.0.0.1 timeout 10s expires 10s, 10.0.0.2 expires 1m }"), nft("list set ip t seen").subList(3, 7));
+        now[0] += 10_000_000_000L;
+        // 10.0.0.1 is no more: a new key may take the place, before the collector ran
+        assertEquals(Verdict.ACCEPT, in(packet(17, "10.0.0.1", "10.0.0.99", 1, 2)));
+        assertEquals(Verdict.ACCEPT, in(packet(17, "10.0.0.3", "10.0.0.99", 1, 8)), "refused: the expired one still holds its place until collected");
+        assertEquals(1, rs.gcNow());
+        assertEquals(Verdict.ACCEPT, in(packet(17, "10.0.0.3", "10.0.0.99", 1, 8)));
+        assertEquals(Verdict.DROP, in(packet(17, "10.0.0.3", "10.0.0.99", 1, 2)));
+        // update starts the time again; add leaves it
+        now[0] += 50_000_000_000L;
+        in(packet(17, "10.0.0.2", "10.0.0.99", 1, 9)); // dropped by the first rule before it is updated: no refresh
+        assertEquals(Verdict.DROP, in(packet(17, "10.0.0.2", "10.0.0.99", 1, 2)));
+        now[0] += 10_000_000_000L;
+        assertEquals(Verdict.ACCEPT, in(packet(17, "10.0.0.2", "10.0.0.99", 1, 2)), "a minute after it was added");
+        in(packet(17, "10.0.0.5", "10.0.0.99", 1, 7));
+        assertEquals(List.of("\t\tsize 65535", "\t\tflags dynamic,timeout", "\t\telements = { 10.0.0.5 . 7 timeout 5s expires 5s }"),
+                nft("list set ip t ports").subList(3, 6));
+        assertEquals("\t\tudp dport 9 update @seen { ip saddr timeout 10s }", nft("list chain ip t input").get(4));
+        assertEquals("\t\tudp dport 7 add @ports { ip saddr . udp dport timeout 5s } counter packets 1 bytes 38", nft("list chain ip t input").get(6));
+    }
+
+    @Test
+    void setTimeoutsAndUpdatesAllocateNothingPerPacket() {
+        long[] now = { 1_000_000_000L };
+        rs.clock = () -> now[0];
+        nft("""
+                add table ip t
+                add set ip t seen { type ipv4_addr . inet_service; flags timeout; timeout 1m; }
+                add chain ip t input { type filter hook input priority 0; policy drop; }
+                add rule ip t input update @seen { ip saddr . tcp dport timeout 10s }
+                add rule ip t input ip saddr . tcp dport @seen accept
+                """);
+        SkBuff tcp = packet(6, "10.0.0.1", "10.0.0.2", 40000, 443);
+        var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long id = Thread.currentThread().threadId();
+        int accepted = 0;
+        for (int i = 0; i < 20_000; i++) {
+            accepted += in(tcp) == Verdict.ACCEPT ? 1 : 0;
+            now[0] += 1000;
+        }
+        long before = threads.getThreadAllocatedBytes(id);
+        for (int i = 0; i < 200_000; i++) {
+            accepted += in(tcp) == Verdict.ACCEPT ? 1 : 0;
+            now[0] += 1000;
+        }
+        long allocated = threads.getThreadAllocatedBytes(id) - before;
+        assertTrue(allocated < 100_000, allocated + " bytes for 200000 packets: something allocates per packet");
+        assertEquals(220_000, accepted);
+    }
 }
