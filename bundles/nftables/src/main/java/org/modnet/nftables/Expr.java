@@ -633,10 +633,15 @@ abstract class Expr {
     static final class Nat extends Expr {
         static final int SNAT = 0, DNAT = 1, MASQ = 2, REDIR = 3;
         final int kind, addrLo, addrHi, portLo, portHi;
-        /** The register holding the address (a map's data), or -1 for {@code addrLo..addrHi}. */
-        final int sreg;
+        /** The register holding the address (a map's data), or -1 for {@code addrLo..addrHi}; the one holding the port, or -1. */
+        final int sreg, sregPort;
 
         Nat(int kind, int addrLo, int addrHi, int portLo, int portHi, int sreg) {
+            this(kind, addrLo, addrHi, portLo, portHi, sreg, -1);
+        }
+
+        Nat(int kind, int addrLo, int addrHi, int portLo, int portHi, int sreg, int sregPort) {
+            this.sregPort = sregPort;
             this.kind = kind;
             this.addrLo = addrLo;
             this.addrHi = addrHi;
@@ -655,7 +660,8 @@ abstract class Expr {
                 case MASQ -> r.nat.masquerade(r.skb, r.out, portLo, portHi, 0);
                 case REDIR -> r.nat.redirect(r.skb, r.hook, r.in, portLo, portHi, 0);
                 default -> sreg < 0 ? r.nat.setup(r.skb, r.hook, addrLo, addrHi, portLo, portHi, 0)
-                        : r.nat.setup(r.skb, r.hook, r.data[sreg], r.data[sreg], portLo, portHi, 0);
+                        : sregPort < 0 ? r.nat.setup(r.skb, r.hook, r.data[sreg], r.data[sreg], portLo, portHi, 0)
+                        : r.nat.setup(r.skb, r.hook, r.data[sreg], r.data[sreg], r.data[sregPort], r.data[sregPort], 0);
             };
             r.verdict = v == Verdict.ACCEPT ? Regs.ACCEPT : Regs.DROP;
         }

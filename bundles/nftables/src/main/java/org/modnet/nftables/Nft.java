@@ -1355,10 +1355,26 @@ final class Nft {
                 case "queue" -> queue();
                 case "snat", "dnat" -> {
                     int kw = pos - 1;
+                    boolean ipTo = false, addrPort = false;
+                    if (peek().equals("ip")) {
+                        pos++;
+                        ipTo = true;
+                        if (peek().equals("addr")) {
+                            // dnat ip addr . port to KEY map { k : A . P }
+                            pos++;
+                            expect(".");
+                            expect("port");
+                            addrPort = true;
+                        }
+                    }
                     expect("to");
                     int kind = w.equals("snat") ? Expr.Nat.SNAT : Expr.Nat.DNAT;
                     if (FIELD_WORDS.contains(peek())) {
-                        yield new Stmt.NatMap(kind, mapSrc(t, Stmt.Type.ADDR));
+                        boolean pair = addrPort || mapsToAPair(t);
+                        yield new Stmt.NatMap(kind, pair ? mapSrc(t, List.of(Stmt.Type.ADDR, Stmt.Type.PORT)) : mapSrc(t, Stmt.Type.ADDR));
+                    }
+                    if (ipTo) {
+                        throw syntax();
                     }
                     String a = next();
                     int[] ports = { 0, 0 };
@@ -1384,6 +1400,11 @@ final class Nft {
                 if (own != null) {
                     s = new Stmt.Match(own, m.neq(), m.rhs(), m.a(), m.b(), m.elems(), m.setName());
                 }
+            }
+            if (s instanceof Stmt.NatMap nm && !out.isEmpty() && out.get(out.size() - 1) instanceof Stmt.Match d && !d.neq()
+                    && d.rhs() == Stmt.Rhs.VALUE && d.field() == Stmt.Field.META_L4PROTO
+                    && nm.src().fields().stream().anyMatch(f -> f.needs == d.a())) {
+                out.remove(out.size() - 1); // the map's key carries the protocol as its dependency
             }
             if (s instanceof Stmt.Match m && m.field().needs >= 0 && !out.isEmpty()
                     && out.get(out.size() - 1) instanceof Stmt.Match d && !d.neq() && d.rhs() == Stmt.Rhs.VALUE
@@ -1582,8 +1603,48 @@ final class Nft {
         return s;
     }
 
+    /**
+     * Whether the map after {@code dnat ip to KEY map} gives an address and a port: a named map's data
+     * type says, an anonymous map's first element's data ({@code A . P}) shows.
+     */
+    private boolean mapsToAPair(Table t) {
+        int i = pos;
+        while (i < toks.size() && !toks.get(i).equals("map")) {
+            i++;
+        }
+        if (i + 1 >= toks.size()) {
+            return false;
+        }
+        String m = toks.get(i + 1);
+        if (m.startsWith("@")) {
+            NSet s = t.sets.get(m.substring(1));
+            return s != null && s.data.size() == 2;
+        }
+        boolean data = false;
+        for (int j = i + 2; j < toks.size(); j++) {
+            String w = toks.get(j);
+            if (w.equals(",") || w.equals("}")) {
+                return false;
+            }
+            if (data && w.equals(".")) {
+                return true;
+            }
+            if (w.contains(":")) {
+                data = true;
+                if (w.length() > 1 && w.indexOf(':') < w.length() - 1 && j + 1 < toks.size() && toks.get(j + 1).equals(".")) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
     /** {@code KEY map { k : v, ... }} or {@code KEY map @m}, the map's data of {@code data}'s type. */
     private Stmt.MapSrc mapSrc(Table t, Stmt.Type data) {
+        return mapSrc(t, List.of(data));
+    }
+
+    private Stmt.MapSrc mapSrc(Table t, List<Stmt.Type> data) {
         int from = pos;
         List<Stmt.Field> fs = fields(next());
         int to = pos - 1;
@@ -1592,7 +1653,7 @@ final class Nft {
         String v = next();
         if (v.startsWith("@")) {
             NSet s = namedSet(t, v.substring(1));
-            if (!s.map() || s.vmap() || !s.key.equals(key) || !s.data.equals(List.of(data))) {
+            if (!s.map() || s.vmap() || !s.key.equals(key) || !s.data.equals(data)) {
                 throw error("datatype mismatch, map expects " + Values.describe(s.key) + ", mapping expression has type "
                         + Values.describe(key), marked(from, to, pos - 1, pos - 1));
             }
@@ -1600,12 +1661,12 @@ final class Nft {
         }
         pos--;
         NSet anon = new NSet("");
-        anon.dataType = Values.typeName(data);
-        anon.data = List.of(data);
+        anon.dataType = Values.typeName(data.get(0));
+        anon.data = data;
         List<Elem> e = elementList(t, key, key.size() == 1, anon);
         e.sort(Elem.ORDER);
         t.nextHandle++;
-        return new Stmt.MapSrc(fs, e, null, List.of(data));
+        return new Stmt.MapSrc(fs, e, null, data);
     }
 
     /** {@code meta|ct mark set} read: a value, the other mark, or a map's mark. */

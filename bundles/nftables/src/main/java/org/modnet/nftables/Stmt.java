@@ -412,11 +412,14 @@ interface Stmt {
         }
     }
 
-    /** {@code dnat to KEY map { ... }}, {@code snat to KEY map @m}. */
+    /**
+     * {@code dnat to KEY map { ... }}, {@code snat to KEY map @m}; a map to an address and a port
+     * ({@code dnat ip addr . port to KEY map { k : A . P }}) nft lists as {@code dnat ip to KEY map ...}.
+     */
     record NatMap(int kind, MapSrc src) implements Stmt {
         @Override
         public String print() {
-            return (kind == Expr.Nat.SNAT ? "snat to " : "dnat to ") + src.print();
+            return (kind == Expr.Nat.SNAT ? "snat " : "dnat ") + (src.data().size() == 2 ? "ip " : "") + "to " + src.print();
         }
 
         @Override
@@ -427,7 +430,7 @@ interface Stmt {
         @Override
         public void compile(List<Expr> out, Ctx ctx) {
             src.compile(out, ctx);
-            out.add(new Expr.Nat(kind, 0, 0, 0, 0, 1));
+            out.add(new Expr.Nat(kind, 0, 0, 0, 0, 1, src.data().size() == 2 ? 2 : -1));
         }
     }
 

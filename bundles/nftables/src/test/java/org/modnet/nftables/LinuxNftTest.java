@@ -240,6 +240,12 @@ class LinuxNftTest {
             add rule ip n post udp dport 5 masquerade to :1024
             add rule ip n post tcp sport 3 snat to 1.2.3.4:1000
             add rule ip n post meta l4proto { tcp, udp } snat to 1.2.3.4:1000
+            add map ip n ap { type ipv4_addr . inet_service : ipv4_addr . inet_service; elements = { 1.1.1.1 . 80 : 10.0.0.2 . 8080 } }
+            add rule ip n pre dnat to ip daddr . tcp dport map { 1.1.1.1 . 80 : 10.0.0.2 . 8080, 1.1.1.1 . 443 : 10.0.0.3 . 8443 }
+            add rule ip n pre meta l4proto tcp dnat ip addr . port to ip daddr . tcp dport map { 1.1.1.2 . 80 : 10.0.0.2 . 8080 }
+            add rule ip n pre dnat ip to ip daddr . tcp dport map @ap
+            add rule ip n pre dnat to tcp dport map { 80 : 10.0.0.2 . 8080 }
+            add rule ip n pre meta l4proto tcp dnat ip addr . port to ip saddr map { 1.2.3.4 : 10.0.0.2 . 8080 }
             """;
 
     @Test

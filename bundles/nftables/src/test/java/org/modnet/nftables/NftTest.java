@@ -1042,4 +1042,30 @@ class NftTest {
         assertTrue(allocated < 100_000, allocated + " bytes for 200000 packets: something allocates per packet");
         assertEquals(220_000, accepted);
     }
+
+    @Test
+    void dnatToAMapsAddressAndPortBindsBoth() {
+        List<String> calls = new ArrayList<>();
+        org.modnet.api.netfilter.NfNat nat = (org.modnet.api.netfilter.NfNat) Proxy.newProxyInstance(
+                NftTest.class.getClassLoader(), new Class<?>[] { org.modnet.api.netfilter.NfNat.class }, (p, m, a) -> {
+                    calls.add(LogLine.addr((Integer) a[2]) + "-" + LogLine.addr((Integer) a[3]) + " " + a[4] + "-" + a[5]);
+                    return Verdict.ACCEPT;
+                });
+        nft("""
+                add table ip nat
+                add chain ip nat pre { type nat hook prerouting priority dstnat; }
+                add map ip nat m { type ipv4_addr . inet_service : ipv4_addr . inet_service; elements = { 1.1.1.1 . 443 : 10.0.0.3 . 8443 } }
+                add rule ip nat pre dnat ip addr . port to ip daddr . tcp dport map { 1.1.1.1 . 80 : 10.0.0.2 . 8080 }
+                add rule ip nat pre dnat ip to ip daddr . tcp dport map @m
+                add rule ip nat pre meta l4proto udp dnat ip to udp dport map { 53 : 10.0.0.9 . 5353 }
+                """);
+        rs.run(NfHook.PRE_ROUTING, packet(6, "8.8.8.8", "1.1.1.1", 1, 80), eth0, null, true, nat);
+        rs.run(NfHook.PRE_ROUTING, packet(6, "8.8.8.8", "1.1.1.1", 1, 443), eth0, null, true, nat);
+        rs.run(NfHook.PRE_ROUTING, packet(17, "8.8.8.8", "1.1.1.1", 1, 53), eth0, null, true, nat);
+        rs.run(NfHook.PRE_ROUTING, packet(6, "8.8.8.8", "1.1.1.1", 1, 81), eth0, null, true, nat);
+        assertEquals(List.of("10.0.0.2-10.0.0.2 8080-8080", "10.0.0.3-10.0.0.3 8443-8443", "10.0.0.9-10.0.0.9 5353-5353"), calls);
+        assertEquals(List.of("\t\tdnat ip to ip daddr . tcp dport map { 1.1.1.1 . 80 : 10.0.0.2 . 8080 }",
+                "\t\tdnat ip to ip daddr . tcp dport map @m", "\t\tdnat ip to udp dport map { 53 : 10.0.0.9 . 5353 }"),
+                nft("list chain ip nat pre").subList(3, 6));
+    }
 }
