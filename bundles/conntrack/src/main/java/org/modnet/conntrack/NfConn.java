@@ -78,6 +78,11 @@ final class NfConn implements org.modnet.api.netfilter.NfConnMark {
         return zone;
     }
 
+    @Override
+    public int status() {
+        return status;
+    }
+
     boolean has(int bit) {
         return (status & bit) != 0;
     }

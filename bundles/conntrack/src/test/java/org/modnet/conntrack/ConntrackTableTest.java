@@ -46,6 +46,10 @@ class ConntrackTableTest {
         assertEquals(TcpConntrack.ESTABLISHED, ct.state);
         assertTrue(ct.has(NfConn.IPS_ASSURED));
         assertEquals(432000, t.secondsLeft(ct));
+        // what nft's ct status reads through the API: seen-reply, assured, confirmed
+        int bits = ((org.modnet.api.netfilter.NfConnMark) ct).status();
+        assertEquals(NfConn.IPS_SEEN_REPLY | NfConn.IPS_ASSURED | NfConn.IPS_CONFIRMED,
+                bits & (NfConn.IPS_SEEN_REPLY | NfConn.IPS_ASSURED | NfConn.IPS_CONFIRMED | NfConn.IPS_DYING));
     }
 
     @Test

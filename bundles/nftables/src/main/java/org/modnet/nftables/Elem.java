@@ -9,7 +9,12 @@ import java.util.List;
  * inclusive {@code lo..hi} range for the one part of an interval set) and, in a map, its data (one value
  * per part) or, in a verdict map, its verdict.
  */
-record Elem(long[] lo, long[] hi, long[] data, Stmt.Verdict verdict) {
+record Elem(long[] lo, long[] hi, long[] data, Stmt.Verdict verdict, long timeout, long expires) {
+    /** An element without a timeout of its own ({@code timeout}: milliseconds, 0 none) that never expires ({@code expires}: the ruleset's clock in nanoseconds, 0 never). */
+    Elem(long[] lo, long[] hi, long[] data, Stmt.Verdict verdict) {
+        this(lo, hi, data, verdict, 0, 0);
+    }
+
     static Elem of(long lo, long hi) {
         return new Elem(new long[] { lo }, new long[] { hi }, null, null);
     }
@@ -39,6 +44,14 @@ record Elem(long[] lo, long[] hi, long[] data, Stmt.Verdict verdict) {
 
     /** {@code KEY[ : DATA]} as nft lists it. */
     String print(List<Stmt.Type> key, List<Stmt.Type> dataTypes) {
+        return print(key, dataTypes, 0, 0);
+    }
+
+    /**
+     * {@code KEY [timeout T] [expires E][ : DATA]} as nft lists it: the element's own timeout where it is
+     * not the set's ({@code setTimeout}, ms), the time left until {@code now} reaches its expiry.
+     */
+    String print(List<Stmt.Type> key, List<Stmt.Type> dataTypes, long setTimeout, long now) {
         StringBuilder b = new StringBuilder();
         for (int i = 0; i < lo.length; i++) {
             Stmt.Type t = key.get(i);
@@ -46,6 +59,12 @@ record Elem(long[] lo, long[] hi, long[] data, Stmt.Verdict verdict) {
             if (hi[i] != lo[i]) {
                 b.append(Values.printRange(t, new long[] { lo[i], hi[i] }));
             }
+        }
+        if (timeout != 0 && timeout != setTimeout) {
+            b.append(" timeout ").append(Values.time(timeout));
+        }
+        if (expires != 0) {
+            b.append(" expires ").append(Values.time(Math.max(0, (expires - now) / 1_000_000)));
         }
         if (verdict != null) {
             b.append(" : ").append(verdict.print());

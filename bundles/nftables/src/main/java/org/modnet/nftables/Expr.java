@@ -105,6 +105,49 @@ abstract class Expr {
         }
     }
 
+    /** nft_ct's {@code status}: the connection's IPS_* bits; a packet with no connection matches nothing of it. */
+    static final class CtStatus extends Expr {
+        final int dreg;
+
+        CtStatus(int dreg) {
+            this.dreg = dreg;
+        }
+
+        @Override
+        void eval(Regs r) {
+            if (r.skb.nfct() instanceof org.modnet.api.netfilter.NfConnMark ct) {
+                r.data[dreg] = ct.status();
+            } else {
+                r.verdict = Regs.BREAK;
+            }
+        }
+    }
+
+    /**
+     * nft_meta's {@code pkttype}: skb->pkt_type (PACKET_HOST 0 .. OTHERHOST 3); a looped-back packet's is
+     * told from its destination as nft_meta_get_eval_pkttype_lo does (multicast, broadcast, else host).
+     */
+    static final class MetaPkttype extends Expr {
+        final int dreg;
+
+        MetaPkttype(int dreg) {
+            this.dreg = dreg;
+        }
+
+        @Override
+        void eval(Regs r) {
+            org.modnet.api.skb.PktType t = r.skb.pktType();
+            int v;
+            if (t == org.modnet.api.skb.PktType.LOOPBACK || t == org.modnet.api.skb.PktType.OUTGOING) {
+                int daddr = r.nh >= 0 ? r.skb.getU32(r.nh + 16) : 0;
+                v = (daddr & 0xf0000000) == 0xe0000000 ? 2 : daddr == -1 ? 1 : 0;
+            } else {
+                v = t == null ? 0 : t.ordinal();
+            }
+            r.data[dreg] = v;
+        }
+    }
+
     /** nft_bitwise: dreg = (sreg & mask) ^ xor. */
     static final class Bitwise extends Expr {
         final int sreg, dreg, mask, xor;
@@ -178,6 +221,52 @@ abstract class Expr {
         @Override
         void eval(Regs r) {
             if ((set.find(r.data, sreg) >= 0) == inv) {
+                r.verdict = Regs.BREAK;
+            }
+        }
+    }
+
+    /** nft_lookup on a set with timeouts: a live element's key (one whose time has passed no longer matches, at once). */
+    static final class DynLookup extends Expr {
+        final int sreg;
+        final DynSet set;
+        final boolean inv;
+
+        DynLookup(int sreg, DynSet set, boolean inv) {
+            this.sreg = sreg;
+            this.set = set;
+            this.inv = inv;
+        }
+
+        @Override
+        void eval(Regs r) {
+            if (set.contains(r.data, sreg, r.clock.getAsLong()) == inv) {
+                r.verdict = Regs.BREAK;
+            }
+        }
+    }
+
+    /**
+     * nft_dynset: the key in registers 1.. into the set, expiring {@code timeoutNs} from now (0: never);
+     * a full set refuses it (counted) and the rule does not match, as nft_dynset_eval breaks.
+     */
+    static final class Dynset extends Expr {
+        final DynSet set;
+        final long timeoutNs, timeoutMs;
+        final boolean update;
+
+        Dynset(DynSet set, long timeoutNs, long timeoutMs, boolean update) {
+            this.set = set;
+            this.timeoutNs = timeoutNs;
+            this.timeoutMs = timeoutMs;
+            this.update = update;
+        }
+
+        @Override
+        void eval(Regs r) {
+            long now = r.clock.getAsLong();
+            long exp = timeoutNs == 0 ? 0 : now + timeoutNs == 0 ? 1 : now + timeoutNs;
+            if (!set.insert(r.data, 1, now, exp, timeoutMs, update)) {
                 r.verdict = Regs.BREAK;
             }
         }
@@ -406,6 +495,48 @@ abstract class Expr {
         }
     }
 
+    /**
+     * nft_limit for bytes: a bucket of {@code unit * (rate + burst) / rate} nanoseconds' worth of tokens,
+     * a packet costing {@code unit * len / rate}; kept, as {@link Limit}, as the time the bucket is full
+     * again (one CAS per packet, no lock, no allocation). A packet bigger than the bucket never passes.
+     */
+    static final class ByteLimit extends Expr {
+        final long nsecs, rate;
+        final boolean over;
+        private final long max;
+        private final AtomicLong tat = new AtomicLong(Long.MIN_VALUE);
+
+        ByteLimit(long nsecs, long rate, long burst, boolean over) {
+            this.nsecs = nsecs;
+            this.rate = rate;
+            this.over = over;
+            this.max = Long.divideUnsigned(nsecs * (rate + burst), rate); // fits: the parser refused what does not
+        }
+
+        @Override
+        void eval(Regs r) {
+            long now = r.clock.getAsLong();
+            long len = r.len;
+            long cost = len > Long.MAX_VALUE / nsecs ? nsecs / rate * len : nsecs * len / rate;
+            while (true) {
+                long t = tat.get();
+                long from = t == Long.MIN_VALUE || t - now < 0 ? now : t;
+                if (from + cost - now > max) {
+                    if (!over) {
+                        r.verdict = Regs.BREAK; // over the rate: the tokens stay as they were
+                    }
+                    return;
+                }
+                if (tat.compareAndSet(t, from + cost)) {
+                    if (over) {
+                        r.verdict = Regs.BREAK;
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
     /** nft_counter: packets and bytes, shared by every compiled form of the rule. */
     static final class Counter extends Expr {
         final AtomicLong packets = new AtomicLong(), bytes = new AtomicLong();
@@ -498,21 +629,24 @@ abstract class Expr {
         }
     }
 
-    /** nft_nat and nft_masq through the conntrack bundle's NAT core; no core (a filter hook) leaves it alone. */
+    /** nft_nat, nft_masq and nft_redir through the conntrack bundle's NAT core; no core (a filter hook) leaves it alone. */
     static final class Nat extends Expr {
-        static final int SNAT = 0, DNAT = 1, MASQ = 2;
-        final int kind, addr, port;
-        /** The register holding the address (a map's data), or -1 for {@code addr}. */
-        final int sreg;
+        static final int SNAT = 0, DNAT = 1, MASQ = 2, REDIR = 3;
+        final int kind, addrLo, addrHi, portLo, portHi;
+        /** The register holding the address (a map's data), or -1 for {@code addrLo..addrHi}; the one holding the port, or -1. */
+        final int sreg, sregPort;
 
-        Nat(int kind, int addr, int port) {
-            this(kind, addr, port, -1);
+        Nat(int kind, int addrLo, int addrHi, int portLo, int portHi, int sreg) {
+            this(kind, addrLo, addrHi, portLo, portHi, sreg, -1);
         }
 
-        Nat(int kind, int addr, int port, int sreg) {
+        Nat(int kind, int addrLo, int addrHi, int portLo, int portHi, int sreg, int sregPort) {
+            this.sregPort = sregPort;
             this.kind = kind;
-            this.addr = addr;
-            this.port = port;
+            this.addrLo = addrLo;
+            this.addrHi = addrHi;
+            this.portLo = portLo;
+            this.portHi = portHi;
             this.sreg = sreg;
         }
 
@@ -522,9 +656,13 @@ abstract class Expr {
                 r.verdict = Regs.ACCEPT;
                 return;
             }
-            int a = sreg < 0 ? addr : r.data[sreg];
-            Verdict v = kind == MASQ ? r.nat.masquerade(r.skb, r.out, 0, 0, 0)
-                    : r.nat.setup(r.skb, r.hook, a, a, port, port, 0);
+            Verdict v = switch (kind) {
+                case MASQ -> r.nat.masquerade(r.skb, r.out, portLo, portHi, 0);
+                case REDIR -> r.nat.redirect(r.skb, r.hook, r.in, portLo, portHi, 0);
+                default -> sreg < 0 ? r.nat.setup(r.skb, r.hook, addrLo, addrHi, portLo, portHi, 0)
+                        : sregPort < 0 ? r.nat.setup(r.skb, r.hook, r.data[sreg], r.data[sreg], portLo, portHi, 0)
+                        : r.nat.setup(r.skb, r.hook, r.data[sreg], r.data[sreg], r.data[sregPort], r.data[sregPort], 0);
+            };
             r.verdict = v == Verdict.ACCEPT ? Regs.ACCEPT : Regs.DROP;
         }
     }

@@ -32,6 +32,28 @@ final class Nft {
         this.rs = rs;
     }
 
+    /**
+     * Changes to the element tables of sets that already exist ({@link DynSet}s the published ruleset
+     * uses): made only once the whole change has been published, so a failing command changes nothing.
+     */
+    private final List<Runnable> after = new ArrayList<>();
+    /** The element tables made by this change, which no packet sees yet: changed at once. */
+    private final java.util.Set<DynSet> fresh = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    /** The sets this change made (nft marks a set {@code dynamic} when a rule of the same batch adds to it). */
+    private final java.util.Set<NSet> made = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+
+    private void dynChange(DynSet d, Runnable r) {
+        if (fresh.contains(d)) {
+            r.run();
+        } else {
+            after.add(r);
+        }
+    }
+
+    private long now() {
+        return rs.clock.getAsLong();
+    }
+
     /** Runs {@code text} (commands separated by newlines or ';') atomically; returns what it prints. */
     static List<String> run(Ruleset rs, String text, boolean handles) {
         return run(rs, text, handles, false, null);
@@ -111,7 +133,7 @@ final class Nft {
         n.starts = new ArrayList<>();
         n.toks = tokenize(text, n.starts, restore);
         n.pos = 0;
-        return rs.change(m -> {
+        List<String> result = rs.change(m -> {
             if (next != null) {
                 List<String> out = n.runAll(m);
                 m.nextTableHandle = Math.max(m.nextTableHandle, next.getOrDefault("", 1));
@@ -122,6 +144,8 @@ final class Nft {
             }
             return n.runAll(m);
         });
+        n.after.forEach(Runnable::run);
+        return result;
     }
 
     private List<String> runAll(Model m) {
@@ -579,9 +603,18 @@ final class Nft {
         return Integer.parseInt(w);
     }
 
-    /** How nft prints a base chain's priority: the standard name when it is one (±offset within 10 of it). */
-    static String priorityName(int p) {
+    /**
+     * How nft prints a base chain's priority: the standard name when it is one (±offset within 10 of it)
+     * and the name fits the family and hook (std_prio_family_hook_compat: {@code dstnat} only at
+     * prerouting, {@code srcnat} only at postrouting, the netdev family only {@code filter}).
+     */
+    static String priorityName(int p, String family, String hook) {
         for (int i = 0; i < PRIO_VALUES.length; i++) {
+            String n = PRIO_NAMES[i];
+            if (!n.equals("filter") && (family.equals("netdev") || n.equals("dstnat") && !hook.equals("prerouting")
+                    || n.equals("srcnat") && !hook.equals("postrouting"))) {
+                continue;
+            }
             int d = p - PRIO_VALUES[i];
             if (d == 0) {
                 return PRIO_NAMES[i];
@@ -741,6 +774,10 @@ final class Nft {
                     throw noent();
                 }
                 s.elems = new ArrayList<>();
+                if (s.dyn != null) {
+                    DynSet d = s.dyn;
+                    dynChange(d, d::clear);
+                }
             }
             case "list" -> {
                 if (s == null) {
@@ -773,13 +810,18 @@ final class Nft {
             if (s.handle == 0) {
                 s.handle = t.nextHandle++;
             }
+            made.add(s);
             List<Elem> e = s.elems;
             s.elems = new ArrayList<>();
+            if (s.timeouts() || s.dynamicFlag) {
+                makeDyn(s);
+            }
             addElements(t, s, e, nameTok);
             t.sets.put(name, s);
             return;
         }
-        if (!old.type.equals(s.type) || !java.util.Objects.equals(old.dataType, s.dataType) || old.interval != s.interval) {
+        if (!old.type.equals(s.type) || !java.util.Objects.equals(old.dataType, s.dataType) || old.interval != s.interval
+                || old.timeouts() != s.timeouts()) {
             throw error("Could not process rule: File exists", lineAt(nameTok, nameTok));
         }
         addElements(t, old, s.elems, nameTok);
@@ -842,18 +884,42 @@ final class Nft {
                     }
                 }
                 case "flags" -> {
-                    String f = next();
-                    if (!f.equals("interval")) {
-                        throw error("Could not process rule: Operation not supported (set flags " + f + ")", line());
+                    do {
+                        String f = next();
+                        switch (f) {
+                            case "interval" -> s.interval = true;
+                            case "timeout" -> s.timeoutFlag = true;
+                            case "dynamic" -> s.dynamicFlag = true;
+                            default -> throw error("Could not process rule: Operation not supported (set flags " + f + ")", line());
+                        }
+                    } while (peek().equals(",") && next().equals(","));
+                    checkTimeouts(s);
+                }
+                case "timeout", "gc-interval" -> {
+                    long ms = Values.parseTime(next());
+                    if (ms < 0) {
+                        throw syntax();
                     }
-                    s.interval = true;
+                    if (w.equals("timeout")) {
+                        s.timeout = ms;
+                    } else {
+                        s.gcInterval = ms;
+                    }
+                    checkTimeouts(s);
+                }
+                case "size" -> {
+                    long n = count(next());
+                    if (n <= 0 || n > MAX_ELEMENTS) {
+                        throw error("Could not process rule: Operation not supported (size beyond modnet's " + MAX_ELEMENTS + ")", line());
+                    }
+                    s.size = (int) n;
                 }
                 case "elements" -> {
                     expect("=");
                     if (s.type == null) {
                         throw error("set definition does not specify key", line());
                     }
-                    s.elems.addAll(elementList(t, s.key, s.interval, s.map() ? s : null));
+                    s.elems.addAll(elementList(t, s.key, s.interval, s.map() ? s : null, false, s.timeouts()));
                 }
                 default -> throw syntax();
             }
@@ -862,6 +928,26 @@ final class Nft {
 
     /** Adds {@code e} to {@code s}: an element already there is no change, unless a map gives its key other data (File exists). */
     private void addElements(Table t, NSet s, List<Elem> e, int tok) {
+        if (s.dyn != null) {
+            DynSet d = s.dyn;
+            long now = now();
+            int adding = 0;
+            for (Elem x : e) {
+                adding += d.contains(key(x), 0, now) ? 0 : 1;
+            }
+            if (d.count.get() + adding > d.limit) {
+                throw error("Could not process rule: No space left on device", line());
+            }
+            long setTimeout = s.timeout;
+            dynChange(d, () -> {
+                for (Elem x : e) {
+                    long ms = x.timeout() > 0 ? x.timeout() : setTimeout;
+                    long exp = x.expires() != 0 ? x.expires() : ms == 0 ? 0 : now + ms * 1_000_000L;
+                    d.insert(key(x), 0, now, exp, x.timeout(), false);
+                }
+            });
+            return;
+        }
         List<Elem> all = new ArrayList<>(s.elems);
         List<Integer> at = elemToks;
         for (int i = 0; i < e.size(); i++) {
@@ -880,6 +966,34 @@ final class Nft {
         s.elems = all;
     }
 
+    /** An element's key as registers hold it. */
+    private static int[] key(Elem e) {
+        int[] k = new int[e.lo().length];
+        for (int i = 0; i < k.length; i++) {
+            k[i] = (int) e.lo()[i];
+        }
+        return k;
+    }
+
+    /** A set's own element table (nft_set_hash with timeouts), with the elements it had. */
+    private void makeDyn(NSet s) {
+        DynSet d = new DynSet(s.key.size(), s.size > 0 ? s.size : MAX_ELEMENTS);
+        fresh.add(d);
+        s.dyn = d;
+        for (Elem x : s.elems) {
+            d.insert(key(x), 0, 0, 0, 0, false);
+        }
+        s.elems = new ArrayList<>();
+    }
+
+    /** Timeouts are taken on sets of exact keys: an interval set or a map with them is not in modnet. */
+    private void checkTimeouts(NSet s) {
+        if ((s.timeouts() || s.dynamicFlag) && (s.interval || s.map())) {
+            throw error("Could not process rule: Operation not supported (timeouts and dynamic updates on interval sets and maps are not in modnet)",
+                    line());
+        }
+    }
+
     private void element(Model m, String verb) {
         Table t = table(m, true);
         NSet s = t.sets.get(name());
@@ -888,13 +1002,25 @@ final class Nft {
         }
         switch (verb) {
             case "add", "create" -> {
-                addElements(t, s, elementList(t, s.key, s.interval, s.map() ? s : null), pos);
+                addElements(t, s, elementList(t, s.key, s.interval, s.map() ? s : null, false, s.timeouts()), pos);
                 if (s.vmap()) {
                     checkLoops(t); // a verdict map's new jump may close a loop through the rules that look it up
                 }
             }
             case "delete" -> {
-                List<Elem> gone = elementList(t, s.key, s.interval, s.map() ? s : null, true);
+                List<Elem> gone = elementList(t, s.key, s.interval, s.map() ? s : null, true, false);
+                if (s.dyn != null) {
+                    DynSet d = s.dyn;
+                    long now = now();
+                    for (int i = 0; i < gone.size(); i++) {
+                        if (!d.contains(key(gone.get(i)), 0, now)) {
+                            int k = elemToks.get(i);
+                            throw error("Could not process rule: No such file or directory", lineAt(k, k));
+                        }
+                    }
+                    dynChange(d, () -> gone.forEach(g -> d.remove(key(g), now)));
+                    return;
+                }
                 List<Elem> left = new ArrayList<>(s.elems);
                 for (int i = 0; i < gone.size(); i++) {
                     Elem g = gone.get(i);
@@ -910,7 +1036,7 @@ final class Nft {
     }
 
     private List<Elem> elementList(Table t, List<Stmt.Type> key, boolean intervals, NSet map) {
-        return elementList(t, key, intervals, map, false);
+        return elementList(t, key, intervals, map, false, false);
     }
 
     /**
@@ -918,7 +1044,7 @@ final class Nft {
      * prefixes and ranges only where {@code intervals}; a map's elements carry data of its type or a
      * verdict ({@code accept}, {@code jump CHAIN}); {@code keysOnly} for delete, where data may be left out.
      */
-    private List<Elem> elementList(Table t, List<Stmt.Type> key, boolean intervals, NSet map, boolean keysOnly) {
+    private List<Elem> elementList(Table t, List<Stmt.Type> key, boolean intervals, NSet map, boolean keysOnly, boolean timeouts) {
         expect("{");
         List<Elem> out = new ArrayList<>();
         List<Integer> at = new ArrayList<>();
@@ -952,6 +1078,24 @@ final class Nft {
                 pos++;
                 next();
                 throw error("Can't parse symbolic invalid expressions", line());
+            }
+            long timeout = 0, expires = 0;
+            while (peek().equals("timeout") || peek().equals("expires")) {
+                String what = next();
+                long ms = Values.parseTime(next());
+                if (ms < 0) {
+                    throw syntax();
+                }
+                if (!timeouts) {
+                    // the kernel takes no time on an element of a set without timeouts (EINVAL)
+                    throw error("Could not process rule: Invalid argument", lineAt(keyTok, keyTok));
+                }
+                if (what.equals("timeout")) {
+                    timeout = ms;
+                } else {
+                    expires = now() + ms * 1_000_000L;
+                    expires = expires == 0 ? 1 : expires;
+                }
             }
             long[] data = null;
             Stmt.Verdict verdict = null;
@@ -987,7 +1131,7 @@ final class Nft {
                     }
                 }
             }
-            Elem e = new Elem(lo, hi, data, verdict);
+            Elem e = new Elem(lo, hi, data, verdict, timeout, expires);
             for (Elem o : out) {
                 if (o.sameKey(e) && map != null && !o.sameData(e)) {
                     throw error("Could not process rule: File exists", lineAt(keyTok, keyTok));
@@ -1061,6 +1205,8 @@ final class Nft {
                 case PORT -> "Could not resolve service: Servname not supported for ai_socktype";
                 case PROTO -> "Could not resolve protocol name";
                 case ICMP -> "Could not parse ICMP type";
+                case CTSTATUS -> "Could not parse conntrack status";
+                case PKTTYPE -> "Could not parse packet type";
                 case MARK -> v == -2 ? "Value " + new java.math.BigInteger(w.startsWith("0x") ? w.substring(2) : w, w.startsWith("0x") ? 16 : 10)
                         + " exceeds valid range 0-4294967295" : "Could not parse packet mark";
                 default -> "Could not parse conntrack state";
@@ -1076,7 +1222,11 @@ final class Nft {
     private List<Stmt> statements(Table t, Chain c) {
         List<Stmt> out = statements(t);
         for (Stmt s : out) {
-            if (s instanceof Stmt.Nat && c.base() && !c.type.equals("nat")) {
+            if ((s instanceof Stmt.Nat || s instanceof Stmt.NatMap) && c.base() && !c.type.equals("nat")) {
+                throw error("Could not process rule: Operation not supported", line());
+            }
+            if (s instanceof Stmt.Nat n && c.base() && (n.kind() == Expr.Nat.REDIR && !c.hook.equals("prerouting") && !c.hook.equals("output")
+                    || n.kind() == Expr.Nat.MASQ && !c.hook.equals("postrouting"))) {
                 throw error("Could not process rule: Operation not supported", line());
             }
             if (s instanceof Stmt.Reject && c.base() && !(c.hook.equals("input") || c.hook.equals("forward") || c.hook.equals("output"))) {
@@ -1096,7 +1246,7 @@ final class Nft {
                     ipv4Dep = true;
                     yield fieldStmt(t, w);
                 }
-                case "tcp", "udp", "mark" -> fieldStmt(t, w);
+                case "tcp", "udp", "mark", "th", "udplite", "sctp", "dccp", "pkttype" -> fieldStmt(t, w);
                 case "meta" -> {
                     String k = peek();
                     if (k.equals("iifname") || k.equals("oifname") || k.equals("iif") || k.equals("oif")) {
@@ -1135,7 +1285,7 @@ final class Nft {
                 }
                 case "quota" -> {
                     if (!peek().equals("name")) {
-                        throw syntax(); // anonymous quotas are not taken: name a quota object
+                        yield anonymousQuota();
                     }
                     pos++;
                     String qn = unquote(next());
@@ -1174,6 +1324,7 @@ final class Nft {
                     }
                     yield new Stmt.Log(prefix);
                 }
+                case "add", "update" -> dynset(t, w.equals("update"));
                 case "accept", "drop", "return" -> new Stmt.Verdict(w, null);
                 case "jump", "goto" -> {
                     String c = name();
@@ -1186,25 +1337,75 @@ final class Nft {
                     yield new Stmt.Verdict(w, c);
                 }
                 case "reject" -> reject(t, ipv4Dep);
-                case "masquerade" -> new Stmt.Nat(Expr.Nat.MASQ, 0, 0);
+                case "masquerade", "redirect" -> {
+                    int kind = w.equals("masquerade") ? Expr.Nat.MASQ : Expr.Nat.REDIR;
+                    if (!peek().equals("to")) {
+                        yield new Stmt.Nat(kind, 0, 0);
+                    }
+                    int kw = pos - 1;
+                    pos++;
+                    String p = next();
+                    if (!p.startsWith(":")) {
+                        throw syntax();
+                    }
+                    int[] ports = natPorts(p.substring(1));
+                    needTransport(out, kw, 1);
+                    yield new Stmt.Nat(kind, 0, 0, ports[0], ports[1]);
+                }
                 case "queue" -> queue();
                 case "snat", "dnat" -> {
+                    int kw = pos - 1;
+                    boolean ipTo = false, addrPort = false;
+                    if (peek().equals("ip")) {
+                        pos++;
+                        ipTo = true;
+                        if (peek().equals("addr")) {
+                            // dnat ip addr . port to KEY map { k : A . P }
+                            pos++;
+                            expect(".");
+                            expect("port");
+                            addrPort = true;
+                        }
+                    }
                     expect("to");
                     int kind = w.equals("snat") ? Expr.Nat.SNAT : Expr.Nat.DNAT;
                     if (FIELD_WORDS.contains(peek())) {
-                        yield new Stmt.NatMap(kind, mapSrc(t, Stmt.Type.ADDR));
+                        boolean pair = addrPort || mapsToAPair(t);
+                        yield new Stmt.NatMap(kind, pair ? mapSrc(t, List.of(Stmt.Type.ADDR, Stmt.Type.PORT)) : mapSrc(t, Stmt.Type.ADDR));
+                    }
+                    if (ipTo) {
+                        throw syntax();
                     }
                     String a = next();
-                    int port = 0;
+                    int[] ports = { 0, 0 };
                     int colon = a.indexOf(':');
                     if (colon > 0) {
-                        port = (int) value(Stmt.Type.PORT, a.substring(colon + 1));
+                        ports = natPorts(a.substring(colon + 1));
+                        needTransport(out, kw, colon + 1);
                         a = a.substring(0, colon);
                     }
-                    yield new Stmt.Nat(w.equals("snat") ? Expr.Nat.SNAT : Expr.Nat.DNAT, (int) value(Stmt.Type.ADDR, a), port);
+                    long[] addrs = element(Stmt.Type.ADDR, a);
+                    if (a.indexOf('/') > 0) {
+                        throw syntax();
+                    }
+                    yield new Stmt.Nat(kind, (int) addrs[0], (int) addrs[1], ports[0], ports[1]);
                 }
                 default -> throw syntax();
             };
+            if (s instanceof Stmt.Match m && (m.field() == Stmt.Field.TH_SPORT || m.field() == Stmt.Field.TH_DPORT) && !out.isEmpty()
+                    && out.get(out.size() - 1) instanceof Stmt.Match d && !d.neq() && d.rhs() == Stmt.Rhs.VALUE
+                    && (d.field() == Stmt.Field.META_L4PROTO || d.field() == Stmt.Field.IP_PROTOCOL && t.family.equals("ip"))) {
+                // th after one transport protocol is that protocol's own header field (nft's payload_dependency_kill)
+                Stmt.Field own = thOf((int) d.a(), m.field() == Stmt.Field.TH_SPORT);
+                if (own != null) {
+                    s = new Stmt.Match(own, m.neq(), m.rhs(), m.a(), m.b(), m.elems(), m.setName());
+                }
+            }
+            if (s instanceof Stmt.NatMap nm && !out.isEmpty() && out.get(out.size() - 1) instanceof Stmt.Match d && !d.neq()
+                    && d.rhs() == Stmt.Rhs.VALUE && d.field() == Stmt.Field.META_L4PROTO
+                    && nm.src().fields().stream().anyMatch(f -> f.needs == d.a())) {
+                out.remove(out.size() - 1); // the map's key carries the protocol as its dependency
+            }
             if (s instanceof Stmt.Match m && m.field().needs >= 0 && !out.isEmpty()
                     && out.get(out.size() - 1) instanceof Stmt.Match d && !d.neq() && d.rhs() == Stmt.Rhs.VALUE
                     && (d.field() == Stmt.Field.META_L4PROTO || d.field() == Stmt.Field.IP_PROTOCOL && t.family.equals("ip")) && d.a() == m.field().needs) {
@@ -1218,13 +1419,83 @@ final class Nft {
         return out;
     }
 
+    /** {@code add|update @SET { KEY [timeout T] }}, the verb read (nft_dynset). */
+    private Stmt dynset(Table t, boolean update) {
+        String v = next();
+        if (!v.startsWith("@")) {
+            throw syntax();
+        }
+        int setTok = pos - 1;
+        NSet s = namedSet(t, v.substring(1));
+        expect("{");
+        int from = pos;
+        List<Stmt.Field> fs = fields(next());
+        int to = pos - 1;
+        long timeout = 0;
+        if (peek().equals("timeout")) {
+            pos++;
+            timeout = Values.parseTime(next());
+            if (timeout < 0) {
+                throw syntax();
+            }
+        }
+        expect("}");
+        if (!s.key.equals(Stmt.types(fs))) {
+            throw error("datatype mismatch, expected " + Values.describe(s.key) + ", expression has type "
+                    + Values.describe(Stmt.types(fs)), marked(from, to, setTok, setTok));
+        }
+        if (s.interval || s.map() || timeout > 0 && !s.timeouts()) {
+            throw error("Could not process rule: Operation not supported", line());
+        }
+        if (s.size == 0) {
+            s.size = 65535; // nft_dynset_init gives a set without a size the default one
+        }
+        if (s.dyn == null) {
+            makeDyn(s); // the set becomes one the packet path adds to: its elements go to their own table
+        } else {
+            DynSet d = s.dyn;
+            int size = s.size;
+            dynChange(d, () -> d.limit = size);
+        }
+        if (made.contains(s)) {
+            s.dynamicFlag = true;
+        }
+        return new Stmt.Dynset(update, s.name, fs, timeout);
+    }
+
+    /** The field of protocol {@code proto}'s header that {@code th sport|dport} is, or null for a protocol with no ports. */
+    private static Stmt.Field thOf(int proto, boolean src) {
+        return switch (proto) {
+            case 6 -> src ? Stmt.Field.TCP_SPORT : Stmt.Field.TCP_DPORT;
+            case 17 -> src ? Stmt.Field.UDP_SPORT : Stmt.Field.UDP_DPORT;
+            case 136 -> src ? Stmt.Field.UDPLITE_SPORT : Stmt.Field.UDPLITE_DPORT;
+            case 132 -> src ? Stmt.Field.SCTP_SPORT : Stmt.Field.SCTP_DPORT;
+            case 33 -> src ? Stmt.Field.DCCP_SPORT : Stmt.Field.DCCP_DPORT;
+            default -> null;
+        };
+    }
+
     /** The words a payload, meta or ct expression starts with. */
-    private static final java.util.Set<String> FIELD_WORDS = java.util.Set.of("ip", "tcp", "udp", "icmp", "meta", "ct", "mark");
+    private static final java.util.Set<String> FIELD_WORDS = java.util.Set.of("ip", "tcp", "udp", "icmp", "meta", "ct", "mark", "th",
+            "udplite", "sctp", "dccp", "pkttype");
 
     /** One expression nft names ({@code ip saddr}, {@code tcp dport}, {@code meta mark}, {@code ct state}), its first word read. */
     private Stmt.Field field(String w) {
-        String f = w.equals("mark") ? "" : next();
+        String f = w.equals("mark") || w.equals("pkttype") ? "" : next();
         return switch (w) {
+            case "th", "udplite", "sctp", "dccp" -> {
+                boolean src = f.equals("sport");
+                if (!src && !f.equals("dport")) {
+                    throw syntax();
+                }
+                yield switch (w) {
+                    case "th" -> src ? Stmt.Field.TH_SPORT : Stmt.Field.TH_DPORT;
+                    case "udplite" -> src ? Stmt.Field.UDPLITE_SPORT : Stmt.Field.UDPLITE_DPORT;
+                    case "sctp" -> src ? Stmt.Field.SCTP_SPORT : Stmt.Field.SCTP_DPORT;
+                    default -> src ? Stmt.Field.DCCP_SPORT : Stmt.Field.DCCP_DPORT;
+                };
+            }
+            case "pkttype" -> Stmt.Field.META_PKTTYPE;
             case "ip" -> switch (f) {
                 case "saddr" -> Stmt.Field.IP_SADDR;
                 case "daddr" -> Stmt.Field.IP_DADDR;
@@ -1245,6 +1516,7 @@ final class Nft {
             case "meta" -> switch (f) {
                 case "l4proto" -> Stmt.Field.META_L4PROTO;
                 case "mark" -> Stmt.Field.META_MARK;
+                case "pkttype" -> Stmt.Field.META_PKTTYPE;
                 default -> throw syntax();
             };
             case "mark" -> Stmt.Field.META_MARK;
@@ -1252,6 +1524,7 @@ final class Nft {
                 case "state" -> Stmt.Field.CT_STATE;
                 case "mark" -> Stmt.Field.CT_MARK;
                 case "zone" -> Stmt.Field.CT_ZONE;
+                case "status" -> Stmt.Field.CT_STATUS;
                 default -> throw syntax();
             };
             default -> throw syntax();
@@ -1330,8 +1603,48 @@ final class Nft {
         return s;
     }
 
+    /**
+     * Whether the map after {@code dnat ip to KEY map} gives an address and a port: a named map's data
+     * type says, an anonymous map's first element's data ({@code A . P}) shows.
+     */
+    private boolean mapsToAPair(Table t) {
+        int i = pos;
+        while (i < toks.size() && !toks.get(i).equals("map")) {
+            i++;
+        }
+        if (i + 1 >= toks.size()) {
+            return false;
+        }
+        String m = toks.get(i + 1);
+        if (m.startsWith("@")) {
+            NSet s = t.sets.get(m.substring(1));
+            return s != null && s.data.size() == 2;
+        }
+        boolean data = false;
+        for (int j = i + 2; j < toks.size(); j++) {
+            String w = toks.get(j);
+            if (w.equals(",") || w.equals("}")) {
+                return false;
+            }
+            if (data && w.equals(".")) {
+                return true;
+            }
+            if (w.contains(":")) {
+                data = true;
+                if (w.length() > 1 && w.indexOf(':') < w.length() - 1 && j + 1 < toks.size() && toks.get(j + 1).equals(".")) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
     /** {@code KEY map { k : v, ... }} or {@code KEY map @m}, the map's data of {@code data}'s type. */
     private Stmt.MapSrc mapSrc(Table t, Stmt.Type data) {
+        return mapSrc(t, List.of(data));
+    }
+
+    private Stmt.MapSrc mapSrc(Table t, List<Stmt.Type> data) {
         int from = pos;
         List<Stmt.Field> fs = fields(next());
         int to = pos - 1;
@@ -1340,7 +1653,7 @@ final class Nft {
         String v = next();
         if (v.startsWith("@")) {
             NSet s = namedSet(t, v.substring(1));
-            if (!s.map() || s.vmap() || !s.key.equals(key) || !s.data.equals(List.of(data))) {
+            if (!s.map() || s.vmap() || !s.key.equals(key) || !s.data.equals(data)) {
                 throw error("datatype mismatch, map expects " + Values.describe(s.key) + ", mapping expression has type "
                         + Values.describe(key), marked(from, to, pos - 1, pos - 1));
             }
@@ -1348,12 +1661,12 @@ final class Nft {
         }
         pos--;
         NSet anon = new NSet("");
-        anon.dataType = Values.typeName(data);
-        anon.data = List.of(data);
+        anon.dataType = Values.typeName(data.get(0));
+        anon.data = data;
         List<Elem> e = elementList(t, key, key.size() == 1, anon);
         e.sort(Elem.ORDER);
         t.nextHandle++;
-        return new Stmt.MapSrc(fs, e, null, List.of(data));
+        return new Stmt.MapSrc(fs, e, null, data);
     }
 
     /** {@code meta|ct mark set} read: a value, the other mark, or a map's mark. */
@@ -1399,6 +1712,45 @@ final class Nft {
         }
     }
 
+    /** A NAT statement's {@code P} or {@code P-P}. */
+    private int[] natPorts(String w) {
+        int dash = w.indexOf('-');
+        int lo = (int) value(Stmt.Type.PORT, dash > 0 ? w.substring(0, dash) : w);
+        int hi = dash > 0 ? (int) value(Stmt.Type.PORT, w.substring(dash + 1)) : lo;
+        if (hi < lo) {
+            throw error("Range has zero or negative size", line());
+        }
+        return new int[] { lo, hi };
+    }
+
+    /**
+     * A NAT port needs a transport protocol matched before it in the rule (a tcp/udp field, {@code meta
+     * l4proto}, {@code ip protocol}); else nft's error, the statement's word marked and the port under carets
+     * (the last token read, from character {@code at}).
+     */
+    private void needTransport(List<Stmt> before, int kwTok, int at) {
+        for (Stmt s : before) {
+            if (s instanceof Stmt.Match m && (m.field().needs > 1 && m.field().transport
+                    || !m.neq() && (m.field() == Stmt.Field.META_L4PROTO || m.field() == Stmt.Field.IP_PROTOCOL))) {
+                return;
+            }
+        }
+        int tok = pos - 1;
+        String base = marked(kwTok, kwTok, tok, tok);
+        int nl = base.indexOf('\n');
+        String line = base.substring(0, nl);
+        char[] mark = base.substring(nl + 1).toCharArray();
+        int from = starts.get(tok) - (source.lastIndexOf('\n', starts.get(tok) - 1) + 1);
+        char[] full = java.util.Arrays.copyOf(mark, Math.max(mark.length, from + toks.get(tok).length()));
+        for (int i = mark.length; i < full.length; i++) {
+            full[i] = ' ';
+        }
+        for (int i = from; i < from + at; i++) {
+            full[i] = ' ';
+        }
+        throw error("transport protocol mapping is only valid after transport protocol match", line + "\n" + new String(full).stripTrailing());
+    }
+
     /** {@code limit rate [over] N/UNIT [burst B packets]}, {@code limit} read. */
     private Stmt limit() {
         int from = pos - 1;
@@ -1409,6 +1761,9 @@ final class Nft {
             over = true;
         }
         String r = next();
+        if (r.matches("[0-9]{1,18}") && peek().matches("[kmg]?bytes/.*")) {
+            return byteLimit(from, Long.parseLong(r), over);
+        }
         int slash = r.indexOf('/');
         if (slash <= 0 || !r.substring(0, slash).matches("[0-9]{1,18}")) {
             throw syntax();
@@ -1436,6 +1791,55 @@ final class Nft {
             }
         }
         return Stmt.Limit.of(rate, unit, burst, over);
+    }
+
+    /** The rest of {@code limit rate [over] N BYTES/UNIT [burst B BYTES]}, N read. */
+    private Stmt byteLimit(int from, long n, boolean over) {
+        String w = next();
+        int slash = w.indexOf('/');
+        long rate = bytesValue(Long.toString(n), w.substring(0, slash));
+        String unit = w.substring(slash + 1);
+        if (Stmt.Limit.unitNanos(unit) < 0) {
+            throw error("syntax error, unexpected string", line());
+        }
+        if (rate == 0) {
+            throw error("Could not process rule: Invalid argument", lineAt(from, pos - 1));
+        }
+        long burst = 0; // nft's default for a byte limit
+        if (peek().equals("burst")) {
+            pos++;
+            String b = next();
+            String u = next();
+            if (u.equals("packets")) {
+                throw syntax();
+            }
+            burst = bytesValue(b, u);
+        }
+        if (Math.unsignedMultiplyHigh(Stmt.Limit.unitNanos(unit), rate + burst) != 0) {
+            // the bucket, unit * (rate + burst) nanoseconds, does not fit nft_limit_init's u64 (EOVERFLOW)
+            throw error("Could not process rule: Value too large for defined data type", lineAt(from, pos - 1));
+        }
+        return Stmt.Limit.ofBytes(rate, unit, burst, over);
+    }
+
+    /** {@code quota [over|until] N UNIT [used N UNIT]}, {@code quota} read: the rule's own quota. */
+    private Stmt anonymousQuota() {
+        boolean over = false;
+        if (peek().equals("over")) {
+            pos++;
+            over = true;
+        } else if (peek().equals("until")) {
+            pos++;
+        }
+        long bytes = bytesValue(next(), next());
+        long used = 0;
+        if (peek().equals("used")) {
+            pos++;
+            used = bytesValue(next(), next());
+        }
+        Expr.Quota q = new Expr.Quota(bytes, over);
+        q.consumed.set(used);
+        return new Stmt.Quota(q);
     }
 
     private Stmt reject(Table t, boolean ipv4Dep) {
@@ -1497,7 +1901,8 @@ final class Nft {
         String w = next();
         if (w.equals("{")) {
             pos--;
-            List<Elem> e = elementList(t, List.of(f.type), f.type != Stmt.Type.CTSTATE, null);
+            List<Elem> e = elementList(t, List.of(f.type), f.type == Stmt.Type.ADDR || f.type == Stmt.Type.PORT
+                    || f.type == Stmt.Type.MARK || f.type == Stmt.Type.PROTO || f.type == Stmt.Type.ICMP, null);
             if (e.isEmpty()) {
                 throw syntax();
             }
@@ -1517,7 +1922,7 @@ final class Nft {
             }
             return new Stmt.Match(f, neq, Stmt.Rhs.NAMED, 0, 0, null, sn);
         }
-        if (f.type == Stmt.Type.CTSTATE) {
+        if (f.type == Stmt.Type.CTSTATE || f.type == Stmt.Type.CTSTATUS) {
             long mask = value(f.type, w);
             while (peek().equals(",")) {
                 pos++;
@@ -1583,7 +1988,7 @@ final class Nft {
             out.add("\tchain " + c.name + " {" + (handles ? " # handle " + c.handle : ""));
             if (c.base()) {
                 out.add("\t\ttype " + c.type + " hook " + c.hook + (c.device != null ? " device \"" + c.device + "\"" : "")
-                        + " priority " + priorityName(c.prio) + "; policy "
+                        + " priority " + priorityName(c.prio, t.family, c.hook) + "; policy "
                         + (c.policyDrop ? "drop" : "accept") + ";");
             }
             for (Rule r : c.rules) {
@@ -1615,15 +2020,8 @@ final class Nft {
         out.add("\t}");
     }
 
-    /** nft's data unit: the largest of bytes, kbytes, mbytes that divides the value. */
     private static String bytesUnit(long v) {
-        String[] units = { "bytes", "kbytes", "mbytes" };
-        int u = 0;
-        while (u < units.length - 1 && v >= 1024 && v % 1024 == 0) {
-            v /= 1024;
-            u++;
-        }
-        return v + " " + units[u];
+        return Values.bytesUnit(v);
     }
 
     private long bytesValue(String n, String unit) {
@@ -1800,13 +2198,35 @@ final class Nft {
     private void printSet(NSet s, List<String> out) {
         out.add("\t" + (s.map() ? "map " : "set ") + s.name + " {" + (handles ? " # handle " + s.handle : ""));
         out.add("\t\ttype " + s.type + (s.map() ? " : " + s.dataType : ""));
-        if (s.interval) {
-            out.add("\t\tflags interval");
+        if (s.size > 0) {
+            out.add("\t\tsize " + s.size);
         }
-        if (!s.elems.isEmpty()) {
+        // nft lists the flags when there is one besides timeout, or timeout without the set's own timeout
+        if (s.interval || s.dynamicFlag || s.timeoutFlag && s.timeout == 0) {
+            List<String> f = new ArrayList<>();
+            if (s.dynamicFlag) {
+                f.add("dynamic");
+            }
+            if (s.interval) {
+                f.add("interval");
+            }
+            if (s.timeouts()) {
+                f.add("timeout");
+            }
+            out.add("\t\tflags " + String.join(",", f));
+        }
+        if (s.timeout > 0) {
+            out.add("\t\ttimeout " + Values.time(s.timeout));
+        }
+        if (s.gcInterval > 0) {
+            out.add("\t\tgc-interval " + Values.time(s.gcInterval));
+        }
+        long now = now();
+        List<Elem> elems = s.dyn != null ? s.dyn.elements(now) : s.elems;
+        if (!elems.isEmpty()) {
             // nft's calculate_delim: a named set's elements go on new lines, so many per line by key type
             StringBuilder b = new StringBuilder("\t\telements = { ");
-            for (int i = 0; i < s.elems.size(); i++) {
+            for (int i = 0; i < elems.size(); i++) {
                 if (i > 0) {
                     b.append(",");
                     if (Values.breakAfter(s.key, i)) {
@@ -1816,7 +2236,7 @@ final class Nft {
                         b.append(" ");
                     }
                 }
-                b.append(s.elems.get(i).print(s.key, s.data));
+                b.append(elems.get(i).print(s.key, s.data, s.timeout, now));
             }
             out.add(b.append(" }").toString());
         }

@@ -258,6 +258,13 @@ public final class NftCommand implements PernetOperations, HandsOver {
             holder.deposit(st, this::export);
             LOG.info("nftables: the rulesets of {} namespaces handed over (state version {})", st.namespaces().size(), st.version());
         }
+        for (Ruleset r : rulesets.values()) {
+            org.modnet.api.net.Timer t = r.gcTimer;
+            r.gcTimer = null; // the next version collects the sets it adopts
+            if (t != null) {
+                t.del();
+            }
+        }
         synchronized (this) {
             deactivated = true; // a command still running makes no new hook function
             NfIngress ing = ingress;
@@ -382,7 +389,11 @@ public final class NftCommand implements PernetOperations, HandsOver {
         if (handingOver()) {
             return; // the core calls this as the service goes, before deactivate exports the rulesets
         }
-        rulesets.remove(ns);
+        Ruleset r = rulesets.remove(ns);
+        org.modnet.api.net.Timer t = r == null ? null : r.gcTimer;
+        if (t != null) {
+            t.del();
+        }
     }
 
     /** Every filter chain of {@code ns} on {@code hook}, all priorities in order (public for benchmarks that run without OSGi). */
@@ -401,6 +412,7 @@ public final class NftCommand implements PernetOperations, HandsOver {
             Ruleset r = new Ruleset();
             if (core != null) {
                 r.clock = core::nanoTime; // limit counts by the instance's clock (virtual under test)
+                r.gcTimer = core.timer(0, r::gc); // the sets' garbage collector, on the core's wheel
             }
             r.queuer = (skb, hook, in, out, num, bypass, from) -> {
                 org.modnet.api.netfilter.NfQueue q = nfqueue;

@@ -97,8 +97,20 @@ final class Ruleset {
         String dataType;
         List<Stmt.Type> data = List.of();
         boolean interval;
-        /** Elements in nft's listing order. */
+        /** Elements in nft's listing order (none here for a set with a {@link #dyn}). */
         List<Elem> elems = new ArrayList<>();
+        /** {@code flags timeout}, {@code flags dynamic} (nft sets it when a rule of the same batch adds to the set). */
+        boolean timeoutFlag, dynamicFlag;
+        /** The set's {@code timeout} and {@code gc-interval} in milliseconds (0: none given), its {@code size} (0: none). */
+        long timeout, gcInterval;
+        int size;
+        /** The elements of a set with timeouts or one rules add to: shared by every version of the model, as a counter. */
+        DynSet dyn;
+
+        /** Whether its elements may time out. */
+        boolean timeouts() {
+            return timeoutFlag || timeout > 0;
+        }
 
         boolean map() {
             return dataType != null;
@@ -121,6 +133,12 @@ final class Ruleset {
             s.data = data;
             s.interval = interval;
             s.elems = new ArrayList<>(elems);
+            s.timeoutFlag = timeoutFlag;
+            s.dynamicFlag = dynamicFlag;
+            s.timeout = timeout;
+            s.gcInterval = gcInterval;
+            s.size = size;
+            s.dyn = dyn;
             return s;
         }
     }
@@ -200,7 +218,61 @@ final class Ruleset {
         Compiled c = compile(m);
         model = m;
         compiled = c;
+        armGc();
         return out;
+    }
+
+    /** The garbage collector's timer on the core's wheel (null: none, as in unit tests, which call {@link #gc} themselves). */
+    volatile org.modnet.api.net.Timer gcTimer;
+
+    /** The shortest {@code gc-interval} of the sets with timeouts (nft_set_gc_interval: 1 s when none is given), or 0 when no set has timeouts. */
+    private long gcInterval() {
+        long every = 0;
+        for (Table t : model.tables) {
+            for (NSet s : t.sets.values()) {
+                if (s.dyn != null && s.timeouts()) {
+                    long i = s.gcInterval > 0 ? s.gcInterval : 1000;
+                    every = every == 0 ? i : Math.min(every, i);
+                }
+            }
+        }
+        return every;
+    }
+
+    private void armGc() {
+        org.modnet.api.net.Timer t = gcTimer;
+        long every = gcInterval();
+        if (t != null && every > 0 && !t.pending()) {
+            t.mod(every);
+        }
+    }
+
+    /** The collector's run (nft_rhash_gc): every set's expired elements freed; again after the interval while sets have timeouts. Returns how many. */
+    int gcNow() {
+        return gc0();
+    }
+
+    /** The timer's function. */
+    void gc() {
+        gc0();
+    }
+
+    private int gc0() {
+        long now = clock.getAsLong();
+        int n = 0;
+        for (Table t : model.tables) {
+            for (NSet s : t.sets.values()) {
+                if (s.dyn != null) {
+                    n += s.dyn.collect(now);
+                }
+            }
+        }
+        org.modnet.api.net.Timer t = gcTimer;
+        long every = gcInterval();
+        if (t != null && every > 0) {
+            t.mod(every);
+        }
+        return n;
     }
 
     static int hookIndex(NfHook h) {
@@ -235,10 +307,11 @@ final class Ruleset {
         for (Table t : m.tables) {
             Map<String, Integer> names = byTable.get(ti++);
             Map<String, SetData> sets = new HashMap<>();
+            Map<String, NSet> nsets = new HashMap<>(t.sets);
             for (NSet s : t.sets.values()) {
                 sets.put(s.name, SetData.build(s.elems, s.interval, s.key.size(), s.vmap() ? 0 : s.data.size(), s.vmap() ? names : null));
             }
-            Stmt.Ctx ctx = new Stmt.Ctx(names, sets, rejecter, log);
+            Stmt.Ctx ctx = new Stmt.Ctx(names, sets, nsets, rejecter, log);
             for (Chain c : t.chains.values()) {
                 Expr[][] rules = new Expr[c.rules.size()][];
                 for (int i = 0; i < rules.length; i++) {

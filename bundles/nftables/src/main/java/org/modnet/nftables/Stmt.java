@@ -24,7 +24,13 @@ interface Stmt {
     }
 
     /** What compiling a rule needs from its table: chain indexes, the named sets compiled, and the instance's services. */
-    record Ctx(Map<String, Integer> chains, Map<String, SetData> sets, Expr.Rejecter rejecter, Consumer<String> log) {
+    record Ctx(Map<String, Integer> chains, Map<String, SetData> sets, Map<String, Ruleset.NSet> nsets, Expr.Rejecter rejecter,
+            Consumer<String> log) {
+        /** The named set's lookup: its elements with timeouts, or its compiled form. */
+        Expr lookup(String name, boolean inv) {
+            Ruleset.NSet s = nsets.get(name);
+            return s != null && s.dyn != null ? new Expr.DynLookup(1, s.dyn, inv) : new Expr.Lookup(1, sets.get(name), inv);
+        }
     }
 
     /** The loads of {@code fields} into registers 1.. (a concatenation: one register per part), their protocol checks first. */
@@ -44,6 +50,8 @@ interface Stmt {
                 case META_MARK -> out.add(new Expr.MetaMark(reg));
                 case CT_MARK -> out.add(new Expr.CtMark(reg));
                 case CT_ZONE -> out.add(new Expr.CtZone(reg));
+                case CT_STATUS -> out.add(new Expr.CtStatus(reg));
+                case META_PKTTYPE -> out.add(new Expr.MetaPkttype(reg));
                 default -> out.add(new Expr.Payload(f.transport, f.off, f.len, reg));
             }
         }
@@ -87,11 +95,24 @@ interface Stmt {
         TCP_DPORT("tcp dport", true, 2, 2, Type.PORT, 6),
         UDP_SPORT("udp sport", true, 0, 2, Type.PORT, 17),
         UDP_DPORT("udp dport", true, 2, 2, Type.PORT, 17),
+        /** The transport header's ports whatever the protocol (nft's {@code th}): no protocol dependency. */
+        TH_SPORT("th sport", true, 0, 2, Type.PORT, -1),
+        TH_DPORT("th dport", true, 2, 2, Type.PORT, -1),
+        UDPLITE_SPORT("udplite sport", true, 0, 2, Type.PORT, 136),
+        UDPLITE_DPORT("udplite dport", true, 2, 2, Type.PORT, 136),
+        SCTP_SPORT("sctp sport", true, 0, 2, Type.PORT, 132),
+        SCTP_DPORT("sctp dport", true, 2, 2, Type.PORT, 132),
+        DCCP_SPORT("dccp sport", true, 0, 2, Type.PORT, 33),
+        DCCP_DPORT("dccp dport", true, 2, 2, Type.PORT, 33),
         ICMP_TYPE("icmp type", true, 0, 1, Type.ICMP, 1),
         META_L4PROTO("meta l4proto", false, 0, 0, Type.PROTO, -1),
         CT_STATE("ct state", false, 0, 0, Type.CTSTATE, -1),
         META_MARK("meta mark", false, 0, 0, Type.MARK, -1),
         CT_MARK("ct mark", false, 0, 0, Type.MARK, -1),
+        /** The connection's IPS_* status bits (nft's ct_status type). */
+        CT_STATUS("ct status", false, 0, 0, Type.CTSTATUS, -1),
+        /** skb->pkt_type (PACKET_HOST 0, BROADCAST 1, MULTICAST 2, OTHERHOST 3). */
+        META_PKTTYPE("meta pkttype", false, 0, 0, Type.PKTTYPE, -1),
         /** A 16-bit number written and printed in decimal, as an inet_service is (nft's ct_zone type). */
         CT_ZONE("ct zone", false, 0, 0, Type.PORT, -1);
 
@@ -113,7 +134,7 @@ interface Stmt {
     }
 
     enum Type {
-        ADDR, PORT, PROTO, ICMP, CTSTATE, MARK
+        ADDR, PORT, PROTO, ICMP, CTSTATE, MARK, CTSTATUS, PKTTYPE
     }
 
     /** How the right-hand side was written. */
@@ -134,7 +155,7 @@ interface Stmt {
                 case PREFIX -> s.append(Values.print(field.type, a)).append('/').append(b);
                 case RANGE -> s.append(Values.print(field.type, a)).append('-').append(Values.print(field.type, b));
                 case NAMED -> s.append('@').append(setName);
-                case FLAGS -> s.append(Values.ctStates(a, ","));
+                case FLAGS -> s.append(Values.print(field.type, a));
                 case SET -> s.append(anonymous(elems, List.of(field.type), null));
                 default -> { }
             }
@@ -157,7 +178,7 @@ interface Stmt {
                     out.add(new Expr.Cmp(1, 0, !neq));
                 }
                 case SET -> out.add(new Expr.Lookup(1, SetData.build(elems, interval(elems), 1, 0, null), neq));
-                case NAMED -> out.add(new Expr.Lookup(1, ctx.sets().get(setName), neq));
+                case NAMED -> out.add(ctx.lookup(setName, neq));
                 default -> { }
             }
         }
@@ -220,6 +241,20 @@ interface Stmt {
         @Override
         public String print() {
             return "quota name \"" + name + "\"";
+        }
+
+        @Override
+        public void compile(List<Expr> out, Ctx ctx) {
+            out.add(q);
+        }
+    }
+
+    /** {@code quota [over] N UNIT [used N UNIT]}, an anonymous quota: its state is made with the rule and carries over every recompile. */
+    record Quota(Expr.Quota q) implements Stmt {
+        @Override
+        public String print() {
+            long used = q.consumed.get();
+            return "quota " + (q.over ? "over " : "") + Values.bytesUnit(q.bytes) + (used > 0 ? " used " + Values.bytesUnit(used) : "");
         }
 
         @Override
@@ -294,19 +329,28 @@ interface Stmt {
         }
     }
 
-    /** masquerade, {@code snat to ADDR[:PORT]}, {@code dnat to ADDR[:PORT]}. */
-    record Nat(int kind, int addr, int port) implements Stmt {
+    /**
+     * masquerade [to :P[-P]], redirect [to :P[-P]], {@code snat|dnat to A[-A][:P[-P]]}: an address range
+     * ({@code addrLo..addrHi}, 0 for masquerade and redirect) and a port range (0..0: the port is kept).
+     */
+    record Nat(int kind, int addrLo, int addrHi, int portLo, int portHi) implements Stmt {
+        Nat(int kind, int addr, int port) {
+            this(kind, addr, addr, port, port);
+        }
+
         @Override
         public String print() {
-            if (kind == Expr.Nat.MASQ) {
-                return "masquerade";
+            String ports = portLo == 0 && portHi == 0 ? "" : ":" + portLo + (portHi != portLo ? "-" + portHi : "");
+            if (kind == Expr.Nat.MASQ || kind == Expr.Nat.REDIR) {
+                return (kind == Expr.Nat.MASQ ? "masquerade" : "redirect") + (ports.isEmpty() ? "" : " to " + ports);
             }
-            return (kind == Expr.Nat.SNAT ? "snat to " : "dnat to ") + LogLine.addr(addr) + (port != 0 ? ":" + port : "");
+            return (kind == Expr.Nat.SNAT ? "snat to " : "dnat to ") + LogLine.addr(addrLo)
+                    + (addrHi != addrLo ? "-" + LogLine.addr(addrHi) : "") + ports;
         }
 
         @Override
         public void compile(List<Expr> out, Ctx ctx) {
-            out.add(new Expr.Nat(kind, addr, port));
+            out.add(new Expr.Nat(kind, addrLo, addrHi, portLo, portHi, -1));
         }
     }
 
@@ -320,8 +364,11 @@ interface Stmt {
         @Override
         public void compile(List<Expr> out, Ctx ctx) {
             load(fields, out);
-            SetData d = setName != null ? ctx.sets().get(setName) : SetData.build(elems, elems.stream().anyMatch(Elem::range), fields.size(), 0, null);
-            out.add(new Expr.Lookup(1, d, neq));
+            if (setName != null) {
+                out.add(ctx.lookup(setName, neq));
+                return;
+            }
+            out.add(new Expr.Lookup(1, SetData.build(elems, elems.stream().anyMatch(Elem::range), fields.size(), 0, null), neq));
         }
     }
 
@@ -365,11 +412,14 @@ interface Stmt {
         }
     }
 
-    /** {@code dnat to KEY map { ... }}, {@code snat to KEY map @m}. */
+    /**
+     * {@code dnat to KEY map { ... }}, {@code snat to KEY map @m}; a map to an address and a port
+     * ({@code dnat ip addr . port to KEY map { k : A . P }}) nft lists as {@code dnat ip to KEY map ...}.
+     */
     record NatMap(int kind, MapSrc src) implements Stmt {
         @Override
         public String print() {
-            return (kind == Expr.Nat.SNAT ? "snat to " : "dnat to ") + src.print();
+            return (kind == Expr.Nat.SNAT ? "snat " : "dnat ") + (src.data().size() == 2 ? "ip " : "") + "to " + src.print();
         }
 
         @Override
@@ -380,7 +430,31 @@ interface Stmt {
         @Override
         public void compile(List<Expr> out, Ctx ctx) {
             src.compile(out, ctx);
-            out.add(new Expr.Nat(kind, 0, 0, 1));
+            out.add(new Expr.Nat(kind, 0, 0, 0, 0, 1, src.data().size() == 2 ? 2 : -1));
+        }
+    }
+
+    /**
+     * {@code add|update @SET { KEY [timeout T] }} (nft_dynset): the packet's key into the set from the
+     * packet path; {@code update} starts an element's time again, {@code add} leaves a live one alone.
+     */
+    record Dynset(boolean update, String set, List<Field> fields, long timeout) implements Stmt {
+        @Override
+        public String print() {
+            return (update ? "update @" : "add @") + set + " { " + words(fields) + (timeout > 0 ? " timeout " + Values.time(timeout) : "") + " }";
+        }
+
+        @Override
+        public String setName() {
+            return set;
+        }
+
+        @Override
+        public void compile(List<Expr> out, Ctx ctx) {
+            load(fields, out);
+            Ruleset.NSet s = ctx.nsets().get(set);
+            long ms = timeout > 0 ? timeout : s.timeout;
+            out.add(new Expr.Dynset(s.dyn, ms * 1_000_000L, timeout, update));
         }
     }
 
@@ -428,8 +502,11 @@ interface Stmt {
         }
     }
 
-    /** {@code limit rate [over] N/UNIT [burst B packets]}; its bucket is made with the rule and so carries over every recompile. */
-    record Limit(long rate, String unit, int burst, boolean over, Expr.Limit bucket) implements Stmt {
+    /**
+     * {@code limit rate [over] N/UNIT [burst B packets]} or, a byte limit, {@code limit rate [over] N
+     * BYTES/UNIT [burst B BYTES]}; its bucket is made with the rule and so carries over every recompile.
+     */
+    record Limit(long rate, String unit, long burst, boolean over, boolean bytes, Expr bucket) implements Stmt {
         static long unitNanos(String unit) {
             return switch (unit) {
                 case "second" -> 1_000_000_000L;
@@ -442,11 +519,20 @@ interface Stmt {
         }
 
         static Limit of(long rate, String unit, int burst, boolean over) {
-            return new Limit(rate, unit, burst, over, new Expr.Limit(unitNanos(unit) / rate, burst, over));
+            return new Limit(rate, unit, burst, over, false, new Expr.Limit(unitNanos(unit) / rate, burst, over));
+        }
+
+        /** A byte limit: {@code rate} bytes per unit, {@code burst} bytes more in the bucket (nft's default 0). */
+        static Limit ofBytes(long rate, String unit, long burst, boolean over) {
+            return new Limit(rate, unit, burst, over, true, new Expr.ByteLimit(unitNanos(unit), rate, burst, over));
         }
 
         @Override
         public String print() {
+            if (bytes) {
+                return "limit rate " + (over ? "over " : "") + Values.bytesUnit(rate) + "/" + unit
+                        + (burst != 0 ? " burst " + Values.bytesUnit(burst) : "");
+            }
             // nft leaves out the default burst of 5 packets
             return "limit rate " + (over ? "over " : "") + rate + "/" + unit + (burst != 5 ? " burst " + burst + " packets" : "");
         }

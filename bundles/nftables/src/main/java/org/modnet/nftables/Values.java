@@ -19,12 +19,85 @@ final class Values {
     static String print(Stmt.Type t, long v) {
         return switch (t) {
             case ADDR -> LogLine.addr((int) v);
-            case PROTO -> v == 6 ? "tcp" : v == 17 ? "udp" : v == 1 ? "icmp" : Long.toString(v);
+            case PROTO -> switch ((int) v) {
+                case 6 -> "tcp";
+                case 17 -> "udp";
+                case 1 -> "icmp";
+                case 136 -> "udplite";
+                case 132 -> "sctp";
+                case 33 -> "dccp";
+                default -> Long.toString(v);
+            };
+            case CTSTATUS -> flags(CT_STATUS_NAMES, v);
+            case PKTTYPE -> v < PKTTYPE_NAMES.length ? PKTTYPE_NAMES[(int) v] : Long.toString(v);
             case ICMP -> v < ICMP.size() && !ICMP.get((int) v).isEmpty() ? ICMP.get((int) v) : Long.toString(v);
             case CTSTATE -> ctStates(v, ",");
             case MARK -> String.format("0x%08x", v);
             default -> Long.toString(v);
         };
+    }
+
+    /** IPS_* status bits from bit 0 as nft names them (ct_status_tbl), "" for the bits it has no name for. */
+    static final String[] CT_STATUS_NAMES = { "expected", "seen-reply", "assured", "confirmed", "snat", "dnat", "", "", "", "dying" };
+    /** PACKET_HOST, PACKET_BROADCAST, PACKET_MULTICAST, PACKET_OTHERHOST as nft's pkttype_type names them. */
+    static final String[] PKTTYPE_NAMES = { "host", "broadcast", "multicast", "other" };
+
+    private static String flags(String[] names, long mask) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < names.length; i++) {
+            if ((mask & (1L << i)) != 0 && !names[i].isEmpty()) {
+                b.append(b.length() > 0 ? "," : "").append(names[i]);
+            }
+        }
+        return b.toString();
+    }
+
+    /** nft's time (time_print): days, hours, minutes, seconds and milliseconds, each where not 0 ({@code 2m30s}). */
+    static String time(long ms) {
+        long[] div = { 86_400_000L, 3_600_000L, 60_000L, 1000L, 1L };
+        String[] unit = { "d", "h", "m", "s", "ms" };
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < div.length; i++) {
+            long n = ms / div[i];
+            ms %= div[i];
+            if (n > 0) {
+                b.append(n).append(unit[i]);
+            }
+        }
+        return b.isEmpty() ? "0s" : b.toString();
+    }
+
+    /** nft's time as written ({@code 30s}, {@code 1h30m}, {@code 1500ms}, a bare number of seconds) in milliseconds, or -1. */
+    static long parseTime(String w) {
+        if (w.matches("[0-9]{1,9}")) {
+            return Long.parseLong(w) * 1000;
+        }
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("([0-9]{1,9})(ms|d|h|m|s)").matcher(w);
+        long ms = 0;
+        int at = 0;
+        while (m.find() && m.start() == at) {
+            long n = Long.parseLong(m.group(1));
+            ms += n * switch (m.group(2)) {
+                case "d" -> 86_400_000L;
+                case "h" -> 3_600_000L;
+                case "m" -> 60_000L;
+                case "s" -> 1000L;
+                default -> 1L;
+            };
+            at = m.end();
+        }
+        return at == w.length() && at > 0 ? ms : -1;
+    }
+
+    /** nft's data unit (get_rate): the largest of bytes, kbytes, mbytes that divides the value. */
+    static String bytesUnit(long v) {
+        String[] units = { "bytes", "kbytes", "mbytes" };
+        int u = 0;
+        while (u < units.length - 1 && v >= 1024 && v % 1024 == 0) {
+            v /= 1024;
+            u++;
+        }
+        return v + " " + units[u];
     }
 
     static String ctStates(long mask, String sep) {
@@ -70,6 +143,9 @@ final class Values {
                     case "tcp": return 6;
                     case "udp": return 17;
                     case "icmp": return 1;
+                    case "udplite": return 136;
+                    case "sctp": return 132;
+                    case "dccp": return 33;
                     default: return s.matches("[0-9]{1,3}") && Integer.parseInt(s) < 256 ? Integer.parseInt(s) : -1;
                 }
             }
@@ -84,6 +160,14 @@ final class Values {
                 } catch (NumberFormatException e) {
                     return -1;
                 }
+            }
+            case CTSTATUS -> {
+                int i = java.util.Arrays.asList(CT_STATUS_NAMES).indexOf(s);
+                return i >= 0 && !s.isEmpty() ? 1L << i : -1;
+            }
+            case PKTTYPE -> {
+                int i = java.util.Arrays.asList(PKTTYPE_NAMES).indexOf(s);
+                return i >= 0 ? i : s.equals("unicast") ? 0 : -1;
             }
             case CTSTATE -> {
                 for (int i = 0; i < CT_NAMES.length; i++) {
@@ -117,6 +201,8 @@ final class Values {
             case PROTO -> "inet_proto";
             case MARK -> "mark";
             case ICMP -> "icmp_type";
+            case CTSTATUS -> "ct_status";
+            case PKTTYPE -> "pkt_type";
             default -> "ct_state";
         };
     }
@@ -136,6 +222,8 @@ final class Values {
             case PROTO -> "Internet protocol";
             case MARK -> "packet mark";
             case ICMP -> "ICMP type";
+            case CTSTATUS -> "conntrack status";
+            case PKTTYPE -> "packet type";
             default -> "conntrack state";
         };
     }
@@ -151,7 +239,7 @@ final class Values {
         }
         return switch (key.get(0)) {
             case PORT, PROTO, MARK -> count % 5 == 0;
-            case ADDR, CTSTATE -> count % 2 == 0;
+            case ADDR, CTSTATE, CTSTATUS, PKTTYPE -> count % 2 == 0;
             default -> true;
         };
     }

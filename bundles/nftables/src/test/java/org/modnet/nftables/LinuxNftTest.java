@@ -183,4 +183,143 @@ class LinuxNftTest {
             Files.deleteIfExists(file);
         }
     }
+
+    /** Issue 18's later expressions and statements: th, ct status, meta pkttype, redirect, NAT ranges, byte limits, anonymous quotas. */
+    static final String EXPRS = """
+            add table inet t
+            add chain inet t c { type filter hook input priority 0; }
+            add rule inet t c th dport 22 accept
+            add rule inet t c meta l4proto tcp th dport 22 accept
+            add rule inet t c meta l4proto udp th sport != 53 accept
+            add rule inet t c meta l4proto { tcp, udp } th dport 53 accept
+            add rule inet t c th sport 1000-2000 drop
+            add rule inet t c th dport { 80, 443 } accept
+            add rule inet t c meta l4proto udplite th dport 5 accept
+            add rule inet t c meta l4proto sctp th dport 5 accept
+            add rule inet t c meta l4proto dccp th dport != 5 accept
+            add rule inet t c sctp sport 9
+            add rule inet t c udplite sport 10 drop
+            add rule inet t c dccp dport 11 drop
+            add rule inet t c meta l4proto 33 accept
+            add rule inet t c ct status dnat accept
+            add rule inet t c ct status assured,confirmed accept
+            add rule inet t c ct status { expected, seen-reply } accept
+            add rule inet t c ct status != snat drop
+            add rule inet t c ct status dying drop
+            add rule inet t c meta pkttype broadcast drop
+            add rule inet t c meta pkttype { host, multicast, other } accept
+            add rule inet t c pkttype multicast drop
+            add rule inet t c meta pkttype != host drop
+            add rule inet t c limit rate 10 mbytes/second accept
+            add rule inet t c limit rate over 10 mbytes/second drop
+            add rule inet t c limit rate 10 mbytes/second burst 1000 bytes accept
+            add rule inet t c limit rate 1 kbytes/second burst 5 kbytes accept
+            add rule inet t c limit rate 1025 bytes/second accept
+            add rule inet t c limit rate 10 kbytes/minute accept
+            add rule inet t c quota 10 mbytes accept
+            add rule inet t c quota over 10 mbytes drop
+            add rule inet t c quota until 500 kbytes accept
+            add rule inet t c quota 1025 bytes
+            add rule inet t c quota 2 mbytes used 1024 kbytes
+            add limit inet t lb { rate 4 mbytes/second burst 1 mbytes }
+            add rule inet t c limit name "lb" accept
+            add table ip n
+            add chain ip n pre { type nat hook prerouting priority dstnat; }
+            add chain ip n post { type nat hook postrouting priority srcnat; }
+            add chain ip n out { type nat hook output priority -100; }
+            add rule ip n pre redirect
+            add rule ip n pre tcp dport 81 redirect to :8080
+            add rule ip n pre tcp dport 80 redirect to :8080-8090
+            add rule ip n pre tcp dport 82 dnat to 10.0.0.2:8000-8010
+            add rule ip n pre dnat to 10.0.0.2-10.0.0.5
+            add rule ip n pre ip protocol tcp redirect to :1
+            add rule ip n pre ip protocol tcp th dport 7 redirect to :2
+            add rule ip n out udp dport 53 redirect to :5353
+            add rule ip n post meta l4proto udp snat to 1.2.3.4-1.2.3.6:1000-2000
+            add rule ip n post meta l4proto tcp masquerade to :1024-2048
+            add rule ip n post udp dport 5 masquerade to :1024
+            add rule ip n post tcp sport 3 snat to 1.2.3.4:1000
+            add rule ip n post meta l4proto { tcp, udp } snat to 1.2.3.4:1000
+            add map ip n ap { type ipv4_addr . inet_service : ipv4_addr . inet_service; elements = { 1.1.1.1 . 80 : 10.0.0.2 . 8080 } }
+            add rule ip n pre dnat to ip daddr . tcp dport map { 1.1.1.1 . 80 : 10.0.0.2 . 8080, 1.1.1.1 . 443 : 10.0.0.3 . 8443 }
+            add rule ip n pre meta l4proto tcp dnat ip addr . port to ip daddr . tcp dport map { 1.1.1.2 . 80 : 10.0.0.2 . 8080 }
+            add rule ip n pre dnat ip to ip daddr . tcp dport map @ap
+            add rule ip n pre dnat to tcp dport map { 80 : 10.0.0.2 . 8080 }
+            add rule ip n pre meta l4proto tcp dnat ip addr . port to ip saddr map { 1.2.3.4 : 10.0.0.2 . 8080 }
+            """;
+
+    @Test
+    void issue18sExpressionsAndStatementsListAsLinuxs() throws Exception {
+        Path file = Files.createTempFile("modnet-nft", ".nft");
+        try {
+            Files.writeString(file, EXPRS);
+            linux("-f", file.toString());
+            Ruleset rs = new Ruleset();
+            Nft.run(rs, EXPRS, false);
+            assertEquals(linux("list", "ruleset"), ours(rs, "list ruleset", false), "nft list ruleset");
+            assertEquals(linux("-a", "list", "ruleset"), ours(rs, "list ruleset", true), "nft -a list ruleset");
+            Files.writeString(file, linux("list", "ruleset"));
+            linux("flush", "ruleset");
+            linux("-f", file.toString());
+            Nft.run(rs, "flush ruleset", false);
+            Nft.run(rs, Files.readString(file), false);
+            assertEquals(linux("list", "ruleset"), ours(rs, "list ruleset", false), "after nft list ruleset | nft -f -");
+        } finally {
+            Files.deleteIfExists(file);
+        }
+    }
+
+    /** Sets with timeouts and the rules that add to them from the packet path. */
+    static final String TIMEOUTS = """
+            add table ip t
+            add set ip t s { type ipv4_addr; flags timeout; timeout 30s; gc-interval 1m; }
+            add set ip t s2 { type ipv4_addr; flags timeout; }
+            add set ip t s3 { type ipv4_addr; timeout 1h; elements = { 10.0.0.1, 10.0.0.2 timeout 10s } }
+            add set ip t s4 { type ipv4_addr . inet_service; flags timeout; size 65535; }
+            add set ip t s6 { type ipv4_addr; size 100; }
+            add set ip t s7 { type ipv4_addr; flags dynamic; }
+            add element ip t s { 10.0.0.1 timeout 10s, 10.0.0.2, 10.0.0.3 timeout 30s }
+            add element ip t s2 { 10.0.0.3 timeout 2m30s, 10.0.0.4 timeout 1d, 10.0.0.5 timeout 1h1m, 10.0.0.6 }
+            add element ip t s4 { 10.0.0.1 . 22 timeout 90s }
+            add chain ip t c { type filter hook input priority 0; }
+            add rule ip t c add @s { ip saddr }
+            add rule ip t c update @s { ip saddr timeout 10s }
+            add rule ip t c update @s2 { ip saddr timeout 1m } counter
+            add rule ip t c ip saddr @s2 accept
+            add rule ip t c tcp dport 22 add @s4 { ip saddr . tcp dport timeout 30s }
+            add rule ip t c add @s6 { ip saddr }
+            add rule ip t c ip saddr . tcp dport @s4 drop
+            """;
+
+    /** Linux's time left differs by the milliseconds the commands took: compared without it. */
+    private static String expiresMasked(String listing) {
+        return listing.replaceAll("expires [0-9dhms]+", "expires X");
+    }
+
+    @Test
+    void setTimeoutsAndPacketPathUpdatesListAsLinuxs() throws Exception {
+        Path file = Files.createTempFile("modnet-nft", ".nft");
+        try {
+            Files.writeString(file, TIMEOUTS);
+            linux("-f", file.toString());
+            Ruleset rs = new Ruleset();
+            Nft.run(rs, TIMEOUTS, false);
+            // a set made before, then a rule that adds to it: the kernel gives it its size, nft no dynamic flag
+            linux("add", "set", "ip", "t", "late", "{ type ipv4_addr; }");
+            Nft.run(rs, "add set ip t late { type ipv4_addr; }", false);
+            linux("add", "rule", "ip", "t", "c", "update", "@late", "{ ip saddr }");
+            Nft.run(rs, "add rule ip t c update @late { ip saddr }", false);
+            assertEquals(expiresMasked(linux("list", "ruleset")), expiresMasked(ours(rs, "list ruleset", false)), "nft list ruleset");
+            assertEquals(expiresMasked(linux("-a", "list", "ruleset")), expiresMasked(ours(rs, "list ruleset", true)), "nft -a list ruleset");
+            assertEquals(expiresMasked(linux("list", "set", "ip", "t", "s2")), expiresMasked(ours(rs, "list set ip t s2", false)));
+            Files.writeString(file, linux("list", "ruleset"));
+            linux("flush", "ruleset");
+            linux("-f", file.toString());
+            Nft.run(rs, "flush ruleset", false);
+            Nft.run(rs, Files.readString(file), false);
+            assertEquals(expiresMasked(linux("list", "ruleset")), expiresMasked(ours(rs, "list ruleset", false)), "after nft list ruleset | nft -f -");
+        } finally {
+            Files.deleteIfExists(file);
+        }
+    }
 }

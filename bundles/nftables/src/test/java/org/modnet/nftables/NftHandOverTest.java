@@ -186,4 +186,34 @@ class NftHandOverTest {
         assertEquals(List.of("this nftables reads state version 1, the deposit is version 2"), holder.refusals);
         assertEquals(List.of(), nft(next, one, "list", "ruleset"));
     }
+
+    @Test
+    void elementTimesDynamicElementsAndQuotasUsedGoToTheNextVersion() {
+        NftCommand old = new NftCommand(null, holder, null, () -> true, NftCommand.STATE_VERSION);
+        nft(old, one, "-f", write("""
+                add table ip q
+                add set ip q seen { type ipv4_addr; flags timeout; timeout 1h; }
+                add element ip q seen { 10.0.0.50 timeout 2h }
+                add chain ip q input { type filter hook input priority 0; policy accept; }
+                add rule ip q input ip saddr @seen drop
+                add rule ip q input udp dport 77 update @seen { ip saddr }
+                add rule ip q input quota 1 kbytes counter
+                """));
+        assertEquals(Verdict.ACCEPT, in(old, one, udp("10.0.0.60", 77)));
+        assertEquals(Verdict.DROP, in(old, one, udp("10.0.0.60", 1)), "added from the packet path");
+        List<String> before = nft(old, one, "-a", "list", "ruleset");
+        old.deactivate();
+        NftCommand next = new NftCommand(null, holder, null, () -> false, NftCommand.STATE_VERSION);
+        List<String> after = nft(next, one, "-a", "list", "ruleset");
+        assertEquals(before.stream().map(l -> l.replaceAll("expires [0-9dhms]+", "expires X")).toList(),
+                after.stream().map(l -> l.replaceAll("expires [0-9dhms]+", "expires X")).toList());
+        String elems = after.stream().filter(l -> l.contains("elements")).findFirst().orElseThrow();
+        assertTrue(elems.matches("\\t\\telements = \\{ 10\\.0\\.0\\.50 timeout 2h expires 1h59m5[0-9]s[0-9]+ms, 10\\.0\\.0\\.60 expires 59m5[0-9]s[0-9]+ms \\}"),
+                "the time left goes on, it does not start again: " + elems);
+        assertTrue(after.contains("\t\tquota 1 kbytes used 38 bytes counter packets 1 bytes 38 # handle 5"), after.toString());
+        assertEquals(Verdict.DROP, in(next, one, udp("10.0.0.60", 1)));
+        assertEquals(Verdict.DROP, in(next, one, udp("10.0.0.50", 1)));
+        assertEquals(Verdict.ACCEPT, in(next, one, udp("10.0.0.61", 77)));
+        assertEquals(Verdict.DROP, in(next, one, udp("10.0.0.61", 1)), "the next version's rules add on");
+    }
 }

@@ -567,6 +567,12 @@ class NftTest {
     /** A tracked connection's mark, as conntrack's entries offer it. */
     private static final class Conn implements org.modnet.api.netfilter.NfConnMark {
         int mark;
+        int status;
+
+        @Override
+        public int status() {
+            return status;
+        }
 
         @Override
         public int mark() {
@@ -731,5 +737,335 @@ class NftTest {
                 """);
         assertTrue(error("add element ip t m { 80 : goto b }").startsWith("Error: Could not process rule: Too many levels of symbolic links"));
         assertEquals(List.of("table ip t {", "\tmap m {", "\t\ttype inet_service : verdict", "\t}", "}"), nft("list map ip t m"));
+    }
+
+    // ------------------------------------------------------------------ issue 18's later expressions
+
+    @Test
+    void thMatchesThePortsOfEveryTransportProtocolAndListsAsTheProtocolsOwnAfterOne() {
+        nft("""
+                add table inet t
+                add chain inet t input { type filter hook input priority 0; policy accept; }
+                add rule inet t input th dport 7 drop
+                add rule inet t input meta l4proto udp th sport 9 drop
+                add rule inet t input sctp dport 10 drop
+                add rule inet t input th dport { 11, 12 } drop
+                """);
+        assertEquals(Verdict.DROP, in(packet(6, "10.0.0.1", "10.0.0.2", 1, 7)), "tcp");
+        assertEquals(Verdict.DROP, in(packet(17, "10.0.0.1", "10.0.0.2", 1, 7)), "udp");
+        assertEquals(Verdict.DROP, in(packet(132, "10.0.0.1", "10.0.0.2", 1, 7)), "sctp");
+        assertEquals(Verdict.DROP, in(packet(33, "10.0.0.1", "10.0.0.2", 1, 12)), "dccp, a set");
+        assertEquals(Verdict.DROP, in(packet(17, "10.0.0.1", "10.0.0.2", 9, 1)), "udp sport 9");
+        assertEquals(Verdict.ACCEPT, in(packet(6, "10.0.0.1", "10.0.0.2", 9, 1)), "tcp sport 9 is not udp's");
+        assertEquals(Verdict.DROP, in(packet(132, "10.0.0.1", "10.0.0.2", 1, 10)));
+        assertEquals(Verdict.ACCEPT, in(packet(136, "10.0.0.1", "10.0.0.2", 1, 10)), "udplite dport 10 is not sctp's");
+        assertEquals(List.of("\t\tth dport 7 drop", "\t\tudp sport 9 drop", "\t\tsctp dport 10 drop", "\t\tth dport { 11, 12 } drop"),
+                nft("list chain inet t input").subList(3, 7));
+    }
+
+    @Test
+    void ctStatusMatchesTheConnectionsBitsAndNothingWithoutOne() {
+        nft("""
+                add table ip t
+                add chain ip t input { type filter hook input priority 0; policy accept; }
+                add rule ip t input ct status dnat drop
+                add rule ip t input ct status != assured counter
+                add rule ip t input ct status assured,seen-reply tcp dport 2 drop
+                """);
+        Conn ct = new Conn();
+        SkBuff p = packet(6, "10.0.0.1", "10.0.0.2", 1, 2);
+        p.nfct(ct, SkBuff.IP_CT_NEW);
+        ct.status = 1 << 3; // confirmed
+        assertEquals(Verdict.ACCEPT, in(p));
+        ct.status = 1 << 3 | 1 << 5; // and dnat
+        assertEquals(Verdict.DROP, in(p));
+        ct.status = 1 << 1; // seen-reply: one of the two flags is enough, as a bitwise test
+        assertEquals(Verdict.DROP, in(p));
+        assertEquals(Verdict.ACCEPT, in(packet(6, "10.0.0.1", "10.0.0.2", 1, 2)), "no connection: no status to match");
+        assertEquals("\t\tct status != assured counter packets 2 bytes 100", nft("list chain ip t input").get(4));
+    }
+
+    @Test
+    void metaPkttypeIsTheSkbsAndALoopedBackPacketsIsToldFromItsAddress() {
+        nft("""
+                add table ip t
+                add chain ip t input { type filter hook input priority 0; policy accept; }
+                add rule ip t input meta pkttype broadcast drop
+                add rule ip t input pkttype { multicast, other } drop
+                """);
+        SkBuff p = packet(17, "10.0.0.1", "10.0.0.255", 1, 2);
+        assertEquals(Verdict.ACCEPT, in(p));
+        p.pktType(org.modnet.api.skb.PktType.BROADCAST);
+        assertEquals(Verdict.DROP, in(p));
+        p.pktType(org.modnet.api.skb.PktType.OTHERHOST);
+        assertEquals(Verdict.DROP, in(p));
+        SkBuff lo = packet(17, "10.0.0.1", "224.0.0.5", 1, 2);
+        lo.pktType(org.modnet.api.skb.PktType.LOOPBACK);
+        assertEquals(Verdict.DROP, in(lo), "multicast by its address");
+        SkBuff lo2 = packet(17, "10.0.0.1", "10.0.0.1", 1, 2);
+        lo2.pktType(org.modnet.api.skb.PktType.LOOPBACK);
+        assertEquals(Verdict.ACCEPT, in(lo2), "host");
+        assertEquals("\t\tmeta pkttype { multicast, other } drop", nft("list chain ip t input").get(4));
+    }
+
+    @Test
+    void redirectAndPortRangesBindThroughTheNatCore() {
+        List<String> calls = new ArrayList<>();
+        org.modnet.api.netfilter.NfNat nat = (org.modnet.api.netfilter.NfNat) Proxy.newProxyInstance(
+                NftTest.class.getClassLoader(), new Class<?>[] { org.modnet.api.netfilter.NfNat.class }, (p, m, a) -> {
+                    switch (m.getName()) {
+                        case "masquerade" -> calls.add("masquerade " + a[2] + "-" + a[3]);
+                        case "redirect" -> calls.add("redirect " + a[1] + " " + ((NetDevice) a[2]).name() + " " + a[3] + "-" + a[4]);
+                        case "setup" -> calls.add(a[1] + " " + LogLine.addr((Integer) a[2]) + "-" + LogLine.addr((Integer) a[3]) + " " + a[4] + "-" + a[5]);
+                        default -> { }
+                    }
+                    return Verdict.ACCEPT;
+                });
+        nft("""
+                add table ip nat
+                add chain ip nat pre { type nat hook prerouting priority dstnat; }
+                add chain ip nat post { type nat hook postrouting priority srcnat; }
+                add rule ip nat pre tcp dport 80 redirect to :8080-8090
+                add rule ip nat pre tcp dport 81 redirect
+                add rule ip nat pre tcp dport 82 dnat to 10.0.0.2-10.0.0.4:8000-8010
+                add rule ip nat post meta l4proto udp snat to 1.2.3.4-1.2.3.6:1000-2000
+                add rule ip nat post meta l4proto tcp masquerade to :1024-2048
+                """);
+        rs.run(NfHook.PRE_ROUTING, packet(6, "8.8.8.8", "1.2.3.4", 1, 80), eth0, null, true, nat);
+        rs.run(NfHook.PRE_ROUTING, packet(6, "8.8.8.8", "1.2.3.4", 1, 81), eth0, null, true, nat);
+        rs.run(NfHook.PRE_ROUTING, packet(6, "8.8.8.8", "1.2.3.4", 1, 82), eth0, null, true, nat);
+        rs.run(NfHook.POST_ROUTING, packet(17, "10.0.0.9", "8.8.8.8", 1, 53), null, eth0, true, nat);
+        rs.run(NfHook.POST_ROUTING, packet(6, "10.0.0.9", "8.8.8.8", 1, 53), null, eth0, true, nat);
+        assertEquals(List.of("redirect PRE_ROUTING eth0 8080-8090", "redirect PRE_ROUTING eth0 0-0", "PRE_ROUTING 10.0.0.2-10.0.0.4 8000-8010",
+                "POST_ROUTING 1.2.3.4-1.2.3.6 1000-2000", "masquerade 1024-2048"), calls);
+        assertEquals("Error: transport protocol mapping is only valid after transport protocol match\n"
+                + "add rule ip nat pre dnat to 10.0.0.2:8000-8010\n"
+                + "                    ~~~~             ^^^^^^^^^", error("add rule ip nat pre dnat to 10.0.0.2:8000-8010"));
+        assertEquals("Error: transport protocol mapping is only valid after transport protocol match\n"
+                + "add rule ip nat pre th dport 5 redirect to :2\n"
+                + "                               ~~~~~~~~     ^", error("add rule ip nat pre th dport 5 redirect to :2"));
+        assertTrue(error("add rule ip nat post redirect").startsWith("Error: Could not process rule: Operation not supported"),
+                "redirect only at prerouting and output");
+    }
+
+    @Test
+    void aByteLimitPassesRateBytesPerUnitAndItsBurst() {
+        long[] now = { 5_000_000_000L };
+        rs.clock = () -> now[0];
+        nft("""
+                add table ip t
+                add chain ip t input { type filter hook input priority 0; policy drop; }
+                add rule ip t input udp dport 1 limit rate 1 kbytes/second burst 100 bytes accept
+                add rule ip t input udp dport 2 limit rate over 500 bytes/second drop
+                add rule ip t input udp dport 2 accept
+                """);
+        SkBuff one = packet(17, "10.0.0.1", "10.0.0.2", 9, 1); // 38 bytes
+        int passed = 0;
+        for (int i = 0; i < 100; i++) {
+            passed += in(one) == Verdict.ACCEPT ? 1 : 0;
+        }
+        assertEquals(29, passed, "(1024 + 100) / 38 packets: the rate's second and the burst, full at the start");
+        now[0] += 38 * 1_000_000_000L / 1024 + 1; // one packet's worth of time
+        assertEquals(Verdict.ACCEPT, in(one));
+        assertEquals(Verdict.DROP, in(one));
+        SkBuff two = packet(17, "10.0.0.1", "10.0.0.2", 9, 2);
+        int dropped = 0;
+        for (int i = 0; i < 100; i++) {
+            dropped += in(two) == Verdict.DROP ? 1 : 0;
+        }
+        assertEquals(100 - 500 / 38, dropped, "over: what exceeds 500 bytes, no burst");
+        assertEquals("\t\tudp dport 1 limit rate 1 kbytes/second burst 100 bytes accept", nft("list chain ip t input").get(3));
+        assertTrue(error("add rule ip t input limit rate 4 mbytes/hour burst 1 mbytes").startsWith(
+                "Error: Could not process rule: Value too large for defined data type"));
+    }
+
+    @Test
+    void anAnonymousQuotaStopsMatchingOnceItsBytesAreUsedAndListsThem() {
+        nft("""
+                add table ip t
+                add chain ip t input { type filter hook input priority 0; policy drop; }
+                add rule ip t input udp dport 1 quota 100 bytes accept
+                add rule ip t input udp dport 2 quota over 100 bytes drop
+                add rule ip t input udp dport 2 accept
+                """);
+        SkBuff one = packet(17, "10.0.0.1", "10.0.0.2", 9, 1); // 38 bytes
+        assertEquals(Verdict.ACCEPT, in(one));
+        assertEquals(Verdict.ACCEPT, in(one));
+        assertEquals(Verdict.DROP, in(one), "114 bytes: past the quota");
+        SkBuff two = packet(17, "10.0.0.1", "10.0.0.2", 9, 2);
+        assertEquals(Verdict.ACCEPT, in(two));
+        assertEquals(Verdict.ACCEPT, in(two));
+        assertEquals(Verdict.DROP, in(two), "over: matches once past");
+        List<String> l = nft("list chain ip t input");
+        assertEquals("\t\tudp dport 1 quota 100 bytes used 114 bytes accept", l.get(3));
+        assertEquals("\t\tudp dport 2 quota over 100 bytes used 114 bytes drop", l.get(4));
+        nft("add rule ip t input udp dport 3 accept"); // a recompile keeps what was used
+        assertEquals(Verdict.DROP, in(one));
+    }
+
+    @Test
+    void issue18sExpressionsAllocateNothingPerPacket() {
+        nft("""
+                add table ip t
+                add chain ip t input { type filter hook input priority 0; policy drop; }
+                add rule ip t input th dport 7 ct status != dying meta pkttype host counter
+                add rule ip t input limit rate 1000 mbytes/second burst 1000 mbytes quota over 1 bytes
+                add rule ip t input meta l4proto tcp th sport { 1, 40000 } accept
+                """);
+        SkBuff tcp = packet(6, "10.0.0.1", "10.0.0.2", 40000, 7);
+        tcp.nfct(new Conn(), SkBuff.IP_CT_NEW);
+        var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long id = Thread.currentThread().threadId();
+        int accepted = 0;
+        for (int i = 0; i < 20_000; i++) {
+            accepted += in(tcp) == Verdict.ACCEPT ? 1 : 0;
+        }
+        long before = threads.getThreadAllocatedBytes(id);
+        for (int i = 0; i < 200_000; i++) {
+            accepted += in(tcp) == Verdict.ACCEPT ? 1 : 0;
+        }
+        long allocated = threads.getThreadAllocatedBytes(id) - before;
+        assertTrue(allocated < 100_000, allocated + " bytes for 200000 packets: something allocates per packet");
+        assertEquals(220_000, accepted);
+    }
+
+    @Test
+    void elementsTimeOutStopMatchingAtOnceAndTheCollectorFreesThem() {
+        long[] now = { 7_000_000_000L };
+        rs.clock = () -> now[0];
+        nft("""
+                add table ip t
+                add chain ip t input { type filter hook input priority 0; policy accept; }
+                add set ip t s { type ipv4_addr; flags timeout; timeout 30s; gc-interval 1m; }
+                add element ip t s { 10.0.0.1 timeout 10s, 10.0.0.2, 10.0.0.3 timeout 30s }
+                add set ip t forever { type ipv4_addr; flags timeout; elements = { 10.0.0.9, 10.0.0.8 timeout 1s } }
+                add rule ip t input ip saddr @s drop
+                add rule ip t input ip saddr @forever drop
+                """);
+        assertEquals(List.of("table ip t {", "\tset s {", "\t\ttype ipv4_addr", "\t\ttimeout 30s", "\t\tgc-interval 1m",
+                "\t\telements = { 10.0.0.1 timeout 10s expires 10s, 10.0.0.2 expires 30s,", "\t\t\t     10.0.0.3 expires 30s }", "\t}", "}"),
+                nft("list set ip t s"));
+        assertEquals(Verdict.DROP, in(packet(17, "10.0.0.1", "10.0.0.99", 1, 2)));
+        now[0] += 9_999_000_000L;
+        assertEquals("\t\telements = { 10.0.0.1 timeout 10s expires 1ms, 10.0.0.2 expires 20s1ms,", nft("list set ip t s").get(5));
+        assertEquals(Verdict.DROP, in(packet(17, "10.0.0.1", "10.0.0.99", 1, 2)));
+        now[0] += 1_000_000L;
+        assertEquals(Verdict.ACCEPT, in(packet(17, "10.0.0.1", "10.0.0.99", 1, 2)), "its time has passed: no match, before any collector");
+        assertEquals(Verdict.DROP, in(packet(17, "10.0.0.2", "10.0.0.99", 1, 2)));
+        assertEquals(Verdict.DROP, in(packet(17, "10.0.0.9", "10.0.0.99", 1, 2)), "no timeout: never expires");
+        assertEquals(Verdict.ACCEPT, in(packet(17, "10.0.0.8", "10.0.0.99", 1, 2)));
+        assertEquals(2, rs.gcNow(), "10.0.0.1 and 10.0.0.8 freed");
+        assertEquals("\t\telements = { 10.0.0.2 expires 20s, 10.0.0.3 expires 20s }", nft("list set ip t s").get(5));
+        nft("add element ip t s { 10.0.0.1 }"); // a freed key comes back with the set's timeout
+        assertEquals(Verdict.DROP, in(packet(17, "10.0.0.1", "10.0.0.99", 1, 2)));
+        nft("delete element ip t s { 10.0.0.2 }");
+        assertEquals(Verdict.ACCEPT, in(packet(17, "10.0.0.2", "10.0.0.99", 1, 2)));
+        assertEquals("Error: Could not process rule: No such file or directory\n"
+                + "delete element ip t s { 10.0.0.2 }\n"
+                + "                        ^^^^^^^^", error("delete element ip t s { 10.0.0.2 }"));
+        nft("add set ip t plain { type ipv4_addr; }");
+        assertEquals("Error: Could not process rule: Invalid argument\n"
+                + "add element ip t plain { 10.0.0.1 timeout 1s }\n"
+                + "                         ^^^^^^^^", error("add element ip t plain { 10.0.0.1 timeout 1s }"));
+        nft("flush set ip t s");
+        assertEquals(Verdict.ACCEPT, in(packet(17, "10.0.0.3", "10.0.0.99", 1, 2)));
+    }
+
+    @Test
+    void addAndUpdateFromThePacketPathAFullSetRefusesAndCounts() {
+        long[] now = { 1_000_000_000L };
+        rs.clock = () -> now[0];
+        nft("""
+                add table ip t
+                add set ip t seen { type ipv4_addr; size 2; flags timeout; timeout 1m; }
+                add set ip t ports { type ipv4_addr . inet_service; flags timeout; }
+                add chain ip t input { type filter hook input priority 0; policy accept; }
+                add rule ip t input ip saddr @seen counter drop
+                add rule ip t input udp dport 9 update @seen { ip saddr timeout 10s }
+                add rule ip t input udp dport 8 add @seen { ip saddr }
+                add rule ip t input udp dport 7 add @ports { ip saddr . udp dport timeout 5s } counter
+                """);
+        assertEquals(Verdict.ACCEPT, in(packet(17, "10.0.0.1", "10.0.0.99", 1, 9)));
+        assertEquals(Verdict.DROP, in(packet(17, "10.0.0.1", "10.0.0.99", 1, 9)), "added by the first");
+        assertEquals(Verdict.ACCEPT, in(packet(17, "10.0.0.2", "10.0.0.99", 1, 8)));
+        assertEquals(Verdict.ACCEPT, in(packet(17, "10.0.0.3", "10.0.0.99", 1, 8)), "full at size 2: refused");
+        assertEquals(Verdict.ACCEPT, in(packet(17, "10.0.0.3", "10.0.0.99", 1, 8)));
+        DynSet seen = rs.model().tables.get(0).sets.get("seen").dyn;
+        assertEquals(2, seen.refused.get());
+        assertEquals(List.of("\t\tsize 2", "\t\tflags dynamic,timeout", "\t\ttimeout 1m",
+                "\t\telements = { 10.0.0.1 timeout 10s expires 10s, 10.0.0.2 expires 1m }"), nft("list set ip t seen").subList(3, 7));
+        now[0] += 10_000_000_000L;
+        // 10.0.0.1 is no more: a new key may take the place, before the collector ran
+        assertEquals(Verdict.ACCEPT, in(packet(17, "10.0.0.1", "10.0.0.99", 1, 2)));
+        assertEquals(Verdict.ACCEPT, in(packet(17, "10.0.0.3", "10.0.0.99", 1, 8)), "refused: the expired one still holds its place until collected");
+        assertEquals(1, rs.gcNow());
+        assertEquals(Verdict.ACCEPT, in(packet(17, "10.0.0.3", "10.0.0.99", 1, 8)));
+        assertEquals(Verdict.DROP, in(packet(17, "10.0.0.3", "10.0.0.99", 1, 2)));
+        // update starts the time again; add leaves it
+        now[0] += 50_000_000_000L;
+        in(packet(17, "10.0.0.2", "10.0.0.99", 1, 9)); // dropped by the first rule before it is updated: no refresh
+        assertEquals(Verdict.DROP, in(packet(17, "10.0.0.2", "10.0.0.99", 1, 2)));
+        now[0] += 10_000_000_000L;
+        assertEquals(Verdict.ACCEPT, in(packet(17, "10.0.0.2", "10.0.0.99", 1, 2)), "a minute after it was added");
+        in(packet(17, "10.0.0.5", "10.0.0.99", 1, 7));
+        assertEquals(List.of("\t\tsize 65535", "\t\tflags dynamic,timeout", "\t\telements = { 10.0.0.5 . 7 timeout 5s expires 5s }"),
+                nft("list set ip t ports").subList(3, 6));
+        assertEquals("\t\tudp dport 9 update @seen { ip saddr timeout 10s }", nft("list chain ip t input").get(4));
+        assertEquals("\t\tudp dport 7 add @ports { ip saddr . udp dport timeout 5s } counter packets 1 bytes 38", nft("list chain ip t input").get(6));
+    }
+
+    @Test
+    void setTimeoutsAndUpdatesAllocateNothingPerPacket() {
+        long[] now = { 1_000_000_000L };
+        rs.clock = () -> now[0];
+        nft("""
+                add table ip t
+                add set ip t seen { type ipv4_addr . inet_service; flags timeout; timeout 1m; }
+                add chain ip t input { type filter hook input priority 0; policy drop; }
+                add rule ip t input update @seen { ip saddr . tcp dport timeout 10s }
+                add rule ip t input ip saddr . tcp dport @seen accept
+                """);
+        SkBuff tcp = packet(6, "10.0.0.1", "10.0.0.2", 40000, 443);
+        var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long id = Thread.currentThread().threadId();
+        int accepted = 0;
+        for (int i = 0; i < 20_000; i++) {
+            accepted += in(tcp) == Verdict.ACCEPT ? 1 : 0;
+            now[0] += 1000;
+        }
+        long before = threads.getThreadAllocatedBytes(id);
+        for (int i = 0; i < 200_000; i++) {
+            accepted += in(tcp) == Verdict.ACCEPT ? 1 : 0;
+            now[0] += 1000;
+        }
+        long allocated = threads.getThreadAllocatedBytes(id) - before;
+        assertTrue(allocated < 100_000, allocated + " bytes for 200000 packets: something allocates per packet");
+        assertEquals(220_000, accepted);
+    }
+
+    @Test
+    void dnatToAMapsAddressAndPortBindsBoth() {
+        List<String> calls = new ArrayList<>();
+        org.modnet.api.netfilter.NfNat nat = (org.modnet.api.netfilter.NfNat) Proxy.newProxyInstance(
+                NftTest.class.getClassLoader(), new Class<?>[] { org.modnet.api.netfilter.NfNat.class }, (p, m, a) -> {
+                    calls.add(LogLine.addr((Integer) a[2]) + "-" + LogLine.addr((Integer) a[3]) + " " + a[4] + "-" + a[5]);
+                    return Verdict.ACCEPT;
+                });
+        nft("""
+                add table ip nat
+                add chain ip nat pre { type nat hook prerouting priority dstnat; }
+                add map ip nat m { type ipv4_addr . inet_service : ipv4_addr . inet_service; elements = { 1.1.1.1 . 443 : 10.0.0.3 . 8443 } }
+                add rule ip nat pre dnat ip addr . port to ip daddr . tcp dport map { 1.1.1.1 . 80 : 10.0.0.2 . 8080 }
+                add rule ip nat pre dnat ip to ip daddr . tcp dport map @m
+                add rule ip nat pre meta l4proto udp dnat ip to udp dport map { 53 : 10.0.0.9 . 5353 }
+                """);
+        rs.run(NfHook.PRE_ROUTING, packet(6, "8.8.8.8", "1.1.1.1", 1, 80), eth0, null, true, nat);
+        rs.run(NfHook.PRE_ROUTING, packet(6, "8.8.8.8", "1.1.1.1", 1, 443), eth0, null, true, nat);
+        rs.run(NfHook.PRE_ROUTING, packet(17, "8.8.8.8", "1.1.1.1", 1, 53), eth0, null, true, nat);
+        rs.run(NfHook.PRE_ROUTING, packet(6, "8.8.8.8", "1.1.1.1", 1, 81), eth0, null, true, nat);
+        assertEquals(List.of("10.0.0.2-10.0.0.2 8080-8080", "10.0.0.3-10.0.0.3 8443-8443", "10.0.0.9-10.0.0.9 5353-5353"), calls);
+        assertEquals(List.of("\t\tdnat ip to ip daddr . tcp dport map { 1.1.1.1 . 80 : 10.0.0.2 . 8080 }",
+                "\t\tdnat ip to ip daddr . tcp dport map @m", "\t\tdnat ip to udp dport map { 53 : 10.0.0.9 . 5353 }"),
+                nft("list chain ip nat pre").subList(3, 6));
     }
 }

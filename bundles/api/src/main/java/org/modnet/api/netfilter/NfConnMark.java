@@ -17,4 +17,9 @@ public interface NfConnMark {
     default int zone() {
         return 0;
     }
+
+    /** The connection's {@code IPS_*} status bits ({@code ct->status}: expected, seen-reply, assured, confirmed, snat, dnat, ... dying), as nft's {@code ct status} reads them. @since 1.7 */
+    default int status() {
+        return 0;
+    }
 }
