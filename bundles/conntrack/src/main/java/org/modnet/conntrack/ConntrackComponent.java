@@ -69,6 +69,11 @@ public final class ConntrackComponent implements PernetOperations, ProcFile, Han
 
     private final NetCore core;
     private final Map<NetNamespace, Net> nets = new ConcurrentHashMap<>();
+    /**
+     * The namespace the last packet was tracked in, so a router's flood skips the map. A plain field: a
+     * {@link Net} is immutable, so a racy read sees it whole or not at all, and a miss asks the map.
+     */
+    private Net last;
     private final List<ServiceRegistration<?>> regs = new ArrayList<>();
     /** The NAT tables' lookups by hook ordinal. */
     private final List<List<NfNatLookup>> lookups = new ArrayList<>();
@@ -301,6 +306,7 @@ public final class ConntrackComponent implements PernetOperations, ProcFile, Han
         if (nets.remove(ns) != null) {
             ns.sysctl().unregister("net.netfilter.nf_conntrack_");
         }
+        last = null;
     }
 
     Net net(NetNamespace ns) {
@@ -314,16 +320,34 @@ public final class ConntrackComponent implements PernetOperations, ProcFile, Han
 
     // ------------------------------------------------------------------ hooks
 
+    /** The namespace's tracking, or null: the last one's when the packet is in it again. */
+    private Net tracking(NetNamespace ns) {
+        Net n = last;
+        if (n != null && n.ns == ns) {
+            return n;
+        }
+        n = nets.get(ns);
+        if (n != null) {
+            last = n;
+        }
+        return n;
+    }
+
     /** The conntrack hook (public for benchmarks that run without OSGi). */
     public Verdict conntrackIn(SkBuff skb, NfHook hook, NetNamespace ns, NetDevice in, NetDevice out) {
-        Net n = nets.get(ns);
+        Net n = tracking(ns);
         return n == null ? Verdict.ACCEPT : n.table.in(skb);
     }
 
     /** nf_nat_inet_fn: the tables decide a new connection's binding for this manip type, then it is applied. */
     public Verdict nat(SkBuff skb, NfHook hook, NetNamespace ns, NetDevice in, NetDevice out) {
-        Net n = nets.get(ns);
-        if (n == null || skb.nfct() == null) {
+        if (!(skb.nfct() instanceof NfConn ct)
+                || skb.nfctInfo() != SkBuff.IP_CT_NEW && (ct.status & (NfConn.IPS_SRC_NAT | NfConn.IPS_DST_NAT)) == 0) {
+            // the skb carries its entry: a known flow without a NAT binding (IPS_NAT_MASK clear) has nothing to translate
+            return Verdict.ACCEPT;
+        }
+        Net n = tracking(ns);
+        if (n == null) {
             return Verdict.ACCEPT;
         }
         if (NatCore.needsBinding(skb, hook)) {
@@ -339,7 +363,10 @@ public final class ConntrackComponent implements PernetOperations, ProcFile, Han
     }
 
     public Verdict confirm(SkBuff skb, NfHook hook, NetNamespace ns, NetDevice in, NetDevice out) {
-        Net n = nets.get(ns);
+        if (!(skb.nfct() instanceof NfConn ct) || ct.has(NfConn.IPS_CONFIRMED)) {
+            return Verdict.ACCEPT; // nf_conntrack_confirm: nothing to do for an entry in the table already
+        }
+        Net n = tracking(ns);
         return n == null ? Verdict.ACCEPT : n.table.confirm(skb);
     }
 

@@ -135,7 +135,24 @@ final class ConntrackTable {
 
     /** {@code __nf_conntrack_find} in {@code zone}: equal tuples of different zones are different flows. */
     NfConn.TupleHash find(int src, int dst, int sport, int dport, int proto, int zone) {
-        long now = now();
+        return find(src, dst, sport, dport, proto, zone, now());
+    }
+
+    /**
+     * {@code nf_conntrack_tuple_taken}: does a live entry hold this tuple (NAT asks before it binds)? A
+     * taken tuple counts in conntrack -S's {@code found}, the one place Linux 6.12 counts it: a packet's
+     * own lookup ({@code resolve_normal_ct}) does not.
+     */
+    boolean taken(int src, int dst, int sport, int dport, int proto, int zone) {
+        if (find(src, dst, sport, dport, proto, zone) == null) {
+            return false;
+        }
+        found.incrementAndGet();
+        return true;
+    }
+
+    /** As above at {@code now}: the packet path reads the clock once for the lookup and the refresh. */
+    private NfConn.TupleHash find(int src, int dst, int sport, int dport, int proto, int zone, long now) {
         for (NfConn.TupleHash h = hash.get(bucket(src, dst, sport, dport, proto, zone)); h != null; h = h.next) {
             if (h.equals(src, dst, sport, dport, proto, zone)) {
                 if (h.ct.timeout - now < 0) {
@@ -203,7 +220,8 @@ final class ConntrackTable {
                 dport = 0;
             }
         }
-        NfConn.TupleHash h = find(src, dst, sport, dport, proto, zone);
+        long now = now();
+        NfConn.TupleHash h = find(src, dst, sport, dport, proto, zone, now);
         NfConn ct;
         boolean reply;
         if (h == null) {
@@ -217,14 +235,13 @@ final class ConntrackTable {
             ct.zone = zone;
             reply = false;
         } else {
-            found.incrementAndGet();
-            ct = h.ct;
+            ct = h.ct; // resolve_normal_ct counts nothing for a known flow
             reply = h.reply;
         }
         int info = reply ? IP_CT_ESTABLISHED + IP_CT_IS_REPLY
                 : ct.has(NfConn.IPS_SEEN_REPLY) ? IP_CT_ESTABLISHED : IP_CT_NEW;
         int oldState = ct.state, oldStatus = ct.status;
-        if (!packet(ct, skb, th, proto, reply)) {
+        if (!packet(ct, skb, th, proto, reply, now)) {
             invalid.incrementAndGet();
             return Verdict.ACCEPT; // the tracker refused it: it goes on as INVALID, the entry unchanged
         }
@@ -289,8 +306,7 @@ final class ConntrackTable {
     }
 
     /** The protocol's {@code packet} callback: state and timeout. False: the packet is INVALID. */
-    private boolean packet(NfConn ct, SkBuff skb, int th, int proto, boolean reply) {
-        long now = now();
+    private boolean packet(NfConn ct, SkBuff skb, int th, int proto, boolean reply, long now) {
         switch (proto) {
             case 6 -> {
                 int flags = skb.getU8(th + 13);
@@ -404,8 +420,16 @@ final class ConntrackTable {
                 || s == TcpConntrack.CLOSE || s == TcpConntrack.CLOSE_WAIT;
     }
 
+    /**
+     * {@code __nf_ct_refresh_acct}: the timeout is written only when it moves, as Linux compares before
+     * its {@code WRITE_ONCE}. The clock counts milliseconds (Linux's jiffies at HZ=1000), so a flow's
+     * packets within one millisecond share one write: the rest only read the entry's line.
+     */
     private static void refresh(NfConn ct, long now, int seconds) {
-        ct.timeout = now + seconds * 1000L;
+        long t = now + seconds * 1000L;
+        if (ct.timeout != t) {
+            ct.timeout = t;
+        }
     }
 
     /**
@@ -453,8 +477,7 @@ final class ConntrackTable {
             invalid.incrementAndGet(); // a forged error, or one for a flow long gone: not RELATED to anything
             return Verdict.ACCEPT;
         }
-        skb.nfct(h.ct, IP_CT_RELATED + (h.reply ? IP_CT_IS_REPLY : 0));
-        found.incrementAndGet();
+        skb.nfct(h.ct, IP_CT_RELATED + (h.reply ? IP_CT_IS_REPLY : 0)); // icmp_error_message counts nothing either
         return Verdict.ACCEPT;
     }
 

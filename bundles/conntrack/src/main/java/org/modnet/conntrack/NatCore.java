@@ -148,7 +148,7 @@ final class NatCore implements NfNat {
                 rsp = port;
             }
         }
-        return table.find(rs, rd, rsp, rdp, ct.proto, ct.zone) == null;
+        return !table.taken(rs, rd, rsp, rdp, ct.proto, ct.zone);
     }
 
     /**

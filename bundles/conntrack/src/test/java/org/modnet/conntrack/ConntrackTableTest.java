@@ -244,7 +244,7 @@ class ConntrackTableTest {
         t.in(again);
         assertSame(ct, again.nfct());
         again.free();
-        assertEquals(1, t.found.get());
+        assertEquals(0, t.found.get(), "Linux 6.12 counts found only when NAT finds a tuple taken, not per lookup");
     }
 
     @Test

@@ -55,7 +55,10 @@ class NatCoreTest {
     @Test
     void aSecondClientWithTheSamePortGetsAnotherPortInTheSameRange() {
         forward(p.udp("10.0.0.2", 5000, "192.168.1.2", 53), true).free();
+        assertEquals(0, t.found.get(), "port 5000 was free");
         SkBuff second = forward(p.udp("10.0.0.3", 5000, "192.168.1.2", 53), true);
+        // nf_conntrack_tuple_taken counts found: 5000 was the first flow's, the next candidate was free
+        assertEquals(1, t.found.get());
         assertEquals("192.168.1.1", Packets.src(second));
         int port = Packets.sport(second);
         assertNotEquals(5000, port);

@@ -145,7 +145,7 @@ public final class NftCommand implements PernetOperations, HandsOver {
 
         @Override
         public Verdict hook(SkBuff skb, NfHook h, NetNamespace ns, NetDevice in, NetDevice out) {
-            Ruleset r = rulesets.get(ns);
+            Ruleset r = rulesetOf(ns);
             return r == null ? Verdict.ACCEPT : r.run(h, skb, in, out, prio, this);
         }
 
@@ -394,22 +394,44 @@ public final class NftCommand implements PernetOperations, HandsOver {
         if (t != null) {
             t.del();
         }
+        last = null;
+    }
+
+    /**
+     * The ruleset the last packet was judged by, so a flood through one namespace skips the map. A
+     * plain field: a racy reader sees a ruleset whose {@link Ruleset#owner} is its namespace or (not yet
+     * visible) null, which only sends it to the map.
+     */
+    private Ruleset last;
+
+    /** {@code ns}'s ruleset, or null when nft never touched it. */
+    private Ruleset rulesetOf(NetNamespace ns) {
+        Ruleset r = last;
+        if (r != null && r.owner == ns) {
+            return r;
+        }
+        r = rulesets.get(ns);
+        if (r != null) {
+            last = r;
+        }
+        return r;
     }
 
     /** Every filter chain of {@code ns} on {@code hook}, all priorities in order (public for benchmarks that run without OSGi). */
     public Verdict hook(SkBuff skb, NfHook hook, NetNamespace ns, NetDevice in, NetDevice out) {
-        Ruleset r = rulesets.get(ns);
+        Ruleset r = rulesetOf(ns);
         return r == null ? Verdict.ACCEPT : r.run(hook, skb, in, out, false, null);
     }
 
     public Verdict natLookup(SkBuff skb, NfHook hook, NetNamespace ns, NetDevice in, NetDevice out, NfNat nat) {
-        Ruleset r = rulesets.get(ns);
+        Ruleset r = rulesetOf(ns);
         return r == null ? Verdict.ACCEPT : r.run(hook, skb, in, out, true, nat);
     }
 
     Ruleset ruleset(NetNamespace ns) {
         return rulesets.computeIfAbsent(ns, n -> {
             Ruleset r = new Ruleset();
+            r.owner = n;
             if (core != null) {
                 r.clock = core::nanoTime; // limit counts by the instance's clock (virtual under test)
                 r.gcTimer = core.timer(0, r::gc); // the sets' garbage collector, on the core's wheel

@@ -58,13 +58,28 @@ final class Regs {
         return r;
     }
 
+    /**
+     * The packet and its hook's arguments. A reference is stored only when it differs from what the
+     * last packet on this thread left (a flood's devices, hook and clock are the same every time): a
+     * store of a reference into this long-lived object costs a GC barrier, a compare does not.
+     */
     void set(SkBuff skb, NfHook hook, NetDevice in, NetDevice out, NfNat nat, java.util.function.LongSupplier clock) {
-        this.clock = clock;
+        if (this.clock != clock) {
+            this.clock = clock;
+        }
         this.skb = skb;
-        this.hook = hook;
-        this.in = in;
-        this.out = out;
-        this.nat = nat;
+        if (this.hook != hook) {
+            this.hook = hook;
+        }
+        if (this.in != in) {
+            this.in = in;
+        }
+        if (this.out != out) {
+            this.out = out;
+        }
+        if (this.nat != nat) {
+            this.nat = nat;
+        }
         nh = skb.networkHeader();
         int ihl = (skb.getU8(nh) & 0xf) << 2;
         proto = skb.getU8(nh + 9);
@@ -85,6 +100,7 @@ final class Regs {
         this.in = dev;
         this.out = null;
         this.nat = null;
+        from(null); // no hook function at a device's ingress: queue has no place to resume
         int at = skb.data();
         int avail = skb.tail() - at;
         if ((skb.protocol() & 0xffff) != 0x0800 || avail < 20 || (skb.getU8(at) >> 4) != 4 || (skb.getU8(at) & 0xf) < 5) {
@@ -104,12 +120,27 @@ final class Regs {
     }
 
     /** Drops the references to the packet once judged and frees the registers. */
+    /** The hook function running the chain, stored only when it changed (see {@link #set}). */
+    void from(org.modnet.api.netfilter.NfHookFunction f) {
+        if (from != f) {
+            from = f;
+        }
+    }
+
+    void queuer(Expr.Queuer q) {
+        if (queuer != q) {
+            queuer = q;
+        }
+    }
+
+    /**
+     * Done with the packet. The devices, hook, hook function and queuer stay for the next packet's
+     * compare (a device outlives its unregistration here until this thread's next packet); the packet
+     * and the NAT core go.
+     */
     void release() {
         busy = false;
         skb = null;
-        in = null;
-        out = null;
         nat = null;
-        from = null;
     }
 }

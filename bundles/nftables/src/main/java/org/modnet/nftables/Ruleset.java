@@ -410,6 +410,8 @@ final class Ruleset {
 
     /** The QUEUE verdict's way to the namespace's queues; null: queue drops (or bypasses). */
     volatile Expr.Queuer queuer;
+    /** The namespace whose ruleset this is (null: none, as in tests): the hook functions' cache checks it. */
+    org.modnet.api.net.NetNamespace owner;
 
     private Verdict run(NfHook hook, SkBuff skb, NetDevice in, NetDevice out, boolean natType, NfNat nat, boolean onePrio,
             int prio) {
@@ -425,8 +427,8 @@ final class Ruleset {
         }
         Regs r = Regs.acquire();
         r.set(skb, hook, in, out, nat, clock);
-        r.from = from;
-        r.queuer = queuer;
+        r.from(from);
+        r.queuer(queuer);
         try {
             for (Base b : bases) {
                 if (b.nat() != natType || onePrio && b.prio() != prio) {

@@ -145,6 +145,16 @@ final class SetData {
     int find(int[] regs, int sreg) {
         if (slots != null) {
             int m = used.length - 1;
+            if (width == 1) { // one word (an address, a port): no loop over the key's words
+                int k = regs[sreg];
+                int h = k * 0x9e3779b9;
+                for (int i = (h ^ h >>> 16) & m; used[i]; i = (i + 1) & m) {
+                    if (slots[i] == k) {
+                        return slotIndex[i];
+                    }
+                }
+                return -1;
+            }
             for (int i = hash(regs, sreg, width) & m; used[i]; i = (i + 1) & m) {
                 if (equal(slots, i * width, regs, sreg, width)) {
                     return slotIndex[i];

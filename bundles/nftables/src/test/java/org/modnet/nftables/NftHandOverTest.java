@@ -99,6 +99,29 @@ class NftHandOverTest {
         return c.hook(skb, NfHook.LOCAL_IN, ns, eth0, null);
     }
 
+    /**
+     * The hook keeps the last namespace's ruleset to skip the map: packets alternating between two
+     * namespaces are each judged by their own, and a namespace that went has none (its packets pass).
+     */
+    @Test
+    void theHookJudgesEachNamespaceByItsOwnRulesetAsPacketsAlternate() {
+        NftCommand c = new NftCommand(null, null);
+        nft(c, one, "add table ip t");
+        nft(c, one, "add chain ip t input { type filter hook input priority 0; policy drop; }");
+        nft(c, two, "add table ip t");
+        nft(c, two, "add chain ip t input { type filter hook input priority 0; policy accept; }");
+        nft(c, two, "add rule ip t input ip saddr 10.0.0.9 drop");
+        for (int i = 0; i < 3; i++) {
+            assertEquals(Verdict.DROP, in(c, one, udp("10.0.0.1", 53)));
+            assertEquals(Verdict.ACCEPT, in(c, two, udp("10.0.0.1", 53)));
+            assertEquals(Verdict.DROP, in(c, two, udp("10.0.0.9", 53)));
+        }
+        assertEquals(Verdict.DROP, in(c, one, udp("10.0.0.1", 53)));
+        c.exit(one);
+        assertEquals(Verdict.ACCEPT, in(c, one, udp("10.0.0.1", 53)), "no ruleset: nothing to judge it by");
+        assertEquals(Verdict.DROP, in(c, two, udp("10.0.0.9", 53)));
+    }
+
     private static final String RULES = """
             add table ip t
             add chain ip t input { type filter hook input priority 0; policy drop; }
