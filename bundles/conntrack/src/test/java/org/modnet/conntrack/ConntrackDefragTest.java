@@ -50,6 +50,8 @@ class ConntrackDefragTest {
     private final List<NetDevice> sentOn = new ArrayList<>();
     /** What a raw-table function at -300 saw: each packet's length and fragment field. */
     private final List<int[]> raw = new ArrayList<>();
+    /** Where {@link #receive} addresses its fragments: 10.9.0.5 behind eth1, or this host. */
+    private String destination = "10.9.0.5";
 
     @BeforeEach
     void setUp() throws Exception {
@@ -97,7 +99,7 @@ class ConntrackDefragTest {
     }
 
     /**
-     * A fragment of UDP datagram {@code id} from 10.0.1.2:5000 to 10.9.0.5:53, 4000 bytes of IP payload
+     * A fragment of UDP datagram {@code id} from 10.0.1.2:5000 to {@link #destination} port 53, 4000 bytes of IP payload
      * (8 of them the UDP header), arriving on eth0: {@code len} bytes at {@code offset}.
      */
     private void receive(int id, int offset, int len, boolean more, boolean df) throws Exception {
@@ -122,7 +124,7 @@ class ConntrackDefragTest {
         skb.setU8(h + 9, 17);
         skb.setU16(h + 10, 0);
         skb.setU32(h + 12, ip("10.0.1.2"));
-        skb.setU32(h + 16, ip("10.9.0.5"));
+        skb.setU32(h + 16, ip(destination));
         skb.setU16(h + 10, InetChecksum.checksum(skb, h, 20));
         if (offset == 0) {
             skb.setU16(h + 20, 5000);
@@ -177,6 +179,25 @@ class ConntrackDefragTest {
         assertEquals(List.of(0x2000, 0x2000 | 125, 0x2000 | 250, 375), sent.stream().map(s -> s[1]).toList());
         assertEquals(4L, mib("ReasmReqds"));
         assertEquals(1L, mib("ReasmOKs"));
+    }
+
+    @Test
+    void aDatagramForThisHostGoesUpWholeReassembledOnce() throws Exception {
+        List<Integer> delivered = new ArrayList<>();
+        ipv4.addProtocol(skb -> {
+            delivered.add(skb.len());
+            skb.free();
+        }, Map.of(org.modnet.api.inet.InetProtocol.PROTOCOL, 17));
+        destination = "10.0.1.1";
+        for (int off = 0; off < 4000; off += 1000) {
+            receive(21, off, 1000, off + 1000 < 4000, false);
+        }
+        assertEquals(List.of(4000), delivered, "the UDP layer got the whole datagram");
+        assertEquals(1, raw.size());
+        assertEquals(1, conntrack.net(ns).table().entries().size());
+        assertEquals(4L, mib("ReasmReqds"));
+        assertEquals(1L, mib("ReasmOKs"), "reassembled once, at -400; ip_local_deliver had nothing left to do");
+        assertTrue(sent.isEmpty());
     }
 
     @Test
