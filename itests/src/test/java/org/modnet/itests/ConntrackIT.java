@@ -178,6 +178,117 @@ public class ConntrackIT {
         assertThat(ModnetRuntime.run(processor, "r", "conntrack -L"), containsString("src=10.0.1.2 dst=10.0.2.2 type=8 code=0"));
     }
 
+    /**
+     * Standard input that gives nothing until {@link #open} is called, then {@code data} once, then its end:
+     * b's {@code nc -u -l} answers only after a's request has connected it to a.
+     */
+    private static final class Gate extends java.io.InputStream {
+        private final java.util.concurrent.CountDownLatch latch = new java.util.concurrent.CountDownLatch(1);
+        private final byte[] data;
+        private boolean given;
+
+        Gate(byte[] data) {
+            this.data = data;
+        }
+
+        void open() {
+            latch.countDown();
+        }
+
+        @Override
+        public int read() throws java.io.IOException {
+            byte[] one = new byte[1];
+            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public synchronized int read(byte[] b, int off, int len) throws java.io.IOException {
+            try {
+                latch.await();
+            } catch (InterruptedException e) {
+                throw new java.io.InterruptedIOException();
+            }
+            if (given) {
+                return -1;
+            }
+            given = true;
+            System.arraycopy(data, 0, b, off, data.length); // nc reads 16 KiB at a time
+            return data.length;
+        }
+    }
+
+    /**
+     * nf_defrag_ipv4 (issue 18): behind a stateful, masquerading router a UDP request gets a 4000-byte
+     * reply, which its sender cuts into three fragments at MTU 1500. The router gathers them before
+     * conntrack, so the reply is ESTABLISHED, translated back to a and let through FORWARD whole, then cut
+     * again to the sizes it came in: a's capture shows the fragments, a's nc the whole reply. Before,
+     * the fragments were untracked, dropped by the policy, and never reached a. {@code -f} matches none.
+     */
+    @Test
+    public void aFragmentedUdpReplyCrossesAStatefulMasqueradingRouterWholeAndLeavesFragmentedAgain() throws Exception {
+        ModnetRuntime.run(processor, "r", "iptables -P FORWARD DROP");
+        ModnetRuntime.run(processor, "r", "iptables -A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT");
+        ModnetRuntime.run(processor, "r", "iptables -A FORWARD -i ra -o rb -j ACCEPT");
+        ModnetRuntime.run(processor, "r", "iptables -I FORWARD 1 -f -j DROP");
+        ModnetRuntime.run(processor, "r", "iptables -t nat -A POSTROUTING -o rb -j MASQUERADE");
+
+        byte[] reply = new byte[4000];
+        java.util.Arrays.fill(reply, (byte) 'R');
+        reply[3999] = '\n';
+        Gate gate = new Gate(reply);
+        java.io.ByteArrayOutputStream served = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream out = new java.io.PrintStream(served, true, java.nio.charset.StandardCharsets.UTF_8);
+        org.apache.felix.service.command.CommandSession session = processor.createSession(gate, out, out);
+        session.put(org.modnet.api.shell.Commands.NETNS, "b");
+        Thread server = Thread.ofPlatform().daemon().start(() -> {
+            try {
+                session.execute("nc -u -l -q 1 5002");
+            } catch (Exception e) {
+                out.println(e);
+            }
+        });
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (!ModnetRuntime.run(processor, "b", "ss -u -a -n").contains(":5002 ") && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        CompletableFuture<String> capture = ModnetRuntime.capture(context, processor, "a",
+                "tcpdump -i a0 -n -v -c 3 src host 10.0.2.2");
+        CompletableFuture<String> client = CompletableFuture.supplyAsync(() -> {
+            try {
+                return ModnetRuntime.runCapturing(processor, "a", "echo hello | nc -u -q 3 10.0.2.2 5002");
+            } catch (Exception e) {
+                return e.toString();
+            }
+        }, r -> Thread.ofPlatform().daemon().start(r));
+        deadline = System.nanoTime() + 10_000_000_000L;
+        while (!served.toString(java.nio.charset.StandardCharsets.UTF_8).contains("hello") && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertThat(served.toString(java.nio.charset.StandardCharsets.UTF_8), containsString("hello"));
+        gate.open(); // b answers the request's sender: the router's address
+
+        String got = client.get(20, TimeUnit.SECONDS);
+        assertThat("the whole 4000-byte reply reached a", got, containsString(new String(reply, 0, 3999, java.nio.charset.StandardCharsets.US_ASCII)));
+        String seen = capture.get(20, TimeUnit.SECONDS);
+        assertThat(seen, containsString("offset 0, flags [+], proto UDP (17), length 1500)"));
+        assertThat(seen, containsString("offset 1480, flags [+], proto UDP (17), length 1500)"));
+        assertThat(seen, containsString("offset 2960, flags [none], proto UDP (17), length 1068)"));
+        server.join(10_000);
+        session.close();
+
+        assertThat(nstat("r", "IpReasmOKs"), org.hamcrest.CoreMatchers.is(1L));
+        assertThat(nstat("r", "IpReasmReqds"), org.hamcrest.CoreMatchers.is(3L));
+        assertThat(nstat("r", "IpFragCreates"), org.hamcrest.CoreMatchers.is(3L));
+        assertThat(ModnetRuntime.run(processor, "r", "conntrack -L -p udp"), containsString("dport=5002 src=10.0.2.2 dst=10.0.2.1 sport=5002"));
+        String rules = ModnetRuntime.run(processor, "r", "iptables -L FORWARD -n -v -x");
+        for (String line : rules.split("\n")) {
+            if (line.contains(" -f ")) {
+                assertThat("with conntrack no fragment reaches the filter table: " + line, line.trim(), org.hamcrest.CoreMatchers.startsWith("0 "));
+            }
+        }
+        assertThat(rules, containsString("-f "));
+    }
+
     /** A {@code conntrack -E} running in r's namespace in its own session, until {@link #ctrlC}. */
     private record Watch(org.apache.felix.service.command.CommandSession session, Thread thread,
             java.io.ByteArrayOutputStream bytes, java.util.concurrent.atomic.AtomicReference<Object> ended) {

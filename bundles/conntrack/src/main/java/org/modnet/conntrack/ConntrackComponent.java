@@ -42,14 +42,17 @@ import org.osgi.service.component.annotations.ReferencePolicy;
  * {@link NatCore}; {@code nf_conntrack_in} at PRE_ROUTING and LOCAL_OUT (-200, NF_IP_PRI_CONNTRACK),
  * NAT at PRE_ROUTING and LOCAL_OUT (-100, DNAT) and at POST_ROUTING and LOCAL_IN (100, SNAT), which asks
  * the NAT tables ({@link NfNatLookup} services) about a connection's first packet, and
- * {@code nf_conntrack_confirm} last at POST_ROUTING and LOCAL_IN. One timer on the core's wheel runs
+ * {@code nf_conntrack_confirm} last at POST_ROUTING and LOCAL_IN. Before them all, nf_defrag_ipv4 at
+ * PRE_ROUTING and LOCAL_OUT (-400, NF_IP_PRI_CONNTRACK_DEFRAG): IPv4 reassembles fragments there (its
+ * queues of user IP_DEFRAG_CONNTRACK_IN/OUT plus the zone), a fragment that waits is STOLEN and the whole
+ * datagram goes on through the hook's later functions, so tracking, NAT and every table see it whole. One timer on the core's wheel runs
  * the garbage collector every second and forgets MASQUERADEd flows whose address went.
  */
 @Component(service = { ConntrackComponent.class, PernetOperations.class, ProcFile.class }, immediate = true, property = {
         "osgi.command.scope=" + Commands.SCOPE, "osgi.command.function=conntrack",
         ProcFile.PATH + "=/proc/net/nf_conntrack", PernetOperations.ORDER + ":Integer=35" })
 public final class ConntrackComponent implements PernetOperations, ProcFile, HandsOver {
-    static final int PRI_CONNTRACK = -200, PRI_NAT_DST = -100, PRI_NAT_SRC = 100, PRI_CONNTRACK_CONFIRM = Integer.MAX_VALUE;
+    static final int PRI_CONNTRACK_DEFRAG = -400, PRI_CONNTRACK = -200, PRI_NAT_DST = -100, PRI_NAT_SRC = 100, PRI_CONNTRACK_CONFIRM = Integer.MAX_VALUE;
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ConntrackComponent.class);
     /**
      * The layout of the {@link TableState} this code writes and reads: per namespace its settable
@@ -60,7 +63,7 @@ public final class ConntrackComponent implements PernetOperations, ProcFile, Han
     static final String LAYER = "conntrack";
 
     /** A hook this module registers ({@code struct nf_hook_ops}). */
-    private record HookOps(NfHook hook, int priority, NfHookFunction fn) {
+    record HookOps(NfHook hook, int priority, NfHookFunction fn) {
     }
 
     /** One namespace's tracking and NAT. */
@@ -84,6 +87,8 @@ public final class ConntrackComponent implements PernetOperations, ProcFile, Han
     private final Map<NfNatLookup, Object> retiringLookups = new ConcurrentHashMap<>();
     private static final Object NO_OWNER = "";
     private final Timer gc;
+    /** IPv4, which reassembles for the defrag hooks; without it fragments pass as they are. */
+    private volatile org.modnet.api.inet.Ipv4 ipv4;
 
     private final StateHolder holder;
     private final BooleanSupplier updating;
@@ -120,15 +125,7 @@ public final class ConntrackComponent implements PernetOperations, ProcFile, Han
         }
         if (context != null) {
             // one set: tracking, NAT and confirm pass the entry between hooks, so an update changes them together
-            List<HookOps> set = List.of(
-                    new HookOps(NfHook.PRE_ROUTING, PRI_CONNTRACK, this::conntrackIn),
-                    new HookOps(NfHook.LOCAL_OUT, PRI_CONNTRACK, this::conntrackIn),
-                    new HookOps(NfHook.PRE_ROUTING, PRI_NAT_DST, this::nat),
-                    new HookOps(NfHook.LOCAL_OUT, PRI_NAT_DST, this::nat),
-                    new HookOps(NfHook.POST_ROUTING, PRI_NAT_SRC, this::nat),
-                    new HookOps(NfHook.LOCAL_IN, PRI_NAT_SRC, this::nat),
-                    new HookOps(NfHook.POST_ROUTING, PRI_CONNTRACK_CONFIRM, this::confirm),
-                    new HookOps(NfHook.LOCAL_IN, PRI_CONNTRACK_CONFIRM, this::confirm));
+            List<HookOps> set = hookSet();
             for (HookOps h : set) {
                 register(context, h.hook(), h.priority(), h.fn(), set.size());
             }
@@ -139,13 +136,79 @@ public final class ConntrackComponent implements PernetOperations, ProcFile, Han
         }
     }
 
+    /**
+     * The hook set, each function as it is registered: nf_defrag_ipv4's two first (they hand IPv4
+     * themselves as the function a reassembled datagram goes on after).
+     */
+    List<HookOps> hookSet() {
+        return List.of(
+                    new HookOps(NfHook.PRE_ROUTING, PRI_CONNTRACK_DEFRAG, new DefragHook()),
+                    new HookOps(NfHook.LOCAL_OUT, PRI_CONNTRACK_DEFRAG, new DefragHook()),
+                    new HookOps(NfHook.PRE_ROUTING, PRI_CONNTRACK, this::conntrackIn),
+                    new HookOps(NfHook.LOCAL_OUT, PRI_CONNTRACK, this::conntrackIn),
+                    new HookOps(NfHook.PRE_ROUTING, PRI_NAT_DST, this::nat),
+                    new HookOps(NfHook.LOCAL_OUT, PRI_NAT_DST, this::nat),
+                    new HookOps(NfHook.POST_ROUTING, PRI_NAT_SRC, this::nat),
+                    new HookOps(NfHook.LOCAL_IN, PRI_NAT_SRC, this::nat),
+                    new HookOps(NfHook.POST_ROUTING, PRI_CONNTRACK_CONFIRM, this::confirm),
+                    new HookOps(NfHook.LOCAL_IN, PRI_CONNTRACK_CONFIRM, this::confirm));
+    }
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    void setIpv4(org.modnet.api.inet.Ipv4 v) {
+        ipv4 = v;
+    }
+
+    void unsetIpv4(org.modnet.api.inet.Ipv4 v) {
+        if (ipv4 == v) {
+            ipv4 = null;
+        }
+    }
+
+    /**
+     * {@code ipv4_conntrack_defrag}: a fragment of a namespace conntrack tracks goes into IPv4's
+     * reassembly; while the datagram is incomplete the fragment is STOLEN (IPv4's queue holds it), and the
+     * fragment that completes it is STOLEN too while the whole datagram goes on from this hook
+     * ({@code nf_reinject} after this function). An untracked packet (NOTRACK before, on loopback) and any
+     * packet not a fragment pass with one look at the header's fragment bits.
+     */
+    private final class DefragHook implements NfHookFunction, HandsOver {
+        @Override
+        public Verdict hook(SkBuff skb, NfHook hook, NetNamespace ns, NetDevice in, NetDevice out) {
+            int nh = skb.networkHeader();
+            if ((skb.getU16(nh + 6) & 0x3fff) == 0) {
+                return Verdict.ACCEPT;
+            }
+            org.modnet.api.inet.Ipv4 ip = ipv4;
+            if (ip == null || skb.nfctInfo() == SkBuff.IP_CT_UNTRACKED || !nets.containsKey(ns)) {
+                return Verdict.ACCEPT;
+            }
+            int zone = skb.nfct() instanceof org.modnet.api.netfilter.NfCtTemplate t ? t.zone() : 0;
+            int user = (hook == NfHook.PRE_ROUTING ? org.modnet.api.inet.Ipv4.IP_DEFRAG_CONNTRACK_IN
+                    : org.modnet.api.inet.Ipv4.IP_DEFRAG_CONNTRACK_OUT) + zone;
+            SkBuff whole = ip.defrag(ns, skb, user);
+            if (whole == skb) {
+                return Verdict.ACCEPT; // IPv4 could not take it: it goes on as it is
+            }
+            if (whole != null) {
+                ip.nfReinject(whole, hook, this, ns, in, out);
+            }
+            return Verdict.STOLEN;
+        }
+
+        @Override
+        public boolean handingOver() {
+            return ConntrackComponent.this.handingOver();
+        }
+    }
+
     private void register(BundleContext context, NfHook hook, int priority, NfHookFunction fn, int setSize) {
         Hashtable<String, Object> p = new Hashtable<>();
         p.put(NfHookFunction.HOOK, hook.name());
         p.put(NfHookFunction.PRIORITY, priority);
         p.put(NfHookFunction.SET, LAYER);
         p.put(NfHookFunction.SET_SIZE, setSize);
-        regs.add(context.registerService(NfHookFunction.class, new Hook(fn), p));
+        regs.add(context.registerService(NfHookFunction.class, fn instanceof DefragHook d ? d : new Hook(fn), p));
     }
 
     /** A hook of this version: IPv4 keeps it in place while this version hands over. */

@@ -188,8 +188,11 @@ final class ConntrackTable {
         int frag = skb.getU16(nh + 6);
         int src = skb.getU32(nh + 12), dst = skb.getU32(nh + 16);
         int th = nh + ihl;
-        if ((frag & 0x3fff) != 0) {
-            return Verdict.ACCEPT; // a fragment: Linux tracks the reassembled packet; here it stays INVALID
+        if ((frag & 0x1fff) != 0) {
+            // nf_defrag_ipv4 at -400 reassembled every fragment of a tracked namespace; a later one seen here
+            // (IPv4 gone) has no ports: get_l4proto's "return -1", counted invalid and let go untracked
+            invalid.incrementAndGet();
+            return Verdict.ACCEPT;
         }
         int sport, dport;
         int need = switch (proto) {

@@ -15,10 +15,12 @@ import org.modnet.api.skb.SkBuff;
  * destination, id, protocol) until the datagram is whole, then it is rebuilt in one buffer. An overlap
  * discards the whole datagram (as Linux does since RFC 5722's lesson); a queue older than
  * {@code ipfrag_time} times out (ICMP time exceeded, "fragment reassembly", if its first fragment
- * came); queued bytes past {@code ipfrag_high_thresh} make new fragments fail.
+ * came); queued bytes past {@code ipfrag_high_thresh} make new fragments fail. Queues are kept apart by
+ * user ({@code enum ip_defrag_users}: local delivery, conntrack at PRE_ROUTING or LOCAL_OUT per zone), as
+ * Linux keys them; the rebuilt datagram carries the largest fragment's size ({@code frag_max_size}).
  */
 final class Ipv4Defrag {
-    private record Key(int saddr, int daddr, int id, int protocol) {
+    private record Key(int saddr, int daddr, int id, int protocol, int user) {
     }
 
     private static final class Frag {
@@ -40,6 +42,8 @@ final class Ipv4Defrag {
         int total = -1; // known once the last fragment (MF clear) came
         int received;
         int end; // the furthest byte any fragment so far reaches
+        int maxSize; // the largest fragment, header included (q.max_size)
+        int maxDfSize; // the largest with DF set (max_df_size)
         SkBuff first; // the fragment at offset 0: its header is the datagram's
 
         Queue(Key key) {
@@ -62,6 +66,11 @@ final class Ipv4Defrag {
      * or was dropped and counted.
      */
     SkBuff add(SkBuff skb) {
+        return add(skb, org.modnet.api.inet.Ipv4.IP_DEFRAG_LOCAL_DELIVER);
+    }
+
+    /** {@link #add(SkBuff)} into the queues of {@code user} ({@code ip_defrag}'s user argument). */
+    SkBuff add(SkBuff skb, int user) {
         net.mib.inc(Ipv4Mib.Counter.ReasmReqds);
         int h = skb.data();
         int ihl = Ipv4Header.headerLen(skb, h);
@@ -76,7 +85,7 @@ final class Ipv4Defrag {
         List<SkBuff> dropped = new ArrayList<>();
         synchronized (this) {
             Key key = new Key(Ipv4Header.saddr(skb, h), Ipv4Header.daddr(skb, h), skb.getU16(h + Ipv4Header.ID),
-                    Ipv4Header.protocol(skb, h));
+                    Ipv4Header.protocol(skb, h), user);
             if (memory + skb.truesize() > net.fragHighThresh.get()) {
                 dropped.add(skb);
                 net.mib.inc(Ipv4Mib.Counter.ReasmFails);
@@ -99,6 +108,11 @@ final class Ipv4Defrag {
                     q.received += len;
                     q.end = Math.max(q.end, offset + len);
                     memory += skb.truesize();
+                    int fragSize = ihl + len;
+                    q.maxSize = Math.max(q.maxSize, fragSize);
+                    if ((fragField & Ipv4Header.FLAG_DF) != 0) {
+                        q.maxDfSize = Math.max(q.maxDfSize, fragSize);
+                    }
                     if (offset == 0) {
                         q.first = skb;
                     }
@@ -151,13 +165,19 @@ final class Ipv4Defrag {
             }
         }
         whole.setU16(o + Ipv4Header.TOT_LEN, ihl + q.total);
-        whole.setU16(o + Ipv4Header.FRAG_OFF, 0);
+        // DF again only when the largest fragment carried it, so a router does not send a DF datagram
+        // larger than the pieces its sender sent (ip_frag_reasm's IPSKB_FRAG_PMTU)
+        whole.setU16(o + Ipv4Header.FRAG_OFF, q.maxDfSize == q.maxSize ? Ipv4Header.FLAG_DF : 0);
         whole.setU16(o + Ipv4Header.CHECK, 0);
         whole.setU16(o + Ipv4Header.CHECK, InetChecksum.checksum(whole, o, ihl));
         whole.resetNetworkHeader();
         whole.setTransportHeader(o + ihl);
         whole.dev(q.first.dev());
         whole.pktType(q.first.pktType());
+        whole.protocol(q.first.protocol());
+        whole.mark(q.first.mark());
+        whole.priority(q.first.priority());
+        whole.fragMaxSize(Math.max(q.maxSize, q.maxDfSize));
         net.mib.inc(Ipv4Mib.Counter.ReasmOKs);
         return whole;
     }
@@ -189,7 +209,9 @@ final class Ipv4Defrag {
             first = q.first;
             discard(q, release);
         }
-        if (first != null) {
+        // RFC 792: only the end host says "reassembly time exceeded"; conntrack's queues on a router do not
+        if (first != null && (q.key.user == org.modnet.api.inet.Ipv4.IP_DEFRAG_LOCAL_DELIVER
+                || net.classify(q.key.daddr, null) == Ipv4Input.Destination.LOCAL)) {
             net.icmp.sendError(first, Icmp.TIME_EXCEEDED, 1, 0); // fragment reassembly time exceeded
         }
         for (SkBuff d : release) {

@@ -245,7 +245,10 @@ final class Ipv4Net implements Ipv4Input.Routing {
         if (skb.isGso() && gso != null && gso.networkSegLen(skb) > 0) {
             len = gso.networkSegLen(skb); // ip_exceeds_mtu: a GSO skb goes out as segments of this size
         }
-        if (len > r.dev().mtu() && (Ipv4Header.fragOff(skb, h) & Ipv4Header.FLAG_DF) != 0) {
+        // ip_exceeds_mtu: a datagram conntrack reassembled (ignore_df) exceeds only if a fragment it came in did
+        int fragMax = skb.fragMaxSize();
+        if (len > r.dev().mtu() && (Ipv4Header.fragOff(skb, h) & Ipv4Header.FLAG_DF) != 0
+                && (fragMax == 0 || fragMax > r.dev().mtu())) {
             mib.inc(Ipv4Mib.Counter.FragFails);
             icmp.sendError(skb, Icmp.DEST_UNREACH, 4, r.dev().mtu()); // fragmentation needed, with the MTU
             skb.free();

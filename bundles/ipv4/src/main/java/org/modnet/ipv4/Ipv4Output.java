@@ -225,7 +225,7 @@ final class Ipv4Output {
             finishGso(skb, dev, nextHop, mtu);
             return 0;
         }
-        if (skb.len() <= mtu) {
+        if (skb.len() <= mtu && skb.fragMaxSize() == 0) {
             return output2(skb, dev, nextHop);
         }
         fragment(skb, dev, nextHop, mtu);
@@ -269,6 +269,22 @@ final class Ipv4Output {
         int ihl = Ipv4Header.headerLen(skb, h);
         int total = Ipv4Header.totalLen(skb, h) - ihl;
         int fragField = Ipv4Header.fragOff(skb, h);
+        int keepDf = 0;
+        int fragMax = skb.fragMaxSize();
+        if (fragMax != 0) {
+            // a datagram netfilter reassembled: cut again no larger than it came (ip_do_fragment's
+            // frag_max_size); with DF (each piece had it) it may not exceed the path, and the pieces keep DF
+            if ((fragField & Ipv4Header.FLAG_DF) != 0) {
+                if (fragMax > mtu) {
+                    net.mib.inc(Ipv4Mib.Counter.FragFails);
+                    net.icmp.sendError(skb, Icmp.DEST_UNREACH, Icmp.FRAG_NEEDED, mtu);
+                    skb.free();
+                    return;
+                }
+                keepDf = Ipv4Header.FLAG_DF;
+            }
+            mtu = Math.min(mtu, fragMax);
+        }
         int baseOffset = (fragField & Ipv4Header.OFFSET_MASK) * 8;
         boolean moreAfter = (fragField & Ipv4Header.FLAG_MF) != 0;
         int chunk = ((mtu - ihl) / 8) * 8;
@@ -295,7 +311,7 @@ final class Ipv4Output {
             boolean last = off + n >= total;
             frag.setU16(o + Ipv4Header.TOT_LEN, ihl + n);
             frag.setU16(o + Ipv4Header.FRAG_OFF,
-                    ((baseOffset + off) / 8) | (!last || moreAfter ? Ipv4Header.FLAG_MF : 0));
+                    ((baseOffset + off) / 8) | (!last || moreAfter ? Ipv4Header.FLAG_MF : 0) | keepDf);
             frag.setU16(o + Ipv4Header.CHECK, 0);
             frag.setU16(o + Ipv4Header.CHECK, InetChecksum.checksum(frag, o, ihl));
             frag.resetNetworkHeader();

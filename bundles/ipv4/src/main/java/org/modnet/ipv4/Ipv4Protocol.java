@@ -421,7 +421,7 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
     }
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
-    void addHook(org.modnet.api.netfilter.NfHookFunction fn, Map<String, Object> props) {
+    public void addHook(org.modnet.api.netfilter.NfHookFunction fn, Map<String, Object> props) {
         org.modnet.api.netfilter.NfHook hook = org.modnet.api.netfilter.NfHook.valueOf(
                 String.valueOf(props.get(org.modnet.api.netfilter.NfHookFunction.HOOK)));
         int priority = props.get(org.modnet.api.netfilter.NfHookFunction.PRIORITY) instanceof Number n ? n.intValue() : 0;
@@ -431,7 +431,7 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
         hooks.add(hook, priority, fn, set, setSize, props.get("service.bundleid"));
     }
 
-    void removeHook(org.modnet.api.netfilter.NfHookFunction fn) {
+    public void removeHook(org.modnet.api.netfilter.NfHookFunction fn) {
         hooks.remove(fn);
     }
 
@@ -471,6 +471,16 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
     }
 
     // --- what the transport protocols use (Ipv4) ---
+
+    @Override
+    public SkBuff defrag(NetNamespace ns, SkBuff skb, int user) {
+        int h = skb.data();
+        if (!Ipv4Header.isFragment(skb, h)) {
+            return skb; // the one check an unfragmented packet pays
+        }
+        Ipv4Net net = nets.get(ns);
+        return net == null ? skb : net.defrag.add(skb, user);
+    }
 
     @Override
     public void nfReinject(SkBuff skb, org.modnet.api.netfilter.NfHook hook, org.modnet.api.netfilter.NfHookFunction from,

@@ -173,4 +173,62 @@ class Ipv4DefragTest {
         assertEquals(1, net.mib.get(Counter.ReasmFails));
         assertTrue(delivered.isEmpty());
     }
+
+    /** {@link #fragment} with DF set too (a sender that set DF on its pieces). */
+    private SkBuff fragmentDf(int offset, int len, boolean more) {
+        SkBuff skb = fragment(offset, len, more);
+        int h = skb.data();
+        skb.setU16(h + Ipv4Header.FRAG_OFF, skb.getU16(h + Ipv4Header.FRAG_OFF) | Ipv4Header.FLAG_DF);
+        skb.setU16(h + Ipv4Header.CHECK, 0);
+        skb.setU16(h + Ipv4Header.CHECK, InetChecksum.checksum(skb, h, 20));
+        return skb;
+    }
+
+    @Test
+    void queuesAreKeptApartByUserAsLinuxKeysThem() {
+        int ctIn = org.modnet.api.inet.Ipv4.IP_DEFRAG_CONNTRACK_IN;
+        assertEquals(null, net.defrag.add(fragment(0, 1480, true), ctIn));
+        receive(fragment(1480, 1480, true)); // local delivery's queue: not conntrack's
+        assertEquals(null, net.defrag.add(fragment(2960, 40, false), ctIn));
+        assertTrue(delivered.isEmpty(), "local delivery's queue still lacks its first and last fragments");
+        SkBuff whole = net.defrag.add(fragment(1480, 1480, true), ctIn);
+        assertTrue(whole != null, "conntrack's queue completed by its own middle fragment");
+        assertEquals(3020, whole.len());
+        assertEquals(0, Ipv4Header.fragOff(whole, whole.data()), "the whole datagram is no fragment");
+        assertEquals(1500, whole.fragMaxSize(), "frag_max_size: the largest fragment, header included");
+        whole.free();
+        assertEquals(1, net.mib.get(Counter.ReasmOKs));
+        net.defrag.clear();
+    }
+
+    @Test
+    void theWholeDatagramHasDfOnlyWhenItsLargestFragmentHadIt() {
+        int ctIn = org.modnet.api.inet.Ipv4.IP_DEFRAG_CONNTRACK_IN;
+        net.defrag.add(fragmentDf(0, 1480, true), ctIn);
+        SkBuff whole = net.defrag.add(fragment(1480, 40, false), ctIn);
+        assertEquals(Ipv4Header.FLAG_DF, Ipv4Header.fragOff(whole, whole.data()) & Ipv4Header.FLAG_DF);
+        assertEquals(1500, whole.fragMaxSize());
+        whole.free();
+        net.defrag.add(fragmentDf(0, 8, true), ctIn);
+        whole = net.defrag.add(fragment(8, 1480, false), ctIn);
+        assertEquals(0, Ipv4Header.fragOff(whole, whole.data()), "a small DF piece does not make the datagram DF");
+        whole.free();
+    }
+
+    @Test
+    void conntracksQueueToAnotherHostTimesOutWithoutAnIcmpError() {
+        net.defrag.add(fragment(0, 1480, true), org.modnet.api.inet.Ipv4.IP_DEFRAG_CONNTRACK_IN + 0);
+        SkBuff other = fragment(0, 1480, true);
+        other.setU32(other.data() + Ipv4Header.DADDR, 0x0a090005); // 10.9.0.5, not this host's
+        other.setU16(other.data() + Ipv4Header.ID, 8);
+        net.defrag.add(other, org.modnet.api.inet.Ipv4.IP_DEFRAG_CONNTRACK_IN + 0);
+        for (int i = 0; i < 35_000; i += 10) {
+            now[0] += 10_000_000L;
+            stack.run();
+        }
+        assertEquals(2, net.mib.get(Counter.ReasmTimeout));
+        assertEquals(2, net.mib.get(Counter.ReasmFails));
+        assertEquals(1, net.icmp.mib.get(IcmpMib.Counter.OutTimeExcds),
+                "time exceeded for the datagram to this host only (RFC 792: an end host's message)");
+    }
 }

@@ -146,4 +146,24 @@ public interface Ipv4 {
             skb.free();
         }
     }
+
+    /** {@code IP_DEFRAG_LOCAL_DELIVER}: the queue {@code ip_local_deliver} reassembles in. @since 1.13 */
+    int IP_DEFRAG_LOCAL_DELIVER = 0;
+    /** {@code IP_DEFRAG_CONNTRACK_IN}: conntrack's queues at PRE_ROUTING, one per zone (this plus the zone). @since 1.13 */
+    int IP_DEFRAG_CONNTRACK_IN = 2;
+    /** {@code IP_DEFRAG_CONNTRACK_OUT}: conntrack's queues at LOCAL_OUT, one per zone (this plus the zone). @since 1.13 */
+    int IP_DEFRAG_CONNTRACK_OUT = IP_DEFRAG_CONNTRACK_IN + 65536;
+
+    /**
+     * {@code ip_defrag} for netfilter ({@code nf_defrag_ipv4}): takes a fragment (data at its IP header)
+     * into the namespace's reassembly queue of {@code user} (queues are kept apart by user as by source,
+     * destination, id and protocol; the namespace's {@code ipfrag_*} sysctls and its Reasm counters apply)
+     * and returns the whole datagram when it completed it (a new skb, data at its IP header,
+     * {@link SkBuff#fragMaxSize()} the largest fragment's size), or null while it waits (the fragment is
+     * the queue's now) or when it was dropped and counted. A packet that is not a fragment comes back as
+     * it is, and so does every packet without this layer's support. @since 1.13
+     */
+    default SkBuff defrag(NetNamespace ns, SkBuff skb, int user) {
+        return skb;
+    }
 }

@@ -96,6 +96,7 @@ public final class SkBuff {
     private int gsoType;
     private int queueMapping;
     private int hash;
+    private int fragMaxSize;
     /** {@code skb->next}: the link of the one queue that owns the buffer now (a socket's backlog). */
     private SkBuff next;
 
@@ -150,6 +151,7 @@ public final class SkBuff {
         gsoType = 0;
         queueMapping = 0;
         hash = 0;
+        fragMaxSize = 0;
         next = null;
     }
 
@@ -796,6 +798,7 @@ public final class SkBuff {
         gsoType = o.gsoType;
         queueMapping = o.queueMapping;
         hash = o.hash;
+        fragMaxSize = o.fragMaxSize;
     }
 
     /**
@@ -944,6 +947,20 @@ public final class SkBuff {
     public void nfct(Object ct, int info) {
         nfct = ct;
         nfctInfo = info;
+    }
+
+    /**
+     * {@code IPCB(skb)->frag_max_size}: on a datagram IP reassembled, the size of the largest fragment it
+     * came in (header included); 0 on any other. Output cuts such a datagram again to no more than this.
+     * @since 1.5
+     */
+    public int fragMaxSize() {
+        return fragMaxSize;
+    }
+
+    /** Sets {@link #fragMaxSize()}. @since 1.5 */
+    public void fragMaxSize(int size) {
+        fragMaxSize = size;
     }
 
     /** {@code skb->mark}: the netfilter/routing mark. */

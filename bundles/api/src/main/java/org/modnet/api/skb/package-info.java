@@ -3,7 +3,7 @@
  * driver to socket and back, over pooled off-heap memory; layers move offsets, they do not copy.
  */
 @Export
-@Version("1.4.0")
+@Version("1.5.0")
 package org.modnet.api.skb;
 
 import org.osgi.annotation.bundle.Export;
