@@ -223,6 +223,70 @@ class TcpBusyPollTest {
         }
     }
 
+    /**
+     * Linux 6.13's IRQ suspension from the selector's side: with prefer_busy_poll and lo's queue's
+     * irq-suspend-timeout set, a selection whose busy poll finds nothing gives lo's interrupt back before
+     * it sleeps (napi_resume_irqs), so a frame that comes then is delivered by the interrupt; without the
+     * resume it would wait for the watchdog (gro_flush_timeout, 60 s here). The frames the busy polls read
+     * are counted in TcpExtBusyPollRxPackets.
+     */
+    @Test
+    void aSelectionThatFindsNothingGivesLoopbacksInterruptBackWithIrqSuspendTimeout() throws Exception {
+        try (TcpStack s = new TcpStack(StandaloneCore.threaded(1, 8192))) {
+            SelectorProvider provider = s.sockets.provider("");
+            try (ServerSocketChannel server = provider.openServerSocketChannel(); SocketChannel client = provider.openSocketChannel();
+                    Selector selector = provider.openSelector()) {
+                server.bind(new InetSocketAddress("127.0.0.1", 7304));
+                client.connect(new InetSocketAddress("127.0.0.1", 7304));
+                SocketChannel accepted = server.accept();
+                accepted.configureBlocking(false);
+                accepted.register(selector, SelectionKey.OP_READ);
+                client.write(ByteBuffer.wrap(new byte[] { 1 }));
+                assertEquals(1, selector.select(10_000)); // the selector learns lo's NAPI id from the socket
+                selector.selectedKeys().clear();
+                assertEquals(1, accepted.read(ByteBuffer.allocate(16)));
+                assertEquals(0L, s.ns.busyPollRxPackets(), "no busy polling yet");
+                assertEquals(0L, s.tcp.counters(s.ns).get("TcpExtBusyPollRxPackets"));
+
+                org.modnet.socket.api.EpollParams ep = (org.modnet.socket.api.EpollParams) selector;
+                ep.setEpollParams(300_000, 16, 1); // 300 ms, preferred
+                org.modnet.api.net.NetDevice lo = s.ns.device("lo");
+                lo.setNapiDeferHardIrqs(1);
+                lo.setGroFlushTimeout(java.util.concurrent.TimeUnit.SECONDS.toNanos(60)); // longer than the test
+                lo.rxQueue(0).setIrqSuspendTimeout(java.util.concurrent.TimeUnit.SECONDS.toNanos(60));
+                assertEquals(java.util.concurrent.TimeUnit.SECONDS.toNanos(60), lo.rxQueue(0).irqSuspendTimeout());
+                Thread.sleep(300); // the first byte's delayed ACK has gone by
+                Thread sender = Thread.ofPlatform().start(() -> {
+                    try {
+                        Thread.sleep(50);
+                        client.write(ByteBuffer.wrap(new byte[] { 2, 3, 4 }));
+                    } catch (Exception e) {
+                        throw new RuntimeException(e);
+                    }
+                });
+                assertEquals(1, selector.select(10_000), "the bytes arrived while the selector polled lo's queue");
+                sender.join();
+                selector.selectedKeys().clear();
+                ByteBuffer got = ByteBuffer.allocate(16);
+                assertEquals(3, accepted.read(got));
+                long busy = s.ns.busyPollRxPackets();
+                assertTrue(busy >= 1, "the segment was read by the selector's busy poll: " + busy);
+                assertEquals(busy, s.tcp.counters(s.ns).get("TcpExtBusyPollRxPackets"), "counted in the namespace's TcpExt");
+
+                assertEquals(0, selector.select(600), "nothing for the next selection: its busy poll ends empty, then it sleeps");
+                long irqs = lo.ethtoolStats().get("rx_queue_0_irqs");
+                client.write(ByteBuffer.wrap(new byte[] { 5, 6 })); // nobody polls now
+                got.clear();
+                for (int i = 0; i < 500 && got.position() < 2; i++) {
+                    accepted.read(got); // non-blocking, no busy read: only a softirq's poll can deliver the bytes
+                    Thread.sleep(10);
+                }
+                assertEquals(2, got.position(), "delivered without a busy poll: the empty selection gave lo's interrupt back");
+                assertTrue(lo.ethtoolStats().get("rx_queue_0_irqs") > irqs, "by an interrupt");
+            }
+        }
+    }
+
     @Test
     void aBlockingReadWithBusyReadOnReadsLoopbackFramesItselfAndTheQueueTakesNoInterrupt() throws Exception {
         try (TcpStack s = new TcpStack(StandaloneCore.threaded(1, 8192))) {
