@@ -287,6 +287,52 @@ class TcpBusyPollTest {
         }
     }
 
+    /**
+     * modnet's own epoll ({@code epoll_wait} through {@link SocketCalls}) busy polls as Linux's
+     * {@code ep_busy_loop}: with {@code net.core.busy_poll} on, a wait with nothing ready polls the queue
+     * its sockets last received from; the segment that comes meanwhile is read by the waiting thread (lo's
+     * queue takes no interrupt) and counted in TcpExtBusyPollRxPackets.
+     */
+    @Test
+    void epollWaitWithBusyPollOnReadsLoopbackFramesItself() throws Exception {
+        try (TcpStack s = new TcpStack(StandaloneCore.threaded(1, 8192))) {
+            SocketCalls sys = s.process();
+            int listener = sys.socket(AF_INET, SOCK_STREAM, 0);
+            assertEquals(0, sys.bind(listener, new SockAddr(LOCALHOST, 7305)));
+            assertEquals(0, sys.listen(listener, 8));
+            int client = sys.socket(AF_INET, SOCK_STREAM, 0);
+            assertEquals(0, sys.connect(client, new SockAddr(LOCALHOST, 7305)));
+            int accepted = sys.accept(listener, new SockAddr[1], 0);
+            assertTrue(accepted >= 0);
+            int ep = sys.epollCreate();
+            assertEquals(0, sys.epollCtl(ep, SocketCalls.EPOLL_CTL_ADD, accepted, SocketCalls.EPOLLIN, 42));
+            org.modnet.socket.api.EpollEvent[] events = { new org.modnet.socket.api.EpollEvent() };
+            assertEquals(1, sys.send(client, ByteBuffer.wrap(new byte[] { 1 }), 0));
+            assertEquals(1, sys.epollWait(ep, events, 10_000)); // the instance learns lo's NAPI id from the socket's wake-up
+            assertEquals(1, sys.recv(accepted, ByteBuffer.allocate(16), 0));
+            s.ns.sysctl().set("net.core.busy_poll", "5000000"); // 5 s
+            Thread.sleep(300); // the first byte's delayed ACK has gone by
+            long irqs = s.ns.device("lo").ethtoolStats().get("rx_queue_0_irqs");
+            long busy = s.ns.busyPollRxPackets();
+            Thread sender = Thread.ofPlatform().start(() -> {
+                try {
+                    Thread.sleep(100);
+                    sys.send(client, ByteBuffer.wrap(new byte[] { 2, 3, 4 }), 0);
+                } catch (InterruptedException e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            assertEquals(1, sys.epollWait(ep, events, 10_000), "the bytes arrived while epoll_wait polled lo's queue");
+            assertEquals(42, events[0].data);
+            sender.join();
+            assertEquals(3, sys.recv(accepted, ByteBuffer.allocate(16), 0));
+            assertEquals(irqs, s.ns.device("lo").ethtoolStats().get("rx_queue_0_irqs"), "lo's queue took no interrupt");
+            assertTrue(s.ns.busyPollRxPackets() > busy, "the segment counted in BusyPollRxPackets");
+            assertEquals(s.ns.busyPollRxPackets(), s.tcp.counters(s.ns).get("TcpExtBusyPollRxPackets"));
+            sys.close();
+        }
+    }
+
     @Test
     void aBlockingReadWithBusyReadOnReadsLoopbackFramesItselfAndTheQueueTakesNoInterrupt() throws Exception {
         try (TcpStack s = new TcpStack(StandaloneCore.threaded(1, 8192))) {
