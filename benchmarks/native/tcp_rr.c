@@ -151,8 +151,16 @@ static int client(int argc, char **argv) {
     mark(m, 0);
     size_t nt = run(s, secs, 0, &t, &tcap);
     mark(m, 1);
-    printf("%.1f %.1f %.1f %.1f %zu %zu %.1f\n", q(t, nt, 0.5), q(t, nt, 0.99), q(t, nt, 0.999),
-           nt ? t[nt - 1] / 1000.0 : 0, nt, nw, q(w, nw, 0.99));
+    /* the measured round trips by bucket (us): <=30, <=40, <=60, <=100, <=200, <=500, more */
+    static const long long edge[] = { 30000, 40000, 60000, 100000, 200000, 500000 };
+    size_t hist[7] = { 0 };
+    for (size_t i = 0; i < nt; i++) {
+        int b = 0;
+        while (b < 6 && t[i] > edge[b]) b++;
+        hist[b]++;
+    }
+    printf("%.1f %.1f %.1f %.1f %zu %zu %.1f %zu/%zu/%zu/%zu/%zu/%zu/%zu\n", q(t, nt, 0.5), q(t, nt, 0.99), q(t, nt, 0.999),
+           nt ? t[nt - 1] / 1000.0 : 0, nt, nw, q(w, nw, 0.99), hist[0], hist[1], hist[2], hist[3], hist[4], hist[5], hist[6]);
     close(s);
     return 0;
 }

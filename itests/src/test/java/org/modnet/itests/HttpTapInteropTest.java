@@ -234,43 +234,65 @@ class HttpTapInteropTest {
         }
     }
 
-    /** The TAP queue's NAPI schedules ({@code cat /proc/interrupts}: its {@code TAP-rx-0} line, every CPU's column). */
-    private long tapInterrupts() throws Exception {
-        for (String line : modnet("cat /proc/interrupts").split("\n")) {
-            if (line.trim().endsWith(tap + "-rx-0")) {
-                long sum = 0;
-                for (String f : line.trim().split("\\s+")) {
-                    if (f.matches("[0-9]+") && !f.equals(line.trim().split("\\s+")[0])) {
-                        sum += Long.parseLong(f);
-                    }
+    /**
+     * The TAP queue's counters: interrupts ({@code rx_queue_0_irqs}, what /proc/interrupts shows), frames
+     * ({@code rx_queue_0_packets}), the frames busy polls read ({@code TcpExtBusyPollRxPackets}) and those
+     * the softirq polls read (/proc/net/softnet_stat's processed; nothing else in this instance receives).
+     * Read until two readings agree: a segment of the connection's close may still be on its way.
+     */
+    private long[] tapCounts() throws Exception {
+        long[] prev = null;
+        for (int i = 0; i < 50; i++) {
+            long[] now = new long[4];
+            for (String line : modnet("ethtool -S " + tap + "; nstat -az TcpExtBusyPollRxPackets; cat /proc/net/softnet_stat").split("\n")) {
+                String[] f = line.trim().split("\\s+");
+                if (f[0].equals("rx_queue_0_irqs:")) {
+                    now[0] = Long.parseLong(f[1]);
+                } else if (f[0].equals("rx_queue_0_packets:")) {
+                    now[1] = Long.parseLong(f[1]);
+                } else if (f[0].equals("TcpExtBusyPollRxPackets")) {
+                    now[2] = Long.parseLong(f[1]);
+                } else if (f.length >= 11 && f[0].matches("[0-9a-f]{8}")) {
+                    now[3] += Long.parseLong(f[0], 16);
                 }
-                return sum;
             }
+            if (java.util.Arrays.equals(prev, now)) {
+                return now;
+            }
+            prev = now;
+            Thread.sleep(200);
         }
-        throw new AssertionError("no " + tap + "-rx-0 line in /proc/interrupts:\n" + modnet("cat /proc/interrupts"));
+        throw new AssertionError("the TAP's counters did not settle: " + java.util.Arrays.toString(prev));
     }
 
-    @Test
-    void withBusyPollingOnHttpdReadsLinuxsRequestsOffTheTapItself() throws Exception {
+    /** What the TAP's queue did for 40 requests: interrupts taken, frames received, read by busy polls, read by the softirq. */
+    private record Run(long irqs, long frames, long busyPolled, long softirqFrames) {
+    }
+
+    /**
+     * httpd on {@code port} with {@code httpdOptions}; once it listens, one request (the selector learns
+     * the TAP's NAPI instance), then Linux's curl fetches a 1-byte file 40 times on one keep-alive
+     * connection: 40 "200 1" lines, one connection. The TAP queue's counters around those 40.
+     */
+    private Run fortyRequests(int port, String httpdOptions) throws Exception {
         Files.write(dir.resolve("rr"), new byte[] { 'x' });
-        assertTrue(modnet("sysctl net.core.busy_poll").contains("net.core.busy_poll = 0"), "off by default, as Linux");
-        assertTrue(modnet("sysctl -w net.core.busy_poll=1000000").contains("net.core.busy_poll = 1000000")); // 1 s: every wait a spin
         Path httpdLog = Files.createTempFile("modnet-httpd", ".log");
-        Process httpd = Processes.start(httpdLog, MODNET, "attach", "-n", instance, "-c", "httpd -p 8080 -d " + dir);
+        Process httpd = Processes.start(httpdLog, MODNET, "attach", "-n", instance, "-c", "httpd -p " + port + " -d " + dir + httpdOptions);
         try {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-            while (!modnet("ss -t -l -n").contains(":8080 ")) {
+            while (!modnet("ss -t -l -n").contains(":" + port + " ")) {
                 assertTrue(System.nanoTime() < deadline && httpd.isAlive(), "httpd did not listen:\n" + Files.readString(httpdLog));
                 Thread.sleep(50);
             }
-            // one connection, 40 requests one after another (curl keeps it alive between the URLs)
+            String url = "http://10.96.0.2:" + port + "/rr";
+            assertEquals("200", linuxCurl("-s", "-o", "/dev/null", "-w", "%{http_code}", url).out());
             java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("-sS", "-w", "%{http_code} %{size_download} %{num_connects}\\n"));
             for (int i = 0; i < 40; i++) {
-                args.addAll(java.util.List.of("-o", "/dev/null", "http://10.96.0.2:8080/rr"));
+                args.addAll(java.util.List.of("-o", "/dev/null", url));
             }
-            long before = tapInterrupts();
+            long[] before = tapCounts();
             Result r = linuxCurl(args.toArray(new String[0]));
-            long irqs = tapInterrupts() - before;
+            long[] after = tapCounts();
             assertEquals(0, r.status(), r.toString());
             String[] lines = r.out().split("\n");
             assertEquals(40, lines.length, r.out());
@@ -280,62 +302,71 @@ class HttpTapInteropTest {
                 connects += Integer.parseInt(l.substring("200 1 ".length()).trim());
             }
             assertEquals(1, connects, "one connection for all: " + r.out());
-            // with busy polling off every request is an interrupt (43-46 for the 40 and the connection's own
-            // segments, measured); on, httpd's selector spinning on the queue reads those that come while it
-            // waits; the rest come while it is still answering the one before (its poll ended and the
-            // interrupt is on again, as busy_poll_stop leaves it without SO_PREFER_BUSY_POLL): 20-21 measured
-            assertTrue(irqs < 35, "the TAP's queue took " + irqs + " interrupts for 40 requests: the busy poller read none of them");
+            Run run = new Run(after[0] - before[0], after[1] - before[1], after[2] - before[2], after[3] - before[3]);
+            System.out.println("40 requests, httpd" + httpdOptions + ": " + run);
+            assertEquals(run.frames(), run.busyPolled() + run.softirqFrames(),
+                    "every frame the TAP's queue received was read once, by a busy poll (BusyPollRxPackets) or by the softirq: " + run);
+            return run;
         } finally {
-            modnet("httpd stop -p 8080");
+            modnet("httpd stop -p " + port);
             httpd.waitFor(20, TimeUnit.SECONDS);
             Files.deleteIfExists(httpdLog);
         }
     }
 
     /**
-     * Preferred busy polling (httpd --prefer-busy-poll: its selector's EPIOCSPARAMS prefer_busy_poll, and the
-     * TAP's napi_defer_hard_irqs and gro_flush_timeout): between httpd's polls the TAP's interrupt stays off,
-     * so a request that comes while httpd answers the one before waits for its next poll instead of taking
-     * the interrupt: the 40 requests take almost none (20-21 without prefer, 43-46 without busy polling).
+     * With busy polling on (1 s a wait), httpd's selector reads Linux's requests off the TAP itself: the
+     * frames it read are TcpExtBusyPollRxPackets, the rest the softirq's, each frame once. Those that come
+     * while httpd still answers the one before take the interrupt (busy_poll_stop enables it again without
+     * SO_PREFER_BUSY_POLL): how many depends on the scheduler (20-38 of 40 measured), so it is not asserted.
      */
     @Test
-    void withPreferredBusyPollingTheTapsInterruptStaysOffBetweenHttpdsPolls() throws Exception {
-        Files.write(dir.resolve("rr"), new byte[] { 'x' });
+    void withBusyPollingOnHttpdReadsLinuxsRequestsOffTheTapItself() throws Exception {
+        assertTrue(modnet("sysctl net.core.busy_poll").contains("net.core.busy_poll = 0"), "off by default, as Linux");
+        assertTrue(modnet("sysctl -w net.core.busy_poll=1000000").contains("net.core.busy_poll = 1000000")); // 1 s: every wait a spin
+        try {
+            Run run = fortyRequests(8080, "");
+            assertTrue(run.busyPolled() > 0, "the busy poller read frames itself: " + run);
+            assertTrue(run.frames() >= 40, "the 40 requests at least: " + run);
+        } finally {
+            modnet("sysctl -w net.core.busy_poll=0");
+        }
+    }
+
+    /**
+     * Preferred busy polling with IRQ suspension (httpd --prefer-busy-poll: its selector's EPIOCSPARAMS
+     * prefer_busy_poll; the TAP's napi_defer_hard_irqs and gro_flush_timeout; the queue's NAPI instance's
+     * irq-suspend-timeout through ynl's napi-set): from httpd's first busy poll of the connection on, the
+     * TAP's interrupt stays off, so every request after the first is read by httpd's own busy polls, those
+     * that come while it answers the one before included (they wait for its next poll). Before that poll the
+     * connection's first segments take the interrupt: httpd's last empty busy poll gave it back
+     * (napi_resume_irqs), and its selector knows no NAPI instance until a socket of the connection received.
+     * The suspension's effect on the interrupt itself is asserted by count in TcpBusyPollTest and
+     * NapiPreferBusyPollTest; here, the setting through ynl and every frame read once.
+     */
+    @Test
+    void withPreferredBusyPollingAndIrqSuspensionTheTapsInterruptStaysOffBetweenHttpdsPolls() throws Exception {
         assertTrue(modnet("sysctl -w net.core.busy_poll=1000000").contains("net.core.busy_poll = 1000000"));
         assertEquals("0", modnet("cat /sys/class/net/" + tap + "/napi_defer_hard_irqs").trim(), "off by default, as Linux");
-        modnet("echo 1000 | tee /sys/class/net/" + tap + "/napi_defer_hard_irqs; echo 2000000000 | tee /sys/class/net/" + tap + "/gro_flush_timeout");
+        modnet("echo 1 | tee /sys/class/net/" + tap + "/napi_defer_hard_irqs; echo 2000000000 | tee /sys/class/net/" + tap + "/gro_flush_timeout");
         assertEquals("2000000000", modnet("cat /sys/class/net/" + tap + "/gro_flush_timeout").trim());
-        Path httpdLog = Files.createTempFile("modnet-httpd", ".log");
-        Process httpd = Processes.start(httpdLog, MODNET, "attach", "-n", instance, "-c", "httpd -p 8082 -d " + dir + " --prefer-busy-poll");
+        String ifindex = modnet("cat /sys/class/net/" + tap + "/ifindex").trim();
+        String napi = modnet("ynl --family netdev --dump napi-get --json '{\"ifindex\": " + ifindex + "}'");
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("'id': ([0-9]+)").matcher(napi);
+        assertTrue(m.find(), napi);
+        String id = m.group(1);
+        assertTrue(napi.contains("'irq-suspend-timeout': 0}"), "off by default, as Linux: " + napi);
+        assertEquals("None", modnet("ynl --family netdev --do napi-set --json '{\"id\": " + id + ", \"irq-suspend-timeout\": 2000000000}'").trim());
+        assertTrue(modnet("ynl --family netdev --do napi-get --json '{\"id\": " + id + "}'").contains("'irq-suspend-timeout': 2000000000}"));
         try {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-            while (!modnet("ss -t -l -n").contains(":8082 ")) {
-                assertTrue(System.nanoTime() < deadline && httpd.isAlive(), "httpd did not listen:\n" + Files.readString(httpdLog));
-                Thread.sleep(50);
-            }
-            java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("-sS", "-w", "%{http_code} %{size_download} %{num_connects}\\n"));
-            for (int i = 0; i < 40; i++) {
-                args.addAll(java.util.List.of("-o", "/dev/null", "http://10.96.0.2:8082/rr"));
-            }
-            long before = tapInterrupts();
-            Result r = linuxCurl(args.toArray(new String[0]));
-            long irqs = tapInterrupts() - before;
-            assertEquals(0, r.status(), r.toString());
-            String[] lines = r.out().split("\n");
-            assertEquals(40, lines.length, r.out());
-            for (String l : lines) {
-                assertTrue(l.startsWith("200 1 "), r.out());
-            }
-            // the connection's first segments take the interrupt (httpd's selector knows no NAPI instance before a
-            // socket received); from its first busy poll on, the TAP's queue is httpd's, but for frames that come
-            // while it is between polls and the softirq's own completion has not yet deferred: at most 5 and 8
-            // measured at load 7 (17 when a busy poll skipped the mask after a deferred completion, 20-21 without
-            // prefer, 43-46 without busy polling)
-            assertTrue(irqs < 14, "the TAP's queue took " + irqs + " interrupts for 40 requests with preferred busy polling");
+            Run run = fortyRequests(8082, " --prefer-busy-poll");
+            // the softirq reads what came before httpd's first busy poll of the connection (the SYN, its ACK, the
+            // first request, and whatever else comes before httpd reaches a wait with nothing ready); from then on
+            // every frame is httpd's own: 3-4 interrupts and 4-5 softirq frames of 45-46 measured at load 12-16,
+            // a count the scheduler decides, so not asserted beyond the accounting
+            assertTrue(run.busyPolled() > 0, "httpd's busy polls read frames: " + run);
         } finally {
-            modnet("httpd stop -p 8082");
-            httpd.waitFor(20, TimeUnit.SECONDS);
-            Files.deleteIfExists(httpdLog);
+            modnet("ynl --family netdev --do napi-set --json '{\"id\": " + id + ", \"irq-suspend-timeout\": 0}'");
             modnet("echo 0 | tee /sys/class/net/" + tap + "/napi_defer_hard_irqs; echo 0 | tee /sys/class/net/" + tap + "/gro_flush_timeout");
             modnet("sysctl -w net.core.busy_poll=0");
         }

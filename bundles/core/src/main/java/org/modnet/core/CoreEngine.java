@@ -209,7 +209,7 @@ final class CoreEngine implements NetCore, org.modnet.api.sched.QdiscHook {
                     Thread previous = s.enter();
                     try {
                         if (!owned) {
-                            owned = napi.busyPollStart(); // not while the softirq has it scheduled: it reads the frames then
+                            owned = napi.busyPollStart(prefer); // not while the softirq has it scheduled: it reads the frames then
                         }
                         if (owned) {
                             s.polling = napi;
@@ -239,6 +239,22 @@ final class CoreEngine implements NetCore, org.modnet.api.sched.QdiscHook {
                     s.unlockBh();
                 }
             }
+        }
+    }
+
+    @Override
+    public void napiSuspendIrqs(int napiId) {
+        Napi napi = napiById(napiId);
+        if (napi != null) {
+            napi.suspendIrqs();
+        }
+    }
+
+    @Override
+    public void napiResumeIrqs(int napiId) {
+        Napi napi = napiById(napiId);
+        if (napi != null) {
+            napi.resumeIrqs();
         }
     }
 

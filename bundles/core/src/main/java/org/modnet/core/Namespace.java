@@ -32,6 +32,8 @@ final class Namespace implements NetNamespace {
     private final ConcurrentHashMap<String, NetDev> byName = new ConcurrentHashMap<>();
     private int nextIfindex = LOOPBACK_IFINDEX + 1;
     private volatile long addressGeneration;
+    /** {@code LINUX_MIB_BUSYPOLLRXPACKETS}: busy polling threads add to it, lock-free. */
+    private final java.util.concurrent.atomic.AtomicLong busyPollRxPackets = new java.util.concurrent.atomic.AtomicLong();
 
     Namespace(CoreEngine core, String name) {
         this.core = core;
@@ -240,5 +242,15 @@ final class Namespace implements NetNamespace {
     @Override
     public String toString() {
         return name;
+    }
+
+    @Override
+    public long busyPollRxPackets() {
+        return busyPollRxPackets.get();
+    }
+
+    /** {@code __NET_ADD_STATS(net, LINUX_MIB_BUSYPOLLRXPACKETS, work)}. */
+    void addBusyPollRxPackets(int work) {
+        busyPollRxPackets.getAndAdd(work);
     }
 }

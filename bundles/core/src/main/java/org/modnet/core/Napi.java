@@ -17,10 +17,20 @@ import java.lang.invoke.VarHandle;
  * by the softirq thread, schedules the instance if nobody holds it. A preferred busy poll
  * ({@code SO_PREFER_BUSY_POLL}) ends that way too, so the queue stays the busy poller's between its
  * polls and no interrupt wakes the softirq thread for its frames.
+ *
+ * <p>{@code NAPI_STATE_PREFER_BUSY_POLL}: a preferred busy poller that found the instance held sets
+ * it; the softirq's poll that used its whole budget then completes (with the deferral) instead of
+ * keeping the instance, so the busy poller gets it; a completion or the watchdog clears it. Linux
+ * 6.13's {@code irq_suspend_timeout}: epoll's preferred busy polling that returned events moves the
+ * watchdog out to it ({@link #suspendIrqs}), so the interrupt stays off while the application works;
+ * one that found nothing schedules the instance at once ({@link #resumeIrqs}), and that poll's
+ * completion gives the interrupt back (or defers it by what is left of {@code napi_defer_hard_irqs}).
  */
 final class Napi {
     private static final int SCHED = 1;
     private static final int MISSED = 2;
+    /** {@code NAPI_STATE_PREFER_BUSY_POLL}. */
+    private static final int PREFER_BUSY_POLL = 4;
     private static final VarHandle STATE;
 
     static {
@@ -51,6 +61,10 @@ final class Napi {
         /** The device's {@code gro_flush_timeout}, nanoseconds: 0, none. */
         default long groFlushTimeout() {
             return 0;
+        }
+
+        /** A busy poll took {@code work} frames ({@code LINUX_MIB_BUSYPOLLRXPACKETS}, counted in the device's namespace). */
+        default void busyPolled(int work) {
         }
     }
 
@@ -90,6 +104,12 @@ final class Napi {
     /** Link in the softirq's stack of newly armed watchdogs; touched only by that stack. */
     Napi nextArmed;
     private long watchdogFires; // the softirq thread's
+    /** {@code napi->irq_suspend_timeout}, nanoseconds (netdev netlink's {@code napi-set}); 0, none. */
+    private volatile long irqSuspendTimeout;
+    /** {@link #resumeIrqs} calls that scheduled the instance (took SCHED); racing callers, so atomic. */
+    private final java.util.concurrent.atomic.AtomicLong irqResumes = new java.util.concurrent.atomic.AtomicLong();
+    /** Completions that gave the driver its interrupt back ({@link Poller#completed}); the SCHED holder's, one at a time. */
+    private long irqEnables;
 
     Napi(Softirq softirq, Poller poller) {
         this.softirq = softirq;
@@ -113,7 +133,19 @@ final class Napi {
      * the driver's interrupt masked meanwhile. False when taken: the softirq polls it now, or will.
      */
     boolean busyPollStart() {
-        if (!STATE.compareAndSet(this, 0, SCHED)) {
+        return busyPollStart(false);
+    }
+
+    /**
+     * {@link #busyPollStart()}; a preferred poller ({@code prefer}) that finds the instance held sets
+     * PREFER_BUSY_POLL, so the holder's next full poll hands the instance over.
+     */
+    boolean busyPollStart(boolean prefer) {
+        int s = (int) STATE.getVolatile(this);
+        if ((s & SCHED) != 0 || !STATE.compareAndSet(this, s, s | SCHED)) {
+            if (prefer && ((int) STATE.getVolatile(this) & PREFER_BUSY_POLL) == 0) {
+                STATE.getAndBitwiseOr(this, PREFER_BUSY_POLL); // set_bit: written once per wait, not per spin
+            }
             return false;
         }
         // even when a deferred completion left the interrupt off: a driver whose softirq path never masks (the
@@ -125,7 +157,11 @@ final class Napi {
     /** One poll by a busy poller that holds SCHED ({@link #busyPollStart}): no completion. How many frames. */
     int busyPoll(int budget) {
         polls++;
-        return poller.poll(this, budget);
+        int work = poller.poll(this, budget);
+        if (work > 0) {
+            poller.busyPolled(work);
+        }
+        return work;
     }
 
     /**
@@ -143,7 +179,10 @@ final class Napi {
         boolean skipSchedule = false;
         if (prefer) {
             deferCount = poller.deferHardIrqs();
-            long timeout = poller.groFlushTimeout();
+            long timeout = irqSuspendTimeout; // the suspension's, when set: a full poll leaves the interrupt off that long
+            if (timeout <= 0) {
+                timeout = poller.groFlushTimeout();
+            }
             if (deferCount > 0 && timeout > 0) {
                 armWatchdog(timeout);
                 skipSchedule = true;
@@ -174,7 +213,66 @@ final class Napi {
 
     private void irqOn() {
         irqDeferred = false;
+        irqEnables++;
         poller.completed();
+    }
+
+    long irqSuspendTimeout() {
+        return irqSuspendTimeout;
+    }
+
+    void irqSuspendTimeout(long nanos) {
+        irqSuspendTimeout = nanos;
+    }
+
+    /**
+     * {@code napi_suspend_irqs}: an epoll wait that busy polled preferred returned events; with an
+     * {@code irq_suspend_timeout}, the watchdog moves out to it ({@code hrtimer_start}), so the
+     * interrupt stays off while the application works on them.
+     */
+    void suspendIrqs() {
+        long t = irqSuspendTimeout;
+        if (t > 0) {
+            armWatchdog(t);
+        }
+    }
+
+    /**
+     * {@code napi_resume_irqs}: the epoll wait's busy poll found nothing and it is about to sleep; with
+     * an {@code irq_suspend_timeout}, the instance is scheduled now ({@code napi_schedule}, no interrupt
+     * counted) and its poll's completion gives the interrupt back, instead of the watchdog later.
+     */
+    void resumeIrqs() {
+        if (irqSuspendTimeout <= 0) {
+            return; // set to 0 since the suspension: the watchdog armed then resumes the interrupt
+        }
+        while (true) {
+            int s = (int) STATE.getVolatile(this);
+            if ((s & SCHED) != 0) {
+                if ((s & MISSED) != 0 || STATE.compareAndSet(this, s, s | MISSED)) {
+                    return;
+                }
+            } else if (STATE.compareAndSet(this, s, s | SCHED)) {
+                irqResumes.incrementAndGet();
+                softirq.raise(this);
+                return;
+            }
+        }
+    }
+
+    /** {@link #resumeIrqs} calls that scheduled the instance. */
+    long irqResumes() {
+        return irqResumes.get();
+    }
+
+    /** Completions that enabled the driver's interrupt again. */
+    long irqEnables() {
+        return irqEnables;
+    }
+
+    /** {@code NAPI_STATE_PREFER_BUSY_POLL} is set: a preferred busy poller waits for the instance. */
+    boolean preferBusyPoll() {
+        return ((int) STATE.getVolatile(this) & PREFER_BUSY_POLL) != 0;
     }
 
     /** Arms the watchdog {@code nanos} from now (re-arms it if armed: {@code hrtimer_start} moves it). */
@@ -208,7 +306,9 @@ final class Napi {
             return false;
         }
         watchdogFires++;
-        if (STATE.compareAndSet(this, 0, SCHED)) {
+        int s = (int) STATE.getVolatile(this);
+        // napi_watchdog's take: no MISSED (no interrupt came), and PREFER_BUSY_POLL cleared
+        if ((s & SCHED) == 0 && STATE.compareAndSet(this, s, (s | SCHED) & ~PREFER_BUSY_POLL)) {
             softirq.raise(this);
         }
         return true;
@@ -226,7 +326,7 @@ final class Napi {
                 if ((s & MISSED) != 0 || STATE.compareAndSet(this, s, s | MISSED)) {
                     return false;
                 }
-            } else if (STATE.compareAndSet(this, s, SCHED)) {
+            } else if (STATE.compareAndSet(this, s, s | SCHED)) {
                 schedules++;
                 softirq.raise(this);
                 return true;
@@ -249,7 +349,11 @@ final class Napi {
         int done = poller.poll(this, budget);
         work[0] = done;
         if (done >= budget) {
-            return true;
+            if (((int) STATE.getVolatile(this) & PREFER_BUSY_POLL) == 0) {
+                return true;
+            }
+            // more to do, but a preferred busy poller waits: complete (with the deferral) and let it take the
+            // instance; a completion that enabled the interrupt is scheduled again by the driver's level (completed())
         }
         switch (completeDone(done)) {
             case STILL_SCHEDULED:

@@ -177,6 +177,29 @@ final class RxQueueImpl implements RxQueue, Napi.Poller {
     }
 
     @Override
+    public void busyPolled(int work) {
+        dev.ns().addBusyPollRxPackets(work); // dev_net(napi->dev)
+    }
+
+    @Override
+    public int napiId() {
+        return napi.id();
+    }
+
+    @Override
+    public long irqSuspendTimeout() {
+        return napi.irqSuspendTimeout();
+    }
+
+    @Override
+    public void setIrqSuspendTimeout(long nanos) throws org.modnet.api.net.NetException {
+        if (nanos < 0) {
+            throw new org.modnet.api.net.NetException(org.modnet.api.net.Errno.EINVAL, "irq-suspend-timeout below 0");
+        }
+        napi.irqSuspendTimeout(nanos);
+    }
+
+    @Override
     public void completed() {
         DriverPoll d = driverPoll;
         if (d != null) {

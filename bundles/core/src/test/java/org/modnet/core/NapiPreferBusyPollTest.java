@@ -203,4 +203,99 @@ class NapiPreferBusyPollTest {
         assertEquals(1, noDefer.unmasks.get(), "napi_defer_hard_irqs 0: nothing defers");
         assertEquals(0, noDefer.napi.watchdogAt());
     }
+
+    /** One busy poll that finds nothing: it polls (empty) until {@code nanos} of the wall clock pass. */
+    private void busyPollEmpty(FakeDriver d) {
+        core.napiBusyLoop(d.napi.id(), () -> false, TimeUnit.MILLISECONDS.toNanos(2), true, 0);
+    }
+
+    private void awaitUnmasks(FakeDriver d, int n) throws InterruptedException {
+        for (int i = 0; i < 500 && d.unmasks.get() < n; i++) {
+            Thread.sleep(10);
+        }
+    }
+
+    /**
+     * Linux 6.13's irq_suspend_timeout, as epoll uses it with prefer_busy_poll: each wait that returned
+     * events moves the watchdog out to the suspension's timeout ({@code napi_suspend_irqs}); a busy poll
+     * that found nothing schedules the instance at once ({@code napi_resume_irqs}), and that poll's
+     * completion, with napi_defer_hard_irqs 1 spent by busy_poll_stop's own, gives the interrupt back: no
+     * watchdog fired (the test's clock never moves), so without the resume the interrupt would still be off.
+     */
+    @Test
+    void anEmptyPreferredBusyPollResumesTheInterruptAtOnceWithIrqSuspendTimeout() throws Exception {
+        FakeDriver d = driver(1, TimeUnit.SECONDS.toNanos(10));
+        d.napi.irqSuspendTimeout(TimeUnit.SECONDS.toNanos(100));
+        awaitAsleep();
+        for (int round = 1; round <= 5; round++) {
+            busyPollOneArriving(d, true);
+            core.napiSuspendIrqs(d.napi.id()); // the wait returned the socket's event
+            assertEquals(clock.get() + TimeUnit.SECONDS.toNanos(100), d.napi.watchdogAt(), "the watchdog moved out to irq_suspend_timeout");
+        }
+        assertEquals(5, d.received.get());
+        assertEquals(0, d.unmasks.get(), "suspended: the interrupt stayed off between the polls");
+        busyPollEmpty(d); // the application's next wait finds nothing
+        assertEquals(0, d.unmasks.get(), "busy_poll_stop alone defers (napi_defer_hard_irqs 1)");
+        core.napiResumeIrqs(d.napi.id());
+        awaitUnmasks(d, 1);
+        assertEquals(1, d.unmasks.get(), "napi_resume_irqs: the softirq's poll completed and enabled the interrupt");
+        assertEquals(1, d.napi.irqResumes());
+        assertEquals(1, d.napi.irqEnables());
+        assertEquals(0, d.napi.watchdogFires(), "not the watchdog's doing");
+        assertEquals(0, d.napi.schedules(), "and no interrupt taken for it");
+        assertTrue(d.pollers.contains("ksoftirqd/0 (empty)"), "the resumed poll ran on the softirq thread: " + d.pollers);
+        d.arrive();
+        for (int i = 0; i < 500 && d.received.get() < 6; i++) {
+            Thread.sleep(10);
+        }
+        assertEquals(6, d.received.get());
+        assertEquals(1, d.napi.schedules(), "the next frame takes the interrupt at once, not the watchdog");
+    }
+
+    @Test
+    void withoutIrqSuspendTimeoutSuspendAndResumeDoNothing() throws Exception {
+        FakeDriver d = driver(1, TimeUnit.SECONDS.toNanos(10));
+        awaitAsleep();
+        busyPollOneArriving(d, true);
+        long at = d.napi.watchdogAt();
+        core.napiSuspendIrqs(d.napi.id());
+        assertEquals(at, d.napi.watchdogAt(), "no suspension: the watchdog stays at gro_flush_timeout");
+        busyPollEmpty(d);
+        core.napiResumeIrqs(d.napi.id());
+        awaitAsleep();
+        assertEquals(0, d.napi.irqResumes());
+        assertEquals(0, d.unmasks.get(), "the interrupt stays off until the watchdog (gro_flush_timeout), as in Linux 6.12");
+    }
+
+    /**
+     * NAPI_STATE_PREFER_BUSY_POLL: a preferred busy poller that finds the softirq holding the instance
+     * sets it, and the softirq's poll that used its whole budget completes instead of keeping the
+     * instance on its list, so the busy poller takes it; a plain poller does not set it.
+     */
+    @Test
+    void aWaitingPreferredBusyPollerMakesAFullSoftirqPollYield() throws Exception {
+        FakeDriver d = driver(2, TimeUnit.SECONDS.toNanos(10));
+        awaitAsleep();
+        d.waiting.addAndGet(64); // more than two polls' budget waits in the hardware
+        Napi n = d.napi;
+        int[] work = new int[1];
+        // the instance held as the softirq holds it after an interrupt (taken here by hand: the softirq thread is not raised)
+        assertTrue(n.busyPollStart(false));
+        assertFalse(n.busyPollStart(false), "held");
+        assertFalse(n.preferBusyPoll(), "a plain busy poller that finds it held leaves the bit alone");
+        assertTrue(n.poll(8, work), "a full poll keeps the instance: more to do");
+        assertEquals(8, work[0]);
+        assertFalse(n.busyPollStart(true), "held");
+        assertTrue(n.preferBusyPoll(), "a preferred one sets it");
+        assertFalse(n.poll(8, work), "the full poll completes now, so the busy poller can take the instance");
+        assertEquals(8, work[0]);
+        assertFalse(n.isScheduled());
+        assertFalse(n.preferBusyPoll(), "cleared by the completion");
+        assertTrue(n.irqDeferred(), "which deferred the interrupt (napi_defer_hard_irqs): the frames left are the busy poller's");
+        assertEquals(0, d.unmasks.get());
+        assertTrue(n.busyPollStart(true), "the busy poller takes it");
+        assertEquals(8, n.busyPoll(8));
+        n.busyPollStop(8, true);
+        assertEquals(32, d.received.get(), "and busy_poll_stop's own poll");
+    }
 }

@@ -38,7 +38,71 @@ final class Epoll implements EventPoll {
     }
 
     Epoll(java.util.function.IntFunction<Object> files) {
+        this(files, () -> null);
+    }
+
+    /** An instance that busy polls ({@code ep_busy_loop}) with {@code net.core.busy_poll} of the namespace {@code ns} gives. */
+    Epoll(java.util.function.IntFunction<Object> files, java.util.function.Supplier<org.modnet.api.net.NetNamespace> ns) {
         this.files = files;
+        this.ns = ns;
+    }
+
+    private final java.util.function.Supplier<org.modnet.api.net.NetNamespace> ns;
+    /** {@code ep->napi_id}: the NAPI instance a socket that woke this instance last received from; 0, none. */
+    private volatile int napiId;
+    /** A socket woke the instance since the busy poll began: {@code ep_busy_loop_end}. */
+    private volatile boolean woken;
+    private final java.util.function.BooleanSupplier busyLoopEnd = () -> woken;
+    /** {@code net.core.busy_poll} of {@link #busyPollNs}, looked up once. */
+    private volatile org.modnet.api.net.IntSysctl busyPoll;
+    private volatile org.modnet.api.net.NetNamespace busyPollNs;
+
+    /** {@code ep_set_busy_poll_napi_id}. */
+    private void setNapiId(Sock sk) {
+        int id = sk.napiId();
+        if (id != 0 && id != napiId) {
+            napiId = id;
+        }
+    }
+
+    /**
+     * {@code ep_busy_loop}: with {@code net.core.busy_poll} on and a NAPI instance known, polls it on
+     * this thread for up to that many microseconds (or {@code left} nanoseconds), the lock released;
+     * true when a socket woke the instance meanwhile. One that found nothing forgets the instance
+     * ({@code ep->napi_id = 0}) until a socket wakes it again.
+     */
+    private boolean busyLoop(long left) {
+        int id = napiId;
+        org.modnet.api.net.NetNamespace n = ns.get();
+        if (id == 0 || n == null || left <= 0) {
+            return false;
+        }
+        org.modnet.api.net.IntSysctl bp = busyPoll;
+        if (bp == null || busyPollNs != n) {
+            try {
+                bp = n.sysctl().registerInt("net.core.busy_poll", 0, 0, Integer.MAX_VALUE); // the core's entry, registered already
+            } catch (RuntimeException e) {
+                return false;
+            }
+            busyPoll = bp;
+            busyPollNs = n;
+        }
+        long usecs = bp.get();
+        if (usecs <= 0) {
+            return false;
+        }
+        woken = false;
+        lock.unlock();
+        try {
+            n.core().napiBusyLoop(id, busyLoopEnd, Math.min(left, usecs * 1000L));
+        } finally {
+            lock.lock();
+        }
+        if (!readyList.isEmpty()) {
+            return true;
+        }
+        napiId = 0;
+        return false;
     }
 
     /**
@@ -80,7 +144,9 @@ final class Epoll implements EventPoll {
         public void wake(Sock s) {
             lock.lock();
             try {
+                setNapiId(s);
                 if (interest.get(fd) == this && (events & ~(SocketCalls.EPOLLET | SocketCalls.EPOLLONESHOT)) != 0) {
+                    woken = true;
                     readyList.add(this);
                     ready.signalAll();
                 }
@@ -113,6 +179,7 @@ final class Epoll implements EventPoll {
                     item.events = events | ALWAYS;
                     item.data = data;
                     interest.put(fd, item);
+                    setNapiId(sock); // ep_insert
                     sock.addWaiter(item);
                     readyList.add(item); // ep_insert polls once: a socket ready now is reported
                     ready.signalAll();
@@ -153,6 +220,7 @@ final class Epoll implements EventPoll {
     @Override
     public int await(EpollEvent[] out, int timeoutMillis) {
         long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
+        boolean busied = false;
         lock.lock();
         try {
             while (true) {
@@ -162,6 +230,12 @@ final class Epoll implements EventPoll {
                 }
                 if (closed) {
                     return -Errno.EBADF.number();
+                }
+                if (!busied) {
+                    busied = true;
+                    if (busyLoop(timeoutMillis < 0 ? Long.MAX_VALUE : deadline - System.nanoTime())) {
+                        continue;
+                    }
                 }
                 try {
                     if (timeoutMillis < 0) {

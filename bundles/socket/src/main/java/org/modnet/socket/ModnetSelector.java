@@ -408,6 +408,9 @@ final class ModnetSelector extends AbstractSelector implements org.modnet.socket
                 int closedChannels = dropClosedAndCancelled();
                 int n = updateReady(round);
                 if (n > 0 || nanos == 0) {
+                    if (n > 0 && epPreferBusyPoll) {
+                        suspendNapiIrqs();
+                    }
                     return n;
                 }
                 if (woken || Thread.currentThread().isInterrupted() || (slept && closedChannels > 0)) {
@@ -465,8 +468,27 @@ final class ModnetSelector extends AbstractSelector implements org.modnet.socket
         if (usecs <= 0) {
             return false;
         }
-        core.napiBusyLoop(napi, busyLoopEnd, Math.min(left, usecs * 1000L), epPreferBusyPoll, epBusyPollBudget);
-        return pending || woken;
+        boolean prefer = epPreferBusyPoll;
+        core.napiBusyLoop(napi, busyLoopEnd, Math.min(left, usecs * 1000L), prefer, epBusyPollBudget);
+        if (pending || woken) {
+            return true;
+        }
+        // the busy poll timed out: with prefer_busy_poll the instance's interrupt comes back now
+        // (napi_resume_irqs, Linux 6.13), and the instance is forgotten until a socket that becomes
+        // ready names it again (ep->napi_id = 0), so a sleep's wake-up does not start with a busy poll
+        if (prefer) {
+            core.napiResumeIrqs(napi);
+        }
+        busyNapiId = 0;
+        return false;
+    }
+
+    /** {@code ep_suspend_napi_irqs}: this wait returns events; the instance's interrupt stays off ({@code irq-suspend-timeout}). */
+    private void suspendNapiIrqs() {
+        int napi = busyNapiId;
+        if (napi != 0) {
+            core.napiSuspendIrqs(napi);
+        }
     }
 
     @Override

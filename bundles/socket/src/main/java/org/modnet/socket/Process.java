@@ -568,7 +568,7 @@ final class Process implements SocketCalls {
 
     @Override
     public int epollCreate() {
-        return install(new Epoll(this::file));
+        return install(new Epoll(this::file, () -> ns));
     }
 
     @Override

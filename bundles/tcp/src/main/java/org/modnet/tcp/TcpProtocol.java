@@ -1220,7 +1220,10 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         if (net == null) {
             return Map.of();
         }
-        return net.mib.snapshot();
+        Map<String, Long> all = net.mib.snapshot();
+        // LINUX_MIB_BUSYPOLLRXPACKETS: napi_busy_loop counts it in the device's namespace, in the core
+        all.put("TcpExt" + TcpMib.Ext.BusyPollRxPackets.name(), ns.busyPollRxPackets());
+        return all;
     }
 
     // --- software segmentation (tcp4_gso_segment), for IPv4's inet_gso_segment ---

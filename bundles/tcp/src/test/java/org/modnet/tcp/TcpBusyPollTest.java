@@ -223,6 +223,116 @@ class TcpBusyPollTest {
         }
     }
 
+    /**
+     * Linux 6.13's IRQ suspension from the selector's side: with prefer_busy_poll and lo's queue's
+     * irq-suspend-timeout set, a selection whose busy poll finds nothing gives lo's interrupt back before
+     * it sleeps (napi_resume_irqs), so a frame that comes then is delivered by the interrupt; without the
+     * resume it would wait for the watchdog (gro_flush_timeout, 60 s here). The frames the busy polls read
+     * are counted in TcpExtBusyPollRxPackets.
+     */
+    @Test
+    void aSelectionThatFindsNothingGivesLoopbacksInterruptBackWithIrqSuspendTimeout() throws Exception {
+        try (TcpStack s = new TcpStack(StandaloneCore.threaded(1, 8192))) {
+            SelectorProvider provider = s.sockets.provider("");
+            try (ServerSocketChannel server = provider.openServerSocketChannel(); SocketChannel client = provider.openSocketChannel();
+                    Selector selector = provider.openSelector()) {
+                server.bind(new InetSocketAddress("127.0.0.1", 7304));
+                client.connect(new InetSocketAddress("127.0.0.1", 7304));
+                SocketChannel accepted = server.accept();
+                accepted.configureBlocking(false);
+                accepted.register(selector, SelectionKey.OP_READ);
+                client.write(ByteBuffer.wrap(new byte[] { 1 }));
+                assertEquals(1, selector.select(10_000)); // the selector learns lo's NAPI id from the socket
+                selector.selectedKeys().clear();
+                assertEquals(1, accepted.read(ByteBuffer.allocate(16)));
+                assertEquals(0L, s.ns.busyPollRxPackets(), "no busy polling yet");
+                assertEquals(0L, s.tcp.counters(s.ns).get("TcpExtBusyPollRxPackets"));
+
+                org.modnet.socket.api.EpollParams ep = (org.modnet.socket.api.EpollParams) selector;
+                ep.setEpollParams(300_000, 16, 1); // 300 ms, preferred
+                org.modnet.api.net.NetDevice lo = s.ns.device("lo");
+                lo.setNapiDeferHardIrqs(1);
+                lo.setGroFlushTimeout(java.util.concurrent.TimeUnit.SECONDS.toNanos(60)); // longer than the test
+                lo.rxQueue(0).setIrqSuspendTimeout(java.util.concurrent.TimeUnit.SECONDS.toNanos(60));
+                assertEquals(java.util.concurrent.TimeUnit.SECONDS.toNanos(60), lo.rxQueue(0).irqSuspendTimeout());
+                Thread.sleep(300); // the first byte's delayed ACK has gone by
+                Thread sender = Thread.ofPlatform().start(() -> {
+                    try {
+                        Thread.sleep(50);
+                        client.write(ByteBuffer.wrap(new byte[] { 2, 3, 4 }));
+                    } catch (Exception e) {
+                        throw new RuntimeException(e);
+                    }
+                });
+                assertEquals(1, selector.select(10_000), "the bytes arrived while the selector polled lo's queue");
+                sender.join();
+                selector.selectedKeys().clear();
+                ByteBuffer got = ByteBuffer.allocate(16);
+                assertEquals(3, accepted.read(got));
+                long busy = s.ns.busyPollRxPackets();
+                assertTrue(busy >= 1, "the segment was read by the selector's busy poll: " + busy);
+                assertEquals(busy, s.tcp.counters(s.ns).get("TcpExtBusyPollRxPackets"), "counted in the namespace's TcpExt");
+
+                assertEquals(0, selector.select(600), "nothing for the next selection: its busy poll ends empty, then it sleeps");
+                long irqs = lo.ethtoolStats().get("rx_queue_0_irqs");
+                client.write(ByteBuffer.wrap(new byte[] { 5, 6 })); // nobody polls now
+                got.clear();
+                for (int i = 0; i < 500 && got.position() < 2; i++) {
+                    accepted.read(got); // non-blocking, no busy read: only a softirq's poll can deliver the bytes
+                    Thread.sleep(10);
+                }
+                assertEquals(2, got.position(), "delivered without a busy poll: the empty selection gave lo's interrupt back");
+                assertTrue(lo.ethtoolStats().get("rx_queue_0_irqs") > irqs, "by an interrupt");
+            }
+        }
+    }
+
+    /**
+     * modnet's own epoll ({@code epoll_wait} through {@link SocketCalls}) busy polls as Linux's
+     * {@code ep_busy_loop}: with {@code net.core.busy_poll} on, a wait with nothing ready polls the queue
+     * its sockets last received from; the segment that comes meanwhile is read by the waiting thread (lo's
+     * queue takes no interrupt) and counted in TcpExtBusyPollRxPackets.
+     */
+    @Test
+    void epollWaitWithBusyPollOnReadsLoopbackFramesItself() throws Exception {
+        try (TcpStack s = new TcpStack(StandaloneCore.threaded(1, 8192))) {
+            SocketCalls sys = s.process();
+            int listener = sys.socket(AF_INET, SOCK_STREAM, 0);
+            assertEquals(0, sys.bind(listener, new SockAddr(LOCALHOST, 7305)));
+            assertEquals(0, sys.listen(listener, 8));
+            int client = sys.socket(AF_INET, SOCK_STREAM, 0);
+            assertEquals(0, sys.connect(client, new SockAddr(LOCALHOST, 7305)));
+            int accepted = sys.accept(listener, new SockAddr[1], 0);
+            assertTrue(accepted >= 0);
+            int ep = sys.epollCreate();
+            assertEquals(0, sys.epollCtl(ep, SocketCalls.EPOLL_CTL_ADD, accepted, SocketCalls.EPOLLIN, 42));
+            org.modnet.socket.api.EpollEvent[] events = { new org.modnet.socket.api.EpollEvent() };
+            assertEquals(1, sys.send(client, ByteBuffer.wrap(new byte[] { 1 }), 0));
+            assertEquals(1, sys.epollWait(ep, events, 10_000)); // the instance learns lo's NAPI id from the socket's wake-up
+            assertEquals(1, sys.recv(accepted, ByteBuffer.allocate(16), 0));
+            s.ns.sysctl().set("net.core.busy_poll", "5000000"); // 5 s
+            Thread.sleep(300); // the first byte's delayed ACK has gone by
+            long irqs = s.ns.device("lo").ethtoolStats().get("rx_queue_0_irqs");
+            long busy = s.ns.busyPollRxPackets();
+            Thread sender = Thread.ofPlatform().start(() -> {
+                try {
+                    Thread.sleep(100);
+                    sys.send(client, ByteBuffer.wrap(new byte[] { 2, 3, 4 }), 0);
+                } catch (InterruptedException e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            assertEquals(1, sys.epollWait(ep, events, 10_000), "the bytes arrived while epoll_wait polled lo's queue");
+            assertEquals(42, events[0].data);
+            sender.join();
+            assertEquals(3, sys.recv(accepted, ByteBuffer.allocate(16), 0));
+            assertEquals(irqs, s.ns.device("lo").ethtoolStats().get("rx_queue_0_irqs"), "lo's queue took no interrupt");
+            assertTrue(s.ns.busyPollRxPackets() > busy, "the segment counted in BusyPollRxPackets");
+            assertEquals(s.ns.busyPollRxPackets(), s.tcp.counters(s.ns).get("TcpExtBusyPollRxPackets"));
+            sys.close();
+        }
+    }
+
     @Test
     void aBlockingReadWithBusyReadOnReadsLoopbackFramesItselfAndTheQueueTakesNoInterrupt() throws Exception {
         try (TcpStack s = new TcpStack(StandaloneCore.threaded(1, 8192))) {

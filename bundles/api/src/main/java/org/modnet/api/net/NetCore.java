@@ -142,4 +142,25 @@ public interface NetCore {
         skb.free();
         return false;
     }
+
+    /**
+     * {@code napi_suspend_irqs} (Linux 6.13): epoll's preferred busy polling returned events; if NAPI
+     * instance {@code napiId} has an {@code irq-suspend-timeout}, its watchdog moves out to it, so the
+     * device's interrupt stays off while the application works on what it got.
+     *
+     * @since 1.17
+     */
+    default void napiSuspendIrqs(int napiId) {
+    }
+
+    /**
+     * {@code napi_resume_irqs} (Linux 6.13): epoll's preferred busy poll found nothing and the caller is
+     * about to sleep; if NAPI instance {@code napiId} has an {@code irq-suspend-timeout}, it is scheduled
+     * now, and its poll's completion gives the device's interrupt back (after {@code napi_defer_hard_irqs}
+     * more deferrals), instead of the watchdog's, {@code gro_flush_timeout} later.
+     *
+     * @since 1.17
+     */
+    default void napiResumeIrqs(int napiId) {
+    }
 }

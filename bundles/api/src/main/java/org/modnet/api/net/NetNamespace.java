@@ -60,4 +60,15 @@ public interface NetNamespace {
     /** {@code rtnl_notify}: hands the message to every listener of its type's group. */
     default void rtnlNotify(RtnlMessage message) {
     }
+
+    /**
+     * {@code LINUX_MIB_BUSYPOLLRXPACKETS} ({@code TcpExtBusyPollRxPackets}): frames the busy polls of
+     * this namespace's devices' NAPI instances took ({@code napi_busy_loop}, from a blocking read or an
+     * epoll wait), counted where Linux counts them, the device's namespace.
+     *
+     * @since 1.17
+     */
+    default long busyPollRxPackets() {
+        return 0;
+    }
 }

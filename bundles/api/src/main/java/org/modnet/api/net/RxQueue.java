@@ -134,4 +134,37 @@ public interface RxQueue {
 
     /** The softirq thread (CPU) that polls this queue. */
     int cpu();
+
+    /**
+     * The queue's NAPI instance's id ({@code napi_id}, what {@code SO_INCOMING_NAPI_ID} and the netdev
+     * netlink family's {@code napi-get} show); 0 when it has none.
+     *
+     * @since 1.17
+     */
+    default int napiId() {
+        return 0;
+    }
+
+    /**
+     * The NAPI instance's {@code irq-suspend-timeout} (Linux 6.13, set through the netdev netlink
+     * family's {@code napi-set}), nanoseconds: while an application's preferred epoll busy polling keeps
+     * finding events, the device's interrupt stays off for up to this long after each {@code epoll_wait}
+     * that returned some ({@code napi_suspend_irqs}); a busy poll that finds nothing gives it back at
+     * once ({@code napi_resume_irqs}). 0, the default: no suspension.
+     *
+     * @since 1.17
+     */
+    default long irqSuspendTimeout() {
+        return 0;
+    }
+
+    /**
+     * Sets {@link #irqSuspendTimeout()}, as {@code napi-set} does.
+     *
+     * @throws NetException EINVAL below 0, EOPNOTSUPP for a queue without a NAPI instance
+     * @since 1.17
+     */
+    default void setIrqSuspendTimeout(long nanos) throws NetException {
+        throw new NetException(Errno.EOPNOTSUPP, "no NAPI instance");
+    }
 }

@@ -26,7 +26,8 @@ import org.osgi.service.component.annotations.ReferencePolicy;
  */
 @Component(service = NetCommands.class, immediate = true, property = { "osgi.command.scope=" + Commands.SCOPE,
         "osgi.command.function=ip", "osgi.command.function=sysctl", "osgi.command.function=ethtool",
-        "osgi.command.function=cat", "osgi.command.function=ls", "osgi.command.function=tee" })
+        "osgi.command.function=cat", "osgi.command.function=ls", "osgi.command.function=tee",
+        "osgi.command.function=ynl" })
 public final class NetCommands {
     private final BundleContext context;
 
@@ -70,6 +71,11 @@ public final class NetCommands {
     /** {@code tee [-a] FILE...}: standard input to standard output and to modnet's writable sysfs attributes. */
     public void tee(CommandSession session, String... args) {
         new TeeCommand(invocation(session)).run(words(session, args));
+    }
+
+    /** {@code ynl --family netdev --do napi-get|napi-set --json JSON}, {@code --dump napi-get}: the netdev netlink family's NAPI settings. */
+    public void ynl(CommandSession session, String... args) {
+        new YnlCommand(invocation(session)).run(words(session, args));
     }
 
     /** {@code ls [-1] [PATH...]}: modnet's /proc and /sys views, the host's files elsewhere. */

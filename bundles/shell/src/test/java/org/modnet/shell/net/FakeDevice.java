@@ -238,8 +238,11 @@ final class FakeDevice implements NetDevice {
 
     @Override
     public RxQueue rxQueue(int index) {
-        return null;
+        return index == 0 ? queue0 : null;
     }
+
+    /** Queue 0, when a test gives the device one (a NAPI instance for ynl); null otherwise. */
+    RxQueue queue0;
 
     @Override
     public int maxRxQueues() {

@@ -80,6 +80,14 @@ final class TestShell {
         return run(line, w -> new EthtoolCommand(invocation()).run(w));
     }
 
+    String ynl(String line) {
+        return run(line, w -> new YnlCommand(invocation()).run(w));
+    }
+
+    CommandException ynlFails(String line) {
+        return fails(() -> ynl(line));
+    }
+
     String cat(String line) {
         return run(line, w -> new CatCommand(invocation()).run(w));
     }
