@@ -293,6 +293,71 @@ class NftTest {
 
     private final NetDevice eth0 = dev("eth0");
 
+    /**
+     * A ruleset replaced by whole files while packets run through it (issue 18): A sends udp to a chain
+     * that accepts, B to one that drops, with a set and other chains made before it so every chain moves.
+     * tcp is accepted by both through a chain of each, so a tcp packet dropped (or an exception) is one that
+     * saw part of one ruleset and part of the other.
+     */
+    @Test
+    void aRulesetReplacedUnderTrafficIsSeenWholeOrNotAtAll() throws Exception {
+        String a = """
+                flush ruleset
+                add table inet f
+                add chain inet f in { type filter hook input priority 0; policy drop; }
+                add chain inet f a
+                add chain inet f ta
+                add rule inet f in udp dport 2 jump a
+                add rule inet f in tcp dport 2 jump ta
+                add rule inet f a accept
+                add rule inet f ta accept
+                """;
+        String b = """
+                flush ruleset
+                add table inet f
+                add set inet f s { type inet_service; }
+                add element inet f s { 2, 3 }
+                add chain inet f in { type filter hook input priority 0; policy drop; }
+                add chain inet f x
+                add chain inet f y
+                add chain inet f b
+                add chain inet f tb
+                add rule inet f in udp dport 2 jump b
+                add rule inet f in tcp dport @s goto tb
+                add rule inet f x accept
+                add rule inet f y drop
+                add rule inet f b drop
+                add rule inet f tb accept
+                """;
+        nft(a);
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        int[] swaps = { 0 };
+        Thread writer = new Thread(() -> {
+            while (!stop.get()) {
+                nft((swaps[0]++ & 1) == 0 ? b : a);
+            }
+        });
+        SkBuff udp = packet(17, "1.1.1.1", "2.2.2.2", 1, 2);
+        SkBuff tcp = packet(6, "1.1.1.1", "2.2.2.2", 1, 2);
+        int accepted = 0, dropped = 0;
+        writer.start();
+        try {
+            for (int i = 0; i < 200_000; i++) {
+                assertEquals(Verdict.ACCEPT, in(tcp));
+                if (in(udp) == Verdict.ACCEPT) {
+                    accepted++;
+                } else {
+                    dropped++;
+                }
+            }
+        } finally {
+            stop.set(true);
+            writer.join();
+        }
+        assertEquals(200_000, accepted + dropped);
+        assertTrue(swaps[0] > 10, "replaced " + swaps[0] + " times");
+    }
+
     private Verdict in(SkBuff skb) {
         return rs.run(NfHook.LOCAL_IN, skb, eth0, null, false, null);
     }
