@@ -13,7 +13,6 @@ import java.security.MessageDigest;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -64,6 +63,8 @@ public class TcpHandOverIT {
     /** Each epoll connection's stream: 1 MiB with 200 connections, 256 KiB with 1,000 (the same order of bytes in all). */
     private static final int PER_CONNECTION = Integer.getInteger("modnet.handover.bytes", BIG ? 256 << 10 : 1 << 20);
     private static final long BLOCKING_BYTES = 32L << 20;
+    /** What each send is handed at a time (TcpStreams' default is 64 KiB). */
+    private static final int CHUNK = 16 << 10;
     private static final int B = 0x0a090002;
     private static final int EAGAIN = -11;
     /** Longer than any transfer here takes: a connection that stops moving fails the test this long after. */
@@ -193,37 +194,6 @@ public class TcpHandOverIT {
     }
 
     /** A reproducible stream of bytes, as TcpBulkIT's: {@code seed} picks it; sender and checker make the same one. */
-    private static final class Stream {
-        private final SplittableRandom random;
-        private final MessageDigest digest = sha256();
-        private final ByteBuffer chunk = ByteBuffer.allocate(16 << 10);
-        private long left;
-
-        Stream(long seed, long bytes) {
-            random = new SplittableRandom(seed);
-            left = bytes;
-            chunk.limit(0);
-        }
-
-        ByteBuffer next() {
-            if (!chunk.hasRemaining() && left > 0) {
-                chunk.clear();
-                int n = (int) Math.min(chunk.capacity(), left);
-                for (int i = 0; i < n; i += 8) {
-                    chunk.putLong(i, random.nextLong());
-                }
-                chunk.limit(n);
-                digest.update(chunk.array(), 0, n);
-                left -= n;
-            }
-            return chunk;
-        }
-
-        boolean done() {
-            return left == 0 && !chunk.hasRemaining();
-        }
-    }
-
     private static MessageDigest sha256() {
         try {
             return MessageDigest.getInstance("SHA-256");
@@ -481,7 +451,7 @@ public class TcpHandOverIT {
         check(client.connect(bc, new SockAddr(B, 5010)), "connect");
         int bs = check(server.accept(bl, null, 0), "accept");
         CompletableFuture<byte[]> blockingSent = CompletableFuture.supplyAsync(() -> {
-            Stream s = new Stream(7, BLOCKING_BYTES);
+            TcpStreams.Stream s = new TcpStreams.Stream(7, BLOCKING_BYTES, CHUNK);
             while (!s.done()) {
                 check(client.send(bc, s.next(), 0), "blocking send");
             }
@@ -893,7 +863,7 @@ public class TcpHandOverIT {
     private byte[][] sendMany(SocketCalls p) {
         int ep = check(p.epollCreate(), "epoll_create");
         int[] fds = new int[CONNECTIONS];
-        Stream[] streams = new Stream[CONNECTIONS];
+        TcpStreams.Stream[] streams = new TcpStreams.Stream[CONNECTIONS];
         byte[][] digests = new byte[CONNECTIONS][];
         ByteBuffer[] headers = new ByteBuffer[CONNECTIONS];
         for (int i = 0; i < CONNECTIONS; i++) {
@@ -905,7 +875,7 @@ public class TcpHandOverIT {
             if (r != EINPROGRESS) {
                 check(r, "connect");
             }
-            streams[i] = new Stream(1000 + i, PER_CONNECTION - 4);
+            streams[i] = new TcpStreams.Stream(1000 + i, PER_CONNECTION - 4, CHUNK);
             streams[i].digest.update(ByteBuffer.allocate(4).putInt(0, i).array());
             headers[i] = ByteBuffer.allocate(4).putInt(0, i);
             check(p.epollCtl(ep, SocketCalls.EPOLL_CTL_ADD, fds[i], SocketCalls.EPOLLOUT, i), "epoll_ctl");
@@ -941,7 +911,7 @@ public class TcpHandOverIT {
                 if (h.hasRemaining()) {
                     continue;
                 }
-                Stream s = streams[i];
+                TcpStreams.Stream s = streams[i];
                 while (!s.done()) {
                     int r = p.send(fds[i], s.next(), 0);
                     if (r == EAGAIN) {
