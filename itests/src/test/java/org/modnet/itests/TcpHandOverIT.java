@@ -732,6 +732,18 @@ public class TcpHandOverIT {
         // as components of their own, SCR disposed them first, on the hand-over's path
         assertTrue("the protocol's services leave first: " + leavingOrder, protocolFirst);
         if (bsn.equals("org.modnet.tcp") && !refused) {
+            // the live hand-over: the new version started (in standby) before the old one left, and the old bundle's stop
+            // (Felix's, SCR's deactivation) came only after the new version had registered: neither is on the swap's path
+            Long newStarted = steps.get("new-started");
+            Long oldStopping = steps.get("stopping");
+            System.out.printf("TcpHandOverIT: update: the new bundle started %.1f ms, the old TCP's services left %.1f, the new one's"
+                    + " registered %.1f, the old bundle's stop began %.1f (ms from the call)%n", newStarted == null ? -1.0 : (newStarted - start) / 1e6,
+                    (left.get() - start) / 1e6, (registered.get() - start) / 1e6, oldStopping == null ? -1.0 : (oldStopping - start) / 1e6);
+            assertTrue("the new bundle was started before the old version left", newStarted != null && newStarted < left.get());
+            assertTrue("the old bundle stopped after the new version registered", oldStopping != null && registered.get() != 0
+                    && oldStopping > registered.get());
+        }
+        if (bsn.equals("org.modnet.tcp") && !refused) {
             System.out.println("TcpHandOverIT: update: /proc/net/tcp when the new version's came: " + procSeen);
             assertTrue("the reader of /proc/net/tcp sees the new version's as soon as it is there: " + procSeen,
                     !procSeen.isEmpty() && procSeen.stream().allMatch(x -> x.endsWith("(the new one)")));
