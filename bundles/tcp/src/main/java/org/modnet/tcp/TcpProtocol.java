@@ -330,13 +330,25 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
     }
 
     /**
-     * {@link LiveHandOver#prepare}, in standby: every namespace's state made, then the adoption's code linked on scratch
-     * sockets ({@link TcpHandOverWarmUp}), before the running version leaves; stops early if {@link #take} comes.
+     * {@value #PREPARE_WARM_UP_PROPERTY}{@code =true}: {@link #prepare} also runs the adoption's code on scratch sockets. Off by
+     * default: a version in standby has loaded and linked most of it in its activation already, and in the benchmark's runs
+     * the warm-up cost more time before the swap (45-185 ms at load 10-15) than the adoption it shortened.
+     */
+    static final String PREPARE_WARM_UP_PROPERTY = "modnet.tcp.prepare.warmup";
+
+    /**
+     * {@link LiveHandOver#prepare}, in standby: every namespace's state made (and with {@link #PREPARE_WARM_UP_PROPERTY} the
+     * adoption's code run on scratch sockets, {@link TcpHandOverWarmUp}) before the running version leaves; stops early if
+     * {@link #take} comes.
      */
     void prepare() {
         long start = System.nanoTime();
         prebuildNets(() -> taking);
         long made = System.nanoTime();
+        if (!Boolean.getBoolean(PREPARE_WARM_UP_PROPERTY)) {
+            warmedUp = String.format("prepared in standby: namespaces in %.1f ms", (made - start) / 1e6);
+            return;
+        }
         try {
             int n = TcpHandOverWarmUp.run(core, ipv4, TcpHandOverWarmUp.SOCKETS, () -> taking);
             warmedUp = String.format("prepared in standby: namespaces in %.1f ms, warmed up on %d scratch sockets in %.1f ms", (made - start) / 1e6,
