@@ -828,24 +828,11 @@ public final class ModuleCommands {
             prepared = System.nanoTime();
         }
         // the swap: on a thread of its own, named as the staged stop's (the benchmark's timeline samples it)
-        long[] at = new long[5]; // began, left, taken; the swapping thread's CPU when it began and when it ended (ns)
-        Throwable[] failed = new Throwable[1];
-        boolean[] left = new boolean[1];
-        Thread swap = Thread.ofPlatform().name("modnet-update-stop-" + old.getBundleId()).unstarted(() -> {
-            java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
-            at[3] = mx.getCurrentThreadCpuTime();
-            at[0] = System.nanoTime();
-            try {
-                leaving.leave();
-                left[0] = true;
-                at[1] = System.nanoTime();
-                taking.take();
-                at[2] = System.nanoTime();
-            } catch (Throwable t) {
-                failed[0] = t;
-            }
-            at[4] = mx.getCurrentThreadCpuTime();
-        });
+        Swap run = new Swap(leaving, taking);
+        long[] at = run.at;
+        Throwable[] failed = run.failed;
+        boolean[] left = run.left;
+        Thread swap = Thread.ofPlatform().name("modnet-update-stop-" + old.getBundleId()).unstarted(run);
         swap.start();
         try {
             swap.join();
@@ -885,6 +872,41 @@ public final class ModuleCommands {
                         (prepared - called) / 1e6, (at[1] - called) / 1e6, (at[0] - called) / 1e6, (at[2] - called) / 1e6,
                         (at[4] - at[3]) / 1e6, (gone - stopping) / 1e6)
                 + "; " + state(next) + handOverReport(handOverBefore, swapMs));
+    }
+
+    /**
+     * The live swap's thread: the old version leaves, the new one takes over. A class, not a lambda: a lambda's class would be
+     * spun at the first update of a JVM, between the new version's preparation and the old one's leaving.
+     */
+    private static final class Swap implements Runnable {
+        private final org.modnet.api.handover.LiveHandOver leaving;
+        private final org.modnet.api.handover.LiveHandOver taking;
+        /** Began, left, taken; the swapping thread's CPU when it began and when it ended (ns). */
+        final long[] at = new long[5];
+        final Throwable[] failed = new Throwable[1];
+        final boolean[] left = new boolean[1];
+
+        Swap(org.modnet.api.handover.LiveHandOver leaving, org.modnet.api.handover.LiveHandOver taking) {
+            this.leaving = leaving;
+            this.taking = taking;
+        }
+
+        @Override
+        public void run() {
+            java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+            at[3] = mx.getCurrentThreadCpuTime();
+            at[0] = System.nanoTime();
+            try {
+                leaving.leave();
+                left[0] = true;
+                at[1] = System.nanoTime();
+                taking.take();
+                at[2] = System.nanoTime();
+            } catch (Throwable t) {
+                failed[0] = t;
+            }
+            at[4] = mx.getCurrentThreadCpuTime();
+        }
     }
 
     /** The new bundle's {@code LiveHandOver} once its component has come up in standby; null if it does not in time. */
