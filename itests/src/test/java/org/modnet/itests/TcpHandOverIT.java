@@ -13,7 +13,6 @@ import java.security.MessageDigest;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -64,6 +63,8 @@ public class TcpHandOverIT {
     /** Each epoll connection's stream: 1 MiB with 200 connections, 256 KiB with 1,000 (the same order of bytes in all). */
     private static final int PER_CONNECTION = Integer.getInteger("modnet.handover.bytes", BIG ? 256 << 10 : 1 << 20);
     private static final long BLOCKING_BYTES = 32L << 20;
+    /** What each send is handed at a time (TcpStreams' default is 64 KiB). */
+    private static final int CHUNK = 16 << 10;
     private static final int B = 0x0a090002;
     private static final int EAGAIN = -11;
     /** Longer than any transfer here takes: a connection that stops moving fails the test this long after. */
@@ -193,37 +194,6 @@ public class TcpHandOverIT {
     }
 
     /** A reproducible stream of bytes, as TcpBulkIT's: {@code seed} picks it; sender and checker make the same one. */
-    private static final class Stream {
-        private final SplittableRandom random;
-        private final MessageDigest digest = sha256();
-        private final ByteBuffer chunk = ByteBuffer.allocate(16 << 10);
-        private long left;
-
-        Stream(long seed, long bytes) {
-            random = new SplittableRandom(seed);
-            left = bytes;
-            chunk.limit(0);
-        }
-
-        ByteBuffer next() {
-            if (!chunk.hasRemaining() && left > 0) {
-                chunk.clear();
-                int n = (int) Math.min(chunk.capacity(), left);
-                for (int i = 0; i < n; i += 8) {
-                    chunk.putLong(i, random.nextLong());
-                }
-                chunk.limit(n);
-                digest.update(chunk.array(), 0, n);
-                left -= n;
-            }
-            return chunk;
-        }
-
-        boolean done() {
-            return left == 0 && !chunk.hasRemaining();
-        }
-    }
-
     private static MessageDigest sha256() {
         try {
             return MessageDigest.getInstance("SHA-256");
@@ -481,7 +451,7 @@ public class TcpHandOverIT {
         check(client.connect(bc, new SockAddr(B, 5010)), "connect");
         int bs = check(server.accept(bl, null, 0), "accept");
         CompletableFuture<byte[]> blockingSent = CompletableFuture.supplyAsync(() -> {
-            Stream s = new Stream(7, BLOCKING_BYTES);
+            TcpStreams.Stream s = new TcpStreams.Stream(7, BLOCKING_BYTES, CHUNK);
             while (!s.done()) {
                 check(client.send(bc, s.next(), 0), "blocking send");
             }
@@ -762,6 +732,18 @@ public class TcpHandOverIT {
         // as components of their own, SCR disposed them first, on the hand-over's path
         assertTrue("the protocol's services leave first: " + leavingOrder, protocolFirst);
         if (bsn.equals("org.modnet.tcp") && !refused) {
+            // the live hand-over: the new version started (in standby) before the old one left, and the old bundle's stop
+            // (Felix's, SCR's deactivation) came only after the new version had registered: neither is on the swap's path
+            Long newStarted = steps.get("new-started");
+            Long oldStopping = steps.get("stopping");
+            System.out.printf("TcpHandOverIT: update: the new bundle started %.1f ms, the old TCP's services left %.1f, the new one's"
+                    + " registered %.1f, the old bundle's stop began %.1f (ms from the call)%n", newStarted == null ? -1.0 : (newStarted - start) / 1e6,
+                    (left.get() - start) / 1e6, (registered.get() - start) / 1e6, oldStopping == null ? -1.0 : (oldStopping - start) / 1e6);
+            assertTrue("the new bundle was started before the old version left", newStarted != null && newStarted < left.get());
+            assertTrue("the old bundle stopped after the new version registered", oldStopping != null && registered.get() != 0
+                    && oldStopping > registered.get());
+        }
+        if (bsn.equals("org.modnet.tcp") && !refused) {
             System.out.println("TcpHandOverIT: update: /proc/net/tcp when the new version's came: " + procSeen);
             assertTrue("the reader of /proc/net/tcp sees the new version's as soon as it is there: " + procSeen,
                     !procSeen.isEmpty() && procSeen.stream().allMatch(x -> x.endsWith("(the new one)")));
@@ -893,7 +875,7 @@ public class TcpHandOverIT {
     private byte[][] sendMany(SocketCalls p) {
         int ep = check(p.epollCreate(), "epoll_create");
         int[] fds = new int[CONNECTIONS];
-        Stream[] streams = new Stream[CONNECTIONS];
+        TcpStreams.Stream[] streams = new TcpStreams.Stream[CONNECTIONS];
         byte[][] digests = new byte[CONNECTIONS][];
         ByteBuffer[] headers = new ByteBuffer[CONNECTIONS];
         for (int i = 0; i < CONNECTIONS; i++) {
@@ -905,7 +887,7 @@ public class TcpHandOverIT {
             if (r != EINPROGRESS) {
                 check(r, "connect");
             }
-            streams[i] = new Stream(1000 + i, PER_CONNECTION - 4);
+            streams[i] = new TcpStreams.Stream(1000 + i, PER_CONNECTION - 4, CHUNK);
             streams[i].digest.update(ByteBuffer.allocate(4).putInt(0, i).array());
             headers[i] = ByteBuffer.allocate(4).putInt(0, i);
             check(p.epollCtl(ep, SocketCalls.EPOLL_CTL_ADD, fds[i], SocketCalls.EPOLLOUT, i), "epoll_ctl");
@@ -941,7 +923,7 @@ public class TcpHandOverIT {
                 if (h.hasRemaining()) {
                     continue;
                 }
-                Stream s = streams[i];
+                TcpStreams.Stream s = streams[i];
                 while (!s.done()) {
                     int r = p.send(fds[i], s.next(), 0);
                     if (r == EAGAIN) {

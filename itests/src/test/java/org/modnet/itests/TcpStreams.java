@@ -38,12 +38,18 @@ final class TcpStreams {
     static final class Stream {
         private final SplittableRandom random;
         final MessageDigest digest = sha256();
-        private final ByteBuffer chunk = ByteBuffer.allocate(64 << 10);
+        private final ByteBuffer chunk;
         private long left;
 
         Stream(long seed, long bytes) {
+            this(seed, bytes, 64 << 10);
+        }
+
+        /** With {@code chunkBytes} (a multiple of 8) handed to {@code send} at a time: the bytes are the same for any size. */
+        Stream(long seed, long bytes, int chunkBytes) {
             random = new SplittableRandom(seed);
             left = bytes;
+            chunk = ByteBuffer.allocate(chunkBytes);
             chunk.limit(0);
         }
 

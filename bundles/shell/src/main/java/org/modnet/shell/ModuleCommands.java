@@ -729,6 +729,11 @@ public final class ModuleCommands {
             warm.await(10_000);
         }
         Map<String, Long> handOverBefore = handOverCounters();
+        ServiceReference<org.modnet.api.handover.LiveHandOver> running = liveHandOver(old);
+        if (running != null && next.getHeaders().get(LIVE_HEADER) != null && !"false".equals(context.getProperty("modnet.update.live"))) {
+            liveUpdate(old, next, running, from, oldVersion, refused, kept, called, new long[] { t0, installed, resolved }, warm, handOverBefore);
+            return;
+        }
         long freeze = System.nanoTime();
         // the stop's steps, for the report: begun, the protocol service left, its users let go (the new version's start called), that
         // start returned; then the stopping thread's CPU time when it began and when the protocol service left (ns)
@@ -763,6 +768,169 @@ public final class ModuleCommands {
                         (t0 - called) / 1e6, (installed - t0) / 1e6, (resolved - installed) / 1e6)
                 + (warm == null ? "" : ", " + warm.report()) + stopSteps(called, at) + "; " + state(next)
                 + handOverReport(handOverBefore, swapMs));
+    }
+
+    /** The new jar's header saying its version stands by beside a running one and takes its state live ({@code LiveHandOver}). */
+    static final String LIVE_HEADER = "Modnet-Live-Hand-Over";
+
+    /** The bundle's {@code LiveHandOver}, if it offers one (the running version of a layer that hands over live). */
+    private ServiceReference<org.modnet.api.handover.LiveHandOver> liveHandOver(Bundle b) {
+        ServiceReference<?>[] refs = b.getRegisteredServices();
+        if (refs != null) {
+            for (ServiceReference<?> r : refs) {
+                if (java.util.Arrays.asList((String[]) r.getProperty(Constants.OBJECTCLASS))
+                        .contains(org.modnet.api.handover.LiveHandOver.class.getName())) {
+                    @SuppressWarnings("unchecked")
+                    ServiceReference<org.modnet.api.handover.LiveHandOver> l = (ServiceReference<org.modnet.api.handover.LiveHandOver>) r;
+                    return l;
+                }
+            }
+        }
+        return null;
+    }
+
+    /**
+     * The staged update of a layer whose running version hands over live ({@code LiveHandOver}) to a new version that says it
+     * takes over so ({@value #LIVE_HEADER}): the new bundle is started while the old one still serves, in standby (its
+     * component active, none of the layer's services registered), and prepares (its namespaces made, its adoption's code
+     * linked); then, on a thread of its own, the old version leaves (its services go: their users hold its packets and park its
+     * sockets; its state goes to the holder) and the new one takes the state and registers. Only then is the old bundle stopped
+     * and uninstalled, off the swap's path: Felix's stop and SCR's deactivation, and the new bundle's start, are no longer
+     * between the old version's last segment and the new one's first. A new version that does not come up in standby leaves the
+     * old one untouched; a swap that fails after the old one left restarts it (it takes its own deposit back).
+     */
+    private void liveUpdate(Bundle old, Bundle next, ServiceReference<org.modnet.api.handover.LiveHandOver> running, String from,
+            String oldVersion, String refused, String kept, long called, long[] steps, Warm warm, Map<String, Long> handOverBefore) {
+        long started;
+        ServiceReference<org.modnet.api.handover.LiveHandOver> standing;
+        try {
+            next.start();
+            started = System.nanoTime();
+            standing = awaitLiveHandOver(next);
+        } catch (BundleException | IllegalStateException e) {
+            uninstallQuietly(next);
+            throw new CommandException(refused + "the new version did not start: " + e.getMessage() + kept, 1);
+        }
+        if (standing == null) {
+            uninstallQuietly(next);
+            throw new CommandException(refused + "the new version did not come up in standby (no hand-over service within "
+                    + ACTIVATION_WAIT_MS + " ms: its activation failed; see the log)" + kept, 1);
+        }
+        org.modnet.api.handover.LiveHandOver leaving = context.getService(running);
+        org.modnet.api.handover.LiveHandOver taking = context.getService(standing);
+        if (leaving == null || taking == null) {
+            uninstallQuietly(next);
+            throw new CommandException(refused + "a version's hand-over service went away" + kept, 1);
+        }
+        long prepared = System.nanoTime();
+        if (!"false".equals(context.getProperty("modnet.update.prepare"))) { // the benchmark's comparison only
+            taking.prepare();
+            prepared = System.nanoTime();
+        }
+        // the swap: on a thread of its own, named as the staged stop's (the benchmark's timeline samples it)
+        Swap run = new Swap(leaving, taking);
+        long[] at = run.at;
+        Throwable[] failed = run.failed;
+        boolean[] left = run.left;
+        Thread swap = Thread.ofPlatform().name("modnet-update-stop-" + old.getBundleId()).unstarted(run);
+        swap.start();
+        try {
+            swap.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        context.ungetService(running);
+        context.ungetService(standing);
+        List<String> down = failed[0] != null ? List.of() : awaitServices(next);
+        if (failed[0] != null || !down.isEmpty()) {
+            String why = failed[0] != null ? String.valueOf(failed[0])
+                    : "its components did not come up (nothing registered " + String.join(", ", down) + "; see the log)";
+            if (!left[0]) {
+                uninstallQuietly(next);
+                throw new CommandException(refused + why + kept, 1);
+            }
+            throw new CommandException(refused + why + restartLive(old, next), 1);
+        }
+        long swapMs = (at[2] - at[0]) / 1_000_000;
+        long oldId = old.getBundleId();
+        long stopping = System.nanoTime();
+        try {
+            old.uninstall(); // its stop hands nothing over: it left already
+        } catch (BundleException | IllegalStateException e) {
+            System.out.println("update: warning: the old bundle " + oldId + " could not be uninstalled: " + e.getMessage());
+        }
+        refresh(List.of(old));
+        long gone = System.nanoTime();
+        System.out.println("update: " + next.getSymbolicName() + " " + oldVersion + " -> " + next.getVersion() + " from " + from
+                + "; staged: installed beside the running version as bundle " + next.getBundleId() + " (was " + oldId
+                + ", uninstalled); " + String.format("read and checked in %.1f ms, installed in %.1f ms, resolved in %.1f ms",
+                        (steps[0] - called) / 1e6, (steps[1] - steps[0]) / 1e6, (steps[2] - steps[1]) / 1e6)
+                + (warm == null ? "" : ", " + warm.report())
+                + String.format("; live: the new version started in standby at %.1f ms and prepared at %.1f, the old version left"
+                        + " (its state deposited) at %.1f (began at %.1f), the new one took it and registered at %.1f (%.1f ms of the"
+                        + " swapping thread's CPU), the old bundle stopped and uninstalled in %.1f ms after", (started - called) / 1e6,
+                        (prepared - called) / 1e6, (at[1] - called) / 1e6, (at[0] - called) / 1e6, (at[2] - called) / 1e6,
+                        (at[4] - at[3]) / 1e6, (gone - stopping) / 1e6)
+                + "; " + state(next) + handOverReport(handOverBefore, swapMs));
+    }
+
+    /**
+     * The live swap's thread: the old version leaves, the new one takes over. A class, not a lambda: a lambda's class would be
+     * spun at the first update of a JVM, between the new version's preparation and the old one's leaving.
+     */
+    private static final class Swap implements Runnable {
+        private final org.modnet.api.handover.LiveHandOver leaving;
+        private final org.modnet.api.handover.LiveHandOver taking;
+        /** Began, left, taken; the swapping thread's CPU when it began and when it ended (ns). */
+        final long[] at = new long[5];
+        final Throwable[] failed = new Throwable[1];
+        final boolean[] left = new boolean[1];
+
+        Swap(org.modnet.api.handover.LiveHandOver leaving, org.modnet.api.handover.LiveHandOver taking) {
+            this.leaving = leaving;
+            this.taking = taking;
+        }
+
+        @Override
+        public void run() {
+            java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+            at[3] = mx.getCurrentThreadCpuTime();
+            at[0] = System.nanoTime();
+            try {
+                leaving.leave();
+                left[0] = true;
+                at[1] = System.nanoTime();
+                taking.take();
+                at[2] = System.nanoTime();
+            } catch (Throwable t) {
+                failed[0] = t;
+            }
+            at[4] = mx.getCurrentThreadCpuTime();
+        }
+    }
+
+    /** The new bundle's {@code LiveHandOver} once its component has come up in standby; null if it does not in time. */
+    private ServiceReference<org.modnet.api.handover.LiveHandOver> awaitLiveHandOver(Bundle next) {
+        long deadline = System.nanoTime() + ACTIVATION_WAIT_MS * 1_000_000;
+        do {
+            ServiceReference<org.modnet.api.handover.LiveHandOver> r = liveHandOver(next);
+            if (r != null || next.getState() != Bundle.ACTIVE && next.getState() != Bundle.STARTING) {
+                return r;
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(200_000);
+        } while (System.nanoTime() < deadline);
+        return null;
+    }
+
+    /** After a live swap that failed once the old version had left: the new bundle goes, the old one restarts and takes its deposit back. */
+    private String restartLive(Bundle old, Bundle next) {
+        uninstallQuietly(next);
+        try {
+            old.stop(Bundle.STOP_TRANSIENT);
+        } catch (BundleException | IllegalStateException e) {
+            // restarted below all the same
+        }
+        return restart(old, next);
     }
 
     /**

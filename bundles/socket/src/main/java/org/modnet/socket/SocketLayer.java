@@ -286,7 +286,11 @@ public final class SocketLayer implements Sockets, PernetOperations, SocketHandO
      * of its own, and whatever reads that table waits for it ({@link #awaitParkWalk}).
      */
     public void removeProtocol(SocketProtocol p) {
-        protocols.removeIf(e -> e.protocol() == p);
+        for (Entry e : protocols) { // a loop, not removeIf's lambda: its class would be spun here, inside an update's swap
+            if (e.protocol() == p) {
+                protocols.remove(e);
+            }
+        }
         if (retired) {
             return; // unbound after this version handed over: its sockets are the next version's
         }
@@ -297,7 +301,7 @@ public final class SocketLayer implements Sockets, PernetOperations, SocketHandO
             }
             awaitParkWalk(); // one at a time (a protocol that left just before)
             indexed = false;
-            parkWalk = Thread.ofPlatform().daemon().name("socket-park").start(() -> parkAll(p));
+            parkWalk = Thread.ofPlatform().daemon().name("socket-park").start(new ParkWalk(this, p));
             return;
         }
         gates.remove(p);
@@ -328,6 +332,22 @@ public final class SocketLayer implements Sockets, PernetOperations, SocketHandO
         }
         for (Sock s : mine) {
             s.park(); // its waiters woken: they see a parked socket, and the new one once adopted
+        }
+    }
+
+    /** {@link #parkAll} on its own thread: a class, not a lambda, whose class would be spun inside the swap at the first update. */
+    private static final class ParkWalk implements Runnable {
+        private final SocketLayer layer;
+        private final SocketProtocol p;
+
+        ParkWalk(SocketLayer layer, SocketProtocol p) {
+            this.layer = layer;
+            this.p = p;
+        }
+
+        @Override
+        public void run() {
+            layer.parkAll(p);
         }
     }
 

@@ -22,6 +22,7 @@ import org.modnet.socket.api.Sock;
 import org.modnet.socket.api.SockException;
 import org.modnet.socket.api.SocketProtocol;
 import org.modnet.api.handover.LayerState;
+import org.modnet.api.handover.LiveHandOver;
 import org.modnet.api.handover.SocketState;
 import org.modnet.api.handover.TcpConnectionState;
 import org.modnet.api.handover.TcpDeferredConnections;
@@ -55,11 +56,7 @@ import org.slf4j.LoggerFactory;
  * <p>Nothing on the receive path allocates: each softirq CPU reads segments through its own header
  * view, and a thread outside a softirq (a loopback sender) through a view of its own.
  */
-@Component(service = { InetProtocol.class, SocketProtocol.class, PernetOperations.class, SnmpMib.class,
-        TcpProtocol.class, org.modnet.api.inet.InetOffload.class }, immediate = true, property = { InetProtocol.PROTOCOL + ":Integer=6",
-                SocketProtocol.FAMILY + ":Integer=2", SocketProtocol.TYPE + ":Integer=1",
-                SocketProtocol.PROTOCOL + ":Integer=6", SocketProtocol.DEFAULT + ":Boolean=true",
-                PernetOperations.ORDER + ":Integer=20" })
+@Component(service = {}, immediate = true)
 public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOperations, SnmpMib,
         org.modnet.api.inet.InetOffload {
     /** Headroom a segment we build leaves for IPv4 and the link layer ({@link Ipv4#send}'s ask). */
@@ -132,6 +129,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
                 () -> successorTakesDeferred(context));
         this.firstAskWaitNanos = Long.getLong(FIRST_ASK_WAIT_PROPERTY, 250) * 1_000_000;
         this.context = context;
+        this.standby = Live.runningVersionLeavesLive(context);
         this.warmFreezeAfterMs = Boolean.parseBoolean(System.getProperty(WARM_FREEZE_PROPERTY, "true")) ? WARM_FREEZE_AFTER_MS : -1;
     }
 
@@ -167,6 +165,9 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
                 java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
                 long cpu = mx.getCurrentThreadCpuTime();
                 long start = System.nanoTime();
+                // the classes a live hand-over's leave makes, loaded now rather than in its frozen window
+                new FreezeOnAsk(this).getClass();
+                new RestFreeze(this, null, null, 0).getClass();
                 int n = TcpHandOverWarmUp.runFreezeSide(core, ipv4, TcpHandOverWarmUp.FREEZE_ROUNDS, () -> gone);
                 warmedFreeze = String.format("freeze warmed on %d scratch freezes in %.1f ms, %.1f ms of CPU", n,
                         (System.nanoTime() - start) / 1e6, (mx.getCurrentThreadCpuTime() - cpu) / 1e6);
@@ -219,17 +220,259 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         }
     }
 
-    /** DS: after the constructor and the holder's bind, before any service of this component is used. */
+    /**
+     * DS: after the constructor and the holder's bind. The protocol's services are registered here, by this
+     * component, once it has adopted what its previous version deposited; in standby (a running version of
+     * this layer offers a live hand-over: the shell's {@code update} started this one beside it) only this
+     * version's {@link LiveHandOver}: the rest waits for {@link #take}.
+     */
     @Activate
     void activate() {
-        SocketHandOver h = holder;
-        if (h != null) {
-            takeOver(h);
+        if (!standby) {
+            SocketHandOver h = holder;
+            if (h != null) {
+                takeOver(h);
+            }
+            startServing();
         }
-        warmFreeze();
+        Live.register(this);
+    }
+
+    /** After the adoption: the freeze's warm-up, then the protocol's services and {@code /proc/net/tcp} and lsmod's count. */
+    private void startServing() {
+        registerProtocol();
         // here, not later (after IPv4's attach): the previous version's /proc/net/tcp may leave before that,
         // and a reader would find none between the two
         registerUsers();
+        warmFreeze(); // after the registration: its thread is not on the way to the first segment
+    }
+
+    /**
+     * A running version of this layer offers a live hand-over ({@link LiveHandOver}) and this one was started beside it: no
+     * service of the protocol is registered until {@link #take}.
+     */
+    private boolean standby;
+    /** The protocol's own registration (every interface of the component's, with IPv4's and the socket layer's properties). */
+    private ServiceRegistration<?> protocolRegistration;
+    /** This version's {@link LiveHandOver}, registered by {@link #activate}. */
+    private ServiceRegistration<?> liveRegistration;
+    /** Set by {@link #leaveLive}: this version hands over with its bundle still active (see {@link #handingOver}). */
+    private volatile boolean leavingLive;
+    /** {@link #leaveLive} deposited the state: the deactivation hands nothing over. */
+    private volatile boolean handedOver;
+    /** The freeze of the connections deposited in place after a live hand-over: the deactivation waits for it. */
+    private volatile Thread restFreeze;
+    /** Set by {@link #take}: {@link #prepare}'s warm-up stops. */
+    private volatile boolean taking;
+
+    /**
+     * The protocol's services, as SCR registered them before: one registration with every interface, so IPv4 (protocol 6),
+     * the socket layer (AF_INET, SOCK_STREAM), the core (its per-namespace operations) and the SNMP readers see one service
+     * arrive and one leave. The component registers it itself so that a live hand-over ({@link #leaveLive}) can take it away
+     * with the bundle still active, and a version in standby registers it only once it has adopted.
+     */
+    private void registerProtocol() {
+        BundleContext c = context;
+        if (c == null) {
+            return;
+        }
+        Hashtable<String, Object> props = new Hashtable<>();
+        props.put(InetProtocol.PROTOCOL, 6);
+        props.put(SocketProtocol.FAMILY, 2);
+        props.put(SocketProtocol.TYPE, 1);
+        props.put(SocketProtocol.PROTOCOL, 6);
+        props.put(SocketProtocol.DEFAULT, Boolean.TRUE);
+        props.put(PernetOperations.ORDER, 20);
+        synchronized (users) {
+            if (gone || protocolRegistration != null) {
+                return;
+            }
+        }
+        // outside the lock: IPv4 hands this version its held segments inside the registration's dispatch
+        ServiceRegistration<?> r;
+        try {
+            r = c.registerService(new String[] { InetProtocol.class.getName(), SocketProtocol.class.getName(),
+                    PernetOperations.class.getName(), SnmpMib.class.getName(), TcpProtocol.class.getName(),
+                    org.modnet.api.inet.InetOffload.class.getName() }, this, props);
+        } catch (IllegalStateException stopping) {
+            return; // the bundle stopped under the registration
+        }
+        boolean late;
+        synchronized (users) {
+            late = gone;
+            if (!late) {
+                protocolRegistration = r;
+            }
+        }
+        if (late) { // deactivated during the registration: it goes again
+            try {
+                r.unregister();
+            } catch (IllegalStateException stopped) {
+                // gone with the bundle
+            }
+        }
+    }
+
+    /** The protocol's registration goes first: its users hold its segments and park its sockets when this version hands over. */
+    private void unregisterProtocol() {
+        ServiceRegistration<?> r;
+        synchronized (users) {
+            r = protocolRegistration;
+            protocolRegistration = null;
+        }
+        if (r != null) {
+            try {
+                r.unregister();
+            } catch (IllegalStateException gone) {
+                // the bundle's stop took it already
+            }
+        }
+    }
+
+    /**
+     * {@value #PREPARE_WARM_UP_PROPERTY}{@code =true}: {@link #prepare} also runs the adoption's code on scratch sockets. Off by
+     * default: a version in standby has loaded and linked most of it in its activation already, and in the benchmark's runs
+     * the warm-up cost more time before the swap (45-185 ms at load 10-15) than the adoption it shortened.
+     */
+    static final String PREPARE_WARM_UP_PROPERTY = "modnet.tcp.prepare.warmup";
+
+    /**
+     * {@link LiveHandOver#prepare}, in standby: every namespace's state made (and with {@link #PREPARE_WARM_UP_PROPERTY} the
+     * adoption's code run on scratch sockets, {@link TcpHandOverWarmUp}) before the running version leaves; stops early if
+     * {@link #take} comes.
+     */
+    void prepare() {
+        long start = System.nanoTime();
+        prebuildNets(() -> taking);
+        long made = System.nanoTime();
+        if (!Boolean.getBoolean(PREPARE_WARM_UP_PROPERTY)) {
+            warmedUp = String.format("prepared in standby: namespaces in %.1f ms", (made - start) / 1e6);
+            return;
+        }
+        try {
+            int n = TcpHandOverWarmUp.run(core, ipv4, TcpHandOverWarmUp.SOCKETS, () -> taking);
+            warmedUp = String.format("prepared in standby: namespaces in %.1f ms, warmed up on %d scratch sockets in %.1f ms", (made - start) / 1e6,
+                    n, (System.nanoTime() - made) / 1e6);
+        } catch (RuntimeException e) {
+            warmedUp = "warm-up failed: " + e;
+            LOG.warn("tcp: hand-over warm-up failed (the adoption runs cold): {}", e.toString());
+        }
+    }
+
+    /**
+     * {@link LiveHandOver#leave}: the running version leaves with its bundle still active: its protocol's service goes (IPv4
+     * holds protocol 6's segments, the socket layer parks its sockets: {@link #handingOver} says so), then every
+     * connection is frozen and deposited as a stop for an update would; the connections deposited in place are frozen on a
+     * thread of their own once the next version has asked for its first one. The bundle's stop then hands nothing over.
+     */
+    void leaveLive() {
+        leavingLive = true;
+        unregisterProtocol();
+        leave(true);
+        handedOver = true;
+    }
+
+    /** {@link LiveHandOver#take}: the next version adopts what {@link #leaveLive} deposited and registers its services. */
+    void take() {
+        taking = true;
+        synchronized (users) {
+            if (!standby || gone) {
+                return; // took over in its activation already, or stopped
+            }
+            standby = false;
+        }
+        SocketHandOver h = holder;
+        if (h != null) {
+            takeOver(h, h.take(LAYER)); // no wait, and no lambda of awaitDeposit's to link on the way
+        }
+        startServing();
+    }
+
+    /**
+     * The OSGi side of the live hand-over, apart: its handlers name OSGi types, which the verifier would otherwise load with
+     * TcpProtocol, and the stacks built without OSGi have no framework on their class path (see {@link ProcRanking}).
+     */
+    private static final class Live implements LiveHandOver {
+        private final TcpProtocol tcp;
+
+        Live(TcpProtocol tcp) {
+            this.tcp = tcp;
+        }
+
+        @Override
+        public void prepare() {
+            tcp.prepare();
+        }
+
+        @Override
+        public void leave() {
+            tcp.leaveLive();
+        }
+
+        @Override
+        public void take() {
+            tcp.take();
+        }
+
+        static void register(TcpProtocol tcp) {
+            BundleContext c = tcp.context;
+            if (c == null) {
+                return;
+            }
+            synchronized (tcp.users) {
+                if (tcp.gone) {
+                    return;
+                }
+                try {
+                    tcp.liveRegistration = c.registerService(LiveHandOver.class, new Live(tcp),
+                            new Hashtable<>(Map.of(LiveHandOver.LAYER, LAYER)));
+                } catch (IllegalStateException stopping) {
+                    // the bundle stopped under the registration
+                }
+            }
+        }
+
+        static void unregister(TcpProtocol tcp) {
+            ServiceRegistration<?> r;
+            synchronized (tcp.users) {
+                r = tcp.liveRegistration;
+                tcp.liveRegistration = null;
+            }
+            if (r != null) {
+                try {
+                    r.unregister();
+                } catch (IllegalStateException gone) {
+                    // the bundle's stop took it already
+                }
+            }
+        }
+
+        /**
+         * Another bundle of this one's name is active and offers a live hand-over of TCP: this version was started beside
+         * it (the shell's {@code update}) and stands by. False without a context (the tests' wiring).
+         */
+        static boolean runningVersionLeavesLive(BundleContext c) {
+            if (c == null) {
+                return false;
+            }
+            try {
+                Bundle me = c.getBundle();
+                ServiceReference<?>[] refs = c.getServiceReferences(LiveHandOver.class.getName(), "(" + LiveHandOver.LAYER + "=" + LAYER + ")");
+                if (refs != null) {
+                    for (ServiceReference<?> r : refs) {
+                        Bundle b = r.getBundle();
+                        if (b != null && b != me && me.getSymbolicName().equals(b.getSymbolicName()) && b.getState() == Bundle.ACTIVE) {
+                            return true;
+                        }
+                    }
+                }
+                return false;
+            } catch (org.osgi.framework.InvalidSyntaxException e) {
+                throw new IllegalStateException(e); // a constant filter
+            } catch (IllegalStateException e) {
+                return false; // the context is no longer valid
+            }
+        }
     }
 
     /** The bundle's context (the component's wiring; null in the tests'): {@link #registerUsers}. */
@@ -326,7 +569,11 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
      * the secrets first (ISNs continue), then every namespace's sockets.
      */
     private void takeOver(SocketHandOver holder) {
-        LayerState sockets = awaitDeposit(holder, predecessorLeaving, this::warmUp);
+        takeOver(holder, awaitDeposit(holder, predecessorLeaving, this::warmUp));
+    }
+
+    /** As above, with the deposit taken ({@link #take}: it is there, its predecessor has left). */
+    private void takeOver(SocketHandOver holder, LayerState sockets) {
         TcpLayerState tcp = sockets == null ? null : holder.takeDetail(LAYER) instanceof TcpLayerState t ? t : null;
         boolean readable = sockets != null && tcp != null && sockets.version() == TcpHandOver.STATE_VERSION
                 && tcp.version() == TcpHandOver.STATE_VERSION && stateVersion == TcpHandOver.STATE_VERSION;
@@ -480,12 +727,12 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
      */
     @Override
     public boolean handingOver() {
-        return holder != null && (updating.getAsBoolean() || ipv4 instanceof org.modnet.api.handover.HandsOver ip && ip.handingOver());
+        return holder != null && (leavingLive || updating.getAsBoolean() || ipv4 instanceof org.modnet.api.handover.HandsOver ip && ip.handingOver());
     }
 
     @Override
     public void init(NetNamespace ns) {
-        nets.computeIfAbsent(ns, n -> new TcpNet(n, core, ipv4, isn, cc));
+        net(ns, true); // one call site for every namespace made: its lambda is linked once, before an update's registration
     }
 
     @Override
@@ -495,19 +742,47 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         }
     }
 
-    /** The hand-over or the close ({@link #leave}), then {@code /proc/net/tcp} and lsmod's count go ({@link #registerUsers}). */
+    /**
+     * The protocol's service goes, then the hand-over or the close ({@link #leave}), then {@code /proc/net/tcp} and lsmod's
+     * count ({@link #registerUsers}). After a live hand-over ({@link #leaveLive}) only the freeze of what was deposited in
+     * place is waited for.
+     */
     @Deactivate
     void deactivate() {
         try {
-            leave();
+            if (handedOver) {
+                awaitRestFreeze();
+            } else {
+                unregisterProtocol();
+                leave(false);
+            }
         } finally {
             unregisterUsers();
+            Live.unregister(this);
         }
     }
 
-    /** Leaving for an update: every socket is frozen and its state goes to the holder, which keeps the descriptors. */
-    private void leave() {
-        gone = true; // the freeze's warm-up stops, whether this version hands over or closes
+    /** Waits for the freeze of the connections a live hand-over deposited in place: none of this version's code runs after its stop. */
+    private void awaitRestFreeze() {
+        Thread t = restFreeze;
+        if (t != null) {
+            try {
+                t.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /**
+     * Leaving for an update: every socket is frozen and its state goes to the holder, which keeps the descriptors. {@code live}
+     * (the bundle stays active until the next version has taken over): the connections deposited in place are frozen on a thread
+     * of their own, and this returns once the state is deposited.
+     */
+    private void leave(boolean live) {
+        synchronized (users) {
+            gone = true; // the freeze's warm-up stops, whether this version hands over or closes; nothing registers from here
+        }
         finishAdoption(); // what an update just before left for later is remade, to be frozen or closed with the rest
         SocketHandOver holder = this.holder;
         if (holder == null || !handingOver()) {
@@ -533,30 +808,90 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
                 byId.put(sk.inode(), new Deferred(sk));
             }
             deferred = byId;
-            holder.depositDetail(DEFERRED, new TcpDeferredConnections(laterStates, this::freezeDeferred));
+            holder.depositDetail(DEFERRED, new TcpDeferredConnections(laterStates, new FreezeOnAsk(this)));
         }
         holder.depositDetail(LAYER, tcp);
         holder.deposit(sockets);
         marks[2] = System.nanoTime();
-        lastHandOver = String.format("froze %d connections, %d listeners, %d TIME-WAIT in %.1f ms (%.1f ms of CPU; synchronize_net %.1f ms,"
-                + " the walk %.1f ms, the deposit %.1f ms; %s)", tcp.connections().size(), tcp.listeners().size(), tcp.timewait().size(),
-                (marks[2] - start) / 1e6, (mx.getCurrentThreadCpuTime() - cpu) / 1e6, (synced - start) / 1e6, (walked - synced) / 1e6,
-                (marks[2] - walked) / 1e6, warmedFreeze.isEmpty() ? "its code cold" : warmedFreeze);
+        long[] took = { tcp.connections().size(), tcp.listeners().size(), tcp.timewait().size(), marks[2] - start,
+                mx.getCurrentThreadCpuTime() - cpu, synced - start, walked - synced, marks[2] - walked };
+        if (live) { // the next version takes over now: the account and the rest's freeze beside it, and the stop waits for that
+            restFreeze = Thread.ofPlatform().daemon().name("tcp-freeze-rest").start(new RestFreeze(this, took, later, tcp.version()));
+            return;
+        }
+        account(took);
         if (later != null && !later.isEmpty()) {
-            long waited = System.nanoTime();
-            awaitFirstAsk();
-            // the rest frozen here, so that none of this version's code runs once its bundle has stopped
-            long rest = System.nanoTime();
-            Map<Long, Deferred> byId = deferred;
-            for (TcpSock sk : later) {
-                freezeDeferred(byId.get(sk.inode()), false);
-            }
-            int asked = frozenOnAsk.get();
-            lastHandOver += String.format(" and %d deposited in place (clocks stopped); waited %.1f ms for the next version's first"
-                    + " ask, then froze them in %.1f ms, %d of them asked for first by the next version", later.size(),
-                    (rest - waited) / 1e6, (System.nanoTime() - rest) / 1e6, asked);
+            freezeRest(later, tcp.version());
+            return;
         }
         LOG.info("tcp: {} (state version {})", lastHandOver, tcp.version());
+    }
+
+    /** The freeze's line: connections, listeners, TIME-WAIT, then ns: all, CPU, synchronize_net, the walk, the deposit. */
+    private void account(long[] t) {
+        lastHandOver = String.format("froze %d connections, %d listeners, %d TIME-WAIT in %.1f ms (%.1f ms of CPU; synchronize_net %.1f ms,"
+                + " the walk %.1f ms, the deposit %.1f ms; %s)", t[0], t[1], t[2], t[3] / 1e6, t[4] / 1e6, t[5] / 1e6, t[6] / 1e6,
+                t[7] / 1e6, warmedFreeze.isEmpty() ? "its code cold" : warmedFreeze);
+    }
+
+    /**
+     * After a live hand-over, on a thread of its own: the freeze's account, then what was deposited in place and not asked for
+     * yet. A class, not a lambda: a lambda's class is spun at its first use, here on the way to the next version's adoption
+     * (the shell's {@code update} loads this jar's classes beside the swap).
+     */
+    private static final class RestFreeze implements Runnable {
+        private final TcpProtocol tcp;
+        private final long[] took;
+        private final List<TcpSock> later;
+        private final int version;
+
+        RestFreeze(TcpProtocol tcp, long[] took, List<TcpSock> later, int version) {
+            this.tcp = tcp;
+            this.took = took;
+            this.later = later;
+            this.version = version;
+        }
+
+        @Override
+        public void run() {
+            tcp.account(took);
+            if (later != null && !later.isEmpty()) {
+                tcp.freezeRest(later, version);
+            } else {
+                LOG.info("tcp: {} (state version {})", tcp.lastHandOver, version);
+            }
+        }
+    }
+
+    /** {@link TcpDeferredConnections#freeze}: a class, not a method reference (see {@link RestFreeze}). */
+    private static final class FreezeOnAsk implements java.util.function.LongFunction<TcpConnectionState> {
+        private final TcpProtocol tcp;
+
+        FreezeOnAsk(TcpProtocol tcp) {
+            this.tcp = tcp;
+        }
+
+        @Override
+        public TcpConnectionState apply(long id) {
+            return tcp.freezeDeferred(id);
+        }
+    }
+
+    /** The connections deposited in place that the next version has not asked for yet, frozen once it asked for its first. */
+    private void freezeRest(List<TcpSock> later, int version) {
+        long waited = System.nanoTime();
+        awaitFirstAsk();
+        // the rest frozen here, so that none of this version's code runs once its bundle has stopped
+        long rest = System.nanoTime();
+        Map<Long, Deferred> byId = deferred;
+        for (TcpSock sk : later) {
+            freezeDeferred(byId.get(sk.inode()), false);
+        }
+        int asked = frozenOnAsk.get();
+        lastHandOver += String.format(" and %d deposited in place (clocks stopped); waited %.1f ms for the next version's first"
+                + " ask, then froze them in %.1f ms, %d of them asked for first by the next version", later.size(),
+                (rest - waited) / 1e6, (System.nanoTime() - rest) / 1e6, asked);
+        LOG.info("tcp: {} (state version {})", lastHandOver, version);
     }
 
     /**
@@ -692,7 +1027,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         for (TcpConnectionState c : st.connections()) {
             TcpNet net = net(c.socket().namespace(), true);
             if (defer && TcpLazyAdopt.deferrable(c)) {
-                later.computeIfAbsent(net, this::lazyTable).add(c);
+                lazyTable(later, net).add(c);
                 continue;
             }
             now++;
@@ -706,7 +1041,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
             for (SocketState s : inPlace.connections()) {
                 TcpNet net = net(s.namespace(), true);
                 if (defer) {
-                    later.computeIfAbsent(net, this::lazyTable).add(s, inPlace.freeze());
+                    lazyTable(later, net).add(s, inPlace.freeze());
                     continue;
                 }
                 TcpConnectionState c = inPlace.freeze().apply(s.id());
@@ -725,12 +1060,14 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
             lazySockets = later.isEmpty() ? null : sockets;
             lazyHolder = holder;
         }
-        later.forEach((net, t) -> net.lazy = t); // published: a segment may find them from here on
+        for (Map.Entry<TcpNet, TcpLazyAdopt> e : later.entrySet()) { // no lambda on the way to the first segment
+            e.getKey().lazy = e.getValue(); // published: a segment may find them from here on
+        }
         if (holder != null && later.isEmpty()) {
             holder.finished(sockets);
         }
         if (!clocks.isEmpty() || !later.isEmpty()) { // an IPv4 that never calls attached: start them anyway, a second late
-            clocksFallback = core.timer(Math.max(cpu, 0), this::attached);
+            clocksFallback = core.timer(Math.max(cpu, 0), new AttachedLate(this));
             clocksFallback.mod(CLOCKS_FALLBACK_MS);
         }
         marks[4] = System.nanoTime();
@@ -858,15 +1195,52 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         return net.lookupEstablished(raddr, rport, laddr, lport);
     }
 
-    /** The table of {@code net}'s connections left for later; a call that needs one as a live connection remakes it. */
-    private TcpLazyAdopt lazyTable(TcpNet net) {
-        return new TcpLazyAdopt(p -> {
-            boolean did = remake(net, p);
+    /** {@code net}'s table in {@code later}, made at its first connection. */
+    private TcpLazyAdopt lazyTable(Map<TcpNet, TcpLazyAdopt> later, TcpNet net) {
+        TcpLazyAdopt t = later.get(net);
+        if (t == null) {
+            t = new TcpLazyAdopt(new RemakeForCall(this, net));
+            later.put(net, t);
+        }
+        return t;
+    }
+
+    /**
+     * The table of a namespace's connections left for later: a call that needs one as a live connection remakes it. Classes, not
+     * lambdas, here and in {@link AttachedLate}: they are on the way to the first segment, and a lambda's class is spun at its
+     * first use where a class of the jar is loaded beside the swap.
+     */
+    private static final class RemakeForCall implements java.util.function.Predicate<TcpLazyAdopt.Pending> {
+        private final TcpProtocol tcp;
+        private final TcpNet net;
+
+        RemakeForCall(TcpProtocol tcp, TcpNet net) {
+            this.tcp = tcp;
+            this.net = net;
+        }
+
+        @Override
+        public boolean test(TcpLazyAdopt.Pending p) {
+            boolean did = tcp.remake(net, p);
             if (did) {
-                remadeOnCall.incrementAndGet();
+                tcp.remadeOnCall.incrementAndGet();
             }
             return did;
-        });
+        }
+    }
+
+    /** {@link #attached} from the core's timer, for an IPv4 that never calls it. */
+    private static final class AttachedLate implements Runnable {
+        private final TcpProtocol tcp;
+
+        AttachedLate(TcpProtocol tcp) {
+            this.tcp = tcp;
+        }
+
+        @Override
+        public void run() {
+            tcp.attached();
+        }
     }
 
     /** Remakes one connection left for later and moves its descriptors to it; false if another thread did. */

@@ -15,10 +15,12 @@
  * {@link org.modnet.api.handover.TcpDeferredConnections} (1.7). A socket's {@code IP_RECVERR} travels in its
  * {@link org.modnet.api.handover.SockOptions} (1.8). The rest of the RTT estimator ({@code mdev_us},
  * {@code mdev_max_us}, {@code rtt_seq}) and of the delayed-ACK state ({@code ato}, {@code ICSK_ACK_PUSHED},
- * {@code last_seg_size}) travel in {@link org.modnet.api.handover.TcpEstimator} (1.9).
+ * {@code last_seg_size}) travel in {@link org.modnet.api.handover.TcpEstimator} (1.9). A version that hands over
+ * while its bundle is still active, started beside its next version in standby, is a
+ * {@link org.modnet.api.handover.LiveHandOver} (1.10).
  */
 @Export
-@Version("1.9.0")
+@Version("1.10.0")
 package org.modnet.api.handover;
 
 import org.osgi.annotation.bundle.Export;
