@@ -148,6 +148,31 @@ public class ConntrackIT {
         org.junit.Assert.assertEquals(0L, nstat("a", "IcmpInCsumErrors"));
     }
 
+    /**
+     * nat OUTPUT on the host that sends: REDIRECT turns a's own connection to b's port 80 into one to a's
+     * local listener, and DNAT turns its datagrams to b's port 7 into ones to its own 127.0.0.1:5000. Each
+     * packet is routed again after the nat table changed its destination (ip_route_me_harder): to lo, not
+     * out a0 toward the router.
+     */
+    @Test
+    public void outputRedirectAndDnatRouteTheHostsOwnPacketsAgain() throws Exception {
+        ModnetRuntime.run(processor, null, "ip -n a link set lo up"); // 127.0.0.1 is routed only while lo is up, as in Linux
+        ModnetRuntime.run(processor, "a", "iptables -t nat -A OUTPUT -p tcp -d 10.0.2.2 --dport 80 -j REDIRECT --to-ports 3128");
+        CompletableFuture<String> proxy = ModnetRuntime.serve(processor, "a", "nc -l 3128", false, 3128);
+        assertThat(ModnetRuntime.runCapturing(processor, "a", "nc -z -v -w 5 10.0.2.2 80"),
+                containsString("Connection to 10.0.2.2 80 port [tcp/"));
+        proxy.get(20, TimeUnit.SECONDS);
+        assertThat(ModnetRuntime.run(processor, "a", "conntrack -L -p tcp"),
+                containsString("dst=10.0.2.2 sport="));
+        assertThat(ModnetRuntime.run(processor, "a", "conntrack -L -p tcp"),
+                containsString(" dport=80 src=127.0.0.1 dst=10.0.1.2 sport=3128 "));
+
+        ModnetRuntime.run(processor, "a", "iptables -t nat -A OUTPUT -p udp -d 10.0.2.2 --dport 7 -j DNAT --to-destination 127.0.0.1:5000");
+        CompletableFuture<String> udp = ModnetRuntime.serve(processor, "a", "nc -u -l -W 1 -s 127.0.0.1 5000", true, 5000);
+        ModnetRuntime.run(processor, "a", "echo hello | nc -u -q 0.5 10.0.2.2 7");
+        assertThat(udp.get(20, TimeUnit.SECONDS), containsString("hello"));
+    }
+
     @Test
     public void dnatForwardsAPortOfTheRouterToTheServerBehindIt() throws Exception {
         ModnetRuntime.run(processor, null, "ip -n b route add default via 10.0.2.1");

@@ -159,9 +159,45 @@ final class Ipv4Output {
         skb.resetNetworkHeader();
         skb.protocol(Eth.ETH_P_IP);
         net.mib.inc(Ipv4Mib.Counter.OutRequests);
-        if (!net.hooks.run(org.modnet.api.netfilter.NfHook.LOCAL_OUT, skb, net.ns, null, dev)
-                || !net.hooks.run(org.modnet.api.netfilter.NfHook.POST_ROUTING, skb, net.ns, null, dev)) {
+        int mark = skb.mark();
+        if (!net.hooks.run(org.modnet.api.netfilter.NfHook.LOCAL_OUT, skb, net.ns, null, dev)) {
             return null; // a filter took it: its rule counters show it, and the sender sees success (EPERM comes with iptables)
+        }
+        int routed = Ipv4Header.daddr(skb, h);
+        if (routed != daddr || skb.mark() != mark) {
+            // ip_route_me_harder: a LOCAL_OUT table changed where the packet goes (nat's DNAT or REDIRECT,
+            // mangle's MARK), so it is routed again from its header as it now is
+            daddr = routed;
+            local = isLocal(daddr);
+            nextHop = daddr;
+            if (local) {
+                dev = net.ns.device("lo");
+                if (dev == null || !dev.isUp()) {
+                    net.mib.inc(Ipv4Mib.Counter.OutNoRoutes);
+                    skb.free();
+                    return Errno.ENETUNREACH;
+                }
+                mtu = dev.mtu();
+            } else {
+                int l4 = h + Ipv4Header.MIN_LEN;
+                boolean ports = (protocol == 6 || protocol == 17 || protocol == 132) && skb.len() >= Ipv4Header.MIN_LEN + 4;
+                RouteEntry r = net.rules.output(daddr, Ipv4Header.saddr(skb, h), 0, skb.mark(), tos, protocol,
+                        ports ? skb.getU16(l4) : 0, ports ? skb.getU16(l4 + 2) : 0);
+                Errno e = error(r);
+                if (e != null) {
+                    net.mib.inc(Ipv4Mib.Counter.OutNoRoutes);
+                    skb.free();
+                    return e;
+                }
+                dev = r.dev();
+                if (r.gateway() != 0) {
+                    nextHop = net.redirects.gateway(daddr, r.gateway(), net.core.nanoTime() / 1_000_000);
+                }
+                mtu = net.pmtu.mtu(daddr, dev.mtu(), net.core.nanoTime() / 1_000_000);
+            }
+        }
+        if (!net.hooks.run(org.modnet.api.netfilter.NfHook.POST_ROUTING, skb, net.ns, null, dev)) {
+            return null;
         }
         if (df && protocol == IPPROTO_TCP && !local && tooBig(skb, mtu)) {
             // ip_fragment: a DF packet is cut only when its sender allowed it (ignore_df: UDP and raw
