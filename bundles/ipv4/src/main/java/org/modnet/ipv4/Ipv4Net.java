@@ -291,8 +291,8 @@ final class Ipv4Net implements Ipv4Input.Routing {
     /**
      * {@code nf_reinject}: with NF_ACCEPT the hook's functions after {@code from}, with NF_REPEAT
      * {@code from} and those after it, with NF_STOP none; then the path on from that hook
-     * ({@code okfn}). Any other verdict frees the packet. A forwarded or sent packet's next hop is
-     * looked up again.
+     * ({@code okfn}). Any other verdict frees the packet. A packet this host sends is routed again
+     * from its header ({@code nf_reroute}); a forwarded one's next hop is looked up again.
      */
     void reinject(SkBuff skb, org.modnet.api.netfilter.NfHook hook, org.modnet.api.netfilter.NfHookFunction from, NetDevice in,
             NetDevice out, org.modnet.api.netfilter.Verdict verdict) {
@@ -313,11 +313,7 @@ final class Ipv4Net implements Ipv4Input.Routing {
             case PRE_ROUTING -> input.rcvFinish(skb, in, h, (skb.getU8(h) & 0xf) << 2);
             case LOCAL_IN -> input.localInFinish(skb, in);
             case FORWARD -> forwardFinish(skb, out, nextHop(Ipv4Header.daddr(skb, h)));
-            case LOCAL_OUT -> {
-                if (hooks.run(org.modnet.api.netfilter.NfHook.POST_ROUTING, skb, ns, null, out)) {
-                    output.finish(skb, out, nextHop(Ipv4Header.daddr(skb, h)));
-                }
-            }
+            case LOCAL_OUT -> output.reinjectLocalOut(skb);
             case POST_ROUTING -> output.finish(skb, out, nextHop(Ipv4Header.daddr(skb, h)));
         }
     }

@@ -84,6 +84,63 @@ final class Ipv4Output {
         return r.src() != 0 ? r.src() : org.modnet.api.inet.Ipv4Addresses.select(r.dev(), nextHop, true);
     }
 
+    /** {@link #outputRoute}'s answer for a destination that is one of this host's addresses: out through lo. */
+    private static final RouteEntry TO_LO = new RouteEntry("local", 0, 32, 0, null, 0, 0, "kernel", "host");
+
+    /**
+     * The route of a packet this host sends ({@code ip_route_output_ports}), before LOCAL_OUT and again after a table or a
+     * queue's verdict changed its destination or mark ({@code ip_route_me_harder}): {@link #TO_LO} for one of this host's own
+     * addresses, else the rules' answer for the flow's keys (source, mark, TOS, the ports at {@code l4}). Check it with
+     * {@link #outputError}.
+     */
+    private RouteEntry outputRoute(SkBuff skb, int l4, int daddr, int saddr, int tos, int protocol) {
+        if (isLocal(daddr)) {
+            return TO_LO;
+        }
+        boolean ports = (protocol == 6 || protocol == 17 || protocol == 132) && skb.len() - (l4 - skb.data()) >= 4;
+        return net.rules.output(daddr, saddr, 0, skb.mark(), tos, protocol, ports ? skb.getU16(l4) : 0, ports ? skb.getU16(l4 + 2) : 0);
+    }
+
+    /** Why {@link #outputRoute}'s answer cannot carry the packet (lo missing or down for a local one), or null. */
+    private Errno outputError(RouteEntry r) {
+        if (r != TO_LO) {
+            return error(r);
+        }
+        NetDevice lo = net.ns.device("lo");
+        return lo == null || !lo.isUp() ? Errno.ENETUNREACH : null;
+    }
+
+    private NetDevice outputDevice(RouteEntry r) {
+        return r == TO_LO ? net.ns.device("lo") : r.dev();
+    }
+
+    /** The next hop toward {@code daddr} on {@code r}: its gateway (or a redirect's), else the destination itself. */
+    private int nextHop(RouteEntry r, int daddr) {
+        return r == TO_LO || r.gateway() == 0 ? daddr : net.redirects.gateway(daddr, r.gateway(), net.core.nanoTime() / 1_000_000);
+    }
+
+    /**
+     * {@code nf_reinject}'s {@code nf_reroute} at LOCAL_OUT: a packet this host sends (data at its IPv4 header), accepted
+     * again after a queue, is routed from its header as it now is (the queue's consumer or a later table may have changed
+     * its destination or mark), then goes through POST_ROUTING and out.
+     */
+    void reinjectLocalOut(SkBuff skb) {
+        int h = skb.data();
+        int daddr = Ipv4Header.daddr(skb, h);
+        RouteEntry r = outputRoute(skb, h + Ipv4Header.headerLen(skb, h), daddr, Ipv4Header.saddr(skb, h), skb.getU8(h + Ipv4Header.TOS),
+                Ipv4Header.protocol(skb, h));
+        Errno e = outputError(r);
+        if (e != null) {
+            net.mib.inc(Ipv4Mib.Counter.OutNoRoutes);
+            skb.free();
+            return;
+        }
+        NetDevice dev = outputDevice(r);
+        if (net.hooks.run(org.modnet.api.netfilter.NfHook.POST_ROUTING, skb, net.ns, null, dev)) {
+            finish(skb, dev, nextHop(r, daddr), r == TO_LO ? dev.mtu() : net.pmtu.mtu(daddr, dev.mtu(), net.core.nanoTime() / 1_000_000));
+        }
+    }
+
     /**
      * Sends a transport payload (the skb's data) to {@code daddr}: header (DF when {@code df}, as
      * {@code ip_queue_xmit} sets it for {@code ip_dont_fragment}), checksum, neighbour output.
@@ -92,39 +149,17 @@ final class Ipv4Output {
      */
     Errno send(SkBuff skb, int saddr, int daddr, int protocol, int ttl, int tos, boolean df) {
         // the route's three answers without a Decision object: this is the per-datagram path
-        NetDevice dev;
-        int nextHop = daddr;
-        int src;
-        boolean local = isLocal(daddr);
-        if (local) {
-            dev = net.ns.device("lo");
-            if (dev == null || !dev.isUp()) {
-                net.mib.inc(Ipv4Mib.Counter.OutNoRoutes);
-                skb.free();
-                return Errno.ENETUNREACH;
-            }
-            src = daddr;
-        } else {
-            // the flow's keys as ip_queue_xmit and ip_route_output_ports give them: source, mark, TOS, ports
-            int sport = 0;
-            int dport = 0;
-            if ((protocol == 6 || protocol == 17 || protocol == 132) && skb.len() >= 4) {
-                sport = skb.getU16(skb.data());
-                dport = skb.getU16(skb.data() + 2);
-            }
-            RouteEntry r = net.rules.output(daddr, saddr, 0, skb.mark(), tos, protocol, sport, dport);
-            Errno e = error(r);
-            if (e != null) {
-                net.mib.inc(Ipv4Mib.Counter.OutNoRoutes);
-                skb.free();
-                return e;
-            }
-            dev = r.dev();
-            if (r.gateway() != 0) {
-                nextHop = net.redirects.gateway(daddr, r.gateway(), net.core.nanoTime() / 1_000_000); // a redirect's exception
-            }
-            src = saddr != 0 ? saddr : source(r, nextHop);
+        RouteEntry r = outputRoute(skb, skb.data(), daddr, saddr, tos, protocol);
+        Errno e = outputError(r);
+        if (e != null) {
+            net.mib.inc(Ipv4Mib.Counter.OutNoRoutes);
+            skb.free();
+            return e;
         }
+        boolean local = r == TO_LO;
+        NetDevice dev = outputDevice(r);
+        int nextHop = nextHop(r, daddr);
+        int src = local ? daddr : saddr != 0 ? saddr : source(r, nextHop);
         int mtu = dev.mtu();
         if (!local) {
             long now = net.core.nanoTime() / 1_000_000;
@@ -168,33 +203,17 @@ final class Ipv4Output {
             // ip_route_me_harder: a LOCAL_OUT table changed where the packet goes (nat's DNAT or REDIRECT,
             // mangle's MARK), so it is routed again from its header as it now is
             daddr = routed;
-            local = isLocal(daddr);
-            nextHop = daddr;
-            if (local) {
-                dev = net.ns.device("lo");
-                if (dev == null || !dev.isUp()) {
-                    net.mib.inc(Ipv4Mib.Counter.OutNoRoutes);
-                    skb.free();
-                    return Errno.ENETUNREACH;
-                }
-                mtu = dev.mtu();
-            } else {
-                int l4 = h + Ipv4Header.MIN_LEN;
-                boolean ports = (protocol == 6 || protocol == 17 || protocol == 132) && skb.len() >= Ipv4Header.MIN_LEN + 4;
-                RouteEntry r = net.rules.output(daddr, Ipv4Header.saddr(skb, h), 0, skb.mark(), tos, protocol,
-                        ports ? skb.getU16(l4) : 0, ports ? skb.getU16(l4 + 2) : 0);
-                Errno e = error(r);
-                if (e != null) {
-                    net.mib.inc(Ipv4Mib.Counter.OutNoRoutes);
-                    skb.free();
-                    return e;
-                }
-                dev = r.dev();
-                if (r.gateway() != 0) {
-                    nextHop = net.redirects.gateway(daddr, r.gateway(), net.core.nanoTime() / 1_000_000);
-                }
-                mtu = net.pmtu.mtu(daddr, dev.mtu(), net.core.nanoTime() / 1_000_000);
+            r = outputRoute(skb, h + Ipv4Header.MIN_LEN, daddr, Ipv4Header.saddr(skb, h), tos, protocol);
+            e = outputError(r);
+            if (e != null) {
+                net.mib.inc(Ipv4Mib.Counter.OutNoRoutes);
+                skb.free();
+                return e;
             }
+            local = r == TO_LO;
+            dev = outputDevice(r);
+            nextHop = nextHop(r, daddr);
+            mtu = local ? dev.mtu() : net.pmtu.mtu(daddr, dev.mtu(), net.core.nanoTime() / 1_000_000);
         }
         if (!net.hooks.run(org.modnet.api.netfilter.NfHook.POST_ROUTING, skb, net.ns, null, dev)) {
             return null;
