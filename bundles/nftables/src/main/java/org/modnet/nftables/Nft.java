@@ -326,8 +326,34 @@ final class Nft {
         return p.isEmpty() || p.equals(";") || p.equals("\n") || p.equals("}") || p.startsWith("#handle:");
     }
 
+    /**
+     * The words nft 1.0.6's scanner reads as keywords, never as a name: a table, chain, set or object called so is refused
+     * ("unexpected fwd, expecting string"), as is any quoted name. Taken from Linux's nft by trying each word of its man page.
+     */
+    private static final java.util.Set<String> KEYWORDS = java.util.Set.of(
+            "accept", "add", "ah", "all", "and", "arp", "auto-merge", "bridge", "cgroup", "chain", "comment", "comp",
+            "constant", "continue", "counter", "cpu", "create", "ct", "day", "dccp", "define", "delete", "describe",
+            "device", "devices", "dnat", "drop", "dst", "dup", "dynamic", "ecn", "element", "elements", "eq", "esp",
+            "ether", "exists", "expires", "export", "exthdr", "fib", "flags", "flow", "flowtable", "flush", "frag",
+            "fwd", "gc-interval", "ge", "get", "goto", "gt", "handle", "hbh", "hook", "hour", "ibrname", "icmp",
+            "icmpv6", "igmp", "iif", "iifgroup", "iifname", "iiftype", "import", "include", "index", "inet", "insert",
+            "interval", "ip", "ip6", "ipsec", "jhash", "jump", "le", "limit", "list", "log", "lshift", "lt", "map",
+            "mark", "masquerade", "meta", "meter", "mh", "missing", "monitor", "ne", "netdev", "nftrace", "not",
+            "notrack", "numgen", "obrname", "offload", "oif", "oifgroup", "oifname", "oiftype", "or", "osf",
+            "pkttype", "policy", "position", "priority", "queue", "quota", "random", "redefine", "redirect", "reject",
+            "rename", "replace", "reset", "return", "rshift", "rt", "rtclassid", "rule", "ruleset", "sctp", "secmark",
+            "set", "size", "skgid", "skuid", "snat", "socket", "srh", "symhash", "synproxy", "table", "tcp", "th",
+            "time", "timeout", "tproxy", "type", "typeof", "udp", "udplite", "undefine", "update", "vlan", "vmap",
+            "xor", "xt");
+
     private String name() {
         String n = next();
+        if (KEYWORDS.contains(n)) {
+            throw error("syntax error, unexpected " + n + ", expecting string", line());
+        }
+        if (n.startsWith("\"")) {
+            throw error("syntax error, unexpected quoted string, expecting string", line());
+        }
         if (!n.matches("[A-Za-z_][A-Za-z0-9_.\\-]*") || n.equals("{") ) {
             throw syntax();
         }

@@ -322,4 +322,26 @@ class LinuxNftTest {
             Files.deleteIfExists(file);
         }
     }
+    @Test
+    void aKeywordOrAQuotedStringIsRefusedAsANameWithLinuxsError() throws Exception {
+        linux("add", "table", "ip", "t");
+        Ruleset rs = new Ruleset();
+        Nft.run(rs, "add table ip t", false);
+        for (String cmd : List.of("add chain ip t fwd", "add chain ip t tcp", "add table ip meta", "add set ip t counter { type ipv4_addr; }",
+                "add chain ip t \"c\"", "add chain ip t input", "add chain ip t filter")) {
+            Process p = new ProcessBuilder("ip", "netns", "exec", ns, "nft", cmd).redirectErrorStream(true).start();
+            String theirs = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).stripTrailing();
+            int second = theirs.indexOf("\nError: ");
+            theirs = second < 0 ? theirs : theirs.substring(0, second); // nft goes on after the first error; modnet stops there
+            boolean refused = p.waitFor() != 0;
+            String mine;
+            try {
+                Nft.run(rs, cmd, false);
+                mine = "";
+            } catch (org.modnet.api.shell.CommandException e) {
+                mine = e.getMessage().stripTrailing();
+            }
+            assertEquals(refused ? theirs : "", mine, cmd);
+        }
+    }
 }

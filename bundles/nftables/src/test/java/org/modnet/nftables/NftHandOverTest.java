@@ -133,8 +133,8 @@ class NftHandOverTest {
             add rule ip t input ip saddr . udp dport { 10.0.0.7 . 7 } counter accept
             add rule ip t input udp dport { 9, 19 } counter accept
             add rule ip t web ip saddr 10.0.0.1 counter accept
-            add counter ip t all
-            add rule ip t input counter name all
+            add counter ip t total
+            add rule ip t input counter name total
             add table inet other
             """;
 

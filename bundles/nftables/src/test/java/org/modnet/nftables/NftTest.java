@@ -585,9 +585,9 @@ class NftTest {
         nft("""
                 add table ip nat
                 add chain ip nat pre { type nat hook prerouting priority dstnat; }
-                add map ip nat fwd { type inet_service : ipv4_addr; elements = { 80 : 10.0.0.5, 443 : 10.0.0.6 } }
-                add rule ip nat pre tcp dport map @fwd dnat to 10.0.0.9
-                """.replace("tcp dport map @fwd dnat to 10.0.0.9", "dnat to tcp dport map @fwd"));
+                add map ip nat ports { type inet_service : ipv4_addr; elements = { 80 : 10.0.0.5, 443 : 10.0.0.6 } }
+                add rule ip nat pre tcp dport map @ports dnat to 10.0.0.9
+                """.replace("tcp dport map @ports dnat to 10.0.0.9", "dnat to tcp dport map @ports"));
         assertEquals(Verdict.ACCEPT, rs.run(NfHook.PRE_ROUTING, packet(6, "8.8.8.8", "1.2.3.4", 1, 443), eth0, null, true, nat));
         assertEquals(Verdict.ACCEPT, rs.run(NfHook.PRE_ROUTING, packet(6, "8.8.8.8", "1.2.3.4", 1, 22), eth0, null, true, nat));
         assertEquals(List.of("PRE_ROUTING 10.0.0.6"), calls, "no element, no binding");
