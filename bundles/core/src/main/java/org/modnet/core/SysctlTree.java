@@ -134,6 +134,28 @@ final class SysctlTree implements Sysctl {
     }
 
     @Override
+    public void stored(String name, Stored how) {
+        IntEntry e = switch (entries.get(name)) {
+            case IntEntry i -> i;
+            case FollowingEntry f -> f.own;
+            case null, default -> throw new IllegalArgumentException(name + " is not a registered integer entry");
+        };
+        e.stored = how == Stored.MS_JIFFIES ? SysctlTree::msJiffies : SysctlTree::userHzJiffies;
+        e.value = e.stored.applyAsInt(e.value);
+    }
+
+    /** A millisecond value as proc_dointvec_ms_jiffies keeps it: in jiffies, read back in milliseconds. */
+    private static int msJiffies(int ms) {
+        return (int) Math.min(Integer.MAX_VALUE, org.modnet.api.net.Jiffies.toMsecs(org.modnet.api.net.Jiffies.fromMsecs(ms)));
+    }
+
+    /** A value in hundredths of a second as proc_dointvec_userhz_jiffies keeps it: in jiffies, read back in USER_HZ. */
+    private static int userHzJiffies(int cs) {
+        int hz = org.modnet.api.net.Jiffies.HZ;
+        return (int) Math.min(Integer.MAX_VALUE, org.modnet.api.net.Jiffies.toUserHz(org.modnet.api.net.Jiffies.fromUserHz(cs, hz), hz));
+    }
+
+    @Override
     public void unregister(String prefix) {
         entries.keySet().removeIf(name -> name.equals(prefix) || name.startsWith(prefix + "."));
     }
@@ -195,9 +217,11 @@ final class SysctlTree implements Sysctl {
         private final int min;
         private final int max;
         private final int defaultValue;
-        private volatile int value;
+        volatile int value;
         /** What a write by {@code sysctl -w} sets off, or null. */
         volatile java.util.function.IntConsumer onWrite;
+        /** How a value written by {@code sysctl -w} is kept (a round trip through jiffies, {@link #stored}), or null: as written. */
+        volatile java.util.function.IntUnaryOperator stored;
 
         IntEntry(String name, int value, int min, int max) {
             this.name = name;
@@ -235,11 +259,25 @@ final class SysctlTree implements Sysctl {
             if (values.length != 1) {
                 throw new NetException(Errno.EINVAL);
             }
-            set(values[0]);
+            int v = written(values[0]);
+            set(v);
             java.util.function.IntConsumer l = onWrite;
             if (l != null) {
-                l.accept(values[0]);
+                l.accept(v);
             }
+        }
+
+        /** What {@code sysctl -w NAME=v} keeps: {@code v} in range, through jiffies if the entry is so {@link #stored}. */
+        int written(int v) throws NetException {
+            java.util.function.IntUnaryOperator s = stored;
+            if (s == null || v < min || v > max) {
+                return v;
+            }
+            int kept = s.applyAsInt(v);
+            if (kept > max) {
+                throw new NetException(Errno.EINVAL);
+            }
+            return kept;
         }
 
         @Override
@@ -254,7 +292,7 @@ final class SysctlTree implements Sysctl {
 
     /** An integer that is its parent's until written: one volatile read more on the packet path. */
     static final class FollowingEntry implements IntSysctl, Entry {
-        private final IntEntry own;
+        final IntEntry own;
         private final IntSysctl parent;
         private volatile boolean written;
 
@@ -289,7 +327,7 @@ final class SysctlTree implements Sysctl {
             if (values.length != 1) {
                 throw new NetException(Errno.EINVAL);
             }
-            set(values[0]);
+            set(own.written(values[0]));
         }
 
         @Override

@@ -45,6 +45,7 @@ final class NeighParams {
         ucastSolicit = s.registerInt(p + "ucast_solicit", 3, 0, 255);
         unresQlen = s.registerInt(p + "unres_qlen", 101, 0, Integer.MAX_VALUE);
         locktime = s.registerInt(p + "locktime", 100, 0, Integer.MAX_VALUE);
+        storedInJiffies(s, p);
         randomizeReachableTime();
     }
 
@@ -60,7 +61,15 @@ final class NeighParams {
         ucastSolicit = s.registerInt(p + "ucast_solicit", dflt.ucastSolicit, 0, 255);
         unresQlen = s.registerInt(p + "unres_qlen", dflt.unresQlen, 0, Integer.MAX_VALUE);
         locktime = s.registerInt(p + "locktime", dflt.locktime, 0, Integer.MAX_VALUE);
+        storedInJiffies(s, p);
         randomizeReachableTime();
+    }
+
+    /** The entries Linux's neighbour table keeps in jiffies (its {@code NEIGH_SYSCTL_*_JIFFIES_ENTRY}s among modnet's). */
+    private static void storedInJiffies(Sysctl s, String p) {
+        s.stored(p + "base_reachable_time_ms", Sysctl.Stored.MS_JIFFIES);
+        s.stored(p + "retrans_time_ms", Sysctl.Stored.MS_JIFFIES);
+        s.stored(p + "locktime", Sysctl.Stored.USER_HZ_JIFFIES);
     }
 
     /** {@code neigh_rand_reach_time}: base_reachable_time scaled by a random factor in [0.5, 1.5). */

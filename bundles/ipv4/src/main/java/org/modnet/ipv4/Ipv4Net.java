@@ -133,6 +133,11 @@ final class Ipv4Net implements Ipv4Input.Routing {
         }
 
         @Override
+        public void stored(String name, Stored how) {
+            tree.stored(name, how);
+        }
+
+        @Override
         public void unregister(String prefix) {
             tree.unregister(prefix);
         }
@@ -179,6 +184,7 @@ final class Ipv4Net implements Ipv4Input.Routing {
         s.registerInt("net.ipv4.icmp_echo_ignore_all", 0, 0, 1);
         this.localPortRange = s.registerInts("net.ipv4.ip_local_port_range", new int[] { 32768, 60999 }, 1, 65535, true);
         this.icmpRatelimit = s.registerInt("net.ipv4.icmp_ratelimit", 1000, 0, Integer.MAX_VALUE);
+        s.stored("net.ipv4.icmp_ratelimit", Sysctl.Stored.MS_JIFFIES);
         this.icmpMsgsPerSec = s.registerInt("net.ipv4.icmp_msgs_per_sec", 1000, 0, Integer.MAX_VALUE);
         this.icmpMsgsBurst = s.registerInt("net.ipv4.icmp_msgs_burst", 50, 0, Integer.MAX_VALUE);
         // dest unreachable, source quench, time exceeded, parameter problem: (1<<3)|(1<<4)|(1<<11)|(1<<12)

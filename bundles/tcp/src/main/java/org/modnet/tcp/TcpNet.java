@@ -148,6 +148,7 @@ final class TcpNet {
         rmemMax = s.registerInt("net.core.rmem_max", 212992, 256, Integer.MAX_VALUE); // as the core registers it
         abortOnOverflow = s.registerInt("net.ipv4.tcp_abort_on_overflow", 0, 0, 1);
         invalidRatelimit = s.registerInt("net.ipv4.tcp_invalid_ratelimit", 500, 0, Integer.MAX_VALUE);
+        s.stored("net.ipv4.tcp_invalid_ratelimit", org.modnet.api.net.Sysctl.Stored.MS_JIFFIES);
         wmem = s.registerInts("net.ipv4.tcp_wmem", new int[] { 4096, 16384, 4194304 }, 1, Integer.MAX_VALUE, true);
         rmem = s.registerInts("net.ipv4.tcp_rmem", new int[] { 4096, 131072, 6291456 }, 1, Integer.MAX_VALUE, true);
         dsack = s.registerInt("net.ipv4.tcp_dsack", 1, 0, 1);

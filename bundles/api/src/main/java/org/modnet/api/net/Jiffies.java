@@ -82,6 +82,25 @@ public final class Jiffies {
         return ceilDiv(j, 1000, HZ);
     }
 
+    /** {@code USER_HZ}: the hundredths of a second some sysctls count in ({@code clock_t}). @since 1.18 */
+    public static final int USER_HZ = 100;
+
+    /** {@code clock_t_to_jiffies} at {@code hz}: hundredths of a second to jiffies, rounded down. @since 1.18 */
+    public static long fromUserHz(long cs, int hz) {
+        return cs <= 0 ? 0 : cs * hz / USER_HZ;
+    }
+
+    /** {@code jiffies_to_clock_t} at {@code hz}: jiffies to hundredths of a second, in whole ticks of {@code TICK_NSEC}, rounded down. @since 1.18 */
+    public static long toUserHz(long j, int hz) {
+        long tickNsec = (NSEC_PER_SEC + hz / 2) / hz;
+        return j <= 0 ? 0 : j * tickNsec / (NSEC_PER_SEC / USER_HZ);
+    }
+
+    /** {@code jiffies_to_msecs} at {@code hz}: rounded up (exact but at HZ=300). @since 1.18 */
+    public static long toMsecs(long j, int hz) {
+        return ceilDiv(j, 1000, hz);
+    }
+
     /** {@code jiffies_to_usecs} at {@link #HZ}: rounded down. */
     public static long toUsecs(long j) {
         return j * 1_000_000L / HZ;

@@ -85,6 +85,23 @@ public interface Sysctl {
     default void alias(String name, String target) {
     }
 
+    /** How Linux keeps an entry it shows in milliseconds or hundredths of a second: in jiffies. @since 1.18 */
+    enum Stored {
+        /** {@code proc_dointvec_ms_jiffies}: milliseconds, stored as {@code msecs_to_jiffies} (rounded up). */
+        MS_JIFFIES,
+        /** {@code proc_dointvec_userhz_jiffies}: hundredths of a second, stored as {@code clock_t_to_jiffies} (rounded down). */
+        USER_HZ_JIFFIES
+    }
+
+    /**
+     * Marks a registered integer entry as one Linux stores in jiffies: what {@code sysctl -w} writes (and the value it has
+     * now) is turned into jiffies at {@link Jiffies#HZ} and back, so it reads back as Linux's does on a kernel of that HZ:
+     * {@code net.ipv4.icmp_ratelimit=1001} reads 1004 at HZ=250, a neighbour's {@code locktime=3} reads 2. Implementations
+     * that keep values as written ignore it. @since 1.18
+     */
+    default void stored(String name, Stored how) {
+    }
+
     /** Removes the entries under this prefix (a layer's exit). */
     void unregister(String prefix);
 
