@@ -6,18 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.modnet.api.inet.InetChecksum;
-import org.modnet.api.inet.Neighbour;
-import org.modnet.api.inet.NeighbourTable;
-import org.modnet.api.inet.NudState;
 import org.modnet.api.net.DeviceSetup;
 import org.modnet.api.net.IfAddress;
-import org.modnet.api.net.MacAddress;
 import org.modnet.api.net.NetDevice;
 import org.modnet.api.net.NetNamespace;
 import org.modnet.api.net.TxResult;
@@ -35,41 +30,6 @@ class Ipv4DefragTest {
     private Ipv4Net net;
     private NetDevice eth0;
     private final List<Integer> delivered = new ArrayList<>();
-
-    /** A neighbour layer that sends nothing: these tests only receive. */
-    private static final class NoNeighbours implements NeighbourTable {
-        @Override
-        public void output(SkBuff skb, NetDevice dev, int nextHop) {
-            skb.free();
-        }
-
-        @Override
-        public void setUnreachable(Unreachable handler) {
-        }
-
-        @Override
-        public List<Neighbour> entries(NetNamespace ns) {
-            return List.of();
-        }
-
-        @Override
-        public void add(NetDevice dev, int address, MacAddress lladdr, NudState state, boolean replace) {
-        }
-
-        @Override
-        public void delete(NetDevice dev, int address) {
-        }
-
-        @Override
-        public int flush(NetNamespace ns, NetDevice devOrNull) {
-            return 0;
-        }
-
-        @Override
-        public Map<String, Long> stats(NetNamespace ns) {
-            return Map.of();
-        }
-    }
 
     @BeforeEach
     void setUp() throws Exception {

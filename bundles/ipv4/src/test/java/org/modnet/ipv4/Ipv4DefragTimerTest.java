@@ -3,19 +3,13 @@ package org.modnet.ipv4;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.net.InetAddress;
-import java.util.List;
-import java.util.Map;
 import java.util.function.LongSupplier;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.modnet.api.inet.InetChecksum;
-import org.modnet.api.inet.Neighbour;
-import org.modnet.api.inet.NeighbourTable;
-import org.modnet.api.inet.NudState;
 import org.modnet.api.net.DeviceSetup;
 import org.modnet.api.net.IfAddress;
-import org.modnet.api.net.MacAddress;
 import org.modnet.api.net.NetDevice;
 import org.modnet.api.net.NetNamespace;
 import org.modnet.api.net.TxResult;
@@ -36,41 +30,6 @@ class Ipv4DefragTimerTest {
     private StandaloneCore stack;
     private Ipv4Net net;
     private NetDevice eth0;
-
-    /** Sends nothing: ICMP time exceeded goes nowhere here. */
-    private static final class NoNeighbours implements NeighbourTable {
-        @Override
-        public void output(SkBuff skb, NetDevice dev, int nextHop) {
-            skb.free();
-        }
-
-        @Override
-        public void setUnreachable(Unreachable handler) {
-        }
-
-        @Override
-        public List<Neighbour> entries(NetNamespace ns) {
-            return List.of();
-        }
-
-        @Override
-        public void add(NetDevice dev, int address, MacAddress lladdr, NudState state, boolean replace) {
-        }
-
-        @Override
-        public void delete(NetDevice dev, int address) {
-        }
-
-        @Override
-        public int flush(NetNamespace ns, NetDevice devOrNull) {
-            return 0;
-        }
-
-        @Override
-        public Map<String, Long> stats(NetNamespace ns) {
-            return Map.of();
-        }
-    }
 
     private void setUp(StandaloneCore core, int fragTimeSeconds) throws Exception {
         stack = core;

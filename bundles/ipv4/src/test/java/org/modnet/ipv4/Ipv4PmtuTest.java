@@ -7,19 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.modnet.api.inet.InetChecksum;
-import org.modnet.api.inet.Neighbour;
-import org.modnet.api.inet.NeighbourTable;
-import org.modnet.api.inet.NudState;
 import org.modnet.api.inet.RouteEntry;
 import org.modnet.api.net.DeviceSetup;
 import org.modnet.api.net.IfAddress;
-import org.modnet.api.net.MacAddress;
 import org.modnet.api.net.NetDevice;
 import org.modnet.api.net.NetNamespace;
 import org.modnet.api.net.Sysctl;
@@ -45,42 +40,6 @@ class Ipv4PmtuTest {
     /** What left for the wire: total length and the frag_off field of each packet. */
     private final List<int[]> sent = new ArrayList<>();
 
-    private final class Capture implements NeighbourTable {
-        @Override
-        public void output(SkBuff skb, NetDevice dev, int nextHop) {
-            int h = skb.data();
-            sent.add(new int[] { Ipv4Header.totalLen(skb, h), Ipv4Header.fragOff(skb, h), Ipv4Header.daddr(skb, h) });
-            skb.free();
-        }
-
-        @Override
-        public void setUnreachable(Unreachable handler) {
-        }
-
-        @Override
-        public List<Neighbour> entries(NetNamespace ns) {
-            return List.of();
-        }
-
-        @Override
-        public void add(NetDevice dev, int address, MacAddress lladdr, NudState state, boolean replace) {
-        }
-
-        @Override
-        public void delete(NetDevice dev, int address) {
-        }
-
-        @Override
-        public int flush(NetNamespace ns, NetDevice devOrNull) {
-            return 0;
-        }
-
-        @Override
-        public Map<String, Long> stats(NetNamespace ns) {
-            return Map.of();
-        }
-    }
-
     @BeforeEach
     void setUp() throws Exception {
         stack = StandaloneCore.manual(1, 4096, () -> now[0]);
@@ -91,7 +50,10 @@ class Ipv4PmtuTest {
         });
         eth0.addAddress(new IfAddress(InetAddress.getByName("10.0.0.1"), 16, null, "global", "eth0"));
         eth0.open();
-        net = new Ipv4Net(ns, stack.core(), new Capture(), new NfHooks());
+        net = new Ipv4Net(ns, stack.core(), new NoNeighbours((skb, dev, nextHop) -> {
+            int h = skb.data();
+            sent.add(new int[] { Ipv4Header.totalLen(skb, h), Ipv4Header.fragOff(skb, h), Ipv4Header.daddr(skb, h) });
+        }), new NfHooks());
         net.fib.add(new RouteEntry("unicast", 0, 0, ROUTER, eth0, 0, 0, "boot", "universe"), false);
         sysctl = ns.sysctl();
     }

@@ -6,18 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.modnet.api.inet.InetChecksum;
-import org.modnet.api.inet.Neighbour;
-import org.modnet.api.inet.NeighbourTable;
-import org.modnet.api.inet.NudState;
 import org.modnet.api.net.DeviceSetup;
 import org.modnet.api.net.IfAddress;
-import org.modnet.api.net.MacAddress;
 import org.modnet.api.net.NetDevice;
 import org.modnet.api.net.NetNamespace;
 import org.modnet.api.net.TxResult;
@@ -41,42 +36,6 @@ class Ipv4RouteMeHarderTest {
     private NetDevice eth1;
     /** Each packet handed to the neighbour layer: its device and next hop. */
     private final List<String> out = new ArrayList<>();
-
-    private final class Capture implements NeighbourTable {
-        @Override
-        public void output(SkBuff skb, NetDevice dev, int nextHop) {
-            out.add(dev.name() + " " + Integer.toHexString(nextHop));
-            skb.free();
-        }
-
-        @Override
-        public void setUnreachable(Unreachable handler) {
-        }
-
-        @Override
-        public List<Neighbour> entries(NetNamespace ns) {
-            return List.of();
-        }
-
-        @Override
-        public void add(NetDevice dev, int address, MacAddress lladdr, NudState state, boolean replace) {
-        }
-
-        @Override
-        public void delete(NetDevice dev, int address) {
-        }
-
-        @Override
-        public int flush(NetNamespace ns, NetDevice devOrNull) {
-            return 0;
-        }
-
-        @Override
-        public Map<String, Long> stats(NetNamespace ns) {
-            return Map.of();
-        }
-    }
-
     /** nat OUTPUT's DNAT in miniature: FIRST becomes SECOND; with {@code queue}, the packet is taken as NFQUEUE takes it. */
     private final class Dnat implements NfHookFunction {
         final boolean queue;
@@ -112,7 +71,7 @@ class Ipv4RouteMeHarderTest {
         NetNamespace ns = stack.core().addNamespace("h");
         eth0 = device(ns, "eth0", "10.0.0.1");
         eth1 = device(ns, "eth1", "10.1.0.1");
-        net = new Ipv4Net(ns, stack.core(), new Capture(), new NfHooks());
+        net = new Ipv4Net(ns, stack.core(), new NoNeighbours((skb, dev, nextHop) -> out.add(dev.name() + " " + Integer.toHexString(nextHop))), new NfHooks());
     }
 
     private static NetDevice device(NetNamespace ns, String name, String address) throws Exception {

@@ -11,10 +11,26 @@ import org.modnet.api.net.NetDevice;
 import org.modnet.api.net.NetNamespace;
 import org.modnet.api.skb.SkBuff;
 
-/** A neighbour layer that sends nothing: what ICMP sends is counted, then dropped here. */
+/** A neighbour layer that sends nothing: what IPv4 hands it is seen by the test if it asks, then dropped here. */
 final class NoNeighbours implements NeighbourTable {
+    /** What the test sees of each packet handed to the neighbour layer (data at its IPv4 header), before it is freed. */
+    interface Seen {
+        void output(SkBuff skb, NetDevice dev, int nextHop);
+    }
+
+    private final Seen seen;
+
+    NoNeighbours() {
+        this((skb, dev, nextHop) -> { });
+    }
+
+    NoNeighbours(Seen seen) {
+        this.seen = seen;
+    }
+
     @Override
     public void output(SkBuff skb, NetDevice dev, int nextHop) {
+        seen.output(skb, dev, nextHop);
         skb.free();
     }
 
