@@ -4,10 +4,15 @@
  * clock_gettime(CLOCK_MONOTONIC). The request is an HTTP/1.1 GET (what modnet's httpd answers); the
  * answer is read up to its header's end plus Content-Length.
  *
- *   tcp_rr client HOST PORT SECONDS WARMUP [MARK]
+ *   tcp_rr client HOST PORT SECONDS WARMUP [MARK [SETTLE]]
  *       WARMUP round trips first (30 s at most), then SECONDS of measured ones; MARK, when given, is a
- *       shell command run after the warm-up and after the run with 0 then 1 appended. Prints
- *       "p50 p99 p999 max count warmup_count warmup_p99" in microseconds.
+ *       shell command run after the warm-up and after the run with 0 then 1 appended. SETTLE seconds of
+ *       round trips, not counted, between the mark and the measured ones (default 0): the mark's pause
+ *       leaves the connection idle, and what the first round trips after an idle spell take (a delayed
+ *       ACK's timer, a JIT's code deoptimized by the new paths and compiled again) is not the steady state. Prints
+ *       "p50 p99 p999 max count warmup_count warmup_p99" in microseconds. With TCP_RR_TRACE=FILE in the
+ *       environment, each measured round trip's CLOCK_MONOTONIC nanoseconds go to FILE, one line each:
+ *       before its send, after the send returned, its answer read.
  *   tcp_rr answer HOST PORT
  *       sends one request and writes its whole answer, as it came, to stdout (the bench keeps modnet
  *       httpd's answer so the Linux responder gives the same bytes).
@@ -78,7 +83,11 @@ static int cmp(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-static size_t run(int s, double secs, size_t count, long long **out, size_t *cap) {
+/* TCP_RR_TRACE=FILE: each measured round trip's CLOCK_MONOTONIC times (before send, after send, answer read) */
+static long long *trace;
+static size_t trace_cap;
+
+static size_t run(int s, double secs, size_t count, long long **out, size_t *cap, int traced) {
     size_t n = 0;
     long long end = now_ns() + (long long)(secs * 1e9);
     while ((count == 0 || n < count)) {
@@ -90,12 +99,23 @@ static size_t run(int s, double secs, size_t count, long long **out, size_t *cap
             if (w < 0) { if (errno == EINTR) continue; die("send"); }
             off += (size_t)w;
         }
+        long long sent = traced ? now_ns() : 0;
         read_answer(s);
         long long b = now_ns();
         if (n == *cap) {
             *cap = *cap ? *cap * 2 : 1 << 16;
             *out = realloc(*out, *cap * sizeof **out);
             if (!*out) die("realloc");
+        }
+        if (traced) {
+            if (n == trace_cap) {
+                trace_cap = trace_cap ? trace_cap * 2 : 1 << 16;
+                trace = realloc(trace, trace_cap * 3 * sizeof *trace);
+                if (!trace) die("realloc");
+            }
+            trace[3 * n] = a;
+            trace[3 * n + 1] = sent;
+            trace[3 * n + 2] = b;
         }
         (*out)[n++] = b - a;
     }
@@ -140,17 +160,31 @@ static int answer(int argc, char **argv) {
 }
 
 static int client(int argc, char **argv) {
-    if (argc < 6) { fprintf(stderr, "usage: tcp_rr client HOST PORT SECONDS WARMUP [MARK]\n"); return 2; }
+    if (argc < 6) { fprintf(stderr, "usage: tcp_rr client HOST PORT SECONDS WARMUP [MARK [SETTLE]]\n"); return 2; }
     double secs = atof(argv[4]);
     size_t warm = strtoul(argv[5], NULL, 10);
     const char *m = argc > 6 ? argv[6] : NULL;
+    double settle = argc > 7 ? atof(argv[7]) : 0;
     int s = connect_to(argv[2], argv[3]);
     long long *w = NULL, *t = NULL;
     size_t wcap = 0, tcap = 0;
-    size_t nw = run(s, 30, warm, &w, &wcap);
+    const char *tf = getenv("TCP_RR_TRACE");
+    size_t nw = run(s, 30, warm, &w, &wcap, 0);
     mark(m, 0);
-    size_t nt = run(s, secs, 0, &t, &tcap);
+    if (settle > 0) {
+        long long *x = NULL;
+        size_t xcap = 0;
+        run(s, settle, 0, &x, &xcap, 0);
+        free(x);
+    }
+    size_t nt = run(s, secs, 0, &t, &tcap, tf && *tf);
     mark(m, 1);
+    if (tf && *tf) {
+        FILE *f = fopen(tf, "w");
+        if (!f) die(tf);
+        for (size_t i = 0; i < nt; i++) fprintf(f, "%lld %lld %lld\n", trace[3 * i], trace[3 * i + 1], trace[3 * i + 2]);
+        fclose(f);
+    }
     /* the measured round trips by bucket (us): <=30, <=40, <=60, <=100, <=200, <=500, more */
     static const long long edge[] = { 30000, 40000, 60000, 100000, 200000, 500000 };
     size_t hist[7] = { 0 };
@@ -214,6 +248,6 @@ int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "client") == 0) return client(argc, argv);
     if (argc > 1 && strcmp(argv[1], "server") == 0) return server(argc, argv);
     if (argc > 1 && strcmp(argv[1], "answer") == 0) return answer(argc, argv);
-    fprintf(stderr, "usage: tcp_rr client HOST PORT SECONDS WARMUP [MARK] | answer HOST PORT | server ADDR PORT [BUSY_POLL_US [ANSWER_FILE]]\n");
+    fprintf(stderr, "usage: tcp_rr client HOST PORT SECONDS WARMUP [MARK [SETTLE]] | answer HOST PORT | server ADDR PORT [BUSY_POLL_US [ANSWER_FILE]]\n");
     return 2;
 }

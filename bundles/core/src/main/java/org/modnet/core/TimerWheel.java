@@ -58,7 +58,10 @@ final class TimerWheel {
                 forward(now);
                 expires = now + delay;
                 link(this);
-                wake = expires < sleepUntil;
+                // the tick its bucket is looked at, not its expiry (Linux's bucket_expiry against next_expiry): a
+                // timer re-armed within its tick (a socket's delayed ACK at each request) is due one tick past
+                // its expiry, which the sleep already ends at; comparing the expiry kicked the owner each time
+                wake = linkedTick < sleepUntil;
                 if (wake) {
                     sleepUntil = Long.MIN_VALUE; // one kick per sleep
                 }
@@ -98,6 +101,10 @@ final class TimerWheel {
     private final Runnable kick;
     private long clk; // the wheel's time, in ticks: the next tick to process
     private int pending;
+    /** The tick {@link #index}'s bucket is looked at ({@code bucket_expiry}); under the wheel's lock. */
+    private long bucketTick;
+    /** {@link #bucketTick} of the timer {@link #link} linked last; under the wheel's lock. */
+    private long linkedTick;
     /** The tick the owner sleeps until, {@link #NEVER}; {@code Long.MIN_VALUE} while it is awake. */
     private long sleepUntil = Long.MIN_VALUE;
 
@@ -147,11 +154,13 @@ final class TimerWheel {
         }
         int shift = lvl * LVL_CLK_SHIFT;
         long slot = linuxIndex ? (expires >>> shift) + 1 : lvl == 0 ? expires : (expires + (1L << shift) - 1) >>> shift;
+        bucketTick = slot << shift;
         return lvl * LVL_SIZE + (int) (slot & (LVL_SIZE - 1));
     }
 
     private void link(Entry e) {
         int b = index(e.expires);
+        linkedTick = bucketTick;
         e.bucket = b;
         e.prev = null;
         e.next = buckets[b];

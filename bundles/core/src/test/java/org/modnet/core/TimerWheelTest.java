@@ -144,6 +144,26 @@ class TimerWheelTest {
         assertEquals(20, wheel.sleep());
     }
 
+    /**
+     * Linux's wheel puts a timer one tick past its expiry at level 0 (calc_index's + 1), and the sleep ends
+     * at that bucket's tick: a timer re-armed for the same expiry, or any later one in the same bucket, is
+     * due when the sleep ends anyway and must not kick. Comparing the expiry with the sleep's end kicked
+     * the softirq thread at each request's delayed ACK (0.04 wake-ups a round trip over the TAP).
+     */
+    @Test
+    void aTimerReArmedIntoTheBucketTheSleepEndsAtDoesNotKick() {
+        long[] now = { 1000 };
+        int[] kicks = new int[1];
+        TimerWheel wheel = new TimerWheel(() -> now[0], d -> d, () -> kicks[0]++, true);
+        Timer delack = wheel.timer(() -> { });
+        delack.mod(10);
+        assertEquals(1011, wheel.sleep(), "level 0: one tick past the expiry");
+        delack.mod(10);
+        assertEquals(0, kicks[0], "re-armed for the same expiry: its bucket is the one the sleep ends at");
+        wheel.timer(() -> { }).mod(9);
+        assertEquals(1, kicks[0], "a bucket before the sleep's end kicks");
+    }
+
     @Test
     void anEmptyWheelSleepsUntilKickedAndAnyTimerKicksIt() {
         long[] now = { 5000 };

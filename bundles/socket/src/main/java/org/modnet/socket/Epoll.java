@@ -18,7 +18,7 @@ import org.modnet.socket.api.SocketCalls;
  * triggered entries go back on the list while still ready; {@code EPOLLET} ones wait for the next wake;
  * {@code EPOLLONESHOT} ones are disarmed after one report. A closed socket leaves the interest list.
  */
-final class Epoll implements EventPoll {
+final class Epoll implements EventPoll, org.modnet.socket.api.EpollParams {
     private static final int ALWAYS = SocketCalls.EPOLLERR | SocketCalls.EPOLLHUP;
 
     private final ReentrantLock lock = new ReentrantLock();
@@ -56,6 +56,10 @@ final class Epoll implements EventPoll {
     /** {@code net.core.busy_poll} of {@link #busyPollNs}, looked up once. */
     private volatile org.modnet.api.net.IntSysctl busyPoll;
     private volatile org.modnet.api.net.NetNamespace busyPollNs;
+    /** {@code ep->busy_poll_usecs}, {@code ep->busy_poll_budget}, {@code ep->prefer_busy_poll}: EPIOCSPARAMS's. */
+    private volatile long epBusyPollUsecs;
+    private volatile int epBusyPollBudget;
+    private volatile boolean epPreferBusyPoll;
 
     /** {@code ep_set_busy_poll_napi_id}. */
     private void setNapiId(Sock sk) {
@@ -87,19 +91,26 @@ final class Epoll implements EventPoll {
             busyPoll = bp;
             busyPollNs = n;
         }
-        long usecs = bp.get();
+        long usecs = epBusyPollUsecs; // ep_busy_loop_on / ep_busy_loop_timeout: the instance's own, else the sysctl
+        if (usecs == 0) {
+            usecs = bp.get();
+        }
         if (usecs <= 0) {
             return false;
         }
+        boolean prefer = epPreferBusyPoll;
         woken = false;
         lock.unlock();
         try {
-            n.core().napiBusyLoop(id, busyLoopEnd, Math.min(left, usecs * 1000L));
+            n.core().napiBusyLoop(id, busyLoopEnd, Math.min(left, usecs * 1000L), prefer, epBusyPollBudget);
         } finally {
             lock.lock();
         }
         if (!readyList.isEmpty()) {
             return true;
+        }
+        if (prefer) {
+            n.core().napiResumeIrqs(id); // napi_resume_irqs (Linux 6.13): the wait sleeps, the interrupt comes back now
         }
         napiId = 0;
         return false;
@@ -211,6 +222,42 @@ final class Epoll implements EventPoll {
         }
     }
 
+    /** {@code ep_suspend_napi_irqs}: this wait returns events; the instance's interrupt stays off ({@code irq-suspend-timeout}). */
+    private void suspendNapiIrqs() {
+        int id = napiId;
+        org.modnet.api.net.NetNamespace n = ns.get();
+        if (id != 0 && n != null) {
+            n.core().napiSuspendIrqs(id);
+        }
+    }
+
+    @Override
+    public void setEpollParams(long busyPollUsecs, int busyPollBudget, int preferBusyPoll) throws org.modnet.socket.api.SockException {
+        // ep_eventpoll_bp_ioctl's checks (a budget above NAPI_POLL_WEIGHT needs CAP_NET_ADMIN, which modnet's processes have)
+        if (busyPollUsecs < 0 || busyPollUsecs > Integer.MAX_VALUE || busyPollBudget < 0 || busyPollBudget > 0xffff
+                || preferBusyPoll < 0 || preferBusyPoll > 1) {
+            throw org.modnet.socket.api.SockException.of(Errno.EINVAL);
+        }
+        epBusyPollUsecs = busyPollUsecs;
+        epBusyPollBudget = busyPollBudget;
+        epPreferBusyPoll = preferBusyPoll == 1;
+    }
+
+    @Override
+    public long busyPollUsecs() {
+        return epBusyPollUsecs;
+    }
+
+    @Override
+    public int busyPollBudget() {
+        return epBusyPollBudget;
+    }
+
+    @Override
+    public boolean preferBusyPoll() {
+        return epPreferBusyPoll;
+    }
+
     private void remove(Item item) {
         interest.remove(item.fd, item);
         readyList.remove(item);
@@ -226,6 +273,9 @@ final class Epoll implements EventPoll {
             while (true) {
                 int n = harvest(out);
                 if (n > 0 || timeoutMillis == 0) {
+                    if (n > 0 && epPreferBusyPoll) {
+                        suspendNapiIrqs();
+                    }
                     return n;
                 }
                 if (closed) {

@@ -608,6 +608,41 @@ final class Process implements SocketCalls {
     }
 
     @Override
+    public int epollSetParams(int epfd, long busyPollUsecs, int busyPollBudget, int preferBusyPoll) {
+        Object e = file(epfd);
+        if (e == null) {
+            return -Errno.EBADF.number();
+        }
+        if (!(e instanceof Epoll ep)) {
+            return -Errno.ENOTTY.number(); // the descriptor's own ioctl does not know EPIOCSPARAMS
+        }
+        try {
+            ep.setEpollParams(busyPollUsecs, busyPollBudget, preferBusyPoll);
+            return 0;
+        } catch (org.modnet.socket.api.SockException x) {
+            return -x.errno().number();
+        }
+    }
+
+    @Override
+    public int epollGetParams(int epfd, long[] out) {
+        Object e = file(epfd);
+        if (e == null) {
+            return -Errno.EBADF.number();
+        }
+        if (!(e instanceof Epoll ep)) {
+            return -Errno.ENOTTY.number();
+        }
+        if (out == null || out.length < 3) {
+            return -Errno.EFAULT.number();
+        }
+        out[0] = ep.busyPollUsecs();
+        out[1] = ep.busyPollBudget();
+        out[2] = ep.preferBusyPoll() ? 1 : 0;
+        return 0;
+    }
+
+    @Override
     public int setns(String netns) {
         NetNamespace n = layer.namespace(netns);
         if (n == null) {

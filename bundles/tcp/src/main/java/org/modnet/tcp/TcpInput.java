@@ -371,7 +371,7 @@ final class TcpInput {
         sk.retransmits = 0;
         if (sk.sndUna == sk.sndNxt && rec.q.packetsOut == 0) {
             rec.pending = 0;
-            sk.rtxTimer.del();
+            sk.rtxTimer.clear(); // inet_csk_clear_xmit_timer: the wheel's timer stays, the next send only moves it
             flag &= ~TcpRecovery.FLAG_SET_XMIT_TIMER;
         }
         rec.ackDone(ack, priorUna, flag, deliveredBefore, lostBefore, rttUs, cpu);

@@ -569,7 +569,7 @@ final class TcpOutput {
             sk.ackNow = false;
             sk.ackPushed = 0; // inet_csk_clear_xmit_timer(ICSK_TIME_DACK): icsk_ack.pending cleared
             sk.rcvdSinceAck = 0;
-            sk.delackTimer.del();
+            sk.delackTimer.clear(); // left in the wheel, as Linux leaves it: the next request's arming only moves it
         }
         int segs = 1;
         // tcp_current_mss: SACK blocks beyond the timestamp the MSS allows for take their room from the

@@ -1431,7 +1431,7 @@ final class TcpRecovery {
     void rearmRto() {
         if (q.packetsOut == 0 && sk.sndUna == sk.sndNxt) {
             pending = 0;
-            sk.rtxTimer.del();
+            sk.rtxTimer.clear(); // inet_csk_clear_xmit_timer: the wheel's timer stays, the next send only moves it
             return;
         }
         long rto = sk.rtoMs;

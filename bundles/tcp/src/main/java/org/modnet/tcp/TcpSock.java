@@ -619,12 +619,12 @@ final class TcpSock extends Sock {
         super(net.ns, SocketCalls.SOCK_STREAM, SocketCalls.IPPROTO_TCP, null);
         this.net = net;
         this.cpu = (int) (inode() % net.core.cpus());
-        this.rtxTimer = new TcpTimer(net.core.timer(cpu, timers::retransmitTimer), net.core::nanoTime);
-        this.delackTimer = new TcpTimer(net.core.timer(cpu, timers::delackTimer), net.core::nanoTime);
-        this.twTimer = new TcpTimer(net.core.timer(cpu, timers::timewaitTimer), net.core::nanoTime);
-        this.keepaliveTimer = new TcpTimer(net.core.timer(cpu, timers::keepaliveTimer), net.core::nanoTime);
-        this.reclaimTimer = new TcpTimer(net.core.timer(cpu, this::memReclaim), net.core::nanoTime);
-        this.pacingTimer = new TcpTimer(net.core.hrtimer(cpu, timers::pacingTimer), net.core::nanoTime);
+        this.rtxTimer = new TcpTimer(f -> net.core.timer(cpu, f), timers::retransmitTimer, net.core::nanoTime);
+        this.delackTimer = new TcpTimer(f -> net.core.timer(cpu, f), timers::delackTimer, net.core::nanoTime);
+        this.twTimer = new TcpTimer(f -> net.core.timer(cpu, f), timers::timewaitTimer, net.core::nanoTime);
+        this.keepaliveTimer = new TcpTimer(f -> net.core.timer(cpu, f), timers::keepaliveTimer, net.core::nanoTime);
+        this.reclaimTimer = new TcpTimer(f -> net.core.timer(cpu, f), this::memReclaim, net.core::nanoTime);
+        this.pacingTimer = new TcpTimer(f -> net.core.hrtimer(cpu, f), timers::pacingTimer, net.core::nanoTime);
         setBuffers(net.wmem.get()[1], net.rmem.get()[1], 0); // tcp_init_sock: tcp_wmem[1] and tcp_rmem[1]
         this.ca = net.cong.dflt(); // tcp_assign_congestion_control
     }

@@ -75,7 +75,7 @@ final class TcpTimewaitSock {
         this.tsOff = tsOff;
         this.tsRecent = tsRecent;
         this.tsRecentStamp = tstampOk ? Math.max(1, nowMs() / 1000) : 0;
-        this.timer = new TcpTimer(net.core.timer(cpu, this::expire), net.core::nanoTime);
+        this.timer = new TcpTimer(f -> net.core.timer(cpu, f), this::expire, net.core::nanoTime);
     }
 
     int rcvNxt() {

@@ -1,5 +1,6 @@
 package org.modnet.tcp;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.modnet.socket.api.SocketCalls.AF_INET;
@@ -329,6 +330,75 @@ class TcpBusyPollTest {
             assertEquals(irqs, s.ns.device("lo").ethtoolStats().get("rx_queue_0_irqs"), "lo's queue took no interrupt");
             assertTrue(s.ns.busyPollRxPackets() > busy, "the segment counted in BusyPollRxPackets");
             assertEquals(s.ns.busyPollRxPackets(), s.tcp.counters(s.ns).get("TcpExtBusyPollRxPackets"));
+            sys.close();
+        }
+    }
+
+    /**
+     * EPIOCSPARAMS and EPIOCGPARAMS on modnet's own epoll ({@link SocketCalls#epollSetParams}), as on its
+     * selector: the instance's busy_poll_usecs with net.core.busy_poll left at 0, and prefer_busy_poll with
+     * lo's napi_defer_hard_irqs and gro_flush_timeout set: a frame that comes between two waits takes no
+     * interrupt either; it waits in lo's queue for the next wait's busy poll. Checked as Linux checks them:
+     * EINVAL out of range, ENOTTY on a socket, EBADF on no descriptor.
+     */
+    @Test
+    void epollWithPreferredBusyPollKeepsLoopbacksInterruptOffBetweenWaits() throws Exception {
+        try (TcpStack s = new TcpStack(StandaloneCore.threaded(1, 8192))) {
+            SocketCalls sys = s.process();
+            int listener = sys.socket(AF_INET, SOCK_STREAM, 0);
+            assertEquals(0, sys.bind(listener, new SockAddr(LOCALHOST, 7306)));
+            assertEquals(0, sys.listen(listener, 8));
+            int client = sys.socket(AF_INET, SOCK_STREAM, 0);
+            assertEquals(0, sys.connect(client, new SockAddr(LOCALHOST, 7306)));
+            int accepted = sys.accept(listener, new SockAddr[1], 0);
+            assertTrue(accepted >= 0);
+            int ep = sys.epollCreate();
+            long[] params = { -1, -1, -1 };
+            assertEquals(0, sys.epollGetParams(ep, params));
+            assertArrayEquals(new long[] { 0, 0, 0 }, params, "EPIOCGPARAMS of a new instance: all 0");
+            for (long[] bad : new long[][] { { 1L << 31, 0, 0 }, { 0, 65536, 0 }, { 0, 0, 2 }, { -1, 0, 0 } }) {
+                assertEquals(-Errno.EINVAL.number(), sys.epollSetParams(ep, bad[0], (int) bad[1], (int) bad[2]));
+            }
+            assertEquals(-Errno.ENOTTY.number(), sys.epollSetParams(accepted, 50, 8, 0), "a socket's ioctl does not know it");
+            assertEquals(-Errno.EBADF.number(), sys.epollSetParams(999, 50, 8, 0));
+            assertEquals(0, sys.epollCtl(ep, SocketCalls.EPOLL_CTL_ADD, accepted, SocketCalls.EPOLLIN, 42));
+            org.modnet.socket.api.EpollEvent[] events = { new org.modnet.socket.api.EpollEvent() };
+            assertEquals(1, sys.send(client, ByteBuffer.wrap(new byte[] { 1 }), 0));
+            assertEquals(1, sys.epollWait(ep, events, 10_000)); // the instance learns lo's NAPI id from the socket's wake-up
+            assertEquals(1, sys.recv(accepted, ByteBuffer.allocate(16), 0));
+
+            assertEquals("0", s.ns.sysctl().get("net.core.busy_poll"));
+            assertEquals(0, sys.epollSetParams(ep, 5_000_000, 16, 1)); // 5 s, 16 frames a poll, preferred
+            assertEquals(0, sys.epollGetParams(ep, params));
+            assertArrayEquals(new long[] { 5_000_000, 16, 1 }, params);
+            s.ns.device("lo").setNapiDeferHardIrqs(100);
+            s.ns.device("lo").setGroFlushTimeout(java.util.concurrent.TimeUnit.SECONDS.toNanos(60)); // longer than the test
+            Thread.sleep(300); // the first byte's delayed ACK and any other frame have gone by
+            long irqs = s.ns.device("lo").ethtoolStats().get("rx_queue_0_irqs");
+            long busy = s.ns.busyPollRxPackets();
+            ByteBuffer got = ByteBuffer.allocate(16);
+            for (int round = 0; round < 3; round++) {
+                Thread sender = Thread.ofPlatform().start(() -> {
+                    try {
+                        Thread.sleep(50);
+                        sys.send(client, ByteBuffer.wrap(new byte[] { 2, 3, 4 }), 0);
+                    } catch (InterruptedException e) {
+                        throw new RuntimeException(e);
+                    }
+                });
+                assertEquals(1, sys.epollWait(ep, events, 10_000), "the bytes arrived while epoll_wait polled lo's queue");
+                sender.join();
+                got.clear();
+                assertEquals(3, sys.recv(accepted, got, 0));
+                assertEquals(2, sys.send(client, ByteBuffer.wrap(new byte[] { 5, 6 }), 0)); // between waits: waits for the next poll
+                Thread.sleep(50);
+                assertEquals(1, sys.epollWait(ep, events, 10_000), "found by the next wait's busy poll");
+                got.clear();
+                assertEquals(2, sys.recv(accepted, got, 0));
+            }
+            assertEquals(irqs, s.ns.device("lo").ethtoolStats().get("rx_queue_0_irqs"),
+                    "lo's queue took no interrupt in three rounds, between waits either");
+            assertTrue(s.ns.busyPollRxPackets() > busy, "the segments counted in BusyPollRxPackets");
             sys.close();
         }
     }

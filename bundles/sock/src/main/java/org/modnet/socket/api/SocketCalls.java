@@ -260,6 +260,25 @@ public interface SocketCalls extends AutoCloseable {
     /** {@code epoll_wait(2)}: up to {@code events.length} ready descriptors. */
     int epollWait(int epfd, EpollEvent[] events, int timeoutMillis);
 
+    /**
+     * {@code ioctl(epfd, EPIOCSPARAMS, &params)} (Linux 6.9): the epoll instance's busy polling, as
+     * {@link EpollParams#setEpollParams}: microseconds (0: {@code net.core.busy_poll} decides), frames a
+     * poll (0: 8), preferred (1) or not (0). 0, or -EBADF, -ENOTTY for a descriptor that is not an epoll
+     * instance, -EINVAL for a value out of range. @since 1.17
+     */
+    default int epollSetParams(int epfd, long busyPollUsecs, int busyPollBudget, int preferBusyPoll) {
+        return -org.modnet.api.net.Errno.ENOTTY.number();
+    }
+
+    /**
+     * {@code ioctl(epfd, EPIOCGPARAMS, &params)}: {@code busy_poll_usecs}, {@code busy_poll_budget} and
+     * {@code prefer_busy_poll} into {@code out[0..2]}; 0 or the negative errno as {@link #epollSetParams}
+     * (-EFAULT without room for three). @since 1.17
+     */
+    default int epollGetParams(int epfd, long[] out) {
+        return -org.modnet.api.net.Errno.ENOTTY.number();
+    }
+
     /** {@code setns(2)} by name: later sockets are created in that namespace; ENOENT if there is none. */
     int setns(String netns);
 

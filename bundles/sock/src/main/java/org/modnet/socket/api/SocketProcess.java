@@ -166,6 +166,16 @@ public final class SocketProcess implements SocketCalls {
     }
 
     @Override
+    public int epollSetParams(int epfd, long busyPollUsecs, int busyPollBudget, int preferBusyPoll) {
+        return calls.epollSetParams(epfd, busyPollUsecs, busyPollBudget, preferBusyPoll);
+    }
+
+    @Override
+    public int epollGetParams(int epfd, long[] out) {
+        return calls.epollGetParams(epfd, out);
+    }
+
+    @Override
     public int setns(String netns) {
         return calls.setns(netns);
     }

@@ -129,6 +129,68 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
+    /**
+     * A diagnostic trace of when frames were read and written ({@code -Dmodnet.tap.trace=FILE}; off, the
+     * default, costs one branch a frame): the last {@link Trace#SIZE} reads of every TAP queue with the
+     * {@code CLOCK_MONOTONIC} time ({@link System#nanoTime}) and who read it (a busy poller, the softirq
+     * after the queue's interrupt, the softirq otherwise: the NAPI watchdog or an IRQ resume), and the
+     * last as many writes with the times the write began and returned; written to FILE, one line each,
+     * when the driver stops. Preallocated: recording allocates nothing.
+     */
+    static final Trace TRACE = Trace.of(System.getProperty("modnet.tap.trace"));
+
+    static final class Trace {
+        static final int SIZE = 1 << 21;
+        static final byte BUSY_POLL = 0;
+        static final byte SOFTIRQ_IRQ = 1;
+        static final byte SOFTIRQ_OTHER = 2;
+        final String file;
+        final long[] rxAt = new long[SIZE];
+        final byte[] rxWho = new byte[SIZE];
+        final long[] txAt = new long[SIZE];
+        final long[] txDone = new long[SIZE];
+        /** Written by the one thread that reads the queue at a time (NAPI's rule); by many writers for tx, hence atomic. */
+        long rx;
+        final java.util.concurrent.atomic.AtomicLong tx = new java.util.concurrent.atomic.AtomicLong();
+
+        private Trace(String file) {
+            this.file = file;
+        }
+
+        static Trace of(String file) {
+            return file == null || file.isEmpty() ? null : new Trace(file);
+        }
+
+        void read(byte who) {
+            int i = (int) (rx++ & (SIZE - 1));
+            rxAt[i] = System.nanoTime();
+            rxWho[i] = who;
+        }
+
+        void wrote(long at) {
+            int i = (int) (tx.getAndIncrement() & (SIZE - 1));
+            txAt[i] = at;
+            txDone[i] = System.nanoTime();
+        }
+
+        /** "rx TIME WHO" and "tx TIME DONE" lines, oldest first. */
+        void write() {
+            try (java.io.PrintWriter w = new java.io.PrintWriter(java.nio.file.Files.newBufferedWriter(java.nio.file.Path.of(file)))) {
+                for (long k = Math.max(0, rx - SIZE); k < rx; k++) {
+                    int i = (int) (k & (SIZE - 1));
+                    w.println("rx " + rxAt[i] + " " + rxWho[i]);
+                }
+                long n = tx.get();
+                for (long k = Math.max(0, n - SIZE); k < n; k++) {
+                    int i = (int) (k & (SIZE - 1));
+                    w.println("tx " + txAt[i] + " " + txDone[i]);
+                }
+            } catch (java.io.IOException e) {
+                LOG.warn("tap: trace {}: {}", file, e.toString());
+            }
+        }
+    }
+
     /** Why a TAP could not be opened, from TUNSETIFF's (or open's) errno, in words a user can act on. */
     static NetException openError(int errno, String name) {
         return switch (errno) {
@@ -277,6 +339,9 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
         }
         Tun.close(epfd);
         Tun.close(wakeup);
+        if (TRACE != null) {
+            TRACE.write();
+        }
     }
 
     /** The idle wait of CPU {@code cpu}'s softirq thread, made on first use; null if its descriptors could not be made. */
@@ -399,6 +464,8 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
         volatile CpuWait waiter;
         /** A busy poller took the queue's descriptor out of its epoll set ({@link #disarm}); NAPI completing puts it back. */
         private volatile boolean busyMasked;
+        /** The interrupt was taken since the last read ({@link #TRACE}'s who). */
+        private volatile boolean irqTaken;
         /** The NAPI poll's own capture state for reads (one poll of a queue at a time, by NAPI's rule). */
         private final MemorySegment state = Arena.ofAuto().allocate(Tun.captureLayout());
         /** readv's two iovecs: a packet buffer's room, then the spare large buffer past as many bytes. */
@@ -424,6 +491,7 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
                 return;
             }
             armed = false;
+            irqTaken = true;
             d.rxQueue(index).schedule();
         }
 
@@ -539,6 +607,9 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
                     return n;
                 }
                 n++;
+                if (TRACE != null) {
+                    traceRead();
+                }
                 skb.put((int) r);
                 if (!tap.vnetHeader(skb, d)) {
                     skb.free();
@@ -565,12 +636,21 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
                     return n;
                 }
                 n++;
+                if (TRACE != null) {
+                    traceRead();
+                }
                 if (tap.vnetHeader(page, at, (int) r, d) < 0) {
                     continue;
                 }
                 queue.receiveFrame(page, XDP_HEADROOM, (int) r - Tun.VNET_HDR_LEN); // dropped frames are counted there
             }
             return n;
+        }
+
+        private void traceRead() {
+            boolean softirq = Thread.currentThread().getName().startsWith("ksoftirqd");
+            TRACE.read(!softirq ? Trace.BUSY_POLL : irqTaken ? Trace.SOFTIRQ_IRQ : Trace.SOFTIRQ_OTHER);
+            irqTaken = false;
         }
 
         /** The spare large buffer back in its slot; freed if the device went meanwhile. */
@@ -849,7 +929,11 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
             buf.set(LE16, at + 6, (short) start);
             buf.set(LE16, at + 8, (short) offset);
             buf.set(LE16, at + 10, (short) 0);
+            long began = TRACE != null ? System.nanoTime() : 0;
             long w = Tun.writeAt(scratch.state, q.fd, buf, at, len + Tun.VNET_HDR_LEN);
+            if (TRACE != null) {
+                TRACE.wrote(began);
+            }
             if (w == len + Tun.VNET_HDR_LEN) {
                 stats.addShared(DeviceStats.Field.TX_PACKETS, 1);
                 stats.addShared(DeviceStats.Field.TX_BYTES, len);
