@@ -579,7 +579,12 @@ public class TcpHandOverIT {
         java.util.List<String> stopTimeline = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
         java.util.concurrent.atomic.AtomicBoolean timing = new java.util.concurrent.atomic.AtomicBoolean(STOP_TIMELINE);
         long[] timelineStart = new long[1];
+        // the command's own thread (this one: Gogo runs the update on the caller's thread), sampled beside the stop thread
+        Thread caller = Thread.currentThread();
+        java.util.List<String> commandTimeline = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
         Thread timeline = Thread.ofPlatform().daemon().start(() -> {
+            String lastCommand = null;
+            Thread command = null;
             ThreadGroup root = Thread.currentThread().getThreadGroup();
             while (root.getParent() != null) {
                 root = root.getParent();
@@ -602,6 +607,23 @@ public class TcpHandOverIT {
                     if (!k.equals(last)) {
                         stopTimeline.add(String.format("%.1f %s", (System.nanoTime() - timelineStart[0]) / 1e6, k));
                         last = k;
+                    }
+                }
+                if (command == null) { // Gogo may run the line on a thread of its own: the one whose stack holds the command
+                    int n = root.enumerate(all);
+                    for (int i = 0; i < n && command == null; i++) {
+                        if ((all[i] == caller || all[i].getName().startsWith("pipe")) && java.util.Arrays.stream(all[i].getStackTrace())
+                                .anyMatch(f -> f.getClassName().endsWith("ModuleCommands"))) {
+                            command = all[i];
+                        }
+                    }
+                }
+                StackTraceElement[] cs = command == null ? new StackTraceElement[0] : command.getStackTrace();
+                if (java.util.Arrays.stream(cs).anyMatch(f -> f.getClassName().endsWith("ModuleCommands"))) {
+                    String k = commandFrames(cs);
+                    if (!k.equals(lastCommand)) {
+                        commandTimeline.add(String.format("%.1f %s", (System.nanoTime() - timelineStart[0]) / 1e6, k));
+                        lastCommand = k;
                     }
                 }
                 java.util.concurrent.locks.LockSupport.parkNanos(50_000);
@@ -627,6 +649,9 @@ public class TcpHandOverIT {
         sampler.join();
         timing.set(false);
         timeline.join();
+        for (String line : commandTimeline) {
+            System.out.println("TcpHandOverIT: command thread at " + line);
+        }
         for (String line : stopTimeline) {
             System.out.println("TcpHandOverIT: stop thread at " + line);
         }
@@ -801,6 +826,22 @@ public class TcpHandOverIT {
     }
 
     /** A stack sample's key for the stop thread: its top frame and the next six of modnet's, with SCR's between. */
+    /** The command thread's sample: its top three frames (Felix's, the JDK's), then modnet's and Felix's up to ten. */
+    private static String commandFrames(StackTraceElement[] st) {
+        StringBuilder k = new StringBuilder();
+        int shown = 0;
+        for (StackTraceElement f : st) {
+            if (shown < 3 || f.getClassName().startsWith("org.modnet") || f.getClassName().startsWith("org.apache.felix")) {
+                k.append(f.getClassName().replaceAll(".*\\.", "")).append('.').append(f.getMethodName()).append(':')
+                        .append(f.getLineNumber()).append(" < ");
+                if (++shown == 10) {
+                    break;
+                }
+            }
+        }
+        return k.toString();
+    }
+
     private static String deepFrames(StackTraceElement[] st) {
         StringBuilder k = new StringBuilder();
         int shown = 0;

@@ -357,7 +357,12 @@ final class CoreEngine implements NetCore, org.modnet.api.sched.QdiscHook {
 
     void removePernet(PernetOperations ops) {
         synchronized (rtnl) {
-            pernets.removeIf(p -> p.ops == ops);
+            // a loop, not removeIf's lambda: its class would be spun inside a live update's swap (the leaving protocol's unbind)
+            for (int i = pernets.size() - 1; i >= 0; i--) {
+                if (pernets.get(i).ops == ops) {
+                    pernets.remove(i);
+                }
+            }
             for (NetNamespace ns : namespaces()) {
                 exit(ops, (Namespace) ns);
             }

@@ -99,7 +99,12 @@ final class ModuleCheck {
 
     /** A modnet module uses modnet's API: it imports some {@code org.modnet} package. */
     boolean isModnetModule() {
-        return imports.stream().anyMatch(i -> i.pkg().startsWith("org.modnet."));
+        for (Import i : imports) { // a loop, not a lambda: update's path runs it first in a JVM
+            if (i.pkg().startsWith("org.modnet.")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

@@ -77,6 +77,22 @@ public final class ModuleCommands {
         this.context = context;
         String repo = context.getProperty(REPO_DIR);
         this.repository = new ModuleRepository(Paths.get(repo == null || repo.isBlank() ? "repo" : repo).toAbsolutePath());
+        if (!"off".equals(context.getProperty("modnet.update.priority"))) {
+            // the update's scheduling boost links its native calls now, off any update's path: linked at the first raise, inside
+            // an update, they cost the swap's thread more than the preparation it runs beside (FFM's downcall stubs are spun)
+            Thread.ofPlatform().daemon().name("modnet-update-prelink").start(new Prelink());
+        }
+    }
+
+    /** Links {@link SchedBoost}'s calls: one raise and restore of this thread of its own, then a read. */
+    private static final class Prelink implements Runnable {
+        @Override
+        public void run() {
+            try (SchedBoost b = SchedBoost.raise(SchedBoost.Policy.NICE)) {
+                b.raised();
+            }
+            SchedBoost.current();
+        }
     }
 
     /** {@code lsmod [-a]}: the modnet bundles, or with {@code -a} every bundle in the framework. */
@@ -609,11 +625,24 @@ public final class ModuleCommands {
      * instead: a new bundle beside the old, warmed before the freeze (a new bundle id).
      */
     public void update(String... args) {
+        String priority = context.getProperty("modnet.update.priority");
+        if ("off".equals(priority) || "swap".equals(priority)) {
+            update(args, null);
+            return;
+        }
+        try (SchedBoost b = SchedBoost.raise(boostPolicy())) {
+            update(args, "; the command thread " + b.said() + " for the update");
+        }
+    }
+
+    private void update(String[] args, String boosted) {
         args = Commands.words(args);
         if (args.length < 1 || args.length > 2 || args[0].isEmpty()) {
             throw new CommandException("Usage: update NAME|ID [FILE|URL]", 1);
         }
         long called = System.nanoTime();
+        Steps steps = new Steps(called);
+        steps.boost = boosted == null ? "" : boosted;
         String name = args[0];
         Bundle bundle = find(name);
         if (bundle == null) {
@@ -629,6 +658,7 @@ public final class ModuleCommands {
         } catch (IOException e) {
             throw new CommandException("update: " + name + ": " + e.getMessage(), 1);
         }
+        steps.mark("read");
         // everything that can be known before the swap is checked before it: the old version stays otherwise
         ModuleCheck check;
         try {
@@ -650,8 +680,9 @@ public final class ModuleCommands {
         if (missing != null) {
             throw new CommandException(refused + "Unknown symbol in module (" + missing + ")" + kept, 1);
         }
+        steps.mark("checked");
         if (check.staged && isStaged(bundle)) {
-            stagedUpdate(bundle, from, jar, oldVersion, refused, kept, called);
+            stagedUpdate(bundle, from, jar, oldVersion, refused, kept, called, steps);
             return;
         }
         Set<String> before = exports(bundle);
@@ -703,7 +734,7 @@ public final class ModuleCommands {
      * before the freeze leaves the old version untouched; after it, the new bundle is removed and the
      * old one restarted.
      */
-    private void stagedUpdate(Bundle old, String from, byte[] jar, String oldVersion, String refused, String kept, long called) {
+    private void stagedUpdate(Bundle old, String from, byte[] jar, String oldVersion, String refused, String kept, long called, Steps clock) {
         long t0 = System.nanoTime();
         Bundle next;
         try {
@@ -712,6 +743,7 @@ public final class ModuleCommands {
             throw new CommandException(refused + e.getMessage() + kept, 1);
         }
         long installed = System.nanoTime();
+        clock.mark("installed");
         org.osgi.framework.startlevel.BundleStartLevel oldLevel = old.adapt(org.osgi.framework.startlevel.BundleStartLevel.class);
         org.osgi.framework.startlevel.BundleStartLevel nextLevel = next.adapt(org.osgi.framework.startlevel.BundleStartLevel.class);
         if (oldLevel != null && nextLevel != null) {
@@ -722,16 +754,19 @@ public final class ModuleCommands {
             throw new CommandException(refused + "Unknown symbol in module (the framework cannot resolve the new version)" + kept, 1);
         }
         long resolved = System.nanoTime();
+        clock.mark("resolved");
         // modnet.update.warm: false skips the warm-up, before waits for it before the stop (as it was): the benchmark's comparisons only
         String how = context.getProperty("modnet.update.warm");
-        Warm warm = "false".equals(how) ? null : warmBeside(next, jar);
+        Warm warm = "false".equals(how) ? null : warmBeside(next, jar, clock.boost.isEmpty() ? null : boostPolicy());
         if (warm != null && "before".equals(how)) {
             warm.await(10_000);
         }
         Map<String, Long> handOverBefore = handOverCounters();
         ServiceReference<org.modnet.api.handover.LiveHandOver> running = liveHandOver(old);
         if (running != null && next.getHeaders().get(LIVE_HEADER) != null && !"false".equals(context.getProperty("modnet.update.live"))) {
-            liveUpdate(old, next, running, from, oldVersion, refused, kept, called, new long[] { t0, installed, resolved }, warm, handOverBefore);
+            clock.mark("warm-up started");
+            liveUpdate(old, next, running, from, oldVersion, refused, kept, called, new long[] { t0, installed, resolved }, warm, handOverBefore,
+                    clock);
             return;
         }
         long freeze = System.nanoTime();
@@ -800,12 +835,14 @@ public final class ModuleCommands {
      * old one untouched; a swap that fails after the old one left restarts it (it takes its own deposit back).
      */
     private void liveUpdate(Bundle old, Bundle next, ServiceReference<org.modnet.api.handover.LiveHandOver> running, String from,
-            String oldVersion, String refused, String kept, long called, long[] steps, Warm warm, Map<String, Long> handOverBefore) {
+            String oldVersion, String refused, String kept, long called, long[] steps, Warm warm, Map<String, Long> handOverBefore,
+            Steps clock) {
         long started;
         ServiceReference<org.modnet.api.handover.LiveHandOver> standing;
         try {
             next.start();
             started = System.nanoTime();
+            clock.mark("started");
             standing = awaitLiveHandOver(next);
         } catch (BundleException | IllegalStateException e) {
             uninstallQuietly(next);
@@ -822,23 +859,31 @@ public final class ModuleCommands {
             uninstallQuietly(next);
             throw new CommandException(refused + "a version's hand-over service went away" + kept, 1);
         }
-        long prepared = System.nanoTime();
-        if (!"false".equals(context.getProperty("modnet.update.prepare"))) { // the benchmark's comparison only
-            taking.prepare();
-            prepared = System.nanoTime();
-        }
-        // the swap: on a thread of its own, named as the staged stop's (the benchmark's timeline samples it)
-        Swap run = new Swap(leaving, taking);
+        clock.mark("in standby");
+        // the swap: on a thread of its own, named as the staged stop's (the benchmark's timeline samples it), started now and
+        // waiting for the preparation: its start and its scheduling's raise (modnet.update.priority) are not on the way
+        Swap run = new Swap(leaving, taking, swapBoost());
         long[] at = run.at;
         Throwable[] failed = run.failed;
         boolean[] left = run.left;
         Thread swap = Thread.ofPlatform().name("modnet-update-stop-" + old.getBundleId()).unstarted(run);
         swap.start();
+        long prepared = System.nanoTime();
+        try {
+            if (!"false".equals(context.getProperty("modnet.update.prepare"))) { // the benchmark's comparison only
+                taking.prepare();
+                prepared = System.nanoTime();
+            }
+            clock.mark("prepared");
+        } finally {
+            run.go(); // a preparation that threw leaves the swap to run all the same: take makes what prepare did not
+        }
         try {
             swap.join();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        clock.mark("swapped");
         context.ungetService(running);
         context.ungetService(standing);
         List<String> down = failed[0] != null ? List.of() : awaitServices(next);
@@ -867,10 +912,12 @@ public final class ModuleCommands {
                         (steps[0] - called) / 1e6, (steps[1] - steps[0]) / 1e6, (steps[2] - steps[1]) / 1e6)
                 + (warm == null ? "" : ", " + warm.report())
                 + String.format("; live: the new version started in standby at %.1f ms and prepared at %.1f, the old version left"
-                        + " (its state deposited) at %.1f (began at %.1f), the new one took it and registered at %.1f (%.1f ms of the"
-                        + " swapping thread's CPU), the old bundle stopped and uninstalled in %.1f ms after", (started - called) / 1e6,
-                        (prepared - called) / 1e6, (at[1] - called) / 1e6, (at[0] - called) / 1e6, (at[2] - called) / 1e6,
-                        (at[4] - at[3]) / 1e6, (gone - stopping) / 1e6)
+                        + " (its state deposited) at %.1f (began at %.1f; %.1f ms of the swapping thread's CPU), the new one took it,"
+                        + " registered and returned at %.1f (%.1f ms of CPU: its registration's dispatch handed it the held segments), the"
+                        + " old bundle stopped and uninstalled in %.1f ms after", (started - called) / 1e6,
+                        (prepared - called) / 1e6, (at[1] - called) / 1e6, (at[0] - called) / 1e6, (at[5] - at[3]) / 1e6,
+                        (at[2] - called) / 1e6, (at[4] - at[5]) / 1e6, (gone - stopping) / 1e6)
+                + "; swap thread " + run.boost + "; " + clock
                 + "; " + state(next) + handOverReport(handOverBefore, swapMs));
     }
 
@@ -881,31 +928,115 @@ public final class ModuleCommands {
     private static final class Swap implements Runnable {
         private final org.modnet.api.handover.LiveHandOver leaving;
         private final org.modnet.api.handover.LiveHandOver taking;
-        /** Began, left, taken; the swapping thread's CPU when it began and when it ended (ns). */
-        final long[] at = new long[5];
+        /** Began, left, taken (returned); the swapping thread's CPU when it began, when it ended, when the old version had left (ns). */
+        final long[] at = new long[6];
         final Throwable[] failed = new Throwable[1];
         final boolean[] left = new boolean[1];
+        /** The scheduling the swap asks for (null: none); what it got, for the command's line. */
+        private final SchedBoost.Policy policy;
+        volatile String boost = "not raised (modnet.update.priority=off)";
+        private volatile boolean go;
+        private volatile Thread waiting;
 
-        Swap(org.modnet.api.handover.LiveHandOver leaving, org.modnet.api.handover.LiveHandOver taking) {
+        Swap(org.modnet.api.handover.LiveHandOver leaving, org.modnet.api.handover.LiveHandOver taking, SchedBoost.Policy policy) {
             this.leaving = leaving;
             this.taking = taking;
+            this.policy = policy;
+        }
+
+        /** The preparation is done: the swap begins. */
+        void go() {
+            go = true;
+            java.util.concurrent.locks.LockSupport.unpark(waiting);
         }
 
         @Override
         public void run() {
-            java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
-            at[3] = mx.getCurrentThreadCpuTime();
-            at[0] = System.nanoTime();
+            waiting = Thread.currentThread();
+            SchedBoost b = policy == null ? null : SchedBoost.raise(policy); // never throws: a refusal says why
             try {
-                leaving.leave();
-                left[0] = true;
-                at[1] = System.nanoTime();
-                taking.take();
-                at[2] = System.nanoTime();
-            } catch (Throwable t) {
-                failed[0] = t;
+                if (b != null) {
+                    boost = b.said();
+                }
+                while (!go) {
+                    java.util.concurrent.locks.LockSupport.park(this);
+                }
+                at[3] = MX.getCurrentThreadCpuTime();
+                at[0] = System.nanoTime();
+                try {
+                    leaving.leave();
+                    left[0] = true;
+                    at[1] = System.nanoTime();
+                    at[5] = MX.getCurrentThreadCpuTime();
+                    taking.take();
+                    at[2] = System.nanoTime();
+                } catch (Throwable t) {
+                    failed[0] = t;
+                }
+                at[4] = MX.getCurrentThreadCpuTime();
+                if (at[5] == 0) {
+                    at[5] = at[4];
+                }
+            } finally {
+                if (b != null) {
+                    b.close();
+                }
             }
-            at[4] = mx.getCurrentThreadCpuTime();
+        }
+    }
+
+    /** The thread CPU clock, taken when the shell starts: its first use costs milliseconds that an update would otherwise pay. */
+    static final java.lang.management.ThreadMXBean MX = java.lang.management.ManagementFactory.getThreadMXBean();
+
+    /**
+     * {@code modnet.update.priority}: {@code command} (the default) raises the update command's thread, the new version's class
+     * loading beside it and the live swap's thread to nice -20, each for its own part; {@code swap} the swap's thread only;
+     * {@code off} none. {@code modnet.update.priority.policy=fifo} asks SCHED_FIFO 1 instead of nice -20. See {@link SchedBoost}.
+     */
+    private SchedBoost.Policy swapBoost() {
+        return "off".equals(context.getProperty("modnet.update.priority")) ? null : boostPolicy();
+    }
+
+    private SchedBoost.Policy boostPolicy() {
+        return "fifo".equals(context.getProperty("modnet.update.priority.policy")) ? SchedBoost.Policy.FIFO : SchedBoost.Policy.NICE;
+    }
+
+    /**
+     * The update's clock: each step's wall time from the call and the command thread's CPU in it, for the command's line (the
+     * benchmark's account of what comes before the swap).
+     */
+    static final class Steps {
+        private final long called;
+        private final long[] wall = new long[16];
+        private final long[] cpu = new long[16];
+        private final String[] step = new String[16];
+        private int n;
+        /** What the command thread's scheduling was for the update ({@code modnet.update.priority=command}). */
+        String boost = "";
+
+        Steps(long called) {
+            this.called = called;
+            this.cpu[0] = MX.getCurrentThreadCpuTime();
+            this.wall[0] = called;
+        }
+
+        /** Formatted only at the end: nothing on the way to the swap but two clock reads. */
+        void mark(String name) {
+            if (n + 1 < wall.length) {
+                n++;
+                cpu[n] = MX.getCurrentThreadCpuTime();
+                wall[n] = System.nanoTime();
+                step[n] = name;
+            }
+        }
+
+        @Override
+        public String toString() {
+            StringBuilder b = new StringBuilder("the command's steps (ms from the call, the command thread's CPU ms in the step):");
+            for (int i = 1; i <= n; i++) {
+                b.append(String.format(" %s %.1f (%.1f)", step[i], (wall[i] - called) / 1e6, (cpu[i] - cpu[i - 1]) / 1e6));
+            }
+            return b + boost;
         }
     }
 
@@ -1072,7 +1203,7 @@ public final class ModuleCommands {
      * (a class both threads want is loaded once, the other waiting for it). A class that cannot load here (an optional
      * import missing) is left to load at first use too.
      */
-    private static Warm warmBeside(Bundle next, byte[] jar) {
+    private static Warm warmBeside(Bundle next, byte[] jar, SchedBoost.Policy boost) {
         Warm w = new Warm();
         BundleWiring wiring = next.adapt(BundleWiring.class);
         ClassLoader loader = wiring == null ? null : wiring.getClassLoader();
@@ -1080,8 +1211,37 @@ public final class ModuleCommands {
             w.took = 1;
             return w;
         }
-        w.thread = Thread.ofPlatform().daemon().name("modnet-update-warm-" + next.getBundleId()).start(() -> {
-            // the jar's walk too is on this thread: the command goes on to the stop at once
+        w.thread = Thread.ofPlatform().daemon().name("modnet-update-warm-" + next.getBundleId()).start(new WarmLoad(w, jar, loader, boost));
+        return w;
+    }
+
+    /**
+     * The warm-up's thread: a class, not a lambda (its class would be spun on the update's path). With {@code boost} (the
+     * command's own thread raised, {@code modnet.update.priority=command}) it runs raised too: the new version's start waits
+     * for the classes it is loading, and a raised command waiting for an unraised loader would be an inversion.
+     */
+    private static final class WarmLoad implements Runnable {
+        private final Warm w;
+        private final byte[] jar;
+        private final ClassLoader loader;
+        private final SchedBoost.Policy boost;
+
+        WarmLoad(Warm w, byte[] jar, ClassLoader loader, SchedBoost.Policy boost) {
+            this.w = w;
+            this.jar = jar;
+            this.loader = loader;
+            this.boost = boost;
+        }
+
+        @Override
+        public void run() {
+            try (SchedBoost b = boost == null ? null : SchedBoost.raise(boost)) {
+                load();
+            }
+        }
+
+        private void load() {
+            // the jar's walk too is on this thread: the command goes on to the start at once
             List<String> first = new ArrayList<>();
             List<String> rest = new ArrayList<>();
             Pattern implementation = Pattern.compile("<implementation\\s+class=\"([^\"]+)\"");
@@ -1113,8 +1273,7 @@ public final class ModuleCommands {
                 }
             }
             w.took = Math.max(1, System.nanoTime() - w.start);
-        });
-        return w;
+        }
     }
 
     /** After a failed staged swap: the new bundle goes, the old one starts again; says what happened. */
@@ -1216,13 +1375,23 @@ public final class ModuleCommands {
                         continue;
                     }
                     for (BundleCapability cap : rev.getDeclaredCapabilities(BundleRevision.PACKAGE_NAMESPACE)) {
+                        // loops, not lambdas, on update's path: each lambda's class is spun at its first run in the JVM
                         Object v = cap.getAttributes().get("version");
-                        exported.computeIfAbsent(String.valueOf(cap.getAttributes().get(BundleRevision.PACKAGE_NAMESPACE)), k -> new ArrayList<>())
-                                .add(v instanceof org.osgi.framework.Version ver ? ver : org.osgi.framework.Version.emptyVersion);
+                        String pkg = String.valueOf(cap.getAttributes().get(BundleRevision.PACKAGE_NAMESPACE));
+                        List<org.osgi.framework.Version> versions = exported.get(pkg);
+                        if (versions == null) {
+                            versions = new ArrayList<>();
+                            exported.put(pkg, versions);
+                        }
+                        versions.add(v instanceof org.osgi.framework.Version ver ? ver : org.osgi.framework.Version.emptyVersion);
                     }
                 }
             }
-            if (!exported.getOrDefault(imp.pkg(), List.of()).stream().anyMatch(imp.range()::includes)) {
+            boolean offered = false;
+            for (org.osgi.framework.Version v : exported.getOrDefault(imp.pkg(), List.of())) {
+                offered |= imp.range().includes(v);
+            }
+            if (!offered) {
                 return "nothing exports package " + imp.pkg() + " in version " + imp.range() + available(imp.pkg());
             }
         }

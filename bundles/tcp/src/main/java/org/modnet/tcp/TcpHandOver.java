@@ -65,9 +65,13 @@ final class TcpHandOver {
         }
         // in the hashes' order first: listeners go over in their SO_REUSEPORT group's order, which the next
         // version's listen hash rebuilds as deposited (a flow's hash then picks the same member after the swap)
-        Set<TcpSock> seen = Collections.newSetFromMap(new IdentityHashMap<>());
-        List<TcpSock> all = new ArrayList<>();
-        for (List<TcpSock> from : List.of(net.hashed(), List.copyOf(net.created), List.copyOf(net.orphans))) {
+        List<TcpSock> hashed = net.hashed();
+        List<TcpSock> created = List.copyOf(net.created);
+        List<TcpSock> orphans = List.copyOf(net.orphans);
+        // sized for every socket at once: grown from its default, the set rehashed a dozen times inside the swap
+        Set<TcpSock> seen = Collections.newSetFromMap(new IdentityHashMap<>(hashed.size() + created.size() + orphans.size()));
+        List<TcpSock> all = new ArrayList<>(hashed.size() + created.size());
+        for (List<TcpSock> from : List.of(hashed, created, orphans)) {
             for (TcpSock sk : from) {
                 if (seen.add(sk)) {
                     all.add(sk);

@@ -1,0 +1,52 @@
+package org.modnet.shell;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.junit.jupiter.api.Test;
+
+/** The update's scheduling boost: raised on the calling thread only, not inherited by a thread it starts, put back on close. */
+class SchedBoostTest {
+    @Test
+    void niceRaisedForTheSectionAndRestoredAfter() throws Exception {
+        String before = SchedBoost.current();
+        assumeTrue(before.startsWith("nice "), "a Linux thread under SCHED_OTHER: " + before);
+        AtomicReference<String> child = new AtomicReference<>();
+        try (SchedBoost b = SchedBoost.raise(SchedBoost.Policy.NICE)) {
+            assumeTrue(b.raised(), "CAP_SYS_NICE (root): " + b.said());
+            assertEquals("nice -20", b.said());
+            assertEquals("nice -20", SchedBoost.current());
+            Thread t = Thread.ofPlatform().start(() -> child.set(SchedBoost.current()));
+            t.join();
+        }
+        assertEquals(before, SchedBoost.current(), "put back as it was");
+        assertEquals(before, child.get(), "a thread started during the section runs at the normal priority (SCHED_FLAG_RESET_ON_FORK)");
+    }
+
+    @Test
+    void fifoRaisedAndRestored() {
+        String before = SchedBoost.current();
+        assumeTrue(before.startsWith("nice "), "a Linux thread under SCHED_OTHER: " + before);
+        try (SchedBoost b = SchedBoost.raise(SchedBoost.Policy.FIFO)) {
+            assumeTrue(b.raised(), "CAP_SYS_NICE (root): " + b.said());
+            assertEquals("SCHED_FIFO 1", SchedBoost.current());
+        }
+        assertEquals(before, SchedBoost.current());
+    }
+
+    @Test
+    void closedTwiceRestoresOnce() {
+        String before = SchedBoost.current();
+        assumeTrue(before.startsWith("nice "), "a Linux thread under SCHED_OTHER: " + before);
+        SchedBoost b = SchedBoost.raise(SchedBoost.Policy.NICE);
+        b.close();
+        b.close(); // nothing more to put back, and no failure
+        assertEquals(before, SchedBoost.current());
+        assertTrue(b.said().equals("nice -20") || b.said().startsWith("not raised: "), b.said());
+        assertFalse(b.said().isEmpty());
+    }
+}
