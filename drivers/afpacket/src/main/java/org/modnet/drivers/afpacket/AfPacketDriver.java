@@ -69,6 +69,8 @@ public final class AfPacketDriver implements LinkFactory, ModuleUsage {
     static final int TX_BLOCK_SIZE = 1 << 16;
     static final int TX_BLOCK_NR = 8;
     static final int TX_FRAMES = TX_BLOCK_SIZE / FRAME_SIZE * TX_BLOCK_NR;
+    /** Frames a NAPI poll's batch holds back at most before they are kicked out (a quarter of the ring). */
+    static final int TX_BATCH = 64;
     /** Receive queues ({@code numrxqueues}) at most: a packet socket, ring and NAPI instance each. */
     static final int MAX_QUEUES = 16;
     /** How long the kernel keeps a block that is not full before it hands it over, in ms (the receive latency when quiet). */
@@ -753,8 +755,9 @@ public final class AfPacketDriver implements LinkFactory, ModuleUsage {
      * queues, and the transmit ring. Frames go into the ring's slots from any thread (no lock: a slot is
      * taken with a compare-and-set) and the kernel is kicked ({@code send(fd, NULL, 0)}, which sends every
      * requested slot) once per batch: a frame sent by the thread running one of this device's NAPI polls
-     * waits for the poll's end (the next {@link Queue#fill} or NAPI completing), so a poll's replies
-     * and ACKs leave with one system call; any other sender kicks at once. One kick runs at a time:
+     * waits for the poll's end (the next {@link Queue#fill} or NAPI completing), or until
+     * {@value #TX_BATCH} wait, so a poll's replies and ACKs leave with one system call; any other sender
+     * kicks at once. One kick runs at a time:
      * whoever finds one running leaves it a request it takes before it lets go. A full ring drops the
      * frame (counted: {@code tx_ring_full}, tx dropped, tx_fifo_errors) and never waits.
      */
@@ -838,9 +841,8 @@ public final class AfPacketDriver implements LinkFactory, ModuleUsage {
                 txRingFrames.increment();
                 stats.addShared(DeviceStats.Field.TX_PACKETS, 1);
                 stats.addShared(DeviceStats.Field.TX_BYTES, len);
-                unkicked.incrementAndGet();
-                if (batchOwner != Thread.currentThread()) {
-                    kick();
+                if (unkicked.incrementAndGet() >= TX_BATCH || batchOwner != Thread.currentThread()) {
+                    kick(); // not in a poll's batch, or the batch is long enough to go (its slots are wanted back)
                 }
                 return TxResult.OK;
             } finally {
