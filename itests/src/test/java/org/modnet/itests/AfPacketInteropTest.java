@@ -352,4 +352,120 @@ class AfPacketInteropTest {
         assertTrue(seen.contains("ethertype 802.1Q (0x8100), length 46") && seen.contains("0x0000:  600a 0806 0001 0800"), seen);
         assertTrue(counter(modnet("ethtool -S " + dev), "rx_vlan_restored") >= 1);
     }
+
+    /**
+     * modnet's frames leave through the mmap'ed transmit ring: 10 MiB from modnet's nc reach Linux's
+     * intact, every data frame through a ring slot, and the kernel is kicked fewer times than there are
+     * frames (what a NAPI poll makes the stack send, ACK-clocked data among it, goes out with one kick).
+     */
+    @Test
+    void modnetNcSendsTenMegabytesToLinuxThroughTheTransmitRingIntactInBatches() throws Exception {
+        assumeTrue(Processes.onPath("nc"), "needs OpenBSD netcat (netcat-openbsd; .ci/run installs it)");
+        Path in = randomFile("in-10m", 10L << 20);
+        String before = modnet("ethtool -S " + dev);
+        Path toLinux = dir.resolve("linux-got-10m");
+        Process linuxListener = Processes.start(toLinux, "ip", "netns", "exec", nsA, "timeout", "120", "nc", "-l", "5004");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!Processes.run("ip", "netns", "exec", nsA, "ss", "-t", "-l", "-n").out().contains(":5004 ")) {
+            assertTrue(System.nanoTime() < deadline && linuxListener.isAlive(), "Linux's nc did not listen");
+            Thread.sleep(50);
+        }
+        modnet("nc -N 10.95.0.1 5004 < " + in);
+        assertTrue(linuxListener.waitFor(120, TimeUnit.SECONDS), "Linux's nc ended with the connection");
+        assertEquals(10L << 20, Files.size(toLinux));
+        assertEquals(HttpIT.sha256(in), HttpIT.sha256(toLinux));
+        String after = modnet("ethtool -S " + dev);
+        long frames = counter(after, "tx_ring_frames") - counter(before, "tx_ring_frames");
+        long kicks = counter(after, "tx_ring_kicks") - counter(before, "tx_ring_kicks");
+        assertTrue(frames >= (10 << 20) / 1448, "every data frame through a ring slot: " + frames + "\n" + after);
+        assertTrue(kicks < frames, "kicked once per batch, not per frame: " + kicks + " kicks for " + frames + " frames\n" + after);
+        System.out.println("modnet nc moved 10 MiB to Linux's nc over the AF_PACKET transmit ring: " + frames + " frames, " + kicks
+                + " kicks, tx_ring_full " + (counter(after, "tx_ring_full") - counter(before, "tx_ring_full")));
+    }
+
+    /**
+     * A transmit ring the kernel cannot empty (Linux's lxb holds modnet's frames in a 1 Mbit/s token
+     * bucket, so their slots stay the kernel's): a UDP blast from modnet fills it, the frames it has no
+     * slot for are dropped and counted (tx_ring_full, tx dropped) without the sender waiting, and once
+     * Linux lets the frames go the ring is in use again.
+     */
+    @Test
+    void aFullTransmitRingDropsAndCountsWithoutBlockingAndRecovers() throws Exception {
+        assumeTrue(Processes.onPath("tc") && Processes.onPath("nc"), "needs tc (iproute2) and OpenBSD netcat (.ci/run installs them)");
+        assertTrue(modnet("ping -c 1 -W 2 10.95.0.1").contains("1 received"), "the neighbour resolved first");
+        Path blast = randomFile("blast", 4L << 20);
+        String before = modnet("ethtool -S " + dev);
+        String linkBefore = modnet("ip -s link show " + dev);
+        // a listener, so Linux answers no port-unreachable that would end modnet's nc
+        Process sink = Processes.start(dir.resolve("udp-sink"), "ip", "netns", "exec", nsA, "timeout", "60", "nc", "-u", "-l", "5005");
+        linux("ip", "netns", "exec", nsB, "tc", "qdisc", "add", "dev", lxb, "root", "tbf", "rate", "1mbit", "burst", "10kb", "limit", "20mb");
+        try {
+            long t0 = System.nanoTime();
+            modnet("nc -u -q 0 10.95.0.1 5005 < " + blast);
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            assertTrue(ms < 30_000, "the sender never waits for the ring: " + ms + " ms");
+        } finally {
+            linux("ip", "netns", "exec", nsB, "tc", "qdisc", "del", "dev", lxb, "root");
+            sink.destroyForcibly();
+        }
+        String after = modnet("ethtool -S " + dev);
+        String linkAfter = modnet("ip -s link show " + dev);
+        long full = counter(after, "tx_ring_full") - counter(before, "tx_ring_full");
+        assertTrue(full > 0, "frames without a slot counted\n" + after);
+        assertTrue(ipStat(linkAfter, "TX", 3) - ipStat(linkBefore, "TX", 3) >= full, "and in tx dropped\n" + linkAfter);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        String ping;
+        while (!(ping = modnet("ping -c 1 -W 1 10.95.0.1")).contains("1 received")) {
+            assertTrue(System.nanoTime() < deadline, "the ring is given back once Linux sends its frames\n" + ping + modnet("ethtool -S " + dev));
+        }
+        System.out.println("a UDP blast into a held transmit ring: tx_ring_full " + full + ", tx_ring_kick_busy "
+                + (counter(after, "tx_ring_kick_busy") - counter(before, "tx_ring_kick_busy")));
+    }
+
+    /**
+     * {@code numrxqueues 2}: two packet sockets in one PACKET_FANOUT group (hash), each queue's ring read
+     * by its own NAPI instance; Linux's flows (24 curls, each its own source port) spread over both
+     * queues' counters, and every file arrives intact. {@code ethtool -l} shows the two channels.
+     */
+    @Test
+    void withTwoQueuesLinuxFlowsSpreadOverBothAndAllArriveIntact() throws Exception {
+        assumeTrue(Processes.onPath("curl"), "needs curl (.ci/run installs it)");
+        modnet("ip link del " + dev);
+        modnet("ip link add " + dev + " type afpacket dev " + lxb + " netns " + nsB + " numrxqueues 2 ; ip addr add 10.95.0.2/24 dev " + dev
+                + " ; ip link set " + dev + " up");
+        String channels = modnet("ethtool -l " + dev);
+        assertTrue(channels.contains("Current hardware settings:") && channels.substring(channels.indexOf("Current hardware settings:"))
+                .contains("Combined:\t2"), channels);
+        assertTrue(modnet("ip -d link show " + dev).contains("numrxqueues 2"), modnet("ip -d link show " + dev));
+        Path small = randomFile("small2q.bin", 300_000);
+        String want = HttpIT.sha256(small);
+        Path httpdLog = dir.resolve("httpd2q.log");
+        Process httpd = Processes.start(httpdLog, MODNET, "attach", "-n", instance, "-c", "httpd -p 8080 -d " + dir);
+        try {
+            awaitModnetListener(8080, httpd, httpdLog);
+            java.util.List<Process> curls = new java.util.ArrayList<>();
+            for (int i = 0; i < 24; i++) {
+                curls.add(Processes.builder("ip", "netns", "exec", nsA, "curl", "-sS", "-m", "60", "-o", dir.resolve("q" + i).toString(),
+                        "http://10.95.0.2:8080/small2q.bin").redirectErrorStream(true)
+                        .redirectOutput(dir.resolve("q" + i + ".log").toFile()).start());
+            }
+            for (int i = 0; i < curls.size(); i++) {
+                assertTrue(curls.get(i).waitFor(90, TimeUnit.SECONDS), "curl " + i + " ended");
+                assertEquals(0, curls.get(i).exitValue(), "curl " + i + ": " + Files.readString(dir.resolve("q" + i + ".log")));
+                assertEquals(want, HttpIT.sha256(dir.resolve("q" + i)), "curl " + i);
+            }
+        } finally {
+            Processes.run(MODNET, "attach", "-n", instance, "-c", "httpd stop -p 8080");
+            httpd.waitFor(20, TimeUnit.SECONDS);
+        }
+        String stats = modnet("ethtool -S " + dev);
+        for (int q = 0; q < 2; q++) {
+            assertTrue(counter(stats, "rx_queue_" + q + "_packets") > 100, "queue " + q + " had its share of the flows\n" + stats);
+            assertTrue(counter(stats, "rx_queue_" + q + "_tp_packets") > 100, "queue " + q + "'s socket in the fanout group\n" + stats);
+            assertTrue(counter(stats, "rx_queue_" + q + "_polls") > 0, "polled by its own NAPI instance\n" + stats);
+        }
+        assertEquals(0, counter(stats, "tp_drops"), stats);
+        System.out.println("24 Linux curls over 2 AF_PACKET queues (fanout hash): rx_queue_0_packets " + counter(stats, "rx_queue_0_packets")
+                + ", rx_queue_1_packets " + counter(stats, "rx_queue_1_packets"));
+    }
 }

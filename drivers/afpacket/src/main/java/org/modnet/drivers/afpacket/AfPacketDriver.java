@@ -34,22 +34,29 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@code ip link add NAME type afpacket dev LINUXDEV [netns LINUXNS] [promisc on|off]}: a modnet device
- * whose wire is an existing Linux interface, reached through a packet socket (packet(7)) —
- * {@code socket(AF_PACKET, SOCK_RAW)} bound to the interface's index for every protocol (ETH_P_ALL),
- * in the Linux network namespace modnet runs in or the named one ({@code ip netns}'s
- * /var/run/netns/LINUXNS, entered with setns(2) by the thread that opens the socket; the socket stays
- * there). PACKET_IGNORE_OUTGOING keeps modnet from hearing its own frames; PACKET_MR_PROMISC
- * membership (unless {@code promisc off}) lets it hear frames for its own MAC address, which is not the
- * Linux interface's. The device takes the Linux interface's MTU.
+ * {@code ip link add NAME type afpacket dev LINUXDEV [netns LINUXNS] [promisc on|off] [numrxqueues N]
+ * [fanout hash|lb|cpu|rnd|qm] [txring on|off]}: a modnet device whose wire is an existing Linux
+ * interface, reached through packet sockets (packet(7)) — {@code socket(AF_PACKET, SOCK_RAW)} bound to
+ * the interface's index for every protocol (ETH_P_ALL), in the Linux network namespace modnet runs in
+ * or the named one ({@code ip netns}'s /var/run/netns/LINUXNS, entered with setns(2) by the thread that
+ * opens the sockets; they stay there). PACKET_IGNORE_OUTGOING keeps modnet from hearing its own
+ * frames; PACKET_MR_PROMISC membership (unless {@code promisc off}) lets it hear frames for its own MAC
+ * address, which is not the Linux interface's. The device takes the Linux interface's MTU.
  *
- * <p>Receive is a TPACKET_V3 ring mmap'ed from the socket ({@link RxRing}): one "interrupt" thread
- * sleeps in poll(2) until the kernel retires a block, masks the socket and schedules the NAPI poll,
- * which copies the block's frames into packet buffers. A VLAN tag the kernel took off (TP_STATUS_VLAN_VALID)
- * is put back in the frame; a checksum Linux left partial (TP_STATUS_CSUMNOTREADY: a frame made on this
- * host whose checksum a NIC would have finished) is completed, as the TAP does with NEEDS_CSUM.
- * Transmit is a non-blocking send(2) straight from the packet buffer. The kernel's ring drops
- * (PACKET_STATISTICS tp_drops) are rx_missed_errors, as a NIC's ring overruns are.
+ * <p>Receive is a TPACKET_V3 ring mmap'ed from each receive socket ({@link RxRing}), one socket per
+ * queue ({@code numrxqueues N}, a combined channel each): with several, the sockets are one
+ * PACKET_FANOUT group (hash by default, as Linux's RSS spreads flows), so the kernel spreads the frames
+ * over the queues and each queue's ring is read by its own NAPI instance, on the CPU the core gives that
+ * queue. One "interrupt" thread sleeps in poll(2) until the kernel retires a block, masks the socket and
+ * schedules the queue's NAPI poll, which copies the block's frames into packet buffers. A VLAN tag the
+ * kernel took off (TP_STATUS_VLAN_VALID) is put back in the frame; a checksum Linux left partial
+ * (TP_STATUS_CSUMNOTREADY: a frame made on this host whose checksum a NIC would have finished) is
+ * completed, as the TAP does with NEEDS_CSUM. The kernel's ring drops (PACKET_STATISTICS tp_drops) are
+ * rx_missed_errors, as a NIC's ring overruns are.
+ *
+ * <p>Transmit is a TX ring ({@link TxRing}) on a socket of its own (bound with protocol 0, so it hears
+ * nothing): frames are copied into its slots and the kernel kicked once per batch (see {@link Port});
+ * {@code txring off} sends each frame with a non-blocking send(2) instead.
  */
 @Component(service = { LinkFactory.class, ModuleUsage.class }, immediate = true, property = LinkFactory.KIND + "=afpacket")
 public final class AfPacketDriver implements LinkFactory, ModuleUsage {
@@ -58,6 +65,14 @@ public final class AfPacketDriver implements LinkFactory, ModuleUsage {
     static final int BLOCK_SIZE = 1 << 16;
     static final int BLOCK_NR = 64;
     static final int FRAME_SIZE = 2048;
+    /** The transmit ring: 8 blocks of 64 KiB, 256 slots of 2 KiB (a slot holds a frame of up to 2000 bytes). */
+    static final int TX_BLOCK_SIZE = 1 << 16;
+    static final int TX_BLOCK_NR = 8;
+    static final int TX_FRAMES = TX_BLOCK_SIZE / FRAME_SIZE * TX_BLOCK_NR;
+    /** Frames a NAPI poll's batch holds back at most before they are kicked out (a quarter of the ring). */
+    static final int TX_BATCH = 64;
+    /** Receive queues ({@code numrxqueues}) at most: a packet socket, ring and NAPI instance each. */
+    static final int MAX_QUEUES = 16;
     /** How long the kernel keeps a block that is not full before it hands it over, in ms (the receive latency when quiet). */
     static final int RETIRE_BLOCK_MS = 1;
     /** Sockets one poll(2) watches at most. */
@@ -68,8 +83,8 @@ public final class AfPacketDriver implements LinkFactory, ModuleUsage {
 
     private final NetCore core;
     private final List<Port> ports = new CopyOnWriteArrayList<>();
-    /** {@link #ports} as an array for the interrupt thread, which walks it on every wake-up without an iterator. */
-    private volatile Port[] polled = new Port[0];
+    /** The queues of {@link #ports} as an array for the interrupt thread, which walks it on every wake-up without an iterator. */
+    private volatile Queue[] polled = new Queue[0];
     private volatile boolean running = true;
     private final Thread irq;
     /** Wakes the interrupt thread out of poll(2) when a socket is armed again. */
@@ -95,30 +110,65 @@ public final class AfPacketDriver implements LinkFactory, ModuleUsage {
     }
 
     /** What {@code ip link add ... type afpacket} was asked for. */
-    record Args(String dev, String netns, boolean promisc) {
+    record Args(String dev, String netns, boolean promisc, int queues, int fanout, boolean txRing) {
+        Args(String dev, String netns, boolean promisc) {
+            this(dev, netns, promisc, 1, Packet.PACKET_FANOUT_HASH, true);
+        }
+
         static Args parse(List<String> args) throws NetException {
             String dev = null;
             String netns = null;
             boolean promisc = true;
+            int queues = 1;
+            int fanout = Packet.PACKET_FANOUT_HASH;
+            boolean txRing = true;
             for (int i = 0; i < args.size(); i++) {
                 String w = args.get(i);
                 switch (w) {
-                    case "dev", "netns", "promisc" -> {
+                    case "dev", "netns", "promisc", "numrxqueues", "fanout", "txring" -> {
                         if (i + 1 >= args.size()) {
                             throw new NetException(Errno.EINVAL, "afpacket: \"" + w + "\" needs an argument");
                         }
                         String v = args.get(++i);
-                        if (w.equals("dev")) {
-                            dev = v;
-                        } else if (w.equals("netns")) {
-                            if (v.isEmpty() || v.contains("/") || v.equals(".") || v.equals("..")) {
-                                throw new NetException(Errno.EINVAL, "afpacket: invalid netns name \"" + v + "\"");
+                        switch (w) {
+                            case "dev" -> dev = v;
+                            case "netns" -> {
+                                if (v.isEmpty() || v.contains("/") || v.equals(".") || v.equals("..")) {
+                                    throw new NetException(Errno.EINVAL, "afpacket: invalid netns name \"" + v + "\"");
+                                }
+                                netns = v;
                             }
-                            netns = v;
-                        } else if (v.equals("on") || v.equals("off")) {
-                            promisc = v.equals("on");
-                        } else {
-                            throw new NetException(Errno.EINVAL, "afpacket: argument of \"promisc\" must be \"on\" or \"off\", not \"" + v + "\"");
+                            case "numrxqueues" -> {
+                                queues = -1;
+                                try {
+                                    queues = Integer.parseInt(v);
+                                } catch (NumberFormatException e) {
+                                    // refused below
+                                }
+                                if (queues < 1 || queues > MAX_QUEUES) {
+                                    throw new NetException(Errno.EINVAL, "Invalid \"numrxqueues\" value \"" + v + "\": afpacket takes 1 to "
+                                            + MAX_QUEUES);
+                                }
+                            }
+                            case "fanout" -> fanout = switch (v) {
+                                case "hash" -> Packet.PACKET_FANOUT_HASH;
+                                case "lb" -> Packet.PACKET_FANOUT_LB;
+                                case "cpu" -> Packet.PACKET_FANOUT_CPU;
+                                case "rnd" -> Packet.PACKET_FANOUT_RND;
+                                case "qm" -> Packet.PACKET_FANOUT_QM;
+                                default -> throw new NetException(Errno.EINVAL,
+                                        "afpacket: argument of \"fanout\" must be hash, lb, cpu, rnd or qm, not \"" + v + "\"");
+                            };
+                            default -> { // promisc, txring
+                                if (!v.equals("on") && !v.equals("off")) {
+                                    throw new NetException(Errno.EINVAL, "afpacket: argument of \"" + w + "\" must be \"on\" or \"off\", not \"" + v + "\"");
+                                }
+                                if (w.equals("promisc")) {
+                                    promisc = v.equals("on");
+                                } else {
+                                    txRing = v.equals("on");
+                                }
+                            }
                         }
                     }
                     default -> throw new NetException(Errno.EINVAL, "afpacket: unknown argument \"" + w + "\"");
@@ -130,12 +180,34 @@ public final class AfPacketDriver implements LinkFactory, ModuleUsage {
             if (dev.isEmpty() || dev.length() > 15 || dev.contains("/") || dev.chars().anyMatch(Character::isWhitespace)) {
                 throw new NetException(Errno.ENODEV, "Cannot find device \"" + dev + "\"");
             }
-            return new Args(dev, netns, promisc);
+            return new Args(dev, netns, promisc, queues, fanout, txRing);
         }
     }
 
-    /** A packet socket with its mapped ring, bound to a Linux interface. */
-    record Opened(int fd, MemorySegment ring, int mtu, int ifindex) {
+    /** A receive socket with its mapped ring. */
+    record RxSocket(int fd, MemorySegment ring) {
+    }
+
+    /**
+     * The packet sockets of one device, bound to a Linux interface: one receive socket per queue (joined
+     * in one fanout group when there are several), and the transmit socket with its ring (-1 and null
+     * with {@code txring off}: frames are then sent from the first receive socket).
+     */
+    record Opened(RxSocket[] rx, int txFd, MemorySegment txRing, int mtu, int ifindex, int fanoutId) {
+        void close() {
+            for (RxSocket s : rx) {
+                if (s != null) {
+                    Packet.munmap(s.ring);
+                    Packet.close(s.fd);
+                }
+            }
+            if (txRing != null) {
+                Packet.munmap(txRing);
+            }
+            if (txFd >= 0) {
+                Packet.close(txFd);
+            }
+        }
     }
 
     @Override
@@ -147,26 +219,38 @@ public final class AfPacketDriver implements LinkFactory, ModuleUsage {
         Opened o = args.netns == null ? open(args) : openIn(args);
         Port port = new Port(o, args);
         DeviceSetup e = DeviceSetup.ether(name, "afpacket");
-        // the Linux interface's MTU, and no more: a larger frame would not leave it
+        // the Linux interface's MTU, and no more: a larger frame would not leave it; a channel per receive socket
         DeviceSetup setup = new DeviceSetup(e.name(), e.kind(), e.type(), e.flags(), o.mtu, e.minMtu(), Math.max(e.minMtu(), o.mtu),
-                e.address(), e.broadcast(), e.txQueueLen(), e.qdisc(), 1, 1, e.rxRing(), e.rxRingMax(), e.txRing(), e.txRingMax(),
-                e.features(), e.fixedFeatures());
+                e.address(), e.broadcast(), e.txQueueLen(), e.qdisc(), args.queues, args.queues, e.rxRing(), e.rxRingMax(), e.txRing(),
+                e.txRingMax(), e.features(), e.fixedFeatures());
         try {
             port.dev = ns.register(setup, port);
         } catch (NetException ex) {
             port.release();
             throw ex;
         }
-        port.dev.rxQueue(0).setDriverPoll(port);
+        for (Queue q : port.queues) {
+            q.rq = port.dev.rxQueue(q.index);
+            q.rq.setDriverPoll(q);
+        }
         synchronized (ports) { // the snapshot after the change, whichever of two changes ends last
             ports.add(port);
-            polled = ports.toArray(new Port[0]);
+            polled = polledQueues();
         }
         wake();
         return port.dev;
     }
 
-    /** Opens the socket from a thread that first enters the named Linux network namespace (setns(2) moves only that thread). */
+    /** Every port's queues, for the interrupt thread. Under {@code ports}' monitor. */
+    private Queue[] polledQueues() {
+        List<Queue> all = new java.util.ArrayList<>();
+        for (Port p : ports) {
+            all.addAll(List.of(p.queues));
+        }
+        return all.toArray(new Queue[0]);
+    }
+
+    /** Opens the sockets from a thread that first enters the named Linux network namespace (setns(2) moves only that thread). */
     private static Opened openIn(Args args) throws NetException {
         Object[] out = new Object[1];
         Thread t = Thread.ofPlatform().name("afpacket-setns").start(() -> {
@@ -205,19 +289,64 @@ public final class AfPacketDriver implements LinkFactory, ModuleUsage {
     }
 
     /**
-     * The packet socket, in the calling thread's network namespace: made protocol 0 so it hears nothing
-     * before its ring exists, the ring set up and mapped, then bound for every protocol, and promiscuous.
+     * Every socket of the device, in the calling thread's network namespace: the receive sockets (the
+     * first also checks the interface and joins promiscuously; with several, each joins the fanout group
+     * the first made), then the transmit socket. Whatever was opened is closed again on failure.
      */
     static Opened open(Args args) throws NetException {
+        RxSocket[] rx = new RxSocket[args.queues];
+        int txFd = -1;
+        MemorySegment txRing = null;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(Packet.captureLayout());
-            int fd = Packet.socket(state);
-            if (fd < 0) {
-                throw fd == -1 || fd == -13 ? new NetException(Errno.EPERM, "afpacket: a packet socket needs root (CAP_NET_RAW)")
-                        : new NetException(errno(-fd), "afpacket: socket(AF_PACKET) failed: " + text(-fd));
+            int[] info = new int[3]; // ifindex, mtu, fanout id
+            for (int q = 0; q < rx.length; q++) {
+                rx[q] = openRx(state, arena, args, q, info);
             }
-            MemorySegment ring = null;
-            try {
+            if (args.txRing) {
+                txFd = Packet.socket(state);
+                check(txFd, "socket(AF_PACKET)");
+                check(Packet.setsockopt(state, txFd, Packet.SOL_PACKET, Packet.PACKET_VERSION, arena.allocateFrom(ValueLayout.JAVA_INT,
+                        Packet.TPACKET_V3)), "PACKET_VERSION");
+                // a frame the kernel refuses is skipped (TP_STATUS_AVAILABLE), not left to stop the ring
+                check(Packet.setsockopt(state, txFd, Packet.SOL_PACKET, Packet.PACKET_LOSS, arena.allocateFrom(ValueLayout.JAVA_INT, 1)),
+                        "PACKET_LOSS");
+                MemorySegment req = arena.allocate(28, 4); // struct tpacket_req3; no retire timer, private area or features for transmit
+                req.set(ValueLayout.JAVA_INT, 0, TX_BLOCK_SIZE);
+                req.set(ValueLayout.JAVA_INT, 4, TX_BLOCK_NR);
+                req.set(ValueLayout.JAVA_INT, 8, FRAME_SIZE);
+                req.set(ValueLayout.JAVA_INT, 12, TX_FRAMES);
+                check(Packet.setsockopt(state, txFd, Packet.SOL_PACKET, Packet.PACKET_TX_RING, req), "PACKET_TX_RING");
+                txRing = Packet.mmap(state, txFd, (long) TX_BLOCK_SIZE * TX_BLOCK_NR);
+                if (txRing == null) {
+                    check(-Packet.errno(state), "mmap");
+                }
+                // protocol 0: registers no packet type, so it hears nothing, and sends on the interface
+                check(Packet.bind(state, arena, txFd, info[0], 0), "bind");
+            }
+            return new Opened(rx, txFd, txRing, info[1], info[0], info[2]);
+        } catch (NetException | RuntimeException e) {
+            new Opened(rx, txFd, txRing, 0, 0, 0).close();
+            throw e;
+        }
+    }
+
+    /**
+     * Receive socket {@code q}: made protocol 0 so it hears nothing before its ring exists, the ring set
+     * up and mapped, then bound for every protocol; the first also finds the interface (into
+     * {@code info}: ifindex, MTU) and joins promiscuously. With several queues each joins the fanout
+     * group (the first asks the kernel for a free group id, into {@code info[2]}); the group, not the
+     * socket, ignores outgoing frames then, so it is asked to (PACKET_FANOUT_FLAG_IGNORE_OUTGOING).
+     */
+    private static RxSocket openRx(MemorySegment state, Arena arena, Args args, int q, int[] info) throws NetException {
+        int fd = Packet.socket(state);
+        if (fd < 0) {
+            throw fd == -1 || fd == -13 ? new NetException(Errno.EPERM, "afpacket: a packet socket needs root (CAP_NET_RAW)")
+                    : new NetException(errno(-fd), "afpacket: socket(AF_PACKET) failed: " + text(-fd));
+        }
+        MemorySegment ring = null;
+        try {
+            if (q == 0) {
                 int ifindex = Packet.ifreqInt(state, arena, fd, Packet.SIOCGIFINDEX, args.dev);
                 if (ifindex < 0) {
                     throw new NetException(Errno.ENODEV, "Cannot find device \"" + args.dev + "\"");
@@ -228,37 +357,50 @@ public final class AfPacketDriver implements LinkFactory, ModuleUsage {
                 }
                 int mtu = Packet.ifreqInt(state, arena, fd, Packet.SIOCGIFMTU, args.dev);
                 check(mtu, "SIOCGIFMTU");
-                check(Packet.setsockopt(state, fd, Packet.SOL_PACKET, Packet.PACKET_VERSION, arena.allocateFrom(ValueLayout.JAVA_INT,
-                        Packet.TPACKET_V3)), "PACKET_VERSION");
-                // struct tpacket_req3: block size and count, frame size and count, retire timeout, private size, features
-                MemorySegment req = arena.allocate(28, 4);
-                req.set(ValueLayout.JAVA_INT, 0, BLOCK_SIZE);
-                req.set(ValueLayout.JAVA_INT, 4, BLOCK_NR);
-                req.set(ValueLayout.JAVA_INT, 8, FRAME_SIZE);
-                req.set(ValueLayout.JAVA_INT, 12, BLOCK_SIZE / FRAME_SIZE * BLOCK_NR);
-                req.set(ValueLayout.JAVA_INT, 16, RETIRE_BLOCK_MS);
-                check(Packet.setsockopt(state, fd, Packet.SOL_PACKET, Packet.PACKET_RX_RING, req), "PACKET_RX_RING");
-                ring = Packet.mmap(state, fd, (long) BLOCK_SIZE * BLOCK_NR);
-                if (ring == null) {
-                    check(-Packet.errno(state), "mmap");
-                }
-                check(Packet.setsockopt(state, fd, Packet.SOL_PACKET, Packet.PACKET_IGNORE_OUTGOING, arena.allocateFrom(ValueLayout.JAVA_INT, 1)),
-                        "PACKET_IGNORE_OUTGOING");
-                check(Packet.bind(state, arena, fd, ifindex), "bind");
-                if (args.promisc) {
-                    MemorySegment mreq = arena.allocate(16, 4); // struct packet_mreq: ifindex, type, alen, address
-                    mreq.set(ValueLayout.JAVA_INT, 0, ifindex);
-                    mreq.set(ValueLayout.JAVA_SHORT, 4, (short) Packet.PACKET_MR_PROMISC);
-                    check(Packet.setsockopt(state, fd, Packet.SOL_PACKET, Packet.PACKET_ADD_MEMBERSHIP, mreq), "PACKET_ADD_MEMBERSHIP");
-                }
-                return new Opened(fd, ring, mtu, ifindex);
-            } catch (NetException | RuntimeException e) {
-                if (ring != null) {
-                    Packet.munmap(ring);
-                }
-                Packet.close(fd);
-                throw e;
+                info[0] = ifindex;
+                info[1] = mtu;
             }
+            check(Packet.setsockopt(state, fd, Packet.SOL_PACKET, Packet.PACKET_VERSION, arena.allocateFrom(ValueLayout.JAVA_INT,
+                    Packet.TPACKET_V3)), "PACKET_VERSION");
+            // struct tpacket_req3: block size and count, frame size and count, retire timeout, private size, features
+            MemorySegment req = arena.allocate(28, 4);
+            req.set(ValueLayout.JAVA_INT, 0, BLOCK_SIZE);
+            req.set(ValueLayout.JAVA_INT, 4, BLOCK_NR);
+            req.set(ValueLayout.JAVA_INT, 8, FRAME_SIZE);
+            req.set(ValueLayout.JAVA_INT, 12, BLOCK_SIZE / FRAME_SIZE * BLOCK_NR);
+            req.set(ValueLayout.JAVA_INT, 16, RETIRE_BLOCK_MS);
+            check(Packet.setsockopt(state, fd, Packet.SOL_PACKET, Packet.PACKET_RX_RING, req), "PACKET_RX_RING");
+            ring = Packet.mmap(state, fd, (long) BLOCK_SIZE * BLOCK_NR);
+            if (ring == null) {
+                check(-Packet.errno(state), "mmap");
+            }
+            check(Packet.setsockopt(state, fd, Packet.SOL_PACKET, Packet.PACKET_IGNORE_OUTGOING, arena.allocateFrom(ValueLayout.JAVA_INT, 1)),
+                    "PACKET_IGNORE_OUTGOING");
+            check(Packet.bind(state, arena, fd, info[0]), "bind");
+            if (args.queues > 1) {
+                int mode = args.fanout | Packet.PACKET_FANOUT_FLAG_IGNORE_OUTGOING;
+                int value = q == 0 ? (mode | Packet.PACKET_FANOUT_FLAG_UNIQUEID) << 16 : info[2] | mode << 16;
+                check(Packet.setsockopt(state, fd, Packet.SOL_PACKET, Packet.PACKET_FANOUT, arena.allocateFrom(ValueLayout.JAVA_INT, value)),
+                        "PACKET_FANOUT");
+                if (q == 0) {
+                    MemorySegment got = arena.allocate(4, 4);
+                    check(Packet.getsockopt(state, fd, Packet.SOL_PACKET, Packet.PACKET_FANOUT, got, arena.allocate(4, 4)), "PACKET_FANOUT");
+                    info[2] = got.get(ValueLayout.JAVA_INT, 0) & 0xffff;
+                }
+            }
+            if (args.promisc && q == 0) {
+                MemorySegment mreq = arena.allocate(16, 4); // struct packet_mreq: ifindex, type, alen, address
+                mreq.set(ValueLayout.JAVA_INT, 0, info[0]);
+                mreq.set(ValueLayout.JAVA_SHORT, 4, (short) Packet.PACKET_MR_PROMISC);
+                check(Packet.setsockopt(state, fd, Packet.SOL_PACKET, Packet.PACKET_ADD_MEMBERSHIP, mreq), "PACKET_ADD_MEMBERSHIP");
+            }
+            return new RxSocket(fd, ring);
+        } catch (NetException | RuntimeException e) {
+            if (ring != null) {
+                Packet.munmap(ring);
+            }
+            Packet.close(fd);
+            throw e;
         }
     }
 
@@ -289,15 +431,15 @@ public final class AfPacketDriver implements LinkFactory, ModuleUsage {
             MemorySegment state = arena.allocate(Packet.captureLayout());
             MemorySegment fds = arena.allocate(8L * (MAX_POLLED + 1));
             MemorySegment drain = arena.allocate(8, 8);
-            Port[] now = new Port[MAX_POLLED];
+            Queue[] now = new Queue[MAX_POLLED];
             long statsAt = System.nanoTime();
             while (running) {
                 int n = 0;
-                Port[] all = polled;
+                Queue[] all = polled;
                 for (int i = 0; i < all.length && n < MAX_POLLED; i++) {
-                    Port p = all[i];
-                    if (p.armed && !p.broken) {
-                        now[n++] = p;
+                    Queue q = all[i];
+                    if (q.armed && !q.port.broken) {
+                        now[n++] = q;
                     }
                 }
                 for (int i = 0; i < n; i++) {
@@ -312,8 +454,9 @@ public final class AfPacketDriver implements LinkFactory, ModuleUsage {
                 long t = System.nanoTime();
                 if (t - statsAt >= STATS_NANOS) {
                     statsAt = t;
-                    for (Port p : all) {
-                        p.collectStats(state);
+                    for (Queue q : all) {
+                        q.collectStats(state);
+                        q.port.flushTx(); // a kick the kernel refused for a full send buffer, tried again
                     }
                 }
                 if (ready <= 0) {
@@ -395,47 +538,43 @@ public final class AfPacketDriver implements LinkFactory, ModuleUsage {
         return true;
     }
 
-    /** One Linux interface's packet socket, its ring, and the modnet device it is the wire of (one queue). */
-    private final class Port implements NetDeviceOps, RxQueue.DriverPoll {
+    /**
+     * One receive queue: its packet socket and TPACKET_V3 ring, read by the queue's own NAPI instance
+     * (a fanout group member when the device has several).
+     */
+    private final class Queue implements RxQueue.DriverPoll {
+        final Port port;
+        final int index;
         final int fd;
         final RxRing rx;
-        final Args args;
-        volatile NetDevice dev;
-        volatile boolean closed;
-        /** The Linux interface went away (the socket reports ENETDOWN and its index is gone): no polling, no carrier. */
-        volatile boolean broken;
-        /** The Linux interface is down (ENETDOWN while it still exists): no carrier until it is up and running. */
-        volatile boolean linuxDown;
-        final int ifindex;
+        /** The device's queue this socket fills; set once registered. */
+        volatile RxQueue rq;
         volatile boolean armed = true;
+        /** A busy poller took the queue ({@link #disarm}): its reads take no transmit batch of their own. */
+        private volatile boolean busy;
         /** A NAPI poll is reading the ring (it must stay mapped until the poll leaves). */
         private volatile boolean polling;
         private final java.util.concurrent.atomic.AtomicBoolean unmapped = new java.util.concurrent.atomic.AtomicBoolean();
-        /** The NAPI poll's and the statistics' own capture state and getsockopt buffers. */
-        private final MemorySegment state = Arena.ofAuto().allocate(Packet.captureLayout());
+        /** The statistics' own getsockopt buffers. */
         private final MemorySegment statsBuf = Arena.ofAuto().allocate(12, 4);
         private final MemorySegment statsLen = Arena.ofAuto().allocate(4, 4);
         private final LongAdder kernelPackets = new LongAdder();
         private final LongAdder kernelDrops = new LongAdder();
-        private final LongAdder freezes = new LongAdder();
-        private final LongAdder csumCompleted = new LongAdder();
-        private final LongAdder vlanRestored = new LongAdder();
-        private final LongAdder truncated = new LongAdder();
 
-        Port(Opened o, Args args) {
-            this.fd = o.fd;
-            this.ifindex = o.ifindex;
-            this.rx = new RxRing(o.ring, BLOCK_SIZE, BLOCK_NR);
-            this.args = args;
+        Queue(Port port, int index, RxSocket s) {
+            this.port = port;
+            this.index = index;
+            this.fd = s.fd;
+            this.rx = new RxRing(s.ring, BLOCK_SIZE, BLOCK_NR);
         }
 
         void interrupt() {
-            NetDevice d = dev;
-            if (d == null || closed) {
+            RxQueue q = rq;
+            if (q == null || port.closed) {
                 return;
             }
             armed = false;
-            d.rxQueue(0).schedule();
+            q.schedule();
         }
 
         /**
@@ -451,14 +590,16 @@ public final class AfPacketDriver implements LinkFactory, ModuleUsage {
                 if (err != Packet.ENETDOWN && err != Packet.ENODEV && err != Packet.ENXIO) {
                     return;
                 }
-                NetDevice d = dev;
+                NetDevice d = port.dev;
                 try (Arena arena = Arena.ofConfined()) {
-                    if (Packet.ifreqInt(irqState, arena, fd, Packet.SIOCGIFINDEX, args.dev) != ifindex) {
-                        broken = true;
-                        LOG.warn("afpacket {}: the Linux interface {} went away; the device stays, without carrier",
-                                d == null ? "?" : d.name(), args.dev);
+                    if (Packet.ifreqInt(irqState, arena, fd, Packet.SIOCGIFINDEX, port.args.dev) != port.ifindex) {
+                        if (!port.broken) {
+                            port.broken = true;
+                            LOG.warn("afpacket {}: the Linux interface {} went away; the device stays, without carrier",
+                                    d == null ? "?" : d.name(), port.args.dev);
+                        }
                     } else {
-                        linuxDown = true;
+                        port.linuxDown = true;
                     }
                 }
             }
@@ -467,7 +608,7 @@ public final class AfPacketDriver implements LinkFactory, ModuleUsage {
         /** Whether the Linux interface is up and running ({@code SIOCGIFFLAGS}: IFF_UP and IFF_RUNNING). */
         private boolean linuxRunning(MemorySegment irqState) {
             try (Arena arena = Arena.ofConfined()) {
-                int flags = Packet.ifreqInt(irqState, arena, fd, Packet.SIOCGIFFLAGS, args.dev);
+                int flags = Packet.ifreqInt(irqState, arena, fd, Packet.SIOCGIFFLAGS, port.args.dev);
                 return flags >= 0 && (flags & 0x41) == 0x41;
             }
         }
@@ -477,12 +618,12 @@ public final class AfPacketDriver implements LinkFactory, ModuleUsage {
          * device's rx_missed_errors, as a NIC counts frames its full receive ring missed.
          */
         void collectStats(MemorySegment irqState) {
-            NetDevice d = dev;
-            if (d == null || closed) {
+            NetDevice d = port.dev;
+            if (d == null || port.closed) {
                 return;
             }
-            if (linuxDown && !broken && linuxRunning(irqState)) {
-                linuxDown = false; // the Linux interface is up again: the kernel has hooked the socket back on
+            if (index == 0 && port.linuxDown && !port.broken && linuxRunning(irqState)) {
+                port.linuxDown = false; // the Linux interface is up again: the kernel has hooked the socket back on
             }
             synchronized (statsBuf) { // from the interrupt thread and ethtool -S; the kernel resets on each read
                 if (Packet.getsockopt(irqState, fd, Packet.SOL_PACKET, Packet.PACKET_STATISTICS, statsBuf, statsLen) < 0) {
@@ -490,9 +631,12 @@ public final class AfPacketDriver implements LinkFactory, ModuleUsage {
                 }
                 long packets = Integer.toUnsignedLong(statsBuf.get(ValueLayout.JAVA_INT, 0));
                 long drops = Integer.toUnsignedLong(statsBuf.get(ValueLayout.JAVA_INT, 4));
+                long freezes = Integer.toUnsignedLong(statsBuf.get(ValueLayout.JAVA_INT, 8));
                 kernelPackets.add(packets);
                 kernelDrops.add(drops);
-                freezes.add(Integer.toUnsignedLong(statsBuf.get(ValueLayout.JAVA_INT, 8)));
+                port.kernelPackets.add(packets);
+                port.kernelDrops.add(drops);
+                port.freezes.add(freezes);
                 if (drops > 0) {
                     d.stats().addShared(DeviceStats.Field.RX_MISSED_ERRORS, drops);
                 }
@@ -501,20 +645,39 @@ public final class AfPacketDriver implements LinkFactory, ModuleUsage {
 
         @Override
         public void rearm(RxQueue queue) {
+            busy = false;
+            port.endBatch();
             armed = true;
             wake();
         }
 
-        /** In the NAPI poll: up to {@code budget} frames of the retired blocks, each copied into a packet buffer. */
+        @Override
+        public void disarm(RxQueue queue) {
+            busy = true;
+            port.endBatch();
+        }
+
+        /**
+         * In the NAPI poll: up to {@code budget} frames of the retired blocks, each copied into a packet
+         * buffer. What the previous poll sent is kicked out first; what this one's frames make the stack
+         * send waits for the kick that ends it (the next fill, or NAPI completing).
+         */
         @Override
         public int fill(RxQueue queue, int budget) {
             polling = true; // before looking at closed: release() sees this, or this sees closed (both volatile)
             try {
-                NetDevice d = dev;
-                return d == null || closed ? 0 : drain(d, queue, budget);
+                NetDevice d = port.dev;
+                if (d == null || port.closed) {
+                    return 0;
+                }
+                port.flushTx();
+                if (!busy) {
+                    port.batchOwner = Thread.currentThread();
+                }
+                return drain(d, queue, budget);
             } finally {
                 polling = false;
-                if (closed) {
+                if (port.closed) {
                     unmap();
                 }
             }
@@ -550,7 +713,7 @@ public final class AfPacketDriver implements LinkFactory, ModuleUsage {
             int len = snap + (vlan ? 4 : 0);
             if (snap != rx.len(hdr) || snap < 14 || mac + snap > rx.ring.byteSize() || len > skb.tailroom()) {
                 // cut short by the ring, or larger than a packet buffer (a Linux GRO or GSO frame)
-                truncated.increment();
+                port.truncated.increment();
                 d.stats().addShared(DeviceStats.Field.RX_LENGTH_ERRORS, 1);
                 d.stats().addShared(DeviceStats.Field.RX_ERRORS, 1);
                 return false;
@@ -563,20 +726,82 @@ public final class AfPacketDriver implements LinkFactory, ModuleUsage {
                 m.set(BE16, at + 12, (short) rx.vlanTpid(hdr, status));
                 m.set(BE16, at + 14, (short) rx.vlanTci(hdr));
                 MemorySegment.copy(rx.ring, mac + 12, m, at + 16, snap - 12);
-                vlanRestored.increment();
+                port.vlanRestored.increment();
             } else {
                 MemorySegment.copy(rx.ring, mac, m, at, snap);
             }
             skb.put(len);
             if ((status & RxRing.TP_STATUS_CSUMNOTREADY) != 0) {
                 if (completeChecksum(m, at, len)) {
-                    csumCompleted.increment();
+                    port.csumCompleted.increment();
                 }
                 skb.ipSummed(Checksum.UNNECESSARY); // Linux vouches for a frame it made itself
             } else if ((status & RxRing.TP_STATUS_CSUM_VALID) != 0) {
                 skb.ipSummed(Checksum.UNNECESSARY);
             }
             return true;
+        }
+
+        /** The ring unmapped, once, when no NAPI poll is in it. */
+        void unmap() {
+            if (unmapped.compareAndSet(false, true)) {
+                Packet.munmap(rx.ring);
+            }
+        }
+    }
+
+    /**
+     * One Linux interface's packet sockets and the modnet device they are the wire of: the receive
+     * queues, and the transmit ring. Frames go into the ring's slots from any thread (no lock: a slot is
+     * taken with a compare-and-set) and the kernel is kicked ({@code send(fd, NULL, 0)}, which sends every
+     * requested slot) once per batch: a frame sent by the thread running one of this device's NAPI polls
+     * waits for the poll's end (the next {@link Queue#fill} or NAPI completing), or until
+     * {@value #TX_BATCH} wait, so a poll's replies and ACKs leave with one system call; any other sender
+     * kicks at once. One kick runs at a time:
+     * whoever finds one running leaves it a request it takes before it lets go. A full ring drops the
+     * frame (counted: {@code tx_ring_full}, tx dropped, tx_fifo_errors) and never waits.
+     */
+    private final class Port implements NetDeviceOps {
+        final Args args;
+        final Queue[] queues;
+        final int ifindex;
+        /** The transmit socket and its ring; -1 and null with {@code txring off} (send(2) per frame on the first receive socket). */
+        final int txFd;
+        final TxRing tx;
+        volatile NetDevice dev;
+        volatile boolean closed;
+        /** The Linux interface went away (the socket reports ENETDOWN and its index is gone): no polling, no carrier. */
+        volatile boolean broken;
+        /** The Linux interface is down (ENETDOWN while it still exists): no carrier until it is up and running. */
+        volatile boolean linuxDown;
+        /** The thread in one of this device's NAPI polls, whose transmits wait for the poll's end to be kicked. */
+        volatile Thread batchOwner;
+        /** Frames requested since the last kick (or kicks asked for): a kick is owed while above 0. */
+        private final java.util.concurrent.atomic.AtomicInteger unkicked = new java.util.concurrent.atomic.AtomicInteger();
+        private final java.util.concurrent.atomic.AtomicBoolean kicking = new java.util.concurrent.atomic.AtomicBoolean();
+        /** Transmits inside the ring now: the ring stays mapped until the last leaves. */
+        private final java.util.concurrent.atomic.AtomicInteger txUsers = new java.util.concurrent.atomic.AtomicInteger();
+        private final java.util.concurrent.atomic.AtomicBoolean txUnmapped = new java.util.concurrent.atomic.AtomicBoolean();
+        final LongAdder kernelPackets = new LongAdder();
+        final LongAdder kernelDrops = new LongAdder();
+        final LongAdder freezes = new LongAdder();
+        final LongAdder csumCompleted = new LongAdder();
+        final LongAdder vlanRestored = new LongAdder();
+        final LongAdder truncated = new LongAdder();
+        private final LongAdder txRingFrames = new LongAdder();
+        private final LongAdder txKicks = new LongAdder();
+        private final LongAdder txKickBusy = new LongAdder();
+        private final LongAdder txRingFull = new LongAdder();
+
+        Port(Opened o, Args args) {
+            this.args = args;
+            this.ifindex = o.ifindex;
+            this.queues = new Queue[o.rx.length];
+            for (int q = 0; q < queues.length; q++) {
+                queues[q] = new Queue(this, q, o.rx[q]);
+            }
+            this.txFd = o.txFd;
+            this.tx = o.txRing == null ? null : new TxRing(o.txRing, FRAME_SIZE, TX_FRAMES);
         }
 
         @Override
@@ -586,6 +811,49 @@ public final class AfPacketDriver implements LinkFactory, ModuleUsage {
 
         @Override
         public TxResult startXmit(SkBuff skb, NetDevice self) {
+            if (tx == null) {
+                return sendOne(skb, self);
+            }
+            DeviceStats stats = self.stats();
+            txUsers.incrementAndGet(); // before looking at closed: release() sees this, or this sees closed
+            try {
+                int len = skb.len();
+                if (closed || broken || len > tx.maxLen || !skb.linearize()) {
+                    stats.addShared(DeviceStats.Field.TX_DROPPED, 1);
+                    skb.free();
+                    return TxResult.OK;
+                }
+                long slot = tx.claim();
+                if (slot < 0) {
+                    flushTx(); // frames that wait for a kick hold the slots: out with them, and look again
+                    slot = tx.claim();
+                }
+                if (slot < 0) {
+                    txRingFull.increment();
+                    stats.addShared(DeviceStats.Field.TX_FIFO_ERRORS, 1);
+                    stats.addShared(DeviceStats.Field.TX_DROPPED, 1);
+                    skb.free();
+                    return TxResult.OK;
+                }
+                MemorySegment.copy(skb.memory(), skb.data(), tx.ring, tx.data(slot), len);
+                tx.submit(slot, len);
+                skb.free();
+                txRingFrames.increment();
+                stats.addShared(DeviceStats.Field.TX_PACKETS, 1);
+                stats.addShared(DeviceStats.Field.TX_BYTES, len);
+                if (unkicked.incrementAndGet() >= TX_BATCH || batchOwner != Thread.currentThread()) {
+                    kick(); // not in a poll's batch, or the batch is long enough to go (its slots are wanted back)
+                }
+                return TxResult.OK;
+            } finally {
+                if (txUsers.decrementAndGet() == 0 && closed) {
+                    unmapTx();
+                }
+            }
+        }
+
+        /** Without the transmit ring ({@code txring off}): a non-blocking send(2) straight from the packet buffer. */
+        private TxResult sendOne(SkBuff skb, NetDevice self) {
             DeviceStats stats = self.stats();
             if (closed || broken || !skb.linearize()) {
                 stats.addShared(DeviceStats.Field.TX_DROPPED, 1);
@@ -593,17 +861,60 @@ public final class AfPacketDriver implements LinkFactory, ModuleUsage {
                 return TxResult.OK;
             }
             int len = skb.len();
-            long w = Packet.send(STATE.get(), fd, skb.memory().address() + skb.data(), len);
+            long w = Packet.send(STATE.get(), queues[0].fd, skb.memory().address() + skb.data(), len);
             if (w == len) {
                 stats.addShared(DeviceStats.Field.TX_PACKETS, 1);
                 stats.addShared(DeviceStats.Field.TX_BYTES, len);
             } else {
                 // EAGAIN/ENOBUFS: the socket's or the interface's queue is full; anything else: the interface is down or gone
-                stats.addShared(w == -Packet.EAGAIN || w == -105 ? DeviceStats.Field.TX_FIFO_ERRORS : DeviceStats.Field.TX_ERRORS, 1);
+                stats.addShared(w == -Packet.EAGAIN || w == -Packet.ENOBUFS ? DeviceStats.Field.TX_FIFO_ERRORS : DeviceStats.Field.TX_ERRORS, 1);
                 stats.addShared(DeviceStats.Field.TX_DROPPED, 1);
             }
             skb.free();
             return TxResult.OK;
+        }
+
+        /** A NAPI poll (or busy poll) ended: its thread's frames are kicked out, and it batches no more. */
+        void endBatch() {
+            if (batchOwner == Thread.currentThread()) {
+                batchOwner = null;
+            }
+            flushTx();
+        }
+
+        /** The kick owed, if any. */
+        void flushTx() {
+            if (tx != null && unkicked.get() > 0) {
+                kick();
+            }
+        }
+
+        /**
+         * {@code send(fd, NULL, 0, MSG_DONTWAIT)}: the kernel sends every slot requested so far. One
+         * kicker at a time (the kernel would serialize them on its ring lock anyway); requests that came
+         * during a kick are taken by another round. A kick the kernel refuses for a full send buffer
+         * leaves its frames requested and the kick owed (tried again at the next batch, or by the
+         * interrupt thread).
+         */
+        private void kick() {
+            while (unkicked.get() > 0 && kicking.compareAndSet(false, true)) {
+                boolean busy;
+                try {
+                    unkicked.set(0);
+                    long r = Packet.send(STATE.get(), txFd, 0L, 0L);
+                    txKicks.increment();
+                    busy = r == -Packet.EAGAIN || r == -Packet.ENOBUFS;
+                    if (busy) {
+                        txKickBusy.increment();
+                        unkicked.incrementAndGet();
+                    }
+                } finally {
+                    kicking.set(false);
+                }
+                if (busy) {
+                    return;
+                }
+            }
         }
 
         @Override
@@ -615,7 +926,7 @@ public final class AfPacketDriver implements LinkFactory, ModuleUsage {
         public void uninit(NetDevice self) {
             synchronized (ports) {
                 ports.remove(this);
-                polled = ports.toArray(new Port[0]);
+                polled = polledQueues();
             }
             release();
         }
@@ -623,17 +934,24 @@ public final class AfPacketDriver implements LinkFactory, ModuleUsage {
         void release() {
             if (!closed) {
                 closed = true;
-                Packet.close(fd); // the kernel keeps the ring while it is mapped
-                if (!polling) {
-                    unmap();
-                } // else the poll reading it unmaps it as it leaves
+                for (Queue q : queues) {
+                    Packet.close(q.fd); // the kernel keeps the ring while it is mapped
+                    if (!q.polling) {
+                        q.unmap();
+                    } // else the poll reading it unmaps it as it leaves
+                }
+                if (txFd >= 0) {
+                    Packet.close(txFd);
+                }
+                if (txUsers.get() == 0) {
+                    unmapTx();
+                } // else the last transmit in it unmaps it as it leaves
             }
         }
 
-        /** The ring unmapped, once, when no NAPI poll is in it. */
-        private void unmap() {
-            if (unmapped.compareAndSet(false, true)) {
-                Packet.munmap(rx.ring);
+        private void unmapTx() {
+            if (tx != null && txUnmapped.compareAndSet(false, true)) {
+                Packet.munmap(tx.ring);
             }
         }
 
@@ -644,7 +962,10 @@ public final class AfPacketDriver implements LinkFactory, ModuleUsage {
 
         @Override
         public Map<String, Long> ethtoolStats(NetDevice self) {
-            collectStats(STATE.get());
+            MemorySegment state = STATE.get();
+            for (Queue q : queues) {
+                q.collectStats(state);
+            }
             Map<String, Long> m = new LinkedHashMap<>();
             m.put("tp_packets", kernelPackets.sum());
             m.put("tp_drops", kernelDrops.sum());
@@ -652,6 +973,16 @@ public final class AfPacketDriver implements LinkFactory, ModuleUsage {
             m.put("rx_csum_completed", csumCompleted.sum());
             m.put("rx_vlan_restored", vlanRestored.sum());
             m.put("rx_truncated", truncated.sum());
+            m.put("tx_ring_frames", txRingFrames.sum());
+            m.put("tx_ring_kicks", txKicks.sum());
+            m.put("tx_ring_kick_busy", txKickBusy.sum());
+            m.put("tx_ring_full", txRingFull.sum());
+            if (queues.length > 1) {
+                for (Queue q : queues) {
+                    m.put("rx_queue_" + q.index + "_tp_packets", q.kernelPackets.sum());
+                    m.put("rx_queue_" + q.index + "_tp_drops", q.kernelDrops.sum());
+                }
+            }
             return m;
         }
     }

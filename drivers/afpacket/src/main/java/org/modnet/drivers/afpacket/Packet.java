@@ -28,6 +28,16 @@ final class Packet {
     static final int SOL_PACKET = 263;
     static final int PACKET_ADD_MEMBERSHIP = 1;
     static final int PACKET_RX_RING = 5;
+    static final int PACKET_TX_RING = 13;
+    static final int PACKET_LOSS = 14;
+    static final int PACKET_FANOUT = 18;
+    static final int PACKET_FANOUT_HASH = 0;
+    static final int PACKET_FANOUT_LB = 1;
+    static final int PACKET_FANOUT_CPU = 2;
+    static final int PACKET_FANOUT_RND = 4;
+    static final int PACKET_FANOUT_QM = 5;
+    static final int PACKET_FANOUT_FLAG_UNIQUEID = 0x2000;
+    static final int PACKET_FANOUT_FLAG_IGNORE_OUTGOING = 0x4000;
     static final int PACKET_STATISTICS = 6;
     static final int PACKET_VERSION = 10;
     static final int PACKET_IGNORE_OUTGOING = 23;
@@ -48,6 +58,7 @@ final class Packet {
     static final short POLLIN = 0x1;
     static final short POLLERR = 0x8;
     static final int EAGAIN = 11;
+    static final int ENOBUFS = 105;
     static final int ENODEV = 19;
     static final int ENXIO = 6;
     static final int ENETDOWN = 100;
@@ -124,9 +135,17 @@ final class Packet {
 
     /** Binds to the interface {@code ifindex}, every protocol ({@code ETH_P_ALL}): a {@code sockaddr_ll}. */
     static int bind(MemorySegment state, Arena arena, int fd, int ifindex) {
+        return bind(state, arena, fd, ifindex, ETH_P_ALL);
+    }
+
+    /**
+     * Binds to the interface {@code ifindex} for {@code protocol}; protocol 0 hears nothing (no packet
+     * type is registered) but still sends on that interface: the transmit socket's binding.
+     */
+    static int bind(MemorySegment state, Arena arena, int fd, int ifindex, int protocol) {
         MemorySegment sll = arena.allocate(20, 4);
         sll.set(ValueLayout.JAVA_SHORT, 0, (short) AF_PACKET);
-        sll.set(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.BIG_ENDIAN), 2, (short) ETH_P_ALL);
+        sll.set(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.BIG_ENDIAN), 2, (short) protocol);
         sll.set(ValueLayout.JAVA_INT, 4, ifindex);
         try {
             return (int) result((int) BIND.invokeExact(state, fd, sll, 20), state);

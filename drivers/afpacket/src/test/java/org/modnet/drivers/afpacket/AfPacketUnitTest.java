@@ -225,4 +225,120 @@ class AfPacketUnitTest {
         assertTrue(allocated < 100_000, allocated + " bytes for 600000 frames: something allocates per frame");
         assertTrue(sink != 0);
     }
+
+    /** The kernel's side of a transmit ring: every requested slot from {@code from} on, in order, sent and given back; how many. */
+    private static int kernelSends(TxRing tx, int from, List<Integer> lens) {
+        int n = 0;
+        for (int i = from;; i = (i + 1) % tx.frames) {
+            long hdr = (long) i * tx.frameSize;
+            if (tx.ring.get(ValueLayout.JAVA_INT, hdr + TxRing.TP_STATUS) != TxRing.TP_STATUS_SEND_REQUEST) {
+                return n;
+            }
+            assertEquals(0, tx.ring.get(ValueLayout.JAVA_INT, hdr + TxRing.TP_NEXT_OFFSET), "a V3 transmit slot has no next offset");
+            lens.add(tx.ring.get(ValueLayout.JAVA_INT, hdr + TxRing.TP_LEN));
+            assertEquals(tx.ring.get(ValueLayout.JAVA_INT, hdr + TxRing.TP_LEN), tx.ring.get(ValueLayout.JAVA_INT, hdr + TxRing.TP_SNAPLEN));
+            tx.ring.set(ValueLayout.JAVA_INT, hdr + TxRing.TP_STATUS, TxRing.TP_STATUS_AVAILABLE);
+            n++;
+        }
+    }
+
+    @Test
+    void theTransmitRingFillsSlotsInOrderIsFullWhenTheKernelHoldsThemAllAndTakesThemBackOnceSent() {
+        int fs = 2048;
+        TxRing tx = new TxRing(Arena.ofAuto().allocate(4L * fs, 64), fs, 4);
+        assertEquals(2000, tx.maxLen, "a slot holds its frame after the 48-byte tpacket3_hdr");
+        for (int i = 0; i < 4; i++) {
+            long slot = tx.claim();
+            assertEquals((long) i * fs, slot, "slots in ring order");
+            assertEquals(slot + 48, tx.data(slot), "TPACKET_ALIGN(sizeof(struct tpacket3_hdr))");
+            tx.ring.set(ValueLayout.JAVA_BYTE, tx.data(slot), (byte) (0x10 + i));
+            tx.submit(slot, 60 + i);
+            assertEquals(TxRing.TP_STATUS_SEND_REQUEST, tx.status(slot));
+        }
+        assertEquals(4, tx.inFlight());
+        assertEquals(-1, tx.claim(), "every slot the kernel's: the ring is full, and the writer does not wait");
+        // the kernel is sending the first (TP_STATUS_SENDING): still not free
+        tx.ring.set(ValueLayout.JAVA_INT, TxRing.TP_STATUS, TxRing.TP_STATUS_SENDING);
+        assertEquals(-1, tx.claim());
+        tx.ring.set(ValueLayout.JAVA_INT, TxRing.TP_STATUS, TxRing.TP_STATUS_SEND_REQUEST);
+        List<Integer> sent = new java.util.ArrayList<>();
+        assertEquals(4, kernelSends(tx, 0, sent), "one kick sends every requested slot");
+        assertEquals(List.of(60, 61, 62, 63), sent);
+        assertEquals(0, tx.inFlight());
+        assertEquals(0, tx.claim(), "given back by the kernel: the head wraps to the first slot");
+        // a slot the kernel refused is taken again
+        tx.submit(0, 10);
+        tx.ring.set(ValueLayout.JAVA_INT, TxRing.TP_STATUS, TxRing.TP_STATUS_WRONG_FORMAT);
+        assertEquals(fs, tx.claim());
+    }
+
+    @Test
+    void writersOnSeveralThreadsNeverShareASlot() throws Exception {
+        int fs = 128;
+        int frames = 64;
+        TxRing tx = new TxRing(Arena.ofShared().allocate((long) frames * fs, 64), fs, frames);
+        int threads = 4;
+        java.util.concurrent.ConcurrentLinkedQueue<Long> taken = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        Thread[] ts = new Thread[threads];
+        for (int t = 0; t < threads; t++) {
+            int id = t;
+            ts[t] = Thread.ofPlatform().start(() -> {
+                for (int i = 0; i < frames / threads; i++) {
+                    long slot = tx.claim();
+                    taken.add(slot);
+                    tx.ring.set(ValueLayout.JAVA_INT, tx.data(slot), id);
+                    tx.submit(slot, 4);
+                }
+            });
+        }
+        for (Thread t : ts) {
+            t.join();
+        }
+        assertEquals(frames, new java.util.HashSet<>(taken).size(), "each slot taken once: " + taken);
+        assertEquals(-1, tx.claim(), "all requested");
+        assertEquals(frames, kernelSends(tx, 0, new java.util.ArrayList<>()));
+    }
+
+    @Test
+    void fillingTheTransmitRingAllocatesNothing() {
+        int fs = 2048;
+        TxRing tx = new TxRing(Arena.ofAuto().allocate(16L * fs, 64), fs, 16);
+        MemorySegment frame = Arena.ofAuto().allocate(1514, 8);
+        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long id = Thread.currentThread().threadId();
+        for (int round = 0; round < 2; round++) {
+            long before = threads.getThreadAllocatedBytes(id);
+            for (int i = 0; i < 200_000; i++) {
+                long slot = tx.claim();
+                MemorySegment.copy(frame, 0, tx.ring, tx.data(slot), 1514);
+                tx.submit(slot, 1514);
+                tx.ring.set(ValueLayout.JAVA_INT, slot + TxRing.TP_STATUS, TxRing.TP_STATUS_AVAILABLE); // the kernel sent it
+            }
+            long allocated = threads.getThreadAllocatedBytes(id) - before;
+            if (round == 1) {
+                assertTrue(allocated < 100_000, allocated + " bytes for 200000 frames: something allocates per frame");
+            }
+        }
+    }
+
+    @Test
+    void severalQueuesAFanoutModeAndTheTransmitRingAreArgumentsOfTheLink() throws Exception {
+        AfPacketDriver.Args d = AfPacketDriver.Args.parse(List.of("dev", "lxb"));
+        assertEquals(1, d.queues(), "one queue, no fanout group, unless asked");
+        assertEquals(Packet.PACKET_FANOUT_HASH, d.fanout());
+        assertTrue(d.txRing(), "the transmit ring by default");
+        AfPacketDriver.Args a = AfPacketDriver.Args.parse(List.of("dev", "lxb", "numrxqueues", "2", "fanout", "lb", "txring", "off"));
+        assertEquals(2, a.queues());
+        assertEquals(Packet.PACKET_FANOUT_LB, a.fanout());
+        assertFalse(a.txRing());
+        assertEquals(Packet.PACKET_FANOUT_CPU, AfPacketDriver.Args.parse(List.of("dev", "x", "fanout", "cpu")).fanout());
+        assertEquals(Packet.PACKET_FANOUT_QM, AfPacketDriver.Args.parse(List.of("dev", "x", "fanout", "qm")).fanout());
+        assertEquals(Packet.PACKET_FANOUT_RND, AfPacketDriver.Args.parse(List.of("dev", "x", "fanout", "rnd")).fanout());
+        NetException zero = assertThrows(NetException.class, () -> AfPacketDriver.Args.parse(List.of("dev", "x", "numrxqueues", "0")));
+        assertTrue(zero.getMessage().contains("Invalid \"numrxqueues\" value \"0\""), zero.getMessage());
+        assertThrows(NetException.class, () -> AfPacketDriver.Args.parse(List.of("dev", "x", "numrxqueues", "17")));
+        assertThrows(NetException.class, () -> AfPacketDriver.Args.parse(List.of("dev", "x", "numrxqueues", "two")));
+        assertThrows(NetException.class, () -> AfPacketDriver.Args.parse(List.of("dev", "x", "fanout", "rollover")));
+        assertThrows(NetException.class, () -> AfPacketDriver.Args.parse(List.of("dev", "x", "txring", "maybe")));
+    }
 }
