@@ -139,6 +139,7 @@ class TcpGroTest {
         assertEquals(5, m[1], "gso_segs");
         assertEquals(1000, m[2], "gso_size");
         assertEquals(40 + 5000, m[5], "the IPv4 total length of the merged packet");
+        assertTrue(m[0] > g0.mtu(), "a tap (tcpdump) sees the merged packet, longer than the MTU: " + m[0]);
         assertEquals(1, m[6], "its header checksum made again");
         assertEquals(ACK | TcpHeader.PSH, m[3], "the last frame's PSH on the merged header");
         assertEquals(1, inSegs() - before, "TCP took one segment");
