@@ -31,7 +31,8 @@ import org.modnet.tcp.TcpProtocol;
  * (bin/modnet-tcp-bench runs iperf3 between two Linux namespaces in the same run).
  *
  * <pre>
- *   bulk [SECONDS] [--manual] [--buf BYTES]   one connection A -> B, as fast as it goes
+ *   bulk [SECONDS] [--manual] [--buf BYTES]   one connection A -> B, as fast as it goes;
+ *        [--mss-frames] [--gro on|off]       va cutting MSS frames (tso, gso off), vb's GRO
  *   crr [SECONDS] [--manual]                  connect, a 64-byte request, a 64-byte reply, close
  *   rr [SECONDS]                              one connection, a 64-byte request and a 64-byte reply at a time
  *                                             (one thread, as --manual): bytes allocated per round trip
@@ -192,6 +193,10 @@ public final class TcpBench {
         System.out.println("modnet bulk: veth " + vb.ringParams() + ", rx_dropped va " + va.stats().get(
                 org.modnet.api.net.DeviceStats.Field.RX_DROPPED) + " vb " + vb.stats().get(org.modnet.api.net.DeviceStats.Field.RX_DROPPED)
                 + ", tx_dropped va " + va.stats().get(org.modnet.api.net.DeviceStats.Field.TX_DROPPED));
+        System.out.println("modnet bulk: vb rx_packets " + vb.stats().get(org.modnet.api.net.DeviceStats.Field.RX_PACKETS)
+                + ", generic-receive-offload " + (vb.features().getOrDefault("generic-receive-offload", false) ? "on" : "off") + ", "
+                + vb.ethtoolStats().entrySet().stream().filter(e -> e.getKey().contains("_gro_")).map(e -> e.getKey() + " " + e.getValue())
+                        .collect(java.util.stream.Collectors.joining(", ")));
         System.out.println("modnet bulk: sender " + nonZero(tcp.counters(nsA)) + "; receiver " + nonZero(tcp.counters(nsB)));
         System.out.printf("RESULT bulk_gbit=%.3f mss=%d seg_bytes=%.0f cpu_s_per_gb=%.3f alloc_b_per_mb=%.1f%n", gbit, mss[0],
                 (double) moved / Math.max(1, segs), cost.cpuNanos / 1e9 / (moved / 1e9), cost.allocated / (moved / 1e6));
@@ -770,8 +775,12 @@ public final class TcpBench {
         boolean manual = false;
         int buf = 0;
         int ring = 0;
+        boolean mssFrames = false;
+        String gro = null;
         for (int i = 1; i < args.length; i++) {
             switch (args[i]) {
+                case "--mss-frames" -> mssFrames = true; // va: tso off, gso off (ethtool -K va tso off gso off)
+                case "--gro" -> gro = args[++i]; // vb: ethtool -K vb gro on|off
                 case "--manual" -> manual = true;
                 case "--buf" -> buf = Integer.parseInt(args[++i]);
                 case "--ring" -> ring = Integer.parseInt(args[++i]);
@@ -793,6 +802,13 @@ public final class TcpBench {
             if (ring > 0) {
                 b.va.setRingParams(ring, 0);
                 b.vb.setRingParams(ring, 0);
+            }
+            if (mssFrames) {
+                b.va.setFeature("tcp-segmentation-offload", false);
+                b.va.setFeature("generic-segmentation-offload", false);
+            }
+            if (gro != null) {
+                b.vb.setFeature("generic-receive-offload", gro.equals("on"));
             }
             switch (mode) {
                 case "goodput" -> goodputGrid(seconds);

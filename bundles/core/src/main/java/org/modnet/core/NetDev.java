@@ -452,6 +452,11 @@ final class NetDev implements NetDevice {
             all.put("rx_queue_" + q.index() + "_irqs", q.napi().schedules());
             all.put("rx_queue_" + q.index() + "_polls", q.napi().polls());
             all.put("rx_queue_" + q.index() + "_ring_full_drops", q.ringDrops());
+            Gro g = q.gro(); // napi_gro_receive: frames merged, the skbs they went up in, flows flushed early for room
+            all.put("rx_queue_" + q.index() + "_gro_merged", g.merged());
+            all.put("rx_queue_" + q.index() + "_gro_skbs", g.mergedSkbs());
+            all.put("rx_queue_" + q.index() + "_gro_flush_full", g.flushedFull());
+            all.put("rx_queue_" + q.index() + "_gro_no_buffer", g.noBuffer());
         }
         Qdisc q = root.qdisc;
         if (q != null) {

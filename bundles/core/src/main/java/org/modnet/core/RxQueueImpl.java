@@ -17,6 +17,8 @@ final class RxQueueImpl implements RxQueue, Napi.Poller {
     private final NetDev dev;
     private final int index;
     private final Napi napi;
+    /** The NAPI instance's held flows ({@code napi->gro}): frames of one poll merged per flow. */
+    private final Gro gro;
     private volatile SkbRing ring;
     /** A ring replaced by {@code ethtool -G}: drained before the new one, so no frame is stranded. */
     private volatile SkbRing retired;
@@ -36,6 +38,7 @@ final class RxQueueImpl implements RxQueue, Napi.Poller {
         this.index = index;
         this.ring = new SkbRing(ringSize, true); // tags: the sender a frame is charged to (TxCompletion)
         this.napi = new Napi(softirq, this);
+        this.gro = new Gro(dev.core(), dev);
         dev.core().hashNapi(napi);
     }
 
@@ -231,6 +234,9 @@ final class RxQueueImpl implements RxQueue, Napi.Poller {
         TxCompletion charged = null;
         int chargedPackets = 0;
         int chargedBytes = 0;
+        // napi_gro_receive where the driver calls it with GRO on; lo's frames go through netif_rx, never GRO
+        boolean groOn = (dev.netdevFeatures() & org.modnet.api.net.NetdevFeatures.NETIF_F_GRO) != 0
+                && (dev.flags() & org.modnet.api.net.IfFlags.LOOPBACK) == 0;
         while (done < budget) {
             SkBuff skb = next();
             if (skb == null) {
@@ -276,8 +282,13 @@ final class RxQueueImpl implements RxQueue, Napi.Poller {
             if (skb.pktType() == PktType.MULTICAST) {
                 stats.inc(DeviceStats.Field.MULTICAST);
             }
-            dev.core().receive(skb, dev);
+            if (groOn) {
+                gro.receive(skb); // napi_gro_receive
+            } else {
+                dev.core().receive(skb, dev);
+            }
         }
+        gro.flushAll(); // napi_gro_flush: nothing stays held past the poll
         stats.add(DeviceStats.Field.RX_PACKETS, good);
         stats.add(DeviceStats.Field.RX_BYTES, bytes);
         packets += good;
@@ -408,6 +419,10 @@ final class RxQueueImpl implements RxQueue, Napi.Poller {
 
     Napi napi() {
         return napi;
+    }
+
+    Gro gro() {
+        return gro;
     }
 
     long ringDrops() {

@@ -30,6 +30,11 @@ final class Ipv4Gso {
         offloads[protocol & 0xff] = o;
     }
 
+    /** The offload of {@code protocol}, or null (read without a lock, for GRO). */
+    InetOffload offload(int protocol) {
+        return offloads[protocol & 0xff];
+    }
+
     synchronized void remove(int protocol, InetOffload o) {
         if (offloads[protocol & 0xff] == o) {
             offloads[protocol & 0xff] = null;

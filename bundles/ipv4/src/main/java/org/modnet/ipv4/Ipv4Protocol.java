@@ -57,6 +57,7 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
     private final NeighbourSlot neighbours;
     private final NfHooks hooks = new NfHooks();
     private final Ipv4Gso gso;
+    private final Ipv4Gro gro;
     private final StateHolder holder;
     private final BooleanSupplier updating;
     private final int stateVersion;
@@ -153,6 +154,7 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
         this.predecessorLeaving = context == null ? () -> false : () -> BundleUpdates.predecessorStopping(context);
         this.neighbours = new NeighbourSlot(core, this::discard);
         this.gso = new Ipv4Gso(core);
+        this.gro = new Ipv4Gro(gso);
         this.holder = holder;
         this.updating = updating;
         this.stateVersion = stateVersion;
@@ -418,6 +420,29 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
     @Override
     public int gsoSegment(SkBuff skb, long features, java.util.function.Consumer<SkBuff> out) {
         return gso.segment(skb, features, out);
+    }
+
+    /** {@code inet_gro_receive}'s look at a packet alone. */
+    @Override
+    public int groHeaderLen(SkBuff skb) {
+        return gro.headerLen(skb);
+    }
+
+    /** {@code inet_gro_receive} against a held flow. */
+    @Override
+    public int groMatch(SkBuff held, SkBuff skb, int hlen) {
+        return gro.match(held, skb, hlen);
+    }
+
+    @Override
+    public void groMerged(SkBuff held, SkBuff skb) {
+        gro.merged(held, skb);
+    }
+
+    /** {@code inet_gro_complete}. */
+    @Override
+    public void groComplete(SkBuff skb) {
+        gro.complete(skb);
     }
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)

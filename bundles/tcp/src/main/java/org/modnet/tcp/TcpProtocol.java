@@ -1650,6 +1650,29 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         TcpOffload.fixSegment(seg, index, count, offset, payloadLen, csumOffload);
     }
 
+    /** {@code tcp4_gro_receive}'s look at a segment alone. */
+    @Override
+    public int groHeaderLen(SkBuff skb, int th, int len) {
+        return TcpGro.headerLen(skb, th, len);
+    }
+
+    /** {@code tcp_gro_receive} against a held flow. */
+    @Override
+    public int groMatch(SkBuff held, int heldTh, SkBuff skb, int th, int hlen) {
+        return TcpGro.match(held, heldTh, skb, th, hlen);
+    }
+
+    @Override
+    public void groMerged(SkBuff held, int heldTh, SkBuff skb, int th) {
+        TcpGro.merged(held, heldTh, skb, th);
+    }
+
+    /** {@code tcp4_gro_complete}. */
+    @Override
+    public void groComplete(SkBuff skb, int th, int len) {
+        TcpGro.complete(skb, th, len);
+    }
+
     /** Sockets in the hashes of every namespace (listeners, connections, TIME-WAIT): the module's users. */
     int sockets() {
         int n = 0;

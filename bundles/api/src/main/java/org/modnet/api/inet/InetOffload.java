@@ -20,4 +20,30 @@ public interface InetOffload {
      * be left {@code CHECKSUM_PARTIAL} for the device; otherwise it is complete.
      */
     void gsoFixSegment(SkBuff seg, int index, int count, int offset, int payloadLen, boolean csumOffload);
+
+    /**
+     * {@code tcp4_gro_receive}'s look at the segment alone, transport header at {@code th}, {@code len}
+     * bytes from it (network header set, IPv4's pseudo-header there): its header length, with
+     * {@link org.modnet.api.net.PacketOffload#GRO_FINAL} when it ends its flow, or -1 when it takes no
+     * part (a bad checksum, flags GRO never merges). @since 1.14
+     */
+    default int groHeaderLen(SkBuff skb, int th, int len) {
+        return -1;
+    }
+
+    /**
+     * {@code tcp_gro_receive} against a held skb (its transport header at {@code heldTh}) whose network
+     * part matched: {@link org.modnet.api.net.PacketOffload#groMatch}'s bits. @since 1.14
+     */
+    default int groMatch(SkBuff held, int heldTh, SkBuff skb, int th, int hlen) {
+        return 0;
+    }
+
+    /** After the merge: what the segment's header adds to the held one's. @since 1.14 */
+    default void groMerged(SkBuff held, int heldTh, SkBuff skb, int th) {
+    }
+
+    /** {@code tcp4_gro_complete}: the held skb, {@code len} bytes from {@code th}, goes up as one. @since 1.14 */
+    default void groComplete(SkBuff skb, int th, int len) {
+    }
 }

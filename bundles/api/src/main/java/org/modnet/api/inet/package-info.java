@@ -3,7 +3,7 @@
  * ({@code inet_add_protocol}) and the internet checksum.
  */
 @Export
-@Version("1.13.0")
+@Version("1.14.0")
 package org.modnet.api.inet;
 
 import org.osgi.annotation.bundle.Export;

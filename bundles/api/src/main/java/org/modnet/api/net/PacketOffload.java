@@ -21,4 +21,44 @@ public interface PacketOffload {
      * counted by the offload.
      */
     int gsoSegment(SkBuff skb, long features, Consumer<SkBuff> out);
+
+    /** {@link #groMatch}: the frame belongs to the held skb's flow ({@code NAPI_GRO_CB(p)->same_flow}). @since 1.19 */
+    int GRO_SAME_FLOW = 1;
+    /** {@link #groMatch}: the frame's payload may be appended to the held skb ({@code skb_gro_receive}). @since 1.19 */
+    int GRO_MERGE = 2;
+    /** {@link #groMatch}: the held skb goes up now, after the frame if merged ({@code pp}). @since 1.19 */
+    int GRO_FLUSH = 4;
+    /** {@link #groHeaderLen}: the frame ends its flow (PSH, FIN, no payload): merged it flushes, alone it is not held. @since 1.19 */
+    int GRO_FINAL = 1 << 16;
+
+    /**
+     * {@code gro_receive}'s look at the frame alone: the length of its headers (network and transport)
+     * when it may take part in GRO, with {@link #GRO_FINAL} or'd in when it ends its flow; -1 when it
+     * goes up alone (another protocol, options, a fragment, a bad checksum). A checksum verified here
+     * is marked {@code CHECKSUM_UNNECESSARY}. @since 1.19
+     */
+    default int groHeaderLen(SkBuff skb) {
+        return -1;
+    }
+
+    /**
+     * {@code gro_receive} against one held skb ({@code gso_size} its first payload, {@code gso_segs} the
+     * frames in it): 0 for another flow, else {@link #GRO_SAME_FLOW} with {@link #GRO_MERGE} and
+     * {@link #GRO_FLUSH} as they apply. {@code hlen} is {@link #groHeaderLen}'s length, or -1 for a
+     * frame that takes no part (then only whether it is the same flow matters). @since 1.19
+     */
+    default int groMatch(SkBuff held, SkBuff skb, int hlen) {
+        return 0;
+    }
+
+    /** After the core appended the frame's payload to the held skb: headers the frame adds to (TCP's PSH, FIN). @since 1.19 */
+    default void groMerged(SkBuff held, SkBuff skb) {
+    }
+
+    /**
+     * {@code gro_complete}: the held skb of {@code gso_segs} frames goes up; its headers are made those of
+     * one packet of its length (IPv4's total length and header checksum, TCP's checksum field). @since 1.19
+     */
+    default void groComplete(SkBuff skb) {
+    }
 }

@@ -1,0 +1,228 @@
+package org.modnet.core;
+
+import java.lang.foreign.MemorySegment;
+
+import org.modnet.api.net.PacketOffload;
+import org.modnet.api.skb.Checksum;
+import org.modnet.api.skb.SkBuff;
+import org.modnet.api.skb.SkBuffPool;
+
+/**
+ * A NAPI instance's generic receive offload ({@code net/core/gro.c}): {@code napi_gro_receive} holds
+ * the frames of a poll per flow, in {@value #GRO_HASH_BUCKETS} buckets by the frame's hash of at most
+ * {@value #MAX_GRO_SKBS} flows each, and appends each frame that continues a held flow to it, as the
+ * protocol of its ethertype says ({@link PacketOffload#groMatch}: IPv4, then TCP); a flow that cannot
+ * take the next frame, a frame that ends its flow (PSH, FIN), and every flow at the end of the poll
+ * ({@code napi_gro_flush}) go up the stack as one skb of many segments ({@code gso_size} the first
+ * frame's payload, {@code gso_segs} the frames, the headers made one packet's by
+ * {@link PacketOffload#groComplete}). A full bucket sends its oldest flow up first
+ * ({@code gro_flush_oldest}), counted.
+ *
+ * <p>The payload is copied: the first merge moves the held frame into a 64 KiB buffer of the core's
+ * large pool, and each later frame's payload is copied behind it and the frame freed, so TCP gets one
+ * linear skb. Held skbs carry their first payload in {@code gso_size} and their frame count in
+ * {@code gso_segs} while held. Used by the polling thread only: no lock, no allocation.
+ */
+final class Gro {
+    static final int GRO_HASH_BUCKETS = 8;
+    static final int MAX_GRO_SKBS = 8;
+    /** What one IPv4 packet can be: the held skb (from its network header) does not grow past it. */
+    static final int GRO_MAX_SIZE = 65535;
+
+    private final CoreEngine core;
+    private final NetDev dev;
+    /** Bucket {@code b}'s flows at {@code b * MAX_GRO_SKBS}, oldest first. */
+    private final SkBuff[] held = new SkBuff[GRO_HASH_BUCKETS * MAX_GRO_SKBS];
+    private final PacketOffload[] offload = new PacketOffload[GRO_HASH_BUCKETS * MAX_GRO_SKBS];
+    private final int[] count = new int[GRO_HASH_BUCKETS];
+    private int total;
+
+    // the polling thread's counters
+    private long merged;
+    private long mergedSkbs;
+    private long flushedFull;
+    private long noBuffer;
+
+    Gro(CoreEngine core, NetDev dev) {
+        this.core = core;
+        this.dev = dev;
+    }
+
+    /**
+     * {@code napi_gro_receive}: the frame (data at its network header, {@code eth_type_trans} done) is
+     * merged into a held flow, held as a new one, or goes up now.
+     */
+    void receive(SkBuff skb) {
+        PacketOffload o = core.offloads().find(skb.protocol());
+        if (o == null || skb.isGso() || skb.dataLen() > 0 || skb.isCloned() || skb.isShared()) {
+            up(skb); // GRO_NORMAL: nothing to merge it with (a GSO frame from the TAP is many already)
+            return;
+        }
+        skb.resetNetworkHeader();
+        int h;
+        try {
+            h = o.groHeaderLen(skb);
+        } catch (IndexOutOfBoundsException malformed) {
+            h = -1;
+        }
+        boolean last = h >= 0 && (h & PacketOffload.GRO_FINAL) != 0;
+        int hlen = h < 0 ? -1 : h & 0xffff;
+        int b = skb.hash() & (GRO_HASH_BUCKETS - 1);
+        int base = b * MAX_GRO_SKBS;
+        for (int i = 0; i < count[b]; i++) {
+            if (offload[base + i] != o) {
+                continue;
+            }
+            SkBuff p = held[base + i];
+            int r;
+            try {
+                r = o.groMatch(p, skb, hlen);
+            } catch (IndexOutOfBoundsException malformed) {
+                r = PacketOffload.GRO_SAME_FLOW; // cannot tell: keep the order, send the held one up first
+            }
+            if ((r & PacketOffload.GRO_SAME_FLOW) == 0) {
+                continue;
+            }
+            if (hlen >= 0 && (r & PacketOffload.GRO_MERGE) != 0 && (p = append(base + i, p, skb, hlen)) != null) {
+                o.groMerged(p, skb);
+                p.gso(p.gsoSize(), p.gsoSegs() + 1, p.gsoType());
+                skb.free();
+                merged++;
+                if (last || (r & PacketOffload.GRO_FLUSH) != 0) {
+                    flush(b, i);
+                }
+                return;
+            }
+            flush(b, i); // same flow, cannot take it: the held one goes up before it
+            break;
+        }
+        if (hlen < 0 || last) {
+            up(skb);
+            return;
+        }
+        if (count[b] == MAX_GRO_SKBS) {
+            flushedFull++;
+            flush(b, 0); // gro_flush_oldest
+        }
+        int at = base + count[b]++;
+        held[at] = skb;
+        offload[at] = o;
+        total++;
+        skb.gso(skb.len() - hlen, 1, 0);
+    }
+
+    /**
+     * {@code skb_gro_receive}'s copy: the frame's payload behind the held skb's, the held skb moved to a
+     * large buffer first when it has no room. The held skb (perhaps a new one), or null when no large
+     * buffer is free or it would pass {@value #GRO_MAX_SIZE} bytes.
+     */
+    private SkBuff append(int slot, SkBuff p, SkBuff skb, int hlen) {
+        int n = skb.len() - hlen;
+        if (p.len() + n > GRO_MAX_SIZE) {
+            return null;
+        }
+        if (p.tailroom() < n) {
+            SkBuff q = grow(p);
+            if (q == null || q.tailroom() < n) {
+                if (q != null) {
+                    held[slot] = q;
+                }
+                noBuffer++;
+                return null;
+            }
+            held[slot] = q;
+            p = q;
+        }
+        int at = p.put(n);
+        MemorySegment.copy(skb.memory(), skb.data() + hlen, p.memory(), at, n);
+        return p;
+    }
+
+    /** The held skb copied into a large buffer, with its MAC header (taps see it), the original freed; null if none is free. */
+    private SkBuff grow(SkBuff p) {
+        int mac = p.macHeaderWasSet() && p.macHeader() < p.data() ? p.data() - p.macHeader() : 0;
+        SkBuff q = core.allocSkb(GRO_MAX_SIZE + mac, SkBuffPool.NET_SKB_PAD);
+        if (q == null) {
+            return null;
+        }
+        int at = q.put(mac + p.len());
+        MemorySegment.copy(p.memory(), p.data() - mac, q.memory(), at, mac + p.len());
+        q.setMacHeader(at);
+        q.pull(mac);
+        q.resetNetworkHeader();
+        q.protocol(p.protocol());
+        q.pktType(p.pktType());
+        q.dev(p.dev());
+        q.hash(p.hash());
+        q.queueMapping(p.queueMapping());
+        q.tstamp(p.tstamp());
+        q.mark(p.mark());
+        q.priority(p.priority());
+        q.ipSummed(p.ipSummed() == Checksum.PARTIAL ? Checksum.UNNECESSARY : p.ipSummed());
+        q.csum(p.csum());
+        q.gso(p.gsoSize(), p.gsoSegs(), p.gsoType());
+        p.free();
+        return q;
+    }
+
+    /** Flow {@code i} of bucket {@code b} goes up ({@code napi_gro_complete}). */
+    private void flush(int b, int i) {
+        int base = b * MAX_GRO_SKBS;
+        SkBuff p = held[base + i];
+        PacketOffload o = offload[base + i];
+        int n = --count[b];
+        System.arraycopy(held, base + i + 1, held, base + i, n - i);
+        System.arraycopy(offload, base + i + 1, offload, base + i, n - i);
+        held[base + n] = null;
+        offload[base + n] = null;
+        total--;
+        if (p.gsoSegs() > 1) {
+            mergedSkbs++;
+            o.groComplete(p);
+        } else {
+            p.gso(0, 0, 0);
+        }
+        up(p);
+    }
+
+    /** {@code napi_gro_flush}: every held flow goes up, each bucket's oldest first. */
+    void flushAll() {
+        if (total == 0) {
+            return;
+        }
+        for (int b = 0; b < GRO_HASH_BUCKETS; b++) {
+            while (count[b] > 0) {
+                flush(b, 0);
+            }
+        }
+    }
+
+    private void up(SkBuff skb) {
+        core.receive(skb, dev);
+    }
+
+    /** Flows held now (between the frames of a poll). */
+    int held() {
+        return total;
+    }
+
+    /** Frames appended to a held flow. */
+    long merged() {
+        return merged;
+    }
+
+    /** Skbs of more than one frame that went up. */
+    long mergedSkbs() {
+        return mergedSkbs;
+    }
+
+    /** Flows sent up early because their bucket was full ({@code gro_flush_oldest}). */
+    long flushedFull() {
+        return flushedFull;
+    }
+
+    /** Merges given up because no large buffer was free. */
+    long noBuffer() {
+        return noBuffer;
+    }
+}

@@ -1,0 +1,87 @@
+package org.modnet.ipv4;
+
+import org.modnet.api.inet.InetChecksum;
+import org.modnet.api.inet.InetOffload;
+import org.modnet.api.net.PacketOffload;
+import org.modnet.api.skb.SkBuff;
+
+/**
+ * {@code inet_gro_receive} and {@code inet_gro_complete} ({@code net/ipv4/af_inet.c}): IPv4's part of
+ * the core's GRO. A packet takes part when its header is 20 bytes (no options) with a good checksum,
+ * its total length is the frame's, it is no fragment and its protocol has a GRO half; it continues a
+ * held flow with the same addresses and protocol, TOS, TTL and DF, and the next ID (or, with DF, the
+ * same ID throughout), and the protocol's {@link InetOffload} says the rest. At completion the held
+ * packet's total length and header checksum become those of the merged packet.
+ */
+final class Ipv4Gro {
+    private final Ipv4Gso gso;
+
+    Ipv4Gro(Ipv4Gso gso) {
+        this.gso = gso;
+    }
+
+    int headerLen(SkBuff skb) {
+        int nh = skb.data();
+        int len = skb.len();
+        if (skb.headLen() < Ipv4Header.MIN_LEN || skb.getU8(nh) != 0x45 || Ipv4Header.totalLen(skb, nh) != len
+                || Ipv4Header.isFragment(skb, nh) || !InetChecksum.verify(skb, nh, Ipv4Header.MIN_LEN)) {
+            return -1;
+        }
+        InetOffload o = gso.offload(skb.getU8(nh + Ipv4Header.PROTOCOL));
+        if (o == null) {
+            return -1;
+        }
+        int t = o.groHeaderLen(skb, nh + Ipv4Header.MIN_LEN, len - Ipv4Header.MIN_LEN);
+        return t < 0 ? -1 : t + Ipv4Header.MIN_LEN;
+    }
+
+    int match(SkBuff held, SkBuff skb, int hlen) {
+        int hn = held.data();
+        int nh = skb.data();
+        if (skb.headLen() < Ipv4Header.MIN_LEN || held.getU32(hn + Ipv4Header.SADDR) != skb.getU32(nh + Ipv4Header.SADDR)
+                || held.getU32(hn + Ipv4Header.DADDR) != skb.getU32(nh + Ipv4Header.DADDR)
+                || held.getU8(hn + Ipv4Header.PROTOCOL) != skb.getU8(nh + Ipv4Header.PROTOCOL)) {
+            return 0;
+        }
+        if (hlen < 0) {
+            return PacketOffload.GRO_SAME_FLOW; // takes no part: its flow goes up before it, in order
+        }
+        InetOffload o = gso.offload(skb.getU8(nh + Ipv4Header.PROTOCOL));
+        int r = o == null ? 0 : o.groMatch(held, hn + Ipv4Header.MIN_LEN, skb, nh + Ipv4Header.MIN_LEN, hlen - Ipv4Header.MIN_LEN);
+        if ((r & PacketOffload.GRO_SAME_FLOW) == 0) {
+            return 0;
+        }
+        int frag = skb.getU16(nh + Ipv4Header.FRAG_OFF);
+        int id = skb.getU16(nh + Ipv4Header.ID);
+        int heldId = held.getU16(hn + Ipv4Header.ID);
+        boolean df = (frag & Ipv4Header.FLAG_DF) != 0;
+        boolean nextId = id == ((heldId + held.gsoSegs()) & 0xffff) || df && id == heldId;
+        if (held.getU8(hn + Ipv4Header.TOS) != skb.getU8(nh + Ipv4Header.TOS)
+                || held.getU8(hn + Ipv4Header.TTL) != skb.getU8(nh + Ipv4Header.TTL)
+                || ((held.getU16(hn + Ipv4Header.FRAG_OFF) ^ frag) & Ipv4Header.FLAG_DF) != 0 || !nextId
+                || held.len() + skb.len() - hlen > 65535) {
+            return PacketOffload.GRO_SAME_FLOW; // the flow goes up; this packet may start the next
+        }
+        return r;
+    }
+
+    void merged(SkBuff held, SkBuff skb) {
+        int hn = held.data();
+        InetOffload o = gso.offload(held.getU8(hn + Ipv4Header.PROTOCOL));
+        if (o != null) {
+            o.groMerged(held, hn + Ipv4Header.MIN_LEN, skb, skb.data() + Ipv4Header.MIN_LEN);
+        }
+    }
+
+    void complete(SkBuff skb) {
+        int nh = skb.data();
+        int len = skb.len();
+        skb.setU16(nh + Ipv4Header.TOT_LEN, len);
+        skb.setU16(nh + Ipv4Header.CHECK, 0);
+        skb.setU16(nh + Ipv4Header.CHECK, InetChecksum.checksum(skb, nh, Ipv4Header.MIN_LEN));
+        InetOffload o = gso.offload(skb.getU8(nh + Ipv4Header.PROTOCOL));
+        if (o != null) {
+            o.groComplete(skb, nh + Ipv4Header.MIN_LEN, len - Ipv4Header.MIN_LEN);
+        }
+    }
+}

@@ -1,0 +1,87 @@
+package org.modnet.tcp;
+
+import org.modnet.api.net.NetdevFeatures;
+import org.modnet.api.net.PacketOffload;
+import org.modnet.api.skb.Checksum;
+import org.modnet.api.skb.SkBuff;
+
+/**
+ * {@code tcp4_gro_receive}, {@code tcp_gro_receive} and {@code tcp4_gro_complete}
+ * ({@code net/ipv4/tcp_offload.c}): TCP's part of the core's GRO. A segment takes part with a good
+ * checksum (verified here once, then {@code CHECKSUM_UNNECESSARY}) and without SYN, RST or URG; PSH,
+ * FIN or no payload end its flow. It continues a held one with the same ports, the next sequence
+ * number, the same acknowledgment, flags (but CWR, FIN, PSH) and option bytes (timestamps included), no
+ * CWR of its own, and at most the held segment's payload ({@code gso_size}); a shorter one is the
+ * last. The merged skb goes up {@code CHECKSUM_PARTIAL} over its own pseudo-header, as
+ * {@code tcp_gro_complete} leaves it, {@code SKB_GSO_TCPV4}.
+ */
+final class TcpGro {
+    private TcpGro() {
+    }
+
+    /** The IPv4 pseudo-header's sum for {@code len} TCP bytes (the network header is IPv4's, at {@code skb.networkHeader()}). */
+    private static int pseudo(SkBuff skb, int len) {
+        int nh = skb.networkHeader();
+        return TcpAf.inetPseudoSum(skb.getU32(nh + 12), skb.getU32(nh + 16), len);
+    }
+
+    static int headerLen(SkBuff skb, int th, int len) {
+        if (len < TcpHeader.MIN_LEN) {
+            return -1;
+        }
+        int doff = (skb.getU8(th + TcpHeader.DOFF) >>> 4) * 4;
+        if (doff < TcpHeader.MIN_LEN || doff > len) {
+            return -1;
+        }
+        int flags = skb.getU8(th + TcpHeader.FLAGS);
+        if ((flags & (TcpHeader.SYN | TcpHeader.RST | TcpHeader.URG)) != 0) {
+            return -1;
+        }
+        Checksum c = skb.ipSummed();
+        if (c != Checksum.UNNECESSARY && c != Checksum.PARTIAL) {
+            if (TcpHeader.sum(skb, th, len, pseudo(skb, len)) != 0xffff) {
+                return -1; // skb_gro_checksum_validate: up alone, TCP drops it and counts it
+            }
+            skb.ipSummed(Checksum.UNNECESSARY);
+        }
+        boolean last = (flags & (TcpHeader.PSH | TcpHeader.FIN)) != 0 || len == doff;
+        return doff | (last ? PacketOffload.GRO_FINAL : 0);
+    }
+
+    static int match(SkBuff held, int hth, SkBuff skb, int th, int thlen) {
+        if (held.getU32(hth + TcpHeader.SOURCE) != skb.getU32(th + TcpHeader.SOURCE)) {
+            return 0; // other ports: another flow
+        }
+        int hdoff = (held.getU8(hth + TcpHeader.DOFF) >>> 4) * 4;
+        int flags = skb.getU8(th + TcpHeader.FLAGS);
+        int hflags = held.getU8(hth + TcpHeader.FLAGS);
+        int mask = ~(TcpHeader.CWR | TcpHeader.FIN | TcpHeader.PSH) & 0xff;
+        boolean ok = hdoff == thlen && (flags & TcpHeader.CWR) == 0 && ((flags ^ hflags) & mask) == 0
+                && held.getU32(hth + TcpHeader.ACK_SEQ) == skb.getU32(th + TcpHeader.ACK_SEQ)
+                && (held.getU8(hth + TcpHeader.DOFF) & 0x0f) == (skb.getU8(th + TcpHeader.DOFF) & 0x0f);
+        for (int i = TcpHeader.MIN_LEN; ok && i < thlen; i += 4) {
+            ok = held.getU32(hth + i) == skb.getU32(th + i); // options byte for byte, as Linux compares them
+        }
+        int payload = skb.len() - (th - skb.data()) - thlen;
+        int heldPayload = held.len() - (hth - held.data()) - hdoff;
+        int mss = held.gsoSize();
+        ok &= payload > 0 && payload <= mss
+                && skb.getU32(th + TcpHeader.SEQ) == held.getU32(hth + TcpHeader.SEQ) + heldPayload;
+        if (!ok) {
+            return PacketOffload.GRO_SAME_FLOW;
+        }
+        return PacketOffload.GRO_SAME_FLOW | PacketOffload.GRO_MERGE | (payload < mss ? PacketOffload.GRO_FLUSH : 0);
+    }
+
+    static void merged(SkBuff held, int hth, SkBuff skb, int th) {
+        int f = skb.getU8(th + TcpHeader.FLAGS) & (TcpHeader.FIN | TcpHeader.PSH);
+        if (f != 0) {
+            held.setU8(hth + TcpHeader.FLAGS, held.getU8(hth + TcpHeader.FLAGS) | f);
+        }
+    }
+
+    static void complete(SkBuff skb, int th, int len) {
+        TcpHeader.setChecksumPartial(skb, th, pseudo(skb, len));
+        skb.gso(skb.gsoSize(), skb.gsoSegs(), NetdevFeatures.SKB_GSO_TCPV4);
+    }
+}

@@ -1,0 +1,307 @@
+package org.modnet.tcp;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.modnet.socket.api.SocketCalls.AF_INET;
+import static org.modnet.socket.api.SocketCalls.MSG_DONTWAIT;
+import static org.modnet.socket.api.SocketCalls.SOCK_NONBLOCK;
+import static org.modnet.socket.api.SocketCalls.SOCK_STREAM;
+import static org.modnet.socket.api.SocketCalls.SOL_SOCKET;
+
+import java.io.ByteArrayOutputStream;
+import java.net.InetAddress;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.modnet.api.inet.InetChecksum;
+import org.modnet.api.net.DeviceSetup;
+import org.modnet.api.net.DeviceStats;
+import org.modnet.api.net.Eth;
+import org.modnet.api.net.IfAddress;
+import org.modnet.api.net.NetDevice;
+import org.modnet.api.net.NetNamespace;
+import org.modnet.api.net.NetdevFeatures;
+import org.modnet.api.net.TxResult;
+import org.modnet.api.skb.Checksum;
+import org.modnet.api.skb.PktType;
+import org.modnet.api.skb.SkBuff;
+import org.modnet.drivers.veth.VethDriver;
+import org.modnet.socket.api.SockAddr;
+import org.modnet.socket.api.SocketCalls;
+
+/**
+ * GRO ({@code napi_gro_receive}) with IPv4's and TCP's callbacks: crafted frames into one device's NAPI
+ * instance, what a tap (after GRO, as Linux's taps are) and TCP then see; and a bulk transfer over a
+ * veth pair whose sender cuts MSS frames, with far fewer skbs reaching TCP than frames on the wire.
+ */
+class TcpGroTest {
+    private static final int SRC = 0x0a000001;
+    private static final int DST = 0x0a000002;
+
+    private final TcpStack s = new TcpStack();
+    private NetDevice g0;
+    /** What the tap saw come in on g0: {len, gso_segs, gso_size, tcp flags, seq, tot_len, ip checksum good, source port}. */
+    private final List<int[]> seen = new ArrayList<>();
+
+    @AfterEach
+    void tearDown() {
+        s.close();
+    }
+
+    private void device(boolean gro) throws Exception {
+        g0 = s.ns.register(DeviceSetup.ether("g0", "test").withFeatures(Map.of("generic-receive-offload", gro), Set.of()),
+                (skb, d) -> {
+                    skb.free();
+                    return TxResult.OK;
+                });
+        g0.addAddress(new IfAddress(InetAddress.getByName("10.0.0.2"), 24, InetAddress.getByName("10.0.0.255"), "global", "g0"));
+        g0.open();
+        s.stack.addHandler(Eth.ETH_P_ALL, (skb, dev) -> {
+            if (dev == g0 && skb.pktType() == PktType.HOST && skb.protocol() == Eth.ETH_P_IP) {
+                int nh = skb.data(); // taps get the frame at its network header
+                int th = nh + (skb.getU8(nh) & 0xf) * 4;
+                seen.add(new int[] { skb.len(), skb.gsoSegs(), skb.gsoSize(), skb.getU8(th + 13), skb.getU32(th + 4),
+                        skb.getU16(nh + 2), InetChecksum.verify(skb, nh, (skb.getU8(nh) & 0xf) * 4) ? 1 : 0, skb.getU16(th) });
+            }
+            skb.free();
+        });
+    }
+
+    /** A frame to g0 from 10.0.0.1: {@code optWords} words of IP options (NOPs), {@code len} bytes of payload. */
+    private SkBuff frame(int sport, int seq, int id, int flags, int len, int optWords) {
+        int ihl = 20 + optWords * 4;
+        int tot = ihl + 20 + len;
+        SkBuff skb = s.stack.core().allocSkb(14 + tot, 64);
+        int o = skb.put(14 + tot);
+        skb.setBytes(o, g0.address().bytes(), 0, 6);
+        skb.setBytes(o + 6, new byte[] { 2, 0, 0, 0, 0, 1 }, 0, 6);
+        skb.setU16(o + 12, Eth.ETH_P_IP);
+        int nh = o + 14;
+        skb.setU8(nh, 0x40 | (ihl / 4));
+        skb.setU8(nh + 1, 0);
+        skb.setU16(nh + 2, tot);
+        skb.setU16(nh + 4, id);
+        skb.setU16(nh + 6, 0x4000);
+        skb.setU8(nh + 8, 64);
+        skb.setU8(nh + 9, 6);
+        skb.setU16(nh + 10, 0);
+        skb.setU32(nh + 12, SRC);
+        skb.setU32(nh + 16, DST);
+        for (int i = 20; i < ihl; i++) {
+            skb.setU8(nh + i, 1);
+        }
+        skb.setU16(nh + 10, InetChecksum.checksum(skb, nh, ihl));
+        int th = nh + ihl;
+        skb.setU16(th, sport);
+        skb.setU16(th + 2, 5001);
+        skb.setU32(th + 4, seq);
+        skb.setU32(th + 8, 77);
+        skb.setU8(th + 12, 5 << 4);
+        skb.setU8(th + 13, flags);
+        skb.setU16(th + 14, 1000);
+        skb.setU32(th + 16, 0);
+        for (int i = 0; i < len; i++) {
+            skb.setU8(th + 20 + i, (seq + i) * 31);
+        }
+        TcpHeader.setChecksum(skb, th, 20 + len, TcpAf.inetPseudoSum(SRC, DST, 20 + len));
+        skb.ipSummed(Checksum.NONE);
+        return skb;
+    }
+
+    private static final int ACK = TcpHeader.ACK;
+
+    private void in(SkBuff... frames) {
+        for (SkBuff f : frames) {
+            assertTrue(g0.rxQueue(0).receive(f));
+        }
+        s.run();
+    }
+
+    private long inSegs() {
+        return s.tcp.net(s.ns).mib.get(TcpMib.Tcp.InSegs);
+    }
+
+    @Test
+    void inOrderSegmentsGoUpAsOneGsoSkbWithItsOwnLengthAndChecksum() throws Exception {
+        device(true);
+        long before = inSegs();
+        in(frame(1000, 0, 10, ACK, 1000, 0), frame(1000, 1000, 11, ACK, 1000, 0), frame(1000, 2000, 12, ACK, 1000, 0),
+                frame(1000, 3000, 13, ACK, 1000, 0), frame(1000, 4000, 14, ACK | TcpHeader.PSH, 1000, 0));
+        assertEquals(1, seen.size(), "one skb for five frames");
+        int[] m = seen.get(0);
+        assertEquals(5, m[1], "gso_segs");
+        assertEquals(1000, m[2], "gso_size");
+        assertEquals(40 + 5000, m[5], "the IPv4 total length of the merged packet");
+        assertTrue(m[0] > g0.mtu(), "a tap (tcpdump) sees the merged packet, longer than the MTU: " + m[0]);
+        assertEquals(1, m[6], "its header checksum made again");
+        assertEquals(ACK | TcpHeader.PSH, m[3], "the last frame's PSH on the merged header");
+        assertEquals(1, inSegs() - before, "TCP took one segment");
+        assertEquals(5, g0.stats().get(DeviceStats.Field.RX_PACKETS), "the device counts frames");
+        assertEquals(4L, g0.ethtoolStats().get("rx_queue_0_gro_merged"), "ethtool -S: frames merged");
+        assertEquals(1L, g0.ethtoolStats().get("rx_queue_0_gro_skbs"), "and the skbs they went up in");
+    }
+
+    @Test
+    void aGapPshAnotherFlowAndOutOfOrderEachEndAMerge() throws Exception {
+        device(true);
+        // a gap after two: two skbs
+        in(frame(1000, 0, 1, ACK, 1000, 0), frame(1000, 1000, 2, ACK, 1000, 0), frame(1000, 3000, 3, ACK, 1000, 0));
+        assertEquals(List.of(2, 1), segs());
+        seen.clear();
+        // PSH on the second: the flow goes up at once, the third alone
+        in(frame(1000, 0, 1, ACK, 1000, 0), frame(1000, 1000, 2, ACK | TcpHeader.PSH, 1000, 0), frame(1000, 2000, 3, ACK, 1000, 0));
+        assertEquals(List.of(2, 1), segs());
+        seen.clear();
+        // two flows interleaved: each merged on its own
+        in(frame(1000, 0, 1, ACK, 1000, 0), frame(2000, 0, 1, ACK, 1000, 0), frame(1000, 1000, 2, ACK, 1000, 0),
+                frame(2000, 1000, 2, ACK, 1000, 0));
+        assertEquals(List.of(2, 2), segs());
+        seen.clear();
+        // out of order: nothing merges
+        in(frame(1000, 1000, 1, ACK, 1000, 0), frame(1000, 0, 2, ACK, 1000, 0), frame(1000, 2000, 3, ACK, 1000, 0));
+        assertEquals(List.of(1, 1, 1), segs());
+        seen.clear();
+        // a larger segment than the first: the flow ends before it
+        in(frame(1000, 0, 1, ACK, 500, 0), frame(1000, 500, 2, ACK, 1000, 0));
+        assertEquals(List.of(1, 1), segs());
+    }
+
+    @Test
+    void ipOptionsABadChecksumAndAPureAckTakeNoPart() throws Exception {
+        device(true);
+        in(frame(1000, 0, 1, ACK, 1000, 1), frame(1000, 1000, 2, ACK, 1000, 1), frame(1000, 2000, 3, ACK, 1000, 1));
+        assertEquals(List.of(1, 1, 1), segs(), "IP options: one skb a frame");
+        seen.clear();
+        long errors = s.tcp.net(s.ns).mib.get(TcpMib.Tcp.InCsumErrors);
+        SkBuff bad = frame(1000, 1000, 2, ACK, 1000, 0);
+        bad.setU8(bad.tail() - 1, bad.getU8(bad.tail() - 1) ^ 0xff);
+        in(frame(1000, 0, 1, ACK, 1000, 0), bad, frame(1000, 2000, 3, ACK, 1000, 0));
+        assertEquals(List.of(1, 1, 1), segs(), "a bad checksum: its flow goes up before it, it goes up alone");
+        assertEquals(errors + 1, s.tcp.net(s.ns).mib.get(TcpMib.Tcp.InCsumErrors), "and TCP drops it as bad");
+        seen.clear();
+        in(frame(1000, 0, 1, ACK, 0, 0), frame(1000, 0, 2, ACK, 0, 0));
+        assertEquals(List.of(1, 1), segs(), "pure ACKs are not held");
+    }
+
+    @Test
+    void heldFlowsGoUpAtTheEndOfEachPoll() throws Exception {
+        device(true);
+        in(frame(1000, 0, 1, ACK, 1000, 0), frame(1000, 1000, 2, ACK, 1000, 0));
+        assertEquals(List.of(2), segs());
+        in(frame(1000, 2000, 3, ACK, 1000, 0), frame(1000, 3000, 4, ACK, 1000, 0));
+        assertEquals(List.of(2, 2), segs(), "the next poll starts its own");
+    }
+
+    @Test
+    void aFullBucketSendsItsOldestFlowUp() throws Exception {
+        device(true);
+        SkBuff[] f = new SkBuff[10];
+        for (int i = 0; i < 9; i++) {
+            f[i] = frame(1000 + i, 0, 1, ACK, 1000, 0); // one bucket (no hash): eight flows at most
+        }
+        f[9] = frame(1000, 1000, 2, ACK, 1000, 0); // the first flow's next: it went up when the ninth came
+        in(f);
+        assertEquals(10, seen.size());
+        assertTrue(segs().stream().allMatch(n -> n == 1), "nothing merged: " + segs());
+        assertEquals(2L, g0.ethtoolStats().get("rx_queue_0_gro_flush_full"), "the ninth flow and the first's next each pushed one out");
+        assertEquals(0L, g0.ethtoolStats().get("rx_queue_0_gro_merged"));
+        assertEquals(1000, seen.get(0)[7], "the oldest went first, in the poll");
+    }
+
+    @Test
+    void groOffGivesOneSkbAFrame() throws Exception {
+        device(false);
+        long before = inSegs();
+        in(frame(1000, 0, 1, ACK, 1000, 0), frame(1000, 1000, 2, ACK, 1000, 0), frame(1000, 2000, 3, ACK, 1000, 0));
+        assertEquals(List.of(1, 1, 1), segs());
+        assertEquals(3, inSegs() - before);
+        seen.clear();
+        g0.setFeature("generic-receive-offload", true); // ethtool -K g0 gro on
+        in(frame(1000, 0, 1, ACK, 1000, 0), frame(1000, 1000, 2, ACK, 1000, 0), frame(1000, 2000, 3, ACK, 1000, 0));
+        assertEquals(List.of(3), segs());
+    }
+
+    /** gso_segs of each skb seen, 1 for one that went up as it came. */
+    private List<Integer> segs() {
+        return seen.stream().map(m -> Math.max(1, m[1])).toList();
+    }
+
+    // --- a bulk transfer over a veth pair ---
+
+    private static void address(NetDevice d, String ip) throws Exception {
+        d.addAddress(new IfAddress(InetAddress.getByName(ip), 24, InetAddress.getByName("10.0.0.255"), "global", d.name()));
+        d.open();
+    }
+
+    /** 2 MB from A to B over va-vb, va cutting MSS frames (tso, gso off); {frames vb took, skbs B's TCP took}. */
+    private long[] bulk(boolean gro) throws Exception {
+        NetNamespace nb = s.stack.core().addNamespace("B");
+        NetDevice va = new VethDriver().create(s.ns, "va", List.of("peer", "name", "vb"));
+        NetDevice vb = s.ns.device("vb");
+        vb.setNamespace(nb);
+        va.setFeature("tcp-segmentation-offload", false);
+        va.setFeature("generic-segmentation-offload", false);
+        vb.setFeature("generic-receive-offload", gro);
+        address(va, "10.0.0.1");
+        address(vb, "10.0.0.2");
+        SocketCalls sa = s.process();
+        SocketCalls sb = s.sockets.process("test", "B");
+        int l = sb.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        assertEquals(0, sb.bind(l, new SockAddr(DST, 5001)));
+        assertEquals(0, sb.listen(l, 8));
+        int c = sa.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        assertEquals(0, sa.setsockopt(c, SOL_SOCKET, SocketCalls.SO_SNDBUF, 1 << 20));
+        sa.connect(c, new SockAddr(DST, 5001));
+        s.run();
+        int srv = sb.accept(l, null, SOCK_NONBLOCK);
+        assertTrue(srv >= 3);
+        long frames0 = vb.stats().get(DeviceStats.Field.RX_PACKETS);
+        long segs0 = s.tcp.net(nb).mib.get(TcpMib.Tcp.InSegs);
+        byte[] data = new byte[2 << 20];
+        new Random(19).nextBytes(data);
+        ByteArrayOutputStream got = new ByteArrayOutputStream();
+        ByteBuffer buf = ByteBuffer.allocate(1 << 16);
+        int sent = 0;
+        for (int round = 0; round < 5000 && got.size() < data.length; round++) {
+            if (sent < data.length) {
+                int n = sa.send(c, ByteBuffer.wrap(data, sent, data.length - sent), MSG_DONTWAIT);
+                if (n > 0) {
+                    sent += n;
+                }
+            }
+            s.run();
+            int r;
+            while ((r = sb.recv(srv, buf.clear(), MSG_DONTWAIT)) > 0) {
+                got.write(buf.array(), 0, r);
+            }
+            s.advance(1);
+        }
+        assertArrayEquals(data, got.toByteArray(), "the bytes arrive intact");
+        sa.close();
+        sb.close();
+        System.out.println("GRO " + (gro ? "on" : "off") + ": " + (vb.stats().get(DeviceStats.Field.RX_PACKETS) - frames0)
+                + " frames on vb, " + (s.tcp.net(nb).mib.get(TcpMib.Tcp.InSegs) - segs0) + " skbs into B's TCP (InSegs), "
+                + vb.ethtoolStats().get("rx_queue_0_gro_merged") + " merged");
+        return new long[] { vb.stats().get(DeviceStats.Field.RX_PACKETS) - frames0, s.tcp.net(nb).mib.get(TcpMib.Tcp.InSegs) - segs0 };
+    }
+
+    @Test
+    void aBulkTransferOverAVethReachesTcpInFarFewerSkbsThanFrames() throws Exception {
+        long[] n = bulk(true);
+        assertTrue(n[0] > 1400, "MSS frames on the wire: " + n[0]);
+        assertTrue(n[1] * 4 < n[0], "skbs reaching TCP (" + n[1] + ") a quarter of the frames (" + n[0] + ") at most");
+    }
+
+    @Test
+    void withGroOffEveryFrameReachesTcp() throws Exception {
+        long[] n = bulk(false);
+        assertTrue(n[1] >= n[0] - 2, "skbs reaching TCP (" + n[1] + ") one a frame (" + n[0] + ")");
+    }
+}
