@@ -699,6 +699,9 @@ public class TcpHandOverIT {
         if (refused) {
             System.out.printf("TcpHandOverIT: refused, the old TCP ran on; retransmissions %d before the update, %d from it to 0.5 s after%n",
                     retransBefore, retransAfter - retransBefore);
+        } else if (left.get() == 0) {
+            System.out.printf("TcpHandOverIT: update(" + bsn + "): TCP's services stayed; retransmissions %d before the update, %d from it"
+                    + " to 0.5 s after%n", retransBefore, retransAfter - retransBefore);
         } else {
             System.out.printf("TcpHandOverIT: update(" + bsn + "): old TCP's services left %.1f ms after the call, the new TCP's arrived %.1f ms"
                     + " after it (%.1f ms without TCP); retransmissions %d before the update, %d from it to 0.5 s after%n",
@@ -891,17 +894,18 @@ public class TcpHandOverIT {
             all.put("new-first-segment", now[8]);
         }
         StringBuilder b = new StringBuilder();
-        all.entrySet().stream().filter(e -> e.getValue() != 0).sorted(Map.Entry.comparingByValue())
+        // a mark before the call is an earlier update's: TCP did not hand over in this one (the socket layer's update)
+        all.entrySet().stream().filter(e -> e.getValue() != 0 && e.getValue() >= start).sorted(Map.Entry.comparingByValue())
                 .forEach(e -> b.append(String.format("%s %.1f; ", e.getKey(), (e.getValue() - start) / 1e6)));
         if (left != 0 && registered != 0) {
             b.append(String.format("TCP's packet path away from its services leaving to the new one's registration %.1f ms; ",
                     (registered - left) / 1e6));
         }
-        if (old[2] != 0 && now[3] != 0) {
+        if (old[2] >= start && now[3] >= start) {
             b.append(String.format("freeze %.1f ms, adopt %.1f ms, freeze end to adopt start %.1f ms", (old[2] - old[1]) / 1e6,
                     (now[4] - now[3]) / 1e6, (now[3] - old[2]) / 1e6));
         }
-        if (now.length >= 9 && now[8] != 0) {
+        if (now.length >= 9 && now[8] >= start) {
             b.append(String.format("; first segment handled by the new TCP %.1f ms after the update call, %.1f ms after the old"
                     + " TCP's services left", (now[8] - start) / 1e6, left == 0 ? -1.0 : (now[8] - left) / 1e6));
         }
