@@ -150,6 +150,20 @@ class UdpSegmentTest {
     }
 
     @Test
+    void withoutTxChecksummingTheCoreCutsItWithCompleteChecksumsTheReceiverVerifies() throws Exception {
+        s.ns.device("lo").setFeature("tx-checksumming", false); // tx-udp-segmentation stays on, unusable
+        int server = bound(5000);
+        int client = bound(0);
+        assertEquals(0, sys.setsockopt(client, IPPROTO_UDP, UDP_SEGMENT, 1000));
+        long tx = loTx();
+        assertEquals(3500, sys.sendto(client, pattern(3500), 0, new SockAddr(LOCALHOST, 5000)));
+        s.run();
+        assertEquals(4, loTx() - tx, "cut before lo");
+        assertCut(drain(server), 3500, 1000);
+        assertEquals(0, s.count(UdpMib.Counter.InCsumErrors), "each datagram's checksum verified");
+    }
+
+    @Test
     void aSendNoLongerThanGsoSizeIsOneOrdinaryDatagram() throws Exception {
         s.ns.device("lo").setFeature("tx-udp-segmentation", false);
         int server = bound(5000);

@@ -68,6 +68,10 @@ public final class NetdevFeatures {
         if ((f & NETIF_F_SG) == 0 || (f & NETIF_F_HW_CSUM) == 0) {
             f &= ~NETIF_F_TSO; // "Dropping TSO features since no SG/CSUM feature."
         }
+        if ((f & NETIF_F_HW_CSUM) == 0) {
+            // harmonize_features: a device that cannot sum a partial skb takes no GSO skb whole either
+            f &= ~NETIF_F_GSO_UDP_L4;
+        }
         return f;
     }
 
