@@ -142,11 +142,32 @@ class UsoTapInteropTest {
         assertEquals("on", feature(rig.modnet("ethtool -k " + tap), "tx-udp-segmentation"), "modnet offers USO to Linux");
         long gso0 = stat("tx_gso_packets");
         long segs0 = stat("tx_gso_segments");
+        // Linux's tcpdump on its side of the TAP, when there is one: it sees each USO frame as tun hands it up
+        Path pcap = dir.resolve("linux.pcap");
+        Process capture = null;
+        if (Processes.onPath("tcpdump")) {
+            Path capLog = dir.resolve("tcpdump.log");
+            capture = Processes.start(capLog, "ip", "netns", "exec", netns, "tcpdump", "-i", tap, "-n", "-U", "--immediate-mode", "-w", pcap.toString(),
+                    "udp port 8000");
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (!Files.readString(capLog).contains("listening on")) {
+                assertTrue(System.nanoTime() < deadline && capture.isAlive(), "tcpdump did not start:\n" + Files.readString(capLog));
+                Thread.sleep(50);
+            }
+        }
         String[] got = sendAndReceive(8000);
         assertEquals(expectedSizes(), got[0], "every datagram, separately, the last of each send shorter");
         assertEquals(expectedSha(), got[1], "intact; each datagram's first bytes: " + got[2]);
         assertEquals(MESSAGES, stat("tx_gso_packets") - gso0, "one USO frame per send");
         assertEquals(MESSAGES * 14, stat("tx_gso_segments") - segs0);
+        if (capture != null) {
+            Thread.sleep(1500); // libpcap's buffer timeout, should it hold the last frames
+            capture.destroy();
+            capture.waitFor(10, TimeUnit.SECONDS);
+            Result read = Processes.run("tcpdump", "-r", pcap.toString(), "-n");
+            long whole = read.out().lines().filter(l -> l.contains("> 10.95.0.1.8000: UDP, length " + LEN)).count();
+            assertEquals(MESSAGES, whole, "each send one " + LEN + "-byte UDP frame in Linux's capture:\n" + read);
+        }
     }
 
     @Test
