@@ -762,7 +762,8 @@ public class ShellIT {
      */
     private static String ethtoolComparable(String run, String out) {
         java.util.Set<String> modelled = java.util.Set.of("rx-checksumming", "tx-checksum-ip-generic", "tx-scatter-gather", "tx-tcp-segmentation",
-                "generic-segmentation-offload", "generic-receive-offload", "rx-vlan-offload", "tx-vlan-offload", "loopback");
+                "generic-segmentation-offload", "generic-receive-offload", "rx-vlan-offload", "tx-vlan-offload", "loopback",
+                "tx-udp-segmentation");
         StringBuilder b = new StringBuilder();
         boolean maximums = false;
         for (String line : out.split("\n")) {

@@ -353,6 +353,47 @@ public class UdpIT {
         assertTrue("both sockets of the group got flows: " + got[0] + "/" + got[1], got[0] > 0 && got[1] > 0);
     }
 
+    /** The lengths of the datagrams waiting on {@code fd} (SO_RCVTIMEO ends the wait). */
+    private static String lengths(SocketCalls sys, int fd, int count) {
+        StringBuilder b = new StringBuilder();
+        ByteBuffer buf = ByteBuffer.allocate(65536);
+        for (int i = 0; i < count; i++) {
+            buf.clear();
+            b.append(b.length() == 0 ? "" : " ").append(check(sys.recv(fd, buf, 0)));
+        }
+        return b.toString();
+    }
+
+    @Test
+    public void aUdpSegmentSendCrossesTheVethWholeAndArrivesAsSeparateDatagrams() throws Exception {
+        NetCore core = ModnetRuntime.service(context, NetCore.class, null);
+        NetDevice veth0 = core.namespace("ns1").device("veth0");
+        try (SocketCalls rx = sockets.process("rx", "ns2"); SocketCalls tx = sockets.process("tx", "ns1")) {
+            int r = check(rx.socket(SocketCalls.AF_INET, SocketCalls.SOCK_DGRAM, 0));
+            check(rx.bind(r, new SockAddr(0, 5003)));
+            check(rx.setsockopt(r, SocketCalls.SOL_SOCKET, SocketCalls.SO_RCVTIMEO, 5, 0));
+            int t = check(tx.socket(SocketCalls.AF_INET, SocketCalls.SOCK_DGRAM, 0));
+            check(tx.connect(t, new SockAddr(0x0a000002, 5003)));
+            check(tx.setsockopt(t, SocketCalls.IPPROTO_UDP, 103, 1000)); // UDP_SEGMENT
+            long frames = veth0.stats().get(org.modnet.api.net.DeviceStats.Field.TX_PACKETS);
+            assertEquals(3500, tx.send(t, ByteBuffer.allocate(3500), 0));
+            assertEquals("1000 1000 1000 500", lengths(rx, r, 4));
+            assertEquals("one GSO frame across the veth (tx-udp-segmentation on)", 1,
+                    veth0.stats().get(org.modnet.api.net.DeviceStats.Field.TX_PACKETS) - frames);
+            assertEquals(1, counter("ns1", "UdpOutDatagrams"));
+            assertEquals(4, counter("ns2", "UdpInDatagrams"));
+            // off: the core cuts it before the veth
+            ModnetRuntime.run(processor, "ns1", "ethtool -K veth0 tx-udp-segmentation off");
+            frames = veth0.stats().get(org.modnet.api.net.DeviceStats.Field.TX_PACKETS);
+            assertEquals(2100, tx.send(t, ByteBuffer.allocate(2100), 0));
+            assertEquals("1000 1000 100", lengths(rx, r, 3));
+            assertEquals(3, veth0.stats().get(org.modnet.api.net.DeviceStats.Field.TX_PACKETS) - frames);
+            // the shell's udpgso_bench_tx: two sends of 3500 bytes in 1000-byte datagrams
+            ModnetRuntime.run(processor, "ns1", "udpgso_bench_tx -4 -D 10.0.0.2 -p 5003 -s 3500 -S 1000 -M 2");
+            assertEquals("1000 1000 1000 500 1000 1000 1000 500", lengths(rx, r, 8));
+        }
+    }
+
     @Test
     public void ncListeningInOneNamespaceReceivesWhatNcInTheOtherSends() throws Exception {
         CompletableFuture<String> listener = CompletableFuture.supplyAsync(() -> {

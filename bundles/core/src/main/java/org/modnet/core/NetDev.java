@@ -992,8 +992,7 @@ final class NetDev implements NetDevice {
             }
         }
         long f = netdevFeatures();
-        if (skb.isGso() && ((f & org.modnet.api.net.NetdevFeatures.NETIF_F_TSO) == 0
-                || skb.gsoType() != org.modnet.api.net.NetdevFeatures.SKB_GSO_TCPV4)) {
+        if (skb.isGso() && !org.modnet.api.net.NetdevFeatures.gsoOk(f, skb.gsoType())) {
             return segment(skb, f);
         }
         return xmitSegment(skb);

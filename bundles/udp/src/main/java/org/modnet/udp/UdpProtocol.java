@@ -36,14 +36,16 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
  * UDP, IP protocol 17 ({@code net/ipv4/udp.c}): {@code udp_rcv} (length and checksum checks, unicast
  * demux, broadcast delivery to every matching socket, ICMP port unreachable when no socket is bound),
  * {@code udp_err} (ICMP errors become the connected socket's error), the socket switch entry for
- * {@code socket(AF_INET, SOCK_DGRAM, 0)}, the per-namespace state and the {@code Udp} MIB.
+ * {@code socket(AF_INET, SOCK_DGRAM, 0)}, the per-namespace state and the {@code Udp} MIB; and UDP's
+ * part of segmentation offload ({@code udp4_offload}: {@code UDP_SEGMENT} sends cut into datagrams).
  */
-@Component(service = { InetProtocol.class, SocketProtocol.class, PernetOperations.class, SnmpMib.class,
-        UdpProtocol.class }, immediate = true, property = { InetProtocol.PROTOCOL + ":Integer=17",
+@Component(service = { InetProtocol.class, org.modnet.api.inet.InetOffload.class, SocketProtocol.class,
+        PernetOperations.class, SnmpMib.class, UdpProtocol.class }, immediate = true, property = { InetProtocol.PROTOCOL + ":Integer=17",
                 SocketProtocol.FAMILY + ":Integer=2", SocketProtocol.TYPE + ":Integer=2",
                 SocketProtocol.PROTOCOL + ":Integer=17", SocketProtocol.DEFAULT + ":Boolean=true",
                 PernetOperations.ORDER + ":Integer=20" })
-public final class UdpProtocol implements InetProtocol, SocketProtocol, PernetOperations, SnmpMib {
+public final class UdpProtocol implements InetProtocol, org.modnet.api.inet.InetOffload, SocketProtocol, PernetOperations,
+        SnmpMib {
     /** ICMP types and codes udp_err knows. */
     private static final int DEST_UNREACH = 3;
     private static final int TIME_EXCEEDED = 11;
@@ -295,8 +297,38 @@ public final class UdpProtocol implements InetProtocol, SocketProtocol, PernetOp
         queue(net, sk, skb);
     }
 
-    /** {@code udp_queue_rcv_skb}: the payload to the socket, or the drop counted as Linux counts it. */
+    /**
+     * {@code udp_queue_rcv_skb}: a UDP GSO skb that arrived whole (a TAP's USO frame) is cut into its
+     * datagrams first ({@code udp_rcv_segment}: modnet's sockets have no {@code UDP_GRO} to take it so),
+     * each queued as if it had come alone; a datagram no buffer was found for is InErrors and RcvbufErrors.
+     */
     private static void queue(UdpNet net, UdpSock sk, SkBuff skb) {
+        if (!UdpOffload.isUdpGso(skb)) {
+            queueOne(net, sk, skb);
+            return;
+        }
+        int mss = skb.gsoSize();
+        int expected = (skb.len() - UdpSock.HEADER + mss - 1) / mss;
+        SkBuff seg = UdpOffload.rcvSegment(net.ns.core(), skb);
+        if (seg == null) {
+            net.mib.inc(UdpMib.Counter.InErrors);
+            return;
+        }
+        while (seg != null) {
+            SkBuff next = seg.next();
+            seg.next(null);
+            queueOne(net, sk, seg);
+            seg = next;
+            expected--;
+        }
+        for (; expected > 0; expected--) { // no buffer for the rest
+            net.mib.inc(UdpMib.Counter.RcvbufErrors);
+            net.mib.inc(UdpMib.Counter.InErrors);
+        }
+    }
+
+    /** {@code udp_queue_rcv_one_skb}: the payload to the socket, or the drop counted as Linux counts it. */
+    private static void queueOne(UdpNet net, UdpSock sk, SkBuff skb) {
         if (!sk.filter(skb, UdpSock.HEADER)) { // sk_filter_trim_cap: the socket filter's drop is InErrors and the socket's drops
             drop(net, skb, UdpMib.Counter.InErrors);
             return;
@@ -398,6 +430,20 @@ public final class UdpProtocol implements InetProtocol, SocketProtocol, PernetOp
         }
         sk.reportError(err);
         return true;
+    }
+
+    // --- segmentation offload (udp4_offload) ---
+
+    /** The UDP header's length, 8, for IPv4's {@code inet_gso_segment}. */
+    @Override
+    public int headerLen(SkBuff skb, int th) {
+        return UdpSock.HEADER;
+    }
+
+    /** {@code __udp_gso_segment}'s part: the datagram's UDP length and checksum. */
+    @Override
+    public void gsoFixSegment(SkBuff seg, int index, int count, int offset, int payloadLen, boolean csumOffload) {
+        UdpOffload.fixSegment(seg, payloadLen, csumOffload);
     }
 
     // --- counters ---

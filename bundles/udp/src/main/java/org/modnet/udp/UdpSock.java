@@ -30,6 +30,8 @@ final class UdpSock extends Sock {
     private volatile int boundAddress;
     private volatile boolean addressLocked;
     private volatile boolean portLocked;
+    /** {@code up->gso_size} ({@code UDP_SEGMENT}): a send longer than this goes as one GSO skb of such datagrams; 0 for none. */
+    private volatile int gsoSize;
 
     UdpSock(UdpNet net) {
         super(net.ns, SocketCalls.SOCK_DGRAM, SocketCalls.IPPROTO_UDP, net.memory);
@@ -243,7 +245,10 @@ final class UdpSock extends Sock {
             }
         }
         int pmtud = pmtuDiscover();
-        if (pmtud >= SocketCalls.IP_PMTUDISC_DO && pmtud != SocketCalls.IP_PMTUDISC_OMIT) {
+        int gso = gsoSize;
+        if (gso != 0) {
+            checkGso(gso, len, pmtud, daddr);
+        } else if (pmtud >= SocketCalls.IP_PMTUDISC_DO && pmtud != SocketCalls.IP_PMTUDISC_OMIT) {
             // __ip_append_data: a socket that may not fragment gets EMSGSIZE for a datagram above the
             // path MTU (DO) or the device's (PROBE, INTERFACE ignore what ICMP taught)
             int mtu = pmtud == SocketCalls.IP_PMTUDISC_DO ? net.ipv4.pathMtu(ns, daddr) : deviceMtu(daddr);
@@ -272,7 +277,15 @@ final class UdpSock extends Sock {
         skb.setU16(o + 2, dport);
         skb.setU16(o + 4, HEADER + (int) len);
         skb.setU16(o + 6, 0);
-        skb.setU16(o + 6, checksum(skb, o, HEADER + (int) len, saddr, daddr));
+        if (gso != 0 && len > gso) {
+            // udp_send_skb: one skb of many datagrams, its payload not summed (each datagram's sum is made
+            // when it is cut, by the core before a device without tx-udp-segmentation or by the device)
+            skb.gso(gso, (int) ((len + gso - 1) / gso), org.modnet.api.net.NetdevFeatures.SKB_GSO_UDP_L4);
+            skb.setU16(o + 6, UdpOffload.partialCheck(saddr, daddr, HEADER + (int) len));
+            skb.csumPartial(o, 6);
+        } else {
+            skb.setU16(o + 6, checksum(skb, o, HEADER + (int) len, saddr, daddr));
+        }
         skb.resetTransportHeader();
         skb.priority(priority()); // sk_priority (SO_PRIORITY)
         skb.mark(mark()); // sk_mark (SO_MARK): the routing rules' fwmark and netfilter see it
@@ -293,9 +306,46 @@ final class UdpSock extends Sock {
         return (int) len;
     }
 
-    /** IP_MTU ({@code do_ip_getsockopt}): the path MTU toward the connected peer, learned MTUs included. */
+    /**
+     * {@code udp_send_skb}'s checks of a {@code UDP_SEGMENT} send: EMSGSIZE when one datagram (headers
+     * and {@code gso_size}, or the whole payload if shorter) does not fit the MTU a datagram may use
+     * ({@code cork->fragsize}: the path MTU, or the device's for IP_PMTUDISC_PROBE and above), EINVAL
+     * for more than {@link UdpOffload#UDP_MAX_SEGMENTS} datagrams. The path MTU of the pmtud check
+     * below does not apply: {@code __ip_append_data} sizes a GSO send by {@code IP_MAX_MTU}.
+     */
+    private void checkGso(int gso, long len, int pmtud, int daddr) throws SockException {
+        int mtu = pmtud < SocketCalls.IP_PMTUDISC_PROBE ? net.ipv4.pathMtu(ns, daddr) : deviceMtu(daddr);
+        if (mtu > 0 && 20 + HEADER + Math.min(len, gso) > mtu) {
+            throw SockException.of(Errno.EMSGSIZE);
+        }
+        if (len > (long) gso * UdpOffload.UDP_MAX_SEGMENTS) {
+            throw SockException.of(Errno.EINVAL);
+        }
+    }
+
+    /** {@code udp_lib_setsockopt}: {@code UDP_SEGMENT} takes 0 to 65535 (EINVAL otherwise); 0 turns it off. */
+    @Override
+    protected void setProtocolOption(int level, int name, int[] value) throws SockException {
+        if (level == SocketCalls.IPPROTO_UDP && name == UdpOffload.UDP_SEGMENT) {
+            if (value == null || value.length < 1 || value[0] < 0 || value[0] > 0xffff) {
+                throw SockException.of(Errno.EINVAL);
+            }
+            gsoSize = value[0];
+            return;
+        }
+        super.setProtocolOption(level, name, value);
+    }
+
+    /** IP_MTU ({@code do_ip_getsockopt}): the path MTU toward the connected peer, learned MTUs included; {@code UDP_SEGMENT}'s size. */
     @Override
     protected int getProtocolOption(int level, int name, int[] value) throws SockException {
+        if (level == SocketCalls.IPPROTO_UDP && name == UdpOffload.UDP_SEGMENT) {
+            if (value == null || value.length < 1) {
+                throw SockException.of(Errno.EINVAL);
+            }
+            value[0] = gsoSize;
+            return 1;
+        }
         if (level == SocketCalls.IPPROTO_IP && name == SocketCalls.IP_MTU) {
             int mtu = state == TCP_ESTABLISHED ? net.ipv4.pathMtu(ns, remoteAddress) : 0;
             if (mtu == 0) {

@@ -39,6 +39,8 @@ final class UdpStack implements AutoCloseable {
         stack.addHandler(Eth.ETH_P_ARP, arp);
         stack.addHandler(Eth.ETH_P_IP, ipv4);
         ipv4.addProtocol(udp, Map.of(InetProtocol.PROTOCOL, 17));
+        ipv4.addOffload(udp, Map.of(InetProtocol.PROTOCOL, 17));
+        stack.addOffload(Eth.ETH_P_IP, ipv4);
         sockets.addProtocol(udp, Map.of(SocketProtocol.FAMILY, 2, SocketProtocol.TYPE, 2, SocketProtocol.PROTOCOL, 17,
                 SocketProtocol.DEFAULT, true));
         ns = stack.core().initNet();
@@ -53,6 +55,7 @@ final class UdpStack implements AutoCloseable {
         UdpProtocol old = udp;
         updating = true;
         ipv4.removeProtocol(old, Map.of(InetProtocol.PROTOCOL, 17));
+        ipv4.removeOffload(old, Map.of(InetProtocol.PROTOCOL, 17));
         sockets.removeProtocol(old);
         old.exit(ns);
         old.deactivate();
@@ -61,6 +64,7 @@ final class UdpStack implements AutoCloseable {
         UdpProtocol now = new UdpProtocol(ipv4, sockets, () -> updating, stateVersion);
         now.init(ns);
         ipv4.addProtocol(now, Map.of(InetProtocol.PROTOCOL, 17));
+        ipv4.addOffload(now, Map.of(InetProtocol.PROTOCOL, 17));
         sockets.addProtocol(now, Map.of(SocketProtocol.FAMILY, 2, SocketProtocol.TYPE, 2, SocketProtocol.PROTOCOL, 17,
                 SocketProtocol.DEFAULT, true));
         udp = now;

@@ -26,6 +26,11 @@ public final class NetdevFeatures {
     public static final long NETIF_F_GRO = 1L << 14;
     /** {@code tcp-segmentation-offload}: the device takes {@code SKB_GSO_TCPV4} skbs whole. */
     public static final long NETIF_F_TSO = 1L << 16;
+    /**
+     * {@code tx-udp-segmentation} ({@code NETIF_F_GSO_UDP_L4}): the device takes {@code SKB_GSO_UDP_L4}
+     * skbs whole (a {@code UDP_SEGMENT} send), cutting them into datagrams itself. @since 1.19
+     */
+    public static final long NETIF_F_GSO_UDP_L4 = 1L << 33;
     /** {@code rx-checksumming}. */
     public static final long NETIF_F_RXCSUM = 1L << 40;
     /** {@code loopback}. */
@@ -33,6 +38,19 @@ public final class NetdevFeatures {
 
     /** {@code SKB_GSO_TCPV4}: an skb's {@code gso_type} for TCP over IPv4. */
     public static final int SKB_GSO_TCPV4 = 1 << 0;
+    /** {@code SKB_GSO_UDP_L4}: UDP payload cut into datagrams of {@code gso_size} (not UFO's fragments). @since 1.19 */
+    public static final int SKB_GSO_UDP_L4 = 1 << 17;
+
+    /**
+     * {@code net_gso_ok}: whether a device with {@code features} takes a GSO skb of {@code gsoType}
+     * whole; otherwise the core cuts it in software before the device. @since 1.19
+     */
+    public static boolean gsoOk(long features, int gsoType) {
+        if (gsoType == SKB_GSO_TCPV4) {
+            return (features & NETIF_F_TSO) != 0;
+        }
+        return gsoType == SKB_GSO_UDP_L4 && (features & NETIF_F_GSO_UDP_L4) != 0;
+    }
 
     /** The bits of the features that are on, as {@code netdev_fix_features} leaves them. */
     public static long bits(Map<String, Boolean> features) {
@@ -44,10 +62,15 @@ public final class NetdevFeatures {
         f |= on(features, "generic-segmentation-offload", NETIF_F_GSO);
         f |= on(features, "generic-receive-offload", NETIF_F_GRO);
         f |= on(features, "tcp-segmentation-offload", NETIF_F_TSO);
+        f |= on(features, "tx-udp-segmentation", NETIF_F_GSO_UDP_L4);
         f |= on(features, "rx-checksumming", NETIF_F_RXCSUM);
         f |= on(features, "loopback", NETIF_F_LOOPBACK);
         if ((f & NETIF_F_SG) == 0 || (f & NETIF_F_HW_CSUM) == 0) {
             f &= ~NETIF_F_TSO; // "Dropping TSO features since no SG/CSUM feature."
+        }
+        if ((f & NETIF_F_HW_CSUM) == 0) {
+            // harmonize_features: a device that cannot sum a partial skb takes no GSO skb whole either
+            f &= ~NETIF_F_GSO_UDP_L4;
         }
         return f;
     }

@@ -25,7 +25,7 @@ public final class Loopback implements PernetOperations, NetDeviceOps {
     /** Offloads lo has on, most of them fixed: it never puts a frame on a wire. */
     private static final Map<String, Boolean> FEATURES = Map.of("rx-checksumming", true, "tx-checksumming", true,
             "scatter-gather", true, "tcp-segmentation-offload", true, "generic-segmentation-offload", true,
-            "generic-receive-offload", true, "loopback", true);
+            "generic-receive-offload", true, "loopback", true, "tx-udp-segmentation", true);
     private static final Set<String> FIXED = Set.of("rx-checksumming", "scatter-gather", "loopback");
 
     @Override

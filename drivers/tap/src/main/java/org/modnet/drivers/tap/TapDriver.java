@@ -62,6 +62,21 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
     static final Map<String, Boolean> FEATURES = Map.of("rx-checksumming", true, "tx-checksumming", true,
             "scatter-gather", true, "tcp-segmentation-offload", true, "generic-segmentation-offload", true,
             "generic-receive-offload", true);
+
+    /**
+     * A TAP's offloads: {@link #FEATURES}, and {@code tx-udp-segmentation} where Linux's tun took USO
+     * ({@code TUN_F_USO4|TUN_F_USO6}, Linux 6.2 and later): modnet's {@code UDP_SEGMENT} sends go to
+     * Linux whole ({@code VIRTIO_NET_HDR_GSO_UDP_L4}) and Linux may send its own; where it was refused
+     * the feature is absent ({@code off [fixed]}) and the core cuts them into datagrams.
+     */
+    static Map<String, Boolean> features(boolean uso) {
+        if (!uso) {
+            return FEATURES;
+        }
+        Map<String, Boolean> m = new java.util.HashMap<>(FEATURES);
+        m.put("tx-udp-segmentation", true);
+        return Map.copyOf(m);
+    }
     /** A buffer from the core's large pool: the largest frame Linux may hand over (64 KB of IP, a VLAN tag, the header). */
     private static final int LARGE_FRAME = 65536 + 128;
 
@@ -244,10 +259,12 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
             }
             fds[q] = fd;
         }
-        Tap tap = new Tap(fds);
+        // USO where Linux's tun takes it (the offloads are the device's: one queue asks for all)
+        boolean uso = Tun.trySetOffload(fds[0], Tun.TUN_F_CSUM | Tun.TUN_F_TSO4 | Tun.TUN_F_USO) == 0;
+        Tap tap = new Tap(fds, uso);
         try {
             tap.dev = ns.register(DeviceSetup.ether(name, "tap").withRings(1024, 4096, 1024, 4096).withQueues(queues, queues)
-                    .withFeatures(FEATURES, java.util.Set.of()), tap);
+                    .withFeatures(features(uso), java.util.Set.of()), tap);
         } catch (NetException e) {
             for (int fd : fds) {
                 Tun.close(fd);
@@ -701,7 +718,9 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
         /** Partial checksums Linux handed over that were completed here for native XDP ({@code ethtool -S}: rx_csum_completed). */
         private final java.util.concurrent.atomic.LongAdder csumCompleted = new java.util.concurrent.atomic.LongAdder();
         /** {@code TUN_F_*} Linux was last allowed ({@code TUNSETOFFLOAD}); changed by the interrupt thread only. */
-        volatile int offloads = Tun.TUN_F_CSUM | Tun.TUN_F_TSO4;
+        volatile int offloads;
+        /** Whether Linux's tun took {@code TUN_F_USO4|TUN_F_USO6} when the TAP was made (Linux 6.2 and later). */
+        final boolean uso;
         /** virtio-net's device statistics by their names in {@code ethtool -S}: rx_needs_csum and the rest. */
         private final java.util.concurrent.atomic.LongAdder rxNeedsCsum = new java.util.concurrent.atomic.LongAdder();
         private final java.util.concurrent.atomic.LongAdder rxCsumValid = new java.util.concurrent.atomic.LongAdder();
@@ -712,7 +731,9 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
         private final java.util.concurrent.atomic.LongAdder txGsoBytes = new java.util.concurrent.atomic.LongAdder();
         private final java.util.concurrent.atomic.LongAdder txGsoSegments = new java.util.concurrent.atomic.LongAdder();
 
-        Tap(int[] fds) {
+        Tap(int[] fds, boolean uso) {
+            this.uso = uso;
+            this.offloads = Tun.TUN_F_CSUM | Tun.TUN_F_TSO4 | (uso ? Tun.TUN_F_USO : 0);
             queues = new Queue[fds.length];
             for (int q = 0; q < fds.length; q++) {
                 queues[q] = new Queue(this, q, fds[q]);
@@ -731,7 +752,7 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
                 return;
             }
             boolean gro = (d.netdevFeatures() & org.modnet.api.net.NetdevFeatures.NETIF_F_GRO) != 0;
-            int want = Tun.TUN_F_CSUM | (gro && !d.xdpNative() ? Tun.TUN_F_TSO4 : 0);
+            int want = Tun.TUN_F_CSUM | (gro && !d.xdpNative() ? Tun.TUN_F_TSO4 | (uso ? Tun.TUN_F_USO : 0) : 0);
             if (want != offloads) {
                 int r = Tun.setOffload(state, queues[0].fd, want);
                 if (r < 0) {
@@ -779,7 +800,8 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
                 rxCsumValid.increment();
             }
             if (segs > 0) {
-                skb.gso(gsoSize, segs, org.modnet.api.net.NetdevFeatures.SKB_GSO_TCPV4);
+                skb.gso(gsoSize, segs, gso == Tun.VIRTIO_NET_HDR_GSO_UDP_L4 ? org.modnet.api.net.NetdevFeatures.SKB_GSO_UDP_L4
+                        : org.modnet.api.net.NetdevFeatures.SKB_GSO_TCPV4);
                 rxGsoPackets.increment();
                 rxGsoBytes.add(frame);
             }
@@ -787,13 +809,15 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
         }
 
         /**
-         * A GSO frame's segment count, from its TCP header (at {@code csum_start}, as Linux's tun puts it)
-         * and {@code gso_size}; -1 (counted) for one modnet cannot take: a type not negotiated, no partial
-         * checksum, a frame cut short (read without a large buffer) or headers that do not add up.
+         * A GSO frame's segment count, from its TCP or UDP header (at {@code csum_start}, as Linux's tun
+         * puts it) and {@code gso_size}; -1 (counted) for one modnet cannot take: a type not negotiated
+         * (UDP without USO), no partial checksum, a frame cut short (read without a large buffer) or
+         * headers that do not add up (USO over IPv6, which modnet does not speak).
          */
         private int gsoSegs(MemorySegment buf, int base, int frame, int gso, int gsoSize, boolean partial, int start,
                 NetDevice d) {
-            if (gso != Tun.VIRTIO_NET_HDR_GSO_TCPV4) {
+            boolean udp = gso == Tun.VIRTIO_NET_HDR_GSO_UDP_L4 && (offloads & Tun.TUN_F_USO4) != 0;
+            if (gso != Tun.VIRTIO_NET_HDR_GSO_TCPV4 && !udp) {
                 gsoOk(gso, d); // counted, said once
                 return -1;
             }
@@ -804,9 +828,9 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
                 countBad(d);
                 return -1;
             }
-            int doff = ((buf.get(ValueLayout.JAVA_BYTE, base + start + 12) & 0xff) >>> 4) * 4;
+            int doff = udp ? 8 : ((buf.get(ValueLayout.JAVA_BYTE, base + start + 12) & 0xff) >>> 4) * 4;
             int payload = frame - start - doff;
-            if (doff < 20 || payload <= 0) {
+            if (!udp && doff < 20 || payload <= 0) {
                 countBad(d);
                 return -1;
             }
@@ -904,13 +928,19 @@ public final class TapDriver implements LinkFactory, ModuleUsage {
             int gsoType = Tun.VIRTIO_NET_HDR_GSO_NONE;
             int hdrLen = 0;
             if (skb.isGso()) {
-                if (flags == 0 || skb.gsoType() != org.modnet.api.net.NetdevFeatures.SKB_GSO_TCPV4) {
+                boolean udp = skb.gsoType() == org.modnet.api.net.NetdevFeatures.SKB_GSO_UDP_L4 && uso;
+                if (flags == 0 || skb.gsoType() != org.modnet.api.net.NetdevFeatures.SKB_GSO_TCPV4 && !udp) {
                     stats.addShared(DeviceStats.Field.TX_DROPPED, 1); // Linux's tun refuses GSO without a partial checksum
                     skb.free();
                     return TxResult.OK;
                 }
-                gsoType = Tun.VIRTIO_NET_HDR_GSO_TCPV4;
-                hdrLen = start + ((skb.getU8(skb.csumStart() + 12) >>> 4) * 4); // up to the TCP payload
+                if (udp) { // USO: Linux cuts it into datagrams (__udp_gso_segment) or its UDP takes it whole
+                    gsoType = Tun.VIRTIO_NET_HDR_GSO_UDP_L4;
+                    hdrLen = start + 8; // up to the UDP payload
+                } else {
+                    gsoType = Tun.VIRTIO_NET_HDR_GSO_TCPV4;
+                    hdrLen = start + ((skb.getU8(skb.csumStart() + 12) >>> 4) * 4); // up to the TCP payload
+                }
             }
             MemorySegment buf;
             long at;

@@ -32,6 +32,15 @@ final class Tun {
     /** Linux may hand over TCPv4 GSO frames whole: {@code tcp-segmentation-offload} on its side. */
     static final int TUN_F_TSO4 = 0x02;
     /**
+     * Linux may hand over UDP GSO frames (USO) whole: {@code tx-udp-segmentation} on its side. Its tun
+     * (since 6.2) takes them only with {@link #TUN_F_USO6} in the same call ("for now USO4 and USO6
+     * should work simultaneously"); an older kernel refuses either with EINVAL.
+     */
+    static final int TUN_F_USO4 = 0x20;
+    static final int TUN_F_USO6 = 0x40;
+    /** Both USO bits, as {@code TUNSETOFFLOAD} must be given them. */
+    static final int TUN_F_USO = TUN_F_USO4 | TUN_F_USO6;
+    /**
      * {@code struct virtio_net_hdr_v1} without the hash report: flags, gso_type, hdr_len, gso_size,
      * csum_start, csum_offset (little-endian), and num_buffers, which tun neither fills nor reads.
      */
@@ -40,6 +49,8 @@ final class Tun {
     static final int VIRTIO_NET_HDR_F_DATA_VALID = 2;
     static final int VIRTIO_NET_HDR_GSO_NONE = 0;
     static final int VIRTIO_NET_HDR_GSO_TCPV4 = 1;
+    /** A UDP GSO frame (USO, IPv4 or IPv6), since Linux 6.2. */
+    static final int VIRTIO_NET_HDR_GSO_UDP_L4 = 5;
     /** The bit that says the segments carry ECN's CWR (only with {@code TUN_F_TSO_ECN}, not asked for). */
     static final int VIRTIO_NET_HDR_GSO_ECN = 0x80;
     static final short POLLIN = 0x1;
@@ -183,6 +194,13 @@ final class Tun {
             return (int) result((int) IOCTL.invokeExact(state, fd, TUNSETOFFLOAD, MemorySegment.ofAddress(offloads)), state);
         } catch (Throwable t) {
             throw new IllegalStateException(t);
+        }
+    }
+
+    /** {@link #setOffload} outside the packet path (a TAP being made): 0 or -errno. */
+    static int trySetOffload(int fd, int offloads) {
+        try (Arena arena = Arena.ofConfined()) {
+            return setOffload(arena.allocate(CAPTURE), fd, offloads);
         }
     }
 

@@ -25,7 +25,7 @@ import org.osgi.service.component.annotations.Deactivate;
 public final class VethDriver implements LinkFactory, ModuleUsage {
     static final Map<String, Boolean> FEATURES = Map.of("rx-checksumming", true, "tx-checksumming", true,
             "scatter-gather", true, "tcp-segmentation-offload", true, "generic-segmentation-offload", true,
-            "generic-receive-offload", false, "rx-vlan-offload", true, "tx-vlan-offload", true);
+            "generic-receive-offload", false, "rx-vlan-offload", true, "tx-vlan-offload", true, "tx-udp-segmentation", true);
     static final Set<String> FIXED = Set.of();
     /** The most queues an end may have ({@code numtxqueues}, {@code numrxqueues}). */
     static final int MAX_QUEUES = 16;

@@ -127,7 +127,8 @@ final class VethEnd implements NetDeviceOps {
     public long fixFeatures(NetDevice self, long features) {
         NetDevice p = peer == null ? null : peer.dev;
         if (p != null && p.xdpNative()) {
-            return features & ~(org.modnet.api.net.NetdevFeatures.NETIF_F_TSO | org.modnet.api.net.NetdevFeatures.NETIF_F_GSO);
+            return features & ~(org.modnet.api.net.NetdevFeatures.NETIF_F_TSO | org.modnet.api.net.NetdevFeatures.NETIF_F_GSO
+                    | org.modnet.api.net.NetdevFeatures.NETIF_F_GSO_UDP_L4);
         }
         return features;
     }
