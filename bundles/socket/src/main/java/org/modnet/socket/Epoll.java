@@ -56,10 +56,8 @@ final class Epoll implements EventPoll, org.modnet.socket.api.EpollParams {
     /** {@code net.core.busy_poll} of {@link #busyPollNs}, looked up once. */
     private volatile org.modnet.api.net.IntSysctl busyPoll;
     private volatile org.modnet.api.net.NetNamespace busyPollNs;
-    /** {@code ep->busy_poll_usecs}, {@code ep->busy_poll_budget}, {@code ep->prefer_busy_poll}: EPIOCSPARAMS's. */
-    private volatile long epBusyPollUsecs;
-    private volatile int epBusyPollBudget;
-    private volatile boolean epPreferBusyPoll;
+    /** EPIOCSPARAMS's busy polling of this instance. */
+    private final EpParams params = new EpParams();
 
     /** {@code ep_set_busy_poll_napi_id}. */
     private void setNapiId(Sock sk) {
@@ -91,18 +89,15 @@ final class Epoll implements EventPoll, org.modnet.socket.api.EpollParams {
             busyPoll = bp;
             busyPollNs = n;
         }
-        long usecs = epBusyPollUsecs; // ep_busy_loop_on / ep_busy_loop_timeout: the instance's own, else the sysctl
-        if (usecs == 0) {
-            usecs = bp.get();
-        }
+        long usecs = params.usecs(bp); // ep_busy_loop_on / ep_busy_loop_timeout
         if (usecs <= 0) {
             return false;
         }
-        boolean prefer = epPreferBusyPoll;
+        boolean prefer = params.preferBusyPoll();
         woken = false;
         lock.unlock();
         try {
-            n.core().napiBusyLoop(id, busyLoopEnd, Math.min(left, usecs * 1000L), prefer, epBusyPollBudget);
+            n.core().napiBusyLoop(id, busyLoopEnd, Math.min(left, usecs * 1000L), prefer, params.busyPollBudget());
         } finally {
             lock.lock();
         }
@@ -233,29 +228,22 @@ final class Epoll implements EventPoll, org.modnet.socket.api.EpollParams {
 
     @Override
     public void setEpollParams(long busyPollUsecs, int busyPollBudget, int preferBusyPoll) throws org.modnet.socket.api.SockException {
-        // ep_eventpoll_bp_ioctl's checks (a budget above NAPI_POLL_WEIGHT needs CAP_NET_ADMIN, which modnet's processes have)
-        if (busyPollUsecs < 0 || busyPollUsecs > Integer.MAX_VALUE || busyPollBudget < 0 || busyPollBudget > 0xffff
-                || preferBusyPoll < 0 || preferBusyPoll > 1) {
-            throw org.modnet.socket.api.SockException.of(Errno.EINVAL);
-        }
-        epBusyPollUsecs = busyPollUsecs;
-        epBusyPollBudget = busyPollBudget;
-        epPreferBusyPoll = preferBusyPoll == 1;
+        params.setEpollParams(busyPollUsecs, busyPollBudget, preferBusyPoll);
     }
 
     @Override
     public long busyPollUsecs() {
-        return epBusyPollUsecs;
+        return params.busyPollUsecs();
     }
 
     @Override
     public int busyPollBudget() {
-        return epBusyPollBudget;
+        return params.busyPollBudget();
     }
 
     @Override
     public boolean preferBusyPoll() {
-        return epPreferBusyPoll;
+        return params.preferBusyPoll();
     }
 
     private void remove(Item item) {
@@ -273,7 +261,7 @@ final class Epoll implements EventPoll, org.modnet.socket.api.EpollParams {
             while (true) {
                 int n = harvest(out);
                 if (n > 0 || timeoutMillis == 0) {
-                    if (n > 0 && epPreferBusyPoll) {
+                    if (n > 0 && params.preferBusyPoll()) {
                         suspendNapiIrqs();
                     }
                     return n;

@@ -194,10 +194,8 @@ final class ModnetSelector extends AbstractSelector implements org.modnet.socket
     private volatile org.modnet.api.net.NetCore core;
     /** {@code ep->napi_id}: the NAPI instance the socket last found ready received from; 0 for none yet. */
     private volatile int busyNapiId;
-    /** {@code ep->busy_poll_usecs}, {@code ep->busy_poll_budget}, {@code ep->prefer_busy_poll}: EPIOCSPARAMS's. */
-    private volatile long epBusyPollUsecs;
-    private volatile int epBusyPollBudget;
-    private volatile boolean epPreferBusyPoll;
+    /** EPIOCSPARAMS's busy polling of this instance. */
+    private final EpParams params = new EpParams();
     /** What ends a busy poll: a socket changed (its waiter ran), or a wakeup. */
     private final java.util.function.BooleanSupplier busyLoopEnd = () -> pending || woken;
 
@@ -408,7 +406,7 @@ final class ModnetSelector extends AbstractSelector implements org.modnet.socket
                 int closedChannels = dropClosedAndCancelled();
                 int n = updateReady(round);
                 if (n > 0 || nanos == 0) {
-                    if (n > 0 && epPreferBusyPoll) {
+                    if (n > 0 && params.preferBusyPoll()) {
                         suspendNapiIrqs();
                     }
                     return n;
@@ -461,15 +459,12 @@ final class ModnetSelector extends AbstractSelector implements org.modnet.socket
         if (bp == null || napi == 0 || left <= 0) {
             return false;
         }
-        long usecs = epBusyPollUsecs; // ep_busy_loop_on / ep_busy_loop_timeout: the instance's own, else the sysctl
-        if (usecs == 0) {
-            usecs = bp.get();
-        }
+        long usecs = params.usecs(bp); // ep_busy_loop_on / ep_busy_loop_timeout
         if (usecs <= 0) {
             return false;
         }
-        boolean prefer = epPreferBusyPoll;
-        core.napiBusyLoop(napi, busyLoopEnd, Math.min(left, usecs * 1000L), prefer, epBusyPollBudget);
+        boolean prefer = params.preferBusyPoll();
+        core.napiBusyLoop(napi, busyLoopEnd, Math.min(left, usecs * 1000L), prefer, params.busyPollBudget());
         if (pending || woken) {
             return true;
         }
@@ -493,29 +488,22 @@ final class ModnetSelector extends AbstractSelector implements org.modnet.socket
 
     @Override
     public void setEpollParams(long busyPollUsecs, int busyPollBudget, int preferBusyPoll) throws org.modnet.socket.api.SockException {
-        // ep_eventpoll_bp_ioctl's checks (the budget above NAPI_POLL_WEIGHT needs CAP_NET_ADMIN, which modnet's processes have)
-        if (busyPollUsecs < 0 || busyPollUsecs > Integer.MAX_VALUE || busyPollBudget < 0 || busyPollBudget > 0xffff
-                || preferBusyPoll < 0 || preferBusyPoll > 1) {
-            throw org.modnet.socket.api.SockException.of(org.modnet.api.net.Errno.EINVAL);
-        }
-        epBusyPollUsecs = busyPollUsecs;
-        epBusyPollBudget = busyPollBudget;
-        epPreferBusyPoll = preferBusyPoll == 1;
+        params.setEpollParams(busyPollUsecs, busyPollBudget, preferBusyPoll);
     }
 
     @Override
     public long busyPollUsecs() {
-        return epBusyPollUsecs;
+        return params.busyPollUsecs();
     }
 
     @Override
     public int busyPollBudget() {
-        return epBusyPollBudget;
+        return params.busyPollBudget();
     }
 
     @Override
     public boolean preferBusyPoll() {
-        return epPreferBusyPoll;
+        return params.preferBusyPoll();
     }
 
     /**
