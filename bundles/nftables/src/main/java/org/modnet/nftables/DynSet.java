@@ -50,15 +50,6 @@ final class DynSet {
         expiry = new AtomicLongArray(cap);
     }
 
-    private static int hash(int[] k, int off, int width) {
-        int h = 0;
-        for (int i = 0; i < width; i++) {
-            h = (h ^ k[off + i]) * 0x9e3779b9;
-            h ^= h >>> 16;
-        }
-        return h;
-    }
-
     private boolean keyAt(int slot, int[] k, int off) {
         for (int i = 0; i < width; i++) {
             if (keys[slot * width + i] != k[off + i]) {
@@ -84,7 +75,7 @@ final class DynSet {
 
     /** The slot of the element whose key is in {@code k[off..]} (live or not), or -1; its expiry into {@code e[0]}. */
     private int slot(int[] k, int off, long[] e) {
-        int i = hash(k, off, width) & mask;
+        int i = SetData.hash(k, off, width) & mask;
         for (int n = 0; n <= mask; ) {
             int s = stable(i);
             if (s == 0) {
@@ -109,7 +100,7 @@ final class DynSet {
 
     /** Whether the key in {@code k[off..]} is a live element: the packet path's lookup, no lock, no allocation. */
     boolean contains(int[] k, int off, long now) {
-        int i = hash(k, off, width) & mask;
+        int i = SetData.hash(k, off, width) & mask;
         for (int n = 0; n <= mask; ) {
             int s = stable(i);
             if (s == 0) {
@@ -138,7 +129,7 @@ final class DynSet {
     boolean insert(int[] k, int off, long now, long exp, long timeoutMs, boolean refresh) {
         while (true) {
             int free = -1, freeSeq = 0;
-            int i = hash(k, off, width) & mask;
+            int i = SetData.hash(k, off, width) & mask;
             int result = -1;
             for (int n = 0; n <= mask; ) {
                 int s = stable(i);

@@ -123,7 +123,8 @@ final class SetData {
         return new SetData(width, slots, used, slotIndex, null, null, null, data, dataWidth, verdicts, targets, n);
     }
 
-    private static int hash(int[] k, int off, int width) {
+    /** The slot hash of a key of {@code width} words at {@code off}: the sets' and the packet path's dynamic sets' ({@link DynSet}). */
+    static int hash(int[] k, int off, int width) {
         int h = 0;
         for (int i = 0; i < width; i++) {
             h = (h ^ k[off + i]) * 0x9e3779b9;
