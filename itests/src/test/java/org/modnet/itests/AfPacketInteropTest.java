@@ -468,4 +468,36 @@ class AfPacketInteropTest {
         System.out.println("24 Linux curls over 2 AF_PACKET queues (fanout hash): rx_queue_0_packets " + counter(stats, "rx_queue_0_packets")
                 + ", rx_queue_1_packets " + counter(stats, "rx_queue_1_packets"));
     }
+
+    /**
+     * {@code numrxqueues 2} before {@code type} (where iproute2 takes it for every kind: rtnl_create_link's
+     * IFLA_NUM_RX_QUEUES) makes the device with two sockets in the fanout group, as after the type. The
+     * driver has no {@code set_channels}: {@code ethtool -L DEV combined 1} is refused in the words and
+     * status Linux's ethtool gives for a device without it (its lo, asked in namespace A), and both queues
+     * and both sockets stay, the device still answering.
+     */
+    @Test
+    void numrxqueuesBeforeTheTypeMakesTheQueuesAndEthtoolLIsRefusedAsOnLinux() throws Exception {
+        modnet("ip link del " + dev);
+        modnet("ip link add " + dev + " numrxqueues 2 type afpacket dev " + lxb + " netns " + nsB + " ; ip addr add 10.95.0.2/24 dev " + dev
+                + " ; ip link set " + dev + " up");
+        String channels = modnet("ethtool -l " + dev);
+        assertTrue(channels.substring(channels.indexOf("Current hardware settings:")).contains("Combined:\t2"), channels);
+        assertTrue(modnet("ip -d link show " + dev).contains("numrxqueues 2"), modnet("ip -d link show " + dev));
+
+        Result linux = Processes.run("ip", "netns", "exec", nsA, "ethtool", "-L", "lo", "combined", "1");
+        Result ours = rig.attach("ethtool -L " + dev + " combined 1");
+        assertEquals("netlink error: Operation not supported\n", linux.err(), linux.toString());
+        assertEquals(1, linux.status(), linux.toString());
+        assertTrue(ours.status() != 0 && (ours.out() + ours.err()).contains(linux.err()), ours.toString());
+        channels = modnet("ethtool -l " + dev);
+        assertTrue(channels.substring(channels.indexOf("Current hardware settings:")).contains("Combined:\t2"), "both channels stay\n" + channels);
+
+        Result ping = Processes.run("ip", "netns", "exec", nsA, "ping", "-c", "3", "-i", "0.2", "-W", "2", "10.95.0.2");
+        assertTrue(ping.out().contains("3 packets transmitted, 3 received"), ping.toString());
+        String stats = modnet("ethtool -S " + dev);
+        // both sockets still there (a queue's counters only with several), between them the pings' frames
+        long perQueue = counter(stats, "rx_queue_0_tp_packets") + counter(stats, "rx_queue_1_tp_packets");
+        assertTrue(perQueue >= 3, stats);
+    }
 }

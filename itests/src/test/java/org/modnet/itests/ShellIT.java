@@ -419,6 +419,58 @@ public class ShellIT {
         assertTrue("no error but Ctrl-C's: " + ended.get(), ended.get() == null || ended.get() instanceof InterruptedException);
     }
 
+    /**
+     * {@code ip netns exec NS watch CMD}: each round's line runs in NS (its veth shows) as Linux's
+     * watch inherits the namespace, in a session of its own: the caller's session never names NS (a
+     * closure the line calls reads it each round) and what the line sets stays there, as in watch's sh -c.
+     */
+    @Test
+    public void watchUnderIpNetnsExecRunsEachRoundInTheNamespaceWithoutTouchingTheSession() throws Exception {
+        sh("ip netns add tidy4w");
+        sh("ip -n tidy4w link add tidy4d type veth peer name tidy4p");
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream out = new java.io.PrintStream(bytes, true, java.nio.charset.StandardCharsets.UTF_8);
+        org.apache.felix.service.command.CommandSession session = processor.createSession(java.io.InputStream.nullInputStream(), out, out);
+        java.util.List<Object> seen = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        session.put("probe", (org.apache.felix.service.command.Function) (s, a) -> {
+            seen.add(String.valueOf(session.get(org.modnet.api.shell.Commands.NETNS)));
+            return null;
+        });
+        session.put("mark", "before");
+        java.util.concurrent.atomic.AtomicReference<Object> ended = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread watcher = new Thread(() -> {
+            try {
+                ended.set(session.execute("ip netns exec tidy4w watch -n 0.1 \"probe ; mark = round ; ip link show\""));
+            } catch (Exception e) {
+                ended.set(e);
+            }
+        });
+        watcher.start();
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (seen.size() < 3 && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        session.foregroundJob().interrupt();
+        watcher.join(10_000);
+        assertFalse("Ctrl-C ended it", watcher.isAlive());
+        String screen = bytes.toString(java.nio.charset.StandardCharsets.UTF_8);
+        String[] rounds = screen.split("\u001b\\[H\u001b\\[2J");
+        assertTrue(screen, rounds.length >= 3);
+        assertThat(rounds[1], org.hamcrest.CoreMatchers.startsWith("Every 0.1s: probe ; mark = round ; ip link show"));
+        assertThat("the round ran in tidy4w", rounds[1], containsString(": tidy4d@tidy4p: "));
+        assertTrue("no error but Ctrl-C's: " + ended.get(), ended.get() == null || ended.get() instanceof InterruptedException);
+        assertTrue("the rounds ran: " + seen, seen.size() >= 3);
+        for (Object ns : seen) {
+            assertEquals("the caller's session during a round", "null", ns);
+        }
+        assertEquals("the line's assignment stayed in watch's session", "before", session.get("mark"));
+        assertEquals(null, session.get(org.modnet.api.shell.Commands.NETNS));
+        bytes.reset();
+        session.execute("ip link show");
+        assertThat("the caller is still in init_net", bytes.toString(java.nio.charset.StandardCharsets.UTF_8), not(containsString("tidy4d")));
+        session.close();
+    }
+
     /** h1 - r1 - r2 - r3 - h2 over veth pairs, the routers forwarding, made by {@code ip}; {@code sysctl} runs in a namespace. */
     private static void chain(String p, java.util.function.Consumer<String> ip, java.util.function.BiConsumer<String, String> sysctl) {
         String[] n = { p + "h1", p + "r1", p + "r2", p + "r3", p + "h2" };

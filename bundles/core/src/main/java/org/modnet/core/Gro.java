@@ -16,7 +16,9 @@ import org.modnet.api.skb.SkBuffPool;
  * ({@code napi_gro_flush}) go up the stack as one skb of many segments ({@code gso_size} the first
  * frame's payload, {@code gso_segs} the frames, the headers made one packet's by
  * {@link PacketOffload#groComplete}). A full bucket sends its oldest flow up first
- * ({@code gro_flush_oldest}), counted.
+ * ({@code gro_flush_oldest}), counted. A frame whose headers do not fit in it (a short or malformed
+ * header) is refused by the callbacks' own bounds checks, not by an exception: it goes up alone, after
+ * its held flow, and the receive path drops and counts it as it does without GRO.
  *
  * <p>The payload is copied: the first merge moves the held frame into a 64 KiB buffer of the core's
  * large pool, and each later frame's payload is copied behind it and the frame freed, so TCP gets one
@@ -59,12 +61,9 @@ final class Gro {
             return;
         }
         skb.resetNetworkHeader();
-        int h;
-        try {
-            h = o.groHeaderLen(skb);
-        } catch (IndexOutOfBoundsException malformed) {
-            h = -1;
-        }
+        // the callbacks read nothing past the frame (their own bounds checks, as skb_gro_header's): a
+        // header that does not fit is -1, and the frame goes up alone for the receive path to count
+        int h = o.groHeaderLen(skb);
         boolean last = h >= 0 && (h & PacketOffload.GRO_FINAL) != 0;
         int hlen = h < 0 ? -1 : h & 0xffff;
         int b = skb.hash() & (GRO_HASH_BUCKETS - 1);
@@ -74,12 +73,7 @@ final class Gro {
                 continue;
             }
             SkBuff p = held[base + i];
-            int r;
-            try {
-                r = o.groMatch(p, skb, hlen);
-            } catch (IndexOutOfBoundsException malformed) {
-                r = PacketOffload.GRO_SAME_FLOW; // cannot tell: keep the order, send the held one up first
-            }
+            int r = o.groMatch(p, skb, hlen);
             if ((r & PacketOffload.GRO_SAME_FLOW) == 0) {
                 continue;
             }

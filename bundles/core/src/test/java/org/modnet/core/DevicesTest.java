@@ -58,6 +58,31 @@ class DevicesTest {
         assertThrows(NetException.class, () -> dev.setRxQueues(5));
     }
 
+    /**
+     * A driver without {@code set_channels} (afpacket: its queues are packet sockets in a fanout group)
+     * refuses {@code ethtool -L}: EOPNOTSUPP before anything changes, the queues as they were.
+     */
+    @Test
+    void aDriverWithoutSetChannelsKeepsItsQueues() throws Exception {
+        NetDevice dev = core.initNet().register(DeviceSetup.ether("eth0", "test").withQueues(2, 2), new org.modnet.api.net.NetDeviceOps() {
+            @Override
+            public org.modnet.api.net.TxResult startXmit(org.modnet.api.skb.SkBuff skb, NetDevice d) {
+                skb.free();
+                return org.modnet.api.net.TxResult.OK;
+            }
+
+            @Override
+            public void setChannels(NetDevice d, int combined) throws NetException {
+                throw new NetException(Errno.EOPNOTSUPP);
+            }
+        });
+        NetException e = assertThrows(NetException.class, () -> dev.setRxQueues(1));
+        assertEquals(Errno.EOPNOTSUPP, e.errno());
+        assertEquals(2, dev.rxQueues(), "both queues stay");
+        dev.setRxQueues(2); // no change asked: nothing for the driver to refuse
+        assertEquals(2, dev.rxQueues());
+    }
+
     @Test
     void aSecondDeviceWithTheSameNameIsRefusedWithEexist() throws Exception {
         core.initNet().register(DeviceSetup.ether("eth0", "test"), new TestDevices.RecordingDriver());

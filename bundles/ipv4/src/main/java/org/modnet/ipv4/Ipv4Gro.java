@@ -11,7 +11,9 @@ import org.modnet.api.skb.SkBuff;
  * its total length is the frame's, it is no fragment and its protocol has a GRO half; it continues a
  * held flow with the same addresses and protocol, TOS, TTL and DF, and the next ID (or, with DF, the
  * same ID throughout), and the protocol's {@link InetOffload} says the rest. At completion the held
- * packet's total length and header checksum become those of the merged packet.
+ * packet's total length and header checksum become those of the merged packet. Nothing is read past
+ * the frame: every header is checked to fit first ({@link #fits}, as {@code skb_gro_header}), and one
+ * that does not takes no part.
  */
 final class Ipv4Gro {
     private final Ipv4Gso gso;
@@ -20,11 +22,23 @@ final class Ipv4Gro {
         this.gso = gso;
     }
 
+    /**
+     * {@code skb_gro_header}: whether {@code n} bytes at {@code off} lie in the skb's linear data, from
+     * data to tail. Every header is checked with it before a byte of it is read: nothing past the frame.
+     */
+    static boolean fits(SkBuff skb, int off, int n) {
+        return n >= 0 && off >= skb.data() && off <= skb.tail() - n;
+    }
+
     int headerLen(SkBuff skb) {
         int nh = skb.data();
         int len = skb.len();
-        if (skb.headLen() < Ipv4Header.MIN_LEN || skb.getU8(nh) != 0x45 || Ipv4Header.totalLen(skb, nh) != len
-                || Ipv4Header.isFragment(skb, nh) || !InetChecksum.verify(skb, nh, Ipv4Header.MIN_LEN)) {
+        // the 20-byte header in the frame, IHL 5 (no options: an IHL below 5 or options take no part,
+        // as inet_gro_receive's 0x45), the total length the frame's (one beyond it is truncated), no
+        // fragment, a good header checksum
+        if (len != skb.headLen() || !fits(skb, nh, Ipv4Header.MIN_LEN) || skb.getU8(nh) != 0x45
+                || Ipv4Header.totalLen(skb, nh) != len || Ipv4Header.isFragment(skb, nh)
+                || !InetChecksum.verify(skb, nh, Ipv4Header.MIN_LEN)) {
             return -1;
         }
         InetOffload o = gso.offload(skb.getU8(nh + Ipv4Header.PROTOCOL));
@@ -38,12 +52,12 @@ final class Ipv4Gro {
     int match(SkBuff held, SkBuff skb, int hlen) {
         int hn = held.data();
         int nh = skb.data();
-        if (skb.headLen() < Ipv4Header.MIN_LEN || held.getU32(hn + Ipv4Header.SADDR) != skb.getU32(nh + Ipv4Header.SADDR)
+        if (!fits(skb, nh, Ipv4Header.MIN_LEN) || !fits(held, hn, Ipv4Header.MIN_LEN) || held.getU32(hn + Ipv4Header.SADDR) != skb.getU32(nh + Ipv4Header.SADDR)
                 || held.getU32(hn + Ipv4Header.DADDR) != skb.getU32(nh + Ipv4Header.DADDR)
                 || held.getU8(hn + Ipv4Header.PROTOCOL) != skb.getU8(nh + Ipv4Header.PROTOCOL)) {
             return 0;
         }
-        if (hlen < 0) {
+        if (hlen < 0 || !fits(skb, nh, hlen)) {
             return PacketOffload.GRO_SAME_FLOW; // takes no part: its flow goes up before it, in order
         }
         InetOffload o = gso.offload(skb.getU8(nh + Ipv4Header.PROTOCOL));

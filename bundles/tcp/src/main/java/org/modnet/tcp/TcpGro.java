@@ -13,7 +13,8 @@ import org.modnet.api.skb.SkBuff;
  * number, the same acknowledgment, flags (but CWR, FIN, PSH) and option bytes (timestamps included), no
  * CWR of its own, and at most the held segment's payload ({@code gso_size}); a shorter one is the
  * last. The merged skb goes up {@code CHECKSUM_PARTIAL} over its own pseudo-header, as
- * {@code tcp_gro_complete} leaves it, {@code SKB_GSO_TCPV4}.
+ * {@code tcp_gro_complete} leaves it, {@code SKB_GSO_TCPV4}. Nothing is read past the frame: the
+ * segment, its fixed header and its options are checked to fit before they are read ({@code skb_gro_header}).
  */
 final class TcpGro {
     private TcpGro() {
@@ -25,8 +26,15 @@ final class TcpGro {
         return TcpAf.inetPseudoSum(skb.getU32(nh + 12), skb.getU32(nh + 16), len);
     }
 
+    /** {@code skb_gro_header}: whether {@code n} bytes at {@code off} lie in the skb's data, from data to tail. */
+    private static boolean fits(SkBuff skb, int off, int n) {
+        return n >= 0 && off >= skb.data() && off <= skb.tail() - n;
+    }
+
     static int headerLen(SkBuff skb, int th, int len) {
-        if (len < TcpHeader.MIN_LEN) {
+        // the segment in the frame (its checksum reads all of it), then the fixed header, then the
+        // options the data offset claims: a data offset below 5 or options past the end take no part
+        if (len < TcpHeader.MIN_LEN || !fits(skb, th, len)) {
             return -1;
         }
         int doff = (skb.getU8(th + TcpHeader.DOFF) >>> 4) * 4;
@@ -49,10 +57,16 @@ final class TcpGro {
     }
 
     static int match(SkBuff held, int hth, SkBuff skb, int th, int thlen) {
+        if (thlen < TcpHeader.MIN_LEN || !fits(skb, th, thlen) || !fits(held, hth, TcpHeader.MIN_LEN)) {
+            return 0; // not a header headerLen took: nothing to compare
+        }
         if (held.getU32(hth + TcpHeader.SOURCE) != skb.getU32(th + TcpHeader.SOURCE)) {
             return 0; // other ports: another flow
         }
         int hdoff = (held.getU8(hth + TcpHeader.DOFF) >>> 4) * 4;
+        if (!fits(held, hth, hdoff)) {
+            return PacketOffload.GRO_SAME_FLOW; // the held header is not whole: it goes up, unmerged
+        }
         int flags = skb.getU8(th + TcpHeader.FLAGS);
         int hflags = held.getU8(hth + TcpHeader.FLAGS);
         int mask = ~(TcpHeader.CWR | TcpHeader.FIN | TcpHeader.PSH) & 0xff;

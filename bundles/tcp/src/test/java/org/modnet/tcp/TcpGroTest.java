@@ -66,7 +66,13 @@ class TcpGroTest {
         s.stack.addHandler(Eth.ETH_P_ALL, (skb, dev) -> {
             if (dev == g0 && skb.pktType() == PktType.HOST && skb.protocol() == Eth.ETH_P_IP) {
                 int nh = skb.data(); // taps get the frame at its network header
-                int th = nh + (skb.getU8(nh) & 0xf) * 4;
+                int ihl = skb.headLen() < 20 ? 0 : (skb.getU8(nh) & 0xf) * 4;
+                int th = nh + ihl;
+                if (ihl < 20 || th + 20 > skb.tail()) { // a malformed header: what fits only
+                    seen.add(new int[] { skb.len(), skb.gsoSegs(), skb.gsoSize(), -1, -1, -1, -1, -1 });
+                    skb.free();
+                    return;
+                }
                 seen.add(new int[] { skb.len(), skb.gsoSegs(), skb.gsoSize(), skb.getU8(th + 13), skb.getU32(th + 4),
                         skb.getU16(nh + 2), InetChecksum.verify(skb, nh, (skb.getU8(nh) & 0xf) * 4) ? 1 : 0, skb.getU16(th) });
             }
@@ -188,6 +194,117 @@ class TcpGroTest {
         seen.clear();
         in(frame(1000, 0, 1, ACK, 0, 0), frame(1000, 0, 2, ACK, 0, 0));
         assertEquals(List.of(1, 1), segs(), "pure ACKs are not held");
+    }
+
+    /**
+     * The frame copied into a buffer that ends where its first {@code n} bytes do (a frame the link cut
+     * short when {@code n} is less than its length): a read past it throws.
+     */
+    private SkBuff tight(SkBuff f, int n) {
+        int size = Math.max(org.modnet.api.skb.SkBuffPool.NET_SKB_PAD + 64, org.modnet.api.skb.SkBuffPool.NET_SKB_PAD + n);
+        SkBuff t = new org.modnet.api.skb.SkBuffPool(1, size).alloc(n, size - n);
+        int at = t.put(n);
+        java.lang.foreign.MemorySegment.copy(f.memory(), f.data(), t.memory(), at, n);
+        assertEquals(t.tail(), t.end(), "nothing after the frame");
+        t.ipSummed(f.ipSummed());
+        f.free();
+        return t;
+    }
+
+    /** IPv4's header checksum made again after a change to the header at {@code nh} ({@code ihl} bytes). */
+    private static void ipChecksum(SkBuff skb, int nh, int ihl) {
+        skb.setU16(nh + 10, 0);
+        skb.setU16(nh + 10, InetChecksum.checksum(skb, nh, Math.min(ihl, skb.tail() - nh)));
+    }
+
+    private long ip(String counter) {
+        return s.ipv4.counters(s.ns).get(counter);
+    }
+
+    private long tcp(TcpMib.Tcp counter) {
+        return s.tcp.net(s.ns).mib.get(counter);
+    }
+
+    /**
+     * Malformed IPv4 and TCP headers between two frames of a held flow, each in a buffer that ends with
+     * it (a read past the frame would throw: GRO has no catch): GRO's bounds checks refuse each, so it
+     * goes up alone, unmerged and without a throw, and the receive path drops it under the counter it
+     * uses without GRO (ip_rcv_core's IpInHdrErrors and IpExtInTruncatedPkts, tcp_v4_rcv's InErrs, or
+     * InSegs alone for options past the end), as {@code inet_gro_receive}/{@code tcp_gro_receive}
+     * leave such a frame to the normal path.
+     */
+    @Test
+    void malformedHeadersGoUpUnmergedAndAreCountedByTheReceivePath() throws Exception {
+        device(true);
+        record Bad(String what, SkBuff frame, String ipCounter, TcpMib.Tcp tcpCounter) {
+        }
+        java.util.List<java.util.function.Supplier<Bad>> cases = new ArrayList<>();
+        cases.add(() -> { // IHL 4: a header shorter than IPv4's
+            SkBuff f = frame(1000, 1000, 2, ACK, 1000, 0);
+            f.setU8(f.data() + 14, 0x44);
+            ipChecksum(f, f.data() + 14, 20);
+            return new Bad("IHL < 5", tight(f, f.len()), "IpInHdrErrors", null);
+        });
+        cases.add(() -> { // IHL 15 in a 40-byte packet: options running past its end (and the frame's)
+            SkBuff f = frame(1000, 1000, 2, ACK, 0, 0);
+            f.setU8(f.data() + 14, 0x4f);
+            ipChecksum(f, f.data() + 14, 60);
+            return new Bad("IP options past the end", tight(f, f.len()), "IpInHdrErrors", null);
+        });
+        cases.add(() -> { // the total length says 100 bytes more than the frame holds
+            SkBuff f = frame(1000, 1000, 2, ACK, 1000, 0);
+            f.setU16(f.data() + 14 + 2, 20 + 20 + 1000 + 100);
+            ipChecksum(f, f.data() + 14, 20);
+            return new Bad("total length beyond the frame", tight(f, f.len()), "IpExtInTruncatedPkts", null);
+        });
+        cases.add(() -> { // the link cut the frame 10 bytes into the IPv4 header
+            SkBuff f = frame(1000, 1000, 2, ACK, 1000, 0);
+            return new Bad("a frame cut in the IPv4 header", tight(f, 14 + 10), "IpInHdrErrors", null);
+        });
+        cases.add(() -> { // data offset 4: a TCP header shorter than TCP's
+            SkBuff f = frame(1000, 1000, 2, ACK, 1000, 0);
+            int th = f.data() + 14 + 20;
+            f.setU8(th + 12, 4 << 4);
+            return new Bad("doff < 5", tight(f, f.len()), null, TcpMib.Tcp.InErrs);
+        });
+        cases.add(() -> { // data offset 15 in a 20-byte segment: options running past the end
+            SkBuff f = frame(1000, 1000, 2, ACK, 0, 0);
+            int th = f.data() + 14 + 20;
+            f.setU8(th + 12, 15 << 4);
+            return new Bad("TCP options past the end", tight(f, f.len()), null, null);
+        });
+        for (java.util.function.Supplier<Bad> c : cases) {
+            seen.clear();
+            Bad bad = c.get();
+            long ipBefore = bad.ipCounter() == null ? 0 : ip(bad.ipCounter());
+            long tcpBefore = bad.tcpCounter() == null ? 0 : tcp(bad.tcpCounter());
+            long inSegs = inSegs();
+            long merged = g0.ethtoolStats().get("rx_queue_0_gro_merged");
+            int badLen = bad.frame().len() - 14;
+            in(frame(1000, 0, 1, ACK, 1000, 0), bad.frame(), frame(1000, 1000, 2, ACK, 1000, 0));
+            assertEquals(badLen < 20 ? 2 : 3, seen.size(), bad.what());
+            int[] up = seen.get(badLen < 20 ? 0 : 1);
+            assertEquals(badLen, up[0], bad.what() + ": the frame went up");
+            assertEquals(0, up[1], bad.what() + ": it went up unmerged (no gso_segs)");
+            if (badLen < 20) {
+                // its addresses are not in it: no flow of its own, the held one waits for its next frame
+                assertEquals(List.of(1, 2), segs(), bad.what());
+                assertEquals(merged + 1, g0.ethtoolStats().get("rx_queue_0_gro_merged"), bad.what());
+            } else {
+                // same addresses: the held flow goes up before it, in order, and the next frame starts anew
+                assertEquals(List.of(1, 1, 1), segs(), bad.what());
+                assertEquals(merged, g0.ethtoolStats().get("rx_queue_0_gro_merged"), bad.what() + ": nothing merged");
+            }
+            if (bad.ipCounter() != null) {
+                assertEquals(ipBefore + 1, ip(bad.ipCounter()), bad.what() + ": " + bad.ipCounter());
+                assertEquals(inSegs + (badLen < 20 ? 1 : 2), inSegs(), bad.what() + ": IPv4 dropped it before TCP");
+            } else {
+                assertEquals(inSegs + 3, inSegs(), bad.what() + ": TCP counts every segment it gets, bad or not");
+            }
+            if (bad.tcpCounter() != null) {
+                assertEquals(tcpBefore + 1, tcp(bad.tcpCounter()), bad.what() + ": " + bad.tcpCounter());
+            }
+        }
     }
 
     @Test

@@ -73,6 +73,17 @@ public interface NetDeviceOps {
     }
 
     /**
+     * {@code ethtool_ops.set_channels}: the device's receive queues (its combined channels) become
+     * {@code combined}, asked before the core checks the count and makes the change. A driver without
+     * {@code set_channels} throws EOPNOTSUPP, as Linux refuses {@code ethtool -L} for one; by default
+     * the change is the core's alone.
+     *
+     * @since 1.20
+     */
+    default void setChannels(NetDevice dev, int combined) throws NetException {
+    }
+
+    /**
      * {@code ndo_fix_features}: what the driver can offer now of the features that are on (a veth whose
      * peer runs native XDP takes no segmentation offload). Called on the packet path: no allocation.
      */

@@ -3,7 +3,7 @@
  * {@code include/linux/netdevice.h} and {@code net/core}.
  */
 @Export
-@Version("1.19.0")
+@Version("1.20.0")
 package org.modnet.api.net;
 
 import org.osgi.annotation.bundle.Export;

@@ -571,6 +571,9 @@ final class EthtoolCommand {
                 dev.setRxQueues(n);
             }
         } catch (NetException e) {
+            if (e.errno() == Errno.EOPNOTSUPP) { // a driver without set_channels: ethnl_set_channels' refusal
+                throw new CommandException("netlink error: " + Errno.EOPNOTSUPP.text(), 1);
+            }
             throw perror("Cannot set device channel parameters", e.errno(), 1);
         }
     }

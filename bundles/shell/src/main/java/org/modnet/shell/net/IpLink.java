@@ -365,7 +365,8 @@ final class IpLink {
     /** The changes in the order the kernel's {@code do_setlink} makes them; the first refusal stops the rest. */
     private static void apply(NetDevice dev, Request r) {
         try {
-            // rtnl_create_link sizes the queues before anything else (modnet's devices set them once made)
+            // rtnl_create_link sizes the queues before anything else (a driver that did not take them at
+            // creation gets them set on the device made)
             if (r.numTxQueues != null && r.numTxQueues != dev.txQueues()) {
                 dev.setTxQueues(r.numTxQueues);
             }
@@ -426,7 +427,9 @@ final class IpLink {
         }
         NetDevice dev;
         try {
-            dev = factory.create(ns, name, r.kindArgs);
+            // rtnl_create_link: the driver makes the device with the queue counts given before "type"
+            dev = factory.create(ns, name, r.kindArgs, r.numTxQueues == null ? 0 : r.numTxQueues,
+                    r.numRxQueues == null ? 0 : r.numRxQueues);
         } catch (NetException e) {
             throw Iproute.rtnl(e);
         }

@@ -8,7 +8,9 @@ import org.apache.felix.service.command.CommandSession;
 import org.modnet.api.net.Errno;
 import org.modnet.api.net.LinkFactory;
 import org.modnet.api.net.NetCore;
+import org.modnet.api.net.NetDevice;
 import org.modnet.api.net.NetException;
+import org.modnet.api.net.NetNamespace;
 import org.modnet.api.shell.Commands;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.InvalidSyntaxException;
@@ -119,15 +121,25 @@ public final class NetCommands {
         if (best == null) {
             return null;
         }
-        return (ns, name, args) -> {
-            LinkFactory factory = context.getService(best);
-            if (factory == null) {
-                throw new NetException(Errno.EOPNOTSUPP, "Unknown device type");
+        return new LinkFactory() {
+            @Override
+            public NetDevice create(NetNamespace ns, String name, List<String> args) throws NetException {
+                return create(ns, name, args, 0, 0);
             }
-            try {
-                return factory.create(ns, name, args);
-            } finally {
-                context.ungetService(best);
+
+            /** The queue counts given before {@code type} go through to the driver (rtnl_create_link). */
+            @Override
+            public NetDevice create(NetNamespace ns, String name, List<String> args, int numTxQueues, int numRxQueues)
+                    throws NetException {
+                LinkFactory factory = context.getService(best);
+                if (factory == null) {
+                    throw new NetException(Errno.EOPNOTSUPP, "Unknown device type");
+                }
+                try {
+                    return factory.create(ns, name, args, numTxQueues, numRxQueues);
+                } finally {
+                    context.ungetService(best);
+                }
             }
         };
     }

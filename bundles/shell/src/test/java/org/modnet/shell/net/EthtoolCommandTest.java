@@ -161,6 +161,19 @@ class EthtoolCommandTest {
         assertEquals(4, tap0.rxQueues);
     }
 
+    /** A driver without {@code set_channels} (afpacket): ethtool's netlink words for EOPNOTSUPP, status 1, as Linux's lo gets. */
+    @Test
+    void aDriverWithoutSetChannelsIsRefusedInNetlinksWords() {
+        FakeDevice afp0 = shell.init().add(FakeDevice.ether("afp0", "afpacket", "02:00:00:00:00:0d"));
+        afp0.maxRxQueues = 2;
+        afp0.rxQueues = 2;
+        afp0.noSetChannels = true;
+        CommandException e = shell.ethtoolFails("-L afp0 combined 1");
+        assertEquals("netlink error: Operation not supported", e.getMessage());
+        assertEquals(1, e.status());
+        assertEquals(2, afp0.rxQueues, "both queues stay");
+    }
+
     @Test
     void aVethCountsReceiveAndTransmitChannelsApart() throws Exception {
         veth0.setTxQueues(4);

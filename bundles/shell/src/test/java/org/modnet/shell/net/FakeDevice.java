@@ -28,6 +28,8 @@ final class FakeDevice implements NetDevice {
     int flags;
     final int type;
     final String kind;
+    /** The driver has no {@code set_channels} (afpacket): {@code ethtool -L} is refused. */
+    boolean noSetChannels;
     MacAddress address;
     MacAddress broadcast;
     int txQueueLen = 1000;
@@ -388,6 +390,9 @@ final class FakeDevice implements NetDevice {
 
     @Override
     public void setRxQueues(int count) throws NetException {
+        if (noSetChannels && count != rxQueues) {
+            throw new NetException(Errno.EOPNOTSUPP); // a driver without set_channels, as the core asks it
+        }
         if (count < 1 || count > maxRxQueues) {
             throw new NetException(Errno.EINVAL);
         }

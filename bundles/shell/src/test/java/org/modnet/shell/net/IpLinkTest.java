@@ -318,6 +318,37 @@ class IpLinkTest {
         assertTrue(shell.ip("-d link show v0").contains("    veth numtxqueues 4 numrxqueues 2 "));
     }
 
+    /**
+     * {@code numrxqueues}/{@code numtxqueues} before {@code type} reach the driver as it makes the device
+     * (rtnl_create_link's IFLA_NUM_*_QUEUES), so one whose queues are its own (afpacket) makes them then;
+     * nothing is set on the device afterwards when it took them. 0 when not given.
+     */
+    @Test
+    void theQueueCountsBeforeTheTypeReachTheDriverThatMakesTheDevice() {
+        List<int[]> asked = new ArrayList<>();
+        shell.links.put("afpacket", new LinkFactory() {
+            @Override
+            public NetDevice create(NetNamespace ns, String name, List<String> args) {
+                throw new AssertionError("the counts are for the driver");
+            }
+
+            @Override
+            public NetDevice create(NetNamespace ns, String name, List<String> args, int numTx, int numRx) {
+                asked.add(new int[] { numTx, numRx });
+                FakeDevice d = ((FakeNamespace) ns).add(FakeDevice.ether(name, "afpacket", "02:00:00:00:00:0e"));
+                d.maxRxQueues = Math.max(1, numRx);
+                d.rxQueues = Math.max(1, numRx);
+                d.noSetChannels = true; // its queues are its own: a count set afterwards would be refused
+                return d;
+            }
+        });
+        shell.ip("link add afp0 numrxqueues 2 type afpacket dev eth9");
+        assertEquals(List.of(0, 2), List.of(asked.get(0)[0], asked.get(0)[1]));
+        assertEquals(2, shell.init().device("afp0").rxQueues());
+        shell.ip("link add afp1 type afpacket dev eth9");
+        assertEquals(List.of(0, 0), List.of(asked.get(1)[0], asked.get(1)[1]), "none given");
+    }
+
     @Test
     void addWithMoreQueuesThanTheDriverHasIsInvalidArgument() {
         shell.links.put("veth", (NetNamespace ns, String name, List<String> args) -> FakeCore.vethPair((FakeNamespace) ns, name, "v1")[0]);

@@ -34,7 +34,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@code ip link add NAME type afpacket dev LINUXDEV [netns LINUXNS] [promisc on|off] [numrxqueues N]
+ * {@code ip link add NAME [numrxqueues N] type afpacket dev LINUXDEV [netns LINUXNS] [promisc on|off] [numrxqueues N]
  * [fanout hash|lb|cpu|rnd|qm] [txring on|off]}: a modnet device whose wire is an existing Linux
  * interface, reached through packet sockets (packet(7)) — {@code socket(AF_PACKET, SOCK_RAW)} bound to
  * the interface's index for every protocol (ETH_P_ALL), in the Linux network namespace modnet runs in
@@ -116,10 +116,23 @@ public final class AfPacketDriver implements LinkFactory, ModuleUsage {
         }
 
         static Args parse(List<String> args) throws NetException {
+            return parse(args, 0);
+        }
+
+        /**
+         * The words after {@code type afpacket}, with {@code linkQueues} the {@code numrxqueues} given
+         * before {@code type} (0 when not): the queue count unless the driver's own {@code numrxqueues}
+         * names one, and then the two must agree.
+         */
+        static Args parse(List<String> args, int linkQueues) throws NetException {
             String dev = null;
             String netns = null;
             boolean promisc = true;
-            int queues = 1;
+            int queues = 0; // not given here
+            if (linkQueues != 0 && (linkQueues < 1 || linkQueues > MAX_QUEUES)) {
+                throw new NetException(Errno.EINVAL, "Invalid \"numrxqueues\" value \"" + linkQueues + "\": afpacket takes 1 to "
+                        + MAX_QUEUES);
+            }
             int fanout = Packet.PACKET_FANOUT_HASH;
             boolean txRing = true;
             for (int i = 0; i < args.size(); i++) {
@@ -174,6 +187,12 @@ public final class AfPacketDriver implements LinkFactory, ModuleUsage {
                     default -> throw new NetException(Errno.EINVAL, "afpacket: unknown argument \"" + w + "\"");
                 }
             }
+            if (queues == 0) {
+                queues = linkQueues != 0 ? linkQueues : 1;
+            } else if (linkQueues != 0 && linkQueues != queues) {
+                throw new NetException(Errno.EINVAL, "afpacket: numrxqueues " + linkQueues + " before \"type\" and " + queues
+                        + " after it differ");
+            }
             if (dev == null) {
                 throw new NetException(Errno.EINVAL, "afpacket: \"dev LINUXDEV\" is required");
             }
@@ -212,7 +231,17 @@ public final class AfPacketDriver implements LinkFactory, ModuleUsage {
 
     @Override
     public NetDevice create(NetNamespace ns, String name, List<String> words) throws NetException {
-        Args args = Args.parse(words);
+        return create(ns, name, words, 0, 0);
+    }
+
+    /**
+     * {@code rtnl_create_link}'s queue counts: {@code ip link add NAME numrxqueues N type afpacket dev X}
+     * makes N receive sockets as {@code ... type afpacket dev X numrxqueues N} does (the sockets are
+     * made with the device; the transmit queues are the core's, set on the device made).
+     */
+    @Override
+    public NetDevice create(NetNamespace ns, String name, List<String> words, int numTxQueues, int numRxQueues) throws NetException {
+        Args args = Args.parse(words, numRxQueues);
         if (ns.device(name) != null) {
             throw new NetException(Errno.EEXIST);
         }
@@ -807,6 +836,17 @@ public final class AfPacketDriver implements LinkFactory, ModuleUsage {
         @Override
         public boolean carrier(NetDevice self) {
             return !broken && !linuxDown;
+        }
+
+        /**
+         * No {@code set_channels}: each queue is a packet socket in the fanout group, made with the device,
+         * so {@code ethtool -L} is refused (EOPNOTSUPP, as Linux refuses it to a driver without one) rather
+         * than retiring a queue whose socket the kernel would go on feeding. The count is chosen at
+         * {@code ip link add} ({@code numrxqueues N}).
+         */
+        @Override
+        public void setChannels(NetDevice self, int combined) throws NetException {
+            throw new NetException(Errno.EOPNOTSUPP);
         }
 
         @Override

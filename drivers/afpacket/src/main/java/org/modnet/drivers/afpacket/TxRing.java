@@ -57,6 +57,9 @@ final class TxRing {
             long at = (h % frames) * frameSize;
             int status = (int) INT.getAcquire(ring, at + TP_STATUS);
             if ((status & (TP_STATUS_SEND_REQUEST | TP_STATUS_SENDING)) != 0) {
+                if (head.get() != h) {
+                    continue; // another writer took this slot and filled it since h was read: look at the next
+                }
                 return -1;
             }
             // the slot's status changes only by its owner (this writer, once the head moves) and the kernel

@@ -341,4 +341,21 @@ class AfPacketUnitTest {
         assertThrows(NetException.class, () -> AfPacketDriver.Args.parse(List.of("dev", "x", "fanout", "rollover")));
         assertThrows(NetException.class, () -> AfPacketDriver.Args.parse(List.of("dev", "x", "txring", "maybe")));
     }
+
+    /**
+     * {@code ip link add NAME numrxqueues N type afpacket dev X}: the count given before {@code type}
+     * (rtnl_create_link's IFLA_NUM_RX_QUEUES) is the driver's queue count, as the same word after it; both
+     * given must agree, and one out of range is refused in the driver's words.
+     */
+    @Test
+    void theQueueCountGivenBeforeTheTypeIsTheDriversCount() throws Exception {
+        assertEquals(2, AfPacketDriver.Args.parse(List.of("dev", "lxb"), 2).queues(), "numrxqueues 2 before type");
+        assertEquals(1, AfPacketDriver.Args.parse(List.of("dev", "lxb"), 0).queues(), "none given: one");
+        assertEquals(3, AfPacketDriver.Args.parse(List.of("dev", "lxb", "numrxqueues", "3"), 3).queues(), "both, the same");
+        NetException differ = assertThrows(NetException.class,
+                () -> AfPacketDriver.Args.parse(List.of("dev", "lxb", "numrxqueues", "3"), 2));
+        assertEquals(Errno.EINVAL, differ.errno());
+        NetException tooMany = assertThrows(NetException.class, () -> AfPacketDriver.Args.parse(List.of("dev", "lxb"), 17));
+        assertTrue(tooMany.getMessage().contains("Invalid \"numrxqueues\" value \"17\""), tooMany.getMessage());
+    }
 }
