@@ -805,7 +805,12 @@ public class ShellIT {
 
     /** ethtool's runs compared with Linux's, in a namespace with a veth pair v0/v1 (both up) and lo. */
     private static final String[] ETHTOOL_RUNS = { "ethtool -i v0", "ethtool -k v0", "ethtool -l v0", "ethtool -i lo", "ethtool -S lo",
-            "ethtool -g lo", "ethtool -l lo", "ethtool -k lo", "ethtool -L lo combined 1", "ethtool -i nosuch" };
+            "ethtool -g lo", "ethtool -l lo", "ethtool -k lo", "ethtool -L lo combined 1", "ethtool -i nosuch",
+            // -L and -G over netlink: no change, the extended ACK's refusals with their offsets, nl_parser's words
+            "ethtool -L v0 rx 1", "ethtool -L v0 rx 1 tx 1", "ethtool -L v0", "ethtool -L v0 combined 1", "ethtool -L v0 tx 999",
+            "ethtool -L v0 rx 0", "ethtool -L v0 rx 1 tx 0", "ethtool -L v0 other 1", "ethtool -L nosuch rx 1", "ethtool -L v0 foo 1",
+            "ethtool -L v0 rx", "ethtool -L v0 rx x", "ethtool -g nosuch", "ethtool -l nosuch", "ethtool -G nosuch rx 100",
+            "ethtool -G lo rx 100", "ethtool -G v0 foo 1" };
 
     /**
      * ethtool's output where both stacks can agree: {@code -k}'s values only for the features modnet's
@@ -1294,7 +1299,7 @@ public class ShellIT {
         expectFailure("ip -n x route del 10.99.0.0/16", "RTNETLINK answers: No such process");
         expectFailure("ip netns exec x sysctl -w net.core.dev_weight=0", "sysctl: setting key \"net.core.dev_weight\": Invalid argument");
         expectFailure("sysctl net.core.nosuch", "sysctl: cannot stat /proc/sys/net/core/nosuch: No such file or directory");
-        expectFailure("ip netns exec x ethtool -G v0 rx 999999", "Cannot set device ring parameters");
+        expectFailure("ip netns exec x ethtool -G v0 rx 999999", "netlink error: requested ring size exceeds maximum (offset 32)");
         assertEquals(before, sh("ip -n x link show v0"));
         assertThat(sh("ip netns exec x sysctl net.core.dev_weight"), containsString("net.core.dev_weight = 64"));
     }

@@ -843,11 +843,12 @@ final class NetDev implements NetDevice {
     public void setRxQueues(int count) throws NetException {
         synchronized (core.rtnl()) {
             checkRegistered();
-            if (count != rxQueues.length) {
-                ops.setChannels(this, count); // a driver without set_channels refuses before anything changes
-            }
+            ops.setChannels(this, count); // a driver without set_channels refuses whatever the count, before anything changes
             if (count < 1 || count > setup.maxRxQueues()) {
                 throw new NetException(Errno.EINVAL);
+            }
+            if (count == rxQueues.length) {
+                return;
             }
             RxQueueImpl[] old = rxQueues;
             RxQueueImpl[] now = new RxQueueImpl[count];

@@ -209,7 +209,10 @@ public interface NetDevice {
     /** {@code ethtool -G}: new ring sizes; 0 leaves a ring as it is. */
     void setRingParams(int rx, int tx) throws NetException;
 
-    /** {@code ethtool -L combined N}. */
+    /**
+     * {@code ethtool -L combined N}: the driver's {@code set_channels} is asked first, whatever the count
+     * (a driver without it refuses with EOPNOTSUPP); the count the device has changes nothing.
+     */
     void setRxQueues(int count) throws NetException;
 
     /**

@@ -107,12 +107,12 @@ final class EthtoolCommand {
             case "" -> settings(devName, dev, rest);
             case "-i" -> driver(dev, rest);
             case "-g" -> showRing(devName, dev, rest);
-            case "-G" -> setRing(dev, rest);
+            case "-G" -> setRing(devName, dev, rest);
             case "-k" -> showFeatures(devName, dev, rest);
             case "-K" -> setFeatures(dev, rest);
             case "-S" -> statistics(dev, rest);
             case "-l" -> showChannels(devName, dev, rest);
-            case "-L" -> setChannels(dev, rest);
+            case "-L" -> setChannels(devName, dev, rest);
             case "-c" -> showCoalesce(devName, dev, rest);
             case "-C" -> setCoalesce(dev, rest);
             case "-a" -> showPause(devName, dev, rest);
@@ -163,8 +163,7 @@ final class EthtoolCommand {
         switch (mode) {
             case "-i" -> throw perror("Cannot get driver information", Errno.EOPNOTSUPP, 71);
             case "-S" -> throw new CommandException("no stats available", 94);
-            case "-g", "-l", "-L" -> throw new CommandException("netlink error: " + Errno.EOPNOTSUPP.text(), 1);
-            case "-G" -> throw new CommandException("netlink error: " + Errno.EOPNOTSUPP.text(), 81);
+            case "-g", "-l" -> throw netlinkError(null, -1, Errno.EOPNOTSUPP, 1);
             default -> {
             }
         }
@@ -235,11 +234,11 @@ final class EthtoolCommand {
 
     private void showRing(String name, NetDevice dev, List<String> rest) {
         noArgs(rest);
+        if (dev == null) {
+            throw noDevice(1);
+        }
         var out = inv.out();
         out.println("Ring parameters for " + name + ":");
-        if (dev == null) {
-            throw perror("Cannot get device ring settings", Errno.ENODEV, 76);
-        }
         RingParams r = dev.ringParams();
         // a ring the device does not have (maximum 0) is not reported: n/a, as ethtool's netlink output
         out.println("Pre-set maximums:");
@@ -258,51 +257,107 @@ final class EthtoolCommand {
         return max == 0 ? "n/a" : Integer.toString(value);
     }
 
-    /** {@code parse_generic_cmdline}: NAME VALUE pairs, every name known, every value of its kind. */
-    private static Map<String, Integer> intPairs(List<String> rest, List<String> names) {
-        Map<String, Integer> wanted = new LinkedHashMap<>();
+    /**
+     * ethtool 6.1's netlink parser ({@code nl_parser}) over NAME VALUE pairs for {@code opt}: an unknown
+     * name, a name without a value and a value that is not a u32 are refused in its words, status 1,
+     * before anything is asked of the kernel. The names keep the order they were given in: the request's
+     * attributes do, and an error's offset names one of them.
+     */
+    private static Map<String, Long> netlinkParams(String opt, List<String> rest, List<String> names) {
+        Map<String, Long> wanted = new LinkedHashMap<>();
         for (int i = 0; i < rest.size(); i += 2) {
             String key = rest.get(i);
-            if (!names.contains(key) || i + 1 >= rest.size()) {
-                throw badArgs();
+            if (!names.contains(key)) {
+                throw new CommandException("ethtool (" + opt + "): unknown parameter '" + key + "'", 1);
             }
-            Integer v = Iproute.parseInt(rest.get(i + 1));
+            if (i + 1 >= rest.size()) {
+                throw new CommandException("ethtool (" + opt + "): no value for parameter '" + key + "'", 1);
+            }
+            Long v = u32(rest.get(i + 1));
             if (v == null) {
-                throw badArgs();
+                throw new CommandException("ethtool (" + opt + "): invalid value '" + rest.get(i + 1) + "' for parameter '" + key + "'", 1);
             }
             wanted.put(key, v);
         }
         return wanted;
     }
 
-    private void setRing(NetDevice dev, List<String> rest) {
-        Map<String, Integer> wanted = intPairs(rest, List.of("rx", "rx-mini", "rx-jumbo", "tx"));
+    /** A u32 as ethtool reads one (decimal, {@code 0x} hex or {@code 0} octal), or null. */
+    private static Long u32(String s) {
+        try {
+            long v = Long.decode(s);
+            return v >= 0 && v <= 0xffffffffL ? v : null;
+        } catch (NumberFormatException e) {
+            return null;
+        }
+    }
+
+    /**
+     * The lines ethtool prints for a netlink request the kernel refused: the extended ACK's message with the
+     * offset of the attribute it names (when it names one), then the errno's text.
+     */
+    private static CommandException netlinkError(String message, int offset, Errno errno, int status) {
+        String first = message == null ? "" : "netlink error: " + message + (offset < 0 ? "" : " (offset " + offset + ")") + "\n";
+        return new CommandException(first + "netlink error: " + errno.text(), status);
+    }
+
+    /** {@code ethnl_parse_header_dev_get}'s refusal of a name no device has: the offset is the header's name attribute's. */
+    private static CommandException noDevice(int status) {
+        return netlinkError("no device matches name", NLMSG_GENL_HDRLEN + NLA_HDRLEN, Errno.ENODEV, status);
+    }
+
+    /** {@code struct nlmsghdr} and {@code struct genlmsghdr}, and an attribute's header: the request's fixed bytes. */
+    private static final int NLMSG_GENL_HDRLEN = 16 + 4;
+    private static final int NLA_HDRLEN = 4;
+
+    /**
+     * The offset in ethtool's request of the {@code index}-th parameter's attribute (a u32 each): after the
+     * netlink and genetlink headers and the request header's nest holding the device's name.
+     */
+    private static int attrOffset(String devName, List<String> given, String key) {
+        int index = given.indexOf(key);
+        if (index < 0) {
+            return -1; // the kernel blames an attribute the request does not have: no offset
+        }
+        int nameAttr = (NLA_HDRLEN + devName.getBytes(java.nio.charset.StandardCharsets.UTF_8).length + 1 + 3) & ~3;
+        return NLMSG_GENL_HDRLEN + NLA_HDRLEN + nameAttr + index * (NLA_HDRLEN + 4);
+    }
+
+    /**
+     * {@code ethtool -G} over netlink ({@code ethnl_set_rings}): a device without rings refuses whatever was
+     * asked; nothing changed is no request at all (status 0, nothing printed); a size past the maximum is
+     * refused naming its attribute; then the driver sets them (modnet's rings cannot be 0: EINVAL, as
+     * drivers refuse it). Errors exit 81, as ethtool's {@code nl_sring}.
+     */
+    private void setRing(String devName, NetDevice dev, List<String> rest) {
+        Map<String, Long> wanted = netlinkParams("-G", rest, List.of("rx", "rx-mini", "rx-jumbo", "tx"));
         if (dev == null) {
-            throw perror("Cannot get device ring settings", Errno.ENODEV, 76);
+            throw noDevice(81);
         }
         RingParams now = dev.ringParams();
-        Map<String, Integer> current = Map.of("rx", now.rx(), "rx-mini", 0, "rx-jumbo", 0, "tx", now.tx());
-        boolean changed = false;
-        for (Map.Entry<String, Integer> e : wanted.entrySet()) {
-            if (e.getValue().intValue() == current.get(e.getKey())) {
-                inv.err().println(e.getKey() + " unmodified, ignoring");
-            } else {
-                changed = true;
+        if ("loopback".equals(dev.kind()) || now.rxMax() == 0 && now.txMax() == 0) {
+            throw netlinkError(null, -1, Errno.EOPNOTSUPP, 81);
+        }
+        Map<String, Long> current = Map.of("rx", (long) now.rx(), "rx-mini", 0L, "rx-jumbo", 0L, "tx", (long) now.tx());
+        Map<String, Long> max = Map.of("rx", (long) now.rxMax(), "rx-mini", 0L, "rx-jumbo", 0L, "tx", (long) now.txMax());
+        if (wanted.entrySet().stream().allMatch(e -> e.getValue().equals(current.get(e.getKey())))) {
+            return;
+        }
+        List<String> given = List.copyOf(wanted.keySet());
+        for (String key : List.of("rx", "rx-mini", "rx-jumbo", "tx")) {
+            if (wanted.getOrDefault(key, current.get(key)) > max.get(key)) {
+                throw netlinkError("requested ring size exceeds maximum", attrOffset(devName, given, key), Errno.EINVAL, 81);
             }
         }
-        if (!changed) {
-            throw new CommandException("no ring parameters changed, aborting", 80);
-        }
-        int rx = wanted.getOrDefault("rx", now.rx());
-        int tx = wanted.getOrDefault("tx", now.tx());
-        boolean mini = wanted.getOrDefault("rx-mini", 0) != 0 || wanted.getOrDefault("rx-jumbo", 0) != 0;
+        int rx = (int) (long) wanted.getOrDefault("rx", current.get("rx"));
+        int tx = (int) (long) wanted.getOrDefault("tx", current.get("tx"));
         try {
-            if (mini || (wanted.containsKey("rx") && rx <= 0) || (wanted.containsKey("tx") && tx <= 0)) {
+            if (rx == 0 && now.rxMax() != 0 || tx == 0 && now.txMax() != 0) {
                 throw new NetException(Errno.EINVAL);
             }
             dev.setRingParams(rx == now.rx() ? 0 : rx, tx == now.tx() ? 0 : tx);
         } catch (NetException e) {
-            throw perror("Cannot set device ring parameters", e.errno(), 81);
+            throw netlinkError(null, -1, e.errno(), 81);
         }
     }
 
@@ -485,11 +540,11 @@ final class EthtoolCommand {
 
     private void showChannels(String name, NetDevice dev, List<String> rest) {
         noArgs(rest);
+        if (dev == null) {
+            throw noDevice(1);
+        }
         var out = inv.out();
         out.println("Channel parameters for " + name + ":");
-        if (dev == null) {
-            throw perror("Cannot get device channel parameters", Errno.ENODEV, 1);
-        }
         if (separateChannels(dev)) {
             // veth_get_channels: receive and transmit queues counted apart, no combined channel
             out.println("Pre-set maximums:");
@@ -522,59 +577,61 @@ final class EthtoolCommand {
         return "veth".equals(dev.kind());
     }
 
-    private void setChannels(NetDevice dev, List<String> rest) {
-        Map<String, Integer> wanted = intPairs(rest, List.of("rx", "tx", "other", "combined"));
+    /**
+     * {@code ethtool -L} over netlink ({@code ethnl_set_channels}), in the kernel's order: a device whose
+     * driver has no {@code set_channels} refuses whatever was asked (EOPNOTSUPP: lo, an AF_PACKET device);
+     * nothing changed is no change (status 0, nothing printed); a count past its maximum is refused naming
+     * its attribute (rx, tx, other, combined: a veth has no combined channel, other devices only combined
+     * ones), then counts that would leave no receive or no transmit channel; then the counts are set.
+     */
+    private void setChannels(String devName, NetDevice dev, List<String> rest) {
+        Map<String, Long> wanted = netlinkParams("-L", rest, List.of("rx", "tx", "other", "combined"));
         if (dev == null) {
-            throw perror("Cannot get device channel parameters", Errno.ENODEV, 1);
+            throw noDevice(1);
+        }
+        try {
+            if ("loopback".equals(dev.kind())) {
+                throw new NetException(Errno.EOPNOTSUPP); // Linux's lo has no get_channels or set_channels
+            }
+            dev.setRxQueues(dev.rxQueues()); // asks the driver's set_channels, changes nothing
+        } catch (NetException e) {
+            throw netlinkError(null, -1, e.errno(), 1);
         }
         boolean apart = separateChannels(dev);
-        int combined = apart ? 0 : dev.rxQueues();
-        int rx = apart ? dev.rxQueues() : 0;
-        int tx = apart ? dev.txQueues() : 0;
-        Map<String, Integer> current = Map.of("rx", rx, "tx", tx, "other", 0, "combined", combined);
-        boolean changed = false;
-        for (Map.Entry<String, Integer> e : wanted.entrySet()) {
-            if (e.getValue().intValue() == current.get(e.getKey())) {
-                inv.err().println(e.getKey() + " unmodified, ignoring");
-            } else {
-                changed = true;
+        Map<String, Long> current = Map.of("rx", apart ? (long) dev.rxQueues() : 0L, "tx", apart ? (long) dev.txQueues() : 0L, "other", 0L,
+                "combined", apart ? 0L : (long) dev.rxQueues());
+        Map<String, Long> max = Map.of("rx", apart ? (long) dev.maxRxQueues() : 0L, "tx", apart ? (long) dev.maxTxQueues() : 0L, "other", 0L,
+                "combined", apart ? 0L : (long) dev.maxRxQueues());
+        Map<String, Long> next = new LinkedHashMap<>(current);
+        next.putAll(wanted);
+        if (next.equals(current)) {
+            return;
+        }
+        List<String> given = List.copyOf(wanted.keySet());
+        for (String key : List.of("rx", "tx", "other", "combined")) {
+            if (next.get(key) > max.get(key)) {
+                throw netlinkError("requested channel count exceeds maximum", attrOffset(devName, given, key), Errno.EINVAL, 1);
             }
         }
-        if (!changed) {
-            throw new CommandException("no channel parameters changed, aborting\ncurrent values: tx " + tx + " rx " + rx
-                    + " other 0 combined " + combined, 1);
+        boolean combinedChanged = !next.get("combined").equals(current.get("combined"));
+        String none = next.get("combined") != 0 ? null : next.get("rx") == 0 ? "rx" : next.get("tx") == 0 ? "tx" : null;
+        if (none != null) {
+            throw netlinkError("requested channel counts would result in no RX or TX channel being configured",
+                    attrOffset(devName, given, combinedChanged ? "combined" : none), Errno.EINVAL, 1);
         }
         try {
             if (apart) {
-                if (wanted.getOrDefault("combined", 0) != 0 || wanted.getOrDefault("other", 0) != 0) {
-                    throw new NetException(Errno.EINVAL); // no combined channel to set
+                if (!next.get("tx").equals(current.get("tx"))) {
+                    dev.setTxQueues((int) (long) next.get("tx"));
                 }
-                int wantTx = wanted.getOrDefault("tx", tx);
-                int wantRx = wanted.getOrDefault("rx", rx);
-                if (wantTx < 1 || wantTx > dev.maxTxQueues() || wantRx < 1 || wantRx > dev.maxRxQueues()) {
-                    throw new NetException(Errno.EINVAL); // checked before either changes
+                if (!next.get("rx").equals(current.get("rx"))) {
+                    dev.setRxQueues((int) (long) next.get("rx"));
                 }
-                if (wantTx != tx) {
-                    dev.setTxQueues(wantTx);
-                }
-                if (wantRx != rx) {
-                    dev.setRxQueues(wantRx);
-                }
-                return;
-            }
-            if (wanted.getOrDefault("rx", 0) != 0 || wanted.getOrDefault("tx", 0) != 0
-                    || wanted.getOrDefault("other", 0) != 0) {
-                throw new NetException(Errno.EINVAL); // only combined channels exist
-            }
-            int n = wanted.getOrDefault("combined", combined);
-            if (n != combined) {
-                dev.setRxQueues(n);
+            } else {
+                dev.setRxQueues((int) (long) next.get("combined"));
             }
         } catch (NetException e) {
-            if (e.errno() == Errno.EOPNOTSUPP) { // a driver without set_channels: ethnl_set_channels' refusal
-                throw new CommandException("netlink error: " + Errno.EOPNOTSUPP.text(), 1);
-            }
-            throw perror("Cannot set device channel parameters", e.errno(), 1);
+            throw netlinkError(null, -1, e.errno(), 1);
         }
     }
 
