@@ -810,7 +810,16 @@ public class ShellIT {
             "ethtool -L v0 rx 1", "ethtool -L v0 rx 1 tx 1", "ethtool -L v0", "ethtool -L v0 combined 1", "ethtool -L v0 tx 999",
             "ethtool -L v0 rx 0", "ethtool -L v0 rx 1 tx 0", "ethtool -L v0 other 1", "ethtool -L nosuch rx 1", "ethtool -L v0 foo 1",
             "ethtool -L v0 rx", "ethtool -L v0 rx x", "ethtool -g nosuch", "ethtool -l nosuch", "ethtool -G nosuch rx 100",
-            "ethtool -G lo rx 100", "ethtool -G v0 foo 1" };
+            "ethtool -G lo rx 100", "ethtool -G v0 foo 1",
+            "ethtool -c v0", "ethtool -C v0 rx-usecs 10", "ethtool -a v0", "ethtool -A v0 rx on", "ethtool -K v0 gro on",
+            "ethtool -K v0 foo on", "ethtool -K v0 gro", "ethtool -K nosuch gro on", "ethtool -k nosuch", "ethtool -c nosuch",
+            "ethtool -S nosuch", "ethtool -a nosuch", "ethtool -C v0 foo 1", "ethtool -A v0 foo on", "ethtool nosuch",
+            "ethtool -C v0 rx-usecs x", "ethtool -C v0 rx-usecs", "ethtool -C v0 adaptive-rx x", "ethtool -C nosuch rx-usecs 10",
+            "ethtool -A v0 rx x", "ethtool -A v0 rx", "ethtool -A nosuch rx on", "ethtool -C v0", "ethtool -A v0",
+            "ethtool -K v0 gro x", "ethtool -K v0 gro on gso", "ethtool -K v0", "ethtool -K v0 loopback on", "ethtool -K v0 lro on",
+            "ethtool -K v0 large-receive-offload on", "ethtool -K v0 ntuple on", "ethtool -K v0 ufo on", "ethtool -K v0 loopback on gro off",
+            "ethtool -K v0 gro on foo on", "ethtool -K v0 gro off foo on", "ethtool -K v0 tso on foo on", "ethtool -K v0 sg on foo on",
+            "ethtool -K v0 tx on foo on", "ethtool -K v0 tx-tcp-segmentation off foo on", "ethtool -K v0 rx-gro on" };
 
     /**
      * ethtool's output where both stacks can agree: {@code -k}'s values only for the features modnet's

@@ -109,13 +109,13 @@ final class EthtoolCommand {
             case "-g" -> showRing(devName, dev, rest);
             case "-G" -> setRing(devName, dev, rest);
             case "-k" -> showFeatures(devName, dev, rest);
-            case "-K" -> setFeatures(dev, rest);
+            case "-K" -> setFeatures(devName, dev, rest);
             case "-S" -> statistics(dev, rest);
             case "-l" -> showChannels(devName, dev, rest);
             case "-L" -> setChannels(devName, dev, rest);
-            case "-c" -> showCoalesce(devName, dev, rest);
+            case "-c" -> showCoalesce(dev, rest);
             case "-C" -> setCoalesce(dev, rest);
-            case "-a" -> showPause(devName, dev, rest);
+            case "-a" -> showPause(dev, rest);
             case "-A" -> setPause(dev, rest);
             default -> throw badArgs();
         }
@@ -174,13 +174,13 @@ final class EthtoolCommand {
     private void settings(String name, NetDevice dev, List<String> rest) {
         noArgs(rest);
         var out = inv.out();
-        out.println("Settings for " + name + ":");
         if (dev == null) {
+            // ethtool 6.1 asks five netlink requests (link info, modes, wake-on-lan, debug, link state), each refused
             out.println("No data available");
-            throw new CommandException(String.join("\n", "Cannot get device settings: No such device",
-                    "Cannot get wake-on-lan settings: No such device", "Cannot get message level: No such device",
-                    "Cannot get link status: No such device"), 75);
+            String refused = noDevice(75).getMessage();
+            throw new CommandException(String.join("\n", java.util.Collections.nCopies(5, refused)), 75);
         }
+        out.println("Settings for " + name + ":");
         if (!"loopback".equals(dev.kind())) {
             // what veth_get_link_ksettings reports for a software Ethernet device
             out.println("\tSupported ports: [ ]");
@@ -393,7 +393,7 @@ final class EthtoolCommand {
     private void showFeatures(String name, NetDevice dev, List<String> rest) {
         noArgs(rest);
         if (dev == null) {
-            throw perror("Cannot get device feature names", Errno.ENODEV, 1);
+            throw noDevice(1);
         }
         Map<String, Boolean> features = dev.features();
         java.util.Set<String> fixed = dev.fixedFeatures();
@@ -434,89 +434,152 @@ final class EthtoolCommand {
         return kernelName + ": " + onOff(on) + (isFixed ? " [fixed]" : "") + "\n";
     }
 
-    /** The legacy offloads first, in ethtool's order, then the other features by name. */
-    private static Map<String, Boolean> ordered(Map<String, Boolean> features) {
-        Map<String, Boolean> ordered = new LinkedHashMap<>();
-        for (Offload o : OFFLOADS) {
-            if (features.containsKey(o.longName())) {
-                ordered.put(o.longName(), features.get(o.longName()));
-            }
-        }
-        for (Map.Entry<String, Boolean> e : new TreeMap<>(features).entrySet()) {
-            ordered.putIfAbsent(e.getKey(), e.getValue());
-        }
-        return ordered;
-    }
-
     private static String onOff(Boolean on) {
         return Boolean.TRUE.equals(on) ? "on" : "off";
     }
 
-    /** The device's name for what the user typed: a short name, a kernel name or the device's own name. */
-    private static String featureName(String word, Map<String, Boolean> features) {
-        if (features.containsKey(word)) {
-            return word;
+    /**
+     * Linux 6.18's feature names in the kernel's bit order ({@code netdev_features_strings} by
+     * {@code NETIF_F_*_BIT}): the order of ethtool's "Actual changes", and every name {@code -K} takes.
+     */
+    private static final List<String> KERNEL_FEATURES = List.of("tx-scatter-gather", "tx-checksum-ipv4", "tx-checksum-ip-generic",
+            "tx-checksum-ipv6", "highdma", "tx-scatter-gather-fraglist", "tx-vlan-hw-insert", "rx-vlan-hw-parse", "rx-vlan-filter",
+            "vlan-challenged", "tx-generic-segmentation", "rx-gro", "rx-lro", "tx-tcp-segmentation", "tx-gso-robust",
+            "tx-tcp-ecn-segmentation", "tx-tcp-mangleid-segmentation", "tx-tcp6-segmentation", "tx-tcp-accecn-segmentation",
+            "tx-fcoe-segmentation", "tx-gre-segmentation", "tx-gre-csum-segmentation", "tx-ipxip4-segmentation",
+            "tx-ipxip6-segmentation", "tx-udp_tnl-segmentation", "tx-udp_tnl-csum-segmentation", "tx-gso-partial",
+            "tx-tunnel-remcsum-segmentation", "tx-sctp-segmentation", "tx-esp-segmentation", "tx-udp-segmentation", "tx-gso-list",
+            "tx-checksum-fcoe-crc", "tx-checksum-sctp", "rx-ntuple-filter", "rx-hashing", "rx-checksum", "tx-nocache-copy", "loopback",
+            "rx-fcs", "rx-all", "tx-vlan-stag-hw-insert", "rx-vlan-stag-hw-parse", "rx-vlan-stag-filter", "l2-fwd-offload",
+            "hw-tc-offload", "esp-hw-offload", "esp-tx-csum-hw-offload", "rx-udp_tunnel-port-offload", "tls-hw-tx-offload",
+            "tls-hw-rx-offload", "rx-gro-hw", "tls-hw-record", "rx-gro-list", "macsec-hw-offload", "rx-udp-gro-forwarding",
+            "hsr-tag-ins-offload", "hsr-tag-rm-offload", "hsr-fwd-offload", "hsr-dup-offload");
+
+    /** modnet's key in {@link NetDevice#features()} for the kernel's feature {@code kernel}: a legacy name where it keeps one. */
+    private static String ownKey(String kernel) {
+        String own = BY_LEGACY_NAME.get(kernel);
+        if (own != null) {
+            return own;
         }
         for (Offload o : OFFLOADS) {
-            if (word.equals(o.shortName()) || word.equals(o.kernelName())) {
+            if (o.kernelName().equals(kernel)) {
                 return o.longName();
             }
         }
-        return null;
+        return kernel;
     }
 
-    private void setFeatures(NetDevice dev, List<String> rest) {
+    /**
+     * The kernel features a {@code -K} word stands for, as ethtool 6.1 sends them: a kernel name itself; a
+     * legacy name (short or as {@code -k} shows it) every feature of its group (tx: the five transmit
+     * checksums; sg, tso likewise), in bit order; none for a legacy flag no kernel feature has any more
+     * (ufo); null for a name nothing knows, which the kernel refuses. modnet's own features by their names.
+     */
+    private static List<String> kernelFeatures(String word, Map<String, Boolean> features) {
+        if (KERNEL_FEATURES.contains(word)) {
+            return List.of(word);
+        }
+        for (Offload o : OFFLOADS) {
+            if (word.equals(o.shortName()) || word.equals(o.longName())) {
+                for (List<String> group : FEATURE_LINES) {
+                    if (group.size() > 1 && group.get(0).equals(o.longName())) {
+                        return group.subList(1, group.size());
+                    }
+                }
+                return KERNEL_FEATURES.contains(o.kernelName()) ? List.of(o.kernelName()) : List.of();
+            }
+        }
+        return features.containsKey(word) && !BY_LEGACY_NAME.containsValue(word) ? List.of(word) : null;
+    }
+
+    /**
+     * {@code ethtool -K} over netlink ({@code ethnl_set_features}). Parsed first ({@code NAME on|off}
+     * pairs, else ethtool's own odd words); a missing device or a name the kernel has not is refused
+     * whole (status 92), the latter with the offset of its name in the request's bitset. Then every
+     * feature asked is set where the device lets it; a request that ends as asked, and moved nothing else, prints nothing.
+     * Otherwise ethtool's "Actual changes", in bit order: each feature asked that is not as asked
+     * ({@code [requested on]}), each that changed ({@code [not requested]} when it moved with another),
+     * after "Could not change any device features" (status 1) when none is as asked.
+     */
+    private void setFeatures(String devName, NetDevice dev, List<String> rest) {
+        for (int i = 0; i < rest.size(); i += 2) {
+            String value = i + 1 < rest.size() ? rest.get(i + 1) : null;
+            if (!"on".equals(value) && !"off".equals(value)) {
+                throw new CommandException("ethtool (-K): flag '" + (value == null ? "(null)" : value)
+                        + "' for parameter '(null)' is not followed by 'on' or 'off'", 1);
+            }
+        }
         if (dev == null) {
-            throw perror("Cannot get device feature names", Errno.ENODEV, 1);
+            throw noDevice(92);
         }
         Map<String, Boolean> before = dev.features();
+        java.util.Set<String> fixed = dev.fixedFeatures();
         Map<String, Boolean> wanted = new LinkedHashMap<>();
+        // the request's first bit's name: after the header (its name and flags) and the bitset's nests
+        int offset = NLMSG_GENL_HDRLEN + NLA_HDRLEN + nlaAligned(devName.getBytes(java.nio.charset.StandardCharsets.UTF_8).length + 1)
+                + 8 + 3 * NLA_HDRLEN;
         for (int i = 0; i < rest.size(); i += 2) {
-            String name = featureName(rest.get(i), before);
-            if (name == null || i + 1 >= rest.size()) {
-                throw badArgs();
+            boolean on = rest.get(i + 1).equals("on");
+            List<String> bits = kernelFeatures(rest.get(i), before);
+            if (bits == null) {
+                throw netlinkError("bit name not found", offset, Errno.EOPNOTSUPP, 92);
             }
-            wanted.put(name, switch (rest.get(i + 1)) {
-                case "on" -> true;
-                case "off" -> false;
-                default -> throw badArgs();
-            });
+            for (String k : bits) {
+                wanted.put(k, on);
+                offset += NLA_HDRLEN + nlaAligned(k.length() + 1) + (on ? NLA_HDRLEN : 0); // the bit's nest: its name, its value flag
+            }
         }
         if (wanted.isEmpty()) {
-            inv.out().println("no features changed");
-            return;
-        }
-        boolean mismatch = false;
-        for (Map.Entry<String, Boolean> w : wanted.entrySet()) {
-            Boolean state = before.get(w.getKey());
-            if (w.getValue().equals(state)) {
-                continue;
-            }
-            try {
-                if (state == null) {
-                    throw new NetException(Errno.EOPNOTSUPP);
-                }
-                dev.setFeature(w.getKey(), w.getValue());
-            } catch (NetException e) {
-                inv.err().println("Cannot change " + w.getKey()); // fixed, or not a feature of this device
-                mismatch = true;
-            }
-        }
-        if (!mismatch) {
-            return;
-        }
-        Map<String, Boolean> after = dev.features();
-        List<String> changes = new ArrayList<>();
-        for (Map.Entry<String, Boolean> f : ordered(after).entrySet()) {
-            if (!f.getValue().equals(before.get(f.getKey()))) {
-                changes.add(f.getKey() + ": " + onOff(f.getValue()));
-            }
-        }
-        if (changes.isEmpty()) {
             throw new CommandException("Could not change any device features", 1);
         }
-        inv.out().println("Actual changes:");
-        changes.forEach(inv.out()::println);
+        for (Map.Entry<String, Boolean> w : wanted.entrySet()) {
+            String own = ownKey(w.getKey());
+            Boolean state = before.get(own);
+            if (state == null || state.equals(w.getValue()) || fixed.contains(own)) {
+                continue; // as asked already, or not the device's to change
+            }
+            try {
+                dev.setFeature(own, w.getValue());
+            } catch (NetException refused) {
+                // the device kept it: reported below as not what was requested
+            }
+        }
+        Map<String, Boolean> after = dev.features();
+        List<String> order = new ArrayList<>(KERNEL_FEATURES);
+        for (String own : new TreeMap<>(after).keySet()) {
+            if (!order.contains(own) && !BY_LEGACY_NAME.containsValue(own) && OFFLOADS.stream().noneMatch(o -> o.longName().equals(own))) {
+                order.add(own); // modnet's own, after Linux's
+            }
+        }
+        List<String> lines = new ArrayList<>();
+        boolean otherwise = false; // a feature asked that is not as asked, or one not asked that moved
+        boolean noneAsAsked = true;
+        for (String k : order) {
+            boolean was = Boolean.TRUE.equals(before.get(ownKey(k)));
+            boolean is = Boolean.TRUE.equals(after.get(ownKey(k)));
+            Boolean asked = wanted.get(k);
+            if (asked != null && asked == is) {
+                noneAsAsked = false;
+            }
+            if (asked != null && asked != is) {
+                lines.add(k + ": " + onOff(is) + " [requested " + onOff(asked) + "]");
+                otherwise = true;
+            } else if (was != is) {
+                lines.add(k + ": " + onOff(is) + (asked == null ? " [not requested]" : ""));
+                otherwise |= asked == null;
+            }
+        }
+        if (otherwise) {
+            inv.out().println("Actual changes:");
+            lines.forEach(inv.out()::println);
+        }
+        if (noneAsAsked) {
+            throw new CommandException("Could not change any device features", 1);
+        }
+    }
+
+    private static int nlaAligned(int payload) {
+        return (NLA_HDRLEN + payload + 3) & ~3;
     }
 
     // --- -S ---
@@ -637,42 +700,48 @@ final class EthtoolCommand {
 
     // --- -c, -C, -a, -A: software devices have neither interrupt coalescing nor pause frames ---
 
-    private void showCoalesce(String name, NetDevice dev, List<String> rest) {
+    private void showCoalesce(NetDevice dev, List<String> rest) {
         noArgs(rest);
-        inv.out().println("Coalesce parameters for " + name + ":");
-        throw perror("Cannot get device coalesce settings", dev == null ? Errno.ENODEV : Errno.EOPNOTSUPP, 82);
+        throw dev == null ? noDevice(1) : netlinkError(null, -1, Errno.EOPNOTSUPP, 1);
     }
 
+    /** {@code -C}: nl_parser's words for a bad parameter; then the kernel's refusal (no {@code set_coalesce}), status 1. */
     private void setCoalesce(NetDevice dev, List<String> rest) {
         for (int i = 0; i < rest.size(); i += 2) {
             String key = rest.get(i);
+            if (!COALESCE_BOOLS.contains(key) && !COALESCE_INTS.contains(key)) {
+                throw new CommandException("ethtool (-C): unknown parameter '" + key + "'", 1);
+            }
             if (i + 1 >= rest.size()) {
-                throw badArgs();
+                throw new CommandException("ethtool (-C): no value for parameter '" + key + "'", 1);
             }
             String v = rest.get(i + 1);
-            boolean ok = COALESCE_BOOLS.contains(key) ? v.equals("on") || v.equals("off")
-                    : COALESCE_INTS.contains(key) && Iproute.parseInt(v) != null;
-            if (!ok) {
-                throw badArgs();
+            if (COALESCE_BOOLS.contains(key) ? !v.equals("on") && !v.equals("off") : u32(v) == null) {
+                throw new CommandException("ethtool (-C): invalid value '" + v + "' for parameter '" + key + "'", 1);
             }
         }
-        throw perror("Cannot get device coalesce settings", dev == null ? Errno.ENODEV : Errno.EOPNOTSUPP, 76);
+        throw dev == null ? noDevice(1) : netlinkError(null, -1, Errno.EOPNOTSUPP, 1);
     }
 
-    private void showPause(String name, NetDevice dev, List<String> rest) {
+    private void showPause(NetDevice dev, List<String> rest) {
         noArgs(rest);
-        inv.out().println("Pause parameters for " + name + ":");
-        throw perror("Cannot get device pause settings", dev == null ? Errno.ENODEV : Errno.EOPNOTSUPP, 76);
+        throw dev == null ? noDevice(1) : netlinkError(null, -1, Errno.EOPNOTSUPP, 1);
     }
 
+    /** {@code -A}: nl_parser's words for a bad parameter; then the kernel's refusal (no {@code set_pauseparam}), status 76. */
     private void setPause(NetDevice dev, List<String> rest) {
         for (int i = 0; i < rest.size(); i += 2) {
             String key = rest.get(i);
-            if (!List.of("autoneg", "rx", "tx").contains(key) || i + 1 >= rest.size()
-                    || !List.of("on", "off").contains(rest.get(i + 1))) {
-                throw badArgs();
+            if (!List.of("autoneg", "rx", "tx").contains(key)) {
+                throw new CommandException("ethtool (-A): unknown parameter '" + key + "'", 1);
+            }
+            if (i + 1 >= rest.size()) {
+                throw new CommandException("ethtool (-A): no value for parameter '" + key + "'", 1);
+            }
+            if (!List.of("on", "off").contains(rest.get(i + 1))) {
+                throw new CommandException("ethtool (-A): invalid value '" + rest.get(i + 1) + "' for parameter '" + key + "'", 1);
             }
         }
-        throw perror("Cannot get device pause settings", dev == null ? Errno.ENODEV : Errno.EOPNOTSUPP, 77);
+        throw dev == null ? noDevice(76) : netlinkError(null, -1, Errno.EOPNOTSUPP, 76);
     }
 }
