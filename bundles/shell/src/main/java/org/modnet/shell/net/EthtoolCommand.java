@@ -396,12 +396,13 @@ final class EthtoolCommand {
             throw noDevice(1);
         }
         Map<String, Boolean> features = dev.features();
+        long bits = dev.netdevFeatures();
         java.util.Set<String> fixed = dev.fixedFeatures();
         java.util.Set<String> shown = new java.util.HashSet<>();
         StringBuilder b = new StringBuilder("Features for " + name + ":\n");
         for (List<String> group : FEATURE_LINES) {
             if (group.size() == 1) {
-                b.append(featureLine(group.get(0), features, fixed, shown));
+                b.append(featureLine(group.get(0), features, bits, fixed, shown));
                 continue;
             }
             // a legacy name over several features: on if any is, never marked fixed, as ethtool prints it
@@ -409,13 +410,13 @@ final class EthtoolCommand {
             boolean any = false;
             for (String k : group.subList(1, group.size())) {
                 String own = BY_LEGACY_NAME.getOrDefault(k, k);
-                any |= Boolean.TRUE.equals(features.get(own));
-                children.append('\t').append(featureLine(k, features, fixed, shown));
+                any |= active(own, features, bits);
+                children.append('\t').append(featureLine(k, features, bits, fixed, shown));
             }
             b.append(group.get(0)).append(": ").append(onOff(any)).append('\n').append(children);
         }
         for (String k : OTHER_FEATURES) {
-            b.append(featureLine(k, features, fixed, shown));
+            b.append(featureLine(k, features, bits, fixed, shown));
         }
         for (Map.Entry<String, Boolean> f : new TreeMap<>(features).entrySet()) {
             if (!shown.contains(f.getKey())) { // a feature of modnet's own, after Linux's
@@ -426,12 +427,31 @@ final class EthtoolCommand {
     }
 
     /** {@code NAME: on|off[ [fixed]]}: the device's state of the feature, or off and fixed when it has none. */
-    private static String featureLine(String kernelName, Map<String, Boolean> features, java.util.Set<String> fixed, java.util.Set<String> shown) {
+    private static String featureLine(String kernelName, Map<String, Boolean> features, long bits, java.util.Set<String> fixed,
+            java.util.Set<String> shown) {
         String own = BY_LEGACY_NAME.getOrDefault(kernelName, kernelName);
         Boolean on = features.get(own);
         shown.add(own);
         boolean isFixed = on == null || fixed.contains(own);
-        return kernelName + ": " + onOff(on) + (isFixed ? " [fixed]" : "") + "\n";
+        boolean active = active(own, features, bits);
+        return kernelName + ": " + onOff(active) + (isFixed ? " [fixed]" : on && !active ? " [requested on]" : "") + "\n";
+    }
+
+    /**
+     * Whether modnet's feature {@code own} is in effect, not only asked for: {@code netdev_fix_features}
+     * drops TCP segmentation without scatter-gather and transmit checksumming, UDP segmentation without
+     * checksumming (and a driver may drop more: a veth under native XDP), which ethtool shows as
+     * {@code off [requested on]}.
+     */
+    private static boolean active(String own, Map<String, Boolean> features, long bits) {
+        if (!Boolean.TRUE.equals(features.get(own))) {
+            return false;
+        }
+        return switch (own) {
+            case "tcp-segmentation-offload" -> (bits & org.modnet.api.net.NetdevFeatures.NETIF_F_TSO) != 0;
+            case "tx-udp-segmentation" -> (bits & org.modnet.api.net.NetdevFeatures.NETIF_F_GSO_UDP_L4) != 0;
+            default -> true;
+        };
     }
 
     private static String onOff(Boolean on) {
@@ -513,6 +533,7 @@ final class EthtoolCommand {
             throw noDevice(92);
         }
         Map<String, Boolean> before = dev.features();
+        long bitsBefore = dev.netdevFeatures();
         java.util.Set<String> fixed = dev.fixedFeatures();
         Map<String, Boolean> wanted = new LinkedHashMap<>();
         // the request's first bit's name: after the header (its name and flags) and the bitset's nests
@@ -545,6 +566,7 @@ final class EthtoolCommand {
             }
         }
         Map<String, Boolean> after = dev.features();
+        long bitsAfter = dev.netdevFeatures();
         List<String> order = new ArrayList<>(KERNEL_FEATURES);
         for (String own : new TreeMap<>(after).keySet()) {
             if (!order.contains(own) && !BY_LEGACY_NAME.containsValue(own) && OFFLOADS.stream().noneMatch(o -> o.longName().equals(own))) {
@@ -555,8 +577,8 @@ final class EthtoolCommand {
         boolean otherwise = false; // a feature asked that is not as asked, or one not asked that moved
         boolean noneAsAsked = true;
         for (String k : order) {
-            boolean was = Boolean.TRUE.equals(before.get(ownKey(k)));
-            boolean is = Boolean.TRUE.equals(after.get(ownKey(k)));
+            boolean was = active(ownKey(k), before, bitsBefore);
+            boolean is = active(ownKey(k), after, bitsAfter);
             Boolean asked = wanted.get(k);
             if (asked != null && asked == is) {
                 noneAsAsked = false;

@@ -118,6 +118,26 @@ class EthtoolCommandTest {
         assertEquals(lines("Actual changes:", "rx-lro: off [requested on]"), shell.out(), "ethtool 6.1's netlink report, by kernel names");
     }
 
+    /**
+     * What netdev_fix_features drops is off in effect, though asked for: TCP segmentation without transmit
+     * checksumming, UDP segmentation likewise. -K reports them as moved with the change ({@code [not
+     * requested]}); -k then shows {@code off [requested on]}, as Linux 6.18 does after {@code ethtool -K v0 tx off};
+     * turning checksumming on again brings them back.
+     */
+    @Test
+    void segmentationThatNeedsChecksummingGoesOffWithItAndSaysSo() {
+        veth0.features.put("scatter-gather", true);
+        veth0.features.put("tcp-segmentation-offload", true);
+        veth0.features.put("tx-udp-segmentation", true);
+        assertEquals(lines("Actual changes:", "tx-checksum-ip-generic: off", "tx-tcp-segmentation: off [not requested]",
+                "tx-udp-segmentation: off [not requested]"), shell.ethtool("-K veth0 tx off"));
+        String k = shell.ethtool("-k veth0");
+        assertTrue(k.contains("\ntcp-segmentation-offload: off\n\ttx-tcp-segmentation: off [requested on]\n"), k);
+        assertTrue(k.contains("\ntx-udp-segmentation: off [requested on]\n"), k);
+        assertEquals(lines("Actual changes:", "tx-checksum-ip-generic: on", "tx-tcp-segmentation: on [not requested]",
+                "tx-udp-segmentation: on [not requested]"), shell.ethtool("-K veth0 tx-checksum-ip-generic on"));
+    }
+
     /** What was asked and happened, then what was asked and did not, in the kernel's bit order; status 0. */
     @Test
     void partlyRefusedChangeListsTheActualChanges() {
