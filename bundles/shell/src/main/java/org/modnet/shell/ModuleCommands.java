@@ -644,15 +644,15 @@ public final class ModuleCommands {
     public void update(String... args) {
         String priority = context.getProperty("modnet.update.priority");
         if ("off".equals(priority) || "swap".equals(priority)) {
-            update(args, null);
+            update(args, null, null);
             return;
         }
         try (SchedBoost b = SchedBoost.raise(boostPolicy())) {
-            update(args, "; the command thread " + b.said() + " for the update");
+            update(args, "; the command thread " + b.said() + " for the update", b);
         }
     }
 
-    private void update(String[] args, String boosted) {
+    private void update(String[] args, String boosted, SchedBoost raised) {
         args = Commands.words(args);
         if (args.length < 1 || args.length > 2 || args[0].isEmpty()) {
             throw new CommandException("Usage: update NAME|ID [FILE|URL]", 1);
@@ -660,6 +660,7 @@ public final class ModuleCommands {
         long called = System.nanoTime();
         Steps steps = new Steps(called);
         steps.boost = boosted == null ? "" : boosted;
+        steps.raised = raised;
         String name = args[0];
         Bundle bundle = find(name);
         if (bundle == null) {
@@ -774,7 +775,7 @@ public final class ModuleCommands {
         clock.mark("resolved");
         // modnet.update.warm: false skips the warm-up, before waits for it before the stop (as it was): the benchmark's comparisons only
         String how = context.getProperty("modnet.update.warm");
-        Warm warm = "false".equals(how) ? null : warmBeside(next, jar, clock.boost.isEmpty() ? null : boostPolicy());
+        Warm warm = "false".equals(how) ? null : warmBeside(next, jar, clock.boost.isEmpty() ? null : boostPolicy(), clock.raised);
         if (warm != null && "before".equals(how)) {
             warm.await(10_000);
         }
@@ -884,7 +885,9 @@ public final class ModuleCommands {
         Throwable[] failed = run.failed;
         boolean[] left = run.left;
         Thread swap = Thread.ofPlatform().name("modnet-update-stop-" + old.getBundleId()).unstarted(run);
-        swap.start();
+        // born raised with the command: at nice 0 it waited for a core to raise itself (both were the command's and the warm-up's)
+        // and the swap began 3-27 ms after the preparation in half the runs under 1,000 streams (task upd15f)
+        start(swap, clock.raised);
         long prepared = System.nanoTime();
         try {
             if (!"false".equals(context.getProperty("modnet.update.prepare"))) { // the benchmark's comparison only
@@ -1030,6 +1033,8 @@ public final class ModuleCommands {
         private int n;
         /** What the command thread's scheduling was for the update ({@code modnet.update.priority=command}). */
         String boost = "";
+        /** The command thread's raise ({@code modnet.update.priority=command}), null otherwise: the threads it starts are born raised. */
+        SchedBoost raised;
 
         Steps(long called) {
             this.called = called;
@@ -1189,6 +1194,18 @@ public final class ModuleCommands {
         return location;
     }
 
+    /**
+     * Starts a thread of the update's: born raised when the command's thread is ({@link SchedBoost#startRaised});
+     * {@code -Dmodnet.update.bornraised=false} starts it at the normal priority to raise itself (the benchmark's comparison only).
+     */
+    private static void start(Thread t, SchedBoost raised) {
+        if (raised == null || "false".equals(System.getProperty("modnet.update.bornraised"))) {
+            t.start();
+        } else {
+            raised.startRaised(t);
+        }
+    }
+
     /** The new version's class loading beside the swap: how far it got, for the command's report. */
     private static final class Warm {
         final long start = System.nanoTime();
@@ -1223,7 +1240,7 @@ public final class ModuleCommands {
      * (a class both threads want is loaded once, the other waiting for it). A class that cannot load here (an optional
      * import missing) is left to load at first use too.
      */
-    private static Warm warmBeside(Bundle next, byte[] jar, SchedBoost.Policy boost) {
+    private static Warm warmBeside(Bundle next, byte[] jar, SchedBoost.Policy boost, SchedBoost raised) {
         Warm w = new Warm();
         BundleWiring wiring = next.adapt(BundleWiring.class);
         ClassLoader loader = wiring == null ? null : wiring.getClassLoader();
@@ -1231,7 +1248,8 @@ public final class ModuleCommands {
             w.took = 1;
             return w;
         }
-        w.thread = Thread.ofPlatform().daemon().name("modnet-update-warm-" + next.getBundleId()).start(new WarmLoad(w, jar, loader, boost));
+        w.thread = Thread.ofPlatform().daemon().name("modnet-update-warm-" + next.getBundleId()).unstarted(new WarmLoad(w, jar, loader, boost));
+        start(w.thread, raised); // born raised with the command: it loads what the new version's start is about to need
         return w;
     }
 
