@@ -50,6 +50,8 @@ final class ModnetRuntime {
         options.add(frameworkProperty("felix.log.level").value("1"));
         // as modnet.bndrun: the staged update installs the new jar beside the running one first
         options.add(frameworkProperty("org.osgi.framework.bsnversion").value("multiple"));
+        // as modnet.bndrun: the resolver on the calling thread (-Dfelix.resolver.parallelism=N: the benchmark's comparison)
+        options.add(frameworkProperty("felix.resolver.parallelism").value(System.getProperty("felix.resolver.parallelism", "1")));
         try (Stream<Path> jars = Files.list(export)) {
             // Start the weaver and the logging provider first, as modnet.bndrun's start levels do.
             jars.filter(p -> p.toString().endsWith(".jar"))

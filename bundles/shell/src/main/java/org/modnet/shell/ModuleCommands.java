@@ -84,7 +84,11 @@ public final class ModuleCommands {
         }
     }
 
-    /** Links {@link SchedBoost}'s calls: one raise and restore of this thread of its own, then a read. */
+    /**
+     * Links {@link SchedBoost}'s calls: one raise and restore of this thread of its own, then a read; and defines the update's own
+     * classes (its check, its clock, the warm-up's and the swap's threads): the first update of a JVM defined each on its path, a
+     * read of this bundle's jar and a verification each (2.8 ms for the swap's class in a quiet run, task upd15f).
+     */
     private static final class Prelink implements Runnable {
         @Override
         public void run() {
@@ -92,8 +96,21 @@ public final class ModuleCommands {
                 b.raised();
             }
             SchedBoost.current();
+            ClassLoader loader = Prelink.class.getClassLoader();
+            for (String c : UPDATE_CLASSES) {
+                try {
+                    Class.forName(c, true, loader);
+                } catch (ClassNotFoundException | LinkageError e) {
+                    // defined at first use, as before
+                }
+            }
         }
     }
+
+    /** The classes {@code update} meets on its way to the swap, defined by {@link Prelink}. */
+    private static final String[] UPDATE_CLASSES = { "org.modnet.shell.ModuleCheck", "org.modnet.shell.ModuleCheck$Import",
+        "org.modnet.shell.ModuleCommands$Steps", "org.modnet.shell.ModuleCommands$Warm", "org.modnet.shell.ModuleCommands$WarmLoad",
+        "org.modnet.shell.ModuleCommands$Swap" };
 
     /** {@code lsmod [-a]}: the modnet bundles, or with {@code -a} every bundle in the framework. */
     public void lsmod(String... args) {
@@ -627,15 +644,15 @@ public final class ModuleCommands {
     public void update(String... args) {
         String priority = context.getProperty("modnet.update.priority");
         if ("off".equals(priority) || "swap".equals(priority)) {
-            update(args, null);
+            update(args, null, null);
             return;
         }
         try (SchedBoost b = SchedBoost.raise(boostPolicy())) {
-            update(args, "; the command thread " + b.said() + " for the update");
+            update(args, "; the command thread " + b.said() + " for the update", b);
         }
     }
 
-    private void update(String[] args, String boosted) {
+    private void update(String[] args, String boosted, SchedBoost raised) {
         args = Commands.words(args);
         if (args.length < 1 || args.length > 2 || args[0].isEmpty()) {
             throw new CommandException("Usage: update NAME|ID [FILE|URL]", 1);
@@ -643,6 +660,7 @@ public final class ModuleCommands {
         long called = System.nanoTime();
         Steps steps = new Steps(called);
         steps.boost = boosted == null ? "" : boosted;
+        steps.raised = raised;
         String name = args[0];
         Bundle bundle = find(name);
         if (bundle == null) {
@@ -757,7 +775,7 @@ public final class ModuleCommands {
         clock.mark("resolved");
         // modnet.update.warm: false skips the warm-up, before waits for it before the stop (as it was): the benchmark's comparisons only
         String how = context.getProperty("modnet.update.warm");
-        Warm warm = "false".equals(how) ? null : warmBeside(next, jar, clock.boost.isEmpty() ? null : boostPolicy());
+        Warm warm = "false".equals(how) ? null : warmBeside(next, jar, clock.boost.isEmpty() ? null : boostPolicy(), clock.raised);
         if (warm != null && "before".equals(how)) {
             warm.await(10_000);
         }
@@ -867,7 +885,9 @@ public final class ModuleCommands {
         Throwable[] failed = run.failed;
         boolean[] left = run.left;
         Thread swap = Thread.ofPlatform().name("modnet-update-stop-" + old.getBundleId()).unstarted(run);
-        swap.start();
+        // born raised with the command: at nice 0 it waited for a core to raise itself (both were the command's and the warm-up's)
+        // and the swap began 3-27 ms after the preparation in half the runs under 1,000 streams (task upd15f)
+        start(swap, clock.raised);
         long prepared = System.nanoTime();
         try {
             if (!"false".equals(context.getProperty("modnet.update.prepare"))) { // the benchmark's comparison only
@@ -1013,6 +1033,8 @@ public final class ModuleCommands {
         private int n;
         /** What the command thread's scheduling was for the update ({@code modnet.update.priority=command}). */
         String boost = "";
+        /** The command thread's raise ({@code modnet.update.priority=command}), null otherwise: the threads it starts are born raised. */
+        SchedBoost raised;
 
         Steps(long called) {
             this.called = called;
@@ -1032,7 +1054,10 @@ public final class ModuleCommands {
 
         @Override
         public String toString() {
-            StringBuilder b = new StringBuilder("the command's steps (ms from the call, the command thread's CPU ms in the step):");
+            // the thread's CPU before the call: Gogo's parse and dispatch of the line when the session's thread is new (each session
+            // of `bin/modnet -c`, attach and the tests runs its lines on a thread of its own)
+            StringBuilder b = new StringBuilder(String.format("the command's steps (ms from the call, the command thread's CPU ms in the"
+                    + " step; %.1f ms of its CPU before the call):", cpu[0] / 1e6));
             for (int i = 1; i <= n; i++) {
                 b.append(String.format(" %s %.1f (%.1f)", step[i], (wall[i] - called) / 1e6, (cpu[i] - cpu[i - 1]) / 1e6));
             }
@@ -1169,6 +1194,18 @@ public final class ModuleCommands {
         return location;
     }
 
+    /**
+     * Starts a thread of the update's: born raised when the command's thread is ({@link SchedBoost#startRaised});
+     * {@code -Dmodnet.update.bornraised=false} starts it at the normal priority to raise itself (the benchmark's comparison only).
+     */
+    private static void start(Thread t, SchedBoost raised) {
+        if (raised == null || "false".equals(System.getProperty("modnet.update.bornraised"))) {
+            t.start();
+        } else {
+            raised.startRaised(t);
+        }
+    }
+
     /** The new version's class loading beside the swap: how far it got, for the command's report. */
     private static final class Warm {
         final long start = System.nanoTime();
@@ -1203,7 +1240,7 @@ public final class ModuleCommands {
      * (a class both threads want is loaded once, the other waiting for it). A class that cannot load here (an optional
      * import missing) is left to load at first use too.
      */
-    private static Warm warmBeside(Bundle next, byte[] jar, SchedBoost.Policy boost) {
+    private static Warm warmBeside(Bundle next, byte[] jar, SchedBoost.Policy boost, SchedBoost raised) {
         Warm w = new Warm();
         BundleWiring wiring = next.adapt(BundleWiring.class);
         ClassLoader loader = wiring == null ? null : wiring.getClassLoader();
@@ -1211,7 +1248,8 @@ public final class ModuleCommands {
             w.took = 1;
             return w;
         }
-        w.thread = Thread.ofPlatform().daemon().name("modnet-update-warm-" + next.getBundleId()).start(new WarmLoad(w, jar, loader, boost));
+        w.thread = Thread.ofPlatform().daemon().name("modnet-update-warm-" + next.getBundleId()).unstarted(new WarmLoad(w, jar, loader, boost));
+        start(w.thread, raised); // born raised with the command: it loads what the new version's start is about to need
         return w;
     }
 
@@ -1261,10 +1299,8 @@ public final class ModuleCommands {
             } catch (IOException ignored) {
                 // read once already by ModuleCheck: cannot happen
             }
-            rest.removeAll(first);
-            first.addAll(rest);
             int n = 0;
-            for (String c : first) {
+            for (String c : warmOrder(first, rest)) {
                 try {
                     Class.forName(c, true, loader);
                     w.classes = ++n;
@@ -1274,6 +1310,27 @@ public final class ModuleCommands {
             }
             w.took = Math.max(1, System.nanoTime() - w.start);
         }
+    }
+
+    /**
+     * The warm-up's order: the components' classes, then their nested classes (the jar's order puts them anywhere, and the
+     * components' constructors meet them next), then the jar's other classes in the jar's order.
+     */
+    static List<String> warmOrder(List<String> components, List<String> classes) {
+        List<String> order = new ArrayList<>(components);
+        List<String> rest = new ArrayList<>();
+        for (String c : classes) {
+            if (components.contains(c)) {
+                continue;
+            }
+            boolean nested = false;
+            for (String f : components) {
+                nested |= c.startsWith(f + "$");
+            }
+            (nested ? order : rest).add(c);
+        }
+        order.addAll(rest);
+        return order;
     }
 
     /** After a failed staged swap: the new bundle goes, the old one starts again; says what happened. */

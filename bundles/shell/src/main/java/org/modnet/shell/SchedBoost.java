@@ -109,6 +109,43 @@ final class SchedBoost implements AutoCloseable {
         return saved != null;
     }
 
+    /**
+     * Starts {@code t} born at this thread's raised scheduling: {@code SCHED_FLAG_RESET_ON_FORK} is cleared for the start and
+     * set again after it (on the thread that raised itself, while raised). A thread born at nice 0 under load waits for a core
+     * before it can raise itself (with two raised threads on two cores it got none), and {@code Thread.start} itself waits for
+     * the new thread to come up. Not raised, or closed: a plain start.
+     */
+    void startRaised(Thread t) {
+        if (saved == null || closed) {
+            t.start();
+            return;
+        }
+        boolean cleared = ownFlags(0L);
+        try {
+            t.start();
+        } finally {
+            if (cleared) {
+                ownFlags(SCHED_FLAG_RESET_ON_FORK);
+            }
+        }
+    }
+
+    /** Sets this thread's scheduling flags, its policy and priority as they are; whether it did. */
+    private boolean ownFlags(long flags) {
+        try {
+            MemorySegment errno = arena.allocate(CAPTURE);
+            MemorySegment a = arena.allocate(ATTR);
+            if (call(errno, NR[2], tid, a, ATTR.byteSize(), 0) != 0) {
+                return false;
+            }
+            SIZE.set(a, 0L, (int) ATTR.byteSize());
+            FLAGS.set(a, 0L, flags);
+            return call(errno, NR[1], tid, a, 0, 0) == 0;
+        } catch (Throwable e) {
+            return false;
+        }
+    }
+
     /** Puts back the scheduling {@link #raise} read (on the same thread). */
     @Override
     public void close() {

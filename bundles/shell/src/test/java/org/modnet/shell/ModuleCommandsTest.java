@@ -44,4 +44,14 @@ class ModuleCommandsTest {
         assertFalse(ModuleCommands.matches("", "org.modnet"));
         assertFalse(ModuleCommands.matches("udp", null));
     }
+
+    @Test
+    void theWarmUpLoadsTheComponentsThenTheirNestedClassesThenTheRestInTheJarsOrder() {
+        // the jar's order puts a component's nested classes before it ('$' sorts before '.') and among the others
+        List<String> jar = List.of("org.x.Alpha", "org.x.Tcp$Asks", "org.x.Tcp$Live", "org.x.Tcp", "org.x.TcpNet", "org.x.Tcpish",
+                "org.x.Udp$1", "org.x.Zeta");
+        assertEquals(List.of("org.x.Tcp", "org.x.Udp", "org.x.Tcp$Asks", "org.x.Tcp$Live", "org.x.Udp$1", "org.x.Alpha", "org.x.TcpNet",
+                "org.x.Tcpish", "org.x.Zeta"), ModuleCommands.warmOrder(List.of("org.x.Tcp", "org.x.Udp"), jar));
+        assertEquals(jar, ModuleCommands.warmOrder(List.of(), jar), "no component: the jar's order");
+    }
 }

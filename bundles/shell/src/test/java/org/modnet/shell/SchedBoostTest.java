@@ -49,4 +49,35 @@ class SchedBoostTest {
         assertTrue(b.said().equals("nice -20") || b.said().startsWith("not raised: "), b.said());
         assertFalse(b.said().isEmpty());
     }
+
+    @Test
+    void aThreadStartedRaisedIsBornRaisedAndTheNextOneIsNot() throws Exception {
+        String before = SchedBoost.current();
+        assumeTrue(before.startsWith("nice "), "a Linux thread under SCHED_OTHER: " + before);
+        AtomicReference<String> raisedChild = new AtomicReference<>();
+        AtomicReference<String> plainChild = new AtomicReference<>();
+        try (SchedBoost b = SchedBoost.raise(SchedBoost.Policy.NICE)) {
+            assumeTrue(b.raised(), "CAP_SYS_NICE (root): " + b.said());
+            Thread t = Thread.ofPlatform().unstarted(() -> raisedChild.set(SchedBoost.current()));
+            b.startRaised(t);
+            t.join();
+            assertEquals("nice -20", SchedBoost.current(), "the starter stays raised");
+            Thread u = Thread.ofPlatform().start(() -> plainChild.set(SchedBoost.current()));
+            u.join();
+        }
+        assertEquals("nice -20", raisedChild.get(), "born raised");
+        assertEquals(before, plainChild.get(), "a thread started after it runs at the normal priority again (the flag set back)");
+        assertEquals(before, SchedBoost.current(), "put back as it was");
+    }
+
+    @Test
+    void notRaisedAThreadStartsPlain() throws Exception {
+        SchedBoost b = SchedBoost.raise(SchedBoost.Policy.NICE);
+        b.close();
+        AtomicReference<String> child = new AtomicReference<>();
+        Thread t = Thread.ofPlatform().unstarted(() -> child.set(SchedBoost.current()));
+        b.startRaised(t);
+        t.join();
+        assertEquals(SchedBoost.current(), child.get());
+    }
 }

@@ -149,9 +149,26 @@ final class CongestionControl {
                 dfltLeft = TcpCongestion.CUBIC;
             }
             availableSysctl = s.registerString("net.ipv4.tcp_available_congestion_control", available(), null);
-            allowedSysctl = s.registerString("net.ipv4.tcp_allowed_congestion_control", allowedText(allowed), this::setAllowed);
-            control = s.registerString("net.ipv4.tcp_congestion_control", dflt.name, this::setDefault);
+            allowedSysctl = s.registerString("net.ipv4.tcp_allowed_congestion_control", allowedText(allowed), new Setter(false));
+            control = s.registerString("net.ipv4.tcp_congestion_control", dflt.name, new Setter(true));
             availableSysctl.publish(available()); // the namespace may be made while algorithms are listed
+        }
+
+        /**
+         * The two writable sysctls' checks: a class, not two method references, whose classes would be spun when a new version
+         * makes its namespaces in standby, on the update's path (task upd15f).
+         */
+        private final class Setter implements StringSysctl.Check {
+            private final boolean dfltControl;
+
+            Setter(boolean dfltControl) {
+                this.dfltControl = dfltControl;
+            }
+
+            @Override
+            public String check(String value) throws NetException {
+                return dfltControl ? setDefault(value) : setAllowed(value);
+            }
         }
 
         Ca dflt() {

@@ -134,7 +134,8 @@ final class TcpNet {
         this.isn = isn;
         this.mib = new TcpMib(core.cpus());
         this.drops = new TcpDrops(core.cpus());
-        this.tmem = new TcpMem(ns, mib, core::nanoTime);
+        TcpProtocol.CoreClock clock = new TcpProtocol.CoreClock(core); // a class, not a lambda: see TcpProtocol.CoreClock
+        this.tmem = new TcpMem(ns, mib, clock);
         var s = ns.sysctl();
         windowScaling = s.registerInt("net.ipv4.tcp_window_scaling", 1, 0, 1);
         sack = s.registerInt("net.ipv4.tcp_sack", 1, 0, 1);
@@ -171,7 +172,7 @@ final class TcpNet {
         keepaliveProbes = s.registerInt("net.ipv4.tcp_keepalive_probes", 9, 0, 255);
         deathRow = new TcpTimewaitSock.DeathRow(s, core.cpus());
         syncookies = s.registerInt("net.ipv4.tcp_syncookies", 1, 0, 2);
-        cookies = new TcpSyncookies(core::nanoTime);
+        cookies = new TcpSyncookies(clock);
         cong = cc.new PerNet(s);
         for (int i = 0; i < EHASH_SLOTS; i++) {
             ehash.set(i, NONE);

@@ -72,7 +72,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
     private final Map<NetNamespace, TcpNet> nets = new ConcurrentHashMap<>();
     /** One header view per softirq CPU; threads outside the softirqs use {@link #threadViews}. */
     private final TcpHeader[] views;
-    private final ThreadLocal<TcpHeader> threadViews = ThreadLocal.withInitial(TcpHeader::new);
+    private final ThreadLocal<TcpHeader> threadViews = new ThreadViews();
     /** The ISN and timestamp keys: the previous version's when it deposited them (set before any namespace is made). */
     private final TcpIsn isn;
     /** The congestion-control algorithms: Reno, then the services bound below. */
@@ -125,13 +125,103 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
      */
     @Activate
     public TcpProtocol(@Reference NetCore core, @Reference Ipv4 ipv4, BundleContext context) {
-        this(core, ipv4, null, () -> BundleUpdates.beingUpdated(context), BundleUpdates.stateVersion(context.getBundle(), TcpHandOver.STATE_VERSION), () -> BundleUpdates.predecessorStopping(context),
-                () -> successorTakesDeferred(context));
+        this(core, ipv4, null, new Asks(context, Asks.BEING_UPDATED), BundleUpdates.stateVersion(context.getBundle(), TcpHandOver.STATE_VERSION),
+                new Asks(context, Asks.PREDECESSOR_STOPPING), new Asks(context, Asks.SUCCESSOR_TAKES_DEFERRED));
         this.firstAskWaitNanos = Long.getLong(FIRST_ASK_WAIT_PROPERTY, 250) * 1_000_000;
         this.context = context;
         this.standby = Live.runningVersionLeavesLive(context);
         this.warmFreezeAfterMs = Boolean.parseBoolean(System.getProperty(WARM_FREEZE_PROPERTY, "true")) ? WARM_FREEZE_AFTER_MS : -1;
     }
+
+    /*
+     * Classes, not lambdas, on the way from a new version's start in standby to its preparation (the constructor, the namespaces'
+     * state): each lambda's class is spun at the first run of its call site, and a new version's call sites are all new (0.5-1 ms
+     * each, one after another on the update command's thread, task upd15f). The update's warm-up thread loads these classes
+     * beside the start: they are the component's nested classes.
+     */
+
+    /** The component's questions about its bundle and its neighbours (an update under way, the old version stopping, the next one's taking). */
+    private static final class Asks implements java.util.function.BooleanSupplier {
+        static final int BEING_UPDATED = 0;
+        static final int PREDECESSOR_STOPPING = 1;
+        static final int SUCCESSOR_TAKES_DEFERRED = 2;
+        private final BundleContext context;
+        private final int what;
+
+        Asks(BundleContext context, int what) {
+            this.context = context;
+            this.what = what;
+        }
+
+        @Override
+        public boolean getAsBoolean() {
+            return switch (what) {
+                case BEING_UPDATED -> BundleUpdates.beingUpdated(context);
+                case PREDECESSOR_STOPPING -> BundleUpdates.predecessorStopping(context);
+                default -> successorTakesDeferred(context);
+            };
+        }
+    }
+
+    /** A thread's own header view, for a thread outside the softirqs. */
+    private static final class ThreadViews extends ThreadLocal<TcpHeader> {
+        @Override
+        protected TcpHeader initialValue() {
+            return new TcpHeader();
+        }
+    }
+
+    /** The core's clock, for the ISN's and the namespaces' timers. */
+    static final class CoreClock implements java.util.function.LongSupplier {
+        private final NetCore core;
+
+        CoreClock(NetCore core) {
+            this.core = core;
+        }
+
+        @Override
+        public long getAsLong() {
+            return core.nanoTime();
+        }
+    }
+
+    /** The component's pass over the connections left for later: a thread of its own. */
+    private static final class AdoptThreads implements java.util.concurrent.Executor {
+        @Override
+        public void execute(Runnable r) {
+            Thread.ofPlatform().daemon().name("tcp-adopt").start(r);
+        }
+    }
+
+    /** Whether {@link #take} has come: {@link #prepare} stops making namespaces. */
+    private static final class Taking implements java.util.function.BooleanSupplier {
+        private final TcpProtocol tcp;
+
+        Taking(TcpProtocol tcp) {
+            this.tcp = tcp;
+        }
+
+        @Override
+        public boolean getAsBoolean() {
+            return tcp.taking;
+        }
+    }
+
+    /** A namespace's TCP state, made at its first use. */
+    private static final class MakeNet implements java.util.function.Function<NetNamespace, TcpNet> {
+        private final TcpProtocol tcp;
+
+        MakeNet(TcpProtocol tcp) {
+            this.tcp = tcp;
+        }
+
+        @Override
+        public TcpNet apply(NetNamespace ns) {
+            return new TcpNet(ns, tcp.core, tcp.ipv4, tcp.isn, tcp.cc);
+        }
+    }
+
+    private final MakeNet makeNet = new MakeNet(this);
 
     /** {@code -Dmodnet.tcp.warmfreeze=false} leaves the freeze's code cold until an update (the benchmark's comparison). */
     static final String WARM_FREEZE_PROPERTY = "modnet.tcp.warmfreeze";
@@ -212,11 +302,11 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
             views[i] = new TcpHeader();
         }
         this.inReceive = new java.util.concurrent.atomic.AtomicIntegerArray((core.cpus() + 1) * 16); // a cache line each
-        this.isn = new TcpIsn(core::nanoTime);
+        this.isn = new TcpIsn(new CoreClock(core));
         // the pass that remakes the connections left for later: on a thread of its own for the component,
         // so IPv4's registration goes on; in the tests' wiring (a holder given) at once, on virtual time
         this.lazyPass = holder != null ? Runnable::run
-                : r -> Thread.ofPlatform().daemon().name("tcp-adopt").start(r);
+                : new AdoptThreads();
         if (holder != null) {
             this.holder = holder;
             takeOver(holder);
@@ -346,7 +436,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
      */
     void prepare() {
         long start = System.nanoTime();
-        prebuildNets(() -> taking);
+        prebuildNets(new Taking(this));
         long made = System.nanoTime();
         if (!Boolean.getBoolean(PREPARE_WARM_UP_PROPERTY)) {
             warmedUp = String.format("prepared in standby: namespaces in %.1f ms", (made - start) / 1e6);
@@ -1354,7 +1444,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
     }
 
     private TcpNet net(NetNamespace ns, boolean create) {
-        return create ? nets.computeIfAbsent(ns, n -> new TcpNet(n, core, ipv4, isn, cc)) : nets.get(ns);
+        return create ? nets.computeIfAbsent(ns, makeNet) : nets.get(ns);
     }
 
     TcpNet net(NetNamespace ns) {
