@@ -95,7 +95,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
      * TcpHandOverIT's breakdown of the swap: made, freeze start and end, adopt start and end, attached.
      * Written once per step, never on the packet path.
      */
-    private final long[] marks = new long[18];
+    private final long[] marks = new long[20];
 
     /** What the last hand-over of this instance did (its freeze, or its adoption and warm-up), for the benchmark. */
     public String handOverNote() {
@@ -118,9 +118,10 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
                     (m[12] - m[11]) / 1e6, m[10] == 0 ? -1.0 : (m[10] - m[2]) / 1e6);
         }
         if (m[13] != 0 && m[3] != 0 && m[15] != 0) {
-            return String.format("; live take: to the adoption %.1f ms, namespaces and TIME-WAIT %.1f ms, listeners %.1f ms (%.1f of it in"
-                    + " the socket layer's adopted), the rest %.1f ms, the registration's dispatch %.1f ms", (m[3] - m[13]) / 1e6,
-                    (m[14] - m[3]) / 1e6, (m[16] - m[14]) / 1e6, m[17] / 1e6, (m[4] - m[16]) / 1e6, (m[15] - m[4]) / 1e6);
+            return String.format("; live take: to the adoption %.1f ms, namespaces and TIME-WAIT %.1f ms, listeners %.1f ms (%d children in"
+                    + " their queues; %.1f ms of CPU; %.1f ms in the socket layer's adopted), the rest %.1f ms, the registration's dispatch"
+                    + " %.1f ms", (m[3] - m[13]) / 1e6, (m[14] - m[3]) / 1e6, (m[16] - m[14]) / 1e6, m[19], m[18] / 1e6, m[17] / 1e6,
+                    (m[4] - m[16]) / 1e6, (m[15] - m[4]) / 1e6);
         }
         return "";
     }
@@ -852,6 +853,8 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
 
     /** The connections deposited in place, in the walk's order; each frozen once, by the next version's first need or the rest freeze. */
     private volatile List<TcpSock> leftInPlace = List.of();
+    /** The table deposited by the last live hand-over to a next version that reads one; null if none. */
+    private volatile InPlaceTable inPlaceTable;
     /** {@link #leftInPlace} by socket id: made in the swap for a {@link TcpDeferredConnections}, at its first need for a table. */
     private volatile Map<Long, TcpSock> inPlaceById;
     private final java.util.concurrent.atomic.AtomicInteger frozenOnAsk = new java.util.concurrent.atomic.AtomicInteger();
@@ -898,12 +901,23 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
      */
     private static final class InPlaceTable implements TcpConnectionsInPlace.Table {
         private final TcpProtocol tcp;
+        final TcpConnectionsInPlace deposit;
         private volatile List<SocketState> connections;
         /** The local ports the connections left in place hold, by namespace: made at the first ask. */
         private volatile Map<NetNamespace, java.util.BitSet> ports;
 
         InPlaceTable(TcpProtocol tcp) {
             this.tcp = tcp;
+            this.deposit = new TcpConnectionsInPlace(this);
+        }
+
+        /**
+         * The list and the ports made now if no one asked for them yet: by the rest freeze, so that nothing this version's
+         * code has not run yet runs after its bundle has stopped (a class it would load then has no bundle to come from).
+         */
+        void complete() {
+            connections();
+            ports();
         }
 
         @Override
@@ -1062,7 +1076,9 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
                 inPlaceById();
                 holder.depositDetail(DEFERRED, new TcpDeferredConnections(laterStates, new FreezeOnAsk(this)));
             } else {
-                holder.depositDetail(IN_PLACE, new TcpConnectionsInPlace(new InPlaceTable(this)));
+                InPlaceTable t = new InPlaceTable(this);
+                inPlaceTable = t;
+                holder.depositDetail(IN_PLACE, t.deposit);
             }
         }
         holder.depositDetail(LAYER, tcp);
@@ -1141,6 +1157,11 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         long rest = System.nanoTime();
         for (TcpSock sk : later) {
             freezeDeferred(sk, false);
+        }
+        InPlaceTable table = inPlaceTable;
+        if (table != null) {
+            table.complete();
+            inPlaceById(); // the ids too, for the next version's pass
         }
         int asked = frozenOnAsk.get();
         lastHandOver += String.format(" and %d deposited in place (clocks stopped); waited %.1f ms for the next version's first"
@@ -1278,7 +1299,10 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         List<Runnable> clocks = new ArrayList<>();
         marks[14] = System.nanoTime();
         long inHolder = 0;
+        long listenCpu = java.lang.management.ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
+        int children = 0;
         for (TcpListenerState ls : st.listeners()) {
+            children += ls.acceptQueue().size() + ls.synQueue().size();
             TcpSock l = TcpHandOver.adopt(net(ls.socket().namespace(), true), ls, clocks);
             if (holder != null) {
                 long t = System.nanoTime();
@@ -1287,6 +1311,8 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
             }
         }
         marks[17] = inHolder;
+        marks[18] = java.lang.management.ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime() - listenCpu;
+        marks[19] = children;
         marks[16] = System.nanoTime();
         // a connection a segment finds by its 4-tuple is remade when it is first touched, or by the pass
         // after IPv4 delivered what it held: the first segment does not wait for all of them
