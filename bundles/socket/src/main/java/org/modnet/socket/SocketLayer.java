@@ -86,6 +86,7 @@ public final class SocketLayer implements Sockets, PernetOperations, SocketHandO
     @Activate
     public SocketLayer(@Reference NetCore core, BundleContext context) {
         this(core, () -> BundleUpdates.beingUpdated(context), BundleUpdates.stateVersion(context.getBundle(), STATE_VERSION), SocketLayerState.take());
+        parker = ParkWorker.start();
     }
 
     /**
@@ -201,6 +202,9 @@ public final class SocketLayer implements Sockets, PernetOperations, SocketHandO
 
     @Deactivate
     void deactivate() {
+        if (parker != null) {
+            parker.stop(); // after what it was given: a walk waited for below
+        }
         if (handingOver()) {
             long start = System.nanoTime();
             awaitParkWalk();
@@ -301,7 +305,10 @@ public final class SocketLayer implements Sockets, PernetOperations, SocketHandO
             }
             awaitParkWalk(); // one at a time (a protocol that left just before)
             indexed = false;
-            parkWalk = Thread.ofPlatform().daemon().name("socket-park").start(new ParkWalk(this, p));
+            ParkWorker w = parker;
+            if (w == null || !w.submit(new ParkWalk(this, p))) {
+                parkWalk = Thread.ofPlatform().daemon().name("socket-park").start(new ParkWalk(this, p));
+            }
             return;
         }
         gates.remove(p);
@@ -351,8 +358,67 @@ public final class SocketLayer implements Sockets, PernetOperations, SocketHandO
         }
     }
 
-    /** The last {@link #removeProtocol}'s walk; null when none ran. */
+    /** The last {@link #removeProtocol}'s walk when it ran on a thread started for it; null when none did. */
     private volatile Thread parkWalk;
+
+    /**
+     * The component's park walks' thread, started with the component and parked until a protocol leaves for an update:
+     * started inside the unregistration's dispatch, a thread costs the swapping thread the wait for it to come alive (at nice
+     * 0, on cores the packet threads keep busy). Null in the tests' wiring: a thread per walk, as before.
+     */
+    private ParkWorker parker;
+
+    /** A thread that runs the walks given to it, one after the other, until it is stopped. A class, not a lambda. */
+    private static final class ParkWorker implements Runnable {
+        private final java.util.concurrent.ConcurrentLinkedQueue<Runnable> jobs = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        private volatile boolean stopped;
+        private volatile Thread thread;
+
+        static ParkWorker start() {
+            ParkWorker w = new ParkWorker();
+            w.thread = Thread.ofPlatform().daemon().name("socket-park").start(w);
+            return w;
+        }
+
+        /** False if it has stopped: the caller runs the walk on a thread of its own. */
+        boolean submit(Runnable job) {
+            Thread t = thread;
+            if (stopped || t == null || !t.isAlive()) {
+                return false;
+            }
+            jobs.add(job);
+            java.util.concurrent.locks.LockSupport.unpark(t);
+            return true;
+        }
+
+        /** Ends once what was given to it has run. */
+        void stop() {
+            stopped = true;
+            java.util.concurrent.locks.LockSupport.unpark(thread);
+        }
+
+        @Override
+        public void run() {
+            while (true) {
+                Runnable job = jobs.poll();
+                if (job != null) {
+                    try {
+                        job.run();
+                    } catch (RuntimeException e) {
+                        LOG.warn("socket: a park walk failed: {}", e.toString());
+                    }
+                    continue;
+                }
+                if (stopped) {
+                    for (Runnable late; (late = jobs.poll()) != null;) { // given as it stopped
+                        late.run();
+                    }
+                    return;
+                }
+                java.util.concurrent.locks.LockSupport.park(this);
+            }
+        }
+    }
     /** The last walk has filled the parked table (its sockets' own parks may still be going on). */
     private volatile boolean indexed = true;
 

@@ -1,12 +1,10 @@
 package org.modnet.tcp;
 
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 import org.modnet.api.handover.SocketState;
 import org.modnet.api.handover.TcpCongestion;
@@ -56,7 +54,9 @@ final class TcpHandOver {
     /**
      * As above; with {@code later} given, the namespace's clocks stop ({@link #stopClocks}) and a
      * connection in the established hash is not frozen yet: it goes to {@code later}, its socket's id and 4-tuple to {@code
-     * laterStates} (and {@code sockets} if a descriptor names it), and is frozen when the next version asks.
+     * laterStates} (and {@code sockets} if a descriptor names it), and is frozen when the next version asks. With {@code
+     * laterStates} null it is only marked ({@link TcpSock#inPlace}) and listed in {@code later}: the next version looks it up
+     * in this version's tables ({@link org.modnet.api.handover.TcpConnectionsInPlace}).
      */
     static void freeze(TcpNet net, List<TcpConnectionState> connections, List<TcpListenerState> listeners,
             List<TcpTimewaitState> timewait, List<SocketState> sockets, List<TcpSock> later, List<SocketState> laterStates) {
@@ -64,42 +64,14 @@ final class TcpHandOver {
             stopClocks(net);
         }
         // in the hashes' order first: listeners go over in their SO_REUSEPORT group's order, which the next
-        // version's listen hash rebuilds as deposited (a flow's hash then picks the same member after the swap)
-        List<TcpSock> hashed = net.hashed();
-        List<TcpSock> created = List.copyOf(net.created);
-        List<TcpSock> orphans = List.copyOf(net.orphans);
-        // sized for every socket at once: grown from its default, the set rehashed a dozen times inside the swap
-        Set<TcpSock> seen = Collections.newSetFromMap(new IdentityHashMap<>(hashed.size() + created.size() + orphans.size()));
-        List<TcpSock> all = new ArrayList<>(hashed.size() + created.size());
-        for (List<TcpSock> from : List.of(hashed, created, orphans)) {
-            for (TcpSock sk : from) {
-                if (seen.add(sk)) {
-                    all.add(sk);
-                }
-            }
-        }
+        // version's listen hash rebuilds as deposited (a flow's hash then picks the same member after the swap);
+        // then what no hash holds (unbound, bound, reset; orphans). Each socket is met once: a stamp on it, not a
+        // set of them (the walk runs with the segments held, over every connection, its code often still interpreted)
         Map<TcpSock, List<TcpSock>> children = new IdentityHashMap<>();
         List<TcpSock> listening = new ArrayList<>();
         List<TcpSock> plain = new ArrayList<>();
-        for (TcpSock sk : all) {
-            if (sk.state() == TcpSock.TCP_LISTEN) {
-                listening.add(sk);
-            } else if (sk.parent != null) {
-                children.computeIfAbsent(sk.parent, l -> new ArrayList<>()).add(sk);
-            } else if (!sk.isClosed() || net.orphans.contains(sk)) {
-                plain.add(sk);
-            }
-        }
+        walk(net, children, listening, plain, later, laterStates, sockets, true);
         for (TcpSock sk : plain) {
-            if (later != null && deferrable(sk)) {
-                SocketState s = inPlace(sk);
-                later.add(sk);
-                laterStates.add(s);
-                if (!sk.isClosed()) {
-                    sockets.add(s);
-                }
-                continue;
-            }
             TcpConnectionState st = freeze(sk);
             connections.add(st);
             if (!sk.isClosed()) {
@@ -139,6 +111,84 @@ final class TcpHandOver {
         }
         for (TcpTimewaitSock tw : net.deathRow.all()) {
             timewait.add(tw.handOver());
+        }
+    }
+
+    /**
+     * {@link #freeze}'s walk over {@code net}'s tables: each socket met once ({@link #meet}). {@code mark} false (the freeze's
+     * warm-up, {@link #warmWalk}): a connection that would be left in place is listed and not marked, the same code run.
+     */
+    private static void walk(TcpNet net, Map<TcpSock, List<TcpSock>> children, List<TcpSock> listening, List<TcpSock> plain,
+            List<TcpSock> later, List<SocketState> laterStates, List<SocketState> sockets, boolean mark) {
+        int stamp = ++net.walkStamp;
+        for (int i = 0; i < TcpNet.LHASH_SLOTS; i++) {
+            TcpSock[] slot = net.listenSlot(i);
+            for (int j = 0; j < slot.length; j++) { // most slots are empty
+                meet(net, slot[j], stamp, children, listening, plain, later, laterStates, sockets, mark);
+            }
+        }
+        for (int i = 0; i < TcpNet.EHASH_SLOTS; i++) {
+            TcpSock[] slot = net.establishedSlot(i);
+            for (int j = 0; j < slot.length; j++) {
+                meet(net, slot[j], stamp, children, listening, plain, later, laterStates, sockets, mark);
+            }
+        }
+        for (TcpSock sk : net.created) {
+            meet(net, sk, stamp, children, listening, plain, later, laterStates, sockets, mark);
+        }
+        for (TcpSock sk : net.orphans) {
+            meet(net, sk, stamp, children, listening, plain, later, laterStates, sockets, mark);
+        }
+    }
+
+    /**
+     * The walk of a live hand-over to the table ({@link org.modnet.api.handover.TcpConnectionsInPlace}) over {@code net} as it
+     * is, nothing frozen or marked, for the JIT: run by the running version's freeze warm-up, so that the walk an update runs
+     * with the segments held (over every connection and 4,352 hash slots a namespace) is compiled code. Only while no
+     * hand-over walks {@code net} (the stamps are the namespace's). Returns the connections it would have left in place.
+     */
+    static int warmWalk(TcpNet net) {
+        List<TcpSock> later = new ArrayList<>();
+        walk(net, new IdentityHashMap<>(), new ArrayList<>(), new ArrayList<>(), later, null, null, false);
+        return later.size();
+    }
+
+    /**
+     * One socket met by {@link #freeze}'s walk, the first time in walk {@code stamp}: a listener, a listener's child, or a
+     * connection; a connection that may wait for the next version to ask ({@code later} given, {@link #deferrable}) is
+     * left in place: with {@code laterStates} ({@link org.modnet.api.handover.TcpDeferredConnections}) its socket's id and
+     * 4-tuple go there and to {@code sockets}; without ({@link org.modnet.api.handover.TcpConnectionsInPlace}) it is only
+     * marked and listed: the next version finds it by its 4-tuple in this version's tables.
+     */
+    private static void meet(TcpNet net, TcpSock sk, int stamp, Map<TcpSock, List<TcpSock>> children, List<TcpSock> listening,
+            List<TcpSock> plain, List<TcpSock> later, List<SocketState> laterStates, List<SocketState> sockets, boolean mark) {
+        if (sk.walked == stamp) {
+            return;
+        }
+        sk.walked = stamp;
+        if (sk.state() == TcpSock.TCP_LISTEN) {
+            listening.add(sk);
+        } else if (sk.parent != null) {
+            List<TcpSock> of = children.get(sk.parent);
+            if (of == null) {
+                of = new ArrayList<>();
+                children.put(sk.parent, of);
+            }
+            of.add(sk);
+        } else if (!sk.isClosed() || net.orphans.contains(sk)) {
+            if (later == null || !deferrable(sk)) {
+                plain.add(sk);
+            } else if (laterStates == null) {
+                sk.inPlace = mark; // a write either way: the warm-up's compiled code has no branch the swap's walk would leave it by
+                later.add(sk);
+            } else {
+                SocketState s = inPlace(sk);
+                later.add(sk);
+                laterStates.add(s);
+                if (!sk.isClosed()) {
+                    sockets.add(s);
+                }
+            }
         }
     }
 

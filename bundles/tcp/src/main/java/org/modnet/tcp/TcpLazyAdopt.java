@@ -5,6 +5,8 @@ import java.util.List;
 
 import org.modnet.api.handover.SocketState;
 import org.modnet.api.handover.TcpConnectionState;
+import org.modnet.api.handover.TcpConnectionsInPlace;
+import org.modnet.api.net.NetNamespace;
 
 /**
  * The connections of one namespace a new version has not remade yet (issue 15): the adoption hashes
@@ -19,6 +21,10 @@ import org.modnet.api.handover.TcpConnectionState;
  * first (a softirq, the pass, or a call that must see it as Linux would see a live connection:
  * {@code ss} and {@code lsmod}'s walk, an ICMP error quoting it, a {@code bind} or port search that
  * meets its local port), and stays here done until the pass drops the table.
+ *
+ * <p>A previous version that left its connections in its own tables ({@link TcpConnectionsInPlace}, {@link #leftIn}) is
+ * asked instead: a 4-tuple this table does not hold is looked up there, and an entry is made for it then (once per
+ * connection, whichever thread asks first); the pass and the calls that need them all take the previous version's list.
  */
 final class TcpLazyAdopt {
     /** A deposited connection waiting to be remade. */
@@ -59,6 +65,11 @@ final class TcpLazyAdopt {
     private final java.util.BitSet ports = new java.util.BitSet(65536);
     /** Remakes an entry for a call that needs it now (true if this call did, false if another thread had). */
     private final java.util.function.Predicate<Pending> remake;
+    /** The previous version's tables ({@link #leftIn}), or null; {@link #ns} is this table's namespace there. */
+    private volatile TcpConnectionsInPlace.Table table;
+    private NetNamespace ns;
+    /** The entries made for connections found in {@link #table}, by socket id: one per connection. */
+    private final java.util.concurrent.ConcurrentHashMap<Long, Pending> asked = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** A table with nothing to remake an entry with, for the tests that read its hash alone. */
     TcpLazyAdopt() {
@@ -85,6 +96,57 @@ final class TcpLazyAdopt {
                 && s.remotePort() != 0;
     }
 
+    /** The connections of {@code ns} the previous version left in its own tables: looked up there when first needed. */
+    void leftIn(TcpConnectionsInPlace.Table t, NetNamespace n) {
+        this.ns = n;
+        this.table = t; // published (volatile) after ns
+    }
+
+    /** The entry of the connection {@code s} (its state {@code st} if known, else asked by id) left in the previous version's tables. */
+    private Pending asked(SocketState s, TcpConnectionState st, TcpConnectionsInPlace.Table t) {
+        Pending p = asked.get(s.id());
+        if (p == null) {
+            Pending mine = new Pending(s, st, st != null ? null : new ById(t));
+            p = asked.putIfAbsent(s.id(), mine);
+            if (p == null) {
+                p = mine;
+            }
+        }
+        return p;
+    }
+
+    /** The previous version's freeze by socket id: a class, not a method reference (see {@code TcpProtocol.RestFreeze}). */
+    private static final class ById implements java.util.function.LongFunction<TcpConnectionState> {
+        private final TcpConnectionsInPlace.Table t;
+
+        ById(TcpConnectionsInPlace.Table t) {
+            this.t = t;
+        }
+
+        @Override
+        public TcpConnectionState apply(long id) {
+            return t.freeze(id);
+        }
+    }
+
+    /**
+     * Every entry, for the pass: this table's, then (the previous version's tables) one for each connection of this
+     * namespace left there.
+     */
+    List<Pending> pending() {
+        TcpConnectionsInPlace.Table t = table;
+        if (t == null) {
+            return all;
+        }
+        List<Pending> out = new ArrayList<>(all);
+        for (SocketState s : t.connections()) {
+            if (s.namespace() == ns) {
+                out.add(asked(s, null, t));
+            }
+        }
+        return out;
+    }
+
     void add(TcpConnectionState st) {
         add(new Pending(st.socket(), st, null));
     }
@@ -106,7 +168,8 @@ final class TcpLazyAdopt {
 
     /** Whether an entry, remade or not, holds local port {@code port}. Allocates nothing. */
     boolean holdsPort(int port) {
-        return ports.get(port);
+        TcpConnectionsInPlace.Table t = table;
+        return ports.get(port) || t != null && t.holdsPort(ns, port);
     }
 
     /** The connection of a segment from raddr:rport to laddr:lport remade now if it waits here; false if none is here. */
@@ -123,10 +186,10 @@ final class TcpLazyAdopt {
 
     /** Every connection still waiting that holds local port {@code port} remade now: a bind to it then meets them as live ones. */
     void remakePort(int port) {
-        if (!ports.get(port)) {
+        if (!holdsPort(port)) {
             return;
         }
-        for (Pending p : all) {
+        for (Pending p : pending()) {
             if (p.lport == port && !p.done) {
                 remake.test(p);
             }
@@ -135,7 +198,7 @@ final class TcpLazyAdopt {
 
     /** Every connection still waiting remade now: a walk of the hashes ({@code ss}, {@code lsmod}) then sees them all. */
     void remakeAll() {
-        for (Pending p : all) {
+        for (Pending p : pending()) {
             if (!p.done) {
                 remake.test(p);
             }
@@ -149,7 +212,12 @@ final class TcpLazyAdopt {
                 return p;
             }
         }
-        return null;
+        TcpConnectionsInPlace.Table t = table;
+        if (t == null) {
+            return null;
+        }
+        TcpConnectionState st = t.freeze(ns, raddr, rport, laddr, lport); // null (allocating nothing) if it has none
+        return st == null ? null : asked(st.socket(), st, t);
     }
 
     int size() {

@@ -30,7 +30,7 @@ final class TcpNet {
     static final int EHASH_SLOTS = 4096;
     /** {@code inet_ehash_secret}: random once per boot in Linux, fixed here so a run is reproducible. */
     static final int INET_EHASH_SECRET = 0x5bd1e995;
-    private static final int LHASH_SLOTS = 256;
+    static final int LHASH_SLOTS = 256;
     private static final TcpSock[] NONE = new TcpSock[0];
 
     final NetNamespace ns;
@@ -113,6 +113,8 @@ final class TcpNet {
      * reset) are found here when the bundle hands its state to its next version.
      */
     final java.util.Set<TcpSock> created = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** The stamp of the hand-over's last walk over this namespace's tables ({@link TcpSock#walked}). */
+    int walkStamp;
     /**
      * Connections a new version adopted but has not remade yet ({@link TcpLazyAdopt}); null once all
      * are (always, but in the moments after an update).
@@ -362,6 +364,16 @@ final class TcpNet {
      * Every socket in the hashes, listeners first, then the established hash (SYN-RECV, connections,
      * orphans, TIME-WAIT), as {@code /proc/net/tcp} and {@code inet_diag_dump_icsk} walk them.
      */
+    /** Slot {@code i} of the listening hash, as it is (never changed in place): the hand-over's walk. */
+    TcpSock[] listenSlot(int i) {
+        return lhash.get(i);
+    }
+
+    /** Slot {@code i} of the established hash, as it is (never changed in place): the hand-over's walk. */
+    TcpSock[] establishedSlot(int i) {
+        return ehash.get(i);
+    }
+
     List<TcpSock> hashed() {
         TcpLazyAdopt l = lazy;
         if (l != null) { // just after an update: the connections not remade yet are live ones all the same

@@ -25,6 +25,7 @@ import org.modnet.api.handover.LayerState;
 import org.modnet.api.handover.LiveHandOver;
 import org.modnet.api.handover.SocketState;
 import org.modnet.api.handover.TcpConnectionState;
+import org.modnet.api.handover.TcpConnectionsInPlace;
 import org.modnet.api.handover.TcpDeferredConnections;
 import org.modnet.api.handover.TcpLayerState;
 import org.modnet.api.handover.TcpListenerState;
@@ -94,14 +95,35 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
      * TcpHandOverIT's breakdown of the swap: made, freeze start and end, adopt start and end, attached.
      * Written once per step, never on the packet path.
      */
-    private final long[] marks = new long[10];
+    private final long[] marks = new long[20];
 
     /** What the last hand-over of this instance did (its freeze, or its adoption and warm-up), for the benchmark. */
     public String handOverNote() {
         String w = warmedUp;
         String p = prebuilt;
         String note = p.isEmpty() ? lastHandOver : lastHandOver + "; " + p;
-        return w.isEmpty() ? note : note + " (" + w + ")";
+        return (w.isEmpty() ? note : note + " (" + w + ")") + swapSteps();
+    }
+
+    /**
+     * A live hand-over's steps on the swapping thread, in ms: the old version's (its protocol's unregistration and the
+     * dispatch of it to IPv4, the socket layer, the core and the SNMP readers; the rest freeze handed to its thread after the
+     * deposit) or the new one's (from {@link #take} to the adoption, its namespaces and TIME-WAIT, its listeners, the rest,
+     * and the registration's dispatch, in which IPv4 hands over the held segments).
+     */
+    private String swapSteps() {
+        long[] m = marks;
+        if (m[11] != 0 && m[12] != 0) {
+            return String.format("; live leave: the unregistration's dispatch %.1f ms, the rest freeze handed over %.1f ms after the deposit",
+                    (m[12] - m[11]) / 1e6, m[10] == 0 ? -1.0 : (m[10] - m[2]) / 1e6);
+        }
+        if (m[13] != 0 && m[3] != 0 && m[15] != 0) {
+            return String.format("; live take: to the adoption %.1f ms, namespaces and TIME-WAIT %.1f ms, listeners %.1f ms (%d children in"
+                    + " their queues; %.1f ms of CPU; %.1f ms in the socket layer's adopted), the rest %.1f ms, the registration's dispatch"
+                    + " %.1f ms", (m[3] - m[13]) / 1e6, (m[14] - m[3]) / 1e6, (m[16] - m[14]) / 1e6, m[19], m[18] / 1e6, m[17] / 1e6,
+                    (m[4] - m[16]) / 1e6, (m[15] - m[4]) / 1e6);
+        }
+        return "";
     }
 
     /**
@@ -239,7 +261,9 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
      * freeze code runs on scratch sockets ({@link TcpHandOverWarmUp#runFreezeSide}) until the JIT has
      * compiled it, so that the walk over every connection when an update comes (with their segments
      * held) does not start in the interpreter. About 16,000 scratch freezes, once per version; stops as
-     * soon as this version begins to leave.
+     * soon as this version begins to leave. The thread then stays, parked, for the freeze of the connections a live
+     * hand-over leaves in place ({@link RestFreeze}): started inside the swap, a thread costs the swapping thread the wait
+     * for it to come alive (a thread at nice 0 on cores the packet threads keep busy: 0.5-7 ms in the benchmark's runs).
      */
     private void warmFreeze() {
         long after = warmFreezeAfterMs;
@@ -247,9 +271,14 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
             return;
         }
         Thread.ofPlatform().daemon().name("tcp-warm-freeze").start(() -> {
+            restWaiter = Thread.currentThread();
             try {
-                Thread.sleep(after);
-                if (gone) {
+                long until = System.nanoTime() + after * 1_000_000;
+                while (!gone && restJob == null && !retired && System.nanoTime() - until < 0) {
+                    java.util.concurrent.locks.LockSupport.parkNanos(this, 50_000_000);
+                }
+                if (gone || restJob != null || retired) {
+                    awaitRestJob(); // left (or going) before the warm-up: no warm-up, the rest freeze if any
                     return;
                 }
                 java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
@@ -258,19 +287,87 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
                 // the classes a live hand-over's leave makes, loaded now rather than in its frozen window
                 new FreezeOnAsk(this).getClass();
                 new RestFreeze(this, null, null, 0).getClass();
+                new InPlaceTable(this).getClass();
                 // and every other class of this jar and of the hand-over API: the freeze of a real namespace meets some the scratch
                 // one does not (a listener's children, out-of-order segments), each a jar read and a definition inside the swap
                 int classes = Live.preload(context);
+                int walks = warmWalks(); // first: the walk is what a live hand-over runs over every connection with the segments held
                 int n = TcpHandOverWarmUp.runFreezeSide(core, ipv4, TcpHandOverWarmUp.FREEZE_ROUNDS, () -> gone);
-                warmedFreeze = String.format("freeze warmed on %d scratch freezes (%d classes loaded first) in %.1f ms, %.1f ms of CPU", n,
-                        classes, (System.nanoTime() - start) / 1e6, (mx.getCurrentThreadCpuTime() - cpu) / 1e6);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+                warmedFreeze = String.format("freeze warmed on %d scratch freezes and %d walks (%d classes loaded first) in %.1f ms, %.1f ms"
+                        + " of CPU", n, walks, classes, (System.nanoTime() - start) / 1e6, (mx.getCurrentThreadCpuTime() - cpu) / 1e6);
             } catch (RuntimeException e) {
                 warmedFreeze = "freeze warm-up failed: " + e;
                 LOG.warn("tcp: the freeze's warm-up failed (an update freezes cold): {}", e.toString());
             }
+            awaitRestJob();
         });
+    }
+
+    /** How many walks {@link #warmWalks} runs over the namespaces: enough for C2 to compile the walk as a whole method. */
+    static final int WARM_WALKS = 100;
+    /** {@link #warmWalks} is walking a namespace: {@link #leave} waits for it to end before its own walk (the stamps are shared). */
+    private volatile boolean warmWalking;
+
+    /**
+     * The live hand-over's walk ({@link TcpHandOver#warmWalk}) over this version's namespaces as they are, {@value #WARM_WALKS}
+     * times at most, until this version begins to leave; how many ran.
+     */
+    private int warmWalks() {
+        int n = 0;
+        while (n < WARM_WALKS) {
+            for (TcpNet net : nets.values()) {
+                warmWalking = true;
+                try {
+                    if (gone) {
+                        return n;
+                    }
+                    TcpHandOver.warmWalk(net);
+                } finally {
+                    warmWalking = false;
+                }
+            }
+            n++;
+            if (nets.isEmpty()) {
+                return n;
+            }
+        }
+        return n;
+    }
+
+    /** The thread {@link #warmFreeze} started, waiting for {@link #restJob} once its warm-up is done; null if none. */
+    private volatile Thread restWaiter;
+    /** The rest freeze a live hand-over gives {@link #restWaiter}. */
+    private volatile Runnable restJob;
+    /** Set by {@link #deactivate}: {@link #restWaiter} waits no more. */
+    private volatile boolean retired;
+
+    /** On {@link #restWaiter}: runs the rest freeze when a live hand-over gives it; returns at once when this version retires. */
+    private void awaitRestJob() {
+        while (true) {
+            Runnable job = restJob;
+            if (job != null) {
+                job.run();
+                return;
+            }
+            if (retired) {
+                return;
+            }
+            java.util.concurrent.locks.LockSupport.park(this);
+        }
+    }
+
+    /**
+     * The rest freeze on {@link #restWaiter} if it waits (one write and an unpark), else on a thread started for it; the
+     * thread {@link #awaitRestFreeze} joins.
+     */
+    private Thread startRestFreeze(Runnable job) {
+        Thread w = restWaiter;
+        if (w != null && w.isAlive() && !retired) {
+            restJob = job;
+            java.util.concurrent.locks.LockSupport.unpark(w);
+            return w;
+        }
+        return Thread.ofPlatform().daemon().name("tcp-freeze-rest").start(job);
     }
 
     TcpProtocol(NetCore core, Ipv4 ipv4, SocketHandOver holder, java.util.function.BooleanSupplier updating,
@@ -284,12 +381,12 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
      */
     TcpProtocol(NetCore core, Ipv4 ipv4, SocketHandOver holder, java.util.function.BooleanSupplier updating,
             int stateVersion, java.util.function.BooleanSupplier predecessorLeaving) {
-        this(core, ipv4, holder, updating, stateVersion, predecessorLeaving, () -> true);
+        this(core, ipv4, holder, updating, stateVersion, predecessorLeaving, () -> IN_PLACE_TABLE);
     }
 
-    /** As above; {@code successorDefers} says whether the next version takes connections handed over in place. */
+    /** As above; {@code successorDefers} says which connections handed over in place the next version takes ({@link #successorReads}). */
     TcpProtocol(NetCore core, Ipv4 ipv4, SocketHandOver holder, java.util.function.BooleanSupplier updating,
-            int stateVersion, java.util.function.BooleanSupplier predecessorLeaving, java.util.function.BooleanSupplier successorDefers) {
+            int stateVersion, java.util.function.BooleanSupplier predecessorLeaving, java.util.function.IntSupplier successorDefers) {
         marks[0] = System.nanoTime();
         this.successorDefers = successorDefers;
         this.core = core;
@@ -334,6 +431,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
     /** After the adoption: the freeze's warm-up, then the protocol's services and {@code /proc/net/tcp} and lsmod's count. */
     private void startServing() {
         registerProtocol();
+        marks[15] = System.nanoTime();
         // here, not later (after IPv4's attach): the previous version's /proc/net/tcp may leave before that,
         // and a reader would find none between the two
         registerUsers();
@@ -459,14 +557,17 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
      * thread of their own once the next version has asked for its first one. The bundle's stop then hands nothing over.
      */
     void leaveLive() {
+        marks[11] = System.nanoTime();
         leavingLive = true;
         unregisterProtocol();
+        marks[12] = System.nanoTime();
         leave(true);
         handedOver = true;
     }
 
     /** {@link LiveHandOver#take}: the next version adopts what {@link #leaveLive} deposited and registers its services. */
     void take() {
+        marks[13] = System.nanoTime();
         taking = true;
         synchronized (users) {
             if (!standby || gone) {
@@ -710,12 +811,16 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
             isn.adoptKeys(first.isnKey0(), first.isnKey1(), first.tsKey0(), first.tsKey1());
         }
         TcpDeferredConnections inPlace = sockets != null && holder.takeDetail(DEFERRED) instanceof TcpDeferredConnections d ? d : null;
+        TcpConnectionsInPlace table = sockets != null && holder.takeDetail(IN_PLACE) instanceof TcpConnectionsInPlace t ? t : null;
         if (sockets != null) {
             if (readable) {
-                adopt(sockets, tcp, inPlace);
+                adopt(sockets, tcp, inPlace, table);
             } else {
                 holder.refuse(sockets, "this tcp reads state version " + TcpHandOver.STATE_VERSION + ", the deposit is version "
                         + sockets.version() + (tcp == null ? " without its connections" : ""));
+                if (table != null) { // their descriptors, which the deposit's sockets do not list, are closed too
+                    holder.finished(new LayerState(sockets.layer(), sockets.version(), table.table().connections(), Map.of()));
+                }
             }
         }
     }
@@ -792,55 +897,170 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
      * connections handed over in place ({@value #DEFERRED_HEADER}); Felix's own update, which shows no
      * next version before this one stops, and an older next version get every connection frozen.
      */
-    private static boolean successorTakesDeferred(BundleContext context) {
+    private static int successorTakesDeferred(BundleContext context) {
         try {
             Bundle me = context.getBundle();
             for (Bundle b : context.getBundles()) {
-                if (b != me && me.getSymbolicName().equals(b.getSymbolicName()) && b.getState() != Bundle.UNINSTALLED
-                        && b.getHeaders("").get(DEFERRED_HEADER) != null) {
-                    return true;
+                if (b != me && me.getSymbolicName().equals(b.getSymbolicName()) && b.getState() != Bundle.UNINSTALLED) {
+                    String v = b.getHeaders("").get(DEFERRED_HEADER);
+                    if (v != null) { // -Dmodnet.tcp.inplace=list: the list even to a next version that reads the table (the benchmark's A/B)
+                        return "list".equals(System.getProperty(IN_PLACE_PROPERTY)) ? IN_PLACE_LIST : inPlaceForm(v);
+                    }
                 }
             }
-            return false;
+            return 0;
         } catch (IllegalStateException e) {
-            return false;
+            return 0;
         }
+    }
+
+    /** What a next version's {@value #DEFERRED_HEADER} header says it reads: 1 the list, 2 (or more) the table too. */
+    static int inPlaceForm(String header) {
+        try {
+            return Math.min(Math.max(Integer.parseInt(header.trim()), 1), IN_PLACE_TABLE);
+        } catch (NumberFormatException e) {
+            return IN_PLACE_LIST;
+        }
+    }
+
+    static final String IN_PLACE_PROPERTY = "modnet.tcp.inplace";
+    /** The next version reads {@link TcpDeferredConnections} (handover 1.7: a record per connection, built in the swap). */
+    static final int IN_PLACE_LIST = 1;
+    /** The next version reads {@link TcpConnectionsInPlace} too (handover 1.11: this version's own tables, looked up by 4-tuple). */
+    static final int IN_PLACE_TABLE = 2;
+
+    /** The tests' wiring: the next version reads {@code form} ({@link #IN_PLACE_LIST}, {@link #IN_PLACE_TABLE}, 0 neither). */
+    void successorReads(int form) {
+        successorDefers = () -> form;
     }
 
     static final String DEFERRED_HEADER = "Modnet-Tcp-Deferred";
     /** The holder's key for {@link TcpDeferredConnections}, beside {@link #LAYER}'s {@link TcpLayerState}. */
     static final String DEFERRED = "tcp-deferred";
-    private final java.util.function.BooleanSupplier successorDefers;
+    /** The holder's key for {@link TcpConnectionsInPlace}, beside {@link #LAYER}'s {@link TcpLayerState}. */
+    static final String IN_PLACE = "tcp-in-place";
+    private volatile java.util.function.IntSupplier successorDefers;
 
-    /** A connection deposited in place: frozen once, by the next version's first need or by {@link #deactivate}. */
-    private static final class Deferred {
-        final TcpSock sk;
-        TcpConnectionState state; // guarded by this
-
-        Deferred(TcpSock sk) {
-            this.sk = sk;
-        }
-    }
-
-    /** The connections deposited in place by socket id, read-only once deposited. */
-    private volatile Map<Long, Deferred> deferred = Map.of();
+    /** The connections deposited in place, in the walk's order; each frozen once, by the next version's first need or the rest freeze. */
+    private volatile List<TcpSock> leftInPlace = List.of();
+    /** The table deposited by the last live hand-over to a next version that reads one; null if none. */
+    private volatile InPlaceTable inPlaceTable;
+    /** {@link #leftInPlace} by socket id: made in the swap for a {@link TcpDeferredConnections}, at its first need for a table. */
+    private volatile Map<Long, TcpSock> inPlaceById;
     private final java.util.concurrent.atomic.AtomicInteger frozenOnAsk = new java.util.concurrent.atomic.AtomicInteger();
 
     /** {@link TcpDeferredConnections#freeze}: the connection of socket {@code id} frozen now if it is not yet. */
     private TcpConnectionState freezeDeferred(long id) {
-        Deferred d = deferred.get(id);
-        return d == null ? null : freezeDeferred(d, true);
+        Map<Long, TcpSock> byId = inPlaceById;
+        if (byId == null) {
+            byId = inPlaceById();
+        }
+        TcpSock sk = byId.get(id);
+        return sk == null ? null : freezeDeferred(sk, true);
     }
 
-    private TcpConnectionState freezeDeferred(Deferred d, boolean asked) {
-        synchronized (d) {
-            if (d.state == null) {
-                d.state = TcpHandOver.freeze(d.sk);
+    private synchronized Map<Long, TcpSock> inPlaceById() {
+        Map<Long, TcpSock> byId = inPlaceById;
+        if (byId == null) {
+            List<TcpSock> all = leftInPlace;
+            byId = new java.util.HashMap<>(all.size() * 2);
+            for (TcpSock sk : all) {
+                byId.put(sk.inode(), sk);
+            }
+            inPlaceById = byId;
+        }
+        return byId;
+    }
+
+    /** A connection deposited in place, frozen now if it is not yet (once: its socket's monitor, which nothing else takes). */
+    private TcpConnectionState freezeDeferred(TcpSock sk, boolean asked) {
+        synchronized (sk) {
+            if (sk.inPlaceState == null) {
+                sk.inPlaceState = TcpHandOver.freeze(sk);
                 if (asked) {
                     frozenOnAsk.incrementAndGet();
                 }
             }
-            return d.state;
+            return sk.inPlaceState;
+        }
+    }
+
+    /**
+     * {@link TcpConnectionsInPlace.Table}: this version's tables, read by its next version after the swap. A class, not a
+     * lambda (see {@link RestFreeze}).
+     */
+    private static final class InPlaceTable implements TcpConnectionsInPlace.Table {
+        private final TcpProtocol tcp;
+        final TcpConnectionsInPlace deposit;
+        private volatile List<SocketState> connections;
+        /** The local ports the connections left in place hold, by namespace: made at the first ask. */
+        private volatile Map<NetNamespace, java.util.BitSet> ports;
+
+        InPlaceTable(TcpProtocol tcp) {
+            this.tcp = tcp;
+            this.deposit = new TcpConnectionsInPlace(this);
+        }
+
+        /**
+         * The list and the ports made now if no one asked for them yet: by the rest freeze, so that nothing this version's
+         * code has not run yet runs after its bundle has stopped (a class it would load then has no bundle to come from).
+         */
+        void complete() {
+            connections();
+            ports();
+        }
+
+        @Override
+        public TcpConnectionState freeze(NetNamespace ns, int raddr, int rport, int laddr, int lport) {
+            TcpNet net = tcp.nets.get(ns);
+            TcpSock sk = net == null ? null : net.lookupEstablished(raddr, rport, laddr, lport);
+            return sk == null || !sk.inPlace ? null : tcp.freezeDeferred(sk, true);
+        }
+
+        @Override
+        public TcpConnectionState freeze(long id) {
+            return tcp.freezeDeferred(id);
+        }
+
+        @Override
+        public boolean holdsPort(NetNamespace ns, int port) {
+            Map<NetNamespace, java.util.BitSet> p = ports;
+            if (p == null) {
+                p = ports();
+            }
+            java.util.BitSet b = p.get(ns);
+            return b != null && port >= 0 && b.get(port);
+        }
+
+        private synchronized Map<NetNamespace, java.util.BitSet> ports() {
+            Map<NetNamespace, java.util.BitSet> p = ports;
+            if (p == null) {
+                p = new java.util.HashMap<>();
+                for (TcpSock sk : tcp.leftInPlace) {
+                    java.util.BitSet b = p.get(sk.namespace());
+                    if (b == null) {
+                        b = new java.util.BitSet(65536);
+                        p.put(sk.namespace(), b);
+                    }
+                    b.set(sk.lport());
+                }
+                ports = p;
+            }
+            return p;
+        }
+
+        @Override
+        public synchronized List<SocketState> connections() {
+            List<SocketState> c = connections;
+            if (c == null) {
+                List<SocketState> all = new ArrayList<>(tcp.leftInPlace.size());
+                for (TcpSock sk : tcp.leftInPlace) {
+                    all.add(TcpHandOver.inPlace(sk));
+                }
+                c = List.copyOf(all);
+                connections = c;
+            }
+            return c;
         }
     }
 
@@ -885,6 +1105,11 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
                 leave(false);
             }
         } finally {
+            retired = true;
+            Thread w = restWaiter;
+            if (w != null) {
+                java.util.concurrent.locks.LockSupport.unpark(w);
+            }
             unregisterUsers();
             Live.unregister(this);
         }
@@ -911,6 +1136,9 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         synchronized (users) {
             gone = true; // the freeze's warm-up stops, whether this version hands over or closes; nothing registers from here
         }
+        while (warmWalking) { // its walk over a namespace ends: the walk's stamps are the namespace's. Parked, not spinning:
+            java.util.concurrent.locks.LockSupport.parkNanos(20_000); // the warm-up's thread (nice 0) needs a core to end it
+        }
         finishAdoption(); // what an update just before left for later is remade, to be frozen or closed with the rest
         SocketHandOver holder = this.holder;
         if (holder == null || !handingOver()) {
@@ -924,19 +1152,24 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         leaving = true; // before the wait: a segment that comes later is dropped, never answered with a reset
         synchronizeNet();
         long synced = System.nanoTime();
-        boolean inPlace = successorDefers.getAsBoolean() && Boolean.parseBoolean(System.getProperty(LAZY_PROPERTY, "true"));
-        List<TcpSock> later = inPlace ? new ArrayList<>() : null;
-        List<SocketState> laterStates = inPlace ? new ArrayList<>() : null;
+        int form = Boolean.parseBoolean(System.getProperty(LAZY_PROPERTY, "true")) ? successorDefers.getAsInt() : 0;
+        List<TcpSock> later = form > 0 ? new ArrayList<>() : null;
+        // the table: the connections stay in this version's hashes, the next version looks each up when it needs it, and
+        // the walk only marks them; the list (a next version that reads no table): a record of each, built here
+        List<SocketState> laterStates = form == IN_PLACE_LIST ? new ArrayList<>() : null;
         LayerState sockets = export(later, laterStates);
         long walked = System.nanoTime();
         TcpLayerState tcp = (TcpLayerState) pending;
         if (later != null && !later.isEmpty()) {
-            Map<Long, Deferred> byId = new java.util.HashMap<>();
-            for (TcpSock sk : later) {
-                byId.put(sk.inode(), new Deferred(sk));
+            leftInPlace = later;
+            if (laterStates != null) {
+                inPlaceById();
+                holder.depositDetail(DEFERRED, new TcpDeferredConnections(laterStates, new FreezeOnAsk(this)));
+            } else {
+                InPlaceTable t = new InPlaceTable(this);
+                inPlaceTable = t;
+                holder.depositDetail(IN_PLACE, t.deposit);
             }
-            deferred = byId;
-            holder.depositDetail(DEFERRED, new TcpDeferredConnections(laterStates, new FreezeOnAsk(this)));
         }
         holder.depositDetail(LAYER, tcp);
         holder.deposit(sockets);
@@ -944,7 +1177,8 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         long[] took = { tcp.connections().size(), tcp.listeners().size(), tcp.timewait().size(), marks[2] - start,
                 mx.getCurrentThreadCpuTime() - cpu, synced - start, walked - synced, marks[2] - walked };
         if (live) { // the next version takes over now: the account and the rest's freeze beside it, and the stop waits for that
-            restFreeze = Thread.ofPlatform().daemon().name("tcp-freeze-rest").start(new RestFreeze(this, took, later, tcp.version()));
+            restFreeze = startRestFreeze(new RestFreeze(this, took, later, tcp.version()));
+            marks[10] = System.nanoTime();
             return;
         }
         account(took);
@@ -1011,9 +1245,13 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         awaitFirstAsk();
         // the rest frozen here, so that none of this version's code runs once its bundle has stopped
         long rest = System.nanoTime();
-        Map<Long, Deferred> byId = deferred;
         for (TcpSock sk : later) {
-            freezeDeferred(byId.get(sk.inode()), false);
+            freezeDeferred(sk, false);
+        }
+        InPlaceTable table = inPlaceTable;
+        if (table != null) {
+            table.complete();
+            inPlaceById(); // the ids too, for the next version's pass
         }
         int asked = frozenOnAsk.get();
         lastHandOver += String.format(" and %d deposited in place (clocks stopped); waited %.1f ms for the next version's first"
@@ -1106,14 +1344,14 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
      */
     TcpLayerState exported() {
         TcpLayerState t = (TcpLayerState) pending;
-        if (deferred.isEmpty()) {
+        if (leftInPlace.isEmpty()) {
             return t;
         }
         List<TcpConnectionState> all = new ArrayList<>(t.connections());
-        for (Deferred d : deferred.values()) {
-            synchronized (d) {
-                if (d.state != null) {
-                    all.add(d.state);
+        for (TcpSock sk : leftInPlace) {
+            synchronized (sk) {
+                if (sk.inPlaceState != null) {
+                    all.add(sk.inPlaceState);
                 }
             }
         }
@@ -1127,6 +1365,14 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
 
     /** As above, with the connections the previous version deposited in place, if any. */
     void adopt(LayerState sockets, TcpLayerState st, TcpDeferredConnections inPlace) {
+        adopt(sockets, st, inPlace, null);
+    }
+
+    /**
+     * As above, with the connections the previous version left in its own tables ({@code table}), if any: each namespace's
+     * table of connections left for later asks the previous version's by 4-tuple (nothing is done per connection here).
+     */
+    void adopt(LayerState sockets, TcpLayerState st, TcpDeferredConnections inPlace, TcpConnectionsInPlace table) {
         SocketHandOver holder = this.holder;
         long start = System.nanoTime();
         marks[3] = start;
@@ -1141,12 +1387,23 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
             }
         }
         List<Runnable> clocks = new ArrayList<>();
+        marks[14] = System.nanoTime();
+        long inHolder = 0;
+        long listenCpu = java.lang.management.ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
+        int children = 0;
         for (TcpListenerState ls : st.listeners()) {
+            children += ls.acceptQueue().size() + ls.synQueue().size();
             TcpSock l = TcpHandOver.adopt(net(ls.socket().namespace(), true), ls, clocks);
             if (holder != null) {
+                long t = System.nanoTime();
                 holder.adopted(ls.socket().id(), l);
+                inHolder += System.nanoTime() - t;
             }
         }
+        marks[17] = inHolder;
+        marks[18] = java.lang.management.ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime() - listenCpu;
+        marks[19] = children;
+        marks[16] = System.nanoTime();
         // a connection a segment finds by its 4-tuple is remade when it is first touched, or by the pass
         // after IPv4 delivered what it held: the first segment does not wait for all of them
         boolean defer = holder != null && Boolean.parseBoolean(System.getProperty(LAZY_PROPERTY, "true"));
@@ -1183,10 +1440,34 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
                 }
             }
         }
+        if (table != null) {
+            if (defer) {
+                for (TcpNamespaceState ns : st.namespaces()) { // every namespace the previous version had: its tables are there
+                    TcpNet net = net(ns.namespace(), true);
+                    lazyTable(later, net).leftIn(table.table(), net.ns);
+                }
+            } else {
+                for (SocketState s : table.table().connections()) {
+                    TcpConnectionState c = table.table().freeze(s.id());
+                    if (c == null) {
+                        continue; // the previous version no longer knows it: its descriptor is closed by finished
+                    }
+                    now++;
+                    TcpSock sk = TcpHandOver.adopt(net(s.namespace(), true), c, null, clocks);
+                    if (holder != null && !sk.isClosed()) {
+                        holder.adopted(c.socket().id(), sk);
+                    }
+                }
+                if (holder != null) {
+                    holder.finished(new LayerState(sockets.layer(), sockets.version(), table.table().connections(), Map.of()));
+                }
+            }
+        }
         synchronized (this) {
             stoppedClocks = clocks;
             lazySockets = later.isEmpty() ? null : sockets;
             lazyHolder = holder;
+            lazyLeftIn = defer ? table : null;
         }
         for (Map.Entry<TcpNet, TcpLazyAdopt> e : later.entrySet()) { // no lambda on the way to the first segment
             e.getKey().lazy = e.getValue(); // published: a segment may find them from here on
@@ -1200,7 +1481,8 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         }
         marks[4] = System.nanoTime();
         // no lambda here: its class would be spun on the way to the first segment
-        long[] report = { st.listeners().size(), st.timewait().size(), now, st.connections().size() + inPlaceCount,
+        // left in the previous version's tables: not counted here (that would be a walk over them), -1 for the line
+        long[] report = { st.listeners().size(), st.timewait().size(), now, table != null && defer ? -1 : st.connections().size() + inPlaceCount,
                 marks[4] - start, st.version() };
         if (clocksFallback == null) {
             reportAdoption(report);
@@ -1216,8 +1498,11 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
 
     /** The adoption's line: listeners, TIME-WAIT, connections remade, all, ns taken, state version. */
     private void reportAdoption(long[] r) {
-        lastHandOver = String.format("adopted %d listeners, %d TIME-WAIT and %d of %d connections in %.1f ms, %d left to their "
-                + "first segment or the pass", r[0], r[1], r[2], r[3], r[4] / 1e6, r[3] - r[2]);
+        lastHandOver = r[3] < 0
+                ? String.format("adopted %d listeners, %d TIME-WAIT and %d connections in %.1f ms; the connections left in the previous"
+                        + " version's tables wait there for their first segment or the pass", r[0], r[1], r[2], r[4] / 1e6)
+                : String.format("adopted %d listeners, %d TIME-WAIT and %d of %d connections in %.1f ms, %d left to their "
+                        + "first segment or the pass", r[0], r[1], r[2], r[3], r[4] / 1e6, r[3] - r[2]);
         LOG.info("tcp: {} (state version {})", lastHandOver, r[5]);
     }
 
@@ -1228,6 +1513,8 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
     /** The deposit's sockets while connections in it wait to be remade; the holder hears {@code finished} after the last (guarded by this). */
     private LayerState lazySockets;
     private SocketHandOver lazyHolder;
+    /** The previous version's tables the connections left for later are in, if it left them there (guarded by this). */
+    private TcpConnectionsInPlace lazyLeftIn;
     /** Runs {@link #finishAdoption} once IPv4 has delivered what it held. */
     private volatile java.util.concurrent.Executor lazyPass;
 
@@ -1410,9 +1697,11 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         synchronized (passLock) {
             LayerState sockets;
             SocketHandOver holder;
+            TcpConnectionsInPlace table;
             synchronized (this) {
                 sockets = lazySockets;
                 holder = lazyHolder;
+                table = lazyLeftIn;
             }
             if (sockets == null) {
                 return;
@@ -1424,7 +1713,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
                 if (lazy == null) {
                     continue;
                 }
-                for (TcpLazyAdopt.Pending p : lazy.all) {
+                for (TcpLazyAdopt.Pending p : lazy.pending()) {
                     if (remake(net, p)) {
                         remadeByPass.incrementAndGet();
                     }
@@ -1433,9 +1722,13 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
             }
             synchronized (this) {
                 lazySockets = null;
+                lazyLeftIn = null;
             }
             if (holder != null) {
                 holder.finished(sockets);
+                if (table != null) { // the descriptors of those the previous version no longer knew: closed
+                    holder.finished(new LayerState(sockets.layer(), sockets.version(), table.table().connections(), Map.of()));
+                }
             }
             marks[7] = System.nanoTime();
             lastHandOver = lastHandOver + String.format("; then %d remade on their first segment, %d for a call, %d by the pass in %.1f ms",

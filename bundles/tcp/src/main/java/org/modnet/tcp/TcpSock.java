@@ -577,6 +577,15 @@ final class TcpSock extends Sock {
     volatile boolean frozen;
     /** The timers that fired after a hand-over stopped the namespace's clocks ({@code FIRED_*} bits; written by the timer thread). */
     volatile int firedWhileStopped;
+    /**
+     * Left in place by a live update's freeze ({@code TcpConnectionsInPlace}): the next version finds it by its 4-tuple in
+     * this version's tables and asks for it; {@link #inPlaceState} is its state once frozen for that (guarded by this
+     * socket's monitor, which nothing else takes).
+     */
+    volatile boolean inPlace;
+    org.modnet.api.handover.TcpConnectionState inPlaceState;
+    /** The hand-over's walk over a namespace's tables last met this socket in the walk of this stamp ({@link TcpHandOver#freeze}). */
+    int walked;
     static final int FIRED_RTX = 1;
     static final int FIRED_DELACK = 2;
     static final int FIRED_TW = 4;
@@ -619,14 +628,44 @@ final class TcpSock extends Sock {
         super(net.ns, SocketCalls.SOCK_STREAM, SocketCalls.IPPROTO_TCP, null);
         this.net = net;
         this.cpu = (int) (inode() % net.core.cpus());
-        this.rtxTimer = new TcpTimer(f -> net.core.timer(cpu, f), timers::retransmitTimer, net.core::nanoTime);
-        this.delackTimer = new TcpTimer(f -> net.core.timer(cpu, f), timers::delackTimer, net.core::nanoTime);
-        this.twTimer = new TcpTimer(f -> net.core.timer(cpu, f), timers::timewaitTimer, net.core::nanoTime);
-        this.keepaliveTimer = new TcpTimer(f -> net.core.timer(cpu, f), timers::keepaliveTimer, net.core::nanoTime);
-        this.reclaimTimer = new TcpTimer(f -> net.core.timer(cpu, f), this::memReclaim, net.core::nanoTime);
-        this.pacingTimer = new TcpTimer(f -> net.core.hrtimer(cpu, f), timers::pacingTimer, net.core::nanoTime);
+        // classes, not lambdas (see TcpTimer's constructor): eighteen call sites, each spinning a class at its first run
+        this.rtxTimer = new TcpTimer(net.core, cpu, false, new TimerCall(this, TimerCall.RETRANSMIT));
+        this.delackTimer = new TcpTimer(net.core, cpu, false, new TimerCall(this, TimerCall.DELACK));
+        this.twTimer = new TcpTimer(net.core, cpu, false, new TimerCall(this, TimerCall.TIMEWAIT));
+        this.keepaliveTimer = new TcpTimer(net.core, cpu, false, new TimerCall(this, TimerCall.KEEPALIVE));
+        this.reclaimTimer = new TcpTimer(net.core, cpu, false, new TimerCall(this, TimerCall.RECLAIM));
+        this.pacingTimer = new TcpTimer(net.core, cpu, true, new TimerCall(this, TimerCall.PACING));
         setBuffers(net.wmem.get()[1], net.rmem.get()[1], 0); // tcp_init_sock: tcp_wmem[1] and tcp_rmem[1]
         this.ca = net.cong.dflt(); // tcp_assign_congestion_control
+    }
+
+    /** A timer's handler: {@link TcpTimers}' of its kind, or {@link #memReclaim}. */
+    private static final class TimerCall implements Runnable {
+        static final int RETRANSMIT = 0;
+        static final int DELACK = 1;
+        static final int TIMEWAIT = 2;
+        static final int KEEPALIVE = 3;
+        static final int RECLAIM = 4;
+        static final int PACING = 5;
+        private final TcpSock sk;
+        private final int kind;
+
+        TimerCall(TcpSock sk, int kind) {
+            this.sk = sk;
+            this.kind = kind;
+        }
+
+        @Override
+        public void run() {
+            switch (kind) {
+                case RETRANSMIT -> sk.timers.retransmitTimer();
+                case DELACK -> sk.timers.delackTimer();
+                case TIMEWAIT -> sk.timers.timewaitTimer();
+                case KEEPALIVE -> sk.timers.keepaliveTimer();
+                case RECLAIM -> sk.memReclaim();
+                default -> sk.timers.pacingTimer();
+            }
+        }
     }
 
     /** The socket's lock ({@code sk_lock}) for the split-out parts, which are not subclasses of {@code Sock}. */
@@ -2262,7 +2301,20 @@ final class TcpSock extends Sock {
 
     /** Bytes in order not yet read (the FIN is not one). */
     /** What ends a blocking read's busy poll: bytes to read, or the connection left ESTABLISHED or failed (read without the lock). */
-    private final java.util.function.BooleanSupplier busyReadEnd = () -> readable() > 0 || state != TCP_ESTABLISHED || hasError();
+    private final java.util.function.BooleanSupplier busyReadEnd = new BusyReadEnd(this); // a class: see the timers' in the constructor
+
+    private static final class BusyReadEnd implements java.util.function.BooleanSupplier {
+        private final TcpSock sk;
+
+        BusyReadEnd(TcpSock sk) {
+            this.sk = sk;
+        }
+
+        @Override
+        public boolean getAsBoolean() {
+            return sk.readable() > 0 || sk.state != TCP_ESTABLISHED || sk.hasError();
+        }
+    }
 
     private int readable() {
         if (rbuf == null) {

@@ -29,7 +29,48 @@ final class TcpTimer implements Timer {
     TcpTimer(java.util.function.Function<Runnable, Timer> make, Runnable function, LongSupplier nanoTime) {
         this.function = function;
         this.nanoTime = nanoTime;
-        this.timer = make.apply(this::fire);
+        this.timer = make.apply(new Fire(this));
+    }
+
+    /**
+     * A timer of {@code core}'s wheel on {@code cpu} ({@code hr}: its high-resolution one), calling {@code function} when it
+     * fires while pending. No lambda: a socket's timers are made with the socket, and a new version of TCP makes its first
+     * sockets inside an update's swap (the listeners it adopts), where each lambda's call site would spin a class at its
+     * first run; these classes are loaded beside the swap with the rest of the jar.
+     */
+    TcpTimer(org.modnet.api.net.NetCore core, int cpu, boolean hr, Runnable function) {
+        this.function = function;
+        this.nanoTime = new CoreClock(core);
+        Fire fire = new Fire(this);
+        this.timer = hr ? core.hrtimer(cpu, fire) : core.timer(cpu, fire);
+    }
+
+    /** The wheel's callback: {@link #fire}. */
+    private static final class Fire implements Runnable {
+        private final TcpTimer t;
+
+        Fire(TcpTimer t) {
+            this.t = t;
+        }
+
+        @Override
+        public void run() {
+            t.fire();
+        }
+    }
+
+    /** The core's clock. */
+    private static final class CoreClock implements LongSupplier {
+        private final org.modnet.api.net.NetCore core;
+
+        CoreClock(org.modnet.api.net.NetCore core) {
+            this.core = core;
+        }
+
+        @Override
+        public long getAsLong() {
+            return core.nanoTime();
+        }
     }
 
     private void fire() {

@@ -75,7 +75,7 @@ final class TcpTimewaitSock {
         this.tsOff = tsOff;
         this.tsRecent = tsRecent;
         this.tsRecentStamp = tstampOk ? Math.max(1, nowMs() / 1000) : 0;
-        this.timer = new TcpTimer(f -> net.core.timer(cpu, f), this::expire, net.core::nanoTime);
+        this.timer = new TcpTimer(net.core, cpu, false, new Expire(this)); // no lambda: see TcpTimer's constructor
     }
 
     int rcvNxt() {
@@ -123,6 +123,20 @@ final class TcpTimewaitSock {
     }
 
     /** The timer ran out: the sock leaves the tables (TW). */
+    /** The timer's handler: {@link #expire}. */
+    private static final class Expire implements Runnable {
+        private final TcpTimewaitSock tw;
+
+        Expire(TcpTimewaitSock tw) {
+            this.tw = tw;
+        }
+
+        @Override
+        public void run() {
+            tw.expire();
+        }
+    }
+
     private void expire() {
         synchronized (this) {
             if (dead) {

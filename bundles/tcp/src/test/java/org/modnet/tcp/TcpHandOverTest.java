@@ -595,7 +595,36 @@ class TcpHandOverTest {
      */
     @Test
     void aConnectionIsRemadeOnItsFirstSegmentAndTheOthersByThePassAfterTheHeldSegments() throws Exception {
+        remadeOnItsFirstSegmentAndByThePass(TcpProtocol.IN_PLACE_TABLE);
+    }
+
+    /**
+     * The same with a next version that reads only the list of connections handed over in place ({@code
+     * Modnet-Tcp-Deferred: 1}, handover 1.7): the old version builds a record of each in the swap, the new one hashes
+     * each into a table of its own; the connections go on alike.
+     */
+    @Test
+    void aNextVersionThatReadsOnlyTheListGetsARecordOfEachConnectionAndRemakesThemAlike() throws Exception {
+        remadeOnItsFirstSegmentAndByThePass(TcpProtocol.IN_PLACE_LIST);
+    }
+
+    /** What {@code Modnet-Tcp-Deferred} says: 1 the list, 2 the table too; a newer number reads as the newest this version writes. */
+    @Test
+    void theNextVersionsHeaderSaysWhichFormItReads() {
+        assertEquals(TcpProtocol.IN_PLACE_LIST, TcpProtocol.inPlaceForm("1"));
+        assertEquals(TcpProtocol.IN_PLACE_TABLE, TcpProtocol.inPlaceForm("2"));
+        assertEquals(TcpProtocol.IN_PLACE_TABLE, TcpProtocol.inPlaceForm(" 7 "));
+        assertEquals(TcpProtocol.IN_PLACE_LIST, TcpProtocol.inPlaceForm("yes"));
+    }
+
+    /**
+     * {@code form} {@link TcpProtocol#IN_PLACE_TABLE}: the connections stay in the old version's tables and the adoption
+     * makes no entry for them (the new version asks the old one by 4-tuple); {@link TcpProtocol#IN_PLACE_LIST}: one entry
+     * each, made in the adoption.
+     */
+    private void remadeOnItsFirstSegmentAndByThePass(int form) throws Exception {
         TcpPeer p = peer();
+        p.s.tcp.successorReads(form);
         int l = p.listen(PORT);
         int first = p.accept(l, PORT, SYN, TcpPeer.ts(101, 0), null);
         int firstIss = p.iss;
@@ -608,14 +637,19 @@ class TcpHandOverTest {
         p.drain();
         p.iss = firstIss; // the second SYN-ACK moved it
         boolean[] between = new boolean[3];
+        int[] entries = new int[1];
         p.s.swapTcp(TcpHandOver.STATE_VERSION, () -> {
             TcpNet net = p.s.tcp.net(p.s.ns);
             between[0] = net.lookupListener(LOCAL, PORT) != null;
             between[1] = conn(p) == null && net.lookupEstablished(PEER, second, LOCAL, PORT) == null;
+            between[2] = net.lazy != null && net.lazy.holdsPort(PORT) && net.lazy.find(PEER, second, LOCAL, PORT) != null;
+            entries[0] = net.lazy == null ? -1 : net.lazy.size();
             data(p, P, 10, 1, 63, 103); // to the first connection, held by IPv4 while no TCP is registered
         });
         assertTrue(between[0], "the listener is remade inside the adoption");
         assertTrue(between[1], "the connections are left for later");
+        assertTrue(between[2], "found by their 4-tuple and port before they are remade");
+        assertEquals(form == TcpProtocol.IN_PLACE_TABLE ? 0 : 2, entries[0], "entries the adoption made for them");
         assertArrayEquals(new int[] { 1, 1 }, p.s.tcp.remade(), "one on its held segment, one by the pass");
         assertNotNull(conn(p));
         assertNotNull(p.s.tcp.net(p.s.ns).lookupEstablished(PEER, second, LOCAL, PORT));

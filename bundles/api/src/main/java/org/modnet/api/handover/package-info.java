@@ -17,10 +17,11 @@
  * {@code mdev_max_us}, {@code rtt_seq}) and of the delayed-ACK state ({@code ato}, {@code ICSK_ACK_PUSHED},
  * {@code last_seg_size}) travel in {@link org.modnet.api.handover.TcpEstimator} (1.9). A version that hands over
  * while its bundle is still active, started beside its next version in standby, is a
- * {@link org.modnet.api.handover.LiveHandOver} (1.10).
+ * {@link org.modnet.api.handover.LiveHandOver} (1.10). TCP's connections left in the old version's own tables, looked
+ * up by 4-tuple when the new version first needs each, as {@link org.modnet.api.handover.TcpConnectionsInPlace} (1.11).
  */
 @Export
-@Version("1.10.0")
+@Version("1.11.0")
 package org.modnet.api.handover;
 
 import org.osgi.annotation.bundle.Export;
