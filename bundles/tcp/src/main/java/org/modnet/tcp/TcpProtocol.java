@@ -162,8 +162,11 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
      * beside the start: they are the component's nested classes.
      */
 
-    /** The component's questions about its bundle and its neighbours (an update under way, the old version stopping, the next one's taking). */
-    private static final class Asks implements java.util.function.BooleanSupplier {
+    /**
+     * The component's questions about its bundle and its neighbours: an update under way, the old version stopping (yes or no),
+     * which connections handed over in place the next version takes ({@link #successorTakesDeferred}'s form).
+     */
+    private static final class Asks implements java.util.function.BooleanSupplier, java.util.function.IntSupplier {
         static final int BEING_UPDATED = 0;
         static final int PREDECESSOR_STOPPING = 1;
         static final int SUCCESSOR_TAKES_DEFERRED = 2;
@@ -177,11 +180,12 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
 
         @Override
         public boolean getAsBoolean() {
-            return switch (what) {
-                case BEING_UPDATED -> BundleUpdates.beingUpdated(context);
-                case PREDECESSOR_STOPPING -> BundleUpdates.predecessorStopping(context);
-                default -> successorTakesDeferred(context);
-            };
+            return what == BEING_UPDATED ? BundleUpdates.beingUpdated(context) : BundleUpdates.predecessorStopping(context);
+        }
+
+        @Override
+        public int getAsInt() {
+            return successorTakesDeferred(context);
         }
     }
 
