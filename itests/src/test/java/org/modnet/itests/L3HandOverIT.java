@@ -218,14 +218,7 @@ public class L3HandOverIT {
 
     /** Every counter of {@code nstat -az} in {@code ns}. */
     private Map<String, Long> nstat(String ns) throws Exception {
-        Map<String, Long> all = new java.util.TreeMap<>();
-        for (String line : ModnetRuntime.run(processor, ns, "nstat -az").split("\n")) {
-            String[] w = line.trim().split("\\s+");
-            if (w.length >= 2 && w[1].matches("\\d+")) {
-                all.put(w[0], Long.parseLong(w[1]));
-            }
-        }
-        return all;
+        return ModnetRuntime.nstat(processor, ns);
     }
 
     private String nstatLine(String ns, String name) throws Exception {

@@ -240,4 +240,16 @@ final class ModnetRuntime {
             }
         }
     }
+
+    /** Every counter {@code nstat -az} shows in {@code ns}, by name. */
+    static java.util.Map<String, Long> nstat(CommandProcessor processor, String ns) throws Exception {
+        java.util.Map<String, Long> all = new java.util.TreeMap<>();
+        for (String line : run(processor, ns, "nstat -az").split("\n")) {
+            String[] w = line.trim().split("\\s+");
+            if (w.length >= 2 && w[1].matches("\\d+")) {
+                all.put(w[0], Long.parseLong(w[1]));
+            }
+        }
+        return all;
+    }
 }

@@ -126,14 +126,7 @@ public class TcpHandOverIT {
 
     /** Every counter {@code nstat -az} shows in {@code ns}, by name. */
     private Map<String, Long> counters(String ns) throws Exception {
-        Map<String, Long> all = new java.util.TreeMap<>();
-        for (String line : ModnetRuntime.run(processor, ns, "nstat -az").split("\n")) {
-            String[] w = line.trim().split("\\s+");
-            if (w.length >= 2 && w[1].matches("\\d+")) {
-                all.put(w[0], Long.parseLong(w[1]));
-            }
-        }
-        return all;
+        return ModnetRuntime.nstat(processor, ns);
     }
 
     /** The counters that moved in {@code ns} since {@code before}: what to read when a reset was sent. */
