@@ -12,8 +12,10 @@ import org.modnet.api.skb.SkBuffPool;
  * the frames of a poll per flow, in {@value #GRO_HASH_BUCKETS} buckets by the frame's hash of at most
  * {@value #MAX_GRO_SKBS} flows each, and appends each frame that continues a held flow to it, as the
  * protocol of its ethertype says ({@link PacketOffload#groMatch}: IPv4, then TCP); a flow that cannot
- * take the next frame, a frame that ends its flow (PSH, FIN), and every flow at the end of the poll
- * ({@code napi_gro_flush}) go up the stack as one skb of many segments ({@code gso_size} the first
+ * take the next frame, a frame that ends its flow (PSH, FIN), and the held flows when the NAPI instance
+ * completes ({@code napi_gro_flush}: all of them, or with {@code gro_flush_timeout} only those first held
+ * in an earlier jiffy, the rest kept for the next poll or the watchdog's, {@link #flush(boolean, long)})
+ * go up, through the queue's {@code netif_receive_skb} (generic XDP, then the stack), as one skb of many segments ({@code gso_size} the first
  * frame's payload, {@code gso_segs} the frames, the headers made one packet's by
  * {@link PacketOffload#groComplete}). A full bucket sends its oldest flow up first
  * ({@code gro_flush_oldest}), counted. A frame whose headers do not fit in it (a short or malformed
