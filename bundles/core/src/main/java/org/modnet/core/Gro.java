@@ -12,8 +12,10 @@ import org.modnet.api.skb.SkBuffPool;
  * the frames of a poll per flow, in {@value #GRO_HASH_BUCKETS} buckets by the frame's hash of at most
  * {@value #MAX_GRO_SKBS} flows each, and appends each frame that continues a held flow to it, as the
  * protocol of its ethertype says ({@link PacketOffload#groMatch}: IPv4, then TCP); a flow that cannot
- * take the next frame, a frame that ends its flow (PSH, FIN), and every flow at the end of the poll
- * ({@code napi_gro_flush}) go up the stack as one skb of many segments ({@code gso_size} the first
+ * take the next frame, a frame that ends its flow (PSH, FIN), and the held flows when the NAPI instance
+ * completes ({@code napi_gro_flush}: all of them, or with {@code gro_flush_timeout} only those first held
+ * in an earlier jiffy, the rest kept for the next poll or the watchdog's, {@link #flush(boolean, long)})
+ * go up, through the queue's {@code netif_receive_skb} (generic XDP, then the stack), as one skb of many segments ({@code gso_size} the first
  * frame's payload, {@code gso_segs} the frames, the headers made one packet's by
  * {@link PacketOffload#groComplete}). A full bucket sends its oldest flow up first
  * ({@code gro_flush_oldest}), counted. A frame whose headers do not fit in it (a short or malformed
@@ -32,11 +34,16 @@ final class Gro {
     static final int GRO_MAX_SIZE = 65535;
 
     private final CoreEngine core;
-    private final NetDev dev;
+    /** The queue whose NAPI instance this is: what goes up goes through its {@code netif_receive_skb} (generic XDP, then the stack). */
+    private final RxQueueImpl queue;
     /** Bucket {@code b}'s flows at {@code b * MAX_GRO_SKBS}, oldest first. */
     private final SkBuff[] held = new SkBuff[GRO_HASH_BUCKETS * MAX_GRO_SKBS];
     private final PacketOffload[] offload = new PacketOffload[GRO_HASH_BUCKETS * MAX_GRO_SKBS];
+    /** Each held flow's age: the jiffy it was first held in ({@code NAPI_GRO_CB(skb)->age}). */
+    private final long[] age = new long[GRO_HASH_BUCKETS * MAX_GRO_SKBS];
     private final int[] count = new int[GRO_HASH_BUCKETS];
+    /** The jiffy of the poll under way ({@link #pollStarted}). */
+    private long jiffy;
     private int total;
 
     // the polling thread's counters
@@ -44,10 +51,12 @@ final class Gro {
     private long mergedSkbs;
     private long flushedFull;
     private long noBuffer;
+    private long kept;
+    private long flushedAged;
 
-    Gro(CoreEngine core, NetDev dev) {
+    Gro(CoreEngine core, RxQueueImpl queue) {
         this.core = core;
-        this.dev = dev;
+        this.queue = queue;
     }
 
     /**
@@ -101,6 +110,7 @@ final class Gro {
         int at = base + count[b]++;
         held[at] = skb;
         offload[at] = o;
+        age[at] = jiffy;
         total++;
         skb.gso(skb.len() - hlen, 1, 0);
     }
@@ -167,6 +177,7 @@ final class Gro {
         int n = --count[b];
         System.arraycopy(held, base + i + 1, held, base + i, n - i);
         System.arraycopy(offload, base + i + 1, offload, base + i, n - i);
+        System.arraycopy(age, base + i + 1, age, base + i, n - i);
         held[base + n] = null;
         offload[base + n] = null;
         total--;
@@ -179,20 +190,45 @@ final class Gro {
         up(p);
     }
 
-    /** {@code napi_gro_flush}: every held flow goes up, each bucket's oldest first. */
+    /** A poll starts at {@code nanos} on the core's clock: flows held from now on are of its jiffy. */
+    void pollStarted(long nanos) {
+        jiffy = nanos / NSEC_PER_JIFFY;
+    }
+
+    private static final long NSEC_PER_JIFFY = 1_000_000_000L / org.modnet.api.net.Jiffies.HZ;
+
+    /** {@code napi_gro_flush(napi, false)}: every held flow goes up, each bucket's oldest first. */
     void flushAll() {
+        flush(false, 0);
+    }
+
+    /**
+     * {@code napi_gro_flush}: the held flows go up, each bucket's oldest first; with {@code flushOld}
+     * only those first held before the jiffy of {@code nanos} (a bucket's flows are in age order, so
+     * its first young one ends its walk), the rest kept and counted.
+     */
+    void flush(boolean flushOld, long nanos) {
         if (total == 0) {
             return;
         }
+        long now = nanos / NSEC_PER_JIFFY;
         for (int b = 0; b < GRO_HASH_BUCKETS; b++) {
+            int base = b * MAX_GRO_SKBS;
             while (count[b] > 0) {
+                if (flushOld) {
+                    if (age[base] == now) {
+                        break;
+                    }
+                    flushedAged++;
+                }
                 flush(b, 0);
             }
         }
+        kept += total;
     }
 
     private void up(SkBuff skb) {
-        core.receive(skb, dev);
+        queue.netifReceive(skb);
     }
 
     /** Flows held now (between the frames of a poll). */
@@ -213,6 +249,16 @@ final class Gro {
     /** Flows sent up early because their bucket was full ({@code gro_flush_oldest}). */
     long flushedFull() {
         return flushedFull;
+    }
+
+    /** Flows left held at a flush that kept the young ones ({@code gro_flush_timeout}), once per flush. */
+    long kept() {
+        return kept;
+    }
+
+    /** Flows a flush that kept the young ones sent up for their age (held since an earlier jiffy). */
+    long flushedAged() {
+        return flushedAged;
     }
 
     /** Merges given up because no large buffer was free. */

@@ -63,6 +63,18 @@ final class Napi {
             return 0;
         }
 
+        /** GRO holds flows ({@code napi->gro_bitmask} set). */
+        default boolean groHeld() {
+            return false;
+        }
+
+        /**
+         * {@code napi_gro_flush}: the held flows go up; with {@code flushOld} only those held since an
+         * earlier jiffy ({@code NAPI_GRO_CB(skb)->age != jiffies}), the younger kept for the next poll.
+         */
+        default void groFlush(boolean flushOld) {
+        }
+
         /** A busy poll took {@code work} frames ({@code LINUX_MIB_BUSYPOLLRXPACKETS}, counted in the device's namespace). */
         default void busyPolled(int work) {
         }
@@ -82,6 +94,8 @@ final class Napi {
     private static final int STILL_SCHEDULED = 0;
     private static final int IRQ_ON = 1;
     private static final int IRQ_DEFERRED = 2;
+    /** {@code napi_gro_flush(n, HZ >= 1000)}: at a jiffy of a millisecond or less, only flows too old go up. */
+    private static final boolean FLUSH_OLD = org.modnet.api.net.Jiffies.HZ >= 1000;
 
     private final Softirq softirq;
     private final Poller poller;
@@ -158,6 +172,7 @@ final class Napi {
     int busyPoll(int budget) {
         polls++;
         int work = poller.poll(this, budget);
+        poller.groFlush(false); // the busy poller reads next: what this poll merged goes up now
         if (work > 0) {
             poller.busyPolled(work);
         }
@@ -200,6 +215,7 @@ final class Napi {
             return;
         }
         if (skipSchedule) {
+            poller.groFlush(FLUSH_OLD); // __busy_poll_stop: flows held since an earlier jiffy go up, the watchdog flushes the rest
             irqDeferred = true;
             STATE.getAndBitwiseAnd(this, ~(SCHED | MISSED)); // __busy_poll_stop: the armed watchdog schedules it
             return;
@@ -350,6 +366,7 @@ final class Napi {
         work[0] = done;
         if (done >= budget) {
             if (((int) STATE.getVolatile(this) & PREFER_BUSY_POLL) == 0) {
+                poller.groFlush(FLUSH_OLD); // __napi_poll: the instance stays scheduled; flows too old go up
                 return true;
             }
             // more to do, but a preferred busy poller waits: complete (with the deferral) and let it take the
@@ -369,19 +386,28 @@ final class Napi {
     /**
      * {@code napi_complete_done} with its deferral: a poll that found frames starts the count again
      * ({@code napi_defer_hard_irqs}); while the count lasts and {@code gro_flush_timeout} is set, the
-     * instance completes with the interrupt left off and the watchdog armed.
+     * instance completes with the interrupt left off and the watchdog armed. GRO's held flows go up
+     * here; with {@code gro_flush_timeout} set and flows held after a poll that found frames (or while
+     * the deferral lasts) only those older than this jiffy do: the rest stay held for the next poll,
+     * the watchdog's at the latest, whose completion (no frames, no deferral left) sends them all up.
      */
     private int completeDone(int workDone) {
+        long timeout = 0;
         if (workDone > 0) {
+            if (poller.groHeld()) {
+                timeout = poller.groFlushTimeout(); // held flows wait for the watchdog (or the next poll)
+            }
             deferCount = poller.deferHardIrqs();
         }
-        long timeout = 0;
         boolean irq = true;
         if (deferCount > 0) {
             deferCount--;
             timeout = poller.groFlushTimeout();
             irq = timeout <= 0;
         }
+        // napi_gro_flush: with a timeout only flows older than this jiffy go up (the watchdog bounds how
+        // long the rest wait); without one, every flow
+        poller.groFlush(timeout > 0);
         if (!irq) {
             irqDeferred = true; // before SCHED goes: the next holder reads it
         }

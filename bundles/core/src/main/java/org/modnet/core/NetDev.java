@@ -457,6 +457,9 @@ final class NetDev implements NetDevice {
             all.put("rx_queue_" + q.index() + "_gro_skbs", g.mergedSkbs());
             all.put("rx_queue_" + q.index() + "_gro_flush_full", g.flushedFull());
             all.put("rx_queue_" + q.index() + "_gro_no_buffer", g.noBuffer());
+            // gro_flush_timeout: flows a completion kept held for the next poll, and those it sent up for their age
+            all.put("rx_queue_" + q.index() + "_gro_held_over", g.kept());
+            all.put("rx_queue_" + q.index() + "_gro_flush_old", g.flushedAged());
         }
         Qdisc q = root.qdisc;
         if (q != null) {

@@ -38,7 +38,7 @@ final class RxQueueImpl implements RxQueue, Napi.Poller {
         this.index = index;
         this.ring = new SkbRing(ringSize, true); // tags: the sender a frame is charged to (TxCompletion)
         this.napi = new Napi(softirq, this);
-        this.gro = new Gro(dev.core(), dev);
+        this.gro = new Gro(dev.core(), this);
         dev.core().hashNapi(napi);
     }
 
@@ -180,6 +180,18 @@ final class RxQueueImpl implements RxQueue, Napi.Poller {
     }
 
     @Override
+    public boolean groHeld() {
+        return gro.held() > 0;
+    }
+
+    @Override
+    public void groFlush(boolean flushOld) {
+        if (gro.held() > 0) {
+            gro.flush(flushOld, flushOld ? dev.core().nanoTime() : 0);
+        }
+    }
+
+    @Override
     public void busyPolled(int work) {
         dev.ns().addBusyPollRxPackets(work); // dev_net(napi->dev)
     }
@@ -237,6 +249,9 @@ final class RxQueueImpl implements RxQueue, Napi.Poller {
         // napi_gro_receive where the driver calls it with GRO on; lo's frames go through netif_rx, never GRO
         boolean groOn = (dev.netdevFeatures() & org.modnet.api.net.NetdevFeatures.NETIF_F_GRO) != 0
                 && (dev.flags() & org.modnet.api.net.IfFlags.LOOPBACK) == 0;
+        if (groOn) {
+            gro.pollStarted(dev.core().nanoTime()); // jiffies, the age of the flows this poll begins
+        }
         while (done < budget) {
             SkBuff skb = next();
             if (skb == null) {
@@ -266,11 +281,6 @@ final class RxQueueImpl implements RxQueue, Napi.Poller {
                 skb.free();
                 continue;
             }
-            NetDev.XdpAttachment xdp = dev.xdpAttachment();
-            if (xdp != null && !xdp.nativeMode() && !runXdp(xdp.hook(), skb)) {
-                continue; // dropped, sent back, or redirected: counted by action
-            }
-            len = skb.len();
             if (Eth.typeTrans(skb, dev) < 0) {
                 stats.inc(DeviceStats.Field.RX_LENGTH_ERRORS);
                 stats.inc(DeviceStats.Field.RX_ERRORS);
@@ -283,12 +293,12 @@ final class RxQueueImpl implements RxQueue, Napi.Poller {
                 stats.inc(DeviceStats.Field.MULTICAST);
             }
             if (groOn) {
-                gro.receive(skb); // napi_gro_receive
+                gro.receive(skb); // napi_gro_receive: what it hands up goes through netifReceive
             } else {
-                dev.core().receive(skb, dev);
+                netifReceive(skb);
             }
         }
-        gro.flushAll(); // napi_gro_flush: nothing stays held past the poll
+        // held flows go up in the completion (napi_complete_done), or stay for the next poll with gro_flush_timeout
         stats.add(DeviceStats.Field.RX_PACKETS, good);
         stats.add(DeviceStats.Field.RX_BYTES, bytes);
         packets += good;
@@ -300,10 +310,29 @@ final class RxQueueImpl implements RxQueue, Napi.Poller {
     }
 
     /**
-     * The XDP hook (generic XDP, {@code do_xdp_generic}): the frame made linear and writable, the program
-     * run, its action carried out and counted. True when the frame goes on into the stack (XDP_PASS).
+     * {@code netif_receive_skb} of what the poll (or GRO, for a flow it held) hands up, its data at the
+     * network header ({@code eth_type_trans} done): generic XDP first, as {@code __netif_receive_skb_core}
+     * runs {@code do_xdp_generic}, so a program on a device with GRO on sees the merged skb, then the stack.
+     */
+    void netifReceive(SkBuff skb) {
+        NetDev.XdpAttachment xdp = dev.xdpAttachment();
+        if (xdp != null && !xdp.nativeMode() && !runXdp(xdp.hook(), skb)) {
+            return; // dropped, sent back, or redirected: counted by action
+        }
+        dev.core().receive(skb, dev);
+    }
+
+    /**
+     * The XDP hook (generic XDP, {@code do_xdp_generic}): the frame from its MAC header (pushed back, as
+     * {@code netif_receive_generic_xdp} does) made linear and writable, the program run, its action
+     * carried out and counted. True when the frame goes on into the stack (XDP_PASS), {@code eth_type_trans}
+     * done again on what the program left (it may have rewritten the header or moved the frame's start).
      */
     private boolean runXdp(org.modnet.api.net.XdpHook xdp, SkBuff skb) {
+        int macLen = skb.data() - skb.macHeader();
+        if (macLen > 0) {
+            skb.push(macLen);
+        }
         if ((skb.dataLen() > 0 && !skb.linearize()) || (!skb.isWritable() && !skb.unshare())) {
             dev.countXdp(org.modnet.api.net.XdpHook.XDP_ABORTED);
             dev.stats().addShared(DeviceStats.Field.RX_DROPPED, 1);
@@ -322,6 +351,12 @@ final class RxQueueImpl implements RxQueue, Napi.Poller {
         dev.countXdp(action);
         switch (action) {
             case org.modnet.api.net.XdpHook.XDP_PASS -> {
+                if (Eth.typeTrans(skb, dev) < 0) {
+                    dev.stats().addShared(DeviceStats.Field.RX_LENGTH_ERRORS, 1); // the program cut the frame below a header
+                    dev.stats().addShared(DeviceStats.Field.RX_ERRORS, 1);
+                    skb.free();
+                    return false;
+                }
                 return true;
             }
             case org.modnet.api.net.XdpHook.XDP_TX -> {

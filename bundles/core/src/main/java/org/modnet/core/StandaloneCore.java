@@ -97,6 +97,9 @@ public final class StandaloneCore {
                 if (engine.softirq(i).runTimers() > 0) {
                     more = true;
                 }
+                if (engine.softirq(i).runWatchdogs() > 0) {
+                    more = true; // a NAPI watchdog (gro_flush_timeout) scheduled its instance
+                }
             }
         }
     }

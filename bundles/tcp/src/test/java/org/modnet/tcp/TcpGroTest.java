@@ -345,6 +345,54 @@ class TcpGroTest {
         assertEquals(List.of(3), segs());
     }
 
+    /**
+     * {@code gro_flush_timeout}: {@code napi_complete_done} keeps a flow held past the poll (it is of this
+     * jiffy) and the watchdog, {@code gro_flush_timeout} later, sends it up; so a flow's frames that come
+     * in two polls merge into one skb, where without the timeout each poll's go up apart.
+     */
+    @Test
+    void groFlushTimeoutHoldsAFlowAcrossPollsUntilTheWatchdog() throws Exception {
+        device(true);
+        in(frame(1000, 0, 1, ACK, 1000, 0), frame(1000, 1000, 2, ACK, 1000, 0));
+        in(frame(1000, 2000, 3, ACK, 1000, 0), frame(1000, 3000, 4, ACK, 1000, 0));
+        assertEquals(List.of(2, 2), segs(), "no timeout: each poll's frames go up at its end");
+        assertEquals(0L, g0.ethtoolStats().get("rx_queue_0_gro_held_over"));
+
+        seen.clear();
+        g0.setGroFlushTimeout(200_000); // echo 200000 > /sys/class/net/g0/gro_flush_timeout
+        long before = inSegs();
+        in(frame(1000, 4000, 5, ACK, 1000, 0), frame(1000, 5000, 6, ACK, 1000, 0));
+        assertEquals(List.of(), segs(), "held past the poll");
+        in(frame(1000, 6000, 7, ACK, 1000, 0), frame(1000, 7000, 8, ACK, 1000, 0));
+        assertEquals(List.of(), segs(), "the second poll's frames joined the held flow, which is held again");
+        assertEquals(2L, g0.ethtoolStats().get("rx_queue_0_gro_held_over"), "kept by both completions");
+        s.advance(1); // the watchdog fires 200 us later: its poll finds nothing and its completion flushes
+        assertEquals(List.of(4), segs(), "two polls' frames, one skb");
+        assertEquals(4000, seen.get(0)[4], "from the first held frame");
+        assertEquals(1, inSegs() - before, "TCP took one segment");
+
+        // a lone flow: held, and sent up by the watchdog with nothing after it; nothing stays held
+        seen.clear();
+        in(frame(1000, 8000, 9, ACK, 1000, 0), frame(1000, 9000, 10, ACK, 1000, 0));
+        assertEquals(List.of(), segs());
+        s.advance(1);
+        assertEquals(List.of(2), segs(), "the watchdog's completion sent the held flow up");
+
+        // with napi_defer_hard_irqs the interrupt stays off too: the next frames wait for the watchdog's poll,
+        // here a jiffy later, which merges them and sends the flow up for its age (napi_gro_flush's flush_old)
+        seen.clear();
+        g0.setNapiDeferHardIrqs(2);
+        long old = g0.ethtoolStats().get("rx_queue_0_gro_flush_old");
+        in(frame(1000, 10000, 11, ACK, 1000, 0), frame(1000, 11000, 12, ACK, 1000, 0));
+        in(frame(1000, 12000, 13, ACK, 1000, 0));
+        assertEquals(List.of(), segs(), "held, and the third frame waits in the ring with the interrupt deferred");
+        s.advance((1000 + org.modnet.api.net.Jiffies.HZ - 1) / org.modnet.api.net.Jiffies.HZ); // a jiffy on, in one step
+        assertEquals(List.of(3), segs());
+        assertEquals(old + 1, g0.ethtoolStats().get("rx_queue_0_gro_flush_old"), "sent up for its age, from the jiffy before");
+        s.advance(10);
+        assertEquals(List.of(3), segs());
+    }
+
     /** gso_segs of each skb seen, 1 for one that went up as it came. */
     private List<Integer> segs() {
         return seen.stream().map(m -> Math.max(1, m[1])).toList();
@@ -359,6 +407,11 @@ class TcpGroTest {
 
     /** 2 MB from A to B over va-vb, va cutting MSS frames (tso, gso off); {frames vb took, skbs B's TCP took}. */
     private long[] bulk(boolean gro) throws Exception {
+        return bulk(gro, null, false);
+    }
+
+    /** {@link #bulk(boolean)} with an XDP program on vb, generic or native. */
+    private long[] bulk(boolean gro, org.modnet.api.net.XdpHook xdp, boolean nativeXdp) throws Exception {
         NetNamespace nb = s.stack.core().addNamespace("B");
         NetDevice va = new VethDriver().create(s.ns, "va", List.of("peer", "name", "vb"));
         NetDevice vb = s.ns.device("vb");
@@ -366,6 +419,9 @@ class TcpGroTest {
         va.setFeature("tcp-segmentation-offload", false);
         va.setFeature("generic-segmentation-offload", false);
         vb.setFeature("generic-receive-offload", gro);
+        if (xdp != null) {
+            vb.setXdp(xdp, nativeXdp);
+        }
         address(va, "10.0.0.1");
         address(vb, "10.0.0.2");
         SocketCalls sa = s.process();
@@ -414,6 +470,67 @@ class TcpGroTest {
         long[] n = bulk(true);
         assertTrue(n[0] > 1400, "MSS frames on the wire: " + n[0]);
         assertTrue(n[1] * 4 < n[0], "skbs reaching TCP (" + n[1] + ") a quarter of the frames (" + n[0] + ") at most");
+    }
+
+    /** An XDP program that passes everything and notes the IPv4 packets it saw: how many, and the longest. */
+    private static final class Counting implements org.modnet.api.net.XdpHook {
+        long packets;
+        int longest;
+
+        private void saw(int len, int ethertype) {
+            if (ethertype == Eth.ETH_P_IP) {
+                packets++;
+                longest = Math.max(longest, len);
+            }
+        }
+
+        @Override
+        public int run(SkBuff skb, NetDevice dev, int rxQueue) {
+            saw(skb.len(), skb.getU16(skb.data() + 12)); // from the MAC header, as a program's ctx->data
+            return XDP_PASS;
+        }
+
+        @Override
+        public long runFrame(java.lang.foreign.MemorySegment buffer, int data, int len, NetDevice dev, int rxQueue) {
+            saw(len, Short.toUnsignedInt(buffer.get(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED
+                    .withOrder(java.nio.ByteOrder.BIG_ENDIAN), data + 12)));
+            return org.modnet.api.net.XdpHook.frameResult(XDP_PASS, data, len);
+        }
+
+        @Override
+        public String describe() {
+            return "counting";
+        }
+    }
+
+    /**
+     * Generic XDP runs where Linux's does, in {@code __netif_receive_skb_core} on what GRO hands up: a
+     * program on vb with GRO on sees the merged packets (longer than the MTU), as many as the skbs TCP
+     * takes and far fewer than the frames, and {@code xdp_pass} counts those; native XDP, in the driver
+     * before any skb, still sees every frame.
+     */
+    @Test
+    void genericXdpSeesWhatGroMergedAndNativeXdpEveryFrame() throws Exception {
+        Counting generic = new Counting();
+        long[] n = bulk(true, generic, false);
+        NetDevice vb = s.stack.core().namespace("B").device("vb");
+        System.out.println("generic XDP after GRO: " + generic.packets + " packets seen (longest " + generic.longest + "), xdp_pass "
+                + vb.ethtoolStats().get("xdp_pass") + ", for " + n[0] + " frames");
+        assertTrue(n[0] > 1400, "MSS frames on the wire: " + n[0]);
+        assertTrue(generic.packets * 4 < n[0], "the program saw " + generic.packets + " packets for " + n[0] + " frames");
+        assertTrue(generic.packets >= n[1], "every skb TCP took passed the program: " + generic.packets + ", " + n[1]);
+        assertTrue(generic.longest > 1514, "a merged packet, longer than a frame: " + generic.longest);
+        assertTrue(vb.ethtoolStats().get("xdp_pass") * 4 < n[0], "xdp_pass counts packets, not frames: " + vb.ethtoolStats().get("xdp_pass"));
+    }
+
+    @Test
+    void nativeXdpStillSeesEveryFrameWithGroOn() throws Exception {
+        Counting nativeProg = new Counting();
+        long[] n = bulk(true, nativeProg, true);
+        System.out.println("native XDP: " + nativeProg.packets + " frames seen (longest " + nativeProg.longest + ")");
+        assertTrue(nativeProg.packets >= n[0] - 2, "the driver's program saw every frame: " + nativeProg.packets + " of " + n[0]);
+        assertTrue(nativeProg.longest <= 1514, "frames, none longer than the MTU's: " + nativeProg.longest);
+        assertTrue(n[1] * 4 < n[0], "GRO still merged after it: " + n[1] + " skbs");
     }
 
     @Test
