@@ -889,19 +889,33 @@ public final class ModuleCommands {
         // and the swap began 3-27 ms after the preparation in half the runs under 1,000 streams (task upd15f)
         start(swap, clock.raised);
         long prepared = System.nanoTime();
-        try {
-            if (!"false".equals(context.getProperty("modnet.update.prepare"))) { // the benchmark's comparison only
-                taking.prepare();
-                prepared = System.nanoTime();
-            }
-            clock.mark("prepared");
-        } finally {
-            run.go(); // a preparation that threw leaves the swap to run all the same: take makes what prepare did not
+        // the class loading beside waits from the preparation to the swap's end: Felix's loader spins a thread that wants a class
+        // another thread is defining until it is defined, and on two cores under the streams the spinning swap took the core of
+        // the loading thread (109-135 ms of the swap thread's CPU in the listeners' remake, task adopt15h); what the preparation
+        // and the swap need that was not loaded yet, their own threads define, one at a time
+        boolean holding = warm != null && !"false".equals(context.getProperty("modnet.update.warm.hold"));
+        if (holding) {
+            warm.hold();
         }
         try {
-            swap.join();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            try {
+                if (!"false".equals(context.getProperty("modnet.update.prepare"))) { // the benchmark's comparison only
+                    taking.prepare();
+                    prepared = System.nanoTime();
+                }
+                clock.mark("prepared");
+            } finally {
+                run.go(); // a preparation that threw leaves the swap to run all the same: take makes what prepare did not
+            }
+            try {
+                swap.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        } finally {
+            if (holding) {
+                warm.resume();
+            }
         }
         clock.mark("swapped");
         context.ungetService(running);
@@ -1212,6 +1226,24 @@ public final class ModuleCommands {
         volatile int classes;
         volatile long took;
         volatile Thread thread;
+        /** Set while the live swap runs: the loader parks between two classes. */
+        private volatile boolean held;
+
+        void hold() {
+            held = true;
+        }
+
+        void resume() {
+            held = false;
+            java.util.concurrent.locks.LockSupport.unpark(thread);
+        }
+
+        /** The loader's wait between two classes while {@link #hold held}. */
+        void waitWhileHeld() {
+            while (held) {
+                java.util.concurrent.locks.LockSupport.park(this);
+            }
+        }
 
         /** Waits up to {@code ms} for the thread to finish. */
         void await(long ms) {
@@ -1301,6 +1333,7 @@ public final class ModuleCommands {
             }
             int n = 0;
             for (String c : warmOrder(first, rest)) {
+                w.waitWhileHeld();
                 try {
                     Class.forName(c, true, loader);
                     w.classes = ++n;
