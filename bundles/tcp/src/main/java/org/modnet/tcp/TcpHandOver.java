@@ -398,6 +398,11 @@ final class TcpHandOver {
         sk.rec.adoptRate(s.rate());
     }
 
+    /** A listener's state with nothing in its queues, as the freeze deposits one (the scratch listener of {@link TcpHandOverWarmUp#adoption}). */
+    static TcpListenerState listenerState(TcpSock l) {
+        return new TcpListenerState(socketState(l), l.maxAckBacklog, List.of(), List.of(), 0);
+    }
+
     /** The socket's common part; {@code extra} holds the scalars only this implementation reads. */
     private static SocketState socketState(TcpSock sk) {
         Map<String, Long> x = new HashMap<>();

@@ -540,17 +540,50 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         long start = System.nanoTime();
         prebuildNets(new Taking(this));
         long made = System.nanoTime();
+        String listener = warmListener();
         if (!Boolean.getBoolean(PREPARE_WARM_UP_PROPERTY)) {
-            warmedUp = String.format("prepared in standby: namespaces in %.1f ms", (made - start) / 1e6);
+            warmedUp = String.format("prepared in standby: namespaces in %.1f ms%s", (made - start) / 1e6, listener);
             return;
         }
+        double nets = (made - start) / 1e6;
+        made = System.nanoTime();
         try {
             int n = TcpHandOverWarmUp.run(core, ipv4, TcpHandOverWarmUp.SOCKETS, () -> taking);
-            warmedUp = String.format("prepared in standby: namespaces in %.1f ms, warmed up on %d scratch sockets in %.1f ms", (made - start) / 1e6,
+            warmedUp = String.format("prepared in standby: namespaces in %.1f ms%s, warmed up on %d scratch sockets in %.1f ms", nets, listener,
                     n, (System.nanoTime() - made) / 1e6);
         } catch (RuntimeException e) {
             warmedUp = "warm-up failed: " + e;
             LOG.warn("tcp: hand-over warm-up failed (the adoption runs cold): {}", e.toString());
+        }
+    }
+
+    /**
+     * {@code -Dmodnet.tcp.prepare.listener=false} skips {@link #warmListener} (the benchmark's comparison only). The listeners'
+     * remake was the swap's step that varied most under 1,000 connections: 1.4-18.6 ms, once 112.2 ms of which 109.0 ms the swap
+     * thread's CPU (task adopt15h, BENCHMARKS.md): the version's first sockets are made there, and the port's inheritance
+     * linked its lambda there (a sample of the swap thread caught it in {@code linkMethodHandleConstant}).
+     */
+    static final String PREPARE_LISTENER_PROPERTY = "modnet.tcp.prepare.listener";
+
+    /**
+     * In {@link #prepare}: a scratch listener and a scratch connection remade as the adoption remakes them ({@link
+     * TcpHandOverWarmUp#adoption}), so that the swap's remake of the real listeners and the first segments' remakes of their
+     * connections run initialised classes and linked call sites; what it took, for the report.
+     */
+    private String warmListener() {
+        if (!Boolean.parseBoolean(System.getProperty(PREPARE_LISTENER_PROPERTY, "true"))) {
+            return "";
+        }
+        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        long cpu = mx.getCurrentThreadCpuTime();
+        long t = System.nanoTime();
+        try {
+            boolean ok = TcpHandOverWarmUp.adoption(core, ipv4);
+            return String.format(", a scratch listener and connection remade%s in %.1f ms (%.1f ms of CPU)", ok ? "" : " (not as expected)", (System.nanoTime() - t) / 1e6,
+                    (mx.getCurrentThreadCpuTime() - cpu) / 1e6);
+        } catch (RuntimeException e) {
+            LOG.warn("tcp: the scratch remakes failed (the adoption remakes its listeners cold): {}", e.toString());
+            return ", the scratch remakes failed: " + e;
         }
     }
 
