@@ -58,13 +58,14 @@ final class TcpHandOverWarmUp {
     }
 
     /**
-     * The adoption's remakes, run once on scratch sockets before the swap ({@code TcpProtocol.prepare}, in standby): a socket of a
+     * The adoption's remakes, run once on scratch sockets before the swap ({@code TcpProtocol.prepare}, in standby, with {@code
+     * -Dmodnet.tcp.prepare.listener=true}): a socket of a
      * scratch namespace holding its port as a bound listener does is deposited as the freeze deposits a listener and remade as
      * the adoption remakes one (made, its options and scalars taken, its port inherited, hashed in the listen table), then
      * unhashed, its port put back, dropped; and a scratch connection is frozen and remade as a connection left for later is on
      * its first segment, its clocks' start collected and never run. The swap's remake of the real listeners, and the first
      * segments' remakes after it, then run code whose classes are initialised and whose call sites are linked (a lambda's is
-     * linked at its first run, a class spun for it: up to 112 ms of the swap thread once, task adopt15h). Never registered, never
+     * linked at its first run, a class spun for it, task adopt15h). Never registered, never
      * armed, never in a table a segment can reach. True if the scratch listener was hashed and the connection remade.
      */
     static boolean adoption(NetCore core, Ipv4 ipv4) {

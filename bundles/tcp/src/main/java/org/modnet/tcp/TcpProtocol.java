@@ -276,6 +276,10 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         }
         Thread.ofPlatform().daemon().name("tcp-warm-freeze").start(() -> {
             restWaiter = Thread.currentThread();
+            // synchronize_net's read of the receive counts: the packet path only adds to them, so this read's VarHandle access is
+            // linked at its first call, in a JVM's first update's leave with the segments held (a sample of the swap thread caught
+            // it there, task adopt15h); linked now, on this thread, at the activation
+            inReceive.get(0);
             try {
                 long until = System.nanoTime() + after * 1_000_000;
                 while (!gone && restJob == null && !retired && System.nanoTime() - until < 0) {
@@ -558,10 +562,14 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
     }
 
     /**
-     * {@code -Dmodnet.tcp.prepare.listener=false} skips {@link #warmListener} (the benchmark's comparison only). The listeners'
+     * {@code -Dmodnet.tcp.prepare.listener=true} runs {@link #warmListener} in the preparation; off by default. The listeners'
      * remake was the swap's step that varied most under 1,000 connections: 1.4-18.6 ms, once 112.2 ms of which 109.0 ms the swap
      * thread's CPU (task adopt15h, BENCHMARKS.md): the version's first sockets are made there, and the port's inheritance
-     * linked its lambda there (a sample of the swap thread caught it in {@code linkMethodHandleConstant}).
+     * linked its lambda there (a sample of the swap thread caught it in {@code linkMethodHandleConstant}). Made in the
+     * preparation, those first sockets meet the new jar's classes while the update's thread is loading them beside it, and
+     * Felix's parallel class loader has a thread that wants a class another is defining spin on the CPU until it is
+     * ({@code BundleWiringImpl$BundleClassLoader.defineClassParallel}): the scratch remakes then took 40-276 ms of CPU, every
+     * sample in that loop; after that thread, 1.5-2.2 ms, but waiting for it cost the update more than the swap gained.
      */
     static final String PREPARE_LISTENER_PROPERTY = "modnet.tcp.prepare.listener";
 
@@ -571,7 +579,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
      * connections run initialised classes and linked call sites; what it took, for the report.
      */
     private String warmListener() {
-        if (!Boolean.parseBoolean(System.getProperty(PREPARE_LISTENER_PROPERTY, "true"))) {
+        if (!Boolean.getBoolean(PREPARE_LISTENER_PROPERTY)) {
             return "";
         }
         java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
@@ -1615,7 +1623,24 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
             reportAdoption(report); // before the pass appends its own part
         }
         if (pass) {
-            lazyPass.execute(this::finishAdoption);
+            lazyPass.execute(new FinishAdoption(this));
+        }
+    }
+
+    /**
+     * {@link #finishAdoption} on the pass's thread. A class, not a method reference: its call site would be linked at its first
+     * run, in the registration's dispatch on the swap's thread (task adopt15h).
+     */
+    private static final class FinishAdoption implements Runnable {
+        private final TcpProtocol tcp;
+
+        FinishAdoption(TcpProtocol tcp) {
+            this.tcp = tcp;
+        }
+
+        @Override
+        public void run() {
+            tcp.finishAdoption();
         }
     }
 
