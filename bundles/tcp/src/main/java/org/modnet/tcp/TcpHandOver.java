@@ -398,6 +398,11 @@ final class TcpHandOver {
         sk.rec.adoptRate(s.rate());
     }
 
+    /** A listener's state with nothing in its queues, as the freeze deposits one (the scratch listener of {@link TcpHandOverWarmUp#adoption}). */
+    static TcpListenerState listenerState(TcpSock l) {
+        return new TcpListenerState(socketState(l), l.maxAckBacklog, List.of(), List.of(), 0);
+    }
+
     /** The socket's common part; {@code extra} holds the scalars only this implementation reads. */
     private static SocketState socketState(TcpSock sk) {
         Map<String, Long> x = new HashMap<>();
@@ -449,7 +454,7 @@ final class TcpHandOver {
     /** The namespace's counters continue and its cookies stay valid (the ISN key is the protocol's, see {@link TcpProtocol}). */
     static void adopt(TcpNet net, TcpNamespaceState st) {
         net.mib.restore(st.mib());
-        net.cookies = new TcpSyncookies(net.core::nanoTime, st.cookieKey0(), st.cookieKey1());
+        net.cookies = new TcpSyncookies(new TcpProtocol.CoreClock(net.core), st.cookieKey0(), st.cookieKey1()); // a class: no call site linked in the swap
     }
 
     /**
@@ -603,17 +608,36 @@ final class TcpHandOver {
         } else {
             // the idle-ring timer too: arming a timer wakes the timer thread, and 400 wake-ups inside the
             // swap cost it more than a reclaim that starts once the held segments are delivered
-            clocks.add(() -> {
-                sk.lockSock();
-                try {
-                    startClocks(sk, tm);
-                    sk.ringEmptied();
-                } finally {
-                    sk.unlockSock(net.core.currentCpu());
-                }
-            });
+            clocks.add(new Clocks(net, sk, tm));
         }
         return sk;
+    }
+
+    /**
+     * A remade connection's clocks, started later. A class, not a lambda: the first connection remade on its first segment
+     * would link the lambda's call site, a class spun for it, on that segment's way (task adopt15h).
+     */
+    private static final class Clocks implements Runnable {
+        private final TcpNet net;
+        private final TcpSock sk;
+        private final TcpTimersState tm;
+
+        Clocks(TcpNet net, TcpSock sk, TcpTimersState tm) {
+            this.net = net;
+            this.sk = sk;
+            this.tm = tm;
+        }
+
+        @Override
+        public void run() {
+            sk.lockSock();
+            try {
+                startClocks(sk, tm);
+                sk.ringEmptied();
+            } finally {
+                sk.unlockSock(net.core.currentCpu());
+            }
+        }
     }
 
     /**

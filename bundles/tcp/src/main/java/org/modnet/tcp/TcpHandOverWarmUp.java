@@ -57,6 +57,36 @@ final class TcpHandOverWarmUp {
         return adopted;
     }
 
+    /**
+     * The adoption's remakes, run once on scratch sockets before the swap ({@code TcpProtocol.prepare}, in standby, with {@code
+     * -Dmodnet.tcp.prepare.listener=true}): a socket of a
+     * scratch namespace holding its port as a bound listener does is deposited as the freeze deposits a listener and remade as
+     * the adoption remakes one (made, its options and scalars taken, its port inherited, hashed in the listen table), then
+     * unhashed, its port put back, dropped; and a scratch connection is frozen and remade as a connection left for later is on
+     * its first segment, its clocks' start collected and never run. The swap's remake of the real listeners, and the first
+     * segments' remakes after it, then run code whose classes are initialised and whose call sites are linked (a lambda's is
+     * linked at its first run, a class spun for it, task adopt15h). Never registered, never
+     * armed, never in a table a segment can reach. True if the scratch listener was hashed and the connection remade.
+     */
+    static boolean adoption(NetCore core, Ipv4 ipv4) {
+        TcpNet net = new TcpNet(new Scratch(core), core, ipv4, new TcpIsn(new TcpProtocol.CoreClock(core), 0, 0, 0, 0), new CongestionControl());
+        TcpSock sk = new TcpSock(net);
+        sk.portHeld = true;
+        sk.hashed = true;
+        List<Runnable> clocks = new ArrayList<>(); // a listener with empty queues adds none
+        TcpSock l = TcpHandOver.adopt(net, TcpHandOver.listenerState(sk), clocks);
+        boolean hashed = false;
+        for (TcpSock o : net.listenSlot(l.lport() & (TcpNet.LHASH_SLOTS - 1))) {
+            hashed |= o == l;
+        }
+        net.listenUnhash(l);
+        net.putPort(l, l.lport());
+        net.created.remove(l);
+        TcpSock c = TcpHandOver.adopt(net, TcpHandOver.freeze(new TcpSock(net)), null, clocks);
+        net.created.remove(c);
+        return hashed && c != null && clocks.size() == 1;
+    }
+
     /** Rounds of {@link #runFreezeSide}: past C2's thresholds for the per-connection steps (5,000 calls, 15,000 with loops). */
     static final int FREEZE_ROUNDS = 4_000;
     /** Scratch sockets {@link #runFreezeSide} goes round: each round freezes every one of them. */

@@ -496,9 +496,18 @@ final class TcpNet {
         return false;
     }
 
-    /** A child of a listener shares its port ({@code __inet_inherit_port}). */
+    /**
+     * A child of a listener shares its port ({@code __inet_inherit_port}). No lambda: an update's adoption remakes each bound
+     * listener through here inside the swap, and a lambda's call site is linked at its first run, a class spun for it (task
+     * adopt15h).
+     */
     synchronized void inheritPort(TcpSock child, int port) {
-        bhash.computeIfAbsent(port, p -> new ArrayList<>(2)).add(child);
+        List<TcpSock> owners = bhash.get(port);
+        if (owners == null) {
+            owners = new ArrayList<>(2);
+            bhash.put(port, owners);
+        }
+        owners.add(child);
     }
 
     /** {@code inet_put_port}. */

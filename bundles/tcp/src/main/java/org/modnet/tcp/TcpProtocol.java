@@ -276,6 +276,10 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         }
         Thread.ofPlatform().daemon().name("tcp-warm-freeze").start(() -> {
             restWaiter = Thread.currentThread();
+            // synchronize_net's read of the receive counts: the packet path only adds to them, so this read's VarHandle access is
+            // linked at its first call, in a JVM's first update's leave with the segments held (a sample of the swap thread caught
+            // it there, task adopt15h); linked now, on this thread, at the activation
+            inReceive.get(0);
             try {
                 long until = System.nanoTime() + after * 1_000_000;
                 while (!gone && restJob == null && !retired && System.nanoTime() - until < 0) {
@@ -540,17 +544,54 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         long start = System.nanoTime();
         prebuildNets(new Taking(this));
         long made = System.nanoTime();
+        String listener = warmListener();
         if (!Boolean.getBoolean(PREPARE_WARM_UP_PROPERTY)) {
-            warmedUp = String.format("prepared in standby: namespaces in %.1f ms", (made - start) / 1e6);
+            warmedUp = String.format("prepared in standby: namespaces in %.1f ms%s", (made - start) / 1e6, listener);
             return;
         }
+        double nets = (made - start) / 1e6;
+        made = System.nanoTime();
         try {
             int n = TcpHandOverWarmUp.run(core, ipv4, TcpHandOverWarmUp.SOCKETS, () -> taking);
-            warmedUp = String.format("prepared in standby: namespaces in %.1f ms, warmed up on %d scratch sockets in %.1f ms", (made - start) / 1e6,
+            warmedUp = String.format("prepared in standby: namespaces in %.1f ms%s, warmed up on %d scratch sockets in %.1f ms", nets, listener,
                     n, (System.nanoTime() - made) / 1e6);
         } catch (RuntimeException e) {
             warmedUp = "warm-up failed: " + e;
             LOG.warn("tcp: hand-over warm-up failed (the adoption runs cold): {}", e.toString());
+        }
+    }
+
+    /**
+     * {@code -Dmodnet.tcp.prepare.listener=true} runs {@link #warmListener} in the preparation; off by default. The listeners'
+     * remake was the swap's step that varied most under 1,000 connections: 1.4-18.6 ms, once 112.2 ms of which 109.0 ms the swap
+     * thread's CPU (task adopt15h, BENCHMARKS.md): the version's first sockets are made there, and the port's inheritance
+     * linked its lambda there (a sample of the swap thread caught it in {@code linkMethodHandleConstant}). Made in the
+     * preparation, those first sockets meet the new jar's classes while the update's thread is loading them beside it, and
+     * Felix's parallel class loader has a thread that wants a class another is defining spin on the CPU until it is
+     * ({@code BundleWiringImpl$BundleClassLoader.defineClassParallel}): the scratch remakes then took 40-276 ms of CPU, every
+     * sample in that loop; after that thread, 1.5-2.2 ms, but waiting for it cost the update more than the swap gained.
+     */
+    static final String PREPARE_LISTENER_PROPERTY = "modnet.tcp.prepare.listener";
+
+    /**
+     * In {@link #prepare}: a scratch listener and a scratch connection remade as the adoption remakes them ({@link
+     * TcpHandOverWarmUp#adoption}), so that the swap's remake of the real listeners and the first segments' remakes of their
+     * connections run initialised classes and linked call sites; what it took, for the report.
+     */
+    private String warmListener() {
+        if (!Boolean.getBoolean(PREPARE_LISTENER_PROPERTY)) {
+            return "";
+        }
+        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        long cpu = mx.getCurrentThreadCpuTime();
+        long t = System.nanoTime();
+        try {
+            boolean ok = TcpHandOverWarmUp.adoption(core, ipv4);
+            return String.format(", a scratch listener and connection remade%s in %.1f ms (%.1f ms of CPU)", ok ? "" : " (not as expected)", (System.nanoTime() - t) / 1e6,
+                    (mx.getCurrentThreadCpuTime() - cpu) / 1e6);
+        } catch (RuntimeException e) {
+            LOG.warn("tcp: the scratch remakes failed (the adoption remakes its listeners cold): {}", e.toString());
+            return ", the scratch remakes failed: " + e;
         }
     }
 
@@ -1582,7 +1623,24 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
             reportAdoption(report); // before the pass appends its own part
         }
         if (pass) {
-            lazyPass.execute(this::finishAdoption);
+            lazyPass.execute(new FinishAdoption(this));
+        }
+    }
+
+    /**
+     * {@link #finishAdoption} on the pass's thread. A class, not a method reference: its call site would be linked at its first
+     * run, in the registration's dispatch on the swap's thread (task adopt15h).
+     */
+    private static final class FinishAdoption implements Runnable {
+        private final TcpProtocol tcp;
+
+        FinishAdoption(TcpProtocol tcp) {
+            this.tcp = tcp;
+        }
+
+        @Override
+        public void run() {
+            tcp.finishAdoption();
         }
     }
 

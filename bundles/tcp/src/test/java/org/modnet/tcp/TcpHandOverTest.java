@@ -880,6 +880,24 @@ class TcpHandOverTest {
         r.untouched();
     }
 
+    /**
+     * The scratch listener and connection a new version remakes in standby, before the swap ({@code TcpProtocol.prepare}), are
+     * deposited, remade (the listener hashed in its scratch namespace's listen table, the connection's clocks collected) and
+     * dropped: the running namespace keeps its sockets, its sysctls and its counters, and an update afterwards hands the
+     * connection over as ever.
+     */
+    @Test
+    void theScratchRemakesAreMadeAndDroppedAndTouchNothingRunning() throws Exception {
+        Running r = running();
+        TcpPeer p = r.p();
+        assertTrue(TcpHandOverWarmUp.adoption(p.s.stack.core(), p.s.ipv4));
+        assertTrue(TcpHandOverWarmUp.adoption(p.s.stack.core(), p.s.ipv4), "again: each run its own scratch namespace");
+        r.untouched();
+        p.s.swapTcp(TcpHandOver.STATE_VERSION);
+        assertNotNull(conn(p));
+        assertNotSame(r.conn(), conn(p));
+    }
+
     @Test
     void theFreezeWarmUpFreezesScratchSocketsAndTouchesNothingRunningNorLaterSwaps() throws Exception {
         Running r = running();
