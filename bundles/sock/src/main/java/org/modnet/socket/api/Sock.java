@@ -123,7 +123,7 @@ public abstract class Sock {
     private volatile long sndTimeoNanos;
     private volatile int ttl = -1;
     private volatile int tos;
-    /** SO_PRIORITY ({@code sk_priority}); not handed over across an update of the socket bundle. */
+    /** SO_PRIORITY ({@code sk_priority}); handed over with the other options. */
     private volatile int priority;
     /** SO_MARK ({@code sk_mark}): what the socket's packets carry in {@code skb->mark}, which routing rules match. */
     private volatile int mark;
@@ -352,6 +352,39 @@ public abstract class Sock {
     /** The attached filter, or null. @since 1.11 */
     public final Filter attachedFilter() {
         return filter;
+    }
+
+    /**
+     * A hand-over's step for the socket layer, which made the filter: the socket filter attached to this
+     * (parked) socket and its SO_LOCK_FILTER flag move to {@code next}, the socket that adopted it, so
+     * the old socket's close does not release a filter the new one runs. Nothing when {@code next}
+     * already has one. @since 1.18
+     */
+    public final void handFilterTo(Sock next) {
+        Filter f;
+        boolean locked;
+        lock.lock();
+        try {
+            f = filter;
+            locked = filterLocked;
+            filter = null;
+        } finally {
+            lock.unlock();
+        }
+        boolean taken = false;
+        next.lock.lock();
+        try {
+            if (!next.dead && next.filter == null) {
+                next.filter = f;
+                next.filterLocked = locked;
+                taken = true;
+            }
+        } finally {
+            next.lock.unlock();
+        }
+        if (!taken && f != null) {
+            f.release();
+        }
     }
 
     /** {@code sk_detach_filter}: EPERM when locked, ENOENT without a filter. */
@@ -1023,7 +1056,8 @@ public abstract class Sock {
     /** The options a hand-over carries. @since 1.5 */
     public final SockOptions options() {
         return new SockOptions(rcvbuf, sndbuf, userLocks, reuseAddr, reusePort, broadcast, keepalive, lingerOnOff,
-                lingerSeconds, rcvTimeoNanos, sndTimeoNanos, ttl, tos, pmtudisc, nonBlocking, recverr);
+                lingerSeconds, rcvTimeoNanos, sndTimeoNanos, ttl, tos, pmtudisc, nonBlocking, recverr, priority, mark, recvttl,
+                llUsec, preferBusyPoll, busyPollBudget, maxPacingRate);
     }
 
     /**
@@ -1092,6 +1126,15 @@ public abstract class Sock {
             }
         }
         recverr = o.recvErr();
+        priority = o.priority();
+        mark = o.mark();
+        recvttl = o.recvTtl();
+        if (o.busyPollUsec() >= 0) { // -1: a deposit from before 1.12, net.core.busy_read's stays
+            llUsec = o.busyPollUsec();
+        }
+        preferBusyPoll = o.preferBusyPoll();
+        busyPollBudget = o.busyPollBudget();
+        maxPacingRate = o.maxPacingRate();
         state = st.state();
         localAddress = st.localAddress();
         localPort = st.localPort();
