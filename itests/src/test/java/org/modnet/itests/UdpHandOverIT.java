@@ -292,6 +292,18 @@ public class UdpHandOverIT {
         assertEquals("the send after the update cut into gso_size datagrams", java.util.List.of(1000, 1000, 500),
                 java.util.List.of(sizes[0], sizes[1], sizes[2]));
         assertEquals(-Errno.EAGAIN.number(), rx.recvfrom(rfd, ByteBuffer.allocate(4096), SocketCalls.MSG_DONTWAIT, null));
+        // IP_RECVERR's error queue: a port unreachable queued before the next update is read after it
+        // (an unconnected socket: udp_err finds the sender by the quoted 4-tuple, which a connected one's peer must match)
+        int efd = check(tx.socket(SocketCalls.AF_INET, SocketCalls.SOCK_DGRAM, 0));
+        check(tx.setsockopt(efd, SocketCalls.IPPROTO_IP, SocketCalls.IP_RECVERR, 1));
+        assertEquals(4, tx.sendto(efd, ByteBuffer.wrap("nope".getBytes()), 0, new SockAddr(0x0a000002, 9)));
+        Thread.sleep(200);
+        update(rebuiltUdp("Modnet-Rebuilt", "udp error queue test"));
+        org.modnet.socket.api.MsgHdr m = new org.modnet.socket.api.MsgHdr(null, ByteBuffer.allocate(16));
+        assertEquals("the queued ICMP error's payload, after the update", 4, tx.recvmsg(efd, m, SocketCalls.MSG_ERRQUEUE));
+        assertEquals(Errno.ECONNREFUSED.number(), m.extendedErr.errno());
+        assertEquals(new SockAddr(0x0a000002, 9), m.name);
+        check(tx.close(efd));
         check(tx.close(tfd));
         check(rx.close(rfd));
     }

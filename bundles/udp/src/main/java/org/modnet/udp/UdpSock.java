@@ -86,7 +86,7 @@ final class UdpSock extends Sock {
         return new SocketState(inode(), ns, SocketCalls.AF_INET, type(), protocol(), state, localAddress, localPort,
                 boundAddress, remoteAddress, remotePort, shutdownBits(), takeError(), options(), takeReceiveQueue(),
                 drops(), Map.of("addressLocked", addressLocked ? 1L : 0L, "portLocked", portLocked ? 1L : 0L,
-                        "gsoSize", (long) gsoSize));
+                        "gsoSize", (long) gsoSize), takeErrorQueue());
     }
 
     int port() {

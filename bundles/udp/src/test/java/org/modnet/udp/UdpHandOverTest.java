@@ -319,4 +319,34 @@ class UdpHandOverTest {
         assertEquals(1, v[0], "SO_LOCK_FILTER");
         assertEquals(-Errno.EPERM.number(), sys.setsockopt(server, SOL_SOCKET, SocketCalls.SO_DETACH_FILTER, 0));
     }
+
+    @Test
+    void theErrorQueueIsKeptWithItsExtendedErrorsPayloadsTtlAndTheSocketsPendingError() {
+        int client = bound(5001);
+        assertEquals(0, sys.setsockopt(client, SocketCalls.IPPROTO_IP, SocketCalls.IP_RECVERR, 1));
+        assertEquals(0, sys.setsockopt(client, SocketCalls.IPPROTO_IP, SocketCalls.IP_RECVTTL, 1));
+        send(client, "ping", 9);
+        s.run();
+        assertEquals(-Errno.ECONNREFUSED.number(), sys.sendto(client, ByteBuffer.wrap("second".getBytes(StandardCharsets.UTF_8)), 0,
+                new SockAddr(LOCALHOST, 9)), "the pending error, reported by the next send");
+        send(client, "second", 9);
+        s.run();
+        s.update(UdpProtocol.STATE_VERSION, () -> {
+        });
+        int[] err = new int[1];
+        assertEquals(1, sys.getsockopt(client, SOL_SOCKET, SocketCalls.SO_ERROR, err));
+        assertEquals(Errno.ECONNREFUSED.number(), err[0], "sk_err kept");
+        org.modnet.socket.api.MsgHdr m = new org.modnet.socket.api.MsgHdr(null, ByteBuffer.allocate(16));
+        assertEquals(4, sys.recvmsg(client, m, SocketCalls.MSG_ERRQUEUE), "the first queued error, from the new version's socket");
+        assertEquals("ping", new String(m.iov[0].array(), 0, 4, StandardCharsets.UTF_8), "its quoted payload");
+        assertEquals(SocketCalls.MSG_ERRQUEUE, m.flags);
+        assertEquals(new SockAddr(LOCALHOST, 9), m.name, "where the datagram went");
+        assertEquals(new org.modnet.socket.api.SockExtendedErr(Errno.ECONNREFUSED.number(),
+                org.modnet.socket.api.SockExtendedErr.SO_EE_ORIGIN_ICMP, 3, 3, 0, 0, LOCALHOST), m.extendedErr);
+        assertEquals(64, m.ttl, "the TTL the ICMP error came with");
+        m = new org.modnet.socket.api.MsgHdr(null, ByteBuffer.allocate(16));
+        assertEquals(6, sys.recvmsg(client, m, SocketCalls.MSG_ERRQUEUE), "the second, in order");
+        assertEquals(-Errno.EAGAIN.number(), sys.recvmsg(client, new org.modnet.socket.api.MsgHdr(null, ByteBuffer.allocate(8)),
+                SocketCalls.MSG_ERRQUEUE));
+    }
 }

@@ -633,7 +633,7 @@ public abstract class Sock {
             drops.incrementAndGet();
             return false;
         }
-        return enqueueError(c, errno, SockExtendedErr.SO_EE_ORIGIN_ICMP, type, code, info, offender, addr, port,
+        return enqueueError(c, errno.number(), SockExtendedErr.SO_EE_ORIGIN_ICMP, type, code, info, offender, addr, port,
                 icmp.getU8(icmp.networkHeader() + 8), true);
     }
 
@@ -655,7 +655,7 @@ public abstract class Sock {
             drops.incrementAndGet();
             return false;
         }
-        return enqueueError(c, errno, SockExtendedErr.SO_EE_ORIGIN_LOCAL, 0, 0, info, 0, addr, port, -1, false);
+        return enqueueError(c, errno.number(), SockExtendedErr.SO_EE_ORIGIN_LOCAL, 0, 0, info, 0, addr, port, -1, false);
     }
 
     /**
@@ -663,7 +663,7 @@ public abstract class Sock {
      * its {@code sock_extended_err} fields ({@code ttl} -1 when none came with it), and {@code sk_err} set
      * when {@code setError}; a full buffer or queue, or a dead socket, frees it and counts a drop.
      */
-    private boolean enqueueError(SkBuff c, Errno errno, int origin, int type, int code, int info, int offender, int addr, int port,
+    private boolean enqueueError(SkBuff c, int errno, int origin, int type, int code, int info, int offender, int addr, int port,
             int ttl, boolean setError) {
         int size = c.truesize();
         if (rmemAlloc.get() + size >= rcvbuf || memory != null && !memory.charge(size)) {
@@ -683,7 +683,7 @@ public abstract class Sock {
             int slot = (errHead + errCount) % ERRQUEUE_SLOTS;
             errSkb[slot] = c;
             int f = slot * EE_FIELDS;
-            errFields[f] = errno.number();
+            errFields[f] = errno;
             errFields[f + 1] = origin;
             errFields[f + 2] = type;
             errFields[f + 3] = code;
@@ -694,7 +694,7 @@ public abstract class Sock {
             errFields[f + 8] = ttl;
             errCount++;
             if (setError) {
-                error = errno.number();
+                error = errno;
             }
             if (sleepers > 0) {
                 changed.signal();
@@ -773,6 +773,43 @@ public abstract class Sock {
             return copied;
         } finally {
             skb.free();
+        }
+    }
+
+    /**
+     * Empties the error queue into API values (fields and a copy of the quoted payload), oldest first,
+     * freeing the packets: the old version's part of a hand-over; {@code sk_err} is left to
+     * {@link #takeError}. @since 1.18
+     */
+    public final List<org.modnet.api.handover.QueuedError> takeErrorQueue() {
+        List<org.modnet.api.handover.QueuedError> out = new ArrayList<>();
+        int[] f = new int[EE_FIELDS];
+        while (true) {
+            SkBuff skb;
+            lock.lock();
+            try {
+                if (errCount == 0) {
+                    return out;
+                }
+                skb = errSkb[errHead];
+                errSkb[errHead] = null;
+                System.arraycopy(errFields, errHead * EE_FIELDS, f, 0, EE_FIELDS);
+                errHead = (errHead + 1) % ERRQUEUE_SLOTS;
+                errCount--;
+            } finally {
+                lock.unlock();
+            }
+            try {
+                if (skb.dataLen() > 0 && !skb.linearize()) {
+                    drops.incrementAndGet();
+                    continue;
+                }
+                byte[] payload = new byte[skb.len()];
+                skb.getBytes(skb.data(), payload, 0, payload.length);
+                out.add(new org.modnet.api.handover.QueuedError(f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], payload));
+            } finally {
+                skb.free();
+            }
         }
     }
 
@@ -1114,7 +1151,7 @@ public abstract class Sock {
         tos = o.tos();
         pmtudisc = o.pmtudisc();
         nonBlocking = o.nonBlocking();
-        if (o.recvErr()) { // the error queue itself is not carried: it starts empty, as after a fresh setsockopt
+        if (o.recvErr()) { // the error queue's entries are queued again below (1.12 deposits carry them)
             lock.lock();
             try {
                 if (errSkb == null) {
@@ -1143,6 +1180,15 @@ public abstract class Sock {
         shutdown = st.shutdown();
         error = st.error();
         drops.set(st.drops());
+        for (org.modnet.api.handover.QueuedError e : st.errorQueue()) { // queued again, charged to this socket; sk_err is the state's
+            SkBuff c = ns.core().allocSkb(e.payload().length, 0);
+            if (c == null) {
+                drops.incrementAndGet();
+                continue;
+            }
+            c.setBytes(c.put(e.payload().length), e.payload(), 0, e.payload().length);
+            enqueueError(c, e.errno(), e.origin(), e.type(), e.code(), e.info(), e.offender(), e.address(), e.port(), e.ttl(), false);
+        }
     }
 
     public final boolean isClosed() {
