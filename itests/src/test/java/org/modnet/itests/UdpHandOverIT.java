@@ -249,6 +249,65 @@ public class UdpHandOverIT {
         check(rx.close(rfd));
     }
 
+    /**
+     * What a UDP socket keeps across an update of the UDP bundle to a rebuilt jar: UDP_SEGMENT's
+     * gso_size (a send after the update still goes as datagrams of it), the SOL_SOCKET and IP options
+     * (SO_PRIORITY, SO_MARK, IP_TOS, IP_TTL, IP_RECVTTL among them), the connected peer and the
+     * datagram queued on the receiver with its sender.
+     */
+    @Test
+    public void aSocketsOptionsAndUdpSegmentSurviveAnUpdateOfUdp() throws Exception {
+        Path rebuilt = rebuiltUdp("Modnet-Rebuilt", "udp options test");
+        SocketCalls rx = sockets.process("receiver", "ns2");
+        int rfd = check(rx.socket(SocketCalls.AF_INET, SocketCalls.SOCK_DGRAM, 0));
+        check(rx.bind(rfd, new SockAddr(0, PORT)));
+        check(rx.setsockopt(rfd, SocketCalls.SOL_SOCKET, SocketCalls.SO_RCVTIMEO, 3, 0));
+        SocketCalls tx = sockets.process("sender", "ns1");
+        int tfd = check(tx.socket(SocketCalls.AF_INET, SocketCalls.SOCK_DGRAM, 0));
+        check(tx.connect(tfd, RECEIVER));
+        int[][] opts = { { SocketCalls.IPPROTO_UDP, 103, 1000 }, { SocketCalls.SOL_SOCKET, SocketCalls.SO_PRIORITY, 4 },
+                { SocketCalls.SOL_SOCKET, SocketCalls.SO_MARK, 0x15 }, { SocketCalls.IPPROTO_IP, SocketCalls.IP_TOS, 0x20 },
+                { SocketCalls.IPPROTO_IP, SocketCalls.IP_TTL, 9 }, { SocketCalls.IPPROTO_IP, SocketCalls.IP_RECVTTL, 1 } };
+        for (int[] o : opts) {
+            check(tx.setsockopt(tfd, o[0], o[1], o[2]));
+        }
+        assertEquals(4, tx.send(tfd, ByteBuffer.wrap("held".getBytes()), 0));
+        Thread.sleep(200); // queued on the receiver before the update
+        update(rebuilt);
+        int[] v = new int[1];
+        for (int[] o : opts) {
+            check(tx.getsockopt(tfd, o[0], o[1], v));
+            assertEquals("level " + o[0] + " option " + o[1] + " after the update", o[2], v[0]);
+        }
+        SockAddr[] from = new SockAddr[1];
+        assertEquals("the datagram queued before the update", 4, rx.recvfrom(rfd, ByteBuffer.allocate(16), 0, from));
+        SockAddr[] name = new SockAddr[1];
+        check(tx.getsockname(tfd, name));
+        assertEquals("with its sender", name[0], from[0]);
+        assertEquals("still connected", 2500, tx.send(tfd, ByteBuffer.allocate(2500), 0));
+        int[] sizes = new int[3];
+        for (int i = 0; i < sizes.length; i++) {
+            sizes[i] = rx.recvfrom(rfd, ByteBuffer.allocate(4096), 0, null);
+        }
+        assertEquals("the send after the update cut into gso_size datagrams", java.util.List.of(1000, 1000, 500),
+                java.util.List.of(sizes[0], sizes[1], sizes[2]));
+        assertEquals(-Errno.EAGAIN.number(), rx.recvfrom(rfd, ByteBuffer.allocate(4096), SocketCalls.MSG_DONTWAIT, null));
+        // IP_RECVERR's error queue: a port unreachable queued before the next update is read after it
+        // (an unconnected socket: udp_err finds the sender by the quoted 4-tuple, which a connected one's peer must match)
+        int efd = check(tx.socket(SocketCalls.AF_INET, SocketCalls.SOCK_DGRAM, 0));
+        check(tx.setsockopt(efd, SocketCalls.IPPROTO_IP, SocketCalls.IP_RECVERR, 1));
+        assertEquals(4, tx.sendto(efd, ByteBuffer.wrap("nope".getBytes()), 0, new SockAddr(0x0a000002, 9)));
+        Thread.sleep(200);
+        update(rebuiltUdp("Modnet-Rebuilt", "udp error queue test"));
+        org.modnet.socket.api.MsgHdr m = new org.modnet.socket.api.MsgHdr(null, ByteBuffer.allocate(16));
+        assertEquals("the queued ICMP error's payload, after the update", 4, tx.recvmsg(efd, m, SocketCalls.MSG_ERRQUEUE));
+        assertEquals(Errno.ECONNREFUSED.number(), m.extendedErr.errno());
+        assertEquals(new SockAddr(0x0a000002, 9), m.name);
+        check(tx.close(efd));
+        check(tx.close(tfd));
+        check(rx.close(rfd));
+    }
+
     /** The running UDP's component instance (its class is private to its bundle). */
     private Object udpProtocol() throws Exception {
         org.osgi.framework.ServiceReference<?>[] refs = context.getServiceReferences(org.modnet.api.inet.InetProtocol.class.getName(),

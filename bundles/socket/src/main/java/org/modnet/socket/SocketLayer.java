@@ -527,6 +527,7 @@ public final class SocketLayer implements Sockets, PernetOperations, SocketHandO
             }
         }
         now.users(old.users());
+        old.handFilterTo(now); // SO_ATTACH_FILTER/SO_ATTACH_BPF's filter is the socket layer's: it moves, not copied
         successors.put(old, now);
         count(now.namespace(), ADOPTED);
         synchronized (monitor) {

@@ -238,6 +238,24 @@ final class UdpNet {
         return List.copyOf(sockets);
     }
 
+    /**
+     * Every open socket, the hashed ones in their slots' order first: what an update hands over, in the
+     * order its next version hashes them again, so an SO_REUSEPORT group keeps its members' order and a
+     * flow's hash picks the same socket after the update as before.
+     */
+    synchronized List<UdpSock> socketsInHashOrder() {
+        java.util.LinkedHashSet<UdpSock> out = new java.util.LinkedHashSet<>();
+        for (int i = 0; i < SLOTS; i++) {
+            for (UdpSock sk : slots.get(i)) {
+                if (sockets.contains(sk)) {
+                    out.add(sk);
+                }
+            }
+        }
+        out.addAll(sockets);
+        return List.copyOf(out);
+    }
+
     /** A handed-over socket takes its port again: it held it beside the others, so no conflict is checked. */
     synchronized void rehash(UdpSock sk, int port) {
         hash(sk, port);

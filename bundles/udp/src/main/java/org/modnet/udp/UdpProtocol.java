@@ -53,7 +53,10 @@ public final class UdpProtocol implements InetProtocol, org.modnet.api.inet.Inet
     private static final int PORT_UNREACH = 3;
 
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(UdpProtocol.class);
-    /** The layout of {@link SocketState} this code writes and reads: {@code extra} holds addressLocked and portLocked. */
+    /**
+     * The layout of {@link SocketState} this code writes and reads: {@code extra} holds addressLocked,
+     * portLocked and gsoSize ({@code UDP_SEGMENT}; a deposit without it, from before, reads as 0: off).
+     */
     static final int STATE_VERSION = 1;
     static final String LAYER = "udp";
 
@@ -173,7 +176,7 @@ public final class UdpProtocol implements InetProtocol, org.modnet.api.inet.Inet
         List<SocketState> sockets = new ArrayList<>();
         Map<NetNamespace, Map<String, Long>> counters = new HashMap<>();
         for (UdpNet net : nets.values()) {
-            for (UdpSock sk : net.sockets()) {
+            for (UdpSock sk : net.socketsInHashOrder()) {
                 if (!sk.isClosed()) {
                     sockets.add(sk.handOver());
                 }

@@ -45,6 +45,7 @@ final class UdpSock extends Sock {
         boundAddress = st.boundAddress();
         addressLocked = st.extra().getOrDefault("addressLocked", 0L) != 0;
         portLocked = st.extra().getOrDefault("portLocked", 0L) != 0;
+        gsoSize = (int) (long) st.extra().getOrDefault("gsoSize", 0L); // UDP_SEGMENT; absent from older deposits: off
         if (localPort != 0) {
             net.rehash(this, localPort);
         }
@@ -84,7 +85,8 @@ final class UdpSock extends Sock {
     SocketState handOver() {
         return new SocketState(inode(), ns, SocketCalls.AF_INET, type(), protocol(), state, localAddress, localPort,
                 boundAddress, remoteAddress, remotePort, shutdownBits(), takeError(), options(), takeReceiveQueue(),
-                drops(), Map.of("addressLocked", addressLocked ? 1L : 0L, "portLocked", portLocked ? 1L : 0L));
+                drops(), Map.of("addressLocked", addressLocked ? 1L : 0L, "portLocked", portLocked ? 1L : 0L,
+                        "gsoSize", (long) gsoSize), takeErrorQueue());
     }
 
     int port() {

@@ -19,9 +19,11 @@
  * while its bundle is still active, started beside its next version in standby, is a
  * {@link org.modnet.api.handover.LiveHandOver} (1.10). TCP's connections left in the old version's own tables, looked
  * up by 4-tuple when the new version first needs each, as {@link org.modnet.api.handover.TcpConnectionsInPlace} (1.11).
+ * A socket's {@code SO_PRIORITY}, {@code SO_MARK}, {@code IP_RECVTTL}, busy-polling and pacing options travel in its
+ * {@link org.modnet.api.handover.SockOptions} too, its error queue as {@link org.modnet.api.handover.QueuedError}s (1.12).
  */
 @Export
-@Version("1.11.0")
+@Version("1.12.0")
 package org.modnet.api.handover;
 
 import org.osgi.annotation.bundle.Export;

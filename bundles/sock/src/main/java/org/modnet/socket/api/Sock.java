@@ -123,7 +123,7 @@ public abstract class Sock {
     private volatile long sndTimeoNanos;
     private volatile int ttl = -1;
     private volatile int tos;
-    /** SO_PRIORITY ({@code sk_priority}); not handed over across an update of the socket bundle. */
+    /** SO_PRIORITY ({@code sk_priority}); handed over with the other options. */
     private volatile int priority;
     /** SO_MARK ({@code sk_mark}): what the socket's packets carry in {@code skb->mark}, which routing rules match. */
     private volatile int mark;
@@ -352,6 +352,39 @@ public abstract class Sock {
     /** The attached filter, or null. @since 1.11 */
     public final Filter attachedFilter() {
         return filter;
+    }
+
+    /**
+     * A hand-over's step for the socket layer, which made the filter: the socket filter attached to this
+     * (parked) socket and its SO_LOCK_FILTER flag move to {@code next}, the socket that adopted it, so
+     * the old socket's close does not release a filter the new one runs. Nothing when {@code next}
+     * already has one. @since 1.18
+     */
+    public final void handFilterTo(Sock next) {
+        Filter f;
+        boolean locked;
+        lock.lock();
+        try {
+            f = filter;
+            locked = filterLocked;
+            filter = null;
+        } finally {
+            lock.unlock();
+        }
+        boolean taken = false;
+        next.lock.lock();
+        try {
+            if (!next.dead && next.filter == null) {
+                next.filter = f;
+                next.filterLocked = locked;
+                taken = true;
+            }
+        } finally {
+            next.lock.unlock();
+        }
+        if (!taken && f != null) {
+            f.release();
+        }
     }
 
     /** {@code sk_detach_filter}: EPERM when locked, ENOENT without a filter. */
@@ -600,7 +633,7 @@ public abstract class Sock {
             drops.incrementAndGet();
             return false;
         }
-        return enqueueError(c, errno, SockExtendedErr.SO_EE_ORIGIN_ICMP, type, code, info, offender, addr, port,
+        return enqueueError(c, errno.number(), SockExtendedErr.SO_EE_ORIGIN_ICMP, type, code, info, offender, addr, port,
                 icmp.getU8(icmp.networkHeader() + 8), true);
     }
 
@@ -622,7 +655,7 @@ public abstract class Sock {
             drops.incrementAndGet();
             return false;
         }
-        return enqueueError(c, errno, SockExtendedErr.SO_EE_ORIGIN_LOCAL, 0, 0, info, 0, addr, port, -1, false);
+        return enqueueError(c, errno.number(), SockExtendedErr.SO_EE_ORIGIN_LOCAL, 0, 0, info, 0, addr, port, -1, false);
     }
 
     /**
@@ -630,7 +663,7 @@ public abstract class Sock {
      * its {@code sock_extended_err} fields ({@code ttl} -1 when none came with it), and {@code sk_err} set
      * when {@code setError}; a full buffer or queue, or a dead socket, frees it and counts a drop.
      */
-    private boolean enqueueError(SkBuff c, Errno errno, int origin, int type, int code, int info, int offender, int addr, int port,
+    private boolean enqueueError(SkBuff c, int errno, int origin, int type, int code, int info, int offender, int addr, int port,
             int ttl, boolean setError) {
         int size = c.truesize();
         if (rmemAlloc.get() + size >= rcvbuf || memory != null && !memory.charge(size)) {
@@ -650,7 +683,7 @@ public abstract class Sock {
             int slot = (errHead + errCount) % ERRQUEUE_SLOTS;
             errSkb[slot] = c;
             int f = slot * EE_FIELDS;
-            errFields[f] = errno.number();
+            errFields[f] = errno;
             errFields[f + 1] = origin;
             errFields[f + 2] = type;
             errFields[f + 3] = code;
@@ -661,7 +694,7 @@ public abstract class Sock {
             errFields[f + 8] = ttl;
             errCount++;
             if (setError) {
-                error = errno.number();
+                error = errno;
             }
             if (sleepers > 0) {
                 changed.signal();
@@ -740,6 +773,43 @@ public abstract class Sock {
             return copied;
         } finally {
             skb.free();
+        }
+    }
+
+    /**
+     * Empties the error queue into API values (fields and a copy of the quoted payload), oldest first,
+     * freeing the packets: the old version's part of a hand-over; {@code sk_err} is left to
+     * {@link #takeError}. @since 1.18
+     */
+    public final List<org.modnet.api.handover.QueuedError> takeErrorQueue() {
+        List<org.modnet.api.handover.QueuedError> out = new ArrayList<>();
+        int[] f = new int[EE_FIELDS];
+        while (true) {
+            SkBuff skb;
+            lock.lock();
+            try {
+                if (errCount == 0) {
+                    return out;
+                }
+                skb = errSkb[errHead];
+                errSkb[errHead] = null;
+                System.arraycopy(errFields, errHead * EE_FIELDS, f, 0, EE_FIELDS);
+                errHead = (errHead + 1) % ERRQUEUE_SLOTS;
+                errCount--;
+            } finally {
+                lock.unlock();
+            }
+            try {
+                if (skb.dataLen() > 0 && !skb.linearize()) {
+                    drops.incrementAndGet();
+                    continue;
+                }
+                byte[] payload = new byte[skb.len()];
+                skb.getBytes(skb.data(), payload, 0, payload.length);
+                out.add(new org.modnet.api.handover.QueuedError(f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], payload));
+            } finally {
+                skb.free();
+            }
         }
     }
 
@@ -1023,7 +1093,8 @@ public abstract class Sock {
     /** The options a hand-over carries. @since 1.5 */
     public final SockOptions options() {
         return new SockOptions(rcvbuf, sndbuf, userLocks, reuseAddr, reusePort, broadcast, keepalive, lingerOnOff,
-                lingerSeconds, rcvTimeoNanos, sndTimeoNanos, ttl, tos, pmtudisc, nonBlocking, recverr);
+                lingerSeconds, rcvTimeoNanos, sndTimeoNanos, ttl, tos, pmtudisc, nonBlocking, recverr, priority, mark, recvttl,
+                llUsec, preferBusyPoll, busyPollBudget, maxPacingRate);
     }
 
     /**
@@ -1080,7 +1151,7 @@ public abstract class Sock {
         tos = o.tos();
         pmtudisc = o.pmtudisc();
         nonBlocking = o.nonBlocking();
-        if (o.recvErr()) { // the error queue itself is not carried: it starts empty, as after a fresh setsockopt
+        if (o.recvErr()) { // the error queue's entries are queued again below (1.12 deposits carry them)
             lock.lock();
             try {
                 if (errSkb == null) {
@@ -1092,6 +1163,15 @@ public abstract class Sock {
             }
         }
         recverr = o.recvErr();
+        priority = o.priority();
+        mark = o.mark();
+        recvttl = o.recvTtl();
+        if (o.busyPollUsec() >= 0) { // -1: a deposit from before 1.12, net.core.busy_read's stays
+            llUsec = o.busyPollUsec();
+        }
+        preferBusyPoll = o.preferBusyPoll();
+        busyPollBudget = o.busyPollBudget();
+        maxPacingRate = o.maxPacingRate();
         state = st.state();
         localAddress = st.localAddress();
         localPort = st.localPort();
@@ -1100,6 +1180,15 @@ public abstract class Sock {
         shutdown = st.shutdown();
         error = st.error();
         drops.set(st.drops());
+        for (org.modnet.api.handover.QueuedError e : st.errorQueue()) { // queued again, charged to this socket; sk_err is the state's
+            SkBuff c = ns.core().allocSkb(e.payload().length, 0);
+            if (c == null) {
+                drops.incrementAndGet();
+                continue;
+            }
+            c.setBytes(c.put(e.payload().length), e.payload(), 0, e.payload().length);
+            enqueueError(c, e.errno(), e.origin(), e.type(), e.code(), e.info(), e.offender(), e.address(), e.port(), e.ttl(), false);
+        }
     }
 
     public final boolean isClosed() {
