@@ -1314,6 +1314,7 @@ public final class ModuleCommands {
             // the jar's walk too is on this thread: the command goes on to the start at once
             List<String> first = new ArrayList<>();
             List<String> rest = new ArrayList<>();
+            Map<String, List<String>> refs = new java.util.HashMap<>();
             Pattern implementation = Pattern.compile("<implementation\\s+class=\"([^\"]+)\"");
             try (java.util.jar.JarInputStream in = new java.util.jar.JarInputStream(new java.io.ByteArrayInputStream(jar))) {
                 for (java.util.jar.JarEntry e; (e = in.getNextJarEntry()) != null;) {
@@ -1325,14 +1326,16 @@ public final class ModuleCommands {
                         }
                     } else if (name.endsWith(".class") && !name.startsWith("META-INF/") && !name.endsWith("package-info.class")
                             && !name.equals("module-info.class")) {
-                        rest.add(name.substring(0, name.length() - 6).replace('/', '.'));
+                        String c = name.substring(0, name.length() - 6).replace('/', '.');
+                        rest.add(c);
+                        refs.put(c, classesNamedIn(in.readAllBytes()));
                     }
                 }
             } catch (IOException ignored) {
                 // read once already by ModuleCheck: cannot happen
             }
             int n = 0;
-            for (String c : warmOrder(first, rest)) {
+            for (String c : warmOrder(first, rest, refs)) {
                 w.waitWhileHeld();
                 try {
                     Class.forName(c, true, loader);
@@ -1343,6 +1346,98 @@ public final class ModuleCommands {
             }
             w.took = Math.max(1, System.nanoTime() - w.start);
         }
+    }
+
+    /**
+     * The warm-up's order when the classes' references are known: the components and their nested classes first (as
+     * {@link #warmOrder(List, List)}), then the classes they name, then the classes those name, and so on (breadth first, each
+     * class's names in its constant pool's order), then the rest in the jar's order. What the new version meets first in its start, its
+     * preparation and its adoption (the sockets it remakes) comes before what only a later path names, so the preparation and
+     * the swap, which define for themselves what the loading has not reached, find the most of it loaded.
+     */
+    static List<String> warmOrder(List<String> components, List<String> classes, Map<String, List<String>> refs) {
+        List<String> base = warmOrder(components, classes);
+        int start = 0;
+        while (start < base.size() && (components.contains(base.get(start)) || nestedIn(base.get(start), components))) {
+            start++;
+        }
+        List<String> order = new ArrayList<>(base.subList(0, start));
+        java.util.Set<String> seen = new java.util.HashSet<>(order);
+        java.util.Set<String> inJar = new java.util.HashSet<>(classes);
+        for (int i = 0; i < order.size(); i++) {
+            for (String r : refs.getOrDefault(order.get(i), List.of())) {
+                if (inJar.contains(r) && seen.add(r)) {
+                    order.add(r);
+                }
+            }
+        }
+        for (String c : base) {
+            if (seen.add(c)) {
+                order.add(c);
+            }
+        }
+        return order;
+    }
+
+    private static boolean nestedIn(String c, List<String> components) {
+        for (String f : components) {
+            if (c.startsWith(f + "$")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * The classes a class file names in its constant pool ({@code CONSTANT_Class} entries: what it makes, calls, reads or
+     * casts to), in the pool's order, as binary names; empty for bytes that are not a class file.
+     */
+    static List<String> classesNamedIn(byte[] b) {
+        java.nio.ByteBuffer in = java.nio.ByteBuffer.wrap(b);
+        List<String> names = new ArrayList<>();
+        try {
+            if (in.getInt() != 0xCAFEBABE) {
+                return names;
+            }
+            in.getInt(); // minor, major
+            int count = in.getShort() & 0xffff;
+            String[] utf8 = new String[count];
+            int[] classAt = new int[count];
+            int classes = 0;
+            for (int i = 1; i < count; i++) {
+                int tag = in.get() & 0xff;
+                switch (tag) {
+                    case 1 -> {
+                        byte[] s = new byte[in.getShort() & 0xffff];
+                        in.get(s);
+                        utf8[i] = new String(s, java.nio.charset.StandardCharsets.UTF_8); // modified UTF-8: the same for class names
+                    }
+                    case 7 -> classAt[classes++] = in.getShort() & 0xffff;
+                    case 8, 16, 19, 20 -> in.getShort();
+                    case 15 -> {
+                        in.get();
+                        in.getShort();
+                    }
+                    case 3, 4, 9, 10, 11, 12, 17, 18 -> in.getInt();
+                    case 5, 6 -> {
+                        in.getLong();
+                        i++; // a long or a double takes two entries
+                    }
+                    default -> {
+                        return names; // not a pool this reads: no order from it
+                    }
+                }
+            }
+            for (int k = 0; k < classes; k++) {
+                String n = classAt[k] < count ? utf8[classAt[k]] : null;
+                if (n != null && !n.startsWith("[")) {
+                    names.add(n.replace('/', '.'));
+                }
+            }
+        } catch (java.nio.BufferUnderflowException e) {
+            names.clear();
+        }
+        return names;
     }
 
     /**

@@ -54,4 +54,29 @@ class ModuleCommandsTest {
                 "org.x.Tcpish", "org.x.Zeta"), ModuleCommands.warmOrder(List.of("org.x.Tcp", "org.x.Udp"), jar));
         assertEquals(jar, ModuleCommands.warmOrder(List.of(), jar), "no component: the jar's order");
     }
+
+    /** Breadth first from the components through the classes each names: what the start and the adoption meet comes first. */
+    @Test
+    void theWarmUpFollowsWhatTheComponentsNameThenTheJar() {
+        List<String> jar = List.of("org.x.Zeta", "org.x.Sock", "org.x.Tcp", "org.x.Timer", "org.x.Tcp$1", "org.x.Unused");
+        java.util.Map<String, List<String>> refs = java.util.Map.of("org.x.Tcp", List.of("java.lang.String", "org.x.Timer"),
+                "org.x.Timer", List.of("org.x.Sock", "org.x.Tcp"));
+        assertEquals(List.of("org.x.Tcp", "org.x.Tcp$1", "org.x.Timer", "org.x.Sock", "org.x.Zeta", "org.x.Unused"),
+                ModuleCommands.warmOrder(List.of("org.x.Tcp"), jar, refs));
+    }
+
+    /** The constant pool's class names, read from a real class file. */
+    @Test
+    void classesNamedInAClassFileAreItsConstantPoolsClasses() throws Exception {
+        byte[] b;
+        try (java.io.InputStream in = ModuleCommands.class.getResourceAsStream("ModuleCommands.class")) {
+            b = in.readAllBytes();
+        }
+        List<String> names = ModuleCommands.classesNamedIn(b);
+        assertTrue(names.contains("org.modnet.shell.ModuleCommands"), names.toString());
+        assertTrue(names.contains("org.osgi.framework.Bundle"), names.toString());
+        assertEquals(List.of(), ModuleCommands.classesNamedIn(new byte[] { 1, 2, 3 }));
+        assertEquals(List.of(), ModuleCommands.classesNamedIn(new byte[] { (byte) 0xca, (byte) 0xfe, (byte) 0xba, (byte) 0xbe, 0, 0, 0, 65, 0, 9 }),
+                "a pool cut short reads as none");
+    }
 }
