@@ -1238,11 +1238,14 @@ public final class ModuleCommands {
             java.util.concurrent.locks.LockSupport.unpark(thread);
         }
 
-        /** The loader's wait between two classes while {@link #hold held}. */
-        void waitWhileHeld() {
+        /** The loader's wait between two classes while {@link #hold held}; whether it waited (the swap is over). */
+        boolean waitWhileHeld() {
+            boolean waited = false;
             while (held) {
+                waited = true;
                 java.util.concurrent.locks.LockSupport.park(this);
             }
+            return waited;
         }
 
         /** Waits up to {@code ms} for the thread to finish. */
@@ -1336,7 +1339,12 @@ public final class ModuleCommands {
             }
             int n = 0;
             for (String c : warmOrder(first, rest, refs)) {
-                w.waitWhileHeld();
+                if (w.waitWhileHeld()) {
+                    // the swap is over: what is left to load must not run above the packet threads taking the held segments
+                    // and the streams' restart (at nice -20 beside the new TCP's pass it kept them off both cores: no segment
+                    // for 100 ms after the registration in one run)
+                    SchedBoost.normal();
+                }
                 try {
                     Class.forName(c, true, loader);
                     w.classes = ++n;

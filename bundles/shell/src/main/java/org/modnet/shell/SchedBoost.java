@@ -100,6 +100,28 @@ final class SchedBoost implements AutoCloseable {
         return new SchedBoost(null, null, 0, why);
     }
 
+    /**
+     * Puts the calling thread at nice 0 (SCHED_OTHER), whatever it was born with: an update's thread whose urgent part is over
+     * and whose rest must not run above the packet threads. Whether it did; never throws.
+     */
+    static boolean normal() {
+        if (SYSCALL == null || NR == null) {
+            return false;
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment errno = arena.allocate(CAPTURE);
+            int tid = (int) call(errno, NR[0], 0, MemorySegment.NULL, 0, 0);
+            MemorySegment a = arena.allocate(ATTR);
+            SIZE.set(a, 0L, (int) ATTR.byteSize());
+            FLAGS.set(a, 0L, SCHED_FLAG_RESET_ON_FORK);
+            POLICY.set(a, 0L, SCHED_OTHER);
+            NICE.set(a, 0L, 0);
+            return call(errno, NR[1], tid, a, 0, 0) == 0;
+        } catch (Throwable t) {
+            return false;
+        }
+    }
+
     /** What {@link #raise} did, for the command's line. */
     String said() {
         return said;

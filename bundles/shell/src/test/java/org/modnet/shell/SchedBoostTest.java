@@ -27,6 +27,25 @@ class SchedBoostTest {
         assertEquals(before, child.get(), "a thread started during the section runs at the normal priority (SCHED_FLAG_RESET_ON_FORK)");
     }
 
+    /** The loading thread after the swap: born raised, it goes back to nice 0 for the rest of its work. */
+    @Test
+    void aRaisedThreadGoesBackToNiceZero() throws Exception {
+        assumeTrue(SchedBoost.current().startsWith("nice "), "a Linux thread under SCHED_OTHER");
+        AtomicReference<String> seen = new AtomicReference<>();
+        Thread t = Thread.ofPlatform().unstarted(() -> {
+            SchedBoost b = SchedBoost.raise(SchedBoost.Policy.NICE);
+            if (!b.raised()) {
+                seen.set("not raised");
+                return;
+            }
+            seen.set(SchedBoost.current() + " then " + (SchedBoost.normal() ? SchedBoost.current() : "refused"));
+        });
+        t.start();
+        t.join();
+        assumeTrue(!"not raised".equals(seen.get()), "CAP_SYS_NICE (root)");
+        assertEquals("nice -20 then nice 0", seen.get());
+    }
+
     @Test
     void fifoRaisedAndRestored() {
         String before = SchedBoost.current();
