@@ -64,7 +64,7 @@ class LauncherTest {
             { "ss $x", "Netid" },
             { "tcpdump $x", "tcpdump: no interface given (-i)" },
             { "bpftool $x", "Error: unrecognized object ''" },
-            { "ethtool $x", "Cannot get device settings: No such device" },
+            { "ethtool $x", "netlink error: no device matches name (offset 24)" }, // ethtool 6.1 over netlink, as Linux
             { "nstat $x", "#kernel" },
             { "netstat $x", "Active Internet connections (w/o servers)" }, // net-tools lists the sockets, as for no argument
             { "cat $x", "cat: : No such file or directory" },
