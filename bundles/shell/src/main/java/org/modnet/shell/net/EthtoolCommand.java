@@ -66,11 +66,18 @@ final class EthtoolCommand {
             new Offload("ntuple", "ntuple-filters", "rx-ntuple-filter"),
             new Offload("rxhash", "receive-hashing", "rx-hashing"));
 
-    private static final List<String> COALESCE_BOOLS = List.of("adaptive-rx", "adaptive-tx");
-    private static final List<String> COALESCE_INTS = List.of("sample-interval", "stats-block-usecs",
-            "pkt-rate-low", "pkt-rate-high", "rx-usecs", "rx-frames", "rx-usecs-irq", "rx-frames-irq", "tx-usecs",
-            "tx-frames", "tx-usecs-irq", "tx-frames-irq", "rx-usecs-low", "rx-frames-low", "tx-usecs-low",
-            "tx-frames-low", "rx-usecs-high", "rx-frames-high", "tx-usecs-high", "tx-frames-high");
+    /** The parameters {@code -G}, {@code -L}, {@code -C} and {@code -A} take, as ethtool 6.1 parses them. */
+    private static final Map<String, ParamType> RING_PARAMS = params(ParamType.U32, List.of("rx", "rx-mini", "rx-jumbo", "tx"));
+    private static final Map<String, ParamType> CHANNEL_PARAMS = params(ParamType.U32, List.of("rx", "tx", "other", "combined"));
+    private static final Map<String, ParamType> COALESCE_PARAMS = new LinkedHashMap<>();
+    static {
+        COALESCE_PARAMS.putAll(params(ParamType.BOOL, List.of("adaptive-rx", "adaptive-tx")));
+        COALESCE_PARAMS.putAll(params(ParamType.U32, List.of("sample-interval", "stats-block-usecs",
+                "pkt-rate-low", "pkt-rate-high", "rx-usecs", "rx-frames", "rx-usecs-irq", "rx-frames-irq", "tx-usecs",
+                "tx-frames", "tx-usecs-irq", "tx-frames-irq", "rx-usecs-low", "rx-frames-low", "tx-usecs-low",
+                "tx-frames-low", "rx-usecs-high", "rx-frames-high", "tx-usecs-high", "tx-frames-high")));
+    }
+    private static final Map<String, ParamType> PAUSE_PARAMS = params(ParamType.BOOL, List.of("autoneg", "rx", "tx"));
 
     private final Invocation inv;
 
@@ -257,29 +264,47 @@ final class EthtoolCommand {
         return max == 0 ? "n/a" : Integer.toString(value);
     }
 
+    /** How ethtool 6.1's {@code nl_parser} reads a parameter's value: a u32, or {@code on|off} (as 1 or 0). */
+    private enum ParamType {
+        U32, BOOL;
+
+        /** The value {@code word} stands for, or null when it is not one of this type. */
+        Long read(String word) {
+            return this == U32 ? u32(word) : word.equals("on") ? Long.valueOf(1) : word.equals("off") ? Long.valueOf(0) : null;
+        }
+    }
+
     /**
-     * ethtool 6.1's netlink parser ({@code nl_parser}) over NAME VALUE pairs for {@code opt}: an unknown
-     * name, a name without a value and a value that is not a u32 are refused in its words, status 1,
-     * before anything is asked of the kernel. The names keep the order they were given in: the request's
-     * attributes do, and an error's offset names one of them.
+     * ethtool 6.1's netlink parser ({@code nl_parser}) over NAME VALUE pairs for {@code opt}: a name
+     * {@code params} has not, a name without a value and a value not of its name's type are refused in its
+     * words, status 1, before anything is asked of the kernel. The names keep the order they were given in:
+     * the request's attributes do, and an error's offset names one of them.
      */
-    private static Map<String, Long> netlinkParams(String opt, List<String> rest, List<String> names) {
+    private static Map<String, Long> netlinkParams(String opt, List<String> rest, Map<String, ParamType> params) {
         Map<String, Long> wanted = new LinkedHashMap<>();
         for (int i = 0; i < rest.size(); i += 2) {
             String key = rest.get(i);
-            if (!names.contains(key)) {
+            ParamType type = params.get(key);
+            if (type == null) {
                 throw new CommandException("ethtool (" + opt + "): unknown parameter '" + key + "'", 1);
             }
             if (i + 1 >= rest.size()) {
                 throw new CommandException("ethtool (" + opt + "): no value for parameter '" + key + "'", 1);
             }
-            Long v = u32(rest.get(i + 1));
+            Long v = type.read(rest.get(i + 1));
             if (v == null) {
                 throw new CommandException("ethtool (" + opt + "): invalid value '" + rest.get(i + 1) + "' for parameter '" + key + "'", 1);
             }
             wanted.put(key, v);
         }
         return wanted;
+    }
+
+    /** Parameters named {@code names}, each of type {@code type}, in the order given. */
+    private static Map<String, ParamType> params(ParamType type, List<String> names) {
+        Map<String, ParamType> params = new LinkedHashMap<>();
+        names.forEach(n -> params.put(n, type));
+        return params;
     }
 
     /** A u32 as ethtool reads one (decimal, {@code 0x} hex or {@code 0} octal), or null. */
@@ -319,8 +344,12 @@ final class EthtoolCommand {
         if (index < 0) {
             return -1; // the kernel blames an attribute the request does not have: no offset
         }
-        int nameAttr = (NLA_HDRLEN + devName.getBytes(java.nio.charset.StandardCharsets.UTF_8).length + 1 + 3) & ~3;
-        return NLMSG_GENL_HDRLEN + NLA_HDRLEN + nameAttr + index * (NLA_HDRLEN + 4);
+        return NLMSG_GENL_HDRLEN + NLA_HDRLEN + nameAttrLen(devName) + index * (NLA_HDRLEN + 4);
+    }
+
+    /** The length of the request header's {@code ETHTOOL_A_HEADER_DEV_NAME} attribute: the name, its NUL, padded. */
+    private static int nameAttrLen(String devName) {
+        return nlaAligned(devName.getBytes(java.nio.charset.StandardCharsets.UTF_8).length + 1);
     }
 
     /**
@@ -330,7 +359,7 @@ final class EthtoolCommand {
      * drivers refuse it). Errors exit 81, as ethtool's {@code nl_sring}.
      */
     private void setRing(String devName, NetDevice dev, List<String> rest) {
-        Map<String, Long> wanted = netlinkParams("-G", rest, List.of("rx", "rx-mini", "rx-jumbo", "tx"));
+        Map<String, Long> wanted = netlinkParams("-G", rest, RING_PARAMS);
         if (dev == null) {
             throw noDevice(81);
         }
@@ -537,8 +566,7 @@ final class EthtoolCommand {
         java.util.Set<String> fixed = dev.fixedFeatures();
         Map<String, Boolean> wanted = new LinkedHashMap<>();
         // the request's first bit's name: after the header (its name and flags) and the bitset's nests
-        int offset = NLMSG_GENL_HDRLEN + NLA_HDRLEN + nlaAligned(devName.getBytes(java.nio.charset.StandardCharsets.UTF_8).length + 1)
-                + 8 + 3 * NLA_HDRLEN;
+        int offset = NLMSG_GENL_HDRLEN + NLA_HDRLEN + nameAttrLen(devName) + 8 + 3 * NLA_HDRLEN;
         for (int i = 0; i < rest.size(); i += 2) {
             boolean on = rest.get(i + 1).equals("on");
             List<String> bits = kernelFeatures(rest.get(i), before);
@@ -600,6 +628,7 @@ final class EthtoolCommand {
         }
     }
 
+    /** An attribute's length with its header, padded to 4 bytes ({@code nla_total_size}). */
     private static int nlaAligned(int payload) {
         return (NLA_HDRLEN + payload + 3) & ~3;
     }
@@ -670,7 +699,7 @@ final class EthtoolCommand {
      * ones), then counts that would leave no receive or no transmit channel; then the counts are set.
      */
     private void setChannels(String devName, NetDevice dev, List<String> rest) {
-        Map<String, Long> wanted = netlinkParams("-L", rest, List.of("rx", "tx", "other", "combined"));
+        Map<String, Long> wanted = netlinkParams("-L", rest, CHANNEL_PARAMS);
         if (dev == null) {
             throw noDevice(1);
         }
@@ -729,19 +758,7 @@ final class EthtoolCommand {
 
     /** {@code -C}: nl_parser's words for a bad parameter; then the kernel's refusal (no {@code set_coalesce}), status 1. */
     private void setCoalesce(NetDevice dev, List<String> rest) {
-        for (int i = 0; i < rest.size(); i += 2) {
-            String key = rest.get(i);
-            if (!COALESCE_BOOLS.contains(key) && !COALESCE_INTS.contains(key)) {
-                throw new CommandException("ethtool (-C): unknown parameter '" + key + "'", 1);
-            }
-            if (i + 1 >= rest.size()) {
-                throw new CommandException("ethtool (-C): no value for parameter '" + key + "'", 1);
-            }
-            String v = rest.get(i + 1);
-            if (COALESCE_BOOLS.contains(key) ? !v.equals("on") && !v.equals("off") : u32(v) == null) {
-                throw new CommandException("ethtool (-C): invalid value '" + v + "' for parameter '" + key + "'", 1);
-            }
-        }
+        netlinkParams("-C", rest, COALESCE_PARAMS);
         throw dev == null ? noDevice(1) : netlinkError(null, -1, Errno.EOPNOTSUPP, 1);
     }
 
@@ -752,18 +769,7 @@ final class EthtoolCommand {
 
     /** {@code -A}: nl_parser's words for a bad parameter; then the kernel's refusal (no {@code set_pauseparam}), status 76. */
     private void setPause(NetDevice dev, List<String> rest) {
-        for (int i = 0; i < rest.size(); i += 2) {
-            String key = rest.get(i);
-            if (!List.of("autoneg", "rx", "tx").contains(key)) {
-                throw new CommandException("ethtool (-A): unknown parameter '" + key + "'", 1);
-            }
-            if (i + 1 >= rest.size()) {
-                throw new CommandException("ethtool (-A): no value for parameter '" + key + "'", 1);
-            }
-            if (!List.of("on", "off").contains(rest.get(i + 1))) {
-                throw new CommandException("ethtool (-A): invalid value '" + rest.get(i + 1) + "' for parameter '" + key + "'", 1);
-            }
-        }
+        netlinkParams("-A", rest, PAUSE_PARAMS);
         throw dev == null ? noDevice(76) : netlinkError(null, -1, Errno.EOPNOTSUPP, 76);
     }
 }
