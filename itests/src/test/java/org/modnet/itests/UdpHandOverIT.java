@@ -265,7 +265,7 @@ public class UdpHandOverIT {
         SocketCalls tx = sockets.process("sender", "ns1");
         int tfd = check(tx.socket(SocketCalls.AF_INET, SocketCalls.SOCK_DGRAM, 0));
         check(tx.connect(tfd, RECEIVER));
-        int[][] opts = { { SocketCalls.IPPROTO_UDP, 103, 1000 }, { SocketCalls.SOL_SOCKET, SocketCalls.SO_PRIORITY, 4 },
+        int[][] opts = { { SocketCalls.SOL_UDP, SocketCalls.UDP_SEGMENT, 1000 }, { SocketCalls.SOL_SOCKET, SocketCalls.SO_PRIORITY, 4 },
                 { SocketCalls.SOL_SOCKET, SocketCalls.SO_MARK, 0x15 }, { SocketCalls.IPPROTO_IP, SocketCalls.IP_TOS, 0x20 },
                 { SocketCalls.IPPROTO_IP, SocketCalls.IP_TTL, 9 }, { SocketCalls.IPPROTO_IP, SocketCalls.IP_RECVTTL, 1 } };
         for (int[] o : opts) {

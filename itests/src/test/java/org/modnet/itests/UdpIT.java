@@ -374,7 +374,7 @@ public class UdpIT {
             check(rx.setsockopt(r, SocketCalls.SOL_SOCKET, SocketCalls.SO_RCVTIMEO, 5, 0));
             int t = check(tx.socket(SocketCalls.AF_INET, SocketCalls.SOCK_DGRAM, 0));
             check(tx.connect(t, new SockAddr(0x0a000002, 5003)));
-            check(tx.setsockopt(t, SocketCalls.IPPROTO_UDP, 103, 1000)); // UDP_SEGMENT
+            check(tx.setsockopt(t, SocketCalls.SOL_UDP, SocketCalls.UDP_SEGMENT, 1000));
             long frames = veth0.stats().get(org.modnet.api.net.DeviceStats.Field.TX_PACKETS);
             assertEquals(3500, tx.send(t, ByteBuffer.allocate(3500), 0));
             assertEquals("1000 1000 1000 500", lengths(rx, r, 4));

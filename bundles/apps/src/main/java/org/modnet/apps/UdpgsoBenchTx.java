@@ -29,7 +29,6 @@ import org.osgi.service.component.annotations.Reference;
 @Component(service = UdpgsoBenchTx.class, immediate = true, property = { "osgi.command.scope=" + Commands.SCOPE,
         "osgi.command.function=udpgso_bench_tx" })
 public final class UdpgsoBenchTx {
-    private static final int UDP_SEGMENT = 103;
     /** ETH_DATA_LEN less the IPv4 and UDP headers: the selftest's {@code cfg_mss}. */
     private static final int MSS = 1500 - 28;
     private static final String USAGE = "udpgso_bench_tx: Usage: udpgso_bench_tx [-46acmHPtTuvz] [-C cpu] [-D dst ip] [-l secs] "
@@ -135,7 +134,7 @@ public final class UdpgsoBenchTx {
         }
         if (gso != 0) {
             sys.setsockopt(fd, SocketCalls.IPPROTO_IP, SocketCalls.IP_MTU_DISCOVER, SocketCalls.IP_PMTUDISC_DO);
-            int rc = sys.setsockopt(fd, SocketCalls.IPPROTO_UDP, UDP_SEGMENT, gso);
+            int rc = sys.setsockopt(fd, SocketCalls.SOL_UDP, SocketCalls.UDP_SEGMENT, gso);
             if (rc < 0) {
                 throw failed("setsockopt udp segmentation offload", rc);
             }

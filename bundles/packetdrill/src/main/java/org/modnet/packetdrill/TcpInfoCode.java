@@ -20,8 +20,6 @@ import org.modnet.socket.api.SocketCalls;
  * holds them.
  */
 final class TcpInfoCode {
-    static final int TCP_INFO = 11;
-    static final int SOL_TCP = 6;
 
     /** Linux's {@code struct tcp_info}: name, byte offset, size (u8 fields at 0..7 as Linux lays them out). */
     private static final Object[][] FIELDS = {
@@ -74,7 +72,7 @@ final class TcpInfoCode {
 
     void snapshot(PythonCode c, int line, SocketCalls sys, int fd) throws ScriptFailure {
         int[] words = new int[64];
-        int n = fd < 0 ? -9 : sys.getsockopt(fd, SOL_TCP, TCP_INFO, words);
+        int n = fd < 0 ? -9 : sys.getsockopt(fd, SocketCalls.SOL_TCP, SocketCalls.TCP_INFO, words);
         if (n < 0) {
             throw ScriptFailure.skip(line, "TCP_INFO not available");
         }

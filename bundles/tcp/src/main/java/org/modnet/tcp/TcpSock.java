@@ -2702,19 +2702,14 @@ final class TcpSock extends Sock {
                     }
                     userTimeoutMs = val;
                 }
-                case TCP_WINDOW_CLAMP -> setWindowClamp(val);
-                case TCP_QUICKACK -> setQuickack(val, c);
+                case SocketCalls.TCP_WINDOW_CLAMP -> setWindowClamp(val);
+                case SocketCalls.TCP_QUICKACK -> setQuickack(val, c);
                 default -> throw SockException.of(Errno.ENOPROTOOPT);
             }
         } finally {
             releaseSock();
         }
     }
-
-    /** {@code TCP_WINDOW_CLAMP} ({@code include/uapi/linux/tcp.h}): the largest window to offer. */
-    static final int TCP_WINDOW_CLAMP = 10;
-    /** {@code TCP_QUICKACK} ({@code include/uapi/linux/tcp.h}): leave (non-zero) or enter (0) pingpong mode. */
-    static final int TCP_QUICKACK = 12;
 
     /**
      * {@code __tcp_sock_set_quickack}: 0 makes the connection interactive (its ACKs wait for an answer to
@@ -2811,8 +2806,8 @@ final class TcpSock extends Sock {
             case SocketCalls.TCP_KEEPINTVL -> (int) (timers.keepaliveIntvlMs() / 1000);
             case SocketCalls.TCP_KEEPCNT -> timers.keepaliveProbesMax();
             case SocketCalls.TCP_USER_TIMEOUT -> userTimeoutMs;
-            case TCP_WINDOW_CLAMP -> windowClamp;
-            case TCP_QUICKACK -> inPingpong() ? 0 : 1;
+            case SocketCalls.TCP_WINDOW_CLAMP -> windowClamp;
+            case SocketCalls.TCP_QUICKACK -> inPingpong() ? 0 : 1;
             default -> throw SockException.of(Errno.ENOPROTOOPT);
         };
         if (out == null || out.length < 1) {

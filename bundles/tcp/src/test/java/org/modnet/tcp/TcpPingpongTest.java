@@ -80,12 +80,12 @@ class TcpPingpongTest {
 
     private int quickack() {
         int[] v = new int[1];
-        assertEquals(1, p.sys.getsockopt(fd, SocketCalls.SOL_TCP, TcpSock.TCP_QUICKACK, v), "one word");
+        assertEquals(1, p.sys.getsockopt(fd, SocketCalls.SOL_TCP, SocketCalls.TCP_QUICKACK, v), "one word");
         return v[0];
     }
 
     private void quickack(int val) {
-        assertEquals(0, p.sys.setsockopt(fd, SocketCalls.SOL_TCP, TcpSock.TCP_QUICKACK, new int[] {val}));
+        assertEquals(0, p.sys.setsockopt(fd, SocketCalls.SOL_TCP, SocketCalls.TCP_QUICKACK, new int[] {val}));
     }
 
     @Test

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.modnet.socket.api.SocketCalls.IPPROTO_TCP;
+import static org.modnet.socket.api.SocketCalls.TCP_WINDOW_CLAMP;
 import static org.modnet.tcp.TcpPeer.PEER_ISS;
 
 import java.nio.ByteBuffer;
@@ -62,7 +63,7 @@ class TcpRcvWindowTest {
 
     private int clamp() {
         int[] v = new int[1];
-        assertTrue(p.sys.getsockopt(fd, IPPROTO_TCP, TcpSock.TCP_WINDOW_CLAMP, v) >= 0);
+        assertTrue(p.sys.getsockopt(fd, IPPROTO_TCP, TCP_WINDOW_CLAMP, v) >= 0);
         return v[0];
     }
 
@@ -179,7 +180,7 @@ class TcpRcvWindowTest {
         fd = p.accept(l, PORT, Segments.mss(1000), new byte[0], null);
         segment(1000);
         assertEquals(1000, p.sys.recv(fd, ByteBuffer.allocate(1000), 0));
-        assertEquals(0, p.sys.setsockopt(fd, IPPROTO_TCP, TcpSock.TCP_WINDOW_CLAMP, 20000));
+        assertEquals(0, p.sys.setsockopt(fd, IPPROTO_TCP, TCP_WINDOW_CLAMP, 20000));
         assertEquals(20000, clamp());
         assertEquals(20000, info().rcvSsthresh());
         int last = -1;
@@ -193,9 +194,9 @@ class TcpRcvWindowTest {
             }
         }
         assertEquals(20000, last, "the clamp once the SYN-ACK's edge is used up");
-        assertEquals(0, p.sys.setsockopt(fd, IPPROTO_TCP, TcpSock.TCP_WINDOW_CLAMP, 100));
+        assertEquals(0, p.sys.setsockopt(fd, IPPROTO_TCP, TCP_WINDOW_CLAMP, 100));
         assertEquals(2304, clamp(), "SOCK_MIN_RCVBUF / 2 at least");
-        assertEquals(-22, p.sys.setsockopt(fd, IPPROTO_TCP, TcpSock.TCP_WINDOW_CLAMP, 0), "EINVAL: 0 only before connecting");
+        assertEquals(-22, p.sys.setsockopt(fd, IPPROTO_TCP, TCP_WINDOW_CLAMP, 0), "EINVAL: 0 only before connecting");
     }
 
     /**

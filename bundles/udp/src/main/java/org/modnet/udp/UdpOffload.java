@@ -19,8 +19,6 @@ import org.modnet.socket.api.SocketCalls;
 final class UdpOffload {
     /** {@code UDP_MAX_SEGMENTS} ({@code include/linux/udp.h}, Linux 6.12): the most datagrams one send may become. */
     static final int UDP_MAX_SEGMENTS = 1 << 7;
-    /** {@code UDP_SEGMENT} ({@code include/uapi/linux/udp.h}): the {@code SOL_UDP} option setting {@code gso_size}. */
-    static final int UDP_SEGMENT = 103;
     private static final int IPV4_TOT_LEN = 2;
     private static final int IPV4_ID = 4;
     private static final int IPV4_CHECK = 10;

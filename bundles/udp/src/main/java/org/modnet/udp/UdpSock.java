@@ -328,7 +328,7 @@ final class UdpSock extends Sock {
     /** {@code udp_lib_setsockopt}: {@code UDP_SEGMENT} takes 0 to 65535 (EINVAL otherwise); 0 turns it off. */
     @Override
     protected void setProtocolOption(int level, int name, int[] value) throws SockException {
-        if (level == SocketCalls.IPPROTO_UDP && name == UdpOffload.UDP_SEGMENT) {
+        if (level == SocketCalls.IPPROTO_UDP && name == SocketCalls.UDP_SEGMENT) {
             if (value == null || value.length < 1 || value[0] < 0 || value[0] > 0xffff) {
                 throw SockException.of(Errno.EINVAL);
             }
@@ -341,7 +341,7 @@ final class UdpSock extends Sock {
     /** IP_MTU ({@code do_ip_getsockopt}): the path MTU toward the connected peer, learned MTUs included; {@code UDP_SEGMENT}'s size. */
     @Override
     protected int getProtocolOption(int level, int name, int[] value) throws SockException {
-        if (level == SocketCalls.IPPROTO_UDP && name == UdpOffload.UDP_SEGMENT) {
+        if (level == SocketCalls.IPPROTO_UDP && name == SocketCalls.UDP_SEGMENT) {
             if (value == null || value.length < 1) {
                 throw SockException.of(Errno.EINVAL);
             }

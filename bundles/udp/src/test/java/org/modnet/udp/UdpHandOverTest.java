@@ -165,11 +165,11 @@ class UdpHandOverTest {
     void udpSegmentsGsoSizeIsKeptAndASendAfterTheUpdateIsStillCutIntoDatagramsOfIt() {
         int server = bound(5000);
         int client = bound(5001);
-        assertEquals(0, sys.setsockopt(client, SocketCalls.IPPROTO_UDP, UdpOffload.UDP_SEGMENT, 1000));
+        assertEquals(0, sys.setsockopt(client, SocketCalls.IPPROTO_UDP, SocketCalls.UDP_SEGMENT, 1000));
         s.update(UdpProtocol.STATE_VERSION, () -> {
         });
         int[] v = new int[1];
-        assertEquals(1, sys.getsockopt(client, SocketCalls.IPPROTO_UDP, UdpOffload.UDP_SEGMENT, v));
+        assertEquals(1, sys.getsockopt(client, SocketCalls.IPPROTO_UDP, SocketCalls.UDP_SEGMENT, v));
         assertEquals(1000, v[0], "UDP_SEGMENT read back from the new version's socket");
         byte[] b = new byte[2500];
         assertEquals(2500, sys.sendto(client, ByteBuffer.wrap(b), 0, new SockAddr(LOCALHOST, 5000)));
@@ -186,7 +186,7 @@ class UdpHandOverTest {
     @Test
     void aDepositWithoutGsoSizeReadsAsOff() {
         int client = bound(5001);
-        assertEquals(0, sys.setsockopt(client, SocketCalls.IPPROTO_UDP, UdpOffload.UDP_SEGMENT, 1000));
+        assertEquals(0, sys.setsockopt(client, SocketCalls.IPPROTO_UDP, SocketCalls.UDP_SEGMENT, 1000));
         org.modnet.api.handover.SocketState st = s.udp.net(s.ns).sockets().get(0).handOver();
         java.util.Map<String, Long> older = new java.util.HashMap<>(st.extra());
         older.remove("gsoSize");
@@ -195,10 +195,10 @@ class UdpHandOverTest {
                 st.remotePort(), st.shutdown(), st.error(), st.options(), st.receiveQueue(), st.drops(), older);
         UdpSock adopted = new UdpSock(s.udp.net(s.ns), old);
         int[] v = new int[1];
-        assertEquals(1, sys.getsockopt(client, SocketCalls.IPPROTO_UDP, UdpOffload.UDP_SEGMENT, v));
+        assertEquals(1, sys.getsockopt(client, SocketCalls.IPPROTO_UDP, SocketCalls.UDP_SEGMENT, v));
         assertEquals(1000, v[0]);
         try {
-            adopted.getOption(SocketCalls.IPPROTO_UDP, UdpOffload.UDP_SEGMENT, v);
+            adopted.getOption(SocketCalls.IPPROTO_UDP, SocketCalls.UDP_SEGMENT, v);
         } catch (org.modnet.socket.api.SockException e) {
             throw new AssertionError(e);
         }

@@ -6,6 +6,7 @@ import static org.modnet.socket.api.SocketCalls.AF_INET;
 import static org.modnet.socket.api.SocketCalls.IPPROTO_UDP;
 import static org.modnet.socket.api.SocketCalls.MSG_DONTWAIT;
 import static org.modnet.socket.api.SocketCalls.SOCK_DGRAM;
+import static org.modnet.socket.api.SocketCalls.UDP_SEGMENT;
 
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -33,7 +34,6 @@ import org.modnet.socket.api.SocketCalls;
  */
 class UdpSegmentTest {
     private static final int LOCALHOST = 0x7f000001;
-    private static final int UDP_SEGMENT = 103;
 
     private UdpStack s;
     private SocketCalls sys;

@@ -104,9 +104,21 @@ public interface SocketCalls extends AutoCloseable {
     int TCP_KEEPINTVL = 5;
     int TCP_KEEPCNT = 6;
     int TCP_USER_TIMEOUT = 18;
+    /** {@code TCP_WINDOW_CLAMP}: the largest window the socket offers (0 forgets it, before a connection only). @since 1.19 */
+    int TCP_WINDOW_CLAMP = 10;
+    /** {@code TCP_QUICKACK}: non-zero leaves pingpong mode (acknowledges at once), 0 enters it. @since 1.19 */
+    int TCP_QUICKACK = 12;
     /** {@code SOL_TCP} ({@code IPPROTO_TCP}) options. {@code TCP_INFO}: a {@link TcpInfo} as 32-bit words. */
     int SOL_TCP = 6;
     int TCP_INFO = 11;
+
+    /** {@code SOL_UDP} ({@code IPPROTO_UDP}) options, Linux's numbers ({@code include/uapi/linux/udp.h}). @since 1.19 */
+    int SOL_UDP = IPPROTO_UDP;
+    /**
+     * {@code UDP_SEGMENT}: the size a send is cut into datagrams of ({@code gso_size}, 0 to 65535; 0: off),
+     * the whole send going down as one GSO skb. @since 1.19
+     */
+    int UDP_SEGMENT = 103;
 
     int MSG_PEEK = 0x2;
     int MSG_TRUNC = 0x20;

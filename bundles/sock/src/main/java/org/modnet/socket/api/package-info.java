@@ -6,7 +6,7 @@
  * extend {@link org.modnet.socket.api.Sock}.
  */
 @Export
-@Version("1.18.0")
+@Version("1.19.0")
 package org.modnet.socket.api;
 
 import org.osgi.annotation.bundle.Export;
