@@ -117,6 +117,10 @@ final class TcpErr {
             }
             if (sk.state() == TCP_SYN_SENT || sk.state() == TCP_SYN_RECV) {
                 if (!owned) { // tcp_done_with_error: the connect fails with the error at once
+                    // ip_icmp_error first: with IP_RECVERR the error is queued, quoting our segment from its TCP header on
+                    // (Linux queues it while the user holds the socket too, under the queue's own lock; modnet's queue is
+                    // under the socket's, which the packet path does not wait for)
+                    sk.queueError(skb, th, err, type, code, info, skb.getU32(skb.networkHeader() + 12), theirAddr, theirPort);
                     sk.reportError(err);
                     sk.done(cpu);
                 } else {

@@ -274,8 +274,9 @@ final class TcpHandOver {
         TcpEstimator rtt = new TcpEstimator(sk.srttUs, sk.rttvarUs, sk.rtoMs, sk.minRttUs, sk.retransmits, sk.backoff,
                 sk.rttTiming, sk.rttSeq, sk.rttStampMs, sk.retransHigh, sk.probesOut, sk.probesTstampMs, sk.headSentMs,
                 sk.mdevUs, sk.mdevMaxUs, sk.rttvarSeq, sk.atoMs, sk.ackPushed, sk.lastSegSize, sk.pingpong);
-        TcpCongestion cong = new TcpCongestion(sk.congestionControl(), sk.cw.cwnd, sk.cw.ssthresh, sk.cw.cwndCnt,
-                sk.cw.cwndClamp);
+        // the algorithm the connection chose: the one that left, if it runs on the default until that one comes back
+        TcpCongestion cong = new TcpCongestion(sk.caLeft != null ? sk.caLeft : sk.congestionControl(), sk.cw.cwnd, sk.cw.ssthresh,
+                sk.cw.cwndCnt, sk.cw.cwndClamp);
         // the rings themselves, not copies: the frozen shell never touches them again
         byte[] send = sk.sbuf == null ? TcpRings.NONE : sk.sbuf;
         int sendStart = send.length == 0 ? 0 : (sk.sndUna - sk.sbase) & (send.length - 1);
@@ -403,7 +404,12 @@ final class TcpHandOver {
         return new TcpListenerState(socketState(l), l.maxAckBacklog, List.of(), List.of(), 0);
     }
 
-    /** The socket's common part; {@code extra} holds the scalars only this implementation reads. */
+    /**
+     * The socket's common part; {@code extra} holds the scalars only this implementation reads. Its
+     * {@code sk_err} and {@code IP_RECVERR} error queue go with it and leave the frozen shell, which
+     * answers no call again (an ICMP error reported to it, a reset, a timeout: the next call on the new
+     * socket returns it; {@code MSG_ERRQUEUE} reads the entries there).
+     */
     private static SocketState socketState(TcpSock sk) {
         Map<String, Long> x = new HashMap<>();
         x.put("nonagle", (long) sk.nonagle);
@@ -444,9 +450,51 @@ final class TcpHandOver {
         x.put("dsack", sk.sacks.dsack ? 1L : 0L);
         x.put("dsackStart", (long) sk.sacks.dsackStart);
         x.put("dsackEnd", (long) sk.sacks.dsackEnd);
+        if (sk.state() == TcpSock.TCP_LISTEN) {
+            listenerOptions(sk, x);
+        }
+        // IP_RECVERR off leaves the queue empty (turning it off purges it): nothing to take
         return new SocketState(sk.inode(), sk.namespace(), SocketCalls.AF_INET, sk.type(), sk.protocol(), sk.state(),
-                sk.laddr(), sk.lport(), sk.boundAddress(), sk.raddr(), sk.rport(), sk.shutdownBits(), 0, sk.options(),
-                List.of(), sk.drops(), x);
+                sk.laddr(), sk.lport(), sk.boundAddress(), sk.raddr(), sk.rport(), sk.shutdownBits(), sk.takeError(), sk.options(),
+                List.of(), sk.drops(), x, sk.recvErr() ? sk.takeErrorQueue() : List.of());
+    }
+
+    /**
+     * A listener's own TCP options, which a connection does not carry here but in its {@link TcpSockOptions}: the children it
+     * makes inherit them ({@code sk_clone_lock} copies the listener): the keepalive times, TCP_USER_TIMEOUT, TCP_MAXSEG and
+     * the algorithm TCP_CONGESTION chose (its name as {@code TcpCongestion.nameWords}; the one that left, if it left).
+     */
+    private static void listenerOptions(TcpSock l, Map<String, Long> x) {
+        x.put("keepIdle", (long) l.keepaliveTime);
+        x.put("keepIntvl", (long) l.keepaliveIntvl);
+        x.put("keepCnt", (long) l.keepaliveProbes);
+        x.put("userTimeoutMs", (long) l.userTimeoutMs);
+        x.put("userMss", (long) l.rx.userMss);
+        int[] ca = org.modnet.api.tcp.TcpCongestion.nameWords(l.caLeft != null ? l.caLeft : l.ca.name);
+        for (int i = 0; i < ca.length; i++) {
+            x.put("ca" + i, ca[i] & 0xffffffffL);
+        }
+    }
+
+    /** The options {@link #listenerOptions} deposited back; a deposit without them (before they were kept): as a new socket's. */
+    private static void adoptListenerOptions(TcpSock l, Map<String, Long> x) {
+        if (!x.containsKey("keepIdle")) {
+            return;
+        }
+        l.nonagle = x.getOrDefault("nonagle", 0L).intValue();
+        l.keepaliveTime = x.get("keepIdle").intValue();
+        l.keepaliveIntvl = x.getOrDefault("keepIntvl", 0L).intValue();
+        l.keepaliveProbes = x.getOrDefault("keepCnt", 0L).intValue();
+        l.userTimeoutMs = x.getOrDefault("userTimeoutMs", 0L).intValue();
+        l.rx.userMss = x.getOrDefault("userMss", 0L).intValue();
+        int[] ca = new int[org.modnet.api.tcp.TcpCongestion.CA_NAME_MAX / 4];
+        for (int i = 0; i < ca.length; i++) {
+            ca[i] = x.getOrDefault("ca" + i, 0L).intValue();
+        }
+        String name = org.modnet.api.tcp.TcpCongestion.name(ca, ca.length);
+        if (!name.isEmpty()) {
+            congestion(l, name, x); // a listener's algorithm is never initialised: its children's are
+        }
     }
 
     // --- the new version's side ---
@@ -467,6 +515,7 @@ final class TcpHandOver {
         l.adoptSocket(st.socket());
         l.maxAckBacklog = st.backlog();
         extra(l, st.socket().extra());
+        adoptListenerOptions(l, st.socket().extra());
         if (l.portHeld) {
             net.inheritPort(l, l.lport());
         }
@@ -787,7 +836,9 @@ final class TcpHandOver {
         long c = x.getOrDefault("rcvClamp", 0xffffffffL << 32);
         sk.rcvWnd = (int) w;
         sk.scalingRatio = (int) (w >>> 32);
-        sk.windowClamp = (int) c == 0 ? sk.fullSpace() : (int) c;
+        // 0 is TCP_WINDOW_CLAMP never set (a listener, a socket not connected): kept, or the children a listener makes after
+        // the swap would take its buffer's window as their clamp and scale their windows by it
+        sk.windowClamp = x.containsKey("rcvClamp") ? (int) c : sk.fullSpace();
         sk.rcvSsthresh = (int) (c >>> 32) == -1 ? sk.windowClamp : (int) (c >>> 32);
         int num = x.getOrDefault("sackNum", 0L).intValue();
         sk.sacks.num = Math.min(num, sk.sacks.start.length);

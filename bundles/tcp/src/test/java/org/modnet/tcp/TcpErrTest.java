@@ -25,8 +25,10 @@ import org.modnet.api.net.Errno;
 import org.modnet.api.net.Eth;
 import org.modnet.api.skb.SkBuff;
 import org.modnet.api.tcp.TcpCongestion;
+import org.modnet.socket.api.MsgHdr;
 import org.modnet.socket.api.Sock;
 import org.modnet.socket.api.SockAddr;
+import org.modnet.socket.api.SockExtendedErr;
 import org.modnet.socket.api.SocketCalls;
 
 /**
@@ -295,6 +297,30 @@ class TcpErrTest {
         assertEquals(4, s.count(TcpMib.Ext.TCPTimeouts), "the next timeout comes at the reverted RTO, not the backed-off one");
         icmp(3, 3, 0, syn.seq() + 1); // port unreachable reverts nothing
         assertEquals(backedOff, sk().rtoMs);
+    }
+
+    /**
+     * {@code tcp_v4_err}'s {@code ip_icmp_error} for a connect still opening: with IP_RECVERR the error that fails it is
+     * also queued, quoting our SYN from its TCP header on, from the router that sent it; MSG_ERRQUEUE reads it once.
+     */
+    @Test
+    void withIpRecverrAConnectsIcmpErrorIsQueuedQuotingTheSyn() {
+        fd = sys.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        assertEquals(0, sys.setsockopt(fd, SocketCalls.IPPROTO_IP, SocketCalls.IP_RECVERR, 1));
+        assertEquals(-Errno.EINPROGRESS.number(), sys.connect(fd, new SockAddr(PEER, PORT)));
+        s.run();
+        syn = w.one();
+        icmp(3, 1, 0, syn.seq());
+        assertEquals(Errno.EHOSTUNREACH.number(), getsockopt(SOL_SOCKET, SocketCalls.SO_ERROR), "the connect failed");
+        MsgHdr m = new MsgHdr(null, ByteBuffer.allocate(64));
+        assertEquals(8, sys.recvmsg(fd, m, SocketCalls.MSG_ERRQUEUE), "the 8 bytes of our SYN the router quoted");
+        assertEquals(SocketCalls.MSG_ERRQUEUE, m.flags);
+        assertEquals(new SockAddr(PEER, PORT), m.name);
+        assertEquals(new SockExtendedErr(Errno.EHOSTUNREACH.number(), SockExtendedErr.SO_EE_ORIGIN_ICMP, 3, 1, 0, 0, ROUTER),
+                m.extendedErr);
+        assertEquals(syn.sport(), m.iov[0].getShort(0) & 0xffff, "the quote starts at our TCP header");
+        assertEquals(syn.seq(), m.iov[0].getInt(4));
+        assertEquals(-Errno.EAGAIN.number(), sys.recvmsg(fd, new MsgHdr(null, ByteBuffer.allocate(64)), SocketCalls.MSG_ERRQUEUE));
     }
 
     @Test

@@ -421,6 +421,96 @@ class TcpHandOverTest {
         assertTrue(s[1].queueLocalError(Errno.EMSGSIZE, 1400, PEER, PEER_PORT), "a local error queued on the adopted socket");
     }
 
+    /**
+     * An IP_RECVERR connection's pending error (an ICMP error {@code tcp_v4_err} told it at once) and its error queue cross
+     * the swap: the next call on its descriptor returns the error and {@code MSG_ERRQUEUE} reads the entry, as without the
+     * update (the deposit said no error and an empty queue: both were lost).
+     */
+    @Test
+    void aPendingErrorAndTheErrorQueueCrossTheSwap() throws Exception {
+        TcpPeer p = peer();
+        int fd = (int) before(p)[0];
+        p.drain();
+        assertEquals(0, p.sys.setsockopt(fd, SocketCalls.IPPROTO_IP, SocketCalls.IP_RECVERR, 1));
+        TcpSock old = conn(p);
+        assertTrue(old.queueLocalError(Errno.EMSGSIZE, 1400, PEER, PEER_PORT), "an error queued before the update");
+        old.reportError(Errno.EHOSTUNREACH);
+        p.s.swapTcp(TcpHandOver.STATE_VERSION);
+        assertNotSame(old, conn(p));
+        int[] err = new int[1];
+        assertEquals(1, p.sys.getsockopt(fd, SocketCalls.SOL_SOCKET, SocketCalls.SO_ERROR, err));
+        assertEquals(Errno.EHOSTUNREACH.number(), err[0], "SO_ERROR: sk_err, told before the update");
+        org.modnet.socket.api.MsgHdr m = new org.modnet.socket.api.MsgHdr(null, ByteBuffer.allocate(16));
+        assertEquals(0, p.sys.recvmsg(fd, m, SocketCalls.MSG_ERRQUEUE), "a local error quotes no payload");
+        assertEquals(SocketCalls.MSG_ERRQUEUE, m.flags);
+        assertEquals(new SockAddr(PEER, PEER_PORT), m.name);
+        assertEquals(new org.modnet.socket.api.SockExtendedErr(Errno.EMSGSIZE.number(),
+                org.modnet.socket.api.SockExtendedErr.SO_EE_ORIGIN_LOCAL, 0, 0, 1400, 0, 0), m.extendedErr);
+        assertEquals(-Errno.EAGAIN.number(), p.sys.recvmsg(fd, new org.modnet.socket.api.MsgHdr(null, ByteBuffer.allocate(16)),
+                SocketCalls.MSG_ERRQUEUE), "one entry, read once");
+    }
+
+    /**
+     * A listener's own TCP options cross the swap, and a child it makes after the update inherits them as one made before
+     * ({@code sk_clone_lock}): TCP_NODELAY, the keepalive times, TCP_USER_TIMEOUT, TCP_MAXSEG (the SYN-ACK's MSS) and
+     * TCP_CONGESTION; TCP_WINDOW_CLAMP never set stays 0, so the child's window scale is its buffers' (the new listener had
+     * none of the TCP options, and its buffer's window as its clamp, which the children took and scaled their windows by).
+     */
+    @Test
+    void aListenersOptionsCrossTheSwapAndItsChildrenAfterItInheritThemAsBefore() throws Exception {
+        TcpPeer p = peer();
+        java.util.Map<String, Object> fixed = java.util.Map.of(org.modnet.api.tcp.TcpCongestionOps.NAME, "fixed");
+        p.s.tcp.addCongestion(new TcpBbrTest.FixedRate(), fixed);
+        p.s.ns.sysctl().set("net.ipv4.tcp_allowed_congestion_control", "reno fixed");
+        int l = p.listen(PORT);
+        int[][] opts = { { SocketCalls.TCP_NODELAY, 1 }, { SocketCalls.TCP_KEEPIDLE, 30 }, { SocketCalls.TCP_KEEPINTVL, 7 },
+            { SocketCalls.TCP_KEEPCNT, 4 }, { SocketCalls.TCP_USER_TIMEOUT, 5000 }, { SocketCalls.TCP_MAXSEG, 1000 } };
+        for (int[] o : opts) {
+            assertEquals(0, p.sys.setsockopt(l, SocketCalls.SOL_TCP, o[0], o[1]));
+        }
+        assertEquals(0, p.sys.setsockopt(l, SocketCalls.SOL_TCP, org.modnet.api.tcp.TcpCongestion.TCP_CONGESTION,
+                org.modnet.api.tcp.TcpCongestion.nameWords("fixed")));
+        inFrom(p, PEER_PORT, TcpHeader.SYN, PEER_ISS, 0, SYN);
+        TcpPeer.Seg first = p.out(); // a child made before the update
+        p.s.swapTcp(TcpHandOver.STATE_VERSION, () -> p.s.tcp.addCongestion(new TcpBbrTest.FixedRate(), fixed));
+        for (int[] o : opts) {
+            int[] v = new int[1];
+            assertEquals(1, p.sys.getsockopt(l, SocketCalls.SOL_TCP, o[0], v));
+            assertEquals(o[1], v[0], "the listener's option " + o[0]);
+        }
+        int[] clamp = new int[1];
+        assertEquals(1, p.sys.getsockopt(l, SocketCalls.SOL_TCP, SocketCalls.TCP_WINDOW_CLAMP, clamp));
+        assertEquals(0, clamp[0], "TCP_WINDOW_CLAMP never set");
+        int[] w = new int[4];
+        int n = p.sys.getsockopt(l, SocketCalls.SOL_TCP, org.modnet.api.tcp.TcpCongestion.TCP_CONGESTION, w);
+        assertEquals("fixed", org.modnet.api.tcp.TcpCongestion.name(w, n), "the listener's TCP_CONGESTION");
+        inFrom(p, PEER_PORT + 1, TcpHeader.SYN, 5000, 0, SYN);
+        TcpPeer.Seg second = p.out(); // a child made after it
+        assertEquals(TcpHeader.SYN | TcpHeader.ACK, second.flags());
+        assertEquals(List.of(1000, first.ws(), first.win()), List.of(second.mss(), second.ws(), second.win()),
+                "the SYN-ACK's MSS (TCP_MAXSEG), window scale and window, as before the update");
+        TcpSock child = p.s.tcp.net(p.s.ns).lookupEstablished(PEER, PEER_PORT + 1, LOCAL, PORT);
+        assertNotNull(child);
+        assertEquals(List.of(TcpSock.NAGLE_OFF, 30, 7, 4, 5000, "fixed"), List.of(child.nonagle & TcpSock.NAGLE_OFF,
+                child.keepaliveTime, child.keepaliveIntvl, child.keepaliveProbes, child.userTimeoutMs, child.congestionControl()),
+                "what the child inherited");
+    }
+
+    /**
+     * A connection whose algorithm left (its bundle stopped: the connection runs on the default until one of that name comes
+     * back) keeps waiting for it across the swap and returns to it when it comes (it stayed on the default for good: the
+     * deposit named the default).
+     */
+    @Test
+    void aConnectionWaitingForItsAlgorithmToComeBackStillReturnsToItAfterTheSwap() throws Exception {
+        TcpPeer p = peer();
+        TcpSock[] s = swapAfter(p, old -> old.caLeft = "fixed"); // as congFallback leaves it: on reno, waiting for "fixed"
+        assertEquals("reno", s[1].congestionControl());
+        assertEquals("fixed", s[1].caLeft, "still waiting for its algorithm");
+        p.s.tcp.addCongestion(new TcpBbrTest.FixedRate(), java.util.Map.of(org.modnet.api.tcp.TcpCongestionOps.NAME, "fixed"));
+        assertEquals("fixed", s[1].congestionControl(), "back on it once it came");
+    }
+
     @Test
     void theFrtoFlagCrossesTheSwap() throws Exception {
         TcpPeer p = peer();
