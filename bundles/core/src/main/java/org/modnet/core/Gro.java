@@ -18,14 +18,21 @@ import org.modnet.api.skb.SkBuffPool;
  * go up, through the queue's {@code netif_receive_skb} (generic XDP, then the stack), as one skb of many segments ({@code gso_size} the first
  * frame's payload, {@code gso_segs} the frames, the headers made one packet's by
  * {@link PacketOffload#groComplete}). A full bucket sends its oldest flow up first
- * ({@code gro_flush_oldest}), counted. A frame whose headers do not fit in it (a short or malformed
- * header) is refused by the callbacks' own bounds checks, not by an exception: it goes up alone, after
- * its held flow, and the receive path drops and counts it as it does without GRO.
+ * ({@code gro_flush_oldest}), counted. A frame whose headers the callbacks refuse (a short or
+ * malformed header, by their own bounds checks, not by an exception; IP options, a fragment, a bad
+ * checksum) goes up alone at once and the held flows stay, as {@code dev_gro_receive} sends up a frame
+ * whose {@code gro_receive} flushed it without a flow ({@code pp} null); a frame whose headers they
+ * take but which may not be merged or held (SYN, RST, URG, no payload, an IPv4 total length that is not
+ * the frame's) sends its own flow up first, if one is held, then goes up alone. The receive path drops
+ * and counts a bad one as it does without GRO. When the device goes down the held flows are freed, not
+ * sent up ({@link #freeAll}: {@code __netif_napi_del}'s {@code flush_gro_hash}, as a veth's close
+ * deletes its NAPI instances), counted.
  *
  * <p>The payload is copied: the first merge moves the held frame into a 64 KiB buffer of the core's
  * large pool, and each later frame's payload is copied behind it and the frame freed, so TCP gets one
  * linear skb. Held skbs carry their first payload in {@code gso_size} and their frame count in
- * {@code gso_segs} while held. Used by the polling thread only: no lock, no allocation.
+ * {@code gso_segs} while held. Used in the softirq context of the queue's CPU only (its poll, a busy
+ * poll, or the device's close holding that context): no lock, no allocation.
  */
 final class Gro {
     static final int GRO_HASH_BUCKETS = 8;
@@ -53,6 +60,7 @@ final class Gro {
     private long noBuffer;
     private long kept;
     private long flushedAged;
+    private long freed;
 
     Gro(CoreEngine core, RxQueueImpl queue) {
         this.core = core;
@@ -71,10 +79,16 @@ final class Gro {
         }
         skb.resetNetworkHeader();
         // the callbacks read nothing past the frame (their own bounds checks, as skb_gro_header's): a
-        // header that does not fit is -1, and the frame goes up alone for the receive path to count
+        // header that does not fit, or fails their checks before any flow is looked at, is -1, and the
+        // frame goes up alone, the held flows untouched (inet_gro_receive's and tcp4_gro_receive's flush
+        // with no pp), for the receive path to count
         int h = o.groHeaderLen(skb);
-        boolean last = h >= 0 && (h & PacketOffload.GRO_FINAL) != 0;
-        int hlen = h < 0 ? -1 : h & 0xffff;
+        if (h < 0) {
+            up(skb);
+            return;
+        }
+        boolean last = (h & PacketOffload.GRO_FINAL) != 0;
+        int hlen = h & 0xffff;
         int b = skb.hash() & (GRO_HASH_BUCKETS - 1);
         int base = b * MAX_GRO_SKBS;
         for (int i = 0; i < count[b]; i++) {
@@ -86,7 +100,7 @@ final class Gro {
             if ((r & PacketOffload.GRO_SAME_FLOW) == 0) {
                 continue;
             }
-            if (hlen >= 0 && (r & PacketOffload.GRO_MERGE) != 0 && (p = append(base + i, p, skb, hlen)) != null) {
+            if ((r & PacketOffload.GRO_MERGE) != 0 && (p = append(base + i, p, skb, hlen)) != null) {
                 o.groMerged(p, skb);
                 p.gso(p.gsoSize(), p.gsoSegs() + 1, p.gsoType());
                 skb.free();
@@ -96,10 +110,10 @@ final class Gro {
                 }
                 return;
             }
-            flush(b, i); // same flow, cannot take it: the held one goes up before it
+            flush(b, i); // same flow, cannot take it: the held one goes up before it (pp)
             break;
         }
-        if (hlen < 0 || last) {
+        if (last) {
             up(skb);
             return;
         }
@@ -227,6 +241,31 @@ final class Gro {
         kept += total;
     }
 
+    /**
+     * {@code flush_gro_hash}, as {@code __netif_napi_del} runs it when the device goes down (a veth's
+     * close deletes its NAPI instances after {@code napi_disable}): every held flow is freed, not sent
+     * up, and counted. The caller holds the queue's softirq context. Returns how many were freed.
+     */
+    int freeAll() {
+        if (total == 0) {
+            return 0;
+        }
+        int n = 0;
+        for (int b = 0; b < GRO_HASH_BUCKETS; b++) {
+            int base = b * MAX_GRO_SKBS;
+            for (int i = 0; i < count[b]; i++) {
+                held[base + i].free();
+                held[base + i] = null;
+                offload[base + i] = null;
+                n++;
+            }
+            count[b] = 0;
+        }
+        total = 0;
+        freed += n;
+        return n;
+    }
+
     private void up(SkBuff skb) {
         queue.netifReceive(skb);
     }
@@ -259,6 +298,11 @@ final class Gro {
     /** Flows a flush that kept the young ones sent up for their age (held since an earlier jiffy). */
     long flushedAged() {
         return flushedAged;
+    }
+
+    /** Held flows freed, not sent up, because the device went down ({@link #freeAll}). */
+    long freed() {
+        return freed;
     }
 
     /** Merges given up because no large buffer was free. */

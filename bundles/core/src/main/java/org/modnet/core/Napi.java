@@ -168,11 +168,15 @@ final class Napi {
         return true;
     }
 
-    /** One poll by a busy poller that holds SCHED ({@link #busyPollStart}): no completion. How many frames. */
+    /**
+     * One poll by a busy poller that holds SCHED ({@link #busyPollStart}): no completion, so GRO's held
+     * flows stay held ({@code napi_complete_done} does nothing under {@code NAPI_STATE_IN_BUSY_POLL}) and
+     * the next busy poll's frames merge into them; {@link #busyPollStop}'s completion sends them up. How
+     * many frames.
+     */
     int busyPoll(int budget) {
         polls++;
         int work = poller.poll(this, budget);
-        poller.groFlush(false); // the busy poller reads next: what this poll merged goes up now
         if (work > 0) {
             poller.busyPolled(work);
         }
@@ -182,7 +186,10 @@ final class Napi {
     /**
      * {@code busy_poll_stop}: one more poll, which completes the instance (the interrupt enabled again)
      * when it finds less than its budget and nothing came in meanwhile; otherwise the instance stays
-     * scheduled and goes to its softirq, as {@code __napi_schedule} would. With {@code prefer} and the
+     * scheduled and goes to its softirq, as {@code __napi_schedule} would. The flows GRO held over the
+     * busy polls go up in that completion ({@code napi_gro_flush}: all of them, or, with
+     * {@code gro_flush_timeout} when that poll found frames or the deferral runs, only those of an
+     * earlier jiffy, the watchdog armed for the rest), or in the softirq's poll the instance goes to. With {@code prefer} and the
      * device's {@code napi_defer_hard_irqs} and {@code gro_flush_timeout} set, the interrupt stays off
      * and the watchdog is armed instead, and a full budget only gives SCHED back (the watchdog polls).
      */

@@ -460,6 +460,7 @@ final class NetDev implements NetDevice {
             // gro_flush_timeout: flows a completion kept held for the next poll, and those it sent up for their age
             all.put("rx_queue_" + q.index() + "_gro_held_over", g.kept());
             all.put("rx_queue_" + q.index() + "_gro_flush_old", g.flushedAged());
+            all.put("rx_queue_" + q.index() + "_gro_freed", g.freed()); // held flows freed as the device went down (flush_gro_hash)
         }
         Qdisc q = root.qdisc;
         if (q != null) {

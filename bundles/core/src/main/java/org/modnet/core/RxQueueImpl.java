@@ -247,8 +247,9 @@ final class RxQueueImpl implements RxQueue, Napi.Poller {
         int chargedPackets = 0;
         int chargedBytes = 0;
         // napi_gro_receive where the driver calls it with GRO on; lo's frames go through netif_rx, never GRO
+        // and not once the device is down: its NAPI instance is gone with GRO's flows (purge), a late frame goes up alone
         boolean groOn = (dev.netdevFeatures() & org.modnet.api.net.NetdevFeatures.NETIF_F_GRO) != 0
-                && (dev.flags() & org.modnet.api.net.IfFlags.LOOPBACK) == 0;
+                && (dev.flags() & org.modnet.api.net.IfFlags.LOOPBACK) == 0 && dev.isUp();
         if (groOn) {
             gro.pollStarted(dev.core().nanoTime()); // jiffies, the age of the flows this poll begins
         }
@@ -419,8 +420,25 @@ final class RxQueueImpl implements RxQueue, Napi.Poller {
         napi.schedule();
     }
 
-    /** Frees frames left in the rings (the device went down or away). */
+    /**
+     * Frees frames left in the rings and the flows GRO holds (the device went down or away: a veth's close
+     * disables and deletes its NAPI instances, {@code __netif_napi_del}'s {@code flush_gro_hash} freeing
+     * what GRO held, and cleans its rings). The held flows are freed in this queue's softirq context,
+     * taken as {@code napi_disable} waits for a poll under way, so no poll touches them meanwhile.
+     */
     int purge() {
+        Softirq s = napi.softirq();
+        boolean inside = s.runsOn(Thread.currentThread()); // closed from the softirq context itself: held already
+        if (!inside) {
+            s.lockBh(); // a poll under way ends first; the next one sees the device down and holds nothing
+        }
+        try {
+            gro.freeAll();
+        } finally {
+            if (!inside) {
+                s.unlockBh();
+            }
+        }
         int n = 0;
         for (SkbRing r : new SkbRing[] { retired, ring }) {
             if (r == null) {

@@ -42,6 +42,10 @@ class NapiPreferBusyPollTest {
         final AtomicInteger unmasks = new AtomicInteger();
         volatile int defer;
         volatile long timeout;
+        /** GRO: a flow held since a poll found a frame, until a flush sends every flow up. */
+        volatile boolean flowHeld;
+        /** Each {@code napi_gro_flush}'s flush_old, in order. */
+        final List<Boolean> flushes = java.util.Collections.synchronizedList(new ArrayList<>());
         Napi napi;
 
         void arrive() {
@@ -63,8 +67,23 @@ class NapiPreferBusyPollTest {
             }
             if (done == 0) {
                 pollers.add(Thread.currentThread().getName() + " (empty)");
+            } else {
+                flowHeld = true; // this poll's frames: one flow, of this jiffy
             }
             return done;
+        }
+
+        @Override
+        public boolean groHeld() {
+            return flowHeld;
+        }
+
+        @Override
+        public void groFlush(boolean flushOld) {
+            if (flowHeld) {
+                flushes.add(flushOld);
+                flowHeld &= flushOld; // flush_old keeps this jiffy's flow
+            }
         }
 
         @Override
@@ -297,5 +316,41 @@ class NapiPreferBusyPollTest {
         assertEquals(8, n.busyPoll(8));
         n.busyPollStop(8, true);
         assertEquals(32, d.received.get(), "and busy_poll_stop's own poll");
+    }
+
+    /**
+     * GRO under busy polling, as {@code __napi_busy_loop} leaves it: the busy polls do not complete the
+     * instance, so the flow held after one busy poll is held through the next ones (no
+     * {@code napi_gro_flush}); {@code busy_poll_stop}'s poll, finding a frame, completes it with
+     * {@code gro_flush_timeout} honoured (only older flows go up, the watchdog armed), and the
+     * watchdog's poll, finding nothing, sends the flow up.
+     */
+    @Test
+    void heldFlowsStayThroughBusyPollsAndBusyPollStopsCompletionHonoursGroFlushTimeout() throws Exception {
+        FakeDriver d = driver(0, TimeUnit.MILLISECONDS.toNanos(1)); // gro_flush_timeout 1 ms, no deferral
+        awaitAsleep();
+        int[] asked = new int[1];
+        List<Boolean> duringPolls = new ArrayList<>();
+        core.napiBusyLoop(d.napi.id(), () -> {
+            asked[0]++; // each after a busy poll: a frame for the next poll, three in all
+            d.arrive();
+            if (asked[0] < 3) {
+                return false;
+            }
+            duringPolls.addAll(d.flushes);
+            return true; // the third waits for busy_poll_stop's poll
+        }, TimeUnit.SECONDS.toNanos(10), false, 0);
+        assertEquals(3, d.received.get());
+        assertEquals(List.of(), duringPolls, "no flush in two busy polls that found frames: the flow stayed held");
+        assertEquals(List.of(true), d.flushes, "busy_poll_stop's completion, with frames: napi_gro_flush(flush_old), this jiffy's flow kept");
+        assertTrue(d.flowHeld);
+        assertTrue(d.napi.watchdogAt() != 0, "the watchdog armed for gro_flush_timeout");
+        for (int i = 0; i < 500 && d.flowHeld; i++) {
+            clock.addAndGet(TimeUnit.MILLISECONDS.toNanos(2));
+            core.softirq(0).timer(() -> {
+            }).mod(0); // a timer due now: the softirq thread runs its round (its watchdogs too)
+            Thread.sleep(10);
+        }
+        assertEquals(List.of(true, false), d.flushes, "the watchdog's poll found nothing: every flow up");
     }
 }

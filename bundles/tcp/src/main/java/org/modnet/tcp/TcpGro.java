@@ -7,9 +7,11 @@ import org.modnet.api.skb.SkBuff;
 
 /**
  * {@code tcp4_gro_receive}, {@code tcp_gro_receive} and {@code tcp4_gro_complete}
- * ({@code net/ipv4/tcp_offload.c}): TCP's part of the core's GRO. A segment takes part with a good
- * checksum (verified here once, then {@code CHECKSUM_UNNECESSARY}) and without SYN, RST or URG; PSH,
- * FIN or no payload end its flow. It continues a held one with the same ports, the next sequence
+ * ({@code net/ipv4/tcp_offload.c}): TCP's part of the core's GRO. A segment with a bad checksum
+ * (verified here once, then {@code CHECKSUM_UNNECESSARY}; not when IPv4 flushed the packet already), or
+ * whose header does not fit ({@code tcp_gro_pull_header}), takes no part: it goes up alone and the held
+ * flows stay. SYN, RST, URG, PSH, FIN, no payload or IPv4's flush end its flow (sent up before it,
+ * or, PSH and FIN, after it is merged) and keep it from being held. It continues a held one with the same ports, the next sequence
  * number, the same acknowledgment, flags (but CWR, FIN, PSH) and option bytes (timestamps included), no
  * CWR of its own, and at most the held segment's payload ({@code gso_size}); a shorter one is the
  * last. The merged skb goes up {@code CHECKSUM_PARTIAL} over its own pseudo-header, as
@@ -31,28 +33,44 @@ final class TcpGro {
         return n >= 0 && off >= skb.data() && off <= skb.tail() - n;
     }
 
+    /**
+     * {@code NAPI_GRO_CB(skb)->flush} as {@code inet_gro_receive} left it for {@code tcp4_gro_receive}: the
+     * IPv4 total length (the network header is IPv4's) is not the frame's, or the reserved flag is set.
+     */
+    private static boolean networkFlushed(SkBuff skb) {
+        int nh = skb.networkHeader();
+        return skb.getU16(nh + 2) != skb.len() - (nh - skb.data()) || (skb.getU16(nh + 6) & 0x8000) != 0;
+    }
+
     static int headerLen(SkBuff skb, int th, int len) {
-        // the segment in the frame (its checksum reads all of it), then the fixed header, then the
-        // options the data offset claims: a data offset below 5 or options past the end take no part
-        if (len < TcpHeader.MIN_LEN || !fits(skb, th, len)) {
+        if (len < 0 || !fits(skb, th, len)) {
+            return -1;
+        }
+        // tcp4_gro_receive: the checksum first, unless IPv4 flushed the packet already (it goes up alone
+        // anyway); a bad one takes no part, up alone with the held flows left as they are, for TCP to drop
+        boolean flushed = networkFlushed(skb);
+        Checksum c = skb.ipSummed();
+        if (!flushed && c != Checksum.UNNECESSARY && c != Checksum.PARTIAL) {
+            if (TcpHeader.sum(skb, th, len, pseudo(skb, len)) != 0xffff) {
+                return -1; // skb_gro_checksum_validate
+            }
+            skb.ipSummed(Checksum.UNNECESSARY);
+        }
+        // tcp_gro_pull_header: the fixed header, then the options the data offset claims: a data offset
+        // below 5 or options past the end take no part either
+        if (len < TcpHeader.MIN_LEN) {
             return -1;
         }
         int doff = (skb.getU8(th + TcpHeader.DOFF) >>> 4) * 4;
         if (doff < TcpHeader.MIN_LEN || doff > len) {
             return -1;
         }
+        // tcp_gro_receive looks for its flow; these end it (sent up before this segment, or after it
+        // for PSH and FIN when it merges) and are never held: SYN, RST and URG never merge (their flags
+        // are not the held segment's), nor does a segment without payload or one IPv4 flushed
         int flags = skb.getU8(th + TcpHeader.FLAGS);
-        if ((flags & (TcpHeader.SYN | TcpHeader.RST | TcpHeader.URG)) != 0) {
-            return -1;
-        }
-        Checksum c = skb.ipSummed();
-        if (c != Checksum.UNNECESSARY && c != Checksum.PARTIAL) {
-            if (TcpHeader.sum(skb, th, len, pseudo(skb, len)) != 0xffff) {
-                return -1; // skb_gro_checksum_validate: up alone, TCP drops it and counts it
-            }
-            skb.ipSummed(Checksum.UNNECESSARY);
-        }
-        boolean last = (flags & (TcpHeader.PSH | TcpHeader.FIN)) != 0 || len == doff;
+        boolean last = flushed || (flags & (TcpHeader.PSH | TcpHeader.FIN | TcpHeader.SYN | TcpHeader.RST | TcpHeader.URG)) != 0
+                || len == doff;
         return doff | (last ? PacketOffload.GRO_FINAL : 0);
     }
 

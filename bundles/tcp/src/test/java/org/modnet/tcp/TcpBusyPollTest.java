@@ -431,4 +431,64 @@ class TcpBusyPollTest {
             }
         }
     }
+
+    /**
+     * GRO under a busy-polling read ({@code SO_BUSY_POLL}): a busy poll does not complete the NAPI
+     * instance ({@code napi_complete_done} does nothing under {@code NAPI_STATE_IN_BUSY_POLL}), so the
+     * flow GRO holds after one busy poll takes the next busy poll's frame, and TCP gets the two frames as
+     * one segment; the read returns both. (Were the held flow sent up after each busy poll, the read
+     * would return the first frame's bytes alone.) Then the read's {@code busy_poll_stop} completes
+     * the instance with nothing held.
+     */
+    @Test
+    void framesOfTwoBusyPollsMergeIntoOneSegmentForABusyPollingRead() throws Exception {
+        try (TcpPeer p = new TcpPeer(org.modnet.api.net.DeviceSetup.ether("d0", "test")
+                .withFeatures(java.util.Map.of("generic-receive-offload", true), java.util.Set.of()))) { // a device with GRO on
+            int l = p.listen(8080);
+            int fd = p.accept(l, 8080, new byte[0], new byte[0], null);
+            assertEquals(0, p.sys.fcntl(fd, SocketCalls.F_SETFL, 0), "a blocking socket: its reads busy poll");
+            assertEquals(0, p.sys.setsockopt(fd, SOL_SOCKET, SocketCalls.SO_BUSY_POLL, 20_000_000)); // 20 s
+            java.util.Map<String, Long> before = p.d0.ethtoolStats();
+            long inSegs = p.count(TcpMib.Tcp.InSegs);
+            int[] got = new int[1];
+            Thread reader = Thread.ofPlatform().start(() -> got[0] = p.sys.recv(fd, ByteBuffer.allocate(4000), 0));
+            // the reader's busy loop polls d0's queue itself (nothing else runs the virtual softirq); each frame
+            // below is pushed once a busy poll has been, and the second once the first was taken
+            waitFor(() -> p.d0.ethtoolStats().get("rx_queue_0_polls") > before.get("rx_queue_0_polls"), reader);
+            assertTrue(p.d0.rxQueue(0).receive(withId(p.segment(8080, TcpHeader.ACK, TcpPeer.PEER_ISS + 1, p.iss + 1, 65535, new byte[0], 1000), 1)));
+            waitFor(() -> p.d0.ethtoolStats().get("rx_queue_0_packets") > before.get("rx_queue_0_packets"), reader);
+            long polled = p.d0.ethtoolStats().get("rx_queue_0_polls");
+            waitFor(() -> p.d0.ethtoolStats().get("rx_queue_0_polls") > polled, reader); // another busy poll, with the flow held
+            assertTrue(p.d0.rxQueue(0).receive(withId(p.segment(8080, TcpHeader.ACK | TcpHeader.PSH, TcpPeer.PEER_ISS + 1001, p.iss + 1, 65535,
+                    new byte[0], 1000), 2)));
+            reader.join(30_000);
+            assertTrue(!reader.isAlive(), "the read returned");
+            assertEquals(2000, got[0], "both frames' bytes in one read: merged over two busy polls into one segment");
+            java.util.Map<String, Long> after = p.d0.ethtoolStats();
+            assertEquals(inSegs + 1, p.count(TcpMib.Tcp.InSegs), "TCP took one segment");
+            assertEquals(before.get("rx_queue_0_gro_merged") + 1, after.get("rx_queue_0_gro_merged"));
+            assertEquals(before.get("rx_queue_0_gro_skbs") + 1, after.get("rx_queue_0_gro_skbs"));
+            assertEquals(before.get("rx_queue_0_irqs"), after.get("rx_queue_0_irqs"), "the busy poller took both frames: no interrupt");
+            assertTrue(p.s.ns.busyPollRxPackets() >= 2, "both counted in BusyPollRxPackets");
+        }
+    }
+
+    /** The frame's IPv4 ID set to {@code id} (GRO merges packets whose IDs follow each other), its header checksum made again. */
+    private static org.modnet.api.skb.SkBuff withId(org.modnet.api.skb.SkBuff f, int id) {
+        int nh = f.data() + 14;
+        f.setU16(nh + 4, id);
+        f.setU16(nh + 10, 0);
+        f.setU16(nh + 10, org.modnet.api.inet.InetChecksum.checksum(f, nh, 20));
+        return f;
+    }
+
+    /** Waits (up to 20 s) for {@code done}, while {@code reader} still runs. */
+    private static void waitFor(java.util.function.BooleanSupplier done, Thread reader) throws InterruptedException {
+        long end = System.nanoTime() + 20_000_000_000L;
+        while (!done.getAsBoolean()) {
+            assertTrue(reader.isAlive(), "the reader returned early");
+            assertTrue(System.nanoTime() - end < 0, "not reached in 20 s");
+            Thread.sleep(1);
+        }
+    }
 }

@@ -188,12 +188,61 @@ class TcpGroTest {
         long errors = s.tcp.net(s.ns).mib.get(TcpMib.Tcp.InCsumErrors);
         SkBuff bad = frame(1000, 1000, 2, ACK, 1000, 0);
         bad.setU8(bad.tail() - 1, bad.getU8(bad.tail() - 1) ^ 0xff);
-        in(frame(1000, 0, 1, ACK, 1000, 0), bad, frame(1000, 2000, 3, ACK, 1000, 0));
-        assertEquals(List.of(1, 1, 1), segs(), "a bad checksum: its flow goes up before it, it goes up alone");
+        in(frame(1000, 0, 1, ACK, 1000, 0), bad, frame(1000, 1000, 2, ACK, 1000, 0));
+        assertEquals(List.of(1, 2), segs(), "a bad checksum: it goes up alone at once, the held flow stays and takes the good copy");
+        assertEquals(1000, seen.get(0)[4], "the bad one first");
         assertEquals(errors + 1, s.tcp.net(s.ns).mib.get(TcpMib.Tcp.InCsumErrors), "and TCP drops it as bad");
         seen.clear();
         in(frame(1000, 0, 1, ACK, 0, 0), frame(1000, 0, 2, ACK, 0, 0));
         assertEquals(List.of(1, 1), segs(), "pure ACKs are not held");
+    }
+
+    /** The frame with its IPv4 total length {@code pad} bytes short of it (the rest padding), both checksums made for the shorter packet. */
+    private static SkBuff padded(SkBuff f, int pad) {
+        int nh = f.data() + 14;
+        int tot = f.getU16(nh + 2) - pad;
+        f.setU16(nh + 2, tot);
+        ipChecksum(f, nh, 20);
+        TcpHeader.setChecksum(f, nh + 20, tot - 20, TcpAf.inetPseudoSum(SRC, DST, tot - 20));
+        return f;
+    }
+
+    /**
+     * {@code dev_gro_receive} with two flows held in one bucket: a frame IPv4 or TCP refuse before looking
+     * for its flow ({@code inet_gro_receive}'s bad header checksum or options, {@code tcp4_gro_receive}'s
+     * bad checksum) goes up alone at once and both flows stay held, each merging its next frame; one
+     * whose flow they look for but which never merges (RST, a pure ACK, a packet shorter than its frame,
+     * IPv4's flush) sends its own flow up before it, and only that one.
+     */
+    @Test
+    void aRefusedFrameSendsUpItsOwnFlowAtMost() throws Exception {
+        device(true);
+        for (String what : List.of("a bad IPv4 header checksum", "IP options", "a bad TCP checksum")) {
+            seen.clear();
+            SkBuff bad = frame(2000, 1000, 2, ACK, 1000, what.equals("IP options") ? 1 : 0);
+            if (what.equals("a bad IPv4 header checksum")) {
+                bad.setU16(bad.data() + 14 + 10, bad.getU16(bad.data() + 14 + 10) ^ 0x0101);
+            } else if (what.equals("a bad TCP checksum")) {
+                bad.setU8(bad.tail() - 1, bad.getU8(bad.tail() - 1) ^ 0xff);
+            }
+            in(frame(1000, 0, 1, ACK, 1000, 0), frame(2000, 0, 1, ACK, 1000, 0), bad, frame(1000, 1000, 2, ACK, 1000, 0),
+                    frame(2000, 1000, 2, ACK, 1000, 0));
+            assertEquals(List.of(1, 2, 2), segs(), what + ": up alone, both flows held still and merged");
+            assertEquals(2000, seen.get(0)[7], what + ": it went up first");
+            assertEquals(0, seen.get(0)[1], what + ": unmerged");
+        }
+        for (String what : List.of("an RST", "a pure ACK", "a packet shorter than its frame")) {
+            seen.clear();
+            SkBuff f = switch (what) {
+                case "an RST" -> frame(2000, 1000, 2, ACK | TcpHeader.RST, 0, 0);
+                case "a pure ACK" -> frame(2000, 1000, 2, ACK, 0, 0);
+                default -> padded(frame(2000, 1000, 2, ACK, 1000, 0), 6); // continues flow 2000, but padded
+            };
+            in(frame(1000, 0, 1, ACK, 1000, 0), frame(2000, 0, 1, ACK, 1000, 0), f, frame(1000, 1000, 2, ACK, 1000, 0));
+            assertEquals(List.of(1, 1, 2), segs(), what + ": its flow, it, then the other flow merged");
+            assertEquals(List.of(2000, 2000, 1000), seen.stream().map(m -> m[7]).toList(), what);
+            assertEquals(0, seen.get(1)[1], what + ": unmerged");
+        }
     }
 
     /**
@@ -231,7 +280,8 @@ class TcpGroTest {
      * goes up alone, unmerged and without a throw, and the receive path drops it under the counter it
      * uses without GRO (ip_rcv_core's IpInHdrErrors and IpExtInTruncatedPkts, tcp_v4_rcv's InErrs, or
      * InSegs alone for options past the end), as {@code inet_gro_receive}/{@code tcp_gro_receive}
-     * leave such a frame to the normal path.
+     * leave such a frame to the normal path: at once, the held flow left held, where a header check
+     * fails, and after its flow where only the total length is wrong.
      */
     @Test
     void malformedHeadersGoUpUnmergedAndAreCountedByTheReceivePath() throws Exception {
@@ -281,25 +331,29 @@ class TcpGroTest {
             long inSegs = inSegs();
             long merged = g0.ethtoolStats().get("rx_queue_0_gro_merged");
             int badLen = bad.frame().len() - 14;
+            // a total length beyond the frame passes IPv4's header checks: its flow is looked for (inet_gro_receive's
+            // flush); the others fail them, or TCP's (the header, the checksum), before any flow is
+            boolean flowLookedFor = bad.what().equals("total length beyond the frame");
             in(frame(1000, 0, 1, ACK, 1000, 0), bad.frame(), frame(1000, 1000, 2, ACK, 1000, 0));
-            assertEquals(badLen < 20 ? 2 : 3, seen.size(), bad.what());
-            int[] up = seen.get(badLen < 20 ? 0 : 1);
+            assertEquals(flowLookedFor ? 3 : 2, seen.size(), bad.what());
+            int[] up = seen.get(flowLookedFor ? 1 : 0);
             assertEquals(badLen, up[0], bad.what() + ": the frame went up");
             assertEquals(0, up[1], bad.what() + ": it went up unmerged (no gso_segs)");
-            if (badLen < 20) {
-                // its addresses are not in it: no flow of its own, the held one waits for its next frame
+            if (!flowLookedFor) {
+                // up alone at once: the held flow stays and takes its next frame
                 assertEquals(List.of(1, 2), segs(), bad.what());
                 assertEquals(merged + 1, g0.ethtoolStats().get("rx_queue_0_gro_merged"), bad.what());
             } else {
-                // same addresses: the held flow goes up before it, in order, and the next frame starts anew
+                // its flow goes up before it, in order, and the next frame starts anew
                 assertEquals(List.of(1, 1, 1), segs(), bad.what());
                 assertEquals(merged, g0.ethtoolStats().get("rx_queue_0_gro_merged"), bad.what() + ": nothing merged");
             }
+            int good = flowLookedFor ? 2 : 1; // the skbs of the good frames
             if (bad.ipCounter() != null) {
                 assertEquals(ipBefore + 1, ip(bad.ipCounter()), bad.what() + ": " + bad.ipCounter());
-                assertEquals(inSegs + (badLen < 20 ? 1 : 2), inSegs(), bad.what() + ": IPv4 dropped it before TCP");
+                assertEquals(inSegs + good, inSegs(), bad.what() + ": IPv4 dropped it before TCP");
             } else {
-                assertEquals(inSegs + 3, inSegs(), bad.what() + ": TCP counts every segment it gets, bad or not");
+                assertEquals(inSegs + good + 1, inSegs(), bad.what() + ": TCP counts every segment it gets, bad or not");
             }
             if (bad.tcpCounter() != null) {
                 assertEquals(tcpBefore + 1, tcp(bad.tcpCounter()), bad.what() + ": " + bad.tcpCounter());
@@ -391,6 +445,33 @@ class TcpGroTest {
         assertEquals(old + 1, g0.ethtoolStats().get("rx_queue_0_gro_flush_old"), "sent up for its age, from the jiffy before");
         s.advance(10);
         assertEquals(List.of(3), segs());
+    }
+
+    /**
+     * {@code ip link set g0 down} with a flow held past its poll ({@code gro_flush_timeout}): as a veth's
+     * close deletes its NAPI instances ({@code napi_disable}, then {@code __netif_napi_del}'s
+     * {@code flush_gro_hash}), the held flow is freed, not sent up, and counted; the watchdog's time
+     * passes with nothing going up, and nothing stays held: up again, the next frames make their own flow.
+     */
+    @Test
+    void aHeldFlowIsFreedNotSentUpWhenTheDeviceGoesDown() throws Exception {
+        device(true);
+        g0.setGroFlushTimeout(200_000);
+        long before = inSegs();
+        in(frame(1000, 0, 1, ACK, 1000, 0), frame(1000, 1000, 2, ACK, 1000, 0));
+        assertEquals(List.of(), segs(), "held past the poll");
+        g0.close(); // ip link set g0 down
+        s.advance(1); // the watchdog's time
+        s.advance(10);
+        assertEquals(List.of(), segs(), "never sent up");
+        assertEquals(before, inSegs(), "TCP got nothing");
+        assertEquals(1L, g0.ethtoolStats().get("rx_queue_0_gro_freed"), "freed with the NAPI instance");
+        g0.open();
+        g0.setGroFlushTimeout(0);
+        in(frame(1000, 2000, 3, ACK, 1000, 0), frame(1000, 3000, 4, ACK, 1000, 0));
+        assertEquals(List.of(2), segs());
+        assertEquals(2000, seen.get(0)[4], "a flow of their own: the one held before the close is gone");
+        assertEquals(1L, g0.ethtoolStats().get("rx_queue_0_gro_freed"));
     }
 
     /** gso_segs of each skb seen, 1 for one that went up as it came. */

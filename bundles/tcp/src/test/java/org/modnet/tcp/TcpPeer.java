@@ -62,7 +62,12 @@ final class TcpPeer implements AutoCloseable {
     int inTos;
 
     TcpPeer() throws Exception {
-        d0 = s.ns.register(DeviceSetup.ether("d0", "test"), (skb, d) -> {
+        this(DeviceSetup.ether("d0", "test"));
+    }
+
+    /** With d0 made as {@code setup} says (its features, say), named d0. */
+    TcpPeer(DeviceSetup setup) throws Exception {
+        d0 = s.ns.register(setup, (skb, d) -> {
             record(skb);
             skb.free();
             return TxResult.OK;
@@ -159,6 +164,16 @@ final class TcpPeer implements AutoCloseable {
     }
 
     private void in(int sport, int port, int flags, int seq, int ack, int win, byte[] options, int payload, byte[] data) {
+        assertTrue(d0.rxQueue(0).receive(segment(sport, port, flags, seq, ack, win, options, payload, data)));
+        s.run();
+    }
+
+    /** The frame {@link #in(int, int, int, int, int, byte[], int)} would inject, not yet given to d0. */
+    SkBuff segment(int port, int flags, int seq, int ack, int win, byte[] options, int payload) {
+        return segment(PEER_PORT, port, flags, seq, ack, win, options, payload, null);
+    }
+
+    private SkBuff segment(int sport, int port, int flags, int seq, int ack, int win, byte[] options, int payload, byte[] data) {
         if (options.length % 4 != 0) {
             throw new IllegalArgumentException("options must fill whole words: " + options.length);
         }
@@ -188,8 +203,7 @@ final class TcpPeer implements AutoCloseable {
             skb.setU8(th + 20 + options.length + i, data != null ? data[i] : 'a' + i % 26);
         }
         TcpHeader.setChecksum(skb, th, tcpLen, TcpAf.inetPseudoSum(PEER, LOCAL, tcpLen));
-        assertTrue(d0.rxQueue(0).receive(skb));
-        s.run();
+        return skb;
     }
 
     /** A listener on {@code port}; returns its fd. */

@@ -23,9 +23,10 @@ public interface InetOffload {
 
     /**
      * {@code tcp4_gro_receive}'s look at the segment alone, transport header at {@code th}, {@code len}
-     * bytes from it (network header set, IPv4's pseudo-header there): its header length, with
-     * {@link org.modnet.api.net.PacketOffload#GRO_FINAL} when it ends its flow, or -1 when it takes no
-     * part (a bad checksum, flags GRO never merges). @since 1.14
+     * bytes from it (network header set, IPv4's header there): its header length, with
+     * {@link org.modnet.api.net.PacketOffload#GRO_FINAL} when it ends its flow or may not be held (flags
+     * GRO never merges, IPv4's flush: a total length not the frame's), or -1 when it takes no part and
+     * looks for no flow (a bad checksum, a header that does not fit). @since 1.14
      */
     default int groHeaderLen(SkBuff skb, int th, int len) {
         return -1;

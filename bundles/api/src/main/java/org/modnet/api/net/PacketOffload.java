@@ -28,14 +28,18 @@ public interface PacketOffload {
     int GRO_MERGE = 2;
     /** {@link #groMatch}: the held skb goes up now, after the frame if merged ({@code pp}). @since 1.19 */
     int GRO_FLUSH = 4;
-    /** {@link #groHeaderLen}: the frame ends its flow (PSH, FIN, no payload): merged it flushes, alone it is not held. @since 1.19 */
+    /**
+     * {@link #groHeaderLen}: the frame ends its flow (PSH, FIN, no payload; SYN, RST, URG or a length
+     * not the frame's, which never merge): merged it flushes, alone it is not held. @since 1.19
+     */
     int GRO_FINAL = 1 << 16;
 
     /**
      * {@code gro_receive}'s look at the frame alone: the length of its headers (network and transport)
-     * when it may take part in GRO, with {@link #GRO_FINAL} or'd in when it ends its flow; -1 when it
-     * goes up alone (another protocol, options, a fragment, a bad checksum). A checksum verified here
-     * is marked {@code CHECKSUM_UNNECESSARY}. @since 1.19
+     * when its flow is to be looked for, with {@link #GRO_FINAL} or'd in when it ends its flow; -1 when
+     * it goes up alone and no flow is looked for, the held ones left as they are (another protocol,
+     * options, a fragment, a bad checksum, a header that does not fit). A checksum verified here is
+     * marked {@code CHECKSUM_UNNECESSARY}. @since 1.19
      */
     default int groHeaderLen(SkBuff skb) {
         return -1;
@@ -44,8 +48,8 @@ public interface PacketOffload {
     /**
      * {@code gro_receive} against one held skb ({@code gso_size} its first payload, {@code gso_segs} the
      * frames in it): 0 for another flow, else {@link #GRO_SAME_FLOW} with {@link #GRO_MERGE} and
-     * {@link #GRO_FLUSH} as they apply. {@code hlen} is {@link #groHeaderLen}'s length, or -1 for a
-     * frame that takes no part (then only whether it is the same flow matters). @since 1.19
+     * {@link #GRO_FLUSH} as they apply. {@code hlen} is {@link #groHeaderLen}'s length (the core does
+     * not call it for a frame that took no part). @since 1.19
      */
     default int groMatch(SkBuff held, SkBuff skb, int hlen) {
         return 0;
