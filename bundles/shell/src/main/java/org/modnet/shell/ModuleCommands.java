@@ -647,8 +647,16 @@ public final class ModuleCommands {
             update(args, null, null);
             return;
         }
-        try (SchedBoost b = SchedBoost.raise(boostPolicy())) {
-            update(args, "; the command thread " + b.said() + " for the update", b);
+        SchedBoost b = SchedBoost.raise(boostPolicy());
+        boolean born = b.wasRaised();
+        try {
+            update(args, "; the command thread " + b.said() + " for the update" + (born ? " (born so: Gogo's dispatch of the line ran"
+                    + " raised, UpdateDispatch)" : ""), b);
+        } finally {
+            b.close();
+            if (born) {
+                UpdateDispatch.settle(); // the threads the dispatch raised (this one, the job's) back to nice 0 for the session's later lines
+            }
         }
     }
 
