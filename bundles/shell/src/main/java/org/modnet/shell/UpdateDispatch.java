@@ -94,11 +94,11 @@ public final class UpdateDispatch implements CommandSessionListener {
      * {@link #afterExecute}. Reads {@code /proc/self/task}: once, when the update is over.
      */
     static void settle() {
+        SchedBoost.normal(); // first: the walk below, a few ms of CPU, runs beside the new version's pass, not above it
         String name = Thread.currentThread().getName();
         int thread = name.lastIndexOf("-thread-");
         if (thread < 0) {
-            SchedBoost.normal(); // not a Gogo pool thread: this one only
-            return;
+            return; // not a Gogo pool thread: this one only
         }
         String pool = name.substring(0, thread + "-thread-".length());
         String comm = pool.length() > 15 ? pool.substring(0, 15) : pool;
@@ -113,7 +113,7 @@ public final class UpdateDispatch implements CommandSessionListener {
                 }
             }
         } catch (IOException | UnsupportedOperationException e) {
-            SchedBoost.normal();
+            // no /proc: the job thread stays raised, parked in the pool until its next line or its end
         }
     }
 
