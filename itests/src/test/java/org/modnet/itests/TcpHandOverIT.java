@@ -252,7 +252,11 @@ public class TcpHandOverIT {
         for (String how : new String[] { "id", "tcp" }) {
             Bundle before = ModnetRuntime.bundleNamed(context, "org.modnet.tcp");
             long oldId = before.getBundleId();
+            int level = before.adapt(org.osgi.framework.startlevel.BundleStartLevel.class).getStartLevel();
+            String niceBefore = ownNice();
             String out = ModnetRuntime.run(processor, "update " + (how.equals("id") ? String.valueOf(oldId) : how));
+            // the update line's dispatch ran raised (its caller, this thread, without SCHED_FLAG_RESET_ON_FORK): put back after it
+            assertEquals("the calling thread's nice after the update line", niceBefore, ownNice());
             System.out.print("TcpHandOverIT: " + out);
             Bundle now = ModnetRuntime.bundleNamed(context, "org.modnet.tcp");
             assertTrue("a new bundle: " + out, now.getBundleId() != oldId);
@@ -262,6 +266,13 @@ public class TcpHandOverIT {
             assertEquals("the location stays the feature's, as an update in place keeps it", before.getLocation().replaceFirst("#\\d+$", ""),
                     now.getLocation().replaceFirst("#\\d+$", ""));
             assertEquals(Bundle.ACTIVE, now.getState());
+            // given after the swap, on Felix's start-level thread
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (now.adapt(org.osgi.framework.startlevel.BundleStartLevel.class).getStartLevel() != level && System.nanoTime() < until) {
+                Thread.sleep(10);
+            }
+            assertEquals("the new bundle has the old one's start level", level,
+                    now.adapt(org.osgi.framework.startlevel.BundleStartLevel.class).getStartLevel());
             assertEquals(1L, sh("lb -s").lines().filter(line -> line.contains("|org.modnet.tcp (")).count());
             assertEquals(5, client.send(c, ByteBuffer.wrap("hello".getBytes()), 0));
             ByteBuffer in = ByteBuffer.allocate(16);
@@ -269,6 +280,12 @@ public class TcpHandOverIT {
         }
         client.close();
         server.close();
+    }
+
+    /** This thread's nice value ({@code /proc/thread-self/stat}'s 19th field). */
+    private static String ownNice() throws java.io.IOException {
+        String stat = java.nio.file.Files.readString(java.nio.file.Paths.get("/proc/thread-self/stat"));
+        return stat.substring(stat.lastIndexOf(')') + 2).split(" ")[19 - 3];
     }
 
     /** The rebuilt TCP's Bundle-Version in the staged update's test. */

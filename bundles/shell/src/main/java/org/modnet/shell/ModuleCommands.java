@@ -647,8 +647,16 @@ public final class ModuleCommands {
             update(args, null, null);
             return;
         }
-        try (SchedBoost b = SchedBoost.raise(boostPolicy())) {
-            update(args, "; the command thread " + b.said() + " for the update", b);
+        SchedBoost b = SchedBoost.raise(boostPolicy());
+        boolean born = b.wasRaised();
+        try {
+            update(args, "; the command thread " + b.said() + " for the update" + (born ? " (born so: Gogo's dispatch of the line ran"
+                    + " raised, UpdateDispatch)" : ""), b);
+        } finally {
+            b.close();
+            if (born) {
+                UpdateDispatch.settle(); // the threads the dispatch raised (this one, the job's) back to nice 0 for the session's later lines
+            }
         }
     }
 
@@ -762,11 +770,9 @@ public final class ModuleCommands {
         }
         long installed = System.nanoTime();
         clock.mark("installed");
-        org.osgi.framework.startlevel.BundleStartLevel oldLevel = old.adapt(org.osgi.framework.startlevel.BundleStartLevel.class);
-        org.osgi.framework.startlevel.BundleStartLevel nextLevel = next.adapt(org.osgi.framework.startlevel.BundleStartLevel.class);
-        if (oldLevel != null && nextLevel != null) {
-            nextLevel.setStartLevel(oldLevel.getStartLevel()); // before start: a higher initial level would not start it
-        }
+        ServiceReference<org.modnet.api.handover.LiveHandOver> running = liveHandOver(old);
+        boolean live = running != null && next.getHeaders().get(LIVE_HEADER) != null && !"false".equals(context.getProperty("modnet.update.live"));
+        int level = laterLevel(old, next, live);
         if (!context.getBundle(0).adapt(FrameworkWiring.class).resolveBundles(List.of(next))) {
             uninstallQuietly(next);
             throw new CommandException(refused + "Unknown symbol in module (the framework cannot resolve the new version)" + kept, 1);
@@ -780,11 +786,10 @@ public final class ModuleCommands {
             warm.await(10_000);
         }
         Map<String, Long> handOverBefore = handOverCounters();
-        ServiceReference<org.modnet.api.handover.LiveHandOver> running = liveHandOver(old);
-        if (running != null && next.getHeaders().get(LIVE_HEADER) != null && !"false".equals(context.getProperty("modnet.update.live"))) {
+        if (live) {
             clock.mark("warm-up started");
             liveUpdate(old, next, running, from, oldVersion, refused, kept, called, new long[] { t0, installed, resolved }, warm, handOverBefore,
-                    clock);
+                    clock, level);
             return;
         }
         long freeze = System.nanoTime();
@@ -823,6 +828,32 @@ public final class ModuleCommands {
                 + handOverReport(handOverBefore, swapMs));
     }
 
+    /**
+     * Gives the new bundle the running one's start level, now or after the swap; returns the level still to give it after the swap
+     * (0: none). Felix sets a bundle's start level asynchronously: its start-level thread (nice 0) takes the bundle's lock and
+     * writes the level to the bundle cache. Set before the resolve, that thread met the raised command's resolve and the new
+     * version's start on Felix's bundle lock (a fair {@code ReentrantLock}): the command waited behind a nice-0 thread that itself
+     * waited for a core behind the packet threads (JFR, task upd15i: the resolve parked in {@code Felix.releaseBundleLock} while
+     * {@code FelixStartLevel} waited in {@code acquireBundleLock} for the new bundle). A live update's new bundle that starts at
+     * its initial level (not above the framework's active one) takes the old level once the swap is over; the other updates, or
+     * {@code modnet.update.startlevel=before} (the benchmark's comparison only), set it before the resolve as they did.
+     */
+    private int laterLevel(Bundle old, Bundle next, boolean live) {
+        org.osgi.framework.startlevel.BundleStartLevel oldLevel = old.adapt(org.osgi.framework.startlevel.BundleStartLevel.class);
+        org.osgi.framework.startlevel.BundleStartLevel nextLevel = next.adapt(org.osgi.framework.startlevel.BundleStartLevel.class);
+        if (oldLevel == null || nextLevel == null || oldLevel.getStartLevel() == nextLevel.getStartLevel()) {
+            return 0;
+        }
+        org.osgi.framework.startlevel.FrameworkStartLevel framework = context.getBundle(0)
+                .adapt(org.osgi.framework.startlevel.FrameworkStartLevel.class);
+        if (live && framework != null && nextLevel.getStartLevel() <= framework.getStartLevel()
+                && !"before".equals(context.getProperty("modnet.update.startlevel"))) {
+            return oldLevel.getStartLevel();
+        }
+        nextLevel.setStartLevel(oldLevel.getStartLevel()); // before start: a higher initial level would not start it
+        return 0;
+    }
+
     /** The new jar's header saying its version stands by beside a running one and takes its state live ({@code LiveHandOver}). */
     static final String LIVE_HEADER = "Modnet-Live-Hand-Over";
 
@@ -854,7 +885,7 @@ public final class ModuleCommands {
      */
     private void liveUpdate(Bundle old, Bundle next, ServiceReference<org.modnet.api.handover.LiveHandOver> running, String from,
             String oldVersion, String refused, String kept, long called, long[] steps, Warm warm, Map<String, Long> handOverBefore,
-            Steps clock) {
+            Steps clock, int level) {
         long started;
         ServiceReference<org.modnet.api.handover.LiveHandOver> standing;
         try {
@@ -940,6 +971,9 @@ public final class ModuleCommands {
         }
         refresh(List.of(old));
         long gone = System.nanoTime();
+        if (level > 0) { // the old version's start level, now that Felix's start-level thread no longer meets the update (laterLevel)
+            next.adapt(org.osgi.framework.startlevel.BundleStartLevel.class).setStartLevel(level);
+        }
         System.out.println("update: " + next.getSymbolicName() + " " + oldVersion + " -> " + next.getVersion() + " from " + from
                 + "; staged: installed beside the running version as bundle " + next.getBundleId() + " (was " + oldId
                 + ", uninstalled); " + String.format("read and checked in %.1f ms, installed in %.1f ms, resolved in %.1f ms",

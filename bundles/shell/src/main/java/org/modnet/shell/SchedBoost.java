@@ -65,6 +65,18 @@ final class SchedBoost implements AutoCloseable {
 
     /** Raises the calling thread; a boost that did not happen (no privilege, no call) restores nothing and says why. Never throws. */
     static SchedBoost raise(Policy policy) {
+        return raise(policy, SCHED_FLAG_RESET_ON_FORK);
+    }
+
+    /**
+     * Raises the calling thread without {@code SCHED_FLAG_RESET_ON_FORK}: every thread it starts until {@link #close} is born
+     * raised too (Gogo's job and pipe threads for the line it dispatches, {@code UpdateDispatch}). Never throws.
+     */
+    static SchedBoost raiseInherited(Policy policy) {
+        return raise(policy, 0L);
+    }
+
+    private static SchedBoost raise(Policy policy, long flags) {
         if (SYSCALL == null || NR == null) {
             return new SchedBoost(null, null, 0, "not raised: no sched_setattr here");
         }
@@ -77,17 +89,7 @@ final class SchedBoost implements AutoCloseable {
             if (call(errno, NR[2], tid, saved, ATTR.byteSize(), 0) != 0) {
                 why = "not raised: sched_getattr failed, errno " + (int) ERRNO.get(errno, 0L);
             } else {
-                MemorySegment raised = arena.allocate(ATTR);
-                SIZE.set(raised, 0L, (int) ATTR.byteSize());
-                FLAGS.set(raised, 0L, SCHED_FLAG_RESET_ON_FORK);
-                if (policy == Policy.FIFO) {
-                    POLICY.set(raised, 0L, SCHED_FIFO);
-                    PRIORITY.set(raised, 0L, 1);
-                } else {
-                    POLICY.set(raised, 0L, SCHED_OTHER);
-                    NICE.set(raised, 0L, -20);
-                }
-                if (call(errno, NR[1], tid, raised, 0, 0) == 0) {
+                if (call(errno, NR[1], tid, attr(arena, policy, flags), 0, 0) == 0) {
                     return new SchedBoost(arena, saved, tid, policy == Policy.FIFO ? "SCHED_FIFO 1" : "nice -20");
                 }
                 int e = (int) ERRNO.get(errno, 0L);
@@ -105,21 +107,39 @@ final class SchedBoost implements AutoCloseable {
      * and whose rest must not run above the packet threads. Whether it did; never throws.
      */
     static boolean normal() {
+        return normal(0);
+    }
+
+    /** {@link #normal()} for the thread {@code tid} of this process (0: the calling thread). */
+    static boolean normal(int tid) {
         if (SYSCALL == null || NR == null) {
             return false;
         }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment errno = arena.allocate(CAPTURE);
-            int tid = (int) call(errno, NR[0], 0, MemorySegment.NULL, 0, 0);
-            MemorySegment a = arena.allocate(ATTR);
-            SIZE.set(a, 0L, (int) ATTR.byteSize());
-            FLAGS.set(a, 0L, SCHED_FLAG_RESET_ON_FORK);
-            POLICY.set(a, 0L, SCHED_OTHER);
-            NICE.set(a, 0L, 0);
-            return call(errno, NR[1], tid, a, 0, 0) == 0;
+            int t = tid != 0 ? tid : (int) call(errno, NR[0], 0, MemorySegment.NULL, 0, 0);
+            return call(errno, NR[1], t, attr(arena, null, SCHED_FLAG_RESET_ON_FORK), 0, 0) == 0;
         } catch (Throwable t) {
             return false;
         }
+    }
+
+    /**
+     * A {@code struct sched_attr} for {@code sched_setattr}: SCHED_FIFO 1 ({@code FIFO}), nice -20 ({@code NICE}) or nice 0
+     * (null, SCHED_OTHER), with {@code flags}. The arena's memory comes zeroed: runtime, deadline and period stay 0.
+     */
+    private static MemorySegment attr(Arena arena, Policy policy, long flags) {
+        MemorySegment a = arena.allocate(ATTR);
+        SIZE.set(a, 0L, (int) ATTR.byteSize());
+        FLAGS.set(a, 0L, flags);
+        if (policy == Policy.FIFO) {
+            POLICY.set(a, 0L, SCHED_FIFO);
+            PRIORITY.set(a, 0L, 1);
+        } else {
+            POLICY.set(a, 0L, SCHED_OTHER);
+            NICE.set(a, 0L, policy == Policy.NICE ? -20 : 0);
+        }
+        return a;
     }
 
     /** What {@link #raise} did, for the command's line. */
@@ -129,6 +149,11 @@ final class SchedBoost implements AutoCloseable {
 
     boolean raised() {
         return saved != null;
+    }
+
+    /** Whether the thread already ran raised before {@link #raise} (nice below 0, or not SCHED_OTHER): it was born so. */
+    boolean wasRaised() {
+        return saved != null && ((int) POLICY.get(saved, 0L) != SCHED_OTHER || (int) NICE.get(saved, 0L) < 0);
     }
 
     /**
