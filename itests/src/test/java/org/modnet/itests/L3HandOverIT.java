@@ -406,6 +406,7 @@ public class L3HandOverIT {
                 throw new IllegalArgumentException(e);
             }
             context.addBundleListener(bundles);
+            jvm(); // the platform MBean server made now, not in the flood's clock (its first use took ~130 ms)
         }
 
         /** Runs the command line, its thread sampled with {@link #TIMELINE}. */
@@ -440,20 +441,49 @@ public class L3HandOverIT {
                     java.util.concurrent.locks.LockSupport.parkNanos(100_000);
                 }
             });
+            long[] before = jvm();
             start = System.nanoTime();
             try {
                 return ModnetRuntime.run(processor, line);
             } finally {
+                long wall = System.nanoTime() - start;
+                long[] after = jvm();
                 sampling.set(false);
                 sampler.join();
+                during = String.format("the JVM during the command (%.1f ms): %d GC pauses, %d ms in them; %.1f ms of the JVM's CPU (both cores: %.1f);"
+                        + " %d ms of JIT compilation", wall / 1e6, after[0] - before[0], after[1] - before[1], (after[2] - before[2]) / 1e6,
+                        2 * wall / 1e6, after[3] - before[3]);
             }
         }
+
+        /** What the JVM did meanwhile: collections, ms in them, the process's CPU ns, ms of JIT compilation. */
+        private static long[] jvm() {
+            long count = 0;
+            long ms = 0;
+            for (java.lang.management.GarbageCollectorMXBean gc : java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()) {
+                count += Math.max(0, gc.getCollectionCount());
+                ms += Math.max(0, gc.getCollectionTime());
+            }
+            long cpu = 0;
+            try { // the platform MBean's attribute: no com.sun.management class in this bundle
+                Object v = java.lang.management.ManagementFactory.getPlatformMBeanServer().getAttribute(
+                        new javax.management.ObjectName("java.lang:type=OperatingSystem"), "ProcessCpuTime");
+                cpu = v instanceof Number n ? n.longValue() : 0;
+            } catch (Exception e) {
+                // not there: 0
+            }
+            java.lang.management.CompilationMXBean jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+            return new long[] { count, ms, cpu, jit == null ? 0 : jit.getTotalCompilationTime() };
+        }
+
+        private volatile String during = "";
 
         void print(String what) {
             StringBuilder sb = new StringBuilder(what + "'s steps, ms after the command began:");
             marks.entrySet().stream().sorted(Map.Entry.comparingByValue())
                     .forEach(e -> sb.append(String.format(" %s %.1f;", e.getKey(), (e.getValue() - start) / 1e6)));
             System.out.println(sb);
+            System.out.println(what + ": " + during);
             for (String t : timeline) {
                 System.out.println(what + ": command thread at " + t);
             }
