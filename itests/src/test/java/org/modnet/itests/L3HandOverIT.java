@@ -366,6 +366,165 @@ public class L3HandOverIT {
         }
     }
 
+    /** With -Dmodnet.handover.l3timeline=true the command's thread is sampled through the update (a timeline of its stack). */
+    private static final boolean TIMELINE = Boolean.getBoolean("modnet.handover.l3timeline");
+
+    /**
+     * The swap's steps as the test sees them, in ms from the command's start: the bundle's events, its service
+     * ({@code service}) and its packet handler (of {@code ethertype}) leaving and coming back; with {@link #TIMELINE}, the
+     * command thread's stack each time it changed.
+     */
+    private final class SwapWatch implements AutoCloseable {
+        private final Map<String, Long> marks = new java.util.concurrent.ConcurrentHashMap<>();
+        private final org.osgi.framework.AllServiceListener services;
+        private final org.osgi.framework.SynchronousBundleListener bundles;
+        private final java.util.List<String> timeline = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        private volatile long start;
+
+        SwapWatch(String bsn, String service, String serviceName, int ethertype) {
+            services = ev -> {
+                java.util.List<String> classes = java.util.Arrays.asList((String[]) ev.getServiceReference()
+                        .getProperty(org.osgi.framework.Constants.OBJECTCLASS));
+                String what = classes.contains(PacketHandler.class.getName())
+                        && Integer.valueOf(ethertype).equals(ev.getServiceReference().getProperty(PacketHandler.ETHERTYPE)) ? "packet handler"
+                        : classes.contains(service) ? serviceName : null;
+                if (what != null && start != 0) {
+                    marks.putIfAbsent(what + (ev.getType() == org.osgi.framework.ServiceEvent.REGISTERED ? " back" : " left"), System.nanoTime());
+                }
+            };
+            bundles = ev -> {
+                if (bsn.equals(ev.getBundle().getSymbolicName()) && start != 0) {
+                    marks.putIfAbsent("bundle " + bundleEvent(ev.getType()), System.nanoTime());
+                }
+            };
+            // filtered, and for all services: an unfiltered ServiceListener makes Felix check, for every service event of the
+            // update, that this bundle sees the service's class (a dynamic import run through the resolver for a private class,
+            // on the command's thread), which slowed the update it measures
+            try {
+                context.addServiceListener(services, "(|(objectClass=" + PacketHandler.class.getName() + ")(objectClass=" + service + "))");
+            } catch (org.osgi.framework.InvalidSyntaxException e) {
+                throw new IllegalArgumentException(e);
+            }
+            context.addBundleListener(bundles);
+            jvm(); // the platform MBean server made now, not in the flood's clock (its first use took ~130 ms)
+        }
+
+        /** Runs the command line, its thread sampled with {@link #TIMELINE}. */
+        String run(String line) throws Exception {
+            AtomicBoolean sampling = new AtomicBoolean(TIMELINE);
+            Thread caller = Thread.currentThread();
+            Thread sampler = Thread.ofPlatform().daemon().start(() -> {
+                String last = null;
+                Thread command = null; // Gogo runs the line on a job thread of its own ("pipe-..."): the one whose stack holds the command
+                ThreadGroup root = Thread.currentThread().getThreadGroup();
+                while (root.getParent() != null) {
+                    root = root.getParent();
+                }
+                Thread[] all = new Thread[512];
+                while (sampling.get()) {
+                    if (command == null) {
+                        int n = root.enumerate(all);
+                        for (int i = 0; i < n && command == null; i++) {
+                            if ((all[i] == caller || all[i].getName().startsWith("pipe")) && java.util.Arrays.stream(all[i].getStackTrace())
+                                    .anyMatch(f -> f.getClassName().endsWith("ModuleCommands"))) {
+                                command = all[i];
+                            }
+                        }
+                    }
+                    if (command != null) {
+                        String k = frames(command.getStackTrace());
+                        if (!k.equals(last)) {
+                            timeline.add(String.format("%.1f %s", (System.nanoTime() - start) / 1e6, k));
+                            last = k;
+                        }
+                    }
+                    java.util.concurrent.locks.LockSupport.parkNanos(100_000);
+                }
+            });
+            long[] before = jvm();
+            start = System.nanoTime();
+            try {
+                return ModnetRuntime.run(processor, line);
+            } finally {
+                long wall = System.nanoTime() - start;
+                long[] after = jvm();
+                sampling.set(false);
+                sampler.join();
+                during = String.format("the JVM during the command (%.1f ms): %d GC pauses, %d ms in them; %.1f ms of the JVM's CPU (both cores: %.1f);"
+                        + " %d ms of JIT compilation", wall / 1e6, after[0] - before[0], after[1] - before[1], (after[2] - before[2]) / 1e6,
+                        2 * wall / 1e6, after[3] - before[3]);
+            }
+        }
+
+        /** What the JVM did meanwhile: collections, ms in them, the process's CPU ns, ms of JIT compilation. */
+        private static long[] jvm() {
+            long count = 0;
+            long ms = 0;
+            for (java.lang.management.GarbageCollectorMXBean gc : java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()) {
+                count += Math.max(0, gc.getCollectionCount());
+                ms += Math.max(0, gc.getCollectionTime());
+            }
+            long cpu = 0;
+            try { // the platform MBean's attribute: no com.sun.management class in this bundle
+                Object v = java.lang.management.ManagementFactory.getPlatformMBeanServer().getAttribute(
+                        new javax.management.ObjectName("java.lang:type=OperatingSystem"), "ProcessCpuTime");
+                cpu = v instanceof Number n ? n.longValue() : 0;
+            } catch (Exception e) {
+                // not there: 0
+            }
+            java.lang.management.CompilationMXBean jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+            return new long[] { count, ms, cpu, jit == null ? 0 : jit.getTotalCompilationTime() };
+        }
+
+        private volatile String during = "";
+
+        void print(String what) {
+            StringBuilder sb = new StringBuilder(what + "'s steps, ms after the command began:");
+            marks.entrySet().stream().sorted(Map.Entry.comparingByValue())
+                    .forEach(e -> sb.append(String.format(" %s %.1f;", e.getKey(), (e.getValue() - start) / 1e6)));
+            System.out.println(sb);
+            System.out.println(what + ": " + during);
+            for (String t : timeline) {
+                System.out.println(what + ": command thread at " + t);
+            }
+        }
+
+        @Override
+        public void close() {
+            context.removeServiceListener(services);
+            context.removeBundleListener(bundles);
+        }
+    }
+
+    /** A stack sample's key: the top three frames, then modnet's and Felix's up to ten. */
+    private static String frames(StackTraceElement[] st) {
+        StringBuilder k = new StringBuilder();
+        int shown = 0;
+        for (StackTraceElement f : st) {
+            if (shown < 4 || f.getClassName().startsWith("org.modnet") || f.getClassName().startsWith("org.apache.felix")) {
+                k.append(f.getClassName().replaceAll(".*\\.", "")).append('.').append(f.getMethodName()).append(':')
+                        .append(f.getLineNumber()).append(" < ");
+                if (++shown == 14) {
+                    break;
+                }
+            }
+        }
+        return k.toString();
+    }
+
+    private static String bundleEvent(int type) {
+        return switch (type) {
+        case org.osgi.framework.BundleEvent.STOPPING -> "stopping";
+        case org.osgi.framework.BundleEvent.STOPPED -> "stopped";
+        case org.osgi.framework.BundleEvent.UNRESOLVED -> "unresolved";
+        case org.osgi.framework.BundleEvent.UPDATED -> "updated";
+        case org.osgi.framework.BundleEvent.RESOLVED -> "resolved";
+        case org.osgi.framework.BundleEvent.STARTING -> "starting";
+        case org.osgi.framework.BundleEvent.STARTED -> "started";
+        default -> "event" + type;
+        };
+    }
+
     @Test
     public void ipv4UpdatedUnderAForwardingFloodKeepsRoutesAndNeighboursAndLosesNothingUncounted() throws Exception {
         Path jar = rebuilt("org.modnet.ipv4", "Modnet-Rebuilt", "hand-over test");
@@ -376,41 +535,14 @@ public class L3HandOverIT {
         String neighBefore = ModnetRuntime.run(processor, "r", "ip neigh show 10.0.2.2");
         assertThat(neighBefore, containsString("lladdr"));
         long broadcastsBefore = arpBroadcastsForB.get();
-        long[] start = new long[1];
-        Map<String, Long> marks = new java.util.concurrent.ConcurrentHashMap<>();
-        org.osgi.framework.ServiceListener steps = ev -> {
-            String[] classes = (String[]) ev.getServiceReference().getProperty(org.osgi.framework.Constants.OBJECTCLASS);
-            String what = java.util.Arrays.asList(classes).contains(PacketHandler.class.getName())
-                    && Integer.valueOf(Eth.ETH_P_IP).equals(ev.getServiceReference().getProperty(PacketHandler.ETHERTYPE)) ? "packet handler"
-                    : java.util.Arrays.asList(classes).contains(org.modnet.api.inet.Ipv4.class.getName()) ? "Ipv4 service" : null;
-            if (what != null) {
-                marks.putIfAbsent(what + (ev.getType() == org.osgi.framework.ServiceEvent.REGISTERED ? " back" : " left"), System.nanoTime());
-            }
-        };
-        org.osgi.framework.SynchronousBundleListener bundleSteps = ev -> {
-            if ("org.modnet.ipv4".equals(ev.getBundle().getSymbolicName()) && ev.getType() == org.osgi.framework.BundleEvent.STARTING) {
-                marks.putIfAbsent("new bundle starting", System.nanoTime());
-            }
-        };
-        context.addServiceListener(steps);
-        context.addBundleListener(bundleSteps);
         Flood f;
-        try {
-            f = flood(() -> {
-                start[0] = System.nanoTime();
-                return ModnetRuntime.run(processor, "update ipv4 " + jar);
-            });
-        } finally {
-            context.removeServiceListener(steps);
-            context.removeBundleListener(bundleSteps);
+        try (SwapWatch watch = new SwapWatch("org.modnet.ipv4", org.modnet.api.inet.Ipv4.class.getName(), "Ipv4 service", Eth.ETH_P_IP)) {
+            f = flood(() -> watch.run("update ipv4 " + jar));
+            report("ipv4 update", f, counted() - countedBefore);
+            watch.print("ipv4 update");
         }
         Map<String, Long> after = holder();
         long counted = counted() - countedBefore;
-        report("ipv4 update", f, counted);
-        StringBuilder timeline = new StringBuilder("ipv4 update's steps, ms after the command began:");
-        marks.entrySet().stream().sorted(Map.Entry.comparingByValue())
-                .forEach(e -> timeline.append(String.format(" %s %.1f;", e.getKey(), (e.getValue() - start[0]) / 1e6)));
-        System.out.println(timeline);
         Bundle now = ModnetRuntime.bundleNamed(context, "org.modnet.ipv4");
         assertTrue("the bundle was updated (staged: a new bundle)", now.getBundleId() != ipv4.getBundleId() || now.getLastModified() != modified);
         assertThat(f.output(), containsString("state handed over"));
@@ -496,9 +628,14 @@ public class L3HandOverIT {
         assertThat(neighBefore, containsString("lladdr"));
         long countedBefore = counted();
         long broadcastsBefore = arpBroadcastsForB.get();
-        Flood f = flood(() -> ModnetRuntime.run(processor, "update ethernet " + jar));
+        Flood f;
+        try (SwapWatch watch = new SwapWatch("org.modnet.ethernet", org.modnet.api.inet.NeighbourTable.class.getName(), "neighbour table",
+                Eth.ETH_P_ARP)) {
+            f = flood(() -> watch.run("update ethernet " + jar));
+            report("ethernet update", f, counted() - countedBefore);
+            watch.print("ethernet update");
+        }
         long counted = counted() - countedBefore;
-        report("ethernet update", f, counted);
         assertThat(f.output(), containsString("state handed over"));
         assertEquals("every frame sent arrived at b or is on a counter", f.sent(), f.distinct() + counted);
         assertEquals("no broadcast ARP request for b after the swap: the neighbour was kept", broadcastsBefore, arpBroadcastsForB.get());

@@ -45,6 +45,7 @@ public final class ArpProtocol implements NeighbourTable, PacketHandler, PernetO
 
     private final NetCore core;
     private final Map<NetNamespace, NeighNet> nets = new ConcurrentHashMap<>();
+    private final java.util.function.Function<NetNamespace, NeighNet> makeNet = new MakeNet();
     private final Unreachable[] unreachable = new Unreachable[1];
     private final StateHolder holder;
     private final BooleanSupplier updating;
@@ -118,7 +119,29 @@ public final class ArpProtocol implements NeighbourTable, PacketHandler, PernetO
      */
     @Activate
     public ArpProtocol(@Reference NetCore core, @Reference StateHolder holder, BundleContext context) {
-        this(core, holder, () -> BundleUpdates.beingUpdated(context), BundleUpdates.stateVersion(context.getBundle(), STATE_VERSION));
+        this(core, holder, new BeingUpdated(context), BundleUpdates.stateVersion(context.getBundle(), STATE_VERSION));
+    }
+
+    /*
+     * Classes and loops, not lambdas, from a new version's construction to its registration and in the old version's deposit:
+     * both run for the first time in a JVM inside a live update (IPv4 holding the packets for next hops), and each lambda's
+     * class would be spun there at its first run.
+     */
+
+    /** This bundle stops for an update. */
+    private record BeingUpdated(BundleContext context) implements BooleanSupplier {
+        @Override
+        public boolean getAsBoolean() {
+            return BundleUpdates.beingUpdated(context);
+        }
+    }
+
+    /** A namespace's table, made at its init or its adoption. */
+    private final class MakeNet implements java.util.function.Function<NetNamespace, NeighNet> {
+        @Override
+        public NeighNet apply(NetNamespace ns) {
+            return new NeighNet(ns, core, unreachable, inet);
+        }
     }
 
     /** Adopts what the previous version deposited, if any, before any packet or call reaches this one. */
@@ -142,7 +165,7 @@ public final class ArpProtocol implements NeighbourTable, PacketHandler, PernetO
 
     @Override
     public void init(NetNamespace ns) {
-        nets.computeIfAbsent(ns, n -> new NeighNet(n, core, unreachable, inet)); // an adopted namespace has its table
+        nets.computeIfAbsent(ns, makeNet); // an adopted namespace has its table
     }
 
     @Override
@@ -175,12 +198,17 @@ public final class ArpProtocol implements NeighbourTable, PacketHandler, PernetO
             leaving.add(net.export());
             retiring.put(net.ns, net);
         }
-        retiring.values().forEach(NeighNet::retire);
+        for (NeighNet net : retiring.values()) {
+            net.retire();
+        }
         retiring.clear();
         TableState st = new TableState(LAYER, stateVersion, leaving);
         holder.deposit(st);
-        LOG.info("ethernet: {} neighbours in {} namespaces handed over (state version {})",
-                st.namespaces().stream().mapToInt(n -> n.neighbours().size()).sum(), st.namespaces().size(), st.version());
+        int n = 0;
+        for (NamespaceState share : st.namespaces()) {
+            n += share.neighbours().size();
+        }
+        LOG.info("ethernet: {} neighbours in {} namespaces handed over (state version {})", n, st.namespaces().size(), st.version());
     }
 
     /** Every namespace's table as it would be deposited; the entries leave (tests). */
@@ -205,7 +233,7 @@ public final class ArpProtocol implements NeighbourTable, PacketHandler, PernetO
         int n = 0;
         int lost = 0;
         for (NamespaceState share : st.namespaces()) {
-            NeighNet net = nets.computeIfAbsent(share.namespace(), ns -> new NeighNet(ns, core, unreachable, inet));
+            NeighNet net = nets.computeIfAbsent(share.namespace(), makeNet);
             lost += net.adopt(share);
             n += share.neighbours().size();
         }

@@ -51,7 +51,15 @@ final class NeighEntry {
         this.used = now;
         this.confirmed = now;
         this.updated = now;
-        this.timer = net.timer(address, this::timerExpired);
+        this.timer = net.timer(address, new TimerHandler());
+    }
+
+    /** The entry's timer: a class, not a lambda (a new version adopts its entries inside a live update, where a lambda's class would be spun). */
+    private final class TimerHandler implements Runnable {
+        @Override
+        public void run() {
+            timerExpired();
+        }
     }
 
     /**

@@ -117,7 +117,7 @@ final class NeighNet {
         this.conf = new ArpConf(ns.sysctl());
         AutoCloseable l;
         try {
-            l = ns.rtnlListen(Rtnetlink.mask(Rtnetlink.RTNLGRP_LINK), this::linkChanged);
+            l = ns.rtnlListen(Rtnetlink.mask(Rtnetlink.RTNLGRP_LINK), new LinkChanged());
         } catch (UnsupportedOperationException e) {
             l = null; // a namespace without notifications: arp_notify has nothing to act on
         }
@@ -133,8 +133,29 @@ final class NeighNet {
         long now = now();
         this.lastFlush = now;
         this.lastRand = now;
-        this.periodic = core.timer(0, this::periodicWork);
+        this.periodic = core.timer(0, new PeriodicWork());
         periodic.mod(Math.max(1, params.baseReachableTimeMs.get() / 2));
+    }
+
+    /*
+     * Classes, not lambdas, for what a namespace's table registers: a new version makes its tables inside a live update
+     * (IPv4 holding the packets for next hops meanwhile), where each lambda's class would be spun at its first run.
+     */
+
+    /** {@code neigh_periodic_work}. */
+    private final class PeriodicWork implements Runnable {
+        @Override
+        public void run() {
+            periodicWork();
+        }
+    }
+
+    /** The links' notifications: {@code arp_netdev_event}. */
+    private final class LinkChanged implements org.modnet.api.net.RtnlListener {
+        @Override
+        public void rtnlMessage(RtnlMessage m) {
+            linkChanged(m);
+        }
     }
 
     /** The parameters entries on {@code dev} follow: the device's set, or the default if it has none. */
@@ -792,11 +813,11 @@ final class NeighNet {
             counters.put(st.name(), stats.get(st.ordinal()));
         }
         Map<String, String> sysctls = new LinkedHashMap<>();
-        ns.sysctl().all().forEach((name, value) -> {
-            if (name.startsWith(NeighParams.PREFIX)) {
-                sysctls.put(name, value);
+        for (Map.Entry<String, String> s : ns.sysctl().all().entrySet()) { // a loop: the old version's first deposit runs this
+            if (s.getKey().startsWith(NeighParams.PREFIX)) {
+                sysctls.put(s.getKey(), s.getValue());
             }
-        });
+        }
         return new org.modnet.api.handover.NamespaceState(ns, sysctls, counters, List.of(), all,
                 Map.of(Stat.unresolved_discards.name(), queued));
     }

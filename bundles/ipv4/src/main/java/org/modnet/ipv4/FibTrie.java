@@ -194,6 +194,24 @@ public final class FibTrie<R> {
         walk(root, action);
     }
 
+    /** Every prefix's routes, in {@link #forEach}'s order: for loops where a lambda's class would be spun (a live update's adoption). */
+    List<List<R>> lists() {
+        List<List<R>> all = new java.util.ArrayList<>();
+        collect(root, all);
+        return all;
+    }
+
+    private void collect(Node<R> n, List<List<R>> all) {
+        if (n == null) {
+            return;
+        }
+        if (n.routes != null && !n.routes.isEmpty()) {
+            all.add(n.routes);
+        }
+        collect(n.zero, all);
+        collect(n.one, all);
+    }
+
     private void walk(Node<R> n, Consumer<List<R>> action) {
         if (n == null) {
             return;

@@ -20,6 +20,16 @@ import org.modnet.api.net.RtnlMessage;
  * while their device is in the namespace). Lookups take the lowest metric of the longest prefix.
  */
 final class Ipv4Fib {
+    /** Routes of one prefix in the order of their metric: a class, not a method reference, as the adoption of a live update sorts with it. */
+    private static final class ByMetric implements Comparator<RouteEntry> {
+        @Override
+        public int compare(RouteEntry a, RouteEntry b) {
+            return Integer.compare(a.metric(), b.metric());
+        }
+    }
+
+    private static final Comparator<RouteEntry> BY_METRIC = new ByMetric();
+
     private final NetNamespace ns;
     /** The table's id ({@code tb_id}): 254 main, 253 default, or any the user named. */
     final long id;
@@ -57,11 +67,9 @@ final class Ipv4Fib {
     /** Publishes a copy of the writers' table for the lookups (lock held). */
     private void publish() {
         FibTrie<RouteEntry> copy = new FibTrie<>();
-        trie.forEach(list -> {
-            if (!list.isEmpty()) {
-                copy.routesOf(list.get(0).prefix(), list.get(0).len()).addAll(list);
-            }
-        });
+        for (List<RouteEntry> list : trie.lists()) {
+            copy.routesOf(list.get(0).prefix(), list.get(0).len()).addAll(list);
+        }
         published = copy;
         publishedGeneration = generation;
     }
@@ -80,7 +88,7 @@ final class Ipv4Fib {
             }
         }
         list.add(r);
-        list.sort(Comparator.comparingInt(RouteEntry::metric));
+        list.sort(BY_METRIC);
         publish();
         notify(Rtnetlink.RTM_NEWROUTE, r);
     }
@@ -109,7 +117,9 @@ final class Ipv4Fib {
     synchronized List<RouteEntry> routes() {
         refresh();
         List<RouteEntry> all = new ArrayList<>();
-        trie.forEach(all::addAll);
+        for (List<RouteEntry> list : trie.lists()) {
+            all.addAll(list);
+        }
         return all;
     }
 
@@ -123,14 +133,20 @@ final class Ipv4Fib {
             return;
         }
         generation = g;
+        // loops, not lambdas: a new version of IPv4 runs this first inside a live update, where each lambda's class would be spun
         List<RouteEntry> before = new ArrayList<>();
-        trie.forEach(list -> list.stream().filter(r -> "kernel".equals(r.protocol())).forEach(before::add));
         List<RouteEntry> manual = new ArrayList<>();
-        // routes by hand stay, unless their device left the namespace
-        trie.forEach(list -> list.stream().filter(r -> !"kernel".equals(r.protocol()) && (r.dev() == null || ns.device(r.dev().ifindex()) == r.dev()))
-                .forEach(manual::add));
         List<int[]> prefixes = new ArrayList<>();
-        trie.forEach(list -> prefixes.add(new int[] { list.get(0).prefix(), list.get(0).len() }));
+        for (List<RouteEntry> list : trie.lists()) {
+            for (RouteEntry r : list) {
+                if ("kernel".equals(r.protocol())) {
+                    before.add(r);
+                } else if (r.dev() == null || ns.device(r.dev().ifindex()) == r.dev()) {
+                    manual.add(r); // routes by hand stay, unless their device left the namespace
+                }
+            }
+            prefixes.add(new int[] { list.get(0).prefix(), list.get(0).len() });
+        }
         for (int[] p : prefixes) {
             trie.exact(p[0], p[1]).clear();
             trie.prune(p[0], p[1]);
@@ -155,11 +171,13 @@ final class Ipv4Fib {
             }
         }
         List<RouteEntry> after = new ArrayList<>();
-        trie.forEach(after::addAll);
+        for (List<RouteEntry> list : trie.lists()) {
+            after.addAll(list);
+        }
         for (RouteEntry r : manual) {
             List<RouteEntry> list = trie.routesOf(r.prefix(), r.len());
             list.add(r);
-            list.sort(Comparator.comparingInt(RouteEntry::metric));
+            list.sort(BY_METRIC);
         }
         publish();
         if (ns.rtnlListening(Rtnetlink.RTNLGRP_IPV4_ROUTE)) {

@@ -52,18 +52,38 @@ final class Ipv4Input {
     private final Ipv4Mib mib;
     private final Routing routing;
     private final Forwarder forwarder;
-    private java.util.function.ToIntFunction<NetDevice> forwarding = dev -> 0;
+    private java.util.function.ToIntFunction<NetDevice> forwarding = Unwired.NONE;
     /** ICMP's {@code icmp_send} for a packet no protocol takes (protocol unreachable). */
-    private java.util.function.Consumer<SkBuff> protocolUnreachable = skb -> {
-    };
+    private java.util.function.Consumer<SkBuff> protocolUnreachable = Unwired.NONE;
 
     void protocolUnreachable(java.util.function.Consumer<SkBuff> send) {
         this.protocolUnreachable = send;
     }
 
     /** ICMP's parameter problem for a bad option: the skb and the offset of the bad byte in the header. */
-    private java.util.function.ObjIntConsumer<SkBuff> parameterProblem = (skb, pointer) -> {
-    };
+    private java.util.function.ObjIntConsumer<SkBuff> parameterProblem = Unwired.NONE;
+
+    /**
+     * A bare input's defaults (no forwarding, no ICMP): a class, not lambdas, since every namespace's input is made
+     * inside a live update of IPv4 and a lambda's class would be spun there at its first run.
+     */
+    private static final class Unwired implements java.util.function.ToIntFunction<NetDevice>, java.util.function.Consumer<SkBuff>,
+            java.util.function.ObjIntConsumer<SkBuff> {
+        static final Unwired NONE = new Unwired();
+
+        @Override
+        public int applyAsInt(NetDevice dev) {
+            return 0;
+        }
+
+        @Override
+        public void accept(SkBuff skb) {
+        }
+
+        @Override
+        public void accept(SkBuff skb, int pointer) {
+        }
+    }
 
     void parameterProblem(java.util.function.ObjIntConsumer<SkBuff> send) {
         this.parameterProblem = send;
@@ -71,7 +91,7 @@ final class Ipv4Input {
 
     private NfHooks hooks = new NfHooks();
     /** {@code ip_defrag}: the whole datagram, or null while it waits (or was dropped and counted). */
-    private java.util.function.UnaryOperator<SkBuff> defrag = this::noDefrag;
+    private java.util.function.UnaryOperator<SkBuff> defrag; // null: noDefrag
 
     /** A bare input without reassembly: the fragment cannot be used. */
     private SkBuff noDefrag(SkBuff skb) {
@@ -370,7 +390,7 @@ final class Ipv4Input {
     /** {@code ip_local_deliver}: strips the IP header and hands the packet to its transport protocol. */
     private void localDeliver(SkBuff skb, int h, int ihl, boolean unicast) {
         if (Ipv4Header.isFragment(skb, h)) {
-            skb = defrag.apply(skb);
+            skb = defrag == null ? noDefrag(skb) : defrag.apply(skb);
             if (skb == null) {
                 return;
             }

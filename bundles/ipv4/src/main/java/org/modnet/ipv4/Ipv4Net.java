@@ -16,7 +16,7 @@ import org.modnet.api.skb.SkBuff;
  * local and broadcast addresses derived from the namespace's interface addresses, rebuilt when they
  * change (the namespace's address generation moves).
  */
-final class Ipv4Net implements Ipv4Input.Routing {
+final class Ipv4Net implements Ipv4Input.Routing, Ipv4Input.Forwarder {
     final NetNamespace ns;
     final org.modnet.api.net.NetCore core;
     final Ipv4Mib mib = new Ipv4Mib();
@@ -167,7 +167,7 @@ final class Ipv4Net implements Ipv4Input.Routing {
         this.devconf = new Ipv4DevConf(ns.sysctl(), sysctlNames);
         // devinet_sysctl_forward: a write (a configured value too) copies itself into default and every
         // device (inet_forward_change)
-        this.ipForward = s.registerInt("net.ipv4.ip_forward", 0, 0, 1, devconf::forwardChange);
+        this.ipForward = s.registerInt("net.ipv4.ip_forward", 0, 0, 1, new ForwardChange(devconf));
         devconf.allForwarding(ipForward);
         // one value under two names in Linux (IPV4_DEVCONF_ALL(net, FORWARDING))
         s.alias("net.ipv4.conf.all.forwarding", "net.ipv4.ip_forward");
@@ -176,7 +176,7 @@ final class Ipv4Net implements Ipv4Input.Routing {
         this.nonlocalBind = s.registerInt("net.ipv4.ip_nonlocal_bind", 0, 0, 1);
         this.icmpErrorsUseInboundIfaddr = s.registerInt("net.ipv4.icmp_errors_use_inbound_ifaddr", 0, 0, 1);
         this.reservedPorts = new Ipv4ReservedPorts();
-        s.registerString("net.ipv4.ip_local_reserved_ports", "", reservedPorts::parse);
+        s.registerString("net.ipv4.ip_local_reserved_ports", "", new ReservedPortsCheck(reservedPorts));
         this.defaultTtl = s.registerInt("net.ipv4.ip_default_ttl", 64, 1, 255);
         this.fragTime = s.registerInt("net.ipv4.ipfrag_time", 30, 0, Integer.MAX_VALUE);
         this.fragHighThresh = s.registerInt("net.ipv4.ipfrag_high_thresh", 4194304, 0, Integer.MAX_VALUE);
@@ -192,18 +192,19 @@ final class Ipv4Net implements Ipv4Input.Routing {
         this.noPmtuDisc = s.registerInt("net.ipv4.ip_no_pmtu_disc", 0, 0, 3);
         this.pmtu = new Ipv4Pmtu(s.registerInt("net.ipv4.route.mtu_expires", 600, 0, Integer.MAX_VALUE),
                 s.registerInt("net.ipv4.route.min_pmtu", 552, 68, 65535));
-        this.input = new Ipv4Input(mib, this, this::forward);
-        input.forwarding(dev -> devconf.get(dev, Ipv4DevConf.Key.forwarding));
+        this.input = new Ipv4Input(mib, this, this);
+        InputCalls calls = new InputCalls();
+        input.forwarding(calls);
         input.hooks(hooks, ns);
         this.defrag = new Ipv4Defrag(this);
-        input.defrag(defrag::add);
+        input.defrag(calls);
         this.rules = new FibRules(ns);
         this.fib = rules.main;
         // fib_netdev_event and fib_inetaddr_event: the kernel's routes follow links and addresses at once
         AutoCloseable l;
         try {
             l = ns.rtnlListen(org.modnet.api.net.Rtnetlink.mask(org.modnet.api.net.Rtnetlink.RTNLGRP_LINK)
-                    | org.modnet.api.net.Rtnetlink.mask(org.modnet.api.net.Rtnetlink.RTNLGRP_IPV4_IFADDR), m -> rules.linksChanged());
+                    | org.modnet.api.net.Rtnetlink.mask(org.modnet.api.net.Rtnetlink.RTNLGRP_IPV4_IFADDR), new LinksChanged(rules));
         } catch (UnsupportedOperationException e) {
             l = null; // a namespace without notifications: the kernel's routes are remade at the next lookup
         }
@@ -211,8 +212,61 @@ final class Ipv4Net implements Ipv4Input.Routing {
         this.output = new Ipv4Output(this, neighbours);
         this.icmp = new Icmp(this, new IcmpRateLimit(icmpMsgsPerSec, icmpMsgsBurst, icmpRatemask, icmpRatelimit));
         input.addProtocol(1, icmp);
-        input.protocolUnreachable(skb -> icmp.sendError(skb, Icmp.DEST_UNREACH, 2, 0));
-        input.parameterProblem((skb, pointer) -> icmp.sendError(skb, Icmp.PARAMETER_PROB, 0, pointer << 24));
+        input.protocolUnreachable(calls);
+        input.parameterProblem(calls);
+    }
+
+    /*
+     * Classes, not lambdas, for what the namespace hands its parts: a new version makes its namespaces inside a live
+     * update, with the forwarding held, and each lambda's class would be spun there at its first run (0.3-1 ms each).
+     */
+
+    /** What the receive path asks of the namespace: a device's forwarding, reassembly, ICMP's protocol unreachable and parameter problem. */
+    private final class InputCalls implements java.util.function.ToIntFunction<NetDevice>, java.util.function.UnaryOperator<SkBuff>,
+            java.util.function.Consumer<SkBuff>, java.util.function.ObjIntConsumer<SkBuff> {
+        @Override
+        public int applyAsInt(NetDevice dev) {
+            return devconf.get(dev, Ipv4DevConf.Key.forwarding);
+        }
+
+        @Override
+        public SkBuff apply(SkBuff skb) {
+            return defrag.add(skb);
+        }
+
+        @Override
+        public void accept(SkBuff skb) {
+            icmp.sendError(skb, Icmp.DEST_UNREACH, 2, 0);
+        }
+
+        @Override
+        public void accept(SkBuff skb, int pointer) {
+            icmp.sendError(skb, Icmp.PARAMETER_PROB, 0, pointer << 24);
+        }
+    }
+
+    /** {@code net.ipv4.ip_forward}'s write: {@code inet_forward_change}. */
+    private record ForwardChange(Ipv4DevConf devconf) implements java.util.function.IntConsumer {
+        @Override
+        public void accept(int on) {
+            devconf.forwardChange(on);
+        }
+    }
+
+    /** {@code net.ipv4.ip_local_reserved_ports}'s write. */
+    private record ReservedPortsCheck(Ipv4ReservedPorts ports) implements org.modnet.api.net.StringSysctl.Check {
+        @Override
+        public String check(String value) throws org.modnet.api.net.NetException {
+            return ports.parse(value);
+        }
+    }
+
+    /** {@code fib_netdev_event}, {@code fib_inetaddr_event}: links and addresses changed. */
+    private record LinksChanged(FibRules rules) implements org.modnet.api.net.RtnlListener {
+        @Override
+        public void rtnlMessage(org.modnet.api.net.RtnlMessage m) {
+            rules.linksChanged();
+        }
     }
 
     /**
@@ -221,7 +275,8 @@ final class Ipv4Net implements Ipv4Input.Routing {
      * answered with the ICMP error Linux sends; then the TTL goes down by one and the packet leaves
      * toward its next hop.
      */
-    void forward(SkBuff skb, NetDevice in) {
+    @Override
+    public void forward(SkBuff skb, NetDevice in) {
         int h = skb.data();
         if (skb.pktType() != org.modnet.api.skb.PktType.HOST) {
             mib.inc(Ipv4Mib.Counter.InDiscards);
@@ -493,15 +548,15 @@ final class Ipv4Net implements Ipv4Input.Routing {
     int adopt(org.modnet.api.handover.NamespaceState st) {
         mib.restore(st.counters());
         icmp.mib.restore(st.counters());
-        st.sysctls().forEach((name, value) -> {
+        for (java.util.Map.Entry<String, String> s : st.sysctls().entrySet()) { // a loop: a lambda would be spun in the swap
             try {
-                if (!value.equals(ns.sysctl().get(name))) {
-                    ns.sysctl().set(name, value); // an entry made afresh (its old one was removed meanwhile)
+                if (!s.getValue().equals(ns.sysctl().get(s.getKey()))) {
+                    ns.sysctl().set(s.getKey(), s.getValue()); // an entry made afresh (its old one was removed meanwhile)
                 }
             } catch (org.modnet.api.net.NetException e) {
                 // a sysctl this version no longer has
             }
-        });
+        }
         int lost = 0;
         for (org.modnet.api.handover.RouteState rs : st.routes()) {
             RouteEntry r = rs.route();

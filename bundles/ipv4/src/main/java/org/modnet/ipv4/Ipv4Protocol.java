@@ -53,6 +53,7 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
 
     private final Map<NetNamespace, Ipv4Net> nets = new ConcurrentHashMap<>();
     private final Map<Integer, InetProtocol> protocols = new ConcurrentHashMap<>();
+    private final java.util.function.Function<NetNamespace, Ipv4Net> makeNet = new MakeNet();
     private final NetCore core;
     private final NeighbourSlot neighbours;
     private final NfHooks hooks = new NfHooks();
@@ -97,8 +98,73 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
      */
     @Activate
     public Ipv4Protocol(@Reference NetCore core, @Reference StateHolder holder, BundleContext context) {
-        this(core, null, holder, () -> BundleUpdates.beingUpdated(context), BundleUpdates.stateVersion(context.getBundle(), STATE_VERSION),
-                context);
+        this(core, null, holder, new BeingUpdated(context), BundleUpdates.stateVersion(context.getBundle(), STATE_VERSION), context);
+    }
+
+    /*
+     * Classes, not lambdas, on the way from a new version's construction to its packet handler and in the old version's
+     * deposit: both run for the first time in a JVM inside a live update, with the forwarding held, and each lambda's class
+     * would be spun there at its first run (0.3-1 ms each on a loaded machine).
+     */
+
+    /** This bundle stops for an update. */
+    private record BeingUpdated(BundleContext context) implements BooleanSupplier {
+        @Override
+        public boolean getAsBoolean() {
+            return BundleUpdates.beingUpdated(context);
+        }
+    }
+
+    /** A staged update started this version beside its predecessor's stop. */
+    private record PredecessorStopping(BundleContext context) implements BooleanSupplier {
+        @Override
+        public boolean getAsBoolean() {
+            return BundleUpdates.predecessorStopping(context);
+        }
+    }
+
+    /** Nothing to do while the deposit is awaited. */
+    private static final class NoWarmUp implements java.util.function.Consumer<BooleanSupplier> {
+        @Override
+        public void accept(BooleanSupplier over) {
+        }
+    }
+
+    /** The previous version's deposit, if it is there. */
+    private record Deposit(StateHolder holder) implements java.util.function.Supplier<TableState> {
+        @Override
+        public TableState get() {
+            return holder.take(LAYER);
+        }
+    }
+
+    /** A packet that cannot go out: {@link #discard}. */
+    private final class Discard implements java.util.function.Consumer<SkBuff> {
+        @Override
+        public void accept(SkBuff skb) {
+            discard(skb);
+        }
+    }
+
+    /** {@code arp_error_report}: packets that waited for a neighbour that never answered. */
+    private final class ArpErrorReport implements NeighbourTable.Unreachable {
+        @Override
+        public void report(SkBuff skb) {
+            Ipv4Net net = skb.dev() == null ? null : nets.get(skb.dev().namespace());
+            if (net != null) {
+                net.mib.inc(Ipv4Mib.Counter.OutDiscards);
+                net.icmp.sendError(skb, Icmp.DEST_UNREACH, 1, 0); // host unreachable, to the sender
+            }
+            skb.free();
+        }
+    }
+
+    /** A namespace's IPv4, made at its init or its adoption. */
+    private final class MakeNet implements java.util.function.Function<NetNamespace, Ipv4Net> {
+        @Override
+        public Ipv4Net apply(NetNamespace ns) {
+            return newNet(ns);
+        }
     }
 
     /**
@@ -151,28 +217,20 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
             BundleContext context) {
         this.core = core;
         this.context = context;
-        this.predecessorLeaving = context == null ? () -> false : () -> BundleUpdates.predecessorStopping(context);
-        this.neighbours = new NeighbourSlot(core, this::discard);
+        this.predecessorLeaving = context == null ? () -> false : new PredecessorStopping(context);
+        this.neighbours = new NeighbourSlot(core, new Discard());
         this.gso = new Ipv4Gso(core);
         this.gro = new Ipv4Gro(gso);
         this.holder = holder;
         this.updating = updating;
         this.stateVersion = stateVersion;
-        // arp_error_report: packets that waited for a neighbour that never answered
-        neighbours.setUnreachable(skb -> {
-            Ipv4Net net = skb.dev() == null ? null : nets.get(skb.dev().namespace());
-            if (net != null) {
-                net.mib.inc(Ipv4Mib.Counter.OutDiscards);
-                net.icmp.sendError(skb, Icmp.DEST_UNREACH, 1, 0); // host unreachable, to the sender
-            }
-            skb.free();
-        });
+        neighbours.setUnreachable(new ArpErrorReport());
         if (table != null) {
             neighbours.bind(table);
         }
         if (holder != null) {
             // started beside the old version's stop (a staged update): its deposit comes when its users have gone
-            TableState st = BundleUpdates.awaitDeposit(() -> holder.take(LAYER), predecessorLeaving, DEPOSIT_WAIT_NANOS, over -> { });
+            TableState st = BundleUpdates.awaitDeposit(new Deposit(holder), predecessorLeaving, DEPOSIT_WAIT_NANOS, new NoWarmUp());
             if (st != null) {
                 adopt(st);
             }
@@ -239,7 +297,7 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
 
     @Override
     public void init(NetNamespace ns) {
-        nets.computeIfAbsent(ns, this::newNet); // a namespace whose state was adopted has it already
+        nets.computeIfAbsent(ns, makeNet); // a namespace whose state was adopted has it already
     }
 
     private Ipv4Net newNet(NetNamespace ns) {
@@ -248,7 +306,9 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
             net.devconf.register(dev); // lo came with the namespace, before IPv4's init: its directory too
         }
         net.gso = gso;
-        protocols.forEach(net.input::addProtocol);
+        for (Map.Entry<Integer, InetProtocol> p : protocols.entrySet()) {
+            net.input.addProtocol(p.getKey(), p.getValue());
+        }
         return net;
     }
 
@@ -311,12 +371,16 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
             leaving.add(net.export(reasm));
             keepRules(net);
         }
-        protocols.forEach((n, p) -> {
-            if (p.handingOver()) {
-                waiting.add(n);
+        for (Map.Entry<Integer, InetProtocol> p : protocols.entrySet()) {
+            if (p.getValue().handingOver()) {
+                waiting.add(p.getKey());
             }
-        });
-        String hold = waiting.stream().sorted().map(String::valueOf).collect(java.util.stream.Collectors.joining(","));
+        }
+        StringBuilder holding = new StringBuilder();
+        for (int n : new java.util.TreeSet<>(waiting)) {
+            holding.append(holding.isEmpty() ? "" : ",").append(n);
+        }
+        String hold = holding.toString();
         Map<String, String> extra = new java.util.HashMap<>(leavingRules);
         if (!hold.isEmpty()) {
             extra.put(HOLD_PROTOCOLS, hold);
@@ -324,8 +388,11 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
         TableState st = new TableState(LAYER, stateVersion, leaving, extra);
         holder.depositHeld(LAYER, leavingHeld); // before the tables: a new version that has the tables finds these too
         holder.deposit(st);
-        LOG.info("ipv4: {} routes in {} namespaces handed over (state version {})",
-                st.namespaces().stream().mapToInt(n -> n.routes().size()).sum(), st.namespaces().size(), st.version());
+        int routes = 0;
+        for (NamespaceState n : st.namespaces()) {
+            routes += n.routes().size();
+        }
+        LOG.info("ipv4: {} routes in {} namespaces handed over (state version {})", routes, st.namespaces().size(), st.version());
     }
 
     /** A namespace's routing rules go with the deposit (in its extra: the layout of the namespaces' shares stays version 1). */
@@ -358,7 +425,7 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
         int lost = 0;
         String hold = st.extra().getOrDefault(HOLD_PROTOCOLS, "");
         for (NamespaceState share : st.namespaces()) {
-            Ipv4Net net = nets.computeIfAbsent(share.namespace(), this::newNet);
+            Ipv4Net net = nets.computeIfAbsent(share.namespace(), makeNet);
             lost += net.adopt(share);
             routes += share.routes().size();
             String rules = st.extra().get(RULES + share.namespace().name());

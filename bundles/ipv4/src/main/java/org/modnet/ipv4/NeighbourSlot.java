@@ -103,10 +103,27 @@ final class NeighbourSlot implements NeighbourTable {
                 generation = ++holdGeneration;
             }
             holding = true; // before the table goes: no packet falls between
-            core.timer(0, () -> expire(generation)).mod(HOLD_TIMEOUT_MS);
+            core.timer(0, new Expire(generation)).mod(HOLD_TIMEOUT_MS);
         }
         table = null;
         synchronizeNet();
+    }
+
+    /**
+     * The hold's timeout: a class, not a lambda, since the first hold of a JVM is inside an update of ethernet, where a
+     * lambda's class would be spun while the packets wait.
+     */
+    private final class Expire implements Runnable {
+        private final int generation;
+
+        Expire(int generation) {
+            this.generation = generation;
+        }
+
+        @Override
+        public void run() {
+            expire(generation);
+        }
     }
 
     /** Nobody came: the held packets are discarded. */

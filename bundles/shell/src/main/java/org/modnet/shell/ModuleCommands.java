@@ -1555,10 +1555,15 @@ public final class ModuleCommands {
     private static byte[] currentJar(Bundle b) {
         File data = b.getDataFile("");
         File dir = data == null ? null : data.getParentFile();
-        File[] revisions = dir == null ? null : dir.listFiles(f -> f.getName().startsWith("version"));
-        if (revisions != null && revisions.length > 0) {
-            java.util.Arrays.sort(revisions, Comparator.comparing(ModuleCommands::revisionOrder));
-            File jar = new File(revisions[revisions.length - 1], "bundle.jar");
+        File[] all = dir == null ? null : dir.listFiles();
+        File latest = null; // a loop, not lambdas: an in-place update's first run of this would spin their classes before the stop
+        for (int i = 0; all != null && i < all.length; i++) {
+            if (all[i].getName().startsWith("version") && (latest == null || revisionOrder(all[i]) > revisionOrder(latest))) {
+                latest = all[i];
+            }
+        }
+        if (latest != null) {
+            File jar = new File(latest, "bundle.jar");
             try {
                 return jar.isFile() ? Files.readAllBytes(jar.toPath()) : null;
             } catch (IOException e) {
