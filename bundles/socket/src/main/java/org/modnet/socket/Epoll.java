@@ -1,7 +1,6 @@
 package org.modnet.socket;
 
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -17,6 +16,9 @@ import org.modnet.socket.api.SocketCalls;
  * wait queue that puts it on the ready list; {@code epoll_wait} checks only the ready list. Level
  * triggered entries go back on the list while still ready; {@code EPOLLET} ones wait for the next wake;
  * {@code EPOLLONESHOT} ones are disarmed after one report. A closed socket leaves the interest list.
+ * The ready list is intrusive, as the kernel's {@code rdllist} (each item carries its own links), and
+ * {@code epoll_wait} splices it to a transfer list threaded through the items: a wake and a wait
+ * allocate nothing (a thousand streams' wakes boxed descriptors and made set entries, BENCHMARKS.md).
  */
 final class Epoll implements EventPoll, org.modnet.socket.api.EpollParams {
     private static final int ALWAYS = SocketCalls.EPOLLERR | SocketCalls.EPOLLHUP;
@@ -24,7 +26,9 @@ final class Epoll implements EventPoll, org.modnet.socket.api.EpollParams {
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition ready = lock.newCondition();
     private final Map<Integer, Item> interest = new LinkedHashMap<>(); // guarded by lock
-    private final LinkedHashSet<Item> readyList = new LinkedHashSet<>(); // guarded by lock
+    /** {@code ep->rdllist}: the ready items, oldest first, linked through {@link Item#readyNext}; guarded by lock. */
+    private Item readyHead;
+    private Item readyTail;
     private boolean closed;
     /**
      * The owning process's descriptor table: a socket parked for its protocol's update and then closed
@@ -101,7 +105,7 @@ final class Epoll implements EventPoll, org.modnet.socket.api.EpollParams {
         } finally {
             lock.lock();
         }
-        if (!readyList.isEmpty()) {
+        if (readyHead != null) {
             return true;
         }
         if (prefer) {
@@ -123,7 +127,7 @@ final class Epoll implements EventPoll, org.modnet.socket.api.EpollParams {
         }
         lock.lock();
         try {
-            if (interest.get(item.fd) != item || item.sock != old) {
+            if (!item.live || item.sock != old) {
                 return item.sock;
             }
             item.sock = now;
@@ -139,6 +143,19 @@ final class Epoll implements EventPoll, org.modnet.socket.api.EpollParams {
         volatile Sock sock;
         int events;
         long data;
+        /** In the interest list ({@code interest.get(fd) == this}); guarded by lock. */
+        boolean live;
+        /** On the ready list ({@code ep_is_linked}); guarded by lock. */
+        boolean onReady;
+        Item readyPrev;
+        Item readyNext;
+        /** On an {@code epoll_wait}'s transfer list, being polled without the lock; guarded by lock. */
+        boolean transferring;
+        /** Woken (or re-armed) while transferring: back on the ready list after ({@code ep->ovflist}). */
+        boolean rewoken;
+        Item txNext;
+        /** What polling it returned on the transfer list: -1 closed. */
+        int txMask;
 
         Item(int fd, Sock sock) {
             this.fd = fd;
@@ -151,9 +168,9 @@ final class Epoll implements EventPoll, org.modnet.socket.api.EpollParams {
             lock.lock();
             try {
                 setNapiId(s);
-                if (interest.get(fd) == this && (events & ~(SocketCalls.EPOLLET | SocketCalls.EPOLLONESHOT)) != 0) {
+                if (live && (events & ~(SocketCalls.EPOLLET | SocketCalls.EPOLLONESHOT)) != 0) {
                     woken = true;
-                    readyList.add(this);
+                    readyAdd(this);
                     ready.signalAll();
                 }
             } finally {
@@ -185,9 +202,10 @@ final class Epoll implements EventPoll, org.modnet.socket.api.EpollParams {
                     item.events = events | ALWAYS;
                     item.data = data;
                     interest.put(fd, item);
+                    item.live = true;
                     setNapiId(sock); // ep_insert
                     sock.addWaiter(item);
-                    readyList.add(item); // ep_insert polls once: a socket ready now is reported
+                    readyAdd(item); // ep_insert polls once: a socket ready now is reported
                     ready.signalAll();
                     return 0;
                 }
@@ -197,7 +215,7 @@ final class Epoll implements EventPoll, org.modnet.socket.api.EpollParams {
                     }
                     existing.events = events | ALWAYS;
                     existing.data = data;
-                    readyList.add(existing);
+                    readyAdd(existing);
                     ready.signalAll();
                     return 0;
                 }
@@ -248,8 +266,51 @@ final class Epoll implements EventPoll, org.modnet.socket.api.EpollParams {
 
     private void remove(Item item) {
         interest.remove(item.fd, item);
-        readyList.remove(item);
+        item.live = false;
+        item.rewoken = false;
+        if (item.onReady) {
+            readyUnlink(item);
+        }
         item.sock.removeWaiter(item);
+    }
+
+    /** Puts {@code item} at the ready list's tail unless it is on it (or, being polled, marks it to go back). Lock held. */
+    private void readyAdd(Item item) {
+        if (item.transferring) {
+            item.rewoken = true;
+            return;
+        }
+        if (item.onReady) {
+            return;
+        }
+        item.onReady = true;
+        item.readyNext = null;
+        item.readyPrev = readyTail;
+        if (readyTail == null) {
+            readyHead = item;
+        } else {
+            readyTail.readyNext = item;
+        }
+        readyTail = item;
+    }
+
+    /** Takes {@code item}, which is on it, off the ready list. Lock held. */
+    private void readyUnlink(Item item) {
+        Item p = item.readyPrev;
+        Item nx = item.readyNext;
+        if (p == null) {
+            readyHead = nx;
+        } else {
+            p.readyNext = nx;
+        }
+        if (nx == null) {
+            readyTail = p;
+        } else {
+            nx.readyPrev = p;
+        }
+        item.readyPrev = null;
+        item.readyNext = null;
+        item.onReady = false;
     }
 
     @Override
@@ -303,16 +364,24 @@ final class Epoll implements EventPoll, org.modnet.socket.api.EpollParams {
      * lock would take the two locks in the other order.
      */
     private int harvest(EpollEvent[] out) {
-        if (readyList.isEmpty()) {
+        if (readyHead == null) {
             return 0;
         }
-        java.util.List<Item> batch = new java.util.ArrayList<>(readyList);
-        readyList.clear();
-        int[] masks = new int[batch.size()];
+        Item tx = readyHead; // list_splice_init(&ep->rdllist, &txlist)
+        for (Item it = tx; it != null; it = it.readyNext) {
+            it.txNext = it.readyNext;
+            it.onReady = false;
+            it.transferring = true;
+            it.readyPrev = null;
+        }
+        for (Item it = tx; it != null; it = it.txNext) {
+            it.readyNext = null;
+        }
+        readyHead = null;
+        readyTail = null;
         lock.unlock();
         try {
-            for (int i = 0; i < masks.length; i++) {
-                Item item = batch.get(i);
+            for (Item item = tx; item != null; item = item.txNext) {
                 Sock sk = item.sock;
                 if (sk.isClosed()) {
                     Sock now = follow(item);
@@ -321,39 +390,83 @@ final class Epoll implements EventPoll, org.modnet.socket.api.EpollParams {
                 // a socket parked for its protocol's update has nothing to report until the new version adopts
                 // it (closing this one wakes the entry, which then follows it): polled, a frozen connection with
                 // room in its ring would say EPOLLOUT and a level-triggered loop would spin on EAGAIN meanwhile
-                masks[i] = sk.isClosed() ? -1 : sk.isParked() ? 0 : sk.poll();
+                item.txMask = sk.isClosed() ? -1 : sk.isParked() ? 0 : sk.poll();
             }
         } finally {
             lock.lock();
         }
         int n = 0;
-        for (int i = 0; i < masks.length; i++) {
-            Item item = batch.get(i);
-            if (interest.get(item.fd) != item) {
-                continue; // removed while it was polled
+        Item item = tx;
+        Item unsent = null; // ready items there was no room for, in order: back to the list's head after
+        Item unsentTail = null;
+        while (item != null) {
+            Item next = item.txNext;
+            item.txNext = null;
+            item.transferring = false;
+            if (item.rewoken) {
+                item.rewoken = false;
+                readyAdd(item); // woken while it was polled: on the ready list again, as the kernel's ovflist
             }
-            if (masks[i] == -1) {
-                remove(item);
-                continue;
+            if (n == out.length && !item.onReady && item.live && item.txMask != -1 && (item.txMask & item.events) != 0) {
+                if (unsent == null) {
+                    unsent = item;
+                } else {
+                    unsentTail.txNext = item;
+                }
+                unsentTail = item;
+            } else {
+                n = report(out, n, item);
             }
-            int mask = masks[i] & item.events;
-            if (mask == 0) {
-                continue;
+            item = next;
+        }
+        if (unsent != null) { // ep_done_scan splices the rest of the txlist to the ready list's head
+            Item head = readyHead;
+            Item prev = null;
+            for (Item it = unsent; it != null; ) {
+                Item nx = it.txNext;
+                it.txNext = null;
+                it.onReady = true;
+                it.readyPrev = prev;
+                it.readyNext = nx;
+                prev = it;
+                it = nx;
             }
-            if (n == out.length) {
-                readyList.add(item); // no room in this call: the next one reports it
-                continue;
+            unsentTail.readyNext = head;
+            if (head == null) {
+                readyTail = unsentTail;
+            } else {
+                head.readyPrev = unsentTail;
             }
-            out[n].events = mask;
-            out[n].data = item.data;
-            n++;
-            if ((item.events & SocketCalls.EPOLLONESHOT) != 0) {
-                item.events &= SocketCalls.EPOLLET | SocketCalls.EPOLLONESHOT; // disarmed until EPOLL_CTL_MOD
-            } else if ((item.events & SocketCalls.EPOLLET) == 0) {
-                readyList.add(item);
-            }
+            readyHead = unsent;
         }
         return n;
+    }
+
+    /** One transferred item: its event into {@code out[n]} if it has one; the count after. Lock held. */
+    private int report(EpollEvent[] out, int n, Item item) {
+        if (!item.live) {
+            return n; // removed while it was polled
+        }
+        if (item.txMask == -1) {
+            remove(item);
+            return n;
+        }
+        int mask = item.txMask & item.events;
+        if (mask == 0) {
+            return n;
+        }
+        if (n == out.length) {
+            readyAdd(item); // no room in this call (it is on the list again already): the next one reports it
+            return n;
+        }
+        out[n].events = mask;
+        out[n].data = item.data;
+        if ((item.events & SocketCalls.EPOLLONESHOT) != 0) {
+            item.events &= SocketCalls.EPOLLET | SocketCalls.EPOLLONESHOT; // disarmed until EPOLL_CTL_MOD
+        } else if ((item.events & SocketCalls.EPOLLET) == 0) {
+            readyAdd(item);
+        }
+        return n + 1;
     }
 
     @Override

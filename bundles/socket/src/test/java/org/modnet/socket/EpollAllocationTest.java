@@ -1,0 +1,132 @@
+package org.modnet.socket;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.management.ManagementFactory;
+import java.nio.ByteBuffer;
+
+import org.junit.jupiter.api.Test;
+import org.modnet.api.skb.SkBuff;
+import org.modnet.socket.api.EpollEvent;
+import org.modnet.socket.api.Sock;
+import org.modnet.socket.api.SockAddr;
+import org.modnet.socket.api.SocketCalls;
+
+/**
+ * A socket's wake (the softirq's {@code ep_poll_callback}) and {@code epoll_wait} allocate nothing in
+ * steady state, with descriptors above the JDK's cache of boxed integers: under TcpHandOverIT's
+ * thousand streams the wake boxed the descriptor and made a set entry, and every wait copied the ready
+ * list into a new list and array, 8 MB/s of the run's garbage (BENCHMARKS.md, alloc15). Behaviour, not
+ * timing: the thread's allocated bytes across the calls.
+ */
+class EpollAllocationTest {
+
+    /** A socket that is always readable and wakes its waiters on demand, as data arriving does. */
+    private static final class ReadySock extends Sock {
+        ReadySock(LoopStack stack) {
+            super(stack.stack.core().initNet(), SocketCalls.SOCK_STREAM, SocketCalls.IPPROTO_TCP, null);
+        }
+
+        @Override
+        public int poll() {
+            return SocketCalls.POLLIN | SocketCalls.POLLOUT;
+        }
+
+        void arrive() {
+            wakeUp();
+        }
+
+        @Override
+        public void bind(SockAddr addr) {
+        }
+
+        @Override
+        public void connect(SockAddr addr) {
+        }
+
+        @Override
+        public int sendmsg(ByteBuffer[] iov, SockAddr to, int flags) {
+            return 0;
+        }
+
+        @Override
+        protected SockAddr source(SkBuff skb) {
+            return null;
+        }
+
+        @Override
+        protected void release() {
+        }
+
+        @Override
+        public String netid() {
+            return "tcp";
+        }
+    }
+
+    @Test
+    void wakesAndWaitsAllocateNothingInSteadyState() throws Exception {
+        try (LoopStack stack = new LoopStack()) {
+            Epoll ep = new Epoll();
+            int count = 64;
+            ReadySock[] socks = new ReadySock[count];
+            for (int i = 0; i < count; i++) {
+                socks[i] = new ReadySock(stack);
+                // edge-triggered, as TcpHandOverIT's loops and most servers: only a wake puts it back on the list
+                assertEquals(0, ep.ctl(SocketCalls.EPOLL_CTL_ADD, 1000 + i, socks[i], SocketCalls.EPOLLIN | SocketCalls.EPOLLET, i));
+            }
+            EpollEvent[] events = new EpollEvent[16];
+            for (int i = 0; i < events.length; i++) {
+                events[i] = new EpollEvent();
+            }
+            com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+            long seen = 0;
+            int rounds = 20_000;
+            long before = 0;
+            for (int pass = 0; pass < 2; pass++) { // the first pass warms up (class loading, the JIT's profiles)
+                if (pass == 1) {
+                    before = mx.getCurrentThreadAllocatedBytes();
+                }
+                for (int r = 0; r < rounds; r++) {
+                    socks[r % count].arrive();
+                    socks[(r * 7 + 3) % count].arrive();
+                    int n;
+                    while ((n = ep.await(events, 0)) > 0) {
+                        seen += n;
+                    }
+                }
+            }
+            long allocated = mx.getCurrentThreadAllocatedBytes() - before;
+            assertTrue(seen >= 2L * rounds, "every wake reported: " + seen);
+            assertTrue(allocated < 4096, rounds + " wakes and waits allocated " + allocated + " bytes");
+        }
+    }
+
+    @Test
+    void aLevelTriggeredSocketStaysReadyAndAWakeWhilePolledIsNotLost() throws Exception {
+        try (LoopStack stack = new LoopStack()) {
+            Epoll ep = new Epoll();
+            ReadySock a = new ReadySock(stack);
+            ReadySock b = new ReadySock(stack);
+            assertEquals(0, ep.ctl(SocketCalls.EPOLL_CTL_ADD, 500, a, SocketCalls.EPOLLIN, 1));
+            assertEquals(0, ep.ctl(SocketCalls.EPOLL_CTL_ADD, 501, b, SocketCalls.EPOLLIN | SocketCalls.EPOLLET, 2));
+            EpollEvent[] one = { new EpollEvent() };
+            assertEquals(1, ep.await(one, 0));
+            assertEquals(1, one[0].data); // the ready list's order: a first
+            assertEquals(1, ep.await(one, 0));
+            assertEquals(2, one[0].data); // b next, with a back at the tail (level-triggered)
+            assertEquals(1, ep.await(one, 0));
+            assertEquals(1, one[0].data);
+            assertEquals(1, ep.await(one, 0));
+            assertEquals(1, one[0].data); // b, edge-triggered, is off the list until woken
+            b.arrive();
+            assertEquals(1, ep.await(one, 0));
+            assertEquals(1, one[0].data);
+            assertEquals(1, ep.await(one, 0));
+            assertEquals(2, one[0].data);
+            assertEquals(0, ep.ctl(SocketCalls.EPOLL_CTL_DEL, 500, a, 0, 0));
+            assertEquals(0, ep.await(one, 0)); // a left, b not woken again
+        }
+    }
+}
