@@ -247,6 +247,9 @@ class TcpDataTest {
     void smallSegmentsInLargeBuffersCountInTheBacklogAsLinuxsSkbsWouldNotAsTheirBuffers() {
         TcpSock srv = (TcpSock) sockOf(server);
         assertEquals(0, sys.setsockopt(client, SocketCalls.IPPROTO_TCP, SocketCalls.TCP_NODELAY, 1)); // one segment a send
+        // Linux's defaults, not lo's autotuned buffers: the bound is 2 * 128 KiB + 8 KiB + 64 KiB = 328 KiB
+        assertEquals(0, sys.setsockopt(server, SOL_SOCKET, SocketCalls.SO_RCVBUF, 65536));
+        assertEquals(0, sys.setsockopt(server, SOL_SOCKET, SocketCalls.SO_SNDBUF, 8192));
         srv.lockSock(); // the user is inside a call on the socket
         try {
             for (int i = 0; i < 10; i++) { // the initial window's ten segments, each in a 64 KiB buffer over lo
