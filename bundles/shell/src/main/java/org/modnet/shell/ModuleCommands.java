@@ -1084,19 +1084,48 @@ public final class ModuleCommands {
         /** The command thread's raise ({@code modnet.update.priority=command}), null otherwise: the threads it starts are born raised. */
         SchedBoost raised;
 
+        /**
+         * With {@code modnet.update.schedstat=true} (the benchmark's diagnosis only): the command thread's time runnable but waiting
+         * for a core ({@code /proc/thread-self/schedstat}'s run delay) at each step, so that a step's wall time beyond its CPU splits
+         * into waiting for a core and blocked (a futex: a lock inside the JVM, or a Java-level wait); null when off.
+         */
+        private final long[] queued;
+
         Steps(long called) {
-            this.called = called;
-            this.cpu[0] = MX.getCurrentThreadCpuTime();
-            this.wall[0] = called;
+            this(called, Boolean.getBoolean("modnet.update.schedstat"));
         }
 
-        /** Formatted only at the end: nothing on the way to the swap but two clock reads. */
+        Steps(long called, boolean schedstat) {
+            this.called = called;
+            this.queued = schedstat ? new long[16] : null;
+            this.cpu[0] = MX.getCurrentThreadCpuTime();
+            this.wall[0] = called;
+            if (queued != null) {
+                queued[0] = runDelay();
+            }
+        }
+
+        /** Formatted only at the end: nothing on the way to the swap but two clock reads (and the schedstat read when asked). */
         void mark(String name) {
             if (n + 1 < wall.length) {
                 n++;
                 cpu[n] = MX.getCurrentThreadCpuTime();
                 wall[n] = System.nanoTime();
                 step[n] = name;
+                if (queued != null) {
+                    queued[n] = runDelay();
+                }
+            }
+        }
+
+        /** The calling thread's run-queue wait so far in ns ({@code schedstat}'s second field), 0 if unreadable. */
+        static long runDelay() {
+            try {
+                String[] f = new String(java.nio.file.Files.readAllBytes(java.nio.file.Path.of("/proc/thread-self/schedstat")),
+                        java.nio.charset.StandardCharsets.US_ASCII).trim().split(" ");
+                return f.length > 1 ? Long.parseLong(f[1]) : 0;
+            } catch (IOException | RuntimeException e) {
+                return 0;
             }
         }
 
@@ -1107,7 +1136,12 @@ public final class ModuleCommands {
             StringBuilder b = new StringBuilder(String.format("the command's steps (ms from the call, the command thread's CPU ms in the"
                     + " step; %.1f ms of its CPU before the call):", cpu[0] / 1e6));
             for (int i = 1; i <= n; i++) {
-                b.append(String.format(" %s %.1f (%.1f)", step[i], (wall[i] - called) / 1e6, (cpu[i] - cpu[i - 1]) / 1e6));
+                if (queued == null) {
+                    b.append(String.format(" %s %.1f (%.1f)", step[i], (wall[i] - called) / 1e6, (cpu[i] - cpu[i - 1]) / 1e6));
+                } else { // the CPU, then the wait for a core; the rest of the step's wall time the thread was blocked
+                    b.append(String.format(" %s %.1f (%.1f; q %.1f)", step[i], (wall[i] - called) / 1e6, (cpu[i] - cpu[i - 1]) / 1e6,
+                            (queued[i] - queued[i - 1]) / 1e6));
+                }
             }
             return b + boost;
         }

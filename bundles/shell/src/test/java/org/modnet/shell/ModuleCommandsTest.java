@@ -79,4 +79,21 @@ class ModuleCommandsTest {
         assertEquals(List.of(), ModuleCommands.classesNamedIn(new byte[] { (byte) 0xca, (byte) 0xfe, (byte) 0xba, (byte) 0xbe, 0, 0, 0, 65, 0, 9 }),
                 "a pool cut short reads as none");
     }
+
+    /**
+     * The update's steps with {@code modnet.update.schedstat}: each step's wait for a core beside its CPU, so that a step's time
+     * off CPU splits into queued and blocked; without it the line is as it was (the benchmark's parsing of it unchanged).
+     */
+    @Test
+    void theStepsSayEachStepsRunQueueWaitWhenAsked() {
+        ModuleCommands.Steps asked = new ModuleCommands.Steps(System.nanoTime(), true);
+        asked.mark("read");
+        asked.mark("checked");
+        assertTrue(asked.toString().matches(".* read [0-9.]+ \\([0-9.]+; q [0-9.]+\\) checked [0-9.]+ \\([0-9.]+; q [0-9.]+\\)"),
+                asked.toString());
+        assertTrue(ModuleCommands.Steps.runDelay() > 0, "this thread's schedstat is readable and counts its run-queue wait");
+        ModuleCommands.Steps plain = new ModuleCommands.Steps(System.nanoTime(), false);
+        plain.mark("read");
+        assertTrue(plain.toString().matches(".* read [0-9.]+ \\([0-9.]+\\)"), plain.toString());
+    }
 }

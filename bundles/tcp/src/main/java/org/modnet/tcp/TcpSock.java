@@ -775,7 +775,7 @@ final class TcpSock extends Sock {
         // a head and the pages the payload fills, so the ratio is taken over that (a head and whole 4 KiB
         // pages), never over more than the buffer itself: a 32,741-byte segment over lo measures 253/256 as
         // on Linux, not 126/256, which offered less than one segment of window and stalled the sender
-        int truesize = Math.min(skb.truesize(), SkBuff.HEAD_TRUESIZE + ((len + PAGE_SIZE - 1) & -PAGE_SIZE));
+        int truesize = linuxTruesize(skb, len);
         int ratio = (int) Math.min(((long) len << TCP_RMEM_TO_WIN_SCALE) / Math.max(truesize, 1), 255);
         ratio = Math.max(ratio, 1);
         if (ratio != scalingRatio) {
@@ -783,6 +783,24 @@ final class TcpSock extends Sock {
             windowClamp = fullSpace();
             rcvqSpace = Math.min(rcvqSpace, windowClamp);
         }
+    }
+
+    /**
+     * The truesize Linux's skb for {@code skb}'s {@code len} payload bytes would have: a head and the 4 KiB pages the payload
+     * fills, never more than modnet's buffer itself (a large-pool buffer is 64 KiB whatever it carries).
+     */
+    static int linuxTruesize(SkBuff skb, int len) {
+        return Math.min(skb.truesize(), SkBuff.HEAD_TRUESIZE + ((len + PAGE_SIZE - 1) & -PAGE_SIZE));
+    }
+
+    /**
+     * What a segment waiting in the backlog counts against {@link #backlogFull} and the window ({@code sk_backlog.len} grows
+     * by the skb's truesize): {@link #linuxTruesize} of the segment (its TCP header with it). Counted at 64 KiB, a resent
+     * 2-MSS GSO skb from the large pool filled a default socket's backlog after six segments, where Linux's takes dozens (and
+     * coalesces more); read again as it leaves the backlog, unchanged while it waits.
+     */
+    private static int backlogTruesize(SkBuff skb) {
+        return linuxTruesize(skb, skb.len());
     }
 
     /** {@code icsk_ack.rcv_mss}, or before a segment raised it {@code tcp_initialize_rcv_mss}'s guess (536 at most). */
@@ -1081,7 +1099,7 @@ final class TcpSock extends Sock {
         }
         SkBuff skb;
         while ((skb = backlog.poll()) != null) {
-            backlogBytes.addAndGet(-skb.truesize());
+            backlogBytes.addAndGet(-backlogTruesize(skb));
             process(skb, cpu);
         }
     }
@@ -1115,7 +1133,7 @@ final class TcpSock extends Sock {
             skb.free();
             return;
         }
-        backlogBytes.addAndGet(skb.truesize());
+        backlogBytes.addAndGet(backlogTruesize(skb));
         backlog.add(skb);
         // the owner may have released the lock before seeing the queued segment: take it over then; an
         // owner on its way to sleep (past await's backlog check) releases it in a moment, so wait for that

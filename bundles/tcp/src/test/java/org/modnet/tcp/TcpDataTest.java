@@ -237,12 +237,42 @@ class TcpDataTest {
         assertEquals("queued", read(server, 0));
     }
 
+    /**
+     * {@code tcp_add_backlog} counts a queued segment at its skb's truesize: for Linux a head and the pages its payload fills.
+     * modnet's large-pool buffer (lo's, GRO's, a GSO resend's) is 64 KiB whatever it carries: counted at that, ten 3,000-byte
+     * segments found the backlog (twice rcvbuf, half sndbuf and 64 KiB) full after six while the user held the socket, and
+     * the rest were dropped as TCPBacklogDrop, where Linux's takes them all (and coalesces them besides).
+     */
+    @Test
+    void smallSegmentsInLargeBuffersCountInTheBacklogAsLinuxsSkbsWouldNotAsTheirBuffers() {
+        TcpSock srv = (TcpSock) sockOf(server);
+        assertEquals(0, sys.setsockopt(client, SocketCalls.IPPROTO_TCP, SocketCalls.TCP_NODELAY, 1)); // one segment a send
+        // Linux's defaults, not lo's autotuned buffers: the bound is 2 * 128 KiB + 8 KiB + 64 KiB = 328 KiB
+        assertEquals(0, sys.setsockopt(server, SOL_SOCKET, SocketCalls.SO_RCVBUF, 65536));
+        assertEquals(0, sys.setsockopt(server, SOL_SOCKET, SocketCalls.SO_SNDBUF, 8192));
+        srv.lockSock(); // the user is inside a call on the socket
+        try {
+            for (int i = 0; i < 10; i++) { // the initial window's ten segments, each in a 64 KiB buffer over lo
+                assertEquals(3000, sys.send(client, ByteBuffer.allocate(3000), MSG_DONTWAIT));
+                s.run();
+            }
+            assertEquals(0, srv.recvQueue(), "queued to the backlog, not processed");
+            assertEquals(0, s.count(TcpMib.Ext.TCPBacklogDrop), "ten segments of 4,352 bytes each, as Linux's skbs count");
+        } finally {
+            srv.releaseSock();
+        }
+        assertEquals(30000, srv.recvQueue(), "all ten processed at release");
+    }
+
     @Test
     void aFullBacklogDropsAndCountsTcpBacklogDrop() {
         TcpSock srv = (TcpSock) sockOf(server);
-        // a send buffer the user set stays small (over lo an autotuned one is 2.5 MB, and the backlog
-        // is bounded by twice rcvbuf, half sndbuf and 64 KiB, with the queued receive memory, as Linux's)
+        // buffers the user set stay small (over lo an autotuned send buffer is 2.5 MB, and the backlog
+        // is bounded by twice rcvbuf, half sndbuf and 64 KiB, with the queued receive memory, as Linux's);
+        // the receive buffer shrunk after the handshake leaves the window the client was offered open, so
+        // the client's 16 KiB segments and their resends outgrow that bound while the user holds the socket
         assertEquals(0, sys.setsockopt(server, SOL_SOCKET, SocketCalls.SO_SNDBUF, 8192));
+        assertEquals(0, sys.setsockopt(server, SOL_SOCKET, SocketCalls.SO_RCVBUF, 2048));
         ByteBuffer big = ByteBuffer.allocate(16384);
         srv.lockSock();
         try {
