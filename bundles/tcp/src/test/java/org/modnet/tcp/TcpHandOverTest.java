@@ -608,12 +608,16 @@ class TcpHandOverTest {
         remadeOnItsFirstSegmentAndByThePass(TcpProtocol.IN_PLACE_LIST);
     }
 
-    /** What {@code Modnet-Tcp-Deferred} says: 1 the list, 2 the table too; a newer number reads as the newest this version writes. */
+    /**
+     * What {@code Modnet-Tcp-Deferred} says: 1 the list, 2 the table too, 3 the table released when the new version's pass
+     * is over (the old version's stop waits for that); a newer number reads as the newest this version writes.
+     */
     @Test
     void theNextVersionsHeaderSaysWhichFormItReads() {
         assertEquals(TcpProtocol.IN_PLACE_LIST, TcpProtocol.inPlaceForm("1"));
         assertEquals(TcpProtocol.IN_PLACE_TABLE, TcpProtocol.inPlaceForm("2"));
-        assertEquals(TcpProtocol.IN_PLACE_TABLE, TcpProtocol.inPlaceForm(" 7 "));
+        assertEquals(TcpProtocol.IN_PLACE_RELEASED, TcpProtocol.inPlaceForm("3"));
+        assertEquals(TcpProtocol.IN_PLACE_RELEASED, TcpProtocol.inPlaceForm(" 7 "));
         assertEquals(TcpProtocol.IN_PLACE_LIST, TcpProtocol.inPlaceForm("yes"));
     }
 
