@@ -1578,6 +1578,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
                 if (holder != null) {
                     holder.finished(new LayerState(sockets.layer(), sockets.version(), table.table().connections(), Map.of()));
                 }
+                table.table().release(); // every connection remade here: nothing calls the previous version's tables again
             }
         }
         synchronized (this) {
