@@ -257,14 +257,6 @@ public final class SocketLayer implements Sockets, PernetOperations, SocketHandO
         for (Sock s : List.copyOf(unowned)) { // sockets this protocol adopted in its activation
             claim(s, e);
         }
-        // what it adopted before it registered (inside the swap: TCP's listeners): their waiters look again now, not at finished
-        for (java.util.Iterator<Sock> it = superseded.iterator(); it.hasNext();) {
-            Sock old = it.next();
-            if (old.type() == e.type() && old.protocol() == e.number()) {
-                it.remove();
-                old.close();
-            }
-        }
     }
 
     /** An adopted socket of {@code e}'s kind becomes that protocol's: listed as its, parked with it. */
@@ -529,10 +521,8 @@ public final class SocketLayer implements Sockets, PernetOperations, SocketHandO
         set.remove(old);
         owners.remove(old);
         unowned.add(now);
-        boolean registered = false;
         for (Entry e : protocols) { // remade after its protocol registered (a lazy adoption): claimed now
             if (claim(now, e)) {
-                registered = true;
                 break;
             }
         }
@@ -543,23 +533,12 @@ public final class SocketLayer implements Sockets, PernetOperations, SocketHandO
         synchronized (monitor) {
             monitor.notifyAll();
         }
-        // closing it wakes its poll and epoll waiters, which look again and find the new socket. Inside the swap (the
-        // new version not registered yet) done for all of them at its registration or in finished, so the adoption is
-        // not interrupted by a wake-up per socket; a connection remade after the registration (TCP's lazy adoption:
-        // its first segment, or the pass) wakes them now, as Linux's would be woken by what it receives: held until
-        // finished (the pass's end, 130-500 ms after the registration under 1,000 connections), an epoll loop saw
-        // nothing of it, and with the streams stalled before the swap no segment came for 100 ms (task upd15j)
-        if (registered && WAKE_ON_REMAKE) {
-            old.close();
-        } else {
-            superseded.add(old);
-        }
+        // closing it wakes its poll and epoll waiters, which look again and find the new socket: done for
+        // all of them in finished, so the adoption is not interrupted by a wake-up per socket
+        superseded.add(old);
     }
 
-    /** {@code -Dmodnet.socket.wakeonremake=false}: a socket remade after its protocol registered wakes its waiters only at finished, as before (the benchmark's comparison only). */
-    private static final boolean WAKE_ON_REMAKE = !"false".equals(System.getProperty("modnet.socket.wakeonremake"));
-
-    /** Parked sockets adopted since the last {@link #finished}: closed there, together (and at the protocol's registration). */
+    /** Parked sockets adopted since the last {@link #finished}: closed there, together. */
     private final java.util.Queue<Sock> superseded = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
     private void closeSuperseded() {

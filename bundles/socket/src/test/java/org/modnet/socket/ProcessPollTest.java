@@ -91,23 +91,6 @@ class ProcessPollTest {
     }
 
     @Test
-    void aSocketRemadeAfterItsProtocolRegisteredIsReportedToEpollAtOnceNotAtTheHandOversEnd() {
-        int fd = server();
-        int ep = proc.epollCreate();
-        assertEquals(0, proc.epollCtl(ep, EPOLL_CTL_ADD, fd, EPOLLOUT, 7));
-        EpollEvent[] ev = { new EpollEvent() };
-        assertEquals(1, proc.epollWait(ep, ev, 0), "writable");
-        LoopSock old = stack.net.ports.get(5300);
-        old.park(); // its protocol is handing it over
-        assertEquals(0, proc.epollWait(ep, ev, 0), "nothing to do on it meanwhile");
-        // the new version registered (the loop protocol is): it remakes the connection on its first segment or in its
-        // pass, long before the holder hears finished (TCP's lazy adoption: the pass's end, 130-500 ms later)
-        stack.layer.adopted(old.inode(), stack.net.create(stack.stack.core().initNet()));
-        assertEquals(1, proc.epollWait(ep, ev, 0), "before, the loop saw nothing of its successor until finished");
-        assertEquals(7, ev[0].data);
-    }
-
-    @Test
     void sendtoAndRecvfrom() {
         int fd = server();
         ByteBuffer buf = ByteBuffer.allocate(20);

@@ -666,6 +666,27 @@ class TcpHandOverTest {
     }
 
     /**
+     * A connection remade by its held segment, after the new version registered: its descriptor's parked socket is closed
+     * once IPv4 has delivered what it held ({@code attached}), which wakes its poll and epoll waiters (they look again and find
+     * the new socket), and the pass wakes what it remakes in batches. Before, they slept until the pass's end (130-500 ms
+     * after the registration under 1,000 connections): an epoll loop saw none of its connections until then.
+     */
+    @Test
+    void aConnectionRemadeByItsHeldSegmentWakesItsDescriptorsWaitersBeforeThePass() throws Exception {
+        TcpPeer p = peer();
+        int l = p.listen(PORT);
+        p.accept(l, PORT, SYN, TcpPeer.ts(101, 0), null);
+        TcpSock before = conn(p);
+        List<Runnable> pass = new ArrayList<>();
+        p.s.pass = pass::add;
+        p.s.swapTcp(TcpHandOver.STATE_VERSION, () -> data(p, P, 10, 1, 63, 103)); // held by IPv4 while no TCP is registered
+        assertEquals(1, pass.size(), "the pass waits");
+        assertArrayEquals(new int[] { 1, 0 }, p.s.tcp.remade(), "remade on its held segment");
+        assertTrue(before.isClosed(), "the parked socket closed (its waiters woken) before the pass: before, at its end");
+        pass.forEach(Runnable::run);
+    }
+
+    /**
      * Issue 15, the lazy adoption's caveats: a connection the new version has not remade yet is a live
      * connection all the same. {@code ss} lists it and {@code lsmod}'s "Used by" counts it (once, before
      * and after the pass): the walk remakes what still waits.
