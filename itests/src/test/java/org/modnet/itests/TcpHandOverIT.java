@@ -802,7 +802,7 @@ public class TcpHandOverIT {
             long[] nowMarks = marks(tcpProtocol());
             Long oldStopped = steps.get("stopped");
             Long oldUnresolved = steps.get("unresolved");
-            if (nowMarks.length >= 9 && nowMarks[7] >= start && Long.getLong("modnet.tcp.releasewait.ms", 10_000L) > 0) {
+            if (nowMarks.length >= 9 && nowMarks[7] >= start && Long.getLong("modnet.tcp.releasewait.ms", 0L) > 0) {
                 assertTrue("the old bundle's stop ended after the new version's pass (stopped " + oldStopped + ", pass end " + nowMarks[7] + ")",
                         oldStopped != null && oldStopped >= nowMarks[7]);
                 assertTrue("the old revision was refreshed after the new version's pass", oldUnresolved != null && oldUnresolved >= nowMarks[7]);

@@ -666,10 +666,10 @@ class TcpHandOverTest {
     }
 
     /**
-     * A connection remade by its held segment, after the new version registered: its descriptor's parked socket is closed
-     * once IPv4 has delivered what it held ({@code attached}), which wakes its poll and epoll waiters (they look again and find
-     * the new socket), and the pass wakes what it remakes in batches. Before, they slept until the pass's end (130-500 ms
-     * after the registration under 1,000 connections): an epoll loop saw none of its connections until then.
+     * With {@code -Dmodnet.tcp.wakeremade=true}, a connection remade by its held segment, after the new version registered:
+     * its descriptor's parked socket is closed once IPv4 has delivered what it held ({@code attached}), which wakes its poll
+     * and epoll waiters (they look again and find the new socket), and the pass wakes what it remakes in batches. Off (the
+     * default), they sleep until the pass's end (130-500 ms after the registration under 1,000 connections).
      */
     @Test
     void aConnectionRemadeByItsHeldSegmentWakesItsDescriptorsWaitersBeforeThePass() throws Exception {
@@ -679,7 +679,10 @@ class TcpHandOverTest {
         TcpSock before = conn(p);
         List<Runnable> pass = new ArrayList<>();
         p.s.pass = pass::add;
-        p.s.swapTcp(TcpHandOver.STATE_VERSION, () -> data(p, P, 10, 1, 63, 103)); // held by IPv4 while no TCP is registered
+        p.s.swapTcp(TcpHandOver.STATE_VERSION, () -> {
+            p.s.tcp.wakeRemade(true); // -Dmodnet.tcp.wakeremade=true
+            data(p, P, 10, 1, 63, 103); // held by IPv4 while no TCP is registered
+        });
         assertEquals(1, pass.size(), "the pass waits");
         assertArrayEquals(new int[] { 1, 0 }, p.s.tcp.remade(), "remade on its held segment");
         assertTrue(before.isClosed(), "the parked socket closed (its waiters woken) before the pass: before, at its end");

@@ -21,15 +21,16 @@ import org.modnet.api.net.NetNamespace;
  * Felix disposes of a refreshed revision's class loader: a class of the old bundle not loaded by then can no longer be
  * loaded, and code that needed one would fail on the new version's packet path. So:
  * <ul>
- * <li>the new version calls {@link Table#release} once it no longer calls the table (its pass is over, or it stopped
- * before the pass), and never calls it after that; a new version says so with {@code Modnet-Tcp-Deferred: 3};</li>
- * <li>the old version's stop (its component's deactivation, which Felix's {@code stop}, {@code uninstall} and {@code
- * refresh} of it all run first) waits for that release when its next version said it would give it, up to a bound
- * past which it logs a warning and returns; so the old revision's classes are not in use once its bundle has stopped,
- * and {@code update}'s own uninstall and refresh of it come after the new version's pass;</li>
- * <li>to a next version that says only 2 (it never releases), the old version's stop does not wait: its rest freeze has
- * run every path of the table (each connection frozen, the list, the ports and the ids made) before its deactivation
- * returns, so what the new version calls after the refresh runs only code and classes already loaded.</li>
+ * <li>the old version's rest freeze runs every path of the table (each connection frozen, the list, the ports and the ids
+ * made) before its deactivation returns, so what the new version calls after the refresh runs only code and classes
+ * already loaded: a refresh or uninstall of the old revision in the window is harmless;</li>
+ * <li>the new version calls {@link Table#release} once it no longer calls the table (its pass is over, it remade every
+ * connection in its adoption, it refused the deposit, or it stopped first), and never calls it after that; a new version
+ * says so with {@code Modnet-Tcp-Deferred: 3};</li>
+ * <li>an old version may wait for that release in its stop (its component's deactivation, which Felix's {@code stop},
+ * {@code uninstall} and {@code refresh} of it all run first), up to a bound past which it logs a warning and returns, so
+ * that its classes are not in use at all once its bundle has stopped (TCP: {@code -Dmodnet.tcp.releasewait.ms}, off by
+ * default); it never waits for a next version that says only 2, nor when no next version took the table.</li>
  * </ul>
  */
 public record TcpConnectionsInPlace(Table table) {
