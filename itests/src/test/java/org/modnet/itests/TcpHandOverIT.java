@@ -813,6 +813,17 @@ public class TcpHandOverIT {
             assertTrue("the new bundle was started before the old version left", newStarted != null && newStarted < left.get());
             assertTrue("the old bundle stopped after the new version registered", oldStopping != null && registered.get() != 0
                     && oldStopping > registered.get());
+            // the new version calls the old one's tables (TcpConnectionsInPlace) until its pass over the connections left there
+            // ends: the old bundle's stop waits for that (Table.release), so update's refresh of it, which disposes of its
+            // class loader, comes after the pass and nothing of the old revision is in use once it stopped
+            long[] nowMarks = marks(tcpProtocol());
+            Long oldStopped = steps.get("stopped");
+            Long oldUnresolved = steps.get("unresolved");
+            if (nowMarks.length >= 9 && nowMarks[7] >= start && Long.getLong("modnet.tcp.releasewait.ms", 0L) > 0) {
+                assertTrue("the old bundle's stop ended after the new version's pass (stopped " + oldStopped + ", pass end " + nowMarks[7] + ")",
+                        oldStopped != null && oldStopped >= nowMarks[7]);
+                assertTrue("the old revision was refreshed after the new version's pass", oldUnresolved != null && oldUnresolved >= nowMarks[7]);
+            }
         }
         if (bsn.equals("org.modnet.tcp") && !refused) {
             System.out.println("TcpHandOverIT: update: /proc/net/tcp when the new version's came: " + procSeen);

@@ -295,7 +295,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
                 // the classes a live hand-over's leave makes, loaded now rather than in its frozen window
                 new FreezeOnAsk(this).getClass();
                 new RestFreeze(this, null, null, 0).getClass();
-                new InPlaceTable(this).getClass();
+                new InPlaceTable(this, false).getClass();
                 // and every other class of this jar and of the hand-over API: the freeze of a real namespace meets some the scratch
                 // one does not (a listener's children, out-of-order segments), each a jar read and a definition inside the swap
                 int classes = Live.preload(context);
@@ -389,7 +389,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
      */
     TcpProtocol(NetCore core, Ipv4 ipv4, SocketHandOver holder, java.util.function.BooleanSupplier updating,
             int stateVersion, java.util.function.BooleanSupplier predecessorLeaving) {
-        this(core, ipv4, holder, updating, stateVersion, predecessorLeaving, () -> IN_PLACE_TABLE);
+        this(core, ipv4, holder, updating, stateVersion, predecessorLeaving, () -> IN_PLACE_RELEASED);
     }
 
     /** As above; {@code successorDefers} says which connections handed over in place the next version takes ({@link #successorReads}). */
@@ -865,6 +865,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
                         + sockets.version() + (tcp == null ? " without its connections" : ""));
                 if (table != null) { // their descriptors, which the deposit's sockets do not list, are closed too
                     holder.finished(new LayerState(sockets.layer(), sockets.version(), table.table().connections(), Map.of()));
+                    table.table().release();
                 }
             }
         }
@@ -959,10 +960,13 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         }
     }
 
-    /** What a next version's {@value #DEFERRED_HEADER} header says it reads: 1 the list, 2 (or more) the table too. */
+    /**
+     * What a next version's {@value #DEFERRED_HEADER} header says it reads: 1 the list, 2 the table too, 3 (or more) the table
+     * and it releases it ({@link TcpConnectionsInPlace.Table#release}) when its pass is over.
+     */
     static int inPlaceForm(String header) {
         try {
-            return Math.min(Math.max(Integer.parseInt(header.trim()), 1), IN_PLACE_TABLE);
+            return Math.min(Math.max(Integer.parseInt(header.trim()), 1), IN_PLACE_RELEASED);
         } catch (NumberFormatException e) {
             return IN_PLACE_LIST;
         }
@@ -973,6 +977,11 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
     static final int IN_PLACE_LIST = 1;
     /** The next version reads {@link TcpConnectionsInPlace} too (handover 1.11: this version's own tables, looked up by 4-tuple). */
     static final int IN_PLACE_TABLE = 2;
+    /**
+     * The next version reads the table and releases it when its pass is over (handover 1.13): this version's stop waits for
+     * that, so none of its code is called once its bundle has stopped and may be refreshed.
+     */
+    static final int IN_PLACE_RELEASED = 3;
 
     /** The tests' wiring: the next version reads {@code form} ({@link #IN_PLACE_LIST}, {@link #IN_PLACE_TABLE}, 0 neither). */
     void successorReads(int form) {
@@ -1041,9 +1050,34 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         /** The local ports the connections left in place hold, by namespace: made at the first ask. */
         private volatile Map<NetNamespace, java.util.BitSet> ports;
 
-        InPlaceTable(TcpProtocol tcp) {
+        /** Whether this version's stop waits for {@link #release}: a live hand-over to a next version that says it gives it. */
+        final boolean awaited;
+        private volatile boolean released;
+        private volatile Thread stopping;
+
+        InPlaceTable(TcpProtocol tcp, boolean awaited) {
             this.tcp = tcp;
+            this.awaited = awaited;
             this.deposit = new TcpConnectionsInPlace(this);
+        }
+
+        @Override
+        public void release() {
+            released = true;
+            java.util.concurrent.locks.LockSupport.unpark(stopping);
+        }
+
+        /**
+         * This version's stop: waits until the next version has released the table or {@code nanos} passed; whether it was
+         * released. Parked, not spinning: the next version's pass needs the cores.
+         */
+        boolean awaitRelease(long nanos) {
+            stopping = Thread.currentThread();
+            long until = System.nanoTime() + nanos;
+            while (!released && System.nanoTime() - until < 0) {
+                java.util.concurrent.locks.LockSupport.parkNanos(this, until - System.nanoTime());
+            }
+            return released;
         }
 
         /**
@@ -1145,6 +1179,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         try {
             if (handedOver) {
                 awaitRestFreeze();
+                awaitRelease();
             } else {
                 unregisterProtocol();
                 leave(false);
@@ -1159,6 +1194,46 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
             Live.unregister(this);
         }
     }
+
+    /**
+     * {@value #RELEASE_WAIT_PROPERTY}: how long this version's stop waits, after a live hand-over of its tables, for the next
+     * version to release them (ms; its pass takes 100-500 ms under 1,000 connections). 0, the default: no wait, as before
+     * (the rest freeze has run every path of the tables before the stop returns, so the calls after it run loaded code
+     * only). In the benchmark's runs with the wait, a socket's backlog overflowed in b (TCPBacklogDrop, 1-6 segments) in 4 of
+     * 35 runs against none of 11 without it (task upd15j, BENCHMARKS.md); why was not found, so it waits only when asked.
+     */
+    static final String RELEASE_WAIT_PROPERTY = "modnet.tcp.releasewait.ms";
+
+    /**
+     * After a live hand-over that left the connections in this version's tables to a next version that releases them
+     * ({@link #IN_PLACE_RELEASED}): this version's stop waits until it has (its pass is over), so that no code of this
+     * bundle runs once it has stopped: Felix's refresh of it, which {@code update} runs after the uninstall, disposes of its
+     * class loader, and a class of this bundle not loaded by then could not be loaded any more (TcpConnectionsInPlace's
+     * contract). Bounded: a next version that never releases (stopped in a way that skipped its pass) costs the bound.
+     */
+    private void awaitRelease() {
+        InPlaceTable t = inPlaceTable;
+        long bound = Long.getLong(RELEASE_WAIT_PROPERTY, 0L); // 0: no wait
+        if (t == null || !t.awaited || bound <= 0) {
+            return;
+        }
+        SocketHandOver h = holder;
+        Record untaken = h == null ? null : h.takeDetail(IN_PLACE);
+        if (untaken != null) { // no next version took the tables (a swap that failed first): nothing calls them, and this
+            h.depositDetail(IN_PLACE, untaken); // version's restart takes them back
+            return;
+        }
+        long start = System.nanoTime();
+        boolean released = t.awaitRelease(bound * 1_000_000L);
+        releaseWaited = System.nanoTime() - start;
+        if (!released) {
+            LOG.warn("tcp: the next version did not release this version's tables in {} ms: stopping all the same",
+                    releaseWaited / 1_000_000);
+        }
+    }
+
+    /** How long the last stop waited for the next version's release (ns), for the tests and the log. */
+    volatile long releaseWaited = -1;
 
     /** Waits for the freeze of the connections a live hand-over deposited in place: none of this version's code runs after its stop. */
     private void awaitRestFreeze() {
@@ -1211,7 +1286,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
                 inPlaceById();
                 holder.depositDetail(DEFERRED, new TcpDeferredConnections(laterStates, new FreezeOnAsk(this)));
             } else {
-                InPlaceTable t = new InPlaceTable(this);
+                InPlaceTable t = new InPlaceTable(this, live && form >= IN_PLACE_RELEASED);
                 inPlaceTable = t;
                 holder.depositDetail(IN_PLACE, t.deposit);
             }
@@ -1506,6 +1581,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
                 if (holder != null) {
                     holder.finished(new LayerState(sockets.layer(), sockets.version(), table.table().connections(), Map.of()));
                 }
+                table.table().release(); // every connection remade here: nothing calls the previous version's tables again
             }
         }
         synchronized (this) {
@@ -1599,14 +1675,21 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         }
         List<Runnable> clocks;
         boolean pass;
+        LayerState sockets;
+        SocketHandOver holder;
         synchronized (this) {
             clocks = stoppedClocks;
             stoppedClocks = null;
             clocksStarted = true;
             pass = lazySockets != null;
+            sockets = lazySockets;
+            holder = lazyHolder;
         }
         if (clocks == null) {
             return;
+        }
+        if (holder != null && sockets != null) {
+            wakeRemade(holder, sockets); // the listeners and what the held segments remade: their descriptors' waiters look now
         }
         if (clocksFallback != null) {
             clocksFallback.del();
@@ -1775,9 +1858,13 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
                 if (lazy == null) {
                     continue;
                 }
+                int n = 0;
                 for (TcpLazyAdopt.Pending p : lazy.pending()) {
                     if (remake(net, p)) {
                         remadeByPass.incrementAndGet();
+                    }
+                    if (holder != null && ++n % WAKE_BATCH == 0) {
+                        wakeRemade(holder, sockets);
                     }
                 }
                 net.lazy = null;
@@ -1795,7 +1882,43 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
             marks[7] = System.nanoTime();
             lastHandOver = lastHandOver + String.format("; then %d remade on their first segment, %d for a call, %d by the pass in %.1f ms",
                     remadeOnSegment.get(), remadeOnCall.get(), remadeByPass.get(), (marks[7] - start) / 1e6);
+            if (table != null) {
+                table.table().release(); // nothing calls the previous version's tables from here on: its stop may return
+            }
         }
+    }
+
+    /**
+     * How many connections the pass remakes between two wake-ups of what it (and the segments meanwhile) remade: their
+     * descriptors' poll and epoll waiters look again and find the new sockets, as Linux's would be woken by what they receive.
+     */
+    static final int WAKE_BATCH = 32;
+    /**
+     * {@code -Dmodnet.tcp.wakeremade=true} wakes what was remade once the held segments are delivered and then in the pass's
+     * batches ({@link #wakeRemade}); off by default: in the benchmark's runs the readers woken so, at nice 0 and holding their
+     * sockets beside the new version's pass, overflowed a socket's backlog (TCPBacklogDrop, 1-6 segments) in 3 of 26 runs
+     * against none of 11 woken at the pass's end (task upd15j, BENCHMARKS.md); why the backlog fills is not found yet.
+     */
+    private volatile boolean wakeRemade = Boolean.getBoolean("modnet.tcp.wakeremade");
+
+    /** The tests' wiring: {@link #wakeRemade} on or off for this version. */
+    void wakeRemade(boolean on) {
+        wakeRemade = on;
+    }
+
+    /**
+     * The holder wakes the waiters of every parked socket adopted since its last wake-up (a {@code finished} that closes
+     * nothing else: the deposit's sockets are not listed). Before, they were woken only at the pass's end, 130-500 ms after
+     * the registration under 1,000 connections: an epoll loop saw none of its connections until then (a parked socket reports
+     * nothing), and with the streams stopped before the swap only a remade connection's own timers sent anything. Not in the
+     * registration's dispatch: a reader woken there holds its socket while the held segments for it are delivered, and they
+     * go to its backlog.
+     */
+    private void wakeRemade(SocketHandOver holder, LayerState sockets) {
+        if (!wakeRemade) {
+            return;
+        }
+        holder.finished(new LayerState(sockets.layer(), sockets.version(), List.of(), Map.of()));
     }
 
     private TcpNet net(NetNamespace ns, boolean create) {

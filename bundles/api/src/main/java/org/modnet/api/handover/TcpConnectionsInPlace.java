@@ -14,6 +14,24 @@ import org.modnet.api.net.NetNamespace;
  * not left in place cost (listeners, TIME-WAIT, the closed and unhashed ones), not one step per connection. The old
  * version freezes the rest itself before its deactivation returns, as for {@link TcpDeferredConnections}. A new version
  * reads this only if its bundle says {@code Modnet-Tcp-Deferred: 2} or more.
+ *
+ * <p>The contract of the window (1.13): the {@link Table} is the old version's object, its methods the old bundle's code,
+ * called by the new version from its adoption until its pass over the connections left in place ends (under 1,000
+ * connections 130-500 ms after the {@code update} call), while the old bundle is being stopped, uninstalled and refreshed.
+ * Felix disposes of a refreshed revision's class loader: a class of the old bundle not loaded by then can no longer be
+ * loaded, and code that needed one would fail on the new version's packet path. So:
+ * <ul>
+ * <li>the old version's rest freeze runs every path of the table (each connection frozen, the list, the ports and the ids
+ * made) before its deactivation returns, so what the new version calls after the refresh runs only code and classes
+ * already loaded: a refresh or uninstall of the old revision in the window is harmless;</li>
+ * <li>the new version calls {@link Table#release} once it no longer calls the table (its pass is over, it remade every
+ * connection in its adoption, it refused the deposit, or it stopped first), and never calls it after that; a new version
+ * says so with {@code Modnet-Tcp-Deferred: 3};</li>
+ * <li>an old version may wait for that release in its stop (its component's deactivation, which Felix's {@code stop},
+ * {@code uninstall} and {@code refresh} of it all run first), up to a bound past which it logs a warning and returns, so
+ * that its classes are not in use at all once its bundle has stopped (TCP: {@code -Dmodnet.tcp.releasewait.ms}, off by
+ * default); it never waits for a next version that says only 2, nor when no next version took the table.</li>
+ * </ul>
  */
 public record TcpConnectionsInPlace(Table table) {
     public TcpConnectionsInPlace {
@@ -37,5 +55,13 @@ public record TcpConnectionsInPlace(Table table) {
 
         /** Every connection left in place: its socket (id, namespace, 4-tuple, options), made at the first call. */
         List<SocketState> connections();
+
+        /**
+         * The new version no longer calls this table (its pass over the connections left in place is over, or it stopped
+         * first): the old version's stop, which waits for this, may return. Called once; nothing is called after it.
+         * A table that does not wait ignores it. @since 1.13
+         */
+        default void release() {
+        }
     }
 }

@@ -21,9 +21,11 @@
  * up by 4-tuple when the new version first needs each, as {@link org.modnet.api.handover.TcpConnectionsInPlace} (1.11).
  * A socket's {@code SO_PRIORITY}, {@code SO_MARK}, {@code IP_RECVTTL}, busy-polling and pacing options travel in its
  * {@link org.modnet.api.handover.SockOptions} too, its error queue as {@link org.modnet.api.handover.QueuedError}s (1.12).
+ * The new version says when it is done with the old version's tables ({@code TcpConnectionsInPlace.Table.release}), and
+ * the old version's stop waits for that: its classes are not in use once its bundle has stopped (1.13).
  */
 @Export
-@Version("1.12.0")
+@Version("1.13.0")
 package org.modnet.api.handover;
 
 import org.osgi.annotation.bundle.Export;
