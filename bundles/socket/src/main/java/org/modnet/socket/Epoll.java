@@ -330,6 +330,10 @@ final class Epoll implements EventPoll, org.modnet.socket.api.EpollParams {
                 if (closed) {
                     return -Errno.EBADF.number();
                 }
+                if (readyHead != null) {
+                    continue; // woken while harvest polled without the lock: that signal came before this wait (ep_poll
+                              // looks at ep_events_available before it sleeps)
+                }
                 if (!busied) {
                     busied = true;
                     if (busyLoop(timeoutMillis < 0 ? Long.MAX_VALUE : deadline - System.nanoTime())) {

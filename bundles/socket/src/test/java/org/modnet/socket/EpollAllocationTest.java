@@ -23,7 +23,7 @@ import org.modnet.socket.api.SocketCalls;
 class EpollAllocationTest {
 
     /** A socket that is always readable and wakes its waiters on demand, as data arriving does. */
-    private static final class ReadySock extends Sock {
+    private static class ReadySock extends Sock {
         ReadySock(LoopStack stack) {
             super(stack.stack.core().initNet(), SocketCalls.SOCK_STREAM, SocketCalls.IPPROTO_TCP, null);
         }
@@ -127,6 +127,47 @@ class EpollAllocationTest {
             assertEquals(2, one[0].data);
             assertEquals(0, ep.ctl(SocketCalls.EPOLL_CTL_DEL, 500, a, 0, 0));
             assertEquals(0, ep.await(one, 0)); // a left, b not woken again
+        }
+    }
+
+    /** A socket that finds nothing on its first polls and wakes its waiters while its {@code arriveAt}-th poll runs. */
+    private static final class LateSock extends ReadySock {
+        private final int arriveAt;
+        private volatile int polls;
+
+        LateSock(LoopStack stack, int arriveAt) {
+            super(stack);
+            this.arriveAt = arriveAt;
+        }
+
+        @Override
+        public int poll() {
+            int n = ++polls;
+            if (n == arriveAt) {
+                wakeUp(); // data arrives after this poll read the socket's state: the wake comes while epoll_wait polls
+                return 0;
+            }
+            return n > arriveAt ? SocketCalls.POLLIN : 0;
+        }
+    }
+
+    @Test
+    void aWakeWhileEpollWaitPollsWithoutItsLockIsNotLostWhenThatWaitSleepsAgain() throws Exception {
+        try (LoopStack stack = new LoopStack()) {
+            Epoll ep = new Epoll();
+            LateSock s = new LateSock(stack, 2);
+            assertEquals(0, ep.ctl(SocketCalls.EPOLL_CTL_ADD, 700, s, SocketCalls.EPOLLIN | SocketCalls.EPOLLET, 7));
+            EpollEvent[] one = { new EpollEvent() };
+            java.util.concurrent.CompletableFuture<Integer> waited = java.util.concurrent.CompletableFuture.supplyAsync(() -> ep.await(one, -1));
+            // the waiter's first harvest polls once (nothing) and sleeps; this wake makes it harvest again, and that
+            // harvest's poll is the one during which the data arrives
+            while (s.polls < 1) {
+                Thread.onSpinWait();
+            }
+            Thread.sleep(20);
+            s.arrive();
+            assertEquals(1, waited.get(10, java.util.concurrent.TimeUnit.SECONDS), "the wait returns the event, not sleeps on");
+            assertEquals(7, one[0].data);
         }
     }
 }

@@ -1199,8 +1199,8 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
      * {@value #RELEASE_WAIT_PROPERTY}: how long this version's stop waits, after a live hand-over of its tables, for the next
      * version to release them (ms; its pass takes 100-500 ms under 1,000 connections). 0, the default: no wait, as before
      * (the rest freeze has run every path of the tables before the stop returns, so the calls after it run loaded code
-     * only). In the benchmark's runs with the wait, a socket's backlog overflowed in b (TCPBacklogDrop, 1-6 segments) in 4 of
-     * 35 runs against none of 11 without it (task upd15j, BENCHMARKS.md); why was not found, so it waits only when asked.
+     * only), and {@code update} returns 100-500 ms sooner. The backlog overflows seen with the wait in task upd15j came
+     * without it too (the backlog counted segments at their buffers' size, task standby15): they were no reason.
      */
     static final String RELEASE_WAIT_PROPERTY = "modnet.tcp.releasewait.ms";
 
@@ -1894,12 +1894,13 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
      */
     static final int WAKE_BATCH = 32;
     /**
-     * {@code -Dmodnet.tcp.wakeremade=true} wakes what was remade once the held segments are delivered and then in the pass's
-     * batches ({@link #wakeRemade}); off by default: in the benchmark's runs the readers woken so, at nice 0 and holding their
-     * sockets beside the new version's pass, overflowed a socket's backlog (TCPBacklogDrop, 1-6 segments) in 3 of 26 runs
-     * against none of 11 woken at the pass's end (task upd15j, BENCHMARKS.md); why the backlog fills is not found yet.
+     * Wakes what was remade once the held segments are delivered and then in the pass's batches ({@link #wakeRemade}), as
+     * Linux's waiters would be woken by what arrives; without it an epoll loop saw none of its connections until the pass's
+     * end, 130-700 ms after the registration. {@code -Dmodnet.tcp.wakeremade=false} leaves the wake-up to the pass's end (the
+     * benchmark's comparison only). The socket backlog overflows (TCPBacklogDrop) that made task upd15j turn it off came with
+     * it off too: they were the backlog counting each segment at its 64 KiB buffer (task standby15, now Linux's truesize).
      */
-    private volatile boolean wakeRemade = Boolean.getBoolean("modnet.tcp.wakeremade");
+    private volatile boolean wakeRemade = !"false".equals(System.getProperty("modnet.tcp.wakeremade"));
 
     /** The tests' wiring: {@link #wakeRemade} on or off for this version. */
     void wakeRemade(boolean on) {

@@ -770,7 +770,7 @@ class TcpHandOverTest {
         List<Runnable> pass = new ArrayList<>();
         p.s.pass = pass::add;
         p.s.swapTcp(TcpHandOver.STATE_VERSION, () -> {
-            p.s.tcp.wakeRemade(true); // -Dmodnet.tcp.wakeremade=true
+            p.s.tcp.wakeRemade(true); // the default (-Dmodnet.tcp.wakeremade=false turns it off)
             data(p, P, 10, 1, 63, 103); // held by IPv4 while no TCP is registered
         });
         assertEquals(1, pass.size(), "the pass waits");
