@@ -394,7 +394,7 @@ public class L3HandOverIT {
             };
             bundles = ev -> {
                 if (bsn.equals(ev.getBundle().getSymbolicName()) && start != 0) {
-                    marks.putIfAbsent("bundle " + bundleEvent(ev.getType()), System.nanoTime());
+                    marks.putIfAbsent("bundle " + ModnetRuntime.bundleEvent(ev.getType()), System.nanoTime());
                 }
             };
             // filtered, and for all services: an unfiltered ServiceListener makes Felix check, for every service event of the
@@ -432,7 +432,7 @@ public class L3HandOverIT {
                         }
                     }
                     if (command != null) {
-                        String k = frames(command.getStackTrace());
+                        String k = ModnetRuntime.stackKey(command.getStackTrace(), 4, 14, "org.modnet", "org.apache.felix");
                         if (!k.equals(last)) {
                             timeline.add(String.format("%.1f %s", (System.nanoTime() - start) / 1e6, k));
                             last = k;
@@ -494,35 +494,6 @@ public class L3HandOverIT {
             context.removeServiceListener(services);
             context.removeBundleListener(bundles);
         }
-    }
-
-    /** A stack sample's key: the top three frames, then modnet's and Felix's up to ten. */
-    private static String frames(StackTraceElement[] st) {
-        StringBuilder k = new StringBuilder();
-        int shown = 0;
-        for (StackTraceElement f : st) {
-            if (shown < 4 || f.getClassName().startsWith("org.modnet") || f.getClassName().startsWith("org.apache.felix")) {
-                k.append(f.getClassName().replaceAll(".*\\.", "")).append('.').append(f.getMethodName()).append(':')
-                        .append(f.getLineNumber()).append(" < ");
-                if (++shown == 14) {
-                    break;
-                }
-            }
-        }
-        return k.toString();
-    }
-
-    private static String bundleEvent(int type) {
-        return switch (type) {
-        case org.osgi.framework.BundleEvent.STOPPING -> "stopping";
-        case org.osgi.framework.BundleEvent.STOPPED -> "stopped";
-        case org.osgi.framework.BundleEvent.UNRESOLVED -> "unresolved";
-        case org.osgi.framework.BundleEvent.UPDATED -> "updated";
-        case org.osgi.framework.BundleEvent.RESOLVED -> "resolved";
-        case org.osgi.framework.BundleEvent.STARTING -> "starting";
-        case org.osgi.framework.BundleEvent.STARTED -> "started";
-        default -> "event" + type;
-        };
     }
 
     @Test

@@ -252,4 +252,43 @@ final class ModnetRuntime {
         }
         return all;
     }
+
+    /**
+     * A stack sample's key for the hand-over ITs' timelines: the {@code top} frames whatever they are, then those whose class
+     * name contains one of {@code kept} (modnet's, Felix's, SCR's), {@code max} in all, innermost first.
+     */
+    static String stackKey(StackTraceElement[] st, int top, int max, String... kept) {
+        StringBuilder k = new StringBuilder();
+        int shown = 0;
+        for (StackTraceElement f : st) {
+            boolean keep = shown < top;
+            for (int i = 0; !keep && i < kept.length; i++) {
+                keep = f.getClassName().contains(kept[i]);
+            }
+            if (keep) {
+                k.append(f.getClassName().replaceAll(".*\\.", "")).append('.').append(f.getMethodName()).append(':')
+                        .append(f.getLineNumber()).append(" < ");
+                if (++shown == max) {
+                    break;
+                }
+            }
+        }
+        return k.toString();
+    }
+
+    /** A bundle event's word in the hand-over ITs' timelines ({@code BundleEvent}'s type, lower case). */
+    static String bundleEvent(int type) {
+        return switch (type) {
+        case org.osgi.framework.BundleEvent.STOPPING -> "stopping";
+        case org.osgi.framework.BundleEvent.STOPPED -> "stopped";
+        case org.osgi.framework.BundleEvent.UNRESOLVED -> "unresolved";
+        case org.osgi.framework.BundleEvent.UPDATED -> "updated";
+        case org.osgi.framework.BundleEvent.RESOLVED -> "resolved";
+        case org.osgi.framework.BundleEvent.STARTING -> "starting";
+        case org.osgi.framework.BundleEvent.STARTED -> "started";
+        case org.osgi.framework.BundleEvent.INSTALLED -> "installed";
+        case org.osgi.framework.BundleEvent.UNINSTALLED -> "uninstalled";
+        default -> "event" + type;
+        };
+    }
 }

@@ -560,9 +560,9 @@ public class TcpHandOverIT {
         long updatedId = ModnetRuntime.bundleNamed(context, bsn).getBundleId();
         org.osgi.framework.SynchronousBundleListener stepWatch = ev -> {
             if (ev.getBundle().getBundleId() == updatedId) {
-                steps.putIfAbsent(bundleEvent(ev.getType()), System.nanoTime());
+                steps.putIfAbsent(ModnetRuntime.bundleEvent(ev.getType()), System.nanoTime());
             } else if (bsn.equals(ev.getBundle().getSymbolicName())) { // a staged update's second bundle
-                steps.putIfAbsent("new-" + bundleEvent(ev.getType()), System.nanoTime());
+                steps.putIfAbsent("new-" + ModnetRuntime.bundleEvent(ev.getType()), System.nanoTime());
             }
         };
         context.addBundleListener(stepWatch);
@@ -604,7 +604,7 @@ public class TcpHandOverIT {
                     // the thread running the update: Felix's updateBundle (the command runs in the shell's own thread)
                     if (java.util.Arrays.stream(t.getValue()).anyMatch(f -> f.getMethodName().equals("updateBundle")
                             || f.getMethodName().equals("stagedUpdate"))) {
-                        samples.merge(frames(t.getValue()), 1, Integer::sum);
+                        samples.merge(ModnetRuntime.stackKey(t.getValue(), 1, 4, "org.modnet.tcp", "org.modnet.socket"), 1, Integer::sum);
                     }
                 }
                 java.util.concurrent.locks.LockSupport.parkNanos(200_000);
@@ -639,7 +639,7 @@ public class TcpHandOverIT {
                     }
                 }
                 if (stop != null) {
-                    String k = deepFrames(stop.getStackTrace());
+                    String k = ModnetRuntime.stackKey(stop.getStackTrace(), 1, 8, "org.modnet", "scr.impl.manager");
                     if (!k.equals(last)) {
                         stopTimeline.add(String.format("%.1f %s", (System.nanoTime() - timelineStart[0]) / 1e6, k));
                         last = k;
@@ -656,7 +656,7 @@ public class TcpHandOverIT {
                 }
                 StackTraceElement[] cs = command == null ? new StackTraceElement[0] : command.getStackTrace();
                 if (java.util.Arrays.stream(cs).anyMatch(f -> f.getClassName().endsWith("ModuleCommands"))) {
-                    String k = commandFrames(cs);
+                    String k = ModnetRuntime.stackKey(cs, 3, 10, "org.modnet", "org.apache.felix");
                     if (!k.equals(lastCommand)) {
                         commandTimeline.add(String.format("%.1f %s", (System.nanoTime() - timelineStart[0]) / 1e6, k));
                         lastCommand = k;
@@ -864,69 +864,6 @@ public class TcpHandOverIT {
         } catch (ReflectiveOperationException e) {
             return new long[6];
         }
-    }
-
-    /** A stack sample's key: its top frame and the next three of modnet's TCP and socket layers. */
-    private static String frames(StackTraceElement[] st) {
-        StringBuilder k = new StringBuilder();
-        int shown = 0;
-        for (StackTraceElement f : st) {
-            if (shown == 0 || f.getClassName().startsWith("org.modnet.tcp") || f.getClassName().startsWith("org.modnet.socket")) {
-                k.append(f.getClassName().replaceAll(".*\\.", "")).append('.').append(f.getMethodName()).append(':')
-                        .append(f.getLineNumber()).append(" < ");
-                if (++shown == 4) {
-                    break;
-                }
-            }
-        }
-        return k.toString();
-    }
-
-    /** A stack sample's key for the stop thread: its top frame and the next six of modnet's, with SCR's between. */
-    /** The command thread's sample: its top three frames (Felix's, the JDK's), then modnet's and Felix's up to ten. */
-    private static String commandFrames(StackTraceElement[] st) {
-        StringBuilder k = new StringBuilder();
-        int shown = 0;
-        for (StackTraceElement f : st) {
-            if (shown < 3 || f.getClassName().startsWith("org.modnet") || f.getClassName().startsWith("org.apache.felix")) {
-                k.append(f.getClassName().replaceAll(".*\\.", "")).append('.').append(f.getMethodName()).append(':')
-                        .append(f.getLineNumber()).append(" < ");
-                if (++shown == 10) {
-                    break;
-                }
-            }
-        }
-        return k.toString();
-    }
-
-    private static String deepFrames(StackTraceElement[] st) {
-        StringBuilder k = new StringBuilder();
-        int shown = 0;
-        for (StackTraceElement f : st) {
-            if (shown == 0 || f.getClassName().startsWith("org.modnet") || f.getClassName().contains("scr.impl.manager")) {
-                k.append(f.getClassName().replaceAll(".*\\.", "")).append('.').append(f.getMethodName()).append(':')
-                        .append(f.getLineNumber()).append(" < ");
-                if (++shown == 8) {
-                    break;
-                }
-            }
-        }
-        return k.toString();
-    }
-
-    private static String bundleEvent(int type) {
-        return switch (type) {
-        case org.osgi.framework.BundleEvent.STOPPING -> "stopping";
-        case org.osgi.framework.BundleEvent.STOPPED -> "stopped";
-        case org.osgi.framework.BundleEvent.UNRESOLVED -> "unresolved";
-        case org.osgi.framework.BundleEvent.UPDATED -> "updated";
-        case org.osgi.framework.BundleEvent.RESOLVED -> "resolved";
-        case org.osgi.framework.BundleEvent.STARTING -> "starting";
-        case org.osgi.framework.BundleEvent.STARTED -> "started";
-        case org.osgi.framework.BundleEvent.INSTALLED -> "installed";
-        case org.osgi.framework.BundleEvent.UNINSTALLED -> "uninstalled";
-        default -> "event" + type;
-        };
     }
 
     /** The swap's steps in time order, each in ms from {@code start}, with the spans that matter named. */

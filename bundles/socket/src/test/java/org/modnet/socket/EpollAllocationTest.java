@@ -4,13 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.management.ManagementFactory;
-import java.nio.ByteBuffer;
 
 import org.junit.jupiter.api.Test;
-import org.modnet.api.skb.SkBuff;
 import org.modnet.socket.api.EpollEvent;
-import org.modnet.socket.api.Sock;
-import org.modnet.socket.api.SockAddr;
 import org.modnet.socket.api.SocketCalls;
 
 /**
@@ -21,49 +17,6 @@ import org.modnet.socket.api.SocketCalls;
  * timing: the thread's allocated bytes across the calls.
  */
 class EpollAllocationTest {
-
-    /** A socket that is always readable and wakes its waiters on demand, as data arriving does. */
-    private static class ReadySock extends Sock {
-        ReadySock(LoopStack stack) {
-            super(stack.stack.core().initNet(), SocketCalls.SOCK_STREAM, SocketCalls.IPPROTO_TCP, null);
-        }
-
-        @Override
-        public int poll() {
-            return SocketCalls.POLLIN | SocketCalls.POLLOUT;
-        }
-
-        void arrive() {
-            wakeUp();
-        }
-
-        @Override
-        public void bind(SockAddr addr) {
-        }
-
-        @Override
-        public void connect(SockAddr addr) {
-        }
-
-        @Override
-        public int sendmsg(ByteBuffer[] iov, SockAddr to, int flags) {
-            return 0;
-        }
-
-        @Override
-        protected SockAddr source(SkBuff skb) {
-            return null;
-        }
-
-        @Override
-        protected void release() {
-        }
-
-        @Override
-        public String netid() {
-            return "tcp";
-        }
-    }
 
     @Test
     void wakesAndWaitsAllocateNothingInSteadyState() throws Exception {

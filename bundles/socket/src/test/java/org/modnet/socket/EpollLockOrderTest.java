@@ -3,16 +3,12 @@ package org.modnet.socket;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
-import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.locks.ReentrantLock;
 
 import org.junit.jupiter.api.Test;
-import org.modnet.api.skb.SkBuff;
 import org.modnet.socket.api.EpollEvent;
-import org.modnet.socket.api.Sock;
-import org.modnet.socket.api.SockAddr;
 import org.modnet.socket.api.SocketCalls;
 
 /**
@@ -24,12 +20,12 @@ import org.modnet.socket.api.SocketCalls;
 class EpollLockOrderTest {
 
     /** A socket whose poll takes its own lock, as TcpSock's does, and says when it is trying to. */
-    private static final class LockingSock extends Sock {
+    private static final class LockingSock extends ReadySock {
         final ReentrantLock sockLock = new ReentrantLock();
         final CountDownLatch polling = new CountDownLatch(1);
 
         LockingSock(LoopStack stack) {
-            super(stack.stack.core().initNet(), SocketCalls.SOCK_STREAM, SocketCalls.IPPROTO_TCP, null);
+            super(stack);
         }
 
         @Override
@@ -41,38 +37,6 @@ class EpollLockOrderTest {
             } finally {
                 sockLock.unlock();
             }
-        }
-
-        /** What a softirq does when data arrives: under the socket's lock, wakes its waiters. */
-        void wakeHolding() {
-            wakeUp();
-        }
-
-        @Override
-        public void bind(SockAddr addr) {
-        }
-
-        @Override
-        public void connect(SockAddr addr) {
-        }
-
-        @Override
-        public int sendmsg(ByteBuffer[] iov, SockAddr to, int flags) {
-            return 0;
-        }
-
-        @Override
-        protected SockAddr source(SkBuff skb) {
-            return null;
-        }
-
-        @Override
-        protected void release() {
-        }
-
-        @Override
-        public String netid() {
-            return "tcp";
         }
     }
 
@@ -89,7 +53,7 @@ class EpollLockOrderTest {
                     held.countDown();
                     sock.polling.await(); // ... while epoll_wait polls it ...
                     Thread.sleep(50);
-                    sock.wakeHolding(); // ... and wakes its waiters before letting go
+                    sock.arrive(); // ... and wakes its waiters before letting go
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 } finally {
