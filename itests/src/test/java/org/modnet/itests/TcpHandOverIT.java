@@ -59,6 +59,22 @@ public class TcpHandOverIT {
     /** Samples the updating thread's stack every 0.2 ms during the update and prints where it was. */
     private static final boolean SAMPLE = Boolean.getBoolean("modnet.handover.sample");
     private static final boolean STOP_TIMELINE = Boolean.getBoolean("modnet.handover.stoptimeline");
+    /**
+     * {@code -Dmodnet.handover.quiet=true} (task gap15): every application of the streaming test stops calling 100 ms before the
+     * update and goes on when the new TCP registers, so nothing is in flight as the old one leaves and IPv4 holds nothing for the new
+     * version: the first segment it handles is one its own connections send after the registration (the case that took
+     * 46 ms after it in one of five runs, when the streams happened to be quiet as the old version left).
+     */
+    private static final boolean QUIET = Boolean.getBoolean("modnet.handover.quiet");
+    /** Set while the applications keep quiet ({@link #QUIET}). */
+    private final java.util.concurrent.atomic.AtomicBoolean quiet = new java.util.concurrent.atomic.AtomicBoolean();
+
+    /** Where an application's loop waits while {@link #quiet} is set. */
+    private void quietPoint() {
+        while (quiet.get()) {
+            java.util.concurrent.locks.LockSupport.parkNanos(200_000);
+        }
+    }
     private static final int CONNECTIONS = BIG ? 1000 : 200;
     /** Each epoll connection's stream: 1 MiB with 200 connections, 256 KiB with 1,000 (the same order of bytes in all). */
     private static final int PER_CONNECTION = Integer.getInteger("modnet.handover.bytes", BIG ? 256 << 10 : 1 << 20);
@@ -489,6 +505,7 @@ public class TcpHandOverIT {
         CompletableFuture<byte[]> blockingSent = CompletableFuture.supplyAsync(() -> {
             TcpStreams.Stream s = new TcpStreams.Stream(7, BLOCKING_BYTES, CHUNK);
             while (!s.done()) {
+                quietPoint();
                 check(client.send(bc, s.next(), 0), "blocking send");
             }
             check(client.shutdown(bc, SocketCalls.SHUT_WR), "shutdown");
@@ -499,6 +516,7 @@ public class TcpHandOverIT {
             ByteBuffer b = ByteBuffer.allocate(16 << 10);
             long total = 0;
             while (true) {
+                quietPoint();
                 b.clear();
                 int n = check(server.recv(bs, b, 0), "blocking recv");
                 if (n == 0) {
@@ -553,6 +571,7 @@ public class TcpHandOverIT {
                             && java.util.Arrays.asList((String[]) ev.getServiceReference().getProperty("objectClass"))
                                     .contains("org.modnet.api.inet.InetProtocol")) {
                         registered.compareAndSet(0, System.nanoTime());
+                        quiet.set(false); // the applications go on: their calls meet descriptors parked until their remake
                     }
                 }, null);
         // the bundle's own steps, as Felix reports them synchronously, for the breakdown below
@@ -665,6 +684,10 @@ public class TcpHandOverIT {
                 java.util.concurrent.locks.LockSupport.parkNanos(50_000);
             }
         });
+        if (QUIET) {
+            quiet.set(true);
+            Thread.sleep(100); // what is in flight arrives and is acknowledged, the delayed ACKs go
+        }
         long start = System.nanoTime();
         timelineStart[0] = start;
         long wokeBefore = wakeups.get();
@@ -674,6 +697,7 @@ public class TcpHandOverIT {
         String leavingOrder = "";
         String said = update(bsn, rebuilt);
         long updated = System.nanoTime();
+        quiet.set(false); // a refusal: no service left
         if (refused) {
             assertTrue("a refusal that says why: " + said, said.contains("update: ERROR: could not update 'org.modnet.tcp': the new version"
                     + " cannot adopt the running state: it reads state version 2, the running version holds version 1; the running"
@@ -716,6 +740,10 @@ public class TcpHandOverIT {
         Thread.sleep(500); // the new version's pass over the connections left for later runs after the held segments
         System.out.println("TcpHandOverIT: breakdown (ms from the update call): " + (refused ? "refused, nothing swapped" : breakdown(start, steps, left.get(), registered.get(), arrived.get(),
                 marks(oldTcp), marks(tcpProtocol()))));
+        if (!refused) {
+            System.out.println("TcpHandOverIT: first segment (ms from the update call): " + invoke(tcpProtocol(), "firstNote", start)
+                    + "; IPv4's hold of protocol 6: " + invoke(ipv4Protocol(), "holdNote", start));
+        }
         long[] oldMarks = marks(oldTcp);
         if (!refused && oldMarks.length >= 10 && oldMarks[9] != 0 && leftCpu.get() != 0) {
             System.out.printf("TcpHandOverIT: update: the stopping thread from the services leaving to the freeze: %.1f ms, %.1f ms of its CPU%n",
@@ -772,8 +800,10 @@ public class TcpHandOverIT {
             // as TIMER_SOFTIRQ runs before NET_RX on Linux): the reset kills that TIME-WAIT on the other
             // side (TWKilled) and nothing else. Any other reset is a failure.
             String peer = ns.equals("a") ? "b" : "a";
-            assertEquals(ns + ": every reset sent met a TIME-WAIT on " + peer, counter(peer, "TcpExtTWKilled") - twKilledBefore.get(peer),
-                    (long) delta.get(ns + ":TcpOutRsts"));
+            // both read now, the peer's TWKilled first: the counters above were read before it, and a reset sent after them
+            // (the transfer's last FIN resent) had killed its TIME-WAIT by the time TWKilled was read (task gap15's run)
+            long killed = counter(peer, "TcpExtTWKilled") - twKilledBefore.get(peer);
+            assertEquals(ns + ": every reset sent met a TIME-WAIT on " + peer, killed, counter(ns, "TcpOutRsts") - before.get(ns + "TcpOutRsts"));
             assertEquals(ns + ": no connection reset", 0L, (long) delta.get(ns + ":TcpEstabResets"));
             assertEquals(ns + ": no segment dropped by the hold queue", 0L, (long) delta.get(ns + ":IpInDiscards"));
         }
@@ -846,6 +876,21 @@ public class TcpHandOverIT {
         org.osgi.framework.ServiceReference<?>[] refs = context.getServiceReferences(org.modnet.api.inet.InetProtocol.class.getName(),
                 "(modnet.ipproto=6)");
         return refs == null ? null : context.getService(refs[0]);
+    }
+
+    /** The running IPv4's component instance. */
+    private Object ipv4Protocol() throws Exception {
+        org.osgi.framework.ServiceReference<?>[] refs = context.getServiceReferences(org.modnet.api.inet.Ipv4.class.getName(), null);
+        return refs == null ? null : context.getService(refs[0]);
+    }
+
+    /** {@code o}'s public method {@code name(long)} by reflection (its class is private to its bundle), or "" without it. */
+    private static String invoke(Object o, String name, long arg) {
+        try {
+            return o == null ? "" : String.valueOf(o.getClass().getMethod(name, long.class).invoke(o, arg));
+        } catch (ReflectiveOperationException e) {
+            return "";
+        }
     }
 
     /** TcpProtocol.handOverNote of {@code tcp}: what its freeze, or its adoption and warm-up, did. */
@@ -939,6 +984,7 @@ public class TcpHandOverIT {
                 stalled();
             }
             assertTrue("epoll: the senders finished in time, " + left + " left", System.nanoTime() < deadline);
+            quietPoint();
             int n = check(p.epollWait(ep, events, 1000), "epoll_wait");
             wakeups.incrementAndGet();
             for (int e = 0; e < n; e++) {
@@ -996,6 +1042,7 @@ public class TcpHandOverIT {
                 stalled();
                 throw new AssertionError("the receivers did not finish: " + done.size() + " done, " + open.size() + " open");
             }
+            quietPoint();
             int n = check(p.epollWait(ep, events, 1000), "epoll_wait");
             wakeups.incrementAndGet();
             for (int e = 0; e < n; e++) {

@@ -469,6 +469,31 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
         }
     }
 
+    /**
+     * The last hold of TCP's segments during its update, per namespace, in ms from {@code origin} (a nanoTime): how many
+     * were held, the first's and the last's arrival, and their release at the new version's registration (its start, end
+     * and the count it delivered). For the hand-over benchmark (TcpHandOverIT reads it by reflection).
+     */
+    public String holdNote(long origin) {
+        StringBuilder b = new StringBuilder();
+        for (Ipv4Net net : nets.values()) {
+            long[] m = net.input.holdMarks();
+            if (m[6] == 0 || m[6] < origin) {
+                continue; // no hold of protocol 6 since origin in this namespace
+            }
+            b.append(b.isEmpty() ? "" : "; ").append(net.ns.name()).append(String.format(": hold from %.1f, %d held", (m[6] - origin) / 1e6, m[0]));
+            if (m[0] > 0) {
+                b.append(String.format(" (first %.1f, last %.1f)", (m[1] - origin) / 1e6, (m[2] - origin) / 1e6));
+            }
+            if (m[3] != 0) {
+                b.append(String.format(", released %d at %.1f-%.1f", m[5], (m[3] - origin) / 1e6, (m[4] - origin) / 1e6));
+            } else {
+                b.append(", not released");
+            }
+        }
+        return b.isEmpty() ? "no hold of protocol 6" : b.toString();
+    }
+
     /** {@code inet_add_offload}: a transport protocol's part of software segmentation, by its number. */
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
     public void addOffload(org.modnet.api.inet.InetOffload offload, Map<String, Object> props) {

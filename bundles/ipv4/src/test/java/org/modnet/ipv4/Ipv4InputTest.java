@@ -318,4 +318,24 @@ class Ipv4InputTest {
         assertEquals(Ipv4Input.HELD_MAX, n[0]);
         assertEquals(0, big.inUse(), "every held packet delivered or freed");
     }
+
+    /** The hold of TCP's segments accounts for itself (the hand-over benchmark's line): how many, and their release. */
+    @Test
+    void theHoldOfTcpCountsWhatItHeldAndWhatItsReleaseDelivered() {
+        Ipv4Input in = new Ipv4Input(mib, (daddr, dev) -> Ipv4Input.Destination.LOCAL);
+        in.holdFor(6);
+        long[] none = in.holdMarks();
+        assertTrue(none[6] != 0, "the hold's start");
+        assertEquals(0, none[0]);
+        in.rcv(packet(LOCAL, 6, 20), null);
+        in.rcv(packet(LOCAL, 6, 21), null);
+        long[] held = in.holdMarks();
+        assertEquals(2, held[0], "held");
+        assertTrue(held[1] != 0 && held[2] >= held[1], "the first's and the last's arrival");
+        assertEquals(0, held[3], "not released yet");
+        in.addProtocol(6, skb -> skb.free());
+        long[] released = in.holdMarks();
+        assertEquals(2, released[5], "delivered by the release");
+        assertTrue(released[3] != 0 && released[4] >= released[3], "the release's start and end");
+    }
 }

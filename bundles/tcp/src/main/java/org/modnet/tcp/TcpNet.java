@@ -125,6 +125,16 @@ final class TcpNet {
      * timers then do nothing and the freeze carries what was left of them at this instant.
      */
     volatile long clocksStoppedNanos;
+    /**
+     * The first segment this namespace's TCP (this version) built, for the hand-over benchmark: when (nanoTime), on which
+     * thread, its flags and length. Written once, by whichever thread sends first; read after the update.
+     */
+    long firstSentNanos;
+    /** Connections of this namespace a segment remade since the last adoption (0: IPv4 held nothing for them). Racy, a hint. */
+    int remadeOnSegment;
+    String firstSentBy;
+    int firstSentFlags;
+    int firstSentLen;
 
     /** The namespace's congestion control: its default, the allowed ones, their sysctls. */
     final CongestionControl.PerNet cong;

@@ -591,8 +591,19 @@ final class TcpOutput {
             sk.dataSegsOut += segs - 1;
         }
         skb.mark(sk.mark()); // sk_mark (SO_MARK): the routing rules' fwmark sees it
+        if (sk.net.firstSentNanos == 0) { // the benchmark's account of the first segment a version sends: once per namespace
+            firstSent(flags, len);
+        }
         sk.net.ipv4.send(sk.namespace(), skb, sk.laddr(), sk.raddr(), TcpAf.IPPROTO_TCP, sk.ttl(), tos, sk.dontFragment());
         return true;
+    }
+
+    private void firstSent(int flags, int len) {
+        TcpNet net = sk.net;
+        net.firstSentBy = Thread.currentThread().getName();
+        net.firstSentFlags = flags;
+        net.firstSentLen = len;
+        net.firstSentNanos = System.nanoTime();
     }
 
     /** The window the last segment offered, scaled as sent ({@code tp->rcv_wnd}, for the zero-window counters); -1 before any. */

@@ -95,7 +95,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
      * TcpHandOverIT's breakdown of the swap: made, freeze start and end, adopt start and end, attached.
      * Written once per step, never on the packet path.
      */
-    private final long[] marks = new long[20];
+    private final long[] marks = new long[21];
 
     /** What the last hand-over of this instance did (its freeze, or its adoption and warm-up), for the benchmark. */
     public String handOverNote() {
@@ -133,6 +133,32 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
      */
     public long[] handOverMarks() {
         return marks.clone();
+    }
+
+    /** The thread and namespace of the first segment this version handled ({@code marks[8]}). */
+    private volatile String firstSegmentBy = "";
+    private volatile String firstSegmentIn = "";
+
+    /**
+     * For the hand-over benchmark, in ms from {@code origin} (a nanoTime): the first segment this version handled (when, on
+     * which thread, in which namespace) and the first each namespace's connections sent (when, on which thread, its flags
+     * and length): whether the new version's first segment waited for its own first send, or for the path between.
+     */
+    public String firstNote(long origin) {
+        StringBuilder b = new StringBuilder();
+        if (marks[20] != 0) {
+            b.append(String.format("the first wake-up of what was remade %.1f; ", (marks[20] - origin) / 1e6));
+        }
+        if (marks[8] != 0) {
+            b.append(String.format("first segment handled %.1f on %s in %s", (marks[8] - origin) / 1e6, firstSegmentBy, firstSegmentIn));
+        }
+        for (TcpNet net : nets.values()) {
+            if (net.firstSentNanos != 0) {
+                b.append(b.isEmpty() ? "" : "; ").append(String.format("%s first sent %.1f on %s (flags 0x%x, %d bytes)", net.ns.name(),
+                        (net.firstSentNanos - origin) / 1e6, net.firstSentBy, net.firstSentFlags, net.firstSentLen));
+            }
+        }
+        return b.toString();
     }
 
     public TcpProtocol(NetCore core, Ipv4 ipv4) {
@@ -412,6 +438,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         // so IPv4's registration goes on; in the tests' wiring (a holder given) at once, on virtual time
         this.lazyPass = holder != null ? Runnable::run
                 : new AdoptThreads();
+        this.earlyRemake = holder != null ? 0 : Integer.getInteger(EARLY_REMAKE_PROPERTY, 2); // the tests' wiring: see earlyRemake(int)
         if (holder != null) {
             this.holder = holder;
             takeOver(holder);
@@ -1705,9 +1732,63 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         if (report != null) {
             reportAdoption(report); // before the pass appends its own part
         }
+        if (pass && holder != null && sockets != null && earlyRemake > 0) {
+            remakeEarly(holder, sockets);
+        }
         if (pass) {
             lazyPass.execute(new FinishAdoption(this));
         }
+    }
+
+    /**
+     * How many connections of a namespace for which IPv4 held nothing {@link #attached} remakes itself, before the pass:
+     * {@value #EARLY_REMAKE_PROPERTY} (default 2: a first wake-up soon, the rest by the pass; 0: none, the pass alone, as
+     * before: the benchmark's comparison). 0 in the tests' wiring, whose checks of a connection not remade yet run before a
+     * pass they hold back.
+     */
+    static final String EARLY_REMAKE_PROPERTY = "modnet.tcp.earlyremake";
+    private int earlyRemake;
+    /** Connections {@link #remakeEarly} remade. */
+    private final java.util.concurrent.atomic.AtomicInteger remadeEarly = new java.util.concurrent.atomic.AtomicInteger();
+
+    /**
+     * A namespace for which IPv4 held nothing (its streams were quiet as the old version left: the applications were
+     * between calls, or waited for a window or a timer) has no segment to remake its connections before the pass, and
+     * their applications, whose descriptors are parked, can do nothing until the pass reaches them: the pass's thread
+     * starts, its first asks run the previous version's cold freeze, and its first wake-up comes after a batch. So the
+     * registration's thread, still raised, remakes the first few of each such namespace here and wakes them, and their
+     * applications and clocks go on from there.
+     */
+    private void remakeEarly(SocketHandOver holder, LayerState sockets) {
+        boolean any = false;
+        for (TcpNet net : nets.values()) {
+            TcpLazyAdopt lazy = net.lazy;
+            if (lazy == null || net.remadeOnSegment != 0) {
+                continue;
+            }
+            int n = 0;
+            for (TcpLazyAdopt.Pending p : lazy.pending()) {
+                if (n >= earlyRemake) {
+                    break;
+                }
+                if (remake(net, p)) {
+                    n++;
+                    remadeEarly.incrementAndGet();
+                    any = true;
+                }
+            }
+        }
+        if (any) {
+            if (marks[20] == 0) {
+                marks[20] = System.nanoTime();
+            }
+            wakeRemade(holder, sockets);
+        }
+    }
+
+    /** The tests' and the benchmark's switch of {@link #remakeEarly}: how many per namespace (0: none). */
+    void earlyRemake(int n) {
+        earlyRemake = n;
     }
 
     /**
@@ -1751,6 +1832,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         }
         if (remake(net, p)) {
             remadeOnSegment.incrementAndGet();
+            net.remadeOnSegment++;
         }
         return net.lookupEstablished(raddr, rport, laddr, lport);
     }
@@ -1853,20 +1935,38 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
             }
             long start = System.nanoTime();
             marks[6] = start;
+            // the namespaces in turn, a batch of each between two wake-ups: one namespace's thousand connections first left the
+            // other's applications (the peers of the first's) parked to the end, 100-150 ms in (task gap15)
+            List<TcpNet> order = new ArrayList<>();
+            List<java.util.Iterator<TcpLazyAdopt.Pending>> left = new ArrayList<>();
             for (TcpNet net : nets.values()) {
                 TcpLazyAdopt lazy = net.lazy;
-                if (lazy == null) {
-                    continue;
+                if (lazy != null) {
+                    order.add(net);
+                    left.add(lazy.pending().iterator());
                 }
-                int n = 0;
-                for (TcpLazyAdopt.Pending p : lazy.pending()) {
-                    if (remake(net, p)) {
-                        remadeByPass.incrementAndGet();
+            }
+            for (boolean more = !order.isEmpty(); more;) {
+                more = false;
+                for (int i = 0; i < order.size(); i++) {
+                    java.util.Iterator<TcpLazyAdopt.Pending> it = left.get(i);
+                    TcpNet net = order.get(i);
+                    int turn = PASS_TURNS ? WAKE_BATCH : Integer.MAX_VALUE;
+                    for (int n = 0; n < turn && it.hasNext();) {
+                        if (remake(net, it.next())) {
+                            remadeByPass.incrementAndGet();
+                        }
+                        if (++n % WAKE_BATCH == 0 && holder != null) {
+                            if (marks[20] == 0) {
+                                marks[20] = System.nanoTime(); // the pass's first wake-up, for the benchmark's firstNote
+                            }
+                            wakeRemade(holder, sockets);
+                        }
                     }
-                    if (holder != null && ++n % WAKE_BATCH == 0) {
-                        wakeRemade(holder, sockets);
-                    }
+                    more |= it.hasNext();
                 }
+            }
+            for (TcpNet net : order) {
                 net.lazy = null;
             }
             synchronized (this) {
@@ -1880,8 +1980,9 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
                 }
             }
             marks[7] = System.nanoTime();
-            lastHandOver = lastHandOver + String.format("; then %d remade on their first segment, %d for a call, %d by the pass in %.1f ms",
-                    remadeOnSegment.get(), remadeOnCall.get(), remadeByPass.get(), (marks[7] - start) / 1e6);
+            lastHandOver = lastHandOver + String.format("; then %d remade on their first segment, %d for a call, %d at the registration"
+                    + " (IPv4 held nothing for them), %d by the pass in %.1f ms", remadeOnSegment.get(), remadeOnCall.get(),
+                    remadeEarly.get(), remadeByPass.get(), (marks[7] - start) / 1e6);
             if (table != null) {
                 table.table().release(); // nothing calls the previous version's tables from here on: its stop may return
             }
@@ -1893,6 +1994,11 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
      * descriptors' poll and epoll waiters look again and find the new sockets, as Linux's would be woken by what they receive.
      */
     static final int WAKE_BATCH = 32;
+    /**
+     * Whether the pass takes the namespaces in turn, a batch of each ({@link #finishAdoption}); {@code
+     * -Dmodnet.tcp.passturns=false}: one namespace after the other, as before (the benchmark's comparison only).
+     */
+    static final boolean PASS_TURNS = !"false".equals(System.getProperty("modnet.tcp.passturns"));
     /**
      * Wakes what was remade once the held segments are delivered and then in the pass's batches ({@link #wakeRemade}), as
      * Linux's waiters would be woken by what arrives; without it an epoll loop saw none of its connections until the pass's
@@ -2042,6 +2148,8 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         inReceive.incrementAndGet(slot);
         if (marks[8] == 0) { // the first segment this version handles, for the benchmark: a plain read after that
             marks[8] = System.nanoTime();
+            firstSegmentBy = Thread.currentThread().getName();
+            firstSegmentIn = skb.dev() == null ? "?" : skb.dev().namespace().name();
         }
         try {
             if (leaving) { // checked after the count: the hand-over waits for those that read false

@@ -780,6 +780,59 @@ class TcpHandOverTest {
     }
 
     /**
+     * Issue 15 (task gap15): IPv4 held nothing for the connections (the streams were quiet as the old version left), so no
+     * segment remakes one after the registration, and their applications, whose descriptors are parked, could do nothing
+     * until the pass reached them. {@code attached} remakes the first few itself, on the registration's thread, and wakes
+     * their descriptors' waiters; with a held segment in the namespace it leaves the rest to the pass as before.
+     */
+    @Test
+    void withNothingHeldTheRegistrationRemakesTheFirstConnectionsAndWakesThemBeforeThePass() throws Exception {
+        TcpPeer p = peer();
+        int l = p.listen(PORT);
+        int fd = p.accept(l, PORT, SYN, TcpPeer.ts(101, 0), null);
+        TcpSock before = conn(p);
+        List<Runnable> pass = new ArrayList<>();
+        p.s.pass = pass::add;
+        p.s.swapTcp(TcpHandOver.STATE_VERSION, () -> {
+            p.s.tcp.wakeRemade(true);
+            p.s.tcp.earlyRemake(2); // the component's default (-Dmodnet.tcp.earlyremake=0 turns it off)
+        });
+        assertEquals(1, pass.size(), "the pass waits");
+        assertNotNull(conn(p), "remade at the registration, before the pass");
+        assertTrue(before.isClosed(), "its parked socket closed (its waiters woken) before the pass");
+        assertEquals(3, p.sys.send(fd, ByteBuffer.wrap(new byte[] { 1, 2, 3 }), SocketCalls.MSG_DONTWAIT), "its application goes on");
+        assertTrue(p.drain().stream().anyMatch(g -> g.len() == 3), "and it sends");
+        pass.forEach(Runnable::run);
+        assertArrayEquals(new int[] { 0, 0 }, p.s.tcp.remade(), "nothing left for the pass");
+    }
+
+    /** The same with a segment held for the namespace: that segment remade its connection, the rest waits for the pass. */
+    @Test
+    void withASegmentHeldTheRegistrationLeavesTheOtherConnectionsToThePass() throws Exception {
+        TcpPeer p = peer();
+        int l = p.listen(PORT);
+        p.accept(l, PORT, SYN, TcpPeer.ts(101, 0), null);
+        int firstIss = p.iss;
+        int second = PEER_PORT + 1;
+        inFrom(p, second, TcpHeader.SYN, 5000, 0, SYN);
+        int secondIss = p.out().seq();
+        inFrom(p, second, TcpHeader.ACK, 5001, secondIss + 1, TcpPeer.ts(102, 0));
+        assertTrue(p.sys.accept(l, null, SOCK_NONBLOCK) >= 0);
+        p.drain();
+        p.iss = firstIss; // the second SYN-ACK moved it
+        List<Runnable> pass = new ArrayList<>();
+        p.s.pass = pass::add;
+        p.s.swapTcp(TcpHandOver.STATE_VERSION, () -> {
+            p.s.tcp.earlyRemake(16);
+            data(p, P, 10, 1, 63, 103); // to the first connection, held by IPv4 while no TCP is registered
+        });
+        assertArrayEquals(new int[] { 1, 0 }, p.s.tcp.remade(), "remade on its held segment");
+        assertEquals(null, p.s.tcp.net(p.s.ns).lookupEstablished(PEER, second, LOCAL, PORT), "the other waits for the pass");
+        pass.forEach(Runnable::run);
+        assertArrayEquals(new int[] { 1, 1 }, p.s.tcp.remade(), "remade by the pass");
+    }
+
+    /**
      * Issue 15, the lazy adoption's caveats: a connection the new version has not remade yet is a live
      * connection all the same. {@code ss} lists it and {@code lsmod}'s "Used by" counts it (once, before
      * and after the pass): the walk remakes what still waits.
