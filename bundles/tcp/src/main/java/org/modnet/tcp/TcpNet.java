@@ -130,11 +130,11 @@ final class TcpNet {
      * thread, its flags and length. Written once, by whichever thread sends first; read after the update.
      */
     long firstSentNanos;
-    /** Connections of this namespace a segment remade since the last adoption (0: IPv4 held nothing for them). Racy, a hint. */
-    int remadeOnSegment;
     String firstSentBy;
     int firstSentFlags;
     int firstSentLen;
+    /** Connections of this namespace a segment remade since this version's adoption (0: IPv4 held nothing for them). A hint. */
+    int remadeOnSegment;
 
     /** The namespace's congestion control: its default, the allowed ones, their sysctls. */
     final CongestionControl.PerNet cong;
