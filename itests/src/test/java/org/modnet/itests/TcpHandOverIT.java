@@ -518,6 +518,7 @@ public class TcpHandOverIT {
         check(server.bind(l, new SockAddr(0, 5004)), "bind");
         check(server.listen(l, CONNECTIONS), "listen");
         long t0 = System.nanoTime();
+        GcPauses gc = GcPauses.start(); // the collector's pauses: in the update's window, and in the streams as a whole
         CompletableFuture<Map<Integer, byte[]>> served = CompletableFuture.supplyAsync(() -> serveMany(server, l), own);
         CompletableFuture<byte[][]> sentMany = CompletableFuture.supplyAsync(() -> sendMany(client), own);
         long total = (long) CONNECTIONS * PER_CONNECTION + BLOCKING_BYTES;
@@ -717,6 +718,11 @@ public class TcpHandOverIT {
         System.out.println("TcpHandOverIT: breakdown (ms from the update call): " + (refused ? "refused, nothing swapped" : breakdown(start, steps, left.get(), registered.get(), arrived.get(),
                 marks(oldTcp), marks(tcpProtocol()))));
         long[] oldMarks = marks(oldTcp);
+        long[] newMarks = marks(tcpProtocol());
+        long firstSegment = newMarks.length >= 9 && newMarks[8] >= start ? newMarks[8] : 0;
+        System.out.println("TcpHandOverIT: update: GC from the call to the first segment handled by the new TCP: " + (firstSegment == 0
+                ? "no first segment marked; from the call to its return " + gc.say(start, updated) : gc.say(start, firstSegment))
+                + warmFreezeWhen(oldMarks, start));
         if (!refused && oldMarks.length >= 10 && oldMarks[9] != 0 && leftCpu.get() != 0) {
             System.out.printf("TcpHandOverIT: update: the stopping thread from the services leaving to the freeze: %.1f ms, %.1f ms of its CPU%n",
                     (oldMarks[1] - left.get()) / 1e6, (oldMarks[9] - leftCpu.get()) / 1e6);
@@ -732,6 +738,8 @@ public class TcpHandOverIT {
         byte[] bsent = blockingSent.get(STALL_SECONDS + 30, TimeUnit.SECONDS);
         byte[] bgot = blockingGot.get(STALL_SECONDS + 30, TimeUnit.SECONDS);
         double secs = (System.nanoTime() - t0) / 1e9;
+        System.out.println("TcpHandOverIT: update: GC during the streams (" + String.format("%.1f s", secs) + "): " + gc.say(t0, System.nanoTime()));
+        gc.stop();
         if (refused) {
             System.out.printf("TcpHandOverIT: refused, the old TCP ran on; retransmissions %d before the update, %d from it to 0.5 s after%n",
                     retransBefore, retransAfter - retransBefore);
@@ -864,6 +872,18 @@ public class TcpHandOverIT {
         } catch (ReflectiveOperationException e) {
             return new long[6];
         }
+    }
+
+    /**
+     * When the old TCP's own freeze warm-up ran (TcpProtocol.handOverMarks 20 and 21: its start and end), in ms from the update
+     * call: negative is before it; empty if that version has no such marks.
+     */
+    private static String warmFreezeWhen(long[] old, long start) {
+        if (old.length < 22 || old[20] == 0) {
+            return old.length < 22 ? "" : "; the old TCP's freeze warm-up never began";
+        }
+        return String.format("; the old TCP's freeze warm-up ran from %.1f to %s ms from the call", (old[20] - start) / 1e6,
+                old[21] == 0 ? "(not ended)" : String.format("%.1f", (old[21] - start) / 1e6));
     }
 
     /** The swap's steps in time order, each in ms from {@code start}, with the spans that matter named. */
