@@ -519,6 +519,7 @@ public class TcpHandOverIT {
         check(server.listen(l, CONNECTIONS), "listen");
         long t0 = System.nanoTime();
         GcPauses gc = GcPauses.start(); // the collector's pauses: in the update's window, and in the streams as a whole
+        long heapAtStart = Runtime.getRuntime().totalMemory();
         CompletableFuture<Map<Integer, byte[]>> served = CompletableFuture.supplyAsync(() -> serveMany(server, l), own);
         CompletableFuture<byte[][]> sentMany = CompletableFuture.supplyAsync(() -> sendMany(client), own);
         long total = (long) CONNECTIONS * PER_CONNECTION + BLOCKING_BYTES;
@@ -738,7 +739,8 @@ public class TcpHandOverIT {
         byte[] bsent = blockingSent.get(STALL_SECONDS + 30, TimeUnit.SECONDS);
         byte[] bgot = blockingGot.get(STALL_SECONDS + 30, TimeUnit.SECONDS);
         double secs = (System.nanoTime() - t0) / 1e9;
-        System.out.println("TcpHandOverIT: update: GC during the streams (" + String.format("%.1f s", secs) + "): " + gc.say(t0, System.nanoTime()));
+        System.out.println("TcpHandOverIT: update: GC during the streams (" + String.format("%.1f s; the heap %d MiB committed at their"
+                + " start, %d MiB at most", secs, heapAtStart >> 20, Runtime.getRuntime().maxMemory() >> 20) + "): " + gc.say(t0, System.nanoTime()));
         gc.stop();
         if (refused) {
             System.out.printf("TcpHandOverIT: refused, the old TCP ran on; retransmissions %d before the update, %d from it to 0.5 s after%n",
