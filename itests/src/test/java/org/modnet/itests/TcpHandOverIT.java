@@ -536,6 +536,8 @@ public class TcpHandOverIT {
         check(server.bind(l, new SockAddr(0, 5004)), "bind");
         check(server.listen(l, CONNECTIONS), "listen");
         long t0 = System.nanoTime();
+        GcPauses gc = GcPauses.start(); // the collector's pauses: in the update's window, and in the streams as a whole
+        long heapAtStart = Runtime.getRuntime().totalMemory();
         CompletableFuture<Map<Integer, byte[]>> served = CompletableFuture.supplyAsync(() -> serveMany(server, l), own);
         CompletableFuture<byte[][]> sentMany = CompletableFuture.supplyAsync(() -> sendMany(client), own);
         long total = (long) CONNECTIONS * PER_CONNECTION + BLOCKING_BYTES;
@@ -745,6 +747,11 @@ public class TcpHandOverIT {
                     + "; IPv4's hold of protocol 6: " + invoke(ipv4Protocol(), "holdNote", start));
         }
         long[] oldMarks = marks(oldTcp);
+        long[] newMarks = marks(tcpProtocol());
+        long firstSegment = newMarks.length >= 9 && newMarks[8] >= start ? newMarks[8] : 0;
+        System.out.println("TcpHandOverIT: update: GC from the call to the first segment handled by the new TCP: " + (firstSegment == 0
+                ? "no first segment marked; from the call to its return " + gc.say(start, updated) : gc.say(start, firstSegment))
+                + warmFreezeWhen(oldMarks, start));
         if (!refused && oldMarks.length >= 10 && oldMarks[9] != 0 && leftCpu.get() != 0) {
             System.out.printf("TcpHandOverIT: update: the stopping thread from the services leaving to the freeze: %.1f ms, %.1f ms of its CPU%n",
                     (oldMarks[1] - left.get()) / 1e6, (oldMarks[9] - leftCpu.get()) / 1e6);
@@ -760,6 +767,9 @@ public class TcpHandOverIT {
         byte[] bsent = blockingSent.get(STALL_SECONDS + 30, TimeUnit.SECONDS);
         byte[] bgot = blockingGot.get(STALL_SECONDS + 30, TimeUnit.SECONDS);
         double secs = (System.nanoTime() - t0) / 1e9;
+        System.out.println("TcpHandOverIT: update: GC during the streams (" + String.format("%.1f s; the heap %d MiB committed at their"
+                + " start, %d MiB at most", secs, heapAtStart >> 20, Runtime.getRuntime().maxMemory() >> 20) + "): " + gc.say(t0, System.nanoTime()));
+        gc.stop();
         if (refused) {
             System.out.printf("TcpHandOverIT: refused, the old TCP ran on; retransmissions %d before the update, %d from it to 0.5 s after%n",
                     retransBefore, retransAfter - retransBefore);
@@ -909,6 +919,18 @@ public class TcpHandOverIT {
         } catch (ReflectiveOperationException e) {
             return new long[6];
         }
+    }
+
+    /**
+     * When the old TCP's own freeze warm-up ran (TcpProtocol.handOverMarks 21 and 22: its start and end), in ms from the update
+     * call: negative is before it; empty if that version has no such marks.
+     */
+    private static String warmFreezeWhen(long[] old, long start) {
+        if (old.length < 23 || old[21] == 0) {
+            return old.length < 23 ? "" : "; the old TCP's freeze warm-up never began";
+        }
+        return String.format("; the old TCP's freeze warm-up ran from %.1f to %s ms from the call", (old[21] - start) / 1e6,
+                old[22] == 0 ? "(not ended)" : String.format("%.1f", (old[22] - start) / 1e6));
     }
 
     /** The swap's steps in time order, each in ms from {@code start}, with the spans that matter named. */

@@ -87,44 +87,85 @@ final class TcpHandOverWarmUp {
         return hashed && c != null && clocks.size() == 1;
     }
 
-    /** Rounds of {@link #runFreezeSide}: past C2's thresholds for the per-connection steps (5,000 calls, 15,000 with loops). */
-    static final int FREEZE_ROUNDS = 4_000;
-    /** Scratch sockets {@link #runFreezeSide} goes round: each round freezes every one of them. */
+    /**
+     * Scratch freezes {@link #runFreezeSide} runs: past C2's invocation threshold (5,000) for the freeze and the steps it calls,
+     * as a freeze of real connections (each remade by the next version on its first segment, then the rest) would run them. Each
+     * makes the records a deposit carries (~5.6 KB, TcpHandOverTest counts it: the scalars' maps, the socket's common part), so not
+     * more: 16,000 made 50-90 MB of garbage in a second (task alloc15), G1's young pauses during the streams.
+     */
+    static final int FREEZES = 6_000;
+    /** Walks of the scratch namespace's tables {@link #runFreezeSide} runs, as a live hand-over's walk goes over every table. */
+    static final int WALKS = 200;
+    /** Connections in the scratch namespace's established hash: the walk meets each as it meets a real one, in its slot. */
+    static final int WALK_CONNECTIONS = 64;
+    /** Of those, the ones frozen again and again. */
     private static final int FREEZE_SOCKETS = 4;
 
     /**
-     * The old version's side of a hand-over, run by a running version once, some time after it started
-     * (see {@code TcpProtocol}): a few scratch sockets in a scratch namespace each listed as a deposit in
-     * place lists a connection and frozen as the next version's ask freezes it, {@code rounds} times, and
-     * the namespace's counters and secrets read as the deposit reads them. An update's walk over every
-     * connection then runs compiled code from its first connection instead of starting in the
-     * interpreter, with the segments of 1,000 connections held meanwhile. Stops early once {@code enough}
-     * says so (the version began to leave). Returns the sockets frozen.
+     * The old version's side of a hand-over, run by a running version once, at its start or some time after (see {@code
+     * TcpProtocol}), on one set of scratch objects: a scratch namespace holding a listener in its listen hash and {@value
+     * #WALK_CONNECTIONS} established connections in its established hash (never registered with the core: no segment finds
+     * them, no timer of theirs is armed) is walked as a live hand-over walks a real one ({@link TcpHandOver#warmWalk}: every
+     * slot, each connection left in place, the branches a real walk takes) {@code walks} times, and {@value #FREEZE_SOCKETS}
+     * of its connections are listed as a deposit in place lists them and frozen as the next version's ask freezes them until
+     * {@code freezes} freezes ran, the namespace's counters and secrets read as the deposit reads them. An update's walk over
+     * every connection (with the segments of 1,000 connections held) and the freezes after it then run compiled code
+     * instead of starting in the interpreter. It needs no real connection, so it can run before any exists. Stops early once
+     * {@code enough} says so (an update began). Returns {freezes, walks, connections the walks would have left in place}.
      */
-    static int runFreezeSide(NetCore core, Ipv4 ipv4, int rounds, java.util.function.BooleanSupplier enough) {
+    static int[] runFreezeSide(NetCore core, Ipv4 ipv4, int freezes, int walks, java.util.function.BooleanSupplier enough) {
         CongestionControl cc = new CongestionControl();
         TcpNet net = new TcpNet(new Scratch(core), core, ipv4, new TcpIsn(core::nanoTime), cc);
-        TcpSock[] sks = new TcpSock[FREEZE_SOCKETS];
+        TcpSock listener = new TcpSock(net);
+        listener.portHeld = true;
+        listener.hashed = true;
+        List<Runnable> clocks = new ArrayList<>(); // a listener with empty queues adds none
+        TcpSock l = TcpHandOver.adopt(net, TcpHandOver.listenerState(listener), clocks);
+        TcpSock[] sks = new TcpSock[WALK_CONNECTIONS];
         for (int i = 0; i < sks.length; i++) {
-            sks[i] = new TcpSock(net);
+            TcpSock sk = new TcpSock(net);
+            org.modnet.api.handover.SocketState s = TcpHandOver.inPlace(sk);
+            // 10.255.0.1:1 to 10.255.0.2:(1024 + i): the 4-tuple of a connection, in a table nothing looks up
+            sk.adoptSocket(new org.modnet.api.handover.SocketState(s.id(), s.namespace(), s.family(), s.type(), s.protocol(),
+                    org.modnet.socket.api.Sock.TCP_ESTABLISHED, 0x0aff0001, 1, 0, 0x0aff0002, 1024 + i, 0, 0, s.options(), List.of(), 0,
+                    java.util.Map.of()));
+            sk.hashed = net.ehashInsert(sk);
+            net.created.add(sk);
+            sks[i] = sk;
         }
         long sink = 0;
         int frozen = 0;
-        for (int r = 0; r < rounds && !enough.getAsBoolean(); r++) {
+        int walked = 0;
+        int inPlace = 0;
+        try {
+            for (int r = 0; (frozen < freezes || walked < walks) && !enough.getAsBoolean(); r++) {
+                if (walked < walks) {
+                    inPlace += TcpHandOver.warmWalk(net);
+                    walked++;
+                }
+                for (int i = 0; i < FREEZE_SOCKETS && frozen < freezes; i++) {
+                    TcpSock sk = sks[i];
+                    sink += TcpHandOver.deferrable(sk) ? 1 : 0;
+                    sink += TcpHandOver.inPlace(sk).id();
+                    sink += TcpHandOver.freeze(sk).sequence().sndNxt();
+                    frozen++;
+                }
+                if ((r & 255) == 0) {
+                    sink += TcpHandOver.namespace(net).mib().size();
+                }
+            }
+        } finally {
             for (TcpSock sk : sks) {
-                sink += TcpHandOver.deferrable(sk) ? 1 : 0;
-                sink += TcpHandOver.inPlace(sk).id();
-                sink += TcpHandOver.freeze(sk).sequence().sndNxt();
-                frozen++;
+                if (sk.hashed) {
+                    net.ehashRemove(sk);
+                }
+                net.created.remove(sk);
             }
-            if ((r & 63) == 0) {
-                sink += TcpHandOver.namespace(net).mib().size();
-            }
+            net.listenUnhash(l);
+            net.putPort(l, l.lport());
+            net.created.remove(l);
         }
-        for (TcpSock sk : sks) {
-            net.created.remove(sk);
-        }
-        return sink == Long.MIN_VALUE ? -1 : frozen; // the sink keeps the results alive for the JIT
+        return sink == Long.MIN_VALUE ? null : new int[] { frozen, walked, inPlace }; // the sink keeps the results alive for the JIT
     }
 
     /** A namespace only the warm-up knows: its own sysctl values, no devices, not in the core's list. */

@@ -95,7 +95,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
      * TcpHandOverIT's breakdown of the swap: made, freeze start and end, adopt start and end, attached.
      * Written once per step, never on the packet path.
      */
-    private final long[] marks = new long[21];
+    private final long[] marks = new long[23];
 
     /** What the last hand-over of this instance did (its freeze, or its adoption and warm-up), for the benchmark. */
     public String handOverNote() {
@@ -277,8 +277,18 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
 
     /** {@code -Dmodnet.tcp.warmfreeze=false} leaves the freeze's code cold until an update (the benchmark's comparison). */
     static final String WARM_FREEZE_PROPERTY = "modnet.tcp.warmfreeze";
-    /** How long after its activation a running version warms its freeze: past its own adoption's pass and start-up. */
+    /**
+     * How long after its activation a version that adopted connections warms its freeze: past its own adoption's pass and
+     * start-up, which the warm-up would compete with for the cores. A version that adopted nothing warms at once.
+     */
     static final long WARM_FREEZE_AFTER_MS = 2_000;
+    /**
+     * {@code -Dmodnet.tcp.warmfreeze.after.ms=N}: a version that adopted nothing waits N ms too (before task gc15 every version
+     * waited {@value #WARM_FREEZE_AFTER_MS} ms, which put the warm-up next to the benchmark's update: the benchmark's A/B).
+     */
+    static final String WARM_FREEZE_AFTER_PROPERTY = "modnet.tcp.warmfreeze.after.ms";
+    /** {@code -Dmodnet.tcp.warmfreeze.freezes=N}: the warm-up's scratch freezes (16,000 before task gc15: the benchmark's A/B). */
+    static final String WARM_FREEZES_PROPERTY = "modnet.tcp.warmfreeze.freezes";
     /** When {@link #warmFreeze} runs after the activation, in ms; -1 (the tests' wiring) never. */
     private long warmFreezeAfterMs = -1;
     /** Set first thing in {@link #deactivate}: {@link #warmFreeze} stops. */
@@ -287,17 +297,22 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
     volatile String warmedFreeze = "";
 
     /**
-     * Once, {@link #WARM_FREEZE_AFTER_MS} after the activation, on a thread of its own: this version's
-     * freeze code runs on scratch sockets ({@link TcpHandOverWarmUp#runFreezeSide}) until the JIT has
-     * compiled it, so that the walk over every connection when an update comes (with their segments
-     * held) does not start in the interpreter. About 16,000 scratch freezes, once per version; stops as
-     * soon as this version begins to leave. The thread then stays, parked, for the freeze of the connections a live
-     * hand-over leaves in place ({@link RestFreeze}): started inside the swap, a thread costs the swapping thread the wait
-     * for it to come alive (a thread at nice 0 on cores the packet threads keep busy: 0.5-7 ms in the benchmark's runs).
+     * Once, on a thread of its own: this version's freeze code runs on scratch objects ({@link
+     * TcpHandOverWarmUp#runFreezeSide}: a scratch namespace's tables walked as a live hand-over walks them, its connections
+     * frozen as the next version's asks freeze them) until the JIT has compiled it, so that the walk over every connection
+     * when an update comes (with their segments held) and the freezes after it do not start in the interpreter. Needing no
+     * real connection, it runs at once when this version started afresh: done in a few hundred ms, before the connections an
+     * update will carry exist, never beside the update (the benchmark's update came ~2 s after the activation, where this
+     * warm-up ran when it waited {@value #WARM_FREEZE_AFTER_MS} ms: cut short, or competing with the update for the two
+     * cores). A version that adopted connections waits {@value #WARM_FREEZE_AFTER_MS} ms, past its pass. Stops as soon as
+     * an update of this module begins (a bundle of its symbolic name installed: {@link UpdateWatch}) or this version leaves.
+     * The thread then stays, parked, for the freeze of the connections a live hand-over leaves in place ({@link RestFreeze}):
+     * started inside the swap, a thread costs the swapping thread the wait for it to come alive (a thread at nice 0 on cores
+     * the packet threads keep busy: 0.5-7 ms in the benchmark's runs).
      */
     private void warmFreeze() {
-        long after = warmFreezeAfterMs;
-        if (after < 0) {
+        long after = marks[3] != 0 ? warmFreezeAfterMs : Long.getLong(WARM_FREEZE_AFTER_PROPERTY, 0);
+        if (warmFreezeAfterMs < 0) {
             return;
         }
         Thread.ofPlatform().daemon().name("tcp-warm-freeze").start(() -> {
@@ -306,66 +321,97 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
             // linked at its first call, in a JVM's first update's leave with the segments held (a sample of the swap thread caught
             // it there, task adopt15h); linked now, on this thread, at the activation
             inReceive.get(0);
+            UpdateWatch update = UpdateWatch.start(this);
             try {
-                long until = System.nanoTime() + after * 1_000_000;
-                while (!gone && restJob == null && !retired && System.nanoTime() - until < 0) {
-                    java.util.concurrent.locks.LockSupport.parkNanos(this, 50_000_000);
-                }
-                if (gone || restJob != null || retired) {
-                    awaitRestJob(); // left (or going) before the warm-up: no warm-up, the rest freeze if any
-                    return;
-                }
-                java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
-                long cpu = mx.getCurrentThreadCpuTime();
-                long start = System.nanoTime();
-                // the classes a live hand-over's leave makes, loaded now rather than in its frozen window
-                new FreezeOnAsk(this).getClass();
-                new RestFreeze(this, null, null, 0).getClass();
-                new InPlaceTable(this, false).getClass();
-                // and every other class of this jar and of the hand-over API: the freeze of a real namespace meets some the scratch
-                // one does not (a listener's children, out-of-order segments), each a jar read and a definition inside the swap
-                int classes = Live.preload(context);
-                int walks = warmWalks(); // first: the walk is what a live hand-over runs over every connection with the segments held
-                int n = TcpHandOverWarmUp.runFreezeSide(core, ipv4, TcpHandOverWarmUp.FREEZE_ROUNDS, () -> gone);
-                warmedFreeze = String.format("freeze warmed on %d scratch freezes and %d walks (%d classes loaded first) in %.1f ms, %.1f ms"
-                        + " of CPU", n, walks, classes, (System.nanoTime() - start) / 1e6, (mx.getCurrentThreadCpuTime() - cpu) / 1e6);
-            } catch (RuntimeException e) {
-                warmedFreeze = "freeze warm-up failed: " + e;
-                LOG.warn("tcp: the freeze's warm-up failed (an update freezes cold): {}", e.toString());
+                warmFreeze(after, update);
+            } finally {
+                update.close();
             }
             awaitRestJob();
         });
     }
 
-    /** How many walks {@link #warmWalks} runs over the namespaces: enough for C2 to compile the walk as a whole method. */
-    static final int WARM_WALKS = 100;
-    /** {@link #warmWalks} is walking a namespace: {@link #leave} waits for it to end before its own walk (the stamps are shared). */
-    private volatile boolean warmWalking;
+    /** {@link #warmFreeze}'s warm-up on its thread: the wait, then the classes, the walks and the freezes. */
+    private void warmFreeze(long after, UpdateWatch update) {
+        try {
+            long until = System.nanoTime() + after * 1_000_000;
+            while (!update.getAsBoolean() && restJob == null && !retired && System.nanoTime() - until < 0) {
+                java.util.concurrent.locks.LockSupport.parkNanos(this, 50_000_000);
+            }
+            if (update.getAsBoolean() || restJob != null || retired) {
+                warmedFreeze = "freeze not warmed: an update came first";
+                return; // left (or going) before the warm-up: no warm-up, then the rest freeze if any
+            }
+            java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+            long cpu = mx.getCurrentThreadCpuTime();
+            long start = System.nanoTime();
+            marks[21] = start;
+            // the classes a live hand-over's leave makes, loaded now rather than in its frozen window
+            new FreezeOnAsk(this).getClass();
+            new RestFreeze(this, null, null, 0).getClass();
+            new InPlaceTable(this, false).getClass();
+            // and every other class of this jar and of the hand-over API: the freeze of a real namespace meets some the scratch
+            // one does not (a listener's children, out-of-order segments), each a jar read and a definition inside the swap
+            int classes = Live.preload(context);
+            int[] n = TcpHandOverWarmUp.runFreezeSide(core, ipv4, Integer.getInteger(WARM_FREEZES_PROPERTY, TcpHandOverWarmUp.FREEZES),
+                    TcpHandOverWarmUp.WALKS, update);
+            marks[22] = System.nanoTime();
+            warmedFreeze = String.format("freeze warmed on %d scratch freezes and %d scratch walks (%d classes loaded first) in %.1f ms,"
+                    + " %.1f ms of CPU, from %.1f ms after the activation%s", n[0], n[1], classes, (marks[22] - start) / 1e6,
+                    (mx.getCurrentThreadCpuTime() - cpu) / 1e6, (start - marks[15]) / 1e6, update.getAsBoolean() ? ", cut short by an update" : "");
+        } catch (RuntimeException e) {
+            warmedFreeze = "freeze warm-up failed: " + e;
+            LOG.warn("tcp: the freeze's warm-up failed (an update freezes cold): {}", e.toString());
+        }
+    }
 
     /**
-     * The live hand-over's walk ({@link TcpHandOver#warmWalk}) over this version's namespaces as they are, {@value #WARM_WALKS}
-     * times at most, until this version begins to leave; how many ran.
+     * Whether an update of this module has begun, for {@link #warmFreeze}: another bundle of its symbolic name was installed
+     * (the shell's staged {@code update} installs the new jar beside the running one first, some ms before anything stops), or
+     * this version is leaving. A synchronous listener: told on the installing thread, before the update's next step.
      */
-    private int warmWalks() {
-        int n = 0;
-        while (n < WARM_WALKS) {
-            for (TcpNet net : nets.values()) {
-                warmWalking = true;
-                try {
-                    if (gone) {
-                        return n;
-                    }
-                    TcpHandOver.warmWalk(net);
-                } finally {
-                    warmWalking = false;
-                }
+    private static final class UpdateWatch implements org.osgi.framework.SynchronousBundleListener, java.util.function.BooleanSupplier,
+            AutoCloseable {
+        private final TcpProtocol tcp;
+        private final String name;
+        private volatile boolean began;
+
+        private UpdateWatch(TcpProtocol tcp) {
+            this.tcp = tcp;
+            this.name = tcp.context.getBundle().getSymbolicName();
+        }
+
+        static UpdateWatch start(TcpProtocol tcp) {
+            UpdateWatch w = new UpdateWatch(tcp);
+            try {
+                tcp.context.addBundleListener(w);
+            } catch (IllegalStateException e) {
+                w.began = true; // the bundle is stopping already
             }
-            n++;
-            if (nets.isEmpty()) {
-                return n;
+            return w;
+        }
+
+        @Override
+        public void bundleChanged(org.osgi.framework.BundleEvent ev) {
+            if (ev.getType() == org.osgi.framework.BundleEvent.INSTALLED && name.equals(ev.getBundle().getSymbolicName())
+                    && ev.getBundle().getBundleId() != tcp.context.getBundle().getBundleId()) {
+                began = true;
             }
         }
-        return n;
+
+        @Override
+        public boolean getAsBoolean() {
+            return began || tcp.gone || tcp.leavingLive;
+        }
+
+        @Override
+        public void close() {
+            try {
+                tcp.context.removeBundleListener(this);
+            } catch (IllegalStateException e) {
+                // the bundle stopped: its listeners went with it
+            }
+        }
     }
 
     /** The thread {@link #warmFreeze} started, waiting for {@link #restJob} once its warm-up is done; null if none. */
@@ -1282,9 +1328,6 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
     private void leave(boolean live) {
         synchronized (users) {
             gone = true; // the freeze's warm-up stops, whether this version hands over or closes; nothing registers from here
-        }
-        while (warmWalking) { // its walk over a namespace ends: the walk's stamps are the namespace's. Parked, not spinning:
-            java.util.concurrent.locks.LockSupport.parkNanos(20_000); // the warm-up's thread (nice 0) needs a core to end it
         }
         finishAdoption(); // what an update just before left for later is remade, to be frozen or closed with the rest
         SocketHandOver holder = this.holder;
