@@ -54,8 +54,8 @@ class TcpHandOverTest {
 
     /**
      * The classes this bundle names for {@code update}'s class loading to take first ({@code Modnet-Update-Warm} in bnd.bnd: what
-     * the preparation and the adoption meet) are classes of this bundle, and include the listeners' remake's (TcpSock's parts,
-     * its timers): a renamed class would leave the swap thread to define it itself again.
+     * the preparation and the adoption meet) are classes of this bundle, and include the listeners' remake's (the parts a
+     * TcpSock makes, its timers): a renamed class would leave the swap thread to define it itself again.
      */
     @Test
     void theClassesTheUpdateLoadsFirstAreThisBundlesAndTheListenersRemakes() throws Exception {
@@ -66,9 +66,12 @@ class TcpHandOverTest {
             Class<?> c = Class.forName(n, false, getClass().getClassLoader());
             assertEquals("org.modnet.tcp", c.getPackageName(), n);
         }
-        for (Class<?> c : List.of(TcpSock.Cwnd.class, TcpTimers.class, TcpInput.class, TcpOutput.class, TcpTimer.class, TcpHandOver.class)) {
+        for (Class<?> c : List.of(TcpTimers.class, TcpInput.class, TcpOutput.class, TcpTimer.class, TcpHandOver.class)) {
             assertTrue(names.contains(c.getName()), c.getName());
         }
+        // TcpSock's nested classes are not: the loading of the first of them waited for the standby start to be over, and the
+        // update with it (task lst15); the swap defines those few itself
+        assertTrue(names.stream().noneMatch(n -> n.startsWith(TcpSock.class.getName() + "$")), names.toString());
         assertEquals(names.size(), new java.util.HashSet<>(names).size(), "each once");
     }
 
