@@ -926,6 +926,13 @@ public final class ModuleCommands {
         // and the swap need that was not loaded yet, their own threads define, one at a time
         boolean holding = warm != null && !"false".equals(context.getProperty("modnet.update.warm.hold"));
         if (holding) {
+            // what the new version names in Modnet-Update-Warm (its preparation's and its adoption's classes) is loaded first, before
+            // the jar's walk: the preparation and the swap wait for it here, parked, rather than define it themselves (task lst15)
+            String waitMs = context.getProperty("modnet.update.warm.named.wait.ms"); // the benchmark's comparison only
+            long namedWait = waitMs == null ? NAMED_WAIT_NS : Long.parseLong(waitMs) * 1_000_000L;
+            if (namedWait > 0) {
+                warm.awaitNamed(namedWait);
+            }
             warm.hold();
         }
         try {
@@ -1288,12 +1295,67 @@ public final class ModuleCommands {
         }
     }
 
+    /**
+     * The manifest header naming the classes of a module's jar that {@code update}'s class loading takes first, in order, before
+     * it walks the jar: what the new version's preparation and its adoption of the running version's state meet. The swap
+     * waits (parked, at most {@link #NAMED_WAIT_NS}) for them before the preparation, so neither defines them itself (task lst15:
+     * the swap thread defined 25-40 classes of the new jar in the listeners' remake while the loading walked the jar).
+     */
+    static final String UPDATE_WARM = "Modnet-Update-Warm";
+    /** The longest the swap waits for the classes the new version names: a slow loading leaves the rest to their first use. */
+    static final long NAMED_WAIT_NS = 30_000_000L;
+
+    /** The class names of a {@link #UPDATE_WARM} header, in its order: comma- or space-separated, blanks and repeats dropped. */
+    static List<String> namedClasses(String header) {
+        List<String> names = new ArrayList<>();
+        if (header == null) {
+            return names;
+        }
+        for (String n : header.split("[,\\s]+")) {
+            if (!n.isEmpty() && !names.contains(n)) {
+                names.add(n);
+            }
+        }
+        return names;
+    }
+
     /** The new version's class loading beside the swap: how far it got, for the command's report. */
     private static final class Warm {
         final long start = System.nanoTime();
         volatile int classes;
         volatile long took;
         volatile Thread thread;
+        /** The classes the new version names first ({@link #UPDATE_WARM}): how many loaded, when done (ns from start, 0 not yet). */
+        volatile int named;
+        volatile long namedTook;
+        /** How long the command waited for them (ns, -1 if it did not wait), and the waiting thread. */
+        volatile long namedWait = -1;
+        private volatile Thread namedWaiter;
+
+        /** The loader: the named classes are loaded (or there were none). */
+        void namedDone(int n) {
+            named = n;
+            namedTook = Math.max(1, System.nanoTime() - start);
+            Thread t = namedWaiter;
+            if (t != null) {
+                java.util.concurrent.locks.LockSupport.unpark(t);
+            }
+        }
+
+        /** Waits, parked, up to {@code ns} for the named classes. */
+        void awaitNamed(long ns) {
+            long t0 = System.nanoTime();
+            namedWaiter = Thread.currentThread();
+            while (namedTook == 0 && thread != null && thread.isAlive()) {
+                long left = ns - (System.nanoTime() - t0);
+                if (left <= 0) {
+                    break;
+                }
+                java.util.concurrent.locks.LockSupport.parkNanos(this, left);
+            }
+            namedWaiter = null;
+            namedWait = System.nanoTime() - t0;
+        }
         /** Set while the live swap runs: the loader parks between two classes. */
         private volatile boolean held;
 
@@ -1331,7 +1393,11 @@ public final class ModuleCommands {
         String report() {
             await(1_000); // it has usually finished with the swap; the report waits no longer than this
             long ns = took;
-            return count(classes, "classes") + " loaded beside the swap" + (ns == 0 ? " (still loading)" : String.format(" in %.1f ms", ns / 1e6));
+            long n = namedTook;
+            return count(classes, "classes") + " loaded beside the swap" + (ns == 0 ? " (still loading)" : String.format(" in %.1f ms", ns / 1e6))
+                    + (n == 0 ? " (the ones it names first not loaded before the swap)" : named == 0 ? ""
+                            : String.format(" (the %d it names first in %.1f ms%s)", named, n / 1e6,
+                                    namedWait < 0 ? "" : String.format(", the swap waited %.1f ms for them", namedWait / 1e6)));
         }
     }
 
@@ -1351,7 +1417,7 @@ public final class ModuleCommands {
             w.took = 1;
             return w;
         }
-        w.thread = Thread.ofPlatform().daemon().name("modnet-update-warm-" + next.getBundleId()).unstarted(new WarmLoad(w, jar, loader, boost));
+        w.thread = Thread.ofPlatform().daemon().name("modnet-update-warm-" + next.getBundleId()).unstarted(new WarmLoad(w, jar, loader, boost, next));
         start(w.thread, raised); // born raised with the command: it loads what the new version's start is about to need
         return w;
     }
@@ -1366,12 +1432,14 @@ public final class ModuleCommands {
         private final byte[] jar;
         private final ClassLoader loader;
         private final SchedBoost.Policy boost;
+        private final Bundle next;
 
-        WarmLoad(Warm w, byte[] jar, ClassLoader loader, SchedBoost.Policy boost) {
+        WarmLoad(Warm w, byte[] jar, ClassLoader loader, SchedBoost.Policy boost, Bundle next) {
             this.w = w;
             this.jar = jar;
             this.loader = loader;
             this.boost = boost;
+            this.next = next;
         }
 
         @Override
@@ -1382,6 +1450,30 @@ public final class ModuleCommands {
         }
 
         private void load() {
+            // first what the new version names (Modnet-Update-Warm), before the jar's walk (10-20 ms of this thread's time under
+            // the streams): its preparation and its adoption wait for these, and without them defined their own (task lst15)
+            int n = 0;
+            String header = null;
+            try {
+                header = next.getHeaders("").get(UPDATE_WARM);
+            } catch (IllegalStateException gone) {
+                // uninstalled: the swap failed
+            }
+            List<String> named = "false".equals(System.getProperty("modnet.update.warm.named")) ? List.of() : namedClasses(header);
+            boolean normal = false;
+            for (String c : named) {
+                if (w.waitWhileHeld() && !normal) { // the swap did not wait for them all (NAMED_WAIT_NS): as below
+                    SchedBoost.normal();
+                    normal = true;
+                }
+                try {
+                    Class.forName(c, true, loader);
+                    w.classes = ++n;
+                } catch (ClassNotFoundException | LinkageError | RuntimeException ignored) {
+                    // loaded at first use instead
+                }
+            }
+            w.namedDone(n);
             // the jar's walk too is on this thread: the command goes on to the start at once
             List<String> first = new ArrayList<>();
             List<String> rest = new ArrayList<>();
@@ -1405,8 +1497,11 @@ public final class ModuleCommands {
             } catch (IOException ignored) {
                 // read once already by ModuleCheck: cannot happen
             }
-            int n = 0;
+            java.util.Set<String> done = new java.util.HashSet<>(named);
             for (String c : warmOrder(first, rest, refs)) {
+                if (done.contains(c)) {
+                    continue;
+                }
                 if (w.waitWhileHeld()) {
                     // the swap is over: what is left to load must not run above the packet threads taking the held segments
                     // and the streams' restart (at nice -20 beside the new TCP's pass it kept them off both cores: no segment

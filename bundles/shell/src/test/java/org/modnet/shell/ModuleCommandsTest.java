@@ -55,6 +55,14 @@ class ModuleCommandsTest {
         assertEquals(jar, ModuleCommands.warmOrder(List.of(), jar), "no component: the jar's order");
     }
 
+    /** The classes a module names for the loading to take first (Modnet-Update-Warm), in its order, each once. */
+    @Test
+    void theClassesAModuleNamesFirstAreReadInTheHeadersOrder() {
+        assertEquals(List.of("org.x.Mib", "org.x.Sock$Cwnd", "org.x.Timer"),
+                ModuleCommands.namedClasses(" org.x.Mib,org.x.Sock$Cwnd , org.x.Timer,org.x.Mib,,"));
+        assertEquals(List.of(), ModuleCommands.namedClasses(null), "no header: nothing first");
+    }
+
     /** Breadth first from the components through the classes each names: what the start and the adoption meet comes first. */
     @Test
     void theWarmUpFollowsWhatTheComponentsNameThenTheJar() {

@@ -1579,7 +1579,8 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
         List<Runnable> clocks = new ArrayList<>();
         marks[14] = System.nanoTime();
         long inHolder = 0;
-        long listenCpu = java.lang.management.ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
+        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        long listenCpu = mx.getCurrentThreadCpuTime();
         int children = 0;
         for (TcpListenerState ls : st.listeners()) {
             children += ls.acceptQueue().size() + ls.synQueue().size();
@@ -1591,7 +1592,7 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
             }
         }
         marks[17] = inHolder;
-        marks[18] = java.lang.management.ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime() - listenCpu;
+        marks[18] = mx.getCurrentThreadCpuTime() - listenCpu;
         marks[19] = children;
         marks[16] = System.nanoTime();
         // a connection a segment finds by its 4-tuple is remade when it is first touched, or by the pass
