@@ -99,4 +99,63 @@ class SchedBoostTest {
         t.join();
         assertEquals(SchedBoost.current(), child.get());
     }
+
+    /** The class-loading thread kept off the command's CPU (modnet.update.warm.sched=pin): its mask without that CPU, then back. */
+    @Test
+    void aThreadKeptOffACpuRunsElsewhereAndGetsItsCpusBack() throws Exception {
+        long[] mask = SchedBoost.affinity(0);
+        assumeTrue(mask != null && SchedBoost.cpu() >= 0, "sched_getaffinity and getcpu");
+        assumeTrue(Long.bitCount(mask[0]) >= 2, "two CPUs or more allowed: " + Long.toHexString(mask[0]));
+        AtomicReference<String> seen = new AtomicReference<>();
+        Thread t = Thread.ofPlatform().start(() -> {
+            int off = SchedBoost.cpu();
+            long[] own = SchedBoost.affinity(0);
+            long[] away = SchedBoost.without(own, off);
+            if (!SchedBoost.affinity(0, away)) {
+                seen.set("refused");
+                return;
+            }
+            int now = SchedBoost.cpu(); // sched_setaffinity moves the caller off a CPU it no longer may use before it returns
+            long[] pinned = SchedBoost.affinity(0);
+            SchedBoost.affinity(0, own);
+            seen.set((now != off) + " " + ((pinned[off / 64] & 1L << (off % 64)) == 0) + " " + java.util.Arrays.equals(own, SchedBoost.affinity(0)));
+        });
+        t.join();
+        assertEquals("true true true", seen.get(), "on another CPU, its mask without the one it left, then its own mask back");
+    }
+
+    @Test
+    void aMaskWithoutItsOnlyCpuIsNone() {
+        assertEquals(null, SchedBoost.without(new long[] { 0b100 }, 2), "no CPU left: no pin");
+        assertEquals(0b101L, SchedBoost.without(new long[] { 0b111 }, 1)[0]);
+        assertEquals(null, SchedBoost.without(new long[] { 0b11 }, -1), "the CPU unknown: no pin");
+        assertEquals(null, SchedBoost.without(null, 0));
+    }
+
+    /** The loader born at nice 0 and raised by the command once the standby start returned (modnet.update.warm.sched=after). */
+    @Test
+    void anotherThreadRaisedByItsTid() throws Exception {
+        assumeTrue(SchedBoost.current().startsWith("nice "), "a Linux thread under SCHED_OTHER");
+        java.util.concurrent.CountDownLatch running = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch raised = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicInteger tid = new java.util.concurrent.atomic.AtomicInteger();
+        AtomicReference<String> seen = new AtomicReference<>();
+        Thread t = Thread.ofPlatform().start(() -> {
+            tid.set(SchedBoost.tid());
+            String before = SchedBoost.current();
+            running.countDown();
+            try {
+                raised.await();
+            } catch (InterruptedException e) {
+                return;
+            }
+            seen.set(before + " then " + SchedBoost.current());
+        });
+        running.await();
+        boolean did = SchedBoost.raiseThread(tid.get(), SchedBoost.Policy.NICE);
+        raised.countDown();
+        t.join();
+        assumeTrue(did, "CAP_SYS_NICE (root)");
+        assertEquals("nice 0 then nice -20", seen.get());
+    }
 }
