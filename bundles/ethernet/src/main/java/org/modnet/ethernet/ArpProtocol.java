@@ -21,6 +21,7 @@ import org.modnet.api.shell.ProcFile;
 import org.modnet.api.skb.SkBuff;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.framework.BundleContext;
@@ -35,6 +36,7 @@ import java.util.function.BooleanSupplier;
  * namespace, and the {@link NeighbourTable} service IPv4 output resolves next hops with.
  */
 @Component(service = { NeighbourTable.class, PacketHandler.class, PernetOperations.class, ProcFile.class }, immediate = true,
+        configurationPolicy = ConfigurationPolicy.IGNORE,
         property = { PacketHandler.ETHERTYPE + ":Integer=2054", PernetOperations.ORDER + ":Integer=5",
                 ProcFile.PATH + "=/proc/net/stat/arp_cache" })
 public final class ArpProtocol implements NeighbourTable, PacketHandler, PernetOperations, ProcFile, HandsOver {

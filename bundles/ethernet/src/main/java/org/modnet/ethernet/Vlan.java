@@ -12,6 +12,7 @@ import org.modnet.api.net.NetNamespace;
 import org.modnet.api.net.PacketHandler;
 import org.modnet.api.skb.SkBuff;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
 
 /**
  * 802.1Q tagged frames (ethertype 0x8100): the tag is parsed (priority, VLAN id, the inner ethertype)
@@ -19,7 +20,8 @@ import org.osgi.service.component.annotations.Component;
  * frame for a VLAN nobody configured: dropped, in the device's {@code rx_dropped}. A tag cut short is
  * a length error.
  */
-@Component(service = { PacketHandler.class, SnmpMib.class }, immediate = true, property = PacketHandler.ETHERTYPE
+@Component(service = { PacketHandler.class, SnmpMib.class }, immediate = true,
+        configurationPolicy = ConfigurationPolicy.IGNORE, property = PacketHandler.ETHERTYPE
         + ":Integer=33024")
 public final class Vlan implements PacketHandler, SnmpMib {
     enum Counter {

@@ -18,6 +18,7 @@ import org.modnet.api.net.PacketHandler;
 import org.modnet.api.net.PernetOperations;
 import org.modnet.api.skb.SkBuff;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
@@ -43,6 +44,7 @@ import java.util.function.BooleanSupplier;
  * meanwhile; the core holds 0x0800 only from this version's own deposit on.
  */
 @Component(service = { SnmpMib.class, Ipv4Protocol.class, Ipv4.class, org.modnet.api.shell.ProcFile.class }, immediate = true,
+        configurationPolicy = ConfigurationPolicy.IGNORE,
         property = org.modnet.api.shell.ProcFile.PATH + "=/proc/net/stat/rt_cache")
 public final class Ipv4Protocol implements PacketHandler, PernetOperations, SnmpMib, Ipv4, org.modnet.api.net.PacketOffload,
         org.modnet.api.shell.ProcFile, HandsOver {
@@ -174,6 +176,9 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
      */
     @Activate
     void activate() {
+        if (holder != null && context != null && !"false".equals(context.getProperty(WARM_FREEZE))) {
+            Thread.ofPlatform().daemon().name("modnet-ipv4-warm-freeze").priority(Thread.MIN_PRIORITY).start(new WarmFreeze(this));
+        }
         java.util.Hashtable<String, Object> pernet = new java.util.Hashtable<>();
         pernet.put(PernetOperations.ORDER, 10);
         pernetReg = context.registerService(PernetOperations.class, this, pernet);
@@ -401,6 +406,64 @@ public final class Ipv4Protocol implements PacketHandler, PernetOperations, Snmp
         if (rules != null) {
             leavingRules.put(RULES + net.ns.name(), rules);
         }
+    }
+
+    /** {@code false}: the running version's freeze side is not warmed after its start (the benchmark's comparison only). */
+    static final String WARM_FREEZE = "modnet.ipv4.warmfreeze";
+    /** How long after its activation a version runs its own freeze side once ({@link WarmFreeze}): after the boot's busy start. */
+    static final long WARM_FREEZE_DELAY_NANOS = 2_000_000_000L;
+
+    /**
+     * The running version's own freeze side, run once some time after its start and thrown away, as TCP's is
+     * ({@code TcpHandOverWarmUp.runFreezeSide}): every namespace's share of a deposit exported ({@link Ipv4Net#export}: its
+     * routes walked, sysctls read, MIBs snapshotted), its rules encoded, a {@link TableState} made of them; nothing is
+     * deposited, removed or counted. An update's deposit, run for the first time in the JVM between the old packet handler's
+     * leaving and the new one's coming with the flood held, then runs classes that are loaded and initialised and call sites
+     * that are linked. A class, not a lambda (its class would be spun in the deposit it warms).
+     */
+    private static final class WarmFreeze implements Runnable {
+        private final Ipv4Protocol ipv4;
+
+        WarmFreeze(Ipv4Protocol ipv4) {
+            this.ipv4 = ipv4;
+        }
+
+        @Override
+        public void run() {
+            java.util.concurrent.locks.LockSupport.parkNanos(WARM_FREEZE_DELAY_NANOS);
+            try {
+                ipv4.warmFreeze();
+            } catch (RuntimeException e) {
+                // a namespace going meanwhile: the warm-up is no more than that
+            }
+        }
+    }
+
+    /** {@link WarmFreeze}'s pass: the deposit's reads and records, of no effect; how many namespaces it exported. */
+    int warmFreeze() {
+        if (packetReg == null && context != null) {
+            return 0; // left already
+        }
+        List<NamespaceState> all = new java.util.ArrayList<>();
+        Map<String, String> extra = new java.util.HashMap<>();
+        for (Ipv4Net net : nets.values()) {
+            all.add(net.export(0));
+            String rules = net.rules.encode();
+            if (rules != null) {
+                extra.put(RULES + net.ns.name(), rules);
+            }
+        }
+        StringBuilder holding = new StringBuilder();
+        for (int n : new java.util.TreeSet<>(waiting)) {
+            holding.append(holding.isEmpty() ? "" : ",").append(n);
+        }
+        extra.put(HOLD_PROTOCOLS, holding.toString());
+        TableState st = new TableState(LAYER, stateVersion, all, extra);
+        int routes = 0;
+        for (NamespaceState n : st.namespaces()) {
+            routes += n.routes().size();
+        }
+        return routes >= 0 ? st.namespaces().size() : 0;
     }
 
     /** The state of every namespace, as it would be deposited (tests). */

@@ -13,6 +13,7 @@ import org.modnet.api.shell.CommandException;
 import org.modnet.api.shell.Commands;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Reference;
 
 /**
@@ -22,7 +23,8 @@ import org.osgi.service.component.annotations.Reference;
  * first address as the source (modnet does not bind the route to the device, as SO_BINDTODEVICE does). Exit status 0 when a
  * reply came, 1 when none did, 2 on other errors, as iputils.
  */
-@Component(service = PingCommand.class, immediate = true, property = { "osgi.command.scope=" + Commands.SCOPE,
+@Component(service = PingCommand.class, immediate = true,
+        configurationPolicy = ConfigurationPolicy.IGNORE, property = { "osgi.command.scope=" + Commands.SCOPE,
         "osgi.command.function=ping" })
 public final class PingCommand {
     static final String USAGE = "Usage: ping [-bDfnOq] [-c count] [-i interval] [-I interface] [-m mark] [-s packetsize] [-t ttl] [-W timeout] [-w deadline] destination";

@@ -11,10 +11,11 @@ import org.modnet.api.net.NetException;
 import org.modnet.api.net.NetNamespace;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Reference;
 
 /** {@link RouteTable} over each namespace's FIB: what {@code ip route} reads and changes. */
-@Component(service = RouteTable.class, immediate = true)
+@Component(service = RouteTable.class, immediate = true, configurationPolicy = ConfigurationPolicy.IGNORE)
 public final class RouteService implements RouteTable {
     private final Ipv4Protocol ipv4;
 

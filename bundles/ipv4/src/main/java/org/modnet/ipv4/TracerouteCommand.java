@@ -13,6 +13,7 @@ import org.modnet.api.shell.CommandException;
 import org.modnet.api.shell.Commands;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Reference;
 
 /**
@@ -26,7 +27,8 @@ import org.osgi.service.component.annotations.Reference;
  * a router's ICMP rate limit meets the burst. modnet has no name service, so a hop is printed as
  * {@code address (address)}, as Linux prints one without a reverse name, and {@code -n} as the address.
  */
-@Component(service = TracerouteCommand.class, immediate = true, property = { "osgi.command.scope=" + Commands.SCOPE,
+@Component(service = TracerouteCommand.class, immediate = true,
+        configurationPolicy = ConfigurationPolicy.IGNORE, property = { "osgi.command.scope=" + Commands.SCOPE,
         "osgi.command.function=traceroute" })
 public final class TracerouteCommand {
     static final String USAGE = "Usage:\n  traceroute [ -InU ] [ -f first_ttl ] [ -m max_ttl ] [ -N squeries ] [ -p port ] [ -q nqueries ]"

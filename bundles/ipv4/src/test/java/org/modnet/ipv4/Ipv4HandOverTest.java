@@ -380,4 +380,21 @@ class Ipv4HandOverTest {
             return leaving;
         }
     }
+
+    @Test
+    void theRunningVersionsFreezeSideWarmUpExportsEveryNamespaceAndDepositsNothing() throws Exception {
+        Ipv4Protocol v1 = forwardingRouter();
+        Map<String, Long> before = v1.counters(ns);
+        assertEquals(v1.export().namespaces().size(), v1.warmFreeze(), "every namespace's share made");
+        assertNull(stack.tables().take(Ipv4Protocol.LAYER), "nothing deposited");
+        assertEquals(0L, stack.tables().counters().get("HandOverDeposits"));
+        assertEquals(before, v1.counters(ns), "nothing counted");
+        receive("10.9.0.5", 2);
+        stack.run();
+        assertEquals(List.of(1, 2), sent, "still forwarding");
+        stopForUpdate(v1); // the real deposit afterwards carries the route as before
+        Ipv4Protocol v2 = start(Ipv4Protocol.STATE_VERSION);
+        assertTrue(new RouteService(v2).routes(ns).stream().anyMatch(r -> r.prefix() == 0x0a090000 && r.len() == 16));
+        assertEquals(2L, v2.counters(ns).get("IpForwDatagrams"));
+    }
 }
