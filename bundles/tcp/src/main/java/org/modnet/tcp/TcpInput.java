@@ -318,6 +318,7 @@ final class TcpInput {
             }
         }
         if (TcpSeq.before(ack, sk.sndUna)) {
+            sk.rec.oldAck(ack, cpu); // tcp_ack's old_ack: its SACK blocks still count
             return true; // an old duplicate: its data may still be new
         }
         sk.lastAckRecvMs = sk.nowMs(); // icsk_ack.rcv_tstamp

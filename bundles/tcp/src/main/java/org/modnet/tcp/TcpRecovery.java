@@ -637,6 +637,27 @@ final class TcpRecovery {
         }
     }
 
+    /**
+     * {@code tcp_ack}'s {@code old_ack}: an ACK below snd_una (within the reach {@code tcpAck} checked) acknowledges
+     * nothing and moves neither the window nor the clocks, but when it carries SACK blocks they are tagged all the same: a
+     * D-SACK of a resend the peer sent on an ACK that reached us behind a later one is counted (TCPDSACKRecv,
+     * TCPDSACKRecvSegs) and may undo a reduction, the recovery state machine sees it ({@code tcp_fastretrans_alert}, no
+     * duplicate counted), and what it shows lost goes again ({@code tcp_xmit_recovery}).
+     */
+    void oldAck(int ack, int cpu) {
+        if (sk.rx.numRcvSacks == 0) {
+            return;
+        }
+        int priorUna = sk.sndUna;
+        int deliveredBefore = sk.delivered;
+        flag = sacktag(ack, priorUna, cpu);
+        boolean rexmit = fastretransAlert(priorUna, 0, cpu);
+        newlyDelivered(deliveredBefore, cpu);
+        if (rexmit) {
+            xmitRetransmitQueue(cpu);
+        }
+    }
+
     /** {@code tcp_newly_delivered}: TCPDelivered, and TCPDeliveredCE when the ACK echoed a CE mark. */
     private int newlyDelivered(int deliveredBefore, int cpu) {
         int delivered = sk.delivered - deliveredBefore;

@@ -197,6 +197,22 @@ class TcpSackTest {
     }
 
     @Test
+    void anOldAckStillHasItsDsackCountedAsLinuxsOldAckPathDoes() throws Exception {
+        int fd = open(false);
+        assertEquals(200, p.sys.send(fd, ByteBuffer.allocate(200), 0));
+        p.drain();
+        int q = p.iss + 1;
+        p.in(PORT, TcpHeader.ACK, P, q + 200, 1000, new byte[0], 0);
+        // an ACK the peer sent earlier, overtaken by the one above: below snd_una, with a D-SACK below its own ACK
+        p.in(PORT, TcpHeader.ACK, P, q + 100, 1000, Segments.opts(Segments.nop(), Segments.nop(), Segments.sack(q, q + 100)), 0);
+        assertEquals(1, p.count(TcpMib.Ext.TCPDSACKRecv), "tcp_ack's old_ack tags the SACK blocks: the D-SACK is seen");
+        assertEquals(1, p.count(TcpMib.Ext.TCPDSACKIgnoredDubious), "of bytes never sent twice: dubious, as on a new ACK");
+        p.in(PORT, TcpHeader.ACK, P, q + 100, 1000, new byte[0], 0);
+        assertEquals(1, p.count(TcpMib.Ext.TCPDSACKRecv), "an old ACK without SACK blocks changes nothing");
+        assertEquals(10, p.sys.send(fd, ByteBuffer.allocate(10), 0), "the connection lives on");
+    }
+
+    @Test
     void aRepeatedFinIsAcknowledgedWithDsackOfTheFin() throws Exception {
         int fd = open(false);
         p.in(PORT, TcpHeader.FIN | TcpHeader.ACK, P, p.iss + 1, 1000, new byte[0], 0);
