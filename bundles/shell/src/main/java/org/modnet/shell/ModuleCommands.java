@@ -782,7 +782,7 @@ public final class ModuleCommands {
         // modnet.update.warm: false skips the warm-up, before waits for it before the stop (as it was): the benchmark's comparisons only
         String how = context.getProperty("modnet.update.warm");
         Warm warm = "false".equals(how) ? null
-                : warmBeside(next, jar, clock.boost.isEmpty() ? null : boostPolicy(), clock.raised, live ? warmSched() : "raised");
+                : warmBeside(next, jar, clock.boost.isEmpty() ? null : boostPolicy(), clock.raised);
         if (warm != null && "before".equals(how)) {
             warm.await(10_000);
         }
@@ -894,7 +894,7 @@ public final class ModuleCommands {
             started = System.nanoTime();
             clock.mark("started");
             if (warm != null) {
-                clock.warm = warm.afterTheStart(clock.raised);
+                clock.warm = warm.duringTheStart();
             }
             standing = awaitLiveHandOver(next);
         } catch (BundleException | IllegalStateException e) {
@@ -1339,20 +1339,6 @@ public final class ModuleCommands {
         return names;
     }
 
-    /**
-     * {@code modnet.update.warm.sched}: how the live update's class-loading thread shares the cores with the command's standby start
-     * (task rq15). {@code raised}: born raised with the command and loading beside its start. {@code pin}: the same, but kept off
-     * the CPU the command thread ran on when it started it, until the swap. {@code after}: born at nice 0, raised once the standby
-     * start returned. {@code late}: started (raised) only once the standby start returned.
-     */
-    static String warmSched() {
-        String s = System.getProperty("modnet.update.warm.sched", "raised");
-        return switch (s) {
-            case "pin", "after", "late" -> s;
-            default -> "raised";
-        };
-    }
-
     /** The new version's class loading beside the swap: how far it got, for the command's report. */
     private static final class Warm {
         final long start = System.nanoTime();
@@ -1391,41 +1377,22 @@ public final class ModuleCommands {
             namedWait = System.nanoTime() - t0;
         }
 
-        /** {@link #warmSched}'s choice, and the raise the loader gets (null: none). */
-        String sched = "raised";
-        SchedBoost.Policy policy;
         /** The loader's Linux tid once it runs (0 before). */
         volatile int tid;
-        /** {@code pin}: the command thread's CPU when it started the loader; the loader's CPU once pinned away from it (-1: not pinned). */
-        int avoid = -1;
-        volatile int pinned = -1;
-        /** {@code after}: the command asked for the raise (before the loader knew its tid, it raises itself). */
-        volatile boolean raiseAsked;
         /** The loader's own schedstat (CPU ns, run delay ns) when it began, with {@code modnet.update.schedstat=true}; null otherwise. */
         volatile long[] stat0;
 
-        /**
-         * The command's standby start returned: {@code after} raises the loader, {@code late} starts it. With
-         * {@code modnet.update.schedstat=true}, what the loader had of the cores during the start, for the steps line.
-         */
-        String afterTheStart(SchedBoost raised) {
+        /** With {@code modnet.update.schedstat=true}, what the loader had of the cores during the standby start, for the steps line. */
+        String duringTheStart() {
             String said = "";
             long[] s0 = stat0;
             int t = tid;
             if (s0 != null && t != 0) {
                 long[] s1 = Steps.schedstat("/proc/self/task/" + t + "/schedstat");
-                said = String.format("; the loader (%s) from its start to the standby start's end: CPU %.1f ms, q %.1f ms%s", sched,
-                        (s1[0] - s0[0]) / 1e6, (s1[1] - s0[1]) / 1e6, pinned >= 0 ? ", pinned off CPU " + avoid : "");
+                said = String.format("; the loader from its start to the standby start's end: CPU %.1f ms, q %.1f ms", (s1[0] - s0[0]) / 1e6,
+                        (s1[1] - s0[1]) / 1e6);
             } else if (Steps.SCHEDSTAT) {
-                said = "; the loader (" + sched + ") not begun by the standby start's end";
-            }
-            if ("after".equals(sched) && policy != null) {
-                raiseAsked = true;
-                if (t != 0) {
-                    SchedBoost.raiseThread(t, policy);
-                }
-            } else if ("late".equals(sched) && thread != null) {
-                start(thread, raised);
+                said = "; the loader not begun by the standby start's end";
             }
             return said;
         }
@@ -1470,9 +1437,7 @@ public final class ModuleCommands {
             return count(classes, "classes") + " loaded beside the swap" + (ns == 0 ? " (still loading)" : String.format(" in %.1f ms", ns / 1e6))
                     + (n == 0 ? " (the ones it names first not loaded before the swap)" : named == 0 ? ""
                             : String.format(" (the %d it names first in %.1f ms%s)", named, n / 1e6,
-                                    namedWait < 0 ? "" : String.format(", the swap waited %.1f ms for them", namedWait / 1e6)))
-                    + ("raised".equals(sched) ? "" : " (loader " + sched + (pinned >= 0 ? " on CPU " + pinned + ", off the command's " + avoid : "")
-                    + ")");
+                                    namedWait < 0 ? "" : String.format(", the swap waited %.1f ms for them", namedWait / 1e6)));
         }
     }
 
@@ -1484,10 +1449,8 @@ public final class ModuleCommands {
      * (a class both threads want is loaded once, the other waiting for it). A class that cannot load here (an optional
      * import missing) is left to load at first use too.
      */
-    private static Warm warmBeside(Bundle next, byte[] jar, SchedBoost.Policy boost, SchedBoost raised, String sched) {
+    private static Warm warmBeside(Bundle next, byte[] jar, SchedBoost.Policy boost, SchedBoost raised) {
         Warm w = new Warm();
-        w.sched = sched;
-        w.policy = boost;
         BundleWiring wiring = next.adapt(BundleWiring.class);
         ClassLoader loader = wiring == null ? null : wiring.getClassLoader();
         if (loader == null) {
@@ -1495,14 +1458,7 @@ public final class ModuleCommands {
             return w;
         }
         w.thread = Thread.ofPlatform().daemon().name("modnet-update-warm-" + next.getBundleId()).unstarted(new WarmLoad(w, jar, loader, boost, next));
-        if ("pin".equals(sched)) {
-            w.avoid = SchedBoost.cpu();
-        }
-        if ("after".equals(sched)) {
-            w.thread.start(); // born at nice 0 (the command's raise resets on fork): raised once the standby start returned
-        } else if (!"late".equals(sched)) {
-            start(w.thread, raised); // born raised with the command: it loads what the new version's start is about to need
-        }
+        start(w.thread, raised); // born raised with the command: it loads what the new version's start is about to need
         return w;
     }
 
@@ -1526,35 +1482,14 @@ public final class ModuleCommands {
             this.next = next;
         }
 
-        /** {@code pin}: the loader's own CPUs before it kept off the command's; put back at the swap (null: not pinned). */
-        private long[] own;
-
         @Override
         public void run() {
             w.tid = SchedBoost.tid();
             if (Steps.SCHEDSTAT) {
                 w.stat0 = Steps.schedstat("/proc/thread-self/schedstat");
             }
-            if ("pin".equals(w.sched)) {
-                long[] mask = SchedBoost.affinity(0);
-                long[] away = SchedBoost.without(mask, w.avoid);
-                if (away != null && SchedBoost.affinity(0, away)) {
-                    own = mask;
-                    w.pinned = SchedBoost.cpu();
-                }
-            }
-            boolean raise = boost != null && (!"after".equals(w.sched) || w.raiseAsked);
-            try (SchedBoost b = raise ? SchedBoost.raise(boost) : null) {
+            try (SchedBoost b = boost != null ? SchedBoost.raise(boost) : null) {
                 load();
-            } finally {
-                unpin();
-            }
-        }
-
-        private void unpin() {
-            if (own != null) {
-                SchedBoost.affinity(0, own);
-                own = null;
             }
         }
 
@@ -1616,7 +1551,6 @@ public final class ModuleCommands {
                     // and the streams' restart (at nice -20 beside the new TCP's pass it kept them off both cores: no segment
                     // for 100 ms after the registration in one run)
                     SchedBoost.normal();
-                    unpin();
                 }
                 try {
                     Class.forName(c, true, loader);

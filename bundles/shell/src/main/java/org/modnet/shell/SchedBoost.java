@@ -38,14 +38,12 @@ final class SchedBoost implements AutoCloseable {
     private static final VarHandle NICE = field("nice");
     private static final VarHandle PRIORITY = field("priority");
 
-    /** The syscall numbers of this machine: gettid, sched_setattr, sched_getattr, getcpu, sched_setaffinity, sched_getaffinity; null where unknown. */
+    /** The syscall numbers of this machine: gettid, sched_setattr, sched_getattr; null where unknown. */
     private static final long[] NR = switch (System.getProperty("os.arch")) {
-        case "amd64", "x86_64" -> new long[] { 186, 314, 315, 309, 203, 204 };
-        case "aarch64" -> new long[] { 178, 274, 275, 168, 122, 123 };
+        case "amd64", "x86_64" -> new long[] { 186, 314, 315 };
+        case "aarch64" -> new long[] { 178, 274, 275 };
         default -> null;
     };
-    /** The CPU mask's size in bytes for sched_{set,get}affinity: 1,024 CPUs, as glibc's {@code cpu_set_t}. */
-    private static final int MASK_BYTES = 128;
 
     private static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
     private static final VarHandle ERRNO = CAPTURE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
@@ -114,26 +112,13 @@ final class SchedBoost implements AutoCloseable {
 
     /** {@link #normal()} for the thread {@code tid} of this process (0: the calling thread). */
     static boolean normal(int tid) {
-        return set(tid, null);
-    }
-
-    /**
-     * Raises the thread {@code tid} of this process (0: the calling thread) at {@code policy}, with {@code SCHED_FLAG_RESET_ON_FORK},
-     * for good: nothing to put back but {@link #normal(int)}. An update's own thread born at nice 0 and raised once the part it
-     * must not compete with is over. Whether it did; never throws.
-     */
-    static boolean raiseThread(int tid, Policy policy) {
-        return set(tid, policy);
-    }
-
-    private static boolean set(int tid, Policy policy) {
         if (SYSCALL == null || NR == null) {
             return false;
         }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment errno = arena.allocate(CAPTURE);
             int t = tid != 0 ? tid : (int) call(errno, NR[0], 0, MemorySegment.NULL, 0, 0);
-            return call(errno, NR[1], t, attr(arena, policy, SCHED_FLAG_RESET_ON_FORK), 0, 0) == 0;
+            return call(errno, NR[1], t, attr(arena, null, SCHED_FLAG_RESET_ON_FORK), 0, 0) == 0;
         } catch (Throwable t) {
             return false;
         }
@@ -149,66 +134,6 @@ final class SchedBoost implements AutoCloseable {
         } catch (Throwable t) {
             return 0;
         }
-    }
-
-    /** The CPU the calling thread runs on now ({@code getcpu(2)}); -1 if unknown. */
-    static int cpu() {
-        if (SYSCALL == null || NR == null) {
-            return -1;
-        }
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment c = arena.allocate(ValueLayout.JAVA_INT);
-            // getcpu(unsigned *cpu, unsigned *node, void *cache): the first argument is the pointer, passed as the call's long
-            if (call(arena.allocate(CAPTURE), NR[3], c.address(), MemorySegment.NULL, 0, 0) != 0) {
-                return -1;
-            }
-            return c.get(ValueLayout.JAVA_INT, 0);
-        } catch (Throwable t) {
-            return -1;
-        }
-    }
-
-    /** The CPUs the thread {@code tid} (0: the calling thread) may run on, as {@code sched_getaffinity(2)} says; null if unknown. */
-    static long[] affinity(int tid) {
-        if (SYSCALL == null || NR == null) {
-            return null;
-        }
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment m = arena.allocate(MASK_BYTES, 8);
-            long n = call(arena.allocate(CAPTURE), NR[5], tid, MemorySegment.ofAddress(MASK_BYTES), m.address(), 0);
-            return n <= 0 ? null : m.toArray(ValueLayout.JAVA_LONG);
-        } catch (Throwable t) {
-            return null;
-        }
-    }
-
-    /** Sets the CPUs the thread {@code tid} (0: the calling thread) may run on ({@code sched_setaffinity(2)}); whether it did. */
-    static boolean affinity(int tid, long[] mask) {
-        if (SYSCALL == null || NR == null || mask == null) {
-            return false;
-        }
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment m = arena.allocate(MASK_BYTES, 8);
-            MemorySegment.copy(mask, 0, m, ValueLayout.JAVA_LONG, 0, Math.min(mask.length, MASK_BYTES / 8));
-            return call(arena.allocate(CAPTURE), NR[4], tid, MemorySegment.ofAddress(MASK_BYTES), m.address(), 0) == 0;
-        } catch (Throwable t) {
-            return false;
-        }
-    }
-
-    /** {@code mask} without {@code cpu}; null if that leaves no CPU (or there is no mask, or no CPU to leave out). */
-    static long[] without(long[] mask, int cpu) {
-        if (mask == null || cpu < 0 || cpu / 64 >= mask.length) {
-            return null;
-        }
-        long[] m = mask.clone();
-        m[cpu / 64] &= ~(1L << (cpu % 64));
-        for (long w : m) {
-            if (w != 0) {
-                return m;
-            }
-        }
-        return null;
     }
 
     /**
