@@ -137,14 +137,44 @@ final class Ipv4Input {
         if (!heldFor[p]) {
             return protocols.compareAndSet(p, null, handler);
         }
+        releaseTurn(p, handler, Integer.MAX_VALUE);
+        return protocols.get(p) == handler;
+    }
+
+    /**
+     * One turn of the release of what was held for {@code protocol} to its new version: up to {@code most} of its held
+     * packets, in arrival order, under the queue's lock (an arrival meanwhile waits for it, then queues behind). True when
+     * the hold has ended: nothing left for the protocol, the hold is off and the handler is installed, under the same lock,
+     * so no packet passes one held before it. Between turns an arrival queues behind the rest; once those held at the
+     * release's first turn are delivered, the next turn delivers everything left in one go, so a namespace whose arrivals
+     * keep coming ends its release all the same.
+     */
+    boolean releaseTurn(int protocol, InetProtocol handler, int most) {
+        int p = protocol & 0xff;
         synchronized (held) {
+            if (!heldFor[p]) {
+                protocols.compareAndSet(p, null, handler);
+                return true;
+            }
+            if (!releasing[p]) {
+                releasing[p] = true;
+                int n = 0;
+                for (int i = 0; i < heldCount; i++) {
+                    n += heldProto[i] == p ? 1 : 0;
+                }
+                releaseLeft[p] = n;
+                if (p == HOLD_WATCHED) {
+                    holdMarks[3] = System.nanoTime(); // the release's start: this namespace's first turn
+                    holdMarks[5] = 0;
+                }
+            }
+            int budget = releaseLeft[p] > 0 ? Math.min(most, releaseLeft[p]) : Integer.MAX_VALUE;
             int keep = 0;
             int given = 0;
-            long began = System.nanoTime();
             for (int i = 0; i < heldCount; i++) {
                 SkBuff skb = held[i];
                 held[i] = null;
-                if (heldProto[i] == p) {
+                if (heldProto[i] == p && given < budget) {
                     mib.inc(InDelivers);
                     handler.receive(skb);
                     given++;
@@ -154,17 +184,31 @@ final class Ipv4Input {
                 }
             }
             heldCount = keep;
+            releaseLeft[p] = Math.max(0, releaseLeft[p] - given);
+            if (p == HOLD_WATCHED) {
+                holdMarks[5] += given;
+            }
+            for (int i = 0; i < heldCount; i++) {
+                if (heldProto[i] == p) {
+                    return false; // more next turn
+                }
+            }
+            releasing[p] = false;
             boolean[] next = heldFor.clone();
             next[p] = false;
             heldFor = next;
             if (p == HOLD_WATCHED) {
-                holdMarks[3] = began;
                 holdMarks[4] = System.nanoTime();
-                holdMarks[5] = given;
             }
-            return protocols.compareAndSet(p, null, handler);
+            protocols.compareAndSet(p, null, handler);
+            return true;
         }
     }
+
+    /** Per protocol, whether its release has had its first turn (guarded by {@link #held}). */
+    private final boolean[] releasing = new boolean[256];
+    /** Per protocol, how many of those held at its release's first turn are still to go (guarded by {@link #held}). */
+    private final int[] releaseLeft = new int[256];
 
     /** Packets held for protocols being updated: bounded, refusals are InDiscards. */
     static final int HELD_MAX = 4096;

@@ -338,4 +338,102 @@ class Ipv4InputTest {
         assertEquals(2, released[5], "delivered by the release");
         assertTrue(released[3] != 0 && released[4] >= released[3], "the release's start and end");
     }
+
+    /** Two namespaces' inputs, each holding {@code n} segments for TCP: a's lengths 100.., b's 200... */
+    private Ipv4Input[] twoNamespacesHoldingTcp(int n) {
+        Ipv4Input a = new Ipv4Input(mib, (daddr, dev) -> Ipv4Input.Destination.LOCAL);
+        Ipv4Input b = new Ipv4Input(mib, (daddr, dev) -> Ipv4Input.Destination.LOCAL);
+        a.holdFor(6);
+        b.holdFor(6);
+        for (int i = 0; i < n; i++) {
+            a.rcv(packet(LOCAL, 6, 100 + i), null);
+            b.rcv(packet(LOCAL, 6, 200 + i), null);
+        }
+        return new Ipv4Input[] { a, b };
+    }
+
+    @Test
+    void theReleaseOfHeldSegmentsTakesTheNamespacesInTurnKeepingEachOnesOrder() {
+        int n = Ipv4Protocol.HOLD_TURN + 8;
+        Ipv4Input[] both = twoNamespacesHoldingTcp(n);
+        List<Integer> got = new ArrayList<>();
+        Ipv4Protocol.release(both, 6, skb -> {
+            got.add(skb.len());
+            skb.free();
+        }, Ipv4Protocol.HOLD_TURN);
+        assertTrue(got.indexOf(200) < got.indexOf(100 + n - 1), "b's first before a's last: " + got);
+        assertEquals(List.of(100, 101), got.subList(0, 2), "a's turn first, from its first");
+        assertEquals(200, got.get(Ipv4Protocol.HOLD_TURN), "then b's turn, from its first");
+        List<Integer> a = new ArrayList<>();
+        List<Integer> b = new ArrayList<>();
+        for (int len : got) {
+            (len < 200 ? a : b).add(len);
+        }
+        for (int i = 0; i < n; i++) {
+            assertEquals(100 + i, a.get(i), "a's in arrival order");
+            assertEquals(200 + i, b.get(i), "b's in arrival order");
+        }
+        assertEquals(2 * n, mib.get(Counter.InDelivers));
+        for (Ipv4Input in : both) {
+            assertEquals(n, in.holdMarks()[5], "each namespace's release counts its own");
+            assertTrue(in.heldProtocols().isEmpty(), "the hold is off");
+            assertTrue(in.protocol(6) != null, "and the handler installed");
+        }
+    }
+
+    @Test
+    void withoutTurnsTheReleaseTakesOneNamespaceAfterTheOther() {
+        int n = Ipv4Protocol.HOLD_TURN + 8;
+        List<Integer> got = new ArrayList<>();
+        Ipv4Protocol.release(twoNamespacesHoldingTcp(n), 6, skb -> {
+            got.add(skb.len());
+            skb.free();
+        }, Integer.MAX_VALUE);
+        for (int i = 0; i < n; i++) {
+            assertEquals(100 + i, got.get(i));
+            assertEquals(200 + i, got.get(n + i));
+        }
+    }
+
+    @Test
+    void aNamespaceWhoseArrivalsKeepComingEndsItsReleaseOnceItsHeldOnesAreDelivered() {
+        Ipv4Input in = new Ipv4Input(mib, (daddr, dev) -> Ipv4Input.Destination.LOCAL);
+        in.holdFor(6);
+        int n = Ipv4Protocol.HOLD_TURN + 8;
+        for (int i = 0; i < n; i++) {
+            in.rcv(packet(LOCAL, 6, 100 + i), null);
+        }
+        List<Integer> got = new ArrayList<>();
+        InetProtocolStub tcp = new InetProtocolStub(in, got);
+        int turns = 1;
+        while (!in.releaseTurn(6, tcp, Ipv4Protocol.HOLD_TURN)) {
+            turns++;
+        }
+        assertEquals(3, turns, "two turns for those held, then the rest at once");
+        assertEquals(n + tcp.arrivals, got.size());
+        for (int i = 1; i < got.size(); i++) {
+            assertTrue(got.get(i - 1) < got.get(i), "arrival order kept: " + got);
+        }
+    }
+
+    /** A new TCP each of whose deliveries brings another segment of the namespace (up to 200): arrivals that keep coming. */
+    private final class InetProtocolStub implements org.modnet.api.inet.InetProtocol {
+        private final Ipv4Input in;
+        private final List<Integer> got;
+        int arrivals;
+
+        InetProtocolStub(Ipv4Input in, List<Integer> got) {
+            this.in = in;
+            this.got = got;
+        }
+
+        @Override
+        public void receive(SkBuff skb) {
+            got.add(skb.len());
+            skb.free();
+            if (arrivals < 200) {
+                in.rcv(packet(LOCAL, 6, 1000 + arrivals++), null);
+            }
+        }
+    }
 }
