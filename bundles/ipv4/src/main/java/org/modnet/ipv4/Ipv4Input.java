@@ -225,6 +225,10 @@ final class Ipv4Input {
      */
     void holdFor(int protocol) {
         synchronized (held) {
+            if (!heldFor[protocol & 0xff]) { // a new hold: no release of an earlier one is under way any more
+                releasing[protocol & 0xff] = false;
+                releaseLeft[protocol & 0xff] = 0;
+            }
             if (!heldFor[protocol & 0xff] && (protocol & 0xff) == HOLD_WATCHED) {
                 java.util.Arrays.fill(holdMarks, 0); // a new hold of the watched protocol: its account starts here
                 holdMarks[6] = System.nanoTime();
@@ -266,6 +270,8 @@ final class Ipv4Input {
             }
             heldCount = 0;
             heldTaken = true;
+            java.util.Arrays.fill(releasing, false); // a release under way ends here: the next version holds these first
+            java.util.Arrays.fill(releaseLeft, 0);
             return out;
         }
     }
