@@ -706,6 +706,10 @@ public class TcpHandOverIT {
                     + " version is unchanged"));
             assertEquals("the bundle was not touched", lastModified, ModnetRuntime.bundleNamed(context, bsn).getLastModified());
             assertSame("the same TCP runs", oldTcp, tcpProtocol());
+        } else if (bsn.equals("org.modnet.tcp") && said.contains("the command thread nice -20 for the update")
+                && !"false".equals(System.getProperty("modnet.update.start.fifo"))) {
+            // the command runs raised (root): its new version's standby start runs SCHED_FIFO, and back at nice -20 after it
+            assertTrue("the standby start at SCHED_FIFO: " + said, said.contains("its new version's standby start SCHED_FIFO 1"));
         }
         sampling.set(false);
         sampler.join();

@@ -67,8 +67,13 @@ final class NeighbourSlot implements NeighbourTable {
     private void synchronizeNet() {
         long deadline = System.nanoTime() + 1_000_000_000L;
         for (int i = 0; i < inTable.length(); i += 16) {
-            while (inTable.get(i) != 0 && System.nanoTime() < deadline) {
-                Thread.onSpinWait();
+            for (int spins = 0; inTable.get(i) != 0 && System.nanoTime() < deadline; spins++) {
+                if (spins < 100) {
+                    Thread.onSpinWait();
+                } else {
+                    // a nap: the update's thread runs raised, and a packet thread preempted on this core inside the table needs it
+                    java.util.concurrent.locks.LockSupport.parkNanos(this, 20_000);
+                }
             }
         }
     }

@@ -1482,8 +1482,12 @@ public final class TcpProtocol implements InetProtocol, SocketProtocol, PernetOp
             for (int spins = 0; inReceive.get(i) != 0 && System.nanoTime() < deadline; spins++) {
                 if (spins < 100) {
                     Thread.onSpinWait();
-                } else {
+                } else if (spins < 200) {
                     Thread.yield(); // a softirq thread preempted inside receive needs this core more than the spin does
+                } else {
+                    // a nap, not a yield: the freeze's thread runs raised, and a yield gives nothing to a nice-0 thread (nor, under
+                    // SCHED_FIFO, to any normal one) preempted on this core inside receive (a FIFO swap spun here 104 ms once)
+                    java.util.concurrent.locks.LockSupport.parkNanos(this, 20_000);
                 }
             }
         }
