@@ -1080,8 +1080,8 @@ public final class ModuleCommands {
 
     /**
      * The new version's standby start (SCR's activation and the classes it defines: 11-20 ms of the command's CPU under 1,000
-     * streams) runs {@code SCHED_FIFO} 1 on a command thread already raised: at nice -20 it still waited 16-23 ms for a core in
-     * about one update of ten (the packet threads finishing their slices), which decided the update's tail. Only this step:
+     * streams) runs {@code SCHED_FIFO} 1 on a command thread already raised: at nice -20 it still waited 9.9-22.9 ms for a core in
+     * about one update of eight under 1,000 streams, which decided the update's tail (at FIFO: at most 4.3 ms in 40 runs). Only this step:
      * the swap's thread stays at nice -20 because its {@code synchronize_net} and Felix's class loader spin for threads it
      * would otherwise keep off their core (a FIFO swap thread spun 104 ms there once). {@code -Dmodnet.update.start.fifo=false}
      * leaves the start at the command's own scheduling (the benchmark's comparison). Null: nothing to raise or put back.
