@@ -708,8 +708,10 @@ public class TcpHandOverIT {
             assertSame("the same TCP runs", oldTcp, tcpProtocol());
         } else if (bsn.equals("org.modnet.tcp") && said.contains("the command thread nice -20 for the update")
                 && !"false".equals(System.getProperty("modnet.update.start.fifo"))) {
-            // the command runs raised (root): its new version's standby start runs SCHED_FIFO, and back at nice -20 after it
-            assertTrue("the standby start at SCHED_FIFO: " + said, said.contains("its new version's standby start SCHED_FIFO 1"));
+            // the command runs raised (root): its new version's standby start runs SCHED_FIFO, and back at nice -20 after it; where
+            // the kernel refuses real-time scheduling to a root without RT bandwidth (a cgroup's cpu.rt_runtime_us of 0) the line says why
+            assertTrue("the standby start at SCHED_FIFO, or why not: " + said, said.contains("its new version's standby start SCHED_FIFO 1")
+                    || said.contains("its new version's standby start not at SCHED_FIFO: sched_setattr refused it"));
         }
         sampling.set(false);
         sampler.join();
