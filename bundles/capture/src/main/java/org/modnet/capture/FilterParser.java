@@ -507,7 +507,7 @@ final class FilterParser {
         if (named != null) {
             return named;
         }
-        if (!Character.isDigit(id.charAt(0))) {
+        if (id.isEmpty() || !Character.isDigit(id.charAt(0))) { // "3-": a range's missing end
             throw new IllegalArgumentException("unknown port '" + id + "'");
         }
         long p = number(id);

@@ -121,5 +121,8 @@ class BpfFilterTest {
         assertThrows(IllegalArgumentException.class, () -> BpfFilter.compile(BPF, List.of("host")));
         assertThrows(IllegalArgumentException.class, () -> BpfFilter.compile(BPF, List.of("(", "tcp")));
         assertThrows(IllegalArgumentException.class, () -> BpfFilter.compile(BPF, List.of("bogus")));
+        // the fuzzer's find: a range without its end was a StringIndexOutOfBoundsException out of the parser
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> BpfFilter.compile(BPF, List.of("portrange", "3-")));
+        assertEquals("unknown port ''", e.getMessage());
     }
 }
